@@ -1,0 +1,46 @@
+// Bundles the extension client, the language server and the CLI into dist/, copies the
+// tree-sitter WASM files beside them, and compiles the tests into out/ for mocha.
+import * as esbuild from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const dist = path.join(root, 'dist');
+const production = process.argv.includes('--production');
+
+mkdirSync(path.join(dist, 'wasm'), { recursive: true });
+const wasm = [
+  ['web-tree-sitter', 'tree-sitter.wasm'],
+  ['tree-sitter-python', 'tree-sitter-python.wasm'],
+  ['tree-sitter-typescript', 'tree-sitter-typescript.wasm'],
+  ['tree-sitter-typescript', 'tree-sitter-tsx.wasm'],
+  ['tree-sitter-javascript', 'tree-sitter-javascript.wasm'],
+];
+for (const [pkg, file] of wasm) {
+  copyFileSync(path.join(root, 'node_modules', pkg, file), path.join(dist, 'wasm', file));
+}
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node18',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  // web-tree-sitter's ESM build needs import.meta.url, which a CJS bundle lacks: use its CJS build.
+  alias: { 'web-tree-sitter': path.join(root, 'node_modules/web-tree-sitter/tree-sitter.cjs') },
+};
+await Promise.all([
+  esbuild.build({ ...common, entryPoints: [path.join(root, 'client/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'] }),
+  esbuild.build({ ...common, entryPoints: [path.join(root, 'server/lsp/main.ts')], outfile: path.join(dist, 'server.js') }),
+  esbuild.build({ ...common, entryPoints: [path.join(root, 'server/cli/main.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } }),
+]);
+
+if (!process.argv.includes('--no-tests')) {
+  // Tests and the unbundled engine are compiled by tsc so mocha can load them directly.
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', root], { stdio: 'inherit' });
+}
