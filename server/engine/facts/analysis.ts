@@ -1,0 +1,713 @@
+// Term analysis: splits an update's step into summands, and recognises which summands are a
+// penalty R(W) (a scalar multiple of a canonical form) rather than a gradient.
+import type { Expr, Span } from '../ir';
+import type { Coef, PenaltyKind } from '../../math/terms';
+import { ONE, div, mul, neg, num, pow, sym } from '../../math/coef';
+import { baseExpr, exprKey, isKeyedByString } from './keys';
+import type { Binding, FunctionDef, Scope, ScopeBuilder } from './scope';
+import { isDataLike, isGradientLike, isLearningRateName, isStateLike } from './roles';
+
+/** Substitutions for a helper's parameters while analysing its body. */
+export type Env = Map<string, { expr: Expr; scope: Scope; at: number; env?: Env }>;
+
+export interface Factor {
+  expr: Expr;
+  scope: Scope;
+  at: number;
+  env?: Env;
+  /** Distributed from outside the summand's site (`lr` in `lr * (dW + R)`): not part of what is written there. */
+  outer?: boolean;
+}
+
+/** One additive term of a step: sign · Π num / Π den. `site` is where it is written. */
+export interface Summand {
+  sign: 1 | -1;
+  num: Factor[];
+  den: Factor[];
+  site: Span;
+  /** Uses of step-direction variables passed through to reach this summand (outermost first). */
+  via: Span[];
+}
+
+export interface ParamOccurrence {
+  key: string;
+  /** The parameter itself (an element's array, a view's tensor): `p[j]` → `p`. */
+  base: Expr;
+  /** The expression as written, after helper substitution. */
+  expr: Expr;
+}
+
+export interface PenaltyTerm {
+  kind: PenaltyKind;
+  coef: Coef;
+  params: ParamOccurrence[];
+  via?: string;
+  /** Definitions passed through (variables, helpers, accumulations), for related information. */
+  defs: { span: Span; what: string }[];
+}
+
+/** A product classified: scalar coefficient × at most one penalty × raw parameter occurrences. */
+export interface Product {
+  coef: Coef;
+  penalty?: PenaltyTerm;
+  params: ParamOccurrence[];
+  abs: ParamOccurrence[];
+  /** Holds something that is neither a scalar, a parameter nor a penalty (a gradient, data, an unknown call). */
+  tensor: boolean;
+}
+
+const MAX_DEPTH = 40;
+const scalar = (coef: Coef): Product => ({ coef, params: [], abs: [], tensor: false });
+const TENSOR: Product = { coef: ONE, params: [], abs: [], tensor: true };
+
+const moduleRoots = new Set(['np', 'numpy', 'torch', 'tf', 'jnp', 'jax', 'math', 'K', 'keras', 'F', 'nn', 'optax', 'onp', 'scipy', 'Math', 'tfjs']);
+const arithmetic: Record<string, '+' | '-' | '*' | '/' | 'neg'> = {
+  add: '+', sub: '-', subtract: '-', mul: '*', multiply: '*', div: '/', divide: '/', true_divide: '/', neg: 'neg', negative: 'neg',
+};
+const squareFns = new Set(['square']);
+const absFns = new Set(['abs', 'absolute', 'fabs']);
+const sumFns = new Set(['sum', 'reduce_sum', 'nansum', 'fsum']);
+const meanFns = new Set(['mean', 'reduce_mean', 'nanmean']);
+const normFns = new Set(['norm', 'vector_norm', 'global_norm']);
+const dotFns = new Set(['vdot', 'dot', 'inner', 'tensordot']);
+const scalarFns = new Set(['len', 'float', 'int', 'sqrt', 'exp', 'log', 'min', 'max', 'round', 'pow', 'Number', 'parseFloat']);
+const reductionKwargs = new Set(['axis', 'dim', 'axes', 'keepdims', 'keepdim']);
+
+export function numberOf(e: Expr): number | undefined {
+  if (e.kind === 'num') return e.value;
+  if (e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num') return -e.arg.value;
+  return undefined;
+}
+
+/** Path of a callee made of names: `np.linalg.norm` → ['np','linalg','norm']. */
+function calleePath(e: Expr): string[] | undefined {
+  if (e.kind === 'name') return [e.name];
+  if (e.kind === 'attr') {
+    const p = calleePath(e.object);
+    return p && [...p, e.name];
+  }
+  return undefined;
+}
+
+export class Analyzer {
+  private readonly memo = new Map<string, Product>();
+
+  constructor(
+    readonly text: string,
+    readonly scopes: ScopeBuilder,
+    readonly moduleAliases: Set<string>,
+    private readonly paramKeys: Set<string>,
+    private readonly isWeightish: (e: Expr) => boolean,
+  ) {}
+
+  /** Drops memoized classifications (they depend on the parameter set, which grows while facts are built). */
+  forgetCache(): void {
+    this.memo.clear();
+  }
+
+  /** Is this a module (`np`, `torch.linalg`) rather than a value with methods? */
+  isModule(e: Expr): boolean {
+    const path = calleePath(e);
+    if (!path) return false;
+    return this.moduleAliases.has(path[0]) || moduleRoots.has(path[0]);
+  }
+
+  /** Is `e` a model parameter, judged by the file's updates and by its name? */
+  isParam(e: Expr): boolean {
+    const base = baseExpr(e);
+    // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
+    const key = exprKey(base);
+    if (key !== undefined && this.paramKeys.has(key)) return true;
+    if (isGradientLike(base) || isStateLike(base) || isDataLike(base)) return false;
+    return this.isWeightish(base);
+  }
+
+  // ---------------------------------------------------------------- summands
+
+  summands(e: Expr, scope: Scope, at: number, env?: Env, depth = 0): Summand[] {
+    const single = (): Summand[] => [{ sign: 1, num: [{ expr: e, scope, at, env }], den: [], site: e.span, via: [] }];
+    if (depth > MAX_DEPTH) return single();
+    const d = depth + 1;
+    switch (e.kind) {
+      case 'binary':
+        if (e.op === '+' || e.op === '-') {
+          const right = this.summands(e.right, scope, at, env, d);
+          return [...this.summands(e.left, scope, at, env, d), ...(e.op === '-' ? right.map(negate) : right)];
+        }
+        if (e.op === '*') return this.product(e, this.summands(e.left, scope, at, env, d), this.summands(e.right, scope, at, env, d));
+        if (e.op === '/') return this.quotient(e, this.summands(e.left, scope, at, env, d), { expr: e.right, scope, at, env });
+        return single();
+      case 'unary':
+        if (e.op === '-') return this.summands(e.arg, scope, at, env, d).map(negate);
+        if (e.op === '+') return this.summands(e.arg, scope, at, env, d);
+        return single();
+      case 'call': {
+        const op = this.arithmeticCall(e);
+        if (!op) return single();
+        const [a, b, alpha] = op.operands;
+        const left = this.summands(a!, scope, at, env, d);
+        if (op.op === 'neg') return left.map(negate);
+        let right = b ? this.summands(b, scope, at, env, d) : [];
+        if (alpha) right = this.product(e, this.summands(alpha, scope, at, env, d), right);
+        if (op.op === '+') return [...left, ...right];
+        if (op.op === '-') return [...left, ...right.map(negate)];
+        if (op.op === '*') return this.product(e, left, right);
+        if (op.op === '/' && b) return this.quotient(e, left, { expr: b, scope, at, env });
+        return single();
+      }
+      case 'name':
+      case 'attr':
+      case 'index': {
+        const sub = env && e.kind === 'name' ? env.get(e.name) : undefined;
+        if (sub) return this.summands(sub.expr, sub.scope, sub.at, sub.env, d);
+        if (this.isParam(e)) return single();
+        const key = exprKey(e);
+        const binding = key !== undefined ? scope.lookup(key, at) : undefined;
+        if (!binding || binding.kind !== 'assign' || !binding.value) return single();
+        // A variable holding a penalty or a scalar is one factor; only a vector step direction is expanded.
+        const asFactor = this.classify(e, scope, at, env, d);
+        if (asFactor.penalty || (!asFactor.tensor && asFactor.params.length === 0)) return single();
+        const expanded = this.bindingSummands(binding, d);
+        // A single term stays a factor (classification resolves it); a sum is a step direction.
+        if (!expanded || expanded.length <= 1) return single();
+        return expanded.map((s) => ({ ...s, via: [e.span, ...s.via] }));
+      }
+      default:
+        return single();
+    }
+  }
+
+  /** Summands of a variable's value at a binding, following `+=` chains back to the first assignment. */
+  private bindingSummands(binding: Binding, depth: number): Summand[] | undefined {
+    if (!binding.value || depth > MAX_DEPTH) return undefined;
+    const own = this.summands(binding.value, binding.scope, binding.at, undefined, depth + 1);
+    if (binding.op === '+' || binding.op === '-') {
+      const previous = binding.scope.lookup(binding.key, binding.at);
+      const before = previous && previous !== binding ? this.bindingSummands(previous, depth + 1) : undefined;
+      const added = binding.op === '-' ? own.map(negate) : own;
+      return before ? [...before, ...added] : added;
+    }
+    if (binding.op) return undefined;
+    return own;
+  }
+
+  private product(e: Expr, left: Summand[], right: Summand[]): Summand[] {
+    if (left.length === 1 && right.length === 1) return [joinSummands(left[0], right[0], e.span)];
+    if (left.length === 1) return right.map((r) => joinSummands(outer(left[0]), r, r.site));
+    if (right.length === 1) return left.map((l) => joinSummands(l, outer(right[0]), l.site));
+    return [opaque(e, left[0])];
+  }
+
+  private quotient(e: Expr, left: Summand[], den: Factor): Summand[] {
+    if (left.length === 1) return [{ ...left[0], den: [...left[0].den, den], site: e.span }];
+    return left.map((l) => ({ ...l, den: [...l.den, { ...den, outer: true }] }));
+  }
+
+  /** `a.add(b)`, `tf.sub(a, b)`, `torch.add(a, b, alpha=c)`, `a.neg()` as arithmetic. */
+  arithmeticCall(e: Expr & { kind: 'call' }): { op: '+' | '-' | '*' | '/' | 'neg'; operands: (Expr | undefined)[] } | undefined {
+    if (e.callee.kind !== 'attr') return undefined;
+    const op = arithmetic[e.callee.name];
+    if (!op) return undefined;
+    const alpha = e.kwargs.find((k) => k.name === 'alpha')?.value;
+    if (this.isModule(e.callee.object)) {
+      if (op === 'neg') return e.args.length === 1 ? { op, operands: [e.args[0]] } : undefined;
+      return e.args.length === 2 ? { op, operands: [e.args[0], e.args[1], alpha] } : undefined;
+    }
+    if (op === 'neg') return e.args.length === 0 ? { op, operands: [e.callee.object] } : undefined;
+    return e.args.length === 1 ? { op, operands: [e.callee.object, e.args[0], alpha] } : undefined;
+  }
+
+  // ---------------------------------------------------------------- classification
+
+  /** Classifies a summand's product of factors. */
+  classifySummand(s: Summand): Product {
+    let p = scalar(s.sign === 1 ? ONE : num(-1));
+    for (const f of s.num) p = multiply(p, this.classify(f.expr, f.scope, f.at, f.env));
+    for (const f of s.den) p = multiply(p, invert(this.classify(f.expr, f.scope, f.at, f.env)));
+    return p;
+  }
+
+  /**
+   * The penalty a summand adds, if it is exactly a scalar multiple of one. Its coefficient is the
+   * one written at the summand's site (without a learning rate distributed from outside).
+   */
+  penaltyOfSummand(s: Summand): PenaltyTerm | undefined {
+    const whole = penaltyOfProduct(this.classifySummand(s));
+    if (!whole) return undefined;
+    const local = penaltyOfProduct(this.classifySummand({ ...s, sign: 1, num: s.num.filter((f) => !f.outer), den: s.den.filter((f) => !f.outer) }));
+    return local ?? whole;
+  }
+
+  classify(e: Expr, scope: Scope, at: number, env?: Env, depth = 0): Product {
+    if (depth > MAX_DEPTH) return TENSOR;
+    const memoKey = env ? undefined : `${e.span.start}:${e.span.end}:${e.kind}:${at}`;
+    if (memoKey) {
+      const hit = this.memo.get(memoKey);
+      if (hit) return hit;
+      this.memo.set(memoKey, TENSOR); // cycle guard
+    }
+    const result = this.classifyUncached(e, scope, at, env, depth + 1);
+    if (memoKey) this.memo.set(memoKey, result);
+    return result;
+  }
+
+  private classifyUncached(e: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product {
+    switch (e.kind) {
+      case 'num':
+        return scalar(num(e.value));
+      case 'unary':
+        if (e.op === '-') return negProduct(this.classify(e.arg, scope, at, env, d));
+        if (e.op === '+') return this.classify(e.arg, scope, at, env, d);
+        return TENSOR;
+      case 'binary':
+        return this.classifyBinary(e, scope, at, env, d);
+      case 'name':
+      case 'attr':
+      case 'index':
+        return this.classifyReference(e, scope, at, env, d);
+      case 'call':
+        return this.classifyCall(e, scope, at, env, d);
+      default:
+        return TENSOR;
+    }
+  }
+
+  private classifyBinary(e: Expr & { kind: 'binary' }, scope: Scope, at: number, env: Env | undefined, d: number): Product {
+    switch (e.op) {
+      case '*':
+        return multiply(this.classify(e.left, scope, at, env, d), this.classify(e.right, scope, at, env, d));
+      case '/':
+        return multiply(this.classify(e.left, scope, at, env, d), invert(this.classify(e.right, scope, at, env, d)));
+      case '**': {
+        const k = numberOf(e.right);
+        const base = this.classify(e.left, scope, at, env, d);
+        if (k === undefined) return isPureScalar(base) ? scalar(sym(this.source(e))) : TENSOR;
+        return power(base, k);
+      }
+      case '@': {
+        const l = this.classify(e.left, scope, at, env, d);
+        const r = this.classify(e.right, scope, at, env, d);
+        // `w @ w` of a vector is Σw².
+        if (isSingleParam(l) && isSingleParam(r) && l.params[0].key === r.params[0].key) return penaltyProduct('sumsq', mul(l.coef, r.coef), l.params);
+        return TENSOR;
+      }
+      case '+':
+      case '-':
+        return this.classifySum(e, scope, at, env, d);
+      default:
+        return TENSOR;
+    }
+  }
+
+  /** A sum inside a product: `(np.sum(W1**2) + np.sum(W2**2))` is one penalty; `(1 - lr*reg)` a scalar. */
+  private classifySum(e: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product {
+    const parts = this.summands(e, scope, at, env, d).map((s) => this.classifySummand(s));
+    if (parts.every(isPureScalar)) return scalar(sym(this.source(e)));
+    const penalties = parts.map((p) => penaltyOfProduct(p));
+    const first = penalties[0];
+    if (first && penalties.every((p) => p && p.kind === first.kind)) {
+      // Same coefficient on each part: factor it out; otherwise keep the first part's.
+      const params = penalties.flatMap((p) => p!.params);
+      const defs = penalties.flatMap((p) => p!.defs);
+      return { ...scalar(first.coef), penalty: { ...first, coef: ONE, params, defs } };
+    }
+    return TENSOR;
+  }
+
+  private classifyReference(e: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product {
+    if (env && e.kind === 'name') {
+      const sub = env.get(e.name);
+      if (sub) {
+        const inner = this.classify(sub.expr, sub.scope, sub.at, sub.env, d);
+        return inner;
+      }
+    }
+    if (env && e.kind !== 'name') {
+      // `w[i]` / `w.data` where w is a helper parameter: substitute the base.
+      const substituted = substitute(e, env);
+      if (substituted !== e) return this.classify(substituted, scope, at, undefined, d);
+    }
+    if (this.isParam(e)) return { coef: ONE, params: [{ key: exprKey(e) ?? this.source(e), base: baseExpr(e), expr: e }], abs: [], tensor: false };
+    const loopVar = e.kind === 'name' ? scope.lookup(e.name, at) : undefined; // a loop variable or an alias
+    if (loopVar?.kind === 'loop') {
+      // An element of a parameter (`for v in row` over `for row in W`) is part of that parameter.
+      const collection = this.loopCollection(loopVar, d);
+      if (collection && this.isParam(collection)) return { coef: ONE, params: [{ key: loopVar.key, base: baseExpr(collection), expr: e }], abs: [], tensor: false };
+    }
+    if (loopVar?.kind === 'assign' && loopVar.value && !loopVar.op && (loopVar.value.kind === 'index' || loopVar.value.kind === 'attr' || loopVar.value.kind === 'name')) {
+      // `const v = params[name]` makes v the parameter, whatever v is called.
+      const aliased = this.classify(loopVar.value, loopVar.scope, loopVar.at, undefined, d);
+      if (isSingleParam(aliased)) return aliased;
+    }
+    if (isGradientLike(e) || isStateLike(e) || isDataLike(e)) return TENSOR;
+    if (e.kind === 'attr' && (e.name === 'shape' || e.name === 'size' || e.name === 'length' || e.name === 'ndim')) return scalar(sym(this.source(e)));
+    if (e.kind === 'index' && e.object.kind === 'attr' && e.object.name === 'shape') return scalar(sym(this.source(e)));
+    const key = exprKey(e);
+    if (key === undefined) return TENSOR;
+    const binding = scope.lookup(key, at);
+    if (!binding) {
+      if (e.kind === 'index') return TENSOR; // an element of something unknown
+      return this.isModule(e) ? TENSOR : scalar(sym(key));
+    }
+    if (binding.kind === 'param') return scalar(sym(key));
+    if (binding.kind === 'loop') return e.kind === 'name' && !this.loopCollection(binding, d) ? scalar(sym(key)) : TENSOR;
+    const accumulated = this.accumulatedPenalty(binding, key, scope, at, d);
+    if (accumulated) return accumulated;
+    if (!binding.value || binding.op) return TENSOR;
+    const value = this.classify(binding.value, binding.scope, binding.at, undefined, d);
+    if (value.penalty) {
+      const what = `the penalty ${key} is defined here`;
+      return { ...value, penalty: { ...value.penalty, defs: [{ span: binding.span, what }, ...value.penalty.defs] } };
+    }
+    if (isPureScalar(value)) return scalar(sym(key));
+    if (value.params.length > 0 && !value.tensor) {
+      if (value.params.length === 1 && value.abs.length === 0) return value; // an alias of a parameter
+      return { ...value, penalty: undefined };
+    }
+    return TENSOR;
+  }
+
+  /**
+   * What a loop variable walks over: `for v in row` with `for row in W` → `W`; `for g, v in zip(gs, vs)` → `vs`.
+   * Undefined for counters (`range(n)`, C-style loops).
+   */
+  private loopCollection(binding: Binding, d: number): Expr | undefined {
+    if (!binding.loop || d > MAX_DEPTH) return undefined;
+    let iter = binding.loop.iter;
+    let position = binding.loop.position;
+    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'enumerate' && iter.args[0]) {
+      if (position === 0) return undefined;
+      iter = iter.args[0];
+      position = 0;
+    }
+    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'zip') iter = iter.args[position] ?? iter;
+    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'range') return undefined;
+    if (iter.kind === 'name') {
+      const outer = binding.scope.lookup(iter.name, binding.at);
+      if (outer?.kind === 'loop') return this.loopCollection(outer, d + 1);
+    }
+    return iter.kind === 'name' || iter.kind === 'attr' || iter.kind === 'index' ? iter : undefined;
+  }
+
+  /** `pen = 0` followed by `pen += c * p[j] * p[j]` (in a loop) is Σ over the loop: a penalty. */
+  private accumulatedPenalty(binding: Binding, key: string, scope: Scope, at: number, d: number): Product | undefined {
+    const all = binding.scope.allBindings(key).filter((b) => b.at < at || binding.loops.length > 0);
+    const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && numberOf(b.value) === 0);
+    if (!start) return undefined;
+    const adds = all.filter((b) => b.at > start.at && b.op === '+' && b.value);
+    if (adds.length === 0 || adds.length !== all.filter((b) => b.at > start.at).length) return undefined;
+    const terms: PenaltyTerm[] = [];
+    for (const add of adds) {
+      const p = penaltyOfProduct(this.classify(add.value!, add.scope, add.at, undefined, d), true);
+      if (!p) return undefined;
+      // An elementwise square summed over a loop is the sum of squares of the whole parameter.
+      if (p.kind === 'elemsq' && add.loops.length > 0) terms.push({ ...p, kind: 'sumsq', params: p.params.map(wholeParam) });
+      else if (p.kind === 'elemabs' && add.loops.length > 0) terms.push({ ...p, kind: 'l1', params: p.params.map(wholeParam) });
+      else if (p.kind === 'elemsq' || p.kind === 'elemabs') return undefined;
+      else terms.push(p);
+    }
+    const first = terms[0];
+    if (!terms.every((t) => t.kind === first.kind)) return undefined;
+    const defs = [{ span: start.span, what: `the penalty ${key} is accumulated from here` }];
+    return { ...scalar(ONE), penalty: { ...first, params: terms.flatMap((t) => t.params), defs: [...defs, ...terms.flatMap((t) => t.defs)] } };
+  }
+
+  private classifyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product {
+    const arith = this.arithmeticCall(e);
+    if (arith) {
+      const [a, b, alpha] = arith.operands;
+      const left = this.classify(a!, scope, at, env, d);
+      if (arith.op === 'neg') return negProduct(left);
+      let right = b ? this.classify(b, scope, at, env, d) : TENSOR;
+      if (alpha) right = multiply(right, this.classify(alpha, scope, at, env, d));
+      if (arith.op === '*') return multiply(left, right);
+      if (arith.op === '/') return multiply(left, invert(right));
+      return this.classifySum(e, scope, at, env, d);
+    }
+    const penalty = this.recognizePenalty(e, scope, at, env, d);
+    if (penalty) return penalty;
+    const helper = this.helperCall(e, scope, at, env, d);
+    if (helper) return helper;
+    const path = calleePath(e.callee);
+    const fn = path?.[path.length - 1] ?? (e.callee.kind === 'attr' ? e.callee.name : undefined);
+    if (fn && (squareFns.has(fn) || fn === 'pow' || fn === 'power')) {
+      const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
+      const operand = this.unaryOperand(e);
+      const exponentArg = methodForm ? e.args[0] : e.args[1];
+      const k = fn === 'square' ? 2 : exponentArg && numberOf(exponentArg);
+      if (operand && k !== undefined) return power(this.classify(operand, scope, at, env, d), k);
+    }
+    if (fn && absFns.has(fn)) {
+      const operand = this.unaryOperand(e);
+      if (operand) {
+        const inner = this.classify(operand, scope, at, env, d);
+        if (isSingleParam(inner)) return { ...scalar(inner.coef), abs: inner.params };
+        if (isPureScalar(inner)) return scalar(sym(this.source(e)));
+      }
+      return TENSOR;
+    }
+    if (fn && (fn === 'size' || fn === 'numel' || fn === 'item' || scalarFns.has(fn))) {
+      if (fn === 'item' || fn === 'size' || fn === 'numel' || fn === 'len' || fn === 'float' || fn === 'int' || fn === 'Number') return scalar(sym(this.source(e)));
+      const args = e.args.map((a) => this.classify(a, scope, at, env, d));
+      if (args.every(isPureScalar)) return scalar(sym(this.source(e)));
+    }
+    if (fn && (fn === 'flatten' || fn === 'ravel' || fn === 'reshape' || fn === 'view' || fn === 'detach' || fn === 'clone' || fn === 'copy' || fn === 'T' || fn === 'flat')) {
+      if (e.callee.kind === 'attr' && !this.isModule(e.callee.object)) return this.classify(e.callee.object, scope, at, env, d);
+      if (e.args[0]) return this.classify(e.args[0], scope, at, env, d);
+    }
+    return TENSOR;
+  }
+
+  /** The operand of `np.square(x)`, `x.square()`, `Math.abs(x)`, `x.pow(2)`, `torch.pow(x, 2)`. */
+  private unaryOperand(e: Expr & { kind: 'call' }): Expr | undefined {
+    if (e.callee.kind === 'attr' && !this.isModule(e.callee.object)) return e.callee.object;
+    return e.args[0];
+  }
+
+  /** Calls that compute a canonical penalty directly. */
+  private recognizePenalty(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    const regularizer = this.regularizerApplied(e, scope, at, env, d);
+    if (regularizer) return regularizer;
+    const path = calleePath(e.callee);
+    const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
+    const fn = e.callee.kind === 'attr' ? e.callee.name : path?.[0];
+    if (!fn) return undefined;
+    const operand = methodForm ? (e.callee as { object: Expr }).object : e.args[0];
+    const rest = methodForm ? e.args : e.args.slice(1);
+    if (!operand) return undefined;
+    if (fn === 'l2_loss') {
+      const inner = this.classify(operand, scope, at, env, d);
+      return isSingleParam(inner) ? penaltyProduct('sumsq', mul(num(0.5), pow(inner.coef, 2)), inner.params, 'tf.nn.l2_loss') : undefined;
+    }
+    if (sumFns.has(fn) || meanFns.has(fn)) {
+      if (e.kwargs.some((k) => reductionKwargs.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;
+      // builtin sum(xs, start) takes a start value; np.sum(x, axis) an axis.
+      if (rest.length > (fn === 'sum' && !methodForm && !this.isModule(e.callee) && path?.length === 1 ? 1 : 0)) return undefined;
+      let product = this.reducedOperand(operand, scope, at, env, d);
+      if (!product) return undefined;
+      if (meanFns.has(fn) && product.penalty) {
+        const n = sym(`size(${this.source(product.penalty.params[0].expr)})`, -1);
+        product = { ...product, coef: mul(product.coef, n) };
+      }
+      return product;
+    }
+    if (normFns.has(fn)) {
+      if (e.kwargs.some((k) => reductionKwargs.has(k.name))) return undefined;
+      const ordArg = rest[0] ?? e.kwargs.find((k) => k.name === 'ord' || k.name === 'p')?.value;
+      if (rest.length > 1) return undefined;
+      const ord = ordArg === undefined ? 2 : ordArg.kind === 'str' ? (ordArg.value === 'fro' || ordArg.value === 'euclidean' ? 2 : undefined) : ordArg.kind === 'name' && ordArg.name === 'None' ? 2 : numberOf(ordArg);
+      const inner = this.classify(operand, scope, at, env, d);
+      if (!isSingleParam(inner) || (ord !== 1 && ord !== 2)) return undefined;
+      return penaltyProduct(ord === 2 ? 'norm2' : 'l1', inner.coef, inner.params);
+    }
+    if (dotFns.has(fn)) {
+      const other = methodForm ? e.args[0] : e.args[1];
+      if (!other || (methodForm ? e.args.length !== 1 : e.args.length !== 2)) return undefined;
+      const a = this.classify(operand, scope, at, env, d);
+      const b = this.classify(other, scope, at, env, d);
+      if (isSingleParam(a) && isSingleParam(b) && a.params[0].key === b.params[0].key) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
+      return undefined;
+    }
+    if (fn === 'reduce' && methodForm && e.args[0]?.kind === 'lambda') {
+      // `w.reduce((s, v) => s + v * v, 0)`: the callback adds f(v) to the accumulator.
+      const callback = e.args[0];
+      if (callback.params.length < 2 || !callback.body) return undefined;
+      const lambdaScope = this.scopes.lambdaScopes.get(callback) ?? scope;
+      const element: Expr = { kind: 'index', object: operand, index: [{ kind: 'name', name: callback.params[1].name, span: callback.params[1].span }], span: callback.params[1].span };
+      const inner: Env = new Map(env ?? []);
+      inner.set(callback.params[1].name, { expr: element, scope, at, env });
+      const parts = this.summands(callback.body, lambdaScope, Infinity, inner, d).filter(
+        (s) => !(s.num.length === 1 && s.den.length === 0 && s.num[0].expr.kind === 'name' && s.num[0].expr.name === callback.params[0].name),
+      );
+      if (parts.length !== 1) return undefined;
+      const p = penaltyOfProduct(this.classifySummand(parts[0]), true);
+      if (!p) return undefined;
+      const kind = p.kind === 'elemsq' ? 'sumsq' : p.kind === 'elemabs' ? 'l1' : undefined;
+      if (!kind) return undefined;
+      return { ...scalar(ONE), penalty: { ...p, kind, params: p.params.map(wholeParam) } };
+    }
+    return undefined;
+  }
+
+  /** The operand of a sum: squares and absolute values of a parameter, or penalties per parameter in a generator. */
+  private reducedOperand(operand: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    if (operand.kind === 'comprehension') {
+      const inner = this.scopes.lambdaScopes.get(operand) ?? scope;
+      const element = this.classify(operand.element, inner, Infinity, env, d);
+      const p = penaltyOfProduct(element, true);
+      if (!p) return undefined;
+      const kind = p.kind === 'elemsq' ? 'sumsq' : p.kind === 'elemabs' ? 'l1' : p.kind;
+      return { ...scalar(ONE), penalty: { ...p, kind, params: p.params.map(wholeParam) } };
+    }
+    const inner = this.classify(operand, scope, at, env, d);
+    if (inner.tensor || inner.penalty) return undefined;
+    if (inner.params.length === 2 && inner.abs.length === 0 && inner.params[0].key === inner.params[1].key)
+      return penaltyProduct('sumsq', inner.coef, [inner.params[0]]);
+    if (inner.abs.length === 1 && inner.params.length === 0) return penaltyProduct('l1', inner.coef, inner.abs);
+    return undefined;
+  }
+
+  /** Keras `regularizers.l2(c)(W)`, tfjs `tf.regularizers.l2({l2: c}).apply(w)`, and a regularizer held in a variable. */
+  private regularizerApplied(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    let regularizer: Expr | undefined;
+    let target: Expr | undefined;
+    if (e.callee.kind === 'attr' && (e.callee.name === 'apply' || e.callee.name === '__call__') && e.args.length === 1) {
+      regularizer = e.callee.object;
+      target = e.args[0];
+    } else if (e.args.length === 1) {
+      regularizer = e.callee;
+      target = e.args[0];
+    }
+    if (!regularizer || !target) return undefined;
+    if (regularizer.kind === 'name' || regularizer.kind === 'attr') {
+      const key = exprKey(regularizer);
+      const binding = key !== undefined ? scope.lookup(key, at) : undefined;
+      if (binding?.kind === 'assign' && binding.value && !binding.op) regularizer = binding.value;
+    }
+    if (regularizer.kind !== 'call') return undefined;
+    const spec = this.regularizerSpec(regularizer);
+    if (!spec) return undefined;
+    const inner = this.classify(target, scope, at, env, d);
+    if (!isSingleParam(inner)) return undefined;
+    return penaltyProduct(spec.kind, mul(spec.coef, spec.kind === 'sumsq' ? pow(inner.coef, 2) : inner.coef), inner.params, spec.via);
+  }
+
+  private regularizerSpec(call: Expr & { kind: 'call' }): { kind: PenaltyKind; coef: Coef; via: string } | undefined {
+    const path = calleePath(call.callee);
+    if (!path) return undefined;
+    const fn = path[path.length - 1];
+    const fromRegularizers = path.some((p) => /regularizers?/.test(p)) || path.length === 1;
+    if (!fromRegularizers) return undefined;
+    const arg = (name: string): Coef | undefined => {
+      const kw = call.kwargs.find((k) => k.name === name)?.value;
+      const objectArg = call.args[0]?.kind === 'object' ? call.args[0].entries.find((k) => k.name === name)?.value : undefined;
+      const positional = call.args[0] && call.args[0].kind !== 'object' ? call.args[0] : undefined;
+      const v = kw ?? objectArg ?? positional;
+      if (!v) return undefined;
+      const n = numberOf(v);
+      return n !== undefined ? num(n) : sym(this.source(v));
+    };
+    if (fn === 'l2' || fn === 'L2') return { kind: 'sumsq', coef: arg('l2') ?? num(0.01), via: `${path.slice(-2).join('.')}` };
+    if (fn === 'l1' || fn === 'L1') return { kind: 'l1', coef: arg('l1') ?? num(0.01), via: `${path.slice(-2).join('.')}` };
+    if (fn === 'l2_regularizer') return { kind: 'sumsq', coef: mul(num(0.5), arg('scale') ?? ONE), via: 'l2_regularizer' };
+    return undefined;
+  }
+
+  /** A call to a helper whose body returns one expression: analyse the body with arguments substituted. */
+  private helperCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    const key = exprKey(e.callee);
+    if (key === undefined) return undefined;
+    const fn: FunctionDef | undefined = scope.lookupFunction(key.replace(/^(self|this)\./, '')) ?? scope.lookupFunction(key);
+    if (!fn) return undefined;
+    const ret = fn.returns ? { value: fn.returns, at: Infinity } : lastReturn(fn);
+    if (!ret) return undefined;
+    const params = fn.isMethod && /^(self|this)\./.test(key) ? fn.params.slice(1) : fn.params;
+    const inner: Env = new Map();
+    params.forEach((p, i) => {
+      const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value;
+      if (arg) inner.set(p.name, { expr: arg, scope, at, env });
+    });
+    const product = this.classify(ret.value, fn.scope, ret.at, inner, d);
+    if (!product.penalty) return isPureScalar(product) ? scalar(sym(this.source(e))) : product.tensor ? TENSOR : product;
+    const what = `the helper ${fn.name} computes the penalty here`;
+    return { ...product, penalty: { ...product.penalty, defs: [{ span: fn.span, what }, ...product.penalty.defs] } };
+  }
+
+  source(e: { span: Span }): string {
+    return this.text.slice(e.span.start, e.span.end).replace(/\s+/g, '');
+  }
+}
+
+function lastReturn(fn: FunctionDef): { value: Expr; at: number } | undefined {
+  const returns = fn.body.filter((s) => s.kind === 'return');
+  if (returns.length !== 1) return undefined;
+  const r = returns[0] as { value?: Expr; span: Span };
+  return r.value ? { value: r.value, at: r.span.start } : undefined;
+}
+
+function substitute(e: Expr, env: Env): Expr {
+  if (e.kind === 'name') return env.get(e.name)?.expr ?? e;
+  if (e.kind === 'attr') {
+    const object = substitute(e.object, env);
+    return object === e.object ? e : { ...e, object };
+  }
+  if (e.kind === 'index') {
+    const object = substitute(e.object, env);
+    return object === e.object ? e : { ...e, object };
+  }
+  return e;
+}
+
+function negate(s: Summand): Summand {
+  return { ...s, sign: s.sign === 1 ? -1 : 1 };
+}
+
+function joinSummands(a: Summand, b: Summand, site: Span): Summand {
+  return { sign: a.sign === b.sign ? 1 : -1, num: [...a.num, ...b.num], den: [...a.den, ...b.den], site, via: [...a.via, ...b.via] };
+}
+
+function outer(s: Summand): Summand {
+  return { ...s, num: s.num.map((f) => ({ ...f, outer: true })), den: s.den.map((f) => ({ ...f, outer: true })) };
+}
+
+function opaque(e: Expr, like: Summand): Summand {
+  return { sign: 1, num: [{ ...like.num[0], expr: e }], den: [], site: e.span, via: [] };
+}
+
+function wholeParam(p: ParamOccurrence): ParamOccurrence {
+  return { key: exprKey(p.base) ?? p.key, base: p.base, expr: p.base };
+}
+
+function isPureScalar(p: Product): boolean {
+  return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0;
+}
+
+function isSingleParam(p: Product): boolean {
+  return !p.tensor && !p.penalty && p.params.length === 1 && p.abs.length === 0;
+}
+
+function negProduct(p: Product): Product {
+  return { ...p, coef: neg(p.coef) };
+}
+
+function multiply(a: Product, b: Product): Product {
+  if (a.tensor || b.tensor) return TENSOR;
+  if (a.penalty && b.penalty) return TENSOR;
+  return { coef: mul(a.coef, b.coef), penalty: a.penalty ?? b.penalty, params: [...a.params, ...b.params], abs: [...a.abs, ...b.abs], tensor: false };
+}
+
+function invert(p: Product): Product {
+  if (!isPureScalar(p)) return TENSOR; // dividing by a tensor or a penalty is not "adding a penalty"
+  return scalar(div(ONE, p.coef));
+}
+
+function power(base: Product, k: number): Product {
+  if (isPureScalar(base)) return scalar(pow(base.coef, k));
+  if (k === 2 && base.penalty && base.penalty.kind === 'norm2' && base.params.length === 0 && base.abs.length === 0)
+    return { ...base, coef: pow(base.coef, 2), penalty: { ...base.penalty, kind: 'sumsq', coef: pow(base.penalty.coef, 2) } };
+  if (k === 2 && isSingleParam(base)) return { coef: pow(base.coef, 2), params: [base.params[0], base.params[0]], abs: [], tensor: false };
+  if (k === 1) return base;
+  return TENSOR;
+}
+
+function penaltyProduct(kind: PenaltyKind, coef: Coef, params: ParamOccurrence[], via?: string): Product {
+  return { ...scalar(ONE), penalty: { kind, coef, params, via, defs: [] } };
+}
+
+/**
+ * The penalty a product is, if it is exactly scalar × penalty, or (with `elementwise`) scalar × W² / |W|.
+ * Elementwise squares count only with a symbolic non-learning-rate coefficient: `3 * x**2` is the
+ * gradient of x³, but `c * p[j] * p[j] / 2` is a penalty's value.
+ */
+export function penaltyOfProduct(p: Product, elementwise = false): PenaltyTerm | undefined {
+  if (p.tensor) return undefined;
+  if (p.penalty && p.params.length === 0 && p.abs.length === 0) return { ...p.penalty, coef: mul(p.coef, p.penalty.coef) };
+  if (p.penalty) return undefined;
+  const regularizing = elementwise || p.coef.syms.some((s) => s.pow > 0 && !isLearningRateName(s.name));
+  if (p.params.length === 2 && p.abs.length === 0 && p.params[0].key === p.params[1].key && regularizing)
+    return { kind: 'elemsq', coef: p.coef, params: [p.params[0]], defs: [] };
+  if (p.abs.length === 1 && p.params.length === 0 && regularizing) return { kind: 'elemabs', coef: p.coef, params: p.abs, defs: [] };
+  return undefined;
+}
+
+export { isKeyedByString };

@@ -1,0 +1,139 @@
+// Facts about a file that rules read: its scopes, its update sites, which names are parameters,
+// and the code dialect. Built once per lint; rules never walk syntax themselves.
+import type { Expr, Module, Stmt } from '../ir';
+import type { LanguageId } from '../types';
+import type { Dialect } from '../../math/terms';
+import { Analyzer } from './analysis';
+import { baseExpr, components, exprKey, lastComponent } from './keys';
+import { children as childExprs, ScopeBuilder } from './scope';
+import { findUpdates, type UpdateSite } from './updates';
+import { isGradientLike, isStateLike, isWeightName, parameterOfGradient } from './roles';
+
+export type { UpdateSite, UpdateKind } from './updates';
+export type { Summand, PenaltyTerm, Product, ParamOccurrence } from './analysis';
+
+export interface Facts {
+  readonly text: string;
+  readonly language: LanguageId;
+  readonly module: Module;
+  readonly dialect: Dialect;
+  readonly scopes: ScopeBuilder;
+  readonly analyzer: Analyzer;
+  readonly updates: UpdateSite[];
+  /** Keys of expressions the file treats as parameters. */
+  readonly params: Set<string>;
+}
+
+/** Names of collections that hold parameters: `model.parameters()`, `params`, `trainable_variables`. */
+const paramCollection = /param|weight|trainable|variables|kernel|theta/i;
+
+export function buildFacts(module: Module, text: string, language: LanguageId): Facts {
+  const scopes = new ScopeBuilder(module, text.length);
+  const imports = collectImports(module.body);
+  const params = new Set<string>();
+  const weightish = (e: Expr): boolean => {
+    const last = lastComponent(e);
+    if (last !== undefined && isWeightName(last)) return true;
+    const parts = components(e);
+    return parts.length > 1 && /^(params|parameters|weights)$/.test(parts[parts.length - 2]);
+  };
+  const analyzer = new Analyzer(text, scopes, new Set(imports.keys()), params, weightish);
+
+  // Parameters by how the file treats them: loop variables over parameter collections...
+  collectLoopParams(module.body, params);
+  // ...then targets of updates and the parameters that gradients belong to.
+  // Two passes: the first finds which targets are parameters; the second analyses the steps
+  // knowing them (what counts as a parameter changes how names expand).
+  for (const site of findUpdates(module.body, scopes, analyzer)) {
+    if (site.kind === 'update' && !isGradientLike(site.target) && !isStateLike(site.target)) {
+      const key = exprKey(baseExpr(site.target));
+      if (key !== undefined) params.add(key);
+    } else {
+      const param = parameterOfGradient(site.target);
+      if (param) params.add(param);
+    }
+  }
+  analyzer.forgetCache();
+  const updates = findUpdates(module.body, scopes, analyzer);
+  return { text, language, module, dialect: detectDialect(language, imports), scopes, analyzer, updates, params };
+}
+
+function collectImports(body: Stmt[]): Map<string, string> {
+  const aliases = new Map<string, string>();
+  const visit = (stmts: Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.kind === 'import') for (const n of s.names) aliases.set(n.alias, s.module);
+      else if (s.kind === 'assign' && s.value.kind === 'call' && s.value.callee.kind === 'name' && s.value.callee.name === 'require') {
+        const arg = s.value.args[0];
+        const target = s.targets[0];
+        if (arg?.kind === 'str' && target?.kind === 'name') aliases.set(target.name, arg.value);
+      } else if (s.kind === 'function' || s.kind === 'class' || s.kind === 'block' || s.kind === 'for') visit(s.body);
+    }
+  };
+  visit(body);
+  return aliases;
+}
+
+function detectDialect(language: LanguageId, imports: Map<string, string>): Dialect {
+  const modules = [...imports.values()];
+  const has = (re: RegExp): boolean => modules.some((m) => re.test(m));
+  if (language !== 'python') return has(/^@tensorflow\/tfjs/) ? 'tfjs' : 'plain-ts';
+  if (has(/^torch\b/)) return 'torch';
+  if (has(/^jax\b|^flax\b|^optax\b/)) return 'jax';
+  if (has(/^tensorflow\b|^keras\b|^tf_keras\b/)) return 'tf';
+  if (has(/^numpy\b/)) return 'numpy';
+  return 'plain-py';
+}
+
+/** `for p in model.parameters()`, `for name, p in model.named_parameters()`, `for w, g in zip(weights, grads)`. */
+function collectLoopParams(body: Stmt[], params: Set<string>): void {
+  const elementIsParam = (iter: Expr): boolean => {
+    if (iter.kind === 'call' && iter.callee.kind === 'attr') {
+      if (/^(parameters|values)$/.test(iter.callee.name)) return paramCollection.test(exprKey(iter.callee.object) ?? '') || iter.callee.name === 'parameters';
+    }
+    const key = exprKey(iter);
+    return key !== undefined && paramCollection.test(key) && !isGradientLike(iter);
+  };
+  const bindLoop = (target: Expr, iter: Expr): void => {
+    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'zip' && target.kind === 'seq') {
+      iter.args.forEach((arg, i) => {
+        const t = target.items[i];
+        if (t && t.kind === 'name' && elementIsParam(arg)) params.add(t.name);
+      });
+      return;
+    }
+    if (iter.kind === 'call' && iter.callee.kind === 'attr' && /^(named_parameters|items)$/.test(iter.callee.name) && target.kind === 'seq') {
+      const t = target.items[1];
+      if (t && t.kind === 'name' && (iter.callee.name === 'named_parameters' || elementIsParam(iter.callee.object))) params.add(t.name);
+      return;
+    }
+    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'enumerate' && target.kind === 'seq' && iter.args[0]) {
+      bindLoop(target.items[1] ?? target, iter.args[0]);
+      return;
+    }
+    if (target.kind === 'name' && elementIsParam(iter)) params.add(target.name);
+  };
+  const visitExpr = (e: Expr): void => {
+    const stack = [e];
+    while (stack.length > 0) {
+      const x = stack.pop()!;
+      if (x.kind === 'comprehension') for (const g of x.generators) bindLoop(g.target, g.iter);
+      if (x.kind === 'lambda') visit(x.stmts);
+      for (const c of childExprs(x)) stack.push(c);
+    }
+  };
+  const visit = (stmts: Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.kind === 'for') {
+        bindLoop(s.target, s.iter);
+        visit(s.body);
+      } else if (s.kind === 'function' || s.kind === 'class' || s.kind === 'block') visit(s.body);
+      else if (s.kind === 'assign') visitExpr(s.value);
+      else if (s.kind === 'expr') visitExpr(s.expr);
+      else if (s.kind === 'return' && s.value) visitExpr(s.value);
+    }
+  };
+  visit(body);
+}
+
+

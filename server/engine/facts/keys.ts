@@ -1,0 +1,83 @@
+// Canonical keys for expressions that can be assigned to: `W`, `self.W`, `params["W1"]`, `w[i]`.
+import type { Expr } from '../ir';
+
+/** A stable text for a name, attribute chain or subscript; undefined for anything else. */
+export function exprKey(e: Expr): string | undefined {
+  switch (e.kind) {
+    case 'name':
+      return e.name;
+    case 'attr': {
+      const object = exprKey(e.object);
+      return object === undefined ? undefined : `${object}.${e.name}`;
+    }
+    case 'index': {
+      const object = exprKey(e.object);
+      if (object === undefined) return undefined;
+      const parts = e.index.map(indexKey);
+      if (parts.some((p) => p === undefined)) return `${object}[?]`;
+      return `${object}[${parts.join(', ')}]`;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function indexKey(e: Expr): string | undefined {
+  switch (e.kind) {
+    case 'str':
+      return JSON.stringify(e.value);
+    case 'num':
+      return String(e.value);
+    case 'other':
+      return ':'; // slices: `W[:]` is W itself for our purposes
+    default:
+      return exprKey(e);
+  }
+}
+
+/** The array or tensor an element or view belongs to: `w[i]` → `w`, `p.data` → `p`, `W[:]` → `W`. */
+export function baseExpr(e: Expr): Expr {
+  for (;;) {
+    if (e.kind === 'index' && !isKeyedByString(e)) e = e.object;
+    else if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value' || e.name === 'val')) e = e.object;
+    else return e;
+  }
+}
+
+/** `params["W1"]` names a parameter by string; `w[i]` is an element of w. */
+export function isKeyedByString(e: Expr & { kind: 'index' }): boolean {
+  return e.index.length === 1 && e.index[0].kind === 'str';
+}
+
+/** The last identifier of a key: `self.W` → `W`, `params["W1"]` → `W1`, `p.grad` → `grad`. */
+export function lastComponent(e: Expr): string | undefined {
+  switch (e.kind) {
+    case 'name':
+      return e.name;
+    case 'attr':
+      return e.name;
+    case 'index':
+      return isKeyedByString(e) ? (e.index[0] as { value: string }).value : lastComponent(e.object);
+    default:
+      return undefined;
+  }
+}
+
+/** Every identifier along a key: `self.grads["W1"]` → [self, grads, W1]. */
+export function components(e: Expr): string[] {
+  switch (e.kind) {
+    case 'name':
+      return [e.name];
+    case 'attr':
+      return [...components(e.object), e.name];
+    case 'index':
+      return isKeyedByString(e) ? [...components(e.object), (e.index[0] as { value: string }).value] : components(e.object);
+    default:
+      return [];
+  }
+}
+
+/** Source text of an expression. */
+export function textOf(text: string, e: { span: { start: number; end: number } }): string {
+  return text.slice(e.span.start, e.span.end);
+}

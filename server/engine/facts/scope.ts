@@ -1,0 +1,257 @@
+// Scopes and bindings: which expression a name, attribute or subscript stands for at a point.
+import type { Expr, Module, Param, Span, Stmt } from '../ir';
+import { exprKey } from './keys';
+
+export interface Binding {
+  key: string;
+  /** The assigned value; undefined for parameters and loop variables. */
+  value?: Expr;
+  /** `+=` / `-=` bindings accumulate into the previous value. */
+  op?: '+' | '-' | '*' | '/';
+  kind: 'assign' | 'param' | 'loop';
+  /** Where the statement starts; a use at `at` sees bindings that start before it. */
+  at: number;
+  span: Span;
+  /** For loop variables: what the loop iterates over, and which target position this name takes. */
+  loop?: { iter: Expr; position: number; depth: number };
+  /** Loops enclosing this binding (their iter expressions), innermost last. */
+  loops: Expr[];
+  scope: Scope;
+}
+
+export interface FunctionDef {
+  name: string;
+  params: Param[];
+  /** The returned expression when the body is a single `return` (docstrings and comments aside). */
+  returns?: Expr;
+  body: Stmt[];
+  span: Span;
+  /** True for methods, whose first parameter is the instance. */
+  isMethod: boolean;
+  scope: Scope;
+}
+
+export class Scope {
+  readonly bindings = new Map<string, Binding[]>();
+  readonly functions = new Map<string, FunctionDef>();
+  /** For class scopes: `self.x` / `this.x` bindings made in any method. */
+  readonly members = new Map<string, Binding[]>();
+  constructor(
+    readonly kind: 'module' | 'function' | 'class' | 'lambda',
+    readonly parent: Scope | undefined,
+    readonly span: Span,
+    readonly classScope?: Scope,
+  ) {}
+
+  addBinding(binding: Binding): void {
+    const map = /^(self|this)\./.test(binding.key) && this.classScope ? this.classScope.members : this.bindings;
+    const list = map.get(binding.key);
+    if (list) list.push(binding);
+    else map.set(binding.key, [binding]);
+  }
+
+  /** The latest binding of `key` before offset `at`, searching outward. */
+  lookup(key: string, at: number): Binding | undefined {
+    if (/^(self|this)\./.test(key)) {
+      for (let s: Scope | undefined = this; s; s = s.parent) {
+        const own = latestBefore(s.bindings.get(key), at);
+        if (own) return own;
+        if (s.kind === 'class') return latestBefore(s.members.get(key), Infinity);
+        if (s.classScope) {
+          const member = latestBefore(s.classScope.members.get(key), Infinity);
+          if (member) return member;
+        }
+      }
+      return undefined;
+    }
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const list = s.bindings.get(key);
+      // Inner functions see the enclosing scope's final bindings (they run later).
+      const found = latestBefore(list, s === this ? at : Infinity);
+      if (found) return found;
+      if (s.kind === 'class' && s !== this) continue;
+    }
+    return undefined;
+  }
+
+  /** All bindings of `key` in the scope that owns it (for accumulations such as `pen += ...`). */
+  allBindings(key: string): Binding[] {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const list = s.bindings.get(key);
+      if (list && list.length > 0) return list;
+    }
+    return [];
+  }
+
+  lookupFunction(name: string): FunctionDef | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const f = s.functions.get(name);
+      if (f) return f;
+      if (s.classScope) {
+        const method = s.classScope.functions.get(name);
+        if (method && /^(self|this)\./.test(name)) return method;
+      }
+    }
+    return undefined;
+  }
+}
+
+function latestBefore(list: Binding[] | undefined, at: number): Binding | undefined {
+  if (!list) return undefined;
+  let best: Binding | undefined;
+  for (const b of list) if (b.at < at && (!best || b.at >= best.at)) best = b;
+  return best;
+}
+
+/** The function's single returned expression, skipping docstrings. */
+function singleReturn(body: Stmt[]): Expr | undefined {
+  const real = body.filter((s) => !(s.kind === 'expr' && s.expr.kind === 'str'));
+  if (real.length === 1 && real[0].kind === 'return') return real[0].value;
+  return undefined;
+}
+
+/** Builds the scope tree of a module: every binding and one-expression helper, with a scope per function/lambda. */
+export class ScopeBuilder {
+  /** The scope each lambda expression opens, by its span start. */
+  readonly lambdaScopes = new Map<Expr, Scope>();
+  /** The innermost scope of each statement list owner, by statement. */
+  readonly stmtScopes = new Map<Stmt, Scope>();
+  readonly root: Scope;
+
+  constructor(module: Module, textLength: number) {
+    this.root = new Scope('module', undefined, { start: 0, end: textLength });
+    this.stmts(module.body, this.root, []);
+  }
+
+  private stmts(stmts: Stmt[], scope: Scope, loops: Expr[]): void {
+    for (const stmt of stmts) this.stmt(stmt, scope, loops);
+  }
+
+  private bindTarget(target: Expr, value: Expr | undefined, op: Binding['op'], scope: Scope, at: number, span: Span, loops: Expr[], loop?: Binding['loop']): void {
+    if (target.kind === 'seq') {
+      target.items.forEach((item, i) => {
+        // Loop targets record their position in the tuple (`for g, v in zip(...)`); assignments unpack literal tuples.
+        const part = !loop && value && value.kind === 'seq' && value.items.length === target.items.length ? value.items[i] : undefined;
+        this.bindTarget(item, part, op, scope, at, span, loops, loop && { ...loop, position: loop.position * 0 + i });
+      });
+      return;
+    }
+    const key = exprKey(target);
+    if (!key) return;
+    scope.addBinding({ key, value, op, kind: loop ? 'loop' : 'assign', at, span, loop, loops, scope });
+  }
+
+  private stmt(stmt: Stmt, scope: Scope, loops: Expr[]): void {
+    this.stmtScopes.set(stmt, scope);
+    switch (stmt.kind) {
+      case 'assign':
+        this.exprs(stmt.value, scope, loops);
+        for (const target of stmt.targets) this.bindTarget(target, stmt.value, stmt.op, scope, stmt.span.start, stmt.span, loops);
+        // `const f = (w) => ...` and `f = lambda w: ...` are helpers too.
+        if (stmt.value.kind === 'lambda' && stmt.targets.length === 1 && stmt.targets[0].kind === 'name') {
+          const lambdaScope = this.lambdaScopes.get(stmt.value);
+          scope.functions.set(stmt.targets[0].name, {
+            name: stmt.targets[0].name,
+            params: stmt.value.params,
+            returns: stmt.value.body,
+            body: stmt.value.stmts,
+            span: stmt.span,
+            isMethod: false,
+            scope: lambdaScope ?? scope,
+          });
+        }
+        return;
+      case 'expr':
+        this.exprs(stmt.expr, scope, loops);
+        return;
+      case 'function': {
+        const fnScope = new Scope('function', scope, stmt.span, scope.kind === 'class' ? scope : scope.classScope);
+        const isMethod = scope.kind === 'class';
+        scope.functions.set(stmt.name, { name: stmt.name, params: stmt.params, returns: singleReturn(stmt.body), body: stmt.body, span: stmt.span, isMethod, scope: fnScope });
+        stmt.params.forEach((p) => fnScope.addBinding({ key: p.name, kind: 'param', at: -1, span: p.span, loops: [], scope: fnScope, value: p.default }));
+        this.stmts(stmt.body, fnScope, []);
+        return;
+      }
+      case 'class': {
+        const classScope = new Scope('class', scope, stmt.span);
+        (classScope as { classScope?: Scope }).classScope = classScope;
+        this.stmts(stmt.body, classScope, loops);
+        return;
+      }
+      case 'for': {
+        this.exprs(stmt.iter, scope, loops);
+        const inner = [...loops, stmt.iter];
+        this.bindTarget(stmt.target, undefined, undefined, scope, stmt.span.start, stmt.target.span, inner, { iter: stmt.iter, position: 0, depth: inner.length });
+        this.stmts(stmt.body, scope, inner);
+        return;
+      }
+      case 'block':
+        for (const h of stmt.heads) this.exprs(h, scope, loops);
+        this.stmts(stmt.body, scope, stmt.label === 'while' ? [...loops, stmt.heads[0] ?? stmt.body[0]?.span as never] : loops);
+        return;
+      case 'return':
+        if (stmt.value) this.exprs(stmt.value, scope, loops);
+        return;
+      case 'import':
+        return;
+    }
+  }
+
+  /** Visits an expression to open scopes for the lambdas and comprehensions inside it. */
+  private exprs(root: Expr, scope: Scope, loops: Expr[]): void {
+    const stack: { e: Expr; s: Scope }[] = [{ e: root, s: scope }];
+    while (stack.length > 0) {
+      const { e, s } = stack.pop()!;
+      switch (e.kind) {
+        case 'lambda': {
+          const ls = new Scope('lambda', s, e.span, s.classScope);
+          this.lambdaScopes.set(e, ls);
+          e.params.forEach((p, i) => ls.addBinding({ key: p.name, kind: 'param', at: -1, span: p.span, loops: [], scope: ls, loop: undefined, value: p.default, ...(i >= 0 ? {} : {}) }));
+          if (e.body) stack.push({ e: e.body, s: ls });
+          this.stmts(e.stmts, ls, []);
+          break;
+        }
+        case 'comprehension': {
+          const cs = new Scope('lambda', s, e.span, s.classScope);
+          this.lambdaScopes.set(e, cs);
+          for (const g of e.generators) {
+            stack.push({ e: g.iter, s });
+            this.bindTarget(g.target, undefined, undefined, cs, -1, g.target.span, [g.iter], { iter: g.iter, position: 0, depth: 1 });
+          }
+          stack.push({ e: e.element, s: cs });
+          break;
+        }
+        default:
+          for (const child of children(e)) stack.push({ e: child, s });
+      }
+    }
+  }
+}
+
+/** Direct sub-expressions of an expression (lambda bodies and comprehension parts included). */
+export function children(e: Expr): Expr[] {
+  switch (e.kind) {
+    case 'attr':
+      return [e.object];
+    case 'index':
+      return [e.object, ...e.index];
+    case 'call':
+      return [e.callee, ...e.args, ...e.kwargs.map((k) => k.value)];
+    case 'binary':
+      return [e.left, e.right];
+    case 'unary':
+      return [e.arg];
+    case 'lambda':
+      return e.body ? [e.body] : [];
+    case 'comprehension':
+      return [e.element, ...e.generators.flatMap((g) => [g.target, g.iter])];
+    case 'seq':
+      return e.items;
+    case 'object':
+      return e.entries.map((k) => k.value);
+    case 'other':
+      return e.children;
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,208 @@
+// Finds the places where code changes a parameter or its gradient: `W -= lr * g`, `p.sub_(...)`,
+// `w.assign(w.sub(...))`, `tree_map(lambda p, g: p - lr * g, ...)`, `dW += ...`, `dW = X.T @ d + ...`.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Analyzer, Summand } from './analysis';
+import { numberOf } from './analysis';
+import { baseExpr, exprKey, lastComponent } from './keys';
+import { children, type Scope, type ScopeBuilder } from './scope';
+import { isGradientLike, isLearningRateName } from './roles';
+
+export type UpdateKind =
+  /** The parameter itself moves: `W -= lr * dW`. */
+  | 'update'
+  /** Something is added into a gradient: `dW += reg * W`. */
+  | 'accumulate'
+  /** A gradient is defined from scratch: `dW = X.T @ dscores + reg * W`. */
+  | 'gradient';
+
+export interface UpdateSite {
+  kind: UpdateKind;
+  /** What is assigned: `W`, `p.data`, `w[i]`, a lambda's parameter. */
+  target: Expr;
+  /** The summands added to the target: new value = target + Σ increment. */
+  increment: Summand[];
+  span: Span;
+  scope: Scope;
+  at: number;
+}
+
+const inPlaceSub = new Set(['sub_', 'assign_sub']);
+const inPlaceAdd = new Set(['add_', 'assign_add']);
+const inPlaceSet = new Set(['assign', 'copy_', 'set_']);
+
+/** Candidate update statements, found structurally (before the parameter set is known). */
+export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyzer): UpdateSite[] {
+  const sites: UpdateSite[] = [];
+  const visitStmts = (stmts: Stmt[]): void => {
+    for (const stmt of stmts) visitStmt(stmt);
+  };
+  const visitStmt = (stmt: Stmt): void => {
+    const scope = scopes.stmtScopes.get(stmt) ?? scopes.root;
+    switch (stmt.kind) {
+      case 'assign':
+        assignSite(stmt, scope);
+        visitExpr(stmt.value, scope, undefined);
+        return;
+      case 'expr':
+        if (stmt.expr.kind === 'call') callSite(stmt.expr, scope, stmt.span);
+        visitExpr(stmt.expr, scope, undefined);
+        return;
+      case 'function':
+      case 'class':
+      case 'block':
+        if (stmt.kind === 'block') stmt.heads.forEach((h) => visitExpr(h, scope, undefined));
+        visitStmts(stmt.body);
+        return;
+      case 'for':
+        visitExpr(stmt.iter, scope, undefined);
+        visitStmts(stmt.body);
+        return;
+      case 'return':
+        if (stmt.value) visitExpr(stmt.value, scope, undefined);
+        return;
+      case 'import':
+        return;
+    }
+  };
+
+  const assignSite = (stmt: Stmt & { kind: 'assign' }, scope: Scope): void => {
+    if (stmt.targets.length !== 1 || stmt.targets[0].kind === 'seq') return;
+    const target = stmt.targets[0];
+    const at = stmt.span.start;
+    if (stmt.op === '+' || stmt.op === '-') {
+      const increment = analyzer.summands(stmt.value, scope, at);
+      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: stmt.op === '-' ? increment.map(flip) : increment, span: stmt.span, scope, at });
+      return;
+    }
+    if (stmt.op) return;
+    selfUpdate(target, stmt.value, scope, at, stmt.span, true);
+  };
+
+  /** `T = <expr containing T as a summand>`; or, for a gradient target, a fresh definition. */
+  const selfUpdate = (target: Expr, value: Expr, scope: Scope, at: number, span: Span, allowDefinition: boolean): void => {
+    const key = exprKey(baseExpr(target));
+    const targetKey = exprKey(target);
+    if (key === undefined) return;
+    const all = analyzer.summands(value, scope, at);
+    const self = all.findIndex((s) => isSelfTerm(s, key, targetKey));
+    if (self >= 0) {
+      const increment = all.filter((_, i) => i !== self);
+      if (increment.length > 0) sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment, span, scope, at });
+      return;
+    }
+    if (allowDefinition && isGradientLike(target) && value.kind !== 'object' && value.kind !== 'seq') sites.push({ kind: 'gradient', target, increment: all, span, scope, at });
+  };
+
+  const callSite = (call: Expr & { kind: 'call' }, scope: Scope, span: Span): void => {
+    if (call.callee.kind !== 'attr') return;
+    const method = call.callee.name;
+    const target = call.callee.object;
+    const at = span.start;
+    if (analyzer.isModule(target)) return;
+    const kind = isGradientLike(target) ? 'accumulate' : 'update';
+    const alpha = call.kwargs.find((k) => k.name === 'alpha')?.value;
+    if (inPlaceSub.has(method) || inPlaceAdd.has(method)) {
+      // Old torch signature `p.data.add_(-lr, grad)`: the scalar comes first.
+      const [first, second] = call.args;
+      let increment: Summand[];
+      if (first && second && numberOf(first) !== undefined) increment = analyzer.summands(mulExpr(first, second), scope, at);
+      else if (first && second && method === 'add_') increment = analyzer.summands(mulExpr(first, second), scope, at);
+      else if (first) increment = analyzer.summands(alpha ? mulExpr(alpha, first) : first, scope, at);
+      else return;
+      sites.push({ kind, target, increment: inPlaceSub.has(method) ? increment.map(flip) : increment, span, scope, at });
+      return;
+    }
+    if (inPlaceSet.has(method) && call.args.length >= 1) selfUpdate(target, call.args[0], scope, at, span, false);
+  };
+
+  /** Lambdas and comprehensions that return an updated element: `lambda p, g: p - lr * g`. */
+  const visitExpr = (root: Expr, scope: Scope, _parent: Expr | undefined): void => {
+    const stack: { e: Expr; s: Scope; parent?: Expr }[] = [{ e: root, s: scope }];
+    while (stack.length > 0) {
+      const { e, s, parent } = stack.pop()!;
+      if (e.kind === 'lambda') {
+        const ls = scopes.lambdaScopes.get(e) ?? s;
+        const first = e.params[0];
+        if (first && e.body) elementUpdate(first.name, e.body, ls, e.span, parent);
+        for (const st of e.stmts) visitLambdaStmt(st);
+        if (e.body) stack.push({ e: e.body, s: ls, parent: e });
+        continue;
+      }
+      if (e.kind === 'comprehension') {
+        const cs = scopes.lambdaScopes.get(e) ?? s;
+        // `[(w - lr * dw, b - lr * db) for (w, b), (dw, db) in zip(params, grads)]`: each item may update a target.
+        const elements = e.element.kind === 'seq' ? e.element.items : [e.element];
+        for (const g of e.generators) {
+          for (const name of targetNames(g.target)) for (const element of elements) elementUpdate(name, element, cs, element.span, undefined);
+          stack.push({ e: g.iter, s });
+        }
+        stack.push({ e: e.element, s: cs, parent: e });
+        continue;
+      }
+      for (const child of children(e)) stack.push({ e: child, s, parent: e });
+    }
+  };
+  const visitLambdaStmt = (stmt: Stmt): void => visitStmt(stmt);
+
+  const elementUpdate = (name: string, body: Expr, scope: Scope, span: Span, parent: Expr | undefined): void => {
+    const all = analyzer.summands(body, scope, Infinity);
+    const self = all.findIndex((s) => s.sign === 1 && s.den.length === 0 && s.num.length === 1 && s.num[0].expr.kind === 'name' && s.num[0].expr.name === name);
+    if (self < 0 || all.length < 2) return;
+    const target: Expr = { kind: 'name', name, span: all[self].site };
+    // `grads.map((g, i) => g + ...)` accumulates into a gradient.
+    const receiver = parent && parent.kind === 'call' && parent.callee.kind === 'attr' ? parent.callee.object : undefined;
+    const kind = isGradientLike(target) || (receiver !== undefined && isGradientLike(receiver)) ? 'accumulate' : 'update';
+    sites.push({ kind, target: kind === 'accumulate' && receiver ? receiver : target, increment: all.filter((_, i) => i !== self), span, scope, at: Infinity });
+  };
+
+  visitStmts(body);
+  return sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer));
+}
+
+/** Totals that are summed into, not parameters: `loss += reg * np.sum(W * W)` is where a penalty belongs. */
+const objectiveName = /loss|cost|objective|penalty|^pen$|^reg|energy|^nll|risk|^J$|^total|^sq\d*$|^l[12]$|norm/i;
+
+/**
+ * `T += E` is a parameter update only with evidence: T is a known parameter, or E steps along a
+ * gradient or by a learning rate. Keeps running sums (`pen += w[j] * w[j]`) out of the parameter set.
+ */
+function looksLikeParameterUpdate(site: UpdateSite, analyzer: Analyzer): boolean {
+  const last = lastComponent(baseExpr(site.target));
+  if (last !== undefined && objectiveName.test(last)) return false;
+  if (analyzer.isParam(site.target)) return true;
+  return site.increment.some((s) => [...s.num, ...s.den].some((f) => mentions(f.expr, (e) => isGradientLike(e) || (e.kind === 'name' && isLearningRateName(e.name)))));
+}
+
+function mentions(root: Expr, test: (e: Expr) => boolean): boolean {
+  const stack = [root];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    if ((e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && test(e)) return true;
+    stack.push(...children(e));
+  }
+  return false;
+}
+
+/** Is this summand the target itself, possibly scaled (`(1 - lr * reg) * W`)? */
+function isSelfTerm(s: Summand, baseKey: string, targetKey: string | undefined): boolean {
+  if (s.sign !== 1) return false;
+  const matches = s.num.filter((f) => {
+    const k = exprKey(f.expr);
+    return k !== undefined && (k === targetKey || k === baseKey || exprKey(baseExpr(f.expr)) === baseKey);
+  });
+  return matches.length === 1 && s.den.length === 0 && s.num.length <= 2;
+}
+
+function targetNames(t: Expr): string[] {
+  if (t.kind === 'name') return [t.name];
+  if (t.kind === 'seq') return t.items.flatMap(targetNames);
+  return [];
+}
+
+function flip(s: Summand): Summand {
+  return { ...s, sign: s.sign === 1 ? -1 : 1 };
+}
+
+function mulExpr(a: Expr, b: Expr): Expr {
+  return { kind: 'binary', op: '*', left: a, right: b, span: b.span };
+}

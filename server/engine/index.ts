@@ -1,0 +1,109 @@
+// The engine's public face: the CLI and the language server call only what is exported here.
+import { buildFacts } from './facts';
+import { lower } from './lower';
+import { LineIndex } from './lineIndex';
+import { initParsers, parse } from './parse';
+import { allRules } from '../rules';
+import type { Rule } from '../rules/rule';
+import type { Finding, LintOptions, LintOutcome, Notice } from './types';
+
+export type * from './types';
+export { languageForLanguageId, languageForPath, lintedExtensions } from './languages';
+export { allRules, ruleByCode, docsUrl } from '../rules';
+
+/** Files larger than this many UTF-16 code units are skipped with a notice (5 MB default). */
+export const DEFAULT_MAX_FILE_SIZE = 5 * 1024 * 1024;
+
+/** Loads the WASM parsers. Await once before calling `lintText`. */
+export function initEngine(): Promise<void> {
+  return initParsers();
+}
+
+function matchesCode(code: string, patterns: string[]): boolean {
+  return patterns.some((p) => p === 'ALL' || code.startsWith(p.toUpperCase()));
+}
+
+/** Rules enabled by `select` (default: all) minus `ignore`. Codes may be prefixes (`NB1`). */
+export function enabledRules(options: Pick<LintOptions, 'select' | 'ignore'>): Rule[] {
+  return allRules.filter((rule) => {
+    const code = rule.meta.code;
+    if (options.select && options.select.length > 0 && !matchesCode(code, options.select)) return false;
+    if (options.ignore && options.ignore.length > 0 && matchesCode(code, options.ignore)) return false;
+    return true;
+  });
+}
+
+/** Detects text that is not source code (NUL bytes), which is skipped rather than parsed. */
+export function looksBinary(text: string): boolean {
+  return text.slice(0, 8192).includes('\u0000');
+}
+
+/**
+ * Lints one document. Never throws for any input text: bad input becomes a notice, and a rule
+ * that crashes is reported as an internal-error notice while the other rules still run.
+ */
+export function lintText(text: string, options: LintOptions & { maxFileSize?: number }): LintOutcome {
+  const notices: Notice[] = [];
+  const findings: Finding[] = [];
+  if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1); // keep offsets; a BOM is not code
+  if (looksBinary(text)) {
+    return { findings, notices: [{ kind: 'skipped', message: 'skipped: the file looks binary (it contains NUL bytes)' }] };
+  }
+  const maxSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
+  if (text.length > maxSize) {
+    return {
+      findings,
+      notices: [{ kind: 'skipped', message: `skipped: the file has ${text.length} characters, over the limit of ${maxSize}` }],
+    };
+  }
+  const tree = parse(text, options.language);
+  let module;
+  try {
+    module = lower(tree, text, options.language);
+  } finally {
+    tree.delete();
+  }
+  if (module.errors.length > 0) {
+    const lines = new LineIndex(text);
+    const first = lines.position(module.errors[0].start);
+    notices.push({
+      kind: 'parse-error',
+      message: `syntax error at ${first.line + 1}:${first.character + 1}${module.errors.length > 1 ? ` and ${module.errors.length - 1} more` : ''}; the rest of the file was still checked`,
+    });
+  }
+  if (module.truncated) {
+    notices.push({ kind: 'parse-error', message: 'some expressions nest too deeply to analyse; they were skipped' });
+  }
+  const facts = buildFacts(module, text, options.language);
+  const lines = new LineIndex(text);
+  for (const rule of enabledRules(options)) {
+    const severity = options.severity?.[rule.meta.code] ?? rule.meta.severity;
+    try {
+      rule.check({
+        facts,
+        report(report) {
+          findings.push({
+            code: rule.meta.code,
+            severity,
+            message: report.message,
+            range: lines.range(report.span),
+            related: (report.related ?? []).map((r) => ({ message: r.message, range: lines.range(r.span) })),
+            fix: report.fix && {
+              title: report.fix.title,
+              safety: report.fix.safety,
+              edits: report.fix.edits.map((e) => ({ range: lines.range(e.span), newText: e.newText })),
+            },
+            math: report.math,
+          });
+        },
+      });
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      notices.push({ kind: 'internal-error', message: `rule ${rule.meta.code} failed: ${detail}` });
+    }
+  }
+  findings.sort(
+    (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character || a.code.localeCompare(b.code),
+  );
+  return { findings, notices };
+}

@@ -1,0 +1,13 @@
+import type { Tree } from 'web-tree-sitter';
+import type { Module } from '../ir';
+import type { LanguageId } from '../types';
+import { collectErrors } from './common';
+import { PythonLowerer } from './python';
+import { TypeScriptLowerer } from './typescript';
+
+/** Lowers a parsed file into the IR. Total: never throws on malformed trees. */
+export function lower(tree: Tree, _text: string, language: LanguageId): Module {
+  const lowerer = language === 'python' ? new PythonLowerer() : new TypeScriptLowerer();
+  const body = lowerer.module(tree.rootNode);
+  return { body, errors: collectErrors(tree), truncated: lowerer.truncated };
+}

@@ -1,0 +1,63 @@
+// Parsing with web-tree-sitter (WASM, no native addons). The only module that knows the
+// grammars' files; everything after it sees a tree-sitter Tree.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Language, Parser, type Tree } from 'web-tree-sitter';
+import type { LanguageId } from './types';
+
+const grammarFiles: Record<LanguageId, string> = {
+  python: 'tree-sitter-python.wasm',
+  typescript: 'tree-sitter-typescript.wasm',
+  tsx: 'tree-sitter-tsx.wasm',
+  javascript: 'tree-sitter-javascript.wasm',
+};
+const grammarPackages: Record<string, string> = {
+  'tree-sitter.wasm': 'web-tree-sitter',
+  'tree-sitter-python.wasm': 'tree-sitter-python',
+  'tree-sitter-typescript.wasm': 'tree-sitter-typescript',
+  'tree-sitter-tsx.wasm': 'tree-sitter-typescript',
+  'tree-sitter-javascript.wasm': 'tree-sitter-javascript',
+};
+
+/** Finds a WASM file: beside the bundle (dist/wasm), or in node_modules when run unbundled. */
+function locateWasm(file: string): string {
+  const candidates = [path.join(__dirname, 'wasm', file), path.join(__dirname, '..', 'wasm', file)];
+  let dir = __dirname;
+  for (let i = 0; i < 8; i++) {
+    candidates.push(path.join(dir, 'dist', 'wasm', file));
+    candidates.push(path.join(dir, 'node_modules', grammarPackages[file] ?? '', file));
+    const parent = path.dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  for (const candidate of candidates) if (fs.existsSync(candidate)) return candidate;
+  throw new Error(`Nabla could not find ${file} (looked beside ${__dirname} and in node_modules)`);
+}
+
+let ready: Promise<void> | undefined;
+const languages = new Map<LanguageId, Language>();
+const parsers = new Map<LanguageId, Parser>();
+
+/** Loads the parser runtime and all grammars once. Safe to call many times. */
+export function initParsers(): Promise<void> {
+  ready ??= (async () => {
+    await Parser.init({ locateFile: (name: string) => locateWasm(name) });
+    for (const [id, file] of Object.entries(grammarFiles) as [LanguageId, string][]) {
+      const language = await Language.load(fs.readFileSync(locateWasm(file)));
+      languages.set(id, language);
+      const parser = new Parser();
+      parser.setLanguage(language);
+      parsers.set(id, parser);
+    }
+  })();
+  return ready;
+}
+
+/** Parses text; `initParsers()` must have resolved. Never throws on bad input: tree-sitter recovers. */
+export function parse(text: string, language: LanguageId, previous?: Tree): Tree {
+  const parser = parsers.get(language);
+  if (!parser) throw new Error('Nabla parsers are not initialized: await initParsers() first');
+  const tree = parser.parse(text, previous);
+  if (!tree) throw new Error('tree-sitter returned no tree');
+  return tree;
+}

@@ -1,0 +1,75 @@
+// Plain data that leaves the engine. No LSP, SARIF or VS Code types here: the front ends
+// (server/lsp/convert.ts, server/cli/format/*) convert these in one place each.
+
+export type Severity = 'error' | 'warning' | 'information' | 'hint';
+
+/** A position in a text: 0-based line, 0-based column in UTF-16 code units (as LSP counts). */
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export interface RelatedInfo {
+  message: string;
+  range: Range;
+}
+
+export interface TextEdit {
+  range: Range;
+  newText: string;
+}
+
+/** `safe`: the math is certain and meaning is kept; `unsafe`: the user must judge the change. */
+export type FixSafety = 'safe' | 'unsafe';
+
+export interface Fix {
+  title: string;
+  safety: FixSafety;
+  edits: TextEdit[];
+}
+
+/** The math behind a finding, for hovers and docs: what the line computes and what it should. */
+export interface FindingMath {
+  /** Unicode of what the code computes, e.g. `W ← W − lr·(dW + reg·ΣW²)`. */
+  computed?: string;
+  /** Unicode of the correct form, e.g. `W ← W − lr·(dW + 2·reg·W)`. */
+  expected?: string;
+}
+
+export interface Finding {
+  code: string;
+  severity: Severity;
+  message: string;
+  range: Range;
+  related: RelatedInfo[];
+  fix?: Fix;
+  math?: FindingMath;
+}
+
+/** Something the user should know about a file that is not a finding (skipped, partly parsed, a rule crashed). */
+export interface Notice {
+  kind: 'skipped' | 'parse-error' | 'internal-error';
+  message: string;
+}
+
+export interface LintOutcome {
+  findings: Finding[];
+  notices: Notice[];
+}
+
+export type LanguageId = 'python' | 'typescript' | 'tsx' | 'javascript';
+
+export interface LintOptions {
+  language: LanguageId;
+  /** Only these codes (prefixes allowed: `NB1` selects NB101..NB199). Empty or undefined: all. */
+  select?: string[];
+  /** Never these codes (prefixes allowed). Applied after `select`. */
+  ignore?: string[];
+  /** Per-code severity overrides. */
+  severity?: Record<string, Severity>;
+}

@@ -1,0 +1,73 @@
+// NB101 penalty-as-gradient: an update adds R(W) itself where ∇R(W) belongs.
+//
+// ## What it does
+// Finds updates of a parameter W (`W -= lr * (...)`, `p.sub_(...)`, `w.assign(w.sub(...))`,
+// `tree_map(lambda p, g: p - lr * (...))`) and accumulations into its gradient (`dW += ...`,
+// `grad = grad + ...`) that add a penalty value R(W), such as `reg * np.sum(W * W)`, instead of
+// its gradient `2 * reg * W`.
+//
+// ## Why is this bad?
+// R(W) is a scalar: adding it shifts every weight by the same amount, whatever its size, so the
+// regularizer does not pull weights towards zero. R(W) belongs in the loss; its gradient in the update.
+import { defineRule, type Report } from './rule';
+import { gradientOf } from '../math/derive';
+import { codeGradient } from '../math/print/code';
+import { unicodeGradient, unicodePenalty } from '../math/print/unicode';
+import type { Gradient, Penalty } from '../math/terms';
+import type { Facts, PenaltyTerm, UpdateSite } from '../engine/facts';
+import { baseExpr, exprKey } from '../engine/facts/keys';
+
+export const nb101PenaltyAsGradient = defineRule({
+  meta: {
+    code: 'NB101',
+    name: 'penalty-as-gradient',
+    severity: 'error',
+    summary: 'An update or gradient adds the penalty R(W) where its gradient ∇R(W) belongs',
+    fix: 'sometimes',
+  },
+  check(context) {
+    const { facts } = context;
+    const reported = new Set<string>();
+    for (const site of facts.updates) {
+      for (const summand of site.increment) {
+        const found = facts.analyzer.penaltyOfSummand(summand);
+        if (!found || !found.params.every((p) => facts.analyzer.isParam(p.base))) continue;
+        const spanKey = `${summand.site.start}:${summand.site.end}`;
+        if (reported.has(spanKey)) continue;
+        reported.add(spanKey);
+        context.report(buildReport(facts, site, summand, found));
+      }
+    }
+  },
+});
+
+function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increment'][number], found: PenaltyTerm): Report {
+  const text = (span: { start: number; end: number }): string => facts.text.slice(span.start, span.end);
+  // With a penalty over several parameters, the one that matters is the one being updated.
+  const targetKey = exprKey(baseExpr(site.target));
+  const occurrence = found.params.find((p) => exprKey(p.base) === targetKey) ?? found.params[0];
+  const penalty: Penalty = { kind: found.kind, coef: found.coef, param: text(occurrence.expr.span), via: found.via };
+  const gradient: Gradient = gradientOf(penalty);
+  const shape = found.kind === 'elemsq' || found.kind === 'elemabs' ? "the penalty's value, not its slope" : 'a scalar';
+  const targetText = text(site.target.span);
+  const subject = site.kind === 'update' ? `update of ${targetText}` : `gradient ${targetText}`;
+  const message = `${subject} adds the penalty ${unicodePenalty(penalty)} (${shape}) where its gradient ${unicodeGradient(gradient)} belongs`;
+
+  const related = found.defs.map((d) => ({ span: d.span, message: d.what }));
+  if (summand.via.length > 0) related.push({ span: summand.via[0], message: `the step with the penalty is applied here` });
+
+  // The replacement is certain math but changes training, so the fix is unsafe (never applied by fix-all).
+  const sign = summand.sign;
+  const replacement = summand.via.length === 0 && found.defs.length === 0 ? codeGradient(gradient, facts.dialect, penalty.param) : undefined;
+  const fix =
+    replacement && sign === 1
+      ? { title: `Replace the penalty with its gradient ${replacement}`, safety: 'unsafe' as const, edits: [{ span: summand.site, newText: replacement }] }
+      : undefined;
+  return {
+    span: summand.site,
+    message,
+    related,
+    fix,
+    math: { computed: unicodePenalty(penalty), expected: unicodeGradient(gradient) },
+  };
+}
