@@ -1,0 +1,141 @@
+// When to lint which document, and publishing the result. Opening lints at once; edits are
+// debounced; every request for a document takes a new ticket, and a run whose ticket is no longer
+// the latest (the text, the settings or the document's open state changed meanwhile) publishes
+// nothing. Linting is synchronous, so the only places a run can go stale are its awaits.
+import { MessageType, type Diagnostic, type PublishDiagnosticsParams } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { languageForLanguageId, type LanguageId, type LintOptions, type LintOutcome } from '../engine';
+import { toDiagnostics, toLintOptions, toLogMessage } from './convert';
+import type { NablaSettings } from './settings';
+
+/** Debounce for edits, in milliseconds. */
+export const DEFAULT_DEBOUNCE_MS = 150;
+
+/** What the scheduler needs from the rest of the server; injected so it can be tested alone. */
+export interface DiagnosticsHost {
+  /** The open document, or undefined once it is closed. */
+  document(uri: string): TextDocument | undefined;
+  settings(uri: string): Promise<NablaSettings>;
+  /** Resolves when the engine can lint; a rejection means it never will. */
+  engineReady: Promise<void>;
+  lint(text: string, options: LintOptions): LintOutcome;
+  publish(params: PublishDiagnosticsParams): void;
+  log(type: MessageType, message: string): void;
+}
+
+interface DocumentState {
+  /** Bumped on every change, settings change and close; a run only publishes for the latest. */
+  ticket: number;
+  timer?: NodeJS.Timeout;
+  /** The notices last logged, so a document that stays broken while typing is logged once. */
+  lastNotices: string;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+export class DiagnosticScheduler {
+  private readonly states = new Map<string, DocumentState>();
+  private engineFailureLogged = false;
+  private disposed = false;
+
+  constructor(
+    private readonly host: DiagnosticsHost,
+    private readonly debounceMs: number = DEFAULT_DEBOUNCE_MS,
+  ) {}
+
+  /** The document was opened (first call for a URI: lint now) or edited (debounced). */
+  documentChanged(uri: string): void {
+    const known = this.states.has(uri);
+    this.schedule(uri, known ? this.debounceMs : 0);
+  }
+
+  /** The document was closed: cancel pending work and clear what was published for it. */
+  documentClosed(uri: string): void {
+    const state = this.states.get(uri);
+    if (!state) return;
+    clearTimeout(state.timer);
+    this.states.delete(uri);
+    this.host.publish({ uri, diagnostics: [] });
+  }
+
+  /** Settings changed: lint every open document again, without debounce. */
+  relintAll(uris: Iterable<string>): void {
+    for (const uri of uris) this.schedule(uri, 0);
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const state of this.states.values()) clearTimeout(state.timer);
+    this.states.clear();
+  }
+
+  private schedule(uri: string, delayMs: number): void {
+    if (this.disposed) return;
+    const state = this.states.get(uri) ?? { ticket: 0, lastNotices: '' };
+    this.states.set(uri, state);
+    clearTimeout(state.timer);
+    const ticket = ++state.ticket;
+    state.timer = setTimeout(() => {
+      state.timer = undefined;
+      this.run(uri, ticket).catch((error: unknown) => {
+        this.host.log(MessageType.Error, `${uri}: diagnostics failed: ${describe(error)}`);
+      });
+    }, delayMs);
+  }
+
+  private isCurrent(uri: string, ticket: number): boolean {
+    return !this.disposed && this.states.get(uri)?.ticket === ticket;
+  }
+
+  private async run(uri: string, ticket: number): Promise<void> {
+    const opened = this.host.document(uri);
+    if (!opened || languageForLanguageId(opened.languageId) === undefined) return;
+    try {
+      await this.host.engineReady;
+    } catch (error) {
+      if (!this.engineFailureLogged) {
+        this.engineFailureLogged = true;
+        this.host.log(MessageType.Error, `the Nabla engine failed to start, so nothing will be checked: ${describe(error)}`);
+      }
+      return;
+    }
+    const settings = await this.host.settings(uri);
+    if (!this.isCurrent(uri, ticket)) return;
+    // Read the document after the awaits: the ticket proves it has not changed since.
+    const document = this.host.document(uri);
+    const language = document && languageForLanguageId(document.languageId);
+    if (!document || !language) return;
+    this.publish(uri, document.version, settings.enable ? this.lint(document, language, settings) : []);
+  }
+
+  private lint(document: TextDocument, language: LanguageId, settings: NablaSettings): Diagnostic[] {
+    const uri = document.uri;
+    let outcome: LintOutcome;
+    try {
+      outcome = this.host.lint(document.getText(), toLintOptions(settings, language));
+    } catch (error) {
+      this.host.log(MessageType.Error, `${uri}: linting version ${document.version} threw; no diagnostics for it: ${describe(error)}`);
+      return [];
+    }
+    this.logNotices(uri, outcome);
+    return toDiagnostics(outcome.findings, uri);
+  }
+
+  private logNotices(uri: string, outcome: LintOutcome): void {
+    const state = this.states.get(uri);
+    const key = outcome.notices.map((notice) => `${notice.kind}:${notice.message}`).join('\n');
+    if (!state || state.lastNotices === key) return;
+    state.lastNotices = key;
+    for (const notice of outcome.notices) {
+      const { type, message } = toLogMessage(notice, uri);
+      this.host.log(type, message);
+    }
+  }
+
+  private publish(uri: string, version: number, diagnostics: Diagnostic[]): void {
+    // Empty results are published too: they clear what an earlier version showed.
+    this.host.publish({ uri, version, diagnostics });
+  }
+}

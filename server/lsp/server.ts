@@ -1,0 +1,81 @@
+// Wires the connection's notifications to the parts that handle them. Each handler only
+// forwards: scheduling lives in diagnostics.ts, settings in settings.ts, conversion in convert.ts.
+import {
+  MessageType,
+  TextDocumentSyncKind,
+  TextDocuments,
+  type Connection,
+  type InitializeParams,
+  type InitializeResult,
+} from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { initEngine, lintText } from '../engine';
+import { DEFAULT_DEBOUNCE_MS, DiagnosticScheduler } from './diagnostics';
+import { SETTINGS_SECTION, SettingsStore } from './settings';
+
+export interface ServerOptions {
+  /** Debounce for edits before linting, in milliseconds. */
+  debounceMs?: number;
+}
+
+function logger(connection: Connection): (type: MessageType, message: string) => void {
+  return (type, message) => {
+    switch (type) {
+      case MessageType.Error:
+        return connection.console.error(message);
+      case MessageType.Warning:
+        return connection.console.warn(message);
+      case MessageType.Info:
+        return connection.console.info(message);
+      default:
+        return connection.console.log(message);
+    }
+  };
+}
+
+/** Registers all handlers on `connection` and starts listening. */
+export function startServer(connection: Connection, options: ServerOptions = {}): void {
+  const documents = new TextDocuments(TextDocument);
+  const log = logger(connection);
+  // Load the parsers while the client is still initializing; every lint awaits this.
+  const engineReady = initEngine();
+  engineReady.catch(() => undefined); // reported by the scheduler on first use
+
+  let settings = new SettingsStore(undefined, (message) => log(MessageType.Warning, message));
+  const scheduler = new DiagnosticScheduler(
+    {
+      document: (uri) => documents.get(uri),
+      settings: (uri) => settings.get(uri),
+      engineReady,
+      lint: lintText,
+      publish: (params) => void connection.sendDiagnostics(params).catch(() => undefined),
+      log,
+    },
+    options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+  );
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    if (params.capabilities.workspace?.configuration) {
+      const fetch = (scopeUri: string): Promise<unknown> => connection.workspace.getConfiguration({ scopeUri, section: SETTINGS_SECTION });
+      settings = new SettingsStore(fetch, (message) => log(MessageType.Warning, message));
+    }
+    return {
+      capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental } },
+      serverInfo: { name: 'Nabla' },
+    };
+  });
+
+  connection.onDidChangeConfiguration((params) => {
+    settings.changed(params.settings);
+    scheduler.relintAll(documents.keys());
+  });
+  documents.onDidChangeContent(({ document }) => scheduler.documentChanged(document.uri));
+  documents.onDidClose(({ document }) => {
+    settings.forget(document.uri);
+    scheduler.documentClosed(document.uri);
+  });
+  connection.onShutdown(() => scheduler.dispose());
+
+  documents.listen(connection);
+  connection.listen();
+}
