@@ -7,7 +7,7 @@ import { allRules } from '../rules';
 import type { Rule } from '../rules/rule';
 import type { Finding, LintOptions, LintOutcome, Notice } from './types';
 
-export type * from './types';
+export type { Finding, FindingMath, Fix, FixSafety, LanguageId, LintOptions, LintOutcome, Notice, Position, Range, RelatedInfo, Severity, TextEdit } from './types';
 export { languageForLanguageId, languageForPath, lintedExtensions } from './languages';
 export { allRules, ruleByCode, docsUrl } from '../rules';
 

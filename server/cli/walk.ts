@@ -1,0 +1,216 @@
+// File discovery for `nabla check`: expands the paths given into the files to lint, lazily,
+// so linting (and text output) can start before a large tree has been listed.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import ignore, { type Ignore } from 'ignore';
+import { languageForPath } from '../engine';
+
+export type WalkItem =
+  /** `display` is the path to print: as given, or joined to the folder as given, with `/`. */
+  | { kind: 'file'; display: string; fsPath: string }
+  /** A path that cannot be linted at all; main.ts prints it and exits with 2. */
+  | { kind: 'error'; message: string }
+  /** Something skipped that the user named explicitly, so deserves a word. */
+  | { kind: 'warning'; display: string; message: string };
+
+/** Folders that never hold the user's own code. `dist`, `build` etc. are skipped only via .gitignore. */
+const skippedFolders = new Set([
+  'node_modules',
+  '.git',
+  '.hg',
+  '.svn',
+  '__pycache__',
+  'site-packages',
+  '.tox',
+  '.nox',
+  '.mypy_cache',
+  '.pytest_cache',
+  '.ruff_cache',
+]);
+
+// Git matches case-sensitively unless the filesystem is case-insensitive, which is the
+// default on macOS and Windows (where `git init` sets core.ignorecase).
+const ignoreCase = process.platform === 'darwin' || process.platform === 'win32';
+
+/** The rules of one .gitignore file; patterns are matched relative to its folder. */
+interface Matcher {
+  /** Absolute folder of the .gitignore, with `/` separators and no trailing slash. */
+  base: string;
+  ig: Ignore;
+}
+
+function toSlashes(p: string): string {
+  return path.sep === '\\' ? p.replace(/\\/g, '/') : p;
+}
+
+function loadGitignore(dir: string): Matcher | undefined {
+  let content: string;
+  try {
+    content = fs.readFileSync(path.join(dir, '.gitignore'), 'utf8');
+  } catch {
+    return undefined; // absent or unreadable: git ignores it too
+  }
+  return { base: toSlashes(dir).replace(/\/+$/, ''), ig: ignore({ ignorecase: ignoreCase }).add(content) };
+}
+
+/**
+ * What one .gitignore says about a path: true (ignore), false (re-included by `!pattern`) or
+ * undefined (no opinion). A verdict it inherits from a parent folder is discarded: the walk only
+ * gets here when that folder was kept, by a deeper .gitignore or because the user named it.
+ */
+function verdict(matcher: Matcher, absPath: string, isDir: boolean): boolean | undefined {
+  const rel = absPath.slice(matcher.base.length + 1);
+  if (rel === '') return undefined;
+  try {
+    const result = matcher.ig.test(isDir ? `${rel}/` : rel);
+    if (result.unignored) return false;
+    if (!result.ignored) return undefined;
+    const slash = rel.lastIndexOf('/');
+    if (slash > 0 && matcher.ig.ignores(rel.slice(0, slash + 1))) return undefined;
+    return true;
+  } catch {
+    return undefined; // a name `ignore` cannot express as a relative path: no opinion
+  }
+}
+
+/** Like git, the deepest .gitignore with an opinion decides. */
+function isIgnored(matchers: readonly Matcher[], absPath: string, isDir: boolean): boolean {
+  for (let i = matchers.length - 1; i >= 0; i--) {
+    const v = verdict(matchers[i], absPath, isDir);
+    if (v !== undefined) return v;
+  }
+  return false;
+}
+
+/** .gitignore files above `dir` up to the enclosing git repository's root (none outside a repository). */
+function ancestorMatchers(dir: string): Matcher[] {
+  const chain: string[] = [];
+  let current = path.dirname(dir);
+  let child = dir;
+  let repoRoot: string | undefined;
+  // The folder named on the command line may itself be the repository root.
+  if (fs.existsSync(path.join(dir, '.git'))) return [];
+  while (current !== child) {
+    chain.push(current);
+    if (fs.existsSync(path.join(current, '.git'))) {
+      repoRoot = current;
+      break;
+    }
+    child = current;
+    current = path.dirname(current);
+  }
+  if (repoRoot === undefined) return [];
+  return chain
+    .reverse()
+    .map(loadGitignore)
+    .filter((m): m is Matcher => m !== undefined);
+}
+
+function compareNames(a: string, b: string): number {
+  // Code-unit order, not localeCompare: output must not depend on the user's locale.
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function describeError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'ENOENT') return 'not found';
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Yields the files to lint for the paths given, in a deterministic order: the paths in the
+ * order given, each folder's entries sorted by name. Each file is yielded at most once.
+ */
+export function* walk(paths: readonly string[]): Generator<WalkItem> {
+  const seenFiles = new Set<string>();
+  // Real paths of folders already listed: stops symlink loops and double visits.
+  const seenDirs = new Set<string>();
+
+  function* visitFile(display: string, fsPath: string): Generator<WalkItem> {
+    let real: string;
+    try {
+      real = fs.realpathSync(fsPath);
+    } catch {
+      real = path.resolve(fsPath);
+    }
+    if (seenFiles.has(real)) return;
+    seenFiles.add(real);
+    yield { kind: 'file', display, fsPath };
+  }
+
+  function* visitDir(display: string, absDir: string, matchers: Matcher[], explicit: boolean): Generator<WalkItem> {
+    let entries: fs.Dirent[];
+    try {
+      const real = fs.realpathSync(absDir);
+      if (seenDirs.has(real)) return;
+      seenDirs.add(real);
+      entries = fs.readdirSync(absDir, { withFileTypes: true });
+    } catch (error) {
+      yield { kind: 'error', message: `cannot read folder ${display}: ${describeError(error)}` };
+      return;
+    }
+    // A virtual environment holds installed packages, not the user's code.
+    if (!explicit && entries.some((e) => e.name === 'pyvenv.cfg')) return;
+
+    if (entries.some((e) => e.name === '.gitignore')) {
+      const own = loadGitignore(absDir);
+      if (own) matchers = [...matchers, own];
+    }
+    entries.sort((a, b) => compareNames(a.name, b.name));
+    for (const entry of entries) {
+      const childAbs = path.join(absDir, entry.name);
+      const childDisplay = path.posix.join(display, entry.name);
+      let isDir = entry.isDirectory();
+      let isFile = entry.isFile();
+      // Follow symlinks; some filesystems report no type at all, which needs a stat too.
+      if (entry.isSymbolicLink() || (!isDir && !isFile)) {
+        try {
+          const stat = fs.statSync(childAbs);
+          isDir = stat.isDirectory();
+          isFile = stat.isFile();
+        } catch {
+          continue; // a dangling link is nothing to lint
+        }
+      }
+      if (isDir) {
+        if (skippedFolders.has(entry.name)) continue;
+        if (isIgnored(matchers, toSlashes(childAbs), true)) continue;
+        yield* visitDir(childDisplay, childAbs, matchers, false);
+      } else if (isFile) {
+        // Only regular files: a FIFO, socket or device is never source (and reading a FIFO blocks).
+        if (languageForPath(entry.name) === undefined) continue;
+        if (isIgnored(matchers, toSlashes(childAbs), false)) continue;
+        yield* visitFile(childDisplay, childAbs);
+      }
+    }
+  }
+
+  for (const given of paths) {
+    const display = toSlashes(given);
+    let stat: fs.Stats;
+    try {
+      stat = fs.statSync(given);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      yield {
+        kind: 'error',
+        message: code === 'ENOENT' || code === 'ENOTDIR' ? `path not found: ${display}` : `cannot access ${display}: ${describeError(error)}`,
+      };
+      continue;
+    }
+    if (stat.isDirectory()) {
+      const abs = path.resolve(given);
+      yield* visitDir(display, abs, ancestorMatchers(abs), true);
+    } else if (stat.isFile()) {
+      // Named explicitly: linted even when .gitignore excludes it.
+      if (languageForPath(given) === undefined) {
+        yield { kind: 'warning', display, message: 'skipped: not a Python, TypeScript or JavaScript file (by its extension)' };
+        continue;
+      }
+      yield* visitFile(display, given);
+    } else {
+      yield { kind: 'warning', display, message: 'skipped: not a regular file' };
+    }
+  }
+}
