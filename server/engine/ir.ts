@@ -34,7 +34,9 @@ export type Expr =
   | { kind: 'seq'; items: Expr[]; span: Span }
   /** Dict and object literals with statically known keys. */
   | { kind: 'object'; entries: KeywordArg[]; span: Span }
-  /** Anything else (comparisons, slices, conditionals, ...). Children kept so walkers still see names. */
+  /** `a if test else b`, `test ? a : b`. */
+  | { kind: 'cond'; test: Expr; then: Expr; else: Expr; span: Span }
+  /** Anything else (comparisons, slices, ...). Children kept so walkers still see names. */
   | { kind: 'other'; children: Expr[]; span: Span };
 
 export interface Generator {

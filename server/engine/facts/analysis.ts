@@ -52,6 +52,8 @@ export interface Product {
   penalty?: PenaltyTerm;
   params: ParamOccurrence[];
   abs: ParamOccurrence[];
+  /** `np.sign(W)`, `torch.sign(p)`, `W.sign()`, `Math.sign(w[j])`: the subgradient of |W| (absent when none). */
+  signs?: ParamOccurrence[];
   /** Holds something that is neither a scalar, a parameter nor a penalty (a gradient, data, an unknown call). */
   tensor: boolean;
 }
@@ -66,6 +68,7 @@ const arithmetic: Record<string, '+' | '-' | '*' | '/' | 'neg'> = {
 };
 const squareFns = new Set(['square']);
 const absFns = new Set(['abs', 'absolute', 'fabs']);
+const signFns = new Set(['sign', 'sgn']);
 const sumFns = new Set(['sum', 'reduce_sum', 'nansum', 'fsum']);
 const meanFns = new Set(['mean', 'reduce_mean', 'nanmean']);
 const normFns = new Set(['norm', 'vector_norm', 'global_norm']);
@@ -148,7 +151,8 @@ export class Analyzer {
         const left = this.summands(a!, scope, at, env, d);
         if (op.op === 'neg') return left.map(negate);
         let right = b ? this.summands(b, scope, at, env, d) : [];
-        if (alpha) right = this.product(e, this.summands(alpha, scope, at, env, d), right);
+        // `d_p.add(X, alpha=wd)` adds wd·X; what is written at the argument is X.
+        if (alpha) right = right.map((r) => joinSummands(outer(this.summands(alpha, scope, at, env, d)[0]), r, r.site));
         if (op.op === '+') return [...left, ...right];
         if (op.op === '-') return [...left, ...right.map(negate)];
         if (op.op === '*') return this.product(e, left, right);
@@ -232,7 +236,8 @@ export class Analyzer {
    * one written at the summand's site (without a learning rate distributed from outside).
    */
   penaltyOfSummand(s: Summand): PenaltyTerm | undefined {
-    const whole = penaltyOfProduct(this.classifySummand(s));
+    // An adaptive step divides the whole direction (`/ np.sqrt(cache)`): that does not hide a penalty.
+    const whole = penaltyOfProduct(this.classifySummand({ ...s, den: s.den.filter((f) => !f.outer) }));
     if (!whole) return undefined;
     const local = penaltyOfProduct(this.classifySummand({ ...s, sign: 1, num: s.num.filter((f) => !f.outer), den: s.den.filter((f) => !f.outer) }));
     return local ?? whole;
@@ -339,14 +344,17 @@ export class Analyzer {
       const aliased = this.classify(loopVar.value, loopVar.scope, loopVar.at, undefined, d);
       if (isSingleParam(aliased)) return aliased;
     }
-    if (isGradientLike(e) || isStateLike(e) || isDataLike(e)) return TENSOR;
     if (e.kind === 'attr' && (e.name === 'shape' || e.name === 'size' || e.name === 'length' || e.name === 'ndim')) return scalar(sym(this.source(e)));
     if (e.kind === 'index' && e.object.kind === 'attr' && e.object.name === 'shape') return scalar(sym(this.source(e)));
     const key = exprKey(e);
     if (key === undefined) return TENSOR;
     const binding = scope.lookup(key, at);
+    // Names only decide when there is no assignment to read: `m = len(y)` is a count, not Adam's m.
+    const named = isGradientLike(e) || isStateLike(e) || isDataLike(e);
+    if (named && (!binding || binding.kind !== 'assign' || !binding.value || binding.op)) return TENSOR;
     if (!binding) {
-      if (e.kind === 'index') return TENSOR; // an element of something unknown
+      // `group['weight_decay']`, `self.reg`, `config.lam`: a setting read by key is a scalar.
+      if (e.kind === 'index') return isKeyedByString(e) ? scalar(sym(key)) : TENSOR;
       return this.isModule(e) ? TENSOR : scalar(sym(key));
     }
     if (binding.kind === 'param') return scalar(sym(key));
@@ -361,6 +369,7 @@ export class Analyzer {
     }
     if (isPureScalar(value)) return scalar(sym(key));
     if (value.params.length > 0 && !value.tensor) {
+      if (value.signs?.length) return TENSOR;
       if (value.params.length === 1 && value.abs.length === 0) return value; // an alias of a parameter
       return { ...value, penalty: undefined };
     }
@@ -443,6 +452,14 @@ export class Analyzer {
         const inner = this.classify(operand, scope, at, env, d);
         if (isSingleParam(inner)) return { ...scalar(inner.coef), abs: inner.params };
         if (isPureScalar(inner)) return scalar(sym(this.source(e)));
+      }
+      return TENSOR;
+    }
+    if (fn && signFns.has(fn)) {
+      const operand = this.unaryOperand(e);
+      if (operand && (e.args.length + (e.callee.kind === 'attr' && !this.isModule(e.callee.object) ? 1 : 0)) === 1) {
+        const inner = this.classify(operand, scope, at, env, d);
+        if (isSingleParam(inner)) return { ...scalar(ONE), signs: inner.params };
       }
       return TENSOR;
     }
@@ -540,7 +557,7 @@ export class Analyzer {
       return { ...scalar(ONE), penalty: { ...p, kind, params: p.params.map(wholeParam) } };
     }
     const inner = this.classify(operand, scope, at, env, d);
-    if (inner.tensor || inner.penalty) return undefined;
+    if (inner.tensor || inner.penalty || inner.signs?.length) return undefined;
     if (inner.params.length === 2 && inner.abs.length === 0 && inner.params[0].key === inner.params[1].key)
       return penaltyProduct('sumsq', inner.coef, [inner.params[0]]);
     if (inner.abs.length === 1 && inner.params.length === 0) return penaltyProduct('l1', inner.coef, inner.abs);
@@ -597,11 +614,13 @@ export class Analyzer {
   private helperCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
     const key = exprKey(e.callee);
     if (key === undefined) return undefined;
-    const fn: FunctionDef | undefined = scope.lookupFunction(key.replace(/^(self|this)\./, '')) ?? scope.lookupFunction(key);
+    const fn: FunctionDef | undefined =
+      scope.lookupFunction(key.replace(/^(self|this)\./, '')) ?? scope.lookupFunction(key) ?? (e.callee.kind === 'attr' ? this.scopes.uniqueMethod(e.callee.name) : undefined);
     if (!fn) return undefined;
     const ret = fn.returns ? { value: fn.returns, at: Infinity } : lastReturn(fn);
     if (!ret) return undefined;
-    const params = fn.isMethod && /^(self|this)\./.test(key) ? fn.params.slice(1) : fn.params;
+    // Python methods take the instance first; `model.l2_penalty()` binds it like `self.l2_penalty()`.
+    const params = fn.isMethod && e.callee.kind === 'attr' && fn.params[0]?.name === 'self' ? fn.params.slice(1) : fn.params;
     const inner: Env = new Map();
     params.forEach((p, i) => {
       const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value;
@@ -659,11 +678,11 @@ function wholeParam(p: ParamOccurrence): ParamOccurrence {
 }
 
 function isPureScalar(p: Product): boolean {
-  return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0;
+  return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;
 }
 
 function isSingleParam(p: Product): boolean {
-  return !p.tensor && !p.penalty && p.params.length === 1 && p.abs.length === 0;
+  return !p.tensor && !p.penalty && p.params.length === 1 && p.abs.length === 0 && !p.signs?.length;
 }
 
 function negProduct(p: Product): Product {
@@ -673,7 +692,8 @@ function negProduct(p: Product): Product {
 function multiply(a: Product, b: Product): Product {
   if (a.tensor || b.tensor) return TENSOR;
   if (a.penalty && b.penalty) return TENSOR;
-  return { coef: mul(a.coef, b.coef), penalty: a.penalty ?? b.penalty, params: [...a.params, ...b.params], abs: [...a.abs, ...b.abs], tensor: false };
+  const signs = [...(a.signs ?? []), ...(b.signs ?? [])];
+  return { coef: mul(a.coef, b.coef), penalty: a.penalty ?? b.penalty, params: [...a.params, ...b.params], abs: [...a.abs, ...b.abs], ...(signs.length ? { signs } : {}), tensor: false };
 }
 
 function invert(p: Product): Product {
@@ -683,7 +703,7 @@ function invert(p: Product): Product {
 
 function power(base: Product, k: number): Product {
   if (isPureScalar(base)) return scalar(pow(base.coef, k));
-  if (k === 2 && base.penalty && base.penalty.kind === 'norm2' && base.params.length === 0 && base.abs.length === 0)
+  if (k === 2 && base.penalty && base.penalty.kind === 'norm2' && base.params.length === 0 && base.abs.length === 0 && !base.signs?.length)
     return { ...base, coef: pow(base.coef, 2), penalty: { ...base.penalty, kind: 'sumsq', coef: pow(base.penalty.coef, 2) } };
   if (k === 2 && isSingleParam(base)) return { coef: pow(base.coef, 2), params: [base.params[0], base.params[0]], abs: [], tensor: false };
   if (k === 1) return base;
@@ -700,7 +720,7 @@ function penaltyProduct(kind: PenaltyKind, coef: Coef, params: ParamOccurrence[]
  * gradient of x³, but `c * p[j] * p[j] / 2` is a penalty's value.
  */
 export function penaltyOfProduct(p: Product, elementwise = false): PenaltyTerm | undefined {
-  if (p.tensor) return undefined;
+  if (p.tensor || p.signs?.length) return undefined;
   if (p.penalty && p.params.length === 0 && p.abs.length === 0) return { ...p.penalty, coef: mul(p.coef, p.penalty.coef) };
   if (p.penalty) return undefined;
   const regularizing = elementwise || p.coef.syms.some((s) => s.pow > 0 && !isLearningRateName(s.name));

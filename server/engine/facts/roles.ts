@@ -3,11 +3,11 @@
 import type { Expr } from '../ir';
 import { components, lastComponent } from './keys';
 
-const gradientName = /[gG]rad|^nabla_|^d[A-Z0-9_]|^d(w|b|theta|weights?|params?|kernel|bias|loss|L|J)\d*$|^g(\d+|_\w+|[A-Z]\w*)?$|^delta_(w|b|W|theta)/;
+const gradientName = /[gG]rad|^nabla_|^d[A-Z0-9_]|^d(w|b|k|u|v|theta|weights?|params?|kernel|bias|loss|L|J)\d*$|^g(\d+|_\w+|[A-Z]\w*)?$|^delta_(w|b|W|theta)/;
 const stateName =
   /^(m|v|s|r|u|vel|velocity|momentum|mom|cache|buf|buffer|accum\w*|acc|ms|msq|sq_?grads?\w*|eg2|rms\w*|exp_avg\w*|moments?|first_moment|second_moment|adam_\w+|state)(\d+|_\w+|[A-Z]\w*)?$/;
 const dataName = /^(x|X|y|Y|xs|ys|inputs?|data|batch\w*|targets?|labels?|features?|images?|logits|scores|outs?|outputs?|preds?|predictions?|y_pred|y_hat|yhat|activations?|hidden|noise|eps|epsilon)\d*$/;
-const weightName = /^(w(\d+|_\w+)?|W([A-Z0-9_]\w*)?|weights?|theta\d*|params?|parameters|kernel\w*|coefs?|coef_|wt|emb\w*|embeddings?)$/;
+const weightName = /^(w(\d+|_\w+)?|W([A-Z0-9_]\w*)?|weights?|[tT]heta\d*|params?|parameters|kernel\w*|coefs?|coef_|wt|emb\w*|embeddings?)$/;
 const learningRateName = /^(lr|learning_rate|learningRate|eta|step_size|stepSize|alpha|lr_t|lrate|lr0|_lr|base_lr)$/;
 const regularizationName = /reg|lam|lmbda|lambda|lambd|l2|l1|decay|wd|penalty|ridge|alpha|beta|^c$|^C$|^k$|coeff?|strength/i;
 

@@ -112,6 +112,15 @@ function singleReturn(body: Stmt[]): Expr | undefined {
 
 /** Builds the scope tree of a module: every binding and one-expression helper, with a scope per function/lambda. */
 export class ScopeBuilder {
+  /** Methods by name across all classes, for `model.penalty()` calls on instances. */
+  private readonly methods = new Map<string, FunctionDef[]>();
+
+  /** The one method of this name in the file's classes, if exactly one exists. */
+  uniqueMethod(name: string): FunctionDef | undefined {
+    const found = this.methods.get(name);
+    return found && found.length === 1 ? found[0] : undefined;
+  }
+
   /** The scope each lambda expression opens, by its span start. */
   readonly lambdaScopes = new Map<Expr, Scope>();
   /** The innermost scope of each statement list owner, by statement. */
@@ -138,7 +147,10 @@ export class ScopeBuilder {
     }
     const key = exprKey(target);
     if (!key) return;
-    scope.addBinding({ key, value, op, kind: loop ? 'loop' : 'assign', at, span, loop, loops, scope });
+    // `sq += v * v` inside a callback accumulates into the enclosing function's `sq`.
+    let owner = scope;
+    if (op && !scope.bindings.has(key)) for (let s = scope.parent; s; s = s.parent) if (s.bindings.has(key)) { owner = s; break; }
+    owner.addBinding({ key, value, op, kind: loop ? 'loop' : 'assign', at, span, loop, loops, scope });
   }
 
   private stmt(stmt: Stmt, scope: Scope, loops: Expr[]): void {
@@ -167,7 +179,9 @@ export class ScopeBuilder {
       case 'function': {
         const fnScope = new Scope('function', scope, stmt.span, scope.kind === 'class' ? scope : scope.classScope);
         const isMethod = scope.kind === 'class';
-        scope.functions.set(stmt.name, { name: stmt.name, params: stmt.params, returns: singleReturn(stmt.body), body: stmt.body, span: stmt.span, isMethod, scope: fnScope });
+        const def: FunctionDef = { name: stmt.name, params: stmt.params, returns: singleReturn(stmt.body), body: stmt.body, span: stmt.span, isMethod, scope: fnScope };
+        scope.functions.set(stmt.name, def);
+        if (isMethod) this.methods.set(stmt.name, [...(this.methods.get(stmt.name) ?? []), def]);
         stmt.params.forEach((p) => fnScope.addBinding({ key: p.name, kind: 'param', at: -1, span: p.span, loops: [], scope: fnScope, value: p.default }));
         this.stmts(stmt.body, fnScope, []);
         return;
@@ -199,16 +213,22 @@ export class ScopeBuilder {
 
   /** Visits an expression to open scopes for the lambdas and comprehensions inside it. */
   private exprs(root: Expr, scope: Scope, loops: Expr[]): void {
-    const stack: { e: Expr; s: Scope }[] = [{ e: root, s: scope }];
+    const stack: { e: Expr; s: Scope; parent?: Expr }[] = [{ e: root, s: scope }];
     while (stack.length > 0) {
-      const { e, s } = stack.pop()!;
+      const { e, s, parent } = stack.pop()!;
       switch (e.kind) {
         case 'lambda': {
           const ls = new Scope('lambda', s, e.span, s.classScope);
           this.lambdaScopes.set(e, ls);
-          e.params.forEach((p, i) => ls.addBinding({ key: p.name, kind: 'param', at: -1, span: p.span, loops: [], scope: ls, loop: undefined, value: p.default, ...(i >= 0 ? {} : {}) }));
+          // `xs.forEach((x) => ...)`, `xs.map((x, i) => ...)`: the callback walks xs like a loop.
+          const receiver = parent?.kind === 'call' && parent.callee.kind === 'attr' && iterationMethods.has(parent.callee.name) ? parent.callee.object : undefined;
+          const elementIndex = parent?.kind === 'call' && parent.callee.kind === 'attr' && parent.callee.name === 'reduce' ? 1 : 0;
+          e.params.forEach((p, i) => {
+            const loop = receiver && i === elementIndex ? { iter: receiver, position: 0, depth: loops.length + 1 } : undefined;
+            ls.addBinding({ key: p.name, kind: loop ? 'loop' : 'param', at: -1, span: p.span, loops: receiver ? [...loops, receiver] : [], scope: ls, loop, value: p.default });
+          });
           if (e.body) stack.push({ e: e.body, s: ls });
-          this.stmts(e.stmts, ls, []);
+          this.stmts(e.stmts, ls, receiver ? [...loops, receiver] : []);
           break;
         }
         case 'comprehension': {
@@ -222,11 +242,14 @@ export class ScopeBuilder {
           break;
         }
         default:
-          for (const child of children(e)) stack.push({ e: child, s });
+          for (const child of children(e)) stack.push({ e: child, s, parent: e });
       }
     }
   }
 }
+
+/** Array methods whose callback visits each element (the element is the first parameter; reduce's second). */
+const iterationMethods = new Set(['forEach', 'map', 'flatMap', 'filter', 'some', 'every', 'reduce', 'find']);
 
 /** Direct sub-expressions of an expression (lambda bodies and comprehension parts included). */
 export function children(e: Expr): Expr[] {
@@ -249,6 +272,8 @@ export function children(e: Expr): Expr[] {
       return e.items;
     case 'object':
       return e.entries.map((k) => k.value);
+    case 'cond':
+      return [e.test, e.then, e.else];
     case 'other':
       return e.children;
     default:

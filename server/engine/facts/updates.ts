@@ -58,7 +58,12 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
         visitStmts(stmt.body);
         return;
       case 'return':
-        if (stmt.value) visitExpr(stmt.value, scope, undefined);
+        if (stmt.value) {
+          // `def leaf_update(p, g): return p - lr * (g + ...)` updates its parameter p.
+          for (const [name, bindings] of scope.bindings) if (bindings.some((b) => b.kind === 'param')) elementUpdate(name, stmt.value, scope, stmt.value.span, undefined);
+          gradientExpression(stmt.value, scope, stmt.span.start);
+          visitExpr(stmt.value, scope, undefined);
+        }
         return;
       case 'import':
         return;
@@ -90,7 +95,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
       if (increment.length > 0) sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment, span, scope, at });
       return;
     }
-    if (allowDefinition && isGradientLike(target) && value.kind !== 'object' && value.kind !== 'seq') sites.push({ kind: 'gradient', target, increment: all, span, scope, at });
+    // A definition with one term adds nothing to anything; where it is used, the use is checked.
+    if (allowDefinition && all.length > 1 && isGradientLike(target) && value.kind !== 'object' && value.kind !== 'seq') sites.push({ kind: 'gradient', target, increment: all, span, scope, at });
   };
 
   const callSite = (call: Expr & { kind: 'call' }, scope: Scope, span: Span): void => {
@@ -124,6 +130,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
         const ls = scopes.lambdaScopes.get(e) ?? s;
         const first = e.params[0];
         if (first && e.body) elementUpdate(first.name, e.body, ls, e.span, parent);
+        // `vars.forEach((p, k) => p.assign(p.sub(...)))`: an expression body can be an in-place update.
+        if (e.body?.kind === 'call') callSite(e.body, ls, e.body.span);
         for (const st of e.stmts) visitLambdaStmt(st);
         if (e.body) stack.push({ e: e.body, s: ls, parent: e });
         continue;
@@ -139,12 +147,31 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
         stack.push({ e: e.element, s: cs, parent: e });
         continue;
       }
+      // Gradients built inside other expressions: `{W1: grads.W1.add(...)}`, `f([g + ..., ...])`.
+      if (e.kind === 'object') for (const entry of e.entries) gradientExpression(entry.value, s, Infinity);
+      if (e.kind === 'call') for (const arg of e.args) gradientExpression(arg, s, Infinity);
+      if (e.kind === 'seq') for (const item of e.items) gradientExpression(item, s, Infinity);
       for (const child of children(e)) stack.push({ e: child, s, parent: e });
     }
+  };
+
+  /** An expression that adds terms to a gradient (`grads.W1.add(X)`, `g + X`) accumulates into it. */
+  const gradientExpression = (e: Expr, scope: Scope, at: number): void => {
+    if (e.kind !== 'binary' && e.kind !== 'call') return;
+    const all = analyzer.summands(e, scope, at);
+    if (all.length < 2) return;
+    const self = all.findIndex((s) => s.sign === 1 && s.den.length === 0 && s.num.length === 1 && isGradientLike(s.num[0].expr) && exprKey(s.num[0].expr) !== undefined);
+    if (self < 0) return;
+    sites.push({ kind: 'accumulate', target: all[self].num[0].expr, increment: all.filter((_, i) => i !== self), span: e.span, scope, at });
   };
   const visitLambdaStmt = (stmt: Stmt): void => visitStmt(stmt);
 
   const elementUpdate = (name: string, body: Expr, scope: Scope, span: Span, parent: Expr | undefined): void => {
+    if (body.kind === 'cond') {
+      elementUpdate(name, body.then, scope, body.then.span, parent);
+      elementUpdate(name, body.else, scope, body.else.span, parent);
+      return;
+    }
     const all = analyzer.summands(body, scope, Infinity);
     const self = all.findIndex((s) => s.sign === 1 && s.den.length === 0 && s.num.length === 1 && s.num[0].expr.kind === 'name' && s.num[0].expr.name === name);
     if (self < 0 || all.length < 2) return;

@@ -286,6 +286,11 @@ export class PythonLowerer {
       case 'tuple_pattern':
       case 'list_pattern':
         return { kind: 'seq', items: node.namedChildren.filter((c): c is SyntaxNode => !!c && c.type !== 'comment').map((c) => this.expr(c, d)), span };
+      case 'conditional_expression': {
+        const [then, test, otherwise] = node.namedChildren.filter((c): c is SyntaxNode => !!c && c.type !== 'comment');
+        if (!then || !test || !otherwise) return other(node);
+        return { kind: 'cond', test: this.expr(test, d), then: this.expr(then, d), else: this.expr(otherwise, d), span };
+      }
       case 'dictionary': {
         const entries: KeywordArg[] = [];
         for (const pair of node.namedChildren) {

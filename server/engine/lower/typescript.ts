@@ -293,6 +293,13 @@ export class TypeScriptLowerer {
         const ret = stmts.length === 1 && stmts[0].kind === 'return' ? stmts[0].value : undefined;
         return { kind: 'lambda', params, body: ret, stmts, span };
       }
+      case 'ternary_expression': {
+        const test = node.childForFieldName('condition');
+        const then = node.childForFieldName('consequence');
+        const otherwise = node.childForFieldName('alternative');
+        if (!test || !then || !otherwise) return other(node);
+        return { kind: 'cond', test: this.expr(test, d), then: this.expr(then, d), else: this.expr(otherwise, d), span };
+      }
       case 'array':
       case 'array_pattern':
         return { kind: 'seq', items: named(node).map((c) => this.expr(c, d)), span };
