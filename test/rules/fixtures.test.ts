@@ -20,7 +20,15 @@ function parseExpectations(text: string): Expectation[] {
   text.split(/\r?\n/).forEach((line, i) => {
     const m = /(?:#|\/\/)\s*expect:\s*(.*)$/.exec(line);
     if (!m) return;
-    for (const part of m[1].matchAll(/(NB\d{3})(?:\s+"((?:[^"\\]|\\.)*)")?/g)) out.push({ line: i, code: part[1], covered: part[2]?.replace(/\\"/g, '"') });
+    // Each code may be followed by the covered text in double quotes; the text runs to the last
+    // quote before the next code, so it may itself contain quotes.
+    const parts = m[1].split(/(?=\bNB\d{3}\b)/);
+    for (const part of parts) {
+      const code = /^NB\d{3}/.exec(part.trim())?.[0];
+      if (!code) continue;
+      const q = /^NB\d{3}\s+"(.*)"\s*,?\s*$/.exec(part.trim());
+      out.push({ line: i, code, covered: q?.[1] });
+    }
   });
   return out;
 }

@@ -391,6 +391,12 @@ export class Analyzer {
     }
     if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'zip') iter = iter.args[position] ?? iter;
     if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'range') return undefined;
+    // `for k, v in d.items()`, `for (const [i, x] of xs.entries())`, `Object.entries(d)`: the value is an element.
+    if (iter.kind === 'call' && iter.callee.kind === 'attr' && /^(items|entries)$/.test(iter.callee.name)) {
+      if (position === 0) return undefined;
+      iter = this.isModule(iter.callee.object) || (iter.callee.object.kind === 'name' && iter.callee.object.name === 'Object') ? (iter.args[0] ?? iter) : iter.callee.object;
+    }
+    if (iter.kind === 'call' && iter.callee.kind === 'attr' && iter.callee.name === 'values') iter = iter.callee.object;
     if (iter.kind === 'name') {
       const outer = binding.scope.lookup(iter.name, binding.at);
       if (outer?.kind === 'loop') return this.loopCollection(outer, d + 1);
@@ -525,14 +531,47 @@ export class Analyzer {
       if (isSingleParam(a) && isSingleParam(b) && a.params[0].key === b.params[0].key) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
       return undefined;
     }
+    if (fn === 'einsum' && !methodForm && e.args.length === 3 && e.args[0].kind === 'str') {
+      // `np.einsum('ij,ij->', W, W)`: a full contraction of W with itself is ΣW².
+      const m = /^\s*(\w+)\s*,\s*(\w+)\s*->\s*$/.exec(e.args[0].value);
+      const a = this.classify(e.args[1], scope, at, env, d);
+      const b = this.classify(e.args[2], scope, at, env, d);
+      if (m && m[1] === m[2] && isSingleParam(a) && isSingleParam(b) && a.params[0].key === b.params[0].key) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
+      return undefined;
+    }
+    if (fn === 'trace' && operand.kind === 'binary' && operand.op === '@') {
+      // tr(WᵀW) = tr(WWᵀ) = ΣW².
+      const transposed = (x: Expr): Expr | undefined => (x.kind === 'attr' && (x.name === 'T' || x.name === 'mT') ? x.object : undefined);
+      const [l, r] = [operand.left, operand.right];
+      const pair = transposed(l) ? [transposed(l)!, r] : transposed(r) ? [l, transposed(r)!] : undefined;
+      if (!pair) return undefined;
+      const a = this.classify(pair[0], scope, at, env, d);
+      const b = this.classify(pair[1], scope, at, env, d);
+      if (isSingleParam(a) && isSingleParam(b) && a.params[0].key === b.params[0].key) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
+      return undefined;
+    }
+    if (fn === 'hypot' && !methodForm && e.args.length === 1 && e.args[0].kind === 'other' && e.args[0].children.length === 1) {
+      // `Math.hypot(...w)` is ‖w‖₂.
+      const inner = this.classify(e.args[0].children[0], scope, at, env, d);
+      return isSingleParam(inner) ? penaltyProduct('norm2', inner.coef, inner.params) : undefined;
+    }
     if (fn === 'reduce' && methodForm && e.args[0]?.kind === 'lambda') {
       // `w.reduce((s, v) => s + v * v, 0)`: the callback adds f(v) to the accumulator.
       const callback = e.args[0];
       if (callback.params.length < 2 || !callback.body) return undefined;
       const lambdaScope = this.scopes.lambdaScopes.get(callback) ?? scope;
-      const element: Expr = { kind: 'index', object: operand, index: [{ kind: 'name', name: callback.params[1].name, span: callback.params[1].span }], span: callback.params[1].span };
       const inner: Env = new Map(env ?? []);
-      inner.set(callback.params[1].name, { expr: element, scope, at, env });
+      const mapped = operand.kind === 'call' && operand.callee.kind === 'attr' && operand.callee.name === 'map' && operand.args[0]?.kind === 'lambda' ? operand.args[0] : undefined;
+      if (mapped && mapped.body && mapped.params[0]) {
+        // `w.map(v => v * v).reduce((a, b) => a + b, 0)`: each b is f(element of w).
+        const source = (operand as { callee: { object: Expr } }).callee.object;
+        const mapEnv: Env = new Map(env ?? []);
+        mapEnv.set(mapped.params[0].name, { expr: { kind: 'index', object: source, index: [{ kind: 'name', name: mapped.params[0].name, span: mapped.params[0].span }], span: mapped.params[0].span }, scope, at, env });
+        inner.set(callback.params[1].name, { expr: mapped.body, scope: this.scopes.lambdaScopes.get(mapped) ?? scope, at: Infinity, env: mapEnv });
+      } else {
+        const element: Expr = { kind: 'index', object: operand, index: [{ kind: 'name', name: callback.params[1].name, span: callback.params[1].span }], span: callback.params[1].span };
+        inner.set(callback.params[1].name, { expr: element, scope, at, env });
+      }
       const parts = this.summands(callback.body, lambdaScope, Infinity, inner, d).filter(
         (s) => !(s.num.length === 1 && s.den.length === 0 && s.num[0].expr.kind === 'name' && s.num[0].expr.name === callback.params[0].name),
       );

@@ -11,8 +11,11 @@ const weightName = /^(w(\d+|_\w+)?|W([A-Z0-9_]\w*)?|weights?|[tT]heta\d*|params?
 const learningRateName = /^(lr|learning_rate|learningRate|eta|step_size|stepSize|alpha|lr_t|lrate|lr0|_lr|base_lr)$/;
 const regularizationName = /reg|lam|lmbda|lambda|lambd|l2|l1|decay|wd|penalty|ridge|alpha|beta|^c$|^C$|^k$|coeff?|strength/i;
 
+/** Losses named like gradients (`d_loss` of a discriminator, `g_loss` of a generator) are losses. */
+const lossName = /loss|cost|objective|energy|nll|likelihood|penalty/i;
+
 export function isGradientLike(e: Expr): boolean {
-  return components(e).some((c) => gradientName.test(c));
+  return components(e).some((c) => gradientName.test(c) && (/[gG]rad/.test(c) || !lossName.test(c)));
 }
 
 export function isStateLike(e: Expr): boolean {

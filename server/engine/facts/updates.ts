@@ -89,7 +89,7 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     const targetKey = exprKey(target);
     if (key === undefined) return;
     const all = analyzer.summands(value, scope, at);
-    const self = all.findIndex((s) => isSelfTerm(s, key, targetKey));
+    const self = all.findIndex((s) => isSelfTerm(s, key, targetKey) || isItemsAlias(s, target, scope, at));
     if (self >= 0) {
       const increment = all.filter((_, i) => i !== self);
       if (increment.length > 0) sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment, span, scope, at });
@@ -218,6 +218,15 @@ function isSelfTerm(s: Summand, baseKey: string, targetKey: string | undefined):
     return k !== undefined && (k === targetKey || k === baseKey || exprKey(baseExpr(f.expr)) === baseKey);
   });
   return matches.length === 1 && s.den.length === 0 && s.num.length <= 2;
+}
+
+/** `for k, v in params.items(): params[k] = v - lr * g`: v is the target's current value. */
+function isItemsAlias(s: Summand, target: Expr, scope: Scope, at: number): boolean {
+  if (s.sign !== 1 || s.den.length > 0 || s.num.length !== 1 || s.num[0].expr.kind !== 'name' || target.kind !== 'index') return false;
+  const binding = scope.lookup(s.num[0].expr.name, at);
+  const iter = binding?.kind === 'loop' ? binding.loop?.iter : undefined;
+  if (!iter || binding?.loop?.position !== 1 || iter.kind !== 'call' || iter.callee.kind !== 'attr' || iter.callee.name !== 'items') return false;
+  return exprKey(iter.callee.object) === exprKey(target.object);
 }
 
 function targetNames(t: Expr): string[] {

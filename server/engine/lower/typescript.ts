@@ -301,8 +301,22 @@ export class TypeScriptLowerer {
         return { kind: 'cond', test: this.expr(test, d), then: this.expr(then, d), else: this.expr(otherwise, d), span };
       }
       case 'array':
-      case 'array_pattern':
-        return { kind: 'seq', items: named(node).map((c) => this.expr(c, d)), span };
+      case 'array_pattern': {
+        // Keep positions: `[, wj]` binds wj to the second element.
+        const items: Expr[] = [];
+        let pending = true;
+        for (const child of node.children) {
+          if (!child || child.type === '[' || child.type === ']' || child.type === 'comment') continue;
+          if (child.type === ',') {
+            if (pending) items.push(other(child));
+            pending = true;
+          } else {
+            items.push(this.expr(child, d));
+            pending = false;
+          }
+        }
+        return { kind: 'seq', items, span };
+      }
       case 'object':
       case 'object_pattern': {
         const entries: KeywordArg[] = [];
