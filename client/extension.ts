@@ -1,7 +1,10 @@
 // The VS Code side of Nabla: starts the bundled language server and lets the user restart it.
 // All checking happens in the server (dist/server.js); this file must stay thin.
 import * as vscode from 'vscode';
-import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { LanguageClient, TransportKind, type LanguageClientOptions, type Middleware, type ServerOptions } from 'vscode-languageclient/node';
+import { createHoverMiddleware } from './hoverMiddleware';
+import { HoverMathRenderer } from './render/hover';
+import { SHOW_UPDATE_RULE_COMMAND, UpdateRulePanel } from './updateRulePanel';
 
 const CLIENT_ID = 'nabla';
 const CLIENT_NAME = 'Nabla';
@@ -9,7 +12,7 @@ const LANGUAGES = ['python', 'typescript', 'typescriptreact', 'javascript', 'jav
 
 let client: LanguageClient | undefined;
 
-function createClient(context: vscode.ExtensionContext, outputChannel: vscode.LogOutputChannel): LanguageClient {
+function createClient(context: vscode.ExtensionContext, outputChannel: vscode.LogOutputChannel, middleware: Middleware): LanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },
@@ -22,6 +25,7 @@ function createClient(context: vscode.ExtensionContext, outputChannel: vscode.Lo
     ]),
     synchronize: { configurationSection: 'nabla' },
     outputChannel,
+    middleware,
   };
   return new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions, clientOptions);
 }
@@ -30,7 +34,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   // One channel for the extension's lifetime, so a restart does not open a second one.
   const outputChannel = vscode.window.createOutputChannel(CLIENT_NAME, { log: true });
   context.subscriptions.push(outputChannel);
-  client = createClient(context, outputChannel);
+  const hoverMath = createHoverMiddleware(
+    new HoverMathRenderer({ onError: (tex, error) => outputChannel.warn(`Hover math shown as text: ${error instanceof Error ? error.message : String(error)} in ${tex}`) }),
+  );
+  context.subscriptions.push(hoverMath.disposable);
+  client = createClient(context, outputChannel, hoverMath.middleware);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('nabla.restartServer', async () => {
@@ -42,6 +50,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         void vscode.window.showErrorMessage('Nabla: the language server could not be restarted. See the "Nabla" output for details.');
       }
     }),
+    vscode.commands.registerCommand(SHOW_UPDATE_RULE_COMMAND, () => UpdateRulePanel.show(context, () => client, LANGUAGES, outputChannel)),
   );
 
   try {

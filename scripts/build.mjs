@@ -2,7 +2,7 @@
 // tree-sitter WASM files beside them, and compiles the tests into out/ for mocha.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -21,6 +21,15 @@ const wasm = [
 ];
 for (const [pkg, file] of wasm) {
   copyFileSync(path.join(root, 'node_modules', pkg, file), path.join(dist, 'wasm', file));
+}
+
+// KaTeX's stylesheet and fonts for the update-rule webview, fonts/ beside the CSS as its url()s expect.
+// Only woff2: every webview engine reads it, so the CSS never falls back to the .woff/.ttf copies.
+const katexDist = path.join(root, 'node_modules', 'katex', 'dist');
+mkdirSync(path.join(dist, 'katex', 'fonts'), { recursive: true });
+copyFileSync(path.join(katexDist, 'katex.min.css'), path.join(dist, 'katex', 'katex.min.css'));
+for (const font of readdirSync(path.join(katexDist, 'fonts')).filter((f) => f.endsWith('.woff2'))) {
+  copyFileSync(path.join(katexDist, 'fonts', font), path.join(dist, 'katex', 'fonts', font));
 }
 
 const common = {
