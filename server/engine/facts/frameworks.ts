@@ -1,0 +1,1202 @@
+// Framework facts: optimizer constructions (torch, Keras, tfa, optax, tfjs), optax chains,
+// Keras/tfjs regularizers and the layer arguments they are attached to, L2 penalties added to a
+// loss, weight decay written into an update by hand, and where each optimizer is used. Plain data
+// read from the IR. Computed lazily, once per Facts object (a WeakMap), so files and rule sets
+// that never ask pay nothing. The math of every knob is in docs/rules/NB201..NB205.md and
+// /work/shared/reference/framework-semantics.md.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Coef } from '../../math/terms';
+import type { Facts } from './index';
+import type { ParamOccurrence, Summand } from './analysis';
+import { numberOf } from './analysis';
+import { children, type Scope } from './scope';
+import { baseExpr, exprKey, lastComponent } from './keys';
+import { isLearningRateName, isStateLike, parameterOfGradient } from './roles';
+
+export type Framework = 'torch' | 'keras' | 'tfa' | 'optax' | 'tfjs';
+
+/** A function (or a lambda bound to a name) that owns statements; `id` 0 is the module. */
+export interface Owner {
+  id: number;
+  name?: string;
+  /** The enclosing class of a method. */
+  cls?: Span;
+  span: Span;
+}
+
+export interface Ctx {
+  scope: Scope;
+  at: number;
+  owner: Owner;
+}
+
+/** One argument as written: `weight_decay=1e-4`, `{'weight_decay': wd}` in a group, a positional value. */
+export interface Arg {
+  name: string;
+  expr: Expr;
+  /** `name=value` / `name: value` for keywords and entries; the value for positional arguments. */
+  span: Span;
+  /** The value when it is a number, or a name / attribute / config entry that resolves to one. */
+  value?: number;
+  ctx: Ctx;
+}
+
+/** One weight-decay setting of an optimizer: a keyword, a param group's entry, or the class default. */
+export interface DecaySetting {
+  source: 'argument' | 'group' | 'default';
+  arg?: Arg;
+  /** Undefined when the value is written but cannot be resolved to a number. */
+  value?: number;
+}
+
+export interface OptimizerFact {
+  framework: Framework;
+  /** Class or function name as the framework spells it: `Adam`, `adamw`, `rmsprop`. */
+  name: string;
+  /** Canonical path: `torch.optim.Adam`, `keras.optimizers.AdamW`, `optax.adamw`, `tfjs.train.rmsprop`. */
+  path: string;
+  call: Expr & { kind: 'call' };
+  ctx: Ctx;
+  /** The class name inside the callee (`Adam` in `torch.optim.Adam(...)`), for renaming fixes. */
+  nameSpan?: Span;
+  /** True when the callee is a bare name imported with `from ... import`. */
+  bareName: boolean;
+  /** Key of the variable the construction is assigned to (`optimizer`, `self.opt`). */
+  binding?: string;
+  /** Settings that decay weights (known nonzero or unresolved), with the class default when none is written. */
+  decay: DecaySetting[];
+  /** True when every written decay resolves to 0 (or none is written and the default is 0). */
+  decayOff: boolean;
+  /** Decoupled (AdamW-style) rather than coupled (added to the gradient). */
+  decoupled: boolean;
+  /** Keras `optimizers.legacy.*`. */
+  legacy: boolean;
+  params?: Expr;
+  /** Param groups: a list of dicts (or a name bound to one, or a helper that builds them). */
+  groups: boolean;
+  /** The parameters are a whole module's: `model.parameters()`, `filter(..., model.parameters())`. */
+  wholeModel?: string;
+  mask?: Arg;
+  /** Argument lookup: keyword, object-literal entry, or the given positional index. */
+  arg(name: string, position?: number): Arg | undefined;
+}
+
+export type ChainElementKind = 'decay' | 'adaptive' | 'adaptive-optimizer' | 'optimizer' | 'flip' | 'other';
+
+export interface ChainElement {
+  kind: ChainElementKind;
+  name: string;
+  call?: Expr & { kind: 'call' };
+  /** For `add_decayed_weights`: its rate. */
+  decay?: Arg;
+  masked: boolean;
+}
+
+export interface ChainFact {
+  call: Expr & { kind: 'call' };
+  ctx: Ctx;
+  binding?: string;
+  /** Flattened: nested chains and `optax.masked(inner, mask)` unwrapped. */
+  elements: ChainElement[];
+}
+
+export interface RegularizerFactor {
+  /** Written in the call (keyword, entry or positional). */
+  given: boolean;
+  expr?: Expr;
+  /** Resolved value, or the default when not given. Undefined when written but unresolvable. */
+  value?: number;
+  /** Written as a literal 0 / 0.0. */
+  literalZero: boolean;
+}
+
+export interface RegularizerFact {
+  framework: 'keras' | 'tfjs' | 'tf1';
+  /** `l2`, `L1L2`, `l1_l2`, `l1l2`, `l2_regularizer`, or the string identifier for strings. */
+  fn: string;
+  /** The call, or the string literal for `kernel_regularizer='l1l2'`. */
+  expr: Expr;
+  isString: boolean;
+  ctx: Ctx;
+  /** Factors under Keras 3 / tfjs semantics (defaults applied). */
+  l1: RegularizerFactor;
+  l2: RegularizerFactor;
+  /** `l1_l2` is a function with defaults 0.01/0.01 in tf-keras and Keras 2, an alias of `L1L2` (0/0) in Keras 3. */
+  versionDependent: boolean;
+  /** Layer arguments it is passed to. */
+  attachments: { kwarg: string; ctx: Ctx; weight: boolean; span: Span }[];
+}
+
+export interface LossPenaltyFact {
+  /** The summand with the penalty, as written in the loss. */
+  span: Span;
+  /** c of c·Σw² (a ½ from `tf.nn.l2_loss` included). */
+  coef: Coef;
+  params: ParamOccurrence[];
+  via?: string;
+  defs: { span: Span; what: string }[];
+  ctx: Ctx;
+  /** `model` when the penalty sums over `model.parameters()` / `model.trainable_variables`. */
+  root?: string;
+}
+
+export interface HandDecayFact {
+  /** `coupled`: λw added into the gradient; `decoupled`: the weight shrunk directly. */
+  kind: 'coupled' | 'decoupled';
+  /** The decay term as written (`wd * p`); for `p.grad.add_(p, alpha=wd)` the whole statement. */
+  span: Span;
+  coef?: Coef;
+  /** The gradient (coupled) or the parameter (decoupled) it is written into. */
+  target: Expr;
+  ctx: Ctx;
+  /** For coupled decay: the later writes of optimizer state that use the decayed gradient (a hand-written Adam/RMSprop). */
+  adaptive?: { secondMoment: Span; firstMoment?: Span };
+}
+
+export interface FrameworkFacts {
+  optimizers: OptimizerFact[];
+  chains: ChainFact[];
+  regularizers: RegularizerFact[];
+  lossPenalties: LossPenaltyFact[];
+  handDecays: HandDecayFact[];
+  /** Receivers of `exclude_from_weight_decay(...)`, resolved to optimizer constructions when possible. */
+  excludeCalls: { optimizer?: Expr; ctx: Ctx }[];
+  /** Is the optimizer (or chain) built by `construction` stepped, updated or compiled inside `owner`? */
+  uses(owner: Owner, construction: Expr): boolean;
+  /** Does `owner`'s own body mention `name` (a call, a reference, `jax.grad(name)`, `self.name`)? */
+  references(owner: Owner, name: string): boolean;
+  /** Does `owner` differentiate a loss by autodiff (`backward()`, `tape.gradient`, `jax.grad`, `minimize`)? */
+  autodiff(owner: Owner): boolean;
+  /** Do code in `a` and an optimizer built by `construction` in `b` belong to one training setup? */
+  linked(a: Owner, construction: Expr, b: Owner): boolean;
+  /** Resolve a numeric expression (literals, arithmetic, bindings, defaults, dict/argparse config). */
+  evaluate(e: Expr, ctx: Ctx): number | undefined;
+  /** Resolve a coefficient's symbols to numbers when all resolve. */
+  evaluateCoef(c: Coef, ctx: Ctx): number | undefined;
+  owners: Owner[];
+}
+
+const cache = new WeakMap<Facts, FrameworkFacts>();
+
+export function frameworkFacts(facts: Facts): FrameworkFacts {
+  let fw = cache.get(facts);
+  if (!fw) {
+    fw = new Collector(facts).run();
+    cache.set(facts, fw);
+  }
+  return fw;
+}
+
+// ------------------------------------------------------------------ tables
+
+interface TorchSpec {
+  wd: number;
+  lrDecay?: number;
+  default: number;
+  decoupled?: boolean;
+}
+/** Positional index of `weight_decay` (after `params`, which is index 0) and the class default. */
+const TORCH: Record<string, TorchSpec> = {
+  SGD: { wd: 4, default: 0 },
+  Adam: { wd: 4, default: 0 },
+  AdamW: { wd: 4, default: 1e-2, decoupled: true },
+  Adamax: { wd: 4, default: 0 },
+  NAdam: { wd: 4, default: 0 },
+  RAdam: { wd: 4, default: 0 },
+  RMSprop: { wd: 4, default: 0 },
+  Adagrad: { wd: 3, lrDecay: 2, default: 0 },
+  Adadelta: { wd: 4, default: 0 },
+  ASGD: { wd: 5, default: 0 },
+};
+const KERAS = new Set(['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'Nadam', 'Ftrl', 'Lion', 'Adafactor', 'Lamb', 'Muon']);
+const TFA = new Set(['AdamW', 'SGDW']);
+/** optax aliases with a decoupled `weight_decay` and its default. */
+const OPTAX_DECAYED: Record<string, number> = { adamw: 1e-4, adamaxw: 1e-4, nadamw: 1e-4 };
+const OPTAX_ADAPTIVE_ALIAS = new Set(['adam', 'adamw', 'adamax', 'adamaxw', 'amsgrad', 'nadam', 'nadamw', 'radam', 'rmsprop', 'adagrad', 'adabelief', 'yogi', 'adafactor', 'lamb', 'novograd']);
+const OPTAX_OTHER_ALIAS = new Set(['sgd', 'noisy_sgd', 'lars', 'lion', 'sm3', 'fromage', 'adadelta', 'polyak_sgd', 'optimistic_gradient_descent']);
+const OPTAX_ADAPTIVE_TRANSFORM = new Set([
+  'scale_by_adam', 'scale_by_adamax', 'scale_by_amsgrad', 'scale_by_rms', 'scale_by_stddev', 'scale_by_belief',
+  'scale_by_yogi', 'scale_by_radam', 'scale_by_rss', 'scale_by_novograd', 'scale_by_factored_rms',
+]);
+const TFJS = new Set(['sgd', 'momentum', 'adam', 'adamax', 'rmsprop', 'adagrad', 'adadelta']);
+const TFJS_CLASSES: Record<string, string> = {
+  SGDOptimizer: 'sgd', MomentumOptimizer: 'momentum', AdamOptimizer: 'adam', AdamaxOptimizer: 'adamax',
+  RMSPropOptimizer: 'rmsprop', AdagradOptimizer: 'adagrad', AdadeltaOptimizer: 'adadelta',
+};
+const KERAS_REGULARIZERS = new Set(['l1', 'l2', 'L1', 'L2', 'L1L2', 'l1_l2']);
+const TFJS_REGULARIZERS = new Set(['l1', 'l2', 'l1l2']);
+const USE_METHODS = new Set(['step', 'zero_grad', 'update', 'apply_gradients', 'applyGradients', 'minimize', 'init', 'exclude_from_weight_decay']);
+const REGULARIZER_KWARG = /^(kernel|bias|depthwise|pointwise|recurrent|embeddings|beta|gamma|alpha|activity)_regularizer$|^(kernel|bias|depthwise|pointwise|recurrent|embeddings|beta|gamma|alpha|activity)Regularizer$/;
+/** Names of variables and functions that hold an objective (not a penalty on its own). */
+const LOSS_NAME = /loss|cost|objective/i;
+const NOT_LOSS_NAME = /reg|l1|l2|penalt|decay|wd|norm|weight/i;
+/** Objects that hold parsed command-line arguments. */
+const ARGS_NAME = /^(args|opts?|options|flags|FLAGS|hparams|cli_args|arguments|parsed_args|cmd_args)$/;
+const GRAD_FNS = new Set(['grad', 'value_and_grad', 'valueAndGrad', 'variableGrads']);
+const AUTODIFF = new Set(['backward', 'gradient', 'grad', 'value_and_grad', 'valueAndGrad', 'variableGrads', 'minimize']);
+
+/** Python roots used without an import (notebook fragments) and what they stand for. */
+const PY_FALLBACK: Record<string, string> = { torch: 'torch', optax: 'optax', keras: 'keras', tf: 'tensorflow', tfa: 'tensorflow_addons' };
+
+/** Canonical form of an import path: tf.keras → keras, tf_keras → keras, @tensorflow/tfjs-node → tfjs. */
+function canonical(path: string[]): string[] {
+  if (path.length === 0) return path;
+  const [root] = path;
+  if (/^@tensorflow\/tfjs/.test(root)) return ['tfjs', ...path.slice(1)];
+  if (root === 'tensorflow_addons') return ['tfa', ...path.slice(1)];
+  if (root === 'tf_keras') return ['keras', ...path.slice(1)];
+  if (root === 'tensorflow') {
+    const k = path.indexOf('keras');
+    if (k > 0) return ['keras', ...path.slice(k + 1)];
+    if (path[1] === 'optimizers') return ['keras', ...path.slice(1)];
+  }
+  return path;
+}
+
+// ------------------------------------------------------------------ collector
+
+class Collector {
+  private readonly text: string;
+  private readonly imports = new Map<string, string[]>();
+  private readonly argparse = new Map<string, { expr: Expr; ctx: Ctx }>();
+  private readonly owners: Owner[] = [];
+  private readonly refs = new Map<number, Set<string>>();
+  private readonly useSites = new Map<number, Set<Expr>>();
+  private readonly calls: { call: Expr & { kind: 'call' }; ctx: Ctx; binding?: string }[] = [];
+  private readonly lossExprs: { expr: Expr; ctx: Ctx }[] = [];
+  private readonly returns: { owner: Owner; value: Expr; ctx: Ctx }[] = [];
+  private readonly gradFnNames = new Set<string>();
+  private readonly autodiffOwners = new Set<number>();
+  private readonly mulCalls: { call: Expr & { kind: 'call' }; ctx: Ctx }[] = [];
+  /** Assignments and in-place method calls, with the variable written. */
+  private readonly writes: { owner: Owner; target: Expr; value: Expr; span: Span }[] = [];
+  private readonly fw: FrameworkFacts;
+
+  constructor(private readonly facts: Facts) {
+    this.text = facts.text;
+    const self = this;
+    this.fw = {
+      optimizers: [],
+      chains: [],
+      regularizers: [],
+      lossPenalties: [],
+      handDecays: [],
+      excludeCalls: [],
+      owners: this.owners,
+      uses: (owner, construction) => this.useSites.get(owner.id)?.has(construction) ?? false,
+      references: (owner, name) => this.refs.get(owner.id)?.has(name) ?? false,
+      autodiff: (owner) => this.autodiffOwners.has(owner.id),
+      linked(a, construction, b) {
+        return self.linked(a, construction, b);
+      },
+      evaluate: (e, ctx) => this.evaluate(e, ctx.scope, ctx.at, 0),
+      evaluateCoef: (c, ctx) => this.evaluateCoef(c, ctx),
+    };
+  }
+
+  run(): FrameworkFacts {
+    const module: Owner = { id: 0, span: { start: 0, end: this.text.length } };
+    this.owners.push(module);
+    this.collectImports(this.facts.module.body);
+    this.stmts(this.facts.module.body, module, undefined);
+    this.calls.sort((a, b) => a.call.span.start - b.call.span.start || b.call.span.end - a.call.span.end);
+    for (const c of this.calls) this.classifyCall(c.call, c.ctx, c.binding);
+    this.fw.regularizers.sort((a, b) => a.expr.span.start - b.expr.span.start);
+    for (const r of this.returns) {
+      if (r.owner.name && (this.gradFnNames.has(r.owner.name) || (LOSS_NAME.test(r.owner.name) && !NOT_LOSS_NAME.test(r.owner.name)))) {
+        this.lossExprs.push({ expr: r.value.kind === 'seq' && r.value.items.length > 0 ? r.value.items[0] : r.value, ctx: r.ctx });
+      }
+    }
+    this.collectLossPenalties();
+    this.collectHandDecays();
+    return this.fw;
+  }
+
+  // ---------------------------------------------------------------- walking
+
+  private collectImports(body: Stmt[]): void {
+    const visit = (stmts: Stmt[]): void => {
+      for (const s of stmts) {
+        if (s.kind === 'import') {
+          for (const n of s.names) {
+            if (n.name === '*' || n.name === 'default') this.imports.set(n.alias, [s.module]);
+            else if (n.name === s.module) {
+              // `import torch.optim` binds `torch`; `import torch.optim as optim` binds the submodule.
+              this.imports.set(n.alias, n.name.startsWith(n.alias + '.') ? [n.alias] : splitModule(s.module));
+            } else this.imports.set(n.alias, [...splitModule(s.module), ...n.name.split('.')]);
+          }
+        } else if (s.kind === 'assign' && s.value.kind === 'call' && s.value.callee.kind === 'name' && s.value.callee.name === 'require') {
+          const arg = s.value.args[0];
+          const target = s.targets[0];
+          if (arg?.kind === 'str' && target?.kind === 'name') this.imports.set(target.name, [arg.value]);
+        } else if (s.kind === 'function' || s.kind === 'class' || s.kind === 'block' || s.kind === 'for') visit(s.body);
+      }
+    };
+    visit(body);
+  }
+
+  private newOwner(name: string | undefined, span: Span, cls: Span | undefined): Owner {
+    const owner: Owner = { id: this.owners.length, name, span, cls };
+    this.owners.push(owner);
+    return owner;
+  }
+
+  private stmts(stmts: Stmt[], owner: Owner, cls: Span | undefined): void {
+    for (const s of stmts) this.stmt(s, owner, cls);
+  }
+
+  private stmt(s: Stmt, owner: Owner, cls: Span | undefined): void {
+    const scope = this.facts.scopes.stmtScopes.get(s) ?? this.facts.scopes.root;
+    const ctx: Ctx = { scope, at: s.span.start, owner };
+    switch (s.kind) {
+      case 'function':
+        this.stmts(s.body, this.newOwner(s.name, s.span, cls), undefined);
+        return;
+      case 'class':
+        this.stmts(s.body, owner, s.span);
+        return;
+      case 'for':
+        this.exprs(s.iter, ctx, undefined);
+        this.stmts(s.body, owner, cls);
+        return;
+      case 'block':
+        for (const h of s.heads) this.exprs(h, ctx, undefined);
+        this.stmts(s.body, owner, cls);
+        return;
+      case 'assign': {
+        const target = s.targets.length === 1 && s.targets[0].kind !== 'seq' ? s.targets[0] : undefined;
+        const key = target && exprKey(target);
+        if (s.value.kind === 'lambda' && target?.kind === 'name') {
+          this.lambda(s.value, ctx, this.newOwner(target.name, s.span, cls));
+          return;
+        }
+        if (key !== undefined && !s.op && LOSS_NAME.test(lastComponent(target!) ?? '') && !NOT_LOSS_NAME.test(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx });
+        if (key !== undefined && s.op === '+' && LOSS_NAME.test(lastComponent(target!) ?? '') && !NOT_LOSS_NAME.test(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx });
+        if (target) this.writes.push({ owner, target, value: s.value, span: s.span });
+        else if (s.targets.length === 1 && s.targets[0].kind === 'seq' && s.value.kind === 'seq' && s.value.items.length === s.targets[0].items.length) {
+          const items = s.value.items;
+          s.targets[0].items.forEach((t, i) => this.writes.push({ owner, target: t, value: items[i], span: s.span }));
+        }
+        if (target && s.op === '*' && s.value) this.mulCalls.push({ call: { kind: 'call', callee: { kind: 'attr', object: target, name: 'mul_', span: target.span }, args: [s.value], kwargs: [], span: s.span }, ctx });
+        this.exprs(s.value, ctx, s.value.kind === 'call' && !s.op ? key : undefined);
+        return;
+      }
+      case 'expr':
+        if (s.expr.kind === 'call' && s.expr.callee.kind === 'attr') {
+          let target: Expr = s.expr.callee.object;
+          while (target.kind === 'call' && target.callee.kind === 'attr') target = target.callee.object;
+          this.writes.push({ owner, target, value: s.expr, span: s.span });
+        }
+        this.exprs(s.expr, ctx, undefined);
+        return;
+      case 'return':
+        if (s.value) {
+          this.returns.push({ owner, value: s.value, ctx });
+          this.exprs(s.value, ctx, undefined);
+        }
+        return;
+      case 'import':
+        return;
+    }
+  }
+
+  private lambda(e: Expr & { kind: 'lambda' }, ctx: Ctx, owner: Owner): void {
+    const scope = this.facts.scopes.lambdaScopes.get(e) ?? ctx.scope;
+    const inner: Ctx = { scope, at: Infinity, owner };
+    if (e.body) {
+      this.returns.push({ owner, value: e.body, ctx: inner });
+      this.exprs(e.body, inner, undefined);
+    }
+    this.stmts(e.stmts, owner, owner.cls);
+  }
+
+  /** Visits every expression under `root`, recording calls, references and loss expressions. */
+  private exprs(root: Expr, ctx: Ctx, rootBinding: string | undefined): void {
+    const stack: { e: Expr; ctx: Ctx }[] = [{ e: root, ctx }];
+    while (stack.length > 0) {
+      const { e, ctx: c } = stack.pop()!;
+      if (e.kind === 'name') this.ref(c.owner, e.name);
+      else if (e.kind === 'attr') this.ref(c.owner, e.name);
+      if (e.kind === 'lambda') {
+        const scope = this.facts.scopes.lambdaScopes.get(e) ?? c.scope;
+        const inner: Ctx = { scope, at: Infinity, owner: c.owner };
+        if (e.body) stack.push({ e: e.body, ctx: inner });
+        this.stmts(e.stmts, c.owner, c.owner.cls);
+        continue;
+      }
+      if (e.kind === 'comprehension') {
+        const scope = this.facts.scopes.lambdaScopes.get(e) ?? c.scope;
+        for (const g of e.generators) stack.push({ e: g.iter, ctx: c });
+        stack.push({ e: e.element, ctx: { ...c, scope } });
+        continue;
+      }
+      if (e.kind === 'call') this.call(e, c, e === root ? rootBinding : undefined);
+      for (const child of children(e)) stack.push({ e: child, ctx: c });
+    }
+  }
+
+  private ref(owner: Owner, name: string): void {
+    let set = this.refs.get(owner.id);
+    if (!set) this.refs.set(owner.id, (set = new Set()));
+    set.add(name);
+  }
+
+  private use(owner: Owner, construction: Expr | undefined): void {
+    if (!construction) return;
+    let set = this.useSites.get(owner.id);
+    if (!set) this.useSites.set(owner.id, (set = new Set()));
+    set.add(construction);
+  }
+
+  private call(e: Expr & { kind: 'call' }, ctx: Ctx, binding: string | undefined): void {
+    this.calls.push({ call: e, ctx, binding });
+    const method = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
+    if (!method) return;
+    if (e.callee.kind === 'attr' && USE_METHODS.has(method)) {
+      const construction = this.construction(e.callee.object, ctx);
+      this.use(ctx.owner, construction);
+      if (method === 'exclude_from_weight_decay') this.fw.excludeCalls.push({ optimizer: construction, ctx });
+    }
+    if (method === 'compile' || method === 'create') {
+      const opt = kwarg(e, 'optimizer') ?? kwarg(e, 'tx') ?? (method === 'compile' ? e.args[0] : undefined);
+      if (opt && opt.kind !== 'object' && opt.kind !== 'str') this.use(ctx.owner, this.construction(opt, ctx));
+    }
+    if (AUTODIFF.has(method)) this.autodiffOwners.add(ctx.owner.id);
+    if (e.callee.kind === 'attr' && method === 'backward') this.lossReceiver(e.callee.object, ctx);
+    if (method === 'minimize' && e.args[0]?.kind === 'lambda') {
+      const fn = e.args[0];
+      const scope = this.facts.scopes.lambdaScopes.get(fn) ?? ctx.scope;
+      if (fn.body) this.lossExprs.push({ expr: fn.body, ctx: { scope, at: Infinity, owner: ctx.owner } });
+      for (const st of fn.stmts) if (st.kind === 'return' && st.value) this.lossExprs.push({ expr: st.value, ctx: { scope: this.facts.scopes.stmtScopes.get(st) ?? scope, at: st.span.start, owner: ctx.owner } });
+    }
+    if (method === 'add_loss' && e.args[0]) {
+      const a = e.args[0];
+      if (a.kind === 'lambda' && a.body) this.lossExprs.push({ expr: a.body, ctx: { scope: this.facts.scopes.lambdaScopes.get(a) ?? ctx.scope, at: Infinity, owner: ctx.owner } });
+      else if (a.kind !== 'lambda') this.lossExprs.push({ expr: a, ctx });
+    }
+    if (method === 'gradient' && e.callee.kind === 'attr' && e.args[0]) this.lossReceiver(e.args[0], ctx);
+    if (GRAD_FNS.has(method) && e.args[0]?.kind === 'name') this.gradFnNames.add(e.args[0].name);
+    if (GRAD_FNS.has(method) && e.args[0]?.kind === 'lambda' && e.args[0].body) {
+      this.lossExprs.push({ expr: e.args[0].body, ctx: { scope: this.facts.scopes.lambdaScopes.get(e.args[0]) ?? ctx.scope, at: Infinity, owner: ctx.owner } });
+    }
+    if (method === 'add_argument' || /^DEFINE_(float|integer|string)$/.test(method)) this.argparseOption(e, ctx);
+    if (method === 'mul_' && e.callee.kind === 'attr' && e.args.length === 1) this.mulCalls.push({ call: e, ctx });
+  }
+
+  /** `loss.backward()` / `tape.gradient(loss, ...)`: the loss expression, or the value bound to the name. */
+  private lossReceiver(x: Expr, ctx: Ctx): void {
+    if (x.kind === 'name' || x.kind === 'attr') {
+      const key = exprKey(x);
+      const b = key !== undefined ? ctx.scope.lookup(key, ctx.at) : undefined;
+      if (b && b.kind === 'assign' && b.value && !b.op && !LOSS_NAME.test(lastComponent(x) ?? '')) {
+        this.lossExprs.push({ expr: b.value, ctx: { scope: b.scope, at: b.at, owner: ctx.owner } });
+      }
+      return;
+    }
+    if (x.kind === 'binary' || x.kind === 'call') this.lossExprs.push({ expr: x, ctx });
+  }
+
+  private argparseOption(e: Expr & { kind: 'call' }, ctx: Ctx): void {
+    const name = e.callee.kind === 'attr' ? e.callee.name : '';
+    if (name === 'add_argument') {
+      const dest = kwarg(e, 'dest');
+      const long = e.args.find((a) => a.kind === 'str' && a.value.startsWith('--'));
+      const key = dest?.kind === 'str' ? dest.value : long?.kind === 'str' ? long.value.slice(2).replace(/-/g, '_') : undefined;
+      const def = kwarg(e, 'default');
+      if (key && def) this.argparse.set(key, { expr: def, ctx });
+    } else {
+      const first = e.args[0];
+      const def = kwarg(e, 'default') ?? e.args[1];
+      if (first?.kind === 'str' && def) this.argparse.set(first.value, { expr: def, ctx });
+    }
+  }
+
+  /** The optimizer construction an expression stands for: the call itself, or a variable bound to it. */
+  private construction(x: Expr, ctx: Ctx, depth = 0): Expr | undefined {
+    if (depth > 4) return undefined;
+    if (x.kind === 'call') return x;
+    const key = exprKey(x);
+    if (key === undefined) return undefined;
+    const b = ctx.scope.lookup(key, ctx.at);
+    if (!b || b.kind !== 'assign' || !b.value || b.op) return undefined;
+    if (b.value.kind === 'call') return b.value;
+    return this.construction(b.value, { scope: b.scope, at: b.at, owner: ctx.owner }, depth + 1);
+  }
+
+  // ---------------------------------------------------------------- paths
+
+  /** The canonical dotted path of a callee: `optim.Adam` → torch.optim.Adam. */
+  path(e: Expr, scope: Scope, at: number, depth = 0): string[] | undefined {
+    if (depth > 6) return undefined;
+    if (e.kind === 'name') {
+      const binding = scope.lookup(e.name, at);
+      if (binding) {
+        if (binding.kind === 'assign' && binding.value && !binding.op && (binding.value.kind === 'name' || binding.value.kind === 'attr'))
+          return this.path(binding.value, binding.scope, binding.at, depth + 1);
+        if (!(binding.kind === 'assign' && binding.value?.kind === 'call' && binding.value.callee.kind === 'name' && binding.value.callee.name === 'require')) return undefined;
+      }
+      const imported = this.imports.get(e.name);
+      if (imported) return canonical(imported);
+      if (this.facts.language === 'python') return PY_FALLBACK[e.name] ? canonical([PY_FALLBACK[e.name]]) : undefined;
+      return e.name === 'tf' ? ['tfjs'] : undefined;
+    }
+    if (e.kind === 'attr') {
+      const p = this.path(e.object, scope, at, depth + 1);
+      return p && canonical([...p, e.name]);
+    }
+    // `optax.inject_hyperparams(optax.adamw)(...)` builds an adamw.
+    if (e.kind === 'call' && e.args[0] && (e.callee.kind === 'attr' || e.callee.kind === 'name')) {
+      const inner = this.path(e.callee, scope, at, depth + 1);
+      if (inner && inner[0] === 'optax' && inner[inner.length - 1] === 'inject_hyperparams') return this.path(e.args[0], scope, at, depth + 1);
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- classification
+
+  private classifyCall(call: Expr & { kind: 'call' }, ctx: Ctx, binding: string | undefined): void {
+    const path = this.path(call.callee, ctx.scope, ctx.at);
+    if (!path || path.length < 2) return this.attachments(call, ctx);
+    const name = path[path.length - 1];
+    const root = path[0];
+    const bareName = call.callee.kind === 'name';
+    if (root === 'torch' && path[1] === 'optim' && TORCH[name] && path.length <= 4) this.torchOptimizer(call, ctx, binding, name, path, bareName);
+    else if (root === 'keras' && path.includes('optimizers') && !path.includes('schedules') && KERAS.has(name)) this.optimizer(call, ctx, binding, 'keras', name, path, bareName);
+    else if (root === 'tfa' && path.includes('optimizers') && TFA.has(name)) this.optimizer(call, ctx, binding, 'tfa', name, path, bareName);
+    else if (root === 'optax' && path.length === 2 && (OPTAX_ADAPTIVE_ALIAS.has(name) || OPTAX_OTHER_ALIAS.has(name))) this.optimizer(call, ctx, binding, 'optax', name, path, bareName);
+    else if (root === 'optax' && path.length === 2 && name === 'chain') this.chain(call, ctx, binding);
+    else if (root === 'tfjs' && ((path[1] === 'train' && TFJS.has(name) && path.length === 3) || (TFJS_CLASSES[name] && path.length === 2)))
+      this.optimizer(call, ctx, binding, 'tfjs', TFJS_CLASSES[name] ?? name, path, bareName);
+    else if (root === 'keras' && path.includes('regularizers') && KERAS_REGULARIZERS.has(name)) this.regularizer(call, ctx, 'keras', name);
+    else if (root === 'tfjs' && path[1] === 'regularizers' && TFJS_REGULARIZERS.has(name)) this.regularizer(call, ctx, 'tfjs', name);
+    else if (root === 'tensorflow' && (name === 'l2_regularizer' || name === 'l1_regularizer')) this.regularizer(call, ctx, 'tf1', name);
+    this.attachments(call, ctx);
+  }
+
+  private makeArg(name: string, expr: Expr, ctx: Ctx, keyword: boolean): Arg {
+    return { name, expr, span: keyword ? this.keywordSpan(name, expr) : expr.span, value: this.evaluate(expr, ctx.scope, ctx.at, 0), ctx };
+  }
+
+  /** `name=value` or `'name': value` as written, found by reading back from the value. */
+  private keywordSpan(name: string, value: Expr): Span {
+    const from = Math.max(0, value.span.start - name.length - 64);
+    const before = this.text.slice(from, value.span.start);
+    const m = new RegExp(`(["']?)${name.replace(/[^\w]/g, '\\$&')}\\1\\s*[=:]\\s*$`).exec(before);
+    return m ? { start: value.span.start - m[0].length, end: value.span.end } : value.span;
+  }
+
+  private argLookup(call: Expr & { kind: 'call' }, ctx: Ctx): (name: string, position?: number) => Arg | undefined {
+    return (name, position) => {
+      const kw = call.kwargs.find((k) => k.name === name);
+      if (kw) return this.makeArg(name, kw.value, ctx, true);
+      const obj = call.args.find((a) => a.kind === 'object');
+      const entry = obj?.kind === 'object' ? obj.entries.find((k) => k.name === name) : undefined;
+      if (entry) return this.makeArg(name, entry.value, ctx, true);
+      if (position === undefined) return undefined;
+      // Positional arguments count only before any spread (`*args`) or object literal.
+      for (let i = 0; i <= position && i < call.args.length; i++) if (call.args[i].kind === 'other' || call.args[i].kind === 'object') return undefined;
+      const a = call.args[position];
+      return a ? this.makeArg(name, a, ctx, false) : undefined;
+    };
+  }
+
+  private base(call: Expr & { kind: 'call' }, ctx: Ctx, binding: string | undefined, framework: Framework, name: string, path: string[], bareName: boolean): OptimizerFact {
+    return {
+      framework,
+      name,
+      path: path.join('.'),
+      call,
+      ctx,
+      nameSpan: this.nameSpan(call.callee, name),
+      bareName,
+      binding,
+      decay: [],
+      decayOff: true,
+      decoupled: false,
+      legacy: path.includes('legacy'),
+      groups: false,
+      arg: this.argLookup(call, ctx),
+    };
+  }
+
+  private nameSpan(callee: Expr, name: string): Span | undefined {
+    const end = callee.span.end;
+    return this.text.slice(end - name.length, end) === name ? { start: end - name.length, end } : undefined;
+  }
+
+  private torchOptimizer(call: Expr & { kind: 'call' }, ctx: Ctx, binding: string | undefined, name: string, path: string[], bareName: boolean): void {
+    const spec = TORCH[name];
+    const opt = this.base(call, ctx, binding, 'torch', name, path, bareName);
+    const flag = opt.arg('decoupled_weight_decay');
+    opt.decoupled = !!spec.decoupled || (flag !== undefined && isTrue(flag.expr));
+    const top = opt.arg('weight_decay', spec.wd);
+    const params = call.args[0] ?? call.kwargs.find((k) => k.name === 'params')?.value;
+    opt.params = params;
+    const groups = params ? this.paramGroups(params, ctx) : undefined;
+    opt.groups = groups !== undefined;
+    opt.wholeModel = params && !opt.groups ? wholeModelRoot(params) : undefined;
+    const settings: DecaySetting[] = [];
+    let anyUnset = !groups || groups === 'unknown';
+    if (groups && groups !== 'unknown') {
+      for (const g of groups) {
+        const entry = g.entries.find((k) => k.name === 'weight_decay');
+        if (entry) {
+          const arg = this.makeArg('weight_decay', entry.value, g.ctx, true);
+          settings.push({ source: 'group', arg, value: arg.value });
+        } else anyUnset = true;
+      }
+    }
+    if (anyUnset) settings.push(top ? { source: 'argument', arg: top, value: top.value } : { source: 'default', value: spec.default });
+    this.finishDecay(opt, settings);
+    this.fw.optimizers.push(opt);
+  }
+
+  /** Dict groups of a torch optimizer: a literal list of dicts, a name bound to one, or 'unknown' for a helper's result. */
+  private paramGroups(params: Expr, ctx: Ctx, depth = 0): { entries: { name: string; value: Expr }[]; ctx: Ctx }[] | 'unknown' | undefined {
+    if (depth > 3) return undefined;
+    if (params.kind === 'seq') {
+      const dicts = params.items.filter((i) => i.kind === 'object' || (i.kind === 'call' && i.callee.kind === 'name' && i.callee.name === 'dict'));
+      if (dicts.length === 0) return undefined;
+      return dicts.map((d) => ({ entries: d.kind === 'object' ? d.entries : (d as Expr & { kind: 'call' }).kwargs, ctx }));
+    }
+    if (params.kind === 'comprehension' && params.element.kind === 'object') return 'unknown';
+    if (params.kind === 'name' || params.kind === 'attr') {
+      const key = exprKey(params);
+      const b = key !== undefined ? ctx.scope.lookup(key, ctx.at) : undefined;
+      // A list filled later (`groups.append({...})`): its groups are not known here.
+      if (b?.kind === 'assign' && b.value?.kind === 'seq' && b.value.items.length === 0) return 'unknown';
+      if (b?.kind === 'assign' && b.value && !b.op) return this.paramGroups(b.value, { scope: b.scope, at: b.at, owner: ctx.owner }, depth + 1);
+      return undefined;
+    }
+    if (params.kind === 'call' && !wholeModelRoot(params)) {
+      const fn = params.callee.kind === 'attr' ? params.callee.name : params.callee.kind === 'name' ? params.callee.name : '';
+      if (/group|decay|param/i.test(fn) && fn !== 'parameters') return 'unknown';
+    }
+    return undefined;
+  }
+
+  private finishDecay(opt: OptimizerFact, settings: DecaySetting[]): void {
+    opt.decay = settings.filter((s) => s.value === undefined || s.value !== 0);
+    opt.decayOff = settings.every((s) => s.value === 0);
+  }
+
+  private optimizer(call: Expr & { kind: 'call' }, ctx: Ctx, binding: string | undefined, framework: Framework, name: string, path: string[], bareName: boolean): void {
+    const opt = this.base(call, ctx, binding, framework, name, path, bareName);
+    const settings: DecaySetting[] = [];
+    if (framework === 'keras') {
+      opt.decoupled = true;
+      const wd = opt.arg('weight_decay');
+      if (wd && !isNone(wd.expr)) settings.push({ source: 'argument', arg: wd, value: wd.value });
+      else if (name === 'AdamW' && !opt.legacy) settings.push({ source: 'default', value: 0.004 });
+    } else if (framework === 'tfa') {
+      opt.decoupled = true;
+      const wd = opt.arg('weight_decay', 0);
+      if (wd) settings.push({ source: 'argument', arg: wd, value: wd.value });
+    } else if (framework === 'optax') {
+      const def = OPTAX_DECAYED[name];
+      if (def !== undefined) {
+        opt.decoupled = true;
+        const wd = opt.arg('weight_decay');
+        settings.push(wd ? { source: 'argument', arg: wd, value: wd.value } : { source: 'default', value: def });
+        opt.mask = opt.arg('mask');
+        if (opt.mask && isNone(opt.mask.expr)) opt.mask = undefined;
+      }
+    }
+    this.finishDecay(opt, settings);
+    this.fw.optimizers.push(opt);
+  }
+
+  private chain(call: Expr & { kind: 'call' }, ctx: Ctx, binding: string | undefined): void {
+    const elements: ChainElement[] = [];
+    const visit = (args: Expr[], c: Ctx, masked: boolean, depth: number): void => {
+      for (const a of args) {
+        let e = a;
+        let ec = c;
+        if (e.kind === 'name' || e.kind === 'attr') {
+          const key = exprKey(e);
+          const b = key !== undefined ? c.scope.lookup(key, c.at) : undefined;
+          if (b?.kind === 'assign' && b.value?.kind === 'call' && !b.op) {
+            e = b.value;
+            ec = { scope: b.scope, at: b.at, owner: c.owner };
+          }
+        }
+        if (e.kind !== 'call') {
+          elements.push({ kind: 'other', name: '?', masked });
+          continue;
+        }
+        const p = this.path(e.callee, ec.scope, ec.at);
+        const name = p && p[0] === 'optax' ? p[p.length - 1] : '?';
+        if (name === 'chain' && depth < 4) {
+          visit(e.args, ec, masked, depth + 1);
+          continue;
+        }
+        if (name === 'masked' && e.args[0] && depth < 4) {
+          visit([e.args[0]], ec, true, depth + 1);
+          continue;
+        }
+        const element: ChainElement = { kind: 'other', name, call: e, masked };
+        if (name === 'add_decayed_weights') {
+          element.kind = 'decay';
+          element.decay = this.argLookup(e, ec)('weight_decay', 0);
+          if (kwarg(e, 'mask') && !isNone(kwarg(e, 'mask')!)) element.masked = true;
+        } else if (OPTAX_ADAPTIVE_TRANSFORM.has(name)) element.kind = 'adaptive';
+        else if (OPTAX_ADAPTIVE_ALIAS.has(name)) element.kind = 'adaptive-optimizer';
+        else if (OPTAX_OTHER_ALIAS.has(name)) element.kind = 'optimizer';
+        else if (name === 'scale_by_learning_rate') {
+          const flip = kwarg(e, 'flip_sign');
+          element.kind = flip && isFalse(flip) ? 'other' : 'flip';
+        } else if (name === 'scale' && e.args[0]) {
+          const v = this.evaluate(e.args[0], ec.scope, ec.at, 0);
+          element.kind = (v !== undefined && v < 0) || (v === undefined && e.args[0].kind === 'unary' && e.args[0].op === '-') ? 'flip' : 'other';
+        }
+        elements.push(element);
+      }
+    };
+    visit(call.args, ctx, false, 0);
+    this.fw.chains.push({ call, ctx, binding, elements });
+  }
+
+  // ---------------------------------------------------------------- regularizers
+
+  private regularizer(call: Expr & { kind: 'call' }, ctx: Ctx, framework: RegularizerFact['framework'], fn: string): RegularizerFact {
+    const existing = this.fw.regularizers.find((r) => r.expr === call);
+    if (existing) return existing;
+    const arg = this.argLookup(call, ctx);
+    const factor = (name: string, position: number | undefined, def: number): RegularizerFactor => {
+      const a = arg(name, position);
+      if (!a) return { given: false, value: def, literalZero: false };
+      return { given: true, expr: a.expr, value: a.value, literalZero: numberOf(a.expr) === 0 };
+    };
+    const absent: RegularizerFactor = { given: false, value: 0, literalZero: false };
+    let l1 = absent;
+    let l2 = absent;
+    if (framework === 'tf1') {
+      const scale = factor('scale', 0, NaN);
+      if (fn === 'l2_regularizer') l2 = { ...scale, value: scale.value === undefined ? undefined : scale.value / 2 };
+      else l1 = scale;
+    } else if (fn === 'l2' || fn === 'L2') l2 = factor('l2', framework === 'keras' ? 0 : undefined, 0.01);
+    else if (fn === 'l1' || fn === 'L1') l1 = factor('l1', framework === 'keras' ? 0 : undefined, 0.01);
+    else {
+      // Keras 3: L1L2 and l1_l2 default to 0 and 0. tfjs l1l2: 0.01 and 0.01.
+      const def = framework === 'tfjs' ? 0.01 : 0;
+      l1 = factor('l1', framework === 'keras' ? 0 : undefined, def);
+      l2 = factor('l2', framework === 'keras' ? 1 : undefined, def);
+    }
+    const fact: RegularizerFact = { framework, fn, expr: call, isString: false, ctx, l1, l2, versionDependent: framework === 'keras' && fn === 'l1_l2', attachments: [] };
+    this.fw.regularizers.push(fact);
+    return fact;
+  }
+
+  /** `kernel_regularizer=...` keywords and `kernelRegularizer: ...` entries of layer constructors. */
+  private attachments(call: Expr & { kind: 'call' }, ctx: Ctx): void {
+    const entries = [...call.kwargs, ...call.args.flatMap((a) => (a.kind === 'object' ? a.entries : []))];
+    for (const k of entries) {
+      if (!REGULARIZER_KWARG.test(k.name)) continue;
+      const fact = this.attachedRegularizer(k.value, ctx);
+      if (fact) fact.attachments.push({ kwarg: k.name, ctx, weight: !/^activity/.test(k.name), span: this.keywordSpan(k.name, k.value) });
+    }
+  }
+
+  private attachedRegularizer(value: Expr, ctx: Ctx, depth = 0): RegularizerFact | undefined {
+    if (depth > 3) return undefined;
+    if (value.kind === 'str') {
+      const existing = this.fw.regularizers.find((r) => r.expr === value);
+      if (existing) return existing;
+      const framework = this.facts.language === 'python' ? 'keras' : 'tfjs';
+      const id = value.value;
+      const keras3 = framework === 'keras';
+      const f = (v: number | undefined): RegularizerFactor => ({ given: false, value: v, literalZero: false });
+      let l1: RegularizerFactor;
+      let l2: RegularizerFactor;
+      if (id === 'l2') [l1, l2] = [f(0), f(0.01)];
+      else if (id === 'l1') [l1, l2] = [f(0.01), f(0)];
+      else if (id === 'l1l2') [l1, l2] = keras3 ? [f(0), f(0)] : [f(0.01), f(0.01)];
+      else if (id === 'l1_l2' && keras3) [l1, l2] = [f(undefined), f(undefined)];
+      else return undefined;
+      const fact: RegularizerFact = { framework, fn: id, expr: value, isString: true, ctx, l1, l2, versionDependent: id === 'l1_l2', attachments: [] };
+      this.fw.regularizers.push(fact);
+      return fact;
+    }
+    if (value.kind === 'call') {
+      const path = this.path(value.callee, ctx.scope, ctx.at);
+      if (!path) return undefined;
+      const name = path[path.length - 1];
+      if (path[0] === 'keras' && path.includes('regularizers') && KERAS_REGULARIZERS.has(name)) return this.regularizer(value, ctx, 'keras', name);
+      if (path[0] === 'tfjs' && path[1] === 'regularizers' && TFJS_REGULARIZERS.has(name)) return this.regularizer(value, ctx, 'tfjs', name);
+      return undefined;
+    }
+    const key = exprKey(value);
+    const b = key !== undefined ? ctx.scope.lookup(key, ctx.at) : undefined;
+    if (b?.kind === 'assign' && b.value && !b.op) return this.attachedRegularizer(b.value, { scope: b.scope, at: b.at, owner: ctx.owner }, depth + 1);
+    if (b?.kind === 'param' && b.value) return this.attachedRegularizer(b.value, { scope: b.scope, at: b.at, owner: ctx.owner }, depth + 1);
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- penalties and decay by hand
+
+  private collectLossPenalties(): void {
+    const { analyzer } = this.facts;
+    const seen = new Set<string>();
+    for (const { expr: written, ctx } of this.lossExprs) {
+      // `tf.add_n([tf.nn.l2_loss(v) for v in ...])` is a sum; the rewritten tree is analysed at a
+      // distinct (equivalent) offset so it shares no memoized classification with the original.
+      const expr = rewriteAddN(written, this, ctx);
+      const at = expr === written ? ctx.at : ctx.at - 0.5;
+      let summands: Summand[];
+      try {
+        summands = analyzer.summands(expr, ctx.scope, at);
+      } catch {
+        continue;
+      }
+      for (const s of summands) {
+        if (s.sign !== 1) continue;
+        const p = analyzer.penaltyOfSummand(s);
+        if (!p || p.kind !== 'sumsq' || p.params.length === 0 || !p.params.every((o) => analyzer.isParam(o.base))) continue;
+        if (p.coef.num <= 0) continue;
+        const k = `${s.site.start}:${s.site.end}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        const value = this.evaluateCoef(p.coef, ctx);
+        if (value === 0) continue;
+        this.fw.lossPenalties.push({ span: s.site, coef: p.coef, params: p.params, via: p.via, defs: p.defs, ctx, root: this.penaltyRoot(s) });
+      }
+    }
+  }
+
+  /** The module whose parameters a penalty sums over, when it says so: `model.parameters()` → `model`. */
+  private penaltyRoot(s: Summand): string | undefined {
+    const roots = new Set<string>();
+    const seen = new Set<Expr>();
+    const visit = (e: Expr, scope: Scope, at: number, depth: number): void => {
+      if (depth > 4 || seen.has(e)) return;
+      seen.add(e);
+      const root = wholeModelRoot(e);
+      if (root) roots.add(root);
+      if (e.kind === 'name') {
+        const b = scope.lookup(e.name, at);
+        if (b?.kind === 'assign' && b.value) visit(b.value, b.scope, b.at, depth + 1);
+        return;
+      }
+      const inner = e.kind === 'comprehension' || e.kind === 'lambda' ? this.facts.scopes.lambdaScopes.get(e) ?? scope : scope;
+      for (const c of children(e)) visit(c, inner, at, depth);
+    };
+    for (const f of s.num) visit(f.expr, f.scope, f.at, 0);
+    return roots.size === 1 ? [...roots][0] : undefined;
+  }
+
+  private collectHandDecays(): void {
+    const { analyzer, updates } = this.facts;
+    for (const site of updates) {
+      const owner = this.ownerAt(site.span.start);
+      const ctx: Ctx = { scope: site.scope, at: site.at, owner };
+      for (const s of site.increment) {
+        const p = analyzer.classifySummand(s);
+        if (p.tensor || p.penalty || p.params.length !== 1 || p.abs.length !== 0) continue;
+        if (!decayLike(p.coef)) continue;
+        const param = p.params[0];
+        if (site.kind === 'update') {
+          // `W -= lr * wd * W`: the weight shrinks by itself.
+          if (exprKey(baseExpr(site.target)) !== exprKey(param.base) || p.coef.num >= 0) continue;
+          this.fw.handDecays.push({ kind: 'decoupled', span: this.termSpan(s.site, site.span, param.expr), coef: p.coef, target: site.target, ctx });
+        } else {
+          if (p.coef.num <= 0) continue;
+          const owned = parameterOfGradient(site.target);
+          const last = lastComponent(param.base);
+          if (owned !== undefined && last !== undefined && owned !== last && owned !== exprKey(param.base)) continue;
+          this.fw.handDecays.push({ kind: 'coupled', span: this.termSpan(s.site, site.span, param.expr), coef: p.coef, target: site.target, ctx, adaptive: this.adaptiveUse(s.site, site.target, owner) });
+        }
+      }
+    }
+    // `p.mul_(1 - lr * wd)`, `W *= 1 - lr * wd`.
+    for (const { call, ctx } of this.mulCalls) {
+      const target = (call.callee as { object: Expr }).object;
+      const factor = call.args[0];
+      if (!analyzer.isParam(target) || factor.kind !== 'binary' || factor.op !== '-' || numberOf(factor.left) !== 1) continue;
+      this.fw.handDecays.push({ kind: 'decoupled', span: call.span, target, ctx });
+    }
+  }
+
+  /** The summand, unless it is only the parameter itself (its factor written elsewhere, as `alpha=wd`). */
+  private termSpan(site: Span, stmt: Span, param: Expr): Span {
+    if (site.start !== param.span.start || site.end !== param.span.end) return site;
+    // `grad.add(p, alpha=wd)`: the call that takes the parameter, within the statement.
+    let best: Span = stmt;
+    for (const w of this.writes) {
+      if (w.span.start !== stmt.start || w.span.end !== stmt.end) continue;
+      walkExpr(w.value, (e) => {
+        if (e.kind === 'call' && e.args.some((a) => a.span.start === param.span.start && a.span.end === param.span.end) && e.span.end - e.span.start < best.end - best.start) best = e.span;
+      });
+    }
+    return best;
+  }
+
+  /** Later writes of optimizer state (`m`, `v`, `exp_avg_sq`, `cache`) in the same function that use the decayed gradient; one squares it. */
+  private adaptiveUse(site: Span, target: Expr, owner: Owner): HandDecayFact['adaptive'] {
+    let container: { target: Expr; span: Span } | undefined;
+    for (const w of this.writes) {
+      if (w.owner.id !== owner.id || w.span.start > site.start || w.span.end < site.end) continue;
+      if (!container || w.span.end - w.span.start < container.span.end - container.span.start) container = w;
+    }
+    const gKey = exprKey(container?.target ?? target);
+    if (gKey === undefined) return undefined;
+    const after = container?.span.end ?? site.end;
+    let first: Span | undefined;
+    let second: Span | undefined;
+    for (const w of this.writes) {
+      if (w.owner.id !== owner.id || w.span.start < after || !isStateLike(w.target)) continue;
+      if (!mentionsKey(w.value, gKey)) continue;
+      if (!second && squares(w.value, gKey)) second = w.span;
+      else if (!first && !squares(w.value, gKey)) first = w.span;
+    }
+    return second ? { secondMoment: second, firstMoment: first } : undefined;
+  }
+
+  private ownerAt(offset: number): Owner {
+    let best = this.owners[0];
+    for (const o of this.owners) if (o.span.start <= offset && offset < o.span.end && o.span.end - o.span.start <= best.span.end - best.span.start) best = o;
+    return best;
+  }
+
+  // ---------------------------------------------------------------- linking
+
+  linked(a: Owner, construction: Expr, b: Owner): boolean {
+    if (a.id === b.id) return true;
+    // An optimizer wrapped in a chain (`optax.chain(clip, optax.adamw(...))`) is used through the chain.
+    const targets = new Set<Expr>([construction]);
+    for (const ch of this.fw.chains) if (ch.elements.some((e) => e.call === construction)) targets.add(ch.call);
+    // Code that steps its own optimizer belongs to that optimizer's setup, whatever else is near.
+    const own = [...(this.useSites.get(a.id) ?? [])].filter((c) => this.fw.optimizers.some((o) => o.call === c) || this.fw.chains.some((ch) => ch.call === c));
+    if (own.length > 0 && !own.some((c) => targets.has(c))) return false;
+    if (a.cls && b.cls && a.cls.start === b.cls.start) return true;
+    for (const g of this.owners) {
+      const touchesA = g.id === a.id || (a.name !== undefined && this.fw.references(g, a.name));
+      if (!touchesA) continue;
+      if (g.id === b.id || [...targets].some((t) => this.fw.uses(g, t))) return true;
+      if (b.name !== undefined && this.fw.references(g, b.name) && [...targets].some((t) => this.returnsConstruction(b, t))) return true;
+    }
+    return false;
+  }
+
+  /** `def make_optimizer(model): return torch.optim.SGD(...)` (or builds and returns it). */
+  private returnsConstruction(owner: Owner, construction: Expr): boolean {
+    return this.returns.some((r) => r.owner.id === owner.id && (r.value === construction || this.construction(r.value, r.ctx) === construction));
+  }
+
+  // ---------------------------------------------------------------- numbers
+
+  evaluate(e: Expr, scope: Scope, at: number, depth: number): number | undefined {
+    if (depth > 8) return undefined;
+    const d = depth + 1;
+    switch (e.kind) {
+      case 'num':
+        return e.value;
+      case 'unary': {
+        const v = this.evaluate(e.arg, scope, at, d);
+        return v === undefined ? undefined : e.op === '-' ? -v : e.op === '+' ? v : undefined;
+      }
+      case 'binary': {
+        const l = this.evaluate(e.left, scope, at, d);
+        const r = l === undefined ? undefined : this.evaluate(e.right, scope, at, d);
+        if (l === undefined || r === undefined) return undefined;
+        switch (e.op) {
+          case '+': return l + r;
+          case '-': return l - r;
+          case '*': return l * r;
+          case '/': return r === 0 ? undefined : l / r;
+          case '**': return l ** r;
+          default: return undefined;
+        }
+      }
+      case 'call': {
+        const fn = e.callee.kind === 'name' ? e.callee.name : undefined;
+        if ((fn === 'float' || fn === 'int' || fn === 'Number' || fn === 'parseFloat') && e.args.length === 1) return this.evaluate(e.args[0], scope, at, d);
+        return undefined;
+      }
+      case 'name':
+      case 'attr':
+      case 'index':
+        return this.evaluateReference(e, scope, at, d);
+      default:
+        return undefined;
+    }
+  }
+
+  private evaluateReference(e: Expr, scope: Scope, at: number, d: number): number | undefined {
+    const key = exprKey(e);
+    if (key === undefined) return undefined;
+    const b = scope.lookup(key, at);
+    if (b) {
+      if (b.op || !b.value) return undefined;
+      if (b.kind === 'loop') return undefined;
+      // A variable assigned more than once in its scope (a sweep, a branch) has no single value.
+      if (b.kind === 'assign' && b.scope.allBindings(key).filter((x) => x.kind === 'assign').length > 1) return undefined;
+      return this.evaluate(b.value, b.scope, b.at, d);
+    }
+    // `config['wd']` / `config.wd` with `config = {...}` or `dict(...)`.
+    const object = e.kind === 'attr' || e.kind === 'index' ? e.object : undefined;
+    const field = e.kind === 'attr' ? e.name : e.kind === 'index' && e.index.length === 1 && e.index[0].kind === 'str' ? e.index[0].value : undefined;
+    if (object && field !== undefined) {
+      const ok = exprKey(object);
+      const ob = ok !== undefined ? scope.lookup(ok, at) : undefined;
+      if (ob?.kind === 'assign' && ob.value && !ob.op) {
+        const v = ob.value;
+        const entry = v.kind === 'object' ? v.entries.find((k) => k.name === field) : v.kind === 'call' && v.callee.kind === 'name' && v.callee.name === 'dict' ? v.kwargs.find((k) => k.name === field) : undefined;
+        if (entry) return this.evaluate(entry.value, ob.scope, ob.at, d);
+        if (!(v.kind === 'call' && v.callee.kind === 'attr' && v.callee.name === 'parse_args')) return undefined;
+      }
+      // `args.weight_decay` with `parser.add_argument('--weight-decay', default=...)`: only on objects that are parsed arguments.
+      const parsed = ob?.kind === 'assign' && ob.value?.kind === 'call' && ob.value.callee.kind === 'attr' && /^parse(_known)?_args$/.test(ob.value.callee.name);
+      if (e.kind === 'attr' && (parsed || ARGS_NAME.test(lastComponent(object) ?? ''))) {
+        const opt = this.argparse.get(field);
+        if (opt) return this.evaluate(opt.expr, opt.ctx.scope, opt.ctx.at, d);
+      }
+    }
+    return undefined;
+  }
+
+  evaluateCoef(c: Coef, ctx: Ctx): number | undefined {
+    let value = c.num;
+    for (const s of c.syms) {
+      if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(s.name)) return undefined;
+      const parts = s.name.split('.');
+      let e: Expr = { kind: 'name', name: parts[0], span: { start: 0, end: 0 } };
+      for (const p of parts.slice(1)) e = { kind: 'attr', object: e, name: p, span: { start: 0, end: 0 } };
+      const v = this.evaluate(e, ctx.scope, ctx.at, 0);
+      if (v === undefined) return undefined;
+      value *= v ** s.pow;
+    }
+    return value;
+  }
+}
+
+// ------------------------------------------------------------------ helpers
+
+/** Copies `e` with `tf.add_n(list)` replaced by `sum(list)` (a comprehension) or `a + b + ...` (a literal list). */
+function rewriteAddN(e: Expr, c: Collector, ctx: Ctx, depth = 0): Expr {
+  if (depth > 30) return e;
+  const d = depth + 1;
+  switch (e.kind) {
+    case 'call': {
+      const path = c.path(e.callee, ctx.scope, ctx.at);
+      if (path && path[0] === 'tensorflow' && path[path.length - 1] === 'add_n' && e.args.length === 1) {
+        const list = e.args[0];
+        if (list.kind === 'comprehension') return { kind: 'call', callee: { kind: 'name', name: 'sum', span: e.callee.span }, args: [list], kwargs: [], span: e.span };
+        if (list.kind === 'seq' && list.items.length > 0) return list.items.slice(1).reduce<Expr>((a, b) => ({ kind: 'binary', op: '+', left: a, right: b, span: e.span }), list.items[0]);
+        return e;
+      }
+      const callee = rewriteAddN(e.callee, c, ctx, d);
+      const args = e.args.map((a) => rewriteAddN(a, c, ctx, d));
+      return callee === e.callee && args.every((a, i) => a === e.args[i]) ? e : { ...e, callee, args };
+    }
+    case 'binary': {
+      const left = rewriteAddN(e.left, c, ctx, d);
+      const right = rewriteAddN(e.right, c, ctx, d);
+      return left === e.left && right === e.right ? e : { ...e, left, right };
+    }
+    case 'unary': {
+      const arg = rewriteAddN(e.arg, c, ctx, d);
+      return arg === e.arg ? e : { ...e, arg };
+    }
+    case 'attr': {
+      const object = rewriteAddN(e.object, c, ctx, d);
+      return object === e.object ? e : { ...e, object };
+    }
+    default:
+      return e;
+  }
+}
+
+function walkExpr(root: Expr, visit: (e: Expr) => void): void {
+  const stack = [root];
+  let n = 0;
+  while (stack.length > 0 && n++ < 5000) {
+    const e = stack.pop()!;
+    visit(e);
+    stack.push(...children(e));
+  }
+}
+
+function mentionsKey(root: Expr, key: string): boolean {
+  let found = false;
+  walkExpr(root, (e) => {
+    if (!found && (e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && exprKey(e) === key) found = true;
+  });
+  return found;
+}
+
+/** Factors of a product chain: `a * g * g` → [a, g, g]. */
+function productFactors(e: Expr, out: Expr[] = [], depth = 0): Expr[] {
+  if (e.kind === 'binary' && e.op === '*' && depth < 20) {
+    productFactors(e.left, out, depth + 1);
+    productFactors(e.right, out, depth + 1);
+  } else out.push(e);
+  return out;
+}
+
+/** `g * g`, `a * g * g`, `g ** 2`, `g.pow(2)`, `np.square(g)`, `g.square()`, `addcmul_(g, g)`, also of a lambda's parameter (tree_map). */
+function squares(root: Expr, key: string): boolean {
+  const keys = new Set([key]);
+  walkExpr(root, (e) => {
+    if (e.kind === 'lambda') for (const p of e.params) keys.add(p.name);
+  });
+  const is = (e: Expr | undefined): boolean => {
+    const k = e && exprKey(e);
+    return k !== undefined && keys.has(k);
+  };
+  let found = false;
+  walkExpr(root, (e) => {
+    if (found) return;
+    if (e.kind === 'binary' && e.op === '*') {
+      const counts = new Map<string, number>();
+      for (const f of productFactors(e)) if (is(f)) counts.set(exprKey(f)!, (counts.get(exprKey(f)!) ?? 0) + 1);
+      if ([...counts.values()].some((n) => n >= 2)) found = true;
+    } else if (e.kind === 'binary' && e.op === '**' && is(e.left) && numberOf(e.right) === 2) found = true;
+    else if (e.kind === 'call') {
+      const fn = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : '';
+      const method = e.callee.kind === 'attr' ? e.callee.object : undefined;
+      if (fn === 'square' && (is(e.args[0]) || is(method))) found = true;
+      else if ((fn === 'pow' || fn === 'power') && ((is(method) && e.args[0] !== undefined && numberOf(e.args[0]) === 2) || (is(e.args[0]) && e.args[1] && numberOf(e.args[1]) === 2))) found = true;
+      else if ((fn === 'addcmul_' || fn === 'addcmul' || fn === 'mul' || fn === 'multiply') && e.args.length >= 2 && is(e.args[e.args.length - 2]) && exprKey(e.args[e.args.length - 2]) === exprKey(e.args[e.args.length - 1])) found = true;
+      else if ((fn === 'mul' || fn === 'multiply') && e.args.length === 1 && is(method) && exprKey(method!) === exprKey(e.args[0])) found = true;
+    }
+  });
+  return found;
+}
+
+function splitModule(module: string): string[] {
+  return module.startsWith('@') || module.includes('/') ? [module] : module.split('.');
+}
+
+function kwarg(e: Expr & { kind: 'call' }, name: string): Expr | undefined {
+  return e.kwargs.find((k) => k.name === name)?.value;
+}
+
+function isTrue(e: Expr): boolean {
+  return (e.kind === 'name' && (e.name === 'True' || e.name === 'true')) || numberOf(e) === 1;
+}
+
+function isFalse(e: Expr): boolean {
+  return (e.kind === 'name' && (e.name === 'False' || e.name === 'false')) || numberOf(e) === 0;
+}
+
+function isNone(e: Expr): boolean {
+  return e.kind === 'name' && (e.name === 'None' || e.name === 'null' || e.name === 'undefined');
+}
+
+/** `model.parameters()`, `self.parameters()`, `filter(f, model.parameters())`, `model.trainable_variables` → `model`. */
+export function wholeModelRoot(e: Expr): string | undefined {
+  if (e.kind === 'call' && e.callee.kind === 'attr' && (e.callee.name === 'parameters' || e.callee.name === 'named_parameters') && e.args.length === 0) {
+    return exprKey(e.callee.object) ?? 'model';
+  }
+  if (e.kind === 'call' && e.callee.kind === 'name' && (e.callee.name === 'filter' || e.callee.name === 'list') && e.args.length >= 1) {
+    return wholeModelRoot(e.args[e.args.length - 1]);
+  }
+  if (e.kind === 'attr' && (e.name === 'trainable_variables' || e.name === 'trainable_weights' || e.name === 'trainableWeights')) return exprKey(e.object);
+  return undefined;
+}
+
+/** A coefficient that reads as a decay rate: a non-learning-rate symbol, or a number below 1. */
+function decayLike(c: Coef): boolean {
+  if (c.syms.some((s) => s.pow > 0 && !isLearningRateName(s.name))) return true;
+  return c.syms.length === 0 ? Math.abs(c.num) > 0 && Math.abs(c.num) < 1 : c.syms.every((s) => isLearningRateName(s.name)) && Math.abs(c.num) > 0 && Math.abs(c.num) < 1;
+}

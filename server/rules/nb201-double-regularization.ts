@@ -1,0 +1,148 @@
+// NB201 double-regularization: the same parameters get an L2 penalty in the loss AND weight
+// decay from the optimizer (or written into the update by hand).
+//
+// ## What it does
+// Pairs an L2 penalty c·Σw² that reaches the loss (an explicit sum of squares over parameters,
+// `c * tf.nn.l2_loss(w)`, a Keras `kernel_regularizer=l2(c)`) with weight decay of the optimizer
+// of the same training setup (torch `weight_decay>0`, Keras `weight_decay=`, optax
+// `add_decayed_weights` / `adamw`, tfa `AdamW`) or with λ·w added to autodiff gradients by hand.
+//
+// ## Why is this bad?
+// Both pull the weights to zero; together the decay is stronger than either knob says:
+// c·Σw² in the loss is coupled decay 2c (torch convention), so SGD(weight_decay=λ) makes it 2c + λ.
+import { defineRule, type Report } from './rule';
+import { mul, num, sym } from '../math/coef';
+import { codeCoef } from '../math/print/code';
+import { formatNumber } from '../math/print/format';
+import { unicodeCoef, unicodePenalty } from '../math/print/unicode';
+import type { Coef } from '../math/terms';
+import type { Facts } from '../engine/facts';
+import type { Span } from '../engine/ir';
+import { frameworkFacts, type DecaySetting, type FrameworkFacts, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
+
+export const nb201DoubleRegularization = defineRule({
+  meta: {
+    code: 'NB201',
+    name: 'double-regularization',
+    severity: 'warning',
+    summary: 'The same parameters get an L2 penalty in the loss and weight decay from the optimizer',
+    fix: 'none',
+  },
+  check(context) {
+    const { facts } = context;
+    const fw = frameworkFacts(facts);
+    const reported = new Set<string>();
+    const report = (r: Report): void => {
+      const key = `${r.span.start}:${r.span.end}`;
+      if (reported.has(key)) return;
+      reported.add(key);
+      context.report(r);
+    };
+    for (const opt of fw.optimizers) {
+      // Only decays known to be nonzero (or the class default): an unresolvable `weight_decay=cfg.wd` may well be 0.
+      const known = opt.decay.filter((d) => d.value !== undefined);
+      if (opt.framework === 'tfjs' || known.length === 0) continue;
+      const setting = known.find((d) => d.arg) ?? known[0];
+      const penalties = fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, opt.call, opt.ctx.owner) && sameModel(p, opt));
+      const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner) : [];
+      if (penalties.length === 0 && regs.length === 0) continue;
+      const span = setting.arg?.span ?? opt.nameSpan ?? opt.call.callee.span;
+      report(build(facts, fw, span, describeOptimizer(facts, opt, setting), coupledValue(facts, opt, setting), penalties, regs));
+    }
+    for (const chain of fw.chains) {
+      const i = chain.elements.findIndex((e) => e.kind === 'decay' && e.decay && e.decay.value !== 0);
+      if (i < 0) continue;
+      const element = chain.elements[i];
+      const penalties = fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, chain.call, chain.ctx.owner));
+      if (penalties.length === 0) continue;
+      const decay = element.decay!;
+      const coupled = !chain.elements.slice(0, i).some((e) => e.kind === 'adaptive' || e.kind === 'adaptive-optimizer' || e.kind === 'optimizer' || e.kind === 'flip');
+      const amount = decay.value !== undefined ? formatNumber(decay.value) : src(facts, decay.expr.span);
+      const what = `${src(facts, element.call!.span)} adds ${amount}·w to the updates${coupled ? ' (coupled)' : ' (decoupled)'}`;
+      report(build(facts, fw, element.call!.span, what, coupled ? { text: amount, value: decay.value } : undefined, penalties, []));
+    }
+    for (const hand of fw.handDecays) {
+      const penalties = fw.lossPenalties.filter((p) => handLinked(fw, p.ctx.owner, hand.ctx.owner));
+      if (penalties.length === 0 || !fw.autodiff(hand.ctx.owner)) continue;
+      const what = hand.kind === 'coupled' && hand.coef ? `the update also adds ${codeCoef(hand.coef)}·w to the gradient by hand` : 'the update also shrinks the weights by hand';
+      report(build(facts, fw, hand.span, what, hand.kind === 'coupled' && hand.coef ? { text: codeCoef(hand.coef), value: fw.evaluateCoef(hand.coef, hand.ctx) } : undefined, penalties, []));
+    }
+  },
+});
+
+interface Strength {
+  text: string;
+  value?: number;
+}
+
+function src(facts: Facts, span: Span): string {
+  return facts.text.slice(span.start, span.end).replace(/\s+/g, ' ');
+}
+
+/** Hand decay and a loss penalty in one function, or in a helper one of them calls. */
+function handLinked(fw: FrameworkFacts, a: Owner, b: Owner): boolean {
+  if (a.id === b.id) return true;
+  return (b.name !== undefined && fw.references(a, b.name)) || (a.name !== undefined && fw.references(b, a.name));
+}
+
+/** Within one function, a penalty over `net.parameters()` says nothing about `model`'s optimizer. */
+function sameModel(p: LossPenaltyFact, opt: OptimizerFact): boolean {
+  return !(p.root && opt.wholeModel && p.ctx.owner.id === opt.ctx.owner.id && p.root !== opt.wholeModel);
+}
+
+/** Keras regularizers with a nonzero L2 part on layer weights of the setup that uses this optimizer. */
+function kerasL2(fw: FrameworkFacts, construction: OptimizerFact['call'], owner: Owner): RegularizerFact[] {
+  return fw.regularizers.filter(
+    (r) => r.framework === 'keras' && r.l2.value !== 0 && !(r.versionDependent && !r.l2.given) && r.attachments.some((a) => a.weight && fw.linked(a.ctx.owner, construction, owner)),
+  );
+}
+
+function describeOptimizer(facts: Facts, opt: OptimizerFact, setting: DecaySetting): string {
+  const label = opt.framework === 'optax' ? `optax.${opt.name}` : opt.name;
+  const written = !setting.arg
+    ? `${label} (default weight_decay=${formatNumber(setting.value ?? 0)})`
+    : setting.source === 'group'
+      ? `${label} (param group ${src(facts, setting.arg.span)})`
+      : `${label}(${src(facts, setting.arg.span)})`;
+  const amount = setting.value !== undefined ? formatNumber(setting.value) : setting.arg ? src(facts, setting.arg.expr.span) : 'λ';
+  if (!opt.decoupled) return `${written} adds ${amount}·w to the gradient`;
+  const shrink = opt.framework === 'tfa' ? `(1 − ${amount})` : `(1 − lr·${amount})`;
+  return `${written} also shrinks the weights by ${shrink} every step (decoupled)`;
+}
+
+function coupledValue(facts: Facts, opt: OptimizerFact, setting: DecaySetting): Strength | undefined {
+  if (opt.decoupled) return undefined;
+  return { text: setting.value !== undefined ? formatNumber(setting.value) : setting.arg ? src(facts, setting.arg.expr.span) : 'λ', value: setting.value };
+}
+
+/** c·Σw² in the loss is coupled decay 2c; the message adds the optimizer's (or the hand-written) decay when coupled. */
+function build(facts: Facts, fw: FrameworkFacts, span: Span, what: string, coupled: Strength | undefined, penalties: LossPenaltyFact[], regs: RegularizerFact[]): Report {
+  let penaltyText: string;
+  let c: Coef;
+  let cValue: number | undefined;
+  if (penalties.length > 0) {
+    const p = penalties[0];
+    c = p.coef;
+    cValue = fw.evaluateCoef(p.coef, p.ctx);
+    penaltyText = `the loss already has the L2 penalty ${unicodePenalty({ kind: 'sumsq', coef: p.coef, param: src(facts, p.params[0].expr.span) })}`;
+  } else {
+    const r = regs[0];
+    cValue = r.l2.value;
+    const written = r.l2.expr ? src(facts, r.l2.expr.span) : formatNumber(r.l2.value ?? 0.01);
+    c = cValue !== undefined ? num(cValue) : sym(written);
+    const kwarg = r.attachments.find((a) => a.weight)?.kwarg ?? 'kernel_regularizer';
+    penaltyText = `${kwarg}=${src(facts, r.expr.span)} already adds ${unicodeCoef(c)}·Σw² to the loss`;
+  }
+  const twoC = mul(num(2), c);
+  let total = '';
+  if (coupled) {
+    const value = cValue !== undefined && coupled.value !== undefined ? ` = ${formatNumber(2 * cValue + coupled.value)}` : '';
+    total = `; together: weight_decay = ${codeCoef(twoC)} + ${coupled.text}${value}`;
+  }
+  const message = `Weights regularized twice: ${penaltyText} (gradient ${unicodeCoef(twoC)}·w, the same as weight_decay=${codeCoef(twoC)} in torch's convention), and ${what}${total}. Keep one of the two.`;
+  const related = [
+    ...penalties.map((p) => ({ span: p.span, message: 'the L2 penalty is added to the loss here' })),
+    ...regs.map((r) => ({ span: r.attachments.find((a) => a.weight)?.span ?? r.expr.span, message: 'this regularizer adds an L2 penalty to the loss' })),
+  ];
+  return { span, message, related, math: coupled ? { computed: `λ_eff = ${unicodeCoef(twoC)} + ${coupled.text}` } : undefined };
+}

@@ -1,0 +1,78 @@
+// NB203 not-weight-decay: an optimizer argument that reads like weight decay but is something else.
+//
+// ## What it does
+// Flags Keras `decay=` (learning-rate decay in Keras 2; ignored by Keras 3, an error in new
+// tf.keras), torch `Adagrad(lr_decay=...)` (learning-rate decay), tfjs `tf.train.rmsprop(lr, decay)`
+// when the value looks like a weight-decay rate (it is the squared-gradient discount ρ), and tfjs
+// `tf.train.adamax(lr, b1, b2, eps, decay)` (learning-rate decay).
+//
+// ## Why is this bad?
+// None of them shrinks the weights. Code that means weight decay gets no regularization at all.
+import { defineRule } from './rule';
+import { formatNumber } from '../math/print/format';
+import { lastComponent } from '../engine/facts/keys';
+import { frameworkFacts, type Arg } from '../engine/facts/frameworks';
+
+/** Names that say "weight decay / L2 rate" rather than "a discount factor". */
+const WEIGHT_DECAY_NAME = /^(weight_?decay\w*|wd|l2\w*|lambda|lam|lmbda|reg|regularization\w*|decay_?w\w*)$/i;
+
+export const nb203NotWeightDecay = defineRule({
+  meta: {
+    code: 'NB203',
+    name: 'not-weight-decay',
+    severity: 'warning',
+    summary: 'An optimizer argument that reads like weight decay is learning-rate decay or a moment discount',
+    fix: 'none',
+  },
+  check(context) {
+    const fw = frameworkFacts(context.facts);
+    const written = (a: Arg): string => {
+      const text = context.facts.text.slice(a.expr.span.start, a.expr.span.end);
+      return a.value !== undefined && a.expr.kind !== 'num' ? `${text} = ${formatNumber(a.value)}` : text;
+    };
+    for (const opt of fw.optimizers) {
+      if (opt.framework === 'keras' && !opt.legacy) {
+        const decay = opt.arg('decay');
+        if (!decay || decay.value === 0) continue;
+        context.report({
+          span: decay.span,
+          message:
+            `decay=${written(decay)} is not weight decay. In Keras 2 it decayed the learning rate, lr / (1 + decay·iterations); Keras 3 ignores it with only a warning ` +
+            `and tf.keras ≥ 2.11 raises a ValueError. For weight decay pass weight_decay=λ (decoupled: w ← (1 − lr·λ)·w) or put kernel_regularizer=regularizers.l2(c) on the layers; ` +
+            `for learning-rate decay pass a schedule such as keras.optimizers.schedules.InverseTimeDecay as learning_rate.`,
+        });
+      } else if (opt.framework === 'torch' && opt.name === 'Adagrad') {
+        const lrDecay = opt.arg('lr_decay', 2);
+        if (!lrDecay || lrDecay.value === 0) continue;
+        context.report({
+          span: lrDecay.span,
+          message:
+            `lr_decay=${written(lrDecay)} is not weight decay: Adagrad divides the learning rate by 1 + (t − 1)·lr_decay. ` +
+            `For L2 regularization use weight_decay=λ (adds λ·w to the gradient), or AdamW for decoupled weight decay.`,
+        });
+      } else if (opt.framework === 'tfjs' && opt.name === 'rmsprop') {
+        const decay = opt.arg('decay', 1);
+        if (!decay) continue;
+        const name = lastComponent(decay.expr);
+        const looksLikeWd = decay.value !== undefined ? decay.value > 0 && decay.value < 0.5 : name !== undefined && WEIGHT_DECAY_NAME.test(name);
+        if (!looksLikeWd) continue;
+        context.report({
+          span: decay.span,
+          message:
+            `The second argument of tf.train.rmsprop (here ${written(decay)}) is decay = ρ, the discount of the squared-gradient average (default 0.9), not weight decay: ` +
+            `a small value makes RMSprop forget its history almost at once and does not shrink the weights. tfjs optimizers have no weight-decay argument: ` +
+            `add kernelRegularizer: tf.regularizers.l2({l2: c}) to the layers, or add 2·c·w to the gradient yourself.`,
+        });
+      } else if (opt.framework === 'tfjs' && opt.name === 'adamax') {
+        const decay = opt.arg('decay', 4);
+        if (!decay || decay.value === 0) continue;
+        context.report({
+          span: decay.span,
+          message:
+            `The fifth argument of tf.train.adamax (here ${written(decay)}) is decay: learning-rate decay, lr / (1 + decay·t), not weight decay. ` +
+            `tfjs optimizers have no weight-decay argument: add kernelRegularizer: tf.regularizers.l2({l2: c}) to the layers, or add 2·c·w to the gradient yourself.`,
+        });
+      }
+    }
+  },
+});

@@ -1,0 +1,63 @@
+// NB204 decay-on-bias-and-norm: optimizer weight decay over every parameter of a model, so
+// biases and normalization scales and shifts are decayed too.
+//
+// ## What it does
+// Flags an explicit nonzero weight decay on torch optimizers given `model.parameters()` whole
+// (no param groups), on Keras optimizers without `exclude_from_weight_decay`, and on optax
+// `adamw`/`adamaxw`/`nadamw` without `mask`.
+//
+// ## Why is this bad?
+// Decaying biases and BatchNorm/LayerNorm γ, β constrains nothing useful (they hold no
+// capacity to overfit) and can hurt; the common recipes exclude them.
+import { defineRule } from './rule';
+import { formatNumber } from '../math/print/format';
+import { frameworkFacts } from '../engine/facts/frameworks';
+
+export const nb204DecayOnBiasAndNorm = defineRule({
+  meta: {
+    code: 'NB204',
+    name: 'decay-on-bias-and-norm',
+    severity: 'hint',
+    summary: 'Weight decay over all parameters also decays biases and normalization weights',
+    fix: 'none',
+  },
+  check(context) {
+    const { facts } = context;
+    const fw = frameworkFacts(facts);
+    // An exclusion on an optimizer we cannot resolve may be this one: stay silent for Keras then.
+    const unresolvedExclusion = fw.excludeCalls.some((e) => !e.optimizer);
+    for (const opt of fw.optimizers) {
+      const setting = opt.decay.find((d) => d.source === 'argument' && d.value !== undefined && d.value > 0);
+      if (!setting?.arg) continue;
+      const text = facts.text.slice(setting.arg.expr.span.start, setting.arg.expr.span.end);
+      const wd = setting.arg.expr.kind === 'num' ? text : `${text} = ${formatNumber(setting.value!)}`;
+      const value = formatNumber(setting.value!);
+      if (opt.framework === 'torch') {
+        if (opt.groups || !opt.wholeModel) continue;
+        const params = facts.text.slice(opt.params!.span.start, opt.params!.span.end);
+        context.report({
+          span: setting.arg.span,
+          message:
+            `weight_decay=${wd} applies to every tensor in ${params}, biases and normalization scales and shifts (BatchNorm/LayerNorm) included; ` +
+            `these are usually left undecayed. Pass two parameter groups instead: {'params': decay, 'weight_decay': ${value}} and ` +
+            `{'params': no_decay, 'weight_decay': 0.0}, with no_decay the parameters where p.ndim <= 1.`,
+        });
+      } else if (opt.framework === 'keras' && !opt.legacy) {
+        if (unresolvedExclusion || fw.excludeCalls.some((e) => e.optimizer === opt.call)) continue;
+        context.report({
+          span: setting.arg.span,
+          message:
+            `weight_decay=${wd} decays every trainable variable, biases and BatchNormalization/LayerNormalization gamma and beta included. ` +
+            `Exclude them before training: optimizer.exclude_from_weight_decay(var_names=['bias', 'gamma', 'beta']).`,
+        });
+      } else if (opt.framework === 'optax' && !opt.mask) {
+        context.report({
+          span: setting.arg.span,
+          message:
+            `optax.${opt.name}(weight_decay=${wd}) without mask decays every leaf of the parameter pytree, biases and normalization scales included. ` +
+            `Pass mask=lambda params: jax.tree_util.tree_map(lambda p: p.ndim > 1, params) to decay only the weight matrices and kernels.`,
+        });
+      }
+    }
+  },
+});

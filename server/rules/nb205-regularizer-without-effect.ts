@@ -1,0 +1,52 @@
+// NB205 regularizer-without-effect: a Keras / tfjs / TF1 regularizer whose penalty is zero.
+//
+// ## What it does
+// Flags `l2(0)`, `L2(l2=0.0)`, `l1(0)`, `L1L2(l1=0, l2=0)`, tfjs `tf.regularizers.l2({l2: 0})`,
+// `l1l2({l1: 0, l2: 0})`, TF1 `l2_regularizer(0.0)`, Keras `L1L2()` and `l1_l2()` with no
+// factors (zero in Keras 3), and `kernel_regularizer='l1l2'` (zero in Keras 3).
+//
+// ## Why is this bad?
+// The code says "regularized" and trains without regularization.
+import { defineRule } from './rule';
+import { frameworkFacts, type RegularizerFact } from '../engine/facts/frameworks';
+
+export const nb205RegularizerWithoutEffect = defineRule({
+  meta: {
+    code: 'NB205',
+    name: 'regularizer-without-effect',
+    severity: 'warning',
+    summary: 'A regularizer whose factors are zero adds no penalty',
+    fix: 'none',
+  },
+  check(context) {
+    const { facts } = context;
+    const fw = frameworkFacts(facts);
+    for (const r of fw.regularizers) {
+      const message = explain(r, facts.text.slice(r.expr.span.start, r.expr.span.end));
+      if (message) context.report({ span: r.expr.span, message });
+    }
+  },
+});
+
+/** Zero when every factor is a literal 0 or left at a default of 0 (Keras 3 `L1L2`). */
+function explain(r: RegularizerFact, written: string): string | undefined {
+  const zero = (f: RegularizerFact['l1']): boolean => f.literalZero || (!f.given && f.value === 0);
+  if (r.isString) {
+    if (r.framework !== 'keras' || r.fn !== 'l1l2') return undefined;
+    return `In Keras 3 the identifier 'l1l2' builds L1L2() with l1 = l2 = 0, a zero penalty: this layer is not regularized. ` +
+      `Pass the factors explicitly, e.g. regularizers.L1L2(l1=1e-5, l2=1e-4), or regularizers.l2(1e-4).`;
+  }
+  const literal = r.l1.literalZero || r.l2.literalZero;
+  if (!zero(r.l1) || !zero(r.l2)) return undefined;
+  if (r.framework === 'tf1') return `${written} has scale 0: the penalty scale·½Σw² is 0 and the weights are not regularized. Use a positive scale or drop the regularizer.`;
+  if (r.framework === 'tfjs') return `${written} has all factors 0: the penalty is 0 and the weights are not regularized. Use a positive factor or drop the regularizer.`;
+  if (r.versionDependent && (!r.l1.given || !r.l2.given)) {
+    return `${written} depends on the Keras version: in Keras 3, l1_l2 is an alias of L1L2, whose factors default to 0, so this adds no penalty; ` +
+      `in tf-keras and Keras 2 the unset factors default to 0.01. Write both factors explicitly, e.g. l1_l2(l1=0.01, l2=0.01).`;
+  }
+  if (!literal) {
+    return `${written} has no factors: L1L2's l1 and l2 default to 0, so it adds no penalty (in Keras 3 and tf-keras alike). ` +
+      `Pass them explicitly, e.g. L1L2(l1=1e-5, l2=1e-4).`;
+  }
+  return `${written} has factor 0: the penalty is 0·Σ… = 0 and the weights are not regularized. Use a positive factor or drop the regularizer.`;
+}
