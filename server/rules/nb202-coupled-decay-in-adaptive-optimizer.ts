@@ -93,6 +93,7 @@ function chainReports(facts: Facts, chain: ChainFact): Report[] {
     if (flip?.call) {
       out.push({
         span: e.call.span,
+        severity: 'warning', // a sign error, not a design choice
         message:
           `Wrong sign: ${text(e.call.span)} comes after ${text(flip.call.callee.span)}, which already scaled the updates by −learning_rate; ` +
           `it then adds +λ·w, so every step pushes the weights away from zero (the updates are applied as w ← w + u). ` +

@@ -23,12 +23,20 @@ export interface ReportedEdit {
   newText: string;
 }
 
+/** A finding's math as a rule reports it: like FindingMath, with source spans instead of ranges. */
+export interface ReportedMath extends Omit<FindingMath, 'site' | 'update'> {
+  site?: Span;
+  update?: Span;
+}
+
 export interface Report {
   span: Span;
   message: string;
+  /** Overrides the rule's default severity for this finding (a user's per-code setting still wins). */
+  severity?: Severity;
   related?: { span: Span; message: string }[];
   fix?: { title: string; safety: FixSafety; edits: ReportedEdit[] };
-  math?: FindingMath;
+  math?: ReportedMath;
 }
 
 export interface RuleContext {

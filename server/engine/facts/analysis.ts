@@ -76,6 +76,15 @@ const dotFns = new Set(['vdot', 'dot', 'inner', 'tensordot']);
 const scalarFns = new Set(['len', 'float', 'int', 'sqrt', 'exp', 'log', 'min', 'max', 'round', 'pow', 'Number', 'parseFloat']);
 const reductionKwargs = new Set(['axis', 'dim', 'axes', 'keepdims', 'keepdim']);
 
+/** `0`, `0.0`, `torch.tensor(0.)`, `tf.constant(0.0)`, `np.zeros(())`, `torch.zeros(1)`: a running sum's start. */
+function isZero(e: Expr): boolean {
+  if (numberOf(e) === 0) return true;
+  if (e.kind !== 'call' || e.callee.kind !== 'attr') return false;
+  const fn = e.callee.name;
+  if ((fn === 'tensor' || fn === 'constant' || fn === 'scalar' || fn === 'array' || fn === 'float32') && e.args[0] && numberOf(e.args[0]) === 0) return true;
+  return fn === 'zeros' && (e.args.length === 0 || (e.args.length === 1 && (numberOf(e.args[0]) === 1 || (e.args[0].kind === 'seq' && e.args[0].items.length <= 1))));
+}
+
 export function numberOf(e: Expr): number | undefined {
   if (e.kind === 'num') return e.value;
   if (e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num') return -e.arg.value;
@@ -407,7 +416,7 @@ export class Analyzer {
   /** `pen = 0` followed by `pen += c * p[j] * p[j]` (in a loop) is Σ over the loop: a penalty. */
   private accumulatedPenalty(binding: Binding, key: string, scope: Scope, at: number, d: number): Product | undefined {
     const all = binding.scope.allBindings(key).filter((b) => b.at < at || binding.loops.length > 0);
-    const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && numberOf(b.value) === 0);
+    const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && isZero(b.value));
     if (!start) return undefined;
     const adds = all.filter((b) => b.at > start.at && b.op === '+' && b.value);
     if (adds.length === 0 || adds.length !== all.filter((b) => b.at > start.at).length) return undefined;
@@ -501,6 +510,10 @@ export class Analyzer {
     if (fn === 'l2_loss') {
       const inner = this.classify(operand, scope, at, env, d);
       return isSingleParam(inner) ? penaltyProduct('sumsq', mul(num(0.5), pow(inner.coef, 2)), inner.params, 'tf.nn.l2_loss') : undefined;
+    }
+    if (fn === 'add_n' && !methodForm && e.args.length === 1) {
+      // `tf.add_n([pen(v) for v in vs])` sums the list like `sum(...)`.
+      return this.reducedOperand(e.args[0].kind === 'seq' && e.args[0].items.length === 1 && e.args[0].items[0].kind === 'comprehension' ? e.args[0].items[0] : e.args[0], scope, at, env, d);
     }
     if (sumFns.has(fn) || meanFns.has(fn)) {
       if (e.kwargs.some((k) => reductionKwargs.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;

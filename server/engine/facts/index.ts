@@ -88,6 +88,9 @@ function detectDialect(language: LanguageId, imports: Map<string, string>): Dial
 /** `for p in model.parameters()`, `for name, p in model.named_parameters()`, `for w, g in zip(weights, grads)`. */
 function collectLoopParams(body: Stmt[], params: Set<string>): void {
   const elementIsParam = (iter: Expr): boolean => {
+    // `jax.tree_util.tree_leaves(params)`, `jax.tree.leaves(params)`: the leaves of a parameter tree.
+    if (iter.kind === 'call' && (iter.callee.kind === 'attr' || iter.callee.kind === 'name') && /^(tree_leaves|leaves|tree_flatten)$/.test(iter.callee.kind === 'attr' ? iter.callee.name : iter.callee.name) && iter.args[0])
+      return elementIsParam(iter.args[0]);
     if (iter.kind === 'call' && iter.callee.kind === 'attr') {
       if (/^(parameters|values)$/.test(iter.callee.name)) return paramCollection.test(exprKey(iter.callee.object) ?? '') || iter.callee.name === 'parameters';
     }

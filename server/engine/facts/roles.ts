@@ -20,7 +20,7 @@ export function isGradientLike(e: Expr): boolean {
 
 export function isStateLike(e: Expr): boolean {
   const parts = components(e);
-  return parts.some((c) => stateName.test(c) && !weightName.test(c));
+  return parts.some((c) => stateName.test(c) && !isWeightName(c));
 }
 
 export function isDataLike(e: Expr): boolean {
@@ -28,8 +28,11 @@ export function isDataLike(e: Expr): boolean {
   return last !== undefined && dataName.test(last);
 }
 
+/** `WD`, `WEIGHT_DECAY`: upper-case constants are settings, even when they start with W. */
+const constantName = /^[A-Z][A-Z0-9_]*[A-Z][A-Z0-9_]*$/;
+
 export function isWeightName(name: string): boolean {
-  return weightName.test(name);
+  return weightName.test(name) && !constantName.test(name);
 }
 
 export function isLearningRateName(name: string): boolean {

@@ -1,0 +1,1154 @@
+// Training-step structure, for the rules about where a penalty meets the loss (NB3xx).
+//
+// Per file, lazily and once (cached per Facts object):
+// - units: the module, every function and class, and every lambda/arrow (tfjs closures);
+// - differentiation events: `loss.backward()`, `scaler.scale(loss).backward()`,
+//   `torch.autograd.grad(loss, ...)`, `tape.gradient(loss, ...)`, TF1 `opt.minimize(loss)` /
+//   `tf.gradients(loss, ...)`, and closures whose result is differentiated: tfjs/Keras
+//   `optimizer.minimize(() => ...)`, tfjs `tf.variableGrads(() => ...)`;
+// - recording regions: `with tf.GradientTape() as tape:` blocks and minimized closures, outside
+//   of which nothing is recorded; `with torch.no_grad():` / `tape.stop_recording()` blocks;
+// - the data flow of a differentiated loss, split into the terms added into it;
+// - penalties: the analyzer's canonical penalties, sums and accumulations of them, and
+//   collected regularization losses (`sum(model.losses)`, `tf.losses.get_regularization_loss()`,
+//   `model.calculateLosses()`), with the places where their value loses its gradient
+//   (`p.data`, `.detach()`, `.item()`, `.numpy()`, `float()`, `tf.stop_gradient`, `dataSync()`);
+// - layers and models built with regularizers (Keras, TF1 `tf.layers`/slim/`get_variable`, tfjs).
+import type { Expr, Span, Stmt } from '../ir';
+import type { Facts } from './index';
+import { penaltyOfProduct } from './analysis';
+import { exprKey } from './keys';
+import { children, type Binding, type FunctionDef, type Scope } from './scope';
+
+export type Call = Extract<Expr, { kind: 'call' }>;
+export type Lambda = Extract<Expr, { kind: 'lambda' }>;
+type Return = Extract<Stmt, { kind: 'return' }>;
+
+export interface Unit {
+  kind: 'module' | 'function' | 'class' | 'lambda';
+  span: Span;
+  scope: Scope;
+  node?: Stmt | Lambda;
+  parent?: Unit;
+  name?: string;
+  body: Stmt[];
+}
+
+export interface StmtInfo {
+  stmt: Stmt;
+  unit: Unit;
+  scope: Scope;
+  /** Enclosing `for`/block statements inside the unit, outermost first. */
+  ancestors: Stmt[];
+  list: Stmt[];
+  index: number;
+}
+
+export interface Returned {
+  expr: Expr;
+  scope: Scope;
+  at: number;
+}
+
+export interface DiffEvent {
+  kind: 'backward' | 'autograd' | 'tape' | 'tf1' | 'closure';
+  call: Call;
+  info: StmtInfo;
+  /** The differentiated expression, when written at the call (`loss` in `loss.backward()`). */
+  loss?: Expr;
+  /** For closures (`optimizer.minimize(() => ...)`): what the closure returns. */
+  returns?: Returned[];
+  /** Where operations are recorded: the tape's `with` block, or the closure. */
+  record?: Span;
+  /** `tape.gradient(loss, sources)`: the sources. */
+  sources?: Expr;
+  tapeName?: string;
+}
+
+export interface Term {
+  /** An expression added into the loss. */
+  expr: Expr;
+  scope: Scope;
+  at: number;
+  /** Where its value is computed, in the unit that differentiates (a helper's call site). */
+  site: Span;
+  /** Bindings passed through to reach it (outermost first). */
+  via: Span[];
+}
+
+export interface DetachSite {
+  span: Span;
+  what: string;
+  /** A replacement that keeps the gradient, when one is obvious (`p.data` → `p`). */
+  keep?: string;
+}
+
+export interface PenaltyInfo {
+  kind: 'penalty' | 'collected';
+  detached: DetachSite[];
+  /** An assignment of the penalty made under `torch.no_grad()` (or a no-grad helper). */
+  noGrad?: { span: Span; what: string };
+}
+
+export interface RegularizedLayer {
+  call: Call;
+  /** The regularizer argument (`kernel_regularizer=...`). */
+  arg: { name: string; value: Expr };
+  style: 'keras' | 'tf1' | 'tfjs';
+  unit: Unit;
+}
+
+export type ModelStatus = { kind: 'regularized'; layer: RegularizedLayer } | { kind: 'plain' } | { kind: 'unknown' };
+
+const cache = new WeakMap<Facts, TrainingFacts>();
+
+/** The training-step facts of a file, computed once per Facts object. */
+export function trainingFacts(facts: Facts): TrainingFacts {
+  let t = cache.get(facts);
+  if (!t) {
+    t = new TrainingFacts(facts);
+    cache.set(facts, t);
+  }
+  return t;
+}
+
+// ------------------------------------------------------------------ small helpers
+
+export function pathOf(e: Expr): string[] | undefined {
+  if (e.kind === 'name') return [e.name];
+  if (e.kind === 'attr') {
+    const p = pathOf(e.object);
+    return p && [...p, e.name];
+  }
+  return undefined;
+}
+
+export function callName(c: Call): string | undefined {
+  return c.callee.kind === 'attr' ? c.callee.name : c.callee.kind === 'name' ? c.callee.name : undefined;
+}
+
+export function within(inner: Span, outer: Span): boolean {
+  return inner.start >= outer.start && inner.end <= outer.end;
+}
+
+/** Sub-expressions, not entering lambdas (their bodies belong to their own unit). */
+export function subExprs(root: Expr, intoLambdas = false): Expr[] {
+  const out: Expr[] = [];
+  const stack = [root];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    out.push(e);
+    if (e.kind === 'lambda' && e !== root && !intoLambdas) continue;
+    for (const c of children(e)) stack.push(c);
+  }
+  return out;
+}
+
+export function stmtExprs(s: Stmt): Expr[] {
+  switch (s.kind) {
+    case 'assign':
+      return [...s.targets, s.value];
+    case 'expr':
+      return [s.expr];
+    case 'return':
+      return s.value ? [s.value] : [];
+    case 'for':
+      return [s.target, s.iter];
+    case 'block':
+      return s.heads;
+    default:
+      return [];
+  }
+}
+
+function returnsIn(stmts: Stmt[]): Return[] {
+  const out: Return[] = [];
+  for (const s of stmts) {
+    if (s.kind === 'return') out.push(s);
+    else if (s.kind === 'block' || s.kind === 'for') out.push(...returnsIn(s.body));
+  }
+  return out;
+}
+
+const detachMethods = new Set(['detach', 'item', 'numpy', 'tolist', 'dataSync', 'arraySync']);
+const reductions = new Set(['sum', 'add_n', 'addN', 'reduce_sum', 'fsum']);
+const regularizerKwarg = /^(kernel|bias|activity|depthwise|pointwise|recurrent|embeddings|beta|gamma)_regularizer$/;
+const regularizerEntry = /^(kernel|bias|activity|depthwise|pointwise|recurrent|embeddings|beta|gamma)Regularizer$/;
+const tf1RegularizerKwarg = /^(regularizer|weights_regularizer|biases_regularizer|kernel_regularizer|bias_regularizer)$/;
+const kerasLayerName = /^(Dense|Conv[123]D|Conv[123]DTranspose|SeparableConv[12]D|DepthwiseConv[12]D|LSTM|GRU|SimpleRNN|Embedding|BatchNormalization|LayerNormalization|EinsumDense|MultiHeadAttention|LocallyConnected[12]D|ConvLSTM2D)$/;
+/** Places that read the collected regularization losses, or compute a loss that includes them. */
+const regLossReader = /^(get_regularization_loss|get_regularization_losses|get_total_loss|calculateLosses|compute_loss|scale_regularization_loss|apply_regularization|get_losses_for)$/;
+const regLossMention = /regularization|penalt|l2_loss|l1_loss|weight_decay|reg_loss/i;
+const modelish = /model|net|encoder|decoder|generator|discriminator|classifier|critic|actor|policy|backbone|head/i;
+
+export class TrainingFacts {
+  readonly units: Unit[] = [];
+  readonly infos: StmtInfo[] = [];
+  readonly infoOf = new Map<Stmt, StmtInfo>();
+  readonly lambdaUnits = new Map<Lambda, Unit>();
+  readonly classUnits = new Map<string, Unit>();
+  /** `with tf.GradientTape() as tape:` blocks. */
+  readonly tapeBlocks: { names: string[]; info: StmtInfo }[] = [];
+  /** `with torch.no_grad():`, `with torch.inference_mode():`, `with tape.stop_recording():`. */
+  readonly noGradBlocks: Span[] = [];
+  readonly noGradFunctions = new Set<Stmt>();
+  readonly diffs: DiffEvent[] = [];
+  /** Imported names and the module each comes from (`compute_loss` → `utils`). */
+  readonly imports = new Map<string, string>();
+  private readonly tapeVars = new Set<string>();
+  private readonly penaltyMemo = new Map<string, PenaltyInfo | null>();
+  private readonly termsMemo = new Map<DiffEvent, Term[]>();
+  private readonly statusMemo = new Map<string, ModelStatus>();
+  private readonly fallbackMemo = new Map<string, ModelStatus>();
+  private readonly classMemo = new Map<Unit, ModelStatus>();
+  private sortedInfos?: StmtInfo[];
+  private layersMemo?: RegularizedLayer[];
+  private layerUnitsMemo?: Map<Unit, { layers: number; regularized: RegularizedLayer[] }>;
+
+  constructor(readonly facts: Facts) {
+    const root: Unit = { kind: 'module', span: { start: 0, end: facts.text.length }, scope: facts.scopes.root, body: facts.module.body };
+    this.units.push(root);
+    this.walk(root.body, root, []);
+    this.findRegions();
+    for (const info of this.infos) for (const e of stmtExprs(info.stmt)) for (const x of subExprs(e)) if (x.kind === 'call') this.diffEvent(x, info);
+  }
+
+  // ---------------------------------------------------------------- structure
+
+  private walk(stmts: Stmt[], unit: Unit, ancestors: Stmt[]): void {
+    stmts.forEach((stmt, index) => {
+      const scope = this.facts.scopes.stmtScopes.get(stmt) ?? unit.scope;
+      const info: StmtInfo = { stmt, unit, scope, ancestors, list: stmts, index };
+      this.infos.push(info);
+      this.infoOf.set(stmt, info);
+      if (stmt.kind === 'import') for (const n of stmt.names) this.imports.set(n.alias, stmt.module);
+      for (const e of stmtExprs(stmt)) this.lambdasIn(e, unit, scope);
+      if (stmt.kind === 'function') {
+        const first = stmt.body[0];
+        const fnScope = (first && this.facts.scopes.stmtScopes.get(first)) || scope;
+        const u: Unit = { kind: 'function', span: stmt.span, scope: fnScope, node: stmt, parent: unit, name: stmt.name, body: stmt.body };
+        this.units.push(u);
+        if (this.decoratedNoGrad(stmt.span.start)) this.noGradFunctions.add(stmt);
+        this.walk(stmt.body, u, []);
+      } else if (stmt.kind === 'class') {
+        const first = stmt.body[0];
+        const u: Unit = { kind: 'class', span: stmt.span, scope: (first && this.facts.scopes.stmtScopes.get(first)) || scope, node: stmt, parent: unit, name: stmt.name, body: stmt.body };
+        this.units.push(u);
+        if (!this.classUnits.has(stmt.name)) this.classUnits.set(stmt.name, u);
+        this.walk(stmt.body, u, []);
+      } else if (stmt.kind === 'for' || stmt.kind === 'block') this.walk(stmt.body, unit, [...ancestors, stmt]);
+    });
+  }
+
+  private lambdasIn(root: Expr, unit: Unit, scope: Scope): void {
+    // The outermost lambdas only: the ones nested in them belong to their units.
+    const found: Lambda[] = [];
+    const stack = [root];
+    while (stack.length > 0) {
+      const e = stack.pop()!;
+      if (e.kind === 'lambda') found.push(e);
+      else for (const c of children(e)) stack.push(c);
+    }
+    for (const x of found) {
+      if (this.lambdaUnits.has(x)) continue;
+      const u: Unit = { kind: 'lambda', span: x.span, scope: this.facts.scopes.lambdaScopes.get(x) ?? scope, node: x, parent: unit, body: x.stmts };
+      this.units.push(u);
+      this.lambdaUnits.set(x, u);
+      this.walk(x.stmts, u, []);
+      if (x.body && x.stmts.length === 0) this.lambdasIn(x.body, u, u.scope);
+    }
+  }
+
+  /** `@torch.no_grad()` / `@torch.inference_mode()` on the lines just above a `def`. */
+  private decoratedNoGrad(defStart: number): boolean {
+    const text = this.facts.text;
+    let end = text.lastIndexOf('\n', defStart - 1);
+    for (let i = 0; i < 5 && end > 0; i++) {
+      const start = text.lastIndexOf('\n', end - 1) + 1;
+      const line = text.slice(start, end).trim();
+      if (!line.startsWith('@')) return false;
+      if (/no_grad|inference_mode/.test(line)) return true;
+      end = start - 1;
+    }
+    return false;
+  }
+
+  /** The name after `as` that follows a `with` head. */
+  private asName(head: Expr): string | undefined {
+    const m = /^\s*as\s+([A-Za-z_]\w*)/.exec(this.facts.text.slice(head.span.end, head.span.end + 120));
+    return m?.[1];
+  }
+
+  private findRegions(): void {
+    for (const info of this.infos) {
+      const s = info.stmt;
+      if (s.kind === 'assign' && s.value.kind === 'call' && callName(s.value) === 'GradientTape')
+        for (const t of s.targets) if (t.kind === 'name') this.tapeVars.add(t.name);
+    }
+    for (const info of this.infos) {
+      const s = info.stmt;
+      if (s.kind !== 'block' || s.label !== 'with') continue;
+      const names: string[] = [];
+      let noGrad = false;
+      for (const h of s.heads) {
+        if (h.kind === 'call') {
+          const name = callName(h);
+          if (name === 'GradientTape') names.push(this.asName(h) ?? '');
+          else if (name === 'no_grad' || name === 'inference_mode' || name === 'stop_recording') noGrad = true;
+          else if (name === 'set_grad_enabled' && h.args[0]?.kind === 'name' && h.args[0].name === 'False') noGrad = true;
+        } else if (h.kind === 'name' && this.tapeVars.has(h.name)) names.push(h.name);
+      }
+      if (names.length > 0) this.tapeBlocks.push({ names: names.filter((n) => n !== ''), info });
+      if (noGrad) this.noGradBlocks.push(s.span);
+    }
+    for (const t of this.tapeBlocks) for (const n of t.names) this.tapeVars.add(n);
+  }
+
+  private diffEvent(c: Call, info: StmtInfo): void {
+    const name = callName(c);
+    const path = pathOf(c.callee) ?? [];
+    const module = c.callee.kind === 'attr' && this.facts.analyzer.isModule(c.callee.object);
+    const add = (d: Omit<DiffEvent, 'call' | 'info'>): void => void this.diffs.push({ call: c, info, ...d });
+    if (name === 'backward' && c.callee.kind === 'attr') {
+      if (module || path.includes('autograd')) return c.args[0] ? add({ kind: 'backward', loss: c.args[0] }) : undefined;
+      const owner = exprKey(c.callee.object) ?? '';
+      if (c.args[0] && /(^|\.)(accelerator|fabric|engine|model_engine|trainer|self)$/.test(owner)) return add({ kind: 'backward', loss: c.args[0] });
+      let loss = c.callee.object;
+      if (loss.kind === 'call' && callName(loss) === 'scale' && loss.args.length === 1) loss = loss.args[0];
+      return add({ kind: 'backward', loss });
+    }
+    if (name === 'manual_backward' && c.args[0]) return add({ kind: 'backward', loss: c.args[0] });
+    if (name === 'grad' && path.includes('autograd')) {
+      const loss = c.args[0] ?? c.kwargs.find((k) => k.name === 'outputs')?.value;
+      return loss ? add({ kind: 'autograd', loss }) : undefined;
+    }
+    if (name === 'gradient' && c.callee.kind === 'attr' && c.callee.object.kind === 'name' && this.tapeVars.has(c.callee.object.name)) {
+      const tapeName = c.callee.object.name;
+      const loss = c.args[0] ?? c.kwargs.find((k) => k.name === 'target')?.value;
+      const sources = c.args[1] ?? c.kwargs.find((k) => k.name === 'sources')?.value;
+      const block = this.tapeBlockFor(tapeName, c.span.start, info.unit);
+      return loss ? add({ kind: 'tape', loss, sources, tapeName, record: block?.info.stmt.span }) : undefined;
+    }
+    if (this.facts.language === 'python' && ((name === 'gradients' && path.length === 2 && module) || name === 'compute_gradients')) {
+      return c.args[0] ? add({ kind: 'tf1', loss: c.args[0] }) : undefined;
+    }
+    if (name === 'minimize' || name === 'variableGrads') {
+      // scipy.optimize.minimize(fun, x0) is numerical optimization, not autodiff.
+      const root = path[0];
+      if (path.includes('optimize') || root === 'scipy' || (root !== undefined && /^scipy\b/.test(this.imports.get(root) ?? ''))) return;
+      const fnArg = c.args[0] ?? c.kwargs.find((k) => k.name === 'loss')?.value;
+      if (!fnArg) return;
+      const closure = this.closureOf(fnArg, info);
+      if (closure) return add({ kind: 'closure', returns: closure.returns, record: closure.span, sources: c.kwargs.find((k) => k.name === 'var_list')?.value ?? c.args[2] });
+      if (name === 'minimize' && this.facts.language === 'python') add({ kind: 'tf1', loss: fnArg });
+    }
+  }
+
+  /** The tape block a `tape.gradient` call belongs to: the latest block binding that name before it. */
+  private tapeBlockFor(name: string, at: number, unit: Unit): { names: string[]; info: StmtInfo } | undefined {
+    let best: { names: string[]; info: StmtInfo } | undefined;
+    for (const t of this.tapeBlocks) {
+      if (!t.names.includes(name) || t.info.stmt.span.start > at) continue;
+      if (t.info.unit !== unit && !within(unit.span, t.info.stmt.span)) continue;
+      if (!best || t.info.stmt.span.start > best.info.stmt.span.start) best = t;
+    }
+    return best;
+  }
+
+  /** A closure passed to `minimize`: a lambda, or a name bound to a lambda or a function. */
+  private closureOf(e: Expr, info: StmtInfo): { returns: Returned[]; span: Span } | undefined {
+    if (e.kind === 'lambda') return { returns: this.lambdaReturns(e, info.scope), span: e.span };
+    if (e.kind !== 'name') return undefined;
+    const b = info.scope.lookup(e.name, info.stmt.span.start);
+    if (b?.kind === 'assign' && b.value?.kind === 'lambda' && !b.op) return { returns: this.lambdaReturns(b.value, b.scope), span: b.value.span };
+    const fn = info.scope.lookupFunction(e.name);
+    if (fn) return { returns: this.functionReturns(fn), span: fn.span };
+    return undefined;
+  }
+
+  lambdaReturns(l: Lambda, outer: Scope): Returned[] {
+    const scope = this.facts.scopes.lambdaScopes.get(l) ?? outer;
+    if (l.stmts.length === 0) return l.body ? [{ expr: l.body, scope, at: Infinity }] : [];
+    return returnsIn(l.stmts).flatMap((r) => (r.value ? [{ expr: r.value, scope: this.facts.scopes.stmtScopes.get(r) ?? scope, at: r.span.start }] : []));
+  }
+
+  functionReturns(fn: FunctionDef): Returned[] {
+    return returnsIn(fn.body).flatMap((r) => (r.value ? [{ expr: r.value, scope: this.facts.scopes.stmtScopes.get(r) ?? fn.scope, at: r.span.start }] : []));
+  }
+
+  /** The function a call invokes, when it is defined in this file (`f(...)`, `self.f(...)`). */
+  helperOf(c: Call, scope: Scope): FunctionDef | undefined {
+    const key = exprKey(c.callee);
+    if (key === undefined) return undefined;
+    const bare = key.replace(/^(self|this)\./, '');
+    if (bare.includes('.')) return undefined;
+    return scope.lookupFunction(bare);
+  }
+
+  /** Statements inside a region, in source order (binary search over the statements sorted by start). */
+  infosIn(region: Span): StmtInfo[] {
+    if (!this.sortedInfos) this.sortedInfos = [...this.infos].sort((a, b) => a.stmt.span.start - b.stmt.span.start);
+    const list = this.sortedInfos;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].stmt.span.start < region.start) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: StmtInfo[] = [];
+    for (let i = lo; i < list.length && list[i].stmt.span.start < region.end; i++) if (list[i].stmt.span.end <= region.end) out.push(list[i]);
+    return out;
+  }
+
+  /** The unit a statement or a position belongs to, innermost. */
+  unitAt(span: Span): Unit {
+    let best = this.units[0];
+    for (const u of this.units) if (within(span, u.span) && u.span.end - u.span.start <= best.span.end - best.span.start) best = u;
+    return best;
+  }
+
+  /** The nearest enclosing function (or the module) of a unit, skipping lambdas. */
+  functionOf(unit: Unit): Unit {
+    let u: Unit | undefined = unit;
+    while (u && u.kind === 'lambda') u = u.parent;
+    return u ?? this.units[0];
+  }
+
+  /** A call of a function imported from outside the ML frameworks (a project helper whose body is unknown). */
+  isOpaqueHelper(e: Expr): boolean {
+    if (e.kind !== 'call') return false;
+    const root = pathOf(e.callee)?.[0];
+    const module = root !== undefined ? this.imports.get(root) : undefined;
+    return module !== undefined && !/^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);
+  }
+
+  inNoGrad(span: Span): boolean {
+    return this.noGradBlocks.some((b) => within(span, b));
+  }
+
+  // ---------------------------------------------------------------- loss data flow
+
+  /** What a differentiation event differentiates, split into the terms added together. */
+  lossTerms(d: DiffEvent): Term[] {
+    const hit = this.termsMemo.get(d);
+    if (hit) return hit;
+    const out: Term[] = [];
+    this.termsMemo.set(d, out);
+    const visited = new Set<Binding>();
+    if (d.loss) this.terms(d.loss, d.info.scope, d.info.stmt.span.start, undefined, [], visited, 0, out);
+    for (const r of d.returns ?? []) this.terms(r.expr, r.scope, r.at, undefined, [], visited, 0, out);
+    return out;
+  }
+
+  private terms(e: Expr, scope: Scope, at: number, callSite: Span | undefined, via: Span[], visited: Set<Binding>, depth: number, out: Term[]): void {
+    const leaf = (): void => void out.push({ expr: e, scope, at, site: callSite ?? e.span, via });
+    if (depth > 25) return leaf();
+    const d = depth + 1;
+    const go = (x: Expr, s = scope, a = at, v = via, site = callSite): void => this.terms(x, s, a, site, v, visited, d, out);
+    if ((e.kind === 'binary' || e.kind === 'call') && this.penalty(e, scope, at)) return leaf();
+    switch (e.kind) {
+      case 'binary':
+        if (e.op === '+') return go(e.left), go(e.right);
+        if (e.op === '-') return go(e.left), go(e.right);
+        if (e.op === '*' || e.op === '/') {
+          if (this.isScalar(e.right, scope, at)) return go(e.left);
+          if (e.op === '*' && this.isScalar(e.left, scope, at)) return go(e.right);
+        }
+        return leaf();
+      case 'call': {
+        const arith = this.facts.analyzer.arithmeticCall(e);
+        if (arith && (arith.op === '+' || arith.op === '-') && arith.operands[1]) return go(arith.operands[0]!), go(arith.operands[1]);
+        if (arith && (arith.op === '*' || arith.op === '/') && arith.operands[1]) {
+          if (this.isScalar(arith.operands[1], scope, at)) return go(arith.operands[0]!);
+          if (arith.op === '*' && this.isScalar(arith.operands[0]!, scope, at)) return go(arith.operands[1]);
+          return leaf();
+        }
+        const name = callName(e);
+        if (name && reductions.has(name) && e.args.length === 1 && e.args[0].kind === 'seq' && !this.penalty(e, scope, at)) {
+          for (const item of e.args[0].items) go(item);
+          return;
+        }
+        if (name === 'tidy' && e.args.length >= 1) {
+          const fn = e.args[e.args.length - 1];
+          if (fn.kind === 'lambda') {
+            for (const r of this.lambdaReturns(fn, scope)) go(r.expr, r.scope, r.at);
+            return;
+          }
+        }
+        if (this.penalty(e, scope, at)) return leaf();
+        const helper = this.helperOf(e, scope);
+        if (helper && depth < 8) {
+          const returns = this.functionReturns(helper);
+          if (returns.length > 0) {
+            for (const r of returns) this.terms(r.expr, r.scope, r.at, callSite ?? e.span, via, visited, d, out);
+            return;
+          }
+        }
+        return leaf();
+      }
+      case 'name':
+      case 'attr':
+      case 'index': {
+        const key = exprKey(e);
+        const b = key !== undefined ? scope.lookup(key, at) : undefined;
+        if (!b || b.kind !== 'assign' || !b.value || visited.has(b)) return leaf();
+        visited.add(b);
+        if (!b.op) return go(b.value, b.scope, b.at, [...via, b.span]);
+        if (b.op === '+' || b.op === '-') {
+          if (this.penalty(e, scope, at)) return void out.push({ expr: e, scope, at, site: callSite ?? b.span, via });
+          go(b.value, b.scope, b.at, [...via, b.span]);
+          return go(e, b.scope, b.at, via);
+        }
+        return go(e, b.scope, b.at, via);
+      }
+      default:
+        return leaf();
+    }
+  }
+
+  isScalar(e: Expr, scope: Scope, at: number): boolean {
+    const p = this.facts.analyzer.classify(e, scope, at);
+    return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0;
+  }
+
+  // ---------------------------------------------------------------- penalties
+
+  /** Whether `e` is a penalty R(W) (or the collected regularization losses), and how it was built. */
+  penalty(e: Expr, scope: Scope, at: number): PenaltyInfo | undefined {
+    const key = `${e.span.start}:${e.span.end}:${e.kind}:${at}`;
+    const hit = this.penaltyMemo.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    this.penaltyMemo.set(key, null);
+    let result: PenaltyInfo | undefined;
+    if (this.isCollected(e, scope, at, 0)) result = { kind: 'collected', detached: [] };
+    else if (this.isPenalty(e, scope, at, 0)) result = { kind: 'penalty', ...this.provenance(e, scope, at) };
+    this.penaltyMemo.set(key, result ?? null);
+    return result;
+  }
+
+  /** `sum(model.losses)`, `tf.add_n(model.losses)`, `tf.losses.get_regularization_loss()`, `model.calculateLosses()`. */
+  private isCollected(e: Expr, scope: Scope, at: number, depth: number): boolean {
+    if (depth > 8) return false;
+    if (e.kind === 'binary' && (e.op === '*' || e.op === '/')) {
+      if (this.isScalar(e.right, scope, at)) return this.isCollected(e.left, scope, at, depth + 1);
+      return e.op === '*' && this.isScalar(e.left, scope, at) && this.isCollected(e.right, scope, at, depth + 1);
+    }
+    if (e.kind === 'name') {
+      const b = scope.lookup(e.name, at);
+      return !!(b?.kind === 'assign' && b.value && !b.op && this.isCollected(b.value, b.scope, b.at, depth + 1));
+    }
+    if (e.kind !== 'call') return false;
+    const name = callName(e);
+    if (name && /^(get_regularization_loss|get_regularization_losses|calculateLosses|scale_regularization_loss)$/.test(name)) return true;
+    const arg = e.args[0];
+    if (!name || !arg) return false;
+    if ((reductions.has(name) || name === 'stack') && e.args.length === 1) return this.isLossesList(arg);
+    return false;
+  }
+
+  /** `model.losses`, `tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)`, `model.calculateLosses()`. */
+  private isLossesList(e: Expr): boolean {
+    if (e.kind === 'attr' && e.name === 'losses') return !this.facts.analyzer.isModule(e.object);
+    if (e.kind === 'call') {
+      const name = callName(e);
+      if (name === 'calculateLosses' || name === 'get_regularization_losses') return true;
+      if (name === 'get_collection') return subExprs(e).some((x) => (x.kind === 'attr' && x.name === 'REGULARIZATION_LOSSES') || (x.kind === 'str' && x.value === 'regularization_losses'));
+    }
+    return false;
+  }
+
+  private classifiesAsPenalty(e: Expr, scope: Scope, at: number): boolean {
+    const stripped = this.strip(e);
+    const product = this.facts.analyzer.classify(stripped, scope, at, stripped === e ? undefined : new Map());
+    return penaltyOfProduct(product) !== undefined;
+  }
+
+  private isPenalty(e: Expr, scope: Scope, at: number, depth: number): boolean {
+    if (depth > 12) return false;
+    if (this.classifiesAsPenalty(e, scope, at)) return true;
+    const d = depth + 1;
+    const s = this.strip(e);
+    if (s !== e && s.kind !== e.kind) return this.isPenalty(s, scope, at, d);
+    switch (s.kind) {
+      case 'binary':
+        if (s.op === '*' || s.op === '/') {
+          if (this.isScalar(s.right, scope, at)) return this.isPenalty(s.left, scope, at, d);
+          return s.op === '*' && this.isScalar(s.left, scope, at) && this.isPenalty(s.right, scope, at, d);
+        }
+        if (s.op === '+') return this.isPenalty(s.left, scope, at, d) && this.isPenalty(s.right, scope, at, d);
+        return false;
+      case 'call': {
+        const arith = this.facts.analyzer.arithmeticCall(s);
+        if (arith && arith.operands[1]) {
+          const [a, b] = [arith.operands[0]!, arith.operands[1]];
+          if (arith.op === '+') return this.isPenalty(a, scope, at, d) && this.isPenalty(b, scope, at, d);
+          if (arith.op === '*' || arith.op === '/') {
+            if (this.isScalar(b, scope, at)) return this.isPenalty(a, scope, at, d);
+            return arith.op === '*' && this.isScalar(a, scope, at) && this.isPenalty(b, scope, at, d);
+          }
+          return false;
+        }
+        const name = callName(s);
+        // sum([...]), tf.add_n([...]), tf.addN([...]), sum(... for p in ...), torch.stack([...]).sum()
+        let list: Expr | undefined = name && reductions.has(name) && s.args.length === 1 ? s.args[0] : undefined;
+        if (!list && name === 'sum' && s.args.length === 0 && s.callee.kind === 'attr' && s.callee.object.kind === 'call' && callName(s.callee.object) === 'stack')
+          list = s.callee.object.args[0];
+        if (list?.kind === 'seq') return list.items.length > 0 && list.items.every((x) => this.isPenalty(x, scope, at, d));
+        if (list?.kind === 'comprehension') {
+          const inner = this.facts.scopes.lambdaScopes.get(list) ?? scope;
+          return this.isPenalty(list.element, inner, Infinity, d);
+        }
+        const helper = this.helperOf(s, scope);
+        if (helper) {
+          const returns = this.functionReturns(helper);
+          return returns.length > 0 && returns.every((r) => this.isPenalty(r.expr, r.scope, r.at, d));
+        }
+        return false;
+      }
+      case 'name':
+      case 'attr': {
+        const key = exprKey(s);
+        const b = key !== undefined ? scope.lookup(key, at) : undefined;
+        if (!b || b.kind !== 'assign' || !b.value) return false;
+        if (!b.op && !this.accumulationStep(b)) return this.isPenalty(b.value, b.scope, b.at, d);
+        return this.isAccumulation(b, d);
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** What `K = K + x` / `K += x` adds; undefined for other bindings. */
+  private accumulationStep(b: Binding): Expr[] | undefined {
+    if (!b.value) return undefined;
+    if (b.op === '+') return [b.value];
+    if (b.op) return undefined;
+    const parts = this.addends(b.value);
+    const self = parts.findIndex((p) => exprKey(p) === b.key);
+    return self >= 0 && parts.length > 1 ? parts.filter((_, i) => i !== self) : undefined;
+  }
+
+  /** `reg = 0` then `reg += penalty` (or `reg = reg + penalty`), as in a loop over parameters. */
+  private isAccumulation(b: Binding, depth: number): boolean {
+    const all = b.scope.allBindings(b.key).filter((x) => x.at <= b.at || b.loops.length > 0).sort((x, y) => x.at - y.at);
+    let start = -1;
+    for (let i = all.length - 1; i >= 0; i--) {
+      if (all[i].at > b.at) continue;
+      if (!this.accumulationStep(all[i])) {
+        start = i;
+        break;
+      }
+    }
+    if (start < 0 || !all[start].value || !zeroish(all[start].value!)) return false;
+    const steps = all.slice(start + 1).filter((x) => x.at <= b.at || x.loops.length > 0);
+    if (steps.length === 0) return false;
+    return steps.every((x) => (this.accumulationStep(x) ?? []).every((v) => this.isPenalty(v, x.scope, x.at, depth + 1)));
+  }
+
+  /** `a + b`, `a.add(b)`, `tf.add(a, b)` → [a, b], flattened. */
+  addends(e: Expr): Expr[] {
+    if (e.kind === 'binary' && e.op === '+') return [...this.addends(e.left), ...this.addends(e.right)];
+    if (e.kind === 'call') {
+      const arith = this.facts.analyzer.arithmeticCall(e);
+      if (arith?.op === '+' && arith.operands[1] && !arith.operands[2]) return [...this.addends(arith.operands[0]!), ...this.addends(arith.operands[1])];
+    }
+    return [e];
+  }
+
+  /** The expression with gradient-cutting wrappers removed (`p.detach()` → `p`), or `e` itself. */
+  strip(e: Expr): Expr {
+    // `w.dataSync()[0]`, `t.tolist()[0]`: an element read back from a detached copy.
+    if (e.kind === 'index' && e.object.kind === 'call' && this.detachOperand(e.object)) return this.strip(e.object);
+    const operand = this.detachOperand(e);
+    if (operand) return this.strip(operand);
+    const rebuilt = mapChildren(e, (c) => this.strip(c));
+    if (rebuilt !== e && (e.kind === 'comprehension' || e.kind === 'lambda')) {
+      const s = this.facts.scopes.lambdaScopes.get(e);
+      if (s) this.facts.scopes.lambdaScopes.set(rebuilt, s);
+    }
+    return rebuilt;
+  }
+
+  /** The operand of a wrapper that cuts the gradient, or of a re-wrap (`tf.scalar(x)`). */
+  private detachOperand(e: Expr): Expr | undefined {
+    if (e.kind === 'attr' && e.name === 'data' && this.facts.language === 'python') return e.object;
+    if (e.kind !== 'call') return undefined;
+    const name = callName(e);
+    if (!name) return undefined;
+    if (e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object)) {
+      if (e.args.length === 0 && (detachMethods.has(name) || (name === 'data' && this.facts.language !== 'python'))) return e.callee.object;
+      return undefined;
+    }
+    if (name === 'stop_gradient' && e.args.length === 1) return e.args[0];
+    if ((name === 'float' || name === 'Number') && e.callee.kind === 'name' && e.args.length === 1) return e.args[0];
+    if ((name === 'tensor' || name === 'scalar') && e.callee.kind === 'attr' && e.args.length >= 1 && e.args[0].kind !== 'num' && e.args[0].kind !== 'seq') return e.args[0];
+    return undefined;
+  }
+
+  /** Where the penalty's value loses its gradient, following the names and helpers it is built from. */
+  private provenance(e: Expr, scope: Scope, at: number): Omit<PenaltyInfo, 'kind'> {
+    const detached: (DetachSite & { depth: number })[] = [];
+    let noGrad: PenaltyInfo['noGrad'];
+    const seen = new Set<Expr>();
+    const visit = (x: Expr, s: Scope, a: number, depth: number): void => {
+      if (depth > 10 || seen.has(x)) return;
+      seen.add(x);
+      const stack: { e: Expr; s: Scope; a: number }[] = [{ e: x, s, a }];
+      while (stack.length > 0) {
+        const cur = stack.pop()!;
+        const operand = this.detachOperand(cur.e);
+        if (operand && this.cutsGradient(cur.e, operand, cur.s, cur.a)) detached.push({ ...this.detachSite(cur.e, operand), depth });
+        if (cur.e.kind === 'call' && callName(cur.e) === 'get_weights' && this.facts.language === 'python')
+          detached.push({ span: cur.e.span, what: `${this.text(cur.e)} returns NumPy copies of the weights`, depth });
+        if (cur.e.kind === 'name' || cur.e.kind === 'attr') {
+          const key = exprKey(cur.e);
+          const b = key !== undefined ? cur.s.lookup(key, cur.a) : undefined;
+          if (b?.kind === 'assign' && b.value) {
+            const bindings = b.op || this.accumulationStep(b) ? b.scope.allBindings(b.key).filter((y) => y.kind === 'assign' && (y.at <= b.at || b.loops.length > 0)) : [b];
+            for (const y of bindings) {
+              const stmtSpan = y.span;
+              if (!noGrad && this.inNoGrad(stmtSpan)) noGrad = { span: stmtSpan, what: 'it is computed under a no-grad context' };
+              if (y.value) visit(y.value, y.scope, y.at, depth + 1);
+            }
+          }
+        }
+        if (cur.e.kind === 'call') {
+          const helper = this.helperOf(cur.e, cur.s);
+          if (helper) {
+            const stmt = this.functionStmt(helper);
+            if (!noGrad && stmt && this.noGradFunctions.has(stmt)) noGrad = { span: cur.e.span, what: `${helper.name} runs under @torch.no_grad()` };
+            for (const r of this.functionReturns(helper)) visit(r.expr, r.scope, r.at, depth + 1);
+          }
+        }
+        for (const c of children(cur.e)) {
+          const inner = cur.e.kind === 'comprehension' || cur.e.kind === 'lambda' ? this.facts.scopes.lambdaScopes.get(cur.e) : undefined;
+          stack.push({ e: c, s: inner ?? cur.s, a: inner ? Infinity : cur.a });
+        }
+      }
+    };
+    visit(e, scope, at, 0);
+    if (!noGrad && this.inNoGrad(e.span)) noGrad = { span: e.span, what: 'it is computed under a no-grad context' };
+    detached.sort((a, b) => a.depth - b.depth || a.span.start - b.span.start);
+    return { detached: detached.map(({ depth: _, ...site }) => site), noGrad };
+  }
+
+  private functionStmt(fn: FunctionDef): Stmt | undefined {
+    for (const s of this.noGradFunctions) if (s.span.start === fn.span.start) return s;
+    return undefined;
+  }
+
+  /** A wrapper cuts a penalty's gradient when what it wraps carries a parameter. */
+  private cutsGradient(wrapper: Expr, operand: Expr, scope: Scope, at: number): boolean {
+    if (wrapper.kind === 'call' && (callName(wrapper) === 'tensor' || callName(wrapper) === 'scalar')) {
+      // `torch.tensor(t)` copies a tensor without its graph; `tf.scalar(x)` only wraps a number.
+      if (!(wrapper.callee.kind === 'attr' && pathOf(wrapper.callee)?.[0] === 'torch')) return false;
+    }
+    const stripped = this.strip(operand);
+    const p = this.facts.analyzer.classify(stripped, scope, at, stripped === operand ? undefined : new Map());
+    if (p.penalty || p.params.length > 0 || p.abs.length > 0) return true;
+    return subExprs(operand).some((x) => (x.kind === 'name' || x.kind === 'attr') && this.facts.analyzer.isParam(x) && !this.isScalar(x, scope, at));
+  }
+
+  private detachSite(wrapper: Expr, operand: Expr): DetachSite {
+    const text = this.text(wrapper);
+    const inner = this.text(operand);
+    if (wrapper.kind === 'attr') return { span: wrapper.span, what: `${text} is the tensor without its autograd history`, keep: inner };
+    const name = wrapper.kind === 'call' ? callName(wrapper) : undefined;
+    if (name === 'detach') return { span: wrapper.span, what: `${text} is cut from the autograd graph`, keep: inner };
+    if (name === 'stop_gradient') return { span: wrapper.span, what: `${text} blocks the gradient`, keep: inner };
+    if (name === 'item' || name === 'float' || name === 'Number') return { span: wrapper.span, what: `${text} is a Python number, not a tensor` };
+    if (name === 'tensor') return { span: wrapper.span, what: `${text} copies the value into a new tensor without its graph` };
+    return { span: wrapper.span, what: `${text} leaves the autograd graph` };
+  }
+
+  text(e: { span: Span }): string {
+    return this.facts.text.slice(e.span.start, e.span.end);
+  }
+
+  // ---------------------------------------------------------------- regularized models
+
+  /** Every layer built with a regularizer (Keras, TF1 layers/slim/get_variable, tfjs). */
+  regularizedLayers(): RegularizedLayer[] {
+    if (this.layersMemo) return this.layersMemo;
+    const out: RegularizedLayer[] = [];
+    for (const info of this.infos) {
+      for (const e of stmtExprs(info.stmt)) {
+        for (const x of subExprs(e)) {
+          if (x.kind !== 'call') continue;
+          const layer = this.regularizedLayer(x, info);
+          if (layer) out.push(layer);
+        }
+      }
+    }
+    this.layersMemo = out;
+    return out;
+  }
+
+  private regularizedLayer(c: Call, info: StmtInfo): RegularizedLayer | undefined {
+    const path = pathOf(c.callee) ?? [];
+    const name = path[path.length - 1] ?? '';
+    if (this.facts.language === 'python') {
+      const tf1 = /^[a-z]/.test(name) && (path.includes('layers') || path.includes('slim') || path.includes('contrib') || name === 'get_variable' || name === 'arg_scope' || name === 'variable_scope');
+      for (const k of c.kwargs) {
+        if (!(tf1 ? tf1RegularizerKwarg : regularizerKwarg).test(k.name)) continue;
+        if (this.realRegularizer(k.value, info.scope, info.stmt.span.start)) return { call: c, arg: k, style: tf1 ? 'tf1' : 'keras', unit: info.unit };
+      }
+      return undefined;
+    }
+    const config = c.args.find((a) => a.kind === 'object');
+    if (!config || config.kind !== 'object') return undefined;
+    for (const k of config.entries) {
+      if (regularizerEntry.test(k.name) && this.realRegularizer(k.value, info.scope, info.stmt.span.start)) return { call: c, arg: k, style: 'tfjs', unit: info.unit };
+    }
+    return undefined;
+  }
+
+  /** A regularizer that adds a penalty: a call such as `l2(1e-4)` or a string such as `'l2'`, not `None` or `l2(0)`. */
+  private realRegularizer(e: Expr, scope: Scope, at: number, depth = 0): boolean {
+    if (e.kind === 'str') return e.value !== '';
+    if (e.kind === 'call') {
+      const numbers = [...e.args, ...e.kwargs.map((k) => k.value)].filter((a) => a.kind === 'num');
+      return !(numbers.length > 0 && numbers.length === e.args.length + e.kwargs.length && numbers.every((a) => a.kind === 'num' && a.value === 0));
+    }
+    if ((e.kind === 'name' || e.kind === 'attr') && depth < 4) {
+      const key = exprKey(e);
+      const b = key !== undefined ? scope.lookup(key, at) : undefined;
+      return !!(b?.kind === 'assign' && b.value && !b.op && this.realRegularizer(b.value, b.scope, b.at, depth + 1));
+    }
+    return false;
+  }
+
+  private isLayerCall(c: Call): boolean {
+    const path = pathOf(c.callee) ?? [];
+    const name = path[path.length - 1] ?? '';
+    if (this.facts.language !== 'python') return path.length >= 2 && path[path.length - 2] === 'layers';
+    return kerasLayerName.test(name) || (path.includes('layers') && /^[A-Z]/.test(name));
+  }
+
+  /** Per unit (function, class, module; lambdas count for their function): layer calls and regularized layers directly in it. */
+  private layerUnits(): Map<Unit, { layers: number; regularized: RegularizedLayer[] }> {
+    if (this.layerUnitsMemo) return this.layerUnitsMemo;
+    const map = new Map<Unit, { layers: number; regularized: RegularizedLayer[] }>();
+    const entry = (u: Unit): { layers: number; regularized: RegularizedLayer[] } => {
+      const owner = this.functionOf(u);
+      let v = map.get(owner);
+      if (!v) map.set(owner, (v = { layers: 0, regularized: [] }));
+      return v;
+    };
+    const regs = new Map(this.regularizedLayers().filter((l) => l.style !== 'tf1').map((l) => [l.call, l]));
+    for (const info of this.infos) {
+      for (const e of stmtExprs(info.stmt)) {
+        for (const x of subExprs(e)) {
+          if (x.kind !== 'call' || !this.isLayerCall(x)) continue;
+          const v = entry(info.unit);
+          v.layers++;
+          const r = regs.get(x);
+          if (r) v.regularized.push(r);
+        }
+      }
+    }
+    for (const r of regs.values()) if (!entry(r.unit).regularized.includes(r)) entry(r.unit).regularized.push(r);
+    this.layerUnitsMemo = map;
+    return map;
+  }
+
+  /** Regularized layers in a unit (a class: its methods), or in the functions and classes it calls, a few calls deep. */
+  private unitRegularized(unit: Unit, depth = 0, seen = new Set<Unit>()): RegularizedLayer | undefined {
+    if (depth > 3 || seen.has(unit)) return undefined;
+    seen.add(unit);
+    const inner = [unit, ...this.units.filter((u) => unit.kind === 'class' && u.kind === 'function' && u.parent === unit)];
+    for (const u of inner) {
+      const own = this.layerUnits().get(u)?.regularized[0];
+      if (own) return own;
+    }
+    for (const info of this.infosIn(unit.span)) {
+      for (const e of stmtExprs(info.stmt)) {
+        for (const x of subExprs(e, true)) {
+          if (x.kind !== 'call') continue;
+          const target = this.constructedUnit(x, info.scope);
+          const found = target && target !== unit ? this.unitRegularized(target, depth + 1, seen) : undefined;
+          if (found) return found;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether a unit (with its methods and nested functions) builds any layer. */
+  private buildsLayers(unit: Unit): boolean {
+    for (const [u, v] of this.layerUnits()) if (v.layers > 0 && within(u.span, unit.span)) return true;
+    return false;
+  }
+
+  /** The function or class defined in this file that a call runs or instantiates. */
+  private constructedUnit(c: Call, scope: Scope): Unit | undefined {
+    const fn = this.helperOf(c, scope);
+    if (fn) return this.units.find((u) => u.kind === 'function' && u.span.start === fn.span.start);
+    const name = c.callee.kind === 'name' ? c.callee.name : undefined;
+    return name ? this.classUnits.get(name) : undefined;
+  }
+
+  /** Whether the model an expression refers to was built with regularizers in this file. */
+  modelStatus(m: Expr, scope: Scope, at: number, depth = 0): ModelStatus {
+    if (depth > 6) return { kind: 'unknown' };
+    const memoKey = `${m.span.start}:${m.span.end}:${at}`;
+    const hit = this.statusMemo.get(memoKey);
+    if (hit) return hit;
+    this.statusMemo.set(memoKey, { kind: 'unknown' });
+    const status = this.modelStatusUncached(m, scope, at, depth);
+    this.statusMemo.set(memoKey, status);
+    return status;
+  }
+
+  private modelStatusUncached(m: Expr, scope: Scope, at: number, depth: number): ModelStatus {
+    const key = exprKey(m);
+    if (key === 'self' || key === 'this') {
+      const cls = this.enclosingClass(this.unitAt(m.span));
+      if (!cls) return { kind: 'unknown' };
+      return this.classStatus(cls);
+    }
+    if (m.kind === 'call') return this.callStatus(m, scope, at, depth);
+    const b = key !== undefined ? scope.lookup(key, at) : undefined;
+    if (!b || b.kind !== 'assign' || !b.value || b.op) return { kind: 'unknown' };
+    if (b.value.kind === 'name' || b.value.kind === 'attr') return this.modelStatus(b.value, b.scope, b.at, depth + 1);
+    if (b.value.kind !== 'call') return { kind: 'unknown' };
+    const status = this.callStatus(b.value, b.scope, b.at, depth);
+    if (status.kind !== 'plain' || !/^(Sequential|sequential)$/.test(callName(b.value) ?? '')) return status;
+    // `model = Sequential()` then `model.add(Dense(..., kernel_regularizer=...))`.
+    for (const info of this.infos) {
+      const s = info.stmt;
+      if (s.kind !== 'expr' || s.expr.kind !== 'call' || callName(s.expr) !== 'add' || s.expr.callee.kind !== 'attr' || exprKey(s.expr.callee.object) !== key) continue;
+      const layer = this.regularizedLayers().find((l) => within(l.call.span, s.span));
+      if (layer) return { kind: 'regularized', layer };
+    }
+    return status;
+  }
+
+  private callStatus(c: Call, scope: Scope, at: number, depth: number): ModelStatus {
+    const name = callName(c) ?? '';
+    const layerHere = (x: Expr): RegularizedLayer | undefined => this.regularizedLayers().find((l) => l.style !== 'tf1' && within(l.call.span, x.span));
+    if (this.isLayerCall(c)) {
+      const own = layerHere(c);
+      return own ? { kind: 'regularized', layer: own } : { kind: 'plain' };
+    }
+    if (/^(Sequential|sequential)$/.test(name)) {
+      const own = layerHere(c);
+      return own ? { kind: 'regularized', layer: own } : { kind: 'plain' };
+    }
+    if (/^(Model|model|Functional)$/.test(name)) {
+      // Functional API: the layers are applied in the unit that builds the model.
+      const unit = this.functionOf(this.unitAt(c.span));
+      const own = this.layerUnits().get(unit)?.regularized[0];
+      return own ? { kind: 'regularized', layer: own } : { kind: 'plain' };
+    }
+    if (/^(clone_model)$/.test(name) && c.args[0]) return this.modelStatus(c.args[0], scope, at, depth + 1);
+    const target = this.constructedUnit(c, scope);
+    if (target) {
+      if (target.kind === 'class') return this.classStatus(target);
+      const found = this.unitRegularized(target);
+      if (found) return { kind: 'regularized', layer: found };
+      return this.buildsLayers(target) ? { kind: 'plain' } : { kind: 'unknown' };
+    }
+    return { kind: 'unknown' };
+  }
+
+  private enclosingClass(unit: Unit): Unit | undefined {
+    for (let u: Unit | undefined = unit; u; u = u.parent) if (u.kind === 'class') return u;
+    return undefined;
+  }
+
+  private classStatus(cls: Unit): ModelStatus {
+    const hit = this.classMemo.get(cls);
+    if (hit) return hit;
+    const status = this.classStatusUncached(cls);
+    this.classMemo.set(cls, status);
+    return status;
+  }
+
+  private classStatusUncached(cls: Unit): ModelStatus {
+    const own = this.unitRegularized(cls);
+    if (own) return { kind: 'regularized', layer: own };
+    // A Model subclass built with the functional API: `model = MyModel(inputs, outputs)`.
+    for (const info of this.infos) {
+      for (const e of stmtExprs(info.stmt)) {
+        for (const x of subExprs(e)) {
+          if (x.kind !== 'call' || x.callee.kind !== 'name' || x.callee.name !== cls.name) continue;
+          const layer = this.layerUnits().get(this.functionOf(info.unit))?.regularized[0];
+          if (layer) return { kind: 'regularized', layer };
+        }
+      }
+    }
+    return this.buildsLayers(cls) ? { kind: 'plain' } : { kind: 'unknown' };
+  }
+
+  /**
+   * For a model that cannot be resolved (a parameter, an attribute set elsewhere): regularized when
+   * a regularized model is assigned in this file to a variable of the same name (`model`, `self.model`).
+   */
+  fallbackStatus(m: Expr): ModelStatus {
+    const name = (exprKey(m) ?? '').split('.').pop();
+    if (!name) return { kind: 'plain' };
+    const hit = this.fallbackMemo.get(name);
+    if (hit) return hit;
+    const status = this.fallbackUncached(name);
+    this.fallbackMemo.set(name, status);
+    return status;
+  }
+
+  private fallbackUncached(name: string): ModelStatus {
+    for (const info of this.infos) {
+      const s = info.stmt;
+      if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.value.kind !== 'call') continue;
+      if ((exprKey(s.targets[0]) ?? '').split('.').pop() !== name) continue;
+      const status = this.callStatus(s.value, info.scope, s.span.start, 1);
+      if (status.kind === 'regularized') return status;
+    }
+    return { kind: 'plain' };
+  }
+
+  /** Models whose weights a source list names: `model.trainable_variables`, `self.trainable_weights`. */
+  sourceModels(e: Expr, scope: Scope, at: number, depth = 0): Expr[] {
+    const out: Expr[] = [];
+    for (const x of subExprs(e)) {
+      if (x.kind === 'attr' && /^(trainable_variables|trainable_weights|variables|weights|trainableWeights)$/.test(x.name)) out.push(x.object);
+      else if (x.kind === 'call' && callName(x) === 'parameters' && x.callee.kind === 'attr') out.push(x.callee.object);
+      else if (x.kind === 'name' && depth < 3) {
+        const b = scope.lookup(x.name, at);
+        if (b?.kind === 'assign' && b.value && !b.op) out.push(...this.sourceModels(b.value, b.scope, b.at, depth + 1));
+      }
+    }
+    return out;
+  }
+
+  /** Models a closure runs: `model.predict(x)`, `model.apply(x)`, `layer.apply(x)`, `net(x)` (with helpers it calls). */
+  closureModels(returns: Returned[], record: Span): { expr: Expr; scope: Scope; at: number }[] {
+    const out: { expr: Expr; scope: Scope; at: number }[] = [];
+    const seen = new Set<FunctionDef>();
+    const scan = (root: Expr, scope: Scope, at: number, depth: number): void => {
+      for (const x of subExprs(root, true)) {
+        if (x.kind !== 'call') continue;
+        const name = callName(x);
+        if (x.callee.kind === 'attr' && name && /^(predict|apply|call|execute|predictOnBatch)$/.test(name)) {
+          const obj = x.callee.object;
+          if ((obj.kind === 'name' || obj.kind === 'attr') && this.looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at });
+        } else if (x.callee.kind === 'name' || x.callee.kind === 'attr') {
+          const helper = this.helperOf(x, scope);
+          if (helper && !seen.has(helper) && depth < 3) {
+            seen.add(helper);
+            for (const s of helper.body) {
+              const info = this.infoOf.get(s);
+              for (const e of stmtExprs(s)) scan(e, info?.scope ?? helper.scope, s.span.start, depth + 1);
+            }
+            for (const s of this.infosIn(helper.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1);
+          } else if (!helper && this.looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at });
+        }
+      }
+    };
+    for (const r of returns) scan(r.expr, r.scope, r.at, 0);
+    for (const info of this.infosIn(record)) for (const e of stmtExprs(info.stmt)) scan(e, info.scope, info.stmt.span.start, 0);
+    return out;
+  }
+
+  private looksLikeModel(e: Expr, scope: Scope, at: number): boolean {
+    const status = this.modelStatus(e, scope, at);
+    if (status.kind !== 'unknown') return true;
+    const key = exprKey(e) ?? '';
+    return modelish.test(key.split('.').pop() ?? '');
+  }
+
+  /**
+   * Whether the code around a differentiation event reads the collected regularization losses
+   * (`model.losses`, `get_regularization_loss()`, `compute_loss(...)`, `calculateLosses()`) or
+   * mentions regularization in a call, looking into the helpers it calls.
+   */
+  readsRegularization(root: Unit, extra: Expr[] = []): boolean {
+    const seen = new Set<Unit>();
+    const check = (e: Expr, scope: Scope, depth: number): boolean => {
+      for (const x of subExprs(e, true)) {
+        if (x.kind === 'attr' && (x.name === 'losses' || x.name === 'REGULARIZATION_LOSSES') && !this.facts.analyzer.isModule(x.object)) return true;
+        if (x.kind === 'str' && /regularization_loss/.test(x.value)) return true;
+        if (x.kind !== 'call') continue;
+        const name = callName(x) ?? '';
+        if (regLossReader.test(name) || regLossMention.test(name)) return true;
+        if (x.kwargs.some((k) => k.name === 'regularization_losses')) return true;
+        if (depth < 3) {
+          const target = this.constructedUnit(x, scope);
+          if (target && target.kind === 'function' && scanUnit(target, depth + 1)) return true;
+        }
+      }
+      return false;
+    };
+    const scanUnit = (u: Unit, depth: number): boolean => {
+      if (seen.has(u)) return false;
+      seen.add(u);
+      for (const info of this.infosIn(u.span)) for (const e of stmtExprs(info.stmt)) if (check(e, info.scope, depth)) return true;
+      return false;
+    };
+    if (extra.some((e) => check(e, root.scope, 0))) return true;
+    return scanUnit(root, 0);
+  }
+}
+
+function zeroish(e: Expr): boolean {
+  if (e.kind === 'num') return e.value === 0;
+  if (e.kind === 'call') {
+    const name = callName(e) ?? '';
+    if (/^(zeros|zeros_like|zerosLike)$/.test(name)) return true;
+    if (/^(tensor|constant|scalar|Variable|as_tensor)$/.test(name)) return e.args[0]?.kind === 'num' && e.args[0].value === 0;
+  }
+  return false;
+}
+
+/** Rebuilds an expression with mapped children; returns `e` itself when nothing changed. */
+function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
+  const list = (xs: Expr[]): Expr[] => {
+    const ys = xs.map(f);
+    return ys.some((y, i) => y !== xs[i]) ? ys : xs;
+  };
+  switch (e.kind) {
+    case 'attr': {
+      const object = f(e.object);
+      return object === e.object ? e : { ...e, object };
+    }
+    case 'index': {
+      const object = f(e.object);
+      const index = list(e.index);
+      return object === e.object && index === e.index ? e : { ...e, object, index };
+    }
+    case 'call': {
+      const callee = f(e.callee);
+      const args = list(e.args);
+      const values = list(e.kwargs.map((k) => k.value));
+      const same = callee === e.callee && args === e.args && values.every((v, i) => v === e.kwargs[i].value);
+      return same ? e : { ...e, callee, args, kwargs: e.kwargs.map((k, i) => ({ name: k.name, value: values[i] })) };
+    }
+    case 'binary': {
+      const left = f(e.left);
+      const right = f(e.right);
+      return left === e.left && right === e.right ? e : { ...e, left, right };
+    }
+    case 'unary': {
+      const arg = f(e.arg);
+      return arg === e.arg ? e : { ...e, arg };
+    }
+    case 'lambda': {
+      if (!e.body) return e;
+      const body = f(e.body);
+      return body === e.body ? e : { ...e, body };
+    }
+    case 'comprehension': {
+      const element = f(e.element);
+      const iters = list(e.generators.map((g) => g.iter));
+      const same = element === e.element && e.generators.every((g, i) => g.iter === iters[i]);
+      return same ? e : { ...e, element, generators: e.generators.map((g, i) => ({ target: g.target, iter: iters[i] })) };
+    }
+    case 'seq': {
+      const items = list(e.items);
+      return items === e.items ? e : { ...e, items };
+    }
+    default:
+      return e;
+  }
+}
+

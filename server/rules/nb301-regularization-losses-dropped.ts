@@ -1,0 +1,113 @@
+// NB301 regularization-losses-dropped: a custom training loop differentiates a loss without the
+// penalties that the model's layer regularizers collect.
+//
+// ## What it does
+// Finds `tape.gradient(loss, model.trainable_variables)` (Keras), `optimizer.minimize(() => ...)` /
+// `tf.variableGrads(() => ...)` (tfjs) and TF1 `optimizer.minimize(loss)` where the model's layers
+// carry `kernel_regularizer` / `kernelRegularizer` / `weights_regularizer` (built in the same file)
+// and the loss never includes `model.losses`, `model.calculateLosses()` or the
+// REGULARIZATION_LOSSES collection.
+//
+// ## Why is this bad?
+// Layer regularizers only compute penalties; `fit()` adds them to the loss. A custom loop that does
+// not add them trains the model unregularized, whatever the regularizer strength says.
+import { defineRule, type Report } from './rule';
+import type { Facts } from '../engine/facts';
+import type { Expr } from '../engine/ir';
+import { exprKey } from '../engine/facts/keys';
+import { callName, trainingFacts, type DiffEvent, type ModelStatus, type RegularizedLayer, type TrainingFacts } from '../engine/facts/loops';
+
+export const nb301RegularizationLossesDropped = defineRule({
+  meta: {
+    code: 'NB301',
+    name: 'regularization-losses-dropped',
+    severity: 'warning',
+    summary: 'A custom training loop differentiates a loss without the penalties of the layer regularizers (model.losses)',
+    fix: 'sometimes',
+  },
+  check(context) {
+    const { facts } = context;
+    const t = trainingFacts(facts);
+    const layers = t.regularizedLayers();
+    if (layers.length === 0) return;
+    for (const d of t.diffs) {
+      if (d.kind !== 'tape' && d.kind !== 'closure') continue;
+      const found = regularizedModel(t, d);
+      if (!found) continue;
+      const terms = t.lossTerms(d);
+      // The loss already holds a penalty: model.losses, get_regularization_loss(), or one written by hand.
+      if (terms.some((term) => t.penalty(term.expr, term.scope, term.at) || t.isOpaqueHelper(term.expr))) continue;
+      if (t.readsRegularization(t.functionOf(d.info.unit), terms.map((term) => term.expr))) continue;
+      context.report(kerasReport(facts, t, d, found.model, found.layer));
+    }
+    const tf1 = layers.filter((l) => l.style === 'tf1');
+    if (tf1.length === 0 || t.readsRegularization(t.units[0])) return;
+    for (const d of t.diffs) {
+      if (d.kind !== 'tf1') continue;
+      const loss = d.loss ? t.text(d.loss) : 'the loss';
+      context.report({
+        span: d.call.span,
+        message: `${callName(d.call) ?? 'minimize'}(${loss}) never sees the penalties of the layer regularizers: TF1 puts them in tf.GraphKeys.REGULARIZATION_LOSSES, and only tf.losses.get_total_loss() or get_regularization_loss() adds them to a loss`,
+        related: [{ span: tf1[0].arg.value.span, message: `${tf1[0].arg.name}=${t.text(tf1[0].arg.value)} collects its penalty in REGULARIZATION_LOSSES` }],
+      });
+    }
+  },
+});
+
+/** The regularized model a differentiation event trains, if any. */
+function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undefined; layer: RegularizedLayer } | undefined {
+  const scope = d.info.scope;
+  const at = d.info.stmt.span.start;
+  const candidates: { expr: Expr; status: ModelStatus }[] = [];
+  if (d.sources) for (const m of t.sourceModels(d.sources, scope, at)) candidates.push({ expr: m, status: t.modelStatus(m, scope, at) });
+  if (candidates.length === 0 && d.kind === 'closure' && d.record && t.facts.language !== 'python')
+    for (const m of t.closureModels(d.returns ?? [], d.record)) candidates.push({ expr: m.expr, status: t.modelStatus(m.expr, m.scope, m.at) });
+  for (const c of candidates) {
+    const status = c.status.kind === 'unknown' ? t.fallbackStatus(c.expr) : c.status;
+    if (status.kind === 'regularized' && status.layer.style !== 'tf1') return { model: c.expr, layer: status.layer };
+  }
+  return undefined;
+}
+
+function kerasReport(facts: Facts, t: TrainingFacts, d: DiffEvent, model: Expr | undefined, layer: RegularizedLayer): Report {
+  const modelText = model ? t.text(model) : 'model';
+  const related = [{ span: layer.arg.value.span, message: `${layer.arg.name}: ${t.text(layer.arg.value)} adds its penalty to ${modelText}.${layer.style === 'tfjs' ? 'calculateLosses()' : 'losses'}` }];
+  if (layer.style === 'tfjs') {
+    return {
+      span: d.call.span,
+      message: `the minimized loss leaves out the penalties of ${modelText}'s layer regularizers: only model.fit() adds them; add tf.addN(${modelText}.calculateLosses()) to the returned loss`,
+      related,
+    };
+  }
+  const loss = d.loss ? t.text(d.loss) : 'the loss';
+  return {
+    span: d.call.span,
+    message: `${loss} is differentiated without ${modelText}.losses: the layer regularizers only collect their penalties there, and only fit() adds them to the loss; add sum(${modelText}.losses) inside the tape`,
+    related,
+    fix: addLossesFix(facts, t, d, modelText),
+  };
+}
+
+/** `loss = loss_fn(y, logits)` inside the tape → `loss = loss_fn(y, logits) + sum(model.losses)`. */
+function addLossesFix(facts: Facts, t: TrainingFacts, d: DiffEvent, modelText: string): Report['fix'] {
+  const key = d.loss && (d.loss.kind === 'name' || d.loss.kind === 'attr') ? exprKey(d.loss) : undefined;
+  if (!key || !d.record || facts.language !== 'python') return undefined;
+  let last: { start: number; end: number; wrap: boolean } | undefined;
+  for (const info of t.infosIn(d.record)) {
+    const s = info.stmt;
+    if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || exprKey(s.targets[0]) !== key) continue;
+    // Only an assignment directly in the tape's block, not in one branch of an `if` inside it.
+    const parent = info.ancestors[info.ancestors.length - 1];
+    if (!parent || parent.span.start !== d.record.start || parent.span.end !== d.record.end) {
+      last = undefined;
+      continue;
+    }
+    last = { start: s.value.span.start, end: s.value.span.end, wrap: s.value.kind === 'lambda' || s.value.kind === 'other' };
+  }
+  if (!last) return undefined;
+  const added = ` + sum(${modelText}.losses)`;
+  const edits = last.wrap
+    ? [{ span: { start: last.start, end: last.start }, newText: '(' }, { span: { start: last.end, end: last.end }, newText: `)${added}` }]
+    : [{ span: { start: last.end, end: last.end }, newText: added }];
+  return { title: `Add sum(${modelText}.losses) to the loss inside the tape`, safety: 'unsafe', edits };
+}
