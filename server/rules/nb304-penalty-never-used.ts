@@ -71,6 +71,11 @@ function candidate(t: TrainingFacts, info: StmtInfo): string | undefined {
   if (s.kind !== 'assign' || s.targets.length !== 1 || s.targets[0].kind !== 'name' || info.unit.kind === 'class') return undefined;
   const name = s.targets[0].name;
   if (name.startsWith('_') || (s.op && s.op !== '+')) return undefined;
+  // `dW2 += ...` on a parameter (or a name bound outside) mutates the caller's array in place.
+  if (s.op) {
+    const binding = info.scope.lookup(name, s.span.start);
+    if (!binding || binding.kind === 'param' || binding.scope !== info.scope) return undefined;
+  }
   if (/export\s+(const|let|var)\s+$/.test(t.facts.text.slice(Math.max(0, s.span.start - 20), s.span.start))) return undefined;
   return t.penalty(s.value, info.scope, s.span.start) ? name : undefined;
 }
