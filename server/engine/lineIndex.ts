@@ -4,8 +4,10 @@ import type { Span } from './ir';
 /** Converts UTF-16 offsets to 0-based line/character positions (LSP's default encoding). */
 export class LineIndex {
   private readonly starts: number[] = [0];
+  private readonly length: number;
 
   constructor(text: string) {
+    this.length = text.length;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c === 10) this.starts.push(i + 1);
@@ -22,6 +24,13 @@ export class LineIndex {
       else hi = mid - 1;
     }
     return { line: lo, character: offset - this.starts[lo] };
+  }
+
+  /** The offset of a position; columns past a line's end stop at the end of the text. */
+  offset(position: Position): number {
+    if (position.line < 0) return 0;
+    if (position.line >= this.starts.length) return this.length;
+    return Math.min(this.starts[position.line] + Math.max(0, position.character), this.length);
   }
 
   range(span: Span): Range {

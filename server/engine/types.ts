@@ -1,5 +1,6 @@
 // Plain data that leaves the engine. No LSP, SARIF or VS Code types here: the front ends
 // (server/lsp/convert.ts, server/cli/format/*) convert these in one place each.
+import type { Gradient, Penalty } from '../math/terms';
 
 export type Severity = 'error' | 'warning' | 'information' | 'hint';
 
@@ -39,6 +40,17 @@ export interface FindingMath {
   computed?: string;
   /** Unicode of the correct form, e.g. `W ← W − lr·(dW + 2·reg·W)`. */
   expected?: string;
+  /** Where the wrong term is written (NB101: the penalty summand); `gradient` belongs there instead. */
+  site?: Range;
+  /**
+   * The update or gradient statement the finding belongs to. It differs from the finding's own
+   * range when the term reaches the update through a variable (`step = dW + R(W)`, `W -= lr * step`).
+   */
+  update?: Range;
+  /** The penalty R(W) found, in canonical form (`param` as written in the source). */
+  penalty?: Penalty;
+  /** What belongs at `site`: ∇R(W). */
+  gradient?: Gradient;
 }
 
 export interface Finding {

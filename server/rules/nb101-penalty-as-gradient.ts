@@ -15,7 +15,8 @@ import { codeGradient } from '../math/print/code';
 import { unicodeGradient, unicodePenalty } from '../math/print/unicode';
 import type { Gradient, Penalty } from '../math/terms';
 import type { Facts, PenaltyTerm, UpdateSite } from '../engine/facts';
-import { baseExpr, exprKey } from '../engine/facts/keys';
+import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
+import { parameterOfGradient } from '../engine/facts/roles';
 
 export const nb101PenaltyAsGradient = defineRule({
   meta: {
@@ -44,8 +45,9 @@ export const nb101PenaltyAsGradient = defineRule({
 function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increment'][number], found: PenaltyTerm): Report {
   const text = (span: { start: number; end: number }): string => facts.text.slice(span.start, span.end);
   // With a penalty over several parameters, the one that matters is the one being updated.
-  const targetKey = exprKey(baseExpr(site.target));
-  const occurrence = found.params.find((p) => exprKey(p.base) === targetKey) ?? found.params[0];
+  // For a gradient (`dW2 += ...`) the parameter is the one it belongs to (W2).
+  const targetKey = site.kind === 'update' ? exprKey(baseExpr(site.target)) : (parameterOfGradient(site.target) ?? exprKey(baseExpr(site.target)));
+  const occurrence = found.params.find((p) => exprKey(p.base) === targetKey || lastComponent(p.base) === targetKey) ?? found.params[0];
   const penalty: Penalty = { kind: found.kind, coef: found.coef, param: text(occurrence.expr.span), via: found.via };
   const gradient: Gradient = gradientOf(penalty);
   const shape = found.kind === 'elemsq' || found.kind === 'elemabs' ? "the penalty's value, not its slope" : 'a scalar';
@@ -56,18 +58,18 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
   const related = found.defs.map((d) => ({ span: d.span, message: d.what }));
   if (summand.via.length > 0) related.push({ span: summand.via[0], message: `the step with the penalty is applied here` });
 
-  // The replacement is certain math but changes training, so the fix is unsafe (never applied by fix-all).
-  const sign = summand.sign;
+  // The replacement is certain math but changes training, so the fix is unsafe (never applied by
+  // fix-all). It replaces exactly the text at the site, whose coefficient (and so sign) the penalty
+  // carries; signs outside the site (`-=`, `dW - ...`) stay as written.
   const replacement = summand.via.length === 0 && found.defs.length === 0 ? codeGradient(gradient, facts.dialect, penalty.param) : undefined;
-  const fix =
-    replacement && sign === 1
-      ? { title: `Replace the penalty with its gradient ${replacement}`, safety: 'unsafe' as const, edits: [{ span: summand.site, newText: replacement }] }
-      : undefined;
+  const fix = replacement
+    ? { title: `Replace the penalty with its gradient ${replacement}`, safety: 'unsafe' as const, edits: [{ span: summand.site, newText: replacement }] }
+    : undefined;
   return {
     span: summand.site,
     message,
     related,
     fix,
-    math: { computed: unicodePenalty(penalty), expected: unicodeGradient(gradient) },
+    math: { computed: unicodePenalty(penalty), expected: unicodeGradient(gradient), site: summand.site, update: site.span, penalty, gradient },
   };
 }

@@ -1,0 +1,38 @@
+// Nabla's own LSP messages, shared by the server and the client. Types and constants only, with no
+// vscode or server imports at run time, so client code and tests can import this file.
+import type { Explanation } from '../engine/explain';
+
+export type {
+  ComputedSection,
+  CommentFormula,
+  CommentSection,
+  EquivalentForms,
+  Explanation,
+  FindingSection,
+  Formula,
+  LegendEntry,
+  OptimizerSection,
+  PenaltySection,
+} from '../engine/explain';
+
+/**
+ * `nabla/explain` (client → server request): the math at a position, for the update-rule panel.
+ * Params: ExplainParams. Result: the Explanation, or null when there is nothing to explain there
+ * (or Nabla is disabled for the document).
+ */
+export const EXPLAIN_METHOD = 'nabla/explain';
+
+export interface ExplainParams {
+  /** The document's URI, as LSP spells it. */
+  uri: string;
+  /** 0-based line and UTF-16 character, as LSP counts. */
+  position: { line: number; character: number };
+}
+
+export type ExplainResult = Explanation | null;
+
+/**
+ * The fence language of TeX in hover markdown: ```latex blocks. The client swaps each for an image;
+ * other editors show the TeX as a code block, next to the Unicode line that always follows it.
+ */
+export const HOVER_MATH_FENCE = 'latex';

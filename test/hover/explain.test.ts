@@ -1,0 +1,285 @@
+// explainAt: what an update, a penalty, an optimizer or a comment computes, as data.
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initEngine, languageForPath, lintText, type LanguageId } from '../../server/engine';
+import { explainAt as explainOrUndefined, type Explanation } from '../../server/engine/explain';
+import type { LintOptions } from '../../server/engine';
+
+/** explainAt that fails the test on an internal error instead of hiding it. */
+function explainAt(text: string, options: LintOptions, offset: number): Explanation | undefined {
+  return explainOrUndefined(text, options, offset, (error) => {
+    throw error;
+  });
+}
+import { assertKatex, texOf } from './helpers';
+
+const repoRoot = path.resolve(__dirname, '../../..');
+
+/** The explanation at the first occurrence of `needle` (plus `delta` characters). */
+function at(text: string, needle: string, language: LanguageId = 'python', delta = 0): Explanation | undefined {
+  const offset = text.indexOf(needle);
+  assert.ok(offset >= 0, `${needle} not in the text`);
+  const ex = explainAt(text, { language }, offset + delta);
+  if (ex) for (const tex of texOf(ex)) assertKatex(tex);
+  return ex;
+}
+
+const FAULTY = [
+  'import numpy as np',
+  '',
+  'def step(W, dW, lr, reg):',
+  '    W = W - lr * (dW + reg * np.sum(W * W))',
+  '    return W',
+  '',
+].join('\n');
+
+const CORRECT = [
+  'import numpy as np',
+  '',
+  'def svm_loss(W, X, y, reg):',
+  '    loss = np.mean(X.dot(W))',
+  '    loss += reg * np.sum(W * W)',
+  '    dW = X.T.dot(y) / X.shape[0] + reg * W',
+  '    dW += 2 * reg * W',
+  '    return loss, dW',
+  '',
+  'def step(W, dW, lr, reg):',
+  '    W -= lr * (dW + 2 * reg * W)',
+  '    return W',
+  '',
+  'def l2(w):',
+  '    return (w ** 2).sum() / 2',
+  '',
+].join('\n');
+
+describe('hover: explainAt', function () {
+  before(async function () {
+    await initEngine();
+  });
+
+  it('explains a faulty NB101 line: computed, correct update, rule link, equivalent forms', function () {
+    const ex = at(FAULTY, 'W = W - lr');
+    assert.ok(ex);
+    assert.equal(ex.kind, 'update');
+    assert.equal(ex.title, 'Update of `W`');
+    assert.deepEqual(ex.range, { start: { line: 3, character: 4 }, end: { line: 3, character: 43 } });
+    assert.equal(ex.computed?.unicode, 'W ← W − η(∂L/∂W + λΣW²)');
+    assert.equal(ex.computed?.tex, 'W \\leftarrow W - \\eta\\left(\\frac{\\partial L}{\\partial W} + \\lambda\\sum W^{2}\\right)');
+    assert.deepEqual(
+      ex.computed?.legend.map((e) => [e.unicode, e.code]),
+      [['η', 'lr'], ['∂L/∂W', 'dW'], ['λ', 'reg']],
+    );
+    assert.equal(ex.findings.length, 1);
+    const [f] = ex.findings;
+    assert.equal(f.code, 'NB101');
+    assert.match(f.docsUrl, /docs\/rules\/NB101\.md$/);
+    assert.equal(f.summary, 'An update or gradient adds the penalty R(W) where its gradient ∇R(W) belongs');
+    assert.equal(f.correctUnicode, 'W ← W − η(∂L/∂W + 2λW)');
+    assert.equal(f.correctTex, 'W \\leftarrow W - \\eta\\left(\\frac{\\partial L}{\\partial W} + 2\\lambda W\\right)');
+    const forms = ex.equivalentForms;
+    assert.ok(forms);
+    assert.equal(forms.lossUnicode, 'L̃(W) = L(W) + λ‖W‖₂²');
+    assert.equal(forms.updateUnicode, 'W ← (1 − 2ηλ)W − η∇L(W)');
+    assert.ok(forms.knobs.some((k) => k.includes('weight_decay=2λ')), forms.knobs.join('\n'));
+    assert.ok(forms.knobs.some((k) => k.includes('l2(λ)')), forms.knobs.join('\n'));
+  });
+
+  it('explains the line from anywhere on it, and says nothing on a plain line', function () {
+    const line = FAULTY.indexOf('    W = W - lr');
+    assert.equal(explainAt(FAULTY, { language: 'python' }, line)?.kind, 'update', 'the indentation');
+    assert.equal(at(FAULTY, 'np.sum(W * W))', 'python', 3)?.kind, 'update');
+    assert.equal(at(FAULTY, 'return W'), undefined);
+    assert.equal(at(FAULTY, 'import numpy'), undefined);
+  });
+
+  it('fills the NB101 finding math (site, update, penalty, gradient) and keeps its message', function () {
+    const [finding] = lintText(FAULTY, { language: 'python' }).findings;
+    assert.equal(finding.message, 'update of W adds the penalty reg·ΣW² (a scalar) where its gradient 2·reg·W belongs');
+    assert.equal(finding.math?.computed, 'reg·ΣW²');
+    assert.equal(finding.math?.expected, '2·reg·W');
+    assert.deepEqual(finding.math?.site, finding.range);
+    assert.deepEqual(finding.math?.update, { start: { line: 3, character: 4 }, end: { line: 3, character: 43 } });
+    assert.deepEqual(finding.math?.penalty, { kind: 'sumsq', coef: { num: 1, syms: [{ name: 'reg', pow: 1 }] }, param: 'W', via: undefined });
+    assert.deepEqual(finding.math?.gradient, { kind: 'linear', coef: { num: 2, syms: [{ name: 'reg', pow: 1 }] }, param: 'W' });
+  });
+
+  it('explains correct update and gradient lines, with the equivalent forms of their L2 term', function () {
+    const update = at(CORRECT, 'W -= lr');
+    assert.equal(update?.computed?.unicode, 'W ← W − η(∂L/∂W + 2λW)');
+    assert.deepEqual(update?.findings, []);
+    assert.equal(update?.equivalentForms?.lossUnicode, 'L̃(W) = L(W) + λ‖W‖₂²');
+    assert.equal(update?.equivalentForms?.updateUnicode, 'W ← (1 − 2ηλ)W − η∇L(W)');
+
+    const gradient = at(CORRECT, 'dW += 2');
+    assert.equal(gradient?.title, 'Gradient `dW`');
+    assert.equal(gradient?.computed?.unicode, '∂L/∂W ← ∂L/∂W + 2λW');
+    assert.equal(gradient?.equivalentForms?.lossUnicode, 'L̃(W) = L(W) + λ‖W‖₂²');
+
+    const definition = at(CORRECT, 'dW = X.T');
+    assert.equal(definition?.computed?.unicode, '∂L/∂W = Xᵀy/X.shape[0] + λW');
+  });
+
+  it('explains a shrink-factor update as weight decay', function () {
+    const text = 'import numpy as np\ndef step(W, dW, lr, reg):\n    W = (1 - lr * reg) * W - lr * dW\n    return W\n';
+    const ex = at(text, 'W = (1');
+    assert.equal(ex?.computed?.unicode, 'W ← (1 − ηλ)W − η·∂L/∂W');
+    assert.equal(ex?.equivalentForms?.lossUnicode, 'L̃(W) = L(W) + 0.5λ‖W‖₂²');
+    assert.equal(ex?.equivalentForms?.updateUnicode, 'W ← (1 − ηλ)W − η∇L(W)');
+  });
+
+  it('explains penalty definitions: R(W) and ∇R(W)', function () {
+    const assigned = at('import numpy as np\ndef f(W, reg):\n    reg_term = reg * np.sum(W * W)\n    return reg_term\n', 'reg_term =');
+    assert.equal(assigned?.kind, 'penalty');
+    assert.equal(assigned?.title, 'Penalty `reg_term`');
+    assert.equal(assigned?.penalty?.unicode, 'R(W) = λΣW²');
+    assert.equal(assigned?.penalty?.gradientUnicode, '∇R(W) = 2λW');
+    assert.equal(assigned?.penalty?.tex, 'R\\left(W\\right) = \\lambda\\sum W^{2}');
+    assert.equal(assigned?.penalty?.gradientTex, '\\nabla R\\left(W\\right) = 2\\lambda W');
+    assert.equal(assigned?.penalty?.subgradient, false);
+
+    const helper = at(CORRECT, 'def l2');
+    assert.equal(helper?.title, 'Penalty `l2`');
+    assert.equal(helper?.penalty?.unicode, 'R(w) = 0.5Σw²');
+    assert.equal(helper?.penalty?.gradientUnicode, '∇R(w) = w');
+
+    const inLoss = at(CORRECT, 'loss += reg');
+    assert.equal(inLoss?.title, 'Penalty added to `loss`');
+    assert.equal(inLoss?.penalty?.unicode, 'R(W) = λΣW²');
+
+    const l1 = at('import torch\ndef f(model, lam):\n    for p in model.parameters():\n        pen = lam * p.abs().sum()\n', 'pen =');
+    assert.equal(l1?.penalty?.unicode, 'R(p) = λΣ|p|');
+    assert.equal(l1?.penalty?.gradientUnicode, '∇R(p) = λ·sign(p)');
+    assert.equal(l1?.penalty?.subgradient, true);
+
+    const named = at('def penalty(x, lam):\n    return lam * (x ** 2).sum()\n', 'def penalty');
+    assert.equal(named?.penalty?.unicode, 'R(W) = λΣW²', 'the first argument read as the weight');
+    assert.deepEqual(named?.penalty?.legend.map((e) => [e.unicode, e.code]), [['W', 'x'], ['λ', 'lam']]);
+  });
+
+  it('explains Keras regularizers', function () {
+    const text = 'from tensorflow import keras\nlayer = keras.layers.Dense(10, kernel_regularizer=keras.regularizers.l2(1e-4))\n';
+    const ex = at(text, 'regularizers.l2', 'python', 2);
+    assert.equal(ex?.kind, 'penalty');
+    assert.equal(ex?.penalty?.unicode, 'R(W) = 1e-4·ΣW²');
+    assert.equal(ex?.penalty?.gradientUnicode, '∇R(W) = 2e-4·W');
+  });
+
+  it('explains optimizers with weight decay: coupled, decoupled, lr-scaled or not', function () {
+    const text = [
+      'import torch',
+      'import optax',
+      'import tensorflow_addons as tfa',
+      'from tensorflow import keras',
+      'model = torch.nn.Linear(3, 2)',
+      'a = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.01)',
+      'b = torch.optim.SGD(model.parameters(), lr=0.1, weight_decay=5e-4)',
+      'c = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)',
+      'd = keras.optimizers.Adam(learning_rate=1e-3, weight_decay=0.004)',
+      'e = tfa.optimizers.AdamW(weight_decay=1e-4, learning_rate=1e-3)',
+      'f = optax.adamw(1e-3, weight_decay=1e-4)',
+      'g = optax.chain(optax.scale_by_adam(), optax.add_decayed_weights(1e-4), optax.scale_by_learning_rate(1e-3))',
+      'h = torch.optim.SGD(model.parameters(), lr=0.1)',
+      '',
+    ].join('\n');
+    const adamw = at(text, 'torch.optim.AdamW');
+    assert.equal(adamw?.kind, 'optimizer');
+    assert.equal(adamw?.optimizer?.name, 'torch.optim.AdamW');
+    assert.equal(adamw?.optimizer?.coupling, 'decoupled');
+    assert.equal(adamw?.optimizer?.lrScaled, true);
+    assert.ok(adamw?.optimizer?.unicode.includes('θ ← (1 − ηλ)θ − η·m̂ₜ/(√v̂ₜ + ε)'), adamw?.optimizer?.unicode.join('\n'));
+    assert.deepEqual(adamw?.optimizer?.legend.map((e) => [e.unicode, e.code]), [['η', '1e-3'], ['λ', '0.01']]);
+
+    const sgd = at(text, 'b = torch')?.optimizer;
+    assert.equal(sgd?.coupling, 'coupled');
+    assert.deepEqual(sgd?.unicode, ['gₜ = ∇L(θ) + λθ', 'θ ← θ − η·gₜ', 'θ ← (1 − ηλ)θ − η∇L(θ)']);
+
+    const adam = at(text, 'c = torch')?.optimizer;
+    assert.equal(adam?.coupling, 'coupled');
+    assert.ok(adam?.notes.some((n) => n.includes('Prop. 2')));
+
+    const keras = at(text, 'keras.optimizers.Adam')?.optimizer;
+    assert.equal(keras?.coupling, 'decoupled');
+    assert.equal(keras?.lrScaled, true);
+    assert.ok(keras?.notes.some((n) => n.includes('torch `Adam(weight_decay=λ)` is coupled')));
+
+    const tfaAdamW = at(text, 'tfa.optimizers')?.optimizer;
+    assert.equal(tfaAdamW?.coupling, 'decoupled');
+    assert.equal(tfaAdamW?.lrScaled, false);
+    assert.ok(tfaAdamW?.unicode.some((u) => u.startsWith('θ ← (1 − λ)θ')));
+
+    const optaxAdamw = at(text, 'optax.adamw')?.optimizer;
+    assert.equal(optaxAdamw?.coupling, 'decoupled');
+    assert.ok(optaxAdamw?.unicode.includes('θ ← θ − η(m̂ₜ/(√(v̂ₜ + ε̄) + ε) + λθ)'));
+
+    const chained = at(text, 'optax.add_decayed_weights')?.optimizer;
+    assert.equal(chained?.name, 'optax.add_decayed_weights');
+    assert.equal(chained?.coupling, 'decoupled');
+
+    assert.equal(at(text, 'h = torch'), undefined, 'no weight decay, nothing to explain');
+  });
+
+  it('explains LaTeX in comments and docstrings (Python and TS/JS)', function () {
+    const py = [
+      'def loss(W, lam):',
+      '    # The objective is $L(W) + \\lambda\\|W\\|^2$, and it costs $5 and $10.',
+      '    """Or, displayed: $$\\tilde L = L + \\frac{\\lambda}{2}\\sum W^2$$"""',
+      '    return 0',
+      '',
+    ].join('\n');
+    const inline = at(py, '\\lambda\\|W');
+    assert.equal(inline?.kind, 'comment');
+    assert.deepEqual(inline?.comment?.formulas.map((f) => [f.tex, f.display, f.error]), [['L(W) + \\lambda\\|W\\|^2', false, undefined]]);
+    assert.deepEqual(inline?.range, { start: { line: 1, character: 23 }, end: { line: 1, character: 46 } });
+    const money = at(py, 'costs');
+    assert.deepEqual(money?.comment?.formulas.map((f) => f.tex), ['L(W) + \\lambda\\|W\\|^2'], 'dollar amounts are not math');
+    const doc = at(py, 'displayed');
+    assert.deepEqual(doc?.comment?.formulas.map((f) => [f.tex, f.display]), [['\\tilde L = L + \\frac{\\lambda}{2}\\sum W^2', true]]);
+
+    const ts = [
+      '// Ridge: $\\lambda\\|W\\|^2$ in the loss',
+      '/**',
+      ' * $$w \\leftarrow (1 - 2\\eta\\lambda) w',
+      ' *   - \\eta \\nabla L$$',
+      ' */',
+      "const s = '$not math$';",
+      'const bad = 1; // $\\frac{1}{$',
+      '',
+    ].join('\n');
+    assert.equal(at(ts, 'Ridge', 'typescript')?.comment?.formulas[0].tex, '\\lambda\\|W\\|^2');
+    assert.equal(at(ts, 'leftarrow', 'typescript')?.comment?.formulas[0].tex, 'w \\leftarrow (1 - 2\\eta\\lambda) w\n  - \\eta \\nabla L');
+    assert.equal(at(ts, 'not math', 'typescript'), undefined, 'strings are not comments in TS');
+    const invalid = at(ts, 'frac{1}', 'typescript')?.comment?.formulas[0];
+    assert.ok(invalid?.error, 'invalid TeX is reported, not typeset');
+  });
+
+  it('produces KaTeX-valid TeX on every line of the NB101 fixtures and examples', function () {
+    this.timeout(120000);
+    const dirs = [path.join(repoRoot, 'test/fixtures/NB101'), path.join(repoRoot, 'examples')];
+    let explained = 0;
+    for (const dir of dirs) {
+      for (const name of fs.readdirSync(dir)) {
+        const language = languageForPath(name);
+        if (!language) continue;
+        const text = fs.readFileSync(path.join(dir, name), 'utf8');
+        let offset = 0;
+        for (const line of text.split('\n')) {
+          const ex = explainAt(text, { language, select: ['NB101'] }, offset + line.length - line.trimStart().length);
+          if (ex) {
+            explained++;
+            for (const tex of texOf(ex)) assertKatex(tex);
+            if (ex.computed) assert.ok(ex.computed.tex.length < 2000, `${name}: ${ex.computed.tex.length} characters`);
+          }
+          offset += line.length + 1;
+        }
+      }
+    }
+    assert.ok(explained > 100, `${explained} lines explained`);
+  });
+
+  it('never throws on broken or odd input', function () {
+    for (const text of ['', 'W -= ', 'def (', '\u0000\u0001', 'x = $$ $ $$', '\ufeffW -= lr * dW\n', 'W -= lr * ' + '('.repeat(500) + 'dW' + ')'.repeat(500)]) {
+      for (let i = 0; i <= Math.min(text.length, 40); i++) assert.doesNotThrow(() => explainAt(text, { language: 'python' }, i));
+    }
+  });
+});

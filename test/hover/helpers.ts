@@ -1,0 +1,59 @@
+// Shared by the hover tests: KaTeX checks, and printing a snippet's expressions with real facts.
+import assert from 'node:assert/strict';
+import katex from 'katex';
+import { buildFacts, type Facts } from '../../server/engine/facts';
+import type { Expr, Stmt } from '../../server/engine/ir';
+import { lower } from '../../server/engine/lower';
+import { parse } from '../../server/engine/parse';
+import type { LanguageId } from '../../server/engine/types';
+import type { Explanation } from '../../server/engine/explain';
+import { ExprPrinter, SymbolTable, type PrintedMath, type PrintOptions } from '../../server/math/print/expr';
+
+/** Asserts that KaTeX renders `tex` in strict mode, as the client does. */
+export function assertKatex(tex: string): void {
+  assert.doesNotThrow(() => katex.renderToString(tex, { throwOnError: true, strict: 'error' }), `KaTeX rejects: ${tex}`);
+}
+
+/** Every TeX string of an explanation. */
+export function texOf(ex: Explanation): string[] {
+  const out: string[] = [];
+  if (ex.computed) out.push(ex.computed.tex);
+  for (const f of ex.findings) if (f.correctTex) out.push(f.correctTex);
+  if (ex.equivalentForms) out.push(ex.equivalentForms.lossTex, ex.equivalentForms.updateTex);
+  if (ex.penalty) out.push(ex.penalty.tex, ex.penalty.gradientTex);
+  if (ex.optimizer) out.push(...ex.optimizer.tex);
+  return out;
+}
+
+export function facts(code: string, language: LanguageId = 'python'): Facts {
+  const tree = parse(code, language);
+  try {
+    return buildFacts(lower(tree, code, language), code, language);
+  } finally {
+    tree.delete();
+  }
+}
+
+function lastAssign(stmts: Stmt[]): (Stmt & { kind: 'assign' }) | undefined {
+  let found: (Stmt & { kind: 'assign' }) | undefined;
+  for (const s of stmts) {
+    if (s.kind === 'assign') found = s;
+    if (s.kind === 'function' || s.kind === 'block' || s.kind === 'for' || s.kind === 'class') found = lastAssign(s.body) ?? found;
+  }
+  return found;
+}
+
+/**
+ * Prints the value of the last assignment in `code` (`x = <expr>`), with the analyzer of the file,
+ * so parameters, gradients and penalties are recognized as in a real file.
+ */
+export function printValue(code: string, options: Partial<PrintOptions> & { language?: LanguageId; contextParam?: Expr } = {}): PrintedMath & { legend: SymbolTable['legend'] } {
+  const f = facts(code, options.language ?? 'python');
+  const stmt = lastAssign(f.module.body);
+  if (!stmt) throw new Error('no assignment in the snippet');
+  const symbols = options.symbols ?? new SymbolTable();
+  const scope = f.scopes.stmtScopes.get(stmt) ?? f.scopes.root;
+  const printer = new ExprPrinter({ text: code, symbols, analyzer: f.analyzer, scope, at: stmt.span.start, ...options });
+  const printed = printer.print(stmt.value);
+  return { ...printed, legend: symbols.legend };
+}
