@@ -5,6 +5,7 @@ import { LanguageClient, TransportKind, type LanguageClientOptions, type Middlew
 import { createHoverMiddleware } from './hoverMiddleware';
 import { HoverMathRenderer } from './render/hover';
 import { SHOW_UPDATE_RULE_COMMAND, UpdateRulePanel } from './updateRulePanel';
+import { NOTEBOOK_CELL_SELECTOR, registerWorkspaceFeatures } from './workspace';
 
 const CLIENT_ID = 'nabla';
 const CLIENT_NAME = 'Nabla';
@@ -19,10 +20,16 @@ function createClient(context: vscode.ExtensionContext, outputChannel: vscode.Lo
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
   };
   const clientOptions: LanguageClientOptions = {
-    documentSelector: LANGUAGES.flatMap((language) => [
-      { scheme: 'file', language },
-      { scheme: 'untitled', language },
-    ]),
+    // Files on disk, unsaved files, files of virtual workspaces (linted from memory; no project file there),
+    // and the Python cells of Jupyter notebooks (synced as notebooks: the server lints a notebook as one program).
+    documentSelector: [
+      ...LANGUAGES.flatMap((language) => [
+        { scheme: 'file', language },
+        { scheme: 'untitled', language },
+        { scheme: 'vscode-vfs', language },
+      ]),
+      ...NOTEBOOK_CELL_SELECTOR,
+    ],
     synchronize: { configurationSection: 'nabla' },
     outputChannel,
     middleware,
@@ -39,6 +46,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   context.subscriptions.push(hoverMath.disposable);
   client = createClient(context, outputChannel, hoverMath.middleware);
+  // Lint Workspace, Show Output, and the status bar item with the server's state (workspace.ts).
+  registerWorkspaceFeatures(context, () => client, outputChannel);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('nabla.restartServer', async () => {

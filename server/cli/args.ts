@@ -2,8 +2,8 @@
 // every mistake becomes a UsageError, which main.ts turns into exit code 2.
 import { allRules, DEFAULT_MAX_FILE_SIZE } from '../engine';
 
-export type OutputFormat = 'text' | 'json' | 'sarif';
-export const outputFormats: readonly OutputFormat[] = ['text', 'json', 'sarif'];
+export type OutputFormat = 'text' | 'json' | 'sarif' | 'github';
+export const outputFormats: readonly OutputFormat[] = ['text', 'json', 'sarif', 'github'];
 
 export interface CheckCommand {
   command: 'check';
@@ -12,6 +12,21 @@ export interface CheckCommand {
   select?: string[];
   ignore?: string[];
   maxFileSize: number;
+  // The options below are present only when given, so a plain `check` stays a small object.
+  /** `--fix`: apply fixes and write the files. */
+  fix?: true;
+  /** `--unsafe-fixes` (with --fix): apply unsafe fixes too. */
+  unsafeFixes?: true;
+  /** `--statistics`: counts per code instead of the findings. */
+  statistics?: true;
+  /** `--exit-zero`: exit 0 even when findings remain. */
+  exitZero?: true;
+  /** `--config PATH`: this project file for every path. */
+  config?: string;
+  /** `--no-config`: no project file. */
+  noConfig?: true;
+  /** `--jobs N`: worker threads (default: one per core; 1 lints in the main thread). */
+  jobs?: number;
 }
 
 export type Command =
@@ -34,25 +49,42 @@ Commands:
   rule CODE              Show the documentation of one rule, e.g. nabla rule NB101
 
 Options for check:
-  --format FORMAT        Output format: text (default), json or sarif
-  --select CODES         Run only these rules: comma-separated codes or prefixes (NB1)
+  --format FORMAT        Output format: text (default), json, sarif or github
+                         (GitHub Actions workflow annotations)
+  --select CODES         Run only these rules: comma-separated codes or prefixes (NB1);
+                         replaces the project file's select
   --ignore CODES         Skip these rules: comma-separated codes or prefixes
+  --fix                  Apply safe fixes, write the files, and report what remains
+  --unsafe-fixes         With --fix: apply unsafe fixes too (they change training)
+  --statistics           Print the number of findings per rule instead of the findings
+  --exit-zero            Exit 0 even when findings remain
+  --config PATH          Use this nabla.toml or pyproject.toml for every file
+  --no-config            Ignore nabla.toml and pyproject.toml files
   --max-file-size BYTES  Skip files larger than this (default: ${DEFAULT_MAX_FILE_SIZE})
+  --jobs N               Lint on N threads (default: one per core)
   --no-color             Accepted for scripts; Nabla never colors its output
 
 Other options:
   -h, --help             Show this help
   --version              Show the version
 
-Folders are searched recursively, skipping node_modules, .git, virtual environments,
-caches and whatever .gitignore files exclude. Files named explicitly are always checked.
+Folders are searched recursively for Python, TypeScript, JavaScript and Jupyter notebook
+(.ipynb) files, skipping node_modules, .git, virtual environments, caches, whatever
+.gitignore files exclude and the project file's exclude patterns. Files named explicitly
+are always checked.
 
-Exit status: 0 no problems found, 1 problems found, 2 usage error or unreadable path.
+Settings come from the nearest nabla.toml, or pyproject.toml with a [tool.nabla] table,
+above each file. Suppress a finding with '# nabla: ignore[NB101]' (Python) or
+'// nabla-ignore NB101' (TypeScript/JavaScript) at the end of its line.
+
+Exit status: 0 no problems found (or --exit-zero), 1 problems found, 2 usage error or
+unreadable path.
 `;
 
 // Which options take a value, and which commands accept them.
-const valueOptions = new Set(['--format', '--select', '--ignore', '--max-file-size']);
-const flagOptions = new Set(['--no-color', '--help', '-h', '--version']);
+const valueOptions = new Set(['--format', '--select', '--ignore', '--max-file-size', '--config', '--jobs']);
+const flagOptions = new Set(['--no-color', '--help', '-h', '--version', '--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config']);
+const checkFlags = ['--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config'];
 
 function matchesAnyRule(pattern: string): boolean {
   const upper = pattern.toUpperCase();
@@ -72,6 +104,11 @@ function parseCodes(option: string, value: string): string[] {
     }
   }
   return codes.map((code) => code.toUpperCase());
+}
+
+function parseJobs(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 256) throw new UsageError(`--jobs needs a number of threads from 1 to 256, not '${value}'`);
+  return Number(value);
 }
 
 function parseSize(value: string): number {
@@ -121,7 +158,7 @@ export function parseArgs(argv: readonly string[]): Command {
   if (command === undefined) throw new UsageError('no command given (try: nabla check .)');
 
   if (command !== 'check') {
-    const used = [...values.keys()][0];
+    const used = [...values.keys()][0] ?? checkFlags.find((flag) => flags.has(flag));
     if (used) throw new UsageError(`option ${used} only applies to 'nabla check'`);
   }
 
@@ -142,7 +179,7 @@ export function parseArgs(argv: readonly string[]): Command {
       const select = values.get('--select')?.flatMap((value) => parseCodes('--select', value));
       const ignore = values.get('--ignore')?.flatMap((value) => parseCodes('--ignore', value));
       const size = values.get('--max-file-size')?.at(-1);
-      return {
+      const check: CheckCommand = {
         command: 'check',
         paths: rest.length > 0 ? rest : ['.'],
         format: format as OutputFormat,
@@ -150,6 +187,21 @@ export function parseArgs(argv: readonly string[]): Command {
         ignore,
         maxFileSize: size === undefined ? DEFAULT_MAX_FILE_SIZE : parseSize(size),
       };
+      if (flags.has('--unsafe-fixes') && !flags.has('--fix')) throw new UsageError('--unsafe-fixes only applies with --fix');
+      if (flags.has('--statistics') && (format === 'sarif' || format === 'github')) {
+        throw new UsageError(`--statistics prints text or json, not ${format}`);
+      }
+      const config = values.get('--config')?.at(-1);
+      if (config !== undefined && flags.has('--no-config')) throw new UsageError('--config and --no-config cannot be used together');
+      if (flags.has('--fix')) check.fix = true;
+      if (flags.has('--unsafe-fixes')) check.unsafeFixes = true;
+      if (flags.has('--statistics')) check.statistics = true;
+      if (flags.has('--exit-zero')) check.exitZero = true;
+      if (config !== undefined) check.config = config;
+      const jobs = values.get('--jobs')?.at(-1);
+      if (jobs !== undefined) check.jobs = parseJobs(jobs);
+      if (flags.has('--no-config')) check.noConfig = true;
+      return check;
     }
     default: {
       // A bare path is the likeliest slip: suggest the command that would have worked.

@@ -1,13 +1,36 @@
-// All the work for one file, from disk to findings. Self-contained (plain data in, plain data
-// out, no printing) so it can move into a worker thread unchanged.
+// All the work for one file, from disk to findings (and, with `fix`, back to disk). Self-contained
+// (plain data in, plain data out, no printing) so it can move into a worker thread unchanged; the
+// language server's "Lint Workspace" uses it too. Jupyter notebooks (.ipynb) are linted as one
+// program made of their code cells; their findings carry the cell they are in.
 import * as fs from 'node:fs';
-import { languageForPath, lintText, looksBinary, type Finding, type Notice } from '../engine';
+import {
+  applicableFixes,
+  applyEdits,
+  codeCells,
+  languageForPath,
+  lintCells,
+  lintText,
+  looksBinary,
+  parseIpynb,
+  replaceIpynbSources,
+  selectFixes,
+  type Finding,
+  type Fix,
+  type LanguageId,
+  type Notice,
+  type RelatedInfo,
+  type Severity,
+  type TextEdit,
+} from '../engine';
 
 export interface LintFileOptions {
   select?: string[];
   ignore?: string[];
+  severity?: Record<string, Severity>;
   /** In bytes; larger files are skipped before they are read. */
   maxFileSize: number;
+  /** Apply fixes and write the file: `safe` ones, or `unsafe` ones too. */
+  fix?: 'safe' | 'unsafe';
 }
 
 export interface FileNotice {
@@ -15,17 +38,38 @@ export interface FileNotice {
   message: string;
 }
 
+/** A finding; in a notebook, `cell` is the 0-based index of its cell among all cells and positions are within that cell. */
+export interface FileFinding extends Omit<Finding, 'related' | 'fix'> {
+  cell?: number;
+  related: (RelatedInfo & { cell?: number })[];
+  fix?: Omit<Fix, 'edits'> & { edits: (TextEdit & { cell?: number })[] };
+}
+
 export interface FileResult {
-  findings: Finding[];
+  findings: FileFinding[];
   notices: FileNotice[];
   /** False when the file was skipped (binary, too large) or could not be read. */
   checked: boolean;
   /** Why the file could not be read (`permission denied`): an error for the user, and exit code 2. */
   error?: string;
+  /** With `fix`: how many fixes were applied (and written). */
+  fixed?: number;
 }
+
+/** Fix, lint again, and repeat while fixes apply, up to this many rounds (a fix can enable another). */
+const MAX_FIX_PASSES = 10;
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false });
+
+export function isNotebookPath(filePath: string): boolean {
+  return /\.ipynb$/i.test(filePath);
+}
+
+/** Whether Nabla lints a file with this name: by extension, a source file or a notebook. */
+export function isLintablePath(filePath: string): boolean {
+  return languageForPath(filePath) !== undefined || isNotebookPath(filePath);
+}
 
 function describeError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
@@ -35,10 +79,59 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** One lint of some state (a file's text, or a notebook's code cells) and how to apply a round of fixes to it. */
+interface Subject<S> {
+  lint(state: S): { findings: FileFinding[]; notices: Notice[] };
+  apply(state: S, fixes: FileFinding['fix'][]): S;
+}
+
+function runWithFixes<S>(initial: S, subject: Subject<S>, fix: LintFileOptions['fix']): { state: S; findings: FileFinding[]; notices: Notice[]; fixed: number } {
+  let state = initial;
+  let outcome = subject.lint(state);
+  let fixed = 0;
+  if (!fix) return { state, ...outcome, fixed };
+  for (let pass = 0; pass < MAX_FIX_PASSES; pass++) {
+    // Never in a file with syntax errors: its findings rest on a guess at what the code means.
+    if (outcome.notices.some((notice) => notice.kind === 'parse-error')) break;
+    const fixes = selectFixes(applicableFixes(outcome.findings, fix === 'unsafe'));
+    if (fixes.length === 0) break;
+    state = subject.apply(state, fixes);
+    fixed += fixes.length;
+    outcome = subject.lint(state);
+  }
+  return { state, ...outcome, fixed };
+}
+
+function textSubject(language: LanguageId, options: LintFileOptions): Subject<string> {
+  const lintOptions = { language, select: options.select, ignore: options.ignore, severity: options.severity, maxFileSize: options.maxFileSize };
+  return {
+    lint: (text) => lintText(text, lintOptions),
+    apply: (text, fixes) => applyEdits(text, fixes.flatMap((fix) => fix?.edits ?? [])),
+  };
+}
+
+function notebookSubject(options: LintFileOptions): Subject<Map<number, string>> {
+  const lintOptions = { select: options.select, ignore: options.ignore, severity: options.severity, maxFileSize: options.maxFileSize };
+  return {
+    lint: (cells) => lintCells([...cells].map(([index, text]) => ({ index, text })), lintOptions),
+    apply: (cells, fixes) => {
+      const next = new Map(cells);
+      const byCell = new Map<number, TextEdit[]>();
+      for (const edit of fixes.flatMap((fix) => fix?.edits ?? [])) {
+        if (edit.cell === undefined) continue;
+        byCell.set(edit.cell, [...(byCell.get(edit.cell) ?? []), { range: edit.range, newText: edit.newText }]);
+      }
+      for (const [cell, edits] of byCell) next.set(cell, applyEdits(next.get(cell) ?? '', edits));
+      return next;
+    },
+  };
+}
+
 export async function lintFile(filePath: string, options: LintFileOptions): Promise<FileResult> {
   const language = languageForPath(filePath);
-  if (language === undefined) {
-    return { findings: [], notices: [{ kind: 'skipped', message: 'skipped: not a Python, TypeScript or JavaScript file' }], checked: false };
+  const notebook = isNotebookPath(filePath);
+  if (language === undefined && !notebook) {
+    return { findings: [], notices: [{ kind: 'skipped', message: 'skipped: not a Python, TypeScript, JavaScript or notebook file' }], checked: false };
   }
 
   let buffer: Buffer;
@@ -63,22 +156,46 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
 
   const notices: FileNotice[] = [];
   let text: string;
+  let validUtf8 = true;
   try {
     text = strictUtf8.decode(buffer);
   } catch {
+    validUtf8 = false;
     text = lenientUtf8.decode(buffer);
     // A binary file is skipped by the engine with its own notice; do not warn twice.
     if (!looksBinary(text)) notices.push({ kind: 'encoding', message: 'invalid UTF-8 replaced' });
   }
+  let fix = options.fix;
+  if (fix && !validUtf8) {
+    notices.push({ kind: 'encoding', message: 'not fixed: the file is not valid UTF-8, and writing it back would change its bytes' });
+    fix = undefined;
+  }
 
   try {
-    const outcome = lintText(text, { language, select: options.select, ignore: options.ignore, maxFileSize: options.maxFileSize });
-    notices.push(...outcome.notices);
-    const skipped = outcome.notices.some((n) => n.kind === 'skipped');
-    return { findings: outcome.findings, notices, checked: !skipped };
+    if (notebook) {
+      const parsed = parseIpynb(text);
+      if (!parsed.ok) return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: ${parsed.message}` }], checked: false };
+      if (parsed.language !== 'python') {
+        return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: a ${parsed.language} notebook, not Python` }], checked: false };
+      }
+      const cells = new Map(codeCells(parsed.cells).map((cell) => [cell.index, cell.text]));
+      const run = runWithFixes(cells, notebookSubject(options), fix);
+      notices.push(...run.notices);
+      if (run.fixed > 0) {
+        const changed = new Map([...run.state].filter(([index, source]) => cells.get(index) !== source));
+        await fs.promises.writeFile(filePath, replaceIpynbSources(text, changed));
+      }
+      return { findings: run.findings, notices, checked: !run.notices.some((n) => n.kind === 'skipped'), ...(fix ? { fixed: run.fixed } : {}) };
+    }
+    const run = runWithFixes(text, textSubject(language!, options), fix);
+    notices.push(...run.notices);
+    if (run.fixed > 0 && run.state !== text) await fs.promises.writeFile(filePath, run.state);
+    const skipped = run.notices.some((n) => n.kind === 'skipped');
+    return { findings: run.findings, notices, checked: !skipped, ...(fix ? { fixed: run.fixed } : {}) };
   } catch (error) {
-    // lintText promises not to throw; if it ever does, one file must not end the run.
+    // lintText promises not to throw; if it ever does (or writing fails), one file must not end the run.
     const detail = error instanceof Error ? error.message : String(error);
+    if ((error as NodeJS.ErrnoException).code !== undefined) return { findings: [], notices, checked: false, error: `cannot write the fixes: ${describeError(error)}` };
     notices.push({ kind: 'internal-error', message: `internal error, file not checked: ${detail}` });
     return { findings: [], notices, checked: false };
   }

@@ -2,15 +2,19 @@
 // and sets process.exitCode rather than calling process.exit(), so piped output is never cut off.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ConfigResolver, formatProblem, isExcluded, loadConfigFile, resolveFileOptions } from '../config/projectConfig';
 import { initEngine } from '../engine';
 import { parseArgs, usage, UsageError, type CheckCommand } from './args';
+import { githubReporter } from './format/github';
 import { jsonReporter } from './format/json';
 import type { Reporter, Write } from './format/reporter';
 import { sarifReporter } from './format/sarif';
+import { statisticsReporter } from './format/statistics';
 import { textReporter } from './format/text';
-import { lintFile, type FileNotice } from './lintFile';
+import { type FileNotice } from './lintFile';
+import { isLintWorker, lintInOrder, type LintJob } from './parallel';
 import { formatRuleList, ruleDoc } from './rules';
-import { walk } from './walk';
+import { walk, type WalkItem } from './walk';
 
 const EXIT_CLEAN = 0;
 const EXIT_FINDINGS = 1;
@@ -43,19 +47,73 @@ function noticeLevel(notice: FileNotice): 'note' | 'warning' {
   return notice.kind === 'parse-error' ? 'note' : 'warning';
 }
 
+/** A path as the user would type it from the working folder. */
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return (rel === '' || path.isAbsolute(rel) ? file : rel).split(path.sep).join('/');
+}
+
+function makeReporter(command: CheckCommand): Reporter {
+  if (command.statistics) return statisticsReporter(writeOut, command.format === 'json' ? 'json' : 'text');
+  switch (command.format) {
+    case 'json':
+      return jsonReporter(writeOut);
+    case 'sarif':
+      return sarifReporter(writeOut, readVersion());
+    case 'github':
+      return githubReporter(writeOut);
+    default:
+      return textReporter(writeOut, { fixing: command.fix });
+  }
+}
+
 async function check(command: CheckCommand): Promise<number> {
-  const version = command.format === 'sarif' ? readVersion() : '';
-  const reporter: Reporter =
-    command.format === 'json' ? jsonReporter(writeOut) : command.format === 'sarif' ? sarifReporter(writeOut, version) : textReporter(writeOut);
+  if (command.config !== undefined) {
+    // Named explicitly, so a missing file is the user's mistake, not a warning.
+    let isFile = false;
+    try {
+      isFile = fs.statSync(command.config).isFile();
+    } catch {
+      // reported below
+    }
+    if (!isFile) {
+      writeErr(`nabla: error: --config: no such file: ${command.config}\n`);
+      return EXIT_ERROR;
+    }
+    if (loadConfigFile(path.resolve(command.config)) === undefined) {
+      writeErr(`nabla: warning: ${displayPath(path.resolve(command.config))} has no [tool.nabla] table; using the defaults\n`);
+    }
+  }
+  const reporter = makeReporter(command);
+  // Problems in a project file are warnings: the run goes on with the defaults for the bad keys, and the exit status is unchanged.
+  const configs = new ConfigResolver({
+    explicit: command.config,
+    disabled: command.noConfig,
+    onLoad: (loaded) => {
+      for (const problem of loaded.problems) writeErr(`nabla: warning: ${formatProblem(displayPath(loaded.config.file), problem)}\n`);
+    },
+  });
   await initEngine();
 
   let filesChecked = 0;
   let filesFound = 0;
   let hadErrors = false;
   let hadFindings = false;
-  const options = { select: command.select, ignore: command.ignore, maxFileSize: command.maxFileSize };
+  let fixed = 0;
+  const fix = command.fix ? (command.unsafeFixes ? 'unsafe' : 'safe') : undefined;
+  const excluded = (absPath: string, isDir: boolean): boolean => {
+    const config = configs.forPath(absPath)?.config;
+    return config !== undefined && isExcluded(config, absPath, isDir);
+  };
 
-  for (const item of walk(command.paths)) {
+  // Files are linted on all cores (parallel.ts) and come back in walk order, so output streams deterministically.
+  const toJob = (item: WalkItem): LintJob | undefined => {
+    if (item.kind !== 'file') return undefined;
+    const absPath = path.resolve(item.fsPath);
+    const own = resolveFileOptions(configs.forPath(absPath)?.config, absPath, { select: command.select, ignore: command.ignore }, 'cli');
+    return { fsPath: item.fsPath, options: { select: own.select, ignore: own.ignore, severity: own.severity, maxFileSize: command.maxFileSize, fix } };
+  };
+  for await (const { item, result: linted } of lintInOrder(walk(command.paths, { isExcluded: excluded }), toJob, { jobs: command.jobs })) {
     if (item.kind === 'error') {
       writeErr(`nabla: error: ${item.message}\n`);
       hadErrors = true;
@@ -66,8 +124,8 @@ async function check(command: CheckCommand): Promise<number> {
       continue;
     }
     filesFound++;
-    // Sequential on purpose for now; lintFile is self-contained so workers can take it over.
-    const result = await lintFile(item.fsPath, options);
+    const result = linted!;
+    fixed += result.fixed ?? 0;
     if (result.error !== undefined) {
       writeErr(`nabla: error: cannot read ${item.display}: ${result.error}\n`);
       hadErrors = true;
@@ -79,8 +137,8 @@ async function check(command: CheckCommand): Promise<number> {
   }
 
   if (filesFound === 0 && !hadErrors) writeErr('nabla: warning: no Python, TypeScript or JavaScript files found\n');
-  reporter.finish({ filesChecked, hadErrors });
-  return hadErrors ? EXIT_ERROR : hadFindings ? EXIT_FINDINGS : EXIT_CLEAN;
+  reporter.finish({ filesChecked, hadErrors, fixed: command.fix ? fixed : undefined });
+  return hadErrors ? EXIT_ERROR : hadFindings && !command.exitZero ? EXIT_FINDINGS : EXIT_CLEAN;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -119,18 +177,24 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 // `nabla check . | head` closes stdout early: stop quietly instead of crashing with EPIPE.
-process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_CLEAN);
-  throw error;
-});
+// A lint worker thread (parallel.ts) loads this same bundle: it serves files, it runs no command.
+if (!isLintWorker) {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_CLEAN);
+    throw error;
+  });
+  runMain();
+}
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    writeErr(`nabla: internal error: ${detail}\n`);
-    process.exitCode = EXIT_ERROR;
-  },
-);
+function runMain(): void {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+      writeErr(`nabla: internal error: ${detail}\n`);
+      process.exitCode = EXIT_ERROR;
+    },
+  );
+}

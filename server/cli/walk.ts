@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
-import { languageForPath } from '../engine';
+import { isLintablePath } from './lintFile';
 
 export type WalkItem =
   /** `display` is the path to print: as given, or joined to the folder as given, with `/`. */
@@ -122,7 +122,12 @@ function describeError(error: unknown): string {
  * Yields the files to lint for the paths given, in a deterministic order: the paths in the
  * order given, each folder's entries sorted by name. Each file is yielded at most once.
  */
-export function* walk(paths: readonly string[]): Generator<WalkItem> {
+export interface WalkOptions {
+  /** The project file's `exclude`: a folder or file it covers is not visited (files named explicitly still are). */
+  isExcluded?: (absPath: string, isDir: boolean) => boolean;
+}
+
+export function* walk(paths: readonly string[], options: WalkOptions = {}): Generator<WalkItem> {
   const seenFiles = new Set<string>();
   // Real paths of folders already listed: stops symlink loops and double visits.
   const seenDirs = new Set<string>();
@@ -176,11 +181,13 @@ export function* walk(paths: readonly string[]): Generator<WalkItem> {
       if (isDir) {
         if (skippedFolders.has(entry.name)) continue;
         if (isIgnored(matchers, toSlashes(childAbs), true)) continue;
+        if (options.isExcluded?.(childAbs, true)) continue;
         yield* visitDir(childDisplay, childAbs, matchers, false);
       } else if (isFile) {
         // Only regular files: a FIFO, socket or device is never source (and reading a FIFO blocks).
-        if (languageForPath(entry.name) === undefined) continue;
+        if (!isLintablePath(entry.name)) continue;
         if (isIgnored(matchers, toSlashes(childAbs), false)) continue;
+        if (options.isExcluded?.(childAbs, false)) continue;
         yield* visitFile(childDisplay, childAbs);
       }
     }
@@ -204,8 +211,8 @@ export function* walk(paths: readonly string[]): Generator<WalkItem> {
       yield* visitDir(display, abs, ancestorMatchers(abs), true);
     } else if (stat.isFile()) {
       // Named explicitly: linted even when .gitignore excludes it.
-      if (languageForPath(given) === undefined) {
-        yield { kind: 'warning', display, message: 'skipped: not a Python, TypeScript or JavaScript file (by its extension)' };
+      if (!isLintablePath(given)) {
+        yield { kind: 'warning', display, message: 'skipped: not a Python, TypeScript, JavaScript or notebook file (by its extension)' };
         continue;
       }
       yield* visitFile(display, given);

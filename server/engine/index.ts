@@ -3,13 +3,18 @@ import { buildFacts } from './facts';
 import { lower } from './lower';
 import { LineIndex } from './lineIndex';
 import { initParsers, parse } from './parse';
+import { applySuppressions, nablaComments, parseDirectives, UNUSED_SUPPRESSION, type Comment } from './suppressions';
 import { allRules } from '../rules';
-import type { Rule } from '../rules/rule';
-import type { Finding, LintOptions, LintOutcome, Notice } from './types';
+import type { ReportedMath, Rule } from '../rules/rule';
+import type { Finding, FindingMath, LintOptions, LintOutcome, Notice } from './types';
 
 export type { Finding, FindingMath, Fix, FixSafety, LanguageId, LintOptions, LintOutcome, Notice, Position, Range, RelatedInfo, Severity, TextEdit } from './types';
 export { languageForLanguageId, languageForPath, lintedExtensions } from './languages';
 export { allRules, ruleByCode, docsUrl } from '../rules';
+export { suppressionEdit, UNUSED_SUPPRESSION } from './suppressions';
+export { applicableFixes, applyEdits, selectFixes, type CellTextEdit } from './fixes';
+export { codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
+export type { CellLayout, CellSource, ConcatenatedNotebook, NotebookFinding, NotebookOutcome } from './notebook';
 
 /**
  * Files larger than this are skipped with a notice (1 MiB). Hand-written training code is far
@@ -34,6 +39,15 @@ export function enabledRules(options: Pick<LintOptions, 'select' | 'ignore'>): R
     if (options.ignore && options.ignore.length > 0 && matchesCode(code, options.ignore)) return false;
     return true;
   });
+}
+
+/** A rule's reported math with its spans turned into ranges (keys only when present). */
+function findingMath(math: ReportedMath, lines: LineIndex): FindingMath {
+  const { site, update, ...rest } = math;
+  const out: FindingMath = { ...rest };
+  if (site) out.site = lines.range(site);
+  if (update) out.update = lines.range(update);
+  return out;
 }
 
 /** Detects text that is not source code (NUL bytes), which is skipped rather than parsed. */
@@ -61,8 +75,10 @@ export function lintText(text: string, options: LintOptions & { maxFileSize?: nu
   }
   const tree = parse(text, options.language);
   let module;
+  let comments: Comment[];
   try {
     module = lower(tree, text, options.language);
+    comments = nablaComments(tree, text); // for suppressions, read before the tree is freed
   } finally {
     tree.delete();
   }
@@ -79,15 +95,17 @@ export function lintText(text: string, options: LintOptions & { maxFileSize?: nu
   }
   const facts = buildFacts(module, text, options.language);
   const lines = new LineIndex(text);
-  for (const rule of enabledRules(options)) {
-    const severity = options.severity?.[rule.meta.code] ?? rule.meta.severity;
+  const enabled = enabledRules(options);
+  const crashed = new Set<string>();
+  for (const rule of enabled) {
+    const configured = options.severity?.[rule.meta.code];
     try {
       rule.check({
         facts,
         report(report) {
           findings.push({
             code: rule.meta.code,
-            severity,
+            severity: configured ?? report.severity ?? rule.meta.severity,
             message: report.message,
             range: lines.range(report.span),
             related: (report.related ?? []).map((r) => ({ message: r.message, range: lines.range(r.span) })),
@@ -96,15 +114,31 @@ export function lintText(text: string, options: LintOptions & { maxFileSize?: nu
               safety: report.fix.safety,
               edits: report.fix.edits.map((e) => ({ range: lines.range(e.span), newText: e.newText })),
             },
-            math: report.math,
+            math: report.math && findingMath(report.math, lines),
           });
         },
       });
     } catch (error) {
       const detail = error instanceof Error ? error.message : String(error);
       notices.push({ kind: 'internal-error', message: `rule ${rule.meta.code} failed: ${detail}` });
+      crashed.add(rule.meta.code);
     }
   }
+  // Suppression comments (server/engine/suppressions.ts); NB001 reports the unused ones.
+  const checked = new Set(enabled.map((rule) => rule.meta.code).filter((code) => !crashed.has(code)));
+  const unused = enabled.find((rule) => rule.meta.code === UNUSED_SUPPRESSION);
+  const kept = applySuppressions(findings, {
+    text,
+    lines,
+    directives: parseDirectives(comments, lines),
+    isRule: (code) => allRules.some((rule) => rule.meta.code === code),
+    wasChecked: (code) => checked.has(code),
+    allChecked: allRules.every((rule) => rule.meta.code === UNUSED_SUPPRESSION || checked.has(rule.meta.code)),
+    // With syntax errors the findings are incomplete, so "suppresses nothing" cannot be judged.
+    unusedSeverity: unused && module.errors.length === 0 && !module.truncated ? (options.severity?.[UNUSED_SUPPRESSION] ?? unused.meta.severity) : undefined,
+  });
+  findings.length = 0;
+  for (const finding of kept) findings.push(finding);
   findings.sort(
     (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character || a.code.localeCompare(b.code),
   );

@@ -3,6 +3,7 @@
 // columns, so positions copy across unchanged; what differs is shape and enums.
 import {
   DiagnosticSeverity,
+  DiagnosticTag,
   MessageType,
   type Diagnostic,
   type DiagnosticRelatedInformation,
@@ -10,7 +11,7 @@ import {
   type Range,
   type TextEdit,
 } from 'vscode-languageserver';
-import { docsUrl } from '../engine';
+import { docsUrl, UNUSED_SUPPRESSION } from '../engine';
 import type * as engine from '../engine';
 import type { NablaSettings } from './settings';
 
@@ -82,6 +83,8 @@ export function toDiagnostic(finding: engine.Finding, uri: string): Diagnostic {
   if (finding.related.length > 0) {
     diagnostic.relatedInformation = finding.related.map((related) => toRelatedInformation(related, uri));
   }
+  // An unused suppression is dead text: editors fade it, as they do unused imports.
+  if (finding.code === UNUSED_SUPPRESSION) diagnostic.tags = [DiagnosticTag.Unnecessary];
   const data = toDiagnosticData(finding);
   if (data) diagnostic.data = data;
   return diagnostic;

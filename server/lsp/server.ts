@@ -7,10 +7,13 @@ import {
   type Connection,
   type InitializeParams,
   type InitializeResult,
+  type PublishDiagnosticsParams,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { initEngine, lintText } from '../engine';
 import { DEFAULT_DEBOUNCE_MS, DiagnosticScheduler } from './diagnostics';
+import { attachHover } from './hover';
+import { attachProjectFeatures } from './projectFeatures';
 import { SETTINGS_SECTION, SettingsStore } from './settings';
 
 export interface ServerOptions {
@@ -42,13 +45,24 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   engineReady.catch(() => undefined); // reported by the scheduler on first use
 
   let settings = new SettingsStore(undefined, (message) => log(MessageType.Warning, message));
+  const publish = (params: PublishDiagnosticsParams): void => void connection.sendDiagnostics(params).catch(() => undefined);
+  // Code actions, notebooks, the project file, Lint Workspace (projectFeatures.ts).
+  const project = attachProjectFeatures(connection, {
+    documents,
+    engineReady,
+    log,
+    publish,
+    editorSettings: (uri) => settings.get(uri),
+    relintDocuments: () => scheduler.relintAll(documents.keys()),
+    debounceMs: options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+  });
   const scheduler = new DiagnosticScheduler(
     {
       document: (uri) => documents.get(uri),
-      settings: (uri) => settings.get(uri),
+      settings: (uri) => project.settings(uri),
       engineReady,
       lint: lintText,
-      publish: (params) => void connection.sendDiagnostics(params).catch(() => undefined),
+      publish,
       log,
     },
     options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
@@ -59,8 +73,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const fetch = (scopeUri: string): Promise<unknown> => connection.workspace.getConfiguration({ scopeUri, section: SETTINGS_SECTION });
       settings = new SettingsStore(fetch, (message) => log(MessageType.Warning, message));
     }
+    project.initialize(params);
     return {
-      capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental } },
+      capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental }, hoverProvider: true, ...project.capabilities },
       serverInfo: { name: 'Nabla' },
     };
   });
@@ -68,13 +83,19 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onDidChangeConfiguration((params) => {
     settings.changed(params.settings);
     scheduler.relintAll(documents.keys());
+    project.settingsChanged();
   });
+  // Hovers and `nabla/explain` (hover.ts): the math of the line under the cursor.
+  attachHover(connection, { documents, engineReady, settings: (uri) => project.settings(uri), logError: (message) => log(MessageType.Error, message) });
   documents.onDidChangeContent(({ document }) => scheduler.documentChanged(document.uri));
   documents.onDidClose(({ document }) => {
     settings.forget(document.uri);
     scheduler.documentClosed(document.uri);
   });
-  connection.onShutdown(() => scheduler.dispose());
+  connection.onShutdown(() => {
+    scheduler.dispose();
+    project.dispose();
+  });
 
   documents.listen(connection);
   connection.listen();

@@ -1,8 +1,38 @@
 // The one list of rules, alphabetical by code. A test checks every file in this folder is here.
+import { nb001UnusedSuppression } from './nb001-unused-suppression';
 import { nb101PenaltyAsGradient } from './nb101-penalty-as-gradient';
+import { nb102AscentStep } from './nb102-ascent-step';
+import { nb103PenaltyGradientFactor } from './nb103-penalty-gradient-factor';
+import { nb104L1Gradient } from './nb104-l1-gradient';
+import { nb105PenaltyShape } from './nb105-penalty-shape';
+import { nb201DoubleRegularization } from './nb201-double-regularization';
+import { nb202CoupledDecayInAdaptiveOptimizer } from './nb202-coupled-decay-in-adaptive-optimizer';
+import { nb203NotWeightDecay } from './nb203-not-weight-decay';
+import { nb204DecayOnBiasAndNorm } from './nb204-decay-on-bias-and-norm';
+import { nb205RegularizerWithoutEffect } from './nb205-regularizer-without-effect';
+import { nb301RegularizationLossesDropped } from './nb301-regularization-losses-dropped';
+import { nb302PenaltyAfterBackward } from './nb302-penalty-after-backward';
+import { nb303PenaltyWithoutGradient } from './nb303-penalty-without-gradient';
+import { nb304PenaltyNeverUsed } from './nb304-penalty-never-used';
 import type { Rule } from './rule';
 
-export const allRules: Rule[] = [nb101PenaltyAsGradient];
+export const allRules: Rule[] = [
+  nb001UnusedSuppression,
+  nb101PenaltyAsGradient,
+  nb102AscentStep,
+  nb103PenaltyGradientFactor,
+  nb104L1Gradient,
+  nb105PenaltyShape,
+  nb201DoubleRegularization,
+  nb202CoupledDecayInAdaptiveOptimizer,
+  nb203NotWeightDecay,
+  nb204DecayOnBiasAndNorm,
+  nb205RegularizerWithoutEffect,
+  nb301RegularizationLossesDropped,
+  nb302PenaltyAfterBackward,
+  nb303PenaltyWithoutGradient,
+  nb304PenaltyNeverUsed,
+];
 
 export function ruleByCode(code: string): Rule | undefined {
   return allRules.find((rule) => rule.meta.code === code.toUpperCase());

@@ -24,6 +24,10 @@ export const serverPath = path.join(repoRoot, 'dist', 'server.js');
 export interface StartOptions {
   /** Advertise `workspace.configuration` (the pull model). Default true. */
   configurationPull?: boolean;
+  /** Extra client capabilities, merged into `workspace`, `textDocument` and `window`. */
+  capabilities?: { workspace?: Record<string, unknown>; textDocument?: Record<string, unknown>; window?: Record<string, unknown>; notebookDocument?: Record<string, unknown> };
+  /** Workspace folder URIs announced in `initialize`. */
+  workspaceFolders?: string[];
 }
 
 interface Waiter {
@@ -36,6 +40,14 @@ interface Waiter {
 export class LspTestClient {
   readonly publishes: PublishDiagnosticsParams[] = [];
   readonly logs: LogMessageParams[] = [];
+  /** `window/showMessage` notifications. */
+  readonly messages: { type: number; message: string }[] = [];
+  /** `window/showDocument` requests. */
+  readonly shownDocuments: { uri: string; external?: boolean }[] = [];
+  /** `client/registerCapability` registrations. */
+  readonly registrations: { method: string; registerOptions?: unknown }[] = [];
+  /** `$/progress` notifications. */
+  readonly progress: { token: string | number; value: { kind: string; message?: string; percentage?: number } }[] = [];
   /** What the client answers for the `nabla` section. */
   config: Record<string, unknown> = {};
   configurationRequests = 0;
@@ -60,19 +72,32 @@ export class LspTestClient {
       client.configurationRequests++;
       return params.items.map((item) => (item.section === 'nabla' ? structuredClone(client.config) : null));
     });
-    connection.onRequest('client/registerCapability', () => null);
+    connection.onRequest('client/registerCapability', (params: { registrations: { method: string; registerOptions?: unknown }[] }) => {
+      client.registrations.push(...params.registrations);
+      return null;
+    });
+    connection.onNotification('window/showMessage', (params: { type: number; message: string }) => void client.messages.push(params));
+    connection.onRequest('window/showDocument', (params: { uri: string; external?: boolean }) => {
+      client.shownDocuments.push(params);
+      return { success: true };
+    });
+    connection.onRequest('window/workDoneProgress/create', () => null);
+    connection.onNotification('$/progress', (params: LspTestClient['progress'][number]) => void client.progress.push(params));
     connection.listen();
     const result = await connection.sendRequest<InitializeResult>('initialize', {
       processId: process.pid,
       clientInfo: { name: 'nabla-test-client' },
-      rootUri: null,
-      workspaceFolders: null,
+      rootUri: options.workspaceFolders?.[0] ?? null,
+      workspaceFolders: options.workspaceFolders?.map((uri, i) => ({ uri, name: `folder${i}` })) ?? null,
       capabilities: {
-        workspace: { configuration: options.configurationPull ?? true, didChangeConfiguration: { dynamicRegistration: false } },
+        workspace: { configuration: options.configurationPull ?? true, didChangeConfiguration: { dynamicRegistration: false }, ...options.capabilities?.workspace },
         textDocument: {
           synchronization: { dynamicRegistration: false },
           publishDiagnostics: { relatedInformation: true, versionSupport: true, codeDescriptionSupport: true, dataSupport: true },
+          ...options.capabilities?.textDocument,
         },
+        ...(options.capabilities?.window ? { window: options.capabilities.window } : {}),
+        ...(options.capabilities?.notebookDocument ? { notebookDocument: options.capabilities.notebookDocument } : {}),
       },
     });
     await connection.sendNotification('initialized', {});

@@ -12,6 +12,8 @@ export interface Reporter {
 export interface RunSummary {
   filesChecked: number;
   hadErrors: boolean;
+  /** With --fix: the fixes applied, over all files. */
+  fixed?: number;
 }
 
 /** Writes a chunk of output; text streams it, json and sarif write once at the end. */

@@ -131,6 +131,8 @@ export function sarifReporter(write: Write, version: string): Reporter {
           ];
           sarif.properties = { fixSafety: finding.fix.safety };
         }
+        // SARIF has no notion of notebook cells: the region is within the cell named here (1-based).
+        if (finding.cell !== undefined) sarif.properties = { ...sarif.properties, cell: finding.cell + 1 };
         results.push(sarif);
       }
       for (const notice of result.notices) {

@@ -1,0 +1,104 @@
+// Client side of "Nabla: Lint Workspace", the server status item and "Nabla: Show Output". Thin:
+// the server does the linting (nabla/lintWorkspace, server/lsp/workspaceLint.ts); this file shows
+// progress, the result, and the server's state.
+import { randomUUID } from 'node:crypto';
+import * as vscode from 'vscode';
+import { State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
+
+export const LINT_WORKSPACE_COMMAND = 'nabla.lintWorkspace';
+export const SHOW_OUTPUT_COMMAND = 'nabla.showOutput';
+const LINT_WORKSPACE_REQUEST = 'nabla/lintWorkspace';
+
+/** Notebook cells the server lints: Python cells of Jupyter notebooks (synced as notebooks, not as text). */
+export const NOTEBOOK_CELL_SELECTOR = [{ notebook: { notebookType: 'jupyter-notebook' }, language: 'python' }];
+
+interface LintWorkspaceResult {
+  files: number;
+  filesWithFindings: number;
+  findings: number;
+  open: number;
+  cancelled: boolean;
+}
+
+function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+async function lintWorkspace(client: LanguageClient | undefined, outputChannel: vscode.LogOutputChannel): Promise<void> {
+  const folders = vscode.workspace.workspaceFolders?.filter((folder) => folder.uri.scheme === 'file') ?? [];
+  if (!client || !client.isRunning()) {
+    void vscode.window.showWarningMessage('Nabla: the language server is not running.');
+    return;
+  }
+  if (folders.length === 0) {
+    void vscode.window.showInformationMessage('Nabla: open a folder on disk to lint a workspace.');
+    return;
+  }
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Nabla: linting the workspace', cancellable: true },
+    async (progress, cancel) => {
+      const token = randomUUID();
+      let reported = 0;
+      const listener = client.onProgress(WorkDoneProgress.type, token, (value) => {
+        if (value.kind === 'end') return;
+        const percentage = value.percentage ?? reported;
+        progress.report({ message: value.message, increment: Math.max(0, percentage - reported) });
+        reported = Math.max(reported, percentage);
+      });
+      try {
+        return await client.sendRequest<LintWorkspaceResult>(LINT_WORKSPACE_REQUEST, { folders: folders.map((folder) => folder.uri.toString()), workDoneToken: token }, cancel);
+      } finally {
+        listener.dispose();
+      }
+    },
+  );
+  const summary = `${plural(result.findings, 'problem')} in ${plural(result.filesWithFindings, 'file')} (${plural(result.files, 'file')} linted${result.open > 0 ? `, ${result.open} open in the editor` : ''})`;
+  outputChannel.info(`Lint Workspace: ${summary}${result.cancelled ? '; cancelled' : ''}`);
+  const message = result.cancelled ? `Nabla: cancelled; so far ${summary}.` : `Nabla: ${summary}.`;
+  if (result.findings === 0) {
+    void vscode.window.showInformationMessage(message);
+    return;
+  }
+  const show = 'Show Problems';
+  if ((await vscode.window.showInformationMessage(message, show)) === show) await vscode.commands.executeCommand('workbench.actions.view.problems');
+}
+
+/** A status bar item with the server's state (starting / ready / stopped or failed); clicking it opens the output. */
+function createStatusItem(client: LanguageClient): vscode.Disposable {
+  const item = vscode.window.createStatusBarItem('nabla.status', vscode.StatusBarAlignment.Right, 100);
+  item.name = 'Nabla';
+  item.command = SHOW_OUTPUT_COMMAND;
+  const show = (state: State): void => {
+    switch (state) {
+      case State.Starting:
+        item.text = '$(sync~spin) Nabla';
+        item.tooltip = 'Nabla: the language server is starting';
+        item.backgroundColor = undefined;
+        break;
+      case State.Running:
+        item.text = '$(check) Nabla';
+        item.tooltip = 'Nabla: ready. Click for the output.';
+        item.backgroundColor = undefined;
+        break;
+      case State.Stopped:
+        item.text = '$(error) Nabla';
+        item.tooltip = 'Nabla: the language server is not running. Click for the output; "Nabla: Restart Server" starts it again.';
+        item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
+        break;
+    }
+  };
+  show(client.state);
+  item.show();
+  const listener = client.onDidChangeState((event) => show(event.newState));
+  return vscode.Disposable.from(item, listener);
+}
+
+/** Registers the commands and the status item; `getClient` returns the current client (it survives restarts). */
+export function registerWorkspaceFeatures(context: vscode.ExtensionContext, getClient: () => LanguageClient | undefined, outputChannel: vscode.LogOutputChannel): void {
+  const client = getClient();
+  context.subscriptions.push(
+    vscode.commands.registerCommand(LINT_WORKSPACE_COMMAND, () => lintWorkspace(getClient(), outputChannel)),
+    vscode.commands.registerCommand(SHOW_OUTPUT_COMMAND, () => outputChannel.show()),
+  );
+  if (client) context.subscriptions.push(createStatusItem(client));
+}

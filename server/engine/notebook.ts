@@ -1,0 +1,272 @@
+// Jupyter notebooks: the Python cells are linted as one program, so a penalty defined in one
+// cell and misused in another is found. Cells are concatenated in order, each starting on a new
+// line at column 0, so a position maps back to its cell by line alone. IPython syntax that is not
+// Python (`%magic`, `!shell`, `?help`, `%%bash` cells) is blanked with spaces, which keeps every
+// offset and column. Pure: the CLI reads .ipynb files, the language server gets the cells over LSP.
+import { lintText, type LintOptions } from './index';
+import { comparePositions } from './fixes';
+import type { Finding, Fix, LintOutcome, Position, Range, RelatedInfo, TextEdit } from './types';
+
+export interface CellSource {
+  /** The caller's id for the cell, e.g. its index among all cells of the notebook. */
+  index: number;
+  text: string;
+}
+
+export interface CellLayout {
+  index: number;
+  /** The cell's text as given. */
+  text: string;
+  /** Its first line in the concatenated text. */
+  startLine: number;
+  /** Lines it occupies there (its own lines; the separator line break belongs to the last one). */
+  lineCount: number;
+  /** Cell-relative lines that were blanked (magics and shell escapes). */
+  blanked: Set<number>;
+  /** Where the cell's text ends, in cell coordinates. */
+  end: Position;
+}
+
+export interface ConcatenatedNotebook {
+  text: string;
+  cells: CellLayout[];
+}
+
+/** Cell magics whose body is still Python; any other `%%magic` (bash, html, writefile, ...) blanks its cell. */
+const PYTHON_CELL_MAGICS = new Set(['time', 'timeit', 'capture', 'prun', 'debug', 'memit', 'mprun', 'pypy', 'python', 'python3']);
+
+function splitLines(text: string): string[] {
+  return text.split(/\r\n|\r|\n/);
+}
+
+function isMagicLine(line: string): boolean {
+  const trimmed = line.trimStart();
+  if (/^[%!?]/.test(trimmed)) return true;
+  // `obj?`, `obj??`, `np.sum?`: IPython help.
+  return /^[A-Za-z_][\w.]*\?{1,2}\s*$/.test(trimmed);
+}
+
+/** The cell's text with magics blanked, and the blanked lines. */
+function blankMagics(text: string): { text: string; blanked: Set<number> } {
+  const lines = splitLines(text);
+  const blanked = new Set<number>();
+  const firstCode = lines.findIndex((line) => line.trim() !== '');
+  const cellMagic = firstCode >= 0 ? /^\s*%%(\w+)/.exec(lines[firstCode]) : null;
+  if (cellMagic && !PYTHON_CELL_MAGICS.has(cellMagic[1].toLowerCase())) {
+    lines.forEach((_, i) => blanked.add(i));
+  } else {
+    let continued = false;
+    lines.forEach((line, i) => {
+      if (continued || isMagicLine(line)) {
+        blanked.add(i);
+        continued = /\\\s*$/.test(line); // `!pip install \` continues on the next line
+      }
+    });
+  }
+  if (blanked.size === 0) return { text, blanked };
+  // Rebuild with the original line breaks, replacing each blanked line's characters by spaces.
+  const parts = text.split(/(\r\n|\r|\n)/);
+  for (let i = 0, line = 0; i < parts.length; i += 2, line++) {
+    if (blanked.has(line)) parts[i] = ' '.repeat(parts[i].length);
+  }
+  return { text: parts.join(''), blanked };
+}
+
+function endOf(text: string): Position {
+  const lines = splitLines(text);
+  return { line: lines.length - 1, character: lines[lines.length - 1].length };
+}
+
+export function concatenateCells(cells: readonly CellSource[]): ConcatenatedNotebook {
+  let text = '';
+  let line = 0;
+  const layout: CellLayout[] = [];
+  for (const cell of cells) {
+    const { text: code, blanked } = blankMagics(cell.text);
+    const piece = /(\r\n|\r|\n)$/.test(code) ? code : `${code}\n`;
+    const lineCount = splitLines(piece).length - 1;
+    layout.push({ index: cell.index, text: cell.text, startLine: line, lineCount, blanked, end: endOf(cell.text) });
+    text += piece;
+    line += lineCount;
+  }
+  return { text, cells: layout };
+}
+
+/** The cell that holds a line of the concatenated text. */
+export function cellAtLine(notebook: ConcatenatedNotebook, line: number): CellLayout | undefined {
+  let lo = 0;
+  let hi = notebook.cells.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const cell = notebook.cells[mid];
+    if (line < cell.startLine) hi = mid - 1;
+    else if (line >= cell.startLine + cell.lineCount) lo = mid + 1;
+    else return cell;
+  }
+  return undefined;
+}
+
+function clampToCell(cell: CellLayout, position: Position): Position {
+  return comparePositions(position, cell.end) > 0 ? cell.end : position;
+}
+
+/**
+ * A range of the concatenated text in cell coordinates, or undefined when it spans cells. An end
+ * at the start of the next cell (a whole last line with its break) is clamped to the cell's end.
+ */
+export function locateRange(notebook: ConcatenatedNotebook, range: Range): { cell: CellLayout; range: Range } | undefined {
+  const cell = cellAtLine(notebook, range.start.line);
+  if (!cell) return undefined;
+  const start = { line: range.start.line - cell.startLine, character: range.start.character };
+  let endLine = range.end.line - cell.startLine;
+  let endCharacter = range.end.character;
+  if (endLine === cell.lineCount && endCharacter === 0) {
+    endLine = cell.end.line;
+    endCharacter = cell.end.character;
+  } else if (endLine >= cell.lineCount) {
+    return undefined;
+  }
+  return { cell, range: { start: clampToCell(cell, start), end: clampToCell(cell, { line: endLine, character: endCharacter }) } };
+}
+
+/** An edit in cell coordinates; undefined when it spans cells or touches a blanked magic line, which the cell still has. */
+export function locateEdit(notebook: ConcatenatedNotebook, edit: TextEdit): { cell: CellLayout; edit: TextEdit } | undefined {
+  const located = locateRange(notebook, edit.range);
+  if (!located) return undefined;
+  for (let line = located.range.start.line; line <= located.range.end.line; line++) {
+    if (located.cell.blanked.has(line)) return undefined;
+  }
+  return { cell: located.cell, edit: { range: located.range, newText: edit.newText } };
+}
+
+export interface NotebookFinding extends Omit<Finding, 'related' | 'fix'> {
+  /** The `index` of the cell the finding starts in. */
+  cell: number;
+  related: (RelatedInfo & { cell: number })[];
+  fix?: Omit<Fix, 'edits'> & { edits: (TextEdit & { cell: number })[] };
+}
+
+/** A finding of the concatenated text in cell coordinates; its fix is dropped when an edit cannot be mapped. */
+export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Finding): NotebookFinding | undefined {
+  const located = locateRange(notebook, finding.range) ?? locateRange(notebook, { start: finding.range.start, end: finding.range.start });
+  if (!located) return undefined;
+  const related: NotebookFinding['related'] = [];
+  for (const info of finding.related) {
+    const r = locateRange(notebook, info.range);
+    if (r) related.push({ message: info.message, range: r.range, cell: r.cell.index });
+  }
+  const { fix: rawFix, related: _related, ...rest } = finding;
+  void _related;
+  let fix: NotebookFinding['fix'];
+  if (rawFix) {
+    const edits = rawFix.edits.map((edit) => locateEdit(notebook, edit));
+    if (edits.every((e) => e !== undefined)) {
+      fix = { title: rawFix.title, safety: rawFix.safety, edits: edits.map((e) => ({ ...e!.edit, cell: e!.cell.index })) };
+    }
+  }
+  const out: NotebookFinding = { ...rest, range: located.range, cell: located.cell.index, related };
+  if (rest.math) {
+    const math = { ...rest.math };
+    for (const key of ['site', 'update'] as const) {
+      const range = math[key];
+      if (!range) continue;
+      const r = locateRange(notebook, range);
+      if (r) math[key] = r.range;
+      else delete math[key];
+    }
+    out.math = math;
+  }
+  if (fix) out.fix = fix;
+  return out;
+}
+
+export interface NotebookOutcome {
+  findings: NotebookFinding[];
+  notices: LintOutcome['notices'];
+  notebook: ConcatenatedNotebook;
+}
+
+/** Lints the given Python cells as one program and maps the findings back to cells. */
+export function lintCells(cells: readonly CellSource[], options: Omit<LintOptions, 'language'> & { maxFileSize?: number }): NotebookOutcome {
+  const notebook = concatenateCells(cells);
+  const outcome = lintText(notebook.text, { ...options, language: 'python' });
+  const findings: NotebookFinding[] = [];
+  for (const finding of outcome.findings) {
+    const mapped = toNotebookFinding(notebook, finding);
+    if (mapped) findings.push(mapped);
+  }
+  return { findings, notices: outcome.notices, notebook };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The .ipynb format (nbformat 4): JSON with a `cells` list; a cell's `source` is a string or a
+// list of lines.
+
+export interface IpynbCell {
+  /** Position among all cells, markdown included (0-based). */
+  index: number;
+  kind: string;
+  source: string;
+}
+
+export type ParsedIpynb = { ok: true; cells: IpynbCell[]; language: string } | { ok: false; message: string };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function sourceText(source: unknown): string {
+  if (Array.isArray(source)) return source.map((s) => (typeof s === 'string' ? s : '')).join('');
+  return typeof source === 'string' ? source : '';
+}
+
+export function parseIpynb(json: string): ParsedIpynb {
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch (error) {
+    return { ok: false, message: `not a valid notebook: ${error instanceof Error ? error.message : String(error)}` };
+  }
+  if (!isRecord(data) || !Array.isArray(data.cells)) {
+    const v3 = isRecord(data) && Array.isArray(data.worksheets);
+    return { ok: false, message: v3 ? 'notebook format 3 is not supported; save it as format 4' : 'not a Jupyter notebook (no "cells" list)' };
+  }
+  const metadata = isRecord(data.metadata) ? data.metadata : {};
+  const kernel = isRecord(metadata.kernelspec) ? metadata.kernelspec.language : undefined;
+  const info = isRecord(metadata.language_info) ? metadata.language_info.name : undefined;
+  const language = typeof kernel === 'string' ? kernel : typeof info === 'string' ? info : 'python';
+  const cells = data.cells.map((cell, index) => ({
+    index,
+    kind: isRecord(cell) && typeof cell.cell_type === 'string' ? cell.cell_type : 'unknown',
+    source: isRecord(cell) ? sourceText(cell.source) : '',
+  }));
+  return { ok: true, cells, language: language.toLowerCase() };
+}
+
+/** The code cells of a parsed notebook, ready for `lintCells`. */
+export function codeCells(cells: readonly IpynbCell[]): CellSource[] {
+  return cells.filter((cell) => cell.kind === 'code').map((cell) => ({ index: cell.index, text: cell.source }));
+}
+
+/** Splits a cell's text the way Jupyter stores it: lines that keep their line break. */
+function sourceLines(text: string): string[] {
+  return text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
+}
+
+/**
+ * The notebook JSON with new sources for some cells (by index), keeping everything else and the
+ * file's indentation and final line break.
+ */
+export function replaceIpynbSources(json: string, sources: ReadonlyMap<number, string>): string {
+  const data = JSON.parse(json) as { cells: Record<string, unknown>[] };
+  for (const [index, text] of sources) {
+    const cell = data.cells[index];
+    if (!cell) continue;
+    cell.source = Array.isArray(cell.source) || cell.source === undefined ? sourceLines(text) : text;
+  }
+  const indent = /^\{\r?\n([ \t]+)"/.exec(json)?.[1];
+  const eol = /\r\n/.test(json) ? '\r\n' : '\n';
+  let out = JSON.stringify(data, null, indent ?? undefined);
+  if (eol === '\r\n') out = out.replace(/\n/g, '\r\n');
+  return /\r?\n$/.test(json) ? out + eol : out;
+}

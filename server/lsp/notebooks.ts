@@ -1,0 +1,205 @@
+// Jupyter notebooks over LSP 3.17 notebook sync. The Python cells of a notebook are linted as
+// one program (server/engine/notebook.ts concatenates them), so a penalty defined in one cell and
+// misused in another is found; the diagnostics are then split and published per cell URI.
+//
+// The notebook reuses the DiagnosticScheduler (debounce, stale-run tickets, settings): to it, a
+// notebook is one Python document whose text is the concatenation, and `publish` splits the result.
+import {
+  NotebookCellKind,
+  NotebookDocuments,
+  type Connection,
+  type Diagnostic,
+  type DiagnosticRelatedInformation,
+  type MessageType,
+  type PublishDiagnosticsParams,
+  type TextEdit,
+} from 'vscode-languageserver';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { concatenateCells, lintText, locateRange, toNotebookFinding, type ConcatenatedNotebook, type FindingMath, type LintOptions, type LintOutcome } from '../engine';
+import { locateEdit } from '../engine/notebook';
+import { fromDiagnosticData } from './convert';
+import { DiagnosticScheduler } from './diagnostics';
+import type { NablaSettings } from './settings';
+
+/** What the server advertises: Jupyter notebooks, Python cells. */
+export const NOTEBOOK_SELECTOR = [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }];
+
+export interface NotebookHost {
+  settings(uri: string): Promise<NablaSettings>;
+  engineReady: Promise<void>;
+  publish(params: PublishDiagnosticsParams): void;
+  log(type: MessageType, message: string): void;
+  /** A notebook was opened (to drop results a workspace lint published for its file). */
+  opened?(uri: string): void;
+}
+
+interface Layout extends ConcatenatedNotebook {
+  /** Cell URIs, by the `index` given to `concatenateCells`. */
+  cellUris: string[];
+}
+
+export class NotebookLinting {
+  readonly notebooks = new NotebookDocuments(TextDocument);
+  private readonly scheduler: DiagnosticScheduler;
+  /** The layout the last lint of each notebook used, to split its diagnostics. */
+  private readonly layouts = new Map<string, Layout>();
+  /** Cells that got diagnostics, per notebook, so they can be cleared when they go away. */
+  private readonly published = new Map<string, Set<string>>();
+  private readonly open = new Set<string>();
+
+  constructor(
+    private readonly host: NotebookHost,
+    debounceMs: number,
+  ) {
+    this.scheduler = new DiagnosticScheduler(
+      {
+        document: (uri) => this.document(uri),
+        settings: (uri) => host.settings(uri),
+        engineReady: host.engineReady,
+        lint: lintText,
+        publish: (params) => this.split(params),
+        log: host.log,
+      },
+      debounceMs,
+    );
+    this.notebooks.onDidOpen((notebook) => {
+      this.open.add(notebook.uri);
+      host.opened?.(notebook.uri);
+      this.scheduler.documentChanged(notebook.uri);
+    });
+    this.notebooks.onDidChange((event) => this.scheduler.documentChanged(event.notebookDocument.uri));
+    this.notebooks.onDidClose((notebook) => {
+      this.open.delete(notebook.uri);
+      this.scheduler.documentClosed(notebook.uri);
+      this.layouts.delete(notebook.uri);
+    });
+  }
+
+  listen(connection: Connection): void {
+    this.notebooks.listen(connection);
+  }
+
+  relintAll(): void {
+    this.scheduler.relintAll(this.uris());
+  }
+
+  dispose(): void {
+    this.scheduler.dispose();
+  }
+
+  /** The text document of a cell, if the URI is one of a synced notebook. */
+  cell(uri: string): TextDocument | undefined {
+    return this.notebooks.cellTextDocuments.get(uri);
+  }
+
+  /** The notebook a cell belongs to. */
+  notebookOf(cellUri: string): string | undefined {
+    return this.notebooks.findNotebookDocumentForCell(cellUri)?.uri;
+  }
+
+  /**
+   * Fresh findings for one cell, in its coordinates, from linting its whole notebook (for
+   * fix-all): only findings in that cell, only fixes whose edits all stay in it.
+   */
+  findingsForCell(cellUri: string, options: Omit<LintOptions, 'language'>): { range: TextEdit['range']; fix?: { safety: 'safe' | 'unsafe'; title: string; edits: TextEdit[] } }[] {
+    const notebookUri = this.notebookOf(cellUri);
+    const document = notebookUri && this.document(notebookUri);
+    const layout = notebookUri ? this.layouts.get(notebookUri) : undefined;
+    if (!document || !layout) return [];
+    const index = layout.cellUris.indexOf(cellUri);
+    const outcome: LintOutcome = lintText(document.getText(), { ...options, language: 'python' });
+    const out: ReturnType<NotebookLinting['findingsForCell']> = [];
+    for (const finding of outcome.findings) {
+      const mapped = toNotebookFinding(layout, finding);
+      if (!mapped || mapped.cell !== index) continue;
+      const fix = mapped.fix && mapped.fix.edits.every((e) => e.cell === index) ? { ...mapped.fix, edits: mapped.fix.edits.map(({ range, newText }) => ({ range, newText })) } : undefined;
+      out.push({ range: mapped.range, fix });
+    }
+    return out;
+  }
+
+  /** URIs of the open notebooks. */
+  uris(): string[] {
+    return [...this.open];
+  }
+
+  /** The notebook as one Python document (the concatenation of its Python cells); remembers the layout. */
+  private document(uri: string): TextDocument | undefined {
+    const notebook = this.notebooks.getNotebookDocument(uri);
+    if (!notebook) return undefined;
+    const cells: { uri: string; text: string }[] = [];
+    for (const cell of notebook.cells) {
+      if (cell.kind !== NotebookCellKind.Code) continue;
+      const document = this.notebooks.getCellTextDocument(cell);
+      if (!document || document.languageId !== 'python') continue;
+      cells.push({ uri: cell.document, text: document.getText() });
+    }
+    const layout = concatenateCells(cells.map((cell, index) => ({ index, text: cell.text })));
+    this.layouts.set(uri, { ...layout, cellUris: cells.map((cell) => cell.uri) });
+    return TextDocument.create(uri, 'python', notebook.version, layout.text);
+  }
+
+  /** Publishes a notebook's diagnostics per cell; cells that had diagnostics and have none now are cleared. */
+  private split(params: PublishDiagnosticsParams): void {
+    const before = this.published.get(params.uri) ?? new Set<string>();
+    const layout = this.layouts.get(params.uri);
+    const byCell = new Map<string, Diagnostic[]>();
+    if (layout && this.notebooks.getNotebookDocument(params.uri)) {
+      for (const uri of layout.cellUris) byCell.set(uri, []);
+      for (const diagnostic of params.diagnostics) {
+        const mapped = this.toCell(layout, diagnostic);
+        if (mapped) byCell.get(mapped.uri)?.push(mapped.diagnostic);
+      }
+    }
+    const now = new Set<string>();
+    for (const [uri, diagnostics] of byCell) {
+      if (diagnostics.length > 0) now.add(uri);
+      if (diagnostics.length > 0 || before.has(uri)) this.host.publish({ uri, diagnostics });
+    }
+    for (const uri of before) if (!byCell.has(uri)) this.host.publish({ uri, diagnostics: [] });
+    if (now.size > 0) this.published.set(params.uri, now);
+    else this.published.delete(params.uri);
+  }
+
+  private toCell(layout: Layout, diagnostic: Diagnostic): { uri: string; diagnostic: Diagnostic } | undefined {
+    const located = locateRange(layout, diagnostic.range) ?? locateRange(layout, { start: diagnostic.range.start, end: diagnostic.range.start });
+    if (!located) return undefined;
+    const uri = layout.cellUris[located.cell.index];
+    const out: Diagnostic = { ...diagnostic, range: located.range };
+    if (diagnostic.relatedInformation) {
+      const related: DiagnosticRelatedInformation[] = [];
+      for (const info of diagnostic.relatedInformation) {
+        const r = locateRange(layout, info.location.range);
+        if (r) related.push({ message: info.message, location: { uri: layout.cellUris[r.cell.index], range: r.range } });
+      }
+      if (related.length > 0) out.relatedInformation = related;
+      else delete out.relatedInformation;
+    }
+    if (diagnostic.data !== undefined) {
+      const data: Record<string, unknown> = { ...(diagnostic.data as Record<string, unknown>) };
+      const parsed = fromDiagnosticData(diagnostic.data);
+      if (parsed.fix) {
+        const edits = parsed.fix.edits.map((edit) => locateEdit(layout, edit));
+        // A quick fix edits the cell it is shown in; one reaching into another cell (or a magic line) is dropped.
+        if (edits.every((e) => e !== undefined && e.cell.index === located.cell.index)) data.fix = { ...parsed.fix, edits: edits.map((e) => e!.edit) };
+        else delete data.fix;
+      }
+      if (parsed.math) data.math = mapMath(layout, parsed.math);
+      out.data = data;
+    }
+    return { uri, diagnostic: out };
+  }
+}
+
+/** The ranges inside a finding's math, in cell coordinates (dropped when they cannot be mapped). */
+function mapMath(layout: Layout, math: FindingMath): FindingMath {
+  const out: FindingMath = { ...math };
+  for (const key of ['site', 'update'] as const) {
+    const range = math[key];
+    if (!range) continue;
+    const located = locateRange(layout, range);
+    if (located) out[key] = located.range;
+    else delete out[key];
+  }
+  return out;
+}

@@ -1,0 +1,177 @@
+// The server's project-level features, wired in one place so server.ts only forwards to them:
+// code actions (codeActions.ts), notebooks (notebooks.ts), the project file and its reload
+// (projectSettings.ts), "Lint Workspace" (workspaceLint.ts) and `nabla.showDocumentation`.
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import {
+  DidChangeWatchedFilesNotification,
+  MessageType,
+  ShowMessageNotification,
+  type CodeActionParams,
+  type Connection,
+  type InitializeParams,
+  type PublishDiagnosticsParams,
+  type ServerCapabilities,
+  type TextDocuments,
+} from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { DEFAULT_MAX_FILE_SIZE, languageForLanguageId, lintText } from '../engine';
+import { CODE_ACTION_KINDS, codeActions, SHOW_DOCUMENTATION_COMMAND, type CodeActionHost } from './codeActions';
+import { toLintOptions } from './convert';
+import { NOTEBOOK_SELECTOR, NotebookLinting } from './notebooks';
+import { CONFIG_WATCH_PATTERNS, fsPathOf, isConfigUri, ProjectSettings } from './projectSettings';
+import type { NablaSettings } from './settings';
+import { LINT_WORKSPACE_REQUEST, WorkspaceLinter, type LintWorkspaceParams } from './workspaceLint';
+
+export interface ProjectFeaturesDeps {
+  documents: TextDocuments<TextDocument>;
+  engineReady: Promise<void>;
+  log(type: MessageType, message: string): void;
+  publish(params: PublishDiagnosticsParams): void;
+  /** The VS Code settings for a URI (without the project file). */
+  editorSettings(uri: string): Promise<NablaSettings>;
+  /** Lint every open text document again (the project file changed). */
+  relintDocuments(): void;
+  debounceMs: number;
+}
+
+export interface ProjectFeatures {
+  /** What to merge into the server's capabilities. */
+  capabilities: ServerCapabilities;
+  /** Call from onInitialize. */
+  initialize(params: InitializeParams): void;
+  /** The settings a document is linted with: the project file, then the editor settings. */
+  settings(uri: string): Promise<NablaSettings>;
+  /** The editor settings changed: lint open notebooks again (text documents are the caller's). */
+  settingsChanged(): void;
+  dispose(): void;
+}
+
+export function attachProjectFeatures(connection: Connection, deps: ProjectFeaturesDeps): ProjectFeatures {
+  const { documents, log } = deps;
+  const project = new ProjectSettings({
+    // A notification (window/showMessage), not a request: nothing waits for the user to dismiss it.
+    warn: (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message }).catch(() => undefined),
+    log: (message) => log(MessageType.Warning, message),
+  });
+  const settings = async (uri: string): Promise<NablaSettings> => project.apply(uri, await deps.editorSettings(uri));
+
+  let folders: string[] = [];
+  let watchDynamically = false;
+
+  // Editor settings are asked for once per workspace folder, not per file: a workspace can hold thousands.
+  const folderScope = (uri: string): string => {
+    const fsPath = fsPathOf(uri);
+    const folder = fsPath && folders.find((f) => fsPath === f || fsPath.startsWith(f + path.sep));
+    return folder ? pathToFileURL(folder).href : uri;
+  };
+  const workspace = new WorkspaceLinter({
+    settings: async (uri) => project.apply(uri, await deps.editorSettings(folderScope(uri))),
+    excludes: (fsPath, isDir) => project.excludes(fsPath, isDir),
+    isOpen: (uri) => documents.get(uri) !== undefined || notebooks.uris().includes(uri),
+    publish: deps.publish,
+    maxFileSize: DEFAULT_MAX_FILE_SIZE,
+  });
+
+  const notebooks = new NotebookLinting(
+    {
+      settings,
+      engineReady: deps.engineReady,
+      publish: deps.publish,
+      log,
+      opened: (uri) => {
+        if (workspace.forget(uri)) deps.publish({ uri, diagnostics: [] });
+      },
+    },
+    deps.debounceMs,
+  );
+  documents.onDidOpen(({ document }) => workspace.forget(document.uri));
+
+  const actionsHost: CodeActionHost = {
+    document(uri) {
+      const cell = notebooks.cell(uri);
+      if (cell) return { text: cell.getText(), language: 'python' };
+      const document = documents.get(uri);
+      const language = document && languageForLanguageId(document.languageId);
+      return document && language ? { text: document.getText(), language } : undefined;
+    },
+    async findings(uri) {
+      await deps.engineReady;
+      const cell = notebooks.cell(uri);
+      const scope = cell ? notebooks.notebookOf(uri) : uri;
+      if (!scope) return undefined;
+      const effective = await settings(scope);
+      if (!effective.enable) return undefined;
+      if (cell) {
+        const { language: _language, ...options } = toLintOptions(effective, 'python');
+        void _language;
+        return notebooks.findingsForCell(uri, options);
+      }
+      const document = documents.get(uri);
+      const language = document && languageForLanguageId(document.languageId);
+      if (!document || !language) return undefined;
+      return lintText(document.getText(), toLintOptions(effective, language)).findings;
+    },
+  };
+
+  connection.onCodeAction(async (params: CodeActionParams) => {
+    try {
+      return await codeActions(params, actionsHost);
+    } catch (error) {
+      log(MessageType.Error, `code actions for ${params.textDocument.uri} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      return [];
+    }
+  });
+
+  connection.onExecuteCommand(async (params) => {
+    if (params.command !== SHOW_DOCUMENTATION_COMMAND) return;
+    const [target] = params.arguments ?? [];
+    if (typeof target !== 'string' || !/^https?:\/\//.test(target)) return;
+    await connection.window.showDocument({ uri: target, external: true }).catch(() => undefined);
+  });
+
+  connection.onDidChangeWatchedFiles(({ changes }) => {
+    if (!changes.some((change) => isConfigUri(change.uri))) return;
+    log(MessageType.Info, 'project configuration changed; checking open documents again');
+    project.reload();
+    deps.relintDocuments();
+    notebooks.relintAll();
+  });
+
+  connection.onInitialized(() => {
+    if (!watchDynamically) return;
+    void connection.client
+      .register(DidChangeWatchedFilesNotification.type, { watchers: CONFIG_WATCH_PATTERNS.map((globPattern) => ({ globPattern })) })
+      .catch((error: unknown) => log(MessageType.Warning, `could not watch the project configuration files: ${String(error)}`));
+  });
+
+  connection.onRequest(LINT_WORKSPACE_REQUEST, async (params: LintWorkspaceParams | undefined, token) => {
+    await deps.engineReady;
+    const roots = (params?.folders ?? [])
+      .map(fsPathOf)
+      .filter((p): p is string => p !== undefined)
+      .map((p) => path.resolve(p));
+    if (roots.length > 0) folders = [...new Set([...folders, ...roots])];
+    const progress = connection.window.attachWorkDoneProgress(params?.workDoneToken);
+    return workspace.run(roots.length > 0 ? roots : folders, token, progress);
+  });
+
+  notebooks.listen(connection);
+
+  return {
+    capabilities: {
+      codeActionProvider: { codeActionKinds: CODE_ACTION_KINDS, resolveProvider: false },
+      executeCommandProvider: { commands: [SHOW_DOCUMENTATION_COMMAND] },
+      notebookDocumentSync: { notebookSelector: NOTEBOOK_SELECTOR },
+    },
+    initialize(params) {
+      const uris = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
+      folders = uris.map(fsPathOf).filter((p): p is string => p !== undefined).map((p) => path.resolve(p));
+      project.setRoots(folders);
+      watchDynamically = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
+    },
+    settings,
+    settingsChanged: () => notebooks.relintAll(),
+    dispose: () => notebooks.dispose(),
+  };
+}

@@ -1,0 +1,108 @@
+// The project file (nabla.toml / pyproject.toml [tool.nabla], server/config/projectConfig.ts)
+// layered under the VS Code settings for each document, reloaded when a config file changes.
+//
+// Precedence (documented in README "Project configuration"): the project file first, then the
+// editor settings on top: a non-empty `nabla.select` is added to the file's `select`,
+// `nabla.ignore` is added to its `ignore`, `nabla.severity` overrides per code. A file that the
+// project's `exclude` covers gets no diagnostics.
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigResolver, CONFIG_FILE, formatProblem, isExcluded, PYPROJECT_FILE, resolveFileOptions, type LoadedConfig } from '../config/projectConfig';
+import type { NablaSettings } from './settings';
+
+/** Glob patterns of the files whose changes reload the project configuration. */
+export const CONFIG_WATCH_PATTERNS = [`**/${CONFIG_FILE}`, `**/${PYPROJECT_FILE}`];
+
+/** The local path of a `file:` URI, or undefined for other schemes (untitled, virtual files). */
+export function fsPathOf(uri: string): string | undefined {
+  if (!uri.startsWith('file:')) return undefined;
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a changed file (by URI) is one that may hold the project configuration. */
+export function isConfigUri(uri: string): boolean {
+  const name = uri.replace(/[?#].*$/, '').split('/').pop() ?? '';
+  return name === CONFIG_FILE || name === PYPROJECT_FILE;
+}
+
+export interface ProjectSettingsHost {
+  /** Shown to the user once per distinct text (window/showWarningMessage). */
+  warn(message: string): void;
+  /** Written to the output channel every time a file with problems is loaded. */
+  log(message: string): void;
+}
+
+export class ProjectSettings {
+  private resolver: ConfigResolver;
+  private readonly shown = new Set<string>();
+  private roots: string[] = [];
+
+  constructor(private readonly host: ProjectSettingsHost) {
+    this.resolver = this.createResolver();
+  }
+
+  /** Workspace folders, to show config paths relative to them. */
+  setRoots(roots: readonly string[]): void {
+    this.roots = [...roots];
+  }
+
+  /** A config file changed: forget everything loaded; the next lint reads the files again. */
+  reload(): void {
+    this.resolver = this.createResolver();
+  }
+
+  /** The project config for a local path, if any. */
+  configFor(fsPath: string): LoadedConfig | undefined {
+    return this.resolver.forPath(fsPath);
+  }
+
+  /** Whether the project's `exclude` covers a path (for the workspace walk). */
+  excludes(fsPath: string, isDir: boolean): boolean {
+    const loaded = this.configFor(fsPath);
+    return loaded !== undefined && isExcluded(loaded.config, fsPath, isDir);
+  }
+
+  /** The editor settings for a document with its project file layered underneath. */
+  apply(uri: string, editor: NablaSettings): NablaSettings {
+    const fsPath = fsPathOf(uri);
+    if (!fsPath) return editor;
+    const loaded = this.configFor(fsPath);
+    if (!loaded) return editor;
+    const options = resolveFileOptions(loaded.config, fsPath, editor, 'editor');
+    return {
+      ...editor,
+      enable: editor.enable && !options.excluded,
+      select: options.select ?? [],
+      ignore: options.ignore ?? [],
+      severity: options.severity ?? {},
+    };
+  }
+
+  private display(file: string): string {
+    for (const root of this.roots) {
+      const rel = path.relative(root, file);
+      if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel.split(path.sep).join('/');
+    }
+    return file;
+  }
+
+  private createResolver(): ConfigResolver {
+    return new ConfigResolver({
+      onLoad: (loaded) => {
+        if (loaded.problems.length === 0) return;
+        const lines = loaded.problems.map((problem) => formatProblem(this.display(loaded.config.file), problem));
+        for (const line of lines) this.host.log(`project configuration: ${line}`);
+        const more = lines.length > 1 ? ` (and ${lines.length - 1} more; see the Nabla output)` : '';
+        const wholeFile = loaded.problems.some((problem) => problem.key === '');
+        const message = `Nabla: ${lines[0]}${more}${wholeFile ? '' : '. These values are ignored; the rest of the file applies'}.`;
+        if (this.shown.has(message)) return;
+        this.shown.add(message);
+        this.host.warn(message);
+      },
+    });
+  }
+}

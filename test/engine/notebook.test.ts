@@ -1,0 +1,94 @@
+// Notebook cells as one program: concatenation, magics, mapping back, and the .ipynb format.
+import * as assert from 'node:assert/strict';
+import { concatenateCells, initEngine, lintCells, locateRange, parseIpynb, replaceIpynbSources } from '../../server/engine';
+import { applyEdits, selectFixes } from '../../server/engine/fixes';
+
+describe('notebooks', function () {
+  before(() => initEngine());
+
+  it('concatenates cells on fresh lines and blanks IPython syntax, keeping columns', function () {
+    const nb = concatenateCells([
+      { index: 0, text: 'import numpy as np\n%matplotlib inline\n!pip install x \\\n  y\nnp.sum?' },
+      { index: 3, text: '%%bash\necho hi' },
+      { index: 5, text: '%%time\nx = 1\n' },
+    ]);
+    const lines = nb.text.split('\n');
+    assert.equal(lines[0], 'import numpy as np');
+    assert.equal(lines[1], ' '.repeat('%matplotlib inline'.length));
+    assert.equal(lines[2].trim() + lines[3].trim() + lines[4].trim(), '', 'shell escape with its continuation, and help');
+    assert.equal(lines[5].trim() + lines[6].trim(), '', 'a %%bash cell is blanked whole');
+    assert.equal(lines[8], 'x = 1', 'a %%time cell keeps its Python');
+    assert.deepEqual(
+      nb.cells.map((c) => [c.index, c.startLine, c.lineCount]),
+      [
+        [0, 0, 5],
+        [3, 5, 2],
+        [5, 7, 2],
+      ],
+    );
+    assert.deepEqual(locateRange(nb, { start: { line: 8, character: 0 }, end: { line: 8, character: 5 } })?.range, { start: { line: 1, character: 0 }, end: { line: 1, character: 5 } });
+    assert.equal(locateRange(nb, { start: { line: 4, character: 0 }, end: { line: 6, character: 1 } }), undefined, 'across cells');
+    const wholeLast = locateRange(nb, { start: { line: 6, character: 0 }, end: { line: 7, character: 0 } });
+    assert.deepEqual(wholeLast?.range.end, { line: 1, character: 7 }, 'clamped to the end of the cell');
+  });
+
+  it('finds a penalty defined in one cell and misused in another', function () {
+    const { findings, notices } = lintCells(
+      [
+        { index: 1, text: 'import numpy as np\n%load_ext autoreload\nreg = 1e-3' },
+        { index: 2, text: 'penalty = reg * np.sum(W * W)' },
+        { index: 4, text: 'dW = X.T.dot(dout)\ndW += penalty' },
+      ],
+      {},
+    );
+    assert.deepEqual(notices, []);
+    assert.equal(findings.length, 1);
+    assert.equal(findings[0].code, 'NB101');
+    assert.equal(findings[0].cell, 4);
+    assert.deepEqual(findings[0].range.start, { line: 1, character: 6 });
+    assert.deepEqual(
+      findings[0].related.map((r) => [r.cell, r.range.start.line]),
+      [[2, 0]],
+    );
+  });
+
+  it('maps fixes into their cell and applies them', function () {
+    const cells = [
+      { index: 0, text: 'import numpy as np' },
+      { index: 1, text: 'def grad(W, X, dout, reg):\n    dW = X.T.dot(dout)\n    dW += reg * np.sum(W * W)\n    return dW' },
+    ];
+    const { findings } = lintCells(cells, {});
+    const fix = findings[0].fix;
+    assert.ok(fix);
+    assert.deepEqual(
+      fix.edits.map((e) => e.cell),
+      [1],
+    );
+    const [chosen] = selectFixes([fix]);
+    assert.equal(applyEdits(cells[1].text, chosen.edits), cells[1].text.replace('reg * np.sum(W * W)', '2 * reg * W'));
+  });
+
+  it('reads .ipynb JSON and writes new sources back in the same layout', function () {
+    const json = '{\n "cells": [\n  {\n   "cell_type": "code",\n   "source": [\n    "a = 1\\n",\n    "b = 2"\n   ]\n  },\n  {\n   "cell_type": "markdown",\n   "source": "# hi"\n  }\n ],\n "metadata": {},\n "nbformat": 4\n}\n';
+    const parsed = parseIpynb(json);
+    assert.ok(parsed.ok);
+    assert.deepEqual(
+      parsed.cells.map((c) => [c.index, c.kind, c.source]),
+      [
+        [0, 'code', 'a = 1\nb = 2'],
+        [1, 'markdown', '# hi'],
+      ],
+    );
+    assert.equal(parsed.language, 'python');
+    const written = replaceIpynbSources(json, new Map([[0, 'a = 1\nb = 3']]));
+    assert.equal(written, json.replace('"b = 2"', '"b = 3"'));
+    assert.equal(parseIpynb('{"worksheets": []}').ok, false);
+    assert.equal(parseIpynb('not json').ok, false);
+  });
+
+  it('selectFixes skips a fix that overlaps an earlier one', function () {
+    const at = (line: number, from: number, to: number) => ({ range: { start: { line, character: from }, end: { line, character: to } }, newText: 'x' });
+    const fixes = [{ edits: [at(0, 0, 5)] }, { edits: [at(0, 3, 8)] }, { edits: [at(0, 5, 6)] }, { edits: [at(1, 0, 1)] }];
+    assert.deepEqual(selectFixes(fixes), [fixes[0], fixes[2], fixes[3]]);
+  });
+});

@@ -1,0 +1,172 @@
+// Jupyter notebooks over LSP notebook sync, and nabla/lintWorkspace, through the real server.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { CodeAction, InitializeResult } from 'vscode-languageserver';
+import { LspTestClient, serverPath, textAt } from './lspClient';
+
+const CELLS = [
+  'import numpy as np\n%matplotlib inline\nW = np.random.randn(3, 3)\nreg = 1e-3',
+  '# the penalty, defined here\npenalty = reg * np.sum(W * W)',
+  '!pip install numpy\ndW = X.T.dot(dout)\ndW += penalty\nW -= 0.1 * dW',
+];
+const PY_BUG = ['import numpy as np', 'def grad(W, X, dout, reg):', '    dW = X.T.dot(dout)', '    dW += reg * np.sum(W * W)', '    return dW', ''].join('\n');
+
+let nextId = 0;
+
+describe('language server: notebooks', function () {
+  this.timeout(30000);
+  let client: LspTestClient;
+  let result: InitializeResult;
+
+  before(async function () {
+    if (!fs.existsSync(serverPath)) throw new Error(`${serverPath} is missing: run npm run build first`);
+    ({ client, result } = await LspTestClient.start());
+  });
+
+  after(async function () {
+    await client?.stop();
+  });
+
+  function notebook(cells: string[]): { uri: string; cellUris: string[] } {
+    const id = ++nextId;
+    const uri = `file:///nabla-nb/${id}/analysis.ipynb`;
+    return { uri, cellUris: cells.map((_, i) => `vscode-notebook-cell:/nabla-nb/${id}/analysis.ipynb#cell${i}`) };
+  }
+
+  async function openNotebook(cells: string[]): Promise<{ uri: string; cellUris: string[] }> {
+    const nb = notebook(cells);
+    await client.connection.sendNotification('notebookDocument/didOpen', {
+      notebookDocument: { uri: nb.uri, notebookType: 'jupyter-notebook', version: 1, cells: nb.cellUris.map((document) => ({ kind: 2, document })) },
+      cellTextDocuments: cells.map((text, i) => ({ uri: nb.cellUris[i], languageId: 'python', version: 1, text })),
+    });
+    return nb;
+  }
+
+  it('declares notebook sync for Jupyter notebooks with Python cells', function () {
+    assert.deepEqual(result.capabilities.notebookDocumentSync, {
+      notebookSelector: [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }],
+    });
+  });
+
+  it('lints the cells as one program and publishes per cell: a penalty defined in one cell, misused in another', async function () {
+    const nb = await openNotebook(CELLS);
+    const published = await client.waitForPublish(nb.cellUris[2], (p) => p.diagnostics.length > 0);
+    const [d] = published.diagnostics;
+    assert.equal(published.diagnostics.length, 1, JSON.stringify(published.diagnostics));
+    assert.equal(d.code, 'NB101');
+    assert.deepEqual(d.range.start, { line: 2, character: 6 }, 'line 3 of the third cell');
+    assert.equal(textAt(CELLS[2], d.range), 'penalty');
+    const related = d.relatedInformation ?? [];
+    assert.ok(
+      related.some((r) => r.location.uri === nb.cellUris[1] && r.location.range.start.line === 1),
+      `related information points into the second cell: ${JSON.stringify(related)}`,
+    );
+    // No diagnostics for the other cells, and magics (%matplotlib, !pip) are not syntax errors.
+    assert.ok(!client.publishes.some((p) => (p.uri === nb.cellUris[0] || p.uri === nb.cellUris[1]) && p.diagnostics.length > 0));
+    assert.ok(!client.logs.some((log) => log.message.includes(nb.uri) && /syntax error/.test(log.message)), JSON.stringify(client.logs));
+
+    // Fixing the definition in cell 2 clears the finding in cell 3.
+    const since = client.publishes.length;
+    await client.connection.sendNotification('notebookDocument/didChange', {
+      notebookDocument: { uri: nb.uri, version: 2 },
+      change: {
+        cells: {
+          textContent: [
+            {
+              document: { uri: nb.cellUris[1], version: 2 },
+              changes: [{ range: { start: { line: 1, character: 10 }, end: { line: 1, character: 29 } }, text: '2 * reg * W' }],
+            },
+          ],
+        },
+      },
+    });
+    const cleared = await client.waitForPublish(nb.cellUris[2], () => true, since);
+    assert.deepEqual(cleared.diagnostics, []);
+
+    const closing = client.publishes.length;
+    await client.connection.sendNotification('notebookDocument/didClose', { notebookDocument: { uri: nb.uri }, cellTextDocuments: nb.cellUris.map((uri) => ({ uri })) });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.ok(client.publishes.slice(closing).every((p) => p.diagnostics.length === 0));
+  });
+
+  it('offers code actions in a cell, with edits for that cell', async function () {
+    const nb = await openNotebook(['import numpy as np', 'def grad(W, X, dout, reg):\n    dW = X.T.dot(dout)\n    dW += reg * np.sum(W * W)\n    return dW']);
+    const { diagnostics } = await client.waitForPublish(nb.cellUris[1], (p) => p.diagnostics.length > 0);
+    assert.equal(diagnostics[0].range.start.line, 2);
+    const actions = await client.connection.sendRequest<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri: nb.cellUris[1] },
+      range: diagnostics[0].range,
+      context: { diagnostics },
+    });
+    const fix = actions.find((a) => a.title.endsWith('(unsafe)'));
+    assert.ok(fix, JSON.stringify(actions.map((a) => a.title)));
+    assert.deepEqual(Object.keys(fix.edit?.changes ?? {}), [nb.cellUris[1]]);
+    assert.deepEqual(fix.edit?.changes?.[nb.cellUris[1]], [{ range: diagnostics[0].range, newText: '2 * reg * W' }]);
+    const ignore = actions.find((a) => a.title === 'Ignore NB101 on this line');
+    assert.deepEqual(ignore?.edit?.changes?.[nb.cellUris[1]]?.[0].newText, '  # nabla: ignore[NB101]');
+    await client.connection.sendNotification('notebookDocument/didClose', { notebookDocument: { uri: nb.uri }, cellTextDocuments: nb.cellUris.map((uri) => ({ uri })) });
+  });
+});
+
+describe('language server: nabla/lintWorkspace', function () {
+  this.timeout(30000);
+  let client: LspTestClient;
+  let dir: string;
+
+  before(async function () {
+    if (!fs.existsSync(serverPath)) throw new Error(`${serverPath} is missing: run npm run build first`);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nabla-ws-'));
+    const files: Record<string, string> = {
+      'src/bad.py': PY_BUG,
+      'src/good.py': PY_BUG.replace('reg * np.sum(W * W)', '2 * reg * W'),
+      'src/open.py': PY_BUG,
+      'vendor/lib.py': PY_BUG,
+      'ignored/skip.py': PY_BUG,
+      '.gitignore': 'ignored/\n',
+      'nabla.toml': 'exclude = ["vendor/"]\n',
+      'nb.ipynb': JSON.stringify({
+        cells: [
+          { cell_type: 'markdown', source: ['# notes'], metadata: {} },
+          { cell_type: 'code', source: ['import numpy as np\n', 'pen = reg * np.sum(W * W)'], metadata: {}, outputs: [], execution_count: null },
+          { cell_type: 'code', source: ['dW += pen'], metadata: {}, outputs: [], execution_count: null },
+        ],
+        metadata: { kernelspec: { language: 'python', name: 'python3', display_name: 'Python 3' } },
+        nbformat: 4,
+        nbformat_minor: 5,
+      }),
+    };
+    for (const [rel, content] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(dir, rel), content);
+    }
+    client = (await LspTestClient.start({ workspaceFolders: [pathToFileURL(dir).href], capabilities: { window: { workDoneProgress: true } } })).client;
+  });
+
+  after(async function () {
+    await client?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('publishes the findings of every file, respecting exclude and .gitignore, with progress', async function () {
+    const open = pathToFileURL(path.join(dir, 'src/open.py')).href;
+    await client.open(open, 'python', PY_BUG.replace('reg * np.sum(W * W)', '2 * reg * W'));
+    await client.diagnosticsFor(open, 1);
+    const since = client.publishes.length;
+    const token = 'lint-workspace-1';
+    const result = await client.connection.sendRequest<{ files: number; filesWithFindings: number; findings: number; open: number; cancelled: boolean }>('nabla/lintWorkspace', { workDoneToken: token });
+    assert.deepEqual(result, { files: 3, filesWithFindings: 2, findings: 2, open: 1, cancelled: false });
+    const published = client.publishes.slice(since);
+    const names = published.filter((p) => p.diagnostics.length > 0).map((p) => path.relative(dir, new URL(p.uri).pathname).split(path.sep).join('/'));
+    assert.deepEqual(names.sort(), ['nb.ipynb', 'src/bad.py']);
+    assert.ok(!published.some((p) => p.uri === open), 'the open document keeps its live diagnostics');
+    const nb = published.find((p) => p.uri.endsWith('nb.ipynb'));
+    assert.match(String(nb?.diagnostics[0].message ?? ''), /^cell 3, line 1: /);
+    const kinds = client.progress.filter((p) => p.token === token).map((p) => p.value.kind);
+    assert.equal(kinds[0], 'begin');
+    assert.equal(kinds.at(-1), 'end');
+    await client.close(open);
+  });
+});
