@@ -1,0 +1,634 @@
+// Which way a step moves along the loss gradient. Every term of a step is followed back to where
+// its factors come from, keeping track of the sign: `p.grad` after `loss.backward()`, `dW` returned
+// with the loss by `svm_loss(...)`, `tape.gradient(loss, w)`, `jax.grad(loss_fn)(params)` hold +∇loss;
+// `delta = target - output` and `v = mu * v - lr * g` hold −∇loss. A term whose sign cannot be
+// established (a gradient from an unknown function, a `delta` of unknown origin) is `unknown`, and a
+// gradient of something to be maximized (a log-likelihood, a reward, an ELBO) marks the step as
+// intended ascent.
+import type { Expr, Span } from '../ir';
+import type { Facts } from './index';
+import { numberOf } from './analysis';
+import { exprKey, isKeyedByString, lastComponent } from './keys';
+import type { Binding, FunctionDef, Scope } from './scope';
+import { isDataLike, isGradientLike, isLearningRateName, isStateLike } from './roles';
+import { programIndex, type Unpacked } from './program';
+
+export type TermKind =
+  /** ±∇loss (sign says which). */
+  | 'grad'
+  /** A positive-by-convention scalar: a learning rate, a count, 1 − β, √cache + ε. */
+  | 'scalar'
+  /** Inputs and activations: sign-neutral multipliers of a gradient (x in (ŷ − y)·x). */
+  | 'data'
+  /** Targets and labels, one side of a residual. */
+  | 'target'
+  /** Predictions: the other side of a residual. */
+  | 'pred'
+  /** A parameter itself (a regularization term). */
+  | 'param'
+  | 'unknown';
+
+export interface DirTerm {
+  kind: TermKind;
+  sign: 1 | -1;
+  /** Where the term's gradient comes from, for messages: `dW (returned with the loss by svm_loss)`. */
+  source?: string;
+  /** An expression a gradient's sign was read from (for related information). */
+  origin?: Span;
+  /** Unknown terms that involve something named like a gradient. */
+  gradientish?: boolean;
+  /** The sign comes from a convention only (a parameter named `grad`, `p.grad` without a backward() in sight). */
+  weak?: boolean;
+}
+
+export interface StepDirection {
+  terms: DirTerm[];
+  /** Something in the step is a gradient of a quantity to maximize, or a sign of a gradient (FGSM). */
+  ascent: boolean;
+}
+
+const MAX_DEPTH = 14;
+const BUDGET = 4000;
+
+const ASCENT_WORDS = /reward|return|likelihood|loglik|log_?lik|^ll$|_ll$|^ll_|elbo|log_?prob|logp|log_?pi|advantage|utility|fitness|accuracy|^acc$|q_?val|objective|^obj$|^G$|^G_?t$|profit|payoff|(?<!cross_?)entropy|bonus|^score$|evidence|maximi[sz]/i;
+const LOSS_WORDS = /loss|cost|error|^err$|mse|nll|xent|cross_?entropy|crossentropy|hinge|huber|risk|energy|^J$|^L$|criterion|distance|residual|divergence|kl_div/i;
+const TARGET_NAME = /^(y|Y|ys|t|targets?|labels?|y_true|yTrue|y_batch|yBatch|y_train|ytrain|y_i|yi|d|desired|expected|truth|gt|ground_truth|label_batch|target_batch|y_onehot|onehot|one_hot|Y_batch|Y_train|train_y|trainY)$/;
+const PRED_NAME = /^(pred|preds|prediction|predictions|y_pred|yPred|y_hat|yHat|yhat|out|outs|output|outputs|a|A|h|hx|h_theta|hypothesis|probs?|probabilities|activation|activations|logits|scores|z_out|o|sig|sigmoid_out|fx|f_x|guess|estimate|y_est|net_out|pred_y|predY|p|phat|p_hat)$/;
+const INPUT_NAME = /^(x|X|xs|Xs|inputs?|features?|x_i|xi|x_batch|xBatch|X_batch|X_train|x_train|xtrain|a_prev|A_prev|prev_activation|h_prev|hidden|activations?_prev)$/;
+const HYPER_NAME = /^(mu|momentum|beta\d?|b1|b2|beta_1|beta_2|rho|gamma|decay_rate|eps|epsilon|tau|t|step|n|N|m|M|batch_size|batchSize|num_train|num_examples|n_samples|nSamples|n_train|num_samples|size|count|k|scale|temperature|lr_t|bias_correction\d?|alpha_t)$/;
+const HYPER_KEY = /^(lr|learning_rate|learningRate|momentum|mu|decay_rate|eps|epsilon|beta\d?|beta_?\d|rho|alpha|step_size|reg|weight_decay|lam|lambda|l2|nesterov|dampening)$/;
+const SIZE_CALL = /^(len|float|int|size|numel|Number|sqrt|abs|exp|norm|square|fabs|hypot|max|min|maximum|minimum)$/;
+const PASS_THROUGH = new Set([
+  'T', 'transpose', 'reshape', 'flatten', 'ravel', 'copy', 'clone', 'detach', 'view', 'squeeze', 'unsqueeze', 'expand_dims',
+  'array', 'asarray', 'tensor', 'sum', 'mean', 'reduce_sum', 'reduce_mean', 'nansum', 'nanmean', 'astype', 'float', 'double',
+  'item', 'dataSync', 'arraySync', 'data', 'clip', 'clamp', 'clip_by_value', 'clipByValue', 'contiguous', 'to', 'cpu', 'numpy', 'squeeze_', 'average',
+]);
+const PRODUCTS = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'multiply', 'mul', 'inner', 'bmm', 'mv', 'einsum']);
+const MAGNITUDES = new Set(['sqrt', 'abs', 'absolute', 'fabs', 'exp', 'norm', 'square', 'hypot', 'rsqrt', 'softplus']);
+const ZEROS = new Set(['zeros', 'zeros_like', 'zerosLike', 'empty_like', 'zeroes']);
+const ACTIVATIONS = /^(sigmoid|softmax|tanh|relu|forward|feedforward|predict|model|net|network|logistic|expit|feed_forward|predict_proba|apply|__call__|infer)$/i;
+const DERIVATIVE = /(_prime|prime|derivative|_deriv|_der|Prime|Derivative)$/;
+const AUTODIFF_GRAD = new Set(['grad', 'value_and_grad', 'valueAndGrad', 'grads', 'valueAndGrads', 'variableGrads']);
+
+/** Names of gradients that, as a function's parameter, conventionally hold ∂loss/∂θ. */
+export function strongGradientName(name: string): boolean {
+  return /^(d[A-Z]\w*|dw\d*|db\d*|dW\w*|dtheta|d_\w+|grad|grads|gradient|gradients|grad_\w+|\w+_grad|\w+_grads|dparams|nabla_\w+|d_p|gW|gw|gb)$/.test(name);
+}
+
+export class DirectionAnalyzer {
+  private readonly text: string;
+  private ascent = false;
+  /** Evaluations left for the current step: deeply shared definitions cannot blow up. */
+  private budget = 0;
+  /** What the backward() calls of a function (null: module level) say about `.grad`. */
+  private readonly backwardVerdicts = new Map<FunctionDef | null, 'local' | 'file' | 'ascent' | 'negated'>();
+
+  constructor(private readonly facts: Facts) {
+    this.text = facts.text;
+  }
+
+  /** The terms of `expr` (added to the updated quantity with sign `sign`), dropping references to `self`. */
+  step(expr: Expr, scope: Scope, at: number, sign: 1 | -1, self: string[]): StepDirection {
+    this.ascent = false;
+    this.budget = BUDGET;
+    const terms = this.terms(expr, scope, at, 0, new Set(self)).map((t) => (sign === 1 ? t : flip(t)));
+    return { terms, ascent: this.ascent };
+  }
+
+  private terms(e: Expr, scope: Scope, at: number, depth: number, guard: Set<string>): DirTerm[] {
+    if (depth > MAX_DEPTH || --this.budget < 0) return [{ kind: 'unknown', sign: 1, gradientish: true }];
+    const d = depth + 1;
+    switch (e.kind) {
+      case 'num':
+        return e.value === 0 ? [] : [{ kind: 'scalar', sign: e.value < 0 ? -1 : 1 }];
+      case 'unary':
+        if (e.op === '-') return this.terms(e.arg, scope, at, d, guard).map(flip);
+        if (e.op === '+') return this.terms(e.arg, scope, at, d, guard);
+        return [unknown(e, this)];
+      case 'binary':
+        switch (e.op) {
+          case '+':
+          case '-': {
+            const l = this.terms(e.left, scope, at, d, guard);
+            const r = this.terms(e.right, scope, at, d, guard);
+            return residual([...l, ...(e.op === '-' ? r.map(flip) : r)]);
+          }
+          case '*':
+          case '@':
+            return multiply(this.terms(e.left, scope, at, d, guard), this.terms(e.right, scope, at, d, guard));
+          case '/':
+            return divide(this.terms(e.left, scope, at, d, guard), this.terms(e.right, scope, at, d, guard));
+          case '**': {
+            const k = numberOf(e.right);
+            const base = this.terms(e.left, scope, at, d, guard);
+            if (k === undefined || k === 0.5 || (Number.isInteger(k) && k % 2 === 0)) return base.length === 0 ? [] : [{ kind: 'scalar', sign: 1 }];
+            if (k === 1) return base;
+            return base.length === 1 && base[0].kind === 'scalar' ? base : [unknown(e, this)];
+          }
+          default:
+            return [unknown(e, this)];
+        }
+      case 'cond': {
+        const a = this.terms(e.then, scope, at, d, guard);
+        const b = this.terms(e.else, scope, at, d, guard);
+        return sameTerms(a, b) ? a : [unknown(e, this)];
+      }
+      case 'name':
+      case 'attr':
+      case 'index':
+        return this.reference(e, scope, at, d, guard);
+      case 'call':
+        return this.call(e, scope, at, d, guard);
+      case 'comprehension':
+        // `[nw + dnw for nw, dnw in zip(nabla_w, delta_nabla_w)]`: the element, with the loop variables.
+        return this.terms(e.element, this.facts.scopes.lambdaScopes.get(e) ?? scope, Infinity, d, guard);
+      default:
+        return [unknown(e, this)];
+    }
+  }
+
+  // ---------------------------------------------------------------- references
+
+  private reference(e: Expr, scope: Scope, at: number, d: number, guard: Set<string>): DirTerm[] {
+    const key = exprKey(e);
+    if (key !== undefined && guard.has(key)) return [];
+    if (e.kind === 'attr') {
+      if (e.name === 'grad') return this.torchGrad(e, scope);
+      if (e.name === 'T' || e.name === 'data' || e.name === 'value' || e.name === 'mT') return this.terms(e.object, scope, at, d, guard);
+      if (/^(shape|size|length|ndim)$/.test(e.name)) return [{ kind: 'scalar', sign: 1 }];
+    }
+    if (e.kind === 'index' && e.object.kind === 'attr' && e.object.name === 'shape') return [{ kind: 'scalar', sign: 1 }];
+    if (e.kind === 'index' && isKeyedByString(e) && HYPER_KEY.test(lastComponent(e) ?? '') && !(key !== undefined && scope.lookup(key, at))) return [{ kind: 'scalar', sign: 1 }];
+    if (key === undefined) {
+      if (e.kind === 'index') return this.terms(e.object, scope, at, d, guard);
+      return [unknown(e, this)];
+    }
+    const binding = scope.lookup(key, at);
+    if (!binding) {
+      const unpacked = e.kind === 'name' ? programIndex(this.facts).unpackedAt(e.name, scope, at) : undefined;
+      if (unpacked) return this.unpacked(unpacked, d, guard);
+      if (e.kind === 'index') return this.terms(e.object, scope, at, d, guard); // an element of a container
+      return this.byName(e, key, undefined);
+    }
+    return this.binding(binding, e, key, d, new Set([...guard, key]));
+  }
+
+  private binding(b: Binding, e: Expr, key: string, d: number, guard: Set<string>): DirTerm[] {
+    if (b.kind === 'param' && b.scope.kind === 'lambda' && e.kind === 'name') {
+      const mapped = this.mappedArgument(b, e.name);
+      if (mapped) return this.terms(mapped.expr, mapped.scope, mapped.at, d, guard);
+    }
+    if (b.kind === 'param') return this.byName(e, key, b);
+    if (b.kind === 'loop') return this.loop(b, e, key, d, guard);
+    if (!b.value) {
+      // Bound by unpacking: `loss, dW = f(...)`.
+      const name = e.kind === 'name' ? e.name : undefined;
+      const unpacked = name ? programIndex(this.facts).unpackedAt(name, b.scope, b.at + 1) : undefined;
+      return unpacked && unpacked.stmt.span.start === b.span.start ? this.unpacked(unpacked, d, guard) : [unknown(e, this)];
+    }
+    if (!b.op) {
+      const name = lastComponent(e) ?? key;
+      if (this.facts.analyzer.isParam(e) && !isGradientLike(e) && !isStateLike(e) && !INPUT_NAME.test(name) && !TARGET_NAME.test(name) && !PRED_NAME.test(name)) return [{ kind: 'param', sign: 1 }];
+      if (isZeros(b.value)) return [];
+      const value = this.terms(b.value, b.scope, b.at, d, guard);
+      // `p = 1 / (1 + np.exp(-X @ theta))`: what the value is called decides when the value says nothing.
+      const last = lastComponent(e) ?? key;
+      if (!value.some((t) => t.kind === 'grad' || t.gradientish) && (TARGET_NAME.test(last) || PRED_NAME.test(last) || INPUT_NAME.test(last))) return this.byName(e, key, undefined, false);
+      return value;
+    }
+    const previous = b.scope.lookup(key, b.at);
+    let before: DirTerm[];
+    if (previous && previous !== b) before = this.binding(previous, e, key, d + 1, guard);
+    else if (e.kind === 'index') before = this.terms(e.object, b.scope, b.at, d, guard); // `grad[j] += ...` into `grad = zeros(...)`
+    else before = [unknown(e, this)];
+    const own = this.terms(b.value, b.scope, b.at, d, guard);
+    if (b.op === '+') return residual([...before, ...own]);
+    if (b.op === '-') return residual([...before, ...own.map(flip)]);
+    if (b.op === '*') return multiply(before, own);
+    return divide(before, own);
+  }
+
+  /** `jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads)`: g walks grads. */
+  private mappedArgument(b: Binding, name: string): { expr: Expr; scope: Scope; at: number } | undefined {
+    const info = programIndex(this.facts).lambdas.get(b.scope);
+    if (!info?.call) return undefined;
+    const fn = calleeName(info.call);
+    if (!fn || !/^(tree_map|map|tree_multimap|map_structure|starmap)$/.test(fn)) return undefined;
+    if (info.call.args[0] !== info.lambda) return undefined;
+    const position = info.lambda.params.findIndex((p) => p.name === name);
+    const arg = position >= 0 ? info.call.args[position + 1] : undefined;
+    return arg ? { expr: arg, scope: info.scope, at: info.at } : undefined;
+  }
+
+  /** A name with no assignment to read: a function parameter, a global, a setting. */
+  private byName(e: Expr, key: string, b: Binding | undefined, allowParam = true): DirTerm[] {
+    const last = lastComponent(e) ?? key;
+    if (allowParam && this.facts.analyzer.isParam(e) && !INPUT_NAME.test(last)) return [{ kind: 'param', sign: 1 }];
+    if (isLearningRateName(last) || HYPER_NAME.test(last) || /^(reg|lam|lmbda|lambda|l2|l1|wd|weight_decay|decay|penalty)\w*$/i.test(last))
+      return [{ kind: 'scalar', sign: numericSign(b?.value) }];
+    if (e.kind === 'index' && isKeyedByString(e) && /lr|learning_rate|momentum|decay|eps|beta|rho|mu/i.test(last)) return [{ kind: 'scalar', sign: 1 }];
+    if (TARGET_NAME.test(last)) return [{ kind: 'target', sign: 1 }];
+    if (PRED_NAME.test(last)) return [{ kind: 'pred', sign: 1 }];
+    if (INPUT_NAME.test(last) || (isDataLike(e) && !isGradientLike(e))) return [{ kind: 'data', sign: 1 }];
+    if (b?.kind === 'param' && strongGradientName(last) && !ASCENT_WORDS.test(last) && !this.facts.params.has(key)) {
+      return [{ kind: 'grad', sign: 1, source: `${last} (a gradient passed in as a parameter)`, origin: b.span, weak: true }];
+    }
+    if (isGradientLike(e) && ASCENT_WORDS.test(last)) this.ascent = true;
+    return [unknown(e, this)];
+  }
+
+  /** `for p, g in zip(params, grads)`: g is an element of grads. */
+  private loop(b: Binding, e: Expr, key: string, d: number, guard: Set<string>): DirTerm[] {
+    if (!b.loop) return this.byName(e, key, b);
+    let iter = b.loop.iter;
+    let position = b.loop.position;
+    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'enumerate' && iter.args[0]) {
+      if (position === 0) return [{ kind: 'scalar', sign: 1 }];
+      iter = iter.args[0];
+      position = 0;
+    }
+    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'zip') {
+      const arg = iter.args[position];
+      if (!arg) return [unknown(e, this)];
+      return this.element(arg, b, d, guard);
+    }
+    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'range') return [{ kind: 'scalar', sign: 1 }];
+    if (position !== 0) return [unknown(e, this)];
+    if (this.facts.analyzer.isParam(e)) return [{ kind: 'param', sign: 1 }];
+    return this.element(iter, b, d, guard);
+  }
+
+  private element(collection: Expr, b: Binding, d: number, guard: Set<string>): DirTerm[] {
+    if (collection.kind === 'call' && collection.callee.kind === 'attr' && /^(parameters|named_parameters)$/.test(collection.callee.name)) return [{ kind: 'param', sign: 1 }];
+    if (this.facts.analyzer.isParam(collection)) return [{ kind: 'param', sign: 1 }];
+    const outerScope = b.scope.parent && b.scope.kind === 'lambda' ? b.scope.parent : b.scope;
+    return this.terms(collection, outerScope, b.at < 0 ? b.scope.span.start : b.at, d, guard);
+  }
+
+  /** A name bound by unpacking the result of a call. */
+  private unpacked(u: Unpacked, d: number, guard: Set<string>): DirTerm[] {
+    const value = u.stmt.value;
+    const scope = u.scope;
+    const at = u.stmt.span.start;
+    const targetName = u.name;
+    if (value.kind === 'seq' && typeof u.position === 'number') {
+      const item = value.items[u.position];
+      return item ? this.terms(item, scope, at, d, guard) : [unknown(value, this)];
+    }
+    if (value.kind !== 'call') return [unknown(value, this)];
+    const fnName = calleeName(value);
+    // tfjs: `const { value, grads } = tf.variableGrads(() => loss)`.
+    // `dW, db = tape.gradient(loss, [W, b])`, `gW, gb = torch.autograd.grad(loss, [W, b])`.
+    if (fnName === 'gradient' || (fnName === 'grad' && value.callee.kind === 'attr' && /autograd$/.test(exprKey(value.callee.object) ?? ''))) {
+      return this.gradientOf(value.args[0], scope, at, d, `${targetName} (from ${this.src(value.callee)})`, value.span);
+    }
+    if (fnName && /^(variableGrads|valueAndGrads|valueAndGrad)$/.test(fnName)) {
+      if (u.position !== 'grads' && u.position !== 1) return [unknown(value, this)];
+      return this.gradientOf(value.args[0], scope, at, d, `${targetName} (from ${fnName})`, value.span);
+    }
+    // `loss, grads = jax.value_and_grad(loss_fn)(params)`.
+    if (value.callee.kind === 'call') {
+      const inner = value.callee;
+      const innerName = calleeName(inner);
+      if (innerName === 'value_and_grad' || innerName === 'valueAndGrad') {
+        if (u.position !== 1) return [unknown(value, this)];
+        return this.gradientOf(inner.args[0], scope, at, d, `${targetName} (from ${innerName})`, value.span);
+      }
+      if (innerName === 'grad' && u.position === 0) return this.gradientOf(inner.args[0], scope, at, d, `${targetName} (from grad)`, value.span);
+      return [unknown(value, this)];
+    }
+    if (!fnName) return [unknown(value, this)];
+    if (ASCENT_WORDS.test(fnName)) {
+      this.ascent = true;
+      return [unknown(value, this)];
+    }
+    const gradientTarget = isGradientLike({ kind: 'name', name: targetName, span: value.span }) || /^(nabla|delta_nabla)/.test(targetName);
+    if (!gradientTarget) return [unknown(value, this)];
+    // cs231n layers: `dx, dw, db = affine_backward(dout, cache)` carry the sign of dout.
+    if (/(_backward|^backward)$/.test(fnName) && value.args[0]) {
+      const upstream = this.terms(value.args[0], scope, at, d, guard);
+      return upstream.length === 1 && upstream[0].kind === 'grad' ? [{ ...upstream[0], source: `${targetName} (from ${fnName})`, origin: value.span }] : [unknown(value, this)];
+    }
+    if (/backprop/i.test(fnName)) return [{ kind: 'grad', sign: 1, source: `${targetName} (from ${fnName})`, origin: value.span }];
+    // `loss, dW = svm_loss(W, X, y, reg)`, `cost, grads = model.loss(X, y)`.
+    const siblings = u.stmt.targets[0]?.kind === 'seq' ? u.stmt.targets[0].items : [];
+    const lossSibling = siblings.some((s) => s.kind === 'name' && /^(loss|cost|l|J|data_loss|total_loss|loss_val|loss_value|cost_val)$/.test(s.name));
+    if (LOSS_WORDS.test(fnName) || lossSibling) return [{ kind: 'grad', sign: 1, source: `${targetName} (returned with the loss by ${fnName})`, origin: value.span }];
+    return [unknown(value, this)];
+  }
+
+  // ---------------------------------------------------------------- calls
+
+  private call(e: Expr & { kind: 'call' }, scope: Scope, at: number, d: number, guard: Set<string>): DirTerm[] {
+    const callee = e.callee;
+    const analyzer = this.facts.analyzer;
+    const method = callee.kind === 'attr' && !analyzer.isModule(callee.object);
+    const name = calleeName(e);
+    if (!name) {
+      // `jax.grad(loss_fn)(params)`, `torch.autograd.grad(loss, w)[0]` (the index is handled by reference).
+      if (callee.kind === 'call' && AUTODIFF_GRAD.has(calleeName(callee) ?? '')) return this.gradientOf(callee.args[0], scope, at, d, `${this.src(e)}`, e.span);
+      return [unknown(e, this)];
+    }
+    if (callee.kind === 'call' && AUTODIFF_GRAD.has(calleeName(callee) ?? '')) return this.gradientOf(callee.args[0], scope, at, d, this.src(e), e.span);
+    const operands = method ? [(callee as { object: Expr }).object, ...e.args] : e.args;
+    const alpha = e.kwargs.find((k) => k.name === 'alpha')?.value;
+    const T = (x: Expr): DirTerm[] => this.terms(x, scope, at, d, guard);
+    switch (name) {
+      case 'add':
+      case 'sub':
+      case 'subtract': {
+        if (operands.length !== 2) return [unknown(e, this)];
+        let r = T(operands[1]);
+        if (alpha) r = multiply(T(alpha), r);
+        return residual([...T(operands[0]), ...(name === 'add' ? r : r.map(flip))]);
+      }
+      case 'neg':
+      case 'negative':
+        return operands.length === 1 ? T(operands[0]).map(flip) : [unknown(e, this)];
+      case 'div':
+      case 'divide':
+      case 'true_divide':
+        return operands.length === 2 ? divide(T(operands[0]), T(operands[1])) : [unknown(e, this)];
+      case 'gradient':
+        if (method && e.args[0]) return this.gradientOf(e.args[0], scope, at, d, this.src(e), e.span);
+        break;
+      case 'backward':
+        break;
+      default:
+        break;
+    }
+    if (PRODUCTS.has(name) && operands.length === 2 && name !== 'einsum') return multiply(T(operands[0]), T(operands[1]));
+    if (ZEROS.has(name) || (name === 'fill' && e.args[0] && numberOf(e.args[0]) === 0)) return [];
+    if (name === 'sign' || name === 'sgn') {
+      // FGSM and signSGD: which way a sign of a gradient points is not read here.
+      if (operands.some((o) => this.terms(o, scope, at, d, guard).some((t) => t.kind === 'grad'))) this.ascent = true;
+      return [unknown(e, this)];
+    }
+    if (MAGNITUDES.has(name) || (SIZE_CALL.test(name) && !method)) return [{ kind: 'scalar', sign: 1 }];
+    if (PASS_THROUGH.has(name) && operands[0]) return T(operands[0]);
+    if (DERIVATIVE.test(name)) return [{ kind: 'scalar', sign: 1 }];
+    if (/(loss|cost).*(grad|deriv)|(grad|deriv).*(loss|cost)/i.test(name) && !ASCENT_WORDS.test(name)) return [{ kind: 'grad', sign: 1, source: `${this.src(e)}`, origin: e.span }];
+    if (ACTIVATIONS.test(name)) return [{ kind: 'pred', sign: 1 }];
+    if (ASCENT_WORDS.test(name) && /grad/i.test(name)) this.ascent = true;
+    return [unknown(e, this)];
+  }
+
+  /** The gradient of `objective` as autodiff computes it: +∇ of a loss, marks ascent for an objective to maximize. */
+  private gradientOf(objective: Expr | undefined, scope: Scope, at: number, d: number, source: string, origin: Span): DirTerm[] {
+    if (!objective) return [{ kind: 'unknown', sign: 1, gradientish: true }];
+    const p = this.objective(objective, scope, at, d, 0);
+    if (p === 'ascent') {
+      this.ascent = true;
+      return [{ kind: 'unknown', sign: 1, gradientish: true }];
+    }
+    if (p === undefined) return [{ kind: 'unknown', sign: 1, gradientish: true }];
+    return [{ kind: 'grad', sign: p, source, origin }];
+  }
+
+  /** Is `e` a loss (+1), a negated loss (−1), something to maximize ('ascent'), or unknown? */
+  objective(e: Expr, scope: Scope, at: number, d: number, hops: number): 1 | -1 | 'ascent' | undefined {
+    if (d > MAX_DEPTH || hops > 4) return undefined;
+    const d1 = d + 1;
+    switch (e.kind) {
+      case 'unary':
+        if (e.op === '-') {
+          const p = this.objective(e.arg, scope, at, d1, hops);
+          return p === 1 ? -1 : p === -1 ? 1 : p;
+        }
+        return undefined;
+      case 'binary': {
+        if (e.op === '*' || e.op === '/') {
+          const l = this.objective(e.left, scope, at, d1, hops);
+          const r = e.op === '*' ? this.objective(e.right, scope, at, d1, hops) : undefined;
+          if (l === 'ascent' || r === 'ascent') return 'ascent';
+          const ln = numberOf(e.left);
+          const rn = numberOf(e.right);
+          if (l !== undefined && rn !== undefined) return rn < 0 ? (l === 1 ? -1 : 1) : l;
+          if (r !== undefined && ln !== undefined) return ln < 0 ? (r === 1 ? -1 : 1) : r;
+          if (l !== undefined && r === undefined && isSimpleScalar(e.right)) return l;
+          if (r !== undefined && l === undefined && isSimpleScalar(e.left)) return r;
+          return undefined;
+        }
+        if (e.op === '+' || e.op === '-') {
+          const l = this.objective(e.left, scope, at, d1, hops);
+          const r = this.objective(e.right, scope, at, d1, hops);
+          if (l === 'ascent' || r === 'ascent') return 'ascent';
+          return l;
+        }
+        return undefined;
+      }
+      case 'lambda': {
+        const ls = this.facts.scopes.lambdaScopes.get(e) ?? scope;
+        if (e.body) return this.objective(e.body, ls, Infinity, d1, hops);
+        const returns = e.stmts.filter((s) => s.kind === 'return');
+        if (returns.length === 1 && returns[0].kind === 'return' && returns[0].value) return this.objective(returns[0].value, ls, Infinity, d1, hops);
+        return undefined;
+      }
+      case 'name':
+      case 'attr':
+      case 'index': {
+        const last = lastComponent(e) ?? '';
+        if (e.kind === 'index' && e.object.kind === 'call') return this.objective(e.object, scope, at, d1, hops);
+        const fn = e.kind === 'name' ? this.functionNamed(e.name, scope) : undefined;
+        if (ASCENT_WORDS.test(last)) return 'ascent';
+        const key = exprKey(e);
+        const binding = key !== undefined ? scope.lookup(key, at) : undefined;
+        if (fn) {
+          const body = fn.returns ?? singleReturn(fn);
+          const inner = body ? this.objective(body, fn.scope, Infinity, d1, hops + 1) : undefined;
+          if (inner === 'ascent') return 'ascent';
+          if (LOSS_WORDS.test(fn.name)) return 1;
+          return inner;
+        }
+        if (binding?.kind === 'assign' && binding.value) {
+          const inner = this.objective(binding.value, binding.scope, binding.at, d1, hops + 1);
+          if (inner === 'ascent') return 'ascent';
+          if (LOSS_WORDS.test(last)) return 1;
+          return inner;
+        }
+        if (LOSS_WORDS.test(last)) return 1;
+        return undefined;
+      }
+      case 'call': {
+        const name = calleeName(e) ?? '';
+        if (ASCENT_WORDS.test(name)) return 'ascent';
+        if (/^(mean|sum|reduce_mean|reduce_sum|item|squeeze|asScalar|as_scalar)$/.test(name)) {
+          const operand = e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object) ? e.callee.object : e.args[0];
+          return operand ? this.objective(operand, scope, at, d1, hops) : undefined;
+        }
+        if (/^(add)$/.test(name) && e.callee.kind === 'attr') {
+          const l = this.objective(e.callee.object, scope, at, d1, hops);
+          const r = e.args[0] ? this.objective(e.args[0], scope, at, d1, hops) : undefined;
+          return l === 'ascent' || r === 'ascent' ? 'ascent' : l;
+        }
+        if (LOSS_WORDS.test(name) || /^(criterion|loss_fn|lossFn|loss_func|compute_loss)$/.test(name)) return 1;
+        const key = exprKey(e.callee);
+        const fn = key ? this.functionNamed(key.replace(/^(self|this)\./, ''), scope) : undefined;
+        if (fn) {
+          const body = fn.returns ?? singleReturn(fn);
+          return body ? this.objective(body, fn.scope, Infinity, d1, hops + 1) : undefined;
+        }
+        return undefined;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private functionNamed(name: string, scope: Scope): FunctionDef | undefined {
+    return scope.lookupFunction(name) ?? programIndex(this.facts).functions.find((f) => f.name === name);
+  }
+
+  /** `p.grad` holds ∂(what was backpropagated)/∂p. */
+  private torchGrad(e: Expr & { kind: 'attr' }, scope: Scope): DirTerm[] {
+    const index = programIndex(this.facts);
+    const fn = index.enclosingFunction(scope);
+    let verdict = this.backwardVerdicts.get(fn ?? null);
+    if (verdict === undefined) {
+      const all = index.callsNamed('backward').filter(({ call }) => call.callee.kind === 'attr' && !this.facts.analyzer.isModule(call.callee.object));
+      // The backward() calls of the same function decide; without any, those of the whole file.
+      const local = fn ? all.filter((c) => index.enclosingFunction(c.scope) === fn) : [];
+      verdict = local.length > 0 ? 'local' : 'file';
+      for (const { call, scope: s, at } of local.length > 0 ? local : all) {
+        const p = this.objective((call.callee as { object: Expr }).object, s, at, 0, 0);
+        if (p === 'ascent' || p === -1) {
+          verdict = p === 'ascent' ? 'ascent' : 'negated';
+          break;
+        }
+      }
+      this.backwardVerdicts.set(fn ?? null, verdict);
+    }
+    if (verdict === 'ascent') this.ascent = true;
+    if (verdict === 'ascent' || verdict === 'negated') return [{ kind: 'unknown', sign: 1, gradientish: true }];
+    return [{ kind: 'grad', sign: 1, source: `${this.src(e)} (set by backward())`, origin: e.span, weak: verdict === 'file' }];
+  }
+
+  src(e: { span: Span }): string {
+    return this.text.slice(e.span.start, e.span.end).replace(/\s+/g, ' ');
+  }
+
+  markAscent(): void {
+    this.ascent = true;
+  }
+}
+
+// ------------------------------------------------------------------ term algebra
+
+function unknown(e: Expr, a: DirectionAnalyzer): DirTerm {
+  void a;
+  return { kind: 'unknown', sign: 1, gradientish: mentionsGradient(e) };
+}
+
+function mentionsGradient(e: Expr): boolean {
+  const stack = [e];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    if ((x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') && isGradientLike(x)) return true;
+    if (x.kind === 'attr') stack.push(x.object);
+    else if (x.kind === 'index') stack.push(x.object);
+    else if (x.kind === 'call') stack.push(x.callee, ...x.args);
+    else if (x.kind === 'binary') stack.push(x.left, x.right);
+    else if (x.kind === 'unary') stack.push(x.arg);
+  }
+  return false;
+}
+
+function flip(t: DirTerm): DirTerm {
+  return { ...t, sign: t.sign === 1 ? -1 : 1 };
+}
+
+function sameTerms(a: DirTerm[], b: DirTerm[]): boolean {
+  return a.length === b.length && a.every((t, i) => t.kind === b[i].kind && t.sign === b[i].sign);
+}
+
+/** `pred − target` is +∇loss (w.r.t. the prediction); `target − pred` is −∇loss. */
+function residual(terms: DirTerm[]): DirTerm[] {
+  const targets = terms.filter((t) => t.kind === 'target');
+  const preds = terms.filter((t) => t.kind === 'pred');
+  if (targets.length === 1 && preds.length === 1 && targets[0].sign !== preds[0].sign) {
+    const rest = terms.filter((t) => t !== targets[0] && t !== preds[0]);
+    return [...rest, { kind: 'grad', sign: preds[0].sign, source: 'a residual (prediction − target)' }];
+  }
+  return terms;
+}
+
+/** A sum of positive-by-convention scalars (`1 + mu`, `1 - beta1`, `sqrt(v) + eps`) as one positive scalar. */
+function collapse(terms: DirTerm[]): DirTerm[] {
+  if (terms.length > 1 && terms.every((t) => t.kind === 'scalar') && terms[0].sign === 1) return [{ kind: 'scalar', sign: 1 }];
+  return terms;
+}
+
+function combine(a: DirTerm, b: DirTerm): DirTerm {
+  const sign = (a.sign * b.sign) as 1 | -1;
+  if (a.kind === 'unknown' || b.kind === 'unknown') return { kind: 'unknown', sign, gradientish: a.gradientish || b.gradientish || a.kind === 'grad' || b.kind === 'grad' };
+  if (a.kind === 'scalar') return { ...b, sign };
+  if (b.kind === 'scalar') return { ...a, sign };
+  const pair = [a.kind, b.kind].sort().join('*');
+  const gradOf = a.kind === 'grad' ? a : b;
+  switch (pair) {
+    case 'data*data':
+      return { kind: 'data', sign };
+    case 'data*target':
+      return { kind: 'target', sign };
+    case 'data*pred':
+    case 'data*param':
+      return { kind: 'pred', sign };
+    case 'data*grad':
+      return { ...gradOf, sign };
+    case 'grad*grad':
+      return a.source === b.source ? { kind: 'scalar', sign: 1 } : { kind: 'unknown', sign, gradientish: true };
+    default:
+      return { kind: 'unknown', sign, gradientish: a.kind === 'grad' || b.kind === 'grad' };
+  }
+}
+
+function multiply(l: DirTerm[], r: DirTerm[]): DirTerm[] {
+  if (l.length === 0 || r.length === 0) return [];
+  l = collapse(l);
+  r = collapse(r);
+  if (l.length === 1) return r.map((t) => combine(l[0], t));
+  if (r.length === 1) return l.map((t) => combine(t, r[0]));
+  return [{ kind: 'unknown', sign: 1, gradientish: [...l, ...r].some((t) => t.kind === 'grad' || t.gradientish) }];
+}
+
+function divide(l: DirTerm[], r: DirTerm[]): DirTerm[] {
+  r = collapse(r);
+  if (r.length === 1 && r[0].kind === 'scalar') return l.map((t) => (r[0].sign === 1 ? t : flip(t)));
+  return [{ kind: 'unknown', sign: 1, gradientish: [...l, ...r].some((t) => t.kind === 'grad' || t.gradientish) }];
+}
+
+function isZeros(e: Expr): boolean {
+  if (e.kind === 'num') return e.value === 0;
+  if (e.kind === 'call') {
+    const name = calleeName(e);
+    if (name && ZEROS.has(name)) return true;
+    if (name === 'fill' && e.args[0] && numberOf(e.args[0]) === 0) return true;
+  }
+  if (e.kind === 'binary' && e.op === '*' && e.left.kind === 'seq' && e.left.items.every((i) => numberOf(i) === 0)) return true;
+  if (e.kind === 'comprehension') return isZeros(e.element);
+  return false;
+}
+
+function numericSign(e: Expr | undefined): 1 | -1 {
+  const n = e ? numberOf(e) : undefined;
+  return n !== undefined && n < 0 ? -1 : 1;
+}
+
+function isSimpleScalar(e: Expr): boolean {
+  if (numberOf(e) !== undefined) return numberOf(e)! > 0;
+  const last = lastComponent(e);
+  return last !== undefined && (HYPER_NAME.test(last) || /^(n|N|m|batch_size|num_\w+|n_\w+)$/.test(last));
+}
+
+export function calleeName(e: Expr & { kind: 'call' }): string | undefined {
+  if (e.callee.kind === 'name') return e.callee.name;
+  if (e.callee.kind === 'attr') return e.callee.name;
+  return undefined;
+}
+
+function singleReturn(fn: FunctionDef): Expr | undefined {
+  const returns = fn.body.filter((s) => s.kind === 'return');
+  return returns.length === 1 && returns[0].kind === 'return' ? returns[0].value : undefined;
+}
+
+export { ASCENT_WORDS, INPUT_NAME };

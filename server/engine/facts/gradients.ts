@@ -1,0 +1,328 @@
+// Regularization-gradient terms: the summands of a step or a gradient that are c·W, c·sign(W),
+// c·|W|, c·W/‖W‖ or a bare c, with the parameter W they act on. For an update of W the learning
+// rate is divided out, so `W -= lr * (dW + reg * W)`, `dW += reg * W` and
+// `W = (1 - lr * reg) * W - lr * dW` all give the gradient term reg·W.
+import type { Expr, Span } from '../ir';
+import type { Coef } from '../../math/terms';
+import { coef as makeCoef, div, mul, neg } from '../../math/coef';
+import type { Facts } from './index';
+import type { ParamOccurrence, Product, Summand } from './analysis';
+import type { UpdateSite } from './updates';
+import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
+import { children, type Scope } from './scope';
+import { isLearningRateName, isRegularizationName, isWeightName, parameterOfGradient } from './roles';
+import { programIndex, spanKey } from './program';
+
+export type RegGradientKind = 'linear' | 'sign' | 'abs' | 'normalized' | 'const';
+
+export interface RegGradientTerm {
+  kind: RegGradientKind;
+  /**
+   * The term's coefficient as part of a gradient (the learning rate divided out of an update, the
+   * update's sign undone): positive when the term pulls W toward zero. Undefined for an update with
+   * no recognizable learning rate (`W -= reg * W`), where the factor cannot be read.
+   */
+  coef?: Coef;
+  /** The coefficient as it enters the new value of the updated quantity (target + Σ increment). */
+  stepCoef: Coef;
+  /** The parameter (for `const`, the one the gradient belongs to, when known). */
+  param?: ParamOccurrence;
+  /** Identity keys of the parameter, for matching with penalties (see paramIds). */
+  ids: string[];
+  site: UpdateSite;
+  summand: Summand;
+  /** Where the term is written. */
+  span: Span;
+  /** An adaptive denominator (`/ np.sqrt(cache)`) divides the whole step. */
+  preconditioned: boolean;
+  /** From a scaled self term: `(1 - lr * reg) * W` (the factor's source span). */
+  selfScale?: Span;
+  /**
+   * The term acts on another parameter than the one being updated (or whose gradient this is):
+   * `dW += lam * (W - W0)` gives −lam·W0 in W's gradient, which is no penalty gradient of W0.
+   */
+  foreign: boolean;
+}
+
+const cache = new WeakMap<Facts, { terms: RegGradientTerm[]; extraSites: UpdateSite[] }>();
+
+/** Every regularization-gradient term of the file's updates and gradients. */
+export function regGradientTerms(facts: Facts): RegGradientTerm[] {
+  return collect(facts).terms;
+}
+
+/** Update sites the engine does not list: comprehensions and lambdas whose self term is scaled. */
+export function scaledSelfSites(facts: Facts): UpdateSite[] {
+  return collect(facts).extraSites;
+}
+
+function collect(facts: Facts): { terms: RegGradientTerm[]; extraSites: UpdateSite[] } {
+  let found = cache.get(facts);
+  if (found) return found;
+  const extraSites = findScaledSelfSites(facts);
+  const terms: RegGradientTerm[] = [];
+  for (const site of [...facts.updates, ...extraSites]) {
+    for (const s of site.increment) {
+      const t = classifyTerm(facts, site, s);
+      if (t) terms.push(t);
+    }
+  }
+  found = { terms, extraSites };
+  cache.set(facts, found);
+  return found;
+}
+
+/** The product of a summand, and of its parts written at the site versus distributed from outside. */
+export function splitProduct(facts: Facts, s: Summand): { whole: Product; outer: Product; preconditioned: boolean } {
+  const a = facts.analyzer;
+  const outerDen = s.den.filter((f) => f.outer);
+  const preconditioned = outerDen.some((f) => {
+    const p = a.classify(f.expr, f.scope, f.at, f.env);
+    return p.tensor || p.params.length > 0 || !!p.penalty;
+  });
+  const whole = a.classifySummand({ ...s, den: preconditioned ? s.den.filter((f) => !f.outer) : s.den });
+  const outer = a.classifySummand({ ...s, sign: 1, num: s.num.filter((f) => f.outer), den: preconditioned ? [] : outerDen });
+  return { whole, outer, preconditioned };
+}
+
+function classifyTerm(facts: Facts, site: UpdateSite, s: Summand): RegGradientTerm | undefined {
+  const { whole, outer, preconditioned } = splitProduct(facts, s);
+  let kind: RegGradientKind | undefined;
+  let param: ParamOccurrence | undefined;
+  let stepCoef: Coef = whole.coef;
+  if (!whole.tensor && !whole.penalty) {
+    const signs = whole.signs ?? [];
+    if (whole.params.length === 1 && whole.abs.length === 0 && signs.length === 0) [kind, param] = ['linear', whole.params[0]];
+    else if (signs.length === 1 && whole.params.length === 0 && whole.abs.length === 0) [kind, param] = ['sign', signs[0]];
+    else if (whole.abs.length === 1 && whole.params.length === 0 && signs.length === 0) [kind, param] = ['abs', whole.abs[0]];
+    else if (whole.params.length === 0 && whole.abs.length === 0 && signs.length === 0) {
+      // A bare coefficient only counts when it names a regularization strength: `dW += l1`.
+      if (!whole.coef.syms.some((x) => x.pow > 0 && strictRegName(x.name))) return undefined;
+      kind = 'const';
+    }
+  } else {
+    const normalized = normalizedTerm(facts, s);
+    if (normalized) [kind, param, stepCoef] = ['normalized', normalized.param, normalized.coef];
+  }
+  if (!kind) return undefined;
+  if (param && !facts.analyzer.isParam(param.base)) return undefined;
+  if (param && !selfContained(facts, site, s, param)) return undefined;
+  const scope = site.scope;
+  let ids: string[] = [];
+  if (param) ids = paramIds(facts, param, programIndex(facts).scopeAt(param.expr.span.start) ?? scope);
+  else {
+    const owner = site.kind === 'update' ? lastComponent(baseExpr(site.target)) : parameterOfGradient(site.target);
+    if (owner) ids = [owner];
+  }
+  let gcoef: Coef | undefined;
+  if (site.kind !== 'update') gcoef = stepCoef;
+  else gcoef = divideLearningRate(stepCoef, outer);
+  const foreign = param !== undefined && isForeign(facts, site, param);
+  return { kind, coef: gcoef, stepCoef, param, ids, site, summand: s, span: s.site, preconditioned, selfScale: selfScaleSpan(site, s), foreign };
+}
+
+/** Does the term's parameter differ from the one the updated quantity belongs to (when that is known)? */
+function isForeign(facts: Facts, site: UpdateSite, param: ParamOccurrence): boolean {
+  const paramName = lastComponent(param.base);
+  const paramKey = exprKey(param.base);
+  if (site.kind === 'update') {
+    const target = baseExpr(site.target);
+    if (facts.analyzer.isParam(target)) return exprKey(target) !== paramKey && lastComponent(target) !== paramName;
+    return false; // a velocity or a step direction: it may carry any parameter's terms
+  }
+  let owner = parameterOfGradient(site.target);
+  if (!owner && site.target.kind === 'name') {
+    // `g = p.grad`: g belongs to p.
+    const b = site.scope.lookup(site.target.name, site.at);
+    const value = b?.kind === 'assign' && !b.op ? b.value : undefined;
+    if (value?.kind === 'attr' && value.name === 'grad') owner = lastComponent(value.object);
+  }
+  if (!owner || !paramName) return false;
+  if (owner === paramName) return false;
+  // `grads['W%d' % i]` and `self.params['W%d' % i]`, `nabla_w` and `w`: the name does not say.
+  if (!/^[A-Za-z_]\w*$/.test(owner) || owner.toLowerCase() === paramName.toLowerCase()) return false;
+  return /^[A-Za-z_]\w*$/.test(paramName) && (isWeightName(owner) || /^(b\d*|bias\w*)$/.test(owner));
+}
+
+/**
+ * A piece of a sum distributed over the parameter is a term of its own only when the sum is a
+ * scalar factor: `(1 - lr * wd) * W` yes, `4 * lam * (np.sum(W ** 2) - 1) * W` no.
+ */
+function selfContained(facts: Facts, site: UpdateSite, s: Summand, param: ParamOccurrence): boolean {
+  const outerParam = s.num.find((f) => f.outer && f.expr === param.expr);
+  if (!outerParam) return true;
+  const a = facts.analyzer;
+  for (const other of site.increment) {
+    if (other === s || !other.num.includes(outerParam) && !other.num.some((f) => f.outer && f.expr === outerParam.expr)) continue;
+    const local = a.classifySummand({ ...other, sign: 1, num: other.num.filter((f) => !f.outer), den: other.den.filter((f) => !f.outer) });
+    if (local.tensor || local.penalty || local.params.length > 0 || local.abs.length > 0 || local.signs?.length) return false;
+  }
+  return true;
+}
+
+/** −(step coefficient)/lr: the learning rate is a symbol named like one, or the factor distributed from outside. */
+function divideLearningRate(step: Coef, outer: Product): Coef | undefined {
+  const lrSyms = step.syms.filter((x) => x.pow === 1 && isLearningRateName(x.name));
+  if (lrSyms.length === 1) return neg(makeCoef(step.num, step.syms.filter((x) => x !== lrSyms[0])));
+  if (lrSyms.length === 0 && !outer.tensor && outer.params.length === 0 && !outer.penalty && outer.abs.length === 0 && !outer.signs?.length) {
+    if (outer.coef.num === 1 && outer.coef.syms.length === 0) return undefined; // nothing distributed: no learning rate in sight
+    if (outer.coef.syms.length > 0 || outer.coef.num <= 0) return undefined;
+    return neg(div(step, outer.coef));
+  }
+  return undefined;
+}
+
+/** `c * W / np.linalg.norm(W)`, `lam * p / (p.norm() + 1e-12)`: the gradient of c·‖W‖₂. */
+function normalizedTerm(facts: Facts, s: Summand): { param: ParamOccurrence; coef: Coef } | undefined {
+  const a = facts.analyzer;
+  if (s.den.length !== 1) return undefined;
+  const num = a.classifySummand({ ...s, den: [] });
+  if (num.tensor || num.penalty || num.params.length !== 1 || num.abs.length > 0 || num.signs?.length) return undefined;
+  const f = s.den[0];
+  const den = a.summands(f.expr, f.scope, f.at, f.env).map((x) => a.classifySummand(x));
+  const norms = den.filter((p) => p.penalty && p.penalty.kind === 'norm2' && p.params.length === 0);
+  if (norms.length !== 1) return undefined;
+  const rest = den.filter((p) => p !== norms[0]);
+  if (rest.some((p) => p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length)) return undefined;
+  const norm = norms[0].penalty!;
+  if (norm.params.length !== 1 || exprKey(norm.params[0].base) !== exprKey(num.params[0].base)) return undefined;
+  return { param: num.params[0], coef: div(num.coef, mul(norms[0].coef, norm.coef)) };
+}
+
+function selfScaleSpan(site: UpdateSite, s: Summand): Span | undefined {
+  if (site.kind !== 'update') return undefined;
+  const outerFactor = s.num.find((f) => f.outer && exprKey(f.expr) !== undefined && exprKey(baseExpr(f.expr)) === exprKey(baseExpr(site.target)));
+  if (!outerFactor) return undefined;
+  const local = s.num.filter((f) => !f.outer);
+  if (local.length === 0) return undefined;
+  return { start: Math.min(...local.map((f) => f.expr.span.start)), end: Math.max(...local.map((f) => f.expr.span.end)) };
+}
+
+/** Regularization strengths by name, without the learning-rate and momentum names `alpha`, `beta`, `c`, `k`. */
+export function strictRegName(name: string): boolean {
+  const n = name.replace(/^(self|this)\./, '').replace(/^.*\./, '');
+  if (!isRegularizationName(n)) return false;
+  if (isLearningRateName(n) || /^(alpha|beta\d*|c|C|k|coeff?|coefficient)$/.test(n)) return false;
+  if (/rate|lr|lr_decay|decay_?steps|momentum|beta|gamma|rho|eps/i.test(n)) return false;
+  return /reg|lam|lmbda|lambda|lambd|l2|l1|decay|wd|penalty|ridge|strength/i.test(n);
+}
+
+// ------------------------------------------------------------------ parameter identity
+
+/**
+ * Keys under which a parameter occurrence can meet a penalty: its own key without `self.`/`this.`,
+ * the name of a string-keyed entry (`params['W1']` → `W1`), an attribute's last name (`self.W` → `W`),
+ * and for a loop variable the collection it walks (`each:self.weights`, `each:model.parameters()`).
+ */
+export function paramIds(facts: Facts, occ: ParamOccurrence, scope: Scope): string[] {
+  const ids = new Set<string>();
+  const base = occ.base;
+  const key = exprKey(base);
+  if (key !== undefined) ids.add(key.replace(/^(self|this)\./, ''));
+  if (base.kind === 'attr' || (base.kind === 'index' && isKeyedByString(base))) {
+    const last = lastComponent(base);
+    if (last) ids.add(last);
+  }
+  if (base.kind === 'name') {
+    const collection = loopCollectionKey(facts, base.name, scope, occ.expr.span.start);
+    if (collection) ids.add(`each:${collection}`);
+  }
+  return [...ids];
+}
+
+/** The collection a loop variable walks, as a key: `for w, nw in zip(self.weights, nabla_w)` → `weights` for w. */
+export function loopCollectionKey(facts: Facts, name: string, scope: Scope, at: number): string | undefined {
+  const b = scope.lookup(name, at) ?? scope.lookup(name, Infinity);
+  if (!b || b.kind !== 'loop' || !b.loop) return undefined;
+  let iter: Expr = b.loop.iter;
+  let position = b.loop.position;
+  if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'enumerate' && iter.args[0]) {
+    if (position === 0) return undefined;
+    iter = iter.args[0];
+    position = 0;
+  }
+  if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'zip') {
+    const arg = iter.args[position];
+    if (!arg) return undefined;
+    iter = arg;
+  } else if (iter.kind === 'call' && iter.callee.kind === 'attr' && /^(named_parameters|items)$/.test(iter.callee.name)) {
+    if (position !== 1) return undefined;
+  } else if (position !== 0) return undefined;
+  return collectionKey(iter);
+}
+
+function collectionKey(iter: Expr): string | undefined {
+  if (iter.kind === 'call' && iter.callee.kind === 'attr') {
+    const object = exprKey(iter.callee.object);
+    if (object === undefined) return undefined;
+    const name = iter.callee.name === 'named_parameters' ? 'parameters' : iter.callee.name;
+    if (/^(parameters|values|items|trainable_variables|trainable_weights|weights)$/.test(name)) return `${object.replace(/^(self|this)\./, '')}.${name}()`;
+    return undefined;
+  }
+  const key = exprKey(iter);
+  return key?.replace(/^(self|this)\./, '');
+}
+
+/** Do two parameter identities meet? */
+export function sameParam(a: string[], b: string[]): boolean {
+  return a.some((x) => b.includes(x));
+}
+
+// ------------------------------------------------------------------ scaled self terms
+
+/**
+ * `[(1 - eta * (lmbda / n)) * w - (eta / m) * nw for w, nw in zip(self.weights, nabla_w)]` and
+ * `lambda p, g: (1 - lr * wd) * p - lr * g`: the engine only recognizes a bare `w` as the self
+ * term of an element update, so these are listed here.
+ */
+function findScaledSelfSites(facts: Facts): UpdateSite[] {
+  const sites: UpdateSite[] = [];
+  const known = new Set(facts.updates.map((u) => spanKey(u.span)));
+  const a = facts.analyzer;
+  const consider = (name: string, body: Expr, scope: Scope, span: Span): void => {
+    if (known.has(spanKey(span)) || known.has(spanKey(body.span))) return;
+    if (body.kind !== 'binary' && body.kind !== 'call') return;
+    const all = a.summands(body, scope, Infinity);
+    if (all.length < 2) return;
+    const self = all.findIndex((s) => {
+      if (s.sign !== 1 || s.den.length > 0 || !s.num.some((f) => f.expr.kind === 'name' && f.expr.name === name)) return false;
+      const p = a.classifySummand(s);
+      return !p.tensor && !p.penalty && p.params.length === 1 && p.abs.length === 0 && p.coef.num === 1 && p.coef.syms.length === 0;
+    });
+    if (self < 0) return;
+    const target: Expr = { kind: 'name', name, span: all[self].site };
+    if (!a.isParam(target)) return;
+    const increment = all.filter((_, i) => i !== self);
+    if (!increment.some((s) => s.num.some((f) => f.expr.kind === 'name' && f.expr.name === name))) return; // not scaled after all
+    sites.push({ kind: 'update', target, increment, span, scope, at: Infinity });
+  };
+  const visit = (root: Expr, scope: Scope): void => {
+    const stack: { e: Expr; s: Scope }[] = [{ e: root, s: scope }];
+    while (stack.length > 0) {
+      const { e, s } = stack.pop()!;
+      if (e.kind === 'comprehension') {
+        const cs = facts.scopes.lambdaScopes.get(e) ?? s;
+        const elements = e.element.kind === 'seq' ? e.element.items : [e.element];
+        for (const g of e.generators) for (const n of names(g.target)) for (const el of elements) consider(n, el, cs, el.span);
+      }
+      if (e.kind === 'lambda' && e.body && e.params[0]) consider(e.params[0].name, e.body, facts.scopes.lambdaScopes.get(e) ?? s, e.span);
+      const inner = e.kind === 'lambda' || e.kind === 'comprehension' ? facts.scopes.lambdaScopes.get(e) ?? s : s;
+      for (const c of children(e)) stack.push({ e: c, s: inner });
+    }
+  };
+  const index = programIndex(facts);
+  for (const st of index.stmtBySpan.values()) {
+    const scope = facts.scopes.stmtScopes.get(st) ?? facts.scopes.root;
+    if (st.kind === 'assign') visit(st.value, scope);
+    else if (st.kind === 'expr') visit(st.expr, scope);
+    else if (st.kind === 'return' && st.value) visit(st.value, scope);
+  }
+  return sites;
+}
+
+function names(t: Expr): string[] {
+  if (t.kind === 'name') return [t.name];
+  if (t.kind === 'seq') return t.items.flatMap(names);
+  return [];
+}
+

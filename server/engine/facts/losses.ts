@@ -1,0 +1,415 @@
+// Penalties added to losses: `loss += reg * np.sum(W * W)`,
+// `loss = data_loss + 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))`, `reg_loss = ...; loss = data + reg_loss`,
+// `loss = criterion(out, y) + lam * sum(p.pow(2).sum() for p in model.parameters())`, Nielsen's
+// `cost += 0.5*(lmbda/len(data))*sum(np.linalg.norm(w)**2 for w in self.weights)`. Keyed by parameter,
+// so a rule can ask "what penalty does this function's (class's, file's) loss put on W?". Also keeps
+// every summand of every loss, for rules about the penalty's shape.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Coef, PenaltyKind } from '../../math/terms';
+import { ONE, mul, neg } from '../../math/coef';
+import type { Facts } from './index';
+import type { ParamOccurrence, PenaltyTerm, Product, Summand } from './analysis';
+import { numberOf, penaltyOfProduct } from './analysis';
+import { exprKey, lastComponent } from './keys';
+import type { FunctionDef, Scope } from './scope';
+import { isGradientLike, isWeightName } from './roles';
+import { loopCollectionKey, paramIds, sameParam } from './gradients';
+import { programIndex, spanKey } from './program';
+
+/** Names of variables and functions that hold an objective. */
+const LOSS_NAME = /loss|cost|objective|^obj$|^J$|energy|risk|^nll$/i;
+/** Objectives that are maximized: a penalty is subtracted from them. */
+const MAX_NAME = /^(ll|log_?lik\w*|log_likelihood\w*|elbo|objective|obj|reward|total_reward)$/i;
+const NOT_OBJECTIVE = /^(losses|loss_history|loss_hist|costs|cost_history|best_\w+|prev_\w+|last_\w+|min_\w+)$/;
+const DIFFERENTIATORS = new Set(['grad', 'grads', 'value_and_grad', 'valueAndGrad', 'valueAndGrads', 'variableGrads', 'minimize']);
+
+export interface LossSite {
+  /** The value that is, or is added to, the objective. */
+  expr: Expr;
+  scope: Scope;
+  at: number;
+  span: Span;
+  /** The variable assigned (`loss`, `self.loss`, `reg_loss`), when there is one. */
+  key?: string;
+  /** −1 for `loss -= ...` and for maximized objectives (`ll = ... - 0.5 * lam * Σθ²`). */
+  sign: 1 | -1;
+  /** The loss is differentiated by autodiff (`backward()`, `tape.gradient`, `jax.grad`, `minimize`). */
+  autodiff: boolean;
+  /** The variable is rescaled afterwards (`loss /= N`), so the written coefficient is not the final one. */
+  scaledLater: boolean;
+  fn?: FunctionDef;
+}
+
+export interface LossPenalty {
+  kind: PenaltyKind;
+  /** The coefficient on the objective to be minimized (a maximized objective's sign undone). */
+  coef: Coef;
+  param: ParamOccurrence;
+  ids: string[];
+  /** The summand of the loss that holds the penalty, as written. */
+  span: Span;
+  site: LossSite;
+  via?: string;
+  defs: { span: Span; what: string }[];
+}
+
+/** One summand of a loss with its classification, for shape rules. */
+export interface LossSummand {
+  summand: Summand;
+  product: Product;
+  site: LossSite;
+  /** Variables passed through to reach this summand (`reg_loss` in `loss = data + reg_loss`). */
+  through: { key: string; span: Span }[];
+  /** The summand's coefficient from outside the variables passed through. */
+  outerCoef: Coef;
+}
+
+export interface LossFacts {
+  sites: LossSite[];
+  penalties: LossPenalty[];
+  summands: LossSummand[];
+}
+
+const cache = new WeakMap<Facts, LossFacts>();
+
+export function lossFacts(facts: Facts): LossFacts {
+  let found = cache.get(facts);
+  if (!found) {
+    found = collect(facts);
+    cache.set(facts, found);
+  }
+  return found;
+}
+
+/**
+ * Penalties on the parameter with identities `ids` in the losses nearest to `scope`: the same
+ * function first, then the same class, then the file (outside other classes).
+ */
+export function penaltiesFor(facts: Facts, ids: string[], scope: Scope): LossPenalty[] {
+  const index = programIndex(facts);
+  const fn = index.enclosingFunction(scope);
+  const cls = fn?.scope.classScope ?? classOf(scope);
+  const all = lossFacts(facts).penalties.filter((p) => sameParam(p.ids, ids));
+  const sameFn = all.filter((p) => p.site.fn === fn);
+  if (sameFn.length > 0) return sameFn;
+  if (cls) {
+    const sameClass = all.filter((p) => (p.site.fn?.scope.classScope ?? classOf(p.site.scope)) === cls);
+    if (sameClass.length > 0) return sameClass;
+  }
+  // Elsewhere in the file only when the two places are part of one computation.
+  return all.filter((p) => {
+    const other = p.site.fn?.scope.classScope ?? classOf(p.site.scope);
+    if (other && cls && other !== cls) return false;
+    return linked(facts, fn, p.site.fn);
+  });
+}
+
+/** Does one function call the other, or does one function call both? Module-level code counts as a caller. */
+function linked(facts: Facts, a: FunctionDef | undefined, b: FunctionDef | undefined): boolean {
+  const index = programIndex(facts);
+  const callers = (f: FunctionDef): Set<FunctionDef | undefined> => {
+    const out = new Set<FunctionDef | undefined>();
+    for (const c of index.callsTo(f)) out.add(index.enclosingFunction(c.scope));
+    return out;
+  };
+  if (!a && !b) return true;
+  if (!a || !b) {
+    // Module-level code and a function it calls.
+    const f = (a ?? b)!;
+    return callers(f).has(undefined);
+  }
+  const ca = callers(a);
+  const cb = callers(b);
+  if (ca.has(b) || cb.has(a)) return true;
+  for (const c of ca) if (cb.has(c)) return true;
+  return false;
+}
+
+function classOf(scope: Scope): Scope | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) if (s.kind === 'class') return s;
+  return undefined;
+}
+
+// ------------------------------------------------------------------ collection
+
+function collect(facts: Facts): LossFacts {
+  const index = programIndex(facts);
+  const sites: LossSite[] = [];
+  const autodiffKeys = new Set<string>();
+  const autodiffFns = new Set<FunctionDef>();
+  const inlineAutodiff: { expr: Expr; scope: Scope; at: number }[] = [];
+  const fnKey = (fn: FunctionDef | undefined, key: string): string => `${fn ? spanKey(fn.span) : 'module'}|${key}`;
+
+  // What autodiff differentiates.
+  for (const { call, scope, at } of index.calls) {
+    const callee = call.callee;
+    const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
+    if (!name) continue;
+    const markExpr = (e: Expr | undefined, s: Scope, a: number): void => {
+      if (!e) return;
+      const key = exprKey(e);
+      if (key !== undefined) autodiffKeys.add(fnKey(index.enclosingFunction(s), key));
+      else inlineAutodiff.push({ expr: e, scope: s, at: a });
+      for (const k of mentionedKeys(e)) autodiffKeys.add(fnKey(index.enclosingFunction(s), k));
+    };
+    if (name === 'backward' && callee.kind === 'attr' && !facts.analyzer.isModule(callee.object)) markExpr(callee.object, scope, at);
+    else if (name === 'gradient' && callee.kind === 'attr') markExpr(call.args[0], scope, at);
+    else if (name === 'grad' && callee.kind === 'attr' && /autograd$/.test(exprKey(callee.object) ?? '')) markExpr(call.args[0], scope, at);
+    else if (name === 'add_loss' || name === 'addLoss') {
+      const arg = call.args[0];
+      if (arg?.kind === 'lambda') markFunctionLike(arg);
+      else markExpr(arg, scope, at);
+    } else if (DIFFERENTIATORS.has(name)) {
+      const arg = call.args[0];
+      if (!arg) continue;
+      if (arg.kind === 'lambda') markFunctionLike(arg);
+      else {
+        const key = exprKey(arg);
+        const target = key !== undefined ? index.functions.find((f) => f.name === key.replace(/^(self|this)\./, '')) : undefined;
+        if (target) autodiffFns.add(target);
+        else if (name === 'minimize') markExpr(arg, scope, at);
+      }
+    }
+  }
+  function markFunctionLike(lambda: Expr & { kind: 'lambda' }): void {
+    const ls = facts.scopes.lambdaScopes.get(lambda);
+    if (!ls) return;
+    if (lambda.body) {
+      const key = exprKey(lambda.body);
+      if (key !== undefined) autodiffKeys.add(fnKey(index.enclosingFunction(ls), key));
+      else inlineAutodiff.push({ expr: lambda.body, scope: ls, at: Infinity });
+    }
+    for (const st of lambda.stmts) collectReturns(st, (value, s, at) => {
+      const key = exprKey(value);
+      if (key !== undefined) autodiffKeys.add(fnKey(index.enclosingFunction(s), key));
+      else inlineAutodiff.push({ expr: value, scope: s, at });
+    });
+  }
+  function collectReturns(st: Stmt, f: (value: Expr, scope: Scope, at: number) => void): void {
+    if (st.kind === 'return' && st.value) f(st.value, facts.scopes.stmtScopes.get(st) ?? facts.scopes.root, st.span.start);
+    if (st.kind === 'block' || st.kind === 'for') for (const inner of st.body) collectReturns(inner, f);
+  }
+
+  const isAutodiff = (fn: FunctionDef | undefined, key: string | undefined): boolean =>
+    (fn !== undefined && autodiffFns.has(fn)) || (key !== undefined && autodiffKeys.has(fnKey(fn, key)));
+
+  // Assignments to objectives and returns of loss functions.
+  for (const st of index.stmtBySpan.values()) {
+    const scope = facts.scopes.stmtScopes.get(st) ?? facts.scopes.root;
+    const fn = index.enclosingFunction(scope);
+    if (st.kind === 'assign' && st.targets.length === 1 && (st.op === undefined || st.op === '+' || st.op === '-')) {
+      const target = st.targets[0];
+      if (target.kind !== 'name' && target.kind !== 'attr' && target.kind !== 'index') continue;
+      const last = lastComponent(target) ?? '';
+      if (!LOSS_NAME.test(last) && !MAX_NAME.test(last)) continue;
+      if (NOT_OBJECTIVE.test(last) || isGradientLike(target)) continue;
+      const key = exprKey(target);
+      const maximized = MAX_NAME.test(last);
+      const sign = ((st.op === '-' ? -1 : 1) * (maximized ? -1 : 1)) as 1 | -1;
+      sites.push({
+        expr: st.value, scope, at: st.span.start, span: st.span, key, sign, fn,
+        autodiff: isAutodiff(fn, key) || (fn !== undefined && autodiffFns.has(fn)),
+        scaledLater: key !== undefined && scaledAfter(scope, key, st.span.start),
+      });
+    } else if (st.kind === 'return' && st.value && fn && (LOSS_NAME.test(fn.name) || MAX_NAME.test(fn.name)) && !isGradientLike({ kind: 'name', name: fn.name, span: fn.span })) {
+      const value = st.value.kind === 'seq' && st.value.items.length > 0 ? st.value.items[0] : st.value;
+      if (exprKey(value) !== undefined) continue; // `return loss`: the assignments are sites already
+      sites.push({ expr: value, scope, at: st.span.start, span: st.span, sign: MAX_NAME.test(fn.name) ? -1 : 1, fn, autodiff: autodiffFns.has(fn), scaledLater: false });
+    }
+  }
+  for (const { expr, scope, at } of inlineAutodiff) {
+    sites.push({ expr, scope, at, span: expr.span, sign: 1, fn: index.enclosingFunction(scope), autodiff: true, scaledLater: false });
+  }
+
+  const penalties: LossPenalty[] = [];
+  const summands: LossSummand[] = [];
+  const seen = new Set<string>();
+  for (const site of sites) {
+    expand(facts, site, site.expr, site.scope, site.at, site.sign === 1 ? ONE : neg(ONE), [], 0, (s, product, through, outerCoef) => {
+      summands.push({ summand: s, product, site, through, outerCoef });
+      const pen = penaltyOfProduct(product);
+      if (!pen) return;
+      for (const occ of pen.params) {
+        const dedupe = `${spanKey(s.site)}|${spanKey(site.span)}|${spanKey(occ.expr.span)}`;
+        if (seen.has(dedupe)) continue;
+        seen.add(dedupe);
+        const scope = programIndex(facts).scopeAt(occ.expr.span.start);
+        penalties.push({ kind: pen.kind, coef: mul(outerCoef, pen.coef), param: occ, ids: paramIds(facts, occ, scope), span: s.site, site, via: pen.via, defs: pen.defs });
+      }
+    });
+  }
+  return { sites, penalties, summands };
+}
+
+/** Keys of names and attributes mentioned in an expression (`loss` in `(loss + aux).backward()`). */
+function mentionedKeys(e: Expr): string[] {
+  const out: string[] = [];
+  const stack = [e];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    if (x.kind === 'name' || x.kind === 'attr') {
+      const k = exprKey(x);
+      if (k !== undefined) out.push(k);
+    }
+    if (x.kind === 'binary') stack.push(x.left, x.right);
+    if (x.kind === 'unary') stack.push(x.arg);
+    if (x.kind === 'call' && x.callee.kind === 'attr') stack.push(x.callee.object, ...x.args);
+  }
+  return out;
+}
+
+/** Is `key` multiplied or divided in `scope` after `at` (`loss /= num_train`)? */
+function scaledAfter(scope: Scope, key: string, at: number): boolean {
+  return scope.allBindings(key).some((b) => b.at > at && (b.op === '*' || b.op === '/' || (b.kind === 'assign' && !b.op && b.value && isSelfScaled(b.value, key))));
+}
+
+function isSelfScaled(value: Expr, key: string): boolean {
+  return value.kind === 'binary' && (value.op === '/' || value.op === '*') && (exprKey(value.left) === key || exprKey(value.right) === key);
+}
+
+/**
+ * Walks the summands of a loss, expanding variables that hold a sum of penalties (`reg_loss`) so
+ * each parameter gets its own coefficient.
+ */
+function expand(
+  facts: Facts,
+  site: LossSite,
+  expr: Expr,
+  scope: Scope,
+  at: number,
+  factor: Coef,
+  through: { key: string; span: Span }[],
+  depth: number,
+  emit: (s: Summand, p: Product, through: { key: string; span: Span }[], outerCoef: Coef) => void,
+): void {
+  const a = facts.analyzer;
+  for (const s of a.summands(expr, scope, at)) {
+    const product = a.classifySummand(s);
+    const pen: PenaltyTerm | undefined = penaltyOfProduct(product);
+    const variable = depth < 3 ? expandableFactor(facts, s) : undefined;
+    if (variable && (!pen || pen.params.length > 1 || product.tensor)) {
+      const rest = a.classifySummand({ ...s, num: s.num.filter((f) => f !== variable.factor) });
+      if (!rest.tensor && !rest.penalty && rest.params.length === 0 && rest.abs.length === 0 && !rest.signs?.length) {
+        const next = [...through, { key: variable.key, span: variable.factor.expr.span }];
+        for (const b of variable.values) expand(facts, site, b.value, b.scope, b.at, mul(factor, mul(rest.coef, b.sign === 1 ? ONE : neg(ONE))), next, depth + 1, emit);
+        continue;
+      }
+    }
+    emit(s, product, through, factor);
+  }
+}
+
+/** A factor that is a variable holding a sum (`reg_loss = a + b`, or `pen = 0` with `pen += ...` adds). */
+function expandableFactor(
+  facts: Facts,
+  s: Summand,
+): { factor: Summand['num'][number]; key: string; values: { value: Expr; scope: Scope; at: number; sign: 1 | -1 }[] } | undefined {
+  for (const f of s.num) {
+    if (f.env || (f.expr.kind !== 'name' && f.expr.kind !== 'attr')) continue;
+    const key = exprKey(f.expr);
+    if (key === undefined || facts.analyzer.isParam(f.expr)) continue;
+    const binding = f.scope.lookup(key, f.at);
+    if (!binding || binding.kind !== 'assign') continue;
+    if (binding.value && !binding.op) {
+      if (binding.value.kind !== 'binary' && binding.value.kind !== 'call') continue;
+      if (facts.analyzer.summands(binding.value, binding.scope, binding.at).length < 2) continue;
+      return { factor: f, key, values: [{ value: binding.value, scope: binding.scope, at: binding.at, sign: 1 }] };
+    }
+    // `pen = 0.0` then `pen += ...` (possibly in a loop).
+    const all = binding.scope.allBindings(key).filter((b) => b.at < f.at || b.loops.length > 0);
+    const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && b.value.kind === 'num' && b.value.value === 0);
+    if (!start) continue;
+    const adds = all.filter((b) => b.at > start.at);
+    if (adds.length === 0 || adds.some((b) => (b.op !== '+' && b.op !== '-') || !b.value)) continue;
+    return { factor: f, key, values: adds.map((b) => ({ value: b.value!, scope: b.scope, at: b.at, sign: b.op === '-' ? -1 : 1 })) };
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------ shapes
+
+/** Penalty shapes that are not norms: ΣW, (ΣW)², |ΣW|. */
+export type Shape = 'plain-sum' | 'square-of-sum' | 'abs-of-sum';
+
+const SUM_FNS = new Set(['sum', 'reduce_sum', 'nansum']);
+
+/** Code about nonnegative weights, where ΣW is the L1 norm (NMF, mixture weights). */
+const NONNEGATIVE_FILE = /nmf|non-?negative|nonneg/i;
+
+/** Is W kept nonnegative by the code: `np.maximum(W, 0)`, `W.clamp_(min=0)`, `W[W < 0] = 0`, `W = np.exp(...)`? */
+export function keptNonnegative(text: string, w: string): boolean {
+  if (NONNEGATIVE_FILE.test(text)) return true;
+  const n = w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const patterns = [
+    `maximum\\(\\s*(0(\\.0*)?\\s*,\\s*)?${n}\\b`,
+    `\\b${n}\\b[\\w.()]*\\.clamp_?\\(\\s*(min\\s*=\\s*)?0`,
+    `clip\\(\\s*${n}\\b\\s*,\\s*0`,
+    `\\b${n}\\s*\\[\\s*${n}\\s*<=?\\s*0\\s*\\]\\s*=\\s*0`,
+    `\\b${n}\\s*=\\s*(np\\.|torch\\.|jnp\\.)?(abs|exp|square|softplus|relu)\\(`,
+    `(softplus|relu)\\(\\s*${n}\\b`,
+  ];
+  return patterns.some((p) => new RegExp(p).test(text));
+}
+
+/** `np.sum(W)`, `W.sum()`, `tf.reduce_sum(W)`, `w.reduce((s, v) => s + v, 0)`; its square; its absolute value. */
+export function shapeOf(facts: Facts, e: Expr, scope: Scope, at: number): { shape: Shape; param: ParamOccurrence; expr: Expr } | undefined {
+  if (e.kind === 'binary' && e.op === '**' && numberOf(e.right) === 2) {
+    const p = plainSum(facts, e.left, scope, at);
+    return p ? { shape: 'square-of-sum', param: p, expr: e } : undefined;
+  }
+  if (e.kind === 'call') {
+    const name = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : '';
+    const method = e.callee.kind === 'attr' && !facts.analyzer.isModule(e.callee.object);
+    const operand = method ? (e.callee as { object: Expr }).object : e.args[0];
+    if (!operand) return plainSumShape(facts, e, scope, at);
+    if (name === 'square' || ((name === 'pow' || name === 'power') && numberOf(method ? e.args[0] : e.args[1]) === 2)) {
+      const p = plainSum(facts, operand, scope, at);
+      return p ? { shape: 'square-of-sum', param: p, expr: e } : undefined;
+    }
+    if (name === 'abs' || name === 'absolute' || name === 'fabs') {
+      const p = plainSum(facts, operand, scope, at);
+      return p ? { shape: 'abs-of-sum', param: p, expr: e } : undefined;
+    }
+  }
+  return plainSumShape(facts, e, scope, at);
+}
+
+function plainSumShape(facts: Facts, e: Expr, scope: Scope, at: number): { shape: Shape; param: ParamOccurrence; expr: Expr } | undefined {
+  const p = plainSum(facts, e, scope, at);
+  return p ? { shape: 'plain-sum', param: p, expr: e } : undefined;
+}
+
+function plainSum(facts: Facts, e: Expr, scope: Scope, at: number): ParamOccurrence | undefined {
+  if (e.kind !== 'call') return undefined;
+  const a = facts.analyzer;
+  const name = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : '';
+  const method = e.callee.kind === 'attr' && !a.isModule(e.callee.object);
+  let operand: Expr | undefined;
+  if (name === 'sum' && e.callee.kind === 'name' && e.args.length === 1 && e.args[0].kind === 'comprehension') {
+    // `sum(p.sum() for p in model.parameters())`: a plain sum per parameter.
+    const gen = e.args[0];
+    return plainSum(facts, gen.element, facts.scopes.lambdaScopes.get(gen) ?? scope, Infinity);
+  }
+  if (SUM_FNS.has(name)) {
+    if (e.kwargs.some((k) => /^(axis|dim|axes|keepdims|keepdim)$/.test(k.name))) return undefined;
+    if (method ? e.args.length > 0 : e.args.length !== 1) return undefined;
+    operand = method ? (e.callee as { object: Expr }).object : e.args[0];
+  } else if (name === 'reduce' && method && e.args[0]?.kind === 'lambda') {
+    const fn = e.args[0];
+    if (fn.params.length < 2 || !fn.body || fn.body.kind !== 'binary' || fn.body.op !== '+') return undefined;
+    const names = [fn.body.left, fn.body.right].map((x) => (x.kind === 'name' ? x.name : ''));
+    if (!(names.includes(fn.params[0].name) && names.includes(fn.params[1].name))) return undefined;
+    operand = (e.callee as { object: Expr }).object;
+  } else return undefined;
+  if (!operand) return undefined;
+  const p = a.classify(operand, scope, at);
+  if (p.tensor || p.penalty || p.params.length !== 1 || p.abs.length > 0 || p.signs?.length) return undefined;
+  const base = p.params[0].base;
+  if (!a.isParam(base)) return undefined;
+  // Weights only: a sum of variances or of mixture weights can be a deliberate penalty.
+  const last = lastComponent(base) ?? '';
+  const walksParams = base.kind === 'name' && /parameters|weights|params|trainable|variables|kernel/.test(loopCollectionKey(facts, base.name, scope, at) ?? '');
+  if (!isWeightName(last) && !walksParams) return undefined;
+  return p.params[0];
+}
+

@@ -1,0 +1,217 @@
+// A navigable index of a lowered file, for facts that look across statements and functions:
+// every scope, every function with the calls made to it, names bound by unpacking
+// (`loss, dW = f(...)`, `const { value, grads } = tf.variableGrads(...)`), and the statement or
+// expression behind an update site's span. Built lazily, once per Facts object.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Facts } from './index';
+import { exprKey } from './keys';
+import { children, type FunctionDef, type Scope } from './scope';
+
+/** A name bound by unpacking: its statement, and its position (tuple index or object key). */
+export interface Unpacked {
+  name: string;
+  stmt: Stmt & { kind: 'assign' };
+  position: number | string;
+  scope: Scope;
+}
+
+export interface CallSite {
+  call: Expr & { kind: 'call' };
+  scope: Scope;
+  at: number;
+}
+
+export interface ProgramIndex {
+  readonly scopes: Scope[];
+  readonly functions: FunctionDef[];
+  readonly calls: CallSite[];
+  /** Statements by `start:end` of their span. */
+  readonly stmtBySpan: Map<string, Stmt>;
+  /** The statement list (a body) each statement belongs to. */
+  readonly blockOf: Map<Stmt, Stmt[]>;
+  /** Expressions that can be an update's body (lambda bodies, comprehension elements, returns) by span. */
+  readonly exprBySpan: Map<string, Expr>;
+  /** Unpacking bindings by name. */
+  readonly unpacked: Map<string, Unpacked[]>;
+  /** Each lambda's scope: the lambda, the call it is passed to (`tree_map(lambda p, g: ..., params, grads)`), where. */
+  readonly lambdas: Map<Scope, { lambda: Expr & { kind: 'lambda' }; call?: Expr & { kind: 'call' }; scope: Scope; at: number }>;
+  /** The innermost scope whose span contains `offset`. */
+  scopeAt(offset: number): Scope;
+  /** The function whose body scope is `scope` or encloses it (lambdas and comprehensions skipped). */
+  enclosingFunction(scope: Scope): FunctionDef | undefined;
+  /** Calls to the function `fn` in this file (by name; methods through `self.`/`this.` or any receiver). */
+  callsTo(fn: FunctionDef): CallSite[];
+  /** The latest unpacking of `name` visible from `scope` before `at`. */
+  unpackedAt(name: string, scope: Scope, at: number): Unpacked | undefined;
+  /** Calls by the callee's last name (`backward` for `loss.backward()`). */
+  callsNamed(name: string): CallSite[];
+}
+
+const cache = new WeakMap<Facts, ProgramIndex>();
+
+export function programIndex(facts: Facts): ProgramIndex {
+  let index = cache.get(facts);
+  if (!index) {
+    index = build(facts);
+    cache.set(facts, index);
+  }
+  return index;
+}
+
+export const spanKey = (s: Span): string => `${s.start}:${s.end}`;
+
+function build(facts: Facts): ProgramIndex {
+  const { scopes } = facts;
+  const scopeSet = new Set<Scope>([scopes.root]);
+  for (const s of scopes.stmtScopes.values()) scopeSet.add(s);
+  for (const s of scopes.lambdaScopes.values()) scopeSet.add(s);
+  const functions: FunctionDef[] = [];
+  for (const s of scopeSet) for (const f of s.functions.values()) if (!functions.includes(f)) functions.push(f);
+  for (const f of functions) scopeSet.add(f.scope);
+  const allScopes = [...scopeSet];
+  const byScope = new Map<Scope, FunctionDef>();
+  for (const f of functions) byScope.set(f.scope, f);
+
+  const calls: CallSite[] = [];
+  const stmtBySpan = new Map<string, Stmt>();
+  const blockOf = new Map<Stmt, Stmt[]>();
+  const exprBySpan = new Map<string, Expr>();
+  const unpacked = new Map<string, Unpacked[]>();
+  const addUnpacked = (u: Unpacked): void => {
+    const list = unpacked.get(u.name);
+    if (list) list.push(u);
+    else unpacked.set(u.name, [u]);
+  };
+
+  const lambdas = new Map<Scope, { lambda: Expr & { kind: 'lambda' }; call?: Expr & { kind: 'call' }; scope: Scope; at: number }>();
+  const visitExpr = (root: Expr, scope: Scope, at: number): void => {
+    const stack: { e: Expr; s: Scope; at: number; parent?: Expr }[] = [{ e: root, s: scope, at }];
+    while (stack.length > 0) {
+      const { e, s, at: a, parent } = stack.pop()!;
+      if (e.kind === 'call') calls.push({ call: e, scope: s, at: a });
+      if (e.kind === 'lambda') {
+        const ls = scopes.lambdaScopes.get(e) ?? s;
+        lambdas.set(ls, { lambda: e, call: parent?.kind === 'call' ? parent : undefined, scope: s, at: a });
+        if (e.body) {
+          exprBySpan.set(spanKey(e.span), e.body);
+          stack.push({ e: e.body, s: ls, at: Infinity });
+        }
+        visitStmts(e.stmts);
+        continue;
+      }
+      if (e.kind === 'comprehension') {
+        const cs = scopes.lambdaScopes.get(e) ?? s;
+        const elements = e.element.kind === 'seq' ? e.element.items : [e.element];
+        for (const el of elements) exprBySpan.set(spanKey(el.span), el);
+        for (const g of e.generators) stack.push({ e: g.iter, s, at: a });
+        stack.push({ e: e.element, s: cs, at: Infinity });
+        continue;
+      }
+      if (e.kind === 'cond') {
+        exprBySpan.set(spanKey(e.then.span), e.then);
+        exprBySpan.set(spanKey(e.else.span), e.else);
+      }
+      for (const c of children(e)) stack.push({ e: c, s, at: a, parent: e });
+    }
+  };
+  const visitStmts = (stmts: Stmt[]): void => {
+    for (const st of stmts) {
+      const scope = scopes.stmtScopes.get(st) ?? scopes.root;
+      stmtBySpan.set(spanKey(st.span), st);
+      blockOf.set(st, stmts);
+      switch (st.kind) {
+        case 'assign': {
+          for (const t of st.targets) {
+            if (t.kind === 'seq') t.items.forEach((item, i) => item.kind === 'name' && addUnpacked({ name: item.name, stmt: st, position: i, scope }));
+            if (t.kind === 'object')
+              for (const entry of t.entries) if (entry.value.kind === 'name') addUnpacked({ name: entry.value.name, stmt: st, position: entry.name, scope });
+          }
+          visitExpr(st.value, scope, st.span.start);
+          break;
+        }
+        case 'expr':
+          visitExpr(st.expr, scope, st.span.start);
+          break;
+        case 'return':
+          if (st.value) {
+            exprBySpan.set(spanKey(st.value.span), st.value);
+            visitExpr(st.value, scope, st.span.start);
+          }
+          break;
+        case 'for':
+          visitExpr(st.iter, scope, st.span.start);
+          visitStmts(st.body);
+          break;
+        case 'block':
+          for (const h of st.heads) visitExpr(h, scope, st.span.start);
+          visitStmts(st.body);
+          break;
+        case 'function':
+        case 'class':
+          visitStmts(st.body);
+          break;
+        default:
+          break;
+      }
+    }
+  };
+  visitStmts(facts.module.body);
+
+  const callCache = new Map<FunctionDef, CallSite[]>();
+  const callsByName = new Map<string, CallSite[]>();
+  for (const c of calls) {
+    const name = c.call.callee.kind === 'name' || c.call.callee.kind === 'attr' ? c.call.callee.name : undefined;
+    if (name !== undefined) callsByName.set(name, [...(callsByName.get(name) ?? []), c]);
+  }
+  return {
+    scopes: allScopes,
+    functions,
+    calls,
+    stmtBySpan,
+    blockOf,
+    exprBySpan,
+    unpacked,
+    lambdas,
+    scopeAt(offset: number): Scope {
+      let best = scopes.root;
+      for (const s of allScopes) {
+        if (s.span.start <= offset && offset < s.span.end && s.span.end - s.span.start <= best.span.end - best.span.start) best = s;
+      }
+      return best;
+    },
+    enclosingFunction(scope: Scope): FunctionDef | undefined {
+      for (let s: Scope | undefined = scope; s; s = s.parent) {
+        if (s.kind === 'function') return byScope.get(s);
+        if (s.kind === 'class' || s.kind === 'module') return undefined;
+      }
+      return undefined;
+    },
+    callsTo(fn: FunctionDef): CallSite[] {
+      let found = callCache.get(fn);
+      if (!found) {
+        found = (callsByName.get(fn.name) ?? []).filter(({ call }) => {
+          if (call.callee.kind === 'name') return call.callee.name === fn.name && !fn.isMethod;
+          if (call.callee.kind === 'attr') return call.callee.name === fn.name && fn.isMethod;
+          return false;
+        });
+        // Methods are matched by name on any receiver only when the name is unique among the file's functions.
+        if (fn.isMethod && functions.filter((f) => f.name === fn.name).length > 1) found = found.filter(({ call }) => /^(self|this)\./.test(exprKey(call.callee) ?? ''));
+        callCache.set(fn, found);
+      }
+      return found;
+    },
+    callsNamed(name: string): CallSite[] {
+      return callsByName.get(name) ?? [];
+    },
+    unpackedAt(name: string, scope: Scope, at: number): Unpacked | undefined {
+      const list = unpacked.get(name);
+      if (!list) return undefined;
+      for (let s: Scope | undefined = scope; s; s = s.parent) {
+        let best: Unpacked | undefined;
+        for (const u of list) if (u.scope === s && u.stmt.span.start < (s === scope ? at : Infinity) && (!best || u.stmt.span.start > best.stmt.span.start)) best = u;
+        if (best) return best;
+      }
+      return undefined;
+    },
+  };
+}

@@ -1,0 +1,206 @@
+// How steps use gradients, for rules about their direction: the raw expression a parameter
+// update adds (from the statement, the in-place call or the lambda behind an update site), whether
+// the code means to climb (a maximizer, a policy gradient, an attack), and which sign a regularization
+// term needs where it is added to a gradient or a velocity.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Facts } from './index';
+import type { UpdateSite } from './updates';
+import type { FunctionDef } from './scope';
+import { numberOf } from './analysis';
+import { baseExpr, exprKey } from './keys';
+import { isGradientLike } from './roles';
+import { canonicalCoef } from './symbols';
+import { regGradientTerms, scaledSelfSites, type RegGradientTerm } from './gradients';
+import { ASCENT_WORDS, DirectionAnalyzer, type DirTerm } from './direction';
+import { programIndex, spanKey } from './program';
+
+/** Words in a function (name, docstring, comments) that say the ascent is intended. */
+export const ASCENT_CONTEXT = /ascent|ascend|maximi[sz]|climb|reinforce|policy|reward|likelihood|advantage|adversar|attack|fgsm|\bpgd\b|perturb|deep.?dream|saliency|\belbo\b|log_?prob|\bsam\b|_sam\b|\bsam_|sharpness|first_step|\bminimax\b|lagrang|\bdual\b|unlearn|worst.?case|\brobust/i;
+
+/** The sign of the term as it is added (symbols taken as positive, bound numbers as they are). */
+export function termSign(facts: Facts, t: RegGradientTerm): 1 | -1 | undefined {
+  if (!t.stepCoef.syms.every((s) => /^[\w.$[\]'"]+$/.test(s.name))) return undefined; // `(1-mu)`, `(b1-1)`: sign not read
+  const value = canonicalCoef(facts, t.stepCoef, t.site.scope, t.site.at);
+  const sign = Math.sign(value.syms.length === 0 ? value.num : t.stepCoef.num);
+  return sign === 0 ? undefined : (sign as 1 | -1);
+}
+
+/**
+ * The sign a correct c·W has where `t` adds it: + in a gradient that is then subtracted (or that holds
+ * +∇loss), − in a direction that is added (or that holds −∇loss, like `X.T @ (y - p)`).
+ */
+export function expectedSign(facts: Facts, t: RegGradientTerm): { sign: 1 | -1; ambiguous?: boolean; useSite?: UpdateSite } | undefined {
+  // What the accumulator holds decides first: the step that applies it may itself be the bug.
+  const polarity = accumulatorPolarity(facts, t.site);
+  if (polarity !== undefined) return { sign: polarity };
+  const use = gradientUse(facts, t);
+  if (use) {
+    // A gradient that is subtracted holds +∇loss, as its name says: the term must be +.
+    if (use.sign === -1) return { sign: 1 };
+    return { sign: -1, ambiguous: isGradientLike(t.site.target), useSite: use.site };
+  }
+  const gradKey = exprKey(t.site.target);
+  const fn = programIndex(facts).enclosingFunction(t.site.scope);
+  // `return loss, dW` from a loss function: the caller descends along what it returns.
+  if (gradKey !== undefined && fn && /loss|cost|grad|backward|backprop/i.test(fn.name) && !ASCENT_WORDS.test(fn.name) && !ASCENT_CONTEXT.test(fn.name) && returnsKey(fn.body, gradKey, t.site.target)) return { sign: 1 };
+  return undefined;
+}
+
+/** The sign with which the gradient `t.site.target` enters an update of the term's parameter (−1: subtracted). */
+export function gradientUse(facts: Facts, t: RegGradientTerm): { sign: 1 | -1; site: UpdateSite } | undefined {
+  const gradKey = exprKey(t.site.target);
+  const paramKey = exprKey(t.param!.base);
+  if (gradKey === undefined) return undefined;
+  const index = programIndex(facts);
+  const fn = index.enclosingFunction(t.site.scope);
+  const uses = new Set<number>();
+  let useSite: UpdateSite | undefined;
+  for (const site of [...facts.updates, ...scaledSelfSites(facts)]) {
+    if (site.kind !== 'update' || exprKey(baseExpr(site.target)) !== paramKey) continue;
+    if (index.enclosingFunction(site.scope) !== fn) continue;
+    if (site.span.start < t.site.span.start && site.at !== Infinity) continue;
+    for (const s of site.increment) {
+      const g = s.num.findIndex((f) => exprKey(f.expr) === gradKey || exprKey(baseExpr(f.expr)) === gradKey);
+      if (g < 0) continue;
+      const others = facts.analyzer.classifySummand({ ...s, sign: 1, num: s.num.filter((_, i) => i !== g) });
+      if (others.tensor || others.params.length > 0 || others.penalty || others.abs.length > 0 || others.signs?.length) continue;
+      if (!others.coef.syms.every((x) => /^[\w.$[\]'"]+$/.test(x.name))) continue;
+      uses.add(s.sign * Math.sign(others.coef.num));
+      useSite ??= site;
+    }
+  }
+  // Expanded into the update (`W += lr * dW` where dW is a sum): the same term appears there.
+  for (const u of regGradientTerms(facts)) {
+    if (u === t || u.site.kind !== 'update' || spanKey(u.span) !== spanKey(t.span) || exprKey(baseExpr(u.site.target)) !== paramKey) continue;
+    if (index.enclosingFunction(u.site.scope) !== fn) continue;
+    const a = termSign(facts, u);
+    const b = termSign(facts, t);
+    if (a === undefined || b === undefined) continue;
+    uses.add(a * b);
+    useSite ??= u.site;
+  }
+  return uses.size === 1 && useSite ? { sign: [...uses][0] as 1 | -1, site: useSite } : undefined;
+}
+
+/** Which way the accumulator points before the term is added: +1 for +∇loss, −1 for −∇loss. */
+export function accumulatorPolarity(facts: Facts, site: UpdateSite): 1 | -1 | undefined {
+  const index = programIndex(facts);
+  const direction = new DirectionAnalyzer(facts);
+  const lambda = index.lambdas.get(site.scope);
+  let terms: DirTerm[];
+  if (lambda && lambda.lambda.params[0]) {
+    const self: Expr = { kind: 'name', name: lambda.lambda.params[0].name, span: lambda.lambda.params[0].span };
+    terms = direction.step(self, site.scope, Infinity, 1, []).terms;
+  } else if (site.kind === 'gradient' || (site.kind === 'update' && index.stmtBySpan.get(spanKey(site.span))?.kind === 'assign' && !(index.stmtBySpan.get(spanKey(site.span)) as { op?: string }).op)) {
+    // A definition (`g = X.T @ (y - p) - lam * w`, `v = mu * v - lr * dW + ...`): its other terms say.
+    const stmt = index.stmtBySpan.get(spanKey(site.span));
+    if (stmt?.kind !== 'assign') return undefined;
+    const self = exprKey(site.target);
+    const result = direction.step(stmt.value, site.scope, site.at, 1, self ? [self] : []);
+    if (result.ascent) return undefined;
+    terms = result.terms;
+  } else {
+    const result = direction.step(site.target, site.scope, site.at, 1, []);
+    if (result.ascent) return undefined;
+    terms = result.terms;
+  }
+  const grads = terms.filter((x) => x.kind === 'grad');
+  if (grads.length === 0 || terms.some((x) => x.kind === 'unknown' && x.gradientish)) return undefined;
+  const signs = new Set(grads.map((g) => g.sign));
+  return signs.size === 1 ? grads[0].sign : undefined;
+}
+
+export function returnsKey(body: Stmt[], key: string, target: Expr): boolean {
+  const container = target.kind === 'index' ? exprKey(target.object) : undefined;
+  const matches = (e: Expr): boolean => {
+    const k = exprKey(e);
+    return k === key || (container !== undefined && k === container);
+  };
+  const visit = (stmts: Stmt[]): boolean =>
+    stmts.some((s) => {
+      if (s.kind === 'return' && s.value) return s.value.kind === 'seq' ? s.value.items.some(matches) : matches(s.value);
+      if (s.kind === 'block' || s.kind === 'for') return visit(s.body);
+      return false;
+    });
+  return visit(body);
+}
+
+export interface Step {
+  expr: Expr;
+  sign: 1 | -1;
+  self: string[];
+  /** The `+=` / `-=` operator of an augmented assignment, for the fix. */
+  operator?: Span;
+}
+
+/** ASCENT_CONTEXT tested once per file and per function (not once per step: a file may have thousands). */
+const ascentMemo = new WeakMap<Facts, Map<string, boolean>>();
+
+/** Whether the text from `start` to `end` (default: the whole file) has a word of ascent (ASCENT_CONTEXT). */
+export function mentionsAscent(facts: Facts, start = 0, end = facts.text.length): boolean {
+  let memo = ascentMemo.get(facts);
+  if (!memo) ascentMemo.set(facts, (memo = new Map()));
+  const key = `${start}:${end}`;
+  let found = memo.get(key);
+  if (found === undefined) memo.set(key, (found = ASCENT_CONTEXT.test(facts.text.slice(start, end))));
+  return found;
+}
+
+/** Is the step in code that means to climb (a maximizer, a policy gradient, an attack on inputs)? */
+export function ascentContext(facts: Facts, site: UpdateSite): boolean {
+  const index = programIndex(facts);
+  const first = index.enclosingFunction(site.scope);
+  if (!first) return mentionsAscent(facts);
+  let fn: FunctionDef = first;
+  for (;;) {
+    if (mentionsAscent(facts, fn.span.start, fn.span.end)) return true;
+    const parent: FunctionDef | undefined = fn.scope.parent ? index.enclosingFunction(fn.scope.parent) : undefined;
+    if (!parent) break;
+    fn = parent;
+  }
+  // A method: the class's header (its name and bases) counts too.
+  for (let s = fn.scope.parent; s; s = s.parent) if (s.kind === 'class' && ASCENT_CONTEXT.test(facts.text.slice(s.span.start, s.span.end).split('\n')[0])) return true;
+  return false;
+}
+
+export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {
+  const index = programIndex(facts);
+  const targetKey = exprKey(site.target);
+  const baseKey = exprKey(baseExpr(site.target));
+  const self = [targetKey, baseKey].filter((k): k is string => k !== undefined);
+  const stmt = index.stmtBySpan.get(spanKey(site.span));
+  if (stmt?.kind === 'assign') {
+    if (stmt.op === '+' || stmt.op === '-') return { expr: stmt.value, sign: stmt.op === '+' ? 1 : -1, self: [], operator: operatorSpan(facts.text, stmt.targets[0].span.end, stmt.value.span.start) };
+    if (!stmt.op) return { expr: stmt.value, sign: 1, self };
+    return undefined;
+  }
+  const call = stmt?.kind === 'expr' ? stmt.expr : index.exprBySpan.get(spanKey(site.span));
+  if (call?.kind === 'call' && call.callee.kind === 'attr') {
+    const method = call.callee.name;
+    const alpha = call.kwargs.find((k) => k.name === 'alpha')?.value;
+    const [first, second] = call.args;
+    const mul = (a: Expr, b: Expr): Expr => ({ kind: 'binary', op: '*', left: a, right: b, span: b.span });
+    if (/^(add_|sub_|assign_add|assign_sub|addAssign)$/.test(method) && first) {
+      const expr = first && second && (numberOf(first) !== undefined || method === 'add_') ? mul(first, second) : alpha ? mul(alpha, first) : first;
+      return { expr, sign: /sub/.test(method) ? -1 : 1, self: [] };
+    }
+    if (/^(assign|copy_|set_)$/.test(method) && first) return { expr: first, sign: 1, self };
+    return undefined;
+  }
+  const body = index.exprBySpan.get(spanKey(site.span));
+  if (body) return { expr: body, sign: 1, self };
+  return undefined;
+}
+
+/** A statement's span without its trailing `;`. */
+export function trimSpan(text: string, span: Span): Span {
+  let end = span.end;
+  while (end > span.start && /[;\s]/.test(text[end - 1])) end--;
+  return { start: span.start, end };
+}
+
+function operatorSpan(text: string, from: number, to: number): Span | undefined {
+  const between = text.slice(from, to);
+  const i = between.search(/[+-]=/);
+  return i < 0 ? undefined : { start: from + i, end: from + i + 2 };
+}

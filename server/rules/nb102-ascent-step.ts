@@ -1,0 +1,178 @@
+// NB102 ascent-step: the step moves a parameter up the loss gradient, or its regularization term
+// has the wrong sign and grows the weights.
+//
+// ## What it does
+// Follows each parameter update's terms back to where they come from (a gradient set by
+// `backward()`, returned with the loss, computed by `tape.gradient(loss, ...)`, a residual
+// `output − target`, an accumulator `v = mu * v - lr * g`) and reports a step that adds +∇loss, and a
+// term c·W (c·sign(W)) that enters W's update with a + sign.
+//
+// ## Why is this bad?
+// Gradient descent subtracts the gradient. Adding it climbs the loss; adding c·W grows the weights
+// exponentially instead of decaying them.
+import { defineRule, type Report } from './rule';
+import type { Facts, UpdateSite } from '../engine/facts';
+import type { Span } from '../engine/ir';
+import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
+import { isDataLike, isGradientLike, isStateLike } from '../engine/facts/roles';
+import { loopCollectionKey, regGradientTerms, scaledSelfSites, strictRegName, type RegGradientTerm } from '../engine/facts/gradients';
+import { DirectionAnalyzer, INPUT_NAME } from '../engine/facts/direction';
+import { ASCENT_CONTEXT, accumulatorPolarity, ascentContext, expectedSign, stepOf, termSign, trimSpan } from '../engine/facts/steps';
+import { programIndex, spanKey } from '../engine/facts/program';
+import { unicodeCoef } from '../math/print/unicode';
+
+export const nb102AscentStep = defineRule({
+  meta: {
+    code: 'NB102',
+    name: 'ascent-step',
+    severity: 'warning',
+    summary: 'A step moves a parameter up the loss gradient, or its regularization term grows the weights',
+    fix: 'sometimes',
+  },
+  check(context) {
+    const { facts } = context;
+    const reported = new Set<string>();
+    const ascents = ascentSteps(facts);
+    for (const r of [...ascents, ...wrongSignTerms(facts, new Set(ascents.map((a) => spanKey(a.span))))]) {
+      const key = spanKey(r.span);
+      if (reported.has(key)) continue;
+      reported.add(key);
+      context.report(r);
+    }
+  },
+});
+
+// ------------------------------------------------------------------ regularization sign
+
+function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
+  const out: Report[] = [];
+  const terms = regGradientTerms(facts);
+  for (const t of terms) {
+    if (t.kind !== 'linear' && t.kind !== 'sign' && t.kind !== 'normalized') continue;
+    if (!t.param || t.foreign || !t.stepCoef.syms.some((s) => s.pow > 0 && strictRegName(s.name))) continue;
+    const sign = termSign(facts, t);
+    if (sign === undefined) continue;
+    const paramText = facts.text.slice(t.param.expr.span.start, t.param.expr.span.end);
+    const termText = facts.text.slice(t.span.start, t.span.end);
+    if (t.site.kind === 'update') {
+      if (sign < 0 || exprKey(baseExpr(t.site.target)) !== exprKey(t.param.base)) continue;
+      if (t.summand.via.length > 0) {
+        // Carried in by a variable: where it is added to a gradient, that site decides.
+        if (terms.some((u) => u !== t && u.site.kind !== 'update' && spanKey(u.span) === spanKey(t.span))) continue;
+        // A velocity or step direction `v`: the term must point the way v's gradient does.
+        const inner = terms.find((u) => u !== t && u.site.kind === 'update' && spanKey(u.span) === spanKey(t.span));
+        const polarity = inner ? accumulatorPolarity(facts, inner.site) : undefined;
+        const innerSign = inner ? termSign(facts, inner) : undefined;
+        if (polarity !== undefined && innerSign !== undefined) {
+          const use = sign * innerSign; // the sign with which the variable enters W's update
+          if (polarity * use > 0) continue; // the step climbs: reported as an ascent step
+        } else {
+          if (!ascentSpans.has(spanKey(trimSpan(facts.text, t.site.span)))) out.push(ambiguousReport(facts, t, paramText));
+          continue;
+        }
+      }
+      const c = unicodeCoef({ ...t.stepCoef, num: Math.abs(t.stepCoef.num) });
+      out.push(
+        signReport(
+          facts,
+          t,
+          t.selfScale
+            ? `${paramText} is multiplied by (1 + ${c}) each step, which grows the weights instead of decaying them; weight decay multiplies by (1 − ${c})`
+            : `the regularization term ${termText} has the wrong sign: the step adds ${describe(t)} to ${paramText}, which grows the weights instead of decaying them`,
+        ),
+      );
+      continue;
+    }
+    // Added into a gradient: which sign does a correct regularization term have there?
+    const expected = expectedSign(facts, t);
+    if (expected === undefined || expected.sign * sign >= 0) continue;
+    if (expected.ambiguous) {
+      const use = expected.useSite;
+      if (use && !ascentSpans.has(spanKey(trimSpan(facts.text, use.span)))) out.push(ambiguousReport(facts, t, paramText, use));
+      continue;
+    }
+    const lambda = programIndex(facts).lambdas.get(t.site.scope)?.lambda;
+    const gradText = lambda?.params[0] ? lambda.params[0].name : facts.text.slice(t.site.target.span.start, t.site.target.span.end);
+    out.push(signReport(facts, t, `the regularization term ${termText} is added with the wrong sign: ${gradText} holds ${expected.sign > 0 ? '+' : '−'}∇loss, so the term must be ${expected.sign > 0 ? 'added' : 'subtracted'}; as written ${paramText} grows by ${describe(t)} each step instead of decaying`));
+  }
+  return out;
+}
+
+/**
+ * The weights grow either way, but which side is wrong is not known: `W += lr * dW` with
+ * `dW += reg * W` climbs if dW is the loss gradient, or has the wrong decay sign if dW is a descent
+ * direction. Reported on the step, with both readings.
+ */
+function ambiguousReport(facts: Facts, t: RegGradientTerm, paramText: string, useSite?: UpdateSite): Report {
+  const site = useSite ?? t.site;
+  const span = trimSpan(facts.text, site.span);
+  const via = useSite ? facts.text.slice(t.site.target.span.start, t.site.target.span.end) : facts.text.slice(t.summand.via[0].start, t.summand.via[0].end);
+  return {
+    span,
+    message: `this step adds ${via}, which carries the regularization term +${describe(t)}: ${paramText} grows every step. If ${via} is the loss gradient, the step climbs the loss and must subtract it; if it is a descent direction, the term must be subtracted`,
+    related: [{ span: t.span, message: 'the regularization term is added here' }],
+  };
+}
+
+function describe(t: RegGradientTerm): string {
+  const c = t.stepCoef.num < 0 ? { ...t.stepCoef, num: -t.stepCoef.num } : t.stepCoef;
+  const p = t.param ? lastComponent(t.param.base) ?? 'W' : 'W';
+  return t.kind === 'sign' ? `${unicodeCoef(c)}·sign(${p})` : t.kind === 'normalized' ? `${unicodeCoef(c)}·${p}/‖${p}‖` : `${unicodeCoef(c)}·${p}`;
+}
+
+function signReport(facts: Facts, t: RegGradientTerm, message: string): Report {
+  const fix = flipOperatorFix(facts, t.span);
+  return {
+    span: t.span,
+    message,
+    related: t.summand.via.length > 0 ? [{ span: trimSpan(facts.text, t.site.span), message: 'the step that applies it' }] : [],
+    fix: fix && { title: 'Flip the sign of the regularization term', safety: 'unsafe', edits: [fix] },
+  };
+}
+
+// ------------------------------------------------------------------ ascent steps
+
+function ascentSteps(facts: Facts): Report[] {
+  const out: Report[] = [];
+  const direction = new DirectionAnalyzer(facts);
+  for (const site of [...facts.updates, ...scaledSelfSites(facts)]) {
+    if (site.kind !== 'update') continue;
+    const base = baseExpr(site.target);
+    const last = lastComponent(base) ?? '';
+    if (INPUT_NAME.test(last) || isDataLike(base) || /adv|pert|noise|latent|^z$|^img|image|^delta$|^eps|sample|^obs|^state/i.test(last)) continue;
+    const walksParams = base.kind === 'name' && /parameters|trainable|weights|params|variables/.test(loopCollectionKey(facts, base.name, site.scope, site.span.start) ?? '');
+    if (!facts.analyzer.isParam(base) || (isStateLike(base) && !walksParams) || isGradientLike(base)) continue;
+    if (ascentContext(facts, site)) continue;
+    const step = stepOf(facts, site);
+    if (!step) continue;
+    const { terms, ascent } = direction.step(step.expr, site.scope, site.at, step.sign, step.self);
+    if (ascent) continue;
+    const grads = terms.filter((t) => t.kind === 'grad');
+    if (grads.length === 0 || grads.some((t) => t.sign < 0)) continue;
+    if (terms.some((t) => t.kind === 'unknown' && t.gradientish)) continue;
+    // A sign known by convention only: any word of maximizing anywhere in the file keeps it silent.
+    if (grads.every((t) => t.weak) && ASCENT_CONTEXT.test(facts.text)) continue;
+    const g = grads[0];
+    const targetText = facts.text.slice(site.target.span.start, site.target.span.end);
+    const message = `this step moves ${targetText} up the loss gradient: it adds ${g.source ?? 'the gradient'} where gradient descent subtracts it, so training climbs the loss`;
+    const fix = step.operator ? { title: 'Subtract the gradient (descend)', safety: 'unsafe' as const, edits: [{ span: step.operator, newText: facts.text.slice(step.operator.start, step.operator.end) === '+=' ? '-=' : '+=' }] } : undefined;
+    const related = g.origin ? [{ span: g.origin, message: 'the gradient of the loss comes from here' }] : [];
+    // Flipping `+=` is right only when the step is the gradient alone (no decay term to flip with it).
+    out.push({ span: trimSpan(facts.text, site.span), message, related, fix: terms.every((t) => t.kind === 'grad' || t.kind === 'scalar') ? fix : undefined });
+  }
+  return out;
+}
+
+/** `dW - reg * W` → `dW + reg * W`: flips the operator right before the term, when there is one. */
+function flipOperatorFix(facts: Facts, span: Span): { span: Span; newText: string } | undefined {
+  const before = facts.text.slice(Math.max(0, span.start - 8), span.start);
+  const m = /([+-])\s*$/.exec(before);
+  if (!m) return undefined;
+  const start = span.start - before.length + m.index;
+  // Only a binary operator: something other than `(`, `=`, `,` must precede it.
+  const prefix = facts.text.slice(Math.max(0, start - 40), start).trimEnd();
+  if (prefix === '' || /[(=,[*/]$/.test(prefix)) return undefined;
+  return { span: { start, end: start + 1 }, newText: m[1] === '-' ? '+' : '-' };
+}
+
+

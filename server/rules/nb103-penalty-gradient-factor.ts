@@ -1,0 +1,207 @@
+// NB103 penalty-gradient-factor: the gradient term for W's penalty disagrees with the penalty that
+// the same function, class or file adds to the loss.
+//
+// ## What it does
+// Reads the penalty on W from the loss (`loss += reg * np.sum(W * W)`, `0.5 * reg * ...`,
+// `c * tf.nn.l2_loss(W)`, Keras/tfjs `l2(c)`, Nielsen's `0.5 * (lmbda / len(data)) * Σ‖w‖²`), derives its
+// gradient, and compares it with the c·W (c·sign(W), c·W/‖W‖) the code adds by hand.
+//
+// ## Why is this bad?
+// The hand-written gradient is then not the gradient of the loss being reported: the effective
+// regularization strength is off by the factor, and a gradient check against the loss fails.
+import { defineRule, type Report } from './rule';
+import { coefRatio, div, equalCoef, coef as makeCoef } from '../math/coef';
+import { gradientOf } from '../math/derive';
+import { codeGradient } from '../math/print/code';
+import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unicode';
+import type { Coef, Gradient, GradientKind, Penalty, PenaltyKind } from '../math/terms';
+import type { Facts } from '../engine/facts';
+import type { Expr } from '../engine/ir';
+import { exprKey, lastComponent } from '../engine/facts/keys';
+import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
+import { penaltiesFor, type LossPenalty } from '../engine/facts/losses';
+import { canonicalCoef } from '../engine/facts/symbols';
+import { programIndex, spanKey } from '../engine/facts/program';
+
+const KINDS: Record<string, PenaltyKind[]> = {
+  linear: ['sumsq', 'elemsq'],
+  sign: ['l1', 'elemabs'],
+  normalized: ['norm2'],
+};
+
+/** Symbols that count examples: a missing or extra one is the Nielsen λ/n mistake. */
+const SIZE_SYMBOL = /^(n|N|m|M|n_\w+|num_\w+|N_\w+|\w*_size|batchSize|numExamples|nSamples|len\(.+\)|size\(.+\)|.+\.shape\[\d+\]|.+\.length|.+\.size(\(\))?|.+\.numel\(\))$/;
+
+export const nb103PenaltyGradientFactor = defineRule({
+  meta: {
+    code: 'NB103',
+    name: 'penalty-gradient-factor',
+    severity: 'warning',
+    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds",
+    fix: 'sometimes',
+  },
+  check(context) {
+    const { facts } = context;
+    // Terms that reach the same gradient (or the same update) of the same parameter add up.
+    const groups = new Map<string, RegGradientTerm[]>();
+    const seen = new Set<string>();
+    const index = programIndex(facts);
+    for (const t of regGradientTerms(facts)) {
+      if (!KINDS[t.kind] || !t.param || t.foreign || !t.coef || t.preconditioned || t.coef.num === 0) continue;
+      const key = spanKey(t.span);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      // Terms add up within one step, and across accumulations `dW += a; dW += b` in one block (not across branches).
+      const stmt = index.stmtBySpan.get(spanKey(t.site.span));
+      const block = stmt ? index.blockOf.get(stmt) : undefined;
+      const where = t.site.kind === 'update' || !block ? `site:${spanKey(t.site.span)}` : `block:${blockId(block)}|g:${exprKey(t.site.target) ?? spanKey(t.site.span)}`;
+      const group = `${where}|${t.kind}|${t.ids.join(',')}`;
+      groups.set(group, [...(groups.get(group) ?? []), t]);
+    }
+    for (const terms of groups.values()) {
+      const report = checkGroup(facts, terms);
+      if (report) context.report(report);
+    }
+  },
+});
+
+const blockIds = new WeakMap<object, number>();
+let nextBlockId = 0;
+function blockId(block: object): number {
+  let id = blockIds.get(block);
+  if (id === undefined) blockIds.set(block, (id = nextBlockId++));
+  return id;
+}
+
+function checkGroup(facts: Facts, terms: RegGradientTerm[]): Report | undefined {
+  const t = terms[0];
+  const kinds = KINDS[t.kind];
+  if (terms.some((x) => repeatedPerExample(facts, x))) return undefined;
+  const all = penaltiesFor(facts, t.ids, t.site.scope);
+  const relevant = all.filter((p) => kinds.includes(p.kind));
+  if (relevant.length === 0) return undefined;
+  if (all.some((p) => p.site.autodiff || p.site.scaledLater)) return undefined;
+  let actual: Coef | undefined;
+  for (const x of terms) {
+    const c = canonicalCoef(facts, x.coef!, x.site.scope, x.site.at);
+    if (actual && coefRatio(c, actual) === undefined) return undefined;
+    actual = actual ? makeCoef(actual.num + c.num, actual.syms) : c;
+  }
+  if (!actual || actual.num === 0) return undefined;
+  actual = abs(actual);
+  let implied: Coef | undefined;
+  for (const p of relevant) {
+    const g = abs(canonicalCoef(facts, impliedCoef(p), p.site.scope, p.site.at));
+    if (implied && !equalCoef(implied, g)) return undefined; // the file defines the penalty more than one way
+    implied = g;
+  }
+  if (!implied) return undefined;
+  const ratio = coefRatio(actual, implied);
+  let factor: string;
+  if (ratio !== undefined) {
+    if (Math.abs(ratio - 1) < 1e-9) return undefined;
+    factor = formatRatio(ratio);
+  } else {
+    const missing = sizeMismatch(actual, implied);
+    if (!missing) return undefined;
+    factor = missing;
+  }
+  return buildReport(facts, terms, relevant[0], factor, actual);
+}
+
+/** The gradient coefficient a penalty implies: 2c for c·ΣW², c for c·Σ|W| and c·‖W‖. */
+function impliedCoef(p: LossPenalty): Coef {
+  return gradientOf({ kind: p.kind, coef: p.coef, param: 'W' }).coef;
+}
+
+function abs(c: Coef): Coef {
+  return c.num < 0 ? { ...c, num: -c.num } : c;
+}
+
+function formatRatio(r: number): string {
+  const rounded = Math.round(r * 1e6) / 1e6;
+  return `${rounded}`;
+}
+
+/**
+ * Coefficients that agree except for counts present on one side only: `lmbda` against
+ * `lmbda/len(data)`. Returns the missing factor's text, or undefined when anything else differs.
+ */
+function sizeMismatch(actual: Coef, implied: Coef): string | undefined {
+  const isSize = (name: string): boolean => SIZE_SYMBOL.test(name);
+  const strip = (c: Coef): Coef => makeCoef(c.num, c.syms.filter((s) => !isSize(s.name)));
+  if (!equalCoef(strip(actual), strip(implied))) return undefined;
+  const aSizes = actual.syms.filter((s) => isSize(s.name));
+  const iSizes = implied.syms.filter((s) => isSize(s.name));
+  if ((aSizes.length === 0) === (iSizes.length === 0)) return undefined; // both (or neither) divide by a count
+  if (strip(actual).syms.length === 0) return undefined; // the strength itself must be a symbol shared by both
+  return unicodeCoef(div(actual, implied));
+}
+
+/**
+ * `dW = zeros; for i in range(N): ...; dW += reg * W` adds the term once per example: the factor
+ * then depends on N. Only accumulations inside a loop the gradient was not initialized in, whose
+ * loop variable the term does not use, are affected.
+ */
+function repeatedPerExample(facts: Facts, t: RegGradientTerm): boolean {
+  if (t.site.kind === 'update') return false;
+  const bindings = [...t.site.scope.bindings.values(), ...(t.site.scope.classScope?.members.values() ?? [])].flat();
+  const own = bindings.find((b) => b.span.start === t.site.span.start && b.span.end === t.site.span.end);
+  if (!own || own.loops.length === 0) return false;
+  const init = t.site.scope.allBindings(own.key).filter((b) => !b.op && b.at < own.at).pop();
+  if (!init || own.op !== '+' && own.op !== '-') return false;
+  const outer = init.loops;
+  const paramText = facts.text.slice(t.param!.expr.span.start, t.param!.expr.span.end);
+  for (const loop of own.loops) {
+    if (outer.includes(loop)) continue;
+    const vars = loopVariables(t.site.scope, loop);
+    if (!vars.some((v) => new RegExp(`\\b${v}\\b`).test(paramText))) return true;
+  }
+  return false;
+}
+
+function loopVariables(scope: { bindings: Map<string, { kind: string; loop?: { iter: Expr } }[]> }, iter: Expr): string[] {
+  const out: string[] = [];
+  for (const [key, list] of scope.bindings) if (list.some((b) => b.kind === 'loop' && b.loop?.iter === iter)) out.push(key);
+  return out;
+}
+
+function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, factor: string, total: Coef): Report {
+  const t = terms[0];
+  const text = (s: { start: number; end: number }): string => facts.text.slice(s.start, s.end);
+  const paramText = lastComponent(t.param!.base) ?? text(t.param!.expr.span);
+  const penaltyParam = lastComponent(p.param.base) ?? text(p.param.expr.span);
+  const penalty: Penalty = { kind: p.kind, coef: abs(p.coef), param: penaltyParam, via: p.via };
+  const expected: Gradient = { ...gradientOf(penalty), param: paramText };
+  const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';
+  const written: Gradient = { kind, coef: terms.length > 1 ? total : abs(t.coef!), param: paramText };
+  const line = facts.text.slice(0, p.span.start).split('\n').length;
+  const target = text(t.site.target.span);
+  const stepFactor = t.selfScale ? `(1 − ${unicodeCoef({ ...t.stepCoef, num: Math.abs(t.stepCoef.num) })})` : '';
+  const how = t.selfScale
+    ? `the factor ${stepFactor} on ${paramText} is a gradient step on ${unicodeGradient(written)}`
+    : terms.length > 1
+      ? `the gradient terms for ${paramText} add up to ${unicodeGradient(written)}`
+      : t.site.kind === 'update'
+        ? `the update of ${target} applies the penalty gradient ${unicodeGradient(written)}`
+        : `${target} gets the penalty gradient ${unicodeGradient(written)}`;
+  const via = p.via ? ` (${p.via})` : '';
+  const message = `${how}, but the loss adds ${unicodePenalty(penalty)}${via} on line ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
+  const related = [{ span: p.span, message: `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
+  return { span: t.span, message, related, fix: terms.length === 1 ? fixFor(facts, t, p) : undefined, math: { computed: unicodeGradient(written), expected: unicodeGradient(expected) } };
+}
+
+/** Replace the written term by the penalty's gradient, when the term is written as-is in the same function as the penalty. */
+function fixFor(facts: Facts, t: RegGradientTerm, p: LossPenalty): Report['fix'] {
+  if (t.summand.via.length > 0 || t.selfScale || t.summand.sign !== (t.site.kind === 'update' ? -1 : 1)) return undefined;
+  const index = programIndex(facts);
+  if (index.enclosingFunction(t.site.scope) !== p.site.fn) return undefined;
+  const a = facts.analyzer;
+  const local = a.classifySummand({ ...t.summand, sign: 1, num: t.summand.num.filter((f) => !f.outer), den: t.summand.den.filter((f) => !f.outer) });
+  if (!equalCoef(local.coef, t.coef!)) return undefined;
+  const paramText = facts.text.slice(t.param!.expr.span.start, t.param!.expr.span.end);
+  const expected = gradientOf({ kind: p.kind, coef: abs(p.coef), param: paramText });
+  const replacement = codeGradient(expected, facts.dialect, paramText);
+  if (!replacement) return undefined;
+  return { title: `Use the penalty's gradient ${replacement}`, safety: 'unsafe', edits: [{ span: t.span, newText: replacement }] };
+}

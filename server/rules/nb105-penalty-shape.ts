@@ -1,0 +1,157 @@
+// NB105 penalty-shape: a penalty in the loss that is not the norm its own code implies.
+//
+// ## What it does
+// Reads the penalties added to a loss and reports a plain norm `reg * ‖W‖` next to an L2 gradient
+// `2 * reg * W`, a square of a sum `np.sum(W) ** 2`, a plain sum `np.sum(W)` or `|ΣW|` used as a
+// penalty, and a coefficient applied twice (`reg * reg * ΣW²`, `loss += reg * reg_loss` where
+// `reg_loss` already has `reg`).
+//
+// ## Why is this bad?
+// Each of these is a different function of W from the L1/L2 norm the code means: its gradient is
+// not the one the update uses, and as a regularizer it does not pull each weight toward zero.
+import { defineRule, type Report } from './rule';
+import { coefRatio } from '../math/coef';
+import { unicodeGradient, unicodePenalty } from '../math/print/unicode';
+import type { Coef } from '../math/terms';
+import type { Facts } from '../engine/facts';
+import type { Expr, Span } from '../engine/ir';
+import { penaltyOfProduct, type ParamOccurrence } from '../engine/facts/analysis';
+import { exprKey, lastComponent } from '../engine/facts/keys';
+import type { Scope } from '../engine/facts/scope';
+import { regGradientTerms, strictRegName } from '../engine/facts/gradients';
+import { keptNonnegative, lossFacts, penaltiesFor, shapeOf, type LossSummand, type Shape } from '../engine/facts/losses';
+import { canonicalCoef } from '../engine/facts/symbols';
+import { programIndex, spanKey } from '../engine/facts/program';
+
+const PENALTY_NAME = /reg|pen|l1|l2|lasso|ridge|decay|prior|sparsit/i;
+export const nb105PenaltyShape = defineRule({
+  meta: {
+    code: 'NB105',
+    name: 'penalty-shape',
+    severity: 'warning',
+    summary: 'A penalty in the loss is not the norm its code implies (plain norm, square of a sum, plain sum, coefficient twice)',
+    fix: 'none',
+  },
+  check(context) {
+    const { facts } = context;
+    const reported = new Set<string>();
+    const report = (r: Report | undefined): void => {
+      if (!r || reported.has(spanKey(r.span))) return;
+      reported.add(spanKey(r.span));
+      context.report(r);
+    };
+    plainNormNextToL2Gradient(facts).forEach(report);
+    for (const s of lossFacts(facts).summands) {
+      for (const r of shapes(facts, s)) report(r);
+      report(coefficientTwice(facts, s));
+    }
+  },
+});
+
+// ------------------------------------------------------------------ plain norm
+
+function plainNormNextToL2Gradient(facts: Facts): Report[] {
+  const out: Report[] = [];
+  const terms = regGradientTerms(facts);
+  for (const t of terms) {
+    if (t.kind !== 'linear' || !t.param || t.foreign || !t.coef || t.preconditioned) continue;
+    const penalties = penaltiesFor(facts, t.ids, t.site.scope);
+    if (penalties.some((p) => p.site.autodiff || p.kind === 'sumsq' || p.kind === 'elemsq')) continue;
+    // A W/‖W‖ gradient next to it means the plain norm is what the code differentiates.
+    const fn = programIndex(facts).enclosingFunction(t.site.scope);
+    if (terms.some((u) => u.kind === 'normalized' && u.ids.some((id) => t.ids.includes(id)) && programIndex(facts).enclosingFunction(u.site.scope) === fn)) continue;
+    for (const p of penalties.filter((q) => q.kind === 'norm2')) {
+      const a = canonicalCoef(facts, t.coef, t.site.scope, t.site.at);
+      const b = canonicalCoef(facts, p.coef, p.site.scope, p.site.at);
+      const r = coefRatio(a, b);
+      if (r === undefined || (Math.abs(Math.abs(r) - 1) > 1e-9 && Math.abs(Math.abs(r) - 2) > 1e-9)) continue;
+      if (a.syms.length === 0) continue;
+      const w = lastComponent(p.param.base) ?? 'W';
+      const c = abs(p.coef);
+      const written = facts.text.slice(t.span.start, t.span.end);
+      const squared = unicodePenalty({ kind: 'sumsq', coef: Math.abs(r) === 2 ? c : { ...c, num: c.num / 2 }, param: w });
+      out.push({
+        span: p.span,
+        message: `the loss adds the plain norm ${unicodePenalty({ kind: 'norm2', coef: c, param: w })}, whose gradient is ${unicodeGradient({ kind: 'normalized', coef: c, param: w })}, but the gradient uses ${written}, the gradient of ${squared}: the squared norm ‖${w}‖₂² was meant`,
+        related: [{ span: t.span, message: 'the L2 gradient is added here' }],
+      });
+    }
+  }
+  return out;
+}
+
+function abs(c: Coef): Coef {
+  return c.num < 0 ? { ...c, num: -c.num } : c;
+}
+
+// ------------------------------------------------------------------ shapes
+
+function shapes(facts: Facts, s: LossSummand): Report[] {
+  const out: Report[] = [];
+  const a = facts.analyzer;
+  for (const f of s.summand.num) {
+    const candidates: { expr: Expr; scope: Scope; at: number; named?: string }[] = [{ expr: f.expr, scope: f.scope, at: f.at }];
+    // `l1_penalty = np.sum(W)` then `loss += lam * l1_penalty`.
+    if (f.expr.kind === 'name' || f.expr.kind === 'attr') {
+      const key = exprKey(f.expr);
+      const b = key !== undefined ? f.scope.lookup(key, f.at) : undefined;
+      if (b?.kind === 'assign' && b.value && !b.op && b.scope.allBindings(b.key).length === 1) candidates.push({ expr: b.value, scope: b.scope, at: b.at, named: key });
+    }
+    for (const c of candidates) {
+      const found = shapeOf(facts, c.expr, c.scope, c.at);
+      if (!found) continue;
+      const others = a.classifySummand({ ...s.summand, sign: 1, num: s.summand.num.filter((x) => x !== f) });
+      if (others.tensor || others.penalty || others.params.length > 0 || others.abs.length > 0 || others.signs?.length) continue;
+      const coefNames = [...others.coef.syms, ...s.outerCoef.syms].filter((x) => x.pow > 0).map((x) => x.name);
+      const named = [c.named, s.site.key, ...s.through.map((t) => t.key)].filter((k): k is string => k !== undefined).map((k) => k.replace(/^.*\./, ''));
+      const regLike = coefNames.some(strictRegName) || named.some((k) => PENALTY_NAME.test(k) && !/loss$/i.test(k) || /^(reg|l1|l2)_?loss$/i.test(k));
+      if (!regLike) continue;
+      if (found.shape === 'plain-sum' && keptNonnegative(facts.text, facts.text.slice(found.param.base.span.start, found.param.base.span.end))) continue;
+      out.push(shapeReport(facts, found.shape, found.param, found.expr));
+    }
+  }
+  return out;
+}
+
+function shapeReport(facts: Facts, shape: Shape, param: ParamOccurrence, expr: Expr): Report {
+  const w = lastComponent(param.base) ?? facts.text.slice(param.expr.span.start, param.expr.span.end);
+  const messages: Record<Shape, string> = {
+    'plain-sum': `Σ${w} is not a norm: it is negative when the weights are, and its gradient is the constant 1, so as a penalty it pushes every weight down instead of toward zero; L1 is Σ|${w}|, L2 is Σ${w}²`,
+    'square-of-sum': `(Σ${w})² is the square of the sum of the weights, not the sum of their squares Σ${w}²: its gradient 2·(Σ${w}) is the same for every weight, and weights of opposite sign cancel`,
+    'abs-of-sum': `|Σ${w}| is the absolute value of the sum, not the L1 norm Σ|${w}|: weights of opposite sign cancel, and its gradient sign(Σ${w}) is the same for every weight`,
+  };
+  return { span: expr.span, message: messages[shape] };
+}
+
+// ------------------------------------------------------------------ coefficient twice
+
+function coefficientTwice(facts: Facts, s: LossSummand): Report | undefined {
+  const pen = penaltyOfProduct(s.product);
+  if (!pen) return undefined;
+  const coef = { ...pen.coef, syms: [...pen.coef.syms, ...s.outerCoef.syms] };
+  const twice = merge(coef).find((x) => x.pow >= 2 && strictRegName(x.name));
+  if (!twice) return undefined;
+  // `lam ** 2` written on purpose is a choice, not a slip.
+  const sources = [s.summand.site, ...pen.defs.map((d) => d.span), ...s.through.map((t) => t.span)].map((sp) => facts.text.slice(sp.start, sp.end));
+  const escaped = twice.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  if (sources.some((src) => new RegExp(`${escaped}\\s*\\*\\*|(pow|square)\\(\\s*${escaped}\\b`).test(src))) return undefined;
+  const w = lastComponent(pen.params[0].base) ?? 'W';
+  const once = { ...pen.coef, syms: merge(coef).map((x) => (x.name === twice.name ? { ...x, pow: x.pow - 1 } : x)) };
+  const related: { span: Span; message: string }[] = pen.defs.map((d) => ({ span: d.span, message: d.what }));
+  return {
+    span: s.summand.site,
+    message: `the coefficient ${twice.name} is applied twice: this penalty is ${unicodePenalty({ kind: pen.kind, coef: abs(merged(coef, pen.coef.num)), param: w })}; the penalty meant is ${unicodePenalty({ kind: pen.kind, coef: abs(merged(once, pen.coef.num)), param: w })}`,
+    related,
+  };
+}
+
+function merge(c: Coef): { name: string; pow: number }[] {
+  const m = new Map<string, number>();
+  for (const x of c.syms) m.set(x.name, (m.get(x.name) ?? 0) + x.pow);
+  return [...m].map(([name, pow]) => ({ name, pow }));
+}
+
+function merged(c: Coef, n: number): Coef {
+  return { num: n, syms: merge(c).filter((x) => x.pow !== 0).sort((a, b) => (a.name < b.name ? -1 : 1)) };
+}
+
