@@ -33,6 +33,8 @@ export const nb101PenaltyAsGradient = defineRule({
       for (const summand of site.increment) {
         const found = facts.analyzer.penaltyOfSummand(summand);
         if (!found || !found.params.every((p) => facts.analyzer.isParam(p.base))) continue;
+        // An elementwise c·|W| is an L1 gradient written with abs instead of sign: NB104's finding.
+        if (found.kind === 'elemabs') continue;
         const spanKey = `${summand.site.start}:${summand.site.end}`;
         if (reported.has(spanKey)) continue;
         reported.add(spanKey);

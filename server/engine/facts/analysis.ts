@@ -59,6 +59,8 @@ export interface Product {
 }
 
 const MAX_DEPTH = 40;
+/** Most additive terms one step is split into (real steps have a handful). */
+const MAX_SUMMANDS = 64;
 const scalar = (coef: Coef): Product => ({ coef, params: [], abs: [], tensor: false });
 const TENSOR: Product = { coef: ONE, params: [], abs: [], tensor: true };
 
@@ -103,6 +105,7 @@ function calleePath(e: Expr): string[] | undefined {
 
 export class Analyzer {
   private readonly memo = new Map<string, Product>();
+  private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
 
   constructor(
     readonly text: string,
@@ -115,6 +118,7 @@ export class Analyzer {
   /** Drops memoized classifications (they depend on the parameter set, which grows while facts are built). */
   forgetCache(): void {
     this.memo.clear();
+    this.bindingMemo.clear();
   }
 
   /** Is this a module (`np`, `torch.linalg`) rather than a value with methods? */
@@ -137,6 +141,13 @@ export class Analyzer {
   // ---------------------------------------------------------------- summands
 
   summands(e: Expr, scope: Scope, at: number, env?: Env, depth = 0): Summand[] {
+    const result = this.summandsUnbounded(e, scope, at, env, depth);
+    // Variables that re-use each other (`a = g + g + g; b = a + a + a; ...`) would expand
+    // exponentially; past a budget the expression is one opaque term.
+    return result.length > MAX_SUMMANDS ? [{ sign: 1, num: [{ expr: e, scope, at, env }], den: [], site: e.span, via: [] }] : result;
+  }
+
+  private summandsUnbounded(e: Expr, scope: Scope, at: number, env: Env | undefined, depth: number): Summand[] {
     const single = (): Summand[] => [{ sign: 1, num: [{ expr: e, scope, at, env }], den: [], site: e.span, via: [] }];
     if (depth > MAX_DEPTH) return single();
     const d = depth + 1;
@@ -193,7 +204,15 @@ export class Analyzer {
   /** Summands of a variable's value at a binding, following `+=` chains back to the first assignment. */
   private bindingSummands(binding: Binding, depth: number): Summand[] | undefined {
     if (!binding.value || depth > MAX_DEPTH) return undefined;
-    const own = this.summands(binding.value, binding.scope, binding.at, undefined, depth + 1);
+    if (this.bindingMemo.has(binding)) return this.bindingMemo.get(binding);
+    this.bindingMemo.set(binding, undefined); // cycle guard
+    const result = this.bindingSummandsUncached(binding, depth);
+    this.bindingMemo.set(binding, result);
+    return result;
+  }
+
+  private bindingSummandsUncached(binding: Binding, depth: number): Summand[] | undefined {
+    const own = this.summands(binding.value!, binding.scope, binding.at, undefined, depth + 1);
     if (binding.op === '+' || binding.op === '-') {
       const previous = binding.scope.lookup(binding.key, binding.at);
       const before = previous && previous !== binding ? this.bindingSummands(previous, depth + 1) : undefined;

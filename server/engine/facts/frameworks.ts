@@ -9,7 +9,7 @@ import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
 import type { ParamOccurrence, Summand } from './analysis';
 import { numberOf } from './analysis';
-import { children, type Scope } from './scope';
+import { children, type Binding, type Scope } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isStateLike, parameterOfGradient } from './roles';
 
@@ -263,7 +263,8 @@ class Collector {
   private readonly refs = new Map<number, Set<string>>();
   private readonly useSites = new Map<number, Set<Expr>>();
   private readonly calls: { call: Expr & { kind: 'call' }; ctx: Ctx; binding?: string }[] = [];
-  private readonly lossExprs: { expr: Expr; ctx: Ctx }[] = [];
+  /** Expressions that form a loss; `named` ones only because of a loss-like variable name. */
+  private readonly lossExprs: { expr: Expr; ctx: Ctx; named?: boolean }[] = [];
   private readonly returns: { owner: Owner; value: Expr; ctx: Ctx }[] = [];
   private readonly gradFnNames = new Set<string>();
   private readonly autodiffOwners = new Set<number>();
@@ -370,8 +371,8 @@ class Collector {
           this.lambda(s.value, ctx, this.newOwner(target.name, s.span, cls));
           return;
         }
-        if (key !== undefined && !s.op && LOSS_NAME.test(lastComponent(target!) ?? '') && !NOT_LOSS_NAME.test(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx });
-        if (key !== undefined && s.op === '+' && LOSS_NAME.test(lastComponent(target!) ?? '') && !NOT_LOSS_NAME.test(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx });
+        if (key !== undefined && !s.op && LOSS_NAME.test(lastComponent(target!) ?? '') && !NOT_LOSS_NAME.test(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
+        if (key !== undefined && s.op === '+' && LOSS_NAME.test(lastComponent(target!) ?? '') && !NOT_LOSS_NAME.test(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
         if (target) this.writes.push({ owner, target, value: s.value, span: s.span });
         else if (s.targets.length === 1 && s.targets[0].kind === 'seq' && s.value.kind === 'seq' && s.value.items.length === s.targets[0].items.length) {
           const items = s.value.items;
@@ -488,8 +489,13 @@ class Collector {
     if (x.kind === 'name' || x.kind === 'attr') {
       const key = exprKey(x);
       const b = key !== undefined ? ctx.scope.lookup(key, ctx.at) : undefined;
-      if (b && b.kind === 'assign' && b.value && !b.op && !LOSS_NAME.test(lastComponent(x) ?? '')) {
+      // The differentiated value, following `loss += ...` back to its first assignment.
+      for (let b = key !== undefined ? ctx.scope.lookup(key, ctx.at) : undefined, n = 0; b && b.kind === 'assign' && b.value && n < 20; n++) {
+        if (b.op && b.op !== '+') break;
         this.lossExprs.push({ expr: b.value, ctx: { scope: b.scope, at: b.at, owner: ctx.owner } });
+        if (!b.op) break;
+        const previous: Binding | undefined = b.scope.lookup(b.key, b.at);
+        b = previous === b ? undefined : previous;
       }
       return;
     }
@@ -837,7 +843,10 @@ class Collector {
   private collectLossPenalties(): void {
     const { analyzer } = this.facts;
     const seen = new Set<string>();
-    for (const { expr: written, ctx } of this.lossExprs) {
+    for (const { expr: written, ctx, named } of this.lossExprs) {
+      // Where the code differentiates by autodiff, a loss is what it differentiates: a variable
+      // merely named `loss` (a reported total, `ce.backward()` elsewhere) does not regularize.
+      if (named && this.autodiffOwners.has(ctx.owner.id)) continue;
       // `tf.add_n([tf.nn.l2_loss(v) for v in ...])` is a sum; the rewritten tree is analysed at a
       // distinct (equivalent) offset so it shares no memoized classification with the original.
       const expr = rewriteAddN(written, this, ctx);
