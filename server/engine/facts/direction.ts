@@ -198,7 +198,8 @@ export class DirectionAnalyzer {
     }
     const previous = b.scope.lookup(key, b.at);
     let before: DirTerm[];
-    if (previous && previous !== b) before = this.binding(previous, e, key, d + 1, guard);
+    // The same bound as terms(): without it a chain of thousands of `W -= ...` is walked back from every step.
+    if (previous && previous !== b) before = d > MAX_DEPTH || --this.budget < 0 ? [{ kind: 'unknown', sign: 1, gradientish: true }] : this.binding(previous, e, key, d + 1, guard);
     else if (e.kind === 'index') before = this.terms(e.object, b.scope, b.at, d, guard); // `grad[j] += ...` into `grad = zeros(...)`
     else before = [unknown(e, this)];
     const own = this.terms(b.value, b.scope, b.at, d, guard);

@@ -96,8 +96,30 @@ export class Scope {
   }
 }
 
+/** How far each bindings list is known to be in source order (lists only grow), for latestBefore. */
+const sortedPrefix = new WeakMap<Binding[], { checked: number; sorted: boolean }>();
+
+function inSourceOrder(list: Binding[]): boolean {
+  let state = sortedPrefix.get(list);
+  if (!state) sortedPrefix.set(list, (state = { checked: 1, sorted: true }));
+  for (; state.sorted && state.checked < list.length; state.checked++) if (list[state.checked].at < list[state.checked - 1].at) state.sorted = false;
+  return state.sorted;
+}
+
 function latestBefore(list: Binding[] | undefined, at: number): Binding | undefined {
   if (!list) return undefined;
+  // A name bound thousands of times (generated code): binary search, not a scan per lookup. Same
+  // answer as the scan below: the last binding before `at`, the later one in the list on a tie.
+  if (list.length > 16 && inSourceOrder(list)) {
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].at < at) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo > 0 ? list[lo - 1] : undefined;
+  }
   let best: Binding | undefined;
   for (const b of list) if (b.at < at && (!best || b.at >= best.at)) best = b;
   return best;
