@@ -2,6 +2,7 @@
 // All checking happens in the server (dist/server.js); this file must stay thin.
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type Middleware, type ServerOptions } from 'vscode-languageclient/node';
+import { watchForCrashes } from './crashNotice';
 import { createHoverMiddleware } from './hoverMiddleware';
 import { HoverMathRenderer } from './render/hover';
 import { SHOW_UPDATE_RULE_COMMAND, UpdateRulePanel } from './updateRulePanel';
@@ -16,7 +17,9 @@ let client: LanguageClient | undefined;
 function createClient(context: vscode.ExtensionContext, outputChannel: vscode.LogOutputChannel, middleware: Middleware): LanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
+    // A 1 MB young generation: linting allocates much short-lived data, and the default semi-spaces
+    // leave ~30 MB more resident for no speed that matters here (bench/results/ANALYSIS.md).
+    run: { module, transport: TransportKind.ipc, options: { execArgv: ['--max-semi-space-size=1'] } },
     debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
   };
   const clientOptions: LanguageClientOptions = {
@@ -48,11 +51,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   client = createClient(context, outputChannel, hoverMath.middleware);
   // Lint Workspace, Show Output, and the status bar item with the server's state (workspace.ts).
   registerWorkspaceFeatures(context, () => client, outputChannel);
+  // A crashed server is restarted by the language client; say so (crashNotice.ts).
+  const crashes = watchForCrashes(client, outputChannel);
+  context.subscriptions.push(crashes);
 
   context.subscriptions.push(
     vscode.commands.registerCommand('nabla.restartServer', async () => {
       if (!client) return;
       try {
+        crashes.expectRestart();
         await client.restart();
       } catch (error) {
         outputChannel.error(`Restarting the Nabla server failed: ${error instanceof Error ? error.message : String(error)}`);

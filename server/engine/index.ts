@@ -55,11 +55,38 @@ export function looksBinary(text: string): boolean {
   return text.slice(0, 8192).includes('\u0000');
 }
 
+/** A rule's crash for a notice: the error and where in Nabla's code it was thrown (file:line:column). */
+function crashDetail(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const frame = (error.stack ?? '')
+    .split('\n')
+    .slice(1)
+    .map((line) => /\(?([^()\s]+):(\d+):(\d+)\)?$/.exec(line.trim()))
+    .find((m) => m !== null);
+  const where = frame ? ` at ${frame[1].replace(/^.*[\\/](server|out|dist)[\\/]/, '$1/')}:${frame[2]}:${frame[3]}` : '';
+  return `${error.name}: ${error.message}${where}`;
+}
+
 /**
  * Lints one document. Never throws for any input text: bad input becomes a notice, and a rule
  * that crashes is reported as an internal-error notice while the other rules still run.
  */
 export function lintText(text: string, options: LintOptions & { maxFileSize?: number }): LintOutcome {
+  // The language server lints a version for diagnostics and again for a hover's findings: the
+  // last few outcomes are kept (by text and options) and copied out, so callers may change theirs.
+  const key = JSON.stringify([options.language, options.select, options.ignore, options.severity, options.maxFileSize, allRules.length]);
+  const hit = recentOutcomes.find((entry) => entry.key === key && entry.text === text);
+  if (hit) return structuredClone(hit.outcome);
+  const outcome = lintUncached(text, options);
+  recentOutcomes.unshift({ text, key, outcome: structuredClone(outcome) });
+  recentOutcomes.length = Math.min(recentOutcomes.length, RECENT_OUTCOMES);
+  return outcome;
+}
+
+const RECENT_OUTCOMES = 4;
+const recentOutcomes: { text: string; key: string; outcome: LintOutcome }[] = [];
+
+function lintUncached(text: string, options: LintOptions & { maxFileSize?: number }): LintOutcome {
   const notices: Notice[] = [];
   const findings: Finding[] = [];
   if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1); // keep offsets; a BOM is not code
@@ -119,8 +146,7 @@ export function lintText(text: string, options: LintOptions & { maxFileSize?: nu
         },
       });
     } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      notices.push({ kind: 'internal-error', message: `rule ${rule.meta.code} failed: ${detail}` });
+      notices.push({ kind: 'internal-error', message: `rule ${rule.meta.code} failed: ${crashDetail(error)}; the other rules still ran` });
       crashed.add(rule.meta.code);
     }
   }

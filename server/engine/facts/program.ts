@@ -161,7 +161,10 @@ function build(facts: Facts): ProgramIndex {
   const callsByName = new Map<string, CallSite[]>();
   for (const c of calls) {
     const name = c.call.callee.kind === 'name' || c.call.callee.kind === 'attr' ? c.call.callee.name : undefined;
-    if (name !== undefined) callsByName.set(name, [...(callsByName.get(name) ?? []), c]);
+    if (name === undefined) continue;
+    const list = callsByName.get(name);
+    if (list) list.push(c); // not a copy per call: a file may call `mul` thousands of times
+    else callsByName.set(name, [c]);
   }
   return {
     scopes: allScopes,

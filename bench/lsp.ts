@@ -1,0 +1,246 @@
+// Language-server latency and memory, against the real bundle (`node dist/server.js --stdio`)
+// driven over JSON-RPC by the tests' LSP client:
+//   - didOpen → first diagnostics for 1,000- and 10,000-line files;
+//   - a one-character didChange → diagnostics for that version (minus the server's edit debounce,
+//     which is a deliberate wait, reported apart);
+//   - hover at the server: on an unchanged document (the analysis cached), and the first hover
+//     after an edit;
+//   - hover markdown rendered at the client (client/render): cold in a fresh process, and warm;
+//   - server RSS with 200 open documents.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Hover, MarkupContent } from 'vscode-languageserver';
+import { HoverMathRenderer } from '../client/render/hover';
+import { ThemeKind } from '../client/render/theme';
+import { DEFAULT_DEBOUNCE_MS } from '../server/lsp/diagnostics';
+import { LspTestClient } from '../test/lsp/lspClient';
+import { pythonFileOfLines } from './corpus';
+import { stats, type Stats } from './stats';
+
+export interface LspResults {
+  debounceMs: number;
+  /** didOpen → diagnostics, by file size in lines. */
+  open: Record<string, Stats>;
+  /** One-character didChange → diagnostics on the 10,000-line file, the debounce subtracted. */
+  change10k: Stats;
+  /** The same on the 1,000-line file. */
+  change1k: Stats;
+  /** Hover request → response at the server on an unchanged 10,000-line document. */
+  hover: Stats;
+  /** The first hover after an edit (the analysis redone), 10,000-line document. */
+  hoverAfterEdit: Stats;
+  /** Hover markdown with math, rendered to images by the client. */
+  render: { coldFirstHoverMs: Stats; warmUncachedMs: Stats; warmCachedMs: Stats; formulas: number };
+  /** A fresh server as the extension starts it (--max-semi-space-size=1), and with Node's defaults. */
+  memory: { documents: number; lines: number; rssMb: number; peakRssMb: number; idleRssMb: number; defaultFlags: { rssMb: number; peakRssMb: number; idleRssMb: number } };
+}
+
+function rssOf(pid: number): { rss: number; hwm: number } {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return { rss: kb('VmRSS') / 1024, hwm: kb('VmHWM') / 1024 };
+}
+
+/** Lines ending in an update, where a hover has math to show. */
+function hoverPositions(text: string, limit: number): { line: number; character: number }[] {
+  const out: { line: number; character: number }[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length && out.length < limit; i++) {
+    const m = /^(\s*)(\S.*?)\s(-=|\+=)\s/.exec(lines[i]);
+    if (m && /W|p\b|grad|params/.test(m[2])) out.push({ line: i, character: m[1].length + 1 });
+  }
+  return out;
+}
+
+async function openAndWait(client: LspTestClient, uri: string, text: string): Promise<number> {
+  const since = client.publishes.length;
+  const t0 = performance.now();
+  await client.open(uri, 'python', text);
+  await client.waitForPublish(uri, (p) => p.version === 1, since, 120_000);
+  return performance.now() - t0;
+}
+
+/** One-character edits at the end of a line: a space inserted, then deleted again. */
+function oneCharEdit(lines: string[], i: number): { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string } {
+  const line = Math.floor((((Math.floor(i / 2) * 7919) % 997) / 997) * (lines.length - 2));
+  const end = lines[line].length;
+  return i % 2 === 0
+    ? { range: { start: { line, character: end }, end: { line, character: end } }, text: ' ' }
+    : { range: { start: { line, character: end }, end: { line, character: end + 1 } }, text: '' };
+}
+
+async function measureChanges(client: LspTestClient, uri: string, text: string, count: number): Promise<number[]> {
+  const lines = text.split('\n');
+  const out: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const since = client.publishes.length;
+    const t0 = performance.now();
+    const version = await client.change(uri, [oneCharEdit(lines, i)]);
+    await client.waitForPublish(uri, (p) => p.version === version, since, 120_000);
+    out.push(performance.now() - t0);
+    // Let the server settle so each edit is measured alone (a user types slower than this).
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return out;
+}
+
+async function hoverOnce(client: LspTestClient, uri: string, position: { line: number; character: number }): Promise<{ ms: number; hover: Hover | null }> {
+  const t0 = performance.now();
+  const hover = await client.connection.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri }, position });
+  return { ms: performance.now() - t0, hover };
+}
+
+function renderMeasurements(markdown: string): LspResults['render'] {
+  // Cold: a fresh Node process loads the renderer (KaTeX, MathJax) and renders this hover.
+  const file = path.join(os.tmpdir(), `nabla-bench-hover-${process.pid}.md`);
+  fs.writeFileSync(file, markdown);
+  const cold: number[] = [];
+  try {
+    for (let i = 0; i < 5; i++) cold.push(Number(execFileSync(process.execPath, [__filename, '--render-cold', file], { encoding: 'utf8' })));
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+  // Warm, uncached: the modules are loaded, each render typesets its formulas anew.
+  new HoverMathRenderer().render(markdown, ThemeKind.Dark);
+  const uncached: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    const renderer = new HoverMathRenderer();
+    const t0 = performance.now();
+    renderer.render(markdown, ThemeKind.Dark);
+    uncached.push(performance.now() - t0);
+  }
+  // Warm, cached: the same hover again (the images are in the renderer's cache).
+  const renderer = new HoverMathRenderer();
+  renderer.render(markdown, ThemeKind.Dark);
+  const cached: number[] = [];
+  for (let i = 0; i < 200; i++) {
+    const t0 = performance.now();
+    renderer.render(markdown, ThemeKind.Dark);
+    cached.push(performance.now() - t0);
+  }
+  const formulas = (markdown.match(/```+latex/g) ?? []).length;
+  return { coldFirstHoverMs: stats(cold), warmUncachedMs: stats(uncached), warmCachedMs: stats(cached), formulas };
+}
+
+export async function runLspBench(options: { corpusFiles: string[]; edits?: number; hovers?: number; log?: (s: string) => void }): Promise<LspResults> {
+  const log = options.log ?? (() => undefined);
+  const text1k = pythonFileOfLines(1000, 1);
+  const text10k = pythonFileOfLines(10000, 2);
+  const { client } = await LspTestClient.start();
+  try {
+    // Warm the server (JIT, WASM tier-up) with a file opened and closed, as a session would be.
+    await openAndWait(client, 'file:///bench/warmup.py', text1k);
+    await client.close('file:///bench/warmup.py');
+
+    log('didOpen → diagnostics');
+    const open: Record<string, number[]> = { '1000': [], '10000': [] };
+    for (let i = 0; i < 5; i++) {
+      for (const [lines, text] of [['1000', text1k], ['10000', text10k]] as const) {
+        const uri = `file:///bench/open_${lines}_${i}.py`;
+        open[lines].push(await openAndWait(client, uri, text));
+        await client.close(uri);
+      }
+    }
+
+    log('didChange → diagnostics');
+    const uri1k = 'file:///bench/edit_1k.py';
+    await openAndWait(client, uri1k, text1k);
+    const change1k = await measureChanges(client, uri1k, text1k, options.edits ?? 40);
+    const uri = 'file:///bench/edit_10k.py';
+    await openAndWait(client, uri, text10k);
+    const change10k = await measureChanges(client, uri, text10k, options.edits ?? 40);
+
+    log('hover');
+    const positions = hoverPositions(client.text(uri), 200);
+    const hover: number[] = [];
+    let markdown = '';
+    for (let i = 0; i < (options.hovers ?? 100); i++) {
+      const { ms, hover: h } = await hoverOnce(client, uri, positions[i % positions.length]);
+      hover.push(ms);
+      const value = (h?.contents as MarkupContent | undefined)?.value ?? '';
+      if ((value.match(/```+latex/g) ?? []).length > (markdown.match(/```+latex/g) ?? []).length) markdown = value;
+    }
+    const hoverAfterEdit: number[] = [];
+    const lines10k = client.text(uri).split('\n');
+    for (let i = 0; i < 10; i++) {
+      await client.change(uri, [oneCharEdit(lines10k, i + 1000)]);
+      hoverAfterEdit.push((await hoverOnce(client, uri, positions[i % positions.length])).ms);
+      await client.waitForPublish(uri, (p) => p.version === client.version(uri), 0, 120_000);
+    }
+    await client.close(uri);
+    await client.close(uri1k);
+
+    log('render at the client');
+    const render = renderMeasurements(markdown);
+
+    return {
+      debounceMs: DEFAULT_DEBOUNCE_MS,
+      open: Object.fromEntries(Object.entries(open).map(([k, v]) => [k, stats(v)])),
+      change10k: stats(change10k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
+      change1k: stats(change1k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
+      hover: stats(hover),
+      hoverAfterEdit: stats(hoverAfterEdit),
+      render,
+      memory: await measureMemory(options.corpusFiles, log),
+    };
+  } finally {
+    await client.stop();
+  }
+}
+
+/** Server RSS after opening 200 Python files of the corpus, each linted, in a fresh server. */
+async function memoryWith(nodeOptions: string | undefined, files: string[]): Promise<{ lines: number; rssMb: number; peakRssMb: number; idleRssMb: number }> {
+  const saved = process.env.NODE_OPTIONS;
+  if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
+  else process.env.NODE_OPTIONS = nodeOptions;
+  let started;
+  try {
+    started = await LspTestClient.start();
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  }
+  const { client } = started;
+  try {
+    const pid = client.child.pid!;
+    const idle = rssOf(pid);
+    let lines = 0;
+    let n = 0;
+    for (const file of files) {
+      const text = fs.readFileSync(file, 'utf8');
+      lines += text.split('\n').length - 1;
+      const docUri = `file:///bench/mem/${n++}.py`;
+      const since = client.publishes.length;
+      await client.open(docUri, 'python', text);
+      await client.waitForPublish(docUri, (p) => p.version === 1, since, 120_000);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    const loaded = rssOf(pid);
+    return { lines, rssMb: round(loaded.rss), peakRssMb: round(loaded.hwm), idleRssMb: round(idle.rss) };
+  } finally {
+    await client.stop();
+  }
+}
+
+async function measureMemory(corpusFiles: string[], log: (s: string) => void): Promise<LspResults['memory']> {
+  const files = corpusFiles.filter((f) => f.endsWith('.py')).slice(0, 200);
+  log('memory with 200 open documents (as the extension starts the server)');
+  const shipped = await memoryWith('--max-semi-space-size=1', files);
+  log('memory with 200 open documents (Node defaults)');
+  const defaults = await memoryWith(undefined, files);
+  return { documents: files.length, ...shipped, defaultFlags: { rssMb: defaults.rssMb, peakRssMb: defaults.peakRssMb, idleRssMb: defaults.idleRssMb } };
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
+if (require.main === module && process.argv[2] === '--render-cold') {
+  // Child of renderMeasurements: one cold render in this fresh process.
+  const markdown = fs.readFileSync(process.argv[3], 'utf8');
+  const t0 = performance.now();
+  new HoverMathRenderer().render(markdown, ThemeKind.Dark);
+  process.stdout.write(String(performance.now() - t0));
+}

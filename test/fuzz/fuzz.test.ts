@@ -1,0 +1,51 @@
+// A slice of `npm run fuzz` (scripts/fuzz.mjs): a few hundred generated inputs and every deep and
+// huge shape, in under ~20 s. No exception may escape the engine, each case finishes within its
+// bound, and no rule crashes. A rule that throws is reported with where it threw, and the other
+// rules still run.
+import * as assert from 'node:assert/strict';
+import { allRules, initEngine, lintText } from '../../server/engine';
+import type { Rule } from '../../server/rules/rule';
+import { bigCases, deepCases, formatReport, loadSources, randomCases, runFuzz, truncationCases, type FuzzCase } from './cases';
+
+describe('fuzz (a slice of npm run fuzz)', function () {
+  this.timeout(120_000);
+  before(() => initEngine());
+
+  it('survives 400 mutated, truncated, re-encoded and random inputs', () => {
+    const cases: FuzzCase[] = [...truncationCases().filter((_, i) => i % 7 === 0), ...randomCases(20240611, 300, loadSources())];
+    const report = runFuzz(cases, { hoverEvery: 5 });
+    assert.deepEqual(report.failures, [], formatReport(report));
+  });
+
+  it('survives 10,000-deep nesting of every kind', () => {
+    const report = runFuzz(deepCases(), { hoverEvery: 4 });
+    assert.deepEqual(report.failures, [], formatReport(report));
+  });
+
+  it('skips a 5 MB single line with a clear notice, and lints 100,000-line files within the bound', () => {
+    const cases = bigCases().filter((c) => /5 MB|100,000 short|100,000 empty/.test(c.name));
+    const report = runFuzz(cases, { hoverEvery: 1000 });
+    assert.deepEqual(report.failures, [], formatReport(report));
+    const outcome = lintText(cases[0].text, { language: 'python' });
+    assert.match(outcome.notices[0].message, /^skipped: the file has \d+ characters, over the limit of \d+$/);
+  });
+
+  it('reports a rule that throws with where it threw, and still runs the others', () => {
+    const broken: Rule = {
+      meta: { code: 'NB999', name: 'always-throws', severity: 'warning', summary: 'test', fix: 'none' },
+      check() {
+        throw new TypeError('boom');
+      },
+    };
+    allRules.push(broken);
+    try {
+      const { findings, notices } = lintText('import numpy as np\ndef step(W, dW, lr, reg):\n    W -= lr * (dW + reg * np.sum(W * W))\n', { language: 'python' });
+      assert.ok(findings.some((f) => f.code === 'NB101'), 'the other rules still ran');
+      const crash = notices.find((n) => n.kind === 'internal-error');
+      assert.ok(crash, 'the crash is a notice');
+      assert.match(crash.message, /^rule NB999 failed: TypeError: boom at .*fuzz\.test\.[jt]s:\d+:\d+; the other rules still ran$/);
+    } finally {
+      allRules.pop();
+    }
+  });
+});
