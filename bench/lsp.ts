@@ -62,13 +62,12 @@ async function openAndWait(client: LspTestClient, uri: string, text: string): Pr
   return performance.now() - t0;
 }
 
-/** One-character edits at the end of a line: a space inserted, then deleted again. */
+/** One-character edits: a space at the end of a line, each edit a text never seen before (so no cache can answer). */
 function oneCharEdit(lines: string[], i: number): { range: { start: { line: number; character: number }; end: { line: number; character: number } }; text: string } {
-  const line = Math.floor((((Math.floor(i / 2) * 7919) % 997) / 997) * (lines.length - 2));
+  const line = Math.floor((((i * 7919) % 997) / 997) * (lines.length - 2));
   const end = lines[line].length;
-  return i % 2 === 0
-    ? { range: { start: { line, character: end }, end: { line, character: end } }, text: ' ' }
-    : { range: { start: { line, character: end }, end: { line, character: end + 1 } }, text: '' };
+  lines[line] += ' ';
+  return { range: { start: { line, character: end }, end: { line, character: end } }, text: ' ' };
 }
 
 async function measureChanges(client: LspTestClient, uri: string, text: string, count: number): Promise<number[]> {
@@ -139,7 +138,7 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
     for (let i = 0; i < 5; i++) {
       for (const [lines, text] of [['1000', text1k], ['10000', text10k]] as const) {
         const uri = `file:///bench/open_${lines}_${i}.py`;
-        open[lines].push(await openAndWait(client, uri, text));
+        open[lines].push(await openAndWait(client, uri, `${text}# copy ${i}\n`)); // a new text each time
         await client.close(uri);
       }
     }
@@ -165,7 +164,7 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
     const hoverAfterEdit: number[] = [];
     const lines10k = client.text(uri).split('\n');
     for (let i = 0; i < 10; i++) {
-      await client.change(uri, [oneCharEdit(lines10k, i + 1000)]);
+      await client.change(uri, [oneCharEdit(lines10k, i + 500)]);
       hoverAfterEdit.push((await hoverOnce(client, uri, positions[i % positions.length])).ms);
       await client.waitForPublish(uri, (p) => p.version === client.version(uri), 0, 120_000);
     }

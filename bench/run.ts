@@ -7,7 +7,7 @@
 //   - a CPU profile of the engine over the corpus (its top costs);
 // and writes bench/results/latest.json and bench/results/latest.md.
 //
-//   node out/bench/run.js [--quick] [--no-install] [--skip-tools] [--skip-lsp] [--seed N]
+//   node out/bench/run.js [--quick] [--no-install] [--skip-tools] [--skip-lsp] [--lsp-only] [--seed N]
 // --quick uses a 20,000-line corpus (to try the script); the figures in results/ come from a full run.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -133,7 +133,22 @@ function phaseSummary(t: PhaseTimes): Record<string, { cpuMs: number; wallMs: nu
   return out;
 }
 
+/** `--lsp-only`: measure the language server again and update the last results with it. */
+async function lspOnly(): Promise<void> {
+  const file = path.join(resultsDir, 'latest.json');
+  const results = JSON.parse(fs.readFileSync(file, 'utf8')) as Results;
+  const corpusDir = path.join(os.tmpdir(), `nabla-bench-corpus-${results.corpus.seed}`);
+  writeCorpus(corpusDir, { seed: results.corpus.seed });
+  log('language server');
+  results.lsp = await runLspBench({ corpusFiles: listFiles([path.join(corpusDir, 'py')]), edits: 40, hovers: 100, log: (s) => log(`  ${s}`) });
+  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
+  fs.writeFileSync(path.join(resultsDir, 'latest.md'), markdown(results));
+  process.stdout.write(markdown(results));
+  fs.rmSync(corpusDir, { recursive: true, force: true });
+}
+
 async function main(): Promise<void> {
+  if (flag('--lsp-only')) return lspOnly();
   if (!fs.existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first (npm run bench does)`);
   const quick = flag('--quick');
   const seed = Number(option('--seed') ?? DEFAULT_SEED);
