@@ -30,9 +30,9 @@ import type { Coef, PenaltyKind } from '../math/terms';
 import {
   ExprPrinter, SymbolTable, addNode, atom, coefNode, gradientNode, mulNode, normNode, penaltyNode, powNode, relNode,
   renderMath, type Expansion, type LegendEntry, type MathNode, type Substitution,
-} from '../math/print/expr';
+} from './printExpr';
 
-export type { LegendEntry } from '../math/print/expr';
+export type { LegendEntry } from './printExpr';
 
 // ------------------------------------------------------------------ the data
 

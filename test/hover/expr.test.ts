@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { initEngine } from '../../server/engine';
 import { num, scale, sym } from '../../server/math/coef';
 import { gradientOf } from '../../server/math/derive';
-import { ExprPrinter, SymbolTable, renderMath, gradientNode, atom, penaltyNode } from '../../server/math/print/expr';
+import { ExprPrinter, SymbolTable, renderMath, gradientNode, atom, penaltyNode } from '../../server/engine/printExpr';
 import { assertKatex, facts, printValue } from './helpers';
 
 const NP = 'import numpy as np\n';

@@ -7,7 +7,7 @@ import { lower } from '../../server/engine/lower';
 import { parse } from '../../server/engine/parse';
 import type { LanguageId } from '../../server/engine/types';
 import type { Explanation } from '../../server/engine/explain';
-import { ExprPrinter, SymbolTable, type PrintedMath, type PrintOptions } from '../../server/math/print/expr';
+import { ExprPrinter, SymbolTable, type PrintedMath, type PrintOptions } from '../../server/engine/printExpr';
 
 /** Asserts that KaTeX renders `tex` in strict mode, as the client does. */
 export function assertKatex(tex: string): void {

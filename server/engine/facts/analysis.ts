@@ -3,7 +3,7 @@
 import type { Expr, Span } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, mul, neg, num, pow, sym } from '../../math/coef';
-import { baseExpr, exprKey, isKeyedByString } from './keys';
+import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import type { Binding, FunctionDef, Scope, ScopeBuilder } from './scope';
 import { isDataLike, isGradientLike, isLearningRateName, isStateLike } from './roles';
 
@@ -64,7 +64,8 @@ const MAX_SUMMANDS = 64;
 const scalar = (coef: Coef): Product => ({ coef, params: [], abs: [], tensor: false });
 const TENSOR: Product = { coef: ONE, params: [], abs: [], tensor: true };
 
-const moduleRoots = new Set(['np', 'numpy', 'torch', 'tf', 'jnp', 'jax', 'math', 'K', 'keras', 'F', 'nn', 'optax', 'onp', 'scipy', 'Math', 'tfjs']);
+/** Names that are modules, not values, even when a file's imports were not seen. */
+export const MODULE_ROOTS = new Set(['np', 'numpy', 'torch', 'tf', 'jnp', 'jax', 'math', 'K', 'keras', 'F', 'nn', 'optax', 'onp', 'scipy', 'Math', 'tfjs', 'lax']);
 const arithmetic: Record<string, '+' | '-' | '*' | '/' | 'neg'> = {
   add: '+', sub: '-', subtract: '-', mul: '*', multiply: '*', div: '/', divide: '/', true_divide: '/', neg: 'neg', negative: 'neg',
 };
@@ -93,16 +94,6 @@ export function numberOf(e: Expr): number | undefined {
   return undefined;
 }
 
-/** Path of a callee made of names: `np.linalg.norm` → ['np','linalg','norm']. */
-function calleePath(e: Expr): string[] | undefined {
-  if (e.kind === 'name') return [e.name];
-  if (e.kind === 'attr') {
-    const p = calleePath(e.object);
-    return p && [...p, e.name];
-  }
-  return undefined;
-}
-
 export class Analyzer {
   private readonly memo = new Map<string, Product>();
   private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
@@ -125,7 +116,7 @@ export class Analyzer {
   isModule(e: Expr): boolean {
     const path = calleePath(e);
     if (!path) return false;
-    return this.moduleAliases.has(path[0]) || moduleRoots.has(path[0]);
+    return this.moduleAliases.has(path[0]) || MODULE_ROOTS.has(path[0]);
   }
 
   /** Is `e` a model parameter, judged by the file's updates and by its name? */

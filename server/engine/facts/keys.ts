@@ -81,3 +81,13 @@ export function components(e: Expr): string[] {
 export function textOf(text: string, e: { span: { start: number; end: number } }): string {
   return text.slice(e.span.start, e.span.end);
 }
+
+/** Path of a callee made of names: `np.linalg.norm` → ['np', 'linalg', 'norm']. */
+export function calleePath(e: Expr): string[] | undefined {
+  if (e.kind === 'name') return [e.name];
+  if (e.kind === 'attr') {
+    const p = calleePath(e.object);
+    return p && [...p, e.name];
+  }
+  return undefined;
+}

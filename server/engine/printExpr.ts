@@ -8,15 +8,15 @@
 //
 // One printer call may substitute summands: the span of a summand (NB101's site) is printed as a
 // given gradient, so the correct update is the same line with R(W) replaced by ∇R(W).
-import type { Expr, Span } from '../../engine/ir';
-import type { Analyzer, PenaltyTerm } from '../../engine/facts/analysis';
-import { penaltyOfProduct } from '../../engine/facts/analysis';
-import type { Scope } from '../../engine/facts/scope';
-import { baseExpr, exprKey, isKeyedByString, lastComponent } from '../../engine/facts/keys';
-import { isGradientLike, isLearningRateName, isRegularizationName, isWeightName, parameterOfGradient } from '../../engine/facts/roles';
-import type { Coef, Gradient } from '../terms';
-import { defaultParamTeX, defaultSymbolTeX, escapeTT } from './latex';
-import { formatNumber, splitCoef, tidy } from './format';
+import type { Expr, Span } from './ir';
+import type { Analyzer, PenaltyTerm } from './facts/analysis';
+import { MODULE_ROOTS, penaltyOfProduct } from './facts/analysis';
+import type { Scope } from './facts/scope';
+import { baseExpr, calleePath, exprKey, isKeyedByString, lastComponent } from './facts/keys';
+import { isGradientLike, isLearningRateName, isRegularizationName, isWeightName, parameterOfGradient } from './facts/roles';
+import type { Coef, Gradient } from '../math/terms';
+import { defaultParamTeX, defaultSymbolTeX, escapeTT } from '../math/print/latex';
+import { formatNumber, splitCoef, tidy } from '../math/print/format';
 
 // ------------------------------------------------------------------ symbols and the legend
 
@@ -568,17 +568,6 @@ const BUILTIN_FN: Record<string, [string, string]> = {
   exp: ['\\exp', 'exp'], log: ['\\log', 'log'], tanh: ['\\tanh', 'tanh'], sin: ['\\sin', 'sin'], cos: ['\\cos', 'cos'],
   maximum: ['\\max', 'max'], minimum: ['\\min', 'min'], max: ['\\max', 'max'], min: ['\\min', 'min'],
 };
-const MODULE_ROOTS = new Set(['np', 'numpy', 'torch', 'tf', 'jnp', 'jax', 'math', 'Math', 'K', 'keras', 'F', 'nn', 'optax', 'onp', 'scipy', 'tfjs', 'lax']);
-
-function calleePath(e: Expr): string[] | undefined {
-  if (e.kind === 'name') return [e.name];
-  if (e.kind === 'attr') {
-    const p = calleePath(e.object);
-    return p && [...p, e.name];
-  }
-  return undefined;
-}
-
 /** Builds math trees from IR expressions for one explanation. */
 export class ExprPrinter {
   private nodes = 0;
