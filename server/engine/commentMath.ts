@@ -4,6 +4,7 @@
 import type { Node as SyntaxNode, Tree } from 'web-tree-sitter';
 import type { Span } from './ir';
 import type { LanguageId } from './types';
+import { walkTree } from './parse';
 
 export interface TexSegment {
   /** The TeX between the delimiters, with comment markers (`#`, `*`, `//`) of continued lines removed. */
@@ -25,34 +26,19 @@ const MAX_COMMENTS = 2000;
 /** Comments and docstrings of a parsed file that contain math, in document order. */
 export function findCommentMath(tree: Tree, language: LanguageId): CommentMath[] {
   const out: CommentMath[] = [];
-  const cursor = tree.walk();
   let visited = 0;
   const consider = (node: SyntaxNode): boolean => {
     if (node.type === 'comment') return true;
     // Python docstrings and other bare strings used as comments.
     return language === 'python' && node.type === 'string' && node.parent?.type === 'expression_statement' && node.parent.namedChildCount === 1;
   };
-  for (;;) {
-    const node = cursor.currentNode;
-    let descend = true;
-    if (consider(node)) {
-      descend = false;
-      if (++visited > MAX_COMMENTS) break;
-      const segments = findTexSegments(node.text, node.startIndex);
-      if (segments.length > 0) out.push({ span: { start: node.startIndex, end: node.endIndex }, segments });
-    }
-    if (descend && cursor.gotoFirstChild()) continue;
-    if (cursor.gotoNextSibling()) continue;
-    let climbed = false;
-    while (cursor.gotoParent()) {
-      if (cursor.gotoNextSibling()) {
-        climbed = true;
-        break;
-      }
-    }
-    if (!climbed) break;
-  }
-  cursor.delete();
+  walkTree(tree, (node) => {
+    if (!consider(node)) return true;
+    if (++visited > MAX_COMMENTS) return 'stop';
+    const segments = findTexSegments(node.text, node.startIndex);
+    if (segments.length > 0) out.push({ span: { start: node.startIndex, end: node.endIndex }, segments });
+    return false;
+  });
   return out;
 }
 

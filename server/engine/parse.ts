@@ -2,7 +2,7 @@
 // grammars' files; everything after it sees a tree-sitter Tree.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, type Tree } from 'web-tree-sitter';
+import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
 import type { LanguageId } from './types';
 
 const grammarFiles: Record<LanguageId, string> = {
@@ -60,4 +60,22 @@ export function parse(text: string, language: LanguageId, previous?: Tree): Tree
   const tree = parser.parse(text, previous);
   if (!tree) throw new Error('tree-sitter returned no tree');
   return tree;
+}
+
+/**
+ * Visits a tree's nodes in document order with a cursor, never recursing (files may nest
+ * thousands deep). `visit` returns `false` to skip the node's children, `'stop'` to end the walk.
+ */
+export function walkTree(tree: Tree, visit: (node: Node) => boolean | 'stop'): void {
+  const cursor = tree.walk();
+  try {
+    for (;;) {
+      const verdict = visit(cursor.currentNode);
+      if (verdict === 'stop') return;
+      if (verdict && cursor.gotoFirstChild()) continue;
+      while (!cursor.gotoNextSibling()) if (!cursor.gotoParent()) return;
+    }
+  } finally {
+    cursor.delete();
+  }
 }

@@ -1,5 +1,6 @@
 // Shared helpers for the per-language lowerers: spans, depth bounds, error collection.
 import type { Node as SyntaxNode, Tree } from 'web-tree-sitter';
+import { walkTree } from '../parse';
 import type { Expr, Span } from '../ir';
 
 /** Deeper expressions are lowered as opaque `other` nodes: keeps recursion far from the JS stack limit. */
@@ -13,35 +14,17 @@ export function other(node: SyntaxNode, children: Expr[] = []): Expr {
   return { kind: 'other', children, span: spanOf(node) };
 }
 
-/** Collects ERROR and MISSING nodes without recursion (files may nest thousands deep). */
+/** Collects ERROR and MISSING nodes, descending only where the tree has errors. */
 export function collectErrors(tree: Tree, limit = 50): Span[] {
   const errors: Span[] = [];
   if (!tree.rootNode.hasError) return errors;
-  const cursor = tree.walk();
-  let descend = true;
-  for (;;) {
-    const node = cursor.currentNode;
-    if (descend && (node.type === 'ERROR' || node.isMissing)) {
+  walkTree(tree, (node) => {
+    if (node.type === 'ERROR' || node.isMissing) {
       errors.push(spanOf(node));
-      if (errors.length >= limit) break;
-      descend = false;
+      return errors.length >= limit ? 'stop' : false;
     }
-    if (descend && node.hasError && cursor.gotoFirstChild()) continue;
-    if (cursor.gotoNextSibling()) {
-      descend = true;
-      continue;
-    }
-    let climbed = false;
-    while (cursor.gotoParent()) {
-      if (cursor.gotoNextSibling()) {
-        climbed = true;
-        break;
-      }
-    }
-    if (!climbed) break;
-    descend = true;
-  }
-  cursor.delete();
+    return node.hasError;
+  });
   return errors;
 }
 
