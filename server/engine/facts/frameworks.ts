@@ -255,6 +255,14 @@ function canonical(path: string[]): string[] {
 
 // ------------------------------------------------------------------ collector
 
+/** An assignment or in-place method call, with the variable written. */
+interface Write {
+  owner: Owner;
+  target: Expr;
+  value: Expr;
+  span: Span;
+}
+
 class Collector {
   private readonly text: string;
   private readonly imports = new Map<string, string[]>();
@@ -270,7 +278,7 @@ class Collector {
   private readonly autodiffOwners = new Set<number>();
   private readonly mulCalls: { call: Expr & { kind: 'call' }; ctx: Ctx }[] = [];
   /** Assignments and in-place method calls, with the variable written. */
-  private readonly writes: { owner: Owner; target: Expr; value: Expr; span: Span }[] = [];
+  private readonly writes: Write[] = [];
   private readonly fw: FrameworkFacts;
 
   constructor(private readonly facts: Facts) {
@@ -930,8 +938,8 @@ class Collector {
     if (site.start !== param.span.start || site.end !== param.span.end) return site;
     // `grad.add(p, alpha=wd)`: the call that takes the parameter, within the statement.
     let best: Span = stmt;
-    for (const w of this.writes) {
-      if (w.span.start !== stmt.start || w.span.end !== stmt.end) continue;
+    for (const w of this.writesOf('stmt', stmt.start)) {
+      if (w.span.end !== stmt.end) continue;
       walkExpr(w.value, (e) => {
         if (e.kind === 'call' && e.args.some((a) => a.span.start === param.span.start && a.span.end === param.span.end) && e.span.end - e.span.start < best.end - best.start) best = e.span;
       });
@@ -942,8 +950,8 @@ class Collector {
   /** Later writes of optimizer state (`m`, `v`, `exp_avg_sq`, `cache`) in the same function that use the decayed gradient; one squares it. */
   private adaptiveUse(site: Span, target: Expr, owner: Owner): HandDecayFact['adaptive'] {
     let container: { target: Expr; span: Span } | undefined;
-    for (const w of this.writes) {
-      if (w.owner.id !== owner.id || w.span.start > site.start || w.span.end < site.end) continue;
+    for (const w of this.writesOf('owner', owner.id)) {
+      if (w.span.start > site.start || w.span.end < site.end) continue;
       if (!container || w.span.end - w.span.start < container.span.end - container.span.start) container = w;
     }
     const gKey = exprKey(container?.target ?? target);
@@ -951,13 +959,30 @@ class Collector {
     const after = container?.span.end ?? site.end;
     let first: Span | undefined;
     let second: Span | undefined;
-    for (const w of this.writes) {
-      if (w.owner.id !== owner.id || w.span.start < after || !isStateLike(w.target)) continue;
+    for (const w of this.writesOf('owner', owner.id)) {
+      if (w.span.start < after || !isStateLike(w.target)) continue;
       if (!mentionsKey(w.value, gKey)) continue;
       if (!second && squares(w.value, gKey)) second = w.span;
       else if (!first && !squares(w.value, gKey)) first = w.span;
     }
     return second ? { secondMoment: second, firstMoment: first } : undefined;
+  }
+
+  private writesIndex?: Map<string, Write[]>;
+
+  /** The writes of one owner, or of the statement starting at an offset, in source order. */
+  private writesOf(by: 'owner' | 'stmt', id: number): Write[] {
+    if (!this.writesIndex) {
+      this.writesIndex = new Map();
+      for (const w of this.writes) {
+        for (const key of [`owner ${w.owner.id}`, `stmt ${w.span.start}`]) {
+          let list = this.writesIndex.get(key);
+          if (!list) this.writesIndex.set(key, (list = []));
+          list.push(w);
+        }
+      }
+    }
+    return this.writesIndex.get(`${by} ${id}`) ?? [];
   }
 
   private ownerAt(offset: number): Owner {
@@ -970,20 +995,56 @@ class Collector {
 
   linked(a: Owner, construction: Expr, b: Owner): boolean {
     if (a.id === b.id) return true;
-    // An optimizer wrapped in a chain (`optax.chain(clip, optax.adamw(...))`) is used through the chain.
-    const targets = new Set<Expr>([construction]);
-    for (const ch of this.fw.chains) if (ch.elements.some((e) => e.call === construction)) targets.add(ch.call);
+    // Rules ask this for every (penalty, optimizer) pair; answers are kept so that is not cubic.
+    let byOwners = this.linkMemo.get(construction);
+    if (!byOwners) this.linkMemo.set(construction, (byOwners = new Map()));
+    const key = a.id * 0x100000 + b.id;
+    let answer = byOwners.get(key);
+    if (answer === undefined) byOwners.set(key, (answer = this.computeLinked(a, construction, b)));
+    return answer;
+  }
+
+  private readonly linkMemo = new Map<Expr, Map<number, boolean>>();
+  private readonly setups = new Map<Expr, Map<number, { members: Set<number>; names: Set<string> }>>();
+
+  private computeLinked(a: Owner, construction: Expr, b: Owner): boolean {
+    const targets = this.targetsOf(construction);
     // Code that steps its own optimizer belongs to that optimizer's setup, whatever else is near.
     const own = [...(this.useSites.get(a.id) ?? [])].filter((c) => this.fw.optimizers.some((o) => o.call === c) || this.fw.chains.some((ch) => ch.call === c));
-    if (own.length > 0 && !own.some((c) => targets.has(c))) return false;
+    if (own.length > 0 && !own.some((c) => targets.includes(c))) return false;
     if (a.cls && b.cls && a.cls.start === b.cls.start) return true;
+    // `a` belongs to the setup when it, or an owner that mentions it, is part of the setup.
+    const setup = this.setupOf(construction, targets, b);
+    return setup.members.has(a.id) || (a.name !== undefined && setup.names.has(a.name));
+  }
+
+  /** The construction, and the chains (`optax.chain(clip, optax.adamw(...))`) that wrap it and through which it is used. */
+  private targetsOf(construction: Expr): Expr[] {
+    const targets = [construction];
+    for (const ch of this.fw.chains) if (ch.elements.some((e) => e.call === construction)) targets.push(ch.call);
+    return targets;
+  }
+
+  /**
+   * The owners that make up the training setup of an optimizer built in `b`: `b` itself, the
+   * owners that use the optimizer, and those that call `b` when `b` returns it. With the names
+   * those owners mention, so `linked` answers in constant time per pair.
+   */
+  private setupOf(construction: Expr, targets: Expr[], b: Owner): { members: Set<number>; names: Set<string> } {
+    let byOwner = this.setups.get(construction);
+    if (!byOwner) this.setups.set(construction, (byOwner = new Map()));
+    let setup = byOwner.get(b.id);
+    if (setup) return setup;
+    const returned = b.name !== undefined && targets.some((t) => this.returnsConstruction(b, t));
+    setup = { members: new Set(), names: new Set() };
     for (const g of this.owners) {
-      const touchesA = g.id === a.id || (a.name !== undefined && this.fw.references(g, a.name));
-      if (!touchesA) continue;
-      if (g.id === b.id || [...targets].some((t) => this.fw.uses(g, t))) return true;
-      if (b.name !== undefined && this.fw.references(g, b.name) && [...targets].some((t) => this.returnsConstruction(b, t))) return true;
+      const member = g.id === b.id || targets.some((t) => this.fw.uses(g, t)) || (returned && this.fw.references(g, b.name!));
+      if (!member) continue;
+      setup.members.add(g.id);
+      for (const name of this.refs.get(g.id) ?? []) setup.names.add(name);
     }
-    return false;
+    byOwner.set(b.id, setup);
+    return setup;
   }
 
   /** `def make_optimizer(model): return torch.optim.SGD(...)` (or builds and returns it). */
