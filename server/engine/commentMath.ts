@@ -4,7 +4,6 @@
 import type { Node as SyntaxNode, Tree } from 'web-tree-sitter';
 import type { Span } from './ir';
 import type { LanguageId } from './types';
-import { walkTree } from './parse';
 
 export interface TexSegment {
   /** The TeX between the delimiters, with comment markers (`#`, `*`, `//`) of continued lines removed. */
@@ -23,22 +22,29 @@ export interface CommentMath {
 /** Most comments a file may contribute; beyond it the rest are ignored (a hover needs one). */
 const MAX_COMMENTS = 2000;
 
-/** Comments and docstrings of a parsed file that contain math, in document order. */
-export function findCommentMath(tree: Tree, language: LanguageId): CommentMath[] {
+/**
+ * Comments and docstrings of a parsed file that contain math, in document order. Only the places
+ * with a `$` are looked at (most files have none), each resolved to the node that holds it.
+ */
+export function findCommentMath(tree: Tree, text: string, language: LanguageId): CommentMath[] {
   const out: CommentMath[] = [];
-  let visited = 0;
-  const consider = (node: SyntaxNode): boolean => {
+  const isComment = (node: SyntaxNode): boolean => {
     if (node.type === 'comment') return true;
     // Python docstrings and other bare strings used as comments.
     return language === 'python' && node.type === 'string' && node.parent?.type === 'expression_statement' && node.parent.namedChildCount === 1;
   };
-  walkTree(tree, (node) => {
-    if (!consider(node)) return true;
-    if (++visited > MAX_COMMENTS) return 'stop';
-    const segments = findTexSegments(node.text, node.startIndex);
+  for (let at = text.indexOf('$'); at >= 0 && out.length < MAX_COMMENTS; ) {
+    let node: SyntaxNode | null = tree.rootNode.descendantForIndex(at, at + 1);
+    // A `$` inside a docstring lands on the string's content; its string is a few levels up.
+    for (let up = 0; node && up < 3 && !isComment(node); up++) node = node.parent;
+    if (!node || !isComment(node)) {
+      at = text.indexOf('$', at + 1);
+      continue;
+    }
+    const segments = findTexSegments(text.slice(node.startIndex, node.endIndex), node.startIndex);
     if (segments.length > 0) out.push({ span: { start: node.startIndex, end: node.endIndex }, segments });
-    return false;
-  });
+    at = text.indexOf('$', Math.max(at + 1, node.endIndex));
+  }
   return out;
 }
 

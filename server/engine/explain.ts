@@ -14,16 +14,14 @@ import katex from 'katex';
 import type { Expr, Module, Span, Stmt } from './ir';
 import type { Finding, LanguageId, LintOptions, Range } from './types';
 import { lintText, looksBinary, DEFAULT_MAX_FILE_SIZE, ruleByCode, docsUrl } from './index';
-import { parse } from './parse';
-import { lower } from './lower';
-import { LineIndex } from './lineIndex';
-import { buildFacts, type Facts, type Summand, type UpdateSite } from './facts';
+import { analyzeDocument, type DocumentAnalysis } from './document';
+import type { LineIndex } from './lineIndex';
+import type { Summand, UpdateSite } from './facts';
 import { penaltyOfProduct, type PenaltyTerm, type Product, type Env } from './facts/analysis';
 import { children, type FunctionDef, type Scope } from './facts/scope';
 import { baseExpr, exprKey } from './facts/keys';
 import { isGradientLike, isLearningRateName, parameterOfGradient } from './facts/roles';
 import { frameworkFacts, type ChainFact, type OptimizerFact, type RegularizerFact } from './facts/frameworks';
-import { findCommentMath, type CommentMath } from './commentMath';
 import { div, isNumber, neg, num, scale, sym, ONE } from '../math/coef';
 import { gradientOf } from '../math/derive';
 import type { Coef, PenaltyKind } from '../math/terms';
@@ -131,35 +129,12 @@ export interface Explanation {
 
 // ------------------------------------------------------------------ analysis (cached)
 
-interface Analysis {
-  text: string;
-  language: LanguageId;
-  facts: Facts;
-  comments: CommentMath[];
-  lines: LineIndex;
-  /** Every statement (lambda bodies included), computed on first use. */
-  statements?: Stmt[];
-}
+type Analysis = DocumentAnalysis;
 
 const CACHE_SIZE = 4;
-const analyses: Analysis[] = [];
 const findingCache: { text: string; key: string; findings: Finding[] }[] = [];
-
-function analyze(text: string, language: LanguageId): Analysis {
-  const hit = analyses.find((a) => a.language === language && a.text === text);
-  if (hit) return hit;
-  const tree = parse(text, language);
-  let analysis: Analysis;
-  try {
-    const module = lower(tree, text, language);
-    analysis = { text, language, facts: buildFacts(module, text, language), comments: findCommentMath(tree, language), lines: new LineIndex(text) };
-  } finally {
-    tree.delete();
-  }
-  analyses.unshift(analysis);
-  analyses.length = Math.min(analyses.length, CACHE_SIZE);
-  return analysis;
-}
+/** Every statement of an analysis (lambda bodies included), computed on first use. */
+const statementLists = new WeakMap<Analysis, Stmt[]>();
 
 function findingsFor(text: string, options: LintOptions): Finding[] {
   const key = JSON.stringify([options.language, options.select ?? [], options.ignore ?? [], options.severity ?? {}]);
@@ -180,7 +155,7 @@ export function explainAt(text: string, options: LintOptions, offset: number, on
   if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1);
   if (looksBinary(text) || text.length > DEFAULT_MAX_FILE_SIZE) return undefined;
   try {
-    const a = analyze(text, options.language);
+    const a = analyzeDocument(text, options.language);
     return (
       explainComment(a, offset) ??
       explainUpdateAt(a, offset, () => findingsFor(text, options)) ??
@@ -206,7 +181,7 @@ function spanOfRange(lines: LineIndex, range: Range): Span {
 const MAX_COMMENT_FORMULAS = 4;
 
 function explainComment(a: Analysis, offset: number): Explanation | undefined {
-  const comment = a.comments.find((c) => contains(c.span, offset));
+  const comment = a.commentMath.find((c) => contains(c.span, offset));
   if (!comment) return undefined;
   const at = comment.segments.filter((s) => contains(s.span, offset));
   const chosen = (at.length > 0 ? at : comment.segments).slice(0, MAX_COMMENT_FORMULAS);
@@ -234,8 +209,9 @@ export function katexError(tex: string, displayMode = false): string | undefined
 
 /** Every statement of the file, with lambda bodies' statements, in document order (cached). */
 function statementsOf(a: Analysis): Stmt[] {
-  a.statements ??= allStatements(a.facts.module);
-  return a.statements;
+  let statements = statementLists.get(a);
+  if (!statements) statementLists.set(a, (statements = allStatements(a.facts.module)));
+  return statements;
 }
 
 function allStatements(module: Module): Stmt[] {

@@ -1,9 +1,9 @@
 // The engine's public face: the CLI and the language server call only what is exported here.
-import { buildFacts } from './facts';
-import { lower } from './lower';
-import { LineIndex } from './lineIndex';
-import { initParsers, parse } from './parse';
-import { applySuppressions, nablaComments, parseDirectives, UNUSED_SUPPRESSION, type Comment } from './suppressions';
+import { analysisSteps } from './document';
+import type { LineIndex } from './lineIndex';
+import { initParsers } from './parse';
+import { runSteps, type Steps } from './stepwise';
+import { applySuppressions, parseDirectives, UNUSED_SUPPRESSION } from './suppressions';
 import { allRules } from '../rules';
 import type { ReportedMath, Rule } from '../rules/rule';
 import type { Finding, FindingMath, LintOptions, LintOutcome, Notice } from './types';
@@ -72,12 +72,20 @@ function crashDetail(error: unknown): string {
  * that crashes is reported as an internal-error notice while the other rules still run.
  */
 export function lintText(text: string, options: LintOptions & { maxFileSize?: number }): LintOutcome {
+  return runSteps(lintSteps(text, options));
+}
+
+/**
+ * `lintText` in steps (server/engine/stepwise.ts): it yields between parsing, lowering, the facts
+ * and each rule, so the language server can drop a run whose document changed meanwhile.
+ */
+export function* lintSteps(text: string, options: LintOptions & { maxFileSize?: number }): Steps<LintOutcome> {
   // The language server lints a version for diagnostics and again for a hover's findings: the
   // last few outcomes are kept (by text and options) and copied out, so callers may change theirs.
   const key = JSON.stringify([options.language, options.select, options.ignore, options.severity, options.maxFileSize, allRules.length]);
   const hit = recentOutcomes.find((entry) => entry.key === key && entry.text === text);
   if (hit) return structuredClone(hit.outcome);
-  const outcome = lintUncached(text, options);
+  const outcome = yield* lintUncached(text, options);
   recentOutcomes.unshift({ text, key, outcome: structuredClone(outcome) });
   recentOutcomes.length = Math.min(recentOutcomes.length, RECENT_OUTCOMES);
   return outcome;
@@ -86,7 +94,7 @@ export function lintText(text: string, options: LintOptions & { maxFileSize?: nu
 const RECENT_OUTCOMES = 4;
 const recentOutcomes: { text: string; key: string; outcome: LintOutcome }[] = [];
 
-function lintUncached(text: string, options: LintOptions & { maxFileSize?: number }): LintOutcome {
+function* lintUncached(text: string, options: LintOptions & { maxFileSize?: number }): Steps<LintOutcome> {
   const notices: Notice[] = [];
   const findings: Finding[] = [];
   if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1); // keep offsets; a BOM is not code
@@ -100,17 +108,8 @@ function lintUncached(text: string, options: LintOptions & { maxFileSize?: numbe
       notices: [{ kind: 'skipped', message: `skipped: the file has ${text.length} characters, over the limit of ${maxSize}` }],
     };
   }
-  const tree = parse(text, options.language);
-  let module;
-  let comments: Comment[];
-  try {
-    module = lower(tree, text, options.language);
-    comments = nablaComments(tree, text); // for suppressions, read before the tree is freed
-  } finally {
-    tree.delete();
-  }
+  const { module, facts, lines, directives } = yield* analysisSteps(text, options.language);
   if (module.errors.length > 0) {
-    const lines = new LineIndex(text);
     const first = lines.position(module.errors[0].start);
     notices.push({
       kind: 'parse-error',
@@ -120,11 +119,10 @@ function lintUncached(text: string, options: LintOptions & { maxFileSize?: numbe
   if (module.truncated) {
     notices.push({ kind: 'parse-error', message: 'some expressions nest too deeply to analyse; they were skipped' });
   }
-  const facts = buildFacts(module, text, options.language);
-  const lines = new LineIndex(text);
   const enabled = enabledRules(options);
   const crashed = new Set<string>();
   for (const rule of enabled) {
+    yield;
     const configured = options.severity?.[rule.meta.code];
     try {
       rule.check({
@@ -156,7 +154,7 @@ function lintUncached(text: string, options: LintOptions & { maxFileSize?: numbe
   const kept = applySuppressions(findings, {
     text,
     lines,
-    directives: parseDirectives(comments, lines),
+    directives: parseDirectives(directives, lines),
     isRule: (code) => allRules.some((rule) => rule.meta.code === code),
     wasChecked: (code) => checked.has(code),
     allChecked: allRules.every((rule) => rule.meta.code === UNUSED_SUPPRESSION || checked.has(rule.meta.code)),

@@ -1,10 +1,13 @@
 // When to lint which document, and publishing the result. Opening lints at once; edits are
 // debounced; every request for a document takes a new ticket, and a run whose ticket is no longer
 // the latest (the text, the settings or the document's open state changed meanwhile) publishes
-// nothing. Linting is synchronous, so the only places a run can go stale are its awaits.
+// nothing. A lint runs in steps (engine/stepwise.ts), one per turn of the event loop: hovers and
+// other requests are answered in between, and a run that goes stale is ended at its next step
+// instead of finishing work nobody will see.
 import { MessageType, type Diagnostic, type PublishDiagnosticsParams } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { languageForLanguageId, type LanguageId, type LintOptions, type LintOutcome } from '../engine';
+import type { Steps } from '../engine/stepwise';
 import { toDiagnostics, toLintOptions, toLogMessage } from './convert';
 import type { NablaSettings } from './settings';
 
@@ -18,7 +21,8 @@ export interface DiagnosticsHost {
   settings(uri: string): Promise<NablaSettings>;
   /** Resolves when the engine can lint; a rejection means it never will. */
   engineReady: Promise<void>;
-  lint(text: string, options: LintOptions): LintOutcome;
+  /** The engine's `lintSteps`. */
+  lint(text: string, options: LintOptions): Steps<LintOutcome>;
   publish(params: PublishDiagnosticsParams): void;
   log(type: MessageType, message: string): void;
 }
@@ -33,6 +37,11 @@ interface DocumentState {
 
 function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** Resolves after pending I/O (incoming messages) has been handled. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export class DiagnosticScheduler {
@@ -107,14 +116,28 @@ export class DiagnosticScheduler {
     const document = this.host.document(uri);
     const language = document && languageForLanguageId(document.languageId);
     if (!document || !language) return;
-    this.publish(uri, document.version, settings.enable ? this.lint(document, language, settings) : []);
+    const version = document.version;
+    const diagnostics = settings.enable ? await this.lint(document, language, settings, ticket) : [];
+    if (diagnostics && this.isCurrent(uri, ticket)) this.publish(uri, version, diagnostics);
   }
 
-  private lint(document: TextDocument, language: LanguageId, settings: NablaSettings): Diagnostic[] {
+  /** Runs the lint a step per event-loop turn; undefined when it went stale and was ended. */
+  private async lint(document: TextDocument, language: LanguageId, settings: NablaSettings, ticket: number): Promise<Diagnostic[] | undefined> {
     const uri = document.uri;
     let outcome: LintOutcome;
     try {
-      outcome = this.host.lint(document.getText(), toLintOptions(settings, language));
+      const steps = this.host.lint(document.getText(), toLintOptions(settings, language));
+      for (let step = steps.next(); ; step = steps.next()) {
+        if (step.done) {
+          outcome = step.value;
+          break;
+        }
+        await nextTurn();
+        if (!this.isCurrent(uri, ticket)) {
+          steps.return(undefined as never); // runs the engine's `finally` blocks (frees its tree)
+          return undefined;
+        }
+      }
     } catch (error) {
       this.host.log(MessageType.Error, `${uri}: linting version ${document.version} threw; no diagnostics for it: ${describe(error)}`);
       return [];

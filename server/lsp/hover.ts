@@ -4,7 +4,7 @@
 // Unicode line (screen readers do not read images), the legend, the rule's explanation and a link
 // to its page. The number of formulas is capped: each becomes an image of about 10 kB in the client,
 // and VS Code cuts hover markdown at 100,000 characters.
-import { MarkupKind, type Connection, type Hover, type TextDocuments } from 'vscode-languageserver';
+import { MarkupKind, type CancellationToken, type Connection, type Hover, type TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { languageForLanguageId } from '../engine';
 import { explainAt, type Explanation, type LegendEntry } from '../engine/explain';
@@ -151,7 +151,7 @@ export interface HoverDeps {
 }
 
 /** The explanation at a position of an open document, or undefined. */
-async function explain(deps: HoverDeps, uri: string, position: { line: number; character: number }): Promise<Explanation | undefined> {
+async function explain(deps: HoverDeps, uri: string, position: { line: number; character: number }, token?: CancellationToken): Promise<Explanation | undefined> {
   const document = deps.documents.get(uri);
   const language = document && languageForLanguageId(document.languageId);
   if (!document || !language) return undefined;
@@ -162,7 +162,9 @@ async function explain(deps: HoverDeps, uri: string, position: { line: number; c
   }
   const settings = await deps.settings(uri);
   if (!settings.enable) return undefined;
-  // The document may have changed while settings were fetched: read it now.
+  // The client may have given up on the hover (the mouse moved on) while settings were fetched.
+  if (token?.isCancellationRequested) return undefined;
+  // The document may have changed meanwhile too: read it now.
   const current = deps.documents.get(uri);
   if (!current) return undefined;
   return explainAt(current.getText(), toLintOptions(settings, language), current.offsetAt(position), (error) =>
@@ -172,12 +174,12 @@ async function explain(deps: HoverDeps, uri: string, position: { line: number; c
 
 /** Registers `textDocument/hover` and `nabla/explain`. Declare `hoverProvider: true` in the capabilities. */
 export function attachHover(connection: Connection, deps: HoverDeps): void {
-  connection.onHover(async (params) => {
-    const ex = await explain(deps, params.textDocument.uri, params.position);
+  connection.onHover(async (params, token) => {
+    const ex = await explain(deps, params.textDocument.uri, params.position, token);
     return ex ? toHover(ex) : null;
   });
-  connection.onRequest(EXPLAIN_METHOD, async (params: ExplainParams): Promise<ExplainResult> => {
+  connection.onRequest(EXPLAIN_METHOD, async (params: ExplainParams, token): Promise<ExplainResult> => {
     if (!params || typeof params.uri !== 'string' || !params.position) return null;
-    return (await explain(deps, params.uri, params.position)) ?? null;
+    return (await explain(deps, params.uri, params.position, token)) ?? null;
   });
 }

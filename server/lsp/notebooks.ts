@@ -15,7 +15,7 @@ import {
   type TextEdit,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { concatenateCells, lintText, locateRange, toNotebookFinding, type ConcatenatedNotebook, type FindingMath, type LintOptions, type LintOutcome } from '../engine';
+import { concatenateCells, lintSteps, lintText, locateRange, toNotebookFinding, type ConcatenatedNotebook, type FindingMath, type LintOptions, type LintOutcome } from '../engine';
 import { locateEdit } from '../engine/notebook';
 import { fromDiagnosticData } from './convert';
 import { DiagnosticScheduler } from './diagnostics';
@@ -56,7 +56,7 @@ export class NotebookLinting {
         document: (uri) => this.document(uri),
         settings: (uri) => host.settings(uri),
         engineReady: host.engineReady,
-        lint: lintText,
+        lint: lintSteps,
         publish: (params) => this.split(params),
         log: host.log,
       },

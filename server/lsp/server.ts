@@ -10,7 +10,7 @@ import {
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { initEngine, lintText } from '../engine';
+import { initEngine, lintSteps } from '../engine';
 import { DEFAULT_DEBOUNCE_MS, DiagnosticScheduler } from './diagnostics';
 import { attachHover } from './hover';
 import { attachProjectFeatures } from './projectFeatures';
@@ -61,7 +61,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       document: (uri) => documents.get(uri),
       settings: (uri) => project.settings(uri),
       engineReady,
-      lint: lintText,
+      lint: lintSteps,
       publish,
       log,
     },

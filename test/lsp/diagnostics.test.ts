@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { MessageType, type PublishDiagnosticsParams } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { LintOptions, LintOutcome } from '../../server/engine';
+import type { Steps } from '../../server/engine/stepwise';
 import { DiagnosticScheduler, type DiagnosticsHost } from '../../server/lsp/diagnostics';
 import { DEFAULT_SETTINGS, type NablaSettings } from '../../server/lsp/settings';
 
@@ -25,8 +26,19 @@ class FakeHost implements DiagnosticsHost {
     await this.settingsGate;
     return this.current;
   };
-  lint = (text: string, options: LintOptions): LintOutcome => {
+  /** Steps each lint takes (the engine yields between its phases and rules). */
+  steps = 1;
+  /** Lints ended before their last step. */
+  ended = 0;
+  *lint(text: string, options: LintOptions): Steps<LintOutcome> {
     this.lints.push(text);
+    let finished = false;
+    try {
+      for (let i = 1; i < this.steps; i++) yield;
+      finished = true;
+    } finally {
+      if (!finished) this.ended++;
+    }
     if (this.throwOn && text.includes(this.throwOn)) throw new Error('engine exploded');
     const findings = text.split('\n').flatMap((line, i) =>
       line.includes('BUG') && !(options.ignore ?? []).includes('NB101')
@@ -34,7 +46,7 @@ class FakeHost implements DiagnosticsHost {
         : [],
     );
     return { findings, notices: this.notices };
-  };
+  }
   publish = (params: PublishDiagnosticsParams) => void this.published.push(params);
   log = (type: MessageType, message: string) => void this.logs.push({ type, message });
 
@@ -101,6 +113,18 @@ describe('lsp/diagnostics scheduling', function () {
     await settle();
     release();
     await settle();
+    assert.deepEqual(host.published.map((p) => [p.version, p.diagnostics.length]), [[2, 0]]);
+  });
+
+  it('ends a run that goes stale between its steps, and publishes only the latest version', async function () {
+    host.steps = 1000;
+    host.open('x = BUG\n');
+    scheduler.documentChanged(URI);
+    await settle(5); // version 1 is part-way through its steps
+    host.edit('x = 1\n');
+    scheduler.documentChanged(URI);
+    await settle(300);
+    assert.equal(host.ended, 1, 'the stale run was ended');
     assert.deepEqual(host.published.map((p) => [p.version, p.diagnostics.length]), [[2, 0]]);
   });
 

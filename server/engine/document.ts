@@ -1,0 +1,133 @@
+// One analysis of a text — tree, IR, facts, comments — shared by linting and hovers, so a hover
+// after the diagnostics costs no second analysis. The last few are kept, each with its tree, so
+// the next version of a document is re-parsed incrementally: tree-sitter is told what changed
+// (`Tree.edit`) and reuses the rest of the old tree.
+import type { Edit, Tree } from 'web-tree-sitter';
+import { findCommentMath, type CommentMath } from './commentMath';
+import { buildFacts, type Facts } from './facts';
+import type { Module } from './ir';
+import { LineIndex } from './lineIndex';
+import { lower } from './lower';
+import { parse } from './parse';
+import { runSteps, type Steps } from './stepwise';
+import { nablaComments, type Comment } from './suppressions';
+import type { LanguageId } from './types';
+
+export interface DocumentAnalysis {
+  readonly text: string;
+  readonly language: LanguageId;
+  /** The IR, with syntax errors and whether deep code was cut off. */
+  readonly module: Module;
+  readonly facts: Facts;
+  readonly lines: LineIndex;
+  /** Comments that mention Nabla (suppression directives). */
+  readonly directives: Comment[];
+  /** `$…$` math in comments and docstrings (hovers). */
+  readonly commentMath: CommentMath[];
+}
+
+/** Analyses kept: the current and previous version of the document being edited, and a few more. */
+const KEPT = 4;
+const kept: { analysis: DocumentAnalysis; tree: Tree }[] = [];
+
+/**
+ * The analysis of `text`; from the cache when the same text was analysed recently. `text` must be
+ * what the rules see (a BOM already blanked). Throws only if the parsers are not initialized.
+ */
+export function analyzeDocument(text: string, language: LanguageId): DocumentAnalysis {
+  return runSteps(analysisSteps(text, language));
+}
+
+/**
+ * `analyzeDocument` in steps: it yields after parsing and after lowering, so a caller that drives
+ * it (the language server) can answer other requests in between or drop a run gone stale. A run
+ * that is dropped must be ended with `return()`, which frees its tree.
+ */
+export function* analysisSteps(text: string, language: LanguageId): Steps<DocumentAnalysis> {
+  const at = kept.findIndex((entry) => entry.analysis.language === language && entry.analysis.text === text);
+  if (at >= 0) {
+    const [entry] = kept.splice(at, 1);
+    kept.unshift(entry);
+    return entry.analysis;
+  }
+  const tree = parseIncrementally(text, language);
+  let keptTree = false;
+  try {
+    yield;
+    const module = lower(tree, text, language);
+    yield;
+    const analysis: DocumentAnalysis = {
+      text,
+      language,
+      module,
+      facts: buildFacts(module, text, language),
+      lines: new LineIndex(text),
+      directives: nablaComments(tree, text),
+      commentMath: findCommentMath(tree, text, language),
+    };
+    kept.unshift({ analysis, tree });
+    keptTree = true;
+    for (const evicted of kept.splice(KEPT)) evicted.tree.delete();
+    return analysis;
+  } finally {
+    // An error, or a run dropped between steps with `return()`: the tree is not kept, so free it.
+    if (!keptTree) tree.delete();
+  }
+}
+
+/** Frees the kept trees (tests, and a server asked to release memory). */
+export function forgetDocuments(): void {
+  for (const entry of kept.splice(0)) entry.tree.delete();
+}
+
+/**
+ * Parses `text`, reusing the most recent kept tree of the same language when the two texts differ
+ * in one region that is small next to what they share (an edit of the same document). The edit is
+ * found by comparing the texts, so it is right whatever the caller changed.
+ */
+function parseIncrementally(text: string, language: LanguageId): Tree {
+  const previous = kept.find((entry) => entry.analysis.language === language);
+  const edit = previous && singleEdit(previous.analysis.text, text);
+  if (!previous || !edit) return parse(text, language);
+  const base = previous.tree.copy();
+  try {
+    base.edit(edit);
+    return parse(text, language, base);
+  } finally {
+    base.delete();
+  }
+}
+
+/** Below this share of unchanged text, a fresh parse is as fast and simpler. */
+const MIN_SHARED = 0.5;
+
+/** The one changed region between two texts, as a tree-sitter edit, or undefined when they share little. */
+export function singleEdit(before: string, after: string): Edit | undefined {
+  const limit = Math.min(before.length, after.length);
+  let prefix = 0;
+  while (prefix < limit && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
+  let suffix = 0;
+  while (suffix < limit - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
+  if (prefix + suffix < MIN_SHARED * Math.max(before.length, after.length)) return undefined;
+  const oldEnd = before.length - suffix;
+  const newEnd = after.length - suffix;
+  return {
+    startIndex: prefix,
+    oldEndIndex: oldEnd,
+    newEndIndex: newEnd,
+    startPosition: pointAt(before, prefix),
+    oldEndPosition: pointAt(before, oldEnd),
+    newEndPosition: pointAt(after, newEnd),
+  };
+}
+
+/** Tree-sitter's row and column (UTF-16 code units here, as the parser reads JS strings) of an offset. */
+function pointAt(text: string, offset: number): { row: number; column: number } {
+  let row = 0;
+  let lineStart = 0;
+  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
+    row++;
+    lineStart = i + 1;
+  }
+  return { row, column: offset - lineStart };
+}

@@ -1,0 +1,96 @@
+// Re-parsing the next version of a document from the previous tree (server/engine/document.ts)
+// must give exactly what a fresh parse gives: the IR, the syntax errors and the findings.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initEngine, lintText, type LanguageId } from '../../server/engine';
+import { analyzeDocument, forgetDocuments, singleEdit } from '../../server/engine/document';
+import { lower } from '../../server/engine/lower';
+import { parse } from '../../server/engine/parse';
+
+const root = path.resolve(__dirname, '../../..');
+
+function fresh(text: string, language: LanguageId): string {
+  const tree = parse(text, language);
+  try {
+    return JSON.stringify(lower(tree, text, language));
+  } finally {
+    tree.delete();
+  }
+}
+
+/** A small deterministic generator, so a failure names an edit that can be replayed. */
+function random(seed: number): (n: number) => number {
+  let state = seed;
+  return (n) => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state % n;
+  };
+}
+
+/** Edits as people make them: type a character, delete a word, paste a line, delete a line, undo. */
+function edit(text: string, pick: (n: number) => number): string {
+  const at = pick(text.length + 1);
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  const lineEnd = text.indexOf('\n', at) < 0 ? text.length : text.indexOf('\n', at);
+  switch (pick(6)) {
+    case 0:
+      return text.slice(0, at) + 'x' + text.slice(at);
+    case 1:
+      return text.slice(0, at) + text.slice(Math.min(text.length, at + 1 + pick(8)));
+    case 2:
+      return text.slice(0, lineStart) + '    W -= lr * (dW + reg * W * W)\n' + text.slice(lineStart);
+    case 3:
+      return text.slice(0, lineStart) + text.slice(Math.min(text.length, lineEnd + 1));
+    case 4:
+      return text.slice(0, at) + '(' + text.slice(at);
+    default:
+      return text.slice(0, at) + '\n' + text.slice(at);
+  }
+}
+
+describe('incremental re-parsing', () => {
+  before(() => initEngine());
+  afterEach(() => forgetDocuments());
+
+  it('describes the changed region of two texts', () => {
+    assert.deepEqual(singleEdit('a = 1\nb = 2\n', 'a = 1\nb = 22\n'), {
+      startIndex: 11,
+      oldEndIndex: 11,
+      newEndIndex: 12,
+      startPosition: { row: 1, column: 5 },
+      oldEndPosition: { row: 1, column: 5 },
+      newEndPosition: { row: 1, column: 6 },
+    });
+    assert.equal(singleEdit('completely different', 'another text here'), undefined);
+  });
+
+  const files: [string, LanguageId][] = [
+    ['examples/numpy_softmax_wrong.py', 'python'],
+    ['examples/tfjs_linear_regression.ts', 'typescript'],
+    ['test/fixtures/NB201/torch_double.py', 'python'],
+  ];
+  for (const [file, language] of files) {
+    it(`gives the fresh parse's IR after each of 60 edits of ${file}`, () => {
+      let text = fs.readFileSync(path.join(root, file), 'utf8');
+      const pick = random(file.length);
+      analyzeDocument(text, language);
+      for (let i = 0; i < 60; i++) {
+        text = edit(text, pick);
+        const incremental = JSON.stringify(analyzeDocument(text, language).module);
+        assert.equal(incremental, fresh(text, language), `edit ${i} of ${file}`);
+      }
+    });
+  }
+
+  it('reports the same findings after an edit as a fresh lint does', () => {
+    const before = 'import numpy as np\n\ndef step(W, dW, lr, reg):\n    W -= lr * (dW + reg * np.sum(W * W))\n    return W\n';
+    const after = before.replace('W -= lr', 'W -= 2 * lr');
+    lintText(before, { language: 'python' });
+    const incremental = lintText(after, { language: 'python' });
+    forgetDocuments();
+    const once = lintText(after + ' ', { language: 'python' });
+    assert.equal(incremental.findings.length, 1);
+    assert.deepEqual(incremental.findings, once.findings);
+  });
+});
