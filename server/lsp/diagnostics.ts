@@ -14,6 +14,12 @@ import type { NablaSettings } from './settings';
 /** Debounce for edits, in milliseconds. */
 export const DEFAULT_DEBOUNCE_MS = 150;
 
+/**
+ * Time a lint of one version may spend in its steps before it is given up (milliseconds). A file
+ * within the size limit takes a second or two at most; the bound is checked between steps.
+ */
+export const DEFAULT_LINT_BUDGET_MS = 20_000;
+
 /** What the scheduler needs from the rest of the server; injected so it can be tested alone. */
 export interface DiagnosticsHost {
   /** The open document, or undefined once it is closed. */
@@ -52,6 +58,7 @@ export class DiagnosticScheduler {
   constructor(
     private readonly host: DiagnosticsHost,
     private readonly debounceMs: number = DEFAULT_DEBOUNCE_MS,
+    private readonly budgetMs: number = DEFAULT_LINT_BUDGET_MS,
   ) {}
 
   /** The document was opened (first call for a URI: lint now) or edited (debounced). */
@@ -127,9 +134,18 @@ export class DiagnosticScheduler {
     let outcome: LintOutcome;
     try {
       const steps = this.host.lint(document.getText(), toLintOptions(settings, language));
-      for (let step = steps.next(); ; step = steps.next()) {
+      let spent = 0;
+      for (;;) {
+        const started = performance.now();
+        const step = steps.next();
+        spent += performance.now() - started;
         if (step.done) {
           outcome = step.value;
+          break;
+        }
+        if (spent >= this.budgetMs) {
+          steps.return(undefined as never);
+          outcome = { findings: [], notices: [{ kind: 'skipped', message: `skipped: checking took longer than ${Math.round(this.budgetMs / 1000)} s, the per-file limit` }] };
           break;
         }
         await nextTurn();

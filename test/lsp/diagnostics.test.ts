@@ -128,6 +128,17 @@ describe('lsp/diagnostics scheduling', function () {
     assert.deepEqual(host.published.map((p) => [p.version, p.diagnostics.length]), [[2, 0]]);
   });
 
+  it('gives up a lint that exceeds the per-file budget, and says so', async function () {
+    scheduler = new DiagnosticScheduler(host, 20, 0);
+    host.steps = 3;
+    host.open('x = BUG\n');
+    scheduler.documentChanged(URI);
+    await settle();
+    assert.equal(host.ended, 1);
+    assert.deepEqual(host.published.map((p) => [p.version, p.diagnostics.length]), [[1, 0]]);
+    assert.ok(host.logs.some((l) => l.message.includes(URI) && /per-file limit/.test(l.message)), JSON.stringify(host.logs));
+  });
+
   it('a lint that throws is logged with the URI and the scheduler keeps working', async function () {
     host.throwOn = 'BOOM';
     host.open('BOOM\n');
