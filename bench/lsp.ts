@@ -14,6 +14,9 @@ import * as path from 'node:path';
 import type { Hover, MarkupContent } from 'vscode-languageserver';
 import { HoverMathRenderer } from '../client/render/hover';
 import { ThemeKind } from '../client/render/theme';
+import { initEngine } from '../server/engine';
+import { singleEdit } from '../server/engine/document';
+import { parse } from '../server/engine/parse';
 import { DEFAULT_DEBOUNCE_MS } from '../server/lsp/diagnostics';
 import { LspTestClient } from '../test/lsp/lspClient';
 import { pythonFileOfLines } from './corpus';
@@ -31,6 +34,8 @@ export interface LspResults {
   hover: Stats;
   /** The first hover after an edit (the analysis redone), 10,000-line document. */
   hoverAfterEdit: Stats;
+  /** Re-parsing the 10,000-line file after a one-character edit: from scratch, and from the old tree (what the server does). */
+  reparse10k: { freshMs: Stats; incrementalMs: Stats };
   /** Hover markdown with math, rendered to images by the client. */
   render: { coldFirstHoverMs: Stats; warmUncachedMs: Stats; warmCachedMs: Stats; formulas: number };
   /** A fresh server as the extension starts it (--max-semi-space-size=1), and with Node's defaults. */
@@ -171,6 +176,9 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
     await client.close(uri);
     await client.close(uri1k);
 
+    log('re-parse after an edit');
+    const reparse10k = await measureReparse(text10k, 40);
+
     log('render at the client');
     const render = renderMeasurements(markdown);
 
@@ -181,12 +189,39 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
       change1k: stats(change1k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
       hover: stats(hover),
       hoverAfterEdit: stats(hoverAfterEdit),
+      reparse10k,
       render,
       memory: await measureMemory(options.corpusFiles, log),
     };
   } finally {
     await client.stop();
   }
+}
+
+/** Tree-sitter alone, in this process: a fresh parse of each edited text, and an incremental one from the previous tree. */
+export async function measureReparse(text: string, edits: number): Promise<LspResults['reparse10k']> {
+  await initEngine();
+  const lines = text.split('\n');
+  const freshMs: number[] = [];
+  const incrementalMs: number[] = [];
+  let before = text;
+  let tree = parse(before, 'python');
+  for (let i = 0; i < edits; i++) {
+    oneCharEdit(lines, 200 + i * 97); // appends a space to a line of `lines`
+    const after = lines.join('\n');
+    let t0 = performance.now();
+    parse(after, 'python').delete();
+    freshMs.push(performance.now() - t0);
+    t0 = performance.now();
+    tree.edit(singleEdit(before, after)!);
+    const next = parse(after, 'python', tree);
+    incrementalMs.push(performance.now() - t0);
+    tree.delete();
+    tree = next;
+    before = after;
+  }
+  tree.delete();
+  return { freshMs: stats(freshMs), incrementalMs: stats(incrementalMs) };
 }
 
 /** Server RSS after opening 200 Python files of the corpus, each linted, in a fresh server. */

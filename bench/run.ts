@@ -303,6 +303,10 @@ function markdown(r: Results): string {
     for (const [lines, s] of Object.entries(l.open)) out.push(`| didOpen → diagnostics, ${fmt(Number(lines))} lines | ${st(s)} |`);
     out.push(`| one-character didChange → diagnostics, 1,000 lines (minus ${l.debounceMs} ms debounce) | ${st(l.change1k)} |`);
     out.push(`| one-character didChange → diagnostics, 10,000 lines (minus ${l.debounceMs} ms debounce) | ${st(l.change10k)} |`);
+    if (l.reparse10k) {
+      out.push(`| tree-sitter re-parse after a one-character edit, 10,000 lines, from scratch | ${st(l.reparse10k.freshMs)} |`);
+      out.push(`| the same, incremental (\`Tree.edit\` + the old tree, as the server does) | ${st(l.reparse10k.incrementalMs)} |`);
+    }
     out.push(`| hover at the server, unchanged 10,000-line document | ${st(l.hover)} |`);
     out.push(`| first hover after an edit, 10,000 lines | ${st(l.hoverAfterEdit)} |`);
     out.push(`| render at the client, cold (fresh process, ${l.render.formulas} formulas) | ${st(l.render.coldFirstHoverMs)} |`);
