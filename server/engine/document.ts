@@ -81,20 +81,24 @@ export function forgetDocuments(): void {
 }
 
 /**
- * Parses `text`, reusing the most recent kept tree of the same language when the two texts differ
- * in one region that is small next to what they share (an edit of the same document). The edit is
- * found by comparing the texts, so it is right whatever the caller changed.
+ * Parses `text`, reusing the kept tree of the same language whose text differs from it in the
+ * smallest region, when that region is small next to what they share (an earlier version of the
+ * same document). The edit is found by comparing the texts, so it is right whatever the caller changed.
  */
 function parseIncrementally(text: string, language: LanguageId): Tree {
-  const previous = kept.find((entry) => entry.analysis.language === language);
-  const edit = previous && singleEdit(previous.analysis.text, text);
-  if (!previous || !edit) return parse(text, language);
-  const base = previous.tree.copy();
+  let base: { tree: Tree; edit: Edit } | undefined;
+  for (const entry of kept) {
+    if (entry.analysis.language !== language) continue;
+    const edit = singleEdit(entry.analysis.text, text);
+    if (edit && (!base || edit.oldEndIndex - edit.startIndex < base.edit.oldEndIndex - base.edit.startIndex)) base = { tree: entry.tree, edit };
+  }
+  if (!base) return parse(text, language);
+  const old = base.tree.copy(); // the kept tree stays as it is: it belongs to its own text
   try {
-    base.edit(edit);
-    return parse(text, language, base);
+    old.edit(base.edit);
+    return parse(text, language, old);
   } finally {
-    base.delete();
+    old.delete();
   }
 }
 
