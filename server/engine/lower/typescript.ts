@@ -90,8 +90,8 @@ export class TypeScriptLowerer {
         const right = node.childForFieldName('right');
         out.push({
           kind: 'for',
-          target: left ? this.expr(left, depth) : other(node),
-          iter: right ? this.expr(right, depth) : other(node),
+          target: left ? this.expr(left, depth) : other(spanOf(node)),
+          iter: right ? this.expr(right, depth) : other(spanOf(node)),
           body: this.block(node.childForFieldName('body'), depth),
           span,
         });
@@ -105,8 +105,8 @@ export class TypeScriptLowerer {
         const cond = node.childForFieldName('condition');
         out.push({
           kind: 'for',
-          target: name ? this.expr(name, depth) : other(node),
-          iter: cond ? this.expr(cond, depth) : other(node),
+          target: name ? this.expr(name, depth) : other(spanOf(node)),
+          iter: cond ? this.expr(cond, depth) : other(spanOf(node)),
           body: this.block(node.childForFieldName('body'), depth),
           span,
         });
@@ -221,12 +221,12 @@ export class TypeScriptLowerer {
     const span = spanOf(node);
     if (depth > MAX_DEPTH) {
       this.truncated = true;
-      return other(node);
+      return other(spanOf(node));
     }
     const d = depth + 1;
     if (transparent.has(node.type)) {
       const inner = named(node)[0];
-      return inner ? this.expr(inner, d) : other(node);
+      return inner ? this.expr(inner, d) : other(spanOf(node));
     }
     switch (node.type) {
       case 'identifier':
@@ -248,20 +248,20 @@ export class TypeScriptLowerer {
       case 'member_expression': {
         const object = node.childForFieldName('object');
         const property = node.childForFieldName('property');
-        if (!object || !property) return other(node);
+        if (!object || !property) return other(spanOf(node));
         return { kind: 'attr', object: this.expr(object, d), name: property.text, span };
       }
       case 'subscript_expression': {
         const object = node.childForFieldName('object');
         const index = node.childForFieldName('index');
-        if (!object) return other(node);
+        if (!object) return other(spanOf(node));
         return { kind: 'index', object: this.expr(object, d), index: index ? [this.expr(index, d)] : [], span };
       }
       case 'call_expression':
       case 'new_expression': {
         const fn = node.childForFieldName('function') ?? node.childForFieldName('constructor');
         const argsNode = node.childForFieldName('arguments');
-        if (!fn) return other(node);
+        if (!fn) return other(spanOf(node));
         const args = named(argsNode).map((a) => this.expr(a, d));
         return { kind: 'call', callee: this.expr(fn, d), args, kwargs: [], span };
       }
@@ -269,17 +269,17 @@ export class TypeScriptLowerer {
         const op = binaryOps[node.childForFieldName('operator')?.type ?? ''];
         const left = node.childForFieldName('left');
         const right = node.childForFieldName('right');
-        if (!left || !right) return other(node);
-        if (!op) return other(node, [this.expr(left, d), this.expr(right, d)]);
+        if (!left || !right) return other(spanOf(node));
+        if (!op) return other(spanOf(node), [this.expr(left, d), this.expr(right, d)]);
         return { kind: 'binary', op, left: this.expr(left, d), right: this.expr(right, d), span };
       }
       case 'unary_expression': {
         const op = node.childForFieldName('operator')?.type ?? '';
         const arg = node.childForFieldName('argument');
-        if (!arg) return other(node);
+        if (!arg) return other(spanOf(node));
         if (op === '-' || op === '+' || op === '~') return { kind: 'unary', op, arg: this.expr(arg, d), span };
         if (op === '!') return { kind: 'unary', op: 'not', arg: this.expr(arg, d), span };
-        return other(node, [this.expr(arg, d)]);
+        return other(spanOf(node), [this.expr(arg, d)]);
       }
       case 'arrow_function':
       case 'function_expression':
@@ -297,7 +297,7 @@ export class TypeScriptLowerer {
         const test = node.childForFieldName('condition');
         const then = node.childForFieldName('consequence');
         const otherwise = node.childForFieldName('alternative');
-        if (!test || !then || !otherwise) return other(node);
+        if (!test || !then || !otherwise) return other(spanOf(node));
         return { kind: 'cond', test: this.expr(test, d), then: this.expr(then, d), else: this.expr(otherwise, d), span };
       }
       case 'array':
@@ -308,7 +308,7 @@ export class TypeScriptLowerer {
         for (const child of node.children) {
           if (!child || child.type === '[' || child.type === ']' || child.type === 'comment') continue;
           if (child.type === ',') {
-            if (pending) items.push(other(child));
+            if (pending) items.push(other(spanOf(child)));
             pending = true;
           } else {
             items.push(this.expr(child, d));
@@ -332,7 +332,7 @@ export class TypeScriptLowerer {
         return { kind: 'object', entries, span };
       }
       default:
-        return other(node, named(node).map((c) => this.expr(c, d)));
+        return other(spanOf(node), named(node).map((c) => this.expr(c, d)));
     }
   }
 }
