@@ -1,5 +1,5 @@
 // Shared helpers for the per-language lowerers: spans, depth bounds, error collection.
-import type { Node as SyntaxNode, Tree } from 'web-tree-sitter';
+import type { Language, Node as SyntaxNode, Tree } from 'web-tree-sitter';
 import { walkTree } from '../parse';
 import type { Expr, Span } from '../ir';
 
@@ -10,8 +10,23 @@ export function spanOf(node: SyntaxNode): Span {
   return { start: node.startIndex, end: node.endIndex };
 }
 
-export function other(node: SyntaxNode, children: Expr[] = []): Expr {
-  return { kind: 'other', children, span: spanOf(node) };
+export function other(span: Span, children: Expr[] = []): Expr {
+  return { kind: 'other', children, span };
+}
+
+/**
+ * Field ids of one grammar, looked up once per file: `childForFieldName` searches the grammar's
+ * field list on every call. A field the grammar lacks gets -1 (see `field`).
+ */
+export function fieldIds<K extends string>(language: Language, names: readonly K[]): Record<K, number> {
+  const ids = {} as Record<K, number>;
+  for (const name of names) ids[name] = language.fieldIdForName(name) ?? -1;
+  return ids;
+}
+
+/** `node.childForFieldName(name)` for an id from `fieldIds`. */
+export function field(node: SyntaxNode, id: number): SyntaxNode | null {
+  return id > 0 ? node.childForFieldId(id) : null;
 }
 
 /** Collects ERROR and MISSING nodes, descending only where the tree has errors. */

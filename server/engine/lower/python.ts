@@ -1,16 +1,41 @@
 // Lowers a tree-sitter-python tree into Nabla's IR.
-import type { Node as SyntaxNode } from 'web-tree-sitter';
-import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Stmt } from '../ir';
-import { MAX_DEPTH, other, parseNumber, spanOf, stringValue } from './common';
+//
+// Every read of a node's type, end, fields or children crosses into WASM (web-tree-sitter
+// marshals the node each time), so each node's `type` is read once and handed on, text is sliced
+// from the source by span, and fields are read by id.
+import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
+import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
+import { MAX_DEPTH, field, fieldIds, other, parseNumber, spanOf, stringValue } from './common';
 
 const binaryOps = new Set<string>(['+', '-', '*', '/', '//', '%', '**', '@']);
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
+const fieldNames = [
+  'alias', 'alternative', 'argument', 'arguments', 'attribute', 'body', 'condition', 'consequence', 'definition',
+  'function', 'key', 'left', 'module_name', 'name', 'object', 'operator', 'parameters', 'right', 'subscript', 'value',
+] as const;
 
 export class PythonLowerer {
   truncated = false;
+  private readonly f: Record<(typeof fieldNames)[number], number>;
+
+  constructor(
+    private readonly text: string,
+    language: Language,
+  ) {
+    this.f = fieldIds(language, fieldNames);
+  }
 
   module(root: SyntaxNode): Stmt[] {
     return this.block(root, 0);
+  }
+
+  /** The source text of a node (as `node.text`, without another trip into WASM). */
+  private textOf(node: SyntaxNode): string {
+    return this.text.slice(node.startIndex, node.endIndex);
+  }
+
+  private slice(span: Span): string {
+    return this.text.slice(span.start, span.end);
   }
 
   private block(node: SyntaxNode | null, depth: number): Stmt[] {
@@ -25,86 +50,100 @@ export class PythonLowerer {
   }
 
   private stmt(node: SyntaxNode, depth: number, out: Stmt[]): void {
-    const span = spanOf(node);
-    switch (node.type) {
+    const f = this.f;
+    const type = node.type;
+    switch (type) {
       case 'expression_statement': {
+        const span = spanOf(node);
         for (const child of node.namedChildren) {
           if (!child) continue;
-          if (child.type === 'assignment') this.assignment(child, depth, out);
-          else if (child.type === 'augmented_assignment') {
-            const op = assignOps[child.childForFieldName('operator')?.type ?? ''];
-            const left = child.childForFieldName('left');
-            const right = child.childForFieldName('right');
+          const childType = child.type;
+          if (childType === 'assignment') this.assignment(child, depth, out);
+          else if (childType === 'augmented_assignment') {
+            const op = assignOps[field(child, f.operator)?.type ?? ''];
+            const left = field(child, f.left);
+            const right = field(child, f.right);
             if (op && left && right) out.push({ kind: 'assign', targets: [this.expr(left, depth)], value: this.expr(right, depth), op, span: spanOf(child) });
             else if (right) out.push({ kind: 'expr', expr: this.expr(right, depth), span });
-          } else out.push({ kind: 'expr', expr: this.expr(child, depth), span });
+          } else out.push({ kind: 'expr', expr: this.expr(child, depth, childType), span });
         }
         return;
       }
       case 'decorated_definition': {
-        const def = node.childForFieldName('definition');
+        const def = field(node, f.definition);
         if (def) this.stmt(def, depth, out);
         return;
       }
       case 'function_definition': {
-        const name = node.childForFieldName('name');
+        const span = spanOf(node);
+        const name = field(node, f.name);
+        const nameSpan = name ? spanOf(name) : span;
         out.push({
           kind: 'function',
-          name: name?.text ?? '',
-          nameSpan: name ? spanOf(name) : span,
-          params: this.params(node.childForFieldName('parameters'), depth),
-          body: this.block(node.childForFieldName('body'), depth),
+          name: name ? this.slice(nameSpan) : '',
+          nameSpan,
+          params: this.params(field(node, f.parameters), depth),
+          body: this.block(field(node, f.body), depth),
           span,
         });
         return;
       }
-      case 'class_definition':
-        out.push({ kind: 'class', name: node.childForFieldName('name')?.text ?? '', body: this.block(node.childForFieldName('body'), depth), span });
+      case 'class_definition': {
+        const span = spanOf(node);
+        const name = field(node, f.name);
+        out.push({ kind: 'class', name: name ? this.textOf(name) : '', body: this.block(field(node, f.body), depth), span });
         return;
+      }
       case 'for_statement': {
-        const left = node.childForFieldName('left');
-        const right = node.childForFieldName('right');
+        const span = spanOf(node);
+        const left = field(node, f.left);
+        const right = field(node, f.right);
         out.push({
           kind: 'for',
-          target: left ? this.expr(left, depth) : other(node),
-          iter: right ? this.expr(right, depth) : other(node),
-          body: this.block(node.childForFieldName('body'), depth),
+          target: left ? this.expr(left, depth) : other(spanOf(node)),
+          iter: right ? this.expr(right, depth) : other(spanOf(node)),
+          body: this.block(field(node, f.body), depth),
           span,
         });
-        const alt = node.childForFieldName('alternative');
-        if (alt) out.push(...this.block(alt.childForFieldName('body') ?? alt, depth));
+        const alt = field(node, f.alternative);
+        if (alt) out.push(...this.block(field(alt, f.body) ?? alt, depth));
         return;
       }
       case 'while_statement':
       case 'if_statement': {
-        const cond = node.childForFieldName('condition');
-        const body: Stmt[] = this.block(node.childForFieldName('body') ?? node.childForFieldName('consequence'), depth);
-        out.push({ kind: 'block', label: node.type === 'if_statement' ? 'if' : 'while', heads: cond ? [this.expr(cond, depth)] : [], body, span });
+        const span = spanOf(node);
+        const cond = field(node, f.condition);
+        const body: Stmt[] = this.block(field(node, f.body) ?? field(node, f.consequence), depth);
+        out.push({ kind: 'block', label: type === 'if_statement' ? 'if' : 'while', heads: cond ? [this.expr(cond, depth)] : [], body, span });
         for (const clause of node.namedChildren) {
           if (!clause) continue;
-          if (clause.type === 'elif_clause') {
-            const c = clause.childForFieldName('condition');
-            out.push({ kind: 'block', label: 'if', heads: c ? [this.expr(c, depth)] : [], body: this.block(clause.childForFieldName('consequence'), depth), span: spanOf(clause) });
-          } else if (clause.type === 'else_clause') {
-            out.push({ kind: 'block', label: 'if', heads: [], body: this.block(clause.childForFieldName('body'), depth), span: spanOf(clause) });
+          const clauseType = clause.type;
+          if (clauseType === 'elif_clause') {
+            const c = field(clause, f.condition);
+            out.push({ kind: 'block', label: 'if', heads: c ? [this.expr(c, depth)] : [], body: this.block(field(clause, f.consequence), depth), span: spanOf(clause) });
+          } else if (clauseType === 'else_clause') {
+            out.push({ kind: 'block', label: 'if', heads: [], body: this.block(field(clause, f.body), depth), span: spanOf(clause) });
           }
         }
         return;
       }
       case 'with_statement': {
+        const span = spanOf(node);
         const heads: Expr[] = [];
         const clause = node.namedChildren.find((c) => c?.type === 'with_clause');
         for (const item of clause?.namedChildren ?? []) {
-          const value = item?.childForFieldName('value');
+          const value = item ? field(item, f.value) : null;
           if (value) heads.push(this.expr(value.type === 'as_pattern' ? (value.namedChildren[0] ?? value) : value, depth));
         }
-        out.push({ kind: 'block', label: 'with', heads, body: this.block(node.childForFieldName('body'), depth), span });
+        out.push({ kind: 'block', label: 'with', heads, body: this.block(field(node, f.body), depth), span });
         return;
       }
       case 'try_statement': {
-        out.push({ kind: 'block', label: 'try', heads: [], body: this.block(node.childForFieldName('body'), depth), span });
+        out.push({ kind: 'block', label: 'try', heads: [], body: this.block(field(node, f.body), depth), span: spanOf(node) });
         for (const clause of node.namedChildren) {
-          if (clause && (clause.type === 'except_clause' || clause.type === 'finally_clause' || clause.type === 'else_clause')) {
+          if (!clause) continue;
+          const clauseType = clause.type;
+          if (clauseType === 'except_clause' || clauseType === 'finally_clause' || clauseType === 'else_clause') {
             const body = clause.namedChildren.find((c) => c?.type === 'block') ?? null;
             out.push({ kind: 'block', label: 'try', heads: [], body: this.block(body, depth), span: spanOf(clause) });
           }
@@ -113,31 +152,42 @@ export class PythonLowerer {
       }
       case 'return_statement': {
         const value = node.namedChildren[0];
-        out.push({ kind: 'return', value: value ? this.expr(value, depth) : undefined, span });
+        out.push({ kind: 'return', value: value ? this.expr(value, depth) : undefined, span: spanOf(node) });
         return;
       }
       case 'import_statement': {
+        const span = spanOf(node);
         for (const child of node.namedChildren) {
           if (!child) continue;
-          if (child.type === 'aliased_import') {
-            const module = child.childForFieldName('name')?.text ?? '';
-            out.push({ kind: 'import', module, names: [{ name: module, alias: child.childForFieldName('alias')?.text ?? module }], span });
-          } else if (child.type === 'dotted_name') {
-            const module = child.text;
+          const childType = child.type;
+          if (childType === 'aliased_import') {
+            const name = field(child, f.name);
+            const alias = field(child, f.alias);
+            const module = name ? this.textOf(name) : '';
+            out.push({ kind: 'import', module, names: [{ name: module, alias: alias ? this.textOf(alias) : module }], span });
+          } else if (childType === 'dotted_name') {
+            const module = this.textOf(child);
             out.push({ kind: 'import', module, names: [{ name: module, alias: module.split('.')[0] }], span });
           }
         }
         return;
       }
       case 'import_from_statement': {
-        const module = node.childForFieldName('module_name')?.text ?? '';
+        const span = spanOf(node);
+        const moduleName = field(node, f.module_name);
+        const module = moduleName ? this.textOf(moduleName) : '';
         const names: { name: string; alias: string }[] = [];
-        for (const child of node.childrenForFieldName('name')) {
+        for (const child of f.name > 0 ? node.childrenForFieldId(f.name) : []) {
           if (!child) continue;
           if (child.type === 'aliased_import') {
-            const name = child.childForFieldName('name')?.text ?? '';
-            names.push({ name, alias: child.childForFieldName('alias')?.text ?? name });
-          } else names.push({ name: child.text, alias: child.text });
+            const nameNode = field(child, f.name);
+            const alias = field(child, f.alias);
+            const name = nameNode ? this.textOf(nameNode) : '';
+            names.push({ name, alias: alias ? this.textOf(alias) : name });
+          } else {
+            const text = this.textOf(child);
+            names.push({ name: text, alias: text });
+          }
         }
         out.push({ kind: 'import', module, names, span });
         return;
@@ -156,127 +206,158 @@ export class PythonLowerer {
   }
 
   private assignment(node: SyntaxNode, depth: number, out: Stmt[]): void {
+    const f = this.f;
     const targets: Expr[] = [];
-    let current: SyntaxNode | null = node;
+    let current = node;
     let value: SyntaxNode | null = null;
+    let valueType = '';
     // `a = b = v` nests as assignment(a, assignment(b, v)).
-    while (current && current.type === 'assignment') {
-      const left = current.childForFieldName('left');
+    for (;;) {
+      const left = field(current, f.left);
       if (left) targets.push(this.expr(left, depth));
-      value = current.childForFieldName('right');
+      value = field(current, f.right);
+      if (!value) break;
+      valueType = value.type;
+      if (valueType !== 'assignment') break;
       current = value;
     }
     if (!value) return; // annotation only: `x: int`
-    out.push({ kind: 'assign', targets, value: this.expr(value, depth), span: spanOf(node) });
+    out.push({ kind: 'assign', targets, value: this.expr(value, depth, valueType), span: spanOf(node) });
   }
 
   private params(node: SyntaxNode | null, depth: number): Param[] {
+    const f = this.f;
     const params: Param[] = [];
     for (const child of node?.namedChildren ?? []) {
       if (!child) continue;
+      const type = child.type;
       let nameNode: SyntaxNode | null = null;
       let def: SyntaxNode | null = null;
-      if (child.type === 'identifier') nameNode = child;
-      else if (child.type === 'default_parameter' || child.type === 'typed_default_parameter') {
-        nameNode = child.childForFieldName('name');
-        def = child.childForFieldName('value');
-      } else if (child.type === 'typed_parameter') nameNode = child.namedChildren.find((c) => c?.type === 'identifier') ?? null;
-      else if (child.type === 'list_splat_pattern' || child.type === 'dictionary_splat_pattern') nameNode = child.namedChildren[0] ?? null;
-      if (nameNode) params.push({ name: nameNode.text, span: spanOf(nameNode), default: def ? this.expr(def, depth) : undefined });
+      if (type === 'identifier') nameNode = child;
+      else if (type === 'default_parameter' || type === 'typed_default_parameter') {
+        nameNode = field(child, f.name);
+        def = field(child, f.value);
+      } else if (type === 'typed_parameter') nameNode = child.namedChildren.find((c) => c?.type === 'identifier') ?? null;
+      else if (type === 'list_splat_pattern' || type === 'dictionary_splat_pattern') nameNode = child.namedChildren[0] ?? null;
+      if (nameNode) {
+        const span = spanOf(nameNode);
+        params.push({ name: this.slice(span), span, default: def ? this.expr(def, depth) : undefined });
+      }
     }
     return params;
   }
 
-  expr(node: SyntaxNode, depth: number): Expr {
+  /** Lowers the named children other than comments, in order. */
+  private children(node: SyntaxNode, depth: number): Expr[] {
+    const out: Expr[] = [];
+    for (const child of node.namedChildren) {
+      if (!child) continue;
+      const type = child.type;
+      if (type !== 'comment') out.push(this.expr(child, depth, type));
+    }
+    return out;
+  }
+
+  /** `type` is `node.type` when the caller has already read it. */
+  expr(node: SyntaxNode, depth: number, type = node.type): Expr {
     const span = spanOf(node);
     if (depth > MAX_DEPTH) {
       this.truncated = true;
-      return other(node);
+      return other(span);
     }
+    const f = this.f;
     const d = depth + 1;
-    switch (node.type) {
+    switch (type) {
       case 'identifier':
-        return { kind: 'name', name: node.text, span };
+        return { kind: 'name', name: this.slice(span), span };
       case 'integer':
       case 'float':
-        return { kind: 'num', value: parseNumber(node.text), span };
+        return { kind: 'num', value: parseNumber(this.slice(span)), span };
       case 'string':
-        return { kind: 'str', value: stringValue(node.text), span };
+        return { kind: 'str', value: stringValue(this.slice(span)), span };
       case 'concatenated_string':
-        return { kind: 'str', value: node.text, span };
+        return { kind: 'str', value: this.slice(span), span };
       case 'true':
       case 'false':
       case 'none':
-        return { kind: 'name', name: node.type === 'none' ? 'None' : node.type === 'true' ? 'True' : 'False', span };
+        return { kind: 'name', name: type === 'none' ? 'None' : type === 'true' ? 'True' : 'False', span };
       case 'parenthesized_expression': {
-        const inner = node.namedChildren.find((c) => c && c.type !== 'comment');
-        return inner ? this.expr(inner, d) : other(node);
+        for (const child of node.namedChildren) {
+          if (!child) continue;
+          const childType = child.type;
+          if (childType !== 'comment') return this.expr(child, d, childType);
+        }
+        return other(span);
       }
       case 'attribute': {
-        const object = node.childForFieldName('object');
-        const attr = node.childForFieldName('attribute');
-        if (!object || !attr) return other(node);
-        return { kind: 'attr', object: this.expr(object, d), name: attr.text, span };
+        const object = field(node, f.object);
+        const attr = field(node, f.attribute);
+        if (!object || !attr) return other(span);
+        return { kind: 'attr', object: this.expr(object, d), name: this.textOf(attr), span };
       }
       case 'subscript': {
-        const value = node.childForFieldName('value');
-        if (!value) return other(node);
-        const index = node.childrenForFieldName('subscript').filter((c): c is SyntaxNode => !!c).map((c) => this.expr(c, d));
+        const value = field(node, f.value);
+        if (!value) return other(span);
+        const index: Expr[] = [];
+        for (const c of f.subscript > 0 ? node.childrenForFieldId(f.subscript) : []) if (c) index.push(this.expr(c, d));
         return { kind: 'index', object: this.expr(value, d), index, span };
       }
       case 'call': {
-        const fn = node.childForFieldName('function');
-        const argsNode = node.childForFieldName('arguments');
-        if (!fn) return other(node);
+        const fn = field(node, f.function);
+        const argsNode = field(node, f.arguments);
+        if (!fn) return other(span);
         const args: Expr[] = [];
         const kwargs: KeywordArg[] = [];
-        if (argsNode?.type === 'generator_expression') args.push(this.expr(argsNode, d));
+        const argsType = argsNode?.type;
+        if (argsType === 'generator_expression') args.push(this.expr(argsNode!, d, argsType));
         else
           for (const a of argsNode?.namedChildren ?? []) {
-            if (!a || a.type === 'comment') continue;
-            if (a.type === 'keyword_argument') {
-              const name = a.childForFieldName('name');
-              const value = a.childForFieldName('value');
-              if (name && value) kwargs.push({ name: name.text, value: this.expr(value, d) });
-            } else args.push(this.expr(a, d));
+            if (!a) continue;
+            const argType = a.type;
+            if (argType === 'comment') continue;
+            if (argType === 'keyword_argument') {
+              const name = field(a, f.name);
+              const value = field(a, f.value);
+              if (name && value) kwargs.push({ name: this.textOf(name), value: this.expr(value, d) });
+            } else args.push(this.expr(a, d, argType));
           }
         return { kind: 'call', callee: this.expr(fn, d), args, kwargs, span };
       }
       case 'binary_operator': {
-        const op = node.childForFieldName('operator')?.type ?? '';
-        const left = node.childForFieldName('left');
-        const right = node.childForFieldName('right');
-        if (!left || !right) return other(node);
-        if (!binaryOps.has(op)) return other(node, [this.expr(left, d), this.expr(right, d)]);
+        const op = field(node, f.operator)?.type ?? '';
+        const left = field(node, f.left);
+        const right = field(node, f.right);
+        if (!left || !right) return other(span);
+        if (!binaryOps.has(op)) return other(span, [this.expr(left, d), this.expr(right, d)]);
         return { kind: 'binary', op: op as BinaryOp, left: this.expr(left, d), right: this.expr(right, d), span };
       }
       case 'unary_operator': {
-        const op = node.childForFieldName('operator')?.type ?? '';
-        const arg = node.childForFieldName('argument');
-        if (!arg) return other(node);
+        const op = field(node, f.operator)?.type ?? '';
+        const arg = field(node, f.argument);
+        if (!arg) return other(span);
         if (op === '-' || op === '+' || op === '~') return { kind: 'unary', op, arg: this.expr(arg, d), span };
-        return other(node, [this.expr(arg, d)]);
+        return other(span, [this.expr(arg, d)]);
       }
       case 'not_operator': {
-        const arg = node.childForFieldName('argument');
-        return arg ? { kind: 'unary', op: 'not', arg: this.expr(arg, d), span } : other(node);
+        const arg = field(node, f.argument);
+        return arg ? { kind: 'unary', op: 'not', arg: this.expr(arg, d), span } : other(span);
       }
       case 'lambda': {
-        const body = node.childForFieldName('body');
-        return { kind: 'lambda', params: this.params(node.childForFieldName('parameters'), d), body: body ? this.expr(body, d) : undefined, stmts: [], span };
+        const body = field(node, f.body);
+        return { kind: 'lambda', params: this.params(field(node, f.parameters), d), body: body ? this.expr(body, d) : undefined, stmts: [], span };
       }
       case 'list_comprehension':
       case 'generator_expression':
       case 'set_comprehension': {
-        const body = node.childForFieldName('body');
-        const generators = node.namedChildren
-          .filter((c): c is SyntaxNode => c?.type === 'for_in_clause')
-          .map((c) => {
-            const left = c.childForFieldName('left');
-            const right = c.childForFieldName('right');
-            return { target: left ? this.expr(left, d) : other(c), iter: right ? this.expr(right, d) : other(c) };
-          });
-        if (!body) return other(node);
+        const body = field(node, f.body);
+        const generators: { target: Expr; iter: Expr }[] = [];
+        for (const c of node.namedChildren) {
+          if (c?.type !== 'for_in_clause') continue;
+          const left = field(c, f.left);
+          const right = field(c, f.right);
+          generators.push({ target: left ? this.expr(left, d) : other(spanOf(c)), iter: right ? this.expr(right, d) : other(spanOf(c)) });
+        }
+        if (!body) return other(span);
         return { kind: 'comprehension', element: this.expr(body, d), generators, span };
       }
       case 'list':
@@ -285,27 +366,34 @@ export class PythonLowerer {
       case 'pattern_list':
       case 'tuple_pattern':
       case 'list_pattern':
-        return { kind: 'seq', items: node.namedChildren.filter((c): c is SyntaxNode => !!c && c.type !== 'comment').map((c) => this.expr(c, d)), span };
+        return { kind: 'seq', items: this.children(node, d), span };
       case 'conditional_expression': {
-        const [then, test, otherwise] = node.namedChildren.filter((c): c is SyntaxNode => !!c && c.type !== 'comment');
-        if (!then || !test || !otherwise) return other(node);
-        return { kind: 'cond', test: this.expr(test, d), then: this.expr(then, d), else: this.expr(otherwise, d), span };
+        // The first three non-comment children, lowered in the order test, then, else.
+        const parts: SyntaxNode[] = [];
+        const types: string[] = [];
+        for (const c of node.namedChildren) {
+          if (!c) continue;
+          const t = c.type;
+          if (t === 'comment') continue;
+          parts.push(c);
+          types.push(t);
+          if (parts.length === 3) break;
+        }
+        if (parts.length < 3) return other(span);
+        return { kind: 'cond', test: this.expr(parts[1], d, types[1]), then: this.expr(parts[0], d, types[0]), else: this.expr(parts[2], d, types[2]), span };
       }
       case 'dictionary': {
         const entries: KeywordArg[] = [];
         for (const pair of node.namedChildren) {
           if (pair?.type !== 'pair') continue;
-          const key = pair.childForFieldName('key');
-          const value = pair.childForFieldName('value');
-          if (key && value) entries.push({ name: key.type === 'string' ? stringValue(key.text) : key.text, value: this.expr(value, d) });
+          const key = field(pair, f.key);
+          const value = field(pair, f.value);
+          if (key && value) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: this.expr(value, d) });
         }
         return { kind: 'object', entries, span };
       }
       default:
-        return other(
-          node,
-          node.namedChildren.filter((c): c is SyntaxNode => !!c && c.type !== 'comment').map((c) => this.expr(c, d)),
-        );
+        return other(span, this.children(node, d));
     }
   }
 }

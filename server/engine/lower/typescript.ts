@@ -1,303 +1,399 @@
 // Lowers tree-sitter-typescript / -tsx / -javascript trees into Nabla's IR (one lowerer: the
 // grammars share node names for everything Nabla reads).
-import type { Node as SyntaxNode } from 'web-tree-sitter';
-import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Stmt } from '../ir';
-import { MAX_DEPTH, other, parseNumber, spanOf, stringValue } from './common';
+//
+// Every read of a node's type, end, fields or children crosses into WASM (web-tree-sitter
+// marshals the node each time), so each node's `type` is read once and handed on, text is sliced
+// from the source by span, and fields are read by id.
+import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
+import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
+import { MAX_DEPTH, field, fieldIds, other, parseNumber, spanOf, stringValue } from './common';
 
 const binaryOps: Record<string, BinaryOp> = { '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '**': '**' };
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
 /** Wrappers that do not change a value: type assertions, `await`, `!`. */
 const transparent = new Set(['parenthesized_expression', 'as_expression', 'satisfies_expression', 'non_null_expression', 'type_assertion', 'await_expression']);
+const fieldNames = [
+  'alias', 'alternative', 'argument', 'arguments', 'body', 'condition', 'consequence', 'constructor', 'declaration',
+  'finalizer', 'function', 'handler', 'index', 'initializer', 'key', 'left', 'name', 'object', 'operator', 'parameter',
+  'parameters', 'pattern', 'property', 'right', 'source', 'value',
+] as const;
 
-function named(node: SyntaxNode | null): SyntaxNode[] {
-  return (node?.namedChildren ?? []).filter((c): c is SyntaxNode => !!c && c.type !== 'comment');
+/** A child with its type, read once. */
+interface Kid {
+  node: SyntaxNode;
+  type: string;
+}
+
+/** The named children other than comments. */
+function named(node: SyntaxNode | null): Kid[] {
+  const out: Kid[] = [];
+  for (const c of node?.namedChildren ?? []) {
+    if (!c) continue;
+    const type = c.type;
+    if (type !== 'comment') out.push({ node: c, type });
+  }
+  return out;
 }
 
 export class TypeScriptLowerer {
   truncated = false;
+  private readonly f: Record<(typeof fieldNames)[number], number>;
+
+  constructor(
+    private readonly text: string,
+    language: Language,
+  ) {
+    this.f = fieldIds(language, fieldNames);
+  }
 
   module(root: SyntaxNode): Stmt[] {
     return this.block(root, 0);
   }
 
-  private block(node: SyntaxNode | null, depth: number): Stmt[] {
+  /** The source text of a node (as `node.text`, without another trip into WASM). */
+  private textOf(node: SyntaxNode): string {
+    return this.text.slice(node.startIndex, node.endIndex);
+  }
+
+  private slice(span: Span): string {
+    return this.text.slice(span.start, span.end);
+  }
+
+  private block(node: SyntaxNode | null, depth: number, type = node?.type): Stmt[] {
     const out: Stmt[] = [];
     if (!node) return out;
     if (depth > MAX_DEPTH) {
       this.truncated = true;
       return out;
     }
-    if (node.type !== 'statement_block' && node.type !== 'program' && node.type !== 'class_body' && node.type !== 'ERROR') {
-      this.stmt(node, depth + 1, out); // a single-statement body: `for (...) x += y;`
+    if (type !== 'statement_block' && type !== 'program' && type !== 'class_body' && type !== 'ERROR') {
+      this.stmt(node, depth + 1, out, type); // a single-statement body: `for (...) x += y;`
       return out;
     }
-    for (const child of named(node)) this.stmt(child, depth + 1, out);
+    for (const child of named(node)) this.stmt(child.node, depth + 1, out, child.type);
     return out;
   }
 
-  private stmt(node: SyntaxNode, depth: number, out: Stmt[]): void {
-    const span = spanOf(node);
-    switch (node.type) {
+  private stmt(node: SyntaxNode, depth: number, out: Stmt[], type = node.type): void {
+    const f = this.f;
+    switch (type) {
       case 'expression_statement': {
         const e = named(node)[0];
-        if (e) this.expressionStatement(e, depth, out, span);
+        if (e) this.expressionStatement(e.node, depth, out, spanOf(node), e.type);
         return;
       }
       case 'lexical_declaration':
       case 'variable_declaration':
         for (const decl of named(node)) {
           if (decl.type !== 'variable_declarator') continue;
-          const name = decl.childForFieldName('name');
-          const value = decl.childForFieldName('value');
-          if (name && value) out.push({ kind: 'assign', targets: [this.expr(name, depth)], value: this.expr(value, depth), span: spanOf(decl) });
+          const name = field(decl.node, f.name);
+          const value = field(decl.node, f.value);
+          if (name && value) out.push({ kind: 'assign', targets: [this.expr(name, depth)], value: this.expr(value, depth), span: spanOf(decl.node) });
         }
         return;
       case 'export_statement': {
-        const decl = node.childForFieldName('declaration');
+        const decl = field(node, f.declaration);
         if (decl) this.stmt(decl, depth, out);
         return;
       }
       case 'function_declaration':
       case 'generator_function_declaration':
       case 'method_definition': {
-        const name = node.childForFieldName('name');
+        const span = spanOf(node);
+        const name = field(node, f.name);
+        const nameSpan = name ? spanOf(name) : span;
         out.push({
           kind: 'function',
-          name: name?.text ?? '',
-          nameSpan: name ? spanOf(name) : span,
-          params: this.params(node.childForFieldName('parameters'), depth),
-          body: this.block(node.childForFieldName('body'), depth),
+          name: name ? this.slice(nameSpan) : '',
+          nameSpan,
+          params: this.params(field(node, f.parameters), depth),
+          body: this.block(field(node, f.body), depth),
           span,
         });
         return;
       }
       case 'public_field_definition':
       case 'field_definition': {
-        const name = node.childForFieldName('property') ?? node.childForFieldName('name');
-        const value = node.childForFieldName('value');
+        const name = field(node, f.property) ?? field(node, f.name);
+        const value = field(node, f.value);
         if (name && value) {
-          const target: Expr = { kind: 'attr', object: { kind: 'name', name: 'this', span: spanOf(name) }, name: name.text, span: spanOf(name) };
-          out.push({ kind: 'assign', targets: [target], value: this.expr(value, depth), span });
+          const nameSpan = spanOf(name);
+          const target: Expr = { kind: 'attr', object: { kind: 'name', name: 'this', span: nameSpan }, name: this.slice(nameSpan), span: { ...nameSpan } };
+          out.push({ kind: 'assign', targets: [target], value: this.expr(value, depth), span: spanOf(node) });
         }
         return;
       }
       case 'class_declaration':
-      case 'abstract_class_declaration':
-        out.push({ kind: 'class', name: node.childForFieldName('name')?.text ?? '', body: this.block(node.childForFieldName('body'), depth), span });
+      case 'abstract_class_declaration': {
+        const span = spanOf(node);
+        const name = field(node, f.name);
+        out.push({ kind: 'class', name: name ? this.textOf(name) : '', body: this.block(field(node, f.body), depth), span });
         return;
+      }
       case 'for_in_statement': {
-        const left = node.childForFieldName('left');
-        const right = node.childForFieldName('right');
+        const span = spanOf(node);
+        const left = field(node, f.left);
+        const right = field(node, f.right);
         out.push({
           kind: 'for',
-          target: left ? this.expr(left, depth) : other(node),
-          iter: right ? this.expr(right, depth) : other(node),
-          body: this.block(node.childForFieldName('body'), depth),
+          target: left ? this.expr(left, depth) : other(spanOf(node)),
+          iter: right ? this.expr(right, depth) : other(spanOf(node)),
+          body: this.block(field(node, f.body), depth),
           span,
         });
         return;
       }
       case 'for_statement': {
         // `for (let i = 0; i < n; i++)`: the loop variable is the initializer's name.
-        const init = node.childForFieldName('initializer');
+        const span = spanOf(node);
+        const init = field(node, f.initializer);
         const declarator = init ? named(init).find((c) => c.type === 'variable_declarator') : undefined;
-        const name = declarator?.childForFieldName('name');
-        const cond = node.childForFieldName('condition');
+        const name = declarator ? field(declarator.node, f.name) : null;
+        const cond = field(node, f.condition);
         out.push({
           kind: 'for',
-          target: name ? this.expr(name, depth) : other(node),
-          iter: cond ? this.expr(cond, depth) : other(node),
-          body: this.block(node.childForFieldName('body'), depth),
+          target: name ? this.expr(name, depth) : other(spanOf(node)),
+          iter: cond ? this.expr(cond, depth) : other(spanOf(node)),
+          body: this.block(field(node, f.body), depth),
           span,
         });
         return;
       }
       case 'while_statement':
       case 'do_statement': {
-        const cond = node.childForFieldName('condition');
-        out.push({ kind: 'block', label: 'while', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(node.childForFieldName('body'), depth), span });
+        const span = spanOf(node);
+        const cond = field(node, f.condition);
+        out.push({ kind: 'block', label: 'while', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(field(node, f.body), depth), span });
         return;
       }
       case 'if_statement': {
-        const cond = node.childForFieldName('condition');
-        out.push({ kind: 'block', label: 'if', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(node.childForFieldName('consequence'), depth), span });
-        const alt = node.childForFieldName('alternative');
-        if (alt) out.push({ kind: 'block', label: 'if', heads: [], body: this.block(named(alt)[0] ?? null, depth), span: spanOf(alt) });
+        const span = spanOf(node);
+        const cond = field(node, f.condition);
+        out.push({ kind: 'block', label: 'if', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(field(node, f.consequence), depth), span });
+        const alt = field(node, f.alternative);
+        if (alt) {
+          const first = named(alt)[0];
+          out.push({ kind: 'block', label: 'if', heads: [], body: first ? this.block(first.node, depth, first.type) : [], span: spanOf(alt) });
+        }
         return;
       }
-      case 'try_statement':
-        for (const part of [node.childForFieldName('body'), node.childForFieldName('handler')?.childForFieldName('body') ?? null, node.childForFieldName('finalizer')?.childForFieldName('body') ?? null])
+      case 'try_statement': {
+        const handler = field(node, f.handler);
+        const finalizer = field(node, f.finalizer);
+        for (const part of [field(node, f.body), handler ? field(handler, f.body) : null, finalizer ? field(finalizer, f.body) : null])
           if (part) out.push({ kind: 'block', label: 'try', heads: [], body: this.block(part, depth), span: spanOf(part) });
         return;
-      case 'statement_block':
-        out.push({ kind: 'block', label: 'other', heads: [], body: this.block(node, depth), span });
+      }
+      case 'statement_block': {
+        const span = spanOf(node);
+        out.push({ kind: 'block', label: 'other', heads: [], body: this.block(node, depth, type), span });
         return;
+      }
       case 'return_statement': {
+        const span = spanOf(node);
         const value = named(node)[0];
-        out.push({ kind: 'return', value: value ? this.expr(value, depth) : undefined, span });
+        out.push({ kind: 'return', value: value ? this.expr(value.node, depth, value.type) : undefined, span });
         return;
       }
       case 'import_statement': {
-        const source = node.childForFieldName('source');
-        const module = source ? stringValue(source.text) : '';
+        const span = spanOf(node);
+        const source = field(node, f.source);
+        const module = source ? stringValue(this.textOf(source)) : '';
         const names: { name: string; alias: string }[] = [];
         const clause = named(node).find((c) => c.type === 'import_clause');
-        for (const part of named(clause ?? null)) {
-          if (part.type === 'identifier') names.push({ name: 'default', alias: part.text });
+        for (const part of named(clause?.node ?? null)) {
+          if (part.type === 'identifier') names.push({ name: 'default', alias: this.textOf(part.node) });
           else if (part.type === 'namespace_import') {
-            const id = named(part).find((c) => c.type === 'identifier');
-            if (id) names.push({ name: '*', alias: id.text });
+            const id = named(part.node).find((c) => c.type === 'identifier');
+            if (id) names.push({ name: '*', alias: this.textOf(id.node) });
           } else if (part.type === 'named_imports')
-            for (const spec of named(part)) {
-              const n = spec.childForFieldName('name')?.text ?? '';
-              names.push({ name: n, alias: spec.childForFieldName('alias')?.text ?? n });
+            for (const spec of named(part.node)) {
+              const nameNode = field(spec.node, f.name);
+              const alias = field(spec.node, f.alias);
+              const n = nameNode ? this.textOf(nameNode) : '';
+              names.push({ name: n, alias: alias ? this.textOf(alias) : n });
             }
         }
         out.push({ kind: 'import', module, names, span });
         return;
       }
       case 'ERROR':
-        for (const child of named(node)) this.stmt(child, depth + 1, out);
+        for (const child of named(node)) this.stmt(child.node, depth + 1, out, child.type);
         return;
       default:
         return;
     }
   }
 
-  private expressionStatement(e: SyntaxNode, depth: number, out: Stmt[], span: { start: number; end: number }): void {
-    while (e.type === 'parenthesized_expression' && named(e).length === 1) e = named(e)[0];
-    if (e.type === 'assignment_expression') {
+  private expressionStatement(e: SyntaxNode, depth: number, out: Stmt[], span: Span, type: string): void {
+    const f = this.f;
+    while (type === 'parenthesized_expression') {
+      const inner = named(e);
+      if (inner.length !== 1) break;
+      e = inner[0].node;
+      type = inner[0].type;
+    }
+    if (type === 'assignment_expression') {
       const targets: Expr[] = [];
-      let current: SyntaxNode | null = e;
+      let current = e;
       let value: SyntaxNode | null = null;
-      while (current && current.type === 'assignment_expression') {
-        const left = current.childForFieldName('left');
+      let valueType = '';
+      for (;;) {
+        const left = field(current, f.left);
         if (left) targets.push(this.expr(left, depth));
-        value = current.childForFieldName('right');
+        value = field(current, f.right);
+        if (!value) break;
+        valueType = value.type;
+        if (valueType !== 'assignment_expression') break;
         current = value;
       }
-      if (value) out.push({ kind: 'assign', targets, value: this.expr(value, depth), span });
+      if (value) out.push({ kind: 'assign', targets, value: this.expr(value, depth, valueType), span });
       return;
     }
-    if (e.type === 'augmented_assignment_expression') {
-      const op = assignOps[e.childForFieldName('operator')?.type ?? ''];
-      const left = e.childForFieldName('left');
-      const right = e.childForFieldName('right');
+    if (type === 'augmented_assignment_expression') {
+      const op = assignOps[field(e, f.operator)?.type ?? ''];
+      const left = field(e, f.left);
+      const right = field(e, f.right);
       if (op && left && right) out.push({ kind: 'assign', targets: [this.expr(left, depth)], value: this.expr(right, depth), op, span });
       else if (right) out.push({ kind: 'expr', expr: this.expr(right, depth), span });
       return;
     }
-    if (e.type === 'sequence_expression') {
-      for (const part of named(e)) this.expressionStatement(part, depth, out, spanOf(part));
+    if (type === 'sequence_expression') {
+      for (const part of named(e)) this.expressionStatement(part.node, depth, out, spanOf(part.node), part.type);
       return;
     }
-    out.push({ kind: 'expr', expr: this.expr(e, depth), span });
+    out.push({ kind: 'expr', expr: this.expr(e, depth, type), span });
   }
 
   private params(node: SyntaxNode | null, depth: number): Param[] {
     if (!node) return [];
-    if (node.type === 'identifier') return [{ name: node.text, span: spanOf(node) }];
+    const f = this.f;
+    if (node.type === 'identifier') {
+      const span = spanOf(node);
+      return [{ name: this.slice(span), span }];
+    }
     const params: Param[] = [];
     for (const child of named(node)) {
-      let nameNode: SyntaxNode | null = child;
+      let nameNode: SyntaxNode | null = child.node;
+      let nameType: string | undefined = child.type; // undefined: not read yet
       let def: SyntaxNode | null = null;
       if (child.type === 'required_parameter' || child.type === 'optional_parameter') {
-        nameNode = child.childForFieldName('pattern');
-        def = child.childForFieldName('value');
+        nameNode = field(child.node, f.pattern);
+        def = field(child.node, f.value);
+        nameType = undefined;
       } else if (child.type === 'assignment_pattern') {
-        nameNode = child.childForFieldName('left');
-        def = child.childForFieldName('right');
-      } else if (child.type === 'rest_pattern') nameNode = named(child)[0] ?? null;
-      if (nameNode && nameNode.type === 'assignment_pattern') {
-        def = nameNode.childForFieldName('right');
-        nameNode = nameNode.childForFieldName('left');
+        nameNode = field(child.node, f.left);
+        def = field(child.node, f.right);
+        nameType = undefined;
+      } else if (child.type === 'rest_pattern') {
+        const first = named(child.node)[0];
+        nameNode = first?.node ?? null;
+        nameType = first?.type;
       }
-      if (nameNode) params.push({ name: nameNode.type === 'identifier' ? nameNode.text : '', span: spanOf(nameNode), default: def ? this.expr(def, depth) : undefined });
+      if (nameNode && (nameType ??= nameNode.type) === 'assignment_pattern') {
+        def = field(nameNode, f.right);
+        nameNode = field(nameNode, f.left);
+        nameType = undefined;
+      }
+      if (nameNode) {
+        const span = spanOf(nameNode);
+        params.push({ name: (nameType ?? nameNode.type) === 'identifier' ? this.slice(span) : '', span, default: def ? this.expr(def, depth) : undefined });
+      }
     }
     return params;
   }
 
-  expr(node: SyntaxNode, depth: number): Expr {
+  /** Lowers the named children other than comments, in order. */
+  private children(node: SyntaxNode | null, depth: number): Expr[] {
+    const out: Expr[] = [];
+    for (const c of named(node)) out.push(this.expr(c.node, depth, c.type));
+    return out;
+  }
+
+  /** `type` is `node.type` when the caller has already read it. */
+  expr(node: SyntaxNode, depth: number, type = node.type): Expr {
     const span = spanOf(node);
     if (depth > MAX_DEPTH) {
       this.truncated = true;
-      return other(node);
+      return other(span);
     }
+    const f = this.f;
     const d = depth + 1;
-    if (transparent.has(node.type)) {
+    if (transparent.has(type)) {
       const inner = named(node)[0];
-      return inner ? this.expr(inner, d) : other(node);
+      return inner ? this.expr(inner.node, d, inner.type) : other(span);
     }
-    switch (node.type) {
+    switch (type) {
       case 'identifier':
       case 'property_identifier':
       case 'shorthand_property_identifier':
       case 'shorthand_property_identifier_pattern':
-        return { kind: 'name', name: node.text, span };
+        return { kind: 'name', name: this.slice(span), span };
       case 'this':
         return { kind: 'name', name: 'this', span };
       case 'number':
-        return { kind: 'num', value: parseNumber(node.text), span };
+        return { kind: 'num', value: parseNumber(this.slice(span)), span };
       case 'string':
-        return { kind: 'str', value: stringValue(node.text), span };
+        return { kind: 'str', value: stringValue(this.slice(span)), span };
       case 'true':
       case 'false':
       case 'null':
       case 'undefined':
-        return { kind: 'name', name: node.type, span };
+        return { kind: 'name', name: type, span };
       case 'member_expression': {
-        const object = node.childForFieldName('object');
-        const property = node.childForFieldName('property');
-        if (!object || !property) return other(node);
-        return { kind: 'attr', object: this.expr(object, d), name: property.text, span };
+        const object = field(node, f.object);
+        const property = field(node, f.property);
+        if (!object || !property) return other(span);
+        return { kind: 'attr', object: this.expr(object, d), name: this.textOf(property), span };
       }
       case 'subscript_expression': {
-        const object = node.childForFieldName('object');
-        const index = node.childForFieldName('index');
-        if (!object) return other(node);
+        const object = field(node, f.object);
+        const index = field(node, f.index);
+        if (!object) return other(span);
         return { kind: 'index', object: this.expr(object, d), index: index ? [this.expr(index, d)] : [], span };
       }
       case 'call_expression':
       case 'new_expression': {
-        const fn = node.childForFieldName('function') ?? node.childForFieldName('constructor');
-        const argsNode = node.childForFieldName('arguments');
-        if (!fn) return other(node);
-        const args = named(argsNode).map((a) => this.expr(a, d));
+        const fn = field(node, f.function) ?? field(node, f.constructor);
+        const argsNode = field(node, f.arguments);
+        if (!fn) return other(span);
+        const args = this.children(argsNode, d);
         return { kind: 'call', callee: this.expr(fn, d), args, kwargs: [], span };
       }
       case 'binary_expression': {
-        const op = binaryOps[node.childForFieldName('operator')?.type ?? ''];
-        const left = node.childForFieldName('left');
-        const right = node.childForFieldName('right');
-        if (!left || !right) return other(node);
-        if (!op) return other(node, [this.expr(left, d), this.expr(right, d)]);
+        const op = binaryOps[field(node, f.operator)?.type ?? ''];
+        const left = field(node, f.left);
+        const right = field(node, f.right);
+        if (!left || !right) return other(span);
+        if (!op) return other(span, [this.expr(left, d), this.expr(right, d)]);
         return { kind: 'binary', op, left: this.expr(left, d), right: this.expr(right, d), span };
       }
       case 'unary_expression': {
-        const op = node.childForFieldName('operator')?.type ?? '';
-        const arg = node.childForFieldName('argument');
-        if (!arg) return other(node);
+        const op = field(node, f.operator)?.type ?? '';
+        const arg = field(node, f.argument);
+        if (!arg) return other(span);
         if (op === '-' || op === '+' || op === '~') return { kind: 'unary', op, arg: this.expr(arg, d), span };
         if (op === '!') return { kind: 'unary', op: 'not', arg: this.expr(arg, d), span };
-        return other(node, [this.expr(arg, d)]);
+        return other(span, [this.expr(arg, d)]);
       }
       case 'arrow_function':
       case 'function_expression':
       case 'function': {
-        const paramsNode = node.childForFieldName('parameters') ?? node.childForFieldName('parameter');
-        const body = node.childForFieldName('body');
+        const paramsNode = field(node, f.parameters) ?? field(node, f.parameter);
+        const body = field(node, f.body);
         const params = this.params(paramsNode, d);
-        if (body && body.type !== 'statement_block') return { kind: 'lambda', params, body: this.expr(body, d), stmts: [], span };
-        const stmts = this.block(body, d);
+        const bodyType = body?.type;
+        if (body && bodyType !== 'statement_block') return { kind: 'lambda', params, body: this.expr(body, d, bodyType), stmts: [], span };
+        const stmts = this.block(body, d, bodyType);
         // A block body that only returns an expression is as good as an expression body.
         const ret = stmts.length === 1 && stmts[0].kind === 'return' ? stmts[0].value : undefined;
         return { kind: 'lambda', params, body: ret, stmts, span };
       }
       case 'ternary_expression': {
-        const test = node.childForFieldName('condition');
-        const then = node.childForFieldName('consequence');
-        const otherwise = node.childForFieldName('alternative');
-        if (!test || !then || !otherwise) return other(node);
+        const test = field(node, f.condition);
+        const then = field(node, f.consequence);
+        const otherwise = field(node, f.alternative);
+        if (!test || !then || !otherwise) return other(span);
         return { kind: 'cond', test: this.expr(test, d), then: this.expr(then, d), else: this.expr(otherwise, d), span };
       }
       case 'array':
@@ -306,12 +402,14 @@ export class TypeScriptLowerer {
         const items: Expr[] = [];
         let pending = true;
         for (const child of node.children) {
-          if (!child || child.type === '[' || child.type === ']' || child.type === 'comment') continue;
-          if (child.type === ',') {
-            if (pending) items.push(other(child));
+          if (!child) continue;
+          const childType = child.type;
+          if (childType === '[' || childType === ']' || childType === 'comment') continue;
+          if (childType === ',') {
+            if (pending) items.push(other(spanOf(child)));
             pending = true;
           } else {
-            items.push(this.expr(child, d));
+            items.push(this.expr(child, d, childType));
             pending = false;
           }
         }
@@ -322,17 +420,19 @@ export class TypeScriptLowerer {
         const entries: KeywordArg[] = [];
         for (const pair of named(node)) {
           if (pair.type === 'pair') {
-            const key = pair.childForFieldName('key');
-            const value = pair.childForFieldName('value');
-            if (key && value) entries.push({ name: key.type === 'string' ? stringValue(key.text) : key.text, value: this.expr(value, d) });
+            const key = field(pair.node, f.key);
+            const value = field(pair.node, f.value);
+            if (key && value) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: this.expr(value, d) });
           } else if (pair.type === 'shorthand_property_identifier' || pair.type === 'shorthand_property_identifier_pattern') {
-            entries.push({ name: pair.text, value: { kind: 'name', name: pair.text, span: spanOf(pair) } });
+            const span = spanOf(pair.node);
+            const name = this.slice(span);
+            entries.push({ name, value: { kind: 'name', name, span } });
           }
         }
         return { kind: 'object', entries, span };
       }
       default:
-        return other(node, named(node).map((c) => this.expr(c, d)));
+        return other(span, this.children(node, d));
     }
   }
 }
