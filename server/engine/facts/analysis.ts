@@ -97,6 +97,8 @@ export function numberOf(e: Expr): number | undefined {
 export class Analyzer {
   private readonly memo = new Map<string, Product>();
   private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
+  /** Keys isParam answered "no" for: adding one of them to the parameter set could change an answer. */
+  private readonly deniedKeys = new Set<string>();
 
   constructor(
     readonly text: string,
@@ -110,6 +112,13 @@ export class Analyzer {
   forgetCache(): void {
     this.memo.clear();
     this.bindingMemo.clear();
+    this.deniedKeys.clear();
+  }
+
+  /** Would adding these keys to the parameter set change any isParam answer given so far? */
+  dependsOnAny(keys: Iterable<string>): boolean {
+    for (const key of keys) if (this.deniedKeys.has(key)) return true;
+    return false;
   }
 
   /** Is this a module (`np`, `torch.linalg`) rather than a value with methods? */
@@ -125,8 +134,9 @@ export class Analyzer {
     // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
     const key = exprKey(base);
     if (key !== undefined && this.paramKeys.has(key)) return true;
-    if (isGradientLike(base) || isStateLike(base) || isDataLike(base)) return false;
-    return this.isWeightish(base);
+    const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && this.isWeightish(base);
+    if (!answer && key !== undefined) this.deniedKeys.add(key);
+    return answer;
   }
 
   // ---------------------------------------------------------------- summands
