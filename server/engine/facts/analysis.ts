@@ -95,7 +95,13 @@ export function numberOf(e: Expr): number | undefined {
 }
 
 export class Analyzer {
-  private readonly memo = new Map<string, Product>();
+  /**
+   * Classifications by the expression's span and kind, then by `at`. Expressions with one span and
+   * kind share answers (synthetic nodes included); each node finds its slot by identity, so the
+   * span key is built once per node rather than once per call.
+   */
+  private readonly memo = new Map<string, Map<number, Product>>();
+  private readonly memoSlots = new Map<Expr, Map<number, Product>>();
   private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
   /** Keys isParam answered "no" for: adding one of them to the parameter set could change an answer. */
   private readonly deniedKeys = new Set<string>();
@@ -111,6 +117,7 @@ export class Analyzer {
   /** Drops memoized classifications (they depend on the parameter set, which grows while facts are built). */
   forgetCache(): void {
     this.memo.clear();
+    this.memoSlots.clear();
     this.bindingMemo.clear();
     this.deniedKeys.clear();
   }
@@ -274,15 +281,26 @@ export class Analyzer {
 
   classify(e: Expr, scope: Scope, at: number, env?: Env, depth = 0): Product {
     if (depth > MAX_DEPTH) return TENSOR;
-    const memoKey = env ? undefined : `${e.span.start}:${e.span.end}:${e.kind}:${at}`;
-    if (memoKey) {
-      const hit = this.memo.get(memoKey);
+    const slot = env ? undefined : this.memoSlot(e);
+    if (slot) {
+      const hit = slot.get(at);
       if (hit) return hit;
-      this.memo.set(memoKey, TENSOR); // cycle guard
+      slot.set(at, TENSOR); // cycle guard
     }
     const result = this.classifyUncached(e, scope, at, env, depth + 1);
-    if (memoKey) this.memo.set(memoKey, result);
+    if (slot) slot.set(at, result);
     return result;
+  }
+
+  private memoSlot(e: Expr): Map<number, Product> {
+    let slot = this.memoSlots.get(e);
+    if (!slot) {
+      const key = `${e.span.start}:${e.span.end}:${e.kind}`;
+      slot = this.memo.get(key);
+      if (!slot) this.memo.set(key, (slot = new Map()));
+      this.memoSlots.set(e, slot);
+    }
+    return slot;
   }
 
   private classifyUncached(e: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product {

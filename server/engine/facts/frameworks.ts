@@ -12,6 +12,7 @@ import { numberOf } from './analysis';
 import { children, type Binding, type Scope } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isStateLike, parameterOfGradient } from './roles';
+import { InnermostSpan } from './spans';
 
 export type Framework = 'torch' | 'keras' | 'tfa' | 'optax' | 'tfjs';
 
@@ -985,10 +986,12 @@ class Collector {
     return this.writesIndex.get(`${by} ${id}`) ?? [];
   }
 
+  private ownersBySpan?: InnermostSpan<Owner>;
+
+  /** The innermost owner containing the offset (the module's owner comes first and spans the file). */
   private ownerAt(offset: number): Owner {
-    let best = this.owners[0];
-    for (const o of this.owners) if (o.span.start <= offset && offset < o.span.end && o.span.end - o.span.start <= best.span.end - best.span.start) best = o;
-    return best;
+    this.ownersBySpan ??= new InnermostSpan(this.owners);
+    return this.ownersBySpan.at(offset);
   }
 
   // ---------------------------------------------------------------- linking
@@ -1037,14 +1040,36 @@ class Collector {
     if (setup) return setup;
     const returned = b.name !== undefined && targets.some((t) => this.returnsConstruction(b, t));
     setup = { members: new Set(), names: new Set() };
-    for (const g of this.owners) {
-      const member = g.id === b.id || targets.some((t) => this.fw.uses(g, t)) || (returned && this.fw.references(g, b.name!));
-      if (!member) continue;
-      setup.members.add(g.id);
-      for (const name of this.refs.get(g.id) ?? []) setup.names.add(name);
+    // The members: b, the owners that use a target, and (when b returns the optimizer) those that
+    // mention b. Looked up in inverted indexes rather than by testing every owner per setup.
+    const { usersOf, referrersOf } = this.ownerIndex();
+    const members = [b.id];
+    for (const t of targets) members.push(...(usersOf.get(t) ?? []));
+    if (returned) members.push(...(referrersOf.get(b.name!) ?? []));
+    for (const id of members) {
+      if (setup.members.has(id)) continue;
+      setup.members.add(id);
+      for (const name of this.refs.get(id) ?? []) setup.names.add(name);
     }
     byOwner.set(b.id, setup);
     return setup;
+  }
+
+  private ownerIndexes?: { usersOf: Map<Expr, number[]>; referrersOf: Map<string, number[]> };
+
+  /** Owners by the constructions they use and by the names they mention (built after the walk). */
+  private ownerIndex(): { usersOf: Map<Expr, number[]>; referrersOf: Map<string, number[]> } {
+    if (this.ownerIndexes) return this.ownerIndexes;
+    const usersOf = new Map<Expr, number[]>();
+    const referrersOf = new Map<string, number[]>();
+    const add = <K>(map: Map<K, number[]>, key: K, id: number): void => {
+      const list = map.get(key);
+      if (list) list.push(id);
+      else map.set(key, [id]);
+    };
+    for (const [id, constructions] of this.useSites) for (const c of constructions) add(usersOf, c, id);
+    for (const [id, names] of this.refs) for (const name of names) add(referrersOf, name, id);
+    return (this.ownerIndexes = { usersOf, referrersOf });
   }
 
   /** `def make_optimizer(model): return torch.optim.SGD(...)` (or builds and returns it). */
