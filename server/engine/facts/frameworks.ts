@@ -9,7 +9,7 @@ import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
 import type { ParamOccurrence, Summand } from './analysis';
 import { numberOf } from './analysis';
-import { children, type Binding, type Scope } from './scope';
+import { children, forEachChild, type Binding, type Scope } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isStateLike, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
@@ -423,6 +423,9 @@ class Collector {
   /** Visits every expression under `root`, recording calls, references and loss expressions. */
   private exprs(root: Expr, ctx: Ctx, rootBinding: string | undefined): void {
     const stack: { e: Expr; ctx: Ctx }[] = [{ e: root, ctx }];
+    // One push closure per walk (not a children array per node); it reads the node being expanded.
+    let from = ctx;
+    const pushChild = (child: Expr): void => void stack.push({ e: child, ctx: from });
     while (stack.length > 0) {
       const { e, ctx: c } = stack.pop()!;
       if (e.kind === 'name') this.ref(c.owner, e.name);
@@ -441,7 +444,8 @@ class Collector {
         continue;
       }
       if (e.kind === 'call') this.call(e, c, e === root ? rootBinding : undefined);
-      for (const child of children(e)) stack.push({ e: child, ctx: c });
+      from = c;
+      forEachChild(e, pushChild);
     }
   }
 
@@ -1203,11 +1207,12 @@ function rewriteAddN(e: Expr, c: Collector, ctx: Ctx, depth = 0): Expr {
 
 function walkExpr(root: Expr, visit: (e: Expr) => void): void {
   const stack = [root];
+  const push = (c: Expr): void => void stack.push(c);
   let n = 0;
   while (stack.length > 0 && n++ < 5000) {
     const e = stack.pop()!;
     visit(e);
-    stack.push(...children(e));
+    forEachChild(e, push);
   }
 }
 

@@ -5,7 +5,7 @@ import type { LanguageId } from '../types';
 import type { Dialect } from '../../math/terms';
 import { Analyzer } from './analysis';
 import { baseExpr, components, exprKey, lastComponent } from './keys';
-import { children as childExprs, ScopeBuilder } from './scope';
+import { forEachChild, ScopeBuilder } from './scope';
 import { findUpdates, type UpdateSite } from './updates';
 import { isGradientLike, isStateLike, isWeightName, parameterOfGradient } from './roles';
 
@@ -130,11 +130,12 @@ function collectLoopParams(body: Stmt[], params: Set<string>): void {
   };
   const visitExpr = (e: Expr): void => {
     const stack = [e];
+    const push = (c: Expr): void => void stack.push(c);
     while (stack.length > 0) {
       const x = stack.pop()!;
       if (x.kind === 'comprehension') for (const g of x.generators) bindLoop(g.target, g.iter);
       if (x.kind === 'lambda') visit(x.stmts);
-      for (const c of childExprs(x)) stack.push(c);
+      forEachChild(x, push);
     }
   };
   const visit = (stmts: Stmt[]): void => {

@@ -5,7 +5,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
-import { children, type FunctionDef, type Scope } from './scope';
+import { forEachChild, type FunctionDef, type Scope } from './scope';
 import { InnermostSpan } from './spans';
 
 /** A name bound by unpacking: its statement, and its position (tuple index or object key). */
@@ -102,8 +102,12 @@ function build(facts: Facts): ProgramIndex {
   const lambdas = new Map<Scope, { lambda: Expr & { kind: 'lambda' }; call?: Expr & { kind: 'call' }; scope: Scope; at: number }>();
   const visitExpr = (root: Expr, scope: Scope, at: number): void => {
     const stack: { e: Expr; s: Scope; at: number; parent?: Expr }[] = [{ e: root, s: scope, at }];
+    // One push closure per walk (not a children array per node); it reads the node being expanded.
+    let from = stack[0];
+    const pushChild = (c: Expr): void => void stack.push({ e: c, s: from.s, at: from.at, parent: from.e });
     while (stack.length > 0) {
-      const { e, s, at: a, parent } = stack.pop()!;
+      const top = stack.pop()!;
+      const { e, s, at: a, parent } = top;
       if (e.kind === 'call') calls.push({ call: e, scope: s, at: a });
       if (e.kind === 'lambda') {
         const ls = scopes.lambdaScopes.get(e) ?? s;
@@ -127,7 +131,8 @@ function build(facts: Facts): ProgramIndex {
         exprBySpan.set(spanKey(e.then.span), e.then);
         exprBySpan.set(spanKey(e.else.span), e.else);
       }
-      for (const c of children(e)) stack.push({ e: c, s, at: a, parent: e });
+      from = top;
+      forEachChild(e, pushChild);
     }
   };
   const visitStmts = (stmts: Stmt[]): void => {
