@@ -166,6 +166,12 @@ export interface FrameworkFacts {
   uses(owner: Owner, construction: Expr): boolean;
   /** Does `owner`'s own body mention `name` (a call, a reference, `jax.grad(name)`, `self.name`)? */
   references(owner: Owner, name: string): boolean;
+  /** Ids of the owners whose bodies mention `name` (see references). */
+  referrers(name: string): readonly number[];
+  /** The names `owner`'s body mentions (see references). */
+  namesIn(owner: Owner): ReadonlySet<string>;
+  /** Ids of the owners called `name`. */
+  ownersNamed(name: string): readonly number[];
   /** Does `owner` differentiate a loss by autodiff (`backward()`, `tape.gradient`, `jax.grad`, `minimize`)? */
   autodiff(owner: Owner): boolean;
   /** Do code in `a` and an optimizer built by `construction` in `b` belong to one training setup? */
@@ -295,6 +301,9 @@ class Collector {
       owners: this.owners,
       uses: (owner, construction) => this.useSites.get(owner.id)?.has(construction) ?? false,
       references: (owner, name) => this.refs.get(owner.id)?.has(name) ?? false,
+      referrers: (name) => this.ownerIndex().referrersOf.get(name) ?? [],
+      namesIn: (owner) => this.refs.get(owner.id) ?? new Set(),
+      ownersNamed: (name) => this.ownerIndex().named.get(name) ?? [],
       autodiff: (owner) => this.autodiffOwners.has(owner.id),
       linked(a, construction, b) {
         return self.linked(a, construction, b);
@@ -1059,10 +1068,10 @@ class Collector {
     return setup;
   }
 
-  private ownerIndexes?: { usersOf: Map<Expr, number[]>; referrersOf: Map<string, number[]> };
+  private ownerIndexes?: { usersOf: Map<Expr, number[]>; referrersOf: Map<string, number[]>; named: Map<string, number[]> };
 
-  /** Owners by the constructions they use and by the names they mention (built after the walk). */
-  private ownerIndex(): { usersOf: Map<Expr, number[]>; referrersOf: Map<string, number[]> } {
+  /** Owners by the constructions they use, the names they mention and their own names (built after the walk). */
+  private ownerIndex(): { usersOf: Map<Expr, number[]>; referrersOf: Map<string, number[]>; named: Map<string, number[]> } {
     if (this.ownerIndexes) return this.ownerIndexes;
     const usersOf = new Map<Expr, number[]>();
     const referrersOf = new Map<string, number[]>();
@@ -1073,7 +1082,9 @@ class Collector {
     };
     for (const [id, constructions] of this.useSites) for (const c of constructions) add(usersOf, c, id);
     for (const [id, names] of this.refs) for (const name of names) add(referrersOf, name, id);
-    return (this.ownerIndexes = { usersOf, referrersOf });
+    const named = new Map<string, number[]>();
+    for (const o of this.owners) if (o.name !== undefined) add(named, o.name, o.id);
+    return (this.ownerIndexes = { usersOf, referrersOf, named });
   }
 
   /** `def make_optimizer(model): return torch.optim.SGD(...)` (or builds and returns it). */
