@@ -8,6 +8,7 @@ const REL_TOL = 1e-9;
 /** Builds a normalized Coef from any number and list of symbol powers. */
 export function coef(n: number, syms: readonly SymbolPower[] = []): Coef {
   if (n === 0) return { num: 0, syms: [] };
+  if (syms.length === 0) return { num: n, syms: [] }; // the common plain number, without the Map
   const pows = new Map<string, number>();
   for (const s of syms) {
     const name = s.name.replace(/\s+/g, '');

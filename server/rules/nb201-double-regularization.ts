@@ -61,8 +61,9 @@ export const nb201DoubleRegularization = defineRule({
       const what = `${src(facts, element.call!.span)} adds ${amount}·w to the updates${coupled ? ' (coupled)' : ' (decoupled)'}`;
       report(build(facts, fw, element.call!.span, what, coupled ? { text: amount, value: decay.value } : undefined, penalties, []));
     }
+    const penaltiesOf = penaltiesByOwner(fw);
     for (const hand of fw.handDecays) {
-      const penalties = fw.lossPenalties.filter((p) => handLinked(fw, p.ctx.owner, hand.ctx.owner));
+      const penalties = handLinkedPenalties(fw, penaltiesOf, hand.ctx.owner);
       if (penalties.length === 0 || !fw.autodiff(hand.ctx.owner)) continue;
       const what = hand.kind === 'coupled' && hand.coef ? `the update also adds ${codeCoef(hand.coef)}·w to the gradient by hand` : 'the update also shrinks the weights by hand';
       report(build(facts, fw, hand.span, what, hand.kind === 'coupled' && hand.coef ? { text: codeCoef(hand.coef), value: fw.evaluateCoef(hand.coef, hand.ctx) } : undefined, penalties, []));
@@ -79,10 +80,29 @@ function src(facts: Facts, span: Span): string {
   return facts.text.slice(span.start, span.end).replace(/\s+/g, ' ');
 }
 
-/** Hand decay and a loss penalty in one function, or in a helper one of them calls. */
-function handLinked(fw: FrameworkFacts, a: Owner, b: Owner): boolean {
-  if (a.id === b.id) return true;
-  return (b.name !== undefined && fw.references(a, b.name)) || (a.name !== undefined && fw.references(b, a.name));
+/** Positions in fw.lossPenalties by the id of the penalty's owner. */
+function penaltiesByOwner(fw: FrameworkFacts): Map<number, number[]> {
+  const byOwner = new Map<number, number[]>();
+  fw.lossPenalties.forEach((p, i) => {
+    const list = byOwner.get(p.ctx.owner.id);
+    if (list) list.push(i);
+    else byOwner.set(p.ctx.owner.id, [i]);
+  });
+  return byOwner;
+}
+
+/**
+ * The loss penalties, in order, linked to a hand decay in `b`: in one function, or in a helper one
+ * of them calls (the penalty's owner mentions b, or b mentions it). Gathered from the owners that
+ * qualify rather than by testing every penalty per hand decay.
+ */
+function handLinkedPenalties(fw: FrameworkFacts, penaltiesOf: Map<number, number[]>, b: Owner): LossPenaltyFact[] {
+  const owners = new Set<number>([b.id]);
+  if (b.name !== undefined) for (const id of fw.referrers(b.name)) owners.add(id);
+  for (const name of fw.namesIn(b)) for (const id of fw.ownersNamed(name)) owners.add(id);
+  const positions: number[] = [];
+  for (const id of owners) positions.push(...(penaltiesOf.get(id) ?? []));
+  return positions.sort((x, y) => x - y).map((i) => fw.lossPenalties[i]);
 }
 
 /** Within one function, a penalty over `net.parameters()` says nothing about `model`'s optimizer. */

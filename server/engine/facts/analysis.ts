@@ -95,8 +95,16 @@ export function numberOf(e: Expr): number | undefined {
 }
 
 export class Analyzer {
-  private readonly memo = new Map<string, Product>();
+  /**
+   * Classifications by the expression's span and kind, then by `at`. Expressions with one span and
+   * kind share answers (synthetic nodes included); each node finds its slot by identity, so the
+   * span key is built once per node rather than once per call.
+   */
+  private readonly memo = new Map<string, Map<number, Product>>();
+  private readonly memoSlots = new Map<Expr, Map<number, Product>>();
   private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
+  /** Keys isParam answered "no" for: adding one of them to the parameter set could change an answer. */
+  private readonly deniedKeys = new Set<string>();
 
   constructor(
     readonly text: string,
@@ -109,7 +117,15 @@ export class Analyzer {
   /** Drops memoized classifications (they depend on the parameter set, which grows while facts are built). */
   forgetCache(): void {
     this.memo.clear();
+    this.memoSlots.clear();
     this.bindingMemo.clear();
+    this.deniedKeys.clear();
+  }
+
+  /** Would adding these keys to the parameter set change any isParam answer given so far? */
+  dependsOnAny(keys: Iterable<string>): boolean {
+    for (const key of keys) if (this.deniedKeys.has(key)) return true;
+    return false;
   }
 
   /** Is this a module (`np`, `torch.linalg`) rather than a value with methods? */
@@ -125,8 +141,9 @@ export class Analyzer {
     // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
     const key = exprKey(base);
     if (key !== undefined && this.paramKeys.has(key)) return true;
-    if (isGradientLike(base) || isStateLike(base) || isDataLike(base)) return false;
-    return this.isWeightish(base);
+    const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && this.isWeightish(base);
+    if (!answer && key !== undefined) this.deniedKeys.add(key);
+    return answer;
   }
 
   // ---------------------------------------------------------------- summands
@@ -135,12 +152,11 @@ export class Analyzer {
     const result = this.summandsUnbounded(e, scope, at, env, depth);
     // Variables that re-use each other (`a = g + g + g; b = a + a + a; ...`) would expand
     // exponentially; past a budget the expression is one opaque term.
-    return result.length > MAX_SUMMANDS ? [{ sign: 1, num: [{ expr: e, scope, at, env }], den: [], site: e.span, via: [] }] : result;
+    return result.length > MAX_SUMMANDS ? singleSummand(e, scope, at, env) : result;
   }
 
   private summandsUnbounded(e: Expr, scope: Scope, at: number, env: Env | undefined, depth: number): Summand[] {
-    const single = (): Summand[] => [{ sign: 1, num: [{ expr: e, scope, at, env }], den: [], site: e.span, via: [] }];
-    if (depth > MAX_DEPTH) return single();
+    if (depth > MAX_DEPTH) return singleSummand(e, scope, at, env);
     const d = depth + 1;
     switch (e.kind) {
       case 'binary':
@@ -150,14 +166,14 @@ export class Analyzer {
         }
         if (e.op === '*') return this.product(e, this.summands(e.left, scope, at, env, d), this.summands(e.right, scope, at, env, d));
         if (e.op === '/') return this.quotient(e, this.summands(e.left, scope, at, env, d), { expr: e.right, scope, at, env });
-        return single();
+        return singleSummand(e, scope, at, env);
       case 'unary':
         if (e.op === '-') return this.summands(e.arg, scope, at, env, d).map(negate);
         if (e.op === '+') return this.summands(e.arg, scope, at, env, d);
-        return single();
+        return singleSummand(e, scope, at, env);
       case 'call': {
         const op = this.arithmeticCall(e);
-        if (!op) return single();
+        if (!op) return singleSummand(e, scope, at, env);
         const [a, b, alpha] = op.operands;
         const left = this.summands(a!, scope, at, env, d);
         if (op.op === 'neg') return left.map(negate);
@@ -168,27 +184,27 @@ export class Analyzer {
         if (op.op === '-') return [...left, ...right.map(negate)];
         if (op.op === '*') return this.product(e, left, right);
         if (op.op === '/' && b) return this.quotient(e, left, { expr: b, scope, at, env });
-        return single();
+        return singleSummand(e, scope, at, env);
       }
       case 'name':
       case 'attr':
       case 'index': {
         const sub = env && e.kind === 'name' ? env.get(e.name) : undefined;
         if (sub) return this.summands(sub.expr, sub.scope, sub.at, sub.env, d);
-        if (this.isParam(e)) return single();
+        if (this.isParam(e)) return singleSummand(e, scope, at, env);
         const key = exprKey(e);
         const binding = key !== undefined ? scope.lookup(key, at) : undefined;
-        if (!binding || binding.kind !== 'assign' || !binding.value) return single();
+        if (!binding || binding.kind !== 'assign' || !binding.value) return singleSummand(e, scope, at, env);
         // A variable holding a penalty or a scalar is one factor; only a vector step direction is expanded.
         const asFactor = this.classify(e, scope, at, env, d);
-        if (asFactor.penalty || (!asFactor.tensor && asFactor.params.length === 0)) return single();
+        if (asFactor.penalty || (!asFactor.tensor && asFactor.params.length === 0)) return singleSummand(e, scope, at, env);
         const expanded = this.bindingSummands(binding, d);
         // A single term stays a factor (classification resolves it); a sum is a step direction.
-        if (!expanded || expanded.length <= 1) return single();
+        if (!expanded || expanded.length <= 1) return singleSummand(e, scope, at, env);
         return expanded.map((s) => ({ ...s, via: [e.span, ...s.via] }));
       }
       default:
-        return single();
+        return singleSummand(e, scope, at, env);
     }
   }
 
@@ -264,15 +280,26 @@ export class Analyzer {
 
   classify(e: Expr, scope: Scope, at: number, env?: Env, depth = 0): Product {
     if (depth > MAX_DEPTH) return TENSOR;
-    const memoKey = env ? undefined : `${e.span.start}:${e.span.end}:${e.kind}:${at}`;
-    if (memoKey) {
-      const hit = this.memo.get(memoKey);
+    const slot = env ? undefined : this.memoSlot(e);
+    if (slot) {
+      const hit = slot.get(at);
       if (hit) return hit;
-      this.memo.set(memoKey, TENSOR); // cycle guard
+      slot.set(at, TENSOR); // cycle guard
     }
     const result = this.classifyUncached(e, scope, at, env, depth + 1);
-    if (memoKey) this.memo.set(memoKey, result);
+    if (slot) slot.set(at, result);
     return result;
+  }
+
+  private memoSlot(e: Expr): Map<number, Product> {
+    let slot = this.memoSlots.get(e);
+    if (!slot) {
+      const key = `${e.span.start}:${e.span.end}:${e.kind}`;
+      slot = this.memo.get(key);
+      if (!slot) this.memo.set(key, (slot = new Map()));
+      this.memoSlots.set(e, slot);
+    }
+    return slot;
   }
 
   private classifyUncached(e: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product {
@@ -719,12 +746,22 @@ function substitute(e: Expr, env: Env): Expr {
   return e;
 }
 
+/** The expression as one term. */
+function singleSummand(e: Expr, scope: Scope, at: number, env: Env | undefined): Summand[] {
+  return [{ sign: 1, num: [{ expr: e, scope, at, env }], den: [], site: e.span, via: [] }];
+}
+
+/** a followed by b; one of them itself when the other is empty (lists here are never mutated). */
+function concat<T>(a: T[], b: T[]): T[] {
+  return b.length === 0 ? a : a.length === 0 ? b : [...a, ...b];
+}
+
 function negate(s: Summand): Summand {
   return { ...s, sign: s.sign === 1 ? -1 : 1 };
 }
 
 function joinSummands(a: Summand, b: Summand, site: Span): Summand {
-  return { sign: a.sign === b.sign ? 1 : -1, num: [...a.num, ...b.num], den: [...a.den, ...b.den], site, via: [...a.via, ...b.via] };
+  return { sign: a.sign === b.sign ? 1 : -1, num: concat(a.num, b.num), den: concat(a.den, b.den), site, via: concat(a.via, b.via) };
 }
 
 function outer(s: Summand): Summand {
@@ -754,8 +791,12 @@ function negProduct(p: Product): Product {
 function multiply(a: Product, b: Product): Product {
   if (a.tensor || b.tensor) return TENSOR;
   if (a.penalty && b.penalty) return TENSOR;
-  const signs = [...(a.signs ?? []), ...(b.signs ?? [])];
-  return { coef: mul(a.coef, b.coef), penalty: a.penalty ?? b.penalty, params: [...a.params, ...b.params], abs: [...a.abs, ...b.abs], ...(signs.length ? { signs } : {}), tensor: false };
+  const coef = mul(a.coef, b.coef);
+  const penalty = a.penalty ?? b.penalty;
+  const params = concat(a.params, b.params);
+  const abs = concat(a.abs, b.abs);
+  const signs = concat(a.signs ?? [], b.signs ?? []);
+  return signs.length ? { coef, penalty, params, abs, signs, tensor: false } : { coef, penalty, params, abs, tensor: false };
 }
 
 function invert(p: Product): Product {

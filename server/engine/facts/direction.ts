@@ -477,7 +477,7 @@ export class DirectionAnalyzer {
   }
 
   private functionNamed(name: string, scope: Scope): FunctionDef | undefined {
-    return scope.lookupFunction(name) ?? programIndex(this.facts).functions.find((f) => f.name === name);
+    return scope.lookupFunction(name) ?? programIndex(this.facts).functionNamed(name);
   }
 
   /** `p.grad` holds ∂(what was backpropagated)/∂p. */

@@ -9,9 +9,10 @@ import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
 import type { ParamOccurrence, Summand } from './analysis';
 import { numberOf } from './analysis';
-import { children, type Binding, type Scope } from './scope';
+import { children, forEachChild, type Binding, type Scope } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isStateLike, parameterOfGradient } from './roles';
+import { InnermostSpan } from './spans';
 
 export type Framework = 'torch' | 'keras' | 'tfa' | 'optax' | 'tfjs';
 
@@ -165,6 +166,12 @@ export interface FrameworkFacts {
   uses(owner: Owner, construction: Expr): boolean;
   /** Does `owner`'s own body mention `name` (a call, a reference, `jax.grad(name)`, `self.name`)? */
   references(owner: Owner, name: string): boolean;
+  /** Ids of the owners whose bodies mention `name` (see references). */
+  referrers(name: string): readonly number[];
+  /** The names `owner`'s body mentions (see references). */
+  namesIn(owner: Owner): ReadonlySet<string>;
+  /** Ids of the owners called `name`. */
+  ownersNamed(name: string): readonly number[];
   /** Does `owner` differentiate a loss by autodiff (`backward()`, `tape.gradient`, `jax.grad`, `minimize`)? */
   autodiff(owner: Owner): boolean;
   /** Do code in `a` and an optimizer built by `construction` in `b` belong to one training setup? */
@@ -294,6 +301,9 @@ class Collector {
       owners: this.owners,
       uses: (owner, construction) => this.useSites.get(owner.id)?.has(construction) ?? false,
       references: (owner, name) => this.refs.get(owner.id)?.has(name) ?? false,
+      referrers: (name) => this.ownerIndex().referrersOf.get(name) ?? [],
+      namesIn: (owner) => this.refs.get(owner.id) ?? new Set(),
+      ownersNamed: (name) => this.ownerIndex().named.get(name) ?? [],
       autodiff: (owner) => this.autodiffOwners.has(owner.id),
       linked(a, construction, b) {
         return self.linked(a, construction, b);
@@ -422,6 +432,9 @@ class Collector {
   /** Visits every expression under `root`, recording calls, references and loss expressions. */
   private exprs(root: Expr, ctx: Ctx, rootBinding: string | undefined): void {
     const stack: { e: Expr; ctx: Ctx }[] = [{ e: root, ctx }];
+    // One push closure per walk (not a children array per node); it reads the node being expanded.
+    let from = ctx;
+    const pushChild = (child: Expr): void => void stack.push({ e: child, ctx: from });
     while (stack.length > 0) {
       const { e, ctx: c } = stack.pop()!;
       if (e.kind === 'name') this.ref(c.owner, e.name);
@@ -440,7 +453,8 @@ class Collector {
         continue;
       }
       if (e.kind === 'call') this.call(e, c, e === root ? rootBinding : undefined);
-      for (const child of children(e)) stack.push({ e: child, ctx: c });
+      from = c;
+      forEachChild(e, pushChild);
     }
   }
 
@@ -985,10 +999,12 @@ class Collector {
     return this.writesIndex.get(`${by} ${id}`) ?? [];
   }
 
+  private ownersBySpan?: InnermostSpan<Owner>;
+
+  /** The innermost owner containing the offset (the module's owner comes first and spans the file). */
   private ownerAt(offset: number): Owner {
-    let best = this.owners[0];
-    for (const o of this.owners) if (o.span.start <= offset && offset < o.span.end && o.span.end - o.span.start <= best.span.end - best.span.start) best = o;
-    return best;
+    this.ownersBySpan ??= new InnermostSpan(this.owners);
+    return this.ownersBySpan.at(offset);
   }
 
   // ---------------------------------------------------------------- linking
@@ -1037,14 +1053,38 @@ class Collector {
     if (setup) return setup;
     const returned = b.name !== undefined && targets.some((t) => this.returnsConstruction(b, t));
     setup = { members: new Set(), names: new Set() };
-    for (const g of this.owners) {
-      const member = g.id === b.id || targets.some((t) => this.fw.uses(g, t)) || (returned && this.fw.references(g, b.name!));
-      if (!member) continue;
-      setup.members.add(g.id);
-      for (const name of this.refs.get(g.id) ?? []) setup.names.add(name);
+    // The members: b, the owners that use a target, and (when b returns the optimizer) those that
+    // mention b. Looked up in inverted indexes rather than by testing every owner per setup.
+    const { usersOf, referrersOf } = this.ownerIndex();
+    const members = [b.id];
+    for (const t of targets) members.push(...(usersOf.get(t) ?? []));
+    if (returned) members.push(...(referrersOf.get(b.name!) ?? []));
+    for (const id of members) {
+      if (setup.members.has(id)) continue;
+      setup.members.add(id);
+      for (const name of this.refs.get(id) ?? []) setup.names.add(name);
     }
     byOwner.set(b.id, setup);
     return setup;
+  }
+
+  private ownerIndexes?: { usersOf: Map<Expr, number[]>; referrersOf: Map<string, number[]>; named: Map<string, number[]> };
+
+  /** Owners by the constructions they use, the names they mention and their own names (built after the walk). */
+  private ownerIndex(): { usersOf: Map<Expr, number[]>; referrersOf: Map<string, number[]>; named: Map<string, number[]> } {
+    if (this.ownerIndexes) return this.ownerIndexes;
+    const usersOf = new Map<Expr, number[]>();
+    const referrersOf = new Map<string, number[]>();
+    const add = <K>(map: Map<K, number[]>, key: K, id: number): void => {
+      const list = map.get(key);
+      if (list) list.push(id);
+      else map.set(key, [id]);
+    };
+    for (const [id, constructions] of this.useSites) for (const c of constructions) add(usersOf, c, id);
+    for (const [id, names] of this.refs) for (const name of names) add(referrersOf, name, id);
+    const named = new Map<string, number[]>();
+    for (const o of this.owners) if (o.name !== undefined) add(named, o.name, o.id);
+    return (this.ownerIndexes = { usersOf, referrersOf, named });
   }
 
   /** `def make_optimizer(model): return torch.optim.SGD(...)` (or builds and returns it). */
@@ -1178,11 +1218,12 @@ function rewriteAddN(e: Expr, c: Collector, ctx: Ctx, depth = 0): Expr {
 
 function walkExpr(root: Expr, visit: (e: Expr) => void): void {
   const stack = [root];
+  const push = (c: Expr): void => void stack.push(c);
   let n = 0;
   while (stack.length > 0 && n++ < 5000) {
     const e = stack.pop()!;
     visit(e);
-    stack.push(...children(e));
+    forEachChild(e, push);
   }
 }
 

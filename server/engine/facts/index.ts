@@ -5,7 +5,7 @@ import type { LanguageId } from '../types';
 import type { Dialect } from '../../math/terms';
 import { Analyzer } from './analysis';
 import { baseExpr, components, exprKey, lastComponent } from './keys';
-import { children as childExprs, ScopeBuilder } from './scope';
+import { forEachChild, ScopeBuilder } from './scope';
 import { findUpdates, type UpdateSite } from './updates';
 import { isGradientLike, isStateLike, isWeightName, parameterOfGradient } from './roles';
 
@@ -44,17 +44,29 @@ export function buildFacts(module: Module, text: string, language: LanguageId): 
   // ...then targets of updates and the parameters that gradients belong to.
   // Two passes: the first finds which targets are parameters; the second analyses the steps
   // knowing them (what counts as a parameter changes how names expand).
-  for (const site of findUpdates(module.body, scopes, analyzer)) {
+  const firstPass = findUpdates(module.body, scopes, analyzer);
+  const added: string[] = [];
+  const addParam = (key: string): void => {
+    if (!params.has(key)) added.push(key);
+    params.add(key);
+  };
+  for (const site of firstPass) {
     if (site.kind === 'update' && !isGradientLike(site.target) && !isStateLike(site.target)) {
       const key = exprKey(baseExpr(site.target));
-      if (key !== undefined) params.add(key);
+      if (key !== undefined) addParam(key);
     } else {
       const param = parameterOfGradient(site.target);
-      if (param) params.add(param);
+      if (param) addParam(param);
     }
   }
-  analyzer.forgetCache();
-  const updates = findUpdates(module.body, scopes, analyzer);
+  // The second pass can only differ from the first where isParam said "no" to a key that is now
+  // a parameter (names like W already count as parameters); otherwise it would repeat the first
+  // pass exactly, cache included.
+  let updates = firstPass;
+  if (analyzer.dependsOnAny(added)) {
+    analyzer.forgetCache();
+    updates = findUpdates(module.body, scopes, analyzer);
+  }
   return { text, language, module, dialect: detectDialect(language, imports), scopes, analyzer, updates, params };
 }
 
@@ -118,11 +130,12 @@ function collectLoopParams(body: Stmt[], params: Set<string>): void {
   };
   const visitExpr = (e: Expr): void => {
     const stack = [e];
+    const push = (c: Expr): void => void stack.push(c);
     while (stack.length > 0) {
       const x = stack.pop()!;
       if (x.kind === 'comprehension') for (const g of x.generators) bindLoop(g.target, g.iter);
       if (x.kind === 'lambda') visit(x.stmts);
-      for (const c of childExprs(x)) stack.push(c);
+      forEachChild(x, push);
     }
   };
   const visit = (stmts: Stmt[]): void => {

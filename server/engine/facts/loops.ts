@@ -18,7 +18,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { penaltyOfProduct } from './analysis';
 import { exprKey } from './keys';
-import { children, type Binding, type FunctionDef, type Scope } from './scope';
+import { children, forEachChild, type Binding, type FunctionDef, type Scope } from './scope';
 
 export type Call = Extract<Expr, { kind: 'call' }>;
 export type Lambda = Extract<Expr, { kind: 'lambda' }>;
@@ -135,11 +135,12 @@ export function within(inner: Span, outer: Span): boolean {
 export function subExprs(root: Expr, intoLambdas = false): Expr[] {
   const out: Expr[] = [];
   const stack = [root];
+  const push = (c: Expr): void => void stack.push(c);
   while (stack.length > 0) {
     const e = stack.pop()!;
     out.push(e);
     if (e.kind === 'lambda' && e !== root && !intoLambdas) continue;
-    for (const c of children(e)) stack.push(c);
+    forEachChild(e, push);
   }
   return out;
 }
@@ -244,10 +245,11 @@ export class TrainingFacts {
     // The outermost lambdas only: the ones nested in them belong to their units.
     const found: Lambda[] = [];
     const stack = [root];
+    const push = (c: Expr): void => void stack.push(c);
     while (stack.length > 0) {
       const e = stack.pop()!;
       if (e.kind === 'lambda') found.push(e);
-      else for (const c of children(e)) stack.push(c);
+      else forEachChild(e, push);
     }
     for (const x of found) {
       if (this.lambdaUnits.has(x)) continue;

@@ -165,7 +165,7 @@ function collect(facts: Facts): LossFacts {
       if (arg.kind === 'lambda') markFunctionLike(arg);
       else {
         const key = exprKey(arg);
-        const target = key !== undefined ? index.functions.find((f) => f.name === key.replace(/^(self|this)\./, '')) : undefined;
+        const target = key !== undefined ? index.functionNamed(key.replace(/^(self|this)\./, '')) : undefined;
         if (target) autodiffFns.add(target);
         else if (name === 'minimize') markExpr(arg, scope, at);
       }

@@ -5,7 +5,8 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
-import { children, type FunctionDef, type Scope } from './scope';
+import { forEachChild, type FunctionDef, type Scope } from './scope';
+import { InnermostSpan } from './spans';
 
 /** A name bound by unpacking: its statement, and its position (tuple index or object key). */
 export interface Unpacked {
@@ -39,6 +40,10 @@ export interface ProgramIndex {
   scopeAt(offset: number): Scope;
   /** The function whose body scope is `scope` or encloses it (lambdas and comprehensions skipped). */
   enclosingFunction(scope: Scope): FunctionDef | undefined;
+  /** The first of `functions` whose scope is `scope`. */
+  functionOfScope(scope: Scope): FunctionDef | undefined;
+  /** The first of `functions` named `name`. */
+  functionNamed(name: string): FunctionDef | undefined;
   /** Calls to the function `fn` in this file (by name; methods through `self.`/`this.` or any receiver). */
   callsTo(fn: FunctionDef): CallSite[];
   /** The latest unpacking of `name` visible from `scope` before `at`. */
@@ -65,12 +70,23 @@ function build(facts: Facts): ProgramIndex {
   const scopeSet = new Set<Scope>([scopes.root]);
   for (const s of scopes.stmtScopes.values()) scopeSet.add(s);
   for (const s of scopes.lambdaScopes.values()) scopeSet.add(s);
-  const functions: FunctionDef[] = [];
-  for (const s of scopeSet) for (const f of s.functions.values()) if (!functions.includes(f)) functions.push(f);
+  const functionSet = new Set<FunctionDef>();
+  for (const s of scopeSet) for (const f of s.functions.values()) functionSet.add(f);
+  const functions = [...functionSet];
   for (const f of functions) scopeSet.add(f.scope);
   const allScopes = [...scopeSet];
   const byScope = new Map<Scope, FunctionDef>();
   for (const f of functions) byScope.set(f.scope, f);
+  // First-found lookups (what `functions.find` answered), indexed: files can define thousands.
+  const firstByScope = new Map<Scope, FunctionDef>();
+  const firstByName = new Map<string, FunctionDef>();
+  const countByName = new Map<string, number>();
+  for (const f of functions) {
+    if (!firstByScope.has(f.scope)) firstByScope.set(f.scope, f);
+    if (!firstByName.has(f.name)) firstByName.set(f.name, f);
+    countByName.set(f.name, (countByName.get(f.name) ?? 0) + 1);
+  }
+  let innermost: InnermostSpan<Scope> | undefined;
 
   const calls: CallSite[] = [];
   const stmtBySpan = new Map<string, Stmt>();
@@ -86,8 +102,12 @@ function build(facts: Facts): ProgramIndex {
   const lambdas = new Map<Scope, { lambda: Expr & { kind: 'lambda' }; call?: Expr & { kind: 'call' }; scope: Scope; at: number }>();
   const visitExpr = (root: Expr, scope: Scope, at: number): void => {
     const stack: { e: Expr; s: Scope; at: number; parent?: Expr }[] = [{ e: root, s: scope, at }];
+    // One push closure per walk (not a children array per node); it reads the node being expanded.
+    let from = stack[0];
+    const pushChild = (c: Expr): void => void stack.push({ e: c, s: from.s, at: from.at, parent: from.e });
     while (stack.length > 0) {
-      const { e, s, at: a, parent } = stack.pop()!;
+      const top = stack.pop()!;
+      const { e, s, at: a, parent } = top;
       if (e.kind === 'call') calls.push({ call: e, scope: s, at: a });
       if (e.kind === 'lambda') {
         const ls = scopes.lambdaScopes.get(e) ?? s;
@@ -111,7 +131,8 @@ function build(facts: Facts): ProgramIndex {
         exprBySpan.set(spanKey(e.then.span), e.then);
         exprBySpan.set(spanKey(e.else.span), e.else);
       }
-      for (const c of children(e)) stack.push({ e: c, s, at: a, parent: e });
+      from = top;
+      forEachChild(e, pushChild);
     }
   };
   const visitStmts = (stmts: Stmt[]): void => {
@@ -176,12 +197,12 @@ function build(facts: Facts): ProgramIndex {
     unpacked,
     lambdas,
     scopeAt(offset: number): Scope {
-      let best = scopes.root;
-      for (const s of allScopes) {
-        if (s.span.start <= offset && offset < s.span.end && s.span.end - s.span.start <= best.span.end - best.span.start) best = s;
-      }
-      return best;
+      // allScopes starts with the root, which is the answer when no scope contains the offset.
+      innermost ??= new InnermostSpan(allScopes);
+      return innermost.at(offset);
     },
+    functionOfScope: (scope) => firstByScope.get(scope),
+    functionNamed: (name) => firstByName.get(name),
     enclosingFunction(scope: Scope): FunctionDef | undefined {
       for (let s: Scope | undefined = scope; s; s = s.parent) {
         if (s.kind === 'function') return byScope.get(s);
@@ -198,7 +219,7 @@ function build(facts: Facts): ProgramIndex {
           return false;
         });
         // Methods are matched by name on any receiver only when the name is unique among the file's functions.
-        if (fn.isMethod && functions.filter((f) => f.name === fn.name).length > 1) found = found.filter(({ call }) => /^(self|this)\./.test(exprKey(call.callee) ?? ''));
+        if (fn.isMethod && (countByName.get(fn.name) ?? 0) > 1) found = found.filter(({ call }) => /^(self|this)\./.test(exprKey(call.callee) ?? ''));
         callCache.set(fn, found);
       }
       return found;

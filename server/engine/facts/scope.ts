@@ -236,8 +236,12 @@ export class ScopeBuilder {
   /** Visits an expression to open scopes for the lambdas and comprehensions inside it. */
   private exprs(root: Expr, scope: Scope, loops: Expr[]): void {
     const stack: { e: Expr; s: Scope; parent?: Expr }[] = [{ e: root, s: scope }];
+    // One push closure per walk (not a children array per node); it reads the node being expanded.
+    let from = stack[0];
+    const pushChild = (c: Expr): void => void stack.push({ e: c, s: from.s, parent: from.e });
     while (stack.length > 0) {
-      const { e, s, parent } = stack.pop()!;
+      const top = stack.pop()!;
+      const { e, s, parent } = top;
       switch (e.kind) {
         case 'lambda': {
           const ls = new Scope('lambda', s, e.span, s.classScope);
@@ -264,7 +268,8 @@ export class ScopeBuilder {
           break;
         }
         default:
-          for (const child of children(e)) stack.push({ e: child, s, parent: e });
+          from = top;
+          forEachChild(e, pushChild);
       }
     }
   }
@@ -272,6 +277,57 @@ export class ScopeBuilder {
 
 /** Array methods whose callback visits each element (the element is the first parameter; reduce's second). */
 const iterationMethods = new Set(['forEach', 'map', 'flatMap', 'filter', 'some', 'every', 'reduce', 'find']);
+
+/** Calls `f` on each of `children(e)`, in the same order, without building the array (walkers call this per node). */
+export function forEachChild(e: Expr, f: (c: Expr) => void): void {
+  switch (e.kind) {
+    case 'attr':
+      f(e.object);
+      return;
+    case 'index':
+      f(e.object);
+      for (const x of e.index) f(x);
+      return;
+    case 'call':
+      f(e.callee);
+      for (const x of e.args) f(x);
+      for (const k of e.kwargs) f(k.value);
+      return;
+    case 'binary':
+      f(e.left);
+      f(e.right);
+      return;
+    case 'unary':
+      f(e.arg);
+      return;
+    case 'lambda':
+      if (e.body) f(e.body);
+      return;
+    case 'comprehension':
+      f(e.element);
+      for (const g of e.generators) {
+        f(g.target);
+        f(g.iter);
+      }
+      return;
+    case 'seq':
+      for (const x of e.items) f(x);
+      return;
+    case 'object':
+      for (const k of e.entries) f(k.value);
+      return;
+    case 'cond':
+      f(e.test);
+      f(e.then);
+      f(e.else);
+      return;
+    case 'other':
+      for (const x of e.children) f(x);
+      return;
+    default:
+      return;
+  }
+}
 
 /** Direct sub-expressions of an expression (lambda bodies and comprehension parts included). */
 export function children(e: Expr): Expr[] {

@@ -46,6 +46,26 @@ export function expectedSign(facts: Facts, t: RegGradientTerm): { sign: 1 | -1; 
   return undefined;
 }
 
+const useIndexes = new WeakMap<Facts, { updatesOf: Map<string | undefined, UpdateSite[]>; termsAt: Map<string, RegGradientTerm[]> }>();
+
+/** Updates by the key of the parameter they move, and terms by their span, each in file order. */
+function useIndex(facts: Facts): { updatesOf: Map<string | undefined, UpdateSite[]>; termsAt: Map<string, RegGradientTerm[]> } {
+  let found = useIndexes.get(facts);
+  if (found) return found;
+  const add = <K, T>(map: Map<K, T[]>, key: K, x: T): void => {
+    const list = map.get(key);
+    if (list) list.push(x);
+    else map.set(key, [x]);
+  };
+  const updatesOf = new Map<string | undefined, UpdateSite[]>();
+  for (const site of [...facts.updates, ...scaledSelfSites(facts)]) if (site.kind === 'update') add(updatesOf, exprKey(baseExpr(site.target)), site);
+  const termsAt = new Map<string, RegGradientTerm[]>();
+  for (const u of regGradientTerms(facts)) add(termsAt, spanKey(u.span), u);
+  found = { updatesOf, termsAt };
+  useIndexes.set(facts, found);
+  return found;
+}
+
 /** The sign with which the gradient `t.site.target` enters an update of the term's parameter (−1: subtracted). */
 export function gradientUse(facts: Facts, t: RegGradientTerm): { sign: 1 | -1; site: UpdateSite } | undefined {
   const gradKey = exprKey(t.site.target);
@@ -55,8 +75,8 @@ export function gradientUse(facts: Facts, t: RegGradientTerm): { sign: 1 | -1; s
   const fn = index.enclosingFunction(t.site.scope);
   const uses = new Set<number>();
   let useSite: UpdateSite | undefined;
-  for (const site of [...facts.updates, ...scaledSelfSites(facts)]) {
-    if (site.kind !== 'update' || exprKey(baseExpr(site.target)) !== paramKey) continue;
+  const { updatesOf, termsAt } = useIndex(facts);
+  for (const site of updatesOf.get(paramKey) ?? []) {
     if (index.enclosingFunction(site.scope) !== fn) continue;
     if (site.span.start < t.site.span.start && site.at !== Infinity) continue;
     for (const s of site.increment) {
@@ -70,7 +90,7 @@ export function gradientUse(facts: Facts, t: RegGradientTerm): { sign: 1 | -1; s
     }
   }
   // Expanded into the update (`W += lr * dW` where dW is a sum): the same term appears there.
-  for (const u of regGradientTerms(facts)) {
+  for (const u of termsAt.get(spanKey(t.span)) ?? []) {
     if (u === t || u.site.kind !== 'update' || spanKey(u.span) !== spanKey(t.span) || exprKey(baseExpr(u.site.target)) !== paramKey) continue;
     if (index.enclosingFunction(u.site.scope) !== fn) continue;
     const a = termSign(facts, u);

@@ -27,7 +27,7 @@ function resolveSymbol(facts: Facts, name: string, scope: Scope, at: number, dep
   if (!binding) return undefined;
   if (binding.kind === 'param') {
     const index = programIndex(facts);
-    const fn = index.functions.find((f) => f.scope === binding.scope);
+    const fn = index.functionOfScope(binding.scope);
     if (!fn) return undefined;
     const position = fn.params.findIndex((p) => p.name === name);
     if (position < 0) return undefined;

@@ -4,7 +4,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
 import { numberOf } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { children, type Scope, type ScopeBuilder } from './scope';
+import { forEachChild, type Scope, type ScopeBuilder } from './scope';
 import { isGradientLike, isLearningRateName } from './roles';
 
 export type UpdateKind =
@@ -124,8 +124,12 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   /** Lambdas and comprehensions that return an updated element: `lambda p, g: p - lr * g`. */
   const visitExpr = (root: Expr, scope: Scope, _parent: Expr | undefined): void => {
     const stack: { e: Expr; s: Scope; parent?: Expr }[] = [{ e: root, s: scope }];
+    // One push closure per walk (not a children array per node); it reads the node being expanded.
+    let from = stack[0];
+    const pushChild = (c: Expr): void => void stack.push({ e: c, s: from.s, parent: from.e });
     while (stack.length > 0) {
-      const { e, s, parent } = stack.pop()!;
+      const top = stack.pop()!;
+      const { e, s, parent } = top;
       if (e.kind === 'lambda') {
         const ls = scopes.lambdaScopes.get(e) ?? s;
         const first = e.params[0];
@@ -151,7 +155,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
       if (e.kind === 'object') for (const entry of e.entries) gradientExpression(entry.value, s, Infinity);
       if (e.kind === 'call') for (const arg of e.args) gradientExpression(arg, s, Infinity);
       if (e.kind === 'seq') for (const item of e.items) gradientExpression(item, s, Infinity);
-      for (const child of children(e)) stack.push({ e: child, s, parent: e });
+      from = top;
+      forEachChild(e, pushChild);
     }
   };
 
@@ -202,10 +207,11 @@ function looksLikeParameterUpdate(site: UpdateSite, analyzer: Analyzer): boolean
 
 function mentions(root: Expr, test: (e: Expr) => boolean): boolean {
   const stack = [root];
+  const push = (c: Expr): void => void stack.push(c);
   while (stack.length > 0) {
     const e = stack.pop()!;
     if ((e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && test(e)) return true;
-    stack.push(...children(e));
+    forEachChild(e, push);
   }
   return false;
 }

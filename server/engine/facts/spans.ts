@@ -1,0 +1,60 @@
+// The innermost of a list of spans (scopes, functions) that contains an offset, without scanning
+// the whole list per question: a file with thousands of functions asks once per update site.
+import type { Span } from '../ir';
+
+/**
+ * Answers exactly as the scan `best = items[0]; for (x of items) if (x contains offset &&
+ * len(x) <= len(best)) best = x` would: the shortest containing span, the later item on a tie,
+ * items[0] when none contains the offset. Syntax spans nest, so the candidates are the last span
+ * starting at or before the offset and its enclosing spans; if some spans overlap without nesting
+ * or stick out of items[0] (the file's span), it falls back to the scan.
+ */
+export class InnermostSpan<T extends { span: Span }> {
+  /** Items by start, longer first; equal spans in list order. */
+  private readonly sorted: T[] = [];
+  /** For each sorted item, the index of the innermost sorted item containing it (-1: none). */
+  private readonly parent: number[] = [];
+  private readonly nested: boolean = true;
+
+  constructor(private readonly items: readonly T[]) {
+    const order = items.map((_, i) => i);
+    // Equal spans: the earlier item first, so the later one is the inner (it wins ties).
+    order.sort((a, b) => items[a].span.start - items[b].span.start || items[b].span.end - items[a].span.end || a - b);
+    const stack: number[] = [];
+    for (const i of order) {
+      const span = items[i].span;
+      while (stack.length > 0 && this.sorted[stack[stack.length - 1]].span.end <= span.start) stack.pop();
+      const top = stack.length > 0 ? stack[stack.length - 1] : -1;
+      if (top >= 0 && this.sorted[top].span.end < span.end) this.nested = false;
+      if (span.start < items[0].span.start || span.end > items[0].span.end) this.nested = false; // items[0] must hold all
+      this.sorted.push(items[i]);
+      this.parent.push(top);
+      stack.push(this.sorted.length - 1);
+    }
+  }
+
+  at(offset: number): T {
+    if (!this.nested) return this.scan(offset);
+    // The last span starting at or before the offset, then outward until one contains it.
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.sorted[mid].span.start <= offset) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo - 1; i >= 0; i = this.parent[i]) {
+      const span = this.sorted[i].span;
+      if (offset < span.end) return this.sorted[i];
+    }
+    return this.items[0];
+  }
+
+  private scan(offset: number): T {
+    let best = this.items[0];
+    for (const x of this.items) {
+      if (x.span.start <= offset && offset < x.span.end && x.span.end - x.span.start <= best.span.end - best.span.start) best = x;
+    }
+    return best;
+  }
+}
