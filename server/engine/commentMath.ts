@@ -1,7 +1,8 @@
 // LaTeX math written in comments and docstrings: `$...$` (inline) and `$$...$$` (display).
 // Comments are found with tree-sitter (Python `#` comments and statement-level strings such as
 // docstrings; TS/JS `//` and `/* */` comments), so `$` inside ordinary strings and code is ignored.
-import type { Node as SyntaxNode, Tree } from 'web-tree-sitter';
+import type { Tree } from 'web-tree-sitter';
+import { query } from './parse';
 import type { Span } from './ir';
 import type { LanguageId } from './types';
 
@@ -22,30 +23,30 @@ export interface CommentMath {
 /** Most comments a file may contribute; beyond it the rest are ignored (a hover needs one). */
 const MAX_COMMENTS = 2000;
 
-/**
- * Comments and docstrings of a parsed file that contain math, in document order. Only the places
- * with a `$` are looked at (most files have none), each resolved to the node that holds it.
- */
+/** Comments, and in Python the strings that stand alone as a statement (docstrings). */
+const COMMENTS: Record<LanguageId, string> = {
+  python: '(comment) @comment (expression_statement . (string) @comment .)',
+  typescript: '(comment) @comment',
+  tsx: '(comment) @comment',
+  javascript: '(comment) @comment',
+};
+
+/** Comments and docstrings of a parsed file that contain math, in document order. */
 export function findCommentMath(tree: Tree, text: string, language: LanguageId): CommentMath[] {
   const out: CommentMath[] = [];
-  const isComment = (node: SyntaxNode): boolean => {
-    if (node.type === 'comment') return true;
-    // Python docstrings and other bare strings used as comments.
-    return language === 'python' && node.type === 'string' && node.parent?.type === 'expression_statement' && node.parent.namedChildCount === 1;
-  };
-  for (let at = text.indexOf('$'); at >= 0 && out.length < MAX_COMMENTS; ) {
-    let node: SyntaxNode | null = tree.rootNode.descendantForIndex(at, at + 1);
-    // A `$` inside a docstring lands on the string's content; its string is a few levels up.
-    for (let up = 0; node && up < 3 && !isComment(node); up++) node = node.parent;
-    if (!node || !isComment(node)) {
-      at = text.indexOf('$', at + 1);
-      continue;
-    }
-    const segments = findTexSegments(text.slice(node.startIndex, node.endIndex), node.startIndex);
-    if (segments.length > 0) out.push({ span: { start: node.startIndex, end: node.endIndex }, segments });
-    at = text.indexOf('$', Math.max(at + 1, node.endIndex));
+  if (!text.includes('$')) return out; // most files: no query at all
+  const seen = new Set<number>();
+  for (const { node } of query(tree.language, COMMENTS[language]).captures(tree.rootNode)) {
+    if (out.length >= MAX_COMMENTS) break;
+    const { startIndex: start, endIndex: end } = node;
+    if (seen.has(start)) continue;
+    seen.add(start);
+    const source = text.slice(start, end);
+    if (!source.includes('$')) continue;
+    const segments = findTexSegments(source, start);
+    if (segments.length > 0) out.push({ span: { start, end }, segments });
   }
-  return out;
+  return out.sort((a, b) => a.span.start - b.span.start);
 }
 
 /** Longest TeX taken from one segment, in characters. */

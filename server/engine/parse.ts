@@ -2,7 +2,7 @@
 // grammars' files; everything after it sees a tree-sitter Tree.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
+import { Language, Parser, Query, type Node, type Tree } from 'web-tree-sitter';
 import type { LanguageId } from './types';
 
 const grammarFiles: Record<LanguageId, string> = {
@@ -60,6 +60,21 @@ export function parse(text: string, language: LanguageId, previous?: Tree): Tree
   const tree = parser.parse(text, previous);
   if (!tree) throw new Error('tree-sitter returned no tree');
   return tree;
+}
+
+const queries = new Map<Language, Map<string, Query>>();
+
+/**
+ * A compiled tree-sitter query for a tree's grammar (`tree.language`), cached. Running a query
+ * walks the tree inside WASM, which is far cheaper than visiting every node from JS when only a
+ * few kinds of node are wanted, and costs nothing per level of nesting.
+ */
+export function query(grammar: Language, source: string): Query {
+  let byGrammar = queries.get(grammar);
+  if (!byGrammar) queries.set(grammar, (byGrammar = new Map()));
+  let compiled = byGrammar.get(source);
+  if (!compiled) byGrammar.set(source, (compiled = new Query(grammar, source)));
+  return compiled;
 }
 
 /**

@@ -14,7 +14,7 @@
 // is reported as NB001 (unused-suppression, like Ruff's RUF100) with a safe fix that removes it.
 import type { Node, Tree } from 'web-tree-sitter';
 import { LineIndex } from './lineIndex';
-import { parse } from './parse';
+import { parse, query } from './parse';
 import type { Finding, LanguageId, Severity, TextEdit } from './types';
 
 /** The code of the finding for a suppression that suppresses nothing. */
@@ -66,24 +66,16 @@ const TEXT_LIKE = new Set([
 /** Code nested in text-like nodes: template `${...}` and JSX `{...}`. */
 const CODE_IN_TEXT = new Set(['template_substitution', 'jsx_expression']);
 
-function isComment(node: Node): boolean {
-  return node.type === 'comment';
-}
-
-/**
- * Comments that mention nabla. Finds the word in the text, then asks the tree what is there, so
- * the text is never taken for a comment where the parser saw a string or an identifier.
- */
+/** Comments that mention nabla, in document order: the comment nodes of the tree, so text in a string is never taken for one. */
 export function nablaComments(tree: Tree, text: string): Comment[] {
   const comments: Comment[] = [];
-  const pattern = /nabla/gi;
-  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
-    const node = tree.rootNode.descendantForIndex(m.index, m.index + m[0].length);
-    if (!node || !isComment(node)) continue;
+  if (!/nabla/i.test(text)) return comments; // most files: no query at all
+  for (const { node } of query(tree.language, '(comment) @comment').captures(tree.rootNode)) {
+    const start = node.startIndex;
     let end = node.endIndex;
-    while (end > node.startIndex && (text[end - 1] === '\r' || text[end - 1] === '\n')) end--; // a line comment may end with a \r
-    comments.push({ start: node.startIndex, end, text: text.slice(node.startIndex, end) });
-    pattern.lastIndex = Math.max(pattern.lastIndex, node.endIndex);
+    if (!/nabla/i.test(text.slice(start, end))) continue;
+    while (end > start && (text[end - 1] === '\r' || text[end - 1] === '\n')) end--; // a line comment may end with a \r
+    comments.push({ start, end, text: text.slice(start, end) });
   }
   return comments;
 }
