@@ -43,7 +43,7 @@ export const nb201DoubleRegularization = defineRule({
       const known = opt.decay.filter((d) => d.value !== undefined);
       if (opt.framework === 'tfjs' || known.length === 0) continue;
       const setting = known.find((d) => d.arg) ?? known[0];
-      const penalties = fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, opt.call, opt.ctx.owner) && sameModel(p, opt));
+      const penalties = nearestFirst(fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, opt.call, opt.ctx.owner) && sameModel(p, opt)), opt.ctx.owner, opt.call.span.start);
       const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner) : [];
       if (penalties.length === 0 && regs.length === 0) continue;
       const span = setting.arg?.span ?? opt.nameSpan ?? opt.call.callee.span;
@@ -53,7 +53,7 @@ export const nb201DoubleRegularization = defineRule({
       const i = chain.elements.findIndex((e) => e.kind === 'decay' && e.decay && e.decay.value !== 0);
       if (i < 0) continue;
       const element = chain.elements[i];
-      const penalties = fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, chain.call, chain.ctx.owner));
+      const penalties = nearestFirst(fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, chain.call, chain.ctx.owner)), chain.ctx.owner, chain.call.span.start);
       if (penalties.length === 0) continue;
       const decay = element.decay!;
       const coupled = !chain.elements.slice(0, i).some((e) => e.kind === 'adaptive' || e.kind === 'adaptive-optimizer' || e.kind === 'optimizer' || e.kind === 'flip');
@@ -63,7 +63,7 @@ export const nb201DoubleRegularization = defineRule({
     }
     const penaltiesOf = penaltiesByOwner(fw);
     for (const hand of fw.handDecays) {
-      const penalties = handLinkedPenalties(fw, penaltiesOf, hand.ctx.owner);
+      const penalties = nearestFirst(handLinkedPenalties(fw, penaltiesOf, hand.ctx.owner), hand.ctx.owner, hand.span.start);
       if (penalties.length === 0 || !fw.autodiff(hand.ctx.owner)) continue;
       const what = hand.kind === 'coupled' && hand.coef ? `the update also adds ${codeCoef(hand.coef)}·w to the gradient by hand` : 'the update also shrinks the weights by hand';
       report(build(facts, fw, hand.span, what, hand.kind === 'coupled' && hand.coef ? { text: codeCoef(hand.coef), value: fw.evaluateCoef(hand.coef, hand.ctx) } : undefined, penalties, []));
@@ -136,6 +136,15 @@ function coupledValue(facts: Facts, opt: OptimizerFact, setting: DecaySetting): 
 }
 
 /** c·Σw² in the loss is coupled decay 2c; the message adds the optimizer's (or the hand-written) decay when coupled. */
+/** Most related locations one finding lists. */
+const MAX_RELATED = 8;
+
+/** Penalties nearest the optimizer first: the same function, then by distance in the file. */
+function nearestFirst(penalties: LossPenaltyFact[], owner: Owner, at: number): LossPenaltyFact[] {
+  const rank = (p: LossPenaltyFact): number => (p.ctx.owner.id === owner.id ? 0 : 1);
+  return [...penalties].sort((a, b) => rank(a) - rank(b) || Math.abs(a.span.start - at) - Math.abs(b.span.start - at));
+}
+
 function build(facts: Facts, fw: FrameworkFacts, span: Span, what: string, coupled: Strength | undefined, penalties: LossPenaltyFact[], regs: RegularizerFact[]): Report {
   let penaltyText: string;
   let c: Coef;
@@ -164,5 +173,10 @@ function build(facts: Facts, fw: FrameworkFacts, span: Span, what: string, coupl
     ...penalties.map((p) => ({ span: p.span, message: 'the L2 penalty is added to the loss here' })),
     ...regs.map((r) => ({ span: r.attachments.find((a) => a.weight)?.span ?? r.expr.span, message: 'this regularizer adds an L2 penalty to the loss' })),
   ];
+  // A long file can link one optimizer to many penalties; the first few say it, a list of hundreds would not.
+  if (related.length > MAX_RELATED) {
+    const more = related.length - MAX_RELATED + 1;
+    related.splice(MAX_RELATED - 1, related.length, { ...related[MAX_RELATED - 1], message: `${related[MAX_RELATED - 1].message} (and ${more - 1} more places)` });
+  }
   return { span, message, related, math: coupled ? { computed: `λ_eff = ${unicodeCoef(twoC)} + ${coupled.text}` } : undefined };
 }
