@@ -1,6 +1,6 @@
 // One analysis of a text — tree, IR, facts, comments — shared by linting and hovers, so a hover
-// after the diagnostics costs no second analysis. The last few are kept, each with its tree, so
-// the next version of a document is re-parsed incrementally: tree-sitter is told what changed
+// after the diagnostics costs no second analysis. The trees of the last few texts are kept, so the
+// next version of a document is re-parsed incrementally: tree-sitter is told what changed
 // (`Tree.edit`) and reuses the rest of the old tree.
 import type { Edit, Tree } from 'web-tree-sitter';
 import { findCommentMath, type CommentMath } from './commentMath';
@@ -26,9 +26,14 @@ export interface DocumentAnalysis {
   readonly commentMath: CommentMath[];
 }
 
-/** Analyses kept: the current and previous version of the document being edited, and a few more. */
-const KEPT = 4;
-const kept: { analysis: DocumentAnalysis; tree: Tree }[] = [];
+/**
+ * Trees kept for incremental re-parsing (a few documents being edited), and of those, how many
+ * keep their whole analysis for hovers. Facts are much larger than trees: a language server with
+ * hundreds of open documents keeps only the latest.
+ */
+const KEPT_TREES = 3;
+const KEPT_ANALYSES = 1;
+const kept: { text: string; language: LanguageId; tree: Tree; analysis?: DocumentAnalysis }[] = [];
 
 /**
  * The analysis of `text`; from the cache when the same text was analysed recently. `text` must be
@@ -44,11 +49,11 @@ export function analyzeDocument(text: string, language: LanguageId): DocumentAna
  * that is dropped must be ended with `return()`, which frees its tree.
  */
 export function* analysisSteps(text: string, language: LanguageId): Steps<DocumentAnalysis> {
-  const at = kept.findIndex((entry) => entry.analysis.language === language && entry.analysis.text === text);
-  if (at >= 0) {
-    const [entry] = kept.splice(at, 1);
+  const hit = kept.findIndex((entry) => entry.analysis && entry.language === language && entry.text === text);
+  if (hit >= 0) {
+    const [entry] = kept.splice(hit, 1);
     kept.unshift(entry);
-    return entry.analysis;
+    return entry.analysis!;
   }
   const tree = parseIncrementally(text, language);
   let keptTree = false;
@@ -65,9 +70,12 @@ export function* analysisSteps(text: string, language: LanguageId): Steps<Docume
       directives: nablaComments(tree, text),
       commentMath: findCommentMath(tree, text, language),
     };
-    kept.unshift({ analysis, tree });
+    const same = kept.findIndex((entry) => entry.language === language && entry.text === text);
+    if (same >= 0) kept.splice(same, 1)[0].tree.delete(); // its analysis had been dropped; this one replaces it
+    kept.unshift({ text, language, tree, analysis });
     keptTree = true;
-    for (const evicted of kept.splice(KEPT)) evicted.tree.delete();
+    for (const evicted of kept.splice(KEPT_TREES)) evicted.tree.delete();
+    for (const older of kept.slice(KEPT_ANALYSES)) older.analysis = undefined;
     return analysis;
   } finally {
     // An error, or a run dropped between steps with `return()`: the tree is not kept, so free it.
@@ -88,8 +96,8 @@ export function forgetDocuments(): void {
 function parseIncrementally(text: string, language: LanguageId): Tree {
   let base: { tree: Tree; edit: Edit } | undefined;
   for (const entry of kept) {
-    if (entry.analysis.language !== language) continue;
-    const edit = singleEdit(entry.analysis.text, text);
+    if (entry.language !== language) continue;
+    const edit = singleEdit(entry.text, text);
     if (edit && (!base || edit.oldEndIndex - edit.startIndex < base.edit.oldEndIndex - base.edit.startIndex)) base = { tree: entry.tree, edit };
   }
   if (!base) return parse(text, language);

@@ -13,6 +13,7 @@ import { TextDocument } from 'vscode-languageserver-textdocument';
 import { initEngine, lintSteps } from '../engine';
 import { DEFAULT_DEBOUNCE_MS, DiagnosticScheduler } from './diagnostics';
 import { attachHover } from './hover';
+import { IdleCollector } from './idleMemory';
 import { attachProjectFeatures } from './projectFeatures';
 import { SETTINGS_SECTION, SettingsStore } from './settings';
 
@@ -45,7 +46,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   engineReady.catch(() => undefined); // reported by the scheduler on first use
 
   let settings = new SettingsStore(undefined, (message) => log(MessageType.Warning, message));
-  const publish = (params: PublishDiagnosticsParams): void => void connection.sendDiagnostics(params).catch(() => undefined);
+  const idle = new IdleCollector();
+  const publish = (params: PublishDiagnosticsParams): void => {
+    idle.activity();
+    void connection.sendDiagnostics(params).catch(() => undefined);
+  };
   // Code actions, notebooks, the project file, Lint Workspace (projectFeatures.ts).
   const project = attachProjectFeatures(connection, {
     documents,
@@ -95,6 +100,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onShutdown(() => {
     scheduler.dispose();
     project.dispose();
+    idle.dispose();
   });
 
   documents.listen(connection);
