@@ -83,7 +83,7 @@ export function* analysisSteps(text: string, language: LanguageId): Steps<Docume
   }
 }
 
-/** Frees the kept trees (tests, and a server asked to release memory). */
+/** Frees the kept trees (tests start from a clean slate with it). */
 export function forgetDocuments(): void {
   for (const entry of kept.splice(0)) entry.tree.delete();
 }
@@ -122,24 +122,20 @@ export function singleEdit(before: string, after: string): Edit | undefined {
   while (suffix < limit - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
   if (prefix + suffix < MIN_SHARED * Math.max(before.length, after.length)) return undefined;
   const oldEnd = before.length - suffix;
+  const beforeLines = new LineIndex(before);
   const newEnd = after.length - suffix;
   return {
     startIndex: prefix,
     oldEndIndex: oldEnd,
     newEndIndex: newEnd,
-    startPosition: pointAt(before, prefix),
-    oldEndPosition: pointAt(before, oldEnd),
-    newEndPosition: pointAt(after, newEnd),
+    startPosition: pointAt(beforeLines, prefix),
+    oldEndPosition: pointAt(beforeLines, oldEnd),
+    newEndPosition: pointAt(new LineIndex(after), newEnd),
   };
 }
 
-/** Tree-sitter's row and column (UTF-16 code units here, as the parser reads JS strings) of an offset. */
-function pointAt(text: string, offset: number): { row: number; column: number } {
-  let row = 0;
-  let lineStart = 0;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
-    row++;
-    lineStart = i + 1;
-  }
-  return { row, column: offset - lineStart };
+/** Tree-sitter's row and column of an offset (UTF-16 code units, as the parser reads JS strings). */
+function pointAt(lines: LineIndex, offset: number): { row: number; column: number } {
+  const { line, character } = lines.position(offset);
+  return { row: line, column: character };
 }

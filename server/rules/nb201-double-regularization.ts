@@ -175,8 +175,9 @@ function build(facts: Facts, fw: FrameworkFacts, span: Span, what: string, coupl
   ];
   // A long file can link one optimizer to many penalties; the first few say it, a list of hundreds would not.
   if (related.length > MAX_RELATED) {
-    const more = related.length - MAX_RELATED + 1;
-    related.splice(MAX_RELATED - 1, related.length, { ...related[MAX_RELATED - 1], message: `${related[MAX_RELATED - 1].message} (and ${more - 1} more places)` });
+    const hidden = related.splice(MAX_RELATED).length;
+    const last = related[MAX_RELATED - 1];
+    related[MAX_RELATED - 1] = { ...last, message: `${last.message} (and ${hidden} more places)` };
   }
   return { span, message, related, math: coupled ? { computed: `λ_eff = ${unicodeCoef(twoC)} + ${coupled.text}` } : undefined };
 }
