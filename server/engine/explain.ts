@@ -131,20 +131,8 @@ export interface Explanation {
 
 type Analysis = DocumentAnalysis;
 
-const CACHE_SIZE = 4;
-const findingCache: { text: string; key: string; findings: Finding[] }[] = [];
 /** Every statement of an analysis (lambda bodies included), computed on first use. */
 const statementLists = new WeakMap<Analysis, Stmt[]>();
-
-function findingsFor(text: string, options: LintOptions): Finding[] {
-  const key = JSON.stringify([options.language, options.select ?? [], options.ignore ?? [], options.severity ?? {}]);
-  const hit = findingCache.find((f) => f.key === key && f.text === text);
-  if (hit) return hit.findings;
-  const findings = lintText(text, options).findings;
-  findingCache.unshift({ text, key, findings });
-  findingCache.length = Math.min(findingCache.length, CACHE_SIZE);
-  return findings;
-}
 
 /**
  * The explanation for the place at `offset` (UTF-16) in `text`, or undefined when there is nothing
@@ -158,7 +146,7 @@ export function explainAt(text: string, options: LintOptions, offset: number, on
     const a = analyzeDocument(text, options.language);
     return (
       explainComment(a, offset) ??
-      explainUpdateAt(a, offset, () => findingsFor(text, options)) ??
+      explainUpdateAt(a, offset, () => lintText(text, options).findings) ??
       explainPenaltyAt(a, offset) ??
       explainOptimizerAt(a, offset)
     );
