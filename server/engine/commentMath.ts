@@ -32,7 +32,8 @@ const COMMENTS: Record<LanguageId, string> = {
 };
 
 /** Comments and docstrings of a parsed file that contain math, in document order. */
-export function findCommentMath(tree: Tree, text: string, language: LanguageId): CommentMath[] {
+/** Math in the comments of a parsed file; spans are offset by `base` (server/engine/source.ts). */
+export function findCommentMath(tree: Tree, text: string, language: LanguageId, base = 0): CommentMath[] {
   const out: CommentMath[] = [];
   if (!text.includes('$')) return out; // most files: no query at all
   const seen = new Set<number>();
@@ -43,8 +44,8 @@ export function findCommentMath(tree: Tree, text: string, language: LanguageId):
     seen.add(start);
     const source = text.slice(start, end);
     if (!source.includes('$')) continue;
-    const segments = findTexSegments(source, start);
-    if (segments.length > 0) out.push({ span: { start, end }, segments });
+    const segments = findTexSegments(source, base + start);
+    if (segments.length > 0) out.push({ span: { start: base + start, end: base + end }, segments });
   }
   return out.sort((a, b) => a.span.start - b.span.start);
 }

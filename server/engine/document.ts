@@ -1,29 +1,42 @@
-// One analysis of a text — tree, IR, facts, comments — shared by linting and hovers, so a hover
-// after the diagnostics costs no second analysis. The trees of the last few texts are kept, so the
+// One parse of a text — tree, IR, scopes, comments — shared by linting and hovers, so a hover
+// after the diagnostics costs no second parse. The trees of the last few texts are kept, so the
 // next version of a document is re-parsed incrementally: tree-sitter is told what changed
-// (`Tree.edit`) and reuses the rest of the old tree.
+// (`Tree.edit`) and reuses the rest of the old tree. Facts are not kept here: they belong to a
+// program (server/engine/program.ts), because they can depend on other files.
 import type { Edit, Tree } from 'web-tree-sitter';
 import { findCommentMath, type CommentMath } from './commentMath';
-import { buildFacts, type Facts } from './facts';
+import type { Facts } from './facts';
+import { ScopeBuilder } from './facts/scope';
 import type { Module } from './ir';
 import { LineIndex } from './lineIndex';
 import { lower } from './lower';
 import { parse } from './parse';
+import { Program } from './program';
+import { makeSourceFile, type SourceFile } from './source';
 import { runSteps, type Steps } from './stepwise';
 import { nablaComments, type Comment } from './suppressions';
 import type { LanguageId } from './types';
 
-export interface DocumentAnalysis {
+/** A file parsed and lowered on its own: nothing here depends on any other file. */
+export interface ParsedFile {
+  readonly file: SourceFile;
   readonly text: string;
   readonly language: LanguageId;
   /** The IR, with syntax errors and whether deep code was cut off. */
   readonly module: Module;
-  readonly facts: Facts;
+  /** Scopes, bindings, functions, classes, imports and exports. */
+  readonly scopes: ScopeBuilder;
+  /** Positions of global offsets in this file. */
   readonly lines: LineIndex;
-  /** Comments that mention Nabla (suppression directives). */
+  /** Comments that mention Nabla (suppression directives), at offsets into `text` (not global). */
   readonly directives: Comment[];
   /** `$…$` math in comments and docstrings (hovers). */
   readonly commentMath: CommentMath[];
+}
+
+/** A lone document's parse with its facts, for hovers. */
+export interface DocumentAnalysis extends ParsedFile {
+  readonly facts: Facts;
 }
 
 /**
@@ -32,55 +45,85 @@ export interface DocumentAnalysis {
  * hundreds of open documents keeps only the latest.
  */
 const KEPT_TREES = 3;
-const KEPT_ANALYSES = 1;
-const kept: { text: string; language: LanguageId; tree: Tree; analysis?: DocumentAnalysis }[] = [];
+const KEPT_PARSES = 3;
+const kept: { text: string; language: LanguageId; tree: Tree; parsed?: ParsedFile }[] = [];
 
 /**
- * The analysis of `text`; from the cache when the same text was analysed recently. `text` must be
- * what the rules see (a BOM already blanked). Throws only if the parsers are not initialized.
+ * A lone document parsed (as file 0 of its own program) with its facts; from the cache when the
+ * same text was parsed recently. `text` must be what the rules see (a BOM already blanked).
+ * Throws only if the parsers are not initialized.
  */
 export function analyzeDocument(text: string, language: LanguageId): DocumentAnalysis {
-  return runSteps(analysisSteps(text, language));
+  const parsed = runSteps(parseSteps(makeSourceFile(0, '', text, language)));
+  const cached = loneFacts.get(parsed);
+  if (cached) return cached;
+  const program = new Program();
+  const analysis = { ...parsed, facts: program.facts(parsed) };
+  loneFacts.set(parsed, analysis);
+  return analysis;
 }
 
+/** The last lone document's facts, so a hover right after the diagnostics reuses them. */
+const loneFacts = new WeakMap<ParsedFile, DocumentAnalysis>();
+
 /**
- * `analyzeDocument` in steps: it yields after parsing and after lowering, so a caller that drives
- * it (the language server) can answer other requests in between or drop a run gone stale. A run
- * that is dropped must be ended with `return()`, which frees its tree.
+ * Parses and lowers a file in steps: it yields after parsing and after lowering, so a caller that
+ * drives it (the language server) can answer other requests in between or drop a run gone stale.
+ * A run that is dropped must be ended with `return()`, which frees its tree. The parse of the same
+ * text, language and file id is reused.
  */
-export function* analysisSteps(text: string, language: LanguageId): Steps<DocumentAnalysis> {
-  const hit = kept.findIndex((entry) => entry.analysis && entry.language === language && entry.text === text);
+export function* parseSteps(file: SourceFile): Steps<ParsedFile> {
+  const { text, language } = file;
+  const hit = kept.findIndex((entry) => entry.parsed && entry.language === language && entry.text === text && entry.parsed.file.id === file.id && entry.parsed.file.path === file.path);
   if (hit >= 0) {
     const [entry] = kept.splice(hit, 1);
     kept.unshift(entry);
-    return entry.analysis!;
+    return entry.parsed!;
   }
   const tree = parseIncrementally(text, language);
   let keptTree = false;
   try {
     yield;
-    const module = lower(tree, text, language);
+    const module = lower(tree, text, language, file.base);
     yield;
-    const analysis: DocumentAnalysis = {
-      text,
-      language,
-      module,
-      facts: buildFacts(module, text, language),
-      lines: new LineIndex(text),
-      directives: nablaComments(tree, text),
-      commentMath: findCommentMath(tree, text, language),
-    };
+    const parsed = parsedFile(file, tree, module);
     const same = kept.findIndex((entry) => entry.language === language && entry.text === text);
-    if (same >= 0) kept.splice(same, 1)[0].tree.delete(); // its analysis had been dropped; this one replaces it
-    kept.unshift({ text, language, tree, analysis });
+    if (same >= 0) kept.splice(same, 1)[0].tree.delete(); // the same text (another id, or its parse dropped): this one replaces it
+    kept.unshift({ text, language, tree, parsed });
     keptTree = true;
     for (const evicted of kept.splice(KEPT_TREES)) evicted.tree.delete();
-    for (const older of kept.slice(KEPT_ANALYSES)) older.analysis = undefined;
-    return analysis;
+    for (const older of kept.slice(KEPT_PARSES)) older.parsed = undefined;
+    return parsed;
   } finally {
     // An error, or a run dropped between steps with `return()`: the tree is not kept, so free it.
     if (!keptTree) tree.delete();
   }
+}
+
+/**
+ * Parses a file without keeping its tree for incremental re-parsing: for the files of a project
+ * that are read from disk (the documents being edited go through `parseSteps`).
+ */
+export function parseFile(file: SourceFile): ParsedFile {
+  const tree = parse(file.text, file.language);
+  try {
+    return parsedFile(file, tree, lower(tree, file.text, file.language, file.base));
+  } finally {
+    tree.delete();
+  }
+}
+
+function parsedFile(file: SourceFile, tree: Tree, module: Module): ParsedFile {
+  return {
+    file,
+    text: file.text,
+    language: file.language,
+    module,
+    scopes: new ScopeBuilder(module, file),
+    lines: new LineIndex(file.text, file.base),
+    directives: nablaComments(tree, file.text),
+    commentMath: findCommentMath(tree, file.text, file.language, file.base),
+  };
 }
 
 /** Frees the kept trees (tests start from a clean slate with it). */

@@ -364,7 +364,7 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   const siteRange = a.lines.range(siteSpan);
   const symbols = new SymbolTable();
   const contextParam = paramOfSite(a, site, form);
-  const base = { text: a.text, symbols, analyzer, scope: site.scope, at: site.at, contextParam, expansions: form.aliases };
+  const base = { source: a.facts.source, symbols, analyzer, scope: site.scope, at: site.at, contextParam, expansions: form.aliases };
 
 
   // Findings that belong to this update: by the update range the rule recorded, or by position.
@@ -422,7 +422,7 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   });
 
   const equivalentForms = l2Forms(a, site, form, mine, symbols, contextParam);
-  const targetText = a.text.slice(site.target.span.start, site.target.span.end);
+  const targetText = a.facts.source(site.target.span);
   const title = site.kind === 'update' ? `Update of \`${targetText}\`` : `Gradient \`${targetText}\``;
   return {
     range: siteRange,
@@ -590,7 +590,7 @@ function l2Forms(a: Analysis, site: UpdateSite, form: UpdateForm, findings: Find
   }
   // A term that grows the weights (wrong sign) has no regularizer to move: NB102 reports it.
   if (!strength || strength.k.num <= 0) return undefined;
-  const printer = new ExprPrinter({ text: a.text, symbols, analyzer: a.facts.analyzer, scope: site.scope, at: site.at });
+  const printer = new ExprPrinter({ source: a.facts.source, symbols, analyzer: a.facts.analyzer, scope: site.scope, at: site.at });
   const w = param ? printer.paramNode(baseExpr(param)) : atom(symbols.param('W'));
   return equivalentForms(strength.k, w, symbols, strength.lr, a.facts.dialect);
 }
@@ -647,7 +647,7 @@ function explainPenaltyAt(a: Analysis, offset: number): Explanation | undefined 
   for (const s of stmts) {
     if (s.kind === 'assign' && s.value.kind !== 'lambda') {
       const found = penaltyInAssignment(a, s, offset);
-      const target = a.text.slice(s.targets[0].span.start, s.targets[0].span.end);
+      const target = a.facts.source(s.targets[0].span);
       if (found) return penaltyExplanation(a, found.term, found.scope, found.at, s.span, found.whole && !s.op ? `Penalty \`${target}\`` : `Penalty added to \`${target}\``);
     }
     const fn = onHeaderOrReturn(s, offset) ? helperAt(a, s) : undefined;
@@ -712,7 +712,7 @@ function penaltyOfHelper(a: Analysis, fn: FunctionDef): PenaltyTerm | undefined 
 
 function penaltyExplanation(a: Analysis, term: PenaltyTerm, scope: Scope, at: number, span: Span, title: string): Explanation {
   const symbols = new SymbolTable();
-  const printer = new ExprPrinter({ text: a.text, symbols, analyzer: a.facts.analyzer, scope, at });
+  const printer = new ExprPrinter({ source: a.facts.source, symbols, analyzer: a.facts.analyzer, scope, at });
   const params = term.params.slice(0, 3).map((p) => printer.paramNode(p.expr));
   const section = penaltySection(term.kind, term.coef, params, symbols);
   const explanation: Explanation = { range: a.lines.range(span), kind: 'penalty', title, findings: [], penalty: section };
@@ -760,14 +760,14 @@ function explainRegularizerAt(a: Analysis, offset: number): Explanation | undefi
   const symbols = new SymbolTable();
   const w = atom(symbols.virtual('\u0000W', { tex: 'W', unicode: 'W' }));
   const factor = (f: RegularizerFact['l1']): Coef | undefined => {
-    if (f.expr && f.value === undefined) return sym(a.text.slice(f.expr.span.start, f.expr.span.end));
+    if (f.expr && f.value === undefined) return sym(a.facts.source(f.expr.span));
     if (f.value === undefined || f.value === 0) return undefined;
     return num(f.value);
   };
   const l1 = factor(r.l1);
   let l2 = factor(r.l2);
   if (r.framework === 'tf1' && l2) l2 = scale(l2, 0.5); // l2_regularizer(scale) = scale·ΣW²/2
-  const title = `Regularizer \`${a.text.slice(r.expr.span.start, r.expr.span.end).slice(0, 60)}\``;
+  const title = `Regularizer \`${a.facts.source(r.expr.span).slice(0, 60)}\``;
   const explanation: Explanation = { range: a.lines.range(r.expr.span), kind: 'penalty', title, findings: [] };
   if (l2 && !l1) {
     explanation.penalty = penaltySection('sumsq', l2, [w], symbols);
@@ -849,7 +849,7 @@ function stepOf(fam: Family, momentum: boolean): Step {
 }
 
 function optimizerExplanation(a: Analysis, opt: OptimizerFact): Explanation | undefined {
-  const src = (e: Expr): string => a.text.slice(e.span.start, e.span.end);
+  const src = (e: Expr): string => a.facts.source(e.span);
   const legend: LegendEntry[] = [];
   const notes: string[] = [];
   const lrArg = opt.arg('lr') ?? opt.arg('learning_rate') ?? opt.arg('learningRate') ?? opt.arg('lr', opt.framework === 'torch' ? 1 : opt.framework === 'tfa' ? 1 : 0);
@@ -936,7 +936,7 @@ function optimizerExplanation(a: Analysis, opt: OptimizerFact): Explanation | un
 
 function decayedWeightsExplanation(a: Analysis, chain: ChainFact, call: Expr & { kind: 'call' }, rate: Expr | undefined): Explanation {
   const legend: LegendEntry[] = [];
-  if (rate) legend.push({ tex: '\\lambda', unicode: 'λ', code: a.text.slice(rate.span.start, rate.span.end) });
+  if (rate) legend.push({ tex: '\\lambda', unicode: 'λ', code: a.facts.source(rate.span) });
   const index = chain.elements.findIndex((e) => e.call === call);
   const before = chain.elements.slice(0, index);
   const tex = ['u \\leftarrow u + \\lambda\\theta', '\\theta \\leftarrow \\theta + u'];

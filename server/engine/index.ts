@@ -1,12 +1,15 @@
 // The engine's public face: the CLI and the language server call only what is exported here.
-import { analysisSteps } from './document';
-import type { LineIndex } from './lineIndex';
+import { parseSteps, type ParsedFile } from './document';
+import type { Span } from './ir';
+import { LineIndex } from './lineIndex';
 import { initParsers } from './parse';
+import { Program } from './program';
+import { fileIdOf, makeSourceFile, type SourceFile } from './source';
 import { runSteps, type Steps } from './stepwise';
 import { applySuppressions, parseDirectives, UNUSED_SUPPRESSION } from './suppressions';
 import { allRules } from '../rules';
-import type { ReportedMath, Rule } from '../rules/rule';
-import type { Finding, FindingMath, LintOptions, LintOutcome, Notice } from './types';
+import type { Report, ReportedMath, Rule } from '../rules/rule';
+import type { Finding, FindingMath, LintOptions, LintOutcome, Notice, RelatedInfo, Severity } from './types';
 
 export type { Finding, FindingMath, Fix, FixSafety, LanguageId, LintOptions, LintOutcome, Notice, Position, Range, RelatedInfo, Severity, TextEdit } from './types';
 export { languageForLanguageId, languageForPath, lintedExtensions } from './languages';
@@ -41,12 +44,12 @@ export function enabledRules(options: Pick<LintOptions, 'select' | 'ignore'>): R
   });
 }
 
-/** A rule's reported math with its spans turned into ranges (keys only when present). */
-function findingMath(math: ReportedMath, lines: LineIndex): FindingMath {
+/** A rule's reported math with its spans turned into ranges (keys only when present and in the finding's file). */
+function findingMath(math: ReportedMath, lines: LineIndex, inFile: (span: Span) => boolean): FindingMath {
   const { site, update, ...rest } = math;
   const out: FindingMath = { ...rest };
-  if (site) out.site = lines.range(site);
-  if (update) out.update = lines.range(update);
+  if (site && inFile(site)) out.site = lines.range(site);
+  if (update && inFile(update)) out.update = lines.range(update);
   return out;
 }
 
@@ -94,53 +97,60 @@ export function* lintSteps(text: string, options: LintOptions & { maxFileSize?: 
 const RECENT_OUTCOMES = 4;
 const recentOutcomes: { text: string; key: string; outcome: LintOutcome }[] = [];
 
+/** Why a text is not linted at all (binary, too large), or undefined. */
+function skipReason(text: string, maxSize: number): Notice | undefined {
+  if (looksBinary(text)) return { kind: 'skipped', message: 'skipped: the file looks binary (it contains NUL bytes)' };
+  if (text.length > maxSize) return { kind: 'skipped', message: `skipped: the file has ${text.length} characters, over the limit of ${maxSize}` };
+  return undefined;
+}
+
+/** A text as the rules see it: a BOM is blanked (offsets kept; it is not code). */
+export function lintableText(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? ' ' + text.slice(1) : text;
+}
+
 function* lintUncached(text: string, options: LintOptions & { maxFileSize?: number }): Steps<LintOutcome> {
+  text = lintableText(text);
+  const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
+  if (skipped) return { findings: [], notices: [skipped] };
+  const parsed = yield* parseSteps(makeSourceFile(0, '', text, options.language));
+  const program = new Program();
+  program.add(parsed);
+  const run = yield* ruleSteps(program, parsed, options);
+  return outcomeFor(program, parsed, [run], options, () => '');
+}
+
+/** What running the rules with one file as the entry gave: findings anywhere in the program, with global spans. */
+export interface EntryRun {
+  entry: ParsedFile;
+  findings: RawFinding[];
+  notices: Notice[];
+  /** Rules that crashed (their suppressions cannot be judged unused). */
+  crashed: Set<string>;
+}
+
+/** A finding as a rule reported it, before its spans became ranges in a file. */
+export interface RawFinding {
+  code: string;
+  severity: Severity;
+  report: Report;
+}
+
+/** Runs the enabled rules over one file of a program, a step per rule. */
+export function* ruleSteps(program: Program, entry: ParsedFile, options: Pick<LintOptions, 'select' | 'ignore' | 'severity'>): Steps<EntryRun> {
   const notices: Notice[] = [];
-  const findings: Finding[] = [];
-  if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1); // keep offsets; a BOM is not code
-  if (looksBinary(text)) {
-    return { findings, notices: [{ kind: 'skipped', message: 'skipped: the file looks binary (it contains NUL bytes)' }] };
-  }
-  const maxSize = options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE;
-  if (text.length > maxSize) {
-    return {
-      findings,
-      notices: [{ kind: 'skipped', message: `skipped: the file has ${text.length} characters, over the limit of ${maxSize}` }],
-    };
-  }
-  const { module, facts, lines, directives } = yield* analysisSteps(text, options.language);
-  if (module.errors.length > 0) {
-    const first = lines.position(module.errors[0].start);
-    notices.push({
-      kind: 'parse-error',
-      message: `syntax error at ${first.line + 1}:${first.character + 1}${module.errors.length > 1 ? ` and ${module.errors.length - 1} more` : ''}; the rest of the file was still checked`,
-    });
-  }
-  if (module.truncated) {
-    notices.push({ kind: 'parse-error', message: 'some expressions nest too deeply to analyse; they were skipped' });
-  }
-  const enabled = enabledRules(options);
+  const findings: RawFinding[] = [];
   const crashed = new Set<string>();
-  for (const rule of enabled) {
+  yield;
+  const facts = program.facts(entry);
+  for (const rule of enabledRules(options)) {
     yield;
     const configured = options.severity?.[rule.meta.code];
     try {
       rule.check({
         facts,
         report(report) {
-          findings.push({
-            code: rule.meta.code,
-            severity: configured ?? report.severity ?? rule.meta.severity,
-            message: report.message,
-            range: lines.range(report.span),
-            related: (report.related ?? []).map((r) => ({ message: r.message, range: lines.range(r.span) })),
-            fix: report.fix && {
-              title: report.fix.title,
-              safety: report.fix.safety,
-              edits: report.fix.edits.map((e) => ({ range: lines.range(e.span), newText: e.newText })),
-            },
-            math: report.math && findingMath(report.math, lines),
-          });
+          findings.push({ code: rule.meta.code, severity: configured ?? report.severity ?? rule.meta.severity, report });
         },
       });
     } catch (error) {
@@ -148,23 +158,85 @@ function* lintUncached(text: string, options: LintOptions & { maxFileSize?: numb
       crashed.add(rule.meta.code);
     }
   }
+  return { entry, findings, notices, crashed };
+}
+
+/**
+ * The findings of one file from the runs of the entries that reached it (its own run, and the runs of
+ * files that import it): each finding whose span is in the file, once, with related places in other
+ * files named by `pathOf`; then the file's suppression comments.
+ */
+export function outcomeFor(program: Program, parsed: ParsedFile, runs: EntryRun[], options: LintOptions, pathOf: (file: SourceFile) => string): LintOutcome {
+  const { module, lines, text } = parsed;
+  const notices: Notice[] = [];
+  const own = runs.find((r) => r.entry === parsed);
+  if (module.errors.length > 0) {
+    const first = lines.position(module.errors[0].start);
+    notices.push({
+      kind: 'parse-error',
+      message: `syntax error at ${first.line + 1}:${first.character + 1}${module.errors.length > 1 ? ` and ${module.errors.length - 1} more` : ''}; the rest of the file was still checked`,
+    });
+  }
+  if (module.truncated) notices.push({ kind: 'parse-error', message: 'some expressions nest too deeply to analyse; they were skipped' });
+  if (own) notices.push(...own.notices);
+  const findings: Finding[] = [];
+  const seen = new Set<string>();
+  const crashed = new Set<string>();
+  for (const run of runs) {
+    for (const code of run.crashed) crashed.add(code);
+    for (const raw of run.findings) {
+      const finding = toFinding(program, parsed, raw, pathOf);
+      if (!finding) continue;
+      const key = `${finding.code}|${finding.range.start.line}:${finding.range.start.character}-${finding.range.end.line}:${finding.range.end.character}|${finding.message}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      findings.push(finding);
+    }
+  }
   // Suppression comments (server/engine/suppressions.ts); NB001 reports the unused ones.
+  const enabled = enabledRules(options);
   const checked = new Set(enabled.map((rule) => rule.meta.code).filter((code) => !crashed.has(code)));
   const unused = enabled.find((rule) => rule.meta.code === UNUSED_SUPPRESSION);
+  const localLines = parsed.directives.length > 0 && parsed.file.base !== 0 ? new LineIndex(text) : lines;
   const kept = applySuppressions(findings, {
     text,
-    lines,
-    directives: parseDirectives(directives, lines),
+    lines: localLines,
+    directives: parseDirectives(parsed.directives, localLines),
     isRule: (code) => allRules.some((rule) => rule.meta.code === code),
     wasChecked: (code) => checked.has(code),
     allChecked: allRules.every((rule) => rule.meta.code === UNUSED_SUPPRESSION || checked.has(rule.meta.code)),
     // With syntax errors the findings are incomplete, so "suppresses nothing" cannot be judged.
     unusedSeverity: unused && module.errors.length === 0 && !module.truncated ? (options.severity?.[UNUSED_SUPPRESSION] ?? unused.meta.severity) : undefined,
   });
-  findings.length = 0;
-  for (const finding of kept) findings.push(finding);
-  findings.sort(
-    (a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character || a.code.localeCompare(b.code),
-  );
-  return { findings, notices };
+  kept.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character || a.code.localeCompare(b.code));
+  return { findings: kept, notices };
+}
+
+/** A raw finding as a finding of `parsed`, or undefined when its span is in another file. */
+function toFinding(program: Program, parsed: ParsedFile, raw: RawFinding, pathOf: (file: SourceFile) => string): Finding | undefined {
+  const { report } = raw;
+  const { file, lines } = parsed;
+  const inFile = (span: Span): boolean => fileIdOf(span.start) === file.id;
+  if (!inFile(report.span)) return undefined;
+  const related: RelatedInfo[] = [];
+  for (const r of report.related ?? []) {
+    if (inFile(r.span)) related.push({ message: r.message, range: lines.range(r.span) });
+    else {
+      const other = program.parsedOf(r.span);
+      if (other) related.push({ message: r.message, range: other.lines.range(r.span), path: pathOf(other.file) });
+    }
+  }
+  // A fix is offered only when all its edits are in this file.
+  const fix = report.fix && report.fix.edits.every((e) => inFile(e.span))
+    ? { title: report.fix.title, safety: report.fix.safety, edits: report.fix.edits.map((e) => ({ range: lines.range(e.span), newText: e.newText })) }
+    : undefined;
+  return {
+    code: raw.code,
+    severity: raw.severity,
+    message: report.message,
+    range: lines.range(report.span),
+    related,
+    fix,
+    math: report.math && findingMath(report.math, lines, inFile),
+  };
 }

@@ -2,7 +2,11 @@
 // JavaScript all lower into, so each rule is written once. Lowering is total: pieces that a
 // half-typed file lacks are simply absent (optional fields, `other` nodes), never an exception.
 
-/** A source range as UTF-16 offsets into the document text (what tree-sitter's web binding gives). */
+/**
+ * A source range as UTF-16 offsets. Offsets are global across the files of a project: a file's
+ * offsets start at its `base` (server/engine/source.ts), so a span alone says which file it is in.
+ * A lone document has base 0, and its spans are offsets into its text.
+ */
 export interface Span {
   start: number;
   end: number;
@@ -14,6 +18,8 @@ export type UnaryOp = '-' | '+' | 'not' | '~';
 export interface KeywordArg {
   name: string;
   value: Expr;
+  /** `name=value` / `name: value` as written (absent on entries the engine builds). */
+  span?: Span;
 }
 
 export type Expr =
@@ -24,7 +30,8 @@ export type Expr =
   | { kind: 'index'; object: Expr; index: Expr[]; span: Span }
   /** Calls, including method calls (`callee` is an `attr`). Python keyword arguments go to `kwargs`. */
   | { kind: 'call'; callee: Expr; args: Expr[]; kwargs: KeywordArg[]; span: Span }
-  | { kind: 'binary'; op: BinaryOp; left: Expr; right: Expr; span: Span }
+  /** `opSpan`: where the operator is written (fixes flip it); absent on nodes the engine builds. */
+  | { kind: 'binary'; op: BinaryOp; left: Expr; right: Expr; opSpan?: Span; span: Span }
   | { kind: 'unary'; op: UnaryOp; arg: Expr; span: Span }
   /** Python lambdas and JS arrow/function expressions. `body` is the returned expression when there is one. */
   | { kind: 'lambda'; params: Param[]; body?: Expr; stmts: Stmt[]; span: Span }
@@ -52,18 +59,31 @@ export interface Param {
 
 export type AssignOp = '+' | '-' | '*' | '/';
 
+/** How a definition leaves its module: `export const f`, `export function f`, `export default ...`. */
+export type Exported = 'named' | 'default';
+
 export type Stmt =
-  /** `t = v`, `t1 = t2 = v`, `t += v` (op '+'), `const t = v`. Destructuring targets are `seq` exprs. */
-  | { kind: 'assign'; targets: Expr[]; value: Expr; op?: AssignOp; span: Span }
+  /**
+   * `t = v`, `t1 = t2 = v`, `t += v` (op '+', `opSpan` where `+=` is written), `const t = v`.
+   * Destructuring targets are `seq` exprs. `export default v` is an assignment to `default`.
+   */
+  | { kind: 'assign'; targets: Expr[]; value: Expr; op?: AssignOp; opSpan?: Span; exported?: Exported; span: Span }
   | { kind: 'expr'; expr: Expr; span: Span }
-  | { kind: 'function'; name: string; nameSpan: Span; params: Param[]; body: Stmt[]; span: Span }
-  | { kind: 'class'; name: string; body: Stmt[]; span: Span }
+  /** `decorators`: `@torch.no_grad()` and the like, outermost first. */
+  | { kind: 'function'; name: string; nameSpan: Span; params: Param[]; body: Stmt[]; decorators: Expr[]; exported?: Exported; span: Span }
+  /** `bases`: `class A(B, C)`, `class A extends B`. */
+  | { kind: 'class'; name: string; bases: Expr[]; body: Stmt[]; decorators: Expr[]; exported?: Exported; span: Span }
   | { kind: 'for'; target: Expr; iter: Expr; body: Stmt[]; span: Span }
-  /** `if`, `while`, `with`, `try`, ...: `heads` are the conditions or context managers. */
-  | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; body: Stmt[]; span: Span }
+  /**
+   * `if`, `while`, `with`, `try`, ...: `heads` are the conditions or context managers; for `with`,
+   * `aliases[i]` is the target after `as` of `heads[i]`, when there is one.
+   */
+  | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; aliases?: (Expr | undefined)[]; body: Stmt[]; span: Span }
   | { kind: 'return'; value?: Expr; span: Span }
   /** `import numpy as np` → module 'numpy', alias 'np'; `from torch import nn` → module 'torch', names [nn]. */
-  | { kind: 'import'; module: string; names: { name: string; alias: string }[]; span: Span };
+  | { kind: 'import'; module: string; names: { name: string; alias: string }[]; span: Span }
+  /** `export { a, b as c }` (names of this module) and `export { x } from './m'`, `export * from './m'` (re-exports). */
+  | { kind: 'export'; module?: string; names: { name: string; alias: string }[]; span: Span };
 
 /** A lowered file. `errors` lists places tree-sitter could not parse (the rest is still lowered). */
 export interface Module {

@@ -1,12 +1,18 @@
 import type { Position, Range } from './types';
 import type { Span } from './ir';
 
-/** Converts UTF-16 offsets to 0-based line/character positions (LSP's default encoding). */
+/**
+ * Converts UTF-16 offsets to 0-based line/character positions (LSP's default encoding). Offsets are
+ * global (server/engine/source.ts): the text's own offsets plus `base`.
+ */
 export class LineIndex {
   private readonly starts: number[] = [0];
   private readonly length: number;
 
-  constructor(text: string) {
+  constructor(
+    text: string,
+    private readonly base = 0,
+  ) {
     this.length = text.length;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
@@ -16,6 +22,7 @@ export class LineIndex {
   }
 
   position(offset: number): Position {
+    offset -= this.base;
     let lo = 0;
     let hi = this.starts.length - 1;
     while (lo < hi) {
@@ -28,9 +35,9 @@ export class LineIndex {
 
   /** The offset of a position; columns past a line's end stop at the end of the text. */
   offset(position: Position): number {
-    if (position.line < 0) return 0;
-    if (position.line >= this.starts.length) return this.length;
-    return Math.min(this.starts[position.line] + Math.max(0, position.character), this.length);
+    if (position.line < 0) return this.base;
+    if (position.line >= this.starts.length) return this.base + this.length;
+    return this.base + Math.min(this.starts[position.line] + Math.max(0, position.character), this.length);
   }
 
   range(span: Span): Range {

@@ -512,8 +512,8 @@ export interface Expansion {
 }
 
 export interface PrintOptions {
-  /** The document text (for source snippets). */
-  text: string;
+  /** The source text of a span (for source snippets), in whichever file it is. */
+  source: (span: Span) => string;
   symbols: SymbolTable;
   /** Recognizes penalties and parameters; without it parameters are judged by their names only. */
   analyzer?: Analyzer;
@@ -602,7 +602,7 @@ export class ExprPrinter {
   }
 
   private source(e: { span: Span }): string {
-    return this.options.text.slice(e.span.start, e.span.end);
+    return this.options.source(e.span);
   }
 
   private isModule(e: Expr): boolean {

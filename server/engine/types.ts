@@ -18,6 +18,8 @@ export interface Range {
 export interface RelatedInfo {
   message: string;
   range: Range;
+  /** The file the place is in, when it is not the finding's own file (a project's path). */
+  path?: string;
 }
 
 export interface TextEdit {

@@ -45,7 +45,7 @@ export const nb101PenaltyAsGradient = defineRule({
 });
 
 function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increment'][number], found: PenaltyTerm): Report {
-  const text = (span: { start: number; end: number }): string => facts.text.slice(span.start, span.end);
+  const text = (span: { start: number; end: number }): string => facts.source(span);
   // With a penalty over several parameters, the one that matters is the one being updated.
   // For a gradient (`dW2 += ...`) the parameter is the one it belongs to (W2).
   const targetKey = site.kind === 'update' ? exprKey(baseExpr(site.target)) : (parameterOfGradient(site.target) ?? exprKey(baseExpr(site.target)));

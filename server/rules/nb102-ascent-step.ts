@@ -52,8 +52,8 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
     if (!t.param || t.foreign || !t.stepCoef.syms.some((s) => s.pow > 0 && strictRegName(s.name))) continue;
     const sign = termSign(facts, t);
     if (sign === undefined) continue;
-    const paramText = facts.text.slice(t.param.expr.span.start, t.param.expr.span.end);
-    const termText = facts.text.slice(t.span.start, t.span.end);
+    const paramText = facts.source(t.param.expr.span);
+    const termText = facts.source(t.span);
     if (t.site.kind === 'update') {
       if (sign < 0 || exprKey(baseExpr(t.site.target)) !== exprKey(t.param.base)) continue;
       if (t.summand.via.length > 0) {
@@ -67,7 +67,7 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
           const use = sign * innerSign; // the sign with which the variable enters W's update
           if (polarity * use > 0) continue; // the step climbs: reported as an ascent step
         } else {
-          if (!ascentSpans.has(spanKey(trimSpan(facts.text, t.site.span)))) out.push(ambiguousReport(facts, t, paramText));
+          if (!ascentSpans.has(spanKey(trimSpan(facts, t.site.span)))) out.push(ambiguousReport(facts, t, paramText));
           continue;
         }
       }
@@ -88,11 +88,11 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
     if (expected === undefined || expected.sign * sign >= 0) continue;
     if (expected.ambiguous) {
       const use = expected.useSite;
-      if (use && !ascentSpans.has(spanKey(trimSpan(facts.text, use.span)))) out.push(ambiguousReport(facts, t, paramText, use));
+      if (use && !ascentSpans.has(spanKey(trimSpan(facts, use.span)))) out.push(ambiguousReport(facts, t, paramText, use));
       continue;
     }
     const lambda = programIndex(facts).lambdas.get(t.site.scope)?.lambda;
-    const gradText = lambda?.params[0] ? lambda.params[0].name : facts.text.slice(t.site.target.span.start, t.site.target.span.end);
+    const gradText = lambda?.params[0] ? lambda.params[0].name : facts.source(t.site.target.span);
     out.push(signReport(facts, t, `the regularization term ${termText} is added with the wrong sign: ${gradText} holds ${expected.sign > 0 ? '+' : '−'}∇loss, so the term must be ${expected.sign > 0 ? 'added' : 'subtracted'}; as written ${paramText} grows by ${describe(t)} each step instead of decaying`));
   }
   return out;
@@ -105,8 +105,8 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
  */
 function ambiguousReport(facts: Facts, t: RegGradientTerm, paramText: string, useSite?: UpdateSite): Report {
   const site = useSite ?? t.site;
-  const span = trimSpan(facts.text, site.span);
-  const via = useSite ? facts.text.slice(t.site.target.span.start, t.site.target.span.end) : facts.text.slice(t.summand.via[0].start, t.summand.via[0].end);
+  const span = trimSpan(facts, site.span);
+  const via = useSite ? facts.source(t.site.target.span) : facts.source(t.summand.via[0]);
   return {
     span,
     message: `this step adds ${via}, which carries the regularization term +${describe(t)}: ${paramText} grows every step. If ${via} is the loss gradient, the step climbs the loss and must subtract it; if it is a descent direction, the term must be subtracted`,
@@ -125,7 +125,7 @@ function signReport(facts: Facts, t: RegGradientTerm, message: string): Report {
   return {
     span: t.span,
     message,
-    related: t.summand.via.length > 0 ? [{ span: trimSpan(facts.text, t.site.span), message: 'the step that applies it' }] : [],
+    related: t.summand.via.length > 0 ? [{ span: trimSpan(facts, t.site.span), message: 'the step that applies it' }] : [],
     fix: fix && { title: 'Flip the sign of the regularization term', safety: 'unsafe', edits: [fix] },
   };
 }
@@ -153,26 +153,19 @@ function ascentSteps(facts: Facts): Report[] {
     // A sign known by convention only: any word of maximizing anywhere in the file keeps it silent.
     if (grads.every((t) => t.weak) && ASCENT_CONTEXT.test(facts.text)) continue;
     const g = grads[0];
-    const targetText = facts.text.slice(site.target.span.start, site.target.span.end);
+    const targetText = facts.source(site.target.span);
     const message = `this step moves ${targetText} up the loss gradient: it adds ${g.source ?? 'the gradient'} where gradient descent subtracts it, so training climbs the loss`;
-    const fix = step.operator ? { title: 'Subtract the gradient (descend)', safety: 'unsafe' as const, edits: [{ span: step.operator, newText: facts.text.slice(step.operator.start, step.operator.end) === '+=' ? '-=' : '+=' }] } : undefined;
+    const fix = step.operator ? { title: 'Subtract the gradient (descend)', safety: 'unsafe' as const, edits: [{ span: step.operator, newText: facts.source(step.operator) === '+=' ? '-=' : '+=' }] } : undefined;
     const related = g.origin ? [{ span: g.origin, message: 'the gradient of the loss comes from here' }] : [];
     // Flipping `+=` is right only when the step is the gradient alone (no decay term to flip with it).
-    out.push({ span: trimSpan(facts.text, site.span), message, related, fix: terms.every((t) => t.kind === 'grad' || t.kind === 'scalar') ? fix : undefined });
+    out.push({ span: trimSpan(facts, site.span), message, related, fix: terms.every((t) => t.kind === 'grad' || t.kind === 'scalar') ? fix : undefined });
   }
   return out;
 }
 
 /** `dW - reg * W` → `dW + reg * W`: flips the operator right before the term, when there is one. */
 function flipOperatorFix(facts: Facts, span: Span): { span: Span; newText: string } | undefined {
-  const before = facts.text.slice(Math.max(0, span.start - 8), span.start);
-  const m = /([+-])\s*$/.exec(before);
-  if (!m) return undefined;
-  const start = span.start - before.length + m.index;
-  // Only a binary operator: something other than `(`, `=`, `,` must precede it.
-  const prefix = facts.text.slice(Math.max(0, start - 40), start).trimEnd();
-  if (prefix === '' || /[(=,[*/]$/.test(prefix)) return undefined;
-  return { span: { start, end: start + 1 }, newText: m[1] === '-' ? '+' : '-' };
+  const operator = programIndex(facts.program.factsAt(span) ?? facts).operatorBefore(span);
+  if (!operator) return undefined;
+  return { span: operator, newText: facts.source(operator) === '-' ? '+' : '-' };
 }
-
-

@@ -151,7 +151,7 @@ function repeatedPerExample(facts: Facts, t: RegGradientTerm): boolean {
   const init = t.site.scope.allBindings(own.key).filter((b) => !b.op && b.at < own.at).pop();
   if (!init || own.op !== '+' && own.op !== '-') return false;
   const outer = init.loops;
-  const paramText = facts.text.slice(t.param!.expr.span.start, t.param!.expr.span.end);
+  const paramText = facts.source(t.param!.expr.span);
   for (const loop of own.loops) {
     if (outer.includes(loop)) continue;
     const vars = loopVariables(t.site.scope, loop);
@@ -168,14 +168,14 @@ function loopVariables(scope: { bindings: Map<string, { kind: string; loop?: { i
 
 function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, factor: string, total: Coef): Report {
   const t = terms[0];
-  const text = (s: { start: number; end: number }): string => facts.text.slice(s.start, s.end);
+  const text = (s: { start: number; end: number }): string => facts.source(s);
   const paramText = lastComponent(t.param!.base) ?? text(t.param!.expr.span);
   const penaltyParam = lastComponent(p.param.base) ?? text(p.param.expr.span);
   const penalty: Penalty = { kind: p.kind, coef: abs(p.coef), param: penaltyParam, via: p.via };
   const expected: Gradient = { ...gradientOf(penalty), param: paramText };
   const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';
   const written: Gradient = { kind, coef: terms.length > 1 ? total : abs(t.coef!), param: paramText };
-  const line = facts.text.slice(0, p.span.start).split('\n').length;
+  const line = facts.lineOf(p.span);
   const target = text(t.site.target.span);
   const stepFactor = t.selfScale ? `(1 − ${unicodeCoef({ ...t.stepCoef, num: Math.abs(t.stepCoef.num) })})` : '';
   const how = t.selfScale
@@ -199,7 +199,7 @@ function fixFor(facts: Facts, t: RegGradientTerm, p: LossPenalty): Report['fix']
   const a = facts.analyzer;
   const local = a.classifySummand({ ...t.summand, sign: 1, num: t.summand.num.filter((f) => !f.outer), den: t.summand.den.filter((f) => !f.outer) });
   if (!equalCoef(local.coef, t.coef!)) return undefined;
-  const paramText = facts.text.slice(t.param!.expr.span.start, t.param!.expr.span.end);
+  const paramText = facts.source(t.param!.expr.span);
   const expected = gradientOf({ kind: p.kind, coef: abs(p.coef), param: paramText });
   const replacement = codeGradient(expected, facts.dialect, paramText);
   if (!replacement) return undefined;

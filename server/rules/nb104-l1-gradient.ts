@@ -49,7 +49,7 @@ export const nb104L1Gradient = defineRule({
 });
 
 function checkTerm(facts: Facts, t: RegGradientTerm): Report | undefined {
-  const text = (s: Span): string => facts.text.slice(s.start, s.end);
+  const text = (s: Span): string => facts.source(s);
   if (t.preconditioned || t.foreign || t.stepCoef.num === 0) return undefined;
   const all = t.ids.length > 0 ? penaltiesFor(facts, t.ids, t.site.scope) : [];
   const manual = !all.some((p) => p.site.autodiff || p.site.scaledLater);
@@ -127,7 +127,7 @@ function absToSignFix(facts: Facts, t: RegGradientTerm): Report['fix'] {
   else if (facts.dialect === 'torch') edit = { span: callee.span, newText: 'torch.sign' };
   else if (facts.dialect === 'jax') edit = { span: callee.span, newText: 'jnp.sign' };
   else return undefined;
-  if (facts.text.slice(edit.span.start, edit.span.end) !== name && callee.kind === 'attr') return undefined;
+  if (facts.source(edit.span) !== name && callee.kind === 'attr') return undefined;
   return { title: `Use the subgradient: ${name} → sign`, safety: 'unsafe', edits: [edit] };
 }
 
@@ -151,7 +151,7 @@ function replaceFix(facts: Facts, t: RegGradientTerm, expected: Gradient, p: Los
   if (programIndex(facts).enclosingFunction(t.site.scope) !== p.site.fn) return undefined;
   const local = facts.analyzer.classifySummand({ ...t.summand, sign: 1, num: t.summand.num.filter((f) => !f.outer), den: t.summand.den.filter((f) => !f.outer) });
   if (!t.coef || coefRatio(local.coef, t.coef) !== 1) return undefined;
-  const paramText = facts.text.slice(t.param.expr.span.start, t.param.expr.span.end);
+  const paramText = facts.source(t.param.expr.span);
   const replacement = codeGradient({ ...expected, param: paramText }, facts.dialect, paramText);
   return replacement ? { title: `Use ${replacement}`, safety: 'unsafe', edits: [{ span: t.span, newText: replacement }] } : undefined;
 }

@@ -68,7 +68,7 @@ function plainNormNextToL2Gradient(facts: Facts): Report[] {
       if (a.syms.length === 0) continue;
       const w = lastComponent(p.param.base) ?? 'W';
       const c = abs(p.coef);
-      const written = facts.text.slice(t.span.start, t.span.end);
+      const written = facts.source(t.span);
       const squared = unicodePenalty({ kind: 'sumsq', coef: Math.abs(r) === 2 ? c : { ...c, num: c.num / 2 }, param: w });
       out.push({
         span: p.span,
@@ -106,7 +106,7 @@ function shapes(facts: Facts, s: LossSummand): Report[] {
       const named = [c.named, s.site.key, ...s.through.map((t) => t.key)].filter((k): k is string => k !== undefined).map((k) => k.replace(/^.*\./, ''));
       const regLike = coefNames.some(strictRegName) || named.some((k) => PENALTY_NAME.test(k) && !/loss$/i.test(k) || /^(reg|l1|l2)_?loss$/i.test(k));
       if (!regLike) continue;
-      if (found.shape === 'plain-sum' && keptNonnegative(facts.text, facts.text.slice(found.param.base.span.start, found.param.base.span.end))) continue;
+      if (found.shape === 'plain-sum' && keptNonnegative(facts.text, facts.source(found.param.base.span))) continue;
       out.push(shapeReport(facts, found.shape, found.param, found.expr));
     }
   }
@@ -114,7 +114,7 @@ function shapes(facts: Facts, s: LossSummand): Report[] {
 }
 
 function shapeReport(facts: Facts, shape: Shape, param: ParamOccurrence, expr: Expr): Report {
-  const w = lastComponent(param.base) ?? facts.text.slice(param.expr.span.start, param.expr.span.end);
+  const w = lastComponent(param.base) ?? facts.source(param.expr.span);
   const messages: Record<Shape, string> = {
     'plain-sum': `Σ${w} is not a norm: it is negative when the weights are, and its gradient is the constant 1, so as a penalty it pushes every weight down instead of toward zero; L1 is Σ|${w}|, L2 is Σ${w}²`,
     'square-of-sum': `(Σ${w})² is the square of the sum of the weights, not the sum of their squares Σ${w}²: its gradient 2·(Σ${w}) is the same for every weight, and weights of opposite sign cancel`,
@@ -132,7 +132,7 @@ function coefficientTwice(facts: Facts, s: LossSummand): Report | undefined {
   const twice = merge(coef).find((x) => x.pow >= 2 && strictRegName(x.name));
   if (!twice) return undefined;
   // `lam ** 2` written on purpose is a choice, not a slip.
-  const sources = [s.summand.site, ...pen.defs.map((d) => d.span), ...s.through.map((t) => t.span)].map((sp) => facts.text.slice(sp.start, sp.end));
+  const sources = [s.summand.site, ...pen.defs.map((d) => d.span), ...s.through.map((t) => t.span)].map((sp) => facts.source(sp));
   const escaped = twice.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   if (sources.some((src) => new RegExp(`${escaped}\\s*\\*\\*|(pow|square)\\(\\s*${escaped}\\b`).test(src))) return undefined;
   const w = lastComponent(pen.params[0].base) ?? 'W';

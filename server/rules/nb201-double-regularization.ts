@@ -77,7 +77,7 @@ interface Strength {
 }
 
 function src(facts: Facts, span: Span): string {
-  return facts.text.slice(span.start, span.end).replace(/\s+/g, ' ');
+  return facts.source(span).replace(/\s+/g, ' ');
 }
 
 /** Positions in fw.lossPenalties by the id of the penalty's owner. */

@@ -43,7 +43,7 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
       if (hand.kind !== 'coupled' || !hand.adaptive) continue;
       // Next to a loss with the matching penalty, λ·w is that penalty's gradient: deliberate L2, like Keras l2() with Adam.
       if (fw.lossPenalties.some((p) => p.ctx.owner.id === hand.ctx.owner.id)) continue;
-      const rate = facts.text.slice(hand.span.start, hand.span.end).replace(/\s+/g, ' ');
+      const rate = facts.source(hand.span).replace(/\s+/g, ' ');
       const family = hand.adaptive.firstMoment ? 'Adam step' : 'adaptive step (RMSprop/Adagrad style)';
       context.report({
         span: hand.span,
@@ -85,7 +85,7 @@ function torchReport(facts: Facts, opt: OptimizerFact, span: Span, value: number
 
 function chainReports(facts: Facts, chain: ChainFact): Report[] {
   const out: Report[] = [];
-  const text = (s: Span): string => facts.text.slice(s.start, s.end);
+  const text = (s: Span): string => facts.source(s);
   chain.elements.forEach((e, i) => {
     if (e.kind !== 'decay' || !e.call || !e.decay || e.decay.value === 0) return;
     const before = chain.elements.slice(0, i);

@@ -27,7 +27,7 @@ export const nb203NotWeightDecay = defineRule({
   check(context) {
     const fw = frameworkFacts(context.facts);
     const written = (a: Arg): string => {
-      const text = context.facts.text.slice(a.expr.span.start, a.expr.span.end);
+      const text = context.facts.source(a.expr.span);
       return a.value !== undefined && a.expr.kind !== 'num' ? `${text} = ${formatNumber(a.value)}` : text;
     };
     for (const opt of fw.optimizers) {

@@ -29,12 +29,12 @@ export const nb204DecayOnBiasAndNorm = defineRule({
     for (const opt of fw.optimizers) {
       const setting = opt.decay.find((d) => d.source === 'argument' && d.value !== undefined && d.value > 0);
       if (!setting?.arg) continue;
-      const text = facts.text.slice(setting.arg.expr.span.start, setting.arg.expr.span.end);
+      const text = facts.source(setting.arg.expr.span);
       const wd = setting.arg.expr.kind === 'num' ? text : `${text} = ${formatNumber(setting.value!)}`;
       const value = formatNumber(setting.value!);
       if (opt.framework === 'torch') {
         if (opt.groups || !opt.wholeModel) continue;
-        const params = facts.text.slice(opt.params!.span.start, opt.params!.span.end);
+        const params = facts.source(opt.params!.span);
         context.report({
           span: setting.arg.span,
           message:

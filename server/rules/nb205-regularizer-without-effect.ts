@@ -22,7 +22,7 @@ export const nb205RegularizerWithoutEffect = defineRule({
     const { facts } = context;
     const fw = frameworkFacts(facts);
     for (const r of fw.regularizers) {
-      const message = explain(r, facts.text.slice(r.expr.span.start, r.expr.span.end));
+      const message = explain(r, facts.source(r.expr.span));
       if (message) context.report({ span: r.expr.span, message });
     }
   },

@@ -48,7 +48,7 @@ export const nb304PenaltyNeverUsed = defineRule({
       const next = overwrite(t, info, name);
       if (next) {
         reported.add(s.targets[0].span.start);
-        const line = lineOf(t.facts.text, next.span.start);
+        const line = t.facts.lineOf(next.span);
         context.report({
           span: s.targets[0].span,
           message: `the penalty ${name} is overwritten on line ${line} before it is used: it never reaches the loss`,
@@ -58,12 +58,6 @@ export const nb304PenaltyNeverUsed = defineRule({
     }
   },
 });
-
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) line++;
-  return line;
-}
 
 /** A single-name assignment of a penalty (`reg = lam * l2`, `reg += p.pow(2).sum()`), outside class bodies. */
 function candidate(t: TrainingFacts, info: StmtInfo): string | undefined {
@@ -76,7 +70,7 @@ function candidate(t: TrainingFacts, info: StmtInfo): string | undefined {
     const binding = info.scope.lookup(name, s.span.start);
     if (!binding || binding.kind === 'param' || binding.scope !== info.scope) return undefined;
   }
-  if (/export\s+(const|let|var)\s+$/.test(t.facts.text.slice(Math.max(0, s.span.start - 20), s.span.start))) return undefined;
+  if (s.exported) return undefined;
   return t.penalty(s.value, info.scope, s.span.start) ? name : undefined;
 }
 
@@ -85,12 +79,12 @@ const dynamic = /\b(locals|vars|eval|exec|globals)\s*\(/;
 
 /** Any use of `name` in the region other than assignments to it and its own accumulation. */
 function isRead(t: TrainingFacts, name: string, region: Span, self: StmtInfo): boolean {
-  const text = t.facts.text.slice(region.start, region.end);
+  const text = t.facts.source(region);
   if (dynamic.test(text)) return true;
   const word = new RegExp(`(?<![\\w.$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
   for (const line of text.split('\n')) if (hiddenStatement.test(line) && word.test(line)) return true;
   for (const info of t.infosIn(region)) if (readsIn(info.stmt, name, word)) return true;
-  return self.unit.kind === 'module' && /^\s*__all__/m.test(t.facts.text);
+  return self.unit.kind === 'module' && t.facts.scopes.root.bindings.has('__all__');
 }
 
 /** Whether a statement's own expressions read `name` (an accumulation into `name` does not). */
@@ -133,7 +127,7 @@ function overwrite(t: TrainingFacts, info: StmtInfo, name: string): Stmt | undef
   const word = new RegExp(`(?<![\\w.$])${name}(?![\\w$])`);
   for (let j = info.index + 1; j < info.list.length; j++) {
     const s = info.list[j];
-    const between = t.facts.text.slice(info.stmt.span.end, s.span.start).replace(/(#|\/\/)[^\n]*/g, '');
+    const between = t.facts.source({ start: info.stmt.span.end, end: s.span.start }).replace(/(#|\/\/)[^\n]*/g, '');
     if (s.kind === 'assign' && !s.op && s.targets.some((x) => x.kind === 'name' && x.name === name)) {
       if (word.test(between) || word.test(t.text(s.value))) return undefined;
       return s;

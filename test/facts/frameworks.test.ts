@@ -2,19 +2,11 @@
 // regularizer defaults, loss penalties and how code is linked to its optimizer.
 import * as assert from 'node:assert/strict';
 import { initEngine, type LanguageId } from '../../server/engine';
-import { buildFacts } from '../../server/engine/facts';
+import { analyzeDocument } from '../../server/engine/document';
 import { frameworkFacts, type FrameworkFacts } from '../../server/engine/facts/frameworks';
-import { lower } from '../../server/engine/lower';
-import { parse } from '../../server/engine/parse';
 
 function facts(text: string, language: LanguageId = 'python'): { fw: FrameworkFacts; text: string } {
-  const tree = parse(text, language);
-  try {
-    const module = lower(tree, text, language);
-    return { fw: frameworkFacts(buildFacts(module, text, language)), text };
-  } finally {
-    tree.delete();
-  }
+  return { fw: frameworkFacts(analyzeDocument(text, language).facts), text };
 }
 
 describe('framework facts', () => {

@@ -127,7 +127,7 @@ describe('hover: expression printer', function () {
     const symbols = new SymbolTable();
     const stmt = f.module.body[1].kind === 'function' ? f.module.body[1].body[0] : undefined;
     assert.ok(stmt && stmt.kind === 'assign');
-    const printer = new ExprPrinter({ text: code, symbols, analyzer: f.analyzer, scope: site.scope, at: site.at, substitutions: [{ span: summand.site, gradient, param: penalty.params[0].expr }] });
+    const printer = new ExprPrinter({ source: f.source, symbols, analyzer: f.analyzer, scope: site.scope, at: site.at, substitutions: [{ span: summand.site, gradient, param: penalty.params[0].expr }] });
     const printed = printer.print(stmt.value);
     assert.equal(printed.unicode, 'W − η(∂L/∂W + 2λW)');
     assert.equal(printed.tex, 'W - \\eta\\left(\\frac{\\partial L}{\\partial W} + 2\\lambda W\\right)');

@@ -1,10 +1,9 @@
 // Shared by the hover tests: KaTeX checks, and printing a snippet's expressions with real facts.
 import assert from 'node:assert/strict';
 import katex from 'katex';
-import { buildFacts, type Facts } from '../../server/engine/facts';
+import type { Facts } from '../../server/engine/facts';
+import { analyzeDocument } from '../../server/engine/document';
 import type { Expr, Stmt } from '../../server/engine/ir';
-import { lower } from '../../server/engine/lower';
-import { parse } from '../../server/engine/parse';
 import type { LanguageId } from '../../server/engine/types';
 import type { Explanation } from '../../server/engine/explain';
 import { ExprPrinter, SymbolTable, type PrintedMath, type PrintOptions } from '../../server/engine/printExpr';
@@ -26,12 +25,7 @@ export function texOf(ex: Explanation): string[] {
 }
 
 export function facts(code: string, language: LanguageId = 'python'): Facts {
-  const tree = parse(code, language);
-  try {
-    return buildFacts(lower(tree, code, language), code, language);
-  } finally {
-    tree.delete();
-  }
+  return analyzeDocument(code, language).facts;
 }
 
 function lastAssign(stmts: Stmt[]): (Stmt & { kind: 'assign' }) | undefined {
@@ -53,7 +47,7 @@ export function printValue(code: string, options: Partial<PrintOptions> & { lang
   if (!stmt) throw new Error('no assignment in the snippet');
   const symbols = options.symbols ?? new SymbolTable();
   const scope = f.scopes.stmtScopes.get(stmt) ?? f.scopes.root;
-  const printer = new ExprPrinter({ text: code, symbols, analyzer: f.analyzer, scope, at: stmt.span.start, ...options });
+  const printer = new ExprPrinter({ source: f.source, symbols, analyzer: f.analyzer, scope, at: stmt.span.start, ...options });
   const printed = printer.print(stmt.value);
   return { ...printed, legend: symbols.legend };
 }

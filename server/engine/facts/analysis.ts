@@ -4,8 +4,12 @@ import type { Expr, Span } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
-import type { Binding, FunctionDef, Scope, ScopeBuilder } from './scope';
-import { isDataLike, isGradientLike, isLearningRateName, isStateLike } from './roles';
+import type { Binding, FunctionDef, Scope } from './scope';
+import type { Program } from '../program';
+import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
+import { isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
+
+const NO_PARAMS: ReadonlySet<string> = new Set();
 
 /** Substitutions for a helper's parameters while analysing its body. */
 export type Env = Map<string, { expr: Expr; scope: Scope; at: number; env?: Env }>;
@@ -103,18 +107,19 @@ export class Analyzer {
   private readonly memo = new Map<string, Map<number, Product>>();
   private readonly memoSlots = new Map<Expr, Map<number, Product>>();
   private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
-  /** Keys isParam answered "no" for: adding one of them to the parameter set could change an answer. */
+  /** `fileId|key` pairs isParam answered "no" for: adding the key to that file's parameter set could change an answer. */
   private readonly deniedKeys = new Set<string>();
 
-  constructor(
-    readonly text: string,
-    readonly scopes: ScopeBuilder,
-    readonly moduleAliases: Set<string>,
-    private readonly paramKeys: Set<string>,
-    private readonly isWeightish: (e: Expr) => boolean,
-  ) {}
+  /** Each file's parameter set, by file id (facts/index.ts fills it while finding the file's updates). */
+  private readonly paramKeys = new Map<number, Set<string>>();
 
-  /** Drops memoized classifications (they depend on the parameter set, which grows while facts are built). */
+  constructor(readonly program: Program) {}
+
+  registerParams(file: SourceFile, params: Set<string>): void {
+    this.paramKeys.set(file.id, params);
+  }
+
+  /** Drops memoized classifications (they depend on the parameter sets, which grow while facts are built). */
   forgetCache(): void {
     this.memo.clear();
     this.memoSlots.clear();
@@ -122,9 +127,9 @@ export class Analyzer {
     this.deniedKeys.clear();
   }
 
-  /** Would adding these keys to the parameter set change any isParam answer given so far? */
-  dependsOnAny(keys: Iterable<string>): boolean {
-    for (const key of keys) if (this.deniedKeys.has(key)) return true;
+  /** Would adding these keys to the file's parameter set change any isParam answer given so far? */
+  dependsOnAny(file: SourceFile, keys: Iterable<string>): boolean {
+    for (const key of keys) if (this.deniedKeys.has(`${file.id}|${key}`)) return true;
     return false;
   }
 
@@ -132,18 +137,28 @@ export class Analyzer {
   isModule(e: Expr): boolean {
     const path = calleePath(e);
     if (!path) return false;
-    return this.moduleAliases.has(path[0]) || MODULE_ROOTS.has(path[0]);
+    return MODULE_ROOTS.has(path[0]) || (this.program.parsedOf(e.span)?.scopes.imports.has(path[0]) ?? false);
   }
 
-  /** Is `e` a model parameter, judged by the file's updates and by its name? */
+  /** Is `e` a model parameter, judged by its file's updates and by its name? */
   isParam(e: Expr): boolean {
     const base = baseExpr(e);
     // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
     const key = exprKey(base);
-    if (key !== undefined && this.paramKeys.has(key)) return true;
-    const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && this.isWeightish(base);
-    if (!answer && key !== undefined) this.deniedKeys.add(key);
+    const file = fileIdOf(base.span.start);
+    if (key !== undefined && this.paramsOfFile(file).has(key)) return true;
+    const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base);
+    if (!answer && key !== undefined) this.deniedKeys.add(`${file}|${key}`);
     return answer;
+  }
+
+  /** The parameter set of a file, building its facts when it is another file reached through a call. */
+  private paramsOfFile(id: number): ReadonlySet<string> {
+    const known = this.paramKeys.get(id);
+    if (known) return known;
+    const parsed = this.program.parsedOf({ start: id * FILE_STRIDE, end: id * FILE_STRIDE });
+    if (parsed) this.program.facts(parsed);
+    return this.paramKeys.get(id) ?? NO_PARAMS;
   }
 
   // ---------------------------------------------------------------- summands
@@ -609,7 +624,7 @@ export class Analyzer {
       // `w.reduce((s, v) => s + v * v, 0)`: the callback adds f(v) to the accumulator.
       const callback = e.args[0];
       if (callback.params.length < 2 || !callback.body) return undefined;
-      const lambdaScope = this.scopes.lambdaScopes.get(callback) ?? scope;
+      const lambdaScope = this.program.lambdaScope(callback) ?? scope;
       const inner: Env = new Map(env ?? []);
       const mapped = operand.kind === 'call' && operand.callee.kind === 'attr' && operand.callee.name === 'map' && operand.args[0]?.kind === 'lambda' ? operand.args[0] : undefined;
       if (mapped && mapped.body && mapped.params[0]) {
@@ -617,7 +632,7 @@ export class Analyzer {
         const source = (operand as { callee: { object: Expr } }).callee.object;
         const mapEnv: Env = new Map(env ?? []);
         mapEnv.set(mapped.params[0].name, { expr: { kind: 'index', object: source, index: [{ kind: 'name', name: mapped.params[0].name, span: mapped.params[0].span }], span: mapped.params[0].span }, scope, at, env });
-        inner.set(callback.params[1].name, { expr: mapped.body, scope: this.scopes.lambdaScopes.get(mapped) ?? scope, at: Infinity, env: mapEnv });
+        inner.set(callback.params[1].name, { expr: mapped.body, scope: this.program.lambdaScope(mapped) ?? scope, at: Infinity, env: mapEnv });
       } else {
         const element: Expr = { kind: 'index', object: operand, index: [{ kind: 'name', name: callback.params[1].name, span: callback.params[1].span }], span: callback.params[1].span };
         inner.set(callback.params[1].name, { expr: element, scope, at, env });
@@ -638,7 +653,7 @@ export class Analyzer {
   /** The operand of a sum: squares and absolute values of a parameter, or penalties per parameter in a generator. */
   private reducedOperand(operand: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
     if (operand.kind === 'comprehension') {
-      const inner = this.scopes.lambdaScopes.get(operand) ?? scope;
+      const inner = this.program.lambdaScope(operand) ?? scope;
       const element = this.classify(operand.element, inner, Infinity, env, d);
       const p = penaltyOfProduct(element, true);
       if (!p) return undefined;
@@ -704,7 +719,7 @@ export class Analyzer {
     const key = exprKey(e.callee);
     if (key === undefined) return undefined;
     const fn: FunctionDef | undefined =
-      scope.lookupFunction(key.replace(/^(self|this)\./, '')) ?? scope.lookupFunction(key) ?? (e.callee.kind === 'attr' ? this.scopes.uniqueMethod(e.callee.name) : undefined);
+      scope.lookupFunction(key.replace(/^(self|this)\./, '')) ?? scope.lookupFunction(key) ?? (e.callee.kind === 'attr' ? this.program.parsedOf(e.span)?.scopes.uniqueMethod(e.callee.name) : undefined);
     if (!fn) return undefined;
     const ret = fn.returns ? { value: fn.returns, at: Infinity } : lastReturn(fn);
     if (!ret) return undefined;
@@ -722,7 +737,7 @@ export class Analyzer {
   }
 
   source(e: { span: Span }): string {
-    return this.text.slice(e.span.start, e.span.end).replace(/\s+/g, '');
+    return this.program.source(e.span).replace(/\s+/g, '');
   }
 }
 

@@ -76,7 +76,6 @@ export function strongGradientName(name: string): boolean {
 }
 
 export class DirectionAnalyzer {
-  private readonly text: string;
   private ascent = false;
   /** Evaluations left for the current step: deeply shared definitions cannot blow up. */
   private budget = 0;
@@ -84,7 +83,6 @@ export class DirectionAnalyzer {
   private readonly backwardVerdicts = new Map<FunctionDef | null, 'local' | 'file' | 'ascent' | 'negated'>();
 
   constructor(private readonly facts: Facts) {
-    this.text = facts.text;
   }
 
   /** The terms of `expr` (added to the updated quantity with sign `sign`), dropping references to `self`. */
@@ -505,7 +503,7 @@ export class DirectionAnalyzer {
   }
 
   src(e: { span: Span }): string {
-    return this.text.slice(e.span.start, e.span.end).replace(/\s+/g, ' ');
+    return this.facts.source(e.span).replace(/\s+/g, ' ');
   }
 
   markAscent(): void {

@@ -4,7 +4,7 @@
 // read from the IR. Computed lazily, once per Facts object (a WeakMap), so files and rule sets
 // that never ask pay nothing. The math of every knob is in docs/rules/NB201..NB205.md and
 // /work/shared/reference/framework-semantics.md.
-import type { Expr, Span, Stmt } from '../ir';
+import type { Expr, KeywordArg, Span, Stmt } from '../ir';
 import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
 import type { ParamOccurrence, Summand } from './analysis';
@@ -271,7 +271,6 @@ interface Write {
 }
 
 class Collector {
-  private readonly text: string;
   private readonly imports = new Map<string, string[]>();
   private readonly argparse = new Map<string, { expr: Expr; ctx: Ctx }>();
   private readonly owners: Owner[] = [];
@@ -289,7 +288,6 @@ class Collector {
   private readonly fw: FrameworkFacts;
 
   constructor(private readonly facts: Facts) {
-    this.text = facts.text;
     const self = this;
     this.fw = {
       optimizers: [],
@@ -314,7 +312,7 @@ class Collector {
   }
 
   run(): FrameworkFacts {
-    const module: Owner = { id: 0, span: { start: 0, end: this.text.length } };
+    const module: Owner = { id: 0, span: this.facts.scopes.root.span };
     this.owners.push(module);
     this.collectImports(this.facts.module.body);
     this.stmts(this.facts.module.body, module, undefined);
@@ -601,30 +599,23 @@ class Collector {
     this.attachments(call, ctx);
   }
 
-  private makeArg(name: string, expr: Expr, ctx: Ctx, keyword: boolean): Arg {
-    return { name, expr, span: keyword ? this.keywordSpan(name, expr) : expr.span, value: this.evaluate(expr, ctx.scope, ctx.at, 0), ctx };
-  }
-
-  /** `name=value` or `'name': value` as written, found by reading back from the value. */
-  private keywordSpan(name: string, value: Expr): Span {
-    const from = Math.max(0, value.span.start - name.length - 64);
-    const before = this.text.slice(from, value.span.start);
-    const m = new RegExp(`(["']?)${name.replace(/[^\w]/g, '\\$&')}\\1\\s*[=:]\\s*$`).exec(before);
-    return m ? { start: value.span.start - m[0].length, end: value.span.end } : value.span;
+  /** An argument; `written` is the keyword or entry as written (`name=value`), for a keyword. */
+  private makeArg(name: string, expr: Expr, ctx: Ctx, written?: Span): Arg {
+    return { name, expr, span: written ?? expr.span, value: this.evaluate(expr, ctx.scope, ctx.at, 0), ctx };
   }
 
   private argLookup(call: Expr & { kind: 'call' }, ctx: Ctx): (name: string, position?: number) => Arg | undefined {
     return (name, position) => {
       const kw = call.kwargs.find((k) => k.name === name);
-      if (kw) return this.makeArg(name, kw.value, ctx, true);
+      if (kw) return this.makeArg(name, kw.value, ctx, kw.span);
       const obj = call.args.find((a) => a.kind === 'object');
       const entry = obj?.kind === 'object' ? obj.entries.find((k) => k.name === name) : undefined;
-      if (entry) return this.makeArg(name, entry.value, ctx, true);
+      if (entry) return this.makeArg(name, entry.value, ctx, entry.span);
       if (position === undefined) return undefined;
       // Positional arguments count only before any spread (`*args`) or object literal.
       for (let i = 0; i <= position && i < call.args.length; i++) if (call.args[i].kind === 'other' || call.args[i].kind === 'object') return undefined;
       const a = call.args[position];
-      return a ? this.makeArg(name, a, ctx, false) : undefined;
+      return a ? this.makeArg(name, a, ctx) : undefined;
     };
   }
 
@@ -649,7 +640,7 @@ class Collector {
 
   private nameSpan(callee: Expr, name: string): Span | undefined {
     const end = callee.span.end;
-    return this.text.slice(end - name.length, end) === name ? { start: end - name.length, end } : undefined;
+    return this.facts.source({ start: end - name.length, end }) === name ? { start: end - name.length, end } : undefined;
   }
 
   private torchOptimizer(call: Expr & { kind: 'call' }, ctx: Ctx, binding: string | undefined, name: string, path: string[], bareName: boolean): void {
@@ -669,7 +660,7 @@ class Collector {
       for (const g of groups) {
         const entry = g.entries.find((k) => k.name === 'weight_decay');
         if (entry) {
-          const arg = this.makeArg('weight_decay', entry.value, g.ctx, true);
+          const arg = this.makeArg('weight_decay', entry.value, g.ctx, entry.span);
           settings.push({ source: 'group', arg, value: arg.value });
         } else anyUnset = true;
       }
@@ -680,7 +671,7 @@ class Collector {
   }
 
   /** Dict groups of a torch optimizer: a literal list of dicts, a name bound to one, or 'unknown' for a helper's result. */
-  private paramGroups(params: Expr, ctx: Ctx, depth = 0): { entries: { name: string; value: Expr }[]; ctx: Ctx }[] | 'unknown' | undefined {
+  private paramGroups(params: Expr, ctx: Ctx, depth = 0): { entries: KeywordArg[]; ctx: Ctx }[] | 'unknown' | undefined {
     if (depth > 3) return undefined;
     if (params.kind === 'seq') {
       const dicts = params.items.filter((i) => i.kind === 'object' || (i.kind === 'call' && i.callee.kind === 'name' && i.callee.name === 'dict'));
@@ -821,7 +812,7 @@ class Collector {
     for (const k of entries) {
       if (!REGULARIZER_KWARG.test(k.name)) continue;
       const fact = this.attachedRegularizer(k.value, ctx);
-      if (fact) fact.attachments.push({ kwarg: k.name, ctx, weight: !/^activity/.test(k.name), span: this.keywordSpan(k.name, k.value) });
+      if (fact) fact.attachments.push({ kwarg: k.name, ctx, weight: !/^activity/.test(k.name), span: k.span ?? k.value.span });
     }
   }
 

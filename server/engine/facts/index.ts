@@ -1,18 +1,25 @@
 // Facts about a file that rules read: its scopes, its update sites, which names are parameters,
 // and the code dialect. Built once per lint; rules never walk syntax themselves.
-import type { Expr, Module, Stmt } from '../ir';
+import type { Expr, Module, Span, Stmt } from '../ir';
 import type { LanguageId } from '../types';
 import type { Dialect } from '../../math/terms';
-import { Analyzer } from './analysis';
-import { baseExpr, components, exprKey, lastComponent } from './keys';
-import { forEachChild, ScopeBuilder } from './scope';
+import type { ParsedFile } from '../document';
+import type { Program } from '../program';
+import type { SourceFile } from '../source';
+import type { Analyzer } from './analysis';
+import { baseExpr, exprKey } from './keys';
+import { forEachChild, type ScopeBuilder } from './scope';
 import { findUpdates, type UpdateSite } from './updates';
-import { isGradientLike, isStateLike, isWeightName, parameterOfGradient } from './roles';
+import { isGradientLike, isStateLike, parameterOfGradient } from './roles';
 
 export type { UpdateSite, UpdateKind } from './updates';
 export type { Summand, PenaltyTerm, Product, ParamOccurrence } from './analysis';
 
 export interface Facts {
+  /** The program the file is part of: its other files, the source map, the one analyzer. */
+  readonly program: Program;
+  readonly file: SourceFile;
+  /** The file's whole text (offsets into it are not spans: use `source` for a span's text). */
   readonly text: string;
   readonly language: LanguageId;
   readonly module: Module;
@@ -22,22 +29,30 @@ export interface Facts {
   readonly updates: UpdateSite[];
   /** Keys of expressions the file treats as parameters. */
   readonly params: Set<string>;
+  /** Imported names and the module each comes from (`np` → `numpy`, `compute_loss` → `utils`). */
+  readonly imports: Map<string, string>;
+  /** The text a span covers, in this file or any other file of the program. */
+  source(span: Span): string;
+  /** The 1-based line a span starts on, in its file. */
+  lineOf(span: Span): number;
 }
 
 /** Names of collections that hold parameters: `model.parameters()`, `params`, `trainable_variables`. */
 const paramCollection = /param|weight|trainable|variables|kernel|theta/i;
 
-export function buildFacts(module: Module, text: string, language: LanguageId): Facts {
-  const scopes = new ScopeBuilder(module, text.length);
-  const imports = collectImports(module.body);
+export function buildFacts(program: Program, parsed: ParsedFile): Facts {
+  const { scopes, module, text, language } = parsed;
+  const imports = new Map<string, string>();
+  for (const [alias, imported] of scopes.imports) imports.set(alias, imported.module);
   const params = new Set<string>();
-  const weightish = (e: Expr): boolean => {
-    const last = lastComponent(e);
-    if (last !== undefined && isWeightName(last)) return true;
-    const parts = components(e);
-    return parts.length > 1 && /^(params|parameters|weights)$/.test(parts[parts.length - 2]);
+  const analyzer = program.analyzer;
+  const facts: Facts = {
+    program, file: parsed.file, text, language, module, dialect: detectDialect(language, imports), scopes, analyzer, updates: [], params, imports,
+    source: (span) => program.source(span),
+    lineOf: (span) => (program.parsedOf(span)?.lines.position(span.start).line ?? 0) + 1,
   };
-  const analyzer = new Analyzer(text, scopes, new Set(imports.keys()), params, weightish);
+  // The analyzer asks for this file's parameter set while the updates are found: register it first.
+  analyzer.registerParams(parsed.file, params);
 
   // Parameters by how the file treats them: loop variables over parameter collections...
   collectLoopParams(module.body, params);
@@ -63,27 +78,12 @@ export function buildFacts(module: Module, text: string, language: LanguageId): 
   // a parameter (names like W already count as parameters); otherwise it would repeat the first
   // pass exactly, cache included.
   let updates = firstPass;
-  if (analyzer.dependsOnAny(added)) {
+  if (analyzer.dependsOnAny(parsed.file, added)) {
     analyzer.forgetCache();
     updates = findUpdates(module.body, scopes, analyzer);
   }
-  return { text, language, module, dialect: detectDialect(language, imports), scopes, analyzer, updates, params };
-}
-
-function collectImports(body: Stmt[]): Map<string, string> {
-  const aliases = new Map<string, string>();
-  const visit = (stmts: Stmt[]): void => {
-    for (const s of stmts) {
-      if (s.kind === 'import') for (const n of s.names) aliases.set(n.alias, s.module);
-      else if (s.kind === 'assign' && s.value.kind === 'call' && s.value.callee.kind === 'name' && s.value.callee.name === 'require') {
-        const arg = s.value.args[0];
-        const target = s.targets[0];
-        if (arg?.kind === 'str' && target?.kind === 'name') aliases.set(target.name, arg.value);
-      } else if (s.kind === 'function' || s.kind === 'class' || s.kind === 'block' || s.kind === 'for') visit(s.body);
-    }
-  };
-  visit(body);
-  return aliases;
+  (facts as { updates: UpdateSite[] }).updates = updates;
+  return facts;
 }
 
 function detectDialect(language: LanguageId, imports: Map<string, string>): Dialect {

@@ -207,7 +207,7 @@ export class TrainingFacts {
   private layerUnitsMemo?: Map<Unit, { layers: number; regularized: RegularizedLayer[] }>;
 
   constructor(readonly facts: Facts) {
-    const root: Unit = { kind: 'module', span: { start: 0, end: facts.text.length }, scope: facts.scopes.root, body: facts.module.body };
+    const root: Unit = { kind: 'module', span: facts.scopes.root.span, scope: facts.scopes.root, body: facts.module.body };
     this.units.push(root);
     this.walk(root.body, root, []);
     this.findRegions();
@@ -229,7 +229,7 @@ export class TrainingFacts {
         const fnScope = (first && this.facts.scopes.stmtScopes.get(first)) || scope;
         const u: Unit = { kind: 'function', span: stmt.span, scope: fnScope, node: stmt, parent: unit, name: stmt.name, body: stmt.body };
         this.units.push(u);
-        if (this.decoratedNoGrad(stmt.span.start)) this.noGradFunctions.add(stmt);
+        if (stmt.decorators.some(isNoGradContext)) this.noGradFunctions.add(stmt);
         this.walk(stmt.body, u, []);
       } else if (stmt.kind === 'class') {
         const first = stmt.body[0];
@@ -261,26 +261,6 @@ export class TrainingFacts {
     }
   }
 
-  /** `@torch.no_grad()` / `@torch.inference_mode()` on the lines just above a `def`. */
-  private decoratedNoGrad(defStart: number): boolean {
-    const text = this.facts.text;
-    let end = text.lastIndexOf('\n', defStart - 1);
-    for (let i = 0; i < 5 && end > 0; i++) {
-      const start = text.lastIndexOf('\n', end - 1) + 1;
-      const line = text.slice(start, end).trim();
-      if (!line.startsWith('@')) return false;
-      if (/no_grad|inference_mode/.test(line)) return true;
-      end = start - 1;
-    }
-    return false;
-  }
-
-  /** The name after `as` that follows a `with` head. */
-  private asName(head: Expr): string | undefined {
-    const m = /^\s*as\s+([A-Za-z_]\w*)/.exec(this.facts.text.slice(head.span.end, head.span.end + 120));
-    return m?.[1];
-  }
-
   private findRegions(): void {
     for (const info of this.infos) {
       const s = info.stmt;
@@ -292,10 +272,11 @@ export class TrainingFacts {
       if (s.kind !== 'block' || s.label !== 'with') continue;
       const names: string[] = [];
       let noGrad = false;
-      for (const h of s.heads) {
+      for (const [i, h] of s.heads.entries()) {
         if (h.kind === 'call') {
           const name = callName(h);
-          if (name === 'GradientTape') names.push(this.asName(h) ?? '');
+          const alias = s.aliases?.[i];
+          if (name === 'GradientTape') names.push(alias?.kind === 'name' ? alias.name : '');
           else if (name === 'no_grad' || name === 'inference_mode' || name === 'stop_recording') noGrad = true;
           else if (name === 'set_grad_enabled' && h.args[0]?.kind === 'name' && h.args[0].name === 'False') noGrad = true;
         } else if (h.kind === 'name' && this.tapeVars.has(h.name)) names.push(h.name);
@@ -765,7 +746,7 @@ export class TrainingFacts {
   }
 
   text(e: { span: Span }): string {
-    return this.facts.text.slice(e.span.start, e.span.end);
+    return this.facts.source(e.span);
   }
 
   // ---------------------------------------------------------------- regularized models
@@ -1090,6 +1071,13 @@ export class TrainingFacts {
     if (extra.some((e) => check(e, root.scope, 0))) return true;
     return scanUnit(root, 0);
   }
+}
+
+/** `@torch.no_grad()`, `@torch.inference_mode()`, `@no_grad`: a decorator that turns autograd off. */
+function isNoGradContext(decorator: Expr): boolean {
+  const callee = decorator.kind === 'call' ? decorator.callee : decorator;
+  const path = pathOf(callee);
+  return path !== undefined && /^(no_grad|inference_mode)$/.test(path[path.length - 1]);
 }
 
 function zeroish(e: Expr): boolean {

@@ -50,6 +50,8 @@ export interface ProgramIndex {
   unpackedAt(name: string, scope: Scope, at: number): Unpacked | undefined;
   /** Calls by the callee's last name (`backward` for `loss.backward()`). */
   callsNamed(name: string): CallSite[];
+  /** The `+` or `-` written before an expression that is the right operand of a sum or difference (`-` in `dW - reg * W`). */
+  operatorBefore(operand: Span): Span | undefined;
 }
 
 const cache = new WeakMap<Facts, ProgramIndex>();
@@ -100,6 +102,7 @@ function build(facts: Facts): ProgramIndex {
   };
 
   const lambdas = new Map<Scope, { lambda: Expr & { kind: 'lambda' }; call?: Expr & { kind: 'call' }; scope: Scope; at: number }>();
+  const operators = new Map<string, Span>();
   const visitExpr = (root: Expr, scope: Scope, at: number): void => {
     const stack: { e: Expr; s: Scope; at: number; parent?: Expr }[] = [{ e: root, s: scope, at }];
     // One push closure per walk (not a children array per node); it reads the node being expanded.
@@ -131,6 +134,7 @@ function build(facts: Facts): ProgramIndex {
         exprBySpan.set(spanKey(e.then.span), e.then);
         exprBySpan.set(spanKey(e.else.span), e.else);
       }
+      if (e.kind === 'binary' && e.opSpan && (e.op === '+' || e.op === '-')) operators.set(spanKey(e.right.span), e.opSpan);
       from = top;
       forEachChild(e, pushChild);
     }
@@ -227,6 +231,7 @@ function build(facts: Facts): ProgramIndex {
     callsNamed(name: string): CallSite[] {
       return callsByName.get(name) ?? [];
     },
+    operatorBefore: (operand) => operators.get(spanKey(operand)),
     unpackedAt(name: string, scope: Scope, at: number): Unpacked | undefined {
       const list = unpacked.get(name);
       if (!list) return undefined;

@@ -35,6 +35,14 @@ export function isWeightName(name: string): boolean {
   return weightName.test(name) && !constantName.test(name);
 }
 
+/** `W1`, `self.weights`, `params.W2`, `weights['layer1']`: named like a weight, or an entry of a weights container. */
+export function isWeightLike(e: Expr): boolean {
+  const last = lastComponent(e);
+  if (last !== undefined && isWeightName(last)) return true;
+  const parts = components(e);
+  return parts.length > 1 && /^(params|parameters|weights)$/.test(parts[parts.length - 2]);
+}
+
 export function isLearningRateName(name: string): boolean {
   return learningRateName.test(name.replace(/^(self|this)\./, ''));
 }

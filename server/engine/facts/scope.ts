@@ -1,5 +1,8 @@
-// Scopes and bindings: which expression a name, attribute or subscript stands for at a point.
+// Scopes and bindings: which expression a name, attribute or subscript stands for at a point; the
+// functions, classes and imports each scope defines. One walk per file, independent of every other
+// file (the program links files through the imports recorded here).
 import type { Expr, Module, Param, Span, Stmt } from '../ir';
+import type { SourceFile } from '../source';
 import { exprKey } from './keys';
 
 export interface Binding {
@@ -29,11 +32,35 @@ export interface FunctionDef {
   /** True for methods, whose first parameter is the instance. */
   isMethod: boolean;
   scope: Scope;
+  /** The class a method belongs to. */
+  cls?: ClassDef;
+  /** `@torch.no_grad()` and other decorators (none for lambdas). */
+  decorators: Expr[];
+}
+
+export interface ClassDef {
+  name: string;
+  /** `class A(B)`, `class A extends B`: the base expressions as written (resolved by the program). */
+  bases: Expr[];
+  /** The class body's scope: its methods (`functions`) and the `self.x` / `this.x` bindings of all methods (`members`). */
+  scope: Scope;
+  span: Span;
+  /** The scope the class is defined in. */
+  outer: Scope;
+}
+
+/** A name an import binds: `import numpy as np` → np: {module 'numpy'}; `from .m import f as g` → g: {module '.m', name 'f'}. */
+export interface ImportedName {
+  module: string;
+  /** The imported member; undefined for the module itself (`import x.y as z`). */
+  name?: string;
+  span: Span;
 }
 
 export class Scope {
   readonly bindings = new Map<string, Binding[]>();
   readonly functions = new Map<string, FunctionDef>();
+  readonly classes = new Map<string, ClassDef>();
   /** For class scopes: `self.x` / `this.x` bindings made in any method. */
   readonly members = new Map<string, Binding[]>();
   constructor(
@@ -41,7 +68,21 @@ export class Scope {
     readonly parent: Scope | undefined,
     readonly span: Span,
     readonly classScope?: Scope,
+    /** The file the scope is in; inherited from the parent. */
+    readonly file: SourceFile = parent!.file,
   ) {}
+
+  /** The class defined by this class scope (set when the class statement is walked). */
+  classDef?: ClassDef;
+
+  /** The class of `name` visible from here, searching outward. */
+  lookupClass(name: string): ClassDef | undefined {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      const c = s.classes.get(name);
+      if (c) return c;
+    }
+    return undefined;
+  }
 
   addBinding(binding: Binding): void {
     const map = /^(self|this)\./.test(binding.key) && this.classScope ? this.classScope.members : this.bindings;
@@ -148,9 +189,18 @@ export class ScopeBuilder {
   /** The innermost scope of each statement list owner, by statement. */
   readonly stmtScopes = new Map<Stmt, Scope>();
   readonly root: Scope;
+  /** Names bound by imports anywhere in the file (notebook fragments import inside functions too). */
+  readonly imports = new Map<string, ImportedName>();
+  /** What the module exports under a name other than its own definitions' (TS `export { a as b }`, `export default x`, `module.exports = {...}`). */
+  readonly exports = new Map<string, { expr?: Expr; from?: ImportedName; scope: Scope }>();
+  /** `export * from './m'` (TS) re-exports. */
+  readonly starExports: string[] = [];
 
-  constructor(module: Module, textLength: number) {
-    this.root = new Scope('module', undefined, { start: 0, end: textLength });
+  constructor(
+    module: Module,
+    readonly file: SourceFile,
+  ) {
+    this.root = new Scope('module', undefined, { start: file.base, end: file.base + file.text.length }, undefined, file);
     this.stmts(module.body, this.root, []);
   }
 
@@ -192,8 +242,10 @@ export class ScopeBuilder {
             span: stmt.span,
             isMethod: false,
             scope: lambdaScope ?? scope,
+            decorators: [],
           });
         }
+        if (scope === this.root) this.moduleAssign(stmt);
         return;
       case 'expr':
         this.exprs(stmt.expr, scope, loops);
@@ -201,8 +253,13 @@ export class ScopeBuilder {
       case 'function': {
         const fnScope = new Scope('function', scope, stmt.span, scope.kind === 'class' ? scope : scope.classScope);
         const isMethod = scope.kind === 'class';
-        const def: FunctionDef = { name: stmt.name, params: stmt.params, returns: singleReturn(stmt.body), body: stmt.body, span: stmt.span, isMethod, scope: fnScope };
-        scope.functions.set(stmt.name, def);
+        const def: FunctionDef = {
+          name: stmt.name, params: stmt.params, returns: singleReturn(stmt.body), body: stmt.body, span: stmt.span, isMethod, scope: fnScope,
+          cls: isMethod ? scope.classDef : undefined, decorators: stmt.decorators,
+        };
+        // A getter and setter of one name: the getter (defined first) is what a read calls.
+        if (!(isMethod && scope.functions.has(stmt.name))) scope.functions.set(stmt.name, def);
+        if (scope === this.root && stmt.exported) this.exports.set(stmt.exported === 'default' ? 'default' : stmt.name, { expr: { kind: 'name', name: stmt.name, span: stmt.nameSpan }, scope });
         if (isMethod) this.methods.set(stmt.name, [...(this.methods.get(stmt.name) ?? []), def]);
         stmt.params.forEach((p) => fnScope.addBinding({ key: p.name, kind: 'param', at: -1, span: p.span, loops: [], scope: fnScope, value: p.default }));
         this.stmts(stmt.body, fnScope, []);
@@ -211,6 +268,10 @@ export class ScopeBuilder {
       case 'class': {
         const classScope = new Scope('class', scope, stmt.span);
         (classScope as { classScope?: Scope }).classScope = classScope;
+        const def: ClassDef = { name: stmt.name, bases: stmt.bases, scope: classScope, span: stmt.span, outer: scope };
+        classScope.classDef = def;
+        if (stmt.name) scope.classes.set(stmt.name, def);
+        if (scope === this.root && stmt.exported) this.exports.set(stmt.exported === 'default' ? 'default' : stmt.name, { expr: { kind: 'name', name: stmt.name, span: stmt.span }, scope });
         this.stmts(stmt.body, classScope, loops);
         return;
       }
@@ -229,8 +290,44 @@ export class ScopeBuilder {
         if (stmt.value) this.exprs(stmt.value, scope, loops);
         return;
       case 'import':
+        for (const n of stmt.names) {
+          // `import a.b.c` binds `a` (the package); `import a.b as c` binds the module a.b.
+          const whole = n.name === stmt.module;
+          const module = whole && n.alias !== n.name && stmt.module.startsWith(n.alias + '.') ? n.alias : stmt.module;
+          this.imports.set(n.alias, whole ? { module, span: stmt.span } : { module: stmt.module, name: n.name, span: stmt.span });
+        }
+        return;
+      case 'export':
+        if (stmt.module !== undefined) {
+          for (const n of stmt.names) {
+            if (n.name === '*') this.starExports.push(stmt.module);
+            else this.exports.set(n.alias, { from: { module: stmt.module, name: n.name, span: stmt.span }, scope });
+          }
+        } else for (const n of stmt.names) this.exports.set(n.alias, { expr: { kind: 'name', name: n.name, span: stmt.span }, scope });
         return;
     }
+  }
+
+  /**
+   * Module-level assignments that export or import: `export default (...) => ...`, `export const f`,
+   * `module.exports = { a, b }`, `exports.f = ...`, `const X = require('./m')`, `const { a } = require('./m')`.
+   */
+  private moduleAssign(stmt: Stmt & { kind: 'assign' }): void {
+    const target = stmt.targets[0];
+    if (!target) return;
+    if (stmt.exported === 'default') this.exports.set('default', { expr: stmt.value, scope: this.root });
+    else if (stmt.exported && target.kind === 'name') this.exports.set(target.name, { expr: target, scope: this.root });
+    const key = exprKey(target);
+    if (key === 'module.exports') {
+      if (stmt.value.kind === 'object') for (const e of stmt.value.entries) this.exports.set(e.name, { expr: e.value, scope: this.root });
+      else this.exports.set('default', { expr: stmt.value, scope: this.root });
+    } else if (target.kind === 'attr' && (key === `exports.${target.name}` || key === `module.exports.${target.name}`)) {
+      this.exports.set(target.name, { expr: stmt.value, scope: this.root });
+    }
+    const required = stmt.value.kind === 'call' && stmt.value.callee.kind === 'name' && stmt.value.callee.name === 'require' && stmt.value.args[0]?.kind === 'str' ? stmt.value.args[0].value : undefined;
+    if (required === undefined) return;
+    if (target.kind === 'name') this.imports.set(target.name, { module: required, span: stmt.span });
+    else if (target.kind === 'object') for (const e of target.entries) if (e.value.kind === 'name') this.imports.set(e.value.name, { module: required, name: e.name, span: stmt.span });
   }
 
   /** Visits an expression to open scopes for the lambdas and comprehensions inside it. */

@@ -156,13 +156,13 @@ export interface Step {
 /** ASCENT_CONTEXT tested once per file and per function (not once per step: a file may have thousands). */
 const ascentMemo = new WeakMap<Facts, Map<string, boolean>>();
 
-/** Whether the text from `start` to `end` (default: the whole file) has a word of ascent (ASCENT_CONTEXT). */
-export function mentionsAscent(facts: Facts, start = 0, end = facts.text.length): boolean {
+/** Whether the text of a span (default: the whole file) has a word of ascent (ASCENT_CONTEXT). */
+export function mentionsAscent(facts: Facts, span: Span = facts.scopes.root.span): boolean {
   let memo = ascentMemo.get(facts);
   if (!memo) ascentMemo.set(facts, (memo = new Map()));
-  const key = `${start}:${end}`;
+  const key = `${span.start}:${span.end}`;
   let found = memo.get(key);
-  if (found === undefined) memo.set(key, (found = ASCENT_CONTEXT.test(facts.text.slice(start, end))));
+  if (found === undefined) memo.set(key, (found = ASCENT_CONTEXT.test(facts.source(span))));
   return found;
 }
 
@@ -173,13 +173,13 @@ export function ascentContext(facts: Facts, site: UpdateSite): boolean {
   if (!first) return mentionsAscent(facts);
   let fn: FunctionDef = first;
   for (;;) {
-    if (mentionsAscent(facts, fn.span.start, fn.span.end)) return true;
+    if (mentionsAscent(facts, fn.span)) return true;
     const parent: FunctionDef | undefined = fn.scope.parent ? index.enclosingFunction(fn.scope.parent) : undefined;
     if (!parent) break;
     fn = parent;
   }
   // A method: the class's header (its name and bases) counts too.
-  for (let s = fn.scope.parent; s; s = s.parent) if (s.kind === 'class' && ASCENT_CONTEXT.test(facts.text.slice(s.span.start, s.span.end).split('\n')[0])) return true;
+  for (let s = fn.scope.parent; s; s = s.parent) if (s.kind === 'class' && ASCENT_CONTEXT.test(facts.source(s.span).split('\n')[0])) return true;
   return false;
 }
 
@@ -190,7 +190,7 @@ export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {
   const self = [targetKey, baseKey].filter((k): k is string => k !== undefined);
   const stmt = index.stmtBySpan.get(spanKey(site.span));
   if (stmt?.kind === 'assign') {
-    if (stmt.op === '+' || stmt.op === '-') return { expr: stmt.value, sign: stmt.op === '+' ? 1 : -1, self: [], operator: operatorSpan(facts.text, stmt.targets[0].span.end, stmt.value.span.start) };
+    if (stmt.op === '+' || stmt.op === '-') return { expr: stmt.value, sign: stmt.op === '+' ? 1 : -1, self: [], operator: stmt.opSpan };
     if (!stmt.op) return { expr: stmt.value, sign: 1, self };
     return undefined;
   }
@@ -212,15 +212,10 @@ export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {
   return undefined;
 }
 
-/** A statement's span without its trailing `;`. */
-export function trimSpan(text: string, span: Span): Span {
-  let end = span.end;
-  while (end > span.start && /[;\s]/.test(text[end - 1])) end--;
-  return { start: span.start, end };
-}
-
-function operatorSpan(text: string, from: number, to: number): Span | undefined {
-  const between = text.slice(from, to);
-  const i = between.search(/[+-]=/);
-  return i < 0 ? undefined : { start: from + i, end: from + i + 2 };
+/** A statement's span without its trailing `;` and blanks. */
+export function trimSpan(facts: Facts, span: Span): Span {
+  const text = facts.source(span);
+  let end = text.length;
+  while (end > 0 && /[;\s]/.test(text[end - 1])) end--;
+  return { start: span.start, end: span.start + end };
 }

@@ -6,9 +6,6 @@ import type { Expr, Span } from '../ir';
 /** Deeper expressions are lowered as opaque `other` nodes: keeps recursion far from the JS stack limit. */
 export const MAX_DEPTH = 200;
 
-export function spanOf(node: SyntaxNode): Span {
-  return { start: node.startIndex, end: node.endIndex };
-}
 
 export function other(span: Span, children: Expr[] = []): Expr {
   return { kind: 'other', children, span };
@@ -29,13 +26,13 @@ export function field(node: SyntaxNode, id: number): SyntaxNode | null {
   return id > 0 ? node.childForFieldId(id) : null;
 }
 
-/** Collects ERROR and MISSING nodes, descending only where the tree has errors. */
-export function collectErrors(tree: Tree, limit = 50): Span[] {
+/** Collects ERROR and MISSING nodes, descending only where the tree has errors (spans offset by `base`). */
+export function collectErrors(tree: Tree, base: number, limit = 50): Span[] {
   const errors: Span[] = [];
   if (!tree.rootNode.hasError) return errors;
   walkTree(tree, (node) => {
     if (node.type === 'ERROR' || node.isMissing) {
-      errors.push(spanOf(node));
+      errors.push({ start: base + node.startIndex, end: base + node.endIndex });
       return errors.length >= limit ? 'stop' : false;
     }
     return node.hasError;

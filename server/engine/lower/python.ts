@@ -5,13 +5,13 @@
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
 import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
-import { MAX_DEPTH, field, fieldIds, other, parseNumber, spanOf, stringValue } from './common';
+import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue } from './common';
 
 const binaryOps = new Set<string>(['+', '-', '*', '/', '//', '%', '**', '@']);
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
 const fieldNames = [
   'alias', 'alternative', 'argument', 'arguments', 'attribute', 'body', 'condition', 'consequence', 'definition',
-  'function', 'key', 'left', 'module_name', 'name', 'object', 'operator', 'parameters', 'right', 'subscript', 'value',
+  'function', 'key', 'left', 'module_name', 'name', 'object', 'operator', 'parameters', 'right', 'subscript', 'superclasses', 'value',
 ] as const;
 
 export class PythonLowerer {
@@ -21,8 +21,14 @@ export class PythonLowerer {
   constructor(
     private readonly text: string,
     language: Language,
+    /** Added to every offset: the file's place in the project's position space (server/engine/source.ts). */
+    private readonly base = 0,
   ) {
     this.f = fieldIds(language, fieldNames);
+  }
+
+  private spanOf(node: SyntaxNode): Span {
+    return { start: this.base + node.startIndex, end: this.base + node.endIndex };
   }
 
   module(root: SyntaxNode): Stmt[] {
@@ -35,7 +41,7 @@ export class PythonLowerer {
   }
 
   private slice(span: Span): string {
-    return this.text.slice(span.start, span.end);
+    return this.text.slice(span.start - this.base, span.end - this.base);
   }
 
   private block(node: SyntaxNode | null, depth: number): Stmt[] {
@@ -54,16 +60,17 @@ export class PythonLowerer {
     const type = node.type;
     switch (type) {
       case 'expression_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         for (const child of node.namedChildren) {
           if (!child) continue;
           const childType = child.type;
           if (childType === 'assignment') this.assignment(child, depth, out);
           else if (childType === 'augmented_assignment') {
-            const op = assignOps[field(child, f.operator)?.type ?? ''];
+            const opNode = field(child, f.operator);
+            const op = assignOps[opNode?.type ?? ''];
             const left = field(child, f.left);
             const right = field(child, f.right);
-            if (op && left && right) out.push({ kind: 'assign', targets: [this.expr(left, depth)], value: this.expr(right, depth), op, span: spanOf(child) });
+            if (op && left && right) out.push({ kind: 'assign', targets: [this.expr(left, depth)], value: this.expr(right, depth), op, opSpan: this.spanOf(opNode!), span: this.spanOf(child) });
             else if (right) out.push({ kind: 'expr', expr: this.expr(right, depth), span });
           } else out.push({ kind: 'expr', expr: this.expr(child, depth, childType), span });
         }
@@ -71,37 +78,51 @@ export class PythonLowerer {
       }
       case 'decorated_definition': {
         const def = field(node, f.definition);
-        if (def) this.stmt(def, depth, out);
+        if (!def) return;
+        const decorators: Expr[] = [];
+        for (const child of node.namedChildren) {
+          if (child?.type !== 'decorator') continue;
+          const e = child.namedChildren.find((c) => c?.type !== 'comment');
+          if (e) decorators.push(this.expr(e, depth));
+        }
+        const before = out.length;
+        this.stmt(def, depth, out);
+        const defined = out[before];
+        if (defined && (defined.kind === 'function' || defined.kind === 'class')) defined.decorators = decorators;
         return;
       }
       case 'function_definition': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const name = field(node, f.name);
-        const nameSpan = name ? spanOf(name) : span;
+        const nameSpan = name ? this.spanOf(name) : span;
         out.push({
           kind: 'function',
           name: name ? this.slice(nameSpan) : '',
           nameSpan,
           params: this.params(field(node, f.parameters), depth),
           body: this.block(field(node, f.body), depth),
+          decorators: [],
           span,
         });
         return;
       }
       case 'class_definition': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const name = field(node, f.name);
-        out.push({ kind: 'class', name: name ? this.textOf(name) : '', body: this.block(field(node, f.body), depth), span });
+        const supers = field(node, f.superclasses);
+        const bases: Expr[] = [];
+        for (const b of supers?.namedChildren ?? []) if (b && b.type !== 'keyword_argument' && b.type !== 'comment') bases.push(this.expr(b, depth));
+        out.push({ kind: 'class', name: name ? this.textOf(name) : '', bases, body: this.block(field(node, f.body), depth), decorators: [], span });
         return;
       }
       case 'for_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const left = field(node, f.left);
         const right = field(node, f.right);
         out.push({
           kind: 'for',
-          target: left ? this.expr(left, depth) : other(spanOf(node)),
-          iter: right ? this.expr(right, depth) : other(spanOf(node)),
+          target: left ? this.expr(left, depth) : other(this.spanOf(node)),
+          iter: right ? this.expr(right, depth) : other(this.spanOf(node)),
           body: this.block(field(node, f.body), depth),
           span,
         });
@@ -111,7 +132,7 @@ export class PythonLowerer {
       }
       case 'while_statement':
       case 'if_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const cond = field(node, f.condition);
         const body: Stmt[] = this.block(field(node, f.body) ?? field(node, f.consequence), depth);
         out.push({ kind: 'block', label: type === 'if_statement' ? 'if' : 'while', heads: cond ? [this.expr(cond, depth)] : [], body, span });
@@ -120,43 +141,54 @@ export class PythonLowerer {
           const clauseType = clause.type;
           if (clauseType === 'elif_clause') {
             const c = field(clause, f.condition);
-            out.push({ kind: 'block', label: 'if', heads: c ? [this.expr(c, depth)] : [], body: this.block(field(clause, f.consequence), depth), span: spanOf(clause) });
+            out.push({ kind: 'block', label: 'if', heads: c ? [this.expr(c, depth)] : [], body: this.block(field(clause, f.consequence), depth), span: this.spanOf(clause) });
           } else if (clauseType === 'else_clause') {
-            out.push({ kind: 'block', label: 'if', heads: [], body: this.block(field(clause, f.body), depth), span: spanOf(clause) });
+            out.push({ kind: 'block', label: 'if', heads: [], body: this.block(field(clause, f.body), depth), span: this.spanOf(clause) });
           }
         }
         return;
       }
       case 'with_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const heads: Expr[] = [];
+        const aliases: (Expr | undefined)[] = [];
         const clause = node.namedChildren.find((c) => c?.type === 'with_clause');
         for (const item of clause?.namedChildren ?? []) {
           const value = item ? field(item, f.value) : null;
-          if (value) heads.push(this.expr(value.type === 'as_pattern' ? (value.namedChildren[0] ?? value) : value, depth));
+          if (!value) continue;
+          if (value.type === 'as_pattern') {
+            heads.push(this.expr(value.namedChildren[0] ?? value, depth));
+            // `with tf.GradientTape() as tape:` — the target is the as_pattern_target's expression.
+            const target = field(value, f.alias);
+            const inner = target?.namedChildren.find((c) => c?.type !== 'comment') ?? target;
+            aliases.push(inner ? this.expr(inner, depth) : undefined);
+          } else {
+            heads.push(this.expr(value, depth));
+            aliases.push(undefined);
+          }
         }
-        out.push({ kind: 'block', label: 'with', heads, body: this.block(field(node, f.body), depth), span });
+        out.push({ kind: 'block', label: 'with', heads, aliases, body: this.block(field(node, f.body), depth), span });
         return;
       }
       case 'try_statement': {
-        out.push({ kind: 'block', label: 'try', heads: [], body: this.block(field(node, f.body), depth), span: spanOf(node) });
+        out.push({ kind: 'block', label: 'try', heads: [], body: this.block(field(node, f.body), depth), span: this.spanOf(node) });
         for (const clause of node.namedChildren) {
           if (!clause) continue;
           const clauseType = clause.type;
           if (clauseType === 'except_clause' || clauseType === 'finally_clause' || clauseType === 'else_clause') {
             const body = clause.namedChildren.find((c) => c?.type === 'block') ?? null;
-            out.push({ kind: 'block', label: 'try', heads: [], body: this.block(body, depth), span: spanOf(clause) });
+            out.push({ kind: 'block', label: 'try', heads: [], body: this.block(body, depth), span: this.spanOf(clause) });
           }
         }
         return;
       }
       case 'return_statement': {
         const value = node.namedChildren[0];
-        out.push({ kind: 'return', value: value ? this.expr(value, depth) : undefined, span: spanOf(node) });
+        out.push({ kind: 'return', value: value ? this.expr(value, depth) : undefined, span: this.spanOf(node) });
         return;
       }
       case 'import_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         for (const child of node.namedChildren) {
           if (!child) continue;
           const childType = child.type;
@@ -173,7 +205,7 @@ export class PythonLowerer {
         return;
       }
       case 'import_from_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const moduleName = field(node, f.module_name);
         const module = moduleName ? this.textOf(moduleName) : '';
         const names: { name: string; alias: string }[] = [];
@@ -222,7 +254,7 @@ export class PythonLowerer {
       current = value;
     }
     if (!value) return; // annotation only: `x: int`
-    out.push({ kind: 'assign', targets, value: this.expr(value, depth, valueType), span: spanOf(node) });
+    out.push({ kind: 'assign', targets, value: this.expr(value, depth, valueType), span: this.spanOf(node) });
   }
 
   private params(node: SyntaxNode | null, depth: number): Param[] {
@@ -240,7 +272,7 @@ export class PythonLowerer {
       } else if (type === 'typed_parameter') nameNode = child.namedChildren.find((c) => c?.type === 'identifier') ?? null;
       else if (type === 'list_splat_pattern' || type === 'dictionary_splat_pattern') nameNode = child.namedChildren[0] ?? null;
       if (nameNode) {
-        const span = spanOf(nameNode);
+        const span = this.spanOf(nameNode);
         params.push({ name: this.slice(span), span, default: def ? this.expr(def, depth) : undefined });
       }
     }
@@ -260,7 +292,7 @@ export class PythonLowerer {
 
   /** `type` is `node.type` when the caller has already read it. */
   expr(node: SyntaxNode, depth: number, type = node.type): Expr {
-    const span = spanOf(node);
+    const span = this.spanOf(node);
     if (depth > MAX_DEPTH) {
       this.truncated = true;
       return other(span);
@@ -318,18 +350,19 @@ export class PythonLowerer {
             if (argType === 'keyword_argument') {
               const name = field(a, f.name);
               const value = field(a, f.value);
-              if (name && value) kwargs.push({ name: this.textOf(name), value: this.expr(value, d) });
+              if (name && value) kwargs.push({ name: this.textOf(name), value: this.expr(value, d), span: this.spanOf(a) });
             } else args.push(this.expr(a, d, argType));
           }
         return { kind: 'call', callee: this.expr(fn, d), args, kwargs, span };
       }
       case 'binary_operator': {
-        const op = field(node, f.operator)?.type ?? '';
+        const opNode = field(node, f.operator);
+        const op = opNode?.type ?? '';
         const left = field(node, f.left);
         const right = field(node, f.right);
         if (!left || !right) return other(span);
         if (!binaryOps.has(op)) return other(span, [this.expr(left, d), this.expr(right, d)]);
-        return { kind: 'binary', op: op as BinaryOp, left: this.expr(left, d), right: this.expr(right, d), span };
+        return { kind: 'binary', op: op as BinaryOp, left: this.expr(left, d), right: this.expr(right, d), opSpan: this.spanOf(opNode!), span };
       }
       case 'unary_operator': {
         const op = field(node, f.operator)?.type ?? '';
@@ -355,7 +388,7 @@ export class PythonLowerer {
           if (c?.type !== 'for_in_clause') continue;
           const left = field(c, f.left);
           const right = field(c, f.right);
-          generators.push({ target: left ? this.expr(left, d) : other(spanOf(c)), iter: right ? this.expr(right, d) : other(spanOf(c)) });
+          generators.push({ target: left ? this.expr(left, d) : other(this.spanOf(c)), iter: right ? this.expr(right, d) : other(this.spanOf(c)) });
         }
         if (!body) return other(span);
         return { kind: 'comprehension', element: this.expr(body, d), generators, span };
@@ -388,7 +421,7 @@ export class PythonLowerer {
           if (pair?.type !== 'pair') continue;
           const key = field(pair, f.key);
           const value = field(pair, f.value);
-          if (key && value) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: this.expr(value, d) });
+          if (key && value) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: this.expr(value, d), span: this.spanOf(pair) });
         }
         return { kind: 'object', entries, span };
       }

@@ -6,7 +6,7 @@
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
 import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
-import { MAX_DEPTH, field, fieldIds, other, parseNumber, spanOf, stringValue } from './common';
+import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue } from './common';
 
 const binaryOps: Record<string, BinaryOp> = { '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '**': '**' };
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
@@ -42,8 +42,14 @@ export class TypeScriptLowerer {
   constructor(
     private readonly text: string,
     language: Language,
+    /** Added to every offset: the file's place in the project's position space (server/engine/source.ts). */
+    private readonly base = 0,
   ) {
     this.f = fieldIds(language, fieldNames);
+  }
+
+  private spanOf(node: SyntaxNode): Span {
+    return { start: this.base + node.startIndex, end: this.base + node.endIndex };
   }
 
   module(root: SyntaxNode): Stmt[] {
@@ -56,7 +62,7 @@ export class TypeScriptLowerer {
   }
 
   private slice(span: Span): string {
-    return this.text.slice(span.start, span.end);
+    return this.text.slice(span.start - this.base, span.end - this.base);
   }
 
   private block(node: SyntaxNode | null, depth: number, type = node?.type): Stmt[] {
@@ -79,7 +85,7 @@ export class TypeScriptLowerer {
     switch (type) {
       case 'expression_statement': {
         const e = named(node)[0];
-        if (e) this.expressionStatement(e.node, depth, out, spanOf(node), e.type);
+        if (e) this.expressionStatement(e.node, depth, out, this.spanOf(node), e.type);
         return;
       }
       case 'lexical_declaration':
@@ -88,26 +94,50 @@ export class TypeScriptLowerer {
           if (decl.type !== 'variable_declarator') continue;
           const name = field(decl.node, f.name);
           const value = field(decl.node, f.value);
-          if (name && value) out.push({ kind: 'assign', targets: [this.expr(name, depth)], value: this.expr(value, depth), span: spanOf(decl.node) });
+          if (name && value) out.push({ kind: 'assign', targets: [this.expr(name, depth)], value: this.expr(value, depth), span: this.spanOf(decl.node) });
         }
         return;
       case 'export_statement': {
+        const isDefault = node.children.some((c) => c?.type === 'default');
         const decl = field(node, f.declaration);
-        if (decl) this.stmt(decl, depth, out);
+        const value = field(node, f.value);
+        if (decl) {
+          const before = out.length;
+          this.stmt(decl, depth, out);
+          for (const s of out.slice(before)) if (s.kind === 'function' || s.kind === 'class' || s.kind === 'assign') s.exported = isDefault ? 'default' : 'named';
+        } else if (value) {
+          // `export default <expr>`: the module's default export is bound to the value.
+          const span = this.spanOf(node);
+          out.push({ kind: 'assign', targets: [{ kind: 'name', name: 'default', span: { start: span.start, end: span.start } }], value: this.expr(value, depth), exported: 'default', span });
+        } else {
+          // `export { a, b as c }`, `export { x } from './m'`, `export * from './m'`.
+          const source = field(node, f.source);
+          const names: { name: string; alias: string }[] = [];
+          const clause = named(node).find((c) => c.type === 'export_clause');
+          for (const spec of named(clause?.node ?? null)) {
+            const nameNode = field(spec.node, f.name);
+            const alias = field(spec.node, f.alias);
+            const n = nameNode ? stringValue(this.textOf(nameNode)) : '';
+            names.push({ name: n, alias: alias ? stringValue(this.textOf(alias)) : n });
+          }
+          if (!clause && source) names.push({ name: '*', alias: '*' });
+          out.push({ kind: 'export', module: source ? stringValue(this.textOf(source)) : undefined, names, span: this.spanOf(node) });
+        }
         return;
       }
       case 'function_declaration':
       case 'generator_function_declaration':
       case 'method_definition': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const name = field(node, f.name);
-        const nameSpan = name ? spanOf(name) : span;
+        const nameSpan = name ? this.spanOf(name) : span;
         out.push({
           kind: 'function',
           name: name ? this.slice(nameSpan) : '',
           nameSpan,
           params: this.params(field(node, f.parameters), depth),
           body: this.block(field(node, f.body), depth),
+          decorators: [],
           span,
         });
         return;
@@ -117,27 +147,33 @@ export class TypeScriptLowerer {
         const name = field(node, f.property) ?? field(node, f.name);
         const value = field(node, f.value);
         if (name && value) {
-          const nameSpan = spanOf(name);
+          const nameSpan = this.spanOf(name);
           const target: Expr = { kind: 'attr', object: { kind: 'name', name: 'this', span: nameSpan }, name: this.slice(nameSpan), span: { ...nameSpan } };
-          out.push({ kind: 'assign', targets: [target], value: this.expr(value, depth), span: spanOf(node) });
+          out.push({ kind: 'assign', targets: [target], value: this.expr(value, depth), span: this.spanOf(node) });
         }
         return;
       }
       case 'class_declaration':
       case 'abstract_class_declaration': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const name = field(node, f.name);
-        out.push({ kind: 'class', name: name ? this.textOf(name) : '', body: this.block(field(node, f.body), depth), span });
+        const bases: Expr[] = [];
+        // TS: class_heritage > extends_clause (field value); JS: class_heritage > expression.
+        for (const h of named(named(node).find((c) => c.type === 'class_heritage')?.node ?? null)) {
+          if (h.type === 'extends_clause') for (const v of f.value > 0 ? h.node.childrenForFieldId(f.value) : []) if (v) bases.push(this.expr(v, depth));
+          if (h.type !== 'extends_clause' && h.type !== 'implements_clause') bases.push(this.expr(h.node, depth, h.type));
+        }
+        out.push({ kind: 'class', name: name ? this.textOf(name) : '', bases, body: this.block(field(node, f.body), depth), decorators: [], span });
         return;
       }
       case 'for_in_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const left = field(node, f.left);
         const right = field(node, f.right);
         out.push({
           kind: 'for',
-          target: left ? this.expr(left, depth) : other(spanOf(node)),
-          iter: right ? this.expr(right, depth) : other(spanOf(node)),
+          target: left ? this.expr(left, depth) : other(this.spanOf(node)),
+          iter: right ? this.expr(right, depth) : other(this.spanOf(node)),
           body: this.block(field(node, f.body), depth),
           span,
         });
@@ -145,15 +181,15 @@ export class TypeScriptLowerer {
       }
       case 'for_statement': {
         // `for (let i = 0; i < n; i++)`: the loop variable is the initializer's name.
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const init = field(node, f.initializer);
         const declarator = init ? named(init).find((c) => c.type === 'variable_declarator') : undefined;
         const name = declarator ? field(declarator.node, f.name) : null;
         const cond = field(node, f.condition);
         out.push({
           kind: 'for',
-          target: name ? this.expr(name, depth) : other(spanOf(node)),
-          iter: cond ? this.expr(cond, depth) : other(spanOf(node)),
+          target: name ? this.expr(name, depth) : other(this.spanOf(node)),
+          iter: cond ? this.expr(cond, depth) : other(this.spanOf(node)),
           body: this.block(field(node, f.body), depth),
           span,
         });
@@ -161,19 +197,19 @@ export class TypeScriptLowerer {
       }
       case 'while_statement':
       case 'do_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const cond = field(node, f.condition);
         out.push({ kind: 'block', label: 'while', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(field(node, f.body), depth), span });
         return;
       }
       case 'if_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const cond = field(node, f.condition);
         out.push({ kind: 'block', label: 'if', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(field(node, f.consequence), depth), span });
         const alt = field(node, f.alternative);
         if (alt) {
           const first = named(alt)[0];
-          out.push({ kind: 'block', label: 'if', heads: [], body: first ? this.block(first.node, depth, first.type) : [], span: spanOf(alt) });
+          out.push({ kind: 'block', label: 'if', heads: [], body: first ? this.block(first.node, depth, first.type) : [], span: this.spanOf(alt) });
         }
         return;
       }
@@ -181,22 +217,22 @@ export class TypeScriptLowerer {
         const handler = field(node, f.handler);
         const finalizer = field(node, f.finalizer);
         for (const part of [field(node, f.body), handler ? field(handler, f.body) : null, finalizer ? field(finalizer, f.body) : null])
-          if (part) out.push({ kind: 'block', label: 'try', heads: [], body: this.block(part, depth), span: spanOf(part) });
+          if (part) out.push({ kind: 'block', label: 'try', heads: [], body: this.block(part, depth), span: this.spanOf(part) });
         return;
       }
       case 'statement_block': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         out.push({ kind: 'block', label: 'other', heads: [], body: this.block(node, depth, type), span });
         return;
       }
       case 'return_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const value = named(node)[0];
         out.push({ kind: 'return', value: value ? this.expr(value.node, depth, value.type) : undefined, span });
         return;
       }
       case 'import_statement': {
-        const span = spanOf(node);
+        const span = this.spanOf(node);
         const source = field(node, f.source);
         const module = source ? stringValue(this.textOf(source)) : '';
         const names: { name: string; alias: string }[] = [];
@@ -251,15 +287,16 @@ export class TypeScriptLowerer {
       return;
     }
     if (type === 'augmented_assignment_expression') {
-      const op = assignOps[field(e, f.operator)?.type ?? ''];
+      const opNode = field(e, f.operator);
+      const op = assignOps[opNode?.type ?? ''];
       const left = field(e, f.left);
       const right = field(e, f.right);
-      if (op && left && right) out.push({ kind: 'assign', targets: [this.expr(left, depth)], value: this.expr(right, depth), op, span });
+      if (op && left && right) out.push({ kind: 'assign', targets: [this.expr(left, depth)], value: this.expr(right, depth), op, opSpan: this.spanOf(opNode!), span });
       else if (right) out.push({ kind: 'expr', expr: this.expr(right, depth), span });
       return;
     }
     if (type === 'sequence_expression') {
-      for (const part of named(e)) this.expressionStatement(part.node, depth, out, spanOf(part.node), part.type);
+      for (const part of named(e)) this.expressionStatement(part.node, depth, out, this.spanOf(part.node), part.type);
       return;
     }
     out.push({ kind: 'expr', expr: this.expr(e, depth, type), span });
@@ -269,7 +306,7 @@ export class TypeScriptLowerer {
     if (!node) return [];
     const f = this.f;
     if (node.type === 'identifier') {
-      const span = spanOf(node);
+      const span = this.spanOf(node);
       return [{ name: this.slice(span), span }];
     }
     const params: Param[] = [];
@@ -296,7 +333,7 @@ export class TypeScriptLowerer {
         nameType = undefined;
       }
       if (nameNode) {
-        const span = spanOf(nameNode);
+        const span = this.spanOf(nameNode);
         params.push({ name: (nameType ?? nameNode.type) === 'identifier' ? this.slice(span) : '', span, default: def ? this.expr(def, depth) : undefined });
       }
     }
@@ -312,7 +349,7 @@ export class TypeScriptLowerer {
 
   /** `type` is `node.type` when the caller has already read it. */
   expr(node: SyntaxNode, depth: number, type = node.type): Expr {
-    const span = spanOf(node);
+    const span = this.spanOf(node);
     if (depth > MAX_DEPTH) {
       this.truncated = true;
       return other(span);
@@ -361,12 +398,13 @@ export class TypeScriptLowerer {
         return { kind: 'call', callee: this.expr(fn, d), args, kwargs: [], span };
       }
       case 'binary_expression': {
-        const op = binaryOps[field(node, f.operator)?.type ?? ''];
+        const opNode = field(node, f.operator);
+        const op = binaryOps[opNode?.type ?? ''];
         const left = field(node, f.left);
         const right = field(node, f.right);
         if (!left || !right) return other(span);
         if (!op) return other(span, [this.expr(left, d), this.expr(right, d)]);
-        return { kind: 'binary', op, left: this.expr(left, d), right: this.expr(right, d), span };
+        return { kind: 'binary', op, left: this.expr(left, d), right: this.expr(right, d), opSpan: this.spanOf(opNode!), span };
       }
       case 'unary_expression': {
         const op = field(node, f.operator)?.type ?? '';
@@ -406,7 +444,7 @@ export class TypeScriptLowerer {
           const childType = child.type;
           if (childType === '[' || childType === ']' || childType === 'comment') continue;
           if (childType === ',') {
-            if (pending) items.push(other(spanOf(child)));
+            if (pending) items.push(other(this.spanOf(child)));
             pending = true;
           } else {
             items.push(this.expr(child, d, childType));
@@ -422,9 +460,17 @@ export class TypeScriptLowerer {
           if (pair.type === 'pair') {
             const key = field(pair.node, f.key);
             const value = field(pair.node, f.value);
-            if (key && value) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: this.expr(value, d) });
+            if (key && value) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: this.expr(value, d), span: this.spanOf(pair.node) });
+          } else if (pair.type === 'method_definition') {
+            // `{ cost(w) { ... }, get grad() { ... } }`: a method is an entry whose value is a function.
+            const key = field(pair.node, f.name);
+            const body = field(pair.node, f.body);
+            const stmts = this.block(body, d, body?.type);
+            const ret = stmts.length === 1 && stmts[0].kind === 'return' ? stmts[0].value : undefined;
+            const lambda: Expr = { kind: 'lambda', params: this.params(field(pair.node, f.parameters), d), body: ret, stmts, span: this.spanOf(pair.node) };
+            if (key) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: lambda });
           } else if (pair.type === 'shorthand_property_identifier' || pair.type === 'shorthand_property_identifier_pattern') {
-            const span = spanOf(pair.node);
+            const span = this.spanOf(pair.node);
             const name = this.slice(span);
             entries.push({ name, value: { kind: 'name', name, span } });
           }

@@ -1,0 +1,102 @@
+// A program: the files of one lint run, linked. It holds every parsed file reached so far, the
+// source map their spans share, one Analyzer for all of them, and each file's facts, built when
+// first asked for. Files are reached lazily through imports (`ProjectFiles.load`), so linting one
+// file parses only what it imports. A program is a snapshot: a new text means a new program (the
+// parsed files of unchanged texts are reused from the document cache, server/engine/document.ts).
+import type { Expr, Span } from './ir';
+import type { ParsedFile } from './document';
+import { buildFacts, type Facts } from './facts';
+import { Analyzer } from './facts/analysis';
+import type { Scope } from './facts/scope';
+import { SourceMap, fileIdOf, type SourceFile } from './source';
+
+/** Where a program finds the other files of its project (implemented by server/engine/project.ts). */
+export interface ProjectFiles {
+  /** The parsed file that `module` (as imported from `from`) resolves to, or undefined (a library, a missing file). */
+  resolve(from: SourceFile, module: string): ParsedFile | undefined;
+  /** The submodule `name` of a package module (`from pkg import mod`), when it is a file. */
+  submodule(pkg: ParsedFile, name: string): ParsedFile | undefined;
+}
+
+export class Program {
+  readonly sources = new SourceMap();
+  readonly analyzer: Analyzer;
+  private readonly files: ParsedFile[] = [];
+  private readonly factsById = new Map<number, Facts>();
+  /** Files whose facts are being built (an import cycle asks for them again: they answer with what they have). */
+  private readonly building = new Set<number>();
+
+  constructor(private readonly project?: ProjectFiles) {
+    this.analyzer = new Analyzer(this);
+  }
+
+  /** Adds a parsed file to the program (its id must be unique in the program). */
+  add(parsed: ParsedFile): ParsedFile {
+    const known = this.files[parsed.file.id];
+    if (known) return known;
+    this.files[parsed.file.id] = parsed;
+    this.sources.add(parsed.file);
+    return parsed;
+  }
+
+  /** The parsed files reached so far. */
+  parsedFiles(): ParsedFile[] {
+    return this.files.filter((f) => f !== undefined);
+  }
+
+  parsedOf(span: Span): ParsedFile | undefined {
+    return this.files[fileIdOf(span.start)];
+  }
+
+  /** The facts of a file, built on first use. */
+  facts(parsed: ParsedFile): Facts {
+    const id = parsed.file.id;
+    const known = this.factsById.get(id);
+    if (known) return known;
+    this.add(parsed);
+    this.building.add(id);
+    try {
+      const facts = buildFacts(this, parsed);
+      this.factsById.set(id, facts);
+      return facts;
+    } finally {
+      this.building.delete(id);
+    }
+  }
+
+  /** Facts of the file a span is in; undefined while that file's facts are still being built. */
+  factsAt(span: Span): Facts | undefined {
+    const parsed = this.parsedOf(span);
+    if (!parsed) return undefined;
+    const known = this.factsById.get(parsed.file.id);
+    if (known || this.building.has(parsed.file.id)) return known;
+    return this.facts(parsed);
+  }
+
+  /** Whether the facts of a span's file are being built right now (its parameter set is still growing). */
+  inProgress(span: Span): boolean {
+    return this.building.has(fileIdOf(span.start));
+  }
+
+  /** The text a span covers, in whichever file it is. */
+  source(span: Span): string {
+    return this.sources.slice(span);
+  }
+
+  /** The scope a lambda or comprehension opens, in whichever file it is. */
+  lambdaScope(e: Expr): Scope | undefined {
+    return this.parsedOf(e.span)?.scopes.lambdaScopes.get(e);
+  }
+
+  /** The module an import names, from the file `from`; undefined outside a project or for libraries. */
+  resolveModule(from: SourceFile, module: string): ParsedFile | undefined {
+    const parsed = this.project?.resolve(from, module);
+    return parsed && this.add(parsed);
+  }
+
+  /** `from pkg import mod` where mod is a file of the package. */
+  submodule(pkg: ParsedFile, name: string): ParsedFile | undefined {
+    const parsed = this.project?.submodule(pkg, name);
+    return parsed && this.add(parsed);
+  }
+}

@@ -1,0 +1,209 @@
+// A project: the files under a root folder, read through a host (the engine does no I/O itself),
+// and how an import in one of them names another. Python: relative imports, absolute imports from
+// the importing file's folder and its parents up to the root, from the root and from `src/`, with
+// packages' `__init__.py`. TS/JS: relative specifiers, with or without extension, `index` files,
+// and `.js` specifiers that name `.ts` sources. Packages from registries (numpy, torch,
+// @tensorflow/tfjs) are never resolved: their semantics are the catalogue's (facts/catalogue.ts).
+//
+// Paths are absolute, with `/` separators, as the host gives them. Each path keeps one file id for
+// the project's life, so its spans are stable across programs.
+import { parseFile, type ParsedFile } from './document';
+import { languageForPath } from './languages';
+import { Program, type ProjectFiles } from './program';
+import { makeSourceFile, type SourceFile } from './source';
+
+export interface ProjectHost {
+  /** The text of the file at an absolute path, or undefined when there is none or it cannot be read. */
+  readFile(path: string): string | undefined;
+}
+
+export interface ProjectOptions {
+  /** The project's root folder (absolute, `/` separators). */
+  root: string;
+  host: ProjectHost;
+  /** Files larger than this (in characters) are not read as project files. */
+  maxFileSize?: number;
+}
+
+/** Parsed files kept across programs: the most recently used ones. */
+const MAX_KEPT_FILES = 512;
+
+const PY_SUFFIXES = ['.py', '/__init__.py'];
+const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
+
+export class Project implements ProjectFiles {
+  readonly root: string;
+  private readonly host: ProjectHost;
+  private readonly maxFileSize: number;
+  private readonly ids = new Map<string, number>();
+  private readonly paths: string[] = [''];
+  /** Texts read from the host (null: no such file), until `invalidate`. */
+  private readonly texts = new Map<string, string | null>();
+  /** Parsed files by path, most recently used last. */
+  private readonly parsed = new Map<string, ParsedFile>();
+
+  constructor(options: ProjectOptions) {
+    this.root = trimSlash(options.root);
+    this.host = options.host;
+    this.maxFileSize = options.maxFileSize ?? 1024 * 1024;
+  }
+
+  /** A program over this project's files as they are now. */
+  program(): Program {
+    return new Program(this);
+  }
+
+  /** The stable file id of a path (ids start at 1: 0 is a lone document). */
+  idOf(path: string): number {
+    let id = this.ids.get(path);
+    if (id === undefined) {
+      id = this.paths.length;
+      this.paths.push(path);
+      this.ids.set(path, id);
+    }
+    return id;
+  }
+
+  pathOf(file: SourceFile): string {
+    return this.paths[file.id] ?? file.path;
+  }
+
+  /** Forget what was read of a path (it changed on disk, or its editor buffer did). */
+  invalidate(path?: string): void {
+    if (path === undefined) {
+      this.texts.clear();
+      return;
+    }
+    this.texts.delete(path);
+  }
+
+  /** The source file of a path with this text (for a document whose text the caller holds). */
+  sourceFile(path: string, text: string): SourceFile | undefined {
+    const language = languageForPath(path);
+    return language && makeSourceFile(this.idOf(path), path, text, language);
+  }
+
+  /** Keep a parse the caller made (an open document parsed incrementally), so programs reuse it. */
+  adopt(parsed: ParsedFile): void {
+    this.parsed.delete(parsed.file.path);
+    this.parsed.set(parsed.file.path, parsed);
+    this.texts.set(parsed.file.path, parsed.text);
+  }
+
+  /** The parsed file at a path, read through the host; undefined when it is missing, binary, too large or not source. */
+  load(path: string): ParsedFile | undefined {
+    const text = this.read(path);
+    if (text === undefined) return undefined;
+    const known = this.parsed.get(path);
+    if (known && known.text === text) {
+      this.parsed.delete(path);
+      this.parsed.set(path, known);
+      return known;
+    }
+    const file = this.sourceFile(path, text);
+    if (!file) return undefined;
+    const parsed = parseFile(file);
+    this.parsed.delete(path);
+    this.parsed.set(path, parsed);
+    for (const old of this.parsed.keys()) {
+      if (this.parsed.size <= MAX_KEPT_FILES) break;
+      this.parsed.delete(old);
+    }
+    return parsed;
+  }
+
+  private read(path: string): string | undefined {
+    let text = this.texts.get(path);
+    if (text === undefined) {
+      const read = this.host.readFile(path);
+      text = read === undefined || read.length > this.maxFileSize || read.slice(0, 8192).includes('\u0000') ? null : read.charCodeAt(0) === 0xfeff ? ' ' + read.slice(1) : read;
+      this.texts.set(path, text);
+    }
+    return text ?? undefined;
+  }
+
+  private exists(path: string): boolean {
+    return this.read(path) !== undefined;
+  }
+
+  // ---------------------------------------------------------------- imports
+
+  resolve(from: SourceFile, module: string): ParsedFile | undefined {
+    const path = from.language === 'python' ? this.resolvePython(from.path, module) : this.resolveScript(from.path, module);
+    return path !== undefined ? this.load(path) : undefined;
+  }
+
+  submodule(pkg: ParsedFile, name: string): ParsedFile | undefined {
+    if (pkg.language !== 'python' || !pkg.file.path.endsWith('/__init__.py')) return undefined;
+    const dir = dirname(pkg.file.path);
+    for (const suffix of PY_SUFFIXES) {
+      const path = `${dir}/${name}${suffix}`;
+      if (this.exists(path)) return this.load(path);
+    }
+    return undefined;
+  }
+
+  /** The file a Python module path names, seen from `fromPath`. */
+  resolvePython(fromPath: string, module: string): string | undefined {
+    const level = /^\.*/.exec(module)![0].length;
+    const parts = module.slice(level).split('.').filter((p) => p !== '');
+    let roots: string[];
+    if (level > 0) {
+      let dir = dirname(fromPath);
+      for (let i = 1; i < level; i++) dir = dirname(dir);
+      roots = [dir];
+    } else {
+      // sys.path as scripts see it: the script's folder, then (run from the repository) its parents
+      // up to the root, the root itself and a `src/` layout.
+      roots = [];
+      for (let dir = dirname(fromPath); dir.length >= this.root.length && dir.startsWith(this.root); dir = dirname(dir)) {
+        roots.push(dir);
+        if (dir === this.root || dirname(dir) === dir) break;
+      }
+      if (!roots.includes(this.root)) roots.push(this.root);
+      roots.push(`${this.root}/src`);
+    }
+    for (const root of roots) {
+      const base = parts.length > 0 ? `${root}/${parts.join('/')}` : root;
+      const candidates = parts.length > 0 ? PY_SUFFIXES.map((s) => base + s) : [`${base}/__init__.py`];
+      for (const path of candidates) if (this.exists(path)) return path;
+    }
+    return undefined;
+  }
+
+  /** The file a relative TS/JS specifier names, seen from `fromPath`. */
+  resolveScript(fromPath: string, specifier: string): string | undefined {
+    if (!specifier.startsWith('./') && !specifier.startsWith('../') && specifier !== '.' && specifier !== '..') return undefined;
+    const base = normalize(`${dirname(fromPath)}/${specifier}`);
+    const candidates = [base, ...TS_EXTENSIONS.map((e) => base + e), ...TS_EXTENSIONS.map((e) => `${base}/index${e}`)];
+    // ESM TypeScript imports its sources by the name they compile to: `./model.js` is `./model.ts`.
+    const m = /\.(m|c)?js$/.exec(base);
+    if (m) {
+      const stem = base.slice(0, -m[0].length);
+      candidates.push(`${stem}.${m[1] ?? ''}ts`, `${stem}.tsx`);
+    }
+    for (const path of candidates) if (languageForPath(path) && this.exists(path)) return path;
+    return undefined;
+  }
+}
+
+function trimSlash(path: string): string {
+  return path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+}
+
+export function dirname(path: string): string {
+  const i = path.lastIndexOf('/');
+  if (i < 0) return '.';
+  return i === 0 ? '/' : path.slice(0, i);
+}
+
+/** Resolves `.` and `..` segments of a `/`-separated path. */
+export function normalize(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '.' || (part === '' && out.length > 0)) continue;
+    if (part === '..' && out.length > 1) out.pop();
+    else out.push(part);
+  }
+  return out.join('/') || '/';
+}
