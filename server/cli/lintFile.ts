@@ -3,13 +3,16 @@
 // language server's "Lint Workspace" uses it too. Jupyter notebooks (.ipynb) are linted as one
 // program made of their code cells; their findings carry the cell they are in.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import {
+  Project,
+  lintProjectFile,
+  type ForeignOutcome,
   applicableFixes,
   applyEdits,
   codeCells,
   languageForPath,
   lintCells,
-  lintText,
   looksBinary,
   parseIpynb,
   replaceIpynbSources,
@@ -47,6 +50,11 @@ export interface FileFinding extends Omit<Finding, 'related' | 'fix'> {
 
 export interface FileResult {
   findings: FileFinding[];
+  /**
+   * Findings this file's run located in other files of its project (a mistake in a helper module,
+   * seen from the code that calls it), by absolute path: main.ts merges them into those files.
+   */
+  foreign?: ForeignOutcome[];
   notices: FileNotice[];
   /** False when the file was skipped (binary, too large) or could not be read. */
   checked: boolean;
@@ -102,12 +110,59 @@ function runWithFixes<S>(initial: S, subject: Subject<S>, fix: LintFileOptions['
   return { state, ...outcome, fixed };
 }
 
-function textSubject(language: LanguageId, options: LintFileOptions): Subject<string> {
+function textSubject(filePath: string, language: LanguageId, options: LintFileOptions, foreign: { last: ForeignOutcome[] }): Subject<string> {
   const lintOptions = { language, select: options.select, ignore: options.ignore, severity: options.severity, maxFileSize: options.maxFileSize };
+  const absPath = toSlashes(path.resolve(filePath));
   return {
-    lint: (text) => lintText(text, lintOptions),
+    lint: (text) => {
+      const { outcome, foreign: found } = lintProjectFile(projectFor(absPath, options.maxFileSize), absPath, text, lintOptions);
+      foreign.last = found;
+      return outcome;
+    },
     apply: (text, fixes) => applyEdits(text, fixes.flatMap((fix) => fix?.edits ?? [])),
   };
+}
+
+// ------------------------------------------------------------------ projects
+
+/** Files whose presence marks a project's root folder (where its top-level packages live). */
+const PROJECT_MARKERS = ['.git', 'pyproject.toml', 'setup.py', 'setup.cfg', 'package.json', 'nabla.toml', 'requirements.txt'];
+
+/** This thread's projects, by root: a file's imports are read from disk once per root and thread. */
+const projects = new Map<string, Project>();
+
+function toSlashes(p: string): string {
+  return path.sep === '\\' ? p.replace(/\\/g, '/') : p;
+}
+
+/** The nearest folder above a file that holds a project marker; the file's own folder when none does. */
+export function projectRoot(absPath: string): string {
+  const start = path.dirname(absPath);
+  for (let dir = start; ; ) {
+    if (PROJECT_MARKERS.some((m) => fs.existsSync(path.join(dir, m)))) return toSlashes(dir);
+    const parent = path.dirname(dir);
+    if (parent === dir) return toSlashes(start);
+    dir = parent;
+  }
+}
+
+function projectFor(absPath: string, maxFileSize: number): Project {
+  const root = projectRoot(absPath);
+  let project = projects.get(root);
+  if (!project) {
+    project = new Project({ root, host: { readFile: readProjectFile }, maxFileSize });
+    projects.set(root, project);
+  }
+  return project;
+}
+
+/** A project file's text (invalid UTF-8 replaced), or undefined when it is missing or unreadable. */
+function readProjectFile(filePath: string): string | undefined {
+  try {
+    return lenientUtf8.decode(fs.readFileSync(filePath));
+  } catch {
+    return undefined;
+  }
 }
 
 function notebookSubject(options: LintFileOptions): Subject<Map<number, string>> {
@@ -187,11 +242,12 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
       }
       return { findings: run.findings, notices, checked: !run.notices.some((n) => n.kind === 'skipped'), ...(fix ? { fixed: run.fixed } : {}) };
     }
-    const run = runWithFixes(text, textSubject(language!, options), fix);
+    const foreign = { last: [] as ForeignOutcome[] };
+    const run = runWithFixes(text, textSubject(filePath, language!, options, foreign), fix);
     notices.push(...run.notices);
     if (run.fixed > 0 && run.state !== text) await fs.promises.writeFile(filePath, run.state);
     const skipped = run.notices.some((n) => n.kind === 'skipped');
-    return { findings: run.findings, notices, checked: !skipped, ...(fix ? { fixed: run.fixed } : {}) };
+    return { findings: run.findings, ...(foreign.last.length > 0 ? { foreign: foreign.last } : {}), notices, checked: !skipped, ...(fix ? { fixed: run.fixed } : {}) };
   } catch (error) {
     // lintText promises not to throw; if it ever does (or writing fails), one file must not end the run.
     const detail = error instanceof Error ? error.message : String(error);

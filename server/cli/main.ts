@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigResolver, formatProblem, isExcluded, loadConfigFile, resolveFileOptions } from '../config/projectConfig';
-import { initEngine } from '../engine';
+import { enabledRules, initEngine, type Severity } from '../engine';
 import { parseArgs, usage, UsageError, type CheckCommand } from './args';
 import { githubReporter } from './format/github';
 import { jsonReporter } from './format/json';
@@ -11,7 +11,7 @@ import type { Reporter, Write } from './format/reporter';
 import { sarifReporter } from './format/sarif';
 import { statisticsReporter } from './format/statistics';
 import { textReporter } from './format/text';
-import { type FileNotice } from './lintFile';
+import { type FileFinding, type FileNotice, type FileResult } from './lintFile';
 import { isLintWorker, lintInOrder, type LintJob } from './parallel';
 import { formatRuleList, ruleDoc } from './rules';
 import { walk, type WalkItem } from './walk';
@@ -113,7 +113,10 @@ async function check(command: CheckCommand): Promise<number> {
     const own = resolveFileOptions(configs.forPath(absPath)?.config, absPath, { select: command.select, ignore: command.ignore }, 'cli');
     return { fsPath: item.fsPath, options: { select: own.select, ignore: own.ignore, severity: own.severity, maxFileSize: command.maxFileSize, fix } };
   };
-  for await (const { item, result: linted } of lintInOrder(walk(command.paths, { isExcluded: excluded }), toJob, { jobs: command.jobs })) {
+  // Every file is linted before any is reported: a file's run can find a mistake in another file it
+  // imports (a helper's sign, a base class's decay), which belongs to that file's report.
+  const linted: { display: string; absPath: string; result: FileResult }[] = [];
+  for await (const { item, result } of lintInOrder(walk(command.paths, { isExcluded: excluded }), toJob, { jobs: command.jobs })) {
     if (item.kind === 'error') {
       writeErr(`nabla: error: ${item.message}\n`);
       hadErrors = true;
@@ -123,22 +126,75 @@ async function check(command: CheckCommand): Promise<number> {
       writeErr(`${item.display}: warning: ${item.message}\n`);
       continue;
     }
-    filesFound++;
-    const result = linted!;
+    linted.push({ display: item.display, absPath: toSlashes(path.resolve(item.fsPath)), result: result! });
+  }
+  const reached = mergeForeignFindings(linted, (absPath) => {
+    const own = resolveFileOptions(configs.forPath(absPath)?.config, absPath, { select: command.select, ignore: command.ignore }, 'cli');
+    return own.excluded ? undefined : own;
+  });
+
+  filesFound = linted.length;
+  for (const { display, result } of [...linted, ...reached]) {
     fixed += result.fixed ?? 0;
     if (result.error !== undefined) {
-      writeErr(`nabla: error: cannot read ${item.display}: ${result.error}\n`);
+      writeErr(`nabla: error: cannot read ${display}: ${result.error}\n`);
       hadErrors = true;
     }
-    for (const notice of result.notices) writeErr(`${item.display}: ${noticeLevel(notice)}: ${notice.message}\n`);
+    for (const notice of result.notices) writeErr(`${display}: ${noticeLevel(notice)}: ${notice.message}\n`);
     if (result.checked) filesChecked++;
     if (result.findings.length > 0) hadFindings = true;
-    reporter.file(item.display, result);
+    reporter.file(display, result);
   }
 
   if (filesFound === 0 && !hadErrors) writeErr('nabla: warning: no Python, TypeScript or JavaScript files found\n');
   reporter.finish({ filesChecked, hadErrors, fixed: command.fix ? fixed : undefined });
   return hadErrors ? EXIT_ERROR : hadFindings && !command.exitZero ? EXIT_FINDINGS : EXIT_CLEAN;
+}
+
+function toSlashes(p: string): string {
+  return path.sep === '\\' ? p.replace(/\\/g, '/') : p;
+}
+
+/**
+ * Moves the findings each run located in other files into those files' results: into a checked
+ * file's (once, dropping its NB001 for a suppression that another run used), or into a result of
+ * its own for a file that was only reached through imports, listed after the checked files. Each
+ * file's own configuration decides which of them it reports (`per-file-ignores`, `exclude`).
+ */
+export function mergeForeignFindings(
+  linted: { display: string; absPath: string; result: FileResult }[],
+  optionsFor: (absPath: string) => { select?: string[]; ignore?: string[]; severity?: Record<string, Severity> } | undefined,
+): { display: string; absPath: string; result: FileResult }[] {
+  const byPath = new Map(linted.map((entry) => [entry.absPath, entry]));
+  const reached = new Map<string, { display: string; absPath: string; result: FileResult }>();
+  for (const { result } of linted) {
+    for (const foreign of result.foreign ?? []) {
+      const options = optionsFor(foreign.path);
+      if (!options) continue;
+      let target = byPath.get(foreign.path) ?? reached.get(foreign.path);
+      if (!target) {
+        target = { display: toSlashes(path.relative(process.cwd(), foreign.path)) || foreign.path, absPath: foreign.path, result: { findings: [], notices: [], checked: false } };
+        reached.set(foreign.path, target);
+      }
+      const findings = target.result.findings;
+      const key = (f: FileFinding): string => `${f.code}|${f.range.start.line}:${f.range.start.character}|${f.message}`;
+      const known = new Set(findings.map(key));
+      for (const f of foreign.findings) {
+        if (!isSelected(f.code, options) || known.has(key(f))) continue;
+        known.add(key(f));
+        findings.push({ ...f, severity: options.severity?.[f.code] ?? f.severity });
+      }
+      if (foreign.used.length > 0) {
+        target.result.findings = findings.filter((f) => f.code !== 'NB001' || !foreign.used.some((u) => u.range.start.line === f.range.start.line));
+      }
+      target.result.findings.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character || a.code.localeCompare(b.code));
+    }
+  }
+  return [...reached.values()].sort((a, b) => a.display.localeCompare(b.display));
+}
+
+function isSelected(code: string, options: { select?: string[]; ignore?: string[] }): boolean {
+  return enabledRules(options).some((rule) => rule.meta.code === code);
 }
 
 async function main(argv: readonly string[]): Promise<number> {

@@ -4,18 +4,20 @@ import type { Span } from './ir';
 import { LineIndex } from './lineIndex';
 import { initParsers } from './parse';
 import { Program } from './program';
+import type { Project } from './project';
 import { fileIdOf, makeSourceFile, type SourceFile } from './source';
 import { runSteps, type Steps } from './stepwise';
 import { applySuppressions, parseDirectives, UNUSED_SUPPRESSION } from './suppressions';
 import { allRules } from '../rules';
 import type { Report, ReportedMath, Rule } from '../rules/rule';
-import type { Finding, FindingMath, LintOptions, LintOutcome, Notice, RelatedInfo, Severity } from './types';
+import type { Finding, FindingMath, LintOptions, LintOutcome, Notice, Range, RelatedInfo, Severity } from './types';
 
 export type { Finding, FindingMath, Fix, FixSafety, LanguageId, LintOptions, LintOutcome, Notice, Position, Range, RelatedInfo, Severity, TextEdit } from './types';
 export { languageForLanguageId, languageForPath, lintedExtensions } from './languages';
 export { allRules, ruleByCode, docsUrl } from '../rules';
 export { suppressionEdit, UNUSED_SUPPRESSION } from './suppressions';
 export { applicableFixes, applyEdits, selectFixes, type CellTextEdit } from './fixes';
+export { Project, type ProjectHost, type ProjectOptions } from './project';
 export { codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
 export type { CellLayout, CellSource, ConcatenatedNotebook, NotebookFinding, NotebookOutcome } from './notebook';
 
@@ -166,7 +168,7 @@ export function* ruleSteps(program: Program, entry: ParsedFile, options: Pick<Li
  * files that import it): each finding whose span is in the file, once, with related places in other
  * files named by `pathOf`; then the file's suppression comments.
  */
-export function outcomeFor(program: Program, parsed: ParsedFile, runs: EntryRun[], options: LintOptions, pathOf: (file: SourceFile) => string): LintOutcome {
+export function outcomeFor(program: Program, parsed: ParsedFile, runs: EntryRun[], options: LintOptions, pathOf: (file: SourceFile) => string, foreign?: { used: UsedSuppression[] }): LintOutcome {
   const { module, lines, text } = parsed;
   const notices: Notice[] = [];
   const own = runs.find((r) => r.entry === parsed);
@@ -205,8 +207,10 @@ export function outcomeFor(program: Program, parsed: ParsedFile, runs: EntryRun[
     isRule: (code) => allRules.some((rule) => rule.meta.code === code),
     wasChecked: (code) => checked.has(code),
     allChecked: allRules.every((rule) => rule.meta.code === UNUSED_SUPPRESSION || checked.has(rule.meta.code)),
-    // With syntax errors the findings are incomplete, so "suppresses nothing" cannot be judged.
-    unusedSeverity: unused && module.errors.length === 0 && !module.truncated ? (options.severity?.[UNUSED_SUPPRESSION] ?? unused.meta.severity) : undefined,
+    // With syntax errors the findings are incomplete, so "suppresses nothing" cannot be judged; nor
+    // in a file linted only for what other files' runs found in it (its own run did not happen here).
+    unusedSeverity: unused && !foreign && module.errors.length === 0 && !module.truncated ? (options.severity?.[UNUSED_SUPPRESSION] ?? unused.meta.severity) : undefined,
+    onUsed: foreign && ((d, codes) => foreign.used.push({ range: localLines.range({ start: d.start, end: d.end }), codes: [...codes] })),
   });
   kept.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character || a.code.localeCompare(b.code));
   return { findings: kept, notices };
@@ -239,4 +243,54 @@ function toFinding(program: Program, parsed: ParsedFile, raw: RawFinding, pathOf
     fix,
     math: report.math && findingMath(report.math, lines, inFile),
   };
+}
+
+/** A suppression comment that suppressed findings (of a file linted for another file's run). */
+export interface UsedSuppression {
+  range: Range;
+  codes: string[];
+}
+
+/** What a run found in a file other than its entry: the findings after that file's suppressions, and the suppressions used. */
+export interface ForeignOutcome {
+  path: string;
+  findings: Finding[];
+  used: UsedSuppression[];
+}
+
+export interface ProjectLintResult {
+  outcome: LintOutcome;
+  /** Findings the entry's run located in other files of the project (a helper's mistake seen from its caller). */
+  foreign: ForeignOutcome[];
+}
+
+/**
+ * Lints a file of a project as the entry of a program: the files it imports are read through the
+ * project's host and analysed as far as the entry's code reaches into them. Findings in those files
+ * come back apart (`foreign`), for the caller to merge into their own results.
+ */
+export function lintProjectFile(project: Project, path: string, text: string, options: LintOptions & { maxFileSize?: number }): ProjectLintResult {
+  text = lintableText(text);
+  const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
+  const file = project.sourceFile(path, text);
+  if (skipped || !file) return { outcome: { findings: [], notices: skipped ? [skipped] : [] }, foreign: [] };
+  const parsed = runSteps(parseSteps(file));
+  project.adopt(parsed);
+  const program = project.program();
+  program.add(parsed);
+  const run = runSteps(ruleSteps(program, parsed, options));
+  const pathOf = (f: SourceFile): string => project.pathOf(f);
+  const outcome = outcomeFor(program, parsed, [run], options, pathOf);
+  const foreign: ForeignOutcome[] = [];
+  const others = new Set<ParsedFile>();
+  for (const raw of run.findings) {
+    const other = program.parsedOf(raw.report.span);
+    if (other && other !== parsed) others.add(other);
+  }
+  for (const other of others) {
+    const used: UsedSuppression[] = [];
+    const { findings } = outcomeFor(program, other, [run], { ...options, language: other.language }, pathOf, { used });
+    foreign.push({ path: pathOf(other.file), findings, used });
+  }
+  return { outcome, foreign };
 }

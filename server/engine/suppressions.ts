@@ -155,6 +155,8 @@ export interface SuppressionContext {
   allChecked: boolean;
   /** NB001's severity when it is enabled and unused directives can be judged (no syntax errors); otherwise undefined. */
   unusedSeverity?: Severity;
+  /** Told of each directive that suppressed something, with the codes it suppressed. */
+  onUsed?: (directive: Directive, codes: Set<string>) => void;
 }
 
 function covers(directive: Directive, code: string): boolean {
@@ -196,6 +198,7 @@ export function applySuppressions(findings: readonly Finding[], context: Suppres
     used.set(directive, codes);
   }
 
+  if (context.onUsed) for (const [directive, codes] of used) context.onUsed(directive, codes);
   if (context.unusedSeverity === undefined) return kept;
   for (const directive of directives) {
     const unused = unusedFinding(directive, used.get(directive), context, context.unusedSeverity);

@@ -56,8 +56,15 @@ export function toTextEdit(edit: engine.TextEdit): TextEdit {
   return { range: toRange(edit.range), newText: edit.newText };
 }
 
+/** A related place: in the finding's document `uri`, or in the project file `related.path` names. */
 export function toRelatedInformation(related: engine.RelatedInfo, uri: string): DiagnosticRelatedInformation {
-  return { location: { uri, range: toRange(related.range) }, message: related.message };
+  return { location: { uri: related.path !== undefined ? pathToUri(related.path) : uri, range: toRange(related.range) }, message: related.message };
+}
+
+/** A project path (absolute, `/` separators) as a `file:` URI. */
+export function pathToUri(path: string): string {
+  const encoded = path.split('/').map(encodeURIComponent).join('/');
+  return /^[A-Za-z]:/.test(path) ? `file:///${encoded.replace('%3A', ':')}` : `file://${encoded}`;
 }
 
 export function toDiagnosticData(finding: engine.Finding): DiagnosticData | undefined {

@@ -2,7 +2,7 @@
 // Positions are 1-based; `endColumn` is exclusive, as in ESLint.
 import type { Finding } from '../../engine';
 import type { FileFinding } from '../lintFile';
-import { oneBased, type OneBasedRange, type Reporter, type Write } from './reporter';
+import { oneBased, relatedDisplay, type OneBasedRange, type Reporter, type Write } from './reporter';
 
 /** Bump when a field changes meaning or disappears; adding fields keeps the version. */
 export const JSON_FORMAT_VERSION = 1;
@@ -48,7 +48,7 @@ export function toJsonDiagnostic(file: string, finding: FileFinding): JsonDiagno
     code: finding.code,
     severity: finding.severity,
     message: finding.message,
-    related: finding.related.map((r) => ({ file, ...cellOf(r.cell), ...oneBased(r.range), message: r.message })),
+    related: finding.related.map((r) => ({ file: relatedDisplay(file, r), ...cellOf(r.cell), ...oneBased(r.range), message: r.message })),
   };
   if (finding.fix) {
     diagnostic.fix = {

@@ -1,5 +1,6 @@
 // What every output format implements. main.ts feeds files in walk order, then calls finish.
-import type { Range } from '../../engine';
+import * as path from 'node:path';
+import type { Range, RelatedInfo } from '../../engine';
 import type { FileResult } from '../lintFile';
 
 export interface Reporter {
@@ -34,4 +35,11 @@ export function oneBased(range: Range): OneBasedRange {
     endLine: range.end.line + 1,
     endColumn: range.end.character + 1,
   };
+}
+
+/** The path to print for a related place: its own file's (relative to the working folder), or the finding's. */
+export function relatedDisplay(display: string, related: Pick<RelatedInfo, 'path'>): string {
+  if (related.path === undefined) return display;
+  const relative = path.relative(process.cwd(), related.path);
+  return (relative === '' ? related.path : relative).split(path.sep).join('/');
 }

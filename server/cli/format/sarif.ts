@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { allRules, docsUrl, type Range, type Severity } from '../../engine';
 import type { FileNotice } from '../lintFile';
-import type { Reporter, Write } from './reporter';
+import { relatedDisplay, type Reporter, type Write } from './reporter';
 
 export const SARIF_SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
 export const INFORMATION_URI = 'https://github.com/nabla-lint/nabla';
@@ -113,7 +113,7 @@ export function sarifReporter(write: Write, version: string): Reporter {
         if (finding.related.length > 0) {
           sarif.relatedLocations = finding.related.map((related, id) => ({
             id,
-            physicalLocation: { artifactLocation: artifact, region: region(related.range) },
+            physicalLocation: { artifactLocation: related.path === undefined ? artifact : artifactLocation(relatedDisplay(display, related)), region: region(related.range) },
             message: { text: related.message },
           }));
         }

@@ -2,7 +2,7 @@
 // streamed file by file, then a summary.
 import type { Range, Severity } from '../../engine';
 import type { FileFinding } from '../lintFile';
-import { oneBased, type Reporter, type RunSummary, type Write } from './reporter';
+import { oneBased, relatedDisplay, type Reporter, type RunSummary, type Write } from './reporter';
 
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
@@ -47,7 +47,7 @@ export function textReporter(write: Write, options: TextReporterOptions = {}): R
         else if (finding.fix) unsafeFixable++;
         out += `${location(display, finding.range, finding.cell)}: ${finding.code} ${finding.message}\n`;
         for (const related of finding.related) {
-          out += `    ${location(display, related.range, related.cell)}: note: ${related.message}\n`;
+          out += `    ${location(relatedDisplay(display, related), related.range, related.cell)}: note: ${related.message}\n`;
         }
       }
       write(out);

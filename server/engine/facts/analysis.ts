@@ -2,9 +2,10 @@
 // penalty R(W) (a scalar multiple of a canonical form) rather than a gradient.
 import type { Expr, Span } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
-import { ONE, div, mul, neg, num, pow, sym } from '../../math/coef';
+import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import type { Binding, FunctionDef, Scope } from './scope';
+import { resolveCall, returnsOf, type CallTarget } from './resolve';
 import type { Program } from '../program';
 import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
 import { isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
@@ -63,6 +64,8 @@ export interface Product {
 }
 
 const MAX_DEPTH = 40;
+/** Calls followed one inside another (helpers calling helpers); deeper ones are opaque. */
+const MAX_CALLS = 6;
 /** Most additive terms one step is split into (real steps have a handful). */
 const MAX_SUMMANDS = 64;
 const scalar = (coef: Coef): Product => ({ coef, params: [], abs: [], tensor: false });
@@ -714,26 +717,58 @@ export class Analyzer {
     return undefined;
   }
 
-  /** A call to a helper whose body returns one expression: analyse the body with arguments substituted. */
+  /** Functions whose calls are being analysed now: a recursive call is cut there (opaque), and so is a chain past MAX_CALLS. */
+  private readonly activeCalls = new Set<FunctionDef>();
+
+  /**
+   * A call to a function the program can see (a helper, a method of a known class, one imported from
+   * another file): what it returns, analysed with its arguments substituted for its parameters.
+   */
   private helperCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
-    const key = exprKey(e.callee);
-    if (key === undefined) return undefined;
-    const fn: FunctionDef | undefined =
-      scope.lookupFunction(key.replace(/^(self|this)\./, '')) ?? scope.lookupFunction(key) ?? (e.callee.kind === 'attr' ? this.program.parsedOf(e.span)?.scopes.uniqueMethod(e.callee.name) : undefined);
-    if (!fn) return undefined;
-    const ret = fn.returns ? { value: fn.returns, at: Infinity } : lastReturn(fn);
-    if (!ret) return undefined;
-    // Python methods take the instance first; `model.l2_penalty()` binds it like `self.l2_penalty()`.
-    const params = fn.isMethod && e.callee.kind === 'attr' && fn.params[0]?.name === 'self' ? fn.params.slice(1) : fn.params;
-    const inner: Env = new Map();
-    params.forEach((p, i) => {
-      const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value;
-      if (arg) inner.set(p.name, { expr: arg, scope, at, env });
-    });
-    const product = this.classify(ret.value, fn.scope, ret.at, inner, d);
+    const target = this.callTarget(e, scope, at);
+    if (!target || target.constructs) return undefined;
+    const fn = target.fn;
+    if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return TENSOR;
+    const returns = returnsOf(this.program, fn);
+    if (returns.length === 0) return undefined;
+    const inner = this.argumentEnv(e, target, scope, at, env);
+    this.activeCalls.add(fn);
+    let product: Product | undefined;
+    try {
+      for (const r of returns) {
+        const p = this.classify(r.expr, r.scope, r.at, inner, d);
+        // Several returns must agree to say what the call gives.
+        if (product && !sameProduct(product, p)) return isPureScalar(product) && isPureScalar(p) ? scalar(sym(this.source(e))) : TENSOR;
+        product ??= p;
+      }
+    } finally {
+      this.activeCalls.delete(fn);
+    }
+    if (!product) return undefined;
     if (!product.penalty) return isPureScalar(product) ? scalar(sym(this.source(e))) : product.tensor ? TENSOR : product;
     const what = `the helper ${fn.name} computes the penalty here`;
     return { ...product, penalty: { ...product.penalty, defs: [{ span: fn.span, what }, ...product.penalty.defs] } };
+  }
+
+  /** What a call runs: resolved through scopes, classes and imports; as a last resort the file's one method of that name. */
+  callTarget(e: Expr & { kind: 'call' }, scope: Scope, at: number): CallTarget | undefined {
+    const target = resolveCall(this.program, e, scope, at);
+    if (target) return target;
+    if (e.callee.kind !== 'attr') return undefined;
+    const unique = this.program.parsedOf(e.span)?.scopes.uniqueMethod(e.callee.name);
+    return unique ? { fn: unique, receiver: e.callee.object, cls: unique.cls } : undefined;
+  }
+
+  /** The callee's parameters bound to the call's arguments (a method's instance parameter skipped when called on one). */
+  argumentEnv(e: Expr & { kind: 'call' }, target: CallTarget, scope: Scope, at: number, env: Env | undefined): Env {
+    const fn = target.fn;
+    const params = fn.isMethod && (target.receiver || target.constructs) && fn.params[0] && /^(self|cls)$/.test(fn.params[0].name) ? fn.params.slice(1) : fn.params;
+    const inner: Env = new Map();
+    params.forEach((p, i) => {
+      const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value;
+      if (arg && arg.kind !== 'other') inner.set(p.name, { expr: arg, scope, at, env });
+    });
+    return inner;
   }
 
   source(e: { span: Span }): string {
@@ -741,11 +776,13 @@ export class Analyzer {
   }
 }
 
-function lastReturn(fn: FunctionDef): { value: Expr; at: number } | undefined {
-  const returns = fn.body.filter((s) => s.kind === 'return');
-  if (returns.length !== 1) return undefined;
-  const r = returns[0] as { value?: Expr; span: Span };
-  return r.value ? { value: r.value, at: r.span.start } : undefined;
+/** Do two classifications say the same thing (for a function's several returns)? */
+function sameProduct(a: Product, b: Product): boolean {
+  if (a.tensor || b.tensor) return a.tensor && b.tensor;
+  const pa = penaltyOfProduct(a);
+  const pb = penaltyOfProduct(b);
+  if (pa || pb) return !!pa && !!pb && pa.kind === pb.kind && equalCoef(pa.coef, pb.coef);
+  return isPureScalar(a) && isPureScalar(b);
 }
 
 function substitute(e: Expr, env: Env): Expr {

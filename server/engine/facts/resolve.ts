@@ -1,0 +1,286 @@
+// What a name or a callee refers to, across scopes, classes, instances and files: the one place the
+// engine links a use to its definition. Local definitions first (functions, classes, variables in
+// the scope chain), then the file's imports, followed into the project's other files
+// (server/engine/project.ts) through `from m import f`, `import m as x; x.f`, packages' `__init__`
+// re-exports, TS/JS named and default exports, CommonJS `module.exports` and `require`. Methods are
+// found on `self`/`this`, on `super()`, and on instances whose class is known from where they were
+// built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`), through base classes in any file.
+// Every walk is bounded: import cycles and self-referential bindings end at MAX_HOPS.
+import type { Expr, Stmt } from '../ir';
+import type { ParsedFile } from '../document';
+import type { Program } from '../program';
+import type { ClassDef, FunctionDef, ImportedName, Scope } from './scope';
+import { exprKey } from './keys';
+
+export type Definition =
+  | { kind: 'function'; fn: FunctionDef }
+  | { kind: 'class'; cls: ClassDef }
+  | { kind: 'module'; parsed: ParsedFile }
+  /** A value bound to a name (a module variable, an object literal's entry): the expression and where it is read. */
+  | { kind: 'value'; expr: Expr; scope: Scope; at: number };
+
+/** A call's target: the function it runs, and for a method call the instance it runs on. */
+export interface CallTarget {
+  fn: FunctionDef;
+  /** The receiver of a method call (`model` in `model.l2()`); absent for plain functions and `Cls.m(obj)`. */
+  receiver?: Expr;
+  /** The class whose method this is, when the call was resolved through one. */
+  cls?: ClassDef;
+  /** A class instantiated (`Net(...)`): `fn` is its constructor. */
+  constructs?: ClassDef;
+}
+
+const MAX_HOPS = 8;
+
+const SELF = /^(self|this)$/;
+
+/** The definition a name has at a point. */
+export function resolveName(program: Program, name: string, scope: Scope, at: number, hops = 0): Definition | undefined {
+  if (hops > MAX_HOPS) return undefined;
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    // Class bodies do not enclose their methods' names (Python); `self.x` is looked up separately.
+    if (s.kind === 'class' && s !== scope) continue;
+    const fn = s.functions.get(name);
+    if (fn) return { kind: 'function', fn };
+    const cls = s.classes.get(name);
+    if (cls) return { kind: 'class', cls };
+    const bindings = s.bindings.get(name);
+    if (bindings && bindings.length > 0) {
+      const b = scope.lookup(name, at);
+      if (!b) break;
+      if (b.kind !== 'assign' || !b.value || b.op) return undefined;
+      return valueDefinition(program, b.value, b.scope, b.at, hops + 1);
+    }
+  }
+  const parsed = program.parsedOf(scope.span);
+  const imported = parsed?.scopes.imports.get(name);
+  return parsed && imported ? resolveImport(program, parsed, imported, hops + 1) : undefined;
+}
+
+/** A bound value, seen through aliases (`f = helpers.l2`, `Model = YOLOv3`). */
+function valueDefinition(program: Program, value: Expr, scope: Scope, at: number, hops: number): Definition | undefined {
+  if (value.kind === 'name' || value.kind === 'attr') {
+    const aliased = resolveExpr(program, value, scope, at, hops + 1);
+    if (aliased) return aliased;
+  }
+  return { kind: 'value', expr: value, scope, at };
+}
+
+/** What an imported name refers to in the project, or undefined for libraries and missing files. */
+export function resolveImport(program: Program, from: ParsedFile, imported: ImportedName, hops = 0): Definition | undefined {
+  if (hops > MAX_HOPS) return undefined;
+  const target = program.resolveModule(from.file, imported.module);
+  if (imported.name === undefined || imported.name === '*') return target ? { kind: 'module', parsed: target } : undefined;
+  if (!target) {
+    // `from . import utils`, `from pkg import submodule`: the name is a module of the package.
+    return undefined;
+  }
+  return exportedName(program, target, imported.name, hops + 1);
+}
+
+/** A module's member as other files see it: its definitions, re-exports, submodules, TS/CommonJS exports. */
+export function exportedName(program: Program, parsed: ParsedFile, name: string, hops = 0): Definition | undefined {
+  if (hops > MAX_HOPS) return undefined;
+  const { scopes } = parsed;
+  const root = scopes.root;
+  const exported = scopes.exports.get(name);
+  if (exported) {
+    if (exported.from) return resolveImport(program, parsed, exported.from, hops + 1);
+    if (exported.expr) {
+      const e = exported.expr;
+      if (e.kind === 'name' && e.name !== name) return resolveName(program, e.name, exported.scope, Infinity, hops + 1);
+      if (e.kind === 'name') {
+        const own = ownDefinition(program, parsed, e.name, hops);
+        if (own) return own;
+      }
+      if (e.kind === 'lambda') {
+        // `export default (w) => ...` is bound to `default` like `const f = (w) => ...` to f.
+        const fn = root.functions.get(name);
+        if (fn) return { kind: 'function', fn };
+      }
+      return valueDefinition(program, e, exported.scope, Infinity, hops + 1);
+    }
+  }
+  const own = ownDefinition(program, parsed, name, hops);
+  if (own) return own;
+  for (const module of scopes.starExports) {
+    const target = program.resolveModule(parsed.file, module);
+    const found = target && exportedName(program, target, name, hops + 1);
+    if (found) return found;
+  }
+  const sub = program.submodule(parsed, name);
+  if (sub) return { kind: 'module', parsed: sub };
+  return undefined;
+}
+
+/** A module-level definition of the file itself (function, class, variable or import). */
+function ownDefinition(program: Program, parsed: ParsedFile, name: string, hops: number): Definition | undefined {
+  const root = parsed.scopes.root;
+  const fn = root.functions.get(name);
+  if (fn) return { kind: 'function', fn };
+  const cls = root.classes.get(name);
+  if (cls) return { kind: 'class', cls };
+  if (root.bindings.has(name)) return resolveName(program, name, root, Infinity, hops + 1);
+  const imported = parsed.scopes.imports.get(name);
+  if (imported) return resolveImport(program, parsed, imported, hops + 1);
+  return undefined;
+}
+
+const lambdaFunctions = new WeakMap<Expr, FunctionDef>();
+
+/** A lambda as a function definition (an object literal's method, an arrow function passed around). */
+export function lambdaFunction(program: Program, e: Expr & { kind: 'lambda' }, name: string, outer: Scope): FunctionDef {
+  let fn = lambdaFunctions.get(e);
+  if (!fn) {
+    const scope = program.lambdaScope(e) ?? outer;
+    fn = { name, params: e.params, returns: e.body, body: e.stmts, span: e.span, isMethod: false, scope, decorators: [] };
+    lambdaFunctions.set(e, fn);
+  }
+  return fn;
+}
+
+/** The definition an expression names: a name, `module.member`, `self.method`, `obj.method`, `super().method`. */
+export function resolveExpr(program: Program, e: Expr, scope: Scope, at: number, hops = 0): Definition | undefined {
+  if (hops > MAX_HOPS) return undefined;
+  if (e.kind === 'name') return resolveName(program, e.name, scope, at, hops + 1);
+  if (e.kind !== 'attr') return undefined;
+  const method = methodTarget(program, e, scope, at, hops + 1);
+  if (method) return { kind: 'function', fn: method.fn };
+  const owner = resolveExpr(program, e.object, scope, at, hops + 1);
+  if (owner?.kind === 'module') return exportedName(program, owner.parsed, e.name, hops + 1);
+  if (owner?.kind === 'class') {
+    const fn = methodOf(program, owner.cls, e.name, hops + 1);
+    if (fn) return { kind: 'function', fn };
+  }
+  if (owner?.kind === 'value' && owner.expr.kind === 'object') {
+    const entry = owner.expr.entries.find((x) => x.name === e.name);
+    if (entry) return valueDefinition(program, entry.value, owner.scope, owner.at, hops + 1);
+  }
+  return undefined;
+}
+
+/** The function a call runs: a function, a method of a known class (through its bases), or a class's constructor. */
+export function resolveCall(program: Program, call: Expr & { kind: 'call' }, scope: Scope, at: number): CallTarget | undefined {
+  const callee = call.callee;
+  if (callee.kind === 'attr') {
+    const method = methodTarget(program, callee, scope, at, 0);
+    if (method) return method;
+  }
+  const def = resolveExpr(program, callee, scope, at);
+  if (!def) return undefined;
+  if (def.kind === 'function') return { fn: def.fn, cls: def.fn.cls, receiver: def.fn.isMethod && callee.kind === 'attr' ? callee.object : undefined };
+  if (def.kind === 'value' && def.expr.kind === 'lambda') {
+    // `reg.grad(w)` on an object literal `{ grad(w) { ... } }`: `this` is the object.
+    return { fn: lambdaFunction(program, def.expr, callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : '', def.scope), receiver: callee.kind === 'attr' ? callee.object : undefined };
+  }
+  if (def.kind === 'class') {
+    const init = methodOf(program, def.cls, '__init__') ?? methodOf(program, def.cls, 'constructor');
+    return init ? { fn: init, cls: def.cls, constructs: def.cls } : undefined;
+  }
+  return undefined;
+}
+
+/** `self.m(...)`, `obj.m(...)` with obj's class known, `super().m(...)`. */
+function methodTarget(program: Program, callee: Expr & { kind: 'attr' }, scope: Scope, at: number, hops: number): CallTarget | undefined {
+  const object = callee.object;
+  // `super().m()`, `super(Cls, self).m()`: the method of a base class of the enclosing class.
+  if (object.kind === 'call' && object.callee.kind === 'name' && object.callee.name === 'super') {
+    const cls = enclosingClass(scope);
+    if (!cls) return undefined;
+    for (const base of baseClasses(program, cls, hops + 1)) {
+      const fn = methodOf(program, base, callee.name, hops + 1);
+      if (fn) return { fn, receiver: { kind: 'name', name: 'self', span: object.span }, cls: base };
+    }
+    return undefined;
+  }
+  const cls = instanceClass(program, object, scope, at, hops + 1);
+  if (!cls) return undefined;
+  const fn = methodOf(program, cls, callee.name, hops + 1);
+  return fn ? { fn, receiver: object, cls } : undefined;
+}
+
+/** The method `name` of a class or of its bases (depth first, as Python's MRO for single inheritance). */
+export function methodOf(program: Program, cls: ClassDef, name: string, hops = 0): FunctionDef | undefined {
+  if (hops > MAX_HOPS) return undefined;
+  const own = cls.scope.functions.get(name);
+  if (own) return own;
+  for (const base of baseClasses(program, cls, hops + 1)) {
+    const found = methodOf(program, base, name, hops + 1);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** The classes a class extends, where they are defined in the project. */
+export function baseClasses(program: Program, cls: ClassDef, hops = 0): ClassDef[] {
+  if (hops > MAX_HOPS) return [];
+  const out: ClassDef[] = [];
+  for (const b of cls.bases) {
+    const def = resolveExpr(program, b, cls.outer, cls.span.start, hops + 1);
+    if (def?.kind === 'class' && def.cls !== cls) out.push(def.cls);
+  }
+  return out;
+}
+
+/** Is `cls` the class `ancestor` or derived from it? */
+export function derivesFrom(program: Program, cls: ClassDef, ancestor: ClassDef, hops = 0): boolean {
+  if (cls === ancestor) return true;
+  if (hops > MAX_HOPS) return false;
+  return baseClasses(program, cls, hops + 1).some((b) => derivesFrom(program, b, ancestor, hops + 1));
+}
+
+/** The class enclosing a scope (a method's, or a nested function's in a method). */
+export function enclosingClass(scope: Scope): ClassDef | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    if (s.kind === 'class') return s.classDef;
+    if (s.classScope) return s.classScope.classDef;
+  }
+  return undefined;
+}
+
+/** The class of the instance an expression holds, when the code shows where it was built. */
+export function instanceClass(program: Program, e: Expr, scope: Scope, at: number, hops = 0): ClassDef | undefined {
+  if (hops > MAX_HOPS) return undefined;
+  if (e.kind === 'name' && SELF.test(e.name)) return enclosingClass(scope);
+  if (e.kind === 'call') {
+    const target = resolveExpr(program, e.callee, scope, at, hops + 1);
+    if (target?.kind === 'class') return target.cls;
+    return undefined;
+  }
+  if (e.kind !== 'name' && e.kind !== 'attr') return undefined;
+  const key = exprKey(e);
+  if (key === undefined) return undefined;
+  const b = scope.lookup(key, at);
+  if (b?.kind === 'assign' && b.value && !b.op) return instanceClass(program, b.value, b.scope, b.at, hops + 1);
+  if (b?.kind === 'param' && b.value) return instanceClass(program, b.value, b.scope, b.at, hops + 1);
+  return undefined;
+}
+
+/** A value a function returns, with the scope and point it is read at. */
+export interface Returned {
+  expr: Expr;
+  scope: Scope;
+  at: number;
+}
+
+const returnsMemo = new WeakMap<FunctionDef, Returned[]>();
+
+/** Every value a function returns (`return x` anywhere in its body but nested functions; a lambda's expression). */
+export function returnsOf(program: Program, fn: FunctionDef): Returned[] {
+  let found = returnsMemo.get(fn);
+  if (found) return found;
+  found = [];
+  if (fn.returns && fn.body.length === 0) found.push({ expr: fn.returns, scope: fn.scope, at: Infinity });
+  else {
+    const parsed = program.parsedOf(fn.span);
+    const visit = (stmts: Stmt[]): void => {
+      for (const s of stmts) {
+        if (s.kind === 'return' && s.value) found!.push({ expr: s.value, scope: parsed?.scopes.stmtScopes.get(s) ?? fn.scope, at: s.span.start });
+        else if (s.kind === 'block' || s.kind === 'for') visit(s.body);
+      }
+    };
+    visit(fn.body);
+  }
+  returnsMemo.set(fn, found);
+  return found;
+}
