@@ -139,14 +139,21 @@ const statementLists = new WeakMap<Analysis, Stmt[]>();
  * to explain there. `initEngine()` must have resolved. Never throws for any input text: an internal
  * error is passed to `onError` and gives no explanation.
  */
-export function explainAt(text: string, options: LintOptions, offset: number, onError?: (error: unknown) => void): Explanation | undefined {
+export function explainAt(
+  text: string,
+  options: LintOptions,
+  offset: number,
+  onError?: (error: unknown) => void,
+  /** The document's findings when the caller has them (a project lint sees more than the document alone). */
+  findings?: () => Finding[],
+): Explanation | undefined {
   if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1);
   if (looksBinary(text) || text.length > DEFAULT_MAX_FILE_SIZE) return undefined;
   try {
     const a = analyzeDocument(text, options.language);
     return (
       explainComment(a, offset) ??
-      explainUpdateAt(a, offset, () => lintText(text, options).findings) ??
+      explainUpdateAt(a, offset, findings ?? (() => lintText(text, options).findings)) ??
       explainPenaltyAt(a, offset) ??
       explainOptimizerAt(a, offset)
     );

@@ -269,18 +269,37 @@ export interface ProjectLintResult {
  * project's host and analysed as far as the entry's code reaches into them. Findings in those files
  * come back apart (`foreign`), for the caller to merge into their own results.
  */
-export function lintProjectFile(project: Project, path: string, text: string, options: LintOptions & { maxFileSize?: number }): ProjectLintResult {
+export function lintProjectFile(project: Project, path: string, text: string, options: LintOptions & { maxFileSize?: number }, importers: readonly string[] = []): ProjectLintResult {
+  return runSteps(lintProjectSteps(project, path, text, options, importers));
+}
+
+/**
+ * `lintProjectFile` in steps, for the language server. `importers` are project files that import
+ * this one (from the server's workspace index): their runs are made too, and what they find in this
+ * file is part of its outcome (a helper's mistake shows where the helper is, even when only a caller
+ * reveals it).
+ */
+export function* lintProjectSteps(project: Project, path: string, text: string, options: LintOptions & { maxFileSize?: number }, importers: readonly string[] = []): Steps<ProjectLintResult> {
   text = lintableText(text);
   const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
   const file = project.sourceFile(path, text);
   if (skipped || !file) return { outcome: { findings: [], notices: skipped ? [skipped] : [] }, foreign: [] };
-  const parsed = runSteps(parseSteps(file));
+  const parsed = yield* parseSteps(file);
   project.adopt(parsed);
   const program = project.program();
   program.add(parsed);
-  const run = runSteps(ruleSteps(program, parsed, options));
+  const run = yield* ruleSteps(program, parsed, options);
+  const runs = [run];
+  for (const importer of importers) {
+    if (importer === path) continue;
+    yield;
+    const other = project.load(importer);
+    if (!other) continue;
+    program.add(other);
+    runs.push(yield* ruleSteps(program, other, { ...options }));
+  }
   const pathOf = (f: SourceFile): string => project.pathOf(f);
-  const outcome = outcomeFor(program, parsed, [run], options, pathOf);
+  const outcome = outcomeFor(program, parsed, runs, options, pathOf);
   const foreign: ForeignOutcome[] = [];
   const others = new Set<ParsedFile>();
   for (const raw of run.findings) {

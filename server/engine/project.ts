@@ -128,6 +128,31 @@ export class Project implements ProjectFiles {
 
   // ---------------------------------------------------------------- imports
 
+  /** The project files a file imports (for a workspace index of who imports whom). */
+  importsOf(path: string): string[] {
+    const parsed = this.load(path);
+    if (!parsed) return [];
+    const out = new Set<string>();
+    for (const imported of parsed.scopes.imports.values()) {
+      const target = this.resolve(parsed.file, imported.module);
+      if (!target) continue;
+      out.add(target.file.path);
+      // `from pkg import mod`: the submodule is imported too.
+      const sub = imported.name !== undefined ? this.submodule(target, imported.name) : undefined;
+      if (sub) out.add(sub.file.path);
+    }
+    for (const [, exported] of parsed.scopes.exports) {
+      const target = exported.from && this.resolve(parsed.file, exported.from.module);
+      if (target) out.add(target.file.path);
+    }
+    for (const module of parsed.scopes.starExports) {
+      const target = this.resolve(parsed.file, module);
+      if (target) out.add(target.file.path);
+    }
+    out.delete(path);
+    return [...out];
+  }
+
   resolve(from: SourceFile, module: string): ParsedFile | undefined {
     const path = from.language === 'python' ? this.resolvePython(from.path, module) : this.resolveScript(from.path, module);
     return path !== undefined ? this.load(path) : undefined;
