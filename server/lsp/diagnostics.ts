@@ -3,10 +3,12 @@
 // the latest (the text, the settings or the document's open state changed meanwhile) publishes
 // nothing. A lint runs in steps (engine/stepwise.ts), one per turn of the event loop: hovers and
 // other requests are answered in between, and a run that goes stale is ended at its next step
-// instead of finishing work nobody will see.
+// instead of finishing work nobody will see. A document whose lint reads another file (one it
+// imports, or one that imports it: workspaceIndex.ts) is linted again, debounced, when that file
+// changes (`dependencyChanged`). The findings of the last publish are kept for hovers and fix-all.
 import { MessageType, type Diagnostic, type PublishDiagnosticsParams } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { languageForLanguageId, type LanguageId, type LintOptions, type LintOutcome } from '../engine';
+import { languageForLanguageId, type Finding, type LanguageId, type LintOptions, type LintOutcome } from '../engine';
 import type { Steps } from '../engine/stepwise';
 import { toDiagnostics, toLintOptions, toLogMessage } from './convert';
 import type { NablaSettings } from './settings';
@@ -27,10 +29,12 @@ export interface DiagnosticsHost {
   settings(uri: string): Promise<NablaSettings>;
   /** Resolves when the engine can lint; a rejection means it never will. */
   engineReady: Promise<void>;
-  /** The engine's `lintSteps`. */
-  lint(text: string, options: LintOptions): Steps<LintOutcome>;
+  /** The engine's `lintSteps`, or a lint of the document in its project (workspaceIndex.ts). */
+  lint(text: string, options: LintOptions, uri: string): Steps<LintOutcome>;
   publish(params: PublishDiagnosticsParams): void;
   log(type: MessageType, message: string): void;
+  /** Called after the diagnostics of a lint were published. */
+  linted?(uri: string): void;
 }
 
 interface DocumentState {
@@ -39,6 +43,8 @@ interface DocumentState {
   timer?: NodeJS.Timeout;
   /** The notices last logged, so a document that stays broken while typing is logged once. */
   lastNotices: string;
+  /** The engine findings last published, and for which version of the document. */
+  published?: { version: number; findings: Finding[] };
 }
 
 function describe(error: unknown): string {
@@ -74,6 +80,20 @@ export class DiagnosticScheduler {
     clearTimeout(state.timer);
     this.states.delete(uri);
     this.host.publish({ uri, diagnostics: [] });
+  }
+
+  /**
+   * Files these documents' lints read changed: lint them again, debounced like an edit (only
+   * documents this scheduler has seen; the others are linted when they are opened).
+   */
+  dependencyChanged(uris: Iterable<string>): void {
+    for (const uri of uris) if (this.states.has(uri)) this.schedule(uri, this.debounceMs);
+  }
+
+  /** The engine findings last published for this version of the document, if that is the latest published. */
+  findings(uri: string, version: number): Finding[] | undefined {
+    const published = this.states.get(uri)?.published;
+    return published && published.version === version ? published.findings : undefined;
   }
 
   /** Settings changed: lint every open document again, without debounce. */
@@ -124,16 +144,19 @@ export class DiagnosticScheduler {
     const language = document && languageForLanguageId(document.languageId);
     if (!document || !language) return;
     const version = document.version;
-    const diagnostics = settings.enable ? await this.lint(document, language, settings, ticket) : [];
-    if (diagnostics && this.isCurrent(uri, ticket)) this.publish(uri, version, diagnostics);
+    const findings = settings.enable ? await this.lint(document, language, settings, ticket) : [];
+    if (!findings || !this.isCurrent(uri, ticket)) return;
+    this.states.get(uri)!.published = { version, findings };
+    this.publish(uri, version, toDiagnostics(findings, uri));
+    if (settings.enable) this.host.linted?.(uri);
   }
 
   /** Runs the lint a step per event-loop turn; undefined when it went stale and was ended. */
-  private async lint(document: TextDocument, language: LanguageId, settings: NablaSettings, ticket: number): Promise<Diagnostic[] | undefined> {
+  private async lint(document: TextDocument, language: LanguageId, settings: NablaSettings, ticket: number): Promise<Finding[] | undefined> {
     const uri = document.uri;
     let outcome: LintOutcome;
     try {
-      const steps = this.host.lint(document.getText(), toLintOptions(settings, language));
+      const steps = this.host.lint(document.getText(), toLintOptions(settings, language), uri);
       let spent = 0;
       for (;;) {
         const started = performance.now();
@@ -159,7 +182,7 @@ export class DiagnosticScheduler {
       return [];
     }
     this.logNotices(uri, outcome);
-    return toDiagnostics(outcome.findings, uri);
+    return outcome.findings;
   }
 
   private logNotices(uri: string, outcome: LintOutcome): void {

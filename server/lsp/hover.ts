@@ -6,7 +6,7 @@
 // and VS Code cuts hover markdown at 100,000 characters.
 import { MarkupKind, type CancellationToken, type Connection, type Hover, type TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { languageForLanguageId } from '../engine';
+import { languageForLanguageId, type Finding } from '../engine';
 import { explainAt, type Explanation, type LegendEntry } from '../engine/explain';
 import { toLintOptions, toRange } from './convert';
 import { EXPLAIN_METHOD, HOVER_MATH_FENCE, type ExplainParams, type ExplainResult } from './protocol';
@@ -146,6 +146,11 @@ export interface HoverDeps {
   engineReady: Promise<void>;
   /** The effective settings for a document (editor settings merged with the project file). */
   settings(uri: string): Promise<NablaSettings>;
+  /**
+   * The findings published for this version of the document: a project lint's, which include what
+   * other files' runs found in it. Without them the hover lints the document alone.
+   */
+  findings?(uri: string, version: number): Finding[] | undefined;
   /** Where internal errors of an explanation are reported. */
   logError?(message: string): void;
 }
@@ -167,8 +172,13 @@ async function explain(deps: HoverDeps, uri: string, position: { line: number; c
   // The document may have changed meanwhile too: read it now.
   const current = deps.documents.get(uri);
   if (!current) return undefined;
-  return explainAt(current.getText(), toLintOptions(settings, language), current.offsetAt(position), (error) =>
-    deps.logError?.(`Nabla could not explain ${uri}:${position.line + 1}:${position.character + 1}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+  const published = deps.findings?.(uri, current.version);
+  return explainAt(
+    current.getText(),
+    toLintOptions(settings, language),
+    current.offsetAt(position),
+    (error) => deps.logError?.(`Nabla could not explain ${uri}:${position.line + 1}:${position.character + 1}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
+    published && (() => published),
   );
 }
 

@@ -1,6 +1,8 @@
 // The server's project-level features, wired in one place so server.ts only forwards to them:
 // code actions (codeActions.ts), notebooks (notebooks.ts), the project file and its reload
-// (projectSettings.ts), "Lint Workspace" (workspaceLint.ts) and `nabla.showDocumentation`.
+// (projectSettings.ts), "Lint Workspace" (workspaceLint.ts), `nabla.showDocumentation`, and the
+// workspace index (workspaceIndex.ts): the projects open documents are linted in and the import
+// graph, kept up to date from the editor and from watched files.
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
@@ -15,13 +17,17 @@ import {
   type TextDocuments,
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DEFAULT_MAX_FILE_SIZE, languageForLanguageId, lintText } from '../engine';
+import { DEFAULT_MAX_FILE_SIZE, languageForLanguageId, lintedExtensions, lintText, type Finding, type Project } from '../engine';
 import { CODE_ACTION_KINDS, codeActions, SHOW_DOCUMENTATION_COMMAND, type CodeActionHost } from './codeActions';
 import { toLintOptions } from './convert';
 import { NOTEBOOK_SELECTOR, NotebookLinting } from './notebooks';
 import { CONFIG_WATCH_PATTERNS, fsPathOf, isConfigUri, ProjectSettings } from './projectSettings';
 import type { NablaSettings } from './settings';
+import { WorkspaceIndex } from './workspaceIndex';
 import { LINT_WORKSPACE_REQUEST, WorkspaceLinter, type LintWorkspaceParams } from './workspaceLint';
+
+/** Glob pattern of the source files whose changes on disk update the workspace index. */
+export const SOURCE_WATCH_PATTERN = `**/*.{${lintedExtensions.map((e) => e.slice(1)).join(',')}}`;
 
 export interface ProjectFeaturesDeps {
   documents: TextDocuments<TextDocument>;
@@ -32,6 +38,10 @@ export interface ProjectFeaturesDeps {
   editorSettings(uri: string): Promise<NablaSettings>;
   /** Lint every open text document again (the project file changed). */
   relintDocuments(): void;
+  /** Lint these open text documents again (a file their lint reads changed), debounced. */
+  relint(uris: string[]): void;
+  /** The engine findings published for this version of an open text document, if any. */
+  latestFindings(uri: string, version: number): Finding[] | undefined;
   debounceMs: number;
 }
 
@@ -44,6 +54,8 @@ export interface ProjectFeatures {
   settings(uri: string): Promise<NablaSettings>;
   /** The editor settings changed: lint open notebooks again (text documents are the caller's). */
   settingsChanged(): void;
+  /** The projects and the import graph of the workspace. */
+  index: WorkspaceIndex;
   dispose(): void;
 }
 
@@ -65,12 +77,29 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
     const folder = fsPath && folders.find((f) => fsPath === f || fsPath.startsWith(f + path.sep));
     return folder ? pathToFileURL(folder).href : uri;
   };
+  const index = new WorkspaceIndex({
+    documents,
+    excludes: (fsPath, isDir) => project.excludes(fsPath, isDir),
+    relint: (uris) => deps.relint(uris),
+    log,
+    maxFileSize: DEFAULT_MAX_FILE_SIZE,
+  });
+  // Before the scheduler hears of the change (server.ts registers later): what the projects read of the file is forgotten first.
+  documents.onDidChangeContent(({ document }) => index.documentChanged(document.uri));
+  documents.onDidClose(({ document }) => index.documentClosed(document.uri, document.getText()));
+
   const workspace = new WorkspaceLinter({
     settings: async (uri) => project.apply(uri, await deps.editorSettings(folderScope(uri))),
     excludes: (fsPath, isDir) => project.excludes(fsPath, isDir),
     isOpen: (uri) => documents.get(uri) !== undefined || notebooks.uris().includes(uri),
     publish: deps.publish,
     maxFileSize: DEFAULT_MAX_FILE_SIZE,
+    ready: () => index.idle(),
+    session: () => {
+      // The run's own projects: what it parses is freed when it ends.
+      const projects = new Map<string, Project>();
+      return { lint: (fsPath, options) => index.lintOnDisk(fsPath, options, projects)?.findings };
+    },
   });
 
   const notebooks = new NotebookLinting(
@@ -110,7 +139,8 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
       const document = documents.get(uri);
       const language = document && languageForLanguageId(document.languageId);
       if (!document || !language) return undefined;
-      return lintText(document.getText(), toLintOptions(effective, language)).findings;
+      // The published findings of this version (a project lint's); a fresh lint of the document alone otherwise.
+      return deps.latestFindings(uri, document.version) ?? lintText(document.getText(), toLintOptions(effective, language)).findings;
     },
   };
 
@@ -131,6 +161,7 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
   });
 
   connection.onDidChangeWatchedFiles(({ changes }) => {
+    index.filesChanged(changes.filter((change) => !isConfigUri(change.uri)));
     if (!changes.some((change) => isConfigUri(change.uri))) return;
     log(MessageType.Info, 'project configuration changed; checking open documents again');
     project.reload();
@@ -139,10 +170,16 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
   });
 
   connection.onInitialized(() => {
+    // The import graph is built in the background once the parsers are loaded.
+    deps.engineReady.then(
+      () => index.start(),
+      () => undefined, // the scheduler reports a failed engine
+    );
     if (!watchDynamically) return;
+    const watchers = [...CONFIG_WATCH_PATTERNS, SOURCE_WATCH_PATTERN].map((globPattern) => ({ globPattern }));
     void connection.client
-      .register(DidChangeWatchedFilesNotification.type, { watchers: CONFIG_WATCH_PATTERNS.map((globPattern) => ({ globPattern })) })
-      .catch((error: unknown) => log(MessageType.Warning, `could not watch the project configuration files: ${String(error)}`));
+      .register(DidChangeWatchedFilesNotification.type, { watchers })
+      .catch((error: unknown) => log(MessageType.Warning, `could not watch the project configuration and source files: ${String(error)}`));
   });
 
   connection.onRequest(LINT_WORKSPACE_REQUEST, async (params: LintWorkspaceParams | undefined, token) => {
@@ -168,10 +205,15 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
       const uris = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
       folders = uris.map(fsPathOf).filter((p): p is string => p !== undefined).map((p) => path.resolve(p));
       project.setRoots(folders);
+      index.setFolders(folders);
       watchDynamically = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
     },
     settings,
     settingsChanged: () => notebooks.relintAll(),
-    dispose: () => notebooks.dispose(),
+    index,
+    dispose: () => {
+      notebooks.dispose();
+      index.dispose();
+    },
   };
 }

@@ -10,7 +10,7 @@ import {
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { initEngine, lintSteps } from '../engine';
+import { initEngine } from '../engine';
 import { DEFAULT_DEBOUNCE_MS, DiagnosticScheduler } from './diagnostics';
 import { attachHover } from './hover';
 import { IdleCollector } from './idleMemory';
@@ -59,6 +59,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     publish,
     editorSettings: (uri) => settings.get(uri),
     relintDocuments: () => scheduler.relintAll(documents.keys()),
+    relint: (uris) => scheduler.dependencyChanged(uris),
+    latestFindings: (uri, version) => scheduler.findings(uri, version),
     debounceMs: options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
   });
   const scheduler = new DiagnosticScheduler(
@@ -66,9 +68,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       document: (uri) => documents.get(uri),
       settings: (uri) => project.settings(uri),
       engineReady,
-      lint: lintSteps,
+      // A document with a file path is linted in its project, with the runs of the files that import it.
+      lint: (text, lintOptions, uri) => project.index.lintSteps(uri, text, lintOptions),
       publish,
       log,
+      linted: (uri) => project.index.linted(uri),
     },
     options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
   );
@@ -91,7 +95,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     project.settingsChanged();
   });
   // Hovers and `nabla/explain` (hover.ts): the math of the line under the cursor.
-  attachHover(connection, { documents, engineReady, settings: (uri) => project.settings(uri), logError: (message) => log(MessageType.Error, message) });
+  attachHover(connection, {
+    documents,
+    engineReady,
+    settings: (uri) => project.settings(uri),
+    findings: (uri, version) => scheduler.findings(uri, version),
+    logError: (message) => log(MessageType.Error, message),
+  });
   documents.onDidChangeContent(({ document }) => scheduler.documentChanged(document.uri));
   documents.onDidClose(({ document }) => {
     settings.forget(document.uri);

@@ -1,11 +1,13 @@
 // `nabla/lintWorkspace`: lints every file in the workspace folders and publishes the findings, so
 // the Problems panel shows the whole project. Files are found by the CLI's walker (same skipped
 // folders, .gitignore and the project file's `exclude`) and read by the CLI's lintFile, so the
-// command and `nabla check` agree. Documents open in the editor keep their live diagnostics.
+// command and `nabla check` agree. Source files are linted in their project with the runs of the
+// files that import them, as open documents are (workspaceIndex.ts), when the server gives a
+// `session`. Documents open in the editor keep their live diagnostics.
 // Notebooks on disk have no cell URIs yet: their findings go on the .ipynb file, naming the cell.
 import { pathToFileURL } from 'node:url';
 import type { CancellationToken, Diagnostic, ProgressToken, PublishDiagnosticsParams, WorkDoneProgressReporter } from 'vscode-languageserver';
-import type { Finding } from '../engine';
+import type { Finding, LintOptions } from '../engine';
 import { lintFile, type FileFinding } from '../cli/lintFile';
 import { walk } from '../cli/walk';
 import { toDiagnostics } from './convert';
@@ -36,6 +38,10 @@ export interface WorkspaceLintHost {
   isOpen(uri: string): boolean;
   publish(params: PublishDiagnosticsParams): void;
   maxFileSize: number;
+  /** Resolves when the workspace's import graph is complete. */
+  ready?(): Promise<void>;
+  /** A linter for one run: a source file's findings in its project, or undefined for the CLI's `lintFile` to lint it. */
+  session?(): { lint(fsPath: string, options: Omit<LintOptions, 'language'>): Finding[] | undefined };
 }
 
 function notebookDiagnostics(findings: FileFinding[], uri: string): Diagnostic[] {
@@ -75,6 +81,8 @@ export class WorkspaceLinter {
     const result: LintWorkspaceResult = { files: 0, filesWithFindings: 0, findings: 0, open: 0, cancelled: false };
     progress.begin('Nabla: linting the workspace', 0, 'finding files…', true);
     try {
+      await this.host.ready?.();
+      const session = this.host.session?.();
       const files: string[] = [];
       for (const item of walk(folders, { isExcluded: (absPath, isDir) => this.host.excludes(absPath, isDir) })) {
         if (item.kind === 'file') files.push(item.fsPath);
@@ -95,7 +103,9 @@ export class WorkspaceLinter {
         }
         const settings = await this.host.settings(uri);
         if (!settings.enable) continue;
-        const file = await lintFile(fsPath, { select: settings.select, ignore: settings.ignore, severity: settings.severity, maxFileSize: this.host.maxFileSize });
+        const options = { select: settings.select, ignore: settings.ignore, severity: settings.severity };
+        const inProject = session?.lint(fsPath, options);
+        const file = inProject ? { findings: inProject } : await lintFile(fsPath, { ...options, maxFileSize: this.host.maxFileSize });
         result.files++;
         const diagnostics = /\.ipynb$/i.test(fsPath) ? notebookDiagnostics(file.findings, uri) : toDiagnostics(file.findings as Finding[], uri);
         if (diagnostics.length > 0) {

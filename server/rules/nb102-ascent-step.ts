@@ -15,7 +15,7 @@ import type { Facts, UpdateSite } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
 import { isDataLike, isGradientLike, isStateLike } from '../engine/facts/roles';
-import { loopCollectionKey, regGradientTerms, scaledSelfSites, strictRegName, type RegGradientTerm } from '../engine/facts/gradients';
+import { isRegularizationTerm, loopCollectionKey, regGradientTerms, scaledSelfSites, type RegGradientTerm } from '../engine/facts/gradients';
 import { DirectionAnalyzer, INPUT_NAME } from '../engine/facts/direction';
 import { ASCENT_CONTEXT, accumulatorPolarity, ascentContext, expectedSign, stepOf, termSign, trimSpan } from '../engine/facts/steps';
 import { programIndex, spanKey } from '../engine/facts/program';
@@ -49,7 +49,7 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
   const terms = regGradientTerms(facts);
   for (const t of terms) {
     if (t.kind !== 'linear' && t.kind !== 'sign' && t.kind !== 'normalized') continue;
-    if (!t.param || t.foreign || !t.stepCoef.syms.some((s) => s.pow > 0 && strictRegName(s.name))) continue;
+    if (!t.param || t.foreign || !isRegularizationTerm(facts, t)) continue;
     const sign = termSign(facts, t);
     if (sign === undefined) continue;
     const paramText = facts.source(t.param.expr.span);
@@ -67,8 +67,13 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
           const use = sign * innerSign; // the sign with which the variable enters W's update
           if (polarity * use > 0) continue; // the step climbs: reported as an ascent step
         } else {
-          if (!ascentSpans.has(spanKey(trimSpan(facts, t.site.span)))) out.push(ambiguousReport(facts, t, paramText));
-          continue;
+          // The whole step says which way it goes: if it descends the loss, the term is what is wrong.
+          const descent = stepPolarity(facts, t.site);
+          if (descent === 1) continue; // the step climbs: reported as an ascent step
+          if (descent === undefined) {
+            if (!ascentSpans.has(spanKey(trimSpan(facts, t.site.span)))) out.push(ambiguousReport(facts, t, paramText));
+            continue;
+          }
         }
       }
       const c = unicodeCoef({ ...t.stepCoef, num: Math.abs(t.stepCoef.num) });
@@ -128,6 +133,26 @@ function signReport(facts: Facts, t: RegGradientTerm, message: string): Report {
     related: t.summand.via.length > 0 ? [{ span: trimSpan(facts, t.site.span), message: 'the step that applies it' }] : [],
     fix: fix && { title: 'Flip the sign of the regularization term', safety: 'unsafe', edits: [fix] },
   };
+}
+
+const polarities = new WeakMap<UpdateSite, 1 | -1 | null>();
+
+/** Which way an update moves along the loss gradient: −1 down, +1 up, undefined when it cannot be read. */
+function stepPolarity(facts: Facts, site: UpdateSite): 1 | -1 | undefined {
+  const known = polarities.get(site);
+  if (known !== undefined) return known ?? undefined;
+  let answer: 1 | -1 | undefined;
+  const step = stepOf(facts, site);
+  if (step) {
+    const { terms, ascent } = new DirectionAnalyzer(facts).step(step.expr, site.scope, site.at, step.sign, step.self);
+    const grads = terms.filter((x) => x.kind === 'grad');
+    if (!ascent && grads.length > 0 && !terms.some((x) => x.kind === 'unknown' && x.gradientish)) {
+      const signs = new Set(grads.map((g) => g.sign));
+      if (signs.size === 1) answer = grads[0].sign;
+    }
+  }
+  polarities.set(site, answer ?? null);
+  return answer;
 }
 
 // ------------------------------------------------------------------ ascent steps

@@ -18,7 +18,8 @@ import type { Facts } from '../engine/facts';
 import type { Expr, Span } from '../engine/ir';
 import { lastComponent } from '../engine/facts/keys';
 import { children } from '../engine/facts/scope';
-import { regGradientTerms, strictRegName, type RegGradientTerm } from '../engine/facts/gradients';
+import { isRegularizationStrengthName } from '../engine/facts/roles';
+import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
 import { penaltiesFor, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
@@ -60,7 +61,7 @@ function checkTerm(facts: Facts, t: RegGradientTerm): Report | undefined {
   const cAbs = { ...c, num: Math.abs(c.num) };
 
   if (t.kind === 'abs') {
-    const regCoef = c.syms.some((s) => s.pow > 0 && strictRegName(s.name));
+    const regCoef = c.syms.some((s) => s.pow > 0 && isRegularizationStrengthName(s.name));
     if (t.site.kind === 'update' && !regCoef && l1.length === 0) return undefined;
     const sign: Gradient = { kind: 'sign', coef: cAbs, param: paramText };
     const message = `|${paramText}| is not the gradient of an L1 penalty: ${unicodeCoef(cAbs)}·|${paramText}| pushes every weight down, whatever its sign; the (sub)gradient of ${unicodeCoef(cAbs)}·Σ|${paramText}| is ${unicodeGradient(sign)}`;

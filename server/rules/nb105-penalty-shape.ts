@@ -18,7 +18,8 @@ import type { Expr, Span } from '../engine/ir';
 import { penaltyOfProduct, type ParamOccurrence } from '../engine/facts/analysis';
 import { exprKey, lastComponent } from '../engine/facts/keys';
 import type { Scope } from '../engine/facts/scope';
-import { regGradientTerms, strictRegName } from '../engine/facts/gradients';
+import { isRegularizationStrengthName } from '../engine/facts/roles';
+import { regGradientTerms } from '../engine/facts/gradients';
 import { keptNonnegative, lossFacts, penaltiesFor, shapeOf, type LossSummand, type Shape } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
@@ -104,7 +105,7 @@ function shapes(facts: Facts, s: LossSummand): Report[] {
       if (others.tensor || others.penalty || others.params.length > 0 || others.abs.length > 0 || others.signs?.length) continue;
       const coefNames = [...others.coef.syms, ...s.outerCoef.syms].filter((x) => x.pow > 0).map((x) => x.name);
       const named = [c.named, s.site.key, ...s.through.map((t) => t.key)].filter((k): k is string => k !== undefined).map((k) => k.replace(/^.*\./, ''));
-      const regLike = coefNames.some(strictRegName) || named.some((k) => PENALTY_NAME.test(k) && !/loss$/i.test(k) || /^(reg|l1|l2)_?loss$/i.test(k));
+      const regLike = coefNames.some(isRegularizationStrengthName) || named.some((k) => PENALTY_NAME.test(k) && !/loss$/i.test(k) || /^(reg|l1|l2)_?loss$/i.test(k));
       if (!regLike) continue;
       if (found.shape === 'plain-sum' && keptNonnegative(facts.text, facts.source(found.param.base.span))) continue;
       out.push(shapeReport(facts, found.shape, found.param, found.expr));
@@ -129,7 +130,7 @@ function coefficientTwice(facts: Facts, s: LossSummand): Report | undefined {
   const pen = penaltyOfProduct(s.product);
   if (!pen) return undefined;
   const coef = { ...pen.coef, syms: [...pen.coef.syms, ...s.outerCoef.syms] };
-  const twice = merge(coef).find((x) => x.pow >= 2 && strictRegName(x.name));
+  const twice = merge(coef).find((x) => x.pow >= 2 && isRegularizationStrengthName(x.name));
   if (!twice) return undefined;
   // `lam ** 2` written on purpose is a choice, not a slip.
   const sources = [s.summand.site, ...pen.defs.map((d) => d.span), ...s.through.map((t) => t.span)].map((sp) => facts.source(sp));

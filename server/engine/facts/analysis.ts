@@ -6,6 +6,7 @@ import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import type { Binding, FunctionDef, Scope } from './scope';
 import { resolveCall, returnsOf, type CallTarget } from './resolve';
+import type { StateTargets } from './updates';
 import type { Program } from '../program';
 import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
 import { isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
@@ -122,6 +123,13 @@ export class Analyzer {
     this.paramKeys.set(file.id, params);
   }
 
+  /** Each file's optimizer state (moving averages, buffers), found by data flow: never parameters. */
+  private readonly stateKeys = new Map<number, StateTargets>();
+
+  registerState(file: SourceFile, state: StateTargets): void {
+    this.stateKeys.set(file.id, state);
+  }
+
   /** Drops memoized classifications (they depend on the parameter sets, which grow while facts are built). */
   forgetCache(): void {
     this.memo.clear();
@@ -149,7 +157,9 @@ export class Analyzer {
     // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
     const key = exprKey(base);
     const file = fileIdOf(base.span.start);
-    if (key !== undefined && this.paramsOfFile(file).has(key)) return true;
+    const params = this.paramsOfFile(file);
+    if (key !== undefined && this.stateKeys.get(file)?.has(key, base.span.start)) return false;
+    if (key !== undefined && params.has(key)) return true;
     const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base);
     if (!answer && key !== undefined) this.deniedKeys.add(`${file}|${key}`);
     return answer;
@@ -191,7 +201,7 @@ export class Analyzer {
         return singleSummand(e, scope, at, env);
       case 'call': {
         const op = this.arithmeticCall(e);
-        if (!op) return singleSummand(e, scope, at, env);
+        if (!op) return this.callSummands(e, scope, at, env, d) ?? singleSummand(e, scope, at, env);
         const [a, b, alpha] = op.operands;
         const left = this.summands(a!, scope, at, env, d);
         if (op.op === 'neg') return left.map(negate);
@@ -203,6 +213,13 @@ export class Analyzer {
         if (op.op === '*') return this.product(e, left, right);
         if (op.op === '/' && b) return this.quotient(e, left, { expr: b, scope, at, env });
         return singleSummand(e, scope, at, env);
+      }
+      case 'cond': {
+        // `gamma * w if p == "l2" else gamma * np.sign(w)`: branches of one shape (the same signs
+        // term by term) read as the first; others are one opaque term.
+        const then = this.summands(e.then, scope, at, env, d);
+        const otherwise = this.summands(e.else, scope, at, env, d);
+        return then.length === otherwise.length && then.every((t, i) => t.sign === otherwise[i].sign) ? then : singleSummand(e, scope, at, env);
       }
       case 'name':
       case 'attr':
@@ -336,6 +353,15 @@ export class Analyzer {
         return this.classifyReference(e, scope, at, env, d);
       case 'call':
         return this.classifyCall(e, scope, at, env, d);
+      case 'cond': {
+        // Branches that act on the same parameters (an L2 or an L1 gradient of one weight) read as the first.
+        const then = this.classify(e.then, scope, at, env, d);
+        const otherwise = this.classify(e.else, scope, at, env, d);
+        const keys = (p: Product): string => [...p.params, ...p.abs, ...(p.signs ?? []), ...(p.penalty?.params ?? [])].map((x) => x.key).sort().join(',');
+        if (then.tensor || otherwise.tensor) return TENSOR;
+        if (isPureScalar(then) && isPureScalar(otherwise)) return scalar(sym(this.source(e)));
+        return keys(then) === keys(otherwise) ? then : TENSOR;
+      }
       default:
         return TENSOR;
     }
@@ -425,6 +451,8 @@ export class Analyzer {
     if (binding.kind === 'loop') return e.kind === 'name' && !this.loopCollection(binding, d) ? scalar(sym(key)) : TENSOR;
     const accumulated = this.accumulatedPenalty(binding, key, scope, at, d);
     if (accumulated) return accumulated;
+    // `N, M = X.shape`: sizes are scalars.
+    if (binding.unpacked?.value.kind === 'attr' && /^(shape|size)$/.test(binding.unpacked.value.name)) return scalar(sym(key));
     if (!binding.value || binding.op) return TENSOR;
     const value = this.classify(binding.value, binding.scope, binding.at, undefined, d);
     if (value.penalty) {
@@ -750,13 +778,46 @@ export class Analyzer {
     return { ...product, penalty: { ...product.penalty, defs: [{ span: fn.span, what }, ...product.penalty.defs] } };
   }
 
+  private readonly targets = new Map<Expr, CallTarget | null>();
+
   /** What a call runs: resolved through scopes, classes and imports; as a last resort the file's one method of that name. */
   callTarget(e: Expr & { kind: 'call' }, scope: Scope, at: number): CallTarget | undefined {
-    const target = resolveCall(this.program, e, scope, at);
-    if (target) return target;
-    if (e.callee.kind !== 'attr') return undefined;
-    const unique = this.program.parsedOf(e.span)?.scopes.uniqueMethod(e.callee.name);
-    return unique ? { fn: unique, receiver: e.callee.object, cls: unique.cls } : undefined;
+    const known = this.targets.get(e);
+    if (known !== undefined) return known ?? undefined;
+    let target = resolveCall(this.program, e, scope, at);
+    if (!target && e.callee.kind === 'attr' && !this.isModule(e.callee.object)) {
+      const unique = this.program.parsedOf(e.span)?.scopes.uniqueMethod(e.callee.name);
+      if (unique) target = { fn: unique, receiver: e.callee.object, cls: unique.cls };
+    }
+    this.targets.set(e, target ?? null);
+    return target;
+  }
+
+  /**
+   * A call whose function returns a step direction (a sum of a gradient and other terms, as a
+   * `_grad(X, y, p)` helper of a model class does) is expanded into the returned summands, with
+   * its arguments substituted, like a variable holding one; the call is where they came through.
+   * A call returning a penalty, a scalar or a single term stays one factor.
+   */
+  private callSummands(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Summand[] | undefined {
+    const target = this.callTarget(e, scope, at);
+    if (!target || target.constructs) return undefined;
+    const fn = target.fn;
+    if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return undefined;
+    const returns = returnsOf(this.program, fn);
+    if (returns.length !== 1) return undefined;
+    const asFactor = this.classify(e, scope, at, env, d);
+    if (asFactor.penalty || (!asFactor.tensor && asFactor.params.length === 0 && asFactor.abs.length === 0)) return undefined;
+    const r = returns[0];
+    const inner = this.argumentEnv(e, target, scope, at, env);
+    this.activeCalls.add(fn);
+    try {
+      const expanded = this.summands(r.expr, r.scope, r.at, inner, d);
+      if (expanded.length <= 1) return undefined;
+      return expanded.map((s) => ({ ...s, via: [e.span, ...s.via] }));
+    } finally {
+      this.activeCalls.delete(fn);
+    }
   }
 
   /** The callee's parameters bound to the call's arguments (a method's instance parameter skipped when called on one). */

@@ -12,6 +12,8 @@ import { exprKey, isKeyedByString, lastComponent } from './keys';
 import type { Binding, FunctionDef, Scope } from './scope';
 import { isDataLike, isGradientLike, isLearningRateName, isStateLike } from './roles';
 import { programIndex, type Unpacked } from './program';
+import { resolveName, returnsOf } from './resolve';
+import type { Env } from './analysis';
 
 export type TermKind =
   /** ±∇loss (sign says which). */
@@ -75,12 +77,17 @@ export function strongGradientName(name: string): boolean {
   return /^(d[A-Z]\w*|dw\d*|db\d*|dW\w*|dtheta|d_\w+|grad|grads|gradient|gradients|grad_\w+|\w+_grad|\w+_grads|dparams|nabla_\w+|d_p|gW|gw|gb)$/.test(name);
 }
 
+/** What a walk must not enter again: the step's own target (by key) and the bindings it is inside. */
+type Guard = Set<string | Binding>;
+
 export class DirectionAnalyzer {
   private ascent = false;
   /** Evaluations left for the current step: deeply shared definitions cannot blow up. */
   private budget = 0;
   /** What the backward() calls of a function (null: module level) say about `.grad`. */
   private readonly backwardVerdicts = new Map<FunctionDef | null, 'local' | 'file' | 'ascent' | 'negated'>();
+  /** Arguments of the calls being followed, by the callee's scope: its parameters read them. */
+  private readonly callEnvs = new Map<Scope, Env>();
 
   constructor(private readonly facts: Facts) {
   }
@@ -89,11 +96,11 @@ export class DirectionAnalyzer {
   step(expr: Expr, scope: Scope, at: number, sign: 1 | -1, self: string[]): StepDirection {
     this.ascent = false;
     this.budget = BUDGET;
-    const terms = this.terms(expr, scope, at, 0, new Set(self)).map((t) => (sign === 1 ? t : flip(t)));
+    const terms = this.terms(expr, scope, at, 0, new Set<string | Binding>(self)).map((t) => (sign === 1 ? t : flip(t)));
     return { terms, ascent: this.ascent };
   }
 
-  private terms(e: Expr, scope: Scope, at: number, depth: number, guard: Set<string>): DirTerm[] {
+  private terms(e: Expr, scope: Scope, at: number, depth: number, guard: Guard): DirTerm[] {
     if (depth > MAX_DEPTH || --this.budget < 0) return [{ kind: 'unknown', sign: 1, gradientish: true }];
     const d = depth + 1;
     switch (e.kind) {
@@ -147,7 +154,7 @@ export class DirectionAnalyzer {
 
   // ---------------------------------------------------------------- references
 
-  private reference(e: Expr, scope: Scope, at: number, d: number, guard: Set<string>): DirTerm[] {
+  private reference(e: Expr, scope: Scope, at: number, d: number, guard: Guard): DirTerm[] {
     const key = exprKey(e);
     if (key !== undefined && guard.has(key)) return [];
     if (e.kind === 'attr') {
@@ -168,15 +175,21 @@ export class DirectionAnalyzer {
       if (e.kind === 'index') return this.terms(e.object, scope, at, d, guard); // an element of a container
       return this.byName(e, key, undefined);
     }
-    return this.binding(binding, e, key, d, new Set([...guard, key]));
+    // Bindings being followed end a cycle (`x = f(x)`); the same name in another scope is another variable.
+    if (guard.has(binding)) return [];
+    return this.binding(binding, e, key, d, new Set([...guard, binding]));
   }
 
-  private binding(b: Binding, e: Expr, key: string, d: number, guard: Set<string>): DirTerm[] {
+  private binding(b: Binding, e: Expr, key: string, d: number, guard: Guard): DirTerm[] {
     if (b.kind === 'param' && b.scope.kind === 'lambda' && e.kind === 'name') {
       const mapped = this.mappedArgument(b, e.name);
       if (mapped) return this.terms(mapped.expr, mapped.scope, mapped.at, d, guard);
     }
-    if (b.kind === 'param') return this.byName(e, key, b);
+    if (b.kind === 'param') {
+      const arg = this.callEnvs.get(b.scope)?.get(b.key);
+      if (arg) return this.terms(arg.expr, arg.scope, arg.at, d, guard);
+      return this.byName(e, key, b);
+    }
     if (b.kind === 'loop') return this.loop(b, e, key, d, guard);
     if (!b.value) {
       // Bound by unpacking: `loss, dW = f(...)`.
@@ -187,6 +200,8 @@ export class DirectionAnalyzer {
     if (!b.op) {
       const name = lastComponent(e) ?? key;
       if (this.facts.analyzer.isParam(e) && !isGradientLike(e) && !isStateLike(e) && !INPUT_NAME.test(name) && !TARGET_NAME.test(name) && !PRED_NAME.test(name)) return [{ kind: 'param', sign: 1 }];
+      // `beta = self.beta`: an alias of a parameter is the parameter, whatever it is called.
+      if ((b.value.kind === 'name' || b.value.kind === 'attr') && this.facts.analyzer.isParam(b.value)) return [{ kind: 'param', sign: 1 }];
       if (isZeros(b.value)) return [];
       const value = this.terms(b.value, b.scope, b.at, d, guard);
       // `p = 1 / (1 + np.exp(-X @ theta))`: what the value is called decides when the value says nothing.
@@ -237,7 +252,7 @@ export class DirectionAnalyzer {
   }
 
   /** `for p, g in zip(params, grads)`: g is an element of grads. */
-  private loop(b: Binding, e: Expr, key: string, d: number, guard: Set<string>): DirTerm[] {
+  private loop(b: Binding, e: Expr, key: string, d: number, guard: Guard): DirTerm[] {
     if (!b.loop) return this.byName(e, key, b);
     let iter = b.loop.iter;
     let position = b.loop.position;
@@ -257,7 +272,7 @@ export class DirectionAnalyzer {
     return this.element(iter, b, d, guard);
   }
 
-  private element(collection: Expr, b: Binding, d: number, guard: Set<string>): DirTerm[] {
+  private element(collection: Expr, b: Binding, d: number, guard: Guard): DirTerm[] {
     if (collection.kind === 'call' && collection.callee.kind === 'attr' && /^(parameters|named_parameters)$/.test(collection.callee.name)) return [{ kind: 'param', sign: 1 }];
     if (this.facts.analyzer.isParam(collection)) return [{ kind: 'param', sign: 1 }];
     const outerScope = b.scope.parent && b.scope.kind === 'lambda' ? b.scope.parent : b.scope;
@@ -265,7 +280,7 @@ export class DirectionAnalyzer {
   }
 
   /** A name bound by unpacking the result of a call. */
-  private unpacked(u: Unpacked, d: number, guard: Set<string>): DirTerm[] {
+  private unpacked(u: Unpacked, d: number, guard: Guard): DirTerm[] {
     const value = u.stmt.value;
     const scope = u.scope;
     const at = u.stmt.span.start;
@@ -274,6 +289,8 @@ export class DirectionAnalyzer {
       const item = value.items[u.position];
       return item ? this.terms(item, scope, at, d, guard) : [unknown(value, this)];
     }
+    // `N, M = X.shape`: sizes.
+    if (value.kind === 'attr' && /^(shape|size)$/.test(value.name)) return [{ kind: 'scalar', sign: 1 }];
     if (value.kind !== 'call') return [unknown(value, this)];
     const fnName = calleeName(value);
     // tfjs: `const { value, grads } = tf.variableGrads(() => loss)`.
@@ -318,7 +335,7 @@ export class DirectionAnalyzer {
 
   // ---------------------------------------------------------------- calls
 
-  private call(e: Expr & { kind: 'call' }, scope: Scope, at: number, d: number, guard: Set<string>): DirTerm[] {
+  private call(e: Expr & { kind: 'call' }, scope: Scope, at: number, d: number, guard: Guard): DirTerm[] {
     const callee = e.callee;
     const analyzer = this.facts.analyzer;
     const method = callee.kind === 'attr' && !analyzer.isModule(callee.object);
@@ -369,7 +386,22 @@ export class DirectionAnalyzer {
     if (/(loss|cost).*(grad|deriv)|(grad|deriv).*(loss|cost)/i.test(name) && !ASCENT_WORDS.test(name)) return [{ kind: 'grad', sign: 1, source: `${this.src(e)}`, origin: e.span }];
     if (ACTIVATIONS.test(name)) return [{ kind: 'pred', sign: 1 }];
     if (ASCENT_WORDS.test(name) && /grad/i.test(name)) this.ascent = true;
-    return [unknown(e, this)];
+    return this.helper(e, scope, at, d, guard) ?? [unknown(e, this)];
+  }
+
+  /** A call of a function the program can see: the direction of what it returns, its parameters bound to the arguments. */
+  private helper(e: Expr & { kind: 'call' }, scope: Scope, at: number, d: number, guard: Guard): DirTerm[] | undefined {
+    const analyzer = this.facts.analyzer;
+    const target = analyzer.callTarget(e, scope, at);
+    if (!target || target.constructs || this.callEnvs.has(target.fn.scope)) return undefined;
+    const returns = returnsOf(this.facts.program, target.fn);
+    if (returns.length !== 1) return undefined;
+    this.callEnvs.set(target.fn.scope, analyzer.argumentEnv(e, target, scope, at, undefined));
+    try {
+      return this.terms(returns[0].expr, returns[0].scope, returns[0].at, d, guard);
+    } finally {
+      this.callEnvs.delete(target.fn.scope);
+    }
   }
 
   /** The gradient of `objective` as autodiff computes it: +∇ of a loss, marks ascent for an objective to maximize. */
@@ -475,6 +507,8 @@ export class DirectionAnalyzer {
   }
 
   private functionNamed(name: string, scope: Scope): FunctionDef | undefined {
+    const def = resolveName(this.facts.program, name, scope, Infinity);
+    if (def?.kind === 'function') return def.fn;
     return scope.lookupFunction(name) ?? programIndex(this.facts).functionNamed(name);
   }
 

@@ -10,7 +10,8 @@ import type { ParamOccurrence, Product, Summand } from './analysis';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
 import { children, type Scope } from './scope';
-import { isLearningRateName, isRegularizationName, isWeightName, parameterOfGradient } from './roles';
+import { isLearningRateName, isRegularizationStrengthName, isWeightName, parameterOfGradient } from './roles';
+import { penaltyCoefficientNames } from './losses';
 import { programIndex, spanKey } from './program';
 
 export type RegGradientKind = 'linear' | 'sign' | 'abs' | 'normalized' | 'const';
@@ -97,7 +98,7 @@ function classifyTerm(facts: Facts, site: UpdateSite, s: Summand): RegGradientTe
     else if (whole.abs.length === 1 && whole.params.length === 0 && signs.length === 0) [kind, param] = ['abs', whole.abs[0]];
     else if (whole.params.length === 0 && whole.abs.length === 0 && signs.length === 0) {
       // A bare coefficient only counts when it names a regularization strength: `dW += l1`.
-      if (!whole.coef.syms.some((x) => x.pow > 0 && strictRegName(x.name))) return undefined;
+      if (!whole.coef.syms.some((x) => x.pow > 0 && (isRegularizationStrengthName(x.name) || penaltyCoefficientNames(facts).has(lastName(x.name))))) return undefined;
       kind = 'const';
     }
   } else {
@@ -198,13 +199,49 @@ function selfScaleSpan(site: UpdateSite, s: Summand): Span | undefined {
   return { start: Math.min(...local.map((f) => f.expr.span.start)), end: Math.max(...local.map((f) => f.expr.span.end)) };
 }
 
-/** Regularization strengths by name, without the learning-rate and momentum names `alpha`, `beta`, `c`, `k`. */
-export function strictRegName(name: string): boolean {
-  const n = name.replace(/^(self|this)\./, '').replace(/^.*\./, '');
-  if (!isRegularizationName(n)) return false;
-  if (isLearningRateName(n) || /^(alpha|beta\d*|c|C|k|coeff?|coefficient)$/.test(n)) return false;
-  if (/rate|lr|lr_decay|decay_?steps|momentum|beta|gamma|rho|eps/i.test(n)) return false;
-  return /reg|lam|lmbda|lambda|lambd|l2|l1|decay|wd|penalty|ridge|strength/i.test(n);
+/**
+ * Whether a term c·W (c·sign(W), c·W/‖W‖) carries a regularization strength, decided by data flow
+ * first: c is written at the term and is not a factor the whole step shares (a learning rate), as
+ * `gamma` in `W -= lr * (dW + gamma * W)`; or one of its symbols multiplies a penalty in a loss
+ * (`self.gamma` in `loss + gamma / 2 * ‖β‖²`). Names are the last resort (roles.ts).
+ */
+export function isRegularizationTerm(facts: Facts, t: RegGradientTerm): boolean {
+  const { whole, outer } = splitProduct(facts, t.summand);
+  const local = div(whole.coef, outer.coef).syms.filter((x) => x.pow > 0).map((x) => x.name);
+  const shared = sharedSymbols(facts, t.site);
+  if (local.some((name) => !shared.has(name))) return true;
+  const multipliesPenalty = penaltyCoefficientNames(facts);
+  if (t.stepCoef.syms.some((x) => x.pow > 0 && multipliesPenalty.has(lastName(x.name)))) return true;
+  return t.stepCoef.syms.some((x) => x.pow > 0 && isRegularizationStrengthName(x.name));
+}
+
+const sharedMemo = new WeakMap<UpdateSite, Set<string>>();
+
+/** Symbols that scale every summand of a step (its learning rate, a common 1/N): read from the scalar factors of each. */
+function sharedSymbols(facts: Facts, site: UpdateSite): Set<string> {
+  const known = sharedMemo.get(site);
+  if (known) return known;
+  let shared: Set<string> | undefined;
+  const a = facts.analyzer;
+  for (const s of site.increment) {
+    const names = new Set<string>();
+    for (const f of [...s.num, ...s.den]) {
+      const p = a.classify(f.expr, f.scope, f.at, f.env);
+      if (p.tensor) continue;
+      for (const x of p.coef.syms) names.add(x.name);
+    }
+    const before: Set<string> | undefined = shared;
+    shared = before ? new Set([...before].filter((n) => names.has(n))) : names;
+  }
+  // A step of one term: all of its coefficient is shared (`W -= lr * lam * W` says nothing by itself).
+  const result = new Set<string>(shared ?? []);
+  if (site.increment.length < 2) for (const s of site.increment) for (const x of a.classifySummand(s).coef.syms) result.add(x.name);
+  sharedMemo.set(site, result);
+  return result;
+}
+
+function lastName(name: string): string {
+  return name.replace(/^.*\./, '');
 }
 
 // ------------------------------------------------------------------ parameter identity

@@ -9,7 +9,7 @@ import type { SourceFile } from '../source';
 import type { Analyzer } from './analysis';
 import { baseExpr, exprKey } from './keys';
 import { forEachChild, type ScopeBuilder } from './scope';
-import { findUpdates, type UpdateSite } from './updates';
+import { findUpdates, stateTargets, type UpdateSite } from './updates';
 import { isGradientLike, isStateLike, parameterOfGradient } from './roles';
 
 export type { UpdateSite, UpdateKind } from './updates';
@@ -65,10 +65,13 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
     if (!params.has(key)) added.push(key);
     params.add(key);
   };
+  // Moving averages and buffers that feed other steps are optimizer state, whatever they are called.
+  const state = stateTargets(firstPass, analyzer);
+  analyzer.registerState(parsed.file, state);
   for (const site of firstPass) {
     if (site.kind === 'update' && !isGradientLike(site.target) && !isStateLike(site.target)) {
       const key = exprKey(baseExpr(site.target));
-      if (key !== undefined) addParam(key);
+      if (key !== undefined && !state.has(key, site.span.start)) addParam(key);
     } else {
       const param = parameterOfGradient(site.target);
       if (param) addParam(param);
@@ -78,7 +81,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   // a parameter (names like W already count as parameters); otherwise it would repeat the first
   // pass exactly, cache included.
   let updates = firstPass;
-  if (analyzer.dependsOnAny(parsed.file, added)) {
+  if (analyzer.dependsOnAny(parsed.file, added) || state.size > 0) {
     analyzer.forgetCache();
     updates = findUpdates(module.body, scopes, analyzer);
   }

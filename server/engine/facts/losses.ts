@@ -81,6 +81,22 @@ export function lossFacts(facts: Facts): LossFacts {
   return found;
 }
 
+const coefficientNames = new WeakMap<Facts, Set<string>>();
+
+/**
+ * The symbols that multiply a penalty in the file's losses, by their last name (`gamma` for
+ * `self.gamma * ‖β‖²`): whatever multiplies a penalty is a regularization strength, however it is called.
+ */
+export function penaltyCoefficientNames(facts: Facts): Set<string> {
+  let names = coefficientNames.get(facts);
+  if (!names) {
+    names = new Set();
+    for (const p of lossFacts(facts).penalties) for (const x of p.coef.syms) if (x.pow > 0) names.add(x.name.replace(/^.*\./, ''));
+    coefficientNames.set(facts, names);
+  }
+  return names;
+}
+
 /**
  * Penalties on the parameter with identities `ids` in the losses nearest to `scope`: the same
  * function first, then the same class, then the file (outside other classes).

@@ -52,6 +52,19 @@ export function isRegularizationName(name: string): boolean {
 }
 
 /**
+ * Regularization strengths by name (`reg`, `lam`, `weight_decay`, `l2`), without the learning-rate
+ * and momentum names `alpha`, `beta`, `gamma`, `c`, `k`: the last resort, after data flow
+ * (gradients.ts `isRegularizationTerm`).
+ */
+export function isRegularizationStrengthName(name: string): boolean {
+  const n = name.replace(/^(self|this)\./, '').replace(/^.*\./, '');
+  if (!isRegularizationName(n)) return false;
+  if (isLearningRateName(n) || /^(alpha|beta\d*|c|C|k|coeff?|coefficient)$/.test(n)) return false;
+  if (/rate|lr|lr_decay|decay_?steps|momentum|beta|gamma|rho|eps/i.test(n)) return false;
+  return /reg|lam|lmbda|lambda|lambd|l2|l1|decay|wd|penalty|ridge|strength/i.test(n);
+}
+
+/**
  * The parameter a gradient container belongs to: `dW1` → `W1`, `grads["W1"]` → `W1`, `p.grad` → `p`,
  * `grad_w` / `w_grad` → `w`, `nabla_w` → `w`. Undefined when the name says nothing.
  */

@@ -20,6 +20,8 @@ export interface Binding {
   /** Loops enclosing this binding (their iter expressions), innermost last. */
   loops: Expr[];
   scope: Scope;
+  /** Bound by unpacking a value that is not a literal tuple (`N, M = X.shape`): the value and this name's position. */
+  unpacked?: { value: Expr; position: number };
 }
 
 export interface FunctionDef {
@@ -208,12 +210,12 @@ export class ScopeBuilder {
     for (const stmt of stmts) this.stmt(stmt, scope, loops);
   }
 
-  private bindTarget(target: Expr, value: Expr | undefined, op: Binding['op'], scope: Scope, at: number, span: Span, loops: Expr[], loop?: Binding['loop']): void {
+  private bindTarget(target: Expr, value: Expr | undefined, op: Binding['op'], scope: Scope, at: number, span: Span, loops: Expr[], loop?: Binding['loop'], unpacked?: Binding['unpacked']): void {
     if (target.kind === 'seq') {
       target.items.forEach((item, i) => {
         // Loop targets record their position in the tuple (`for g, v in zip(...)`); assignments unpack literal tuples.
         const part = !loop && value && value.kind === 'seq' && value.items.length === target.items.length ? value.items[i] : undefined;
-        this.bindTarget(item, part, op, scope, at, span, loops, loop && { ...loop, position: loop.position * 0 + i });
+        this.bindTarget(item, part, op, scope, at, span, loops, loop && { ...loop, position: loop.position * 0 + i }, !loop && !part && value ? { value, position: i } : undefined);
       });
       return;
     }
@@ -222,7 +224,7 @@ export class ScopeBuilder {
     // `sq += v * v` inside a callback accumulates into the enclosing function's `sq`.
     let owner = scope;
     if (op && !scope.bindings.has(key)) for (let s = scope.parent; s; s = s.parent) if (s.bindings.has(key)) { owner = s; break; }
-    owner.addBinding({ key, value, op, kind: loop ? 'loop' : 'assign', at, span, loop, loops, scope });
+    owner.addBinding({ key, value, op, kind: loop ? 'loop' : 'assign', at, span, loop, loops, scope, ...(unpacked ? { unpacked } : {}) });
   }
 
   private stmt(stmt: Stmt, scope: Scope, loops: Expr[]): void {

@@ -24,6 +24,8 @@ export interface UpdateSite {
   span: Span;
   scope: Scope;
   at: number;
+  /** `T = a·T + …`: the factor that scales the target's own term, when it is scaled. */
+  selfFactor?: Expr;
 }
 
 const inPlaceSub = new Set(['sub_', 'assign_sub']);
@@ -92,7 +94,9 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     const self = all.findIndex((s) => isSelfTerm(s, key, targetKey) || isItemsAlias(s, target, scope, at));
     if (self >= 0) {
       const increment = all.filter((_, i) => i !== self);
-      if (increment.length > 0) sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment, span, scope, at });
+      const scaled = all[self].num.filter((f) => exprKey(f.expr) !== targetKey && exprKey(f.expr) !== key && exprKey(baseExpr(f.expr)) !== key);
+      const selfFactor = scaled.length === 1 && all[self].sign === 1 ? scaled[0].expr : undefined;
+      if (increment.length > 0) sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment, span, scope, at, ...(selfFactor ? { selfFactor } : {}) });
       return;
     }
     // A definition with one term adds nothing to anything; where it is used, the use is checked.
@@ -247,4 +251,164 @@ function flip(s: Summand): Summand {
 
 function mulExpr(a: Expr, b: Expr): Expr {
   return { kind: 'binary', op: '*', left: a, right: b, span: b.span };
+}
+
+// ------------------------------------------------------------------ optimizer state
+
+/**
+ * Update targets that are optimizer state, not parameters, judged by data flow (names decide only
+ * when this says nothing):
+ * - a moving average `T = a·T + b·X` whose coefficients sum to one (`m = b1*m + (1-b1)*g`,
+ *   `mean = rho*mean + (1-rho)*g`, an EMA of the weights);
+ * - a buffer whose value feeds the step of another target (`v = mu*v - lr*dW; W += v`,
+ *   `self.w_updt = ...; self.w -= lr * self.w_updt`, `acc.assign(acc + g)` read by an apply step).
+ */
+export function stateTargets(sites: UpdateSite[], analyzer: Analyzer): StateTargets {
+  const state = new StateTargets();
+  const updated = new Map<string, UpdateSite[]>();
+  const place = (site: UpdateSite, key: string): string => `${functionSpanOf(site.scope).start}|${key}`;
+  for (const site of sites) {
+    if (site.kind !== 'update') continue;
+    const key = exprKey(baseExpr(site.target));
+    if (key === undefined) continue;
+    const list = updated.get(place(site, key));
+    if (list) list.push(site);
+    else updated.set(place(site, key), [site]);
+    if (isMovingAverage(site, key, analyzer)) state.add(key, functionSpanOf(site.scope));
+  }
+  // Buffers: another target's step in the same function is the buffer times scalars
+  // (`W += v`, `w - lr * w_updt`), or is divided by something made of it (`g / np.sqrt(cache)`).
+  const feeds: { from: string; to: string; fn: Span }[] = [];
+  for (const site of sites) {
+    if (site.kind !== 'update') continue;
+    const own = exprKey(baseExpr(site.target));
+    if (own === undefined) continue;
+    const fn = functionSpanOf(site.scope);
+    for (const s of site.increment) {
+      const tensors = s.num.filter((f) => !isScalarFactor(f, analyzer));
+      if (tensors.length === 1 && !tensors[0].env) {
+        const key = exprKey(baseExpr(tensors[0].expr));
+        if (key !== undefined && key !== own) feeds.push({ from: key, to: own, fn });
+      }
+      for (const f of s.den) {
+        if (f.env) continue;
+        mentions(f.expr, (x) => {
+          const key = exprKey(baseExpr(x));
+          if (key !== undefined && key !== own) feeds.push({ from: key, to: own, fn });
+          return false;
+        });
+      }
+    }
+  }
+  for (const { from, to, fn } of feeds) {
+    const fromSites = updated.get(`${fn.start}|${from}`);
+    if (!fromSites) continue;
+    // An average of the weights reads them; the weights are not its buffer.
+    if (state.has(to, fn.start)) continue;
+    // `v = mu*v - lr*(dW + l2*W); W += v`: each reads the other; the buffer is the one that decays by itself.
+    const mutual = feeds.some((f) => f.from === to && f.to === from && f.fn.start === fn.start);
+    if (mutual && !fromSites.some((x) => x.selfFactor)) continue;
+    state.add(from, fn);
+  }
+  return state;
+}
+
+/** Optimizer state found by data flow: a key is state within the functions (spans) where it was judged so. */
+export class StateTargets {
+  private readonly where = new Map<string, Span[]>();
+
+  add(key: string, fn: Span): void {
+    const list = this.where.get(key);
+    if (!list) this.where.set(key, [fn]);
+    else if (!list.some((s) => s.start === fn.start)) list.push(fn);
+  }
+
+  /** Is `key` state at `offset` (inside a function where it was judged state)? */
+  has(key: string, offset: number): boolean {
+    return this.where.get(key)?.some((s) => s.start <= offset && offset < s.end) ?? false;
+  }
+
+  get size(): number {
+    return this.where.size;
+  }
+}
+
+/** The span of the function (or module) a scope belongs to, lambdas and comprehensions included in theirs. */
+function functionSpanOf(scope: Scope): Span {
+  for (let s: Scope | undefined = scope; s; s = s.parent) if (s.kind === 'function' || s.kind === 'module') return s.span;
+  return scope.span;
+}
+
+/** `T = a·T + b₁·X₁ + …` with a + Σbᵢ = 1, the coefficients read as sums of numbers and symbols. */
+function isMovingAverage(site: UpdateSite, key: string, analyzer: Analyzer): boolean {
+  if (!site.selfFactor) return false;
+  let total = scalarLinear(site.selfFactor, site.scope, site.at, analyzer);
+  if (!total) return false;
+  for (const s of site.increment) {
+    const scalars = s.num.filter((f) => !mentionsKey(f.expr, key) && isScalarFactor(f, analyzer));
+    if (scalars.length === s.num.length || s.den.length > 0) return false; // each term scales a tensor
+    let c: Linear | undefined = { constant: s.sign, terms: new Map() };
+    for (const f of scalars) c = c && timesLinear(c, scalarLinear(f.expr, f.scope, f.at, analyzer));
+    if (!c) return false;
+    total = plusLinear(total, c);
+  }
+  return total.constant === 1 && [...total.terms.values()].every((v) => v === 0);
+}
+
+function isScalarFactor(f: Summand['num'][number], analyzer: Analyzer): boolean {
+  const p = analyzer.classify(f.expr, f.scope, f.at, f.env);
+  return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;
+}
+
+function mentionsKey(e: Expr, key: string): boolean {
+  return mentions(e, (x) => exprKey(x) === key);
+}
+
+/** A scalar as constant + Σ cᵢ·symbolᵢ (numbers, names and attributes, +, −, and products with numbers). */
+interface Linear {
+  constant: number;
+  terms: Map<string, number>;
+}
+
+function scalarLinear(e: Expr, scope: Scope, at: number, analyzer: Analyzer, depth = 0): Linear | undefined {
+  if (depth > 12) return undefined;
+  const n = numberOf(e);
+  if (n !== undefined) return { constant: n, terms: new Map() };
+  switch (e.kind) {
+    case 'name':
+    case 'attr':
+    case 'index': {
+      const key = exprKey(e);
+      return key === undefined ? undefined : { constant: 0, terms: new Map([[key, 1]]) };
+    }
+    case 'unary':
+      if (e.op !== '-') return undefined;
+      return timesLinear({ constant: -1, terms: new Map() }, scalarLinear(e.arg, scope, at, analyzer, depth + 1));
+    case 'binary': {
+      const l = scalarLinear(e.left, scope, at, analyzer, depth + 1);
+      const r = scalarLinear(e.right, scope, at, analyzer, depth + 1);
+      if (!l || !r) return undefined;
+      if (e.op === '+') return plusLinear(l, r);
+      if (e.op === '-') return plusLinear(l, timesLinear({ constant: -1, terms: new Map() }, r)!);
+      if (e.op === '*') return timesLinear(l, r);
+      return undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function plusLinear(a: Linear, b: Linear): Linear {
+  const terms = new Map(a.terms);
+  for (const [k, v] of b.terms) terms.set(k, (terms.get(k) ?? 0) + v);
+  return { constant: a.constant + b.constant, terms };
+}
+
+/** A product is linear only when one side is a plain number. */
+function timesLinear(a: Linear, b: Linear | undefined): Linear | undefined {
+  if (!b) return undefined;
+  const scale = (x: Linear, k: number): Linear => ({ constant: x.constant * k, terms: new Map([...x.terms].map(([t, v]) => [t, v * k])) });
+  if (a.terms.size === 0) return scale(b, a.constant);
+  if (b.terms.size === 0) return scale(a, b.constant);
+  return undefined;
 }
