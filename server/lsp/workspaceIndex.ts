@@ -102,7 +102,7 @@ const SCRIPT_RELATIVE = /(['"`])\.\.?(\/|\1)/;
  * only files that cannot are left unparsed. `names`: every file stem and folder name in the
  * workspace (an absolute Python import resolves to a path made of them).
  */
-export function mayImportProjectFile(text: string, language: LanguageId, names: ReadonlySet<string>): boolean {
+export function mayImportProjectFile(text: string, language: LanguageId, names: { has(name: string): boolean }): boolean {
   if (language !== 'python') return SCRIPT_RELATIVE.test(text);
   text = text.replace(/\\\r?\n/g, ' ');
   for (const m of text.matchAll(PY_FROM)) {
@@ -143,6 +143,8 @@ export class WorkspaceIndex {
   private readonly importers = new Map<string, Set<string>>();
   /** Open text documents with a file path: path → URI. */
   private readonly open = new Map<string, string>();
+  /** Open documents whose last lint was a lint alone (they import no project file and nothing imports them). */
+  private readonly alone = new Set<string>();
   private readonly host: WorkspaceIndexHost;
   private readonly maxFileSize: number;
   private readonly maxFiles: number;
@@ -281,7 +283,49 @@ export class WorkspaceIndex {
     const file = projectPathOf(uri);
     // A file whose name the engine does not read as the document's language is linted alone.
     if (file === undefined || languageForPath(file) !== options.language) return lintSteps(text, options);
-    return outcomeOf(lintProjectSteps(this.projectFor(file), file, text, options, this.importersFor(file)));
+    const importers = this.importersFor(file);
+    // So is one that imports no project file and that no file imports: the same findings, and the
+    // project keeps no parse of it (nor of the hundreds of such files an editor may have open).
+    if (importers.length === 0 && !this.mayImport(file, text, options.language)) {
+      this.alone.add(file);
+      return lintSteps(text, options);
+    }
+    this.alone.delete(file);
+    return outcomeOf(lintProjectSteps(this.projectFor(file), file, text, options, importers));
+  }
+
+  /** Whether an open document's text may import a project file (see `mayImportProjectFile`). */
+  private mayImport(file: string, text: string, language: LanguageId): boolean {
+    if (language !== 'python') return mayImportProjectFile(text, language, this.names);
+    // The workspace's names may be incomplete (the walk is running, the file is outside the
+    // folders): the entries of the folders its absolute imports resolve from count too.
+    let local: Set<string> | undefined;
+    const has = (name: string): boolean => {
+      if (this.names.has(name)) return true;
+      local ??= this.entriesAround(file);
+      return local.has(name);
+    };
+    return mayImportProjectFile(text, language, { has });
+  }
+
+  /** The names (file stems and folders) in the folders a Python file's absolute imports resolve from. */
+  private entriesAround(file: string): Set<string> {
+    const root = this.rootOf(file);
+    const dirs: string[] = [];
+    for (let dir = dirname(file); isInside(dir, root); dir = dirname(dir)) {
+      dirs.push(dir);
+      if (dir === root || dirname(dir) === dir) break;
+    }
+    dirs.push(root, `${root}/src`);
+    const names = new Set<string>();
+    for (const dir of new Set(dirs)) {
+      try {
+        for (const entry of fs.readdirSync(dir)) names.add(entry.replace(/\.[^.]*$/, ''));
+      } catch {
+        // a missing folder has no entries
+      }
+    }
+    return names;
   }
 
   /** A file on disk linted in its project, for Lint Workspace (`projects`: the run's own, dropped after it). */
@@ -410,9 +454,13 @@ export class WorkspaceIndex {
 
   /** Reads a file's imports again (in a lint project when `project` is given); the open documents this affects, or undefined. */
   private refresh(file: string, project?: Project): Set<string> | undefined {
+    if (!this.imports.has(file) && !this.open.has(file) && this.imports.size >= this.maxFiles) return undefined;
+    return this.update(file, this.readImports(file, project));
+  }
+
+  /** Records a file's imports (undefined: it is gone); the open documents this affects, or undefined. */
+  private update(file: string, next: string[] | undefined): Set<string> | undefined {
     const known = this.imports.has(file);
-    if (!known && !this.open.has(file) && this.imports.size >= this.maxFiles) return undefined;
-    const next = this.readImports(file, project);
     const old = this.imports.get(file);
     if (old === undefined ? next === undefined || next.length === 0 : next !== undefined && sameMembers(old, next)) {
       if (next !== undefined && !known) this.imports.set(file, next);
@@ -445,6 +493,7 @@ export class WorkspaceIndex {
     const file = projectPathOf(uri);
     if (file === undefined || this.open.get(file) !== uri) return;
     this.open.delete(file);
+    this.alone.delete(file);
     this.invalidate(file);
     if (this.readDisk(file) !== lastText) {
       this.relint(this.affectedBy(new Set([file])));
@@ -456,7 +505,7 @@ export class WorkspaceIndex {
   linted(uri: string): void {
     const file = projectPathOf(uri);
     if (file === undefined || this.open.get(file) !== uri || languageForPath(file) === undefined) return;
-    this.relint(this.refresh(file, this.projectFor(file)));
+    this.relint(this.alone.has(file) ? this.update(file, []) : this.refresh(file, this.projectFor(file)));
   }
 
   /** `workspace/didChangeWatchedFiles`: source files changed, were created or deleted on disk. */
