@@ -49,6 +49,9 @@ class FakeHost implements DiagnosticsHost {
   }
   publish = (params: PublishDiagnosticsParams) => void this.published.push(params);
   log = (type: MessageType, message: string) => void this.logs.push({ type, message });
+  /** URIs whose diagnostics were published after a lint, in order (`linted` calls). */
+  lintedUris: string[] = [];
+  linted = (uri: string) => void this.lintedUris.push(uri);
 
   open(text: string, languageId = 'python', uri = URI): void {
     this.docs.set(uri, TextDocument.create(uri, languageId, 1, text));
@@ -175,6 +178,39 @@ describe('lsp/diagnostics scheduling', function () {
     scheduler.documentClosed(URI);
     await settle();
     assert.deepEqual(host.published.map((p) => [p.version, p.diagnostics.length]), [[1, 1], [undefined, 0]]);
+  });
+
+  it('lints a document again, debounced, when a file its lint reads changed; only documents it has seen', async function () {
+    scheduler = new DiagnosticScheduler(host, 80);
+    host.open('x = BUG\n');
+    scheduler.documentChanged(URI);
+    await settle(30);
+    assert.equal(host.published.length, 1);
+    scheduler.dependencyChanged([URI, 'file:///a/never-opened.py']);
+    await settle(30);
+    assert.equal(host.published.length, 1, 'debounced like an edit');
+    await settle(100);
+    assert.deepEqual(host.published.map((p) => [p.uri, p.version]), [
+      [URI, 1],
+      [URI, 1],
+    ]);
+    assert.deepEqual(host.lintedUris, [URI, URI]);
+  });
+
+  it('keeps the findings it published, for that version of the document only', async function () {
+    host.open('x = BUG\n');
+    scheduler.documentChanged(URI);
+    await settle();
+    assert.deepEqual(scheduler.findings(URI, 1)?.map((f) => f.code), ['NB101']);
+    assert.equal(scheduler.findings(URI, 2), undefined);
+    host.edit('x = 1\n');
+    scheduler.documentChanged(URI);
+    await settle();
+    assert.deepEqual(scheduler.findings(URI, 2), []);
+    assert.equal(scheduler.findings(URI, 1), undefined);
+    host.docs.delete(URI);
+    scheduler.documentClosed(URI);
+    assert.equal(scheduler.findings(URI, 2), undefined);
   });
 
   it('ignores languages the engine does not lint', async function () {
