@@ -19,7 +19,7 @@ import { penaltyOfProduct, type ParamOccurrence } from '../engine/facts/analysis
 import { exprKey, lastComponent } from '../engine/facts/keys';
 import type { Scope } from '../engine/facts/scope';
 import { isRegularizationStrengthName } from '../engine/facts/roles';
-import { regGradientTerms } from '../engine/facts/gradients';
+import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
 import { keptNonnegative, lossFacts, penaltiesFor, shapeOf, type LossSummand, type Shape } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
@@ -55,6 +55,11 @@ function plainNormNextToL2Gradient(facts: Facts): Report[] {
   const out: Report[] = [];
   const terms = regGradientTerms(facts);
   for (const t of terms) {
+    if (t.kind === 'sign') {
+      const r = plainNormNextToL1Gradient(facts, t);
+      if (r) out.push(r);
+      continue;
+    }
     if (t.kind !== 'linear' || !t.param || t.foreign || !t.coef || t.preconditioned) continue;
     const penalties = penaltiesFor(facts, t.ids, t.site.scope);
     if (penalties.some((p) => p.site.autodiff || p.kind === 'sumsq' || p.kind === 'elemsq')) continue;
@@ -83,6 +88,27 @@ function plainNormNextToL2Gradient(facts: Facts): Report[] {
 
 function abs(c: Coef): Coef {
   return c.num < 0 ? { ...c, num: -c.num } : c;
+}
+
+/** `c * np.linalg.norm(w)` in the penalty and `c * np.sign(w)` in its gradient: the L1 norm was meant. */
+function plainNormNextToL1Gradient(facts: Facts, t: RegGradientTerm): Report | undefined {
+  if (!t.param || t.foreign || !t.coef || t.preconditioned) return undefined;
+  const penalties = penaltiesFor(facts, t.ids, t.site.scope);
+  if (penalties.some((p) => p.site.autodiff || p.kind === 'l1' || p.kind === 'elemabs')) return undefined;
+  for (const p of penalties.filter((q) => q.kind === 'norm2')) {
+    const a = canonicalCoef(facts, t.coef, t.site.scope, t.site.at);
+    const b = canonicalCoef(facts, p.coef, p.site.scope, p.site.at);
+    const r = coefRatio(a, b);
+    if (r === undefined || Math.abs(Math.abs(r) - 1) > 1e-9) continue;
+    const w = lastComponent(p.param.base) ?? 'W';
+    const c = abs(p.coef);
+    return {
+      span: p.span,
+      message: `the penalty is the plain L2 norm ${unicodePenalty({ kind: 'norm2', coef: c, param: w })}, whose gradient is ${unicodeGradient({ kind: 'normalized', coef: c, param: w })}, but its gradient is written as ${facts.source(t.span).replace(/\s+/g, ' ')}, the subgradient of the L1 norm ${unicodePenalty({ kind: 'l1', coef: c, param: w })}: the L1 norm was meant (ord=1)`,
+      related: [{ span: t.span, message: 'the L1 subgradient is written here' }],
+    };
+  }
+  return undefined;
 }
 
 // ------------------------------------------------------------------ shapes

@@ -123,6 +123,26 @@ export class Analyzer {
     this.paramKeys.set(file.id, params);
   }
 
+  private readonly placeholders = new WeakSet<Expr>();
+
+  /**
+   * A stand-in for "the weight" a method takes (regularizerObjects.ts): bound to the method's
+   * parameter, it is a model parameter to the analyzer, whatever the parameter is called.
+   */
+  placeholder(name: string, span: Span): Expr {
+    const e: Expr = { kind: 'name', name, span };
+    this.placeholders.add(e);
+    this.unmemoized.add(e);
+    return e;
+  }
+
+  /** Nodes whose classification depends on a substitution (placeholders, nodes rebuilt around them): never memoized. */
+  private readonly unmemoized = new WeakSet<Expr>();
+
+  isPlaceholder(e: Expr): boolean {
+    return this.placeholders.has(e);
+  }
+
   /** Each file's optimizer state (moving averages, buffers), found by data flow: never parameters. */
   private readonly stateKeys = new Map<number, StateTargets>();
 
@@ -154,6 +174,7 @@ export class Analyzer {
   /** Is `e` a model parameter, judged by its file's updates and by its name? */
   isParam(e: Expr): boolean {
     const base = baseExpr(e);
+    if (this.placeholders.has(base)) return true;
     // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
     const key = exprKey(base);
     const file = fileIdOf(base.span.start);
@@ -233,7 +254,8 @@ export class Analyzer {
         // A variable holding a penalty or a scalar is one factor; only a vector step direction is expanded.
         const asFactor = this.classify(e, scope, at, env, d);
         if (asFactor.penalty || (!asFactor.tensor && asFactor.params.length === 0)) return singleSummand(e, scope, at, env);
-        const expanded = this.bindingSummands(binding, d);
+        // Inside a helper analysed for a call, its own variables see the substituted parameters.
+        const expanded = env && binding.scope === scope ? this.bindingSummandsIn(binding, env, d) : this.bindingSummands(binding, d);
         // A single term stays a factor (classification resolves it); a sum is a step direction.
         if (!expanded || expanded.length <= 1) return singleSummand(e, scope, at, env);
         return expanded.map((s) => ({ ...s, via: [e.span, ...s.via] }));
@@ -251,6 +273,12 @@ export class Analyzer {
     const result = this.bindingSummandsUncached(binding, depth);
     this.bindingMemo.set(binding, result);
     return result;
+  }
+
+  /** `bindingSummands` with a helper's parameters substituted (not memoized: it depends on the call). */
+  private bindingSummandsIn(binding: Binding, env: Env, depth: number): Summand[] | undefined {
+    if (!binding.value || depth > MAX_DEPTH || binding.op) return this.bindingSummands(binding, depth);
+    return this.summands(binding.value, binding.scope, binding.at, env, depth + 1);
   }
 
   private bindingSummandsUncached(binding: Binding, depth: number): Summand[] | undefined {
@@ -315,7 +343,7 @@ export class Analyzer {
 
   classify(e: Expr, scope: Scope, at: number, env?: Env, depth = 0): Product {
     if (depth > MAX_DEPTH) return TENSOR;
-    const slot = env ? undefined : this.memoSlot(e);
+    const slot = env || this.unmemoized.has(e) ? undefined : this.memoSlot(e);
     if (slot) {
       const hit = slot.get(at);
       if (hit) return hit;
@@ -383,7 +411,7 @@ export class Analyzer {
         const l = this.classify(e.left, scope, at, env, d);
         const r = this.classify(e.right, scope, at, env, d);
         // `w @ w` of a vector is Σw².
-        if (isSingleParam(l) && isSingleParam(r) && l.params[0].key === r.params[0].key) return penaltyProduct('sumsq', mul(l.coef, r.coef), l.params);
+        if (isSingleParam(l) && isSingleParam(r) && sameWeight(l.params[0], r.params[0])) return penaltyProduct('sumsq', mul(l.coef, r.coef), l.params);
         return TENSOR;
       }
       case '+':
@@ -420,7 +448,11 @@ export class Analyzer {
     if (env && e.kind !== 'name') {
       // `w[i]` / `w.data` where w is a helper parameter: substitute the base.
       const substituted = substitute(e, env);
-      if (substituted !== e) return this.classify(substituted, scope, at, undefined, d);
+      if (substituted !== e) {
+        // A node built for one substitution must not share the memo of the node it was built from.
+        this.unmemoized.add(substituted);
+        return this.classify(substituted, scope, at, undefined, d);
+      }
     }
     if (this.isParam(e)) return { coef: ONE, params: [{ key: exprKey(e) ?? this.source(e), base: baseExpr(e), expr: e }], abs: [], tensor: false };
     const loopVar = e.kind === 'name' ? scope.lookup(e.name, at) : undefined; // a loop variable or an alias
@@ -454,12 +486,15 @@ export class Analyzer {
     // `N, M = X.shape`: sizes are scalars.
     if (binding.unpacked?.value.kind === 'attr' && /^(shape|size)$/.test(binding.unpacked.value.name)) return scalar(sym(key));
     if (!binding.value || binding.op) return TENSOR;
-    const value = this.classify(binding.value, binding.scope, binding.at, undefined, d);
+    // Inside a helper analysed for a call, its own variables still see the substituted parameters.
+    const value = this.classify(binding.value, binding.scope, binding.at, env && binding.scope === scope ? env : undefined, d);
     if (value.penalty) {
       const what = `the penalty ${key} is defined here`;
       return { ...value, penalty: { ...value.penalty, defs: [{ span: binding.span, what }, ...value.penalty.defs] } };
     }
     if (isPureScalar(value)) return scalar(sym(key));
+    // A variable holding c·sign(W) or c·|W| is that term (`l1_grad = lam * np.sign(w)`).
+    if (!value.tensor && value.params.length === 0 && (value.signs?.length ?? 0) + value.abs.length === 1) return value;
     if (value.params.length > 0 && !value.tensor) {
       if (value.signs?.length) return TENSOR;
       if (value.params.length === 1 && value.abs.length === 0) return value; // an alias of a parameter
@@ -624,7 +659,7 @@ export class Analyzer {
       if (!other || (methodForm ? e.args.length !== 1 : e.args.length !== 2)) return undefined;
       const a = this.classify(operand, scope, at, env, d);
       const b = this.classify(other, scope, at, env, d);
-      if (isSingleParam(a) && isSingleParam(b) && a.params[0].key === b.params[0].key) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
+      if (isSingleParam(a) && isSingleParam(b) && sameWeight(a.params[0], b.params[0])) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
       return undefined;
     }
     if (fn === 'einsum' && !methodForm && e.args.length === 3 && e.args[0].kind === 'str') {
@@ -632,7 +667,7 @@ export class Analyzer {
       const m = /^\s*(\w+)\s*,\s*(\w+)\s*->\s*$/.exec(e.args[0].value);
       const a = this.classify(e.args[1], scope, at, env, d);
       const b = this.classify(e.args[2], scope, at, env, d);
-      if (m && m[1] === m[2] && isSingleParam(a) && isSingleParam(b) && a.params[0].key === b.params[0].key) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
+      if (m && m[1] === m[2] && isSingleParam(a) && isSingleParam(b) && sameWeight(a.params[0], b.params[0])) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
       return undefined;
     }
     if (fn === 'trace' && operand.kind === 'binary' && operand.op === '@') {
@@ -643,7 +678,7 @@ export class Analyzer {
       if (!pair) return undefined;
       const a = this.classify(pair[0], scope, at, env, d);
       const b = this.classify(pair[1], scope, at, env, d);
-      if (isSingleParam(a) && isSingleParam(b) && a.params[0].key === b.params[0].key) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
+      if (isSingleParam(a) && isSingleParam(b) && sameWeight(a.params[0], b.params[0])) return penaltyProduct('sumsq', mul(a.coef, b.coef), a.params);
       return undefined;
     }
     if (fn === 'hypot' && !methodForm && e.args.length === 1 && e.args[0].kind === 'other' && e.args[0].children.length === 1) {
@@ -835,6 +870,12 @@ export class Analyzer {
   source(e: { span: Span }): string {
     return this.program.source(e.span).replace(/\s+/g, '');
   }
+}
+
+/** Two occurrences of one weight, a transpose counting as the weight (`w.T.dot(w)`, `w.T @ w`). */
+function sameWeight(a: ParamOccurrence, b: ParamOccurrence): boolean {
+  const strip = (key: string): string => key.replace(/\.m?T$/, '');
+  return strip(a.key) === strip(b.key);
 }
 
 /** Do two classifications say the same thing (for a function's several returns)? */

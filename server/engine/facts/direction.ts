@@ -191,6 +191,8 @@ export class DirectionAnalyzer {
       return this.byName(e, key, b);
     }
     if (b.kind === 'loop') return this.loop(b, e, key, d, guard);
+    // A parameter is itself, not the history of its updates (`self.w -= ...` read inside the step's helper).
+    if (b.op && this.facts.analyzer.isParam(e) && !isGradientLike(e) && !isStateLike(e)) return [{ kind: 'param', sign: 1 }];
     if (!b.value) {
       // Bound by unpacking: `loss, dW = f(...)`.
       const name = e.kind === 'name' ? e.name : undefined;

@@ -12,6 +12,7 @@ import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
 import { children, type Scope } from './scope';
 import { isLearningRateName, isRegularizationStrengthName, isWeightName, parameterOfGradient } from './roles';
 import { penaltyCoefficientNames } from './losses';
+import { regularizerGradientSites } from './regularizerObjects';
 import { programIndex, spanKey } from './program';
 
 export type RegGradientKind = 'linear' | 'sign' | 'abs' | 'normalized' | 'const';
@@ -60,7 +61,7 @@ export function scaledSelfSites(facts: Facts): UpdateSite[] {
 function collect(facts: Facts): { terms: RegGradientTerm[]; extraSites: UpdateSite[] } {
   let found = cache.get(facts);
   if (found) return found;
-  const extraSites = findScaledSelfSites(facts);
+  const extraSites = [...findScaledSelfSites(facts), ...regularizerGradientSites(facts)];
   const terms: RegGradientTerm[] = [];
   for (const site of [...facts.updates, ...extraSites]) {
     for (const s of site.increment) {
@@ -152,6 +153,8 @@ function isForeign(facts: Facts, site: UpdateSite, param: ParamOccurrence): bool
 function selfContained(facts: Facts, site: UpdateSite, s: Summand, param: ParamOccurrence): boolean {
   const outerParam = s.num.find((f) => f.outer && f.expr === param.expr);
   if (!outerParam) return true;
+  // In a gradient, `(1 - r) * w` is one term (1 − r)·w, not w and −r·w: its pieces are not terms of their own.
+  if (site.kind !== 'update') return false;
   const a = facts.analyzer;
   for (const other of site.increment) {
     if (other === s || !other.num.includes(outerParam) && !other.num.some((f) => f.outer && f.expr === outerParam.expr)) continue;
@@ -254,6 +257,8 @@ function lastName(name: string): string {
 export function paramIds(facts: Facts, occ: ParamOccurrence, scope: Scope): string[] {
   const ids = new Set<string>();
   const base = occ.base;
+  // A regularizer object's weight: its value and gradient methods meet through it only.
+  if (facts.analyzer.isPlaceholder(base)) return [`object:${base.span.start}`];
   const key = exprKey(base);
   if (key !== undefined) ids.add(key.replace(/^(self|this)\./, ''));
   if (base.kind === 'attr' || (base.kind === 'index' && isKeyedByString(base))) {

@@ -35,11 +35,11 @@ function indexKey(e: Expr): string | undefined {
   }
 }
 
-/** The array or tensor an element or view belongs to: `w[i]` → `w`, `p.data` → `p`, `W[:]` → `W`. */
+/** The array or tensor an element or view belongs to: `w[i]` → `w`, `p.data` → `p`, `W[:]` → `W`, `W.T` → `W`. */
 export function baseExpr(e: Expr): Expr {
   for (;;) {
     if (e.kind === 'index' && !isKeyedByString(e)) e = e.object;
-    else if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value' || e.name === 'val')) e = e.object;
+    else if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value' || e.name === 'val' || e.name === 'T' || e.name === 'mT')) e = e.object;
     else return e;
   }
 }

@@ -8,7 +8,8 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, mul, neg } from '../../math/coef';
 import type { Facts } from './index';
-import type { ParamOccurrence, PenaltyTerm, Product, Summand } from './analysis';
+import type { Env, ParamOccurrence, PenaltyTerm, Product, Summand } from './analysis';
+import { regularizerValueSites } from './regularizerObjects';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { exprKey, lastComponent } from './keys';
 import type { FunctionDef, Scope } from './scope';
@@ -38,6 +39,8 @@ export interface LossSite {
   /** The variable is rescaled afterwards (`loss /= N`), so the written coefficient is not the final one. */
   scaledLater: boolean;
   fn?: FunctionDef;
+  /** Parameters bound for the analysis (a regularizer object's value method: its weight). */
+  env?: Env;
 }
 
 export interface LossPenalty {
@@ -102,6 +105,8 @@ export function penaltyCoefficientNames(facts: Facts): Set<string> {
  * function first, then the same class, then the file (outside other classes).
  */
 export function penaltiesFor(facts: Facts, ids: string[], scope: Scope): LossPenalty[] {
+  // A regularizer object's weight meets only its own value method's penalty.
+  if (ids.some((id) => id.startsWith('object:'))) return lossFacts(facts).penalties.filter((p) => sameParam(p.ids, ids));
   const index = programIndex(facts);
   const fn = index.enclosingFunction(scope);
   const cls = fn?.scope.classScope ?? classOf(scope);
@@ -236,12 +241,14 @@ function collect(facts: Facts): LossFacts {
   for (const { expr, scope, at } of inlineAutodiff) {
     sites.push({ expr, scope, at, span: expr.span, sign: 1, fn: index.enclosingFunction(scope), autodiff: true, scaledLater: false });
   }
+  // A regularizer object's value method returns its penalty: a loss for its gradient method to match.
+  for (const v of regularizerValueSites(facts)) sites.push({ expr: v.expr, scope: v.scope, at: v.at, span: v.span, sign: 1, fn: v.fn, autodiff: false, scaledLater: false, env: v.env });
 
   const penalties: LossPenalty[] = [];
   const summands: LossSummand[] = [];
   const seen = new Set<string>();
   for (const site of sites) {
-    expand(facts, site, site.expr, site.scope, site.at, site.sign === 1 ? ONE : neg(ONE), [], 0, (s, product, through, outerCoef) => {
+    expand(facts, site, site.expr, site.scope, site.at, site.sign === 1 ? ONE : neg(ONE), [], 0, site.env, (s, product, through, outerCoef) => {
       summands.push({ summand: s, product, site, through, outerCoef });
       const pen = penaltyOfProduct(product);
       if (!pen) return;
@@ -296,10 +303,11 @@ function expand(
   factor: Coef,
   through: { key: string; span: Span }[],
   depth: number,
+  env: Env | undefined,
   emit: (s: Summand, p: Product, through: { key: string; span: Span }[], outerCoef: Coef) => void,
 ): void {
   const a = facts.analyzer;
-  for (const s of a.summands(expr, scope, at)) {
+  for (const s of a.summands(expr, scope, at, env)) {
     const product = a.classifySummand(s);
     const pen: PenaltyTerm | undefined = penaltyOfProduct(product);
     const variable = depth < 3 ? expandableFactor(facts, s) : undefined;
@@ -307,7 +315,7 @@ function expand(
       const rest = a.classifySummand({ ...s, num: s.num.filter((f) => f !== variable.factor) });
       if (!rest.tensor && !rest.penalty && rest.params.length === 0 && rest.abs.length === 0 && !rest.signs?.length) {
         const next = [...through, { key: variable.key, span: variable.factor.expr.span }];
-        for (const b of variable.values) expand(facts, site, b.value, b.scope, b.at, mul(factor, mul(rest.coef, b.sign === 1 ? ONE : neg(ONE))), next, depth + 1, emit);
+        for (const b of variable.values) expand(facts, site, b.value, b.scope, b.at, mul(factor, mul(rest.coef, b.sign === 1 ? ONE : neg(ONE))), next, depth + 1, undefined, emit);
         continue;
       }
     }

@@ -52,6 +52,8 @@ export interface ProgramIndex {
   callsNamed(name: string): CallSite[];
   /** The `+` or `-` written before an expression that is the right operand of a sum or difference (`-` in `dW - reg * W`). */
   operatorBefore(operand: Span): Span | undefined;
+  /** Object literals with two or more methods (`{ cost(w) {...}, grad(w) {...} }`), with the scope they are in. */
+  readonly objectLiterals: { object: Expr & { kind: 'object' }; scope: Scope }[];
 }
 
 const cache = new WeakMap<Facts, ProgramIndex>();
@@ -103,6 +105,7 @@ function build(facts: Facts): ProgramIndex {
 
   const lambdas = new Map<Scope, { lambda: Expr & { kind: 'lambda' }; call?: Expr & { kind: 'call' }; scope: Scope; at: number }>();
   const operators = new Map<string, Span>();
+  const objectLiterals: { object: Expr & { kind: 'object' }; scope: Scope }[] = [];
   const visitExpr = (root: Expr, scope: Scope, at: number): void => {
     const stack: { e: Expr; s: Scope; at: number; parent?: Expr }[] = [{ e: root, s: scope, at }];
     // One push closure per walk (not a children array per node); it reads the node being expanded.
@@ -135,6 +138,7 @@ function build(facts: Facts): ProgramIndex {
         exprBySpan.set(spanKey(e.else.span), e.else);
       }
       if (e.kind === 'binary' && e.opSpan && (e.op === '+' || e.op === '-')) operators.set(spanKey(e.right.span), e.opSpan);
+      if (e.kind === 'object' && e.entries.filter((x) => x.value.kind === 'lambda').length >= 2) objectLiterals.push({ object: e, scope: s });
       from = top;
       forEachChild(e, pushChild);
     }
@@ -232,6 +236,7 @@ function build(facts: Facts): ProgramIndex {
       return callsByName.get(name) ?? [];
     },
     operatorBefore: (operand) => operators.get(spanKey(operand)),
+    objectLiterals,
     unpackedAt(name: string, scope: Scope, at: number): Unpacked | undefined {
       const list = unpacked.get(name);
       if (!list) return undefined;

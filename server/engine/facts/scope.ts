@@ -26,6 +26,8 @@ export interface Binding {
 
 export interface FunctionDef {
   name: string;
+  /** Where the name is written (absent for lambdas). */
+  nameSpan?: Span;
   params: Param[];
   /** The returned expression when the body is a single `return` (docstrings and comments aside). */
   returns?: Expr;
@@ -256,7 +258,7 @@ export class ScopeBuilder {
         const fnScope = new Scope('function', scope, stmt.span, scope.kind === 'class' ? scope : scope.classScope);
         const isMethod = scope.kind === 'class';
         const def: FunctionDef = {
-          name: stmt.name, params: stmt.params, returns: singleReturn(stmt.body), body: stmt.body, span: stmt.span, isMethod, scope: fnScope,
+          name: stmt.name, nameSpan: stmt.nameSpan, params: stmt.params, returns: singleReturn(stmt.body), body: stmt.body, span: stmt.span, isMethod, scope: fnScope,
           cls: isMethod ? scope.classDef : undefined, decorators: stmt.decorators,
         };
         // A getter and setter of one name: the getter (defined first) is what a read calls.

@@ -17,9 +17,14 @@ import { programIndex, spanKey } from './program';
 /** Words in a function (name, docstring, comments) that say the ascent is intended. */
 export const ASCENT_CONTEXT = /ascent|ascend|maximi[sz]|climb|reinforce|policy|reward|likelihood|advantage|adversar|attack|fgsm|\bpgd\b|perturb|deep.?dream|saliency|\belbo\b|log_?prob|\bsam\b|_sam\b|\bsam_|sharpness|first_step|\bminimax\b|lagrang|\bdual\b|unlearn|worst.?case|\brobust/i;
 
+/** A symbol taken as positive: a name or attribute, or a count (`len(y)`, `X.shape[0]`); not a difference like `(1-mu)`. */
+function signKnown(name: string): boolean {
+  return /^[\w.$[\]'"]+$/.test(name) || /^(len|size|float|int|numel)\([\w.$[\]'"]*\)$/.test(name) || /^[\w.$]+\.(size|numel)\(\)$/.test(name);
+}
+
 /** The sign of the term as it is added (symbols taken as positive, bound numbers as they are). */
 export function termSign(facts: Facts, t: RegGradientTerm): 1 | -1 | undefined {
-  if (!t.stepCoef.syms.every((s) => /^[\w.$[\]'"]+$/.test(s.name))) return undefined; // `(1-mu)`, `(b1-1)`: sign not read
+  if (!t.stepCoef.syms.every((s) => signKnown(s.name))) return undefined; // `(1-mu)`, `(b1-1)`: sign not read
   const value = canonicalCoef(facts, t.stepCoef, t.site.scope, t.site.at);
   const sign = Math.sign(value.syms.length === 0 ? value.num : t.stepCoef.num);
   return sign === 0 ? undefined : (sign as 1 | -1);
@@ -30,6 +35,8 @@ export function termSign(facts: Facts, t: RegGradientTerm): 1 | -1 | undefined {
  * +∇loss), − in a direction that is added (or that holds −∇loss, like `X.T @ (y - p)`).
  */
 export function expectedSign(facts: Facts, t: RegGradientTerm): { sign: 1 | -1; ambiguous?: boolean; useSite?: UpdateSite } | undefined {
+  // A regularizer object's gradient method returns ∇R(W) of its own penalty: + for a positive penalty.
+  if (t.site.penaltyGradientOf) return { sign: 1 };
   // What the accumulator holds decides first: the step that applies it may itself be the bug.
   const polarity = accumulatorPolarity(facts, t.site);
   if (polarity !== undefined) return { sign: polarity };
@@ -84,7 +91,7 @@ export function gradientUse(facts: Facts, t: RegGradientTerm): { sign: 1 | -1; s
       if (g < 0) continue;
       const others = facts.analyzer.classifySummand({ ...s, sign: 1, num: s.num.filter((_, i) => i !== g) });
       if (others.tensor || others.params.length > 0 || others.penalty || others.abs.length > 0 || others.signs?.length) continue;
-      if (!others.coef.syms.every((x) => /^[\w.$[\]'"]+$/.test(x.name))) continue;
+      if (!others.coef.syms.every((x) => signKnown(x.name))) continue;
       uses.add(s.sign * Math.sign(others.coef.num));
       useSite ??= site;
     }

@@ -4,7 +4,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
 import { numberOf } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { forEachChild, type Scope, type ScopeBuilder } from './scope';
+import { forEachChild, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { isGradientLike, isLearningRateName } from './roles';
 
 export type UpdateKind =
@@ -26,6 +26,8 @@ export interface UpdateSite {
   at: number;
   /** `T = a·T + …`: the factor that scales the target's own term, when it is scaled. */
   selfFactor?: Expr;
+  /** A regularizer object's gradient method (regularizerObjects.ts): this is the gradient of that value method's penalty. */
+  penaltyGradientOf?: FunctionDef;
 }
 
 const inPlaceSub = new Set(['sub_', 'assign_sub']);

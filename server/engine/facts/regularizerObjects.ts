@@ -1,0 +1,122 @@
+// Regularizer objects: a class (or an object literal) with one method that returns a penalty of its
+// weight argument and another that returns a tensor term of the same argument, whatever they are
+// called (`__call__`/`grad`, `value`/`grad`, `norm`/`calculate_gradient`, `loss`/`derivative`,
+// `{ cost(w) {...}, grad(w) {...} }`). Paired by structure: the value method's return classifies as
+// c·R(w), the gradient method's as c·w, c·sign(w), c·|w| or c·w/‖w‖ of the same argument. Both
+// methods are then read as one function would be: the value as a penalty added to a loss, the
+// gradient as the gradient term it must match, so NB102–NB105 check factor, sign, L1 sign and
+// shape with their usual logic (the ½ convention is read from the value method).
+import type { Expr, Span } from '../ir';
+import type { Facts } from './index';
+import type { Env, PenaltyTerm } from './analysis';
+import { penaltyOfProduct } from './analysis';
+import type { FunctionDef, Scope } from './scope';
+import type { UpdateSite } from './updates';
+import { lambdaFunction, returnsOf, type Returned } from './resolve';
+import { programIndex } from './program';
+
+export interface RegularizerMethod {
+  fn: FunctionDef;
+  ret: Returned;
+  /** The weight parameter bound to the object's placeholder weight. */
+  env: Env;
+}
+
+export interface RegularizerObject {
+  /** The class or object literal, for messages. */
+  name: string;
+  span: Span;
+  /** One expression standing for "the weight" in both methods (a parameter to the analyzer). */
+  weight: Expr;
+  value: RegularizerMethod & { penalty: PenaltyTerm };
+  gradients: RegularizerMethod[];
+}
+
+const cache = new WeakMap<Facts, RegularizerObject[]>();
+
+export function regularizerObjects(facts: Facts): RegularizerObject[] {
+  let found = cache.get(facts);
+  if (!found) {
+    found = collect(facts);
+    cache.set(facts, found);
+  }
+  return found;
+}
+
+/** The gradient methods' returns as gradient definitions (kind 'gradient'), for the gradient-term rules. */
+export function regularizerGradientSites(facts: Facts): UpdateSite[] {
+  const sites: UpdateSite[] = [];
+  for (const o of regularizerObjects(facts)) {
+    for (const g of o.gradients) {
+      const increment = facts.analyzer.summands(g.ret.expr, g.ret.scope, g.ret.at, g.env);
+      const target: Expr = { kind: 'name', name: g.fn.name, span: g.fn.nameSpan ?? g.fn.span };
+      sites.push({ kind: 'gradient', target, increment, span: returnSpan(g), scope: g.ret.scope, at: g.ret.at, penaltyGradientOf: o.value.fn });
+    }
+  }
+  return sites;
+}
+
+function returnSpan(m: RegularizerMethod): Span {
+  return m.ret.expr.span;
+}
+
+function collect(facts: Facts): RegularizerObject[] {
+  const out: RegularizerObject[] = [];
+  const index = programIndex(facts);
+  for (const scope of index.scopes) {
+    for (const cls of scope.classes.values()) {
+      const methods = [...cls.scope.functions.values()].filter((fn) => fn.isMethod);
+      const found = pair(facts, cls.name, cls.span, methods);
+      if (found) out.push(found);
+    }
+  }
+  for (const { object, scope } of index.objectLiterals) {
+    const methods: FunctionDef[] = [];
+    for (const entry of object.entries) if (entry.value.kind === 'lambda') methods.push(lambdaFunction(facts.program, entry.value, entry.name, scope));
+    const found = methods.length >= 2 ? pair(facts, 'the object', object.span, methods) : undefined;
+    if (found) out.push(found);
+  }
+  return out;
+}
+
+/** The weight parameter of a method: its only parameter besides the instance. */
+function weightParam(fn: FunctionDef): FunctionDef['params'][number] | undefined {
+  const params = fn.isMethod && fn.params[0] && /^(self|cls)$/.test(fn.params[0].name) ? fn.params.slice(1) : fn.params;
+  return params.length === 1 && params[0].name !== '' ? params[0] : undefined;
+}
+
+function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[]): RegularizerObject | undefined {
+  const a = facts.analyzer;
+  const candidates = methods.flatMap((fn) => {
+    const returns = returnsOf(facts.program, fn);
+    return returns.length === 1 ? [{ fn, param: weightParam(fn), ret: returns[0] }] : [];
+  });
+  if (candidates.length < 2) return undefined;
+  // One weight for every method that takes only a weight, named after the first one's parameter.
+  const first = candidates.find((c) => c.param)?.param;
+  const weight = first ? a.placeholder(first.name, first.span) : undefined;
+  let value: RegularizerObject['value'] | undefined;
+  const gradients: RegularizerMethod[] = [];
+  for (const c of candidates) {
+    const env: Env = c.param && weight ? new Map([[c.param.name, { expr: weight, scope: c.ret.scope, at: c.ret.at }]]) : new Map();
+    const onWeight = (params: { base: Expr }[]): boolean => params.length > 0 && params.every((p) => (weight && c.param ? p.base === weight : a.isParam(p.base)));
+    const parts = a.summands(c.ret.expr, c.ret.scope, c.ret.at, env).map((x) => a.classifySummand(x));
+    // The value is a sum of scalar penalties R(w); an elementwise c·|w| or c·w² is shaped like a gradient.
+    const penalties = parts.map((p) => penaltyOfProduct(p));
+    if (penalties.every((p) => p && p.kind !== 'elemabs' && p.kind !== 'elemsq' && onWeight(p.params))) {
+      if (value) return undefined; // two value methods: which one is the penalty is not known
+      const whole = penaltyOfProduct(a.classify(c.ret.expr, c.ret.scope, c.ret.at, env)) ?? penalties[0]!;
+      value = { fn: c.fn, ret: c.ret, env, penalty: whole };
+      continue;
+    }
+    if (parts.every((p) => !p.tensor && !p.penalty && onWeight([...p.params, ...p.abs, ...(p.signs ?? [])]) && p.params.length + p.abs.length + (p.signs?.length ?? 0) === 1)) {
+      gradients.push({ fn: c.fn, ret: c.ret, env });
+    }
+  }
+  return value && gradients.length > 0 ? { name, span, weight: weight ?? value.ret.expr, value, gradients } : undefined;
+}
+
+/** Whether a scope is inside one of the file's regularizer objects' value methods (their returns are loss sites). */
+export function regularizerValueSites(facts: Facts): { expr: Expr; scope: Scope; at: number; span: Span; env: Env; fn: FunctionDef }[] {
+  return regularizerObjects(facts).map((o) => ({ expr: o.value.ret.expr, scope: o.value.ret.scope, at: o.value.ret.at, span: o.value.ret.expr.span, env: o.value.env, fn: o.value.fn }));
+}
