@@ -94,6 +94,28 @@ export class Program {
     return parsed && this.add(parsed);
   }
 
+  /**
+   * The files a file imports, directly or not (itself first), breadth first and at most `limit`:
+   * for facts that hold program-wide, such as TF1's graph collections.
+   */
+  reachable(parsed: ParsedFile, limit = 200): ParsedFile[] {
+    const out = [parsed];
+    const seen = new Set([parsed.file.id]);
+    for (let i = 0; i < out.length && out.length < limit; i++) {
+      const from = out[i];
+      for (const imported of from.scopes.imports.values()) {
+        const target = this.resolveModule(from.file, imported.module);
+        const sub = target && imported.name !== undefined ? this.submodule(target, imported.name) : undefined;
+        for (const next of [target, sub]) {
+          if (!next || seen.has(next.file.id) || out.length >= limit) continue;
+          seen.add(next.file.id);
+          out.push(next);
+        }
+      }
+    }
+    return out;
+  }
+
   /** `from pkg import mod` where mod is a file of the package. */
   submodule(pkg: ParsedFile, name: string): ParsedFile | undefined {
     const parsed = this.project?.submodule(pkg, name);

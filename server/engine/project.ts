@@ -23,9 +23,11 @@ export interface ProjectOptions {
   host: ProjectHost;
   /** Files larger than this (in characters) are not read as project files. */
   maxFileSize?: number;
+  /** Parsed files kept across programs, most recently used first (default 512). */
+  maxKeptFiles?: number;
 }
 
-/** Parsed files kept across programs: the most recently used ones. */
+/** Parsed files kept across programs by default: the most recently used ones. */
 const MAX_KEPT_FILES = 512;
 
 const PY_SUFFIXES = ['.py', '/__init__.py'];
@@ -35,6 +37,7 @@ export class Project implements ProjectFiles {
   readonly root: string;
   private readonly host: ProjectHost;
   private readonly maxFileSize: number;
+  private readonly maxKeptFiles: number;
   private readonly ids = new Map<string, number>();
   private readonly paths: string[] = [''];
   /** Texts read from the host (null: no such file), until `invalidate`. */
@@ -46,6 +49,7 @@ export class Project implements ProjectFiles {
     this.root = trimSlash(options.root);
     this.host = options.host;
     this.maxFileSize = options.maxFileSize ?? 1024 * 1024;
+    this.maxKeptFiles = options.maxKeptFiles ?? MAX_KEPT_FILES;
   }
 
   /** A program over this project's files as they are now. */
@@ -106,7 +110,7 @@ export class Project implements ProjectFiles {
     this.parsed.delete(path);
     this.parsed.set(path, parsed);
     for (const old of this.parsed.keys()) {
-      if (this.parsed.size <= MAX_KEPT_FILES) break;
+      if (this.parsed.size <= this.maxKeptFiles) break;
       this.parsed.delete(old);
     }
     return parsed;

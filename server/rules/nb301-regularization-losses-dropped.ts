@@ -28,8 +28,6 @@ export const nb301RegularizationLossesDropped = defineRule({
   check(context) {
     const { facts } = context;
     const t = trainingFacts(facts);
-    const layers = t.regularizedLayers();
-    if (layers.length === 0) return;
     for (const d of t.diffs) {
       if (d.kind !== 'tape' && d.kind !== 'closure') continue;
       const found = regularizedModel(t, d);
@@ -40,10 +38,13 @@ export const nb301RegularizationLossesDropped = defineRule({
       if (t.readsRegularization(t.functionOf(d.info.unit), terms.map((term) => term.expr))) continue;
       context.report(kerasReport(facts, t, d, found.model, found.layer));
     }
-    const tf1 = layers.filter((l) => l.style === 'tf1');
-    if (tf1.length === 0 || t.readsRegularization(t.units[0])) return;
-    for (const d of t.diffs) {
-      if (d.kind !== 'tf1') continue;
+    // TF1 puts layer penalties in a graph collection: any file this one imports may have added some.
+    const tf1Diffs = t.diffs.filter((d) => d.kind === 'tf1');
+    if (tf1Diffs.length === 0) return;
+    const files = facts.program.reachable(facts.program.parsedOf(facts.scopes.root.span)!).map((p) => trainingFacts(facts.program.facts(p)));
+    const tf1 = files.flatMap((f) => f.regularizedLayers().filter((l) => l.style === 'tf1'));
+    if (tf1.length === 0 || files.some((f) => f.readsRegularization(f.units[0]))) return;
+    for (const d of tf1Diffs) {
       const loss = d.loss ? t.text(d.loss) : 'the loss';
       context.report({
         span: d.call.span,

@@ -18,7 +18,10 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { penaltyOfProduct } from './analysis';
 import { exprKey } from './keys';
-import { children, forEachChild, type Binding, type FunctionDef, type Scope } from './scope';
+import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
+import type { Program } from '../program';
+import { programIndex, type CallSite } from './program';
+import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
 
 export type Call = Extract<Expr, { kind: 'call' }>;
 export type Lambda = Extract<Expr, { kind: 'lambda' }>;
@@ -192,7 +195,6 @@ export class TrainingFacts {
   readonly tapeBlocks: { names: string[]; info: StmtInfo }[] = [];
   /** `with torch.no_grad():`, `with torch.inference_mode():`, `with tape.stop_recording():`. */
   readonly noGradBlocks: Span[] = [];
-  readonly noGradFunctions = new Set<Stmt>();
   readonly diffs: DiffEvent[] = [];
   /** Imported names and the module each comes from (`compute_loss` → `utils`). */
   readonly imports = new Map<string, string>();
@@ -201,7 +203,6 @@ export class TrainingFacts {
   private readonly termsMemo = new Map<DiffEvent, Term[]>();
   private readonly statusMemo = new Map<string, ModelStatus>();
   private readonly fallbackMemo = new Map<string, ModelStatus>();
-  private readonly classMemo = new Map<Unit, ModelStatus>();
   private sortedInfos?: StmtInfo[];
   private layersMemo?: RegularizedLayer[];
   private layerUnitsMemo?: Map<Unit, { layers: number; regularized: RegularizedLayer[] }>;
@@ -229,7 +230,6 @@ export class TrainingFacts {
         const fnScope = (first && this.facts.scopes.stmtScopes.get(first)) || scope;
         const u: Unit = { kind: 'function', span: stmt.span, scope: fnScope, node: stmt, parent: unit, name: stmt.name, body: stmt.body };
         this.units.push(u);
-        if (stmt.decorators.some(isNoGradContext)) this.noGradFunctions.add(stmt);
         this.walk(stmt.body, u, []);
       } else if (stmt.kind === 'class') {
         const first = stmt.body[0];
@@ -253,7 +253,7 @@ export class TrainingFacts {
     }
     for (const x of found) {
       if (this.lambdaUnits.has(x)) continue;
-      const u: Unit = { kind: 'lambda', span: x.span, scope: this.facts.scopes.lambdaScopes.get(x) ?? scope, node: x, parent: unit, body: x.stmts };
+      const u: Unit = { kind: 'lambda', span: x.span, scope: this.facts.program.lambdaScope(x) ?? scope, node: x, parent: unit, body: x.stmts };
       this.units.push(u);
       this.lambdaUnits.set(x, u);
       this.walk(x.stmts, u, []);
@@ -350,22 +350,19 @@ export class TrainingFacts {
   }
 
   lambdaReturns(l: Lambda, outer: Scope): Returned[] {
-    const scope = this.facts.scopes.lambdaScopes.get(l) ?? outer;
+    const scope = this.facts.program.lambdaScope(l) ?? outer;
     if (l.stmts.length === 0) return l.body ? [{ expr: l.body, scope, at: Infinity }] : [];
     return returnsIn(l.stmts).flatMap((r) => (r.value ? [{ expr: r.value, scope: this.facts.scopes.stmtScopes.get(r) ?? scope, at: r.span.start }] : []));
   }
 
   functionReturns(fn: FunctionDef): Returned[] {
-    return returnsIn(fn.body).flatMap((r) => (r.value ? [{ expr: r.value, scope: this.facts.scopes.stmtScopes.get(r) ?? fn.scope, at: r.span.start }] : []));
+    return returnsOf(this.facts.program, fn);
   }
 
-  /** The function a call invokes, when it is defined in this file (`f(...)`, `self.f(...)`). */
+  /** The function a call invokes, wherever the program finds it (a helper, a method of a known class, an import). */
   helperOf(c: Call, scope: Scope): FunctionDef | undefined {
-    const key = exprKey(c.callee);
-    if (key === undefined) return undefined;
-    const bare = key.replace(/^(self|this)\./, '');
-    if (bare.includes('.')) return undefined;
-    return scope.lookupFunction(bare);
+    const target = this.facts.analyzer.callTarget(c, scope, c.span.start);
+    return target && !target.constructs ? target.fn : undefined;
   }
 
   /** Statements inside a region, in source order (binary search over the statements sorted by start). */
@@ -579,7 +576,7 @@ export class TrainingFacts {
           list = s.callee.object.args[0];
         if (list?.kind === 'seq') return list.items.length > 0 && list.items.every((x) => this.isPenalty(x, scope, at, d));
         if (list?.kind === 'comprehension') {
-          const inner = this.facts.scopes.lambdaScopes.get(list) ?? scope;
+          const inner = this.facts.program.lambdaScope(list) ?? scope;
           return this.isPenalty(list.element, inner, Infinity, d);
         }
         const helper = this.helperOf(s, scope);
@@ -647,7 +644,7 @@ export class TrainingFacts {
     if (operand) return this.strip(operand);
     const rebuilt = mapChildren(e, (c) => this.strip(c));
     if (rebuilt !== e && (e.kind === 'comprehension' || e.kind === 'lambda')) {
-      const s = this.facts.scopes.lambdaScopes.get(e);
+      const s = this.facts.program.lambdaScope(e);
       if (s) this.facts.scopes.lambdaScopes.set(rebuilt, s);
     }
     return rebuilt;
@@ -699,13 +696,12 @@ export class TrainingFacts {
         if (cur.e.kind === 'call') {
           const helper = this.helperOf(cur.e, cur.s);
           if (helper) {
-            const stmt = this.functionStmt(helper);
-            if (!noGrad && stmt && this.noGradFunctions.has(stmt)) noGrad = { span: cur.e.span, what: `${helper.name} runs under @torch.no_grad()` };
+            if (!noGrad && helper.decorators.some(isNoGradContext)) noGrad = { span: cur.e.span, what: `${helper.name} runs under @torch.no_grad()` };
             for (const r of this.functionReturns(helper)) visit(r.expr, r.scope, r.at, depth + 1);
           }
         }
         for (const c of children(cur.e)) {
-          const inner = cur.e.kind === 'comprehension' || cur.e.kind === 'lambda' ? this.facts.scopes.lambdaScopes.get(cur.e) : undefined;
+          const inner = cur.e.kind === 'comprehension' || cur.e.kind === 'lambda' ? this.facts.program.lambdaScope(cur.e) : undefined;
           stack.push({ e: c, s: inner ?? cur.s, a: inner ? Infinity : cur.a });
         }
       }
@@ -714,11 +710,6 @@ export class TrainingFacts {
     if (!noGrad && this.inNoGrad(e.span)) noGrad = { span: e.span, what: 'it is computed under a no-grad context' };
     detached.sort((a, b) => a.depth - b.depth || a.span.start - b.span.start);
     return { detached: detached.map(({ depth: _, ...site }) => site), noGrad };
-  }
-
-  private functionStmt(fn: FunctionDef): Stmt | undefined {
-    for (const s of this.noGradFunctions) if (s.span.start === fn.span.start) return s;
-    return undefined;
   }
 
   /** A wrapper cuts a penalty's gradient when what it wraps carries a parameter. */
@@ -836,45 +827,37 @@ export class TrainingFacts {
     return map;
   }
 
-  /** Regularized layers in a unit (a class: its methods), or in the functions and classes it calls, a few calls deep. */
-  private unitRegularized(unit: Unit, depth = 0, seen = new Set<Unit>()): RegularizedLayer | undefined {
-    if (depth > 3 || seen.has(unit)) return undefined;
-    seen.add(unit);
-    const inner = [unit, ...this.units.filter((u) => unit.kind === 'class' && u.kind === 'function' && u.parent === unit)];
-    for (const u of inner) {
-      const own = this.layerUnits().get(u)?.regularized[0];
-      if (own) return own;
-    }
-    for (const info of this.infosIn(unit.span)) {
-      for (const e of stmtExprs(info.stmt)) {
-        for (const x of subExprs(e, true)) {
-          if (x.kind !== 'call') continue;
-          const target = this.constructedUnit(x, info.scope);
-          const found = target && target !== unit ? this.unitRegularized(target, depth + 1, seen) : undefined;
-          if (found) return found;
-        }
-      }
-    }
-    return undefined;
-  }
-
   /** Whether a unit (with its methods and nested functions) builds any layer. */
-  private buildsLayers(unit: Unit): boolean {
-    for (const [u, v] of this.layerUnits()) if (v.layers > 0 && within(u.span, unit.span)) return true;
+  buildsLayers(span: Span): boolean {
+    for (const [u, v] of this.layerUnits()) if (v.layers > 0 && within(u.span, span)) return true;
     return false;
   }
 
-  /** The function or class defined in this file that a call runs or instantiates. */
-  private constructedUnit(c: Call, scope: Scope): Unit | undefined {
-    const fn = this.helperOf(c, scope);
-    if (fn) return this.units.find((u) => u.kind === 'function' && u.span.start === fn.span.start);
-    const name = c.callee.kind === 'name' ? c.callee.name : undefined;
-    return name ? this.classUnits.get(name) : undefined;
+  /** Regularized layers built directly inside a span (a function's or class's body), Keras and tfjs styles. */
+  regularizedIn(span: Span): RegularizedLayer | undefined {
+    return this.regularizedLayers().find((l) => l.style !== 'tf1' && within(l.call.span, span));
   }
 
-  /** Whether the model an expression refers to was built with regularizers in this file. */
+  /** Calls inside a span, in source order (binary search over the calls sorted by start). */
+  callsIn(span: Span): CallSite[] {
+    const calls = (this.sortedCalls ??= [...programIndex(this.facts).calls].sort((a, b) => a.call.span.start - b.call.span.start));
+    let lo = 0;
+    let hi = calls.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (calls[mid].call.span.start < span.start) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: CallSite[] = [];
+    for (let i = lo; i < calls.length && calls[i].call.span.start < span.end; i++) if (calls[i].call.span.end <= span.end) out.push(calls[i]);
+    return out;
+  }
+
+  private sortedCalls?: CallSite[];
+
+  /** Whether the model an expression refers to was built with regularizers, in this file or the files it imports. */
   modelStatus(m: Expr, scope: Scope, at: number, depth = 0): ModelStatus {
-    if (depth > 6) return { kind: 'unknown' };
+    if (depth > 8) return { kind: 'unknown' };
     const memoKey = `${m.span.start}:${m.span.end}:${at}`;
     const hit = this.statusMemo.get(memoKey);
     if (hit) return hit;
@@ -887,12 +870,13 @@ export class TrainingFacts {
   private modelStatusUncached(m: Expr, scope: Scope, at: number, depth: number): ModelStatus {
     const key = exprKey(m);
     if (key === 'self' || key === 'this') {
-      const cls = this.enclosingClass(this.unitAt(m.span));
-      if (!cls) return { kind: 'unknown' };
-      return this.classStatus(cls);
+      const cls = enclosingClass(scope);
+      return cls ? classStatus(this.facts.program, cls) : { kind: 'unknown' };
     }
     if (m.kind === 'call') return this.callStatus(m, scope, at, depth);
     const b = key !== undefined ? scope.lookup(key, at) : undefined;
+    // `def __init__(self, model=make_unet(...))`: a parameter's default is where the model comes from.
+    if (b?.kind === 'param' && b.value) return this.modelStatus(b.value, b.scope, b.at, depth + 1);
     if (!b || b.kind !== 'assign' || !b.value || b.op) return { kind: 'unknown' };
     if (b.value.kind === 'name' || b.value.kind === 'attr') return this.modelStatus(b.value, b.scope, b.at, depth + 1);
     if (b.value.kind !== 'call') return { kind: 'unknown' };
@@ -902,7 +886,8 @@ export class TrainingFacts {
     for (const info of this.infos) {
       const s = info.stmt;
       if (s.kind !== 'expr' || s.expr.kind !== 'call' || callName(s.expr) !== 'add' || s.expr.callee.kind !== 'attr' || exprKey(s.expr.callee.object) !== key) continue;
-      const layer = this.regularizedLayers().find((l) => within(l.call.span, s.span));
+      const arg = s.expr.args[0];
+      const layer = this.regularizedLayers().find((l) => within(l.call.span, s.span)) ?? (arg ? this.builtWithRegularizer(arg, info.scope, s.span.start, depth + 1) : undefined);
       if (layer) return { kind: 'regularized', layer };
     }
     return status;
@@ -910,59 +895,90 @@ export class TrainingFacts {
 
   private callStatus(c: Call, scope: Scope, at: number, depth: number): ModelStatus {
     const name = callName(c) ?? '';
-    const layerHere = (x: Expr): RegularizedLayer | undefined => this.regularizedLayers().find((l) => l.style !== 'tf1' && within(l.call.span, x.span));
-    if (this.isLayerCall(c)) {
-      const own = layerHere(c);
-      return own ? { kind: 'regularized', layer: own } : { kind: 'plain' };
-    }
-    if (/^(Sequential|sequential)$/.test(name)) {
-      const own = layerHere(c);
+    if (this.isLayerCall(c) || /^(Sequential|sequential)$/.test(name)) {
+      const own = this.regularizedIn(c.span);
       return own ? { kind: 'regularized', layer: own } : { kind: 'plain' };
     }
     if (/^(Model|model|Functional)$/.test(name)) {
-      // Functional API: the layers are applied in the unit that builds the model.
+      // Functional API: the layers are applied in the unit that builds the model, or in the helpers
+      // whose tensors become its outputs (`Model(inputs, YOLOv3(inputs))`, a `conv_bn` in another module).
       const unit = this.functionOf(this.unitAt(c.span));
       const own = this.layerUnits().get(unit)?.regularized[0];
-      return own ? { kind: 'regularized', layer: own } : { kind: 'plain' };
+      if (own) return { kind: 'regularized', layer: own };
+      for (const arg of [...c.args, ...c.kwargs.map((k) => k.value)]) {
+        const found = this.builtWithRegularizer(arg, scope, at, depth + 1);
+        if (found) return { kind: 'regularized', layer: found };
+      }
+      return { kind: 'plain' };
     }
     if (/^(clone_model)$/.test(name) && c.args[0]) return this.modelStatus(c.args[0], scope, at, depth + 1);
-    const target = this.constructedUnit(c, scope);
+    const program = this.facts.program;
+    const def = resolveExpr(program, c.callee, scope, at);
+    if (def?.kind === 'class') return classStatus(program, def.cls);
+    const target = def?.kind === 'function' ? def.fn : this.facts.analyzer.callTarget(c, scope, at)?.fn;
     if (target) {
-      if (target.kind === 'class') return this.classStatus(target);
-      const found = this.unitRegularized(target);
+      const found = functionRegularized(program, target);
       if (found) return { kind: 'regularized', layer: found };
-      return this.buildsLayers(target) ? { kind: 'plain' } : { kind: 'unknown' };
+      return trainingFactsOf(program, target.span, this).buildsLayers(target.span) ? { kind: 'plain' } : { kind: 'unknown' };
     }
     return { kind: 'unknown' };
   }
 
-  private enclosingClass(unit: Unit): Unit | undefined {
-    for (let u: Unit | undefined = unit; u; u = u.parent) if (u.kind === 'class') return u;
-    return undefined;
-  }
-
-  private classStatus(cls: Unit): ModelStatus {
-    const hit = this.classMemo.get(cls);
-    if (hit) return hit;
-    const status = this.classStatusUncached(cls);
-    this.classMemo.set(cls, status);
-    return status;
-  }
-
-  private classStatusUncached(cls: Unit): ModelStatus {
-    const own = this.unitRegularized(cls);
-    if (own) return { kind: 'regularized', layer: own };
-    // A Model subclass built with the functional API: `model = MyModel(inputs, outputs)`.
-    for (const info of this.infos) {
-      for (const e of stmtExprs(info.stmt)) {
-        for (const x of subExprs(e)) {
-          if (x.kind !== 'call' || x.callee.kind !== 'name' || x.callee.name !== cls.name) continue;
-          const layer = this.layerUnits().get(this.functionOf(info.unit))?.regularized[0];
-          if (layer) return { kind: 'regularized', layer };
+  /**
+   * Whether a value (a tensor, a list of tensors) was computed by layers with regularizers: a layer
+   * applied here, a helper that builds one (any file), following variables, list appends and the
+   * inputs of each call (the tensors a network threads through its layers).
+   */
+  private builtWithRegularizer(e: Expr, scope: Scope, at: number, depth: number, seen = new Set<Expr>()): RegularizedLayer | undefined {
+    if (depth > 24 || seen.has(e)) return undefined;
+    seen.add(e);
+    const d = depth + 1;
+    switch (e.kind) {
+      case 'call': {
+        const own = this.regularizedIn(e.span);
+        if (own) return own;
+        const target = this.facts.analyzer.callTarget(e, scope, at);
+        const found = target && !target.constructs ? functionRegularized(this.facts.program, target.fn) : target?.constructs ? classRegularized(this.facts.program, target.constructs) : undefined;
+        if (found) return found;
+        for (const arg of [...e.args, ...e.kwargs.map((k) => k.value)]) {
+          const inner = this.builtWithRegularizer(arg, scope, at, d, seen);
+          if (inner) return inner;
         }
+        return e.callee.kind === 'call' ? this.builtWithRegularizer(e.callee, scope, at, d, seen) : undefined;
       }
+      case 'seq':
+        for (const item of e.items) {
+          const found = this.builtWithRegularizer(item, scope, at, d, seen);
+          if (found) return found;
+        }
+        return undefined;
+      case 'index':
+      case 'attr':
+      case 'name': {
+        // `feature_maps[0]` is an element of the list `feature_maps`; `x.output` comes from x.
+        if (e.kind === 'attr' || (e.kind === 'index' && e.object.kind !== 'name')) return this.builtWithRegularizer(e.object, scope, at, d, seen);
+        const target = e.kind === 'index' ? e.object : e;
+        const key = exprKey(target);
+        const b = key !== undefined ? scope.lookup(key, at) : undefined;
+        if (!b) return undefined;
+        if (b.kind === 'loop' && b.loop) return this.builtWithRegularizer(b.loop.iter, b.scope, b.at, d, seen);
+        if (b.unpacked) return this.builtWithRegularizer(b.unpacked.value, b.scope, b.at, d, seen);
+        if (b.kind !== 'assign' || !b.value) return undefined;
+        const found = this.builtWithRegularizer(b.value, b.scope, b.at, d, seen);
+        if (found) return found;
+        // A list filled later: `outputs = []` then `outputs.append(head(x))`.
+        if (b.value.kind === 'seq' && key !== undefined) {
+          for (const c of programIndex(this.facts).callsNamed('append').concat(programIndex(this.facts).callsNamed('extend'))) {
+            if (c.call.callee.kind !== 'attr' || exprKey(c.call.callee.object) !== key || !c.call.args[0]) continue;
+            const inner = this.builtWithRegularizer(c.call.args[0], c.scope, c.at, d, seen);
+            if (inner) return inner;
+          }
+        }
+        return undefined;
+      }
+      default:
+        return undefined;
     }
-    return this.buildsLayers(cls) ? { kind: 'plain' } : { kind: 'unknown' };
   }
 
   /**
@@ -1019,11 +1035,8 @@ export class TrainingFacts {
           const helper = this.helperOf(x, scope);
           if (helper && !seen.has(helper) && depth < 3) {
             seen.add(helper);
-            for (const s of helper.body) {
-              const info = this.infoOf.get(s);
-              for (const e of stmtExprs(s)) scan(e, info?.scope ?? helper.scope, s.span.start, depth + 1);
-            }
-            for (const s of this.infosIn(helper.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1);
+            // The helper's statements, in its own file.
+            for (const s of trainingFactsOf(this.facts.program, helper.span, this).infosIn(helper.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1);
           } else if (!helper && this.looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at });
         }
       }
@@ -1046,31 +1059,104 @@ export class TrainingFacts {
    * mentions regularization in a call, looking into the helpers it calls.
    */
   readsRegularization(root: Unit, extra: Expr[] = []): boolean {
-    const seen = new Set<Unit>();
-    const check = (e: Expr, scope: Scope, depth: number): boolean => {
+    const seen = new Set<FunctionDef>();
+    const check = (t: TrainingFacts, e: Expr, scope: Scope, depth: number): boolean => {
       for (const x of subExprs(e, true)) {
-        if (x.kind === 'attr' && (x.name === 'losses' || x.name === 'REGULARIZATION_LOSSES') && !this.facts.analyzer.isModule(x.object)) return true;
+        if (x.kind === 'attr' && (x.name === 'losses' || x.name === 'REGULARIZATION_LOSSES') && !t.facts.analyzer.isModule(x.object)) return true;
         if (x.kind === 'str' && /regularization_loss/.test(x.value)) return true;
         if (x.kind !== 'call') continue;
         const name = callName(x) ?? '';
         if (regLossReader.test(name) || regLossMention.test(name)) return true;
         if (x.kwargs.some((k) => k.name === 'regularization_losses')) return true;
         if (depth < 3) {
-          const target = this.constructedUnit(x, scope);
-          if (target && target.kind === 'function' && scanUnit(target, depth + 1)) return true;
+          const target = t.helperOf(x, scope);
+          if (target && !seen.has(target)) {
+            seen.add(target);
+            if (scan(trainingFactsOf(t.facts.program, target.span, t), target.span, depth + 1)) return true;
+          }
         }
       }
       return false;
     };
-    const scanUnit = (u: Unit, depth: number): boolean => {
-      if (seen.has(u)) return false;
-      seen.add(u);
-      for (const info of this.infosIn(u.span)) for (const e of stmtExprs(info.stmt)) if (check(e, info.scope, depth)) return true;
+    const scan = (t: TrainingFacts, span: Span, depth: number): boolean => {
+      for (const info of t.infosIn(span)) for (const e of stmtExprs(info.stmt)) if (check(t, e, info.scope, depth)) return true;
       return false;
     };
-    if (extra.some((e) => check(e, root.scope, 0))) return true;
-    return scanUnit(root, 0);
+    if (extra.some((e) => check(this, e, root.scope, 0))) return true;
+    return scan(this, root.span, 0);
   }
+}
+
+/** The training facts of the file a span is in (a helper in another module), or `fallback`'s. */
+export function trainingFactsOf(program: Program, span: Span, fallback: TrainingFacts): TrainingFacts {
+  const facts = program.factsAt(span);
+  return facts ? trainingFacts(facts) : fallback;
+}
+
+const regularizedMemo = new WeakMap<Program, Map<FunctionDef | ClassDef, RegularizedLayer | null>>();
+
+function memoFor(program: Program): Map<FunctionDef | ClassDef, RegularizedLayer | null> {
+  let memo = regularizedMemo.get(program);
+  if (!memo) regularizedMemo.set(program, (memo = new Map()));
+  return memo;
+}
+
+/**
+ * A function's summary for model building: a layer with a regularizer that calling it builds,
+ * directly or through the functions and classes it calls, in any file of the program (a YOLO
+ * `convolutional` helper in `core/common.py` reached from `YOLOv3()` in `core/yolov3.py`).
+ * Memoized per program; recursion is cut.
+ */
+export function functionRegularized(program: Program, fn: FunctionDef, depth = 0): RegularizedLayer | undefined {
+  const memo = memoFor(program);
+  const known = memo.get(fn);
+  if (known !== undefined) return known ?? undefined;
+  if (depth > 8) return undefined;
+  memo.set(fn, null); // a cycle reads "not (yet) known"
+  const found = spanRegularized(program, fn.span, fn, depth);
+  memo.set(fn, found ?? null);
+  return found;
+}
+
+/** A class's summary: a regularized layer built by its methods (constructor, `build`, `call`) or its bases'. */
+export function classRegularized(program: Program, cls: ClassDef, depth = 0): RegularizedLayer | undefined {
+  const memo = memoFor(program);
+  const known = memo.get(cls);
+  if (known !== undefined) return known ?? undefined;
+  if (depth > 8) return undefined;
+  memo.set(cls, null);
+  let found = spanRegularized(program, cls.span, undefined, depth);
+  for (const base of baseClasses(program, cls)) found ??= classRegularized(program, base, depth + 1);
+  memo.set(cls, found ?? null);
+  return found;
+}
+
+function spanRegularized(program: Program, span: Span, self: FunctionDef | undefined, depth: number): RegularizedLayer | undefined {
+  const facts = program.factsAt(span);
+  if (!facts) return undefined;
+  const t = trainingFacts(facts);
+  const own = t.regularizedIn(span);
+  if (own) return own;
+  for (const c of t.callsIn(span)) {
+    const target = facts.analyzer.callTarget(c.call, c.scope, c.at);
+    let found: RegularizedLayer | undefined;
+    if (target?.constructs) found = classRegularized(program, target.constructs, depth + 1);
+    else if (target && target.fn !== self) found = functionRegularized(program, target.fn, depth + 1);
+    else {
+      const def = resolveExpr(program, c.call.callee, c.scope, c.at);
+      if (def?.kind === 'class') found = classRegularized(program, def.cls, depth + 1);
+    }
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Whether instances of a class are models built with regularizers (`plain` when it builds layers without any). */
+export function classStatus(program: Program, cls: ClassDef): ModelStatus {
+  const found = classRegularized(program, cls);
+  if (found) return { kind: 'regularized', layer: found };
+  const facts = program.factsAt(cls.span);
+  return facts && trainingFacts(facts).buildsLayers(cls.span) ? { kind: 'plain' } : { kind: 'unknown' };
 }
 
 /** `@torch.no_grad()`, `@torch.inference_mode()`, `@no_grad`: a decorator that turns autograd off. */
