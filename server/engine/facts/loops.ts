@@ -396,8 +396,10 @@ export class TrainingFacts {
   }
 
   /** A call of a function imported from outside the ML frameworks (a project helper whose body is unknown). */
-  isOpaqueHelper(e: Expr): boolean {
+  isOpaqueHelper(e: Expr, scope: Scope): boolean {
     if (e.kind !== 'call') return false;
+    // A helper the program can read is not opaque: its returns were followed into the loss terms.
+    if (this.helperOf(e, scope)) return false;
     const root = pathOf(e.callee)?.[0];
     const module = root !== undefined ? this.imports.get(root) : undefined;
     return module !== undefined && !/^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);
@@ -1065,16 +1067,18 @@ export class TrainingFacts {
         if (x.kind === 'attr' && (x.name === 'losses' || x.name === 'REGULARIZATION_LOSSES') && !t.facts.analyzer.isModule(x.object)) return true;
         if (x.kind === 'str' && /regularization_loss/.test(x.value)) return true;
         if (x.kind !== 'call') continue;
-        const name = callName(x) ?? '';
-        if (regLossReader.test(name) || regLossMention.test(name)) return true;
         if (x.kwargs.some((k) => k.name === 'regularization_losses')) return true;
-        if (depth < 3) {
-          const target = t.helperOf(x, scope);
-          if (target && !seen.has(target)) {
+        // A project function is read, whatever it is called (a YOLO repo's own `compute_loss` is not Keras's).
+        const target = t.helperOf(x, scope);
+        if (target) {
+          if (depth < 3 && !seen.has(target)) {
             seen.add(target);
             if (scan(trainingFactsOf(t.facts.program, target.span, t), target.span, depth + 1)) return true;
           }
+          continue;
         }
+        const name = callName(x) ?? '';
+        if (regLossReader.test(name) || regLossMention.test(name)) return true;
       }
       return false;
     };
