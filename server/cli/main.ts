@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigResolver, formatProblem, isExcluded, loadConfigFile, resolveFileOptions } from '../config/projectConfig';
-import { enabledRules, initEngine, type Severity } from '../engine';
+import { initEngine } from '../engine';
 import { parseArgs, usage, UsageError, type CheckCommand } from './args';
 import { githubReporter } from './format/github';
 import { jsonReporter } from './format/json';
@@ -11,7 +11,8 @@ import type { Reporter, Write } from './format/reporter';
 import { sarifReporter } from './format/sarif';
 import { statisticsReporter } from './format/statistics';
 import { textReporter } from './format/text';
-import { type FileFinding, type FileNotice, type FileResult } from './lintFile';
+import { type FileNotice, type FileResult } from './lintFile';
+import { mergeForeignFindings } from './merge';
 import { isLintWorker, lintInOrder, type LintJob } from './parallel';
 import { formatRuleList, ruleDoc } from './rules';
 import { walk, type WalkItem } from './walk';
@@ -153,48 +154,6 @@ async function check(command: CheckCommand): Promise<number> {
 
 function toSlashes(p: string): string {
   return path.sep === '\\' ? p.replace(/\\/g, '/') : p;
-}
-
-/**
- * Moves the findings each run located in other files into those files' results: into a checked
- * file's (once, dropping its NB001 for a suppression that another run used), or into a result of
- * its own for a file that was only reached through imports, listed after the checked files. Each
- * file's own configuration decides which of them it reports (`per-file-ignores`, `exclude`).
- */
-export function mergeForeignFindings(
-  linted: { display: string; absPath: string; result: FileResult }[],
-  optionsFor: (absPath: string) => { select?: string[]; ignore?: string[]; severity?: Record<string, Severity> } | undefined,
-): { display: string; absPath: string; result: FileResult }[] {
-  const byPath = new Map(linted.map((entry) => [entry.absPath, entry]));
-  const reached = new Map<string, { display: string; absPath: string; result: FileResult }>();
-  for (const { result } of linted) {
-    for (const foreign of result.foreign ?? []) {
-      const options = optionsFor(foreign.path);
-      if (!options) continue;
-      let target = byPath.get(foreign.path) ?? reached.get(foreign.path);
-      if (!target) {
-        target = { display: toSlashes(path.relative(process.cwd(), foreign.path)) || foreign.path, absPath: foreign.path, result: { findings: [], notices: [], checked: false } };
-        reached.set(foreign.path, target);
-      }
-      const findings = target.result.findings;
-      const key = (f: FileFinding): string => `${f.code}|${f.range.start.line}:${f.range.start.character}|${f.message}`;
-      const known = new Set(findings.map(key));
-      for (const f of foreign.findings) {
-        if (!isSelected(f.code, options) || known.has(key(f))) continue;
-        known.add(key(f));
-        findings.push({ ...f, severity: options.severity?.[f.code] ?? f.severity });
-      }
-      if (foreign.used.length > 0) {
-        target.result.findings = findings.filter((f) => f.code !== 'NB001' || !foreign.used.some((u) => u.range.start.line === f.range.start.line));
-      }
-      target.result.findings.sort((a, b) => a.range.start.line - b.range.start.line || a.range.start.character - b.range.start.character || a.code.localeCompare(b.code));
-    }
-  }
-  return [...reached.values()].sort((a, b) => a.display.localeCompare(b.display));
-}
-
-function isSelected(code: string, options: { select?: string[]; ignore?: string[] }): boolean {
-  return enabledRules(options).some((rule) => rule.meta.code === code);
 }
 
 async function main(argv: readonly string[]): Promise<number> {

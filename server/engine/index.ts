@@ -189,7 +189,8 @@ export function outcomeFor(program: Program, parsed: ParsedFile, runs: EntryRun[
     for (const raw of run.findings) {
       const finding = toFinding(program, parsed, raw, pathOf);
       if (!finding) continue;
-      const key = `${finding.code}|${finding.range.start.line}:${finding.range.start.character}-${finding.range.end.line}:${finding.range.end.character}|${finding.message}`;
+      // One finding per code and place: the file's own run first (another run may word it differently).
+      const key = `${finding.code}|${finding.range.start.line}:${finding.range.start.character}-${finding.range.end.line}:${finding.range.end.character}`;
       if (seen.has(key)) continue;
       seen.add(key);
       findings.push(finding);

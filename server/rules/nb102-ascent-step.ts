@@ -96,6 +96,11 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
       if (use && !ascentSpans.has(spanKey(trimSpan(facts, use.span)))) out.push(ambiguousReport(facts, t, paramText, use));
       continue;
     }
+    if (t.site.penaltyGradientOf) {
+      const method = t.site.target.kind === 'name' ? t.site.target.name : 'the gradient method';
+      out.push(signReport(facts, t, `${method}() returns ${termText}, the gradient of ${t.site.penaltyGradientOf.name}()'s penalty with the wrong sign: a step that subtracts it grows ${paramText} instead of decaying it`));
+      continue;
+    }
     const lambda = programIndex(facts).lambdas.get(t.site.scope)?.lambda;
     const gradText = lambda?.params[0] ? lambda.params[0].name : facts.source(t.site.target.span);
     out.push(signReport(facts, t, `the regularization term ${termText} is added with the wrong sign: ${gradText} holds ${expected.sign > 0 ? '+' : '−'}∇loss, so the term must be ${expected.sign > 0 ? 'added' : 'subtracted'}; as written ${paramText} grows by ${describe(t)} each step instead of decaying`));

@@ -19,7 +19,7 @@ import type { Facts } from '../engine/facts';
 import type { Expr } from '../engine/ir';
 import { exprKey, lastComponent } from '../engine/facts/keys';
 import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
-import { penaltiesFor, type LossPenalty } from '../engine/facts/losses';
+import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
 
@@ -184,10 +184,12 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
       ? `the gradient terms for ${paramText} add up to ${unicodeGradient(written)}`
       : t.site.kind === 'update'
         ? `the update of ${target} applies the penalty gradient ${unicodeGradient(written)}`
-        : `${target} gets the penalty gradient ${unicodeGradient(written)}`;
+        : t.site.penaltyGradientOf
+          ? `${t.site.target.kind === 'name' ? t.site.target.name : target}() returns the penalty gradient ${unicodeGradient(written)}`
+          : `${target} gets the penalty gradient ${unicodeGradient(written)}`;
   const via = p.via ? ` (${p.via})` : '';
-  const message = `${how}, but the loss adds ${unicodePenalty(penalty)}${via} on line ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
-  const related = [{ span: p.span, message: `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
+  const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on line ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
+  const related = [{ span: p.span, message: p.site.penaltyMethod ? `${penaltyPlace(p)} returns the penalty ${unicodePenalty(penalty)} here` : `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
   return { span: t.span, message, related, fix: terms.length === 1 ? fixFor(facts, t, p) : undefined, math: { computed: unicodeGradient(written), expected: unicodeGradient(expected) } };
 }
 

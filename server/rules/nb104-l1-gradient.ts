@@ -20,7 +20,7 @@ import { lastComponent } from '../engine/facts/keys';
 import { children } from '../engine/facts/scope';
 import { isRegularizationStrengthName } from '../engine/facts/roles';
 import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
-import { penaltiesFor, type LossPenalty } from '../engine/facts/losses';
+import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
 
@@ -77,7 +77,7 @@ function checkTerm(facts: Facts, t: RegGradientTerm): Report | undefined {
     const expected: Gradient = { kind: 'sign', coef: abs(p.coef), param: paramText };
     const written = t.kind === 'linear' ? unicodeGradient({ kind: 'linear', coef: cAbs, param: paramText }) : unicodeCoef(cAbs);
     const what = t.kind === 'linear' ? `${written} is weight decay (the gradient of an L2 penalty)` : `the constant ${written} moves every weight the same way`;
-    const message = `the loss adds the L1 penalty ${unicodePenalty(penalty)}, whose (sub)gradient is ${unicodeGradient(expected)}, but ${what}`;
+    const message = `${penaltyVerb(p)} the L1 penalty ${unicodePenalty(penalty)}, whose (sub)gradient is ${unicodeGradient(expected)}, but ${what}`;
     return { span: t.span, message, related: penaltyRelated([p]), fix: replaceFix(facts, t, expected, p), math: { computed: written, expected: unicodeGradient(expected) } };
   }
 
@@ -87,7 +87,7 @@ function checkTerm(facts: Facts, t: RegGradientTerm): Report | undefined {
     const penalty: Penalty = { kind: p.kind, coef: abs(p.coef), param: paramText, via: p.via };
     const expected: Gradient = { kind: 'linear', coef: mul(num(2), abs(p.coef)), param: paramText };
     const written: Gradient = { kind: 'sign', coef: cAbs, param: paramText };
-    const message = `the loss adds the L2 penalty ${unicodePenalty(penalty)}, whose gradient is ${unicodeGradient(expected)}, but the update uses ${unicodeGradient(written)}, the subgradient of an L1 penalty`;
+    const message = `${penaltyVerb(p)} the L2 penalty ${unicodePenalty(penalty)}, whose gradient is ${unicodeGradient(expected)}, but the ${t.site.penaltyGradientOf ? 'gradient method returns' : 'update uses'} ${unicodeGradient(written)}, the subgradient of an L1 penalty`;
     return { span: t.span, message, related: penaltyRelated([p]), fix: replaceFix(facts, t, expected, p), math: { computed: unicodeGradient(written), expected: unicodeGradient(expected) } };
   }
   return undefined;
@@ -111,7 +111,7 @@ function sameStrength(facts: Facts, t: RegGradientTerm, p: LossPenalty): boolean
 }
 
 function penaltyRelated(penalties: LossPenalty[]): { span: Span; message: string }[] {
-  return penalties.slice(0, 1).map((p) => ({ span: p.span, message: 'the penalty is added to the loss here' }));
+  return penalties.slice(0, 1).map((p) => ({ span: p.span, message: p.site.penaltyMethod ? `${penaltyPlace(p)} returns the penalty here` : 'the penalty is added to the loss here' }));
 }
 
 /** `np.abs(W)` → `np.sign(W)`, `W.abs()` → `W.sign()`, `Math.abs(w[j])` → `Math.sign(w[j])`. */

@@ -12,6 +12,8 @@ import { defineRule } from './rule';
 import type { Expr, Span, Stmt } from '../engine/ir';
 import { exprKey } from '../engine/facts/keys';
 import { callName, stmtExprs, subExprs, trainingFacts, within, type StmtInfo, type TrainingFacts } from '../engine/facts/loops';
+import { returnsOf } from '../engine/facts/resolve';
+import type { FunctionDef } from '../engine/facts/scope';
 
 export const nb304PenaltyNeverUsed = defineRule({
   meta: {
@@ -137,6 +139,15 @@ function overwrite(t: TrainingFacts, info: StmtInfo, name: string): Stmt | undef
   return undefined;
 }
 
+/** A method that leaves its instance as it was and returns a value: `return Value(self.data + other.data, ...)`. */
+function returnsNewValue(t: TrainingFacts, fn: FunctionDef): boolean {
+  const members = fn.scope.classScope?.members;
+  const writes = members ? [...members.values()].flat().some((b) => b.scope === fn.scope || within(b.span, fn.span)) : false;
+  if (writes) return false;
+  const returns = returnsOf(t.facts.program, fn);
+  return returns.length > 0 && returns.every((r) => !(r.expr.kind === 'name' && /^(self|this)$/.test(r.expr.name)));
+}
+
 /** `loss.add(reg)`, `tf.add(loss, reg)`, `loss + reg` as a statement: the sum is thrown away. */
 function discarded(t: TrainingFacts, info: StmtInfo, e: Expr, report: (span: Span, message: string) => void): void {
   const at = info.stmt.span.start;
@@ -148,8 +159,11 @@ function discarded(t: TrainingFacts, info: StmtInfo, e: Expr, report: (span: Spa
     const name = callName(e);
     if (arith?.op === '+' && arith.operands[1]) {
       const methodForm = e.callee.kind === 'attr' && !t.facts.analyzer.isModule(e.callee.object);
+      // A project class's `add` (a micrograd `Value`) is read: one that updates its instance keeps the sum.
+      const own = methodForm ? t.facts.analyzer.callTarget(e, info.scope, at) : undefined;
+      if (own && !own.constructs && !returnsNewValue(t, own.fn)) return;
       // `seen.add(x)` on a Python set is not arithmetic: the receiver must be a loss or a penalty.
-      if (methodForm && t.facts.language === 'python' && e.callee.kind === 'attr') {
+      if (!own && methodForm && t.facts.language === 'python' && e.callee.kind === 'attr') {
         const receiver = e.callee.object;
         if (!/loss|cost|objective/i.test(t.text(receiver)) && !t.penalty(receiver, info.scope, at)) return;
       }
@@ -159,5 +173,7 @@ function discarded(t: TrainingFacts, info: StmtInfo, e: Expr, report: (span: Spa
   if (!parts || parts.length < 2) return;
   const penalty = parts.find((p) => t.penalty(p, info.scope, at));
   if (!penalty) return;
-  report(e.span, `${t.text(e).replace(/\s+/g, ' ')} computes a new tensor and throws it away, so ${t.text(penalty)} never reaches the loss: tensors are immutable, assign the result`);
+  const own = e.kind === 'call' ? t.facts.analyzer.callTarget(e, info.scope, at) : undefined;
+  const what = own?.cls ? `${own.cls.name}.${own.fn.name}() returns a new ${own.cls.name} and leaves its operands as they were` : 'tensors are immutable';
+  report(e.span, `${t.text(e).replace(/\s+/g, ' ')} computes a new value and throws it away, so ${t.text(penalty)} never reaches the loss: ${what}; assign the result`);
 }

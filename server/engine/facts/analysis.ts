@@ -12,6 +12,8 @@ import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
 import { isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
+/** Methods that list a model's parameters (torch, micrograd and its ports). */
+const PARAMETER_LISTS = new Set(['parameters']);
 
 /** Substitutions for a helper's parameters while analysing its body. */
 export type Env = Map<string, { expr: Expr; scope: Scope; at: number; env?: Env }>;
@@ -181,6 +183,8 @@ export class Analyzer {
     const params = this.paramsOfFile(file);
     if (key !== undefined && this.stateKeys.get(file)?.has(key, base.span.start)) return false;
     if (key !== undefined && params.has(key)) return true;
+    // An element of `model.parameters()` (mapped over or reduced) is a parameter.
+    if (base.kind === 'call' && base.callee.kind === 'attr' && PARAMETER_LISTS.has(base.callee.name) && base.args.length === 0) return true;
     const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base);
     if (!answer && key !== undefined) this.deniedKeys.add(`${file}|${key}`);
     return answer;
@@ -685,6 +689,16 @@ export class Analyzer {
       // `Math.hypot(...w)` is ‖w‖₂.
       const inner = this.classify(e.args[0].children[0], scope, at, env, d);
       return isSingleParam(inner) ? penaltyProduct('norm2', inner.coef, inner.params) : undefined;
+    }
+    if (fn === 'map' && methodForm && e.args.length === 1 && e.args[0]?.kind === 'lambda' && e.args[0].body && e.args[0].params[0]) {
+      // `w.map((v) => lam * v)`: elementwise, so the term of each element is the term of w.
+      const callback = e.args[0];
+      const first = callback.params[0];
+      const inner: Env = new Map(env ?? []);
+      inner.set(first.name, { expr: { kind: 'index', object: operand, index: [{ kind: 'name', name: first.name, span: first.span }], span: first.span }, scope, at, env });
+      const element = this.classify(callback.body!, this.program.lambdaScope(callback) ?? scope, Infinity, inner, d);
+      if (element.tensor || element.penalty) return undefined;
+      return element;
     }
     if (fn === 'reduce' && methodForm && e.args[0]?.kind === 'lambda') {
       // `w.reduce((s, v) => s + v * v, 0)`: the callback adds f(v) to the accumulator.

@@ -41,6 +41,8 @@ export interface LossSite {
   fn?: FunctionDef;
   /** Parameters bound for the analysis (a regularizer object's value method: its weight). */
   env?: Env;
+  /** A regularizer object's value method (regularizerObjects.ts): the penalty is what it returns, not a loss. */
+  penaltyMethod?: FunctionDef;
 }
 
 export interface LossPenalty {
@@ -82,6 +84,16 @@ export function lossFacts(facts: Facts): LossFacts {
     cache.set(facts, found);
   }
   return found;
+}
+
+/** How a message names where a penalty is: `the loss adds` it, or a regularizer's `cost returns` it. */
+export function penaltyVerb(p: LossPenalty): string {
+  return p.site.penaltyMethod ? `${p.site.penaltyMethod.name}() returns` : 'the loss adds';
+}
+
+/** How a message names where a penalty is, as a noun phrase: `the loss`, or `cost()`. */
+export function penaltyPlace(p: LossPenalty): string {
+  return p.site.penaltyMethod ? `${p.site.penaltyMethod.name}()` : 'the loss';
 }
 
 const coefficientNames = new WeakMap<Facts, Set<string>>();
@@ -242,7 +254,7 @@ function collect(facts: Facts): LossFacts {
     sites.push({ expr, scope, at, span: expr.span, sign: 1, fn: index.enclosingFunction(scope), autodiff: true, scaledLater: false });
   }
   // A regularizer object's value method returns its penalty: a loss for its gradient method to match.
-  for (const v of regularizerValueSites(facts)) sites.push({ expr: v.expr, scope: v.scope, at: v.at, span: v.span, sign: 1, fn: v.fn, autodiff: false, scaledLater: false, env: v.env });
+  for (const v of regularizerValueSites(facts)) sites.push({ expr: v.expr, scope: v.scope, at: v.at, span: v.span, sign: 1, fn: v.fn, autodiff: false, scaledLater: false, env: v.env, penaltyMethod: v.fn });
 
   const penalties: LossPenalty[] = [];
   const summands: LossSummand[] = [];
