@@ -14,6 +14,8 @@ import { isDataLike, isGradientLike, isLearningRateName, isStateLike } from './r
 import { programIndex, type Unpacked } from './program';
 import { resolveName, returnsOf } from './resolve';
 import type { Env } from './analysis';
+import { gradientValue, type AutodiffContext } from './autodiff';
+import { trainingFacts } from './loops';
 
 export type TermKind =
   /** ±∇loss (sign says which). */
@@ -70,7 +72,6 @@ const MAGNITUDES = new Set(['sqrt', 'abs', 'absolute', 'fabs', 'exp', 'norm', 's
 const ZEROS = new Set(['zeros', 'zeros_like', 'zerosLike', 'empty_like', 'zeroes']);
 const ACTIVATIONS = /^(sigmoid|softmax|tanh|relu|forward|feedforward|predict|model|net|network|logistic|expit|feed_forward|predict_proba|apply|__call__|infer)$/i;
 const DERIVATIVE = /(_prime|prime|derivative|_deriv|_der|Prime|Derivative)$/;
-const AUTODIFF_GRAD = new Set(['grad', 'value_and_grad', 'valueAndGrad', 'grads', 'valueAndGrads', 'variableGrads']);
 
 /** Names of gradients that, as a function's parameter, conventionally hold ∂loss/∂θ. */
 export function strongGradientName(name: string): boolean {
@@ -344,10 +345,15 @@ export class DirectionAnalyzer {
     const name = calleeName(e);
     if (!name) {
       // `jax.grad(loss_fn)(params)`, `torch.autograd.grad(loss, w)[0]` (the index is handled by reference).
-      if (callee.kind === 'call' && AUTODIFF_GRAD.has(calleeName(callee) ?? '')) return this.gradientOf(callee.args[0], scope, at, d, `${this.src(e)}`, e.span);
+      const value = gradientValue(e, this.autodiff());
+      if (value) return this.gradientOf(value.objective, scope, at, d, `${this.src(e)}`, e.span);
       return [unknown(e, this)];
     }
-    if (callee.kind === 'call' && AUTODIFF_GRAD.has(calleeName(callee) ?? '')) return this.gradientOf(callee.args[0], scope, at, d, this.src(e), e.span);
+    // `jax.grad(loss_fn)(params)`, `tf.grad(f)(x)`: the value is the gradient of what is differentiated.
+    if (callee.kind === 'call') {
+      const value = gradientValue(e, this.autodiff());
+      if (value) return this.gradientOf(value.objective, scope, at, d, this.src(e), e.span);
+    }
     const operands = method ? [(callee as { object: Expr }).object, ...e.args] : e.args;
     const alpha = e.kwargs.find((k) => k.name === 'alpha')?.value;
     const T = (x: Expr): DirTerm[] => this.terms(x, scope, at, d, guard);
@@ -536,6 +542,10 @@ export class DirectionAnalyzer {
     if (verdict === 'ascent') this.ascent = true;
     if (verdict === 'ascent' || verdict === 'negated') return [{ kind: 'unknown', sign: 1, gradientish: true }];
     return [{ kind: 'grad', sign: 1, source: `${this.src(e)} (set by backward())`, origin: e.span, weak: verdict === 'file' }];
+  }
+
+  private autodiff(): AutodiffContext {
+    return trainingFacts(this.facts).autodiffContext();
   }
 
   src(e: { span: Span }): string {

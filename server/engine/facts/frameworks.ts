@@ -13,6 +13,7 @@ import { children, forEachChild, type Binding, type Scope } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isStateLike, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
+import { trainingFacts } from './loops';
 
 export type Framework = 'torch' | 'keras' | 'tfa' | 'optax' | 'tfjs';
 
@@ -239,8 +240,6 @@ const LOSS_NAME = /loss|cost|objective/i;
 const NOT_LOSS_NAME = /reg|l1|l2|penalt|decay|wd|norm|weight/i;
 /** Objects that hold parsed command-line arguments. */
 const ARGS_NAME = /^(args|opts?|options|flags|FLAGS|hparams|cli_args|arguments|parsed_args|cmd_args)$/;
-const GRAD_FNS = new Set(['grad', 'value_and_grad', 'valueAndGrad', 'variableGrads']);
-const AUTODIFF = new Set(['backward', 'gradient', 'grad', 'value_and_grad', 'valueAndGrad', 'variableGrads', 'minimize']);
 
 /** Python roots used without an import (notebook fragments) and what they stand for. */
 const PY_FALLBACK: Record<string, string> = { torch: 'torch', optax: 'optax', keras: 'keras', tf: 'tensorflow', tfa: 'tensorflow_addons' };
@@ -316,6 +315,7 @@ class Collector {
     this.owners.push(module);
     this.collectImports(this.facts.module.body);
     this.stmts(this.facts.module.body, module, undefined);
+    this.differentiated();
     this.calls.sort((a, b) => a.call.span.start - b.call.span.start || b.call.span.end - a.call.span.end);
     for (const c of this.calls) this.classifyCall(c.call, c.ctx, c.binding);
     this.fw.regularizers.sort((a, b) => a.expr.span.start - b.expr.span.start);
@@ -482,26 +482,25 @@ class Collector {
       const opt = kwarg(e, 'optimizer') ?? kwarg(e, 'tx') ?? (method === 'compile' ? e.args[0] : undefined);
       if (opt && opt.kind !== 'object' && opt.kind !== 'str') this.use(ctx.owner, this.construction(opt, ctx));
     }
-    if (AUTODIFF.has(method)) this.autodiffOwners.add(ctx.owner.id);
-    if (e.callee.kind === 'attr' && method === 'backward') this.lossReceiver(e.callee.object, ctx);
-    if (method === 'minimize' && e.args[0]?.kind === 'lambda') {
-      const fn = e.args[0];
-      const scope = this.facts.scopes.lambdaScopes.get(fn) ?? ctx.scope;
-      if (fn.body) this.lossExprs.push({ expr: fn.body, ctx: { scope, at: Infinity, owner: ctx.owner } });
-      for (const st of fn.stmts) if (st.kind === 'return' && st.value) this.lossExprs.push({ expr: st.value, ctx: { scope: this.facts.scopes.stmtScopes.get(st) ?? scope, at: st.span.start, owner: ctx.owner } });
-    }
     if (method === 'add_loss' && e.args[0]) {
       const a = e.args[0];
       if (a.kind === 'lambda' && a.body) this.lossExprs.push({ expr: a.body, ctx: { scope: this.facts.scopes.lambdaScopes.get(a) ?? ctx.scope, at: Infinity, owner: ctx.owner } });
       else if (a.kind !== 'lambda') this.lossExprs.push({ expr: a, ctx });
     }
-    if (method === 'gradient' && e.callee.kind === 'attr' && e.args[0]) this.lossReceiver(e.args[0], ctx);
-    if (GRAD_FNS.has(method) && e.args[0]?.kind === 'name') this.gradFnNames.add(e.args[0].name);
-    if (GRAD_FNS.has(method) && e.args[0]?.kind === 'lambda' && e.args[0].body) {
-      this.lossExprs.push({ expr: e.args[0].body, ctx: { scope: this.facts.scopes.lambdaScopes.get(e.args[0]) ?? ctx.scope, at: Infinity, owner: ctx.owner } });
-    }
     if (method === 'add_argument' || /^DEFINE_(float|integer|string)$/.test(method)) this.argparseOption(e, ctx);
     if (method === 'mul_' && e.callee.kind === 'attr' && e.args.length === 1) this.mulCalls.push({ call: e, ctx });
+  }
+
+  /** What the file differentiates (facts/autodiff.ts): owners that differentiate, and the losses they do. */
+  private differentiated(): void {
+    for (const d of trainingFacts(this.facts).diffs) {
+      const owner = this.ownerAt(d.call.span.start);
+      this.autodiffOwners.add(owner.id);
+      const ctx: Ctx = { scope: d.info.scope, at: d.info.stmt.span.start, owner };
+      if (d.loss && (d.kind === 'backward' || d.kind === 'tape' || d.kind === 'autograd')) this.lossReceiver(d.loss, ctx);
+      if (d.fn?.name) this.gradFnNames.add(d.fn.name);
+      else for (const r of d.returns ?? []) this.lossExprs.push({ expr: r.expr, ctx: { scope: r.scope, at: r.at, owner } });
+    }
   }
 
   /** `loss.backward()` / `tape.gradient(loss, ...)`: the loss expression, or the value bound to the name. */

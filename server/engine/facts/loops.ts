@@ -22,6 +22,7 @@ import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, 
 import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
 import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
+import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 
 export type Call = Extract<Expr, { kind: 'call' }>;
 export type Lambda = Extract<Expr, { kind: 'lambda' }>;
@@ -54,13 +55,16 @@ export interface Returned {
 }
 
 export interface DiffEvent {
-  kind: 'backward' | 'autograd' | 'tape' | 'tf1' | 'closure';
+  /** As facts/autodiff.ts names them; 'function' is `jax.grad(loss_fn)`, whose function's returns are the loss. */
+  kind: AutodiffKind;
   call: Call;
   info: StmtInfo;
   /** The differentiated expression, when written at the call (`loss` in `loss.backward()`). */
   loss?: Expr;
-  /** For closures (`optimizer.minimize(() => ...)`): what the closure returns. */
+  /** For closures (`optimizer.minimize(() => ...)`) and function transformations: what the function returns. */
   returns?: Returned[];
+  /** The differentiated function, when it is a named one (`jax.grad(loss_fn)`). */
+  fn?: FunctionDef;
   /** Where operations are recorded: the tape's `with` block, or the closure. */
   record?: Span;
   /** `tape.gradient(loss, sources)`: the sources. */
@@ -196,8 +200,6 @@ export class TrainingFacts {
   /** `with torch.no_grad():`, `with torch.inference_mode():`, `with tape.stop_recording():`. */
   readonly noGradBlocks: Span[] = [];
   readonly diffs: DiffEvent[] = [];
-  /** Imported names and the module each comes from (`compute_loss` → `utils`). */
-  readonly imports = new Map<string, string>();
   private readonly tapeVars = new Set<string>();
   private readonly penaltyMemo = new Map<string, PenaltyInfo | null>();
   private readonly termsMemo = new Map<DiffEvent, Term[]>();
@@ -223,7 +225,6 @@ export class TrainingFacts {
       const info: StmtInfo = { stmt, unit, scope, ancestors, list: stmts, index };
       this.infos.push(info);
       this.infoOf.set(stmt, info);
-      if (stmt.kind === 'import') for (const n of stmt.names) this.imports.set(n.alias, stmt.module);
       for (const e of stmtExprs(stmt)) this.lambdasIn(e, unit, scope);
       if (stmt.kind === 'function') {
         const first = stmt.body[0];
@@ -288,44 +289,41 @@ export class TrainingFacts {
   }
 
   private diffEvent(c: Call, info: StmtInfo): void {
-    const name = callName(c);
-    const path = pathOf(c.callee) ?? [];
-    const module = c.callee.kind === 'attr' && this.facts.analyzer.isModule(c.callee.object);
+    const found = autodiffCall(c, this.autodiffContext());
+    if (!found) return;
     const add = (d: Omit<DiffEvent, 'call' | 'info'>): void => void this.diffs.push({ call: c, info, ...d });
-    if (name === 'backward' && c.callee.kind === 'attr') {
-      if (module || path.includes('autograd')) return c.args[0] ? add({ kind: 'backward', loss: c.args[0] }) : undefined;
-      const owner = exprKey(c.callee.object) ?? '';
-      if (c.args[0] && /(^|\.)(accelerator|fabric|engine|model_engine|trainer|self)$/.test(owner)) return add({ kind: 'backward', loss: c.args[0] });
-      let loss = c.callee.object;
-      if (loss.kind === 'call' && callName(loss) === 'scale' && loss.args.length === 1) loss = loss.args[0];
-      return add({ kind: 'backward', loss });
-    }
-    if (name === 'manual_backward' && c.args[0]) return add({ kind: 'backward', loss: c.args[0] });
-    if (name === 'grad' && path.includes('autograd')) {
-      const loss = c.args[0] ?? c.kwargs.find((k) => k.name === 'outputs')?.value;
-      return loss ? add({ kind: 'autograd', loss }) : undefined;
-    }
-    if (name === 'gradient' && c.callee.kind === 'attr' && c.callee.object.kind === 'name' && this.tapeVars.has(c.callee.object.name)) {
-      const tapeName = c.callee.object.name;
-      const loss = c.args[0] ?? c.kwargs.find((k) => k.name === 'target')?.value;
-      const sources = c.args[1] ?? c.kwargs.find((k) => k.name === 'sources')?.value;
-      const block = this.tapeBlockFor(tapeName, c.span.start, info.unit);
-      return loss ? add({ kind: 'tape', loss, sources, tapeName, record: block?.info.stmt.span }) : undefined;
-    }
-    if (this.facts.language === 'python' && ((name === 'gradients' && path.length === 2 && module) || name === 'compute_gradients')) {
-      return c.args[0] ? add({ kind: 'tf1', loss: c.args[0] }) : undefined;
-    }
-    if (name === 'minimize' || name === 'variableGrads') {
-      // scipy.optimize.minimize(fun, x0) is numerical optimization, not autodiff.
-      const root = path[0];
-      if (path.includes('optimize') || root === 'scipy' || (root !== undefined && /^scipy\b/.test(this.imports.get(root) ?? ''))) return;
-      const fnArg = c.args[0] ?? c.kwargs.find((k) => k.name === 'loss')?.value;
-      if (!fnArg) return;
-      const closure = this.closureOf(fnArg, info);
-      if (closure) return add({ kind: 'closure', returns: closure.returns, record: closure.span, sources: c.kwargs.find((k) => k.name === 'var_list')?.value ?? c.args[2] });
-      if (name === 'minimize' && this.facts.language === 'python') add({ kind: 'tf1', loss: fnArg });
+    switch (found.kind) {
+      case 'tape': {
+        const block = this.tapeBlockFor(found.tapeName!, c.span.start, info.unit);
+        return add({ kind: 'tape', loss: found.loss, sources: found.sources, tapeName: found.tapeName, record: block?.info.stmt.span });
+      }
+      case 'closure':
+      case 'tf1': {
+        // `opt.minimize(loss_fn)`: a closure when the argument is a function; TF1's `minimize(loss)` otherwise.
+        const closure = found.fn && this.closureOf(found.fn, info);
+        if (closure) return add({ kind: 'closure', returns: closure.returns, record: closure.span, sources: found.sources, fn: closure.fn });
+        return found.kind === 'tf1' ? add({ kind: 'tf1', loss: found.loss }) : undefined;
+      }
+      case 'function': {
+        const closure = found.fn && this.closureOf(found.fn, info);
+        return closure ? add({ kind: 'function', returns: closure.returns, record: closure.span, fn: closure.fn }) : undefined;
+      }
+      default:
+        return add({ kind: found.kind, loss: found.loss });
     }
   }
+
+  /** The context the autodiff recognizer reads: modules, tapes, imports. */
+  autodiffContext(): AutodiffContext {
+    return (this.adContext ??= {
+      isModule: (e) => this.facts.analyzer.isModule(e),
+      isTape: (name) => this.tapeVars.has(name),
+      language: this.facts.language === 'python' ? 'python' : 'script',
+      importOf: (root) => this.facts.imports.get(root),
+    });
+  }
+
+  private adContext?: AutodiffContext;
 
   /** The tape block a `tape.gradient` call belongs to: the latest block binding that name before it. */
   private tapeBlockFor(name: string, at: number, unit: Unit): { names: string[]; info: StmtInfo } | undefined {
@@ -338,14 +336,15 @@ export class TrainingFacts {
     return best;
   }
 
-  /** A closure passed to `minimize`: a lambda, or a name bound to a lambda or a function. */
-  private closureOf(e: Expr, info: StmtInfo): { returns: Returned[]; span: Span } | undefined {
+  /** A closure passed to `minimize` or `jax.grad`: a lambda, or a name bound to a lambda or a function (any file). */
+  private closureOf(e: Expr, info: StmtInfo): { returns: Returned[]; span: Span; fn?: FunctionDef } | undefined {
     if (e.kind === 'lambda') return { returns: this.lambdaReturns(e, info.scope), span: e.span };
-    if (e.kind !== 'name') return undefined;
-    const b = info.scope.lookup(e.name, info.stmt.span.start);
+    if (e.kind !== 'name' && e.kind !== 'attr') return undefined;
+    const key = exprKey(e);
+    const b = key !== undefined ? info.scope.lookup(key, info.stmt.span.start) : undefined;
     if (b?.kind === 'assign' && b.value?.kind === 'lambda' && !b.op) return { returns: this.lambdaReturns(b.value, b.scope), span: b.value.span };
-    const fn = info.scope.lookupFunction(e.name);
-    if (fn) return { returns: this.functionReturns(fn), span: fn.span };
+    const def = resolveExpr(this.facts.program, e, info.scope, info.stmt.span.start);
+    if (def?.kind === 'function') return { returns: this.functionReturns(def.fn), span: def.fn.span, fn: def.fn };
     return undefined;
   }
 
@@ -401,7 +400,7 @@ export class TrainingFacts {
     // A helper the program can read is not opaque: its returns were followed into the loss terms.
     if (this.helperOf(e, scope)) return false;
     const root = pathOf(e.callee)?.[0];
-    const module = root !== undefined ? this.imports.get(root) : undefined;
+    const module = root !== undefined ? this.facts.imports.get(root) : undefined;
     return module !== undefined && !/^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);
   }
 

@@ -16,13 +16,13 @@ import type { FunctionDef, Scope } from './scope';
 import { isGradientLike, isWeightName } from './roles';
 import { loopCollectionKey, paramIds, sameParam } from './gradients';
 import { programIndex, spanKey } from './program';
+import { trainingFacts } from './loops';
 
 /** Names of variables and functions that hold an objective. */
 const LOSS_NAME = /loss|cost|objective|^obj$|^J$|energy|risk|^nll$/i;
 /** Objectives that are maximized: a penalty is subtracted from them. */
 const MAX_NAME = /^(ll|log_?lik\w*|log_likelihood\w*|elbo|objective|obj|reward|total_reward)$/i;
 const NOT_OBJECTIVE = /^(losses|loss_history|loss_hist|costs|cost_history|best_\w+|prev_\w+|last_\w+|min_\w+)$/;
-const DIFFERENTIATORS = new Set(['grad', 'grads', 'value_and_grad', 'valueAndGrad', 'valueAndGrads', 'variableGrads', 'minimize']);
 
 export interface LossSite {
   /** The value that is, or is added to, the objective. */
@@ -173,36 +173,24 @@ function collect(facts: Facts): LossFacts {
   const inlineAutodiff: { expr: Expr; scope: Scope; at: number }[] = [];
   const fnKey = (fn: FunctionDef | undefined, key: string): string => `${fn ? spanKey(fn.span) : 'module'}|${key}`;
 
-  // What autodiff differentiates.
-  for (const { call, scope, at } of index.calls) {
-    const callee = call.callee;
-    const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
-    if (!name) continue;
-    const markExpr = (e: Expr | undefined, s: Scope, a: number): void => {
-      if (!e) return;
-      const key = exprKey(e);
-      if (key !== undefined) autodiffKeys.add(fnKey(index.enclosingFunction(s), key));
-      else inlineAutodiff.push({ expr: e, scope: s, at: a });
-      for (const k of mentionedKeys(e)) autodiffKeys.add(fnKey(index.enclosingFunction(s), k));
-    };
-    if (name === 'backward' && callee.kind === 'attr' && !facts.analyzer.isModule(callee.object)) markExpr(callee.object, scope, at);
-    else if (name === 'gradient' && callee.kind === 'attr') markExpr(call.args[0], scope, at);
-    else if (name === 'grad' && callee.kind === 'attr' && /autograd$/.test(exprKey(callee.object) ?? '')) markExpr(call.args[0], scope, at);
-    else if (name === 'add_loss' || name === 'addLoss') {
-      const arg = call.args[0];
-      if (arg?.kind === 'lambda') markFunctionLike(arg);
-      else markExpr(arg, scope, at);
-    } else if (DIFFERENTIATORS.has(name)) {
-      const arg = call.args[0];
-      if (!arg) continue;
-      if (arg.kind === 'lambda') markFunctionLike(arg);
-      else {
-        const key = exprKey(arg);
-        const target = key !== undefined ? index.functionNamed(key.replace(/^(self|this)\./, '')) : undefined;
-        if (target) autodiffFns.add(target);
-        else if (name === 'minimize') markExpr(arg, scope, at);
-      }
-    }
+  // What autodiff differentiates (facts/autodiff.ts, through the training facts), and what Keras's
+  // add_loss registers as a loss.
+  const markExpr = (e: Expr | undefined, s: Scope, a: number): void => {
+    if (!e) return;
+    const key = exprKey(e);
+    if (key !== undefined) autodiffKeys.add(fnKey(index.enclosingFunction(s), key));
+    else inlineAutodiff.push({ expr: e, scope: s, at: a });
+    for (const k of mentionedKeys(e)) autodiffKeys.add(fnKey(index.enclosingFunction(s), k));
+  };
+  for (const d of trainingFacts(facts).diffs) {
+    if (d.loss) markExpr(d.loss, d.info.scope, d.info.stmt.span.start);
+    if (d.fn) autodiffFns.add(d.fn);
+    else for (const r of d.returns ?? []) markExpr(r.expr, r.scope, r.at);
+  }
+  for (const { call, scope, at } of [...index.callsNamed('add_loss'), ...index.callsNamed('addLoss')]) {
+    const arg = call.args[0];
+    if (arg?.kind === 'lambda') markFunctionLike(arg);
+    else markExpr(arg, scope, at);
   }
   function markFunctionLike(lambda: Expr & { kind: 'lambda' }): void {
     const ls = facts.scopes.lambdaScopes.get(lambda);

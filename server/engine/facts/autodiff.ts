@@ -1,0 +1,103 @@
+// The one recognizer of differentiation calls: which call differentiates what, in every framework
+// Nabla reads. Everything that asks "is this loss differentiated?" or "is this value a gradient?"
+// (loss sites, training steps, framework setups, step directions) asks here.
+//
+//   loss.backward(), scaler.scale(loss).backward(), accelerator.backward(loss)     'backward'
+//   torch.autograd.grad(loss, params)                                               'autograd'
+//   tape.gradient(loss, sources)                                                     'tape'
+//   tf.gradients(loss, vars), opt.compute_gradients(loss), opt.minimize(loss)       'tf1'
+//   optimizer.minimize(() => loss), tf.variableGrads(() => loss)                    'closure'
+//   jax.grad(loss_fn), jax.value_and_grad(f), tf.grad(f), tf.valueAndGrads(f)       'function'
+import type { Expr } from '../ir';
+import { calleePath } from './keys';
+
+type Call = Extract<Expr, { kind: 'call' }>;
+
+export type AutodiffKind = 'backward' | 'autograd' | 'tape' | 'tf1' | 'closure' | 'function';
+
+export interface AutodiffCall {
+  kind: AutodiffKind;
+  /** The differentiated expression, when it is written at the call (`loss` in `loss.backward()`). */
+  loss?: Expr;
+  /** For 'closure' and 'function': the function argument (a lambda, or a name of one). */
+  fn?: Expr;
+  /** `tape.gradient(loss, sources)`, `minimize(..., var_list=...)`: what it is taken with respect to. */
+  sources?: Expr;
+  /** For 'tape': the tape variable. */
+  tapeName?: string;
+}
+
+/** What a recognizer needs to know of the call's context. */
+export interface AutodiffContext {
+  /** Is this expression a module (`torch`, `tf`) rather than a value? */
+  isModule(e: Expr): boolean;
+  /** Does this name hold a `tf.GradientTape()`? */
+  isTape(name: string): boolean;
+  language: 'python' | 'script';
+  /** The module an imported root name comes from (`scipy` for `from scipy import optimize`). */
+  importOf(root: string): string | undefined;
+}
+
+/** Receivers whose `backward(loss)` differentiates its argument (Accelerate, Lightning Fabric, DeepSpeed, a LightningModule). */
+const BACKWARD_OWNERS = /(^|\.)(accelerator|fabric|engine|model_engine|trainer|self)$/;
+/** Function transformations that differentiate their function argument. */
+const FUNCTION_GRADS = new Set(['grad', 'value_and_grad', 'valueAndGrad', 'grads', 'valueAndGrads']);
+
+const nameOf = (c: Call): string | undefined => (c.callee.kind === 'attr' ? c.callee.name : c.callee.kind === 'name' ? c.callee.name : undefined);
+
+/** What a call differentiates, or undefined when it is not a differentiation. */
+export function autodiffCall(c: Call, ctx: AutodiffContext): AutodiffCall | undefined {
+  const name = nameOf(c);
+  if (!name) return undefined;
+  const path = calleePath(c.callee) ?? [];
+  const module = c.callee.kind === 'attr' && ctx.isModule(c.callee.object);
+  const kw = (k: string): Expr | undefined => c.kwargs.find((x) => x.name === k)?.value;
+  if (name === 'backward' && c.callee.kind === 'attr') {
+    if (module || path.includes('autograd')) return c.args[0] ? { kind: 'backward', loss: c.args[0] } : undefined;
+    const owner = path.slice(0, -1).join('.');
+    if (c.args[0] && BACKWARD_OWNERS.test(owner)) return { kind: 'backward', loss: c.args[0] };
+    let loss = c.callee.object;
+    // `scaler.scale(loss).backward()` (mixed precision) differentiates loss.
+    if (loss.kind === 'call' && nameOf(loss) === 'scale' && loss.args.length === 1) loss = loss.args[0];
+    return { kind: 'backward', loss };
+  }
+  if (name === 'manual_backward' && c.args[0]) return { kind: 'backward', loss: c.args[0] };
+  if (name === 'grad' && path.includes('autograd')) {
+    const loss = c.args[0] ?? kw('outputs');
+    return loss ? { kind: 'autograd', loss } : undefined;
+  }
+  if (name === 'gradient' && c.callee.kind === 'attr' && c.callee.object.kind === 'name' && ctx.isTape(c.callee.object.name)) {
+    const loss = c.args[0] ?? kw('target');
+    return loss ? { kind: 'tape', loss, sources: c.args[1] ?? kw('sources'), tapeName: c.callee.object.name } : undefined;
+  }
+  if (ctx.language === 'python' && ((name === 'gradients' && path.length === 2 && module) || name === 'compute_gradients')) {
+    return c.args[0] ? { kind: 'tf1', loss: c.args[0] } : undefined;
+  }
+  if (name === 'minimize' || name === 'variableGrads') {
+    // scipy.optimize.minimize(fun, x0) is numerical optimization, not autodiff.
+    const root = path[0];
+    if (path.includes('optimize') || root === 'scipy' || (root !== undefined && /^scipy\b/.test(ctx.importOf(root) ?? ''))) return undefined;
+    const fnArg = c.args[0] ?? kw('loss');
+    if (!fnArg) return undefined;
+    const sources = kw('var_list') ?? c.args[2];
+    if (fnArg.kind === 'lambda' || name === 'variableGrads' || ctx.language !== 'python') return { kind: 'closure', fn: fnArg, sources };
+    return { kind: 'tf1', loss: fnArg, fn: fnArg, sources };
+  }
+  if (FUNCTION_GRADS.has(name) && c.args[0] && (module || c.callee.kind === 'name')) return { kind: 'function', fn: c.args[0] };
+  return undefined;
+}
+
+/**
+ * A call whose value is a gradient: `jax.grad(loss_fn)(params)`, `tf.grad(f)(x)` (the call of a
+ * function transformation), and `tape.gradient(...)` / `torch.autograd.grad(...)` themselves.
+ * Returns what is differentiated: the objective expression or function.
+ */
+export function gradientValue(c: Call, ctx: AutodiffContext): { objective: Expr | undefined } | undefined {
+  if (c.callee.kind === 'call') {
+    const inner = autodiffCall(c.callee, ctx);
+    if (inner?.kind === 'function') return { objective: inner.fn };
+  }
+  const own = autodiffCall(c, ctx);
+  if (own && (own.kind === 'tape' || own.kind === 'autograd')) return { objective: own.loss };
+  return undefined;
+}
