@@ -766,14 +766,14 @@ function explainRegularizerAt(a: Analysis, offset: number): Explanation | undefi
   if (!r) return undefined;
   const symbols = new SymbolTable();
   const w = atom(symbols.virtual('\u0000W', { tex: 'W', unicode: 'W' }));
+  // The catalogue's factors: a value already carries the ½ of TF1's l2_regularizer; a symbol gets it here.
   const factor = (f: RegularizerFact['l1']): Coef | undefined => {
-    if (f.expr && f.value === undefined) return sym(a.facts.source(f.expr.span));
+    if (f.expr && f.value === undefined) return scale(sym(a.facts.source(f.expr.span)), f.scale);
     if (f.value === undefined || f.value === 0) return undefined;
     return num(f.value);
   };
   const l1 = factor(r.l1);
-  let l2 = factor(r.l2);
-  if (r.framework === 'tf1' && l2) l2 = scale(l2, 0.5); // l2_regularizer(scale) = scale·ΣW²/2
+  const l2 = factor(r.l2);
   const title = `Regularizer \`${a.facts.source(r.expr.span).slice(0, 60)}\``;
   const explanation: Explanation = { range: a.lines.range(r.expr.span), kind: 'penalty', title, findings: [] };
   if (l2 && !l1) {

@@ -7,6 +7,7 @@ import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import type { Binding, FunctionDef, Scope } from './scope';
 import { resolveCall, returnsOf, type CallTarget } from './resolve';
 import type { StateTargets } from './updates';
+import { MEAN_FUNCTIONS, SUM_FUNCTIONS, frameworkPath, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
 import { isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
@@ -82,21 +83,10 @@ const arithmetic: Record<string, '+' | '-' | '*' | '/' | 'neg'> = {
 const squareFns = new Set(['square']);
 const absFns = new Set(['abs', 'absolute', 'fabs']);
 const signFns = new Set(['sign', 'sgn']);
-const sumFns = new Set(['sum', 'reduce_sum', 'nansum', 'fsum']);
-const meanFns = new Set(['mean', 'reduce_mean', 'nanmean']);
 const normFns = new Set(['norm', 'vector_norm', 'global_norm']);
 const dotFns = new Set(['vdot', 'dot', 'inner', 'tensordot']);
 const scalarFns = new Set(['len', 'float', 'int', 'sqrt', 'exp', 'log', 'min', 'max', 'round', 'pow', 'Number', 'parseFloat']);
 const reductionKwargs = new Set(['axis', 'dim', 'axes', 'keepdims', 'keepdim']);
-
-/** `0`, `0.0`, `torch.tensor(0.)`, `tf.constant(0.0)`, `np.zeros(())`, `torch.zeros(1)`: a running sum's start. */
-function isZero(e: Expr): boolean {
-  if (numberOf(e) === 0) return true;
-  if (e.kind !== 'call' || e.callee.kind !== 'attr') return false;
-  const fn = e.callee.name;
-  if ((fn === 'tensor' || fn === 'constant' || fn === 'scalar' || fn === 'array' || fn === 'float32') && e.args[0] && numberOf(e.args[0]) === 0) return true;
-  return fn === 'zeros' && (e.args.length === 0 || (e.args.length === 1 && (numberOf(e.args[0]) === 1 || (e.args[0].kind === 'seq' && e.args[0].items.length <= 1))));
-}
 
 export function numberOf(e: Expr): number | undefined {
   if (e.kind === 'num') return e.value;
@@ -513,21 +503,9 @@ export class Analyzer {
    */
   private loopCollection(binding: Binding, d: number): Expr | undefined {
     if (!binding.loop || d > MAX_DEPTH) return undefined;
-    let iter = binding.loop.iter;
-    let position = binding.loop.position;
-    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'enumerate' && iter.args[0]) {
-      if (position === 0) return undefined;
-      iter = iter.args[0];
-      position = 0;
-    }
-    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'zip') iter = iter.args[position] ?? iter;
-    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'range') return undefined;
-    // `for k, v in d.items()`, `for (const [i, x] of xs.entries())`, `Object.entries(d)`: the value is an element.
-    if (iter.kind === 'call' && iter.callee.kind === 'attr' && /^(items|entries)$/.test(iter.callee.name)) {
-      if (position === 0) return undefined;
-      iter = this.isModule(iter.callee.object) || (iter.callee.object.kind === 'name' && iter.callee.object.name === 'Object') ? (iter.args[0] ?? iter) : iter.callee.object;
-    }
-    if (iter.kind === 'call' && iter.callee.kind === 'attr' && iter.callee.name === 'values') iter = iter.callee.object;
+    const source = loopSource(binding.loop.iter, binding.loop.position, (e) => this.isModule(e));
+    if (source?.kind !== 'element') return undefined;
+    const iter = source.collection;
     if (iter.kind === 'name') {
       const outer = binding.scope.lookup(iter.name, binding.at);
       if (outer?.kind === 'loop') return this.loopCollection(outer, d + 1);
@@ -538,7 +516,7 @@ export class Analyzer {
   /** `pen = 0` followed by `pen += c * p[j] * p[j]` (in a loop) is Σ over the loop: a penalty. */
   private accumulatedPenalty(binding: Binding, key: string, scope: Scope, at: number, d: number): Product | undefined {
     const all = binding.scope.allBindings(key).filter((b) => b.at < at || binding.loops.length > 0);
-    const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && isZero(b.value));
+    const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && zeroValue(b.value) === 'scalar');
     if (!start) return undefined;
     const adds = all.filter((b) => b.at > start.at && b.op === '+' && b.value);
     if (adds.length === 0 || adds.length !== all.filter((b) => b.at > start.at).length) return undefined;
@@ -637,13 +615,13 @@ export class Analyzer {
       // `tf.add_n([pen(v) for v in vs])` sums the list like `sum(...)`.
       return this.reducedOperand(e.args[0].kind === 'seq' && e.args[0].items.length === 1 && e.args[0].items[0].kind === 'comprehension' ? e.args[0].items[0] : e.args[0], scope, at, env, d);
     }
-    if (sumFns.has(fn) || meanFns.has(fn)) {
+    if (SUM_FUNCTIONS.has(fn) || MEAN_FUNCTIONS.has(fn)) {
       if (e.kwargs.some((k) => reductionKwargs.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;
       // builtin sum(xs, start) takes a start value; np.sum(x, axis) an axis.
       if (rest.length > (fn === 'sum' && !methodForm && !this.isModule(e.callee) && path?.length === 1 ? 1 : 0)) return undefined;
       let product = this.reducedOperand(operand, scope, at, env, d);
       if (!product) return undefined;
-      if (meanFns.has(fn) && product.penalty) {
+      if (MEAN_FUNCTIONS.has(fn) && product.penalty) {
         const n = sym(`size(${this.source(product.penalty.params[0].expr)})`, -1);
         product = { ...product, coef: mul(product.coef, n) };
       }
@@ -766,31 +744,37 @@ export class Analyzer {
       if (binding?.kind === 'assign' && binding.value && !binding.op) regularizer = binding.value;
     }
     if (regularizer.kind !== 'call') return undefined;
-    const spec = this.regularizerSpec(regularizer);
+    const spec = this.regularizerSpec(regularizer, scope, at);
     if (!spec) return undefined;
     const inner = this.classify(target, scope, at, env, d);
     if (!isSingleParam(inner)) return undefined;
     return penaltyProduct(spec.kind, mul(spec.coef, spec.kind === 'sumsq' ? pow(inner.coef, 2) : inner.coef), inner.params, spec.via);
   }
 
-  private regularizerSpec(call: Expr & { kind: 'call' }): { kind: PenaltyKind; coef: Coef; via: string } | undefined {
-    const path = calleePath(call.callee);
-    if (!path) return undefined;
-    const fn = path[path.length - 1];
-    const fromRegularizers = path.some((p) => /regularizers?/.test(p)) || path.length === 1;
-    if (!fromRegularizers) return undefined;
-    const arg = (name: string): Coef | undefined => {
-      const kw = call.kwargs.find((k) => k.name === name)?.value;
-      const objectArg = call.args[0]?.kind === 'object' ? call.args[0].entries.find((k) => k.name === name)?.value : undefined;
-      const positional = call.args[0] && call.args[0].kind !== 'object' ? call.args[0] : undefined;
-      const v = kw ?? objectArg ?? positional;
-      if (!v) return undefined;
-      const n = numberOf(v);
-      return n !== undefined ? num(n) : sym(this.source(v));
-    };
-    if (fn === 'l2' || fn === 'L2') return { kind: 'sumsq', coef: arg('l2') ?? num(0.01), via: `${path.slice(-2).join('.')}` };
-    if (fn === 'l1' || fn === 'L1') return { kind: 'l1', coef: arg('l1') ?? num(0.01), via: `${path.slice(-2).join('.')}` };
-    if (fn === 'l2_regularizer') return { kind: 'sumsq', coef: mul(num(0.5), arg('scale') ?? ONE), via: 'l2_regularizer' };
+  /** What a regularizer call computes (facts/catalogue.ts), when it is a single L1 or L2 penalty. */
+  private regularizerSpec(call: Expr & { kind: 'call' }, scope: Scope, at: number): { kind: PenaltyKind; coef: Coef; via: string } | undefined {
+    const file = this.program.parsedOf(call.span);
+    if (!file) return undefined;
+    const language = file.language === 'python' ? 'python' : 'script';
+    const path = frameworkPath(call.callee, scope, at, file.scopes.imports, language);
+    const raw = calleePath(call.callee);
+    // A bare `l2(c)` with no import in sight (a notebook fragment) reads as the framework's.
+    const framework = path ? regularizerFramework(path) : raw?.length === 1 && !scope.lookupFunction(raw[0]) ? regularizerByName(raw[0], language) : undefined;
+    const fn = (path ?? raw)?.at(-1);
+    if (!framework || !fn) return undefined;
+    // A keyword, an entry of a config object (tfjs `l2({l2: c})`), or the positional argument the catalogue names.
+    const arg = (name: string, position?: number): Expr | undefined =>
+      call.kwargs.find((k) => k.name === name)?.value ??
+      (call.args[0]?.kind === 'object' ? call.args[0].entries.find((k) => k.name === name)?.value : undefined) ??
+      (position !== undefined && call.args[position]?.kind !== 'object' ? call.args[position] : undefined);
+    const semantics = regularizerSemantics(framework, fn, arg);
+    const coef = (f: CatalogueFactor): Coef => (f.expr ? mul(num(f.scale), numberOf(f.expr) !== undefined ? num(numberOf(f.expr)!) : sym(this.source(f.expr))) : num(f.value ?? 0));
+    const present = (f: CatalogueFactor): boolean => f.given || (f.value !== undefined && f.value !== 0 && !Number.isNaN(f.value));
+    const l1 = present(semantics.l1);
+    const l2 = present(semantics.l2);
+    const via = framework === 'tf1' ? fn : (path ?? raw)!.slice(-2).join('.');
+    if (l2 && !l1) return { kind: 'sumsq', coef: coef(semantics.l2), via };
+    if (l1 && !l2) return { kind: 'l1', coef: coef(semantics.l1), via };
     return undefined;
   }
 

@@ -15,6 +15,7 @@ import { programIndex, type Unpacked } from './program';
 import { resolveName, returnsOf } from './resolve';
 import type { Env } from './analysis';
 import { gradientValue, type AutodiffContext } from './autodiff';
+import { loopSource, zeroValue } from './catalogue';
 import { trainingFacts } from './loops';
 
 export type TermKind =
@@ -69,7 +70,6 @@ const PASS_THROUGH = new Set([
 ]);
 const PRODUCTS = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'multiply', 'mul', 'inner', 'bmm', 'mv', 'einsum']);
 const MAGNITUDES = new Set(['sqrt', 'abs', 'absolute', 'fabs', 'exp', 'norm', 'square', 'hypot', 'rsqrt', 'softplus']);
-const ZEROS = new Set(['zeros', 'zeros_like', 'zerosLike', 'empty_like', 'zeroes']);
 const ACTIVATIONS = /^(sigmoid|softmax|tanh|relu|forward|feedforward|predict|model|net|network|logistic|expit|feed_forward|predict_proba|apply|__call__|infer)$/i;
 const DERIVATIVE = /(_prime|prime|derivative|_deriv|_der|Prime|Derivative)$/;
 
@@ -205,7 +205,7 @@ export class DirectionAnalyzer {
       if (this.facts.analyzer.isParam(e) && !isGradientLike(e) && !isStateLike(e) && !INPUT_NAME.test(name) && !TARGET_NAME.test(name) && !PRED_NAME.test(name)) return [{ kind: 'param', sign: 1 }];
       // `beta = self.beta`: an alias of a parameter is the parameter, whatever it is called.
       if ((b.value.kind === 'name' || b.value.kind === 'attr') && this.facts.analyzer.isParam(b.value)) return [{ kind: 'param', sign: 1 }];
-      if (isZeros(b.value)) return [];
+      if (zeroValue(b.value)) return [];
       const value = this.terms(b.value, b.scope, b.at, d, guard);
       // `p = 1 / (1 + np.exp(-X @ theta))`: what the value is called decides when the value says nothing.
       const last = lastComponent(e) ?? key;
@@ -257,22 +257,11 @@ export class DirectionAnalyzer {
   /** `for p, g in zip(params, grads)`: g is an element of grads. */
   private loop(b: Binding, e: Expr, key: string, d: number, guard: Guard): DirTerm[] {
     if (!b.loop) return this.byName(e, key, b);
-    let iter = b.loop.iter;
-    let position = b.loop.position;
-    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'enumerate' && iter.args[0]) {
-      if (position === 0) return [{ kind: 'scalar', sign: 1 }];
-      iter = iter.args[0];
-      position = 0;
-    }
-    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'zip') {
-      const arg = iter.args[position];
-      if (!arg) return [unknown(e, this)];
-      return this.element(arg, b, d, guard);
-    }
-    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'range') return [{ kind: 'scalar', sign: 1 }];
-    if (position !== 0) return [unknown(e, this)];
-    if (this.facts.analyzer.isParam(e)) return [{ kind: 'param', sign: 1 }];
-    return this.element(iter, b, d, guard);
+    const source = loopSource(b.loop.iter, b.loop.position, (x) => this.facts.analyzer.isModule(x));
+    if (!source) return [unknown(e, this)];
+    if (source.kind !== 'element') return [{ kind: 'scalar', sign: 1 }];
+    if (source.collection === b.loop.iter && this.facts.analyzer.isParam(e)) return [{ kind: 'param', sign: 1 }];
+    return this.element(source.collection, b, d, guard);
   }
 
   private element(collection: Expr, b: Binding, d: number, guard: Guard): DirTerm[] {
@@ -382,7 +371,7 @@ export class DirectionAnalyzer {
         break;
     }
     if (PRODUCTS.has(name) && operands.length === 2 && name !== 'einsum') return multiply(T(operands[0]), T(operands[1]));
-    if (ZEROS.has(name) || (name === 'fill' && e.args[0] && numberOf(e.args[0]) === 0)) return [];
+    if (zeroValue(e)) return [];
     if (name === 'sign' || name === 'sgn') {
       // FGSM and signSGD: which way a sign of a gradient points is not read here.
       if (operands.some((o) => this.terms(o, scope, at, d, guard).some((t) => t.kind === 'grad'))) this.ascent = true;
@@ -640,18 +629,6 @@ function divide(l: DirTerm[], r: DirTerm[]): DirTerm[] {
   r = collapse(r);
   if (r.length === 1 && r[0].kind === 'scalar') return l.map((t) => (r[0].sign === 1 ? t : flip(t)));
   return [{ kind: 'unknown', sign: 1, gradientish: [...l, ...r].some((t) => t.kind === 'grad' || t.gradientish) }];
-}
-
-function isZeros(e: Expr): boolean {
-  if (e.kind === 'num') return e.value === 0;
-  if (e.kind === 'call') {
-    const name = calleeName(e);
-    if (name && ZEROS.has(name)) return true;
-    if (name === 'fill' && e.args[0] && numberOf(e.args[0]) === 0) return true;
-  }
-  if (e.kind === 'binary' && e.op === '*' && e.left.kind === 'seq' && e.left.items.every((i) => numberOf(i) === 0)) return true;
-  if (e.kind === 'comprehension') return isZeros(e.element);
-  return false;
 }
 
 function numericSign(e: Expr | undefined): 1 | -1 {

@@ -14,6 +14,7 @@ import { baseExpr, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isStateLike, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
 import { trainingFacts } from './loops';
+import { REGULARIZER_ARGUMENT, frameworkPath, inPlaceUpdate, regularizerByIdentifier, regularizerFramework, regularizerSemantics, type RegularizerFactor as CatalogueFactor } from './catalogue';
 
 export type Framework = 'torch' | 'keras' | 'tfa' | 'optax' | 'tfjs';
 
@@ -102,12 +103,8 @@ export interface ChainFact {
   elements: ChainElement[];
 }
 
-export interface RegularizerFactor {
-  /** Written in the call (keyword, entry or positional). */
-  given: boolean;
-  expr?: Expr;
-  /** Resolved value, or the default when not given. Undefined when written but unresolvable. */
-  value?: number;
+/** A regularizer's factor (facts/catalogue.ts), its value resolved through names and configs where possible. */
+export interface RegularizerFactor extends CatalogueFactor {
   /** Written as a literal 0 / 0.0. */
   literalZero: boolean;
 }
@@ -231,33 +228,12 @@ const TFJS_CLASSES: Record<string, string> = {
   SGDOptimizer: 'sgd', MomentumOptimizer: 'momentum', AdamOptimizer: 'adam', AdamaxOptimizer: 'adamax',
   RMSPropOptimizer: 'rmsprop', AdagradOptimizer: 'adagrad', AdadeltaOptimizer: 'adadelta',
 };
-const KERAS_REGULARIZERS = new Set(['l1', 'l2', 'L1', 'L2', 'L1L2', 'l1_l2']);
-const TFJS_REGULARIZERS = new Set(['l1', 'l2', 'l1l2']);
 const USE_METHODS = new Set(['step', 'zero_grad', 'update', 'apply_gradients', 'applyGradients', 'minimize', 'init', 'exclude_from_weight_decay']);
-const REGULARIZER_KWARG = /^(kernel|bias|depthwise|pointwise|recurrent|embeddings|beta|gamma|alpha|activity)_regularizer$|^(kernel|bias|depthwise|pointwise|recurrent|embeddings|beta|gamma|alpha|activity)Regularizer$/;
 /** Names of variables and functions that hold an objective (not a penalty on its own). */
 const LOSS_NAME = /loss|cost|objective/i;
 const NOT_LOSS_NAME = /reg|l1|l2|penalt|decay|wd|norm|weight/i;
 /** Objects that hold parsed command-line arguments. */
 const ARGS_NAME = /^(args|opts?|options|flags|FLAGS|hparams|cli_args|arguments|parsed_args|cmd_args)$/;
-
-/** Python roots used without an import (notebook fragments) and what they stand for. */
-const PY_FALLBACK: Record<string, string> = { torch: 'torch', optax: 'optax', keras: 'keras', tf: 'tensorflow', tfa: 'tensorflow_addons' };
-
-/** Canonical form of an import path: tf.keras → keras, tf_keras → keras, @tensorflow/tfjs-node → tfjs. */
-function canonical(path: string[]): string[] {
-  if (path.length === 0) return path;
-  const [root] = path;
-  if (/^@tensorflow\/tfjs/.test(root)) return ['tfjs', ...path.slice(1)];
-  if (root === 'tensorflow_addons') return ['tfa', ...path.slice(1)];
-  if (root === 'tf_keras') return ['keras', ...path.slice(1)];
-  if (root === 'tensorflow') {
-    const k = path.indexOf('keras');
-    if (k > 0) return ['keras', ...path.slice(k + 1)];
-    if (path[1] === 'optimizers') return ['keras', ...path.slice(1)];
-  }
-  return path;
-}
 
 // ------------------------------------------------------------------ collector
 
@@ -270,7 +246,6 @@ interface Write {
 }
 
 class Collector {
-  private readonly imports = new Map<string, string[]>();
   private readonly argparse = new Map<string, { expr: Expr; ctx: Ctx }>();
   private readonly owners: Owner[] = [];
   private readonly refs = new Map<number, Set<string>>();
@@ -281,7 +256,8 @@ class Collector {
   private readonly returns: { owner: Owner; value: Expr; ctx: Ctx }[] = [];
   private readonly gradFnNames = new Set<string>();
   private readonly autodiffOwners = new Set<number>();
-  private readonly mulCalls: { call: Expr & { kind: 'call' }; ctx: Ctx }[] = [];
+  /** `p.mul_(f)` and `W *= f`: the weight scaled in place, and the factor. */
+  private readonly scalings: { target: Expr; factor: Expr; span: Span; ctx: Ctx }[] = [];
   /** Assignments and in-place method calls, with the variable written. */
   private readonly writes: Write[] = [];
   private readonly fw: FrameworkFacts;
@@ -313,7 +289,6 @@ class Collector {
   run(): FrameworkFacts {
     const module: Owner = { id: 0, span: this.facts.scopes.root.span };
     this.owners.push(module);
-    this.collectImports(this.facts.module.body);
     this.stmts(this.facts.module.body, module, undefined);
     this.differentiated();
     this.calls.sort((a, b) => a.call.span.start - b.call.span.start || b.call.span.end - a.call.span.end);
@@ -330,27 +305,6 @@ class Collector {
   }
 
   // ---------------------------------------------------------------- walking
-
-  private collectImports(body: Stmt[]): void {
-    const visit = (stmts: Stmt[]): void => {
-      for (const s of stmts) {
-        if (s.kind === 'import') {
-          for (const n of s.names) {
-            if (n.name === '*' || n.name === 'default') this.imports.set(n.alias, [s.module]);
-            else if (n.name === s.module) {
-              // `import torch.optim` binds `torch`; `import torch.optim as optim` binds the submodule.
-              this.imports.set(n.alias, n.name.startsWith(n.alias + '.') ? [n.alias] : splitModule(s.module));
-            } else this.imports.set(n.alias, [...splitModule(s.module), ...n.name.split('.')]);
-          }
-        } else if (s.kind === 'assign' && s.value.kind === 'call' && s.value.callee.kind === 'name' && s.value.callee.name === 'require') {
-          const arg = s.value.args[0];
-          const target = s.targets[0];
-          if (arg?.kind === 'str' && target?.kind === 'name') this.imports.set(target.name, [arg.value]);
-        } else if (s.kind === 'function' || s.kind === 'class' || s.kind === 'block' || s.kind === 'for') visit(s.body);
-      }
-    };
-    visit(body);
-  }
 
   private newOwner(name: string | undefined, span: Span, cls: Span | undefined): Owner {
     const owner: Owner = { id: this.owners.length, name, span, cls };
@@ -394,7 +348,7 @@ class Collector {
           const items = s.value.items;
           s.targets[0].items.forEach((t, i) => this.writes.push({ owner, target: t, value: items[i], span: s.span }));
         }
-        if (target && s.op === '*' && s.value) this.mulCalls.push({ call: { kind: 'call', callee: { kind: 'attr', object: target, name: 'mul_', span: target.span }, args: [s.value], kwargs: [], span: s.span }, ctx });
+        if (target && s.op === '*' && s.value) this.scalings.push({ target, factor: s.value, span: s.span, ctx });
         this.exprs(s.value, ctx, s.value.kind === 'call' && !s.op ? key : undefined);
         return;
       }
@@ -488,7 +442,8 @@ class Collector {
       else if (a.kind !== 'lambda') this.lossExprs.push({ expr: a, ctx });
     }
     if (method === 'add_argument' || /^DEFINE_(float|integer|string)$/.test(method)) this.argparseOption(e, ctx);
-    if (method === 'mul_' && e.callee.kind === 'attr' && e.args.length === 1) this.mulCalls.push({ call: e, ctx });
+    const update = inPlaceUpdate(e, (x) => this.facts.analyzer.isModule(x));
+    if (update?.op === '*') this.scalings.push({ target: update.target, factor: update.operand, span: e.span, ctx });
   }
 
   /** What the file differentiates (facts/autodiff.ts): owners that differentiate, and the losses they do. */
@@ -550,31 +505,9 @@ class Collector {
 
   // ---------------------------------------------------------------- paths
 
-  /** The canonical dotted path of a callee: `optim.Adam` → torch.optim.Adam. */
-  path(e: Expr, scope: Scope, at: number, depth = 0): string[] | undefined {
-    if (depth > 6) return undefined;
-    if (e.kind === 'name') {
-      const binding = scope.lookup(e.name, at);
-      if (binding) {
-        if (binding.kind === 'assign' && binding.value && !binding.op && (binding.value.kind === 'name' || binding.value.kind === 'attr'))
-          return this.path(binding.value, binding.scope, binding.at, depth + 1);
-        if (!(binding.kind === 'assign' && binding.value?.kind === 'call' && binding.value.callee.kind === 'name' && binding.value.callee.name === 'require')) return undefined;
-      }
-      const imported = this.imports.get(e.name);
-      if (imported) return canonical(imported);
-      if (this.facts.language === 'python') return PY_FALLBACK[e.name] ? canonical([PY_FALLBACK[e.name]]) : undefined;
-      return e.name === 'tf' ? ['tfjs'] : undefined;
-    }
-    if (e.kind === 'attr') {
-      const p = this.path(e.object, scope, at, depth + 1);
-      return p && canonical([...p, e.name]);
-    }
-    // `optax.inject_hyperparams(optax.adamw)(...)` builds an adamw.
-    if (e.kind === 'call' && e.args[0] && (e.callee.kind === 'attr' || e.callee.kind === 'name')) {
-      const inner = this.path(e.callee, scope, at, depth + 1);
-      if (inner && inner[0] === 'optax' && inner[inner.length - 1] === 'inject_hyperparams') return this.path(e.args[0], scope, at, depth + 1);
-    }
-    return undefined;
+  /** The canonical dotted path of a callee (facts/catalogue.ts): `optim.Adam` → torch.optim.Adam. */
+  path(e: Expr, scope: Scope, at: number): string[] | undefined {
+    return frameworkPath(e, scope, at, this.facts.scopes.imports, this.facts.language === 'python' ? 'python' : 'script');
   }
 
   // ---------------------------------------------------------------- classification
@@ -592,9 +525,7 @@ class Collector {
     else if (root === 'optax' && path.length === 2 && name === 'chain') this.chain(call, ctx, binding);
     else if (root === 'tfjs' && ((path[1] === 'train' && TFJS.has(name) && path.length === 3) || (TFJS_CLASSES[name] && path.length === 2)))
       this.optimizer(call, ctx, binding, 'tfjs', TFJS_CLASSES[name] ?? name, path, bareName);
-    else if (root === 'keras' && path.includes('regularizers') && KERAS_REGULARIZERS.has(name)) this.regularizer(call, ctx, 'keras', name);
-    else if (root === 'tfjs' && path[1] === 'regularizers' && TFJS_REGULARIZERS.has(name)) this.regularizer(call, ctx, 'tfjs', name);
-    else if (root === 'tensorflow' && (name === 'l2_regularizer' || name === 'l1_regularizer')) this.regularizer(call, ctx, 'tf1', name);
+    else if (regularizerFramework(path)) this.regularizer(call, ctx, regularizerFramework(path)!, name);
     this.attachments(call, ctx);
   }
 
@@ -776,31 +707,18 @@ class Collector {
 
   // ---------------------------------------------------------------- regularizers
 
+  /** A regularizer construction, read through the catalogue (facts/catalogue.ts), its arguments resolved to numbers where they can be. */
   private regularizer(call: Expr & { kind: 'call' }, ctx: Ctx, framework: RegularizerFact['framework'], fn: string): RegularizerFact {
     const existing = this.fw.regularizers.find((r) => r.expr === call);
     if (existing) return existing;
     const arg = this.argLookup(call, ctx);
-    const factor = (name: string, position: number | undefined, def: number): RegularizerFactor => {
-      const a = arg(name, position);
-      if (!a) return { given: false, value: def, literalZero: false };
-      return { given: true, expr: a.expr, value: a.value, literalZero: numberOf(a.expr) === 0 };
+    const semantics = regularizerSemantics(framework, fn, (name, position) => arg(name, position)?.expr);
+    const resolve = (f: CatalogueFactor): RegularizerFactor => {
+      if (!f.given || !f.expr) return { ...f, literalZero: false };
+      const v = this.evaluate(f.expr, ctx.scope, ctx.at, 0);
+      return { ...f, value: v === undefined ? undefined : v * f.scale, literalZero: numberOf(f.expr) === 0 };
     };
-    const absent: RegularizerFactor = { given: false, value: 0, literalZero: false };
-    let l1 = absent;
-    let l2 = absent;
-    if (framework === 'tf1') {
-      const scale = factor('scale', 0, NaN);
-      if (fn === 'l2_regularizer') l2 = { ...scale, value: scale.value === undefined ? undefined : scale.value / 2 };
-      else l1 = scale;
-    } else if (fn === 'l2' || fn === 'L2') l2 = factor('l2', framework === 'keras' ? 0 : undefined, 0.01);
-    else if (fn === 'l1' || fn === 'L1') l1 = factor('l1', framework === 'keras' ? 0 : undefined, 0.01);
-    else {
-      // Keras 3: L1L2 and l1_l2 default to 0 and 0. tfjs l1l2: 0.01 and 0.01.
-      const def = framework === 'tfjs' ? 0.01 : 0;
-      l1 = factor('l1', framework === 'keras' ? 0 : undefined, def);
-      l2 = factor('l2', framework === 'keras' ? 1 : undefined, def);
-    }
-    const fact: RegularizerFact = { framework, fn, expr: call, isString: false, ctx, l1, l2, versionDependent: framework === 'keras' && fn === 'l1_l2', attachments: [] };
+    const fact: RegularizerFact = { framework, fn, expr: call, isString: false, ctx, l1: resolve(semantics.l1), l2: resolve(semantics.l2), versionDependent: semantics.versionDependent, attachments: [] };
     this.fw.regularizers.push(fact);
     return fact;
   }
@@ -809,7 +727,7 @@ class Collector {
   private attachments(call: Expr & { kind: 'call' }, ctx: Ctx): void {
     const entries = [...call.kwargs, ...call.args.flatMap((a) => (a.kind === 'object' ? a.entries : []))];
     for (const k of entries) {
-      if (!REGULARIZER_KWARG.test(k.name)) continue;
+      if (!REGULARIZER_ARGUMENT.test(k.name)) continue;
       const fact = this.attachedRegularizer(k.value, ctx);
       if (fact) fact.attachments.push({ kwarg: k.name, ctx, weight: !/^activity/.test(k.name), span: k.span ?? k.value.span });
     }
@@ -820,28 +738,17 @@ class Collector {
     if (value.kind === 'str') {
       const existing = this.fw.regularizers.find((r) => r.expr === value);
       if (existing) return existing;
-      const framework = this.facts.language === 'python' ? 'keras' : 'tfjs';
-      const id = value.value;
-      const keras3 = framework === 'keras';
-      const f = (v: number | undefined): RegularizerFactor => ({ given: false, value: v, literalZero: false });
-      let l1: RegularizerFactor;
-      let l2: RegularizerFactor;
-      if (id === 'l2') [l1, l2] = [f(0), f(0.01)];
-      else if (id === 'l1') [l1, l2] = [f(0.01), f(0)];
-      else if (id === 'l1l2') [l1, l2] = keras3 ? [f(0), f(0)] : [f(0.01), f(0.01)];
-      else if (id === 'l1_l2' && keras3) [l1, l2] = [f(undefined), f(undefined)];
-      else return undefined;
-      const fact: RegularizerFact = { framework, fn: id, expr: value, isString: true, ctx, l1, l2, versionDependent: id === 'l1_l2', attachments: [] };
+      const semantics = regularizerByIdentifier(value.value, this.facts.language === 'python' ? 'keras' : 'tfjs');
+      if (!semantics) return undefined;
+      const plain = (f: CatalogueFactor): RegularizerFactor => ({ ...f, literalZero: false });
+      const fact: RegularizerFact = { framework: semantics.framework, fn: value.value, expr: value, isString: true, ctx, l1: plain(semantics.l1), l2: plain(semantics.l2), versionDependent: semantics.versionDependent, attachments: [] };
       this.fw.regularizers.push(fact);
       return fact;
     }
     if (value.kind === 'call') {
       const path = this.path(value.callee, ctx.scope, ctx.at);
-      if (!path) return undefined;
-      const name = path[path.length - 1];
-      if (path[0] === 'keras' && path.includes('regularizers') && KERAS_REGULARIZERS.has(name)) return this.regularizer(value, ctx, 'keras', name);
-      if (path[0] === 'tfjs' && path[1] === 'regularizers' && TFJS_REGULARIZERS.has(name)) return this.regularizer(value, ctx, 'tfjs', name);
-      return undefined;
+      const framework = path && regularizerFramework(path);
+      return path && framework && framework !== 'tf1' ? this.regularizer(value, ctx, framework, path[path.length - 1]) : undefined;
     }
     const key = exprKey(value);
     const b = key !== undefined ? ctx.scope.lookup(key, ctx.at) : undefined;
@@ -929,11 +836,9 @@ class Collector {
       }
     }
     // `p.mul_(1 - lr * wd)`, `W *= 1 - lr * wd`.
-    for (const { call, ctx } of this.mulCalls) {
-      const target = (call.callee as { object: Expr }).object;
-      const factor = call.args[0];
+    for (const { target, factor, span, ctx } of this.scalings) {
       if (!analyzer.isParam(target) || factor.kind !== 'binary' || factor.op !== '-' || numberOf(factor.left) !== 1) continue;
-      this.fw.handDecays.push({ kind: 'decoupled', span: call.span, target, ctx });
+      this.fw.handDecays.push({ kind: 'decoupled', span, target, ctx });
     }
   }
 
@@ -1262,10 +1167,6 @@ function squares(root: Expr, key: string): boolean {
     }
   });
   return found;
-}
-
-function splitModule(module: string): string[] {
-  return module.startsWith('@') || module.includes('/') ? [module] : module.split('.');
 }
 
 function kwarg(e: Expr & { kind: 'call' }, name: string): Expr | undefined {

@@ -13,6 +13,7 @@ import { children, type Scope } from './scope';
 import { isLearningRateName, isRegularizationStrengthName, isWeightName, parameterOfGradient } from './roles';
 import { penaltyCoefficientNames } from './losses';
 import { regularizerGradientSites } from './regularizerObjects';
+import { loopSource } from './catalogue';
 import { programIndex, spanKey } from './program';
 
 export type RegGradientKind = 'linear' | 'sign' | 'abs' | 'normalized' | 'const';
@@ -276,21 +277,8 @@ export function paramIds(facts: Facts, occ: ParamOccurrence, scope: Scope): stri
 export function loopCollectionKey(facts: Facts, name: string, scope: Scope, at: number): string | undefined {
   const b = scope.lookup(name, at) ?? scope.lookup(name, Infinity);
   if (!b || b.kind !== 'loop' || !b.loop) return undefined;
-  let iter: Expr = b.loop.iter;
-  let position = b.loop.position;
-  if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'enumerate' && iter.args[0]) {
-    if (position === 0) return undefined;
-    iter = iter.args[0];
-    position = 0;
-  }
-  if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'zip') {
-    const arg = iter.args[position];
-    if (!arg) return undefined;
-    iter = arg;
-  } else if (iter.kind === 'call' && iter.callee.kind === 'attr' && /^(named_parameters|items)$/.test(iter.callee.name)) {
-    if (position !== 1) return undefined;
-  } else if (position !== 0) return undefined;
-  return collectionKey(iter);
+  const source = loopSource(b.loop.iter, b.loop.position, (e) => facts.analyzer.isModule(e));
+  return source?.kind === 'element' ? collectionKey(source.collection) : undefined;
 }
 
 function collectionKey(iter: Expr): string | undefined {

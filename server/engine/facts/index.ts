@@ -11,6 +11,7 @@ import { baseExpr, exprKey } from './keys';
 import { forEachChild, type ScopeBuilder } from './scope';
 import { findUpdates, stateTargets, type UpdateSite } from './updates';
 import { isGradientLike, isStateLike, parameterOfGradient } from './roles';
+import { loopSource } from './catalogue';
 
 export type { UpdateSite, UpdateKind } from './updates';
 export type { Summand, PenaltyTerm, Product, ParamOccurrence } from './analysis';
@@ -55,7 +56,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   analyzer.registerParams(parsed.file, params);
 
   // Parameters by how the file treats them: loop variables over parameter collections...
-  collectLoopParams(module.body, params);
+  collectLoopParams(module.body, params, (e) => analyzer.isModule(e));
   // ...then targets of updates and the parameters that gradients belong to.
   // Two passes: the first finds which targets are parameters; the second analyses the steps
   // knowing them (what counts as a parameter changes how names expand).
@@ -101,10 +102,10 @@ function detectDialect(language: LanguageId, imports: Map<string, string>): Dial
 }
 
 /** `for p in model.parameters()`, `for name, p in model.named_parameters()`, `for w, g in zip(weights, grads)`. */
-function collectLoopParams(body: Stmt[], params: Set<string>): void {
+function collectLoopParams(body: Stmt[], params: Set<string>, isModule: (e: Expr) => boolean): void {
   const elementIsParam = (iter: Expr): boolean => {
     // `jax.tree_util.tree_leaves(params)`, `jax.tree.leaves(params)`: the leaves of a parameter tree.
-    if (iter.kind === 'call' && (iter.callee.kind === 'attr' || iter.callee.kind === 'name') && /^(tree_leaves|leaves|tree_flatten)$/.test(iter.callee.kind === 'attr' ? iter.callee.name : iter.callee.name) && iter.args[0])
+    if (iter.kind === 'call' && (iter.callee.kind === 'attr' || iter.callee.kind === 'name') && /^(tree_leaves|leaves|tree_flatten)$/.test(iter.callee.name) && iter.args[0])
       return elementIsParam(iter.args[0]);
     if (iter.kind === 'call' && iter.callee.kind === 'attr') {
       if (/^(parameters|values)$/.test(iter.callee.name)) return paramCollection.test(exprKey(iter.callee.object) ?? '') || iter.callee.name === 'parameters';
@@ -112,24 +113,19 @@ function collectLoopParams(body: Stmt[], params: Set<string>): void {
     const key = exprKey(iter);
     return key !== undefined && paramCollection.test(key) && !isGradientLike(iter);
   };
+  /** Each name of a loop target with its position in the tuple: `for i, (w, g) in ...` gives w and g positions 1. */
   const bindLoop = (target: Expr, iter: Expr): void => {
-    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'zip' && target.kind === 'seq') {
-      iter.args.forEach((arg, i) => {
-        const t = target.items[i];
-        if (t && t.kind === 'name' && elementIsParam(arg)) params.add(t.name);
-      });
+    // `for i, (w, g) in enumerate(zip(ws, gs))`: the second item walks the enumerated iterable.
+    if (target.kind === 'seq' && target.items[1]?.kind === 'seq' && iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'enumerate' && iter.args[0]) {
+      bindLoop(target.items[1], iter.args[0]);
       return;
     }
-    if (iter.kind === 'call' && iter.callee.kind === 'attr' && /^(named_parameters|items)$/.test(iter.callee.name) && target.kind === 'seq') {
-      const t = target.items[1];
-      if (t && t.kind === 'name' && (iter.callee.name === 'named_parameters' || elementIsParam(iter.callee.object))) params.add(t.name);
-      return;
+    const names = target.kind === 'seq' ? target.items.map((item, i) => ({ item, i })) : [{ item: target, i: 0 }];
+    for (const { item, i } of names) {
+      if (item.kind !== 'name') continue;
+      const source = loopSource(iter, i, isModule);
+      if (source?.kind === 'element' && elementIsParam(source.collection)) params.add(item.name);
     }
-    if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'enumerate' && target.kind === 'seq' && iter.args[0]) {
-      bindLoop(target.items[1] ?? target, iter.args[0]);
-      return;
-    }
-    if (target.kind === 'name' && elementIsParam(iter)) params.add(target.name);
   };
   const visitExpr = (e: Expr): void => {
     const stack = [e];
@@ -154,5 +150,3 @@ function collectLoopParams(body: Stmt[], params: Set<string>): void {
   };
   visit(body);
 }
-
-

@@ -23,6 +23,7 @@ import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
 import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
+import { KERAS_LAYER, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isSumFunction, zeroValue } from './catalogue';
 
 export type Call = Extract<Expr, { kind: 'call' }>;
 export type Lambda = Extract<Expr, { kind: 'lambda' }>;
@@ -179,11 +180,6 @@ function returnsIn(stmts: Stmt[]): Return[] {
 }
 
 const detachMethods = new Set(['detach', 'item', 'numpy', 'tolist', 'dataSync', 'arraySync']);
-const reductions = new Set(['sum', 'add_n', 'addN', 'reduce_sum', 'fsum']);
-const regularizerKwarg = /^(kernel|bias|activity|depthwise|pointwise|recurrent|embeddings|beta|gamma)_regularizer$/;
-const regularizerEntry = /^(kernel|bias|activity|depthwise|pointwise|recurrent|embeddings|beta|gamma)Regularizer$/;
-const tf1RegularizerKwarg = /^(regularizer|weights_regularizer|biases_regularizer|kernel_regularizer|bias_regularizer)$/;
-const kerasLayerName = /^(Dense|Conv[123]D|Conv[123]DTranspose|SeparableConv[12]D|DepthwiseConv[12]D|LSTM|GRU|SimpleRNN|Embedding|BatchNormalization|LayerNormalization|EinsumDense|MultiHeadAttention|LocallyConnected[12]D|ConvLSTM2D)$/;
 /** Places that read the collected regularization losses, or compute a loss that includes them. */
 const regLossReader = /^(get_regularization_loss|get_regularization_losses|get_total_loss|calculateLosses|compute_loss|scale_regularization_loss|apply_regularization|get_losses_for)$/;
 const regLossMention = /regularization|penalt|l2_loss|l1_loss|weight_decay|reg_loss/i;
@@ -446,7 +442,7 @@ export class TrainingFacts {
           return leaf();
         }
         const name = callName(e);
-        if (name && reductions.has(name) && e.args.length === 1 && e.args[0].kind === 'seq' && !this.penalty(e, scope, at)) {
+        if (name && isSumFunction(name) && e.args.length === 1 && e.args[0].kind === 'seq' && !this.penalty(e, scope, at)) {
           for (const item of e.args[0].items) go(item);
           return;
         }
@@ -524,7 +520,7 @@ export class TrainingFacts {
     if (name && /^(get_regularization_loss|get_regularization_losses|calculateLosses|scale_regularization_loss)$/.test(name)) return true;
     const arg = e.args[0];
     if (!name || !arg) return false;
-    if ((reductions.has(name) || name === 'stack') && e.args.length === 1) return this.isLossesList(arg);
+    if ((isSumFunction(name) || name === 'stack') && e.args.length === 1) return this.isLossesList(arg);
     return false;
   }
 
@@ -572,7 +568,7 @@ export class TrainingFacts {
         }
         const name = callName(s);
         // sum([...]), tf.add_n([...]), tf.addN([...]), sum(... for p in ...), torch.stack([...]).sum()
-        let list: Expr | undefined = name && reductions.has(name) && s.args.length === 1 ? s.args[0] : undefined;
+        let list: Expr | undefined = name && isSumFunction(name) && s.args.length === 1 ? s.args[0] : undefined;
         if (!list && name === 'sum' && s.args.length === 0 && s.callee.kind === 'attr' && s.callee.object.kind === 'call' && callName(s.callee.object) === 'stack')
           list = s.callee.object.args[0];
         if (list?.kind === 'seq') return list.items.length > 0 && list.items.every((x) => this.isPenalty(x, scope, at, d));
@@ -621,7 +617,7 @@ export class TrainingFacts {
         break;
       }
     }
-    if (start < 0 || !all[start].value || !zeroish(all[start].value!)) return false;
+    if (start < 0 || !all[start].value || zeroValue(all[start].value!) === undefined) return false;
     const steps = all.slice(start + 1).filter((x) => x.at <= b.at || x.loops.length > 0);
     if (steps.length === 0) return false;
     return steps.every((x) => (this.accumulationStep(x) ?? []).every((v) => this.isPenalty(v, x.scope, x.at, depth + 1)));
@@ -766,7 +762,7 @@ export class TrainingFacts {
     if (this.facts.language === 'python') {
       const tf1 = /^[a-z]/.test(name) && (path.includes('layers') || path.includes('slim') || path.includes('contrib') || name === 'get_variable' || name === 'arg_scope' || name === 'variable_scope');
       for (const k of c.kwargs) {
-        if (!(tf1 ? tf1RegularizerKwarg : regularizerKwarg).test(k.name)) continue;
+        if (!(tf1 ? TF1_REGULARIZER_ARGUMENT : REGULARIZER_ARGUMENT).test(k.name)) continue;
         if (this.realRegularizer(k.value, info.scope, info.stmt.span.start)) return { call: c, arg: k, style: tf1 ? 'tf1' : 'keras', unit: info.unit };
       }
       return undefined;
@@ -774,7 +770,7 @@ export class TrainingFacts {
     const config = c.args.find((a) => a.kind === 'object');
     if (!config || config.kind !== 'object') return undefined;
     for (const k of config.entries) {
-      if (regularizerEntry.test(k.name) && this.realRegularizer(k.value, info.scope, info.stmt.span.start)) return { call: c, arg: k, style: 'tfjs', unit: info.unit };
+      if (REGULARIZER_ARGUMENT.test(k.name) && this.realRegularizer(k.value, info.scope, info.stmt.span.start)) return { call: c, arg: k, style: 'tfjs', unit: info.unit };
     }
     return undefined;
   }
@@ -798,7 +794,7 @@ export class TrainingFacts {
     const path = pathOf(c.callee) ?? [];
     const name = path[path.length - 1] ?? '';
     if (this.facts.language !== 'python') return path.length >= 2 && path[path.length - 2] === 'layers';
-    return kerasLayerName.test(name) || (path.includes('layers') && /^[A-Z]/.test(name));
+    return KERAS_LAYER.test(name) || (path.includes('layers') && /^[A-Z]/.test(name));
   }
 
   /** Per unit (function, class, module; lambdas count for their function): layer calls and regularized layers directly in it. */
@@ -1167,16 +1163,6 @@ function isNoGradContext(decorator: Expr): boolean {
   const callee = decorator.kind === 'call' ? decorator.callee : decorator;
   const path = pathOf(callee);
   return path !== undefined && /^(no_grad|inference_mode)$/.test(path[path.length - 1]);
-}
-
-function zeroish(e: Expr): boolean {
-  if (e.kind === 'num') return e.value === 0;
-  if (e.kind === 'call') {
-    const name = callName(e) ?? '';
-    if (/^(zeros|zeros_like|zerosLike)$/.test(name)) return true;
-    if (/^(tensor|constant|scalar|Variable|as_tensor)$/.test(name)) return e.args[0]?.kind === 'num' && e.args[0].value === 0;
-  }
-  return false;
 }
 
 /** Rebuilds an expression with mapped children; returns `e` itself when nothing changed. */

@@ -17,6 +17,7 @@ import { isGradientLike, isWeightName } from './roles';
 import { loopCollectionKey, paramIds, sameParam } from './gradients';
 import { programIndex, spanKey } from './program';
 import { trainingFacts } from './loops';
+import { SUM_FUNCTIONS } from './catalogue';
 
 /** Names of variables and functions that hold an objective. */
 const LOSS_NAME = /loss|cost|objective|^obj$|^J$|energy|risk|^nll$/i;
@@ -355,7 +356,6 @@ function expandableFactor(
 /** Penalty shapes that are not norms: ΣW, (ΣW)², |ΣW|. */
 export type Shape = 'plain-sum' | 'square-of-sum' | 'abs-of-sum';
 
-const SUM_FNS = new Set(['sum', 'reduce_sum', 'nansum']);
 
 /** Code about nonnegative weights, where ΣW is the L1 norm (NMF, mixture weights). */
 const NONNEGATIVE_FILE = /nmf|non-?negative|nonneg/i;
@@ -414,7 +414,7 @@ function plainSum(facts: Facts, e: Expr, scope: Scope, at: number): ParamOccurre
     const gen = e.args[0];
     return plainSum(facts, gen.element, facts.scopes.lambdaScopes.get(gen) ?? scope, Infinity);
   }
-  if (SUM_FNS.has(name)) {
+  if (SUM_FUNCTIONS.has(name) && name !== 'fsum') {
     if (e.kwargs.some((k) => /^(axis|dim|axes|keepdims|keepdim)$/.test(k.name))) return undefined;
     if (method ? e.args.length > 0 : e.args.length !== 1) return undefined;
     operand = method ? (e.callee as { object: Expr }).object : e.args[0];

@@ -10,6 +10,7 @@ import { numberOf } from './analysis';
 import { baseExpr, exprKey } from './keys';
 import { isGradientLike } from './roles';
 import { canonicalCoef } from './symbols';
+import { inPlaceUpdate } from './catalogue';
 import { regGradientTerms, scaledSelfSites, type RegGradientTerm } from './gradients';
 import { ASCENT_WORDS, DirectionAnalyzer, type DirTerm } from './direction';
 import { programIndex, spanKey } from './program';
@@ -202,16 +203,10 @@ export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {
     return undefined;
   }
   const call = stmt?.kind === 'expr' ? stmt.expr : index.exprBySpan.get(spanKey(site.span));
-  if (call?.kind === 'call' && call.callee.kind === 'attr') {
-    const method = call.callee.name;
-    const alpha = call.kwargs.find((k) => k.name === 'alpha')?.value;
-    const [first, second] = call.args;
-    const mul = (a: Expr, b: Expr): Expr => ({ kind: 'binary', op: '*', left: a, right: b, span: b.span });
-    if (/^(add_|sub_|assign_add|assign_sub|addAssign)$/.test(method) && first) {
-      const expr = first && second && (numberOf(first) !== undefined || method === 'add_') ? mul(first, second) : alpha ? mul(alpha, first) : first;
-      return { expr, sign: /sub/.test(method) ? -1 : 1, self: [] };
-    }
-    if (/^(assign|copy_|set_)$/.test(method) && first) return { expr: first, sign: 1, self };
+  if (call?.kind === 'call') {
+    const update = inPlaceUpdate(call, (e) => facts.analyzer.isModule(e));
+    if (update?.op === '+' || update?.op === '-') return { expr: update.operand, sign: update.op === '-' ? -1 : 1, self: [] };
+    if (update?.op === '=') return { expr: update.operand, sign: 1, self };
     return undefined;
   }
   const body = index.exprBySpan.get(spanKey(site.span));

@@ -5,6 +5,7 @@ import type { Analyzer, Summand } from './analysis';
 import { numberOf } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { forEachChild, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { inPlaceUpdate } from './catalogue';
 import { isGradientLike, isLearningRateName } from './roles';
 
 export type UpdateKind =
@@ -30,9 +31,6 @@ export interface UpdateSite {
   penaltyGradientOf?: FunctionDef;
 }
 
-const inPlaceSub = new Set(['sub_', 'assign_sub']);
-const inPlaceAdd = new Set(['add_', 'assign_add']);
-const inPlaceSet = new Set(['assign', 'copy_', 'set_']);
 
 /** Candidate update statements, found structurally (before the parameter set is known). */
 export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyzer): UpdateSite[] {
@@ -106,25 +104,14 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   };
 
   const callSite = (call: Expr & { kind: 'call' }, scope: Scope, span: Span): void => {
-    if (call.callee.kind !== 'attr') return;
-    const method = call.callee.name;
-    const target = call.callee.object;
+    const update = inPlaceUpdate(call, (e) => analyzer.isModule(e));
+    if (!update) return;
+    const { target, operand } = update;
     const at = span.start;
-    if (analyzer.isModule(target)) return;
-    const kind = isGradientLike(target) ? 'accumulate' : 'update';
-    const alpha = call.kwargs.find((k) => k.name === 'alpha')?.value;
-    if (inPlaceSub.has(method) || inPlaceAdd.has(method)) {
-      // Old torch signature `p.data.add_(-lr, grad)`: the scalar comes first.
-      const [first, second] = call.args;
-      let increment: Summand[];
-      if (first && second && numberOf(first) !== undefined) increment = analyzer.summands(mulExpr(first, second), scope, at);
-      else if (first && second && method === 'add_') increment = analyzer.summands(mulExpr(first, second), scope, at);
-      else if (first) increment = analyzer.summands(alpha ? mulExpr(alpha, first) : first, scope, at);
-      else return;
-      sites.push({ kind, target, increment: inPlaceSub.has(method) ? increment.map(flip) : increment, span, scope, at });
-      return;
-    }
-    if (inPlaceSet.has(method) && call.args.length >= 1) selfUpdate(target, call.args[0], scope, at, span, false);
+    if (update.op === '+' || update.op === '-') {
+      const increment = analyzer.summands(operand, scope, at);
+      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: update.op === '-' ? increment.map(flip) : increment, span, scope, at });
+    } else if (update.op === '=') selfUpdate(target, operand, scope, at, span, false);
   };
 
   /** Lambdas and comprehensions that return an updated element: `lambda p, g: p - lr * g`. */
@@ -251,9 +238,6 @@ function flip(s: Summand): Summand {
   return { ...s, sign: s.sign === 1 ? -1 : 1 };
 }
 
-function mulExpr(a: Expr, b: Expr): Expr {
-  return { kind: 'binary', op: '*', left: a, right: b, span: b.span };
-}
 
 // ------------------------------------------------------------------ optimizer state
 

@@ -1,0 +1,271 @@
+// Framework knowledge, in one place: which calls reduce, which values are zero, which methods
+// update a tensor in place, what each regularizer computes (with its defaults and its ½
+// convention), and the optimizers and layers of torch, Keras, TF1, optax and TensorFlow.js. Every
+// formula is from ../shared/reference/framework-semantics.md, which cites the frameworks'
+// documentation. Facts modules ask here; rules never hold framework tables of their own.
+import type { Expr } from '../ir';
+import { calleePath } from './keys';
+import type { ImportedName, Scope } from './scope';
+
+const numberOf = (e: Expr): number | undefined => (e.kind === 'num' ? e.value : e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num' ? -e.arg.value : undefined);
+
+// ------------------------------------------------------------------ reductions
+
+/** Reductions of a tensor or a list to its sum: `np.sum`, `x.sum()`, `tf.reduce_sum`, builtin `sum`, `math.fsum`. */
+export const SUM_FUNCTIONS: ReadonlySet<string> = new Set(['sum', 'reduce_sum', 'nansum', 'fsum']);
+/** Reductions to the mean. */
+export const MEAN_FUNCTIONS: ReadonlySet<string> = new Set(['mean', 'reduce_mean', 'nanmean']);
+/** Sums of a list of tensors: `tf.add_n([...])`, `tf.addN([...])`. */
+export const LIST_SUMS: ReadonlySet<string> = new Set(['add_n', 'addN']);
+
+export function isSumFunction(name: string): boolean {
+  return SUM_FUNCTIONS.has(name) || LIST_SUMS.has(name);
+}
+
+// ------------------------------------------------------------------ zeros
+
+/**
+ * What kind of zero a value is: a scalar zero that starts a running sum (`0`, `0.0`,
+ * `torch.tensor(0.)`, `tf.constant(0.0)`, `tf.scalar(0)`, `np.zeros(())`, `torch.zeros(1)`,
+ * micrograd's `Value(0)`), or an array of zeros that starts a gradient (`np.zeros_like(W)`,
+ * `torch.zeros(shape)`, `[0] * n`, `w.fill(0)`).
+ */
+export function zeroValue(e: Expr): 'scalar' | 'array' | undefined {
+  if (numberOf(e) === 0) return 'scalar';
+  if (e.kind === 'binary' && e.op === '*' && e.left.kind === 'seq' && e.left.items.length > 0 && e.left.items.every((i) => numberOf(i) === 0)) return 'array';
+  if (e.kind === 'comprehension') return zeroValue(e.element) ? 'array' : undefined;
+  if (e.kind !== 'call') return undefined;
+  const fn = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
+  if (!fn) return undefined;
+  const first = e.args[0];
+  if (/^(tensor|constant|scalar|array|float32|Variable|as_tensor|Value)$/.test(fn) && first && numberOf(first) === 0) return 'scalar';
+  if (fn === 'zeros') {
+    const scalarShape = e.args.length === 0 || (e.args.length === 1 && (numberOf(e.args[0]) === 1 || (e.args[0].kind === 'seq' && e.args[0].items.length <= 1)));
+    return scalarShape ? 'scalar' : 'array';
+  }
+  if (/^(zeros_like|zerosLike|empty_like|zeroes)$/.test(fn)) return 'array';
+  if (fn === 'fill' && first && numberOf(first) === 0) return 'array';
+  return undefined;
+}
+
+// ------------------------------------------------------------------ in-place updates
+
+/** A method call that changes its receiver: `p.sub_(g, alpha=lr)`, `w.assign_add(d)`, `p.mul_(1 - lr * wd)`, `v.copy_(x)`. */
+export interface InPlaceUpdate {
+  target: Expr;
+  /** `+` and `-` add or subtract `operand`; `=` sets the target to it; `*` scales the target by it. */
+  op: '+' | '-' | '=' | '*';
+  /** What is added, subtracted, assigned or multiplied, with an `alpha=` or a leading scalar folded in as a product. */
+  operand: Expr;
+}
+
+const ADDS = new Set(['add_', 'assign_add']);
+const SUBTRACTS = new Set(['sub_', 'assign_sub']);
+const SETS = new Set(['assign', 'copy_', 'set_']);
+const SCALES = new Set(['mul_']);
+
+/** The in-place update a call makes (receivers that are modules, `torch.add(...)`, are not updates). */
+export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): InPlaceUpdate | undefined {
+  if (call.callee.kind !== 'attr') return undefined;
+  const method = call.callee.name;
+  const target = call.callee.object;
+  if (isModule(target)) return undefined;
+  const [first, second] = call.args;
+  if (!first) return undefined;
+  const product = (a: Expr, b: Expr): Expr => ({ kind: 'binary', op: '*', left: a, right: b, span: b.span });
+  if (ADDS.has(method) || SUBTRACTS.has(method)) {
+    const alpha = call.kwargs.find((k) => k.name === 'alpha')?.value;
+    // The old torch signature `p.data.add_(-lr, grad)` (and `add_(scalar, tensor)`) puts the scalar first.
+    const operand = second && (numberOf(first) !== undefined || method === 'add_') ? product(first, second) : alpha ? product(alpha, first) : first;
+    return { target, op: ADDS.has(method) ? '+' : '-', operand };
+  }
+  if (SETS.has(method)) return { target, op: '=', operand: first };
+  if (SCALES.has(method) && call.args.length === 1) return { target, op: '*', operand: first };
+  return undefined;
+}
+
+// ------------------------------------------------------------------ iteration
+
+/**
+ * What the loop variable at `position` of a loop target walks: an element of a collection, an index
+ * or a key. `for g, p in zip(grads, params)` → element of grads / params; `for i, w in
+ * enumerate(ws)` → counter / element of ws; `for k, v in d.items()` (`Object.entries(d)`,
+ * `d.entries()`, `named_parameters()`) → key / element of d; `for p in m.parameters()` → element of
+ * m.parameters(); `for i in range(n)` → counter; `xs.forEach((x) => ...)` → element of xs.
+ */
+export type LoopSource = { kind: 'element'; collection: Expr } | { kind: 'counter' } | { kind: 'key' };
+
+export function loopSource(iter: Expr, position: number, isModule: (e: Expr) => boolean): LoopSource | undefined {
+  if (iter.kind === 'call') {
+    const callee = iter.callee;
+    const name = callee.kind === 'name' ? callee.name : callee.kind === 'attr' ? callee.name : undefined;
+    if (callee.kind === 'name' && name === 'enumerate' && iter.args[0]) return position === 0 ? { kind: 'counter' } : loopSource(iter.args[0], position - 1, isModule);
+    if (callee.kind === 'name' && name === 'zip') return iter.args[position] ? loopSource(iter.args[position], 0, isModule) : undefined;
+    if (callee.kind === 'name' && name === 'range') return { kind: 'counter' };
+    if (callee.kind === 'attr' && (name === 'items' || name === 'entries' || name === 'named_parameters')) {
+      if (position === 0) return { kind: 'key' };
+      if (position !== 1) return undefined;
+      // `Object.entries(d)` and `np.ndenumerate`-like module functions take the collection as an argument.
+      const owner = isModule(callee.object) || (callee.object.kind === 'name' && callee.object.name === 'Object') ? iter.args[0] : callee.object;
+      if (!owner) return undefined;
+      return { kind: 'element', collection: name === 'named_parameters' ? { ...iter, callee: { ...callee, name: 'parameters' } } : owner };
+    }
+    if (callee.kind === 'attr' && name === 'values' && position === 0) return { kind: 'element', collection: callee.object };
+  }
+  return position === 0 ? { kind: 'element', collection: iter } : undefined;
+}
+
+// ------------------------------------------------------------------ regularizers
+
+export type RegularizerFramework = 'keras' | 'tfjs' | 'tf1';
+
+/**
+ * What a regularizer call computes, as c₁·Σ|W| + c₂·ΣW² (framework-semantics.md §4, §5):
+ * - Keras `l2(c)` / `L2(c)`: c·ΣW², default c = 0.01 (no ½); `l1(c)`: c·Σ|W|, default 0.01;
+ *   `L1L2(l1=0, l2=0)`; `l1_l2()` defaults to 0.01 and 0.01 in Keras 2 and tf.keras, but is an
+ *   alias of `L1L2` (0 and 0) in Keras 3 — version dependent.
+ * - tfjs `tf.regularizers.l2({l2: c})`: c·ΣW², default 0.01; `l1l2()` defaults 0.01 and 0.01.
+ * - TF1 `tf.contrib.layers.l2_regularizer(scale)` = scale·`tf.nn.l2_loss(W)` = scale·ΣW²/2, so
+ *   the coefficient of ΣW² is scale/2; `l1_regularizer(scale)`: scale·Σ|W|.
+ */
+export interface RegularizerSemantics {
+  framework: RegularizerFramework;
+  /** Coefficient of Σ|W| and of ΣW²: the expression written (when given), or the default. */
+  l1: RegularizerFactor;
+  l2: RegularizerFactor;
+  /** `l1_l2` with no arguments means 0.01/0.01 or 0/0 depending on the Keras version. */
+  versionDependent: boolean;
+}
+
+export interface RegularizerFactor {
+  given: boolean;
+  /** The written argument (for a literal or a symbol). */
+  expr?: Expr;
+  /** The value when it is a literal or the default (after the ½ of TF1's l2_regularizer). */
+  value?: number;
+  /** Multiply the written argument by this to get the coefficient of the penalty (½ for TF1's l2_regularizer). */
+  scale: number;
+}
+
+const KERAS_REGULARIZER_NAMES = new Set(['l1', 'l2', 'L1', 'L2', 'L1L2', 'l1_l2']);
+const TFJS_REGULARIZER_NAMES = new Set(['l1', 'l2', 'l1l2']);
+
+/** The framework of a regularizer constructor, by its canonical path (`keras.regularizers.l2`), or undefined. */
+export function regularizerFramework(path: string[]): RegularizerFramework | undefined {
+  const name = path[path.length - 1];
+  if (path[0] === 'keras' && path.includes('regularizers') && KERAS_REGULARIZER_NAMES.has(name)) return 'keras';
+  if (path[0] === 'tfjs' && path[1] === 'regularizers' && TFJS_REGULARIZER_NAMES.has(name)) return 'tfjs';
+  if (path[0] === 'tensorflow' && (name === 'l2_regularizer' || name === 'l1_regularizer')) return 'tf1';
+  return undefined;
+}
+
+/** A regularizer by the short name of its constructor (a bare `l2(5e-4)` imported from a regularizers module). */
+export function regularizerByName(name: string, language: 'python' | 'script'): RegularizerFramework | undefined {
+  if (name === 'l2_regularizer' || name === 'l1_regularizer') return 'tf1';
+  if (language === 'python') return KERAS_REGULARIZER_NAMES.has(name) ? 'keras' : undefined;
+  return TFJS_REGULARIZER_NAMES.has(name) ? 'tfjs' : undefined;
+}
+
+/** What a regularizer call computes. `arg(name, position)` reads a keyword, an object entry or a positional argument. */
+export function regularizerSemantics(framework: RegularizerFramework, fn: string, arg: (name: string, position?: number) => Expr | undefined): RegularizerSemantics {
+  const factor = (name: string, position: number | undefined, def: number, scale = 1): RegularizerFactor => {
+    const e = arg(name, position);
+    if (!e) return { given: false, value: def * scale, scale };
+    const n = numberOf(e);
+    return { given: true, expr: e, value: n === undefined ? undefined : n * scale, scale };
+  };
+  const absent: RegularizerFactor = { given: false, value: 0, scale: 1 };
+  if (framework === 'tf1') {
+    // l2_regularizer(scale) = scale · l2_loss(W) = scale · ΣW²/2.
+    if (fn === 'l2_regularizer') return { framework, l1: absent, l2: factor('scale', 0, NaN, 0.5), versionDependent: false };
+    return { framework, l1: factor('scale', 0, NaN), l2: absent, versionDependent: false };
+  }
+  const position = framework === 'keras' ? 0 : undefined;
+  if (fn === 'l2' || fn === 'L2') return { framework, l1: absent, l2: factor('l2', position, 0.01), versionDependent: false };
+  if (fn === 'l1' || fn === 'L1') return { framework, l1: factor('l1', position, 0.01), l2: absent, versionDependent: false };
+  // Keras 3: L1L2 and l1_l2 default to 0 and 0; tfjs l1l2: 0.01 and 0.01.
+  const def = framework === 'tfjs' ? 0.01 : 0;
+  return {
+    framework,
+    l1: factor('l1', framework === 'keras' ? 0 : undefined, def),
+    l2: factor('l2', framework === 'keras' ? 1 : undefined, def),
+    versionDependent: framework === 'keras' && fn === 'l1_l2',
+  };
+}
+
+/** `kernel_regularizer='l2'`: the regularizer a string identifier names (Keras 3 and tfjs). */
+export function regularizerByIdentifier(id: string, framework: 'keras' | 'tfjs'): RegularizerSemantics | undefined {
+  const f = (v: number | undefined): RegularizerFactor => ({ given: false, value: v, scale: 1 });
+  if (id === 'l2') return { framework, l1: f(0), l2: f(0.01), versionDependent: false };
+  if (id === 'l1') return { framework, l1: f(0.01), l2: f(0), versionDependent: false };
+  if (id === 'l1l2') return framework === 'keras' ? { framework, l1: f(0), l2: f(0), versionDependent: false } : { framework, l1: f(0.01), l2: f(0.01), versionDependent: false };
+  if (id === 'l1_l2' && framework === 'keras') return { framework, l1: f(undefined), l2: f(undefined), versionDependent: true };
+  return undefined;
+}
+
+/** Layer keyword arguments (Keras) and config entries (tfjs) that take a regularizer. */
+export const REGULARIZER_ARGUMENT = /^(kernel|bias|depthwise|pointwise|recurrent|embeddings|beta|gamma|alpha|activity)_regularizer$|^(kernel|bias|depthwise|pointwise|recurrent|embeddings|beta|gamma|alpha|activity)Regularizer$/;
+/** TF1 layer, slim and `get_variable` keyword arguments that take a regularizer. */
+export const TF1_REGULARIZER_ARGUMENT = /^(regularizer|weights_regularizer|biases_regularizer|kernel_regularizer|bias_regularizer)$/;
+/** Keras layer classes (the regularizers of their weights go to `model.losses`). */
+export const KERAS_LAYER = /^(Dense|Conv[123]D|Conv[123]DTranspose|SeparableConv[12]D|DepthwiseConv[12]D|LSTM|GRU|SimpleRNN|Embedding|BatchNormalization|LayerNormalization|EinsumDense|MultiHeadAttention|LocallyConnected[12]D|ConvLSTM2D)$/;
+
+// ------------------------------------------------------------------ framework paths
+
+/** Python roots used without an import (notebook fragments) and what they stand for. */
+const PY_FALLBACK: Record<string, string> = { torch: 'torch', optax: 'optax', keras: 'keras', tf: 'tensorflow', tfa: 'tensorflow_addons' };
+
+/** Canonical form of an import path: tf.keras → keras, tf_keras → keras, @tensorflow/tfjs-node → tfjs. */
+export function canonicalPath(path: string[]): string[] {
+  if (path.length === 0) return path;
+  const [root] = path;
+  if (/^@tensorflow\/tfjs/.test(root)) return ['tfjs', ...path.slice(1)];
+  if (root === 'tensorflow_addons') return ['tfa', ...path.slice(1)];
+  if (root === 'tf_keras') return ['keras', ...path.slice(1)];
+  if (root === 'tensorflow') {
+    const k = path.indexOf('keras');
+    if (k > 0) return ['keras', ...path.slice(k + 1)];
+    if (path[1] === 'optimizers') return ['keras', ...path.slice(1)];
+  }
+  return path;
+}
+
+function splitModule(module: string): string[] {
+  return module.startsWith('@') || module.includes('/') ? [module] : module.split('.');
+}
+
+/** The path an imported name stands for: `from torch.optim import Adam` → torch.optim.Adam. */
+export function importedPath(imported: ImportedName): string[] {
+  if (imported.name === undefined || imported.name === '*' || imported.name === 'default') return splitModule(imported.module);
+  return [...splitModule(imported.module), ...imported.name.split('.')];
+}
+
+/**
+ * The canonical dotted path of a callee through the file's imports and aliases: `optim.Adam` →
+ * torch.optim.Adam, `regularizers.l2` → keras.regularizers.l2, `tf.train.adam` (tfjs) → tfjs.train.adam.
+ */
+export function frameworkPath(e: Expr, scope: Scope, at: number, imports: ReadonlyMap<string, ImportedName>, language: 'python' | 'script', depth = 0): string[] | undefined {
+  if (depth > 6) return undefined;
+  if (e.kind === 'name') {
+    const binding = scope.lookup(e.name, at);
+    if (binding) {
+      if (binding.kind === 'assign' && binding.value && !binding.op && (binding.value.kind === 'name' || binding.value.kind === 'attr'))
+        return frameworkPath(binding.value, binding.scope, binding.at, imports, language, depth + 1);
+      if (!(binding.kind === 'assign' && binding.value?.kind === 'call' && binding.value.callee.kind === 'name' && binding.value.callee.name === 'require')) return undefined;
+    }
+    const imported = imports.get(e.name);
+    if (imported) return canonicalPath(importedPath(imported));
+    if (language === 'python') return PY_FALLBACK[e.name] ? canonicalPath([PY_FALLBACK[e.name]]) : undefined;
+    return e.name === 'tf' ? ['tfjs'] : undefined;
+  }
+  if (e.kind === 'attr') {
+    const p = frameworkPath(e.object, scope, at, imports, language, depth + 1);
+    return p && canonicalPath([...p, e.name]);
+  }
+  // `optax.inject_hyperparams(optax.adamw)(...)` builds an adamw.
+  if (e.kind === 'call' && e.args[0] && (e.callee.kind === 'attr' || e.callee.kind === 'name')) {
+    const inner = frameworkPath(e.callee, scope, at, imports, language, depth + 1);
+    if (inner && inner[0] === 'optax' && inner[inner.length - 1] === 'inject_hyperparams') return frameworkPath(e.args[0], scope, at, imports, language, depth + 1);
+  }
+  return undefined;
+}
