@@ -8,7 +8,7 @@
 // - On a penalty definition (`reg_term = reg * np.sum(W * W)`, `def l2(w): ...`, Keras `l2(c)`):
 //   R(W) and ∇R(W).
 // - On an optimizer built with weight decay: the update it performs (coupled or decoupled,
-//   lr-scaled or not), from reference/framework-semantics.md §1, §2b, §3, §4.
+//   lr-scaled or not), from ../shared/reference/framework-semantics.md §1, §2b, §3, §4.
 // - On `$...$` / `$$...$$` in a comment or docstring: that math.
 import katex from 'katex';
 import type { Expr, Module, Span, Stmt } from './ir';

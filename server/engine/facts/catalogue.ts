@@ -210,6 +210,48 @@ export const TF1_REGULARIZER_ARGUMENT = /^(regularizer|weights_regularizer|biase
 /** Keras layer classes (the regularizers of their weights go to `model.losses`). */
 export const KERAS_LAYER = /^(Dense|Conv[123]D|Conv[123]DTranspose|SeparableConv[12]D|DepthwiseConv[12]D|LSTM|GRU|SimpleRNN|Embedding|BatchNormalization|LayerNormalization|EinsumDense|MultiHeadAttention|LocallyConnected[12]D|ConvLSTM2D)$/;
 
+// ------------------------------------------------------------------ optimizers
+
+// Optimizer constructors and their weight-decay knobs (framework-semantics.md §1–§3): torch's
+// `weight_decay` is coupled L2 (added to the gradient) except in AdamW and with
+// `decoupled_weight_decay=True`; Keras 3 and tfa `weight_decay` is decoupled; optax's `*w` aliases
+// decay decoupled; tfjs optimizers have no weight decay.
+
+export interface TorchOptimizerSpec {
+  wd: number;
+  lrDecay?: number;
+  default: number;
+  decoupled?: boolean;
+}
+/** Positional index of `weight_decay` (after `params`, which is index 0) and the class default. */
+export const TORCH_OPTIMIZERS: Record<string, TorchOptimizerSpec> = {
+  SGD: { wd: 4, default: 0 },
+  Adam: { wd: 4, default: 0 },
+  AdamW: { wd: 4, default: 1e-2, decoupled: true },
+  Adamax: { wd: 4, default: 0 },
+  NAdam: { wd: 4, default: 0 },
+  RAdam: { wd: 4, default: 0 },
+  RMSprop: { wd: 4, default: 0 },
+  Adagrad: { wd: 3, lrDecay: 2, default: 0 },
+  Adadelta: { wd: 4, default: 0 },
+  ASGD: { wd: 5, default: 0 },
+};
+export const KERAS_OPTIMIZERS: ReadonlySet<string> = new Set(['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'Nadam', 'Ftrl', 'Lion', 'Adafactor', 'Lamb', 'Muon']);
+export const TFA_OPTIMIZERS: ReadonlySet<string> = new Set(['AdamW', 'SGDW']);
+/** optax aliases with a decoupled `weight_decay` and its default. */
+export const OPTAX_DECAYED: Record<string, number> = { adamw: 1e-4, adamaxw: 1e-4, nadamw: 1e-4 };
+export const OPTAX_ADAPTIVE_ALIAS: ReadonlySet<string> = new Set(['adam', 'adamw', 'adamax', 'adamaxw', 'amsgrad', 'nadam', 'nadamw', 'radam', 'rmsprop', 'adagrad', 'adabelief', 'yogi', 'adafactor', 'lamb', 'novograd']);
+export const OPTAX_OTHER_ALIAS: ReadonlySet<string> = new Set(['sgd', 'noisy_sgd', 'lars', 'lion', 'sm3', 'fromage', 'adadelta', 'polyak_sgd', 'optimistic_gradient_descent']);
+export const OPTAX_ADAPTIVE_TRANSFORM: ReadonlySet<string> = new Set([
+  'scale_by_adam', 'scale_by_adamax', 'scale_by_amsgrad', 'scale_by_rms', 'scale_by_stddev', 'scale_by_belief',
+  'scale_by_yogi', 'scale_by_radam', 'scale_by_rss', 'scale_by_novograd', 'scale_by_factored_rms',
+]);
+export const TFJS_OPTIMIZERS: ReadonlySet<string> = new Set(['sgd', 'momentum', 'adam', 'adamax', 'rmsprop', 'adagrad', 'adadelta']);
+export const TFJS_OPTIMIZER_CLASSES: Record<string, string> = {
+  SGDOptimizer: 'sgd', MomentumOptimizer: 'momentum', AdamOptimizer: 'adam', AdamaxOptimizer: 'adamax',
+  RMSPropOptimizer: 'rmsprop', AdagradOptimizer: 'adagrad', AdadeltaOptimizer: 'adadelta',
+};
+
 // ------------------------------------------------------------------ framework paths
 
 /** Python roots used without an import (notebook fragments) and what they stand for. */

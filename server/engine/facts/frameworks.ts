@@ -2,8 +2,9 @@
 // Keras/tfjs regularizers and the layer arguments they are attached to, L2 penalties added to a
 // loss, weight decay written into an update by hand, and where each optimizer is used. Plain data
 // read from the IR. Computed lazily, once per Facts object (a WeakMap), so files and rule sets
-// that never ask pay nothing. The math of every knob is in docs/rules/NB201..NB205.md and
-// /work/shared/reference/framework-semantics.md.
+// that never ask pay nothing. The tables of optimizers and regularizers are the catalogue's
+// (facts/catalogue.ts); the math of every knob is in docs/rules/NB201..NB205.md and
+// ../shared/reference/framework-semantics.md.
 import type { Expr, KeywordArg, Span, Stmt } from '../ir';
 import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
@@ -14,7 +15,19 @@ import { baseExpr, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isStateLike, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
 import { trainingFacts } from './loops';
-import { REGULARIZER_ARGUMENT, frameworkPath, inPlaceUpdate, regularizerByIdentifier, regularizerFramework, regularizerSemantics, type RegularizerFactor as CatalogueFactor } from './catalogue';
+import {
+  KERAS_OPTIMIZERS as KERAS,
+  OPTAX_ADAPTIVE_ALIAS,
+  OPTAX_ADAPTIVE_TRANSFORM,
+  OPTAX_DECAYED,
+  OPTAX_OTHER_ALIAS,
+  TFA_OPTIMIZERS as TFA,
+  TFJS_OPTIMIZER_CLASSES as TFJS_CLASSES,
+  TFJS_OPTIMIZERS as TFJS,
+  TORCH_OPTIMIZERS as TORCH,
+  REGULARIZER_ARGUMENT,
+  frameworkPath,
+  inPlaceUpdate, regularizerByIdentifier, regularizerFramework, regularizerSemantics, type RegularizerFactor as CatalogueFactor } from './catalogue';
 
 export type Framework = 'torch' | 'keras' | 'tfa' | 'optax' | 'tfjs';
 
@@ -194,40 +207,6 @@ export function frameworkFacts(facts: Facts): FrameworkFacts {
 
 // ------------------------------------------------------------------ tables
 
-interface TorchSpec {
-  wd: number;
-  lrDecay?: number;
-  default: number;
-  decoupled?: boolean;
-}
-/** Positional index of `weight_decay` (after `params`, which is index 0) and the class default. */
-const TORCH: Record<string, TorchSpec> = {
-  SGD: { wd: 4, default: 0 },
-  Adam: { wd: 4, default: 0 },
-  AdamW: { wd: 4, default: 1e-2, decoupled: true },
-  Adamax: { wd: 4, default: 0 },
-  NAdam: { wd: 4, default: 0 },
-  RAdam: { wd: 4, default: 0 },
-  RMSprop: { wd: 4, default: 0 },
-  Adagrad: { wd: 3, lrDecay: 2, default: 0 },
-  Adadelta: { wd: 4, default: 0 },
-  ASGD: { wd: 5, default: 0 },
-};
-const KERAS = new Set(['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'Nadam', 'Ftrl', 'Lion', 'Adafactor', 'Lamb', 'Muon']);
-const TFA = new Set(['AdamW', 'SGDW']);
-/** optax aliases with a decoupled `weight_decay` and its default. */
-const OPTAX_DECAYED: Record<string, number> = { adamw: 1e-4, adamaxw: 1e-4, nadamw: 1e-4 };
-const OPTAX_ADAPTIVE_ALIAS = new Set(['adam', 'adamw', 'adamax', 'adamaxw', 'amsgrad', 'nadam', 'nadamw', 'radam', 'rmsprop', 'adagrad', 'adabelief', 'yogi', 'adafactor', 'lamb', 'novograd']);
-const OPTAX_OTHER_ALIAS = new Set(['sgd', 'noisy_sgd', 'lars', 'lion', 'sm3', 'fromage', 'adadelta', 'polyak_sgd', 'optimistic_gradient_descent']);
-const OPTAX_ADAPTIVE_TRANSFORM = new Set([
-  'scale_by_adam', 'scale_by_adamax', 'scale_by_amsgrad', 'scale_by_rms', 'scale_by_stddev', 'scale_by_belief',
-  'scale_by_yogi', 'scale_by_radam', 'scale_by_rss', 'scale_by_novograd', 'scale_by_factored_rms',
-]);
-const TFJS = new Set(['sgd', 'momentum', 'adam', 'adamax', 'rmsprop', 'adagrad', 'adadelta']);
-const TFJS_CLASSES: Record<string, string> = {
-  SGDOptimizer: 'sgd', MomentumOptimizer: 'momentum', AdamOptimizer: 'adam', AdamaxOptimizer: 'adamax',
-  RMSPropOptimizer: 'rmsprop', AdagradOptimizer: 'adagrad', AdadeltaOptimizer: 'adadelta',
-};
 const USE_METHODS = new Set(['step', 'zero_grad', 'update', 'apply_gradients', 'applyGradients', 'minimize', 'init', 'exclude_from_weight_decay']);
 /** Names of variables and functions that hold an objective (not a penalty on its own). */
 const LOSS_NAME = /loss|cost|objective/i;
