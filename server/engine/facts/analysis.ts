@@ -10,7 +10,7 @@ import type { StateTargets } from './updates';
 import { MEAN_FUNCTIONS, SUM_FUNCTIONS, frameworkPath, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
-import { isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
+import { isCountName, isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
 /** Methods that list a model's parameters (torch, micrograd and its ports). */
@@ -466,6 +466,9 @@ export class Analyzer {
     if (key === undefined) return TENSOR;
     const binding = scope.lookup(key, at);
     // Names only decide when there is no assignment to read: `m = len(y)` is a count, not Adam's m.
+    // `m` is a count of examples when it is a parameter nothing reassigns (course code's `lam / (2 * m)`);
+    // Adam's first moment is assigned where it is read.
+    if (binding?.kind === 'param' && e.kind === 'name' && isCountName(e.name)) return scalar(sym(key));
     const named = isGradientLike(e) || isStateLike(e) || isDataLike(e);
     if (named && (!binding || binding.kind !== 'assign' || !binding.value || binding.op)) return TENSOR;
     if (!binding) {

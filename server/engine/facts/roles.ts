@@ -28,6 +28,11 @@ export function isDataLike(e: Expr): boolean {
   return last !== undefined && dataName.test(last);
 }
 
+/** `m`, `n`, `N`, `M`: the number of examples, in course code's `reg / (2 * m)` (a parameter of that name, not Adam's moment). */
+export function isCountName(name: string): boolean {
+  return /^(m|M|n|N)$/.test(name);
+}
+
 /** `WD`, `WEIGHT_DECAY`: upper-case constants are settings, even when they start with W. */
 const constantName = /^[A-Z][A-Z0-9_]*[A-Z][A-Z0-9_]*$/;
 

@@ -2,10 +2,10 @@
 // `w.assign(w.sub(...))`, `tree_map(lambda p, g: p - lr * g, ...)`, `dW += ...`, `dW = X.T @ d + ...`.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
-import { numberOf } from './analysis';
+import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { forEachChild, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
-import { inPlaceUpdate } from './catalogue';
+import { inPlaceUpdate, zeroValue } from './catalogue';
 import { isGradientLike, isLearningRateName } from './roles';
 
 export type UpdateKind =
@@ -194,6 +194,7 @@ const objectiveName = /loss|cost|objective|penalty|^pen$|^reg|energy|^nll|risk|^
 function looksLikeParameterUpdate(site: UpdateSite, analyzer: Analyzer): boolean {
   const last = lastComponent(baseExpr(site.target));
   if (last !== undefined && objectiveName.test(last)) return false;
+  if (isPenaltySum(site, analyzer)) return false;
   if (analyzer.isParam(site.target)) return true;
   return site.increment.some((s) => [...s.num, ...s.den].some((f) => mentions(f.expr, (e) => isGradientLike(e) || (e.kind === 'name' && isLearningRateName(e.name)))));
 }
@@ -207,6 +208,21 @@ function mentions(root: Expr, test: (e: Expr) => boolean): boolean {
     forEachChild(e, push);
   }
   return false;
+}
+
+/**
+ * `w = 0` then `w += np.linalg.norm(W)`: a running sum of penalties, whatever it is called. A
+ * parameter starts as an array, and a step adds a gradient, never a scalar penalty of the weights.
+ */
+function isPenaltySum(site: UpdateSite, analyzer: Analyzer): boolean {
+  const key = exprKey(site.target);
+  if (key === undefined || site.target.kind !== 'name') return false;
+  const start = site.scope.allBindings(key).find((b) => b.kind === 'assign' && !b.op && b.value !== undefined && b.at < site.at && zeroValue(b.value) === 'scalar');
+  if (!start) return false;
+  return site.increment.length > 0 && site.increment.every((s) => {
+    const p = penaltyOfProduct(analyzer.classifySummand(s));
+    return p !== undefined && p.kind !== 'elemsq' && p.kind !== 'elemabs';
+  });
 }
 
 /** Is this summand the target itself, possibly scaled (`(1 - lr * reg) * W`)? */
