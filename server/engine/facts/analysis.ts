@@ -7,6 +7,7 @@ import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import type { Binding, FunctionDef, Scope } from './scope';
 import { resolveCall, returnsOf, type CallTarget } from './resolve';
 import type { StateTargets } from './updates';
+import { programIndex } from './program';
 import { MEAN_FUNCTIONS, SUM_FUNCTIONS, frameworkPath, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
@@ -310,7 +311,23 @@ export class Analyzer {
       return e.args.length === 2 ? { op, operands: [e.args[0], e.args[1], alpha] } : undefined;
     }
     if (op === 'neg') return e.args.length === 0 ? { op, operands: [e.callee.object] } : undefined;
+    // The old torch signature `grad.add(weight_decay, p)` is grad + weight_decay·p: the scalar comes first.
+    if ((op === '+' || op === '-') && e.args.length === 2 && !alpha && this.isScalar(e.args[0])) return { op, operands: [e.callee.object, e.args[1], e.args[0]] };
     return e.args.length === 1 ? { op, operands: [e.callee.object, e.args[0], alpha] } : undefined;
+  }
+
+  /** A scalar by its classification (a number, a hyperparameter, a setting read by key). */
+  private isScalar(e: Expr): boolean {
+    const scope = this.program.parsedOf(e.span)?.scopes;
+    if (numberOf(e) !== undefined) return true;
+    if (!scope) return false;
+    return isPureScalar(this.classify(e, this.scopeOf(e), e.span.start));
+  }
+
+  /** The innermost scope of an expression's position, in its file. */
+  private scopeOf(e: Expr): Scope {
+    const facts = this.program.factsAt(e.span);
+    return facts ? programIndex(facts).scopeAt(e.span.start) : this.program.parsedOf(e.span)!.scopes.root;
   }
 
   // ---------------------------------------------------------------- classification

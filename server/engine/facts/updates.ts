@@ -76,6 +76,7 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     if (stmt.targets.length !== 1 || stmt.targets[0].kind === 'seq') return;
     const target = stmt.targets[0];
     const at = stmt.span.start;
+    if (stmt.op === '*') return scaled(target, stmt.value, scope, at, stmt.span);
     if (stmt.op === '+' || stmt.op === '-') {
       const increment = analyzer.summands(stmt.value, scope, at);
       sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: stmt.op === '-' ? increment.map(flip) : increment, span: stmt.span, scope, at });
@@ -112,6 +113,16 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
       const increment = analyzer.summands(operand, scope, at);
       sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: update.op === '-' ? increment.map(flip) : increment, span, scope, at });
     } else if (update.op === '=') selfUpdate(target, operand, scope, at, span, false);
+    else scaled(target, operand, scope, at, span);
+  };
+
+  /** `p.mul_(1 - lr * wd)`, `W *= 1 - lr * wd`: W ← W + (−lr·wd)·W, a step by the terms next to the 1. */
+  const scaled = (target: Expr, factor: Expr, scope: Scope, at: number, span: Span): void => {
+    const parts = analyzer.summands(factor, scope, at);
+    const one = parts.findIndex((s) => s.sign === 1 && s.den.length === 0 && s.num.length === 1 && numberOf(s.num[0].expr) === 1);
+    if (one < 0 || parts.length < 2) return;
+    const self = { expr: target, scope, at, outer: true };
+    sites.push({ kind: 'update', target, increment: parts.filter((_, i) => i !== one).map((s) => ({ ...s, num: [...s.num, self] })), span, scope, at });
   };
 
   /** Lambdas and comprehensions that return an updated element: `lambda p, g: p - lr * g`. */
