@@ -69,7 +69,8 @@ Other options:
   --version              Show the version
 
 Folders are searched recursively for Python, TypeScript, JavaScript and Jupyter notebook
-(.ipynb) files, skipping node_modules, .git, virtual environments, caches, whatever
+(.ipynb) files, skipping node_modules, .git, virtual environments, caches, Jupyter
+checkpoints, whatever
 .gitignore files exclude and the project file's exclude patterns. Files named explicitly
 are always checked.
 

@@ -26,6 +26,7 @@ const skippedFolders = new Set([
   '.mypy_cache',
   '.pytest_cache',
   '.ruff_cache',
+  '.ipynb_checkpoints', // Jupyter's autosaved copies of the notebooks beside them
 ]);
 
 // Git matches case-sensitively unless the filesystem is case-insensitive, which is the

@@ -24,7 +24,7 @@ describe('nabla check file discovery', function () {
   this.timeout(60000);
   after(removeTrees);
 
-  it('skips node_modules, virtual environments and caches, but not dist', function () {
+  it('skips node_modules, virtual environments, caches and notebook checkpoints, but not dist', function () {
     const dir = makeTree({
       'train.py': PY_BUG,
       'node_modules/pkg/index.js': 'w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));\n',
@@ -37,6 +37,7 @@ describe('nabla check file discovery', function () {
       '__pycache__/bad.py': PY_BUG,
       '.tox/py312/bad.py': PY_BUG,
       '.mypy_cache/bad.py': PY_BUG,
+      '.ipynb_checkpoints/train-checkpoint.py': PY_BUG,
       'dist/bad.py': PY_BUG,
     });
     const { status, out } = checkJson(['.'], dir);
