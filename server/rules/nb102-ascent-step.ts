@@ -14,10 +14,9 @@ import { defineRule, type Report } from './rule';
 import type { Facts, UpdateSite } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
-import { isDataLike, isGradientLike, isStateLike } from '../engine/facts/roles';
-import { isRegularizationTerm, loopCollectionKey, regGradientTerms, scaledSelfSites, type RegGradientTerm } from '../engine/facts/gradients';
-import { DirectionAnalyzer, INPUT_NAME } from '../engine/facts/direction';
-import { ASCENT_CONTEXT, accumulatorPolarity, ascentContext, expectedSign, stepOf, termSign, trimSpan } from '../engine/facts/steps';
+import { isRegularizationTerm, regGradientTerms, scaledSelfSites, type RegGradientTerm } from '../engine/facts/gradients';
+import { DirectionAnalyzer } from '../engine/facts/direction';
+import { accumulatorPolarity, ascentContext, expectedSign, mentionsAscent, movesModelParameter, stepOf, termSign, trimSpan } from '../engine/facts/steps';
 import { programIndex, spanKey } from '../engine/facts/program';
 import { unicodeCoef } from '../math/print/unicode';
 
@@ -167,12 +166,7 @@ function ascentSteps(facts: Facts): Report[] {
   const direction = new DirectionAnalyzer(facts);
   for (const site of [...facts.updates, ...scaledSelfSites(facts)]) {
     if (site.kind !== 'update') continue;
-    const base = baseExpr(site.target);
-    const last = lastComponent(base) ?? '';
-    if (INPUT_NAME.test(last) || isDataLike(base) || /adv|pert|noise|latent|^z$|^img|image|^delta$|^eps|sample|^obs|^state/i.test(last)) continue;
-    const walksParams = base.kind === 'name' && /parameters|trainable|weights|params|variables/.test(loopCollectionKey(facts, base.name, site.scope, site.span.start) ?? '');
-    if (!facts.analyzer.isParam(base) || (isStateLike(base) && !walksParams) || isGradientLike(base)) continue;
-    if (ascentContext(facts, site)) continue;
+    if (!movesModelParameter(facts, site) || ascentContext(facts, site)) continue;
     const step = stepOf(facts, site);
     if (!step) continue;
     const { terms, ascent } = direction.step(step.expr, site.scope, site.at, step.sign, step.self);
@@ -181,7 +175,7 @@ function ascentSteps(facts: Facts): Report[] {
     if (grads.length === 0 || grads.some((t) => t.sign < 0)) continue;
     if (terms.some((t) => t.kind === 'unknown' && t.gradientish)) continue;
     // A sign known by convention only: any word of maximizing anywhere in the file keeps it silent.
-    if (grads.every((t) => t.weak) && ASCENT_CONTEXT.test(facts.text)) continue;
+    if (grads.every((t) => t.weak) && mentionsAscent(facts)) continue;
     const g = grads[0];
     const targetText = facts.source(site.target.span);
     const message = `this step moves ${targetText} up the loss gradient: it adds ${g.source ?? 'the gradient'} where gradient descent subtracts it, so training climbs the loss`;

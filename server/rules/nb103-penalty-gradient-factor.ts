@@ -10,15 +10,14 @@
 // The hand-written gradient is then not the gradient of the loss being reported: the effective
 // regularization strength is off by the factor, and a gradient check against the loss fails.
 import { defineRule, type Report } from './rule';
-import { coefRatio, div, equalCoef, coef as makeCoef } from '../math/coef';
+import { coefRatio, equalCoef, coef as makeCoef } from '../math/coef';
 import { gradientOf } from '../math/derive';
 import { codeGradient } from '../math/print/code';
 import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unicode';
 import type { Coef, Gradient, GradientKind, Penalty, PenaltyKind } from '../math/terms';
 import type { Facts } from '../engine/facts';
-import type { Expr } from '../engine/ir';
 import { exprKey, lastComponent } from '../engine/facts/keys';
-import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
+import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm } from '../engine/facts/gradients';
 import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
@@ -28,9 +27,6 @@ const KINDS: Record<string, PenaltyKind[]> = {
   sign: ['l1', 'elemabs'],
   normalized: ['norm2'],
 };
-
-/** Symbols that count examples: a missing or extra one is the Nielsen λ/n mistake. */
-const SIZE_SYMBOL = /^(n|N|m|M|n_\w+|num_\w+|N_\w+|\w*_size|batchSize|numExamples|nSamples|len\(.+\)|size\(.+\)|.+\.shape\[\d+\]|.+\.length|.+\.size(\(\))?|.+\.numel\(\))$/;
 
 export const nb103PenaltyGradientFactor = defineRule({
   meta: {
@@ -102,9 +98,9 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[]): Report | undefined 
     if (Math.abs(ratio - 1) < 1e-9) return undefined;
     factor = formatRatio(ratio);
   } else {
-    const missing = sizeMismatch(actual, implied);
+    const missing = countFactor(actual, implied);
     if (!missing) return undefined;
-    factor = missing;
+    factor = unicodeCoef(missing);
   }
   return buildReport(facts, terms, relevant[0], factor, actual);
 }
@@ -121,49 +117,6 @@ function abs(c: Coef): Coef {
 function formatRatio(r: number): string {
   const rounded = Math.round(r * 1e6) / 1e6;
   return `${rounded}`;
-}
-
-/**
- * Coefficients that agree except for counts present on one side only: `lmbda` against
- * `lmbda/len(data)`. Returns the missing factor's text, or undefined when anything else differs.
- */
-function sizeMismatch(actual: Coef, implied: Coef): string | undefined {
-  const isSize = (name: string): boolean => SIZE_SYMBOL.test(name);
-  const strip = (c: Coef): Coef => makeCoef(c.num, c.syms.filter((s) => !isSize(s.name)));
-  if (!equalCoef(strip(actual), strip(implied))) return undefined;
-  const aSizes = actual.syms.filter((s) => isSize(s.name));
-  const iSizes = implied.syms.filter((s) => isSize(s.name));
-  if ((aSizes.length === 0) === (iSizes.length === 0)) return undefined; // both (or neither) divide by a count
-  if (strip(actual).syms.length === 0) return undefined; // the strength itself must be a symbol shared by both
-  return unicodeCoef(div(actual, implied));
-}
-
-/**
- * `dW = zeros; for i in range(N): ...; dW += reg * W` adds the term once per example: the factor
- * then depends on N. Only accumulations inside a loop the gradient was not initialized in, whose
- * loop variable the term does not use, are affected.
- */
-function repeatedPerExample(facts: Facts, t: RegGradientTerm): boolean {
-  if (t.site.kind === 'update') return false;
-  const bindings = [...t.site.scope.bindings.values(), ...(t.site.scope.classScope?.members.values() ?? [])].flat();
-  const own = bindings.find((b) => b.span.start === t.site.span.start && b.span.end === t.site.span.end);
-  if (!own || own.loops.length === 0) return false;
-  const init = t.site.scope.allBindings(own.key).filter((b) => !b.op && b.at < own.at).pop();
-  if (!init || own.op !== '+' && own.op !== '-') return false;
-  const outer = init.loops;
-  const paramText = facts.source(t.param!.expr.span);
-  for (const loop of own.loops) {
-    if (outer.includes(loop)) continue;
-    const vars = loopVariables(t.site.scope, loop);
-    if (!vars.some((v) => new RegExp(`\\b${v}\\b`).test(paramText))) return true;
-  }
-  return false;
-}
-
-function loopVariables(scope: { bindings: Map<string, { kind: string; loop?: { iter: Expr } }[]> }, iter: Expr): string[] {
-  const out: string[] = [];
-  for (const [key, list] of scope.bindings) if (list.some((b) => b.kind === 'loop' && b.loop?.iter === iter)) out.push(key);
-  return out;
 }
 
 function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, factor: string, total: Coef): Report {

@@ -15,11 +15,10 @@ import { codeGradient } from '../math/print/code';
 import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unicode';
 import type { Gradient, Penalty } from '../math/terms';
 import type { Facts } from '../engine/facts';
-import type { Expr, Span } from '../engine/ir';
+import type { Span } from '../engine/ir';
 import { lastComponent } from '../engine/facts/keys';
-import { children } from '../engine/facts/scope';
 import { isRegularizationStrengthName } from '../engine/facts/roles';
-import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
+import { absCallOf, regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
 import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
@@ -117,7 +116,7 @@ function penaltyRelated(penalties: LossPenalty[]): { span: Span; message: string
 /** `np.abs(W)` → `np.sign(W)`, `W.abs()` → `W.sign()`, `Math.abs(w[j])` → `Math.sign(w[j])`. */
 function absToSignFix(facts: Facts, t: RegGradientTerm): Report['fix'] {
   if (t.summand.via.length > 0 || !t.param) return undefined;
-  const call = findAbsCall(t.summand.num.map((f) => f.expr), t.param.expr);
+  const call = absCallOf(t);
   if (!call) return undefined;
   const callee = call.callee;
   const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
@@ -130,20 +129,6 @@ function absToSignFix(facts: Facts, t: RegGradientTerm): Report['fix'] {
   else return undefined;
   if (facts.source(edit.span) !== name && callee.kind === 'attr') return undefined;
   return { title: `Use the subgradient: ${name} → sign`, safety: 'unsafe', edits: [edit] };
-}
-
-function findAbsCall(roots: Expr[], operand: Expr): (Expr & { kind: 'call' }) | undefined {
-  const stack = [...roots];
-  while (stack.length > 0) {
-    const e = stack.pop()!;
-    if (e.kind === 'call') {
-      const name = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : '';
-      const target = e.callee.kind === 'attr' && e.args.length === 0 ? e.callee.object : e.args[0];
-      if (/^(abs|absolute|fabs)$/.test(name) && target && target.span.start <= operand.span.start && operand.span.end <= target.span.end) return e;
-    }
-    stack.push(...children(e));
-  }
-  return undefined;
 }
 
 /** Replace the written term by the right gradient when it is written as-is next to the penalty. */

@@ -16,15 +16,13 @@ import type { Coef } from '../math/terms';
 import type { Facts } from '../engine/facts';
 import type { Expr, Span } from '../engine/ir';
 import { penaltyOfProduct, type ParamOccurrence } from '../engine/facts/analysis';
-import { exprKey, lastComponent } from '../engine/facts/keys';
-import type { Scope } from '../engine/facts/scope';
+import { lastComponent } from '../engine/facts/keys';
 import { isRegularizationStrengthName } from '../engine/facts/roles';
 import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
-import { keptNonnegative, lossFacts, penaltiesFor, shapeOf, type LossSummand, type Shape } from '../engine/facts/losses';
+import { lossFacts, notNormPenalties, penaltiesFor, writtenAsPower, type LossSummand, type Shape } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
 
-const PENALTY_NAME = /reg|pen|l1|l2|lasso|ridge|decay|prior|sparsit/i;
 export const nb105PenaltyShape = defineRule({
   meta: {
     code: 'NB105',
@@ -114,30 +112,7 @@ function plainNormNextToL1Gradient(facts: Facts, t: RegGradientTerm): Report | u
 // ------------------------------------------------------------------ shapes
 
 function shapes(facts: Facts, s: LossSummand): Report[] {
-  const out: Report[] = [];
-  const a = facts.analyzer;
-  for (const f of s.summand.num) {
-    const candidates: { expr: Expr; scope: Scope; at: number; named?: string }[] = [{ expr: f.expr, scope: f.scope, at: f.at }];
-    // `l1_penalty = np.sum(W)` then `loss += lam * l1_penalty`.
-    if (f.expr.kind === 'name' || f.expr.kind === 'attr') {
-      const key = exprKey(f.expr);
-      const b = key !== undefined ? f.scope.lookup(key, f.at) : undefined;
-      if (b?.kind === 'assign' && b.value && !b.op && b.scope.allBindings(b.key).length === 1) candidates.push({ expr: b.value, scope: b.scope, at: b.at, named: key });
-    }
-    for (const c of candidates) {
-      const found = shapeOf(facts, c.expr, c.scope, c.at);
-      if (!found) continue;
-      const others = a.classifySummand({ ...s.summand, sign: 1, num: s.summand.num.filter((x) => x !== f) });
-      if (others.tensor || others.penalty || others.params.length > 0 || others.abs.length > 0 || others.signs?.length) continue;
-      const coefNames = [...others.coef.syms, ...s.outerCoef.syms].filter((x) => x.pow > 0).map((x) => x.name);
-      const named = [c.named, s.site.key, ...s.through.map((t) => t.key)].filter((k): k is string => k !== undefined).map((k) => k.replace(/^.*\./, ''));
-      const regLike = coefNames.some(isRegularizationStrengthName) || named.some((k) => PENALTY_NAME.test(k) && !/loss$/i.test(k) || /^(reg|l1|l2)_?loss$/i.test(k));
-      if (!regLike) continue;
-      if (found.shape === 'plain-sum' && keptNonnegative(facts.text, facts.source(found.param.base.span))) continue;
-      out.push(shapeReport(facts, found.shape, found.param, found.expr));
-    }
-  }
-  return out;
+  return notNormPenalties(facts, s).map((found) => shapeReport(facts, found.shape, found.param, found.expr));
 }
 
 function shapeReport(facts: Facts, shape: Shape, param: ParamOccurrence, expr: Expr): Report {
@@ -159,9 +134,7 @@ function coefficientTwice(facts: Facts, s: LossSummand): Report | undefined {
   const twice = merge(coef).find((x) => x.pow >= 2 && isRegularizationStrengthName(x.name));
   if (!twice) return undefined;
   // `lam ** 2` written on purpose is a choice, not a slip.
-  const sources = [s.summand.site, ...pen.defs.map((d) => d.span), ...s.through.map((t) => t.span)].map((sp) => facts.source(sp));
-  const escaped = twice.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  if (sources.some((src) => new RegExp(`${escaped}\\s*\\*\\*|(pow|square)\\(\\s*${escaped}\\b`).test(src))) return undefined;
+  if (writtenAsPower(facts, twice.name, [s.summand.site, ...pen.defs.map((d) => d.span), ...s.through.map((t) => t.span)])) return undefined;
   const w = lastComponent(pen.params[0].base) ?? 'W';
   const once = { ...pen.coef, syms: merge(coef).map((x) => (x.name === twice.name ? { ...x, pow: x.pow - 1 } : x)) };
   const related: { span: Span; message: string }[] = pen.defs.map((d) => ({ span: d.span, message: d.what }));

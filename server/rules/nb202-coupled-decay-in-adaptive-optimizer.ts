@@ -15,9 +15,7 @@ import { formatNumber } from '../math/print/format';
 import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { frameworkFacts, type ChainFact, type OptimizerFact } from '../engine/facts/frameworks';
-
-const COUPLED = new Set(['Adam', 'Adamax', 'NAdam', 'RAdam', 'RMSprop', 'Adagrad']);
-const HAS_FLAG = new Set(['NAdam', 'RAdam']);
+import { TORCH_COUPLED_ADAPTIVE, TORCH_DECOUPLED_FLAG } from '../engine/facts/catalogue';
 
 export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
   meta: {
@@ -31,7 +29,7 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
     const { facts } = context;
     const fw = frameworkFacts(facts);
     for (const opt of fw.optimizers) {
-      if (opt.framework !== 'torch' || !COUPLED.has(opt.name) || opt.decoupled) continue;
+      if (opt.framework !== 'torch' || !TORCH_COUPLED_ADAPTIVE.has(opt.name) || opt.decoupled) continue;
       const flag = opt.arg('decoupled_weight_decay');
       if (flag && !(flag.expr.kind === 'name' && flag.expr.name === 'False')) continue;
       const setting = opt.decay.find((d) => d.arg && d.value !== undefined && d.value > 0);
@@ -73,7 +71,7 @@ function torchReport(facts: Facts, opt: OptimizerFact, span: Span, value: number
         : undefined;
     return { span, message: `${why} Use AdamW for decoupled decay, w ← (1 − lr·λ)·w (its λ is on a different scale: retune it).`, fix };
   }
-  if (HAS_FLAG.has(opt.name)) {
+  if (TORCH_DECOUPLED_FLAG.has(opt.name)) {
     const flag = opt.arg('decoupled_weight_decay');
     const last = [...opt.call.args, ...opt.call.kwargs.map((k) => k.value)].reduce<Span | undefined>((a, e) => (!a || e.span.end > a.end ? e.span : a), undefined);
     const edit = flag ? { span: flag.expr.span, newText: 'True' } : last ? { span: { start: last.end, end: last.end }, newText: ', decoupled_weight_decay=True' } : undefined;

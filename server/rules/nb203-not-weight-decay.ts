@@ -11,10 +11,8 @@
 import { defineRule } from './rule';
 import { formatNumber } from '../math/print/format';
 import { lastComponent } from '../engine/facts/keys';
+import { isWeightDecayName } from '../engine/facts/roles';
 import { frameworkFacts, type Arg } from '../engine/facts/frameworks';
-
-/** Names that say "weight decay / L2 rate" rather than "a discount factor". */
-const WEIGHT_DECAY_NAME = /^(weight_?decay\w*|wd|l2\w*|lambda|lam|lmbda|reg|regularization\w*|decay_?w\w*)$/i;
 
 export const nb203NotWeightDecay = defineRule({
   meta: {
@@ -54,7 +52,7 @@ export const nb203NotWeightDecay = defineRule({
         const decay = opt.arg('decay', 1);
         if (!decay) continue;
         const name = lastComponent(decay.expr);
-        const looksLikeWd = decay.value !== undefined ? decay.value > 0 && decay.value < 0.5 : name !== undefined && WEIGHT_DECAY_NAME.test(name);
+        const looksLikeWd = decay.value !== undefined ? decay.value > 0 && decay.value < 0.5 : name !== undefined && isWeightDecayName(name);
         if (!looksLikeWd) continue;
         context.report({
           span: decay.span,

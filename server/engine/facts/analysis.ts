@@ -8,14 +8,14 @@ import type { Binding, FunctionDef, Scope } from './scope';
 import { resolveCall, returnsOf, type CallTarget } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
-import { MEAN_FUNCTIONS, SUM_FUNCTIONS, frameworkPath, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+import {
+  ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS,
+  frameworkPath, isShapeAttribute, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
 import { isCountName, isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
-/** Methods that list a model's parameters (torch, micrograd and its ports). */
-const PARAMETER_LISTS = new Set(['parameters']);
 
 /** Substitutions for a helper's parameters while analysing its body. */
 export type Env = Map<string, { expr: Expr; scope: Scope; at: number; env?: Env }>;
@@ -76,18 +76,9 @@ const MAX_SUMMANDS = 64;
 const scalar = (coef: Coef): Product => ({ coef, params: [], abs: [], tensor: false });
 const TENSOR: Product = { coef: ONE, params: [], abs: [], tensor: true };
 
-/** Names that are modules, not values, even when a file's imports were not seen. */
-export const MODULE_ROOTS = new Set(['np', 'numpy', 'torch', 'tf', 'jnp', 'jax', 'math', 'K', 'keras', 'F', 'nn', 'optax', 'onp', 'scipy', 'Math', 'tfjs', 'lax']);
-const arithmetic: Record<string, '+' | '-' | '*' | '/' | 'neg'> = {
-  add: '+', sub: '-', subtract: '-', mul: '*', multiply: '*', div: '/', divide: '/', true_divide: '/', neg: 'neg', negative: 'neg',
-};
-const squareFns = new Set(['square']);
-const absFns = new Set(['abs', 'absolute', 'fabs']);
-const signFns = new Set(['sign', 'sgn']);
-const normFns = new Set(['norm', 'vector_norm', 'global_norm']);
-const dotFns = new Set(['vdot', 'dot', 'inner', 'tensordot']);
-const scalarFns = new Set(['len', 'float', 'int', 'sqrt', 'exp', 'log', 'min', 'max', 'round', 'pow', 'Number', 'parseFloat']);
-const reductionKwargs = new Set(['axis', 'dim', 'axes', 'keepdims', 'keepdim']);
+/** Re-exported for the printer, which reads module roots as the analyzer does. */
+export { MODULE_ROOTS };
+
 
 export function numberOf(e: Expr): number | undefined {
   if (e.kind === 'num') return e.value;
@@ -303,7 +294,7 @@ export class Analyzer {
   /** `a.add(b)`, `tf.sub(a, b)`, `torch.add(a, b, alpha=c)`, `a.neg()` as arithmetic. */
   arithmeticCall(e: Expr & { kind: 'call' }): { op: '+' | '-' | '*' | '/' | 'neg'; operands: (Expr | undefined)[] } | undefined {
     if (e.callee.kind !== 'attr') return undefined;
-    const op = arithmetic[e.callee.name];
+    const op = ARITHMETIC_CALLS[e.callee.name];
     if (!op) return undefined;
     const alpha = e.kwargs.find((k) => k.name === 'alpha')?.value;
     if (this.isModule(e.callee.object)) {
@@ -498,7 +489,7 @@ export class Analyzer {
     const accumulated = this.accumulatedPenalty(binding, key, scope, at, d);
     if (accumulated) return accumulated;
     // `N, M = X.shape`: sizes are scalars.
-    if (binding.unpacked?.value.kind === 'attr' && /^(shape|size)$/.test(binding.unpacked.value.name)) return scalar(sym(key));
+    if (binding.unpacked?.value.kind === 'attr' && isShapeAttribute(binding.unpacked.value.name)) return scalar(sym(key));
     if (!binding.value || binding.op) return TENSOR;
     // Inside a helper analysed for a call, its own variables still see the substituted parameters.
     const value = this.classify(binding.value, binding.scope, binding.at, env && binding.scope === scope ? env : undefined, d);
@@ -574,14 +565,14 @@ export class Analyzer {
     if (helper) return helper;
     const path = calleePath(e.callee);
     const fn = path?.[path.length - 1] ?? (e.callee.kind === 'attr' ? e.callee.name : undefined);
-    if (fn && (squareFns.has(fn) || fn === 'pow' || fn === 'power')) {
+    if (fn && (SQUARE_FUNCTIONS.has(fn) || fn === 'pow' || fn === 'power')) {
       const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
       const operand = this.unaryOperand(e);
       const exponentArg = methodForm ? e.args[0] : e.args[1];
       const k = fn === 'square' ? 2 : exponentArg && numberOf(exponentArg);
       if (operand && k !== undefined) return power(this.classify(operand, scope, at, env, d), k);
     }
-    if (fn && absFns.has(fn)) {
+    if (fn && ABS_FUNCTIONS.has(fn)) {
       const operand = this.unaryOperand(e);
       if (operand) {
         const inner = this.classify(operand, scope, at, env, d);
@@ -590,7 +581,7 @@ export class Analyzer {
       }
       return TENSOR;
     }
-    if (fn && signFns.has(fn)) {
+    if (fn && SIGN_FUNCTIONS.has(fn)) {
       const operand = this.unaryOperand(e);
       if (operand && (e.args.length + (e.callee.kind === 'attr' && !this.isModule(e.callee.object) ? 1 : 0)) === 1) {
         const inner = this.classify(operand, scope, at, env, d);
@@ -598,7 +589,7 @@ export class Analyzer {
       }
       return TENSOR;
     }
-    if (fn && (fn === 'size' || fn === 'numel' || fn === 'item' || scalarFns.has(fn))) {
+    if (fn && (fn === 'size' || fn === 'numel' || fn === 'item' || SCALAR_FUNCTIONS.has(fn))) {
       if (fn === 'item' || fn === 'size' || fn === 'numel' || fn === 'len' || fn === 'float' || fn === 'int' || fn === 'Number') return scalar(sym(this.source(e)));
       const args = e.args.map((a) => this.classify(a, scope, at, env, d));
       if (args.every(isPureScalar)) return scalar(sym(this.source(e)));
@@ -636,7 +627,7 @@ export class Analyzer {
       return this.reducedOperand(e.args[0].kind === 'seq' && e.args[0].items.length === 1 && e.args[0].items[0].kind === 'comprehension' ? e.args[0].items[0] : e.args[0], scope, at, env, d);
     }
     if (SUM_FUNCTIONS.has(fn) || MEAN_FUNCTIONS.has(fn)) {
-      if (e.kwargs.some((k) => reductionKwargs.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;
+      if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;
       // builtin sum(xs, start) takes a start value; np.sum(x, axis) an axis.
       if (rest.length > (fn === 'sum' && !methodForm && !this.isModule(e.callee) && path?.length === 1 ? 1 : 0)) return undefined;
       let product = this.reducedOperand(operand, scope, at, env, d);
@@ -647,8 +638,8 @@ export class Analyzer {
       }
       return product;
     }
-    if (normFns.has(fn)) {
-      if (e.kwargs.some((k) => reductionKwargs.has(k.name))) return undefined;
+    if (NORM_FUNCTIONS.has(fn)) {
+      if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name))) return undefined;
       const ordArg = rest[0] ?? e.kwargs.find((k) => k.name === 'ord' || k.name === 'p')?.value;
       if (rest.length > 1) return undefined;
       const ord = ordArg === undefined ? 2 : ordArg.kind === 'str' ? (ordArg.value === 'fro' || ordArg.value === 'euclidean' ? 2 : undefined) : ordArg.kind === 'name' && ordArg.name === 'None' ? 2 : numberOf(ordArg);
@@ -656,7 +647,7 @@ export class Analyzer {
       if (!isSingleParam(inner) || (ord !== 1 && ord !== 2)) return undefined;
       return penaltyProduct(ord === 2 ? 'norm2' : 'l1', inner.coef, inner.params);
     }
-    if (dotFns.has(fn)) {
+    if (DOT_FUNCTIONS.has(fn)) {
       const other = methodForm ? e.args[0] : e.args[1];
       if (!other || (methodForm ? e.args.length !== 1 : e.args.length !== 2)) return undefined;
       const a = this.classify(operand, scope, at, env, d);

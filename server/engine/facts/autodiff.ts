@@ -9,7 +9,8 @@
 //   optimizer.minimize(() => loss), tf.variableGrads(() => loss)                    'closure'
 //   jax.grad(loss_fn), jax.value_and_grad(f), tf.grad(f), tf.valueAndGrads(f)       'function'
 import type { Expr } from '../ir';
-import { calleePath } from './keys';
+import { calleePath, exprKey } from './keys';
+import { isBackwardOwnerName } from './roles';
 
 type Call = Extract<Expr, { kind: 'call' }>;
 
@@ -38,8 +39,6 @@ export interface AutodiffContext {
   importOf(root: string): string | undefined;
 }
 
-/** Receivers whose `backward(loss)` differentiates its argument (Accelerate, Lightning Fabric, DeepSpeed, a LightningModule). */
-const BACKWARD_OWNERS = /(^|\.)(accelerator|fabric|engine|model_engine|trainer|self)$/;
 /** Function transformations that differentiate their function argument. */
 const FUNCTION_GRADS = new Set(['grad', 'value_and_grad', 'valueAndGrad', 'grads', 'valueAndGrads']);
 
@@ -55,7 +54,7 @@ export function autodiffCall(c: Call, ctx: AutodiffContext): AutodiffCall | unde
   if (name === 'backward' && c.callee.kind === 'attr') {
     if (module || path.includes('autograd')) return c.args[0] ? { kind: 'backward', loss: c.args[0] } : undefined;
     const owner = path.slice(0, -1).join('.');
-    if (c.args[0] && BACKWARD_OWNERS.test(owner)) return { kind: 'backward', loss: c.args[0] };
+    if (c.args[0] && isBackwardOwnerName(owner)) return { kind: 'backward', loss: c.args[0] };
     let loss = c.callee.object;
     // `scaler.scale(loss).backward()` (mixed precision) differentiates loss.
     if (loss.kind === 'call' && nameOf(loss) === 'scale' && loss.args.length === 1) loss = loss.args[0];
@@ -100,4 +99,15 @@ export function gradientValue(c: Call, ctx: AutodiffContext): { objective: Expr 
   const own = autodiffCall(c, ctx);
   if (own && (own.kind === 'tape' || own.kind === 'autograd')) return { objective: own.loss };
   return undefined;
+}
+
+/** `dW, db = tape.gradient(loss, [W, b])`, `gW, gb = torch.autograd.grad(loss, [W, b])`: a call whose whole value is the gradients. */
+export function returnsGradients(c: Call): boolean {
+  const name = nameOf(c);
+  return name === 'gradient' || (name === 'grad' && c.callee.kind === 'attr' && /autograd$/.test(exprKey(c.callee.object) ?? ''));
+}
+
+/** tfjs `const { value, grads } = tf.variableGrads(f)`, `tf.valueAndGrads(f)`: the value with its gradients. */
+export function returnsValueAndGradients(name: string): boolean {
+  return /^(variableGrads|valueAndGrads|valueAndGrad)$/.test(name);
 }

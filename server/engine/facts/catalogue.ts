@@ -4,7 +4,8 @@
 // formula is from ../shared/reference/framework-semantics.md, which cites the frameworks'
 // documentation. Facts modules ask here; rules never hold framework tables of their own.
 import type { Expr } from '../ir';
-import { calleePath } from './keys';
+import type { LanguageId } from '../types';
+import type { Dialect } from '../../math/terms';
 import type { ImportedName, Scope } from './scope';
 
 const numberOf = (e: Expr): number | undefined => (e.kind === 'num' ? e.value : e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num' ? -e.arg.value : undefined);
@@ -20,6 +21,60 @@ export const LIST_SUMS: ReadonlySet<string> = new Set(['add_n', 'addN']);
 
 export function isSumFunction(name: string): boolean {
   return SUM_FUNCTIONS.has(name) || LIST_SUMS.has(name);
+}
+
+/** Keyword arguments that make a reduction partial (`np.sum(W, axis=0)`): the result is no longer a scalar. */
+export const REDUCTION_KEYWORDS: ReadonlySet<string> = new Set(['axis', 'dim', 'axes', 'keepdims', 'keepdim']);
+/** Reductions that keep a loss's sign: `loss.mean()`, `tf.reduce_sum(loss)`, `loss.item()`, `loss.squeeze()`. */
+export function isSignPreservingReduction(name: string): boolean {
+  return /^(mean|sum|reduce_mean|reduce_sum|item|squeeze|asScalar|as_scalar)$/.test(name);
+}
+
+// ------------------------------------------------------------------ elementwise math
+
+/** Names that are modules, not values, even when a file's imports were not seen. */
+export const MODULE_ROOTS: ReadonlySet<string> = new Set(['np', 'numpy', 'torch', 'tf', 'jnp', 'jax', 'math', 'K', 'keras', 'F', 'nn', 'optax', 'onp', 'scipy', 'Math', 'tfjs', 'lax']);
+/** Arithmetic as calls: `a.add(b)`, `tf.sub(a, b)`, `torch.mul(a, b)`, `a.neg()`. */
+export const ARITHMETIC_CALLS: Readonly<Record<string, '+' | '-' | '*' | '/' | 'neg'>> = {
+  add: '+', sub: '-', subtract: '-', mul: '*', multiply: '*', div: '/', divide: '/', true_divide: '/', neg: 'neg', negative: 'neg',
+};
+/** Elementwise squares (`np.square(W)`); `pow`/`power` with exponent 2 are read separately. */
+export const SQUARE_FUNCTIONS: ReadonlySet<string> = new Set(['square']);
+/** Elementwise absolute values: `np.abs`, `np.absolute`, `math.fabs`, `W.abs()`. */
+export const ABS_FUNCTIONS: ReadonlySet<string> = new Set(['abs', 'absolute', 'fabs']);
+/** Elementwise signs, the subgradient of |W|: `np.sign`, `torch.sgn`. */
+export const SIGN_FUNCTIONS: ReadonlySet<string> = new Set(['sign', 'sgn']);
+/** Norms: `np.linalg.norm`, `torch.linalg.vector_norm`, `tf.linalg.global_norm`. */
+export const NORM_FUNCTIONS: ReadonlySet<string> = new Set(['norm', 'vector_norm', 'global_norm']);
+/** Inner products of two tensors: `np.vdot(W, W)`, `np.dot(w, w)`, `torch.inner`. */
+export const DOT_FUNCTIONS: ReadonlySet<string> = new Set(['vdot', 'dot', 'inner', 'tensordot']);
+/** Calls whose value is a scalar when their argument is: `len`, `float`, `sqrt`, `exp`, `Number`. */
+export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'float', 'int', 'sqrt', 'exp', 'log', 'min', 'max', 'round', 'pow', 'Number', 'parseFloat']);
+/** Products of two tensors, whose sign is the product of their signs: `np.dot`, `torch.matmul`, `tf.multiply`, `einsum`. */
+export const PRODUCT_FUNCTIONS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'multiply', 'mul', 'inner', 'bmm', 'mv', 'einsum']);
+/** Magnitudes, nonnegative whatever their argument: `sqrt`, `abs`, `exp`, `norm`, `softplus`. */
+export const MAGNITUDE_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt', 'abs', 'absolute', 'fabs', 'exp', 'norm', 'square', 'hypot', 'rsqrt', 'softplus']);
+/** Functions (not methods) whose value is a positive scalar: sizes, counts, magnitudes. */
+export function isSizeFunction(name: string): boolean {
+  return /^(len|float|int|size|numel|Number|sqrt|abs|exp|norm|square|fabs|hypot|max|min|maximum|minimum)$/.test(name);
+}
+/** Calls that keep their first operand's value and sign: reshapes, copies, casts, clipping, reductions, host copies. */
+export const PASS_THROUGH_FUNCTIONS: ReadonlySet<string> = new Set([
+  'T', 'transpose', 'reshape', 'flatten', 'ravel', 'copy', 'clone', 'detach', 'view', 'squeeze', 'unsqueeze', 'expand_dims',
+  'array', 'asarray', 'tensor', 'sum', 'mean', 'reduce_sum', 'reduce_mean', 'nansum', 'nanmean', 'astype', 'float', 'double',
+  'item', 'dataSync', 'arraySync', 'data', 'clip', 'clamp', 'clip_by_value', 'clipByValue', 'contiguous', 'to', 'cpu', 'numpy', 'squeeze_', 'average',
+]);
+/** Activations and forward passes of the frameworks (`sigmoid`, `softmax`, `model.forward`, `predict_proba`, flax `apply`): their value is a prediction. */
+export function isActivationOrForward(name: string): boolean {
+  return /^(sigmoid|softmax|tanh|relu|forward|predict|logistic|expit|predict_proba|apply|__call__)$/i.test(name);
+}
+/** Tensor attributes that are sizes: `W.shape`, `x.size`, `arr.length`, `t.ndim`. */
+export function isSizeAttribute(name: string): boolean {
+  return /^(shape|size|length|ndim)$/.test(name);
+}
+/** Attributes that unpack into dimensions: `N, D = X.shape`, `n, m = x.size`. */
+export function isShapeAttribute(name: string): boolean {
+  return /^(shape|size)$/.test(name);
 }
 
 // ------------------------------------------------------------------ zeros
@@ -113,6 +168,104 @@ export function loopSource(iter: Expr, position: number, isModule: (e: Expr) => 
     if (callee.kind === 'attr' && name === 'values' && position === 0) return { kind: 'element', collection: callee.object };
   }
   return position === 0 ? { kind: 'element', collection: iter } : undefined;
+}
+
+/** Functions that map a function over a pytree or a list: `jax.tree_util.tree_map(f, params, grads)`, `map(f, xs)`. */
+export function isTreeMap(name: string): boolean {
+  return /^(tree_map|map|tree_multimap|map_structure|starmap)$/.test(name);
+}
+/** The leaves of a pytree: `jax.tree_util.tree_leaves(params)`, `jax.tree.leaves(params)`. */
+export function isTreeLeaves(name: string): boolean {
+  return /^(tree_leaves|leaves|tree_flatten)$/.test(name);
+}
+
+// ------------------------------------------------------------------ parameters and models
+
+/** Methods that list a model's parameters (torch, micrograd and its ports). */
+export const PARAMETER_LISTS: ReadonlySet<string> = new Set(['parameters']);
+/** `model.parameters()`, `model.named_parameters()`: the model's parameters. */
+export function isParametersMethod(name: string): boolean {
+  return /^(parameters|named_parameters)$/.test(name);
+}
+/** Methods whose elements are parameters when the receiver is a parameter collection: `model.parameters()`, `params.values()`. */
+export function isParameterIterator(name: string): boolean {
+  return /^(parameters|values)$/.test(name);
+}
+/** Methods and attributes that list a container's tensors: `parameters()`, `values()`, `items()`, `trainable_variables`, `weights`. */
+export function isTensorListMethod(name: string): boolean {
+  return /^(parameters|values|items|trainable_variables|trainable_weights|weights)$/.test(name);
+}
+/** Attributes that list a Keras/tfjs model's weights: `model.trainable_variables`, `model.trainableWeights`. */
+export function isWeightListAttribute(name: string): boolean {
+  return /^(trainable_variables|trainable_weights|variables|weights|trainableWeights)$/.test(name);
+}
+/** Methods that run a model on inputs: `model.predict(x)`, flax `model.apply(...)`, tfjs `execute`, `predictOnBatch`. */
+export function isModelRunMethod(name: string): boolean {
+  return /^(predict|apply|call|execute|predictOnBatch)$/.test(name);
+}
+/** `keras.Sequential(...)`, `tf.sequential(...)`: a model built from the layers given or added. */
+export function isSequentialModel(name: string): boolean {
+  return /^(Sequential|sequential)$/.test(name);
+}
+/** `keras.Model(inputs, outputs)`, `tf.model({...})`, `Functional`: the Functional API. */
+export function isFunctionalModel(name: string): boolean {
+  return /^(Model|model|Functional)$/.test(name);
+}
+/** `keras.models.clone_model(m)`: a copy of a model with its layers' configuration. */
+export function isModelCopy(name: string): boolean {
+  return /^(clone_model)$/.test(name);
+}
+/** Python modules of the ML frameworks (a call into one is not a project helper). */
+export function isFrameworkModule(module: string): boolean {
+  return /^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);
+}
+
+/** The array dialect of a file, by the modules it imports (fixes are written in it). */
+export function dialectOf(language: LanguageId, modules: string[]): Dialect {
+  const has = (re: RegExp): boolean => modules.some((m) => re.test(m));
+  if (language !== 'python') return has(/^@tensorflow\/tfjs/) ? 'tfjs' : 'plain-ts';
+  if (has(/^torch\b/)) return 'torch';
+  if (has(/^jax\b|^flax\b|^optax\b/)) return 'jax';
+  if (has(/^tensorflow\b|^keras\b|^tf_keras\b/)) return 'tf';
+  if (has(/^numpy\b/)) return 'numpy';
+  return 'plain-py';
+}
+
+// ------------------------------------------------------------------ autograd
+
+/** Methods that return a tensor's value without its autograd history: `detach()`, `item()`, `numpy()`, tfjs `dataSync()`. */
+export const DETACH_METHODS: ReadonlySet<string> = new Set(['detach', 'item', 'numpy', 'tolist', 'dataSync', 'arraySync']);
+/** `with torch.no_grad():`, `@torch.inference_mode()`: contexts and decorators that turn autograd off. */
+export function isNoGradContext(name: string): boolean {
+  return /^(no_grad|inference_mode)$/.test(name);
+}
+
+// ------------------------------------------------------------------ collected regularization losses
+
+/** Calls whose value is the collected regularization losses: `tf.losses.get_regularization_loss()`, tfjs `model.calculateLosses()`. */
+export function isCollectedRegularization(name: string): boolean {
+  return /^(get_regularization_loss|get_regularization_losses|calculateLosses|scale_regularization_loss)$/.test(name);
+}
+/** Places that read the collected regularization losses, or compute a loss that includes them (`get_total_loss`, Keras `compute_loss`). */
+export function readsCollectedRegularization(name: string): boolean {
+  return /^(get_regularization_loss|get_regularization_losses|get_total_loss|calculateLosses|compute_loss|scale_regularization_loss|apply_regularization|get_losses_for)$/.test(name);
+}
+/** `tf.get_collection('regularization_losses')`: the TF1 collection's key, as a string. */
+export function namesRegularizationCollection(text: string): boolean {
+  return /regularization_loss/.test(text);
+}
+
+// ------------------------------------------------------------------ optimizer use
+
+/** Methods that use an optimizer (or an optax transformation) in a training setup. */
+export const OPTIMIZER_USE_METHODS: ReadonlySet<string> = new Set(['step', 'zero_grad', 'update', 'apply_gradients', 'applyGradients', 'minimize', 'init', 'exclude_from_weight_decay']);
+/** `parser.add_argument(...)`, absl `flags.DEFINE_float(...)`: a command-line option with its default. */
+export function isOptionDefinition(method: string): boolean {
+  return method === 'add_argument' || /^DEFINE_(float|integer|string)$/.test(method);
+}
+/** `parser.parse_args()`, `parser.parse_known_args()`: the parsed command-line options. */
+export function isArgumentParse(method: string): boolean {
+  return /^parse(_known)?_args$/.test(method);
 }
 
 // ------------------------------------------------------------------ regularizers
@@ -210,6 +363,21 @@ export const TF1_REGULARIZER_ARGUMENT = /^(regularizer|weights_regularizer|biase
 /** Keras layer classes (the regularizers of their weights go to `model.losses`). */
 export const KERAS_LAYER = /^(Dense|Conv[123]D|Conv[123]DTranspose|SeparableConv[12]D|DepthwiseConv[12]D|LSTM|GRU|SimpleRNN|Embedding|BatchNormalization|LayerNormalization|EinsumDense|MultiHeadAttention|LocallyConnected[12]D|ConvLSTM2D)$/;
 
+/** `activity_regularizer`, `activityRegularizer`: penalizes a layer's outputs, not its weights. */
+export function isActivityRegularizerArgument(name: string): boolean {
+  return /^activity/.test(name);
+}
+/** TF1 layers, slim and variable helpers (lower-case `tf.layers.dense`, `slim.conv2d`, `tf.get_variable`), whose regularizers go to a graph collection. */
+export function isTf1LayerCall(path: string[]): boolean {
+  const name = path[path.length - 1] ?? '';
+  return /^[a-z]/.test(name) && (path.includes('layers') || path.includes('slim') || path.includes('contrib') || name === 'get_variable' || name === 'arg_scope' || name === 'variable_scope');
+}
+/** Keras layers by the short name of their class (`Dense`), or any capitalized class under a `layers` module. */
+export function isKerasLayerCall(path: string[]): boolean {
+  const name = path[path.length - 1] ?? '';
+  return KERAS_LAYER.test(name) || (path.includes('layers') && /^[A-Z]/.test(name));
+}
+
 // ------------------------------------------------------------------ optimizers
 
 // Optimizer constructors and their weight-decay knobs (framework-semantics.md §1–§3): torch's
@@ -236,6 +404,10 @@ export const TORCH_OPTIMIZERS: Record<string, TorchOptimizerSpec> = {
   Adadelta: { wd: 4, default: 0 },
   ASGD: { wd: 5, default: 0 },
 };
+/** torch optimizers whose `weight_decay` is added to the gradient before the adaptive scaling (coupled L2). */
+export const TORCH_COUPLED_ADAPTIVE: ReadonlySet<string> = new Set(['Adam', 'Adamax', 'NAdam', 'RAdam', 'RMSprop', 'Adagrad']);
+/** torch optimizers that take `decoupled_weight_decay=True` (Adam takes it too, but AdamW is the usual fix). */
+export const TORCH_DECOUPLED_FLAG: ReadonlySet<string> = new Set(['NAdam', 'RAdam']);
 export const KERAS_OPTIMIZERS: ReadonlySet<string> = new Set(['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'Nadam', 'Ftrl', 'Lion', 'Adafactor', 'Lamb', 'Muon']);
 export const TFA_OPTIMIZERS: ReadonlySet<string> = new Set(['AdamW', 'SGDW']);
 /** optax aliases with a decoupled `weight_decay` and its default. */

@@ -10,12 +10,19 @@ import type { Facts } from './index';
 import { numberOf } from './analysis';
 import { exprKey, isKeyedByString, lastComponent } from './keys';
 import type { Binding, FunctionDef, Scope } from './scope';
-import { isDataLike, isGradientLike, isLearningRateName, isStateLike } from './roles';
+import {
+  isAscentGradientName, isAscentWord, isBackpropName, isBackwardHelperName, isDataLike, isDerivativeName, isExampleCountName, isGradientLike, isHyperparameterKey,
+  isHyperparameterName, isInputName, isLearningRateName, isLossFunctionName, isLossGradientName, isLossWord, isModelCallName, isNablaName, isPredictionName,
+  isStateLike, isStrongGradientName, isTargetName, isUnpackedLossName, mentionsOptimizerSetting, startsLikeRegularization,
+} from './roles';
 import { programIndex, type Unpacked } from './program';
 import { resolveName, returnsOf } from './resolve';
 import type { Env } from './analysis';
-import { gradientValue, type AutodiffContext } from './autodiff';
-import { loopSource, zeroValue } from './catalogue';
+import { gradientValue, returnsGradients, returnsValueAndGradients, type AutodiffContext } from './autodiff';
+import {
+  MAGNITUDE_FUNCTIONS, PASS_THROUGH_FUNCTIONS, PRODUCT_FUNCTIONS, SIGN_FUNCTIONS, isActivationOrForward, isParametersMethod, isShapeAttribute, isSignPreservingReduction,
+  isSizeAttribute, isSizeFunction, isTreeMap, loopSource, zeroValue,
+} from './catalogue';
 import { trainingFacts } from './loops';
 
 export type TermKind =
@@ -54,29 +61,6 @@ export interface StepDirection {
 
 const MAX_DEPTH = 14;
 const BUDGET = 4000;
-
-const ASCENT_WORDS = /reward|return|likelihood|loglik|log_?lik|^ll$|_ll$|^ll_|elbo|log_?prob|logp|log_?pi|advantage|utility|fitness|accuracy|^acc$|q_?val|objective|^obj$|^G$|^G_?t$|profit|payoff|(?<!cross_?)entropy|bonus|^score$|evidence|maximi[sz]/i;
-const LOSS_WORDS = /loss|cost|error|^err$|mse|nll|xent|cross_?entropy|crossentropy|hinge|huber|risk|energy|^J$|^L$|criterion|distance|residual|divergence|kl_div/i;
-const TARGET_NAME = /^(y|Y|ys|t|targets?|labels?|y_true|yTrue|y_batch|yBatch|y_train|ytrain|y_i|yi|d|desired|expected|truth|gt|ground_truth|label_batch|target_batch|y_onehot|onehot|one_hot|Y_batch|Y_train|train_y|trainY)$/;
-const PRED_NAME = /^(pred|preds|prediction|predictions|y_pred|yPred|y_hat|yHat|yhat|out|outs|output|outputs|a|A|h|hx|h_theta|hypothesis|probs?|probabilities|activation|activations|logits|scores|z_out|o|sig|sigmoid_out|fx|f_x|guess|estimate|y_est|net_out|pred_y|predY|p|phat|p_hat)$/;
-const INPUT_NAME = /^(x|X|xs|Xs|inputs?|features?|x_i|xi|x_batch|xBatch|X_batch|X_train|x_train|xtrain|a_prev|A_prev|prev_activation|h_prev|hidden|activations?_prev)$/;
-const HYPER_NAME = /^(mu|momentum|beta\d?|b1|b2|beta_1|beta_2|rho|gamma|decay_rate|eps|epsilon|tau|t|step|n|N|m|M|batch_size|batchSize|num_train|num_examples|n_samples|nSamples|n_train|num_samples|size|count|k|scale|temperature|lr_t|bias_correction\d?|alpha_t)$/;
-const HYPER_KEY = /^(lr|learning_rate|learningRate|momentum|mu|decay_rate|eps|epsilon|beta\d?|beta_?\d|rho|alpha|step_size|reg|weight_decay|lam|lambda|l2|nesterov|dampening)$/;
-const SIZE_CALL = /^(len|float|int|size|numel|Number|sqrt|abs|exp|norm|square|fabs|hypot|max|min|maximum|minimum)$/;
-const PASS_THROUGH = new Set([
-  'T', 'transpose', 'reshape', 'flatten', 'ravel', 'copy', 'clone', 'detach', 'view', 'squeeze', 'unsqueeze', 'expand_dims',
-  'array', 'asarray', 'tensor', 'sum', 'mean', 'reduce_sum', 'reduce_mean', 'nansum', 'nanmean', 'astype', 'float', 'double',
-  'item', 'dataSync', 'arraySync', 'data', 'clip', 'clamp', 'clip_by_value', 'clipByValue', 'contiguous', 'to', 'cpu', 'numpy', 'squeeze_', 'average',
-]);
-const PRODUCTS = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'multiply', 'mul', 'inner', 'bmm', 'mv', 'einsum']);
-const MAGNITUDES = new Set(['sqrt', 'abs', 'absolute', 'fabs', 'exp', 'norm', 'square', 'hypot', 'rsqrt', 'softplus']);
-const ACTIVATIONS = /^(sigmoid|softmax|tanh|relu|forward|feedforward|predict|model|net|network|logistic|expit|feed_forward|predict_proba|apply|__call__|infer)$/i;
-const DERIVATIVE = /(_prime|prime|derivative|_deriv|_der|Prime|Derivative)$/;
-
-/** Names of gradients that, as a function's parameter, conventionally hold ∂loss/∂θ. */
-export function strongGradientName(name: string): boolean {
-  return /^(d[A-Z]\w*|dw\d*|db\d*|dW\w*|dtheta|d_\w+|grad|grads|gradient|gradients|grad_\w+|\w+_grad|\w+_grads|dparams|nabla_\w+|d_p|gW|gw|gb)$/.test(name);
-}
 
 /** What a walk must not enter again: the step's own target (by key) and the bindings it is inside. */
 type Guard = Set<string | Binding>;
@@ -161,10 +145,10 @@ export class DirectionAnalyzer {
     if (e.kind === 'attr') {
       if (e.name === 'grad') return this.torchGrad(e, scope);
       if (e.name === 'T' || e.name === 'data' || e.name === 'value' || e.name === 'mT') return this.terms(e.object, scope, at, d, guard);
-      if (/^(shape|size|length|ndim)$/.test(e.name)) return [{ kind: 'scalar', sign: 1 }];
+      if (isSizeAttribute(e.name)) return [{ kind: 'scalar', sign: 1 }];
     }
     if (e.kind === 'index' && e.object.kind === 'attr' && e.object.name === 'shape') return [{ kind: 'scalar', sign: 1 }];
-    if (e.kind === 'index' && isKeyedByString(e) && HYPER_KEY.test(lastComponent(e) ?? '') && !(key !== undefined && scope.lookup(key, at))) return [{ kind: 'scalar', sign: 1 }];
+    if (e.kind === 'index' && isKeyedByString(e) && isHyperparameterKey(lastComponent(e) ?? '') && !(key !== undefined && scope.lookup(key, at))) return [{ kind: 'scalar', sign: 1 }];
     if (key === undefined) {
       if (e.kind === 'index') return this.terms(e.object, scope, at, d, guard);
       return [unknown(e, this)];
@@ -202,14 +186,14 @@ export class DirectionAnalyzer {
     }
     if (!b.op) {
       const name = lastComponent(e) ?? key;
-      if (this.facts.analyzer.isParam(e) && !isGradientLike(e) && !isStateLike(e) && !INPUT_NAME.test(name) && !TARGET_NAME.test(name) && !PRED_NAME.test(name)) return [{ kind: 'param', sign: 1 }];
+      if (this.facts.analyzer.isParam(e) && !isGradientLike(e) && !isStateLike(e) && !isInputName(name) && !isTargetName(name) && !isPredictionName(name)) return [{ kind: 'param', sign: 1 }];
       // `beta = self.beta`: an alias of a parameter is the parameter, whatever it is called.
       if ((b.value.kind === 'name' || b.value.kind === 'attr') && this.facts.analyzer.isParam(b.value)) return [{ kind: 'param', sign: 1 }];
       if (zeroValue(b.value)) return [];
       const value = this.terms(b.value, b.scope, b.at, d, guard);
       // `p = 1 / (1 + np.exp(-X @ theta))`: what the value is called decides when the value says nothing.
       const last = lastComponent(e) ?? key;
-      if (!value.some((t) => t.kind === 'grad' || t.gradientish) && (TARGET_NAME.test(last) || PRED_NAME.test(last) || INPUT_NAME.test(last))) return this.byName(e, key, undefined, false);
+      if (!value.some((t) => t.kind === 'grad' || t.gradientish) && (isTargetName(last) || isPredictionName(last) || isInputName(last))) return this.byName(e, key, undefined, false);
       return value;
     }
     const previous = b.scope.lookup(key, b.at);
@@ -230,7 +214,7 @@ export class DirectionAnalyzer {
     const info = programIndex(this.facts).lambdas.get(b.scope);
     if (!info?.call) return undefined;
     const fn = calleeName(info.call);
-    if (!fn || !/^(tree_map|map|tree_multimap|map_structure|starmap)$/.test(fn)) return undefined;
+    if (!fn || !isTreeMap(fn)) return undefined;
     if (info.call.args[0] !== info.lambda) return undefined;
     const position = info.lambda.params.findIndex((p) => p.name === name);
     const arg = position >= 0 ? info.call.args[position + 1] : undefined;
@@ -240,17 +224,17 @@ export class DirectionAnalyzer {
   /** A name with no assignment to read: a function parameter, a global, a setting. */
   private byName(e: Expr, key: string, b: Binding | undefined, allowParam = true): DirTerm[] {
     const last = lastComponent(e) ?? key;
-    if (allowParam && this.facts.analyzer.isParam(e) && !INPUT_NAME.test(last)) return [{ kind: 'param', sign: 1 }];
-    if (isLearningRateName(last) || HYPER_NAME.test(last) || /^(reg|lam|lmbda|lambda|l2|l1|wd|weight_decay|decay|penalty)\w*$/i.test(last))
+    if (allowParam && this.facts.analyzer.isParam(e) && !isInputName(last)) return [{ kind: 'param', sign: 1 }];
+    if (isLearningRateName(last) || isHyperparameterName(last) || startsLikeRegularization(last))
       return [{ kind: 'scalar', sign: numericSign(b?.value) }];
-    if (e.kind === 'index' && isKeyedByString(e) && /lr|learning_rate|momentum|decay|eps|beta|rho|mu/i.test(last)) return [{ kind: 'scalar', sign: 1 }];
-    if (TARGET_NAME.test(last)) return [{ kind: 'target', sign: 1 }];
-    if (PRED_NAME.test(last)) return [{ kind: 'pred', sign: 1 }];
-    if (INPUT_NAME.test(last) || (isDataLike(e) && !isGradientLike(e))) return [{ kind: 'data', sign: 1 }];
-    if (b?.kind === 'param' && strongGradientName(last) && !ASCENT_WORDS.test(last) && !this.facts.params.has(key)) {
+    if (e.kind === 'index' && isKeyedByString(e) && mentionsOptimizerSetting(last)) return [{ kind: 'scalar', sign: 1 }];
+    if (isTargetName(last)) return [{ kind: 'target', sign: 1 }];
+    if (isPredictionName(last)) return [{ kind: 'pred', sign: 1 }];
+    if (isInputName(last) || (isDataLike(e) && !isGradientLike(e))) return [{ kind: 'data', sign: 1 }];
+    if (b?.kind === 'param' && isStrongGradientName(last) && !isAscentWord(last) && !this.facts.params.has(key)) {
       return [{ kind: 'grad', sign: 1, source: `${last} (a gradient passed in as a parameter)`, origin: b.span, weak: true }];
     }
-    if (isGradientLike(e) && ASCENT_WORDS.test(last)) this.ascent = true;
+    if (isGradientLike(e) && isAscentWord(last)) this.ascent = true;
     return [unknown(e, this)];
   }
 
@@ -265,7 +249,7 @@ export class DirectionAnalyzer {
   }
 
   private element(collection: Expr, b: Binding, d: number, guard: Guard): DirTerm[] {
-    if (collection.kind === 'call' && collection.callee.kind === 'attr' && /^(parameters|named_parameters)$/.test(collection.callee.name)) return [{ kind: 'param', sign: 1 }];
+    if (collection.kind === 'call' && collection.callee.kind === 'attr' && isParametersMethod(collection.callee.name)) return [{ kind: 'param', sign: 1 }];
     if (this.facts.analyzer.isParam(collection)) return [{ kind: 'param', sign: 1 }];
     const outerScope = b.scope.parent && b.scope.kind === 'lambda' ? b.scope.parent : b.scope;
     return this.terms(collection, outerScope, b.at < 0 ? b.scope.span.start : b.at, d, guard);
@@ -282,15 +266,15 @@ export class DirectionAnalyzer {
       return item ? this.terms(item, scope, at, d, guard) : [unknown(value, this)];
     }
     // `N, M = X.shape`: sizes.
-    if (value.kind === 'attr' && /^(shape|size)$/.test(value.name)) return [{ kind: 'scalar', sign: 1 }];
+    if (value.kind === 'attr' && isShapeAttribute(value.name)) return [{ kind: 'scalar', sign: 1 }];
     if (value.kind !== 'call') return [unknown(value, this)];
     const fnName = calleeName(value);
     // tfjs: `const { value, grads } = tf.variableGrads(() => loss)`.
     // `dW, db = tape.gradient(loss, [W, b])`, `gW, gb = torch.autograd.grad(loss, [W, b])`.
-    if (fnName === 'gradient' || (fnName === 'grad' && value.callee.kind === 'attr' && /autograd$/.test(exprKey(value.callee.object) ?? ''))) {
+    if (returnsGradients(value)) {
       return this.gradientOf(value.args[0], scope, at, d, `${targetName} (from ${this.src(value.callee)})`, value.span);
     }
-    if (fnName && /^(variableGrads|valueAndGrads|valueAndGrad)$/.test(fnName)) {
+    if (fnName && returnsValueAndGradients(fnName)) {
       if (u.position !== 'grads' && u.position !== 1) return [unknown(value, this)];
       return this.gradientOf(value.args[0], scope, at, d, `${targetName} (from ${fnName})`, value.span);
     }
@@ -306,22 +290,22 @@ export class DirectionAnalyzer {
       return [unknown(value, this)];
     }
     if (!fnName) return [unknown(value, this)];
-    if (ASCENT_WORDS.test(fnName)) {
+    if (isAscentWord(fnName)) {
       this.ascent = true;
       return [unknown(value, this)];
     }
-    const gradientTarget = isGradientLike({ kind: 'name', name: targetName, span: value.span }) || /^(nabla|delta_nabla)/.test(targetName);
+    const gradientTarget = isGradientLike({ kind: 'name', name: targetName, span: value.span }) || isNablaName(targetName);
     if (!gradientTarget) return [unknown(value, this)];
     // cs231n layers: `dx, dw, db = affine_backward(dout, cache)` carry the sign of dout.
-    if (/(_backward|^backward)$/.test(fnName) && value.args[0]) {
+    if (isBackwardHelperName(fnName) && value.args[0]) {
       const upstream = this.terms(value.args[0], scope, at, d, guard);
       return upstream.length === 1 && upstream[0].kind === 'grad' ? [{ ...upstream[0], source: `${targetName} (from ${fnName})`, origin: value.span }] : [unknown(value, this)];
     }
-    if (/backprop/i.test(fnName)) return [{ kind: 'grad', sign: 1, source: `${targetName} (from ${fnName})`, origin: value.span }];
+    if (isBackpropName(fnName)) return [{ kind: 'grad', sign: 1, source: `${targetName} (from ${fnName})`, origin: value.span }];
     // `loss, dW = svm_loss(W, X, y, reg)`, `cost, grads = model.loss(X, y)`.
     const siblings = u.stmt.targets[0]?.kind === 'seq' ? u.stmt.targets[0].items : [];
-    const lossSibling = siblings.some((s) => s.kind === 'name' && /^(loss|cost|l|J|data_loss|total_loss|loss_val|loss_value|cost_val)$/.test(s.name));
-    if (LOSS_WORDS.test(fnName) || lossSibling) return [{ kind: 'grad', sign: 1, source: `${targetName} (returned with the loss by ${fnName})`, origin: value.span }];
+    const lossSibling = siblings.some((s) => s.kind === 'name' && isUnpackedLossName(s.name));
+    if (isLossWord(fnName) || lossSibling) return [{ kind: 'grad', sign: 1, source: `${targetName} (returned with the loss by ${fnName})`, origin: value.span }];
     return [unknown(value, this)];
   }
 
@@ -370,19 +354,19 @@ export class DirectionAnalyzer {
       default:
         break;
     }
-    if (PRODUCTS.has(name) && operands.length === 2 && name !== 'einsum') return multiply(T(operands[0]), T(operands[1]));
+    if (PRODUCT_FUNCTIONS.has(name) && operands.length === 2 && name !== 'einsum') return multiply(T(operands[0]), T(operands[1]));
     if (zeroValue(e)) return [];
-    if (name === 'sign' || name === 'sgn') {
+    if (SIGN_FUNCTIONS.has(name)) {
       // FGSM and signSGD: which way a sign of a gradient points is not read here.
       if (operands.some((o) => this.terms(o, scope, at, d, guard).some((t) => t.kind === 'grad'))) this.ascent = true;
       return [unknown(e, this)];
     }
-    if (MAGNITUDES.has(name) || (SIZE_CALL.test(name) && !method)) return [{ kind: 'scalar', sign: 1 }];
-    if (PASS_THROUGH.has(name) && operands[0]) return T(operands[0]);
-    if (DERIVATIVE.test(name)) return [{ kind: 'scalar', sign: 1 }];
-    if (/(loss|cost).*(grad|deriv)|(grad|deriv).*(loss|cost)/i.test(name) && !ASCENT_WORDS.test(name)) return [{ kind: 'grad', sign: 1, source: `${this.src(e)}`, origin: e.span }];
-    if (ACTIVATIONS.test(name)) return [{ kind: 'pred', sign: 1 }];
-    if (ASCENT_WORDS.test(name) && /grad/i.test(name)) this.ascent = true;
+    if (MAGNITUDE_FUNCTIONS.has(name) || (isSizeFunction(name) && !method)) return [{ kind: 'scalar', sign: 1 }];
+    if (PASS_THROUGH_FUNCTIONS.has(name) && operands[0]) return T(operands[0]);
+    if (isDerivativeName(name)) return [{ kind: 'scalar', sign: 1 }];
+    if (isLossGradientName(name) && !isAscentWord(name)) return [{ kind: 'grad', sign: 1, source: `${this.src(e)}`, origin: e.span }];
+    if (isActivationOrForward(name) || isModelCallName(name)) return [{ kind: 'pred', sign: 1 }];
+    if (isAscentGradientName(name)) this.ascent = true;
     return this.helper(e, scope, at, d, guard) ?? [unknown(e, this)];
   }
 
@@ -458,38 +442,38 @@ export class DirectionAnalyzer {
         const last = lastComponent(e) ?? '';
         if (e.kind === 'index' && e.object.kind === 'call') return this.objective(e.object, scope, at, d1, hops);
         const fn = e.kind === 'name' ? this.functionNamed(e.name, scope) : undefined;
-        if (ASCENT_WORDS.test(last)) return 'ascent';
+        if (isAscentWord(last)) return 'ascent';
         const key = exprKey(e);
         const binding = key !== undefined ? scope.lookup(key, at) : undefined;
         if (fn) {
           const body = fn.returns ?? singleReturn(fn);
           const inner = body ? this.objective(body, fn.scope, Infinity, d1, hops + 1) : undefined;
           if (inner === 'ascent') return 'ascent';
-          if (LOSS_WORDS.test(fn.name)) return 1;
+          if (isLossWord(fn.name)) return 1;
           return inner;
         }
         if (binding?.kind === 'assign' && binding.value) {
           const inner = this.objective(binding.value, binding.scope, binding.at, d1, hops + 1);
           if (inner === 'ascent') return 'ascent';
-          if (LOSS_WORDS.test(last)) return 1;
+          if (isLossWord(last)) return 1;
           return inner;
         }
-        if (LOSS_WORDS.test(last)) return 1;
+        if (isLossWord(last)) return 1;
         return undefined;
       }
       case 'call': {
         const name = calleeName(e) ?? '';
-        if (ASCENT_WORDS.test(name)) return 'ascent';
-        if (/^(mean|sum|reduce_mean|reduce_sum|item|squeeze|asScalar|as_scalar)$/.test(name)) {
+        if (isAscentWord(name)) return 'ascent';
+        if (isSignPreservingReduction(name)) {
           const operand = e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object) ? e.callee.object : e.args[0];
           return operand ? this.objective(operand, scope, at, d1, hops) : undefined;
         }
-        if (/^(add)$/.test(name) && e.callee.kind === 'attr') {
+        if (name === 'add' && e.callee.kind === 'attr') {
           const l = this.objective(e.callee.object, scope, at, d1, hops);
           const r = e.args[0] ? this.objective(e.args[0], scope, at, d1, hops) : undefined;
           return l === 'ascent' || r === 'ascent' ? 'ascent' : l;
         }
-        if (LOSS_WORDS.test(name) || /^(criterion|loss_fn|lossFn|loss_func|compute_loss)$/.test(name)) return 1;
+        if (isLossWord(name) || isLossFunctionName(name)) return 1;
         const key = exprKey(e.callee);
         const fn = key ? this.functionNamed(key.replace(/^(self|this)\./, ''), scope) : undefined;
         if (fn) {
@@ -639,7 +623,7 @@ function numericSign(e: Expr | undefined): 1 | -1 {
 function isSimpleScalar(e: Expr): boolean {
   if (numberOf(e) !== undefined) return numberOf(e)! > 0;
   const last = lastComponent(e);
-  return last !== undefined && (HYPER_NAME.test(last) || /^(n|N|m|batch_size|num_\w+|n_\w+)$/.test(last));
+  return last !== undefined && (isHyperparameterName(last) || isExampleCountName(last));
 }
 
 export function calleeName(e: Expr & { kind: 'call' }): string | undefined {
@@ -653,4 +637,3 @@ function singleReturn(fn: FunctionDef): Expr | undefined {
   return returns.length === 1 && returns[0].kind === 'return' ? returns[0].value : undefined;
 }
 
-export { ASCENT_WORDS, INPUT_NAME };

@@ -12,7 +12,7 @@ import type { ParamOccurrence, Summand } from './analysis';
 import { numberOf } from './analysis';
 import { children, forEachChild, type Binding, type Scope } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { isLearningRateName, isStateLike, parameterOfGradient } from './roles';
+import { isLearningRateName, isParamGroupsHelperName, isParsedArgsName, isStateLike, isWholeLossName, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
 import { trainingFacts } from './loops';
 import {
@@ -25,8 +25,12 @@ import {
   TFJS_OPTIMIZER_CLASSES as TFJS_CLASSES,
   TFJS_OPTIMIZERS as TFJS,
   TORCH_OPTIMIZERS as TORCH,
+  OPTIMIZER_USE_METHODS,
   REGULARIZER_ARGUMENT,
   frameworkPath,
+  isActivityRegularizerArgument,
+  isArgumentParse,
+  isOptionDefinition,
   inPlaceUpdate, regularizerByIdentifier, regularizerFramework, regularizerSemantics, type RegularizerFactor as CatalogueFactor } from './catalogue';
 
 export type Framework = 'torch' | 'keras' | 'tfa' | 'optax' | 'tfjs';
@@ -205,15 +209,6 @@ export function frameworkFacts(facts: Facts): FrameworkFacts {
   return fw;
 }
 
-// ------------------------------------------------------------------ tables
-
-const USE_METHODS = new Set(['step', 'zero_grad', 'update', 'apply_gradients', 'applyGradients', 'minimize', 'init', 'exclude_from_weight_decay']);
-/** Names of variables and functions that hold an objective (not a penalty on its own). */
-const LOSS_NAME = /loss|cost|objective/i;
-const NOT_LOSS_NAME = /reg|l1|l2|penalt|decay|wd|norm|weight/i;
-/** Objects that hold parsed command-line arguments. */
-const ARGS_NAME = /^(args|opts?|options|flags|FLAGS|hparams|cli_args|arguments|parsed_args|cmd_args)$/;
-
 // ------------------------------------------------------------------ collector
 
 /** An assignment or in-place method call, with the variable written. */
@@ -274,7 +269,7 @@ class Collector {
     for (const c of this.calls) this.classifyCall(c.call, c.ctx, c.binding);
     this.fw.regularizers.sort((a, b) => a.expr.span.start - b.expr.span.start);
     for (const r of this.returns) {
-      if (r.owner.name && (this.gradFnNames.has(r.owner.name) || (LOSS_NAME.test(r.owner.name) && !NOT_LOSS_NAME.test(r.owner.name)))) {
+      if (r.owner.name && (this.gradFnNames.has(r.owner.name) || isWholeLossName(r.owner.name))) {
         this.lossExprs.push({ expr: r.value.kind === 'seq' && r.value.items.length > 0 ? r.value.items[0] : r.value, ctx: r.ctx });
       }
     }
@@ -320,8 +315,8 @@ class Collector {
           this.lambda(s.value, ctx, this.newOwner(target.name, s.span, cls));
           return;
         }
-        if (key !== undefined && !s.op && LOSS_NAME.test(lastComponent(target!) ?? '') && !NOT_LOSS_NAME.test(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
-        if (key !== undefined && s.op === '+' && LOSS_NAME.test(lastComponent(target!) ?? '') && !NOT_LOSS_NAME.test(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
+        if (key !== undefined && !s.op && isWholeLossName(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
+        if (key !== undefined && s.op === '+' && isWholeLossName(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
         if (target) this.writes.push({ owner, target, value: s.value, span: s.span });
         else if (s.targets.length === 1 && s.targets[0].kind === 'seq' && s.value.kind === 'seq' && s.value.items.length === s.targets[0].items.length) {
           const items = s.value.items;
@@ -406,7 +401,7 @@ class Collector {
     this.calls.push({ call: e, ctx, binding });
     const method = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
     if (!method) return;
-    if (e.callee.kind === 'attr' && USE_METHODS.has(method)) {
+    if (e.callee.kind === 'attr' && OPTIMIZER_USE_METHODS.has(method)) {
       const construction = this.construction(e.callee.object, ctx);
       this.use(ctx.owner, construction);
       if (method === 'exclude_from_weight_decay') this.fw.excludeCalls.push({ optimizer: construction, ctx });
@@ -420,7 +415,7 @@ class Collector {
       if (a.kind === 'lambda' && a.body) this.lossExprs.push({ expr: a.body, ctx: { scope: this.facts.scopes.lambdaScopes.get(a) ?? ctx.scope, at: Infinity, owner: ctx.owner } });
       else if (a.kind !== 'lambda') this.lossExprs.push({ expr: a, ctx });
     }
-    if (method === 'add_argument' || /^DEFINE_(float|integer|string)$/.test(method)) this.argparseOption(e, ctx);
+    if (isOptionDefinition(method)) this.argparseOption(e, ctx);
     const update = inPlaceUpdate(e, (x) => this.facts.analyzer.isModule(x));
     if (update?.op === '*') this.scalings.push({ target: update.target, factor: update.operand, span: e.span, ctx });
   }
@@ -598,7 +593,7 @@ class Collector {
     }
     if (params.kind === 'call' && !wholeModelRoot(params)) {
       const fn = params.callee.kind === 'attr' ? params.callee.name : params.callee.kind === 'name' ? params.callee.name : '';
-      if (/group|decay|param/i.test(fn) && fn !== 'parameters') return 'unknown';
+      if (isParamGroupsHelperName(fn) && fn !== 'parameters') return 'unknown';
     }
     return undefined;
   }
@@ -708,7 +703,7 @@ class Collector {
     for (const k of entries) {
       if (!REGULARIZER_ARGUMENT.test(k.name)) continue;
       const fact = this.attachedRegularizer(k.value, ctx);
-      if (fact) fact.attachments.push({ kwarg: k.name, ctx, weight: !/^activity/.test(k.name), span: k.span ?? k.value.span });
+      if (fact) fact.attachments.push({ kwarg: k.name, ctx, weight: !isActivityRegularizerArgument(k.name), span: k.span ?? k.value.span });
     }
   }
 
@@ -1029,8 +1024,8 @@ class Collector {
         if (!(v.kind === 'call' && v.callee.kind === 'attr' && v.callee.name === 'parse_args')) return undefined;
       }
       // `args.weight_decay` with `parser.add_argument('--weight-decay', default=...)`: only on objects that are parsed arguments.
-      const parsed = ob?.kind === 'assign' && ob.value?.kind === 'call' && ob.value.callee.kind === 'attr' && /^parse(_known)?_args$/.test(ob.value.callee.name);
-      if (e.kind === 'attr' && (parsed || ARGS_NAME.test(lastComponent(object) ?? ''))) {
+      const parsed = ob?.kind === 'assign' && ob.value?.kind === 'call' && ob.value.callee.kind === 'attr' && isArgumentParse(ob.value.callee.name);
+      if (e.kind === 'attr' && (parsed || isParsedArgsName(lastComponent(object) ?? ''))) {
         const opt = this.argparse.get(field);
         if (opt) return this.evaluate(opt.expr, opt.ctx.scope, opt.ctx.at, d);
       }

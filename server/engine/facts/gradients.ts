@@ -4,16 +4,16 @@
 // `W = (1 - lr * reg) * W - lr * dW` all give the gradient term reg·W.
 import type { Expr, Span } from '../ir';
 import type { Coef } from '../../math/terms';
-import { coef as makeCoef, div, mul, neg } from '../../math/coef';
+import { coef as makeCoef, div, equalCoef, mul, neg } from '../../math/coef';
 import type { Facts } from './index';
 import type { ParamOccurrence, Product, Summand } from './analysis';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
 import { children, type Scope } from './scope';
-import { isLearningRateName, isRegularizationStrengthName, isWeightName, parameterOfGradient } from './roles';
+import { isBiasName, isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isWeightName, parameterOfGradient } from './roles';
 import { penaltyCoefficientNames } from './losses';
 import { regularizerGradientSites } from './regularizerObjects';
-import { loopSource } from './catalogue';
+import { ABS_FUNCTIONS, isTensorListMethod, loopSource } from './catalogue';
 import { programIndex, spanKey } from './program';
 
 export type RegGradientKind = 'linear' | 'sign' | 'abs' | 'normalized' | 'const';
@@ -144,7 +144,7 @@ function isForeign(facts: Facts, site: UpdateSite, param: ParamOccurrence): bool
   if (owner === paramName) return false;
   // `grads['W%d' % i]` and `self.params['W%d' % i]`, `nabla_w` and `w`: the name does not say.
   if (!/^[A-Za-z_]\w*$/.test(owner) || owner.toLowerCase() === paramName.toLowerCase()) return false;
-  return /^[A-Za-z_]\w*$/.test(paramName) && (isWeightName(owner) || /^(b\d*|bias\w*)$/.test(owner));
+  return /^[A-Za-z_]\w*$/.test(paramName) && (isWeightName(owner) || isBiasName(owner));
 }
 
 /**
@@ -286,7 +286,7 @@ function collectionKey(iter: Expr): string | undefined {
     const object = exprKey(iter.callee.object);
     if (object === undefined) return undefined;
     const name = iter.callee.name === 'named_parameters' ? 'parameters' : iter.callee.name;
-    if (/^(parameters|values|items|trainable_variables|trainable_weights|weights)$/.test(name)) return `${object.replace(/^(self|this)\./, '')}.${name}()`;
+    if (isTensorListMethod(name)) return `${object.replace(/^(self|this)\./, '')}.${name}()`;
     return undefined;
   }
   const key = exprKey(iter);
@@ -356,3 +356,70 @@ function names(t: Expr): string[] {
   return [];
 }
 
+
+// ------------------------------------------------------------------ term details
+
+/**
+ * `dW = zeros; for i in range(N): ...; dW += reg * W` adds the term once per example: its factor
+ * then depends on N. Only accumulations inside a loop the gradient was not initialized in, whose
+ * loop variable the term's parameter does not use (`W[i]` uses i), are affected.
+ */
+export function repeatedPerExample(facts: Facts, t: RegGradientTerm): boolean {
+  if (t.site.kind === 'update' || !t.param) return false;
+  const bindings = [...t.site.scope.bindings.values(), ...(t.site.scope.classScope?.members.values() ?? [])].flat();
+  const own = bindings.find((b) => b.span.start === t.site.span.start && b.span.end === t.site.span.end);
+  if (!own || own.loops.length === 0) return false;
+  const init = t.site.scope.allBindings(own.key).filter((b) => !b.op && b.at < own.at).pop();
+  if (!init || own.op !== '+' && own.op !== '-') return false;
+  const outer = init.loops;
+  // The parameter as written, after helper substitution: its text names the loop variables it indexes with.
+  const paramText = facts.source(t.param.expr.span);
+  for (const loop of own.loops) {
+    if (outer.includes(loop)) continue;
+    const vars = loopVariables(t.site.scope, loop);
+    if (!vars.some((v) => new RegExp(`\\b${v}\\b`).test(paramText))) return true;
+  }
+  return false;
+}
+
+/** The names a scope binds as variables of one loop. */
+function loopVariables(scope: Scope, iter: Expr): string[] {
+  const out: string[] = [];
+  for (const [key, list] of scope.bindings) if (list.some((b) => b.kind === 'loop' && b.loop?.iter === iter)) out.push(key);
+  return out;
+}
+
+/**
+ * Coefficients that agree except for a count of examples present on one side only (`lmbda` against
+ * `lmbda/len(data)`, Nielsen's λ/n): the factor `actual / implied`. Undefined when anything else
+ * differs, when both (or neither) have a count, or when the strength is not a symbol they share.
+ */
+export function countFactor(actual: Coef, implied: Coef): Coef | undefined {
+  const strip = (c: Coef): Coef => makeCoef(c.num, c.syms.filter((s) => !isSizeSymbol(s.name)));
+  if (!equalCoef(strip(actual), strip(implied))) return undefined;
+  const aSizes = actual.syms.filter((s) => isSizeSymbol(s.name));
+  const iSizes = implied.syms.filter((s) => isSizeSymbol(s.name));
+  if ((aSizes.length === 0) === (iSizes.length === 0)) return undefined; // both (or neither) divide by a count
+  if (strip(actual).syms.length === 0) return undefined; // the strength itself must be a symbol shared by both
+  return div(actual, implied);
+}
+
+/**
+ * The `abs` call that makes a term c·|W| (`np.abs(W)`, `W.abs()`, `Math.abs(w[j])`), found among
+ * the factors of its summand: the call whose operand holds the parameter.
+ */
+export function absCallOf(t: RegGradientTerm): (Expr & { kind: 'call' }) | undefined {
+  if (!t.param) return undefined;
+  const operand = t.param.expr;
+  const stack = t.summand.num.map((f) => f.expr);
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    if (e.kind === 'call') {
+      const name = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : '';
+      const target = e.callee.kind === 'attr' && e.args.length === 0 ? e.callee.object : e.args[0];
+      if (ABS_FUNCTIONS.has(name) && target && target.span.start <= operand.span.start && operand.span.end <= target.span.end) return e;
+    }
+    stack.push(...children(e));
+  }
+  return undefined;
+}

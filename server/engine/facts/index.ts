@@ -10,8 +10,8 @@ import type { Analyzer } from './analysis';
 import { baseExpr, exprKey } from './keys';
 import { forEachChild, type ScopeBuilder } from './scope';
 import { findUpdates, stateTargets, type UpdateSite } from './updates';
-import { isGradientLike, isStateLike, parameterOfGradient } from './roles';
-import { loopSource } from './catalogue';
+import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
+import { dialectOf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
 
 export type { UpdateSite, UpdateKind } from './updates';
 export type { Summand, PenaltyTerm, Product, ParamOccurrence } from './analysis';
@@ -38,9 +38,6 @@ export interface Facts {
   lineOf(span: Span): number;
 }
 
-/** Names of collections that hold parameters: `model.parameters()`, `params`, `trainable_variables`. */
-const paramCollection = /param|weight|trainable|variables|kernel|theta/i;
-
 export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   const { scopes, module, text, language } = parsed;
   const imports = new Map<string, string>();
@@ -48,7 +45,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   const params = new Set<string>();
   const analyzer = program.analyzer;
   const facts: Facts = {
-    program, file: parsed.file, text, language, module, dialect: detectDialect(language, imports), scopes, analyzer, updates: [], params, imports,
+    program, file: parsed.file, text, language, module, dialect: dialectOf(language, [...imports.values()]), scopes, analyzer, updates: [], params, imports,
     source: (span) => program.source(span),
     lineOf: (span) => (program.parsedOf(span)?.lines.position(span.start).line ?? 0) + 1,
   };
@@ -90,28 +87,17 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   return facts;
 }
 
-function detectDialect(language: LanguageId, imports: Map<string, string>): Dialect {
-  const modules = [...imports.values()];
-  const has = (re: RegExp): boolean => modules.some((m) => re.test(m));
-  if (language !== 'python') return has(/^@tensorflow\/tfjs/) ? 'tfjs' : 'plain-ts';
-  if (has(/^torch\b/)) return 'torch';
-  if (has(/^jax\b|^flax\b|^optax\b/)) return 'jax';
-  if (has(/^tensorflow\b|^keras\b|^tf_keras\b/)) return 'tf';
-  if (has(/^numpy\b/)) return 'numpy';
-  return 'plain-py';
-}
-
 /** `for p in model.parameters()`, `for name, p in model.named_parameters()`, `for w, g in zip(weights, grads)`. */
 function collectLoopParams(body: Stmt[], params: Set<string>, isModule: (e: Expr) => boolean): void {
   const elementIsParam = (iter: Expr): boolean => {
     // `jax.tree_util.tree_leaves(params)`, `jax.tree.leaves(params)`: the leaves of a parameter tree.
-    if (iter.kind === 'call' && (iter.callee.kind === 'attr' || iter.callee.kind === 'name') && /^(tree_leaves|leaves|tree_flatten)$/.test(iter.callee.name) && iter.args[0])
+    if (iter.kind === 'call' && (iter.callee.kind === 'attr' || iter.callee.kind === 'name') && isTreeLeaves(iter.callee.name) && iter.args[0])
       return elementIsParam(iter.args[0]);
     if (iter.kind === 'call' && iter.callee.kind === 'attr') {
-      if (/^(parameters|values)$/.test(iter.callee.name)) return paramCollection.test(exprKey(iter.callee.object) ?? '') || iter.callee.name === 'parameters';
+      if (isParameterIterator(iter.callee.name)) return isParameterCollectionName(exprKey(iter.callee.object) ?? '') || iter.callee.name === 'parameters';
     }
     const key = exprKey(iter);
-    return key !== undefined && paramCollection.test(key) && !isGradientLike(iter);
+    return key !== undefined && isParameterCollectionName(key) && !isGradientLike(iter);
   };
   /** Each name of a loop target with its position in the tuple: `for i, (w, g) in ...` gives w and g positions 1. */
   const bindLoop = (target: Expr, iter: Expr): void => {

@@ -23,7 +23,11 @@ import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
 import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
-import { KERAS_LAYER, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isSumFunction, zeroValue } from './catalogue';
+import {
+  DETACH_METHODS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isKerasLayerCall, isModelCopy,
+  isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, namesRegularizationCollection, readsCollectedRegularization, zeroValue,
+} from './catalogue';
+import { isModelName, mentionsRegularization } from './roles';
 
 export type Call = Extract<Expr, { kind: 'call' }>;
 export type Lambda = Extract<Expr, { kind: 'lambda' }>;
@@ -179,12 +183,6 @@ function returnsIn(stmts: Stmt[]): Return[] {
   return out;
 }
 
-const detachMethods = new Set(['detach', 'item', 'numpy', 'tolist', 'dataSync', 'arraySync']);
-/** Places that read the collected regularization losses, or compute a loss that includes them. */
-const regLossReader = /^(get_regularization_loss|get_regularization_losses|get_total_loss|calculateLosses|compute_loss|scale_regularization_loss|apply_regularization|get_losses_for)$/;
-const regLossMention = /regularization|penalt|l2_loss|l1_loss|weight_decay|reg_loss/i;
-const modelish = /model|net|encoder|decoder|generator|discriminator|classifier|critic|actor|policy|backbone|head/i;
-
 export class TrainingFacts {
   readonly units: Unit[] = [];
   readonly infos: StmtInfo[] = [];
@@ -274,7 +272,7 @@ export class TrainingFacts {
           const name = callName(h);
           const alias = s.aliases?.[i];
           if (name === 'GradientTape') names.push(alias?.kind === 'name' ? alias.name : '');
-          else if (name === 'no_grad' || name === 'inference_mode' || name === 'stop_recording') noGrad = true;
+          else if ((name && isNoGradContext(name)) || name === 'stop_recording') noGrad = true;
           else if (name === 'set_grad_enabled' && h.args[0]?.kind === 'name' && h.args[0].name === 'False') noGrad = true;
         } else if (h.kind === 'name' && this.tapeVars.has(h.name)) names.push(h.name);
       }
@@ -397,7 +395,7 @@ export class TrainingFacts {
     if (this.helperOf(e, scope)) return false;
     const root = pathOf(e.callee)?.[0];
     const module = root !== undefined ? this.facts.imports.get(root) : undefined;
-    return module !== undefined && !/^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);
+    return module !== undefined && !isFrameworkModule(module);
   }
 
   inNoGrad(span: Span): boolean {
@@ -517,7 +515,7 @@ export class TrainingFacts {
     }
     if (e.kind !== 'call') return false;
     const name = callName(e);
-    if (name && /^(get_regularization_loss|get_regularization_losses|calculateLosses|scale_regularization_loss)$/.test(name)) return true;
+    if (name && isCollectedRegularization(name)) return true;
     const arg = e.args[0];
     if (!name || !arg) return false;
     if ((isSumFunction(name) || name === 'stack') && e.args.length === 1) return this.isLossesList(arg);
@@ -654,7 +652,7 @@ export class TrainingFacts {
     const name = callName(e);
     if (!name) return undefined;
     if (e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object)) {
-      if (e.args.length === 0 && (detachMethods.has(name) || (name === 'data' && this.facts.language !== 'python'))) return e.callee.object;
+      if (e.args.length === 0 && (DETACH_METHODS.has(name) || (name === 'data' && this.facts.language !== 'python'))) return e.callee.object;
       return undefined;
     }
     if (name === 'stop_gradient' && e.args.length === 1) return e.args[0];
@@ -693,7 +691,7 @@ export class TrainingFacts {
         if (cur.e.kind === 'call') {
           const helper = this.helperOf(cur.e, cur.s);
           if (helper) {
-            if (!noGrad && helper.decorators.some(isNoGradContext)) noGrad = { span: cur.e.span, what: `${helper.name} runs under @torch.no_grad()` };
+            if (!noGrad && helper.decorators.some(isNoGradDecorator)) noGrad = { span: cur.e.span, what: `${helper.name} runs under @torch.no_grad()` };
             for (const r of this.functionReturns(helper)) visit(r.expr, r.scope, r.at, depth + 1);
           }
         }
@@ -758,9 +756,8 @@ export class TrainingFacts {
 
   private regularizedLayer(c: Call, info: StmtInfo): RegularizedLayer | undefined {
     const path = pathOf(c.callee) ?? [];
-    const name = path[path.length - 1] ?? '';
     if (this.facts.language === 'python') {
-      const tf1 = /^[a-z]/.test(name) && (path.includes('layers') || path.includes('slim') || path.includes('contrib') || name === 'get_variable' || name === 'arg_scope' || name === 'variable_scope');
+      const tf1 = isTf1LayerCall(path);
       for (const k of c.kwargs) {
         if (!(tf1 ? TF1_REGULARIZER_ARGUMENT : REGULARIZER_ARGUMENT).test(k.name)) continue;
         if (this.realRegularizer(k.value, info.scope, info.stmt.span.start)) return { call: c, arg: k, style: tf1 ? 'tf1' : 'keras', unit: info.unit };
@@ -792,9 +789,8 @@ export class TrainingFacts {
 
   private isLayerCall(c: Call): boolean {
     const path = pathOf(c.callee) ?? [];
-    const name = path[path.length - 1] ?? '';
     if (this.facts.language !== 'python') return path.length >= 2 && path[path.length - 2] === 'layers';
-    return KERAS_LAYER.test(name) || (path.includes('layers') && /^[A-Z]/.test(name));
+    return isKerasLayerCall(path);
   }
 
   /** Per unit (function, class, module; lambdas count for their function): layer calls and regularized layers directly in it. */
@@ -878,7 +874,7 @@ export class TrainingFacts {
     if (b.value.kind === 'name' || b.value.kind === 'attr') return this.modelStatus(b.value, b.scope, b.at, depth + 1);
     if (b.value.kind !== 'call') return { kind: 'unknown' };
     const status = this.callStatus(b.value, b.scope, b.at, depth);
-    if (status.kind !== 'plain' || !/^(Sequential|sequential)$/.test(callName(b.value) ?? '')) return status;
+    if (status.kind !== 'plain' || !isSequentialModel(callName(b.value) ?? '')) return status;
     // `model = Sequential()` then `model.add(Dense(..., kernel_regularizer=...))`.
     for (const info of this.infos) {
       const s = info.stmt;
@@ -892,11 +888,11 @@ export class TrainingFacts {
 
   private callStatus(c: Call, scope: Scope, at: number, depth: number): ModelStatus {
     const name = callName(c) ?? '';
-    if (this.isLayerCall(c) || /^(Sequential|sequential)$/.test(name)) {
+    if (this.isLayerCall(c) || isSequentialModel(name)) {
       const own = this.regularizedIn(c.span);
       return own ? { kind: 'regularized', layer: own } : { kind: 'plain' };
     }
-    if (/^(Model|model|Functional)$/.test(name)) {
+    if (isFunctionalModel(name)) {
       // Functional API: the layers are applied in the unit that builds the model, or in the helpers
       // whose tensors become its outputs (`Model(inputs, YOLOv3(inputs))`, a `conv_bn` in another module).
       const unit = this.functionOf(this.unitAt(c.span));
@@ -908,7 +904,7 @@ export class TrainingFacts {
       }
       return { kind: 'plain' };
     }
-    if (/^(clone_model)$/.test(name) && c.args[0]) return this.modelStatus(c.args[0], scope, at, depth + 1);
+    if (isModelCopy(name) && c.args[0]) return this.modelStatus(c.args[0], scope, at, depth + 1);
     const program = this.facts.program;
     const def = resolveExpr(program, c.callee, scope, at);
     if (def?.kind === 'class') return classStatus(program, def.cls);
@@ -1007,7 +1003,7 @@ export class TrainingFacts {
   sourceModels(e: Expr, scope: Scope, at: number, depth = 0): Expr[] {
     const out: Expr[] = [];
     for (const x of subExprs(e)) {
-      if (x.kind === 'attr' && /^(trainable_variables|trainable_weights|variables|weights|trainableWeights)$/.test(x.name)) out.push(x.object);
+      if (x.kind === 'attr' && isWeightListAttribute(x.name)) out.push(x.object);
       else if (x.kind === 'call' && callName(x) === 'parameters' && x.callee.kind === 'attr') out.push(x.callee.object);
       else if (x.kind === 'name' && depth < 3) {
         const b = scope.lookup(x.name, at);
@@ -1025,7 +1021,7 @@ export class TrainingFacts {
       for (const x of subExprs(root, true)) {
         if (x.kind !== 'call') continue;
         const name = callName(x);
-        if (x.callee.kind === 'attr' && name && /^(predict|apply|call|execute|predictOnBatch)$/.test(name)) {
+        if (x.callee.kind === 'attr' && name && isModelRunMethod(name)) {
           const obj = x.callee.object;
           if ((obj.kind === 'name' || obj.kind === 'attr') && this.looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at });
         } else if (x.callee.kind === 'name' || x.callee.kind === 'attr') {
@@ -1047,7 +1043,7 @@ export class TrainingFacts {
     const status = this.modelStatus(e, scope, at);
     if (status.kind !== 'unknown') return true;
     const key = exprKey(e) ?? '';
-    return modelish.test(key.split('.').pop() ?? '');
+    return isModelName(key.split('.').pop() ?? '');
   }
 
   /**
@@ -1060,7 +1056,7 @@ export class TrainingFacts {
     const check = (t: TrainingFacts, e: Expr, scope: Scope, depth: number): boolean => {
       for (const x of subExprs(e, true)) {
         if (x.kind === 'attr' && (x.name === 'losses' || x.name === 'REGULARIZATION_LOSSES') && !t.facts.analyzer.isModule(x.object)) return true;
-        if (x.kind === 'str' && /regularization_loss/.test(x.value)) return true;
+        if (x.kind === 'str' && namesRegularizationCollection(x.value)) return true;
         if (x.kind !== 'call') continue;
         if (x.kwargs.some((k) => k.name === 'regularization_losses')) return true;
         // A project function is read, whatever it is called (a YOLO repo's own `compute_loss` is not Keras's).
@@ -1073,7 +1069,7 @@ export class TrainingFacts {
           continue;
         }
         const name = callName(x) ?? '';
-        if (regLossReader.test(name) || regLossMention.test(name)) return true;
+        if (readsCollectedRegularization(name) || mentionsRegularization(name)) return true;
       }
       return false;
     };
@@ -1159,10 +1155,10 @@ export function classStatus(program: Program, cls: ClassDef): ModelStatus {
 }
 
 /** `@torch.no_grad()`, `@torch.inference_mode()`, `@no_grad`: a decorator that turns autograd off. */
-function isNoGradContext(decorator: Expr): boolean {
+function isNoGradDecorator(decorator: Expr): boolean {
   const callee = decorator.kind === 'call' ? decorator.callee : decorator;
   const path = pathOf(callee);
-  return path !== undefined && /^(no_grad|inference_mode)$/.test(path[path.length - 1]);
+  return path !== undefined && isNoGradContext(path[path.length - 1]);
 }
 
 /** Rebuilds an expression with mapped children; returns `e` itself when nothing changed. */

@@ -13,17 +13,14 @@ import { regularizerValueSites } from './regularizerObjects';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { exprKey, lastComponent } from './keys';
 import type { FunctionDef, Scope } from './scope';
-import { isGradientLike, isWeightName } from './roles';
+import {
+  isGradientLike, isMaximizedObjectiveName, isObjectiveName, isObjectiveRecordName, isPenaltyVariableName, isRegularizationStrengthName, isWeightCollectionKey, isWeightName,
+  mentionsNonnegativity,
+} from './roles';
 import { loopCollectionKey, paramIds, sameParam } from './gradients';
 import { programIndex, spanKey } from './program';
 import { trainingFacts } from './loops';
-import { SUM_FUNCTIONS } from './catalogue';
-
-/** Names of variables and functions that hold an objective. */
-const LOSS_NAME = /loss|cost|objective|^obj$|^J$|energy|risk|^nll$/i;
-/** Objectives that are maximized: a penalty is subtracted from them. */
-const MAX_NAME = /^(ll|log_?lik\w*|log_likelihood\w*|elbo|objective|obj|reward|total_reward)$/i;
-const NOT_OBJECTIVE = /^(losses|loss_history|loss_hist|costs|cost_history|best_\w+|prev_\w+|last_\w+|min_\w+)$/;
+import { ABS_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS } from './catalogue';
 
 export interface LossSite {
   /** The value that is, or is added to, the objective. */
@@ -223,20 +220,20 @@ function collect(facts: Facts): LossFacts {
       const target = st.targets[0];
       if (target.kind !== 'name' && target.kind !== 'attr' && target.kind !== 'index') continue;
       const last = lastComponent(target) ?? '';
-      if (!LOSS_NAME.test(last) && !MAX_NAME.test(last)) continue;
-      if (NOT_OBJECTIVE.test(last) || isGradientLike(target)) continue;
+      if (!isObjectiveName(last) && !isMaximizedObjectiveName(last)) continue;
+      if (isObjectiveRecordName(last) || isGradientLike(target)) continue;
       const key = exprKey(target);
-      const maximized = MAX_NAME.test(last);
+      const maximized = isMaximizedObjectiveName(last);
       const sign = ((st.op === '-' ? -1 : 1) * (maximized ? -1 : 1)) as 1 | -1;
       sites.push({
         expr: st.value, scope, at: st.span.start, span: st.span, key, sign, fn,
         autodiff: isAutodiff(fn, key) || (fn !== undefined && autodiffFns.has(fn)),
         scaledLater: key !== undefined && scaledAfter(scope, key, st.span.start),
       });
-    } else if (st.kind === 'return' && st.value && fn && (LOSS_NAME.test(fn.name) || MAX_NAME.test(fn.name)) && !isGradientLike({ kind: 'name', name: fn.name, span: fn.span })) {
+    } else if (st.kind === 'return' && st.value && fn && (isObjectiveName(fn.name) || isMaximizedObjectiveName(fn.name)) && !isGradientLike({ kind: 'name', name: fn.name, span: fn.span })) {
       const value = st.value.kind === 'seq' && st.value.items.length > 0 ? st.value.items[0] : st.value;
       if (exprKey(value) !== undefined) continue; // `return loss`: the assignments are sites already
-      sites.push({ expr: value, scope, at: st.span.start, span: st.span, sign: MAX_NAME.test(fn.name) ? -1 : 1, fn, autodiff: autodiffFns.has(fn), scaledLater: false });
+      sites.push({ expr: value, scope, at: st.span.start, span: st.span, sign: isMaximizedObjectiveName(fn.name) ? -1 : 1, fn, autodiff: autodiffFns.has(fn), scaledLater: false });
     }
   }
   for (const { expr, scope, at } of inlineAutodiff) {
@@ -357,13 +354,16 @@ function expandableFactor(
 export type Shape = 'plain-sum' | 'square-of-sum' | 'abs-of-sum';
 
 
-/** Code about nonnegative weights, where ΣW is the L1 norm (NMF, mixture weights). */
-const NONNEGATIVE_FILE = /nmf|non-?negative|nonneg/i;
-
-/** Is W kept nonnegative by the code: `np.maximum(W, 0)`, `W.clamp_(min=0)`, `W[W < 0] = 0`, `W = np.exp(...)`? */
-export function keptNonnegative(text: string, w: string): boolean {
-  if (NONNEGATIVE_FILE.test(text)) return true;
-  const n = w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/**
+ * Is W kept nonnegative by the code: `np.maximum(W, 0)`, `W.clamp_(min=0)`, `W[W < 0] = 0`,
+ * `W = np.exp(...)`, or is the file about nonnegative weights (NMF), where ΣW is the L1 norm?
+ * Read from the file's text: the clamps are spread over statements of every form (masked
+ * assignments, in-place methods, reparametrizations), and any one of them is enough.
+ */
+function keptNonnegative(facts: Facts, param: ParamOccurrence): boolean {
+  const text = facts.text;
+  if (mentionsNonnegativity(text)) return true;
+  const n = escapeRegExp(facts.source(param.base.span));
   const patterns = [
     `maximum\\(\\s*(0(\\.0*)?\\s*,\\s*)?${n}\\b`,
     `\\b${n}\\b[\\w.()]*\\.clamp_?\\(\\s*(min\\s*=\\s*)?0`,
@@ -373,6 +373,53 @@ export function keptNonnegative(text: string, w: string): boolean {
     `(softplus|relu)\\(\\s*${n}\\b`,
   ];
   return patterns.some((p) => new RegExp(p).test(text));
+}
+
+/**
+ * Whether a strength that appears squared in a penalty (`lam * lam * ΣW²`) is written as a power
+ * on purpose (`lam ** 2`, `pow(lam, 2)`, `np.square(lam)`) at one of the places it is built from.
+ */
+export function writtenAsPower(facts: Facts, name: string, places: Span[]): boolean {
+  const escaped = escapeRegExp(name);
+  const power = new RegExp(`${escaped}\\s*\\*\\*|(pow|square)\\(\\s*${escaped}\\b`);
+  return places.some((span) => power.test(facts.source(span)));
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * The factors of a loss summand that are a penalty shaped like no norm (ΣW, (ΣW)², |ΣW|), written
+ * there or bound to a variable used there (`l1_penalty = np.sum(W)`; `loss += lam * l1_penalty`).
+ * The summand must be a penalty: its coefficient a regularization strength, or its variable named
+ * like a penalty (roles.ts); a plain sum of weights kept nonnegative is their L1 norm.
+ */
+export function notNormPenalties(facts: Facts, s: LossSummand): { shape: Shape; param: ParamOccurrence; expr: Expr }[] {
+  const out: { shape: Shape; param: ParamOccurrence; expr: Expr }[] = [];
+  const a = facts.analyzer;
+  for (const f of s.summand.num) {
+    const candidates: { expr: Expr; scope: Scope; at: number; named?: string }[] = [{ expr: f.expr, scope: f.scope, at: f.at }];
+    // `l1_penalty = np.sum(W)` then `loss += lam * l1_penalty`.
+    if (f.expr.kind === 'name' || f.expr.kind === 'attr') {
+      const key = exprKey(f.expr);
+      const b = key !== undefined ? f.scope.lookup(key, f.at) : undefined;
+      if (b?.kind === 'assign' && b.value && !b.op && b.scope.allBindings(b.key).length === 1) candidates.push({ expr: b.value, scope: b.scope, at: b.at, named: key });
+    }
+    for (const c of candidates) {
+      const found = shapeOf(facts, c.expr, c.scope, c.at);
+      if (!found) continue;
+      const others = a.classifySummand({ ...s.summand, sign: 1, num: s.summand.num.filter((x) => x !== f) });
+      if (others.tensor || others.penalty || others.params.length > 0 || others.abs.length > 0 || others.signs?.length) continue;
+      const coefNames = [...others.coef.syms, ...s.outerCoef.syms].filter((x) => x.pow > 0).map((x) => x.name);
+      const named = [c.named, s.site.key, ...s.through.map((t) => t.key)].filter((k): k is string => k !== undefined).map((k) => k.replace(/^.*\./, ''));
+      const regLike = coefNames.some(isRegularizationStrengthName) || named.some(isPenaltyVariableName);
+      if (!regLike) continue;
+      if (found.shape === 'plain-sum' && keptNonnegative(facts, found.param)) continue;
+      out.push(found);
+    }
+  }
+  return out;
 }
 
 /** `np.sum(W)`, `W.sum()`, `tf.reduce_sum(W)`, `w.reduce((s, v) => s + v, 0)`; its square; its absolute value. */
@@ -390,7 +437,7 @@ export function shapeOf(facts: Facts, e: Expr, scope: Scope, at: number): { shap
       const p = plainSum(facts, operand, scope, at);
       return p ? { shape: 'square-of-sum', param: p, expr: e } : undefined;
     }
-    if (name === 'abs' || name === 'absolute' || name === 'fabs') {
+    if (ABS_FUNCTIONS.has(name)) {
       const p = plainSum(facts, operand, scope, at);
       return p ? { shape: 'abs-of-sum', param: p, expr: e } : undefined;
     }
@@ -415,7 +462,7 @@ function plainSum(facts: Facts, e: Expr, scope: Scope, at: number): ParamOccurre
     return plainSum(facts, gen.element, facts.scopes.lambdaScopes.get(gen) ?? scope, Infinity);
   }
   if (SUM_FUNCTIONS.has(name) && name !== 'fsum') {
-    if (e.kwargs.some((k) => /^(axis|dim|axes|keepdims|keepdim)$/.test(k.name))) return undefined;
+    if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name))) return undefined;
     if (method ? e.args.length > 0 : e.args.length !== 1) return undefined;
     operand = method ? (e.callee as { object: Expr }).object : e.args[0];
   } else if (name === 'reduce' && method && e.args[0]?.kind === 'lambda') {
@@ -432,7 +479,7 @@ function plainSum(facts: Facts, e: Expr, scope: Scope, at: number): ParamOccurre
   if (!a.isParam(base)) return undefined;
   // Weights only: a sum of variances or of mixture weights can be a deliberate penalty.
   const last = lastComponent(base) ?? '';
-  const walksParams = base.kind === 'name' && /parameters|weights|params|trainable|variables|kernel/.test(loopCollectionKey(facts, base.name, scope, at) ?? '');
+  const walksParams = base.kind === 'name' && isWeightCollectionKey(loopCollectionKey(facts, base.name, scope, at) ?? '');
   if (!isWeightName(last) && !walksParams) return undefined;
   return p.params[0];
 }

@@ -1,5 +1,7 @@
 // What a name says about its role in training code. These are the engine's only naming
-// heuristics; every rule asks here instead of matching names itself.
+// heuristics: every facts module and rule asks here instead of matching names itself, and only as
+// a last resort, after data flow. Framework API names (`backward`, `parameters`, `zeros_like`)
+// are not naming conventions: they are in catalogue.ts.
 import type { Expr } from '../ir';
 import { components, lastComponent } from './keys';
 
@@ -83,4 +85,234 @@ export function parameterOfGradient(e: Expr): string | undefined {
   m = /^(?:grad|nabla|g)_(\w+)$/.exec(last) ?? /^(\w+?)_grad$/.exec(last) ?? /^grad([A-Z]\w*)$/.exec(last);
   if (m) return m[1];
   return undefined;
+}
+
+// ------------------------------------------------------------------ objectives and losses
+
+/** Words of a quantity to maximize (a reward, a log-likelihood, an ELBO, an accuracy): its gradient is climbed on purpose. */
+const ascentWord = /reward|return|likelihood|loglik|log_?lik|^ll$|_ll$|^ll_|elbo|log_?prob|logp|log_?pi|advantage|utility|fitness|accuracy|^acc$|q_?val|objective|^obj$|^G$|^G_?t$|profit|payoff|(?<!cross_?)entropy|bonus|^score$|evidence|maximi[sz]/i;
+/** Words of a quantity to minimize: a loss, an error, a distance. */
+const lossWord = /loss|cost|error|^err$|mse|nll|xent|cross_?entropy|crossentropy|hinge|huber|risk|energy|^J$|^L$|criterion|distance|residual|divergence|kl_div/i;
+
+/** `reward`, `log_prob`, `elbo`, `advantage`: a name of something to maximize. */
+export function isAscentWord(name: string): boolean {
+  return ascentWord.test(name);
+}
+
+/** `loss`, `mse`, `cross_entropy`, `criterion`: a name of something to minimize. */
+export function isLossWord(name: string): boolean {
+  return lossWord.test(name);
+}
+
+/** `criterion(...)`, `loss_fn(...)`, `compute_loss(...)`: the usual names of a loss function. */
+export function isLossFunctionName(name: string): boolean {
+  return /^(criterion|loss_fn|lossFn|loss_func|compute_loss)$/.test(name);
+}
+
+/** `loss, dW = svm_loss(...)`: a name the loss is unpacked into, next to its gradient. */
+export function isUnpackedLossName(name: string): boolean {
+  return /^(loss|cost|l|J|data_loss|total_loss|loss_val|loss_value|cost_val)$/.test(name);
+}
+
+/** `loss_grad`, `grad_cost`, `dloss_deriv`: a function named for the gradient of a loss. */
+export function isLossGradientName(name: string): boolean {
+  return /(loss|cost).*(grad|deriv)|(grad|deriv).*(loss|cost)/i.test(name);
+}
+
+/** `reward_grad`, `policy_gradient_of_logp`: a gradient of something to maximize. */
+export function isAscentGradientName(name: string): boolean {
+  return isAscentWord(name) && /grad/i.test(name);
+}
+
+/** `svm_loss`, `compute_grads`, `backward`, `backprop`: a function that returns a loss or its gradient. */
+export function isLossOrGradientFunctionName(name: string): boolean {
+  return /loss|cost|grad|backward|backprop/i.test(name);
+}
+
+/** Names of variables and functions that hold an objective (losses.ts: loss sites). */
+export function isObjectiveName(name: string): boolean {
+  return /loss|cost|objective|^obj$|^J$|energy|risk|^nll$/i.test(name);
+}
+
+/** Objectives that are maximized: a penalty is subtracted from them (`ll`, `elbo`, `reward`). */
+export function isMaximizedObjectiveName(name: string): boolean {
+  return /^(ll|log_?lik\w*|log_likelihood\w*|elbo|objective|obj|reward|total_reward)$/i.test(name);
+}
+
+/** `losses`, `loss_history`, `best_loss`, `prev_cost`: records of objectives, not objectives. */
+export function isObjectiveRecordName(name: string): boolean {
+  return /^(losses|loss_history|loss_hist|costs|cost_history|best_\w+|prev_\w+|last_\w+|min_\w+)$/.test(name);
+}
+
+/** `loss`, `cost`, `objective` anywhere in a name (a variable, a function, a receiver's text). */
+export function isLossName(name: string): boolean {
+  return /loss|cost|objective/i.test(name);
+}
+
+/** `reg_loss`, `l2_cost`, `weight_norm`: a loss-like name of a penalty part, not of the whole loss. */
+function isPenaltyPartName(name: string): boolean {
+  return /reg|l1|l2|penalt|decay|wd|norm|weight/i.test(name);
+}
+
+/** A name of the whole loss (`loss`, `total_cost`), not of one of its penalty parts (`reg_loss`). */
+export function isWholeLossName(name: string): boolean {
+  return isLossName(name) && !isPenaltyPartName(name);
+}
+
+/** Totals that are summed into, not parameters: `loss += reg * np.sum(W * W)`, `pen += w[j] ** 2`. */
+export function isRunningTotalName(name: string): boolean {
+  return /loss|cost|objective|penalty|^pen$|^reg|energy|^nll|risk|^J$|^total|^sq\d*$|^l[12]$|norm/i.test(name);
+}
+
+/** `l1_penalty`, `reg_term`, `ridge`, `reg_loss`: a variable named for a penalty (and not for the loss it is added to). */
+export function isPenaltyVariableName(name: string): boolean {
+  return (/reg|pen|l1|l2|lasso|ridge|decay|prior|sparsit/i.test(name) && !/loss$/i.test(name)) || /^(reg|l1|l2)_?loss$/i.test(name);
+}
+
+/** A call named for regularization (`add_weight_decay`, `l2_loss`, `compute_penalty`): it reads or builds the penalties. */
+export function mentionsRegularization(name: string): boolean {
+  return /regularization|penalt|l2_loss|l1_loss|weight_decay|reg_loss/i.test(name);
+}
+
+const ascentContext = /ascent|ascend|maximi[sz]|climb|reinforce|policy|reward|likelihood|advantage|adversar|attack|fgsm|\bpgd\b|perturb|deep.?dream|saliency|\belbo\b|log_?prob|\bsam\b|_sam\b|\bsam_|sharpness|first_step|\bminimax\b|lagrang|\bdual\b|unlearn|worst.?case|\brobust/i;
+
+/** Words in code (a function's text, a class header, a file) that say climbing is intended: a maximizer, a policy gradient, an attack. */
+export function hasAscentContext(text: string): boolean {
+  return ascentContext.test(text);
+}
+
+/** Code about nonnegative weights (NMF, mixture weights), where ΣW is the L1 norm. */
+export function mentionsNonnegativity(text: string): boolean {
+  return /nmf|non-?negative|nonneg/i.test(text);
+}
+
+// ------------------------------------------------------------------ data and predictions
+
+/** `y`, `targets`, `labels`, `y_true`: the target side of a residual. */
+export function isTargetName(name: string): boolean {
+  return /^(y|Y|ys|t|targets?|labels?|y_true|yTrue|y_batch|yBatch|y_train|ytrain|y_i|yi|d|desired|expected|truth|gt|ground_truth|label_batch|target_batch|y_onehot|onehot|one_hot|Y_batch|Y_train|train_y|trainY)$/.test(name);
+}
+
+/** `pred`, `y_hat`, `output`, `probs`, `a`: the prediction side of a residual. */
+export function isPredictionName(name: string): boolean {
+  return /^(pred|preds|prediction|predictions|y_pred|yPred|y_hat|yHat|yhat|out|outs|output|outputs|a|A|h|hx|h_theta|hypothesis|probs?|probabilities|activation|activations|logits|scores|z_out|o|sig|sigmoid_out|fx|f_x|guess|estimate|y_est|net_out|pred_y|predY|p|phat|p_hat)$/.test(name);
+}
+
+/** `x`, `X_batch`, `inputs`, `a_prev`: inputs and activations, sign-neutral multipliers of a gradient. */
+export function isInputName(name: string): boolean {
+  return /^(x|X|xs|Xs|inputs?|features?|x_i|xi|x_batch|xBatch|X_batch|X_train|x_train|xtrain|a_prev|A_prev|prev_activation|h_prev|hidden|activations?_prev)$/.test(name);
+}
+
+/** `adv`, `noise`, `latent`, `z`, `img`, `obs`: an input being optimized (an attack, a latent, a dream), not a model's weight. */
+export function isOptimizedInputName(name: string): boolean {
+  return /adv|pert|noise|latent|^z$|^img|image|^delta$|^eps|sample|^obs|^state/i.test(name);
+}
+
+/** `feedforward(...)`, `net(...)`, `infer(...)`: a project's names of a forward pass, whose value is a prediction. */
+export function isModelCallName(name: string): boolean {
+  return /^(feedforward|model|net|network|feed_forward|infer)$/i.test(name);
+}
+
+/** `sigmoid_prime`, `relu_derivative`, `tanh_deriv`: a derivative helper, a positive-by-convention scalar factor. */
+export function isDerivativeName(name: string): boolean {
+  return /(_prime|prime|derivative|_deriv|_der|Prime|Derivative)$/.test(name);
+}
+
+/** `model`, `net`, `encoder`, `critic`: a name of a model. */
+export function isModelName(name: string): boolean {
+  return /model|net|encoder|decoder|generator|discriminator|classifier|critic|actor|policy|backbone|head/i.test(name);
+}
+
+// ------------------------------------------------------------------ settings and counts
+
+/** Optimizer and schedule settings taken as positive scalars: `mu`, `beta1`, `eps`, `batch_size`, `tau`. */
+export function isHyperparameterName(name: string): boolean {
+  return /^(mu|momentum|beta\d?|b1|b2|beta_1|beta_2|rho|gamma|decay_rate|eps|epsilon|tau|t|step|n|N|m|M|batch_size|batchSize|num_train|num_examples|n_samples|nSamples|n_train|num_samples|size|count|k|scale|temperature|lr_t|bias_correction\d?|alpha_t)$/.test(name);
+}
+
+/** String keys of a settings dict (`config['lr']`, `hp['weight_decay']`) that hold a positive scalar. */
+export function isHyperparameterKey(key: string): boolean {
+  return /^(lr|learning_rate|learningRate|momentum|mu|decay_rate|eps|epsilon|beta\d?|beta_?\d|rho|alpha|step_size|reg|weight_decay|lam|lambda|l2|nesterov|dampening)$/.test(key);
+}
+
+/** A string key that mentions an optimizer setting (`opt['lr_decay']`, `cfg['beta1']`). */
+export function mentionsOptimizerSetting(key: string): boolean {
+  return /lr|learning_rate|momentum|decay|eps|beta|rho|mu/i.test(key);
+}
+
+/** `reg`, `lam_w`, `l2_strength`, `weight_decay`, `penalty`: a name that starts like a regularization strength. */
+export function startsLikeRegularization(name: string): boolean {
+  return /^(reg|lam|lmbda|lambda|l2|l1|wd|weight_decay|decay|penalty)\w*$/i.test(name);
+}
+
+/** Names that say "weight decay / L2 rate" rather than "a discount factor" (an optimizer argument's variable). */
+export function isWeightDecayName(name: string): boolean {
+  return /^(weight_?decay\w*|wd|l2\w*|lambda|lam|lmbda|reg|regularization\w*|decay_?w\w*)$/i.test(name);
+}
+
+/** `n`, `N`, `m`, `batch_size`, `num_train`, `n_samples`: a count of examples. */
+export function isExampleCountName(name: string): boolean {
+  return /^(n|N|m|batch_size|num_\w+|n_\w+)$/.test(name);
+}
+
+/** Symbols that count examples (`N`, `num_train`, `len(data)`, `X.shape[0]`): a missing or extra one is the Nielsen λ/n mistake. */
+export function isSizeSymbol(symbol: string): boolean {
+  return /^(n|N|m|M|n_\w+|num_\w+|N_\w+|\w*_size|batchSize|numExamples|nSamples|len\(.+\)|size\(.+\)|.+\.shape\[\d+\]|.+\.length|.+\.size(\(\))?|.+\.numel\(\))$/.test(symbol);
+}
+
+/** Objects that hold parsed command-line arguments: `args`, `opts`, `FLAGS`, `hparams`. */
+export function isParsedArgsName(name: string): boolean {
+  return /^(args|opts?|options|flags|FLAGS|hparams|cli_args|arguments|parsed_args|cmd_args)$/.test(name);
+}
+
+/** `get_param_groups(...)`, `add_weight_decay(...)`: a helper named for building param groups, whose groups are not known. */
+export function isParamGroupsHelperName(name: string): boolean {
+  return /group|decay|param/i.test(name);
+}
+
+// ------------------------------------------------------------------ gradients and parameters
+
+/** Names of gradients that, as a function's parameter, conventionally hold ∂loss/∂θ. */
+export function isStrongGradientName(name: string): boolean {
+  return /^(d[A-Z]\w*|dw\d*|db\d*|dW\w*|dtheta|d_\w+|grad|grads|gradient|gradients|grad_\w+|\w+_grad|\w+_grads|dparams|nabla_\w+|d_p|gW|gw|gb)$/.test(name);
+}
+
+/** Nielsen's `nabla_w`, `delta_nabla_b`: gradients by name. */
+export function isNablaName(name: string): boolean {
+  return /^(nabla|delta_nabla)/.test(name);
+}
+
+/** cs231n layers: `affine_backward`, `conv_backward`: a function that carries an upstream gradient back. */
+export function isBackwardHelperName(name: string): boolean {
+  return /(_backward|^backward)$/.test(name);
+}
+
+/** `backprop`, `backpropagate`: a function that returns the loss gradient. */
+export function isBackpropName(name: string): boolean {
+  return /backprop/i.test(name);
+}
+
+/** `b`, `b2`, `bias`, `bias_out`: a bias. */
+export function isBiasName(name: string): boolean {
+  return /^(b\d*|bias\w*)$/.test(name);
+}
+
+/** Names of collections that hold parameters: `model.parameters()`, `params`, `trainable_variables`, `theta`. */
+export function isParameterCollectionName(key: string): boolean {
+  return /param|weight|trainable|variables|kernel|theta/i.test(key);
+}
+
+/** A loop walks model weights: `for w in self.weights`, `for p in model.parameters()` (losses.ts: plain sums). */
+export function isWeightCollectionKey(key: string): boolean {
+  return /parameters|weights|params|trainable|variables|kernel/.test(key);
+}
+
+/** A loop walks a model's parameters (`model.parameters()`, `self.params`, `trainable_variables`), for steps on them. */
+export function isParameterListKey(key: string): boolean {
+  return /parameters|trainable|weights|params|variables/.test(key);
+}
+
+/** Receivers whose `backward(loss)` differentiates its argument (Accelerate, Lightning Fabric, DeepSpeed, a LightningModule). */
+export function isBackwardOwnerName(path: string): boolean {
+  return /(^|\.)(accelerator|fabric|engine|model_engine|trainer|self)$/.test(path);
 }

@@ -6,17 +6,15 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import type { FunctionDef } from './scope';
-import { numberOf } from './analysis';
-import { baseExpr, exprKey } from './keys';
-import { isGradientLike } from './roles';
+import { baseExpr, exprKey, lastComponent } from './keys';
+import {
+  hasAscentContext, isAscentWord, isDataLike, isGradientLike, isInputName, isLossOrGradientFunctionName, isOptimizedInputName, isParameterListKey, isStateLike,
+} from './roles';
 import { canonicalCoef } from './symbols';
 import { inPlaceUpdate } from './catalogue';
-import { regGradientTerms, scaledSelfSites, type RegGradientTerm } from './gradients';
-import { ASCENT_WORDS, DirectionAnalyzer, type DirTerm } from './direction';
+import { loopCollectionKey, regGradientTerms, scaledSelfSites, type RegGradientTerm } from './gradients';
+import { DirectionAnalyzer, type DirTerm } from './direction';
 import { programIndex, spanKey } from './program';
-
-/** Words in a function (name, docstring, comments) that say the ascent is intended. */
-export const ASCENT_CONTEXT = /ascent|ascend|maximi[sz]|climb|reinforce|policy|reward|likelihood|advantage|adversar|attack|fgsm|\bpgd\b|perturb|deep.?dream|saliency|\belbo\b|log_?prob|\bsam\b|_sam\b|\bsam_|sharpness|first_step|\bminimax\b|lagrang|\bdual\b|unlearn|worst.?case|\brobust/i;
 
 /** A symbol taken as positive: a name or attribute, or a count (`len(y)`, `X.shape[0]`); not a difference like `(1-mu)`. */
 function signKnown(name: string): boolean {
@@ -50,7 +48,7 @@ export function expectedSign(facts: Facts, t: RegGradientTerm): { sign: 1 | -1; 
   const gradKey = exprKey(t.site.target);
   const fn = programIndex(facts).enclosingFunction(t.site.scope);
   // `return loss, dW` from a loss function: the caller descends along what it returns.
-  if (gradKey !== undefined && fn && /loss|cost|grad|backward|backprop/i.test(fn.name) && !ASCENT_WORDS.test(fn.name) && !ASCENT_CONTEXT.test(fn.name) && returnsKey(fn.body, gradKey, t.site.target)) return { sign: 1 };
+  if (gradKey !== undefined && fn && isLossOrGradientFunctionName(fn.name) && !isAscentWord(fn.name) && !hasAscentContext(fn.name) && returnsKey(fn.body, gradKey, t.site.target)) return { sign: 1 };
   return undefined;
 }
 
@@ -161,16 +159,16 @@ export interface Step {
   operator?: Span;
 }
 
-/** ASCENT_CONTEXT tested once per file and per function (not once per step: a file may have thousands). */
+/** Words of ascent looked for once per file and per function (not once per step: a file may have thousands). */
 const ascentMemo = new WeakMap<Facts, Map<string, boolean>>();
 
-/** Whether the text of a span (default: the whole file) has a word of ascent (ASCENT_CONTEXT). */
+/** Whether the text of a span (default: the whole file) has a word of ascent (roles.ts `hasAscentContext`). */
 export function mentionsAscent(facts: Facts, span: Span = facts.scopes.root.span): boolean {
   let memo = ascentMemo.get(facts);
   if (!memo) ascentMemo.set(facts, (memo = new Map()));
   const key = `${span.start}:${span.end}`;
   let found = memo.get(key);
-  if (found === undefined) memo.set(key, (found = ASCENT_CONTEXT.test(facts.source(span))));
+  if (found === undefined) memo.set(key, (found = hasAscentContext(facts.source(span))));
   return found;
 }
 
@@ -187,8 +185,21 @@ export function ascentContext(facts: Facts, site: UpdateSite): boolean {
     fn = parent;
   }
   // A method: the class's header (its name and bases) counts too.
-  for (let s = fn.scope.parent; s; s = s.parent) if (s.kind === 'class' && ASCENT_CONTEXT.test(facts.source(s.span).split('\n')[0])) return true;
+  for (let s = fn.scope.parent; s; s = s.parent) if (s.kind === 'class' && hasAscentContext(facts.source(s.span).split('\n')[0])) return true;
   return false;
+}
+
+/**
+ * Whether an update moves a model's parameter: not an input being optimized (an adversarial
+ * perturbation, a latent, a dream image), optimizer state or a gradient. A loop variable over a
+ * model's parameters is a parameter whatever it is called.
+ */
+export function movesModelParameter(facts: Facts, site: UpdateSite): boolean {
+  const base = baseExpr(site.target);
+  const last = lastComponent(base) ?? '';
+  if (isInputName(last) || isDataLike(base) || isOptimizedInputName(last)) return false;
+  const walksParams = base.kind === 'name' && isParameterListKey(loopCollectionKey(facts, base.name, site.scope, site.span.start) ?? '');
+  return facts.analyzer.isParam(base) && !(isStateLike(base) && !walksParams) && !isGradientLike(base);
 }
 
 export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {

@@ -6,7 +6,7 @@ import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { forEachChild, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { inPlaceUpdate, zeroValue } from './catalogue';
-import { isGradientLike, isLearningRateName } from './roles';
+import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
 
 export type UpdateKind =
   /** The parameter itself moves: `W -= lr * dW`. */
@@ -195,16 +195,13 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   return sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer));
 }
 
-/** Totals that are summed into, not parameters: `loss += reg * np.sum(W * W)` is where a penalty belongs. */
-const objectiveName = /loss|cost|objective|penalty|^pen$|^reg|energy|^nll|risk|^J$|^total|^sq\d*$|^l[12]$|norm/i;
-
 /**
  * `T += E` is a parameter update only with evidence: T is a known parameter, or E steps along a
  * gradient or by a learning rate. Keeps running sums (`pen += w[j] * w[j]`) out of the parameter set.
  */
 function looksLikeParameterUpdate(site: UpdateSite, analyzer: Analyzer): boolean {
   const last = lastComponent(baseExpr(site.target));
-  if (last !== undefined && objectiveName.test(last)) return false;
+  if (last !== undefined && isRunningTotalName(last)) return false;
   if (isPenaltySum(site, analyzer)) return false;
   if (analyzer.isParam(site.target)) return true;
   return site.increment.some((s) => [...s.num, ...s.den].some((f) => mentions(f.expr, (e) => isGradientLike(e) || (e.kind === 'name' && isLearningRateName(e.name)))));
