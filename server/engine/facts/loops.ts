@@ -157,6 +157,22 @@ export function subExprs(root: Expr, intoLambdas = false): Expr[] {
   return out;
 }
 
+/** Keys of the names and attributes in an expression, lambdas left out (`loss`, `self.loss`, `self`). */
+export function referencedKeys(e: Expr): string[] {
+  return subExprs(e).flatMap((x) => (x.kind === 'name' || x.kind === 'attr' ? [exprKey(x) ?? ''] : []));
+}
+
+/** Whether `to` can run after `from`: not in the other branch of an `if` (`if ...: loss.backward()` / `else: loss = loss + pen`). */
+export function mayFollow(from: StmtInfo, to: StmtInfo): boolean {
+  return !from.ancestors.some((x) => x.kind === 'block' && x.label === 'if' && within(to.stmt.span, x.span) && !to.ancestors.includes(x));
+}
+
+/** The innermost `for` or `while` loop around a statement, inside its unit. */
+export function innermostLoop(info: StmtInfo): Stmt | undefined {
+  const loops = info.ancestors.filter((s) => s.kind === 'for' || (s.kind === 'block' && s.label === 'while'));
+  return loops[loops.length - 1];
+}
+
 export function stmtExprs(s: Stmt): Expr[] {
   switch (s.kind) {
     case 'assign':
@@ -396,6 +412,42 @@ export class TrainingFacts {
     const root = pathOf(e.callee)?.[0];
     const module = root !== undefined ? this.facts.imports.get(root) : undefined;
     return module !== undefined && !isFrameworkModule(module);
+  }
+
+  /** Keys of the names and attributes a differentiation event's loss mentions (`loss`, `self.loss`). */
+  lossKeys(d: DiffEvent): string[] {
+    return d.loss ? referencedKeys(d.loss) : [];
+  }
+
+  /** `K += P`, `K = K + P`, `K = P + K`, `K = K.add(P)` with P a penalty: what is added to which variable. */
+  penaltyAddition(info: StmtInfo): { key: string; penalty: Expr } | undefined {
+    const s = info.stmt;
+    if (s.kind !== 'assign' || s.targets.length !== 1 || (s.op && s.op !== '+')) return undefined;
+    const key = exprKey(s.targets[0]);
+    if (key === undefined || s.targets[0].kind === 'index') return undefined;
+    let parts = this.addends(s.value);
+    if (!s.op) {
+      const self = parts.findIndex((p) => exprKey(p) === key);
+      if (self < 0) return undefined;
+      parts = parts.filter((_, i) => i !== self);
+    }
+    const penalty = parts.find((p) => this.penalty(p, info.scope, s.span.start));
+    return penalty && { key, penalty };
+  }
+
+  /** A plain assignment to `key` (not an accumulation) between two offsets, in the unit of `info`. */
+  freshAssignmentBetween(key: string, from: number, to: number, info: StmtInfo): boolean {
+    return this.infosIn(info.unit.span).some((i) => {
+      const s = i.stmt;
+      if (i.unit !== info.unit || s.kind !== 'assign' || s.op || s.span.start < from || s.span.start >= to) return false;
+      if (!s.targets.some((x) => exprKey(x) === key)) return false;
+      return !subExprs(s.value).some((x) => exprKey(x) === key);
+    });
+  }
+
+  /** Whether a statement inside a region assigns to `key`. */
+  assignsIn(key: string, region: Span): boolean {
+    return this.infosIn(region).some((i) => i.stmt.kind === 'assign' && i.stmt.targets.some((x) => exprKey(x) === key));
   }
 
   inNoGrad(span: Span): boolean {
