@@ -1,0 +1,197 @@
+// Penalties that never reach the loss, for NB304: a penalty assigned to a variable that nothing
+// reads, a penalty overwritten before anything reads it, and a sum with a penalty computed by an
+// operation whose result is thrown away (`loss.add(penalty)`, `tf.add(loss, penalty)` as a
+// statement: tensors are immutable). Computed once per Facts object.
+//
+// Whether a variable is read is decided from the IR and, where the IR keeps no expressions, from
+// the source text: statements the lowerers drop (`assert`, `raise`, `global`, `del`, Python 2
+// `print`/`exec`, `match`/`case` bodies, decorators), f-string interpolations (a `str` keeps only
+// its text), and dynamic lookups (`locals()`, `eval(...)`). A read the IR cannot see must still
+// keep a penalty from being reported. These stay text on purpose: lowering the dropped statements
+// would hand their calls to every other facts module, and would not reproduce what the text test
+// counts (a statement's first line; `del` of several names, not of one).
+import type { Expr, Span, Stmt } from '../ir';
+import type { Facts } from './index';
+import { exprKey } from './keys';
+import type { FunctionDef } from './scope';
+import { returnsOf } from './resolve';
+import { isLossName } from './roles';
+import { LIST_SUMS } from './catalogue';
+import { callName, stmtExprs, subExprs, trainingFacts, within, type StmtInfo, type TrainingFacts } from './loops';
+
+export type LostPenalty =
+  /** `reg = lam * l2` and nothing reads `reg`. */
+  | { kind: 'unread'; name: string; target: Span }
+  /** `reg = lam * l2` assigned again (by `next`) before anything reads it. */
+  | { kind: 'overwritten'; name: string; target: Span; next: Stmt }
+  /**
+   * `loss.add(reg)` as a statement: `sum` computes a new value that is thrown away. `cls` and
+   * `method` name a project class whose method returns a new instance (a micrograd `Value`).
+   */
+  | { kind: 'discarded'; sum: Expr; penalty: Expr; cls?: string; method?: string };
+
+const cache = new WeakMap<Facts, LostPenalty[]>();
+
+/** The file's penalties that never reach the loss, in statement order. */
+export function lostPenalties(facts: Facts): LostPenalty[] {
+  let found = cache.get(facts);
+  if (!found) cache.set(facts, (found = collect(trainingFacts(facts))));
+  return found;
+}
+
+function collect(t: TrainingFacts): LostPenalty[] {
+  const out: LostPenalty[] = [];
+  const reported = new Set<number>();
+  const unread = new Set<string>();
+  for (const info of t.infos) {
+    const s = info.stmt;
+    if (s.kind === 'expr') {
+      const lost = discarded(t, info, s.expr);
+      if (lost) out.push(lost);
+      continue;
+    }
+    const name = candidate(t, info);
+    if (!name || s.kind !== 'assign') continue;
+    const region = info.scope.span;
+    const regionKey = `${region.start}:${name}`;
+    if (!unread.has(regionKey) && !isRead(t, name, region, info) && trainingContext(t, region)) {
+      unread.add(regionKey);
+      reported.add(s.targets[0].span.start);
+      out.push({ kind: 'unread', name, target: s.targets[0].span });
+      continue;
+    }
+    if (s.op || reported.has(s.targets[0].span.start)) continue;
+    const next = overwrite(t, info, name);
+    if (next) {
+      reported.add(s.targets[0].span.start);
+      out.push({ kind: 'overwritten', name, target: s.targets[0].span, next });
+    }
+  }
+  return out;
+}
+
+/** A single-name assignment of a penalty (`reg = lam * l2`, `reg += p.pow(2).sum()`), outside class bodies. */
+function candidate(t: TrainingFacts, info: StmtInfo): string | undefined {
+  const s = info.stmt;
+  if (s.kind !== 'assign' || s.targets.length !== 1 || s.targets[0].kind !== 'name' || info.unit.kind === 'class') return undefined;
+  const name = s.targets[0].name;
+  if (name.startsWith('_') || (s.op && s.op !== '+')) return undefined;
+  // `dW2 += ...` on a parameter (or a name bound outside) mutates the caller's array in place.
+  if (s.op) {
+    const binding = info.scope.lookup(name, s.span.start);
+    if (!binding || binding.kind === 'param' || binding.scope !== info.scope) return undefined;
+  }
+  if (s.exported) return undefined;
+  return t.penalty(s.value, info.scope, s.span.start) ? name : undefined;
+}
+
+/** Lines of statements the IR drops, whose reads only the text shows (see the header). */
+const hiddenStatement = /^\s*(assert|raise|global|nonlocal|match|case|print|exec|yield|await|del\s+\w+\s*,|@)\b/;
+/** Lookups by a name the code computes: any variable may be read through them. */
+const dynamic = /\b(locals|vars|eval|exec|globals)\s*\(/;
+
+/** `name` as a whole word (not an attribute `x.name`, not part of `name_2`). */
+function wordPattern(name: string): RegExp {
+  return new RegExp(`(?<![\\w.$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+}
+
+/** Any use of `name` in the region other than assignments to it and its own accumulation. */
+function isRead(t: TrainingFacts, name: string, region: Span, self: StmtInfo): boolean {
+  const text = t.facts.source(region);
+  if (dynamic.test(text)) return true;
+  const word = wordPattern(name);
+  for (const line of text.split('\n')) if (hiddenStatement.test(line) && word.test(line)) return true;
+  for (const info of t.infosIn(region)) if (readsIn(info.stmt, name, word)) return true;
+  return self.unit.kind === 'module' && t.facts.scopes.root.bindings.has('__all__');
+}
+
+/** Whether a statement's own expressions read `name` (an accumulation into `name` does not). */
+function readsIn(s: Stmt, name: string, word: RegExp): boolean {
+  const selfAccumulation = s.kind === 'assign' && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name === name;
+  const exprs = s.kind === 'assign' ? [...s.targets.flatMap((x) => (x.kind === 'name' ? [] : [x])), s.value] : stmtExprs(s);
+  for (const root of exprs) {
+    for (const x of subExprs(root, true)) {
+      if (x.kind === 'name' && x.name === name && !(selfAccumulation && root === (s as { value: Expr }).value && isAddend(root, x))) return true;
+      if (x.kind === 'str' && /[{}]/.test(x.value) && word.test(x.value)) return true; // f-strings: the IR keeps their text only
+    }
+  }
+  return false;
+}
+
+/** `reg` in `reg + x` / `reg.add(x)` at the top of the added terms: the accumulator itself. */
+function isAddend(root: Expr, x: Expr): boolean {
+  let e = root;
+  for (;;) {
+    if (e === x) return true;
+    if (e.kind === 'binary' && e.op === '+') {
+      if (e.left === x || e.right === x) return true;
+      e = e.left;
+    } else if (e.kind === 'call' && callName(e) === 'add' && e.callee.kind === 'attr') e = e.callee.object;
+    else return false;
+  }
+}
+
+/** The function (or script) computes a loss or trains: a backward/gradient call, or a loss variable. */
+function trainingContext(t: TrainingFacts, region: Span): boolean {
+  if (t.diffs.some((d) => within(d.call.span, region))) return true;
+  return t.infosIn(region).some((i) => {
+    if (i.stmt.kind === 'assign') return i.stmt.targets.some((x) => isLossName(exprKey(x) ?? ''));
+    return i.stmt.kind === 'return' && !!i.stmt.value && isLossName(t.text(i.stmt.value));
+  });
+}
+
+/**
+ * The next statement in the same list that overwrites `name` before anything reads it. Read from
+ * the text between and of the statements (comments left out), which holds what the IR drops.
+ */
+function overwrite(t: TrainingFacts, info: StmtInfo, name: string): Stmt | undefined {
+  const word = new RegExp(`(?<![\\w.$])${name}(?![\\w$])`);
+  for (let j = info.index + 1; j < info.list.length; j++) {
+    const s = info.list[j];
+    const between = t.facts.source({ start: info.stmt.span.end, end: s.span.start }).replace(/(#|\/\/)[^\n]*/g, '');
+    if (s.kind === 'assign' && !s.op && s.targets.some((x) => x.kind === 'name' && x.name === name)) {
+      if (word.test(between) || word.test(t.text(s.value))) return undefined;
+      return s;
+    }
+    if (word.test(between + t.text(s))) return undefined;
+  }
+  return undefined;
+}
+
+/** A method that leaves its instance as it was and returns a value: `return Value(self.data + other.data, ...)`. */
+function returnsNewValue(t: TrainingFacts, fn: FunctionDef): boolean {
+  const members = fn.scope.classScope?.members;
+  const writes = members ? [...members.values()].flat().some((b) => b.scope === fn.scope || within(b.span, fn.span)) : false;
+  if (writes) return false;
+  const returns = returnsOf(t.facts.program, fn);
+  return returns.length > 0 && returns.every((r) => !(r.expr.kind === 'name' && /^(self|this)$/.test(r.expr.name)));
+}
+
+/** `loss.add(reg)`, `tf.add(loss, reg)`, `loss + reg` as a statement: the sum is thrown away. */
+function discarded(t: TrainingFacts, info: StmtInfo, e: Expr): LostPenalty | undefined {
+  const at = info.stmt.span.start;
+  let parts: Expr[] | undefined;
+  if (e.kind === 'binary' && e.op === '+') parts = t.addends(e);
+  else if (e.kind === 'call') {
+    if (e.kwargs.some((k) => k.name === 'out')) return undefined;
+    const arith = t.facts.analyzer.arithmeticCall(e);
+    const name = callName(e);
+    if (arith?.op === '+' && arith.operands[1]) {
+      const methodForm = e.callee.kind === 'attr' && !t.facts.analyzer.isModule(e.callee.object);
+      // A project class's `add` (a micrograd `Value`) is read: one that updates its instance keeps the sum.
+      const own = methodForm ? t.facts.analyzer.callTarget(e, info.scope, at) : undefined;
+      if (own && !own.constructs && !returnsNewValue(t, own.fn)) return undefined;
+      // `seen.add(x)` on a Python set is not arithmetic: the receiver must be a loss or a penalty.
+      if (!own && methodForm && t.facts.language === 'python' && e.callee.kind === 'attr') {
+        const receiver = e.callee.object;
+        if (!isLossName(t.text(receiver)) && !t.penalty(receiver, info.scope, at)) return undefined;
+      }
+      parts = t.addends(e);
+    } else if (name && LIST_SUMS.has(name) && e.args[0]?.kind === 'seq') parts = e.args[0].items;
+  }
+  if (!parts || parts.length < 2) return undefined;
+  const penalty = parts.find((p) => t.penalty(p, info.scope, at));
+  if (!penalty) return undefined;
+  const own = e.kind === 'call' ? t.facts.analyzer.callTarget(e, info.scope, at) : undefined;
+  return { kind: 'discarded', sum: e, penalty, cls: own?.cls?.name, method: own?.cls ? own.fn.name : undefined };
+}
