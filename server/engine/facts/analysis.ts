@@ -9,7 +9,7 @@ import { resolveCall, returnsOf, type CallTarget } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
-  ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS,
+  ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   frameworkPath, isShapeAttribute, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
@@ -594,7 +594,7 @@ export class Analyzer {
       const args = e.args.map((a) => this.classify(a, scope, at, env, d));
       if (args.every(isPureScalar)) return scalar(sym(this.source(e)));
     }
-    if (fn && (fn === 'flatten' || fn === 'ravel' || fn === 'reshape' || fn === 'view' || fn === 'detach' || fn === 'clone' || fn === 'copy' || fn === 'T' || fn === 'flat')) {
+    if (fn && VIEW_FUNCTIONS.has(fn)) {
       if (e.callee.kind === 'attr' && !this.isModule(e.callee.object)) return this.classify(e.callee.object, scope, at, env, d);
       if (e.args[0]) return this.classify(e.args[0], scope, at, env, d);
     }

@@ -1,6 +1,8 @@
-// Framework knowledge, in one place: which calls reduce, which values are zero, which methods
-// update a tensor in place, what each regularizer computes (with its defaults and its ½
-// convention), and the optimizers and layers of torch, Keras, TF1, optax and TensorFlow.js. Every
+// Framework knowledge, in one place: which calls reduce, which functions of the array libraries
+// keep, scale or drop a value's sign, which values are zero, which methods update a tensor in
+// place or cut its gradient, what each regularizer computes (with its defaults and its ½
+// convention), and the optimizers, layers and models of torch, Keras, TF1, optax and
+// TensorFlow.js. Names of the libraries' APIs only: naming conventions are roles.ts's. Every
 // formula is from ../shared/reference/framework-semantics.md, which cites the frameworks'
 // documentation. Facts modules ask here; rules never hold framework tables of their own.
 import type { Expr } from '../ir';
@@ -30,9 +32,9 @@ export function isSignPreservingReduction(name: string): boolean {
   return /^(mean|sum|reduce_mean|reduce_sum|item|squeeze|asScalar|as_scalar)$/.test(name);
 }
 
-// ------------------------------------------------------------------ elementwise math
+// ------------------------------------------------------------------ tensor math
 
-/** Names that are modules, not values, even when a file's imports were not seen. */
+/** Names that are modules, not values, even when a file's imports were not seen (`np`, `F`, `K`, `Math`). */
 export const MODULE_ROOTS: ReadonlySet<string> = new Set(['np', 'numpy', 'torch', 'tf', 'jnp', 'jax', 'math', 'K', 'keras', 'F', 'nn', 'optax', 'onp', 'scipy', 'Math', 'tfjs', 'lax']);
 /** Arithmetic as calls: `a.add(b)`, `tf.sub(a, b)`, `torch.mul(a, b)`, `a.neg()`. */
 export const ARITHMETIC_CALLS: Readonly<Record<string, '+' | '-' | '*' | '/' | 'neg'>> = {
@@ -68,6 +70,8 @@ export const PASS_THROUGH_FUNCTIONS: ReadonlySet<string> = new Set([
 export function isActivationOrForward(name: string): boolean {
   return /^(sigmoid|softmax|tanh|relu|forward|predict|logistic|expit|predict_proba|apply|__call__)$/i.test(name);
 }
+/** Reshapes, views and copies that keep a tensor's elements: `W.flatten()`, `W.view(-1)`, `p.detach()`, `W.T`. */
+export const VIEW_FUNCTIONS: ReadonlySet<string> = new Set(['flatten', 'ravel', 'reshape', 'view', 'detach', 'clone', 'copy', 'T', 'flat']);
 /** Tensor attributes that are sizes: `W.shape`, `x.size`, `arr.length`, `t.ndim`. */
 export function isSizeAttribute(name: string): boolean {
   return /^(shape|size|length|ndim)$/.test(name);
@@ -195,6 +199,8 @@ export function isParameterIterator(name: string): boolean {
 export function isTensorListMethod(name: string): boolean {
   return /^(parameters|values|items|trainable_variables|trainable_weights|weights)$/.test(name);
 }
+/** Attributes that list the weights a Keras/tfjs model trains: `model.trainable_variables`, `model.trainableWeights`. */
+export const TRAINABLE_WEIGHT_LISTS: ReadonlySet<string> = new Set(['trainable_variables', 'trainable_weights', 'trainableWeights']);
 /** Attributes that list a Keras/tfjs model's weights: `model.trainable_variables`, `model.trainableWeights`. */
 export function isWeightListAttribute(name: string): boolean {
   return /^(trainable_variables|trainable_weights|variables|weights|trainableWeights)$/.test(name);
@@ -235,6 +241,10 @@ export function dialectOf(language: LanguageId, modules: string[]): Dialect {
 
 /** Methods that return a tensor's value without its autograd history: `detach()`, `item()`, `numpy()`, tfjs `dataSync()`. */
 export const DETACH_METHODS: ReadonlySet<string> = new Set(['detach', 'item', 'numpy', 'tolist', 'dataSync', 'arraySync']);
+/** `tf.GradientTape()`: a tape that records the operations run in its `with` block. */
+export function isGradientTape(name: string | undefined): boolean {
+  return name === 'GradientTape';
+}
 /** `with torch.no_grad():`, `@torch.inference_mode()`: contexts and decorators that turn autograd off. */
 export function isNoGradContext(name: string): boolean {
   return /^(no_grad|inference_mode)$/.test(name);

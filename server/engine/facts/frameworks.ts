@@ -26,11 +26,14 @@ import {
   TFJS_OPTIMIZERS as TFJS,
   TORCH_OPTIMIZERS as TORCH,
   OPTIMIZER_USE_METHODS,
+  PARAMETER_LISTS,
   REGULARIZER_ARGUMENT,
+  TRAINABLE_WEIGHT_LISTS,
   frameworkPath,
   isActivityRegularizerArgument,
   isArgumentParse,
   isOptionDefinition,
+  isParametersMethod,
   inPlaceUpdate, regularizerByIdentifier, regularizerFramework, regularizerSemantics, type RegularizerFactor as CatalogueFactor } from './catalogue';
 
 export type Framework = 'torch' | 'keras' | 'tfa' | 'optax' | 'tfjs';
@@ -593,7 +596,7 @@ class Collector {
     }
     if (params.kind === 'call' && !wholeModelRoot(params)) {
       const fn = params.callee.kind === 'attr' ? params.callee.name : params.callee.kind === 'name' ? params.callee.name : '';
-      if (isParamGroupsHelperName(fn) && fn !== 'parameters') return 'unknown';
+      if (isParamGroupsHelperName(fn) && !PARAMETER_LISTS.has(fn)) return 'unknown';
     }
     return undefined;
   }
@@ -1161,13 +1164,13 @@ function isNone(e: Expr): boolean {
 
 /** `model.parameters()`, `self.parameters()`, `filter(f, model.parameters())`, `model.trainable_variables` → `model`. */
 export function wholeModelRoot(e: Expr): string | undefined {
-  if (e.kind === 'call' && e.callee.kind === 'attr' && (e.callee.name === 'parameters' || e.callee.name === 'named_parameters') && e.args.length === 0) {
+  if (e.kind === 'call' && e.callee.kind === 'attr' && isParametersMethod(e.callee.name) && e.args.length === 0) {
     return exprKey(e.callee.object) ?? 'model';
   }
   if (e.kind === 'call' && e.callee.kind === 'name' && (e.callee.name === 'filter' || e.callee.name === 'list') && e.args.length >= 1) {
     return wholeModelRoot(e.args[e.args.length - 1]);
   }
-  if (e.kind === 'attr' && (e.name === 'trainable_variables' || e.name === 'trainable_weights' || e.name === 'trainableWeights')) return exprKey(e.object);
+  if (e.kind === 'attr' && TRAINABLE_WEIGHT_LISTS.has(e.name)) return exprKey(e.object);
   return undefined;
 }
 

@@ -11,7 +11,7 @@ import { baseExpr, exprKey } from './keys';
 import { forEachChild, type ScopeBuilder } from './scope';
 import { findUpdates, stateTargets, type UpdateSite } from './updates';
 import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
-import { dialectOf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
+import { PARAMETER_LISTS, dialectOf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
 
 export type { UpdateSite, UpdateKind } from './updates';
 export type { Summand, PenaltyTerm, Product, ParamOccurrence } from './analysis';
@@ -94,7 +94,7 @@ function collectLoopParams(body: Stmt[], params: Set<string>, isModule: (e: Expr
     if (iter.kind === 'call' && (iter.callee.kind === 'attr' || iter.callee.kind === 'name') && isTreeLeaves(iter.callee.name) && iter.args[0])
       return elementIsParam(iter.args[0]);
     if (iter.kind === 'call' && iter.callee.kind === 'attr') {
-      if (isParameterIterator(iter.callee.name)) return isParameterCollectionName(exprKey(iter.callee.object) ?? '') || iter.callee.name === 'parameters';
+      if (isParameterIterator(iter.callee.name)) return isParameterCollectionName(exprKey(iter.callee.object) ?? '') || PARAMETER_LISTS.has(iter.callee.name);
     }
     const key = exprKey(iter);
     return key !== undefined && isParameterCollectionName(key) && !isGradientLike(iter);

@@ -24,7 +24,7 @@ import { programIndex, type CallSite } from './program';
 import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
-  DETACH_METHODS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isKerasLayerCall, isModelCopy,
+  DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy,
   isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, namesRegularizationCollection, readsCollectedRegularization, zeroValue,
 } from './catalogue';
 import { isModelName, mentionsRegularization } from './roles';
@@ -275,7 +275,7 @@ export class TrainingFacts {
   private findRegions(): void {
     for (const info of this.infos) {
       const s = info.stmt;
-      if (s.kind === 'assign' && s.value.kind === 'call' && callName(s.value) === 'GradientTape')
+      if (s.kind === 'assign' && s.value.kind === 'call' && isGradientTape(callName(s.value)))
         for (const t of s.targets) if (t.kind === 'name') this.tapeVars.add(t.name);
     }
     for (const info of this.infos) {
@@ -287,7 +287,7 @@ export class TrainingFacts {
         if (h.kind === 'call') {
           const name = callName(h);
           const alias = s.aliases?.[i];
-          if (name === 'GradientTape') names.push(alias?.kind === 'name' ? alias.name : '');
+          if (isGradientTape(name)) names.push(alias?.kind === 'name' ? alias.name : '');
           else if ((name && isNoGradContext(name)) || name === 'stop_recording') noGrad = true;
           else if (name === 'set_grad_enabled' && h.args[0]?.kind === 'name' && h.args[0].name === 'False') noGrad = true;
         } else if (h.kind === 'name' && this.tapeVars.has(h.name)) names.push(h.name);
@@ -1056,7 +1056,7 @@ export class TrainingFacts {
     const out: Expr[] = [];
     for (const x of subExprs(e)) {
       if (x.kind === 'attr' && isWeightListAttribute(x.name)) out.push(x.object);
-      else if (x.kind === 'call' && callName(x) === 'parameters' && x.callee.kind === 'attr') out.push(x.callee.object);
+      else if (x.kind === 'call' && PARAMETER_LISTS.has(callName(x) ?? '') && x.callee.kind === 'attr') out.push(x.callee.object);
       else if (x.kind === 'name' && depth < 3) {
         const b = scope.lookup(x.name, at);
         if (b?.kind === 'assign' && b.value && !b.op) out.push(...this.sourceModels(b.value, b.scope, b.at, depth + 1));

@@ -88,6 +88,9 @@ export function parameterOfGradient(e: Expr): string | undefined {
 }
 
 // ------------------------------------------------------------------ objectives and losses
+// Each vocabulary below is the one its caller was tuned with on real code; they overlap but are
+// not interchangeable (the direction analysis counts `error` and `distance` as losses, loss
+// sites do not).
 
 /** Words of a quantity to maximize (a reward, a log-likelihood, an ELBO, an accuracy): its gradient is climbed on purpose. */
 const ascentWord = /reward|return|likelihood|loglik|log_?lik|^ll$|_ll$|^ll_|elbo|log_?prob|logp|log_?pi|advantage|utility|fitness|accuracy|^acc$|q_?val|objective|^obj$|^G$|^G_?t$|profit|payoff|(?<!cross_?)entropy|bonus|^score$|evidence|maximi[sz]/i;
