@@ -93,22 +93,12 @@ function kerasReport(facts: Facts, t: TrainingFacts, d: DiffEvent, model: Expr |
 function addLossesFix(facts: Facts, t: TrainingFacts, d: DiffEvent, modelText: string): Report['fix'] {
   const key = d.loss && (d.loss.kind === 'name' || d.loss.kind === 'attr') ? exprKey(d.loss) : undefined;
   if (!key || !d.record || facts.language !== 'python') return undefined;
-  let last: { start: number; end: number; wrap: boolean } | undefined;
-  for (const info of t.infosIn(d.record)) {
-    const s = info.stmt;
-    if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || exprKey(s.targets[0]) !== key) continue;
-    // Only an assignment directly in the tape's block, not in one branch of an `if` inside it.
-    const parent = info.ancestors[info.ancestors.length - 1];
-    if (!parent || parent.span.start !== d.record.start || parent.span.end !== d.record.end) {
-      last = undefined;
-      continue;
-    }
-    last = { start: s.value.span.start, end: s.value.span.end, wrap: s.value.kind === 'lambda' || s.value.kind === 'other' };
-  }
-  if (!last) return undefined;
+  const value = t.lastAssignmentIn(key, d.record);
+  if (!value) return undefined;
+  const { start, end } = value.span;
   const added = ` + sum(${modelText}.losses)`;
-  const edits = last.wrap
-    ? [{ span: { start: last.start, end: last.start }, newText: '(' }, { span: { start: last.end, end: last.end }, newText: `)${added}` }]
-    : [{ span: { start: last.end, end: last.end }, newText: added }];
+  const edits = value.kind === 'lambda' || value.kind === 'other'
+    ? [{ span: { start, end: start }, newText: '(' }, { span: { start: end, end }, newText: `)${added}` }]
+    : [{ span: { start: end, end }, newText: added }];
   return { title: `Add sum(${modelText}.losses) to the loss inside the tape`, safety: 'unsafe', edits };
 }

@@ -450,6 +450,21 @@ export class TrainingFacts {
     return this.infosIn(region).some((i) => i.stmt.kind === 'assign' && i.stmt.targets.some((x) => exprKey(x) === key));
   }
 
+  /**
+   * The value of the last plain assignment to `key` made directly in a block (`loss = ...` in a
+   * tape's `with` body); undefined when the last one is inside a branch of it.
+   */
+  lastAssignmentIn(key: string, block: Span): Expr | undefined {
+    let last: Expr | undefined;
+    for (const info of this.infosIn(block)) {
+      const s = info.stmt;
+      if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || exprKey(s.targets[0]) !== key) continue;
+      const parent = info.ancestors[info.ancestors.length - 1];
+      last = parent && parent.span.start === block.start && parent.span.end === block.end ? s.value : undefined;
+    }
+    return last;
+  }
+
   inNoGrad(span: Span): boolean {
     return this.noGradBlocks.some((b) => within(span, b));
   }
