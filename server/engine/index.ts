@@ -2,7 +2,7 @@
 import { parseSteps, type ParsedFile } from './document';
 import type { Span } from './ir';
 import { LineIndex } from './lineIndex';
-import { initParsers } from './parse';
+import { initParsers, ParseGaveUp } from './parse';
 import { Program } from './program';
 import type { Project } from './project';
 import { fileIdOf, makeSourceFile, type SourceFile } from './source';
@@ -106,6 +106,16 @@ function skipReason(text: string, maxSize: number): Notice | undefined {
   return undefined;
 }
 
+/** A file parsed, or the notice that says why it is not checked (the parser gave up on it). */
+function* parseOrSkip(file: SourceFile): Steps<ParsedFile | Notice> {
+  try {
+    return yield* parseSteps(file);
+  } catch (error) {
+    if (error instanceof ParseGaveUp) return { kind: 'skipped', message: `skipped: ${error.message}` };
+    throw error;
+  }
+}
+
 /** A text as the rules see it: a BOM is blanked (offsets kept; it is not code). */
 export function lintableText(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? ' ' + text.slice(1) : text;
@@ -115,7 +125,8 @@ function* lintUncached(text: string, options: LintOptions & { maxFileSize?: numb
   text = lintableText(text);
   const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
   if (skipped) return { findings: [], notices: [skipped] };
-  const parsed = yield* parseSteps(makeSourceFile(0, '', text, options.language));
+  const parsed = yield* parseOrSkip(makeSourceFile(0, '', text, options.language));
+  if ('kind' in parsed) return { findings: [], notices: [parsed] };
   const program = new Program();
   program.add(parsed);
   const run = yield* ruleSteps(program, parsed, options);
@@ -285,7 +296,8 @@ export function* lintProjectSteps(project: Project, path: string, text: string, 
   const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
   const file = project.sourceFile(path, text);
   if (skipped || !file) return { outcome: { findings: [], notices: skipped ? [skipped] : [] }, foreign: [] };
-  const parsed = yield* parseSteps(file);
+  const parsed = project.keptParse(path, text) ?? (yield* parseOrSkip(file));
+  if ('kind' in parsed) return { outcome: { findings: [], notices: [parsed] }, foreign: [] };
   project.adopt(parsed);
   const program = project.program();
   program.add(parsed);

@@ -53,12 +53,36 @@ export function initParsers(): Promise<void> {
   return ready;
 }
 
-/** Parses text; `initParsers()` must have resolved. Never throws on bad input: tree-sitter recovers. */
+/**
+ * Thrown when tree-sitter's error recovery runs past its budget. On text far from the grammar
+ * (random bytes read as TypeScript) it can build millions of nodes over minutes and then abort the
+ * WASM module; real source of the size limit parses in about a second.
+ */
+export class ParseGaveUp extends Error {
+  constructor(readonly language: LanguageId, readonly ms: number) {
+    super(`the ${language} parser gave up after ${(ms / 1000).toFixed(1)} s: the text is too far from ${language} to parse`);
+    this.name = 'ParseGaveUp';
+  }
+}
+
+/** Parse time allowed: 2 s plus 10 µs per character, ten times what real code needs. */
+export function parseBudgetMs(length: number): number {
+  return 2000 + length / 100;
+}
+
+/** Parses text; `initParsers()` must have resolved. Tree-sitter recovers from syntax errors; text it cannot parse within its budget throws `ParseGaveUp`. */
 export function parse(text: string, language: LanguageId, previous?: Tree): Tree {
   const parser = parsers.get(language);
   if (!parser) throw new Error('Nabla parsers are not initialized: await initParsers() first');
-  const tree = parser.parse(text, previous);
-  if (!tree) throw new Error('tree-sitter returned no tree');
+  const budget = parseBudgetMs(text.length);
+  const deadline = Date.now() + budget;
+  // The callback's return value cancels the parse (web-tree-sitter 0.25); its type says void.
+  const progressCallback = ((): boolean => Date.now() > deadline) as () => void;
+  const tree = parser.parse(text, previous, { progressCallback });
+  if (!tree) {
+    parser.reset(); // a cancelled parse would otherwise resume on the next call
+    throw new ParseGaveUp(language, budget);
+  }
   return tree;
 }
 

@@ -9,6 +9,7 @@
 // the project's life, so its spans are stable across programs.
 import { parseFile, type ParsedFile } from './document';
 import { languageForPath } from './languages';
+import { ParseGaveUp } from './parse';
 import { Program, type ProjectFiles } from './program';
 import { makeSourceFile, type SourceFile } from './source';
 
@@ -94,19 +95,31 @@ export class Project implements ProjectFiles {
     this.texts.set(parsed.file.path, parsed.text);
   }
 
+  /** The kept parse of a path when it was made from this text (the CLI's entry file, often loaded as another file's import first). */
+  keptParse(path: string, text: string): ParsedFile | undefined {
+    const known = this.parsed.get(path);
+    if (!known || known.text !== text) return undefined;
+    this.parsed.delete(path);
+    this.parsed.set(path, known);
+    return known;
+  }
+
   /** The parsed file at a path, read through the host; undefined when it is missing, binary, too large or not source. */
   load(path: string): ParsedFile | undefined {
     const text = this.read(path);
     if (text === undefined) return undefined;
-    const known = this.parsed.get(path);
-    if (known && known.text === text) {
-      this.parsed.delete(path);
-      this.parsed.set(path, known);
-      return known;
-    }
+    const known = this.keptParse(path, text);
+    if (known) return known;
     const file = this.sourceFile(path, text);
     if (!file) return undefined;
-    const parsed = parseFile(file);
+    let parsed: ParsedFile;
+    try {
+      parsed = parseFile(file);
+    } catch (error) {
+      if (!(error instanceof ParseGaveUp)) throw error;
+      this.texts.set(path, null); // an import that cannot be parsed is read as a missing one
+      return undefined;
+    }
     this.parsed.delete(path);
     this.parsed.set(path, parsed);
     for (const old of this.parsed.keys()) {

@@ -3,9 +3,12 @@
 // bound, and no rule crashes. A rule that throws is reported with where it threw, and the other
 // rules still run.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { allRules, initEngine, lintText } from '../../server/engine';
+import { parseBudgetMs } from '../../server/engine/parse';
 import type { Rule } from '../../server/rules/rule';
-import { bigCases, deepCases, formatReport, loadSources, randomCases, runFuzz, truncationCases, type FuzzCase } from './cases';
+import { bigCases, deepCases, formatReport, loadSources, randomCases, repoRoot, runFuzz, truncationCases, type FuzzCase } from './cases';
 
 describe('fuzz (a slice of npm run fuzz)', function () {
   this.timeout(120_000);
@@ -28,6 +31,19 @@ describe('fuzz (a slice of npm run fuzz)', function () {
     assert.deepEqual(report.failures, [], formatReport(report));
     const outcome = lintText(cases[0].text, { language: 'python' });
     assert.match(outcome.notices[0].message, /^skipped: the file has \d+ characters, over the limit of \d+$/);
+  });
+
+  it('gives up on text the parser cannot recover from within its budget, with a clear notice', () => {
+    // Random bytes (fuzz seed 7, case 2880) on which tree-sitter-typescript's error recovery built
+    // 14 million nodes over six minutes and then aborted the WASM module.
+    const text = Buffer.from(fs.readFileSync(path.join(repoRoot, 'test/fuzz/data/typescript-parser-blowup.b64'), 'utf8'), 'base64').toString('utf8');
+    const started = Date.now();
+    const outcome = lintText(text, { language: 'typescript' });
+    assert.ok(Date.now() - started < parseBudgetMs(text.length) + 5000, `took ${Date.now() - started} ms`);
+    assert.deepEqual(outcome.findings, []);
+    assert.match(outcome.notices[0].message, /^skipped: the typescript parser gave up after \d+\.\d s: the text is too far from typescript to parse$/);
+    // The parser still works afterwards.
+    assert.ok(lintText('w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));\n', { language: 'typescript' }).findings.length > 0);
   });
 
   it('reports a rule that throws with where it threw, and still runs the others', () => {
