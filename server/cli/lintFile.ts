@@ -128,36 +128,83 @@ function textSubject(filePath: string, language: LanguageId, options: LintFileOp
 /** Files whose presence marks a project's root folder (where its top-level packages live). */
 const PROJECT_MARKERS = ['.git', 'pyproject.toml', 'setup.py', 'setup.cfg', 'package.json', 'nabla.toml', 'requirements.txt'];
 
-/** This thread's projects, by root: a file's imports are read from disk once per root and thread. */
+/**
+ * This thread's projects, by root, most recently used last. The walk lists a root's files
+ * together, so a few are enough; each keeps its parsed files, which is what bounds them.
+ */
 const projects = new Map<string, Project>();
+const MAX_PROJECTS = 4;
 
 function toSlashes(p: string): string {
   return path.sep === '\\' ? p.replace(/\\/g, '/') : p;
 }
 
+/** Folder listings (undefined: not a readable folder), so probing a module path is a lookup, not a failed
+ * read. Only the CLI's projects use them; `--fix` rewrites files but never adds or removes one. */
+const listings = new Map<string, Set<string> | undefined>();
+const MAX_LISTINGS = 4096;
+
+function listing(dir: string): Set<string> | undefined {
+  if (listings.has(dir)) return listings.get(dir);
+  let names: Set<string> | undefined;
+  try {
+    names = new Set(fs.readdirSync(dir));
+  } catch {
+    names = undefined;
+  }
+  if (listings.size >= MAX_LISTINGS) listings.delete(listings.keys().next().value as string);
+  listings.set(dir, names);
+  return names;
+}
+
 /** The nearest folder above a file that holds a project marker; the file's own folder when none does. */
-export function projectRoot(absPath: string): string {
+export function projectRoot(absPath: string, holds: (dir: string, name: string) => boolean = (dir, name) => fs.existsSync(path.join(dir, name))): string {
   const start = path.dirname(absPath);
   for (let dir = start; ; ) {
-    if (PROJECT_MARKERS.some((m) => fs.existsSync(path.join(dir, m)))) return toSlashes(dir);
+    if (PROJECT_MARKERS.some((m) => holds(dir, m))) return toSlashes(dir);
     const parent = path.dirname(dir);
     if (parent === dir) return toSlashes(start);
     dir = parent;
   }
 }
 
-function projectFor(absPath: string, maxFileSize: number): Project {
-  const root = projectRoot(absPath);
-  let project = projects.get(root);
-  if (!project) {
-    project = new Project({ root, host: { readFile: readProjectFile }, maxFileSize });
-    projects.set(root, project);
+/** The CLI's roots by folder: a run sees the disk as it was when it started. */
+const roots = new Map<string, string>();
+
+function cachedProjectRoot(absPath: string): string {
+  const dir = path.dirname(absPath);
+  let root = roots.get(dir);
+  if (root === undefined) {
+    root = projectRoot(absPath, (d, name) => listing(d)?.has(name) === true);
+    roots.set(dir, root);
   }
+  return root;
+}
+
+function projectFor(absPath: string, maxFileSize: number): Project {
+  const root = cachedProjectRoot(absPath);
+  let project = projects.get(root);
+  if (project) {
+    projects.delete(root);
+  } else {
+    project = new Project({ root, host: { readFile: readProjectFile }, maxFileSize });
+    if (projects.size >= MAX_PROJECTS) projects.delete(projects.keys().next().value as string);
+  }
+  projects.set(root, project);
   return project;
+}
+
+/** Forget what was read from disk (the language server's Lint Workspace calls it before each run). */
+export function forgetDisk(): void {
+  projects.clear();
+  listings.clear();
+  roots.clear();
 }
 
 /** A project file's text (invalid UTF-8 replaced), or undefined when it is missing or unreadable. */
 function readProjectFile(filePath: string): string | undefined {
+  // Most paths asked for are module-resolution guesses (`numpy.py`, `torch/__init__.py`).
+  if (!listing(path.dirname(filePath))?.has(path.basename(filePath))) return undefined;
   try {
     return lenientUtf8.decode(fs.readFileSync(filePath));
   } catch {

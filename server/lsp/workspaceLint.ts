@@ -8,7 +8,7 @@
 import { pathToFileURL } from 'node:url';
 import type { CancellationToken, Diagnostic, ProgressToken, PublishDiagnosticsParams, WorkDoneProgressReporter } from 'vscode-languageserver';
 import type { Finding, LintOptions } from '../engine';
-import { lintFile, type FileFinding } from '../cli/lintFile';
+import { forgetDisk, lintFile, type FileFinding } from '../cli/lintFile';
 import { walk } from '../cli/walk';
 import { toDiagnostics } from './convert';
 import type { NablaSettings } from './settings';
@@ -89,6 +89,7 @@ export class WorkspaceLinter {
         if (token.isCancellationRequested) break;
       }
       const seen = new Set<string>();
+      forgetDisk(); // files may have changed on disk since the last run
       for (const [i, fsPath] of files.entries()) {
         if (token.isCancellationRequested) {
           result.cancelled = true;
