@@ -324,10 +324,10 @@ export class Analyzer {
   // ---------------------------------------------------------------- classification
 
   /** Classifies a summand's product of factors. */
-  classifySummand(s: Summand): Product {
+  classifySummand(s: Summand, depth = 0): Product {
     let p = scalar(s.sign === 1 ? ONE : num(-1));
-    for (const f of s.num) p = multiply(p, this.classify(f.expr, f.scope, f.at, f.env));
-    for (const f of s.den) p = multiply(p, invert(this.classify(f.expr, f.scope, f.at, f.env)));
+    for (const f of s.num) p = multiply(p, this.classify(f.expr, f.scope, f.at, f.env, depth));
+    for (const f of s.den) p = multiply(p, invert(this.classify(f.expr, f.scope, f.at, f.env, depth)));
     return p;
   }
 
@@ -426,7 +426,9 @@ export class Analyzer {
 
   /** A sum inside a product: `(np.sum(W1**2) + np.sum(W2**2))` is one penalty; `(1 - lr*reg)` a scalar. */
   private classifySum(e: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product {
-    const parts = this.summands(e, scope, at, env, d).map((s) => this.classifySummand(s));
+    // The depth goes on through the summands: a variable that feeds its own value back (`x = a * x +
+    // b if c else b` where b was read from x) would otherwise start over at every turn.
+    const parts = this.summands(e, scope, at, env, d).map((s) => this.classifySummand(s, d));
     if (parts.every(isPureScalar)) return scalar(sym(this.source(e)));
     const penalties = parts.map((p) => penaltyOfProduct(p));
     const first = penalties[0];
@@ -964,11 +966,12 @@ function multiply(a: Product, b: Product): Product {
 
 function invert(p: Product): Product {
   if (!isPureScalar(p)) return TENSOR; // dividing by a tensor or a penalty is not "adding a penalty"
+  if (p.coef.num === 0) return TENSOR; // `/ (2 * 0)` in half-typed code: no coefficient
   return scalar(div(ONE, p.coef));
 }
 
 function power(base: Product, k: number): Product {
-  if (isPureScalar(base)) return scalar(pow(base.coef, k));
+  if (isPureScalar(base)) return k < 0 && base.coef.num === 0 ? TENSOR : scalar(pow(base.coef, k));
   if (k === 2 && base.penalty && base.penalty.kind === 'norm2' && base.params.length === 0 && base.abs.length === 0 && !base.signs?.length)
     return { ...base, coef: pow(base.coef, 2), penalty: { ...base.penalty, kind: 'sumsq', coef: pow(base.penalty.coef, 2) } };
   if (k === 2 && isSingleParam(base)) return { coef: pow(base.coef, 2), params: [base.params[0], base.params[0]], abs: [], tensor: false };
