@@ -46,6 +46,13 @@ describe('fuzz (a slice of npm run fuzz)', function () {
     assert.ok(lintText('w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));\n', { language: 'typescript' }).findings.length > 0);
   });
 
+  it('reads a division by a literal zero in half-typed code as no coefficient', () => {
+    // Found by fuzz seed 20261205: `/ (2 * 0` left while typing `/ (2 * n)`.
+    const text = 'export function epoch(w: number[], g: number[], lr: number, l1: number, n: number): number {\n  let loss = (err * err) / (2 * 0);\n  loss += l1 * w.reduce((s, v) => s + Math.abs(v), 0);\n  for (let j = 0; j < w.length; j++) w[j] -= lr * (g[j] + l1 * Math.sign(w[j]));\n  return loss;\n}\n';
+    const { notices } = lintText(text, { language: 'typescript' });
+    assert.deepEqual(notices, []);
+  });
+
   it('reports a rule that throws with where it threw, and still runs the others', () => {
     const broken: Rule = {
       meta: { code: 'NB999', name: 'always-throws', severity: 'warning', summary: 'test', fix: 'none' },

@@ -4,7 +4,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { forEachChild, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { forEachChild, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { inPlaceUpdate, zeroValue } from './catalogue';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
 
@@ -225,8 +225,18 @@ function mentions(root: Expr, test: (e: Expr) => boolean): boolean {
 function isPenaltySum(site: UpdateSite, analyzer: Analyzer): boolean {
   const key = exprKey(site.target);
   if (key === undefined || site.target.kind !== 'name') return false;
-  const start = site.scope.allBindings(key).find((b) => b.kind === 'assign' && !b.op && b.value !== undefined && b.at < site.at && zeroValue(b.value) === 'scalar');
-  if (!start) return false;
+  // The sum starts at the last plain assignment before the site (a reset to zero), with only
+  // accumulations (`+=`) in between; a lookup, not a scan, as a name can be rebound 40,000 times.
+  // Each step looks up from the binding's own scope; the seen set ends the walk on a cycle (an
+  // inner function sees the outer scope's final bindings, which can lead back in broken code).
+  let start = site.scope.lookup(key, site.at);
+  const seen = new Set<Binding>();
+  while (start?.kind === 'assign' && start.op) {
+    if (seen.has(start)) return false;
+    seen.add(start);
+    start = start.scope.lookup(key, start.at);
+  }
+  if (start?.kind !== 'assign' || start.value === undefined || zeroValue(start.value) !== 'scalar') return false;
   return site.increment.length > 0 && site.increment.every((s) => {
     const p = penaltyOfProduct(analyzer.classifySummand(s));
     return p !== undefined && p.kind !== 'elemsq' && p.kind !== 'elemabs';
