@@ -73,6 +73,14 @@ const MAX_DEPTH = 40;
 const MAX_CALLS = 6;
 /** Most additive terms one step is split into (real steps have a handful). */
 const MAX_SUMMANDS = 64;
+/**
+ * Classification and expansion steps one outermost question may take. Memo answers stop most
+ * repetition, but a helper's body analysed for a call (its parameters substituted) is not memoized,
+ * and a variable fed back through both branches of a conditional can then branch at every level up
+ * to MAX_DEPTH: seconds per line on real batch-norm code. Over 54 real repositories 99.9% of
+ * questions take under 4,000 steps, and this budget changes none of their findings.
+ */
+const WORK_BUDGET = 20_000;
 const scalar = (coef: Coef): Product => ({ coef, params: [], abs: [], tensor: false });
 const TENSOR: Product = { coef: ONE, params: [], abs: [], tensor: true };
 
@@ -102,6 +110,16 @@ export class Analyzer {
   private readonly paramKeys = new Map<number, Set<string>>();
 
   constructor(readonly program: Program) {}
+
+  /** Nesting of classify/summands calls now running, and the steps the outermost one has taken. */
+  private active = 0;
+  private spent = 0;
+
+  /** Enters a step; true when the outermost question has run out of budget. */
+  private enter(): boolean {
+    if (this.active++ === 0) this.spent = 0;
+    return ++this.spent > WORK_BUDGET;
+  }
 
   registerParams(file: SourceFile, params: Set<string>): void {
     this.paramKeys.set(file.id, params);
@@ -184,7 +202,12 @@ export class Analyzer {
   // ---------------------------------------------------------------- summands
 
   summands(e: Expr, scope: Scope, at: number, env?: Env, depth = 0): Summand[] {
-    const result = this.summandsUnbounded(e, scope, at, env, depth);
+    let result: Summand[];
+    try {
+      result = this.enter() ? singleSummand(e, scope, at, env) : this.summandsUnbounded(e, scope, at, env, depth);
+    } finally {
+      this.active--;
+    }
     // Variables that re-use each other (`a = g + g + g; b = a + a + a; ...`) would expand
     // exponentially; past a budget the expression is one opaque term.
     return result.length > MAX_SUMMANDS ? singleSummand(e, scope, at, env) : result;
@@ -351,7 +374,12 @@ export class Analyzer {
       if (hit) return hit;
       slot.set(at, TENSOR); // cycle guard
     }
-    const result = this.classifyUncached(e, scope, at, env, depth + 1);
+    let result: Product;
+    try {
+      result = this.enter() ? TENSOR : this.classifyUncached(e, scope, at, env, depth + 1);
+    } finally {
+      this.active--;
+    }
     if (slot) slot.set(at, result);
     return result;
   }
