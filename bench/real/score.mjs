@@ -42,14 +42,28 @@ function checkoutOf(repo) {
   return undefined;
 }
 
+// A checkout made with `git archive` has no .git folder, and without a marker the CLI takes each
+// file's folder for its project root, so imports between a repository's folders would not resolve.
+// A clone has one: give the checkout an empty one, as the clone would have.
+const MARKERS = ['.git', 'pyproject.toml', 'setup.py', 'setup.cfg', 'package.json', 'nabla.toml', 'requirements.txt'];
+function markRoot(dir) {
+  if (!MARKERS.some((m) => fs.existsSync(path.join(dir, m)))) fs.mkdirSync(path.join(dir, '.git'));
+}
+
+/** Internal errors of the last run (a rule or the engine crashed on a file), for the report. */
+let crashes = [];
+
 function run(dir) {
+  markRoot(dir);
   let stdout;
   try {
     stdout = execFileSync(process.execPath, [cli, 'check', '.', '--format', 'json', '--no-config', '--exit-zero'], { cwd: dir, maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   } catch (error) {
     stdout = error.stdout?.toString() ?? '{"diagnostics":[]}';
   }
-  return JSON.parse(stdout).diagnostics.map((d) => ({ ...d, file: d.file.replace(/^\.\//, '') }));
+  const result = JSON.parse(stdout);
+  crashes = (result.notices ?? []).filter((n) => n.kind === 'internal-error').map((n) => `${n.file.replace(/^\.\//, '')}: ${n.message}`);
+  return result.diagnostics.map((d) => ({ ...d, file: d.file.replace(/^\.\//, '') }));
 }
 
 const key = (d) => `${d.file}|${d.cell ?? ''}|${d.line}|${d.code}|${d.message}`;
@@ -65,7 +79,7 @@ function applySeed(dir, seed) {
   return true;
 }
 
-const totals = { repos: 0, bugs: 0, found: 0, covered: 0, coveredFound: 0, seeds: 0, detected: 0, other: 0 };
+const totals = { repos: 0, bugs: 0, found: 0, covered: 0, coveredFound: 0, seeds: 0, detected: 0, other: 0, crashes: 0 };
 const report = [];
 for (const repo of labels) {
   if (only && repo.repo !== only) continue;
@@ -76,6 +90,8 @@ for (const repo of labels) {
   }
   totals.repos++;
   const found = run(dir);
+  const repoCrashes = crashes;
+  totals.crashes += repoCrashes.length;
   const used = new Set();
   const bugRows = [];
   for (const bug of repo.bugs) {
@@ -115,6 +131,7 @@ for (const repo of labels) {
   totals.other += others.length;
   report.push(`- **${repo.repo}** (${repo.style}): bugs ${bugRows.filter((r) => r.includes('FOUND')).length}/${repo.bugs.length}, seeds ${seedRows.filter((r) => r.includes('DETECTED')).length}/${repo.seeds?.length ?? 0}, other findings ${others.length}`);
   report.push(...bugRows, ...seedRows);
+  for (const c of repoCrashes) report.push(`  - CRASH ${c}`);
   for (const d of others) report.push(`  - other: ${d.file}${d.cell ? ` cell ${d.cell}` : ''}:${d.line} ${d.code} ${d.message.slice(0, 160)}`);
   process.stderr.write(`${repo.repo} done\n`);
 }
@@ -126,6 +143,7 @@ const summary = [
   `- labelled bugs found: ${totals.found}/${totals.bugs} (${totals.coveredFound}/${totals.covered} of those a rule names)`,
   `- seeds detected: ${totals.detected}/${totals.seeds}`,
   `- other findings to judge: ${totals.other}`,
+  `- internal errors (a rule or the engine crashed on a file): ${totals.crashes}`,
   '',
   ...report,
   '',
