@@ -4,6 +4,8 @@
 //   - flake8 and pylint (Debian packages; installed with apt-get when missing and allowed) on the
 //     same Python files, one process each, against `nabla check --jobs 1` on those files;
 //   - the language server (bench/lsp.ts) and the client's hover rendering;
+//   - an edit of an imported model file re-publishing the importing training file's diagnostics
+//     (bench/lspProject.ts);
 //   - a CPU profile of the engine over the corpus (its top costs);
 // and writes bench/results/latest.json and bench/results/latest.md.
 //
@@ -16,6 +18,7 @@ import * as path from 'node:path';
 import { initEngine, languageForPath } from '../server/engine';
 import { DEFAULT_SEED, writeCorpus, type CorpusManifest } from './corpus';
 import { runLspBench, type LspResults } from './lsp';
+import { runLspProjectBench, type LspProjectResults } from './lspProject';
 import { listFiles, measurePhases, type PhaseTimes } from './phases';
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile';
 
@@ -141,6 +144,7 @@ async function lspOnly(): Promise<void> {
   writeCorpus(corpusDir, { seed: results.corpus.seed });
   log('language server');
   results.lsp = await runLspBench({ corpusFiles: listFiles([path.join(corpusDir, 'py')]), edits: 40, hovers: 100, log: (s) => log(`  ${s}`) });
+  results.lspProject = await runLspProjectBench({ edits: 30, log: (s) => log(`  ${s}`) });
   fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
   fs.writeFileSync(path.join(resultsDir, 'latest.md'), markdown(results));
   process.stdout.write(markdown(results));
@@ -201,9 +205,11 @@ async function main(): Promise<void> {
   }
 
   let lsp: LspResults | undefined;
+  let lspProject: LspProjectResults | undefined;
   if (!flag('--skip-lsp')) {
     log('language server');
     lsp = await runLspBench({ corpusFiles: listFiles([pyDir]), edits: quick ? 10 : 40, hovers: quick ? 20 : 100, log: (s) => log(`  ${s}`) });
+    lspProject = await runLspProjectBench({ edits: quick ? 10 : 30, log: (s) => log(`  ${s}`) });
   }
 
   log('CPU profile of the engine');
@@ -226,6 +232,7 @@ async function main(): Promise<void> {
     cli: { jobs, singleThread: cli1, allCores: cliN, pythonOnlySingleThread: cliPy, parallelSpeedup: Math.round((cli1.wallS / cliN.wallS) * 100) / 100 },
     tools,
     lsp,
+    lspProject,
     profile,
   };
   fs.mkdirSync(resultsDir, { recursive: true });
@@ -245,6 +252,7 @@ type Results = {
   cli: { jobs: number; singleThread: Throughput; allCores: Throughput; pythonOnlySingleThread: Throughput; parallelSpeedup: number };
   tools: Record<string, unknown>;
   lsp?: LspResults;
+  lspProject?: LspProjectResults;
   profile: ProfileSummary;
 };
 
@@ -278,6 +286,13 @@ function markdown(r: Results): string {
     out.push(`| hover p95 ≤ 20 ms at the server | p95 ${ms(l.hover.p95)} (unchanged document); first hover after an edit p95 ${ms(l.hoverAfterEdit.p95)} | ${verdict(l.hover.p95 <= 20)} |`);
     out.push(`| hover render ≤ 30 ms warm | warm p95 ${ms(l.render.warmUncachedMs.p95)} (new formulas), ${ms(l.render.warmCachedMs.p95)} (cached); cold ${ms(l.render.coldFirstHoverMs.p50)} | ${verdict(l.render.warmUncachedMs.p95 <= 30)} |`);
     out.push(`| RSS ≤ 150 MB with 200 documents | ${l.memory.rssMb} MB (peak ${l.memory.peakRssMb} MB; ${l.memory.idleRssMb} MB idle; ${fmt(l.memory.lines)} lines open) | ${verdict(l.memory.rssMb <= 150)} |`);
+  }
+  if (r.lspProject) {
+    const p = r.lspProject;
+    const updated = p.small.republish.n === p.edits && p.padded1k.republish.n === p.edits;
+    out.push(
+      `| an edit of an imported model file updates the diagnostics of the training file that imports it | every one of ${p.edits} edits per case re-published train.py with NB301 added or removed; p50 ${ms(p.small.republishMinusDebounce.p50)}, p95 ${ms(p.small.republishMinusDebounce.p95)} (two small files), p50 ${ms(p.padded1k.republishMinusDebounce.p50)}, p95 ${ms(p.padded1k.republishMinusDebounce.p95)} (two files of about 1,000 lines), after the ${p.debounceMs} ms debounce | ${verdict(updated)} |`,
+    );
   }
   out.push('');
 
@@ -315,6 +330,25 @@ function markdown(r: Results): string {
     out.push(`| server RSS, ${l.memory.documents} open documents (${fmt(l.memory.lines)} lines), fresh server as the extension starts it (--max-semi-space-size=1) | ${l.memory.rssMb} MB (peak ${l.memory.peakRssMb} MB, idle ${l.memory.idleRssMb} MB) |`);
     out.push(`| the same with Node's default flags | ${l.memory.defaultFlags.rssMb} MB (peak ${l.memory.defaultFlags.peakRssMb} MB, idle ${l.memory.defaultFlags.idleRssMb} MB) |`);
     out.push('');
+  }
+
+  if (r.lspProject) {
+    const p = r.lspProject;
+    const st = (s: { p50: number; p95: number; max: number; n: number }): string => `p50 ${ms(s.p50)}, p95 ${ms(s.p95)}, max ${ms(s.max)} (n=${s.n})`;
+    out.push(
+      '## Language server across files (bench/lspProject.ts)',
+      '',
+      'models/net.py builds a Keras model; train.py imports it and leaves model.losses out of its GradientTape, so it has NB301 exactly when the model has a kernel_regularizer. Both are open; each edit of models/net.py removes or adds the regularizer, and the time runs from the didChange to the first publish of train.py (whose text never changes) with NB301 removed or added.',
+      '',
+      '| Measurement | Two small files | Two files of about 1,000 lines |',
+      '| --- | --- | --- |',
+      `| lines of models/net.py / train.py | ${p.small.netLines} / ${p.small.trainLines} | ${fmt(p.padded1k.netLines)} / ${fmt(p.padded1k.trainLines)} |`,
+      `| didChange of models/net.py → train.py re-published (minus ${p.debounceMs} ms debounce) | ${st(p.small.republishMinusDebounce)} | ${st(p.padded1k.republishMinusDebounce)} |`,
+      `| the same, raw | ${st(p.small.republish)} | ${st(p.padded1k.republish)} |`,
+      `| didChange of models/net.py → its own diagnostics, raw | ${st(p.small.ownPublish)} | ${st(p.padded1k.ownPublish)} |`,
+      `| publishes of train.py per edit | ${p.small.trainPublishesPerEdit} | ${p.padded1k.trainPublishesPerEdit} |`,
+      '',
+    );
   }
 
   out.push('## Where the time goes (CPU profile of the engine over the corpus)', '', '```', formatProfile(r.profile, 14).trimEnd(), '```', '');
