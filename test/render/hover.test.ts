@@ -100,12 +100,9 @@ describe('render/hover', () => {
     const renderer = new HoverMathRenderer({ cacheSize: 3 });
     const first = renderer.render(hoverMarkdown(), Dark);
     assert.deepEqual({ hits: renderer.stats.hits, misses: renderer.stats.misses }, { hits: 0, misses: 1 });
-    const t0 = performance.now();
     const second = renderer.render(hoverMarkdown(), Dark);
-    const elapsed = performance.now() - t0;
     assert.equal(second, first);
     assert.deepEqual({ hits: renderer.stats.hits, misses: renderer.stats.misses }, { hits: 1, misses: 1 });
-    assert.ok(elapsed < 5, `a cached hover took ${elapsed.toFixed(2)} ms`);
 
     assert.notEqual(renderer.render(hoverMarkdown(), Light), first, 'another theme is another image');
     assert.equal(renderer.stats.misses, 2);
