@@ -395,6 +395,15 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
     substitutions.push({ span, gradient, param: occurrence });
     if (summand) addExpansions(site, form, summand, expansions);
   }
+  // A gradient defined from another gradient of the same weight (`delta_w = grad_w + l2 * w`) is the
+  // step direction: it prints as Δw, and the gradient it is built from keeps ∂L/∂w.
+  if (site.kind !== 'update') {
+    const probe = new SymbolTable();
+    const probePrinter = new ExprPrinter({ ...base, symbols: probe, expansions });
+    probePrinter.finish(formNode(form, probePrinter));
+    const target = facts.source(site.target.span);
+    if (probe.displaced(target)) symbols.markStepDirection(target);
+  }
   // What the line computes, with step variables the findings pass through shown as their values.
   const computedPrinter = new ExprPrinter({ ...base, expansions });
   const computed = computedPrinter.finish(formNode(form, computedPrinter));

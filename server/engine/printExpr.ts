@@ -124,6 +124,43 @@ export class SymbolTable {
     this.entries.push({ tex: sym.tex, unicode: sym.unicode, code: clean });
   }
 
+  /** Gradient containers by their code, and the code that holds each gradient symbol. */
+  private readonly gradients = new Map<string, Sym>();
+  private readonly stepDirections = new Set<string>();
+  private readonly displacing = new Set<string>();
+
+  /** Did this container take the ∂L/∂W of another one that was printed after it? */
+  displaced(code: string): boolean {
+    return this.displacing.has(code.replace(/\s+/g, ''));
+  }
+
+  /**
+   * A gradient container's symbol: ∂L/∂W, unless another container already prints as that (then a
+   * step-direction symbol ΔW, ΔW′, …), so that `delta_w = grad_w + l2 * w` never reads ∂L/∂w = ∂L/∂w + λw.
+   */
+  gradient(code: string, wanted: Sym, param: Sym | undefined): Sym {
+    const clean = code.replace(/\s+/g, '');
+    const known = this.gradients.get(clean);
+    if (known) return known;
+    const taken = (tex: string): boolean => [...this.gradients.values()].some((g) => g.tex === tex) || this.owner.has(tex);
+    let sym = wanted;
+    if (taken(sym.tex)) {
+      const holder = [...this.gradients].find(([, g]) => g.tex === sym.tex)?.[0];
+      if (holder !== undefined) this.displacing.add(holder);
+    }
+    if (this.stepDirections.has(clean) || taken(sym.tex)) {
+      sym = param ? { tex: `\\Delta ${param.tex}`, unicode: `Δ${param.unicode}` } : { tex: 'g', unicode: 'g' };
+      while (taken(sym.tex)) sym = { tex: `${sym.tex}'`, unicode: `${sym.unicode}′` };
+    }
+    this.gradients.set(clean, sym);
+    return sym;
+  }
+
+  /** Marks a container as the step direction built from another gradient: it prints as ΔW, not ∂L/∂W. */
+  markStepDirection(code: string): void {
+    this.stepDirections.add(code.replace(/\s+/g, ''));
+  }
+
   /** A fixed symbol for something not written in the code (η of a generic step): no legend line. */
   virtual(source: string, sym: Sym): Sym {
     this.bySource.set(source, sym);
@@ -666,9 +703,10 @@ export class ExprPrinter {
     if (param === null) return undefined;
     const p = param && atom(param);
     const withSub = p && indices.length > 0 && indices.length === elementIndices(e).length ? withIndex(p, indices) : p;
-    const sym = gradientSym(withSub && withSub.k === 'atom' ? { tex: withSub.tex, unicode: withSub.uni } : undefined);
+    const paramSym = withSub && withSub.k === 'atom' ? { tex: withSub.tex, unicode: withSub.uni } : undefined;
+    const sym = this.symbols.gradient(this.source(e), gradientSym(paramSym), paramSym);
     this.symbols.note(sym, this.source(e));
-    return { k: 'atom', tex: sym.tex, uni: sym.unicode, frac: !!param };
+    return { k: 'atom', tex: sym.tex, uni: sym.unicode, frac: sym.tex.startsWith('\\frac') };
   }
 
   /**

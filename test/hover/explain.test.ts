@@ -120,6 +120,27 @@ describe('hover: explainAt', function () {
     assert.equal(definition?.computed?.unicode, '∂L/∂W = Xᵀy/X.shape[0] + λW');
   });
 
+  it('gives distinct variables distinct symbols: a step direction built from the data gradient is Δw', function () {
+    const text = [
+      'import numpy as np',
+      '',
+      'class MLP:',
+      '    def fit(self, X, y):',
+      '        for _ in range(self.epochs):',
+      '            err = X @ self.w_h - y',
+      '            grad_w_h = X.T @ err',
+      '            delta_w_h = grad_w_h + self.l2 * self.w_h',
+      '            self.w_h -= self.eta * delta_w_h',
+      '',
+    ].join('\n');
+    const ex = at(text, 'delta_w_h = grad');
+    assert.equal(ex?.computed?.unicode, 'Δw_h = ∂L/∂w_h + λ·w_h');
+    const legend = ex!.computed!.legend;
+    assert.deepEqual(legend.map((e) => `${e.unicode} ${e.code}`), ['Δw_h delta_w_h', '∂L/∂w_h grad_w_h', 'λ self.l2']);
+    // A gradient defined without another gradient keeps ∂L/∂W.
+    assert.match(at('def g(X, err, W, reg):\n    dW = X.T @ err + reg * W\n    return dW\n', 'dW =')?.computed?.unicode ?? '', /^∂L\/∂W = /);
+  });
+
   it('explains a shrink-factor update as weight decay', function () {
     const text = 'import numpy as np\ndef step(W, dW, lr, reg):\n    W = (1 - lr * reg) * W - lr * dW\n    return W\n';
     const ex = at(text, 'W = (1');
