@@ -60,6 +60,8 @@ export interface FindingSection {
   correctUnicode?: string;
   /** The rule's own Unicode of the correct form (a term, not always a whole update), when no correct update is printed. */
   expected?: string;
+  /** A second repair as right as the first (a factor mismatch: change the loss instead of the gradient). */
+  alternative?: string;
 }
 
 export interface EquivalentForms {
@@ -434,6 +436,7 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
       section.correctTex = correct.tex;
       section.correctUnicode = correct.unicode;
     } else if (f.math?.expected) section.expected = f.math.expected;
+    if (f.math?.alternative) section.alternative = f.math.alternative;
     return section;
   });
 
@@ -530,6 +533,14 @@ function addExpansions(site: UpdateSite, form: UpdateForm, summand: Summand, out
 function l2Strength(a: Analysis, site: UpdateSite, form: UpdateForm, findings: Finding[], param: Expr | undefined): { k: Coef; lr?: string } | undefined {
   const analyzer = a.facts.analyzer;
   const paramKey = param ? exprKey(baseExpr(param)) : undefined;
+  // Where a finding knows the loss's own penalty, the forms follow the loss, not the faulty line.
+  for (const f of findings) {
+    const defined = f.math?.lossPenalty;
+    if (!defined || (defined.kind !== 'sumsq' && defined.kind !== 'elemsq')) continue;
+    const k = gradientOf(defined).coef;
+    const lr = site.kind === 'update' ? learningRateIn(form) : undefined;
+    return lr ? { k, lr } : { k };
+  }
   // G: the coefficient of W in the increment (new value = W + Σ increment), as the correct code has it.
   let G: Coef | undefined;
   for (const f of findings) {

@@ -53,6 +53,10 @@ export interface FindingMath {
   penalty?: Penalty;
   /** What belongs at `site`: ∇R(W). */
   gradient?: Gradient;
+  /** The penalty the loss defines on the parameter; the hover's equivalent forms follow it, not the faulty line. */
+  lossPenalty?: Penalty;
+  /** Unicode of a second repair as right as `expected` (NB103: keep the gradient, and write the loss's penalty to match it). */
+  alternative?: string;
 }
 
 export interface Finding {

@@ -16,7 +16,10 @@ import { unicodeGradient, unicodePenalty } from '../math/print/unicode';
 import type { Gradient, Penalty } from '../math/terms';
 import type { Facts, PenaltyTerm, UpdateSite } from '../engine/facts';
 import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
+import { paramIds } from '../engine/facts/gradients';
+import { penaltiesFor } from '../engine/facts/losses';
 import { parameterOfGradient } from '../engine/facts/roles';
+import { equalCoef } from '../math/coef';
 
 export const nb101PenaltyAsGradient = defineRule({
   meta: {
@@ -51,11 +54,16 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
   const targetKey = site.kind === 'update' ? exprKey(baseExpr(site.target)) : (parameterOfGradient(site.target) ?? exprKey(baseExpr(site.target)));
   const occurrence = found.params.find((p) => exprKey(p.base) === targetKey || lastComponent(p.base) === targetKey) ?? found.params[0];
   const penalty: Penalty = { kind: found.kind, coef: found.coef, param: text(occurrence.expr.span), via: found.via };
-  const gradient: Gradient = gradientOf(penalty);
+  // The gradient that belongs is the one of the penalty the loss defines (`reg / (2 * N) * Σw²` gives
+  // `reg / N * w`), when the loss defines it one way; otherwise the written term's own gradient.
+  const defined = lossPenalty(facts, site, occurrence, found);
+  const gradient: Gradient = gradientOf(defined ? { ...penalty, coef: defined.coef } : penalty);
   const shape = found.kind === 'elemsq' || found.kind === 'elemabs' ? "the penalty's value, not its slope" : 'a scalar';
   const targetText = text(site.target.span);
   const subject = site.kind === 'update' ? `update of ${targetText}` : `gradient ${targetText}`;
-  const message = `${subject} adds the penalty ${unicodePenalty(penalty)} (${shape}) where its gradient ${unicodeGradient(gradient)} belongs`;
+  const lossForm = defined && !equalCoef(defined.coef, found.coef) ? { ...penalty, coef: defined.coef } : undefined;
+  const belongs = lossForm ? `the gradient of the loss's penalty ${unicodePenalty(lossForm)}, ${unicodeGradient(gradient)},` : `its gradient ${unicodeGradient(gradient)}`;
+  const message = `${subject} adds the penalty ${unicodePenalty(penalty)} (${shape}) where ${belongs} belongs`;
 
   const related = found.defs.map((d) => ({ span: d.span, message: d.what }));
   if (summand.via.length > 0) related.push({ span: summand.via[0], message: `the step with the penalty is applied here` });
@@ -65,7 +73,7 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
   // carries; signs outside the site (`-=`, `dW - ...`) stay as written.
   const replacement = summand.via.length === 0 && found.defs.length === 0 ? codeGradient(gradient, facts.dialect, penalty.param) : undefined;
   const fix = replacement
-    ? { title: `Replace the penalty with its gradient ${replacement}`, safety: 'unsafe' as const, edits: [{ span: summand.site, newText: replacement }] }
+    ? { title: lossForm ? `Replace the penalty with the loss's penalty gradient ${replacement}` : `Replace the penalty with its gradient ${replacement}`, safety: 'unsafe' as const, edits: [{ span: summand.site, newText: replacement }] }
     : undefined;
   return {
     span: summand.site,
@@ -74,4 +82,18 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
     fix,
     math: { computed: unicodePenalty(penalty), expected: unicodeGradient(gradient), site: summand.site, update: site.span, penalty, gradient },
   };
+}
+
+/** The loss's own penalty on the parameter, of the written term's kind and sign, when the loss defines exactly one. */
+function lossPenalty(facts: Facts, site: UpdateSite, occurrence: PenaltyTerm['params'][number], found: PenaltyTerm): { coef: PenaltyTerm['coef'] } | undefined {
+  // In an update the written term carries the learning rate, which the loss's penalty does not.
+  if (site.kind === 'update') return undefined;
+  const all = penaltiesFor(facts, paramIds(facts, occurrence, site.scope), site.scope);
+  const same = all.filter((p) => p.kind === found.kind);
+  if (same.length === 0 || all.some((p) => p.site.autodiff)) return undefined;
+  const first = same[0];
+  if (!same.every((p) => equalCoef(p.coef, first.coef))) return undefined;
+  // The written term carries the sign of the step it sits in; keep it.
+  const sign = Math.sign(found.coef.num) === Math.sign(first.coef.num) ? 1 : -1;
+  return { coef: { ...first.coef, num: sign * first.coef.num } };
 }

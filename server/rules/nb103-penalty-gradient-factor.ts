@@ -11,7 +11,7 @@
 // regularization strength is off by the factor, and a gradient check against the loss fails.
 import { defineRule, type Report } from './rule';
 import { coefRatio, equalCoef, coef as makeCoef } from '../math/coef';
-import { gradientOf } from '../math/derive';
+import { gradientOf, penaltyFromGradient } from '../math/derive';
 import { codeGradient } from '../math/print/code';
 import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unicode';
 import type { Coef, Gradient, GradientKind, Penalty, PenaltyKind } from '../math/terms';
@@ -143,7 +143,11 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
   const via = p.via ? ` (${p.via})` : '';
   const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on line ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
   const related = [{ span: p.span, message: p.site.penaltyMethod ? `${penaltyPlace(p)} returns the penalty ${unicodePenalty(penalty)} here` : `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
-  return { span: t.span, message, related, fix: terms.length === 1 ? fixFor(facts, t, p) : undefined, math: { computed: unicodeGradient(written), expected: unicodeGradient(expected) } };
+  // The other repair: keep the gradient as written, and write the loss's penalty as the one it descends.
+  const matching = penaltyFromGradient(written, p.kind);
+  const alternative = matching ? `keep ${unicodeGradient(written)} and make the loss's penalty ${unicodePenalty({ ...matching, param: penaltyParam })}` : undefined;
+  const math = { computed: unicodeGradient(written), expected: unicodeGradient(expected), lossPenalty: penalty, ...(alternative ? { alternative } : {}) };
+  return { span: t.span, message, related, fix: terms.length === 1 ? fixFor(facts, t, p) : undefined, math };
 }
 
 /** Replace the written term by the penalty's gradient, when the term is written as-is in the same function as the penalty. */
