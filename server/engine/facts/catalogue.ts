@@ -221,6 +221,14 @@ export function isFunctionalModel(name: string): boolean {
 export function isModelCopy(name: string): boolean {
   return /^(clone_model)$/.test(name);
 }
+/** torch: `model.to(device)`, `model.cuda()`, `model.float()` return the same module (its parameters moved or cast). */
+export function isModuleMoveMethod(name: string): boolean {
+  return /^(to|cuda|cpu|float|double|half|bfloat16|train|eval|requires_grad_|to_empty)$/.test(name);
+}
+/** torch wrappers whose parameters are the wrapped module's: `nn.DataParallel(model)`, `DistributedDataParallel(model)`. */
+export function isModuleWrapper(name: string): boolean {
+  return /^(DataParallel|DistributedDataParallel)$/.test(name);
+}
 /** Python modules of the ML frameworks (a call into one is not a project helper). */
 export function isFrameworkModule(module: string): boolean {
   return /^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);

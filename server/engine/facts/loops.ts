@@ -24,7 +24,7 @@ import { programIndex, type CallSite } from './program';
 import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
-  DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy,
+  DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
   isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, namesRegularizationCollection, readsCollectedRegularization, zeroValue,
 } from './catalogue';
 import { isModelName, mentionsRegularization } from './roles';
@@ -1007,6 +1007,9 @@ export class TrainingFacts {
       return { kind: 'plain' };
     }
     if (isModelCopy(name) && c.args[0]) return this.modelProbe(probe, c.args[0], scope, at, depth + 1);
+    // `Net().to(device)`, `nn.DataParallel(net)`: the same module's parameters.
+    if (c.callee.kind === 'attr' && isModuleMoveMethod(name) && !this.facts.analyzer.isModule(c.callee.object)) return this.modelProbe(probe, c.callee.object, scope, at, depth + 1);
+    if (isModuleWrapper(name) && c.args[0]) return this.modelProbe(probe, c.args[0], scope, at, depth + 1);
     const program = this.facts.program;
     const def = resolveExpr(program, c.callee, scope, at);
     if (def?.kind === 'class') return classStatus(program, def.cls, probe);
