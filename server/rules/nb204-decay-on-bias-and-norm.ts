@@ -4,7 +4,8 @@
 // ## What it does
 // Flags an explicit nonzero weight decay on torch optimizers given `model.parameters()` whole
 // (no param groups), on Keras optimizers without `exclude_from_weight_decay`, and on optax
-// `adamw`/`adamaxw`/`nadamw` without `mask`.
+// `adamw`/`adamaxw`/`nadamw` without `mask`. For torch and Keras, only when the model the decay
+// reaches is seen to own a bias or normalization weights (facts/decayTargets.ts).
 //
 // ## Why is this bad?
 // Decaying biases and BatchNorm/LayerNorm γ, β constrains nothing useful (they hold no
@@ -12,6 +13,7 @@
 import { defineRule } from './rule';
 import { formatNumber } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
+import { decayExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
   meta: {
@@ -34,8 +36,11 @@ export const nb204DecayOnBiasAndNorm = defineRule({
       const value = formatNumber(setting.value!);
       if (opt.framework === 'torch') {
         if (opt.groups || !opt.wholeModel) continue;
+        const layer = decayExemptLayerOf(facts, opt);
+        if (!layer) continue;
         const params = facts.source(opt.params!.span);
         context.report({
+          related: [evidence(layer, facts.source(layer.call.span))],
           span: setting.arg.span,
           message:
             `weight_decay=${wd} applies to every tensor in ${params}, biases and normalization scales and shifts (BatchNorm/LayerNorm) included; ` +
@@ -44,7 +49,10 @@ export const nb204DecayOnBiasAndNorm = defineRule({
         });
       } else if (opt.framework === 'keras' && !opt.legacy) {
         if (unresolvedExclusion || fw.excludeCalls.some((e) => e.optimizer === opt.call)) continue;
+        const layer = decayExemptLayerOf(facts, opt);
+        if (!layer) continue;
         context.report({
+          related: [evidence(layer, facts.source(layer.call.span))],
           span: setting.arg.span,
           message:
             `weight_decay=${wd} decays every trainable variable, biases and BatchNormalization/LayerNormalization gamma and beta included. ` +
@@ -61,3 +69,11 @@ export const nb204DecayOnBiasAndNorm = defineRule({
     }
   },
 });
+
+function evidence(layer: DecayExemptLayer, written: string): { span: DecayExemptLayer['call']['span']; message: string } {
+  const short = written.length > 60 ? `${written.slice(0, 57)}...` : written;
+  return {
+    span: layer.call.span,
+    message: layer.kind === 'bias' ? `${short} has a bias, which this decay shrinks too` : `${short} has normalization weights (scale and shift), which this decay shrinks too`,
+  };
+}

@@ -5,6 +5,9 @@
 // `l1l2({l1: 0, l2: 0})`, TF1 `l2_regularizer(0.0)`, Keras `L1L2()` and `l1_l2()` with no
 // factors (zero in Keras 3), and `kernel_regularizer='l1l2'` (zero in Keras 3).
 //
+// Stays silent for a regularizer that is only evaluated (called on a tensor, or a method called on
+// it) and never attached to a layer nor added to a loss: a test of the regularizer itself.
+//
 // ## Why is this bad?
 // The code says "regularized" and trains without regularization.
 import { defineRule } from './rule';
@@ -22,6 +25,9 @@ export const nb205RegularizerWithoutEffect = defineRule({
     const { facts } = context;
     const fw = frameworkFacts(facts);
     for (const r of fw.regularizers) {
+      // Evaluated on purpose (a test that a zero factor gives zero) and never attached to a layer
+      // nor added to a loss: nothing is left unregularized.
+      if (r.attachments.length === 0 && r.evaluations.length > 0 && !r.evaluations.some((e) => e.inLoss)) continue;
       const message = explain(r, facts.source(r.expr.span));
       if (message) context.report({ span: r.expr.span, message });
     }

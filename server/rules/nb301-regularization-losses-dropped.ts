@@ -65,7 +65,7 @@ function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undef
     for (const m of t.closureModels(d.returns ?? [], d.record)) candidates.push({ expr: m.expr, status: t.modelStatus(m.expr, m.scope, m.at) });
   for (const c of candidates) {
     const status = c.status.kind === 'unknown' ? t.fallbackStatus(c.expr) : c.status;
-    if (status.kind === 'regularized' && status.layer.style !== 'tf1') return { model: c.expr, layer: status.layer };
+    if (status.kind === 'found' && status.layer.style !== 'tf1') return { model: c.expr, layer: status.layer };
   }
   return undefined;
 }

@@ -221,6 +221,14 @@ export function isFunctionalModel(name: string): boolean {
 export function isModelCopy(name: string): boolean {
   return /^(clone_model)$/.test(name);
 }
+/** torch: `model.to(device)`, `model.cuda()`, `model.float()` return the same module (its parameters moved or cast). */
+export function isModuleMoveMethod(name: string): boolean {
+  return /^(to|cuda|cpu|float|double|half|bfloat16|train|eval|requires_grad_|to_empty)$/.test(name);
+}
+/** torch wrappers whose parameters are the wrapped module's: `nn.DataParallel(model)`, `DistributedDataParallel(model)`. */
+export function isModuleWrapper(name: string): boolean {
+  return /^(DataParallel|DistributedDataParallel)$/.test(name);
+}
 /** Python modules of the ML frameworks (a call into one is not a project helper). */
 export function isFrameworkModule(module: string): boolean {
   return /^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);
@@ -386,6 +394,89 @@ export function isTf1LayerCall(path: string[]): boolean {
 export function isKerasLayerCall(path: string[]): boolean {
   const name = path[path.length - 1] ?? '';
   return KERAS_LAYER.test(name) || (path.includes('layers') && /^[A-Z]/.test(name));
+}
+
+// ------------------------------------------------------------------ layers with biases and normalization weights
+
+// Which layer constructors own a bias or a normalization scale/shift (the parameters weight
+// decay is usually kept off, NB204), with the argument that turns them off and its default.
+// `position` is the positional index of that argument where the signature allows it.
+interface DecayExemptSpec {
+  kind: 'bias' | 'norm';
+  flag: string;
+  position?: number;
+  /** The flag's default: torch's InstanceNorm has `affine=False`. */
+  on: boolean;
+  /** Keras normalization layers: `center` (β) and `scale` (γ) are separate flags, both on by default. */
+  flag2?: string;
+}
+const TORCH_BIAS = (position?: number): DecayExemptSpec => ({ kind: 'bias', flag: 'bias', position, on: true });
+const TORCH_NORM = (flag: string, position: number | undefined, on = true): DecayExemptSpec => ({ kind: 'norm', flag, position, on });
+/** torch.nn modules: bias=True by default (Linear, Conv*, RNNs, attention); norm layers with affine weights. */
+const TORCH_LAYERS: Record<string, DecayExemptSpec> = {
+  Linear: TORCH_BIAS(2), Bilinear: TORCH_BIAS(3), LazyLinear: TORCH_BIAS(1),
+  Conv1d: TORCH_BIAS(7), Conv2d: TORCH_BIAS(7), Conv3d: TORCH_BIAS(7),
+  ConvTranspose1d: TORCH_BIAS(7), ConvTranspose2d: TORCH_BIAS(7), ConvTranspose3d: TORCH_BIAS(7),
+  LazyConv1d: TORCH_BIAS(), LazyConv2d: TORCH_BIAS(), LazyConv3d: TORCH_BIAS(),
+  RNN: TORCH_BIAS(), LSTM: TORCH_BIAS(), GRU: TORCH_BIAS(), RNNCell: TORCH_BIAS(2), LSTMCell: TORCH_BIAS(2), GRUCell: TORCH_BIAS(2),
+  MultiheadAttention: TORCH_BIAS(),
+  BatchNorm1d: TORCH_NORM('affine', 3), BatchNorm2d: TORCH_NORM('affine', 3), BatchNorm3d: TORCH_NORM('affine', 3), SyncBatchNorm: TORCH_NORM('affine', 3),
+  LazyBatchNorm1d: TORCH_NORM('affine', 2), LazyBatchNorm2d: TORCH_NORM('affine', 2), LazyBatchNorm3d: TORCH_NORM('affine', 2),
+  InstanceNorm1d: TORCH_NORM('affine', 3, false), InstanceNorm2d: TORCH_NORM('affine', 3, false), InstanceNorm3d: TORCH_NORM('affine', 3, false),
+  GroupNorm: TORCH_NORM('affine', 3), LayerNorm: TORCH_NORM('elementwise_affine', 2), RMSNorm: TORCH_NORM('elementwise_affine', 2),
+  // Their sublayers include LayerNorm, whatever `bias` says.
+  Transformer: TORCH_NORM('', undefined), TransformerEncoderLayer: TORCH_NORM('', undefined), TransformerDecoderLayer: TORCH_NORM('', undefined),
+};
+const KERAS_BIAS: DecayExemptSpec = { kind: 'bias', flag: 'use_bias', on: true };
+const KERAS_NORM: DecayExemptSpec = { kind: 'norm', flag: 'center', flag2: 'scale', on: true };
+/** Keras layers: `use_bias=True` by default; normalization layers with `center`/`scale` on by default. */
+const KERAS_LAYERS: Record<string, DecayExemptSpec> = {
+  Dense: KERAS_BIAS, Conv1D: KERAS_BIAS, Conv2D: KERAS_BIAS, Conv3D: KERAS_BIAS,
+  Conv1DTranspose: KERAS_BIAS, Conv2DTranspose: KERAS_BIAS, Conv3DTranspose: KERAS_BIAS,
+  SeparableConv1D: KERAS_BIAS, SeparableConv2D: KERAS_BIAS, DepthwiseConv1D: KERAS_BIAS, DepthwiseConv2D: KERAS_BIAS,
+  LocallyConnected1D: KERAS_BIAS, LocallyConnected2D: KERAS_BIAS, SimpleRNN: KERAS_BIAS, LSTM: KERAS_BIAS, GRU: KERAS_BIAS,
+  ConvLSTM1D: KERAS_BIAS, ConvLSTM2D: KERAS_BIAS, ConvLSTM3D: KERAS_BIAS, MultiHeadAttention: KERAS_BIAS,
+  BatchNormalization: KERAS_NORM, LayerNormalization: KERAS_NORM, GroupNormalization: KERAS_NORM,
+};
+
+/** Keras: `model.compile(optimizer=...)` gives an optimizer a model's weights (keyword, or position 0). */
+export const KERAS_COMPILE = { method: 'compile', optimizer: 'optimizer', position: 0 } as const;
+/** Keras optimizer methods given the variables they update: the argument that lists them (keyword, position). */
+export const KERAS_OPTIMIZER_VARIABLES: Record<string, { name: string; position: number }> = {
+  apply_gradients: { name: 'grads_and_vars', position: 0 },
+  minimize: { name: 'var_list', position: 1 },
+  build: { name: 'var_list', position: 0 },
+};
+
+/** A layer constructor Nabla knows the biases and normalization weights of: torch.nn modules, Keras layers. */
+export function knownLayerSpec(path: string[]): DecayExemptSpec | undefined {
+  const name = path[path.length - 1] ?? '';
+  if (path[0] === 'torch' && path.includes('nn') && !path.includes('functional')) return TORCH_LAYERS[name];
+  if (path[0] === 'keras' && path.includes('layers')) return KERAS_LAYERS[name];
+  return undefined;
+}
+
+/**
+ * Whether a layer construction owns a bias (`nn.Linear(4, 2)`, `Dense(10)`) or normalization
+ * weights (`nn.BatchNorm2d(64)`, `BatchNormalization()`), reading the argument that turns them
+ * off (`bias=False`, `use_bias=False`, `affine=False`, `center=False, scale=False`). Only a literal
+ * flag turns them off or on; a flag that is not a literal leaves the answer unknown (undefined).
+ */
+export function layerDecayExempt(path: string[], arg: (name: string, position?: number) => Expr | undefined): 'bias' | 'norm' | undefined {
+  const spec = knownLayerSpec(path);
+  if (!spec) return undefined;
+  if (!spec.flag) return spec.kind;
+  const flagOn = (name: string, position?: number): boolean | undefined => {
+    const e = arg(name, position);
+    if (!e) return spec.on;
+    if (e.kind === 'name' && /^(True|true)$/.test(e.name)) return true;
+    if (e.kind === 'name' && /^(False|false)$/.test(e.name)) return false;
+    if (e.kind === 'num') return e.value !== 0;
+    return undefined;
+  };
+  const on = flagOn(spec.flag, spec.position);
+  const on2 = spec.flag2 ? flagOn(spec.flag2) : false;
+  return on === true || on2 === true ? spec.kind : undefined;
 }
 
 // ------------------------------------------------------------------ optimizers

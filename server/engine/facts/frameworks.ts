@@ -14,7 +14,7 @@ import { children, forEachChild, type Binding, type Scope } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isParamGroupsHelperName, isParsedArgsName, isStateLike, isWholeLossName, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
-import { trainingFacts } from './loops';
+import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
 import {
   KERAS_OPTIMIZERS as KERAS,
   OPTAX_ADAPTIVE_ALIAS,
@@ -144,6 +144,12 @@ export interface RegularizerFact {
   versionDependent: boolean;
   /** Layer arguments it is passed to. */
   attachments: { kwarg: string; ctx: Ctx; weight: boolean; span: Span }[];
+  /**
+   * Where the regularizer object itself is used: called on a tensor (`l1(0.0)(x)`, `reg(w)`), or a
+   * method called on it (`reg.apply(x)`, `reg.get_config()`); `inLoss` when that value is part of a
+   * loss (written in it, or assigned to a variable the loss reads, or passed to `add_loss`).
+   */
+  evaluations: { span: Span; inLoss: boolean }[];
 }
 
 export interface LossPenaltyFact {
@@ -276,9 +282,41 @@ class Collector {
         this.lossExprs.push({ expr: r.value.kind === 'seq' && r.value.items.length > 0 ? r.value.items[0] : r.value, ctx: r.ctx });
       }
     }
+    this.regularizerEvaluations();
     this.collectLossPenalties();
     this.collectHandDecays();
     return this.fw;
+  }
+
+  /** Where regularizer objects are used directly (facts `evaluations`): by data flow from their construction. */
+  private regularizerEvaluations(): void {
+    if (this.fw.regularizers.length === 0) return;
+    const byExpr = new Map(this.fw.regularizers.map((r) => [r.expr, r] as const));
+    const regularizerOf = (e: Expr, scope: Scope, at: number, depth = 0): RegularizerFact | undefined => {
+      const direct = byExpr.get(e);
+      if (direct || depth > 3 || (e.kind !== 'name' && e.kind !== 'attr')) return direct;
+      const key = exprKey(e);
+      const b = key !== undefined ? scope.lookup(key, at) : undefined;
+      return b?.kind === 'assign' && b.value && !b.op ? regularizerOf(b.value, b.scope, b.at, depth + 1) : undefined;
+    };
+    for (const { call, ctx } of this.calls) {
+      const r = regularizerOf(call.callee, ctx.scope, ctx.at) ?? (call.callee.kind === 'attr' ? regularizerOf(call.callee.object, ctx.scope, ctx.at) : undefined);
+      if (r) r.evaluations.push({ span: call.span, inLoss: this.flowsIntoLoss(call.span) });
+    }
+  }
+
+  /** Whether a value is part of a loss: written inside one, or assigned to a variable a loss reads. */
+  private flowsIntoLoss(span: Span): boolean {
+    for (const l of this.lossExprs) {
+      if (inside(span, l.expr.span)) return true;
+      for (const x of subExprsOf(l.expr)) {
+        if (x.kind !== 'name' && x.kind !== 'attr') continue;
+        const key = exprKey(x);
+        const b = key !== undefined ? l.ctx.scope.lookup(key, l.ctx.at) : undefined;
+        if (b?.kind === 'assign' && b.value && inside(span, b.value.span)) return true;
+      }
+    }
+    return false;
   }
 
   // ---------------------------------------------------------------- walking
@@ -695,7 +733,7 @@ class Collector {
       const v = this.evaluate(f.expr, ctx.scope, ctx.at, 0);
       return { ...f, value: v === undefined ? undefined : v * f.scale, literalZero: numberOf(f.expr) === 0 };
     };
-    const fact: RegularizerFact = { framework, fn, expr: call, isString: false, ctx, l1: resolve(semantics.l1), l2: resolve(semantics.l2), versionDependent: semantics.versionDependent, attachments: [] };
+    const fact: RegularizerFact = { framework, fn, expr: call, isString: false, ctx, l1: resolve(semantics.l1), l2: resolve(semantics.l2), versionDependent: semantics.versionDependent, attachments: [], evaluations: [] };
     this.fw.regularizers.push(fact);
     return fact;
   }
@@ -718,7 +756,7 @@ class Collector {
       const semantics = regularizerByIdentifier(value.value, this.facts.language === 'python' ? 'keras' : 'tfjs');
       if (!semantics) return undefined;
       const plain = (f: CatalogueFactor): RegularizerFactor => ({ ...f, literalZero: false });
-      const fact: RegularizerFact = { framework: semantics.framework, fn: value.value, expr: value, isString: true, ctx, l1: plain(semantics.l1), l2: plain(semantics.l2), versionDependent: semantics.versionDependent, attachments: [] };
+      const fact: RegularizerFact = { framework: semantics.framework, fn: value.value, expr: value, isString: true, ctx, l1: plain(semantics.l1), l2: plain(semantics.l2), versionDependent: semantics.versionDependent, attachments: [], evaluations: [] };
       this.fw.regularizers.push(fact);
       return fact;
     }

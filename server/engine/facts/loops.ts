@@ -24,7 +24,7 @@ import { programIndex, type CallSite } from './program';
 import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
-  DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy,
+  DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
   isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, namesRegularizationCollection, readsCollectedRegularization, zeroValue,
 } from './catalogue';
 import { isModelName, mentionsRegularization } from './roles';
@@ -110,7 +110,32 @@ export interface RegularizedLayer {
   unit: Unit;
 }
 
-export type ModelStatus = { kind: 'regularized'; layer: RegularizedLayer } | { kind: 'plain' } | { kind: 'unknown' };
+/** What a model is searched for: `found` with the first layer of interest, `plain` when it builds layers and none is one, `unknown`. */
+export type ModelStatus<L = RegularizedLayer> = { kind: 'found'; layer: L } | { kind: 'plain' } | { kind: 'unknown' };
+
+/**
+ * What a model search looks for in the layers a model builds, so the one resolution of models
+ * (variables, `self`, Sequential and Functional models, classes and builder functions in any file)
+ * serves every question: layers with regularizers (NB301), layers with biases or normalization
+ * weights (NB204).
+ */
+export interface LayerProbe<L> {
+  /** Memo key. */
+  readonly id: string;
+  /** The first layer of interest built inside a span of a file (a layer call, a function's or class's body). */
+  inSpan(t: TrainingFacts, span: Span): L | undefined;
+  /** The first one a unit (a function with its lambdas) builds: the layers of a Functional model. */
+  inUnit(t: TrainingFacts, unit: Unit): L | undefined;
+  /** A layer constructor the probe knows beyond the Keras layers (a torch `nn.Linear(...)` given as the model). */
+  isLayer?(t: TrainingFacts, c: Call): boolean;
+}
+
+/** Layers built with a regularizer (Keras and tfjs styles). */
+export const REGULARIZED_PROBE: LayerProbe<RegularizedLayer> = {
+  id: 'regularized',
+  inSpan: (t, span) => t.regularizedIn(span),
+  inUnit: (t, unit) => t.regularizedOfUnit(unit),
+};
 
 const cache = new WeakMap<Facts, TrainingFacts>();
 
@@ -213,7 +238,7 @@ export class TrainingFacts {
   private readonly tapeVars = new Set<string>();
   private readonly penaltyMemo = new Map<string, PenaltyInfo | null>();
   private readonly termsMemo = new Map<DiffEvent, Term[]>();
-  private readonly statusMemo = new Map<string, ModelStatus>();
+  private readonly statusMemo = new Map<string, ModelStatus<unknown>>();
   private readonly fallbackMemo = new Map<string, ModelStatus>();
   private sortedInfos?: StmtInfo[];
   private layersMemo?: RegularizedLayer[];
@@ -893,6 +918,11 @@ export class TrainingFacts {
     return false;
   }
 
+  /** The first regularized layer a unit (a function with its lambdas) builds directly, Keras and tfjs styles. */
+  regularizedOfUnit(unit: Unit): RegularizedLayer | undefined {
+    return this.layerUnits().get(unit)?.regularized[0];
+  }
+
   /** Regularized layers built directly inside a span (a function's or class's body), Keras and tfjs styles. */
   regularizedIn(span: Span): RegularizedLayer | undefined {
     return this.regularizedLayers().find((l) => l.style !== 'tf1' && within(l.call.span, span));
@@ -917,68 +947,76 @@ export class TrainingFacts {
 
   /** Whether the model an expression refers to was built with regularizers, in this file or the files it imports. */
   modelStatus(m: Expr, scope: Scope, at: number, depth = 0): ModelStatus {
+    return this.modelProbe(REGULARIZED_PROBE, m, scope, at, depth);
+  }
+
+  /** Whether the model an expression refers to builds a layer the probe looks for, in this file or the files it imports. */
+  modelProbe<L>(probe: LayerProbe<L>, m: Expr, scope: Scope, at: number, depth = 0): ModelStatus<L> {
     if (depth > 8) return { kind: 'unknown' };
-    const memoKey = `${m.span.start}:${m.span.end}:${at}`;
-    const hit = this.statusMemo.get(memoKey);
+    const memoKey = `${probe.id}:${m.span.start}:${m.span.end}:${at}`;
+    const hit = this.statusMemo.get(memoKey) as ModelStatus<L> | undefined;
     if (hit) return hit;
     this.statusMemo.set(memoKey, { kind: 'unknown' });
-    const status = this.modelStatusUncached(m, scope, at, depth);
+    const status = this.modelStatusUncached(probe, m, scope, at, depth);
     this.statusMemo.set(memoKey, status);
     return status;
   }
 
-  private modelStatusUncached(m: Expr, scope: Scope, at: number, depth: number): ModelStatus {
+  private modelStatusUncached<L>(probe: LayerProbe<L>, m: Expr, scope: Scope, at: number, depth: number): ModelStatus<L> {
     const key = exprKey(m);
     if (key === 'self' || key === 'this') {
       const cls = enclosingClass(scope);
-      return cls ? classStatus(this.facts.program, cls) : { kind: 'unknown' };
+      return cls ? classStatus(this.facts.program, cls, probe) : { kind: 'unknown' };
     }
-    if (m.kind === 'call') return this.callStatus(m, scope, at, depth);
+    if (m.kind === 'call') return this.callStatus(probe, m, scope, at, depth);
     const b = key !== undefined ? scope.lookup(key, at) : undefined;
     // `def __init__(self, model=make_unet(...))`: a parameter's default is where the model comes from.
-    if (b?.kind === 'param' && b.value) return this.modelStatus(b.value, b.scope, b.at, depth + 1);
+    if (b?.kind === 'param' && b.value) return this.modelProbe(probe, b.value, b.scope, b.at, depth + 1);
     if (!b || b.kind !== 'assign' || !b.value || b.op) return { kind: 'unknown' };
-    if (b.value.kind === 'name' || b.value.kind === 'attr') return this.modelStatus(b.value, b.scope, b.at, depth + 1);
+    if (b.value.kind === 'name' || b.value.kind === 'attr') return this.modelProbe(probe, b.value, b.scope, b.at, depth + 1);
     if (b.value.kind !== 'call') return { kind: 'unknown' };
-    const status = this.callStatus(b.value, b.scope, b.at, depth);
+    const status = this.callStatus(probe, b.value, b.scope, b.at, depth);
     if (status.kind !== 'plain' || !isSequentialModel(callName(b.value) ?? '')) return status;
     // `model = Sequential()` then `model.add(Dense(..., kernel_regularizer=...))`.
     for (const info of this.infos) {
       const s = info.stmt;
       if (s.kind !== 'expr' || s.expr.kind !== 'call' || callName(s.expr) !== 'add' || s.expr.callee.kind !== 'attr' || exprKey(s.expr.callee.object) !== key) continue;
       const arg = s.expr.args[0];
-      const layer = this.regularizedLayers().find((l) => within(l.call.span, s.span)) ?? (arg ? this.builtWithRegularizer(arg, info.scope, s.span.start, depth + 1) : undefined);
-      if (layer) return { kind: 'regularized', layer };
+      const layer = probe.inSpan(this, s.span) ?? (arg ? this.builtWith(probe, arg, info.scope, s.span.start, depth + 1) : undefined);
+      if (layer) return { kind: 'found', layer };
     }
     return status;
   }
 
-  private callStatus(c: Call, scope: Scope, at: number, depth: number): ModelStatus {
+  private callStatus<L>(probe: LayerProbe<L>, c: Call, scope: Scope, at: number, depth: number): ModelStatus<L> {
     const name = callName(c) ?? '';
-    if (this.isLayerCall(c) || isSequentialModel(name)) {
-      const own = this.regularizedIn(c.span);
-      return own ? { kind: 'regularized', layer: own } : { kind: 'plain' };
+    if (this.isLayerCall(c) || isSequentialModel(name) || probe.isLayer?.(this, c)) {
+      const own = probe.inSpan(this, c.span);
+      return own ? { kind: 'found', layer: own } : { kind: 'plain' };
     }
     if (isFunctionalModel(name)) {
       // Functional API: the layers are applied in the unit that builds the model, or in the helpers
       // whose tensors become its outputs (`Model(inputs, YOLOv3(inputs))`, a `conv_bn` in another module).
       const unit = this.functionOf(this.unitAt(c.span));
-      const own = this.layerUnits().get(unit)?.regularized[0];
-      if (own) return { kind: 'regularized', layer: own };
+      const own = probe.inUnit(this, unit);
+      if (own) return { kind: 'found', layer: own };
       for (const arg of [...c.args, ...c.kwargs.map((k) => k.value)]) {
-        const found = this.builtWithRegularizer(arg, scope, at, depth + 1);
-        if (found) return { kind: 'regularized', layer: found };
+        const found = this.builtWith(probe, arg, scope, at, depth + 1);
+        if (found) return { kind: 'found', layer: found };
       }
       return { kind: 'plain' };
     }
-    if (isModelCopy(name) && c.args[0]) return this.modelStatus(c.args[0], scope, at, depth + 1);
+    if (isModelCopy(name) && c.args[0]) return this.modelProbe(probe, c.args[0], scope, at, depth + 1);
+    // `Net().to(device)`, `nn.DataParallel(net)`: the same module's parameters.
+    if (c.callee.kind === 'attr' && isModuleMoveMethod(name) && !this.facts.analyzer.isModule(c.callee.object)) return this.modelProbe(probe, c.callee.object, scope, at, depth + 1);
+    if (isModuleWrapper(name) && c.args[0]) return this.modelProbe(probe, c.args[0], scope, at, depth + 1);
     const program = this.facts.program;
     const def = resolveExpr(program, c.callee, scope, at);
-    if (def?.kind === 'class') return classStatus(program, def.cls);
+    if (def?.kind === 'class') return classStatus(program, def.cls, probe);
     const target = def?.kind === 'function' ? def.fn : this.facts.analyzer.callTarget(c, scope, at)?.fn;
     if (target) {
-      const found = functionRegularized(program, target);
-      if (found) return { kind: 'regularized', layer: found };
+      const found = functionBuilds(program, target, probe);
+      if (found) return { kind: 'found', layer: found };
       return trainingFactsOf(program, target.span, this).buildsLayers(target.span) ? { kind: 'plain' } : { kind: 'unknown' };
     }
     return { kind: 'unknown' };
@@ -989,26 +1027,26 @@ export class TrainingFacts {
    * applied here, a helper that builds one (any file), following variables, list appends and the
    * inputs of each call (the tensors a network threads through its layers).
    */
-  private builtWithRegularizer(e: Expr, scope: Scope, at: number, depth: number, seen = new Set<Expr>()): RegularizedLayer | undefined {
+  private builtWith<L>(probe: LayerProbe<L>, e: Expr, scope: Scope, at: number, depth: number, seen = new Set<Expr>()): L | undefined {
     if (depth > 24 || seen.has(e)) return undefined;
     seen.add(e);
     const d = depth + 1;
     switch (e.kind) {
       case 'call': {
-        const own = this.regularizedIn(e.span);
+        const own = probe.inSpan(this, e.span);
         if (own) return own;
         const target = this.facts.analyzer.callTarget(e, scope, at);
-        const found = target && !target.constructs ? functionRegularized(this.facts.program, target.fn) : target?.constructs ? classRegularized(this.facts.program, target.constructs) : undefined;
+        const found = target && !target.constructs ? functionBuilds(this.facts.program, target.fn, probe) : target?.constructs ? classBuilds(this.facts.program, target.constructs, probe) : undefined;
         if (found) return found;
         for (const arg of [...e.args, ...e.kwargs.map((k) => k.value)]) {
-          const inner = this.builtWithRegularizer(arg, scope, at, d, seen);
+          const inner = this.builtWith(probe, arg, scope, at, d, seen);
           if (inner) return inner;
         }
-        return e.callee.kind === 'call' ? this.builtWithRegularizer(e.callee, scope, at, d, seen) : undefined;
+        return e.callee.kind === 'call' ? this.builtWith(probe, e.callee, scope, at, d, seen) : undefined;
       }
       case 'seq':
         for (const item of e.items) {
-          const found = this.builtWithRegularizer(item, scope, at, d, seen);
+          const found = this.builtWith(probe, item, scope, at, d, seen);
           if (found) return found;
         }
         return undefined;
@@ -1016,21 +1054,21 @@ export class TrainingFacts {
       case 'attr':
       case 'name': {
         // `feature_maps[0]` is an element of the list `feature_maps`; `x.output` comes from x.
-        if (e.kind === 'attr' || (e.kind === 'index' && e.object.kind !== 'name')) return this.builtWithRegularizer(e.object, scope, at, d, seen);
+        if (e.kind === 'attr' || (e.kind === 'index' && e.object.kind !== 'name')) return this.builtWith(probe, e.object, scope, at, d, seen);
         const target = e.kind === 'index' ? e.object : e;
         const key = exprKey(target);
         const b = key !== undefined ? scope.lookup(key, at) : undefined;
         if (!b) return undefined;
-        if (b.kind === 'loop' && b.loop) return this.builtWithRegularizer(b.loop.iter, b.scope, b.at, d, seen);
-        if (b.unpacked) return this.builtWithRegularizer(b.unpacked.value, b.scope, b.at, d, seen);
+        if (b.kind === 'loop' && b.loop) return this.builtWith(probe, b.loop.iter, b.scope, b.at, d, seen);
+        if (b.unpacked) return this.builtWith(probe, b.unpacked.value, b.scope, b.at, d, seen);
         if (b.kind !== 'assign' || !b.value) return undefined;
-        const found = this.builtWithRegularizer(b.value, b.scope, b.at, d, seen);
+        const found = this.builtWith(probe, b.value, b.scope, b.at, d, seen);
         if (found) return found;
         // A list filled later: `outputs = []` then `outputs.append(head(x))`.
         if (b.value.kind === 'seq' && key !== undefined) {
           for (const c of programIndex(this.facts).callsNamed('append').concat(programIndex(this.facts).callsNamed('extend'))) {
             if (c.call.callee.kind !== 'attr' || exprKey(c.call.callee.object) !== key || !c.call.args[0]) continue;
-            const inner = this.builtWithRegularizer(c.call.args[0], c.scope, c.at, d, seen);
+            const inner = this.builtWith(probe, c.call.args[0], c.scope, c.at, d, seen);
             if (inner) return inner;
           }
         }
@@ -1060,8 +1098,8 @@ export class TrainingFacts {
       const s = info.stmt;
       if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.value.kind !== 'call') continue;
       if ((exprKey(s.targets[0]) ?? '').split('.').pop() !== name) continue;
-      const status = this.callStatus(s.value, info.scope, s.span.start, 1);
-      if (status.kind === 'regularized') return status;
+      const status = this.callStatus(REGULARIZED_PROBE, s.value, info.scope, s.span.start, 1);
+      if (status.kind === 'found') return status;
     }
     return { kind: 'plain' };
   }
@@ -1155,12 +1193,14 @@ export function trainingFactsOf(program: Program, span: Span, fallback: Training
   return facts ? trainingFacts(facts) : fallback;
 }
 
-const regularizedMemo = new WeakMap<Program, Map<FunctionDef | ClassDef, RegularizedLayer | null>>();
+const buildsMemo = new WeakMap<Program, Map<string, Map<FunctionDef | ClassDef, unknown>>>();
 
-function memoFor(program: Program): Map<FunctionDef | ClassDef, RegularizedLayer | null> {
-  let memo = regularizedMemo.get(program);
-  if (!memo) regularizedMemo.set(program, (memo = new Map()));
-  return memo;
+function memoFor<L>(program: Program, probe: LayerProbe<L>): Map<FunctionDef | ClassDef, L | null> {
+  let byProbe = buildsMemo.get(program);
+  if (!byProbe) buildsMemo.set(program, (byProbe = new Map()));
+  let memo = byProbe.get(probe.id);
+  if (!memo) byProbe.set(probe.id, (memo = new Map()));
+  return memo as Map<FunctionDef | ClassDef, L | null>;
 }
 
 /**
@@ -1170,53 +1210,63 @@ function memoFor(program: Program): Map<FunctionDef | ClassDef, RegularizedLayer
  * Memoized per program; recursion is cut.
  */
 export function functionRegularized(program: Program, fn: FunctionDef, depth = 0): RegularizedLayer | undefined {
-  const memo = memoFor(program);
+  return functionBuilds(program, fn, REGULARIZED_PROBE, depth);
+}
+
+/** A function's summary for model building: the first layer the probe looks for that calling it builds (see functionRegularized). */
+export function functionBuilds<L>(program: Program, fn: FunctionDef, probe: LayerProbe<L>, depth = 0): L | undefined {
+  const memo = memoFor(program, probe);
   const known = memo.get(fn);
   if (known !== undefined) return known ?? undefined;
   if (depth > 8) return undefined;
   memo.set(fn, null); // a cycle reads "not (yet) known"
-  const found = spanRegularized(program, fn.span, fn, depth);
+  const found = spanBuilds(program, fn.span, fn, probe, depth);
   memo.set(fn, found ?? null);
   return found;
 }
 
 /** A class's summary: a regularized layer built by its methods (constructor, `build`, `call`) or its bases'. */
 export function classRegularized(program: Program, cls: ClassDef, depth = 0): RegularizedLayer | undefined {
-  const memo = memoFor(program);
+  return classBuilds(program, cls, REGULARIZED_PROBE, depth);
+}
+
+/** A class's summary: the first layer the probe looks for that its methods (`__init__`, `build`, `call`) or its bases' build. */
+export function classBuilds<L>(program: Program, cls: ClassDef, probe: LayerProbe<L>, depth = 0): L | undefined {
+  const memo = memoFor(program, probe);
   const known = memo.get(cls);
   if (known !== undefined) return known ?? undefined;
   if (depth > 8) return undefined;
   memo.set(cls, null);
-  let found = spanRegularized(program, cls.span, undefined, depth);
-  for (const base of baseClasses(program, cls)) found ??= classRegularized(program, base, depth + 1);
+  let found = spanBuilds(program, cls.span, undefined, probe, depth);
+  for (const base of baseClasses(program, cls)) found ??= classBuilds(program, base, probe, depth + 1);
   memo.set(cls, found ?? null);
   return found;
 }
 
-function spanRegularized(program: Program, span: Span, self: FunctionDef | undefined, depth: number): RegularizedLayer | undefined {
+function spanBuilds<L>(program: Program, span: Span, self: FunctionDef | undefined, probe: LayerProbe<L>, depth: number): L | undefined {
   const facts = program.factsAt(span);
   if (!facts) return undefined;
   const t = trainingFacts(facts);
-  const own = t.regularizedIn(span);
+  const own = probe.inSpan(t, span);
   if (own) return own;
   for (const c of t.callsIn(span)) {
     const target = facts.analyzer.callTarget(c.call, c.scope, c.at);
-    let found: RegularizedLayer | undefined;
-    if (target?.constructs) found = classRegularized(program, target.constructs, depth + 1);
-    else if (target && target.fn !== self) found = functionRegularized(program, target.fn, depth + 1);
+    let found: L | undefined;
+    if (target?.constructs) found = classBuilds(program, target.constructs, probe, depth + 1);
+    else if (target && target.fn !== self) found = functionBuilds(program, target.fn, probe, depth + 1);
     else {
       const def = resolveExpr(program, c.call.callee, c.scope, c.at);
-      if (def?.kind === 'class') found = classRegularized(program, def.cls, depth + 1);
+      if (def?.kind === 'class') found = classBuilds(program, def.cls, probe, depth + 1);
     }
     if (found) return found;
   }
   return undefined;
 }
 
-/** Whether instances of a class are models built with regularizers (`plain` when it builds layers without any). */
-export function classStatus(program: Program, cls: ClassDef): ModelStatus {
-  const found = classRegularized(program, cls);
-  if (found) return { kind: 'regularized', layer: found };
+/** Whether instances of a class build the layers a probe looks for (`plain` when it builds layers without any). */
+export function classStatus<L = RegularizedLayer>(program: Program, cls: ClassDef, probe: LayerProbe<L> = REGULARIZED_PROBE as unknown as LayerProbe<L>): ModelStatus<L> {
+  const found = classBuilds(program, cls, probe);
+  if (found) return { kind: 'found', layer: found };
   const facts = program.factsAt(cls.span);
   return facts && trainingFacts(facts).buildsLayers(cls.span) ? { kind: 'plain' } : { kind: 'unknown' };
 }

@@ -1,0 +1,125 @@
+// What an optimizer's weight decay reaches (NB204): whether the parameters it is given include a
+// bias or normalization weights, as far as the code shows.
+//
+// The parameters are a model's (`model.parameters()`, `model.trainable_variables`, the model a
+// Keras optimizer is compiled into); the model is resolved by the one model resolution of
+// facts/loops.ts (variables, `self`, Sequential and Functional models, classes and builder
+// functions in any file of the program), asked for the first layer that owns a bias or
+// normalization weights (facts/catalogue.ts `layerDecayExempt`). Bare variables, a model that
+// comes from an unknown function or package, and a parameter passed in give no answer.
+import type { Expr } from '../ir';
+import type { Facts } from './index';
+import { exprKey } from './keys';
+import type { Scope } from './scope';
+import { programIndex, type CallSite } from './program';
+import { KERAS_COMPILE, KERAS_OPTIMIZER_VARIABLES, TRAINABLE_WEIGHT_LISTS, frameworkPath, isParametersMethod, knownLayerSpec, layerDecayExempt } from './catalogue';
+import { trainingFacts, type Call, type LayerProbe, type TrainingFacts } from './loops';
+import type { OptimizerFact } from './frameworks';
+
+export interface DecayExemptLayer {
+  /** The layer construction: `nn.Linear(128, 10)`, `layers.BatchNormalization()`. */
+  call: Call;
+  kind: 'bias' | 'norm';
+}
+
+function pathAt(t: TrainingFacts, site: CallSite): string[] | undefined {
+  const facts = t.facts;
+  return frameworkPath(site.call.callee, site.scope, site.at, facts.scopes.imports, facts.language === 'python' ? 'python' : 'script');
+}
+
+function argOf(call: Call): (name: string, position?: number) => Expr | undefined {
+  return (name, position) => {
+    const kw = call.kwargs.find((k) => k.name === name);
+    if (kw) return kw.value;
+    if (position === undefined) return undefined;
+    for (let i = 0; i <= position && i < call.args.length; i++) if (call.args[i].kind === 'other' || call.args[i].kind === 'object') return undefined;
+    return call.args[position];
+  };
+}
+
+function layerAt(t: TrainingFacts, site: CallSite): DecayExemptLayer | undefined {
+  const path = pathAt(t, site);
+  const kind = path && layerDecayExempt(path, argOf(site.call));
+  return kind ? { call: site.call, kind } : undefined;
+}
+
+function inSpan(t: TrainingFacts, span: { start: number; end: number }): DecayExemptLayer | undefined {
+  for (const site of t.callsIn(span)) {
+    const layer = layerAt(t, site);
+    if (layer) return layer;
+  }
+  return undefined;
+}
+
+/** Layers that own a bias or normalization weights. */
+export const DECAY_EXEMPT_PROBE: LayerProbe<DecayExemptLayer> = {
+  id: 'decay-exempt',
+  inSpan,
+  inUnit: (t, unit) => inSpan(t, unit.span),
+  isLayer: (t, c) => {
+    const site = t.callsIn(c.span).find((s) => s.call === c);
+    const path = site && pathAt(t, site);
+    return !!path && knownLayerSpec(path) !== undefined;
+  },
+};
+
+/** `model.parameters()`, `filter(f, model.parameters())`, `list(...)`, `model.trainable_variables` → `model`. */
+function modelOfParams(e: Expr, depth = 0): Expr | undefined {
+  if (depth > 4) return undefined;
+  if (e.kind === 'call' && e.callee.kind === 'attr' && isParametersMethod(e.callee.name) && e.args.length === 0) return e.callee.object;
+  if (e.kind === 'call' && e.callee.kind === 'name' && (e.callee.name === 'filter' || e.callee.name === 'list') && e.args.length >= 1) return modelOfParams(e.args[e.args.length - 1], depth + 1);
+  if (e.kind === 'attr' && TRAINABLE_WEIGHT_LISTS.has(e.name)) return e.object;
+  return undefined;
+}
+
+/** Whether an expression is the optimizer's construction, directly or through the variables it is assigned to. */
+function refersTo(e: Expr | undefined, opt: OptimizerFact, scope: Scope, at: number, depth = 0): boolean {
+  if (!e || depth > 4) return false;
+  if (e === opt.call) return true;
+  if (e.kind !== 'name' && e.kind !== 'attr') return false;
+  const key = exprKey(e);
+  const b = key !== undefined ? scope.lookup(key, at) : undefined;
+  return !!(b?.kind === 'assign' && b.value && !b.op && refersTo(b.value, opt, b.scope, b.at, depth + 1));
+}
+
+/**
+ * The first layer with a bias or normalization weights among the parameters an optimizer decays:
+ * a torch optimizer's `model.parameters()`; the model a Keras optimizer is compiled into
+ * (`model.compile(optimizer=opt)`), or whose weights it is given (`opt.apply_gradients(zip(g,
+ * model.trainable_variables))`, `opt.minimize(loss, var_list=...)`, `opt.build(...)`).
+ * Undefined when none is known.
+ */
+export function decayExemptLayerOf(facts: Facts, opt: OptimizerFact): DecayExemptLayer | undefined {
+  const t = trainingFacts(facts);
+  const probe = (model: Expr, scope: Scope, at: number): DecayExemptLayer | undefined => {
+    const status = t.modelProbe(DECAY_EXEMPT_PROBE, model, scope, at);
+    return status.kind === 'found' ? status.layer : undefined;
+  };
+  if (opt.framework === 'torch') {
+    const model = opt.params && modelOfParams(opt.params);
+    return model ? probe(model, opt.ctx.scope, opt.ctx.at) : undefined;
+  }
+  if (opt.framework !== 'keras') return undefined;
+  const index = programIndex(facts);
+  for (const site of index.callsNamed(KERAS_COMPILE.method)) {
+    const c = site.call;
+    if (c.callee.kind !== 'attr') continue;
+    const given = c.kwargs.find((k) => k.name === KERAS_COMPILE.optimizer)?.value ?? c.args[KERAS_COMPILE.position];
+    if (!refersTo(given, opt, site.scope, site.at)) continue;
+    const found = probe(c.callee.object, site.scope, site.at);
+    if (found) return found;
+  }
+  for (const [method, arg] of Object.entries(KERAS_OPTIMIZER_VARIABLES)) {
+    for (const site of index.callsNamed(method)) {
+      const c = site.call;
+      if (c.callee.kind !== 'attr' || !refersTo(c.callee.object, opt, site.scope, site.at)) continue;
+      const vars = c.kwargs.find((k) => k.name === arg.name)?.value ?? c.args[arg.position];
+      if (!vars) continue;
+      for (const model of t.sourceModels(vars, site.scope, site.at)) {
+        const found = probe(model, site.scope, site.at);
+        if (found) return found;
+      }
+    }
+  }
+  return undefined;
+}
