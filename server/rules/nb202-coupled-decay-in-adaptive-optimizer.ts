@@ -16,6 +16,7 @@ import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { frameworkFacts, type ChainFact, type OptimizerFact } from '../engine/facts/frameworks';
 import { TORCH_COUPLED_ADAPTIVE, TORCH_DECOUPLED_FLAG } from '../engine/facts/catalogue';
+import { handDecayL2Intent, optimizerL2Intent } from '../engine/facts/decayIntent';
 
 export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
   meta: {
@@ -34,6 +35,8 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
       if (flag && !(flag.expr.kind === 'name' && flag.expr.name === 'False')) continue;
       const setting = opt.decay.find((d) => d.arg && d.value !== undefined && d.value > 0);
       if (!setting?.arg) continue;
+      // Coupled L2 the code asks for (a source named or documented as L2, an Adam-vs-AdamW comparison) is not a mistake.
+      if (optimizerL2Intent(facts, opt, setting.arg)) continue;
       context.report(torchReport(facts, opt, setting.arg.span, setting.value!));
     }
     for (const chain of fw.chains) chainReports(facts, chain).forEach((r) => context.report(r));
@@ -41,6 +44,8 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
       if (hand.kind !== 'coupled' || !hand.adaptive) continue;
       // Next to a loss with the matching penalty, λ·w is that penalty's gradient: deliberate L2, like Keras l2() with Adam.
       if (fw.lossPenalties.some((p) => p.ctx.owner.id === hand.ctx.owner.id)) continue;
+      // A coefficient named or documented as an L2 penalty (outside a class named for decoupled decay) asks for coupled L2.
+      if (handDecayL2Intent(facts, hand)) continue;
       const rate = facts.source(hand.span).replace(/\s+/g, ' ');
       const family = hand.adaptive.firstMoment ? 'Adam step' : 'adaptive step (RMSprop/Adagrad style)';
       context.report({

@@ -11,6 +11,7 @@
 import type { Expr } from '../ir';
 import { calleePath, exprKey } from './keys';
 import { isBackwardOwnerName } from './roles';
+import { isAutodiffModule } from './catalogue';
 
 type Call = Extract<Expr, { kind: 'call' }>;
 
@@ -110,4 +111,25 @@ export function returnsGradients(c: Call): boolean {
 /** tfjs `const { value, grads } = tf.variableGrads(f)`, `tf.valueAndGrads(f)`: the value with its gradients. */
 export function returnsValueAndGradients(name: string): boolean {
   return /^(variableGrads|valueAndGrads|valueAndGrad)$/.test(name);
+}
+
+/**
+ * Whether a file can have a differentiated loss at all: it differentiates something itself, or it
+ * imports a framework with autodiff (a loss method whose caller elsewhere calls `backward()`).
+ * Hand-written NumPy code does neither: its gradients are written out and its loss is only reported.
+ */
+export function mayDifferentiate(differentiates: boolean, importedModules: Iterable<string>): boolean {
+  if (differentiates) return true;
+  for (const m of importedModules) if (isAutodiffModule(m)) return true;
+  return false;
+}
+
+/**
+ * A project class that differentiates its own values: it defines `backward()`, or records a
+ * `_backward` closure per value (micrograd's `Value` and its ports). `names` are its methods and
+ * its members' last components (`_backward` of `this._backward`).
+ */
+export function isAutodiffClass(names: Iterable<string>): boolean {
+  for (const n of names) if (n === 'backward' || n === '_backward') return true;
+  return false;
 }

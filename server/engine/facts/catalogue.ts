@@ -234,6 +234,14 @@ export function isFrameworkModule(module: string): boolean {
   return /^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);
 }
 
+/**
+ * Modules of frameworks with automatic differentiation: a file that imports one can build a loss
+ * that is differentiated (here or by a caller elsewhere). NumPy, SciPy and math cannot.
+ */
+export function isAutodiffModule(module: string): boolean {
+  return /^(torch|tensorflow|keras|tf_keras|jax|flax|autograd|mxnet|paddle|chainer|tinygrad|@tensorflow\/tfjs)(\b|$)/.test(module);
+}
+
 /** The array dialect of a file, by the modules it imports (fixes are written in it). */
 export function dialectOf(language: LanguageId, modules: string[]): Dialect {
   const has = (re: RegExp): boolean => modules.some((m) => re.test(m));

@@ -176,6 +176,8 @@ export interface HandDecayFact {
   ctx: Ctx;
   /** For coupled decay: the later writes of optimizer state that use the decayed gradient (a hand-written Adam/RMSprop). */
   adaptive?: { secondMoment: Span; firstMoment?: Span };
+  /** The factors of the decay term other than the parameter, as written (`group['weight_decay']`, `wd`). */
+  coefFactors: { expr: Expr; scope: Scope; at: number }[];
 }
 
 export interface FrameworkFacts {
@@ -202,6 +204,8 @@ export interface FrameworkFacts {
   linked(a: Owner, construction: Expr, b: Owner): boolean;
   /** Resolve a numeric expression (literals, arithmetic, bindings, defaults, dict/argparse config). */
   evaluate(e: Expr, ctx: Ctx): number | undefined;
+  /** The `add_argument(...)` call that defines a parsed argument (`args.l2` → `add_argument('--l2', ...)`). */
+  argparseOption(field: string): (Expr & { kind: 'call' }) | undefined;
   /** Resolve a coefficient's symbols to numbers when all resolve. */
   evaluateCoef(c: Coef, ctx: Ctx): number | undefined;
   owners: Owner[];
@@ -230,6 +234,7 @@ interface Write {
 
 class Collector {
   private readonly argparse = new Map<string, { expr: Expr; ctx: Ctx }>();
+  private readonly argparseCalls = new Map<string, Expr & { kind: 'call' }>();
   private readonly owners: Owner[] = [];
   private readonly refs = new Map<number, Set<string>>();
   private readonly useSites = new Map<number, Set<Expr>>();
@@ -265,6 +270,7 @@ class Collector {
         return self.linked(a, construction, b);
       },
       evaluate: (e, ctx) => this.evaluate(e, ctx.scope, ctx.at, 0),
+      argparseOption: (field) => this.argparseCalls.get(field),
       evaluateCoef: (c, ctx) => this.evaluateCoef(c, ctx),
     };
   }
@@ -499,6 +505,7 @@ class Collector {
       const key = dest?.kind === 'str' ? dest.value : long?.kind === 'str' ? long.value.slice(2).replace(/-/g, '_') : undefined;
       const def = kwarg(e, 'default');
       if (key && def) this.argparse.set(key, { expr: def, ctx });
+      if (key) this.argparseCalls.set(key, e);
     } else {
       const first = e.args[0];
       const def = kwarg(e, 'default') ?? e.args[1];
@@ -840,20 +847,28 @@ class Collector {
         if (site.kind === 'update') {
           // `W -= lr * wd * W`: the weight shrinks by itself.
           if (exprKey(baseExpr(site.target)) !== exprKey(param.base) || p.coef.num >= 0) continue;
-          this.fw.handDecays.push({ kind: 'decoupled', span: this.termSpan(s.site, site.span, param.expr), coef: p.coef, target: site.target, ctx });
+          this.fw.handDecays.push({ kind: 'decoupled', span: this.termSpan(s.site, site.span, param.expr), coef: p.coef, target: site.target, ctx, coefFactors: coefFactors(s, param.expr) });
         } else {
           if (p.coef.num <= 0) continue;
           const owned = parameterOfGradient(site.target);
           const last = lastComponent(param.base);
           if (owned !== undefined && last !== undefined && owned !== last && owned !== exprKey(param.base)) continue;
-          this.fw.handDecays.push({ kind: 'coupled', span: this.termSpan(s.site, site.span, param.expr), coef: p.coef, target: site.target, ctx, adaptive: this.adaptiveUse(s.site, site.target, owner) });
+          this.fw.handDecays.push({
+            kind: 'coupled',
+            span: this.termSpan(s.site, site.span, param.expr),
+            coef: p.coef,
+            target: site.target,
+            ctx,
+            adaptive: this.adaptiveUse(s.site, site.target, owner),
+            coefFactors: coefFactors(s, param.expr),
+          });
         }
       }
     }
     // `p.mul_(1 - lr * wd)`, `W *= 1 - lr * wd`.
     for (const { target, factor, span, ctx } of this.scalings) {
       if (!analyzer.isParam(target) || factor.kind !== 'binary' || factor.op !== '-' || numberOf(factor.left) !== 1) continue;
-      this.fw.handDecays.push({ kind: 'decoupled', span, target, ctx });
+      this.fw.handDecays.push({ kind: 'decoupled', span, target, ctx, coefFactors: [] });
     }
   }
 
@@ -1090,6 +1105,11 @@ class Collector {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/** The factors of a decay term other than the parameter (with those given outside its site: `alpha=wd`, an outer `lr`). */
+function coefFactors(s: Summand, param: Expr): HandDecayFact['coefFactors'] {
+  return [...s.num, ...s.den].filter((f) => f.expr !== param && !(f.expr.span.start <= param.span.start && f.expr.span.end >= param.span.end)).map((f) => ({ expr: f.expr, scope: f.scope, at: f.at }));
+}
 
 /** Copies `e` with `tf.add_n(list)` replaced by `sum(list)` (a comprehension) or `a + b + ...` (a literal list). */
 function rewriteAddN(e: Expr, c: Collector, ctx: Ctx, depth = 0): Expr {

@@ -319,3 +319,37 @@ export function isParameterListKey(key: string): boolean {
 export function isBackwardOwnerName(path: string): boolean {
   return /(^|\.)(accelerator|fabric|engine|model_engine|trainer|self)$/.test(path);
 }
+
+/** `l2`, `l2_weight`, `lambda_l2`, `l2Reg`, `ridge_alpha`: a name that says the coefficient is an L2 penalty's (not decoupled decay's). */
+export function saysL2Penalty(name: string): boolean {
+  return (/(?<![a-zA-Z0-9])[lL]2(?![0-9])|(?<![A-Z0-9])L2(?![0-9])/.test(name) || /ridge/i.test(name)) && !/decoupl/i.test(name);
+}
+
+/**
+ * Whether a docstring documents the parameter `param` as an L2 penalty: its entry (the line that
+ * names it, with the more indented lines after it) says L2 or ridge, and not "decoupled".
+ * `weight_decay (float, optional): weight decay (L2 penalty)`, `:param l2: weight of the l2 term`,
+ * NumPy style `weight_decay : float` followed by `    Coefficient of the L2 penalty.`
+ */
+export function docSaysL2Penalty(doc: string, param: string): boolean {
+  const lines = doc.split('\n');
+  const head = new RegExp(`^\\s*(?::param\\s+|@param\\s+(?:\\{[^}]*\\}\\s+)?)?${param.replace(/[^\w$]/g, '')}\\b`);
+  const indent = (l: string): number => l.length - l.trimStart().length;
+  for (let i = 0; i < lines.length; i++) {
+    if (!head.test(lines[i])) continue;
+    let entry = lines[i];
+    for (let j = i + 1; j < lines.length && lines[j].trim() !== '' && indent(lines[j]) > indent(lines[i]); j++) entry += ` ${lines[j]}`;
+    if (/(?<![a-z0-9])l2(?![0-9])|\bridge\b/i.test(entry) && !/decoupl/i.test(entry)) return true;
+  }
+  return false;
+}
+
+/** Argparse help text or a comment that says the value is an L2 penalty: `help='weight of the l2 regularizer'`. */
+export function textSaysL2Penalty(text: string): boolean {
+  return /(?<![a-z0-9])l2(?![0-9])|\bridge\b/i.test(text) && !/decoupl/i.test(text);
+}
+
+/** `AdamW`, `SGDW`, `AdaBoundW`, `DecoupledAdam`: an optimizer class named for decoupled weight decay. */
+export function saysDecoupledDecay(className: string): boolean {
+  return /[a-z0-9]W$|[A-Z]{2,}W$|AdamW/.test(className) || /decoupl/i.test(className);
+}

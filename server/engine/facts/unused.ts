@@ -13,11 +13,12 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
-import type { FunctionDef } from './scope';
-import { returnsOf } from './resolve';
+import type { ClassDef, FunctionDef } from './scope';
+import { resolveName, returnsOf } from './resolve';
 import { isLossName } from './roles';
 import { LIST_SUMS } from './catalogue';
 import { callName, stmtExprs, subExprs, trainingFacts, within, type StmtInfo, type TrainingFacts } from './loops';
+import { isAutodiffClass, mayDifferentiate } from './autodiff';
 
 export type LostPenalty =
   /** `reg = lam * l2` and nothing reads `reg`. */
@@ -28,7 +29,7 @@ export type LostPenalty =
    * `loss.add(reg)` as a statement: `sum` computes a new value that is thrown away. `cls` and
    * `method` name a project class whose method returns a new instance (a micrograd `Value`).
    */
-  | { kind: 'discarded'; sum: Expr; penalty: Expr; cls?: string; method?: string };
+  | { kind: 'discarded'; sum: Expr; penalty: Expr; cls?: string; method?: string; autodiffClass?: boolean };
 
 const cache = new WeakMap<Facts, LostPenalty[]>();
 
@@ -39,17 +40,40 @@ export function lostPenalties(facts: Facts): LostPenalty[] {
   return found;
 }
 
+/** Names of a class's methods and of its members (`_backward` of `this._backward`). */
+function classNames(cls: ClassDef): string[] {
+  return [...cls.scope.functions.keys(), ...[...cls.scope.members.keys()].map((k) => k.slice(k.indexOf('.') + 1))];
+}
+
+/** The file defines or imports a project value class that differentiates itself (micrograd's `Value`). */
+function usesAutodiffClass(facts: Facts): boolean {
+  const { scopes, program } = facts;
+  for (const cls of scopes.root.classes.values()) if (isAutodiffClass(classNames(cls))) return true;
+  for (const [name, imported] of scopes.imports) {
+    if (imported.name === undefined) continue;
+    const def = resolveName(program, name, scopes.root, Infinity);
+    if (def?.kind === 'class' && isAutodiffClass(classNames(def.cls))) return true;
+  }
+  return false;
+}
+
 function collect(t: TrainingFacts): LostPenalty[] {
   const out: LostPenalty[] = [];
+  // Every finding here means "the penalty never reaches the loss that is differentiated". In a file
+  // that differentiates nothing and imports no autodiff framework (hand-written NumPy gradients),
+  // there is no such loss: the penalty's place is the hand-written gradient, and the loss is only
+  // reported. A project value class with its own `backward()` (micrograd) still counts.
+  const differentiable = mayDifferentiate(t.diffs.length > 0, [...t.facts.scopes.imports.values()].map((i) => i.module)) || usesAutodiffClass(t.facts);
   const reported = new Set<number>();
   const unread = new Set<string>();
   for (const info of t.infos) {
     const s = info.stmt;
     if (s.kind === 'expr') {
       const lost = discarded(t, info, s.expr);
-      if (lost) out.push(lost);
+      if (lost && (differentiable || lost.autodiffClass)) out.push(lost);
       continue;
     }
+    if (!differentiable) continue;
     const name = candidate(t, info);
     if (!name || s.kind !== 'assign') continue;
     const region = info.scope.span;
@@ -168,7 +192,7 @@ function returnsNewValue(t: TrainingFacts, fn: FunctionDef): boolean {
 }
 
 /** `loss.add(reg)`, `tf.add(loss, reg)`, `loss + reg` as a statement: the sum is thrown away. */
-function discarded(t: TrainingFacts, info: StmtInfo, e: Expr): LostPenalty | undefined {
+function discarded(t: TrainingFacts, info: StmtInfo, e: Expr): (LostPenalty & { kind: 'discarded' }) | undefined {
   const at = info.stmt.span.start;
   let parts: Expr[] | undefined;
   if (e.kind === 'binary' && e.op === '+') parts = t.addends(e);
@@ -193,5 +217,6 @@ function discarded(t: TrainingFacts, info: StmtInfo, e: Expr): LostPenalty | und
   const penalty = parts.find((p) => t.penalty(p, info.scope, at));
   if (!penalty) return undefined;
   const own = e.kind === 'call' ? t.facts.analyzer.callTarget(e, info.scope, at) : undefined;
-  return { kind: 'discarded', sum: e, penalty, cls: own?.cls?.name, method: own?.cls ? own.fn.name : undefined };
+  const autodiffClass = own?.cls ? isAutodiffClass(classNames(own.cls)) : undefined;
+  return { kind: 'discarded', sum: e, penalty, cls: own?.cls?.name, method: own?.cls ? own.fn.name : undefined, autodiffClass };
 }

@@ -1,0 +1,214 @@
+// What the code says its coupled decay is for, for NB202: L2 regularization it means to add to the
+// gradient (then coupled decay is what it asked for), or weight decay it gets coupled.
+//
+// Read by data flow first: where the decay coefficient's value comes from, following variables,
+// `self.x` attributes, a function's or constructor's parameter, a param group's key back to the
+// constructor argument stored under it (`defaults = dict(weight_decay=weight_decay)`), config
+// entries and argparse options. Then what those sources are called (roles.ts) and what their own
+// documentation says: the docstring entry of the parameter (of the function, and of the class for
+// a constructor) and an argparse option's `help`. A file that builds a decoupled optimizer with the
+// same coefficient beside the coupled one compares the two on purpose.
+//
+// Comments other than docstrings are not read: the parsed file keeps only Nabla's own directives.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Facts } from './index';
+import { exprKey, lastComponent } from './keys';
+import type { ClassDef, FunctionDef, Scope } from './scope';
+import { docSaysL2Penalty, isParsedArgsName, saysDecoupledDecay, saysL2Penalty, textSaysL2Penalty } from './roles';
+import { isArgumentParse } from './catalogue';
+import { programIndex, spanKey } from './program';
+import { stmtExprs, subExprs, within } from './loops';
+import { frameworkFacts, type Arg, type HandDecayFact, type OptimizerFact } from './frameworks';
+import { methodOf } from './resolve';
+
+/** Why a coupled decay is deliberate L2: a source named for L2, its documentation, or a comparison with a decoupled optimizer. */
+export interface L2Intent {
+  kind: 'name' | 'doc' | 'comparison';
+  span: Span;
+}
+
+interface Trace {
+  names: { name: string; span: Span }[];
+  docs: { text: string; param?: string; span: Span }[];
+}
+
+const MAX_DEPTH = 8;
+
+/** Coupled L2 that a torch optimizer's decay argument says it wants. */
+export function optimizerL2Intent(facts: Facts, opt: OptimizerFact, arg: Arg): L2Intent | undefined {
+  const trace: Trace = { names: [], docs: [] };
+  follow(facts, arg.expr, arg.ctx.scope, arg.ctx.at, 0, trace);
+  return judged(trace) ?? comparison(facts, opt, arg);
+}
+
+/**
+ * Coupled L2 that a hand-written step's decay coefficient says it wants. A step in a class named
+ * for decoupled decay (`AdamW`, `SGDW`) means weight decay whatever its docstring copied.
+ */
+export function handDecayL2Intent(facts: Facts, hand: HandDecayFact): L2Intent | undefined {
+  const cls = enclosingClass(facts, hand.span);
+  if (cls && saysDecoupledDecay(cls.name)) return undefined;
+  const trace: Trace = { names: [], docs: [] };
+  for (const f of hand.coefFactors) follow(facts, f.expr, f.scope, f.at, 0, trace);
+  return judged(trace);
+}
+
+function judged(trace: Trace): L2Intent | undefined {
+  const named = trace.names.find((n) => saysL2Penalty(n.name));
+  if (named) return { kind: 'name', span: named.span };
+  const doc = trace.docs.find((d) => (d.param !== undefined ? docSaysL2Penalty(d.text, d.param) : textSaysL2Penalty(d.text)));
+  return doc ? { kind: 'doc', span: doc.span } : undefined;
+}
+
+/** Where a coefficient's value comes from: the names met on the way and the documentation of its sources. */
+function follow(facts: Facts, e: Expr, scope: Scope, at: number, depth: number, out: Trace): void {
+  if (depth > MAX_DEPTH) return;
+  const d = depth + 1;
+  switch (e.kind) {
+    case 'binary':
+      follow(facts, e.left, scope, at, d, out);
+      follow(facts, e.right, scope, at, d, out);
+      return;
+    case 'unary':
+      follow(facts, e.arg, scope, at, d, out);
+      return;
+    case 'call':
+      // `float(args.l2)`, `float(cfg['l2'])`: a conversion keeps the source.
+      if (e.callee.kind === 'name' && e.args.length === 1 && ['float', 'int', 'Number', 'parseFloat'].includes(e.callee.name)) follow(facts, e.args[0], scope, at, d, out);
+      return;
+    case 'name':
+    case 'attr':
+    case 'index':
+      break;
+    default:
+      return;
+  }
+  const field = e.kind === 'name' ? e.name : e.kind === 'attr' ? e.name : e.index.length === 1 && e.index[0].kind === 'str' ? e.index[0].value : undefined;
+  if (field !== undefined) out.names.push({ name: field, span: e.span });
+  const key = exprKey(e);
+  const b = key !== undefined ? scope.lookup(key, at) : undefined;
+  if (b?.kind === 'assign' && b.value && !b.op) return follow(facts, b.value, b.scope, b.at, d, out);
+  if (b?.kind === 'param') return parameterDocs(facts, b.scope, b.key, b.span, out);
+  if (e.kind === 'attr' && parsedArgs(e.object, scope, at)) {
+    const option = frameworkFacts(facts).argparseOption(e.name);
+    if (option) {
+      for (const a of option.args) if (a.kind === 'str') out.names.push({ name: a.value.replace(/^-+/, '').replace(/-/g, '_'), span: a.span });
+      const help = option.kwargs.find((k) => k.name === 'help')?.value;
+      if (help?.kind === 'str') out.docs.push({ text: help.value, span: help.span });
+    }
+    return;
+  }
+  // `group['weight_decay']` in an optimizer's step: the constructor argument stored under that key.
+  if (e.kind === 'index' && field !== undefined && !b) {
+    const cls = enclosingClass(facts, e.span);
+    const init = cls && (methodOf(facts.program, cls, '__init__') ?? methodOf(facts.program, cls, 'constructor'));
+    const param = init && storedUnder(init, field);
+    if (init && param) {
+      out.names.push({ name: param, span: init.span });
+      parameterDocs(facts, init.scope, param, init.span, out);
+    }
+  }
+}
+
+/** `args` of `args = parser.parse_args()`, or a name that reads like parsed arguments. */
+function parsedArgs(object: Expr, scope: Scope, at: number): boolean {
+  const key = exprKey(object);
+  const b = key !== undefined ? scope.lookup(key, at) : undefined;
+  if (b?.kind === 'assign' && b.value?.kind === 'call' && b.value.callee.kind === 'attr' && isArgumentParse(b.value.callee.name)) return true;
+  return isParsedArgsName(lastComponent(object) ?? '');
+}
+
+/** The constructor parameter stored under `key` in a dict the constructor builds (`dict(weight_decay=weight_decay)`, `{'weight_decay': wd}`). */
+function storedUnder(init: FunctionDef, key: string): string | undefined {
+  const params = new Set(init.params.map((p) => p.name));
+  for (const s of allStmts(init.body)) {
+    for (const root of stmtExprs(s)) {
+      for (const x of subExprs(root)) {
+        const entries = x.kind === 'object' ? x.entries : x.kind === 'call' && x.callee.kind === 'name' && x.callee.name === 'dict' ? x.kwargs : [];
+        const entry = entries.find((k) => k.name === key);
+        if (entry?.value.kind === 'name' && params.has(entry.value.name)) return entry.value.name;
+      }
+    }
+  }
+  return undefined;
+}
+
+function allStmts(body: Stmt[], depth = 0): Stmt[] {
+  if (depth > 20) return [];
+  return body.flatMap((s) => [s, ...(s.kind === 'block' || s.kind === 'for' ? allStmts(s.body, depth + 1) : [])]);
+}
+
+/** The docstrings that document a function's parameter: the function's, and its class's for a constructor. */
+function parameterDocs(facts: Facts, scope: Scope, param: string, span: Span, out: Trace): void {
+  const parsedFacts = facts.program.factsAt(span);
+  if (!parsedFacts) return;
+  const fn = programIndex(parsedFacts).functionOfScope(scope);
+  if (!fn) return;
+  const own = docstring(fn.body);
+  if (own) out.docs.push({ text: own.value, param, span: own.span });
+  if (fn.cls && fn.scope.parent === fn.cls.scope) {
+    const stmt = programIndex(parsedFacts).stmtBySpan.get(spanKey(fn.cls.span));
+    const doc = stmt?.kind === 'class' ? docstring(stmt.body) : undefined;
+    if (doc) out.docs.push({ text: doc.value, param, span: doc.span });
+  }
+}
+
+function docstring(body: Stmt[]): (Expr & { kind: 'str' }) | undefined {
+  const first = body[0];
+  return first?.kind === 'expr' && first.expr.kind === 'str' ? first.expr : undefined;
+}
+
+function enclosingClass(facts: Facts, span: Span): ClassDef | undefined {
+  const parsedFacts = facts.program.factsAt(span) ?? facts;
+  let best: ClassDef | undefined;
+  for (const s of programIndex(parsedFacts).scopes) {
+    const c = s.classDef;
+    if (c && within(span, c.span) && (!best || within(c.span, best.span))) best = c;
+  }
+  return best;
+}
+
+/**
+ * The same file builds a decoupled optimizer with the same coefficient variable
+ * (`Adam(..., weight_decay=WD)` beside `AdamW(..., weight_decay=WD)`): an Adam-versus-AdamW
+ * comparison wants the coupled form. Equal literals are not a comparison: the variable must be
+ * the same one at both places.
+ */
+function comparison(facts: Facts, opt: OptimizerFact, arg: Arg): L2Intent | undefined {
+  const fw = frameworkFacts(facts);
+  const same = (e: Expr, scope: Scope, at: number): boolean => sameVariable(arg.expr, arg.ctx.scope, arg.ctx.at, e, scope, at);
+  for (const other of fw.optimizers) {
+    if (other === opt || !other.decoupled || other.decayOff) continue;
+    if (other.decay.some((x) => x.arg && same(x.arg.expr, x.arg.ctx.scope, x.arg.ctx.at))) return { kind: 'comparison', span: other.call.span };
+  }
+  for (const site of programIndex(facts).calls) {
+    if (fw.optimizers.some((o) => o.call === site.call)) continue;
+    if (![...site.call.args, ...site.call.kwargs.map((k) => k.value)].some((a) => same(a, site.scope, site.at))) continue;
+    const target = facts.analyzer.callTarget(site.call, site.scope, site.at);
+    const cls = target?.constructs;
+    // A class the program cannot see (a notebook's `from adamW import AdamW`) is judged by its name.
+    const callee = site.call.callee.kind === 'name' ? site.call.callee.name : site.call.callee.kind === 'attr' ? site.call.callee.name : undefined;
+    if (cls ? decoupledClass(facts, cls) : !target && callee !== undefined && saysDecoupledDecay(callee)) return { kind: 'comparison', span: site.call.span };
+  }
+  return undefined;
+}
+
+/** `WD` at two places that read the same variable (the same binding of it, or of its root object). */
+function sameVariable(a: Expr, sa: Scope, ata: number, b: Expr, sb: Scope, atb: number): boolean {
+  const key = exprKey(a);
+  if (key === undefined || (a.kind !== 'name' && a.kind !== 'attr' && a.kind !== 'index') || exprKey(b) !== key) return false;
+  const ba = sa.lookup(key, ata);
+  const bb = sb.lookup(key, atb);
+  if (ba || bb) return ba === bb;
+  let root: Expr = a;
+  while (root.kind === 'attr' || root.kind === 'index') root = root.object;
+  const rootKey = exprKey(root);
+  return rootKey !== undefined && sa.lookup(rootKey, ata) === sb.lookup(rootKey, atb) && sa.lookup(rootKey, ata) !== undefined;
+}
+
+/** A project optimizer class that decays decoupled: a step that shrinks the weight itself, or a name that says so. */
+function decoupledClass(facts: Facts, cls: ClassDef): boolean {
+  const own = facts.program.factsAt(cls.span);
+  if (own && frameworkFacts(own).handDecays.some((h) => h.kind === 'decoupled' && within(h.span, cls.span))) return true;
+  return saysDecoupledDecay(cls.name);
+}
