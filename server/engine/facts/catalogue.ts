@@ -174,6 +174,17 @@ export function loopSource(iter: Expr, position: number, isModule: (e: Expr) => 
   return position === 0 ? { kind: 'element', collection: iter } : undefined;
 }
 
+/**
+ * The iterable whose items a nested tuple at `position` of a loop target unpacks: `for i, (p, g) in
+ * enumerate(zip(ps, gs))` → `zip(ps, gs)` for position 1; `for (a, b), (c, d) in zip(xs, ys)` → xs, ys.
+ */
+export function nestedIterable(iter: Expr, position: number): Expr | undefined {
+  if (iter.kind !== 'call' || iter.callee.kind !== 'name') return undefined;
+  if (iter.callee.name === 'enumerate') return position === 1 ? iter.args[0] : undefined;
+  if (iter.callee.name === 'zip') return iter.args[position];
+  return undefined;
+}
+
 /** Functions that map a function over a pytree or a list: `jax.tree_util.tree_map(f, params, grads)`, `map(f, xs)`. */
 export function isTreeMap(name: string): boolean {
   return /^(tree_map|map|tree_multimap|map_structure|starmap)$/.test(name);
@@ -266,6 +277,7 @@ export function namesRegularizationCollection(text: string): boolean {
 }
 
 // ------------------------------------------------------------------ optimizer use
+
 
 /** Methods that use an optimizer (or an optax transformation) in a training setup. */
 export const OPTIMIZER_USE_METHODS: ReadonlySet<string> = new Set(['step', 'zero_grad', 'update', 'apply_gradients', 'applyGradients', 'minimize', 'init', 'exclude_from_weight_decay']);

@@ -4,7 +4,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { forEachChild, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { forEachChild, loopIterable, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { inPlaceUpdate, zeroValue } from './catalogue';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
 
@@ -257,7 +257,7 @@ function isSelfTerm(s: Summand, baseKey: string, targetKey: string | undefined):
 function isItemsAlias(s: Summand, target: Expr, scope: Scope, at: number): boolean {
   if (s.sign !== 1 || s.den.length > 0 || s.num.length !== 1 || s.num[0].expr.kind !== 'name' || target.kind !== 'index') return false;
   const binding = scope.lookup(s.num[0].expr.name, at);
-  const iter = binding?.kind === 'loop' ? binding.loop?.iter : undefined;
+  const iter = binding?.kind === 'loop' && binding.loop ? loopIterable(binding.loop) : undefined;
   if (!iter || binding?.loop?.position !== 1 || iter.kind !== 'call' || iter.callee.kind !== 'attr' || iter.callee.name !== 'items') return false;
   return exprKey(iter.callee.object) === exprKey(target.object);
 }
