@@ -5,7 +5,7 @@
 // TensorFlow.js. Names of the libraries' APIs only: naming conventions are roles.ts's. Every
 // formula is from ../shared/reference/framework-semantics.md, which cites the frameworks'
 // documentation. Facts modules ask here; rules never hold framework tables of their own.
-import type { Expr } from '../ir';
+import type { Expr, Stmt } from '../ir';
 import type { LanguageId } from '../types';
 import type { Dialect } from '../../math/terms';
 import type { ImportedName, Scope } from './scope';
@@ -278,6 +278,20 @@ export function namesRegularizationCollection(text: string): boolean {
 
 // ------------------------------------------------------------------ optimizer use
 
+/**
+ * What a statement hands to an optimizer as gradients: the first of each pair in
+ * `optimizer.apply_gradients(zip(grads, vars))`, tfjs `optimizer.applyGradients(grads)`, and the
+ * value written into PyTorch's `p.grad = ...` for `optimizer.step()` to read.
+ */
+export function optimizerGradientInputs(stmt: Stmt): Expr[] {
+  if (stmt.kind === 'assign' && !stmt.op && stmt.targets.length === 1 && stmt.targets[0].kind === 'attr' && stmt.targets[0].name === 'grad') return [stmt.value];
+  if (stmt.kind !== 'expr' || stmt.expr.kind !== 'call' || stmt.expr.callee.kind !== 'attr') return [];
+  const call = stmt.expr;
+  const first = call.args[0] ?? call.kwargs.find((k) => k.name === 'grads_and_vars')?.value;
+  if (!first || !(call.callee.kind === 'attr' && /^(apply_gradients|applyGradients)$/.test(call.callee.name))) return [];
+  if (first.kind === 'call' && first.callee.kind === 'name' && first.callee.name === 'zip') return first.args[0] ? [first.args[0]] : [];
+  return first.kind === 'call' ? [] : [first];
+}
 
 /** Methods that use an optimizer (or an optax transformation) in a training setup. */
 export const OPTIMIZER_USE_METHODS: ReadonlySet<string> = new Set(['step', 'zero_grad', 'update', 'apply_gradients', 'applyGradients', 'minimize', 'init', 'exclude_from_weight_decay']);
