@@ -4,7 +4,7 @@ import type { Expr, Span } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
-import type { Binding, FunctionDef, Scope } from './scope';
+import { loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
 import { resolveCall, returnsOf, type CallTarget } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
@@ -544,7 +544,7 @@ export class Analyzer {
    */
   private loopCollection(binding: Binding, d: number): Expr | undefined {
     if (!binding.loop || d > MAX_DEPTH) return undefined;
-    const source = loopSource(binding.loop.iter, binding.loop.position, (e) => this.isModule(e));
+    const source = loopSource(loopIterable(binding.loop), binding.loop.position, (e) => this.isModule(e));
     if (source?.kind !== 'element') return undefined;
     const iter = source.collection;
     if (iter.kind === 'name') {

@@ -5,7 +5,7 @@
 // TensorFlow.js. Names of the libraries' APIs only: naming conventions are roles.ts's. Every
 // formula is from ../shared/reference/framework-semantics.md, which cites the frameworks'
 // documentation. Facts modules ask here; rules never hold framework tables of their own.
-import type { Expr } from '../ir';
+import type { Expr, Stmt } from '../ir';
 import type { LanguageId } from '../types';
 import type { Dialect } from '../../math/terms';
 import type { ImportedName, Scope } from './scope';
@@ -174,6 +174,17 @@ export function loopSource(iter: Expr, position: number, isModule: (e: Expr) => 
   return position === 0 ? { kind: 'element', collection: iter } : undefined;
 }
 
+/**
+ * The iterable whose items a nested tuple at `position` of a loop target unpacks: `for i, (p, g) in
+ * enumerate(zip(ps, gs))` → `zip(ps, gs)` for position 1; `for (a, b), (c, d) in zip(xs, ys)` → xs, ys.
+ */
+export function nestedIterable(iter: Expr, position: number): Expr | undefined {
+  if (iter.kind !== 'call' || iter.callee.kind !== 'name') return undefined;
+  if (iter.callee.name === 'enumerate') return position === 1 ? iter.args[0] : undefined;
+  if (iter.callee.name === 'zip') return iter.args[position];
+  return undefined;
+}
+
 /** Functions that map a function over a pytree or a list: `jax.tree_util.tree_map(f, params, grads)`, `map(f, xs)`. */
 export function isTreeMap(name: string): boolean {
   return /^(tree_map|map|tree_multimap|map_structure|starmap)$/.test(name);
@@ -282,6 +293,21 @@ export function namesRegularizationCollection(text: string): boolean {
 }
 
 // ------------------------------------------------------------------ optimizer use
+
+/**
+ * What a statement hands to an optimizer as gradients: the first of each pair in
+ * `optimizer.apply_gradients(zip(grads, vars))`, tfjs `optimizer.applyGradients(grads)`, and the
+ * value written into PyTorch's `p.grad = ...` for `optimizer.step()` to read.
+ */
+export function optimizerGradientInputs(stmt: Stmt): Expr[] {
+  if (stmt.kind === 'assign' && !stmt.op && stmt.targets.length === 1 && stmt.targets[0].kind === 'attr' && stmt.targets[0].name === 'grad') return [stmt.value];
+  if (stmt.kind !== 'expr' || stmt.expr.kind !== 'call' || stmt.expr.callee.kind !== 'attr') return [];
+  const call = stmt.expr;
+  const first = call.args[0] ?? call.kwargs.find((k) => k.name === 'grads_and_vars')?.value;
+  if (!first || !(call.callee.kind === 'attr' && /^(apply_gradients|applyGradients)$/.test(call.callee.name))) return [];
+  if (first.kind === 'call' && first.callee.kind === 'name' && first.callee.name === 'zip') return first.args[0] ? [first.args[0]] : [];
+  return first.kind === 'call' ? [] : [first];
+}
 
 /** Methods that use an optimizer (or an optax transformation) in a training setup. */
 export const OPTIMIZER_USE_METHODS: ReadonlySet<string> = new Set(['step', 'zero_grad', 'update', 'apply_gradients', 'applyGradients', 'minimize', 'init', 'exclude_from_weight_decay']);

@@ -9,7 +9,7 @@ import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { numberOf } from './analysis';
 import { exprKey, isKeyedByString, lastComponent } from './keys';
-import type { Binding, FunctionDef, Scope } from './scope';
+import { loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
 import {
   isAscentGradientName, isAscentWord, isBackpropName, isBackwardHelperName, isDataLike, isDerivativeName, isExampleCountName, isGradientLike, isHyperparameterKey,
   isHyperparameterName, isInputName, isLearningRateName, isLossFunctionName, isLossGradientName, isLossWord, isModelCallName, isNablaName, isPredictionName,
@@ -241,10 +241,10 @@ export class DirectionAnalyzer {
   /** `for p, g in zip(params, grads)`: g is an element of grads. */
   private loop(b: Binding, e: Expr, key: string, d: number, guard: Guard): DirTerm[] {
     if (!b.loop) return this.byName(e, key, b);
-    const source = loopSource(b.loop.iter, b.loop.position, (x) => this.facts.analyzer.isModule(x));
+    const source = loopSource(loopIterable(b.loop), b.loop.position, (x) => this.facts.analyzer.isModule(x));
     if (!source) return [unknown(e, this)];
     if (source.kind !== 'element') return [{ kind: 'scalar', sign: 1 }];
-    if (source.collection === b.loop.iter && this.facts.analyzer.isParam(e)) return [{ kind: 'param', sign: 1 }];
+    if (source.collection === loopIterable(b.loop) && this.facts.analyzer.isParam(e)) return [{ kind: 'param', sign: 1 }];
     return this.element(source.collection, b, d, guard);
   }
 

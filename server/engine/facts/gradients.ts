@@ -9,7 +9,7 @@ import type { Facts } from './index';
 import type { ParamOccurrence, Product, Summand } from './analysis';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
-import { children, type Scope } from './scope';
+import { children, loopIterable, type Scope } from './scope';
 import { isBiasName, isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isWeightName, parameterOfGradient } from './roles';
 import { penaltyCoefficientNames } from './losses';
 import { regularizerGradientSites } from './regularizerObjects';
@@ -277,7 +277,7 @@ export function paramIds(facts: Facts, occ: ParamOccurrence, scope: Scope): stri
 export function loopCollectionKey(facts: Facts, name: string, scope: Scope, at: number): string | undefined {
   const b = scope.lookup(name, at) ?? scope.lookup(name, Infinity);
   if (!b || b.kind !== 'loop' || !b.loop) return undefined;
-  const source = loopSource(b.loop.iter, b.loop.position, (e) => facts.analyzer.isModule(e));
+  const source = loopSource(loopIterable(b.loop), b.loop.position, (e) => facts.analyzer.isModule(e));
   return source?.kind === 'element' ? collectionKey(source.collection) : undefined;
 }
 

@@ -10,6 +10,7 @@ import type { Analyzer } from './analysis';
 import { baseExpr, exprKey } from './keys';
 import { forEachChild, type ScopeBuilder } from './scope';
 import { findUpdates, stateTargets, type UpdateSite } from './updates';
+import { programIndex } from './program';
 import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
 import { PARAMETER_LISTS, dialectOf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
 
@@ -64,7 +65,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
     params.add(key);
   };
   // Moving averages and buffers that feed other steps are optimizer state, whatever they are called.
-  const state = stateTargets(firstPass, analyzer);
+  const state = stateTargets(firstPass, analyzer, programIndex(facts));
   analyzer.registerState(parsed.file, state);
   for (const site of firstPass) {
     if (site.kind === 'update' && !isGradientLike(site.target) && !isStateLike(site.target)) {

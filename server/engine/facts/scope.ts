@@ -4,6 +4,7 @@
 import type { Expr, Module, Param, Span, Stmt } from '../ir';
 import type { SourceFile } from '../source';
 import { exprKey } from './keys';
+import { loopSource, nestedIterable } from './catalogue';
 
 export interface Binding {
   key: string;
@@ -15,13 +16,22 @@ export interface Binding {
   /** Where the statement starts; a use at `at` sees bindings that start before it. */
   at: number;
   span: Span;
-  /** For loop variables: what the loop iterates over, and which target position this name takes. */
-  loop?: { iter: Expr; position: number; depth: number };
+  /**
+   * For loop variables: what the loop iterates over, and which target position this name takes.
+   * In a nested tuple (`for i, (p, g) in enumerate(zip(ps, gs))`) `walks` is the inner iterable the
+   * tuple unpacks (`zip(ps, gs)`) and `position` is the name's place in that tuple.
+   */
+  loop?: { iter: Expr; position: number; depth: number; walks?: Expr };
   /** Loops enclosing this binding (their iter expressions), innermost last. */
   loops: Expr[];
   scope: Scope;
   /** Bound by unpacking a value that is not a literal tuple (`N, M = X.shape`): the value and this name's position. */
   unpacked?: { value: Expr; position: number };
+}
+
+/** The iterable a loop variable's position refers to (the inner one of a nested tuple target). */
+export function loopIterable(loop: NonNullable<Binding['loop']>): Expr {
+  return loop.walks ?? loop.iter;
 }
 
 export interface FunctionDef {
@@ -215,9 +225,14 @@ export class ScopeBuilder {
   private bindTarget(target: Expr, value: Expr | undefined, op: Binding['op'], scope: Scope, at: number, span: Span, loops: Expr[], loop?: Binding['loop'], unpacked?: Binding['unpacked']): void {
     if (target.kind === 'seq') {
       target.items.forEach((item, i) => {
+        // `for i, (p, g) in enumerate(zip(ps, gs))`: the inner tuple walks the iterable enumerate or zip gives it.
+        const inner = loop && item.kind === 'seq' ? nestedIterable(loop.walks ?? loop.iter, i) : undefined;
+        if (loop && inner) return this.bindTarget(item, undefined, op, scope, at, span, loops, { ...loop, position: 0, walks: inner });
         // Loop targets record their position in the tuple (`for g, v in zip(...)`); assignments unpack literal tuples.
         const part = !loop && value && value.kind === 'seq' && value.items.length === target.items.length ? value.items[i] : undefined;
-        this.bindTarget(item, part, op, scope, at, span, loops, loop && { ...loop, position: loop.position * 0 + i }, !loop && !part && value ? { value, position: i } : undefined);
+        // In a nested tuple over a plain collection (`for (w, b), (dw, db) in zip(ps, gs)`), each name is a component of an element.
+        const position = loop?.walks && !loopSource(loop.walks, i, () => false) ? 0 : i;
+        this.bindTarget(item, part, op, scope, at, span, loops, loop && { ...loop, position }, !loop && !part && value ? { value, position: i } : undefined);
       });
       return;
     }

@@ -172,8 +172,12 @@ export function mentionsAscent(facts: Facts, span: Span = facts.scopes.root.span
   return found;
 }
 
-/** Is the step in code that means to climb (a maximizer, a policy gradient, an attack on inputs)? */
+/**
+ * Is the step in code that means to climb (a maximizer, a policy gradient, an attack on inputs), or
+ * a probe that the same code takes back (`W = W + s * dJdW` and then `W = W - s * dJdW`)?
+ */
 export function ascentContext(facts: Facts, site: UpdateSite): boolean {
+  if (undoneByInverse(facts, site)) return true;
   const index = programIndex(facts);
   const first = index.enclosingFunction(site.scope);
   if (!first) return mentionsAscent(facts);
@@ -187,6 +191,26 @@ export function ascentContext(facts: Facts, site: UpdateSite): boolean {
   // A method: the class's header (its name and bases) counts too.
   for (let s = fn.scope.parent; s; s = s.parent) if (s.kind === 'class' && hasAscentContext(facts.source(s.span).split('\n')[0])) return true;
   return false;
+}
+
+/**
+ * A step the same function (or the module's top level, a notebook's cells) also takes in exactly the
+ * opposite direction on the same target: `W = W + s * dJdW` then `W = W - s * dJdW` shows which way
+ * the cost goes, `W -= lr * g` then `W += lr * g` takes a rejected step back. Neither trains upwards.
+ */
+export function undoneByInverse(facts: Facts, site: UpdateSite): boolean {
+  const key = exprKey(baseExpr(site.target));
+  if (key === undefined || site.increment.length === 0) return false;
+  const index = programIndex(facts);
+  const fn = index.enclosingFunction(site.scope);
+  const factorKey = (f: { expr: Expr }): string => exprKey(f.expr) ?? facts.source(f.expr.span).replace(/\s+/g, '');
+  const signature = (s: UpdateSite['increment'][number], flip: boolean): string =>
+    `${flip ? -s.sign : s.sign}|${s.num.map(factorKey).sort().join('*')}|${s.den.map(factorKey).sort().join('*')}`;
+  const mine = site.increment.map((s) => signature(s, true)).sort().join(' ');
+  const { updatesOf } = useIndex(facts);
+  return (updatesOf.get(key) ?? []).some(
+    (other) => other !== site && index.enclosingFunction(other.scope) === fn && other.increment.map((s) => signature(s, false)).sort().join(' ') === mine,
+  );
 }
 
 /**

@@ -4,8 +4,9 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { forEachChild, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
-import { inPlaceUpdate, zeroValue } from './catalogue';
+import { forEachChild, loopIterable, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
+import type { ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
 
 export type UpdateKind =
@@ -257,7 +258,7 @@ function isSelfTerm(s: Summand, baseKey: string, targetKey: string | undefined):
 function isItemsAlias(s: Summand, target: Expr, scope: Scope, at: number): boolean {
   if (s.sign !== 1 || s.den.length > 0 || s.num.length !== 1 || s.num[0].expr.kind !== 'name' || target.kind !== 'index') return false;
   const binding = scope.lookup(s.num[0].expr.name, at);
-  const iter = binding?.kind === 'loop' ? binding.loop?.iter : undefined;
+  const iter = binding?.kind === 'loop' && binding.loop ? loopIterable(binding.loop) : undefined;
   if (!iter || binding?.loop?.position !== 1 || iter.kind !== 'call' || iter.callee.kind !== 'attr' || iter.callee.name !== 'items') return false;
   return exprKey(iter.callee.object) === exprKey(target.object);
 }
@@ -283,7 +284,7 @@ function flip(s: Summand): Summand {
  * - a buffer whose value feeds the step of another target (`v = mu*v - lr*dW; W += v`,
  *   `self.w_updt = ...; self.w -= lr * self.w_updt`, `acc.assign(acc + g)` read by an apply step).
  */
-export function stateTargets(sites: UpdateSite[], analyzer: Analyzer): StateTargets {
+export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: ProgramIndex): StateTargets {
   const state = new StateTargets();
   const updated = new Map<string, UpdateSite[]>();
   const place = (site: UpdateSite, key: string): string => `${functionSpanOf(site.scope).start}|${key}`;
@@ -330,7 +331,89 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer): StateTarg
     if (mutual && !fromSites.some((x) => x.selfFactor)) continue;
     state.add(from, fn);
   }
+  if (index) accumulators(sites, analyzer, index, state);
   return state;
+}
+
+/**
+ * Gradient accumulators: a target that only ever grows by whole gradients (`acc.add_(p.grad)`,
+ * `acc.assign(acc + g)`, `sums[k] += grads[k]`), whose sum is handed to an optimizer as gradients
+ * (`optimizer.apply_gradients(zip(sums, vars))`, `p.grad = sums[k] / n`): in its own function, in
+ * another method of its class (an attribute), or, when it walks a parameter of its function
+ * (`def accumulate(sums, grads): for s, g in zip(sums, grads): s.assign(s + g)`), in every caller.
+ */
+function accumulators(sites: UpdateSite[], analyzer: Analyzer, index: ProgramIndex, state: StateTargets): void {
+  // What each function hands to an optimizer as gradients, by the keys those values mention.
+  const fed: { key: string; fn: number; cls?: Scope }[] = [];
+  for (const stmt of index.stmtBySpan.values()) {
+    const inputs = optimizerGradientInputs(stmt);
+    if (inputs.length === 0) continue;
+    const scope = index.scopeAt(stmt.span.start);
+    const fn = functionSpanOf(scope).start;
+    const cls = classScopeOf(scope);
+    // `p.grad = p.grad + wd * p`: the parameter that owns the gradient is not what feeds it.
+    const owner = stmt.kind === 'assign' && stmt.targets[0].kind === 'attr' ? exprKey(baseExpr(stmt.targets[0].object)) : undefined;
+    const add = (e: Expr, hop: boolean): void =>
+      void mentions(e, (x) => {
+        const key = exprKey(baseExpr(x));
+        if (key === undefined || key === owner) return false;
+        fed.push({ key, fn, cls });
+        // `averaged = [s / n for s in sums]`, then `apply_gradients(zip(averaged, vars))`: one step back.
+        const b = hop && x.kind === 'name' ? scope.lookup(key, stmt.span.start) : undefined;
+        if (b?.kind === 'assign' && !b.op && b.value) add(b.value, false);
+        return false;
+      });
+    for (const input of inputs) add(input, true);
+  }
+  if (fed.length === 0) return;
+  const isFed = (key: string, fn: number, cls: Scope | undefined): boolean => fed.some((f) => f.key === key && (f.fn === fn || (cls !== undefined && f.cls === cls && key.includes('.'))));
+  // Targets that only grow by whole gradients, in each function.
+  const grows = new Map<string, UpdateSite[]>();
+  const impure = new Set<string>();
+  for (const site of sites) {
+    if (site.kind !== 'update') continue;
+    const key = exprKey(baseExpr(site.target));
+    if (key === undefined) continue;
+    const place = `${functionSpanOf(site.scope).start}|${key}`;
+    const pure = !site.selfFactor && site.increment.every((x) => x.sign === 1 && x.num.length > 0 && x.num.every((f) => !isScalarFactor(f, analyzer)));
+    if (!pure) impure.add(place);
+    const list = grows.get(place);
+    if (list) list.push(site);
+    else grows.set(place, [site]);
+  }
+  for (const [place, list] of grows) {
+    if (impure.has(place)) continue;
+    const site = list[0];
+    const key = exprKey(baseExpr(site.target))!;
+    const fn = functionSpanOf(site.scope);
+    const cls = classScopeOf(site.scope);
+    // The key itself, or the collection a loop variable walks (`for acc, p in zip(sums, params)`).
+    const b = site.target.kind === 'name' ? site.scope.lookup(key, site.at) : undefined;
+    const source = b?.kind === 'loop' && b.loop ? loopSource(loopIterable(b.loop), b.loop.position, (e) => analyzer.isModule(e)) : undefined;
+    const collection = source?.kind === 'element' ? exprKey(baseExpr(source.collection)) : undefined;
+    const candidates = [key, collection].filter((k): k is string => k !== undefined);
+    if (candidates.some((k) => isFed(k, fn.start, cls)) || candidates.some((k) => fedByCallers(k, site.scope, index, isFed))) state.add(key, fn);
+  }
+}
+
+/** `def accumulate(sums, grads)`: every call in the file passes, for `key`, something its caller feeds to an optimizer. */
+function fedByCallers(key: string, scope: Scope, index: ProgramIndex, isFed: (key: string, fn: number, cls: Scope | undefined) => boolean): boolean {
+  const fn = index.enclosingFunction(scope);
+  if (!fn || scope.lookup(key, Infinity)?.kind !== 'param') return false;
+  const calls = index.callsTo(fn);
+  if (calls.length === 0) return false;
+  return calls.every(({ call, scope: s }) => {
+    const params = fn.isMethod && call.callee.kind === 'attr' ? fn.params.slice(1) : fn.params;
+    const i = params.findIndex((p) => p.name === key);
+    const arg = i < 0 ? undefined : (call.args[i] ?? call.kwargs.find((k) => k.name === key)?.value);
+    const argKey = arg ? exprKey(baseExpr(arg)) : undefined;
+    return argKey !== undefined && isFed(argKey, functionSpanOf(s).start, classScopeOf(s));
+  });
+}
+
+function classScopeOf(scope: Scope): Scope | undefined {
+  for (let s: Scope | undefined = scope; s; s = s.parent) if (s.kind === 'class') return s;
+  return undefined;
 }
 
 /** Optimizer state found by data flow: a key is state within the functions (spans) where it was judged so. */
