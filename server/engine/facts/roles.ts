@@ -319,3 +319,19 @@ export function isParameterListKey(key: string): boolean {
 export function isBackwardOwnerName(path: string): boolean {
   return /(^|\.)(accelerator|fabric|engine|model_engine|trainer|self)$/.test(path);
 }
+
+/**
+ * A symbol a constant-decay step may be made of: a learning rate, a regularization strength or
+ * decay knob, or a count (`group["lr"]`, `self.weight_decay`, `N`). A constant holding anything
+ * else (`self.biases` the analyzer could not see as a parameter) is not known to be a scalar.
+ */
+export function isStepScalarSymbol(symbol: string): boolean {
+  const last = symbol.replace(/^.*\[\s*["'](\w+)["']\s*\]$/, '$1').replace(/^.*\./, '');
+  return isLearningRateName(last) || isRegularizationStrengthName(last) || isWeightDecayName(last) || isSizeSymbol(symbol);
+}
+
+/** `weight_decay`, `wd`, `decay`, `l2`, `l2_reg`, `weight_decay_rate`: an optimizer's decay knob. */
+export function isDecayKnobName(name: string): boolean {
+  if (/lr|rate_decay|decay_?(steps?|rate|every|epochs?|factor|schedule|type|mode|start|end)|beta|momentum|lamb$/i.test(name) && !/^weight_decay_rate$/.test(name)) return false;
+  return /^(weight_?decay\w*|wd|decay|l2|l2_?(reg\w*|penalty|lambda|coef\w*)|weight_decay_rate)$/i.test(name);
+}
