@@ -9,7 +9,7 @@ import { baseExpr, exprKey } from './keys';
 import { children } from './scope';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { penaltiesFor, penaltyCoefficientNames } from './losses';
-import { isStepScalarSymbol } from './roles';
+import { isDecayStrengthSymbol, isStepScalarSymbol } from './roles';
 import { programIndex, spanKey } from './program';
 
 export interface ConstantDecay {
@@ -32,11 +32,15 @@ export function constantDecayTerms(facts: Facts): ConstantDecay[] {
     // Every symbol must be a known scalar: a learning rate, a strength, a count. `2 * reg * self.biases`
     // where the biases are not seen as a parameter is not a constant.
     const coefNames = penaltyCoefficientNames(facts);
-    if (!t.stepCoef.syms.every((x) => isStepScalarSymbol(x.name) || coefNames.has(x.name.replace(/^.*\./, '')))) continue;
+    const known = (name: string): boolean => coefNames.has(name.replace(/^.*\./, ''));
+    if (!t.stepCoef.syms.every((x) => isStepScalarSymbol(x.name) || known(x.name))) continue;
+    if (!t.stepCoef.syms.some((x) => x.pow > 0 && (isDecayStrengthSymbol(x.name) || known(x.name)))) continue;
     // The loss puts an L1 penalty on W: the constant is the L1 gradient without sign(W), NB104's finding.
     if (t.ids.length > 0 && penaltiesFor(facts, t.ids, t.site.scope).some((p) => p.kind === 'l1' || p.kind === 'elemabs')) continue;
     const target = t.site.target;
     const param = baseExpr(target);
+    // A step of something that is not a parameter (a schedule `lam -= lr * lam_decay`) decays nothing.
+    if (t.site.kind === 'update' && !facts.analyzer.isParam(param)) continue;
     // A step taken only where W has one sign (`w[w > 0] -= lr * l1`, `if w[j] > 0: w[j] -= lam`) is L1 written by cases.
     if (target.kind === 'index' && target.index.some((i) => mentionsParam(i, param))) continue;
     if (guardedByParam(facts, t.site.span, param)) continue;

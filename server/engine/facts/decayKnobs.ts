@@ -6,7 +6,7 @@ import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, type ClassDef, type FunctionDef } from './scope';
 import { baseClasses, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
-import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHOD, PARAM_GROUPS_ATTRIBUTE, frameworkPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
+import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, frameworkPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
 import { isDecayKnobName } from './roles';
 import { programIndex } from './program';
 
@@ -39,12 +39,12 @@ export function unusedDecayKnobs(facts: Facts): UnusedDecayKnob[] {
 
 function checkClass(facts: Facts, cls: ClassDef, fileClasses: Set<ClassDef>): UnusedDecayKnob[] | undefined {
   const program = facts.program;
-  const init = cls.scope.functions.get('__init__');
+  const init = CONSTRUCTOR_METHODS.map((m) => cls.scope.functions.get(m)).find((f) => f !== undefined);
   if (!init) return undefined;
   const knobs = init.params.filter((p) => isDecayKnobName(p.name));
   if (knobs.length === 0) return undefined;
   if (!isTorchOptimizer(facts, cls, 0)) return undefined;
-  const step = methodOf(program, cls, OPTIMIZER_STEP_METHOD);
+  const step = OPTIMIZER_STEP_METHODS.map((m) => methodOf(program, cls, m)).find((f) => f !== undefined);
   if (!step || !step.nameSpan) return undefined;
   // A base of another class in the file: a subclass may apply what the base stores.
   for (const other of fileClasses) if (other !== cls && derivesFrom(program, other, cls)) return undefined;
@@ -52,7 +52,9 @@ function checkClass(facts: Facts, cls: ClassDef, fileClasses: Set<ClassDef>): Un
   for (const param of knobs) {
     const uses = constructorUses(facts, init, param.name);
     if (!uses) continue; // used in the constructor beyond storing and validating it
-    if (readInClass(facts, cls, init, uses.keys, uses.attrs)) continue;
+    // An attribute of the knob's own name counts as a read whatever the constructor shows:
+    // TypeScript's `constructor(private weightDecay: number)` stores it without an assignment.
+    if (readInClass(facts, cls, init, uses.keys, new Set([...uses.attrs, param.name]))) continue;
     out.push({ cls, param, step: step.nameSpan, stored: uses.stored });
   }
   return out;
@@ -176,9 +178,9 @@ function constructorUses(facts: Facts, init: FunctionDef, name: string): { keys:
   return other ? undefined : { keys, attrs, stored };
 }
 
-/** `self` in a method: its first parameter. */
+/** The instance in a method: Python's first parameter, JavaScript's `this`. */
 function isInstance(e: Expr, fn: FunctionDef): boolean {
-  return e.kind === 'name' && fn.isMethod && fn.params[0]?.name === e.name;
+  return e.kind === 'name' && fn.isMethod && (fn.params[0]?.name === e.name || e.name === 'this');
 }
 
 /**

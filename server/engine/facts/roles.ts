@@ -326,8 +326,22 @@ export function isBackwardOwnerName(path: string): boolean {
  * else (`self.biases` the analyzer could not see as a parameter) is not known to be a scalar.
  */
 export function isStepScalarSymbol(symbol: string): boolean {
-  const last = symbol.replace(/^.*\[\s*["'](\w+)["']\s*\]$/, '$1').replace(/^.*\./, '');
-  return isLearningRateName(last) || isRegularizationStrengthName(last) || isWeightDecayName(last) || isSizeSymbol(symbol);
+  const last = symbolLastName(symbol);
+  return isLearningRateName(last) || isDecayStrengthSymbol(symbol) || isSizeSymbol(symbol);
+}
+
+/**
+ * A decay strength (`weight_decay`, `wd`, `lam`, `reg`, `l2`, `group["weight_decay"]`), not a
+ * computed penalty or loss term (`penalty`, `reg_loss`, `l2_term`), which may be any value.
+ */
+export function isDecayStrengthSymbol(symbol: string): boolean {
+  const last = symbolLastName(symbol);
+  if (/penalty|loss|cost|term|grad|value/i.test(last)) return false;
+  return isRegularizationStrengthName(last) || isWeightDecayName(last);
+}
+
+function symbolLastName(symbol: string): string {
+  return symbol.replace(/^.*\[\s*["'](\w+)["']\s*\]$/, '$1').replace(/^.*\./, '');
 }
 
 /** `weight_decay`, `wd`, `decay`, `l2`, `l2_reg`, `weight_decay_rate`: an optimizer's decay knob. */
