@@ -5,11 +5,13 @@ import { nb102AscentStep } from './nb102-ascent-step';
 import { nb103PenaltyGradientFactor } from './nb103-penalty-gradient-factor';
 import { nb104L1Gradient } from './nb104-l1-gradient';
 import { nb105PenaltyShape } from './nb105-penalty-shape';
+import { nb106ConstantDecay } from './nb106-constant-decay';
 import { nb201DoubleRegularization } from './nb201-double-regularization';
 import { nb202CoupledDecayInAdaptiveOptimizer } from './nb202-coupled-decay-in-adaptive-optimizer';
 import { nb203NotWeightDecay } from './nb203-not-weight-decay';
 import { nb204DecayOnBiasAndNorm } from './nb204-decay-on-bias-and-norm';
 import { nb205RegularizerWithoutEffect } from './nb205-regularizer-without-effect';
+import { nb206DecayNeverApplied } from './nb206-decay-never-applied';
 import { nb301RegularizationLossesDropped } from './nb301-regularization-losses-dropped';
 import { nb302PenaltyAfterBackward } from './nb302-penalty-after-backward';
 import { nb303PenaltyWithoutGradient } from './nb303-penalty-without-gradient';
@@ -23,11 +25,13 @@ export const allRules: Rule[] = [
   nb103PenaltyGradientFactor,
   nb104L1Gradient,
   nb105PenaltyShape,
+  nb106ConstantDecay,
   nb201DoubleRegularization,
   nb202CoupledDecayInAdaptiveOptimizer,
   nb203NotWeightDecay,
   nb204DecayOnBiasAndNorm,
   nb205RegularizerWithoutEffect,
+  nb206DecayNeverApplied,
   nb301RegularizationLossesDropped,
   nb302PenaltyAfterBackward,
   nb303PenaltyWithoutGradient,

@@ -618,3 +618,32 @@ export function frameworkPath(e: Expr, scope: Scope, at: number, imports: Readon
   }
   return undefined;
 }
+
+// ------------------------------------------------------------------ optimizer classes
+
+/** Framework optimizer base classes a hand-written optimizer derives from (they read no decay knob themselves). */
+const OPTIMIZER_BASES = new Set(['torch.optim.Optimizer', 'torch.optim.optimizer.Optimizer', 'tfjs.Optimizer', 'tfjs.train.Optimizer']);
+
+/** Bases that add no behaviour an optimizer's knobs could go through: `abc.ABC`, `object`, `typing.Generic`. */
+const NEUTRAL_BASES = new Set(['abc.ABC', 'object', 'typing.Generic', 'ABC']);
+
+export function isNeutralBasePath(path: string[] | undefined): boolean {
+  return path !== undefined && NEUTRAL_BASES.has(path.join('.'));
+}
+
+export function isOptimizerBasePath(path: string[] | undefined): boolean {
+  return path !== undefined && OPTIMIZER_BASES.has(path.join('.'));
+}
+
+/** The method a framework optimizer runs once per training step: torch's `step`, TensorFlow.js's `applyGradients`. */
+export const OPTIMIZER_STEP_METHODS = ['step', 'applyGradients'];
+/** A class's constructor: Python's `__init__`, JavaScript's `constructor`. */
+export const CONSTRUCTOR_METHODS = ['__init__', 'constructor'];
+/** The attribute holding a torch optimizer's parameter groups (each group a dict of its settings). */
+export const PARAM_GROUPS_ATTRIBUTE = 'param_groups';
+/** The attribute holding a torch optimizer's default settings. */
+export const OPTIMIZER_DEFAULTS_ATTRIBUTE = 'defaults';
+/** Methods that walk a whole dict: a group's settings read without naming them. */
+export const DICT_WALKS = new Set(['items', 'values', 'keys', 'copy', 'update']);
+/** Python decorators that make a method take no instance. */
+export const NO_INSTANCE_DECORATORS = new Set(['staticmethod']);

@@ -353,3 +353,33 @@ export function textSaysL2Penalty(text: string): boolean {
 export function saysDecoupledDecay(className: string): boolean {
   return /[a-z0-9]W$|[A-Z]{2,}W$|AdamW/.test(className) || /decoupl/i.test(className);
 }
+
+/**
+ * A symbol a constant-decay step may be made of: a learning rate, a regularization strength or
+ * decay knob, or a count (`group["lr"]`, `self.weight_decay`, `N`). A constant holding anything
+ * else (`self.biases` the analyzer could not see as a parameter) is not known to be a scalar.
+ */
+export function isStepScalarSymbol(symbol: string): boolean {
+  const last = symbolLastName(symbol);
+  return isLearningRateName(last) || isDecayStrengthSymbol(symbol) || isSizeSymbol(symbol);
+}
+
+/**
+ * A decay strength (`weight_decay`, `wd`, `lam`, `reg`, `l2`, `group["weight_decay"]`), not a
+ * computed penalty or loss term (`penalty`, `reg_loss`, `l2_term`), which may be any value.
+ */
+export function isDecayStrengthSymbol(symbol: string): boolean {
+  const last = symbolLastName(symbol);
+  if (/penalty|loss|cost|term|grad|value/i.test(last)) return false;
+  return isRegularizationStrengthName(last) || isWeightDecayName(last);
+}
+
+function symbolLastName(symbol: string): string {
+  return symbol.replace(/^.*\[\s*["'](\w+)["']\s*\]$/, '$1').replace(/^.*\./, '');
+}
+
+/** `weight_decay`, `wd`, `decay`, `l2`, `l2_reg`, `weight_decay_rate`: an optimizer's decay knob. */
+export function isDecayKnobName(name: string): boolean {
+  if (/lr|rate_decay|decay_?(steps?|rate|every|epochs?|factor|schedule|type|mode|start|end)|beta|momentum|lamb$/i.test(name) && !/^weight_decay_rate$/.test(name)) return false;
+  return /^(weight_?decay\w*|wd|decay|l2|l2_?(reg\w*|penalty|lambda|coef\w*)|weight_decay_rate)$/i.test(name);
+}

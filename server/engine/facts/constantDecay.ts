@@ -1,0 +1,81 @@
+// Weight decay written as a constant: a step of a parameter W whose increment holds a bare
+// coefficient c (a regularization strength) with no factor of W, sign(W) or |W|:
+// `p.data.add_(weight_decay, alpha=-lr)`, `p -= lr * wd`, `w = w - lr * (grad + lam)`.
+// The decay that was meant is c·W (L2, weight decay) or c·sign(W) (L1); c alone moves every
+// weight by the same amount.
+import type { Expr, Span } from '../ir';
+import type { Facts } from './index';
+import { baseExpr, exprKey } from './keys';
+import { children } from './scope';
+import { regGradientTerms, type RegGradientTerm } from './gradients';
+import { penaltiesFor, penaltyCoefficientNames } from './losses';
+import { isDecayStrengthSymbol, isStepScalarSymbol } from './roles';
+import { programIndex, spanKey } from './program';
+
+export interface ConstantDecay {
+  term: RegGradientTerm;
+  /** The parameter (or gradient) the constant is added to, as written. */
+  target: Expr;
+}
+
+const cache = new WeakMap<Facts, ConstantDecay[]>();
+
+/** Every constant decay term of the file's steps (gradient accumulations included). */
+export function constantDecayTerms(facts: Facts): ConstantDecay[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  const seen = new Set<string>();
+  for (const t of regGradientTerms(facts)) {
+    if (t.kind !== 'const' || seen.has(spanKey(t.span))) continue;
+    if (t.stepCoef.num === 0) continue;
+    // Every symbol must be a known scalar: a learning rate, a strength, a count. `2 * reg * self.biases`
+    // where the biases are not seen as a parameter is not a constant.
+    const coefNames = penaltyCoefficientNames(facts);
+    const known = (name: string): boolean => coefNames.has(name.replace(/^.*\./, ''));
+    if (!t.stepCoef.syms.every((x) => isStepScalarSymbol(x.name) || known(x.name))) continue;
+    if (!t.stepCoef.syms.some((x) => x.pow > 0 && (isDecayStrengthSymbol(x.name) || known(x.name)))) continue;
+    // The loss puts an L1 penalty on W: the constant is the L1 gradient without sign(W), NB104's finding.
+    if (t.ids.length > 0 && penaltiesFor(facts, t.ids, t.site.scope).some((p) => p.kind === 'l1' || p.kind === 'elemabs')) continue;
+    const target = t.site.target;
+    const param = baseExpr(target);
+    // A step of something that is not a parameter (a schedule `lam -= lr * lam_decay`) decays nothing.
+    if (t.site.kind === 'update' && !facts.analyzer.isParam(param)) continue;
+    // A step taken only where W has one sign (`w[w > 0] -= lr * l1`, `if w[j] > 0: w[j] -= lam`) is L1 written by cases.
+    if (target.kind === 'index' && target.index.some((i) => mentionsParam(i, param))) continue;
+    if (guardedByParam(facts, t.site.span, param)) continue;
+    seen.add(spanKey(t.span));
+    found.push({ term: t, target });
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+/**
+ * Does `e` read the parameter's values (`w`, `w[j]`, `self.W`)? Its attributes and methods
+ * (`p.grad is None`, `p.dim() > 1`) say nothing about its sign and do not count.
+ */
+function mentionsParam(e: Expr, param: Expr): boolean {
+  const key = exprKey(param);
+  if (key === undefined) return false;
+  const stack = [e];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    const k = exprKey(x);
+    if (k === key) return true;
+    if (x.kind === 'attr') continue;
+    if (x.kind === 'index' && exprKey(baseExpr(x)) === key) return true;
+    stack.push(...children(x));
+  }
+  return false;
+}
+
+/** Is the step inside an `if`/`while` whose condition reads the parameter (`if w[j] > 0:`, its `else` included)? */
+function guardedByParam(facts: Facts, span: Span, param: Expr): boolean {
+  for (const st of programIndex(facts).stmtBySpan.values()) {
+    if (st.kind !== 'block' || (st.label !== 'if' && st.label !== 'while')) continue;
+    if (st.span.start > span.start || span.end > st.span.end) continue;
+    if (st.heads.some((h) => mentionsParam(h, param))) return true;
+  }
+  return false;
+}

@@ -1,0 +1,34 @@
+// NB206 decay-never-applied: an optimizer class accepts a weight-decay knob and no step applies it.
+//
+// ## What it does
+// Finds optimizer classes (deriving from torch's `Optimizer`) whose constructor takes a decay
+// knob (`weight_decay`, `wd`, `l2`), stores or validates it, and whose methods (and those of their
+// bases, and the helpers they call) never read it back.
+//
+// ## Why is this bad?
+// The user asks for weight decay and trains without it, silently: `weight_decay=1e-2` behaves
+// exactly like `weight_decay=0`.
+import { defineRule } from './rule';
+import { unusedDecayKnobs } from '../engine/facts/decayKnobs';
+
+export const nb206DecayNeverApplied = defineRule({
+  meta: {
+    code: 'NB206',
+    name: 'decay-never-applied',
+    severity: 'warning',
+    summary: 'An optimizer takes a weight-decay argument that no step reads: the decay is never applied',
+    fix: 'none',
+  },
+  check(context) {
+    const { facts } = context;
+    for (const k of unusedDecayKnobs(facts)) {
+      const related = [{ span: k.step, message: `${k.cls.name}'s step never reads ${k.param.name}` }];
+      if (k.stored) related.unshift({ span: k.stored, message: `${k.param.name} is stored here` });
+      context.report({
+        span: k.param.span,
+        message: `${k.cls.name} accepts ${k.param.name} but no step reads it: the weight decay is never applied, whatever value is passed`,
+        related,
+      });
+    }
+  },
+});
