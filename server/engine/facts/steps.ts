@@ -201,16 +201,44 @@ export function ascentContext(facts: Facts, site: UpdateSite): boolean {
 export function undoneByInverse(facts: Facts, site: UpdateSite): boolean {
   const key = exprKey(baseExpr(site.target));
   if (key === undefined || site.increment.length === 0) return false;
-  const index = programIndex(facts);
-  const fn = index.enclosingFunction(site.scope);
+  const fn = programIndex(facts).enclosingFunction(site.scope);
+  const steps = stepSignatures(facts).get(fn);
+  const own = `${key}\u0000${incrementSignature(facts, site.increment, 1)}`;
+  const inverse = `${key}\u0000${incrementSignature(facts, site.increment, -1)}`;
+  // Counted per function once, not compared pair by pair: a function of 60,000 updates stays linear.
+  return (steps?.get(inverse) ?? 0) > (inverse === own ? 1 : 0);
+}
+
+/** An increment as a canonical string: each summand's sign (times `sign`), factors and divisors, sorted. */
+function incrementSignature(facts: Facts, increment: UpdateSite['increment'], sign: 1 | -1): string {
   const factorKey = (f: { expr: Expr }): string => exprKey(f.expr) ?? facts.source(f.expr.span).replace(/\s+/g, '');
-  const signature = (s: UpdateSite['increment'][number], flip: boolean): string =>
-    `${flip ? -s.sign : s.sign}|${s.num.map(factorKey).sort().join('*')}|${s.den.map(factorKey).sort().join('*')}`;
-  const mine = site.increment.map((s) => signature(s, true)).sort().join(' ');
-  const { updatesOf } = useIndex(facts);
-  return (updatesOf.get(key) ?? []).some(
-    (other) => other !== site && index.enclosingFunction(other.scope) === fn && other.increment.map((s) => signature(s, false)).sort().join(' ') === mine,
-  );
+  return increment
+    .map((s) => `${sign * s.sign}|${s.num.map(factorKey).sort().join('*')}|${s.den.map(factorKey).sort().join('*')}`)
+    .sort()
+    .join(' ');
+}
+
+const signatureCounts = new WeakMap<Facts, Map<FunctionDef | undefined, Map<string, number>>>();
+
+/** For each function (undefined: the module's top level), how many updates take each target-and-increment step. */
+function stepSignatures(facts: Facts): Map<FunctionDef | undefined, Map<string, number>> {
+  let byFn = signatureCounts.get(facts);
+  if (byFn) return byFn;
+  byFn = new Map();
+  const index = programIndex(facts);
+  for (const [key, sites] of useIndex(facts).updatesOf) {
+    if (key === undefined) continue;
+    for (const other of sites) {
+      if (other.increment.length === 0) continue;
+      const fn = index.enclosingFunction(other.scope);
+      let counts = byFn.get(fn);
+      if (!counts) byFn.set(fn, (counts = new Map()));
+      const sig = `${key}\u0000${incrementSignature(facts, other.increment, 1)}`;
+      counts.set(sig, (counts.get(sig) ?? 0) + 1);
+    }
+  }
+  signatureCounts.set(facts, byFn);
+  return byFn;
 }
 
 /**

@@ -223,20 +223,43 @@ function mentions(root: Expr, test: (e: Expr) => boolean): boolean {
  * `w = 0` then `w += np.linalg.norm(W)`: a running sum of penalties, whatever it is called. A
  * parameter starts as an array, and a step adds a gradient, never a scalar penalty of the weights.
  */
+/** For each `+=`-style binding, the plain assignment its chain of accumulations starts from. */
+const chainStarts = new WeakMap<Binding, Binding | null>();
+
+/**
+ * The last plain assignment a chain of accumulations (`x += …` after `x = 0`) goes back to. A
+ * lookup per step, each answer kept for the bindings walked, so 40,000 rebindings cost linear
+ * time; the walk stops on a cycle, which broken code can make (an inner function sees the
+ * enclosing scope's final bindings).
+ */
+function chainStart(first: Binding | undefined, key: string): Binding | undefined {
+  const walked: Binding[] = [];
+  const seen = new Set<Binding>();
+  let b = first;
+  let found: Binding | null = null;
+  while (b) {
+    const known = chainStarts.get(b);
+    if (known !== undefined) {
+      found = known;
+      break;
+    }
+    if (!(b.kind === 'assign' && b.op)) {
+      found = b;
+      break;
+    }
+    if (seen.has(b)) break;
+    seen.add(b);
+    walked.push(b);
+    b = b.scope.lookup(key, b.at);
+  }
+  for (const w of walked) chainStarts.set(w, found);
+  return found ?? undefined;
+}
+
 function isPenaltySum(site: UpdateSite, analyzer: Analyzer): boolean {
   const key = exprKey(site.target);
   if (key === undefined || site.target.kind !== 'name') return false;
-  // The sum starts at the last plain assignment before the site (a reset to zero), with only
-  // accumulations (`+=`) in between; a lookup, not a scan, as a name can be rebound 40,000 times.
-  // Each step looks up from the binding's own scope; the seen set ends the walk on a cycle (an
-  // inner function sees the outer scope's final bindings, which can lead back in broken code).
-  let start = site.scope.lookup(key, site.at);
-  const seen = new Set<Binding>();
-  while (start?.kind === 'assign' && start.op) {
-    if (seen.has(start)) return false;
-    seen.add(start);
-    start = start.scope.lookup(key, start.at);
-  }
+  const start = chainStart(site.scope.lookup(key, site.at), key);
   if (start?.kind !== 'assign' || start.value === undefined || zeroValue(start.value) !== 'scalar') return false;
   return site.increment.length > 0 && site.increment.every((s) => {
     const p = penaltyOfProduct(analyzer.classifySummand(s));
