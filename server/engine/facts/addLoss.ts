@@ -14,7 +14,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { ADD_LOSS_METHOD, FORWARD_METHODS, WEIGHT_SETUP_METHODS, frameworkPath, isGraphModePath, isTensorFlowModule } from './catalogue';
 import { programIndex } from './program';
-import { stmtExprs, subExprs, trainingFacts, type StmtInfo, type TrainingFacts, type Unit } from './loops';
+import { stmtExprs, subExprs, trainingFacts, within, type StmtInfo, type TrainingFacts, type Unit } from './loops';
 
 export type AddLossPitfall =
   /** `add_loss(lambda: ...)` inside `loop`, reading `read`, which the loop rebinds on every iteration. */
@@ -23,6 +23,7 @@ export type AddLossPitfall =
   | { kind: 'constant'; call: Expr; penalty: Expr };
 
 type ForStmt = Extract<Stmt, { kind: 'for' }>;
+type Lambda = Extract<Expr, { kind: 'lambda' }>;
 
 const cache = new WeakMap<Facts, AddLossPitfall[]>();
 
@@ -41,9 +42,10 @@ function collect(t: TrainingFacts): AddLossPitfall[] {
       for (const call of subExprs(e)) {
         if (call.kind !== 'call' || call.callee.kind !== 'attr' || call.callee.name !== ADD_LOSS_METHOD || call.args.length !== 1 || call.kwargs.length > 0) continue;
         const arg = call.args[0];
-        if (arg.kind === 'lambda') {
-          const late = lateBinding(info, arg);
-          if (late) out.push({ kind: 'late-binding', call, lambda: arg, ...late });
+        const lambda = lambdaOf(arg, info);
+        if (lambda) {
+          const late = lateBinding(info, lambda);
+          if (late && within(lambda.span, late.loop.span)) out.push({ kind: 'late-binding', call, lambda, ...late });
           continue;
         }
         if (!outsideForwardPass(info.unit)) continue;
@@ -56,8 +58,16 @@ function collect(t: TrainingFacts): AddLossPitfall[] {
   return out;
 }
 
+/** The lambda an argument is, or the one a name was last assigned (`fn = lambda: ...; add_loss(fn)`). */
+function lambdaOf(arg: Expr, info: StmtInfo): Lambda | undefined {
+  if (arg.kind === 'lambda') return arg;
+  if (arg.kind !== 'name') return undefined;
+  const b = info.scope.lookup(arg.name, info.stmt.span.start);
+  return b?.kind === 'assign' && !b.op && b.value?.kind === 'lambda' ? b.value : undefined;
+}
+
 /** The innermost enclosing `for` whose rebound names the lambda reads free, with the first such read. */
-function lateBinding(info: StmtInfo, lambda: Extract<Expr, { kind: 'lambda' }>): { read: Expr; name: string; loop: ForStmt; bound: Span } | undefined {
+function lateBinding(info: StmtInfo, lambda: Lambda): { read: Expr; name: string; loop: ForStmt; bound: Span } | undefined {
   const loops = info.ancestors.filter((a): a is ForStmt => a.kind === 'for');
   if (loops.length === 0) return undefined;
   const free = freeReads(lambda);
@@ -71,7 +81,7 @@ function lateBinding(info: StmtInfo, lambda: Extract<Expr, { kind: 'lambda' }>):
 }
 
 /** Names a lambda reads that none of its own parameters, nested lambdas' or comprehensions' targets bind. */
-function freeReads(lambda: Extract<Expr, { kind: 'lambda' }>): Expr[] {
+function freeReads(lambda: Lambda): Expr[] {
   const bound = new Set(lambda.params.map((p) => p.name));
   const body = lambda.body ? subExprs(lambda.body, true) : lambda.stmts.flatMap((s) => stmtExprs(s).flatMap((x) => subExprs(x, true)));
   for (const x of body) {
