@@ -16,6 +16,7 @@ import { nb301RegularizationLossesDropped } from './nb301-regularization-losses-
 import { nb302PenaltyAfterBackward } from './nb302-penalty-after-backward';
 import { nb303PenaltyWithoutGradient } from './nb303-penalty-without-gradient';
 import { nb304PenaltyNeverUsed } from './nb304-penalty-never-used';
+import { nb305AddLossPitfall } from './nb305-add-loss-pitfall';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -36,6 +37,7 @@ export const allRules: Rule[] = [
   nb302PenaltyAfterBackward,
   nb303PenaltyWithoutGradient,
   nb304PenaltyNeverUsed,
+  nb305AddLossPitfall,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

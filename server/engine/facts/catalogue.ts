@@ -647,3 +647,23 @@ export const OPTIMIZER_DEFAULTS_ATTRIBUTE = 'defaults';
 export const DICT_WALKS = new Set(['items', 'values', 'keys', 'copy', 'update']);
 /** Python decorators that make a method take no instance. */
 export const NO_INSTANCE_DECORATORS = new Set(['staticmethod']);
+
+// ------------------------------------------------------------------ Keras add_loss
+
+/** The Keras method that adds a loss to a layer or a model: `layer.add_loss(x)`. */
+export const ADD_LOSS_METHOD = 'add_loss';
+/** The method Keras runs on every forward pass of a layer or model: a tensor given to `add_loss` there is computed anew each call. */
+export const FORWARD_METHODS: ReadonlySet<string> = new Set(['call']);
+/** Where a Keras layer creates its weights, once: a tensor computed there from them is a constant. */
+export const WEIGHT_SETUP_METHODS: ReadonlySet<string> = new Set(['build']);
+
+/** A module of TensorFlow (`tensorflow`, `tensorflow.keras`), whose Keras runs eagerly in TF2. */
+export function isTensorFlowModule(module: string): boolean {
+  return /^tensorflow(\.|$)/.test(module);
+}
+
+/** TF1 graph-mode calls (`tf.compat.v1.*`, `tf.Session`, `tf.placeholder`, `K.get_session`): code that builds a graph, where a tensor is recomputed on every run. */
+export function isGraphModePath(path: string[]): boolean {
+  if (path[0] === 'tensorflow') return (path[1] === 'compat' && path[2] === 'v1') || ['Session', 'InteractiveSession', 'placeholder', 'disable_v2_behavior', 'disable_eager_execution', 'get_variable', 'variable_scope'].includes(path[1]);
+  return path[0] === 'keras' && path[1] === 'backend' && (path[2] === 'get_session' || path[2] === 'set_session');
+}
