@@ -35,8 +35,8 @@ export type Expr =
   | { kind: 'unary'; op: UnaryOp; arg: Expr; span: Span }
   /** Python lambdas and JS arrow/function expressions. `body` is the returned expression when there is one. */
   | { kind: 'lambda'; params: Param[]; body?: Expr; stmts: Stmt[]; span: Span }
-  /** List/generator/set comprehensions. */
-  | { kind: 'comprehension'; element: Expr; generators: Generator[]; span: Span }
+  /** List/generator/set comprehensions. `filtered`: an `if` clause keeps only some elements (the condition is not lowered). */
+  | { kind: 'comprehension'; element: Expr; generators: Generator[]; filtered?: boolean; span: Span }
   /** Lists, tuples, arrays, and parenthesized comma sequences. */
   | { kind: 'seq'; items: Expr[]; span: Span }
   /** Dict and object literals with statically known keys. */

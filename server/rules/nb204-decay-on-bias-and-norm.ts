@@ -5,7 +5,10 @@
 // Flags an explicit nonzero weight decay on torch optimizers given `model.parameters()` whole
 // (no param groups), on Keras optimizers without `exclude_from_weight_decay`, and on optax
 // `adamw`/`adamaxw`/`nadamw` without `mask`. For torch and Keras, only when the model the decay
-// reaches is seen to own a bias or normalization weights (facts/decayTargets.ts).
+// reaches is seen to own a bias or normalization weights (facts/decayTargets.ts). Also an L2
+// penalty added to the loss that sums over every parameter with no filter
+// (`wd * sum((p ** 2).sum() for p in model.parameters())`, `tf.add_n([tf.nn.l2_loss(v) for v in
+// tf.trainable_variables()])`), when those parameters are seen to include a bias or norm weights.
 //
 // ## Why is this bad?
 // Decaying biases and BatchNorm/LayerNorm γ, β constrains nothing useful (they hold no
@@ -13,7 +16,7 @@
 import { defineRule } from './rule';
 import { formatNumber } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
-import { decayExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
+import { decayExemptLayerOf, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
   meta: {
@@ -67,6 +70,18 @@ export const nb204DecayOnBiasAndNorm = defineRule({
         });
       }
     }
+    for (const pen of fw.lossPenalties) {
+      const layer = penaltyExemptLayerOf(facts, pen);
+      if (!layer || !pen.over) continue;
+      const over = facts.source(pen.over.collection.span);
+      context.report({
+        related: [evidence(layer, facts.source(layer.call.span))],
+        span: pen.span,
+        message:
+          `This L2 penalty sums over every tensor of ${over}, biases and normalization scales and shifts included; ` +
+          `weight decay is usually kept off them. Sum over the weight matrices and kernels only, e.g. the tensors with ndim > 1 (len(v.shape) > 1).`,
+      });
+    }
   },
 });
 
@@ -74,6 +89,11 @@ function evidence(layer: DecayExemptLayer, written: string): { span: DecayExempt
   const short = written.length > 60 ? `${written.slice(0, 57)}...` : written;
   return {
     span: layer.call.span,
-    message: layer.kind === 'bias' ? `${short} has a bias, which this decay shrinks too` : `${short} has normalization weights (scale and shift), which this decay shrinks too`,
+    message:
+      layer.kind === 'bias'
+        ? `${short} has a bias, which this decay shrinks too`
+        : layer.kind === 'vector'
+          ? `${short} is a one-dimensional variable (a bias or scale), which this decay shrinks too`
+          : `${short} has normalization weights (scale and shift), which this decay shrinks too`,
   };
 }

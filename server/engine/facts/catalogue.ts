@@ -198,6 +198,8 @@ export function isTreeLeaves(name: string): boolean {
 
 /** Methods that list a model's parameters (torch, micrograd and its ports). */
 export const PARAMETER_LISTS: ReadonlySet<string> = new Set(['parameters']);
+/** TF1 functions listing the graph's trainable variables: `tf.trainable_variables()`. */
+export const GRAPH_VARIABLE_LISTS: ReadonlySet<string> = new Set(['trainable_variables']);
 /** `model.parameters()`, `model.named_parameters()`: the model's parameters. */
 export function isParametersMethod(name: string): boolean {
   return /^(parameters|named_parameters)$/.test(name);
@@ -511,6 +513,84 @@ export function layerDecayExempt(path: string[], arg: (name: string, position?: 
   const on = flagOn(spec.flag, spec.position);
   const on2 = spec.flag2 ? flagOn(spec.flag2) : false;
   return on === true || on2 === true ? spec.kind : undefined;
+}
+
+/** TF1 `tf.trainable_variables()` (`tf.compat.v1.trainable_variables()`): every variable of the default graph. */
+export function isTf1TrainableVariables(path: string[]): boolean {
+  return path[0] === 'tensorflow' && path[path.length - 1] === 'trainable_variables';
+}
+
+/** TF1 `tf.layers.*`: `use_bias=True` by default; `batch_normalization` with `center`/`scale` on. */
+const TF1_LAYERS: Record<string, DecayExemptSpec> = {
+  dense: { kind: 'bias', flag: 'use_bias', on: true },
+  conv1d: { kind: 'bias', flag: 'use_bias', on: true }, conv2d: { kind: 'bias', flag: 'use_bias', on: true }, conv3d: { kind: 'bias', flag: 'use_bias', on: true },
+  conv2d_transpose: { kind: 'bias', flag: 'use_bias', on: true }, separable_conv2d: { kind: 'bias', flag: 'use_bias', on: true },
+  batch_normalization: { kind: 'norm', flag: 'center', flag2: 'scale', on: true },
+};
+/** slim / `tf.contrib.layers`: a bias from `biases_initializer` (zeros by default) unless a `normalizer_fn` replaces it. */
+const TF1_SLIM_BIAS_LAYERS: ReadonlySet<string> = new Set(['fully_connected', 'conv2d', 'convolution2d', 'conv2d_transpose', 'convolution2d_transpose', 'conv1d', 'conv3d']);
+
+/**
+ * Whether a TF1 layer call creates a bias or normalization variables with its defaults:
+ * `tf.layers.dense(x, 10)`, `slim.conv2d(x, 64, [3, 3])`, `tf.layers.batch_normalization(x)`.
+ * Any argument that may turn them off and is not a literal leaves the answer unknown.
+ */
+export function tf1LayerDecayExempt(path: string[], arg: (name: string, position?: number) => Expr | undefined): 'bias' | 'norm' | undefined {
+  if (path[0] !== 'tensorflow') return undefined;
+  const name = path[path.length - 1] ?? '';
+  if ((path.includes('slim') || path.includes('contrib')) && TF1_SLIM_BIAS_LAYERS.has(name)) {
+    return arg('biases_initializer') || arg('normalizer_fn') ? undefined : 'bias';
+  }
+  if (!path.includes('layers') || path.includes('keras') || path.includes('contrib')) return undefined;
+  const spec = TF1_LAYERS[name];
+  if (!spec) return undefined;
+  const off = (flag: string): boolean | undefined => {
+    const e = arg(flag);
+    if (!e) return false;
+    if (e.kind === 'name' && /^(False)$/.test(e.name)) return true;
+    if (e.kind === 'name' && /^(True)$/.test(e.name)) return false;
+    return undefined;
+  };
+  const a = off(spec.flag);
+  const b = spec.flag2 ? off(spec.flag2) : true;
+  return a === false || b === false ? spec.kind : undefined;
+}
+
+/** TF1 variable creation and the argument holding its shape: `tf.get_variable(name, shape)`. */
+const TF1_VARIABLE_SHAPE: Record<string, { name: string; position: number }> = { get_variable: { name: 'shape', position: 1 } };
+/** `tf.Variable(...)`, `tf.get_variable(...)`: a TF1 graph variable. */
+export function isTf1VariableCall(path: string[]): boolean {
+  const name = path[path.length - 1] ?? '';
+  return path[0] === 'tensorflow' && (name === 'Variable' || name in TF1_VARIABLE_SHAPE);
+}
+/** `tf.Variable(initial_value)`: the argument holding the initial value. */
+const TF1_VARIABLE_VALUE = { name: 'initial_value', position: 0 } as const;
+/** Tensor constructors and the argument holding their shape: `tf.zeros([n])`, `tf.truncated_normal([n])`, `tf.constant(0.1, shape=[n])`. */
+const TF_TENSOR_SHAPE: Record<string, { name: string; position?: number }> = {
+  zeros: { name: 'shape', position: 0 }, ones: { name: 'shape', position: 0 }, random_normal: { name: 'shape', position: 0 },
+  truncated_normal: { name: 'shape', position: 0 }, random_uniform: { name: 'shape', position: 0 }, constant: { name: 'shape' },
+};
+
+/**
+ * The shape argument of a TF1 variable's creation (`tf.get_variable('b', [10])`), or of the
+ * tensor constructor of its initial value (`tf.Variable(tf.zeros([10]))`); the caller reads its
+ * rank. `valueCall` gives the initial value's call and path for `tf.Variable`.
+ */
+export function tf1VariableShape(
+  path: string[],
+  arg: (name: string, position?: number) => Expr | undefined,
+  valueCall: (e: Expr) => { path: string[]; arg: (name: string, position?: number) => Expr | undefined } | undefined,
+): Expr | undefined {
+  if (path[0] !== 'tensorflow') return undefined;
+  const name = path[path.length - 1] ?? '';
+  const spec = TF1_VARIABLE_SHAPE[name];
+  if (spec) return arg(spec.name, spec.position);
+  if (name !== 'Variable') return undefined;
+  const init = arg(TF1_VARIABLE_VALUE.name, TF1_VARIABLE_VALUE.position);
+  const v = init && valueCall(init);
+  if (!v || v.path[0] !== 'tensorflow') return undefined;
+  const t = TF_TENSOR_SHAPE[v.path[v.path.length - 1] ?? ''];
+  return t && v.arg(t.name, t.position);
 }
 
 // ------------------------------------------------------------------ optimizers

@@ -12,14 +12,15 @@ import type { Facts } from './index';
 import { exprKey } from './keys';
 import type { Scope } from './scope';
 import { programIndex, type CallSite } from './program';
-import { KERAS_COMPILE, KERAS_OPTIMIZER_VARIABLES, TRAINABLE_WEIGHT_LISTS, frameworkPath, isParametersMethod, knownLayerSpec, layerDecayExempt } from './catalogue';
+import { KERAS_COMPILE, KERAS_OPTIMIZER_VARIABLES, TRAINABLE_WEIGHT_LISTS, frameworkPath, isParametersMethod, isTf1LayerCall, isTf1TrainableVariables, isTf1VariableCall, knownLayerSpec, layerDecayExempt, tf1LayerDecayExempt, tf1VariableShape } from './catalogue';
 import { trainingFacts, type Call, type LayerProbe, type TrainingFacts } from './loops';
-import type { OptimizerFact } from './frameworks';
+import type { LossPenaltyFact, OptimizerFact } from './frameworks';
 
 export interface DecayExemptLayer {
   /** The layer construction: `nn.Linear(128, 10)`, `layers.BatchNormalization()`. */
   call: Call;
-  kind: 'bias' | 'norm';
+  /** `vector`: a one-dimensional TF1 variable (`tf.get_variable('b', [10])`), a bias or a scale. */
+  kind: 'bias' | 'norm' | 'vector';
 }
 
 function pathAt(t: TrainingFacts, site: CallSite): string[] | undefined {
@@ -120,6 +121,51 @@ export function decayExemptLayerOf(facts: Facts, opt: OptimizerFact): DecayExemp
         if (found) return found;
       }
     }
+  }
+  return undefined;
+}
+
+/**
+ * The first layer with a bias or normalization weights among the tensors a loss penalty sums over
+ * with no filter (LossPenaltyFact.over): the model of `model.parameters()` /
+ * `model.trainable_variables`, probed as for optimizers; for TF1 `tf.trainable_variables()`, the
+ * first call in the file that creates a bias or normalization variables (`tf.layers.dense`,
+ * `slim.conv2d` with default biases, `tf.layers.batch_normalization`) or a one-dimensional
+ * variable (`tf.get_variable('b', [10])`, `tf.Variable(tf.zeros([10]))`). Undefined when none is seen.
+ */
+export function penaltyExemptLayerOf(facts: Facts, pen: LossPenaltyFact): DecayExemptLayer | undefined {
+  if (!pen.over) return undefined;
+  const { collection, scope, at } = pen.over;
+  const t = trainingFacts(facts);
+  const model = modelOfParams(collection);
+  if (model) {
+    const status = t.modelProbe(DECAY_EXEMPT_PROBE, model, scope, at);
+    return status.kind === 'found' ? status.layer : undefined;
+  }
+  if (collection.kind !== 'call' || collection.args.length !== 0) return undefined;
+  const path = frameworkPath(collection.callee, scope, at, facts.scopes.imports, facts.language === 'python' ? 'python' : 'script');
+  if (!path || !isTf1TrainableVariables(path)) return undefined;
+  // The graph the penalty's own function builds; the whole file's only when that function builds no
+  // layers or variables itself (a loss written apart from the model).
+  const own = pen.ctx.owner.span;
+  if (t.callsIn(own).some((site) => { const p = pathAt(t, site); return !!p && (isTf1LayerCall(p) || isTf1VariableCall(p)); })) return tf1ExemptIn(t, own);
+  return tf1ExemptIn(t, facts.scopes.root.span);
+}
+
+function tf1ExemptIn(t: TrainingFacts, span: { start: number; end: number }): DecayExemptLayer | undefined {
+  const facts = t.facts;
+  for (const site of t.callsIn(span)) {
+    const p = pathAt(t, site);
+    if (!p) continue;
+    const kind = tf1LayerDecayExempt(p, argOf(site.call));
+    if (kind) return { call: site.call, kind };
+    const valueCall = (e: Expr) => {
+      if (e.kind !== 'call') return undefined;
+      const vp = frameworkPath(e.callee, site.scope, site.at, facts.scopes.imports, 'python');
+      return vp ? { path: vp, arg: argOf(e) } : undefined;
+    };
+    const shape = tf1VariableShape(p, argOf(site.call), valueCall);
+    if (shape?.kind === 'seq' && shape.items.length === 1) return { call: site.call, kind: 'vector' };
   }
   return undefined;
 }

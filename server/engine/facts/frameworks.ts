@@ -163,6 +163,12 @@ export interface LossPenaltyFact {
   ctx: Ctx;
   /** `model` when the penalty sums over `model.parameters()` / `model.trainable_variables`. */
   root?: string;
+  /**
+   * The collection the penalty's one comprehension walks with no `if` clause, through variables and
+   * identity comprehensions (`[v for v in tf.trainable_variables()]`): `model.parameters()`,
+   * `tf.trainable_variables()`. Absent when a filter keeps only some of it, or when unknown.
+   */
+  over?: { collection: Expr; scope: Scope; at: number };
 }
 
 export interface HandDecayFact {
@@ -473,7 +479,7 @@ class Collector {
       const owner = this.ownerAt(d.call.span.start);
       this.autodiffOwners.add(owner.id);
       const ctx: Ctx = { scope: d.info.scope, at: d.info.stmt.span.start, owner };
-      if (d.loss && (d.kind === 'backward' || d.kind === 'tape' || d.kind === 'autograd')) this.lossReceiver(d.loss, ctx);
+      if (d.loss && (d.kind === 'backward' || d.kind === 'tape' || d.kind === 'autograd' || (d.kind === 'tf1' && !d.fn))) this.lossReceiver(d.loss, ctx);
       if (d.fn?.name) this.gradFnNames.add(d.fn.name);
       else for (const r of d.returns ?? []) this.lossExprs.push({ expr: r.expr, ctx: { scope: r.scope, at: r.at, owner } });
     }
@@ -808,7 +814,7 @@ class Collector {
         seen.add(k);
         const value = this.evaluateCoef(p.coef, ctx);
         if (value === 0) continue;
-        this.fw.lossPenalties.push({ span: s.site, coef: p.coef, params: p.params, via: p.via, defs: p.defs, ctx, root: this.penaltyRoot(s) });
+        this.fw.lossPenalties.push({ span: s.site, coef: p.coef, params: p.params, via: p.via, defs: p.defs, ctx, root: this.penaltyRoot(s), over: this.penaltyCollection(s) });
       }
     }
   }
@@ -832,6 +838,49 @@ class Collector {
     };
     for (const f of s.num) visit(f.expr, f.scope, f.at, 0);
     return roots.size === 1 ? [...roots][0] : undefined;
+  }
+
+  /** The unfiltered collection a penalty's one comprehension sums over (see LossPenaltyFact.over). */
+  private penaltyCollection(s: Summand): LossPenaltyFact['over'] {
+    const found: { collection: Expr; scope: Scope; at: number; filtered: boolean }[] = [];
+    const seen = new Set<Expr>();
+    // The source of a comprehension's elements, through variables and `[v for v in xs if ...]`.
+    const source = (e: Expr, scope: Scope, at: number, depth: number): { collection: Expr; scope: Scope; at: number; filtered: boolean } | undefined => {
+      if (depth > 4) return undefined;
+      if (e.kind === 'name') {
+        const b = scope.lookup(e.name, at);
+        return b?.kind === 'assign' && b.value && !b.op ? source(b.value, b.scope, b.at, depth + 1) : { collection: e, scope, at, filtered: false };
+      }
+      if (e.kind === 'call' && e.callee.kind === 'name' && e.callee.name === 'list' && e.args.length === 1 && e.kwargs.length === 0) return source(e.args[0], scope, at, depth + 1);
+      if (e.kind === 'comprehension') {
+        const g = e.generators[0];
+        if (e.generators.length !== 1 || exprKey(e.element) === undefined || exprKey(e.element) !== exprKey(g.target)) return undefined;
+        const inner = source(g.iter, this.facts.scopes.lambdaScopes.get(e) ?? scope, at, depth + 1);
+        return inner && { ...inner, filtered: inner.filtered || !!e.filtered };
+      }
+      return { collection: e, scope, at, filtered: false };
+    };
+    const visit = (e: Expr, scope: Scope, at: number, depth: number): void => {
+      if (depth > 4 || seen.has(e)) return;
+      seen.add(e);
+      if (e.kind === 'name') {
+        const b = scope.lookup(e.name, at);
+        if (b?.kind === 'assign' && b.value && !b.op) visit(b.value, b.scope, b.at, depth + 1);
+        return;
+      }
+      if (e.kind === 'comprehension') {
+        const g = e.generators[0];
+        const src = e.generators.length === 1 ? source(g.iter, scope, at, 0) : undefined;
+        found.push(src ? { ...src, filtered: src.filtered || !!e.filtered } : { collection: e, scope, at, filtered: true });
+        return;
+      }
+      const inner = e.kind === 'lambda' ? this.facts.scopes.lambdaScopes.get(e) ?? scope : scope;
+      for (const c of children(e)) visit(c, inner, at, depth);
+    };
+    for (const f of s.num) visit(f.expr, f.scope, f.at, 0);
+    if (found.length !== 1 || found[0].filtered) return undefined;
+    const { collection, scope, at } = found[0];
+    return { collection, scope, at };
   }
 
   private collectHandDecays(): void {

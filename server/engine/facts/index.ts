@@ -12,7 +12,7 @@ import { forEachChild, type ScopeBuilder } from './scope';
 import { findUpdates, stateTargets, type UpdateSite } from './updates';
 import { programIndex } from './program';
 import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
-import { PARAMETER_LISTS, dialectOf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
+import { PARAMETER_LISTS, GRAPH_VARIABLE_LISTS, dialectOf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
 
 export type { UpdateSite, UpdateKind } from './updates';
 export type { Summand, PenaltyTerm, Product, ParamOccurrence } from './analysis';
@@ -96,6 +96,8 @@ function collectLoopParams(body: Stmt[], params: Set<string>, isModule: (e: Expr
       return elementIsParam(iter.args[0]);
     if (iter.kind === 'call' && iter.callee.kind === 'attr') {
       if (isParameterIterator(iter.callee.name)) return isParameterCollectionName(exprKey(iter.callee.object) ?? '') || PARAMETER_LISTS.has(iter.callee.name);
+      // TF1 `tf.trainable_variables()`: the graph's variables.
+      if (GRAPH_VARIABLE_LISTS.has(iter.callee.name) && iter.args.length === 0 && iter.kwargs.length === 0) return true;
     }
     const key = exprKey(iter);
     return key !== undefined && isParameterCollectionName(key) && !isGradientLike(iter);

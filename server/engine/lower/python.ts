@@ -384,14 +384,16 @@ export class PythonLowerer {
       case 'set_comprehension': {
         const body = field(node, f.body);
         const generators: { target: Expr; iter: Expr }[] = [];
+        let filtered = false;
         for (const c of node.namedChildren) {
+          if (c?.type === 'if_clause') filtered = true;
           if (c?.type !== 'for_in_clause') continue;
           const left = field(c, f.left);
           const right = field(c, f.right);
           generators.push({ target: left ? this.expr(left, d) : other(this.spanOf(c)), iter: right ? this.expr(right, d) : other(this.spanOf(c)) });
         }
         if (!body) return other(span);
-        return { kind: 'comprehension', element: this.expr(body, d), generators, span };
+        return { kind: 'comprehension', element: this.expr(body, d), generators, ...(filtered ? { filtered } : {}), span };
       }
       case 'list':
       case 'tuple':
