@@ -4,7 +4,7 @@
 // Optimizer through project classes whose code is visible).
 import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { forEachChild, type ClassDef, type FunctionDef } from './scope';
+import { forEachChild, someExpr, type ClassDef, type FunctionDef } from './scope';
 import { baseClasses, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
 import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, frameworkPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
 import { isDecayKnobName } from './roles';
@@ -323,15 +323,7 @@ function walkStmts(stmts: Stmt[], visit: (e: Expr) => void): void {
   }
 }
 
-function mentions(root: Expr, test: (e: Expr) => boolean): boolean {
-  const stack = [root];
-  while (stack.length > 0) {
-    const e = stack.pop()!;
-    if (test(e)) return true;
-    forEachChild(e, (c) => void stack.push(c));
-  }
-  return false;
-}
+const mentions = someExpr;
 
 function mentionsStmts(stmts: Stmt[], test: (e: Expr) => boolean): boolean {
   let found = false;

@@ -395,6 +395,18 @@ export class ScopeBuilder {
 const iterationMethods = new Set(['forEach', 'map', 'flatMap', 'filter', 'some', 'every', 'reduce', 'find']);
 
 /** Calls `f` on each of `children(e)`, in the same order, without building the array (walkers call this per node). */
+/** Whether `test` holds for `root` or any expression inside it (one walk, no recursion). */
+export function someExpr(root: Expr, test: (e: Expr) => boolean): boolean {
+  const stack = [root];
+  const push = (c: Expr): void => void stack.push(c);
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    if (test(e)) return true;
+    forEachChild(e, push);
+  }
+  return false;
+}
+
 export function forEachChild(e: Expr, f: (c: Expr) => void): void {
   switch (e.kind) {
     case 'attr':

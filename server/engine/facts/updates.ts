@@ -4,7 +4,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { forEachChild, loopIterable, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import type { ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
@@ -208,15 +208,9 @@ function looksLikeParameterUpdate(site: UpdateSite, analyzer: Analyzer): boolean
   return site.increment.some((s) => [...s.num, ...s.den].some((f) => mentions(f.expr, (e) => isGradientLike(e) || (e.kind === 'name' && isLearningRateName(e.name)))));
 }
 
+/** Whether a name, attribute or subscript inside `root` passes `test`. */
 function mentions(root: Expr, test: (e: Expr) => boolean): boolean {
-  const stack = [root];
-  const push = (c: Expr): void => void stack.push(c);
-  while (stack.length > 0) {
-    const e = stack.pop()!;
-    if ((e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && test(e)) return true;
-    forEachChild(e, push);
-  }
-  return false;
+  return someExpr(root, (e) => (e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && test(e));
 }
 
 /**
