@@ -62,6 +62,12 @@ export type AssignOp = '+' | '-' | '*' | '/';
 /** How a definition leaves its module: `export const f`, `export function f`, `export default ...`. */
 export type Exported = 'named' | 'default';
 
+/** A JSDoc comment's text, without its opening and closing marks and the leading star of each line. */
+export interface DocComment {
+  value: string;
+  span: Span;
+}
+
 export type Stmt =
   /**
    * `t = v`, `t1 = t2 = v`, `t += v` (op '+', `opSpan` where `+=` is written), `const t = v`.
@@ -69,10 +75,13 @@ export type Stmt =
    */
   | { kind: 'assign'; targets: Expr[]; value: Expr; op?: AssignOp; opSpan?: Span; exported?: Exported; span: Span }
   | { kind: 'expr'; expr: Expr; span: Span }
-  /** `decorators`: `@torch.no_grad()` and the like, outermost first. */
-  | { kind: 'function'; name: string; nameSpan: Span; params: Param[]; body: Stmt[]; decorators: Expr[]; exported?: Exported; span: Span }
+  /**
+   * `decorators`: `@torch.no_grad()` and the like, outermost first. `doc`: the JSDoc comment before
+   * a TS/JS function or class (a Python docstring stays the body's first statement).
+   */
+  | { kind: 'function'; name: string; nameSpan: Span; params: Param[]; body: Stmt[]; decorators: Expr[]; exported?: Exported; doc?: DocComment; span: Span }
   /** `bases`: `class A(B, C)`, `class A extends B`. */
-  | { kind: 'class'; name: string; bases: Expr[]; body: Stmt[]; decorators: Expr[]; exported?: Exported; span: Span }
+  | { kind: 'class'; name: string; bases: Expr[]; body: Stmt[]; decorators: Expr[]; exported?: Exported; doc?: DocComment; span: Span }
   | { kind: 'for'; target: Expr; iter: Expr; body: Stmt[]; span: Span }
   /**
    * `if`, `while`, `with`, `try`, ...: `heads` are the conditions or context managers; for `with`,

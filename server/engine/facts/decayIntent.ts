@@ -9,7 +9,7 @@
 // a constructor) and an argparse option's `help`. A file that builds a decoupled optimizer with the
 // same coefficient beside the coupled one compares the two on purpose.
 //
-// Comments other than docstrings are not read: the parsed file keeps only Nabla's own directives.
+// Comments other than docstrings and JSDoc are not read: the parsed file keeps only Nabla's own directives.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey, lastComponent } from './keys';
@@ -138,17 +138,17 @@ function allStmts(body: Stmt[], depth = 0): Stmt[] {
   return body.flatMap((s) => [s, ...(s.kind === 'block' || s.kind === 'for' ? allStmts(s.body, depth + 1) : [])]);
 }
 
-/** The docstrings that document a function's parameter: the function's, and its class's for a constructor. */
+/** The docstrings (JSDoc in TS/JS) that document a function's parameter: the function's, and its class's for a constructor. */
 function parameterDocs(facts: Facts, scope: Scope, param: string, span: Span, out: Trace): void {
   const parsedFacts = facts.program.factsAt(span);
   if (!parsedFacts) return;
   const fn = programIndex(parsedFacts).functionOfScope(scope);
   if (!fn) return;
-  const own = docstring(fn.body);
+  const own = fn.doc ?? docstring(fn.body);
   if (own) out.docs.push({ text: own.value, param, span: own.span });
   if (fn.cls && fn.scope.parent === fn.cls.scope) {
     const stmt = programIndex(parsedFacts).stmtBySpan.get(spanKey(fn.cls.span));
-    const doc = stmt?.kind === 'class' ? docstring(stmt.body) : undefined;
+    const doc = stmt?.kind === 'class' ? (stmt.doc ?? docstring(stmt.body)) : undefined;
     if (doc) out.docs.push({ text: doc.value, param, span: doc.span });
   }
 }

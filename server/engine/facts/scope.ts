@@ -1,7 +1,7 @@
 // Scopes and bindings: which expression a name, attribute or subscript stands for at a point; the
 // functions, classes and imports each scope defines. One walk per file, independent of every other
 // file (the program links files through the imports recorded here).
-import type { Expr, Module, Param, Span, Stmt } from '../ir';
+import type { DocComment, Expr, Module, Param, Span, Stmt } from '../ir';
 import type { SourceFile } from '../source';
 import { exprKey } from './keys';
 import { loopSource, nestedIterable } from './catalogue';
@@ -48,6 +48,8 @@ export interface FunctionDef {
   scope: Scope;
   /** The class a method belongs to. */
   cls?: ClassDef;
+  /** The JSDoc comment of a TS/JS function (a Python docstring is the body's first statement). */
+  doc?: DocComment;
   /** `@torch.no_grad()` and other decorators (none for lambdas). */
   decorators: Expr[];
 }
@@ -274,7 +276,7 @@ export class ScopeBuilder {
         const isMethod = scope.kind === 'class';
         const def: FunctionDef = {
           name: stmt.name, nameSpan: stmt.nameSpan, params: stmt.params, returns: singleReturn(stmt.body), body: stmt.body, span: stmt.span, isMethod, scope: fnScope,
-          cls: isMethod ? scope.classDef : undefined, decorators: stmt.decorators,
+          cls: isMethod ? scope.classDef : undefined, decorators: stmt.decorators, ...(stmt.doc ? { doc: stmt.doc } : {}),
         };
         // A getter and setter of one name: the getter (defined first) is what a read calls.
         if (!(isMethod && scope.functions.has(stmt.name))) scope.functions.set(stmt.name, def);

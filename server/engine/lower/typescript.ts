@@ -5,7 +5,7 @@
 // marshals the node each time), so each node's `type` is read once and handed on, text is sliced
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
-import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
+import type { AssignOp, BinaryOp, DocComment, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
 import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue } from './common';
 
 const binaryOps: Record<string, BinaryOp> = { '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '**': '**' };
@@ -63,6 +63,21 @@ export class TypeScriptLowerer {
 
   private slice(span: Span): string {
     return this.text.slice(span.start - this.base, span.end - this.base);
+  }
+
+  /** The `/** … *\/` comment right before a declaration (before its `export`), which documents it. */
+  private docComment(node: SyntaxNode): DocComment | undefined {
+    const holder = node.parent?.type === 'export_statement' ? node.parent : node;
+    const prev = holder.previousNamedSibling;
+    if (prev?.type !== 'comment') return undefined;
+    const raw = this.textOf(prev);
+    if (!raw.startsWith('/**')) return undefined;
+    const value = raw
+      .slice(3, raw.endsWith('*/') ? -2 : undefined)
+      .split('\n')
+      .map((line) => line.replace(/^\s*\*(?!\/) ?/, ''))
+      .join('\n');
+    return { value, span: this.spanOf(prev) };
   }
 
   private block(node: SyntaxNode | null, depth: number, type = node?.type): Stmt[] {
@@ -138,6 +153,7 @@ export class TypeScriptLowerer {
           params: this.params(field(node, f.parameters), depth),
           body: this.block(field(node, f.body), depth),
           decorators: [],
+          doc: this.docComment(node),
           span,
         });
         return;
@@ -163,7 +179,7 @@ export class TypeScriptLowerer {
           if (h.type === 'extends_clause') for (const v of f.value > 0 ? h.node.childrenForFieldId(f.value) : []) if (v) bases.push(this.expr(v, depth));
           if (h.type !== 'extends_clause' && h.type !== 'implements_clause') bases.push(this.expr(h.node, depth, h.type));
         }
-        out.push({ kind: 'class', name: name ? this.textOf(name) : '', bases, body: this.block(field(node, f.body), depth), decorators: [], span });
+        out.push({ kind: 'class', name: name ? this.textOf(name) : '', bases, body: this.block(field(node, f.body), depth), decorators: [], doc: this.docComment(node), span });
         return;
       }
       case 'for_in_statement': {
