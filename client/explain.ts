@@ -49,7 +49,7 @@ export function explanationToPanel(result: unknown): PanelContent | undefined {
       ...section({
         heading: [code, str(f.message)].filter(Boolean).join(' · ') || 'Finding',
         text: strs([f.summary, typeof f.alternative === 'string' ? `Or: ${f.alternative}` : undefined]),
-        math: math(f.correctTex, f.correctUnicode, 'Correct update'),
+        math: math(f.correctTex, f.correctUnicode, str(f.correctLabel) ?? 'Correct update'),
         link: docs ? { href: docs, label: code ? `${code} documentation` : 'Rule documentation' } : undefined,
       }),
     );

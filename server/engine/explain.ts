@@ -15,6 +15,7 @@ import type { Expr, Module, Span, Stmt } from './ir';
 import type { Finding, LanguageId, LintOptions, Range } from './types';
 import { lintText, looksBinary, DEFAULT_MAX_FILE_SIZE, ruleByCode, docsUrl } from './index';
 import { analyzeDocument, type DocumentAnalysis } from './document';
+import { explainMissingTerm } from './explainMissing';
 import type { LineIndex } from './lineIndex';
 import type { Summand, UpdateSite } from './facts';
 import { penaltyOfProduct, type PenaltyTerm, type Product, type Env } from './facts/analysis';
@@ -58,6 +59,8 @@ export interface FindingSection {
   /** The correct update: the line with the wrong term replaced (NB101: R(W) → ∇R(W)). */
   correctTex?: string;
   correctUnicode?: string;
+  /** What the correct form is of, when it is not an update: "Correct gradient". */
+  correctLabel?: string;
   /** The rule's own Unicode of the correct form (a term, not always a whole update), when no correct update is printed. */
   expected?: string;
   /** A second repair as right as the first (a factor mismatch: change the loss instead of the gradient). */
@@ -153,12 +156,13 @@ export function explainAt(
   if (looksBinary(text) || text.length > DEFAULT_MAX_FILE_SIZE) return undefined;
   try {
     const a = analyzeDocument(text, options.language);
-    return (
-      explainComment(a, offset) ??
-      explainUpdateAt(a, offset, findings ?? (() => lintText(text, options).findings)) ??
-      explainPenaltyAt(a, offset) ??
-      explainOptimizerAt(a, offset)
-    );
+    const comment = explainComment(a, offset);
+    if (comment) return comment;
+    const all = findings ?? (() => lintText(text, options).findings);
+    const missing = explainMissingTermAt(a, offset, all);
+    const other = (missing ? undefined : explainUpdateAt(a, offset, all)) ?? explainPenaltyAt(a, offset) ?? explainOptimizerAt(a, offset);
+    // A term that never takes effect leads; the penalty or optimizer under the cursor still shows below it.
+    return missing ? { ...missing, penalty: other?.penalty, equivalentForms: other?.equivalentForms, optimizer: other?.optimizer } : other;
   } catch (error) {
     onError?.(error);
     return undefined; // a hover must never take the server down
@@ -335,6 +339,22 @@ function formInExpressions(s: Stmt, site: UpdateSite, relation: UpdateForm['rela
   return undefined;
 }
 
+/** A finding's section of the hover, before the math of its line is added. */
+function sectionOf(f: Finding): FindingSection {
+  return {
+    code: f.code,
+    severity: f.severity,
+    message: f.message,
+    summary: ruleByCode(f.code)?.meta.summary ?? f.message,
+    docsUrl: docsUrl(f.code),
+    range: f.range,
+  };
+}
+
+function explainMissingTermAt(a: Analysis, offset: number, findings: () => Finding[]): Explanation | undefined {
+  return explainMissingTerm(offset, findings(), (f) => spanOfRange(a.lines, f.range), sectionOf);
+}
+
 function explainUpdateAt(a: Analysis, offset: number, findings: () => Finding[]): Explanation | undefined {
   const updates = a.facts.updates;
   const smallest = (sites: UpdateSite[]): UpdateSite | undefined =>
@@ -423,15 +443,7 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   }
 
   const findingSections = mine.map((f): FindingSection => {
-    const rule = ruleByCode(f.code);
-    const section: FindingSection = {
-      code: f.code,
-      severity: f.severity,
-      message: f.message,
-      summary: rule?.meta.summary ?? f.message,
-      docsUrl: docsUrl(f.code),
-      range: f.range,
-    };
+    const section = sectionOf(f);
     if (correct && f.math?.gradient) {
       section.correctTex = correct.tex;
       section.correctUnicode = correct.unicode;
@@ -843,11 +855,12 @@ function explainOptimizerAt(a: Analysis, offset: number): Explanation | undefine
   return opt ? optimizerExplanation(a, opt) : undefined;
 }
 
-type Family = 'sgd' | 'adam' | 'rmsprop' | 'adagrad' | 'other';
+type Family = 'sgd' | 'adam' | 'adamax' | 'rmsprop' | 'adagrad' | 'other';
 
 function family(name: string): Family {
   const n = name.toLowerCase();
   if (/^(sgd|sgdw|momentum|asgd)$/.test(n)) return 'sgd';
+  if (n === 'adamax') return 'adamax';
   if (/adam|amsgrad|lamb/.test(n)) return 'adam';
   if (/rmsprop/.test(n)) return 'rmsprop';
   if (/^adagrad$/.test(n)) return 'adagrad';
@@ -866,6 +879,8 @@ function stepOf(fam: Family, momentum: boolean): Step {
       return momentum ? { tex: '\\eta\\, b_t', unicode: 'η·bₜ' } : { tex: '\\eta\\, g_t', unicode: 'η·gₜ' };
     case 'adam':
       return { tex: '\\eta\\,\\frac{\\hat m_t}{\\sqrt{\\hat v_t} + \\epsilon}', unicode: 'η·m̂ₜ/(√v̂ₜ + ε)' };
+    case 'adamax':
+      return { tex: '\\eta\\,\\frac{\\hat m_t}{u_t}', unicode: 'η·m̂ₜ/uₜ' };
     case 'rmsprop':
       return { tex: '\\eta\\,\\frac{g_t}{\\sqrt{v_t} + \\epsilon}', unicode: 'η·gₜ/(√vₜ + ε)' };
     case 'adagrad':
@@ -897,10 +912,25 @@ function optimizerExplanation(a: Analysis, opt: OptimizerFact): Explanation | un
     tex.push('b_t = \\mu\\, b_{t-1} + g_t');
     unicode.push('bₜ = μ·bₜ₋₁ + gₜ');
   }
-  const lrDecay = opt.framework === 'keras' ? opt.arg('decay') : opt.framework === 'torch' && opt.name === 'Adagrad' ? opt.arg('lr_decay', 2) : undefined;
+  if (fam === 'adamax') {
+    tex.push('u_t = \\max(\\beta_2\\, u_{t-1},\\ |g_t|)');
+    unicode.push('uₜ = max(β₂·uₜ₋₁, |gₜ|)');
+  }
+  // tfjs reads its optimizers' arguments by position; NB203 reports the ones that look like weight decay.
+  const discount = opt.framework === 'tfjs' && opt.name === 'rmsprop' ? opt.arg('decay', 1) : undefined;
+  if (discount) {
+    legend.push({ tex: '\\rho', unicode: 'ρ', code: src(discount.expr) });
+    tex.push('v_t = \\rho\\, v_{t-1} + (1 - \\rho)\\, g_t^2');
+    unicode.push('vₜ = ρ·vₜ₋₁ + (1 − ρ)·gₜ²');
+    notes.push(`\`${src(discount.expr)}\` is RMSprop's discount ρ of the squared-gradient average (default 0.9), not weight decay: a small ρ forgets the history almost at once. tfjs optimizers have no weight decay.`);
+  }
+  const lrDecay =
+    opt.framework === 'keras' ? opt.arg('decay') : opt.framework === 'torch' && opt.name === 'Adagrad' ? opt.arg('lr_decay', 2) : opt.framework === 'tfjs' && opt.name === 'adamax' ? opt.arg('decay', 4) : undefined;
   if (lrDecay && lrDecay.value !== 0) {
     notes.push(
-      opt.framework === 'keras'
+      opt.framework === 'tfjs'
+        ? `\`${src(lrDecay.expr)}\` (the fifth argument, decay) is learning-rate decay, ηₜ = η/(1 + d·t); it is not weight decay, and tfjs optimizers have none.`
+        : opt.framework === 'keras'
         ? opt.legacy
           ? `\`decay=${src(lrDecay.expr)}\` is learning-rate decay, ηₜ = η/(1 + d·t) with t counting steps; it is not weight decay.`
           : `\`decay=${src(lrDecay.expr)}\` is learning-rate decay in Keras 2 (ηₜ = η/(1 + d·t)), not weight decay; Keras 3 ignores it with a warning and TF ≥ 2.11 optimizers reject it.`
@@ -917,7 +947,7 @@ function optimizerExplanation(a: Analysis, opt: OptimizerFact): Explanation | un
     tex.push(`\\theta \\leftarrow \\theta - ${step.tex}`);
     unicode.push(`θ ← θ − ${step.unicode}`);
     notes.push('No weight decay: this optimizer does not shrink the weights.');
-    if (!lrDecay || lrDecay.value === 0) return undefined;
+    if ((!lrDecay || lrDecay.value === 0) && !discount) return undefined;
   } else if (!opt.decoupled) {
     coupling = 'coupled';
     tex.unshift('g_t = \\nabla L(\\theta) + \\lambda\\theta');

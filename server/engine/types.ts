@@ -57,6 +57,24 @@ export interface FindingMath {
   lossPenalty?: Penalty;
   /** Unicode of a second repair as right as `expected` (NB103: keep the gradient, and write the loss's penalty to match it). */
   alternative?: string;
+  /** A term that never reaches the gradient or the step (NB206, NB3xx): the hover typesets what runs against what was meant. */
+  missingTerm?: MissingTerm;
+}
+
+/** What a finding about a term that never takes effect knows, as code; the hover turns it into symbols. */
+export interface MissingTerm {
+  /**
+   * `left-out`: the differentiated loss does not contain the term; `no-gradient`: it does, but the
+   * term is a constant to the gradient; `late-binding`: every closure of a loop reads the last
+   * weights; `never-applied`: an optimizer's decay knob that no step reads.
+   */
+  how: 'left-out' | 'no-gradient' | 'late-binding' | 'never-applied';
+  /** Code of the term: the penalty, `sum(model.losses)`, the weights read, the decay knob. */
+  term: string;
+  /** Code of the loss that is differentiated, when known. */
+  loss?: string;
+  /** Code of the parameters: those differentiated, or the optimizer whose step leaves out the decay. */
+  params?: string;
 }
 
 export interface Finding {

@@ -95,7 +95,7 @@ export function explanationToMarkdown(ex: Explanation): string {
   for (const f of ex.findings) {
     w.rule();
     w.text(`**[${escapeMarkdown(f.code)}](${f.docsUrl})** ${withCode(f.summary)}`);
-    if (f.correctUnicode) w.formula(f.correctTex, `Correct update: ${escapeMarkdown(f.correctUnicode)}`);
+    if (f.correctUnicode) w.formula(f.correctTex, `${f.correctLabel ?? 'Correct update'}: ${escapeMarkdown(f.correctUnicode)}`);
     else if (f.expected) w.text(`Expected: ${escapeMarkdown(f.expected)}`);
     if (f.alternative) w.text(`Or: ${escapeMarkdown(f.alternative)}`);
   }

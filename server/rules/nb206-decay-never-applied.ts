@@ -28,6 +28,7 @@ export const nb206DecayNeverApplied = defineRule({
         span: k.param.span,
         message: `${k.cls.name} accepts ${k.param.name} but no step reads it: the weight decay is never applied, whatever value is passed`,
         related,
+        math: { missingTerm: { how: 'never-applied', term: k.param.name, params: k.cls.name } },
       });
     }
   },

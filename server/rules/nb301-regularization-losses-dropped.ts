@@ -50,6 +50,7 @@ export const nb301RegularizationLossesDropped = defineRule({
         span: d.call.span,
         message: `${callName(d.call) ?? 'minimize'}(${loss}) never sees the penalties of the layer regularizers: TF1 puts them in tf.GraphKeys.REGULARIZATION_LOSSES, and only tf.losses.get_total_loss() or get_regularization_loss() adds them to a loss`,
         related: [{ span: tf1[0].arg.value.span, message: `${tf1[0].arg.name}=${t.text(tf1[0].arg.value)} collects its penalty in REGULARIZATION_LOSSES` }],
+        math: { missingTerm: { how: 'left-out', term: 'tf.losses.get_regularization_loss()', ...(d.loss ? { loss: t.text(d.loss) } : {}) } },
       });
     }
   },
@@ -78,6 +79,7 @@ function kerasReport(facts: Facts, t: TrainingFacts, d: DiffEvent, model: Expr |
       span: d.call.span,
       message: `the minimized loss leaves out the penalties of ${modelText}'s layer regularizers: only model.fit() adds them; add tf.addN(${modelText}.calculateLosses()) to the returned loss`,
       related,
+      math: { missingTerm: { how: 'left-out', term: `tf.addN(${modelText}.calculateLosses())` } },
     };
   }
   const loss = d.loss ? t.text(d.loss) : 'the loss';
@@ -86,6 +88,7 @@ function kerasReport(facts: Facts, t: TrainingFacts, d: DiffEvent, model: Expr |
     message: `${loss} is differentiated without ${modelText}.losses: the layer regularizers only collect their penalties there, and only fit() adds them to the loss; add sum(${modelText}.losses) inside the tape`,
     related,
     fix: addLossesFix(facts, t, d, modelText),
+    math: { missingTerm: { how: 'left-out', term: `sum(${modelText}.losses)`, ...(d.loss ? { loss } : {}) } },
   };
 }
 

@@ -42,6 +42,7 @@ export const nb302PenaltyAfterBackward = defineRule({
           span: penalty.span,
           message: `the penalty ${pen} is added to ${key} after ${call} computed the gradients, and no later backward pass uses it: it changes the reported loss, not the training`,
           related: [{ span: last.call.span, message: 'the gradients are computed here, without the penalty' }],
+          math: { missingTerm: { how: 'left-out', term: pen, loss: key } },
         });
         continue;
       }
@@ -56,6 +57,7 @@ export const nb302PenaltyAfterBackward = defineRule({
             { span: tape.record, message: 'the tape records this block only' },
             { span: tape.call.span, message: 'the gradients are computed here' },
           ],
+          math: { missingTerm: { how: 'no-gradient', term: pen, loss: key } },
         });
       }
     }

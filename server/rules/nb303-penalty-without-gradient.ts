@@ -36,6 +36,7 @@ export const nb303PenaltyWithoutGradient = defineRule({
         if (!p) continue;
         const pen = short(t.text(term.expr));
         const related = relatedInfo(t, d, term);
+        const math = { missingTerm: { how: 'no-gradient' as const, term: pen, ...(d.loss ? { loss: short(t.text(d.loss)) } : {}) } };
         if (p.detached.length > 0) {
           const first = p.detached[0];
           const fixable = p.detached.filter((x) => x.keep !== undefined);
@@ -47,12 +48,14 @@ export const nb303PenaltyWithoutGradient = defineRule({
               fixable.length === p.detached.length
                 ? { title: 'Use the parameters themselves, with their gradient', safety: 'unsafe', edits: fixable.map((x) => ({ span: x.span, newText: x.keep! })) }
                 : undefined,
+            math,
           });
         } else if (p.noGrad) {
           report({
             span: p.noGrad.span,
             message: `the penalty ${pen} has no gradient, because ${p.noGrad.what}: adding it to the loss changes the reported loss, not the training`,
             related,
+            math,
           });
         } else if (d.record && (d.kind === 'tape' || d.kind === 'closure') && computedBefore(t, d, d.record, term.site)) {
           const where = d.kind === 'tape' ? 'before the GradientTape block, which records only the operations run inside it' : 'outside the function whose result is minimized, which records only the operations it runs';
@@ -60,6 +63,7 @@ export const nb303PenaltyWithoutGradient = defineRule({
             span: term.site,
             message: `the penalty ${pen} is computed ${where}: to the gradient it is a constant, so it does not regularize`,
             related: [{ span: d.record, message: d.kind === 'tape' ? 'the tape records this block' : 'the recorded function' }, ...related],
+            math,
           });
         }
       }

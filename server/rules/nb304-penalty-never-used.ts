@@ -26,18 +26,21 @@ export const nb304PenaltyNeverUsed = defineRule({
         context.report({
           span: lost.target,
           message: `the penalty ${lost.name} is computed but never used: it does not reach the loss that is differentiated`,
+          math: { missingTerm: { how: 'left-out', term: lost.name } },
         });
       } else if (lost.kind === 'overwritten') {
         context.report({
           span: lost.target,
           message: `the penalty ${lost.name} is overwritten on line ${facts.lineOf(lost.next.span)} before it is used: it never reaches the loss`,
           related: [{ span: lost.next.span, message: `${lost.name} is overwritten here` }],
+          math: { missingTerm: { how: 'left-out', term: lost.name } },
         });
       } else {
         const what = lost.cls ? `${lost.cls}.${lost.method}() returns a new ${lost.cls} and leaves its operands as they were` : 'tensors are immutable';
         context.report({
           span: lost.sum.span,
           message: `${facts.source(lost.sum.span).replace(/\s+/g, ' ')} computes a new value and throws it away, so ${facts.source(lost.penalty.span)} never reaches the loss: ${what}; assign the result`,
+          math: { missingTerm: { how: 'left-out', term: facts.source(lost.penalty.span).replace(/\s+/g, ' ') } },
         });
       }
     }

@@ -29,11 +29,13 @@ export const nb305AddLossPitfall = defineRule({
           span: pitfall.read.span,
           message: `the lambda reads ${name} when Keras calls it, after the loop has ended, so every lambda added in this loop sees the last ${name}; bind it per lambda with a default argument (lambda ${name}=${name}: ...)`,
           related: [{ span: pitfall.bound, message: `${name} is assigned here on every iteration; all iterations share one variable, so the lambdas read its last value` }],
+          math: { missingTerm: { how: 'late-binding', term: name } },
         });
       } else {
         context.report({
           span: pitfall.penalty.span,
           message: `${facts.source(pitfall.penalty.span).replace(/\s+/g, ' ')} is computed once, here, from the weights' current values: add_loss keeps a constant with no gradient for them; pass a zero-argument lambda (add_loss(lambda: ...)) or add it inside call()`,
+          math: { missingTerm: { how: 'no-gradient', term: facts.source(pitfall.penalty.span).replace(/\s+/g, ' ') } },
         });
       }
     }

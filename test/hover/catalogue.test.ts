@@ -63,13 +63,15 @@ const REGULARIZERS: { code: string; language?: LanguageId; R: string; grad: stri
 const SGD_LIKE = ['gₜ = ∇L(θ) + λθ', 'θ ← θ − η·gₜ', 'θ ← (1 − ηλ)θ − η∇L(θ)'];
 const ADAM_COUPLED = ['gₜ = ∇L(θ) + λθ', 'θ ← θ − η·m̂ₜ/(√v̂ₜ + ε)'];
 const ADAM_DECOUPLED = ['gₜ = ∇L(θ)', 'θ ← (1 − ηλ)θ − η·m̂ₜ/(√v̂ₜ + ε)'];
+/** Adamax divides by an infinity norm, not √v̂ (ε's place differs between frameworks, so it is left out). */
+const ADAMAX_NORM = 'uₜ = max(β₂·uₜ₋₁, |gₜ|)';
 
 /** torch.optim (framework-semantics.md §1): weight_decay is coupled L2, except AdamW. */
 const TORCH: Record<string, { coupling: string; lines: string[] }> = {
   SGD: { coupling: 'coupled', lines: SGD_LIKE },
   ASGD: { coupling: 'coupled', lines: SGD_LIKE },
   Adam: { coupling: 'coupled', lines: ADAM_COUPLED },
-  Adamax: { coupling: 'coupled', lines: ADAM_COUPLED },
+  Adamax: { coupling: 'coupled', lines: ['gₜ = ∇L(θ) + λθ', ADAMAX_NORM, 'θ ← θ − η·m̂ₜ/uₜ'] },
   NAdam: { coupling: 'coupled', lines: ADAM_COUPLED },
   RAdam: { coupling: 'coupled', lines: ADAM_COUPLED },
   AdamW: { coupling: 'decoupled', lines: ADAM_DECOUPLED },
@@ -80,7 +82,7 @@ const TORCH: Record<string, { coupling: string; lines: string[] }> = {
 
 /** Keras 3 (§2b): weight_decay on any optimizer is decoupled and multiplied by the learning rate. */
 const KERAS_STEP: Record<string, string> = {
-  SGD: 'η·gₜ', Adam: 'η·m̂ₜ/(√v̂ₜ + ε)', AdamW: 'η·m̂ₜ/(√v̂ₜ + ε)', Adamax: 'η·m̂ₜ/(√v̂ₜ + ε)', Nadam: 'η·m̂ₜ/(√v̂ₜ + ε)', Lamb: 'η·m̂ₜ/(√v̂ₜ + ε)',
+  SGD: 'η·gₜ', Adam: 'η·m̂ₜ/(√v̂ₜ + ε)', AdamW: 'η·m̂ₜ/(√v̂ₜ + ε)', Adamax: 'η·m̂ₜ/uₜ', Nadam: 'η·m̂ₜ/(√v̂ₜ + ε)', Lamb: 'η·m̂ₜ/(√v̂ₜ + ε)',
   RMSprop: 'η·gₜ/(√vₜ + ε)', Adagrad: 'η·gₜ/(√sₜ + ε)', Adadelta: 'η·step(gₜ)', Ftrl: 'η·step(gₜ)', Lion: 'η·step(gₜ)', Adafactor: 'η·step(gₜ)', Muon: 'η·step(gₜ)',
 };
 
@@ -118,7 +120,7 @@ describe('math catalogue: hover of every regularizer and optimizer knob', () => 
         const ex = hover(`import keras\nopt = keras.optimizers.${name}(learning_rate=0.1, weight_decay=${wd})\n`, name);
         assert.equal(ex?.optimizer?.coupling, 'decoupled');
         assert.equal(ex?.optimizer?.lrScaled, true);
-        assert.deepEqual(ex?.optimizer?.unicode, ['gₜ = ∇L(θ)', `θ ← (1 − ηλ)θ − ${step}`]);
+        assert.deepEqual(ex?.optimizer?.unicode, ['gₜ = ∇L(θ)', ...(name === 'Adamax' ? [ADAMAX_NORM] : []), `θ ← (1 − ηλ)θ − ${step}`]);
       });
     }
   }

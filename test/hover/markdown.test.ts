@@ -52,6 +52,32 @@ describe('hover: markdown', function () {
     assert.ok(md.length < 5000, `${md.length} characters`);
   });
 
+  it('shows what a custom loop differentiates against what it should, where a penalty is left out (NB301)', function () {
+    const text = [
+      'import tensorflow as tf',
+      'from tensorflow import keras',
+      '',
+      'model = keras.Sequential([keras.layers.Dense(10, kernel_regularizer=keras.regularizers.l2(1e-4))])',
+      'opt = keras.optimizers.SGD(0.01)',
+      '',
+      'def train_step(x, y):',
+      '    with tf.GradientTape() as tape:',
+      '        loss = keras.losses.mse(y, model(x))',
+      '    grads = tape.gradient(loss, model.trainable_weights)',
+      '    opt.apply_gradients(zip(grads, model.trainable_weights))',
+      '',
+    ].join('\n');
+    const ex = explainAt(text, { language: 'python' }, text.indexOf('tape.gradient'));
+    assert.ok(ex);
+    const md = explanationToMarkdown(ex);
+    assert.deepEqual(latexBlocks(md), ['\\nabla_\\theta\\, \\ell', '\\nabla_\\theta\\, (\\ell + R)']);
+    for (const tex of latexBlocks(md)) assertKatex(tex);
+    assert.ok(md.includes('Computes: ∇θ ℓ'), md);
+    assert.ok(md.includes('where ℓ = `loss`, R = `sum(model.losses)`'), md);
+    assert.ok(md.includes('Correct gradient: ∇θ (ℓ + R)'), md);
+    assert.ok(md.includes('**[NB301]'), md);
+  });
+
   it('converts to an LSP hover with the explanation range', function () {
     const ex = explainAt(FAULTY, { language: 'python' }, FAULTY.indexOf('W = W'))!;
     const hover = toHover(ex);
