@@ -103,7 +103,8 @@ export class Program {
     const seen = new Set([parsed.file.id]);
     for (let i = 0; i < out.length && out.length < limit; i++) {
       const from = out[i];
-      for (const imported of from.scopes.imports.values()) {
+      const starred = from.scopes.starImports.map((module) => ({ module, name: undefined }));
+      for (const imported of [...from.scopes.imports.values(), ...starred]) {
         const target = this.resolveModule(from.file, imported.module);
         const sub = target && imported.name !== undefined ? this.submodule(target, imported.name) : undefined;
         for (const next of [target, sub]) {

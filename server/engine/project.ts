@@ -162,7 +162,7 @@ export class Project implements ProjectFiles {
       const target = exported.from && this.resolve(parsed.file, exported.from.module);
       if (target) out.add(target.file.path);
     }
-    for (const module of parsed.scopes.starExports) {
+    for (const module of [...parsed.scopes.starExports, ...parsed.scopes.starImports]) {
       const target = this.resolve(parsed.file, module);
       if (target) out.add(target.file.path);
     }

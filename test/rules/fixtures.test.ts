@@ -185,5 +185,11 @@ describe('rule fixtures (all rules, strict)', () => {
     for (const name of fs.existsSync(projects) ? fs.readdirSync(projects).sort() : []) {
       it(name, () => checkProject(path.join(projects, name)));
     }
+    it('star imports are edges of the import graph (an edit of a star-imported module re-lints its importers)', () => {
+      const dir = path.join(projects, 'star-imports').split(path.sep).join('/');
+      const project = new Project({ root: dir, host: { readFile: (p) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined) } });
+      assert.deepEqual(project.importsOf(`${dir}/train.py`), [`${dir}/nnlib/__init__.py`]);
+      assert.deepEqual(project.importsOf(`${dir}/nnlib/__init__.py`).sort(), [`${dir}/nnlib/layers.py`, `${dir}/nnlib/regularizers.py`]);
+    });
   });
 });

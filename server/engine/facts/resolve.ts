@@ -54,7 +54,19 @@ export function resolveName(program: Program, name: string, scope: Scope, at: nu
   }
   const parsed = program.parsedOf(scope.span);
   const imported = parsed?.scopes.imports.get(name);
-  return parsed && imported ? resolveImport(program, parsed, imported, hops + 1) : undefined;
+  if (parsed && imported) return resolveImport(program, parsed, imported, hops + 1);
+  return parsed ? fromStarImports(program, parsed, name, hops) : undefined;
+}
+
+/** A public name that `from m import *` brought in. */
+function fromStarImports(program: Program, parsed: ParsedFile, name: string, hops: number): Definition | undefined {
+  if (name.startsWith('_')) return undefined;
+  for (const module of parsed.scopes.starImports) {
+    const target = program.resolveModule(parsed.file, module);
+    const found = target && target !== parsed ? exportedName(program, target, name, hops + 1) : undefined;
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /** A bound value, seen through aliases (`f = helpers.l2`, `Model = YOLOv3`). */
@@ -108,6 +120,8 @@ export function exportedName(program: Program, parsed: ParsedFile, name: string,
     const found = target && exportedName(program, target, name, hops + 1);
     if (found) return found;
   }
+  const starred = fromStarImports(program, parsed, name, hops);
+  if (starred) return starred;
   const sub = program.submodule(parsed, name);
   if (sub) return { kind: 'module', parsed: sub };
   return undefined;

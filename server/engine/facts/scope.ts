@@ -211,6 +211,8 @@ export class ScopeBuilder {
   readonly exports = new Map<string, { expr?: Expr; from?: ImportedName; scope: Scope }>();
   /** `export * from './m'` (TS) re-exports. */
   readonly starExports: string[] = [];
+  /** Python `from m import *`: modules whose public names this module binds (and so re-exports). */
+  readonly starImports: string[] = [];
 
   constructor(
     module: Module,
@@ -312,6 +314,11 @@ export class ScopeBuilder {
         return;
       case 'import':
         for (const n of stmt.names) {
+          // `from m import *` binds every public name of m, which other modules then see here too.
+          if (n.name === '*' && n.alias === '*') {
+            this.starImports.push(stmt.module);
+            continue;
+          }
           // `import a.b.c` binds `a` (the package); `import a.b as c` binds the module a.b.
           const whole = n.name === stmt.module;
           const module = whole && n.alias !== n.name && stmt.module.startsWith(n.alias + '.') ? n.alias : stmt.module;

@@ -221,6 +221,8 @@ export class PythonLowerer {
             names.push({ name: text, alias: text });
           }
         }
+        // `from m import *` has no name field, only a wildcard_import child.
+        if (names.length === 0 && node.namedChildren.some((c) => c?.type === 'wildcard_import')) names.push({ name: '*', alias: '*' });
         out.push({ kind: 'import', module, names, span });
         return;
       }
