@@ -4,14 +4,7 @@
 // field of the wrong type is dropped. Free of vscode imports, so it is testable.
 import type { PanelContent, PanelLegendEntry, PanelMath, PanelSection } from './render/panelHtml';
 
-export const EXPLAIN_METHOD = 'nabla/explain';
-
-export interface ExplainParams {
-  /** The document's URI, as LSP spells it. */
-  uri: string;
-  /** 0-based line and UTF-16 character, as LSP counts. */
-  position: { line: number; character: number };
-}
+export { EXPLAIN_METHOD, type ExplainParams } from '../server/lsp/protocol';
 
 type Json = Record<string, unknown>;
 

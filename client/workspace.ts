@@ -4,21 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
+import { LINT_WORKSPACE_REQUEST, type LintWorkspaceResult } from '../server/lsp/protocol';
 
 export const LINT_WORKSPACE_COMMAND = 'nabla.lintWorkspace';
 export const SHOW_OUTPUT_COMMAND = 'nabla.showOutput';
-const LINT_WORKSPACE_REQUEST = 'nabla/lintWorkspace';
 
 /** Notebook cells the server lints: Python cells of Jupyter notebooks (synced as notebooks, not as text). */
 export const NOTEBOOK_CELL_SELECTOR = [{ notebook: { notebookType: 'jupyter-notebook' }, language: 'python' }];
-
-interface LintWorkspaceResult {
-  files: number;
-  filesWithFindings: number;
-  findings: number;
-  open: number;
-  cancelled: boolean;
-}
 
 function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;

@@ -24,7 +24,8 @@ import { NOTEBOOK_SELECTOR, NotebookLinting } from './notebooks';
 import { CONFIG_WATCH_PATTERNS, fsPathOf, isConfigUri, ProjectSettings } from './projectSettings';
 import type { NablaSettings } from './settings';
 import { WorkspaceIndex } from './workspaceIndex';
-import { LINT_WORKSPACE_REQUEST, WorkspaceLinter, type LintWorkspaceParams } from './workspaceLint';
+import { WorkspaceLinter } from './workspaceLint';
+import { LINT_WORKSPACE_REQUEST, type LintWorkspaceParams } from './protocol';
 
 /** Glob pattern of the source files whose changes on disk update the workspace index. */
 export const SOURCE_WATCH_PATTERN = `**/*.{${lintedExtensions.map((e) => e.slice(1)).join(',')}}`;

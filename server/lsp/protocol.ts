@@ -1,5 +1,6 @@
 // Nabla's own LSP messages, shared by the server and the client. Types and constants only, with no
 // vscode or server imports at run time, so client code and tests can import this file.
+import type { ProgressToken } from 'vscode-languageserver-protocol';
 import type { Explanation } from '../engine/explain';
 
 export type {
@@ -36,3 +37,26 @@ export type ExplainResult = Explanation | null;
  * other editors show the TeX as a code block, next to the Unicode line that always follows it.
  */
 export const HOVER_MATH_FENCE = 'latex';
+
+/**
+ * `nabla/lintWorkspace` (client → server request): lint every file of the folders on disk and
+ * publish their diagnostics, reporting progress on `workDoneToken`. Result: LintWorkspaceResult.
+ */
+export const LINT_WORKSPACE_REQUEST = 'nabla/lintWorkspace';
+
+export interface LintWorkspaceParams {
+  /** Folders to lint, as URIs; default: the workspace folders the client announced. */
+  folders?: string[];
+  workDoneToken?: ProgressToken;
+}
+
+export interface LintWorkspaceResult {
+  /** Files linted. */
+  files: number;
+  filesWithFindings: number;
+  findings: number;
+  /** Files left out because they are open in the editor (their diagnostics are live). */
+  open: number;
+  cancelled: boolean;
+}
+

@@ -6,30 +6,13 @@
 // `session`. Documents open in the editor keep their live diagnostics.
 // Notebooks on disk have no cell URIs yet: their findings go on the .ipynb file, naming the cell.
 import { pathToFileURL } from 'node:url';
-import type { CancellationToken, Diagnostic, ProgressToken, PublishDiagnosticsParams, WorkDoneProgressReporter } from 'vscode-languageserver';
+import type { CancellationToken, Diagnostic, PublishDiagnosticsParams, WorkDoneProgressReporter } from 'vscode-languageserver';
 import type { Finding, LintOptions } from '../engine';
 import { forgetDisk, lintFile, type FileFinding } from '../cli/lintFile';
 import { walk } from '../cli/walk';
 import { toDiagnostics } from './convert';
 import type { NablaSettings } from './settings';
-
-export const LINT_WORKSPACE_REQUEST = 'nabla/lintWorkspace';
-
-export interface LintWorkspaceParams {
-  /** Folders to lint, as URIs; default: the workspace folders the client announced. */
-  folders?: string[];
-  workDoneToken?: ProgressToken;
-}
-
-export interface LintWorkspaceResult {
-  /** Files linted. */
-  files: number;
-  filesWithFindings: number;
-  findings: number;
-  /** Files left out because they are open in the editor (their diagnostics are live). */
-  open: number;
-  cancelled: boolean;
-}
+import type { LintWorkspaceParams, LintWorkspaceResult } from './protocol';
 
 export interface WorkspaceLintHost {
   /** Effective settings for a file (editor settings with the project file; `enable` false when excluded). */
