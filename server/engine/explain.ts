@@ -16,6 +16,7 @@ import type { Finding, LanguageId, LintOptions, Range } from './types';
 import { lintText, looksBinary, DEFAULT_MAX_FILE_SIZE, ruleByCode, docsUrl } from './index';
 import { analyzeDocument, type DocumentAnalysis } from './document';
 import { explainMissingTerm } from './explainMissing';
+import { regularizerObjects } from './facts/regularizerObjects';
 import type { LineIndex } from './lineIndex';
 import type { Summand, UpdateSite } from './facts';
 import { penaltyOfProduct, type PenaltyTerm, type Product, type Env } from './facts/analysis';
@@ -160,7 +161,8 @@ export function explainAt(
     if (comment) return comment;
     const all = findings ?? (() => lintText(text, options).findings);
     const missing = explainMissingTermAt(a, offset, all);
-    const other = (missing ? undefined : explainUpdateAt(a, offset, all)) ?? explainPenaltyAt(a, offset) ?? explainOptimizerAt(a, offset);
+    const other =
+      (missing ? undefined : (explainUpdateAt(a, offset, all) ?? explainReturnedGradientAt(a, offset, all))) ?? explainPenaltyAt(a, offset) ?? explainOptimizerAt(a, offset);
     // A term that never takes effect leads; the penalty or optimizer under the cursor still shows below it.
     return missing ? { ...missing, penalty: other?.penalty, equivalentForms: other?.equivalentForms, optimizer: other?.optimizer } : other;
   } catch (error) {
@@ -379,6 +381,37 @@ function explainUpdateAt(a: Analysis, offset: number, findings: () => Finding[])
     site = onLine.sort((x, y) => x.span.start - y.span.start)[0];
   }
   return site ? explainUpdate(a, site, findings()) : undefined;
+}
+
+/**
+ * A finding on what a regularizer object's gradient method returns (`def grad(self, w): return -self.c * w`): the returned gradient typeset in the method's own symbols, with the rule's
+ * expected form. The parameter is the method's first argument after `self`.
+ */
+function explainReturnedGradientAt(a: Analysis, offset: number, findings: () => Finding[]): Explanation | undefined {
+  const ret = statementsOf(a).find((s): s is Stmt & { kind: 'return'; value: Expr } => s.kind === 'return' && !!s.value && contains(s.span, offset));
+  if (!ret) return undefined;
+  const mine = findings().filter((f) => {
+    const r = spanOfRange(a.lines, f.range);
+    return ret.value.span.start <= r.start && r.end <= ret.value.span.end;
+  });
+  if (mine.length === 0) return undefined;
+  const scope = a.facts.scopes.stmtScopes.get(ret) ?? a.facts.scopes.root;
+  // Only the gradient method of a regularizer object, paired by structure with its penalty method.
+  const fn = regularizerObjects(a.facts).flatMap((o) => o.gradients.map((g) => g.fn)).find((g) => g.scope === scope);
+  if (!fn) return undefined;
+  const weight = (fn.isMethod ? fn.params.slice(1) : fn.params)[0];
+  if (!weight) return undefined;
+  const symbols = new SymbolTable();
+  const printer = new ExprPrinter({ source: a.facts.source, symbols, analyzer: a.facts.analyzer, scope, at: ret.span.start });
+  const param = printer.paramNode({ kind: 'name', name: weight.name, span: weight.span });
+  const computed = printer.finish(relNode({ k: 'apply', tex: '\\nabla R', uni: '∇R', args: [param] }, '=', '=', printer.node(ret.value)));
+  return {
+    range: a.lines.range(ret.span),
+    kind: 'update',
+    title: `Gradient returned by \`${fn.name}\``,
+    computed: { tex: computed.tex, unicode: computed.unicode, legend: symbols.legend, elided: computed.elided },
+    findings: mine.map((f) => ({ ...sectionOf(f), ...(f.math?.expected ? { expected: f.math.expected } : {}) })),
+  };
 }
 
 /** Formulas per hover: each becomes an image of about 10 kB, and a hover is cut at 100,000 characters. */
