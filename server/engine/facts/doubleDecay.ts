@@ -25,6 +25,7 @@ import { foreachInPlace } from './catalogue';
 import { numberOf } from './analysis';
 import { programIndex, spanKey } from './program';
 import { trimSpan } from './steps';
+import { InnermostSpan } from './spans';
 
 export interface DecayApplication {
   /** Where the decay is written, widened to its call or statement when the term is only `p` (`grad.add(p, alpha=wd)`). */
@@ -97,8 +98,12 @@ interface FileShape {
   clauses: Clause[];
   loops: (Stmt & ({ kind: 'for' } | { kind: 'block' }))[];
   simples: Simple[];
-  /** Function bodies by start offset of the function statement (0: the module). */
+  /** Each function's simple statements in file order (by the function's start offset; 0: the module). */
+  simplesOf: Map<number, Stmt[]>;
+  /** The function around an offset, by the start offset of its statement (0: the module). */
   fnAt(offset: number): number;
+  /** The innermost loop around an offset (its start; -1: none). */
+  loopAround(offset: number): number;
 }
 
 function fileShape(facts: Facts): FileShape {
@@ -178,23 +183,25 @@ function fileShape(facts: Facts): FileShape {
   };
   visitList(facts.module.body, 0, 0);
   simples.sort((a, b) => a.stmt.span.start - b.stmt.span.start);
-  const fnAt = (offset: number): number => {
-    let best: Span | undefined;
-    for (const f of fns) if (f.start <= offset && offset < f.end && (!best || f.start >= best.start)) best = f;
-    return best ? best.start : 0;
-  };
-  return { clauses, loops, simples, fnAt };
+  const root = facts.scopes.root.span;
+  const fnIndex = new InnermostSpan([{ span: root, id: 0 }, ...fns.map((f) => ({ span: f, id: f.start }))]);
+  const loopIndex = new InnermostSpan([{ span: root, id: -1 }, ...loops.map((l) => ({ span: l.span, id: l.span.start }))]);
+  const simplesOf = new Map<number, Stmt[]>();
+  for (const { stmt, fn } of simples) {
+    const list = simplesOf.get(fn);
+    if (list) list.push(stmt);
+    else simplesOf.set(fn, [stmt]);
+  }
+  return { clauses, loops, simples, simplesOf, fnAt: (offset) => fnIndex.at(offset).id, loopAround: (offset) => loopIndex.at(offset).id };
 }
 
 const within = (inner: Span, outer: Span): boolean => outer.start <= inner.start && inner.end <= outer.end;
 
 /** The innermost loop of the same function around an offset (its start; -1: none). */
 function loopAt(shape: FileShape, offset: number, fn: number): number {
-  let best: Span | undefined;
-  for (const l of shape.loops) {
-    if (l.span.start <= offset && offset < l.span.end && shape.fnAt(l.span.start) === fn && (!best || l.span.start >= best.start)) best = l.span;
-  }
-  return best ? best.start : -1;
+  // A loop around the function itself (a `def` inside a loop) is not the step's loop.
+  const loop = shape.loopAround(offset);
+  return loop >= 0 && shape.fnAt(loop) === fn ? loop : -1;
 }
 
 function guardsOf(shape: FileShape, span: Span): Clause[] {
@@ -338,10 +345,17 @@ function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number): Stm
   const start = exprKey(site.target);
   if (start === undefined) return undefined;
   const reached = new Set<string>([start]);
-  let steps = 0;
-  for (const { stmt, fn: f } of shape.simples) {
-    if (f !== fn || stmt.span.start < site.span.end) continue;
-    if (++steps > 400) return undefined;
+  const list = shape.simplesOf.get(fn) ?? [];
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].span.start < site.span.end) lo = mid + 1;
+    else hi = mid;
+  }
+  // Bounded: a gradient read back hundreds of statements later is not this step's.
+  for (let i = lo; i < list.length && i < lo + 400; i++) {
+    const stmt = list[i];
     const { reads, writes } = readsWrites(stmt);
     if (!reads.some((r) => reached.has(r))) continue;
     for (const w of writes) {
@@ -419,7 +433,16 @@ function perGroup(facts: Facts, shape: FileShape): PerGroupDecay[] {
       const collection = exprKey(loop.iter);
       if (collection === undefined) continue;
       const names = namesOf(loop.target, new Set());
+      // `if i == 0:`, `if p in group_params:` inside the loop: the decay runs for one group, or for its own parameters.
+      const guards = guardsOf(shape, d.span).filter((c) => within(c.region, loop.span));
       const scope = index.scopeAt(d.span.start);
+      const perIteration = (name: string): boolean => {
+        if (names.has(name)) return true;
+        const b = scope.lookup(name, d.span.start);
+        if (!b || b.loop?.iter === d.list) return false; // the decayed parameter itself: `if p.grad is not None:`
+        return b.at >= loop.span.start && b.at < loop.span.end; // `members = set(group["params"])` in the loop
+      };
+      if (guards.some((c) => c.heads.some((h) => someExpr(h, (x) => x.kind === 'name' && perIteration(x.name))))) continue;
       const built = allOf(d.list, collection, names, scope, d.at, loop.span.start, 0);
       if (!built) continue;
       taken.push(d.span);
