@@ -143,6 +143,35 @@ export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr)
   return undefined;
 }
 
+/**
+ * torch's multi-tensor in-place calls on a list of tensors: `torch._foreach_mul_(params, f)` scales
+ * each by f; `torch._foreach_add_(params, others, alpha=a)` adds a·others (`_foreach_sub_` subtracts).
+ */
+export interface ForeachInPlace {
+  list: Expr;
+  op: '*' | '+' | '-';
+  /** The factor (for `*`) or the scalar of an added list (`alpha=`), when given. */
+  operand: Expr;
+  /** The list added (for `+` / `-`). */
+  other?: Expr;
+}
+
+const FOREACH = new Map<string, ForeachInPlace['op']>([
+  ['_foreach_mul_', '*'],
+  ['_foreach_add_', '+'],
+  ['_foreach_sub_', '-'],
+]);
+
+export function foreachInPlace(call: Expr & { kind: 'call' }): ForeachInPlace | undefined {
+  if (call.callee.kind !== 'attr' || call.callee.object.kind !== 'name' || call.callee.object.name !== 'torch') return undefined;
+  const op = FOREACH.get(call.callee.name);
+  const [list, second] = call.args;
+  if (!op || !list || !second) return undefined;
+  if (op === '*') return { list, op, operand: second };
+  const alpha = call.kwargs.find((k) => k.name === 'alpha')?.value;
+  return { list, op, operand: alpha ?? second, other: second };
+}
+
 // ------------------------------------------------------------------ iteration
 
 /**

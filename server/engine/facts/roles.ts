@@ -374,6 +374,14 @@ export function isDecayStrengthSymbol(symbol: string): boolean {
   return isRegularizationStrengthName(last) || isWeightDecayName(last);
 }
 
+/**
+ * The key a knob is read from, to compare two decay coefficients: `group["weight_decay"]`,
+ * `self.weight_decay` and `weight_decay` all read `weight_decay`.
+ */
+export function decayKnobKey(symbol: string): string {
+  return symbolLastName(symbol);
+}
+
 function symbolLastName(symbol: string): string {
   return symbol.replace(/^.*\[\s*["'](\w+)["']\s*\]$/, '$1').replace(/^.*\./, '');
 }

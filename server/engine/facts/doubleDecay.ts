@@ -1,0 +1,488 @@
+// Weight decay applied twice in one step (NB107): two decay terms c·W on the same parameter that
+// both run in one step, with the same knob. Coupled decay written into the gradient that feeds the
+// step (`grad = grad.add(p, alpha=wd)`, `g = g + wd * w`) and decoupled decay written into the
+// step itself (`p.mul_(1 - lr * wd)`, `w -= lr * (g + wd * w)`), or the same decay written twice.
+// Also a decay that runs once per parameter group on every group's parameters
+// (`for group in self.param_groups: torch._foreach_mul_(all_params, 1 - lr * wd)`).
+//
+// Everything is decided by data flow on the terms gradients.ts finds: the parameter each term acts
+// on, the update it lands in (directly, through variables the analyzer expands, or through
+// statements that read the decayed gradient: optimizer state, in-place calls), the loop the update
+// runs in, and the `if` branches around each term: terms in two branches of one `if` never run
+// together, and terms guarded by two different conditions are taken as alternatives.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Coef } from '../../math/terms';
+import { coef as makeCoef } from '../../math/coef';
+import type { Facts } from './index';
+import type { UpdateSite } from './updates';
+import { baseExpr, exprKey } from './keys';
+import { forEachChild, someExpr, type Scope } from './scope';
+import { regGradientTerms, type RegGradientTerm } from './gradients';
+import { frameworkFacts } from './frameworks';
+import { canonicalCoef } from './symbols';
+import { decayKnobKey, isLearningRateName } from './roles';
+import { foreachInPlace } from './catalogue';
+import { numberOf } from './analysis';
+import { programIndex, spanKey } from './program';
+import { trimSpan } from './steps';
+import { InnermostSpan } from './spans';
+
+export interface DecayApplication {
+  /** Where the decay is written, widened to its call or statement when the term is only `p` (`grad.add(p, alpha=wd)`). */
+  span: Span;
+  /** `gradient`: added to a gradient that feeds the step; `step`: written into the parameter's own step. */
+  kind: 'gradient' | 'step';
+  /** The gradient (for `gradient`) or the parameter (for `step`) it is written into. */
+  into: Expr;
+  /** The statement that applies it: the gradient's definition or update, or the step (the term itself may be read through a variable defined elsewhere). */
+  at: Span;
+  term: RegGradientTerm;
+  /** λ as written, without the learning rate: the term's gradient coefficient, or its step coefficient with the learning rates taken out. */
+  strength: Coef;
+}
+
+export interface DoubleDecay {
+  /** The parameter, as the second application writes it. */
+  param: Expr;
+  first: DecayApplication;
+  second: DecayApplication;
+}
+
+export interface PerGroupDecay {
+  /** The decay statement that runs once per iteration of `loop`. */
+  span: Span;
+  /** The parameters it decays, as written. */
+  params: Expr;
+  /** The loop over parameter groups, and where the full parameter list is built from that same collection. */
+  loop: Stmt & { kind: 'for' };
+  built: Span;
+}
+
+export interface DoubleDecayFacts {
+  twice: DoubleDecay[];
+  perGroup: PerGroupDecay[];
+}
+
+const cache = new WeakMap<Facts, DoubleDecayFacts>();
+
+export function doubleDecays(facts: Facts): DoubleDecayFacts {
+  let found = cache.get(facts);
+  if (!found) {
+    const shape = fileShape(facts);
+    found = { twice: twice(facts, shape), perGroup: perGroup(facts, shape) };
+    cache.set(facts, found);
+  }
+  return found;
+}
+
+// ------------------------------------------------------------------ the file's statement shape
+
+/** One branch of an `if` chain: `chain` numbers the chain, `clause` the branch (0 for the `if`). */
+interface Clause {
+  chain: number;
+  clause: number;
+  region: Span;
+  heads: Expr[];
+  /** The branch leaves the function (`return`), so code after the chain does not run with it. */
+  returns: boolean;
+  chainEnd: number;
+}
+
+/** A statement that reads and writes values (assignment, call statement, return), with its function. */
+interface Simple {
+  stmt: Stmt;
+  fn: number;
+}
+
+interface FileShape {
+  clauses: Clause[];
+  loops: (Stmt & ({ kind: 'for' } | { kind: 'block' }))[];
+  simples: Simple[];
+  /** Each function's simple statements in file order (by the function's start offset; 0: the module). */
+  simplesOf: Map<number, Stmt[]>;
+  /** The function around an offset, by the start offset of its statement (0: the module). */
+  fnAt(offset: number): number;
+  /** The innermost loop around an offset (its start; -1: none). */
+  loopAround(offset: number): number;
+}
+
+function fileShape(facts: Facts): FileShape {
+  const clauses: Clause[] = [];
+  const loops: FileShape['loops'] = [];
+  const simples: Simple[] = [];
+  const fns: Span[] = [];
+  let chains = 0;
+  const visitList = (list: Stmt[], fn: number, depth: number): void => {
+    if (depth > 200) return;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (s.kind === 'block' && s.label === 'if' && s.heads.length > 0) {
+        // The `if`, then its `elif`/`else` clauses: the following blocks written inside its span.
+        const chain = chains++;
+        const members: (Stmt & { kind: 'block' })[] = [s];
+        while (i + 1 < list.length) {
+          const next = list[i + 1];
+          if (next.kind !== 'block' || next.label !== 'if' || next.span.start < s.span.start || next.span.end > s.span.end) break;
+          members.push(next);
+          i++;
+        }
+        const chainEnd = Math.max(...members.map((m) => m.span.end));
+        members.forEach((m, clause) => {
+          if (m.body.length > 0) {
+            const region = { start: m.body[0].span.start, end: m.body[m.body.length - 1].span.end };
+            clauses.push({ chain, clause, region, heads: m.heads, returns: m.body.some((b) => b.kind === 'return'), chainEnd });
+          }
+          m.heads.forEach((h) => lambdas(h, fn, depth));
+          visitList(m.body, fn, depth + 1);
+        });
+        continue;
+      }
+      visit(s, fn, depth);
+    }
+  };
+  const lambdas = (e: Expr, fn: number, depth: number): void => {
+    someExpr(e, (x) => {
+      if (x.kind === 'lambda' && x.stmts.length > 0) visitList(x.stmts, fn, depth + 1);
+      return false;
+    });
+  };
+  const visit = (s: Stmt, fn: number, depth: number): void => {
+    switch (s.kind) {
+      case 'assign':
+        simples.push({ stmt: s, fn });
+        lambdas(s.value, fn, depth);
+        return;
+      case 'expr':
+        simples.push({ stmt: s, fn });
+        lambdas(s.expr, fn, depth);
+        return;
+      case 'return':
+        simples.push({ stmt: s, fn });
+        if (s.value) lambdas(s.value, fn, depth);
+        return;
+      case 'function':
+        fns.push(s.span);
+        visitList(s.body, s.span.start, depth + 1);
+        return;
+      case 'class':
+        visitList(s.body, fn, depth + 1);
+        return;
+      case 'for':
+        loops.push(s);
+        lambdas(s.iter, fn, depth);
+        visitList(s.body, fn, depth + 1);
+        return;
+      case 'block':
+        if (s.label === 'while') loops.push(s);
+        s.heads.forEach((h) => lambdas(h, fn, depth));
+        visitList(s.body, fn, depth + 1);
+        return;
+      default:
+        return;
+    }
+  };
+  visitList(facts.module.body, 0, 0);
+  simples.sort((a, b) => a.stmt.span.start - b.stmt.span.start);
+  const root = facts.scopes.root.span;
+  const fnIndex = new InnermostSpan([{ span: root, id: 0 }, ...fns.map((f) => ({ span: f, id: f.start }))]);
+  const loopIndex = new InnermostSpan([{ span: root, id: -1 }, ...loops.map((l) => ({ span: l.span, id: l.span.start }))]);
+  const simplesOf = new Map<number, Stmt[]>();
+  for (const { stmt, fn } of simples) {
+    const list = simplesOf.get(fn);
+    if (list) list.push(stmt);
+    else simplesOf.set(fn, [stmt]);
+  }
+  return { clauses, loops, simples, simplesOf, fnAt: (offset) => fnIndex.at(offset).id, loopAround: (offset) => loopIndex.at(offset).id };
+}
+
+const within = (inner: Span, outer: Span): boolean => outer.start <= inner.start && inner.end <= outer.end;
+
+/** The innermost loop of the same function around an offset (its start; -1: none). */
+function loopAt(shape: FileShape, offset: number, fn: number): number {
+  // A loop around the function itself (a `def` inside a loop) is not the step's loop.
+  const loop = shape.loopAround(offset);
+  return loop >= 0 && shape.fnAt(loop) === fn ? loop : -1;
+}
+
+function guardsOf(shape: FileShape, span: Span): Clause[] {
+  return shape.clauses.filter((c) => within(span, c.region));
+}
+
+/** Can the two places run in one step? Not in two branches of one `if`, nor after a branch that returns, nor under two different conditions. */
+function together(shape: FileShape, a: Span, b: Span): boolean {
+  const ga = guardsOf(shape, a);
+  const gb = guardsOf(shape, b);
+  for (const x of ga) for (const y of gb) if (x.chain === y.chain && x.clause !== y.clause) return false;
+  const [late, gEarly] = a.start <= b.start ? [b, ga] : [a, gb];
+  if (gEarly.some((c) => c.returns && late.start >= c.chainEnd)) return false;
+  const onlyA = ga.filter((x) => !gb.some((y) => y.chain === x.chain));
+  const onlyB = gb.filter((y) => !ga.some((x) => x.chain === y.chain));
+  if (onlyA.length === 0 || onlyB.length === 0) return true;
+  // Both guarded, by conditions of their own: alternatives (`if decoupled:` … `if not decoupled:`) unless the conditions are the same.
+  return onlyA.every((x) => onlyB.some((y) => sameHeads(x.heads, y.heads))) && onlyB.every((y) => onlyA.some((x) => sameHeads(x.heads, y.heads)));
+}
+
+function sameHeads(a: Expr[], b: Expr[]): boolean {
+  return a.length === b.length && a.every((x, i) => sameExpr(x, b[i]));
+}
+
+/** Structural equality, spans aside. */
+function sameExpr(a: Expr, b: Expr): boolean {
+  if (a.kind !== b.kind) return false;
+  const ka = exprKey(a);
+  if (ka !== undefined) return ka === exprKey(b);
+  if (a.kind === 'num' && b.kind === 'num') return a.value === b.value;
+  if (a.kind === 'str' && b.kind === 'str') return a.value === b.value;
+  if (a.kind === 'binary' && b.kind === 'binary' && a.op !== b.op) return false;
+  if (a.kind === 'unary' && b.kind === 'unary' && a.op !== b.op) return false;
+  if (a.kind === 'call' && b.kind === 'call' && a.kwargs.length !== b.kwargs.length) return false;
+  const ca: Expr[] = [];
+  const cb: Expr[] = [];
+  forEachChild(a, (c) => void ca.push(c));
+  forEachChild(b, (c) => void cb.push(c));
+  if (a.kind === 'other' && ca.length === 0) return false; // a comparison kept only as text: not known to be equal
+  return ca.length === cb.length && ca.every((c, i) => sameExpr(c, cb[i]));
+}
+
+// ------------------------------------------------------------------ twice in one step
+
+/** The knobs a decay coefficient reads, by their last key (`group["weight_decay"]`, `wd = group["weight_decay"]` → weight_decay); learning rates aside. */
+function knobs(facts: Facts, t: RegGradientTerm): { keys: Set<string>; num: number } {
+  const c = canonicalCoef(facts, t.coef ?? t.stepCoef, t.site.scope, t.site.at);
+  const keys = new Set<string>();
+  for (const s of c.syms) if (s.pow > 0 && !isLearningRateName(decayKnobKey(s.name))) keys.add(decayKnobKey(s.name));
+  return { keys, num: Math.abs(c.num) };
+}
+
+function sameKnob(facts: Facts, a: RegGradientTerm, b: RegGradientTerm): boolean {
+  const ka = knobs(facts, a);
+  const kb = knobs(facts, b);
+  if (ka.keys.size === 0 && kb.keys.size === 0) return ka.num === kb.num && a.coef !== undefined && b.coef !== undefined;
+  return [...ka.keys].some((k) => kb.keys.has(k));
+}
+
+function strengthOf(t: RegGradientTerm): Coef {
+  if (t.coef) return t.coef;
+  return makeCoef(Math.abs(t.stepCoef.num), t.stepCoef.syms.filter((s) => !isLearningRateName(decayKnobKey(s.name))));
+}
+
+const paramKey = (t: RegGradientTerm): string | undefined => (t.param ? exprKey(baseExpr(t.param.base)) : undefined);
+
+function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
+  const fw = frameworkFacts(facts);
+  const displaySpan = (t: RegGradientTerm): Span => {
+    // A coefficient read through a variable defined elsewhere (`lr = group["lr"]`): show the statement that applies it.
+    if (!within(t.span, t.site.span) && t.site.at !== Infinity) return trimSpan(facts, t.site.span);
+    let best = t.span;
+    for (const h of fw.handDecays) if (within(t.span, h.span) && h.span.end - h.span.start > best.end - best.start) best = h.span;
+    // `w.assign(w.mul(1 - lr * wd)…)`: the term is the `lr * wd` beside the 1; the step says what it does.
+    if (best === t.span && t.param && !within(t.param.expr.span, t.span) && t.site.at !== Infinity) return trimSpan(facts, t.site.span);
+    return best;
+  };
+  const terms = regGradientTerms(facts).filter((t) => t.kind === 'linear' && !t.foreign && t.param && paramKey(t) !== undefined);
+  // Terms that land in an update of their own parameter: group key → applications by span.
+  const groups = new Map<string, Map<string, DecayApplication>>();
+  const groupOf = (site: UpdateSite, key: string, at: number): string => {
+    const fn = shape.fnAt(at);
+    if (site.at === Infinity) return `site ${spanKey(site.span)}`; // a returned or mapped update is one step by itself
+    return `${fn} ${loopAt(shape, at, fn)} ${key}`;
+  };
+  const add = (group: string, partial: Omit<DecayApplication, 'strength'>): void => {
+    const app: DecayApplication = { ...partial, strength: strengthOf(partial.term) };
+    let apps = groups.get(group);
+    if (!apps) groups.set(group, (apps = new Map()));
+    const k = spanKey(app.term.span);
+    const had = apps.get(k);
+    if (!had || (had.kind === 'step' && app.kind === 'gradient')) apps.set(k, app);
+  };
+  const gradientTerms = new Map<string, RegGradientTerm>();
+  for (const t of terms) if (t.site.kind !== 'update' && t.coef && t.coef.num > 0) gradientTerms.set(spanKey(t.span), t);
+  const landed = new Set<string>();
+  for (const t of terms) {
+    if (t.site.kind !== 'update' || t.stepCoef.num >= 0) continue;
+    const key = paramKey(t)!;
+    if (exprKey(baseExpr(t.site.target)) !== key || !facts.analyzer.isParam(baseExpr(t.site.target))) continue;
+    const group = groupOf(t.site, key, t.site.span.start);
+    // A gradient's term expanded into the step: it is the gradient's decay, written where the gradient is.
+    const g = gradientTerms.get(spanKey(t.span));
+    if (g) landed.add(spanKey(t.span));
+    add(group, g ? { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g } : { span: displaySpan(t), kind: 'step', into: t.site.target, at: t.site.span, term: t });
+  }
+  // Gradients that reach the step through statements the analyzer does not expand (optimizer state, in-place calls).
+  for (const [k, g] of gradientTerms) {
+    if (landed.has(k)) continue;
+    const key = paramKey(g)!;
+    const fn = shape.fnAt(g.site.span.start);
+    const reached = feeds(shape, g.site, key, fn);
+    if (!reached) continue;
+    add(`${fn} ${loopAt(shape, reached.span.start, fn)} ${key}`, { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g });
+  }
+  const found: DoubleDecay[] = [];
+  for (const apps of groups.values()) {
+    if (apps.size < 2) continue;
+    const list = [...apps.values()].sort((a, b) => a.at.start - b.at.start || a.term.span.start - b.term.span.start);
+    let pair: [DecayApplication, DecayApplication] | undefined;
+    for (let j = 1; j < list.length && !pair; j++) {
+      for (let i = 0; i < j && !pair; i++) {
+        const a = list[i];
+        const b = list[j];
+        if (a.span.start === b.span.start || within(a.span, b.span) || within(b.span, a.span)) continue;
+        if (!sameKnob(facts, a.term, b.term) || !together(shape, a.at, b.at)) continue;
+        pair = [a, b];
+      }
+    }
+    if (pair) found.push({ param: pair[1].kind === 'step' ? pair[1].into : pair[1].term.param!.base, first: pair[0], second: pair[1] });
+  }
+  return found.sort((a, b) => a.second.span.start - b.second.span.start);
+}
+
+/**
+ * Does the gradient `site.target` reach a step of the parameter `key` later in the same function?
+ * Followed through the statements that read it: what they write is read in turn
+ * (`exp_avg.mul_(b1).add_(grad)` → `p.addcdiv_(exp_avg, …)`). The statement that writes the parameter.
+ */
+function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number): Stmt | undefined {
+  const start = exprKey(site.target);
+  if (start === undefined) return undefined;
+  const reached = new Set<string>([start]);
+  const list = shape.simplesOf.get(fn) ?? [];
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid].span.start < site.span.end) lo = mid + 1;
+    else hi = mid;
+  }
+  // Bounded: a gradient read back hundreds of statements later is not this step's.
+  for (let i = lo; i < list.length && i < lo + 400; i++) {
+    const stmt = list[i];
+    const { reads, writes } = readsWrites(stmt);
+    if (!reads.some((r) => reached.has(r))) continue;
+    for (const w of writes) {
+      const base = exprKey(baseExpr(w));
+      if (base === key) return stmt;
+      const k = exprKey(w);
+      if (k !== undefined) reached.add(k);
+      if (base !== undefined) reached.add(base);
+    }
+  }
+  return undefined;
+}
+
+/** The keys a statement reads, and what it writes (assignment targets, the receiver of an in-place call chain). */
+function readsWrites(stmt: Stmt): { reads: string[]; writes: Expr[] } {
+  const reads: string[] = [];
+  const collect = (e: Expr): void => {
+    someExpr(e, (x) => {
+      const k = exprKey(x);
+      if (k !== undefined) reads.push(k);
+      return false;
+    });
+  };
+  const writes: Expr[] = [];
+  if (stmt.kind === 'assign') {
+    collect(stmt.value);
+    for (const t of stmt.targets) {
+      if (t.kind === 'seq') writes.push(...t.items);
+      else writes.push(t);
+    }
+  } else if (stmt.kind === 'expr') {
+    collect(stmt.expr);
+    let e: Expr = stmt.expr;
+    while (e.kind === 'call' && e.callee.kind === 'attr') e = e.callee.object;
+    if (e !== stmt.expr && exprKey(e) !== undefined) writes.push(e);
+    const fe = stmt.expr.kind === 'call' ? foreachInPlace(stmt.expr) : undefined;
+    if (fe) writes.push(fe.list);
+  }
+  return { reads, writes };
+}
+
+// ------------------------------------------------------------------ once per parameter group
+
+function perGroup(facts: Facts, shape: FileShape): PerGroupDecay[] {
+  const found: PerGroupDecay[] = [];
+  const index = programIndex(facts);
+  const decays: { span: Span; list: Expr; at: number }[] = [];
+  // `torch._foreach_mul_(params, 1 - lr * wd)`, `torch._foreach_add_(params, params, alpha=-lr * wd)`.
+  for (const { stmt } of shape.simples) {
+    if (stmt.kind !== 'expr' || stmt.expr.kind !== 'call') continue;
+    const fe = foreachInPlace(stmt.expr);
+    if (!fe) continue;
+    const shrinks =
+      fe.op === '*' ? fe.operand.kind === 'binary' && fe.operand.op === '-' && numberOf(fe.operand.left) === 1 : fe.other !== undefined && exprKey(fe.other) !== undefined && exprKey(fe.other) === exprKey(fe.list);
+    if (shrinks) decays.push({ span: stmt.span, list: fe.list, at: stmt.span.start });
+  }
+  // `for p in all_params: p.mul_(1 - lr * wd)` nested in the loop over groups: the inner loop's collection.
+  for (const h of frameworkFacts(facts).handDecays) {
+    if (h.kind !== 'decoupled' || h.target.kind === 'index') continue;
+    const target = baseExpr(h.target);
+    if (target.kind !== 'name') continue;
+    const b = h.ctx.scope.lookup(target.name, h.span.start);
+    if (!b?.loop) continue;
+    const loop = shape.loops.find((l) => l.kind === 'for' && l.iter === b.loop!.iter);
+    if (loop && loop.kind === 'for') decays.push({ span: h.span, list: loop.iter, at: loop.span.start });
+  }
+  // The widest first: `p.mul_(1 - lr * wd)` rather than its `lr * wd`.
+  decays.sort((a, b) => b.span.end - b.span.start - (a.span.end - a.span.start));
+  const taken: Span[] = [];
+  for (const d of decays) {
+    if (taken.some((t) => within(d.span, t))) continue;
+    const fn = shape.fnAt(d.span.start);
+    for (const loop of shape.loops) {
+      if (loop.kind !== 'for' || !within(d.span, loop.span) || shape.fnAt(loop.span.start) !== fn || loop.span.start >= d.at) continue;
+      const collection = exprKey(loop.iter);
+      if (collection === undefined) continue;
+      const names = namesOf(loop.target, new Set());
+      // `if i == 0:`, `if p in group_params:` inside the loop: the decay runs for one group, or for its own parameters.
+      const guards = guardsOf(shape, d.span).filter((c) => within(c.region, loop.span));
+      const scope = index.scopeAt(d.span.start);
+      const perIteration = (name: string): boolean => {
+        if (names.has(name)) return true;
+        const b = scope.lookup(name, d.span.start);
+        if (!b || b.loop?.iter === d.list) return false; // the decayed parameter itself: `if p.grad is not None:`
+        return b.at >= loop.span.start && b.at < loop.span.end; // `members = set(group["params"])` in the loop
+      };
+      if (guards.some((c) => c.heads.some((h) => someExpr(h, (x) => x.kind === 'name' && perIteration(x.name))))) continue;
+      const built = allOf(d.list, collection, names, scope, d.at, loop.span.start, 0);
+      if (!built) continue;
+      taken.push(d.span);
+      found.push({ span: d.span, params: d.list, loop, built });
+      break;
+    }
+  }
+  return found.sort((a, b) => a.span.start - b.span.start);
+}
+
+/**
+ * Is `e` a list of every element of every member of `collection` (`[p for g in self.param_groups for p in g["params"]]`),
+ * built without the loop's own variables, before the loop? Followed through one assignment.
+ */
+function allOf(e: Expr, collection: string, loopNames: Set<string>, scope: Scope, at: number, loopStart: number, depth: number): Span | undefined {
+  if (depth > 3) return undefined;
+  if (e.kind === 'name') {
+    const b = scope.lookup(e.name, at);
+    if (b?.kind !== 'assign' || !b.value || b.op || b.at >= loopStart || b.scope.allBindings(e.name).length !== 1) return undefined;
+    return allOf(b.value, collection, loopNames, b.scope, b.at, loopStart, depth + 1);
+  }
+  if (e.kind === 'call' && e.callee.kind === 'name' && e.args.length === 1 && e.kwargs.length === 0) return allOf(e.args[0], collection, loopNames, scope, at, loopStart, depth + 1);
+  if (e.kind !== 'comprehension' || e.generators.length < 2) return undefined;
+  // Built without the loop's own variables (a name the comprehension binds itself is its own).
+  const own = new Set<string>();
+  for (const g of e.generators) namesOf(g.target, own);
+  if (someExpr(e, (x) => x.kind === 'name' && loopNames.has(x.name) && !own.has(x.name))) return undefined;
+  const first = e.generators[0];
+  if (exprKey(first.iter) !== collection) return undefined;
+  // The next generator walks a member of each group: `for p in g["params"]` with g the first generator's variable.
+  const groupVars = namesOf(first.target, new Set());
+  if (!someExpr(e.generators[1].iter, (x) => x.kind === 'name' && groupVars.has(x.name))) return undefined;
+  return e.span;
+}
+
+
+function namesOf(target: Expr, into: Set<string>): Set<string> {
+  someExpr(target, (x) => {
+    if (x.kind === 'name') into.add(x.name);
+    return false;
+  });
+  return into;
+}

@@ -1,0 +1,79 @@
+// NB107 decay-applied-twice: weight decay applied twice to the same parameters in one step.
+//
+// ## What it does
+// Finds a parameter whose step decays it twice with the same knob: coupled decay added to the
+// gradient that feeds the step (`grad = grad.add(p, alpha=wd)`, `g = g + wd * w`) and decoupled
+// decay in the step itself (`p.mul_(1 - lr * wd)`, `w -= lr * (g + wd * w)`), or the same decay
+// written twice; and a decay of every group's parameters run once per parameter group.
+//
+// ## Why is this bad?
+// Each application shrinks the weights by lr·λ·W: together they shrink them by 2·lr·λ·W (or once
+// per group), twice what the knob says, and the tuned weight decay no longer means what it says.
+import { defineRule } from './rule';
+import { unicodeCoef } from '../math/print/unicode';
+import { doubleDecays, type DecayApplication } from '../engine/facts/doubleDecay';
+import type { Facts } from '../engine/facts';
+
+export const nb107DecayAppliedTwice = defineRule({
+  meta: {
+    code: 'NB107',
+    name: 'decay-applied-twice',
+    severity: 'warning',
+    summary: 'Weight decay applied twice to the same parameters in one step (in the gradient and in the step, or written twice)',
+    fix: 'none',
+  },
+  check(context) {
+    const { facts } = context;
+    const { twice, perGroup } = doubleDecays(facts);
+    for (const d of twice) {
+      const w = src(facts, d.param.span);
+      const lam = strength(d.second) ?? strength(d.first) ?? 'λ';
+      const first = describe(facts, d.first, w);
+      const second = describe(facts, d.second, w);
+      const message = `weight decay is applied twice to ${w} in one step: ${first.text}, and ${second.text} again, so ${w} decays twice per step and the knob no longer says how strongly. Keep one of the two.`;
+      const math = mathOf(d.first, d.second, w, lam);
+      context.report({ span: d.second.span, message, related: [{ span: d.first.span, message: `first decay of ${w}: ${first.short}` }], math });
+    }
+    for (const g of perGroup) {
+      const list = src(facts, g.params.span);
+      const groups = src(facts, g.loop.iter.span);
+      const message = `${src(facts, g.span)} decays every parameter in ${list}, built from all of ${groups}, once per iteration of the loop over ${groups}: each parameter is decayed once per parameter group. Decay each group's own parameters, or move the decay out of the loop.`;
+      context.report({
+        span: g.span,
+        message,
+        related: [
+          { span: g.loop.iter.span, message: `the loop over ${groups} runs the decay once per group` },
+          { span: g.built, message: `${list} holds the parameters of every group` },
+        ],
+        math: { computed: `W ← (1 − lr·λ)ⁿ·W per step (n = number of groups)`, expected: `W ← (1 − lr·λ)·W per step` },
+      });
+    }
+  },
+});
+
+function src(facts: Facts, span: { start: number; end: number }): string {
+  return facts.source(span).replace(/\s+/g, ' ');
+}
+
+function describe(facts: Facts, a: DecayApplication, w: string): { text: string; short: string } {
+  const code = `\`${src(facts, a.span)}\``;
+  if (a.kind === 'gradient') {
+    const g = src(facts, a.into.span);
+    return { text: `${code} adds it to the gradient ${g}`, short: `${code} adds ${strength(a) ?? 'λ'}·${w} to the gradient ${g}` };
+  }
+  return { text: `${code} shrinks ${w}`, short: `${code} shrinks ${w} in its step` };
+}
+
+/** λ as written, the learning rate divided out (the gradient coefficient of the term). */
+function strength(a: DecayApplication): string | undefined {
+  return a.strength.syms.length > 0 ? unicodeCoef(a.strength) : undefined;
+}
+
+function mathOf(first: DecayApplication, second: DecayApplication, w: string, lam: string): { computed: string; expected: string } {
+  const decay = `${lam}·${w}`;
+  if (first.kind !== second.kind) {
+    return { computed: `${w} ← ${w} − lr·(∇L + ${decay}) − lr·${decay}`, expected: `${w} ← ${w} − lr·(∇L + ${decay})  or  ${w} ← ${w} − lr·∇L − lr·${decay}` };
+  }
+  if (first.kind === 'gradient') return { computed: `${w} ← ${w} − lr·(∇L + ${decay} + ${decay})`, expected: `${w} ← ${w} − lr·(∇L + ${decay})` };
+  return { computed: `${w} ← ${w} − lr·∇L − lr·${decay} − lr·${decay}`, expected: `${w} ← ${w} − lr·∇L − lr·${decay}` };
+}
