@@ -310,6 +310,9 @@ function updateForm(a: Analysis, site: UpdateSite): UpdateForm | undefined {
       const step = second && /^(add_|sub_)$/.test(method) ? product(first, second) : alpha ? product(alpha, first) : first;
       if (/^(sub_|assign_sub)$/.test(method)) return { target, op: '-', rhs: [step], relation, roots: [step] };
       if (/^(add_|assign_add)$/.test(method)) return { target, op: '+', rhs: [step], relation, roots: [step] };
+      // `p.mul_(1 - lr * wd)` scales the tensor in place: p ← p·(1 − ηλ), not p ← 1 − ηλ.
+      if (method === 'mul_') return { target, op: '*', rhs: [first], relation, roots: [first] };
+      if (method === 'div_') return { target, op: '/', rhs: [first], relation, roots: [first] };
       return { target, rhs: [first], relation, roots: [first] };
     }
   }
