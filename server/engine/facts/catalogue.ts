@@ -725,6 +725,14 @@ export const PARAM_GROUPS_ATTRIBUTE = 'param_groups';
 export const OPTIMIZER_DEFAULTS_ATTRIBUTE = 'defaults';
 /** Methods that walk a whole dict: a group's settings read without naming them. */
 export const DICT_WALKS = new Set(['items', 'values', 'keys', 'copy', 'update']);
+/** A TensorFlow variable's name (`v.name`, 'dense/bias:0'), which filters of trainable variables test. */
+export const VARIABLE_NAME_ATTRIBUTE = 'name';
+/** Literals that pass nothing: an argument given one of them asks for no regularization. */
+export const EMPTY_ARGUMENT_NAMES = new Set(['None', 'False', 'null', 'undefined', 'false']);
+/** Builtins that read an object's attributes by a computed name (`getattr(layer, name)`, `vars(self)`). */
+export const DYNAMIC_ATTRIBUTE_READS = new Set(['getattr', 'vars']);
+/** The attribute holding a Python object's attributes (`self.__dict__`). */
+export const INSTANCE_DICT_ATTRIBUTE = '__dict__';
 /** Python decorators that make a method take no instance. */
 export const NO_INSTANCE_DECORATORS = new Set(['staticmethod']);
 
