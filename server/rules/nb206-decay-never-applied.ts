@@ -18,7 +18,7 @@ export const nb206DecayNeverApplied = defineRule({
     code: 'NB206',
     name: 'decay-never-applied',
     severity: 'warning',
-    summary: 'An optimizer takes a weight-decay argument that no step reads: the decay is never applied',
+    summary: 'An optimizer, layer or training function takes a weight-decay or regularizer argument that nothing reads: it is never applied',
     fix: 'none',
   },
   check(context) {

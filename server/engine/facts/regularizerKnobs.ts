@@ -5,20 +5,19 @@
 //   in the program reads back: not its methods, its bases' or subclasses', nor the model or trainer
 //   holding the layers (`layer.regularizer`). Only classes built in the entry file with a value
 //   for the knob, whose bases are all visible in the project (a library base class may read it),
-//   and only when the program visibly trains (an update or a differentiation): every file the
-//   entry imports, directly or not, is searched for a read.
+//   and only when that file also trains (an update or a differentiation): every file it imports,
+//   directly or not, is searched for a read.
 // - a function that trains or computes a loss and takes a regularization strength it never reads
 //   (`def train(model, X, y, lr, reg=0.0)`).
-import type { Expr, Param, Span, Stmt } from '../ir';
+import type { Expr, Param, Span } from '../ir';
 import type { Facts } from './index';
 import type { ParsedFile } from '../document';
 import type { Program } from '../program';
 import type { ClassDef, FunctionDef } from './scope';
-import { forEachChild } from './scope';
 import { baseClasses, derivesFrom, resolveCall, resolveExpr } from './resolve';
 import { CONSTRUCTOR_METHODS, DYNAMIC_ATTRIBUTE_READS, EMPTY_ARGUMENT_NAMES, INSTANCE_DICT_ATTRIBUTE, NO_INSTANCE_DECORATORS, frameworkPath, isNeutralBasePath } from './catalogue';
 import { isRegularizerKnobName } from './roles';
-import { programIndex } from './program';
+import { programIndex, walkAll } from './program';
 import { constructorUses } from './decayKnobs';
 import { textReads } from './unused';
 import { trainingFacts, within } from './loops';
@@ -44,52 +43,6 @@ export function unusedRegularizerKnobs(facts: Facts): UnusedRegularizerKnob[] {
     cache.set(facts, found);
   }
   return found;
-}
-
-/** Every expression of a statement list, nested functions, classes and lambda bodies included. */
-function walkAll(stmts: Stmt[], visit: (e: Expr) => void): void {
-  const expr = (e: Expr): void => {
-    visit(e);
-    if (e.kind === 'lambda') walkAll(e.stmts, visit);
-    if (e.kind === 'comprehension') e.conditions?.forEach(expr);
-    forEachChild(e, expr);
-  };
-  for (const s of stmts) {
-    switch (s.kind) {
-      case 'assign':
-        s.targets.forEach(expr);
-        expr(s.value);
-        break;
-      case 'expr':
-        expr(s.expr);
-        break;
-      case 'return':
-        if (s.value) expr(s.value);
-        break;
-      case 'for':
-        expr(s.target);
-        expr(s.iter);
-        walkAll(s.body, visit);
-        break;
-      case 'block':
-        s.heads.forEach(expr);
-        s.aliases?.forEach((a) => a && expr(a));
-        walkAll(s.body, visit);
-        break;
-      case 'function':
-        s.params.forEach((p) => p.default && expr(p.default));
-        s.decorators.forEach(expr);
-        walkAll(s.body, visit);
-        break;
-      case 'class':
-        s.bases.forEach(expr);
-        s.decorators.forEach(expr);
-        walkAll(s.body, visit);
-        break;
-      default:
-        break;
-    }
-  }
 }
 
 /** Every base a project class or a neutral one (`object`, `ABC`), all the way up. */
@@ -152,8 +105,10 @@ function layerKnobs(facts: Facts): UnusedRegularizerKnob[] {
     }
   }
   if (candidates.length === 0) return [];
+  // The file that builds the layers trains them too (a model file read alone may be trained, and
+  // its layers' regularizers read, by a trainer it does not import).
+  if (facts.updates.length === 0 && trainingFacts(facts).diffs.length === 0) return [];
   const files = program.reachable(entry);
-  if (!trains(facts, files)) return [];
   const out: UnusedRegularizerKnob[] = [];
   for (const c of candidates) {
     if (!basesVisible(facts, c.cls)) continue;
@@ -164,15 +119,6 @@ function layerKnobs(facts: Facts): UnusedRegularizerKnob[] {
     out.push({ kind: 'layer', owner: c.cls.name, param: c.param, stored: uses.stored, given: c.call.span });
   }
   return out;
-}
-
-/** The program visibly trains: an update or a differentiation in a file the entry reaches. */
-function trains(facts: Facts, files: ParsedFile[]): boolean {
-  for (const parsed of files) {
-    const f = facts.program.facts(parsed);
-    if (f.updates.length > 0 || trainingFacts(f).diffs.length > 0) return true;
-  }
-  return false;
 }
 
 /**
