@@ -35,16 +35,23 @@ export type Expr =
   | { kind: 'unary'; op: UnaryOp; arg: Expr; span: Span }
   /** Python lambdas and JS arrow/function expressions. `body` is the returned expression when there is one. */
   | { kind: 'lambda'; params: Param[]; body?: Expr; stmts: Stmt[]; span: Span }
-  /** List/generator/set comprehensions. `filtered`: an `if` clause keeps only some elements (the condition is not lowered). */
-  | { kind: 'comprehension'; element: Expr; generators: Generator[]; filtered?: boolean; span: Span }
+  /**
+   * List/generator/set comprehensions. `filtered`: an `if` clause keeps only some elements;
+   * `conditions`: the `if` clauses' conditions (not among the walked children: `forEachChild` skips them).
+   */
+  | { kind: 'comprehension'; element: Expr; generators: Generator[]; filtered?: boolean; conditions?: Expr[]; span: Span }
   /** Lists, tuples, arrays, and parenthesized comma sequences. */
   | { kind: 'seq'; items: Expr[]; span: Span }
   /** Dict and object literals with statically known keys. */
   | { kind: 'object'; entries: KeywordArg[]; span: Span }
   /** `a if test else b`, `test ? a : b`. */
   | { kind: 'cond'; test: Expr; then: Expr; else: Expr; span: Span }
-  /** Anything else (comparisons, slices, ...). Children kept so walkers still see names. */
-  | { kind: 'other'; children: Expr[]; span: Span };
+  /**
+   * Anything else (comparisons, slices, ...). Children kept so walkers still see names. `ops`: a
+   * Python comparison's or boolean operator's operators in order (`['not in']` for `'bn' not in n`,
+   * `['<', '<=']` for `a < b <= c`, `['and']`).
+   */
+  | { kind: 'other'; children: Expr[]; ops?: string[]; span: Span };
 
 export interface Generator {
   target: Expr;

@@ -4,11 +4,14 @@
 // ## What it does
 // Flags an explicit nonzero weight decay on torch optimizers given `model.parameters()` whole
 // (no param groups), on Keras optimizers without `exclude_from_weight_decay`, and on optax
-// `adamw`/`adamaxw`/`nadamw` without `mask`. For torch and Keras, only when the model the decay
-// reaches is seen to own a bias or normalization weights (facts/decayTargets.ts). Also an L2
+// `adamw`/`adamaxw`/`nadamw` (and `add_decayed_weights` in a chain) without `mask`. For torch and
+// Keras, only when the model the decay reaches is seen to own a bias or normalization weights
+// (facts/decayTargets.ts); for optax, when a flax or Haiku layer with a bias or normalization
+// weights is built in the file or a project file it imports. Also an L2
 // penalty added to the loss that sums over every parameter with no filter
 // (`wd * sum((p ** 2).sum() for p in model.parameters())`, `tf.add_n([tf.nn.l2_loss(v) for v in
-// tf.trainable_variables()])`), when those parameters are seen to include a bias or norm weights.
+// tf.trainable_variables()])`), when those parameters are seen to include a bias or norm weights,
+// or a filter leaves out only normalization weights by name (`'bn' not in n`) and a bias is seen.
 //
 // ## Why is this bad?
 // Decaying biases and BatchNorm/LayerNorm γ, β constrains nothing useful (they hold no
@@ -16,7 +19,7 @@
 import { defineRule } from './rule';
 import { formatNumber } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
-import { decayExemptLayerOf, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
+import { decayExemptLayerOf, jaxDecayTargets, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
   meta: {
@@ -62,10 +65,29 @@ export const nb204DecayOnBiasAndNorm = defineRule({
             `Exclude them before training: optimizer.exclude_from_weight_decay(var_names=['bias', 'gamma', 'beta']).`,
         });
       } else if (opt.framework === 'optax' && !opt.mask) {
+        const { layer: module, leaf } = jaxDecayTargets(facts);
+        const layer = module ?? leaf;
+        if (!layer) continue;
         context.report({
+          related: [evidence(layer, facts.source(layer.call.span))],
           span: setting.arg.span,
           message:
             `optax.${opt.name}(weight_decay=${wd}) without mask decays every leaf of the parameter pytree, biases and normalization scales included. ` +
+            `Pass mask=lambda params: jax.tree_util.tree_map(lambda p: p.ndim > 1, params) to decay only the weight matrices and kernels.`,
+        });
+      }
+    }
+    for (const chain of fw.chains) {
+      for (const el of chain.elements) {
+        if (el.kind !== 'decay' || el.masked || !el.decay || el.decay.value === undefined || el.decay.value <= 0) continue;
+        // A chain is judged on the flax or Haiku modules the project builds.
+        const layer = jaxDecayTargets(facts).layer;
+        if (!layer) break;
+        context.report({
+          related: [evidence(layer, facts.source(layer.call.span))],
+          span: (el.call ?? el.decay.expr).span,
+          message:
+            `optax.add_decayed_weights(${facts.source(el.decay.expr.span)}) without mask decays every leaf of the parameter pytree, biases and normalization scales included. ` +
             `Pass mask=lambda params: jax.tree_util.tree_map(lambda p: p.ndim > 1, params) to decay only the weight matrices and kernels.`,
         });
       }
@@ -74,6 +96,17 @@ export const nb204DecayOnBiasAndNorm = defineRule({
       const layer = penaltyExemptLayerOf(facts, pen);
       if (!layer || !pen.over) continue;
       const over = facts.source(pen.over.collection.span);
+      if (pen.over.normsExcluded) {
+        const filter = facts.source(pen.over.normsExcluded);
+        context.report({
+          related: [evidence(layer, facts.source(layer.call.span))],
+          span: pen.span,
+          message:
+            `This L2 penalty leaves out normalization weights by name (${filter.length > 60 ? `${filter.slice(0, 57)}...` : filter}) but still sums over the biases of ${over}; ` +
+            `weight decay is usually kept off them too. Filter by shape instead: the tensors with ndim > 1 (len(v.shape) > 1) are the weight matrices and kernels.`,
+        });
+        continue;
+      }
       context.report({
         related: [evidence(layer, facts.source(layer.call.span))],
         span: pen.span,

@@ -7,16 +7,18 @@
 //
 // ## Why is this bad?
 // The user asks for weight decay and trains without it, silently: `weight_decay=1e-2` behaves
-// exactly like `weight_decay=0`.
+// exactly like `weight_decay=0`. The same for a from-scratch layer's regularizer that nothing reads
+// into a loss or a gradient, and a training function's regularization strength it never reads.
 import { defineRule } from './rule';
 import { unusedDecayKnobs } from '../engine/facts/decayKnobs';
+import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
 
 export const nb206DecayNeverApplied = defineRule({
   meta: {
     code: 'NB206',
     name: 'decay-never-applied',
     severity: 'warning',
-    summary: 'An optimizer takes a weight-decay argument that no step reads: the decay is never applied',
+    summary: 'An optimizer, layer or training function takes a weight-decay or regularizer argument that nothing reads: it is never applied',
     fix: 'none',
   },
   check(context) {
@@ -30,6 +32,27 @@ export const nb206DecayNeverApplied = defineRule({
         related,
         math: { missingTerm: { how: 'never-applied', term: k.param.name, params: k.cls.name } },
       });
+    }
+    const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));
+    for (const k of unusedRegularizerKnobs(facts)) {
+      if (reported.has(k.param.span.start)) continue;
+      if (k.kind === 'layer') {
+        const related = [];
+        if (k.stored) related.push({ span: k.stored, message: `${k.param.name} is stored here, and nothing reads it back` });
+        if (k.given) related.push({ span: k.given, message: `a value for ${k.param.name} is passed here` });
+        context.report({
+          span: k.param.span,
+          message: `${k.owner} accepts ${k.param.name} and stores it, but no loss or gradient reads it: the regularization is never applied, whatever value is passed`,
+          related,
+          math: { missingTerm: { how: 'left-out', term: k.param.name } },
+        });
+      } else {
+        context.report({
+          span: k.param.span,
+          message: `${k.owner} accepts ${k.param.name} but never reads it: the regularization is never applied, whatever value is passed`,
+          math: { missingTerm: { how: 'left-out', term: k.param.name } },
+        });
+      }
     }
   },
 });

@@ -514,8 +514,38 @@ export const KERAS_OPTIMIZER_VARIABLES: Record<string, { name: string; position:
 };
 
 /** A layer constructor Nabla knows the biases and normalization weights of: torch.nn modules, Keras layers. */
+const FLAX_BIAS: DecayExemptSpec = { kind: 'bias', flag: 'use_bias', on: true };
+const FLAX_NORM: DecayExemptSpec = { kind: 'norm', flag: 'use_scale', flag2: 'use_bias', on: true };
+/** flax.linen modules: `use_bias=True` by default; normalization with `use_scale`/`use_bias` on by default. */
+const FLAX_LAYERS: Record<string, DecayExemptSpec> = {
+  Dense: FLAX_BIAS, DenseGeneral: FLAX_BIAS, Conv: FLAX_BIAS, ConvTranspose: FLAX_BIAS, ConvLocal: FLAX_BIAS,
+  LayerNorm: FLAX_NORM, BatchNorm: FLAX_NORM, GroupNorm: FLAX_NORM, RMSNorm: { kind: 'norm', flag: 'use_scale', on: true },
+  MultiHeadDotProductAttention: FLAX_BIAS, SelfAttention: FLAX_BIAS,
+};
+/** Haiku modules: `with_bias=True` by default; `LayerNorm`/`BatchNorm` scale and offset as their flags say. */
+const HAIKU_LAYERS: Record<string, DecayExemptSpec> = {
+  Linear: { kind: 'bias', flag: 'with_bias', position: 1, on: true },
+  Conv1D: { kind: 'bias', flag: 'with_bias', on: true }, Conv2D: { kind: 'bias', flag: 'with_bias', on: true }, Conv3D: { kind: 'bias', flag: 'with_bias', on: true },
+  LayerNorm: { kind: 'norm', flag: 'create_scale', position: 1, flag2: 'create_offset', on: true },
+  BatchNorm: { kind: 'norm', flag: 'create_scale', position: 0, flag2: 'create_offset', on: true },
+};
+
+/** A flax or Haiku layer with a bias or normalization weights (the parameters an optax decay without a mask reaches). */
+export function isJaxLayerPath(path: string[]): boolean {
+  return (path[0] === 'flax' && path.includes('linen')) || path[0] === 'haiku';
+}
+
+/** `jnp.zeros(n)`, `jnp.ones((n,))`, `jnp.full(n, v)`: a one-dimensional array (a bias or a scale as a pytree leaf), from its shape argument. */
+export function isJaxVectorConstructor(path: string[], shape: Expr | undefined): boolean {
+  if (path[0] !== 'jax' || !path.includes('numpy') || !['zeros', 'ones', 'full'].includes(path[path.length - 1]) || !shape) return false;
+  if (shape.kind === 'seq') return shape.items.length === 1;
+  return shape.kind === 'num' || shape.kind === 'name' || shape.kind === 'attr';
+}
+
 export function knownLayerSpec(path: string[]): DecayExemptSpec | undefined {
   const name = path[path.length - 1] ?? '';
+  if (path[0] === 'flax' && path.includes('linen')) return FLAX_LAYERS[name];
+  if (path[0] === 'haiku') return HAIKU_LAYERS[name];
   if (path[0] === 'torch' && path.includes('nn') && !path.includes('functional')) return TORCH_LAYERS[name];
   if (path[0] === 'keras' && path.includes('layers')) return KERAS_LAYERS[name];
   return undefined;
@@ -754,6 +784,14 @@ export const PARAM_GROUPS_ATTRIBUTE = 'param_groups';
 export const OPTIMIZER_DEFAULTS_ATTRIBUTE = 'defaults';
 /** Methods that walk a whole dict: a group's settings read without naming them. */
 export const DICT_WALKS = new Set(['items', 'values', 'keys', 'copy', 'update']);
+/** A TensorFlow variable's name (`v.name`, 'dense/bias:0'), which filters of trainable variables test. */
+export const VARIABLE_NAME_ATTRIBUTE = 'name';
+/** Literals that pass nothing: an argument given one of them asks for no regularization. */
+export const EMPTY_ARGUMENT_NAMES = new Set(['None', 'False', 'null', 'undefined', 'false']);
+/** Builtins that read an object's attributes by a computed name (`getattr(layer, name)`, `vars(self)`). */
+export const DYNAMIC_ATTRIBUTE_READS = new Set(['getattr', 'vars']);
+/** The attribute holding a Python object's attributes (`self.__dict__`). */
+export const INSTANCE_DICT_ATTRIBUTE = '__dict__';
 /** Python decorators that make a method take no instance. */
 export const NO_INSTANCE_DECORATORS = new Set(['staticmethod']);
 

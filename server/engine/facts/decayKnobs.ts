@@ -88,7 +88,7 @@ function isTorchOptimizer(facts: Facts, cls: ClassDef, depth: number): boolean {
  * Undefined when it does anything else with it (computes with it, passes it on, branches on it
  * other than to reject a bad value).
  */
-function constructorUses(facts: Facts, init: FunctionDef, name: string): { keys: Set<string>; attrs: Set<string>; stored?: Span } | undefined {
+export function constructorUses(facts: Facts, init: FunctionDef, name: string): { keys: Set<string>; attrs: Set<string>; stored?: Span } | undefined {
   const keys = new Set<string>();
   const attrs = new Set<string>();
   let stored: Span | undefined;

@@ -11,8 +11,8 @@ import type { Expr } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
 import type { Scope } from './scope';
-import { programIndex, type CallSite } from './program';
-import { KERAS_COMPILE, KERAS_OPTIMIZER_VARIABLES, TRAINABLE_WEIGHT_LISTS, frameworkPath, isParametersMethod, isTf1LayerCall, isTf1TrainableVariables, isTf1VariableCall, knownLayerSpec, layerDecayExempt, tf1LayerDecayExempt, tf1VariableShape } from './catalogue';
+import { programIndex, walkAll, type CallSite } from './program';
+import { KERAS_COMPILE, KERAS_OPTIMIZER_VARIABLES, TRAINABLE_WEIGHT_LISTS, frameworkPath, isJaxLayerPath, isJaxVectorConstructor, isParametersMethod, isTf1LayerCall, isTf1TrainableVariables, isTf1VariableCall, knownLayerSpec, layerDecayExempt, tf1LayerDecayExempt, tf1VariableShape } from './catalogue';
 import { trainingFacts, type Call, type LayerProbe, type TrainingFacts } from './loops';
 import type { LossPenaltyFact, OptimizerFact } from './frameworks';
 
@@ -62,6 +62,22 @@ export const DECAY_EXEMPT_PROBE: LayerProbe<DecayExemptLayer> = {
     const path = site && pathAt(t, site);
     return !!path && knownLayerSpec(path) !== undefined;
   },
+};
+
+function biasIn(t: TrainingFacts, span: { start: number; end: number }): DecayExemptLayer | undefined {
+  for (const site of t.callsIn(span)) {
+    const layer = layerAt(t, site);
+    if (layer?.kind === 'bias') return layer;
+  }
+  return undefined;
+}
+
+/** Layers that own a bias (normalization layers aside): what a filter of norm weights by name still decays. */
+export const BIAS_PROBE: LayerProbe<DecayExemptLayer> = {
+  id: 'bias',
+  inSpan: biasIn,
+  inUnit: (t, unit) => biasIn(t, unit.span),
+  isLayer: DECAY_EXEMPT_PROBE.isLayer,
 };
 
 /** `model.parameters()`, `filter(f, model.parameters())`, `list(...)`, `model.trainable_variables` → `model`. */
@@ -137,9 +153,11 @@ export function penaltyExemptLayerOf(facts: Facts, pen: LossPenaltyFact): DecayE
   if (!pen.over) return undefined;
   const { collection, scope, at } = pen.over;
   const t = trainingFacts(facts);
+  // A filter that leaves out norm weights by name still keeps the biases: only a bias is evidence then.
+  const biasesOnly = pen.over.normsExcluded !== undefined;
   const model = modelOfParams(collection);
   if (model) {
-    const status = t.modelProbe(DECAY_EXEMPT_PROBE, model, scope, at);
+    const status = t.modelProbe(biasesOnly ? BIAS_PROBE : DECAY_EXEMPT_PROBE, model, scope, at);
     return status.kind === 'found' ? status.layer : undefined;
   }
   if (collection.kind !== 'call' || collection.args.length !== 0) return undefined;
@@ -148,17 +166,19 @@ export function penaltyExemptLayerOf(facts: Facts, pen: LossPenaltyFact): DecayE
   // The graph the penalty's own function builds; the whole file's only when that function builds no
   // layers or variables itself (a loss written apart from the model).
   const own = pen.ctx.owner.span;
-  if (t.callsIn(own).some((site) => { const p = pathAt(t, site); return !!p && (isTf1LayerCall(p) || isTf1VariableCall(p)); })) return tf1ExemptIn(t, own);
-  return tf1ExemptIn(t, facts.scopes.root.span);
+  if (t.callsIn(own).some((site) => { const p = pathAt(t, site); return !!p && (isTf1LayerCall(p) || isTf1VariableCall(p)); })) return tf1ExemptIn(t, own, biasesOnly);
+  return tf1ExemptIn(t, facts.scopes.root.span, biasesOnly);
 }
 
-function tf1ExemptIn(t: TrainingFacts, span: { start: number; end: number }): DecayExemptLayer | undefined {
+function tf1ExemptIn(t: TrainingFacts, span: { start: number; end: number }, biasesOnly: boolean): DecayExemptLayer | undefined {
   const facts = t.facts;
   for (const site of t.callsIn(span)) {
     const p = pathAt(t, site);
     if (!p) continue;
     const kind = tf1LayerDecayExempt(p, argOf(site.call));
-    if (kind) return { call: site.call, kind };
+    if (kind === 'bias' || (kind && !biasesOnly)) return { call: site.call, kind };
+    // A one-dimensional variable may be a norm's scale, which a filter of norm names leaves out.
+    if (biasesOnly) continue;
     const valueCall = (e: Expr) => {
       if (e.kind !== 'call') return undefined;
       const vp = frameworkPath(e.callee, site.scope, site.at, facts.scopes.imports, 'python');
@@ -168,4 +188,58 @@ function tf1ExemptIn(t: TrainingFacts, span: { start: number; end: number }): De
     if (shape?.kind === 'seq' && shape.items.length === 1) return { call: site.call, kind: 'vector' };
   }
   return undefined;
+}
+
+const jaxCache = new WeakMap<Facts, { layer?: DecayExemptLayer; leaf?: DecayExemptLayer }>();
+
+/**
+ * What an optax decay without a mask reaches, as far as the project shows (optax transforms know
+ * nothing of a model until they are given its parameter pytree): `layer`, the first flax or Haiku
+ * layer with a bias or normalization weights (`nn.Dense(128)`, `nn.LayerNorm()`, `hk.Linear(10)`)
+ * built in the file or in a project file it imports, directly or not; `leaf`, the first
+ * one-dimensional array written as an entry of a hand-built parameter dict (`{'w': ..., 'b':
+ * jnp.zeros(n)}`) in those files.
+ */
+export function jaxDecayTargets(facts: Facts): { layer?: DecayExemptLayer; leaf?: DecayExemptLayer } {
+  const known = jaxCache.get(facts);
+  if (known) return known;
+  const found: { layer?: DecayExemptLayer; leaf?: DecayExemptLayer } = {};
+  const program = facts.program;
+  const entry = program.parsedOf(facts.scopes.root.span);
+  for (const parsed of entry ? program.reachable(entry) : []) {
+    if (parsed.language !== 'python') continue;
+    const f = program.facts(parsed);
+    const index = programIndex(f);
+    const pathOf = (call: Call): string[] | undefined => {
+      const scope = index.scopeAt(call.span.start);
+      return frameworkPath(call.callee, scope, call.span.start, f.scopes.imports, 'python');
+    };
+    if (!found.layer) {
+      for (const site of [...index.calls].sort((a, b) => a.call.span.start - b.call.span.start)) {
+        const path = frameworkPath(site.call.callee, site.scope, site.at, f.scopes.imports, 'python');
+        const kind = path && isJaxLayerPath(path) ? layerDecayExempt(path, argOf(site.call)) : undefined;
+        if (kind) {
+          found.layer = { call: site.call, kind };
+          break;
+        }
+      }
+    }
+    if (!found.leaf) {
+      walkAll(parsed.module.body, (e) => {
+        if (found.leaf || e.kind !== 'object') return;
+        for (const entry of e.entries) {
+          const v = entry.value;
+          if (v.kind !== 'call') continue;
+          const path = pathOf(v);
+          if (path && isJaxVectorConstructor(path, v.kwargs.find((k) => k.name === 'shape')?.value ?? v.args[0])) {
+            found.leaf = { call: v, kind: 'vector' };
+            return;
+          }
+        }
+      });
+    }
+    if (found.layer && found.leaf) break;
+  }
+  jaxCache.set(facts, found);
+  return found;
 }

@@ -12,7 +12,7 @@ import type { ParamOccurrence, Summand } from './analysis';
 import { numberOf } from './analysis';
 import { children, forEachChild, type Binding, type Scope } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { isLearningRateName, isParamGroupsHelperName, isParsedArgsName, isStateLike, isWholeLossName, parameterOfGradient } from './roles';
+import { isLearningRateName, isNormWeightFragment, isParamGroupsHelperName, isParsedArgsName, isStateLike, isWholeLossName, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
 import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
 import {
@@ -28,6 +28,7 @@ import {
   OPTIMIZER_USE_METHODS,
   PARAMETER_LISTS,
   REGULARIZER_ARGUMENT,
+  VARIABLE_NAME_ATTRIBUTE,
   TRAINABLE_WEIGHT_LISTS,
   frameworkPath,
   isActivityRegularizerArgument,
@@ -166,9 +167,11 @@ export interface LossPenaltyFact {
   /**
    * The collection the penalty's one comprehension walks with no `if` clause, through variables and
    * identity comprehensions (`[v for v in tf.trainable_variables()]`): `model.parameters()`,
-   * `tf.trainable_variables()`. Absent when a filter keeps only some of it, or when unknown.
+   * `tf.trainable_variables()`. Absent when a filter keeps only some of it, or when unknown; a
+   * filter that leaves out normalization weights by name and nothing else (`'bn' not in n`,
+   * `'batch_normalization' not in v.name`) keeps the collection, with `normsExcluded` its condition.
    */
-  over?: { collection: Expr; scope: Scope; at: number };
+  over?: { collection: Expr; scope: Scope; at: number; normsExcluded?: Span };
 }
 
 export interface HandDecayFact {
@@ -840,25 +843,26 @@ class Collector {
     return roots.size === 1 ? [...roots][0] : undefined;
   }
 
-  /** The unfiltered collection a penalty's one comprehension sums over (see LossPenaltyFact.over). */
+  /** The collection a penalty's one comprehension sums over, unfiltered or filtered of norm weights only (see LossPenaltyFact.over). */
   private penaltyCollection(s: Summand): LossPenaltyFact['over'] {
-    const found: { collection: Expr; scope: Scope; at: number; filtered: boolean }[] = [];
+    type Source = { collection: Expr; scope: Scope; at: number; filter: Filter };
+    const found: Source[] = [];
     const seen = new Set<Expr>();
     // The source of a comprehension's elements, through variables and `[v for v in xs if ...]`.
-    const source = (e: Expr, scope: Scope, at: number, depth: number): { collection: Expr; scope: Scope; at: number; filtered: boolean } | undefined => {
+    const source = (e: Expr, scope: Scope, at: number, depth: number): Source | undefined => {
       if (depth > 4) return undefined;
       if (e.kind === 'name') {
         const b = scope.lookup(e.name, at);
-        return b?.kind === 'assign' && b.value && !b.op ? source(b.value, b.scope, b.at, depth + 1) : { collection: e, scope, at, filtered: false };
+        return b?.kind === 'assign' && b.value && !b.op ? source(b.value, b.scope, b.at, depth + 1) : { collection: e, scope, at, filter: NO_FILTER };
       }
       if (e.kind === 'call' && e.callee.kind === 'name' && e.callee.name === 'list' && e.args.length === 1 && e.kwargs.length === 0) return source(e.args[0], scope, at, depth + 1);
       if (e.kind === 'comprehension') {
         const g = e.generators[0];
         if (e.generators.length !== 1 || exprKey(e.element) === undefined || exprKey(e.element) !== exprKey(g.target)) return undefined;
         const inner = source(g.iter, this.facts.scopes.lambdaScopes.get(e) ?? scope, at, depth + 1);
-        return inner && { ...inner, filtered: inner.filtered || !!e.filtered };
+        return inner && { ...inner, filter: joinFilters(inner.filter, comprehensionFilter(e)) };
       }
-      return { collection: e, scope, at, filtered: false };
+      return { collection: e, scope, at, filter: NO_FILTER };
     };
     const visit = (e: Expr, scope: Scope, at: number, depth: number): void => {
       if (depth > 4 || seen.has(e)) return;
@@ -871,16 +875,16 @@ class Collector {
       if (e.kind === 'comprehension') {
         const g = e.generators[0];
         const src = e.generators.length === 1 ? source(g.iter, scope, at, 0) : undefined;
-        found.push(src ? { ...src, filtered: src.filtered || !!e.filtered } : { collection: e, scope, at, filtered: true });
+        found.push(src ? { ...src, filter: joinFilters(src.filter, comprehensionFilter(e)) } : { collection: e, scope, at, filter: OTHER_FILTER });
         return;
       }
       const inner = e.kind === 'lambda' ? this.facts.scopes.lambdaScopes.get(e) ?? scope : scope;
       for (const c of children(e)) visit(c, inner, at, depth);
     };
     for (const f of s.num) visit(f.expr, f.scope, f.at, 0);
-    if (found.length !== 1 || found[0].filtered) return undefined;
-    const { collection, scope, at } = found[0];
-    return { collection, scope, at };
+    if (found.length !== 1 || found[0].filter.kind === 'other') return undefined;
+    const { collection, scope, at, filter } = found[0];
+    return filter.kind === 'norms' ? { collection, scope, at, normsExcluded: filter.span } : { collection, scope, at };
   }
 
   private collectHandDecays(): void {
@@ -1285,4 +1289,41 @@ export function wholeModelRoot(e: Expr): string | undefined {
 function decayLike(c: Coef): boolean {
   if (c.syms.some((s) => s.pow > 0 && !isLearningRateName(s.name))) return true;
   return c.syms.length === 0 ? Math.abs(c.num) > 0 && Math.abs(c.num) < 1 : c.syms.every((s) => isLearningRateName(s.name)) && Math.abs(c.num) > 0 && Math.abs(c.num) < 1;
+}
+
+/** What a comprehension's `if` clauses leave out: nothing, normalization weights by name only, or anything else. */
+type Filter = { kind: 'none' } | { kind: 'norms'; span: Span } | { kind: 'other' };
+const NO_FILTER: Filter = { kind: 'none' };
+const OTHER_FILTER: Filter = { kind: 'other' };
+
+function joinFilters(a: Filter, b: Filter): Filter {
+  if (a.kind === 'other' || b.kind === 'other') return OTHER_FILTER;
+  return a.kind === 'norms' ? a : b;
+}
+
+/**
+ * A comprehension's filter: `norms` when every condition leaves out a normalization name fragment
+ * from the element's name (`for n, p in model.named_parameters() if 'bn' not in n`, `for v in
+ * tf.trainable_variables() if 'batch_normalization' not in v.name`), joined by `and`.
+ */
+function comprehensionFilter(e: Expr & { kind: 'comprehension' }): Filter {
+  if (!e.filtered) return NO_FILTER;
+  const conditions = e.conditions ?? [];
+  if (conditions.length === 0 || e.generators.length !== 1) return OTHER_FILTER;
+  const target = e.generators[0].target;
+  // The element's name: the first of `(name, param)` pairs, or a variable's `.name`.
+  const isName = (x: Expr): boolean => {
+    if (target.kind === 'seq' && target.items.length === 2 && target.items[0].kind === 'name') return x.kind === 'name' && x.name === target.items[0].name;
+    if (target.kind === 'name') return x.kind === 'attr' && x.name === VARIABLE_NAME_ATTRIBUTE && x.object.kind === 'name' && x.object.name === target.name;
+    return false;
+  };
+  const excludesNorm = (fragment: Expr, subject: Expr): boolean => fragment.kind === 'str' && isNormWeightFragment(fragment.value) && isName(subject);
+  const onlyNorms = (c: Expr): boolean => {
+    if (c.kind === 'other' && c.ops && c.ops.length > 0 && c.ops.every((o) => o === 'and')) return c.children.every(onlyNorms);
+    if (c.kind === 'other' && c.ops?.length === 1 && c.ops[0] === 'not in' && c.children.length === 2) return excludesNorm(c.children[0], c.children[1]);
+    if (c.kind === 'unary' && c.op === 'not' && c.arg.kind === 'other' && c.arg.ops?.length === 1 && c.arg.ops[0] === 'in' && c.arg.children.length === 2) return excludesNorm(c.arg.children[0], c.arg.children[1]);
+    return false;
+  };
+  if (!conditions.every(onlyNorms)) return OTHER_FILTER;
+  return { kind: 'norms', span: { start: conditions[0].span.start, end: conditions[conditions.length - 1].span.end } };
 }

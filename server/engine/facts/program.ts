@@ -249,3 +249,49 @@ function build(facts: Facts): ProgramIndex {
     },
   };
 }
+
+/** Every expression of a statement list, nested functions, classes and lambda bodies included. */
+export function walkAll(stmts: Stmt[], visit: (e: Expr) => void): void {
+  const expr = (e: Expr): void => {
+    visit(e);
+    if (e.kind === 'lambda') walkAll(e.stmts, visit);
+    if (e.kind === 'comprehension') e.conditions?.forEach(expr);
+    forEachChild(e, expr);
+  };
+  for (const s of stmts) {
+    switch (s.kind) {
+      case 'assign':
+        s.targets.forEach(expr);
+        expr(s.value);
+        break;
+      case 'expr':
+        expr(s.expr);
+        break;
+      case 'return':
+        if (s.value) expr(s.value);
+        break;
+      case 'for':
+        expr(s.target);
+        expr(s.iter);
+        walkAll(s.body, visit);
+        break;
+      case 'block':
+        s.heads.forEach(expr);
+        s.aliases?.forEach((a) => a && expr(a));
+        walkAll(s.body, visit);
+        break;
+      case 'function':
+        s.params.forEach((p) => p.default && expr(p.default));
+        s.decorators.forEach(expr);
+        walkAll(s.body, visit);
+        break;
+      case 'class':
+        s.bases.forEach(expr);
+        s.decorators.forEach(expr);
+        walkAll(s.body, visit);
+        break;
+      default:
+        break;
+    }
+  }
+}

@@ -391,3 +391,22 @@ export function isDecayKnobName(name: string): boolean {
   if (/lr|rate_decay|decay_?(steps?|rate|every|epochs?|factor|schedule|type|mode|start|end)|beta|momentum|lamb$/i.test(name) && !/^weight_decay_rate$/.test(name)) return false;
   return /^(weight_?decay\w*|wd|decay|l2|l2_?(reg\w*|penalty|lambda|coef\w*)|weight_decay_rate)$/i.test(name);
 }
+
+/**
+ * A layer's, model's or training function's regularization argument: a regularizer object
+ * (`regularizer`, `kernel_regularizer`, `W_regularizer`) or a strength (`reg`, `reg_lambda`,
+ * `lambda_reg`, `l2`, `l1_reg`, `weight_decay`).
+ */
+export function isRegularizerKnobName(name: string): boolean {
+  if (isDecayKnobName(name) && !/^decay$/i.test(name)) return true;
+  return /^((\w+_)?regularizer|regularization|reg(_?(lambda|lam|strength|param|coef\w*|weight|scale))?|(lambda|lam)_?reg|l[12](_?(reg\w*|penalty|lambda|lam|coef\w*|strength))?|lambda_?l[12])$/i.test(name);
+}
+
+/**
+ * A name fragment a parameter filter tests to leave out normalization weights: `'bn'`, `'norm'`,
+ * `'batch_normalization'`, `'BatchNorm'`, `'.ln'`, `'gamma'`, `'beta'` (`'bn' not in name`).
+ */
+export function isNormWeightFragment(fragment: string): boolean {
+  const core = fragment.replace(/^[._/:\d]+|[._/:\d]+$/g, '');
+  return /^(bn|ln|gn|norm\w*|\w*_norm|\w*norm|batch_?norm\w*|layer_?norm\w*|group_?norm\w*|batch_?normali[sz]ation|layer_?normali[sz]ation|gamma|beta)$/i.test(core);
+}

@@ -114,6 +114,18 @@ const hiddenStatement = /^\s*(assert|raise|global|nonlocal|match|case|print|exec
 /** Lookups by a name the code computes: any variable may be read through them. */
 const dynamic = /\b(locals|vars|eval|exec|globals)\s*\(/;
 
+/**
+ * Whether a region reads `name` where the IR cannot show it: a dynamic lookup (`locals()`), a
+ * statement the IR drops, or an f-string (`f"{reg}"`, whose text only the IR keeps) among `strings`.
+ */
+export function textReads(facts: Facts, name: string, region: Span, strings: string[]): boolean {
+  const text = facts.source(region);
+  if (dynamic.test(text)) return true;
+  const word = wordPattern(name);
+  for (const line of text.split('\n')) if (hiddenStatement.test(line) && word.test(line)) return true;
+  return strings.some((s) => /[{}]/.test(s) && word.test(s));
+}
+
 /** `name` as a whole word (not an attribute `x.name`, not part of `name_2`). */
 function wordPattern(name: string): RegExp {
   return new RegExp(`(?<![\\w.$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);

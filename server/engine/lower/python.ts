@@ -373,6 +373,13 @@ export class PythonLowerer {
         if (op === '-' || op === '+' || op === '~') return { kind: 'unary', op, arg: this.expr(arg, d), span };
         return other(span, [this.expr(arg, d)]);
       }
+      case 'comparison_operator':
+      case 'boolean_operator': {
+        // The operators are the unnamed children between the operands (`not in` and `is not` are one each).
+        const ops: string[] = [];
+        for (const c of node.children) if (c && !c.isNamed && c.type !== '(' && c.type !== ')') ops.push(c.type);
+        return { kind: 'other', children: this.children(node, d), ops, span };
+      }
       case 'not_operator': {
         const arg = field(node, f.argument);
         return arg ? { kind: 'unary', op: 'not', arg: this.expr(arg, d), span } : other(span);
@@ -387,15 +394,20 @@ export class PythonLowerer {
         const body = field(node, f.body);
         const generators: { target: Expr; iter: Expr }[] = [];
         let filtered = false;
+        const conditions: Expr[] = [];
         for (const c of node.namedChildren) {
-          if (c?.type === 'if_clause') filtered = true;
+          if (c?.type === 'if_clause') {
+            filtered = true;
+            const test = c.namedChildren.find((x) => x && x.type !== 'comment');
+            if (test) conditions.push(this.expr(test, d));
+          }
           if (c?.type !== 'for_in_clause') continue;
           const left = field(c, f.left);
           const right = field(c, f.right);
           generators.push({ target: left ? this.expr(left, d) : other(this.spanOf(c)), iter: right ? this.expr(right, d) : other(this.spanOf(c)) });
         }
         if (!body) return other(span);
-        return { kind: 'comprehension', element: this.expr(body, d), generators, ...(filtered ? { filtered } : {}), span };
+        return { kind: 'comprehension', element: this.expr(body, d), generators, ...(filtered ? { filtered, conditions } : {}), span };
       }
       case 'list':
       case 'tuple':
