@@ -6,6 +6,7 @@ import { nb103PenaltyGradientFactor } from './nb103-penalty-gradient-factor';
 import { nb104L1Gradient } from './nb104-l1-gradient';
 import { nb105PenaltyShape } from './nb105-penalty-shape';
 import { nb106ConstantDecay } from './nb106-constant-decay';
+import { nb108DecayOutsideStep } from './nb108-decay-outside-step';
 import { nb201DoubleRegularization } from './nb201-double-regularization';
 import { nb202CoupledDecayInAdaptiveOptimizer } from './nb202-coupled-decay-in-adaptive-optimizer';
 import { nb203NotWeightDecay } from './nb203-not-weight-decay';
@@ -27,6 +28,7 @@ export const allRules: Rule[] = [
   nb104L1Gradient,
   nb105PenaltyShape,
   nb106ConstantDecay,
+  nb108DecayOutsideStep,
   nb201DoubleRegularization,
   nb202CoupledDecayInAdaptiveOptimizer,
   nb203NotWeightDecay,
