@@ -14,12 +14,13 @@ import { someExpr, type FunctionDef, type Scope } from './scope';
 import { loopCollectionKey, regGradientTerms, splitProduct, type RegGradientTerm } from './gradients';
 import { penaltyCoefficientNames } from './losses';
 import { regularizerObjects } from './regularizerObjects';
-import { movesModelParameter } from './steps';
+import { movesModelParameter, stepOf } from './steps';
+import { DirectionAnalyzer } from './direction';
 import { trainingFacts } from './loops';
 import { resolveCall, enclosingClass, returnsOf } from './resolve';
 import { isTorchOptimizer } from './decayKnobs';
 import { CONSTRUCTOR_METHODS, HANDWRITTEN_OPTIMIZER_METHODS, optimizerApplyCall } from './catalogue';
-import { isDecayStrengthSymbol, isLearningRateName } from './roles';
+import { isDecayStrengthSymbol, isGradientLike, isLearningRateName } from './roles';
 import { programIndex, spanKey } from './program';
 
 export interface DecayOutsideStep {
@@ -117,7 +118,7 @@ function regularizerGradientCall(facts: Facts, site: UpdateSite): { call: Expr; 
 function confirm(facts: Facts, site: UpdateSite, scalars: { name: string; pow: number }[]): { site: UpdateSite; step: Span; stepKind: 'optimizer' | 'update' } | undefined {
   const key = exprKey(baseExpr(site.target));
   if (key === undefined || !movesModelParameter(facts, site)) return undefined;
-  if (scalars.some((x) => x.pow > 0 && isLearningRateName(x.name.replace(/^.*\./, '')))) return undefined;
+  if (scalars.some((x) => x.pow > 0 && carriesLearningRate(facts, x.name, site.scope, site.at, 0))) return undefined;
   const fn = programIndex(facts).enclosingFunction(site.scope);
   // An optimizer's own step (a framework Optimizer subclass) defines how its decay is applied.
   const cls = enclosingClass(site.scope);
@@ -127,8 +128,31 @@ function confirm(facts: Facts, site: UpdateSite, scalars: { name: string; pow: n
   const step = gradientStepOf(facts, site, key, fn);
   if (!step) return undefined;
   // Step sizes the decay shares with that step (`w -= step * g; w -= step * wd * w`): it is scaled.
-  if (step.stepSymbols && scalars.some((x) => x.pow > 0 && step.stepSymbols!.has(x.name))) return undefined;
+  if (step.stepSymbols && scalars.some((x) => x.pow > 0 && carriesSymbol(facts, x.name, site.scope, site.at, step.stepSymbols!, 0))) return undefined;
   return { site, step: step.span, stepKind: step.kind };
+}
+
+/** A learning rate, or a value computed from one (`decay = lr * lam`, `self.shrink = 1e-2 * self.lr`). */
+function carriesLearningRate(facts: Facts, name: string, scope: Scope, at: number, depth: number): boolean {
+  if (isLearningRateName(name.replace(/^.*\./, ''))) return true;
+  return definedFrom(facts, name, scope, at, depth, (x, s, a, d) => carriesLearningRate(facts, x, s, a, d));
+}
+
+/** The symbol is one of `symbols`, or is computed from one. */
+function carriesSymbol(facts: Facts, name: string, scope: Scope, at: number, symbols: Set<string>, depth: number): boolean {
+  if (symbols.has(name)) return true;
+  return definedFrom(facts, name, scope, at, depth, (x, s, a, d) => carriesSymbol(facts, x, s, a, symbols, d));
+}
+
+/** Whether some assignment of the name (or attribute) has a value with a symbol passing `test`, a few definitions deep. */
+function definedFrom(facts: Facts, name: string, scope: Scope, at: number, depth: number, test: (name: string, scope: Scope, at: number, depth: number) => boolean): boolean {
+  if (depth > 4) return false;
+  const bindings = [scope.lookup(name, at), ...scope.allBindings(name)].filter((b): b is NonNullable<typeof b> => b !== undefined);
+  return bindings.some((b) => {
+    if (b.kind !== 'assign' || !b.value) return false;
+    const p = facts.analyzer.classify(b.value, b.scope, b.at);
+    return p.coef.syms.some((x) => x.name !== name && test(x.name, b.scope, b.at, depth + 1));
+  });
 }
 
 function decayOnly(facts: Facts, site: UpdateSite, key: string): boolean {
@@ -247,15 +271,32 @@ function gradientStepOf(facts: Facts, site: UpdateSite, key: string, fn: Functio
   return undefined;
 }
 
-/** Updates of the key that add a gradient: a tensor summand that is not the parameter itself. */
+/**
+ * Updates of the key that add a gradient: a tensor summand that is not the parameter itself, and
+ * that the direction analysis reads as a gradient of the loss (`h += dt * x` integrates an input).
+ */
 function handWrittenSteps(facts: Facts, key: string): UpdateSite[] {
   return facts.updates.filter((u) => {
     if (u.kind !== 'update' || exprKey(baseExpr(u.target)) !== key) return false;
-    return u.increment.some((s) => {
+    const tensor = u.increment.some((s) => {
       const p = facts.analyzer.classifySummand(s);
       return p.tensor && p.params.length === 0 && !p.penalty;
     });
+    return tensor && addsGradient(facts, u);
   });
+}
+
+const gradientSteps = new WeakMap<UpdateSite, boolean>();
+
+function addsGradient(facts: Facts, site: UpdateSite): boolean {
+  const known = gradientSteps.get(site);
+  if (known !== undefined) return known;
+  const step = stepOf(facts, site);
+  const read = step !== undefined && new DirectionAnalyzer(facts).step(step.expr, site.scope, site.at, step.sign, step.self).terms.some((x) => x.kind === 'grad' || (x.kind === 'unknown' && x.gradientish === true));
+  // What the direction analysis leaves unread (`this.dW[i]`): a factor that holds a gradient by its name, the last resort.
+  const answer = read || site.increment.some((x) => x.num.some((f) => isGradientLike(f.expr) && facts.analyzer.classify(f.expr, f.scope, f.at, f.env).tensor));
+  gradientSteps.set(site, answer);
+  return answer;
 }
 
 function stepSymbols(facts: Facts, steps: UpdateSite[]): Set<string> {
