@@ -30,7 +30,8 @@ export const nb108DecayOutsideStep = defineRule({
     for (const { site, decay, step, stepKind } of decaysOutsideStep(facts)) {
       const w = facts.source(baseExpr(site.target).span);
       const written = facts.source(decay.written);
-      const math = decay.kind === 'call' ? `∇R(${w})` : unicodeGradient({ kind: decay.kind, coef: decay.coef, param: w });
+      // Through a regularizer's method its coefficient is the object's own (`self.lam` of another class): ∇R(W) says it.
+      const math = decay.kind === 'call' || decay.throughCall ? `∇R(${w})` : unicodeGradient({ kind: decay.kind, coef: decay.coef, param: w });
       const what = stepKind === 'optimizer' ? 'the optimizer step' : 'its gradient step';
       const subject = decay.throughCall ? `the regularizer gradient ${written}` : `the decay ${math}`;
       const message =
