@@ -7,6 +7,7 @@ import { nb104L1Gradient } from './nb104-l1-gradient';
 import { nb105PenaltyShape } from './nb105-penalty-shape';
 import { nb106ConstantDecay } from './nb106-constant-decay';
 import { nb107DecayAppliedTwice } from './nb107-decay-applied-twice';
+import { nb108DecayOutsideStep } from './nb108-decay-outside-step';
 import { nb201DoubleRegularization } from './nb201-double-regularization';
 import { nb202CoupledDecayInAdaptiveOptimizer } from './nb202-coupled-decay-in-adaptive-optimizer';
 import { nb203NotWeightDecay } from './nb203-not-weight-decay';
@@ -29,6 +30,7 @@ export const allRules: Rule[] = [
   nb105PenaltyShape,
   nb106ConstantDecay,
   nb107DecayAppliedTwice,
+  nb108DecayOutsideStep,
   nb201DoubleRegularization,
   nb202CoupledDecayInAdaptiveOptimizer,
   nb203NotWeightDecay,

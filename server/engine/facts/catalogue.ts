@@ -776,6 +776,21 @@ export function isOptimizerBasePath(path: string[] | undefined): boolean {
 
 /** The method a framework optimizer runs once per training step: torch's `step`, TensorFlow.js's `applyGradients`. */
 export const OPTIMIZER_STEP_METHODS = ['step', 'applyGradients'];
+/**
+ * Calls that apply an optimizer's update to the parameters it holds: torch's `optimizer.step()`
+ * (AMP's `scaler.step(optimizer)`), Keras/TensorFlow's `apply_gradients` and `minimize`,
+ * TensorFlow.js's `applyGradients` and `minimize`, optax's `apply_updates`. `step` also names other
+ * things (`scheduler.step()`, `env.step(action)`): callers confirm it with a differentiation nearby.
+ */
+export function optimizerApplyCall(call: Expr & { kind: 'call' }): 'step' | 'apply' | undefined {
+  const name = call.callee.kind === 'attr' ? call.callee.name : call.callee.kind === 'name' ? call.callee.name : undefined;
+  if (name === 'step' && call.callee.kind === 'attr' && call.args.length <= 1 && call.kwargs.length === 0) return 'step';
+  if (name === 'apply_gradients' || name === 'applyGradients' || name === 'apply_updates') return 'apply';
+  if (name === 'minimize' && call.callee.kind === 'attr') return 'apply';
+  return undefined;
+}
+/** Methods a hand-written optimizer object applies its update with: `optimizer.update(layers)`, `opt.step(params)`. */
+export const HANDWRITTEN_OPTIMIZER_METHODS: ReadonlySet<string> = new Set(['update', 'step']);
 /** A class's constructor: Python's `__init__`, JavaScript's `constructor`. */
 export const CONSTRUCTOR_METHODS = ['__init__', 'constructor'];
 /** The attribute holding a torch optimizer's parameter groups (each group a dict of its settings). */

@@ -61,7 +61,7 @@ function checkClass(facts: Facts, cls: ClassDef, fileClasses: Set<ClassDef>): Un
 }
 
 /** Derives from the framework's Optimizer, every base in between visible in the project. */
-function isTorchOptimizer(facts: Facts, cls: ClassDef, depth: number): boolean {
+export function isTorchOptimizer(facts: Facts, cls: ClassDef, depth = 0): boolean {
   if (depth > 8 || cls.bases.length === 0) return false;
   const program = facts.program;
   const resolved = baseClasses(program, cls);

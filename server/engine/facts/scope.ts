@@ -200,6 +200,11 @@ export class ScopeBuilder {
     return found && found.length === 1 ? found[0] : undefined;
   }
 
+  /** Every method of that name in the file. */
+  methodsNamed(name: string): readonly FunctionDef[] {
+    return this.methods.get(name) ?? [];
+  }
+
   /** The scope each lambda expression opens, by its span start. */
   readonly lambdaScopes = new Map<Expr, Scope>();
   /** The innermost scope of each statement list owner, by statement. */
