@@ -35,7 +35,7 @@ describe('project configuration file', function () {
         'nabla.toml: select[1]: "NBX" is not a rule code',
         'nabla.toml: select[2]: 3 is not a rule code',
         'nabla.toml: ignore: expected a list of rule codes, e.g. ["NB101"]',
-        'nabla.toml: foo: unknown key (expected one of select, ignore, exclude, per-file-ignores, severity)',
+        'nabla.toml: foo: unknown key (expected one of select, ignore, exclude, per-file-ignores, severity, cache-dir)',
         'nabla.toml: severity.NB999: "NB999" is not a rule code',
         'nabla.toml: severity.NB101: "loud" is not one of error, warning, information, hint',
       ],
