@@ -6,11 +6,11 @@
 //   select = ["NB1"]                 # only these rules (codes or prefixes, or "ALL")
 //   ignore = ["NB102"]               # never these
 //   exclude = ["vendor/", "**/generated_*.py"]        # gitignore-style, relative to this file's folder
+//   cache-dir = ".cache/nabla"       # where `nabla check` keeps its cache (default: .nabla_cache at the project root)
 //   [per-file-ignores]               # gitignore-style pattern → codes
 //   "tests/**" = ["NB101"]
 //   [severity]
 //   NB101 = "warning"
-//   cache-dir = ".cache/nabla"       # where `nabla check` keeps its cache (default: .nabla_cache at the project root)
 //
 // Invalid values are reported (naming the file and the key) and dropped; the rest still applies.
 import * as fs from 'node:fs';
