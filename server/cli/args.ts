@@ -78,10 +78,9 @@ Other options:
   --version              Show the version
 
 Folders are searched recursively for Python, TypeScript, JavaScript and Jupyter notebook
-(.ipynb) files, skipping node_modules, .git, virtual environments, caches, Jupyter
-checkpoints, cache folders (.nabla_cache), whatever
-.gitignore files exclude and the project file's exclude patterns. Files named explicitly
-are always checked.
+(.ipynb) files, skipping node_modules, .git, virtual environments, caches (Nabla's own
+.nabla_cache too), Jupyter checkpoints, whatever .gitignore files exclude and the project
+file's exclude patterns. Files named explicitly are always checked.
 
 Settings come from the nearest nabla.toml, or pyproject.toml with a [tool.nabla] table,
 above each file. Suppress a finding with '# nabla: ignore[NB101]' (Python) or

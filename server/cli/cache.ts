@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contentHash, type FileInputs, type FileResult } from './lintFile';
+import { contentHash, tooLarge, type FileInputs, type FileResult } from './lintFile';
 
 /** The default folder name, at the project root. */
 export const CACHE_FOLDER = '.nabla_cache';
@@ -57,6 +57,8 @@ interface Entry {
 export interface CacheStats {
   hits: number;
   misses: number;
+  /** Files over the size limit, answered without reading them (neither a hit nor a miss). */
+  skipped: number;
   written: number;
   /** Entries found but not used: unreadable, corrupt, foreign, or from other settings or another version. */
   rejected: number;
@@ -111,7 +113,7 @@ function isEntry(value: unknown): value is Entry {
 }
 
 export class LintCache {
-  readonly stats: CacheStats = { hits: 0, misses: 0, written: 0, rejected: 0 };
+  readonly stats: CacheStats = { hits: 0, misses: 0, skipped: 0, written: 0, rejected: 0 };
   /** Hashes of the files read this run (null: missing or unreadable): a run sees the disk as it was when it read it. */
   private readonly hashes = new Map<string, string | null>();
   /** Cache folders made ready this run (true) or that cannot be written (false). */
@@ -163,8 +165,12 @@ export class LintCache {
     };
     let bytes: Buffer;
     try {
-      // Too large: linting skips it without reading it, and so does the cache.
-      if (fs.statSync(key.path).size > maxFileSize) return miss();
+      // Too large: linting skips it without reading it, and so does the cache (no need for a worker to say so).
+      const { size } = fs.statSync(key.path);
+      if (size > maxFileSize) {
+        this.stats.skipped++;
+        return tooLarge(size, maxFileSize);
+      }
       bytes = fs.readFileSync(key.path);
     } catch {
       return miss(); // linting will say why it cannot be read

@@ -287,6 +287,15 @@ function notebookSubject(options: LintFileOptions): Subject<Map<number, string>>
   };
 }
 
+/** The result of a file over the size limit, which is never read. */
+export function tooLarge(size: number, maxFileSize: number): FileResult {
+  return {
+    findings: [],
+    notices: [{ kind: 'skipped', message: `skipped: the file has ${size} bytes, over the limit of ${maxFileSize} (--max-file-size)` }],
+    checked: false,
+  };
+}
+
 export async function lintFile(filePath: string, options: LintFileOptions): Promise<FileResult> {
   const language = languageForPath(filePath);
   const notebook = isNotebookPath(filePath);
@@ -300,13 +309,7 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
     handle = await fs.promises.open(filePath, 'r');
     // Size from the open handle, so a huge file is never read into memory.
     const { size } = await handle.stat();
-    if (size > options.maxFileSize) {
-      return {
-        findings: [],
-        notices: [{ kind: 'skipped', message: `skipped: the file has ${size} bytes, over the limit of ${options.maxFileSize} (--max-file-size)` }],
-        checked: false,
-      };
-    }
+    if (size > options.maxFileSize) return tooLarge(size, options.maxFileSize);
     buffer = await handle.readFile();
   } catch (error) {
     return { findings: [], notices: [], checked: false, error: describeError(error) };
@@ -336,9 +339,11 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
   try {
     if (notebook) {
       const parsed = parseIpynb(text);
-      if (!parsed.ok) return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: ${parsed.message}` }], checked: false };
+      // A notebook reads no other file: its result depends on its own bytes alone.
+      const inputs: FileInputs | undefined = record ? { hash: record.hash, reads: [] } : undefined;
+      if (!parsed.ok) return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: ${parsed.message}` }], checked: false, ...(inputs ? { inputs } : {}) };
       if (parsed.language !== 'python') {
-        return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: a ${parsed.language} notebook, not Python` }], checked: false };
+        return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: a ${parsed.language} notebook, not Python` }], checked: false, ...(inputs ? { inputs } : {}) };
       }
       const cells = new Map(codeCells(parsed.cells).map((cell) => [cell.index, cell.text]));
       const run = runWithFixes(cells, notebookSubject(options), fix);
@@ -347,7 +352,6 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
         const changed = new Map([...run.state].filter(([index, source]) => cells.get(index) !== source));
         await fs.promises.writeFile(filePath, replaceIpynbSources(text, changed));
       }
-      const inputs: FileInputs | undefined = record ? { hash: record.hash, reads: [] } : undefined; // a notebook reads no other file
       return { findings: run.findings, notices, checked: !run.notices.some((n) => n.kind === 'skipped'), ...(fix ? { fixed: run.fixed } : {}), ...(inputs ? { inputs } : {}) };
     }
     const foreign = { last: [] as ForeignOutcome[] };

@@ -149,8 +149,8 @@ async function check(command: CheckCommand): Promise<number> {
     linted.push({ display: item.display, absPath: toSlashes(path.resolve(item.fsPath)), result: result! });
   }
   if (cache && debug) {
-    const { hits, misses, written, rejected } = cache.stats;
-    writeErr(`nabla: debug: cache: ${hits} hits, ${misses} misses (${rejected} entries rejected), ${written} written\n`);
+    const { hits, misses, written, rejected, skipped } = cache.stats;
+    writeErr(`nabla: debug: cache: ${hits} hits, ${misses} misses (${rejected} entries rejected), ${written} written, ${skipped} over the size limit\n`);
   }
   const reached = mergeForeignFindings(linted, (absPath) => {
     const own = resolveFileOptions(configs.forPath(absPath)?.config, absPath, { select: command.select, ignore: command.ignore }, 'cli');

@@ -251,6 +251,19 @@ describe('nabla check: the cache', function () {
     assert.ok(fixed.status !== null);
   });
 
+  it('answers a file over the size limit without a worker, as linting would', function () {
+    const dir = projectTree();
+    fs.writeFileSync(path.join(dir, 'pkg', 'big.py'), `${PY_BUG}# ${'x'.repeat(4000)}\n`);
+    const fresh = runCli(['check', '.', '--max-file-size', '2000', '--no-cache'], dir);
+    assert.match(fresh.stderr, /big\.py: warning: skipped: the file has \d+ bytes, over the limit of 2000/);
+    for (let i = 0; i < 2; i++) {
+      const run = runCli(['check', '.', '--max-file-size', '2000'], dir, undefined, DEBUG);
+      assert.match(run.stderr, /, 1 over the size limit/);
+      assert.equal(run.stdout, fresh.stdout);
+      assert.equal(userErr(run.stderr), fresh.stderr);
+    }
+  });
+
   it('reads cache-dir from the project file, relative to it', function () {
     const dir = projectTree();
     fs.writeFileSync(path.join(dir, 'pyproject.toml'), '[tool.nabla]\ncache-dir = "tmp/nabla"\n');
