@@ -88,6 +88,50 @@ function isStringOrNull(value: unknown): value is string | null {
   return value === null || typeof value === 'string';
 }
 
+function isRange(value: unknown): boolean {
+  const r = value as { start?: { line?: unknown; character?: unknown }; end?: { line?: unknown; character?: unknown } } | null;
+  return (
+    typeof r === 'object' &&
+    r !== null &&
+    typeof r.start?.line === 'number' &&
+    typeof r.start.character === 'number' &&
+    typeof r.end?.line === 'number' &&
+    typeof r.end.character === 'number'
+  );
+}
+
+/** The parts of a finding every reporter reads. */
+function isFinding(value: unknown): boolean {
+  const f = value as Record<string, unknown> | null;
+  return (
+    typeof f === 'object' &&
+    f !== null &&
+    typeof f.code === 'string' &&
+    typeof f.severity === 'string' &&
+    typeof f.message === 'string' &&
+    isRange(f.range) &&
+    Array.isArray(f.related) &&
+    f.related.every((r: { message?: unknown; range?: unknown } | null) => typeof r?.message === 'string' && isRange(r.range)) &&
+    (f.cell === undefined || typeof f.cell === 'number')
+  );
+}
+
+function isNotice(value: unknown): boolean {
+  const n = value as { kind?: unknown; message?: unknown } | null;
+  return typeof n?.kind === 'string' && typeof n.message === 'string';
+}
+
+function isForeign(value: unknown): boolean {
+  const f = value as { path?: unknown; findings?: unknown; used?: unknown } | null;
+  return (
+    typeof f?.path === 'string' &&
+    Array.isArray(f.findings) &&
+    f.findings.every(isFinding) &&
+    Array.isArray(f.used) &&
+    f.used.every((u: { range?: unknown; codes?: unknown } | null) => isRange(u?.range) && Array.isArray(u?.codes))
+  );
+}
+
 /** Whether a parsed entry has the shape this version writes (anything else is foreign or corrupt). */
 function isEntry(value: unknown): value is Entry {
   if (typeof value !== 'object' || value === null) return false;
@@ -106,9 +150,11 @@ function isEntry(value: unknown): value is Entry {
     typeof result === 'object' &&
     result !== null &&
     Array.isArray(result.findings) &&
+    result.findings.every(isFinding) &&
     Array.isArray(result.notices) &&
+    result.notices.every(isNotice) &&
     typeof result.checked === 'boolean' &&
-    (result.foreign === undefined || Array.isArray(result.foreign))
+    (result.foreign === undefined || (Array.isArray(result.foreign) && result.foreign.every(isForeign)))
   );
 }
 
