@@ -27,6 +27,10 @@ export interface CheckCommand {
   noConfig?: true;
   /** `--jobs N`: worker threads (default: one per core; 1 lints in the main thread). */
   jobs?: number;
+  /** `--no-cache`: neither read nor write the cache. */
+  noCache?: true;
+  /** `--cache-dir PATH`: the cache folder for every file. */
+  cacheDir?: string;
 }
 
 export type Command =
@@ -62,6 +66,11 @@ Options for check:
   --no-config            Ignore nabla.toml and pyproject.toml files
   --max-file-size BYTES  Skip files larger than this (default: ${DEFAULT_MAX_FILE_SIZE})
   --jobs N               Lint on N threads (default: one per core)
+  --no-cache             Neither read nor write the cache (.nabla_cache at the project
+                         root: an unchanged file whose imports are unchanged is not
+                         checked again; --fix never uses it)
+  --cache-dir PATH       Keep the cache in this folder (default: the cache-dir setting,
+                         or .nabla_cache at the project root)
   --no-color             Accepted for scripts; Nabla never colors its output
 
 Other options:
@@ -69,10 +78,9 @@ Other options:
   --version              Show the version
 
 Folders are searched recursively for Python, TypeScript, JavaScript and Jupyter notebook
-(.ipynb) files, skipping node_modules, .git, virtual environments, caches, Jupyter
-checkpoints, whatever
-.gitignore files exclude and the project file's exclude patterns. Files named explicitly
-are always checked.
+(.ipynb) files, skipping node_modules, .git, virtual environments, caches (Nabla's own
+.nabla_cache too), Jupyter checkpoints, whatever .gitignore files exclude and the project
+file's exclude patterns. Files named explicitly are always checked.
 
 Settings come from the nearest nabla.toml, or pyproject.toml with a [tool.nabla] table,
 above each file. Suppress a finding with '# nabla: ignore[NB101]' (Python) or
@@ -83,9 +91,9 @@ unreadable path.
 `;
 
 // Which options take a value, and which commands accept them.
-const valueOptions = new Set(['--format', '--select', '--ignore', '--max-file-size', '--config', '--jobs']);
-const flagOptions = new Set(['--no-color', '--help', '-h', '--version', '--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config']);
-const checkFlags = ['--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config'];
+const valueOptions = new Set(['--format', '--select', '--ignore', '--max-file-size', '--config', '--jobs', '--cache-dir']);
+const flagOptions = new Set(['--no-color', '--help', '-h', '--version', '--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config', '--no-cache']);
+const checkFlags = ['--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config', '--no-cache'];
 
 function matchesAnyRule(pattern: string): boolean {
   const upper = pattern.toUpperCase();
@@ -202,6 +210,10 @@ export function parseArgs(argv: readonly string[]): Command {
       const jobs = values.get('--jobs')?.at(-1);
       if (jobs !== undefined) check.jobs = parseJobs(jobs);
       if (flags.has('--no-config')) check.noConfig = true;
+      const cacheDir = values.get('--cache-dir')?.at(-1);
+      if (cacheDir !== undefined && flags.has('--no-cache')) throw new UsageError('--cache-dir and --no-cache cannot be used together');
+      if (flags.has('--no-cache')) check.noCache = true;
+      if (cacheDir !== undefined) check.cacheDir = cacheDir;
       return check;
     }
     default: {

@@ -2,6 +2,7 @@
 // (plain data in, plain data out, no printing) so it can move into a worker thread unchanged; the
 // language server's "Lint Workspace" uses it too. Jupyter notebooks (.ipynb) are linted as one
 // program made of their code cells; their findings carry the cell they are in.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -34,6 +35,17 @@ export interface LintFileOptions {
   maxFileSize: number;
   /** Apply fixes and write the file: `safe` ones, or `unsafe` ones too. */
   fix?: 'safe' | 'unsafe';
+  /** Report what the result depends on (`FileResult.inputs`), for the CLI's cache (cache.ts). Ignored with `fix`. */
+  recordInputs?: boolean;
+}
+
+/**
+ * What a file's result was computed from: the hash of its own bytes, and every other path its
+ * analysis asked for with the hash of the bytes it read there (null: not there, or unreadable).
+ */
+export interface FileInputs {
+  hash: string;
+  reads: [path: string, hash: string | null][];
 }
 
 export interface FileNotice {
@@ -62,6 +74,13 @@ export interface FileResult {
   error?: string;
   /** With `fix`: how many fixes were applied (and written). */
   fixed?: number;
+  /** With `recordInputs`, when the result may be cached: what it was computed from. */
+  inputs?: FileInputs;
+}
+
+/** The hash the cache compares file contents by (of the bytes on disk). */
+export function contentHash(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64url');
 }
 
 /** Fix, lint again, and repeat while fixes apply, up to this many rounds (a fix can enable another). */
@@ -110,14 +129,29 @@ function runWithFixes<S>(initial: S, subject: Subject<S>, fix: LintFileOptions['
   return { state, ...outcome, fixed };
 }
 
-function textSubject(filePath: string, language: LanguageId, options: LintFileOptions, foreign: { last: ForeignOutcome[] }): Subject<string> {
+function textSubject(
+  filePath: string,
+  language: LanguageId,
+  options: LintFileOptions,
+  foreign: { last: ForeignOutcome[] },
+  record?: { hash: string; reads?: FileInputs['reads'] },
+): Subject<string> {
   const lintOptions = { language, select: options.select, ignore: options.ignore, severity: options.severity, maxFileSize: options.maxFileSize };
   const absPath = toSlashes(path.resolve(filePath));
   return {
     lint: (text) => {
-      const { outcome, foreign: found } = lintProjectFile(projectFor(absPath, options.maxFileSize), absPath, text, lintOptions);
-      foreign.last = found;
-      return outcome;
+      const project = projectFor(absPath, options.maxFileSize);
+      if (!record) {
+        const { outcome, foreign: found } = lintProjectFile(project, absPath, text, lintOptions);
+        foreign.last = found;
+        return outcome;
+      }
+      // The project keeps this text as the file's from now on (a later entry may import it).
+      diskHashes.set(absPath, record.hash);
+      const { value, paths } = project.recordReads(() => lintProjectFile(project, absPath, text, lintOptions));
+      record.reads = paths.filter((p) => p !== absPath).map((p) => [p, diskHashes.get(p) ?? null]);
+      foreign.last = value.foreign;
+      return value.outcome;
     },
     apply: (text, fixes) => applyEdits(text, fixes.flatMap((fix) => fix?.edits ?? [])),
   };
@@ -155,6 +189,20 @@ function listing(dir: string): Set<string> | undefined {
   if (listings.size >= MAX_LISTINGS) listings.delete(listings.keys().next().value as string);
   listings.set(dir, names);
   return names;
+}
+
+/**
+ * The project root the CLI lints a file in, and whether a marker was found there (when none was,
+ * the root is the file's own folder). The cache (cache.ts) sits at a marked root.
+ */
+export function projectRootOf(absPath: string): { root: string; marked: boolean } {
+  const root = cachedProjectRoot(absPath);
+  return { root, marked: PROJECT_MARKERS.some((m) => listing(root)?.has(m) === true) };
+}
+
+/** Whether the folder listing (read once per run) names this file: a missing module costs no failed read. */
+export function isListed(filePath: string): boolean {
+  return listing(path.dirname(filePath))?.has(path.basename(filePath)) === true;
 }
 
 /** The nearest folder above a file that holds a project marker; the file's own folder when none does. */
@@ -199,15 +247,25 @@ export function forgetDisk(): void {
   projects.clear();
   listings.clear();
   roots.clear();
+  diskHashes.clear();
 }
+
+/**
+ * The hash of the bytes each project file was read from (null: missing or unreadable), as this
+ * thread's projects hold them: they keep a text for the run, so this is what every later program saw.
+ */
+const diskHashes = new Map<string, string | null>();
 
 /** A project file's text (invalid UTF-8 replaced), or undefined when it is missing or unreadable. */
 function readProjectFile(filePath: string): string | undefined {
   // Most paths asked for are module-resolution guesses (`numpy.py`, `torch/__init__.py`).
   if (!listing(path.dirname(filePath))?.has(path.basename(filePath))) return undefined;
   try {
-    return lenientUtf8.decode(fs.readFileSync(filePath));
+    const bytes = fs.readFileSync(filePath);
+    diskHashes.set(filePath, contentHash(bytes));
+    return lenientUtf8.decode(bytes);
   } catch {
+    diskHashes.set(filePath, null);
     return undefined;
   }
 }
@@ -229,6 +287,15 @@ function notebookSubject(options: LintFileOptions): Subject<Map<number, string>>
   };
 }
 
+/** The result of a file over the size limit, which is never read. */
+export function tooLarge(size: number, maxFileSize: number): FileResult {
+  return {
+    findings: [],
+    notices: [{ kind: 'skipped', message: `skipped: the file has ${size} bytes, over the limit of ${maxFileSize} (--max-file-size)` }],
+    checked: false,
+  };
+}
+
 export async function lintFile(filePath: string, options: LintFileOptions): Promise<FileResult> {
   const language = languageForPath(filePath);
   const notebook = isNotebookPath(filePath);
@@ -242,13 +309,7 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
     handle = await fs.promises.open(filePath, 'r');
     // Size from the open handle, so a huge file is never read into memory.
     const { size } = await handle.stat();
-    if (size > options.maxFileSize) {
-      return {
-        findings: [],
-        notices: [{ kind: 'skipped', message: `skipped: the file has ${size} bytes, over the limit of ${options.maxFileSize} (--max-file-size)` }],
-        checked: false,
-      };
-    }
+    if (size > options.maxFileSize) return tooLarge(size, options.maxFileSize);
     buffer = await handle.readFile();
   } catch (error) {
     return { findings: [], notices: [], checked: false, error: describeError(error) };
@@ -272,13 +333,17 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
     notices.push({ kind: 'encoding', message: 'not fixed: the file is not valid UTF-8, and writing it back would change its bytes' });
     fix = undefined;
   }
+  // A fix rewrites the file: its result belongs to the new bytes, so a fixing run caches nothing.
+  const record = options.recordInputs && !options.fix ? { hash: contentHash(buffer), reads: undefined as FileInputs['reads'] | undefined } : undefined;
 
   try {
     if (notebook) {
       const parsed = parseIpynb(text);
-      if (!parsed.ok) return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: ${parsed.message}` }], checked: false };
+      // A notebook reads no other file: its result depends on its own bytes alone.
+      const inputs: FileInputs | undefined = record ? { hash: record.hash, reads: [] } : undefined;
+      if (!parsed.ok) return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: ${parsed.message}` }], checked: false, ...(inputs ? { inputs } : {}) };
       if (parsed.language !== 'python') {
-        return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: a ${parsed.language} notebook, not Python` }], checked: false };
+        return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: a ${parsed.language} notebook, not Python` }], checked: false, ...(inputs ? { inputs } : {}) };
       }
       const cells = new Map(codeCells(parsed.cells).map((cell) => [cell.index, cell.text]));
       const run = runWithFixes(cells, notebookSubject(options), fix);
@@ -287,14 +352,22 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
         const changed = new Map([...run.state].filter(([index, source]) => cells.get(index) !== source));
         await fs.promises.writeFile(filePath, replaceIpynbSources(text, changed));
       }
-      return { findings: run.findings, notices, checked: !run.notices.some((n) => n.kind === 'skipped'), ...(fix ? { fixed: run.fixed } : {}) };
+      return { findings: run.findings, notices, checked: !run.notices.some((n) => n.kind === 'skipped'), ...(fix ? { fixed: run.fixed } : {}), ...(inputs ? { inputs } : {}) };
     }
     const foreign = { last: [] as ForeignOutcome[] };
-    const run = runWithFixes(text, textSubject(filePath, language!, options, foreign), fix);
+    const run = runWithFixes(text, textSubject(filePath, language!, options, foreign, record), fix);
     notices.push(...run.notices);
     if (run.fixed > 0 && run.state !== text) await fs.promises.writeFile(filePath, run.state);
     const skipped = run.notices.some((n) => n.kind === 'skipped');
-    return { findings: run.findings, ...(foreign.last.length > 0 ? { foreign: foreign.last } : {}), notices, checked: !skipped, ...(fix ? { fixed: run.fixed } : {}) };
+    const inputs: FileInputs | undefined = record?.reads ? { hash: record.hash, reads: record.reads } : undefined;
+    return {
+      findings: run.findings,
+      ...(foreign.last.length > 0 ? { foreign: foreign.last } : {}),
+      notices,
+      checked: !skipped,
+      ...(fix ? { fixed: run.fixed } : {}),
+      ...(inputs ? { inputs } : {}),
+    };
   } catch (error) {
     // lintText promises not to throw; if it ever does (or writing fails), one file must not end the run.
     const detail = error instanceof Error ? error.message : String(error);

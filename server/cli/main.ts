@@ -3,15 +3,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigResolver, formatProblem, isExcluded, loadConfigFile, resolveFileOptions } from '../config/projectConfig';
-import { initEngine } from '../engine';
 import { parseArgs, usage, UsageError, type CheckCommand } from './args';
+import { CACHE_FOLDER, cacheVersion, LintCache, settingsKey, type CacheKey } from './cache';
 import { githubReporter } from './format/github';
 import { jsonReporter } from './format/json';
 import type { Reporter, Write } from './format/reporter';
 import { sarifReporter } from './format/sarif';
 import { statisticsReporter } from './format/statistics';
 import { textReporter } from './format/text';
-import { type FileNotice, type FileResult } from './lintFile';
+import { isListed, projectRootOf, type FileNotice, type FileResult, type LintFileOptions } from './lintFile';
 import { mergeForeignFindings } from './merge';
 import { isLintWorker, lintInOrder, type LintJob } from './parallel';
 import { formatRuleList, ruleDoc } from './rules';
@@ -94,7 +94,17 @@ async function check(command: CheckCommand): Promise<number> {
       for (const problem of loaded.problems) writeErr(`nabla: warning: ${formatProblem(displayPath(loaded.config.file), problem)}\n`);
     },
   });
-  await initEngine();
+  // The parsers load only when a file is linted (parallel.ts): a run answered by the cache never loads them.
+  // With --fix, files change under the run: it neither reads nor writes the cache.
+  const debug = /(^|,)cache(,|$)/.test(process.env.NABLA_DEBUG ?? '');
+  const cache = command.noCache || command.fix ? undefined : new LintCache(cacheVersion(readVersion()), debug ? (m) => writeErr(`nabla: debug: ${m}\n`) : undefined, isListed);
+  const cacheKeys = new Map<string, CacheKey>();
+  const cacheKeyOf = (absPath: string, settings: Record<string, unknown>): CacheKey => {
+    const { root, marked } = projectRootOf(absPath);
+    // --cache-dir, the cache-dir setting, .nabla_cache at the project root (or, with no marker above the file, in the working folder).
+    const dir = command.cacheDir !== undefined ? path.resolve(command.cacheDir) : (configs.forPath(absPath)?.config.cacheDir ?? path.join(marked ? root : process.cwd(), CACHE_FOLDER));
+    return { dir, path: toSlashes(absPath), root, settings: settingsKey(settings) };
+  };
 
   let filesChecked = 0;
   let filesFound = 0;
@@ -112,12 +122,16 @@ async function check(command: CheckCommand): Promise<number> {
     if (item.kind !== 'file') return undefined;
     const absPath = path.resolve(item.fsPath);
     const own = resolveFileOptions(configs.forPath(absPath)?.config, absPath, { select: command.select, ignore: command.ignore }, 'cli');
-    return { fsPath: item.fsPath, options: { select: own.select, ignore: own.ignore, severity: own.severity, maxFileSize: command.maxFileSize, fix } };
+    const options: LintFileOptions = { select: own.select, ignore: own.ignore, severity: own.severity, maxFileSize: command.maxFileSize, fix };
+    if (!cache) return { fsPath: item.fsPath, options };
+    cacheKeys.set(item.fsPath, cacheKeyOf(absPath, { ...options }));
+    return { fsPath: item.fsPath, options: { ...options, recordInputs: true } };
   };
+  const lookup = cache && ((job: LintJob): FileResult | undefined => cache.lookup(cacheKeys.get(job.fsPath)!, job.options.maxFileSize));
   // Every file is linted before any is reported: a file's run can find a mistake in another file it
   // imports (a helper's sign, a base class's decay), which belongs to that file's report.
   const linted: { display: string; absPath: string; result: FileResult }[] = [];
-  for await (const { item, result } of lintInOrder(walk(command.paths, { isExcluded: excluded }), toJob, { jobs: command.jobs })) {
+  for await (const { item, job, result, cached } of lintInOrder(walk(command.paths, { isExcluded: excluded }), toJob, { jobs: command.jobs, lookup })) {
     if (item.kind === 'error') {
       writeErr(`nabla: error: ${item.message}\n`);
       hadErrors = true;
@@ -127,7 +141,16 @@ async function check(command: CheckCommand): Promise<number> {
       writeErr(`${item.display}: warning: ${item.message}\n`);
       continue;
     }
+    if (cache && job && result && !cached) {
+      cache.store(cacheKeys.get(job.fsPath)!, result, result.inputs);
+      delete result.inputs;
+    }
+    cacheKeys.delete(item.fsPath);
     linted.push({ display: item.display, absPath: toSlashes(path.resolve(item.fsPath)), result: result! });
+  }
+  if (cache && debug) {
+    const { hits, misses, written, rejected, skipped } = cache.stats;
+    writeErr(`nabla: debug: cache: ${hits} hits, ${misses} misses (${rejected} entries rejected), ${written} written, ${skipped} over the size limit\n`);
   }
   const reached = mergeForeignFindings(linted, (absPath) => {
     const own = resolveFileOptions(configs.forPath(absPath)?.config, absPath, { select: command.select, ignore: command.ignore }, 'cli');

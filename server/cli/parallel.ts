@@ -24,6 +24,20 @@ export interface ParallelOptions {
   threshold?: number;
   /** Per-file bound in milliseconds (workers only). */
   timeoutMs?: number;
+  /**
+   * A result known without linting (the cache), asked in this thread before a file is sent to a
+   * worker. Only the files it does not answer count towards starting workers, and the parsers are
+   * loaded in this thread only when it lints a file itself.
+   */
+  lookup?: (job: LintJob) => FileResult | undefined;
+}
+
+let engineReady: Promise<void> | undefined;
+
+/** Loads the parsers in this thread, once, when it first lints a file itself. */
+function lintHere(job: LintJob): Promise<FileResult> {
+  engineReady ??= initEngine();
+  return engineReady.then(() => lintFile(job.fsPath, job.options));
 }
 
 /** Default number of workers: every core the process may use. */
@@ -196,20 +210,27 @@ export class LintPool {
 
 /**
  * Lints the file items of `items` (those `toJob` turns into a job) and yields every item, files
- * and others, in their original order, each file with its result. Up to `jobs × 4` files are in
- * flight ahead of the one being yielded, so a large tree streams with bounded memory.
+ * and others, in their original order, each file with its job and result (`cached`: from
+ * `lookup`). Up to `jobs × 4` files are in flight ahead of the one being yielded, so a large
+ * tree streams with bounded memory.
  */
 export async function* lintInOrder<T>(
   items: Iterable<T>,
   toJob: (item: T) => LintJob | undefined,
   options: ParallelOptions = {},
-): AsyncGenerator<{ item: T; result?: FileResult }> {
+): AsyncGenerator<{ item: T; job?: LintJob; result?: FileResult; cached?: boolean }> {
   const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
   const threshold = options.threshold ?? DEFAULT_PARALLEL_THRESHOLD;
   const iterator = items[Symbol.iterator]();
 
-  // Look ahead: a small run is linted here, without workers. Each item is turned into a job once.
-  const head: { item: T; job?: LintJob }[] = [];
+  type Next = { item: T; job?: LintJob; cached?: FileResult };
+  const prepare = (item: T): Next => {
+    const job = toJob(item);
+    return { item, job, cached: job && options.lookup ? options.lookup(job) : undefined };
+  };
+  // Look ahead: a small run (in files to lint, cache hits aside) is linted here, without workers.
+  // Each item is turned into a job, and looked up, once.
+  const head: Next[] = [];
   let files = 0;
   let exhausted = false;
   while (jobs > 1 && files <= threshold) {
@@ -218,24 +239,28 @@ export async function* lintInOrder<T>(
       exhausted = true;
       break;
     }
-    const job = toJob(next.value);
-    head.push({ item: next.value, job });
-    if (job) files++;
+    const prepared = prepare(next.value);
+    head.push(prepared);
+    if (prepared.job && !prepared.cached) files++;
   }
-  const rest = function* (): Generator<{ item: T; job?: LintJob }> {
+  const rest = function* (): Generator<Next> {
     yield* head;
     if (exhausted) return;
-    for (let next = iterator.next(); !next.done; next = iterator.next()) yield { item: next.value, job: toJob(next.value) };
+    for (let next = iterator.next(); !next.done; next = iterator.next()) yield prepare(next.value);
   };
 
   if (jobs <= 1 || files <= threshold) {
-    for (const { item, job } of rest()) yield { item, result: job ? await lintFile(job.fsPath, job.options) : undefined };
+    for (const { item, job, cached } of rest()) {
+      if (!job) yield { item };
+      else if (cached) yield { item, job, result: cached, cached: true };
+      else yield { item, job, result: await lintHere(job) };
+    }
     return;
   }
 
   const pool = new LintPool(jobs, options.timeoutMs ?? defaultTimeoutMs());
   try {
-    const window: { item: T; result?: Promise<FileResult> }[] = [];
+    const window: { item: T; job?: LintJob; result?: Promise<FileResult>; cached?: FileResult }[] = [];
     const source = rest();
     let inFlight = 0;
     let done = false;
@@ -246,20 +271,25 @@ export async function* lintInOrder<T>(
           done = true;
           return;
         }
-        const { item, job } = next.value;
-        if (job) {
+        const { item, job, cached } = next.value;
+        if (job && !cached) {
           inFlight++;
-          window.push({ item, result: pool.lint(job) });
-        } else window.push({ item });
+          window.push({ item, job, result: pool.lint(job) });
+        } else window.push({ item, job, cached });
       }
     };
     fill();
     while (window.length > 0) {
       const first = window.shift()!;
+      if (first.cached) {
+        fill();
+        yield { item: first.item, job: first.job, result: first.cached, cached: true };
+        continue;
+      }
       const result = first.result ? await first.result : undefined;
       if (first.result) inFlight--;
       fill();
-      yield { item: first.item, result };
+      yield { item: first.item, job: first.job, result };
     }
   } finally {
     await pool.close();

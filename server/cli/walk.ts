@@ -26,6 +26,7 @@ const skippedFolders = new Set([
   '.mypy_cache',
   '.pytest_cache',
   '.ruff_cache',
+  '.nabla_cache', // Nabla's own cache (cache.ts)
   '.ipynb_checkpoints', // Jupyter's autosaved copies of the notebooks beside them
 ]);
 
@@ -156,8 +157,9 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
       yield { kind: 'error', message: `cannot read folder ${display}: ${describeError(error)}` };
       return;
     }
-    // A virtual environment holds installed packages, not the user's code.
-    if (!explicit && entries.some((e) => e.name === 'pyvenv.cfg')) return;
+    // A virtual environment holds installed packages, not the user's code; a folder tagged as a
+    // cache (CACHEDIR.TAG: Nabla's own under any name, --cache-dir, and other tools') holds none either.
+    if (!explicit && entries.some((e) => e.name === 'pyvenv.cfg' || e.name === 'CACHEDIR.TAG')) return;
 
     if (entries.some((e) => e.name === '.gitignore')) {
       const own = loadGitignore(absDir);

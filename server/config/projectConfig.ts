@@ -6,6 +6,7 @@
 //   select = ["NB1"]                 # only these rules (codes or prefixes, or "ALL")
 //   ignore = ["NB102"]               # never these
 //   exclude = ["vendor/", "**/generated_*.py"]        # gitignore-style, relative to this file's folder
+//   cache-dir = ".cache/nabla"       # where `nabla check` keeps its cache (default: .nabla_cache at the project root)
 //   [per-file-ignores]               # gitignore-style pattern → codes
 //   "tests/**" = ["NB101"]
 //   [severity]
@@ -25,7 +26,7 @@ export const CONFIG_FILE = 'nabla.toml';
 export const PYPROJECT_FILE = 'pyproject.toml';
 
 const SEVERITIES: readonly Severity[] = ['error', 'warning', 'information', 'hint'];
-const KEYS = ['select', 'ignore', 'exclude', 'per-file-ignores', 'severity'] as const;
+const KEYS = ['select', 'ignore', 'exclude', 'per-file-ignores', 'severity', 'cache-dir'] as const;
 
 export interface ProjectConfig {
   /** Absolute path of the file it came from. */
@@ -38,6 +39,8 @@ export interface ProjectConfig {
   exclude: string[];
   perFileIgnores: { pattern: string; codes: string[] }[];
   severity: Record<string, Severity>;
+  /** `cache-dir`: the CLI's cache folder, absolute (resolved against `root`). */
+  cacheDir?: string;
 }
 
 export interface ConfigProblem {
@@ -160,6 +163,10 @@ export function parseConfigText(text: string, file: string): LoadedConfig | unde
             problems.push({ key: `${prefix}${key}.${code}`, message: `${JSON.stringify(severity)} is not one of ${SEVERITIES.join(', ')}` });
           } else config.severity[code.toUpperCase()] = normalized as Severity;
         }
+        break;
+      case 'cache-dir':
+        if (typeof value !== 'string' || value.trim() === '') problems.push({ key: prefix + key, message: 'expected a folder path, e.g. ".cache/nabla"' });
+        else config.cacheDir = path.resolve(config.root, value.trim());
         break;
       default:
         problems.push({ key: prefix + key, message: `unknown key (expected one of ${KEYS.join(', ')})` });

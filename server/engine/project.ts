@@ -45,6 +45,8 @@ export class Project implements ProjectFiles {
   private readonly texts = new Map<string, string | null>();
   /** Parsed files by path, most recently used last. */
   private readonly parsed = new Map<string, ParsedFile>();
+  /** While `recordReads` runs: every path asked for, whether or not it was there (a cache's dependencies). */
+  private reads?: Set<string>;
 
   constructor(options: ProjectOptions) {
     this.root = trimSlash(options.root);
@@ -56,6 +58,24 @@ export class Project implements ProjectFiles {
   /** A program over this project's files as they are now. */
   program(): Program {
     return new Program(this);
+  }
+
+  /**
+   * Runs `fn` and returns the paths it asked this project for, found or not, including those
+   * answered from what the project already holds: everything a lint could have depended on
+   * besides its entry's own text (the CLI's cache keys an entry by these files' contents).
+   */
+  recordReads<T>(fn: () => T): { value: T; paths: string[] } {
+    const outer = this.reads;
+    const reads = new Set<string>();
+    this.reads = reads;
+    try {
+      const value = fn();
+      return { value, paths: [...reads] };
+    } finally {
+      this.reads = outer;
+      if (outer) for (const p of reads) outer.add(p);
+    }
   }
 
   /** The stable file id of a path (ids start at 1: 0 is a lone document). */
@@ -130,6 +150,7 @@ export class Project implements ProjectFiles {
   }
 
   private read(path: string): string | undefined {
+    this.reads?.add(path);
     let text = this.texts.get(path);
     if (text === undefined) {
       const read = this.host.readFile(path);

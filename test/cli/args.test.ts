@@ -39,6 +39,17 @@ describe('nabla argument parsing', function () {
     assert.deepEqual(parseArgs(['rule', 'NB101']), { command: 'rule', code: 'NB101' });
   });
 
+  it('takes --no-cache and --cache-dir, but not together', function () {
+    const noCache = parseArgs(['check', '--no-cache']);
+    assert.ok(noCache.command === 'check' && noCache.noCache === true && noCache.cacheDir === undefined);
+    const dir = parseArgs(['check', '--cache-dir', '/tmp/c', 'src']);
+    assert.ok(dir.command === 'check' && dir.cacheDir === '/tmp/c' && dir.noCache === undefined);
+    assert.deepEqual(dir.paths, ['src']);
+    assert.throws(() => parseArgs(['check', '--no-cache', '--cache-dir', 'x']), UsageError);
+    assert.throws(() => parseArgs(['check', '--cache-dir']), UsageError);
+    assert.throws(() => parseArgs(['rules', '--no-cache']), UsageError);
+  });
+
   it('rejects malformed input with a UsageError', function () {
     const bad = [
       ['check', '--format', 'yaml'],

@@ -29,10 +29,10 @@ export interface RunResult {
   stderr: string;
 }
 
-/** `uid`: run as another user (only root can), e.g. to test permission errors. */
-export function runCli(args: string[], cwd: string = repoRoot, uid?: number): RunResult {
-  if (!fs.existsSync(cliPath)) throw new Error(`${cliPath} is missing: run npm run build first`);
-  const result = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8', timeout: 60000, uid });
+/** `uid`: run as another user (only root can), e.g. to test permission errors. `env`: added to the environment. */
+export function runCli(args: string[], cwd: string = repoRoot, uid?: number, env?: Record<string, string>, cli: string = cliPath): RunResult {
+  if (!fs.existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first`);
+  const result = spawnSync(process.execPath, [cli, ...args], { cwd, encoding: 'utf8', timeout: 60000, uid, env: env ? { ...process.env, ...env } : undefined });
   if (result.error) throw result.error;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

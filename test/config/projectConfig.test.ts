@@ -25,6 +25,15 @@ describe('project configuration file', function () {
     assert.equal(config.root, root);
   });
 
+  it('reads cache-dir relative to the file, and rejects a value that is not a path', function () {
+    assert.equal(parseConfigText('cache-dir = ".cache/nabla"\n', file)!.config.cacheDir, path.join(root, '.cache', 'nabla'));
+    const pyproject = parseConfigText('[tool.nabla]\ncache-dir = "/var/tmp/nb"\n', path.join(root, 'pyproject.toml'))!;
+    assert.equal(pyproject.config.cacheDir, path.resolve('/var/tmp/nb'));
+    const bad = parseConfigText('cache-dir = 3\n', file)!;
+    assert.equal(bad.config.cacheDir, undefined);
+    assert.deepEqual(bad.problems.map((p) => formatProblem('nabla.toml', p)), ['nabla.toml: cache-dir: expected a folder path, e.g. ".cache/nabla"']);
+  });
+
   it('names the file and key of every invalid value, and keeps the valid ones', function () {
     const loaded = parseConfigText('select = ["NB1", "NBX", 3]\nignore = "NB101"\nfoo = 1\n[severity]\nNB999 = "error"\nNB101 = "loud"\n', file);
     assert.ok(loaded);
@@ -35,7 +44,7 @@ describe('project configuration file', function () {
         'nabla.toml: select[1]: "NBX" is not a rule code',
         'nabla.toml: select[2]: 3 is not a rule code',
         'nabla.toml: ignore: expected a list of rule codes, e.g. ["NB101"]',
-        'nabla.toml: foo: unknown key (expected one of select, ignore, exclude, per-file-ignores, severity)',
+        'nabla.toml: foo: unknown key (expected one of select, ignore, exclude, per-file-ignores, severity, cache-dir)',
         'nabla.toml: severity.NB999: "NB999" is not a rule code',
         'nabla.toml: severity.NB101: "loud" is not one of error, warning, information, hint',
       ],
