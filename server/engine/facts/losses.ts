@@ -54,6 +54,10 @@ export interface LossPenalty {
   site: LossSite;
   via?: string;
   defs: { span: Span; what: string }[];
+  /** Variables passed through to reach the penalty (`reg_loss` in `loss = data + reg_loss`). */
+  through: string[];
+  /** For a plain norm: the norm calls as written (analysis.ts `PenaltyTerm.norms`). */
+  norms?: { span: Span; frobenius: boolean; autodiff: boolean }[];
 }
 
 /** One summand of a loss with its classification, for shape rules. */
@@ -255,7 +259,10 @@ function collect(facts: Facts): LossFacts {
         if (seen.has(dedupe)) continue;
         seen.add(dedupe);
         const scope = programIndex(facts).scopeAt(occ.expr.span.start);
-        penalties.push({ kind: pen.kind, coef: mul(outerCoef, pen.coef), param: occ, ids: paramIds(facts, occ, scope), span: s.site, site, via: pen.via, defs: pen.defs });
+        penalties.push({
+          kind: pen.kind, coef: mul(outerCoef, pen.coef), param: occ, ids: paramIds(facts, occ, scope), span: s.site, site, via: pen.via, defs: pen.defs,
+          through: through.map((t) => t.key), norms: pen.norms,
+        });
       }
     });
   }
