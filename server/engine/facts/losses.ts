@@ -15,7 +15,7 @@ import { exprKey, lastComponent } from './keys';
 import type { FunctionDef, Scope } from './scope';
 import {
   isGradientLike, isMaximizedObjectiveName, isObjectiveName, isObjectiveRecordName, isPenaltyVariableName, isRegularizationStrengthName, isWeightCollectionKey, isWeightName,
-  mentionsNonnegativity,
+  mentionsNonnegativity, namesL2Regularization,
 } from './roles';
 import { loopCollectionKey, paramIds, sameParam } from './gradients';
 import { programIndex, spanKey } from './program';
@@ -420,7 +420,8 @@ export function notNormPenalties(facts: Facts, s: LossSummand): { shape: Shape; 
       if (others.tensor || others.penalty || others.params.length > 0 || others.abs.length > 0 || others.signs?.length) continue;
       const coefNames = [...others.coef.syms, ...s.outerCoef.syms].filter((x) => x.pow > 0).map((x) => x.name);
       const named = [c.named, s.site.key, ...s.through.map((t) => t.key)].filter((k): k is string => k !== undefined).map((k) => k.replace(/^.*\./, ''));
-      const regLike = coefNames.some(isRegularizationStrengthName) || named.some(isPenaltyVariableName);
+      // A cost function named for L2 regularization (`l2_reg_cost`) says its penalty is one, whatever its strength is called.
+      const regLike = coefNames.some(isRegularizationStrengthName) || named.some(isPenaltyVariableName) || (s.site.fn !== undefined && namesL2Regularization(s.site.fn.name));
       if (!regLike) continue;
       if (found.shape === 'plain-sum' && keptNonnegative(facts, found.param)) continue;
       out.push(found);
