@@ -90,14 +90,16 @@ function collect(facts: Facts): PlainNormMeantSquared[] {
   return out;
 }
 
-/** The functions a penalty is written and added in: the one around the norm call, the loss's. */
+/** The functions a penalty is written and added in: the one around the norm call first, then the loss's. */
 function places(facts: Facts, p: LossPenalty, norm: Span): FunctionDef[] {
-  const own = facts.program.factsAt(norm);
-  const index = own && programIndex(own);
-  const writer = index?.enclosingFunction(index.scopeAt(norm.start));
-  return [writer, p.site.fn].filter((f, i, all): f is FunctionDef => f !== undefined && all.indexOf(f) === i);
+  return [writerOf(facts, norm), p.site.fn].filter((f, i, all): f is FunctionDef => f !== undefined && all.indexOf(f) === i);
 }
 
+function writerOf(facts: Facts, norm: Span): FunctionDef | undefined {
+  const own = facts.program.factsAt(norm);
+  const index = own && programIndex(own);
+  return index?.enclosingFunction(index.scopeAt(norm.start));
+}
 
 /** The plain norm is what the code means: it is called a norm, or differentiated as one (W/‖W‖). */
 function deliberate(facts: Facts, p: LossPenalty, norm: Span): boolean {
@@ -106,11 +108,15 @@ function deliberate(facts: Facts, p: LossPenalty, norm: Span): boolean {
   if (p.site.autodiff) return true;
   // The norm of a row or column `W[j]` (summed over j, group lasso), not of the whole tensor.
   if (tensorPart(p.param.expr)) return true;
-  for (const fn of places(facts, p, norm)) {
-    if (namesNorm(fn.name)) return true;
-    const doc = docstring(fn.body);
+  const writer = writerOf(facts, norm);
+  const callers = places(facts, p, norm).filter((fn) => fn !== writer);
+  if (writer) {
+    if (namesNorm(writer.name)) return true;
+    const doc = docstring(writer.body);
     if (doc && docSaysNormOnPurpose(doc.value)) return true;
   }
+  // A caller's docstring is about its own work (a training loop that monitors the cost), not the norm.
+  if (callers.some((fn) => namesNorm(fn.name))) return true;
   if ([p.site.key, ...p.through].some((k) => k !== undefined && namesNorm(k.replace(/^.*\./, '')))) return true;
   // The same loss also holds another penalty on the same weights (an elastic mix of ‖W‖ and ‖W‖²).
   if (lossFacts(facts).penalties.some((q) => q.site === p.site && q.kind !== 'norm2' && sameParam(q.ids, p.ids))) return true;
@@ -140,7 +146,9 @@ function squaredIntent(facts: Facts, p: LossPenalty, norm: Span): SquaredNormInt
     const r = coefRatio(countsAlike(a), countsAlike(b));
     if (r === undefined || Math.abs(r - 2) > 1e-9 || !a.syms.some((x) => x.pow > 0)) continue;
     const fn = programIndex(facts).enclosingFunction(t.site.scope);
-    return { says: `the gradient ${facts.source(t.span).replace(/\s+/g, ' ')}${fn ? ` in ${fn.name}()` : ''} is the gradient of the squared norm`, span: t.span, note: 'the gradient of the squared norm is used here' };
+    const where = fn ? ` in ${fn.name}()` : '';
+    if (t.selfScale) return { says: `the update${where} shrinks the weights by ${flat(facts.source(t.span))} of themselves, the step of the squared norm`, span: t.span, note: 'the squared norm is decayed here' };
+    return { says: `the gradient ${flat(facts.source(t.span))}${where} is the gradient of the squared norm`, span: t.span, note: 'the gradient of the squared norm is used here' };
   }
   // `compute_cost_with_regularization`: λ/(2m)·‖W‖ has the ½ that only the square's gradient cancels.
   const half = Math.abs(b.num) === 0.5;
@@ -173,4 +181,8 @@ function stringValued(e: Expr): boolean {
  */
 function countsAlike(c: Coef): Coef {
   return coef(c.num, c.syms.map((x) => (isSizeSymbol(x.name) ? { name: '#examples', pow: x.pow } : x)));
+}
+
+function flat(text: string): string {
+  return text.replace(/\s+/g, ' ');
 }
