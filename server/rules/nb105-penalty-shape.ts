@@ -2,9 +2,10 @@
 //
 // ## What it does
 // Reads the penalties added to a loss and reports a plain norm `reg * ‖W‖` next to an L2 gradient
-// `2 * reg * W`, a square of a sum `np.sum(W) ** 2`, a plain sum `np.sum(W)` or `|ΣW|` used as a
-// penalty, and a coefficient applied twice (`reg * reg * ΣW²`, `loss += reg * reg_loss` where
-// `reg_loss` already has `reg`).
+// `2 * reg * W`, or in a cost its code calls L2 regularization (`l2_reg_cost`; see
+// facts/penaltyIntent.ts), a square of a sum `np.sum(W) ** 2`, a plain sum `np.sum(W)` or `|ΣW|`
+// used as a penalty, and a coefficient applied twice (`reg * reg * ΣW²`, `loss += reg * reg_loss`
+// where `reg_loss` already has `reg`).
 //
 // ## Why is this bad?
 // Each of these is a different function of W from the L1/L2 norm the code means: its gradient is
@@ -22,6 +23,7 @@ import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradient
 import { lossFacts, notNormPenalties, penaltiesFor, writtenAsPower, type LossSummand, type Shape } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
+import { plainNormsMeantSquared, type PlainNormMeantSquared } from '../engine/facts/penaltyIntent';
 
 export const nb105PenaltyShape = defineRule({
   meta: {
@@ -39,7 +41,11 @@ export const nb105PenaltyShape = defineRule({
       reported.add(spanKey(r.span));
       context.report(r);
     };
-    plainNormNextToL2Gradient(facts).forEach(report);
+    const nextToGradient = plainNormNextToL2Gradient(facts);
+    nextToGradient.forEach(report);
+    // A loss already reported with its gradient is not reported again at its norm.
+    const done = new Set(nextToGradient.map((r) => spanKey(r.span)));
+    for (const m of plainNormsMeantSquared(facts)) if (!m.all.some((p) => done.has(spanKey(p.span)))) report(plainNormMeantSquared(facts, m));
     for (const s of lossFacts(facts).summands) {
       for (const r of shapes(facts, s)) report(r);
       report(coefficientTwice(facts, s));
@@ -82,6 +88,22 @@ function plainNormNextToL2Gradient(facts: Facts): Report[] {
     }
   }
   return out;
+}
+
+/** A plain norm in a loss the code calls L2 regularization (a cost-only function, no gradient next to it). */
+function plainNormMeantSquared(facts: Facts, m: PlainNormMeantSquared): Report {
+  const p = m.penalty;
+  const w = lastComponent(p.param.base) ?? facts.source(p.param.expr.span);
+  const c = abs(p.coef);
+  const plain = unicodePenalty({ kind: 'norm2', coef: c, param: w });
+  const squared = unicodePenalty({ kind: 'sumsq', coef: c, param: w });
+  const written = facts.source(m.norm).replace(/\s+/g, ' ');
+  return {
+    span: m.norm,
+    message: `the loss adds the plain norm ${plain}, but ${m.intent.says}: the L2 penalty is the squared norm ${squared}. The plain norm's gradient ${unicodeGradient({ kind: 'normalized', coef: c, param: w })} pulls with the same total strength whatever the size of the weights; square it: ${written} ** 2`,
+    related: [{ span: m.intent.span, message: m.intent.note }],
+    math: { computed: plain, expected: squared },
+  };
 }
 
 function abs(c: Coef): Coef {

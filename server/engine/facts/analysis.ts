@@ -10,7 +10,7 @@ import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
-  frameworkPath, isShapeAttribute, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  frameworkPath, isAutodiffNorm, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
 import { isCountName, isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
@@ -54,6 +54,12 @@ export interface PenaltyTerm {
   via?: string;
   /** Definitions passed through (variables, helpers, accumulations), for related information. */
   defs: { span: Span; what: string }[];
+  /**
+   * For a plain norm ‖W‖₂: the norm calls as written, whether the order is the Frobenius one
+   * (√ΣW² of the flattened tensor; catalogue.ts `normOrder`), and whether the norm is an autodiff
+   * framework's (`torch.norm`, `tf.norm`, a tensor's `.norm()`).
+   */
+  norms?: { span: Span; frobenius: boolean; autodiff: boolean }[];
 }
 
 /** A product classified: scalar coefficient × at most one penalty × raw parameter occurrences. */
@@ -464,7 +470,8 @@ export class Analyzer {
       // Same coefficient on each part: factor it out; otherwise keep the first part's.
       const params = penalties.flatMap((p) => p!.params);
       const defs = penalties.flatMap((p) => p!.defs);
-      return { ...scalar(first.coef), penalty: { ...first, coef: ONE, params, defs } };
+      const norms = penalties.flatMap((p) => p!.norms ?? []);
+      return { ...scalar(first.coef), penalty: { ...first, coef: ONE, params, defs, norms } };
     }
     return TENSOR;
   }
@@ -574,7 +581,7 @@ export class Analyzer {
     const first = terms[0];
     if (!terms.every((t) => t.kind === first.kind)) return undefined;
     const defs = [{ span: start.span, what: `the penalty ${key} is accumulated from here` }];
-    return { ...scalar(ONE), penalty: { ...first, params: terms.flatMap((t) => t.params), defs: [...defs, ...terms.flatMap((t) => t.defs)] } };
+    return { ...scalar(ONE), penalty: { ...first, params: terms.flatMap((t) => t.params), defs: [...defs, ...terms.flatMap((t) => t.defs)], norms: terms.flatMap((t) => t.norms ?? []) } };
   }
 
   private classifyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product {
@@ -672,10 +679,13 @@ export class Analyzer {
       if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name))) return undefined;
       const ordArg = rest[0] ?? e.kwargs.find((k) => k.name === 'ord' || k.name === 'p')?.value;
       if (rest.length > 1) return undefined;
-      const ord = ordArg === undefined ? 2 : ordArg.kind === 'str' ? (ordArg.value === 'fro' || ordArg.value === 'euclidean' ? 2 : undefined) : ordArg.kind === 'name' && ordArg.name === 'None' ? 2 : numberOf(ordArg);
+      const file = this.program.parsedOf(e.span);
+      const frameworkCallee = !methodForm && file ? frameworkPath(e.callee, scope, at, file.scopes.imports, file.language === 'python' ? 'python' : 'script') : undefined;
+      const { ord, frobenius } = normOrder(ordArg, frameworkCallee, methodForm);
       const inner = this.classify(operand, scope, at, env, d);
       if (!isSingleParam(inner) || (ord !== 1 && ord !== 2)) return undefined;
-      return penaltyProduct(ord === 2 ? 'norm2' : 'l1', inner.coef, inner.params);
+      const product = penaltyProduct(ord === 2 ? 'norm2' : 'l1', inner.coef, inner.params);
+      return ord === 2 ? { ...product, penalty: { ...product.penalty!, norms: [{ span: e.span, frobenius, autodiff: isAutodiffNorm(frameworkCallee, methodForm) }] } } : product;
     }
     if (DOT_FUNCTIONS.has(fn)) {
       const other = methodForm ? e.args[0] : e.args[1];
@@ -707,7 +717,9 @@ export class Analyzer {
     if (fn === 'hypot' && !methodForm && e.args.length === 1 && e.args[0].kind === 'other' && e.args[0].children.length === 1) {
       // `Math.hypot(...w)` is ‖w‖₂.
       const inner = this.classify(e.args[0].children[0], scope, at, env, d);
-      return isSingleParam(inner) ? penaltyProduct('norm2', inner.coef, inner.params) : undefined;
+      if (!isSingleParam(inner)) return undefined;
+      const product = penaltyProduct('norm2', inner.coef, inner.params);
+      return { ...product, penalty: { ...product.penalty!, norms: [{ span: e.span, frobenius: true, autodiff: false }] } };
     }
     if (fn === 'map' && methodForm && e.args.length === 1 && e.args[0]?.kind === 'lambda' && e.args[0].body && e.args[0].params[0]) {
       // `w.map((v) => lam * v)`: elementwise, so the term of each element is the term of w.
@@ -1001,7 +1013,7 @@ function invert(p: Product): Product {
 function power(base: Product, k: number): Product {
   if (isPureScalar(base)) return k < 0 && base.coef.num === 0 ? TENSOR : scalar(pow(base.coef, k));
   if (k === 2 && base.penalty && base.penalty.kind === 'norm2' && base.params.length === 0 && base.abs.length === 0 && !base.signs?.length)
-    return { ...base, coef: pow(base.coef, 2), penalty: { ...base.penalty, kind: 'sumsq', coef: pow(base.penalty.coef, 2) } };
+    return { ...base, coef: pow(base.coef, 2), penalty: { ...base.penalty, kind: 'sumsq', coef: pow(base.penalty.coef, 2), norms: undefined } };
   if (k === 2 && isSingleParam(base)) return { coef: pow(base.coef, 2), params: [base.params[0], base.params[0]], abs: [], tensor: false };
   if (k === 1) return base;
   return TENSOR;

@@ -48,6 +48,34 @@ export const ABS_FUNCTIONS: ReadonlySet<string> = new Set(['abs', 'absolute', 'f
 export const SIGN_FUNCTIONS: ReadonlySet<string> = new Set(['sign', 'sgn']);
 /** Norms: `np.linalg.norm`, `torch.linalg.vector_norm`, `tf.linalg.global_norm`. */
 export const NORM_FUNCTIONS: ReadonlySet<string> = new Set(['norm', 'vector_norm', 'global_norm']);
+
+/**
+ * The order a norm call's `ord` / `p` argument asks for, and whether the norm is ‖W‖₂ = √ΣW² of the
+ * flattened tensor (`frobenius`). Absent, `None`, `'fro'` and `'euclidean'` are, in every framework
+ * (`np.linalg.norm(W)`, `np.linalg.norm(W, 'fro')`, `torch.norm(W)`, `tf.norm(W)`). An explicit `2`
+ * depends on the function: `torch.norm(W, p=2)`, `W.norm(2)` (torch and tfjs tensors),
+ * `torch.linalg.vector_norm` and `tf.norm` (with no axis) flatten the tensor, so it is √ΣW² again; but
+ * `np.linalg.norm(W, 2)`, `jnp.linalg.norm` and `torch.linalg.norm(W, 2)` of a matrix are its
+ * spectral norm (the largest singular value). `path` is the callee's canonical path (frameworkPath),
+ * `method` whether it is a tensor's method.
+ */
+export function normOrder(ordArg: Expr | undefined, path: readonly string[] | undefined, method: boolean): { ord: number | undefined; frobenius: boolean } {
+  if (ordArg === undefined || (ordArg.kind === 'name' && ordArg.name === 'None')) return { ord: 2, frobenius: true };
+  if (ordArg.kind === 'str') return ordArg.value === 'fro' || ordArg.value === 'euclidean' ? { ord: 2, frobenius: true } : { ord: undefined, frobenius: false };
+  const ord = numberOf(ordArg);
+  if (ord !== 2) return { ord, frobenius: false };
+  const flattens = method || (path !== undefined && (path.at(-1) === 'vector_norm' || ['tensorflow', 'tfjs'].includes(path[0]) || (path[0] === 'torch' && path.length === 2 && path[1] === 'norm')));
+  return { ord, frobenius: flattens };
+}
+
+/**
+ * A norm of an autodiff framework's tensor: `torch.norm`, `torch.linalg.norm`, `tf.norm`,
+ * `jnp.linalg.norm`, or a tensor's `.norm()` method (torch, tfjs; NumPy arrays have none). Its
+ * gradient is the framework's, not one written by hand.
+ */
+export function isAutodiffNorm(path: readonly string[] | undefined, method: boolean): boolean {
+  return method || (path !== undefined && ['torch', 'tensorflow', 'tfjs', 'jax', 'keras'].includes(path[0]));
+}
 /** Inner products of two tensors: `np.vdot(W, W)`, `np.dot(w, w)`, `torch.inner`. */
 export const DOT_FUNCTIONS: ReadonlySet<string> = new Set(['vdot', 'dot', 'inner', 'tensordot']);
 /** Calls whose value is a scalar when their argument is: `len`, `float`, `sqrt`, `exp`, `Number`. */

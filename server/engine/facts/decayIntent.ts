@@ -153,7 +153,7 @@ function parameterDocs(facts: Facts, scope: Scope, param: string, span: Span, ou
   }
 }
 
-function docstring(body: Stmt[]): (Expr & { kind: 'str' }) | undefined {
+export function docstring(body: Stmt[]): (Expr & { kind: 'str' }) | undefined {
   const first = body[0];
   return first?.kind === 'expr' && first.expr.kind === 'str' ? first.expr : undefined;
 }

@@ -15,7 +15,7 @@ import { exprKey, lastComponent } from './keys';
 import type { FunctionDef, Scope } from './scope';
 import {
   isGradientLike, isMaximizedObjectiveName, isObjectiveName, isObjectiveRecordName, isPenaltyVariableName, isRegularizationStrengthName, isWeightCollectionKey, isWeightName,
-  mentionsNonnegativity,
+  mentionsNonnegativity, namesL2Regularization,
 } from './roles';
 import { loopCollectionKey, paramIds, sameParam } from './gradients';
 import { programIndex, spanKey } from './program';
@@ -54,6 +54,10 @@ export interface LossPenalty {
   site: LossSite;
   via?: string;
   defs: { span: Span; what: string }[];
+  /** Variables passed through to reach the penalty (`reg_loss` in `loss = data + reg_loss`). */
+  through: string[];
+  /** For a plain norm: the norm calls as written (analysis.ts `PenaltyTerm.norms`). */
+  norms?: { span: Span; frobenius: boolean; autodiff: boolean }[];
 }
 
 /** One summand of a loss with its classification, for shape rules. */
@@ -255,7 +259,10 @@ function collect(facts: Facts): LossFacts {
         if (seen.has(dedupe)) continue;
         seen.add(dedupe);
         const scope = programIndex(facts).scopeAt(occ.expr.span.start);
-        penalties.push({ kind: pen.kind, coef: mul(outerCoef, pen.coef), param: occ, ids: paramIds(facts, occ, scope), span: s.site, site, via: pen.via, defs: pen.defs });
+        penalties.push({
+          kind: pen.kind, coef: mul(outerCoef, pen.coef), param: occ, ids: paramIds(facts, occ, scope), span: s.site, site, via: pen.via, defs: pen.defs,
+          through: through.map((t) => t.key), norms: pen.norms,
+        });
       }
     });
   }
@@ -413,7 +420,8 @@ export function notNormPenalties(facts: Facts, s: LossSummand): { shape: Shape; 
       if (others.tensor || others.penalty || others.params.length > 0 || others.abs.length > 0 || others.signs?.length) continue;
       const coefNames = [...others.coef.syms, ...s.outerCoef.syms].filter((x) => x.pow > 0).map((x) => x.name);
       const named = [c.named, s.site.key, ...s.through.map((t) => t.key)].filter((k): k is string => k !== undefined).map((k) => k.replace(/^.*\./, ''));
-      const regLike = coefNames.some(isRegularizationStrengthName) || named.some(isPenaltyVariableName);
+      // A cost function named for L2 regularization (`l2_reg_cost`) says its penalty is one, whatever its strength is called.
+      const regLike = coefNames.some(isRegularizationStrengthName) || named.some(isPenaltyVariableName) || (s.site.fn !== undefined && namesL2Regularization(s.site.fn.name));
       if (!regLike) continue;
       if (found.shape === 'plain-sum' && keptNonnegative(facts, found.param)) continue;
       out.push(found);

@@ -349,6 +349,54 @@ export function textSaysL2Penalty(text: string): boolean {
   return /(?<![a-z0-9])l2(?![0-9])|\bridge\b/i.test(text) && !/decoupl/i.test(text);
 }
 
+// ------------------------------------------------------------------ what a penalty's code says it computes
+// For a plain norm ‖W‖₂ in a loss (NB105): the squared norm was meant when the code calls the value
+// an L2 regularization cost, and the plain norm is on purpose when the code calls it a norm.
+
+/**
+ * `l2_reg_cost`, `l2_penalty`, `L2_regularization_cost`, `ridge_loss`, `l2_loss`: the name of an L2
+ * regularization term or of a cost with one, and not of a norm (`l2_norm`, `weight_l2norm`).
+ */
+export function namesL2Regularization(name: string): boolean {
+  return saysL2Penalty(name) && /reg|penalt|cost|loss|ridge|decay/i.test(name) && !/norm/i.test(name);
+}
+
+/** `compute_cost_with_regularization`, `regularization_loss`: a regularized cost that does not say which norm. */
+export function namesRegularization(name: string): boolean {
+  return /regulari[sz]/i.test(name) && !/norm/i.test(name);
+}
+
+/** `weight_norm`, `param_norm`, `grad_norm`, `group_lasso`, `spectral_penalty`: a name for a norm computed on purpose. */
+export function namesNorm(name: string): boolean {
+  return /norm|lasso|group|spectral|nuclear|clip/i.test(name);
+}
+
+/**
+ * A docstring that says its function computes an L2 regularization term (`calculates the cost of a
+ * neural network with L2 regularization`, `ridge penalty`) without calling it a norm, or a squared
+ * norm (`the squared Frobenius norm of the weights`, `sum of squares of the weights`).
+ */
+export function docSaysL2Regularization(doc: string): boolean {
+  if (docSaysNormOnPurpose(doc)) return false;
+  if (docSaysSquaredNorm(doc)) return true;
+  return textSaysL2Penalty(doc) && /regulari[sz]|penalt|weight.decay|ridge/i.test(doc) && !/\bnorms?\b/i.test(doc);
+}
+
+/** `squared L2 norm`, `norm squared`, `sum of squared weights`, `||W||^2`, `‖W‖²`. */
+export function docSaysSquaredNorm(doc: string): boolean {
+  return /squared?\s+(l2\s+|frobenius\s+|euclidean\s+)?norm|norms?\s+squared|sum\s+of\s+(the\s+)?squar|\|\|?\s*\^\s*2|\|\|?\s*\*\*\s*2|‖²|‖₂²/i.test(doc);
+}
+
+/**
+ * A docstring that says the plain norm is what its function computes on purpose: a norm reported
+ * for logging or as a metric, group lasso, a spectral or nuclear norm, a max-norm constraint,
+ * gradient clipping; or that calls the value a norm at all (`the L2 norm of the weights`).
+ */
+export function docSaysNormOnPurpose(doc: string): boolean {
+  if (/group|lasso|spectral|nuclear|max.?norm|clip|monitor|logg|metric|diagnos|gradient\s+norm|norm\s+of\s+the\s+grad/i.test(doc)) return true;
+  return /\bnorms?\b/i.test(doc) && !docSaysSquaredNorm(doc);
+}
+
 /** `AdamW`, `SGDW`, `AdaBoundW`, `DecoupledAdam`: an optimizer class named for decoupled weight decay. */
 export function saysDecoupledDecay(className: string): boolean {
   return /[a-z0-9]W$|[A-Z]{2,}W$|AdamW/.test(className) || /decoupl/i.test(className);
