@@ -53,11 +53,18 @@ function markRoot(dir) {
 /** Internal errors of the last run (a rule or the engine crashed on a file), for the report. */
 let crashes = [];
 
+/** Real checkouts are read, never written: no cache folder in them (older CLIs have no cache, nor the flag). */
+let noCache;
+function cacheFlags() {
+  noCache ??= execFileSync(process.execPath, [cli, '--help']).toString().includes('--no-cache') ? ['--no-cache'] : [];
+  return noCache;
+}
+
 function run(dir) {
   markRoot(dir);
   let stdout;
   try {
-    stdout = execFileSync(process.execPath, [cli, 'check', '.', '--format', 'json', '--no-config', '--exit-zero'], { cwd: dir, maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    stdout = execFileSync(process.execPath, [cli, 'check', '.', '--format', 'json', '--no-config', '--exit-zero', ...cacheFlags()], { cwd: dir, maxBuffer: 1 << 28, stdio: ['ignore', 'pipe', 'ignore'] }).toString();
   } catch (error) {
     stdout = error.stdout?.toString() ?? '{"diagnostics":[]}';
   }
