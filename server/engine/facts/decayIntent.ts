@@ -13,8 +13,9 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey, lastComponent } from './keys';
-import type { ClassDef, FunctionDef, Scope } from './scope';
-import { docSaysL2Penalty, isParsedArgsName, saysDecoupledDecay, saysL2Penalty, textSaysL2Penalty } from './roles';
+import type { Binding, ClassDef, FunctionDef, Scope } from './scope';
+import { docSaysL2Penalty, isLearningRateName, isParsedArgsName, saysDecoupledDecay, saysL2Penalty, textSaysL2Penalty } from './roles';
+import { numberOf } from './analysis';
 import { isArgumentParse } from './catalogue';
 import { programIndex, spanKey } from './program';
 import { stmtExprs, subExprs, within } from './loops';
@@ -172,11 +173,20 @@ function enclosingClass(facts: Facts, span: Span): ClassDef | undefined {
  * The same file builds a decoupled optimizer with the same coefficient variable
  * (`Adam(..., weight_decay=WD)` beside `AdamW(..., weight_decay=WD)`): an Adam-versus-AdamW
  * comparison wants the coupled form. Equal literals are not a comparison: the variable must be
- * the same one at both places.
+ * the same one at both places. The value is followed to its sources, through assignments and
+ * through scaling by a learning rate or a constant, so a coefficient converted for the decoupled
+ * form (`args.weight_decay = args.weight_decay / args.lr` before `AdamW`) is still the same knob.
  */
 function comparison(facts: Facts, opt: OptimizerFact, arg: Arg): L2Intent | undefined {
   const fw = frameworkFacts(facts);
-  const same = (e: Expr, scope: Scope, at: number): boolean => sameVariable(arg.expr, arg.ctx.scope, arg.ctx.at, e, scope, at);
+  const lr = opt.arg('lr');
+  const isScale = (e: Expr, scope: Scope, at: number): boolean =>
+    numberOf(e) !== undefined ||
+    (lr !== undefined && sameVariable(lr.expr, lr.ctx.scope, lr.ctx.at, e, scope, at)) ||
+    ((e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && isLearningRateName(lastComponent(e) ?? ''));
+  const mine = knobSources(arg.expr, arg.ctx.scope, arg.ctx.at, isScale);
+  if (mine.length === 0) return undefined;
+  const same = (e: Expr, scope: Scope, at: number): boolean => knobSources(e, scope, at, isScale).some((k) => mine.some((m) => sameKnob(m, k)));
   for (const other of fw.optimizers) {
     if (other === opt || !other.decoupled || other.decayOff) continue;
     if (other.decay.some((x) => x.arg && same(x.arg.expr, x.arg.ctx.scope, x.arg.ctx.at))) return { kind: 'comparison', span: other.call.span };
@@ -191,6 +201,55 @@ function comparison(facts: Facts, opt: OptimizerFact, arg: Arg): L2Intent | unde
     if (cls ? decoupledClass(facts, cls) : !target && callee !== undefined && saysDecoupledDecay(callee)) return { kind: 'comparison', span: site.call.span };
   }
   return undefined;
+}
+
+/** A variable a coefficient reads: its key, the binding it reads, and the binding of its root object (`args` of `args.wd`). */
+interface Knob {
+  key: string;
+  binding?: Binding;
+  root?: Binding;
+}
+
+/**
+ * The variables a coefficient's value comes from: the variable written at the place, then the
+ * values assigned to it, through conversions (`float(x)`) and scaling by a learning rate or a
+ * constant (`wd / lr`, `wd * lr`, `0.1 * wd`). Any other arithmetic (`wd + extra`, `wd * other`)
+ * makes a new value and ends the trail; a literal has no source.
+ */
+function knobSources(e: Expr, scope: Scope, at: number, isScale: (e: Expr, scope: Scope, at: number) => boolean, depth = 0, out: Knob[] = []): Knob[] {
+  if (depth > MAX_DEPTH) return out;
+  const d = depth + 1;
+  switch (e.kind) {
+    case 'binary':
+      if (e.op === '*' && isScale(e.left, scope, at)) knobSources(e.right, scope, at, isScale, d, out);
+      else if ((e.op === '*' || e.op === '/') && isScale(e.right, scope, at)) knobSources(e.left, scope, at, isScale, d, out);
+      return out;
+    case 'call':
+      if (e.callee.kind === 'name' && e.args.length === 1 && ['float', 'int', 'Number', 'parseFloat'].includes(e.callee.name)) knobSources(e.args[0], scope, at, isScale, d, out);
+      return out;
+    case 'name':
+    case 'attr':
+    case 'index':
+      break;
+    default:
+      return out;
+  }
+  const key = exprKey(e);
+  if (key === undefined) return out;
+  let root: Expr = e;
+  while (root.kind === 'attr' || root.kind === 'index') root = root.object;
+  const rootKey = exprKey(root);
+  const binding = scope.lookup(key, at);
+  out.push({ key, binding, root: rootKey !== undefined ? scope.lookup(rootKey, at) : undefined });
+  if (binding?.kind === 'assign' && binding.value && !binding.op && !binding.unpacked) knobSources(binding.value, binding.scope, binding.at, isScale, d, out);
+  return out;
+}
+
+/** Two reads of one variable: the same binding of it, or, unbound both, the same binding of its root object. */
+function sameKnob(a: Knob, b: Knob): boolean {
+  if (a.key !== b.key) return false;
+  if (a.binding || b.binding) return a.binding === b.binding;
+  return a.root !== undefined && a.root === b.root;
 }
 
 /** `WD` at two places that read the same variable (the same binding of it, or of its root object). */
