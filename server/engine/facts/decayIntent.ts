@@ -13,17 +13,21 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey, lastComponent } from './keys';
-import type { ClassDef, FunctionDef, Scope } from './scope';
-import { docSaysL2Penalty, isParsedArgsName, saysDecoupledDecay, saysL2Penalty, textSaysL2Penalty } from './roles';
+import { someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { docSaysL2Penalty, isLearningRateName, isParsedArgsName, saysDecoupledDecay, saysDecoupledDecayFlag, saysL2Penalty, textSaysL2Penalty } from './roles';
+import { numberOf } from './analysis';
 import { isArgumentParse } from './catalogue';
 import { programIndex, spanKey } from './program';
 import { stmtExprs, subExprs, within } from './loops';
 import { frameworkFacts, type Arg, type HandDecayFact, type OptimizerFact } from './frameworks';
 import { methodOf } from './resolve';
 
-/** Why a coupled decay is deliberate L2: a source named for L2, its documentation, or a comparison with a decoupled optimizer. */
+/**
+ * Why a coupled decay is deliberate L2: a source named for L2, its documentation, a comparison with
+ * a decoupled optimizer, or a switch between decoupled and coupled decay set to coupled.
+ */
 export interface L2Intent {
-  kind: 'name' | 'doc' | 'comparison';
+  kind: 'name' | 'doc' | 'comparison' | 'flag';
   span: Span;
 }
 
@@ -50,7 +54,107 @@ export function handDecayL2Intent(facts: Facts, hand: HandDecayFact): L2Intent |
   if (cls && saysDecoupledDecay(cls.name)) return undefined;
   const trace: Trace = { names: [], docs: [] };
   for (const f of hand.coefFactors) follow(facts, f.expr, f.scope, f.at, 0, trace);
-  return judged(trace);
+  return judged(trace) ?? decoupleSwitch(facts, hand, cls);
+}
+
+/**
+ * A coupled decay that runs only when a decoupled-decay switch is off: `if not self.weight_decouple:`,
+ * the `else` of `if self.decoupled:`, `if wd != 0 and not group['decouple']:`. The switch is one the
+ * same class (or function) also turns on to guard a decoupled decay, or one named for decoupled
+ * decay (roles.ts). Choosing the coupled form with such a switch asks for L2.
+ */
+function decoupleSwitch(facts: Facts, hand: HandDecayFact, cls: ClassDef | undefined): L2Intent | undefined {
+  const own = facts.program.factsAt(hand.span) ?? facts;
+  const off = guardsOf(own, hand.span).filter((g) => !g.on && exprKey(g.expr) !== undefined && (g.expr.kind === 'name' || g.expr.kind === 'attr' || g.expr.kind === 'index'));
+  if (off.length === 0) return undefined;
+  const home = (h: HandDecayFact): Span | undefined => (cls ? enclosingClass(facts, h.span)?.span : programIndex(own).functionOfScope(h.ctx.scope)?.span);
+  const here = home(hand);
+  for (const g of off) {
+    const key = exprKey(g.expr);
+    // The same switch turned on around a decoupled decay in the same class or function.
+    const pairs = frameworkFacts(own).handDecays.some((h) => {
+      if (h.kind !== 'decoupled' || !here) return false;
+      const there = home(h);
+      return there !== undefined && there.start === here.start && there.end === here.end && guardsOf(own, h.span).some((x) => x.on && exprKey(x.expr) === key);
+    });
+    if (pairs || switchNames(g.expr, g.scope, g.at).some(saysDecoupledDecayFlag)) return { kind: 'flag', span: g.expr.span };
+  }
+  return undefined;
+}
+
+/** The names a switch's value is read through: `self.weight_decouple`, the local it is copied to, the parameter it comes from. */
+function switchNames(e: Expr, scope: Scope, at: number, depth = 0): string[] {
+  if (depth > MAX_DEPTH || (e.kind !== 'name' && e.kind !== 'attr' && e.kind !== 'index')) return [];
+  const own = lastComponent(e);
+  const key = exprKey(e);
+  const b = key !== undefined ? scope.lookup(key, at) : undefined;
+  const further = b?.kind === 'assign' && b.value && !b.op && !b.unpacked ? switchNames(b.value, b.scope, b.at, depth + 1) : [];
+  return own !== undefined ? [own, ...further] : further;
+}
+
+/** One condition a statement runs under: `expr` is true (`on`) or false. */
+interface Guard {
+  expr: Expr;
+  on: boolean;
+  scope: Scope;
+  at: number;
+}
+
+/**
+ * The conditions a span runs under, from the `if` chains around it in its file: an `if` clause's
+ * condition holds, an `elif`/`else` clause's earlier conditions do not. A condition splits into its
+ * parts where that is exact (`not a` is `a` off, `a and b` both on, `not (a or b)` both off).
+ */
+function guardsOf(facts: Facts, span: Span): Guard[] {
+  const out: Guard[] = [];
+  const scopeAt = (s: Stmt): Scope => facts.scopes.stmtScopes.get(s) ?? facts.scopes.root;
+  const visit = (list: Stmt[], depth: number): void => {
+    if (depth > 200) return;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (!within(span, s.span)) {
+        // An `elif`/`else` clause is lowered as a sibling block inside the `if` statement's span.
+        continue;
+      }
+      if (s.kind === 'block' && s.label === 'if' && s.heads.length > 0) {
+        const members: (Stmt & { kind: 'block' })[] = [s];
+        while (i + 1 < list.length) {
+          const next = list[i + 1];
+          if (next.kind !== 'block' || next.label !== 'if' || !within(next.span, s.span)) break;
+          members.push(next);
+          i++;
+        }
+        const clause = members.findIndex((m) => m.body.some((b) => within(span, b.span)));
+        if (clause < 0) return;
+        members.slice(0, clause).forEach((m) => m.heads.forEach((h) => parts(h, false, scopeAt(m), m.span.start, out)));
+        members[clause].heads.forEach((h) => parts(h, true, scopeAt(members[clause]), members[clause].span.start, out));
+        return visit(members[clause].body, depth + 1);
+      }
+      if (s.kind === 'function' || s.kind === 'class' || s.kind === 'for' || s.kind === 'block') return visit(s.body, depth + 1);
+      // A callback's body (`tf.tidy(() => { ... })`): the statements of the lambda around the span.
+      let inner: Stmt[] | undefined;
+      for (const root of stmtExprs(s)) {
+        someExpr(root, (x) => {
+          if (x.kind === 'lambda' && x.stmts.length > 0 && within(span, x.span)) inner = x.stmts;
+          return false;
+        });
+      }
+      if (inner) visit(inner, depth + 1);
+      return;
+    }
+  };
+  visit(facts.module.body, 0);
+  return out;
+}
+
+function parts(e: Expr, on: boolean, scope: Scope, at: number, out: Guard[]): void {
+  if (e.kind === 'unary' && e.op === 'not') return parts(e.arg, !on, scope, at, out);
+  // `a and b` holds: both hold; `a or b` fails: both fail.
+  if (e.kind === 'other' && e.ops && e.ops.length > 0 && e.ops.every((o) => o === (on ? 'and' : 'or'))) {
+    for (const c of e.children) parts(c, on, scope, at, out);
+    return;
+  }
+  out.push({ expr: e, on, scope, at });
 }
 
 function judged(trace: Trace): L2Intent | undefined {
@@ -172,11 +276,20 @@ function enclosingClass(facts: Facts, span: Span): ClassDef | undefined {
  * The same file builds a decoupled optimizer with the same coefficient variable
  * (`Adam(..., weight_decay=WD)` beside `AdamW(..., weight_decay=WD)`): an Adam-versus-AdamW
  * comparison wants the coupled form. Equal literals are not a comparison: the variable must be
- * the same one at both places.
+ * the same one at both places. The value is followed to its sources, through assignments and
+ * through scaling by a learning rate or a constant, so a coefficient converted for the decoupled
+ * form (`args.weight_decay = args.weight_decay / args.lr` before `AdamW`) is still the same knob.
  */
 function comparison(facts: Facts, opt: OptimizerFact, arg: Arg): L2Intent | undefined {
   const fw = frameworkFacts(facts);
-  const same = (e: Expr, scope: Scope, at: number): boolean => sameVariable(arg.expr, arg.ctx.scope, arg.ctx.at, e, scope, at);
+  const lr = opt.arg('lr');
+  const isScale = (e: Expr, scope: Scope, at: number): boolean =>
+    numberOf(e) !== undefined ||
+    (lr !== undefined && sameVariable(lr.expr, lr.ctx.scope, lr.ctx.at, e, scope, at)) ||
+    ((e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && isLearningRateName(lastComponent(e) ?? ''));
+  const mine = knobSources(arg.expr, arg.ctx.scope, arg.ctx.at, isScale);
+  if (mine.length === 0) return undefined;
+  const same = (e: Expr, scope: Scope, at: number): boolean => knobSources(e, scope, at, isScale).some((k) => mine.some((m) => sameKnob(m, k)));
   for (const other of fw.optimizers) {
     if (other === opt || !other.decoupled || other.decayOff) continue;
     if (other.decay.some((x) => x.arg && same(x.arg.expr, x.arg.ctx.scope, x.arg.ctx.at))) return { kind: 'comparison', span: other.call.span };
@@ -191,6 +304,55 @@ function comparison(facts: Facts, opt: OptimizerFact, arg: Arg): L2Intent | unde
     if (cls ? decoupledClass(facts, cls) : !target && callee !== undefined && saysDecoupledDecay(callee)) return { kind: 'comparison', span: site.call.span };
   }
   return undefined;
+}
+
+/** A variable a coefficient reads: its key, the binding it reads, and the binding of its root object (`args` of `args.wd`). */
+interface Knob {
+  key: string;
+  binding?: Binding;
+  root?: Binding;
+}
+
+/**
+ * The variables a coefficient's value comes from: the variable written at the place, then the
+ * values assigned to it, through conversions (`float(x)`) and scaling by a learning rate or a
+ * constant (`wd / lr`, `wd * lr`, `0.1 * wd`). Any other arithmetic (`wd + extra`, `wd * other`)
+ * makes a new value and ends the trail; a literal has no source.
+ */
+function knobSources(e: Expr, scope: Scope, at: number, isScale: (e: Expr, scope: Scope, at: number) => boolean, depth = 0, out: Knob[] = []): Knob[] {
+  if (depth > MAX_DEPTH) return out;
+  const d = depth + 1;
+  switch (e.kind) {
+    case 'binary':
+      if (e.op === '*' && isScale(e.left, scope, at)) knobSources(e.right, scope, at, isScale, d, out);
+      else if ((e.op === '*' || e.op === '/') && isScale(e.right, scope, at)) knobSources(e.left, scope, at, isScale, d, out);
+      return out;
+    case 'call':
+      if (e.callee.kind === 'name' && e.args.length === 1 && ['float', 'int', 'Number', 'parseFloat'].includes(e.callee.name)) knobSources(e.args[0], scope, at, isScale, d, out);
+      return out;
+    case 'name':
+    case 'attr':
+    case 'index':
+      break;
+    default:
+      return out;
+  }
+  const key = exprKey(e);
+  if (key === undefined) return out;
+  let root: Expr = e;
+  while (root.kind === 'attr' || root.kind === 'index') root = root.object;
+  const rootKey = exprKey(root);
+  const binding = scope.lookup(key, at);
+  out.push({ key, binding, root: rootKey !== undefined ? scope.lookup(rootKey, at) : undefined });
+  if (binding?.kind === 'assign' && binding.value && !binding.op && !binding.unpacked) knobSources(binding.value, binding.scope, binding.at, isScale, d, out);
+  return out;
+}
+
+/** Two reads of one variable: the same binding of it, or, unbound both, the same binding of its root object. */
+function sameKnob(a: Knob, b: Knob): boolean {
+  if (a.key !== b.key) return false;
+  if (a.binding || b.binding) return a.binding === b.binding;
+  return a.root !== undefined && a.root === b.root;
 }
 
 /** `WD` at two places that read the same variable (the same binding of it, or of its root object). */

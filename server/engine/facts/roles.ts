@@ -402,6 +402,11 @@ export function saysDecoupledDecay(className: string): boolean {
   return /[a-z0-9]W$|[A-Z]{2,}W$|AdamW/.test(className) || /decoupl/i.test(className);
 }
 
+/** `self.weight_decouple`, `decoupled_wd`, `group['decouple_weight_decay']`: a switch named for decoupled weight decay. */
+export function saysDecoupledDecayFlag(name: string): boolean {
+  return /decoupl/i.test(name);
+}
+
 /**
  * A symbol a constant-decay step may be made of: a learning rate, a regularization strength or
  * decay knob, or a count (`group["lr"]`, `self.weight_decay`, `N`). A constant holding anything
