@@ -327,7 +327,9 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
         const a = list[i];
         const b = list[j];
         if (a.span.start === b.span.start || within(a.span, b.span) || within(b.span, a.span)) continue;
-        if (!sameKnob(facts, a.term, b.term) || !together(shape, a.at, b.at)) continue;
+        // Where each decay is written counts as much as where it is applied: `if decoupled: upd = upd + wd * p`
+        // and `if not decoupled: grad = grad + wd * p` are alternatives even when one step applies both.
+        if (!sameKnob(facts, a.term, b.term) || !together(shape, a.at, b.at) || !together(shape, a.term.span, b.term.span)) continue;
         pair = [a, b];
       }
     }
