@@ -310,6 +310,9 @@ export class Analyzer {
 
   private product(e: Expr, left: Summand[], right: Summand[]): Summand[] {
     if (left.length === 1 && right.length === 1) return [joinSummands(left[0], right[0], e.span)];
+    // A product of scalars (`lr * wd * (1 - dampening)`) is one coefficient, judged whole: expanded,
+    // `−dampening·lr·wd` would be read as a term of its own with its own sign.
+    if (left.concat(right).every((s) => this.isScalarSummand(s))) return [{ sign: 1, num: [{ expr: e, scope: left[0].num[0]?.scope ?? right[0].num[0].scope, at: left[0].num[0]?.at ?? right[0].num[0].at, env: left[0].num[0]?.env }], den: [], site: e.span, via: [] }];
     if (left.length === 1) return right.map((r) => joinSummands(outer(left[0]), r, r.site));
     if (right.length === 1) return left.map((l) => joinSummands(l, outer(right[0]), l.site));
     return [opaque(e, left[0])];
@@ -334,6 +337,10 @@ export class Analyzer {
     // The old torch signature `grad.add(weight_decay, p)` is grad + weight_decay·p: the scalar comes first.
     if ((op === '+' || op === '-') && e.args.length === 2 && !alpha && this.isScalar(e.args[0])) return { op, operands: [e.callee.object, e.args[1], e.args[0]] };
     return e.args.length === 1 ? { op, operands: [e.callee.object, e.args[0], alpha] } : undefined;
+  }
+
+  private isScalarSummand(s: Summand): boolean {
+    return s.num.length > 0 && s.via.length === 0 && [...s.num, ...s.den].every((f) => f.env === undefined && (numberOf(f.expr) !== undefined || isPureScalar(this.classify(f.expr, f.scope, f.at))));
   }
 
   /** A scalar by its classification (a number, a hyperparameter, a setting read by key). */

@@ -16,7 +16,7 @@ import {
   isStateLike, isStrongGradientName, isTargetName, isUnpackedLossName, mentionsOptimizerSetting, startsLikeRegularization,
 } from './roles';
 import { programIndex, type Unpacked } from './program';
-import { resolveName, returnsOf } from './resolve';
+import { derivesFrom, enclosingClass, isSelfName, methodOf, resolveName, returnsOf, type CallTarget } from './resolve';
 import type { Env } from './analysis';
 import { gradientValue, returnsGradients, returnsValueAndGradients, type AutodiffContext } from './autodiff';
 import {
@@ -375,14 +375,62 @@ export class DirectionAnalyzer {
     const analyzer = this.facts.analyzer;
     const target = analyzer.callTarget(e, scope, at);
     if (!target || target.constructs || this.callEnvs.has(target.fn.scope)) return undefined;
-    const returns = returnsOf(this.facts.program, target.fn);
-    if (returns.length !== 1) return undefined;
-    this.callEnvs.set(target.fn.scope, analyzer.argumentEnv(e, target, scope, at, undefined));
-    try {
-      return this.terms(returns[0].expr, returns[0].scope, returns[0].at, d, guard);
-    } finally {
-      this.callEnvs.delete(target.fn.scope);
+    // `self.m(...)` on an abstract stub runs whichever override the instance's class has: every one
+    // of them must say the same. A method with a body is read as written.
+    const stub = returnsOf(this.facts.program, target.fn).length === 0;
+    const candidates = stub ? [target.fn, ...this.overrides(target, scope)] : [target.fn];
+    let answer: DirTerm[] | undefined;
+    for (const fn of candidates) {
+      if (this.callEnvs.has(fn.scope)) return undefined;
+      const returns = returnsOf(this.facts.program, fn);
+      // An abstract stub (`raise NotImplementedError`) returns nothing: its overrides decide.
+      if (returns.length === 0 && candidates.length > 1) continue;
+      if (returns.length !== 1) return undefined;
+      this.callEnvs.set(fn.scope, analyzer.argumentEnv(e, fn === target.fn ? target : { ...target, fn, cls: fn.cls }, scope, at, undefined));
+      let terms: DirTerm[];
+      try {
+        terms = this.returned(fn, returns[0].expr, returns[0].scope, returns[0].at, d, guard);
+      } finally {
+        this.callEnvs.delete(fn.scope);
+      }
+      if (answer && !sameTerms(answer, terms)) return [unknown(e, this)];
+      answer ??= terms;
     }
+    return answer;
+  }
+
+  /** The methods that override a `self.m(...)` call's target in subclasses (of the calling class) defined in the same file. */
+  private overrides(target: CallTarget, scope: Scope): FunctionDef[] {
+    const receiver = target.receiver;
+    if (!receiver || receiver.kind !== 'name' || !isSelfName(receiver.name)) return [];
+    const caller = enclosingClass(scope);
+    const parsed = this.facts.program.parsedOf(target.fn.span);
+    if (!caller || !parsed) return [];
+    const program = this.facts.program;
+    return parsed.scopes
+      .methodsNamed(target.fn.name)
+      .filter((m) => m !== target.fn && m.cls && m.cls !== caller && derivesFrom(program, m.cls, caller) && methodOf(program, m.cls, m.name) === m);
+  }
+
+  /**
+   * What a function returns. A returned object whose contents the function replaced
+   * (`grads.values = step(grads.values); return grads`) holds what was stored in it.
+   */
+  private returned(fn: FunctionDef, expr: Expr, scope: Scope, at: number, d: number, guard: Guard): DirTerm[] {
+    const key = expr.kind === 'name' ? expr.name : undefined;
+    if (key !== undefined) {
+      const stores: Binding[] = [];
+      for (let s: Scope | undefined = scope; s; s = s.parent) {
+        for (const [k, list] of s.bindings) if (k.startsWith(`${key}.`) || k.startsWith(`${key}[`)) stores.push(...list.filter((b) => b.at < at));
+        if (s === fn.scope) break;
+      }
+      if (stores.length > 0) {
+        const only = stores.length === 1 ? stores[0] : undefined;
+        if (!only || only.op || !only.value || only.loops.length > 0) return [unknown(expr, this)];
+        return this.terms(only.value, only.scope, only.at, d, guard);
+      }
+    }
+    return this.terms(expr, scope, at, d, guard);
   }
 
   /** The gradient of `objective` as autodiff computes it: +∇ of a loss, marks ascent for an objective to maximize. */

@@ -34,6 +34,11 @@ const MAX_HOPS = 8;
 
 const SELF = /^(self|this)$/;
 
+/** `self` / `this`: the instance a method runs on. */
+export function isSelfName(name: string): boolean {
+  return SELF.test(name);
+}
+
 /** The definition a name has at a point. */
 export function resolveName(program: Program, name: string, scope: Scope, at: number, hops = 0): Definition | undefined {
   if (hops > MAX_HOPS) return undefined;

@@ -233,6 +233,14 @@ export function isHyperparameterName(name: string): boolean {
   return /^(mu|momentum|beta\d?|b1|b2|beta_1|beta_2|rho|gamma|decay_rate|eps|epsilon|tau|t|step|n|N|m|M|batch_size|batchSize|num_train|num_examples|n_samples|nSamples|n_train|num_samples|size|count|k|scale|temperature|lr_t|bias_correction\d?|alpha_t)$/.test(name);
 }
 
+/**
+ * Coefficients that live in [0, 1) (momentum, dampening, the betas and rho of moving averages), so
+ * that `1 − x` is positive: a shrink factor `1 − (1 − dampening)·lr·wd` is judged as a whole.
+ */
+export function isUnitIntervalCoefficientName(name: string): boolean {
+  return /^(mu|momentum|dampening|damp|beta\d?|beta_?\d|b1|b2|rho)$/.test(name);
+}
+
 /** String keys of a settings dict (`config['lr']`, `hp['weight_decay']`) that hold a positive scalar. */
 export function isHyperparameterKey(key: string): boolean {
   return /^(lr|learning_rate|learningRate|momentum|mu|decay_rate|eps|epsilon|beta\d?|beta_?\d|rho|alpha|step_size|reg|weight_decay|lam|lambda|l2|nesterov|dampening)$/.test(key);

@@ -8,7 +8,7 @@ import type { UpdateSite } from './updates';
 import type { FunctionDef } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import {
-  hasAscentContext, isAscentWord, isDataLike, isGradientLike, isInputName, isLossOrGradientFunctionName, isOptimizedInputName, isParameterListKey, isStateLike,
+  hasAscentContext, isAscentWord, isDataLike, isGradientLike, isInputName, isLossOrGradientFunctionName, isOptimizedInputName, isParameterListKey, isStateLike, isUnitIntervalCoefficientName,
 } from './roles';
 import { canonicalCoef } from './symbols';
 import { inPlaceUpdate } from './catalogue';
@@ -18,7 +18,13 @@ import { programIndex, spanKey } from './program';
 
 /** A symbol taken as positive: a name or attribute, or a count (`len(y)`, `X.shape[0]`); not a difference like `(1-mu)`. */
 function signKnown(name: string): boolean {
-  return /^[\w.$[\]'"]+$/.test(name) || /^(len|size|float|int|numel)\([\w.$[\]'"]*\)$/.test(name) || /^[\w.$]+\.(size|numel)\(\)$/.test(name);
+  return oneMinusCoefficient(name) || /^[\w.$[\]'"]+$/.test(name) || /^(len|size|float|int|numel)\([\w.$[\]'"]*\)$/.test(name) || /^[\w.$]+\.(size|numel)\(\)$/.test(name);
+}
+
+/** `1-dampening`, `1-group["momentum"]`: one minus a coefficient in [0, 1), a positive symbol. */
+function oneMinusCoefficient(name: string): boolean {
+  const m = /^1-(?:[\w.$]+\[["']([\w]+)["']\]|(?:[\w$]+\.)*([\w$]+))$/.exec(name.replace(/\s+/g, ''));
+  return !!m && isUnitIntervalCoefficientName(m[1] ?? m[2]);
 }
 
 /** The sign of the term as it is added (symbols taken as positive, bound numbers as they are). */

@@ -28,6 +28,8 @@ export interface UpdateSite {
   at: number;
   /** `T = a·T + …`: the factor that scales the target's own term, when it is scaled. */
   selfFactor?: Expr;
+  /** `T += c·(X − T)`, `T -= c·(T − X)`: a moving average written as an increment. */
+  movingAverage?: true;
   /** A regularizer object's gradient method (regularizerObjects.ts): this is the gradient of that value method's penalty. */
   penaltyGradientOf?: FunctionDef;
 }
@@ -80,7 +82,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     if (stmt.op === '*') return scaled(target, stmt.value, scope, at, stmt.span);
     if (stmt.op === '+' || stmt.op === '-') {
       const increment = analyzer.summands(stmt.value, scope, at);
-      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: stmt.op === '-' ? increment.map(flip) : increment, span: stmt.span, scope, at });
+      const ema = isAverageIncrement(target, stmt.value, stmt.op, scope, at, analyzer);
+      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: stmt.op === '-' ? increment.map(flip) : increment, span: stmt.span, scope, at, ...(ema ? { movingAverage: true as const } : {}) });
       return;
     }
     if (stmt.op) return;
@@ -112,14 +115,15 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     const at = span.start;
     if (update.op === '+' || update.op === '-') {
       const increment = analyzer.summands(operand, scope, at);
-      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: update.op === '-' ? increment.map(flip) : increment, span, scope, at });
+      const ema = isAverageIncrement(target, operand, update.op, scope, at, analyzer);
+      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: update.op === '-' ? increment.map(flip) : increment, span, scope, at, ...(ema ? { movingAverage: true as const } : {}) });
     } else if (update.op === '=') selfUpdate(target, operand, scope, at, span, false);
     else scaled(target, operand, scope, at, span);
   };
 
   /** `p.mul_(1 - lr * wd)`, `W *= 1 - lr * wd`: W ← W + (−lr·wd)·W, a step by the terms next to the 1. */
   const scaled = (target: Expr, factor: Expr, scope: Scope, at: number, span: Span): void => {
-    const parts = analyzer.summands(factor, scope, at);
+    const parts = factorTerms(factor, scope, at, analyzer);
     const one = parts.findIndex((s) => s.sign === 1 && s.den.length === 0 && s.num.length === 1 && numberOf(s.num[0].expr) === 1);
     if (one < 0 || parts.length < 2) return;
     const self = { expr: target, scope, at, outer: true };
@@ -461,6 +465,7 @@ function functionSpanOf(scope: Scope): Span {
 
 /** `T = a·T + b₁·X₁ + …` with a + Σbᵢ = 1, the coefficients read as sums of numbers and symbols. */
 function isMovingAverage(site: UpdateSite, key: string, analyzer: Analyzer): boolean {
+  if (site.movingAverage) return true;
   if (!site.selfFactor) return false;
   let total = scalarLinear(site.selfFactor, site.scope, site.at, analyzer);
   if (!total) return false;
@@ -531,4 +536,60 @@ function timesLinear(a: Linear, b: Linear | undefined): Linear | undefined {
   if (a.terms.size === 0) return scale(b, a.constant);
   if (b.terms.size === 0) return scale(a, b.constant);
   return undefined;
+}
+
+/**
+ * `T += c·(X − T)` (or `T -= c·(T − X)`, `T.add_(X − T, alpha=c)`) with c a scalar that is not a
+ * negative number: T ← (1 − c)·T + c·X, a moving average of X written as an increment. The
+ * difference must pull T toward X; `T += c·(T − X)` pushes it away and is not one.
+ */
+function isAverageIncrement(target: Expr, value: Expr, op: '+' | '-', scope: Scope, at: number, analyzer: Analyzer): boolean {
+  const key = exprKey(target);
+  if (key === undefined) return false;
+  let factors: Expr[] = [];
+  const split = (e: Expr): void => {
+    if (e.kind === 'binary' && e.op === '*') {
+      split(e.left);
+      split(e.right);
+    } else factors.push(e);
+  };
+  split(value);
+  const differences = factors.filter((f) => f.kind === 'binary' && f.op === '-' && (exprKey(f.left) === key || exprKey(f.right) === key));
+  if (differences.length !== 1) return false;
+  const diff = differences[0] as Expr & { kind: 'binary' };
+  const [self, other] = exprKey(diff.right) === key ? [diff.right, diff.left] : [diff.left, diff.right];
+  if (mentionsKey(other, key)) return false;
+  // The increment must point from T to X: +c·(X − T) or −c·(T − X).
+  if ((op === '+') !== (self === diff.right)) return false;
+  factors = factors.filter((f) => f !== diff);
+  if (factors.length === 0) return false; // `T += X − T` is an assignment, not an average
+  for (const f of factors) {
+    const n = numberOf(f);
+    if (n !== undefined ? n <= 0 || n >= 1 : f.kind === 'unary' || mentionsKey(f, key)) return false;
+    const p = analyzer.classify(f, scope, at, undefined);
+    if (p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length) return false;
+  }
+  return true;
+}
+
+/**
+ * The terms of a scaling factor `1 − c₁ − c₂ …` as written: each cᵢ is judged whole. A product such
+ * as `(1 − dampening) / (1 − momentum) · lr · wd` is one shrink coefficient; expanded, its pieces
+ * (`+dampening·lr·wd`) would each look like growth.
+ */
+function factorTerms(factor: Expr, scope: Scope, at: number, analyzer: Analyzer): Summand[] {
+  const out: Summand[] = [];
+  const walk = (e: Expr, sign: 1 | -1): void => {
+    if (e.kind === 'binary' && (e.op === '+' || e.op === '-')) {
+      walk(e.left, sign);
+      walk(e.right, e.op === '-' ? (sign === 1 ? -1 : 1) : sign);
+      return;
+    }
+    if (e.kind === 'unary' && (e.op === '-' || e.op === '+')) return walk(e.arg, e.op === '-' ? (sign === 1 ? -1 : 1) : sign);
+    const parts = analyzer.summands(e, scope, at);
+    const whole: Summand[] = parts.length === 1 ? parts : [{ sign: 1, num: [{ expr: e, scope, at }], den: [], site: e.span, via: [] }];
+    for (const p of whole) out.push(sign === 1 ? p : { ...p, sign: p.sign === 1 ? -1 : 1 });
+  };
+  walk(factor, 1);
+  return out;
 }
