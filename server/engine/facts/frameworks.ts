@@ -903,6 +903,10 @@ class Collector {
           this.fw.handDecays.push({ kind: 'decoupled', span: this.termSpan(s.site, site.span, param.expr), coef: p.coef, target: site.target, ctx, coefFactors: coefFactors(s, param.expr) });
         } else {
           if (p.coef.num <= 0) continue;
+          // `grad = grad - grad.mean()` after `grad = grad.add(p, alpha=wd)`: the decay was added, and
+          // is reported, where the earlier definition writes it (which may be another branch).
+          const targetText = this.facts.source(site.target.span);
+          if (s.via.some((v) => this.facts.source(v) === targetText)) continue;
           const owned = parameterOfGradient(site.target);
           const last = lastComponent(param.base);
           if (owned !== undefined && last !== undefined && owned !== last && owned !== exprKey(param.base)) continue;
