@@ -387,8 +387,9 @@ function explainUpdateAt(a: Analysis, offset: number, findings: () => Finding[])
 }
 
 /**
- * A finding on what a regularizer object's gradient method returns (`def grad(self, w): return -self.c * w`): the returned gradient typeset in the method's own symbols, with the rule's
- * expected form. The parameter is the method's first argument after `self`.
+ * A finding on what a regularizer object's gradient method returns (`def grad(self, w): return
+ * -self.c * w`): the returned gradient typeset in the method's own symbols, with the rule's expected
+ * form. The parameter is the method's first argument after `self`.
  */
 function explainReturnedGradientAt(a: Analysis, offset: number, findings: () => Finding[]): Explanation | undefined {
   const ret = statementsOf(a).find((s): s is Stmt & { kind: 'return'; value: Expr } => s.kind === 'return' && !!s.value && contains(s.span, offset));
