@@ -56,6 +56,15 @@ function best(runs: number, run: () => Timed): Timed & { runs: Timed[] } {
   return { ...all.reduce((a, b) => (b.wallS < a.wallS ? b : a)), runs: all };
 }
 
+/** The version of the Ruff WebAssembly package the bench runs. */
+function ruffVersion(): string {
+  try {
+    return (require('@astral-sh/ruff-wasm-nodejs/package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 function loadAverage(): number[] {
   return os.loadavg().map((x) => Math.round(x * 100) / 100);
 }
@@ -205,6 +214,21 @@ async function main(): Promise<void> {
     }
   }
 
+  // Ruff's WebAssembly build, default rules, one Node process over the same Python files (bench/ruffWasm.ts).
+  if (!flag('--skip-tools')) {
+    log('ruff (WebAssembly), one process');
+    const script = path.join(__dirname, 'ruffWasm.js');
+    const t = best(quick ? 1 : 3, () => timed(process.execPath, [script, pyDir]));
+    tools['ruff-wasm'] = {
+      version: ruffVersion(),
+      command: 'node out/bench/ruffWasm.js <corpus>/py',
+      ...throughput(manifest.pythonLines, manifest.pythonFiles, t),
+      exitStatus: t.status,
+      nablaSpeedup: Math.round((t.wallS / cliPy.wallS) * 100) / 100,
+      nablaSpeedupCpu: Math.round((t.cpuS / cliPy.cpuS) * 100) / 100,
+    };
+  }
+
   let lsp: LspResults | undefined;
   let lspProject: LspProjectResults | undefined;
   if (!flag('--skip-lsp')) {
@@ -281,6 +305,12 @@ function markdown(r: Results): string {
     const t = tool(name);
     out.push(t.skipped ? `| ≥ ${target}× ${name} | skipped: ${t.skipped} | |` : `| ≥ ${target}× ${name} (same Python files, one process each) | ${t.nablaSpeedup}× wall, ${t.nablaSpeedupCpu}× CPU | ${verdict((t.nablaSpeedup ?? 0) >= target)} |`);
   }
+  const ruff = tool('ruff-wasm');
+  out.push(
+    ruff.skipped
+      ? `| nabla (1 thread) at least as fast as Ruff's WebAssembly build | skipped: ${ruff.skipped} | |`
+      : `| nabla (1 thread) at least as fast as Ruff's WebAssembly build, default rules (same Python files, one Node process each) | ${ruff.nablaSpeedup}× wall, ${ruff.nablaSpeedupCpu}× CPU | ${verdict((ruff.nablaSpeedup ?? 0) >= 1)} |`,
+  );
   if (r.lsp) {
     const l = r.lsp;
     out.push(`| didChange → diagnostics p95 ≤ 30 ms (10,000 lines) | p50 ${ms(l.change10k.p50)}, p95 ${ms(l.change10k.p95)} (after the ${l.debounceMs} ms debounce) | ${verdict(l.change10k.p95 <= 30)} |`);
@@ -302,7 +332,7 @@ function markdown(r: Results): string {
   out.push(row('nabla, 1 thread', r.cli.singleThread));
   out.push(row(`nabla, ${r.cli.jobs} threads`, r.cli.allCores));
   out.push(row('nabla, 1 thread, Python only', r.cli.pythonOnlySingleThread));
-  for (const name of ['flake8', 'pylint']) {
+  for (const name of ['flake8', 'pylint', 'ruff-wasm']) {
     const t = r.tools[name] as (Throughput & { version: string }) | { skipped: string } | undefined;
     if (t && 'lines' in t) out.push(row(`${name} ${t.version.split(' ')[0]}, 1 process, Python only`, t));
   }
