@@ -8,7 +8,7 @@ import { forEachChild, someExpr, type ClassDef, type FunctionDef } from './scope
 import { baseClasses, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
 import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, frameworkPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
 import { isDecayKnobName } from './roles';
-import { programIndex } from './program';
+import { programIndex, walkAll } from './program';
 
 export interface UnusedDecayKnob {
   cls: ClassDef;
@@ -265,9 +265,8 @@ function readInClass(facts: Facts, cls: ClassDef, init: FunctionDef, keys: Set<s
           if (calls++ < 64) queue.push(target.fn);
         } else if ([...e.args, ...e.kwargs.map((k) => k.value)].some((a) => isGroup(a, fn))) read = true;
       }
-      if (!read) forEachChild(e, visit);
     };
-    walkStmts(fn.body, visit);
+    walkAll(fn.body, visit);
   }
   return read;
 }
@@ -291,44 +290,12 @@ function isGroup(e: Expr, fn: FunctionDef): boolean {
   return iter !== undefined && mentions(iter, (x) => x.kind === 'attr' && x.name === PARAM_GROUPS_ATTRIBUTE);
 }
 
-function walkStmts(stmts: Stmt[], visit: (e: Expr) => void): void {
-  for (const s of stmts) {
-    switch (s.kind) {
-      case 'assign':
-        s.targets.forEach(visit);
-        visit(s.value);
-        break;
-      case 'expr':
-        visit(s.expr);
-        break;
-      case 'return':
-        if (s.value) visit(s.value);
-        break;
-      case 'for':
-        visit(s.target);
-        visit(s.iter);
-        walkStmts(s.body, visit);
-        break;
-      case 'block':
-        s.heads.forEach(visit);
-        walkStmts(s.body, visit);
-        break;
-      case 'function':
-      case 'class':
-        walkStmts(s.body, visit);
-        break;
-      default:
-        break;
-    }
-  }
-}
-
 const mentions = someExpr;
 
 function mentionsStmts(stmts: Stmt[], test: (e: Expr) => boolean): boolean {
   let found = false;
-  walkStmts(stmts, (e) => {
-    if (!found && mentions(e, test)) found = true;
+  walkAll(stmts, (e) => {
+    if (!found && test(e)) found = true;
   });
   return found;
 }
