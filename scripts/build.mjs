@@ -46,7 +46,7 @@ const common = {
 await Promise.all([
   esbuild.build({ ...common, entryPoints: [path.join(root, 'client/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'] }),
   esbuild.build({ ...common, entryPoints: [path.join(root, 'server/lsp/main.ts')], outfile: path.join(dist, 'server.js') }),
-  esbuild.build({ ...common, entryPoints: [path.join(root, 'server/cli/main.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } }),
+  esbuild.build({ ...common, entryPoints: [path.join(root, 'server/cli/bin.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } }),
 ]);
 
 if (!process.argv.includes('--no-tests')) {

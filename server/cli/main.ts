@@ -1,5 +1,6 @@
-// Entry point of the `nabla` command (bundled to dist/cli.js). Parses arguments, dispatches,
-// and sets process.exitCode rather than calling process.exit(), so piped output is never cut off.
+// The `nabla` command: parses arguments, dispatches, and returns the exit code. `runCli` touches no
+// process-wide state (working folder, stdout, stderr, environment, exit code): it is given them, so
+// the tests run it in-process. The binary's entry (bin.ts, bundled to dist/cli.js) wires in the process's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigResolver, formatProblem, isExcluded, loadConfigFile, resolveFileOptions } from '../config/projectConfig';
@@ -11,9 +12,9 @@ import type { Reporter, Write } from './format/reporter';
 import { sarifReporter } from './format/sarif';
 import { statisticsReporter } from './format/statistics';
 import { textReporter } from './format/text';
-import { isListed, projectRootOf, type FileNotice, type FileResult, type LintFileOptions } from './lintFile';
+import { forgetDisk, isListed, projectRootOf, type FileNotice, type FileResult, type LintFileOptions } from './lintFile';
 import { mergeForeignFindings } from './merge';
-import { isLintWorker, lintInOrder, type LintJob } from './parallel';
+import { defaultTimeoutMs, lintInOrder, type LintJob } from './parallel';
 import { formatRuleList, ruleDoc } from './rules';
 import { walk, type WalkItem } from './walk';
 
@@ -21,8 +22,20 @@ const EXIT_CLEAN = 0;
 const EXIT_FINDINGS = 1;
 const EXIT_ERROR = 2;
 
-const writeOut: Write = (chunk) => void process.stdout.write(chunk);
-const writeErr: Write = (chunk) => void process.stderr.write(chunk);
+/** What a run reads and writes of its surroundings. */
+export interface CliIO {
+  /** The working folder: relative paths are read from it, and paths are printed relative to it. */
+  cwd: string;
+  stdout: Write;
+  stderr: Write;
+  /** `NABLA_DEBUG`, `NABLA_FILE_TIMEOUT_MS`. */
+  env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Threads when `--jobs` is not given, as if the machine had this many cores (default: parallel.ts
+   * decides). In-process tests give 1: worker threads started from a test cost more than its run.
+   */
+  defaultJobs?: number;
+}
 
 /** The version in package.json: beside dist/ when installed, or above out/ in a checkout. */
 function readVersion(): string {
@@ -49,31 +62,35 @@ function noticeLevel(notice: FileNotice): 'note' | 'warning' {
 }
 
 /** A path as the user would type it from the working folder. */
-function displayPath(file: string): string {
-  const rel = path.relative(process.cwd(), file);
+function displayPath(file: string, cwd: string): string {
+  const rel = path.relative(cwd, file);
   return (rel === '' || path.isAbsolute(rel) ? file : rel).split(path.sep).join('/');
 }
 
-function makeReporter(command: CheckCommand): Reporter {
+function makeReporter(command: CheckCommand, writeOut: Write, cwd: string): Reporter {
   if (command.statistics) return statisticsReporter(writeOut, command.format === 'json' ? 'json' : 'text');
   switch (command.format) {
     case 'json':
-      return jsonReporter(writeOut);
+      return jsonReporter(writeOut, cwd);
     case 'sarif':
-      return sarifReporter(writeOut, readVersion());
+      return sarifReporter(writeOut, readVersion(), cwd);
     case 'github':
       return githubReporter(writeOut);
     default:
-      return textReporter(writeOut, { fixing: command.fix });
+      return textReporter(writeOut, { fixing: command.fix, cwd });
   }
 }
 
-async function check(command: CheckCommand): Promise<number> {
+async function check(command: CheckCommand, io: CliIO): Promise<number> {
+  const { cwd, stdout: writeOut, stderr: writeErr } = io;
+  const resolve = (p: string): string => path.resolve(cwd, p);
+  // A run sees the disk as it is when it starts, also after an earlier run in this process.
+  forgetDisk();
   if (command.config !== undefined) {
     // Named explicitly, so a missing file is the user's mistake, not a warning.
     let isFile = false;
     try {
-      isFile = fs.statSync(command.config).isFile();
+      isFile = fs.statSync(resolve(command.config)).isFile();
     } catch {
       // reported below
     }
@@ -81,28 +98,28 @@ async function check(command: CheckCommand): Promise<number> {
       writeErr(`nabla: error: --config: no such file: ${command.config}\n`);
       return EXIT_ERROR;
     }
-    if (loadConfigFile(path.resolve(command.config)) === undefined) {
-      writeErr(`nabla: warning: ${displayPath(path.resolve(command.config))} has no [tool.nabla] table; using the defaults\n`);
+    if (loadConfigFile(resolve(command.config)) === undefined) {
+      writeErr(`nabla: warning: ${displayPath(resolve(command.config), cwd)} has no [tool.nabla] table; using the defaults\n`);
     }
   }
-  const reporter = makeReporter(command);
+  const reporter = makeReporter(command, writeOut, cwd);
   // Problems in a project file are warnings: the run goes on with the defaults for the bad keys, and the exit status is unchanged.
   const configs = new ConfigResolver({
-    explicit: command.config,
+    explicit: command.config === undefined ? undefined : resolve(command.config),
     disabled: command.noConfig,
     onLoad: (loaded) => {
-      for (const problem of loaded.problems) writeErr(`nabla: warning: ${formatProblem(displayPath(loaded.config.file), problem)}\n`);
+      for (const problem of loaded.problems) writeErr(`nabla: warning: ${formatProblem(displayPath(loaded.config.file, cwd), problem)}\n`);
     },
   });
   // The parsers load only when a file is linted (parallel.ts): a run answered by the cache never loads them.
   // With --fix, files change under the run: it neither reads nor writes the cache.
-  const debug = /(^|,)cache(,|$)/.test(process.env.NABLA_DEBUG ?? '');
+  const debug = /(^|,)cache(,|$)/.test(io.env.NABLA_DEBUG ?? '');
   const cache = command.noCache || command.fix ? undefined : new LintCache(cacheVersion(readVersion()), debug ? (m) => writeErr(`nabla: debug: ${m}\n`) : undefined, isListed);
   const cacheKeys = new Map<string, CacheKey>();
   const cacheKeyOf = (absPath: string, settings: Record<string, unknown>): CacheKey => {
     const { root, marked } = projectRootOf(absPath);
     // --cache-dir, the cache-dir setting, .nabla_cache at the project root (or, with no marker above the file, in the working folder).
-    const dir = command.cacheDir !== undefined ? path.resolve(command.cacheDir) : (configs.forPath(absPath)?.config.cacheDir ?? path.join(marked ? root : process.cwd(), CACHE_FOLDER));
+    const dir = command.cacheDir !== undefined ? resolve(command.cacheDir) : (configs.forPath(absPath)?.config.cacheDir ?? path.join(marked ? root : cwd, CACHE_FOLDER));
     return { dir, path: toSlashes(absPath), root, settings: settingsKey(settings) };
   };
 
@@ -120,7 +137,7 @@ async function check(command: CheckCommand): Promise<number> {
   // Files are linted on all cores (parallel.ts) and come back in walk order, so output streams deterministically.
   const toJob = (item: WalkItem): LintJob | undefined => {
     if (item.kind !== 'file') return undefined;
-    const absPath = path.resolve(item.fsPath);
+    const absPath = resolve(item.fsPath);
     const own = resolveFileOptions(configs.forPath(absPath)?.config, absPath, { select: command.select, ignore: command.ignore }, 'cli');
     const options: LintFileOptions = { select: own.select, ignore: own.ignore, severity: own.severity, maxFileSize: command.maxFileSize, fix };
     if (!cache) return { fsPath: item.fsPath, options };
@@ -131,7 +148,7 @@ async function check(command: CheckCommand): Promise<number> {
   // Every file is linted before any is reported: a file's run can find a mistake in another file it
   // imports (a helper's sign, a base class's decay), which belongs to that file's report.
   const linted: { display: string; absPath: string; result: FileResult }[] = [];
-  for await (const { item, job, result, cached } of lintInOrder(walk(command.paths, { isExcluded: excluded }), toJob, { jobs: command.jobs, lookup })) {
+  for await (const { item, job, result, cached } of lintInOrder(walk(command.paths, { isExcluded: excluded, cwd }), toJob, { jobs: command.jobs ?? io.defaultJobs, lookup, timeoutMs: defaultTimeoutMs(io.env) })) {
     if (item.kind === 'error') {
       writeErr(`nabla: error: ${item.message}\n`);
       hadErrors = true;
@@ -146,7 +163,7 @@ async function check(command: CheckCommand): Promise<number> {
       delete result.inputs;
     }
     cacheKeys.delete(item.fsPath);
-    linted.push({ display: item.display, absPath: toSlashes(path.resolve(item.fsPath)), result: result! });
+    linted.push({ display: item.display, absPath: toSlashes(resolve(item.fsPath)), result: result! });
   }
   if (cache && debug) {
     const { hits, misses, written, rejected, skipped } = cache.stats;
@@ -155,7 +172,7 @@ async function check(command: CheckCommand): Promise<number> {
   const reached = mergeForeignFindings(linted, (absPath) => {
     const own = resolveFileOptions(configs.forPath(absPath)?.config, absPath, { select: command.select, ignore: command.ignore }, 'cli');
     return own.excluded ? undefined : own;
-  });
+  }, cwd);
 
   filesFound = linted.length;
   for (const { display, result } of [...linted, ...reached]) {
@@ -179,7 +196,22 @@ function toSlashes(p: string): string {
   return path.sep === '\\' ? p.replace(/\\/g, '/') : p;
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/**
+ * Runs one command line (without the program name) and returns its exit code: 0 clean, 1 findings,
+ * 2 an error. Output goes to `io.stdout` and `io.stderr`; an internal error is printed, never thrown.
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  try {
+    return await main(argv, io);
+  } catch (error) {
+    const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    io.stderr(`nabla: internal error: ${detail}\n`);
+    return EXIT_ERROR;
+  }
+}
+
+async function main(argv: readonly string[], io: CliIO): Promise<number> {
+  const { stdout: writeOut, stderr: writeErr } = io;
   let command;
   try {
     command = parseArgs(argv);
@@ -210,29 +242,6 @@ async function main(argv: readonly string[]): Promise<number> {
       return EXIT_CLEAN;
     }
     case 'check':
-      return check(command);
+      return check(command, io);
   }
-}
-
-// `nabla check . | head` closes stdout early: stop quietly instead of crashing with EPIPE.
-// A lint worker thread (parallel.ts) loads this same bundle: it serves files, it runs no command.
-if (!isLintWorker) {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT_CLEAN);
-    throw error;
-  });
-  runMain();
-}
-
-function runMain(): void {
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
-      writeErr(`nabla: internal error: ${detail}\n`);
-      process.exitCode = EXIT_ERROR;
-    },
-  );
 }

@@ -11,12 +11,14 @@ function toSlashes(p: string): string {
 /**
  * Moves the findings each run located in other files into those files' results: into a checked
  * file's (once, dropping its NB001 for a suppression that another run used), or into a result of
- * its own for a file that was only reached through imports, listed after the checked files. Each
- * file's own configuration decides which of them it reports (`per-file-ignores`, `exclude`).
+ * its own for a file that was only reached through imports, listed after the checked files (its
+ * path shown relative to the working folder `cwd`). Each file's own configuration decides which of
+ * them it reports (`per-file-ignores`, `exclude`).
  */
 export function mergeForeignFindings(
   linted: { display: string; absPath: string; result: FileResult }[],
   optionsFor: (absPath: string) => { select?: string[]; ignore?: string[]; severity?: Record<string, Severity> } | undefined,
+  cwd: string = process.cwd(),
 ): { display: string; absPath: string; result: FileResult }[] {
   const byPath = new Map(linted.map((entry) => [entry.absPath, entry]));
   const reached = new Map<string, { display: string; absPath: string; result: FileResult }>();
@@ -26,7 +28,7 @@ export function mergeForeignFindings(
       if (!options) continue;
       let target = byPath.get(foreign.path) ?? reached.get(foreign.path);
       if (!target) {
-        target = { display: toSlashes(path.relative(process.cwd(), foreign.path)) || foreign.path, absPath: foreign.path, result: { findings: [], notices: [], checked: false } };
+        target = { display: toSlashes(path.relative(cwd, foreign.path)) || foreign.path, absPath: foreign.path, result: { findings: [], notices: [], checked: false } };
         reached.set(foreign.path, target);
       }
       const findings = target.result.findings;

@@ -52,8 +52,8 @@ export const DEFAULT_PARALLEL_THRESHOLD = 8;
  * The per-file time bound with workers: 60 s, or `NABLA_FILE_TIMEOUT_MS`. A file within the size
  * limit takes well under a second or two; one that takes this long is pathological.
  */
-export function defaultTimeoutMs(): number {
-  const fromEnv = Number(process.env.NABLA_FILE_TIMEOUT_MS);
+export function defaultTimeoutMs(env: Readonly<Record<string, string | undefined>> = process.env): number {
+  const fromEnv = Number(env.NABLA_FILE_TIMEOUT_MS);
   return Number.isFinite(fromEnv) && fromEnv > 0 ? fromEnv : 60_000;
 }
 

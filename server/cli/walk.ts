@@ -127,6 +127,8 @@ function describeError(error: unknown): string {
 export interface WalkOptions {
   /** The project file's `exclude`: a folder or file it covers is not visited (files named explicitly still are). */
   isExcluded?: (absPath: string, isDir: boolean) => boolean;
+  /** The folder relative paths are given from (default: the process's working folder). Items' `fsPath` are then absolute. */
+  cwd?: string;
 }
 
 export function* walk(paths: readonly string[], options: WalkOptions = {}): Generator<WalkItem> {
@@ -198,9 +200,10 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
 
   for (const given of paths) {
     const display = toSlashes(given);
+    const fsPath = options.cwd === undefined ? given : path.resolve(options.cwd, given);
     let stat: fs.Stats;
     try {
-      stat = fs.statSync(given);
+      stat = fs.statSync(fsPath);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       yield {
@@ -210,7 +213,7 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
       continue;
     }
     if (stat.isDirectory()) {
-      const abs = path.resolve(given);
+      const abs = path.resolve(fsPath);
       yield* visitDir(display, abs, ancestorMatchers(abs), true);
     } else if (stat.isFile()) {
       // Named explicitly: linted even when .gitignore excludes it.
@@ -218,7 +221,7 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
         yield { kind: 'warning', display, message: 'skipped: not a Python, TypeScript, JavaScript or notebook file (by its extension)' };
         continue;
       }
-      yield* visitFile(display, given);
+      yield* visitFile(display, fsPath);
     } else {
       yield { kind: 'warning', display, message: 'skipped: not a regular file' };
     }

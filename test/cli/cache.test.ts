@@ -1,11 +1,11 @@
-// The cache of `nabla check` (server/cli/cache.ts), through the real bundle. Whether a file was
-// analysed again is read from the counters NABLA_DEBUG=cache prints, never from timing.
+// The cache of `nabla check` (server/cli/cache.ts), run in this process (and in processes of their
+// own where a test needs them). Whether a file was analysed again is read from the counters
+// NABLA_DEBUG=cache prints, never from timing.
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cliPath, makeTree, PY_BUG, PY_OK, removeTrees, repoRoot, runCli, TS_BUG, type RunResult } from './helpers';
+import { cliPath, makeTree, PY_BUG, PY_OK, removeTrees, repoRoot, runCli, spawnCli, spawnCliAsync, TS_BUG } from './helpers';
 
 const DEBUG = { NABLA_DEBUG: 'cache' };
 
@@ -33,18 +33,6 @@ function userErr(stderr: string): string {
 function entries(dir: string): string[] {
   const folder = path.join(dir, '.nabla_cache', 'v1');
   return fs.existsSync(folder) ? fs.readdirSync(folder).map((name) => path.join(folder, name)) : [];
-}
-
-function runAsync(args: string[], cwd: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cliPath, ...args], { cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
 }
 
 const HELPER_PENALTY = ['import numpy as np', '', 'def l2_term(W, reg):', '    return reg * np.sum(W * W)', ''].join('\n');
@@ -81,87 +69,88 @@ describe('nabla check: the cache', function () {
   this.timeout(120000);
   after(removeTrees);
 
-  it('answers an unchanged tree from the cache without analysing any file again', function () {
+  it('answers an unchanged tree from the cache without analysing any file again', async function () {
     const dir = projectTree();
-    const first = runCli(['check', '.', '--jobs', '2'], dir, undefined, DEBUG);
+    const first = await runCli(['check', '.', '--jobs', '2'], dir, DEBUG);
     const c1 = counts(first.stderr);
     assert.equal(c1.hits, 0);
     assert.equal(c1.misses, 18);
     assert.equal(c1.written, 18);
-    const second = runCli(['check', '.', '--jobs', '2'], dir, undefined, DEBUG);
+    const second = await runCli(['check', '.', '--jobs', '2'], dir, DEBUG);
     assert.deepEqual(counts(second.stderr), { hits: 18, misses: 0, rejected: 0, written: 0 });
     assert.equal(second.stdout, first.stdout);
     assert.equal(userErr(second.stderr), userErr(first.stderr));
     assert.equal(second.status, first.status);
     // In one thread too.
-    assert.deepEqual(counts(runCli(['check', '.', '--jobs', '1'], dir, undefined, DEBUG).stderr), { hits: 18, misses: 0, rejected: 0, written: 0 });
+    assert.deepEqual(counts((await runCli(['check', '.', '--jobs', '1'], dir, DEBUG)).stderr), { hits: 18, misses: 0, rejected: 0, written: 0 });
   });
 
-  it('puts a .gitignore and a cache tag in the folder, and never lints it', function () {
+  it('puts a .gitignore and a cache tag in the folder, and never lints it', async function () {
     const dir = projectTree();
-    runCli(['check', '.'], dir);
+    await runCli(['check', '.'], dir);
     assert.equal(fs.readFileSync(path.join(dir, '.nabla_cache', '.gitignore'), 'utf8').split('\n').filter((l) => !l.startsWith('#') && l !== '').join(), '*');
     assert.ok(fs.existsSync(path.join(dir, '.nabla_cache', 'CACHEDIR.TAG')));
     // A source file inside the cache folder (or a custom one, tagged) is not discovered.
     fs.writeFileSync(path.join(dir, '.nabla_cache', 'planted.py'), PY_BUG);
     const custom = path.join(dir, 'build', 'lint-cache');
-    runCli(['check', '.', '--cache-dir', custom], dir);
+    await runCli(['check', '.', '--cache-dir', custom], dir);
     assert.ok(fs.existsSync(path.join(custom, 'CACHEDIR.TAG')));
     fs.writeFileSync(path.join(custom, 'planted.py'), PY_BUG);
-    const { stdout } = runCli(['check', '.', '--cache-dir', custom, '--format', 'json'], dir);
+    const { stdout } = await runCli(['check', '.', '--cache-dir', custom, '--format', 'json'], dir);
     const files = (JSON.parse(stdout) as { diagnostics: { file: string }[] }).diagnostics.map((d) => d.file);
     assert.ok(!files.some((f) => f.includes('planted')), files.join());
   });
 
-  it('analyses a changed file again, and only that file', function () {
+  it('analyses a changed file again, and only that file', async function () {
     const dir = projectTree();
-    runCli(['check', '.'], dir);
+    await runCli(['check', '.'], dir);
     fs.writeFileSync(path.join(dir, 'pkg', 'bad.py'), PY_OK);
-    const { stdout, stderr } = runCli(['check', '.', '--format', 'json'], dir, undefined, DEBUG);
+    const { stdout, stderr } = await runCli(['check', '.', '--format', 'json'], dir, DEBUG);
     assert.deepEqual(counts(stderr), { hits: 17, misses: 1, rejected: 0, written: 1 });
     const files = (JSON.parse(stdout) as { diagnostics: { file: string }[] }).diagnostics.map((d) => d.file);
     assert.ok(!files.includes('pkg/bad.py'));
-    assert.equal(stdout, runCli(['check', '.', '--format', 'json', '--no-cache'], dir).stdout);
+    assert.equal(stdout, (await runCli(['check', '.', '--format', 'json', '--no-cache'], dir)).stdout);
   });
 
-  it('analyses the importers of a changed module again', function () {
+  it('analyses the importers of a changed module again', async function () {
     const dir = projectTree();
-    const before = runCli(['check', 'pkg/train.py', '--format', 'json'], dir);
+    const before = await runCli(['check', 'pkg/train.py', '--format', 'json'], dir);
     assert.match(before.stdout, /"file": "pkg\/train\.py"/);
     // The helper now returns the gradient: train.py's finding goes, though train.py did not change.
     fs.writeFileSync(path.join(dir, 'pkg', 'helpers.py'), HELPER_GRADIENT);
-    const after = runCli(['check', 'pkg/train.py', '--format', 'json'], dir, undefined, DEBUG);
+    const after = await runCli(['check', 'pkg/train.py', '--format', 'json'], dir, DEBUG);
     assert.deepEqual(counts(after.stderr), { hits: 0, misses: 1, rejected: 0, written: 1 });
     assert.doesNotMatch(after.stdout, /"file": "pkg\/train\.py"/);
-    assert.equal(after.stdout, runCli(['check', 'pkg/train.py', '--format', 'json', '--no-cache'], dir).stdout);
+    assert.equal(after.stdout, (await runCli(['check', 'pkg/train.py', '--format', 'json', '--no-cache'], dir)).stdout);
   });
 
-  it('analyses a file again when a module it imports appears', function () {
+  it('analyses a file again when a module it imports appears', async function () {
     const dir = makeTree({ 'requirements.txt': 'numpy\n', 'pkg/train.py': TRAIN });
-    const before = runCli(['check', '.', '--format', 'json'], dir);
+    const before = await runCli(['check', '.', '--format', 'json'], dir);
     assert.doesNotMatch(before.stdout, /NB101/);
     fs.writeFileSync(path.join(dir, 'pkg', 'helpers.py'), HELPER_PENALTY);
-    const after = runCli(['check', 'pkg/train.py', '--format', 'json'], dir, undefined, DEBUG);
+    const after = await runCli(['check', 'pkg/train.py', '--format', 'json'], dir, DEBUG);
     assert.equal(counts(after.stderr).misses, 1);
     assert.match(after.stdout, /"file": "pkg\/train\.py"[^]*NB101/);
   });
 
-  it('keeps entries apart by settings', function () {
+  it('keeps entries apart by settings', async function () {
     const dir = projectTree();
-    runCli(['check', '.'], dir);
+    await runCli(['check', '.'], dir);
     fs.writeFileSync(path.join(dir, 'nabla.toml'), 'ignore = ["NB101"]\n');
-    const ignoring = runCli(['check', '.', '--format', 'json'], dir, undefined, DEBUG);
+    const ignoring = await runCli(['check', '.', '--format', 'json'], dir, DEBUG);
     assert.deepEqual(counts(ignoring.stderr), { hits: 0, misses: 18, rejected: 0, written: 18 });
     assert.doesNotMatch(ignoring.stdout, /NB101/);
-    assert.deepEqual(counts(runCli(['check', '.', '--select', 'NB1'], dir, undefined, DEBUG).stderr).hits, 0);
+    assert.deepEqual(counts((await runCli(['check', '.', '--select', 'NB1'], dir, DEBUG)).stderr).hits, 0);
     // Back to the first settings: their entries are still there.
     fs.rmSync(path.join(dir, 'nabla.toml'));
-    assert.deepEqual(counts(runCli(['check', '.'], dir, undefined, DEBUG).stderr), { hits: 18, misses: 0, rejected: 0, written: 0 });
+    assert.deepEqual(counts((await runCli(['check', '.'], dir, DEBUG)).stderr), { hits: 18, misses: 0, rejected: 0, written: 0 });
   });
 
+  // Processes of their own: the version is the installed bundle's (read beside dist/), not this process's.
   it('does not use entries written by another version of nabla', function () {
     const dir = projectTree();
-    runCli(['check', '.'], dir);
+    spawnCli(['check', '.'], dir);
     // The same bundle, installed as another version (the version is read from the package.json beside dist/).
     const install = fs.mkdtempSync(path.join(os.tmpdir(), 'nabla-install-'));
     try {
@@ -170,18 +159,18 @@ describe('nabla check: the cache', function () {
       fs.cpSync(path.join(repoRoot, 'dist', 'wasm'), path.join(install, 'dist', 'wasm'), { recursive: true });
       fs.writeFileSync(path.join(install, 'package.json'), JSON.stringify({ name: 'nabla', version: '99.0.0' }));
       const other = path.join(install, 'dist', 'cli.js');
-      const run = runCli(['check', '.'], dir, undefined, DEBUG, other);
+      const run = spawnCli(['check', '.'], dir, { env: DEBUG, cli: other });
       assert.deepEqual(counts(run.stderr), { hits: 0, misses: 18, rejected: 0, written: 18 });
-      assert.deepEqual(counts(runCli(['check', '.'], dir, undefined, DEBUG, other).stderr).hits, 18);
+      assert.deepEqual(counts(spawnCli(['check', '.'], dir, { env: DEBUG, cli: other }).stderr).hits, 18);
     } finally {
       fs.rmSync(install, { recursive: true, force: true });
     }
   });
 
-  it('ignores and rewrites corrupt, truncated and foreign entries', function () {
+  it('ignores and rewrites corrupt, truncated and foreign entries', async function () {
     const dir = projectTree();
-    const reference = runCli(['check', '.', '--format', 'json', '--no-cache'], dir);
-    runCli(['check', '.'], dir);
+    const reference = await runCli(['check', '.', '--format', 'json', '--no-cache'], dir);
+    await runCli(['check', '.'], dir);
     const files = entries(dir);
     assert.equal(files.length, 18);
     const damage = [
@@ -197,25 +186,25 @@ describe('nabla check: the cache', function () {
     files.forEach((file, i) => {
       if (i < damage.length) fs.writeFileSync(file, damage[i](fs.readFileSync(file, 'utf8')));
     });
-    const run = runCli(['check', '.', '--format', 'json'], dir, undefined, DEBUG);
+    const run = await runCli(['check', '.', '--format', 'json'], dir, DEBUG);
     assert.equal(run.stdout, reference.stdout);
     assert.equal(userErr(run.stderr), reference.stderr);
     assert.deepEqual(counts(run.stderr), { hits: 10, misses: 8, rejected: 8, written: 8 });
     assert.equal(run.stderr.split('\n').filter((l) => l.includes('cache entry not used')).length, 8);
     // Without NABLA_DEBUG nothing is said, and the rewritten entries are used.
     fs.writeFileSync(files[0], '{');
-    const quiet = runCli(['check', '.', '--format', 'json'], dir);
+    const quiet = await runCli(['check', '.', '--format', 'json'], dir);
     assert.equal(quiet.stderr, reference.stderr);
-    assert.deepEqual(counts(runCli(['check', '.'], dir, undefined, DEBUG).stderr), { hits: 18, misses: 0, rejected: 0, written: 0 });
+    assert.deepEqual(counts((await runCli(['check', '.'], dir, DEBUG)).stderr), { hits: 18, misses: 0, rejected: 0, written: 0 });
   });
 
-  it('gives byte-for-byte the same output from the cache as a fresh run, in every format', function () {
+  it('gives byte-for-byte the same output from the cache as a fresh run, in every format', async function () {
     const dir = projectTree();
     const formats = [[], ['--format', 'json'], ['--format', 'sarif'], ['--format', 'github'], ['--statistics'], ['--statistics', '--format', 'json']];
-    runCli(['check', '.'], dir); // fills the cache
+    await runCli(['check', '.'], dir); // fills the cache
     for (const format of formats) {
-      const fresh = runCli(['check', '.', '--no-cache', ...format], dir);
-      const cached = runCli(['check', '.', ...format], dir, undefined, DEBUG);
+      const fresh = await runCli(['check', '.', '--no-cache', ...format], dir);
+      const cached = await runCli(['check', '.', ...format], dir, DEBUG);
       assert.equal(counts(cached.stderr).misses, 0, format.join(' '));
       assert.equal(cached.stdout, fresh.stdout, format.join(' '));
       assert.equal(userErr(cached.stderr), fresh.stderr, format.join(' '));
@@ -223,10 +212,11 @@ describe('nabla check: the cache', function () {
     }
   });
 
+  // Two processes of the real binary (the cache's version includes the bundle's digest, so the check after them spawns too).
   it('stays correct when two runs share the cache at once', async function () {
     const dir = projectTree();
-    const reference = runCli(['check', '.', '--format', 'json', '--no-cache'], dir);
-    const runs = await Promise.all([runAsync(['check', '.', '--format', 'json', '--jobs', '2'], dir), runAsync(['check', '.', '--format', 'json', '--jobs', '2'], dir)]);
+    const reference = await runCli(['check', '.', '--format', 'json', '--no-cache'], dir);
+    const runs = await Promise.all([spawnCliAsync(['check', '.', '--format', 'json', '--jobs', '2'], dir), spawnCliAsync(['check', '.', '--format', 'json', '--jobs', '2'], dir)]);
     for (const run of runs) {
       assert.equal(run.stdout, reference.stdout);
       assert.equal(run.stderr, reference.stderr);
@@ -234,42 +224,42 @@ describe('nabla check: the cache', function () {
     const files = entries(dir);
     assert.equal(files.length, 18, files.join('\n')); // no temporary files left behind
     for (const file of files) JSON.parse(fs.readFileSync(file, 'utf8'));
-    const after = runCli(['check', '.', '--format', 'json'], dir, undefined, DEBUG);
+    const after = spawnCli(['check', '.', '--format', 'json'], dir, { env: DEBUG });
     assert.deepEqual(counts(after.stderr), { hits: 18, misses: 0, rejected: 0, written: 0 });
     assert.equal(after.stdout, reference.stdout);
   });
 
-  it('--no-cache neither reads nor writes it; --fix does not use it', function () {
+  it('--no-cache neither reads nor writes it; --fix does not use it', async function () {
     const dir = projectTree();
-    runCli(['check', '.', '--no-cache'], dir);
+    await runCli(['check', '.', '--no-cache'], dir);
     assert.ok(!fs.existsSync(path.join(dir, '.nabla_cache')));
     const fixable = makeTree({ 'requirements.txt': '', 'bad.py': PY_BUG });
-    runCli(['check', '.'], fixable);
-    const fixed = runCli(['check', '.', '--fix'], fixable);
-    const after = runCli(['check', '.'], fixable, undefined, DEBUG);
+    await runCli(['check', '.'], fixable);
+    const fixed = await runCli(['check', '.', '--fix'], fixable);
+    const after = await runCli(['check', '.'], fixable, DEBUG);
     // Whatever --fix changed, the next run checks the file as it is now, not as it was cached.
-    assert.equal(userErr(after.stderr), runCli(['check', '.', '--no-cache'], fixable).stderr);
-    assert.equal(after.stdout, runCli(['check', '.', '--no-cache'], fixable).stdout);
+    assert.equal(userErr(after.stderr), (await runCli(['check', '.', '--no-cache'], fixable)).stderr);
+    assert.equal(after.stdout, (await runCli(['check', '.', '--no-cache'], fixable)).stdout);
     assert.ok(fixed.status !== null);
   });
 
-  it('answers a file over the size limit without a worker, as linting would', function () {
+  it('answers a file over the size limit without a worker, as linting would', async function () {
     const dir = projectTree();
     fs.writeFileSync(path.join(dir, 'pkg', 'big.py'), `${PY_BUG}# ${'x'.repeat(4000)}\n`);
-    const fresh = runCli(['check', '.', '--max-file-size', '2000', '--no-cache'], dir);
+    const fresh = await runCli(['check', '.', '--max-file-size', '2000', '--no-cache'], dir);
     assert.match(fresh.stderr, /big\.py: warning: skipped: the file has \d+ bytes, over the limit of 2000/);
     for (let i = 0; i < 2; i++) {
-      const run = runCli(['check', '.', '--max-file-size', '2000'], dir, undefined, DEBUG);
+      const run = await runCli(['check', '.', '--max-file-size', '2000'], dir, DEBUG);
       assert.match(run.stderr, /, 1 over the size limit/);
       assert.equal(run.stdout, fresh.stdout);
       assert.equal(userErr(run.stderr), fresh.stderr);
     }
   });
 
-  it('reads cache-dir from the project file, relative to it', function () {
+  it('reads cache-dir from the project file, relative to it', async function () {
     const dir = projectTree();
     fs.writeFileSync(path.join(dir, 'pyproject.toml'), '[tool.nabla]\ncache-dir = "tmp/nabla"\n');
-    runCli(['check', '.'], dir);
+    await runCli(['check', '.'], dir);
     assert.ok(fs.existsSync(path.join(dir, 'tmp', 'nabla', '.gitignore')));
     assert.ok(!fs.existsSync(path.join(dir, '.nabla_cache')));
   });

@@ -1,8 +1,9 @@
-// `nabla check`: output formats, rule selection and exit codes, through the real bundle.
+// `nabla check`: output formats, rule selection and exit codes, run in this process (binary.test.ts
+// checks that the binary gives the same).
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { makeTree, PENALTY, PY_BUG, PY_BUG_AT, PY_OK, removeTrees, repoRoot, runCli, summarize, TS_BUG } from './helpers';
+import { makeTree, PENALTY, PY_BUG, PY_BUG_AT, PY_OK, removeTrees, repoRoot, runCli, spawnCli, summarize, TS_BUG } from './helpers';
 
 interface JsonOut {
   version: number;
@@ -30,9 +31,9 @@ describe('nabla check', function () {
   after(removeTrees);
 
   describe('text format', function () {
-    it('reports the penalty-as-gradient bug at the penalty term and exits 1', function () {
+    it('reports the penalty-as-gradient bug at the penalty term and exits 1', async function () {
       const dir = makeTree({ 'src/bad.py': PY_BUG, 'src/good.py': PY_OK });
-      const { status, stdout } = runCli(['check', 'src'], dir);
+      const { status, stdout } = await runCli(['check', 'src'], dir);
       const lines = stdout.trimEnd().split('\n');
       assert.equal(lines.length, 2, stdout);
       assert.match(lines[0], new RegExp(`^src/bad\\.py:${PY_BUG_AT.line}:${PY_BUG_AT.column}: NB101 \\S`));
@@ -40,44 +41,44 @@ describe('nabla check', function () {
       assert.equal(status, 1);
     });
 
-    it('passes a correct file and exits 0', function () {
+    it('passes a correct file and exits 0', async function () {
       const dir = makeTree({ 'good.py': PY_OK });
-      const { status, stdout, stderr } = runCli(['check', 'good.py'], dir);
+      const { status, stdout, stderr } = await runCli(['check', 'good.py'], dir);
       assert.equal(stdout, 'All checks passed (1 file checked).\n');
       assert.equal(stderr, '');
       assert.equal(status, 0);
     });
 
-    it('defaults to the current folder', function () {
+    it('defaults to the current folder', async function () {
       const dir = makeTree({ 'bad.py': PY_BUG });
-      const { status, stdout } = runCli(['check'], dir);
+      const { status, stdout } = await runCli(['check'], dir);
       assert.match(stdout, /^bad\.py:3:21: NB101 /);
       assert.equal(status, 1);
     });
 
-    it('finds the same bug in TypeScript', function () {
+    it('finds the same bug in TypeScript', async function () {
       const dir = makeTree({ 'step.ts': TS_BUG });
-      const { status, stdout } = runCli(['check', 'step.ts'], dir);
+      const { status, stdout } = await runCli(['check', 'step.ts'], dir);
       assert.match(stdout, /^step\.ts:2:\d+: NB101 /m);
       assert.equal(status, 1);
     });
 
-    it('prints files in a deterministic, sorted order', function () {
+    it('prints files in a deterministic, sorted order', async function () {
       const dir = makeTree({ 'b.py': PY_BUG, 'a.py': PY_BUG, 'pkg/z.py': PY_BUG, 'pkg/c.py': PY_BUG });
-      const first = runCli(['check', '.'], dir).stdout;
+      const first = (await runCli(['check', '.'], dir)).stdout;
       const files = first
         .split('\n')
         .filter((line) => line.includes(': NB101 '))
         .map((line) => line.split(':')[0]);
       assert.deepEqual(files, ['a.py', 'b.py', 'pkg/c.py', 'pkg/z.py']);
-      assert.equal(runCli(['check', '.'], dir).stdout, first);
+      assert.equal((await runCli(['check', '.'], dir)).stdout, first);
     });
   });
 
   describe('json format', function () {
-    it('prints one JSON document with 1-based positions and an exclusive end column', function () {
+    it('prints one JSON document with 1-based positions and an exclusive end column', async function () {
       const dir = makeTree({ 'examples/bad.py': PY_BUG, 'examples/good.py': PY_OK });
-      const { status, stdout } = runCli(['check', '--format', 'json', 'examples'], dir);
+      const { status, stdout } = await runCli(['check', '--format', 'json', 'examples'], dir);
       const out = JSON.parse(stdout) as JsonOut;
       assert.equal(out.version, 1);
       assert.equal(out.files, 2);
@@ -101,9 +102,9 @@ describe('nabla check', function () {
       assert.equal(status, 1);
     });
 
-    it('accepts --format=json and prints an empty list for clean code', function () {
+    it('accepts --format=json and prints an empty list for clean code', async function () {
       const dir = makeTree({ 'good.py': PY_OK });
-      const { status, stdout } = runCli(['check', '--format=json', 'good.py'], dir);
+      const { status, stdout } = await runCli(['check', '--format=json', 'good.py'], dir);
       const out = JSON.parse(stdout) as JsonOut;
       assert.deepEqual(out.diagnostics, []);
       assert.equal(out.files, 1);
@@ -112,9 +113,9 @@ describe('nabla check', function () {
   });
 
   describe('sarif format', function () {
-    it('prints a SARIF 2.1.0 log with rule metadata and results', function () {
+    it('prints a SARIF 2.1.0 log with rule metadata and results', async function () {
       const dir = makeTree({ 'src/bad.py': PY_BUG });
-      const { status, stdout } = runCli(['check', '--format', 'sarif', 'src'], dir);
+      const { status, stdout } = await runCli(['check', '--format', 'sarif', 'src'], dir);
       assert.equal(status, 1);
       const log = JSON.parse(stdout);
       assert.equal(log.$schema, 'https://json.schemastore.org/sarif-2.1.0.json');
@@ -126,7 +127,7 @@ describe('nabla check', function () {
       assert.equal(driver.version, packageVersion());
       assert.match(driver.informationUri, /^https:\/\//);
 
-      const ruleList = runCli(['rules']).stdout.trimEnd().split('\n');
+      const ruleList = (await runCli(['rules'])).stdout.trimEnd().split('\n');
       assert.equal(driver.rules.length, ruleList.length);
       const levels: Record<string, string> = { error: 'error', warning: 'warning', information: 'note', hint: 'note' };
       for (const [i, rule] of driver.rules.entries()) {
@@ -159,9 +160,9 @@ describe('nabla check', function () {
       }
     });
 
-    it('has rule metadata and no results for clean code', function () {
+    it('has rule metadata and no results for clean code', async function () {
       const dir = makeTree({ 'good.py': PY_OK });
-      const { status, stdout } = runCli(['check', '--format', 'sarif', 'good.py'], dir);
+      const { status, stdout } = await runCli(['check', '--format', 'sarif', 'good.py'], dir);
       const log = JSON.parse(stdout);
       assert.deepEqual(log.runs[0].results, []);
       assert.ok(log.runs[0].tool.driver.rules.some((rule: { id: string }) => rule.id === 'NB101'));
@@ -175,25 +176,25 @@ describe('nabla check', function () {
       dir = makeTree({ 'bad.py': PY_BUG });
     });
 
-    it('--select with a code or a prefix keeps the rule', function () {
+    it('--select with a code or a prefix keeps the rule', async function () {
       for (const select of ['NB101', 'NB1', 'nb101', 'NB101,NB1']) {
-        const { status, stdout } = runCli(['check', '--select', select, '--format', 'json', 'bad.py'], dir);
+        const { status, stdout } = await runCli(['check', '--select', select, '--format', 'json', 'bad.py'], dir);
         assert.deepEqual(summarize((JSON.parse(stdout) as JsonOut).diagnostics), ['bad.py:3:21 NB101'], select);
         assert.equal(status, 1, select);
       }
     });
 
-    it('--ignore with a code or a prefix drops the rule', function () {
+    it('--ignore with a code or a prefix drops the rule', async function () {
       for (const ignore of ['NB101', 'NB1']) {
-        const { status, stdout } = runCli(['check', '--ignore', ignore, 'bad.py'], dir);
+        const { status, stdout } = await runCli(['check', '--ignore', ignore, 'bad.py'], dir);
         assert.equal(stdout, 'All checks passed (1 file checked).\n', ignore);
         assert.equal(status, 0, ignore);
       }
     });
 
-    it('rejects a code that matches no rule', function () {
+    it('rejects a code that matches no rule', async function () {
       for (const option of ['--select', '--ignore']) {
-        const { status, stdout, stderr } = runCli(['check', option, 'NB999', 'bad.py'], dir);
+        const { status, stdout, stderr } = await runCli(['check', option, 'NB999', 'bad.py'], dir);
         assert.equal(status, 2, option);
         assert.equal(stdout, '');
         assert.match(stderr, /^nabla: error: .*NB999/);
@@ -213,8 +214,8 @@ describe('nabla check', function () {
       ['a check-only option on another command', ['rules', '--format', 'json'], /only applies to 'nabla check'/],
     ];
     for (const [what, args, message] of cases) {
-      it(`for ${what}`, function () {
-        const { status, stdout, stderr } = runCli(args);
+      it(`for ${what}`, async function () {
+        const { status, stdout, stderr } = await runCli(args);
         assert.equal(status, 2);
         assert.equal(stdout, '');
         assert.match(stderr, /^nabla: error: /);
@@ -222,30 +223,31 @@ describe('nabla check', function () {
       });
     }
 
-    it('suggests `check` when a path is given as the command', function () {
-      const { status, stderr } = runCli(['examples/']);
+    it('suggests `check` when a path is given as the command', async function () {
+      const { status, stderr } = await runCli(['examples/']);
       assert.equal(status, 2);
       assert.match(stderr, /did you mean 'nabla check examples\/'/);
     });
   });
 
   describe('paths', function () {
-    it('reports a nonexistent path, still lints the others, and exits 2', function () {
+    it('reports a nonexistent path, still lints the others, and exits 2', async function () {
       const dir = makeTree({ 'bad.py': PY_BUG });
-      const { status, stdout, stderr } = runCli(['check', 'missing.py', 'bad.py'], dir);
+      const { status, stdout, stderr } = await runCli(['check', 'missing.py', 'bad.py'], dir);
       assert.match(stderr, /^nabla: error: path not found: missing\.py$/m);
       assert.match(stdout, /^bad\.py:3:21: NB101 /m);
       assert.match(stdout, /\(1 file checked\)/);
       assert.equal(status, 2);
     });
 
-    it('exits 2 for a nonexistent path even when nothing else has problems', function () {
+    it('exits 2 for a nonexistent path even when nothing else has problems', async function () {
       const dir = makeTree({ 'good.py': PY_OK });
-      const { status, stderr } = runCli(['check', 'good.py', 'nope/'], dir);
+      const { status, stderr } = await runCli(['check', 'good.py', 'nope/'], dir);
       assert.match(stderr, /path not found: nope\//);
       assert.equal(status, 2);
     });
 
+    // A process of its own: as root, it runs as another user.
     it('reports an unreadable file, lints the others, and exits 2', function () {
       if (process.platform === 'win32') this.skip();
       const dir = makeTree({ 'locked.py': PY_OK, 'bad.py': PY_BUG });
@@ -256,7 +258,7 @@ describe('nabla check', function () {
       fs.chmodSync(locked, 0o000);
       let result;
       try {
-        result = runCli(['check', '.'], dir, asRoot ? 65534 : undefined);
+        result = spawnCli(['check', '.'], dir, { uid: asRoot ? 65534 : undefined });
       } finally {
         fs.chmodSync(locked, 0o644);
       }
@@ -267,16 +269,16 @@ describe('nabla check', function () {
       assert.equal(status, 2);
     });
 
-    it('uses absolute paths as given', function () {
+    it('uses absolute paths as given', async function () {
       const dir = makeTree({ 'bad.py': PY_BUG });
-      const { stdout } = runCli(['check', '--format', 'json', dir]);
+      const { stdout } = await runCli(['check', '--format', 'json', dir]);
       const out = JSON.parse(stdout) as JsonOut;
       assert.deepEqual(summarize(out.diagnostics), [`${dir.replace(/\\/g, '/')}/bad.py:3:21 NB101`]);
     });
 
-    it('lints a file given twice only once', function () {
+    it('lints a file given twice only once', async function () {
       const dir = makeTree({ 'bad.py': PY_BUG });
-      const { stdout } = runCli(['check', '--format', 'json', 'bad.py', '.', 'bad.py'], dir);
+      const { stdout } = await runCli(['check', '--format', 'json', 'bad.py', '.', 'bad.py'], dir);
       const out = JSON.parse(stdout) as JsonOut;
       assert.equal(out.files, 1);
       assert.equal(out.diagnostics.length, 1);
@@ -284,17 +286,17 @@ describe('nabla check', function () {
   });
 
   describe('help and version', function () {
-    it('--help prints usage and exits 0', function () {
+    it('--help prints usage and exits 0', async function () {
       for (const args of [['--help'], ['-h'], ['check', '--help'], ['help']]) {
-        const { status, stdout } = runCli(args);
+        const { status, stdout } = await runCli(args);
         assert.match(stdout, /^Usage: nabla <command>/, args.join(' '));
         assert.match(stdout, /--format FORMAT/);
         assert.equal(status, 0);
       }
     });
 
-    it('--version prints the package version', function () {
-      const { status, stdout } = runCli(['--version']);
+    it('--version prints the package version', async function () {
+      const { status, stdout } = await runCli(['--version']);
       assert.equal(stdout, `nabla ${packageVersion()}\n`);
       assert.equal(status, 0);
     });

@@ -11,8 +11,8 @@ interface JsonOut {
   notices: { file: string; kind: string; message: string }[];
 }
 
-function checkJson(args: string[], cwd: string): { status: number | null; out: JsonOut; stderr: string } {
-  const { status, stdout, stderr } = runCli(['check', '--format', 'json', ...args], cwd);
+async function checkJson(args: string[], cwd: string): Promise<{ status: number | null; out: JsonOut; stderr: string }> {
+  const { status, stdout, stderr } = await runCli(['check', '--format', 'json', ...args], cwd);
   return { status, out: JSON.parse(stdout) as JsonOut, stderr };
 }
 
@@ -24,7 +24,7 @@ describe('nabla check file discovery', function () {
   this.timeout(60000);
   after(removeTrees);
 
-  it('skips node_modules, virtual environments, caches and notebook checkpoints, but not dist', function () {
+  it('skips node_modules, virtual environments, caches and notebook checkpoints, but not dist', async function () {
     const dir = makeTree({
       'train.py': PY_BUG,
       'node_modules/pkg/index.js': 'w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));\n',
@@ -40,13 +40,13 @@ describe('nabla check file discovery', function () {
       '.ipynb_checkpoints/train-checkpoint.py': PY_BUG,
       'dist/bad.py': PY_BUG,
     });
-    const { status, out } = checkJson(['.'], dir);
+    const { status, out } = await checkJson(['.'], dir);
     assert.deepEqual(flaggedFiles(out), ['dist/bad.py', 'train.py']);
     assert.equal(out.files, 2);
     assert.equal(status, 1);
   });
 
-  it('honours .gitignore files, nested ones relative to their folder', function () {
+  it('honours .gitignore files, nested ones relative to their folder', async function () {
     const dir = makeTree({
       '.gitignore': 'dist/\n*_generated.py\n/top_only.py\nignored_*.py\n',
       'dist/bad.py': PY_BUG,
@@ -62,34 +62,34 @@ describe('nabla check file discovery', function () {
       'pkg/keep.py': PY_BUG,
       'other/local.py': PY_BUG, // pkg/.gitignore does not reach here
     });
-    const { out } = checkJson(['.'], dir);
+    const { out } = await checkJson(['.'], dir);
     assert.deepEqual(flaggedFiles(out), ['other/local.py', 'pkg/ignored_but_kept.py', 'pkg/keep.py', 'pkg/top_only.py']);
   });
 
-  it('honours the .gitignore files above a folder inside a git repository', function () {
+  it('honours the .gitignore files above a folder inside a git repository', async function () {
     const dir = makeTree({
       '.git/HEAD': 'ref: refs/heads/main\n',
       '.gitignore': 'secret_*.py\n',
       'src/secret_bad.py': PY_BUG,
       'src/bad.py': PY_BUG,
     });
-    const { out } = checkJson(['src'], dir);
+    const { out } = await checkJson(['src'], dir);
     assert.deepEqual(flaggedFiles(out), ['src/bad.py']);
   });
 
-  it('lints an ignored file or folder that is named explicitly', function () {
+  it('lints an ignored file or folder that is named explicitly', async function () {
     const dir = makeTree({
       '.git/HEAD': 'ref: refs/heads/main\n',
       '.gitignore': 'generated/\nbad.py\n',
       'generated/bad2.py': PY_BUG,
       'bad.py': PY_BUG,
     });
-    assert.deepEqual(flaggedFiles(checkJson(['.'], dir).out), []);
-    assert.deepEqual(flaggedFiles(checkJson(['bad.py'], dir).out), ['bad.py']);
-    assert.deepEqual(flaggedFiles(checkJson(['generated'], dir).out), ['generated/bad2.py']);
+    assert.deepEqual(flaggedFiles((await checkJson(['.'], dir)).out), []);
+    assert.deepEqual(flaggedFiles((await checkJson(['bad.py'], dir)).out), ['bad.py']);
+    assert.deepEqual(flaggedFiles((await checkJson(['generated'], dir)).out), ['generated/bad2.py']);
   });
 
-  it('lints every supported extension and nothing else', function () {
+  it('lints every supported extension and nothing else', async function () {
     const tsBug = 'w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));\n';
     const dir = makeTree({
       'a.py': PY_BUG,
@@ -106,66 +106,66 @@ describe('nabla check file discovery', function () {
       'README.md': PY_BUG,
       'script': PY_BUG,
     });
-    const { out } = checkJson(['.'], dir);
+    const { out } = await checkJson(['.'], dir);
     assert.equal(out.files, 10);
   });
 
-  it('warns about an explicitly named file it cannot lint', function () {
+  it('warns about an explicitly named file it cannot lint', async function () {
     const dir = makeTree({ 'notes.txt': 'hello\n' });
-    const { status, stderr } = runCli(['check', 'notes.txt'], dir);
+    const { status, stderr } = await runCli(['check', 'notes.txt'], dir);
     assert.match(stderr, /^notes\.txt: warning: skipped/m);
     assert.equal(status, 0);
   });
 
-  it('does not hang on symlink loops', function () {
+  it('does not hang on symlink loops', async function () {
     if (process.platform === 'win32') this.skip();
     const dir = makeTree({ 'pkg/bad.py': PY_BUG });
     fs.symlinkSync('..', path.join(dir, 'pkg', 'loop'));
     fs.symlinkSync(path.join(dir, 'pkg'), path.join(dir, 'alias'));
     fs.symlinkSync('missing-target.py', path.join(dir, 'dangling.py'));
-    const { status, out } = checkJson(['.'], dir);
+    const { status, out } = await checkJson(['.'], dir);
     assert.equal(out.diagnostics.length, 1);
     assert.equal(status, 1);
   });
 
-  it('reads files with invalid UTF-8, warns, and still lints them', function () {
+  it('reads files with invalid UTF-8, warns, and still lints them', async function () {
     const bytes = Buffer.concat([Buffer.from('# caf\xe9 latin-1 comment\n', 'latin1'), Buffer.from(PY_BUG, 'utf8')]);
     const dir = makeTree({ 'latin1.py': bytes });
-    const { status, stdout, stderr } = runCli(['check', 'latin1.py'], dir);
+    const { status, stdout, stderr } = await runCli(['check', 'latin1.py'], dir);
     assert.match(stderr, /^latin1\.py: warning: invalid UTF-8 replaced$/m);
     assert.match(stdout, /^latin1\.py:4:21: NB101 /m);
     assert.equal(status, 1);
   });
 
-  it('checks an empty file without complaint', function () {
+  it('checks an empty file without complaint', async function () {
     const dir = makeTree({ 'empty.py': '' });
-    const { status, stdout, stderr } = runCli(['check', 'empty.py'], dir);
+    const { status, stdout, stderr } = await runCli(['check', 'empty.py'], dir);
     assert.equal(stdout, 'All checks passed (1 file checked).\n');
     assert.equal(stderr, '');
     assert.equal(status, 0);
   });
 
-  it('skips a binary file with a notice', function () {
+  it('skips a binary file with a notice', async function () {
     const dir = makeTree({ 'blob.py': Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0x00, 0x00, 0xff, 0x01, 0x00]), 'good.py': PY_OK });
-    const { status, stdout, stderr } = runCli(['check', '.'], dir);
+    const { status, stdout, stderr } = await runCli(['check', '.'], dir);
     assert.match(stderr, /^blob\.py: warning: skipped: .*binary/m);
     assert.doesNotMatch(stderr, /invalid UTF-8/);
     assert.equal(stdout, 'All checks passed (1 file checked).\n');
     assert.equal(status, 0);
   });
 
-  it('skips a file larger than --max-file-size without linting it', function () {
+  it('skips a file larger than --max-file-size without linting it', async function () {
     const dir = makeTree({ 'big.py': PY_BUG, 'small.py': 'x = 1\n' });
-    const { status, stdout, stderr } = runCli(['check', '--max-file-size', '20', '.'], dir);
+    const { status, stdout, stderr } = await runCli(['check', '--max-file-size', '20', '.'], dir);
     assert.match(stderr, /^big\.py: warning: skipped: the file has \d+ bytes, over the limit of 20/m);
     assert.equal(stdout, 'All checks passed (1 file checked).\n');
     assert.equal(status, 0);
   });
 
-  it('still lints a file with a syntax error, with a note', function () {
+  it('still lints a file with a syntax error, with a note', async function () {
     const source = `${PY_BUG}\ndef broken(:\n    pass\n`;
     const dir = makeTree({ 'broken.py': source });
-    const { status, out, stderr } = checkJson(['broken.py'], dir);
+    const { status, out, stderr } = await checkJson(['broken.py'], dir);
     assert.match(stderr, /^broken\.py: note: syntax error/m);
     assert.equal(out.files, 1);
     assert.deepEqual(summarize(out.diagnostics), ['broken.py:3:21 NB101']);
@@ -173,9 +173,9 @@ describe('nabla check file discovery', function () {
     assert.equal(status, 1);
   });
 
-  it('warns when there is nothing to lint', function () {
+  it('warns when there is nothing to lint', async function () {
     const dir = makeTree({ 'README.md': '# hi\n' });
-    const { status, stdout, stderr } = runCli(['check', '.'], dir);
+    const { status, stdout, stderr } = await runCli(['check', '.'], dir);
     assert.equal(stdout, 'All checks passed (0 files checked).\n');
     assert.match(stderr, /no Python, TypeScript or JavaScript files found/);
     assert.equal(status, 0);

@@ -5,8 +5,8 @@ import { runCli } from './helpers';
 describe('nabla rules / nabla rule', function () {
   this.timeout(60000);
 
-  it('lists every rule as CODE  name  severity  summary', function () {
-    const { status, stdout } = runCli(['rules']);
+  it('lists every rule as CODE  name  severity  summary', async function () {
+    const { status, stdout } = await runCli(['rules']);
     assert.equal(status, 0);
     const lines = stdout.trimEnd().split('\n');
     assert.ok(lines.length >= 1);
@@ -18,23 +18,23 @@ describe('nabla rules / nabla rule', function () {
     assert.deepEqual(codes, [...codes].sort(), 'rules are listed by code');
   });
 
-  it('shows the docs page of a rule, case-insensitively', function () {
+  it('shows the docs page of a rule, case-insensitively', async function () {
     for (const code of ['NB101', 'nb101']) {
-      const { status, stdout } = runCli(['rule', code]);
+      const { status, stdout } = await runCli(['rule', code]);
       assert.equal(status, 0, code);
       assert.match(stdout, /NB101/);
     }
   });
 
-  it('exits 2 for an unknown rule', function () {
-    const { status, stdout, stderr } = runCli(['rule', 'NB999']);
+  it('exits 2 for an unknown rule', async function () {
+    const { status, stdout, stderr } = await runCli(['rule', 'NB999']);
     assert.equal(status, 2);
     assert.equal(stdout, '');
     assert.match(stderr, /^nabla: error: unknown rule: NB999/);
   });
 
-  it('exits 2 without a rule code', function () {
-    const { status, stderr } = runCli(['rule']);
+  it('exits 2 without a rule code', async function () {
+    const { status, stderr } = await runCli(['rule']);
     assert.equal(status, 2);
     assert.match(stderr, /exactly one rule code/);
   });

@@ -1,14 +1,8 @@
 // The CLI on worker threads (server/cli/parallel.ts): the same output as one thread, in walk order,
 // and a file over the per-file time bound is skipped with a clear message while the run goes on.
+// The runs on workers are the real binary's, in processes of their own (its workers load the bundle).
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { cliPath, makeTree, PY_BUG, PY_OK, removeTrees, TS_BUG } from '../cli/helpers';
-
-function run(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cliPath, ...args], { cwd, encoding: 'utf8', timeout: 120_000, env: { ...process.env, ...env } });
-  if (result.error) throw result.error;
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { makeTree, PY_BUG, PY_OK, removeTrees, runCli, spawnCli, TS_BUG } from '../cli/helpers';
 
 describe('nabla check on worker threads', function () {
   this.timeout(120_000);
@@ -22,11 +16,11 @@ describe('nabla check on worker threads', function () {
   }
   files['pkg1/broken.py'] = 'def f(:\n    W -= lr * (dW + reg * np.sum(W * W))\n';
 
-  it('prints the same output in the same order with --jobs 2 as with --jobs 1', () => {
+  it('prints the same output in the same order with --jobs 2 as with --jobs 1', async () => {
     const dir = makeTree(files);
     for (const format of ['text', 'json']) {
-      const one = run(['check', '--jobs', '1', '--format', format, '.'], dir);
-      const two = run(['check', '--jobs', '2', '--format', format, '.'], dir);
+      const one = await runCli(['check', '--jobs', '1', '--no-cache', '--format', format, '.'], dir);
+      const two = spawnCli(['check', '--jobs', '2', '--no-cache', '--format', format, '.'], dir);
       assert.equal(one.status, 1);
       assert.equal(two.status, one.status);
       assert.equal(two.stdout, one.stdout);
@@ -36,14 +30,14 @@ describe('nabla check on worker threads', function () {
 
   it('skips a file that takes longer than the per-file bound, says so, and goes on', () => {
     const dir = makeTree(files);
-    const { stderr, status } = run(['check', '--jobs', '2', '.'], dir, { NABLA_FILE_TIMEOUT_MS: '1' });
+    const { stderr, status } = spawnCli(['check', '--jobs', '2', '.'], dir, { env: { NABLA_FILE_TIMEOUT_MS: '1' } });
     assert.match(stderr, /pkg0\/step_00\.py: warning: skipped: checking took longer than 1 ms, the per-file limit/);
     assert.ok(status === 0 || status === 1, `exit status ${status}`);
   });
 
-  it('rejects a bad --jobs', () => {
+  it('rejects a bad --jobs', async () => {
     const dir = makeTree({ 'a.py': PY_OK });
-    const { status, stderr } = run(['check', '--jobs', '0', '.'], dir);
+    const { status, stderr } = await runCli(['check', '--jobs', '0', '.'], dir);
     assert.equal(status, 2);
     assert.match(stderr, /--jobs needs a number of threads from 1 to 256/);
   });

@@ -40,7 +40,7 @@ function cellOf(cell: number | undefined): { cell?: number } {
   return cell === undefined ? {} : { cell: cell + 1 };
 }
 
-export function toJsonDiagnostic(file: string, finding: FileFinding): JsonDiagnostic {
+export function toJsonDiagnostic(file: string, finding: FileFinding, cwd: string = process.cwd()): JsonDiagnostic {
   const diagnostic: JsonDiagnostic = {
     file,
     ...cellOf(finding.cell),
@@ -48,7 +48,7 @@ export function toJsonDiagnostic(file: string, finding: FileFinding): JsonDiagno
     code: finding.code,
     severity: finding.severity,
     message: finding.message,
-    related: finding.related.map((r) => ({ file: relatedDisplay(file, r), ...cellOf(r.cell), ...oneBased(r.range), message: r.message })),
+    related: finding.related.map((r) => ({ file: relatedDisplay(file, r, cwd), ...cellOf(r.cell), ...oneBased(r.range), message: r.message })),
   };
   if (finding.fix) {
     diagnostic.fix = {
@@ -62,12 +62,13 @@ export function toJsonDiagnostic(file: string, finding: FileFinding): JsonDiagno
   return diagnostic;
 }
 
-export function jsonReporter(write: Write): Reporter {
+/** `cwd`: the working folder, which related places in other files are printed relative to. */
+export function jsonReporter(write: Write, cwd: string = process.cwd()): Reporter {
   const diagnostics: JsonDiagnostic[] = [];
   const notices: JsonNotice[] = [];
   return {
     file(display, result) {
-      for (const finding of result.findings) diagnostics.push(toJsonDiagnostic(display, finding));
+      for (const finding of result.findings) diagnostics.push(toJsonDiagnostic(display, finding, cwd));
       for (const notice of result.notices) notices.push({ file: display, kind: notice.kind, message: notice.message });
     },
     finish({ filesChecked, fixed }) {

@@ -37,9 +37,9 @@ export function oneBased(range: Range): OneBasedRange {
   };
 }
 
-/** The path to print for a related place: its own file's (relative to the working folder), or the finding's. */
-export function relatedDisplay(display: string, related: Pick<RelatedInfo, 'path'>): string {
+/** The path to print for a related place: its own file's (relative to the working folder `cwd`), or the finding's. */
+export function relatedDisplay(display: string, related: Pick<RelatedInfo, 'path'>, cwd: string = process.cwd()): string {
   if (related.path === undefined) return display;
-  const relative = path.relative(process.cwd(), related.path);
+  const relative = path.relative(cwd, related.path);
   return (relative === '' ? related.path : relative).split(path.sep).join('/');
 }

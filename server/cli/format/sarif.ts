@@ -89,7 +89,8 @@ export function sarifRules() {
   }));
 }
 
-export function sarifReporter(write: Write, version: string): Reporter {
+/** `cwd`: the working folder, the run's %SRCROOT% and what related places are relative to. */
+export function sarifReporter(write: Write, version: string, cwd: string = process.cwd()): Reporter {
   const results: SarifResult[] = [];
   const notifications: SarifNotification[] = [];
   const ruleIndex = new Map(allRules.map((rule, index) => [rule.meta.code, index]));
@@ -113,7 +114,7 @@ export function sarifReporter(write: Write, version: string): Reporter {
         if (finding.related.length > 0) {
           sarif.relatedLocations = finding.related.map((related, id) => ({
             id,
-            physicalLocation: { artifactLocation: related.path === undefined ? artifact : artifactLocation(relatedDisplay(display, related)), region: region(related.range) },
+            physicalLocation: { artifactLocation: related.path === undefined ? artifact : artifactLocation(relatedDisplay(display, related, cwd)), region: region(related.range) },
             message: { text: related.message },
           }));
         }
@@ -150,7 +151,7 @@ export function sarifReporter(write: Write, version: string): Reporter {
         runs: [
           {
             tool: { driver: { name: 'nabla', version, informationUri: INFORMATION_URI, rules: sarifRules() } },
-            originalUriBaseIds: { [SRCROOT]: { uri: pathToFileURL(process.cwd() + path.sep).href } },
+            originalUriBaseIds: { [SRCROOT]: { uri: pathToFileURL(cwd + path.sep).href } },
             // The engine counts columns in UTF-16 code units (as LSP and JavaScript do).
             columnKind: 'utf16CodeUnits',
             invocations: [{ executionSuccessful: !hadErrors, toolExecutionNotifications: notifications }],

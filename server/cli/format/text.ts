@@ -24,6 +24,8 @@ export function location(display: string, range: Range, cell?: number): string {
 export interface TextReporterOptions {
   /** The run applied fixes (--fix): report how many, and do not suggest --fix. */
   fixing?: boolean;
+  /** The working folder, which related places in other files are printed relative to. */
+  cwd?: string;
 }
 
 export function textReporter(write: Write, options: TextReporterOptions = {}): Reporter {
@@ -47,7 +49,7 @@ export function textReporter(write: Write, options: TextReporterOptions = {}): R
         else if (finding.fix) unsafeFixable++;
         out += `${location(display, finding.range, finding.cell)}: ${finding.code} ${finding.message}\n`;
         for (const related of finding.related) {
-          out += `    ${location(relatedDisplay(display, related), related.range, related.cell)}: note: ${related.message}\n`;
+          out += `    ${location(relatedDisplay(display, related, options.cwd), related.range, related.cell)}: note: ${related.message}\n`;
         }
       }
       write(out);
