@@ -1,7 +1,8 @@
 // Bundles the extension client, the language server and the CLI into dist/, copies the
-// tree-sitter WASM files beside them, and compiles the tests into out/ for mocha.
+// tree-sitter WASM files beside them, and compiles the tests into out/ for mocha (type-checking
+// everything), at the same time as the bundles.
 import * as esbuild from 'esbuild';
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -10,6 +11,19 @@ const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const dist = path.join(root, 'dist');
 const production = process.argv.includes('--production');
+
+// Tests and the unbundled engine are compiled by tsc so mocha can load them directly. `tsc -b` keeps
+// out/tsconfig.tsbuildinfo: it recompiles only what changed, and skips a tree that is up to date.
+const compiled = process.argv.includes('--no-tests')
+  ? Promise.resolve(true)
+  : new Promise((resolve) => {
+      const tsc = spawn(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-b', root], { stdio: 'inherit' });
+      tsc.on('error', (error) => {
+        console.error(`tsc could not start: ${error.message}`);
+        resolve(false);
+      });
+      tsc.on('exit', (code) => resolve(code === 0));
+    });
 
 mkdirSync(path.join(dist, 'wasm'), { recursive: true });
 const wasm = [
@@ -49,7 +63,4 @@ await Promise.all([
   esbuild.build({ ...common, entryPoints: [path.join(root, 'server/cli/bin.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } }),
 ]);
 
-if (!process.argv.includes('--no-tests')) {
-  // Tests and the unbundled engine are compiled by tsc so mocha can load them directly.
-  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', root], { stdio: 'inherit' });
-}
+if (!(await compiled)) process.exitCode = 1;
