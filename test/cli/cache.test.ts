@@ -147,10 +147,11 @@ describe('nabla check: the cache', function () {
     assert.deepEqual(counts((await runCli(['check', '.'], dir, DEBUG)).stderr), { hits: 18, misses: 0, rejected: 0, written: 0 });
   });
 
-  // Processes of their own: the version is the installed bundle's (read beside dist/), not this process's.
+  // Processes of their own: the version is the installed bundle's (read beside dist/), not this
+  // process's. In one thread: workers would only add their start-up.
   it('does not use entries written by another version of nabla', function () {
     const dir = projectTree();
-    spawnCli(['check', '.'], dir);
+    spawnCli(['check', '.', '--jobs', '1'], dir);
     // The same bundle, installed as another version (the version is read from the package.json beside dist/).
     const install = fs.mkdtempSync(path.join(os.tmpdir(), 'nabla-install-'));
     try {
@@ -159,9 +160,9 @@ describe('nabla check: the cache', function () {
       fs.cpSync(path.join(repoRoot, 'dist', 'wasm'), path.join(install, 'dist', 'wasm'), { recursive: true });
       fs.writeFileSync(path.join(install, 'package.json'), JSON.stringify({ name: 'nabla', version: '99.0.0' }));
       const other = path.join(install, 'dist', 'cli.js');
-      const run = spawnCli(['check', '.'], dir, { env: DEBUG, cli: other });
+      const run = spawnCli(['check', '.', '--jobs', '1'], dir, { env: DEBUG, cli: other });
       assert.deepEqual(counts(run.stderr), { hits: 0, misses: 18, rejected: 0, written: 18 });
-      assert.deepEqual(counts(spawnCli(['check', '.'], dir, { env: DEBUG, cli: other }).stderr).hits, 18);
+      assert.deepEqual(counts(spawnCli(['check', '.', '--jobs', '1'], dir, { env: DEBUG, cli: other }).stderr).hits, 18);
     } finally {
       fs.rmSync(install, { recursive: true, force: true });
     }
