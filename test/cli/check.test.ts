@@ -3,6 +3,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { makeTree, PENALTY, PY_BUG, PY_BUG_AT, PY_OK, removeTrees, repoRoot, runCli, spawnCli, summarize, TS_BUG } from './helpers';
 
 interface JsonOut {
@@ -282,6 +283,26 @@ describe('nabla check', function () {
       const out = JSON.parse(stdout) as JsonOut;
       assert.equal(out.files, 1);
       assert.equal(out.diagnostics.length, 1);
+    });
+  });
+
+  describe('in this process', function () {
+    it('reads and prints paths from the folder it is given, not the process working folder, and leaves process.exitCode alone', async function () {
+      const helper = ['import numpy as np', '', 'def l2_term(W, reg):', '    return reg * np.sum(W * W)', ''].join('\n');
+      const train = ['from helpers import l2_term', '', 'def sgd_step(W, dW, lr, reg):', '    W -= lr * (dW + l2_term(W, reg))', '    return W', ''].join('\n');
+      const dir = makeTree({ 'requirements.txt': 'numpy\n', 'pkg/helpers.py': helper, 'pkg/train.py': train });
+      assert.notEqual(process.cwd(), dir);
+      const exitCode = process.exitCode;
+      const text = await runCli(['check', 'pkg/train.py', '--no-cache'], dir);
+      assert.match(text.stdout, /^pkg\/train\.py:4:21: NB101 .*\n {4}pkg\/helpers\.py:3:1: note: /);
+      assert.equal(text.status, 1);
+      const pkg = path.join(dir, 'pkg');
+      const log = JSON.parse((await runCli(['check', '--format', 'sarif', '--no-cache', 'train.py'], pkg)).stdout);
+      assert.equal(log.runs[0].originalUriBaseIds['%SRCROOT%'].uri, pathToFileURL(pkg + path.sep).href);
+      const [result] = log.runs[0].results;
+      assert.equal(result.locations[0].physicalLocation.artifactLocation.uri, 'train.py');
+      assert.equal(result.relatedLocations[0].physicalLocation.artifactLocation.uri, 'helpers.py');
+      assert.equal(process.exitCode, exitCode);
     });
   });
 
