@@ -136,7 +136,7 @@ function textSubject(
   foreign: { last: ForeignOutcome[] },
   record?: { hash: string; reads?: FileInputs['reads'] },
 ): Subject<string> {
-  const lintOptions = { language, select: options.select, ignore: options.ignore, severity: options.severity, maxFileSize: options.maxFileSize };
+  const lintOptions = { language, select: options.select, ignore: options.ignore, severity: options.severity, maxFileSize: options.maxFileSize, prefilter: !fullAnalysis() };
   const absPath = toSlashes(path.resolve(filePath));
   return {
     lint: (text) => {
@@ -155,6 +155,14 @@ function textSubject(
     },
     apply: (text, fixes) => applyEdits(text, fixes.flatMap((fix) => fix?.edits ?? [])),
   };
+}
+
+/**
+ * NABLA_FULL_ANALYSIS=1 turns the fast path off (server/engine/prefilter.ts): every file is parsed
+ * and analysed as an entry. `npm run proof:fastpath` compares the two.
+ */
+function fullAnalysis(): boolean {
+  return process.env.NABLA_FULL_ANALYSIS === '1';
 }
 
 // ------------------------------------------------------------------ projects

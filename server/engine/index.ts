@@ -1,5 +1,6 @@
 // The engine's public face: the CLI and the language server call only what is exported here.
 import { parseSteps, type ParsedFile } from './document';
+import { mayHoldTrainingMath } from './prefilter';
 import type { Span } from './ir';
 import { LineIndex } from './lineIndex';
 import { initParsers, ParseGaveUp } from './parse';
@@ -16,6 +17,7 @@ export type { Finding, FindingMath, Fix, FixSafety, LanguageId, LintOptions, Lin
 export { languageForLanguageId, languageForPath, lintedExtensions } from './languages';
 export { allRules, ruleByCode, docsUrl } from '../rules';
 export { suppressionEdit, UNUSED_SUPPRESSION } from './suppressions';
+export { mayHoldTrainingMath } from './prefilter';
 export { applicableFixes, applyEdits, selectFixes, type CellTextEdit } from './fixes';
 export { Project, type ProjectHost, type ProjectOptions } from './project';
 export { codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
@@ -87,7 +89,7 @@ export function lintText(text: string, options: LintOptions & { maxFileSize?: nu
 export function* lintSteps(text: string, options: LintOptions & { maxFileSize?: number }): Steps<LintOutcome> {
   // The language server lints a version for diagnostics and again for a hover's findings: the
   // last few outcomes are kept (by text and options) and copied out, so callers may change theirs.
-  const key = JSON.stringify([options.language, options.select, options.ignore, options.severity, options.maxFileSize, allRules.length]);
+  const key = JSON.stringify([options.language, options.select, options.ignore, options.severity, options.maxFileSize, options.prefilter, allRules.length]);
   const hit = recentOutcomes.find((entry) => entry.key === key && entry.text === text);
   if (hit) return structuredClone(hit.outcome);
   const outcome = yield* lintUncached(text, options);
@@ -125,6 +127,7 @@ function* lintUncached(text: string, options: LintOptions & { maxFileSize?: numb
   text = lintableText(text);
   const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
   if (skipped) return { findings: [], notices: [skipped] };
+  if (options.prefilter && !mayHoldTrainingMath(text)) return { findings: [], notices: [] };
   const parsed = yield* parseOrSkip(makeSourceFile(0, '', text, options.language));
   if ('kind' in parsed) return { findings: [], notices: [parsed] };
   const program = new Program();
@@ -294,6 +297,9 @@ export function lintProjectFile(project: Project, path: string, text: string, op
 export function* lintProjectSteps(project: Project, path: string, text: string, options: LintOptions & { maxFileSize?: number }, importers: readonly string[] = []): Steps<ProjectLintResult> {
   text = lintableText(text);
   const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
+  // The fast path: a file with no training math reports nothing of its own (the runs of files that
+  // import it still read it, and what they find there is merged into its result by the caller).
+  if (!skipped && options.prefilter && importers.length === 0 && !mayHoldTrainingMath(text)) return { outcome: { findings: [], notices: [] }, foreign: [] };
   const file = project.sourceFile(path, text);
   if (skipped || !file) return { outcome: { findings: [], notices: skipped ? [skipped] : [] }, foreign: [] };
   const parsed = project.keptParse(path, text) ?? (yield* parseOrSkip(file));

@@ -108,4 +108,10 @@ export interface LintOptions {
   ignore?: string[];
   /** Per-code severity overrides. */
   severity?: Record<string, Severity>;
+  /**
+   * The fast path (server/engine/prefilter.ts): a text that cannot hold training math is not
+   * parsed, and its outcome is empty (no syntax-error notice either). The CLI (and Lint Workspace)
+   * set it; the editor's diagnostics do not, so an open document's syntax errors are always logged.
+   */
+  prefilter?: boolean;
 }

@@ -43,6 +43,9 @@ export interface AutodiffContext {
 /** Function transformations that differentiate their function argument. */
 const FUNCTION_GRADS = new Set(['grad', 'value_and_grad', 'valueAndGrad', 'grads', 'valueAndGrads']);
 
+/** Every call name `autodiffCall` and `gradientValue` can recognize, for the CLI's lexical pre-check (prefilter.ts). */
+export const AUTODIFF_NAMES: ReadonlySet<string> = new Set(['backward', '_backward', 'manual_backward', 'grad', 'gradient', 'gradients', 'compute_gradients', 'minimize', 'variableGrads', ...FUNCTION_GRADS]);
+
 const nameOf = (c: Call): string | undefined => (c.callee.kind === 'attr' ? c.callee.name : c.callee.kind === 'name' ? c.callee.name : undefined);
 
 /** What a call differentiates, or undefined when it is not a differentiation. */

@@ -857,3 +857,22 @@ export function isGraphModePath(path: string[]): boolean {
   if (path[0] === 'tensorflow') return (path[1] === 'compat' && path[2] === 'v1') || ['Session', 'InteractiveSession', 'placeholder', 'disable_v2_behavior', 'disable_eager_execution', 'get_variable', 'variable_scope'].includes(path[1]);
   return path[0] === 'keras' && path[1] === 'backend' && (path[2] === 'get_session' || path[2] === 'set_session');
 }
+
+// ------------------------------------------------------------------ the CLI's lexical pre-check
+
+/**
+ * Framework names whose presence in a file's text may start an analysis by themselves: in-place
+ * updates, optimizers and optimizer bases, regularizers and layer regularizer arguments, parameter
+ * and weight lists, `add_loss`, pytree maps. server/engine/prefilter.ts keeps every file that names
+ * one (with the autodiff names and the role names of roles.ts), so a file skipped before parsing
+ * can name none of them.
+ */
+export const FRAMEWORK_NAMES: ReadonlySet<string> = new Set([
+  ...ADDS, ...SUBTRACTS, ...SETS, ...SCALES, ...FOREACH.keys(),
+  ...Object.keys(TORCH_OPTIMIZERS), ...KERAS_OPTIMIZERS, ...TFA_OPTIMIZERS, ...Object.keys(OPTAX_DECAYED), ...OPTAX_ADAPTIVE_ALIAS, ...OPTAX_OTHER_ALIAS,
+  ...OPTAX_ADAPTIVE_TRANSFORM, ...TFJS_OPTIMIZERS, ...Object.keys(TFJS_OPTIMIZER_CLASSES), 'Optimizer', 'optim', 'optimizers', 'optax',
+  ...KERAS_REGULARIZER_NAMES, ...TFJS_REGULARIZER_NAMES, 'regularizers', 'l2_regularizer', 'l1_regularizer', 'l1_l2_regularizer',
+  ...PARAMETER_LISTS, 'named_parameters', ...GRAPH_VARIABLE_LISTS, ...TRAINABLE_WEIGHT_LISTS, PARAM_GROUPS_ATTRIBUTE,
+  ADD_LOSS_METHOD, 'tree_map', 'tree_multimap', 'map_structure', 'apply_gradients', 'applyGradients', 'minimize', 'add_decayed_weights',
+]);
+

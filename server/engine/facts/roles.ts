@@ -16,6 +16,17 @@ const regularizationName = /reg|lam|lmbda|lambda|lambd|l2|l1|decay|wd|penalty|ri
 /** Losses named like gradients (`d_loss` of a discriminator, `g_loss` of a generator) are losses. */
 const lossName = /loss|cost|objective|energy|nll|likelihood|penalty/i;
 
+/**
+ * The CLI's pre-check (server/engine/prefilter.ts) asks this of every identifier of a file's text
+ * before parsing it: could a name like this play a role in training math (a gradient, a
+ * regularization strength or knob, a learning rate)? Wider than any one role test above: a file
+ * with none of these names, no update operator, no framework name and no self-update is skipped.
+ */
+export function mayNameTrainingRole(name: string): boolean {
+  return gradientName.test(name) || learningRateName.test(name) || trainingRoleWord.test(name);
+}
+const trainingRoleWord = /reg|lam|lmbda|lambd|l2|l1|decay|wd|penalty|ridge/i;
+
 export function isGradientLike(e: Expr): boolean {
   return components(e).some((c) => gradientName.test(c) && (/[gG]rad/.test(c) || !lossName.test(c)));
 }
