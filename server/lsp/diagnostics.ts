@@ -8,7 +8,7 @@
 // changes (`dependencyChanged`). Each document's state is its session (session.ts): what the last
 // lint published (findings, diagnostics, analysis) is kept there for hovers, code actions and
 // fix-all, and a hover for a version not linted yet waits for that lint (`linted`).
-import { MessageType, type PublishDiagnosticsParams } from 'vscode-languageserver';
+import { MessageType, type CancellationToken, type PublishDiagnosticsParams } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { languageForLanguageId, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
 import type { Steps } from '../engine/stepwise';
@@ -46,8 +46,11 @@ export interface DiagnosticsHost {
 /** A lint's outcome with the analysis its rules read (absent when the text was not analysed). */
 export type SessionLint = LintOutcome & { analysis?: DocumentAnalysis };
 
-/** How long a hover waits for the lint of the version it is about before giving up (milliseconds). */
-export const HOVER_WAIT_MS = 5_000;
+/**
+ * How long a hover waits for the lint of the version it is about (milliseconds): as long as a lint
+ * may run. The client cancels a hover the user has moved away from, which ends the wait sooner.
+ */
+export const HOVER_WAIT_MS = DEFAULT_LINT_BUDGET_MS;
 
 function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -101,11 +104,22 @@ export class DiagnosticScheduler {
    * waiting), for at most `waitMs`. Undefined when no lint of that version will come (the document
    * changed or closed meanwhile, Nabla is off for it, the wait ran out).
    */
-  async linted(uri: string, version: number, waitMs: number = HOVER_WAIT_MS): Promise<LintedVersion | undefined> {
+  async linted(uri: string, version: number, token?: CancellationToken, waitMs: number = HOVER_WAIT_MS): Promise<LintedVersion | undefined> {
     const session = this.sessions.get(uri);
     if (!session) return undefined;
     const deadline = performance.now() + waitMs;
+    const cancelled = token?.onCancellationRequested(() => session.settled());
+    try {
+      return await this.waitFor(session, version, deadline, token);
+    } finally {
+      cancelled?.dispose();
+    }
+  }
+
+  private async waitFor(session: DocumentSession, version: number, deadline: number, token: CancellationToken | undefined): Promise<LintedVersion | undefined> {
+    const uri = session.uri;
     for (;;) {
+      if (token?.isCancellationRequested) return undefined;
       const published = session.published;
       if (published?.version === version) {
         this.sessions.touch(session);
@@ -113,7 +127,7 @@ export class DiagnosticScheduler {
       }
       if (this.disposed || session.isClosed || this.host.document(uri)?.version !== version) return undefined;
       if (session.timer) this.runNow(session);
-      else if (!session.running) return undefined;
+      else if (session.running === 0) return undefined;
       const left = deadline - performance.now();
       if (left <= 0) return undefined;
       await session.next(left);
@@ -146,13 +160,13 @@ export class DiagnosticScheduler {
 
   private start(session: DocumentSession, ticket: number): void {
     session.timer = undefined;
-    session.running = true;
+    session.running++;
     this.run(session, ticket)
       .catch((error: unknown) => {
         this.host.log(MessageType.Error, `${session.uri}: diagnostics failed: ${describe(error)}`);
       })
       .finally(() => {
-        session.running = false;
+        session.running--;
         session.settled();
       });
   }

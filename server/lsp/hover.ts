@@ -16,7 +16,7 @@ export { escapeMarkdown, explanationToMarkdown, inlineCode, MAX_HOVER_FORMULAS, 
 export { toHover } from './convert';
 
 export interface HoverDeps {
-  documents: TextDocuments<TextDocument>;
+  documents: Pick<TextDocuments<TextDocument>, 'get'>;
   engineReady: Promise<void>;
   /** The effective settings for a document (editor settings merged with the project file). */
   settings(uri: string): Promise<NablaSettings>;
@@ -24,7 +24,7 @@ export interface HoverDeps {
    * What the lint of this version of the document published (the scheduler's session), waiting
    * for it if it is running or due; undefined when none will come in time.
    */
-  linted(uri: string, version: number): Promise<LintedVersion | undefined>;
+  linted(uri: string, version: number, token?: CancellationToken): Promise<LintedVersion | undefined>;
   /** Where internal errors of an explanation are reported. */
   logError?(message: string): void;
 }
@@ -48,7 +48,7 @@ export async function explainPosition(deps: HoverDeps, uri: string, position: { 
   // The client may have given up on the hover (the mouse moved on) while settings were fetched.
   if (token?.isCancellationRequested) return undefined;
   const version = document.version;
-  const linted = await deps.linted(uri, version);
+  const linted = await deps.linted(uri, version, token);
   if (!linted || token?.isCancellationRequested) return undefined;
   // The document may have changed while the lint ran: the position is in the version hovered.
   const current = deps.documents.get(uri);

@@ -99,7 +99,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     documents,
     engineReady,
     settings: (uri) => project.settings(uri),
-    linted: (uri, version) => scheduler.linted(uri, version),
+    linted: (uri, version, token) => scheduler.linted(uri, version, token),
     logError: (message) => log(MessageType.Error, message),
   });
   documents.onDidChangeContent(({ document }) => scheduler.documentChanged(document.uri));

@@ -11,8 +11,11 @@
 import type { Diagnostic } from 'vscode-languageserver';
 import { ParseCache, type DocumentAnalysis, type Finding, type LanguageId } from '../engine';
 
-/** Sessions that keep their tree and analysis (the documents being edited or hovered). */
-export const WARM_SESSIONS = 8;
+/**
+ * Sessions that keep their tree and analysis (the documents being edited or hovered): as many as
+ * the engine's shared cache kept before sessions, so the memory of many open documents stays as it was.
+ */
+export const WARM_SESSIONS = 3;
 
 /** What one lint of one version published. */
 export interface LintedVersion {
@@ -31,8 +34,8 @@ export class DocumentSession {
   /** Bumped on every change, settings change and close; a run only publishes for the latest. */
   ticket = 0;
   timer?: NodeJS.Timeout;
-  /** Whether a lint run of this document is in progress (between its first await and its end). */
-  running = false;
+  /** Lint runs of this document in progress (a stale one may still be ending its step when the next starts). */
+  running = 0;
   /** The notices last logged, so a document that stays broken while typing is logged once. */
   lastNotices = '';
   /** The last lint's result, for hovers, code actions and fix-all. */
