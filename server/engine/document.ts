@@ -39,22 +39,105 @@ export interface DocumentAnalysis extends ParsedFile {
   readonly facts: Facts;
 }
 
+/** A parse kept with its tree: the tree is the base of the next version's incremental re-parse. */
+interface KeptParse {
+  text: string;
+  language: LanguageId;
+  tree: Tree;
+  parsed?: ParsedFile;
+}
+
 /**
- * Trees kept for incremental re-parsing (a few documents being edited), and of those, how many
- * keep their whole analysis for hovers. Facts are much larger than trees: a language server with
- * hundreds of open documents keeps only the latest.
+ * Trees kept for incremental re-parsing, newest first, and of those, how many keep their parse.
+ * The engine keeps one shared cache for callers that give none (the CLI, tests, Lint Workspace);
+ * the language server gives each open document its own (server/lsp/session.ts), so linting other
+ * files never evicts the tree of a document being edited.
  */
-const KEPT_TREES = 3;
-const KEPT_PARSES = 3;
-const kept: { text: string; language: LanguageId; tree: Tree; parsed?: ParsedFile }[] = [];
+export class ParseCache {
+  private readonly kept: KeptParse[] = [];
+
+  constructor(
+    private readonly keptTrees = 3,
+    private readonly keptParses = 3,
+  ) {}
+
+  /** Whether a parse of this text is kept (tests, and callers that want to know a parse will be free). */
+  has(text: string, language: LanguageId): boolean {
+    return this.kept.some((entry) => entry.parsed && entry.text === text && entry.language === language);
+  }
+
+  /** The kept parse of a file (same text, language, id and path), moved to the front. */
+  hit(file: SourceFile): ParsedFile | undefined {
+    const { text, language } = file;
+    const at = this.kept.findIndex((entry) => entry.parsed && entry.language === language && entry.text === text && entry.parsed.file.id === file.id && entry.parsed.file.path === file.path);
+    if (at < 0) return undefined;
+    const [entry] = this.kept.splice(at, 1);
+    this.kept.unshift(entry);
+    return entry.parsed;
+  }
+
+  /** Keeps a new parse and its tree (the cache owns the tree from now on), evicting the oldest. */
+  keep(text: string, language: LanguageId, tree: Tree, parsed: ParsedFile): void {
+    const same = this.kept.findIndex((entry) => entry.language === language && entry.text === text);
+    if (same >= 0) this.kept.splice(same, 1)[0].tree.delete(); // the same text (another id, or its parse dropped): this one replaces it
+    this.kept.unshift({ text, language, tree, parsed });
+    for (const evicted of this.kept.splice(this.keptTrees)) evicted.tree.delete();
+    for (const older of this.kept.slice(this.keptParses)) older.parsed = undefined;
+  }
+
+  /**
+   * Calls `use` with the kept tree of exactly this text, or with a fresh parse that is freed
+   * afterwards. The tree must not be kept by `use`.
+   */
+  withTree<T>(text: string, language: LanguageId, use: (tree: Tree) => T): T {
+    const entry = this.kept.find((e) => e.text === text && e.language === language);
+    if (entry) return use(entry.tree);
+    const tree = parse(text, language);
+    try {
+      return use(tree);
+    } finally {
+      tree.delete();
+    }
+  }
+
+  /**
+   * Parses `text`, reusing the kept tree of the same language whose text differs from it in the
+   * smallest region, when that region is small next to what they share (an earlier version of the
+   * same document). The edit is found by comparing the texts, so it is right whatever the caller changed.
+   */
+  parseIncrementally(text: string, language: LanguageId): Tree {
+    let base: { tree: Tree; edit: Edit } | undefined;
+    for (const entry of this.kept) {
+      if (entry.language !== language) continue;
+      const edit = singleEdit(entry.text, text);
+      if (edit && (!base || edit.oldEndIndex - edit.startIndex < base.edit.oldEndIndex - base.edit.startIndex)) base = { tree: entry.tree, edit };
+    }
+    if (!base) return parse(text, language);
+    const old = base.tree.copy(); // the kept tree stays as it is: it belongs to its own text
+    try {
+      old.edit(base.edit);
+      return parse(text, language, old);
+    } finally {
+      old.delete();
+    }
+  }
+
+  /** Frees every kept tree. */
+  clear(): void {
+    for (const entry of this.kept.splice(0)) entry.tree.delete();
+  }
+}
+
+/** The cache of callers that give none: a few documents being edited, and the latest analysis. */
+const shared = new ParseCache(3, 3);
 
 /**
  * A lone document parsed (as file 0 of its own program) with its facts; from the cache when the
  * same text was parsed recently. `text` must be what the rules see (a BOM already blanked).
  * Throws only if the parsers are not initialized.
  */
-export function analyzeDocument(text: string, language: LanguageId): DocumentAnalysis {
-  const parsed = runSteps(parseSteps(makeSourceFile(0, '', text, language)));
+export function analyzeDocument(text: string, language: LanguageId, cache: ParseCache = shared): DocumentAnalysis {
+  const parsed = runSteps(parseSteps(makeSourceFile(0, '', text, language), cache));
   const cached = loneFacts.get(parsed);
   if (cached) return cached;
   const program = new Program();
@@ -72,27 +155,19 @@ const loneFacts = new WeakMap<ParsedFile, DocumentAnalysis>();
  * A run that is dropped must be ended with `return()`, which frees its tree. The parse of the same
  * text, language and file id is reused.
  */
-export function* parseSteps(file: SourceFile): Steps<ParsedFile> {
+export function* parseSteps(file: SourceFile, cache: ParseCache = shared): Steps<ParsedFile> {
   const { text, language } = file;
-  const hit = kept.findIndex((entry) => entry.parsed && entry.language === language && entry.text === text && entry.parsed.file.id === file.id && entry.parsed.file.path === file.path);
-  if (hit >= 0) {
-    const [entry] = kept.splice(hit, 1);
-    kept.unshift(entry);
-    return entry.parsed!;
-  }
-  const tree = parseIncrementally(text, language);
+  const hit = cache.hit(file);
+  if (hit) return hit;
+  const tree = cache.parseIncrementally(text, language);
   let keptTree = false;
   try {
     yield;
     const module = lower(tree, text, language, file.base);
     yield;
     const parsed = parsedFile(file, tree, module);
-    const same = kept.findIndex((entry) => entry.language === language && entry.text === text);
-    if (same >= 0) kept.splice(same, 1)[0].tree.delete(); // the same text (another id, or its parse dropped): this one replaces it
-    kept.unshift({ text, language, tree, parsed });
+    cache.keep(text, language, tree, parsed);
     keptTree = true;
-    for (const evicted of kept.splice(KEPT_TREES)) evicted.tree.delete();
-    for (const older of kept.slice(KEPT_PARSES)) older.parsed = undefined;
     return parsed;
   } finally {
     // An error, or a run dropped between steps with `return()`: the tree is not kept, so free it.
@@ -126,31 +201,9 @@ function parsedFile(file: SourceFile, tree: Tree, module: Module): ParsedFile {
   };
 }
 
-/** Frees the kept trees (tests start from a clean slate with it). */
+/** Frees the trees of the shared cache (tests start from a clean slate with it). */
 export function forgetDocuments(): void {
-  for (const entry of kept.splice(0)) entry.tree.delete();
-}
-
-/**
- * Parses `text`, reusing the kept tree of the same language whose text differs from it in the
- * smallest region, when that region is small next to what they share (an earlier version of the
- * same document). The edit is found by comparing the texts, so it is right whatever the caller changed.
- */
-function parseIncrementally(text: string, language: LanguageId): Tree {
-  let base: { tree: Tree; edit: Edit } | undefined;
-  for (const entry of kept) {
-    if (entry.language !== language) continue;
-    const edit = singleEdit(entry.text, text);
-    if (edit && (!base || edit.oldEndIndex - edit.startIndex < base.edit.oldEndIndex - base.edit.startIndex)) base = { tree: entry.tree, edit };
-  }
-  if (!base) return parse(text, language);
-  const old = base.tree.copy(); // the kept tree stays as it is: it belongs to its own text
-  try {
-    old.edit(base.edit);
-    return parse(text, language, old);
-  } finally {
-    old.delete();
-  }
+  shared.clear();
 }
 
 /** Below this share of unchanged text, a fresh parse is as fast and simpler. */

@@ -155,11 +155,29 @@ export function explainAt(
 ): Explanation | undefined {
   if (text.charCodeAt(0) === 0xfeff) text = ' ' + text.slice(1);
   if (looksBinary(text) || text.length > DEFAULT_MAX_FILE_SIZE) return undefined;
+  let a: DocumentAnalysis;
   try {
-    const a = analyzeDocument(text, options.language);
+    a = analyzeDocument(text, options.language);
+  } catch (error) {
+    onError?.(error);
+    return undefined;
+  }
+  // Linted at most once, and only when an explanation needs the findings.
+  let linted: Finding[] | undefined;
+  return explainIn(a, offset, findings ?? (() => (linted ??= lintText(text, options).findings)), onError);
+}
+
+/**
+ * The explanation at `offset` (in the document's own text) from an analysis a lint already made:
+ * the language server's session of the document, with the findings it published. Nothing is
+ * parsed or linted again. The analysis may be a project file's (its spans offset by its base).
+ */
+export function explainIn(a: DocumentAnalysis, offset: number, findings: () => readonly Finding[], onError?: (error: unknown) => void): Explanation | undefined {
+  offset += a.file.base;
+  const all = findings as () => Finding[];
+  try {
     const comment = explainComment(a, offset);
     if (comment) return comment;
-    const all = findings ?? (() => lintText(text, options).findings);
     const missing = explainMissingTermAt(a, offset, all);
     const other =
       (missing ? undefined : (explainUpdateAt(a, offset, all) ?? explainReturnedGradientAt(a, offset, all))) ?? explainPenaltyAt(a, offset) ?? explainOptimizerAt(a, offset);

@@ -1,23 +1,24 @@
 // The engine's public face: the CLI and the language server call only what is exported here.
-import { parseSteps, type ParsedFile } from './document';
+import { parseSteps, type DocumentAnalysis, type ParseCache, type ParsedFile } from './document';
 import { mayHoldTrainingMath } from './prefilter';
 import type { Span } from './ir';
 import { LineIndex } from './lineIndex';
-import { initParsers, ParseGaveUp } from './parse';
+import { initParsers, parse, ParseGaveUp } from './parse';
 import { Program } from './program';
 import type { Project } from './project';
 import { fileIdOf, makeSourceFile, type SourceFile } from './source';
 import { runSteps, type Steps } from './stepwise';
-import { applySuppressions, parseDirectives, UNUSED_SUPPRESSION } from './suppressions';
+import { applySuppressions, parseDirectives, suppressionEditor, UNUSED_SUPPRESSION, type SuppressionEditor } from './suppressions';
 import { allRules } from '../rules';
 import type { Report, ReportedMath, Rule } from '../rules/rule';
-import type { Finding, FindingMath, LintOptions, LintOutcome, Notice, Range, RelatedInfo, Severity } from './types';
+import type { Finding, FindingMath, LanguageId, LintOptions, LintOutcome, Notice, Range, RelatedInfo, Severity } from './types';
 
 export type { Finding, FindingMath, Fix, FixSafety, LanguageId, LintOptions, LintOutcome, Notice, Position, Range, RelatedInfo, Severity, TextEdit } from './types';
 export { languageForLanguageId, languageForPath, lintedExtensions } from './languages';
 export { allRules, ruleByCode, docsUrl } from '../rules';
-export { suppressionEdit, UNUSED_SUPPRESSION } from './suppressions';
+export { suppressionEdit, UNUSED_SUPPRESSION, type SuppressionEditor } from './suppressions';
 export { mayHoldTrainingMath } from './prefilter';
+export { ParseCache, type DocumentAnalysis } from './document';
 export { applicableFixes, applyEdits, selectFixes, type CellTextEdit } from './fixes';
 export { Project, type ProjectHost, type ProjectOptions } from './project';
 export { codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
@@ -92,10 +93,41 @@ export function* lintSteps(text: string, options: LintOptions & { maxFileSize?: 
   const key = JSON.stringify([options.language, options.select, options.ignore, options.severity, options.maxFileSize, options.prefilter, allRules.length]);
   const hit = recentOutcomes.find((entry) => entry.key === key && entry.text === text);
   if (hit) return structuredClone(hit.outcome);
-  const outcome = yield* lintUncached(text, options);
+  const { outcome } = yield* lintUncached(text, options);
   recentOutcomes.unshift({ text, key, outcome: structuredClone(outcome) });
   recentOutcomes.length = Math.min(recentOutcomes.length, RECENT_OUTCOMES);
   return outcome;
+}
+
+/** A lint of an editor document, with what its hovers read afterwards. */
+export interface DocumentLint {
+  outcome: LintOutcome;
+  /** The document's parse and facts as the rules saw them; absent when it was not analysed (binary, too large, unparsable). */
+  analysis?: DocumentAnalysis;
+}
+
+/**
+ * `lintSteps` for a document the caller keeps a session of (the language server): parsed through
+ * the caller's own `parses` (its tree stays there for the next version's incremental re-parse,
+ * whatever else is linted meanwhile), not cached by text (the session keeps the result), and
+ * returning the analysis so a hover can read it instead of analysing again.
+ */
+export function* lintDocumentSteps(text: string, options: LintOptions & { maxFileSize?: number }, parses?: ParseCache): Steps<DocumentLint> {
+  return yield* lintUncached(text, options, parses);
+}
+
+/**
+ * Calls `use` with a maker of suppression edits (`suppressionEdit`) for this text, built from the
+ * tree `parses` keeps for exactly this text (the document's last lint), else from one parse.
+ */
+export function withSuppressionEditor<T>(text: string, language: LanguageId, parses: ParseCache | undefined, use: (edit: SuppressionEditor) => T): T {
+  if (parses) return parses.withTree(text, language, (tree) => use(suppressionEditor(tree, text, language)));
+  const tree = parse(text, language);
+  try {
+    return use(suppressionEditor(tree, text, language));
+  } finally {
+    tree.delete();
+  }
 }
 
 const RECENT_OUTCOMES = 4;
@@ -109,9 +141,9 @@ function skipReason(text: string, maxSize: number): Notice | undefined {
 }
 
 /** A file parsed, or the notice that says why it is not checked (the parser gave up on it). */
-function* parseOrSkip(file: SourceFile): Steps<ParsedFile | Notice> {
+function* parseOrSkip(file: SourceFile, parses?: ParseCache): Steps<ParsedFile | Notice> {
   try {
-    return yield* parseSteps(file);
+    return yield* parseSteps(file, parses);
   } catch (error) {
     if (error instanceof ParseGaveUp) return { kind: 'skipped', message: `skipped: ${error.message}` };
     throw error;
@@ -123,17 +155,17 @@ export function lintableText(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? ' ' + text.slice(1) : text;
 }
 
-function* lintUncached(text: string, options: LintOptions & { maxFileSize?: number }): Steps<LintOutcome> {
+function* lintUncached(text: string, options: LintOptions & { maxFileSize?: number }, parses?: ParseCache): Steps<DocumentLint> {
   text = lintableText(text);
   const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
-  if (skipped) return { findings: [], notices: [skipped] };
-  if (options.prefilter && !mayHoldTrainingMath(text)) return { findings: [], notices: [] };
-  const parsed = yield* parseOrSkip(makeSourceFile(0, '', text, options.language));
-  if ('kind' in parsed) return { findings: [], notices: [parsed] };
+  if (skipped) return { outcome: { findings: [], notices: [skipped] } };
+  if (options.prefilter && !mayHoldTrainingMath(text)) return { outcome: { findings: [], notices: [] } };
+  const parsed = yield* parseOrSkip(makeSourceFile(0, '', text, options.language), parses);
+  if ('kind' in parsed) return { outcome: { findings: [], notices: [parsed] } };
   const program = new Program();
   program.add(parsed);
   const run = yield* ruleSteps(program, parsed, options);
-  return outcomeFor(program, parsed, [run], options, () => '');
+  return { outcome: outcomeFor(program, parsed, [run], options, () => ''), analysis: { ...parsed, facts: program.facts(parsed) } };
 }
 
 /** What running the rules with one file as the entry gave: findings anywhere in the program, with global spans. */
@@ -277,6 +309,8 @@ export interface ProjectLintResult {
   outcome: LintOutcome;
   /** Findings the entry's run located in other files of the project (a helper's mistake seen from its caller). */
   foreign: ForeignOutcome[];
+  /** The entry's parse and facts in the program the rules ran in (for the language server's hovers). */
+  analysis?: DocumentAnalysis;
 }
 
 /**
@@ -294,7 +328,15 @@ export function lintProjectFile(project: Project, path: string, text: string, op
  * file is part of its outcome (a helper's mistake shows where the helper is, even when only a caller
  * reveals it).
  */
-export function* lintProjectSteps(project: Project, path: string, text: string, options: LintOptions & { maxFileSize?: number }, importers: readonly string[] = []): Steps<ProjectLintResult> {
+export function* lintProjectSteps(
+  project: Project,
+  path: string,
+  text: string,
+  options: LintOptions & { maxFileSize?: number },
+  importers: readonly string[] = [],
+  /** Where the entry's tree is kept for the next version (the language server's session of the document). */
+  parses?: ParseCache,
+): Steps<ProjectLintResult> {
   text = lintableText(text);
   const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
   // The fast path: a file with no training math reports nothing of its own (the runs of files that
@@ -302,7 +344,7 @@ export function* lintProjectSteps(project: Project, path: string, text: string, 
   if (!skipped && options.prefilter && importers.length === 0 && !mayHoldTrainingMath(text)) return { outcome: { findings: [], notices: [] }, foreign: [] };
   const file = project.sourceFile(path, text);
   if (skipped || !file) return { outcome: { findings: [], notices: skipped ? [skipped] : [] }, foreign: [] };
-  const parsed = project.keptParse(path, text) ?? (yield* parseOrSkip(file));
+  const parsed = project.keptParse(path, text) ?? (yield* parseOrSkip(file, parses));
   if ('kind' in parsed) return { outcome: { findings: [], notices: [parsed] }, foreign: [] };
   project.adopt(parsed);
   const program = project.program();
@@ -330,5 +372,5 @@ export function* lintProjectSteps(project: Project, path: string, text: string, 
     const { findings } = outcomeFor(program, other, [run], { ...options, language: other.language }, pathOf, { used });
     foreign.push({ path: pathOf(other.file), findings, used });
   }
-  return { outcome, foreign };
+  return { outcome, foreign, analysis: { ...parsed, facts: program.facts(parsed) } };
 }

@@ -357,11 +357,22 @@ function extendDirective(directive: Directive, code: string, lines: LineIndex): 
  * there safely or the code is already suppressed. `initEngine()` must have resolved.
  */
 export function suppressionEdit(text: string, language: LanguageId, line: number, code: string, scope: 'line' | 'file' = 'line'): TextEdit | undefined {
-  code = code.toUpperCase();
   const tree = parse(text, language);
   try {
-    const lines = new LineIndex(text);
-    const directives = parseDirectives(nablaComments(tree, text), lines);
+    return suppressionEditor(tree, text, language)(line, code, scope);
+  } finally {
+    tree.delete();
+  }
+}
+
+/** Makes `suppressionEdit`s for one text from its tree (which must be of exactly this text), the comments read once. */
+export type SuppressionEditor = (line: number, code: string, scope: 'line' | 'file') => TextEdit | undefined;
+
+export function suppressionEditor(tree: Tree, text: string, language: LanguageId): SuppressionEditor {
+  const lines = new LineIndex(text);
+  const directives = parseDirectives(nablaComments(tree, text), lines);
+  return (line, code, scope) => {
+    code = code.toUpperCase();
     if (scope === 'file') return fileSuppressionEdit(text, language, code, directives, lines);
     const here = directives.filter((d) => d.kind !== 'file' && d.line === line);
     if (here.some((d) => d.codes === undefined || d.codes.some((c) => c.code === code))) return undefined;
@@ -385,9 +396,7 @@ export function suppressionEdit(text: string, language: LanguageId, line: number
     const indent = /^[ \t]*/.exec(lineText)?.[0] ?? '';
     const eol = /\r\n/.test(text) ? '\r\n' : '\n';
     return { range: lines.range({ start: bounds.start, end: bounds.start }), newText: `${indent}${directiveText(language, 'next-line', code)}${eol}` };
-  } finally {
-    tree.delete();
-  }
+  };
 }
 
 function fileSuppressionEdit(text: string, language: LanguageId, code: string, directives: Directive[], lines: LineIndex): TextEdit | undefined {

@@ -1,8 +1,9 @@
 // Code actions for Nabla's diagnostics:
 // - the rule's own fix, read back from `Diagnostic.data` (convert.ts); a safe fix is the
 //   preferred action (Ctrl+. / "Auto Fix"), an unsafe one says "(unsafe)" in its title;
-// - "Ignore NBxxx on this line" and "Ignore NBxxx in this file": a suppression comment
-//   (server/engine/suppressions.ts decides where a comment can go);
+// - "Ignore NBxxx on this line" and "Ignore NBxxx in this file": a suppression comment, whose
+//   edits were made with the diagnostic and are read back from `Diagnostic.data` too (the engine's
+//   suppressions.ts decides where a comment can go); nothing is parsed here;
 // - "Show documentation for NBxxx": runs `nabla.showDocumentation`, which the server executes
 //   by asking the client to open the rule's page (window/showDocument);
 // - `source.fixAll.nabla`: every safe fix in the document from a fresh lint, so it works from
@@ -15,7 +16,7 @@ import {
   type TextEdit,
   type WorkspaceEdit,
 } from 'vscode-languageserver';
-import { applicableFixes, docsUrl, selectFixes, suppressionEdit, UNUSED_SUPPRESSION, type LanguageId } from '../engine';
+import { applicableFixes, docsUrl, selectFixes } from '../engine';
 import { DIAGNOSTIC_SOURCE, fromDiagnosticData } from './convert';
 
 export const FIX_ALL_KIND = `${CodeActionKind.SourceFixAll}.nabla`;
@@ -28,8 +29,6 @@ export interface FixableFinding {
 }
 
 export interface CodeActionHost {
-  /** The document's text and engine language, when it is one Nabla lints (a text document or a notebook cell). */
-  document(uri: string): { text: string; language: LanguageId } | undefined;
   /** Fresh findings for the document with the document's settings; undefined when Nabla is disabled for it. */
   findings(uri: string): Promise<FixableFinding[] | undefined>;
 }
@@ -47,7 +46,7 @@ function isNablaDiagnostic(diagnostic: Diagnostic): diagnostic is Diagnostic & {
   return diagnostic.source === DIAGNOSTIC_SOURCE && typeof diagnostic.code === 'string';
 }
 
-function quickFixes(uri: string, diagnostics: readonly Diagnostic[], host: CodeActionHost): CodeAction[] {
+function quickFixes(uri: string, diagnostics: readonly Diagnostic[]): CodeAction[] {
   const fixes: CodeAction[] = [];
   const ignores: CodeAction[] = [];
   const docs: CodeAction[] = [];
@@ -57,11 +56,10 @@ function quickFixes(uri: string, diagnostics: readonly Diagnostic[], host: CodeA
     titles.add(action.title);
     list.push(action);
   };
-  const document = host.document(uri);
   for (const diagnostic of diagnostics) {
     if (!isNablaDiagnostic(diagnostic)) continue;
     const code = diagnostic.code;
-    const { fix } = fromDiagnosticData(diagnostic.data);
+    const { fix, ignore } = fromDiagnosticData(diagnostic.data);
     if (fix && fix.edits.length > 0) {
       const safe = fix.safety === 'safe';
       fixes.push({
@@ -72,13 +70,9 @@ function quickFixes(uri: string, diagnostics: readonly Diagnostic[], host: CodeA
         edit: editOf(uri, fix.edits),
       });
     }
-    // Suppressing NB001 would only hide a comment behind another comment: remove it instead (its fix).
-    if (document && code !== UNUSED_SUPPRESSION) {
-      const line = suppressionEdit(document.text, document.language, diagnostic.range.start.line, code, 'line');
-      if (line) once(ignores, { title: `Ignore ${code} on this line`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: editOf(uri, [line]) });
-      const file = suppressionEdit(document.text, document.language, 0, code, 'file');
-      if (file) once(ignores, { title: `Ignore ${code} in this file`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: editOf(uri, [file]) });
-    }
+    // NB001 has none: suppressing it would only hide a comment behind another comment (its fix removes it).
+    if (ignore?.line) once(ignores, { title: `Ignore ${code} on this line`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: editOf(uri, [ignore.line]) });
+    if (ignore?.file) once(ignores, { title: `Ignore ${code} in this file`, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: editOf(uri, [ignore.file]) });
     const href = diagnostic.codeDescription?.href ?? docsUrl(code);
     const title = `Show documentation for ${code}`;
     once(docs, { title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], command: { title, command: SHOW_DOCUMENTATION_COMMAND, arguments: [href] } });
@@ -103,7 +97,7 @@ export async function codeActions(params: CodeActionParams, host: CodeActionHost
   const uri = params.textDocument.uri;
   const only = params.context.only;
   const actions: CodeAction[] = [];
-  if (wanted(CodeActionKind.QuickFix, only)) actions.push(...quickFixes(uri, params.context.diagnostics, host));
+  if (wanted(CodeActionKind.QuickFix, only)) actions.push(...quickFixes(uri, params.context.diagnostics));
   // Fix-all only when asked for by kind (the Source Action menu, codeActionsOnSave): the lightbulb keeps to the diagnostic at hand.
   if (only && wanted(FIX_ALL_KIND, only)) {
     const all = await fixAll(uri, host);

@@ -5,12 +5,15 @@
 // other requests are answered in between, and a run that goes stale is ended at its next step
 // instead of finishing work nobody will see. A document whose lint reads another file (one it
 // imports, or one that imports it: workspaceIndex.ts) is linted again, debounced, when that file
-// changes (`dependencyChanged`). The findings of the last publish are kept for hovers and fix-all.
-import { MessageType, type Diagnostic, type PublishDiagnosticsParams } from 'vscode-languageserver';
+// changes (`dependencyChanged`). Each document's state is its session (session.ts): what the last
+// lint published (findings, diagnostics, analysis) is kept there for hovers, code actions and
+// fix-all, and a hover for a version not linted yet waits for that lint (`linted`).
+import { MessageType, type CancellationToken, type PublishDiagnosticsParams } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { languageForLanguageId, type Finding, type LanguageId, type LintOptions, type LintOutcome } from '../engine';
+import { languageForLanguageId, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
 import type { Steps } from '../engine/stepwise';
 import { toDiagnostics, toLintOptions, toLogMessage } from './convert';
+import { Sessions, type DocumentSession, type LintedVersion } from './session';
 import type { NablaSettings } from './settings';
 
 /** Debounce for edits, in milliseconds. */
@@ -29,23 +32,25 @@ export interface DiagnosticsHost {
   settings(uri: string): Promise<NablaSettings>;
   /** Resolves when the engine can lint; a rejection means it never will. */
   engineReady: Promise<void>;
-  /** The engine's `lintSteps`, or a lint of the document in its project (workspaceIndex.ts). */
-  lint(text: string, options: LintOptions, uri: string): Steps<LintOutcome>;
+  /**
+   * The engine's `lintDocumentSteps`, or a lint of the document in its project (workspaceIndex.ts),
+   * parsing through the session's own cache; with the analysis the rules read, for hovers.
+   */
+  lint(text: string, options: LintOptions, uri: string, parses: ParseCache): Steps<SessionLint>;
   publish(params: PublishDiagnosticsParams): void;
   log(type: MessageType, message: string): void;
   /** Called after the diagnostics of a lint were published. */
   linted?(uri: string): void;
 }
 
-interface DocumentState {
-  /** Bumped on every change, settings change and close; a run only publishes for the latest. */
-  ticket: number;
-  timer?: NodeJS.Timeout;
-  /** The notices last logged, so a document that stays broken while typing is logged once. */
-  lastNotices: string;
-  /** The engine findings last published, and for which version of the document. */
-  published?: { version: number; findings: Finding[] };
-}
+/** A lint's outcome with the analysis its rules read (absent when the text was not analysed). */
+export type SessionLint = LintOutcome & { analysis?: DocumentAnalysis };
+
+/**
+ * How long a hover waits for the lint of the version it is about (milliseconds): as long as a lint
+ * may run. The client cancels a hover the user has moved away from, which ends the wait sooner.
+ */
+export const HOVER_WAIT_MS = DEFAULT_LINT_BUDGET_MS;
 
 function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -57,7 +62,7 @@ function nextTurn(): Promise<void> {
 }
 
 export class DiagnosticScheduler {
-  private readonly states = new Map<string, DocumentState>();
+  readonly sessions = new Sessions();
   private engineFailureLogged = false;
   private disposed = false;
 
@@ -69,16 +74,13 @@ export class DiagnosticScheduler {
 
   /** The document was opened (first call for a URI: lint now) or edited (debounced). */
   documentChanged(uri: string): void {
-    const known = this.states.has(uri);
+    const known = this.sessions.has(uri);
     this.schedule(uri, known ? this.debounceMs : 0);
   }
 
   /** The document was closed: cancel pending work and clear what was published for it. */
   documentClosed(uri: string): void {
-    const state = this.states.get(uri);
-    if (!state) return;
-    clearTimeout(state.timer);
-    this.states.delete(uri);
+    if (!this.sessions.close(uri)) return;
     this.host.publish({ uri, diagnostics: [] });
   }
 
@@ -87,13 +89,49 @@ export class DiagnosticScheduler {
    * documents this scheduler has seen; the others are linted when they are opened).
    */
   dependencyChanged(uris: Iterable<string>): void {
-    for (const uri of uris) if (this.states.has(uri)) this.schedule(uri, this.debounceMs);
+    for (const uri of uris) if (this.sessions.has(uri)) this.schedule(uri, this.debounceMs);
   }
 
   /** The engine findings last published for this version of the document, if that is the latest published. */
   findings(uri: string, version: number): Finding[] | undefined {
-    const published = this.states.get(uri)?.published;
+    const published = this.sessions.get(uri)?.published;
     return published && published.version === version ? published.findings : undefined;
+  }
+
+  /**
+   * What the lint of this version of the document published: at once when it is published; else
+   * after the lint that is running or due for it (a debounced one is started now: someone is
+   * waiting), for at most `waitMs`. Undefined when no lint of that version will come (the document
+   * changed or closed meanwhile, Nabla is off for it, the wait ran out).
+   */
+  async linted(uri: string, version: number, token?: CancellationToken, waitMs: number = HOVER_WAIT_MS): Promise<LintedVersion | undefined> {
+    const session = this.sessions.get(uri);
+    if (!session) return undefined;
+    const deadline = performance.now() + waitMs;
+    const cancelled = token?.onCancellationRequested(() => session.settled());
+    try {
+      return await this.waitFor(session, version, deadline, token);
+    } finally {
+      cancelled?.dispose();
+    }
+  }
+
+  private async waitFor(session: DocumentSession, version: number, deadline: number, token: CancellationToken | undefined): Promise<LintedVersion | undefined> {
+    const uri = session.uri;
+    for (;;) {
+      if (token?.isCancellationRequested) return undefined;
+      const published = session.published;
+      if (published?.version === version) {
+        this.sessions.touch(session);
+        return published;
+      }
+      if (this.disposed || session.isClosed || this.host.document(uri)?.version !== version) return undefined;
+      if (session.timer) this.runNow(session);
+      else if (session.running === 0) return undefined;
+      const left = deadline - performance.now();
+      if (left <= 0) return undefined;
+      await session.next(left);
+    }
   }
 
   /** Settings changed: lint every open document again, without debounce. */
@@ -103,29 +141,42 @@ export class DiagnosticScheduler {
 
   dispose(): void {
     this.disposed = true;
-    for (const state of this.states.values()) clearTimeout(state.timer);
-    this.states.clear();
+    this.sessions.clear();
   }
 
   private schedule(uri: string, delayMs: number): void {
     if (this.disposed) return;
-    const state = this.states.get(uri) ?? { ticket: 0, lastNotices: '' };
-    this.states.set(uri, state);
-    clearTimeout(state.timer);
-    const ticket = ++state.ticket;
-    state.timer = setTimeout(() => {
-      state.timer = undefined;
-      this.run(uri, ticket).catch((error: unknown) => {
-        this.host.log(MessageType.Error, `${uri}: diagnostics failed: ${describe(error)}`);
+    const session = this.sessions.open(uri);
+    clearTimeout(session.timer);
+    const ticket = ++session.ticket;
+    session.timer = setTimeout(() => this.start(session, ticket), delayMs);
+  }
+
+  /** Starts the debounced lint of a session now (a hover waits for it), with the same ticket. */
+  private runNow(session: DocumentSession): void {
+    clearTimeout(session.timer);
+    this.start(session, session.ticket);
+  }
+
+  private start(session: DocumentSession, ticket: number): void {
+    session.timer = undefined;
+    session.running++;
+    this.run(session, ticket)
+      .catch((error: unknown) => {
+        this.host.log(MessageType.Error, `${session.uri}: diagnostics failed: ${describe(error)}`);
+      })
+      .finally(() => {
+        session.running--;
+        session.settled();
       });
-    }, delayMs);
   }
 
-  private isCurrent(uri: string, ticket: number): boolean {
-    return !this.disposed && this.states.get(uri)?.ticket === ticket;
+  private isCurrent(session: DocumentSession, ticket: number): boolean {
+    return !this.disposed && !session.isClosed && session.ticket === ticket;
   }
 
-  private async run(uri: string, ticket: number): Promise<void> {
+  private async run(session: DocumentSession, ticket: number): Promise<void> {
+    const uri = session.uri;
     const opened = this.host.document(uri);
     if (!opened || languageForLanguageId(opened.languageId) === undefined) return;
     try {
@@ -138,25 +189,38 @@ export class DiagnosticScheduler {
       return;
     }
     const settings = await this.host.settings(uri);
-    if (!this.isCurrent(uri, ticket)) return;
+    if (!this.isCurrent(session, ticket)) return;
     // Read the document after the awaits: the ticket proves it has not changed since.
     const document = this.host.document(uri);
     const language = document && languageForLanguageId(document.languageId);
     if (!document || !language) return;
     const version = document.version;
-    const findings = settings.enable ? await this.lint(document, language, settings, ticket) : [];
-    if (!findings || !this.isCurrent(uri, ticket)) return;
-    this.states.get(uri)!.published = { version, findings };
-    this.publish(uri, version, toDiagnostics(findings, uri));
+    const text = document.getText();
+    this.sessions.touch(session);
+    const linted = settings.enable ? await this.lint(session, document, language, settings, ticket) : { findings: [], notices: [] };
+    if (!linted || !this.isCurrent(session, ticket)) return;
+    // The fix and suppression edits of every diagnostic are made now, once, from the tree the lint kept.
+    const diagnostics = linted.findings.length === 0 ? [] : this.diagnostics(session, text, language, linted.findings);
+    session.published = { version, text, language, findings: linted.findings, diagnostics, analysis: linted.analysis };
+    this.host.publish({ uri, version, diagnostics }); // empty results too: they clear what an earlier version showed
     if (settings.enable) this.host.linted?.(uri);
   }
 
-  /** Runs the lint a step per event-loop turn; undefined when it went stale and was ended. */
-  private async lint(document: TextDocument, language: LanguageId, settings: NablaSettings, ticket: number): Promise<Finding[] | undefined> {
-    const uri = document.uri;
-    let outcome: LintOutcome;
+  private diagnostics(session: DocumentSession, text: string, language: LanguageId, findings: Finding[]): ReturnType<typeof toDiagnostics> {
     try {
-      const steps = this.host.lint(document.getText(), toLintOptions(settings, language), uri);
+      return withSuppressionEditor(text, language, session.parses, (ignore) => toDiagnostics(findings, session.uri, ignore));
+    } catch (error) {
+      this.host.log(MessageType.Error, `${session.uri}: could not prepare the suppression edits: ${describe(error)}`);
+      return toDiagnostics(findings, session.uri);
+    }
+  }
+
+  /** Runs the lint a step per event-loop turn; undefined when it went stale and was ended. */
+  private async lint(session: DocumentSession, document: TextDocument, language: LanguageId, settings: NablaSettings, ticket: number): Promise<SessionLint | undefined> {
+    const uri = document.uri;
+    let outcome: SessionLint;
+    try {
+      const steps = this.host.lint(document.getText(), toLintOptions(settings, language), uri, session.parses);
       let spent = 0;
       for (;;) {
         const started = performance.now();
@@ -172,32 +236,28 @@ export class DiagnosticScheduler {
           break;
         }
         await nextTurn();
-        if (!this.isCurrent(uri, ticket)) {
+        if (!this.isCurrent(session, ticket)) {
           steps.return(undefined as never); // runs the engine's `finally` blocks (frees its tree)
           return undefined;
         }
       }
     } catch (error) {
       this.host.log(MessageType.Error, `${uri}: linting version ${document.version} threw; no diagnostics for it: ${describe(error)}`);
-      return [];
+      return { findings: [], notices: [] };
     }
-    this.logNotices(uri, outcome);
-    return outcome.findings;
+    this.logNotices(session, outcome);
+    return outcome;
   }
 
-  private logNotices(uri: string, outcome: LintOutcome): void {
-    const state = this.states.get(uri);
+  private logNotices(session: DocumentSession, outcome: LintOutcome): void {
+    const uri = session.uri;
     const key = outcome.notices.map((notice) => `${notice.kind}:${notice.message}`).join('\n');
-    if (!state || state.lastNotices === key) return;
-    state.lastNotices = key;
+    if (session.lastNotices === key) return;
+    session.lastNotices = key;
     for (const notice of outcome.notices) {
       const { type, message } = toLogMessage(notice, uri);
       this.host.log(type, message);
     }
   }
 
-  private publish(uri: string, version: number, diagnostics: Diagnostic[]): void {
-    // Empty results are published too: they clear what an earlier version showed.
-    this.host.publish({ uri, version, diagnostics });
-  }
 }

@@ -1,163 +1,40 @@
-// Hovers and the `nabla/explain` request. The engine's Explanation (server/engine/explain.ts) is
-// turned into hover markdown here: each formula as TeX in a ```latex block (the client replaces it
-// with an image; other editors show the TeX), always followed by the same formula as a plain
-// Unicode line (screen readers do not read images), the legend, the rule's explanation and a link
-// to its page. The number of formulas is capped: each becomes an image of about 10 kB in the client,
-// and VS Code cuts hover markdown at 100,000 characters.
-import { MarkupKind, type CancellationToken, type Connection, type Hover, type TextDocuments } from 'vscode-languageserver';
+// Hovers and the `nabla/explain` request. A hover is answered from the document's session
+// (session.ts): the analysis and findings of the lint of the version hovered. A hover that comes
+// before that lint has published (typing, then pointing) waits for it, bounded, and starts it if
+// it was only debounced; it never lints or analyses on its own. The explanation becomes a Hover in
+// convert.ts, its markdown in hoverMarkdown.ts.
+import type { CancellationToken, Connection, TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { languageForLanguageId, type Finding } from '../engine';
-import { explainAt, type Explanation, type LegendEntry } from '../engine/explain';
-import { toLintOptions, toRange } from './convert';
-import { EXPLAIN_METHOD, HOVER_MATH_FENCE, type ExplainParams, type ExplainResult } from './protocol';
+import { languageForLanguageId } from '../engine';
+import { explainAt, explainIn, type Explanation } from '../engine/explain';
+import { toHover, toLintOptions } from './convert';
+import { EXPLAIN_METHOD, type ExplainParams, type ExplainResult } from './protocol';
+import type { LintedVersion } from './session';
 import type { NablaSettings } from './settings';
 
-/** Most formulas (```latex blocks) in one hover. */
-export const MAX_HOVER_FORMULAS = 6;
-/** Longest TeX put in a block; longer formulas are shown as their Unicode line only. */
-export const MAX_HOVER_TEX = 3000;
-/** Longest hover text (before the client adds images). */
-export const MAX_HOVER_MARKDOWN = 20_000;
-
-/** Backslash-escapes the characters that would start markdown formatting inside a line of text. */
-export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_[\]<>|~#]/g, '\\$&');
-}
-
-/** `text` as inline code, with a fence longer than any backtick run inside it. */
-export function inlineCode(text: string): string {
-  const clean = text.replace(/\s+/g, ' ');
-  const longest = Math.max(0, ...(clean.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(longest + 1);
-  const pad = clean.startsWith('`') || clean.endsWith('`') ? ' ' : '';
-  return `${fence}${pad}${clean}${pad}${fence}`;
-}
-
-/** A fenced block of TeX; the fence is longer than any backtick run in the TeX. */
-function texBlock(tex: string): string {
-  const longest = Math.max(2, ...(tex.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = '`'.repeat(longest + 1);
-  return `${fence}${HOVER_MATH_FENCE}\n${tex.trim()}\n${fence}`;
-}
-
-/** Markdown with inline code (backticks) kept and everything else escaped. */
-function withCode(text: string): string {
-  return text
-    .split(/(`[^`]+`)/)
-    .map((part, i) => (i % 2 === 1 ? part : escapeMarkdown(part)))
-    .join('');
-}
-
-function legendLine(legend: LegendEntry[]): string | undefined {
-  if (legend.length === 0) return undefined;
-  return `where ${legend.map((e) => `${escapeMarkdown(e.unicode)} = ${inlineCode(e.code)}`).join(', ')}`;
-}
-
-/** Builds the hover markdown, counting formulas so the hover stays small. */
-class HoverWriter {
-  private readonly parts: string[] = [];
-  private formulas = 0;
-
-  text(line: string | undefined): void {
-    if (line) this.parts.push(line);
-  }
-
-  rule(): void {
-    if (this.parts.length > 1) this.parts.push('---');
-  }
-
-  /** A formula: the TeX block (while the cap allows) and always its Unicode line. */
-  formula(tex: string | undefined, unicodeLine: string | undefined): void {
-    if (tex && tex.length <= MAX_HOVER_TEX && this.formulas < MAX_HOVER_FORMULAS) {
-      this.parts.push(texBlock(tex));
-      this.formulas++;
-    }
-    if (unicodeLine) this.parts.push(unicodeLine);
-  }
-
-  done(): string {
-    let markdown = this.parts.join('\n\n');
-    if (markdown.length > MAX_HOVER_MARKDOWN) markdown = `${markdown.slice(0, MAX_HOVER_MARKDOWN - 1)}…`;
-    return markdown;
-  }
-}
-
-/** The hover markdown for an explanation. */
-export function explanationToMarkdown(ex: Explanation): string {
-  const w = new HoverWriter();
-  w.text(`**Nabla** · ${withCode(ex.title)}`);
-
-  if (ex.computed) {
-    w.formula(ex.computed.tex, `Computes: ${escapeMarkdown(ex.computed.unicode)}`);
-    w.text(legendLine(ex.computed.legend));
-  }
-
-  for (const f of ex.findings) {
-    w.rule();
-    w.text(`**[${escapeMarkdown(f.code)}](${f.docsUrl})** ${withCode(f.summary)}`);
-    if (f.correctUnicode) w.formula(f.correctTex, `${f.correctLabel ?? 'Correct update'}: ${escapeMarkdown(f.correctUnicode)}`);
-    else if (f.expected) w.text(`Expected: ${escapeMarkdown(f.expected)}`);
-    if (f.alternative) w.text(`Or: ${escapeMarkdown(f.alternative)}`);
-  }
-
-  if (ex.penalty) {
-    const p = ex.penalty;
-    w.rule();
-    w.formula(p.tex, `Penalty: ${escapeMarkdown(p.unicode)}`);
-    w.formula(p.gradientTex, `${p.subgradient ? 'Subgradient' : 'Gradient'}: ${escapeMarkdown(p.gradientUnicode)}`);
-    w.text(legendLine(p.legend));
-  }
-
-  if (ex.optimizer) {
-    const o = ex.optimizer;
-    w.rule();
-    const kind = o.coupling === 'none' ? 'no weight decay' : `${o.coupling} weight decay, ${o.lrScaled ? 'scaled by the learning rate' : 'not scaled by the learning rate'}`;
-    w.text(`**Update performed** (${kind})`);
-    o.tex.forEach((tex, i) => w.formula(tex, escapeMarkdown(o.unicode[i] ?? '')));
-    w.text(legendLine(o.legend));
-    for (const note of o.notes) w.text(`_${withCode(note)}_`);
-  }
-
-  if (ex.equivalentForms) {
-    const e = ex.equivalentForms;
-    w.rule();
-    w.text('**Where the regularizer can live**: two forms of the same choice');
-    w.formula(e.lossTex, `In the loss: ${escapeMarkdown(e.lossUnicode)}`);
-    w.formula(e.updateTex, `In the update: ${escapeMarkdown(e.updateUnicode)}`);
-    if (e.knobs.length > 0) w.text(['Framework settings that give the same:', ...e.knobs.map((k) => `- ${withCode(k)}`)].join('\n'));
-    w.text(`_${withCode(e.note)}_`);
-  }
-
-  if (ex.comment) {
-    for (const f of ex.comment.formulas) {
-      if (f.error) w.text(`${inlineCode(f.tex)} (not valid KaTeX: ${escapeMarkdown(f.error.replace(/^KaTeX parse error: /, ''))})`);
-      else w.formula(f.tex, undefined);
-    }
-  }
-  return w.done();
-}
-
-/** An explanation as an LSP hover. */
-export function toHover(ex: Explanation): Hover {
-  return { contents: { kind: MarkupKind.Markdown, value: explanationToMarkdown(ex) }, range: toRange(ex.range) };
-}
+export { escapeMarkdown, explanationToMarkdown, inlineCode, MAX_HOVER_FORMULAS, MAX_HOVER_MARKDOWN, MAX_HOVER_TEX } from './hoverMarkdown';
+export { toHover } from './convert';
 
 export interface HoverDeps {
-  documents: TextDocuments<TextDocument>;
+  documents: Pick<TextDocuments<TextDocument>, 'get'>;
   engineReady: Promise<void>;
   /** The effective settings for a document (editor settings merged with the project file). */
   settings(uri: string): Promise<NablaSettings>;
   /**
-   * The findings published for this version of the document: a project lint's, which include what
-   * other files' runs found in it. Without them the hover lints the document alone.
+   * What the lint of this version of the document published (the scheduler's session), waiting
+   * for it if it is running or due; undefined when none will come in time.
    */
-  findings?(uri: string, version: number): Finding[] | undefined;
+  linted(uri: string, version: number, token?: CancellationToken): Promise<LintedVersion | undefined>;
   /** Where internal errors of an explanation are reported. */
   logError?(message: string): void;
 }
 
+function describe(error: unknown): string {
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
 /** The explanation at a position of an open document, or undefined. */
-async function explain(deps: HoverDeps, uri: string, position: { line: number; character: number }, token?: CancellationToken): Promise<Explanation | undefined> {
+export async function explainPosition(deps: HoverDeps, uri: string, position: { line: number; character: number }, token?: CancellationToken): Promise<Explanation | undefined> {
   const document = deps.documents.get(uri);
   const language = document && languageForLanguageId(document.languageId);
   if (!document || !language) return undefined;
@@ -170,27 +47,28 @@ async function explain(deps: HoverDeps, uri: string, position: { line: number; c
   if (!settings.enable) return undefined;
   // The client may have given up on the hover (the mouse moved on) while settings were fetched.
   if (token?.isCancellationRequested) return undefined;
-  // The document may have changed meanwhile too: read it now.
+  const version = document.version;
+  const linted = await deps.linted(uri, version, token);
+  if (!linted || token?.isCancellationRequested) return undefined;
+  // The document may have changed while the lint ran: the position is in the version hovered.
   const current = deps.documents.get(uri);
-  if (!current) return undefined;
-  const published = deps.findings?.(uri, current.version);
-  return explainAt(
-    current.getText(),
-    toLintOptions(settings, language),
-    current.offsetAt(position),
-    (error) => deps.logError?.(`Nabla could not explain ${uri}:${position.line + 1}:${position.character + 1}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
-    published && (() => published),
-  );
+  if (!current || current.version !== version) return undefined;
+  const offset = current.offsetAt(position);
+  const onError = (error: unknown): void => deps.logError?.(`Nabla could not explain ${uri}:${position.line + 1}:${position.character + 1}: ${describe(error)}`);
+  const findings = (): typeof linted.findings => linted.findings;
+  if (linted.analysis) return explainIn(linted.analysis, offset, findings, onError);
+  // A session gone cold (many documents linted since) keeps its findings, not its analysis: analyse the text alone (no lint).
+  return explainAt(linted.text, toLintOptions(settings, linted.language), offset, onError, findings);
 }
 
 /** Registers `textDocument/hover` and `nabla/explain`. Declare `hoverProvider: true` in the capabilities. */
 export function attachHover(connection: Connection, deps: HoverDeps): void {
   connection.onHover(async (params, token) => {
-    const ex = await explain(deps, params.textDocument.uri, params.position, token);
+    const ex = await explainPosition(deps, params.textDocument.uri, params.position, token);
     return ex ? toHover(ex) : null;
   });
   connection.onRequest(EXPLAIN_METHOD, async (params: ExplainParams, token): Promise<ExplainResult> => {
     if (!params || typeof params.uri !== 'string' || !params.position) return null;
-    return (await explain(deps, params.uri, params.position, token)) ?? null;
+    return (await explainPosition(deps, params.uri, params.position, token)) ?? null;
   });
 }

@@ -4,22 +4,13 @@
 //
 // The notebook reuses the DiagnosticScheduler (debounce, stale-run tickets, settings): to it, a
 // notebook is one Python document whose text is the concatenation, and `publish` splits the result.
-import {
-  NotebookCellKind,
-  NotebookDocuments,
-  type Connection,
-  type Diagnostic,
-  type DiagnosticRelatedInformation,
-  type MessageType,
-  type PublishDiagnosticsParams,
-  type TextEdit,
-} from 'vscode-languageserver';
+import { NotebookCellKind, NotebookDocuments, type Connection, type Diagnostic, type MessageType, type PublishDiagnosticsParams, type TextEdit } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { concatenateCells, lintSteps, lintText, locateRange, toNotebookFinding, type ConcatenatedNotebook, type FindingMath, type LintOptions, type LintOutcome } from '../engine';
-import { locateEdit } from '../engine/notebook';
-import { fromDiagnosticData } from './convert';
+import { concatenateCells, lintDocumentSteps, lintText, toNotebookFinding, withSuppressionEditor, type LintOptions, type LintOutcome } from '../engine';
+import { toCellDiagnostic, withIgnoreEdits, type CellLayout } from './convert';
 import { DiagnosticScheduler } from './diagnostics';
 import type { NablaSettings } from './settings';
+import { withAnalysis } from './workspaceIndex';
 
 /** What the server advertises: Jupyter notebooks, Python cells. */
 export const NOTEBOOK_SELECTOR = [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }];
@@ -33,10 +24,7 @@ export interface NotebookHost {
   opened?(uri: string): void;
 }
 
-interface Layout extends ConcatenatedNotebook {
-  /** Cell URIs, by the `index` given to `concatenateCells`. */
-  cellUris: string[];
-}
+type Layout = CellLayout;
 
 export class NotebookLinting {
   readonly notebooks = new NotebookDocuments(TextDocument);
@@ -56,7 +44,7 @@ export class NotebookLinting {
         document: (uri) => this.document(uri),
         settings: (uri) => host.settings(uri),
         engineReady: host.engineReady,
-        lint: lintSteps,
+        lint: (text, options, _uri, parses) => withAnalysis(lintDocumentSteps(text, options, parses)),
         publish: (params) => this.split(params),
         log: host.log,
       },
@@ -147,8 +135,18 @@ export class NotebookLinting {
     if (layout && this.notebooks.getNotebookDocument(params.uri)) {
       for (const uri of layout.cellUris) byCell.set(uri, []);
       for (const diagnostic of params.diagnostics) {
-        const mapped = this.toCell(layout, diagnostic);
+        const mapped = toCellDiagnostic(layout, diagnostic);
         if (mapped) byCell.get(mapped.uri)?.push(mapped.diagnostic);
+      }
+      // The "Ignore …" edits are the cell's own: made once here, from one parse of each cell with diagnostics.
+      for (const [uri, diagnostics] of byCell) {
+        const text = diagnostics.length > 0 ? this.notebooks.cellTextDocuments.get(uri)?.getText() : undefined;
+        if (text === undefined) continue;
+        try {
+          byCell.set(uri, withSuppressionEditor(text, 'python', undefined, (editor) => withIgnoreEdits(diagnostics, editor)));
+        } catch {
+          // no "Ignore …" actions for a cell the parser gives up on
+        }
       }
     }
     const now = new Set<string>();
@@ -160,46 +158,4 @@ export class NotebookLinting {
     if (now.size > 0) this.published.set(params.uri, now);
     else this.published.delete(params.uri);
   }
-
-  private toCell(layout: Layout, diagnostic: Diagnostic): { uri: string; diagnostic: Diagnostic } | undefined {
-    const located = locateRange(layout, diagnostic.range) ?? locateRange(layout, { start: diagnostic.range.start, end: diagnostic.range.start });
-    if (!located) return undefined;
-    const uri = layout.cellUris[located.cell.index];
-    const out: Diagnostic = { ...diagnostic, range: located.range };
-    if (diagnostic.relatedInformation) {
-      const related: DiagnosticRelatedInformation[] = [];
-      for (const info of diagnostic.relatedInformation) {
-        const r = locateRange(layout, info.location.range);
-        if (r) related.push({ message: info.message, location: { uri: layout.cellUris[r.cell.index], range: r.range } });
-      }
-      if (related.length > 0) out.relatedInformation = related;
-      else delete out.relatedInformation;
-    }
-    if (diagnostic.data !== undefined) {
-      const data: Record<string, unknown> = { ...(diagnostic.data as Record<string, unknown>) };
-      const parsed = fromDiagnosticData(diagnostic.data);
-      if (parsed.fix) {
-        const edits = parsed.fix.edits.map((edit) => locateEdit(layout, edit));
-        // A quick fix edits the cell it is shown in; one reaching into another cell (or a magic line) is dropped.
-        if (edits.every((e) => e !== undefined && e.cell.index === located.cell.index)) data.fix = { ...parsed.fix, edits: edits.map((e) => e!.edit) };
-        else delete data.fix;
-      }
-      if (parsed.math) data.math = mapMath(layout, parsed.math);
-      out.data = data;
-    }
-    return { uri, diagnostic: out };
-  }
-}
-
-/** The ranges inside a finding's math, in cell coordinates (dropped when they cannot be mapped). */
-function mapMath(layout: Layout, math: FindingMath): FindingMath {
-  const out: FindingMath = { ...math };
-  for (const key of ['site', 'update'] as const) {
-    const range = math[key];
-    if (!range) continue;
-    const located = locateRange(layout, range);
-    if (located) out[key] = located.range;
-    else delete out[key];
-  }
-  return out;
 }

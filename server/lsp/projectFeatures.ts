@@ -118,13 +118,6 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
   documents.onDidOpen(({ document }) => workspace.forget(document.uri));
 
   const actionsHost: CodeActionHost = {
-    document(uri) {
-      const cell = notebooks.cell(uri);
-      if (cell) return { text: cell.getText(), language: 'python' };
-      const document = documents.get(uri);
-      const language = document && languageForLanguageId(document.languageId);
-      return document && language ? { text: document.getText(), language } : undefined;
-    },
     async findings(uri) {
       await deps.engineReady;
       const cell = notebooks.cell(uri);

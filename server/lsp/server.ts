@@ -69,7 +69,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       settings: (uri) => project.settings(uri),
       engineReady,
       // A document with a file path is linted in its project, with the runs of the files that import it.
-      lint: (text, lintOptions, uri) => project.index.lintSteps(uri, text, lintOptions),
+      lint: (text, lintOptions, uri, parses) => project.index.lintSteps(uri, text, lintOptions, parses),
       publish,
       log,
       linted: (uri) => project.index.linted(uri),
@@ -99,7 +99,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     documents,
     engineReady,
     settings: (uri) => project.settings(uri),
-    findings: (uri, version) => scheduler.findings(uri, version),
+    linted: (uri, version, token) => scheduler.linted(uri, version, token),
     logError: (message) => log(MessageType.Error, message),
   });
   documents.onDidChangeContent(({ document }) => scheduler.documentChanged(document.uri));

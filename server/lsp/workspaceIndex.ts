@@ -24,7 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileChangeType, MessageType, type FileEvent } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DEFAULT_MAX_FILE_SIZE, languageForPath, lintProjectSteps, lintSteps, Project, type LanguageId, type LintOptions, type LintOutcome, type ProjectHost } from '../engine';
+import { DEFAULT_MAX_FILE_SIZE, languageForPath, lintDocumentSteps, lintProjectSteps, Project, type ParseCache, type DocumentAnalysis, type LanguageId, type LintOptions, type LintOutcome, type ProjectHost } from '../engine';
 import type { Steps } from '../engine/stepwise';
 import { projectRoot } from '../cli/lintFile';
 import { walk, type WalkItem } from '../cli/walk';
@@ -125,8 +125,10 @@ function sameMembers(a: readonly string[], b: readonly string[]): boolean {
 }
 
 /** Only the outcome of a project lint (what this file's run found in other files is left out). */
-function* outcomeOf(steps: Steps<{ outcome: LintOutcome }>): Steps<LintOutcome> {
-  return (yield* steps).outcome;
+/** A lint's outcome with the analysis its rules read (for the session's hovers). */
+export function* withAnalysis(steps: Steps<{ outcome: LintOutcome; analysis?: DocumentAnalysis }>): Steps<LintOutcome & { analysis?: DocumentAnalysis }> {
+  const { outcome, analysis } = yield* steps;
+  return { ...outcome, analysis };
 }
 
 export class WorkspaceIndex {
@@ -279,19 +281,19 @@ export class WorkspaceIndex {
    * The lint of an open document: in its project, with the runs of the files that import it, for
    * a document with a file path; alone (the engine's `lintSteps`) for any other.
    */
-  lintSteps(uri: string, text: string, options: LintOptions): Steps<LintOutcome> {
+  lintSteps(uri: string, text: string, options: LintOptions, parses?: ParseCache): Steps<LintOutcome & { analysis?: DocumentAnalysis }> {
     const file = projectPathOf(uri);
     // A file whose name the engine does not read as the document's language is linted alone.
-    if (file === undefined || languageForPath(file) !== options.language) return lintSteps(text, options);
+    if (file === undefined || languageForPath(file) !== options.language) return withAnalysis(lintDocumentSteps(text, options, parses));
     const importers = this.importersFor(file);
     // So is one that imports no project file and that no file imports: the same findings, and the
     // project keeps no parse of it (nor of the hundreds of such files an editor may have open).
     if (importers.length === 0 && !this.mayImport(file, text, options.language)) {
       this.alone.add(file);
-      return lintSteps(text, options);
+      return withAnalysis(lintDocumentSteps(text, options, parses));
     }
     this.alone.delete(file);
-    return outcomeOf(lintProjectSteps(this.projectFor(file), file, text, options, importers));
+    return withAnalysis(lintProjectSteps(this.projectFor(file), file, text, options, importers, parses));
   }
 
   /** Whether an open document's text may import a project file (see `mayImportProjectFile`). */

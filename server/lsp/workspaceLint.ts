@@ -6,11 +6,11 @@
 // `session`. Documents open in the editor keep their live diagnostics.
 // Notebooks on disk have no cell URIs yet: their findings go on the .ipynb file, naming the cell.
 import { pathToFileURL } from 'node:url';
-import type { CancellationToken, Diagnostic, PublishDiagnosticsParams, WorkDoneProgressReporter } from 'vscode-languageserver';
+import type { CancellationToken, PublishDiagnosticsParams, WorkDoneProgressReporter } from 'vscode-languageserver';
 import type { Finding, LintOptions } from '../engine';
-import { forgetDisk, lintFile, type FileFinding } from '../cli/lintFile';
+import { forgetDisk, lintFile } from '../cli/lintFile';
 import { walk } from '../cli/walk';
-import { toDiagnostics } from './convert';
+import { toClosedNotebookDiagnostics, toDiagnostics } from './convert';
 import type { NablaSettings } from './settings';
 import type { LintWorkspaceParams, LintWorkspaceResult } from './protocol';
 
@@ -25,19 +25,6 @@ export interface WorkspaceLintHost {
   ready?(): Promise<void>;
   /** A linter for one run: a source file's findings in its project, or undefined for the CLI's `lintFile` to lint it. */
   session?(): { lint(fsPath: string, options: Omit<LintOptions, 'language'>): Finding[] | undefined };
-}
-
-function notebookDiagnostics(findings: FileFinding[], uri: string): Diagnostic[] {
-  // No cell URIs for a closed notebook: a zero-width range at the top, and the cell and line in the message.
-  const top = { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } };
-  const plain: Finding[] = findings.map((f) => ({
-    code: f.code,
-    severity: f.severity,
-    message: `cell ${(f.cell ?? 0) + 1}, line ${f.range.start.line + 1}: ${f.message}`,
-    range: top,
-    related: [],
-  }));
-  return toDiagnostics(plain, uri);
 }
 
 export class WorkspaceLinter {
@@ -91,7 +78,7 @@ export class WorkspaceLinter {
         const inProject = session?.lint(fsPath, options);
         const file = inProject ? { findings: inProject } : await lintFile(fsPath, { ...options, maxFileSize: this.host.maxFileSize });
         result.files++;
-        const diagnostics = /\.ipynb$/i.test(fsPath) ? notebookDiagnostics(file.findings, uri) : toDiagnostics(file.findings as Finding[], uri);
+        const diagnostics = /\.ipynb$/i.test(fsPath) ? toClosedNotebookDiagnostics(file.findings, uri) : toDiagnostics(file.findings as Finding[], uri);
         if (diagnostics.length > 0) {
           result.filesWithFindings++;
           result.findings += diagnostics.length;
