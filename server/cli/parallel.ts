@@ -195,10 +195,6 @@ class Slot {
     return worker;
   }
 
-  get free(): boolean {
-    return this.assigned.length < SLOT_DEPTH;
-  }
-
   run(pending: Pending): void {
     this.assigned.push(pending);
     this.worker.postMessage({ id: pending.id, job: pending.job } satisfies ToWorker);
