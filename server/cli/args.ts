@@ -25,7 +25,7 @@ export interface CheckCommand {
   config?: string;
   /** `--no-config`: no project file. */
   noConfig?: true;
-  /** `--jobs N`: worker threads (default: one per core; 1 lints in the main thread). */
+  /** `--jobs N`: worker threads (default: as many as the work repays, up to one per core; 1 lints in the main thread). */
   jobs?: number;
   /** `--no-cache`: neither read nor write the cache. */
   noCache?: true;
@@ -65,7 +65,8 @@ Options for check:
   --config PATH          Use this nabla.toml or pyproject.toml for every file
   --no-config            Ignore nabla.toml and pyproject.toml files
   --max-file-size BYTES  Skip files larger than this (default: ${DEFAULT_MAX_FILE_SIZE})
-  --jobs N               Lint on N threads (default: one per core)
+  --jobs N               Lint on N threads (default: as many as the amount of code
+                         repays, up to one per core; a small run uses one)
   --no-cache             Neither read nor write the cache (.nabla_cache at the project
                          root: an unchanged file whose imports are unchanged is not
                          checked again; --fix never uses it)

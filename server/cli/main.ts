@@ -114,6 +114,7 @@ async function check(command: CheckCommand, io: CliIO): Promise<number> {
   // The parsers load only when a file is linted (parallel.ts): a run answered by the cache never loads them.
   // With --fix, files change under the run: it neither reads nor writes the cache.
   const debug = /(^|,)cache(,|$)/.test(io.env.NABLA_DEBUG ?? '');
+  const debugThreads = /(^|,)threads(,|$)/.test(io.env.NABLA_DEBUG ?? '');
   const cache = command.noCache || command.fix ? undefined : new LintCache(cacheVersion(readVersion()), debug ? (m) => writeErr(`nabla: debug: ${m}\n`) : undefined, isListed);
   const cacheKeys = new Map<string, CacheKey>();
   const cacheKeyOf = (absPath: string, settings: Record<string, unknown>): CacheKey => {
@@ -148,7 +149,12 @@ async function check(command: CheckCommand, io: CliIO): Promise<number> {
   // Every file is linted before any is reported: a file's run can find a mistake in another file it
   // imports (a helper's sign, a base class's decay), which belongs to that file's report.
   const linted: { display: string; absPath: string; result: FileResult }[] = [];
-  for await (const { item, job, result, cached } of lintInOrder(walk(command.paths, { isExcluded: excluded, cwd }), toJob, { jobs: command.jobs ?? io.defaultJobs, lookup, timeoutMs: defaultTimeoutMs(io.env) })) {
+  for await (const { item, job, result, cached } of lintInOrder(walk(command.paths, { isExcluded: excluded, cwd }), toJob, {
+    jobs: command.jobs ?? io.defaultJobs,
+    lookup,
+    timeoutMs: defaultTimeoutMs(io.env),
+    debug: debugThreads ? (m) => writeErr(`nabla: debug: ${m}\n`) : undefined,
+  })) {
     if (item.kind === 'error') {
       writeErr(`nabla: error: ${item.message}\n`);
       hadErrors = true;

@@ -1,15 +1,23 @@
-// Lints files on all cores: a pool of worker threads, each with its own engine, fed from the lazy
-// walk and read back in walk order, so output streams and stays deterministic whatever finishes
-// first. Small runs stay in this thread (a worker costs a WASM start-up). Each file has a time
-// bound: a worker that takes longer is stopped and replaced, and the file is reported as skipped.
+// Lints files on several cores: a pool of worker threads, each with its own engine, fed from the
+// lazy walk and read back in walk order, so output streams and stays deterministic whatever
+// finishes first. Each file has a time bound: a worker that takes longer is stopped and replaced,
+// and the file is reported as skipped.
+//
+// How many workers (`planThreads`): a thread is not free. Each engine compiles its own optimized
+// code (V8 shares none between threads), which costs about as much CPU as linting 2 MB of source
+// on a warm engine, most of it on V8's compiler threads beside the lint. On 2 cores one thread
+// already keeps about 1.5 of them busy, so a second pays off only on runs of several megabytes.
+// Small runs stay in this thread; the main thread never lints beside workers, because a file
+// linted here could not be stopped at its time bound (see bench/results/threads.md).
 //
 // The same module is the worker's entry point: in the bundle (dist/cli.js) and unbundled
 // (out/server/cli/parallel.js) alike, a thread started with `workerData.nablaLintWorker` runs
 // `serveWorker()` below instead of a command line (main.ts checks `isLintWorker`).
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { initEngine } from '../engine';
-import { lintFile, type FileResult, type LintFileOptions } from './lintFile';
+import { isNotebookPath, lintFile, type FileResult, type LintFileOptions } from './lintFile';
 
 /** One file to lint. */
 export interface LintJob {
@@ -18,7 +26,10 @@ export interface LintJob {
 }
 
 export interface ParallelOptions {
-  /** Worker threads; 1 lints in this thread. Default: the number of cores. */
+  /**
+   * Threads to lint on. Given, a run over more than `threshold` files uses exactly this many
+   * workers (1 lints in this thread). Not given, `planThreads` chooses from the work, up to the cores.
+   */
   jobs?: number;
   /** With at most this many files, lint in this thread: starting workers would cost more. */
   threshold?: number;
@@ -30,6 +41,12 @@ export interface ParallelOptions {
    * loaded in this thread only when it lints a file itself.
    */
   lookup?: (job: LintJob) => FileResult | undefined;
+  /** The cores to plan for (default: `defaultJobs()`). */
+  cores?: number;
+  /** A file's size in bytes, the measure of its work (default: from the disk). */
+  sizeOf?: (job: LintJob) => number;
+  /** Told how many threads the run lints on, each time that changes (`NABLA_DEBUG=threads`). */
+  debug?: (message: string) => void;
 }
 
 let engineReady: Promise<void> | undefined;
@@ -47,6 +64,40 @@ export function defaultJobs(): number {
 
 /** Files at or below which the run stays in one thread. */
 export const DEFAULT_PARALLEL_THRESHOLD = 8;
+
+/**
+ * What a thread costs beyond its files, in bytes of source a warm engine lints for the same CPU
+ * time (measured on the bench corpus, bench/results/threads.md): loading the bundle and the
+ * parsers; then warming up, paid over about its first megabyte (`WARM_UP_BYTES`): on its own
+ * thread (interpreted code, before V8 has optimized it), and in all (with the optimizing
+ * compiler's work on V8's background threads, which needs cores too).
+ */
+const BOOT_BYTES = 100_000;
+const WARM_UP_ON_THREAD_BYTES = 600_000;
+const WARM_UP_TOTAL_BYTES = 2_300_000;
+const WARM_UP_BYTES = 1_000_000;
+/** A thread lints at least this much, about where it has paid half its warm-up: below, it would mostly warm up. */
+const MIN_BYTES_PER_THREAD = 500_000;
+/** Each thread beyond the first must promise at least 5 % less wall time: the model is rough. */
+const PLAN_MARGIN = 0.95;
+
+/**
+ * How many threads to lint `bytes` of source on, at most `maxThreads`, with `cores` cores. With t
+ * threads, the run takes about the longer of one thread's share (its start, its warm-up, bytes / t)
+ * and the CPU of all t threads spread over the cores; each thread beyond the first must shorten
+ * that by `PLAN_MARGIN`. See bench/results/threads.md.
+ */
+export function planThreads(bytes: number, cores: number, maxThreads: number): number {
+  const wall = (t: number): number => {
+    const share = bytes / t;
+    const warm = Math.min(1, share / WARM_UP_BYTES);
+    return Math.max(BOOT_BYTES + share + WARM_UP_ON_THREAD_BYTES * warm, (t * (BOOT_BYTES + WARM_UP_TOTAL_BYTES * warm) + bytes) / Math.max(1, cores));
+  };
+  const limit = Math.max(1, Math.min(maxThreads, cores, Math.floor(bytes / MIN_BYTES_PER_THREAD)));
+  let best = 1;
+  for (let t = 2; t <= limit; t++) if (wall(t) < wall(best) * PLAN_MARGIN) best = t;
+  return best;
+}
 
 /**
  * The per-file time bound with workers: 60 s, or `NABLA_FILE_TIMEOUT_MS`. A file within the size
@@ -106,16 +157,24 @@ interface Pending {
   resolve: (result: FileResult) => void;
 }
 
-/** One worker thread and the job it is on. */
+/**
+ * Jobs a worker holds at once: the one it lints and the next, so it never waits for this thread
+ * to answer between files (this thread may be busy with the walk, the cache or a slow reply).
+ */
+const SLOT_DEPTH = 2;
+
+/** One worker thread and the jobs sent to it, in the order it runs them. */
 class Slot {
   private worker: Worker;
-  current?: Pending;
+  readonly assigned: Pending[] = [];
+  /** The job the worker said it started: the one the time bound is for. */
+  private started?: number;
   private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly script: string,
     private readonly timeoutMs: number,
-    private readonly onIdle: (slot: Slot) => void,
+    private readonly onFree: (slot: Slot) => void,
   ) {
     this.worker = this.spawn();
   }
@@ -123,12 +182,13 @@ class Slot {
   private spawn(): Worker {
     const worker = new Worker(this.script, { workerData: { nablaLintWorker: true } });
     worker.on('message', (message: FromWorker) => {
-      if (!this.current || message.id !== this.current.id) return;
+      if (worker !== this.worker || !this.assigned.some((p) => p.id === message.id)) return;
       if (message.kind === 'start') {
+        this.started = message.id;
         this.timer = setTimeout(() => this.expire(), this.timeoutMs);
         return;
       }
-      this.finish(message.result);
+      this.finish(message.id, message.result);
     });
     worker.on('error', (error) => this.crashed(worker, error));
     worker.on('exit', (code) => this.crashed(worker, new Error(`the worker thread exited with code ${code}`)));
@@ -136,31 +196,48 @@ class Slot {
   }
 
   run(pending: Pending): void {
-    this.current = pending;
+    this.assigned.push(pending);
     this.worker.postMessage({ id: pending.id, job: pending.job } satisfies ToWorker);
   }
 
-  private finish(result: FileResult): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const done = this.current;
-    this.current = undefined;
-    done?.resolve(result);
-    this.onIdle(this);
+  private finish(id: number, result: FileResult): void {
+    if (this.started === id) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      this.started = undefined;
+    }
+    const index = this.assigned.findIndex((p) => p.id === id);
+    if (index < 0) return;
+    const [done] = this.assigned.splice(index, 1);
+    done.resolve(result);
+    this.onFree(this);
+  }
+
+  /** A fresh thread for the jobs still waiting behind the one that ended the old thread. */
+  private replace(): void {
+    const waiting = this.assigned.splice(1);
+    this.worker = this.spawn();
+    for (const pending of waiting) this.run(pending);
   }
 
   /** Too slow: stop the thread (the only way to interrupt synchronous work), start a fresh one. */
   private expire(): void {
     const old = this.worker;
-    this.worker = this.spawn();
+    const id = this.started!;
+    // The timed-out job is first: a worker runs its jobs in the order they were sent.
+    this.replace();
     void old.terminate();
-    this.finish(timedOut(this.timeoutMs));
+    this.finish(id, timedOut(this.timeoutMs));
   }
 
   private crashed(worker: Worker, error: Error): void {
     if (worker !== this.worker) return; // a thread already replaced (timed out): its exit is expected
-    this.worker = this.spawn();
-    if (this.current) this.finish(internalError(error));
+    const first = this.assigned[0];
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.started = undefined;
+    this.replace();
+    if (first) this.finish(first.id, internalError(error));
   }
 
   close(): Promise<number> {
@@ -172,19 +249,28 @@ class Slot {
   }
 }
 
-/** A fixed set of worker threads; `lint` queues a file and resolves with its result. */
+/** Worker threads, started on demand (`grow`); `lint` queues a file and resolves with its result. */
 export class LintPool {
   private readonly slots: Slot[] = [];
-  private readonly idle: Slot[] = [];
   private readonly queue: Pending[] = [];
   private nextId = 0;
 
-  constructor(size: number, timeoutMs = defaultTimeoutMs(), script = __filename) {
-    for (let i = 0; i < size; i++) {
-      const slot = new Slot(script, timeoutMs, (s) => this.idleSlot(s));
-      this.slots.push(slot);
-      this.idle.push(slot);
-    }
+  constructor(
+    size: number,
+    private readonly timeoutMs = defaultTimeoutMs(),
+    private readonly script = __filename,
+  ) {
+    this.grow(size);
+  }
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Starts workers until there are `size`; a pool never shrinks (an idle worker costs memory only). */
+  grow(size: number): void {
+    while (this.slots.length < size) this.slots.push(new Slot(this.script, this.timeoutMs, () => this.dispatch()));
+    this.dispatch();
   }
 
   lint(job: LintJob): Promise<FileResult> {
@@ -194,13 +280,14 @@ export class LintPool {
     });
   }
 
-  private idleSlot(slot: Slot): void {
-    this.idle.push(slot);
-    this.dispatch();
-  }
-
+  /** Each queued job goes to the worker with the fewest: an idle one first, then one about to be. */
   private dispatch(): void {
-    while (this.idle.length > 0 && this.queue.length > 0) this.idle.pop()!.run(this.queue.shift()!);
+    for (let depth = 0; depth < SLOT_DEPTH && this.queue.length > 0; depth++) {
+      for (const slot of this.slots) {
+        if (this.queue.length === 0) return;
+        if (slot.assigned.length === depth) slot.run(this.queue.shift()!);
+      }
+    }
   }
 
   async close(): Promise<void> {
@@ -209,18 +296,41 @@ export class LintPool {
 }
 
 /**
+ * A notebook's code is a small part of its bytes (outputs, images, metadata): in the 113 notebooks
+ * of the real-code bench, code cells are 3 % of the bytes in all, 4 % at the median, 43 % at the 90th percentile.
+ */
+const NOTEBOOK_CODE_SHARE = 0.1;
+
+/** A file's work, in bytes of source. */
+function fileSize(job: LintJob): number {
+  try {
+    const { size } = fs.statSync(job.fsPath);
+    return isNotebookPath(job.fsPath) ? Math.round(size * NOTEBOOK_CODE_SHARE) : size;
+  } catch {
+    return 0; // unreadable: lintFile reports it, at no cost
+  }
+}
+
+/** Files read ahead of the one being yielded: what the plan sees, and the memory a run holds. */
+const LOOKAHEAD_FILES = 512;
+
+/**
  * Lints the file items of `items` (those `toJob` turns into a job) and yields every item, files
  * and others, in their original order, each file with its job and result (`cached`: from
- * `lookup`). Up to `jobs × 4` files are in flight ahead of the one being yielded, so a large
- * tree streams with bounded memory.
+ * `lookup`). Up to `LOOKAHEAD_FILES` files (at least `jobs × 4`) are in flight ahead of the one
+ * being yielded, so a large tree streams with bounded memory. Without `jobs`, the workers are
+ * planned from the bytes waiting to be linted (`planThreads`), and more start as the walk finds more.
  */
 export async function* lintInOrder<T>(
   items: Iterable<T>,
   toJob: (item: T) => LintJob | undefined,
   options: ParallelOptions = {},
 ): AsyncGenerator<{ item: T; job?: LintJob; result?: FileResult; cached?: boolean }> {
-  const jobs = Math.max(1, Math.floor(options.jobs ?? defaultJobs()));
+  const planned = options.jobs === undefined;
+  const cores = Math.max(1, Math.floor(options.cores ?? defaultJobs()));
+  const jobs = Math.max(1, Math.floor(options.jobs ?? cores));
   const threshold = options.threshold ?? DEFAULT_PARALLEL_THRESHOLD;
+  const sizeOf = options.sizeOf ?? fileSize;
   const iterator = items[Symbol.iterator]();
 
   type Next = { item: T; job?: LintJob; cached?: FileResult };
@@ -250,6 +360,7 @@ export async function* lintInOrder<T>(
   };
 
   if (jobs <= 1 || files <= threshold) {
+    options.debug?.(jobs <= 1 ? 'threads: this thread only (--jobs 1)' : `threads: this thread only (${files} files to lint)`);
     for (const { item, job, cached } of rest()) {
       if (!job) yield { item };
       else if (cached) yield { item, job, result: cached, cached: true };
@@ -258,25 +369,40 @@ export async function* lintInOrder<T>(
     return;
   }
 
-  const pool = new LintPool(jobs, options.timeoutMs ?? defaultTimeoutMs());
+  // One worker at once: it starts (loads the bundle and the parsers) while the walk goes on.
+  const pool = new LintPool(planned ? 1 : jobs, options.timeoutMs ?? defaultTimeoutMs());
   try {
     const window: { item: T; job?: LintJob; result?: Promise<FileResult>; cached?: FileResult }[] = [];
     const source = rest();
+    const ahead = Math.max(jobs * 4, LOOKAHEAD_FILES);
     let inFlight = 0;
+    let pendingBytes = 0;
     let done = false;
+    let reported = false;
     const fill = (): void => {
-      while (!done && inFlight < jobs * 4) {
+      while (!done && inFlight < ahead) {
         const next = source.next();
         if (next.done) {
           done = true;
-          return;
+          break;
         }
         const { item, job, cached } = next.value;
         if (job && !cached) {
+          const bytes = planned ? sizeOf(job) : 0;
           inFlight++;
-          window.push({ item, job, result: pool.lint(job) });
+          pendingBytes += bytes;
+          const result = pool.lint(job).then((r) => {
+            pendingBytes -= bytes;
+            return r;
+          });
+          window.push({ item, job, result });
         } else window.push({ item, job, cached });
       }
+      // More workers when the work known and not yet done would repay their start.
+      const size = pool.size;
+      if (planned) pool.grow(planThreads(pendingBytes, cores, jobs));
+      if (pool.size !== size || !reported) options.debug?.(`threads: ${pool.size} worker${pool.size === 1 ? '' : 's'} (${pendingBytes} bytes waiting, ${cores} cores)`);
+      reported = true;
     };
     fill();
     while (window.length > 0) {
