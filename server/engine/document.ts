@@ -74,6 +74,7 @@ const loneFacts = new WeakMap<ParsedFile, DocumentAnalysis>();
  */
 export function* parseSteps(file: SourceFile): Steps<ParsedFile> {
   const { text, language } = file;
+  if (uncached) return parseFile(file);
   const hit = kept.findIndex((entry) => entry.parsed && entry.language === language && entry.text === text && entry.parsed.file.id === file.id && entry.parsed.file.path === file.path);
   if (hit >= 0) {
     const [entry] = kept.splice(hit, 1);
@@ -124,6 +125,23 @@ function parsedFile(file: SourceFile, tree: Tree, module: Module): ParsedFile {
     directives: nablaComments(tree, file.text),
     commentMath: findCommentMath(tree, file.text, file.language, file.base),
   };
+}
+
+/** While set, `parseSteps` parses from scratch and keeps nothing (`withoutKeptTrees`). */
+let uncached = false;
+
+/**
+ * Runs `fn` with every parse made from scratch, leaving the kept trees as they were: the reference
+ * a lint from kept trees must equal (test/engine/differential.test.ts).
+ */
+export function withoutKeptTrees<T>(fn: () => T): T {
+  const outer = uncached;
+  uncached = true;
+  try {
+    return fn();
+  } finally {
+    uncached = outer;
+  }
 }
 
 /** Frees the kept trees (tests start from a clean slate with it). */

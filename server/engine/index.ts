@@ -1,5 +1,5 @@
 // The engine's public face: the CLI and the language server call only what is exported here.
-import { parseSteps, type ParsedFile } from './document';
+import { parseSteps, withoutKeptTrees, type ParsedFile } from './document';
 import type { Span } from './ir';
 import { LineIndex } from './lineIndex';
 import { initParsers, ParseGaveUp } from './parse';
@@ -87,6 +87,7 @@ export function lintText(text: string, options: LintOptions & { maxFileSize?: nu
 export function* lintSteps(text: string, options: LintOptions & { maxFileSize?: number }): Steps<LintOutcome> {
   // The language server lints a version for diagnostics and again for a hover's findings: the
   // last few outcomes are kept (by text and options) and copied out, so callers may change theirs.
+  if (uncached) return yield* lintUncached(text, options);
   const key = JSON.stringify([options.language, options.select, options.ignore, options.severity, options.maxFileSize, allRules.length]);
   const hit = recentOutcomes.find((entry) => entry.key === key && entry.text === text);
   if (hit) return structuredClone(hit.outcome);
@@ -98,6 +99,22 @@ export function* lintSteps(text: string, options: LintOptions & { maxFileSize?: 
 
 const RECENT_OUTCOMES = 4;
 const recentOutcomes: { text: string; key: string; outcome: LintOutcome }[] = [];
+let uncached = false;
+
+/**
+ * Runs `fn` as a fresh process would: no kept outcome, tree or parse is read, and none is kept. What
+ * is kept stays for the calls after it. Everything the engine reuses between versions of a text must
+ * give exactly what this gives (test/engine/differential.test.ts).
+ */
+export function withoutEngineCaches<T>(fn: () => T): T {
+  const outer = uncached;
+  uncached = true;
+  try {
+    return withoutKeptTrees(fn);
+  } finally {
+    uncached = outer;
+  }
+}
 
 /** Why a text is not linted at all (binary, too large), or undefined. */
 function skipReason(text: string, maxSize: number): Notice | undefined {
