@@ -10,6 +10,8 @@ import { ScopeBuilder } from './facts/scope';
 import type { Module } from './ir';
 import { LineIndex } from './lineIndex';
 import { lower } from './lower';
+import type { LoweredUnit } from './lower/common';
+import { lowerReusing, type PreviousLowering } from './lower/reuse';
 import { parse } from './parse';
 import { Program } from './program';
 import { makeSourceFile, type SourceFile } from './source';
@@ -46,7 +48,8 @@ export interface DocumentAnalysis extends ParsedFile {
  */
 const KEPT_TREES = 3;
 const KEPT_PARSES = 3;
-const kept: { text: string; language: LanguageId; tree: Tree; parsed?: ParsedFile }[] = [];
+/** `units`: what each top-level node lowered to (Python), for the next version to reuse; `base`: the file's base then. */
+const kept: { text: string; language: LanguageId; tree: Tree; parsed?: ParsedFile; units?: LoweredUnit[]; base: number }[] = [];
 
 /**
  * A lone document parsed (as file 0 of its own program) with its facts; from the cache when the
@@ -81,16 +84,16 @@ export function* parseSteps(file: SourceFile): Steps<ParsedFile> {
     kept.unshift(entry);
     return entry.parsed!;
   }
-  const tree = parseIncrementally(text, language);
+  const { tree, previous } = parseIncrementally(text, language);
   let keptTree = false;
   try {
     yield;
-    const module = lower(tree, text, language, file.base);
+    const { module, units } = lowerReusing(tree, text, language, file.base, previous);
     yield;
     const parsed = parsedFile(file, tree, module);
     const same = kept.findIndex((entry) => entry.language === language && entry.text === text);
     if (same >= 0) kept.splice(same, 1)[0].tree.delete(); // the same text (another id, or its parse dropped): this one replaces it
-    kept.unshift({ text, language, tree, parsed });
+    kept.unshift({ text, language, tree, parsed, units, base: file.base });
     keptTree = true;
     for (const evicted of kept.splice(KEPT_TREES)) evicted.tree.delete();
     for (const older of kept.slice(KEPT_PARSES)) older.parsed = undefined;
@@ -154,18 +157,21 @@ export function forgetDocuments(): void {
  * smallest region, when that region is small next to what they share (an earlier version of the
  * same document). The edit is found by comparing the texts, so it is right whatever the caller changed.
  */
-function parseIncrementally(text: string, language: LanguageId): Tree {
-  let base: { tree: Tree; edit: Edit } | undefined;
+function parseIncrementally(text: string, language: LanguageId): { tree: Tree; previous?: PreviousLowering } {
+  let base: { entry: (typeof kept)[number]; edit: Edit } | undefined;
   for (const entry of kept) {
     if (entry.language !== language) continue;
     const edit = singleEdit(entry.text, text);
-    if (edit && (!base || edit.oldEndIndex - edit.startIndex < base.edit.oldEndIndex - base.edit.startIndex)) base = { tree: entry.tree, edit };
+    if (edit && (!base || edit.oldEndIndex - edit.startIndex < base.edit.oldEndIndex - base.edit.startIndex)) base = { entry, edit };
   }
-  if (!base) return parse(text, language);
-  const old = base.tree.copy(); // the kept tree stays as it is: it belongs to its own text
+  if (!base) return { tree: parse(text, language) };
+  const old = base.entry.tree.copy(); // the kept tree stays as it is: it belongs to its own text
   try {
     old.edit(base.edit);
-    return parse(text, language, old);
+    const tree = parse(text, language, old);
+    const { units, base: offset } = base.entry;
+    // What the old tree's nodes lowered to is reusable where tree-sitter says the syntax is unchanged.
+    return { tree, previous: units && { units, base: offset, edit: base.edit, changed: old.getChangedRanges(tree) } };
   } finally {
     old.delete();
   }
