@@ -158,13 +158,15 @@ export function forgetDocuments(): void {
  * same document). The edit is found by comparing the texts, so it is right whatever the caller changed.
  */
 function parseIncrementally(text: string, language: LanguageId): { tree: Tree; previous?: PreviousLowering } {
-  let base: { entry: (typeof kept)[number]; edit: Edit } | undefined;
+  let best: { entry: (typeof kept)[number]; region: { prefix: number; suffix: number }; replaced: number } | undefined;
   for (const entry of kept) {
     if (entry.language !== language) continue;
-    const edit = singleEdit(entry.text, text);
-    if (edit && (!base || edit.oldEndIndex - edit.startIndex < base.edit.oldEndIndex - base.edit.startIndex)) base = { entry, edit };
+    const region = changedRegion(entry.text, text);
+    const replaced = region && entry.text.length - region.suffix - region.prefix;
+    if (region && (!best || replaced! < best.replaced)) best = { entry, region, replaced: replaced! };
   }
-  if (!base) return { tree: parse(text, language) };
+  if (!best) return { tree: parse(text, language) };
+  const base = { entry: best.entry, edit: editOf(best.entry.text, text, best.region) };
   const old = base.entry.tree.copy(); // the kept tree stays as it is: it belongs to its own text
   try {
     old.edit(base.edit);
@@ -182,27 +184,48 @@ const MIN_SHARED = 0.5;
 
 /** The one changed region between two texts, as a tree-sitter edit, or undefined when they share little. */
 export function singleEdit(before: string, after: string): Edit | undefined {
+  const region = changedRegion(before, after);
+  return region && editOf(before, after, region);
+}
+
+/** The lengths of the common prefix and suffix of two texts, or undefined when they share little. */
+function changedRegion(before: string, after: string): { prefix: number; suffix: number } | undefined {
   const limit = Math.min(before.length, after.length);
   let prefix = 0;
   while (prefix < limit && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
   let suffix = 0;
   while (suffix < limit - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
   if (prefix + suffix < MIN_SHARED * Math.max(before.length, after.length)) return undefined;
+  return { prefix, suffix };
+}
+
+function editOf(before: string, after: string, { prefix, suffix }: { prefix: number; suffix: number }): Edit {
   const oldEnd = before.length - suffix;
-  const beforeLines = new LineIndex(before);
   const newEnd = after.length - suffix;
   return {
     startIndex: prefix,
     oldEndIndex: oldEnd,
     newEndIndex: newEnd,
-    startPosition: pointAt(beforeLines, prefix),
-    oldEndPosition: pointAt(beforeLines, oldEnd),
-    newEndPosition: pointAt(new LineIndex(after), newEnd),
+    startPosition: pointAt(before, prefix),
+    oldEndPosition: pointAt(before, oldEnd),
+    newEndPosition: pointAt(after, newEnd),
   };
 }
 
-/** Tree-sitter's row and column of an offset (UTF-16 code units, as the parser reads JS strings). */
-function pointAt(lines: LineIndex, offset: number): { row: number; column: number } {
-  const { line, character } = lines.position(offset);
-  return { row: line, column: character };
+/**
+ * Tree-sitter's row and column of an offset (UTF-16 code units, as the parser reads JS strings),
+ * with `LineIndex`'s line breaks, counted up to the offset only: no index of the whole text is built
+ * for each keystroke.
+ */
+function pointAt(text: string, offset: number): { row: number; column: number } {
+  let row = 0;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
+      row++;
+      lineStart = i + 1;
+    }
+  }
+  return { row, column: offset - lineStart };
 }

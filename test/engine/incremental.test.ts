@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initEngine, lintText, type LanguageId } from '../../server/engine';
 import { analyzeDocument, forgetDocuments, singleEdit } from '../../server/engine/document';
+import { LineIndex } from '../../server/engine/lineIndex';
 import { lower } from '../../server/engine/lower';
 import { parse } from '../../server/engine/parse';
 import { trainingScriptOfLines } from '../../bench/trainingScript';
@@ -64,6 +65,26 @@ describe('incremental re-parsing', () => {
       newEndPosition: { row: 1, column: 6 },
     });
     assert.equal(singleEdit('completely different', 'another text here'), undefined);
+  });
+
+  it("places the edit's rows and columns with the line breaks LineIndex counts (\\n, \\r\\n, a lone \\r)", () => {
+    const pick = random(7);
+    const pieces = ['a', 'bc', ' ', '\n', '\r\n', '\r', 'W -= lr'];
+    for (let i = 0; i < 300; i++) {
+      let before = '';
+      for (let j = 0; j < 40; j++) before += pieces[pick(pieces.length)];
+      const at = pick(before.length + 1);
+      const after = before.slice(0, at) + pieces[pick(pieces.length)] + before.slice(at + pick(3));
+      const edit = singleEdit(before, after);
+      if (!edit) continue;
+      const point = (text: string, offset: number): { row: number; column: number } => {
+        const { line, character } = new LineIndex(text).position(offset);
+        return { row: line, column: character };
+      };
+      assert.deepEqual(edit.startPosition, point(before, edit.startIndex), JSON.stringify([before, after]));
+      assert.deepEqual(edit.oldEndPosition, point(before, edit.oldEndIndex), JSON.stringify([before, after]));
+      assert.deepEqual(edit.newEndPosition, point(after, edit.newEndIndex), JSON.stringify([before, after]));
+    }
   });
 
   const files: [string, LanguageId][] = [
