@@ -1,10 +1,12 @@
 // Lowering that reuses the statements of top-level nodes an edit left alone. After an incremental
 // re-parse, a top-level node keeps its statements when it lies outside the edited region and
 // outside every range whose syntax tree-sitter reports as changed (`Tree.getChangedRanges`), has
-// no syntax error, and had the same place (shifted by the edit) and type before. Its statements are
-// copied with their spans moved, never shared: facts key maps by IR node, and a node of an older
-// version must not answer for this one. Python only: its lowerer reads nothing outside a node,
-// while the TS/JS lowerer reads the JSDoc comment before a declaration.
+// no syntax error, and had the same place (shifted by the edit) and type before. Statements before
+// the edit are shared with the previous version; those after it are copied with their spans moved.
+// Sharing is sound because nothing changes IR after lowering, and whatever is keyed by an IR node
+// lives in one parse (its scopes) or one program (the analyzer's memos, `lambdaFunction`), never
+// across versions. Python only: its lowerer reads nothing outside a node, while the TS/JS lowerer
+// reads the JSDoc comment before a declaration.
 import type { Edit, Range, Tree } from 'web-tree-sitter';
 import type { Module, Span } from '../ir';
 import type { LanguageId } from '../types';
@@ -44,7 +46,8 @@ function reuser(previous: PreviousLowering, base: number): (node: { startIndex: 
     for (const r of previous.changed) if (r.startIndex <= end && start <= r.endIndex) return undefined;
     const unit = byPlace.get(`${start - moved}:${end - moved}:${type}`);
     if (!unit || node.hasError) return undefined;
-    return { start, end, type, stmts: copyShifted(unit.stmts, base - previous.base + moved), truncated: unit.truncated };
+    const shift = base - previous.base + moved;
+    return { start, end, type, stmts: shift === 0 ? unit.stmts : copyShifted(unit.stmts, shift), truncated: unit.truncated };
   };
 }
 
