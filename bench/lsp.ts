@@ -2,7 +2,8 @@
 // driven over JSON-RPC by the tests' LSP client:
 //   - didOpen → first diagnostics for 1,000- and 10,000-line files;
 //   - a one-character didChange → diagnostics for that version (minus the server's edit debounce,
-//     which is a deliberate wait, reported apart);
+//     which is a deliberate wait, reported apart), on generated 1,000-, 3,000- and 10,000-line
+//     files and on one long real-style training script (bench/trainingScript.ts);
 //   - hover at the server: on an unchanged document (the analysis cached), and the first hover
 //     after an edit;
 //   - hover markdown rendered at the client (client/render): cold in a fresh process, and warm;
@@ -20,6 +21,7 @@ import { parse } from '../server/engine/parse';
 import { DEFAULT_DEBOUNCE_MS } from '../server/lsp/diagnostics';
 import { LspTestClient } from '../test/lsp/lspClient';
 import { pythonFileOfLines } from './corpus';
+import { trainingScriptOfLines } from './trainingScript';
 import { stats, type Stats } from './stats';
 
 export interface LspResults {
@@ -30,6 +32,10 @@ export interface LspResults {
   change10k: Stats;
   /** The same on the 1,000-line file. */
   change1k: Stats;
+  /** The same on a 3,000-line generated file. */
+  change3k: Stats;
+  /** The same on the long real-style training script (bench/trainingScript.ts), with its length. */
+  changeScript: Stats & { lines: number };
   /** Hover request → response at the server on an unchanged 10,000-line document. */
   hover: Stats;
   /** The first hover after an edit (the analysis redone), 10,000-line document. */
@@ -152,6 +158,17 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
     const uri1k = 'file:///bench/edit_1k.py';
     await openAndWait(client, uri1k, text1k);
     const change1k = await measureChanges(client, uri1k, text1k, options.edits ?? 40);
+    await client.close(uri1k);
+    const text3k = pythonFileOfLines(3000, 3);
+    const uri3k = 'file:///bench/edit_3k.py';
+    await openAndWait(client, uri3k, text3k);
+    const change3k = await measureChanges(client, uri3k, text3k, options.edits ?? 40);
+    await client.close(uri3k);
+    const script = trainingScriptOfLines(3000);
+    const uriScript = 'file:///bench/train_long.py';
+    await openAndWait(client, uriScript, script);
+    const changeScript = await measureChanges(client, uriScript, script, options.edits ?? 40);
+    await client.close(uriScript);
     const uri = 'file:///bench/edit_10k.py';
     await openAndWait(client, uri, text10k);
     const change10k = await measureChanges(client, uri, text10k, options.edits ?? 40);
@@ -174,7 +191,6 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
       await client.waitForPublish(uri, (p) => p.version === client.version(uri), 0, 120_000);
     }
     await client.close(uri);
-    await client.close(uri1k);
 
     log('re-parse after an edit');
     const reparse10k = await measureReparse(text10k, 40);
@@ -187,6 +203,8 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
       open: Object.fromEntries(Object.entries(open).map(([k, v]) => [k, stats(v)])),
       change10k: stats(change10k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
       change1k: stats(change1k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
+      change3k: stats(change3k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
+      changeScript: { ...stats(changeScript.map((ms) => ms - DEFAULT_DEBOUNCE_MS)), lines: script.split('\n').length - 1 },
       hover: stats(hover),
       hoverAfterEdit: stats(hoverAfterEdit),
       reparse10k,

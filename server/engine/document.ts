@@ -10,6 +10,8 @@ import { ScopeBuilder } from './facts/scope';
 import type { Module } from './ir';
 import { LineIndex } from './lineIndex';
 import { lower } from './lower';
+import type { LoweredUnit } from './lower/common';
+import { lowerReusing, type PreviousLowering } from './lower/reuse';
 import { parse } from './parse';
 import { Program } from './program';
 import { makeSourceFile, type SourceFile } from './source';
@@ -45,6 +47,9 @@ interface KeptParse {
   language: LanguageId;
   tree: Tree;
   parsed?: ParsedFile;
+  /** What each top-level node lowered to (Python), for the next version to reuse, and the file's base then. */
+  units?: LoweredUnit[];
+  base: number;
 }
 
 /**
@@ -76,11 +81,14 @@ export class ParseCache {
     return entry.parsed;
   }
 
-  /** Keeps a new parse and its tree (the cache owns the tree from now on), evicting the oldest. */
-  keep(text: string, language: LanguageId, tree: Tree, parsed: ParsedFile): void {
+  /**
+   * Keeps a new parse and its tree (the cache owns the tree from now on), evicting the oldest;
+   * `units` are what its top-level nodes lowered to, for the next version to reuse.
+   */
+  keep(text: string, language: LanguageId, tree: Tree, parsed: ParsedFile, units: LoweredUnit[] | undefined): void {
     const same = this.kept.findIndex((entry) => entry.language === language && entry.text === text);
     if (same >= 0) this.kept.splice(same, 1)[0].tree.delete(); // the same text (another id, or its parse dropped): this one replaces it
-    this.kept.unshift({ text, language, tree, parsed });
+    this.kept.unshift({ text, language, tree, parsed, units, base: parsed.file.base });
     for (const evicted of this.kept.splice(this.keptTrees)) evicted.tree.delete();
     for (const older of this.kept.slice(this.keptParses)) older.parsed = undefined;
   }
@@ -103,20 +111,26 @@ export class ParseCache {
   /**
    * Parses `text`, reusing the kept tree of the same language whose text differs from it in the
    * smallest region, when that region is small next to what they share (an earlier version of the
-   * same document). The edit is found by comparing the texts, so it is right whatever the caller changed.
+   * same document). The edit is found by comparing the texts, so it is right whatever the caller
+   * changed. `previous` is what the old tree's nodes lowered to, reusable where tree-sitter says
+   * the syntax is unchanged.
    */
-  parseIncrementally(text: string, language: LanguageId): Tree {
-    let base: { tree: Tree; edit: Edit } | undefined;
+  parseIncrementally(text: string, language: LanguageId): { tree: Tree; previous?: PreviousLowering } {
+    let best: { entry: KeptParse; region: { prefix: number; suffix: number }; replaced: number } | undefined;
     for (const entry of this.kept) {
       if (entry.language !== language) continue;
-      const edit = singleEdit(entry.text, text);
-      if (edit && (!base || edit.oldEndIndex - edit.startIndex < base.edit.oldEndIndex - base.edit.startIndex)) base = { tree: entry.tree, edit };
+      const region = changedRegion(entry.text, text);
+      const replaced = region && entry.text.length - region.suffix - region.prefix;
+      if (region && (!best || replaced! < best.replaced)) best = { entry, region, replaced: replaced! };
     }
-    if (!base) return parse(text, language);
-    const old = base.tree.copy(); // the kept tree stays as it is: it belongs to its own text
+    if (!best) return { tree: parse(text, language) };
+    const edit = editOf(best.entry.text, text, best.region);
+    const old = best.entry.tree.copy(); // the kept tree stays as it is: it belongs to its own text
     try {
-      old.edit(base.edit);
-      return parse(text, language, old);
+      old.edit(edit);
+      const tree = parse(text, language, old);
+      const { units, base } = best.entry;
+      return { tree, previous: units && { units, base, edit, changed: old.getChangedRanges(tree) } };
     } finally {
       old.delete();
     }
@@ -157,16 +171,17 @@ const loneFacts = new WeakMap<ParsedFile, DocumentAnalysis>();
  */
 export function* parseSteps(file: SourceFile, cache: ParseCache = shared): Steps<ParsedFile> {
   const { text, language } = file;
+  if (uncached) return parseFile(file);
   const hit = cache.hit(file);
   if (hit) return hit;
-  const tree = cache.parseIncrementally(text, language);
+  const { tree, previous } = cache.parseIncrementally(text, language);
   let keptTree = false;
   try {
     yield;
-    const module = lower(tree, text, language, file.base);
+    const { module, units } = lowerReusing(tree, text, language, file.base, previous);
     yield;
     const parsed = parsedFile(file, tree, module);
-    cache.keep(text, language, tree, parsed);
+    cache.keep(text, language, tree, parsed, units);
     keptTree = true;
     return parsed;
   } finally {
@@ -206,32 +221,70 @@ export function forgetDocuments(): void {
   shared.clear();
 }
 
+/** While set, `parseSteps` parses from scratch and keeps nothing (`withoutKeptTrees`). */
+let uncached = false;
+
+/**
+ * Runs `fn` with every parse made from scratch, leaving the kept trees as they were: the reference
+ * a lint from kept trees must equal (test/engine/differential.test.ts).
+ */
+export function withoutKeptTrees<T>(fn: () => T): T {
+  const outer = uncached;
+  uncached = true;
+  try {
+    return fn();
+  } finally {
+    uncached = outer;
+  }
+}
+
 /** Below this share of unchanged text, a fresh parse is as fast and simpler. */
 const MIN_SHARED = 0.5;
 
 /** The one changed region between two texts, as a tree-sitter edit, or undefined when they share little. */
 export function singleEdit(before: string, after: string): Edit | undefined {
+  const region = changedRegion(before, after);
+  return region && editOf(before, after, region);
+}
+
+/** The lengths of the common prefix and suffix of two texts, or undefined when they share little. */
+function changedRegion(before: string, after: string): { prefix: number; suffix: number } | undefined {
   const limit = Math.min(before.length, after.length);
   let prefix = 0;
   while (prefix < limit && before.charCodeAt(prefix) === after.charCodeAt(prefix)) prefix++;
   let suffix = 0;
   while (suffix < limit - prefix && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
   if (prefix + suffix < MIN_SHARED * Math.max(before.length, after.length)) return undefined;
+  return { prefix, suffix };
+}
+
+function editOf(before: string, after: string, { prefix, suffix }: { prefix: number; suffix: number }): Edit {
   const oldEnd = before.length - suffix;
-  const beforeLines = new LineIndex(before);
   const newEnd = after.length - suffix;
   return {
     startIndex: prefix,
     oldEndIndex: oldEnd,
     newEndIndex: newEnd,
-    startPosition: pointAt(beforeLines, prefix),
-    oldEndPosition: pointAt(beforeLines, oldEnd),
-    newEndPosition: pointAt(new LineIndex(after), newEnd),
+    startPosition: pointAt(before, prefix),
+    oldEndPosition: pointAt(before, oldEnd),
+    newEndPosition: pointAt(after, newEnd),
   };
 }
 
-/** Tree-sitter's row and column of an offset (UTF-16 code units, as the parser reads JS strings). */
-function pointAt(lines: LineIndex, offset: number): { row: number; column: number } {
-  const { line, character } = lines.position(offset);
-  return { row: line, column: character };
+/**
+ * Tree-sitter's row and column of an offset (UTF-16 code units, as the parser reads JS strings),
+ * with `LineIndex`'s line breaks, counted up to the offset only: no index of the whole text is built
+ * for each keystroke.
+ */
+function pointAt(text: string, offset: number): { row: number; column: number } {
+  let row = 0;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || (c === 13 && text.charCodeAt(i + 1) !== 10)) {
+      row++;
+      lineStart = i + 1;
+    }
+  }
+  return { row, column: offset - lineStart };
 }

@@ -1,5 +1,5 @@
 // The engine's public face: the CLI and the language server call only what is exported here.
-import { parseSteps, type DocumentAnalysis, type ParseCache, type ParsedFile } from './document';
+import { parseSteps, withoutKeptTrees, type DocumentAnalysis, type ParseCache, type ParsedFile } from './document';
 import { mayHoldTrainingMath } from './prefilter';
 import type { Span } from './ir';
 import { LineIndex } from './lineIndex';
@@ -90,6 +90,7 @@ export function lintText(text: string, options: LintOptions & { maxFileSize?: nu
 export function* lintSteps(text: string, options: LintOptions & { maxFileSize?: number }): Steps<LintOutcome> {
   // The language server lints a version for diagnostics and again for a hover's findings: the
   // last few outcomes are kept (by text and options) and copied out, so callers may change theirs.
+  if (uncached) return (yield* lintUncached(text, options)).outcome;
   const key = JSON.stringify([options.language, options.select, options.ignore, options.severity, options.maxFileSize, options.prefilter, allRules.length]);
   const hit = recentOutcomes.find((entry) => entry.key === key && entry.text === text);
   if (hit) return structuredClone(hit.outcome);
@@ -132,6 +133,22 @@ export function withSuppressionEditor<T>(text: string, language: LanguageId, par
 
 const RECENT_OUTCOMES = 4;
 const recentOutcomes: { text: string; key: string; outcome: LintOutcome }[] = [];
+let uncached = false;
+
+/**
+ * Runs `fn` as a fresh process would: no kept outcome, tree or parse is read, and none is kept. What
+ * is kept stays for the calls after it. Everything the engine reuses between versions of a text must
+ * give exactly what this gives (test/engine/differential.test.ts).
+ */
+export function withoutEngineCaches<T>(fn: () => T): T {
+  const outer = uncached;
+  uncached = true;
+  try {
+    return withoutKeptTrees(fn);
+  } finally {
+    uncached = outer;
+  }
+}
 
 /** Why a text is not linted at all (binary, too large), or undefined. */
 function skipReason(text: string, maxSize: number): Notice | undefined {

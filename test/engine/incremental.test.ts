@@ -5,8 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initEngine, lintText, type LanguageId } from '../../server/engine';
 import { analyzeDocument, forgetDocuments, singleEdit } from '../../server/engine/document';
+import { LineIndex } from '../../server/engine/lineIndex';
 import { lower } from '../../server/engine/lower';
 import { parse } from '../../server/engine/parse';
+import { trainingScriptOfLines } from '../../bench/trainingScript';
 
 const root = path.resolve(__dirname, '../../..');
 
@@ -65,14 +67,36 @@ describe('incremental re-parsing', () => {
     assert.equal(singleEdit('completely different', 'another text here'), undefined);
   });
 
+  it("places the edit's rows and columns with the line breaks LineIndex counts (\\n, \\r\\n, a lone \\r)", () => {
+    const pick = random(7);
+    const pieces = ['a', 'bc', ' ', '\n', '\r\n', '\r', 'W -= lr'];
+    for (let i = 0; i < 300; i++) {
+      let before = '';
+      for (let j = 0; j < 40; j++) before += pieces[pick(pieces.length)];
+      const at = pick(before.length + 1);
+      const after = before.slice(0, at) + pieces[pick(pieces.length)] + before.slice(at + pick(3));
+      const edit = singleEdit(before, after);
+      if (!edit) continue;
+      const point = (text: string, offset: number): { row: number; column: number } => {
+        const { line, character } = new LineIndex(text).position(offset);
+        return { row: line, column: character };
+      };
+      assert.deepEqual(edit.startPosition, point(before, edit.startIndex), JSON.stringify([before, after]));
+      assert.deepEqual(edit.oldEndPosition, point(before, edit.oldEndIndex), JSON.stringify([before, after]));
+      assert.deepEqual(edit.newEndPosition, point(after, edit.newEndIndex), JSON.stringify([before, after]));
+    }
+  });
+
   const files: [string, LanguageId][] = [
     ['examples/numpy_softmax_wrong.py', 'python'],
     ['examples/tfjs_linear_regression.ts', 'typescript'],
     ['test/fixtures/NB201/torch_double.py', 'python'],
+    ['bench/trainingScript.ts', 'python'], // the long training script it writes
   ];
   for (const [file, language] of files) {
+    // Python re-lowers only the top-level statements an edit touched (server/engine/lower/reuse.ts).
     it(`gives the fresh parse's IR after each of 60 edits of ${file}`, () => {
-      let text = fs.readFileSync(path.join(root, file), 'utf8');
+      let text = file.startsWith('bench/') ? trainingScriptOfLines(600) : fs.readFileSync(path.join(root, file), 'utf8');
       const pick = random(file.length);
       analyzeDocument(text, language);
       for (let i = 0; i < 60; i++) {
@@ -82,6 +106,23 @@ describe('incremental re-parsing', () => {
       }
     });
   }
+
+  it('lowers to a tree: no node is reachable twice (span objects aside), so reused statements are copied exactly', () => {
+    const texts: [string, LanguageId][] = [[trainingScriptOfLines(600), 'python']];
+    for (const [dir, language] of [['test/fixtures/NB101', 'python'], ['test/fixtures/NB201', 'python'], ['test/fixtures/NB301', 'python']] as const) {
+      for (const name of fs.readdirSync(path.join(root, dir)).filter((n) => n.endsWith('.py'))) texts.push([fs.readFileSync(path.join(root, dir, name), 'utf8'), language]);
+    }
+    for (const [text, language] of texts) {
+      const seen = new Set<object>();
+      const visit = (value: unknown, key: string): void => {
+        if (typeof value !== 'object' || value === null || key === 'span' || key === 'opSpan' || key === 'nameSpan') return;
+        assert.ok(!seen.has(value), `an IR node reachable twice (under ${key})`);
+        seen.add(value);
+        for (const [k, v] of Object.entries(value)) visit(v, Array.isArray(value) ? key : k);
+      };
+      visit(analyzeDocument(text, language).module.body, 'body');
+    }
+  });
 
   it('reports the same findings after an edit as a fresh lint does', () => {
     const before = 'import numpy as np\n\ndef step(W, dW, lr, reg):\n    W -= lr * (dW + reg * np.sum(W * W))\n    return W\n';

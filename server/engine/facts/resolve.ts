@@ -145,15 +145,22 @@ function ownDefinition(program: Program, parsed: ParsedFile, name: string, hops:
   return undefined;
 }
 
-const lambdaFunctions = new WeakMap<Expr, FunctionDef>();
+/**
+ * Per program: a lambda's definition holds the scope its file's parse gave it, and the statements of
+ * one parse can be shared by the next version of the file (server/engine/lower/reuse.ts), whose
+ * scopes are new.
+ */
+const lambdaFunctions = new WeakMap<Program, WeakMap<Expr, FunctionDef>>();
 
 /** A lambda as a function definition (an object literal's method, an arrow function passed around). */
 export function lambdaFunction(program: Program, e: Expr & { kind: 'lambda' }, name: string, outer: Scope): FunctionDef {
-  let fn = lambdaFunctions.get(e);
+  let known = lambdaFunctions.get(program);
+  if (!known) lambdaFunctions.set(program, (known = new WeakMap()));
+  let fn = known.get(e);
   if (!fn) {
     const scope = program.lambdaScope(e) ?? outer;
     fn = { name, params: e.params, returns: e.body, body: e.stmts, span: e.span, isMethod: false, scope, decorators: [] };
-    lambdaFunctions.set(e, fn);
+    known.set(e, fn);
   }
   return fn;
 }

@@ -1,7 +1,19 @@
 // Shared helpers for the per-language lowerers: spans, depth bounds, error collection.
 import type { Language, Node as SyntaxNode, Tree } from 'web-tree-sitter';
 import { walkTree } from '../parse';
-import type { Expr, Span } from '../ir';
+import type { Expr, Span, Stmt } from '../ir';
+
+/**
+ * What one top-level syntax node lowered to: its place in the file's text (offsets without the
+ * file's base), its node type, its statements (spans with the base) and whether depth cut any of it.
+ */
+export interface LoweredUnit {
+  start: number;
+  end: number;
+  type: string;
+  stmts: Stmt[];
+  truncated: boolean;
+}
 
 /** Deeper expressions are lowered as opaque `other` nodes: keeps recursion far from the JS stack limit. */
 export const MAX_DEPTH = 200;

@@ -5,7 +5,7 @@
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
 import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
-import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue } from './common';
+import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue, type LoweredUnit } from './common';
 
 const binaryOps = new Set<string>(['+', '-', '*', '/', '//', '%', '**', '@']);
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
@@ -33,6 +33,33 @@ export class PythonLowerer {
 
   module(root: SyntaxNode): Stmt[] {
     return this.block(root, 0);
+  }
+
+  /**
+   * The module's statements lowered one top-level node at a time, as `block(root, 0)` lowers them,
+   * with what each node gave (`units`); `reuse` may answer a node's statements instead (a node an
+   * edit left as it was, server/engine/lower/reuse.ts). Python lowers a node from its own subtree
+   * only, so a node's statements depend on nothing outside it.
+   */
+  moduleUnits(root: SyntaxNode, reuse?: (node: SyntaxNode, type: string) => LoweredUnit | undefined): { body: Stmt[]; units: LoweredUnit[] } {
+    const body: Stmt[] = [];
+    const units: LoweredUnit[] = [];
+    for (const child of root.namedChildren) {
+      if (!child) continue;
+      const type = child.type;
+      let unit = reuse?.(child, type);
+      if (!unit) {
+        const outer = this.truncated;
+        this.truncated = false;
+        const stmts: Stmt[] = [];
+        this.stmt(child, 1, stmts);
+        unit = { start: child.startIndex, end: child.endIndex, type, stmts, truncated: this.truncated };
+        this.truncated ||= outer;
+      } else if (unit.truncated) this.truncated = true;
+      units.push(unit);
+      for (const stmt of unit.stmts) body.push(stmt);
+    }
+    return { body, units };
   }
 
   /** The source text of a node (as `node.text`, without another trip into WASM). */
