@@ -234,7 +234,11 @@ describe('differential: reused analysis equals a fresh lint', function () {
         const host = { readFile: (p: string) => texts.get(p) };
         const kept = new Project({ root: '/proj', host });
         const lintAll = (project: Project): unknown[] =>
-          paths.map((p) => lintProjectFile(project, p, texts.get(p)!, { language: languageForPath(p)! }, paths.filter((q) => q !== p)));
+          paths.map((p) => {
+            // What users see: the file's outcome and what it places in other files (not the analysis hovers read).
+            const { outcome, foreign } = lintProjectFile(project, p, texts.get(p)!, { language: languageForPath(p)! }, paths.filter((q) => q !== p));
+            return { outcome, foreign };
+          });
         lintAll(kept);
         const pick = random(seedOf(project, seed));
         const history: string[] = [];
