@@ -18,14 +18,20 @@ function fullCollection(): void {
 export class IdleCollector {
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly quietMs = 500) {}
+  /** `busy`: work in progress (a lint running or due); the collection waits until it is done. */
+  constructor(
+    private readonly quietMs = 500,
+    private readonly busy: () => boolean = () => false,
+    private readonly collect: () => void = fullCollection,
+  ) {}
 
-  /** Work happened (a lint was published): wait for quiet again. */
+  /** Work happened (a lint was published, the user typed): wait for quiet again. */
   activity(): void {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      fullCollection();
+      if (this.busy()) this.activity();
+      else this.collect();
     }, this.quietMs);
     this.timer.unref();
   }

@@ -46,7 +46,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   engineReady.catch(() => undefined); // reported by the scheduler on first use
 
   let settings = new SettingsStore(undefined, (message) => log(MessageType.Warning, message));
-  const idle = new IdleCollector();
+  // A collection never lands inside a lint: it waits until no document's lint is running or due.
+  const idle = new IdleCollector(undefined, () => scheduler.sessions.busy);
   const publish = (params: PublishDiagnosticsParams): void => {
     idle.activity();
     void connection.sendDiagnostics(params).catch(() => undefined);
@@ -102,7 +103,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     linted: (uri, version, token) => scheduler.linted(uri, version, token),
     logError: (message) => log(MessageType.Error, message),
   });
-  documents.onDidChangeContent(({ document }) => scheduler.documentChanged(document.uri));
+  documents.onDidChangeContent(({ document }) => {
+    // Typing is work too: a collection timed from the last publish would land inside the next lint.
+    idle.activity();
+    scheduler.documentChanged(document.uri);
+  });
   documents.onDidClose(({ document }) => {
     settings.forget(document.uri);
     scheduler.documentClosed(document.uri);

@@ -103,6 +103,12 @@ export class Sessions {
     return this.byUri.has(uri);
   }
 
+  /** Whether any document has a lint running or waiting for its debounce. */
+  get busy(): boolean {
+    for (const session of this.byUri.values()) if (session.running > 0 || session.timer !== undefined) return true;
+    return false;
+  }
+
   /** The session of a URI, made on first use. */
   open(uri: string): DocumentSession {
     let session = this.byUri.get(uri);
