@@ -37,4 +37,29 @@ export function languageForLanguageId(languageId: string): LanguageId | undefine
   }
 }
 
+// The language identifiers of the LSP specification (3.17) and VS Code's `plaintext`: a client that
+// sends one of these has detected the file's language, so a file it calls Markdown or plain text is
+// not linted, whatever its extension.
+const knownLanguageIds = new Set([
+  'abap', 'bat', 'bibtex', 'clojure', 'coffeescript', 'c', 'cpp', 'csharp', 'css', 'd', 'delphi', 'diff', 'dart',
+  'dockerfile', 'elixir', 'erlang', 'fsharp', 'git-commit', 'git-rebase', 'go', 'groovy', 'handlebars', 'haml', 'haskell',
+  'html', 'ini', 'java', 'javascript', 'javascriptreact', 'json', 'jsonc', 'latex', 'less', 'lua', 'makefile',
+  'markdown', 'objective-c', 'objective-cpp', 'pascal', 'perl', 'perl6', 'php', 'plaintext', 'powershell', 'jade',
+  'pug', 'python', 'r', 'razor', 'ruby', 'rust', 'scss', 'sass', 'scala', 'shaderlab', 'shellscript', 'sql', 'swift',
+  'typescript', 'typescriptreact', 'tex', 'vb', 'xml', 'xsl', 'yaml',
+]);
+
+/**
+ * The language of an open document: its `languageId` when that names a language Nabla lints; the
+ * file's extension when the id is empty or one the LSP specification does not list (a client
+ * without filetype detection, or one that names languages its own way, like eglot's `js` or `tsx`);
+ * undefined for any other language the specification lists (`plaintext`, `markdown`, ...).
+ * `path` is the document's path or URI; a query or fragment is ignored.
+ */
+export function languageForDocument(languageId: string, path: string): LanguageId | undefined {
+  const byId = languageForLanguageId(languageId);
+  if (byId !== undefined || knownLanguageIds.has(languageId)) return byId;
+  return languageForPath(path.replace(/[?#].*$/s, ''));
+}
+
 export const lintedExtensions = Object.keys(byExtension);

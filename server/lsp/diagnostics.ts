@@ -10,7 +10,7 @@
 // fix-all, and a hover for a version not linted yet waits for that lint (`linted`).
 import { MessageType, type CancellationToken, type PublishDiagnosticsParams } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { languageForLanguageId, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
+import { languageForDocument, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
 import type { Steps } from '../engine/stepwise';
 import { toDiagnostics, toLintOptions, toLogMessage } from './convert';
 import { Sessions, type DocumentSession, type LintedVersion } from './session';
@@ -178,7 +178,7 @@ export class DiagnosticScheduler {
   private async run(session: DocumentSession, ticket: number): Promise<void> {
     const uri = session.uri;
     const opened = this.host.document(uri);
-    if (!opened || languageForLanguageId(opened.languageId) === undefined) return;
+    if (!opened || languageForDocument(opened.languageId, opened.uri) === undefined) return;
     try {
       await this.host.engineReady;
     } catch (error) {
@@ -192,7 +192,7 @@ export class DiagnosticScheduler {
     if (!this.isCurrent(session, ticket)) return;
     // Read the document after the awaits: the ticket proves it has not changed since.
     const document = this.host.document(uri);
-    const language = document && languageForLanguageId(document.languageId);
+    const language = document && languageForDocument(document.languageId, document.uri);
     if (!document || !language) return;
     const version = document.version;
     const text = document.getText();

@@ -5,7 +5,7 @@
 // convert.ts, its markdown in hoverMarkdown.ts.
 import type { CancellationToken, Connection, TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { languageForLanguageId } from '../engine';
+import { languageForDocument } from '../engine';
 import { explainAt, explainIn, type Explanation } from '../engine/explain';
 import { toHover, toLintOptions } from './convert';
 import { EXPLAIN_METHOD, type ExplainParams, type ExplainResult } from './protocol';
@@ -36,7 +36,7 @@ function describe(error: unknown): string {
 /** The explanation at a position of an open document, or undefined. */
 export async function explainPosition(deps: HoverDeps, uri: string, position: { line: number; character: number }, token?: CancellationToken): Promise<Explanation | undefined> {
   const document = deps.documents.get(uri);
-  const language = document && languageForLanguageId(document.languageId);
+  const language = document && languageForDocument(document.languageId, document.uri);
   if (!document || !language) return undefined;
   try {
     await deps.engineReady;

@@ -17,7 +17,7 @@ import {
   type TextDocuments,
 } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DEFAULT_MAX_FILE_SIZE, languageForLanguageId, lintedExtensions, lintText, type Finding, type Project } from '../engine';
+import { DEFAULT_MAX_FILE_SIZE, languageForDocument, lintedExtensions, lintText, type Finding, type Project } from '../engine';
 import { CODE_ACTION_KINDS, codeActions, SHOW_DOCUMENTATION_COMMAND, type CodeActionHost } from './codeActions';
 import { toLintOptions } from './convert';
 import { NOTEBOOK_SELECTOR, NotebookLinting } from './notebooks';
@@ -131,7 +131,7 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
         return notebooks.findingsForCell(uri, options);
       }
       const document = documents.get(uri);
-      const language = document && languageForLanguageId(document.languageId);
+      const language = document && languageForDocument(document.languageId, document.uri);
       if (!document || !language) return undefined;
       // The published findings of this version (a project lint's); a fresh lint of the document alone otherwise.
       return deps.latestFindings(uri, document.version) ?? lintText(document.getText(), toLintOptions(effective, language)).findings;
