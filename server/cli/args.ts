@@ -35,7 +35,8 @@ export interface CheckCommand {
 
 export type Command =
   | CheckCommand
-  | { command: 'help' }
+  | { command: 'help'; topic?: 'server' }
+  | { command: 'server' }
   | { command: 'version' }
   | { command: 'rules' }
   | { command: 'rule'; code: string };
@@ -51,6 +52,8 @@ Commands:
   check [PATH ...]       Lint files and folders (default: the current folder)
   rules                  List every rule
   rule CODE              Show the documentation of one rule, e.g. nabla rule NB101
+  server                 Start the language server on stdin/stdout, for editors other
+                         than VS Code (see nabla server --help)
 
 Options for check:
   --format FORMAT        Output format: text (default), json, sarif or github
@@ -91,9 +94,26 @@ Exit status: 0 no problems found (or --exit-zero), 1 problems found, 2 usage err
 unreadable path.
 `;
 
+export const serverUsage = `Usage: nabla server [--stdio]
+
+Starts Nabla's language server, the same one the VS Code extension runs, speaking the
+Language Server Protocol over stdin and stdout (--stdio is accepted and changes nothing).
+Point an editor's LSP client at this command: Neovim, Helix, Zed, Emacs (eglot), Sublime
+Text (LSP) and others. It publishes diagnostics, answers hovers with the math of a finding
+(Unicode lines and TeX) and offers code actions (fixes, ignore comments).
+
+Documents are checked by their language id (python, typescript, typescriptreact,
+javascript, javascriptreact); a document sent with an empty or unfamiliar id is checked
+by its file extension (.py, .pyi, .ts, .mts, .cts, .tsx, .js, .jsx, .mjs, .cjs).
+Settings come from nabla.toml or [tool.nabla] in pyproject.toml, and from the client's
+'nabla' settings section (workspace/configuration) when it has one.
+
+The server runs until the editor shuts it down or closes its stdin.
+`;
+
 // Which options take a value, and which commands accept them.
 const valueOptions = new Set(['--format', '--select', '--ignore', '--max-file-size', '--config', '--jobs', '--cache-dir']);
-const flagOptions = new Set(['--no-color', '--help', '-h', '--version', '--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config', '--no-cache']);
+const flagOptions = new Set(['--stdio', '--no-color', '--help', '-h', '--version', '--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config', '--no-cache']);
 const checkFlags = ['--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config', '--no-cache'];
 
 function matchesAnyRule(pattern: string): boolean {
@@ -161,12 +181,13 @@ export function parseArgs(argv: readonly string[]): Command {
   }
 
   // Help wins over everything else, so `nabla check --help` shows help instead of linting.
-  if (flags.has('--help') || flags.has('-h')) return { command: 'help' };
+  if (flags.has('--help') || flags.has('-h')) return positionals[0] === 'server' ? { command: 'help', topic: 'server' } : { command: 'help' };
   if (flags.has('--version')) return { command: 'version' };
 
   const [command, ...rest] = positionals;
   if (command === undefined) throw new UsageError('no command given (try: nabla check .)');
 
+  if (flags.has('--stdio') && command !== 'server') throw new UsageError(`option --stdio only applies to 'nabla server'`);
   if (command !== 'check') {
     const used = [...values.keys()][0] ?? checkFlags.find((flag) => flags.has(flag));
     if (used) throw new UsageError(`option ${used} only applies to 'nabla check'`);
@@ -178,6 +199,9 @@ export function parseArgs(argv: readonly string[]): Command {
     case 'rules':
       if (rest.length > 0) throw new UsageError(`'nabla rules' takes no arguments (got '${rest[0]}')`);
       return { command: 'rules' };
+    case 'server':
+      if (rest.length > 0) throw new UsageError(`'nabla server' takes no arguments (got '${rest[0]}')`);
+      return { command: 'server' };
     case 'rule':
       if (rest.length !== 1) throw new UsageError(`'nabla rule' takes exactly one rule code, e.g. nabla rule NB101`);
       return { command: 'rule', code: rest[0] };

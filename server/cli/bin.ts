@@ -1,8 +1,30 @@
 // Entry point of the `nabla` command (bundled to dist/cli.js): runs the command line with this
 // process's working folder, output and environment, and sets process.exitCode rather than calling
 // process.exit(), so piped output is never cut off.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { runCli } from './main';
 import { isLintWorker } from './parallel';
+
+/**
+ * `nabla server`: loads the language server's own bundle (dist/server.js, beside this one wherever the
+ * package is installed) as if it had been started with `--stdio`, so the connection is on stdin and
+ * stdout and console output goes to the client's log, not into the protocol. It never settles: the
+ * server exits the process when the client sends `exit` or closes stdin.
+ */
+function startServer(): Promise<number> {
+  // The bundle in dist/; compiled by tsc (out/server/cli), the server's compiled entry.
+  const candidates = [path.join(__dirname, 'server.js'), path.join(__dirname, '..', 'lsp', 'main.js')];
+  const entry = candidates.find((file) => fs.existsSync(file));
+  if (entry === undefined) {
+    process.stderr.write(`nabla: error: the language server is missing (looked for ${candidates[0]})\n`);
+    return Promise.resolve(2);
+  }
+  process.argv = [process.argv[0], entry, '--stdio'];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(entry);
+  return new Promise<number>(() => undefined);
+}
 
 // A lint worker thread (parallel.ts) loads this same bundle: it serves files, it runs no command.
 if (!isLintWorker) {
@@ -16,6 +38,7 @@ if (!isLintWorker) {
     stdout: (chunk) => void process.stdout.write(chunk),
     stderr: (chunk) => void process.stderr.write(chunk),
     env: process.env,
+    startServer,
   }).then((code) => {
     process.exitCode = code;
   });

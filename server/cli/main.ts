@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigResolver, formatProblem, isExcluded, loadConfigFile, resolveFileOptions } from '../config/projectConfig';
-import { parseArgs, usage, UsageError, type CheckCommand } from './args';
+import { parseArgs, serverUsage, usage, UsageError, type CheckCommand } from './args';
 import { CACHE_FOLDER, cacheVersion, LintCache, settingsKey, type CacheKey } from './cache';
 import { githubReporter } from './format/github';
 import { jsonReporter } from './format/json';
@@ -35,6 +35,11 @@ export interface CliIO {
    * decides). In-process tests give 1: worker threads started from a test cost more than its run.
    */
   defaultJobs?: number;
+  /**
+   * `nabla server`: serves LSP on the process's stdin and stdout until the client ends it. Only the
+   * binary (bin.ts) can give it; a run without it reports that the server needs its own process.
+   */
+  startServer?: () => Promise<number>;
 }
 
 /** The version in package.json: beside dist/ when installed, or above out/ in a checkout. */
@@ -229,8 +234,14 @@ async function main(argv: readonly string[], io: CliIO): Promise<number> {
 
   switch (command.command) {
     case 'help':
-      writeOut(usage);
+      writeOut(command.topic === 'server' ? serverUsage : usage);
       return EXIT_CLEAN;
+    case 'server':
+      if (!io.startServer) {
+        writeErr('nabla: error: the language server needs a process of its own: run the nabla command\n');
+        return EXIT_ERROR;
+      }
+      return io.startServer();
     case 'version':
       writeOut(`nabla ${readVersion()}\n`);
       return EXIT_CLEAN;

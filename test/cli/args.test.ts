@@ -39,6 +39,16 @@ describe('nabla argument parsing', function () {
     assert.deepEqual(parseArgs(['rule', 'NB101']), { command: 'rule', code: 'NB101' });
   });
 
+  it('parses server, with --stdio accepted for it alone, and its own --help', function () {
+    assert.deepEqual(parseArgs(['server']), { command: 'server' });
+    assert.deepEqual(parseArgs(['server', '--stdio']), { command: 'server' });
+    assert.deepEqual(parseArgs(['server', '--help']), { command: 'help', topic: 'server' });
+    assert.deepEqual(parseArgs(['--help', 'server']), { command: 'help', topic: 'server' });
+    assert.throws(() => parseArgs(['server', 'extra']), UsageError);
+    assert.throws(() => parseArgs(['server', '--no-cache']), UsageError);
+    assert.throws(() => parseArgs(['check', '--stdio']), UsageError);
+  });
+
   it('takes --no-cache and --cache-dir, but not together', function () {
     const noCache = parseArgs(['check', '--no-cache']);
     assert.ok(noCache.command === 'check' && noCache.noCache === true && noCache.cacheDir === undefined);

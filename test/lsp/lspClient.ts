@@ -1,4 +1,4 @@
-// A minimal LSP client for tests: spawns `node dist/server.js --stdio`, speaks JSON-RPC over the
+// A minimal LSP client for tests: spawns `node dist/server.js --stdio` (or another command line), speaks JSON-RPC over the
 // child's stdio, answers `workspace/configuration`, and records every diagnostics publish.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as path from 'node:path';
@@ -20,8 +20,11 @@ import type {
 
 export const repoRoot = path.resolve(__dirname, '../../..');
 export const serverPath = path.join(repoRoot, 'dist', 'server.js');
+export const cliPath = path.join(repoRoot, 'dist', 'cli.js');
 
 export interface StartOptions {
+  /** The arguments given to node (default: dist/server.js --stdio), e.g. `[cliPath, 'server']`. */
+  command?: string[];
   /** Advertise `workspace.configuration` (the pull model). Default true. */
   configurationPull?: boolean;
   /** Extra client capabilities, merged into `workspace`, `textDocument` and `window`. */
@@ -62,7 +65,7 @@ export class LspTestClient {
   ) {}
 
   static async start(options: StartOptions = {}): Promise<{ client: LspTestClient; result: InitializeResult }> {
-    const child = spawn(process.execPath, [serverPath, '--stdio'], { cwd: repoRoot, stdio: 'pipe' });
+    const child = spawn(process.execPath, options.command ?? [serverPath, '--stdio'], { cwd: repoRoot, stdio: 'pipe' });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
     const client = new LspTestClient(child, connection);
     child.stderr.on('data', (chunk: Buffer) => (client.stderr += chunk.toString()));
