@@ -37,16 +37,16 @@ export function languageForLanguageId(languageId: string): LanguageId | undefine
   }
 }
 
-// The language identifiers of the LSP specification (3.17) and VS Code's `plaintext`: a client that
-// sends one of these has detected the file's language, so a file it calls Markdown or plain text is
-// not linted, whatever its extension.
+// The language identifiers the LSP specification lists (3.18, `TextDocumentItem`; it includes
+// `plaintext`): a client that sends one of these has detected the file's language, so a file it
+// calls Markdown or plain text is not linted, whatever its extension.
 const knownLanguageIds = new Set([
-  'abap', 'bat', 'bibtex', 'clojure', 'coffeescript', 'c', 'cpp', 'csharp', 'css', 'd', 'delphi', 'diff', 'dart',
-  'dockerfile', 'elixir', 'erlang', 'fsharp', 'git-commit', 'git-rebase', 'go', 'groovy', 'handlebars', 'haml', 'haskell',
-  'html', 'ini', 'java', 'javascript', 'javascriptreact', 'json', 'jsonc', 'latex', 'less', 'lua', 'makefile',
-  'markdown', 'objective-c', 'objective-cpp', 'pascal', 'perl', 'perl6', 'php', 'plaintext', 'powershell', 'jade',
-  'pug', 'python', 'r', 'razor', 'ruby', 'rust', 'scss', 'sass', 'scala', 'shaderlab', 'shellscript', 'sql', 'swift',
-  'typescript', 'typescriptreact', 'tex', 'vb', 'xml', 'xsl', 'yaml',
+  'abap', 'bat', 'bibtex', 'clojure', 'coffeescript', 'c', 'cpp', 'csharp', 'css', 'diff', 'dart', 'dockerfile',
+  'elixir', 'erlang', 'fsharp', 'git-commit', 'git-rebase', 'go', 'groovy', 'handlebars', 'haskell', 'html', 'ini',
+  'java', 'javascript', 'javascriptreact', 'json', 'latex', 'less', 'lua', 'makefile', 'markdown', 'objective-c',
+  'objective-cpp', 'perl', 'perl6', 'php', 'powershell', 'jade', 'python', 'r', 'razor', 'ruby', 'rust', 'scss',
+  'sass', 'scala', 'shaderlab', 'shellscript', 'sql', 'swift', 'typescript', 'typescriptreact', 'tex', 'plaintext',
+  'vb', 'xml', 'xsl', 'yaml',
 ]);
 
 /**
