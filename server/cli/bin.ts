@@ -21,7 +21,6 @@ function startServer(): Promise<number> {
     return Promise.resolve(2);
   }
   process.argv = [process.argv[0], entry, '--stdio'];
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(entry);
   return new Promise<number>(() => undefined);
 }
