@@ -46,7 +46,49 @@ function isMagicLine(line: string): boolean {
   return /^[A-Za-z_][\w.]*\?{1,2}\s*$/.test(trimmed);
 }
 
-/** The cell's text with magics blanked, and the blanked lines. */
+/** Where a scan of Python source stands at the end of a line: open brackets, an open string, a backslash continuation. */
+interface LineState {
+  depth: number;
+  /** The quotes of a string still open: a triple-quoted one, or a one-quote string a backslash carries on. */
+  quote: string | undefined;
+  continued: boolean;
+}
+
+/** Scans one line of Python: brackets, strings and comments, enough to know whether the next line starts a logical line. */
+function scanLine(line: string, state: LineState): LineState {
+  let { depth, quote } = state;
+  let i = 0;
+  while (i < line.length) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === '\\') i += 2;
+      else if (line.startsWith(quote, i)) {
+        i += quote.length;
+        quote = undefined;
+      } else i++;
+      continue;
+    }
+    if (ch === '#') break;
+    if (ch === '"' || ch === "'") {
+      quote = line.startsWith(ch.repeat(3), i) ? ch.repeat(3) : ch;
+      i += quote.length;
+      continue;
+    }
+    if (ch === '(' || ch === '[' || ch === '{') depth++;
+    else if ((ch === ')' || ch === ']' || ch === '}') && depth > 0) depth--;
+    i++;
+  }
+  const backslash = /\\$/.test(line);
+  // A one-quote string ends with its line unless a backslash carries it on.
+  if (quote && quote.length === 1 && !backslash) quote = undefined;
+  return { depth, quote, continued: backslash && quote === undefined };
+}
+
+/**
+ * The cell's text with magics blanked, and the blanked lines. Only a line that starts a logical
+ * line can be IPython syntax: inside brackets or a string, or after a backslash, a leading `%` is
+ * Python's modulo or format operator (`    % (a, b)`).
+ */
 function blankMagics(text: string): { text: string; blanked: Set<number> } {
   const lines = splitLines(text);
   const blanked = new Set<number>();
@@ -55,12 +97,21 @@ function blankMagics(text: string): { text: string; blanked: Set<number> } {
   if (cellMagic && !PYTHON_CELL_MAGICS.has(cellMagic[1].toLowerCase())) {
     lines.forEach((_, i) => blanked.add(i));
   } else {
-    let continued = false;
+    let magicContinues = false;
+    let state: LineState = { depth: 0, quote: undefined, continued: false };
     lines.forEach((line, i) => {
-      if (continued || isMagicLine(line)) {
+      if (magicContinues) {
         blanked.add(i);
-        continued = /\\\s*$/.test(line); // `!pip install \` continues on the next line
+        magicContinues = /\\\s*$/.test(line);
+        return;
       }
+      const logicalStart = state.depth === 0 && state.quote === undefined && !state.continued;
+      if (logicalStart && isMagicLine(line)) {
+        blanked.add(i);
+        magicContinues = /\\\s*$/.test(line); // `!pip install \` continues on the next line
+        return;
+      }
+      state = scanLine(line, state);
     });
   }
   if (blanked.size === 0) return { text, blanked };

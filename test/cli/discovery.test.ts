@@ -38,6 +38,7 @@ describe('nabla check file discovery', function () {
       '.tox/py312/bad.py': PY_BUG,
       '.mypy_cache/bad.py': PY_BUG,
       '.ipynb_checkpoints/train-checkpoint.py': PY_BUG,
+      'nb/.ipynb_checkpoints/train-checkpoint.ipynb': JSON.stringify({ cells: [{ cell_type: 'code', source: PY_BUG }], metadata: {}, nbformat: 4 }),
       'dist/bad.py': PY_BUG,
     });
     const { status, out } = await checkJson(['.'], dir);

@@ -32,6 +32,31 @@ describe('notebooks', function () {
     assert.deepEqual(wholeLast?.range.end, { line: 1, character: 7 }, 'clamped to the end of the cell');
   });
 
+  it('keeps a `%` that continues a logical line (modulo, formatting) and blanks one that starts it', function () {
+    const cell = [
+      'for epoch in range(3):',
+      '    line = ("epoch %d: loss %.4f, acc %.2f"',
+      '            % (epoch, loss, acc))',
+      '    note = "step %d" \\',
+      '        % step',
+      '    doc = """',
+      '%(name)s: a template line',
+      '"""',
+      '    print(line)  # (a comment does not open a bracket',
+      '%timeit forward(X)',
+      'np.sum?',
+    ].join('\n');
+    const nb = concatenateCells([{ index: 0, text: cell }]);
+    const lines = nb.text.split('\n');
+    assert.equal(lines[2], '            % (epoch, loss, acc))');
+    assert.equal(lines[4], '        % step');
+    assert.equal(lines[6], '%(name)s: a template line');
+    assert.equal(lines[9].trim() + lines[10].trim(), '', 'magics and help at the start of a logical line are still blanked');
+    assert.deepEqual([...nb.cells[0].blanked], [9, 10]);
+    const { notices } = lintCells([{ index: 0, text: 'loss, acc = 0.5, 0.9\nmsg = ("loss %.4f, acc %.2f"\n       % (loss, acc))\nprint(msg)\n' }], {});
+    assert.deepEqual(notices, [], 'no syntax error');
+  });
+
   it('finds a penalty defined in one cell and misused in another', function () {
     const { findings, notices } = lintCells(
       [
