@@ -190,6 +190,28 @@ export function locateEdit(notebook: ConcatenatedNotebook, edit: TextEdit): { ce
   return { cell: located.cell, edit: { range: located.range, newText: edit.newText } };
 }
 
+/** How a cell is named in a message: by default its `index` + 1 (the CLI's `cell 3` is the third cell, markdown counted). */
+export type CellLabel = (cell: CellLayout) => string | number;
+
+const defaultLabel: CellLabel = (cell) => cell.index + 1;
+
+/**
+ * A message of the concatenated program with the lines it mentions in cell coordinates. Rules
+ * mention another line only as `on line N` (`Facts.lineOf`), and a syntax-error notice says
+ * `syntax error at L:C`; both become the cell and its own line.
+ */
+export function cellMessage(notebook: ConcatenatedNotebook, message: string, label: CellLabel = defaultLabel): string {
+  return message
+    .replace(/\bon line (\d+)\b/g, (whole, n: string) => {
+      const cell = cellAtLine(notebook, Number(n) - 1);
+      return cell ? `on line ${Number(n) - cell.startLine} of cell ${label(cell)}` : whole;
+    })
+    .replace(/^syntax error at (\d+):(\d+)(.*)the rest of the file/, (whole, l: string, c: string, more: string) => {
+      const cell = cellAtLine(notebook, Number(l) - 1);
+      return cell ? `syntax error in cell ${label(cell)} at ${Number(l) - cell.startLine}:${c}${more}the rest of the notebook` : whole;
+    });
+}
+
 export interface NotebookFinding extends Omit<Finding, 'related' | 'fix'> {
   /** The `index` of the cell the finding starts in. */
   cell: number;
@@ -198,13 +220,13 @@ export interface NotebookFinding extends Omit<Finding, 'related' | 'fix'> {
 }
 
 /** A finding of the concatenated text in cell coordinates; its fix is dropped when an edit cannot be mapped. */
-export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Finding): NotebookFinding | undefined {
+export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Finding, label: CellLabel = defaultLabel): NotebookFinding | undefined {
   const located = locateRange(notebook, finding.range) ?? locateRange(notebook, { start: finding.range.start, end: finding.range.start });
   if (!located) return undefined;
   const related: NotebookFinding['related'] = [];
   for (const info of finding.related) {
     const r = locateRange(notebook, info.range);
-    if (r) related.push({ message: info.message, range: r.range, cell: r.cell.index });
+    if (r) related.push({ message: cellMessage(notebook, info.message, label), range: r.range, cell: r.cell.index });
   }
   const { fix: rawFix, related: _related, ...rest } = finding;
   void _related;
@@ -215,7 +237,7 @@ export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Findi
       fix = { title: rawFix.title, safety: rawFix.safety, edits: edits.map((e) => ({ ...e!.edit, cell: e!.cell.index })) };
     }
   }
-  const out: NotebookFinding = { ...rest, range: located.range, cell: located.cell.index, related };
+  const out: NotebookFinding = { ...rest, message: cellMessage(notebook, rest.message, label), range: located.range, cell: located.cell.index, related };
   if (rest.math) {
     const math = { ...rest.math };
     for (const key of ['site', 'update'] as const) {
@@ -246,7 +268,8 @@ export function lintCells(cells: readonly CellSource[], options: Omit<LintOption
     const mapped = toNotebookFinding(notebook, finding);
     if (mapped) findings.push(mapped);
   }
-  return { findings, notices: outcome.notices, notebook };
+  const notices = outcome.notices.map((notice) => ({ ...notice, message: cellMessage(notebook, notice.message) }));
+  return { findings, notices, notebook };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -57,6 +57,29 @@ describe('notebooks', function () {
     assert.deepEqual(notices, [], 'no syntax error');
   });
 
+  it('names the cell and its own line in messages and syntax-error notes', function () {
+    const { findings, notices } = lintCells(
+      [
+        { index: 0, text: 'import numpy as np\nreg = 1e-3\nW = 0.001 * np.random.randn(3073, 10)' },
+        { index: 2, text: 'scores = X_train.dot(W)\ndata_loss = np.mean((scores - y_train) ** 2)\nloss = data_loss + reg * np.sum(W * W)' },
+        { index: 3, text: 'dW = 2 * X_train.T.dot(scores - y_train) / len(X_train)\ndW += reg * W\nW -= 1e-7 * dW' },
+        { index: 5, text: 'def evaluate(:\n    pass' },
+      ],
+      {},
+    );
+    assert.deepEqual(
+      findings.map((f) => [f.code, f.cell]),
+      [['NB103', 3]],
+    );
+    assert.match(findings[0].message, /the loss adds reg·ΣW² on line 3 of cell 3, whose gradient/);
+    assert.deepEqual(
+      findings[0].related.map((r) => [r.cell, r.range.start.line]),
+      [[2, 2]],
+      'the related place is the same cell and line (0-based)',
+    );
+    assert.deepEqual(notices, [{ kind: 'parse-error', message: 'syntax error in cell 6 at 1:14; the rest of the notebook was still checked' }]);
+  });
+
   it('finds a penalty defined in one cell and misused in another', function () {
     const { findings, notices } = lintCells(
       [
