@@ -57,6 +57,45 @@ describe('notebooks', function () {
     assert.deepEqual(notices, [], 'no syntax error');
   });
 
+  it('stays silent on a correct assignment notebook that formats with % on continuation lines', function () {
+    const { findings, notices } = lintCells(
+      [
+        { index: 0, text: '%load_ext autoreload\n%autoreload 2\nimport numpy as np\nfrom data_utils import load_mnist' },
+        { index: 2, text: 'X_train, y_train = load_mnist()\nprint("train: %d examples, %d features"\n      % X_train.shape)' },
+        {
+          index: 3,
+          text: [
+            'def l2_loss_and_grad(W, X, y, reg):',
+            '    """Least squares with an L2 penalty.',
+            '',
+            '%(reg)s is the strength; the gradient of reg * sum(W**2) is 2 * reg * W.',
+            '    """',
+            '    residual = X.dot(W) - y',
+            '    loss = 0.5 * np.mean(residual ** 2) + reg * np.sum(W * W)',
+            '    dW = X.T.dot(residual) / X.shape[0] + 2 * reg * W',
+            '    return loss, dW',
+          ].join('\n'),
+        },
+        {
+          index: 4,
+          text: [
+            'W = 0.001 * np.random.randn(X_train.shape[1])',
+            'for it in range(500):',
+            '    loss, dW = l2_loss_and_grad(W, X_train, y_train, reg=1e-4)',
+            '    W -= 1e-2 * dW',
+            '    if it % 100 == 0:',
+            '        print("iteration %d / %d: loss %f" \\',
+            '              % (it, 500, loss))',
+            '%timeit l2_loss_and_grad(W, X_train, y_train, 1e-4)',
+          ].join('\n'),
+        },
+      ],
+      {},
+    );
+    assert.deepEqual(notices, []);
+    assert.deepEqual(findings, []);
+  });
+
   it('names the cell and its own line in messages and syntax-error notes', function () {
     const { findings, notices } = lintCells(
       [
