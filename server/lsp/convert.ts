@@ -173,7 +173,7 @@ export interface CellLayout extends engine.ConcatenatedNotebook {
 }
 
 /** How messages name a cell of the layout: its position in the notebook. */
-function cellLabel(layout: CellLayout): engine.CellLabel {
+export function cellLabel(layout: CellLayout): engine.CellLabel {
   return (cell) => layout.cellNumbers?.[cell.index] ?? cell.index + 1;
 }
 

@@ -6,9 +6,10 @@
 // notebook is one Python document whose text is the concatenation, and `publish` splits the result.
 import { NotebookCellKind, NotebookDocuments, type CancellationToken, type Connection, type Position, type Diagnostic, type MessageType, type PublishDiagnosticsParams, type TextEdit } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { concatenateCells, lintDocumentSteps, lintText, toNotebookFinding, withSuppressionEditor, type LintOptions, type LintOutcome } from '../engine';
+import { cellMessage, concatenateCells, lintDocumentSteps, lintText, toNotebookFinding, withSuppressionEditor, type LintOptions, type LintOutcome } from '../engine';
 import { explainIn, type Explanation } from '../engine/explain';
-import { toCellDiagnostic, toCellExplanation, withIgnoreEdits, type CellLayout } from './convert';
+import type { Steps } from '../engine/stepwise';
+import { cellLabel, toCellDiagnostic, toCellExplanation, withIgnoreEdits, type CellLayout } from './convert';
 import { DiagnosticScheduler } from './diagnostics';
 import type { NablaSettings } from './settings';
 import { withAnalysis } from './workspaceIndex';
@@ -45,7 +46,7 @@ export class NotebookLinting {
         document: (uri) => this.document(uri),
         settings: (uri) => host.settings(uri),
         engineReady: host.engineReady,
-        lint: (text, options, _uri, parses) => withAnalysis(lintDocumentSteps(text, options, parses)),
+        lint: (text, options, uri, parses) => this.withCellNotices(uri, text, withAnalysis(lintDocumentSteps(text, options, parses))),
         publish: (params) => this.split(params),
         log: host.log,
       },
@@ -134,6 +135,15 @@ export class NotebookLinting {
       const ex = explainIn(linted.analysis, offset, () => findings, onError);
       return ex && toCellExplanation(layout, index, ex);
     })();
+  }
+
+  /** A lint of a notebook whose notices (a syntax error's place) name the cell and its line, not a line of the concatenation. */
+  private *withCellNotices<T extends LintOutcome>(uri: string, text: string, steps: Steps<T>): Steps<T> {
+    const result = yield* steps;
+    const layout = this.layouts.get(uri);
+    if (!layout || layout.text !== text || result.notices.length === 0) return result;
+    const label = cellLabel(layout);
+    return { ...result, notices: result.notices.map((notice) => ({ ...notice, message: cellMessage(layout, notice.message, label) })) };
   }
 
   /** URIs of the open notebooks. */

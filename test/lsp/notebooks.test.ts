@@ -124,6 +124,14 @@ describe('language server: notebooks', function () {
     await client.connection.sendNotification('notebookDocument/didClose', { notebookDocument: { uri: nb.uri }, cellTextDocuments: nb.cellUris.map((uri) => ({ uri })) });
   });
 
+  it("logs a syntax error with its cell and the cell's line", async function () {
+    const nb = await openNotebook(['import numpy as np\nreg = 1e-4', '# evaluation\ndef evaluate(model, X:\n    pass']);
+    const found = (): boolean => client.logs.some((log) => log.message === `${nb.uri}: syntax error in cell 2 at 2:1; the rest of the notebook was still checked`);
+    for (let waited = 0; !found() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(found(), JSON.stringify(client.logs.filter((log) => log.message.includes(nb.uri))));
+    await client.connection.sendNotification('notebookDocument/didClose', { notebookDocument: { uri: nb.uri }, cellTextDocuments: nb.cellUris.map((uri) => ({ uri })) });
+  });
+
   it('offers code actions in a cell, with edits for that cell', async function () {
     const nb = await openNotebook(['import numpy as np', 'def grad(W, X, dout, reg):\n    dW = X.T.dot(dout)\n    dW += reg * np.sum(W * W)\n    return dW']);
     const { diagnostics } = await client.waitForPublish(nb.cellUris[1], (p) => p.diagnostics.length > 0);
