@@ -68,6 +68,7 @@ Options for check:
   --config PATH          Use this nabla.toml or pyproject.toml for every file
   --no-config            Ignore nabla.toml and pyproject.toml files
   --max-file-size BYTES  Skip files larger than this (default: ${DEFAULT_MAX_FILE_SIZE})
+                         (a notebook: its code cells, outputs not counted)
   --jobs N               Lint on N threads (default: as many as the amount of code
                          repays, up to one per core; a small run uses one)
   --no-cache             Neither read nor write the cache (.nabla_cache at the project

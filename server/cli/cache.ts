@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contentHash, tooLarge, type FileInputs, type FileResult } from './lintFile';
+import { contentHash, isNotebookPath, rawSizeLimit, tooLarge, type FileInputs, type FileResult } from './lintFile';
 
 /** The default folder name, at the project root. */
 export const CACHE_FOLDER = '.nabla_cache';
@@ -213,9 +213,10 @@ export class LintCache {
     try {
       // Too large: linting skips it without reading it, and so does the cache (no need for a worker to say so).
       const { size } = fs.statSync(key.path);
-      if (size > maxFileSize) {
+      const limit = rawSizeLimit(key.path, maxFileSize);
+      if (size > limit) {
         this.stats.skipped++;
-        return tooLarge(size, maxFileSize);
+        return tooLarge(size, limit, isNotebookPath(key.path));
       }
       bytes = fs.readFileSync(key.path);
     } catch {

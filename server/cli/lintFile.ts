@@ -295,13 +295,22 @@ function notebookSubject(options: LintFileOptions): Subject<Map<number, string>>
   };
 }
 
+/**
+ * How large a notebook file may be on disk. A notebook's outputs (plots, tables) are most of its
+ * bytes and are never linted, so --max-file-size applies to its code cells' text once read; this
+ * bound only keeps an absurd file from being read and parsed as JSON.
+ */
+export const NOTEBOOK_MAX_RAW_SIZE = 64 * 1024 * 1024;
+
+/** The most bytes a file may have on disk to be read at all: --max-file-size, or for a notebook the larger raw bound. */
+export function rawSizeLimit(filePath: string, maxFileSize: number): number {
+  return isNotebookPath(filePath) ? Math.max(maxFileSize, NOTEBOOK_MAX_RAW_SIZE) : maxFileSize;
+}
+
 /** The result of a file over the size limit, which is never read. */
-export function tooLarge(size: number, maxFileSize: number): FileResult {
-  return {
-    findings: [],
-    notices: [{ kind: 'skipped', message: `skipped: the file has ${size} bytes, over the limit of ${maxFileSize} (--max-file-size)` }],
-    checked: false,
-  };
+export function tooLarge(size: number, limit: number, notebook = false): FileResult {
+  const why = notebook ? `the notebook has ${size} bytes, over the limit of ${limit} for a notebook file with its outputs` : `the file has ${size} bytes, over the limit of ${limit} (--max-file-size)`;
+  return { findings: [], notices: [{ kind: 'skipped', message: `skipped: ${why}` }], checked: false };
 }
 
 export async function lintFile(filePath: string, options: LintFileOptions): Promise<FileResult> {
@@ -317,7 +326,8 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
     handle = await fs.promises.open(filePath, 'r');
     // Size from the open handle, so a huge file is never read into memory.
     const { size } = await handle.stat();
-    if (size > options.maxFileSize) return tooLarge(size, options.maxFileSize);
+    const limit = rawSizeLimit(filePath, options.maxFileSize);
+    if (size > limit) return tooLarge(size, limit, notebook);
     buffer = await handle.readFile();
   } catch (error) {
     return { findings: [], notices: [], checked: false, error: describeError(error) };
@@ -354,6 +364,12 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
         return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: a ${parsed.language} notebook, not Python` }], checked: false, ...(inputs ? { inputs } : {}) };
       }
       const cells = new Map(codeCells(parsed.cells).map((cell) => [cell.index, cell.text]));
+      // The size limit counts the code, not the outputs.
+      const codeSize = [...cells.values()].reduce((sum, source) => sum + source.length + 1, 0);
+      if (codeSize > options.maxFileSize) {
+        const message = `skipped: the notebook's code cells have ${codeSize} characters, over the limit of ${options.maxFileSize} (--max-file-size)`;
+        return { findings: [], notices: [...notices, { kind: 'skipped', message }], checked: false, ...(inputs ? { inputs } : {}) };
+      }
       const run = runWithFixes(cells, notebookSubject(options), fix);
       notices.push(...run.notices);
       if (run.fixed > 0) {

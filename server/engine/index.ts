@@ -21,8 +21,8 @@ export { mayHoldTrainingMath } from './prefilter';
 export { ParseCache, type DocumentAnalysis } from './document';
 export { applicableFixes, applyEdits, selectFixes, type CellTextEdit } from './fixes';
 export { Project, type ProjectHost, type ProjectOptions } from './project';
-export { codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
-export type { CellLayout, CellSource, ConcatenatedNotebook, NotebookFinding, NotebookOutcome } from './notebook';
+export { cellMessage, codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
+export type { CellLabel, CellLayout, CellSource, ConcatenatedNotebook, NotebookFinding, NotebookOutcome } from './notebook';
 
 /**
  * Files larger than this are skipped with a notice (1 MiB). Hand-written training code is far

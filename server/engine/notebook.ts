@@ -46,7 +46,49 @@ function isMagicLine(line: string): boolean {
   return /^[A-Za-z_][\w.]*\?{1,2}\s*$/.test(trimmed);
 }
 
-/** The cell's text with magics blanked, and the blanked lines. */
+/** Where a scan of Python source stands at the end of a line: open brackets, an open string, a backslash continuation. */
+interface LineState {
+  depth: number;
+  /** The quotes of a string still open: a triple-quoted one, or a one-quote string a backslash carries on. */
+  quote: string | undefined;
+  continued: boolean;
+}
+
+/** Scans one line of Python: brackets, strings and comments, enough to know whether the next line starts a logical line. */
+function scanLine(line: string, state: LineState): LineState {
+  let { depth, quote } = state;
+  let i = 0;
+  while (i < line.length) {
+    const ch = line[i];
+    if (quote) {
+      if (ch === '\\') i += 2;
+      else if (line.startsWith(quote, i)) {
+        i += quote.length;
+        quote = undefined;
+      } else i++;
+      continue;
+    }
+    if (ch === '#') break;
+    if (ch === '"' || ch === "'") {
+      quote = line.startsWith(ch.repeat(3), i) ? ch.repeat(3) : ch;
+      i += quote.length;
+      continue;
+    }
+    if (ch === '(' || ch === '[' || ch === '{') depth++;
+    else if ((ch === ')' || ch === ']' || ch === '}') && depth > 0) depth--;
+    i++;
+  }
+  const backslash = /\\$/.test(line);
+  // A one-quote string ends with its line unless a backslash carries it on.
+  if (quote && quote.length === 1 && !backslash) quote = undefined;
+  return { depth, quote, continued: backslash && quote === undefined };
+}
+
+/**
+ * The cell's text with magics blanked, and the blanked lines. Only a line that starts a logical
+ * line can be IPython syntax: inside brackets or a string, or after a backslash, a leading `%` is
+ * Python's modulo or format operator (`    % (a, b)`).
+ */
 function blankMagics(text: string): { text: string; blanked: Set<number> } {
   const lines = splitLines(text);
   const blanked = new Set<number>();
@@ -55,12 +97,21 @@ function blankMagics(text: string): { text: string; blanked: Set<number> } {
   if (cellMagic && !PYTHON_CELL_MAGICS.has(cellMagic[1].toLowerCase())) {
     lines.forEach((_, i) => blanked.add(i));
   } else {
-    let continued = false;
+    let magicContinues = false;
+    let state: LineState = { depth: 0, quote: undefined, continued: false };
     lines.forEach((line, i) => {
-      if (continued || isMagicLine(line)) {
+      if (magicContinues) {
         blanked.add(i);
-        continued = /\\\s*$/.test(line); // `!pip install \` continues on the next line
+        magicContinues = /\\\s*$/.test(line);
+        return;
       }
+      const logicalStart = state.depth === 0 && state.quote === undefined && !state.continued;
+      if (logicalStart && isMagicLine(line)) {
+        blanked.add(i);
+        magicContinues = /\\\s*$/.test(line); // `!pip install \` continues on the next line
+        return;
+      }
+      state = scanLine(line, state);
     });
   }
   if (blanked.size === 0) return { text, blanked };
@@ -139,6 +190,28 @@ export function locateEdit(notebook: ConcatenatedNotebook, edit: TextEdit): { ce
   return { cell: located.cell, edit: { range: located.range, newText: edit.newText } };
 }
 
+/** How a cell is named in a message: by default its `index` + 1 (the CLI's `cell 3` is the third cell, markdown counted). */
+export type CellLabel = (cell: CellLayout) => string | number;
+
+const defaultLabel: CellLabel = (cell) => cell.index + 1;
+
+/**
+ * A message of the concatenated program with the lines it mentions in cell coordinates. Rules
+ * mention another line only as `on line N` (`Facts.lineOf`), and a syntax-error notice says
+ * `syntax error at L:C`; both become the cell and its own line.
+ */
+export function cellMessage(notebook: ConcatenatedNotebook, message: string, label: CellLabel = defaultLabel): string {
+  return message
+    .replace(/\bon line (\d+)\b/g, (whole, n: string) => {
+      const cell = cellAtLine(notebook, Number(n) - 1);
+      return cell ? `on line ${Number(n) - cell.startLine} of cell ${label(cell)}` : whole;
+    })
+    .replace(/^syntax error at (\d+):(\d+)(.*)the rest of the file/, (whole, l: string, c: string, more: string) => {
+      const cell = cellAtLine(notebook, Number(l) - 1);
+      return cell ? `syntax error in cell ${label(cell)} at ${Number(l) - cell.startLine}:${c}${more}the rest of the notebook` : whole;
+    });
+}
+
 export interface NotebookFinding extends Omit<Finding, 'related' | 'fix'> {
   /** The `index` of the cell the finding starts in. */
   cell: number;
@@ -147,13 +220,13 @@ export interface NotebookFinding extends Omit<Finding, 'related' | 'fix'> {
 }
 
 /** A finding of the concatenated text in cell coordinates; its fix is dropped when an edit cannot be mapped. */
-export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Finding): NotebookFinding | undefined {
+export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Finding, label: CellLabel = defaultLabel): NotebookFinding | undefined {
   const located = locateRange(notebook, finding.range) ?? locateRange(notebook, { start: finding.range.start, end: finding.range.start });
   if (!located) return undefined;
   const related: NotebookFinding['related'] = [];
   for (const info of finding.related) {
     const r = locateRange(notebook, info.range);
-    if (r) related.push({ message: info.message, range: r.range, cell: r.cell.index });
+    if (r) related.push({ message: cellMessage(notebook, info.message, label), range: r.range, cell: r.cell.index });
   }
   const { fix: rawFix, related: _related, ...rest } = finding;
   void _related;
@@ -164,7 +237,7 @@ export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Findi
       fix = { title: rawFix.title, safety: rawFix.safety, edits: edits.map((e) => ({ ...e!.edit, cell: e!.cell.index })) };
     }
   }
-  const out: NotebookFinding = { ...rest, range: located.range, cell: located.cell.index, related };
+  const out: NotebookFinding = { ...rest, message: cellMessage(notebook, rest.message, label), range: located.range, cell: located.cell.index, related };
   if (rest.math) {
     const math = { ...rest.math };
     for (const key of ['site', 'update'] as const) {
@@ -195,7 +268,8 @@ export function lintCells(cells: readonly CellSource[], options: Omit<LintOption
     const mapped = toNotebookFinding(notebook, finding);
     if (mapped) findings.push(mapped);
   }
-  return { findings, notices: outcome.notices, notebook };
+  const notices = outcome.notices.map((notice) => ({ ...notice, message: cellMessage(notebook, notice.message) }));
+  return { findings, notices, notebook };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import {
 import { docsUrl, locateRange, UNUSED_SUPPRESSION } from '../engine';
 import type * as engine from '../engine';
 import type { Explanation } from '../engine/explain';
-import { locateEdit } from '../engine/notebook';
+import { cellMessage, locateEdit } from '../engine/notebook';
 import { explanationToMarkdown } from './hoverMarkdown';
 import type { NablaSettings } from './settings';
 
@@ -168,6 +168,13 @@ export function toHover(ex: Explanation): Hover {
 /** A notebook's layout (engine/notebook.ts) with its cells' URIs, by the `index` given to `concatenateCells`. */
 export interface CellLayout extends engine.ConcatenatedNotebook {
   cellUris: string[];
+  /** Each layout cell's 1-based position among all the notebook's cells, markdown included: how messages name it. */
+  cellNumbers?: number[];
+}
+
+/** How messages name a cell of the layout: its position in the notebook. */
+export function cellLabel(layout: CellLayout): engine.CellLabel {
+  return (cell) => layout.cellNumbers?.[cell.index] ?? cell.index + 1;
 }
 
 /**
@@ -180,12 +187,13 @@ export function toCellDiagnostic(layout: CellLayout, diagnostic: Diagnostic): { 
   const located = locateRange(layout, diagnostic.range) ?? locateRange(layout, { start: diagnostic.range.start, end: diagnostic.range.start });
   if (!located) return undefined;
   const uri = layout.cellUris[located.cell.index];
-  const out: Diagnostic = { ...diagnostic, range: located.range };
+  const label = cellLabel(layout);
+  const out: Diagnostic = { ...diagnostic, message: typeof diagnostic.message === 'string' ? cellMessage(layout, diagnostic.message, label) : diagnostic.message, range: located.range };
   if (diagnostic.relatedInformation) {
     const related: DiagnosticRelatedInformation[] = [];
     for (const info of diagnostic.relatedInformation) {
       const r = locateRange(layout, info.location.range);
-      if (r) related.push({ message: info.message, location: { uri: layout.cellUris[r.cell.index], range: r.range } });
+      if (r) related.push({ message: cellMessage(layout, info.message, label), location: { uri: layout.cellUris[r.cell.index], range: r.range } });
     }
     if (related.length > 0) out.relatedInformation = related;
     else delete out.relatedInformation;
@@ -204,6 +212,34 @@ export function toCellDiagnostic(layout: CellLayout, diagnostic: Diagnostic): { 
     out.data = data;
   }
   return { uri, diagnostic: out };
+}
+
+/**
+ * An explanation of a notebook (ranges in the concatenation of its cells) as one of the cell
+ * `index`: its ranges in that cell's coordinates. Undefined when the place it explains is not in
+ * that cell; a finding or formula elsewhere is left out.
+ */
+export function toCellExplanation(layout: CellLayout, index: number, ex: Explanation): Explanation | undefined {
+  const inCell = (range: engine.Range): engine.Range | undefined => {
+    const located = locateRange(layout, range);
+    return located && located.cell.index === index ? located.range : undefined;
+  };
+  const range = inCell(ex.range);
+  if (!range) return undefined;
+  const findings = ex.findings.flatMap((f) => {
+    const r = inCell(f.range);
+    return r ? [{ ...f, message: cellMessage(layout, f.message, cellLabel(layout)), range: r }] : [];
+  });
+  const out: Explanation = { ...ex, range, findings };
+  if (ex.comment) {
+    out.comment = {
+      formulas: ex.comment.formulas.flatMap((f) => {
+        const r = inCell(f.range);
+        return r ? [{ ...f, range: r }] : [];
+      }),
+    };
+  }
+  return out;
 }
 
 /** The ranges inside a finding's math, in cell coordinates (dropped when they cannot be mapped). */

@@ -25,6 +25,8 @@ export interface HoverDeps {
    * for it if it is running or due; undefined when none will come in time.
    */
   linted(uri: string, version: number, token?: CancellationToken): Promise<LintedVersion | undefined>;
+  /** A notebook cell's explanation (notebooks.ts), or undefined when the URI is not a cell. */
+  cell?(uri: string, position: { line: number; character: number }, token?: CancellationToken, onError?: (error: unknown) => void): Promise<Explanation | undefined> | undefined;
   /** Where internal errors of an explanation are reported. */
   logError?(message: string): void;
 }
@@ -36,8 +38,10 @@ function describe(error: unknown): string {
 /** The explanation at a position of an open document, or undefined. */
 export async function explainPosition(deps: HoverDeps, uri: string, position: { line: number; character: number }, token?: CancellationToken): Promise<Explanation | undefined> {
   const document = deps.documents.get(uri);
-  const language = document && languageForDocument(document.languageId, document.uri);
-  if (!document || !language) return undefined;
+  const onError = (error: unknown): void => deps.logError?.(`Nabla could not explain ${uri}:${position.line + 1}:${position.character + 1}: ${describe(error)}`);
+  if (!document) return deps.cell?.(uri, position, token, onError);
+  const language = languageForDocument(document.languageId, document.uri);
+  if (!language) return undefined;
   try {
     await deps.engineReady;
   } catch {
@@ -54,7 +58,6 @@ export async function explainPosition(deps: HoverDeps, uri: string, position: { 
   const current = deps.documents.get(uri);
   if (!current || current.version !== version) return undefined;
   const offset = current.offsetAt(position);
-  const onError = (error: unknown): void => deps.logError?.(`Nabla could not explain ${uri}:${position.line + 1}:${position.character + 1}: ${describe(error)}`);
   const findings = (): typeof linted.findings => linted.findings;
   if (linted.analysis) return explainIn(linted.analysis, offset, findings, onError);
   // A session gone cold (many documents linted since) keeps its findings, not its analysis: analyse the text alone (no lint).

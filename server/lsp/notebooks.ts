@@ -4,10 +4,12 @@
 //
 // The notebook reuses the DiagnosticScheduler (debounce, stale-run tickets, settings): to it, a
 // notebook is one Python document whose text is the concatenation, and `publish` splits the result.
-import { NotebookCellKind, NotebookDocuments, type Connection, type Diagnostic, type MessageType, type PublishDiagnosticsParams, type TextEdit } from 'vscode-languageserver';
+import { NotebookCellKind, NotebookDocuments, type CancellationToken, type Connection, type Position, type Diagnostic, type MessageType, type PublishDiagnosticsParams, type TextEdit } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { concatenateCells, lintDocumentSteps, lintText, toNotebookFinding, withSuppressionEditor, type LintOptions, type LintOutcome } from '../engine';
-import { toCellDiagnostic, withIgnoreEdits, type CellLayout } from './convert';
+import { cellMessage, concatenateCells, lintDocumentSteps, lintText, toNotebookFinding, withSuppressionEditor, type LintOptions, type LintOutcome } from '../engine';
+import { explainIn, type Explanation } from '../engine/explain';
+import type { Steps } from '../engine/stepwise';
+import { cellLabel, toCellDiagnostic, toCellExplanation, withIgnoreEdits, type CellLayout } from './convert';
 import { DiagnosticScheduler } from './diagnostics';
 import type { NablaSettings } from './settings';
 import { withAnalysis } from './workspaceIndex';
@@ -44,7 +46,7 @@ export class NotebookLinting {
         document: (uri) => this.document(uri),
         settings: (uri) => host.settings(uri),
         engineReady: host.engineReady,
-        lint: (text, options, _uri, parses) => withAnalysis(lintDocumentSteps(text, options, parses)),
+        lint: (text, options, uri, parses) => this.withCellNotices(uri, text, withAnalysis(lintDocumentSteps(text, options, parses))),
         publish: (params) => this.split(params),
         log: host.log,
       },
@@ -106,6 +108,44 @@ export class NotebookLinting {
     return out;
   }
 
+  /**
+   * The explanation (hover) at a position of a cell, from the session of its notebook's lint, as
+   * for a text document: waits for the lint of the notebook's current version, never lints on its
+   * own. Undefined when the URI is not a cell of a synced notebook.
+   */
+  explainCell(cellUri: string, position: Position, token?: CancellationToken, onError?: (error: unknown) => void): Promise<Explanation | undefined> | undefined {
+    const notebookUri = this.notebookOf(cellUri);
+    const notebook = notebookUri ? this.notebooks.getNotebookDocument(notebookUri) : undefined;
+    if (!notebookUri || !notebook) return undefined;
+    return (async () => {
+      try {
+        await this.host.engineReady;
+      } catch {
+        return undefined;
+      }
+      if (!(await this.host.settings(notebookUri)).enable || token?.isCancellationRequested) return undefined;
+      const linted = await this.scheduler.linted(notebookUri, notebook.version, token);
+      const layout = this.layouts.get(notebookUri);
+      if (!linted?.analysis || !layout || layout.text !== linted.text || token?.isCancellationRequested) return undefined;
+      const index = layout.cellUris.indexOf(cellUri);
+      const cell = layout.cells[index];
+      if (!cell || position.line >= cell.lineCount) return undefined;
+      const offset = TextDocument.create(notebookUri, 'python', linted.version, linted.text).offsetAt({ line: cell.startLine + position.line, character: position.character });
+      const findings = linted.findings;
+      const ex = explainIn(linted.analysis, offset, () => findings, onError);
+      return ex && toCellExplanation(layout, index, ex);
+    })();
+  }
+
+  /** A lint of a notebook whose notices (a syntax error's place) name the cell and its line, not a line of the concatenation. */
+  private *withCellNotices<T extends LintOutcome>(uri: string, text: string, steps: Steps<T>): Steps<T> {
+    const result = yield* steps;
+    const layout = this.layouts.get(uri);
+    if (!layout || layout.text !== text || result.notices.length === 0) return result;
+    const label = cellLabel(layout);
+    return { ...result, notices: result.notices.map((notice) => ({ ...notice, message: cellMessage(layout, notice.message, label) })) };
+  }
+
   /** URIs of the open notebooks. */
   uris(): string[] {
     return [...this.open];
@@ -115,15 +155,15 @@ export class NotebookLinting {
   private document(uri: string): TextDocument | undefined {
     const notebook = this.notebooks.getNotebookDocument(uri);
     if (!notebook) return undefined;
-    const cells: { uri: string; text: string }[] = [];
-    for (const cell of notebook.cells) {
-      if (cell.kind !== NotebookCellKind.Code) continue;
+    const cells: { uri: string; text: string; number: number }[] = [];
+    notebook.cells.forEach((cell, position) => {
+      if (cell.kind !== NotebookCellKind.Code) return;
       const document = this.notebooks.getCellTextDocument(cell);
-      if (!document || document.languageId !== 'python') continue;
-      cells.push({ uri: cell.document, text: document.getText() });
-    }
+      if (!document || document.languageId !== 'python') return;
+      cells.push({ uri: cell.document, text: document.getText(), number: position + 1 });
+    });
     const layout = concatenateCells(cells.map((cell, index) => ({ index, text: cell.text })));
-    this.layouts.set(uri, { ...layout, cellUris: cells.map((cell) => cell.uri) });
+    this.layouts.set(uri, { ...layout, cellUris: cells.map((cell) => cell.uri), cellNumbers: cells.map((cell) => cell.number) });
     return TextDocument.create(uri, 'python', notebook.version, layout.text);
   }
 

@@ -57,6 +57,8 @@ export interface ProjectFeatures {
   settingsChanged(): void;
   /** The projects and the import graph of the workspace. */
   index: WorkspaceIndex;
+  /** Notebook sync: the hover of a cell comes from its notebook's lint. */
+  notebooks: NotebookLinting;
   dispose(): void;
 }
 
@@ -190,6 +192,7 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
   notebooks.listen(connection);
 
   return {
+    notebooks,
     capabilities: {
       codeActionProvider: { codeActionKinds: CODE_ACTION_KINDS, resolveProvider: false },
       executeCommandProvider: { commands: [SHOW_DOCUMENTATION_COMMAND] },

@@ -38,6 +38,7 @@ describe('nabla check file discovery', function () {
       '.tox/py312/bad.py': PY_BUG,
       '.mypy_cache/bad.py': PY_BUG,
       '.ipynb_checkpoints/train-checkpoint.py': PY_BUG,
+      'nb/.ipynb_checkpoints/train-checkpoint.ipynb': JSON.stringify({ cells: [{ cell_type: 'code', source: PY_BUG }], metadata: {}, nbformat: 4 }),
       'dist/bad.py': PY_BUG,
     });
     const { status, out } = await checkJson(['.'], dir);
@@ -160,6 +161,33 @@ describe('nabla check file discovery', function () {
     assert.match(stderr, /^big\.py: warning: skipped: the file has \d+ bytes, over the limit of 20/m);
     assert.equal(stdout, 'All checks passed (1 file checked).\n');
     assert.equal(status, 0);
+  });
+
+  it("counts a notebook's code cells against --max-file-size, not its outputs", async function () {
+    const plot = { output_type: 'display_data', data: { 'image/png': 'iVBORw0KGgo'.padEnd(3_900_000, 'A'), 'text/plain': ['<Figure size 640x480 with 1 Axes>'] }, metadata: {} };
+    const cell = (source: string, outputs: unknown[] = []) => ({ cell_type: 'code', execution_count: 1, metadata: {}, outputs, source });
+    const notebook = JSON.stringify({
+      cells: [
+        cell('import numpy as np\nimport matplotlib.pyplot as plt\nW = np.random.randn(784, 10) * 0.01\nlam = 5e-4'),
+        cell('plt.plot(history)\nplt.show()', [plot]),
+        cell('for X, y in batches:\n    dW = X.T @ (softmax(X @ W) - y) / len(X)\n    W -= 0.1 * (dW + lam * np.sum(W ** 2))'),
+      ],
+      metadata: { kernelspec: { language: 'python', name: 'python3' } },
+      nbformat: 4,
+      nbformat_minor: 5,
+    });
+    const dir = makeTree({ 'mnist.ipynb': notebook });
+    assert.ok(fs.statSync(path.join(dir, 'mnist.ipynb')).size > 3_900_000);
+    for (const args of [['--no-cache'], [], []]) {
+      const { status, out, stderr } = await checkJson([...args, '.'], dir);
+      assert.equal(stderr, '');
+      assert.deepEqual(summarize(out.diagnostics), ['mnist.ipynb:3:22 NB101']);
+      assert.equal((out.diagnostics[0] as { cell?: number }).cell, 3);
+      assert.equal(status, 1);
+    }
+    const small = await runCli(['check', '--no-cache', '--max-file-size', '200', '.'], dir);
+    assert.match(small.stderr, /^mnist\.ipynb: warning: skipped: the notebook's code cells have \d+ characters, over the limit of 200 \(--max-file-size\)$/m);
+    assert.equal(small.status, 0);
   });
 
   it('still lints a file with a syntax error, with a note', async function () {

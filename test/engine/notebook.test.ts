@@ -32,6 +32,93 @@ describe('notebooks', function () {
     assert.deepEqual(wholeLast?.range.end, { line: 1, character: 7 }, 'clamped to the end of the cell');
   });
 
+  it('keeps a `%` that continues a logical line (modulo, formatting) and blanks one that starts it', function () {
+    const cell = [
+      'for epoch in range(3):',
+      '    line = ("epoch %d: loss %.4f, acc %.2f"',
+      '            % (epoch, loss, acc))',
+      '    note = "step %d" \\',
+      '        % step',
+      '    doc = """',
+      '%(name)s: a template line',
+      '"""',
+      '    print(line)  # (a comment does not open a bracket',
+      '%timeit forward(X)',
+      'np.sum?',
+    ].join('\n');
+    const nb = concatenateCells([{ index: 0, text: cell }]);
+    const lines = nb.text.split('\n');
+    assert.equal(lines[2], '            % (epoch, loss, acc))');
+    assert.equal(lines[4], '        % step');
+    assert.equal(lines[6], '%(name)s: a template line');
+    assert.equal(lines[9].trim() + lines[10].trim(), '', 'magics and help at the start of a logical line are still blanked');
+    assert.deepEqual([...nb.cells[0].blanked], [9, 10]);
+    const { notices } = lintCells([{ index: 0, text: 'loss, acc = 0.5, 0.9\nmsg = ("loss %.4f, acc %.2f"\n       % (loss, acc))\nprint(msg)\n' }], {});
+    assert.deepEqual(notices, [], 'no syntax error');
+  });
+
+  it('stays silent on a correct assignment notebook that formats with % on continuation lines', function () {
+    const { findings, notices } = lintCells(
+      [
+        { index: 0, text: '%load_ext autoreload\n%autoreload 2\nimport numpy as np\nfrom data_utils import load_mnist' },
+        { index: 2, text: 'X_train, y_train = load_mnist()\nprint("train: %d examples, %d features"\n      % X_train.shape)' },
+        {
+          index: 3,
+          text: [
+            'def l2_loss_and_grad(W, X, y, reg):',
+            '    """Least squares with an L2 penalty.',
+            '',
+            '%(reg)s is the strength; the gradient of reg * sum(W**2) is 2 * reg * W.',
+            '    """',
+            '    residual = X.dot(W) - y',
+            '    loss = 0.5 * np.mean(residual ** 2) + reg * np.sum(W * W)',
+            '    dW = X.T.dot(residual) / X.shape[0] + 2 * reg * W',
+            '    return loss, dW',
+          ].join('\n'),
+        },
+        {
+          index: 4,
+          text: [
+            'W = 0.001 * np.random.randn(X_train.shape[1])',
+            'for it in range(500):',
+            '    loss, dW = l2_loss_and_grad(W, X_train, y_train, reg=1e-4)',
+            '    W -= 1e-2 * dW',
+            '    if it % 100 == 0:',
+            '        print("iteration %d / %d: loss %f" \\',
+            '              % (it, 500, loss))',
+            '%timeit l2_loss_and_grad(W, X_train, y_train, 1e-4)',
+          ].join('\n'),
+        },
+      ],
+      {},
+    );
+    assert.deepEqual(notices, []);
+    assert.deepEqual(findings, []);
+  });
+
+  it('names the cell and its own line in messages and syntax-error notes', function () {
+    const { findings, notices } = lintCells(
+      [
+        { index: 0, text: 'import numpy as np\nreg = 1e-3\nW = 0.001 * np.random.randn(3073, 10)' },
+        { index: 2, text: 'scores = X_train.dot(W)\ndata_loss = np.mean((scores - y_train) ** 2)\nloss = data_loss + reg * np.sum(W * W)' },
+        { index: 3, text: 'dW = 2 * X_train.T.dot(scores - y_train) / len(X_train)\ndW += reg * W\nW -= 1e-7 * dW' },
+        { index: 5, text: 'def evaluate(:\n    pass' },
+      ],
+      {},
+    );
+    assert.deepEqual(
+      findings.map((f) => [f.code, f.cell]),
+      [['NB103', 3]],
+    );
+    assert.match(findings[0].message, /the loss adds reg·ΣW² on line 3 of cell 3, whose gradient/);
+    assert.deepEqual(
+      findings[0].related.map((r) => [r.cell, r.range.start.line]),
+      [[2, 2]],
+      'the related place is the same cell and line (0-based)',
+    );
+    assert.deepEqual(notices, [{ kind: 'parse-error', message: 'syntax error in cell 6 at 1:14; the rest of the notebook was still checked' }]);
+  });
+
   it('finds a penalty defined in one cell and misused in another', function () {
     const { findings, notices } = lintCells(
       [

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { CodeAction, InitializeResult } from 'vscode-languageserver';
+import type { CodeAction, Hover, InitializeResult } from 'vscode-languageserver';
 import { LspTestClient, serverPath, textAt } from './lspClient';
 
 const CELLS = [
@@ -90,6 +90,46 @@ describe('language server: notebooks', function () {
     await client.connection.sendNotification('notebookDocument/didClose', { notebookDocument: { uri: nb.uri }, cellTextDocuments: nb.cellUris.map((uri) => ({ uri })) });
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.ok(client.publishes.slice(closing).every((p) => p.diagnostics.length === 0));
+  });
+
+  it('hovers in a cell as in a .py file with the same code, and names cells in messages', async function () {
+    const cells = [
+      'import numpy as np\n%matplotlib inline\nreg = 5e-4\nW = 0.01 * np.random.randn(784, 10)',
+      'scores = X.dot(W)\nloss = np.mean((scores - y) ** 2) + reg * np.sum(W * W)',
+      'dW = 2 * X.T.dot(scores - y) / len(X)\ndW += reg * W\nW -= 0.1 * dW',
+    ];
+    const nb = await openNotebook(cells);
+    const { diagnostics } = await client.waitForPublish(nb.cellUris[2], (p) => p.diagnostics.length > 0);
+    assert.deepEqual(
+      diagnostics.map((d) => [d.code, d.range.start.line]),
+      [['NB103', 1]],
+    );
+    assert.match(String(diagnostics[0].message), /on line 2 of cell 2, whose gradient/, 'the line of the concatenation is not shown');
+    const pyUri = `file:///nabla-nb/${++nextId}/same.py`;
+    await client.open(pyUri, 'python', cells.join('\n').replace('%matplotlib inline', ' '.repeat('%matplotlib inline'.length)));
+    await client.diagnosticsFor(pyUri, 1);
+    // The update and the gradient line of the third cell, and the same lines of the file.
+    for (const [line, end] of [
+      [2, 13],
+      [1, 13],
+    ]) {
+      const inCell = await client.connection.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri: nb.cellUris[2] }, position: { line, character: 4 } });
+      const inFile = await client.connection.sendRequest<Hover | null>('textDocument/hover', { textDocument: { uri: pyUri }, position: { line: line + 6, character: 4 } });
+      assert.ok(inCell && inFile, `hovers: ${JSON.stringify([inCell, inFile])}`);
+      assert.deepEqual(inCell.contents, inFile.contents);
+      assert.deepEqual(inCell.range, { start: { line, character: 0 }, end: { line, character: end } });
+      assert.deepEqual(inFile.range, { start: { line: line + 6, character: 0 }, end: { line: line + 6, character: end } });
+    }
+    await client.close(pyUri);
+    await client.connection.sendNotification('notebookDocument/didClose', { notebookDocument: { uri: nb.uri }, cellTextDocuments: nb.cellUris.map((uri) => ({ uri })) });
+  });
+
+  it("logs a syntax error with its cell and the cell's line", async function () {
+    const nb = await openNotebook(['import numpy as np\nreg = 1e-4', '# evaluation\ndef evaluate(model, X:\n    pass']);
+    const found = (): boolean => client.logs.some((log) => log.message === `${nb.uri}: syntax error in cell 2 at 2:1; the rest of the notebook was still checked`);
+    for (let waited = 0; !found() && waited < 5000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(found(), JSON.stringify(client.logs.filter((log) => log.message.includes(nb.uri))));
+    await client.connection.sendNotification('notebookDocument/didClose', { notebookDocument: { uri: nb.uri }, cellTextDocuments: nb.cellUris.map((uri) => ({ uri })) });
   });
 
   it('offers code actions in a cell, with edits for that cell', async function () {

@@ -35,7 +35,10 @@ export interface Facts {
   readonly imports: Map<string, string>;
   /** The text a span covers, in this file or any other file of the program. */
   source(span: Span): string;
-  /** The 1-based line a span starts on, in its file. */
+  /**
+   * The 1-based line a span starts on, in its file. A message mentions it as `on line N`, the form
+   * notebooks rewrite into a cell and its line (notebook.ts, `cellMessage`).
+   */
   lineOf(span: Span): number;
 }
 
