@@ -52,7 +52,8 @@ describe('the npm package', function () {
       npm_config_update_notifier: 'false',
       npm_config_loglevel: 'error',
     };
-    // --ignore-scripts: pack what the build left in dist/, without lifecycle scripts.
+    // --ignore-scripts: pack the dist/ this test run uses, without prepack's production build
+    // rewriting it under the other test files running in parallel.
     const pack = run(npm, ['pack', '--ignore-scripts', '--json', '--pack-destination', work], repoRoot);
     assert.equal(pack.status, 0, pack.stderr);
     const [info] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
