@@ -84,6 +84,10 @@ export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'float', 'i
 export const PRODUCT_FUNCTIONS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'multiply', 'mul', 'inner', 'bmm', 'mv', 'einsum']);
 /** Magnitudes, nonnegative whatever their argument: `sqrt`, `abs`, `exp`, `norm`, `softplus`. */
 export const MAGNITUDE_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt', 'abs', 'absolute', 'fabs', 'exp', 'norm', 'square', 'hypot', 'rsqrt', 'softplus']);
+/** Counts written as a call, positive whatever their argument: `len(y)`, `float(n)`, `numel(x)`. */
+export const COUNT_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'size', 'float', 'int', 'numel']);
+/** Counts written as a method without arguments: `X.size()`, `x.numel()`. */
+export const COUNT_METHODS: ReadonlySet<string> = new Set(['size', 'numel']);
 /** Functions (not methods) whose value is a positive scalar: sizes, counts, magnitudes. */
 export function isSizeFunction(name: string): boolean {
   return /^(len|float|int|size|numel|Number|sqrt|abs|exp|norm|square|fabs|hypot|max|min|maximum|minimum)$/.test(name);

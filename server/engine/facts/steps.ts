@@ -11,14 +11,17 @@ import {
   hasAscentContext, isAscentWord, isDataLike, isGradientLike, isInputName, isLossOrGradientFunctionName, isOptimizedInputName, isParameterListKey, isStateLike, isUnitIntervalCoefficientName,
 } from './roles';
 import { canonicalCoef } from './symbols';
-import { inPlaceUpdate } from './catalogue';
+import { COUNT_FUNCTIONS, COUNT_METHODS, inPlaceUpdate } from './catalogue';
 import { loopCollectionKey, regGradientTerms, scaledSelfSites, type RegGradientTerm } from './gradients';
 import { DirectionAnalyzer, type DirTerm } from './direction';
 import { programIndex, spanKey } from './program';
 
 /** A symbol taken as positive: a name or attribute, or a count (`len(y)`, `X.shape[0]`); not a difference like `(1-mu)`. */
 function signKnown(name: string): boolean {
-  return oneMinusCoefficient(name) || /^[\w.$[\]'"]+$/.test(name) || /^(len|size|float|int|numel)\([\w.$[\]'"]*\)$/.test(name) || /^[\w.$]+\.(size|numel)\(\)$/.test(name);
+  if (oneMinusCoefficient(name) || /^[\w.$[\]'"]+$/.test(name)) return true;
+  const call = /^([\w$]+)\([\w.$[\]'"]*\)$/.exec(name);
+  const method = /^[\w.$]+\.([\w$]+)\(\)$/.exec(name);
+  return (!!call && COUNT_FUNCTIONS.has(call[1])) || (!!method && COUNT_METHODS.has(method[1]));
 }
 
 /** `1-dampening`, `1-group["momentum"]`: one minus a coefficient in [0, 1), a positive symbol. */
