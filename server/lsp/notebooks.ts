@@ -88,8 +88,8 @@ export class NotebookLinting {
   }
 
   /**
-   * Fresh findings for one cell, in its coordinates, from linting its whole notebook (for
-   * fix-all): only findings in that cell, only fixes whose edits all stay in it.
+   * The findings of one cell, in its coordinates, from its whole notebook's lint (for fix-all): only
+   * findings in that cell, only fixes whose edits all stay in it.
    */
   findingsForCell(cellUri: string, options: Omit<LintOptions, 'language'>): { range: TextEdit['range']; fix?: { safety: 'safe' | 'unsafe'; title: string; edits: TextEdit[] } }[] {
     const notebookUri = this.notebookOf(cellUri);
@@ -97,9 +97,10 @@ export class NotebookLinting {
     const layout = notebookUri ? this.layouts.get(notebookUri) : undefined;
     if (!document || !layout) return [];
     const index = layout.cellUris.indexOf(cellUri);
-    const outcome: LintOutcome = lintText(document.getText(), { ...options, language: 'python' });
+    // The findings published for this version (its session's lint); a fresh lint only when none were.
+    const findings = this.scheduler.findings(notebookUri, document.version) ?? lintText(document.getText(), { ...options, language: 'python' }).findings;
     const out: ReturnType<NotebookLinting['findingsForCell']> = [];
-    for (const finding of outcome.findings) {
+    for (const finding of findings) {
       const mapped = toNotebookFinding(layout, finding);
       if (!mapped || mapped.cell !== index) continue;
       const fix = mapped.fix && mapped.fix.edits.every((e) => e.cell === index) ? { ...mapped.fix, edits: mapped.fix.edits.map(({ range, newText }) => ({ range, newText })) } : undefined;
