@@ -88,16 +88,7 @@ export function lintText(text: string, options: LintOptions & { maxFileSize?: nu
  * and each rule, so the language server can drop a run whose document changed meanwhile.
  */
 export function* lintSteps(text: string, options: LintOptions & { maxFileSize?: number }): Steps<LintOutcome> {
-  // The language server lints a version for diagnostics and again for a hover's findings: the
-  // last few outcomes are kept (by text and options) and copied out, so callers may change theirs.
-  if (uncached) return (yield* lintUncached(text, options)).outcome;
-  const key = JSON.stringify([options.language, options.select, options.ignore, options.severity, options.maxFileSize, options.prefilter, allRules.length]);
-  const hit = recentOutcomes.find((entry) => entry.key === key && entry.text === text);
-  if (hit) return structuredClone(hit.outcome);
-  const { outcome } = yield* lintUncached(text, options);
-  recentOutcomes.unshift({ text, key, outcome: structuredClone(outcome) });
-  recentOutcomes.length = Math.min(recentOutcomes.length, RECENT_OUTCOMES);
-  return outcome;
+  return (yield* lintUncached(text, options)).outcome;
 }
 
 /** A lint of an editor document, with what its hovers read afterwards. */
@@ -131,23 +122,13 @@ export function withSuppressionEditor<T>(text: string, language: LanguageId, par
   }
 }
 
-const RECENT_OUTCOMES = 4;
-const recentOutcomes: { text: string; key: string; outcome: LintOutcome }[] = [];
-let uncached = false;
-
 /**
- * Runs `fn` as a fresh process would: no kept outcome, tree or parse is read, and none is kept. What
- * is kept stays for the calls after it. Everything the engine reuses between versions of a text must
- * give exactly what this gives (test/engine/differential.test.ts).
+ * Runs `fn` as a fresh process would: no kept tree or parse is read, and none is kept. What is kept
+ * stays for the calls after it. Everything the engine reuses between versions of a text must give
+ * exactly what this gives (test/engine/differential.test.ts).
  */
 export function withoutEngineCaches<T>(fn: () => T): T {
-  const outer = uncached;
-  uncached = true;
-  try {
-    return withoutKeptTrees(fn);
-  } finally {
-    uncached = outer;
-  }
+  return withoutKeptTrees(fn);
 }
 
 /** Why a text is not linted at all (binary, too large), or undefined. */

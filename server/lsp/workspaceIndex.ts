@@ -279,7 +279,7 @@ export class WorkspaceIndex {
 
   /**
    * The lint of an open document: in its project, with the runs of the files that import it, for
-   * a document with a file path; alone (the engine's `lintSteps`) for any other.
+   * a document with a file path; alone (the engine's `lintDocumentSteps`) for any other.
    */
   lintSteps(uri: string, text: string, options: LintOptions, parses?: ParseCache): Steps<LintOutcome & { analysis?: DocumentAnalysis }> {
     const file = projectPathOf(uri);

@@ -1,5 +1,5 @@
 // Differential test of everything the engine reuses from one version of a text to the next (kept
-// trees re-parsed incrementally, kept parses, recent outcomes, a project's kept files): after each
+// trees re-parsed incrementally, kept parses, a project's kept files): after each
 // of a sequence of random edits, the lint made the way the language server makes it must equal a
 // lint made from scratch (`withoutEngineCaches`) of the same text, findings and notices alike.
 //
@@ -173,7 +173,7 @@ function fixtureFiles(): string[] {
   return out;
 }
 
-/** The lone-document lint as the server makes it (kept trees, recent outcomes) against one from scratch, after each edit. */
+/** The lone-document lint as the server makes it (kept trees and parses) against one from scratch, after each edit. */
 function checkLone(name: string, original: string, language: LanguageId, seed: number, edits: number): void {
   const pick = random(seedOf(name, seed));
   const options = { language };
