@@ -307,6 +307,22 @@ export function rawSizeLimit(filePath: string, maxFileSize: number): number {
   return isNotebookPath(filePath) ? Math.max(maxFileSize, NOTEBOOK_MAX_RAW_SIZE) : maxFileSize;
 }
 
+/** The size of a notebook's code: its code cells' text, each on lines of its own (what --max-file-size counts). */
+export function codeCellsSize(sources: Iterable<string>): number {
+  let size = 0;
+  for (const source of sources) size += source.length + 1;
+  return size;
+}
+
+/**
+ * The code a notebook file gives to lint, in characters (`codeCellsSize`): none when it is not a
+ * Python notebook or not one at all, since it is then skipped. Its outputs are never linted.
+ */
+export function notebookCodeSize(json: string): number {
+  const parsed = parseIpynb(json);
+  return parsed.ok && parsed.language === 'python' ? codeCellsSize(codeCells(parsed.cells).map((cell) => cell.text)) : 0;
+}
+
 /** The result of a file over the size limit, which is never read. */
 export function tooLarge(size: number, limit: number, notebook = false): FileResult {
   const why = notebook ? `the notebook has ${size} bytes, over the limit of ${limit} for a notebook file with its outputs` : `the file has ${size} bytes, over the limit of ${limit} (--max-file-size)`;
@@ -365,7 +381,7 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
       }
       const cells = new Map(codeCells(parsed.cells).map((cell) => [cell.index, cell.text]));
       // The size limit counts the code, not the outputs.
-      const codeSize = [...cells.values()].reduce((sum, source) => sum + source.length + 1, 0);
+      const codeSize = codeCellsSize(cells.values());
       if (codeSize > options.maxFileSize) {
         const message = `skipped: the notebook's code cells have ${codeSize} characters, over the limit of ${options.maxFileSize} (--max-file-size)`;
         return { findings: [], notices: [...notices, { kind: 'skipped', message }], checked: false, ...(inputs ? { inputs } : {}) };

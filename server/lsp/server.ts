@@ -79,10 +79,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   );
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
-    if (params.capabilities.workspace?.configuration) {
-      const fetch = (scopeUri: string): Promise<unknown> => connection.workspace.getConfiguration({ scopeUri, section: SETTINGS_SECTION });
-      settings = new SettingsStore(fetch, (message) => log(MessageType.Warning, message));
-    }
+    // Settings in the initialization options are the base; the workspace configuration, pulled
+    // when the client answers `workspace/configuration` and pushed otherwise, wins key by key.
+    const fetch = params.capabilities.workspace?.configuration
+      ? (scopeUri: string): Promise<unknown> => connection.workspace.getConfiguration({ scopeUri, section: SETTINGS_SECTION })
+      : undefined;
+    settings = new SettingsStore(fetch, (message) => log(MessageType.Warning, message), params.initializationOptions);
     project.initialize(params);
     return {
       capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental }, hoverProvider: true, ...project.capabilities },
