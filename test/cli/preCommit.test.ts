@@ -6,7 +6,7 @@
 //
 // `nabla-system` runs in every `npm test` (a few seconds): the project's `nabla` is a stand-in
 // for `npm install --save-dev nabla` that starts this clone's dist/cli.js. `nabla` (language:
-// node) builds the package in pre-commit's own environment, which takes about 2 minutes (npm
+// node) builds the package in pre-commit's own environment, which takes 2 to 4 minutes (npm
 // installs the ~330 MB of dev dependencies), so it runs only with NABLA_TEST_PRE_COMMIT_NODE=1
 // (.ci/run sets it), installing once for all its cases.
 import * as assert from 'node:assert/strict';
