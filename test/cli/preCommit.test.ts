@@ -227,3 +227,16 @@ for (const hook of HOOKS) {
     });
   });
 }
+
+describe('npm pack for pre-commit', function () {
+  this.timeout(30_000);
+
+  // pre-commit's `language: node` install takes `npm pack`'s stdout as the tarball's name; npm
+  // echoes `prepack` (the build) there unless foreground-scripts is off, which .npmrc sets.
+  it('runs prepack in the background, so its stdout is only the tarball name', function () {
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    const result = spawnSync(npm, ['config', 'get', 'foreground-scripts'], { cwd: repoRoot, encoding: 'utf8', shell: process.platform === 'win32' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), 'false');
+  });
+});
