@@ -176,6 +176,26 @@ describe('nabla check: fixes, formats, suppressions, configuration, notebooks', 
       assert.match((await runCli(['check', 'vendor/lib.py'], dir)).stdout, /NB101/);
     });
 
+    it('--force-exclude: exclude covers files and folders named explicitly too (as pre-commit names them)', async function () {
+      const dir = makeTree({
+        'nabla.toml': 'exclude = ["vendor/", "**/*_pb2.py"]\n',
+        'src/a.py': PY_FIXABLE,
+        'src/model_pb2.py': PY_FIXABLE,
+        'vendor/lib.py': PY_FIXABLE,
+      });
+      const named = ['check', '--force-exclude', '--format', 'json', 'src/a.py', 'src/model_pb2.py', 'vendor/lib.py', 'vendor'];
+      const some = await runCli(named, dir);
+      assert.equal(some.stderr, '');
+      assert.equal(some.status, 1);
+      assert.deepEqual(json(some.stdout).diagnostics.map((d) => d.file), ['src/a.py']);
+      assert.equal(json(some.stdout).files, 1);
+      // Every file named is excluded: nothing checked, exit 0 (a commit of vendored code only), as for an empty folder.
+      const none = await runCli(['check', '--force-exclude', 'vendor/lib.py', 'src/model_pb2.py'], dir);
+      assert.deepEqual([none.status, none.stderr], [0, 'nabla: warning: no Python, TypeScript or JavaScript files found\n']);
+      // Without a project file, nothing is excluded.
+      assert.equal((await runCli(['check', '--force-exclude', '--no-config', 'vendor/lib.py'], dir)).status, 1);
+    });
+
     it('reads [tool.nabla] in pyproject.toml, the nearest config above each file', async function () {
       const dir = makeTree({
         'pyproject.toml': '[project]\nname = "x"\n\n[tool.nabla]\nignore = ["NB101"]\n',
