@@ -2,10 +2,9 @@
 // the cursor (an update and its findings, a penalty, an optimizer, math in a comment). It follows the cursor (debounced) by asking the server
 // `nabla/explain`. The HTML is built in the extension host (client/render/panelHtml.ts) and set
 // whole; the webview runs no scripts and loads only dist/katex.
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { LanguageClient } from 'vscode-languageclient/node';
-import { ErrorCodes, ResponseError } from 'vscode-languageclient/node';
+import type { BaseLanguageClient as LanguageClient } from 'vscode-languageclient';
+import { ErrorCodes, ResponseError } from 'vscode-languageclient';
 import { EXPLAIN_METHOD, explanationToPanel, type ExplainParams } from './explain';
 import { InlineStyles, panelBody, panelHtml, type PanelContent } from './render/panelHtml';
 
@@ -108,7 +107,7 @@ export class UpdateRulePanel implements vscode.Disposable {
     this.panel.webview.html = panelHtml({
       cspSource: webview.cspSource,
       katexCssUri: webview.asWebviewUri(vscode.Uri.joinPath(this.katexRoot, 'katex.min.css')).toString(),
-      nonce: randomBytes(18).toString('base64url'),
+      nonce: crypto.randomUUID().replace(/-/g, ''),
       body,
       styles,
     });
