@@ -26,12 +26,14 @@ let client: BaseLanguageClient | undefined;
 function clientOptions(outputChannel: vscode.LogOutputChannel, middleware: Middleware, initializationOptions?: unknown): LanguageClientOptions {
   return {
     // Files on disk, unsaved files, files of virtual workspaces (linted from memory; no project file there),
+    // files of a remote workspace as a browser sees them (code-server, Codespaces: linted from memory too),
     // and the Python cells of Jupyter notebooks (synced as notebooks: the server lints a notebook as one program).
     documentSelector: [
       ...LANGUAGES.flatMap((language) => [
         { scheme: 'file', language },
         { scheme: 'untitled', language },
         { scheme: 'vscode-vfs', language },
+        { scheme: 'vscode-remote', language },
       ]),
       ...NOTEBOOK_CELL_SELECTOR,
     ],

@@ -1,7 +1,7 @@
 // Entry point of dist/browser/server.js: the language server in a web worker, for VS Code in a
 // browser (vscode.dev, github.dev), started by client/browserExtension.ts. The same server as
 // main.ts's, on the worker's messages, with a host that has no disk (host.ts): the parsers' WASM
-// files are fetched from the URLs the client gives in `initializationOptions` (protocol.ts).
+// files come from the client's `initializationOptions` (protocol.ts): a URL to fetch, or their bytes.
 import { BrowserMessageReader, BrowserMessageWriter, createConnection, ProposedFeatures } from 'vscode-languageserver/browser';
 import { initEngine } from '../engine';
 import type { ServerHost } from './host';
@@ -18,14 +18,12 @@ const errors = globalThis as unknown as ErrorEvents;
 
 const connection = createConnection(ProposedFeatures.all, new BrowserMessageReader(scope), new BrowserMessageWriter(scope));
 
-/** The URL of a WASM file from the client's initialization options. */
-function wasmUrl(options: NablaInitializationOptions | undefined, file: string): string {
-  const url = options?.wasmFiles?.[file] ?? (typeof options?.wasmBase === 'string' ? `${options.wasmBase.replace(/\/?$/, '/')}${file}` : undefined);
-  if (typeof url !== 'string') throw new Error(`Nabla: the client did not say where ${file} is (initializationOptions.wasmBase or wasmFiles), so the parsers cannot be loaded in this worker`);
-  return url;
-}
-
-async function fetchWasm(url: string): Promise<Uint8Array> {
+/** A WASM file as the client's initialization options give it: its bytes, or a URL to fetch them from. */
+async function loadWasm(options: NablaInitializationOptions | undefined, file: string): Promise<Uint8Array> {
+  const given = options?.wasmFiles?.[file];
+  if (given instanceof Uint8Array) return given;
+  const url = typeof given === 'string' ? given : typeof options?.wasmBase === 'string' ? `${options.wasmBase.replace(/\/?$/, '/')}${file}` : undefined;
+  if (url === undefined) throw new Error(`Nabla: the client did not say where ${file} is (initializationOptions.wasmBase or wasmFiles), so the parsers cannot be loaded in this worker`);
   const response = await fetch(url);
   if (!response.ok) throw new Error(`Nabla could not load ${url}: HTTP ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
@@ -34,7 +32,7 @@ async function fetchWasm(url: string): Promise<Uint8Array> {
 const browserHost: ServerHost = {
   async initEngine(initialize) {
     const options = (await initialize).initializationOptions as NablaInitializationOptions | undefined;
-    return initEngine((file) => fetchWasm(wasmUrl(options, file)));
+    return initEngine((file) => loadWasm(options, file));
   },
 };
 

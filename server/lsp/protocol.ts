@@ -72,6 +72,9 @@ export const LINT_WORKSPACE_NEEDS_DISK =
 export interface NablaInitializationOptions {
   /** The URL of the folder holding the parsers' WASM files (the extension's dist/wasm/), for a server that cannot read them from disk. */
   wasmBase?: string;
-  /** The URL of each WASM file by name, where the folder has no URL a worker can fetch from; wins over `wasmBase`. */
-  wasmFiles?: Record<string, string>;
+  /**
+   * Each WASM file by name, as its bytes or a URL, where the folder has no URL a worker can fetch
+   * from; wins over `wasmBase`. Bytes go only to a worker (its messages are cloned, not JSON).
+   */
+  wasmFiles?: Record<string, string | Uint8Array>;
 }
