@@ -8,7 +8,7 @@ import { watchForCrashes } from './crashNotice';
 import { createHoverMiddleware } from './hoverMiddleware';
 import { HoverMathRenderer } from './render/hover';
 import { SHOW_UPDATE_RULE_COMMAND, UpdateRulePanel } from './updateRulePanel';
-import { NOTEBOOK_CELL_SELECTOR, registerWorkspaceFeatures } from './workspace';
+import { DOCUMENT_SCHEMES, NOTEBOOK_CELL_SELECTOR, registerWorkspaceFeatures } from './workspace';
 
 export const CLIENT_ID = 'nabla';
 export const CLIENT_NAME = 'Nabla';
@@ -25,16 +25,10 @@ let client: BaseLanguageClient | undefined;
 
 function clientOptions(outputChannel: vscode.LogOutputChannel, middleware: Middleware, initializationOptions?: unknown): LanguageClientOptions {
   return {
-    // Files on disk, unsaved files, files of virtual workspaces (linted from memory; no project file there),
-    // files of a remote workspace as a browser sees them (code-server, Codespaces: linted from memory too),
-    // and the Python cells of Jupyter notebooks (synced as notebooks: the server lints a notebook as one program).
+    // Text documents of these schemes (workspace.ts), and the Python cells of Jupyter notebooks
+    // (synced as notebooks: the server lints a notebook as one program).
     documentSelector: [
-      ...LANGUAGES.flatMap((language) => [
-        { scheme: 'file', language },
-        { scheme: 'untitled', language },
-        { scheme: 'vscode-vfs', language },
-        { scheme: 'vscode-remote', language },
-      ]),
+      ...LANGUAGES.flatMap((language) => DOCUMENT_SCHEMES.map((scheme) => ({ scheme, language }))),
       ...NOTEBOOK_CELL_SELECTOR,
     ],
     synchronize: { configurationSection: 'nabla' },

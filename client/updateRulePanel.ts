@@ -7,6 +7,7 @@ import type { BaseLanguageClient as LanguageClient } from 'vscode-languageclient
 import { ErrorCodes, ResponseError } from 'vscode-languageclient';
 import { EXPLAIN_METHOD, explanationToPanel, type ExplainParams } from './explain';
 import { InlineStyles, panelBody, panelHtml, type PanelContent } from './render/panelHtml';
+import { DOCUMENT_SCHEMES } from './workspace';
 
 export const SHOW_UPDATE_RULE_COMMAND = 'nabla.showUpdateRule';
 const VIEW_TYPE = 'nabla.updateRule';
@@ -65,7 +66,7 @@ export class UpdateRulePanel implements vscode.Disposable {
   }
 
   private accepts(editor: vscode.TextEditor | undefined): editor is vscode.TextEditor {
-    return !!editor && this.languages.includes(editor.document.languageId) && ['file', 'untitled'].includes(editor.document.uri.scheme);
+    return !!editor && this.languages.includes(editor.document.languageId) && DOCUMENT_SCHEMES.includes(editor.document.uri.scheme);
   }
 
   private async refresh(editor: vscode.TextEditor | undefined): Promise<void> {

@@ -8,6 +8,13 @@ import { LINT_WORKSPACE_NEEDS_DISK, LINT_WORKSPACE_REQUEST, type LintWorkspaceRe
 export const LINT_WORKSPACE_COMMAND = 'nabla.lintWorkspace';
 export const SHOW_OUTPUT_COMMAND = 'nabla.showOutput';
 
+/**
+ * URI schemes of the text documents the server lints: files on disk, unsaved files, files of
+ * virtual workspaces (vscode.dev, github.dev: linted from memory; no project file there), and files
+ * of a remote workspace as a browser sees them (code-server, Codespaces: linted from memory too).
+ */
+export const DOCUMENT_SCHEMES = ['file', 'untitled', 'vscode-vfs', 'vscode-remote'];
+
 /** Notebook cells the server lints: Python cells of Jupyter notebooks (synced as notebooks, not as text). */
 export const NOTEBOOK_CELL_SELECTOR = [{ notebook: { notebookType: 'jupyter-notebook' }, language: 'python' }];
 
