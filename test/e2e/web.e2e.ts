@@ -6,7 +6,7 @@
 //   Lint Workspace cannot run, and has no Node in it;
 // - the packaged .vsix in code-server's web worker extension host (the `remote.extensionKind`
 //   setting sends it there, as vscode.dev has no other): a squiggle, a hover with typeset math,
-//   Lint Workspace's message, and no Node process for Nabla's server.
+//   the update-rule panel, Lint Workspace's message, and no Node process for Nabla's server.
 // Run with `npm run test:e2e`.
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -16,7 +16,7 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { initEngine, lintText } from '../../server/engine';
 import { LINT_WORKSPACE_NEEDS_DISK, LINT_WORKSPACE_REQUEST } from '../../server/lsp/protocol';
-import { goToLine, hoverOver, openFromExplorer, squiggles } from './editor';
+import { goToLine, hoverOver, openFromExplorer, squiggles, textPosition } from './editor';
 import { chromiumPath, repoRoot, resultsDir, startSession, stopSession, type Session } from './harness';
 
 // Browser globals, for the functions that run in the page only (tsconfig has no DOM library).
@@ -159,6 +159,15 @@ describe('Nabla in a browser: the language server in a web worker (dist/browser/
   });
 });
 
+/** Runs a command from the Command Palette, as a user would. */
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press('F1');
+  await page.locator('.quick-input-widget input').waitFor();
+  await page.keyboard.type(title);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor();
+  await page.keyboard.press('Enter');
+}
+
 describe("Nabla in a browser: the web extension in code-server's web worker extension host", function () {
   this.timeout(180_000);
   let session: Session | undefined;
@@ -214,12 +223,27 @@ describe("Nabla in a browser: the web extension in code-server's web worker exte
     assert.match(text, /NB101/, text);
   });
 
+  it('shows the update rule in a webview, typeset by KaTeX', async () => {
+    // The cursor on the faulty update (the panel shows the math at the cursor).
+    const at = await textPosition(page(), 38, 'np.sum');
+    await page().mouse.click(at.x, at.y);
+    await runCommand(page(), 'Nabla: Show Update Rule');
+    await page().locator('.tab', { hasText: 'Nabla: Update Rule' }).waitFor({ timeout: 30_000 });
+    // The webview's document is in a frame of a frame; its math is KaTeX's HTML with the font loaded.
+    const deadline = Date.now() + 30_000;
+    let found = false;
+    while (!found && Date.now() < deadline) {
+      for (const frame of page().frames()) {
+        const count = await frame.locator('.katex').count().catch(() => 0);
+        if (count > 0) found = true;
+      }
+      if (!found) await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    assert.ok(found, 'no KaTeX in any frame of the update-rule panel');
+  });
+
   it('says that Lint Workspace needs the files on disk', async () => {
-    await page().keyboard.press('F1');
-    await page().locator('.quick-input-widget input').waitFor();
-    await page().keyboard.type('Nabla: Lint Workspace');
-    await page().locator('.quick-input-list .monaco-list-row', { hasText: 'Nabla: Lint Workspace' }).first().waitFor();
-    await page().keyboard.press('Enter');
+    await runCommand(page(), 'Nabla: Lint Workspace');
     await page().locator('.notification-toast', { hasText: 'Lint Workspace needs the files on disk' }).waitFor({ timeout: 30_000 });
   });
 
