@@ -146,6 +146,22 @@ describe('Nabla in a browser: the language server in a web worker (dist/browser/
     assert.ok(got.includes('NB101@37:10'), got.join(', ')); // dW += reg * np.sum(W * W), line 38
   });
 
+  it('publishes the same findings as the engine in Node for every example, Python, TypeScript and JavaScript', async () => {
+    await initEngine();
+    const languages: Record<string, 'python' | 'typescript' | 'javascript'> = { '.py': 'python', '.ts': 'typescript', '.js': 'javascript' };
+    for (const name of fs.readdirSync(path.join(repoRoot, 'examples')).sort()) {
+      const language = languages[path.extname(name)];
+      if (!language || name === 'numpy_softmax_wrong.py') continue;
+      const exampleText = fs.readFileSync(path.join(repoRoot, 'examples', name), 'utf8');
+      const exampleUri = `file:///workspace/${name}`;
+      await client.notify('textDocument/didOpen', { textDocument: { uri: exampleUri, languageId: language, version: 1, text: exampleText } });
+      const published = await client.notification('textDocument/publishDiagnostics', (params) => params.uri === exampleUri && params.version === 1);
+      const expected = lintText(exampleText, { language }).findings.map((f) => `${f.code}@${f.range.start.line}:${f.range.start.character}`);
+      const got = published.diagnostics.map((d: any) => `${d.code}@${d.range.start.line}:${d.range.start.character}`);
+      assert.deepEqual(got.sort(), expected.sort(), name);
+    }
+  });
+
   it('hovers with the math, in TeX for the client to typeset and in Unicode', async () => {
     const { result } = await client.request('textDocument/hover', { textDocument: { uri }, position: { line: 37, character: 20 } });
     const markdown: string = result.contents.value;
