@@ -4,7 +4,7 @@ import { parseSteps, withoutKeptTrees, type DocumentAnalysis, type ParseCache, t
 import { mayHoldTrainingMath } from './prefilter';
 import type { Span } from './ir';
 import { LineIndex } from './lineIndex';
-import { initParsers, parse, ParseGaveUp } from './parse';
+import { initParsers, parse, ParseGaveUp, type WasmLoader } from './parse';
 import { Program } from './program';
 import type { Project } from './project';
 import { fileIdOf, makeSourceFile, type SourceFile } from './source';
@@ -22,6 +22,7 @@ export { mayHoldTrainingMath } from './prefilter';
 export { ParseCache, type DocumentAnalysis } from './document';
 export { applicableFixes, applyEdits, selectFixes, type CellTextEdit } from './fixes';
 export { Project, type ProjectHost, type ProjectOptions } from './project';
+export type { WasmLoader } from './parse';
 export { cellLines, codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
 export type { CellLabel, CellLayout, CellSource, ConcatenatedNotebook, NotebookFinding, NotebookOutcome } from './notebook';
 
@@ -31,9 +32,12 @@ export type { CellLabel, CellLayout, CellSource, ConcatenatedNotebook, NotebookF
  */
 export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
 
-/** Loads the WASM parsers. Await once before calling `lintText`. */
-export function initEngine(): Promise<void> {
-  return initParsers();
+/**
+ * Loads the WASM parsers. Await once before calling `lintText`. `load` gives the bytes of a WASM
+ * file by name (a browser worker fetches them from the extension); without it they are read from disk.
+ */
+export function initEngine(load?: WasmLoader): Promise<void> {
+  return initParsers(load);
 }
 
 function matchesCode(code: string, patterns: string[]): boolean {

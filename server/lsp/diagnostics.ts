@@ -13,6 +13,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { languageForDocument, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
 import type { Steps } from '../engine/stepwise';
 import { toDiagnostics, toLintOptions, toLogMessage } from './convert';
+import { nextTurn } from './turn';
 import { Sessions, type DocumentSession, type LintedVersion } from './session';
 import type { NablaSettings } from './settings';
 
@@ -56,10 +57,6 @@ function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
-/** Resolves after pending I/O (incoming messages) has been handled. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 export class DiagnosticScheduler {
   readonly sessions = new Sessions();

@@ -11,7 +11,7 @@ import { explainIn, type Explanation } from '../engine/explain';
 import { cellLabel, toCellDiagnostic, toCellExplanation, withIgnoreEdits, type CellLayout } from './convert';
 import { DiagnosticScheduler } from './diagnostics';
 import type { NablaSettings } from './settings';
-import { withAnalysis } from './workspaceIndex';
+import { withAnalysis } from './documentsOnly';
 
 /** What the server advertises: Jupyter notebooks, Python cells. */
 export const NOTEBOOK_SELECTOR = [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }];
