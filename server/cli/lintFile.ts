@@ -336,19 +336,27 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
     return { findings: [], notices: [{ kind: 'skipped', message: 'skipped: not a Python, TypeScript, JavaScript or notebook file' }], checked: false };
   }
 
+  // Read synchronously: the lint that follows is synchronous too, and a thread that waited for the
+  // file system between files would idle (four thread-pool round trips per file).
   let buffer: Buffer;
-  let handle: fs.promises.FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await fs.promises.open(filePath, 'r');
-    // Size from the open handle, so a huge file is never read into memory.
-    const { size } = await handle.stat();
+    fd = fs.openSync(filePath, 'r');
+    // Size from the open descriptor, so a huge file is never read into memory.
+    const { size } = fs.fstatSync(fd);
     const limit = rawSizeLimit(filePath, options.maxFileSize);
     if (size > limit) return tooLarge(size, limit, notebook);
-    buffer = await handle.readFile();
+    buffer = fs.readFileSync(fd);
   } catch (error) {
     return { findings: [], notices: [], checked: false, error: describeError(error) };
   } finally {
-    await handle?.close().catch(() => undefined);
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // nothing to do: the descriptor is gone either way
+      }
+    }
   }
 
   const notices: FileNotice[] = [];
