@@ -19,6 +19,9 @@ import { nb302PenaltyAfterBackward } from './nb302-penalty-after-backward';
 import { nb303PenaltyWithoutGradient } from './nb303-penalty-without-gradient';
 import { nb304PenaltyNeverUsed } from './nb304-penalty-never-used';
 import { nb305AddLossPitfall } from './nb305-add-loss-pitfall';
+import { nb401BiasCorrection } from './nb401-bias-correction';
+import { nb402SecondMoment } from './nb402-second-moment';
+import { nb403AverageNotAveraging } from './nb403-average-not-averaging';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -42,6 +45,9 @@ export const allRules: Rule[] = [
   nb303PenaltyWithoutGradient,
   nb304PenaltyNeverUsed,
   nb305AddLossPitfall,
+  nb401BiasCorrection,
+  nb402SecondMoment,
+  nb403AverageNotAveraging,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

@@ -1,0 +1,235 @@
+// The mistakes of hand-written optimizer steps (NB401–NB405), read off their normal form
+// (optimizerSteps.ts). Each check compares the step with the math of its family, by data flow:
+// which state sits in which denominator, which β weights which state, where the step count is
+// incremented. Rules only report what this finds.
+import type { Span } from '../ir';
+import type { Facts } from './index';
+import { spanKey } from './program';
+import { atomsOf, constant, mentions, polyEquals, sub, sym, type Atom, type Poly } from '../../math/poly';
+import { correctionSite, optimizerSteps, proportional, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
+import { isLearningRateName } from './roles';
+
+export interface OptimizerFinding {
+  code: 'NB401' | 'NB402' | 'NB403' | 'NB404' | 'NB405';
+  span: Span;
+  message: string;
+  severity?: 'error' | 'warning';
+  related?: { span: Span; message: string }[];
+}
+
+const cache = new WeakMap<Facts, OptimizerFinding[]>();
+
+export function optimizerFindings(facts: Facts): OptimizerFinding[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  const seen = new Set<string>();
+  const push = (f: OptimizerFinding): void => {
+    const key = `${f.code}|${spanKey(f.span)}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    found!.push(f);
+  };
+  for (const step of optimizerSteps(facts)) {
+    biasCorrection(facts, step, push);
+    secondMoment(facts, step, push);
+    averages(facts, step, push);
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+/** A key as the code writes it (`group["betas"][0]` → `group['betas'][0]` in Python). */
+function show(facts: Facts, key: string): string {
+  return facts.language === 'python' ? key.replace(/"/g, "'") : key;
+}
+
+const stateText = (facts: Facts, s: StateUpdate): string => facts.source(s.eq.target.span);
+
+function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undefined {
+  return [...step.states.values()].find((s) => s.average && s.beta === beta);
+}
+
+// ------------------------------------------------------------------ NB401
+
+function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const p of step.params) {
+    for (const term of stepTerms(step, p)) {
+      for (const c of term.corrections) {
+        const site = correctionSite(step, c.key);
+        if (!site) continue;
+        const owner = averageWithBeta(step, c.beta);
+        const divides = (!c.inDenominator && c.power < 0) || (c.inDenominator && c.power > 0);
+        // 1 − β with no step count: a constant, not a bias correction.
+        if (c.exp === undefined && owner) {
+          const b = show(facts, c.beta);
+          push({
+            code: 'NB401',
+            span: site.span,
+            message: `the bias correction ${facts.source(site.span)} of ${stateText(facts, owner)} is missing the step count: it divides by the same constant every step, and the early steps stay biased toward 0. Write 1 - ${b} ** t, with t the number of steps taken (1 on the first step)`,
+          });
+          continue;
+        }
+        if (!c.exp || !divides) continue;
+        // 1 − βᵗ with t = 0 on the first step: a division by zero.
+        const t = c.exp.length === 1 && c.exp[0].c === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].n === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
+        if (t === undefined) continue;
+        const incremented = step.counters.get(t);
+        const inits = step.initial(t);
+        const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
+        const zeroLoop = incremented === undefined && step.zeroLoops.has(t);
+        if (zeroCounter || zeroLoop) {
+          const tt = show(facts, t);
+          push({
+            code: 'NB401',
+            span: site.span,
+            severity: 'error',
+            message: zeroLoop
+              ? `${tt} is 0 on the first iteration, so ${facts.source(site.span)} is 0 and the bias correction divides by zero: the first step is NaN. Count steps from 1 (range(1, n + 1), or ${tt} + 1 in the exponent)`
+              : `${tt} starts at 0 and is incremented only after ${facts.source(site.span)}, so the first bias correction divides by zero and the first step is NaN. Increment ${tt} before the correction (${tt} += 1 first)`,
+          });
+        }
+      }
+      // The wrong β: a state corrected by another state's 1 − βᵗ.
+      const outerDividing = term.corrections.filter((c) => c.exp && !c.inDenominator && c.power < 0);
+      for (const n of term.numerator) {
+        const s = step.states.get(n.key);
+        if (!s?.beta) continue;
+        wrongBeta(facts, step, s, outerDividing, push);
+      }
+      for (const d of term.denominator) {
+        if (!d.sqrt) continue;
+        const s = step.states.get(d.key);
+        if (!s?.beta) continue;
+        const own = term.corrections.filter((c) => c.exp && ((c.inDenominator && c.power > 0) || (!c.inDenominator && c.power > 0)));
+        wrongBeta(facts, step, s, own, push);
+      }
+    }
+  }
+}
+
+function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, corrections: { beta: string; key: string }[], push: (f: OptimizerFinding) => void): void {
+  if (corrections.length === 0 || corrections.some((c) => c.beta === s.beta)) return;
+  for (const c of corrections) {
+    const other = averageWithBeta(step, c.beta);
+    const site = correctionSite(step, c.key);
+    if (!other || other === s || !site) continue;
+    push({
+      code: 'NB401',
+      span: site.span,
+      message: `${stateText(facts, s)} is averaged with ${show(facts, s.beta!)} but bias-corrected with ${show(facts, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, s.beta!)} ** t`,
+      related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, s.beta!)} here` }],
+    });
+  }
+}
+
+// ------------------------------------------------------------------ NB402
+
+function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const p of step.params) {
+    for (const term of stepTerms(step, p)) {
+      for (const d of term.denominator) {
+        const v = step.states.get(d.key);
+        if (!v || !v.self || v.adds.length !== 1) continue;
+        // Adam's denominator: the one state (scaled, corrected) plus a constant ε; `m² + ρ·s` is another method's.
+        if (d.inner && !onlyStatePlusConstant(step, d.factor.atom, d.key)) continue;
+        const x = v.adds[0].x;
+        const firstMoments = term.numerator.map((n) => step.states.get(n.key)).filter((s): s is StateUpdate => s !== undefined && s !== v);
+        // The numerator's own tensor: m's increment, or the gradient itself (AdaGrad, RMSprop).
+        const numeratorTensors: Poly[] = firstMoments.flatMap((m) => m.adds.map((a) => a.x));
+        const directly = x.length === 1 && x[0].fs.length === 1 && x[0].fs[0].n === 1 && term.mono.fs.some((f) => f.key === x[0].fs[0].key && f.n === 1);
+        if (d.sqrt) {
+          const same = numeratorTensors.some((y) => polyEquals(y, x)) || directly;
+          const linear = x.length === 1 && x[0].fs.length === 1 && x[0].fs[0].n === 1 && x[0].fs[0].atom.k === 'sym';
+          if (!same || !linear) continue;
+          push({
+            code: 'NB402',
+            span: v.eq.spans[0],
+            message: `${stateText(facts, v)} accumulates the gradient itself, not its square, yet the step divides by its square root: the second moment must average g², as in ${stateText(facts, v)} = β₂·${stateText(facts, v)} + (1 − β₂)·g·g`,
+            related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: 'the step divides by its square root here' }],
+          });
+          continue;
+        }
+        const base = squaredBase(x);
+        if (!base) continue;
+        // Adam's shape: a bias-corrected first moment over a bias-corrected average of g². A raw
+        // gradient over an average of g² with no root is a diagonal natural-gradient (Fisher) step.
+        const readsBase = firstMoments.some((m) => m.average && m.adds.some((a) => a.x.length === 1 && a.x[0].fs.length === 1 && a.x[0].fs[0].key === base && a.x[0].fs[0].n === 1));
+        const vCorrected = v.beta !== undefined && term.corrections.some((c) => c.beta === v.beta && c.exp !== undefined);
+        if (!readsBase || !vCorrected) continue;
+        push({
+          code: 'NB402',
+          span: p.eq.spans[p.eq.spans.length - 1],
+          message: `the step divides by ${stateText(facts, v)}, an average of squared gradients, without its square root: the update then scales as 1/g instead of staying near the learning rate. Divide by the square root (np.sqrt(v) + eps, v.sqrt().add_(eps))`,
+          related: [{ span: v.eq.spans[0], message: `${stateText(facts, v)} averages squared gradients here` }],
+        });
+      }
+    }
+  }
+}
+
+/** The sum in `1/(…)` has one term that reads state (the state `key`, alone) and others that read none. */
+function onlyStatePlusConstant(step: OptimizerStep, atom: Atom, key: string): boolean {
+  const arg = atom.k === 'inv' ? atom.arg : atom.k === 'fn' ? atom.args[0] : undefined;
+  if (!arg) return true;
+  let withState = 0;
+  for (const m of arg) {
+    const keys = new Set<string>();
+    for (const f of m.fs) for (const a of atomsOf([{ c: 1, fs: [f] }])) if (a.k === 'sym' && step.states.has(a.key)) keys.add(a.key);
+    if (keys.size === 0) continue;
+    if (keys.size > 1 || !keys.has(key)) return false;
+    withState++;
+  }
+  return withState === 1;
+}
+
+/** States read in one term of a parameter step together with `s` (m and v of Adam). */
+function partners(step: OptimizerStep, s: StateUpdate): StateUpdate[] {
+  const out = new Set<StateUpdate>();
+  for (const p of step.params)
+    for (const t of stepTerms(step, p)) {
+      const keys = [...t.numerator.map((n) => n.key), ...t.denominator.map((d) => d.key)];
+      if (!keys.includes(s.eq.key)) continue;
+      for (const k of keys) {
+        const o = step.states.get(k);
+        if (o && o !== s) out.add(o);
+      }
+    }
+  return [...out];
+}
+
+// ------------------------------------------------------------------ NB403
+
+function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  const states = [...step.states.values()];
+  for (const s of states) {
+    if (!s.self || !s.beta || s.average || s.adds.length === 0) continue;
+    const beta = s.beta;
+    const others = partners(step, s).filter((o) => o.average && o.beta && o.beta !== beta);
+    const corrected = step.corrections.some((c) => c.beta === beta && c.exp !== undefined);
+    // β where 1 − β belongs: T = β·T + β·X.
+    if (s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected)) {
+      push({
+        code: 'NB403',
+        span: s.eq.spans[0],
+        message: `${stateText(facts, s)} is not a moving average: its old value and what it adds are both weighted by ${show(facts, beta)}, so the weights sum to 2·${show(facts, beta)}, not 1. The new value takes 1 - ${show(facts, beta)}: ${stateText(facts, s)} = ${show(facts, beta)} * ${stateText(facts, s)} + (1 - ${show(facts, beta)}) * …`,
+      });
+      continue;
+    }
+    // The other state's β: T = β₁·T + (1 − β₂)·X.
+    for (const o of others) {
+      const oneMinus = sub(constant(1), sym(o.beta!));
+      if (!s.adds.some((a) => proportional(a.b, oneMinus) !== undefined)) continue;
+      if (mentions(oneMinus, beta)) continue;
+      push({
+        code: 'NB403',
+        span: s.eq.spans[0],
+        message: `${stateText(facts, s)} keeps ${show(facts, beta)} of its old value but adds 1 - ${show(facts, o.beta!)}, the weight of ${stateText(facts, o)}: the weights do not sum to 1. It takes 1 - ${show(facts, beta)}`,
+        related: [{ span: o.eq.spans[0], message: `${stateText(facts, o)} is averaged with ${show(facts, o.beta!)} here` }],
+      });
+      break;
+    }
+  }
+}
+
+export { isLearningRateName };
