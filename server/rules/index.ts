@@ -22,6 +22,8 @@ import { nb305AddLossPitfall } from './nb305-add-loss-pitfall';
 import { nb401BiasCorrection } from './nb401-bias-correction';
 import { nb402SecondMoment } from './nb402-second-moment';
 import { nb403AverageNotAveraging } from './nb403-average-not-averaging';
+import { nb404LearningRateTwice } from './nb404-learning-rate-twice';
+import { nb405DecayOnMoment } from './nb405-decay-on-moment';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -48,6 +50,8 @@ export const allRules: Rule[] = [
   nb401BiasCorrection,
   nb402SecondMoment,
   nb403AverageNotAveraging,
+  nb404LearningRateTwice,
+  nb405DecayOnMoment,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

@@ -924,6 +924,7 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
   let receiver: Expr | undefined;
   let args = call.args;
   let inPlace = false;
+  let foreach = false;
   if (callee.kind === 'name') {
     if (!STEP_BUILTINS.has(callee.name)) return undefined;
     name = callee.name;
@@ -934,6 +935,7 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
     name = callee.name;
     if (module && name.startsWith('_foreach_')) {
       name = name.slice('_foreach_'.length);
+      foreach = true;
       receiver = args[0];
       args = args.slice(1);
     } else if (module) {
@@ -976,7 +978,7 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
     case 'addcmul':
     case 'addcdiv': {
       // `addcmul_(t1, t2, value=v)`; the old `addcmul_(v, t1, t2)`; `_foreach_addcmul_(vs, t1s, t2s, v)`.
-      const old = a0 && a0.op === 'num' && a2 !== undefined;
+      const old = a2 !== undefined && !foreach;
       const [t1, t2, v] = old ? [a1, a2, a0] : [a0, a1, a2 ?? e(kw('value'))];
       if (!t1 || !t2) return undefined;
       value = { op: '+', left: r, right: times(v, { op: name === 'addcmul' ? '*' : '/', left: t1, right: t2 }) };

@@ -6,8 +6,10 @@ import type { Span } from '../ir';
 import type { Facts } from './index';
 import { spanKey } from './program';
 import { atomsOf, constant, mentions, polyEquals, sub, sym, type Atom, type Poly } from '../../math/poly';
-import { correctionSite, optimizerSteps, proportional, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
-import { isLearningRateName } from './roles';
+import { correctionSite, groupByTensor, optimizerSteps, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
+import { isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate } from './roles';
+import { someExpr } from './scope';
+import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
 
 export interface OptimizerFinding {
   code: 'NB401' | 'NB402' | 'NB403' | 'NB404' | 'NB405';
@@ -30,10 +32,14 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     seen.add(key);
     found!.push(f);
   };
-  for (const step of optimizerSteps(facts)) {
+  for (const full of optimizerSteps(facts)) {
+    // Equations written in branches that may exclude each other are not checked.
+    const step: OptimizerStep = { ...full, states: new Map([...full.states].filter(([, s]) => !s.eq.branched)), params: full.params.filter((p) => !p.eq.branched) };
     biasCorrection(facts, step, push);
     secondMoment(facts, step, push);
     averages(facts, step, push);
+    learningRate(facts, step, push);
+    decayOnMoments(facts, step, push);
   }
   cache.set(facts, found);
   return found;
@@ -232,4 +238,123 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
   }
 }
 
-export { isLearningRateName };
+
+// ------------------------------------------------------------------ NB404
+
+/** The learning rate applied twice (η² in one term, or η in a state that the step multiplies by η again), or not at all. */
+function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  const betas = new Set([...step.states.values()].map((s) => s.beta).filter((b): b is string => b !== undefined));
+  const lrIn = (m: { fs: { atom: { k: string; key?: string }; n: number }[] }): { key: string; n: number }[] =>
+    m.fs.filter((f) => f.atom.k === 'sym' && f.n > 0 && !betas.has(f.atom.key!) && !step.states.has(f.atom.key!) && isLearningRateSymbol(f.atom.key!)).map((f) => ({ key: f.atom.key!, n: f.n }));
+  let anyLr = false;
+  for (const p of step.params) {
+    const span = p.eq.spans[p.eq.spans.length - 1];
+    for (const term of stepTerms(step, p)) {
+      const own = lrIn(term.mono);
+      if (own.length > 0) anyLr = true;
+      // η² in one write (a product of two writes, such as decay then step, holds η² legitimately).
+      const twice = p.eq.spans.length === 1 ? own.find((x) => x.n >= 2) : undefined;
+      if (twice) {
+        push({ code: 'NB404', span, message: `the step multiplies by ${show(facts, twice.key)} twice (${show(facts, twice.key)}²): the learning rate is applied once, as in w -= ${show(facts, twice.key)} * update` });
+        continue;
+      }
+      // The term is scalars × one decaying buffer (`lr * v`), nothing else that changes.
+      const plain = term.numerator.length === 1 && term.mono.fs.every((f) => (f.atom.k === 'sym' && (f.atom.key === term.numerator[0].key || !step.states.has(f.atom.key))) || f.atom.k === 'inv' || f.atom.k === 'pow' || (f.atom.k === 'fn' && f.atom.fn === 'sqrt'));
+      for (const n of plain ? term.numerator : []) {
+        const s = step.states.get(n.key);
+        if (!s || s.adds.length === 0 || !s.self || !s.beta) continue;
+        const inState = own.find((x) => s.adds.every((a) => a.x.some((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === x.key && f.n > 0))));
+        if (!inState) continue;
+        push({
+          code: 'NB404',
+          span,
+          message: `${stateText(facts, s)} already accumulates ${show(facts, inState.key)}·g, and the step multiplies it by ${show(facts, inState.key)} again: the learning rate is applied twice (η²). Apply it once: either in ${stateText(facts, s)} (w += ${stateText(facts, s)}) or in the step (${stateText(facts, s)} accumulates g)`,
+          related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} accumulates ${show(facts, inState.key)}·g here` }],
+        });
+      }
+    }
+  }
+  // No learning rate at all: the step reads none, and its optimizer takes one that nothing reads.
+  if (anyLr || step.params.length === 0) return;
+  if ([...step.states.values()].some((s) => s.adds.some((a) => a.x.some((m) => lrIn(m).length > 0)))) return;
+  if (!step.params.every((p) => stepTerms(step, p).every((t) => t.numerator.length > 0))) return;
+  if (step.inlined || readsLearningRate(step.fn.body)) return;
+  const knob = learningRateKnob(step);
+  if (!knob) return;
+  const p = step.params[0];
+  push({
+    code: 'NB404',
+    span: p.eq.spans[p.eq.spans.length - 1],
+    message: `the step never applies the learning rate: ${knob} is taken but nothing in the step reads it, so every update has the size of the raw direction. Multiply the update by it`,
+  });
+}
+
+/** Whether a function body mentions a learning rate anywhere (a call the analysis cannot see into may use it). */
+function readsLearningRate(body: import('../ir').Stmt[]): boolean {
+  let found = false;
+  const test = (e: import('../ir').Expr): boolean => {
+    const name = e.kind === 'name' ? e.name : e.kind === 'attr' ? e.name : e.kind === 'str' ? e.value : undefined;
+    return name !== undefined && mayNameLearningRate(name);
+  };
+  const visit = (stmts: import('../ir').Stmt[]): void => {
+    for (const st of stmts) {
+      if (found) return;
+      const exprs = st.kind === 'assign' ? [...st.targets, st.value] : st.kind === 'expr' ? [st.expr] : st.kind === 'return' && st.value ? [st.value] : st.kind === 'for' ? [st.iter] : st.kind === 'block' ? st.heads : [];
+      if (exprs.some((e) => someExpr(e, test))) found = true;
+      if (st.kind === 'for' || st.kind === 'block' || st.kind === 'function') visit(st.body);
+    }
+  };
+  visit(body);
+  return found;
+}
+
+/** The learning-rate parameter of the step's class constructor (or of the step function itself). */
+function learningRateKnob(step: OptimizerStep): string | undefined {
+  const own = step.fn.params.find((p) => isLearningRateSymbol(p.name));
+  if (own) return own.name;
+  const cls = step.fn.cls;
+  if (!cls) return undefined;
+  for (const name of ['__init__', 'constructor']) {
+    const init = cls.scope.functions.get(name);
+    const p = init?.params.find((x) => isLearningRateSymbol(x.name));
+    if (p) return p.name;
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------ NB405
+
+/** A moment scaled by (1 − c) with c a decay strength: the decay meant for the weights is applied to the moment. */
+function decayOnMoments(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const s of step.states.values()) {
+    if (!s.self || s.self.length < 2 || s.average) continue;
+    // a = β·(1 − c): every monomial holds the same β once.
+    const first = s.self[0].fs.filter((f) => f.atom.k === 'sym' && f.n === 1).map((f) => f.atom.k === 'sym' ? f.atom.key : '');
+    for (const beta of first) {
+      if (!s.self.every((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === beta && f.n === 1))) continue;
+      const rest = divPoly(s.self, sym(beta));
+      if (!rest) continue;
+      const one = rest.find((m) => m.fs.length === 0);
+      if (!one || numeric([one]) !== 1) continue;
+      // The moment was an average m ← β·m + (1 − β)·X, then scaled as a whole by (1 − c).
+      const scaled = mulPoly(sub(constant(1), sym(beta)), rest);
+      const scalars = new Set([beta]);
+      for (const a of atomsOf(rest)) if (a.k === 'sym') scalars.add(a.key);
+      const split = splitSelf(s.eq.value, s.eq.key);
+      const adds = split ? groupByTensor(split.rest, scalars) : [];
+      if (adds.length === 0 || !adds.every((a) => proportional(a.b, scaled) !== undefined)) continue;
+      if (!partners(step, s).length && !step.params.some((p) => stepTerms(step, p).some((t) => t.numerator.some((n) => n.key === s.eq.key)))) continue;
+      const c = sub(constant(1), rest);
+      const decay = c.some((m) => m.fs.some((f) => f.atom.k === 'sym' && isDecayStrengthSymbol(f.atom.key)));
+      if (!decay) continue;
+      push({
+        code: 'NB405',
+        span: s.eq.spans[s.eq.spans.length - 1],
+        message: `${stateText(facts, s)} is shrunk by the weight decay each step, not the weights: decay applied to a moment only rescales the update, and the weights are never pulled toward 0. Apply it to the parameter (p.mul_(1 - lr * weight_decay), or w -= lr * weight_decay * w)`,
+        related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged here` }],
+      });
+      break;
+    }
+  }
+  void add;
+}

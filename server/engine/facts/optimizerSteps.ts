@@ -29,8 +29,12 @@ export interface Equation {
   spans: Span[];
   /** The first write's place in the function's order of evaluation. */
   order: number;
+  /** The last write's place. */
+  last: number;
   /** The target as written at the first write. */
   target: Expr;
+  /** Written in two `if` blocks that may exclude each other: its composed value is not trusted. */
+  branched?: true;
 }
 
 /** A β-weighted update of a state: self coefficient `a`, and what it adds, grouped by tensor part X. */
@@ -77,6 +81,8 @@ export interface OptimizerStep {
   /** Numbers the file assigns to each key anywhere (a step count's initial value). */
   initial: (key: string) => number[];
   family?: string;
+  /** The step reads some of its math through helpers of the project. */
+  inlined: boolean;
 }
 
 const cache = new WeakMap<Facts, OptimizerStep[]>();
@@ -332,6 +338,7 @@ class Evaluator {
     if (!target || target.constructs || target.fn === this.fn) return undefined;
     const fn = target.fn;
     if (!this.facts.program.parsedOf(fn.span)) return undefined;
+    this.inlinedAny = true;
     const params = fn.isMethod && target.receiver ? fn.params.slice(1) : fn.params;
     const inner: Env = { values: new Map() };
     params.forEach((p, i) => {
@@ -381,11 +388,18 @@ class Evaluator {
       return;
     }
     if (target.kind === 'name') {
+      const branch = this.branches[this.branches.length - 1];
+      const before = this.localBranch.get(key);
+      this.localBranch.set(key, branch);
+      // `if …: step_size = a` / `else: step_size = b`: which one holds is not known.
+      if (before !== undefined && branch !== undefined && before !== branch && !this.branches.includes(before) && env.values.has(key)) value = this.fresh();
       env.values.set(key, value);
       this.defSpans.set(key, span);
       if (value.length > 1) this.localValues.add(polyKey(value));
     }
   }
+
+  private readonly localBranch = new Map<string, Stmt | undefined>();
 
   /** The normal forms of the values locals were given (a state's new value computed before it is stored). */
   readonly localValues = new Set<string>();
@@ -395,15 +409,27 @@ class Evaluator {
   /** Values the function returns (each item of a returned tuple), with where they were computed. */
   readonly returned: { value: Poly; span: Span }[] = [];
 
+  /** The `if` blocks being evaluated, innermost last (`elif`/`else` are blocks of their own). */
+  private readonly branches: Stmt[] = [];
+  private readonly branchOf = new Map<string, Stmt | undefined>();
+  /** Set when a call was read through a helper of the project. */
+  inlinedAny = false;
+
   private equation(key: string, value: Poly, target: Expr, span: Span): void {
     const known = this.equations.get(key);
+    const branch = this.branches[this.branches.length - 1];
     if (known) {
+      // Writes in two different `if` blocks may exclude each other (`if amsgrad: … else: …`): not composed.
+      const before = this.branchOf.get(key);
+      if (before !== undefined && branch !== undefined && before !== branch && !this.branches.includes(before)) known.branched = true;
       known.value = substitute(value, key, known.value);
       known.spans.push(span);
+      known.last = this.order++;
       return;
     }
+    this.branchOf.set(key, branch);
     const order = this.order++;
-    this.equations.set(key, { key, value, spans: [span], order, target });
+    this.equations.set(key, { key, value, spans: [span], order, last: order, target });
     // T ← T + 1: a step count.
     if (polyEquals(value, add(sym(key), constant(1)))) this.counters.set(key, order);
   }
@@ -447,10 +473,17 @@ class Evaluator {
         this.eval(s.iter, env);
         return this.block(s.body, env);
       }
-      case 'block':
+      case 'block': {
         for (const h of s.heads) this.eval(h, env);
         if (s.label === 'while') this.loopCarried(s.body, env);
-        return this.block(s.body, env);
+        if (s.label !== 'if') return this.block(s.body, env);
+        this.branches.push(s);
+        try {
+          return this.block(s.body, env);
+        } finally {
+          this.branches.pop();
+        }
+      }
       case 'return': {
         if (!s.value) return undefined;
         if (this.depth === 0 && s.value.kind === 'seq') {
@@ -615,7 +648,8 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   const reads = new Map<string, Set<string>>();
   for (const e of real) {
     const keys = new Set<string>();
-    for (const a of atomsOf(e.value)) if (a.k === 'sym' && a.key !== e.key && ev.equations.has(a.key) && !counterKeys.has(a.key)) keys.add(a.key);
+    // A value read by a later write of another one feeds it (a buffer); one updated only after the read is not its state.
+    for (const a of atomsOf(e.value)) if (a.k === 'sym' && a.key !== e.key && ev.equations.has(a.key) && !counterKeys.has(a.key) && ev.equations.get(a.key)!.order < e.last) keys.add(a.key);
     reads.set(e.key, keys);
   }
   const readByOthers = new Set<string>();
@@ -653,12 +687,12 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       const split = splitSelf(r.value, name);
       if (!split || split.rest.length === 0 || !polyEquals(split.self, constant(1))) continue;
       if (!atomsOf(split.rest).map((a) => a.k === 'sym' && readByOthersOrState(a.key)).some((x) => x)) continue;
-      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self });
+      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self });
     }
   }
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
-  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial: inits };
+  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial: inits, inlined: ev.inlinedAny };
   step.family = familyOf(step);
   return step;
 }
