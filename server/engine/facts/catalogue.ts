@@ -1063,3 +1063,8 @@ function numberOfExpr(e: Expr): number | undefined {
   if (e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num') return -e.arg.value;
   return undefined;
 }
+
+/** The keys a parameter's own gradient is read by in torch (`p.grad`; `p.grad.data` reads the same): the gradient backward() leaves on it. */
+export function parameterGradientKeys(paramKey: string): string[] {
+  return [`${paramKey}.grad`];
+}

@@ -7,6 +7,7 @@ import type { Facts } from './index';
 import { spanKey } from './program';
 import { atomsOf, constant, mentions, polyEquals, sub, sym, type Atom, type Poly } from '../../math/poly';
 import { correctionSite, groupByTensor, optimizerSteps, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
+import { parameterGradientKeys } from './catalogue';
 import { isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate } from './roles';
 import { someExpr } from './scope';
 import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
@@ -253,7 +254,9 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
       const own = lrIn(term.mono);
       if (own.length > 0) anyLr = true;
       // η² in one write (a product of two writes, such as decay then step, holds η² legitimately).
-      const twice = p.eq.spans.length === 1 ? own.find((x) => x.n >= 2) : undefined;
+      // Only in the step of a moment (a state with its own β), not in a running statistic (D-Adaptation's Σ(d·lr)²·g²).
+      const ofMoment = term.numerator.some((n) => step.states.get(n.key)?.beta !== undefined);
+      const twice = p.eq.spans.length === 1 && ofMoment ? own.find((x) => x.n >= 2) : undefined;
       if (twice) {
         push({ code: 'NB404', span, message: `the step multiplies by ${show(facts, twice.key)} twice (${show(facts, twice.key)}²): the learning rate is applied once, as in w -= ${show(facts, twice.key)} * update` });
         continue;
@@ -357,4 +360,70 @@ function decayOnMoments(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
     }
   }
   void add;
+}
+
+// ------------------------------------------------------------------ momentum that climbs (NB102)
+
+export interface ClimbingStep {
+  span: Span;
+  message: string;
+  related: { span: Span; message: string }[];
+}
+
+const climbing = new WeakMap<Facts, ClimbingStep[]>();
+
+/**
+ * A momentum buffer that accumulates +c·∇ (the parameter's own gradient, `p.grad`) and a step that
+ * adds the buffer with a positive factor: `v.mul_(mu).add_(p.grad, alpha=lr); p.add_(v)`, or
+ * `buf.mul_(mu).add_(p.grad); p.add_(buf, alpha=lr)`. The signs are read off the normal form.
+ */
+export function climbingMomentum(facts: Facts): ClimbingStep[] {
+  let found = climbing.get(facts);
+  if (found) return found;
+  found = [];
+  for (const step of optimizerSteps(facts)) {
+    for (const p of step.params) {
+      if (p.eq.branched || !polyEquals(p.self, constant(1))) continue;
+      const grads = new Set(parameterGradientKeys(p.eq.key));
+      let sign = 0;
+      let buffer: StateUpdate | undefined;
+      const terms = stepTerms(step, p);
+      // Plain momentum only: each term is a scalar times one buffer, no denominators or corrections.
+      if (terms.some((term) => term.numerator.length !== 1 || term.denominator.length > 0 || term.corrections.length > 0)) continue;
+      for (const term of terms) {
+        const s = step.states.get(term.numerator[0].key);
+        if (!s || s.eq.branched || !s.beta || !s.self || term.numerator[0].n !== 1) continue;
+        const k = signOf([{ c: term.mono.c, fs: [] }]);
+        // Every monomial of the buffer's increment that holds p.grad: (positive scalars) · p.grad, all of one sign.
+        const split = splitSelf(s.eq.value, s.eq.key);
+        const withGrad = (split?.rest ?? []).filter((m) => m.fs.some((f) => f.atom.k === 'sym' && grads.has(f.atom.key)));
+        if (withGrad.length === 0 || k === 0) continue;
+        if (!withGrad.every((m) => m.fs.every((f) => f.atom.k === 'sym' && (f.n === 1 || !grads.has(f.atom.key))))) continue;
+        const signs = new Set(withGrad.map((m) => Math.sign(m.c)));
+        if (signs.size !== 1) continue;
+        sign = k * [...signs][0];
+        buffer = s;
+      }
+      if (sign <= 0 || !buffer) continue;
+      const pText = facts.source(p.eq.target.span);
+      const vText = stateText(facts, buffer);
+      found.push({
+        span: p.eq.spans[p.eq.spans.length - 1],
+        message: `this step moves ${pText} up the loss gradient: ${vText} accumulates +${pText}.grad and the step adds ${vText} with a positive factor, so training climbs the loss. Either the buffer subtracts the gradient (${vText} = μ·${vText} − lr·g, then ${pText} += ${vText}) or the step subtracts the buffer (${pText} -= lr·${vText})`,
+        related: [{ span: buffer.eq.spans[0], message: `${vText} accumulates the gradient with a + sign here` }],
+      });
+    }
+  }
+  climbing.set(facts, found);
+  return found;
+}
+
+/** +1 or −1 when every monomial of a sum of positive symbols has that sign; 0 otherwise. */
+function signOf(p: Poly): number {
+  if (p.length === 0) return 0;
+  const signs = new Set(p.map((m) => Math.sign(m.c)));
+  if (signs.size !== 1) return 0;
+  // Every symbol is a knob read as positive (a learning rate, a momentum); a power or a reciprocal of one keeps the sign.
+  if (p.some((m) => m.fs.some((f) => f.atom.k !== 'sym'))) return 0;
+  return [...signs][0];
 }

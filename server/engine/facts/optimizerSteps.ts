@@ -392,7 +392,16 @@ class Evaluator {
       const before = this.localBranch.get(key);
       this.localBranch.set(key, branch);
       // `if …: step_size = a` / `else: step_size = b`: which one holds is not known.
-      if (before !== undefined && branch !== undefined && before !== branch && !this.branches.includes(before) && env.values.has(key)) value = this.fresh();
+      const conflict = before !== undefined && branch !== undefined && before !== branch && !this.branches.includes(before) && (env.values.has(key) || this.unknownLocals.has(key));
+      if (conflict) value = this.fresh();
+      // `buf = state.setdefault('momentum_buffer', …)`: a value not seen into is the variable itself, which in-place calls then update.
+      if (!conflict) this.unknownLocals.delete(key);
+      if (conflict) this.unknownLocals.add(key);
+      else if (value.length === 1 && value[0].c === 1 && value[0].fs.length === 1 && value[0].fs[0].atom.k === 'opaque') {
+        env.values.delete(key);
+        this.defSpans.set(key, span);
+        return;
+      }
       env.values.set(key, value);
       this.defSpans.set(key, span);
       if (value.length > 1) this.localValues.add(polyKey(value));
@@ -400,6 +409,8 @@ class Evaluator {
   }
 
   private readonly localBranch = new Map<string, Stmt | undefined>();
+  /** Locals whose value is not known because branches that may exclude each other set it. */
+  private readonly unknownLocals = new Set<string>();
 
   /** The normal forms of the values locals were given (a state's new value computed before it is stored). */
   readonly localValues = new Set<string>();
