@@ -7,10 +7,13 @@
 // imports, or one that imports it: workspaceIndex.ts) is linted again, debounced, when that file
 // changes (`dependencyChanged`). Each document's state is its session (session.ts): what the last
 // lint published (findings, diagnostics, analysis) is kept there for hovers, code actions and
-// fix-all, and a hover for a version not linted yet waits for that lint (`linted`).
+// fix-all, and a hover for a version not linted yet waits for that lint (`linted`), unless the
+// edit since cannot change its answer (`explainEarly`).
 import { MessageType, type CancellationToken, type PublishDiagnosticsParams } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { languageForDocument, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
+import { languageForDocument, lintableText, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
+import { explainAfterEdit } from '../engine/editImpact';
+import type { Explanation } from '../engine/explain';
 import type { Steps } from '../engine/stepwise';
 import { toDiagnostics, toLintOptions, toLogMessage } from './convert';
 import { Sessions, type DocumentSession, type LintedVersion } from './session';
@@ -113,6 +116,29 @@ export class DiagnosticScheduler {
       return await this.waitFor(session, version, deadline, token);
     } finally {
       cancelled?.dispose();
+    }
+  }
+
+  /**
+   * The explanation at `offset` of this version of the document from the analysis the last lint
+   * published for an earlier version, when the edit since cannot change it (engine/editImpact.ts:
+   * the hovered statement does not depend, by data flow, on the one edited); undefined when the
+   * hover must wait for the lint of this version (`linted`). The edit is found by comparing the
+   * published text with `text`, and judged with the tree the session keeps of the published text.
+   */
+  explainEarly(uri: string, version: number, text: string, offset: number, onError?: (error: unknown) => void): { explanation: Explanation | undefined } | undefined {
+    const session = this.sessions.get(uri);
+    const published = session?.published;
+    if (!session || !published?.analysis || published.version >= version) return undefined;
+    const tree = session.parses.treeOf(published.analysis.text, published.language);
+    if (!tree) return undefined;
+    try {
+      const early = explainAfterEdit(published.analysis, tree, lintableText(text), offset, () => published.findings);
+      if (early) this.sessions.touch(session);
+      return early;
+    } catch (error) {
+      onError?.(error);
+      return undefined;
     }
   }
 
