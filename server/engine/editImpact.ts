@@ -72,6 +72,15 @@ function indexOf(a: DocumentAnalysis): StatementIndex {
   return index;
 }
 
+/**
+ * Builds what `explainAfterEdit` reads of an analysis (each top-level statement's names), so the
+ * first hover after the next edit does not pay for it: the language server calls it once its lint
+ * has published. Only a lone document's analysis is indexed (a project file's hovers always wait).
+ */
+export function prepareExplainAfterEdit(a: DocumentAnalysis): void {
+  if (a.file.base === 0 && a.facts.program.parsedFiles().length === 1 && a.module.errors.length === 0) indexOf(a);
+}
+
 /** A string that can be a key, an attribute's name or a command-line flag (a syntax test, not a name list). */
 const KEY_LIKE = /^-{0,2}[A-Za-z_$][\w$.-]*$/;
 

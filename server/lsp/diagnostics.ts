@@ -12,7 +12,7 @@
 import { MessageType, type CancellationToken, type PublishDiagnosticsParams } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { languageForDocument, lintableText, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
-import { explainAfterEdit } from '../engine/editImpact';
+import { explainAfterEdit, prepareExplainAfterEdit } from '../engine/editImpact';
 import type { Explanation } from '../engine/explain';
 import type { Steps } from '../engine/stepwise';
 import { toDiagnostics, toLintOptions, toLogMessage } from './convert';
@@ -230,6 +230,16 @@ export class DiagnosticScheduler {
     session.published = { version, text, language, findings: linted.findings, diagnostics, analysis: linted.analysis };
     this.host.publish({ uri, version, diagnostics }); // empty results too: they clear what an earlier version showed
     if (settings.enable) this.host.linted?.(uri);
+    // Index the analysis for the first hover after the next edit (explainEarly), once published.
+    const analysis = linted.analysis;
+    if (analysis) setImmediate(() => {
+      if (session.published?.analysis !== analysis) return;
+      try {
+        prepareExplainAfterEdit(analysis);
+      } catch (error) {
+        this.host.log(MessageType.Error, `${uri}: could not index the analysis for hovers: ${describe(error)}`);
+      }
+    });
   }
 
   private diagnostics(session: DocumentSession, text: string, language: LanguageId, findings: Finding[]): ReturnType<typeof toDiagnostics> {
