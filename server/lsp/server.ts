@@ -110,6 +110,7 @@ export function startServer(connection: Connection, host: ServerHost, options: S
     engineReady,
     settings: (uri) => project.settings(uri),
     linted: (uri, version, token) => scheduler.linted(uri, version, token),
+    early: (uri, version, text, offset, onError) => scheduler.explainEarly(uri, version, text, offset, onError),
     cell: (uri, position, token, onError) => project.notebooks.explainCell(uri, position, token, onError),
     logError: (message) => log(MessageType.Error, message),
   });
