@@ -5,9 +5,10 @@
 //     which is a deliberate wait, reported apart), on generated 1,000-, 3,000- and 10,000-line
 //     files and on one long real-style training script (bench/trainingScript.ts);
 //   - hover at the server: on an unchanged document (the analysis cached), and the first hover
-//     after an edit;
+//     after an edit elsewhere (a space at the end of a line; a character typed into a name);
 //   - hover markdown rendered at the client (client/render): cold in a fresh process, and warm;
 //   - server RSS with 200 open documents.
+// `node out/bench/lsp.js --editor [edits] [hoverEdits]` runs only the keystroke and hover rows.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -38,8 +39,10 @@ export interface LspResults {
   changeScript: Stats & { lines: number };
   /** Hover request → response at the server on an unchanged 10,000-line document. */
   hover: Stats;
-  /** The first hover after an edit (the analysis redone), 10,000-line document. */
+  /** The first hover after an edit (a space at the end of a line elsewhere), 10,000-line document. */
   hoverAfterEdit: Stats;
+  /** The first hover after a code edit elsewhere (a character typed at the end of a name on another line), 10,000-line document. */
+  hoverAfterCodeEdit: Stats;
   /** Re-parsing the 10,000-line file after a one-character edit: from scratch, and from the old tree (what the server does). */
   reparse10k: { freshMs: Stats; incrementalMs: Stats };
   /** Hover markdown with math, rendered to images by the client. */
@@ -79,6 +82,30 @@ function oneCharEdit(lines: string[], i: number): { range: { start: { line: numb
   const end = lines[line].length;
   lines[line] += ' ';
   return { range: { start: { line, character: end }, end: { line, character: end } }, text: ' ' };
+}
+
+/** A character typed at the end of the last name of a line (a code edit: the name changes). */
+function codeEdit(lines: string[], i: number): ReturnType<typeof oneCharEdit> {
+  for (let k = 0; ; k++) {
+    const line = Math.floor(((((i + k) * 7919) % 997) / 997) * (lines.length - 2));
+    const m = /[A-Za-z_]\w*(?=\W*$)/.exec(lines[line]);
+    if (!m || /^\s*(#|\"\"\"|')/.test(lines[line])) continue;
+    const at = m.index + m[0].length;
+    lines[line] = lines[line].slice(0, at) + 'x' + lines[line].slice(at);
+    return { range: { start: { line, character: at }, end: { line, character: at } }, text: 'x' };
+  }
+}
+
+/** The first hover after each of `count` edits, at hover positions the session has answered before; the lint of each version is awaited before the next edit. */
+async function measureHoversAfterEdits(client: LspTestClient, uri: string, positions: { line: number; character: number }[], count: number, makeEdit: (lines: string[], i: number) => ReturnType<typeof oneCharEdit>): Promise<number[]> {
+  const out: number[] = [];
+  const lines = client.text(uri).split('\n');
+  for (let i = 0; i < count; i++) {
+    await client.change(uri, [makeEdit(lines, i + 500)]);
+    out.push((await hoverOnce(client, uri, positions[i % positions.length])).ms);
+    await client.waitForPublish(uri, (p) => p.version === client.version(uri), 0, 120_000);
+  }
+  return out;
 }
 
 async function measureChanges(client: LspTestClient, uri: string, text: string, count: number): Promise<number[]> {
@@ -134,7 +161,7 @@ function renderMeasurements(markdown: string): LspResults['render'] {
   return { coldFirstHoverMs: stats(cold), warmUncachedMs: stats(uncached), warmCachedMs: stats(cached), formulas };
 }
 
-export async function runLspBench(options: { corpusFiles: string[]; edits?: number; hovers?: number; log?: (s: string) => void }): Promise<LspResults> {
+export async function runLspBench(options: { corpusFiles: string[]; edits?: number; hovers?: number; hoverEdits?: number; editorOnly?: boolean; log?: (s: string) => void }): Promise<LspResults> {
   const log = options.log ?? (() => undefined);
   const text1k = pythonFileOfLines(1000, 1);
   const text10k = pythonFileOfLines(10000, 2);
@@ -146,7 +173,7 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
 
     log('didOpen → diagnostics');
     const open: Record<string, number[]> = { '1000': [], '10000': [] };
-    for (let i = 0; i < 5; i++) {
+    for (let i = 0; i < (options.editorOnly ? 0 : 5); i++) {
       for (const [lines, text] of [['1000', text1k], ['10000', text10k]] as const) {
         const uri = `file:///bench/open_${lines}_${i}.py`;
         open[lines].push(await openAndWait(client, uri, `${text}# copy ${i}\n`)); // a new text each time
@@ -183,20 +210,16 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
       const value = (h?.contents as MarkupContent | undefined)?.value ?? '';
       if ((value.match(/```+latex/g) ?? []).length > (markdown.match(/```+latex/g) ?? []).length) markdown = value;
     }
-    const hoverAfterEdit: number[] = [];
-    const lines10k = client.text(uri).split('\n');
-    for (let i = 0; i < 10; i++) {
-      await client.change(uri, [oneCharEdit(lines10k, i + 500)]);
-      hoverAfterEdit.push((await hoverOnce(client, uri, positions[i % positions.length])).ms);
-      await client.waitForPublish(uri, (p) => p.version === client.version(uri), 0, 120_000);
-    }
+    const hoverAfterEdit = await measureHoversAfterEdits(client, uri, positions, options.hoverEdits ?? 10, oneCharEdit);
+    const hoverAfterCodeEdit = await measureHoversAfterEdits(client, uri, positions, options.hoverEdits ?? 10, codeEdit);
     await client.close(uri);
 
+    const empty = stats([]);
     log('re-parse after an edit');
-    const reparse10k = await measureReparse(text10k, 40);
+    const reparse10k = options.editorOnly ? { freshMs: empty, incrementalMs: empty } : await measureReparse(text10k, 40);
 
     log('render at the client');
-    const render = renderMeasurements(markdown);
+    const render = options.editorOnly ? { coldFirstHoverMs: empty, warmUncachedMs: empty, warmCachedMs: empty, formulas: 0 } : renderMeasurements(markdown);
 
     return {
       debounceMs: DEFAULT_DEBOUNCE_MS,
@@ -207,9 +230,12 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
       changeScript: { ...stats(changeScript.map((ms) => ms - DEFAULT_DEBOUNCE_MS)), lines: script.split('\n').length - 1 },
       hover: stats(hover),
       hoverAfterEdit: stats(hoverAfterEdit),
+      hoverAfterCodeEdit: stats(hoverAfterCodeEdit),
       reparse10k,
       render,
-      memory: await measureMemory(options.corpusFiles, log),
+      memory: options.editorOnly
+        ? { documents: 0, lines: 0, rssMb: NaN, peakRssMb: NaN, idleRssMb: NaN, defaultFlags: { rssMb: NaN, peakRssMb: NaN, idleRssMb: NaN } }
+        : await measureMemory(options.corpusFiles, log),
     };
   } finally {
     await client.stop();
@@ -287,6 +313,34 @@ async function measureMemory(corpusFiles: string[], log: (s: string) => void): P
 
 function round(x: number): number {
   return Math.round(x * 10) / 10;
+}
+
+if (require.main === module && process.argv[2] === '--editor') {
+  // Only the editor rows of issue 12 (keystroke → diagnostics, hovers after edits), without the
+  // 11 minutes of `npm run bench`: node out/bench/lsp.js --editor [edits] [hoverEdits]
+  const edits = Number(process.argv[3] ?? 40);
+  const hoverEdits = Number(process.argv[4] ?? 10);
+  const t0 = process.cpuUsage();
+  runLspBench({ corpusFiles: [], edits, hovers: 100, hoverEdits, editorOnly: true, log: (s) => process.stderr.write(`${s}\n`) })
+    .then((r) => {
+      const cpu = process.cpuUsage(t0);
+      const row = (name: string, s: Stats): string => `${name}: p50 ${s.p50} ms, p95 ${s.p95} ms, max ${s.max} ms (n=${s.n})`;
+      const lines = [
+        row('keystroke → diagnostics, 1,000 lines (minus debounce)', r.change1k),
+        row('keystroke → diagnostics, 3,000 lines (minus debounce)', r.change3k),
+        row(`keystroke → diagnostics, training script ${r.changeScript.lines} lines (minus debounce)`, r.changeScript),
+        row('keystroke → diagnostics, 10,000 lines (minus debounce)', r.change10k),
+        row('hover, unchanged 10,000-line document', r.hover),
+        row('first hover after an edit (a space at a line end elsewhere), 10,000 lines', r.hoverAfterEdit),
+        row('first hover after a code edit (a character typed into a name elsewhere), 10,000 lines', r.hoverAfterCodeEdit),
+        `client CPU ${Math.round((cpu.user + cpu.system) / 1000)} ms`,
+      ];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    })
+    .catch((error: unknown) => {
+      process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.exitCode = 1;
+    });
 }
 
 if (require.main === module && process.argv[2] === '--render-cold') {

@@ -3,7 +3,7 @@
 // notification, so diagnostics that vanish for a moment are explained. Restarts the user asked for
 // ("Nabla: Restart Server") are not crashes.
 import * as vscode from 'vscode';
-import { State, type LanguageClient } from 'vscode-languageclient/node';
+import { State, type BaseLanguageClient as LanguageClient } from 'vscode-languageclient';
 
 export interface CrashNotice extends vscode.Disposable {
   /** Call before a restart the user asked for, so it is not reported as a crash. */

@@ -2,12 +2,12 @@
 // the cursor (an update and its findings, a penalty, an optimizer, math in a comment). It follows the cursor (debounced) by asking the server
 // `nabla/explain`. The HTML is built in the extension host (client/render/panelHtml.ts) and set
 // whole; the webview runs no scripts and loads only dist/katex.
-import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
-import type { LanguageClient } from 'vscode-languageclient/node';
-import { ErrorCodes, ResponseError } from 'vscode-languageclient/node';
+import type { BaseLanguageClient as LanguageClient } from 'vscode-languageclient';
+import { ErrorCodes, ResponseError } from 'vscode-languageclient';
 import { EXPLAIN_METHOD, explanationToPanel, type ExplainParams } from './explain';
 import { InlineStyles, panelBody, panelHtml, type PanelContent } from './render/panelHtml';
+import { DOCUMENT_SCHEMES } from './workspace';
 
 export const SHOW_UPDATE_RULE_COMMAND = 'nabla.showUpdateRule';
 const VIEW_TYPE = 'nabla.updateRule';
@@ -66,7 +66,7 @@ export class UpdateRulePanel implements vscode.Disposable {
   }
 
   private accepts(editor: vscode.TextEditor | undefined): editor is vscode.TextEditor {
-    return !!editor && this.languages.includes(editor.document.languageId) && ['file', 'untitled'].includes(editor.document.uri.scheme);
+    return !!editor && this.languages.includes(editor.document.languageId) && DOCUMENT_SCHEMES.includes(editor.document.uri.scheme);
   }
 
   private async refresh(editor: vscode.TextEditor | undefined): Promise<void> {
@@ -108,7 +108,7 @@ export class UpdateRulePanel implements vscode.Disposable {
     this.panel.webview.html = panelHtml({
       cspSource: webview.cspSource,
       katexCssUri: webview.asWebviewUri(vscode.Uri.joinPath(this.katexRoot, 'katex.min.css')).toString(),
-      nonce: randomBytes(18).toString('base64url'),
+      nonce: crypto.randomUUID().replace(/-/g, ''),
       body,
       styles,
     });

@@ -1,13 +1,19 @@
 // Client side of "Nabla: Lint Workspace", the server status item and "Nabla: Show Output". Thin:
 // the server does the linting (nabla/lintWorkspace, server/lsp/workspaceLint.ts); this file shows
 // progress, the result, and the server's state.
-import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { State, WorkDoneProgress, type LanguageClient } from 'vscode-languageclient/node';
-import { LINT_WORKSPACE_REQUEST, type LintWorkspaceResult } from '../server/lsp/protocol';
+import { State, WorkDoneProgress, type BaseLanguageClient as LanguageClient } from 'vscode-languageclient';
+import { LINT_WORKSPACE_NEEDS_DISK, LINT_WORKSPACE_REQUEST, type LintWorkspaceResult } from '../server/lsp/protocol';
 
 export const LINT_WORKSPACE_COMMAND = 'nabla.lintWorkspace';
 export const SHOW_OUTPUT_COMMAND = 'nabla.showOutput';
+
+/**
+ * URI schemes of the text documents the server lints: files on disk, unsaved files, files of
+ * virtual workspaces (vscode.dev, github.dev: linted from memory; no project file there), and files
+ * of a remote workspace as a browser sees them (code-server, Codespaces: linted from memory too).
+ */
+export const DOCUMENT_SCHEMES = ['file', 'untitled', 'vscode-vfs', 'vscode-remote'];
 
 /** Notebook cells the server lints: Python cells of Jupyter notebooks (synced as notebooks, not as text). */
 export const NOTEBOOK_CELL_SELECTOR = [{ notebook: { notebookType: 'jupyter-notebook' }, language: 'python' }];
@@ -16,7 +22,12 @@ function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
 
-async function lintWorkspace(client: LanguageClient | undefined, outputChannel: vscode.LogOutputChannel): Promise<void> {
+async function lintWorkspace(client: LanguageClient | undefined, outputChannel: vscode.LogOutputChannel, disk: boolean): Promise<void> {
+  if (!disk) {
+    // In a browser the server cannot read the workspace's files: say so rather than lint nothing.
+    void vscode.window.showWarningMessage(`Nabla: ${LINT_WORKSPACE_NEEDS_DISK}`);
+    return;
+  }
   const folders = vscode.workspace.workspaceFolders?.filter((folder) => folder.uri.scheme === 'file') ?? [];
   if (!client || !client.isRunning()) {
     void vscode.window.showWarningMessage('Nabla: the language server is not running.');
@@ -29,7 +40,7 @@ async function lintWorkspace(client: LanguageClient | undefined, outputChannel: 
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: 'Nabla: linting the workspace', cancellable: true },
     async (progress, cancel) => {
-      const token = randomUUID();
+      const token = crypto.randomUUID();
       let reported = 0;
       const listener = client.onProgress(WorkDoneProgress.type, token, (value) => {
         if (value.kind === 'end') return;
@@ -85,11 +96,14 @@ function createStatusItem(client: LanguageClient): vscode.Disposable {
   return vscode.Disposable.from(item, listener);
 }
 
-/** Registers the commands and the status item; `getClient` returns the current client (it survives restarts). */
-export function registerWorkspaceFeatures(context: vscode.ExtensionContext, getClient: () => LanguageClient | undefined, outputChannel: vscode.LogOutputChannel): void {
+/**
+ * Registers the commands and the status item; `getClient` returns the current client (it survives
+ * restarts). `disk`: whether the server reads files on disk (false in a browser).
+ */
+export function registerWorkspaceFeatures(context: vscode.ExtensionContext, getClient: () => LanguageClient | undefined, outputChannel: vscode.LogOutputChannel, options: { disk: boolean }): void {
   const client = getClient();
   context.subscriptions.push(
-    vscode.commands.registerCommand(LINT_WORKSPACE_COMMAND, () => lintWorkspace(getClient(), outputChannel)),
+    vscode.commands.registerCommand(LINT_WORKSPACE_COMMAND, () => lintWorkspace(getClient(), outputChannel, options.disk)),
     vscode.commands.registerCommand(SHOW_OUTPUT_COMMAND, () => outputChannel.show()),
   );
   if (client) context.subscriptions.push(createStatusItem(client));

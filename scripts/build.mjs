@@ -57,7 +57,29 @@ const common = {
   // web-tree-sitter's ESM build needs import.meta.url, which a CJS bundle lacks: use its CJS build.
   alias: { 'web-tree-sitter': path.join(root, 'node_modules/web-tree-sitter/tree-sitter.cjs') },
 };
+// The web extension (vscode.dev, github.dev): the client in the browser's extension host and the
+// same language server in a web worker (server/lsp/browserMain.ts), in dist/browser/. Built for the
+// browser with no Node module to import: a Node built-in reached from their code fails the build.
+// Two exceptions, never run there: web-tree-sitter's Node branch (it checks `process` first), and
+// the engine's reader of WASM files from disk (`wasmNode.ts`, used only when no loader is given).
+const noNode = {
+  name: 'no-node',
+  setup(build) {
+    build.onResolve({ filter: /^\.\/wasmNode$/ }, () => ({ path: 'wasmNode', namespace: 'no-node' }));
+    build.onLoad({ filter: /.*/, namespace: 'no-node' }, () => ({
+      contents: "export async function readWasm() { throw new Error('no WASM files on disk in a browser: give initEngine a loader'); }",
+      loader: 'js',
+    }));
+    build.onResolve({ filter: /^(node:)?(fs|fs\/promises|path)$/ }, (args) =>
+      /[\\/]web-tree-sitter[\\/]/.test(args.importer) ? { path: args.path, external: true } : undefined,
+    );
+  },
+};
+const web = { ...common, platform: 'browser', target: 'es2022', plugins: [noNode], define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' } };
+mkdirSync(path.join(dist, 'browser'), { recursive: true });
 await Promise.all([
+  esbuild.build({ ...web, entryPoints: [path.join(root, 'client/browserExtension.ts')], outfile: path.join(dist, 'browser', 'extension.js'), external: ['vscode'] }),
+  esbuild.build({ ...web, format: 'iife', entryPoints: [path.join(root, 'server/lsp/browserMain.ts')], outfile: path.join(dist, 'browser', 'server.js') }),
   esbuild.build({ ...common, entryPoints: [path.join(root, 'client/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'] }),
   esbuild.build({ ...common, entryPoints: [path.join(root, 'server/lsp/main.ts')], outfile: path.join(dist, 'server.js') }),
   esbuild.build({ ...common, entryPoints: [path.join(root, 'server/cli/bin.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } }),

@@ -31,6 +31,8 @@ export interface CheckCommand {
   noCache?: true;
   /** `--cache-dir PATH`: the cache folder for every file. */
   cacheDir?: string;
+  /** `--force-exclude`: the project file's `exclude` applies to paths named explicitly too. */
+  forceExclude?: true;
 }
 
 export type Command =
@@ -76,6 +78,8 @@ Options for check:
                          checked again; --fix never uses it)
   --cache-dir PATH       Keep the cache in this folder (default: the cache-dir setting,
                          or .nabla_cache at the project root)
+  --force-exclude        Skip files and folders the project file's exclude covers even
+                         when named explicitly (as pre-commit names them)
   --no-color             Accepted for scripts; Nabla never colors its output
 
 Other options:
@@ -85,7 +89,8 @@ Other options:
 Folders are searched recursively for Python, TypeScript, JavaScript and Jupyter notebook
 (.ipynb) files, skipping node_modules, .git, virtual environments, caches (Nabla's own
 .nabla_cache too), Jupyter checkpoints, whatever .gitignore files exclude and the project
-file's exclude patterns. Files named explicitly are always checked.
+file's exclude patterns. Files named explicitly are always checked (with --force-exclude,
+unless the project file's exclude covers them).
 
 Settings come from the nearest nabla.toml, or pyproject.toml with a [tool.nabla] table,
 above each file. Suppress a finding with '# nabla: ignore[NB101]' (Python) or
@@ -114,8 +119,8 @@ The server runs until the editor shuts it down or closes its stdin.
 
 // Which options take a value, and which commands accept them.
 const valueOptions = new Set(['--format', '--select', '--ignore', '--max-file-size', '--config', '--jobs', '--cache-dir']);
-const flagOptions = new Set(['--stdio', '--no-color', '--help', '-h', '--version', '--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config', '--no-cache']);
-const checkFlags = ['--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config', '--no-cache'];
+const flagOptions = new Set(['--stdio', '--no-color', '--help', '-h', '--version', '--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config', '--no-cache', '--force-exclude']);
+const checkFlags = ['--fix', '--unsafe-fixes', '--statistics', '--exit-zero', '--no-config', '--no-cache', '--force-exclude'];
 
 function matchesAnyRule(pattern: string): boolean {
   const upper = pattern.toUpperCase();
@@ -240,6 +245,7 @@ export function parseArgs(argv: readonly string[]): Command {
       if (cacheDir !== undefined && flags.has('--no-cache')) throw new UsageError('--cache-dir and --no-cache cannot be used together');
       if (flags.has('--no-cache')) check.noCache = true;
       if (cacheDir !== undefined) check.cacheDir = cacheDir;
+      if (flags.has('--force-exclude')) check.forceExclude = true;
       return check;
     }
     default: {

@@ -307,6 +307,22 @@ export function rawSizeLimit(filePath: string, maxFileSize: number): number {
   return isNotebookPath(filePath) ? Math.max(maxFileSize, NOTEBOOK_MAX_RAW_SIZE) : maxFileSize;
 }
 
+/** The size of a notebook's code: its code cells' text, each on lines of its own (what --max-file-size counts). */
+export function codeCellsSize(sources: Iterable<string>): number {
+  let size = 0;
+  for (const source of sources) size += source.length + 1;
+  return size;
+}
+
+/**
+ * The code a notebook file gives to lint, in characters (`codeCellsSize`): none when it is not a
+ * Python notebook or not one at all, since it is then skipped. Its outputs are never linted.
+ */
+export function notebookCodeSize(json: string): number {
+  const parsed = parseIpynb(json);
+  return parsed.ok && parsed.language === 'python' ? codeCellsSize(codeCells(parsed.cells).map((cell) => cell.text)) : 0;
+}
+
 /** The result of a file over the size limit, which is never read. */
 export function tooLarge(size: number, limit: number, notebook = false): FileResult {
   const why = notebook ? `the notebook has ${size} bytes, over the limit of ${limit} for a notebook file with its outputs` : `the file has ${size} bytes, over the limit of ${limit} (--max-file-size)`;
@@ -320,19 +336,27 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
     return { findings: [], notices: [{ kind: 'skipped', message: 'skipped: not a Python, TypeScript, JavaScript or notebook file' }], checked: false };
   }
 
+  // Read synchronously: the lint that follows is synchronous too, and a thread that waited for the
+  // file system between files would idle (four thread-pool round trips per file).
   let buffer: Buffer;
-  let handle: fs.promises.FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    handle = await fs.promises.open(filePath, 'r');
-    // Size from the open handle, so a huge file is never read into memory.
-    const { size } = await handle.stat();
+    fd = fs.openSync(filePath, 'r');
+    // Size from the open descriptor, so a huge file is never read into memory.
+    const { size } = fs.fstatSync(fd);
     const limit = rawSizeLimit(filePath, options.maxFileSize);
     if (size > limit) return tooLarge(size, limit, notebook);
-    buffer = await handle.readFile();
+    buffer = fs.readFileSync(fd);
   } catch (error) {
     return { findings: [], notices: [], checked: false, error: describeError(error) };
   } finally {
-    await handle?.close().catch(() => undefined);
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // nothing to do: the descriptor is gone either way
+      }
+    }
   }
 
   const notices: FileNotice[] = [];
@@ -365,7 +389,7 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
       }
       const cells = new Map(codeCells(parsed.cells).map((cell) => [cell.index, cell.text]));
       // The size limit counts the code, not the outputs.
-      const codeSize = [...cells.values()].reduce((sum, source) => sum + source.length + 1, 0);
+      const codeSize = codeCellsSize(cells.values());
       if (codeSize > options.maxFileSize) {
         const message = `skipped: the notebook's code cells have ${codeSize} characters, over the limit of ${options.maxFileSize} (--max-file-size)`;
         return { findings: [], notices: [...notices, { kind: 'skipped', message }], checked: false, ...(inputs ? { inputs } : {}) };

@@ -154,7 +154,7 @@ async function check(command: CheckCommand, io: CliIO): Promise<number> {
   // Every file is linted before any is reported: a file's run can find a mistake in another file it
   // imports (a helper's sign, a base class's decay), which belongs to that file's report.
   const linted: { display: string; absPath: string; result: FileResult }[] = [];
-  for await (const { item, job, result, cached } of lintInOrder(walk(command.paths, { isExcluded: excluded, cwd }), toJob, {
+  for await (const { item, job, result, cached } of lintInOrder(walk(command.paths, { isExcluded: excluded, forceExclude: command.forceExclude, cwd }), toJob, {
     jobs: command.jobs ?? io.defaultJobs,
     lookup,
     timeoutMs: defaultTimeoutMs(io.env),

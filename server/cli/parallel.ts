@@ -17,7 +17,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { initEngine } from '../engine';
-import { isNotebookPath, lintFile, type FileResult, type LintFileOptions } from './lintFile';
+import { isNotebookPath, lintFile, notebookCodeSize, rawSizeLimit, type FileResult, type LintFileOptions } from './lintFile';
 
 /** One file to lint. */
 export interface LintJob {
@@ -296,16 +296,14 @@ export class LintPool {
 }
 
 /**
- * A notebook's code is a small part of its bytes (outputs, images, metadata): in the 113 notebooks
- * of the real-code bench, code cells are 3 % of the bytes in all, 4 % at the median, 43 % at the 90th percentile.
+ * A file's work, in bytes of source. A notebook's is its code cells (`notebookCodeSize`, what the
+ * size limit counts): its outputs (plots, tables) are most of its bytes and are never linted.
  */
-const NOTEBOOK_CODE_SHARE = 0.1;
-
-/** A file's work, in bytes of source. */
 function fileSize(job: LintJob): number {
   try {
-    const { size } = fs.statSync(job.fsPath);
-    return isNotebookPath(job.fsPath) ? Math.round(size * NOTEBOOK_CODE_SHARE) : size;
+    if (!isNotebookPath(job.fsPath)) return fs.statSync(job.fsPath).size;
+    if (fs.statSync(job.fsPath).size > rawSizeLimit(job.fsPath, job.options.maxFileSize)) return 0; // not read: skipped at no cost
+    return notebookCodeSize(fs.readFileSync(job.fsPath, 'utf8'));
   } catch {
     return 0; // unreadable: lintFile reports it, at no cost
   }

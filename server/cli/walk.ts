@@ -127,6 +127,8 @@ function describeError(error: unknown): string {
 export interface WalkOptions {
   /** The project file's `exclude`: a folder or file it covers is not visited (files named explicitly still are). */
   isExcluded?: (absPath: string, isDir: boolean) => boolean;
+  /** `--force-exclude`: `isExcluded` applies to the paths named explicitly too; they are skipped without a word. */
+  forceExclude?: boolean;
   /** The folder relative paths are given from (default: the process's working folder). Items' `fsPath` are then absolute. */
   cwd?: string;
 }
@@ -212,6 +214,7 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
       };
       continue;
     }
+    if (options.forceExclude && options.isExcluded?.(path.resolve(fsPath), stat.isDirectory())) continue;
     if (stat.isDirectory()) {
       const abs = path.resolve(fsPath);
       yield* visitDir(display, abs, ancestorMatchers(abs), true);

@@ -93,6 +93,11 @@ export class ParseCache {
     for (const older of this.kept.slice(this.keptParses)) older.parsed = undefined;
   }
 
+  /** The kept tree of exactly this text, if any (owned by the cache: valid until the next `keep` or `clear`). */
+  treeOf(text: string, language: LanguageId): Tree | undefined {
+    return this.kept.find((e) => e.text === text && e.language === language)?.tree;
+  }
+
   /**
    * Calls `use` with the kept tree of exactly this text, or with a fresh parse that is freed
    * afterwards. The tree must not be kept by `use`.

@@ -1,9 +1,10 @@
 // The engine's public face: the CLI and the language server call only what is exported here.
+import { syntaxErrorMessage } from './cellLines';
 import { parseSteps, withoutKeptTrees, type DocumentAnalysis, type ParseCache, type ParsedFile } from './document';
 import { mayHoldTrainingMath } from './prefilter';
 import type { Span } from './ir';
 import { LineIndex } from './lineIndex';
-import { initParsers, parse, ParseGaveUp } from './parse';
+import { initParsers, parse, ParseGaveUp, type WasmLoader } from './parse';
 import { Program } from './program';
 import type { Project } from './project';
 import { fileIdOf, makeSourceFile, type SourceFile } from './source';
@@ -13,7 +14,7 @@ import { allRules } from '../rules';
 import type { Report, ReportedMath, Rule } from '../rules/rule';
 import type { Finding, FindingMath, LanguageId, LintOptions, LintOutcome, Notice, Range, RelatedInfo, Severity } from './types';
 
-export type { Finding, FindingMath, Fix, FixSafety, LanguageId, LintOptions, LintOutcome, Notice, Position, Range, RelatedInfo, Severity, TextEdit } from './types';
+export type { CellLines, Finding, FindingMath, Fix, FixSafety, LanguageId, LintOptions, LintOutcome, Notice, Position, Range, RelatedInfo, Severity, TextEdit } from './types';
 export { languageForDocument, languageForLanguageId, languageForPath, lintedExtensions } from './languages';
 export { allRules, ruleByCode, docsUrl } from '../rules';
 export { suppressionEdit, UNUSED_SUPPRESSION, type SuppressionEditor } from './suppressions';
@@ -21,7 +22,8 @@ export { mayHoldTrainingMath } from './prefilter';
 export { ParseCache, type DocumentAnalysis } from './document';
 export { applicableFixes, applyEdits, selectFixes, type CellTextEdit } from './fixes';
 export { Project, type ProjectHost, type ProjectOptions } from './project';
-export { cellMessage, codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
+export type { WasmLoader } from './parse';
+export { cellLines, codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
 export type { CellLabel, CellLayout, CellSource, ConcatenatedNotebook, NotebookFinding, NotebookOutcome } from './notebook';
 
 /**
@@ -30,9 +32,12 @@ export type { CellLabel, CellLayout, CellSource, ConcatenatedNotebook, NotebookF
  */
 export const DEFAULT_MAX_FILE_SIZE = 1024 * 1024;
 
-/** Loads the WASM parsers. Await once before calling `lintText`. */
-export function initEngine(): Promise<void> {
-  return initParsers();
+/**
+ * Loads the WASM parsers. Await once before calling `lintText`. `load` gives the bytes of a WASM
+ * file by name (a browser worker fetches them from the extension); without it they are read from disk.
+ */
+export function initEngine(load?: WasmLoader): Promise<void> {
+  return initParsers(load);
 }
 
 function matchesCode(code: string, patterns: string[]): boolean {
@@ -162,6 +167,7 @@ function* lintUncached(text: string, options: LintOptions & { maxFileSize?: numb
   if ('kind' in parsed) return { outcome: { findings: [], notices: [parsed] } };
   const program = new Program();
   program.add(parsed);
+  if (options.cells) program.setCells(parsed.file, options.cells);
   const run = yield* ruleSteps(program, parsed, options);
   return { outcome: outcomeFor(program, parsed, [run], options, () => ''), analysis: { ...parsed, facts: program.facts(parsed) } };
 }
@@ -218,10 +224,7 @@ export function outcomeFor(program: Program, parsed: ParsedFile, runs: EntryRun[
   const own = runs.find((r) => r.entry === parsed);
   if (module.errors.length > 0) {
     const first = lines.position(module.errors[0].start);
-    notices.push({
-      kind: 'parse-error',
-      message: `syntax error at ${first.line + 1}:${first.character + 1}${module.errors.length > 1 ? ` and ${module.errors.length - 1} more` : ''}; the rest of the file was still checked`,
-    });
+    notices.push({ kind: 'parse-error', message: syntaxErrorMessage(program.cellsOf(parsed.file), first, module.errors.length) });
   }
   if (module.truncated) notices.push({ kind: 'parse-error', message: 'some expressions nest too deeply to analyse; they were skipped' });
   if (own) notices.push(...own.notices);

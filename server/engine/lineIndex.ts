@@ -40,6 +40,14 @@ export class LineIndex {
     return this.base + Math.min(this.starts[position.line] + Math.max(0, position.character), this.length);
   }
 
+  /**
+   * The offset where a 0-based line starts (in the text's own offsets, without `base`), or undefined
+   * past the last line. A text ending in a line break has an empty last line after it.
+   */
+  lineStart(line: number): number | undefined {
+    return line >= 0 && line < this.starts.length ? this.starts[line] : undefined;
+  }
+
   range(span: Span): Range {
     return { start: this.position(span.start), end: this.position(span.end) };
   }

@@ -5,7 +5,8 @@
 // offset and column. Pure: the CLI reads .ipynb files, the language server gets the cells over LSP.
 import { lintText, type LintOptions } from './index';
 import { comparePositions } from './fixes';
-import type { Finding, Fix, LintOutcome, Position, Range, RelatedInfo, TextEdit } from './types';
+import { pieceAtLine } from './cellLines';
+import type { CellLines, Finding, Fix, LintOutcome, Position, Range, RelatedInfo, TextEdit } from './types';
 
 export interface CellSource {
   /** The caller's id for the cell, e.g. its index among all cells of the notebook. */
@@ -145,16 +146,7 @@ export function concatenateCells(cells: readonly CellSource[]): ConcatenatedNote
 
 /** The cell that holds a line of the concatenated text. */
 export function cellAtLine(notebook: ConcatenatedNotebook, line: number): CellLayout | undefined {
-  let lo = 0;
-  let hi = notebook.cells.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const cell = notebook.cells[mid];
-    if (line < cell.startLine) hi = mid - 1;
-    else if (line >= cell.startLine + cell.lineCount) lo = mid + 1;
-    else return cell;
-  }
-  return undefined;
+  return pieceAtLine(notebook.cells, line);
 }
 
 function clampToCell(cell: CellLayout, position: Position): Position {
@@ -196,20 +188,12 @@ export type CellLabel = (cell: CellLayout) => string | number;
 const defaultLabel: CellLabel = (cell) => cell.index + 1;
 
 /**
- * A message of the concatenated program with the lines it mentions in cell coordinates. Rules
- * mention another line only as `on line N` (`Facts.lineOf`), and a syntax-error notice says
- * `syntax error at L:C`; both become the cell and its own line.
+ * The cells of a notebook for `LintOptions.cells`: linted with them, its messages name a line as
+ * the cell and its own line (`on line 3 of cell 5`) and a syntax error by its cell, as the rules
+ * write them (`Facts.lineLabel`), so nothing is rewritten afterwards.
  */
-export function cellMessage(notebook: ConcatenatedNotebook, message: string, label: CellLabel = defaultLabel): string {
-  return message
-    .replace(/\bon line (\d+)\b/g, (whole, n: string) => {
-      const cell = cellAtLine(notebook, Number(n) - 1);
-      return cell ? `on line ${Number(n) - cell.startLine} of cell ${label(cell)}` : whole;
-    })
-    .replace(/^syntax error at (\d+):(\d+)(.*)the rest of the file/, (whole, l: string, c: string, more: string) => {
-      const cell = cellAtLine(notebook, Number(l) - 1);
-      return cell ? `syntax error in cell ${label(cell)} at ${Number(l) - cell.startLine}:${c}${more}the rest of the notebook` : whole;
-    });
+export function cellLines(notebook: ConcatenatedNotebook, label: CellLabel = defaultLabel): CellLines[] {
+  return notebook.cells.map((cell) => ({ startLine: cell.startLine, lineCount: cell.lineCount, label: label(cell) }));
 }
 
 export interface NotebookFinding extends Omit<Finding, 'related' | 'fix'> {
@@ -220,13 +204,13 @@ export interface NotebookFinding extends Omit<Finding, 'related' | 'fix'> {
 }
 
 /** A finding of the concatenated text in cell coordinates; its fix is dropped when an edit cannot be mapped. */
-export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Finding, label: CellLabel = defaultLabel): NotebookFinding | undefined {
+export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Finding): NotebookFinding | undefined {
   const located = locateRange(notebook, finding.range) ?? locateRange(notebook, { start: finding.range.start, end: finding.range.start });
   if (!located) return undefined;
   const related: NotebookFinding['related'] = [];
   for (const info of finding.related) {
     const r = locateRange(notebook, info.range);
-    if (r) related.push({ message: cellMessage(notebook, info.message, label), range: r.range, cell: r.cell.index });
+    if (r) related.push({ message: info.message, range: r.range, cell: r.cell.index });
   }
   const { fix: rawFix, related: _related, ...rest } = finding;
   void _related;
@@ -237,7 +221,7 @@ export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Findi
       fix = { title: rawFix.title, safety: rawFix.safety, edits: edits.map((e) => ({ ...e!.edit, cell: e!.cell.index })) };
     }
   }
-  const out: NotebookFinding = { ...rest, message: cellMessage(notebook, rest.message, label), range: located.range, cell: located.cell.index, related };
+  const out: NotebookFinding = { ...rest, range: located.range, cell: located.cell.index, related };
   if (rest.math) {
     const math = { ...rest.math };
     for (const key of ['site', 'update'] as const) {
@@ -259,17 +243,16 @@ export interface NotebookOutcome {
   notebook: ConcatenatedNotebook;
 }
 
-/** Lints the given Python cells as one program and maps the findings back to cells. */
-export function lintCells(cells: readonly CellSource[], options: Omit<LintOptions, 'language'> & { maxFileSize?: number }): NotebookOutcome {
+/** Lints the given Python cells as one program and maps the findings back to cells; messages name cells by `label`. */
+export function lintCells(cells: readonly CellSource[], options: Omit<LintOptions, 'language' | 'cells'> & { maxFileSize?: number }, label: CellLabel = defaultLabel): NotebookOutcome {
   const notebook = concatenateCells(cells);
-  const outcome = lintText(notebook.text, { ...options, language: 'python' });
+  const outcome = lintText(notebook.text, { ...options, language: 'python', cells: cellLines(notebook, label) });
   const findings: NotebookFinding[] = [];
   for (const finding of outcome.findings) {
     const mapped = toNotebookFinding(notebook, finding);
     if (mapped) findings.push(mapped);
   }
-  const notices = outcome.notices.map((notice) => ({ ...notice, message: cellMessage(notebook, notice.message) }));
-  return { findings, notices, notebook };
+  return { findings, notices: outcome.notices, notebook };
 }
 
 // ---------------------------------------------------------------------------------------------

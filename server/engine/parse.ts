@@ -1,7 +1,5 @@
 // Parsing with web-tree-sitter (WASM, no native addons). The only module that knows the
 // grammars' files; everything after it sees a tree-sitter Tree.
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { Language, Parser, Query, type Node, type Tree } from 'web-tree-sitter';
 import type { LanguageId } from './types';
 
@@ -11,39 +9,28 @@ const grammarFiles: Record<LanguageId, string> = {
   tsx: 'tree-sitter-tsx.wasm',
   javascript: 'tree-sitter-javascript.wasm',
 };
-const grammarPackages: Record<string, string> = {
-  'tree-sitter.wasm': 'web-tree-sitter',
-  'tree-sitter-python.wasm': 'tree-sitter-python',
-  'tree-sitter-typescript.wasm': 'tree-sitter-typescript',
-  'tree-sitter-tsx.wasm': 'tree-sitter-typescript',
-  'tree-sitter-javascript.wasm': 'tree-sitter-javascript',
-};
 
-/** Finds a WASM file: beside the bundle (dist/wasm), or in node_modules when run unbundled. */
-function locateWasm(file: string): string {
-  const candidates = [path.join(__dirname, 'wasm', file), path.join(__dirname, '..', 'wasm', file)];
-  let dir = __dirname;
-  for (let i = 0; i < 8; i++) {
-    candidates.push(path.join(dir, 'dist', 'wasm', file));
-    candidates.push(path.join(dir, 'node_modules', grammarPackages[file] ?? '', file));
-    const parent = path.dirname(dir);
-    if (parent === dir) break;
-    dir = parent;
-  }
-  for (const candidate of candidates) if (fs.existsSync(candidate)) return candidate;
-  throw new Error(`Nabla could not find ${file} (looked beside ${__dirname} and in node_modules)`);
-}
+/**
+ * How the engine gets the bytes of a WASM file it needs: `tree-sitter.wasm` (the runtime) and
+ * one grammar per language. The engine's only input besides the texts it is given.
+ */
+export type WasmLoader = (file: string) => Promise<Uint8Array>;
 
 let ready: Promise<void> | undefined;
 const languages = new Map<LanguageId, Language>();
 const parsers = new Map<LanguageId, Parser>();
 
-/** Loads the parser runtime and all grammars once. Safe to call many times. */
-export function initParsers(): Promise<void> {
+/**
+ * Loads the parser runtime and all grammars once. Safe to call many times. Without a loader, the
+ * files are read from disk (`wasmNode.ts`, imported only then, so a browser bundle leaves it out).
+ */
+export function initParsers(load?: WasmLoader): Promise<void> {
   ready ??= (async () => {
-    await Parser.init({ locateFile: (name: string) => locateWasm(name) });
+    // A require (not an import): esbuild keeps the module's body in a closure run on this first call.
+    const read = load ?? (require('./wasmNode') as typeof import('./wasmNode')).readWasm;
+    await Parser.init({ wasmBinary: await read('tree-sitter.wasm') });
     for (const [id, file] of Object.entries(grammarFiles) as [LanguageId, string][]) {
-      const language = await Language.load(fs.readFileSync(locateWasm(file)));
+      const language = await Language.load(await read(file));
       languages.set(id, language);
       const parser = new Parser();
       parser.setLanguage(language);

@@ -9,6 +9,8 @@ import { buildFacts, type Facts } from './facts';
 import { Analyzer } from './facts/analysis';
 import type { Scope } from './facts/scope';
 import { SourceMap, fileIdOf, type SourceFile } from './source';
+import { lineLabel } from './cellLines';
+import type { CellLines } from './types';
 
 /** Where a program finds the other files of its project (implemented by server/engine/project.ts). */
 export interface ProjectFiles {
@@ -25,6 +27,8 @@ export class Program {
   private readonly factsById = new Map<number, Facts>();
   /** Files whose facts are being built (an import cycle asks for them again: they answer with what they have). */
   private readonly building = new Set<number>();
+  /** Files made of cells (a notebook), by id: how their lines are named in messages. */
+  private readonly cellsById = new Map<number, readonly CellLines[]>();
 
   constructor(private readonly project?: ProjectFiles) {
     this.analyzer = new Analyzer(this);
@@ -76,6 +80,23 @@ export class Program {
   /** Whether the facts of a span's file are being built right now (its parameter set is still growing). */
   inProgress(span: Span): boolean {
     return this.building.has(fileIdOf(span.start));
+  }
+
+  /** Says that a file is made of cells (a notebook's, `LintOptions.cells`): its lines are named by cell in messages. */
+  setCells(file: SourceFile, cells: readonly CellLines[]): void {
+    this.cellsById.set(file.id, cells);
+  }
+
+  /** The cells a file is made of, when it is a notebook's text. */
+  cellsOf(file: SourceFile): readonly CellLines[] | undefined {
+    return this.cellsById.get(file.id);
+  }
+
+  /** The line a span starts on, as a message names it: `line 12` of its file, or `line 3 of cell 5` in a notebook. */
+  lineLabel(span: Span): string {
+    const parsed = this.parsedOf(span);
+    const line = parsed?.lines.position(span.start).line ?? 0;
+    return lineLabel(parsed && this.cellsById.get(parsed.file.id), line);
   }
 
   /** The text a span covers, in whichever file it is. */

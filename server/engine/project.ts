@@ -47,6 +47,11 @@ export class Project implements ProjectFiles {
   private readonly parsed = new Map<string, ParsedFile>();
   /** While `recordReads` runs: every path asked for, whether or not it was there (a cache's dependencies). */
   private reads?: Set<string>;
+  /**
+   * Python module paths resolved, by the importing folder and the module: the path found and every
+   * path probed on the way (replayed into `reads`). Valid while no text appears or disappears.
+   */
+  private readonly pythonModules = new Map<string, { path: string | undefined; probed: string[] }>();
 
   constructor(options: ProjectOptions) {
     this.root = trimSlash(options.root);
@@ -95,6 +100,7 @@ export class Project implements ProjectFiles {
 
   /** Forget what was read of a path (it changed on disk, or its editor buffer did). */
   invalidate(path?: string): void {
+    this.pythonModules.clear();
     if (path === undefined) {
       this.texts.clear();
       return;
@@ -112,6 +118,7 @@ export class Project implements ProjectFiles {
   adopt(parsed: ParsedFile): void {
     this.parsed.delete(parsed.file.path);
     this.parsed.set(parsed.file.path, parsed);
+    if (typeof this.texts.get(parsed.file.path) !== 'string') this.pythonModules.clear();
     this.texts.set(parsed.file.path, parsed.text);
   }
 
@@ -138,6 +145,7 @@ export class Project implements ProjectFiles {
     } catch (error) {
       if (!(error instanceof ParseGaveUp)) throw error;
       this.texts.set(path, null); // an import that cannot be parsed is read as a missing one
+      this.pythonModules.clear();
       return undefined;
     }
     this.parsed.delete(path);
@@ -208,6 +216,19 @@ export class Project implements ProjectFiles {
 
   /** The file a Python module path names, seen from `fromPath`. */
   resolvePython(fromPath: string, module: string): string | undefined {
+    const key = `${dirname(fromPath)}\0${module}`;
+    const known = this.pythonModules.get(key);
+    if (known) {
+      if (this.reads) for (const path of known.probed) this.reads.add(path);
+      return known.path;
+    }
+    const probed: string[] = [];
+    const path = this.probePython(fromPath, module, probed);
+    this.pythonModules.set(key, { path, probed });
+    return path;
+  }
+
+  private probePython(fromPath: string, module: string, probed: string[]): string | undefined {
     const level = /^\.*/.exec(module)![0].length;
     const parts = module.slice(level).split('.').filter((p) => p !== '');
     let roots: string[];
@@ -229,7 +250,10 @@ export class Project implements ProjectFiles {
     for (const root of roots) {
       const base = parts.length > 0 ? `${root}/${parts.join('/')}` : root;
       const candidates = parts.length > 0 ? PY_SUFFIXES.map((s) => base + s) : [`${base}/__init__.py`];
-      for (const path of candidates) if (this.exists(path)) return path;
+      for (const path of candidates) {
+        probed.push(path);
+        if (this.exists(path)) return path;
+      }
     }
     return undefined;
   }

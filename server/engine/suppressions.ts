@@ -317,19 +317,9 @@ function breakTakesComment(tree: Tree, offset: number): boolean {
   return true;
 }
 
-function lineBounds(text: string, line: number): { start: number; end: number } | undefined {
-  const start = offsetOfLine(text, line);
+function lineBounds(text: string, lines: LineIndex, line: number): { start: number; end: number } | undefined {
+  const start = lines.lineStart(line);
   return start === undefined ? undefined : { start, end: lineEndOf(text, start) };
-}
-
-function offsetOfLine(text: string, line: number): number | undefined {
-  let offset = 0;
-  for (let l = 0; l < line; l++) {
-    const end = lineEndOf(text, offset);
-    if (end >= text.length) return undefined;
-    offset = afterBreak(text, end);
-  }
-  return offset;
 }
 
 function isPython(language: LanguageId): boolean {
@@ -379,7 +369,7 @@ export function suppressionEditor(tree: Tree, text: string, language: LanguageId
     const withList = here.find((d) => d.kind === 'line' && d.codes && d.list) ?? here.find((d) => d.codes && d.list);
     if (withList) return extendDirective(withList, code, lines);
 
-    const bounds = lineBounds(text, line);
+    const bounds = lineBounds(text, lines, line);
     if (!bounds) return undefined;
     const lineText = text.slice(bounds.start, bounds.end);
     const continued = isPython(language) && /\\\s*$/.test(lineText);
@@ -389,7 +379,7 @@ export function suppressionEditor(tree: Tree, text: string, language: LanguageId
     }
     // Above the line: the break before it must take a comment, and in Python the line above must not continue into it.
     if (line > 0) {
-      const above = lineBounds(text, line - 1);
+      const above = lineBounds(text, lines, line - 1);
       if (!above || !breakTakesComment(tree, above.end)) return undefined;
       if (isPython(language) && /\\\s*$/.test(text.slice(above.start, above.end))) return undefined;
     }
@@ -407,14 +397,14 @@ function fileSuppressionEdit(text: string, language: LanguageId, code: string, d
   // After a shebang and (Python) an encoding declaration, which must stay on the first lines.
   let line = 0;
   for (;;) {
-    const bounds = lineBounds(text, line);
+    const bounds = lineBounds(text, lines, line);
     if (!bounds || bounds.end >= text.length) break;
     const lineText = text.slice(bounds.start, bounds.end);
     const header = (line === 0 && lineText.startsWith('#!')) || (isPython(language) && line < 2 && /^[ \t\f]*#.*?coding[:=]/.test(lineText));
     if (!header) break;
     line++;
   }
-  const at = offsetOfLine(text, line) ?? text.length;
+  const at = lines.lineStart(line) ?? text.length;
   const eol = /\r\n/.test(text) ? '\r\n' : '\n';
   const prefix = at === text.length && at > 0 && !/[\r\n]$/.test(text) ? eol : '';
   return { range: lines.range({ start: at, end: at }), newText: `${prefix}${directiveText(language, 'file', code)}${eol}` };

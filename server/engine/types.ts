@@ -114,4 +114,20 @@ export interface LintOptions {
    * set it; the editor's diagnostics do not, so an open document's syntax errors are always logged.
    */
   prefilter?: boolean;
+  /**
+   * The text is made of cells (a notebook's code cells, server/engine/notebook.ts), in order:
+   * messages then name a line as the cell and its line (`on line 3 of cell 5`), and a syntax error
+   * by its cell. Read only for a lone document (`lintText`, `lintDocumentSteps`).
+   */
+  cells?: readonly CellLines[];
+}
+
+/** A cell of a text made of cells: where it is, and how messages name it. */
+export interface CellLines {
+  /** Its first line (0-based) in the text. */
+  startLine: number;
+  /** The lines it occupies there. */
+  lineCount: number;
+  /** What follows `cell` in a message: `5` in `cell 5`. */
+  label: string | number;
 }

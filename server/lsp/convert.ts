@@ -16,7 +16,7 @@ import {
 import { docsUrl, locateRange, UNUSED_SUPPRESSION } from '../engine';
 import type * as engine from '../engine';
 import type { Explanation } from '../engine/explain';
-import { cellMessage, locateEdit } from '../engine/notebook';
+import { locateEdit } from '../engine/notebook';
 import { explanationToMarkdown } from './hoverMarkdown';
 import type { NablaSettings } from './settings';
 
@@ -187,13 +187,12 @@ export function toCellDiagnostic(layout: CellLayout, diagnostic: Diagnostic): { 
   const located = locateRange(layout, diagnostic.range) ?? locateRange(layout, { start: diagnostic.range.start, end: diagnostic.range.start });
   if (!located) return undefined;
   const uri = layout.cellUris[located.cell.index];
-  const label = cellLabel(layout);
-  const out: Diagnostic = { ...diagnostic, message: typeof diagnostic.message === 'string' ? cellMessage(layout, diagnostic.message, label) : diagnostic.message, range: located.range };
+  const out: Diagnostic = { ...diagnostic, range: located.range };
   if (diagnostic.relatedInformation) {
     const related: DiagnosticRelatedInformation[] = [];
     for (const info of diagnostic.relatedInformation) {
       const r = locateRange(layout, info.location.range);
-      if (r) related.push({ message: cellMessage(layout, info.message, label), location: { uri: layout.cellUris[r.cell.index], range: r.range } });
+      if (r) related.push({ message: info.message, location: { uri: layout.cellUris[r.cell.index], range: r.range } });
     }
     if (related.length > 0) out.relatedInformation = related;
     else delete out.relatedInformation;
@@ -228,7 +227,7 @@ export function toCellExplanation(layout: CellLayout, index: number, ex: Explana
   if (!range) return undefined;
   const findings = ex.findings.flatMap((f) => {
     const r = inCell(f.range);
-    return r ? [{ ...f, message: cellMessage(layout, f.message, cellLabel(layout)), range: r }] : [];
+    return r ? [{ ...f, range: r }] : [];
   });
   const out: Explanation = { ...ex, range, findings };
   if (ex.comment) {

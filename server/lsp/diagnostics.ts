@@ -7,12 +7,16 @@
 // imports, or one that imports it: workspaceIndex.ts) is linted again, debounced, when that file
 // changes (`dependencyChanged`). Each document's state is its session (session.ts): what the last
 // lint published (findings, diagnostics, analysis) is kept there for hovers, code actions and
-// fix-all, and a hover for a version not linted yet waits for that lint (`linted`).
+// fix-all, and a hover for a version not linted yet waits for that lint (`linted`), unless the
+// edit since cannot change its answer (`explainEarly`).
 import { MessageType, type CancellationToken, type PublishDiagnosticsParams } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { languageForDocument, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
+import { languageForDocument, lintableText, withSuppressionEditor, type DocumentAnalysis, type Finding, type LanguageId, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
+import { explainAfterEdit, prepareExplainAfterEdit } from '../engine/editImpact';
+import type { Explanation } from '../engine/explain';
 import type { Steps } from '../engine/stepwise';
 import { toDiagnostics, toLintOptions, toLogMessage } from './convert';
+import { nextTurn } from './turn';
 import { Sessions, type DocumentSession, type LintedVersion } from './session';
 import type { NablaSettings } from './settings';
 
@@ -56,10 +60,6 @@ function describe(error: unknown): string {
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
-/** Resolves after pending I/O (incoming messages) has been handled. */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 export class DiagnosticScheduler {
   readonly sessions = new Sessions();
@@ -113,6 +113,29 @@ export class DiagnosticScheduler {
       return await this.waitFor(session, version, deadline, token);
     } finally {
       cancelled?.dispose();
+    }
+  }
+
+  /**
+   * The explanation at `offset` of this version of the document from the analysis the last lint
+   * published for an earlier version, when the edit since cannot change it (engine/editImpact.ts:
+   * the hovered statement does not depend, by data flow, on the one edited); undefined when the
+   * hover must wait for the lint of this version (`linted`). The edit is found by comparing the
+   * published text with `text`, and judged with the tree the session keeps of the published text.
+   */
+  explainEarly(uri: string, version: number, text: string, offset: number, onError?: (error: unknown) => void): { explanation: Explanation | undefined } | undefined {
+    const session = this.sessions.get(uri);
+    const published = session?.published;
+    if (!session || !published?.analysis || published.version >= version) return undefined;
+    const tree = session.parses.treeOf(published.analysis.text, published.language);
+    if (!tree) return undefined;
+    try {
+      const early = explainAfterEdit(published.analysis, tree, lintableText(text), offset, () => published.findings);
+      if (early) this.sessions.touch(session);
+      return early;
+    } catch (error) {
+      onError?.(error);
+      return undefined;
     }
   }
 
@@ -204,6 +227,16 @@ export class DiagnosticScheduler {
     session.published = { version, text, language, findings: linted.findings, diagnostics, analysis: linted.analysis };
     this.host.publish({ uri, version, diagnostics }); // empty results too: they clear what an earlier version showed
     if (settings.enable) this.host.linted?.(uri);
+    // Index the analysis for the first hover after the next edit (explainEarly), once published.
+    const analysis = linted.analysis;
+    if (analysis) setImmediate(() => {
+      if (session.published?.analysis !== analysis) return;
+      try {
+        prepareExplainAfterEdit(analysis);
+      } catch (error) {
+        this.host.log(MessageType.Error, `${uri}: could not index the analysis for hovers: ${describe(error)}`);
+      }
+    });
   }
 
   private diagnostics(session: DocumentSession, text: string, language: LanguageId, findings: Finding[]): ReturnType<typeof toDiagnostics> {

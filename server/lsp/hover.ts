@@ -1,8 +1,9 @@
 // Hovers and the `nabla/explain` request. A hover is answered from the document's session
 // (session.ts): the analysis and findings of the lint of the version hovered. A hover that comes
-// before that lint has published (typing, then pointing) waits for it, bounded, and starts it if
-// it was only debounced; it never lints or analyses on its own. The explanation becomes a Hover in
-// convert.ts, its markdown in hoverMarkdown.ts.
+// before that lint has published (typing, then pointing) is answered from the last published
+// analysis when the edit since cannot change the answer (engine/editImpact.ts), and otherwise waits
+// for it, bounded, and starts it if it was only debounced; it never lints or analyses on its own.
+// The explanation becomes a Hover in convert.ts, its markdown in hoverMarkdown.ts.
 import type { CancellationToken, Connection, TextDocuments } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { languageForDocument } from '../engine';
@@ -25,6 +26,11 @@ export interface HoverDeps {
    * for it if it is running or due; undefined when none will come in time.
    */
   linted(uri: string, version: number, token?: CancellationToken): Promise<LintedVersion | undefined>;
+  /**
+   * The answer at an offset of this version from the last published analysis of an earlier one,
+   * when the edit since cannot change it (the scheduler's `explainEarly`); undefined: wait for `linted`.
+   */
+  early?(uri: string, version: number, text: string, offset: number, onError?: (error: unknown) => void): { explanation: Explanation | undefined } | undefined;
   /** A notebook cell's explanation (notebooks.ts), or undefined when the URI is not a cell. */
   cell?(uri: string, position: { line: number; character: number }, token?: CancellationToken, onError?: (error: unknown) => void): Promise<Explanation | undefined> | undefined;
   /** Where internal errors of an explanation are reported. */
@@ -52,6 +58,9 @@ export async function explainPosition(deps: HoverDeps, uri: string, position: { 
   // The client may have given up on the hover (the mouse moved on) while settings were fetched.
   if (token?.isCancellationRequested) return undefined;
   const version = document.version;
+  // The first hover after an edit: answered from the last analysis when the edit cannot change it.
+  const early = deps.early?.(uri, version, document.getText(), document.offsetAt(position), onError);
+  if (early) return early.explanation;
   const linted = await deps.linted(uri, version, token);
   if (!linted || token?.isCancellationRequested) return undefined;
   // The document may have changed while the lint ran: the position is in the version hovered.

@@ -1,18 +1,10 @@
 // Memory back after a burst of work. Linting allocates a lot that dies young, and V8 keeps the
 // grown heap around; when the server has been quiet for a moment, one full collection lets it
-// return those pages (a few tens of milliseconds, never while a request is being handled).
-import * as v8 from 'node:v8';
-import * as vm from 'node:vm';
+// return those pages (a few tens of milliseconds, never while a request is being handled). The
+// collection itself is the host's (nodeHost.ts); a browser worker has none to ask for.
 
-let collect: (() => void) | undefined;
-
-function fullCollection(): void {
-  if (!collect) {
-    v8.setFlagsFromString('--expose-gc');
-    collect = vm.runInNewContext('gc') as () => void;
-  }
-  collect();
-}
+/** How long without work before the collection (milliseconds). */
+export const IDLE_QUIET_MS = 500;
 
 /** Runs a full collection once no work has been reported for `quietMs`. */
 export class IdleCollector {
@@ -20,9 +12,9 @@ export class IdleCollector {
 
   /** `busy`: work in progress (a lint running or due); the collection waits until it is done. */
   constructor(
-    private readonly quietMs = 500,
-    private readonly busy: () => boolean = () => false,
-    private readonly collect: () => void = fullCollection,
+    private readonly quietMs: number,
+    private readonly busy: () => boolean,
+    private readonly collect: () => void,
   ) {}
 
   /** Work happened (a lint was published, the user typed): wait for quiet again. */

@@ -1,6 +1,7 @@
 // Entry point of dist/server.js. The transport comes from argv: `--stdio`, `--node-ipc`
 // (vscode-languageclient's TransportKind.ipc) or `--socket=<port>`.
 import { createConnection, ProposedFeatures } from 'vscode-languageserver/node';
+import { nodeHost } from './nodeHost';
 import { startServer } from './server';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -20,4 +21,4 @@ function report(what: string, error: unknown): void {
 process.on('uncaughtException', (error) => report('error', error));
 process.on('unhandledRejection', (reason) => report('error (unhandled rejection)', reason));
 
-startServer(connection);
+startServer(connection, nodeHost);

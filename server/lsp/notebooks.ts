@@ -6,13 +6,12 @@
 // notebook is one Python document whose text is the concatenation, and `publish` splits the result.
 import { NotebookCellKind, NotebookDocuments, type CancellationToken, type Connection, type Position, type Diagnostic, type MessageType, type PublishDiagnosticsParams, type TextEdit } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { cellMessage, concatenateCells, lintDocumentSteps, lintText, toNotebookFinding, withSuppressionEditor, type LintOptions, type LintOutcome } from '../engine';
+import { cellLines, concatenateCells, lintDocumentSteps, lintText, toNotebookFinding, withSuppressionEditor, type LintOptions } from '../engine';
 import { explainIn, type Explanation } from '../engine/explain';
-import type { Steps } from '../engine/stepwise';
 import { cellLabel, toCellDiagnostic, toCellExplanation, withIgnoreEdits, type CellLayout } from './convert';
 import { DiagnosticScheduler } from './diagnostics';
 import type { NablaSettings } from './settings';
-import { withAnalysis } from './workspaceIndex';
+import { withAnalysis } from './documentsOnly';
 
 /** What the server advertises: Jupyter notebooks, Python cells. */
 export const NOTEBOOK_SELECTOR = [{ notebook: { notebookType: 'jupyter-notebook' }, cells: [{ language: 'python' }] }];
@@ -46,7 +45,7 @@ export class NotebookLinting {
         document: (uri) => this.document(uri),
         settings: (uri) => host.settings(uri),
         engineReady: host.engineReady,
-        lint: (text, options, uri, parses) => this.withCellNotices(uri, text, withAnalysis(lintDocumentSteps(text, options, parses))),
+        lint: (text, options, uri, parses) => withAnalysis(lintDocumentSteps(text, this.withCells(uri, text, options), parses)),
         publish: (params) => this.split(params),
         log: host.log,
       },
@@ -98,7 +97,7 @@ export class NotebookLinting {
     if (!document || !layout) return [];
     const index = layout.cellUris.indexOf(cellUri);
     // The findings published for this version (its session's lint); a fresh lint only when none were.
-    const findings = this.scheduler.findings(notebookUri, document.version) ?? lintText(document.getText(), { ...options, language: 'python' }).findings;
+    const findings = this.scheduler.findings(notebookUri, document.version) ?? lintText(document.getText(), this.withCells(notebookUri, document.getText(), { ...options, language: 'python' })).findings;
     const out: ReturnType<NotebookLinting['findingsForCell']> = [];
     for (const finding of findings) {
       const mapped = toNotebookFinding(layout, finding);
@@ -138,13 +137,13 @@ export class NotebookLinting {
     })();
   }
 
-  /** A lint of a notebook whose notices (a syntax error's place) name the cell and its line, not a line of the concatenation. */
-  private *withCellNotices<T extends LintOutcome>(uri: string, text: string, steps: Steps<T>): Steps<T> {
-    const result = yield* steps;
+  /**
+   * The options of a notebook's lint with its cells (`LintOptions.cells`), so its messages and
+   * notices name a cell and its line, the cell numbered as the notebook shows it.
+   */
+  private withCells(uri: string, text: string, options: LintOptions): LintOptions {
     const layout = this.layouts.get(uri);
-    if (!layout || layout.text !== text || result.notices.length === 0) return result;
-    const label = cellLabel(layout);
-    return { ...result, notices: result.notices.map((notice) => ({ ...notice, message: cellMessage(layout, notice.message, label) })) };
+    return layout && layout.text === text ? { ...options, cells: cellLines(layout, cellLabel(layout)) } : options;
   }
 
   /** URIs of the open notebooks. */

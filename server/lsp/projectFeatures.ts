@@ -2,12 +2,14 @@
 // code actions (codeActions.ts), notebooks (notebooks.ts), the project file and its reload
 // (projectSettings.ts), "Lint Workspace" (workspaceLint.ts), `nabla.showDocumentation`, and the
 // workspace index (workspaceIndex.ts): the projects open documents are linted in and the import
-// graph, kept up to date from the editor and from watched files.
-import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+// graph, kept up to date from the editor and from watched files. All of these but code actions
+// and notebooks read files, and come from the host's disk (host.ts); without one (a browser), open
+// documents are linted alone with the editor's settings, and Lint Workspace answers that it cannot run.
 import {
   DidChangeWatchedFilesNotification,
+  ErrorCodes,
   MessageType,
+  ResponseError,
   ShowMessageNotification,
   type CodeActionParams,
   type Connection,
@@ -20,12 +22,11 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_MAX_FILE_SIZE, languageForDocument, lintedExtensions, lintText, type Finding, type Project } from '../engine';
 import { CODE_ACTION_KINDS, codeActions, SHOW_DOCUMENTATION_COMMAND, type CodeActionHost } from './codeActions';
 import { toLintOptions } from './convert';
+import { DocumentsOnly, noProjectFile } from './documentsOnly';
+import type { Disk, LintIndex, ProjectFileSettings } from './host';
 import { NOTEBOOK_SELECTOR, NotebookLinting } from './notebooks';
-import { CONFIG_WATCH_PATTERNS, fsPathOf, isConfigUri, ProjectSettings } from './projectSettings';
 import type { NablaSettings } from './settings';
-import { WorkspaceIndex } from './workspaceIndex';
-import { WorkspaceLinter } from './workspaceLint';
-import { LINT_WORKSPACE_REQUEST, type LintWorkspaceParams } from './protocol';
+import { LINT_WORKSPACE_REQUEST, LINT_WORKSPACE_NEEDS_DISK, type LintWorkspaceParams } from './protocol';
 
 /** Glob pattern of the source files whose changes on disk update the workspace index. */
 export const SOURCE_WATCH_PATTERN = `**/*.{${lintedExtensions.map((e) => e.slice(1)).join(',')}}`;
@@ -44,6 +45,8 @@ export interface ProjectFeaturesDeps {
   /** The engine findings published for this version of an open text document, if any. */
   latestFindings(uri: string, version: number): Finding[] | undefined;
   debounceMs: number;
+  /** The files on disk (host.ts); absent in a browser. */
+  disk?: Disk;
 }
 
 export interface ProjectFeatures {
@@ -56,19 +59,23 @@ export interface ProjectFeatures {
   /** The editor settings changed: lint open notebooks again (text documents are the caller's). */
   settingsChanged(): void;
   /** The projects and the import graph of the workspace. */
-  index: WorkspaceIndex;
+  index: LintIndex;
   /** Notebook sync: the hover of a cell comes from its notebook's lint. */
   notebooks: NotebookLinting;
   dispose(): void;
 }
 
 export function attachProjectFeatures(connection: Connection, deps: ProjectFeaturesDeps): ProjectFeatures {
-  const { documents, log } = deps;
-  const project = new ProjectSettings({
-    // A notification (window/showMessage), not a request: nothing waits for the user to dismiss it.
-    warn: (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message }).catch(() => undefined),
-    log: (message) => log(MessageType.Warning, message),
-  });
+  const { documents, log, disk } = deps;
+  const project: ProjectFileSettings = disk
+    ? disk.projectSettings({
+        // A notification (window/showMessage), not a request: nothing waits for the user to dismiss it.
+        warn: (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message }).catch(() => undefined),
+        log: (message) => log(MessageType.Warning, message),
+      })
+    : noProjectFile;
+  const fsPathOf = (uri: string): string | undefined => disk?.pathOf(uri);
+  const isConfigUri = (uri: string): boolean => disk?.isConfigUri(uri) ?? false;
   const settings = async (uri: string): Promise<NablaSettings> => project.apply(uri, await deps.editorSettings(uri));
 
   let folders: string[] = [];
@@ -77,21 +84,23 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
   // Editor settings are asked for once per workspace folder, not per file: a workspace can hold thousands.
   const folderScope = (uri: string): string => {
     const fsPath = fsPathOf(uri);
-    const folder = fsPath && folders.find((f) => fsPath === f || fsPath.startsWith(f + path.sep));
-    return folder ? pathToFileURL(folder).href : uri;
+    const folder = fsPath && folders.find((f) => disk?.inside(fsPath, f));
+    return folder && disk ? disk.uriOf(folder) : uri;
   };
-  const index = new WorkspaceIndex({
-    documents,
-    excludes: (fsPath, isDir) => project.excludes(fsPath, isDir),
-    relint: (uris) => deps.relint(uris),
-    log,
-    maxFileSize: DEFAULT_MAX_FILE_SIZE,
-  });
+  const index: LintIndex = disk
+    ? disk.workspaceIndex({
+        documents,
+        excludes: (fsPath, isDir) => project.excludes(fsPath, isDir),
+        relint: (uris) => deps.relint(uris),
+        log,
+        maxFileSize: DEFAULT_MAX_FILE_SIZE,
+      })
+    : new DocumentsOnly();
   // Before the scheduler hears of the change (server.ts registers later): what the projects read of the file is forgotten first.
   documents.onDidChangeContent(({ document }) => index.documentChanged(document.uri));
   documents.onDidClose(({ document }) => index.documentClosed(document.uri, document.getText()));
 
-  const workspace = new WorkspaceLinter({
+  const workspace = disk?.workspaceLinter({
     settings: async (uri) => project.apply(uri, await deps.editorSettings(folderScope(uri))),
     excludes: (fsPath, isDir) => project.excludes(fsPath, isDir),
     isOpen: (uri) => documents.get(uri) !== undefined || notebooks.uris().includes(uri),
@@ -112,12 +121,12 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
       publish: deps.publish,
       log,
       opened: (uri) => {
-        if (workspace.forget(uri)) deps.publish({ uri, diagnostics: [] });
+        if (workspace?.forget(uri)) deps.publish({ uri, diagnostics: [] });
       },
     },
     deps.debounceMs,
   );
-  documents.onDidOpen(({ document }) => workspace.forget(document.uri));
+  documents.onDidOpen(({ document }) => workspace?.forget(document.uri));
 
   const actionsHost: CodeActionHost = {
     async findings(uri) {
@@ -171,19 +180,20 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
       () => index.start(),
       () => undefined, // the scheduler reports a failed engine
     );
-    if (!watchDynamically) return;
-    const watchers = [...CONFIG_WATCH_PATTERNS, SOURCE_WATCH_PATTERN].map((globPattern) => ({ globPattern }));
+    if (!watchDynamically || !disk) return;
+    const watchers = [...disk.configWatchPatterns, SOURCE_WATCH_PATTERN].map((globPattern) => ({ globPattern }));
     void connection.client
       .register(DidChangeWatchedFilesNotification.type, { watchers })
       .catch((error: unknown) => log(MessageType.Warning, `could not watch the project configuration and source files: ${String(error)}`));
   });
 
   connection.onRequest(LINT_WORKSPACE_REQUEST, async (params: LintWorkspaceParams | undefined, token) => {
+    if (!workspace || !disk) throw new ResponseError(ErrorCodes.InvalidRequest, LINT_WORKSPACE_NEEDS_DISK);
     await deps.engineReady;
     const roots = (params?.folders ?? [])
       .map(fsPathOf)
       .filter((p): p is string => p !== undefined)
-      .map((p) => path.resolve(p));
+      .map((p) => disk.resolve(p));
     if (roots.length > 0) folders = [...new Set([...folders, ...roots])];
     const progress = connection.window.attachWorkDoneProgress(params?.workDoneToken);
     return workspace.run(roots.length > 0 ? roots : folders, token, progress);
@@ -200,7 +210,7 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
     },
     initialize(params) {
       const uris = params.workspaceFolders?.map((folder) => folder.uri) ?? (params.rootUri ? [params.rootUri] : []);
-      folders = uris.map(fsPathOf).filter((p): p is string => p !== undefined).map((p) => path.resolve(p));
+      folders = uris.map(fsPathOf).filter((p): p is string => p !== undefined).map((p) => disk?.resolve(p) ?? p);
       project.setRoots(folders);
       index.setFolders(folders);
       watchDynamically = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;

@@ -60,3 +60,21 @@ export interface LintWorkspaceResult {
   cancelled: boolean;
 }
 
+
+/**
+ * The error message of `nabla/lintWorkspace` from a server that cannot read files (in a browser,
+ * vscode.dev and github.dev): it lints the open documents only.
+ */
+export const LINT_WORKSPACE_NEEDS_DISK =
+  'Lint Workspace needs the files on disk: in the browser (vscode.dev, github.dev) Nabla checks the files open in the editor only. Open the folder in VS Code on your machine, or run `npx nabla check`.';
+
+/** `initializationOptions` of the `initialize` request, read by the web worker's server (browserMain.ts). */
+export interface NablaInitializationOptions {
+  /** The URL of the folder holding the parsers' WASM files (the extension's dist/wasm/), for a server that cannot read them from disk. */
+  wasmBase?: string;
+  /**
+   * Each WASM file by name, as its bytes or a URL, where the folder has no URL a worker can fetch
+   * from; wins over `wasmBase`. Bytes go only to a worker (its messages are cloned, not JSON).
+   */
+  wasmFiles?: Record<string, string | Uint8Array>;
+}

@@ -10,10 +10,10 @@ import {
   type PublishDiagnosticsParams,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { initEngine } from '../engine';
 import { DEFAULT_DEBOUNCE_MS, DiagnosticScheduler } from './diagnostics';
 import { attachHover } from './hover';
-import { IdleCollector } from './idleMemory';
+import type { ServerHost } from './host';
+import { IDLE_QUIET_MS, IdleCollector } from './idleMemory';
 import { attachProjectFeatures } from './projectFeatures';
 import { SETTINGS_SECTION, SettingsStore } from './settings';
 
@@ -37,19 +37,24 @@ function logger(connection: Connection): (type: MessageType, message: string) =>
   };
 }
 
-/** Registers all handlers on `connection` and starts listening. */
-export function startServer(connection: Connection, options: ServerOptions = {}): void {
+/**
+ * Registers all handlers on `connection` and starts listening. `host`: what the runtime gives
+ * (host.ts): nodeHost.ts in Node, no disk in a browser worker.
+ */
+export function startServer(connection: Connection, host: ServerHost, options: ServerOptions = {}): void {
   const documents = new TextDocuments(TextDocument);
   const log = logger(connection);
-  // Load the parsers while the client is still initializing; every lint awaits this.
-  const engineReady = initEngine();
+  let initialized!: (params: InitializeParams) => void;
+  const initializeParams = new Promise<InitializeParams>((resolve) => (initialized = resolve));
+  // Every lint awaits the parsers (in Node they load while the client is still initializing).
+  const engineReady = host.initEngine(initializeParams);
   engineReady.catch(() => undefined); // reported by the scheduler on first use
 
   let settings = new SettingsStore(undefined, (message) => log(MessageType.Warning, message));
   // A collection never lands inside a lint: it waits until no document's lint is running or due.
-  const idle = new IdleCollector(undefined, () => scheduler.sessions.busy);
+  const idle = host.collectGarbage && new IdleCollector(IDLE_QUIET_MS, () => scheduler.sessions.busy, host.collectGarbage);
   const publish = (params: PublishDiagnosticsParams): void => {
-    idle.activity();
+    idle?.activity();
     void connection.sendDiagnostics(params).catch(() => undefined);
   };
   // Code actions, notebooks, the project file, Lint Workspace (projectFeatures.ts).
@@ -63,6 +68,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     relint: (uris) => scheduler.dependencyChanged(uris),
     latestFindings: (uri, version) => scheduler.findings(uri, version),
     debounceMs: options.debounceMs ?? DEFAULT_DEBOUNCE_MS,
+    disk: host.disk,
   });
   const scheduler = new DiagnosticScheduler(
     {
@@ -79,11 +85,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   );
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
-    if (params.capabilities.workspace?.configuration) {
-      const fetch = (scopeUri: string): Promise<unknown> => connection.workspace.getConfiguration({ scopeUri, section: SETTINGS_SECTION });
-      settings = new SettingsStore(fetch, (message) => log(MessageType.Warning, message));
-    }
+    // Settings in the initialization options are the base; the workspace configuration, pulled
+    // when the client answers `workspace/configuration` and pushed otherwise, wins key by key.
+    const fetch = params.capabilities.workspace?.configuration
+      ? (scopeUri: string): Promise<unknown> => connection.workspace.getConfiguration({ scopeUri, section: SETTINGS_SECTION })
+      : undefined;
+    settings = new SettingsStore(fetch, (message) => log(MessageType.Warning, message), params.initializationOptions);
     project.initialize(params);
+    initialized(params);
     return {
       capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental }, hoverProvider: true, ...project.capabilities },
       serverInfo: { name: 'Nabla' },
@@ -101,12 +110,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     engineReady,
     settings: (uri) => project.settings(uri),
     linted: (uri, version, token) => scheduler.linted(uri, version, token),
+    early: (uri, version, text, offset, onError) => scheduler.explainEarly(uri, version, text, offset, onError),
     cell: (uri, position, token, onError) => project.notebooks.explainCell(uri, position, token, onError),
     logError: (message) => log(MessageType.Error, message),
   });
   documents.onDidChangeContent(({ document }) => {
     // Typing is work too: a collection timed from the last publish would land inside the next lint.
-    idle.activity();
+    idle?.activity();
     scheduler.documentChanged(document.uri);
   });
   documents.onDidClose(({ document }) => {
@@ -116,7 +126,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onShutdown(() => {
     scheduler.dispose();
     project.dispose();
-    idle.dispose();
+    idle?.dispose();
   });
 
   documents.listen(connection);

@@ -94,19 +94,52 @@ export function parseSettings(raw: unknown): ParsedSettings {
 export type FetchSettings = (scopeUri: string) => Promise<unknown>;
 
 /**
+ * The `nabla` settings in an editor's `initializationOptions`: the object itself holds the keys
+ * (`{ "select": ["NB1"] }`), or, as in a settings file, its `nabla` member does. Anything else
+ * (no options, another shape) gives none.
+ */
+export function initializationSettings(options: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(options)) return undefined;
+  return isRecord(options[SETTINGS_SECTION]) ? options[SETTINGS_SECTION] : options;
+}
+
+/**
+ * The keys `over` sets (not null or undefined) over those of `under`. A section the client has
+ * not set (null, or not an object) keeps `under` whole; a value of the wrong kind still wins, and
+ * is reported, rather than silently falling back.
+ */
+function layered(under: Record<string, unknown> | undefined, over: unknown): unknown {
+  if (!under) return over;
+  if (!isRecord(over)) return over === undefined || over === null ? under : over;
+  const out: Record<string, unknown> = { ...under };
+  for (const [key, value] of Object.entries(over)) if (value !== undefined && value !== null) out[key] = value;
+  return out;
+}
+
+/**
  * Settings per document. With a client that answers `workspace/configuration` (pull), each
  * document's settings are fetched once and cached until the configuration changes; otherwise the
  * settings pushed with `workspace/didChangeConfiguration` (or the defaults) apply to every document.
+ *
+ * Settings given in `initializationOptions` (editors other than VS Code often configure a server
+ * only that way) are the base: a key the configuration (pulled or pushed) sets wins, a key it
+ * leaves out, or a section it does not have, keeps the value from the initialization options.
  */
 export class SettingsStore {
   private readonly cache = new Map<string, Promise<NablaSettings>>();
-  private pushed: NablaSettings = { ...DEFAULT_SETTINGS };
+  private pushed: NablaSettings;
   private readonly reported = new Set<string>();
+  private readonly initial: Record<string, unknown> | undefined;
 
   constructor(
     private readonly fetch: FetchSettings | undefined,
     private readonly log: (message: string) => void,
-  ) {}
+    /** The client's `initializationOptions`, as sent. */
+    initializationOptions?: unknown,
+  ) {
+    this.initial = initializationSettings(initializationOptions);
+    this.pushed = this.accept(undefined);
+  }
 
   get(uri: string): Promise<NablaSettings> {
     if (!this.fetch) return Promise.resolve(this.pushed);
@@ -116,8 +149,8 @@ export class SettingsStore {
         (raw) => this.accept(raw),
         (error: unknown) => {
           this.cache.delete(uri);
-          this.log(`could not read the nabla settings for ${uri}: ${error instanceof Error ? error.message : String(error)}; using defaults`);
-          return { ...DEFAULT_SETTINGS };
+          this.log(`could not read the nabla settings for ${uri}: ${error instanceof Error ? error.message : String(error)}; using ${this.initial ? 'the initialization options' : 'defaults'}`);
+          return this.accept(undefined);
         },
       );
       this.cache.set(uri, settings);
@@ -138,8 +171,9 @@ export class SettingsStore {
     this.cache.delete(uri);
   }
 
+  /** Settings from what the client sent for the section (if anything), over the initialization options. */
   private accept(raw: unknown): NablaSettings {
-    const { settings, problems } = parseSettings(raw);
+    const { settings, problems } = parseSettings(layered(this.initial, raw));
     for (const problem of problems) {
       if (this.reported.has(problem)) continue;
       this.reported.add(problem);

@@ -28,7 +28,10 @@ import { DEFAULT_MAX_FILE_SIZE, languageForPath, lintDocumentSteps, lintProjectS
 import type { Steps } from '../engine/stepwise';
 import { projectRoot } from '../cli/lintFile';
 import { walk, type WalkItem } from '../cli/walk';
+import { withAnalysis } from './documentsOnly';
 import { fsPathOf } from './projectSettings';
+
+export { withAnalysis };
 
 /** Most files the graph holds from the walk (open documents are always added). */
 export const MAX_INDEXED_FILES = 5000;
@@ -124,12 +127,6 @@ function sameMembers(a: readonly string[], b: readonly string[]): boolean {
   return b.every((x) => set.has(x));
 }
 
-/** Only the outcome of a project lint (what this file's run found in other files is left out). */
-/** A lint's outcome with the analysis its rules read (for the session's hovers). */
-export function* withAnalysis(steps: Steps<{ outcome: LintOutcome; analysis?: DocumentAnalysis }>): Steps<LintOutcome & { analysis?: DocumentAnalysis }> {
-  const { outcome, analysis } = yield* steps;
-  return { ...outcome, analysis };
-}
 
 export class WorkspaceIndex {
   private folders: string[] = [];

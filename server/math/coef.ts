@@ -9,6 +9,12 @@ const REL_TOL = 1e-9;
 export function coef(n: number, syms: readonly SymbolPower[] = []): Coef {
   if (n === 0) return { num: 0, syms: [] };
   if (syms.length === 0) return { num: n, syms: [] }; // the common plain number, without the Map
+  if (syms.length === 1) {
+    // One symbol, also without the Map: what the loop below gives for it.
+    const name = syms[0].name.replace(/\s+/g, '');
+    const pow = syms[0].pow;
+    return { num: n, syms: Math.abs(pow) > 1e-12 ? [{ name, pow }] : [] };
+  }
   const pows = new Map<string, number>();
   for (const s of syms) {
     const name = s.name.replace(/\s+/g, '');

@@ -19,6 +19,11 @@ import { nb302PenaltyAfterBackward } from './nb302-penalty-after-backward';
 import { nb303PenaltyWithoutGradient } from './nb303-penalty-without-gradient';
 import { nb304PenaltyNeverUsed } from './nb304-penalty-never-used';
 import { nb305AddLossPitfall } from './nb305-add-loss-pitfall';
+import { nb401BiasCorrection } from './nb401-bias-correction';
+import { nb402SecondMoment } from './nb402-second-moment';
+import { nb403AverageNotAveraging } from './nb403-average-not-averaging';
+import { nb404LearningRateTwice } from './nb404-learning-rate-twice';
+import { nb405DecayOnMoment } from './nb405-decay-on-moment';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -42,6 +47,11 @@ export const allRules: Rule[] = [
   nb303PenaltyWithoutGradient,
   nb304PenaltyNeverUsed,
   nb305AddLossPitfall,
+  nb401BiasCorrection,
+  nb402SecondMoment,
+  nb403AverageNotAveraging,
+  nb404LearningRateTwice,
+  nb405DecayOnMoment,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

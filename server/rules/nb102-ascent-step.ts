@@ -19,6 +19,7 @@ import { DirectionAnalyzer } from '../engine/facts/direction';
 import { accumulatorPolarity, ascentContext, expectedSign, mentionsAscent, movesModelParameter, stepOf, termSign, trimSpan } from '../engine/facts/steps';
 import { programIndex, spanKey } from '../engine/facts/program';
 import { unicodeCoef } from '../math/print/unicode';
+import { climbingMomentum } from '../engine/facts/optimizerFindings';
 
 export const nb102AscentStep = defineRule({
   meta: {
@@ -32,7 +33,9 @@ export const nb102AscentStep = defineRule({
     const { facts } = context;
     const reported = new Set<string>();
     const ascents = ascentSteps(facts);
-    for (const r of [...ascents, ...wrongSignTerms(facts, new Set(ascents.map((a) => spanKey(a.span))))]) {
+    // Momentum that climbs through optimizer state the step reads (`self.state[p]`, torch in-place buffers).
+    const climbs: Report[] = climbingMomentum(facts).filter((c) => !ascents.some((a) => a.span.start <= c.span.start && c.span.end <= a.span.end));
+    for (const r of [...ascents, ...climbs, ...wrongSignTerms(facts, new Set(ascents.map((a) => spanKey(a.span))))]) {
       const key = spanKey(r.span);
       if (reported.has(key)) continue;
       reported.add(key);

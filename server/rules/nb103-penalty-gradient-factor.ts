@@ -128,7 +128,7 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
   const expected: Gradient = { ...gradientOf(penalty), param: paramText };
   const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';
   const written: Gradient = { kind, coef: terms.length > 1 ? total : abs(t.coef!), param: paramText };
-  const line = facts.lineOf(p.span);
+  const line = facts.lineLabel(p.span);
   const target = text(t.site.target.span);
   const stepFactor = t.selfScale ? `(1 − ${unicodeCoef({ ...t.stepCoef, num: Math.abs(t.stepCoef.num) })})` : '';
   const how = t.selfScale
@@ -141,7 +141,7 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
           ? `${t.site.target.kind === 'name' ? t.site.target.name : target}() returns the penalty gradient ${unicodeGradient(written)}`
           : `${target} gets the penalty gradient ${unicodeGradient(written)}`;
   const via = p.via ? ` (${p.via})` : '';
-  const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on line ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
+  const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
   const related = [{ span: p.span, message: p.site.penaltyMethod ? `${penaltyPlace(p)} returns the penalty ${unicodePenalty(penalty)} here` : `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
   // The other repair: keep the gradient as written, and write the loss's penalty as the one it descends.
   const matching = penaltyFromGradient(written, p.kind);

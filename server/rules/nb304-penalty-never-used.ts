@@ -31,7 +31,7 @@ export const nb304PenaltyNeverUsed = defineRule({
       } else if (lost.kind === 'overwritten') {
         context.report({
           span: lost.target,
-          message: `the penalty ${lost.name} is overwritten on line ${facts.lineOf(lost.next.span)} before it is used: it never reaches the loss`,
+          message: `the penalty ${lost.name} is overwritten on ${facts.lineLabel(lost.next.span)} before it is used: it never reaches the loss`,
           related: [{ span: lost.next.span, message: `${lost.name} is overwritten here` }],
           math: { missingTerm: { how: 'left-out', term: lost.name } },
         });

@@ -176,6 +176,26 @@ describe('nabla check: fixes, formats, suppressions, configuration, notebooks', 
       assert.match((await runCli(['check', 'vendor/lib.py'], dir)).stdout, /NB101/);
     });
 
+    it('--force-exclude: exclude covers files and folders named explicitly too (as pre-commit names them)', async function () {
+      const dir = makeTree({
+        'nabla.toml': 'exclude = ["vendor/", "**/*_pb2.py"]\n',
+        'src/a.py': PY_FIXABLE,
+        'src/model_pb2.py': PY_FIXABLE,
+        'vendor/lib.py': PY_FIXABLE,
+      });
+      const named = ['check', '--force-exclude', '--format', 'json', 'src/a.py', 'src/model_pb2.py', 'vendor/lib.py', 'vendor'];
+      const some = await runCli(named, dir);
+      assert.equal(some.stderr, '');
+      assert.equal(some.status, 1);
+      assert.deepEqual(json(some.stdout).diagnostics.map((d) => d.file), ['src/a.py']);
+      assert.equal(json(some.stdout).files, 1);
+      // Every file named is excluded: nothing checked, exit 0 (a commit of vendored code only), as for an empty folder.
+      const none = await runCli(['check', '--force-exclude', 'vendor/lib.py', 'src/model_pb2.py'], dir);
+      assert.deepEqual([none.status, none.stderr], [0, 'nabla: warning: no Python, TypeScript or JavaScript files found\n']);
+      // Without a project file, nothing is excluded.
+      assert.equal((await runCli(['check', '--force-exclude', '--no-config', 'vendor/lib.py'], dir)).status, 1);
+    });
+
     it('reads [tool.nabla] in pyproject.toml, the nearest config above each file', async function () {
       const dir = makeTree({
         'pyproject.toml': '[project]\nname = "x"\n\n[tool.nabla]\nignore = ["NB101"]\n',
@@ -258,6 +278,40 @@ describe('nabla check: fixes, formats, suppressions, configuration, notebooks', 
         d.related.map((r) => [r.cell, r.line]),
         [[3, 1]],
       );
+    });
+
+    it("names another cell's line in a message as the cell and its line, where its related place points (text and json); a .py file keeps its lines", async function () {
+      const softmax: typeof cells = [
+        { type: 'markdown', source: '# Linear classifier\nTrained with an L2 penalty.' },
+        { type: 'code', source: 'import numpy as np\n%matplotlib inline\nreg = 5e-4\nW = 0.001 * np.random.randn(3073, 10)' },
+        { type: 'markdown', source: '## Loss' },
+        { type: 'code', source: 'scores = X_train.dot(W)\ndata_loss = np.mean((scores - y_train) ** 2)\nloss = data_loss + reg * np.sum(W * W)' },
+        { type: 'code', source: 'dW = 2 * X_train.T.dot(scores - y_train) / len(X_train)\ndW += reg * W\nW -= 1e-7 * dW' },
+        { type: 'code', source: 'def evaluate(model, X:\n    pass' },
+      ];
+      const script = softmax
+        .filter((cell) => cell.type === 'code')
+        .map((cell) => cell.source.replace('%matplotlib inline', '# inline plots'))
+        .join('\n')
+        .replace('def evaluate(model, X:', 'def evaluate(model, X):');
+      const dir = makeTree({ 'softmax.ipynb': notebookJson(softmax), 'softmax.py': `${script}\n` });
+      const text = await runCli(['check', 'softmax.ipynb'], dir);
+      const lines = text.stdout.trimEnd().split('\n');
+      assert.match(lines[0], /^softmax\.ipynb:cell 5:2:7: NB103 .* the loss adds reg·ΣW² on line 3 of cell 4, whose gradient/);
+      assert.equal(lines[1], '    softmax.ipynb:cell 4:3:20: note: the penalty reg·ΣW² is added to the loss here', 'the related place is the line the message names');
+      assert.equal(text.stderr, 'softmax.ipynb: note: syntax error in cell 6 at 1:1; the rest of the notebook was still checked\n');
+
+      const out = JSON.parse((await runCli(['check', '--format', 'json', 'softmax.ipynb'], dir)).stdout) as { diagnostics: { cell: number; message: string; related: { cell: number; line: number }[] }[] };
+      const [d] = out.diagnostics;
+      assert.match(d.message, / on line 3 of cell 4, /);
+      assert.deepEqual(
+        d.related.map((r) => [r.cell, r.line]),
+        [[4, 3]],
+      );
+
+      const py = await runCli(['check', 'softmax.py'], dir);
+      assert.match(py.stdout, /^softmax\.py:9:7: NB103 .* the loss adds reg·ΣW² on line 7, whose gradient/m);
+      assert.match(py.stdout, /^ {4}softmax\.py:7:20: note: the penalty reg·ΣW² is added to the loss here$/m);
     });
 
     it('skips notebooks in other languages, and reports broken ones', async function () {

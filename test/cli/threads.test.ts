@@ -99,6 +99,28 @@ describe('nabla check: how many threads', function () {
       assert.deepEqual(planned.results, here.results);
     });
 
+    it('counts a notebook by its code cells, not its outputs', async () => {
+      const plot = { output_type: 'display_data', metadata: {}, data: { 'image/png': 'iVBORw0KGgo'.repeat(300_000), 'text/plain': ['<Figure size 640x480 with 1 Axes>'] } };
+      const notebook = {
+        cells: [
+          { cell_type: 'markdown', metadata: {}, source: ['# Training curves'] },
+          { cell_type: 'code', metadata: {}, execution_count: 1, outputs: [plot], source: PY_BUG.split(/(?<=\n)/) },
+          { cell_type: 'code', metadata: {}, execution_count: 2, outputs: [plot, plot], source: ['plt.plot(losses)'] },
+        ],
+        metadata: { kernelspec: { display_name: 'Python 3', language: 'python', name: 'python3' } },
+        nbformat: 4,
+        nbformat_minor: 5,
+      };
+      const dir = makeTree({ 'curves.ipynb': JSON.stringify(notebook, null, 1), 'step.py': PY_OK, 'notes.ipynb': '{"cells": [' });
+      const debug: string[] = [];
+      const items = ['curves.ipynb', 'notes.ipynb', 'step.py'];
+      const results: (FileResult | undefined)[] = [];
+      for await (const { result } of lintInOrder(items, (item) => ({ fsPath: path.join(dir, item), options: { maxFileSize: 1_000_000 } }), { cores: 4, threshold: 0, debug: (m) => debug.push(m) })) results.push(result);
+      const code = PY_BUG.length + 1 + 'plt.plot(losses)'.length + 1;
+      assert.deepEqual(debug, [`threads: 1 worker (${code + Buffer.byteLength(PY_OK)} bytes waiting, 4 cores)`], 'the 10 MB of plots are not work; a broken notebook is none');
+      assert.ok(results[0]?.findings.length, 'the notebook is linted');
+    });
+
     it('keeps each file to its time bound when workers hold a second file ready', async () => {
       const dir = makeTree(files);
       const { results } = await run(dir, { jobs: 2, timeoutMs: 1 });

@@ -107,8 +107,9 @@ function tail(file: string, lines = 40): string {
 /**
  * A fresh code-server with the packaged extension installed, the given colour theme, and a copy
  * of examples/ as its workspace, plus a Chromium page showing it with the explorer loaded.
+ * `settings`: user settings added to the ones every session has; `name`: the session's name in logs.
  */
-export async function startSession(theme: ThemeKind): Promise<Session> {
+export async function startSession(theme: ThemeKind, options: { settings?: Record<string, unknown>; name?: string } = {}): Promise<Session> {
   for (const [file, hint] of [
     [codeServerEntry, 'run scripts/install-code-server.sh (npm run test:e2e does)'],
     [vsixPath, 'run npm run package (npm run test:e2e does)'],
@@ -149,6 +150,7 @@ export async function startSession(theme: ThemeKind): Promise<Session> {
         'editor.fontSize': 14,
         'editor.hover.delay': 200,
         'git.enabled': false,
+        ...options.settings,
       },
       null,
       2,
@@ -167,7 +169,7 @@ export async function startSession(theme: ThemeKind): Promise<Session> {
   }
 
   const port = await freePort();
-  const serverLog = path.join(resultsDir, `code-server-${theme}.log`);
+  const serverLog = path.join(resultsDir, `code-server-${options.name ?? theme}.log`);
   const logFd = fs.openSync(serverLog, 'w');
   // detached: code-server gets its own process group, so `after` can end it with all its children
   // (extension host, Nabla's language server, file watcher).

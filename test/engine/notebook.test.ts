@@ -1,6 +1,6 @@
 // Notebook cells as one program: concatenation, magics, mapping back, and the .ipynb format.
 import * as assert from 'node:assert/strict';
-import { concatenateCells, initEngine, lintCells, locateRange, parseIpynb, replaceIpynbSources } from '../../server/engine';
+import { concatenateCells, initEngine, lintCells, lintText, locateRange, parseIpynb, replaceIpynbSources } from '../../server/engine';
 import { applyEdits, selectFixes } from '../../server/engine/fixes';
 
 describe('notebooks', function () {
@@ -117,6 +117,25 @@ describe('notebooks', function () {
       'the related place is the same cell and line (0-based)',
     );
     assert.deepEqual(notices, [{ kind: 'parse-error', message: 'syntax error in cell 6 at 1:14; the rest of the notebook was still checked' }]);
+  });
+
+  it("writes another cell's line into a message as the rules report it, with the caller's cell names; without cells, the line of the text", function () {
+    const cells = [
+      { index: 0, text: 'import torch\nimport torch.nn.functional as F\nl1, l2 = 1e-5, 1e-4' },
+      { index: 1, text: 'optimizer.zero_grad()\nreg = l1 * sum(p.abs().sum() for p in model.parameters())\nloss = F.mse_loss(model(x), y)' },
+      { index: 3, text: '# try L2 instead\nreg = l2 * sum(p.pow(2).sum() for p in model.parameters())\nloss = loss + reg\nloss.backward()\noptimizer.step()' },
+    ];
+    const { findings, notices, notebook } = lintCells(cells, {}, (cell) => cell.index + 2);
+    assert.deepEqual(notices, []);
+    assert.deepEqual(
+      findings.map((f) => [f.code, f.cell, f.message, f.related.map((r) => [r.cell, r.range.start.line + 1])]),
+      [['NB304', 1, 'the penalty reg is overwritten on line 2 of cell 5 before it is used: it never reaches the loss', [[3, 2]]]],
+    );
+    const plain = lintText(notebook.text, { language: 'python' });
+    assert.deepEqual(
+      plain.findings.map((f) => [f.code, f.message]),
+      [['NB304', 'the penalty reg is overwritten on line 8 before it is used: it never reaches the loss']],
+    );
   });
 
   it('finds a penalty defined in one cell and misused in another', function () {

@@ -203,6 +203,17 @@ describe('suppressions', function () {
       assert.equal(suppress(template, 'typescript', 0), '// nabla-ignore-next-line NB101\nconst s = w.sub(`a\n${b}`);\n');
     });
 
+    it('finds the line with \\r\\n, \\r and \\n breaks, and the last line with or without a break', function () {
+      for (const eol of ['\n', '\r\n', '\r']) {
+        const text = ['x = 1', PY_HEAD.trimEnd(), PY_LINE, '    return dW'].join('\n').replace(/\n/g, eol);
+        const lines = text.split(eol);
+        const at = lines.indexOf(PY_LINE);
+        assert.equal(suppress(text, 'python', at), text.replace(PY_LINE, `${PY_LINE}  # nabla: ignore[NB101]`), JSON.stringify(eol));
+        assert.equal(suppress(text + eol, 'python', lines.length - 1), text.replace(/return dW$/, 'return dW  # nabla: ignore[NB101]') + eol);
+        assert.equal(suppressionEdit(text, 'python', lines.length + 1, 'NB101'), undefined, 'past the last line');
+      }
+    });
+
     it('gives up where no comment fits, e.g. inside JSX text', function () {
       const jsx = 'const a = <div>\n  {w.sub(x)} text\n  more\n</div>;\n';
       assert.equal(suppressionEdit(jsx, 'tsx', 1, 'NB101'), undefined);

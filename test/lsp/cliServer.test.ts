@@ -140,3 +140,55 @@ describe('nabla server --help', function () {
     }
   });
 });
+
+describe('nabla server with settings in initializationOptions', function () {
+  this.timeout(30000);
+  const clients: LspTestClient[] = [];
+
+  before(function () {
+    if (!fs.existsSync(cliPath)) throw new Error(`${cliPath} is missing: run node scripts/build.mjs first`);
+  });
+
+  after(async function () {
+    await Promise.all(clients.map((client) => client.stop()));
+  });
+
+  async function start(initializationOptions: unknown, configurationPull: boolean): Promise<LspTestClient> {
+    const { client } = await LspTestClient.start({ command: [cliPath, 'server'], configurationPull, initializationOptions });
+    clients.push(client);
+    return client;
+  }
+
+  it('reads them from a client that neither answers workspace/configuration nor has pushed settings (Helix, eglot); a push wins key by key', async function () {
+    const client = await start({ severity: { NB101: 'hint' }, ignore: ['NB204'] }, false);
+    const doc = uri('helix.py');
+    await client.open(doc, 'python', PY_BUG);
+    const [d] = await client.diagnosticsFor(doc, 1);
+    assert.equal(d.severity, 4, 'nabla.severity from the initialization options');
+    const since = client.publishes.length;
+    await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: {} });
+    const again = await client.waitForPublish(doc, () => true, since);
+    assert.equal(again.diagnostics[0]?.severity, 4, 'a push without a nabla section keeps them');
+    const pushed = client.publishes.length;
+    await client.configure({ severity: { NB101: 'error' } });
+    const errors = await client.waitForPublish(doc, () => true, pushed);
+    assert.equal(errors.diagnostics[0]?.severity, 1, 'the pushed key wins');
+    assert.equal(client.configurationRequests, 0);
+  });
+
+  it('reads a nabla section of them under a pulled configuration that leaves the keys out; a key it sets wins', async function () {
+    const client = await start({ nabla: { ignore: ['NB101'] } }, true);
+    const doc = uri('neovim.py');
+    await client.open(doc, 'python', PY_BUG);
+    assert.deepEqual(await client.diagnosticsFor(doc, 1), [], 'nabla.ignore from the initialization options');
+    assert.ok(client.configurationRequests > 0, 'the configuration was asked for');
+    const since = client.publishes.length;
+    await client.configure({ ignore: [] });
+    const published = await client.waitForPublish(doc, () => true, since);
+    assert.deepEqual(
+      published.diagnostics.map((d) => d.code),
+      ['NB101'],
+      'the configuration sets nabla.ignore, and wins',
+    );
+  });
+});

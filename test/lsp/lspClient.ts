@@ -31,6 +31,8 @@ export interface StartOptions {
   capabilities?: { workspace?: Record<string, unknown>; textDocument?: Record<string, unknown>; window?: Record<string, unknown>; notebookDocument?: Record<string, unknown> };
   /** Workspace folder URIs announced in `initialize`. */
   workspaceFolders?: string[];
+  /** `initializationOptions` sent in `initialize` (as Helix's `config`, Neovim's `init_options`). */
+  initializationOptions?: unknown;
 }
 
 interface Waiter {
@@ -92,6 +94,7 @@ export class LspTestClient {
       clientInfo: { name: 'nabla-test-client' },
       rootUri: options.workspaceFolders?.[0] ?? null,
       workspaceFolders: options.workspaceFolders?.map((uri, i) => ({ uri, name: `folder${i}` })) ?? null,
+      ...(options.initializationOptions !== undefined ? { initializationOptions: options.initializationOptions } : {}),
       capabilities: {
         workspace: { configuration: options.configurationPull ?? true, didChangeConfiguration: { dynamicRegistration: false }, ...options.capabilities?.workspace },
         textDocument: {

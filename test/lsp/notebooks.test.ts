@@ -124,6 +124,35 @@ describe('language server: notebooks', function () {
     await client.connection.sendNotification('notebookDocument/didClose', { notebookDocument: { uri: nb.uri }, cellTextDocuments: nb.cellUris.map((uri) => ({ uri })) });
   });
 
+  it("names another cell's line as the notebook numbers its cells, markdown included, where the related place points", async function () {
+    const id = ++nextId;
+    const uri = `file:///nabla-nb/${id}/softmax.ipynb`;
+    const cells: { kind: 1 | 2; languageId: string; text: string }[] = [
+      { kind: 1, languageId: 'markdown', text: '# Linear classifier\nTrained with an L2 penalty.' },
+      { kind: 2, languageId: 'python', text: 'import numpy as np\nreg = 5e-4\nW = 0.001 * np.random.randn(3073, 10)' },
+      { kind: 1, languageId: 'markdown', text: '## Loss' },
+      { kind: 2, languageId: 'python', text: 'scores = X_train.dot(W)\ndata_loss = np.mean((scores - y_train) ** 2)\nloss = data_loss + reg * np.sum(W * W)' },
+      { kind: 2, languageId: 'python', text: 'dW = 2 * X_train.T.dot(scores - y_train) / len(X_train)\ndW += reg * W\nW -= 1e-7 * dW' },
+    ];
+    const cellUris = cells.map((_, i) => `vscode-notebook-cell:/nabla-nb/${id}/softmax.ipynb#cell${i}`);
+    await client.connection.sendNotification('notebookDocument/didOpen', {
+      notebookDocument: { uri, notebookType: 'jupyter-notebook', version: 1, cells: cells.map((cell, i) => ({ kind: cell.kind, document: cellUris[i] })) },
+      cellTextDocuments: cells.map((cell, i) => ({ uri: cellUris[i], languageId: cell.languageId, version: 1, text: cell.text })),
+    });
+    const { diagnostics } = await client.waitForPublish(cellUris[4], (p) => p.diagnostics.length > 0);
+    assert.deepEqual(
+      diagnostics.map((d) => [d.code, d.range.start.line]),
+      [['NB103', 1]],
+    );
+    assert.match(String(diagnostics[0].message), / the loss adds reg·ΣW² on line 3 of cell 4, whose gradient/);
+    assert.deepEqual(
+      (diagnostics[0].relatedInformation ?? []).map((r) => [r.location.uri, r.location.range.start.line + 1]),
+      [[cellUris[3], 3]],
+      'the related place is line 3 of the fourth cell',
+    );
+    await client.connection.sendNotification('notebookDocument/didClose', { notebookDocument: { uri }, cellTextDocuments: cellUris.map((cell) => ({ uri: cell })) });
+  });
+
   it("logs a syntax error with its cell and the cell's line", async function () {
     const nb = await openNotebook(['import numpy as np\nreg = 1e-4', '# evaluation\ndef evaluate(model, X:\n    pass']);
     const found = (): boolean => client.logs.some((log) => log.message === `${nb.uri}: syntax error in cell 2 at 2:1; the rest of the notebook was still checked`);

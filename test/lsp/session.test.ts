@@ -134,6 +134,53 @@ describe('lsp/session: hovers and code actions read the session', function () {
     assert.equal(host.lints, 2, 'the debounced lint is not run again');
   });
 
+  /** The step of PY, and a function it does not depend on. */
+  const TWO = [PY.trimEnd(), '', '', 'def report(history):', '    total = len(history)', '    return total', ''].join('\n');
+
+  it('the first hover after an edit of a function the hovered step does not depend on is answered at once, as the lint will answer it', async function () {
+    const early = { ...deps, early: scheduler.explainEarly.bind(scheduler) };
+    const doc = TextDocument.create(URI, 'python', 1, TWO);
+    host.docs.set(URI, doc);
+    scheduler.documentChanged(URI);
+    await host.publishedFor(1);
+    TextDocument.update(doc, [{ range: { start: { line: 8, character: 23 }, end: { line: 8, character: 23 } }, text: 's' }], 2);
+    scheduler.documentChanged(URI); // debounced for 10 s
+    const spy = countEngineCalls();
+    let ex;
+    try {
+      ex = await explainPosition(early, URI, { line: 3, character: 10 });
+    } finally {
+      spy.restore();
+    }
+    assert.ok(ex, 'an explanation');
+    assert.deepEqual(ex.findings.map((f) => f.code), ['NB101']);
+    assert.deepEqual(spy.calls, []);
+    assert.equal(host.lints, 1, 'the hover did not start the lint of version 2');
+    // The answer after the lint of version 2 is the same.
+    const linted = await scheduler.linted(URI, 2);
+    assert.ok(linted?.analysis);
+    assert.deepEqual(explainIn(linted.analysis, doc.offsetAt({ line: 3, character: 10 }), () => linted.findings), ex);
+  });
+
+  it('a hover inside the edited function, or in one that calls it, waits for the lint of the new version', async function () {
+    const early = { ...deps, early: scheduler.explainEarly.bind(scheduler) };
+    const calls = [PY.trimEnd().replace('reg * np.sum(W * W)', 'penalty(W, reg)'), '', '', 'def penalty(W, reg):', '    return reg * np.sum(W * W)', ''].join('\n');
+    const doc = TextDocument.create(URI, 'python', 1, calls);
+    host.docs.set(URI, doc);
+    scheduler.documentChanged(URI);
+    await host.publishedFor(1);
+    // The helper's body changes (`reg * np.sum` → `reg2 * np.sum`): the step that calls it depends on it.
+    TextDocument.update(doc, [{ range: { start: { line: 8, character: 14 }, end: { line: 8, character: 14 } }, text: '2' }], 2);
+    scheduler.documentChanged(URI);
+    assert.equal(scheduler.explainEarly(URI, 2, doc.getText(), doc.offsetAt({ line: 3, character: 10 })), undefined, 'the caller waits');
+    assert.equal(scheduler.explainEarly(URI, 2, doc.getText(), doc.offsetAt({ line: 8, character: 4 })), undefined, 'the edited function waits');
+    const ex = await explainPosition(early, URI, { line: 3, character: 10 });
+    assert.equal(host.lints, 2, 'the hover started the lint of version 2 and waited for it');
+    const linted = await scheduler.linted(URI, 2);
+    assert.ok(linted?.analysis);
+    assert.deepEqual(ex, explainIn(linted.analysis, doc.offsetAt({ line: 3, character: 10 }), () => linted.findings));
+  });
+
   it('a hover for a version that will never be linted (the document changed meanwhile) gives nothing', async function () {
     const doc = TextDocument.create(URI, 'python', 1, PY);
     host.docs.set(URI, doc);

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { DEFAULT_SETTINGS, parseSettings, SettingsStore } from '../../server/lsp/settings';
+import { DEFAULT_SETTINGS, initializationSettings, parseSettings, SettingsStore } from '../../server/lsp/settings';
 
 describe('lsp/settings', function () {
   it('defaults: enabled, all rules, no overrides', function () {
@@ -67,5 +67,47 @@ describe('lsp/settings', function () {
     assert.equal(logged.length, 1, 'the same problem is reported once');
     store.changed(null);
     assert.deepEqual(await store.get('file:///a.py'), DEFAULT_SETTINGS);
+  });
+
+  it('initializationOptions: the keys themselves, or a nabla section; anything else is none', function () {
+    assert.deepEqual(initializationSettings({ ignore: ['NB204'] }), { ignore: ['NB204'] });
+    assert.deepEqual(initializationSettings({ nabla: { ignore: ['NB204'] }, other: 1 }), { ignore: ['NB204'] });
+    assert.equal(initializationSettings(undefined), undefined);
+    assert.equal(initializationSettings(null), undefined);
+    assert.equal(initializationSettings(['NB204']), undefined);
+    assert.equal(initializationSettings('NB204'), undefined);
+  });
+
+  it('initializationOptions under a pulled configuration: a key the configuration sets wins, a key it leaves out keeps its value', async function () {
+    let value: unknown = null;
+    const logged: string[] = [];
+    const store = new SettingsStore(async () => value, (message) => logged.push(message), { ignore: ['NB204'], severity: { NB101: 'error' } });
+    assert.deepEqual(await store.get('file:///a.py'), { ...DEFAULT_SETTINGS, ignore: ['NB204'], severity: { NB101: 'error' } }, 'no nabla section: the initialization options');
+    value = { ignore: ['NB301'], select: null };
+    store.changed(null);
+    assert.deepEqual(await store.get('file:///a.py'), { ...DEFAULT_SETTINGS, ignore: ['NB301'], severity: { NB101: 'error' } });
+    value = { enable: true, select: [], ignore: [], severity: {} };
+    store.changed(null);
+    assert.deepEqual(await store.get('file:///a.py'), DEFAULT_SETTINGS, 'a client that answers every key (VS Code) decides alone');
+    assert.deepEqual(logged, []);
+  });
+
+  it('initializationOptions with pushed settings, and wrong values reported like the configuration', async function () {
+    const logged: string[] = [];
+    const store = new SettingsStore(undefined, (message) => logged.push(message), { nabla: { enable: false, select: 'NB1' } });
+    assert.deepEqual(await store.get('file:///a.py'), { ...DEFAULT_SETTINGS, enable: false });
+    assert.deepEqual(logged, ['settings: nabla.select must be an array of rule codes']);
+    store.changed({});
+    assert.equal((await store.get('file:///a.py')).enable, false, 'a push without a nabla section keeps them');
+    store.changed({ nabla: { enable: true } });
+    assert.equal((await store.get('file:///a.py')).enable, true);
+    const failing = new SettingsStore(
+      async () => {
+        throw new Error('no config');
+      },
+      (message) => logged.push(message),
+      { ignore: ['NB204'] },
+    );
+    assert.deepEqual((await failing.get('file:///a.py')).ignore, ['NB204'], 'a failed request falls back to the initialization options');
   });
 });

@@ -109,8 +109,8 @@ export class Analyzer {
   private readonly memo = new Map<string, Map<number, Product>>();
   private readonly memoSlots = new Map<Expr, Map<number, Product>>();
   private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
-  /** `fileId|key` pairs isParam answered "no" for: adding the key to that file's parameter set could change an answer. */
-  private readonly deniedKeys = new Set<string>();
+  /** Keys isParam answered "no" for, by file id: adding one to that file's parameter set could change an answer. */
+  private readonly deniedKeys = new Map<number, Set<string>>();
 
   /** Each file's parameter set, by file id (facts/index.ts fills it while finding the file's updates). */
   private readonly paramKeys = new Map<number, Set<string>>();
@@ -168,7 +168,8 @@ export class Analyzer {
 
   /** Would adding these keys to the file's parameter set change any isParam answer given so far? */
   dependsOnAny(file: SourceFile, keys: Iterable<string>): boolean {
-    for (const key of keys) if (this.deniedKeys.has(`${file.id}|${key}`)) return true;
+    const denied = this.deniedKeys.get(file.id);
+    if (denied) for (const key of keys) if (denied.has(key)) return true;
     return false;
   }
 
@@ -192,7 +193,11 @@ export class Analyzer {
     // An element of `model.parameters()` (mapped over or reduced) is a parameter.
     if (base.kind === 'call' && base.callee.kind === 'attr' && PARAMETER_LISTS.has(base.callee.name) && base.args.length === 0) return true;
     const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base);
-    if (!answer && key !== undefined) this.deniedKeys.add(`${file}|${key}`);
+    if (!answer && key !== undefined) {
+      let denied = this.deniedKeys.get(file);
+      if (!denied) this.deniedKeys.set(file, (denied = new Set()));
+      denied.add(key);
+    }
     return answer;
   }
 
@@ -226,7 +231,7 @@ export class Analyzer {
       case 'binary':
         if (e.op === '+' || e.op === '-') {
           const right = this.summands(e.right, scope, at, env, d);
-          return [...this.summands(e.left, scope, at, env, d), ...(e.op === '-' ? right.map(negate) : right)];
+          return concat(this.summands(e.left, scope, at, env, d), e.op === '-' ? right.map(negate) : right);
         }
         if (e.op === '*') return this.product(e, this.summands(e.left, scope, at, env, d), this.summands(e.right, scope, at, env, d));
         if (e.op === '/') return this.quotient(e, this.summands(e.left, scope, at, env, d), { expr: e.right, scope, at, env });
@@ -244,8 +249,8 @@ export class Analyzer {
         let right = b ? this.summands(b, scope, at, env, d) : [];
         // `d_p.add(X, alpha=wd)` adds wd·X; what is written at the argument is X.
         if (alpha) right = right.map((r) => joinSummands(outer(this.summands(alpha, scope, at, env, d)[0]), r, r.site));
-        if (op.op === '+') return [...left, ...right];
-        if (op.op === '-') return [...left, ...right.map(negate)];
+        if (op.op === '+') return concat(left, right);
+        if (op.op === '-') return concat(left, right.map(negate));
         if (op.op === '*') return this.product(e, left, right);
         if (op.op === '/' && b) return this.quotient(e, left, { expr: b, scope, at, env });
         return singleSummand(e, scope, at, env);

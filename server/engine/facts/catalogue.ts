@@ -880,3 +880,191 @@ export const FRAMEWORK_NAMES: ReadonlySet<string> = new Set([
   ADD_LOSS_METHOD, 'tree_map', 'tree_multimap', 'map_structure', 'apply_gradients', 'applyGradients', 'minimize', 'add_decayed_weights',
 ]);
 
+
+// ------------------------------------------------------------------ optimizer step arithmetic
+
+/** The math functions an optimizer step is normalized with (optimizerSteps.ts); anything else is opaque. */
+export type StepFunction = 'sqrt' | 'abs' | 'sign' | 'max' | 'min' | 'exp' | 'log';
+
+/** A call's value as arithmetic on its operands: what `m.mul_(b1).add_(g, alpha=1 - b1)` computes. */
+export type StepMath =
+  | { op: 'expr'; expr: Expr }
+  | { op: 'num'; value: number }
+  | { op: '+' | '-' | '*' | '/' | '**'; left: StepMath; right: StepMath }
+  | { op: 'neg'; arg: StepMath }
+  | { op: 'fn'; fn: StepFunction; args: StepMath[] };
+
+export interface StepCall {
+  value: StepMath;
+  /** The tensor the call overwrites with its value (`m.mul_(b1)`, `v.assign(...)`, `torch.max(a, b, out=a)`, `torch._foreach_mul_(ms, b1)`). */
+  writes?: Expr;
+}
+
+const STEP_METHODS = new Set([
+  'add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'pow', 'square',
+  'abs', 'sign', 'neg', 'negative', 'maximum', 'minimum', 'exp', 'log', 'clone', 'detach', 'copy', 'float', 'double', 'contiguous',
+]);
+const STEP_IN_PLACE = new Set(['assign', 'assign_add', 'assign_sub', 'copy_', 'set_']);
+/** Module functions whose first argument plays the receiver's part: `torch.add(a, b, alpha=c)`, `np.sqrt(v)`, `tf.square(g)`. */
+const STEP_FUNCTIONS = new Set([
+  'add', 'subtract', 'sub', 'multiply', 'mul', 'divide', 'div', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'power', 'pow',
+  'square', 'abs', 'absolute', 'fabs', 'sign', 'negative', 'neg', 'maximum', 'minimum', 'max', 'min', 'exp', 'log', 'scalar', 'asarray',
+]);
+/** Python builtins with the same meaning: `max(a, b)`, `abs(x)`, `pow(b, t)`. */
+const STEP_BUILTINS = new Set(['max', 'min', 'abs', 'pow', 'float']);
+
+/**
+ * The arithmetic of a call in an optimizer step, torch's in-place forms and `_foreach_` lists, NumPy,
+ * TF, tfjs, JAX and `Math` alike. Undefined for anything else (the step reads it as opaque).
+ */
+export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): StepCall | undefined {
+  const callee = call.callee;
+  const kw = (name: string): Expr | undefined => call.kwargs.find((k) => k.name === name)?.value;
+  let name: string;
+  let receiver: Expr | undefined;
+  let args = call.args;
+  let inPlace = false;
+  let foreach = false;
+  if (callee.kind === 'name') {
+    if (!STEP_BUILTINS.has(callee.name)) return undefined;
+    name = callee.name;
+    receiver = args[0];
+    args = args.slice(1);
+  } else if (callee.kind === 'attr') {
+    const module = isModule(callee.object) || (callee.object.kind === 'name' && (callee.object.name === 'Math' || callee.object.name === 'math'));
+    name = callee.name;
+    if (module && name.startsWith('_foreach_')) {
+      name = name.slice('_foreach_'.length);
+      foreach = true;
+      receiver = args[0];
+      args = args.slice(1);
+    } else if (module) {
+      if (!STEP_FUNCTIONS.has(name)) return undefined;
+      receiver = args[0];
+      args = args.slice(1);
+    } else receiver = callee.object;
+    if (name.endsWith('_') && !module) inPlace = true;
+    if (name.endsWith('_') && module) inPlace = true;
+    if (STEP_IN_PLACE.has(name)) inPlace = true;
+    name = name.replace(/_$/, '');
+  } else return undefined;
+  if (!receiver) return undefined;
+  const r: StepMath = { op: 'expr', expr: receiver };
+  const e = (x: Expr | undefined): StepMath | undefined => (x ? (numberOfExpr(x) !== undefined ? { op: 'num', value: numberOfExpr(x)! } : { op: 'expr', expr: x }) : undefined);
+  const times = (a: StepMath | undefined, b: StepMath): StepMath => (a ? { op: '*', left: a, right: b } : b);
+  const [a0, a1, a2] = args.map(e);
+  let value: StepMath | undefined;
+  switch (name) {
+    case 'add':
+    case 'sub':
+    case 'subtract':
+    case 'assign_add':
+    case 'assign_sub': {
+      if (!a0) return undefined;
+      // The old torch signature `p.data.add_(-lr, grad)` puts the scalar first.
+      const operand = a1 ? times(a0, a1) : times(e(kw('alpha')), a0);
+      value = { op: name === 'add' || name === 'assign_add' ? '+' : '-', left: r, right: operand };
+      break;
+    }
+    case 'mul':
+    case 'multiply':
+      value = a0 && { op: '*', left: r, right: a0 };
+      break;
+    case 'div':
+    case 'divide':
+    case 'true_divide':
+      value = a0 && { op: '/', left: r, right: a0 };
+      break;
+    case 'addcmul':
+    case 'addcdiv': {
+      // `addcmul_(t1, t2, value=v)`; the old `addcmul_(v, t1, t2)`; `_foreach_addcmul_(vs, t1s, t2s, v)`.
+      const old = a2 !== undefined && !foreach;
+      const [t1, t2, v] = old ? [a1, a2, a0] : [a0, a1, a2 ?? e(kw('value'))];
+      if (!t1 || !t2) return undefined;
+      value = { op: '+', left: r, right: times(v, { op: name === 'addcmul' ? '*' : '/', left: t1, right: t2 }) };
+      break;
+    }
+    case 'lerp': {
+      const w = a1 ?? e(kw('weight'));
+      if (!a0 || !w) return undefined;
+      value = { op: '+', left: r, right: { op: '*', left: w, right: { op: '-', left: a0, right: r } } };
+      break;
+    }
+    case 'sqrt':
+      value = { op: 'fn', fn: 'sqrt', args: [r] };
+      break;
+    case 'rsqrt':
+      value = { op: '/', left: { op: 'num', value: 1 }, right: { op: 'fn', fn: 'sqrt', args: [r] } };
+      break;
+    case 'pow':
+    case 'power':
+      value = a0 && { op: '**', left: r, right: a0 };
+      break;
+    case 'square':
+      value = { op: '*', left: r, right: r };
+      break;
+    case 'abs':
+    case 'absolute':
+    case 'fabs':
+      value = { op: 'fn', fn: 'abs', args: [r] };
+      break;
+    case 'sign':
+      value = { op: 'fn', fn: 'sign', args: [r] };
+      break;
+    case 'neg':
+    case 'negative':
+      value = { op: 'neg', arg: r };
+      break;
+    case 'exp':
+    case 'log':
+      value = { op: 'fn', fn: name, args: [r] };
+      break;
+    case 'maximum':
+    case 'minimum':
+    case 'max':
+    case 'min':
+      // `torch.max(a, b, out=a)`, `np.maximum(a, b)`, `a.maximum(b)`; `x.max()` alone is a reduction.
+      value = a0 && { op: 'fn', fn: name.startsWith('max') ? 'max' : 'min', args: [r, a0] };
+      break;
+    case 'copy':
+      value = args.length === 0 ? r : a0;
+      break;
+    case 'zero':
+      value = inPlace && args.length === 0 ? { op: 'num', value: 0 } : undefined;
+      break;
+    case 'fill':
+      value = inPlace ? a0 : undefined;
+      break;
+    case 'clone':
+    case 'detach':
+    case 'float':
+    case 'double':
+    case 'contiguous':
+    case 'scalar':
+    case 'asarray':
+      value = args.length === 0 || name === 'scalar' || name === 'asarray' ? r : undefined;
+      break;
+    case 'assign':
+    case 'set':
+      value = a0;
+      break;
+    default:
+      return undefined;
+  }
+  if (!value) return undefined;
+  const out = kw('out');
+  if (out) return { value, writes: out };
+  if (inPlace) return { value, writes: receiver };
+  return STEP_METHODS.has(name) || STEP_FUNCTIONS.has(name) || STEP_BUILTINS.has(name) || name === 'assign' ? { value } : undefined;
+}
+
+function numberOfExpr(e: Expr): number | undefined {
+  if (e.kind === 'num') return e.value;
+  if (e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num') return -e.arg.value;
+  return undefined;
+}
+
+/** The keys a parameter's own gradient is read by in torch (`p.grad`; `p.grad.data` reads the same): the gradient backward() leaves on it. */
+export function parameterGradientKeys(paramKey: string): string[] {
+  return [`${paramKey}.grad`];
+}

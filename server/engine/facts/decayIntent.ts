@@ -192,7 +192,10 @@ function follow(facts: Facts, e: Expr, scope: Scope, at: number, depth: number, 
   const key = exprKey(e);
   const b = key !== undefined ? scope.lookup(key, at) : undefined;
   if (b?.kind === 'assign' && b.value && !b.op) return follow(facts, b.value, b.scope, b.at, d, out);
-  if (b?.kind === 'param') return parameterDocs(facts, b.scope, b.key, b.span, out);
+  if (b?.kind === 'param') {
+    parameterDocs(facts, b.scope, b.key, b.span, out);
+    return callerArguments(facts, b.scope, b.key, b.span, d, out);
+  }
   if (e.kind === 'attr' && parsedArgs(e.object, scope, at)) {
     const option = frameworkFacts(facts).argparseOption(e.name);
     if (option) {
@@ -211,6 +214,26 @@ function follow(facts: Facts, e: Expr, scope: Scope, at: number, depth: number, 
       out.names.push({ name: param, span: init.span });
       parameterDocs(facts, init.scope, param, init.span, out);
     }
+  }
+}
+
+/**
+ * A parameter's value comes from its callers: a functional kernel (`radam(params, ..., weight_decay=
+ * group['weight_decay'])`) is documented by the optimizer class that calls it. Callers in the
+ * function's own file; depth-bounded with the rest of the trace.
+ */
+function callerArguments(facts: Facts, scope: Scope, param: string, span: Span, depth: number, out: Trace): void {
+  const own = facts.program.factsAt(span);
+  if (!own) return;
+  const index = programIndex(own);
+  const fn = index.functionOfScope(scope);
+  const position = fn ? fn.params.findIndex((p) => p.name === param) : -1;
+  if (!fn || position < 0) return;
+  const offset = fn.isMethod ? 1 : 0;
+  for (const { call, scope: s, at } of index.callsTo(fn)) {
+    if (call.args.some((a) => a.kind === 'other')) continue;
+    const arg = call.kwargs.find((k) => k.name === param)?.value ?? (position - offset >= 0 ? call.args[position - offset] : undefined);
+    if (arg) follow(own, arg, s, at, depth, out);
   }
 }
 

@@ -36,10 +36,10 @@ export interface Facts {
   /** The text a span covers, in this file or any other file of the program. */
   source(span: Span): string;
   /**
-   * The 1-based line a span starts on, in its file. A message mentions it as `on line N`, the form
-   * notebooks rewrite into a cell and its line (notebook.ts, `cellMessage`).
+   * The line a span starts on, as a message names it: `line 12`, or `line 3 of cell 5` in a
+   * notebook (server/engine/cellLines.ts). The only way a rule puts a line into a message.
    */
-  lineOf(span: Span): number;
+  lineLabel(span: Span): string;
 }
 
 export function buildFacts(program: Program, parsed: ParsedFile): Facts {
@@ -51,7 +51,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   const facts: Facts = {
     program, file: parsed.file, text, language, module, dialect: dialectOf(language, [...imports.values()]), scopes, analyzer, updates: [], params, imports,
     source: (span) => program.source(span),
-    lineOf: (span) => (program.parsedOf(span)?.lines.position(span.start).line ?? 0) + 1,
+    lineLabel: (span) => program.lineLabel(span),
   };
   // The analyzer asks for this file's parameter set while the updates are found: register it first.
   analyzer.registerParams(parsed.file, params);

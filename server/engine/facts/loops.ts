@@ -723,13 +723,15 @@ export class TrainingFacts {
     return [e];
   }
 
+  private readonly stripChild = (c: Expr): Expr => this.strip(c);
+
   /** The expression with gradient-cutting wrappers removed (`p.detach()` → `p`), or `e` itself. */
   strip(e: Expr): Expr {
     // `w.dataSync()[0]`, `t.tolist()[0]`: an element read back from a detached copy.
     if (e.kind === 'index' && e.object.kind === 'call' && this.detachOperand(e.object)) return this.strip(e.object);
     const operand = this.detachOperand(e);
     if (operand) return this.strip(operand);
-    const rebuilt = mapChildren(e, (c) => this.strip(c));
+    const rebuilt = mapChildren(e, this.stripChild);
     if (rebuilt !== e && (e.kind === 'comprehension' || e.kind === 'lambda')) {
       const s = this.facts.program.lambdaScope(e);
       if (s) this.facts.scopes.lambdaScopes.set(rebuilt, s);
@@ -1279,11 +1281,20 @@ function isNoGradDecorator(decorator: Expr): boolean {
 }
 
 /** Rebuilds an expression with mapped children; returns `e` itself when nothing changed. */
+const NO_EXPRS: Expr[] = [];
+
+/** `xs.map(f)`, or `xs` itself when no element changed (a new list only then: most calls change nothing). */
+function mapList(xs: Expr[], f: (c: Expr) => Expr): Expr[] {
+  let ys: Expr[] | undefined;
+  for (let i = 0; i < xs.length; i++) {
+    const y = f(xs[i]);
+    if (ys) ys.push(y);
+    else if (y !== xs[i]) (ys = xs.slice(0, i)).push(y);
+  }
+  return ys ?? xs;
+}
+
 function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
-  const list = (xs: Expr[]): Expr[] => {
-    const ys = xs.map(f);
-    return ys.some((y, i) => y !== xs[i]) ? ys : xs;
-  };
   switch (e.kind) {
     case 'attr': {
       const object = f(e.object);
@@ -1291,13 +1302,13 @@ function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
     }
     case 'index': {
       const object = f(e.object);
-      const index = list(e.index);
+      const index = mapList(e.index, f);
       return object === e.object && index === e.index ? e : { ...e, object, index };
     }
     case 'call': {
       const callee = f(e.callee);
-      const args = list(e.args);
-      const values = list(e.kwargs.map((k) => k.value));
+      const args = mapList(e.args, f);
+      const values = e.kwargs.length === 0 ? NO_EXPRS : mapList(e.kwargs.map((k) => k.value), f);
       const same = callee === e.callee && args === e.args && values.every((v, i) => v === e.kwargs[i].value);
       return same ? e : { ...e, callee, args, kwargs: e.kwargs.map((k, i) => ({ name: k.name, value: values[i] })) };
     }
@@ -1317,12 +1328,12 @@ function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
     }
     case 'comprehension': {
       const element = f(e.element);
-      const iters = list(e.generators.map((g) => g.iter));
+      const iters = mapList(e.generators.map((g) => g.iter), f);
       const same = element === e.element && e.generators.every((g, i) => g.iter === iters[i]);
       return same ? e : { ...e, element, generators: e.generators.map((g, i) => ({ target: g.target, iter: iters[i] })) };
     }
     case 'seq': {
-      const items = list(e.items);
+      const items = mapList(e.items, f);
       return items === e.items ? e : { ...e, items };
     }
     default:

@@ -454,6 +454,16 @@ export function decayKnobKey(symbol: string): string {
   return symbolLastName(symbol);
 }
 
+/** Any identifier that may hold or scale a learning rate (`current_learning_rate`, `lr_t`, `step_size`, `alpha`): a step that mentions none applies none. */
+export function mayNameLearningRate(name: string): boolean {
+  return /(^|_)(lr|eta|alpha)(\d|_|$)|^lr|lr$|learning_?rate|learningrate|step_?size|stepsize/i.test(name);
+}
+
+/** A key that reads a learning rate: `lr`, `self.learning_rate`, `group["lr"]`. */
+export function isLearningRateSymbol(symbol: string): boolean {
+  return isLearningRateName(symbolLastName(symbol));
+}
+
 function symbolLastName(symbol: string): string {
   return symbol.replace(/^.*\[\s*["'](\w+)["']\s*\]$/, '$1').replace(/^.*\./, '');
 }

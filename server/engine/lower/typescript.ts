@@ -430,6 +430,13 @@ export class TypeScriptLowerer {
         if (op === '!') return { kind: 'unary', op: 'not', arg: this.expr(arg, d), span };
         return other(span, [this.expr(arg, d)]);
       }
+      case 'update_expression': {
+        // `t++`, `--k`: the operator kept in `ops` (a step count's increment, optimizerSteps.ts).
+        const arg = field(node, f.argument);
+        const op = field(node, f.operator)?.type;
+        if (!arg) return other(span);
+        return { kind: 'other', children: [this.expr(arg, d)], ...(op === '++' || op === '--' ? { ops: [op] } : {}), span };
+      }
       case 'arrow_function':
       case 'function_expression':
       case 'function': {

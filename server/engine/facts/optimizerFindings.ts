@@ -1,0 +1,429 @@
+// The mistakes of hand-written optimizer steps (NB401–NB405), read off their normal form
+// (optimizerSteps.ts). Each check compares the step with the math of its family, by data flow:
+// which state sits in which denominator, which β weights which state, where the step count is
+// incremented. Rules only report what this finds.
+import type { Span } from '../ir';
+import type { Facts } from './index';
+import { spanKey } from './program';
+import { atomsOf, constant, mentions, polyEquals, sub, sym, type Atom, type Poly } from '../../math/poly';
+import { correctionSite, groupByTensor, optimizerSteps, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
+import { parameterGradientKeys } from './catalogue';
+import { isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate } from './roles';
+import { someExpr } from './scope';
+import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
+
+export interface OptimizerFinding {
+  code: 'NB401' | 'NB402' | 'NB403' | 'NB404' | 'NB405';
+  span: Span;
+  message: string;
+  severity?: 'error' | 'warning';
+  related?: { span: Span; message: string }[];
+}
+
+const cache = new WeakMap<Facts, OptimizerFinding[]>();
+
+export function optimizerFindings(facts: Facts): OptimizerFinding[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  const seen = new Set<string>();
+  const push = (f: OptimizerFinding): void => {
+    const key = `${f.code}|${spanKey(f.span)}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    found!.push(f);
+  };
+  for (const full of optimizerSteps(facts)) {
+    // Equations written in branches that may exclude each other are not checked.
+    const step: OptimizerStep = { ...full, states: new Map([...full.states].filter(([, s]) => !s.eq.branched)), params: full.params.filter((p) => !p.eq.branched) };
+    biasCorrection(facts, step, push);
+    secondMoment(facts, step, push);
+    averages(facts, step, push);
+    learningRate(facts, step, push);
+    decayOnMoments(facts, step, push);
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+/** A key as the code writes it (`group["betas"][0]` → `group['betas'][0]` in Python). */
+function show(facts: Facts, key: string): string {
+  return facts.language === 'python' ? key.replace(/"/g, "'") : key;
+}
+
+const stateText = (facts: Facts, s: StateUpdate): string => facts.source(s.eq.target.span);
+
+function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undefined {
+  return [...step.states.values()].find((s) => s.average && s.beta === beta);
+}
+
+// ------------------------------------------------------------------ NB401
+
+function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const p of step.params) {
+    for (const term of stepTerms(step, p)) {
+      for (const c of term.corrections) {
+        const site = correctionSite(step, c.key);
+        if (!site) continue;
+        const owner = averageWithBeta(step, c.beta);
+        const divides = (!c.inDenominator && c.power < 0) || (c.inDenominator && c.power > 0);
+        // 1 − β with no step count: a constant, not a bias correction.
+        if (c.exp === undefined && owner) {
+          const b = show(facts, c.beta);
+          push({
+            code: 'NB401',
+            span: site.span,
+            message: `the bias correction ${facts.source(site.span)} of ${stateText(facts, owner)} is missing the step count: it divides by the same constant every step, and the early steps stay biased toward 0. Write 1 - ${b} ** t, with t the number of steps taken (1 on the first step)`,
+          });
+          continue;
+        }
+        if (!c.exp || !divides) continue;
+        // 1 − βᵗ with t = 0 on the first step: a division by zero.
+        const t = c.exp.length === 1 && c.exp[0].c === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].n === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
+        if (t === undefined) continue;
+        const incremented = step.counters.get(t);
+        const inits = step.initial(t);
+        const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
+        const zeroLoop = incremented === undefined && step.zeroLoops.has(t);
+        if (zeroCounter || zeroLoop) {
+          const tt = show(facts, t);
+          push({
+            code: 'NB401',
+            span: site.span,
+            severity: 'error',
+            message: zeroLoop
+              ? `${tt} is 0 on the first iteration, so ${facts.source(site.span)} is 0 and the bias correction divides by zero: the first step is NaN. Count steps from 1 (range(1, n + 1), or ${tt} + 1 in the exponent)`
+              : `${tt} starts at 0 and is incremented only after ${facts.source(site.span)}, so the first bias correction divides by zero and the first step is NaN. Increment ${tt} before the correction (${tt} += 1 first)`,
+          });
+        }
+      }
+      // The wrong β: a state corrected by another state's 1 − βᵗ.
+      const outerDividing = term.corrections.filter((c) => c.exp && !c.inDenominator && c.power < 0);
+      for (const n of term.numerator) {
+        const s = step.states.get(n.key);
+        if (!s?.beta) continue;
+        wrongBeta(facts, step, s, outerDividing, push);
+      }
+      for (const d of term.denominator) {
+        if (!d.sqrt) continue;
+        const s = step.states.get(d.key);
+        if (!s?.beta) continue;
+        const own = term.corrections.filter((c) => c.exp && ((c.inDenominator && c.power > 0) || (!c.inDenominator && c.power > 0)));
+        wrongBeta(facts, step, s, own, push);
+      }
+    }
+  }
+}
+
+function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, corrections: { beta: string; key: string }[], push: (f: OptimizerFinding) => void): void {
+  if (corrections.length === 0 || corrections.some((c) => c.beta === s.beta)) return;
+  for (const c of corrections) {
+    const other = averageWithBeta(step, c.beta);
+    const site = correctionSite(step, c.key);
+    if (!other || other === s || !site) continue;
+    push({
+      code: 'NB401',
+      span: site.span,
+      message: `${stateText(facts, s)} is averaged with ${show(facts, s.beta!)} but bias-corrected with ${show(facts, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, s.beta!)} ** t`,
+      related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, s.beta!)} here` }],
+    });
+  }
+}
+
+// ------------------------------------------------------------------ NB402
+
+function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const p of step.params) {
+    for (const term of stepTerms(step, p)) {
+      for (const d of term.denominator) {
+        const v = step.states.get(d.key);
+        if (!v || !v.self || v.adds.length !== 1) continue;
+        // Adam's denominator: the one state (scaled, corrected) plus a constant ε; `m² + ρ·s` is another method's.
+        if (d.inner && !onlyStatePlusConstant(step, d.factor.atom, d.key)) continue;
+        const x = v.adds[0].x;
+        const firstMoments = term.numerator.map((n) => step.states.get(n.key)).filter((s): s is StateUpdate => s !== undefined && s !== v);
+        // The numerator's own tensor: m's increment, or the gradient itself (AdaGrad, RMSprop).
+        const numeratorTensors: Poly[] = firstMoments.flatMap((m) => m.adds.map((a) => a.x));
+        const directly = x.length === 1 && x[0].fs.length === 1 && x[0].fs[0].n === 1 && term.mono.fs.some((f) => f.key === x[0].fs[0].key && f.n === 1);
+        if (d.sqrt) {
+          const same = numeratorTensors.some((y) => polyEquals(y, x)) || directly;
+          const linear = x.length === 1 && x[0].fs.length === 1 && x[0].fs[0].n === 1 && x[0].fs[0].atom.k === 'sym';
+          if (!same || !linear) continue;
+          push({
+            code: 'NB402',
+            span: v.eq.spans[0],
+            message: `${stateText(facts, v)} accumulates the gradient itself, not its square, yet the step divides by its square root: the second moment must average g², as in ${stateText(facts, v)} = β₂·${stateText(facts, v)} + (1 − β₂)·g·g`,
+            related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: 'the step divides by its square root here' }],
+          });
+          continue;
+        }
+        const base = squaredBase(x);
+        if (!base) continue;
+        // Adam's shape: a bias-corrected first moment over a bias-corrected average of g². A raw
+        // gradient over an average of g² with no root is a diagonal natural-gradient (Fisher) step.
+        const readsBase = firstMoments.some((m) => m.average && m.adds.some((a) => a.x.length === 1 && a.x[0].fs.length === 1 && a.x[0].fs[0].key === base && a.x[0].fs[0].n === 1));
+        const vCorrected = v.beta !== undefined && term.corrections.some((c) => c.beta === v.beta && c.exp !== undefined);
+        if (!readsBase || !vCorrected) continue;
+        push({
+          code: 'NB402',
+          span: p.eq.spans[p.eq.spans.length - 1],
+          message: `the step divides by ${stateText(facts, v)}, an average of squared gradients, without its square root: the update then scales as 1/g instead of staying near the learning rate. Divide by the square root (np.sqrt(v) + eps, v.sqrt().add_(eps))`,
+          related: [{ span: v.eq.spans[0], message: `${stateText(facts, v)} averages squared gradients here` }],
+        });
+      }
+    }
+  }
+}
+
+/** The sum in `1/(…)` has one term that reads state (the state `key`, alone) and others that read none. */
+function onlyStatePlusConstant(step: OptimizerStep, atom: Atom, key: string): boolean {
+  const arg = atom.k === 'inv' ? atom.arg : atom.k === 'fn' ? atom.args[0] : undefined;
+  if (!arg) return true;
+  let withState = 0;
+  for (const m of arg) {
+    const keys = new Set<string>();
+    for (const f of m.fs) for (const a of atomsOf([{ c: 1, fs: [f] }])) if (a.k === 'sym' && step.states.has(a.key)) keys.add(a.key);
+    if (keys.size === 0) continue;
+    if (keys.size > 1 || !keys.has(key)) return false;
+    withState++;
+  }
+  return withState === 1;
+}
+
+/** States read in one term of a parameter step together with `s` (m and v of Adam). */
+function partners(step: OptimizerStep, s: StateUpdate): StateUpdate[] {
+  const out = new Set<StateUpdate>();
+  for (const p of step.params)
+    for (const t of stepTerms(step, p)) {
+      const keys = [...t.numerator.map((n) => n.key), ...t.denominator.map((d) => d.key)];
+      if (!keys.includes(s.eq.key)) continue;
+      for (const k of keys) {
+        const o = step.states.get(k);
+        if (o && o !== s) out.add(o);
+      }
+    }
+  return [...out];
+}
+
+// ------------------------------------------------------------------ NB403
+
+function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  const states = [...step.states.values()];
+  for (const s of states) {
+    if (!s.self || !s.beta || s.average || s.adds.length === 0) continue;
+    const beta = s.beta;
+    const others = partners(step, s).filter((o) => o.average && o.beta && o.beta !== beta);
+    const corrected = step.corrections.some((c) => c.beta === beta && c.exp !== undefined);
+    // β where 1 − β belongs: T = β·T + β·X.
+    if (s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected)) {
+      push({
+        code: 'NB403',
+        span: s.eq.spans[0],
+        message: `${stateText(facts, s)} is not a moving average: its old value and what it adds are both weighted by ${show(facts, beta)}, so the weights sum to 2·${show(facts, beta)}, not 1. The new value takes 1 - ${show(facts, beta)}: ${stateText(facts, s)} = ${show(facts, beta)} * ${stateText(facts, s)} + (1 - ${show(facts, beta)}) * …`,
+      });
+      continue;
+    }
+    // The other state's β: T = β₁·T + (1 − β₂)·X.
+    for (const o of others) {
+      const oneMinus = sub(constant(1), sym(o.beta!));
+      if (!s.adds.some((a) => proportional(a.b, oneMinus) !== undefined)) continue;
+      if (mentions(oneMinus, beta)) continue;
+      push({
+        code: 'NB403',
+        span: s.eq.spans[0],
+        message: `${stateText(facts, s)} keeps ${show(facts, beta)} of its old value but adds 1 - ${show(facts, o.beta!)}, the weight of ${stateText(facts, o)}: the weights do not sum to 1. It takes 1 - ${show(facts, beta)}`,
+        related: [{ span: o.eq.spans[0], message: `${stateText(facts, o)} is averaged with ${show(facts, o.beta!)} here` }],
+      });
+      break;
+    }
+  }
+}
+
+
+// ------------------------------------------------------------------ NB404
+
+/** The learning rate applied twice (η² in one term, or η in a state that the step multiplies by η again), or not at all. */
+function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  const betas = new Set([...step.states.values()].map((s) => s.beta).filter((b): b is string => b !== undefined));
+  const lrIn = (m: { fs: { atom: { k: string; key?: string }; n: number }[] }): { key: string; n: number }[] =>
+    m.fs.filter((f) => f.atom.k === 'sym' && f.n > 0 && !betas.has(f.atom.key!) && !step.states.has(f.atom.key!) && isLearningRateSymbol(f.atom.key!)).map((f) => ({ key: f.atom.key!, n: f.n }));
+  let anyLr = false;
+  for (const p of step.params) {
+    const span = p.eq.spans[p.eq.spans.length - 1];
+    for (const term of stepTerms(step, p)) {
+      const own = lrIn(term.mono);
+      if (own.length > 0) anyLr = true;
+      // η² in one write (a product of two writes, such as decay then step, holds η² legitimately).
+      // Only in the step of a moment (a state with its own β), not in a running statistic (D-Adaptation's Σ(d·lr)²·g²).
+      const ofMoment = term.numerator.some((n) => step.states.get(n.key)?.beta !== undefined);
+      const twice = p.eq.spans.length === 1 && ofMoment ? own.find((x) => x.n >= 2) : undefined;
+      if (twice) {
+        push({ code: 'NB404', span, message: `the step multiplies by ${show(facts, twice.key)} twice (${show(facts, twice.key)}²): the learning rate is applied once, as in w -= ${show(facts, twice.key)} * update` });
+        continue;
+      }
+      // The term is scalars × one decaying buffer (`lr * v`), nothing else that changes.
+      const plain = term.numerator.length === 1 && term.mono.fs.every((f) => (f.atom.k === 'sym' && (f.atom.key === term.numerator[0].key || !step.states.has(f.atom.key))) || f.atom.k === 'inv' || f.atom.k === 'pow' || (f.atom.k === 'fn' && f.atom.fn === 'sqrt'));
+      for (const n of plain ? term.numerator : []) {
+        const s = step.states.get(n.key);
+        if (!s || s.adds.length === 0 || !s.self || !s.beta) continue;
+        const inState = own.find((x) => s.adds.every((a) => a.x.some((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === x.key && f.n > 0))));
+        if (!inState) continue;
+        push({
+          code: 'NB404',
+          span,
+          message: `${stateText(facts, s)} already accumulates ${show(facts, inState.key)}·g, and the step multiplies it by ${show(facts, inState.key)} again: the learning rate is applied twice (η²). Apply it once: either in ${stateText(facts, s)} (w += ${stateText(facts, s)}) or in the step (${stateText(facts, s)} accumulates g)`,
+          related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} accumulates ${show(facts, inState.key)}·g here` }],
+        });
+      }
+    }
+  }
+  // No learning rate at all: the step reads none, and its optimizer takes one that nothing reads.
+  if (anyLr || step.params.length === 0) return;
+  if ([...step.states.values()].some((s) => s.adds.some((a) => a.x.some((m) => lrIn(m).length > 0)))) return;
+  if (!step.params.every((p) => stepTerms(step, p).every((t) => t.numerator.length > 0))) return;
+  if (step.inlined || readsLearningRate(step.fn.body)) return;
+  const knob = learningRateKnob(step);
+  if (!knob) return;
+  const p = step.params[0];
+  push({
+    code: 'NB404',
+    span: p.eq.spans[p.eq.spans.length - 1],
+    message: `the step never applies the learning rate: ${knob} is taken but nothing in the step reads it, so every update has the size of the raw direction. Multiply the update by it`,
+  });
+}
+
+/** Whether a function body mentions a learning rate anywhere (a call the analysis cannot see into may use it). */
+function readsLearningRate(body: import('../ir').Stmt[]): boolean {
+  let found = false;
+  const test = (e: import('../ir').Expr): boolean => {
+    const name = e.kind === 'name' ? e.name : e.kind === 'attr' ? e.name : e.kind === 'str' ? e.value : undefined;
+    return name !== undefined && mayNameLearningRate(name);
+  };
+  const visit = (stmts: import('../ir').Stmt[]): void => {
+    for (const st of stmts) {
+      if (found) return;
+      const exprs = st.kind === 'assign' ? [...st.targets, st.value] : st.kind === 'expr' ? [st.expr] : st.kind === 'return' && st.value ? [st.value] : st.kind === 'for' ? [st.iter] : st.kind === 'block' ? st.heads : [];
+      if (exprs.some((e) => someExpr(e, test))) found = true;
+      if (st.kind === 'for' || st.kind === 'block' || st.kind === 'function') visit(st.body);
+    }
+  };
+  visit(body);
+  return found;
+}
+
+/** The learning-rate parameter of the step's class constructor (or of the step function itself). */
+function learningRateKnob(step: OptimizerStep): string | undefined {
+  const own = step.fn.params.find((p) => isLearningRateSymbol(p.name));
+  if (own) return own.name;
+  const cls = step.fn.cls;
+  if (!cls) return undefined;
+  for (const name of ['__init__', 'constructor']) {
+    const init = cls.scope.functions.get(name);
+    const p = init?.params.find((x) => isLearningRateSymbol(x.name));
+    if (p) return p.name;
+  }
+  return undefined;
+}
+
+// ------------------------------------------------------------------ NB405
+
+/** A moment scaled by (1 − c) with c a decay strength: the decay meant for the weights is applied to the moment. */
+function decayOnMoments(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const s of step.states.values()) {
+    if (!s.self || s.self.length < 2 || s.average) continue;
+    // a = β·(1 − c): every monomial holds the same β once.
+    const first = s.self[0].fs.filter((f) => f.atom.k === 'sym' && f.n === 1).map((f) => f.atom.k === 'sym' ? f.atom.key : '');
+    for (const beta of first) {
+      if (!s.self.every((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === beta && f.n === 1))) continue;
+      const rest = divPoly(s.self, sym(beta));
+      if (!rest) continue;
+      const one = rest.find((m) => m.fs.length === 0);
+      if (!one || numeric([one]) !== 1) continue;
+      // The moment was an average m ← β·m + (1 − β)·X, then scaled as a whole by (1 − c).
+      const scaled = mulPoly(sub(constant(1), sym(beta)), rest);
+      const scalars = new Set([beta]);
+      for (const a of atomsOf(rest)) if (a.k === 'sym') scalars.add(a.key);
+      const split = splitSelf(s.eq.value, s.eq.key);
+      const adds = split ? groupByTensor(split.rest, scalars) : [];
+      if (adds.length === 0 || !adds.every((a) => proportional(a.b, scaled) !== undefined)) continue;
+      if (!partners(step, s).length && !step.params.some((p) => stepTerms(step, p).some((t) => t.numerator.some((n) => n.key === s.eq.key)))) continue;
+      const c = sub(constant(1), rest);
+      const decay = c.some((m) => m.fs.some((f) => f.atom.k === 'sym' && isDecayStrengthSymbol(f.atom.key)));
+      if (!decay) continue;
+      push({
+        code: 'NB405',
+        span: s.eq.spans[s.eq.spans.length - 1],
+        message: `${stateText(facts, s)} is shrunk by the weight decay each step, not the weights: decay applied to a moment only rescales the update, and the weights are never pulled toward 0. Apply it to the parameter (p.mul_(1 - lr * weight_decay), or w -= lr * weight_decay * w)`,
+        related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged here` }],
+      });
+      break;
+    }
+  }
+  void add;
+}
+
+// ------------------------------------------------------------------ momentum that climbs (NB102)
+
+export interface ClimbingStep {
+  span: Span;
+  message: string;
+  related: { span: Span; message: string }[];
+}
+
+const climbing = new WeakMap<Facts, ClimbingStep[]>();
+
+/**
+ * A momentum buffer that accumulates +c·∇ (the parameter's own gradient, `p.grad`) and a step that
+ * adds the buffer with a positive factor: `v.mul_(mu).add_(p.grad, alpha=lr); p.add_(v)`, or
+ * `buf.mul_(mu).add_(p.grad); p.add_(buf, alpha=lr)`. The signs are read off the normal form.
+ */
+export function climbingMomentum(facts: Facts): ClimbingStep[] {
+  let found = climbing.get(facts);
+  if (found) return found;
+  found = [];
+  for (const step of optimizerSteps(facts)) {
+    for (const p of step.params) {
+      if (p.eq.branched || !polyEquals(p.self, constant(1))) continue;
+      const grads = new Set(parameterGradientKeys(p.eq.key));
+      let sign = 0;
+      let buffer: StateUpdate | undefined;
+      const terms = stepTerms(step, p);
+      // Plain momentum only: each term is a scalar times one buffer, no denominators or corrections.
+      if (terms.some((term) => term.numerator.length !== 1 || term.denominator.length > 0 || term.corrections.length > 0)) continue;
+      for (const term of terms) {
+        const s = step.states.get(term.numerator[0].key);
+        if (!s || s.eq.branched || !s.beta || !s.self || term.numerator[0].n !== 1) continue;
+        const k = signOf([{ c: term.mono.c, fs: [] }]);
+        // Every monomial of the buffer's increment that holds p.grad: (positive scalars) · p.grad, all of one sign.
+        const split = splitSelf(s.eq.value, s.eq.key);
+        const withGrad = (split?.rest ?? []).filter((m) => m.fs.some((f) => f.atom.k === 'sym' && grads.has(f.atom.key)));
+        if (withGrad.length === 0 || k === 0) continue;
+        if (!withGrad.every((m) => m.fs.every((f) => f.atom.k === 'sym' && (f.n === 1 || !grads.has(f.atom.key))))) continue;
+        const signs = new Set(withGrad.map((m) => Math.sign(m.c)));
+        if (signs.size !== 1) continue;
+        sign = k * [...signs][0];
+        buffer = s;
+      }
+      if (sign <= 0 || !buffer) continue;
+      const pText = facts.source(p.eq.target.span);
+      const vText = stateText(facts, buffer);
+      found.push({
+        span: p.eq.spans[p.eq.spans.length - 1],
+        message: `this step moves ${pText} up the loss gradient: ${vText} accumulates +${pText}.grad and the step adds ${vText} with a positive factor, so training climbs the loss. Either the buffer subtracts the gradient (${vText} = μ·${vText} − lr·g, then ${pText} += ${vText}) or the step subtracts the buffer (${pText} -= lr·${vText})`,
+        related: [{ span: buffer.eq.spans[0], message: `${vText} accumulates the gradient with a + sign here` }],
+      });
+    }
+  }
+  climbing.set(facts, found);
+  return found;
+}
+
+/** +1 or −1 when every monomial of a sum of positive symbols has that sign; 0 otherwise. */
+function signOf(p: Poly): number {
+  if (p.length === 0) return 0;
+  const signs = new Set(p.map((m) => Math.sign(m.c)));
+  if (signs.size !== 1) return 0;
+  // Every symbol is a knob read as positive (a learning rate, a momentum); a power or a reciprocal of one keeps the sign.
+  if (p.some((m) => m.fs.some((f) => f.atom.k !== 'sym'))) return 0;
+  return [...signs][0];
+}

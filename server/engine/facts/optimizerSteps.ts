@@ -1,0 +1,894 @@
+// Hand-written optimizer steps, normalized symbolically (issue 14). Each function's statements are
+// evaluated in order into sums of monomials (server/math/poly.ts): locals are substituted, torch's
+// in-place chains (`m.mul_(b1).add_(g, alpha=1 - b1)`), `_foreach_` lists, NumPy/TF/tfjs/`Math`
+// calls and one-return helpers read as arithmetic (catalogue.ts `stepCall`). A value that persists
+// across calls (an attribute, a subscript, a loop element, a name updated from itself) and is
+// rewritten from its own old value gets an equation T ← a·T + Σ bₓ·X. Equations read by another
+// equation are optimizer state; an equation that reads state and that nothing reads is a parameter
+// update; T ← T + 1 is a step count. The state's update (moving average, sum, max), its bias
+// corrections 1 − βᵗ and where the √ and ε sit are then read off the normal form, by data flow; the
+// only names consulted (roles.ts) are a learning rate's, and only after the data flow has spoken.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Facts } from './index';
+import { someExpr, type FunctionDef, type Scope } from './scope';
+import { exprKey } from './keys';
+import { resolveCall } from './resolve';
+import { programIndex } from './program';
+import { stepCall, type StepMath } from './catalogue';
+import {
+  PolyOverflow, add, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
+  type Atom, type Mono, type Poly, type PolyFactor,
+} from '../../math/poly';
+
+/** A value that persists across steps, rewritten from its old value: T ← a·T + Σ bₓ·X. */
+export interface Equation {
+  key: string;
+  /** The new value in terms of the old ones (T's own atom stands for its old value). */
+  value: Poly;
+  /** Statements that write it, in order. */
+  spans: Span[];
+  /** The first write's place in the function's order of evaluation. */
+  order: number;
+  /** The last write's place. */
+  last: number;
+  /** The target as written at the first write. */
+  target: Expr;
+  /** Written in two `if` blocks that may exclude each other: its composed value is not trusted. */
+  branched?: true;
+}
+
+/** A β-weighted update of a state: self coefficient `a`, and what it adds, grouped by tensor part X. */
+export interface StateUpdate {
+  eq: Equation;
+  /** The coefficient on the old value (undefined when the old value enters otherwise: `max(b2*u, |g|)`). */
+  self?: Poly;
+  adds: { x: Poly; b: Poly }[];
+  /** a = c₀ + c₁·β: the one symbol β the old value is weighted by. */
+  beta?: string;
+  /** Every bₓ is a multiple of 1 − a: a moving average. */
+  average: boolean;
+  /** The old value enters through max(·,·) (AMSGrad, Adamax). */
+  max: boolean;
+}
+
+/** `1 − β` or `1 − βᵗ`, where it is written. */
+export interface Correction {
+  beta: string;
+  /** The exponent (`t`), absent for a bare `1 − β`. */
+  exp?: Poly;
+  span: Span;
+  order: number;
+  key: string;
+}
+
+export interface ParamUpdate {
+  eq: Equation;
+  /** The terms the step adds to the parameter (its old value's own terms removed). */
+  step: Poly;
+  /** The coefficient on the old value (1, or 1 − ηλ for decoupled decay). */
+  self: Poly;
+}
+
+export interface OptimizerStep {
+  fn: FunctionDef;
+  states: Map<string, StateUpdate>;
+  params: ParamUpdate[];
+  /** Step counts (T ← T + 1) by key, with the order of their increment. */
+  counters: Map<string, number>;
+  corrections: Correction[];
+  /** Loop counters that start at 0 (`for t in range(n)`), by name. */
+  zeroLoops: Set<string>;
+  /** Numbers the file assigns to each key anywhere (a step count's initial value). */
+  initial: (key: string) => number[];
+  family?: string;
+  /** The step reads some of its math through helpers of the project. */
+  inlined: boolean;
+}
+
+const cache = new WeakMap<Facts, OptimizerStep[]>();
+
+/** The file's hand-written optimizer steps: functions that update a parameter from state they also update. */
+export function optimizerSteps(facts: Facts): OptimizerStep[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  const index = programIndex(facts);
+  const fileStart = facts.file.base;
+  const inits = initialValues(facts);
+  for (const fn of index.functions) {
+    if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
+    if (fn.body.length === 0 || updateCandidates(fn.body, 2) < 2) continue;
+    try {
+      const step = analyzeFunction(facts, fn, inits);
+      if (step) found.push(step);
+    } catch (e) {
+      if (!(e instanceof PolyOverflow)) throw e;
+    }
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+// ------------------------------------------------------------------ evaluation
+
+/**
+ * Statements that may rewrite a value from itself (`x += …`, `x = … x …`, an in-place call, `t++`)
+ * or call a helper that may: a function with fewer than two cannot hold an optimizer step, and is
+ * not evaluated. Counts up to `enough`.
+ */
+function updateCandidates(body: Stmt[], enough: number): number {
+  let n = 0;
+  const visitExpr = (e: Expr): void => {
+    if (n >= enough) return;
+    if (e.kind === 'lambda') visit(e.stmts);
+    else if (e.kind === 'call') {
+      for (const a of e.args) visitExpr(a);
+      if (e.callee.kind === 'attr') visitExpr(e.callee.object);
+    }
+  };
+  const isCandidateCall = (e: Expr): boolean => {
+    if (e.kind !== 'call') return false;
+    if (e.kwargs.some((k) => k.name === 'out')) return true;
+    if (e.callee.kind === 'name') return true;
+    if (e.callee.kind !== 'attr') return false;
+    const name = e.callee.name;
+    if (name.endsWith('_') || name.startsWith('assign') || name.startsWith('_foreach_')) return true;
+    // `self._update(...)`: a helper that may do the writing.
+    return e.callee.object.kind === 'name' && (e.callee.object.name === 'self' || e.callee.object.name === 'this');
+  };
+  const visit = (stmts: Stmt[]): void => {
+    for (const st of stmts) {
+      if (n >= enough) return;
+      switch (st.kind) {
+        case 'assign': {
+          const t = st.targets[0];
+          if (st.op) n++;
+          else if (t && t.kind !== 'seq') {
+            const key = exprKey(t);
+            let base: Expr = t;
+            while (base.kind === 'index' || base.kind === 'attr') base = base.object;
+            const baseKey = exprKey(base);
+            if (someExpr(st.value, (x) => { const k = exprKey(x); return k !== undefined && (k === key || k === baseKey); })) n++;
+          }
+          visitExpr(st.value);
+          break;
+        }
+        case 'expr':
+          if ((st.expr.kind === 'other' && st.expr.ops && (st.expr.ops[0] === '++' || st.expr.ops[0] === '--')) || isCandidateCall(st.expr)) n++;
+          visitExpr(st.expr);
+          break;
+        case 'for':
+        case 'block':
+          visit(st.body);
+          break;
+        case 'return':
+          if (st.value) visitExpr(st.value);
+          break;
+        default:
+          break;
+      }
+    }
+  };
+  visit(body);
+  return n;
+}
+
+interface Env {
+  values: Map<string, Poly>;
+}
+
+class Evaluator {
+  readonly equations = new Map<string, Equation>();
+  readonly corrections: Correction[] = [];
+  readonly counters = new Map<string, number>();
+  readonly zeroLoops = new Set<string>();
+  order = 0;
+  private opaque = 0;
+  private depth = 0;
+
+  constructor(
+    readonly facts: Facts,
+    readonly fn: FunctionDef,
+    /** From a first pass: each stored state's new value, by its normal form, and the state's key. */
+    readonly versions: Map<string, string> = new Map(),
+  ) {}
+
+  private scopeAt(at: number): Scope {
+    return programIndex(this.facts).scopeAt(at);
+  }
+
+  fresh(): Poly {
+    return atomPoly({ k: 'opaque', id: `${this.opaque++}` });
+  }
+
+  /** A key for a persistent value: `p.data` is p; `m[i]` with a loop index is m. */
+  keyOf(e: Expr): string | undefined {
+    if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value')) return this.keyOf(e.object);
+    if (e.kind === 'index' && e.index.length === 1 && (e.index[0].kind === 'name' || e.index[0].kind === 'other')) return this.keyOf(e.object);
+    return exprKey(e);
+  }
+
+  read(e: Expr, env: Env): Poly {
+    const key = this.keyOf(e);
+    if (key === undefined) return this.fresh();
+    return env.values.get(key) ?? sym(key);
+  }
+
+  evalMath(m: StepMath, env: Env): Poly {
+    switch (m.op) {
+      case 'expr':
+        return this.eval(m.expr, env);
+      case 'num':
+        return constant(m.value);
+      case 'neg':
+        return scale(this.evalMath(m.arg, env), -1);
+      case 'fn': {
+        const args = m.args.map((a) => this.evalMath(a, env));
+        if (m.fn === 'sqrt') return sqrt(args[0]);
+        return fnPoly(m.fn, args);
+      }
+      default:
+        return this.binary(m.op, this.evalMath(m.left, env), this.evalMath(m.right, env));
+    }
+  }
+
+  binary(op: string, l: Poly, r: Poly): Poly {
+    switch (op) {
+      case '+':
+        return add(l, r);
+      case '-':
+        return sub(l, r);
+      case '*':
+        return mul(l, r);
+      case '/':
+        return div(l, r) ?? this.fresh();
+      case '**':
+        return pow(l, r);
+      default:
+        return this.fresh();
+    }
+  }
+
+  eval(e: Expr, env: Env): Poly {
+    if (this.depth > 30) return this.fresh();
+    this.depth++;
+    try {
+      return this.evalInner(e, env);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  private evalInner(e: Expr, env: Env): Poly {
+    switch (e.kind) {
+      case 'num':
+        return constant(e.value);
+      case 'name':
+      case 'attr':
+      case 'index':
+        return this.read(e, env);
+      case 'unary':
+        if (e.op === '-') return scale(this.eval(e.arg, env), -1);
+        if (e.op === '+') return this.eval(e.arg, env);
+        return this.fresh();
+      case 'binary': {
+        const l = this.eval(e.left, env);
+        const r = this.eval(e.right, env);
+        const value = this.binary(e.op, l, r);
+        // Where a bias correction is written: `1 - b1 ** t` anywhere, a bare `1 - b1` where it divides.
+        if (e.op === '-') this.noteCorrection(value, e.span, true);
+        if (e.op === '/') this.noteCorrection(r, e.right.span, false);
+        return value;
+      }
+      case 'call':
+        return this.call(e, env);
+      case 'seq':
+        return e.items.length === 1 ? this.eval(e.items[0], env) : this.fresh();
+      case 'lambda':
+        this.lambda(e, env);
+        return this.fresh();
+      default:
+        return this.fresh();
+    }
+  }
+
+  private call(e: Expr & { kind: 'call' }, env: Env): Poly {
+    const math = stepCall(e, (x) => this.facts.analyzer.isModule(x));
+    if (math) {
+      // `m.mul_(b1).add_(g, alpha=1 - b1)`: one write of the whole chain's value to m, not one per call.
+      if (math.writes?.kind === 'call') this.chained.add(math.writes);
+      const value = this.evalMath(math.value, env);
+      const root = math.writes && this.chainRoot(math.writes);
+      if (root && !this.chained.has(e)) this.write(root, value, env, e.span, true);
+      return value;
+    }
+    // A helper whose body is one `return`: its value with the arguments bound.
+    const inlined = this.inline(e, env);
+    if (inlined) return inlined;
+    // `weights.forEach((w, i) => { ... })`, `tf.tidy(() => { ... })`: the callback's statements run here.
+    for (const arg of e.args) if (arg.kind === 'lambda') this.lambda(arg, env);
+    return this.fresh();
+  }
+
+  /** A callback's or closure's statements, run with its parameters unbound; what it assigns is carried between calls. */
+  private lambda(e: Expr & { kind: 'lambda' }, env: Env): void {
+    if (e.stmts.length === 0 || this.depth > 12) return;
+    const inner: Env = { values: new Map(env.values) };
+    for (const p of e.params) inner.values.delete(p.name);
+    this.loopCarried(e.stmts, inner);
+    this.block(e.stmts, inner);
+  }
+
+  private readonly chained = new WeakSet<Expr>();
+
+  /** The tensor an in-place chain writes: `m` of `m.mul_(b1).add_(g)`. */
+  private chainRoot(target: Expr): Expr | undefined {
+    for (let i = 0; i < 8 && target.kind === 'call'; i++) {
+      const inner = stepCall(target, (x) => this.facts.analyzer.isModule(x));
+      if (!inner?.writes) return undefined;
+      target = inner.writes;
+    }
+    return target.kind === 'call' ? undefined : target;
+  }
+
+  /** Runs a helper with its parameters bound to the arguments; its return value, when it has one. */
+  private inline(e: Expr & { kind: 'call' }, env: Env): Poly | undefined {
+    if (this.depth > 12) return undefined;
+    const target = resolveCall(this.facts.program, e, this.scopeAt(e.span.start), e.span.start);
+    if (!target || target.constructs || target.fn === this.fn) return undefined;
+    const fn = target.fn;
+    if (!this.facts.program.parsedOf(fn.span)) return undefined;
+    this.inlinedAny = true;
+    const params = fn.isMethod && target.receiver ? fn.params.slice(1) : fn.params;
+    const inner: Env = { values: new Map() };
+    params.forEach((p, i) => {
+      const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value ?? p.default;
+      if (arg) inner.values.set(p.name, this.aliasOrValue(arg, env));
+    });
+    if (fn.returns) return this.eval(fn.returns, inner);
+    const returned = this.block(fn.body, inner);
+    return returned;
+  }
+
+  /** An argument that names a persistent value is passed as that value (so writes through the parameter reach it). */
+  private aliasOrValue(arg: Expr, env: Env): Poly {
+    return this.eval(arg, env);
+  }
+
+  /** T ← value for a persistent T; a local's new value otherwise. */
+  write(target: Expr, value: Poly, env: Env, span: Span, inPlace = false): void {
+    const key = this.keyOf(target);
+    if (key === undefined) return;
+    // T ← T: a store of what T already holds (`config['m'] = m` after m became its new value).
+    if (polyEquals(value, sym(key))) return;
+    const local = target.kind === 'name' ? env.values.get(key) : undefined;
+    // A local alias of a persistent value (`m = state['m']`, a helper's parameter): in-place writes reach it.
+    const alias = local && local.length === 1 && local[0].c === 1 && local[0].fs.length === 1 && local[0].fs[0].n === 1 && local[0].fs[0].atom.k === 'sym' ? local[0].fs[0].atom.key : undefined;
+    if (inPlace && alias !== undefined) {
+      if (!polyEquals(value, sym(alias))) this.equation(alias, value, target, span);
+      return;
+    }
+    // `m = b1 * m + (1 - b1) * g` before `config['m'] = m`: the local is the state's new value.
+    const version = target.kind === 'name' ? this.versions.get(polyKey(value)) : undefined;
+    if (version !== undefined && version !== key) {
+      this.equation(version, value, target, span);
+      env.values.set(key, sym(version));
+      this.defSpans.set(key, span);
+      return;
+    }
+    if (target.kind === 'name' && local !== undefined && !mentions(value, key)) {
+      env.values.set(key, value);
+      this.defSpans.set(key, span);
+      if (value.length > 1) this.localValues.add(polyKey(value));
+      return;
+    }
+    if (mentions(value, key) && (target.kind !== 'name' || !env.values.has(key))) {
+      this.equation(key, value, target, span);
+      if (target.kind === 'name') env.values.delete(key);
+      return;
+    }
+    if (target.kind === 'name') {
+      const branch = this.branches[this.branches.length - 1];
+      const before = this.localBranch.get(key);
+      this.localBranch.set(key, branch);
+      // `if …: step_size = a` / `else: step_size = b`: which one holds is not known.
+      const conflict = before !== undefined && branch !== undefined && before !== branch && !this.branches.includes(before) && (env.values.has(key) || this.unknownLocals.has(key));
+      if (conflict) value = this.fresh();
+      // `buf = state.setdefault('momentum_buffer', …)`: a value not seen into is the variable itself, which in-place calls then update.
+      if (!conflict) this.unknownLocals.delete(key);
+      if (conflict) this.unknownLocals.add(key);
+      else if (value.length === 1 && value[0].c === 1 && value[0].fs.length === 1 && value[0].fs[0].atom.k === 'opaque') {
+        env.values.delete(key);
+        this.defSpans.set(key, span);
+        return;
+      }
+      env.values.set(key, value);
+      this.defSpans.set(key, span);
+      if (value.length > 1) this.localValues.add(polyKey(value));
+    }
+  }
+
+  private readonly localBranch = new Map<string, Stmt | undefined>();
+  /** Locals whose value is not known because branches that may exclude each other set it. */
+  private readonly unknownLocals = new Set<string>();
+
+  /** The normal forms of the values locals were given (a state's new value computed before it is stored). */
+  readonly localValues = new Set<string>();
+
+  /** Where each local was last given its value. */
+  readonly defSpans = new Map<string, Span>();
+  /** Values the function returns (each item of a returned tuple), with where they were computed. */
+  readonly returned: { value: Poly; span: Span }[] = [];
+
+  /** The `if` blocks being evaluated, innermost last (`elif`/`else` are blocks of their own). */
+  private readonly branches: Stmt[] = [];
+  private readonly branchOf = new Map<string, Stmt | undefined>();
+  /** Set when a call was read through a helper of the project. */
+  inlinedAny = false;
+
+  private equation(key: string, value: Poly, target: Expr, span: Span): void {
+    const known = this.equations.get(key);
+    const branch = this.branches[this.branches.length - 1];
+    if (known) {
+      // Writes in two different `if` blocks may exclude each other (`if amsgrad: … else: …`): not composed.
+      const before = this.branchOf.get(key);
+      if (before !== undefined && branch !== undefined && before !== branch && !this.branches.includes(before)) known.branched = true;
+      known.value = substitute(value, key, known.value);
+      known.spans.push(span);
+      known.last = this.order++;
+      return;
+    }
+    this.branchOf.set(key, branch);
+    const order = this.order++;
+    this.equations.set(key, { key, value, spans: [span], order, last: order, target });
+    // T ← T + 1: a step count.
+    if (polyEquals(value, add(sym(key), constant(1)))) this.counters.set(key, order);
+  }
+
+  private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
+    const c = correctionShape(value);
+    if (c && (c.exp !== undefined) === withCount) this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value) });
+  }
+
+  /** Statements in order; returns the value of the first `return`, if any. */
+  block(stmts: Stmt[], env: Env): Poly | undefined {
+    let returned: Poly | undefined;
+    for (const s of stmts) {
+      const r = this.stmt(s, env);
+      if (r && !returned) returned = r;
+    }
+    return returned;
+  }
+
+  private stmt(s: Stmt, env: Env): Poly | undefined {
+    switch (s.kind) {
+      case 'assign':
+        this.assign(s, env);
+        return undefined;
+      case 'expr': {
+        const e = s.expr;
+        if (e.kind === 'other' && e.ops && (e.ops[0] === '++' || e.ops[0] === '--') && e.children[0]) {
+          const old = this.read(e.children[0], env);
+          this.write(e.children[0], add(old, constant(e.ops[0] === '++' ? 1 : -1)), env, s.span, true);
+          this.order++;
+          return undefined;
+        }
+        this.eval(e, env);
+        this.order++;
+        return undefined;
+      }
+      case 'for': {
+        for (const name of targetNames(s.target)) env.values.delete(name);
+        this.loopCarried(s.body, env);
+        if (s.target.kind === 'name' && startsAtZero(s.iter)) this.zeroLoops.add(s.target.name);
+        this.eval(s.iter, env);
+        return this.block(s.body, env);
+      }
+      case 'block': {
+        for (const h of s.heads) this.eval(h, env);
+        if (s.label === 'while') this.loopCarried(s.body, env);
+        if (s.label !== 'if') return this.block(s.body, env);
+        this.branches.push(s);
+        try {
+          return this.block(s.body, env);
+        } finally {
+          this.branches.pop();
+        }
+      }
+      case 'return': {
+        if (!s.value) return undefined;
+        if (this.depth === 0 && s.value.kind === 'seq') {
+          for (const item of s.value.items) {
+            const span = item.kind === 'name' ? (this.defSpans.get(item.name) ?? s.span) : s.span;
+            this.returned.push({ value: this.eval(item, env), span });
+          }
+          return this.fresh();
+        }
+        const value = this.eval(s.value, env);
+        if (this.depth === 0) this.returned.push({ value, span: s.value.kind === 'name' ? (this.defSpans.get(s.value.name) ?? s.span) : s.span });
+        return value;
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /** Names a loop body assigns carry their value from one iteration to the next: inside, they are variables. */
+  private loopCarried(body: Stmt[], env: Env): void {
+    for (const st of body) {
+      if (st.kind === 'assign')
+        for (const t of st.targets) {
+          for (const n of targetNames(t)) env.values.delete(n);
+          // `m[i] = b1 * m[i] + …`: the array m carries its elements between iterations.
+          let base: Expr = t;
+          while (base.kind === 'index') base = base.object;
+          if (base !== t && base.kind === 'name') env.values.delete(base.name);
+        }
+      else if (st.kind === 'block' || st.kind === 'for') this.loopCarried(st.body, env);
+    }
+  }
+
+  private assign(s: Stmt & { kind: 'assign' }, env: Env): void {
+    const order = this.order++;
+    void order;
+    if (s.targets.length !== 1) {
+      for (const t of s.targets) for (const n of targetNames(t)) env.values.delete(n);
+      this.eval(s.value, env);
+      return;
+    }
+    const target = s.targets[0];
+    if (target.kind === 'seq') {
+      // `b1, b2 = group['betas']`: each name is that element; `a, b = x, y` item by item.
+      const base = this.keyOf(s.value);
+      target.items.forEach((t, i) => {
+        if (t.kind !== 'name') return;
+        if (s.value.kind === 'seq' && s.value.items.length === target.items.length) env.values.set(t.name, this.eval(s.value.items[i], env));
+        else if (base !== undefined) env.values.set(t.name, sym(`${base}[${i}]`));
+        else env.values.delete(t.name);
+      });
+      return;
+    }
+    let value = this.eval(s.value, env);
+    if (s.op) {
+      const old = this.read(target, env);
+      value = s.op === '+' ? add(old, value) : s.op === '-' ? sub(old, value) : s.op === '*' ? mul(old, value) : (div(old, value) ?? this.fresh());
+    }
+    this.write(target, value, env, s.span);
+  }
+}
+
+/** `(1 - b1)` → `1 - b1`: a span without the parentheses around it. */
+function unparenthesized(facts: Facts, span: Span): Span {
+  const text = facts.source(span);
+  let start = span.start;
+  let end = span.end;
+  for (let i = 0; i < 4 && text.length >= 2 + (start - span.start) * 2 && facts.source({ start, end: start + 1 }) === '(' && facts.source({ start: end - 1, end }) === ')'; i++) {
+    start++;
+    end--;
+  }
+  return { start, end };
+}
+
+function targetNames(t: Expr): string[] {
+  if (t.kind === 'name') return [t.name];
+  if (t.kind === 'seq') return t.items.flatMap(targetNames);
+  return [];
+}
+
+/** `range(n)`, `range(0, n)`, `enumerate(xs)`: the loop variable's first value is 0. */
+function startsAtZero(iter: Expr): boolean {
+  if (iter.kind !== 'call' || iter.callee.kind !== 'name') return false;
+  if (iter.callee.name === 'range') return iter.args.length === 1 || (iter.args.length >= 2 && iter.args[0].kind === 'num' && iter.args[0].value === 0);
+  return false;
+}
+
+/** 1 − β (exp undefined) or 1 − β^t, β a variable. */
+export function correctionShape(p: Poly): { beta: string; exp?: Poly } | undefined {
+  if (p.length !== 2) return undefined;
+  const one = p.find((m) => m.fs.length === 0 && near(m.c, 1));
+  const other = p.find((m) => m !== one);
+  if (!one || !other || !near(other.c, -1) || other.fs.length !== 1) return undefined;
+  const f = other.fs[0];
+  if (f.n !== 1) return undefined;
+  if (f.atom.k === 'sym') return { beta: f.atom.key };
+  if (f.atom.k === 'pow' && f.atom.base.length === 1 && f.atom.base[0].c === 1 && f.atom.base[0].fs.length === 1) {
+    const b = f.atom.base[0].fs[0];
+    if (b.atom.k === 'sym' && b.n === 1) return { beta: b.atom.key, exp: f.atom.exp };
+  }
+  return undefined;
+}
+
+/** Every number the file assigns to a key (`self.t = 0`, `state['step'] = 0`, `{'step': 0}`, `t = 0;` as a class field). */
+function initialValues(facts: Facts): (key: string) => number[] {
+  const map = new Map<string, number[]>();
+  const put = (key: string, v: number): void => {
+    const list = map.get(key);
+    if (list) list.push(v);
+    else map.set(key, [v]);
+  };
+  const index = programIndex(facts);
+  for (const stmt of index.stmtBySpan.values()) {
+    // `config.setdefault('t', 0)`
+    const call = stmt.kind === 'expr' ? stmt.expr : stmt.kind === 'assign' ? stmt.value : undefined;
+    if (call?.kind === 'call' && call.callee.kind === 'attr' && call.callee.name === 'setdefault' && call.args[0]?.kind === 'str' && call.args[1]?.kind === 'num') {
+      const owner = exprKey(call.callee.object);
+      if (owner !== undefined) put(`${owner}[${JSON.stringify(call.args[0].value)}]`, call.args[1].value);
+    }
+    if (stmt.kind !== 'assign' || stmt.op) continue;
+    // `self.m, self.v, self.t = {}, {}, 0`
+    if (stmt.targets.length === 1 && stmt.targets[0].kind === 'seq' && stmt.value.kind === 'seq' && stmt.value.items.length === stmt.targets[0].items.length) {
+      const items = stmt.value.items;
+      stmt.targets[0].items.forEach((t, i) => {
+        const key = exprKey(t);
+        if (key !== undefined && items[i].kind === 'num') put(key, (items[i] as { value: number }).value);
+      });
+    }
+    for (const t of stmt.targets) {
+      const key = exprKey(t);
+      if (key === undefined) continue;
+      const v = stmt.value;
+      if (v.kind === 'num') put(key, v.value);
+      if (v.kind === 'object') for (const entry of v.entries) if (entry.value.kind === 'num') put(`${key}[${JSON.stringify(entry.name)}]`, entry.value.value);
+      // A class field `t = 0` is `this.t` / `self.t`.
+      if (v.kind === 'num' && t.kind === 'name' && index.scopeAt(stmt.span.start).kind === 'class') {
+        put(`this.${key}`, v.value);
+        put(`self.${key}`, v.value);
+      }
+    }
+  }
+  return (key) => map.get(key) ?? [];
+}
+
+// ------------------------------------------------------------------ classification
+
+function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[]): OptimizerStep | undefined {
+  const first = new Evaluator(facts, fn);
+  first.block(fn.body, { values: new Map() });
+  if (first.equations.size < 2) return undefined;
+  // Second pass: a local that holds a state's new value before it is stored stands for that state.
+  const versions = new Map<string, string>();
+  for (const e of first.equations.values()) if (e.spans.length === 1 && first.localValues.has(polyKey(e.value))) versions.set(polyKey(e.value), e.key);
+  let ev = first;
+  if (versions.size > 0) {
+    ev = new Evaluator(facts, fn, versions);
+    ev.block(fn.body, { values: new Map() });
+  }
+  const eqs = [...ev.equations.values()];
+  const counterKeys = new Set(ev.counters.keys());
+  const real = eqs.filter((e) => !counterKeys.has(e.key));
+  const reads = new Map<string, Set<string>>();
+  for (const e of real) {
+    const keys = new Set<string>();
+    // A value read by a later write of another one feeds it (a buffer); one updated only after the read is not its state.
+    for (const a of atomsOf(e.value)) if (a.k === 'sym' && a.key !== e.key && ev.equations.has(a.key) && !counterKeys.has(a.key) && ev.equations.get(a.key)!.order < e.last) keys.add(a.key);
+    reads.set(e.key, keys);
+  }
+  const readByOthers = new Set<string>();
+  for (const [, keys] of reads) for (const k of keys) readByOthers.add(k);
+  // Every β some equation weights its old value by: scalars wherever they appear.
+  const betas = new Set<string>();
+  for (const e of real) {
+    const split = splitSelf(e.value, e.key);
+    const beta = split && linearSymbol(split.self);
+    if (beta) betas.add(beta);
+  }
+  const stateUpdate = (e: Equation): StateUpdate => stateUpdateOf(e, betas);
+  const states = new Map<string, StateUpdate>();
+  for (const e of real) if (readByOthers.has(e.key)) states.set(e.key, stateUpdate(e));
+  // In a step that returns its parameter, the state it updates is read by the returned value.
+  const readByOthersOrState = (key: string): boolean => {
+    if (states.has(key)) return true;
+    const e = ev.equations.get(key);
+    if (!e || counterKeys.has(key)) return false;
+    states.set(key, stateUpdate(e));
+    return true;
+  };
+  const params: ParamUpdate[] = [];
+  for (const e of real) {
+    if (readByOthers.has(e.key) || (reads.get(e.key)?.size ?? 0) === 0) continue;
+    const split = splitSelf(e.value, e.key);
+    if (!split || split.rest.length === 0) continue;
+    params.push({ eq: e, step: split.rest, self: split.self });
+  }
+  // A step that returns the new parameter: `next_w = w - lr * m / (np.sqrt(v) + eps); return next_w, config`.
+  const fnParams = (fn.isMethod ? fn.params.slice(1) : fn.params).map((p) => p.name);
+  for (const r of ev.returned) {
+    for (const name of fnParams) {
+      if (!mentions(r.value, name)) continue;
+      const split = splitSelf(r.value, name);
+      if (!split || split.rest.length === 0 || !polyEquals(split.self, constant(1))) continue;
+      if (!atomsOf(split.rest).map((a) => a.k === 'sym' && readByOthersOrState(a.key)).some((x) => x)) continue;
+      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self });
+    }
+  }
+  if (params.length === 0 || states.size === 0) return undefined;
+  // States read only by other states that no parameter reads are not part of this step.
+  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial: inits, inlined: ev.inlinedAny };
+  step.family = familyOf(step);
+  return step;
+}
+
+/** Splits v into a·T + rest, when T's old value enters only as a plain factor. */
+export function splitSelf(v: Poly, key: string): { self: Poly; rest: Poly } | undefined {
+  const self: Mono[] = [];
+  const rest: Mono[] = [];
+  for (const m of v) {
+    const own = m.fs.find((f) => f.atom.k === 'sym' && f.atom.key === key);
+    if (own) {
+      if (own.n !== 1) return undefined;
+      self.push({ c: m.c, fs: m.fs.filter((f) => f !== own) });
+    } else {
+      if (m.fs.some((f) => mentions([{ c: 1, fs: [f] }], key))) return undefined;
+      rest.push(m);
+    }
+  }
+  return { self: add([], self), rest: add([], rest) };
+}
+
+function stateUpdateOf(eq: Equation, betas: Set<string>): StateUpdate {
+  const split = splitSelf(eq.value, eq.key);
+  const max = !split && eq.value.length >= 1 && eq.value.some((m) => m.fs.some((f) => f.atom.k === 'fn' && f.atom.fn === 'max' && f.atom.args.some((a) => mentions(a, eq.key))));
+  if (!split) return { eq, adds: [], average: false, max };
+  const beta = linearSymbol(split.self);
+  const scalars = new Set(betas);
+  const adds = groupByTensor(split.rest, scalars);
+  const oneMinusA = sub(constant(1), split.self);
+  const average = adds.length > 0 && adds.every((x) => proportional(x.b, oneMinusA) !== undefined);
+  return { eq, self: split.self, adds, beta, average, max: false };
+}
+
+/** a = c₀ + c₁·β with one variable β: its key. */
+export function linearSymbol(a: Poly): string | undefined {
+  let beta: string | undefined;
+  for (const m of a) {
+    if (m.fs.length === 0) continue;
+    if (m.fs.length !== 1 || m.fs[0].n !== 1 || m.fs[0].atom.k !== 'sym' || beta !== undefined) return undefined;
+    beta = m.fs[0].atom.key;
+  }
+  return beta;
+}
+
+/** The terms of p grouped by their tensor part X (the factors that are not among `scalars`), each with its scalar coefficient. */
+export function groupByTensor(p: Poly, scalars: Set<string>): { x: Poly; b: Poly }[] {
+  const groups = new Map<string, { x: Poly; b: Mono[] }>();
+  for (const m of p) {
+    const sc: PolyFactor[] = [];
+    const tf: PolyFactor[] = [];
+    for (const f of m.fs) (f.atom.k === 'sym' && scalars.has(f.atom.key) ? sc : tf).push(f);
+    const x: Poly = [{ c: 1, fs: tf }];
+    const k = polyKey(x);
+    const g = groups.get(k);
+    const b: Mono = { c: m.c, fs: sc };
+    if (g) g.b.push(b);
+    else groups.set(k, { x, b: [b] });
+  }
+  return [...groups.values()].map((g) => ({ x: g.x, b: add([], g.b) }));
+}
+
+/** k with a = k·b, for sums of monomials; undefined when a is not a constant multiple of b. */
+export function proportional(a: Poly, b: Poly): number | undefined {
+  if (a.length === 0 || b.length === 0 || a.length !== b.length) return undefined;
+  const k = a[0].c / (b.find((m) => monoKeyOf(m) === monoKeyOf(a[0]))?.c ?? NaN);
+  if (!Number.isFinite(k)) return undefined;
+  return polyEquals(a, scale(b, k)) ? k : undefined;
+}
+
+function monoKeyOf(m: Mono): string {
+  return polyKey([{ c: 1, fs: m.fs }]);
+}
+
+// ------------------------------------------------------------------ what a parameter step reads
+
+/** A monomial of a parameter's step: its numerator states, its denominators, its corrections. */
+export interface StepTerm {
+  mono: Mono;
+  /** States multiplied in (m in `lr·m/(√v + ε)`), with their power. */
+  numerator: { key: string; n: number }[];
+  /** States in a denominator: under a √ or not. */
+  denominator: { key: string; sqrt: boolean; factor: PolyFactor; inner?: Mono }[];
+  /** Bias corrections in the term: power −1 (÷(1−βᵗ)), ½ (×√(1−βᵗ)), −½; and whether they sit with a denominator state. */
+  corrections: { beta: string; exp?: Poly; power: number; inDenominator: boolean; key: string }[];
+}
+
+export function stepTerms(step: OptimizerStep, p: ParamUpdate): StepTerm[] {
+  const isState = (k: string): boolean => step.states.has(k);
+  return p.step.map((mono) => {
+    const t: StepTerm = { mono, numerator: [], denominator: [], corrections: [] };
+    for (const f of mono.fs) {
+      const a = f.atom;
+      if (a.k === 'sym' && isState(a.key)) {
+        if (f.n > 0) t.numerator.push({ key: a.key, n: f.n });
+        else t.denominator.push({ key: a.key, sqrt: false, factor: f });
+        continue;
+      }
+      const c = correctionOf(a);
+      if (c) {
+        t.corrections.push({ ...c.shape, power: c.power * f.n, inDenominator: false, key: c.key });
+        continue;
+      }
+      if (a.k === 'fn' && a.fn === 'sqrt' && f.n < 0) {
+        // 1/√v, 1/√(v̂ + ε): ε inside the root.
+        for (const inner of a.args[0])
+          for (const g of inner.fs) {
+            if (g.atom.k === 'sym' && isState(g.atom.key) && g.n > 0) t.denominator.push({ key: g.atom.key, sqrt: true, factor: f, ...(a.args[0].length > 1 ? { inner } : {}) });
+            const gc = correctionOf(g.atom);
+            if (gc) t.corrections.push({ ...gc.shape, power: -gc.power * g.n * 0.5, inDenominator: true, key: gc.key });
+          }
+        continue;
+      }
+      if (a.k === 'inv' && f.n > 0) {
+        // 1 / (√v̂ + ε), 1 / (v + ε), 1 / (√v·c + ε): the states inside, and the corrections beside them.
+        for (const inner of a.arg) {
+          for (const g of inner.fs) {
+            const b = g.atom;
+            if (b.k === 'sym' && isState(b.key) && g.n > 0) t.denominator.push({ key: b.key, sqrt: false, factor: f, inner });
+            if (b.k === 'fn' && b.fn === 'sqrt' && g.n > 0)
+              for (const arg of b.args[0])
+                for (const h of arg.fs) {
+                  if (h.atom.k === 'sym' && isState(h.atom.key) && h.n > 0) t.denominator.push({ key: h.atom.key, sqrt: true, factor: f, inner });
+                  const hc = correctionOf(h.atom);
+                  if (hc) t.corrections.push({ ...hc.shape, power: -hc.power * h.n * 0.5, inDenominator: true, key: hc.key });
+                }
+            const c2 = correctionOf(b);
+            if (c2) t.corrections.push({ ...c2.shape, power: -c2.power * g.n, inDenominator: true, key: c2.key });
+          }
+        }
+      }
+    }
+    return t;
+  });
+}
+
+/** (1 − βᵗ) as an atom: inv(1 − βᵗ) is power −1, √(1 − βᵗ) is ½. */
+export function correctionOf(a: Atom): { shape: { beta: string; exp?: Poly }; power: number; key: string } | undefined {
+  if (a.k === 'inv') {
+    const s = correctionShape(a.arg);
+    return s && { shape: s, power: -1, key: polyKey(a.arg) };
+  }
+  if (a.k === 'fn' && a.fn === 'sqrt' && a.args.length === 1) {
+    const s = correctionShape(a.args[0]);
+    if (s) return { shape: s, power: 0.5, key: polyKey(a.args[0]) };
+    const inner = a.args[0].length === 1 && a.args[0][0].fs.length === 1 ? a.args[0][0].fs[0] : undefined;
+    if (inner && inner.atom.k === 'inv') {
+      const s2 = correctionShape(inner.atom.arg);
+      return s2 && { shape: s2, power: -0.5 * inner.n, key: polyKey(inner.atom.arg) };
+    }
+  }
+  return undefined;
+}
+
+/** Where a correction is written: its first occurrence in the function. */
+export function correctionSite(step: OptimizerStep, key: string): Correction | undefined {
+  return step.corrections.find((c) => c.key === key);
+}
+
+/** The tensor parts a state adds, with their factors (g, g², |g|). */
+export function squaredBase(x: Poly): string | undefined {
+  if (x.length !== 1) return undefined;
+  const sq = x[0].fs.filter((f) => f.n === 2);
+  return sq.length === 1 && x[0].fs.length === 1 ? sq[0].key : undefined;
+}
+
+// ------------------------------------------------------------------ families
+
+/** The algorithm a step's structure matches, up to algebraic equivalence. */
+function familyOf(step: OptimizerStep): string | undefined {
+  const states = [...step.states.values()];
+  const terms = step.params.flatMap((p) => stepTerms(step, p));
+  const sqrtDen = terms.some((t) => t.denominator.some((d) => d.sqrt));
+  const sign = step.params.some((p) => p.step.some((m) => m.fs.some((f) => f.atom.k === 'fn' && f.atom.fn === 'sign')));
+  const averages = states.filter((s) => s.average);
+  const corrected = step.corrections.some((c) => c.exp !== undefined);
+  const decoupled = step.params.some((p) => p.self.length > 1 || (p.self.length === 1 && !polyEquals(p.self, constant(1))));
+  if (sign && averages.length > 0) return 'Lion';
+  if (states.some((s) => s.max) && sqrtDen) return 'AMSGrad';
+  if (states.some((s) => s.max)) return 'Adamax';
+  if (sqrtDen && averages.length >= 2 && corrected) return decoupled ? 'AdamW' : 'Adam';
+  if (sqrtDen && averages.length >= 3) return 'RMSprop (centred)';
+  if (sqrtDen && averages.length >= 1) return states.length >= 2 ? 'RMSprop with momentum' : 'RMSprop';
+  if (sqrtDen) return 'AdaGrad';
+  if (states.length >= 1) return 'SGD with momentum';
+  return undefined;
+}
+
+export { numeric, atomKey };

@@ -1,0 +1,23 @@
+// NB401 bias-correction: the bias correction 1 − βᵗ of an optimizer's moving average is wrong.
+//
+// ## What it does
+// Reads each hand-written optimizer step in its normal form (engine/facts/optimizerSteps.ts) and
+// reports what optimizerFindings.ts finds for this code.
+import { defineRule } from './rule';
+import { optimizerFindings } from '../engine/facts/optimizerFindings';
+
+export const nb401BiasCorrection = defineRule({
+  meta: {
+    code: 'NB401',
+    name: 'bias-correction',
+    severity: 'warning',
+    summary: "A bias correction without the step count, with a step count of 0 on the first step, or with another moment's β",
+    fix: 'none',
+  },
+  check(context) {
+    for (const f of optimizerFindings(context.facts)) {
+      if (f.code !== 'NB401') continue;
+      context.report({ span: f.span, message: f.message, ...(f.severity ? { severity: f.severity } : {}), ...(f.related ? { related: f.related } : {}) });
+    }
+  },
+});

@@ -1,0 +1,23 @@
+// NB402 second-moment: the second moment of an adaptive optimizer is not what its step needs.
+//
+// ## What it does
+// Reads each hand-written optimizer step in its normal form (engine/facts/optimizerSteps.ts) and
+// reports what optimizerFindings.ts finds for this code.
+import { defineRule } from './rule';
+import { optimizerFindings } from '../engine/facts/optimizerFindings';
+
+export const nb402SecondMoment = defineRule({
+  meta: {
+    code: 'NB402',
+    name: 'second-moment',
+    severity: 'warning',
+    summary: "An adaptive optimizer's second moment is not squared, or the step divides by it without its square root",
+    fix: 'none',
+  },
+  check(context) {
+    for (const f of optimizerFindings(context.facts)) {
+      if (f.code !== 'NB402') continue;
+      context.report({ span: f.span, message: f.message, ...(f.severity ? { severity: f.severity } : {}), ...(f.related ? { related: f.related } : {}) });
+    }
+  },
+});

@@ -1,0 +1,23 @@
+// NB403 average-not-averaging: an optimizer's moving average whose weights do not sum to one.
+//
+// ## What it does
+// Reads each hand-written optimizer step in its normal form (engine/facts/optimizerSteps.ts) and
+// reports what optimizerFindings.ts finds for this code.
+import { defineRule } from './rule';
+import { optimizerFindings } from '../engine/facts/optimizerFindings';
+
+export const nb403AverageNotAveraging = defineRule({
+  meta: {
+    code: 'NB403',
+    name: 'average-not-averaging',
+    severity: 'warning',
+    summary: "A moving average whose weights do not sum to one: β where 1 − β belongs, or another moment's β",
+    fix: 'none',
+  },
+  check(context) {
+    for (const f of optimizerFindings(context.facts)) {
+      if (f.code !== 'NB403') continue;
+      context.report({ span: f.span, message: f.message, ...(f.severity ? { severity: f.severity } : {}), ...(f.related ? { related: f.related } : {}) });
+    }
+  },
+});

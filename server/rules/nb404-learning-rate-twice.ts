@@ -1,0 +1,23 @@
+// NB404 learning-rate-twice: the learning rate of an optimizer step is applied twice, or never.
+//
+// ## What it does
+// Reads each hand-written optimizer step in its normal form (engine/facts/optimizerSteps.ts) and
+// reports what optimizerFindings.ts finds for this code.
+import { defineRule } from './rule';
+import { optimizerFindings } from '../engine/facts/optimizerFindings';
+
+export const nb404LearningRateTwice = defineRule({
+  meta: {
+    code: 'NB404',
+    name: 'learning-rate-twice',
+    severity: 'warning',
+    summary: "A hand-written optimizer step applies the learning rate twice, or not at all",
+    fix: 'none',
+  },
+  check(context) {
+    for (const f of optimizerFindings(context.facts)) {
+      if (f.code !== 'NB404') continue;
+      context.report({ span: f.span, message: f.message, ...(f.severity ? { severity: f.severity } : {}), ...(f.related ? { related: f.related } : {}) });
+    }
+  },
+});
