@@ -254,10 +254,18 @@ function storedUnder(init: FunctionDef, key: string): string | undefined {
         const entries = x.kind === 'object' ? x.entries : x.kind === 'call' && x.callee.kind === 'name' && x.callee.name === 'dict' ? x.kwargs : [];
         const entry = entries.find((k) => k.name === key);
         if (entry?.value.kind === 'name' && params.has(entry.value.name)) return entry.value.name;
+        // `super().__init__(params, lr, betas, eps, weight_decay)`: handed on to the base optimizer,
+        // whose param groups keep each constructor argument under its own name.
+        if (params.has(key) && superInit(x) && [...x.args, ...x.kwargs.map((k) => k.value)].some((a) => a.kind === 'name' && a.name === key)) return key;
       }
     }
   }
   return undefined;
+}
+
+/** `super().__init__(...)` or `super(Cls, self).__init__(...)`. */
+function superInit(x: Expr): x is Expr & { kind: 'call' } {
+  return x.kind === 'call' && x.callee.kind === 'attr' && x.callee.name === '__init__' && x.callee.object.kind === 'call' && x.callee.object.callee.kind === 'name' && x.callee.object.callee.name === 'super';
 }
 
 function allStmts(body: Stmt[], depth = 0): Stmt[] {
