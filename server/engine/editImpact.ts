@@ -30,7 +30,7 @@ import type { Node, Tree } from 'web-tree-sitter';
 import type { DocumentAnalysis } from './document';
 import { explainIn, type Explanation } from './explain';
 import type { Expr, Stmt } from './ir';
-import type { Scope } from './facts/scope';
+import { children, type Scope } from './facts/scope';
 import type { Finding } from './types';
 
 /** What a top-level statement mentions that can link it to another. */
@@ -143,7 +143,7 @@ function mentionsOf(a: DocumentAnalysis, top: Stmt): Mentions {
           break;
       }
       const sub = e.kind === 'seq' && w; // tuple targets: each item is written
-      for (const c of childrenOf(e)) stack.push({ e: c, scope: sc, written: sub });
+      for (const c of children(e)) stack.push({ e: c, scope: sc, written: sub });
     }
   };
   const stmt = (s: Stmt): void => {
@@ -206,31 +206,6 @@ function mentionsOf(a: DocumentAnalysis, top: Stmt): Mentions {
   };
   stmt(top);
   return m;
-}
-
-function childrenOf(e: Expr): Expr[] {
-  switch (e.kind) {
-    case 'index':
-      return [e.object, ...e.index];
-    case 'call':
-      return [e.callee, ...e.args, ...e.kwargs.map((k) => k.value)];
-    case 'binary':
-      return [e.left, e.right];
-    case 'unary':
-      return [e.arg];
-    case 'comprehension':
-      return [e.element, ...e.generators.flatMap((g) => [g.target, g.iter])];
-    case 'seq':
-      return e.items;
-    case 'object':
-      return e.entries.map((k) => k.value);
-    case 'cond':
-      return [e.test, e.then, e.else];
-    case 'other':
-      return e.children;
-    default:
-      return [];
-  }
 }
 
 /** Characters an edit may remove or insert and stay on its line and in its statement. */
