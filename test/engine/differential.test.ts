@@ -17,6 +17,7 @@ import { initEngine, languageForPath, lintProjectFile, lintText, Project, withou
 import { forgetDocuments } from '../../server/engine/document';
 import { pythonFileOfLines } from '../../bench/corpus';
 import { trainingScriptOfLines } from '../../bench/trainingScript';
+import { random, seedOf } from './seeded';
 
 const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
@@ -24,20 +25,6 @@ const allFiles = process.env.NABLA_DIFF_FILES === 'all';
 const seeds = Math.max(1, Number(process.env.NABLA_DIFF_SEEDS ?? 1));
 const editsPerFile = Math.max(1, Number(process.env.NABLA_DIFF_EDITS ?? 5));
 
-/** A small deterministic generator, so a failure names a seed and an edit that can be replayed. */
-function random(seed: number): (n: number) => number {
-  let state = seed % 2147483648;
-  return (n) => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return n <= 0 ? 0 : Math.floor((state / 2147483648) * n);
-  };
-}
-
-function seedOf(name: string, seed: number): number {
-  let h = seed * 7919;
-  for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) % 2147483647;
-  return h || 1;
-}
 
 const pythonLines = [
   'W -= lr * (dW + reg * W)',

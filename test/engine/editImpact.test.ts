@@ -16,25 +16,13 @@ import { explainIn } from '../../server/engine/explain';
 import { runSteps } from '../../server/engine/stepwise';
 import { pythonFileOfLines } from '../../bench/corpus';
 import { trainingScriptOfLines } from '../../bench/trainingScript';
+import { random, seedOf } from './seeded';
 
 const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
 const allFiles = process.env.NABLA_EARLY_FILES === 'all';
 const seeds = Math.max(1, Number(process.env.NABLA_EARLY_SEEDS ?? 1));
 
-function random(seed: number): (n: number) => number {
-  let state = seed % 2147483648;
-  return (n) => {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    return n <= 0 ? 0 : Math.floor((state / 2147483648) * n);
-  };
-}
-
-function seedOf(name: string, seed: number): number {
-  let h = seed * 7919;
-  for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) % 2147483647;
-  return h || 1;
-}
 
 /** One random edit of the kind people make while typing (most of them on one line). */
 function edit(text: string, pick: (n: number) => number): { text: string; what: string } {
