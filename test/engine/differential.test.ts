@@ -17,7 +17,7 @@ import { initEngine, languageForPath, lintProjectFile, lintText, Project, withou
 import { forgetDocuments } from '../../server/engine/document';
 import { pythonFileOfLines } from '../../bench/corpus';
 import { trainingScriptOfLines } from '../../bench/trainingScript';
-import { random, seedOf } from './seeded';
+import { fixtureFiles, random, seedOf } from './editCorpus';
 
 const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
@@ -146,19 +146,6 @@ function edit(text: string, language: LanguageId, pick: (n: number) => number): 
   }
 }
 
-function fixtureFiles(): string[] {
-  const out: string[] = [];
-  const visit = (dir: string): void => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const p = path.join(dir, name);
-      if (fs.statSync(p).isDirectory()) {
-        if (p !== path.join(fixturesDir, 'projects')) visit(p);
-      } else if (languageForPath(p)) out.push(p);
-    }
-  };
-  visit(fixturesDir);
-  return out;
-}
 
 /** The lone-document lint as the server makes it (kept trees and parses) against one from scratch, after each edit. */
 function checkLone(name: string, original: string, language: LanguageId, seed: number, edits: number): void {
@@ -182,7 +169,7 @@ describe('differential: reused analysis equals a fresh lint', function () {
   before(() => initEngine());
   after(() => forgetDocuments());
 
-  const files = fixtureFiles();
+  const files = fixtureFiles(fixturesDir);
   const sample = allFiles ? files : files.filter((_, i) => i % 20 === 7);
   for (let seed = 1; seed <= seeds; seed++) {
     for (const file of sample) {

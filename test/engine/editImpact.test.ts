@@ -16,7 +16,7 @@ import { explainIn } from '../../server/engine/explain';
 import { runSteps } from '../../server/engine/stepwise';
 import { pythonFileOfLines } from '../../bench/corpus';
 import { trainingScriptOfLines } from '../../bench/trainingScript';
-import { random, seedOf } from './seeded';
+import { fixtureFiles, random, seedOf } from './editCorpus';
 
 const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
@@ -134,19 +134,6 @@ function checkFile(name: string, original: string, language: LanguageId, seed: n
   parses.clear();
 }
 
-function fixtureFiles(): string[] {
-  const out: string[] = [];
-  const visit = (dir: string): void => {
-    for (const name of fs.readdirSync(dir).sort()) {
-      const p = path.join(dir, name);
-      if (fs.statSync(p).isDirectory()) {
-        if (p !== path.join(fixturesDir, 'projects')) visit(p);
-      } else if (languageForPath(p)) out.push(p);
-    }
-  };
-  visit(fixturesDir);
-  return out;
-}
 
 describe('early hover after an edit equals the hover after the lint', function () {
   this.timeout(300_000);
@@ -154,7 +141,7 @@ describe('early hover after an edit equals the hover after the lint', function (
 
   it('on fixtures, generated files and the long training script, after random edits', () => {
     const tally: Tally = { early: 0, waited: 0 };
-    const files = fixtureFiles();
+    const files = fixtureFiles(fixturesDir);
     const sample = allFiles ? files : files.filter((_, i) => i % 16 === 5);
     for (let seed = 1; seed <= seeds; seed++) {
       for (const file of sample) checkFile(path.relative(root, file), fs.readFileSync(file, 'utf8'), languageForPath(file)!, seed, 3, tally);
