@@ -14,6 +14,7 @@ import { someExpr, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
 import { resolveCall } from './resolve';
 import { programIndex } from './program';
+import { trimSpan } from './steps';
 import { stepCall, type StepMath } from './catalogue';
 import {
   PolyOverflow, add, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
@@ -426,7 +427,9 @@ class Evaluator {
   /** Set when a call was read through a helper of the project. */
   inlinedAny = false;
 
-  private equation(key: string, value: Poly, target: Expr, span: Span): void {
+  private equation(key: string, value: Poly, target: Expr, statement: Span): void {
+    // A finding underlines the statement without its `;`, as the other rules' do.
+    const span = trimSpan(this.facts, statement);
     const known = this.equations.get(key);
     const branch = this.branches[this.branches.length - 1];
     if (known) {
