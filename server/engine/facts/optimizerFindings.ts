@@ -350,10 +350,13 @@ function decayOnMoments(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
       const c = sub(constant(1), rest);
       const decay = c.some((m) => m.fs.some((f) => f.atom.k === 'sym' && isDecayStrengthSymbol(f.atom.key)));
       if (!decay) continue;
+      // The parameter the moment steps, named as the code names it.
+      const stepped = step.params.find((p) => stepTerms(step, p).some((t) => t.numerator.some((n) => n.key === s.eq.key)));
+      const w = stepped ? facts.source(stepped.eq.target.span) : 'the parameter';
       push({
         code: 'NB405',
         span: s.eq.spans[s.eq.spans.length - 1],
-        message: `${stateText(facts, s)} is shrunk by the weight decay each step, not the weights: decay applied to a moment only rescales the update, and the weights are never pulled toward 0. Apply it to the parameter (p.mul_(1 - lr * weight_decay), or w -= lr * weight_decay * w)`,
+        message: `${stateText(facts, s)} is shrunk by the weight decay each step, not the weights: decay applied to a moment only rescales the update, and the weights are never pulled toward 0. Shrink ${w} by that factor instead, before its step (decoupled decay, as AdamW: w ← (1 − η·λ)·w)`,
         related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged here` }],
       });
       break;
