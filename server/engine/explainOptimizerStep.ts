@@ -1,0 +1,135 @@
+// The hover of a hand-written optimizer step (issue 14): on any line that updates its state or its
+// parameter, the algorithm recognized (optimizerSteps.ts `family`), the step as its normal form
+// reads it, one line per state and one per parameter, in the code's own symbols, next to the
+// textbook form of that family (catalogue.ts `OPTIMIZER_TEXTBOOK`), and, for each NB401–NB405
+// finding on the step, the corrected line the finding carries (optimizerFindings.ts `corrected`).
+import type { Span } from './ir';
+import type { Finding } from './types';
+import type { DocumentAnalysis } from './document';
+import { optimizerSteps, type OptimizerStep, type StateUpdate } from './facts/optimizerSteps';
+import { optimizerFindings } from './facts/optimizerFindings';
+import { OPTIMIZER_TEXTBOOK } from './facts/catalogue';
+import { polyEquals, constant, type Poly } from '../math/poly';
+import { SymbolTable, type LegendEntry } from './printExpr';
+import { printFactor, printPoly, type PolyText } from '../math/print/poly';
+import { docsUrl } from './index';
+
+export interface OptimizerStepLine {
+  /** The code of what the line updates (`self.m`, `state['exp_avg']`, `w`). */
+  target: string;
+  role: 'state' | 'parameter';
+  tex: string;
+  unicode: string;
+}
+
+export interface OptimizerStepCorrection {
+  code: string;
+  docsUrl: string;
+  message: string;
+  tex: string;
+  unicode: string;
+}
+
+export interface OptimizerStepSection {
+  /** The family recognized: `Adam`, `RMSprop`, `SGD with momentum`. */
+  family: string;
+  /** `Adam (hand-written)`. */
+  title: string;
+  /** The step in the code's own symbols: its states in the order they are updated, then its parameters. */
+  lines: OptimizerStepLine[];
+  /** Symbols and the code they stand for. */
+  legend: LegendEntry[];
+  /** The family's textbook update, one formula per line. */
+  textbook: { tex: string[]; unicode: string[]; source: string };
+  /** The corrected line of each NB401–NB405 finding on this step that carries one. */
+  corrections: OptimizerStepCorrection[];
+}
+
+/** At most this many lines of the step are typeset (a hover's formulas are capped). */
+const MAX_LINES = 4;
+
+/** The recognized optimizer step one of whose state, parameter or bias-correction lines holds `offset` (or its line). */
+export function optimizerStepAt(a: DocumentAnalysis, offset: number): { step: OptimizerStep; span: Span } | undefined {
+  const line = a.lines.position(offset).line;
+  const onLine = (s: Span): boolean => (s.start <= offset && offset <= s.end) || (a.lines.position(s.start).line <= line && line <= a.lines.position(s.end).line);
+  for (const step of optimizerSteps(a.facts)) {
+    if (!step.family || !OPTIMIZER_TEXTBOOK[step.family]) continue;
+    // Its state and parameter writes, and where it writes its bias corrections (`m_hat = m / (1 - b1 ** t)`).
+    const spans = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...step.params.flatMap((p) => p.eq.spans), ...step.corrections.map((c) => c.span)];
+    const hit = spans.find(onLine);
+    if (hit) return { step, span: hit };
+  }
+  return undefined;
+}
+
+export function optimizerStepSection(a: DocumentAnalysis, step: OptimizerStep, findings: readonly Finding[]): OptimizerStepSection {
+  const family = step.family!;
+  const book = OPTIMIZER_TEXTBOOK[family];
+  // One symbol per key, as the other hovers name them (η = `lr`, W = `weights`), with a legend;
+  // states keep their own names.
+  const symbols = new SymbolTable();
+  const paramKeys = new Set(step.params.map((p) => p.eq.key));
+  // A state's β keeps its own name too: `decay` of `v = decay * v + …` is not a weight decay λ.
+  const ownNames = new Set<string>([...step.states.keys()]);
+  for (const s of step.states.values()) if (s.beta) ownNames.add(s.beta);
+  const name = (key: string): PolyText => {
+    const sym = paramKeys.has(key) ? symbols.param(key) : symbols.scalar(key, ownNames.has(key));
+    symbols.note(sym, key);
+    return sym;
+  };
+  const lines: OptimizerStepLine[] = [];
+  const states = [...step.states.values()].sort((x, y) => x.eq.order - y.eq.order);
+  for (const s of states) lines.push({ target: a.facts.source(s.eq.target.span), role: 'state', ...relation(name(s.eq.key), stateValue(s, name)) });
+  for (const p of step.params) {
+    const self = polyEquals(p.self, constant(1)) ? name(p.eq.key) : times(printFactor(p.self, name), name(p.eq.key));
+    const rest = printPoly(p.step, name);
+    const negative = rest.unicode.startsWith('−');
+    const value = negative
+      ? { tex: `${self.tex} - ${rest.tex.slice(1)}`, unicode: `${self.unicode} − ${rest.unicode.slice(1)}` }
+      : { tex: `${self.tex} + ${rest.tex}`, unicode: `${self.unicode} + ${rest.unicode}` };
+    lines.push({ target: a.facts.source(p.eq.target.span), role: 'parameter', ...relation(name(p.eq.key), value) });
+  }
+  // Corrections of the findings the lint reported (suppressed or deselected ones are not shown).
+  const reported = new Set(findings.map((f) => `${f.code}|${a.lines.offset(f.range.start)}`));
+  const corrections: OptimizerStepCorrection[] = [];
+  const inStep = (s: Span): boolean => step.fn.span.start <= s.start && s.end <= step.fn.span.end;
+  for (const f of optimizerFindings(a.facts)) {
+    if (!f.corrected || !inStep(f.span) || !reported.has(`${f.code}|${f.span.start}`)) continue;
+    const target = name(f.corrected.key);
+    const lhs = f.corrected.hat ? { tex: `\\widehat{${target.tex}}`, unicode: [...target.unicode].length === 1 ? `${target.unicode}\u0302` : `${target.unicode} (bias-corrected)` } : target;
+    const printed = printPoly(f.corrected.value, name);
+    const r = f.corrected.hat ? { tex: `${lhs.tex} = ${printed.tex}`, unicode: `${lhs.unicode} = ${printed.unicode}` } : relation(lhs, printed);
+    corrections.push({ code: f.code, docsUrl: docsUrl(f.code), message: f.message, ...r });
+  }
+  return { family, title: `${family} (hand-written)`, lines: lines.slice(0, MAX_LINES), legend: symbols.legend, textbook: { tex: [...book.tex], unicode: [...book.unicode], source: book.source }, corrections };
+}
+
+function relation(target: PolyText, value: PolyText): PolyText {
+  return { tex: `${target.tex} \\leftarrow ${value.tex}`, unicode: `${target.unicode} ← ${value.unicode}` };
+}
+
+function times(a: PolyText, b: PolyText): PolyText {
+  return { tex: `${a.tex} \\, ${b.tex}`, unicode: `${a.unicode}·${b.unicode}` };
+}
+
+/** a·T + Σ bₓ·X, grouped as the state update reads it (the old value first). */
+function stateValue(s: StateUpdate, name: (key: string) => PolyText): PolyText {
+  if (!s.self) return printPoly(s.eq.value, name);
+  const terms: { coef: Poly; x: PolyText }[] = [{ coef: s.self, x: name(s.eq.key) }, ...s.adds.map((a) => ({ coef: a.b, x: printFactor(a.x, name) }))];
+  const tex: string[] = [];
+  const uni: string[] = [];
+  terms.forEach(({ coef, x }, i) => {
+    const negative = coef.length === 1 && coef[0].c < 0;
+    const magnitude: Poly = negative ? [{ c: -coef[0].c, fs: coef[0].fs }] : coef;
+    const one = polyEquals(magnitude, constant(1));
+    const body = one ? x : times(printFactor(magnitude, name), x);
+    if (i === 0) {
+      tex.push(negative ? `-${body.tex}` : body.tex);
+      uni.push(negative ? `−${body.unicode}` : body.unicode);
+    } else {
+      tex.push(`${negative ? ' - ' : ' + '}${body.tex}`);
+      uni.push(`${negative ? ' − ' : ' + '}${body.unicode}`);
+    }
+  });
+  return { tex: tex.join(''), unicode: uni.join('') };
+}
