@@ -6,10 +6,11 @@
 import type { Span } from './ir';
 import type { Finding } from './types';
 import type { DocumentAnalysis } from './document';
-import { optimizerSteps, type OptimizerStep, type StateUpdate } from './facts/optimizerSteps';
+import { optimizerSteps, stepTerms, type OptimizerStep, type StateUpdate, type StepTerm } from './facts/optimizerSteps';
 import { optimizerFindings } from './facts/optimizerFindings';
-import { OPTIMIZER_TEXTBOOK } from './facts/catalogue';
-import { polyEquals, constant, type Poly } from '../math/poly';
+import { OPTIMIZER_TEXTBOOK, parameterGradientKeys } from './facts/catalogue';
+import { atomsOf, mentions, polyEquals, constant, type Poly } from '../math/poly';
+import { isGradientSymbol } from './facts/roles';
 import { SymbolTable, type LegendEntry } from './printExpr';
 import { printFactor, printPoly, type PolyText } from '../math/print/poly';
 import { docsUrl } from './index';
@@ -53,13 +54,88 @@ export function optimizerStepAt(a: DocumentAnalysis, offset: number): { step: Op
   const line = a.lines.position(offset).line;
   const onLine = (s: Span): boolean => (s.start <= offset && offset <= s.end) || (a.lines.position(s.start).line <= line && line <= a.lines.position(s.end).line);
   for (const step of optimizerSteps(a.facts)) {
-    if (!step.family || !OPTIMIZER_TEXTBOOK[step.family]) continue;
+    if (!step.family || !OPTIMIZER_TEXTBOOK[step.family] || !looksLikeOptimizerStep(step)) continue;
     // Its state and parameter writes, and where it writes its bias corrections (`m_hat = m / (1 - b1 ** t)`).
     const spans = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...step.params.flatMap((p) => p.eq.spans), ...step.corrections.map((c) => c.span)];
     const hit = spans.find(onLine);
     if (hit) return { step, span: hit };
   }
   return undefined;
+}
+
+/**
+ * The hover names an algorithm only for a step with an optimizer's shape, since the recognizer also
+ * reads other running statistics as steps (a batch-norm layer's running mean, a TD-learning table,
+ * a loss accumulated in a loop): some state adds a gradient-shaped tensor (one variable, neither
+ * state nor parameter: g, g², |g|) that is a gradient (the parameter's own `.grad`, an argument of
+ * the step function, or, last, a name that reads as one in roles.ts), the parameter's own factor
+ * reads no state, and each term of the parameter's step reads state.
+ */
+function looksLikeOptimizerStep(step: OptimizerStep): boolean {
+  const states = [...step.states.values()];
+  const stateKeys = new Set(step.states.keys());
+  const paramKeys = new Set(step.params.map((p) => p.eq.key));
+  const grads = new Set(step.params.flatMap((p) => parameterGradientKeys(p.eq.key)));
+  const args = new Set(step.fn.params.map((p) => p.name));
+  const readsState = (p: Poly): boolean => atomsOf(p).some((a) => a.k === 'sym' && stateKeys.has(a.key));
+  const isGradient = (key: string): boolean => !stateKeys.has(key) && !paramKeys.has(key) && (grads.has(key) || args.has(key) || isGradientSymbol(key));
+  // One gradient factor (g, g², |g|), times scalars that are neither state nor parameter (`lr` of v = μv − lr·g).
+  const gradientShaped = (x: Poly): boolean => {
+    if (x.length !== 1) return false;
+    const gradients = new Set<string>();
+    for (const f of x[0].fs) {
+      const a = f.atom.k === 'fn' && f.atom.fn === 'abs' && f.atom.args.length === 1 && f.atom.args[0].length === 1 && f.atom.args[0][0].fs.length === 1 ? f.atom.args[0][0].fs[0].atom : f.atom;
+      if (a.k !== 'sym' || f.n < 1 || f.n > 2 || stateKeys.has(a.key) || paramKeys.has(a.key)) return false;
+      if (isGradient(a.key)) gradients.add(a.key);
+      else if (f.n !== 1 || f.atom !== a) return false;
+    }
+    return gradients.size === 1;
+  };
+  if (!states.some((s) => s.adds.some((a) => gradientShaped(a.x)))) return false;
+  for (const p of step.params) {
+    if (readsState(p.self)) return false;
+    if (!p.step.every((m) => [...stateKeys].some((k) => mentions([m], k)))) return false;
+  }
+  return matchesFamily(step, states, gradientShaped);
+}
+
+/**
+ * The family's own shape, checked again before the hover names it: the recognizer picks the nearest
+ * family of a step, and a name shown to the user must fit (an Adamax variant is not "SGD with
+ * momentum"). Which states the step reads, what they add (g or g²), and where they sit.
+ */
+function matchesFamily(step: OptimizerStep, states: StateUpdate[], gradientShaped: (x: Poly) => boolean): boolean {
+  const addsGradient = (s: StateUpdate, square: boolean): boolean =>
+    s.adds.length === 1 && gradientShaped(s.adds[0].x) && s.adds[0].x[0].fs.some((f) => f.n === (square ? 2 : 1)) && (square ? s.adds[0].x[0].fs.every((f) => f.n === 2 || f.atom.k === 'sym') : true);
+  const terms = step.params.flatMap((p) => stepTerms(step, p));
+  const firstMoments = states.filter((s) => s.average && addsGradient(s, false) && !s.adds[0].x[0].fs.some((f) => f.n === 2));
+  const secondMoments = states.filter((s) => s.average && addsGradient(s, true) && s.adds[0].x[0].fs.some((f) => f.n === 2));
+  const overSqrt = (t: StepTerm, keys: StateUpdate[]): boolean => t.denominator.length >= 1 && t.denominator.every((d) => d.sqrt && keys.some((k) => k.eq.key === d.key));
+  const numeratorIn = (t: StepTerm, keys: StateUpdate[]): boolean => t.numerator.length === 1 && t.numerator[0].n === 1 && keys.some((k) => k.eq.key === t.numerator[0].key);
+  switch (step.family) {
+    case 'SGD with momentum':
+      return terms.length > 0 && terms.every((t) => numeratorIn(t, states) && t.denominator.length === 0 && t.corrections.length === 0 && t.mono.fs.every((f) => f.atom.k === 'sym' && f.n > 0)) && states.every((s) => s.adds.some((a) => gradientShaped(a.x)));
+    case 'Adam':
+    case 'AdamW':
+      return states.length === 2 && firstMoments.length === 1 && secondMoments.length === 1 && terms.length > 0 && terms.every((t) => numeratorIn(t, firstMoments) && overSqrt(t, secondMoments));
+    case 'RMSprop':
+      return states.length === 1 && secondMoments.length === 1 && terms.every((t) => t.numerator.length === 0 && overSqrt(t, secondMoments));
+    case 'AdaGrad':
+      return states.length === 1 && !!states[0].self && polyEquals(states[0].self, constant(1)) && addsGradient(states[0], true) && terms.every((t) => t.numerator.length === 0 && overSqrt(t, states));
+    case 'RMSprop with momentum': {
+      const buffers = states.filter((s) => s !== secondMoments[0]);
+      return states.length === 2 && secondMoments.length === 1 && buffers.length === 1 && terms.every((t) => numeratorIn(t, buffers) && t.denominator.length === 0);
+    }
+    case 'Lion':
+      return firstMoments.length >= 1 && terms.length > 0 && terms.every((t) => t.denominator.length === 0 && t.mono.fs.some((f) => f.atom.k === 'fn' && f.atom.fn === 'sign'));
+    case 'AMSGrad':
+    case 'Adamax':
+      return firstMoments.length === 1 && states.some((s) => s.max);
+    case 'RMSprop (centred)':
+      return states.length === 3 && secondMoments.length === 1 && firstMoments.length >= 1;
+    default:
+      return false;
+  }
 }
 
 export function optimizerStepSection(a: DocumentAnalysis, step: OptimizerStep, findings: readonly Finding[]): OptimizerStepSection {
