@@ -127,7 +127,8 @@ function matchesFamily(step: OptimizerStep, states: StateUpdate[], gradientShape
       return states.length === 2 && secondMoments.length === 1 && buffers.length === 1 && terms.every((t) => numeratorIn(t, buffers) && t.denominator.length === 0);
     }
     case 'Lion':
-      return firstMoments.length >= 1 && terms.length > 0 && terms.every((t) => t.denominator.length === 0 && t.mono.fs.some((f) => f.atom.k === 'fn' && f.atom.fn === 'sign'));
+      // One momentum, and the sign of what it interpolates (sign(β₁m + (1 − β₁)g)), not of the raw gradient.
+      return states.length === 1 && firstMoments.length === 1 && terms.length > 0 && terms.every((t) => t.denominator.length === 0 && t.mono.fs.some((f) => f.atom.k === 'fn' && f.atom.fn === 'sign' && f.atom.args.some((x) => mentions(x, firstMoments[0].eq.key))));
     case 'AMSGrad':
     case 'Adamax':
       return firstMoments.length === 1 && states.some((s) => s.max);
