@@ -196,9 +196,9 @@ export function explainIn(a: DocumentAnalysis, offset: number, findings: () => r
 
 /** Adds the hand-written optimizer step under the cursor, or explains its line alone when nothing else does. */
 function withOptimizerStep(a: Analysis, offset: number, found: Explanation | undefined, findings: () => Finding[]): Explanation | undefined {
-  const at = optimizerStepAt(a, offset);
+  const at = optimizerStepAt(a, offset, findings);
   if (!at) return found;
-  const section = optimizerStepSection(a, at.step, findings());
+  const section = optimizerStepSection(a, at.step, at.named, findings());
   if (found) return { ...found, optimizerStep: section };
   const mine = findings().filter((f) => {
     const r = spanOfRange(a.lines, f.range);

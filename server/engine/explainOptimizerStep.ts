@@ -32,33 +32,42 @@ export interface OptimizerStepCorrection {
 }
 
 export interface OptimizerStepSection {
-  /** The family recognized: `Adam`, `RMSprop`, `SGD with momentum`. */
-  family: string;
-  /** `Adam (hand-written)`. */
+  /** The family recognized: `Adam`, `RMSprop`, `SGD with momentum`; absent when a mistake hides it. */
+  family?: string;
+  /** `Adam (hand-written)`, or `Optimizer step (hand-written)`. */
   title: string;
   /** The step in the code's own symbols: its states in the order they are updated, then its parameters. */
   lines: OptimizerStepLine[];
   /** Symbols and the code they stand for. */
   legend: LegendEntry[];
-  /** The family's textbook update, one formula per line. */
-  textbook: { tex: string[]; unicode: string[]; source: string };
+  /** The family's textbook update, one formula per line (with the family). */
+  textbook?: { tex: string[]; unicode: string[]; source: string };
   /** The corrected line of each NB401–NB405 finding on this step that carries one. */
   corrections: OptimizerStepCorrection[];
 }
+
+const contains = (span: Span, offset: number): boolean => span.start <= offset && offset <= span.end;
 
 /** At most this many lines of the step are typeset (a hover's formulas are capped). */
 const MAX_LINES = 4;
 
 /** The recognized optimizer step one of whose state, parameter or bias-correction lines holds `offset` (or its line). */
-export function optimizerStepAt(a: DocumentAnalysis, offset: number): { step: OptimizerStep; span: Span } | undefined {
+export function optimizerStepAt(a: DocumentAnalysis, offset: number, findings: () => readonly Finding[]): { step: OptimizerStep; span: Span; named: boolean } | undefined {
+  // A step an NB401–NB405 finding was reported on is an optimizer step with a mistake: its shape may
+  // not be its family's (that is the mistake), so the hover shows it and the fix without a name.
+  const flagged = (step: OptimizerStep): boolean =>
+    findings().some((f) => /^NB40[1-5]$/.test(f.code) && contains(step.fn.span, a.lines.offset(f.range.start)));
   const line = a.lines.position(offset).line;
   const onLine = (s: Span): boolean => (s.start <= offset && offset <= s.end) || (a.lines.position(s.start).line <= line && line <= a.lines.position(s.end).line);
   for (const step of optimizerSteps(a.facts)) {
-    if (!step.family || !OPTIMIZER_TEXTBOOK[step.family] || !looksLikeOptimizerStep(step)) continue;
+    if (!step.family || !OPTIMIZER_TEXTBOOK[step.family]) continue;
     // Its state and parameter writes, and where it writes its bias corrections (`m_hat = m / (1 - b1 ** t)`).
     const spans = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...step.params.flatMap((p) => p.eq.spans), ...step.corrections.map((c) => c.span)];
     const hit = spans.find(onLine);
-    if (hit) return { step, span: hit };
+    if (!hit) continue;
+    const shape = optimizerShape(step);
+    if (shape === 'family') return { step, span: hit, named: true };
+    if (shape === 'step' && flagged(step)) return { step, span: hit, named: false };
   }
   return undefined;
 }
@@ -71,7 +80,7 @@ export function optimizerStepAt(a: DocumentAnalysis, offset: number): { step: Op
  * the step function, or, last, a name that reads as one in roles.ts), the parameter's own factor
  * reads no state, and each term of the parameter's step reads state.
  */
-function looksLikeOptimizerStep(step: OptimizerStep): boolean {
+function optimizerShape(step: OptimizerStep): 'family' | 'step' | undefined {
   const states = [...step.states.values()];
   const stateKeys = new Set(step.states.keys());
   const paramKeys = new Set(step.params.map((p) => p.eq.key));
@@ -91,12 +100,12 @@ function looksLikeOptimizerStep(step: OptimizerStep): boolean {
     }
     return gradients.size === 1;
   };
-  if (!states.some((s) => s.adds.some((a) => gradientShaped(a.x)))) return false;
+  if (!states.some((s) => s.adds.some((a) => gradientShaped(a.x)))) return undefined;
   for (const p of step.params) {
-    if (readsState(p.self)) return false;
-    if (!p.step.every((m) => [...stateKeys].some((k) => mentions([m], k)))) return false;
+    if (readsState(p.self)) return undefined;
+    if (!p.step.every((m) => [...stateKeys].some((k) => mentions([m], k)))) return undefined;
   }
-  return matchesFamily(step, states, gradientShaped);
+  return matchesFamily(step, states, gradientShaped) ? 'family' : 'step';
 }
 
 /**
@@ -139,9 +148,9 @@ function matchesFamily(step: OptimizerStep, states: StateUpdate[], gradientShape
   }
 }
 
-export function optimizerStepSection(a: DocumentAnalysis, step: OptimizerStep, findings: readonly Finding[]): OptimizerStepSection {
-  const family = step.family!;
-  const book = OPTIMIZER_TEXTBOOK[family];
+export function optimizerStepSection(a: DocumentAnalysis, step: OptimizerStep, named: boolean, findings: readonly Finding[]): OptimizerStepSection {
+  const family = named ? step.family : undefined;
+  const book = family ? OPTIMIZER_TEXTBOOK[family] : undefined;
   // One symbol per key, as the other hovers name them (η = `lr`, W = `weights`), with a legend;
   // states keep their own names.
   const symbols = new SymbolTable();
@@ -178,7 +187,14 @@ export function optimizerStepSection(a: DocumentAnalysis, step: OptimizerStep, f
     const r = f.corrected.hat ? { tex: `${lhs.tex} = ${printed.tex}`, unicode: `${lhs.unicode} = ${printed.unicode}` } : relation(lhs, printed);
     corrections.push({ code: f.code, docsUrl: docsUrl(f.code), message: f.message, ...r });
   }
-  return { family, title: `${family} (hand-written)`, lines: lines.slice(0, MAX_LINES), legend: symbols.legend, textbook: { tex: [...book.tex], unicode: [...book.unicode], source: book.source }, corrections };
+  return {
+    ...(family ? { family } : {}),
+    title: `${family ?? 'Optimizer step'} (hand-written)`,
+    lines: lines.slice(0, MAX_LINES),
+    legend: symbols.legend,
+    ...(book ? { textbook: { tex: [...book.tex], unicode: [...book.unicode], source: book.source } } : {}),
+    corrections,
+  };
 }
 
 function relation(target: PolyText, value: PolyText): PolyText {

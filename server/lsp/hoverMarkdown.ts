@@ -120,9 +120,12 @@ export function explanationToMarkdown(ex: Explanation): string {
     for (const line of o.lines) w.formula(line.tex, escapeMarkdown(line.unicode));
     for (const c of o.corrections) w.formula(c.tex, `Corrected ([${escapeMarkdown(c.code)}](${c.docsUrl})): ${escapeMarkdown(c.unicode)}`);
     w.text(legendLine(o.legend));
-    w.text(`**Textbook ${escapeMarkdown(o.family)}**`);
-    o.textbook.tex.forEach((tex, i) => w.formula(tex, escapeMarkdown(o.textbook.unicode[i] ?? '')));
-    w.text(`_${escapeMarkdown(o.textbook.source)}_`);
+    const book = o.textbook;
+    if (o.family && book) {
+      w.text(`**Textbook ${escapeMarkdown(o.family)}**`);
+      book.tex.forEach((tex, i) => w.formula(tex, escapeMarkdown(book.unicode[i] ?? '')));
+      w.text(`_${escapeMarkdown(book.source)}_`);
+    }
   }
 
   if (ex.equivalentForms) {
