@@ -183,7 +183,7 @@ export function optimizerStepSection(a: DocumentAnalysis, step: OptimizerStep, n
     if (!f.corrected || !inStep(f.span) || !reported.has(`${f.code}|${f.span.start}`)) continue;
     const target = name(f.corrected.key);
     const lhs = f.corrected.hat ? { tex: `\\widehat{${target.tex}}`, unicode: [...target.unicode].length === 1 ? `${target.unicode}\u0302` : `${target.unicode} (bias-corrected)` } : target;
-    const printed = printPoly(f.corrected.value, name);
+    const printed = f.corrected.terms ? grouped(f.corrected.terms.map((t) => ({ coef: t.coef, x: printFactor(t.x, name) })), name) : printPoly(f.corrected.value, name);
     const r = f.corrected.hat ? { tex: `${lhs.tex} = ${printed.tex}`, unicode: `${lhs.unicode} = ${printed.unicode}` } : relation(lhs, printed);
     corrections.push({ code: f.code, docsUrl: docsUrl(f.code), message: f.message, ...r });
   }
@@ -208,7 +208,11 @@ function times(a: PolyText, b: PolyText): PolyText {
 /** a·T + Σ bₓ·X, grouped as the state update reads it (the old value first). */
 function stateValue(s: StateUpdate, name: (key: string) => PolyText): PolyText {
   if (!s.self) return printPoly(s.eq.value, name);
-  const terms: { coef: Poly; x: PolyText }[] = [{ coef: s.self, x: name(s.eq.key) }, ...s.adds.map((a) => ({ coef: a.b, x: printFactor(a.x, name) }))];
+  return grouped([{ coef: s.self, x: name(s.eq.key) }, ...s.adds.map((a) => ({ coef: a.b, x: printFactor(a.x, name) }))], name);
+}
+
+/** Σ coef·x with each coefficient kept as one factor: β·m + (1 − β)·g. */
+function grouped(terms: { coef: Poly; x: PolyText }[], name: (key: string) => PolyText): PolyText {
   const tex: string[] = [];
   const uni: string[] = [];
   terms.forEach(({ coef, x }, i) => {

@@ -112,6 +112,23 @@ class AdamFromScratch:
         return w
 `;
 
+const BETA_TWICE = `import numpy as np
+
+
+class AdamLayerOptimizer:
+    def __init__(self, lr=0.001, b1=0.9, b2=0.999, eps=1e-8):
+        self.lr, self.b1, self.b2, self.eps = lr, b1, b2, eps
+        self.m, self.v, self.t = 0.0, 0.0, 0
+
+    def apply(self, w, g):
+        self.t += 1
+        self.m = self.b1 * self.m + self.b1 * g
+        self.v = self.b2 * self.v + (1 - self.b2) * g * g
+        m_hat = self.m / (1 - self.b1 ** self.t)
+        v_hat = self.v / (1 - self.b2 ** self.t)
+        return w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+`;
+
 const PLAIN_SGD = `import torch
 
 
@@ -203,6 +220,17 @@ describe('hover: hand-written optimizer steps', function () {
     // A suppressed finding shows no corrected line.
     const suppressed = NO_STEP_COUNT.replace('(1 - self.beta1)\n', '(1 - self.beta1)  # nabla: ignore[NB401]\n');
     assert.deepEqual(at(suppressed, 'w -= ')?.optimizerStep?.corrections, []);
+  });
+
+  it('shows a step whose mistake hides its family without a name, with the grouped corrected line (NB403)', function () {
+    const ex = at(BETA_TWICE, 'self.m = ');
+    const step = ex?.optimizerStep;
+    assert.ok(step);
+    assert.equal(step.family, undefined);
+    assert.equal(step.textbook, undefined);
+    assert.equal(step.title, 'Optimizer step (hand-written)');
+    assert.deepEqual(step.corrections.map((c) => [c.code, c.unicode]), [['NB403', 'm ← self.b1·m + (1 − self.b1)·g']]);
+    assert.doesNotMatch(explanationToMarkdown(ex), /Textbook/);
   });
 
   it('gives no optimizer section for a plain SGD step on a model', function () {

@@ -19,7 +19,7 @@ export interface OptimizerFinding {
   severity?: 'error' | 'warning';
   related?: { span: Span; message: string }[];
   /** The corrected line, for the hover: `key` ← `value` in the code's own symbols (`hat`: the bias-corrected value of state `key`). */
-  corrected?: { key: string; value: Poly; hat?: boolean };
+  corrected?: { key: string; value: Poly; hat?: boolean; terms?: { coef: Poly; x: Poly }[] };
 }
 
 /** s / (1 − βᵗ), with t the step's count (its first step count, else `t`). */
@@ -30,16 +30,18 @@ function biasCorrected(step: OptimizerStep, key: string, beta: string): { key: s
 }
 
 /** T ← β·T + (1 − β)·ΣX: the moving average a state's line should be. */
-function unweighted(s: StateUpdate, beta: string): { key: string; value: Poly } {
+function unweighted(s: StateUpdate, beta: string): NonNullable<OptimizerFinding['corrected']> {
   const x = s.adds.reduce<Poly>((acc, a) => add(acc, a.x), []);
-  return { key: s.eq.key, value: add(mulPoly(sym(beta), sym(s.eq.key)), mulPoly(sub(constant(1), sym(beta)), x)) };
+  const terms = [{ coef: sym(beta), x: sym(s.eq.key) }, { coef: sub(constant(1), sym(beta)), x }];
+  return { key: s.eq.key, value: add(mulPoly(sym(beta), sym(s.eq.key)), mulPoly(sub(constant(1), sym(beta)), x)), terms };
 }
 
 /** T ← a·T + Σ bₓ·X²: the same state with what it adds squared (a second moment). */
-function squared(s: StateUpdate): { key: string; value: Poly } | undefined {
+function squared(s: StateUpdate): NonNullable<OptimizerFinding['corrected']> | undefined {
   if (!s.self) return undefined;
   const adds = s.adds.reduce<Poly>((acc, a) => add(acc, mulPoly(a.b, mulPoly(a.x, a.x))), []);
-  return { key: s.eq.key, value: add(mulPoly(s.self, sym(s.eq.key)), adds) };
+  const terms = [{ coef: s.self, x: sym(s.eq.key) }, ...s.adds.map((a) => ({ coef: a.b, x: mulPoly(a.x, a.x) }))];
+  return { key: s.eq.key, value: add(mulPoly(s.self, sym(s.eq.key)), adds), terms };
 }
 
 const cache = new WeakMap<Facts, OptimizerFinding[]>();
