@@ -78,7 +78,8 @@ export function optimizerStepAt(a: DocumentAnalysis, offset: number, findings: (
  * a loss accumulated in a loop): some state adds a gradient-shaped tensor (one variable, neither
  * state nor parameter: g, g², |g|) that is a gradient (the parameter's own `.grad`, an argument of
  * the step function, or, last, a name that reads as one in roles.ts), the parameter's own factor
- * reads no state, and each term of the parameter's step reads state.
+ * reads no state, and each term of the parameter's step reads state. `family` when the step also
+ * has its family's own shape (matchesFamily), `step` when it has only an optimizer's.
  */
 function optimizerShape(step: OptimizerStep): 'family' | 'step' | undefined {
   const states = [...step.states.values()];
