@@ -95,6 +95,29 @@ export function explanationToPanel(result: unknown): PanelContent | undefined {
     );
   }
 
+  const step = obj(r.optimizerStep);
+  if (step) {
+    const lines = arr(step.lines).map(obj);
+    const corrections = arr(step.corrections).map(obj);
+    const book = obj(step.textbook);
+    const bookUnicode = arr(book?.unicode);
+    sections.push(
+      ...section({
+        heading: str(step.title) ?? 'Hand-written optimizer',
+        math: [
+          ...lines.flatMap((l) => (l ? math(l.tex, l.unicode) : [])),
+          ...corrections.flatMap((c) => (c ? math(c.tex, c.unicode, `Corrected (${str(c.code) ?? 'finding'})`) : [])),
+        ],
+        legend: legend(step.legend),
+      }),
+      ...section({
+        heading: `Textbook ${str(step.family) ?? 'form'}`,
+        math: arr(book?.tex).flatMap((tex, i) => math(tex, bookUnicode[i])),
+        notes: strs([book?.source]),
+      }),
+    );
+  }
+
   const comment = obj(r.comment);
   if (comment) {
     const formulas = arr(comment.formulas).map(obj);

@@ -16,6 +16,7 @@ import type { Finding, LanguageId, LintOptions, Range } from './types';
 import { lintText, looksBinary, DEFAULT_MAX_FILE_SIZE, ruleByCode, docsUrl } from './index';
 import { analyzeDocument, type DocumentAnalysis } from './document';
 import { explainMissingTerm } from './explainMissing';
+import { optimizerStepAt, optimizerStepSection, type OptimizerStepSection } from './explainOptimizerStep';
 import { regularizerObjects } from './facts/regularizerObjects';
 import type { LineIndex } from './lineIndex';
 import type { Summand, UpdateSite } from './facts';
@@ -33,6 +34,7 @@ import {
 } from './printExpr';
 
 export type { LegendEntry } from './printExpr';
+export type { OptimizerStepSection, OptimizerStepLine, OptimizerStepCorrection } from './explainOptimizerStep';
 
 // ------------------------------------------------------------------ the data
 
@@ -130,6 +132,8 @@ export interface Explanation {
   equivalentForms?: EquivalentForms;
   penalty?: PenaltySection;
   optimizer?: OptimizerSection;
+  /** On a line of a hand-written optimizer step: the algorithm recognized, the step and its textbook form. */
+  optimizerStep?: OptimizerStepSection;
   comment?: CommentSection;
 }
 
@@ -182,11 +186,25 @@ export function explainIn(a: DocumentAnalysis, offset: number, findings: () => r
     const other =
       (missing ? undefined : (explainUpdateAt(a, offset, all) ?? explainReturnedGradientAt(a, offset, all))) ?? explainPenaltyAt(a, offset) ?? explainOptimizerAt(a, offset);
     // A term that never takes effect leads; the penalty or optimizer under the cursor still shows below it.
-    return missing ? { ...missing, penalty: other?.penalty, equivalentForms: other?.equivalentForms, optimizer: other?.optimizer } : other;
+    const found = missing ? { ...missing, penalty: other?.penalty, equivalentForms: other?.equivalentForms, optimizer: other?.optimizer } : other;
+    return withOptimizerStep(a, offset, found, all);
   } catch (error) {
     onError?.(error);
     return undefined; // a hover must never take the server down
   }
+}
+
+/** Adds the hand-written optimizer step under the cursor, or explains its line alone when nothing else does. */
+function withOptimizerStep(a: Analysis, offset: number, found: Explanation | undefined, findings: () => Finding[]): Explanation | undefined {
+  const at = optimizerStepAt(a, offset, findings);
+  if (!at) return found;
+  const section = optimizerStepSection(a, at.step, at.named, findings());
+  if (found) return { ...found, optimizerStep: section };
+  const mine = findings().filter((f) => {
+    const r = spanOfRange(a.lines, f.range);
+    return at.span.start <= r.start && r.end <= at.span.end;
+  });
+  return { range: a.lines.range(at.span), kind: 'update', title: section.title, findings: mine.map(sectionOf), optimizerStep: section };
 }
 
 const contains = (span: Span, offset: number): boolean => span.start <= offset && offset <= span.end;

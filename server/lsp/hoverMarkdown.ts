@@ -113,6 +113,21 @@ export function explanationToMarkdown(ex: Explanation): string {
     for (const note of o.notes) w.text(`_${withCode(note)}_`);
   }
 
+  if (ex.optimizerStep) {
+    const o = ex.optimizerStep;
+    w.rule();
+    w.text(`**${escapeMarkdown(o.title)}**: the step as written, one line per state`);
+    for (const line of o.lines) w.formula(line.tex, escapeMarkdown(line.unicode));
+    for (const c of o.corrections) w.formula(c.tex, `Corrected ([${escapeMarkdown(c.code)}](${c.docsUrl})): ${escapeMarkdown(c.unicode)}`);
+    w.text(legendLine(o.legend));
+    const book = o.textbook;
+    if (o.family && book) {
+      w.text(`**Textbook ${escapeMarkdown(o.family)}**`);
+      book.tex.forEach((tex, i) => w.formula(tex, escapeMarkdown(book.unicode[i] ?? '')));
+      w.text(`_${escapeMarkdown(book.source)}_`);
+    }
+  }
+
   if (ex.equivalentForms) {
     const e = ex.equivalentForms;
     w.rule();

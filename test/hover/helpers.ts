@@ -21,6 +21,7 @@ export function texOf(ex: Explanation): string[] {
   if (ex.equivalentForms) out.push(ex.equivalentForms.lossTex, ex.equivalentForms.updateTex);
   if (ex.penalty) out.push(ex.penalty.tex, ex.penalty.gradientTex);
   if (ex.optimizer) out.push(...ex.optimizer.tex);
+  if (ex.optimizerStep) out.push(...ex.optimizerStep.lines.map((l) => l.tex), ...ex.optimizerStep.corrections.map((c) => c.tex), ...(ex.optimizerStep.textbook?.tex ?? []));
   return out;
 }
 

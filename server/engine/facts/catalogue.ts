@@ -1068,3 +1068,77 @@ function numberOfExpr(e: Expr): number | undefined {
 export function parameterGradientKeys(paramKey: string): string[] {
   return [`${paramKey}.grad`];
 }
+
+// ------------------------------------------------------------------ optimizer families (textbook forms)
+
+/**
+ * The textbook update of each optimizer family the recognizer of hand-written steps names
+ * (optimizerSteps.ts `familyOf`), one line per state and one for the parameter, in TeX and Unicode.
+ * g is the gradient, η the learning rate, t the step count from 1. Sources: Kingma & Ba 2015 (Adam,
+ * Adamax), Loshchilov & Hutter 2019 (AdamW), Reddi et al. 2018 (AMSGrad), Hinton's lecture 6e
+ * (RMSprop), Duchi et al. 2011 (AdaGrad), Chen et al. 2023 (Lion), the PyTorch docs (momentum,
+ * centred RMSprop).
+ */
+export interface OptimizerTextbook {
+  tex: string[];
+  unicode: string[];
+  source: string;
+}
+
+const ADAM_MOMENTS = {
+  tex: ['m \\leftarrow \\beta_1 m + (1 - \\beta_1)\\,g', 'v \\leftarrow \\beta_2 v + (1 - \\beta_2)\\,g^2'],
+  unicode: ['m ← β₁m + (1 − β₁)g', 'v ← β₂v + (1 − β₂)g²'],
+};
+
+export const OPTIMIZER_TEXTBOOK: Readonly<Record<string, OptimizerTextbook>> = {
+  'SGD with momentum': {
+    tex: ['v \\leftarrow \\mu v + g', '\\theta \\leftarrow \\theta - \\eta v'],
+    unicode: ['v ← μv + g', 'θ ← θ − ηv'],
+    source: 'Polyak 1964; PyTorch SGD (the form v ← μv − ηg, θ ← θ + v is the same update)',
+  },
+  Adam: {
+    tex: [...ADAM_MOMENTS.tex, '\\theta \\leftarrow \\theta - \\eta\\,\\frac{m / (1 - \\beta_1^t)}{\\sqrt{v / (1 - \\beta_2^t)} + \\epsilon}'],
+    unicode: [...ADAM_MOMENTS.unicode, 'θ ← θ − η·(m/(1 − β₁ᵗ)) / (√(v/(1 − β₂ᵗ)) + ε)'],
+    source: 'Kingma & Ba, Adam (2015), Algorithm 1',
+  },
+  AdamW: {
+    tex: [...ADAM_MOMENTS.tex, '\\theta \\leftarrow (1 - \\eta\\lambda)\\,\\theta - \\eta\\,\\frac{m / (1 - \\beta_1^t)}{\\sqrt{v / (1 - \\beta_2^t)} + \\epsilon}'],
+    unicode: [...ADAM_MOMENTS.unicode, 'θ ← (1 − ηλ)θ − η·(m/(1 − β₁ᵗ)) / (√(v/(1 − β₂ᵗ)) + ε)'],
+    source: 'Loshchilov & Hutter, Decoupled Weight Decay Regularization (2019), Algorithm 2; PyTorch AdamW',
+  },
+  AMSGrad: {
+    tex: [...ADAM_MOMENTS.tex, '\\hat v \\leftarrow \\max(\\hat v, v)', '\\theta \\leftarrow \\theta - \\eta\\,\\frac{m / (1 - \\beta_1^t)}{\\sqrt{\\hat v / (1 - \\beta_2^t)} + \\epsilon}'],
+    unicode: [...ADAM_MOMENTS.unicode, 'v̂ ← max(v̂, v)', 'θ ← θ − η·(m/(1 − β₁ᵗ)) / (√(v̂/(1 − β₂ᵗ)) + ε)'],
+    source: 'Reddi, Kale & Kumar, On the Convergence of Adam and Beyond (2018); PyTorch Adam(amsgrad=True)',
+  },
+  Adamax: {
+    tex: [ADAM_MOMENTS.tex[0], 'u \\leftarrow \\max(\\beta_2 u, |g|)', '\\theta \\leftarrow \\theta - \\frac{\\eta}{1 - \\beta_1^t}\\,\\frac{m}{u}'],
+    unicode: [ADAM_MOMENTS.unicode[0], 'u ← max(β₂u, |g|)', 'θ ← θ − η/(1 − β₁ᵗ)·m/u'],
+    source: 'Kingma & Ba, Adam (2015), Algorithm 2',
+  },
+  RMSprop: {
+    tex: ['v \\leftarrow \\rho v + (1 - \\rho)\\,g^2', '\\theta \\leftarrow \\theta - \\eta\\,\\frac{g}{\\sqrt{v} + \\epsilon}'],
+    unicode: ['v ← ρv + (1 − ρ)g²', 'θ ← θ − η·g / (√v + ε)'],
+    source: 'Tieleman & Hinton, Lecture 6e (2012); PyTorch RMSprop',
+  },
+  'RMSprop with momentum': {
+    tex: ['v \\leftarrow \\rho v + (1 - \\rho)\\,g^2', 'b \\leftarrow \\mu b + \\frac{g}{\\sqrt{v} + \\epsilon}', '\\theta \\leftarrow \\theta - \\eta b'],
+    unicode: ['v ← ρv + (1 − ρ)g²', 'b ← μb + g / (√v + ε)', 'θ ← θ − ηb'],
+    source: 'PyTorch RMSprop(momentum=μ)',
+  },
+  'RMSprop (centred)': {
+    tex: ['v \\leftarrow \\rho v + (1 - \\rho)\\,g^2', '\\bar g \\leftarrow \\rho \\bar g + (1 - \\rho)\\,g', '\\theta \\leftarrow \\theta - \\eta\\,\\frac{g}{\\sqrt{v - \\bar g^2} + \\epsilon}'],
+    unicode: ['v ← ρv + (1 − ρ)g²', 'ḡ ← ρḡ + (1 − ρ)g', 'θ ← θ − η·g / (√(v − ḡ²) + ε)'],
+    source: 'Graves, Generating Sequences with Recurrent Neural Networks (2013); PyTorch RMSprop(centered=True)',
+  },
+  AdaGrad: {
+    tex: ['G \\leftarrow G + g^2', '\\theta \\leftarrow \\theta - \\eta\\,\\frac{g}{\\sqrt{G} + \\epsilon}'],
+    unicode: ['G ← G + g²', 'θ ← θ − η·g / (√G + ε)'],
+    source: 'Duchi, Hazan & Singer, Adaptive Subgradient Methods (2011); PyTorch Adagrad',
+  },
+  Lion: {
+    tex: ['\\theta \\leftarrow (1 - \\eta\\lambda)\\,\\theta - \\eta\\,\\operatorname{sign}(\\beta_1 m + (1 - \\beta_1)\\,g)', 'm \\leftarrow \\beta_2 m + (1 - \\beta_2)\\,g'],
+    unicode: ['θ ← (1 − ηλ)θ − η·sign(β₁m + (1 − β₁)g)', 'm ← β₂m + (1 − β₂)g'],
+    source: 'Chen et al., Symbolic Discovery of Optimization Algorithms (2023), Algorithm 2',
+  },
+};

@@ -10,7 +10,7 @@ import { correctionSite, groupByTensor, optimizerSteps, proportional, splitSelf,
 import { parameterGradientKeys } from './catalogue';
 import { isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate } from './roles';
 import { someExpr } from './scope';
-import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
+import { add, div as divPoly, mul as mulPoly, numeric, pow } from '../../math/poly';
 
 export interface OptimizerFinding {
   code: 'NB401' | 'NB402' | 'NB403' | 'NB404' | 'NB405';
@@ -18,6 +18,30 @@ export interface OptimizerFinding {
   message: string;
   severity?: 'error' | 'warning';
   related?: { span: Span; message: string }[];
+  /** The corrected line, for the hover: `key` ← `value` in the code's own symbols (`hat`: the bias-corrected value of state `key`). */
+  corrected?: { key: string; value: Poly; hat?: boolean; terms?: { coef: Poly; x: Poly }[] };
+}
+
+/** s / (1 − βᵗ), with t the step's count (its first step count, else `t`). */
+function biasCorrected(step: OptimizerStep, key: string, beta: string): { key: string; value: Poly; hat: boolean } | undefined {
+  const t = [...step.counters.keys()][0] ?? 't';
+  const value = divPoly(sym(key), sub(constant(1), pow(sym(beta), sym(t))));
+  return value && { key, value, hat: true };
+}
+
+/** T ← β·T + (1 − β)·ΣX: the moving average a state's line should be. */
+function unweighted(s: StateUpdate, beta: string): NonNullable<OptimizerFinding['corrected']> {
+  const x = s.adds.reduce<Poly>((acc, a) => add(acc, a.x), []);
+  const terms = [{ coef: sym(beta), x: sym(s.eq.key) }, { coef: sub(constant(1), sym(beta)), x }];
+  return { key: s.eq.key, value: add(mulPoly(sym(beta), sym(s.eq.key)), mulPoly(sub(constant(1), sym(beta)), x)), terms };
+}
+
+/** T ← a·T + Σ bₓ·X²: the same state with what it adds squared (a second moment). */
+function squared(s: StateUpdate): NonNullable<OptimizerFinding['corrected']> | undefined {
+  if (!s.self) return undefined;
+  const adds = s.adds.reduce<Poly>((acc, a) => add(acc, mulPoly(a.b, mulPoly(a.x, a.x))), []);
+  const terms = [{ coef: s.self, x: sym(s.eq.key) }, ...s.adds.map((a) => ({ coef: a.b, x: mulPoly(a.x, a.x) }))];
+  return { key: s.eq.key, value: add(mulPoly(s.self, sym(s.eq.key)), adds), terms };
 }
 
 const cache = new WeakMap<Facts, OptimizerFinding[]>();
@@ -74,6 +98,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
             code: 'NB401',
             span: site.span,
             message: `the bias correction ${facts.source(site.span)} of ${stateText(facts, owner)} is missing the step count: it divides by the same constant every step, and the early steps stay biased toward 0. Write 1 - ${b} ** t, with t the number of steps taken (1 on the first step)`,
+            corrected: biasCorrected(step, owner.eq.key, c.beta),
           });
           continue;
         }
@@ -126,6 +151,7 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
       span: site.span,
       message: `${stateText(facts, s)} is averaged with ${show(facts, s.beta!)} but bias-corrected with ${show(facts, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, s.beta!)} ** t`,
       related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, s.beta!)} here` }],
+      corrected: biasCorrected(step, s.eq.key, s.beta!),
     });
   }
 }
@@ -154,6 +180,7 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
             span: v.eq.spans[0],
             message: `${stateText(facts, v)} accumulates the gradient itself, not its square, yet the step divides by its square root: the second moment must average g², as in ${stateText(facts, v)} = β₂·${stateText(facts, v)} + (1 − β₂)·g·g`,
             related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: 'the step divides by its square root here' }],
+            corrected: squared(v),
           });
           continue;
         }
@@ -220,6 +247,7 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
         code: 'NB403',
         span: s.eq.spans[0],
         message: `${stateText(facts, s)} is not a moving average: its old value and what it adds are both weighted by ${show(facts, beta)}, so the weights sum to 2·${show(facts, beta)}, not 1. The new value takes 1 - ${show(facts, beta)}: ${stateText(facts, s)} = ${show(facts, beta)} * ${stateText(facts, s)} + (1 - ${show(facts, beta)}) * …`,
+        corrected: unweighted(s, beta),
       });
       continue;
     }
@@ -233,6 +261,7 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
         span: s.eq.spans[0],
         message: `${stateText(facts, s)} keeps ${show(facts, beta)} of its old value but adds 1 - ${show(facts, o.beta!)}, the weight of ${stateText(facts, o)}: the weights do not sum to 1. It takes 1 - ${show(facts, beta)}`,
         related: [{ span: o.eq.spans[0], message: `${stateText(facts, o)} is averaged with ${show(facts, o.beta!)} here` }],
+        corrected: unweighted(s, beta),
       });
       break;
     }

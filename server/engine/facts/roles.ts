@@ -464,6 +464,12 @@ export function isLearningRateSymbol(symbol: string): boolean {
   return isLearningRateName(symbolLastName(symbol));
 }
 
+/** A normal-form key (`p.grad`, `layer.dweights`, `grads["W1"]`'s container) whose last name reads as a gradient. */
+export function isGradientSymbol(symbol: string): boolean {
+  const last = symbolLastName(symbol);
+  return gradientName.test(last) && (/[gG]rad/.test(last) || !lossName.test(last));
+}
+
 function symbolLastName(symbol: string): string {
   return symbol.replace(/^.*\[\s*["'](\w+)["']\s*\]$/, '$1').replace(/^.*\./, '');
 }

@@ -1,0 +1,108 @@
+// Sums of monomials (server/math/poly.ts) as TeX and Unicode from one walk, so the two never
+// disagree: the hover's lines of a hand-written optimizer step. Factors with a negative power and
+// reciprocals of sums go below a fraction bar; √ and |·| keep their signs; a symbolic power is a
+// superscript. Variables print through `name` (the code's own text, by key).
+import type { Atom, Mono, Poly } from '../poly';
+
+export interface PolyText {
+  tex: string;
+  unicode: string;
+}
+
+export type PolyNamer = (key: string) => PolyText;
+
+const SUPERSCRIPT: Record<string, string> = { '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '-': '⁻', '.': '·' };
+
+function num(c: number): string {
+  const r = Math.round(c * 1e6) / 1e6;
+  return String(r);
+}
+
+/** A sum, with its first sign in front (`−η·m`), other signs as binary operators. */
+export function printPoly(p: Poly, name: PolyNamer): PolyText {
+  if (p.length === 0) return { tex: '0', unicode: '0' };
+  const tex: string[] = [];
+  const uni: string[] = [];
+  // Positive terms first, a constant first among them (`1 − β₁ᵗ`, `g − β·g`), as people write them.
+  const rank = (m: Mono): number => (m.c < 0 ? 2 : m.fs.length === 0 ? 0 : 1);
+  const ordered = [...p].sort((a, b) => rank(a) - rank(b));
+  ordered.forEach((m, i) => {
+    const neg = m.c < 0;
+    const body = printMono({ c: Math.abs(m.c), fs: m.fs }, name);
+    if (i === 0) {
+      tex.push(neg ? `-${body.tex}` : body.tex);
+      uni.push(neg ? `−${body.unicode}` : body.unicode);
+    } else {
+      tex.push(`${neg ? ' - ' : ' + '}${body.tex}`);
+      uni.push(`${neg ? ' − ' : ' + '}${body.unicode}`);
+    }
+  });
+  return { tex: tex.join(''), unicode: uni.join('') };
+}
+
+/** A sum as a factor: in parentheses when it has more than one term or a sign. */
+export function printFactor(p: Poly, name: PolyNamer): PolyText {
+  const t = printPoly(p, name);
+  if (p.length > 1 || (p.length === 1 && p[0].c < 0)) return { tex: `\\left(${t.tex}\\right)`, unicode: `(${t.unicode})` };
+  return t;
+}
+
+function printMono(m: Mono, name: PolyNamer): PolyText {
+  const top: PolyText[] = [];
+  const bottom: PolyText[] = [];
+  for (const f of m.fs) {
+    if (f.atom.k === 'inv') {
+      const arg = printFactor(f.atom.arg, name);
+      // Alone below the bar, a sum needs no parentheses in TeX.
+      const alone = f.n === 1 && m.fs.filter((g) => g.n < 0 || g.atom.k === 'inv').length === 1;
+      (f.n > 0 ? bottom : top).push(alone ? { tex: printPoly(f.atom.arg, name).tex, unicode: arg.unicode } : power(arg, Math.abs(f.n)));
+      continue;
+    }
+    const base = printAtom(f.atom, name);
+    (f.n > 0 ? top : bottom).push(power(base, Math.abs(f.n)));
+  }
+  const c = num(m.c);
+  const join = (xs: PolyText[], withCoef: boolean): PolyText => {
+    const parts = withCoef && c !== '1' ? [{ tex: c, unicode: c }, ...xs] : xs;
+    if (parts.length === 0) return { tex: withCoef ? c : '1', unicode: withCoef ? c : '1' };
+    return { tex: parts.map((x) => x.tex).join(' \\cdot '), unicode: parts.map((x) => x.unicode).join('·') };
+  };
+  const numerator = join(top, true);
+  if (bottom.length === 0) return numerator;
+  const denominator = join(bottom, false);
+  const uniDen = bottom.length > 1 ? `(${denominator.unicode})` : denominator.unicode;
+  const uniNum = top.length > 1 || (top.length === 1 && c !== '1') ? `(${numerator.unicode})` : numerator.unicode;
+  return { tex: `\\frac{${numerator.tex}}{${denominator.tex}}`, unicode: `${uniNum}/${uniDen}` };
+}
+
+function power(base: PolyText, n: number): PolyText {
+  if (n === 1) return base;
+  if (n === 0.5) return { tex: `\\sqrt{${base.tex}}`, unicode: `√(${base.unicode})` };
+  const s = num(n);
+  return { tex: `{${base.tex}}^{${s}}`, unicode: `${base.unicode}${[...s].map((ch) => SUPERSCRIPT[ch] ?? ch).join('')}` };
+}
+
+function printAtom(a: Atom, name: PolyNamer): PolyText {
+  switch (a.k) {
+    case 'sym':
+      return name(a.key);
+    case 'fn': {
+      const args = a.args.map((x) => printPoly(x, name));
+      if (a.fn === 'sqrt' && args.length === 1) return { tex: `\\sqrt{${args[0].tex}}`, unicode: a.args[0].length > 1 || a.args[0][0]?.fs.length !== 1 ? `√(${args[0].unicode})` : `√${args[0].unicode}` };
+      if (a.fn === 'abs' && args.length === 1) return { tex: `\\left|${args[0].tex}\\right|`, unicode: `|${args[0].unicode}|` };
+      const fname = a.fn.replace(/[^A-Za-z0-9]/g, '');
+      return { tex: `\\operatorname{${fname || 'f'}}\\left(${args.map((x) => x.tex).join(', ')}\\right)`, unicode: `${a.fn}(${args.map((x) => x.unicode).join(', ')})` };
+    }
+    case 'inv': {
+      const arg = printFactor(a.arg, name);
+      return { tex: `\\frac{1}{${arg.tex}}`, unicode: `1/${arg.unicode}` };
+    }
+    case 'pow': {
+      const base = printFactor(a.base, name);
+      const exp = printPoly(a.exp, name);
+      return { tex: `{${base.tex}}^{${exp.tex}}`, unicode: `${base.unicode}^${a.exp.length > 1 ? `(${exp.unicode})` : exp.unicode}` };
+    }
+    case 'opaque':
+      return { tex: '\\dots', unicode: '…' };
+  }
+}

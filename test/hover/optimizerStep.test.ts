@@ -1,0 +1,254 @@
+// The hover of a hand-written optimizer step: the family recognized, one line per state and one
+// for the parameter in the code's own symbols, the textbook form, and the corrected line of an
+// NB401–NB403 finding. The samples are written for these tests.
+import assert from 'node:assert/strict';
+import { initEngine, type LanguageId } from '../../server/engine';
+import { explainAt as explainOrUndefined, type Explanation } from '../../server/engine/explain';
+import { explanationToMarkdown } from '../../server/lsp/hoverMarkdown';
+import { explanationToPanel } from '../../client/explain';
+import { assertKatex, texOf } from './helpers';
+
+function at(text: string, needle: string, language: LanguageId = 'python'): Explanation | undefined {
+  const offset = text.indexOf(needle);
+  assert.ok(offset >= 0, `${needle} not in the text`);
+  const ex = explainOrUndefined(text, { language }, offset, (error) => {
+    throw error;
+  });
+  if (ex) for (const tex of texOf(ex)) assertKatex(tex);
+  return ex;
+}
+
+const COURSE_ADAM = `import numpy as np
+
+
+def adam_step(x, dx, state):
+    state["t"] = state.get("t", 0) + 1
+    state["m"] = state["b1"] * state["m"] + (1 - state["b1"]) * dx
+    state["v"] = state["b2"] * state["v"] + (1 - state["b2"]) * (dx * dx)
+    m_corr = state["m"] / (1 - state["b1"] ** state["t"])
+    v_corr = state["v"] / (1 - state["b2"] ** state["t"])
+    x_next = x - state["lr"] * m_corr / (np.sqrt(v_corr) + state["eps"])
+    return x_next, state
+`;
+
+const TORCH_ADAM = `import torch
+from torch.optim import Optimizer
+
+
+class TinyAdam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            b1, b2 = group["betas"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state[p]
+                if not st:
+                    st["n"] = 0
+                    st["avg"] = torch.zeros_like(p)
+                    st["avg_sq"] = torch.zeros_like(p)
+                st["n"] += 1
+                st["avg"].mul_(b1).add_(p.grad, alpha=1 - b1)
+                st["avg_sq"].mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
+                corr1 = 1 - b1 ** st["n"]
+                corr2 = 1 - b2 ** st["n"]
+                denom = (st["avg_sq"] / corr2).sqrt().add_(group["eps"])
+                p.addcdiv_(st["avg"], denom, value=-group["lr"] / corr1)
+`;
+
+const TS_RMSPROP = `export class RmsPropTrainer {
+  private meanSquare: number[] = [];
+
+  constructor(private learningRate = 0.01, private rho = 0.9, private epsilon = 1e-7) {}
+
+  apply(weights: number[], gradient: number[]): void {
+    if (this.meanSquare.length !== weights.length) this.meanSquare = new Array(weights.length).fill(0);
+    for (let k = 0; k < weights.length; k++) {
+      this.meanSquare[k] = this.rho * this.meanSquare[k] + (1 - this.rho) * gradient[k] * gradient[k];
+      weights[k] -= (this.learningRate * gradient[k]) / (Math.sqrt(this.meanSquare[k]) + this.epsilon);
+    }
+  }
+}
+`;
+
+const MOMENTUM = `import numpy as np
+
+
+class Momentum:
+    def __init__(self, lr=0.05, mu=0.9):
+        self.lr = lr
+        self.mu = mu
+        self.buf = {}
+
+    def update(self, params, grads):
+        for name in params:
+            if name not in self.buf:
+                self.buf[name] = np.zeros_like(params[name])
+            self.buf[name] = self.mu * self.buf[name] - self.lr * grads[name]
+            params[name] += self.buf[name]
+`;
+
+const NO_STEP_COUNT = `import numpy as np
+
+
+class AdamFromScratch:
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8):
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.m = 0.0
+        self.v = 0.0
+        self.t = 0
+
+    def step(self, w, g):
+        self.t += 1
+        self.m = self.beta1 * self.m + (1 - self.beta1) * g
+        self.v = self.beta2 * self.v + (1 - self.beta2) * g ** 2
+        m_hat = self.m / (1 - self.beta1)
+        v_hat = self.v / (1 - self.beta2 ** self.t)
+        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        return w
+`;
+
+const BETA_TWICE = `import numpy as np
+
+
+class AdamLayerOptimizer:
+    def __init__(self, lr=0.001, b1=0.9, b2=0.999, eps=1e-8):
+        self.lr, self.b1, self.b2, self.eps = lr, b1, b2, eps
+        self.m, self.v, self.t = 0.0, 0.0, 0
+
+    def apply(self, w, g):
+        self.t += 1
+        self.m = self.b1 * self.m + self.b1 * g
+        self.v = self.b2 * self.v + (1 - self.b2) * g * g
+        m_hat = self.m / (1 - self.b1 ** self.t)
+        v_hat = self.v / (1 - self.b2 ** self.t)
+        return w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+`;
+
+const PLAIN_SGD = `import torch
+
+
+def train_epoch(model, loader, loss_fn, lr=0.1):
+    for xb, yb in loader:
+        loss = loss_fn(model(xb), yb)
+        model.zero_grad()
+        loss.backward()
+        with torch.no_grad():
+            for p in model.parameters():
+                p -= lr * p.grad
+`;
+
+describe('hover: hand-written optimizer steps', function () {
+  before(async function () {
+    await initEngine();
+  });
+
+  it('names a NumPy course-style Adam, one line per state and one for the parameter, beside the textbook Adam', function () {
+    const ex = at(COURSE_ADAM, 'state["m"] = ');
+    const step = ex?.optimizerStep;
+    assert.ok(step, 'an optimizer section');
+    assert.equal(step.family, 'Adam');
+    assert.equal(step.title, 'Adam (hand-written)');
+    assert.deepEqual(step.lines.map((l) => l.role), ['state', 'state', 'parameter']);
+    assert.match(step.lines[0].unicode, /^m ← .*·m \+ \(1 − .*\)·dx$/);
+    assert.match(step.lines[1].unicode, /^v ← .*·v \+ \(1 − .*\)·dx²$/);
+    assert.match(step.lines[2].unicode, /^x ← x − /);
+    assert.equal(step.textbook?.unicode.length, 3);
+    assert.ok(step.textbook?.source.includes('Kingma'));
+    assert.ok(step.legend.some((e) => e.code === 'state["lr"]' && e.unicode === 'η'), JSON.stringify(step.legend));
+    assert.deepEqual(step.corrections, []);
+    // A state line no other hover explains is headed by the family.
+    assert.equal(ex.title, 'Adam (hand-written)');
+    const markdown = explanationToMarkdown(ex);
+    assert.match(markdown, /\*\*Adam \(hand-written\)\*\*/);
+    assert.match(markdown, /\*\*Textbook Adam\*\*/);
+  });
+
+  it('recognizes a torch Optimizer subclass with self.state[p] from its parameter update line', function () {
+    const ex = at(TORCH_ADAM, 'p.addcdiv_');
+    const step = ex?.optimizerStep;
+    assert.ok(step);
+    assert.equal(step.family, 'Adam');
+    assert.deepEqual(step.lines.map((l) => l.role), ['state', 'state', 'parameter']);
+    assert.match(step.lines[1].unicode, /p\.grad²$/);
+    assert.match(step.lines[2].unicode, /^p ← p − .*√/);
+    // The same section from a state line written as an in-place chain.
+    assert.equal(at(TORCH_ADAM, 'st["avg"].mul_')?.optimizerStep?.family, 'Adam');
+  });
+
+  it('names a TS array RMSprop and typesets it in its own symbols', function () {
+    const ex = at(TS_RMSPROP, 'this.meanSquare[k] = ', 'typescript');
+    const step = ex?.optimizerStep;
+    assert.ok(step);
+    assert.equal(step.family, 'RMSprop');
+    assert.deepEqual(step.lines.map((l) => l.role), ['state', 'parameter']);
+    assert.equal(step.lines[0].unicode, 'this.meanSquare ← ρ·this.meanSquare + (1 − ρ)·gradient²');
+    assert.match(step.lines[1].tex, /\\sqrt\{\\mathtt\{this\.meanSquare\}\} \+ \\epsilon\}$/);
+    assert.equal(step.textbook?.unicode[0], 'v ← ρv + (1 − ρ)g²');
+  });
+
+  it('names a momentum SGD in the v = μv − ηg, θ += v convention', function () {
+    const ex = at(MOMENTUM, 'params[name] +=');
+    const step = ex?.optimizerStep;
+    assert.ok(step);
+    assert.equal(step.family, 'SGD with momentum');
+    assert.deepEqual(step.lines.map((l) => l.role), ['state', 'parameter']);
+    assert.equal(step.lines[0].unicode, 'self.buf ← μ·self.buf − grads·η');
+    assert.equal(step.lines[1].unicode, 'θ ← θ + self.buf');
+  });
+
+  it('shows the corrected line where NB401 fires, also on the line of the faulty correction', function () {
+    for (const needle of ['w -= ', 'm_hat = ']) {
+      const ex = at(NO_STEP_COUNT, needle);
+      const step = ex?.optimizerStep;
+      assert.ok(step, needle);
+      assert.equal(step.corrections.length, 1, needle);
+      const [c] = step.corrections;
+      assert.equal(c.code, 'NB401');
+      assert.equal(c.unicode, 'm̂ = m/(1 − self.beta1^t)');
+      assert.equal(c.tex, '\\widehat{m} = \\frac{m}{1 - {\\mathtt{self.beta1}}^{t}}');
+      assert.match(explanationToMarkdown(ex), /Corrected \(\[NB401\]/);
+    }
+    // The finding's own line, which no other hover explains, leads with the finding.
+    const onCorrection = at(NO_STEP_COUNT, 'm_hat = ');
+    assert.equal(onCorrection?.title, 'Adam (hand-written)');
+    assert.deepEqual(onCorrection?.findings.map((f) => f.code), ['NB401']);
+    // A suppressed finding shows no corrected line.
+    const suppressed = NO_STEP_COUNT.replace('(1 - self.beta1)\n', '(1 - self.beta1)  # nabla: ignore[NB401]\n');
+    assert.deepEqual(at(suppressed, 'w -= ')?.optimizerStep?.corrections, []);
+  });
+
+  it('shows a step whose mistake hides its family without a name, with the grouped corrected line (NB403)', function () {
+    const ex = at(BETA_TWICE, 'self.m = ');
+    const step = ex?.optimizerStep;
+    assert.ok(step);
+    assert.equal(step.family, undefined);
+    assert.equal(step.textbook, undefined);
+    assert.equal(step.title, 'Optimizer step (hand-written)');
+    assert.deepEqual(step.corrections.map((c) => [c.code, c.unicode]), [['NB403', 'm ← self.b1·m + (1 − self.b1)·g']]);
+    assert.doesNotMatch(explanationToMarkdown(ex), /Textbook/);
+  });
+
+  it('gives no optimizer section for a plain SGD step on a model', function () {
+    const ex = at(PLAIN_SGD, 'p -= lr');
+    assert.equal(ex?.optimizerStep, undefined);
+    assert.doesNotMatch(ex ? explanationToMarkdown(ex) : '', /hand-written/);
+  });
+
+  it('reaches the Show Update Rule panel: the step and its textbook form', function () {
+    const ex = at(NO_STEP_COUNT, 'w -= ');
+    assert.ok(ex);
+    const content = explanationToPanel(JSON.parse(JSON.stringify(ex)));
+    assert.ok(content);
+    const headings = content.sections.map((s) => s.heading);
+    assert.ok(headings.includes('Adam (hand-written)'), headings.join(' | '));
+    assert.ok(headings.includes('Textbook Adam'), headings.join(' | '));
+    const mine = content.sections.find((s) => s.heading === 'Adam (hand-written)')!;
+    assert.deepEqual(mine.math.map((m) => m.label), [undefined, undefined, undefined, 'Corrected (NB401)']);
+    assert.ok(mine.legend?.some((e) => e.code === 'self.lr'));
+  });
+});
