@@ -84,6 +84,7 @@ function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undef
 // ------------------------------------------------------------------ NB401
 
 function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  invertedCorrection(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
@@ -135,6 +136,45 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         if (!s?.beta) continue;
         const own = term.corrections.filter((c) => c.exp && ((c.inDenominator && c.power > 0) || (!c.inDenominator && c.power > 0)));
         wrongBeta(facts, step, s, own, push);
+      }
+    }
+  }
+}
+
+/**
+ * A moving average multiplied by its own correction, m·(1 − βᵗ), where it divides: the product
+ * distributes, so the step holds the state times βᵗ outside any reciprocal or root's reciprocal.
+ * A correct step only ever has βᵗ inside 1/(1 − βᵗ) or √(1 − βᵗ) (the folded step size).
+ */
+function invertedCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  const reported = new Set<string>();
+  const ownPower = (m: { fs: { atom: import('../../math/poly').Atom; n: number }[] }, state: string, beta: string): boolean =>
+    m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === state && f.n > 0) &&
+    m.fs.some((f) => f.n > 0 && f.atom.k === 'pow' && f.atom.base.length === 1 && f.atom.base[0].fs.length === 1 && f.atom.base[0].fs[0].atom.k === 'sym' && f.atom.base[0].fs[0].atom.key === beta && f.atom.base[0].fs[0].n === 1);
+  const report = (s: StateUpdate, where: string): void => {
+    const beta = s.beta!;
+    const site = step.corrections.find((c) => c.beta === beta && c.exp !== undefined);
+    if (!site || reported.has(s.eq.key)) return;
+    reported.add(s.eq.key);
+    const b = show(facts, beta);
+    push({
+      code: 'NB401',
+      span: site.span,
+      message: `${stateText(facts, s)} is multiplied by its bias correction ${facts.source(site.span)}${where}, but the correction divides (${stateText(facts, s)} / (${facts.source(site.span)})): multiplying shrinks the early steps toward 0 instead of undoing their bias`,
+      related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${b} here` }],
+    });
+  };
+  for (const p of step.params) {
+    for (const mono of p.step) {
+      for (const s of step.states.values()) {
+        if (!s.average || !s.beta) continue;
+        // m·βᵗ as a factor of the step: the first moment multiplied by (1 − βᵗ).
+        if (ownPower(mono, s.eq.key, s.beta)) report(s, '');
+        // √(v·(1 − βᵗ)) in a denominator: the second moment multiplied under the root.
+        for (const f of mono.fs) {
+          const roots = f.atom.k === 'fn' && f.atom.fn === 'sqrt' && f.n < 0 ? [f.atom] : f.atom.k === 'inv' && f.n > 0 ? f.atom.arg.flatMap((m) => m.fs.map((g) => g.atom)).filter((a) => a.k === 'fn' && a.fn === 'sqrt') : [];
+          for (const r of roots) if (r.k === 'fn' && r.args[0]?.some((m) => ownPower(m, s.eq.key, s.beta!))) report(s, ' under the square root');
+        }
       }
     }
   }

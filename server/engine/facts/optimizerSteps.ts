@@ -369,6 +369,13 @@ class Evaluator {
       if (!polyEquals(value, sym(alias))) this.equation(alias, value, target, span);
       return;
     }
+    // `gsumi[j] = …` with `gsumi = this.gsum[i]`: an element of a local alias is the persistent value's.
+    const base = target.kind !== 'name' ? env.values.get(key) : undefined;
+    const aliased = base && base.length === 1 && base[0].c === 1 && base[0].fs.length === 1 && base[0].fs[0].n === 1 && base[0].fs[0].atom.k === 'sym' ? base[0].fs[0].atom.key : undefined;
+    if (aliased !== undefined && aliased !== key) {
+      if (!polyEquals(value, sym(aliased))) this.equation(aliased, value, target, span);
+      return;
+    }
     // `m = b1 * m + (1 - b1) * g` before `config['m'] = m`: the local is the state's new value.
     const version = target.kind === 'name' ? this.versions.get(polyKey(value)) : undefined;
     if (version !== undefined && version !== key) {
