@@ -7,9 +7,8 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { cliPath, repoRoot } from '../cli/helpers';
 
-const repoRoot = path.resolve(__dirname, '../../..');
-const cli = path.join(repoRoot, 'dist', 'cli.js');
 const script = path.join(repoRoot, 'test', 'editors', 'neovim.lua');
 
 const TRAIN = `import numpy as np
@@ -47,7 +46,7 @@ describe('Neovim (headless) with nabla server', function () {
       const run = spawnSync('nvim', ['--headless', '-u', 'NONE', '-i', 'NONE', '-n', '-c', `luafile ${script}`], {
         encoding: 'utf8',
         timeout: 50_000,
-        env: { ...process.env, NABLA_NVIM_OUT: out, NABLA_NVIM_FILE: file, NABLA_CLI: cli, NABLA_NODE: process.execPath, ...init },
+        env: { ...process.env, NABLA_NVIM_OUT: out, NABLA_NVIM_FILE: file, NABLA_CLI: cliPath, NABLA_NODE: process.execPath, ...init },
       });
       assert.equal(run.status, 0, `nvim exited with ${run.status}: ${run.stderr}`);
       return JSON.parse(fs.readFileSync(out, 'utf8')) as NeovimResult;
