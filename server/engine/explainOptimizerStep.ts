@@ -2,31 +2,27 @@
 // parameter, the algorithm recognized (optimizerSteps.ts `family`), the step as its normal form
 // reads it, one line per state and one per parameter, in the code's own symbols, next to the
 // textbook form of that family (catalogue.ts `OPTIMIZER_TEXTBOOK`), and, for each NB401–NB405
-// finding on the step, the corrected line the finding carries (optimizerFindings.ts `corrected`).
+// finding on the step (and NB102's momentum that climbs), the corrected lines the finding carries
+// (optimizerCorrections.ts). Values the code reads into locals print as those locals (`beta1`, not
+// `group['betas'][0]`; facts/optimizerLocals.ts).
 import type { Span } from './ir';
 import type { Finding } from './types';
 import type { DocumentAnalysis } from './document';
 import { optimizerSteps, stepTerms, type OptimizerStep, type StateUpdate, type StepTerm } from './facts/optimizerSteps';
-import { optimizerFindings } from './facts/optimizerFindings';
 import { OPTIMIZER_TEXTBOOK, parameterGradientKeys } from './facts/catalogue';
 import { atomsOf, mentions, polyEquals, constant, type Poly } from '../math/poly';
 import { isGradientSymbol } from './facts/roles';
 import { SymbolTable, type LegendEntry } from './printExpr';
-import { printFactor, printPoly, type PolyText } from '../math/print/poly';
-import { docsUrl } from './index';
+import { type PolyText } from '../math/print/poly';
+import { inStep, parameterValue, relation, stateValue, stepCorrections, type OptimizerStepCorrection } from './optimizerCorrections';
+import { localNameIn } from './facts/optimizerLocals';
+
+export type { OptimizerStepCorrection } from './optimizerCorrections';
 
 export interface OptimizerStepLine {
   /** The code of what the line updates (`self.m`, `state['exp_avg']`, `w`). */
   target: string;
   role: 'state' | 'parameter';
-  tex: string;
-  unicode: string;
-}
-
-export interface OptimizerStepCorrection {
-  code: string;
-  docsUrl: string;
-  message: string;
   tex: string;
   unicode: string;
 }
@@ -42,11 +38,10 @@ export interface OptimizerStepSection {
   legend: LegendEntry[];
   /** The family's textbook update, one formula per line (with the family). */
   textbook?: { tex: string[]; unicode: string[]; source: string };
-  /** The corrected line of each NB401–NB405 finding on this step that carries one. */
+  /** The corrected lines of each NB401–NB405 finding on this step (and NB102's climbing momentum), one per line of code. */
   corrections: OptimizerStepCorrection[];
 }
 
-const contains = (span: Span, offset: number): boolean => span.start <= offset && offset <= span.end;
 
 /** At most this many lines of the step are typeset (a hover's formulas are capped). */
 const MAX_LINES = 4;
@@ -56,7 +51,7 @@ export function optimizerStepAt(a: DocumentAnalysis, offset: number, findings: (
   // A step an NB401–NB405 finding was reported on is an optimizer step with a mistake: its shape may
   // not be its family's (that is the mistake), so the hover shows it and the fix without a name.
   const flagged = (step: OptimizerStep): boolean =>
-    findings().some((f) => /^NB40[1-5]$/.test(f.code) && contains(step.fn.span, a.lines.offset(f.range.start)));
+    findings().some((f) => /^NB40[1-5]$/.test(f.code) && inStep(step, { start: a.lines.offset(f.range.start), end: a.lines.offset(f.range.start) }));
   const line = a.lines.position(offset).line;
   const onLine = (s: Span): boolean => (s.start <= offset && offset <= s.end) || (a.lines.position(s.start).line <= line && line <= a.lines.position(s.end).line);
   for (const step of optimizerSteps(a.facts)) {
@@ -160,34 +155,25 @@ export function optimizerStepSection(a: DocumentAnalysis, step: OptimizerStep, n
   const ownNames = new Set<string>([...step.states.keys()]);
   for (const s of step.states.values()) if (s.beta) ownNames.add(s.beta);
   const name = (key: string): PolyText => {
-    const sym = paramKeys.has(key) ? symbols.param(key) : symbols.scalar(key, ownNames.has(key));
-    symbols.note(sym, key);
+    if (paramKeys.has(key)) {
+      const sym = symbols.param(key);
+      symbols.note(sym, key);
+      return sym;
+    }
+    // A value read into a local prints as that local (`beta1 = group['betas'][0]`).
+    const code = localNameIn(step, key) ?? key;
+    const sym = symbols.scalar(code, ownNames.has(key));
+    symbols.note(sym, code);
     return sym;
   };
   const lines: OptimizerStepLine[] = [];
   const states = [...step.states.values()].sort((x, y) => x.eq.order - y.eq.order);
   for (const s of states) lines.push({ target: a.facts.source(s.eq.target.span), role: 'state', ...relation(name(s.eq.key), stateValue(s, name)) });
   for (const p of step.params) {
-    const self = polyEquals(p.self, constant(1)) ? name(p.eq.key) : times(printFactor(p.self, name), name(p.eq.key));
-    const rest = printPoly(p.step, name);
-    const negative = rest.unicode.startsWith('−');
-    const value = negative
-      ? { tex: `${self.tex} - ${rest.tex.slice(1)}`, unicode: `${self.unicode} − ${rest.unicode.slice(1)}` }
-      : { tex: `${self.tex} + ${rest.tex}`, unicode: `${self.unicode} + ${rest.unicode}` };
-    lines.push({ target: a.facts.source(p.eq.target.span), role: 'parameter', ...relation(name(p.eq.key), value) });
+    const target = name(p.eq.key);
+    lines.push({ target: a.facts.source(p.eq.target.span), role: 'parameter', ...relation(target, parameterValue(target, p.self, p.step, name)) });
   }
-  // Corrections of the findings the lint reported (suppressed or deselected ones are not shown).
-  const reported = new Set(findings.map((f) => `${f.code}|${a.lines.offset(f.range.start)}`));
-  const corrections: OptimizerStepCorrection[] = [];
-  const inStep = (s: Span): boolean => step.fn.span.start <= s.start && s.end <= step.fn.span.end;
-  for (const f of optimizerFindings(a.facts)) {
-    if (!f.corrected || !inStep(f.span) || !reported.has(`${f.code}|${f.span.start}`)) continue;
-    const target = name(f.corrected.key);
-    const lhs = f.corrected.hat ? { tex: `\\widehat{${target.tex}}`, unicode: [...target.unicode].length === 1 ? `${target.unicode}\u0302` : `${target.unicode} (bias-corrected)` } : target;
-    const printed = f.corrected.terms ? grouped(f.corrected.terms.map((t) => ({ coef: t.coef, x: printFactor(t.x, name) })), name) : printPoly(f.corrected.value, name);
-    const r = f.corrected.hat ? { tex: `${lhs.tex} = ${printed.tex}`, unicode: `${lhs.unicode} = ${printed.unicode}` } : relation(lhs, printed);
-    corrections.push({ code: f.code, docsUrl: docsUrl(f.code), message: f.message, ...r });
-  }
+  const corrections: OptimizerStepCorrection[] = stepCorrections(a, step, findings, name);
   return {
     ...(family ? { family } : {}),
     title: `${family ?? 'Optimizer step'} (hand-written)`,
@@ -196,38 +182,4 @@ export function optimizerStepSection(a: DocumentAnalysis, step: OptimizerStep, n
     ...(book ? { textbook: { tex: [...book.tex], unicode: [...book.unicode], source: book.source } } : {}),
     corrections,
   };
-}
-
-function relation(target: PolyText, value: PolyText): PolyText {
-  return { tex: `${target.tex} \\leftarrow ${value.tex}`, unicode: `${target.unicode} ← ${value.unicode}` };
-}
-
-function times(a: PolyText, b: PolyText): PolyText {
-  return { tex: `${a.tex} \\, ${b.tex}`, unicode: `${a.unicode}·${b.unicode}` };
-}
-
-/** a·T + Σ bₓ·X, grouped as the state update reads it (the old value first). */
-function stateValue(s: StateUpdate, name: (key: string) => PolyText): PolyText {
-  if (!s.self) return printPoly(s.eq.value, name);
-  return grouped([{ coef: s.self, x: name(s.eq.key) }, ...s.adds.map((a) => ({ coef: a.b, x: printFactor(a.x, name) }))], name);
-}
-
-/** Σ coef·x with each coefficient kept as one factor: β·m + (1 − β)·g. */
-function grouped(terms: { coef: Poly; x: PolyText }[], name: (key: string) => PolyText): PolyText {
-  const tex: string[] = [];
-  const uni: string[] = [];
-  terms.forEach(({ coef, x }, i) => {
-    const negative = coef.length === 1 && coef[0].c < 0;
-    const magnitude: Poly = negative ? [{ c: -coef[0].c, fs: coef[0].fs }] : coef;
-    const one = polyEquals(magnitude, constant(1));
-    const body = one ? x : times(printFactor(magnitude, name), x);
-    if (i === 0) {
-      tex.push(negative ? `-${body.tex}` : body.tex);
-      uni.push(negative ? `−${body.unicode}` : body.unicode);
-    } else {
-      tex.push(`${negative ? ' - ' : ' + '}${body.tex}`);
-      uni.push(`${negative ? ' − ' : ' + '}${body.unicode}`);
-    }
-  });
-  return { tex: tex.join(''), unicode: uni.join('') };
 }

@@ -8,9 +8,12 @@ import { spanKey } from './program';
 import { atomsOf, constant, mentions, polyEquals, sub, sym, type Atom, type Poly } from '../../math/poly';
 import { correctionSite, groupByTensor, optimizerSteps, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
-import { isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate } from './roles';
+import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
-import { add, div as divPoly, mul as mulPoly, numeric, pow } from '../../math/poly';
+import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
+import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
+import { localNameIn } from './optimizerLocals';
+import { docstring } from './decayIntent';
 
 export interface OptimizerFinding {
   code: 'NB401' | 'NB402' | 'NB403' | 'NB404' | 'NB405';
@@ -18,30 +21,8 @@ export interface OptimizerFinding {
   message: string;
   severity?: 'error' | 'warning';
   related?: { span: Span; message: string }[];
-  /** The corrected line, for the hover: `key` ← `value` in the code's own symbols (`hat`: the bias-corrected value of state `key`). */
-  corrected?: { key: string; value: Poly; hat?: boolean; terms?: { coef: Poly; x: Poly }[] };
-}
-
-/** s / (1 − βᵗ), with t the step's count (its first step count, else `t`). */
-function biasCorrected(step: OptimizerStep, key: string, beta: string): { key: string; value: Poly; hat: boolean } | undefined {
-  const t = [...step.counters.keys()][0] ?? 't';
-  const value = divPoly(sym(key), sub(constant(1), pow(sym(beta), sym(t))));
-  return value && { key, value, hat: true };
-}
-
-/** T ← β·T + (1 − β)·ΣX: the moving average a state's line should be. */
-function unweighted(s: StateUpdate, beta: string): NonNullable<OptimizerFinding['corrected']> {
-  const x = s.adds.reduce<Poly>((acc, a) => add(acc, a.x), []);
-  const terms = [{ coef: sym(beta), x: sym(s.eq.key) }, { coef: sub(constant(1), sym(beta)), x }];
-  return { key: s.eq.key, value: add(mulPoly(sym(beta), sym(s.eq.key)), mulPoly(sub(constant(1), sym(beta)), x)), terms };
-}
-
-/** T ← a·T + Σ bₓ·X²: the same state with what it adds squared (a second moment). */
-function squared(s: StateUpdate): NonNullable<OptimizerFinding['corrected']> | undefined {
-  if (!s.self) return undefined;
-  const adds = s.adds.reduce<Poly>((acc, a) => add(acc, mulPoly(a.b, mulPoly(a.x, a.x))), []);
-  const terms = [{ coef: s.self, x: sym(s.eq.key) }, ...s.adds.map((a) => ({ coef: a.b, x: mulPoly(a.x, a.x) }))];
-  return { key: s.eq.key, value: add(mulPoly(s.self, sym(s.eq.key)), adds), terms };
+  /** What the flagged code should compute, for the hover and the panel: one line or more, over the step's keys (optimizerCorrected.ts). */
+  corrected?: CorrectedLine[];
 }
 
 const cache = new WeakMap<Facts, OptimizerFinding[]>();
@@ -70,8 +51,14 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
   return found;
 }
 
-/** A key as the code writes it (`group["betas"][0]` → `group['betas'][0]` in Python). */
-function show(facts: Facts, key: string): string {
+/**
+ * A key as the code names it: the local it was read into (`beta1` of `beta1, beta2 =
+ * group['betas']`, optimizerLocals.ts), else the key as written (`group["betas"][0]` →
+ * `group['betas'][0]` in Python).
+ */
+function show(facts: Facts, step: OptimizerStep, key: string): string {
+  const local = localNameIn(step, key);
+  if (local !== undefined) return local;
   return facts.language === 'python' ? key.replace(/"/g, "'") : key;
 }
 
@@ -94,12 +81,12 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         const divides = (!c.inDenominator && c.power < 0) || (c.inDenominator && c.power > 0);
         // 1 − β with no step count: a constant, not a bias correction.
         if (c.exp === undefined && owner) {
-          const b = show(facts, c.beta);
+          const b = show(facts, step, c.beta);
           push({
             code: 'NB401',
             span: site.span,
             message: `the bias correction ${facts.source(site.span)} of ${stateText(facts, owner)} is missing the step count: it divides by the same constant every step, and the early steps stay biased toward 0. Write 1 - ${b} ** t, with t the number of steps taken (1 on the first step)`,
-            corrected: biasCorrected(step, owner.eq.key, c.beta),
+            corrected: biasCorrected(owner.eq.key, c.beta, stepCount(step)),
           });
           continue;
         }
@@ -112,7 +99,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
         const zeroLoop = incremented === undefined && step.zeroLoops.has(t);
         if (zeroCounter || zeroLoop) {
-          const tt = show(facts, t);
+          const tt = show(facts, step, t);
           push({
             code: 'NB401',
             span: site.span,
@@ -120,6 +107,8 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
             message: zeroLoop
               ? `${tt} is 0 on the first iteration, so ${facts.source(site.span)} is 0 and the bias correction divides by zero: the first step is NaN. Count steps from 1 (range(1, n + 1), or ${tt} + 1 in the exponent)`
               : `${tt} starts at 0 and is incremented only after ${facts.source(site.span)}, so the first bias correction divides by zero and the first step is NaN. Increment ${tt} before the correction (${tt} += 1 first)`,
+            // The count of the step being taken, t + 1 where the code still holds t.
+            ...(owner ? { corrected: biasCorrected(owner.eq.key, c.beta, add(sym(t), constant(1))) } : {}),
           });
         }
       }
@@ -156,12 +145,13 @@ function invertedCorrection(facts: Facts, step: OptimizerStep, push: (f: Optimiz
     const site = step.corrections.find((c) => c.beta === beta && c.exp !== undefined);
     if (!site || reported.has(s.eq.key)) return;
     reported.add(s.eq.key);
-    const b = show(facts, beta);
+    const b = show(facts, step, beta);
     push({
       code: 'NB401',
       span: site.span,
       message: `${stateText(facts, s)} is multiplied by its bias correction ${facts.source(site.span)}${where}, but the correction divides (${stateText(facts, s)} / (${facts.source(site.span)})): multiplying shrinks the early steps toward 0 instead of undoing their bias`,
       related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${b} here` }],
+      corrected: biasCorrected(s.eq.key, beta, site.exp!),
     });
   };
   for (const p of step.params) {
@@ -180,7 +170,7 @@ function invertedCorrection(facts: Facts, step: OptimizerStep, push: (f: Optimiz
   }
 }
 
-function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, corrections: { beta: string; key: string }[], push: (f: OptimizerFinding) => void): void {
+function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, corrections: { beta: string; key: string; exp?: Poly }[], push: (f: OptimizerFinding) => void): void {
   if (corrections.length === 0 || corrections.some((c) => c.beta === s.beta)) return;
   for (const c of corrections) {
     const other = averageWithBeta(step, c.beta);
@@ -189,9 +179,9 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
     push({
       code: 'NB401',
       span: site.span,
-      message: `${stateText(facts, s)} is averaged with ${show(facts, s.beta!)} but bias-corrected with ${show(facts, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, s.beta!)} ** t`,
-      related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, s.beta!)} here` }],
-      corrected: biasCorrected(step, s.eq.key, s.beta!),
+      message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} but bias-corrected with ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, step, s.beta!)} ** t`,
+      related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} here` }],
+      corrected: biasCorrected(s.eq.key, s.beta!, c.exp ?? stepCount(step)),
     });
   }
 }
@@ -215,10 +205,13 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
           const same = numeratorTensors.some((y) => polyEquals(y, x)) || directly;
           const linear = x.length === 1 && x[0].fs.length === 1 && x[0].fs[0].n === 1 && x[0].fs[0].atom.k === 'sym';
           if (!same || !linear) continue;
+          // As the code would write it, with the state's own β (`self.rho`, `beta2`).
+          const vt = stateText(facts, v);
+          const b2 = v.beta !== undefined ? show(facts, step, v.beta) : undefined;
           push({
             code: 'NB402',
             span: v.eq.spans[0],
-            message: `${stateText(facts, v)} accumulates the gradient itself, not its square, yet the step divides by its square root: the second moment must average g², as in ${stateText(facts, v)} = β₂·${stateText(facts, v)} + (1 − β₂)·g·g`,
+            message: `${vt} accumulates the gradient itself, not its square, yet the step divides by its square root: the second moment must average g², as in ${b2 ? `${vt} = ${b2} * ${vt} + (1 - ${b2}) * g * g` : `${vt} = β₂·${vt} + (1 − β₂)·g·g`}`,
             related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: 'the step divides by its square root here' }],
             corrected: squared(v),
           });
@@ -236,6 +229,7 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
           span: p.eq.spans[p.eq.spans.length - 1],
           message: `the step divides by ${stateText(facts, v)}, an average of squared gradients, without its square root: the update then scales as 1/g instead of staying near the learning rate. Divide by the square root (np.sqrt(v) + eps, v.sqrt().add_(eps))`,
           related: [{ span: v.eq.spans[0], message: `${stateText(facts, v)} averages squared gradients here` }],
+          corrected: rooted(p, v.eq.key),
         });
       }
     }
@@ -286,7 +280,7 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
       push({
         code: 'NB403',
         span: s.eq.spans[0],
-        message: `${stateText(facts, s)} is not a moving average: its old value and what it adds are both weighted by ${show(facts, beta)}, so the weights sum to 2·${show(facts, beta)}, not 1. The new value takes 1 - ${show(facts, beta)}: ${stateText(facts, s)} = ${show(facts, beta)} * ${stateText(facts, s)} + (1 - ${show(facts, beta)}) * …`,
+        message: `${stateText(facts, s)} is not a moving average: its old value and what it adds are both weighted by ${show(facts, step, beta)}, so the weights sum to 2·${show(facts, step, beta)}, not 1. The new value takes 1 - ${show(facts, step, beta)}: ${stateText(facts, s)} = ${show(facts, step, beta)} * ${stateText(facts, s)} + (1 - ${show(facts, step, beta)}) * …`,
         corrected: unweighted(s, beta),
       });
       continue;
@@ -299,8 +293,8 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
       push({
         code: 'NB403',
         span: s.eq.spans[0],
-        message: `${stateText(facts, s)} keeps ${show(facts, beta)} of its old value but adds 1 - ${show(facts, o.beta!)}, the weight of ${stateText(facts, o)}: the weights do not sum to 1. It takes 1 - ${show(facts, beta)}`,
-        related: [{ span: o.eq.spans[0], message: `${stateText(facts, o)} is averaged with ${show(facts, o.beta!)} here` }],
+        message: `${stateText(facts, s)} keeps ${show(facts, step, beta)} of its old value but adds 1 - ${show(facts, step, o.beta!)}, the weight of ${stateText(facts, o)}: the weights do not sum to 1. It takes 1 - ${show(facts, step, beta)}`,
+        related: [{ span: o.eq.spans[0], message: `${stateText(facts, o)} is averaged with ${show(facts, step, o.beta!)} here` }],
         corrected: unweighted(s, beta),
       });
       break;
@@ -327,7 +321,12 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
       const ofMoment = term.numerator.some((n) => step.states.get(n.key)?.beta !== undefined);
       const twice = p.eq.spans.length === 1 && ofMoment ? own.find((x) => x.n >= 2) : undefined;
       if (twice) {
-        push({ code: 'NB404', span, message: `the step multiplies by ${show(facts, twice.key)} twice (${show(facts, twice.key)}²): the learning rate is applied once, as in w -= ${show(facts, twice.key)} * update` });
+        push({
+          code: 'NB404',
+          span,
+          message: `the step multiplies by ${show(facts, step, twice.key)} twice (${show(facts, step, twice.key)}²): the learning rate is applied once, as in w -= ${show(facts, step, twice.key)} * update`,
+          corrected: learningRateOnce(p, (m) => m === term.mono, twice.key),
+        });
         continue;
       }
       // The term is scalars × one decaying buffer (`lr * v`), nothing else that changes.
@@ -340,8 +339,10 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
         push({
           code: 'NB404',
           span,
-          message: `${stateText(facts, s)} already accumulates ${show(facts, inState.key)}·g, and the step multiplies it by ${show(facts, inState.key)} again: the learning rate is applied twice (η²). Apply it once: either in ${stateText(facts, s)} (w += ${stateText(facts, s)}) or in the step (${stateText(facts, s)} accumulates g)`,
-          related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} accumulates ${show(facts, inState.key)}·g here` }],
+          message: `${stateText(facts, s)} already accumulates ${show(facts, step, inState.key)}·g, and the step multiplies it by ${show(facts, step, inState.key)} again: the learning rate is applied twice (η²). Apply it once: either in ${stateText(facts, s)} (w += ${stateText(facts, s)}) or in the step (${stateText(facts, s)} accumulates g)`,
+          related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} accumulates ${show(facts, step, inState.key)}·g here` }],
+          // The smaller change of the two the message offers: the step adds the buffer as it is.
+          corrected: learningRateOnce(p, (m) => m === term.mono, inState.key),
         });
       }
     }
@@ -358,6 +359,7 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
     code: 'NB404',
     span: p.eq.spans[p.eq.spans.length - 1],
     message: `the step never applies the learning rate: ${knob} is taken but nothing in the step reads it, so every update has the size of the raw direction. Multiply the update by it`,
+    corrected: learningRateApplied(p, knob),
   });
 }
 
@@ -422,16 +424,37 @@ function decayOnMoments(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
       // The parameter the moment steps, named as the code names it.
       const stepped = step.params.find((p) => stepTerms(step, p).some((t) => t.numerator.some((n) => n.key === s.eq.key)));
       const w = stepped ? facts.source(stepped.eq.target.span) : 'the parameter';
+      // What the moment averages without the decay: X of (1 − β)(1 − c)·X.
+      const x = adds.reduce<Poly>((acc, a) => add(acc, mulPoly(a.x, constant(proportional(a.b, scaled)!))), []);
+      const coupled = stepped !== undefined && meansL2(step, c);
       push({
         code: 'NB405',
         span: s.eq.spans[s.eq.spans.length - 1],
-        message: `${stateText(facts, s)} is shrunk by the weight decay each step, not the weights: decay applied to a moment only rescales the update, and the weights are never pulled toward 0. Shrink ${w} by that factor instead, before its step (decoupled decay, as AdamW: w ← (1 − η·λ)·w)`,
+        message: coupled
+          ? `${stateText(facts, s)} is shrunk by the weight decay each step, not the weights: decay applied to a moment only rescales the update, and the weights are never pulled toward 0. The decay is documented as an L2 penalty: add its gradient to what ${stateText(facts, s)} averages instead (g + λ·${w}, coupled decay)`
+          : `${stateText(facts, s)} is shrunk by the weight decay each step, not the weights: decay applied to a moment only rescales the update, and the weights are never pulled toward 0. Shrink ${w} by that factor instead, before its step (decoupled decay, as AdamW: w ← (1 − η·λ)·w)`,
         related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged here` }],
+        corrected: decayMoved(s, beta, x, c, stepped, coupled),
       });
       break;
     }
   }
-  void add;
+}
+
+/**
+ * Whether the step's decay is L2 the code asks for, so the corrected line couples it (adds λθ to the
+ * gradient) instead of shrinking the weights: a factor with no learning rate in it (AdamW's is
+ * 1 − η·λ), in a class not named for decoupled decay, whose knob is named or documented (the class
+ * constructor's docstring or JSDoc) as an L2 penalty.
+ */
+function meansL2(step: OptimizerStep, c: Poly): boolean {
+  const syms = atomsOf(c).flatMap((a) => (a.k === 'sym' ? [a.key] : []));
+  if (syms.some(isLearningRateSymbol)) return false;
+  const cls = step.fn.cls;
+  if (cls && saysDecoupledDecay(cls.name)) return false;
+  const init = cls ? (cls.scope.functions.get('__init__') ?? cls.scope.functions.get('constructor')) : undefined;
+  const docs = [init, step.fn].flatMap((f) => (f ? [docstring(f.body)?.value ?? f.doc?.value] : [])).filter((d): d is string => d !== undefined);
+  return syms.some((k) => isDecayStrengthSymbol(k) && (decaySymbolSaysL2(k, undefined) || docs.some((d) => decaySymbolSaysL2(k, d))));
 }
 
 // ------------------------------------------------------------------ momentum that climbs (NB102)
@@ -440,6 +463,8 @@ export interface ClimbingStep {
   span: Span;
   message: string;
   related: { span: Span; message: string }[];
+  /** The step turned to descend, for the hover (optimizerCorrected.ts `descending`). */
+  corrected?: CorrectedLine[];
 }
 
 const climbing = new WeakMap<Facts, ClimbingStep[]>();
@@ -483,11 +508,32 @@ export function climbingMomentum(facts: Facts): ClimbingStep[] {
         span: p.eq.spans[p.eq.spans.length - 1],
         message: `this step moves ${pText} up the loss gradient: ${vText} accumulates +${pText}.grad and the step adds ${vText} with a positive factor, so training climbs the loss. Either the buffer subtracts the gradient (${vText} = μ·${vText} − lr·g, then ${pText} += ${vText}) or the step subtracts the buffer (${pText} -= lr·${vText})`,
         related: [{ span: buffer.eq.spans[0], message: `${vText} accumulates the gradient with a + sign here` }],
+        corrected: descending(p, buffer, grads),
       });
     }
   }
   climbing.set(facts, found);
   return found;
+}
+
+/**
+ * The corrected line of an ascent NB102 reports on a plain momentum step's parameter line (the
+ * buffer accumulates a gradient the rule has found, `grads[k]`, `dw`, and the step adds the buffer):
+ * the step turned to descend (optimizerCorrected.ts `descending`). For the hover only: NB102 decides
+ * that the step climbs; this says how the buffer or the step should read.
+ */
+export function descendingMomentum(step: OptimizerStep, span: Span): CorrectedLine[] | undefined {
+  const p = step.params.find((x) => !x.eq.branched && x.eq.spans.some((s) => s.start <= span.start && span.end <= s.end));
+  if (!p || !polyEquals(p.self, constant(1))) return undefined;
+  const terms = stepTerms(step, p);
+  if (terms.length !== 1 || terms[0].numerator.length !== 1 || terms[0].numerator[0].n !== 1 || terms[0].denominator.length > 0 || terms[0].corrections.length > 0 || terms[0].mono.c <= 0) return undefined;
+  const buffer = step.states.get(terms[0].numerator[0].key);
+  if (!buffer || buffer.eq.branched || !buffer.beta || !buffer.self || buffer.adds.length === 0) return undefined;
+  // What the buffer adds that is neither state nor parameter: the gradient.
+  const params = new Set(step.params.map((x) => x.eq.key));
+  const gradients = new Set(buffer.adds.flatMap((a) => atomsOf(a.x)).flatMap((a) => (a.k === 'sym' && !step.states.has(a.key) && !params.has(a.key) && !isLearningRateSymbol(a.key) ? [a.key] : [])));
+  if (buffer.adds.some((a) => a.b.some((m) => m.c < 0))) return undefined;
+  return descending(p, buffer, gradients);
 }
 
 /** +1 or −1 when every monomial of a sum of positive symbols has that sign; 0 otherwise. */

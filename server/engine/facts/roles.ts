@@ -447,6 +447,15 @@ export function isDecayStrengthSymbol(symbol: string): boolean {
 }
 
 /**
+ * Whether a decay knob's key (`group["l2"]`, `self.weight_decay`) reads as an L2 penalty by its own
+ * name, or by its entry in `doc` (a constructor's docstring or JSDoc) under its last name.
+ */
+export function decaySymbolSaysL2(symbol: string, doc: string | undefined): boolean {
+  const last = symbolLastName(symbol);
+  return saysL2Penalty(last) || (doc !== undefined && docSaysL2Penalty(doc, last));
+}
+
+/**
  * The key a knob is read from, to compare two decay coefficients: `group["weight_decay"]`,
  * `self.weight_decay` and `weight_decay` all read `weight_decay`.
  */

@@ -99,7 +99,10 @@ function printAtom(a: Atom, name: PolyNamer): PolyText {
     }
     case 'pow': {
       const base = printFactor(a.base, name);
-      const exp = printPoly(a.exp, name);
+      // A shifted count reads as people write it: t + 1, not 1 + t.
+      const k = a.exp.length > 1 ? a.exp.find((m) => m.fs.length === 0 && m.c > 0) : undefined;
+      const rest = k ? printPoly(a.exp.filter((m) => m !== k), name) : undefined;
+      const exp = k && rest ? { tex: `${rest.tex} + ${num(k.c)}`, unicode: `${rest.unicode} + ${num(k.c)}` } : printPoly(a.exp, name);
       return { tex: `{${base.tex}}^{${exp.tex}}`, unicode: `${base.unicode}^${a.exp.length > 1 ? `(${exp.unicode})` : exp.unicode}` };
     }
     case 'opaque':
