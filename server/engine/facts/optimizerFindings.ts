@@ -12,7 +12,7 @@ import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayName
 import { someExpr } from './scope';
 import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
 import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
-import { localNameIn } from './optimizerLocals';
+import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 
 export interface OptimizerFinding {
@@ -179,11 +179,18 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
     push({
       code: 'NB401',
       span: site.span,
-      message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} but bias-corrected with ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, step, s.beta!)} ** t`,
+      message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} but bias-corrected with ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, step, s.beta!)} ** ${exponentText(facts, step, c.exp)}`,
       related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} here` }],
       corrected: biasCorrected(s.eq.key, s.beta!, c.exp ?? stepCount(step)),
     });
   }
+}
+
+/** The step count of a correction as its exponent is written (`t` of `t = config['t']`, `s.step`), or `t`. */
+function exponentText(facts: Facts, step: OptimizerStep, exp: Poly | undefined): string {
+  const f = exp?.length === 1 && exp[0].c === 1 && exp[0].fs.length === 1 && exp[0].fs[0].n === 1 ? exp[0].fs[0].atom : undefined;
+  if (f?.k !== 'sym') return 't';
+  return stepLocals(step.fn).get(f.key) ?? show(facts, step, f.key);
 }
 
 // ------------------------------------------------------------------ NB402
