@@ -6,8 +6,23 @@ import type { Hover, MarkupContent } from 'vscode-languageserver';
 import { LspTestClient, serverPath } from '../lsp/lspClient';
 import type { ExplainParams, ExplainResult } from '../../server/lsp/protocol';
 import { assertKatex } from './helpers';
+import { explanationToPanel } from '../../client/explain';
 
 const PY = ['import numpy as np', '', 'def step(W, dW, lr, reg):', '    W -= lr * (dW + reg * np.sum(W * W))', '    return W', ''].join('\n');
+/** A JS array Adam that divides by the second moment without its square root (NB402). */
+const ADAM_NO_ROOT = [
+  'export function adamStep(w, g, s, lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8) {',
+  '  s.t += 1;',
+  '  for (let i = 0; i < w.length; i++) {',
+  '    s.m[i] = b1 * s.m[i] + (1 - b1) * g[i];',
+  '    s.v[i] = b2 * s.v[i] + (1 - b2) * g[i] * g[i];',
+  '    const mHat = s.m[i] / (1 - b1 ** s.t);',
+  '    const vHat = s.v[i] / (1 - b2 ** s.t);',
+  '    w[i] -= (lr * mHat) / (vHat + eps);',
+  '  }',
+  '}',
+  '',
+].join('\n');
 const TS = ["import * as tf from '@tensorflow/tfjs';", 'function step(w, g, lr, reg) {', '  w.assign(w.sub(g.add(w.square().sum().mul(reg)).mul(lr)));', '}', ''].join('\n');
 
 let nextId = 0;
@@ -62,6 +77,26 @@ describe('hover: language server (stdio)', function () {
     assert.equal(await hoverAt(client, doc, 0, 3), null);
     assert.equal(await hoverAt(client, doc, 99, 0), null, 'past the end');
     assert.equal(await hoverAt(client, uri('never-opened.py'), 0, 0), null, 'an unknown document');
+    await client.close(doc);
+  });
+
+  it('shows the corrected line of an optimizer-step finding in the hover and in the Show Update Rule panel alike', async function () {
+    const doc = uri('adam.js');
+    await client.open(doc, 'javascript', ADAM_NO_ROOT);
+    const diagnostics = await client.diagnosticsFor(doc, 1);
+    assert.deepEqual(diagnostics.map((d) => d.code), ['NB402']);
+    const corrected = 'w ← w − (η·m)/((1 − b1^t)·(√v/√(1 − b2^t) + ε))';
+    const hover = await hoverAt(client, doc, 7, 6);
+    const md = (hover?.contents as MarkupContent).value;
+    assert.ok(md.includes(`Corrected ([NB402](https://github.com/nabla-lint/nabla/blob/main/docs/rules/NB402.md)): ${corrected}`), md);
+    const ex = await client.connection.sendRequest<ExplainResult>('nabla/explain', { uri: doc, position: { line: 7, character: 6 } });
+    const panel = explanationToPanel(ex);
+    const math = panel?.sections.flatMap((s) => s.math) ?? [];
+    const line = math.find((m) => m.label === 'Corrected (NB402)');
+    assert.ok(line, JSON.stringify(math.map((m) => m.label)));
+    assert.equal(line.unicode, corrected);
+    assertKatex(line.latex);
+    assert.ok(md.includes(`\`\`\`latex\n${line.latex}\n\`\`\``), 'the hover typesets the same TeX as the panel');
     await client.close(doc);
   });
 

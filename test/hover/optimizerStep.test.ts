@@ -1,6 +1,7 @@
 // The hover of a hand-written optimizer step: the family recognized, one line per state and one
-// for the parameter in the code's own symbols, the textbook form, and the corrected line of an
-// NB401–NB403 finding. The samples are written for these tests.
+// for the parameter in the code's own symbols (the locals the code reads values into), the textbook
+// form, and the corrected lines of NB401–NB405 findings and NB102's climbing momentum. The samples
+// are written for these tests; test/snapshots/hover/NB40x pins the corrected line of every fixture.
 import assert from 'node:assert/strict';
 import { initEngine, type LanguageId } from '../../server/engine';
 import { explainAt as explainOrUndefined, type Explanation } from '../../server/engine/explain';
@@ -142,6 +143,66 @@ def train_epoch(model, loader, loss_fn, lr=0.1):
                 p -= lr * p.grad
 `;
 
+const TORCH_LATE_COUNT = `import torch
+from torch.optim import Optimizer
+
+
+class LateCountAdam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            lr = group["lr"]
+            for p in group["params"]:
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                exp_avg.mul_(beta1).add_(p.grad, alpha=1 - beta1)
+                exp_avg_sq.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                bias_correction1 = 1 - beta1 ** state["step"]
+                bias_correction2 = 1 - beta2 ** state["step"]
+                denom = (exp_avg_sq / bias_correction2).sqrt().add_(group["eps"])
+                p.addcdiv_(exp_avg, denom, value=-lr / bias_correction1)
+                state["step"] += 1
+`;
+
+const TS_MOMENT_DECAY = `export class MomentDecayAdamW {
+  private m: number[] = [];
+  private v: number[] = [];
+  private t = 0;
+
+  constructor(private lr = 1e-3, private beta1 = 0.9, private beta2 = 0.999, private eps = 1e-8, private weightDecay = 0.01) {}
+
+  step(params: number[], grads: number[]): void {
+    this.t += 1;
+    for (let i = 0; i < params.length; i++) {
+      this.m[i] = this.beta1 * this.m[i] + (1 - this.beta1) * grads[i];
+      this.m[i] *= 1 - this.lr * this.weightDecay;
+      this.v[i] = this.beta2 * this.v[i] + (1 - this.beta2) * grads[i] * grads[i];
+      const mHat = this.m[i] / (1 - Math.pow(this.beta1, this.t));
+      const vHat = this.v[i] / (1 - Math.pow(this.beta2, this.t));
+      params[i] -= (this.lr * mHat) / (Math.sqrt(vHat) + this.eps);
+    }
+  }
+}
+`;
+
+const LR_TWICE = `class MomentumTwice:
+    def __init__(self, lr=0.01, momentum=0.9):
+        self.lr, self.momentum, self.v = lr, momentum, {}
+
+    def update(self, params, grads):
+        for k in params:
+            self.v[k] = self.momentum * self.v[k] - self.lr * grads[k]
+            params[k] += self.lr * self.v[k]
+`;
+
 describe('hover: hand-written optimizer steps', function () {
   before(async function () {
     await initEngine();
@@ -231,6 +292,38 @@ describe('hover: hand-written optimizer steps', function () {
     assert.equal(step.title, 'Optimizer step (hand-written)');
     assert.deepEqual(step.corrections.map((c) => [c.code, c.unicode]), [['NB403', 'm ← self.b1·m + (1 − self.b1)·g']]);
     assert.doesNotMatch(explanationToMarkdown(ex), /Textbook/);
+  });
+
+  it('names the locals the code reads values into, in the lines, the corrected line and the message', function () {
+    const ex = at(TORCH_LATE_COUNT, 'bias_correction1 = ');
+    const step = ex?.optimizerStep;
+    assert.ok(step);
+    assert.equal(step.lines[0].unicode, 'exp_avg ← beta1·exp_avg + (1 − beta1)·p.grad');
+    assert.ok(step.legend.some((e) => e.code === 'lr' && e.unicode === 'η'), JSON.stringify(step.legend));
+    assert.ok(!step.legend.some((e) => e.code.includes('betas')), JSON.stringify(step.legend));
+    // The step count is still 0 at the correction: the corrected line reads the count of the step being taken.
+    assert.deepEqual(step.corrections.map((c) => [c.code, c.unicode]), [
+      ['NB401', 'exp_avg (bias-corrected) = exp_avg/(1 − beta1^(state["step"] + 1))'],
+      ['NB401', 'exp_avg_sq (bias-corrected) = exp_avg_sq/(1 − beta2^(state["step"] + 1))'],
+    ]);
+    assert.match(step.corrections[0].message, /incremented only after 1 - beta1 \*\* state\["step"\]/);
+  });
+
+  it('moves the decay of a moment to the weights, one corrected line per line of code (TS)', function () {
+    const ex = at(TS_MOMENT_DECAY, 'this.m[i] *= ', 'typescript');
+    const step = ex?.optimizerStep;
+    assert.ok(step);
+    assert.deepEqual(step.corrections.map((c) => [c.code, c.unicode]), [
+      ['NB405', 'm ← this.beta1·m + (1 − this.beta1)·grads'],
+      ['NB405', 'θ ← (1 − η·λ)·θ − (η·m)/((1 − this.beta1^t)·(√v/√(1 − this.beta2^t) + ε))'],
+    ]);
+    const markdown = explanationToMarkdown(ex);
+    assert.equal(markdown.match(/Corrected \(\[NB405\]/g)?.length, 2);
+  });
+
+  it('applies the learning rate once in the corrected step (NB404)', function () {
+    const step = at(LR_TWICE, 'params[k] +=')?.optimizerStep;
+    assert.deepEqual(step?.corrections.map((c) => [c.code, c.unicode]), [['NB404', 'θ ← θ + v']]);
   });
 
   it('gives no optimizer section for a plain SGD step on a model', function () {
