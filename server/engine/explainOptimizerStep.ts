@@ -49,20 +49,21 @@ const MAX_LINES = 4;
 /** The recognized optimizer step one of whose state, parameter or bias-correction lines holds `offset` (or its line). */
 export function optimizerStepAt(a: DocumentAnalysis, offset: number, findings: () => readonly Finding[]): { step: OptimizerStep; span: Span; named: boolean } | undefined {
   // A step an NB401–NB405 finding was reported on is an optimizer step with a mistake: its shape may
-  // not be its family's (that is the mistake), so the hover shows it and the fix without a name.
+  // not be its family's, nor any family's (that is the mistake, or a variant the families do not
+  // name, such as RAdam), so the hover shows it and the fix without a name.
   const flagged = (step: OptimizerStep): boolean =>
     findings().some((f) => /^NB40[1-5]$/.test(f.code) && inStep(step, { start: a.lines.offset(f.range.start), end: a.lines.offset(f.range.start) }));
   const line = a.lines.position(offset).line;
   const onLine = (s: Span): boolean => (s.start <= offset && offset <= s.end) || (a.lines.position(s.start).line <= line && line <= a.lines.position(s.end).line);
   for (const step of optimizerSteps(a.facts)) {
-    if (!step.family || !OPTIMIZER_TEXTBOOK[step.family]) continue;
+    const known = step.family !== undefined && OPTIMIZER_TEXTBOOK[step.family] !== undefined;
     // Its state and parameter writes, and where it writes its bias corrections (`m_hat = m / (1 - b1 ** t)`).
     const spans = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...step.params.flatMap((p) => p.eq.spans), ...step.corrections.map((c) => c.span)];
     const hit = spans.find(onLine);
     if (!hit) continue;
-    const shape = optimizerShape(step);
-    if (shape === 'family') return { step, span: hit, named: true };
-    if (shape === 'step' && flagged(step)) return { step, span: hit, named: false };
+    if (known && optimizerShape(step) === 'family') return { step, span: hit, named: true };
+    // Whatever its shape, a step an NB40x rule reported on is one the rule read as an optimizer's.
+    if (flagged(step)) return { step, span: hit, named: false };
   }
   return undefined;
 }

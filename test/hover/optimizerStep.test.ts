@@ -203,6 +203,38 @@ const LR_TWICE = `class MomentumTwice:
             params[k] += self.lr * self.v[k]
 `;
 
+const CENTRALIZED_RADAM = `import math
+
+import torch
+from torch.optim import Optimizer
+
+
+class RectifiedAdam(Optimizer):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            beta1, beta2 = group["betas"]
+            for p in group["params"]:
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+                p.grad.add_(-p.grad.mean())
+                state["step"] += 1
+                exp_avg_sq.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                exp_avg.mul_(beta1).add_(p.grad, alpha=1 - beta1)
+                beta2_t = beta2 ** state["step"]
+                n_sma_max = 2 / (1 - beta2) - 1
+                n_sma = n_sma_max - 2 * state["step"] * beta2_t / (1 - beta2_t)
+                step_size = group["lr"] / (1 - beta1 ** state["step"])
+                p.add_(exp_avg, alpha=-step_size * group["lr"])
+`;
+
 describe('hover: hand-written optimizer steps', function () {
   before(async function () {
     await initEngine();
@@ -324,6 +356,13 @@ describe('hover: hand-written optimizer steps', function () {
   it('applies the learning rate once in the corrected step (NB404)', function () {
     const step = at(LR_TWICE, 'params[k] +=')?.optimizerStep;
     assert.deepEqual(step?.corrections.map((c) => [c.code, c.unicode]), [['NB404', 'θ ← θ + v']]);
+  });
+
+  it('shows the corrected line on a step no family names when a rule reported it (a centralized RAdam, NB404)', function () {
+    const step = at(CENTRALIZED_RADAM, 'p.add_(')?.optimizerStep;
+    assert.ok(step, 'an optimizer section');
+    assert.equal(step.title, 'Optimizer step (hand-written)');
+    assert.deepEqual(step.corrections.map((c) => [c.code, c.unicode]), [['NB404', 'p ← p − (η·exp_avg)/(1 − beta1^state["step"])']]);
   });
 
   it('gives no optimizer section for a plain SGD step on a model', function () {
