@@ -87,6 +87,11 @@ export interface OptimizerStep {
 }
 
 const cache = new WeakMap<Facts, OptimizerStep[]>();
+/**
+ * How many statements of helpers one function's evaluation may run. An optimizer step's helpers
+ * are a few dozen statements; a function that fans out into a whole module's helpers is not a step.
+ */
+const INLINE_BUDGET = 2000;
 
 /** The file's hand-written optimizer steps: functions that update a parameter from state they also update. */
 export function optimizerSteps(facts: Facts): OptimizerStep[] {
@@ -334,11 +339,13 @@ class Evaluator {
 
   /** Runs a helper with its parameters bound to the arguments; its return value, when it has one. */
   private inline(e: Expr & { kind: 'call' }, env: Env): Poly | undefined {
-    if (this.depth > 12) return undefined;
+    if (this.depth > 12 || this.inlinedStatements > INLINE_BUDGET) return undefined;
     const target = resolveCall(this.facts.program, e, this.scopeAt(e.span.start), e.span.start);
     if (!target || target.constructs || target.fn === this.fn) return undefined;
     const fn = target.fn;
-    if (!this.facts.program.parsedOf(fn.span)) return undefined;
+    // A helper already being inlined recurses (`_grow` building a tree calls itself per child): each
+    // level would run its body again, 2ᵈ times for a binary tree of depth d.
+    if (this.inlining.has(fn) || !this.facts.program.parsedOf(fn.span)) return undefined;
     this.inlinedAny = true;
     const params = fn.isMethod && target.receiver ? fn.params.slice(1) : fn.params;
     const inner: Env = { values: new Map() };
@@ -346,10 +353,19 @@ class Evaluator {
       const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value ?? p.default;
       if (arg) inner.values.set(p.name, this.aliasOrValue(arg, env));
     });
-    if (fn.returns) return this.eval(fn.returns, inner);
-    const returned = this.block(fn.body, inner);
-    return returned;
+    this.inlining.add(fn);
+    try {
+      if (fn.returns) return this.eval(fn.returns, inner);
+      return this.block(fn.body, inner);
+    } finally {
+      this.inlining.delete(fn);
+    }
   }
+
+  /** The helpers being inlined, outermost first. */
+  private readonly inlining = new Set<FunctionDef>();
+  /** Statements evaluated inside inlined helpers so far: past INLINE_BUDGET, calls are not seen into. */
+  private inlinedStatements = 0;
 
   /** An argument that names a persistent value is passed as that value (so writes through the parameter reach it). */
   private aliasOrValue(arg: Expr, env: Env): Poly {
@@ -471,6 +487,7 @@ class Evaluator {
   }
 
   private stmt(s: Stmt, env: Env): Poly | undefined {
+    if (this.inlining.size > 0) this.inlinedStatements++;
     switch (s.kind) {
       case 'assign':
         this.assign(s, env);
