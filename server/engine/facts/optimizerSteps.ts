@@ -101,9 +101,14 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
   const index = programIndex(facts);
   const fileStart = facts.file.base;
   const inits = initialValues(facts);
+  const helperNames = new Set(index.functions.map((f) => f.name));
+  const candidate: CandidateTest = {
+    arithmetic: (e) => e.kind === 'binary' || (e.kind === 'call' && stepCall(e, (x) => facts.analyzer.isModule(x)) !== undefined),
+    helper: (name) => helperNames.has(name),
+  };
   for (const fn of index.functions) {
     if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
-    if (fn.body.length === 0 || updateCandidates(fn.body, 2) < 2) continue;
+    if (fn.body.length === 0 || updateCandidates(fn.body, 2, candidate) < 2) continue;
     try {
       const step = analyzeFunction(facts, fn, inits);
       if (step) found.push(step);
@@ -117,12 +122,20 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
 
 // ------------------------------------------------------------------ evaluation
 
+/** What makes a statement a candidate update: arithmetic the normal form reads, a helper of the program. */
+interface CandidateTest {
+  arithmetic: (e: Expr) => boolean;
+  helper: (name: string) => boolean;
+}
+
 /**
- * Statements that may rewrite a value from itself (`x += …`, `x = … x …`, an in-place call, `t++`)
- * or call a helper that may: a function with fewer than two cannot hold an optimizer step, and is
- * not evaluated. Counts up to `enough`.
+ * Statements that may rewrite a value from itself by arithmetic (`x += …`, `x = a * x + …`, an
+ * in-place call, `t++`) or call a helper of the program that may: a function with fewer than two
+ * cannot hold an optimizer step, and is not evaluated. `x = self.layer(x)` and `print(…)` are not
+ * candidates: the first is not arithmetic the step's normal form could read, the second no
+ * function of the program. Counts up to `enough`.
  */
-function updateCandidates(body: Stmt[], enough: number): number {
+function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): number {
   let n = 0;
   const visitExpr = (e: Expr): void => {
     if (n >= enough) return;
@@ -135,13 +148,14 @@ function updateCandidates(body: Stmt[], enough: number): number {
   const isCandidateCall = (e: Expr): boolean => {
     if (e.kind !== 'call') return false;
     if (e.kwargs.some((k) => k.name === 'out')) return true;
-    if (e.callee.kind === 'name') return true;
+    if (e.callee.kind === 'name') return test.helper(e.callee.name);
     if (e.callee.kind !== 'attr') return false;
     const name = e.callee.name;
     if (name.endsWith('_') || name.startsWith('assign') || name.startsWith('_foreach_')) return true;
     // `self._update(...)`: a helper that may do the writing.
-    return e.callee.object.kind === 'name' && (e.callee.object.name === 'self' || e.callee.object.name === 'this');
+    return e.callee.object.kind === 'name' && (e.callee.object.name === 'self' || e.callee.object.name === 'this') && test.helper(name);
   };
+  const calledHelper = (e: Expr & { kind: 'call' }): boolean => (e.callee.kind === 'name' || e.callee.kind === 'attr') && test.helper(e.callee.name);
   const visit = (stmts: Stmt[]): void => {
     for (const st of stmts) {
       if (n >= enough) return;
@@ -154,7 +168,9 @@ function updateCandidates(body: Stmt[], enough: number): number {
             let base: Expr = t;
             while (base.kind === 'index' || base.kind === 'attr') base = base.object;
             const baseKey = exprKey(base);
-            if (someExpr(st.value, (x) => { const k = exprKey(x); return k !== undefined && (k === key || k === baseKey); })) n++;
+            const rewrites = someExpr(st.value, (x) => { const k = exprKey(x); return k !== undefined && (k === key || k === baseKey); });
+            // `m = b1 * m + …`, `m = tf.add(…)`, or `m = self._ema(m, g)` through a helper.
+            if (rewrites && someExpr(st.value, (x) => test.arithmetic(x) || (x.kind === 'call' && calledHelper(x)))) n++;
           }
           visitExpr(st.value);
           break;
