@@ -59,6 +59,20 @@ describe('bad input', () => {
     });
   }
 
+  it('reads a file whose helpers call themselves, or fan out into other helpers, without hanging', () => {
+    // Each helper is seen into where a step calls it: a helper that recursed five ways, or a chain of
+    // helpers that each call the next five times, once ran its body 5ᵈ times.
+    const recursive = (i: number): string => `    def _grow${i}(self, X, y, depth):\n        if depth >= self.max_depth:\n            return np.mean(y)\n${[1, 2, 3, 4, 5].map((k) => `        a${k} = self._grow${i < 6 ? i + 1 : i}(X[${k}:], y[${k}:], depth + 1)\n`).join('')}        return a1 + a2 + a3 + a4 + a5\n\n`;
+    const text = [
+      'import numpy as np\n\n\nclass Tree:\n    def fit(self, X, y):\n        self.n_fits += 1\n        self.depth = self.depth + 1\n        self.root = self._grow1(X, y, 0)\n\n',
+      [1, 2, 3, 4, 5, 6].map(recursive).join(''),
+      'class Adam:\n    def step(self, w, g):\n        self.t += 1\n        self.m = self.b1 * self.m + (1 - self.b1) * g\n        self.v = self.b2 * self.v + (1 - self.b2) * g\n',
+      '        m_hat = self.m / (1 - self.b1 ** self.t)\n        v_hat = self.v / (1 - self.b2 ** self.t)\n        w -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)\n        return w\n',
+    ].join('');
+    const { findings } = lint(text);
+    assert.deepEqual(findings.map((f) => f.code), ['NB402']);
+  });
+
   it('keeps the finding in a very long but shallow sum', () => {
     const { findings } = lint(`W -= lr * (${'a + '.repeat(10000)}reg * np.sum(W * W))\n`);
     assert.equal(findings.length, 1);

@@ -87,6 +87,11 @@ export interface OptimizerStep {
 }
 
 const cache = new WeakMap<Facts, OptimizerStep[]>();
+/**
+ * How many statements of helpers one function's evaluation may run. An optimizer step's helpers
+ * are a few dozen statements; a function that fans out into a whole module's helpers is not a step.
+ */
+const INLINE_BUDGET = 2000;
 
 /** The file's hand-written optimizer steps: functions that update a parameter from state they also update. */
 export function optimizerSteps(facts: Facts): OptimizerStep[] {
@@ -96,9 +101,14 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
   const index = programIndex(facts);
   const fileStart = facts.file.base;
   const inits = initialValues(facts);
+  const helperNames = new Set(index.functions.map((f) => f.name));
+  const candidate: CandidateTest = {
+    arithmetic: (e) => e.kind === 'binary' || (e.kind === 'call' && stepCall(e, (x) => facts.analyzer.isModule(x)) !== undefined),
+    helper: (name) => helperNames.has(name),
+  };
   for (const fn of index.functions) {
     if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
-    if (fn.body.length === 0 || updateCandidates(fn.body, 2) < 2) continue;
+    if (fn.body.length === 0 || updateCandidates(fn.body, 2, candidate) < 2) continue;
     try {
       const step = analyzeFunction(facts, fn, inits);
       if (step) found.push(step);
@@ -112,12 +122,20 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
 
 // ------------------------------------------------------------------ evaluation
 
+/** What makes a statement a candidate update: arithmetic the normal form reads, a helper of the program. */
+interface CandidateTest {
+  arithmetic: (e: Expr) => boolean;
+  helper: (name: string) => boolean;
+}
+
 /**
- * Statements that may rewrite a value from itself (`x += …`, `x = … x …`, an in-place call, `t++`)
- * or call a helper that may: a function with fewer than two cannot hold an optimizer step, and is
- * not evaluated. Counts up to `enough`.
+ * Statements that may rewrite a value from itself by arithmetic (`x += …`, `x = a * x + …`, an
+ * in-place call, `t++`) or call a helper of the program that may: a function with fewer than two
+ * cannot hold an optimizer step, and is not evaluated. `x = self.layer(x)` and `print(…)` are not
+ * candidates: the first is not arithmetic the step's normal form could read, the second no
+ * function of the program. Counts up to `enough`.
  */
-function updateCandidates(body: Stmt[], enough: number): number {
+function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): number {
   let n = 0;
   const visitExpr = (e: Expr): void => {
     if (n >= enough) return;
@@ -130,13 +148,14 @@ function updateCandidates(body: Stmt[], enough: number): number {
   const isCandidateCall = (e: Expr): boolean => {
     if (e.kind !== 'call') return false;
     if (e.kwargs.some((k) => k.name === 'out')) return true;
-    if (e.callee.kind === 'name') return true;
+    if (e.callee.kind === 'name') return test.helper(e.callee.name);
     if (e.callee.kind !== 'attr') return false;
     const name = e.callee.name;
     if (name.endsWith('_') || name.startsWith('assign') || name.startsWith('_foreach_')) return true;
     // `self._update(...)`: a helper that may do the writing.
-    return e.callee.object.kind === 'name' && (e.callee.object.name === 'self' || e.callee.object.name === 'this');
+    return e.callee.object.kind === 'name' && (e.callee.object.name === 'self' || e.callee.object.name === 'this') && test.helper(name);
   };
+  const calledHelper = (e: Expr & { kind: 'call' }): boolean => (e.callee.kind === 'name' || e.callee.kind === 'attr') && test.helper(e.callee.name);
   const visit = (stmts: Stmt[]): void => {
     for (const st of stmts) {
       if (n >= enough) return;
@@ -149,7 +168,9 @@ function updateCandidates(body: Stmt[], enough: number): number {
             let base: Expr = t;
             while (base.kind === 'index' || base.kind === 'attr') base = base.object;
             const baseKey = exprKey(base);
-            if (someExpr(st.value, (x) => { const k = exprKey(x); return k !== undefined && (k === key || k === baseKey); })) n++;
+            const rewrites = someExpr(st.value, (x) => { const k = exprKey(x); return k !== undefined && (k === key || k === baseKey); });
+            // `m = b1 * m + …`, `m = tf.add(…)`, or `m = self._ema(m, g)` through a helper.
+            if (rewrites && someExpr(st.value, (x) => test.arithmetic(x) || (x.kind === 'call' && calledHelper(x)))) n++;
           }
           visitExpr(st.value);
           break;
@@ -334,11 +355,13 @@ class Evaluator {
 
   /** Runs a helper with its parameters bound to the arguments; its return value, when it has one. */
   private inline(e: Expr & { kind: 'call' }, env: Env): Poly | undefined {
-    if (this.depth > 12) return undefined;
+    if (this.depth > 12 || this.inlinedStatements > INLINE_BUDGET) return undefined;
     const target = resolveCall(this.facts.program, e, this.scopeAt(e.span.start), e.span.start);
     if (!target || target.constructs || target.fn === this.fn) return undefined;
     const fn = target.fn;
-    if (!this.facts.program.parsedOf(fn.span)) return undefined;
+    // A helper already being inlined recurses (`_grow` building a tree calls itself per child): each
+    // level would run its body again, 2ᵈ times for a binary tree of depth d.
+    if (this.inlining.has(fn) || !this.facts.program.parsedOf(fn.span)) return undefined;
     this.inlinedAny = true;
     const params = fn.isMethod && target.receiver ? fn.params.slice(1) : fn.params;
     const inner: Env = { values: new Map() };
@@ -346,10 +369,19 @@ class Evaluator {
       const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value ?? p.default;
       if (arg) inner.values.set(p.name, this.aliasOrValue(arg, env));
     });
-    if (fn.returns) return this.eval(fn.returns, inner);
-    const returned = this.block(fn.body, inner);
-    return returned;
+    this.inlining.add(fn);
+    try {
+      if (fn.returns) return this.eval(fn.returns, inner);
+      return this.block(fn.body, inner);
+    } finally {
+      this.inlining.delete(fn);
+    }
   }
+
+  /** The helpers being inlined, outermost first. */
+  private readonly inlining = new Set<FunctionDef>();
+  /** Statements evaluated inside inlined helpers so far: past INLINE_BUDGET, calls are not seen into. */
+  private inlinedStatements = 0;
 
   /** An argument that names a persistent value is passed as that value (so writes through the parameter reach it). */
   private aliasOrValue(arg: Expr, env: Env): Poly {
@@ -471,6 +503,7 @@ class Evaluator {
   }
 
   private stmt(s: Stmt, env: Env): Poly | undefined {
+    if (this.inlining.size > 0) this.inlinedStatements++;
     switch (s.kind) {
       case 'assign':
         this.assign(s, env);
