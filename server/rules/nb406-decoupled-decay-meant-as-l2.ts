@@ -66,10 +66,14 @@ export const nb406DecoupledDecayMeantAsL2 = defineRule({
       const lambda = found.strength.map(text).join(' * ');
       const eta = found.lr ? text(found.lr) : undefined;
       const shrink = eta ? `(1 − ${eta}·${lambda})` : `(1 − ${lambda})`;
-      const grad = found.gradient ? show(found.gradient) : 'the gradient';
+      // The step keys an array's elements by the array (`grads` for `g[j]` of `g = grads[i]`): an element's gradient is named by its array.
+      const gradKey = found.gradient ? show(found.gradient) : undefined;
+      const whole = gradKey !== undefined && ((param.includes('[') && !gradKey.includes('[')) || !found.gradientWritten);
+      const grad = gradKey === undefined ? 'the gradient' : whole ? `its gradient (from ${gradKey})` : gradKey;
+      const g = gradKey === undefined || whole ? 'g' : gradKey;
       const moments = found.firstMoment ? `${text(found.firstMoment.eq.target)} and ${text(found.secondMoment.eq.target)}` : text(found.secondMoment.eq.target);
-      // The recognizer calls an Adam with decoupled decay AdamW; the step's own math is Adam's.
-      const family = found.family && /Adam|RMS|Ada/.test(found.family) ? `${found.family.replace(/^AdamW$/, 'Adam')} step` : 'adaptive step';
+      // Not the family's name: the recognizer's nearest family is not always the algorithm's (the hover checks the shape before naming one).
+      const family = 'adaptive step';
       const how = found.intent.kind === 'name' ? 'named as an L2 penalty' : 'documented as an L2 penalty';
       context.report({
         span: hand.span,
@@ -82,7 +86,7 @@ export const nb406DecoupledDecayMeantAsL2 = defineRule({
           { span: found.intent.span, message: `${lambda} is ${how} here` },
           { span: found.secondMoment.eq.spans[0], message: 'the second moment the adaptive step divides by; L2 would enter it through the gradient' },
         ],
-        math: { expected: `${grad} ← ${grad} + ${lambda}·${param}, before ${moments}; ${param} not shrunk` },
+        math: { expected: `${g} ← ${g} + ${lambda}·${param}${whole ? ` (g: its gradient, from ${gradKey})` : ''}, before ${moments}; ${param} not shrunk` },
       });
     }
   },

@@ -71,6 +71,11 @@ export interface DecoupledAsL2 {
   firstMoment?: StateUpdate;
   /** The gradient the moments average, as keyed in the step (`grad`, `p.grad`, `dw`), when one is. */
   gradient?: string;
+  /**
+   * The moment's statement reads the gradient under that key. Not so for an element of an array
+   * (the step keys `g[j]` of `g = grads[i]` as `grads`) or a local alias of it.
+   */
+  gradientWritten: boolean;
   /** The factors of the decay's coefficient other than the learning rate (`group['weight_decay']`), as written. */
   strength: Expr[];
   /** The learning rate factor, when the decay has one. */
@@ -120,7 +125,7 @@ export function handDecayDecoupledAsL2(facts: Facts, hand: HandDecayFact): Decou
   if (decoupledOnSwitch(own, hand, cls)) return undefined;
   const intent = strictJudged(trace);
   if (!intent) return undefined;
-  return { intent, update: adaptive.update, secondMoment: adaptive.second, firstMoment: adaptive.first, gradient: adaptive.gradient, strength: strength.map((f) => f.expr), lr: lr?.expr, family: adaptive.family };
+  return { intent, update: adaptive.update, secondMoment: adaptive.second, firstMoment: adaptive.first, gradient: adaptive.gradient, gradientWritten: adaptive.written, strength: strength.map((f) => f.expr), lr: lr?.expr, family: adaptive.family };
 }
 
 /**
@@ -191,7 +196,7 @@ function decoupledOnSwitch(facts: Facts, hand: HandDecayFact, cls: ClassDef | un
  * in the same function whose update of that parameter divides by the root of a second moment (a
  * state that averages or sums a squared gradient), or by the max of an Adamax-style state.
  */
-function adaptiveStepOf(facts: Facts, hand: HandDecayFact): { update: Span; second: StateUpdate; first?: StateUpdate; gradient?: string; scalars: string[]; family?: string } | undefined {
+function adaptiveStepOf(facts: Facts, hand: HandDecayFact): { update: Span; second: StateUpdate; first?: StateUpdate; gradient?: string; written: boolean; scalars: string[]; family?: string } | undefined {
   const key = exprKey(baseExpr(hand.target));
   if (key === undefined) return undefined;
   for (const step of optimizerSteps(facts)) {
@@ -208,11 +213,19 @@ function adaptiveStepOf(facts: Facts, hand: HandDecayFact): { update: Span; seco
         const first = term.numerator.map((n) => step.states.get(n.key)).find((s): s is StateUpdate => s !== undefined && s !== second);
         const gradient = first?.adds.length === 1 ? singleSymbol(first.adds[0].x) : second.adds.map((a) => squaredBase(a.x)).find((g) => g !== undefined);
         const scalars = term.mono.fs.filter((f) => f.atom.k === 'sym' && f.n > 0 && !step.states.has(f.atom.key)).map((f) => (f.atom as { key: string }).key);
-        return { update: p.eq.spans[p.eq.spans.length - 1], second, first, gradient, scalars, family: step.family };
+        const written = gradient !== undefined && readsKey(facts, (first ?? second).eq.spans[0], gradient);
+        return { update: p.eq.spans[p.eq.spans.length - 1], second, first, gradient, written, scalars, family: step.family };
       }
     }
   }
   return undefined;
+}
+
+/** Whether the statement at `span` reads `key` as written (`g` in `m = b1 * m + (1 - b1) * g`). */
+function readsKey(facts: Facts, span: Span, key: string): boolean {
+  const stmt = programIndex(facts).stmtBySpan.get(spanKey(span));
+  if (!stmt) return false;
+  return stmtExprs(stmt).some((root) => subExprs(root).some((x) => (x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') && exprKey(x) === key));
 }
 
 /** The one symbol of a one-factor tensor part (`g` of (1 − β₁)·g). */
