@@ -91,8 +91,9 @@ export interface DecoupledAsL2 {
  * and not for a decay (`l2`, `l2_reg`), or documented as L2 regularization and not as a decay. The
  * PyTorch docstring `weight decay (L2 penalty)` is copied onto classes that decouple on purpose and
  * does not count. Nothing may say decoupled: the class or function named for it (`AdamW`), a switch
- * turned on around the decay (`if self.weight_decouple:`, `if group['adamw']:`), or a docstring on
- * the way (the class's or function's: `decoupled weight decay`, `AdamW-style`).
+ * turned on around the decay (`if self.weight_decouple:`, `if group['adamw']:`, or any flag other
+ * than the coefficient itself, `if self.shrink:`), or a docstring on the way (the class's or
+ * function's: `decoupled weight decay`, `AdamW-style`).
  *
  * Plain SGD is left out (the two forms are the same update there), and so is heavy-ball momentum: at
  * rest, v = g/(1 − μ), so decoupled decay λ is L2 of strength λ(1 − μ), the same regularizer on
@@ -123,6 +124,12 @@ export function handDecayDecoupledAsL2(facts: Facts, hand: HandDecayFact): Decou
   if (docs.some(textSaysDecoupledDecay) || trace.names.some((n) => saysDecoupledDecaySwitch(n.name))) return undefined;
   if (guardsOf(own, hand.span).some((g) => g.on && switchNames(g.expr, g.scope, g.at).some(saysDecoupledDecaySwitch))) return undefined;
   if (decoupledOnSwitch(own, hand, cls)) return undefined;
+  // Any other switch turned on around the shrink (`if self.shrink:`, `if group['direct']:`) is a form
+  // the user opts into; the coefficient itself (`if wd:`) and a switch named for L2 are not.
+  const coefNames = new Set(trace.names.map((n) => n.name));
+  const optIn = (g: Guard): boolean =>
+    g.on && (g.expr.kind === 'name' || g.expr.kind === 'attr' || g.expr.kind === 'index') && !switchNames(g.expr, g.scope, g.at).some((n) => coefNames.has(n) || saysL2Penalty(n));
+  if (guardsOf(own, hand.span).some(optIn)) return undefined;
   const intent = strictJudged(trace);
   if (!intent) return undefined;
   return { intent, update: adaptive.update, secondMoment: adaptive.second, firstMoment: adaptive.first, gradient: adaptive.gradient, gradientWritten: adaptive.written, strength: strength.map((f) => f.expr), lr: lr?.expr, family: adaptive.family };
