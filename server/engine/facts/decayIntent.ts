@@ -1,5 +1,7 @@
 // What the code says its coupled decay is for, for NB202: L2 regularization it means to add to the
-// gradient (then coupled decay is what it asked for), or weight decay it gets coupled.
+// gradient (then coupled decay is what it asked for), or weight decay it gets coupled. And the
+// reverse, for NB406: a decoupled decay in an adaptive step whose coefficient the code calls an L2
+// penalty (a stricter reading, since torch's "weight decay (L2 penalty)" is copied everywhere).
 //
 // Read by data flow first: where the decay coefficient's value comes from, following variables,
 // `self.x` attributes, a function's or constructor's parameter, a param group's key back to the
@@ -15,7 +17,7 @@ import type { Facts } from './index';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import {
-  docSaysL2NotDecay, docSaysL2Penalty, isLearningRateName, isParsedArgsName, saysDecoupledDecay, saysDecoupledDecayFlag, saysDecoupledDecaySwitch, saysL2Penalty, textSaysDecoupledDecay,
+  docSaysL2NotDecay, docSaysL2Penalty, isLearningRateName, isParsedArgsName, namesL2NotDecay, saysDecoupledDecay, saysDecoupledDecayFlag, saysDecoupledDecaySwitch, saysL2Penalty, textSaysDecoupledDecay,
   textSaysL2NotDecay, textSaysL2Penalty,
 } from './roles';
 import { optimizerSteps, squaredBase, stepTerms, type StateUpdate } from './optimizerSteps';
@@ -161,7 +163,7 @@ export function optimizerDecoupledAsL2(facts: Facts, opt: OptimizerFact, arg: Ar
 
 /** A source named for an L2 penalty and not for a decay (`l2`, `l2_reg`), or documented as L2 regularization and not as a decay. */
 function strictJudged(trace: Trace): L2Intent | undefined {
-  const named = trace.names.find((n) => saysL2Penalty(n.name) && !/decay/i.test(n.name));
+  const named = trace.names.find((n) => namesL2NotDecay(n.name));
   if (named) return { kind: 'name', span: named.span };
   const doc = trace.docs.find((d) => (d.param !== undefined ? docSaysL2NotDecay(d.text, d.param) : textSaysL2NotDecay(d.text)));
   return doc ? { kind: 'doc', span: doc.span } : undefined;

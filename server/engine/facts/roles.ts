@@ -375,6 +375,11 @@ function docEntries(doc: string, param: string): string[] {
 // purpose (Lion, Adafactor, AdamP, Adan): it equates the two and is no evidence. Only a
 // coefficient documented as L2 regularization and not as a (weight) decay counts.
 
+/** `l2`, `l2_reg`, `lambda_l2`, `ridge_alpha`, but not `l2_decay`: a name for an L2 penalty that does not also call it a decay. */
+export function namesL2NotDecay(name: string): boolean {
+  return saysL2Penalty(name) && !/decay/i.test(name);
+}
+
 /**
  * A docstring entry that documents `param` as an L2 penalty and not as a decay: `l2: strength of the
  * L2 regularization`, `reg (float): L2 penalty on the weights`; not `weight_decay: weight decay (L2 penalty)`.
