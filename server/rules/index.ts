@@ -24,6 +24,7 @@ import { nb402SecondMoment } from './nb402-second-moment';
 import { nb403AverageNotAveraging } from './nb403-average-not-averaging';
 import { nb404LearningRateTwice } from './nb404-learning-rate-twice';
 import { nb405DecayOnMoment } from './nb405-decay-on-moment';
+import { nb406DecoupledDecayMeantAsL2 } from './nb406-decoupled-decay-meant-as-l2';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -52,6 +53,7 @@ export const allRules: Rule[] = [
   nb403AverageNotAveraging,
   nb404LearningRateTwice,
   nb405DecayOnMoment,
+  nb406DecoupledDecayMeantAsL2,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

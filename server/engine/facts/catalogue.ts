@@ -724,6 +724,26 @@ export const OPTAX_ADAPTIVE_TRANSFORM: ReadonlySet<string> = new Set([
   'scale_by_adam', 'scale_by_adamax', 'scale_by_amsgrad', 'scale_by_rms', 'scale_by_stddev', 'scale_by_belief',
   'scale_by_yogi', 'scale_by_radam', 'scale_by_rss', 'scale_by_novograd', 'scale_by_factored_rms',
 ]);
+/**
+ * Framework optimizers whose `weight_decay` is decoupled (w ← w − η·λ·w beside the step) and whose
+ * step divides by the root of a second moment: where decoupled decay and L2 are different regularizers.
+ * Keras 3 decouples every optimizer's `weight_decay` (`Adam(weight_decay=λ)` too); torch only
+ * AdamW's, or another adaptive optimizer's with `decoupled_weight_decay=True`.
+ */
+export function isDecoupledAdaptive(framework: string, name: string): boolean {
+  switch (framework) {
+    case 'torch':
+      return name === 'AdamW' || TORCH_COUPLED_ADAPTIVE.has(name);
+    case 'keras':
+      return ['Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adamax', 'Nadam', 'Adafactor', 'Lamb'].includes(name);
+    case 'tfa':
+      return name === 'AdamW';
+    case 'optax':
+      return name in OPTAX_DECAYED;
+    default:
+      return false;
+  }
+}
 export const TFJS_OPTIMIZERS: ReadonlySet<string> = new Set(['sgd', 'momentum', 'adam', 'adamax', 'rmsprop', 'adagrad', 'adadelta']);
 export const TFJS_OPTIMIZER_CLASSES: Record<string, string> = {
   SGDOptimizer: 'sgd', MomentumOptimizer: 'momentum', AdamOptimizer: 'adam', AdamaxOptimizer: 'adamax',

@@ -1,5 +1,7 @@
 // What the code says its coupled decay is for, for NB202: L2 regularization it means to add to the
-// gradient (then coupled decay is what it asked for), or weight decay it gets coupled.
+// gradient (then coupled decay is what it asked for), or weight decay it gets coupled. And the
+// reverse, for NB406: a decoupled decay in an adaptive step whose coefficient the code calls an L2
+// penalty (a stricter reading, since torch's "weight decay (L2 penalty)" is copied everywhere).
 //
 // Read by data flow first: where the decay coefficient's value comes from, following variables,
 // `self.x` attributes, a function's or constructor's parameter, a param group's key back to the
@@ -12,11 +14,16 @@
 // Comments other than docstrings and JSDoc are not read: the parsed file keeps only Nabla's own directives.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { exprKey, lastComponent } from './keys';
+import { baseExpr, exprKey, lastComponent } from './keys';
 import { someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
-import { docSaysL2Penalty, isLearningRateName, isParsedArgsName, saysDecoupledDecay, saysDecoupledDecayFlag, saysL2Penalty, textSaysL2Penalty } from './roles';
+import {
+  docSaysL2NotDecay, docSaysL2Penalty, isLearningRateName, isParsedArgsName, namesL2NotDecay, saysDecoupledDecay, saysDecoupledDecayFlag, saysDecoupledDecaySwitch, saysL2Penalty, textSaysDecoupledDecay,
+  textSaysL2NotDecay, textSaysL2Penalty,
+} from './roles';
+import { optimizerSteps, squaredBase, stepTerms, type StateUpdate } from './optimizerSteps';
+import type { Poly } from '../../math/poly';
 import { numberOf } from './analysis';
-import { isArgumentParse } from './catalogue';
+import { isArgumentParse, isDecoupledAdaptive } from './catalogue';
 import { programIndex, spanKey } from './program';
 import { stmtExprs, subExprs, within } from './loops';
 import { frameworkFacts, type Arg, type HandDecayFact, type OptimizerFact } from './frameworks';
@@ -55,6 +62,185 @@ export function handDecayL2Intent(facts: Facts, hand: HandDecayFact): L2Intent |
   const trace: Trace = { names: [], docs: [] };
   for (const f of hand.coefFactors) follow(facts, f.expr, f.scope, f.at, 0, trace);
   return judged(trace) ?? decoupleSwitch(facts, hand, cls);
+}
+
+/** A decoupled decay inside an adaptive step whose coefficient the code calls an L2 penalty (NB406). */
+export interface DecoupledAsL2 {
+  intent: L2Intent;
+  /** The step's parameter update, with the second moment it is divided by (√v̂), and its first moment when it has one. */
+  update: Span;
+  secondMoment: StateUpdate;
+  firstMoment?: StateUpdate;
+  /** The gradient the moments average, as keyed in the step (`grad`, `p.grad`, `dw`), when one is. */
+  gradient?: string;
+  /**
+   * The moment's statement reads the gradient under that key. Not so for an element of an array
+   * (the step keys `g[j]` of `g = grads[i]` as `grads`) or a local alias of it.
+   */
+  gradientWritten: boolean;
+  /** The factors of the decay's coefficient other than the learning rate (`group['weight_decay']`), as written. */
+  strength: Expr[];
+  /** The learning rate factor, when the decay has one. */
+  lr?: Expr;
+  /** The family the recognizer named the step (`Adam`, `AdamW`, `RMSprop`), when it did. */
+  family?: string;
+}
+
+/**
+ * Decoupled decay (`p.mul_(1 - lr * wd)`, `w -= lr * wd * w`) where coupled L2 was meant: the weight
+ * is shrunk outside the adaptive ratio of a step that divides by the root of a second moment, and
+ * the coefficient traces (the same data flow as NB202's intent) to a source named for an L2 penalty
+ * and not for a decay (`l2`, `l2_reg`), or documented as L2 regularization and not as a decay. The
+ * PyTorch docstring `weight decay (L2 penalty)` is copied onto classes that decouple on purpose and
+ * does not count. Nothing may say decoupled: the class or function named for it (`AdamW`), a switch
+ * turned on around the decay (`if self.weight_decouple:`, `if group['adamw']:`, or any flag other
+ * than the coefficient itself, `if self.shrink:`), or a docstring on the way (the class's or
+ * function's: `decoupled weight decay`, `AdamW-style`).
+ *
+ * Plain SGD is left out (the two forms are the same update there), and so is heavy-ball momentum: at
+ * rest, v = g/(1 − μ), so decoupled decay λ is L2 of strength λ(1 − μ), the same regularizer on
+ * another scale. Only an adaptive denominator makes the two different regularizers.
+ */
+export function handDecayDecoupledAsL2(facts: Facts, hand: HandDecayFact): DecoupledAsL2 | undefined {
+  if (hand.kind !== 'decoupled' || hand.coefFactors.length === 0) return undefined;
+  const own = facts.program.factsAt(hand.span) ?? facts;
+  const cls = enclosingClass(facts, hand.span);
+  if (cls && saysDecoupledDecay(cls.name)) return undefined;
+  const fn = programIndex(own).enclosingFunction(hand.ctx.scope);
+  if (fn && saysDecoupledDecay(fn.name)) return undefined;
+  const adaptive = adaptiveStepOf(own, hand);
+  if (!adaptive) return undefined;
+  // Which factor is the learning rate: the one the adaptive term is also scaled by (data flow), else by name.
+  const termSyms = new Set(adaptive.scalars);
+  const isLr = (e: Expr): boolean => {
+    const key = exprKey(e);
+    return (key !== undefined && termSyms.has(key)) || ((e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && isLearningRateName(lastComponent(e) ?? ''));
+  };
+  const lr = hand.coefFactors.find((f) => isLr(f.expr));
+  const strength = hand.coefFactors.filter((f) => f !== lr);
+  if (strength.length === 0) return undefined;
+  const trace: Trace = { names: [], docs: [] };
+  for (const f of strength) follow(facts, f.expr, f.scope, f.at, 0, trace);
+  // The documentation on the way, and the class's and function's own, must not say decoupled.
+  const docs = [...trace.docs.map((d) => d.text), ...ownDocs(own, fn, cls)];
+  if (docs.some(textSaysDecoupledDecay) || trace.names.some((n) => saysDecoupledDecaySwitch(n.name))) return undefined;
+  if (guardsOf(own, hand.span).some((g) => g.on && switchNames(g.expr, g.scope, g.at).some(saysDecoupledDecaySwitch))) return undefined;
+  if (decoupledOnSwitch(own, hand, cls)) return undefined;
+  // Any other switch turned on around the shrink (`if self.shrink:`, `if group['direct']:`) is a form
+  // the user opts into; the coefficient itself (`if wd:`) and a switch named for L2 are not.
+  const coefNames = new Set(trace.names.map((n) => n.name));
+  const optIn = (g: Guard): boolean =>
+    g.on && (g.expr.kind === 'name' || g.expr.kind === 'attr' || g.expr.kind === 'index') && !switchNames(g.expr, g.scope, g.at).some((n) => coefNames.has(n) || saysL2Penalty(n));
+  if (guardsOf(own, hand.span).some(optIn)) return undefined;
+  const intent = strictJudged(trace);
+  if (!intent) return undefined;
+  return { intent, update: adaptive.update, secondMoment: adaptive.second, firstMoment: adaptive.first, gradient: adaptive.gradient, gradientWritten: adaptive.written, strength: strength.map((f) => f.expr), lr: lr?.expr, family: adaptive.family };
+}
+
+/**
+ * A framework optimizer that decays decoupled and adaptively (`torch.optim.AdamW`, `optax.adamw`,
+ * Keras 3 `Adam(weight_decay=…)`), given a coefficient named for an L2 penalty and not a decay, or
+ * documented as L2 regularization and not as a decay (the same trace and judgement as a hand-written
+ * step's). Silent when anything on the way says decoupled, and when the same coefficient also goes
+ * to a coupled optimizer in the file (an L2-versus-decoupled comparison).
+ */
+export function optimizerDecoupledAsL2(facts: Facts, opt: OptimizerFact, arg: Arg): L2Intent | undefined {
+  if (!opt.decoupled || !isDecoupledAdaptive(opt.framework, opt.name)) return undefined;
+  const trace: Trace = { names: [], docs: [] };
+  follow(facts, arg.expr, arg.ctx.scope, arg.ctx.at, 0, trace);
+  if (trace.docs.some((d) => textSaysDecoupledDecay(d.text)) || trace.names.some((n) => saysDecoupledDecaySwitch(n.name))) return undefined;
+  const intent = strictJudged(trace);
+  if (!intent) return undefined;
+  // The same knob given to a coupled optimizer too: the file compares the two forms on purpose.
+  const isScale = (e: Expr): boolean => numberOf(e) !== undefined || ((e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && isLearningRateName(lastComponent(e) ?? ''));
+  const mine = knobSources(arg.expr, arg.ctx.scope, arg.ctx.at, isScale);
+  for (const other of frameworkFacts(facts).optimizers) {
+    if (other === opt || other.decoupled || other.decayOff) continue;
+    if (other.decay.some((x) => x.arg && knobSources(x.arg.expr, x.arg.ctx.scope, x.arg.ctx.at, isScale).some((k) => mine.some((m) => sameKnob(m, k))))) return undefined;
+  }
+  return intent;
+}
+
+/** A source named for an L2 penalty and not for a decay (`l2`, `l2_reg`), or documented as L2 regularization and not as a decay. */
+function strictJudged(trace: Trace): L2Intent | undefined {
+  const named = trace.names.find((n) => namesL2NotDecay(n.name));
+  if (named) return { kind: 'name', span: named.span };
+  const doc = trace.docs.find((d) => (d.param !== undefined ? docSaysL2NotDecay(d.text, d.param) : textSaysL2NotDecay(d.text)));
+  return doc ? { kind: 'doc', span: doc.span } : undefined;
+}
+
+/** The docstrings of the function a decay is in and of its class. */
+function ownDocs(facts: Facts, fn: FunctionDef | undefined, cls: ClassDef | undefined): string[] {
+  const out: string[] = [];
+  const fnDoc = fn && (fn.doc ?? docstring(fn.body));
+  if (fnDoc) out.push(fnDoc.value);
+  if (cls) {
+    const stmt = programIndex(facts).stmtBySpan.get(spanKey(cls.span));
+    const doc = stmt?.kind === 'class' ? (stmt.doc ?? docstring(stmt.body)) : undefined;
+    if (doc) out.push(doc.value);
+  }
+  return out;
+}
+
+/**
+ * A decoupled decay under a switch that, turned off, guards a coupled decay in the same class or
+ * function (`if wd and group['mode']: p.mul_(…)` / `if wd and not group['mode']: grad += wd * p`): the
+ * code offers both forms, so the decoupled one is chosen.
+ */
+function decoupledOnSwitch(facts: Facts, hand: HandDecayFact, cls: ClassDef | undefined): boolean {
+  const on = guardsOf(facts, hand.span).filter((g) => g.on && exprKey(g.expr) !== undefined);
+  if (on.length === 0) return false;
+  const home = (h: HandDecayFact): Span | undefined => (cls ? enclosingClass(facts, h.span)?.span : programIndex(facts).functionOfScope(h.ctx.scope)?.span);
+  const here = home(hand);
+  if (!here) return false;
+  return frameworkFacts(facts).handDecays.some((h) => {
+    if (h.kind !== 'coupled') return false;
+    const there = home(h);
+    return there !== undefined && there.start === here.start && there.end === here.end && guardsOf(facts, h.span).some((x) => !x.on && on.some((g) => exprKey(g.expr) === exprKey(x.expr)));
+  });
+}
+
+/**
+ * The adaptive step a decoupled decay shrinks the parameter of: an optimizer step (optimizerSteps.ts)
+ * in the same function whose update of that parameter divides by the root of a second moment (a
+ * state that averages or sums a squared gradient), or by the max of an Adamax-style state.
+ */
+function adaptiveStepOf(facts: Facts, hand: HandDecayFact): { update: Span; second: StateUpdate; first?: StateUpdate; gradient?: string; written: boolean; scalars: string[]; family?: string } | undefined {
+  const key = exprKey(baseExpr(hand.target));
+  if (key === undefined) return undefined;
+  for (const step of optimizerSteps(facts)) {
+    if (!within(hand.span, step.fn.span)) continue;
+    for (const p of step.params) {
+      if (p.eq.branched || (p.eq.key !== key && p.eq.key !== exprKey(hand.target))) continue;
+      for (const term of stepTerms(step, p)) {
+        const den = term.denominator.find((d) => {
+          const s = step.states.get(d.key);
+          return s !== undefined && ((d.sqrt && s.adds.some((a) => squaredBase(a.x) !== undefined)) || s.max);
+        });
+        if (!den) continue;
+        const second = step.states.get(den.key)!;
+        const first = term.numerator.map((n) => step.states.get(n.key)).find((s): s is StateUpdate => s !== undefined && s !== second);
+        const gradient = first?.adds.length === 1 ? singleSymbol(first.adds[0].x) : second.adds.map((a) => squaredBase(a.x)).find((g) => g !== undefined);
+        const scalars = term.mono.fs.filter((f) => f.atom.k === 'sym' && f.n > 0 && !step.states.has(f.atom.key)).map((f) => (f.atom as { key: string }).key);
+        const written = gradient !== undefined && readsKey(facts, (first ?? second).eq.spans[0], gradient);
+        return { update: p.eq.spans[p.eq.spans.length - 1], second, first, gradient, written, scalars, family: step.family };
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Whether the statement at `span` reads `key` as written (`g` in `m = b1 * m + (1 - b1) * g`). */
+function readsKey(facts: Facts, span: Span, key: string): boolean {
+  const stmt = programIndex(facts).stmtBySpan.get(spanKey(span));
+  if (!stmt) return false;
+  return stmtExprs(stmt).some((root) => subExprs(root).some((x) => (x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') && exprKey(x) === key));
+}
+
+/** The one symbol of a one-factor tensor part (`g` of (1 − β₁)·g). */
+function singleSymbol(x: Poly): string | undefined {
+  const tensor = x.length === 1 ? x[0].fs.filter((f) => f.atom.k === 'sym') : [];
+  return tensor.length === 1 && tensor[0].n === 1 && tensor[0].atom.k === 'sym' ? tensor[0].atom.key : undefined;
 }
 
 /**

@@ -925,7 +925,7 @@ class Collector {
     // `p.mul_(1 - lr * wd)`, `W *= 1 - lr * wd`.
     for (const { target, factor, span, ctx } of this.scalings) {
       if (!analyzer.isParam(target) || factor.kind !== 'binary' || factor.op !== '-' || numberOf(factor.left) !== 1) continue;
-      this.fw.handDecays.push({ kind: 'decoupled', span, target, ctx, coefFactors: [] });
+      this.fw.handDecays.push({ kind: 'decoupled', span, target, ctx, coefFactors: productFactors(factor.right).map((expr) => ({ expr, scope: ctx.scope, at: ctx.at })) });
     }
   }
 

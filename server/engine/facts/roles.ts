@@ -351,16 +351,56 @@ export function saysL2Penalty(name: string): boolean {
  * NumPy style `weight_decay : float` followed by `    Coefficient of the L2 penalty.`
  */
 export function docSaysL2Penalty(doc: string, param: string): boolean {
+  return docEntries(doc, param).some((entry) => /(?<![a-z0-9])l2(?![0-9])|\bridge\b/i.test(entry) && !/decoupl/i.test(entry));
+}
+
+/** A parameter's entries in a docstring: the line that names it, with the more indented lines after it. */
+function docEntries(doc: string, param: string): string[] {
   const lines = doc.split('\n');
   const head = new RegExp(`^\\s*(?::param\\s+|@param\\s+(?:\\{[^}]*\\}\\s+)?)?${param.replace(/[^\w$]/g, '')}\\b`);
   const indent = (l: string): number => l.length - l.trimStart().length;
+  const out: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     if (!head.test(lines[i])) continue;
     let entry = lines[i];
     for (let j = i + 1; j < lines.length && lines[j].trim() !== '' && indent(lines[j]) > indent(lines[i]); j++) entry += ` ${lines[j]}`;
-    if (/(?<![a-z0-9])l2(?![0-9])|\bridge\b/i.test(entry) && !/decoupl/i.test(entry)) return true;
+    out.push(entry);
   }
-  return false;
+  return out;
+}
+
+// ------------------------------------------------------------------ decoupled decay meant as L2 (NB406)
+// The reverse of NB202's intent: a decoupled decay whose coefficient the code calls an L2 penalty.
+// PyTorch's own docstring, "weight decay (L2 penalty)", is copied onto classes that decouple on
+// purpose (Lion, Adafactor, AdamP, Adan): it equates the two and is no evidence. Only a
+// coefficient documented as L2 regularization and not as a (weight) decay counts.
+
+/** `l2`, `l2_reg`, `lambda_l2`, `ridge_alpha`, but not `l2_decay`: a name for an L2 penalty that does not also call it a decay. */
+export function namesL2NotDecay(name: string): boolean {
+  return saysL2Penalty(name) && !/decay/i.test(name);
+}
+
+/**
+ * A docstring entry that documents `param` as an L2 penalty and not as a decay: `l2: strength of the
+ * L2 regularization`, `reg (float): L2 penalty on the weights`; not `weight_decay: weight decay (L2 penalty)`.
+ */
+export function docSaysL2NotDecay(doc: string, param: string): boolean {
+  return docEntries(doc, param).some((entry) => textSaysL2NotDecay(entry));
+}
+
+/** Argparse help that calls the value an L2 penalty and not a decay: `help='L2 regularization strength'`. */
+export function textSaysL2NotDecay(text: string): boolean {
+  return textSaysL2Penalty(text) && !/decay|adamw/i.test(text);
+}
+
+/** A docstring that says its optimizer decouples the decay: `decoupled weight decay`, `AdamW-style`, Loshchilov & Hutter. */
+export function textSaysDecoupledDecay(text: string): boolean {
+  return /decoupl|adam[-_ ]?w\b|adamw|loshchilov|1711\.05101/i.test(text);
+}
+
+/** `if self.adamw_mode:`, `group['adam_w']`, `decouple_wd`: a switch whose on state is decoupled decay. */
+export function saysDecoupledDecaySwitch(name: string): boolean {
+  return saysDecoupledDecayFlag(name) || /adam_?w/i.test(name);
 }
 
 /** Argparse help text or a comment that says the value is an L2 penalty: `help='weight of the l2 regularizer'`. */
