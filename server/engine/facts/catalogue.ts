@@ -1165,6 +1165,19 @@ export function optaxTreeCall(call: Expr & { kind: 'call' }): { value: StepMath;
   }
 }
 
+/** optax's function that adds updates to the parameters, w ← w + u. */
+export const APPLY_UPDATES = 'apply_updates';
+/** `optax.apply_updates(params, updates)`: the parameters and the updates added to them. */
+export function appliedUpdates(call: Expr & { kind: 'call' }): { params: Expr; updates: Expr } | undefined {
+  const callee = call.callee;
+  const name = callee.kind === 'name' ? callee.name : callee.kind === 'attr' ? callee.name : undefined;
+  if (name !== APPLY_UPDATES) return undefined;
+  const kw = (k: string): Expr | undefined => call.kwargs.find((x) => x.name === k)?.value;
+  const params = call.args[0] ?? kw('params');
+  const updates = call.args[1] ?? kw('updates');
+  return params && updates ? { params, updates } : undefined;
+}
+
 /**
  * `optax.GradientTransformation(init_fn, update_fn)` (and `GradientTransformationExtraArgs`, a
  * NamedTuple of the same name defined by the code): its init and update functions as written. The

@@ -15,7 +15,7 @@ import { exprKey } from './keys';
 import { resolveCall } from './resolve';
 import { programIndex } from './program';
 import { trimSpan } from './steps';
-import { gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath } from './catalogue';
 import {
   PolyOverflow, add, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -361,7 +361,7 @@ class Evaluator {
     const items = value.kind === 'seq' ? value.items : [value];
     const names = (this.fn.isMethod ? this.fn.params.slice(1) : this.fn.params).map((p) => p.name);
     items.forEach((item, i) => {
-      const state = this.transform && i === 1 ? this.transform.state : undefined;
+      const state = i === 1 ? this.transform?.state : undefined;
       const fields = namedFields(item);
       if (fields.length > 0) {
         for (const f of fields) for (const p of state ? [state] : names) this.storeField(f.object ? `${p}[${JSON.stringify(f.name)}]` : `${p}.${f.name}`, f.value, env, span);
@@ -750,7 +750,7 @@ function initialValues(facts: Facts): (key: string) => number[] {
 
 function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], transform?: TransformUpdate): OptimizerStep | undefined {
   // In an optax update function, the incoming `updates` is the gradient: a local the function rebinds, not state.
-  const entry = (): Env => ({ values: new Map(transform ? [[transform.updates, sym(transform.updates)]] : []) });
+  const entry = (): Env => ({ values: new Map(transform?.updates ? [[transform.updates, sym(transform.updates)]] : []) });
   const first = new Evaluator(facts, fn, new Map(), transform);
   first.block(fn.body, entry());
   // A transformation's only equation may be its one state (a momentum trace); the step is the update it returns.
@@ -839,10 +839,14 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
 
 // ------------------------------------------------------------------ optax transformations
 
-/** An optax update function `update_fn(updates, state, params=None)` and the init function beside it. */
+/**
+ * An optax update function `update_fn(updates, state, params=None)` and the init function beside it;
+ * or a hand-written function whose returned updates a caller hands to `optax.apply_updates` (no
+ * `updates` or `state` argument known: its state is what it returns with named fields).
+ */
 export interface TransformUpdate {
-  updates: string;
-  state: string;
+  updates?: string;
+  state?: string;
   params: string;
   init?: FunctionDef;
 }
@@ -863,6 +867,18 @@ function transformUpdates(facts: Facts): Map<FunctionDef, TransformUpdate> {
       const init = parts.init && localFunction(parts.init, site.scope);
       found.set(update, { updates: update.params[0].name, state: update.params[1].name, params: update.params[2]?.name ?? 'params', ...(init ? { init } : {}) });
     }
+  // `updates, opt_state = my_adam_update(grads, opt_state)` … `optax.apply_updates(params, updates)`.
+  for (const site of index.callsNamed(APPLY_UPDATES)) {
+    const applied = appliedUpdates(site.call);
+    if (!applied || applied.updates.kind !== 'name') continue;
+    const bound = index.unpackedAt(applied.updates.name, site.scope, site.at);
+    const source = bound?.position === 0 ? bound.stmt.value : undefined;
+    if (source?.kind !== 'call') continue;
+    const target = resolveCall(facts.program, source, bound!.scope, source.span.start);
+    if (!target || target.constructs || found.has(target.fn) || target.fn.params.length === 0) continue;
+    const params = exprKey(applied.params);
+    found.set(target.fn, { params: params ?? 'params' });
+  }
   transformCache.set(facts, found);
   return found;
 }
@@ -896,7 +912,7 @@ function transformStep(ev: Evaluator, t: TransformUpdate, isState: (key: string)
 function transformInitials(facts: Facts, t: TransformUpdate, inits: (key: string) => number[]): (key: string) => number[] {
   const zeros = new Set<string>();
   const init = t.init;
-  if (init) {
+  if (init && t.state) {
     const returned = init.returns ? [init.returns] : init.body.flatMap((st) => (st.kind === 'return' && st.value ? [st.value] : []));
     for (const r of returned) {
       for (const f of namedFields(r)) if (zeroValue(f.value) !== undefined) zeros.add(f.object ? `${t.state}[${JSON.stringify(f.name)}]` : `${t.state}.${f.name}`);
