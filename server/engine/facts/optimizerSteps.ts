@@ -86,6 +86,9 @@ export interface OptimizerStep {
   inlined: boolean;
 }
 
+/** Comparison operators: their value is a truth value (0 or 1), read as an atom of its own. */
+const COMPARISONS = new Set(['<', '>', '<=', '>=', '==', '!=', '===', '!==']);
+
 const cache = new WeakMap<Facts, OptimizerStep[]>();
 
 /** The file's hand-written optimizer steps: functions that update a parameter from state they also update. */
@@ -295,6 +298,10 @@ class Evaluator {
         return e.items.length === 1 ? this.eval(e.items[0], env) : this.fresh();
       case 'lambda':
         this.lambda(e, env);
+        return this.fresh();
+      case 'other':
+        // `acc = count % k != 0`: a truth value, not a knob (a β) the step could be weighted by.
+        if (e.ops?.some((op) => COMPARISONS.has(op))) return fnPoly('compare', e.children.map((c) => this.eval(c, env)));
         return this.fresh();
       case 'cond':
         // `None if g is None else f(g)`: the leaves a tree map skips have no value.
