@@ -269,7 +269,7 @@ describe('hover: hand-written optimizer steps', function () {
     assert.ok(step, 'an optimizer section');
     assert.equal(step.family, 'Adam');
     assert.deepEqual(step.lines.map((l) => l.role), ['state', 'state', 'parameter']);
-    assert.deepEqual(step.lines.map((l) => l.target), ['mu', 'nu', 'updates']);
+    assert.deepEqual(step.lines.map((l) => l.target), ['mu', 'nu', 'params']);
     assert.match(step.lines[1].unicode, /updates²$/);
     assert.deepEqual(step.corrections, []);
     // The same section from the line that computes the update.

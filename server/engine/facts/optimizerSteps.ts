@@ -855,6 +855,8 @@ export interface TransformUpdate {
   updates?: string;
   state?: string;
   params: string;
+  /** Where the parameters are named (update_fn's `params` argument, `apply_updates`' first): what a finding calls them. */
+  paramsExpr?: Expr;
   init?: FunctionDef;
 }
 
@@ -872,7 +874,8 @@ function transformUpdates(facts: Facts): Map<FunctionDef, TransformUpdate> {
       const update = parts?.update && localFunction(parts.update, site.scope);
       if (!update || update.params.length < 2) continue;
       const init = parts.init && localFunction(parts.init, site.scope);
-      found.set(update, { updates: update.params[0].name, state: update.params[1].name, params: update.params[2]?.name ?? 'params', ...(init ? { init } : {}) });
+      const p = update.params[2];
+      found.set(update, { updates: update.params[0].name, state: update.params[1].name, params: p?.name ?? 'params', ...(p ? { paramsExpr: { kind: 'name', name: p.name, span: p.span } } : {}), ...(init ? { init } : {}) });
     }
   // `updates, opt_state = my_adam_update(grads, opt_state)` … `optax.apply_updates(params, updates)`.
   for (const site of index.callsNamed(APPLY_UPDATES)) {
@@ -884,7 +887,7 @@ function transformUpdates(facts: Facts): Map<FunctionDef, TransformUpdate> {
     const target = resolveCall(facts.program, source, bound!.scope, source.span.start);
     if (!target || target.constructs || found.has(target.fn) || target.fn.params.length === 0) continue;
     const params = exprKey(applied.params);
-    found.set(target.fn, { params: params ?? 'params' });
+    found.set(target.fn, { params: params ?? 'params', paramsExpr: applied.params });
   }
   transformCache.set(facts, found);
   return found;
@@ -905,7 +908,7 @@ function transformStep(ev: Evaluator, t: TransformUpdate, isState: (key: string)
   const out: ParamUpdate[] = [];
   for (const r of ev.transformReturns) {
     if (!atomsOf(r.value).map((a) => a.k === 'sym' && isState(a.key)).some((x) => x)) continue;
-    const target: Expr = r.expr.kind === 'name' ? r.expr : { kind: 'name', name: t.params, span: r.span };
+    const target: Expr = t.paramsExpr ?? (r.expr.kind === 'name' ? r.expr : { kind: 'name', name: t.params, span: r.span });
     // u = −η·(… + λ·w): the terms in w itself are a decoupled decay, w ← (1 − ηλ)·w + ….
     const split = splitSelf(r.value, t.params);
     const self = split ? add(constant(1), split.self) : constant(1);
