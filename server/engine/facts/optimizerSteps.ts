@@ -103,7 +103,7 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
   for (const fn of index.functions) {
     if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
     const transform = transforms.get(fn);
-    if (fn.body.length === 0 || (!transform && updateCandidates(fn.body, 2) < 2)) continue;
+    if (fn.body.length === 0 || (!transform && updateCandidates(fn.body, 2) < 2 && !returnsNamedState(fn))) continue;
     try {
       const step = analyzeFunction(facts, fn, inits, transform);
       if (step) found.push(step);
@@ -168,10 +168,7 @@ function updateCandidates(body: Stmt[], enough: number): number {
           visit(st.body);
           break;
         case 'return':
-          if (st.value) {
-            visitExpr(st.value);
-            n += namedFields(st.value).length;
-          }
+          if (st.value) visitExpr(st.value);
           break;
         default:
           break;
@@ -838,7 +835,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   if (transform) params.push(...transformStep(ev, transform, readByOthersOrState));
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
-  const initial = transform ? transformInitials(facts, transform, inits) : inits;
+  const initial = transform ? transformInitials(transform, inits) : inits;
   const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny };
   step.family = familyOf(step);
   return step;
@@ -919,7 +916,7 @@ function transformStep(ev: Evaluator, t: TransformUpdate, isState: (key: string)
 }
 
 /** A transformation's state as its init function builds it: `ScaleByAdamState(count=jnp.zeros([], jnp.int32), …)` starts `state.count` at 0. */
-function transformInitials(facts: Facts, t: TransformUpdate, inits: (key: string) => number[]): (key: string) => number[] {
+function transformInitials(t: TransformUpdate, inits: (key: string) => number[]): (key: string) => number[] {
   const zeros = new Set<string>();
   const init = t.init;
   if (init && t.state) {
@@ -929,8 +926,32 @@ function transformInitials(facts: Facts, t: TransformUpdate, inits: (key: string
       if (r.kind === 'seq') r.items.forEach((x, j) => { if (zeroValue(x) !== undefined) zeros.add(`${t.state}[${j}]`); });
     }
   }
-  void facts;
   return (key) => (zeros.has(key) ? [...inits(key), 0] : inits(key));
+}
+
+/**
+ * A function that returns a field named after one its parameter has and reads (`state.m` read,
+ * `return params, AdamState(m=m, …)` or `{"m": m}` returned): it may return its new state, and is
+ * evaluated even without a self-update statement.
+ */
+function returnsNamedState(fn: FunctionDef): boolean {
+  const fields: { name: string; object: boolean }[] = [];
+  const exprs: Expr[] = [];
+  const visit = (stmts: Stmt[]): void => {
+    for (const st of stmts) {
+      if (st.kind === 'return' && st.value) {
+        fields.push(...namedFields(st.value));
+        exprs.push(st.value);
+      } else if (st.kind === 'assign') exprs.push(st.value);
+      else if (st.kind === 'expr') exprs.push(st.expr);
+      else if (st.kind === 'for' || st.kind === 'block') visit(st.body);
+    }
+  };
+  visit(fn.body);
+  if (fields.length === 0) return false;
+  const wanted = new Set<string>();
+  for (const p of fn.params) for (const f of fields) wanted.add(f.object ? `${p.name}[${JSON.stringify(f.name)}]` : `${p.name}.${f.name}`);
+  return exprs.some((e) => someExpr(e, (x) => (x.kind === 'attr' || x.kind === 'index') && wanted.has(exprKey(x) ?? '')));
 }
 
 /** The named fields of a returned value: a constructor's keyword arguments (`State(mu=mu)`, `dict(m=m)`) or a dict literal's entries. */
