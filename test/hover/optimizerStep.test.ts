@@ -130,6 +130,36 @@ class AdamLayerOptimizer:
         return w - self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 `;
 
+const OPTAX_ADAM = `from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+
+class MomentState(NamedTuple):
+    count: Any
+    mu: Any
+    nu: Any
+
+
+def scale_by_my_adam(b1=0.9, b2=0.999, eps=1e-8):
+    def init_fn(params):
+        zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
+        return MomentState(count=jnp.zeros([], jnp.int32), mu=zeros, nu=zeros)
+
+    def update_fn(updates, state, params=None):
+        mu = jax.tree_util.tree_map(lambda g, m: b1 * m + (1 - b1) * g, updates, state.mu)
+        nu = jax.tree_util.tree_map(lambda g, v: b2 * v + (1 - b2) * g * g, updates, state.nu)
+        count = optax.safe_increment(state.count)
+        mu_hat = optax.tree_utils.tree_bias_correction(mu, b1, count)
+        nu_hat = optax.tree_utils.tree_bias_correction(nu, b2, count)
+        updates = jax.tree_util.tree_map(lambda m, v: m / (jnp.sqrt(v) + eps), mu_hat, nu_hat)
+        return updates, MomentState(count=count, mu=mu, nu=nu)
+
+    return optax.GradientTransformation(init_fn, update_fn)
+`;
+
 const PLAIN_SGD = `import torch
 
 
@@ -363,6 +393,19 @@ describe('hover: hand-written optimizer steps', function () {
     assert.ok(step, 'an optimizer section');
     assert.equal(step.title, 'Optimizer step (hand-written)');
     assert.deepEqual(step.corrections.map((c) => [c.code, c.unicode]), [['NB404', 'p ← p − (η·exp_avg)/(1 − beta1^state["step"])']]);
+  });
+
+  it('names an optax-style Adam transformation: tree_map lambdas, NamedTuple state, the returned updates as the step', function () {
+    const ex = at(OPTAX_ADAM, 'mu = jax.tree_util.tree_map(lambda g, m');
+    const step = ex?.optimizerStep;
+    assert.ok(step, 'an optimizer section');
+    assert.equal(step.family, 'Adam');
+    assert.deepEqual(step.lines.map((l) => l.role), ['state', 'state', 'parameter']);
+    assert.deepEqual(step.lines.map((l) => l.target), ['mu', 'nu', 'params']);
+    assert.match(step.lines[1].unicode, /updates²$/);
+    assert.deepEqual(step.corrections, []);
+    // The same section from the line that computes the update.
+    assert.equal(at(OPTAX_ADAM, 'updates = jax.tree_util.tree_map(lambda m, v')?.optimizerStep?.family, 'Adam');
   });
 
   it('gives no optimizer section for a plain SGD step on a model', function () {

@@ -744,6 +744,8 @@ export function isDecoupledAdaptive(framework: string, name: string): boolean {
       return false;
   }
 }
+/** optax's transformation type: `GradientTransformation(init_fn, update_fn)` (gradientTransformationParts). */
+export const GRADIENT_TRANSFORMATION_NAMES = ['GradientTransformation', 'GradientTransformationExtraArgs'];
 export const TFJS_OPTIMIZERS: ReadonlySet<string> = new Set(['sgd', 'momentum', 'adam', 'adamax', 'rmsprop', 'adagrad', 'adadelta']);
 export const TFJS_OPTIMIZER_CLASSES: Record<string, string> = {
   SGDOptimizer: 'sgd', MomentumOptimizer: 'momentum', AdamOptimizer: 'adam', AdamaxOptimizer: 'adamax',
@@ -897,7 +899,7 @@ export const FRAMEWORK_NAMES: ReadonlySet<string> = new Set([
   ...OPTAX_ADAPTIVE_TRANSFORM, ...TFJS_OPTIMIZERS, ...Object.keys(TFJS_OPTIMIZER_CLASSES), 'Optimizer', 'optim', 'optimizers', 'optax',
   ...KERAS_REGULARIZER_NAMES, ...TFJS_REGULARIZER_NAMES, 'regularizers', 'l2_regularizer', 'l1_regularizer', 'l1_l2_regularizer',
   ...PARAMETER_LISTS, 'named_parameters', ...GRAPH_VARIABLE_LISTS, ...TRAINABLE_WEIGHT_LISTS, PARAM_GROUPS_ATTRIBUTE,
-  ADD_LOSS_METHOD, 'tree_map', 'tree_multimap', 'map_structure', 'apply_gradients', 'applyGradients', 'minimize', 'add_decayed_weights',
+  ADD_LOSS_METHOD, 'tree_map', 'tree_multimap', ...GRADIENT_TRANSFORMATION_NAMES, 'map_structure', 'apply_gradients', 'applyGradients', 'minimize', 'add_decayed_weights',
 ]);
 
 
@@ -922,7 +924,7 @@ export interface StepCall {
 
 const STEP_METHODS = new Set([
   'add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'pow', 'square',
-  'abs', 'sign', 'neg', 'negative', 'maximum', 'minimum', 'exp', 'log', 'clone', 'detach', 'copy', 'float', 'double', 'contiguous',
+  'abs', 'sign', 'neg', 'negative', 'maximum', 'minimum', 'exp', 'log', 'clone', 'detach', 'copy', 'float', 'double', 'contiguous', 'astype',
 ]);
 const STEP_IN_PLACE = new Set(['assign', 'assign_add', 'assign_sub', 'copy_', 'set_']);
 /** Module functions whose first argument plays the receiver's part: `torch.add(a, b, alpha=c)`, `np.sqrt(v)`, `tf.square(g)`. */
@@ -1062,7 +1064,9 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
     case 'contiguous':
     case 'scalar':
     case 'asarray':
-      value = args.length === 0 || name === 'scalar' || name === 'asarray' ? r : undefined;
+    case 'astype':
+      // `x.astype(t.dtype)`: a cast keeps the value.
+      value = args.length === 0 || name === 'scalar' || name === 'asarray' || name === 'astype' ? r : undefined;
       break;
     case 'assign':
     case 'set':
@@ -1076,6 +1080,136 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
   if (out) return { value, writes: out };
   if (inPlace) return { value, writes: receiver };
   return STEP_METHODS.has(name) || STEP_FUNCTIONS.has(name) || STEP_BUILTINS.has(name) || name === 'assign' ? { value } : undefined;
+}
+
+// ------------------------------------------------------------------ JAX pytrees and optax transformations
+
+/**
+ * `jax.tree_util.tree_map(f, a, b)`, `jax.tree.map(f, a, b)`, `tree_map(f, a)`, `tree_multimap`:
+ * f applied leaf by leaf, so in an optimizer step's math it is f(a, b) on one element. The function
+ * and the trees; undefined for any other call.
+ */
+export function treeMapCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): { fn: Expr; trees: Expr[] } | undefined {
+  const callee = call.callee;
+  const name = callee.kind === 'name' ? callee.name : callee.kind === 'attr' ? callee.name : undefined;
+  if (name === undefined || call.args.length < 2) return undefined;
+  if (name === 'map') {
+    // `jax.tree.map`; the builtin `map` and a receiver's `.map` are other functions.
+    if (callee.kind !== 'attr' || !isModule(callee.object)) return undefined;
+  } else if (!/^(tree_map|tree_multimap)$/.test(name)) return undefined;
+  else if (callee.kind === 'attr' && !isModule(callee.object)) return undefined;
+  return { fn: call.args[0], trees: call.args.slice(1) };
+}
+
+/** Python's `dict(m=m, v=v)`: a dict whose keys are the keyword names. */
+export function isDictConstructor(callee: Expr): boolean {
+  return callee.kind === 'name' && callee.name === 'dict';
+}
+
+/** `None` (Python), `null`, `undefined`: a leaf `tree_map` skips (`None if g is None else f(g)`). */
+export function isNoneLiteral(e: Expr): boolean {
+  return e.kind === 'name' && (e.name === 'None' || e.name === 'null' || e.name === 'undefined');
+}
+
+/**
+ * optax's pytree helpers as arithmetic on one leaf (optax/tree_utils, `optax.tree.*`, and
+ * `numerics.safe_increment`): `tree_update_moment(g, m, decay, order)` = (1 − decay)·g^order +
+ * decay·m; `tree_bias_correction(m, decay, count)` = m / (1 − decay^count); `safe_increment(c)` =
+ * c + 1 (capped at the dtype's maximum, which a step count never reaches); `tree_mul`, `tree_add`,
+ * `tree_scale`, casts. Read only when the call does not resolve to code of the project that says
+ * more. `correction`: the operand that is a bias correction 1 − β^t.
+ */
+export function optaxTreeCall(call: Expr & { kind: 'call' }): { value: StepMath; correction?: StepMath } | undefined {
+  const callee = call.callee;
+  const name = callee.kind === 'name' ? callee.name : callee.kind === 'attr' ? callee.name : undefined;
+  if (name === undefined) return undefined;
+  // `optax.tree.update_moment` and `optax.tree_utils.tree_update_moment` are one function.
+  const short = name.replace(/^tree_/, '');
+  const qualified = name !== short || (callee.kind === 'attr' && callee.object.kind === 'attr' && (callee.object.name === 'tree' || callee.object.name === 'tree_utils'));
+  const arg = (i: number, kw: string): StepMath | undefined => {
+    const x = call.args[i] ?? call.kwargs.find((k) => k.name === kw)?.value;
+    if (!x) return undefined;
+    const n = numberOfExpr(x);
+    return n !== undefined ? { op: 'num', value: n } : { op: 'expr', expr: x };
+  };
+  const one: StepMath = { op: 'num', value: 1 };
+  if (name === 'safe_increment' || name === 'safe_int32_increment') {
+    const c = arg(0, 'count');
+    return c && { value: { op: '+', left: c, right: one } };
+  }
+  if (!qualified) return undefined;
+  switch (short) {
+    case 'update_moment':
+    case 'update_moment_per_elem_norm': {
+      const [g, m, decay, order] = [arg(0, 'updates'), arg(1, 'moments'), arg(2, 'decay'), arg(3, 'order')];
+      if (!g || !m || !decay || !order) return undefined;
+      const power: StepMath = { op: '**', left: g, right: order };
+      return { value: { op: '+', left: { op: '*', left: { op: '-', left: one, right: decay }, right: power }, right: { op: '*', left: decay, right: m } } };
+    }
+    case 'update_infinity_moment': {
+      const [g, m, decay, eps] = [arg(0, 'updates'), arg(1, 'moments'), arg(2, 'decay'), arg(3, 'eps')];
+      if (!g || !m || !decay || !eps) return undefined;
+      return { value: { op: 'fn', fn: 'max', args: [{ op: '+', left: { op: 'fn', fn: 'abs', args: [g] }, right: eps }, { op: '*', left: decay, right: m }] } };
+    }
+    case 'bias_correction': {
+      const [m, decay, count] = [arg(0, 'moment'), arg(1, 'decay'), arg(2, 'count')];
+      if (!m || !decay || !count) return undefined;
+      const correction: StepMath = { op: '-', left: one, right: { op: '**', left: decay, right: count } };
+      return { value: { op: '/', left: m, right: correction }, correction };
+    }
+    case 'mul':
+    case 'add':
+    case 'sub':
+    case 'div': {
+      const [a, b] = [arg(0, 'tree_x'), arg(1, 'tree_y')];
+      const op = short === 'mul' ? '*' : short === 'add' ? '+' : short === 'sub' ? '-' : '/';
+      return a && b && call.args.length === 2 ? { value: { op, left: a, right: b } } : undefined;
+    }
+    case 'scale':
+    case 'scalar_mul': {
+      const [s, t] = [arg(0, 'scalar'), arg(1, 'tree')];
+      return s && t ? { value: { op: '*', left: s, right: t } } : undefined;
+    }
+    case 'add_scale':
+    case 'add_scalar_mul': {
+      const [a, s, b] = [arg(0, 'tree_x'), arg(1, 'scalar'), arg(2, 'tree_y')];
+      return a && s && b ? { value: { op: '+', left: a, right: { op: '*', left: s, right: b } } } : undefined;
+    }
+    case 'cast':
+    case 'cast_like': {
+      const t = arg(0, 'tree');
+      return t && { value: t };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** optax's function that adds updates to the parameters, w ← w + u. */
+export const APPLY_UPDATES = 'apply_updates';
+/** `optax.apply_updates(params, updates)`: the parameters and the updates added to them. */
+export function appliedUpdates(call: Expr & { kind: 'call' }): { params: Expr; updates: Expr } | undefined {
+  const callee = call.callee;
+  const name = callee.kind === 'name' ? callee.name : callee.kind === 'attr' ? callee.name : undefined;
+  if (name !== APPLY_UPDATES) return undefined;
+  const kw = (k: string): Expr | undefined => call.kwargs.find((x) => x.name === k)?.value;
+  const params = call.args[0] ?? kw('params');
+  const updates = call.args[1] ?? kw('updates');
+  return params && updates ? { params, updates } : undefined;
+}
+
+/**
+ * `optax.GradientTransformation(init_fn, update_fn)` (and `GradientTransformationExtraArgs`, a
+ * NamedTuple of the same name defined by the code): its init and update functions as written. The
+ * update takes (updates, state, params) and returns (updates, new state); the updates it returns are
+ * added to the parameters by `optax.apply_updates` (w ← w + u), after the chain's `scale(-η)`.
+ */
+export function gradientTransformationParts(call: Expr & { kind: 'call' }): { init?: Expr; update?: Expr } | undefined {
+  const callee = call.callee;
+  const name = callee.kind === 'name' ? callee.name : callee.kind === 'attr' ? callee.name : undefined;
+  if (name === undefined || !GRADIENT_TRANSFORMATION_NAMES.includes(name)) return undefined;
+  const kw = (k: string): Expr | undefined => call.kwargs.find((x) => x.name === k)?.value;
+  return { init: call.args[0] ?? kw('init'), update: call.args[1] ?? kw('update') };
 }
 
 function numberOfExpr(e: Expr): number | undefined {

@@ -15,7 +15,7 @@ import { exprKey } from './keys';
 import { resolveCall } from './resolve';
 import { programIndex } from './program';
 import { trimSpan } from './steps';
-import { stepCall, type StepMath } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath } from './catalogue';
 import {
   PolyOverflow, add, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -86,6 +86,9 @@ export interface OptimizerStep {
   inlined: boolean;
 }
 
+/** Comparison operators: their value is a truth value (0 or 1), read as an atom of its own. */
+const COMPARISONS = new Set(['<', '>', '<=', '>=', '==', '!=', '===', '!==']);
+
 const cache = new WeakMap<Facts, OptimizerStep[]>();
 /**
  * How many statements of helpers one function's evaluation may run. An optimizer step's helpers
@@ -106,11 +109,13 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
     arithmetic: (e) => e.kind === 'binary' || (e.kind === 'call' && stepCall(e, (x) => facts.analyzer.isModule(x)) !== undefined),
     helper: (name) => helperNames.has(name),
   };
+  const transforms = transformUpdates(facts);
   for (const fn of index.functions) {
     if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
-    if (fn.body.length === 0 || updateCandidates(fn.body, 2, candidate) < 2) continue;
+    const transform = transforms.get(fn);
+    if (fn.body.length === 0 || (!transform && updateCandidates(fn.body, 2, candidate) < 2 && !returnsNamedState(fn))) continue;
     try {
-      const step = analyzeFunction(facts, fn, inits);
+      const step = analyzeFunction(facts, fn, inits, transform);
       if (step) found.push(step);
     } catch (e) {
       if (!(e instanceof PolyOverflow)) throw e;
@@ -213,6 +218,8 @@ class Evaluator {
     readonly fn: FunctionDef,
     /** From a first pass: each stored state's new value, by its normal form, and the state's key. */
     readonly versions: Map<string, string> = new Map(),
+    /** The function is the update of an optax `GradientTransformation`. */
+    readonly transform?: TransformUpdate,
   ) {}
 
   private scopeAt(at: number): Scope {
@@ -233,6 +240,7 @@ class Evaluator {
   read(e: Expr, env: Env): Poly {
     const key = this.keyOf(e);
     if (key === undefined) return this.fresh();
+    if (!this.firstRead.has(key) && !env.values.has(key)) this.firstRead.set(key, e);
     return env.values.get(key) ?? sym(key);
   }
 
@@ -309,6 +317,15 @@ class Evaluator {
       case 'lambda':
         this.lambda(e, env);
         return this.fresh();
+      case 'other':
+        // `acc = count % k != 0`: a truth value, not a knob (a β) the step could be weighted by.
+        if (e.ops?.some((op) => COMPARISONS.has(op))) return fnPoly('compare', e.children.map((c) => this.eval(c, env)));
+        return this.fresh();
+      case 'cond':
+        // `None if g is None else f(g)`: the leaves a tree map skips have no value.
+        if (isNoneLiteral(e.then)) return this.eval(e.else, env);
+        if (isNoneLiteral(e.else)) return this.eval(e.then, env);
+        return this.fresh();
       default:
         return this.fresh();
     }
@@ -324,13 +341,73 @@ class Evaluator {
       if (root && !this.chained.has(e)) this.write(root, value, env, e.span, true);
       return value;
     }
+    // `jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)`: f on one leaf.
+    const mapped = treeMapCall(e, (x) => this.facts.analyzer.isModule(x));
+    if (mapped) return this.treeMap(mapped.fn, mapped.trees, env, e.span);
     // A helper whose body is one `return`: its value with the arguments bound.
     const inlined = this.inline(e, env);
+    if (inlined && !isOpaque(inlined)) return inlined;
+    // optax's own helpers (`optax.tree.update_moment`, `tree_bias_correction`, `safe_increment`).
+    const tree = optaxTreeCall(e);
+    if (tree) {
+      const value = this.evalMath(tree.value, env);
+      if (tree.correction) this.noteCorrection(this.evalMath(tree.correction, env), e.span, true);
+      return value;
+    }
     if (inlined) return inlined;
     // `weights.forEach((w, i) => { ... })`, `tf.tidy(() => { ... })`: the callback's statements run here.
     for (const arg of e.args) if (arg.kind === 'lambda') this.lambda(arg, env);
     return this.fresh();
   }
+
+  /** `tree_map(f, a, b)`: f applied to one leaf of each tree (a lambda, a local def, `jnp.maximum`). */
+  private treeMap(f: Expr, trees: Expr[], env: Env, span: Span): Poly {
+    if (this.depth > 12) return this.fresh();
+    if (f.kind === 'lambda') {
+      const inner: Env = { values: new Map(env.values) };
+      f.params.forEach((p, i) => {
+        if (trees[i]) inner.values.set(p.name, this.eval(trees[i], env));
+        else inner.values.delete(p.name);
+      });
+      if (f.body) return this.eval(f.body, inner);
+      return this.block(f.stmts, inner) ?? this.fresh();
+    }
+    return this.call({ kind: 'call', callee: f, args: trees, kwargs: [], span }, env);
+  }
+
+  /**
+   * A step that returns its new state with named fields: `return updates, ScaleByAdamState(count=count_inc,
+   * mu=mu, nu=nu)`, `return params, {"m": m, "v": v}`. A field `f` holds the new value of `P.f` (or
+   * `P["f"]`) for the function's parameter P whose old value it reads. In an optax update function
+   * the second item is the new value of its `state` argument whatever its form (fields, a tuple, the
+   * tree itself), and the first is the update it returns.
+   */
+  private returnedState(value: Expr, env: Env, span: Span): void {
+    const items = value.kind === 'seq' ? value.items : [value];
+    const names = (this.fn.isMethod ? this.fn.params.slice(1) : this.fn.params).map((p) => p.name);
+    items.forEach((item, i) => {
+      const state = i === 1 ? this.transform?.state : undefined;
+      const fields = namedFields(item);
+      if (fields.length > 0) {
+        for (const f of fields) for (const p of state ? [state] : names) this.storeField(f.object ? `${p}[${JSON.stringify(f.name)}]` : `${p}.${f.name}`, f.value, env, span);
+      } else if (state && item.kind === 'seq') item.items.forEach((x, j) => this.storeField(`${state}[${j}]`, x, env, span));
+      else if (state) this.storeField(state, item, env, span);
+      if (this.transform && i === 0 && items.length === 2) this.transformReturns.push({ value: this.eval(item, env), span: item.kind === 'name' ? (this.defSpans.get(item.name) ?? span) : span, expr: item });
+    });
+  }
+
+  /** `key` ← the value of `e`, when that value reads key's old value. */
+  private storeField(key: string, e: Expr, env: Env, span: Span): void {
+    const value = this.eval(e, env);
+    if (!mentions(value, key) || polyEquals(value, sym(key))) return;
+    this.returnedKeys.add(key);
+    this.equation(key, value, this.firstRead.get(key) ?? e, e.kind === 'name' ? (this.defSpans.get(e.name) ?? span) : span);
+  }
+
+  /** The updates an optax update function returns (the first item of each `return updates, state`). */
+  readonly transformReturns: { value: Poly; span: Span; expr: Expr }[] = [];
+  /** Each persistent key's first read, as written (`state.mu`): what a finding calls the state. */
+  readonly firstRead = new Map<string, Expr>();
 
   /** A callback's or closure's statements, run with its parameters unbound; what it assigns is carried between calls. */
   private lambda(e: Expr & { kind: 'lambda' }, env: Env): void {
@@ -364,7 +441,9 @@ class Evaluator {
     if (this.inlining.has(fn) || !this.facts.program.parsedOf(fn.span)) return undefined;
     this.inlinedAny = true;
     const params = fn.isMethod && target.receiver ? fn.params.slice(1) : fn.params;
-    const inner: Env = { values: new Map() };
+    // A def nested in the step reads the step's locals as they are when it is called (a closure).
+    const nested = fn.span.start > this.fn.span.start && fn.span.end <= this.fn.span.end;
+    const inner: Env = { values: new Map(nested ? [...env.values].filter(([k]) => !params.some((p) => p.name === k)) : []) };
     params.forEach((p, i) => {
       const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value ?? p.default;
       if (arg) inner.values.set(p.name, this.aliasOrValue(arg, env));
@@ -410,7 +489,8 @@ class Evaluator {
     }
     // `m = b1 * m + (1 - b1) * g` before `config['m'] = m`: the local is the state's new value.
     const version = target.kind === 'name' ? this.versions.get(polyKey(value)) : undefined;
-    if (version !== undefined && version !== key) {
+    // Once the state holds its new value, a later local of the same form is a look-ahead, not the state (`g + mu * v` after `v = g + mu * v`).
+    if (version !== undefined && version !== key && !this.equations.has(version)) {
       this.equation(version, value, target, span);
       env.values.set(key, sym(version));
       this.defSpans.set(key, span);
@@ -419,7 +499,8 @@ class Evaluator {
     if (target.kind === 'name' && local !== undefined && !mentions(value, key)) {
       env.values.set(key, value);
       this.defSpans.set(key, span);
-      if (value.length > 1) this.localValues.add(polyKey(value));
+      if (value.length > 1) this.noteLocal(value);
+      else this.noteReturnable(value);
       return;
     }
     if (mentions(value, key) && (target.kind !== 'name' || !env.values.has(key))) {
@@ -444,7 +525,8 @@ class Evaluator {
       }
       env.values.set(key, value);
       this.defSpans.set(key, span);
-      if (value.length > 1) this.localValues.add(polyKey(value));
+      if (value.length > 1) this.noteLocal(value);
+      else this.noteReturnable(value);
     }
   }
 
@@ -454,6 +536,24 @@ class Evaluator {
 
   /** The normal forms of the values locals were given (a state's new value computed before it is stored). */
   readonly localValues = new Set<string>();
+  /** When each of those values was first given to a local, by its normal form. */
+  readonly localOrder = new Map<string, number>();
+
+  private noteLocal(value: Poly): void {
+    const key = polyKey(value);
+    this.localValues.add(key);
+    if (!this.localOrder.has(key)) this.localOrder.set(key, this.order);
+  }
+
+  /** A one-term value (`max(v̂, v)`) given to a local: a version only of a state a `return` stores in a named field. */
+  private noteReturnable(value: Poly): void {
+    const key = polyKey(value);
+    const plain = value.length === 1 && value[0].fs.length === 1 && value[0].fs[0].n === 1 && (value[0].fs[0].atom.k === 'sym' || value[0].fs[0].atom.k === 'opaque');
+    if (value.length === 1 && !plain && !this.localOrder.has(key)) this.localOrder.set(key, this.order);
+  }
+
+  /** Keys whose new value a `return` hands back in a named field (`State(nu_max=nu_max)`). */
+  readonly returnedKeys = new Set<string>();
 
   /** Where each local was last given its value. */
   readonly defSpans = new Map<string, Span>();
@@ -540,6 +640,7 @@ class Evaluator {
       }
       case 'return': {
         if (!s.value) return undefined;
+        if (this.depth === 0) this.returnedState(s.value, env, s.span);
         if (this.depth === 0 && s.value.kind === 'seq') {
           for (const item of s.value.items) {
             const span = item.kind === 'name' ? (this.defSpans.get(item.name) ?? s.span) : s.span;
@@ -684,17 +785,35 @@ function initialValues(facts: Facts): (key: string) => number[] {
 
 // ------------------------------------------------------------------ classification
 
-function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[]): OptimizerStep | undefined {
-  const first = new Evaluator(facts, fn);
-  first.block(fn.body, { values: new Map() });
-  if (first.equations.size < 2) return undefined;
+function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], transform?: TransformUpdate): OptimizerStep | undefined {
+  // In an optax update function, the incoming `updates` is the gradient: a local the function rebinds, not state.
+  const entry = (): Env => ({ values: new Map(transform?.updates ? [[transform.updates, sym(transform.updates)]] : []) });
+  const first = new Evaluator(facts, fn, new Map(), transform);
+  first.block(fn.body, entry());
+  // A transformation's only equation may be its one state (a momentum trace); the step is the update it returns.
+  if (first.equations.size < (transform ? 1 : 2)) return undefined;
   // Second pass: a local that holds a state's new value before it is stored stands for that state.
   const versions = new Map<string, string>();
-  for (const e of first.equations.values()) if (e.spans.length === 1 && first.localValues.has(polyKey(e.value))) versions.set(polyKey(e.value), e.key);
+  const addVersions = (from: Evaluator): void => {
+    // Only a local computed before the state is written (a look-ahead computed after it, `g + mu * v`, is not its version).
+    for (const e of from.equations.values()) {
+      const k = polyKey(e.value);
+      const local = from.localValues.has(k) || from.returnedKeys.has(e.key);
+      if (e.spans.length === 1 && local && (from.localOrder.get(k) ?? Infinity) <= e.order && !versions.has(k)) versions.set(k, e.key);
+    }
+  };
+  addVersions(first);
   let ev = first;
   if (versions.size > 0) {
-    ev = new Evaluator(facts, fn, versions);
-    ev.block(fn.body, { values: new Map() });
+    ev = new Evaluator(facts, fn, versions, transform);
+    ev.block(fn.body, entry());
+    // A returned state computed from another one (`nu_max = max(nu_max, nu)` after `nu`) is known by its form only once that one is.
+    const before = versions.size;
+    if (transform || ev.returnedKeys.size > 0) addVersions(ev);
+    if (versions.size > before) {
+      ev = new Evaluator(facts, fn, versions, transform);
+      ev.block(fn.body, entry());
+    }
   }
   const eqs = [...ev.equations.values()];
   const counterKeys = new Set(ev.counters.keys());
@@ -708,6 +827,8 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   }
   const readByOthers = new Set<string>();
   for (const [, keys] of reads) for (const k of keys) readByOthers.add(k);
+  // An optax update function's returned updates read its states as a parameter step does.
+  if (transform) for (const r of ev.transformReturns) for (const a of atomsOf(r.value)) if (a.k === 'sym' && ev.equations.has(a.key) && !counterKeys.has(a.key)) readByOthers.add(a.key);
   // Every β some equation weights its old value by: scalars wherever they appear.
   const betas = new Set<string>();
   for (const e of real) {
@@ -744,11 +865,142 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self });
     }
   }
+  if (transform) params.push(...transformStep(ev, transform, readByOthersOrState));
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
-  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial: inits, inlined: ev.inlinedAny };
+  const initial = transform ? transformInitials(transform, inits) : inits;
+  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny };
   step.family = familyOf(step);
   return step;
+}
+
+// ------------------------------------------------------------------ optax transformations
+
+/**
+ * An optax update function `update_fn(updates, state, params=None)` and the init function beside it;
+ * or a hand-written function whose returned updates a caller hands to `optax.apply_updates` (no
+ * `updates` or `state` argument known: its state is what it returns with named fields).
+ */
+export interface TransformUpdate {
+  updates?: string;
+  state?: string;
+  params: string;
+  /** Where the parameters are named (update_fn's `params` argument, `apply_updates`' first): what a finding calls them. */
+  paramsExpr?: Expr;
+  init?: FunctionDef;
+}
+
+const transformCache = new WeakMap<Facts, Map<FunctionDef, TransformUpdate>>();
+
+/** The file's functions passed as the update of a `GradientTransformation(init_fn, update_fn)`. */
+function transformUpdates(facts: Facts): Map<FunctionDef, TransformUpdate> {
+  let found = transformCache.get(facts);
+  if (found) return found;
+  found = new Map();
+  const index = programIndex(facts);
+  for (const name of GRADIENT_TRANSFORMATION_NAMES)
+    for (const site of index.callsNamed(name)) {
+      const parts = gradientTransformationParts(site.call);
+      const update = parts?.update && localFunction(parts.update, site.scope);
+      if (!update || update.params.length < 2) continue;
+      const init = parts.init && localFunction(parts.init, site.scope);
+      const p = update.params[2];
+      found.set(update, { updates: update.params[0].name, state: update.params[1].name, params: p?.name ?? 'params', ...(p ? { paramsExpr: { kind: 'name', name: p.name, span: p.span } } : {}), ...(init ? { init } : {}) });
+    }
+  // `updates, opt_state = my_adam_update(grads, opt_state)` … `optax.apply_updates(params, updates)`.
+  for (const site of index.callsNamed(APPLY_UPDATES)) {
+    const applied = appliedUpdates(site.call);
+    if (!applied || applied.updates.kind !== 'name') continue;
+    const bound = index.unpackedAt(applied.updates.name, site.scope, site.at);
+    const source = bound?.position === 0 ? bound.stmt.value : undefined;
+    if (source?.kind !== 'call') continue;
+    const target = resolveCall(facts.program, source, bound!.scope, source.span.start);
+    if (!target || target.constructs || found.has(target.fn) || target.fn.params.length === 0) continue;
+    const params = exprKey(applied.params);
+    found.set(target.fn, { params: params ?? 'params', paramsExpr: applied.params });
+  }
+  transformCache.set(facts, found);
+  return found;
+}
+
+/** The function a name refers to in `scope` or a scope around it (`update_fn` beside the call). */
+function localFunction(e: Expr, scope: Scope): FunctionDef | undefined {
+  if (e.kind !== 'name') return undefined;
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const fn = s.functions.get(e.name);
+    if (fn) return fn;
+  }
+  return undefined;
+}
+
+/** The updates an update function returns, read as the step `apply_updates` takes: params ← params + u. */
+function transformStep(ev: Evaluator, t: TransformUpdate, isState: (key: string) => boolean): ParamUpdate[] {
+  const out: ParamUpdate[] = [];
+  for (const r of ev.transformReturns) {
+    if (!atomsOf(r.value).map((a) => a.k === 'sym' && isState(a.key)).some((x) => x)) continue;
+    const target: Expr = t.paramsExpr ?? (r.expr.kind === 'name' ? r.expr : { kind: 'name', name: t.params, span: r.span });
+    // u = −η·(… + λ·w): the terms in w itself are a decoupled decay, w ← (1 − ηλ)·w + ….
+    const split = splitSelf(r.value, t.params);
+    const self = split ? add(constant(1), split.self) : constant(1);
+    const step = split ? split.rest : r.value;
+    out.push({ eq: { key: t.params, value: add(sym(t.params), r.value), spans: [r.span], order: ev.order, last: ev.order, target }, step, self });
+  }
+  return out;
+}
+
+/** A transformation's state as its init function builds it: `ScaleByAdamState(count=jnp.zeros([], jnp.int32), …)` starts `state.count` at 0. */
+function transformInitials(t: TransformUpdate, inits: (key: string) => number[]): (key: string) => number[] {
+  const zeros = new Set<string>();
+  const init = t.init;
+  if (init && t.state) {
+    const returned = init.returns ? [init.returns] : init.body.flatMap((st) => (st.kind === 'return' && st.value ? [st.value] : []));
+    for (const r of returned) {
+      for (const f of namedFields(r)) if (zeroValue(f.value) !== undefined) zeros.add(f.object ? `${t.state}[${JSON.stringify(f.name)}]` : `${t.state}.${f.name}`);
+      if (r.kind === 'seq') r.items.forEach((x, j) => { if (zeroValue(x) !== undefined) zeros.add(`${t.state}[${j}]`); });
+    }
+  }
+  return (key) => (zeros.has(key) ? [...inits(key), 0] : inits(key));
+}
+
+/**
+ * A function that returns a field named after one its parameter has and reads (`state.m` read,
+ * `return params, AdamState(m=m, …)` or `{"m": m}` returned): it may return its new state, and is
+ * evaluated even without a self-update statement.
+ */
+function returnsNamedState(fn: FunctionDef): boolean {
+  const fields: { name: string; object: boolean }[] = [];
+  const exprs: Expr[] = [];
+  const visit = (stmts: Stmt[]): void => {
+    for (const st of stmts) {
+      if (st.kind === 'return' && st.value) {
+        fields.push(...namedFields(st.value));
+        exprs.push(st.value);
+      } else if (st.kind === 'assign') exprs.push(st.value);
+      else if (st.kind === 'expr') exprs.push(st.expr);
+      else if (st.kind === 'for' || st.kind === 'block') visit(st.body);
+    }
+  };
+  visit(fn.body);
+  if (fields.length === 0) return false;
+  const wanted = new Set<string>();
+  for (const p of fn.params) for (const f of fields) wanted.add(f.object ? `${p.name}[${JSON.stringify(f.name)}]` : `${p.name}.${f.name}`);
+  return exprs.some((e) => someExpr(e, (x) => (x.kind === 'attr' || x.kind === 'index') && wanted.has(exprKey(x) ?? '')));
+}
+
+/** The named fields of a returned value: a constructor's keyword arguments (`State(mu=mu)`, `dict(m=m)`) or a dict literal's entries. */
+function namedFields(e: Expr): { name: string; value: Expr; object: boolean }[] {
+  if (e.kind === 'seq') return e.items.flatMap(namedFields);
+  if (e.kind === 'call' && e.args.length === 0 && e.kwargs.length > 0) {
+    // `dict(m=m, v=v)` builds a dict: its fields are keys.
+    const object = isDictConstructor(e.callee);
+    return e.kwargs.map((k) => ({ name: k.name, value: k.value, object }));
+  }
+  if (e.kind === 'object') return e.entries.map((k) => ({ name: k.name, value: k.value, object: true }));
+  return [];
+}
+
+function isOpaque(p: Poly): boolean {
+  return p.length === 1 && p[0].c === 1 && p[0].fs.length === 1 && p[0].fs[0].atom.k === 'opaque';
 }
 
 /** Splits v into a·T + rest, when T's old value enters only as a plain factor. */
