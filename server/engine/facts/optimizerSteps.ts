@@ -12,7 +12,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { someExpr, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
-import { resolveCall } from './resolve';
+import { lambdaFunction, resolveCall } from './resolve';
 import { programIndex } from './program';
 import { trimSpan } from './steps';
 import { stepCall, type StepMath } from './catalogue';
@@ -96,18 +96,32 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
   const index = programIndex(facts);
   const fileStart = facts.file.base;
   const inits = initialValues(facts);
-  for (const fn of index.functions) {
+  for (const fn of [...index.functions, ...objectMethods(facts)]) {
     if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
     if (fn.body.length === 0 || updateCandidates(fn.body, 2) < 2) continue;
     try {
-      const step = analyzeFunction(facts, fn, inits);
-      if (step) found.push(step);
+      found.push(...analyzePaths(facts, fn, inits));
     } catch (e) {
       if (!(e instanceof PolyOverflow)) throw e;
     }
   }
   cache.set(facts, found);
   return found;
+}
+
+/**
+ * Methods written as an object literal's entries (`Trainer.prototype = { train: function (x, y) { … } }`,
+ * `module.exports = { step(params) { … } }`): functions the scope index does not list.
+ */
+function objectMethods(facts: Facts): FunctionDef[] {
+  const index = programIndex(facts);
+  const out: FunctionDef[] = [];
+  for (const stmt of index.stmtBySpan.values()) {
+    if (stmt.kind !== 'assign' || stmt.value.kind !== 'object') continue;
+    for (const entry of stmt.value.entries)
+      if (entry.value.kind === 'lambda' && entry.value.stmts.length > 0) out.push(lambdaFunction(facts.program, entry.value, entry.name, index.scopeAt(entry.value.span.start)));
+  }
+  return out;
 }
 
 // ------------------------------------------------------------------ evaluation
@@ -192,6 +206,8 @@ class Evaluator {
     readonly fn: FunctionDef,
     /** From a first pass: each stored state's new value, by its normal form, and the state's key. */
     readonly versions: Map<string, string> = new Map(),
+    /** Only where values are written: a rewrite replaces the value instead of composing with it. */
+    readonly probe = false,
   ) {}
 
   private scopeAt(at: number): Scope {
@@ -439,11 +455,12 @@ class Evaluator {
     const span = trimSpan(this.facts, statement);
     const known = this.equations.get(key);
     const branch = this.branches[this.branches.length - 1];
+    this.noteWriteBranches(key);
     if (known) {
       // Writes in two different `if` blocks may exclude each other (`if amsgrad: … else: …`): not composed.
       const before = this.branchOf.get(key);
       if (before !== undefined && branch !== undefined && before !== branch && !this.branches.includes(before)) known.branched = true;
-      known.value = substitute(value, key, known.value);
+      known.value = this.probe ? value : substitute(value, key, known.value);
       known.spans.push(span);
       known.last = this.order++;
       return;
@@ -453,6 +470,15 @@ class Evaluator {
     this.equations.set(key, { key, value, spans: [span], order, last: order, target });
     // T ← T + 1: a step count.
     if (polyEquals(value, add(sym(key), constant(1)))) this.counters.set(key, order);
+  }
+
+  /** For each persistent key, the `if` blocks around each of its writes (outermost first). */
+  readonly writeBranches = new Map<string, Stmt[][]>();
+
+  private noteWriteBranches(key: string): void {
+    const list = this.writeBranches.get(key);
+    if (list) list.push([...this.branches]);
+    else this.writeBranches.set(key, [[...this.branches]]);
   }
 
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
@@ -651,9 +677,12 @@ function initialValues(facts: Facts): (key: string) => number[] {
 
 // ------------------------------------------------------------------ classification
 
-function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[]): OptimizerStep | undefined {
-  const first = new Evaluator(facts, fn);
-  first.block(fn.body, { values: new Map() });
+function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], body: Stmt[] = fn.body, evaluated?: Evaluator): OptimizerStep | undefined {
+  let first = evaluated;
+  if (!first) {
+    first = new Evaluator(facts, fn);
+    first.block(body, { values: new Map() });
+  }
   if (first.equations.size < 2) return undefined;
   // Second pass: a local that holds a state's new value before it is stored stands for that state.
   const versions = new Map<string, string>();
@@ -661,7 +690,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   let ev = first;
   if (versions.size > 0) {
     ev = new Evaluator(facts, fn, versions);
-    ev.block(fn.body, { values: new Map() });
+    ev.block(body, { values: new Map() });
   }
   const eqs = [...ev.equations.values()];
   const counterKeys = new Set(ev.counters.keys());
@@ -716,6 +745,146 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial: inits, inlined: ev.inlinedAny };
   step.family = familyOf(step);
   return step;
+}
+
+// ------------------------------------------------------------------ exclusive branches
+
+/** At most this many paths through a function's exclusive branches are evaluated as steps of their own. */
+const MAX_PATHS = 16;
+
+/**
+ * A function whose `if … elif … else` branches each write the same persistent value (a trainer with
+ * one update per method: `if method == 'adam': … elif method == 'adagrad': … else: …`) holds one
+ * step per branch, not their composition. Each path through those branches (the statements before
+ * and after them shared) is evaluated on its own, and each path that is an optimizer step yields
+ * one. Branches that write different values (`if amsgrad: max(…)`) stay as they are, evaluated together.
+ */
+function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => number[]): OptimizerStep[] {
+  let whole = new Evaluator(facts, fn);
+  let overflow: PolyOverflow | undefined;
+  try {
+    whole.block(fn.body, { values: new Map() });
+  } catch (e) {
+    if (!(e instanceof PolyOverflow)) throw e;
+    // Every branch's writes composed into one value can grow past the bound: find where each value is written without composing.
+    overflow = e;
+    whole = new Evaluator(facts, fn, new Map(), true);
+    whole.block(fn.body, { values: new Map() });
+  }
+  if (whole.equations.size < 2) return [];
+  const split = exclusiveChains(whole.writeBranches);
+  const paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
+  if (!paths || paths.length < 2) {
+    if (overflow) throw overflow;
+    const step = analyzeFunction(facts, fn, inits, fn.body, whole);
+    return step ? [step] : [];
+  }
+  const steps: OptimizerStep[] = [];
+  const seen = new Set<string>();
+  for (const body of paths) {
+    let step: OptimizerStep | undefined;
+    try {
+      step = analyzeFunction(facts, fn, inits, body);
+    } catch (e) {
+      if (!(e instanceof PolyOverflow)) throw e;
+    }
+    if (!step) continue;
+    // Paths that differ only where the step does not look give the same step once.
+    const key = [...[...step.states.values()].map((s) => `${s.eq.key}:${polyKey(s.eq.value)}:${s.eq.spans.map((x) => x.start).join(',')}`), ...step.params.map((p) => `${p.eq.key}:${polyKey(p.eq.value)}:${p.eq.spans.map((x) => x.start).join(',')}`)].join('|');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    steps.push(step);
+  }
+  return steps;
+}
+
+/** The `if` block that starts each chain in which two branches write the same persistent value. */
+function exclusiveChains(writeBranches: Map<string, Stmt[][]>): Set<Stmt> {
+  // Each `if` block seen around a write, and the chains they belong to, found from their spans:
+  // an `elif`/`else` block lies inside the span of the `if` that starts its chain.
+  const split = new Set<Stmt>();
+  for (const stacks of writeBranches.values()) {
+    if (stacks.length < 2) continue;
+    for (let i = 0; i < stacks.length; i++)
+      for (let j = i + 1; j < stacks.length; j++) {
+        const a = stacks[i];
+        const b = stacks[j];
+        // The first level where the two writes sit in different blocks: exclusive when one chain holds both.
+        let k = 0;
+        while (k < a.length && k < b.length && a[k] === b[k]) k++;
+        if (k >= a.length || k >= b.length) continue;
+        const x = a[k];
+        const y = b[k];
+        const [first, later] = x.span.start <= y.span.start ? [x, y] : [y, x];
+        if (later.span.start > first.span.start && later.span.end <= first.span.end) split.add(first);
+      }
+  }
+  return split;
+}
+
+/** The blocks of the chain starting at `stmts[i]` (an `if` block and the `elif`/`else` blocks inside its span). */
+function chainAt(stmts: Stmt[], i: number): (Stmt & { kind: 'block' })[] {
+  const head = stmts[i] as Stmt & { kind: 'block' };
+  const chain = [head];
+  for (let j = i + 1; j < stmts.length; j++) {
+    const s = stmts[j];
+    if (s.kind !== 'block' || s.label !== 'if' || s.span.start <= head.span.start || s.span.end > head.span.end) break;
+    chain.push(s);
+  }
+  return chain;
+}
+
+/**
+ * The statement lists of each path through the chains in `split`: each chain replaced by one of its
+ * branches (a plain block, its condition kept for evaluation) or, without an `else`, by nothing.
+ * Undefined past MAX_PATHS.
+ */
+function exclusivePaths(body: Stmt[], split: Set<Stmt>): Stmt[][] | undefined {
+  let overflow = false;
+  const product = (acc: Stmt[][], alts: Stmt[][]): Stmt[][] => {
+    if (acc.length * alts.length > MAX_PATHS) {
+      overflow = true;
+      return acc;
+    }
+    return acc.flatMap((a) => alts.map((b) => [...a, ...b]));
+  };
+  const variants = (stmts: Stmt[]): Stmt[][] => {
+    let acc: Stmt[][] = [[]];
+    for (let i = 0; i < stmts.length && !overflow; i++) {
+      const s = stmts[i];
+      if (s.kind === 'block' && s.label === 'if' && split.has(s)) {
+        const chain = chainAt(stmts, i);
+        i += chain.length - 1;
+        const alts: Stmt[][] = [];
+        for (const b of chain) for (const v of variants(b.body)) alts.push([{ kind: 'block', label: 'other', heads: b.heads, body: v, span: b.span }]);
+        if (chain[chain.length - 1].heads.length > 0) alts.push([]);
+        acc = product(acc, alts);
+        continue;
+      }
+      if (s.kind === 'for' || s.kind === 'block') {
+        const vs = variants(s.body);
+        acc = vs.length === 1 ? acc.map((a) => [...a, vs[0] === s.body ? s : { ...s, body: vs[0] }]) : product(acc, vs.map((v) => [{ ...s, body: v }]));
+        continue;
+      }
+      // `layers.forEach((layer) => { if … else … })`: the callback's branches.
+      if (s.kind === 'expr' && s.expr.kind === 'call') {
+        const call = s.expr;
+        const at = call.args.findIndex((a) => a.kind === 'lambda' && a.stmts.length > 0);
+        const lambda = at >= 0 ? (call.args[at] as Expr & { kind: 'lambda' }) : undefined;
+        const vs = lambda ? variants(lambda.stmts) : [];
+        if (lambda && vs.length > 1) {
+          const alts = vs.map((v) => [{ ...s, expr: { ...call, args: call.args.map((a, k) => (k === at ? { ...lambda, stmts: v } : a)) } }]);
+          acc = product(acc, alts);
+          continue;
+        }
+      }
+      acc = acc.map((a) => [...a, s]);
+    }
+    // Variants of a list with no split chain are the list itself.
+    return acc.length === 1 && acc[0].length === stmts.length && acc[0].every((x, k) => x === stmts[k]) ? [stmts] : acc;
+  };
+  const paths = variants(body);
+  return overflow ? undefined : paths;
 }
 
 /** Splits v into a·T + rest, when T's old value enters only as a plain factor. */
