@@ -98,7 +98,7 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
   const inits = initialValues(facts);
   for (const fn of [...index.functions, ...objectMethods(facts)]) {
     if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
-    if (fn.body.length === 0 || updateCandidates(fn.body, 2) < 2) continue;
+    if (fn.body.length === 0 || !mayHoldStep(fn.body)) continue;
     try {
       found.push(...analyzePaths(facts, fn, inits));
     } catch (e) {
@@ -125,6 +125,25 @@ function objectMethods(facts: Facts): FunctionDef[] {
 }
 
 // ------------------------------------------------------------------ evaluation
+
+/**
+ * Two values rewritten from themselves (a state and a parameter), or one and a returned value (a
+ * step that returns the new parameter: `v = mu * v - lr * dw; return w + v, config`).
+ */
+function mayHoldStep(body: Stmt[]): boolean {
+  const n = updateCandidates(body, 2);
+  return n >= 2 || (n === 1 && returnsValue(body));
+}
+
+/** A `return` with a value in the function's own statements (not in nested definitions). */
+function returnsValue(stmts: Stmt[]): boolean {
+  return stmts.some((s) => (s.kind === 'return' && s.value !== undefined) || ((s.kind === 'block' || s.kind === 'for') && returnsValue(s.body)));
+}
+
+/** Too few rewritten values for a step: fewer than two, unless the one there is read by a returned value. */
+function tooFewEquations(ev: Evaluator): boolean {
+  return ev.equations.size < 2 && !(ev.equations.size === 1 && ev.returned.length > 0);
+}
 
 /**
  * Statements that may rewrite a value from itself (`x += …`, `x = … x …`, an in-place call, `t++`)
@@ -683,7 +702,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     first = new Evaluator(facts, fn);
     first.block(body, { values: new Map() });
   }
-  if (first.equations.size < 2) return undefined;
+  if (tooFewEquations(first)) return undefined;
   // Second pass: a local that holds a state's new value before it is stored stands for that state.
   const versions = new Map<string, string>();
   for (const e of first.equations.values()) if (e.spans.length === 1 && first.localValues.has(polyKey(e.value))) versions.set(polyKey(e.value), e.key);
@@ -771,7 +790,7 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     whole = new Evaluator(facts, fn, new Map(), true);
     whole.block(fn.body, { values: new Map() });
   }
-  if (whole.equations.size < 2) return [];
+  if (tooFewEquations(whole)) return [];
   const split = exclusiveChains(whole.writeBranches);
   const paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
   if (!paths || paths.length < 2) {
