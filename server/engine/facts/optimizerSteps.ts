@@ -10,12 +10,12 @@
 // only names consulted (roles.ts) are a learning rate's, and only after the data flow has spoken.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { someExpr, type FunctionDef, type Scope } from './scope';
+import { someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
-import { lambdaFunction, resolveCall } from './resolve';
+import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex } from './program';
 import { trimSpan } from './steps';
-import { stepCall, type StepMath } from './catalogue';
+import { KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, stepCall, type StepMath } from './catalogue';
 import {
   PolyOverflow, add, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -84,6 +84,8 @@ export interface OptimizerStep {
   family?: string;
   /** The step reads some of its math through helpers of the project. */
   inlined: boolean;
+  /** Step counts the framework keeps and increments after the step (a Keras optimizer's `self.iterations`). */
+  frameworkCounters?: Set<string>;
 }
 
 const cache = new WeakMap<Facts, OptimizerStep[]>();
@@ -343,7 +345,13 @@ class Evaluator {
     if (inlined) return inlined;
     // `weights.forEach((w, i) => { ... })`, `tf.tidy(() => { ... })`: the callback's statements run here.
     for (const arg of e.args) if (arg.kind === 'lambda') this.lambda(arg, env);
+    this.writesInArguments(e, env);
     return this.fresh();
+  }
+
+  /** `self.updates.append(K.update(m, m_t))`: a write passed to a call the step does not see into still happens. */
+  private writesInArguments(e: Expr & { kind: 'call' }, env: Env): void {
+    for (const arg of e.args) if (arg.kind === 'call' && stepCall(arg, (x) => this.facts.analyzer.isModule(x))?.writes) this.eval(arg, env);
   }
 
   /** A callback's or closure's statements, run with its parameters unbound; what it assigns is carried between calls. */
@@ -469,7 +477,15 @@ class Evaluator {
   /** Set when a call was read through a helper of the project. */
   inlinedAny = false;
 
+  /** The framework's step count, which the step reads before the framework increments it (catalogue.ts `KERAS_STEP_COUNTER`). */
+  private frameworkCounterMemo?: { key: string | undefined };
+  private get frameworkCounter(): string | undefined {
+    return (this.frameworkCounterMemo ??= { key: frameworkCounterKey(this.facts, this.fn) }).key;
+  }
+
   private equation(key: string, value: Poly, target: Expr, statement: Span): void {
+    // `K.update_add(self.iterations, 1)` runs with the step's other updates: the step reads the count before it.
+    if (key === this.frameworkCounter) return;
     // A finding underlines the statement without its `;`, as the other rules' do.
     const span = trimSpan(this.facts, statement);
     const known = this.equations.get(key);
@@ -762,8 +778,52 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
   const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial: inits, inlined: ev.inlinedAny };
+  frameworkCounter(facts, step, ev.order);
   step.family = familyOf(step);
   return step;
+}
+
+// ------------------------------------------------------------------ framework step counters
+
+/**
+ * A Keras optimizer's step reads the framework's count, `self.iterations` (catalogue.ts
+ * `KERAS_STEP_COUNTER`): 0 on the first step and incremented after it, wherever the code appends
+ * its increment. The count is recorded as incremented after the step's last statement and starting
+ * at 0, so `1 - beta_1 ** (self.iterations + 1)` is a correction from t = 1, and one of
+ * `self.iterations` alone divides by zero on the first step.
+ */
+function frameworkCounter(facts: Facts, step: OptimizerStep, end: number): void {
+  const key = frameworkCounterKey(facts, step.fn);
+  if (key === undefined) return;
+  step.counters.set(key, end + 1);
+  step.frameworkCounters = new Set([key]);
+  const initial = step.initial;
+  step.initial = (k) => (k === key ? [0] : initial(k));
+}
+
+/** `self.iterations` in a method of a Keras optimizer class. */
+function frameworkCounterKey(facts: Facts, fn: FunctionDef): string | undefined {
+  const self = fn.isMethod ? fn.params[0]?.name : undefined;
+  if (!fn.cls || !self || !kerasOptimizerClass(facts, fn.cls, 0)) return undefined;
+  return `${self}.${KERAS_STEP_COUNTER}`;
+}
+
+/** A class derived from a Keras optimizer, directly or through classes of the project. */
+function kerasOptimizerClass(facts: Facts, cls: ClassDef, depth: number): boolean {
+  if (depth > 4) return false;
+  const program = facts.program;
+  for (const b of cls.bases) {
+    const def = resolveExpr(program, b, cls.outer, cls.span.start);
+    if (def?.kind === 'class') {
+      if (def.cls !== cls && kerasOptimizerClass(facts, def.cls, depth + 1)) return true;
+      continue;
+    }
+    const parsed = program.parsedOf(b.span);
+    if (!parsed) continue;
+    const path = frameworkPath(b, cls.outer, cls.span.start, parsed.scopes.imports, parsed.language === 'python' ? 'python' : 'script');
+    if (isKerasOptimizerBasePath(path)) return true;
+  }
+  return false;
 }
 
 // ------------------------------------------------------------------ exclusive branches
