@@ -15,7 +15,7 @@ import { exprKey } from './keys';
 import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex } from './program';
 import { trimSpan } from './steps';
-import { KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, stepCall, type StepMath } from './catalogue';
+import { KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, stepCall, type StepMath } from './catalogue';
 import {
   PolyOverflow, add, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -322,6 +322,8 @@ class Evaluator {
         return this.call(e, env);
       case 'seq':
         return e.items.length === 1 ? this.eval(e.items[0], env) : this.fresh();
+      case 'comprehension':
+        return this.comprehension(e, env);
       case 'lambda':
         this.lambda(e, env);
         return this.fresh();
@@ -347,6 +349,36 @@ class Evaluator {
     for (const arg of e.args) if (arg.kind === 'lambda') this.lambda(arg, env);
     this.writesInArguments(e, env);
     return this.fresh();
+  }
+
+  /**
+   * A list built element by element, `[b2 * v + (1 - b2) * g ** 2 for v, g in zip(self.v, grads)]`:
+   * its value is its element's, with each loop variable standing for the list it runs over (an
+   * element of `self.v` is keyed as `self.v`, as `self.v[i]` is). Undefined loop sources leave it opaque.
+   */
+  private comprehension(e: Expr & { kind: 'comprehension' }, env: Env): Poly {
+    if (e.filtered || e.generators.length !== 1) return this.fresh();
+    const inner: Env = { values: new Map(env.values) };
+    const pairs = loopPairs(e.generators[0].target, e.generators[0].iter);
+    if (!pairs) return this.fresh();
+    for (const [name, source] of pairs) inner.values.set(name, this.eval(source, env));
+    return this.eval(e.element, inner);
+  }
+
+  /**
+   * `for p, m, v in zip(params, m_hat, v_hat)` with `m_hat = [m / (1 - b1 ** t) for m in self.m]`:
+   * a loop variable over a list the step computed is that list's element. Loop variables over
+   * anything else stay variables of their own (`p` is the parameter the loop updates).
+   */
+  private bindComputedElements(target: Expr, iter: Expr, env: Env): void {
+    const pairs = loopPairs(target, iter);
+    if (!pairs) return;
+    for (const [name, source] of pairs) {
+      if (source.kind !== 'name') continue;
+      const value = env.values.get(source.name);
+      const plain = !value || (value.length === 1 && value[0].c === 1 && value[0].fs.length === 1 && value[0].fs[0].n === 1 && (value[0].fs[0].atom.k === 'sym' || value[0].fs[0].atom.k === 'opaque'));
+      if (!plain) env.values.set(name, value);
+    }
   }
 
   /** `self.updates.append(K.update(m, m_t))`: a write passed to a call the step does not see into still happens. */
@@ -553,6 +585,7 @@ class Evaluator {
         this.loopCarried(s.body, env);
         if (s.target.kind === 'name' && startsAtZero(s.iter)) this.zeroLoops.add(s.target.name);
         this.eval(s.iter, env);
+        this.bindComputedElements(s.target, s.iter, env);
         return this.block(s.body, env);
       }
       case 'block': {
@@ -644,6 +677,18 @@ function targetNames(t: Expr): string[] {
   if (t.kind === 'name') return [t.name];
   if (t.kind === 'seq') return t.items.flatMap(targetNames);
   return [];
+}
+
+/** `v, g in zip(vs, gs)` → [[v, vs], [g, gs]]; `i, m in enumerate(ms)` → [[m, ms]]; `m in ms` → [[m, ms]]; undefined for other loops (`range`, `items`). */
+function loopPairs(target: Expr, iter: Expr): [string, Expr][] | undefined {
+  if (target.kind === 'name') return iter.kind === 'call' ? undefined : [[target.name, iter]];
+  if (target.kind !== 'seq') return undefined;
+  const out: [string, Expr][] = [];
+  target.items.forEach((t, i) => {
+    const source = nestedIterable(iter, i);
+    if (t.kind === 'name' && source) out.push([t.name, source]);
+  });
+  return out.length > 0 ? out : undefined;
 }
 
 /** `range(n)`, `range(0, n)`, `enumerate(xs)`: the loop variable's first value is 0. */
