@@ -875,6 +875,10 @@ function kerasOptimizerClass(facts: Facts, cls: ClassDef, depth: number): boolea
 
 /** At most this many paths through a function's exclusive branches are evaluated as steps of their own. */
 const MAX_PATHS = 16;
+/** At most this many evaluation steps (statements and writes, `Evaluator.order`) over all paths of one function. */
+const PATH_BUDGET = 4000;
+/** A function whose composed evaluation overflowed is split only if it overflowed within this many evaluation steps. */
+const PROBE_LIMIT = 400;
 
 /**
  * A function whose `if … elif … else` branches each write the same persistent value (a trainer with
@@ -892,12 +896,17 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     if (!(e instanceof PolyOverflow)) throw e;
     // Every branch's writes composed into one value can grow past the bound: find where each value is written without composing.
     overflow = e;
+    // Only a short function is evaluated again: a long one that overflowed is given up.
+    if (whole.order > PROBE_LIMIT) throw e;
     whole = new Evaluator(facts, fn, new Map(), true);
     whole.block(fn.body, { values: new Map() });
   }
   if (tooFewEquations(whole)) return [];
   const split = exclusiveChains(whole.writeBranches);
-  const paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
+  let paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
+  // Each path is evaluated again: a long function with many paths is read as one step instead.
+  // After an overflow each path may overflow again: only a short function is split then.
+  if (paths && paths.length * whole.order > (overflow ? PATH_BUDGET / 4 : PATH_BUDGET)) paths = undefined;
   if (!paths || paths.length < 2) {
     if (overflow) throw overflow;
     const step = analyzeFunction(facts, fn, inits, fn.body, whole);
@@ -911,6 +920,8 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
       step = analyzeFunction(facts, fn, inits, body);
     } catch (e) {
       if (!(e instanceof PolyOverflow)) throw e;
+      // A path that overflows costs the bound's work: the other paths of the function are given up.
+      break;
     }
     if (!step) continue;
     // Paths that differ only where the step does not look give the same step once.
