@@ -817,6 +817,25 @@ export function frameworkPath(e: Expr, scope: Scope, at: number, imports: Readon
 /** Framework optimizer base classes a hand-written optimizer derives from (they read no decay knob themselves). */
 const OPTIMIZER_BASES = new Set(['torch.optim.Optimizer', 'torch.optim.optimizer.Optimizer', 'tfjs.Optimizer', 'tfjs.train.Optimizer']);
 
+/**
+ * A Keras optimizer base class (`keras.optimizers.Optimizer`, `tf.keras.optimizers.Optimizer`,
+ * `optimizer_v2.OptimizerV2`, the legacy ones): its subclasses' steps read the framework's step counter.
+ */
+export function isKerasOptimizerBasePath(path: string[] | undefined): boolean {
+  if (!path || path[0] !== 'keras') return false;
+  const last = path[path.length - 1];
+  if (last !== 'Optimizer' && last !== 'OptimizerV2') return false;
+  return path.length === 2 || path.includes('optimizers') || path.includes('optimizer_v2');
+}
+
+/**
+ * A Keras optimizer's step count, `self.iterations`: 0 on the first step, and incremented by the
+ * framework after each step (`apply_gradients` in tf.keras and Keras 3; Keras 2's `get_updates`
+ * increments it with `K.update_add(self.iterations, 1)`, an op that runs with the step's other
+ * updates, so the step reads the count before it). A correction 1 − βᵗ takes t = iterations + 1.
+ */
+export const KERAS_STEP_COUNTER = 'iterations';
+
 /** Bases that add no behaviour an optimizer's knobs could go through: `abc.ABC`, `object`, `typing.Generic`. */
 const NEUTRAL_BASES = new Set(['abc.ABC', 'object', 'typing.Generic', 'ABC']);
 
@@ -931,7 +950,14 @@ const STEP_IN_PLACE = new Set(['assign', 'assign_add', 'assign_sub', 'copy_', 's
 const STEP_FUNCTIONS = new Set([
   'add', 'subtract', 'sub', 'multiply', 'mul', 'divide', 'div', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'power', 'pow',
   'square', 'abs', 'absolute', 'fabs', 'sign', 'negative', 'neg', 'maximum', 'minimum', 'max', 'min', 'exp', 'log', 'scalar', 'asarray',
+  // `tf.cast(x, dtype)`, `K.cast(x, K.floatx())`: the value itself.
+  'cast',
 ]);
+/**
+ * Module functions that overwrite their first argument: TF's `state_ops.assign(m, v)` /
+ * `assign_add` / `assign_sub`, and Keras 2's backend `K.update(m, v)` / `update_add` / `update_sub`.
+ */
+const STEP_MODULE_WRITES: Record<string, string> = { assign: 'assign', assign_add: 'assign_add', assign_sub: 'assign_sub', update: 'assign', update_add: 'assign_add', update_sub: 'assign_sub' };
 /** Python builtins with the same meaning: `max(a, b)`, `abs(x)`, `pow(b, t)`. */
 const STEP_BUILTINS = new Set(['max', 'min', 'abs', 'pow', 'float']);
 
@@ -958,6 +984,10 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
     if (module && name.startsWith('_foreach_')) {
       name = name.slice('_foreach_'.length);
       foreach = true;
+      receiver = args[0];
+      args = args.slice(1);
+    } else if (module && STEP_MODULE_WRITES[name]) {
+      name = STEP_MODULE_WRITES[name];
       receiver = args[0];
       args = args.slice(1);
     } else if (module) {
@@ -1056,6 +1086,9 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
       break;
     case 'fill':
       value = inPlace ? a0 : undefined;
+      break;
+    case 'cast':
+      value = r;
       break;
     case 'clone':
     case 'detach':

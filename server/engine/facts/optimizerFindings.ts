@@ -106,7 +106,9 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
             severity: 'error',
             message: zeroLoop
               ? `${tt} is 0 on the first iteration, so ${facts.source(site.span)} is 0 and the bias correction divides by zero: the first step is NaN. Count steps from 1 (range(1, n + 1), or ${tt} + 1 in the exponent)`
-              : `${tt} starts at 0 and is incremented only after ${facts.source(site.span)}, so the first bias correction divides by zero and the first step is NaN. Increment ${tt} before the correction (${tt} += 1 first)`,
+              : step.frameworkCounters?.has(t)
+                ? frameworkZeroMessage(tt, facts.source(site.span))
+                : `${tt} starts at 0 and is incremented only after ${facts.source(site.span)}, so the first bias correction divides by zero and the first step is NaN. Increment ${tt} before the correction (${tt} += 1 first)`,
             // The count of the step being taken, t + 1 where the code still holds t.
             ...(owner ? { corrected: biasCorrected(owner.eq.key, c.beta, add(sym(t), constant(1))) } : {}),
           });
@@ -168,6 +170,11 @@ function invertedCorrection(facts: Facts, step: OptimizerStep, push: (f: Optimiz
       }
     }
   }
+}
+
+/** The zero step count of a framework's counter, which the framework increments after the step. */
+function frameworkZeroMessage(counter: string, correction: string): string {
+  return `${counter} is 0 on the first step (the optimizer increments it after each step), so ${correction} is 0 and the bias correction divides by zero: the first step is NaN. Use ${counter} + 1 as the step count, as Keras' own optimizers do`;
 }
 
 function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, corrections: { beta: string; key: string; exp?: Poly }[], push: (f: OptimizerFinding) => void): void {

@@ -10,12 +10,12 @@
 // only names consulted (roles.ts) are a learning rate's, and only after the data flow has spoken.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { someExpr, type FunctionDef, type Scope } from './scope';
+import { someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
-import { resolveCall } from './resolve';
+import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex } from './program';
 import { trimSpan } from './steps';
-import { APPLY_UPDATES, appliedUpdates, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath } from './catalogue';
 import {
   PolyOverflow, add, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -84,6 +84,8 @@ export interface OptimizerStep {
   family?: string;
   /** The step reads some of its math through helpers of the project. */
   inlined: boolean;
+  /** Step counts the framework keeps and increments after the step (a Keras optimizer's `self.iterations`). */
+  frameworkCounters?: Set<string>;
 }
 
 /** Comparison operators: their value is a truth value (0 or 1), read as an atom of its own. */
@@ -110,13 +112,16 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
     helper: (name) => helperNames.has(name),
   };
   const transforms = transformUpdates(facts);
-  for (const fn of index.functions) {
+  for (const fn of [...index.functions, ...objectMethods(facts)]) {
     if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
     const transform = transforms.get(fn);
-    if (fn.body.length === 0 || (!transform && updateCandidates(fn.body, 2, candidate) < 2 && !returnsNamedState(fn))) continue;
+    if (fn.body.length === 0 || (!transform && !mayHoldStep(fn.body, candidate) && !returnsNamedState(fn))) continue;
     try {
-      const step = analyzeFunction(facts, fn, inits, transform);
-      if (step) found.push(step);
+      if (transform) {
+        // An optax update function is read whole: its one update is what it returns.
+        const step = analyzeFunction(facts, fn, inits, fn.body, undefined, transform);
+        if (step) found.push(step);
+      } else found.push(...analyzePaths(facts, fn, inits));
     } catch (e) {
       if (!(e instanceof PolyOverflow)) throw e;
     }
@@ -125,12 +130,46 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
   return found;
 }
 
+/**
+ * Methods written as an object literal's entries (`Trainer.prototype = { train: function (x, y) { … } }`,
+ * `module.exports = { step(params) { … } }`): functions the scope index does not list.
+ */
+function objectMethods(facts: Facts): FunctionDef[] {
+  const index = programIndex(facts);
+  const out: FunctionDef[] = [];
+  for (const stmt of index.stmtBySpan.values()) {
+    if (stmt.kind !== 'assign' || stmt.value.kind !== 'object') continue;
+    for (const entry of stmt.value.entries)
+      if (entry.value.kind === 'lambda' && entry.value.stmts.length > 0) out.push(lambdaFunction(facts.program, entry.value, entry.name, index.scopeAt(entry.value.span.start)));
+  }
+  return out;
+}
+
 // ------------------------------------------------------------------ evaluation
 
 /** What makes a statement a candidate update: arithmetic the normal form reads, a helper of the program. */
 interface CandidateTest {
   arithmetic: (e: Expr) => boolean;
   helper: (name: string) => boolean;
+}
+
+/**
+ * Two values rewritten from themselves (a state and a parameter), or one and a returned value (a
+ * step that returns the new parameter: `v = mu * v - lr * dw; return w + v, config`).
+ */
+function mayHoldStep(body: Stmt[], test: CandidateTest): boolean {
+  const n = updateCandidates(body, 2, test);
+  return n >= 2 || (n === 1 && returnsValue(body));
+}
+
+/** A `return` with a value in the function's own statements (not in nested definitions). */
+function returnsValue(stmts: Stmt[]): boolean {
+  return stmts.some((s) => (s.kind === 'return' && s.value !== undefined) || ((s.kind === 'block' || s.kind === 'for') && returnsValue(s.body)));
+}
+
+/** Too few rewritten values for a step: fewer than two, unless the one there is read by a returned value. */
+function tooFewEquations(ev: Evaluator): boolean {
+  return ev.equations.size < 2 && !(ev.equations.size === 1 && ev.returned.length > 0);
 }
 
 /**
@@ -220,6 +259,8 @@ class Evaluator {
     readonly versions: Map<string, string> = new Map(),
     /** The function is the update of an optax `GradientTransformation`. */
     readonly transform?: TransformUpdate,
+    /** Only where values are written: a rewrite replaces the value instead of composing with it. */
+    readonly probe = false,
   ) {}
 
   private scopeAt(at: number): Scope {
@@ -314,6 +355,8 @@ class Evaluator {
         return this.call(e, env);
       case 'seq':
         return e.items.length === 1 ? this.eval(e.items[0], env) : this.fresh();
+      case 'comprehension':
+        return this.comprehension(e, env);
       case 'lambda':
         this.lambda(e, env);
         return this.fresh();
@@ -357,6 +400,7 @@ class Evaluator {
     if (inlined) return inlined;
     // `weights.forEach((w, i) => { ... })`, `tf.tidy(() => { ... })`: the callback's statements run here.
     for (const arg of e.args) if (arg.kind === 'lambda') this.lambda(arg, env);
+    this.writesInArguments(e, env);
     return this.fresh();
   }
 
@@ -408,6 +452,41 @@ class Evaluator {
   readonly transformReturns: { value: Poly; span: Span; expr: Expr }[] = [];
   /** Each persistent key's first read, as written (`state.mu`): what a finding calls the state. */
   readonly firstRead = new Map<string, Expr>();
+
+  /**
+   * A list built element by element, `[b2 * v + (1 - b2) * g ** 2 for v, g in zip(self.v, grads)]`:
+   * its value is its element's, with each loop variable standing for the list it runs over (an
+   * element of `self.v` is keyed as `self.v`, as `self.v[i]` is). Undefined loop sources leave it opaque.
+   */
+  private comprehension(e: Expr & { kind: 'comprehension' }, env: Env): Poly {
+    if (e.filtered || e.generators.length !== 1) return this.fresh();
+    const inner: Env = { values: new Map(env.values) };
+    const pairs = loopPairs(e.generators[0].target, e.generators[0].iter);
+    if (!pairs) return this.fresh();
+    for (const [name, source] of pairs) inner.values.set(name, this.eval(source, env));
+    return this.eval(e.element, inner);
+  }
+
+  /**
+   * `for p, m, v in zip(params, m_hat, v_hat)` with `m_hat = [m / (1 - b1 ** t) for m in self.m]`:
+   * a loop variable over a list the step computed is that list's element. Loop variables over
+   * anything else stay variables of their own (`p` is the parameter the loop updates).
+   */
+  private bindComputedElements(target: Expr, iter: Expr, env: Env): void {
+    const pairs = loopPairs(target, iter);
+    if (!pairs) return;
+    for (const [name, source] of pairs) {
+      if (source.kind !== 'name') continue;
+      const value = env.values.get(source.name);
+      const plain = !value || (value.length === 1 && value[0].c === 1 && value[0].fs.length === 1 && value[0].fs[0].n === 1 && (value[0].fs[0].atom.k === 'sym' || value[0].fs[0].atom.k === 'opaque'));
+      if (!plain) env.values.set(name, value);
+    }
+  }
+
+  /** `self.updates.append(K.update(m, m_t))`: a write passed to a call the step does not see into still happens. */
+  private writesInArguments(e: Expr & { kind: 'call' }, env: Env): void {
+    for (const arg of e.args) if (arg.kind === 'call' && stepCall(arg, (x) => this.facts.analyzer.isModule(x))?.writes) this.eval(arg, env);
+  }
 
   /** A callback's or closure's statements, run with its parameters unbound; what it assigns is carried between calls. */
   private lambda(e: Expr & { kind: 'lambda' }, env: Env): void {
@@ -566,16 +645,25 @@ class Evaluator {
   /** Set when a call was read through a helper of the project. */
   inlinedAny = false;
 
+  /** The framework's step count, which the step reads before the framework increments it (catalogue.ts `KERAS_STEP_COUNTER`). */
+  private frameworkCounterMemo?: { key: string | undefined };
+  private get frameworkCounter(): string | undefined {
+    return (this.frameworkCounterMemo ??= { key: frameworkCounterKey(this.facts, this.fn) }).key;
+  }
+
   private equation(key: string, value: Poly, target: Expr, statement: Span): void {
+    // `K.update_add(self.iterations, 1)` runs with the step's other updates: the step reads the count before it.
+    if (key === this.frameworkCounter) return;
     // A finding underlines the statement without its `;`, as the other rules' do.
     const span = trimSpan(this.facts, statement);
     const known = this.equations.get(key);
     const branch = this.branches[this.branches.length - 1];
+    this.noteWriteBranches(key);
     if (known) {
       // Writes in two different `if` blocks may exclude each other (`if amsgrad: … else: …`): not composed.
       const before = this.branchOf.get(key);
       if (before !== undefined && branch !== undefined && before !== branch && !this.branches.includes(before)) known.branched = true;
-      known.value = substitute(value, key, known.value);
+      known.value = this.probe ? value : substitute(value, key, known.value);
       known.spans.push(span);
       known.last = this.order++;
       return;
@@ -585,6 +673,15 @@ class Evaluator {
     this.equations.set(key, { key, value, spans: [span], order, last: order, target });
     // T ← T + 1: a step count.
     if (polyEquals(value, add(sym(key), constant(1)))) this.counters.set(key, order);
+  }
+
+  /** For each persistent key, the `if` blocks around each of its writes (outermost first). */
+  readonly writeBranches = new Map<string, Stmt[][]>();
+
+  private noteWriteBranches(key: string): void {
+    const list = this.writeBranches.get(key);
+    if (list) list.push([...this.branches]);
+    else this.writeBranches.set(key, [[...this.branches]]);
   }
 
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
@@ -625,6 +722,7 @@ class Evaluator {
         this.loopCarried(s.body, env);
         if (s.target.kind === 'name' && startsAtZero(s.iter)) this.zeroLoops.add(s.target.name);
         this.eval(s.iter, env);
+        this.bindComputedElements(s.target, s.iter, env);
         return this.block(s.body, env);
       }
       case 'block': {
@@ -719,6 +817,18 @@ function targetNames(t: Expr): string[] {
   return [];
 }
 
+/** `v, g in zip(vs, gs)` → [[v, vs], [g, gs]]; `i, m in enumerate(ms)` → [[m, ms]]; `m in ms` → [[m, ms]]; undefined for other loops (`range`, `items`). */
+function loopPairs(target: Expr, iter: Expr): [string, Expr][] | undefined {
+  if (target.kind === 'name') return iter.kind === 'call' ? undefined : [[target.name, iter]];
+  if (target.kind !== 'seq') return undefined;
+  const out: [string, Expr][] = [];
+  target.items.forEach((t, i) => {
+    const source = nestedIterable(iter, i);
+    if (t.kind === 'name' && source) out.push([t.name, source]);
+  });
+  return out.length > 0 ? out : undefined;
+}
+
 /** `range(n)`, `range(0, n)`, `enumerate(xs)`: the loop variable's first value is 0. */
 function startsAtZero(iter: Expr): boolean {
   if (iter.kind !== 'call' || iter.callee.kind !== 'name') return false;
@@ -785,13 +895,16 @@ function initialValues(facts: Facts): (key: string) => number[] {
 
 // ------------------------------------------------------------------ classification
 
-function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], transform?: TransformUpdate): OptimizerStep | undefined {
+function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], body: Stmt[] = fn.body, evaluated?: Evaluator, transform?: TransformUpdate): OptimizerStep | undefined {
   // In an optax update function, the incoming `updates` is the gradient: a local the function rebinds, not state.
   const entry = (): Env => ({ values: new Map(transform?.updates ? [[transform.updates, sym(transform.updates)]] : []) });
-  const first = new Evaluator(facts, fn, new Map(), transform);
-  first.block(fn.body, entry());
+  let first = evaluated;
+  if (!first) {
+    first = new Evaluator(facts, fn, new Map(), transform);
+    first.block(body, entry());
+  }
   // A transformation's only equation may be its one state (a momentum trace); the step is the update it returns.
-  if (first.equations.size < (transform ? 1 : 2)) return undefined;
+  if (transform ? first.equations.size < 1 : tooFewEquations(first)) return undefined;
   // Second pass: a local that holds a state's new value before it is stored stands for that state.
   const versions = new Map<string, string>();
   const addVersions = (from: Evaluator): void => {
@@ -806,13 +919,13 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   let ev = first;
   if (versions.size > 0) {
     ev = new Evaluator(facts, fn, versions, transform);
-    ev.block(fn.body, entry());
+    ev.block(body, entry());
     // A returned state computed from another one (`nu_max = max(nu_max, nu)` after `nu`) is known by its form only once that one is.
     const before = versions.size;
     if (transform || ev.returnedKeys.size > 0) addVersions(ev);
     if (versions.size > before) {
       ev = new Evaluator(facts, fn, versions, transform);
-      ev.block(fn.body, entry());
+      ev.block(body, entry());
     }
   }
   const eqs = [...ev.equations.values()];
@@ -870,6 +983,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   // States read only by other states that no parameter reads are not part of this step.
   const initial = transform ? transformInitials(transform, inits) : inits;
   const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny };
+  frameworkCounter(facts, step, ev.order);
   step.family = familyOf(step);
   return step;
 }
@@ -1001,6 +1115,200 @@ function namedFields(e: Expr): { name: string; value: Expr; object: boolean }[] 
 
 function isOpaque(p: Poly): boolean {
   return p.length === 1 && p[0].c === 1 && p[0].fs.length === 1 && p[0].fs[0].atom.k === 'opaque';
+}
+
+// ------------------------------------------------------------------ framework step counters
+
+/**
+ * A Keras optimizer's step reads the framework's count, `self.iterations` (catalogue.ts
+ * `KERAS_STEP_COUNTER`): 0 on the first step and incremented after it, wherever the code appends
+ * its increment. The count is recorded as incremented after the step's last statement and starting
+ * at 0, so `1 - beta_1 ** (self.iterations + 1)` is a correction from t = 1, and one of
+ * `self.iterations` alone divides by zero on the first step.
+ */
+function frameworkCounter(facts: Facts, step: OptimizerStep, end: number): void {
+  const key = frameworkCounterKey(facts, step.fn);
+  if (key === undefined) return;
+  step.counters.set(key, end + 1);
+  step.frameworkCounters = new Set([key]);
+  const initial = step.initial;
+  step.initial = (k) => (k === key ? [0] : initial(k));
+}
+
+/** `self.iterations` in a method of a Keras optimizer class. */
+function frameworkCounterKey(facts: Facts, fn: FunctionDef): string | undefined {
+  const self = fn.isMethod ? fn.params[0]?.name : undefined;
+  if (!fn.cls || !self || !kerasOptimizerClass(facts, fn.cls, 0)) return undefined;
+  return `${self}.${KERAS_STEP_COUNTER}`;
+}
+
+/** A class derived from a Keras optimizer, directly or through classes of the project. */
+function kerasOptimizerClass(facts: Facts, cls: ClassDef, depth: number): boolean {
+  if (depth > 4) return false;
+  const program = facts.program;
+  for (const b of cls.bases) {
+    const def = resolveExpr(program, b, cls.outer, cls.span.start);
+    if (def?.kind === 'class') {
+      if (def.cls !== cls && kerasOptimizerClass(facts, def.cls, depth + 1)) return true;
+      continue;
+    }
+    const parsed = program.parsedOf(b.span);
+    if (!parsed) continue;
+    const path = frameworkPath(b, cls.outer, cls.span.start, parsed.scopes.imports, parsed.language === 'python' ? 'python' : 'script');
+    if (isKerasOptimizerBasePath(path)) return true;
+  }
+  return false;
+}
+
+// ------------------------------------------------------------------ exclusive branches
+
+/** At most this many paths through a function's exclusive branches are evaluated as steps of their own. */
+const MAX_PATHS = 16;
+/** At most this many evaluation steps (statements and writes, `Evaluator.order`) over all paths of one function. */
+const PATH_BUDGET = 4000;
+/** A function whose composed evaluation overflowed is split only if it overflowed within this many evaluation steps. */
+const PROBE_LIMIT = 400;
+
+/**
+ * A function whose `if … elif … else` branches each write the same persistent value (a trainer with
+ * one update per method: `if method == 'adam': … elif method == 'adagrad': … else: …`) holds one
+ * step per branch, not their composition. Each path through those branches (the statements before
+ * and after them shared) is evaluated on its own, and each path that is an optimizer step yields
+ * one. Branches that write different values (`if amsgrad: max(…)`) stay as they are, evaluated together.
+ */
+function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => number[]): OptimizerStep[] {
+  let whole = new Evaluator(facts, fn);
+  let overflow: PolyOverflow | undefined;
+  try {
+    whole.block(fn.body, { values: new Map() });
+  } catch (e) {
+    if (!(e instanceof PolyOverflow)) throw e;
+    // Every branch's writes composed into one value can grow past the bound: find where each value is written without composing.
+    overflow = e;
+    // Only a short function is evaluated again: a long one that overflowed is given up.
+    if (whole.order > PROBE_LIMIT) throw e;
+    whole = new Evaluator(facts, fn, new Map(), undefined, true);
+    whole.block(fn.body, { values: new Map() });
+  }
+  if (tooFewEquations(whole)) return [];
+  const split = exclusiveChains(whole.writeBranches);
+  let paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
+  // Each path is evaluated again: a long function with many paths is read as one step instead.
+  // After an overflow each path may overflow again: only a short function is split then.
+  if (paths && paths.length * whole.order > (overflow ? PATH_BUDGET / 4 : PATH_BUDGET)) paths = undefined;
+  if (!paths || paths.length < 2) {
+    if (overflow) throw overflow;
+    const step = analyzeFunction(facts, fn, inits, fn.body, whole);
+    return step ? [step] : [];
+  }
+  const steps: OptimizerStep[] = [];
+  const seen = new Set<string>();
+  for (const body of paths) {
+    let step: OptimizerStep | undefined;
+    try {
+      step = analyzeFunction(facts, fn, inits, body);
+    } catch (e) {
+      if (!(e instanceof PolyOverflow)) throw e;
+      // A path that overflows costs the bound's work: the other paths of the function are given up.
+      break;
+    }
+    if (!step) continue;
+    // Paths that differ only where the step does not look give the same step once.
+    const key = [...[...step.states.values()].map((s) => `${s.eq.key}:${polyKey(s.eq.value)}:${s.eq.spans.map((x) => x.start).join(',')}`), ...step.params.map((p) => `${p.eq.key}:${polyKey(p.eq.value)}:${p.eq.spans.map((x) => x.start).join(',')}`)].join('|');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    steps.push(step);
+  }
+  return steps;
+}
+
+/** The `if` block that starts each chain in which two branches write the same persistent value. */
+function exclusiveChains(writeBranches: Map<string, Stmt[][]>): Set<Stmt> {
+  // Each `if` block seen around a write, and the chains they belong to, found from their spans:
+  // an `elif`/`else` block lies inside the span of the `if` that starts its chain.
+  const split = new Set<Stmt>();
+  for (const stacks of writeBranches.values()) {
+    if (stacks.length < 2) continue;
+    for (let i = 0; i < stacks.length; i++)
+      for (let j = i + 1; j < stacks.length; j++) {
+        const a = stacks[i];
+        const b = stacks[j];
+        // The first level where the two writes sit in different blocks: exclusive when one chain holds both.
+        let k = 0;
+        while (k < a.length && k < b.length && a[k] === b[k]) k++;
+        if (k >= a.length || k >= b.length) continue;
+        const x = a[k];
+        const y = b[k];
+        const [first, later] = x.span.start <= y.span.start ? [x, y] : [y, x];
+        if (later.span.start > first.span.start && later.span.end <= first.span.end) split.add(first);
+      }
+  }
+  return split;
+}
+
+/** The blocks of the chain starting at `stmts[i]` (an `if` block and the `elif`/`else` blocks inside its span). */
+function chainAt(stmts: Stmt[], i: number): (Stmt & { kind: 'block' })[] {
+  const head = stmts[i] as Stmt & { kind: 'block' };
+  const chain = [head];
+  for (let j = i + 1; j < stmts.length; j++) {
+    const s = stmts[j];
+    if (s.kind !== 'block' || s.label !== 'if' || s.span.start <= head.span.start || s.span.end > head.span.end) break;
+    chain.push(s);
+  }
+  return chain;
+}
+
+/**
+ * The statement lists of each path through the chains in `split`: each chain replaced by one of its
+ * branches (a plain block, its condition kept for evaluation) or, without an `else`, by nothing.
+ * Undefined past MAX_PATHS.
+ */
+function exclusivePaths(body: Stmt[], split: Set<Stmt>): Stmt[][] | undefined {
+  let overflow = false;
+  const product = (acc: Stmt[][], alts: Stmt[][]): Stmt[][] => {
+    if (acc.length * alts.length > MAX_PATHS) {
+      overflow = true;
+      return acc;
+    }
+    return acc.flatMap((a) => alts.map((b) => [...a, ...b]));
+  };
+  const variants = (stmts: Stmt[]): Stmt[][] => {
+    let acc: Stmt[][] = [[]];
+    for (let i = 0; i < stmts.length && !overflow; i++) {
+      const s = stmts[i];
+      if (s.kind === 'block' && s.label === 'if' && split.has(s)) {
+        const chain = chainAt(stmts, i);
+        i += chain.length - 1;
+        const alts: Stmt[][] = [];
+        for (const b of chain) for (const v of variants(b.body)) alts.push([{ kind: 'block', label: 'other', heads: b.heads, body: v, span: b.span }]);
+        if (chain[chain.length - 1].heads.length > 0) alts.push([]);
+        acc = product(acc, alts);
+        continue;
+      }
+      if (s.kind === 'for' || s.kind === 'block') {
+        const vs = variants(s.body);
+        acc = vs.length === 1 ? acc.map((a) => [...a, vs[0] === s.body ? s : { ...s, body: vs[0] }]) : product(acc, vs.map((v) => [{ ...s, body: v }]));
+        continue;
+      }
+      // `layers.forEach((layer) => { if … else … })`: the callback's branches.
+      if (s.kind === 'expr' && s.expr.kind === 'call') {
+        const call = s.expr;
+        const at = call.args.findIndex((a) => a.kind === 'lambda' && a.stmts.length > 0);
+        const lambda = at >= 0 ? (call.args[at] as Expr & { kind: 'lambda' }) : undefined;
+        const vs = lambda ? variants(lambda.stmts) : [];
+        if (lambda && vs.length > 1) {
+          const alts = vs.map((v) => [{ ...s, expr: { ...call, args: call.args.map((a, k) => (k === at ? { ...lambda, stmts: v } : a)) } }]);
+          acc = product(acc, alts);
+          continue;
+        }
+      }
+      acc = acc.map((a) => [...a, s]);
+    }
+    // Variants of a list with no split chain are the list itself.
+    return acc.length === 1 && acc[0].length === stmts.length && acc[0].every((x, k) => x === stmts[k]) ? [stmts] : acc;
+  };
+  const paths = variants(body);
+  return overflow ? undefined : paths;
 }
 
 /** Splits v into a·T + rest, when T's old value enters only as a plain factor. */
