@@ -27,6 +27,32 @@ export interface Binding {
   scope: Scope;
   /** Bound by unpacking a value that is not a literal tuple (`N, M = X.shape`): the value and this name's position. */
   unpacked?: { value: Expr; position: number };
+  /** The `if … elif … else` branches the binding is made in, outermost first (see `exclusiveOf`). */
+  branches?: readonly BranchPlace[];
+}
+
+/** One branch of an `if … elif … else` chain: the chain's whole span, and this branch's part of it. */
+export interface BranchPlace {
+  chain: Span;
+  branch: Span;
+}
+
+/**
+ * A binding made in one branch of a chain does not reach a use in another branch of that chain
+ * (`if rule == 'momentum': v = … elif rule == 'adam': … v …`) in the same pass: it reaches it
+ * only through a loop's next iteration, if the condition changes.
+ */
+function exclusiveOf(b: Binding, at: number): boolean {
+  if (!b.branches) return false;
+  for (const p of b.branches) if (p.chain.start <= at && at < p.chain.end && !(p.branch.start <= at && at <= p.branch.end)) return true;
+  return false;
+}
+
+/** The function (or module) scope a scope's statements run in. */
+function runsIn(s: Scope): Scope {
+  let f: Scope = s;
+  while (f.parent && f.kind !== 'function' && f.kind !== 'module' && f.kind !== 'lambda') f = f.parent;
+  return f;
 }
 
 /** The iterable a loop variable's position refers to (the inner one of a nested tuple target). */
@@ -111,24 +137,34 @@ export class Scope {
   lookup(key: string, at: number): Binding | undefined {
     if (/^(self|this)\./.test(key)) {
       for (let s: Scope | undefined = this; s; s = s.parent) {
-        const own = latestBefore(s.bindings.get(key), at);
+        const own = reachingBefore(s.bindings.get(key), at);
         if (own) return own;
         if (s.kind === 'class') return latestBefore(s.members.get(key), Infinity);
-        if (s.classScope) {
-          const member = latestBefore(s.classScope.members.get(key), Infinity);
-          if (member) return member;
-        }
+        // The class scope holds the same members: what memberAt left out stays out.
+        if (s.classScope) return this.memberAt(s.classScope.members.get(key), at);
       }
       return undefined;
     }
     for (let s: Scope | undefined = this; s; s = s.parent) {
       const list = s.bindings.get(key);
       // Inner functions see the enclosing scope's final bindings (they run later).
-      const found = latestBefore(list, s === this ? at : Infinity);
+      const found = s === this ? reachingBefore(list, at) : latestBefore(list, Infinity);
       if (found) return found;
       if (s.kind === 'class' && s !== this) continue;
     }
     return undefined;
+  }
+
+  /**
+   * A `self.x` member as a use at `at` in a method sees it: the latest binding anywhere in the class
+   * (another method set it, or this method did, perhaps in an earlier call), leaving out this
+   * method's bindings in another branch of a chain around the use (a step whose `if rule == …`
+   * branches share one state dict).
+   */
+  private memberAt(list: Binding[] | undefined, at: number): Binding | undefined {
+    if (!list?.some((b) => b.branches)) return latestBefore(list, Infinity);
+    const here = runsIn(this);
+    return latestBefore(list.filter((b) => !(runsIn(b.scope) === here && exclusiveOf(b, at))), Infinity);
   }
 
   /** All bindings of `key` in the scope that owns it (for accumulations such as `pen += ...`). */
@@ -182,6 +218,19 @@ function latestBefore(list: Binding[] | undefined, at: number): Binding | undefi
   return best;
 }
 
+/**
+ * The latest binding before `at` that reaches it: one in another branch of a chain around `at` is
+ * passed over for an earlier one. When only such bindings exist (`if i == 0: prev = x else: … prev …`
+ * in a loop), the latest of them, which reaches `at` through the loop.
+ */
+function reachingBefore(list: Binding[] | undefined, at: number): Binding | undefined {
+  const latest = latestBefore(list, at);
+  if (!latest || !exclusiveOf(latest, at)) return latest;
+  let best: Binding | undefined;
+  for (const b of list!) if (b.at < at && !exclusiveOf(b, at) && (!best || b.at >= best.at)) best = b;
+  return best ?? latest;
+}
+
 /** The function's single returned expression, skipping docstrings. */
 function singleReturn(body: Stmt[]): Expr | undefined {
   const real = body.filter((s) => !(s.kind === 'expr' && s.expr.kind === 'str'));
@@ -228,8 +277,31 @@ export class ScopeBuilder {
   }
 
   private stmts(stmts: Stmt[], scope: Scope, loops: Expr[]): void {
-    for (const stmt of stmts) this.stmt(stmt, scope, loops);
+    for (let i = 0; i < stmts.length; i++) {
+      const head = stmts[i];
+      if (head.kind !== 'block' || head.label !== 'if') {
+        this.stmt(head, scope, loops);
+        continue;
+      }
+      // `if … elif … else`: the head block spans the whole chain; its `elif`/`else` blocks follow it inside that span.
+      let end = i + 1;
+      while (end < stmts.length && stmts[end].kind === 'block' && (stmts[end] as { label?: string }).label === 'if' && stmts[end].span.start > head.span.start && stmts[end].span.end <= head.span.end) end++;
+      for (let j = i; j < end; j++) {
+        const block = stmts[j] as Stmt & { kind: 'block' };
+        const first = block.body[0];
+        const last = block.body[block.body.length - 1];
+        // The head's own branch is its body; an `elif`/`else` block's span is its branch.
+        const branch = j === i ? (first && last ? { start: first.span.start, end: last.span.end } : { start: head.span.start, end: head.span.start }) : block.span;
+        this.branches.push({ chain: head.span, branch });
+        this.stmt(block, scope, loops);
+        this.branches.pop();
+      }
+      i = end - 1;
+    }
   }
+
+  /** The branches of the chains being walked, outermost first. */
+  private readonly branches: BranchPlace[] = [];
 
   private bindTarget(target: Expr, value: Expr | undefined, op: Binding['op'], scope: Scope, at: number, span: Span, loops: Expr[], loop?: Binding['loop'], unpacked?: Binding['unpacked']): void {
     if (target.kind === 'seq') {
@@ -250,7 +322,7 @@ export class ScopeBuilder {
     // `sq += v * v` inside a callback accumulates into the enclosing function's `sq`.
     let owner = scope;
     if (op && !scope.bindings.has(key)) for (let s = scope.parent; s; s = s.parent) if (s.bindings.has(key)) { owner = s; break; }
-    owner.addBinding({ key, value, op, kind: loop ? 'loop' : 'assign', at, span, loop, loops, scope, ...(unpacked ? { unpacked } : {}) });
+    owner.addBinding({ key, value, op, kind: loop ? 'loop' : 'assign', at, span, loop, loops, scope, ...(unpacked ? { unpacked } : {}), ...(this.branches.length > 0 ? { branches: [...this.branches] } : {}) });
   }
 
   private stmt(stmt: Stmt, scope: Scope, loops: Expr[]): void {
