@@ -944,6 +944,9 @@ export interface StepCall {
 const STEP_METHODS = new Set([
   'add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'pow', 'square',
   'abs', 'sign', 'neg', 'negative', 'maximum', 'minimum', 'exp', 'log', 'clone', 'detach', 'copy', 'float', 'double', 'contiguous', 'astype',
+  // Keras 2's `new_p = p.constraint(new_p)`: the variable's constraint (max-norm, non-negativity)
+  // projects the stepped value; the step is its argument.
+  'constraint',
 ]);
 const STEP_IN_PLACE = new Set(['assign', 'assign_add', 'assign_sub', 'copy_', 'set_']);
 /** Module functions whose first argument plays the receiver's part: `torch.add(a, b, alpha=c)`, `np.sqrt(v)`, `tf.square(g)`. */
@@ -1089,6 +1092,9 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
       break;
     case 'cast':
       value = r;
+      break;
+    case 'constraint':
+      value = args.length === 1 ? a0 : undefined;
       break;
     case 'clone':
     case 'detach':

@@ -221,11 +221,13 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
           if (!same || !linear) continue;
           // As the code would write it, with the state's own β (`self.rho`, `beta2`).
           const vt = stateText(facts, v);
+          // `new_a = rho * a + …` stored by `K.update(a, new_a)`: the average reads the variable `a`, not the local it is written to.
+          const old = v.eq.target.kind === 'name' && /^[A-Za-z_$][\w$]*$/.test(v.eq.key) && v.eq.key !== v.eq.target.name ? v.eq.key : vt;
           const b2 = v.beta !== undefined ? show(facts, step, v.beta) : undefined;
           push({
             code: 'NB402',
             span: v.eq.spans[0],
-            message: `${vt} accumulates the gradient itself, not its square, yet the step divides by its square root: the second moment must average g², as in ${b2 ? `${vt} = ${b2} * ${vt} + (1 - ${b2}) * g * g` : `${vt} = β₂·${vt} + (1 − β₂)·g·g`}`,
+            message: `${vt} accumulates the gradient itself, not its square, yet the step divides by its square root: the second moment must average g², as in ${b2 ? `${vt} = ${b2} * ${old} + (1 - ${b2}) * g * g` : `${vt} = β₂·${old} + (1 − β₂)·g·g`}`,
             related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: 'the step divides by its square root here' }],
             corrected: squared(v),
           });
