@@ -588,6 +588,14 @@ class Evaluator {
       return;
     }
     if (target.kind === 'name') {
+      // `const beta1 = 0.9` in the step: a named hyperparameter stays its name, so `1 - beta1` reads as
+      // a bias correction, not the number 0.1. Whole numbers stay numbers: counts and flags start at 0 or 1.
+      const n = numeric(value);
+      if (n !== undefined && !Number.isInteger(n)) {
+        env.values.delete(key);
+        this.defSpans.set(key, span);
+        return;
+      }
       const branch = this.branches[this.branches.length - 1];
       const before = this.localBranch.get(key);
       this.localBranch.set(key, branch);
@@ -767,6 +775,8 @@ class Evaluator {
           if (base !== t && base.kind === 'name') env.values.delete(base.name);
         }
       else if (st.kind === 'block' || st.kind === 'for') this.loopCarried(st.body, env);
+      // `step++` in the loop: a count carried between iterations, not the number it started at.
+      else if (st.kind === 'expr' && st.expr.kind === 'other' && (st.expr.ops?.[0] === '++' || st.expr.ops?.[0] === '--') && st.expr.children[0]) for (const n of targetNames(st.expr.children[0])) env.values.delete(n);
     }
   }
 
