@@ -15,7 +15,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import {
   docSaysL2NotDecay, docSaysL2Penalty, isLearningRateName, isParsedArgsName, namesL2NotDecay, saysDecoupledDecay, saysDecoupledDecayFlag, saysDecoupledDecaySwitch, saysL2Penalty, textSaysDecoupledDecay,
   textSaysL2NotDecay, textSaysL2Penalty,
@@ -303,13 +303,8 @@ function guardsOf(facts: Facts, span: Span): Guard[] {
         continue;
       }
       if (s.kind === 'block' && s.label === 'if' && s.heads.length > 0) {
-        const members: (Stmt & { kind: 'block' })[] = [s];
-        while (i + 1 < list.length) {
-          const next = list[i + 1];
-          if (next.kind !== 'block' || next.label !== 'if' || !within(next.span, s.span)) break;
-          members.push(next);
-          i++;
-        }
+        const members = ifChainAt(list, i);
+        i += members.length - 1;
         const clause = members.findIndex((m) => m.body.some((b) => within(span, b.span)));
         if (clause < 0) return;
         members.slice(0, clause).forEach((m) => m.heads.forEach((h) => parts(h, false, scopeAt(m), m.span.start, out)));

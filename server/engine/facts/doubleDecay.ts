@@ -16,7 +16,7 @@ import { coef as makeCoef } from '../../math/coef';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey } from './keys';
-import { forEachChild, someExpr, type Scope } from './scope';
+import { forEachChild, ifChainAt, someExpr, type Scope } from './scope';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { frameworkFacts } from './frameworks';
 import { canonicalCoef } from './symbols';
@@ -119,13 +119,8 @@ function fileShape(facts: Facts): FileShape {
       if (s.kind === 'block' && s.label === 'if' && s.heads.length > 0) {
         // The `if`, then its `elif`/`else` clauses: the following blocks written inside its span.
         const chain = chains++;
-        const members: (Stmt & { kind: 'block' })[] = [s];
-        while (i + 1 < list.length) {
-          const next = list[i + 1];
-          if (next.kind !== 'block' || next.label !== 'if' || next.span.start < s.span.start || next.span.end > s.span.end) break;
-          members.push(next);
-          i++;
-        }
+        const members = ifChainAt(list, i);
+        i += members.length - 1;
         const chainEnd = Math.max(...members.map((m) => m.span.end));
         members.forEach((m, clause) => {
           if (m.body.length > 0) {

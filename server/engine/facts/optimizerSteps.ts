@@ -10,7 +10,7 @@
 // only names consulted (roles.ts) are a learning rate's, and only after the data flow has spoken.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { ifChainAt, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
 import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex } from './program';
@@ -1256,18 +1256,6 @@ function exclusiveChains(writeBranches: Map<string, Stmt[][]>): Set<Stmt> {
   return split;
 }
 
-/** The blocks of the chain starting at `stmts[i]` (an `if` block and the `elif`/`else` blocks inside its span). */
-function chainAt(stmts: Stmt[], i: number): (Stmt & { kind: 'block' })[] {
-  const head = stmts[i] as Stmt & { kind: 'block' };
-  const chain = [head];
-  for (let j = i + 1; j < stmts.length; j++) {
-    const s = stmts[j];
-    if (s.kind !== 'block' || s.label !== 'if' || s.span.start <= head.span.start || s.span.end > head.span.end) break;
-    chain.push(s);
-  }
-  return chain;
-}
-
 /**
  * The statement lists of each path through the chains in `split`: each chain replaced by one of its
  * branches (a plain block, its condition kept for evaluation) or, without an `else`, by nothing.
@@ -1287,7 +1275,7 @@ function exclusivePaths(body: Stmt[], split: Set<Stmt>): Stmt[][] | undefined {
     for (let i = 0; i < stmts.length && !overflow; i++) {
       const s = stmts[i];
       if (s.kind === 'block' && s.label === 'if' && split.has(s)) {
-        const chain = chainAt(stmts, i);
+        const chain = ifChainAt(stmts, i);
         i += chain.length - 1;
         const alts: Stmt[][] = [];
         for (const b of chain) for (const v of variants(b.body)) alts.push([{ kind: 'block', label: 'other', heads: b.heads, body: v, span: b.span }]);

@@ -48,6 +48,21 @@ function exclusiveOf(b: Binding, at: number): boolean {
   return false;
 }
 
+/**
+ * The `if` block at `stmts[i]` and the `elif`/`else` blocks of its chain: the lowering writes them
+ * as the sibling blocks after it that lie inside its span.
+ */
+export function ifChainAt(stmts: readonly Stmt[], i: number): (Stmt & { kind: 'block' })[] {
+  const head = stmts[i] as Stmt & { kind: 'block' };
+  const chain = [head];
+  for (let j = i + 1; j < stmts.length; j++) {
+    const s = stmts[j];
+    if (s.kind !== 'block' || s.label !== 'if' || s.span.start <= head.span.start || s.span.end > head.span.end) break;
+    chain.push(s);
+  }
+  return chain;
+}
+
 /** The function (or module) scope a scope's statements run in. */
 function runsIn(s: Scope): Scope {
   let f: Scope = s;
@@ -283,20 +298,17 @@ export class ScopeBuilder {
         this.stmt(head, scope, loops);
         continue;
       }
-      // `if … elif … else`: the head block spans the whole chain; its `elif`/`else` blocks follow it inside that span.
-      let end = i + 1;
-      while (end < stmts.length && stmts[end].kind === 'block' && (stmts[end] as { label?: string }).label === 'if' && stmts[end].span.start > head.span.start && stmts[end].span.end <= head.span.end) end++;
-      for (let j = i; j < end; j++) {
-        const block = stmts[j] as Stmt & { kind: 'block' };
+      const chain = ifChainAt(stmts, i);
+      chain.forEach((block, j) => {
         const first = block.body[0];
         const last = block.body[block.body.length - 1];
-        // The head's own branch is its body; an `elif`/`else` block's span is its branch.
-        const branch = j === i ? (first && last ? { start: first.span.start, end: last.span.end } : { start: head.span.start, end: head.span.start }) : block.span;
+        // The head's own branch is its body (its span is the whole chain's); an `elif`/`else` block's span is its branch.
+        const branch = j === 0 ? (first && last ? { start: first.span.start, end: last.span.end } : { start: head.span.start, end: head.span.start }) : block.span;
         this.branches.push({ chain: head.span, branch });
         this.stmt(block, scope, loops);
         this.branches.pop();
-      }
-      i = end - 1;
+      });
+      i += chain.length - 1;
     }
   }
 
