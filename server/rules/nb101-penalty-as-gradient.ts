@@ -33,6 +33,10 @@ export const nb101PenaltyAsGradient = defineRule({
     const { facts } = context;
     const reported = new Set<string>();
     for (const site of facts.updates) {
+      // A preconditioner (RMSprop's mean square) is a sum of squared gradients by design: it sets
+      // the step's scale, not its direction, so no penalty gradient belongs in it.
+      const key = site.kind === 'update' ? exprKey(baseExpr(site.target)) : undefined;
+      if (key !== undefined && facts.state.isPreconditioner(key, site.at)) continue;
       for (const summand of site.increment) {
         const found = facts.analyzer.penaltyOfSummand(summand);
         if (!found || !found.params.every((p) => facts.analyzer.isParam(p.base))) continue;

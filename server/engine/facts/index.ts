@@ -9,7 +9,7 @@ import type { SourceFile } from '../source';
 import type { Analyzer } from './analysis';
 import { baseExpr, exprKey } from './keys';
 import { forEachChild, type ScopeBuilder } from './scope';
-import { findUpdates, stateTargets, type UpdateSite } from './updates';
+import { findUpdates, stateTargets, StateTargets, type UpdateSite } from './updates';
 import { programIndex } from './program';
 import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
 import { PARAMETER_LISTS, GRAPH_VARIABLE_LISTS, dialectOf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
@@ -29,6 +29,8 @@ export interface Facts {
   readonly scopes: ScopeBuilder;
   readonly analyzer: Analyzer;
   readonly updates: UpdateSite[];
+  /** Optimizer state the updates keep (moving averages, buffers, accumulators), by data flow. */
+  readonly state: StateTargets;
   /** Keys of expressions the file treats as parameters. */
   readonly params: Set<string>;
   /** Imported names and the module each comes from (`np` → `numpy`, `compute_loss` → `utils`). */
@@ -49,7 +51,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   const params = new Set<string>();
   const analyzer = program.analyzer;
   const facts: Facts = {
-    program, file: parsed.file, text, language, module, dialect: dialectOf(language, [...imports.values()]), scopes, analyzer, updates: [], params, imports,
+    program, file: parsed.file, text, language, module, dialect: dialectOf(language, [...imports.values()]), scopes, analyzer, updates: [], state: new StateTargets(), params, imports,
     source: (span) => program.source(span),
     lineLabel: (span) => program.lineLabel(span),
   };
@@ -70,6 +72,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   // Moving averages and buffers that feed other steps are optimizer state, whatever they are called.
   const state = stateTargets(firstPass, analyzer, programIndex(facts));
   analyzer.registerState(parsed.file, state);
+  (facts as { state: StateTargets }).state = state;
   for (const site of firstPass) {
     if (site.kind === 'update' && !isGradientLike(site.target) && !isStateLike(site.target)) {
       const key = exprKey(baseExpr(site.target));

@@ -342,6 +342,26 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
       }
     }
   }
+  // Preconditioners: state a step reads only under its division (`g / np.sqrt(cache)`), never in a numerator.
+  const inNumerator = new Set<string>();
+  const inDenominator = new Set<string>();
+  for (const site of sites) {
+    if (site.kind !== 'update') continue;
+    const fn = functionSpanOf(site.scope).start;
+    // What a factor reads, through the locals it names (`v_hat = v / (1 - b2**t)`).
+    const note = (into: Set<string>, e: Expr, depth: number): void =>
+      void mentions(e, (x) => {
+        const key = exprKey(baseExpr(x));
+        into.add(`${fn}|${key}`);
+        const local = x.kind === 'name' && depth < 4 ? site.scope.lookup(x.name, site.at) : undefined;
+        if (local?.kind === 'assign' && !local.op && local.value) note(into, local.value, depth + 1);
+        return false;
+      });
+    for (const s of site.increment) {
+      for (const f of s.num) note(inNumerator, f.expr, 0);
+      for (const f of s.den) note(inDenominator, f.expr, 0);
+    }
+  }
   for (const { from, to, fn } of feeds) {
     const fromSites = updated.get(`${fn.start}|${from}`);
     if (!fromSites) continue;
@@ -351,6 +371,11 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
     const mutual = feeds.some((f) => f.from === to && f.to === from && f.fn.start === fn.start);
     if (mutual && !fromSites.some((x) => x.selfFactor)) continue;
     state.add(from, fn);
+  }
+  for (const [place, list] of updated) {
+    const key = exprKey(baseExpr(list[0].target))!;
+    const fn = functionSpanOf(list[0].scope);
+    if (state.has(key, fn.start) && inDenominator.has(place) && !inNumerator.has(place)) state.addPreconditioner(key, fn);
   }
   if (index) accumulators(sites, analyzer, index, state);
   return state;
@@ -440,21 +465,39 @@ function classScopeOf(scope: Scope): Scope | undefined {
 /** Optimizer state found by data flow: a key is state within the functions (spans) where it was judged so. */
 export class StateTargets {
   private readonly where = new Map<string, Span[]>();
+  private readonly preconditioners = new Map<string, Span[]>();
 
   add(key: string, fn: Span): void {
-    const list = this.where.get(key);
-    if (!list) this.where.set(key, [fn]);
-    else if (!list.some((s) => s.start === fn.start)) list.push(fn);
+    addSpan(this.where, key, fn);
   }
 
   /** Is `key` state at `offset` (inside a function where it was judged state)? */
   has(key: string, offset: number): boolean {
-    return this.where.get(key)?.some((s) => s.start <= offset && offset < s.end) ?? false;
+    return inSpans(this.where, key, offset);
+  }
+
+  /** State the step divides by and never multiplies by (RMSprop's mean square): what it adds is no step direction. */
+  addPreconditioner(key: string, fn: Span): void {
+    addSpan(this.preconditioners, key, fn);
+  }
+
+  isPreconditioner(key: string, offset: number): boolean {
+    return inSpans(this.preconditioners, key, offset);
   }
 
   get size(): number {
     return this.where.size;
   }
+}
+
+function addSpan(map: Map<string, Span[]>, key: string, fn: Span): void {
+  const list = map.get(key);
+  if (!list) map.set(key, [fn]);
+  else if (!list.some((s) => s.start === fn.start)) list.push(fn);
+}
+
+function inSpans(map: Map<string, Span[]>, key: string, offset: number): boolean {
+  return map.get(key)?.some((s) => s.start <= offset && offset < s.end) ?? false;
 }
 
 /** The span of the function (or module) a scope belongs to, lambdas and comprehensions included in theirs. */
@@ -469,15 +512,42 @@ function isMovingAverage(site: UpdateSite, key: string, analyzer: Analyzer): boo
   if (!site.selfFactor) return false;
   let total = scalarLinear(site.selfFactor, site.scope, site.at, analyzer);
   if (!total) return false;
+  const weights = new Set(total.terms.keys());
   for (const s of site.increment) {
-    const scalars = s.num.filter((f) => !mentionsKey(f.expr, key) && isScalarFactor(f, analyzer));
-    if (scalars.length === s.num.length || s.den.length > 0) return false; // each term scales a tensor
+    let scalars = s.num.filter((f) => !mentionsKey(f.expr, key) && isScalarFactor(f, analyzer));
+    if (s.den.length > 0) return false;
+    if (scalars.length === s.num.length) {
+      // Every factor is a scalar (a step on scalars, or parameters the first pass does not know yet:
+      // `s = gamma*s + (1 - gamma)*g**2`): the weights are numbers and the self-weight's symbols
+      // (gamma), the rest is what is averaged. A term that is all weight averages nothing.
+      scalars = s.num.filter((f) => isWeightOnly(f.expr, weights));
+      if (scalars.length === s.num.length) return false;
+    }
     let c: Linear | undefined = { constant: s.sign, terms: new Map() };
     for (const f of scalars) c = c && timesLinear(c, scalarLinear(f.expr, f.scope, f.at, analyzer));
     if (!c) return false;
     total = plusLinear(total, c);
   }
   return total.constant === 1 && [...total.terms.values()].every((v) => v === 0);
+}
+
+/** A number, or a sum or product of numbers and the given symbols (`1 - gamma`, `0.5 * beta`). */
+function isWeightOnly(e: Expr, symbols: Set<string>): boolean {
+  if (numberOf(e) !== undefined) return true;
+  switch (e.kind) {
+    case 'name':
+    case 'attr':
+    case 'index': {
+      const k = exprKey(e);
+      return k !== undefined && symbols.has(k);
+    }
+    case 'unary':
+      return e.op === '-' && isWeightOnly(e.arg, symbols);
+    case 'binary':
+      return (e.op === '+' || e.op === '-' || e.op === '*') && isWeightOnly(e.left, symbols) && isWeightOnly(e.right, symbols);
+    default:
+      return false;
+  }
 }
 
 function isScalarFactor(f: Summand['num'][number], analyzer: Analyzer): boolean {
