@@ -10,7 +10,7 @@ import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import type { Env, PenaltyTerm } from './analysis';
 import { penaltyOfProduct } from './analysis';
-import type { FunctionDef, Scope } from './scope';
+import { explicitParams, type FunctionDef, type Scope } from './scope';
 import type { UpdateSite } from './updates';
 import { lambdaFunction, returnsOf, type Returned } from './resolve';
 import { programIndex } from './program';
@@ -81,7 +81,7 @@ function collect(facts: Facts): RegularizerObject[] {
 
 /** The weight parameter of a method: its only parameter besides the instance. */
 function weightParam(fn: FunctionDef): FunctionDef['params'][number] | undefined {
-  const params = fn.isMethod && fn.params[0] && /^(self|cls)$/.test(fn.params[0].name) ? fn.params.slice(1) : fn.params;
+  const params = explicitParams(fn);
   return params.length === 1 && params[0].name !== '' ? params[0] : undefined;
 }
 

@@ -95,6 +95,11 @@ export interface FunctionDef {
   decorators: Expr[];
 }
 
+/** The parameters a call's arguments fill: a Python method's instance parameter (`self`, `cls`) left out. */
+export function explicitParams(fn: FunctionDef): Param[] {
+  return fn.isMethod && fn.params[0] && /^(self|cls)$/.test(fn.params[0].name) ? fn.params.slice(1) : fn.params;
+}
+
 export interface ClassDef {
   name: string;
   /** `class A(B)`, `class A extends B`: the base expressions as written (resolved by the program). */

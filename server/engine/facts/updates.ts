@@ -4,7 +4,8 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { resolveCall } from './resolve';
 import { inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import type { ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
@@ -411,6 +412,22 @@ function accumulators(sites: UpdateSite[], analyzer: Analyzer, index: ProgramInd
       });
     for (const input of inputs) add(input, true);
   }
+  // A function of the program that steps a parameter by one of its own parameters hands what a
+  // call passes there to that step: `adjustNeuron(neuron, gradient) { neuron.w[i] += gradient[i] * this.rate }`
+  // called as `this.adjustNeuron(neuron, neuron._g)` takes `neuron._g` as its gradients.
+  const stepInputs = stepGradientParams(sites);
+  if (stepInputs.size > 0) {
+    for (const { call, scope, at } of index.calls) {
+      const target = resolveCall(analyzer.program, call, scope, at);
+      const used = target && stepInputs.get(target.fn.span.start);
+      if (!used) continue;
+      explicitParams(target.fn).forEach((param, i) => {
+        const arg = used.has(param.name) ? (call.args[i] ?? call.kwargs.find((k) => k.name === param.name)?.value) : undefined;
+        const key = arg ? exprKey(baseExpr(arg)) : undefined;
+        if (key !== undefined) fed.push({ key, fn: functionSpanOf(scope).start, cls: classScopeOf(scope) });
+      });
+    }
+  }
   if (fed.length === 0) return;
   const isFed = (key: string, fn: number, cls: Scope | undefined): boolean => fed.some((f) => f.key === key && (f.fn === fn || (cls !== undefined && f.cls === cls && key.includes('.'))));
   // Targets that only grow by whole gradients, in each function.
@@ -440,6 +457,31 @@ function accumulators(sites: UpdateSite[], analyzer: Analyzer, index: ProgramInd
     const candidates = [key, collection].filter((k): k is string => k !== undefined);
     if (candidates.some((k) => isFed(k, fn.start, cls)) || candidates.some((k) => fedByCallers(k, site.scope, index, isFed))) state.add(key, fn);
   }
+}
+
+/**
+ * The parameters each function (by its span's start) steps another value by: a parameter its
+ * update sites' terms read, other than the one whose member is updated.
+ */
+function stepGradientParams(sites: UpdateSite[]): Map<number, Set<string>> {
+  const out = new Map<number, Set<string>>();
+  for (const site of sites) {
+    if (site.kind !== 'update') continue;
+    let root: Expr = site.target;
+    while (root.kind === 'attr' || root.kind === 'index') root = root.object;
+    for (const s of site.increment)
+      for (const f of s.num)
+        mentions(f.expr, (x) => {
+          if (x.kind !== 'name' || (root.kind === 'name' && root.name === x.name)) return false;
+          const b = site.scope.lookup(x.name, site.at);
+          if (b?.kind !== 'param' || b.scope.kind !== 'function') return false;
+          const fn = b.scope.span.start;
+          if (!out.has(fn)) out.set(fn, new Set());
+          out.get(fn)!.add(x.name);
+          return false;
+        });
+  }
+  return out;
 }
 
 /** `def accumulate(sums, grads)`: every call in the file passes, for `key`, something its caller feeds to an optimizer. */
