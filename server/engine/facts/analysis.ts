@@ -233,7 +233,7 @@ export class Analyzer {
           const right = this.summands(e.right, scope, at, env, d);
           return concat(this.summands(e.left, scope, at, env, d), e.op === '-' ? right.map(negate) : right);
         }
-        if (e.op === '*') return this.product(e, this.summands(e.left, scope, at, env, d), this.summands(e.right, scope, at, env, d));
+        if (e.op === '*') return this.product(e, e.left, e.right, this.summands(e.left, scope, at, env, d), this.summands(e.right, scope, at, env, d));
         if (e.op === '/') return this.quotient(e, this.summands(e.left, scope, at, env, d), { expr: e.right, scope, at, env });
         return singleSummand(e, scope, at, env);
       case 'unary':
@@ -251,7 +251,7 @@ export class Analyzer {
         if (alpha) right = right.map((r) => joinSummands(outer(this.summands(alpha, scope, at, env, d)[0]), r, r.site));
         if (op.op === '+') return concat(left, right);
         if (op.op === '-') return concat(left, right.map(negate));
-        if (op.op === '*') return this.product(e, left, right);
+        if (op.op === '*' && b) return this.product(e, a!, b, left, right);
         if (op.op === '/' && b) return this.quotient(e, left, { expr: b, scope, at, env });
         return singleSummand(e, scope, at, env);
       }
@@ -313,13 +313,20 @@ export class Analyzer {
     return own;
   }
 
-  private product(e: Expr, left: Summand[], right: Summand[]): Summand[] {
+  private product(e: Expr, leftExpr: Expr, rightExpr: Expr, left: Summand[], right: Summand[]): Summand[] {
     if (left.length === 1 && right.length === 1) return [joinSummands(left[0], right[0], e.span)];
     // A product of scalars (`lr * wd * (1 - dampening)`) is one coefficient, judged whole: expanded,
     // `−dampening·lr·wd` would be read as a term of its own with its own sign.
-    if (left.concat(right).every((s) => this.isScalarSummand(s))) return [{ sign: 1, num: [{ expr: e, scope: left[0].num[0]?.scope ?? right[0].num[0].scope, at: left[0].num[0]?.at ?? right[0].num[0].at, env: left[0].num[0]?.env }], den: [], site: e.span, via: [] }];
+    const scalarLeft = left.every((s) => this.isScalarSummand(s));
+    const scalarRight = right.every((s) => this.isScalarSummand(s));
+    if (scalarLeft && scalarRight) return [{ sign: 1, num: [{ expr: e, scope: left[0].num[0]?.scope ?? right[0].num[0].scope, at: left[0].num[0]?.at ?? right[0].num[0].at, env: left[0].num[0]?.env }], den: [], site: e.span, via: [] }];
     if (left.length === 1) return right.map((r) => joinSummands(outer(left[0]), r, r.site));
     if (right.length === 1) return left.map((l) => joinSummands(l, outer(right[0]), l.site));
+    // `(1 - beta1) * (g + wd * p)`: a scalar written as a sum is, whole, one coefficient of each term
+    // of a sum written there (a sum read through a variable stays one term, as before).
+    const written = (terms: Summand[]): boolean => terms.every((t) => t.via.length === 0);
+    if (scalarLeft && left[0].num[0] && written(right)) return right.map((r) => joinSummands(outer(opaque(leftExpr, left[0])), r, r.site));
+    if (scalarRight && right[0].num[0] && written(left)) return left.map((l) => joinSummands(l, outer(opaque(rightExpr, right[0])), l.site));
     return [opaque(e, left[0])];
   }
 

@@ -343,20 +343,21 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
       }
     }
   }
-  // Preconditioners: state a step reads only under its division (`g / np.sqrt(cache)`), never in a numerator.
+  // What each target's step reads, in a numerator or under its division (`g / np.sqrt(cache)`),
+  // through the locals it names (`v_hat = v / (1 - b2**t)`).
   const inNumerator = new Set<string>();
   const inDenominator = new Set<string>();
+  const readBy = new Set<string>();
   for (const site of sites) {
     if (site.kind !== 'update') continue;
     const fn = functionSpanOf(site.scope).start;
-    // What a factor reads, through the locals it names (`v_hat = v / (1 - b2**t)`).
+    const own = exprKey(baseExpr(site.target));
     const note = (into: Set<string>, e: Expr, depth: number): void =>
-      void mentions(e, (x) => {
-        const key = exprKey(baseExpr(x));
+      valuesRead(e, (x, key) => {
         into.add(`${fn}|${key}`);
+        readBy.add(`${fn}|${own}|${key}`);
         const local = x.kind === 'name' && depth < 4 ? site.scope.lookup(x.name, site.at) : undefined;
         if (local?.kind === 'assign' && !local.op && local.value) note(into, local.value, depth + 1);
-        return false;
       });
     for (const s of site.increment) {
       for (const f of s.num) note(inNumerator, f.expr, 0);
@@ -368,11 +369,13 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
     if (!fromSites) continue;
     // An average of the weights reads them; the weights are not its buffer.
     if (state.has(to, fn.start)) continue;
-    // `v = mu*v - lr*(dW + l2*W); W += v`: each reads the other; the buffer is the one that decays by itself.
-    const mutual = feeds.some((f) => f.from === to && f.to === from && f.fn.start === fn.start);
+    // `v = mu*v - lr*(dW + l2*W); W += v`: each reads the other (in Adam through `m_hat`, as a
+    // scalar factor of the step); the buffer is the one that decays by itself.
+    const mutual = feeds.some((f) => f.from === to && f.to === from && f.fn.start === fn.start) || readBy.has(`${fn.start}|${from}|${to}`);
     if (mutual && !fromSites.some((x) => x.selfFactor)) continue;
     state.add(from, fn);
   }
+  // Preconditioners: state a step reads only under its division, never in a numerator.
   for (const [place, list] of updated) {
     const key = exprKey(baseExpr(list[0].target))!;
     const fn = functionSpanOf(list[0].scope);
@@ -529,6 +532,26 @@ export class StateTargets {
 
   get size(): number {
     return this.where.size;
+  }
+}
+
+/**
+ * The values an expression reads, by key: `p.grad` reads p's gradient, not p, and `cache[k]` reads
+ * cache (and k), so an attribute's or element's object is not a value read on its own.
+ */
+function valuesRead(root: Expr, visit: (e: Expr, key: string) => void): void {
+  const stack = [root];
+  while (stack.length > 0) {
+    const e = stack.pop()!;
+    const base = e.kind === 'name' || e.kind === 'attr' || e.kind === 'index' ? baseExpr(e) : undefined;
+    const key = base ? exprKey(base) : undefined;
+    if (base && key !== undefined) {
+      visit(base, key);
+      // Subscripts between the value and its base (`cache[k]`) are read too.
+      for (let x: Expr = e; x !== base; x = x.kind === 'index' || x.kind === 'attr' ? x.object : base) if (x.kind === 'index') stack.push(...x.index);
+      continue;
+    }
+    forEachChild(e, (c) => void stack.push(c));
   }
 }
 
