@@ -276,6 +276,7 @@ describe('hover: explainAt', function () {
   });
 
   it('produces KaTeX-valid TeX on every line of the NB101 fixtures and examples', function () {
+    this.timeout(60000); // about 5 s alone; a loaded machine needs more
     const dirs = [path.join(repoRoot, 'test/fixtures/NB101'), path.join(repoRoot, 'examples')];
     let explained = 0;
     for (const dir of dirs) {

@@ -95,6 +95,45 @@ export class TypeScriptLowerer {
     return out;
   }
 
+  /**
+   * `switch (opt) { case 'adam': …; break; default: … }` as the if/else-if chain it is when every
+   * case with statements ends in a jump (`case 'a': case 'b':` share one branch); cases that fall
+   * through run on, so then all of them are one block.
+   */
+  private switchStatement(node: SyntaxNode, depth: number, out: Stmt[]): void {
+    const f = this.f;
+    const span = this.spanOf(node);
+    const subject = field(node, f.value);
+    const branches: { heads: Expr[]; body: Stmt[]; span: Span }[] = [];
+    let heads: Expr[] = [];
+    let isDefault = false;
+    const falls: boolean[] = [];
+    for (const c of named(field(node, f.body))) {
+      if (c.type !== 'switch_case' && c.type !== 'switch_default') continue;
+      const value = c.type === 'switch_case' ? field(c.node, f.value) : null;
+      if (c.type === 'switch_default') isDefault = true;
+      else if (value && subject) heads.push({ kind: 'other', children: [this.expr(subject, depth), this.expr(value, depth)], ops: ['==='], span: this.spanOf(value) });
+      const parts = named(c.node).filter((x) => !(value && x.node.startIndex === value.startIndex && x.node.endIndex === value.endIndex));
+      if (parts.length === 0) continue; // an empty case shares the next one's statements
+      const body: Stmt[] = [];
+      for (const part of parts) this.stmt(part.node, depth + 1, body, part.type);
+      falls.push(!/^(break|return|throw|continue)_statement$/.test(parts[parts.length - 1].type));
+      // One condition per branch: `case 'a': case 'b':` is `opt === 'a' || opt === 'b'`, kept as its operands.
+      const head: Expr[] = isDefault || heads.length === 0 ? [] : heads.length === 1 ? heads : [{ kind: 'other', children: heads, ops: ['||'], span: this.spanOf(c.node) }];
+      branches.push({ heads: head, body, span: this.spanOf(c.node) });
+      heads = [];
+      isDefault = false;
+    }
+    if (branches.length === 0) return;
+    // The last case has nothing to fall into.
+    if (falls.slice(0, -1).some((x) => x)) {
+      out.push({ kind: 'block', label: 'other', heads: subject ? [this.expr(subject, depth)] : [], body: branches.flatMap((b) => b.body), span });
+      return;
+    }
+    // The chain's first block spans the whole statement, as an `if` with its `else` clauses does (scope.ts ifChainAt).
+    branches.forEach((b, i) => out.push({ kind: 'block', label: 'if', heads: b.heads, body: b.body, span: i === 0 ? span : b.span }));
+  }
+
   private stmt(node: SyntaxNode, depth: number, out: Stmt[], type = node.type): void {
     const f = this.f;
     switch (type) {
@@ -229,6 +268,9 @@ export class TypeScriptLowerer {
         }
         return;
       }
+      case 'switch_statement':
+        this.switchStatement(node, depth, out);
+        return;
       case 'try_statement': {
         const handler = field(node, f.handler);
         const finalizer = field(node, f.finalizer);
