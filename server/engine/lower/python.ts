@@ -11,7 +11,7 @@ const binaryOps = new Set<string>(['+', '-', '*', '/', '//', '%', '**', '@']);
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
 const fieldNames = [
   'alias', 'alternative', 'argument', 'arguments', 'attribute', 'body', 'condition', 'consequence', 'definition',
-  'function', 'key', 'left', 'module_name', 'name', 'object', 'operator', 'parameters', 'right', 'subscript', 'superclasses', 'value',
+  'function', 'key', 'left', 'module_name', 'name', 'object', 'operator', 'parameters', 'right', 'subject', 'subscript', 'superclasses', 'value',
 ] as const;
 
 export class PythonLowerer {
@@ -173,6 +173,23 @@ export class PythonLowerer {
             out.push({ kind: 'block', label: 'if', heads: [], body: this.block(field(clause, f.body), depth), span: this.spanOf(clause) });
           }
         }
+        return;
+      }
+      case 'match_statement': {
+        // `match method: case 'adam': … case _: …`: the branches of an if/elif/else chain (a case
+        // never falls through). A literal pattern is compared with the subject; `case _` is the else.
+        const span = this.spanOf(node);
+        const subject = field(node, f.subject);
+        const clauses = field(node, f.body)?.namedChildren.filter((c): c is SyntaxNode => c?.type === 'case_clause') ?? [];
+        clauses.forEach((clause, i) => {
+          const pattern = clause.namedChildren.find((c) => c?.type === 'case_pattern');
+          const literal = pattern?.namedChildCount === 1 ? pattern.namedChildren[0] : null;
+          const heads: Expr[] =
+            !pattern || pattern.namedChildCount === 0 || !subject
+              ? []
+              : [{ kind: 'other', children: [this.expr(subject, depth), literal && /^(string|integer|float|identifier|dotted_name)$/.test(literal.type) ? this.expr(literal, depth) : other(this.spanOf(pattern))], ops: ['=='], span: this.spanOf(pattern) }];
+          out.push({ kind: 'block', label: 'if', heads, body: this.block(field(clause, f.consequence), depth), span: i === 0 ? span : this.spanOf(clause) });
+        });
         return;
       }
       case 'with_statement': {
