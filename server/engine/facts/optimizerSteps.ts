@@ -10,10 +10,10 @@
 // only names consulted (roles.ts) are a learning rate's, and only after the data flow has spoken.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { ifChainAt, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
 import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
-import { programIndex } from './program';
+import { programIndex, walkAll } from './program';
 import { trimSpan } from './steps';
 import { APPLY_UPDATES, appliedUpdates, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath } from './catalogue';
 import {
@@ -271,11 +271,45 @@ class Evaluator {
     return atomPoly({ k: 'opaque', id: `${this.opaque++}` });
   }
 
-  /** A key for a persistent value: `p.data` is p; `m[i]` with a loop index is m. */
+  /**
+   * A key for a persistent value: `p.data` is p; `m[i]` with a loop index is m. Where the function
+   * also walks m's rows with a loop, an index held in an assigned name (`const biasIdx =
+   * layer.inputSize; m[biasIdx][j]`) is a fixed row: m[biasIdx] is a value of its own beside them.
+   */
   keyOf(e: Expr): string | undefined {
     if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value')) return this.keyOf(e.object);
-    if (e.kind === 'index' && e.index.length === 1 && (e.index[0].kind === 'name' || e.index[0].kind === 'other')) return this.keyOf(e.object);
+    if (e.kind === 'index' && e.index.length === 1 && (e.index[0].kind === 'name' || e.index[0].kind === 'other')) {
+      const index = e.index[0];
+      const object = this.keyOf(e.object);
+      if (index.kind === 'name' && object !== undefined && this.indexedByLoop(object) && this.bindingOf(index.name, e.span.start)?.kind === 'assign') return `${object}[${index.name}]`;
+      return object;
+    }
     return exprKey(e);
+  }
+
+  private bindingOf(name: string, at: number): Binding | undefined {
+    const b = this.scopeAt(at).lookup(name, at);
+    return b && !b.op ? b : undefined;
+  }
+
+  private loopIndexed?: Set<string>;
+
+  /** Whether the function indexes this value by a loop variable somewhere (`m[i][j]` in `for i …`). */
+  private indexedByLoop(key: string): boolean {
+    if (!this.loopIndexed) {
+      const found = new Set<string>();
+      walkAll(this.fn.body, (x) => {
+        if (x.kind !== 'index' || x.index.length !== 1 || x.index[0].kind !== 'name' || this.bindingOf(x.index[0].name, x.span.start)?.kind !== 'loop') return;
+        let object: Expr = x.object;
+        while (object.kind === 'index' || (object.kind === 'attr' && (object.name === 'data' || object.name === 'value'))) object = object.object;
+        const k = exprKey(object);
+        if (k !== undefined) found.add(k);
+      });
+      this.loopIndexed = found;
+    }
+    let base = key;
+    for (let i = base.indexOf('['); i > 0; i = base.indexOf('[')) base = base.slice(0, i);
+    return this.loopIndexed.has(base);
   }
 
   read(e: Expr, env: Env): Poly {
