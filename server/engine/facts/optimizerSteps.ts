@@ -567,7 +567,7 @@ class Evaluator {
       return;
     }
     // `m = b1 * m + (1 - b1) * g` before `config['m'] = m`: the local is the state's new value.
-    const version = target.kind === 'name' ? this.versions.get(polyKey(value)) : undefined;
+    const version = target.kind === 'name' && this.versions.size > 0 ? this.versions.get(polyKey(value)) : undefined;
     // Once the state holds its new value, a later local of the same form is a look-ahead, not the state (`g + mu * v` after `v = g + mu * v`).
     if (version !== undefined && version !== key && !this.equations.has(version)) {
       this.equation(version, value, target, span);
