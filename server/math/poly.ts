@@ -69,6 +69,9 @@ function atomKeyUncached(a: Atom): string {
 
 /** The monomial's factors without its coefficient (monomials are never changed once made). */
 export function monoKey(m: Mono): string {
+  // A number's key is empty and one plain factor's is its own: nothing to join or cache.
+  if (m.fs.length === 0) return '';
+  if (m.fs.length === 1 && m.fs[0].n === 1) return m.fs[0].key;
   let k = monoKeys.get(m);
   if (k === undefined) {
     k = m.fs.map((f) => (f.n === 1 ? f.key : `${f.key}^${f.n}`)).join('·');
@@ -237,8 +240,9 @@ export function polyEquals(a: Poly, b: Poly): boolean {
   // its coefficient, `*` and its factors; a sum of several joins its terms with ' + '; the empty sum's is empty.
   if (a.length === 0 || b.length === 0) return a.length === b.length;
   if (a.length === 1 && b.length === 1) return fmt(a[0].c) === fmt(b[0].c) && monoKey(a[0]) === monoKey(b[0]);
-  if (a.length === 1 && !monoKey(a[0]).includes(' + ')) return false;
-  if (b.length === 1 && !monoKey(b[0]).includes(' + ')) return false;
+  // A text of n terms holds ' + ' at least n − 1 times; the shorter sum's, exactly that often when
+  // none of its terms' texts holds it: then the two texts differ.
+  if (a.length !== b.length && !(a.length < b.length ? a : b).some((m) => monoKey(m).includes(' + '))) return false;
   return polyKey(a) === polyKey(b);
 }
 
