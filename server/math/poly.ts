@@ -41,6 +41,9 @@ const monoKeys = new WeakMap<Mono, string>();
 const polyKeys = new WeakMap<Poly, string>();
 
 export function atomKey(a: Atom): string {
+  // A variable's key is its own; an opaque one's is short: neither is worth a cache entry.
+  if (a.k === 'sym') return a.key;
+  if (a.k === 'opaque') return `?${a.id}`;
   let k = atomKeys.get(a);
   if (k === undefined) {
     k = atomKeyUncached(a);
@@ -66,6 +69,9 @@ function atomKeyUncached(a: Atom): string {
 
 /** The monomial's factors without its coefficient (monomials are never changed once made). */
 export function monoKey(m: Mono): string {
+  // A number's key is empty and one plain factor's is its own: nothing to join or cache.
+  if (m.fs.length === 0) return '';
+  if (m.fs.length === 1 && m.fs[0].n === 1) return m.fs[0].key;
   let k = monoKeys.get(m);
   if (k === undefined) {
     k = m.fs.map((f) => (f.n === 1 ? f.key : `${f.key}^${f.n}`)).join('·');
@@ -97,17 +103,22 @@ export const sym = (key: string): Poly => atomPoly({ k: 'sym', key });
 
 /** Merges like monomials and drops zeros. */
 function normalize(monos: Mono[]): Poly {
-  const byKey = new Map<string, { c: number; fs: PolyFactor[]; key: string }>();
+  const byKey = new Map<string, { c: number; first: Mono; key: string }>();
   for (const m of monos) {
     const k = monoKey(m);
     const known = byKey.get(k);
     if (known) known.c += m.c;
-    else byKey.set(k, { c: m.c, fs: m.fs, key: k });
+    else byKey.set(k, { c: m.c, first: m, key: k });
   }
   const out: Mono[] = [];
   for (const m of byKey.values()) {
     if (near(m.c, 0)) continue;
-    const mono: Mono = { c: m.c, fs: m.fs };
+    // A term no other merged into is kept as it is (monomials are never changed once made).
+    if (m.c === m.first.c) {
+      out.push(m.first);
+      continue;
+    }
+    const mono: Mono = { c: m.c, fs: m.first.fs };
     monoKeys.set(mono, m.key);
     out.push(mono);
   }
@@ -128,12 +139,21 @@ export function sub(a: Poly, b: Poly): Poly {
 }
 
 function mulMono(a: Mono, b: Mono): Mono {
+  // A number times a term: the term's factors as they are (already sorted, each once, none to the 0th).
+  if (a.fs.length === 0 && wellFormed(b.fs)) return { c: a.c * b.c, fs: b.fs };
+  if (b.fs.length === 0 && wellFormed(a.fs)) return { c: a.c * b.c, fs: a.fs };
   const fs = new Map<string, PolyFactor>();
   for (const f of [...a.fs, ...b.fs]) {
     const known = fs.get(f.key);
     fs.set(f.key, known ? { ...known, n: known.n + f.n } : f);
   }
   return { c: a.c * b.c, fs: [...fs.values()].filter((f) => f.n !== 0).sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)) };
+}
+
+/** Factors sorted by key, each key once, no 0th power: what mulMono would make of them alone. */
+function wellFormed(fs: PolyFactor[]): boolean {
+  for (let i = 0; i < fs.length; i++) if (fs[i].n === 0 || (i > 0 && !(fs[i - 1].key < fs[i].key))) return false;
+  return true;
 }
 
 export function mul(a: Poly, b: Poly): Poly {
@@ -215,6 +235,14 @@ export function numeric(p: Poly): number | undefined {
 }
 
 export function polyEquals(a: Poly, b: Poly): boolean {
+  if (a === b) return true;
+  // Equal texts (polyKey) without building them where the answer is plain: the text of one term is
+  // its coefficient, `*` and its factors; a sum of several joins its terms with ' + '; the empty sum's is empty.
+  if (a.length === 0 || b.length === 0) return a.length === b.length;
+  if (a.length === 1 && b.length === 1) return fmt(a[0].c) === fmt(b[0].c) && monoKey(a[0]) === monoKey(b[0]);
+  // A text of n terms holds ' + ' at least n − 1 times; the shorter sum's, exactly that often when
+  // none of its terms' texts holds it: then the two texts differ.
+  if (a.length !== b.length && !(a.length < b.length ? a : b).some((m) => monoKey(m).includes(' + '))) return false;
   return polyKey(a) === polyKey(b);
 }
 
@@ -235,10 +263,21 @@ export function atomsOf(p: Poly, out: Atom[] = [], depth = 0): Atom[] {
   return out;
 }
 
-export function mentions(p: Poly, key: string): boolean {
-  // The key's text is in the sum's text whenever the sum mentions it: most answers stop here.
-  if (!polyKey(p).includes(key)) return false;
-  return atomsOf(p).some((a) => a.k === 'sym' && a.key === key);
+/** Whether the variable `key` is an atom of p at any depth (as atomsOf sees them), without listing them. */
+export function mentions(p: Poly, key: string, depth = 0): boolean {
+  if (depth > 20) return false;
+  for (const m of p)
+    for (const f of m.fs) {
+      const a = f.atom;
+      if (a.k === 'sym') {
+        if (a.key === key) return true;
+      } else if (a.k === 'fn') {
+        if (a.args.some((x) => mentions(x, key, depth + 1))) return true;
+      } else if (a.k === 'inv') {
+        if (mentions(a.arg, key, depth + 1)) return true;
+      } else if (a.k === 'pow' && (mentions(a.base, key, depth + 1) || mentions(a.exp, key, depth + 1))) return true;
+    }
+  return false;
 }
 
 /** p with the variable `key` replaced by `value` everywhere. */

@@ -601,7 +601,7 @@ class Evaluator {
       return;
     }
     // `m = b1 * m + (1 - b1) * g` before `config['m'] = m`: the local is the state's new value.
-    const version = target.kind === 'name' ? this.versions.get(polyKey(value)) : undefined;
+    const version = target.kind === 'name' && this.versions.size > 0 ? this.versions.get(polyKey(value)) : undefined;
     // Once the state holds its new value, a later local of the same form is a look-ahead, not the state (`g + mu * v` after `v = g + mu * v`).
     if (version !== undefined && version !== key && !this.equations.has(version)) {
       this.equation(version, value, target, span);
@@ -799,19 +799,7 @@ class Evaluator {
 
   /** Names a loop body assigns carry their value from one iteration to the next: inside, they are variables. */
   private loopCarried(body: Stmt[], env: Env): void {
-    for (const st of body) {
-      if (st.kind === 'assign')
-        for (const t of st.targets) {
-          for (const n of targetNames(t)) env.values.delete(n);
-          // `m[i] = b1 * m[i] + …`: the array m carries its elements between iterations.
-          let base: Expr = t;
-          while (base.kind === 'index') base = base.object;
-          if (base !== t && base.kind === 'name') env.values.delete(base.name);
-        }
-      else if (st.kind === 'block' || st.kind === 'for') this.loopCarried(st.body, env);
-      // `step++` in the loop: a count carried between iterations, not the number it started at.
-      else if (st.kind === 'expr' && st.expr.kind === 'other' && (st.expr.ops?.[0] === '++' || st.expr.ops?.[0] === '--') && st.expr.children[0]) for (const n of targetNames(st.expr.children[0])) env.values.delete(n);
-    }
+    for (const n of carriedNames(body)) env.values.delete(n);
   }
 
   private assign(s: Stmt & { kind: 'assign' }, env: Env): void {
@@ -896,8 +884,40 @@ export function correctionShape(p: Poly): { beta: string; exp?: Poly } | undefin
   return undefined;
 }
 
-/** Every number the file assigns to a key (`self.t = 0`, `state['step'] = 0`, `{'step': 0}`, `t = 0;` as a class field). */
+const carried = new WeakMap<Stmt[], string[]>();
+
+/** The names a loop body assigns, at any depth (each loop a function runs asks once, however often it is entered). */
+function carriedNames(body: Stmt[]): string[] {
+  let names = carried.get(body);
+  if (names) return names;
+  names = [];
+  for (const st of body) {
+    if (st.kind === 'assign')
+      for (const t of st.targets) {
+        names.push(...targetNames(t));
+        // `m[i] = b1 * m[i] + …`: the array m carries its elements between iterations.
+        let base: Expr = t;
+        while (base.kind === 'index') base = base.object;
+        if (base !== t && base.kind === 'name') names.push(base.name);
+      }
+    else if (st.kind === 'block' || st.kind === 'for') names.push(...carriedNames(st.body));
+    // `step++` in the loop: a count carried between iterations, not the number it started at.
+    else if (st.kind === 'expr' && st.expr.kind === 'other' && (st.expr.ops?.[0] === '++' || st.expr.ops?.[0] === '--') && st.expr.children[0]) names.push(...targetNames(st.expr.children[0]));
+  }
+  carried.set(body, names);
+  return names;
+}
+
+/**
+ * Every number the file assigns to a key (`self.t = 0`, `state['step'] = 0`, `{'step': 0}`, `t = 0;` as a class field),
+ * gathered when a step first asks (most files hold none).
+ */
 function initialValues(facts: Facts): (key: string) => number[] {
+  let map: Map<string, number[]> | undefined;
+  return (key) => (map ??= assignedNumbers(facts)).get(key) ?? [];
+}
+
+function assignedNumbers(facts: Facts): Map<string, number[]> {
   const map = new Map<string, number[]>();
   const put = (key: string, v: number): void => {
     const list = map.get(key);
@@ -934,7 +954,7 @@ function initialValues(facts: Facts): (key: string) => number[] {
       }
     }
   }
-  return (key) => map.get(key) ?? [];
+  return map;
 }
 
 // ------------------------------------------------------------------ classification
