@@ -32,7 +32,7 @@ function startServer(): Promise<number> {
  * compiling, on background threads, functions that have run only a little, then compiling them
  * again after a deoptimization (a node shape their first feedback had not seen). With four times
  * the budget, functions are optimized later, on steadier type feedback, and fewer are optimized at
- * all: 8 % less CPU on the bench corpus, 14 % on real code (bench/results/ANALYSIS.md, stop 21). V8's flags
+ * all: 9 % less CPU on the bench corpus, 14 % on real code (bench/results/ANALYSIS.md, stop 21). V8's flags
  * are the process's, so the lint workers (and `nabla server`) share it; set once, here, before any lint.
  * (`--single-threaded-gc` cannot be set this way: V8 aborts at the next full collection.)
  */
