@@ -420,7 +420,11 @@ function accumulators(sites: UpdateSite[], analyzer: Analyzer, index: ProgramInd
   // called as `this.adjustNeuron(neuron, neuron._g)` takes `neuron._g` as its gradients.
   const stepInputs = stepGradientParams(sites);
   if (stepInputs.size > 0) {
+    // Only calls by one of those functions' names are resolved.
+    const names = new Set(index.functions.filter((f) => stepInputs.has(f.span.start)).map((f) => f.name));
     for (const { call, scope, at } of index.calls) {
+      const callee = call.callee.kind === 'name' || call.callee.kind === 'attr' ? call.callee.name : undefined;
+      if (callee === undefined || !names.has(callee)) continue;
       const target = resolveCall(analyzer.program, call, scope, at);
       const used = target && stepInputs.get(target.fn.span.start);
       if (!used) continue;
