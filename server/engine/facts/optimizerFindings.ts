@@ -75,9 +75,11 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
-        const site = correctionSite(step, c.key);
+        // The correction this parameter's step reads: the nearest one written before its update
+        // (a step that updates a bias row and then the weight rows writes each constant twice).
+        const site = correctionSite(step, c.key, p.eq.order);
         if (!site) continue;
-        const owner = averageWithBeta(step, c.beta);
+        const owner = [...term.numerator, ...term.denominator].map((x) => step.states.get(x.key)).find((s) => s?.average && s.beta === c.beta) ?? averageWithBeta(step, c.beta);
         const divides = (!c.inDenominator && c.power < 0) || (c.inDenominator && c.power > 0);
         // 1 − β with no step count: a constant, not a bias correction.
         if (c.exp === undefined && owner) {

@@ -1513,8 +1513,11 @@ export function correctionOf(a: Atom): { shape: { beta: string; exp?: Poly }; po
 }
 
 /** Where a correction is written: its first occurrence in the function. */
-export function correctionSite(step: OptimizerStep, key: string): Correction | undefined {
-  return step.corrections.find((c) => c.key === key);
+/** Where a correction is written: the first place, or the last one before `before` (an order of evaluation). */
+export function correctionSite(step: OptimizerStep, key: string, before?: number): Correction | undefined {
+  const all = step.corrections.filter((c) => c.key === key);
+  if (before === undefined) return all[0];
+  return all.filter((c) => c.order < before).pop() ?? all[0];
 }
 
 /** The tensor parts a state adds, with their factors (g, g², |g|). */
