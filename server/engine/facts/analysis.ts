@@ -4,7 +4,7 @@ import type { Expr, Span } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
-import { loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
+import { explicitParams, loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
 import { resolveCall, returnsOf, type CallTarget } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
@@ -928,7 +928,7 @@ export class Analyzer {
   /** The callee's parameters bound to the call's arguments (a method's instance parameter skipped when called on one). */
   argumentEnv(e: Expr & { kind: 'call' }, target: CallTarget, scope: Scope, at: number, env: Env | undefined): Env {
     const fn = target.fn;
-    const params = fn.isMethod && (target.receiver || target.constructs) && fn.params[0] && /^(self|cls)$/.test(fn.params[0].name) ? fn.params.slice(1) : fn.params;
+    const params = target.receiver || target.constructs ? explicitParams(fn) : fn.params;
     const inner: Env = new Map();
     params.forEach((p, i) => {
       const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value;

@@ -547,3 +547,8 @@ export function isNormWeightFragment(fragment: string): boolean {
   const core = fragment.replace(/^[._/:\d]+|[._/:\d]+$/g, '');
   return /^(bn|ln|gn|norm\w*|\w*_norm|\w*norm|batch_?norm\w*|layer_?norm\w*|group_?norm\w*|batch_?normali[sz]ation|layer_?normali[sz]ation|gamma|beta)$/i.test(core);
 }
+
+/** A Python method's instance or class parameter, `self` or `cls` by convention (what a call's arguments skip). */
+export function isInstanceParameterName(name: string): boolean {
+  return name === 'self' || name === 'cls';
+}

@@ -5,6 +5,7 @@ import type { DocComment, Expr, Module, Param, Span, Stmt } from '../ir';
 import type { SourceFile } from '../source';
 import { exprKey } from './keys';
 import { loopSource, nestedIterable } from './catalogue';
+import { isInstanceParameterName } from './roles';
 
 export interface Binding {
   key: string;
@@ -97,7 +98,7 @@ export interface FunctionDef {
 
 /** The parameters a call's arguments fill: a Python method's instance parameter (`self`, `cls`) left out. */
 export function explicitParams(fn: FunctionDef): Param[] {
-  return fn.isMethod && fn.params[0] && /^(self|cls)$/.test(fn.params[0].name) ? fn.params.slice(1) : fn.params;
+  return fn.isMethod && fn.params[0] && isInstanceParameterName(fn.params[0].name) ? fn.params.slice(1) : fn.params;
 }
 
 export interface ClassDef {
