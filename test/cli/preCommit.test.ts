@@ -4,11 +4,12 @@
 // that stages a mistake is refused with the finding in pre-commit's output; once it is fixed, the
 // commit goes through; a commit with no file Nabla lints, or a mistake left unstaged, passes.
 //
-// `nabla-system` runs in every `npm test` (a few seconds): the project's `nabla` is a stand-in
-// for `npm install --save-dev nabla` that starts this clone's dist/cli.js. `nabla` (language:
-// node) builds the package in pre-commit's own environment, which takes 2 to 4 minutes (npm
-// installs the ~330 MB of dev dependencies), so it runs only with NABLA_TEST_PRE_COMMIT_NODE=1
-// (.ci/run sets it), installing once for all its cases.
+// A distribution test: `npm run test:dist` runs it (with the npm package's), not `npm test`.
+// `nabla-system` takes a few seconds: the project's `nabla` is a stand-in for `npm install
+// --save-dev nabla` that starts this clone's dist/cli.js. `nabla` (language: node) builds the
+// package in pre-commit's own environment, which takes 2 to 4 minutes (npm installs the ~330 MB
+// of dev dependencies), so it runs only with NABLA_TEST_PRE_COMMIT_NODE=1 (.ci/run sets it),
+// installing once for all its cases.
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
