@@ -1,0 +1,37 @@
+// mocha's settings for `npm test`: every test file under out/test except the distribution tests
+// (`npm run test:dist`) and the end-to-end ones (`npm run test:e2e`), in two worker processes.
+// The slowest files go first (longest first is the classic schedule for two machines): queued in
+// alphabetical order, a slow file picked up last would leave one worker idle while it runs.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const SLOWEST_FIRST = [
+  'fuzz/fuzz.test.js',
+  'cli/cache.test.js',
+  'engine/differential.test.js',
+  'rules/fixtures.test.js',
+  'engine/incremental.test.js',
+  'engine/editImpact.test.js',
+  'hover/snapshots.test.js',
+  'hover/explain.test.js',
+  'fuzz/parallel.test.js',
+  'cli/threads.test.js',
+];
+const DISTRIBUTION = ['cli/package.test.js', 'cli/preCommit.test.js'];
+
+function testFiles(dir, prefix = '') {
+  const out = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    const rel = prefix + entry.name;
+    if (entry.isDirectory()) out.push(...testFiles(path.join(dir, entry.name), rel + '/'));
+    else if (rel.endsWith('.test.js')) out.push(rel);
+  }
+  return out;
+}
+
+const root = path.join(__dirname, 'out', 'test');
+const all = fs.existsSync(root) ? testFiles(root) : [];
+const rest = all.filter((f) => !SLOWEST_FIRST.includes(f) && !DISTRIBUTION.includes(f));
+const spec = [...SLOWEST_FIRST.filter((f) => all.includes(f)), ...rest].map((f) => `out/test/${f}`);
+
+module.exports = { spec, timeout: 20000, reporter: 'spec', parallel: true, jobs: 2 };
