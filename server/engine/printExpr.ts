@@ -8,6 +8,7 @@
 //
 // One printer call may substitute summands: the span of a summand (NB101's site) is printed as a
 // given gradient, so the correct update is the same line with R(W) replaced by ∇R(W).
+import { table } from './table';
 import type { Expr, Span } from './ir';
 import type { Analyzer, PenaltyTerm } from './facts/analysis';
 import { MODULE_ROOTS, penaltyOfProduct } from './facts/analysis';
@@ -33,16 +34,16 @@ export interface Sym {
   unicode: string;
 }
 
-const GREEK_UNICODE: Record<string, string> = {
+const GREEK_UNICODE: Record<string, string> = table({
   alpha: 'α', beta: 'β', gamma: 'γ', delta: 'δ', epsilon: 'ϵ', varepsilon: 'ε', zeta: 'ζ', eta: 'η',
   theta: 'θ', vartheta: 'ϑ', iota: 'ι', kappa: 'κ', lambda: 'λ', mu: 'μ', nu: 'ν', xi: 'ξ', pi: 'π',
   rho: 'ρ', sigma: 'σ', tau: 'τ', upsilon: 'υ', phi: 'ϕ', varphi: 'φ', chi: 'χ', psi: 'ψ', omega: 'ω',
   Gamma: 'Γ', Delta: 'Δ', Theta: 'Θ', Lambda: 'Λ', Xi: 'Ξ', Pi: 'Π', Sigma: 'Σ', Upsilon: 'Υ',
   Phi: 'Φ', Psi: 'Ψ', Omega: 'Ω',
-};
+});
 const SUB_DIGITS = '₀₁₂₃₄₅₆₇₈₉';
-const SUB_LETTERS: Record<string, string> = { i: 'ᵢ', j: 'ⱼ', k: 'ₖ', l: 'ₗ', m: 'ₘ', n: 'ₙ', t: 'ₜ', a: 'ₐ', e: 'ₑ', o: 'ₒ', x: 'ₓ' };
-const SUPER: Record<string, string> = { '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '-': '⁻' };
+const SUB_LETTERS: Record<string, string> = table({ i: 'ᵢ', j: 'ⱼ', k: 'ₖ', l: 'ₗ', m: 'ₘ', n: 'ₙ', t: 'ₜ', a: 'ₐ', e: 'ₑ', o: 'ₒ', x: 'ₓ' });
+const SUPER: Record<string, string> = table({ '0': '⁰', '1': '¹', '2': '²', '3': '³', '4': '⁴', '5': '⁵', '6': '⁶', '7': '⁷', '8': '⁸', '9': '⁹', '-': '⁻' });
 
 /** Unicode subscript of `s`, or undefined when some character has none. */
 function subscript(s: string): string | undefined {
@@ -601,10 +602,10 @@ const ONE_COEF: Coef = { num: 1, syms: [] };
 const TRANSPARENT = new Set(['flatten', 'ravel', 'reshape', 'view', 'detach', 'clone', 'copy', 'item', 'numpy', 'float', 'double', 'data', 'contiguous', 'squeeze', 'asarray', 'array', 'convert_to_tensor', 'stop_gradient', 'dataSync', 'arraySync']);
 const SUM = new Set(['sum', 'reduce_sum', 'nansum', 'fsum']);
 const MATMUL = new Set(['dot', 'matmul', 'mm', 'bmm', 'tensordot', 'inner', 'outer', 'matMul', 'einsum_dot']);
-const BUILTIN_FN: Record<string, [string, string]> = {
+const BUILTIN_FN: Record<string, [string, string]> = table({
   exp: ['\\exp', 'exp'], log: ['\\log', 'log'], tanh: ['\\tanh', 'tanh'], sin: ['\\sin', 'sin'], cos: ['\\cos', 'cos'],
   maximum: ['\\max', 'max'], minimum: ['\\min', 'min'], max: ['\\max', 'max'], min: ['\\min', 'min'],
-};
+});
 /** Builds math trees from IR expressions for one explanation. */
 export class ExprPrinter {
   private nodes = 0;

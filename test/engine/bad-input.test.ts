@@ -2,6 +2,8 @@
 // for what it cannot.
 import * as assert from 'node:assert/strict';
 import { DEFAULT_MAX_FILE_SIZE, initEngine, lintText, type LanguageId } from '../../server/engine';
+import { analyzeDocument } from '../../server/engine/document';
+import { explainIn } from '../../server/engine/explain';
 
 const faulty = 'W -= lr * (dW + reg * np.sum(W * W))\n';
 
@@ -83,5 +85,46 @@ describe('bad input', () => {
     const { findings } = lint(text);
     assert.equal(findings.length, 1);
     assert.deepEqual(findings[0].range.start, { line: 2, character: 17 });
+  });
+  it("reads the names every JS object inherits (toString, constructor, __proto__, …) as the user's own", () => {
+    // Tables of framework names are looked up by the user's names: `np.toString(w)` once found
+    // Object.prototype's function there and six rules crashed on a real tfjs library.
+    for (const name of ['toString', 'constructor', '__proto__', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'propertyIsEnumerable', 'toLocaleString', '__defineGetter__']) {
+      const py = [
+        'import numpy as np', 'import torch', 'import tensorflow as tf', 'import optax',
+        `${name} = 0.1`,
+        `class ${name}(torch.optim.Optimizer):`, '    def step(self):', '        for p in self.params:', `            p.${name}(p.grad)`,
+        `def ${name}(w, g, m, lr=0.1):`,
+        `    w -= lr * (g + ${name} * w)`,
+        `    w -= lr * (g + 0.1 * np.${name}(w))`,
+        `    np.${name}(w)`, `    tf.${name}(w)`, `    optax.${name}(0.1)`,
+        `    opt = torch.optim.${name}(model.parameters(), weight_decay=0.1)`,
+        `    layer = tf.keras.layers.${name}(3, kernel_regularizer=tf.keras.regularizers.l2(0.1))`,
+        `    v = tf.compat.v1.${name}('w', [3, 3])`, `    torch.nn.${name}(3, 3)`,
+        `    w.${name}(w - lr * g)`,
+        '    m = 0.9 * m + 0.1 * g',
+        `    w -= lr * m / (np.sqrt(${name}) + 1e-8)`,
+        '    return w', '',
+      ].join('\n');
+      const ts = [
+        "import * as tf from '@tensorflow/tfjs';",
+        `const ${name}Decay = 0.1;`,
+        'function step(w, g, lr) {',
+        `  const opt = tf.train.${name}(0.1);`,
+        `  w = w.sub(g.add(w.mul(${name}Decay)).mul(lr));`,
+        `  tf.${name}(w);`, `  w.${name}(w.sub(g.mul(lr)));`, `  const m = Math.${name}(w);`,
+        '  return w;', '}', '',
+      ].join('\n');
+      for (const [text, language] of [[py, 'python'], [ts, 'typescript'], [ts, 'javascript']] as const) {
+        const { findings, notices } = lint(text, language);
+        assert.deepEqual(notices.filter((n) => n.kind === 'internal-error'), [], `${name} in ${language}`);
+        // The hover of every line, as the server asks it of the lint's analysis.
+        const analysis = analyzeDocument(text, language);
+        for (let offset = 0; offset < text.length; offset = text.indexOf('\n', offset) + 1 || text.length) {
+          const ex = explainIn(analysis, offset + 4, () => findings, (error) => assert.fail(`hover on ${name} in ${language}: ${String(error)}`));
+          assert.doesNotMatch(JSON.stringify(ex ?? {}), /undefined/, `hover on ${name} in ${language}`);
+        }
+      }
+    }
   });
 });

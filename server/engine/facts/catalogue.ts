@@ -5,6 +5,7 @@
 // TensorFlow.js. Names of the libraries' APIs only: naming conventions are roles.ts's. Every
 // formula is from ../shared/reference/framework-semantics.md, which cites the frameworks'
 // documentation. Facts modules ask here; rules never hold framework tables of their own.
+import { table } from '../table';
 import type { Expr, Stmt } from '../ir';
 import type { LanguageId } from '../types';
 import type { Dialect } from '../../math/terms';
@@ -37,9 +38,9 @@ export function isSignPreservingReduction(name: string): boolean {
 /** Names that are modules, not values, even when a file's imports were not seen (`np`, `F`, `K`, `Math`). */
 export const MODULE_ROOTS: ReadonlySet<string> = new Set(['np', 'numpy', 'torch', 'tf', 'jnp', 'jax', 'math', 'K', 'keras', 'F', 'nn', 'optax', 'onp', 'scipy', 'Math', 'tfjs', 'lax']);
 /** Arithmetic as calls: `a.add(b)`, `tf.sub(a, b)`, `torch.mul(a, b)`, `a.neg()`. */
-export const ARITHMETIC_CALLS: Readonly<Record<string, '+' | '-' | '*' | '/' | 'neg'>> = {
+export const ARITHMETIC_CALLS: Readonly<Record<string, '+' | '-' | '*' | '/' | 'neg'>> = table({
   add: '+', sub: '-', subtract: '-', mul: '*', multiply: '*', div: '/', divide: '/', true_divide: '/', neg: 'neg', negative: 'neg',
-};
+});
 /** Elementwise squares (`np.square(W)`); `pow`/`power` with exponent 2 are read separately. */
 export const SQUARE_FUNCTIONS: ReadonlySet<string> = new Set(['square']);
 /** Elementwise absolute values: `np.abs`, `np.absolute`, `math.fabs`, `W.abs()`. */
@@ -510,7 +511,7 @@ interface DecayExemptSpec {
 const TORCH_BIAS = (position?: number): DecayExemptSpec => ({ kind: 'bias', flag: 'bias', position, on: true });
 const TORCH_NORM = (flag: string, position: number | undefined, on = true): DecayExemptSpec => ({ kind: 'norm', flag, position, on });
 /** torch.nn modules: bias=True by default (Linear, Conv*, RNNs, attention); norm layers with affine weights. */
-const TORCH_LAYERS: Record<string, DecayExemptSpec> = {
+const TORCH_LAYERS: Record<string, DecayExemptSpec> = table({
   Linear: TORCH_BIAS(2), Bilinear: TORCH_BIAS(3), LazyLinear: TORCH_BIAS(1),
   Conv1d: TORCH_BIAS(7), Conv2d: TORCH_BIAS(7), Conv3d: TORCH_BIAS(7),
   ConvTranspose1d: TORCH_BIAS(7), ConvTranspose2d: TORCH_BIAS(7), ConvTranspose3d: TORCH_BIAS(7),
@@ -523,44 +524,44 @@ const TORCH_LAYERS: Record<string, DecayExemptSpec> = {
   GroupNorm: TORCH_NORM('affine', 3), LayerNorm: TORCH_NORM('elementwise_affine', 2), RMSNorm: TORCH_NORM('elementwise_affine', 2),
   // Their sublayers include LayerNorm, whatever `bias` says.
   Transformer: TORCH_NORM('', undefined), TransformerEncoderLayer: TORCH_NORM('', undefined), TransformerDecoderLayer: TORCH_NORM('', undefined),
-};
+});
 const KERAS_BIAS: DecayExemptSpec = { kind: 'bias', flag: 'use_bias', on: true };
 const KERAS_NORM: DecayExemptSpec = { kind: 'norm', flag: 'center', flag2: 'scale', on: true };
 /** Keras layers: `use_bias=True` by default; normalization layers with `center`/`scale` on by default. */
-const KERAS_LAYERS: Record<string, DecayExemptSpec> = {
+const KERAS_LAYERS: Record<string, DecayExemptSpec> = table({
   Dense: KERAS_BIAS, Conv1D: KERAS_BIAS, Conv2D: KERAS_BIAS, Conv3D: KERAS_BIAS,
   Conv1DTranspose: KERAS_BIAS, Conv2DTranspose: KERAS_BIAS, Conv3DTranspose: KERAS_BIAS,
   SeparableConv1D: KERAS_BIAS, SeparableConv2D: KERAS_BIAS, DepthwiseConv1D: KERAS_BIAS, DepthwiseConv2D: KERAS_BIAS,
   LocallyConnected1D: KERAS_BIAS, LocallyConnected2D: KERAS_BIAS, SimpleRNN: KERAS_BIAS, LSTM: KERAS_BIAS, GRU: KERAS_BIAS,
   ConvLSTM1D: KERAS_BIAS, ConvLSTM2D: KERAS_BIAS, ConvLSTM3D: KERAS_BIAS, MultiHeadAttention: KERAS_BIAS,
   BatchNormalization: KERAS_NORM, LayerNormalization: KERAS_NORM, GroupNormalization: KERAS_NORM,
-};
+});
 
 /** Keras: `model.compile(optimizer=...)` gives an optimizer a model's weights (keyword, or position 0). */
 export const KERAS_COMPILE = { method: 'compile', optimizer: 'optimizer', position: 0 } as const;
 /** Keras optimizer methods given the variables they update: the argument that lists them (keyword, position). */
-export const KERAS_OPTIMIZER_VARIABLES: Record<string, { name: string; position: number }> = {
+export const KERAS_OPTIMIZER_VARIABLES: Record<string, { name: string; position: number }> = table({
   apply_gradients: { name: 'grads_and_vars', position: 0 },
   minimize: { name: 'var_list', position: 1 },
   build: { name: 'var_list', position: 0 },
-};
+});
 
 /** A layer constructor Nabla knows the biases and normalization weights of: torch.nn modules, Keras layers. */
 const FLAX_BIAS: DecayExemptSpec = { kind: 'bias', flag: 'use_bias', on: true };
 const FLAX_NORM: DecayExemptSpec = { kind: 'norm', flag: 'use_scale', flag2: 'use_bias', on: true };
 /** flax.linen modules: `use_bias=True` by default; normalization with `use_scale`/`use_bias` on by default. */
-const FLAX_LAYERS: Record<string, DecayExemptSpec> = {
+const FLAX_LAYERS: Record<string, DecayExemptSpec> = table({
   Dense: FLAX_BIAS, DenseGeneral: FLAX_BIAS, Conv: FLAX_BIAS, ConvTranspose: FLAX_BIAS, ConvLocal: FLAX_BIAS,
   LayerNorm: FLAX_NORM, BatchNorm: FLAX_NORM, GroupNorm: FLAX_NORM, RMSNorm: { kind: 'norm', flag: 'use_scale', on: true },
   MultiHeadDotProductAttention: FLAX_BIAS, SelfAttention: FLAX_BIAS,
-};
+});
 /** Haiku modules: `with_bias=True` by default; `LayerNorm`/`BatchNorm` scale and offset as their flags say. */
-const HAIKU_LAYERS: Record<string, DecayExemptSpec> = {
+const HAIKU_LAYERS: Record<string, DecayExemptSpec> = table({
   Linear: { kind: 'bias', flag: 'with_bias', position: 1, on: true },
   Conv1D: { kind: 'bias', flag: 'with_bias', on: true }, Conv2D: { kind: 'bias', flag: 'with_bias', on: true }, Conv3D: { kind: 'bias', flag: 'with_bias', on: true },
   LayerNorm: { kind: 'norm', flag: 'create_scale', position: 1, flag2: 'create_offset', on: true },
   BatchNorm: { kind: 'norm', flag: 'create_scale', position: 0, flag2: 'create_offset', on: true },
-};
+});
 
 /** A flax or Haiku layer with a bias or normalization weights (the parameters an optax decay without a mask reaches). */
 export function isJaxLayerPath(path: string[]): boolean {
@@ -612,12 +613,12 @@ export function isTf1TrainableVariables(path: string[]): boolean {
 }
 
 /** TF1 `tf.layers.*`: `use_bias=True` by default; `batch_normalization` with `center`/`scale` on. */
-const TF1_LAYERS: Record<string, DecayExemptSpec> = {
+const TF1_LAYERS: Record<string, DecayExemptSpec> = table({
   dense: { kind: 'bias', flag: 'use_bias', on: true },
   conv1d: { kind: 'bias', flag: 'use_bias', on: true }, conv2d: { kind: 'bias', flag: 'use_bias', on: true }, conv3d: { kind: 'bias', flag: 'use_bias', on: true },
   conv2d_transpose: { kind: 'bias', flag: 'use_bias', on: true }, separable_conv2d: { kind: 'bias', flag: 'use_bias', on: true },
   batch_normalization: { kind: 'norm', flag: 'center', flag2: 'scale', on: true },
-};
+});
 /** slim / `tf.contrib.layers`: a bias from `biases_initializer` (zeros by default) unless a `normalizer_fn` replaces it. */
 const TF1_SLIM_BIAS_LAYERS: ReadonlySet<string> = new Set(['fully_connected', 'conv2d', 'convolution2d', 'conv2d_transpose', 'convolution2d_transpose', 'conv1d', 'conv3d']);
 
@@ -648,7 +649,7 @@ export function tf1LayerDecayExempt(path: string[], arg: (name: string, position
 }
 
 /** TF1 variable creation and the argument holding its shape: `tf.get_variable(name, shape)`. */
-const TF1_VARIABLE_SHAPE: Record<string, { name: string; position: number }> = { get_variable: { name: 'shape', position: 1 } };
+const TF1_VARIABLE_SHAPE: Record<string, { name: string; position: number }> = table({ get_variable: { name: 'shape', position: 1 } });
 /** `tf.Variable(...)`, `tf.get_variable(...)`: a TF1 graph variable. */
 export function isTf1VariableCall(path: string[]): boolean {
   const name = path[path.length - 1] ?? '';
@@ -657,10 +658,10 @@ export function isTf1VariableCall(path: string[]): boolean {
 /** `tf.Variable(initial_value)`: the argument holding the initial value. */
 const TF1_VARIABLE_VALUE = { name: 'initial_value', position: 0 } as const;
 /** Tensor constructors and the argument holding their shape: `tf.zeros([n])`, `tf.truncated_normal([n])`, `tf.constant(0.1, shape=[n])`. */
-const TF_TENSOR_SHAPE: Record<string, { name: string; position?: number }> = {
+const TF_TENSOR_SHAPE: Record<string, { name: string; position?: number }> = table({
   zeros: { name: 'shape', position: 0 }, ones: { name: 'shape', position: 0 }, random_normal: { name: 'shape', position: 0 },
   truncated_normal: { name: 'shape', position: 0 }, random_uniform: { name: 'shape', position: 0 }, constant: { name: 'shape' },
-};
+});
 
 /**
  * The shape argument of a TF1 variable's creation (`tf.get_variable('b', [10])`), or of the
@@ -698,7 +699,7 @@ export interface TorchOptimizerSpec {
   decoupled?: boolean;
 }
 /** Positional index of `weight_decay` (after `params`, which is index 0) and the class default. */
-export const TORCH_OPTIMIZERS: Record<string, TorchOptimizerSpec> = {
+export const TORCH_OPTIMIZERS: Record<string, TorchOptimizerSpec> = table({
   SGD: { wd: 4, default: 0 },
   Adam: { wd: 4, default: 0 },
   AdamW: { wd: 4, default: 1e-2, decoupled: true },
@@ -709,7 +710,7 @@ export const TORCH_OPTIMIZERS: Record<string, TorchOptimizerSpec> = {
   Adagrad: { wd: 3, lrDecay: 2, default: 0 },
   Adadelta: { wd: 4, default: 0 },
   ASGD: { wd: 5, default: 0 },
-};
+});
 /** torch optimizers whose `weight_decay` is added to the gradient before the adaptive scaling (coupled L2). */
 export const TORCH_COUPLED_ADAPTIVE: ReadonlySet<string> = new Set(['Adam', 'Adamax', 'NAdam', 'RAdam', 'RMSprop', 'Adagrad']);
 /** torch optimizers that take `decoupled_weight_decay=True` (Adam takes it too, but AdamW is the usual fix). */
@@ -717,7 +718,7 @@ export const TORCH_DECOUPLED_FLAG: ReadonlySet<string> = new Set(['NAdam', 'RAda
 export const KERAS_OPTIMIZERS: ReadonlySet<string> = new Set(['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'Nadam', 'Ftrl', 'Lion', 'Adafactor', 'Lamb', 'Muon']);
 export const TFA_OPTIMIZERS: ReadonlySet<string> = new Set(['AdamW', 'SGDW']);
 /** optax aliases with a decoupled `weight_decay` and its default. */
-export const OPTAX_DECAYED: Record<string, number> = { adamw: 1e-4, adamaxw: 1e-4, nadamw: 1e-4 };
+export const OPTAX_DECAYED: Record<string, number> = table({ adamw: 1e-4, adamaxw: 1e-4, nadamw: 1e-4 });
 export const OPTAX_ADAPTIVE_ALIAS: ReadonlySet<string> = new Set(['adam', 'adamw', 'adamax', 'adamaxw', 'amsgrad', 'nadam', 'nadamw', 'radam', 'rmsprop', 'adagrad', 'adabelief', 'yogi', 'adafactor', 'lamb', 'novograd']);
 export const OPTAX_OTHER_ALIAS: ReadonlySet<string> = new Set(['sgd', 'noisy_sgd', 'lars', 'lion', 'sm3', 'fromage', 'adadelta', 'polyak_sgd', 'optimistic_gradient_descent']);
 export const OPTAX_ADAPTIVE_TRANSFORM: ReadonlySet<string> = new Set([
@@ -747,15 +748,15 @@ export function isDecoupledAdaptive(framework: string, name: string): boolean {
 /** optax's transformation type: `GradientTransformation(init_fn, update_fn)` (gradientTransformationParts). */
 export const GRADIENT_TRANSFORMATION_NAMES = ['GradientTransformation', 'GradientTransformationExtraArgs'];
 export const TFJS_OPTIMIZERS: ReadonlySet<string> = new Set(['sgd', 'momentum', 'adam', 'adamax', 'rmsprop', 'adagrad', 'adadelta']);
-export const TFJS_OPTIMIZER_CLASSES: Record<string, string> = {
+export const TFJS_OPTIMIZER_CLASSES: Record<string, string> = table({
   SGDOptimizer: 'sgd', MomentumOptimizer: 'momentum', AdamOptimizer: 'adam', AdamaxOptimizer: 'adamax',
   RMSPropOptimizer: 'rmsprop', AdagradOptimizer: 'adagrad', AdadeltaOptimizer: 'adadelta',
-};
+});
 
 // ------------------------------------------------------------------ framework paths
 
 /** Python roots used without an import (notebook fragments) and what they stand for. */
-const PY_FALLBACK: Record<string, string> = { torch: 'torch', optax: 'optax', keras: 'keras', tf: 'tensorflow', tfa: 'tensorflow_addons' };
+const PY_FALLBACK: Record<string, string> = table({ torch: 'torch', optax: 'optax', keras: 'keras', tf: 'tensorflow', tfa: 'tensorflow_addons' });
 
 /** Canonical form of an import path: tf.keras → keras, tf_keras → keras, @tensorflow/tfjs-node → tfjs. */
 export function canonicalPath(path: string[]): string[] {
@@ -960,7 +961,7 @@ const STEP_FUNCTIONS = new Set([
  * Module functions that overwrite their first argument: TF's `state_ops.assign(m, v)` /
  * `assign_add` / `assign_sub`, and Keras 2's backend `K.update(m, v)` / `update_add` / `update_sub`.
  */
-const STEP_MODULE_WRITES: Record<string, string> = { assign: 'assign', assign_add: 'assign_add', assign_sub: 'assign_sub', update: 'assign', update_add: 'assign_add', update_sub: 'assign_sub' };
+const STEP_MODULE_WRITES: Record<string, string> = table({ assign: 'assign', assign_add: 'assign_add', assign_sub: 'assign_sub', update: 'assign', update_add: 'assign_add', update_sub: 'assign_sub' });
 /** Python builtins with the same meaning: `max(a, b)`, `abs(x)`, `pow(b, t)`. */
 const STEP_BUILTINS = new Set(['max', 'min', 'abs', 'pow', 'float']);
 
