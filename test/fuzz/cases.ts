@@ -70,13 +70,15 @@ export function loadSources(): Source[] {
 const pyTokens = ['(', ')', '[', ']', '{', '}', ':', ',', '.', '=', '-=', '+=', '*', '**', '@', '-', '+', '/', 'lambda', 'def', 'class', 'return', 'if', 'else', 'for', 'in', 'with', 'as', 'import', 'from', 'yield', 'await', 'not', 'and', 'W', 'dW', 'lr', 'reg', 'np.sum', 'p.grad', 'torch', '0.5', '1e-4', "'", '"', '"""', '#', '\\', '\n', '\n    ', '\t', ' ', '\r', ';', 'nabla: ignore[NB101]', '$$\\lambda$$'];
 const tsTokens = ['(', ')', '[', ']', '{', '}', ':', ',', '.', '=', '-=', '+=', '*', '**', '-', '+', '/', '=>', 'function', 'class', 'return', 'if', 'else', 'for', 'of', 'const', 'let', 'import', 'export', 'new', 'w', 'g', 'lr', 'lam', '.sub(', '.add(', '.mul(', 'tf.', '`', '${', "'", '"', '//', '/*', '*/', '\n', '\t', ' ', ';', '<', '>', 'as', 'any', 'nabla-ignore NB101'];
 
+const INHERITED_NAMES = ['toString', 'constructor', '__proto__', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', 'toLocaleString'];
+
 function mutate(r: Rng, text: string, language: LanguageId): string {
   const tokens = language === 'python' ? pyTokens : tsTokens;
   let out = text;
   const n = r.int(1, 6);
   for (let i = 0; i < n; i++) {
     const at = r.int(0, out.length);
-    switch (r.int(0, 6)) {
+    switch (r.int(0, 7)) {
       case 0: // delete a range
         out = out.slice(0, at) + out.slice(Math.min(out.length, at + r.int(1, 40)));
         break;
@@ -110,6 +112,12 @@ function mutate(r: Rng, text: string, language: LanguageId): string {
       case 5: // replace a character with a random code point (astral planes and surrogates included)
         out = out.slice(0, at) + String.fromCodePoint(r.chance(0.2) ? r.int(0x10000, 0x10ffff) : r.int(0, 0xffff)) + out.slice(at + 1);
         break;
+      case 6: {
+        // rename a word everywhere to a name every JS object inherits (the engine's tables must not see it)
+        const words = out.match(/[A-Za-z_]\w*/g);
+        if (words) out = out.split(r.pick(words)).join(r.pick(INHERITED_NAMES));
+        break;
+      }
       default: // flip an operator
         out = out.replace(r.pick(['-=', '+=', '*', '-', '+', '(', ')']), r.pick(['+=', '-=', '**', '+', '-', '', '((']));
     }
