@@ -169,7 +169,7 @@ function ascentSteps(facts: Facts): Report[] {
   const direction = new DirectionAnalyzer(facts);
   for (const site of [...facts.updates, ...scaledSelfSites(facts)]) {
     if (site.kind !== 'update') continue;
-    if (!movesModelParameter(facts, site) || ascentContext(facts, site)) continue;
+    if (!movesModelParameter(facts, site)) continue;
     const step = stepOf(facts, site);
     if (!step) continue;
     const { terms, ascent } = direction.step(step.expr, site.scope, site.at, step.sign, step.self);
@@ -177,6 +177,8 @@ function ascentSteps(facts: Facts): Report[] {
     const grads = terms.filter((t) => t.kind === 'grad');
     if (grads.length === 0 || grads.some((t) => t.sign < 0)) continue;
     if (terms.some((t) => t.kind === 'unknown' && t.gradientish)) continue;
+    // Asked last: it reads the text around the step, and only a step that climbs needs it.
+    if (ascentContext(facts, site)) continue;
     // A sign known by convention only: any word of maximizing anywhere in the file keeps it silent.
     if (grads.every((t) => t.weak) && mentionsAscent(facts)) continue;
     const g = grads[0];

@@ -135,7 +135,10 @@ function fileShape(facts: Facts): FileShape {
       visit(s, fn, depth);
     }
   };
+  // Python's lambdas hold one expression and no statements (lower/python.ts): nothing to look for.
+  const blockLambdas = facts.language !== 'python';
   const lambdas = (e: Expr, fn: number, depth: number): void => {
+    if (!blockLambdas) return;
     someExpr(e, (x) => {
       if (x.kind === 'lambda' && x.stmts.length > 0) visitList(x.stmts, fn, depth + 1);
       return false;
@@ -249,9 +252,9 @@ function knobs(facts: Facts, t: RegGradientTerm): { keys: Set<string>; num: numb
   return { keys, num: Math.abs(c.num) };
 }
 
-function sameKnob(facts: Facts, a: RegGradientTerm, b: RegGradientTerm): boolean {
-  const ka = knobs(facts, a);
-  const kb = knobs(facts, b);
+function sameKnob(knobsOf: (t: RegGradientTerm) => { keys: Set<string>; num: number }, a: RegGradientTerm, b: RegGradientTerm): boolean {
+  const ka = knobsOf(a);
+  const kb = knobsOf(b);
   if (ka.keys.size === 0 && kb.keys.size === 0) return ka.num === kb.num && a.coef !== undefined && b.coef !== undefined;
   return [...ka.keys].some((k) => kb.keys.has(k));
 }
@@ -312,6 +315,13 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
     if (!reached) continue;
     add(`${fn} ${loopAt(shape, reached.span.start, fn)} ${key}`, { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g });
   }
+  // Each term's knobs once: a group of n applications compares up to n² pairs.
+  const knobMemo = new Map<RegGradientTerm, { keys: Set<string>; num: number }>();
+  const knobsOf = (t: RegGradientTerm): { keys: Set<string>; num: number } => {
+    let k = knobMemo.get(t);
+    if (!k) knobMemo.set(t, (k = knobs(facts, t)));
+    return k;
+  };
   const found: DoubleDecay[] = [];
   for (const apps of groups.values()) {
     if (apps.size < 2) continue;
@@ -324,7 +334,7 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
         if (a.span.start === b.span.start || within(a.span, b.span) || within(b.span, a.span)) continue;
         // Where each decay is written counts as much as where it is applied: `if decoupled: upd = upd + wd * p`
         // and `if not decoupled: grad = grad + wd * p` are alternatives even when one step applies both.
-        if (!sameKnob(facts, a.term, b.term) || !together(shape, a.at, b.at) || !together(shape, a.term.span, b.term.span)) continue;
+        if (!sameKnob(knobsOf, a.term, b.term) || !together(shape, a.at, b.at) || !together(shape, a.term.span, b.term.span)) continue;
         pair = [a, b];
       }
     }

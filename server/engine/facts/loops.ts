@@ -441,8 +441,13 @@ export class TrainingFacts {
 
   /** Keys of the names and attributes a differentiation event's loss mentions (`loss`, `self.loss`). */
   lossKeys(d: DiffEvent): string[] {
-    return d.loss ? referencedKeys(d.loss) : [];
+    let keys = this.lossKeysMemo.get(d);
+    if (!keys) this.lossKeysMemo.set(d, (keys = d.loss ? referencedKeys(d.loss) : []));
+    return keys;
   }
+
+  /** Rules ask for a differentiation's loss keys once per statement that adds to a loss. */
+  private readonly lossKeysMemo = new Map<DiffEvent, string[]>();
 
   /** `K += P`, `K = K + P`, `K = P + K`, `K = K.add(P)` with P a penalty: what is added to which variable. */
   penaltyAddition(info: StmtInfo): { key: string; penalty: Expr } | undefined {
@@ -724,9 +729,17 @@ export class TrainingFacts {
   }
 
   private readonly stripChild = (c: Expr): Expr => this.strip(c);
+  /** Each expression stripped once: the penalty tests strip a sum, then each of its parts again, level by level. */
+  private readonly stripped = new WeakMap<Expr, Expr>();
 
   /** The expression with gradient-cutting wrappers removed (`p.detach()` → `p`), or `e` itself. */
   strip(e: Expr): Expr {
+    let s = this.stripped.get(e);
+    if (!s) this.stripped.set(e, (s = this.stripUncached(e)));
+    return s;
+  }
+
+  private stripUncached(e: Expr): Expr {
     // `w.dataSync()[0]`, `t.tolist()[0]`: an element read back from a detached copy.
     if (e.kind === 'index' && e.object.kind === 'call' && this.detachOperand(e.object)) return this.strip(e.object);
     const operand = this.detachOperand(e);

@@ -17,7 +17,7 @@ import {
   isGradientLike, isMaximizedObjectiveName, isObjectiveName, isObjectiveRecordName, isPenaltyVariableName, isRegularizationStrengthName, isWeightCollectionKey, isWeightName,
   mentionsNonnegativity, namesL2Regularization,
 } from './roles';
-import { loopCollectionKey, paramIds, sameParam } from './gradients';
+import { loopCollectionKey, paramIds } from './gradients';
 import { programIndex, spanKey } from './program';
 import { trainingFacts } from './loops';
 import { ABS_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS } from './catalogue';
@@ -119,12 +119,12 @@ export function penaltyCoefficientNames(facts: Facts): Set<string> {
  * function first, then the same class, then the file (outside other classes).
  */
 export function penaltiesFor(facts: Facts, ids: string[], scope: Scope): LossPenalty[] {
+  const all = penaltiesOfIds(facts, ids);
   // A regularizer object's weight meets only its own value method's penalty.
-  if (ids.some((id) => id.startsWith('object:'))) return lossFacts(facts).penalties.filter((p) => sameParam(p.ids, ids));
+  if (ids.some((id) => id.startsWith('object:'))) return all;
   const index = programIndex(facts);
   const fn = index.enclosingFunction(scope);
   const cls = fn?.scope.classScope ?? classOf(scope);
-  const all = lossFacts(facts).penalties.filter((p) => sameParam(p.ids, ids));
   const sameFn = all.filter((p) => p.site.fn === fn);
   if (sameFn.length > 0) return sameFn;
   if (cls) {
@@ -137,6 +137,33 @@ export function penaltiesFor(facts: Facts, ids: string[], scope: Scope): LossPen
     if (other && cls && other !== cls) return false;
     return linked(facts, fn, p.site.fn);
   });
+}
+
+const penaltiesById = new WeakMap<Facts, Map<string, number[]>>();
+
+/**
+ * The file's loss penalties that share an identity with `ids` (gradients.ts `sameParam`), in file
+ * order: gathered from an index by identity rather than by testing every penalty, which every
+ * gradient term of a long file would otherwise do.
+ */
+function penaltiesOfIds(facts: Facts, ids: string[]): LossPenalty[] {
+  const { penalties } = lossFacts(facts);
+  let byId = penaltiesById.get(facts);
+  if (!byId) {
+    byId = new Map();
+    penalties.forEach((p, i) => {
+      for (const id of p.ids) {
+        const list = byId!.get(id);
+        if (!list) byId!.set(id, [i]);
+        else if (list[list.length - 1] !== i) list.push(i);
+      }
+    });
+    penaltiesById.set(facts, byId);
+  }
+  if (ids.length === 1) return (byId.get(ids[0]) ?? []).map((i) => penalties[i]);
+  const positions = new Set<number>();
+  for (const id of ids) for (const i of byId.get(id) ?? []) positions.add(i);
+  return [...positions].sort((a, b) => a - b).map((i) => penalties[i]);
 }
 
 /** Does one function call the other, or does one function call both? Module-level code counts as a caller. */

@@ -208,11 +208,13 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
           const t = st.targets[0];
           if (st.op) n++;
           else if (t && t.kind !== 'seq') {
-            const key = exprKey(t);
             let base: Expr = t;
             while (base.kind === 'index' || base.kind === 'attr') base = base.object;
-            const baseKey = exprKey(base);
-            const rewrites = someExpr(st.value, (x) => { const k = exprKey(x); return k !== undefined && (k === key || k === baseKey); });
+            // A key starts with its root name: a value that never names the target's root cannot read it back.
+            const root = base.kind === 'name' ? base.name : undefined;
+            const key = root !== undefined && someExpr(st.value, (x) => x.kind === 'name' && x.name === root) ? exprKey(t) : undefined;
+            const baseKey = key !== undefined ? root : undefined;
+            const rewrites = key !== undefined && someExpr(st.value, (x) => { const k = exprKey(x); return k !== undefined && (k === key || k === baseKey); });
             // `m = b1 * m + …`, `m = tf.add(…)`, or `m = self._ema(m, g)` through a helper.
             if (rewrites && someExpr(st.value, (x) => test.arithmetic(x) || (x.kind === 'call' && calledHelper(x)))) n++;
           }
@@ -668,9 +670,11 @@ class Evaluator {
 
   /** A one-term value (`max(v̂, v)`) given to a local: a version only of a state a `return` stores in a named field. */
   private noteReturnable(value: Poly): void {
+    if (value.length !== 1) return;
+    const plain = value[0].fs.length === 1 && value[0].fs[0].n === 1 && (value[0].fs[0].atom.k === 'sym' || value[0].fs[0].atom.k === 'opaque');
+    if (plain) return;
     const key = polyKey(value);
-    const plain = value.length === 1 && value[0].fs.length === 1 && value[0].fs[0].n === 1 && (value[0].fs[0].atom.k === 'sym' || value[0].fs[0].atom.k === 'opaque');
-    if (value.length === 1 && !plain && !this.localOrder.has(key)) this.localOrder.set(key, this.order);
+    if (!this.localOrder.has(key)) this.localOrder.set(key, this.order);
   }
 
   /** Keys whose new value a `return` hands back in a named field (`State(nu_max=nu_max)`). */

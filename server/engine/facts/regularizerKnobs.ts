@@ -171,7 +171,7 @@ function functionKnobs(facts: Facts): UnusedRegularizerKnob[] {
     if (body.length === 0) continue;
     if (!facts.updates.some((u) => within(u.span, fn.span)) && !t.diffs.some((d) => within(d.call.span, fn.span))) continue;
     // Passed as a value (a callback with a signature to keep).
-    values ??= namesUsedAsValues(entry);
+    values ??= namesUsedAsValues(entry, knobFunctionNames(index.functions));
     if (values.has(fn.name)) continue;
     const calls = index.callsTo(fn);
     for (const param of knobs) {
@@ -200,13 +200,21 @@ function subclassed(facts: Facts, cls: ClassDef): boolean {
   return false;
 }
 
-/** Names the file uses other than as a callee: functions passed or stored as values. */
-function namesUsedAsValues(parsed: ParsedFile): Set<string> {
+/** Names of the functions that take a regularization strength: the only names functionKnobs asks about. */
+function knobFunctionNames(functions: FunctionDef[]): Set<string> {
+  const names = new Set<string>();
+  for (const fn of functions) if (fn.params.some((p) => isRegularizerKnobName(p.name))) names.add(fn.name);
+  return names;
+}
+
+/** Which of `names` the file uses other than as a callee: functions passed or stored as values. */
+function namesUsedAsValues(parsed: ParsedFile, names: Set<string>): Set<string> {
   const out = new Set<string>();
   const callees = new Set<Expr>();
   walkAll(parsed.module.body, (e) => {
-    if (e.kind === 'call') callees.add(e.callee);
-    else if (e.kind === 'name' && !callees.has(e)) out.add(e.name);
+    if (e.kind === 'call') {
+      if (e.callee.kind === 'name' && names.has(e.callee.name)) callees.add(e.callee);
+    } else if (e.kind === 'name' && names.has(e.name) && !callees.has(e)) out.add(e.name);
   });
   return out;
 }
