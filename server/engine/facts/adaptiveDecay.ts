@@ -164,7 +164,7 @@ function productFactors(facts: Facts, e: Expr, depth = 0): Expr[] | undefined {
  * The keys the normal form may give a value read as written: `p.data` is p, `m[i]` with an index
  * is m, a local alias (`const w = vars[name]`) is what it names, or the key as written.
  */
-function stepKeys(facts: Facts, e: Expr, depth = 0): string[] {
+export function stepKeys(facts: Facts, e: Expr, depth = 0): string[] {
   if (depth > 8) return [];
   if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value')) return stepKeys(facts, e.object, depth + 1);
   const own = exprKey(e);
@@ -192,7 +192,7 @@ function scalarFactor(facts: Facts, e: Expr): boolean {
  * The statements of a function's body, into blocks, loops and the callbacks it passes
  * (`tf.tidy(() => { … })`, which the step's evaluation reads too), not into nested definitions.
  */
-function statementsOf(body: Stmt[], out: Stmt[] = [], depth = 0): Stmt[] {
+export function statementsOf(body: Stmt[], out: Stmt[] = [], depth = 0): Stmt[] {
   if (depth > 50) return out;
   for (const s of body) {
     if (s.kind === 'function' || s.kind === 'class') continue;
