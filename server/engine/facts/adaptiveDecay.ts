@@ -18,7 +18,7 @@ import { programIndex } from './program';
 import { stmtExprs, subExprs, within } from './loops';
 import { frameworkFacts, type HandDecayFact, type Owner } from './frameworks';
 import { InnermostSpan } from './spans';
-import { optimizerSteps, splitSelf, squaredBase, stepTerms, type OptimizerStep, type ParamUpdate, type StateUpdate } from './optimizerSteps';
+import { computedIndexKey, optimizerSteps, splitSelf, squaredBase, stepTerms, type OptimizerStep, type ParamUpdate, type StateUpdate } from './optimizerSteps';
 import { PolyOverflow, add, constant, mentions, mul, polyEquals, scale, sub, type Mono, type Poly } from '../../math/poly';
 
 const cache = new WeakMap<Facts, HandDecayFact[]>();
@@ -169,6 +169,8 @@ export function stepKeys(facts: Facts, e: Expr, depth = 0): string[] {
   if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value')) return stepKeys(facts, e.object, depth + 1);
   const own = exprKey(e);
   const out = own !== undefined ? [own] : [];
+  const computed = computedIndexKey(facts, e, exprKey);
+  if (computed !== undefined) out.push(computed);
   if (e.kind === 'index' && e.index.length === 1 && (e.index[0].kind === 'name' || e.index[0].kind === 'other')) out.push(...stepKeys(facts, e.object, depth + 1));
   if (e.kind === 'name') {
     const b = programIndex(facts).scopeAt(e.span.start).lookup(e.name, e.span.start);

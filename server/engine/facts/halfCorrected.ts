@@ -4,7 +4,7 @@
 // in its numerator and the root of another in its denominator, and 1 − βᵗ of one of their β's but
 // none of the other's. Folded step sizes (`lr * sqrt(1 - b2 ** t) / (1 - b1 ** t)`) carry both and
 // are not matched; a step with no correction at all (RMSprop with momentum, BERT's AdamW) neither.
-import type { Span } from '../ir';
+import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { stmtExprs, subExprs, within } from './loops';
 import { statementsOf, stepKeys } from './adaptiveDecay';
@@ -49,7 +49,10 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
       // The other moment's correction written in the function: reported as unused only when the
       // value it is stored in is never read again. A value that is read (RAdam's step size, set in
       // branches the normal form does not tell apart) may carry it into the update on another path.
-      const others = step.corrections.filter((c) => c.beta === missing.beta && c.exp !== undefined);
+      const all = step.corrections.filter((c) => c.beta === missing.beta && c.exp !== undefined);
+      // The ones that correct this moment (`s["db" + str(l)]`'s is another parameter's), when that is visible.
+      const own = all.filter((c) => correctsState(facts, step, c.span, missing));
+      const others = own.length > 0 ? own : all;
       if (others.some((c) => readLater(facts, step, c.span))) continue;
       const unused = others[0];
       const name = (s: StateUpdate): string => facts.source(s.eq.target.span);
@@ -74,14 +77,25 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
   }
 }
 
+/** Whether the statement holding a correction reads the state (`s_hat = s / (1 - b2 ** t)`). */
+function correctsState(facts: Facts, step: OptimizerStep, span: Span, s: StateUpdate): boolean {
+  const stmt = statementsOf(step.fn.body).filter((x) => x.kind !== 'block' && x.kind !== 'for' && within(span, x.span)).pop();
+  if (!stmt) return false;
+  return stmtExprs(stmt).some((root) => !(stmt.kind === 'assign' && stmt.targets.includes(root)) && subExprs(root).some((e) => (e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && stepKeys(facts, e).includes(s.eq.key)));
+}
+
 /** Whether the statement holding `span` stores into a name that a later statement of the function reads (or stores nowhere named). */
 function readLater(facts: Facts, step: OptimizerStep, span: Span): boolean {
   const stmts = statementsOf(step.fn.body).filter((x) => x.kind !== 'block' && x.kind !== 'for');
   const stmt = stmts.filter((x) => within(span, x.span)).pop();
   if (!stmt || stmt.kind !== 'assign') return true;
-  const names = stmt.targets.flatMap((t) => (t.kind === 'name' ? [t.name] : t.kind === 'seq' ? t.items.flatMap((i) => (i.kind === 'name' ? [i.name] : [])) : []));
-  if (names.length === 0 || names.length !== stmt.targets.length) return true;
-  return stmts.some((x) => x.span.start > stmt.span.end && stmtExprs(x).some((root) => !(x.kind === 'assign' && x.targets.includes(root)) && subExprs(root).some((e) => e.kind === 'name' && names.includes(e.name))));
+  // The values stored, as written: `v_hat`, `s_corrected["dW" + str(l)]` (an entry of a local dictionary).
+  const text = (e: Expr): string => facts.source(e.span).replace(/\s+/g, '');
+  const stored = stmt.targets.flatMap((t) => (t.kind === 'seq' ? t.items : [t]));
+  if (stored.length === 0 || stored.some((t) => t.kind !== 'name' && t.kind !== 'index')) return true;
+  const texts = new Set(stored.map(text));
+  const readable = (e: Expr): boolean => (e.kind === 'name' || e.kind === 'index') && texts.has(text(e));
+  return stmts.some((x) => x.span.start > stmt.span.end && stmtExprs(x).some((root) => !(x.kind === 'assign' && x.targets.includes(root)) && subExprs(root).some(readable)));
 }
 
 /** 1 − x for one monomial x that is not a number. */
