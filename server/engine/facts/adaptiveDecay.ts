@@ -139,12 +139,31 @@ function writtenTerm(facts: Facts, step: OptimizerStep, p: ParamUpdate, m: Match
         if (param.length !== 1) continue;
         const coef = factors.filter((f) => f !== param[0]);
         if (coef.length === 0 || coef.some((f) => someKey(facts, f, tensorKeys) || !scalarFactor(facts, f))) continue;
+        // Added to a gradient, not to a constant: `a * x - b` is the gradient of a quadratic written inline.
+        const beside = siblingOf(facts, stmtExprs(stmt), x);
+        if (beside && scalarFactor(facts, beside)) continue;
         products.push({ expr: x, param: param[0], factors: coef });
       }
     // The smallest such product (`wd * W`, not `lr * wd * W` around it when both are written).
     products.sort((a, b) => a.expr.span.end - a.expr.span.start - (b.expr.span.end - b.expr.span.start));
     if (products.length > 0) return products[0];
   }
+  return undefined;
+}
+
+/** What a term is added to or subtracted from where it is written (`dW` of `dW + wd * W`, `g` of `g.add(w.mul(wd))`). */
+function siblingOf(facts: Facts, roots: Expr[], term: Expr): Expr | undefined {
+  for (const root of roots)
+    for (const x of subExprs(root)) {
+      if (x.kind === 'binary' && (x.op === '+' || x.op === '-')) {
+        if (x.right === term) return x.left;
+        if (x.left === term) return x.right;
+      } else if (x.kind === 'call') {
+        const op = facts.analyzer.arithmeticCall(x);
+        if (!op || (op.op !== '+' && op.op !== '-') || !op.operands.includes(term)) continue;
+        return op.operands.find((o, i) => o !== undefined && o !== term && i < 2);
+      }
+    }
   return undefined;
 }
 
