@@ -17,6 +17,7 @@ import type { Span } from '../engine/ir';
 import { frameworkFacts, type ChainFact, type OptimizerFact } from '../engine/facts/frameworks';
 import { TORCH_COUPLED_ADAPTIVE, TORCH_DECOUPLED_FLAG } from '../engine/facts/catalogue';
 import { handDecayL2Intent, optimizerL2Intent } from '../engine/facts/decayIntent';
+import { inlineAdaptiveDecays } from '../engine/facts/adaptiveDecay';
 
 export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
   meta: {
@@ -40,7 +41,8 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
       context.report(torchReport(facts, opt, setting.arg.span, setting.value!));
     }
     for (const chain of fw.chains) chainReports(facts, chain).forEach((r) => context.report(r));
-    for (const hand of fw.handDecays) {
+    // A decay written in a gradient variable the moments read, or inside the moments' own arithmetic.
+    for (const hand of [...fw.handDecays, ...inlineAdaptiveDecays(facts)]) {
       if (hand.kind !== 'coupled' || !hand.adaptive) continue;
       // Next to a loss with the matching penalty, λ·w is that penalty's gradient: deliberate L2, like Keras l2() with Adam.
       if (fw.lossPenalties.some((p) => p.ctx.owner.id === hand.ctx.owner.id)) continue;

@@ -31,10 +31,11 @@ import { methodOf } from './resolve';
 
 /**
  * Why a coupled decay is deliberate L2: a source named for L2, its documentation, a comparison with
- * a decoupled optimizer, or a switch between decoupled and coupled decay set to coupled.
+ * a decoupled optimizer, a switch between decoupled and coupled decay set to coupled, or a term
+ * written as a squared penalty's gradient (2·λ·w).
  */
 export interface L2Intent {
-  kind: 'name' | 'doc' | 'comparison' | 'flag';
+  kind: 'name' | 'doc' | 'comparison' | 'flag' | 'gradient';
   span: Span;
 }
 
@@ -59,6 +60,8 @@ export function optimizerL2Intent(facts: Facts, opt: OptimizerFact, arg: Arg): L
 export function handDecayL2Intent(facts: Facts, hand: HandDecayFact): L2Intent | undefined {
   const cls = enclosingClass(facts, hand.span);
   if (cls && saysDecoupledDecay(cls.name)) return undefined;
+  // 2·λ·w is the gradient of the penalty λ‖w‖², derived by hand: the code adds an L2 penalty's gradient.
+  if (hand.coef && Math.abs(hand.coef.num - 2) < 1e-12 && hand.coef.syms.length > 0) return { kind: 'gradient', span: hand.span };
   const trace: Trace = { names: [], docs: [] };
   for (const f of hand.coefFactors) follow(facts, f.expr, f.scope, f.at, 0, trace);
   return judged(trace) ?? decoupleSwitch(facts, hand, cls);

@@ -14,6 +14,7 @@ import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
 import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
+import { halfCorrection } from './halfCorrected';
 
 export interface OptimizerFinding {
   code: 'NB401' | 'NB402' | 'NB403' | 'NB404' | 'NB405';
@@ -42,6 +43,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     // Equations written in branches that may exclude each other are not checked.
     const step: OptimizerStep = { ...full, states: new Map([...full.states].filter(([, s]) => !s.eq.branched)), params: full.params.filter((p) => !p.eq.branched) };
     biasCorrection(facts, step, push);
+    halfCorrection(facts, step, push);
     secondMoment(facts, step, push);
     averages(facts, step, push);
     learningRate(facts, step, push);

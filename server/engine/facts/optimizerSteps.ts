@@ -286,7 +286,23 @@ class Evaluator {
       if (index.kind === 'name' && object !== undefined && this.indexedByLoop(object) && this.bindingOf(index.name, e.span.start)?.kind === 'assign') return `${object}[${index.name}]`;
       return object;
     }
-    return exprKey(e);
+    return computedIndexKey(this.facts, e, (x) => this.keyOf(x)) ?? exprKey(e);
+  }
+
+  /**
+   * A local dictionary the function builds (`v_corrected = {}`) and fills with values it computes
+   * (`v_corrected["dW" + str(l)] = v["dW" + str(l)] / (1 - beta1 ** t)`): its entries are locals.
+   */
+  private localContainer(target: Expr): boolean {
+    if (target.kind !== 'index') return false;
+    let root: Expr = target.object;
+    while (root.kind === 'index') root = root.object;
+    if (root.kind !== 'name') return false;
+    const b = this.bindingOf(root.name, target.span.start);
+    const fnSpan = this.fn.span;
+    if (!b || b.kind !== 'assign' || !b.value || b.span.start < fnSpan.start || b.span.end > fnSpan.end) return false;
+    const v = b.value;
+    return (v.kind === 'object' && v.entries.length === 0) || (v.kind === 'call' && isDictConstructor(v.callee) && v.args.length === 0 && v.kwargs.length === 0);
   }
 
   private bindingOf(name: string, at: number): Binding | undefined {
@@ -618,6 +634,11 @@ class Evaluator {
       else this.noteReturnable(value);
       return;
     }
+    if (target.kind === 'index' && !mentions(value, key) && this.localContainer(target)) {
+      env.values.set(key, value);
+      this.defSpans.set(key, span);
+      return;
+    }
     if (mentions(value, key) && (target.kind !== 'name' || !env.values.has(key))) {
       this.equation(key, value, target, span);
       if (target.kind === 'name') env.values.delete(key);
@@ -833,6 +854,20 @@ class Evaluator {
     }
     this.write(target, value, env, s.span);
   }
+}
+
+/**
+ * `v["dW" + str(l)]`, `grads['db%d' % l]`: an entry chosen by a key the code builds,
+ * keyed by that key's expression, so the W and b entries of one layer are values of their own.
+ */
+export function computedIndexKey(facts: Facts, e: Expr, keyOf: (x: Expr) => string | undefined): string | undefined {
+  if (e.kind !== 'index' || e.index.length !== 1) return undefined;
+  const index = e.index[0];
+  if (index.kind !== 'binary' && index.kind !== 'call') return undefined;
+  if (!someExpr(index, (x) => x.kind === 'str')) return undefined;
+  const object = keyOf(e.object);
+  if (object === undefined) return undefined;
+  return `${object}[${facts.source(index.span).replace(/\s+/g, '').replace(/'/g, '"')}]`;
 }
 
 /** `(1 - b1)` → `1 - b1`: a span without the parentheses around it. */

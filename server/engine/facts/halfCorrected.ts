@@ -1,0 +1,131 @@
+// NB401, one moment corrected and the other not: a hand-written Adam step whose update divides a
+// bias-corrected first moment by the root of an uncorrected second moment (m̂/√v), or the reverse
+// (m/√v̂). Read off the normal form (optimizerSteps.ts): the update's term holds a moving average
+// in its numerator and the root of another in its denominator, and 1 − βᵗ of one of their β's but
+// none of the other's. Folded step sizes (`lr * sqrt(1 - b2 ** t) / (1 - b1 ** t)`) carry both and
+// are not matched; a step with no correction at all (RMSprop with momentum, BERT's AdamW) neither.
+import type { Expr, Span } from '../ir';
+import type { Facts } from './index';
+import { stmtExprs, subExprs, within } from './loops';
+import { statementsOf, stepKeys } from './adaptiveDecay';
+import { correctionOf, correctionSite, optimizerSteps, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
+import { mentions, type Poly } from '../../math/poly';
+import { biasCorrected } from './optimizerCorrected';
+import type { OptimizerFinding } from './optimizerFindings';
+import { localNameIn } from './optimizerLocals';
+
+export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const p of step.params) {
+    const terms = stepTerms(step, p);
+    // One first moment: AdEMAMix's slow average beside a corrected one is uncorrected by design.
+    const numerators = new Set(terms.flatMap((t) => t.numerator.map((n) => n.key)));
+    if (numerators.size !== 1) continue;
+    for (const term of terms) {
+      const den = term.denominator.find((d) => {
+        const s = step.states.get(d.key);
+        return d.sqrt && s !== undefined && s.average && s.beta !== undefined && s.adds.some((a) => squaredBase(a.x) !== undefined);
+      });
+      if (!den) continue;
+      const v = step.states.get(den.key)!;
+      const m = term.numerator.map((n) => step.states.get(n.key)).find((s): s is StateUpdate => s !== undefined && s !== v && s.average && s.beta !== undefined && s.beta !== v.beta);
+      if (!m) continue;
+      const of = (s: StateUpdate) => term.corrections.filter((c) => c.beta === s.beta);
+      const [mc, vc] = [of(m), of(v)];
+      if (mc.length > 0 === vc.length > 0) continue;
+      const [done, missing, doneCorrections] = mc.length > 0 ? [m, v, mc] : [v, m, vc];
+      // A real correction, 1 − βᵗ, on the corrected side; any other β in the term is NB401's wrong-β case.
+      if (!doneCorrections.every((c) => c.exp !== undefined) || term.corrections.some((c) => c.beta !== done.beta)) continue;
+      // The other β anywhere in the step is a correction written another way (RAdam's rectifier
+      // √((1 − β₂ᵗ)·r), a β₂ᵗ kept in a local); a reciprocal of 1 − x that is no 1 − βᵗ is one of another
+      // shape (NAdam's momentum schedule, 1 − Πμ).
+      if (mentions(p.step, missing.beta!) || term.mono.fs.some((f) => f.atom.k === 'inv' && f.n > 0 && oneMinus(f.atom.arg) && !correctionOf(f.atom))) continue;
+      // Another path through the same function whose update of this parameter reads the other β:
+      // branches that exclude each other (RAdam's `if N_sma >= 5` computing the step size and, again,
+      // choosing the update) combined into a path the code never runs.
+      const paths = optimizerSteps(facts).filter((o) => o !== step && o.fn.span.start === step.fn.span.start && o.fn.span.end === step.fn.span.end);
+      if (paths.some((o) => o.params.some((q) => q.eq.key === p.eq.key && mentions(q.step, missing.beta!)))) continue;
+      const site = correctionSite(step, doneCorrections[0].key, p.eq.order);
+      if (!site) continue;
+      // The other moment's correction written in the function: reported as unused only when the
+      // value it is stored in is never read again. A value that is read (RAdam's step size, set in
+      // branches the normal form does not tell apart) may carry it into the update on another path.
+      const all = step.corrections.filter((c) => c.beta === missing.beta && c.exp !== undefined);
+      // The ones that correct this moment (`s["db" + str(l)]`'s is another parameter's), when that is visible.
+      const own = all.filter((c) => correctsState(facts, step, c.span, missing));
+      const others = own.length > 0 ? own : all;
+      if (others.some((c) => readLater(facts, step, c.span))) continue;
+      const unused = others[0];
+      const name = (s: StateUpdate): string => facts.source(s.eq.target.span);
+      const beta = (s: StateUpdate): string => localNameIn(step, s.beta!) ?? (facts.language === 'python' ? s.beta!.replace(/"/g, "'") : s.beta!);
+      const [mt, vt] = [name(m), name(v)];
+      const why =
+        missing === v
+          ? `early on ${vt} is about (1 - ${beta(v)} ** t) times the squared gradient, far below it, so the first steps are up to 1/√(1 - ${beta(v)}) times too large (about 32 for a β₂ of 0.999). Divide ${vt} by 1 - ${beta(v)} ** t too`
+          : `early on ${mt} is about (1 - ${beta(m)} ** t) times the gradient, so the first steps are about 1 - ${beta(m)} times as long as Adam's (a tenth for a β₁ of 0.9). Divide ${mt} by 1 - ${beta(m)} ** t too`;
+      const read = readSpan(facts, step, p.eq.spans, missing);
+      push({
+        code: 'NB401',
+        span: read,
+        message: `the step divides ${missing === v ? `the bias-corrected ${mt} by the root of ${vt}, which is not bias-corrected` : `${mt}, which is not bias-corrected, by the root of the bias-corrected ${vt}`}: ${why}, or fold both corrections into the step size (lr * sqrt(1 - ${beta(v)} ** t) / (1 - ${beta(m)} ** t))`,
+        related: [
+          { span: site.span, message: `${name(done)} is corrected with this` },
+          ...(unused ? [{ span: unused.span, message: `${name(missing)}'s correction is computed here, but the step does not use it` }] : []),
+        ],
+        corrected: biasCorrected(missing.eq.key, missing.beta!, doneCorrections[0].exp!),
+      });
+    }
+  }
+}
+
+/** Whether the statement holding a correction reads the state (`s_hat = s / (1 - b2 ** t)`). */
+function correctsState(facts: Facts, step: OptimizerStep, span: Span, s: StateUpdate): boolean {
+  const stmt = statementsOf(step.fn.body).filter((x) => x.kind !== 'block' && x.kind !== 'for' && within(span, x.span)).pop();
+  if (!stmt) return false;
+  return stmtExprs(stmt).some((root) => !(stmt.kind === 'assign' && stmt.targets.includes(root)) && subExprs(root).some((e) => (e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && stepKeys(facts, e).includes(s.eq.key)));
+}
+
+/** Whether the statement holding `span` stores into a name that a later statement of the function reads (or stores nowhere named). */
+function readLater(facts: Facts, step: OptimizerStep, span: Span): boolean {
+  const stmts = statementsOf(step.fn.body).filter((x) => x.kind !== 'block' && x.kind !== 'for');
+  const stmt = stmts.filter((x) => within(span, x.span)).pop();
+  if (!stmt || stmt.kind !== 'assign') return true;
+  // The values stored, as written: `v_hat`, `s_corrected["dW" + str(l)]` (an entry of a local dictionary).
+  const text = (e: Expr): string => facts.source(e.span).replace(/\s+/g, '');
+  const stored = stmt.targets.flatMap((t) => (t.kind === 'seq' ? t.items : [t]));
+  if (stored.length === 0 || stored.some((t) => t.kind !== 'name' && t.kind !== 'index')) return true;
+  const texts = new Set(stored.map(text));
+  const readable = (e: Expr): boolean => (e.kind === 'name' || e.kind === 'index') && texts.has(text(e));
+  return stmts.some((x) => x.span.start > stmt.span.end && stmtExprs(x).some((root) => !(x.kind === 'assign' && x.targets.includes(root)) && subExprs(root).some(readable)));
+}
+
+/** 1 − x for one monomial x that is not a number. */
+function oneMinus(p: Poly): boolean {
+  return p.length === 2 && p.some((m) => m.fs.length === 0 && m.c === 1) && p.some((m) => m.fs.length > 0 && m.c === -1);
+}
+
+/** Where the update reads the uncorrected state: in its own statements, else the last statement before it that reads the state. */
+function readSpan(facts: Facts, step: OptimizerStep, update: Span[], s: StateUpdate): Span {
+  const stmts = statementsOf(step.fn.body).filter((x) => x.kind !== 'block' && x.kind !== 'for');
+  const reads = (span: Span): Span | undefined => {
+    const stmt = stmts.filter((x) => within(span, x.span)).pop();
+    if (!stmt) return undefined;
+    for (const root of stmtExprs(stmt)) {
+      if (stmt.kind === 'assign' && stmt.targets.includes(root)) continue;
+      // The outermost read: `self.v[k]`, not the `self.v` inside it.
+      const hits = subExprs(root).filter((x) => within(x.span, span) && (x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') && stepKeys(facts, x).includes(s.eq.key));
+      if (hits.length > 0) return hits.reduce((a, b) => (b.span.end - b.span.start > a.span.end - a.span.start ? b : a)).span;
+    }
+    return undefined;
+  };
+  for (const span of update) {
+    const hit = reads(span);
+    if (hit) return hit;
+  }
+  const last = s.eq.spans[s.eq.spans.length - 1];
+  const before = stmts.filter((x) => x.span.start >= last.end && x.span.end <= update[update.length - 1].start);
+  for (let i = before.length - 1; i >= 0; i--) {
+    const hit = reads(before[i].span);
+    if (hit) return hit;
+  }
+  return update[update.length - 1];
+}
