@@ -566,16 +566,32 @@ export class ExprWalk<C> {
   }
 }
 
+/**
+ * someExpr's stack, shared by all its calls (a call nested in `test` works above the caller's part
+ * and returns to it): no array or closure per call. Popped entries are cleared so that no old
+ * file's nodes stay reachable from here.
+ */
+const someStack: (Expr | undefined)[] = [];
+let someSize = 0;
+const pushSome = (c: Expr): void => {
+  someStack[someSize++] = c;
+};
+
 /** Whether `test` holds for `root` or any expression inside it (one walk, no recursion). */
 export function someExpr(root: Expr, test: (e: Expr) => boolean): boolean {
-  const stack = [root];
-  const push = (c: Expr): void => void stack.push(c);
-  while (stack.length > 0) {
-    const e = stack.pop()!;
-    if (test(e)) return true;
-    forEachChild(e, push);
+  const base = someSize;
+  pushSome(root);
+  try {
+    while (someSize > base) {
+      const e = someStack[--someSize]!;
+      someStack[someSize] = undefined;
+      if (test(e)) return true;
+      forEachChild(e, pushSome);
+    }
+    return false;
+  } finally {
+    while (someSize > base) someStack[--someSize] = undefined;
   }
-  return false;
 }
 
 /** Calls `f` on each of `children(e)`, in the same order, without building the array (walkers call this per node). */

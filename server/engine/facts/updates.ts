@@ -545,6 +545,7 @@ export class StateTargets {
  */
 function valuesRead(root: Expr, visit: (e: Expr, key: string) => void): void {
   const stack = [root];
+  const push = (c: Expr): void => void stack.push(c);
   while (stack.length > 0) {
     const e = stack.pop()!;
     const base = e.kind === 'name' || e.kind === 'attr' || e.kind === 'index' ? baseExpr(e) : undefined;
@@ -555,7 +556,7 @@ function valuesRead(root: Expr, visit: (e: Expr, key: string) => void): void {
       for (let x: Expr = e; x !== base; x = x.kind === 'index' || x.kind === 'attr' ? x.object : base) if (x.kind === 'index') stack.push(...x.index);
       continue;
     }
-    forEachChild(e, (c) => void stack.push(c));
+    forEachChild(e, push);
   }
 }
 
