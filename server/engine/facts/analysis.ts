@@ -104,10 +104,10 @@ export class Analyzer {
   /**
    * Classifications by the expression's span and kind, then by `at`. Expressions with one span and
    * kind share answers (synthetic nodes included); each node finds its slot by identity, so the
-   * span key is built once per node rather than once per call.
+   * slot is searched for once per node rather than once per call.
    */
-  private readonly memo = new Map<string, Map<number, Product>>();
-  private readonly memoSlots = new Map<Expr, Map<number, Product>>();
+  private readonly memo = new Map<number, MemoSlot[]>();
+  private readonly memoSlots = new Map<Expr, MemoSlot>();
   private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
   /** Keys isParam answered "no" for, by file id: adding one to that file's parameter set could change an answer. */
   private readonly deniedKeys = new Map<number, Set<string>>();
@@ -409,12 +409,15 @@ export class Analyzer {
     return result;
   }
 
-  private memoSlot(e: Expr): Map<number, Product> {
+  private memoSlot(e: Expr): MemoSlot {
     let slot = this.memoSlots.get(e);
     if (!slot) {
-      const key = `${e.span.start}:${e.span.end}:${e.kind}`;
-      slot = this.memo.get(key);
-      if (!slot) this.memo.set(key, (slot = new Map()));
+      // By span start, then end and kind: no key string per node (these maps live as long as the facts).
+      const { start, end } = e.span;
+      let atStart = this.memo.get(start);
+      if (!atStart) this.memo.set(start, (atStart = []));
+      slot = atStart.find((m) => m.end === end && m.kind === e.kind);
+      if (!slot) atStart.push((slot = new MemoSlot(end, e.kind)));
       this.memoSlots.set(e, slot);
     }
     return slot;
@@ -1002,6 +1005,36 @@ function wholeParam(p: ParamOccurrence): ParamOccurrence {
 
 function isPureScalar(p: Product): boolean {
   return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;
+}
+
+/**
+ * The classifications of the expressions with one span and kind, by `at`. Nearly all are asked at
+ * one position, so the first answer is kept inline and a map is made only for a second position.
+ */
+class MemoSlot {
+  private firstAt = NaN;
+  private first: Product | undefined;
+  private more: Map<number, Product> | undefined;
+  constructor(
+    readonly end: number,
+    readonly kind: Expr['kind'],
+  ) {}
+
+  get(at: number): Product | undefined {
+    return this.isFirst(at) ? this.first : this.more?.get(at);
+  }
+
+  set(at: number, p: Product): void {
+    if (this.first === undefined || this.isFirst(at)) {
+      this.firstAt = at;
+      this.first = p;
+    } else (this.more ??= new Map()).set(at, p);
+  }
+
+  /** `at` is the inline answer's position (compared as a Map compares keys: NaN is NaN). */
+  private isFirst(at: number): boolean {
+    return at === this.firstAt || (at !== at && this.firstAt !== this.firstAt);
+  }
 }
 
 function isSingleParam(p: Product): boolean {

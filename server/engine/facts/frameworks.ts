@@ -10,7 +10,7 @@ import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
 import type { ParamOccurrence, Summand } from './analysis';
 import { numberOf } from './analysis';
-import { children, forEachChild, type Binding, type Scope } from './scope';
+import { ExprWalk, children, forEachChild, type Binding, type Scope } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isNormWeightFragment, isParamGroupsHelperName, isParsedArgsName, isStateLike, isWholeLossName, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
@@ -413,31 +413,36 @@ class Collector {
 
   /** Visits every expression under `root`, recording calls, references and loss expressions. */
   private exprs(root: Expr, ctx: Ctx, rootBinding: string | undefined): void {
-    const stack: { e: Expr; ctx: Ctx }[] = [{ e: root, ctx }];
-    // One push closure per walk (not a children array per node); it reads the node being expanded.
-    let from = ctx;
-    const pushChild = (child: Expr): void => void stack.push({ e: child, ctx: from });
-    while (stack.length > 0) {
-      const { e, ctx: c } = stack.pop()!;
-      if (e.kind === 'name') this.ref(c.owner, e.name);
-      else if (e.kind === 'attr') this.ref(c.owner, e.name);
-      if (e.kind === 'lambda') {
-        const scope = this.facts.scopes.lambdaScopes.get(e) ?? c.scope;
-        const inner: Ctx = { scope, at: Infinity, owner: c.owner };
-        if (e.body) stack.push({ e: e.body, ctx: inner });
-        this.stmts(e.stmts, c.owner, c.owner.cls);
-        continue;
-      }
-      if (e.kind === 'comprehension') {
-        const scope = this.facts.scopes.lambdaScopes.get(e) ?? c.scope;
-        for (const g of e.generators) stack.push({ e: g.iter, ctx: c });
-        stack.push({ e: e.element, ctx: { ...c, scope } });
-        continue;
-      }
-      if (e.kind === 'call') this.call(e, c, e === root ? rootBinding : undefined);
-      from = c;
-      forEachChild(e, pushChild);
+    const walk = this.walk;
+    const base = walk.start(root, ctx);
+    try {
+      while (walk.depth() > base) this.expr(walk.pop(), walk.ctx, root, rootBinding);
+    } finally {
+      walk.end(base);
     }
+  }
+
+  private readonly walk = new ExprWalk<Ctx>();
+
+  /** One node of `exprs`' walk. */
+  private expr(e: Expr, c: Ctx, root: Expr, rootBinding: string | undefined): void {
+    if (e.kind === 'name') this.ref(c.owner, e.name);
+    else if (e.kind === 'attr') this.ref(c.owner, e.name);
+    if (e.kind === 'lambda') {
+      const scope = this.facts.scopes.lambdaScopes.get(e) ?? c.scope;
+      const inner: Ctx = { scope, at: Infinity, owner: c.owner };
+      if (e.body) this.walk.push(e.body, inner, undefined);
+      this.stmts(e.stmts, c.owner, c.owner.cls);
+      return;
+    }
+    if (e.kind === 'comprehension') {
+      const scope = this.facts.scopes.lambdaScopes.get(e) ?? c.scope;
+      for (const g of e.generators) this.walk.push(g.iter, c, undefined);
+      this.walk.push(e.element, { ...c, scope }, undefined);
+      return;
+    }
+    if (e.kind === 'call') this.call(e, c, e === root ? rootBinding : undefined);
+    this.walk.pushChildren(e, c);
   }
 
   private ref(owner: Owner, name: string): void {

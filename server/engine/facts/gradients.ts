@@ -9,7 +9,7 @@ import type { Facts } from './index';
 import type { ParamOccurrence, Product, Summand } from './analysis';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
-import { children, loopIterable, type Scope } from './scope';
+import { ExprWalk, forEachChild, loopIterable, type Scope } from './scope';
 import { isBiasName, isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isWeightName, parameterOfGradient } from './roles';
 import { penaltyCoefficientNames } from './losses';
 import { regularizerGradientSites } from './regularizerObjects';
@@ -326,18 +326,19 @@ function findScaledSelfSites(facts: Facts): UpdateSite[] {
     if (!increment.some((s) => s.num.some((f) => f.expr.kind === 'name' && f.expr.name === name))) return; // not scaled after all
     sites.push({ kind: 'update', target, increment, span, scope, at: Infinity });
   };
+  const walk = new ExprWalk<Scope>();
   const visit = (root: Expr, scope: Scope): void => {
-    const stack: { e: Expr; s: Scope }[] = [{ e: root, s: scope }];
-    while (stack.length > 0) {
-      const { e, s } = stack.pop()!;
+    const base = walk.start(root, scope);
+    while (walk.depth() > base) {
+      const e = walk.pop();
+      const s = walk.ctx;
       if (e.kind === 'comprehension') {
         const cs = facts.scopes.lambdaScopes.get(e) ?? s;
         const elements = e.element.kind === 'seq' ? e.element.items : [e.element];
         for (const g of e.generators) for (const n of names(g.target)) for (const el of elements) consider(n, el, cs, el.span);
       }
       if (e.kind === 'lambda' && e.body && e.params[0]) consider(e.params[0].name, e.body, facts.scopes.lambdaScopes.get(e) ?? s, e.span);
-      const inner = e.kind === 'lambda' || e.kind === 'comprehension' ? facts.scopes.lambdaScopes.get(e) ?? s : s;
-      for (const c of children(e)) stack.push({ e: c, s: inner });
+      walk.pushChildren(e, e.kind === 'lambda' || e.kind === 'comprehension' ? facts.scopes.lambdaScopes.get(e) ?? s : s);
     }
   };
   const index = programIndex(facts);
@@ -411,6 +412,7 @@ export function absCallOf(t: RegGradientTerm): (Expr & { kind: 'call' }) | undef
   if (!t.param) return undefined;
   const operand = t.param.expr;
   const stack = t.summand.num.map((f) => f.expr);
+  const push = (c: Expr): void => void stack.push(c);
   while (stack.length > 0) {
     const e = stack.pop()!;
     if (e.kind === 'call') {
@@ -418,7 +420,7 @@ export function absCallOf(t: RegGradientTerm): (Expr & { kind: 'call' }) | undef
       const target = e.callee.kind === 'attr' && e.args.length === 0 ? e.callee.object : e.args[0];
       if (ABS_FUNCTIONS.has(name) && target && target.span.start <= operand.span.start && operand.span.end <= target.span.end) return e;
     }
-    stack.push(...children(e));
+    forEachChild(e, push);
   }
   return undefined;
 }

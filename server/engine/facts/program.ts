@@ -5,7 +5,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
-import { forEachChild, type FunctionDef, type Scope } from './scope';
+import { ExprWalk, forEachChild, type FunctionDef, type Scope } from './scope';
 import { InnermostSpan } from './spans';
 
 /** A name bound by unpacking: its statement, and its position (tuple index or object key). */
@@ -106,42 +106,44 @@ function build(facts: Facts): ProgramIndex {
   const lambdas = new Map<Scope, { lambda: Expr & { kind: 'lambda' }; call?: Expr & { kind: 'call' }; scope: Scope; at: number }>();
   const operators = new Map<string, Span>();
   const objectLiterals: { object: Expr & { kind: 'object' }; scope: Scope }[] = [];
+  // A node's context: its scope and the position its reads are at (children share their parent's).
+  const walk = new ExprWalk<{ s: Scope; at: number }>();
   const visitExpr = (root: Expr, scope: Scope, at: number): void => {
-    const stack: { e: Expr; s: Scope; at: number; parent?: Expr }[] = [{ e: root, s: scope, at }];
-    // One push closure per walk (not a children array per node); it reads the node being expanded.
-    let from = stack[0];
-    const pushChild = (c: Expr): void => void stack.push({ e: c, s: from.s, at: from.at, parent: from.e });
-    while (stack.length > 0) {
-      const top = stack.pop()!;
-      const { e, s, at: a, parent } = top;
-      if (e.kind === 'call') calls.push({ call: e, scope: s, at: a });
-      if (e.kind === 'lambda') {
-        const ls = scopes.lambdaScopes.get(e) ?? s;
-        lambdas.set(ls, { lambda: e, call: parent?.kind === 'call' ? parent : undefined, scope: s, at: a });
-        if (e.body) {
-          exprBySpan.set(spanKey(e.span), e.body);
-          stack.push({ e: e.body, s: ls, at: Infinity });
-        }
-        visitStmts(e.stmts);
-        continue;
-      }
-      if (e.kind === 'comprehension') {
-        const cs = scopes.lambdaScopes.get(e) ?? s;
-        const elements = e.element.kind === 'seq' ? e.element.items : [e.element];
-        for (const el of elements) exprBySpan.set(spanKey(el.span), el);
-        for (const g of e.generators) stack.push({ e: g.iter, s, at: a });
-        stack.push({ e: e.element, s: cs, at: Infinity });
-        continue;
-      }
-      if (e.kind === 'cond') {
-        exprBySpan.set(spanKey(e.then.span), e.then);
-        exprBySpan.set(spanKey(e.else.span), e.else);
-      }
-      if (e.kind === 'binary' && e.opSpan && (e.op === '+' || e.op === '-')) operators.set(spanKey(e.right.span), e.opSpan);
-      if (e.kind === 'object' && e.entries.filter((x) => x.value.kind === 'lambda').length >= 2) objectLiterals.push({ object: e, scope: s });
-      from = top;
-      forEachChild(e, pushChild);
+    const base = walk.start(root, { s: scope, at });
+    try {
+      while (walk.depth() > base) visitNode(walk.pop(), walk.ctx, walk.parent);
+    } finally {
+      walk.end(base);
     }
+  };
+  const visitNode = (e: Expr, ctx: { s: Scope; at: number }, parent: Expr | undefined): void => {
+    const { s, at: a } = ctx;
+    if (e.kind === 'call') calls.push({ call: e, scope: s, at: a });
+    if (e.kind === 'lambda') {
+      const ls = scopes.lambdaScopes.get(e) ?? s;
+      lambdas.set(ls, { lambda: e, call: parent?.kind === 'call' ? parent : undefined, scope: s, at: a });
+      if (e.body) {
+        exprBySpan.set(spanKey(e.span), e.body);
+        walk.push(e.body, { s: ls, at: Infinity }, undefined);
+      }
+      visitStmts(e.stmts);
+      return;
+    }
+    if (e.kind === 'comprehension') {
+      const cs = scopes.lambdaScopes.get(e) ?? s;
+      const elements = e.element.kind === 'seq' ? e.element.items : [e.element];
+      for (const el of elements) exprBySpan.set(spanKey(el.span), el);
+      for (const g of e.generators) walk.push(g.iter, ctx, undefined);
+      walk.push(e.element, { s: cs, at: Infinity }, undefined);
+      return;
+    }
+    if (e.kind === 'cond') {
+      exprBySpan.set(spanKey(e.then.span), e.then);
+      exprBySpan.set(spanKey(e.else.span), e.else);
+    }
+    if (e.kind === 'binary' && e.opSpan && (e.op === '+' || e.op === '-')) operators.set(spanKey(e.right.span), e.opSpan);
+    if (e.kind === 'object' && e.entries.filter((x) => x.value.kind === 'lambda').length >= 2) objectLiterals.push({ object: e, scope: s });
+    walk.pushChildren(e, ctx);
   };
   const visitStmts = (stmts: Stmt[]): void => {
     for (const st of stmts) {

@@ -455,42 +455,52 @@ export class ScopeBuilder {
 
   /** Visits an expression to open scopes for the lambdas and comprehensions inside it. */
   private exprs(root: Expr, scope: Scope, loops: Expr[]): void {
-    const stack: { e: Expr; s: Scope; parent?: Expr }[] = [{ e: root, s: scope }];
-    // One push closure per walk (not a children array per node); it reads the node being expanded.
-    let from = stack[0];
-    const pushChild = (c: Expr): void => void stack.push({ e: c, s: from.s, parent: from.e });
-    while (stack.length > 0) {
-      const top = stack.pop()!;
-      const { e, s, parent } = top;
-      switch (e.kind) {
-        case 'lambda': {
-          const ls = new Scope('lambda', s, e.span, s.classScope);
-          this.lambdaScopes.set(e, ls);
-          // `xs.forEach((x) => ...)`, `xs.map((x, i) => ...)`: the callback walks xs like a loop.
-          const receiver = parent?.kind === 'call' && parent.callee.kind === 'attr' && iterationMethods.has(parent.callee.name) ? parent.callee.object : undefined;
-          const elementIndex = parent?.kind === 'call' && parent.callee.kind === 'attr' && parent.callee.name === 'reduce' ? 1 : 0;
-          e.params.forEach((p, i) => {
-            const loop = receiver && i === elementIndex ? { iter: receiver, position: 0, depth: loops.length + 1 } : undefined;
-            ls.addBinding({ key: p.name, kind: loop ? 'loop' : 'param', at: -1, span: p.span, loops: receiver ? [...loops, receiver] : [], scope: ls, loop, value: p.default });
-          });
-          if (e.body) stack.push({ e: e.body, s: ls });
-          this.stmts(e.stmts, ls, receiver ? [...loops, receiver] : []);
-          break;
-        }
-        case 'comprehension': {
-          const cs = new Scope('lambda', s, e.span, s.classScope);
-          this.lambdaScopes.set(e, cs);
-          for (const g of e.generators) {
-            stack.push({ e: g.iter, s });
-            this.bindTarget(g.target, undefined, undefined, cs, -1, g.target.span, [g.iter], { iter: g.iter, position: 0, depth: 1 });
-          }
-          stack.push({ e: e.element, s: cs });
-          break;
-        }
-        default:
-          from = top;
-          forEachChild(e, pushChild);
+    const walk = this.walk;
+    const base = walk.start(root, scope);
+    try {
+      while (walk.depth() > base) {
+        const e = walk.pop();
+        const s = walk.ctx;
+        const parent = walk.parent;
+        this.expr(e, s, parent, loops);
       }
+    } finally {
+      walk.end(base);
+    }
+  }
+
+  private readonly walk = new ExprWalk<Scope>();
+
+  /** One node of `exprs`' walk: a lambda or comprehension opens a scope; others walk on to their children. */
+  private expr(e: Expr, s: Scope, parent: Expr | undefined, loops: Expr[]): void {
+    const walk = this.walk;
+    switch (e.kind) {
+      case 'lambda': {
+        const ls = new Scope('lambda', s, e.span, s.classScope);
+        this.lambdaScopes.set(e, ls);
+        // `xs.forEach((x) => ...)`, `xs.map((x, i) => ...)`: the callback walks xs like a loop.
+        const receiver = parent?.kind === 'call' && parent.callee.kind === 'attr' && iterationMethods.has(parent.callee.name) ? parent.callee.object : undefined;
+        const elementIndex = parent?.kind === 'call' && parent.callee.kind === 'attr' && parent.callee.name === 'reduce' ? 1 : 0;
+        e.params.forEach((p, i) => {
+          const loop = receiver && i === elementIndex ? { iter: receiver, position: 0, depth: loops.length + 1 } : undefined;
+          ls.addBinding({ key: p.name, kind: loop ? 'loop' : 'param', at: -1, span: p.span, loops: receiver ? [...loops, receiver] : [], scope: ls, loop, value: p.default });
+        });
+        if (e.body) walk.push(e.body, ls, undefined);
+        this.stmts(e.stmts, ls, receiver ? [...loops, receiver] : []);
+        break;
+      }
+      case 'comprehension': {
+        const cs = new Scope('lambda', s, e.span, s.classScope);
+        this.lambdaScopes.set(e, cs);
+        for (const g of e.generators) {
+          walk.push(g.iter, s, undefined);
+          this.bindTarget(g.target, undefined, undefined, cs, -1, g.target.span, [g.iter], { iter: g.iter, position: 0, depth: 1 });
+        }
+        walk.push(e.element, cs, undefined);
+        break;
+      }
+      default:
+        walk.pushChildren(e, s);
     }
   }
 }
@@ -498,19 +508,93 @@ export class ScopeBuilder {
 /** Array methods whose callback visits each element (the element is the first parameter; reduce's second). */
 const iterationMethods = new Set(['forEach', 'map', 'flatMap', 'filter', 'some', 'every', 'reduce', 'find']);
 
-/** Calls `f` on each of `children(e)`, in the same order, without building the array (walkers call this per node). */
-/** Whether `test` holds for `root` or any expression inside it (one walk, no recursion). */
-export function someExpr(root: Expr, test: (e: Expr) => boolean): boolean {
-  const stack = [root];
-  const push = (c: Expr): void => void stack.push(c);
-  while (stack.length > 0) {
-    const e = stack.pop()!;
-    if (test(e)) return true;
-    forEachChild(e, push);
+/**
+ * The stack of a depth-first walk over expressions, each with its context (a scope, say) and the
+ * node it was pushed from. Walkers keep one per file: a walk starts at the stack's current depth and
+ * pops back down to it, so walks nested in a walk share it. No frame object, array or closure is made
+ * per node or per walk (walkers run for every statement of every file), and the arrays are indexed
+ * rather than popped, which would shrink them to grow again on the next walk.
+ */
+export class ExprWalk<C> {
+  private readonly nodes: Expr[] = [];
+  private readonly ctxs: C[] = [];
+  private readonly parents: (Expr | undefined)[] = [];
+  private size = 0;
+  /** The context and parent of the node `pop` returned last. */
+  ctx!: C;
+  parent: Expr | undefined;
+  private from: Expr | undefined;
+  private fromCtx!: C;
+  private readonly pushChild = (c: Expr): void => this.push(c, this.fromCtx, this.from);
+
+  /** Pushes `root`; the walk goes on while `depth() > ` the returned depth. */
+  start(root: Expr, ctx: C): number {
+    const base = this.size;
+    this.push(root, ctx, undefined);
+    return base;
   }
-  return false;
+
+  depth(): number {
+    return this.size;
+  }
+
+  push(e: Expr, ctx: C, parent: Expr | undefined): void {
+    const i = this.size++;
+    this.nodes[i] = e;
+    this.ctxs[i] = ctx;
+    this.parents[i] = parent;
+  }
+
+  /** Pushes `e`'s children (`forEachChild` order), each with `ctx` and `e` as its parent. */
+  pushChildren(e: Expr, ctx: C): void {
+    this.from = e;
+    this.fromCtx = ctx;
+    forEachChild(e, this.pushChild);
+  }
+
+  /** The next node (its context and parent in `ctx` and `parent`, to be read before walking on). */
+  pop(): Expr {
+    const i = --this.size;
+    this.ctx = this.ctxs[i];
+    this.parent = this.parents[i];
+    return this.nodes[i];
+  }
+
+  /** Drops what a walk that began at `base` left (it threw). */
+  end(base: number): void {
+    this.size = base;
+  }
 }
 
+/**
+ * someExpr's stack, shared by all its calls (a call nested in `test` works above the caller's part
+ * and returns to it): no array or closure per call. Popped entries are cleared so that no old
+ * file's nodes stay reachable from here.
+ */
+const someStack: (Expr | undefined)[] = [];
+let someSize = 0;
+const pushSome = (c: Expr): void => {
+  someStack[someSize++] = c;
+};
+
+/** Whether `test` holds for `root` or any expression inside it (one walk, no recursion). */
+export function someExpr(root: Expr, test: (e: Expr) => boolean): boolean {
+  const base = someSize;
+  pushSome(root);
+  try {
+    while (someSize > base) {
+      const e = someStack[--someSize]!;
+      someStack[someSize] = undefined;
+      if (test(e)) return true;
+      forEachChild(e, pushSome);
+    }
+    return false;
+  } finally {
+    while (someSize > base) someStack[--someSize] = undefined;
+  }
+}
+
+/** Calls `f` on each of `children(e)`, in the same order, without building the array (walkers call this per node). */
 export function forEachChild(e: Expr, f: (c: Expr) => void): void {
   switch (e.kind) {
     case 'attr':

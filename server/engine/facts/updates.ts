@@ -4,7 +4,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { ExprWalk, explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { resolveCall } from './resolve';
 import { inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import type { ProgramIndex } from './program';
@@ -131,43 +131,43 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     sites.push({ kind: 'update', target, increment: parts.filter((_, i) => i !== one).map((s) => ({ ...s, num: [...s.num, self] })), span, scope, at });
   };
 
+  const walk = new ExprWalk<Scope>();
   /** Lambdas and comprehensions that return an updated element: `lambda p, g: p - lr * g`. */
   const visitExpr = (root: Expr, scope: Scope, _parent: Expr | undefined): void => {
-    const stack: { e: Expr; s: Scope; parent?: Expr }[] = [{ e: root, s: scope }];
-    // One push closure per walk (not a children array per node); it reads the node being expanded.
-    let from = stack[0];
-    const pushChild = (c: Expr): void => void stack.push({ e: c, s: from.s, parent: from.e });
-    while (stack.length > 0) {
-      const top = stack.pop()!;
-      const { e, s, parent } = top;
-      if (e.kind === 'lambda') {
-        const ls = scopes.lambdaScopes.get(e) ?? s;
-        const first = e.params[0];
-        if (first && e.body) elementUpdate(first.name, e.body, ls, e.span, parent);
-        // `vars.forEach((p, k) => p.assign(p.sub(...)))`: an expression body can be an in-place update.
-        if (e.body?.kind === 'call') callSite(e.body, ls, e.body.span);
-        for (const st of e.stmts) visitLambdaStmt(st);
-        if (e.body) stack.push({ e: e.body, s: ls, parent: e });
-        continue;
-      }
-      if (e.kind === 'comprehension') {
-        const cs = scopes.lambdaScopes.get(e) ?? s;
-        // `[(w - lr * dw, b - lr * db) for (w, b), (dw, db) in zip(params, grads)]`: each item may update a target.
-        const elements = e.element.kind === 'seq' ? e.element.items : [e.element];
-        for (const g of e.generators) {
-          for (const name of targetNames(g.target)) for (const element of elements) elementUpdate(name, element, cs, element.span, undefined);
-          stack.push({ e: g.iter, s });
-        }
-        stack.push({ e: e.element, s: cs, parent: e });
-        continue;
-      }
-      // Gradients built inside other expressions: `{W1: grads.W1.add(...)}`, `f([g + ..., ...])`.
-      if (e.kind === 'object') for (const entry of e.entries) gradientExpression(entry.value, s, Infinity);
-      if (e.kind === 'call') for (const arg of e.args) gradientExpression(arg, s, Infinity);
-      if (e.kind === 'seq') for (const item of e.items) gradientExpression(item, s, Infinity);
-      from = top;
-      forEachChild(e, pushChild);
+    const base = walk.start(root, scope);
+    try {
+      while (walk.depth() > base) visitNode(walk.pop(), walk.ctx, walk.parent);
+    } finally {
+      walk.end(base);
     }
+  };
+  const visitNode = (e: Expr, s: Scope, parent: Expr | undefined): void => {
+    if (e.kind === 'lambda') {
+      const ls = scopes.lambdaScopes.get(e) ?? s;
+      const first = e.params[0];
+      if (first && e.body) elementUpdate(first.name, e.body, ls, e.span, parent);
+      // `vars.forEach((p, k) => p.assign(p.sub(...)))`: an expression body can be an in-place update.
+      if (e.body?.kind === 'call') callSite(e.body, ls, e.body.span);
+      for (const st of e.stmts) visitLambdaStmt(st);
+      if (e.body) walk.push(e.body, ls, e);
+      return;
+    }
+    if (e.kind === 'comprehension') {
+      const cs = scopes.lambdaScopes.get(e) ?? s;
+      // `[(w - lr * dw, b - lr * db) for (w, b), (dw, db) in zip(params, grads)]`: each item may update a target.
+      const elements = e.element.kind === 'seq' ? e.element.items : [e.element];
+      for (const g of e.generators) {
+        for (const name of targetNames(g.target)) for (const element of elements) elementUpdate(name, element, cs, element.span, undefined);
+        walk.push(g.iter, s, undefined);
+      }
+      walk.push(e.element, cs, e);
+      return;
+    }
+    // Gradients built inside other expressions: `{W1: grads.W1.add(...)}`, `f([g + ..., ...])`.
+    if (e.kind === 'object') for (const entry of e.entries) gradientExpression(entry.value, s, Infinity);
+    if (e.kind === 'call') for (const arg of e.args) gradientExpression(arg, s, Infinity);
+    if (e.kind === 'seq') for (const item of e.items) gradientExpression(item, s, Infinity);
+    walk.pushChildren(e, s);
   };
 
   /** An expression that adds terms to a gradient (`grads.W1.add(X)`, `g + X`) accumulates into it. */
@@ -545,6 +545,7 @@ export class StateTargets {
  */
 function valuesRead(root: Expr, visit: (e: Expr, key: string) => void): void {
   const stack = [root];
+  const push = (c: Expr): void => void stack.push(c);
   while (stack.length > 0) {
     const e = stack.pop()!;
     const base = e.kind === 'name' || e.kind === 'attr' || e.kind === 'index' ? baseExpr(e) : undefined;
@@ -555,7 +556,7 @@ function valuesRead(root: Expr, visit: (e: Expr, key: string) => void): void {
       for (let x: Expr = e; x !== base; x = x.kind === 'index' || x.kind === 'attr' ? x.object : base) if (x.kind === 'index') stack.push(...x.index);
       continue;
     }
-    forEachChild(e, (c) => void stack.push(c));
+    forEachChild(e, push);
   }
 }
 
