@@ -83,8 +83,9 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     if (stmt.op === '*') return scaled(target, stmt.value, scope, at, stmt.span);
     if (stmt.op === '+' || stmt.op === '-') {
       const increment = analyzer.summands(stmt.value, scope, at);
-      const ema = isAverageIncrement(target, stmt.value, stmt.op, scope, at, analyzer);
-      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: stmt.op === '-' ? increment.map(flip) : increment, span: stmt.span, scope, at, ...(ema ? { movingAverage: true as const } : {}) });
+      const signed = stmt.op === '-' ? increment.map(flip) : increment;
+      const ema = isAverageIncrement(target, stmt.value, stmt.op, scope, at, analyzer) || pullsTowardTarget(target, signed, analyzer);
+      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: signed, span: stmt.span, scope, at, ...(ema ? { movingAverage: true as const } : {}) });
       return;
     }
     if (stmt.op) return;
@@ -102,7 +103,9 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
       const increment = all.filter((_, i) => i !== self);
       const scaled = all[self].num.filter((f) => exprKey(f.expr) !== targetKey && exprKey(f.expr) !== key && exprKey(baseExpr(f.expr)) !== key);
       const selfFactor = scaled.length === 1 && all[self].sign === 1 ? scaled[0].expr : undefined;
-      if (increment.length > 0) sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment, span, scope, at, ...(selfFactor ? { selfFactor } : {}) });
+      // `T = T + c·(X − T)`: the increment holds −c·T beside c·X, a moving average toward X.
+      const ema = !selfFactor && all[self].num.length === 1 && pullsTowardTarget(target, increment, analyzer);
+      if (increment.length > 0) sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment, span, scope, at, ...(selfFactor ? { selfFactor } : {}), ...(ema ? { movingAverage: true as const } : {}) });
       return;
     }
     // A definition with one term adds nothing to anything; where it is used, the use is checked.
@@ -710,6 +713,31 @@ function isAverageIncrement(target: Expr, value: Expr, op: '+' | '-', scope: Sco
     if (p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length) return false;
   }
   return true;
+}
+
+/**
+ * An increment that is c·(X − T) once expanded, with c a scalar that is not a negative number and
+ * not above 1: exactly one term is −c·T (the target itself), and every other term carries the same
+ * factors c. So T ← (1 − c)·T + c·X, a moving average toward X, whether the difference is written
+ * inline or held in a local (`delta = r + gamma * V[s2] - V[s]; V[s] += alpha * delta`, TD
+ * learning's step toward its target). X may read other entries of T's table (`V[s2]`), not T.
+ */
+function pullsTowardTarget(target: Expr, increment: Summand[], analyzer: Analyzer): boolean {
+  const key = exprKey(target);
+  if (key === undefined || increment.length < 2) return false;
+  const selfTerms = increment.filter((s) => s.num.some((f) => exprKey(f.expr) === key));
+  if (selfTerms.length !== 1) return false;
+  const self = selfTerms[0];
+  if (self.sign !== -1 || self.den.length > 0) return false;
+  const weight = self.num.filter((f) => exprKey(f.expr) !== key);
+  if (weight.length === 0 || weight.length !== self.num.length - 1) return false;
+  for (const f of weight) {
+    const n = numberOf(f.expr);
+    if (n !== undefined ? n <= 0 || n > 1 : f.expr.kind === 'unary' || !isScalarFactor(f, analyzer)) return false;
+  }
+  const weightKeys = weight.map((f) => exprKey(f.expr));
+  if (weightKeys.some((k) => k === undefined)) return false;
+  return increment.every((s) => s === self || (s.den.length === 0 && weightKeys.every((k) => s.num.some((f) => exprKey(f.expr) === k)) && !s.num.some((f) => mentionsKey(f.expr, key))));
 }
 
 /**
