@@ -239,6 +239,10 @@ interface Write {
   target: Expr;
   value: Expr;
   span: Span;
+  /** The statement list the write is in (straight-line code: a write earlier in it runs before). */
+  block: Stmt[];
+  /** A plain assignment (`g = …`), which replaces the target's value. */
+  fresh?: true;
 }
 
 class Collector {
@@ -343,10 +347,10 @@ class Collector {
   }
 
   private stmts(stmts: Stmt[], owner: Owner, cls: Span | undefined): void {
-    for (const s of stmts) this.stmt(s, owner, cls);
+    for (const s of stmts) this.stmt(s, owner, cls, stmts);
   }
 
-  private stmt(s: Stmt, owner: Owner, cls: Span | undefined): void {
+  private stmt(s: Stmt, owner: Owner, cls: Span | undefined, block: Stmt[]): void {
     const scope = this.facts.scopes.stmtScopes.get(s) ?? this.facts.scopes.root;
     const ctx: Ctx = { scope, at: s.span.start, owner };
     switch (s.kind) {
@@ -373,10 +377,11 @@ class Collector {
         }
         if (key !== undefined && !s.op && isWholeLossName(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
         if (key !== undefined && s.op === '+' && isWholeLossName(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
-        if (target) this.writes.push({ owner, target, value: s.value, span: s.span });
+        const fresh = s.op ? {} : { fresh: true as const };
+        if (target) this.writes.push({ owner, target, value: s.value, span: s.span, block, ...fresh });
         else if (s.targets.length === 1 && s.targets[0].kind === 'seq' && s.value.kind === 'seq' && s.value.items.length === s.targets[0].items.length) {
           const items = s.value.items;
-          s.targets[0].items.forEach((t, i) => this.writes.push({ owner, target: t, value: items[i], span: s.span }));
+          s.targets[0].items.forEach((t, i) => this.writes.push({ owner, target: t, value: items[i], span: s.span, block, ...fresh }));
         }
         if (target && s.op === '*' && s.value) this.scalings.push({ target, factor: s.value, span: s.span, ctx });
         this.exprs(s.value, ctx, s.value.kind === 'call' && !s.op ? key : undefined);
@@ -386,7 +391,7 @@ class Collector {
         if (s.expr.kind === 'call' && s.expr.callee.kind === 'attr') {
           let target: Expr = s.expr.callee.object;
           while (target.kind === 'call' && target.callee.kind === 'attr') target = target.callee.object;
-          this.writes.push({ owner, target, value: s.expr, span: s.span });
+          this.writes.push({ owner, target, value: s.expr, span: s.span, block });
         }
         this.exprs(s.expr, ctx, undefined);
         return;
@@ -960,9 +965,13 @@ class Collector {
     const after = container?.span.end ?? site.end;
     let first: Span | undefined;
     let second: Span | undefined;
-    for (const w of this.writesOf('owner', owner.id)) {
+    const writes = this.writesOf('owner', owner.id);
+    // The gradient defined afresh before the state write, in the same straight-line code: the state reads that value, not this one.
+    const redefined = (w: Write): boolean =>
+      writes.some((d) => d.fresh && d.block === w.block && d.span.start >= after && d.span.end <= w.span.start && exprKey(d.target) === gKey && !mentionsKey(d.value, gKey));
+    for (const w of writes) {
       if (w.span.start < after || !isStateLike(w.target)) continue;
-      if (!mentionsKey(w.value, gKey)) continue;
+      if (!mentionsKey(w.value, gKey) || redefined(w)) continue;
       if (!second && squares(w.value, gKey)) second = w.span;
       else if (!first && !squares(w.value, gKey)) first = w.span;
     }
