@@ -11,7 +11,7 @@ import type { Facts } from './index';
 import type { ParamOccurrence, Summand } from './analysis';
 import { numberOf } from './analysis';
 import { ExprWalk, children, forEachChild, type Binding, type Scope } from './scope';
-import { baseExpr, exprKey, lastComponent } from './keys';
+import { baseExpr, components, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isNormWeightFragment, isParamGroupsHelperName, isParsedArgsName, isStateLike, isWholeLossName, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
 import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
@@ -919,7 +919,8 @@ class Collector {
           if (s.via.some((v) => this.facts.source(v) === targetText)) continue;
           const owned = parameterOfGradient(site.target);
           const last = lastComponent(param.base);
-          if (owned !== undefined && last !== undefined && owned !== last && owned !== exprKey(param.base)) continue;
+          // `grad_W` is W's gradient, not another parameter's; `grad_data` next to `p.data` is p's (a part of the parameter's own expression).
+          if (owned !== undefined && last !== undefined && owned !== last && owned !== exprKey(param.base) && !components(param.expr).includes(owned)) continue;
           this.fw.handDecays.push({
             kind: 'coupled',
             span: this.termSpan(s.site, site.span, param.expr),
