@@ -716,9 +716,9 @@ function isAverageIncrement(target: Expr, value: Expr, op: '+' | '-', scope: Sco
 }
 
 /**
- * An increment that is c·(X − T) once expanded, with c a scalar that is not a negative number and
- * not above 1: exactly one term is −c·T (the target itself), and every other term carries the same
- * factors c. So T ← (1 − c)·T + c·X, a moving average toward X, whether the difference is written
+ * An increment that is c·(X − T) once expanded, with c scalars (numbers in (0, 1], or symbols that
+ * hold no tensor, parameter or penalty): exactly one term is −c·T (the target itself), and every
+ * other term carries the same factors c. So T ← (1 − c)·T + c·X, a moving average toward X, whether the difference is written
  * inline or held in a local (`delta = r + gamma * V[s2] - V[s]; V[s] += alpha * delta`, TD
  * learning's step toward its target). X may read other entries of T's table (`V[s2]`), not T.
  */
