@@ -48,6 +48,11 @@ export class Program {
     return this.files.filter((f) => f !== undefined);
   }
 
+  /** The parsed file of an id, if this program holds it. */
+  parsedById(id: number): ParsedFile | undefined {
+    return this.files[id];
+  }
+
   parsedOf(span: Span): ParsedFile | undefined {
     return this.files[fileIdOf(span.start)];
   }

@@ -6,11 +6,18 @@
 import type { Span } from './ir';
 import type { LanguageId } from './types';
 
-/** Room per file: more than the longest string V8 allows, so files never overlap. */
-export const FILE_STRIDE = 2 ** 30;
+// Two regions. Files of up to 2 MB with an id below 1,024 (nearly every file of a run) lie below
+// 2³¹, so their offsets stay small integers that V8 keeps unboxed (Smis); a span past that range is
+// a heap number, which made every offset of a project's third and later files cost an allocation
+// and a box check. Any other file gets a slot above 2³¹ as long as the longest string V8 allows, so
+// no two files ever overlap, whatever their size or count.
+const SMALL_STRIDE = 2 ** 21;
+const SMALL_FILES = 2 ** 10;
+const LARGE_START = SMALL_STRIDE * SMALL_FILES;
+const LARGE_STRIDE = 2 ** 30;
 
 export interface SourceFile {
-  /** Position in the source map; the base is `id * FILE_STRIDE`. A lone document is file 0. */
+  /** Position in the source map (`baseOf` says where its offsets start). A lone document is file 0. */
   readonly id: number;
   /** The project-relative path with `/` separators, or '' for a lone document. */
   readonly path: string;
@@ -20,12 +27,17 @@ export interface SourceFile {
 }
 
 export function makeSourceFile(id: number, path: string, text: string, language: LanguageId): SourceFile {
-  return { id, path, text, language, base: id * FILE_STRIDE };
+  return { id, path, text, language, base: baseOf(id, text.length) };
+}
+
+/** Where the offsets of file `id` with a text of `length` characters start. */
+export function baseOf(id: number, length: number): number {
+  return id < SMALL_FILES && length < SMALL_STRIDE ? id * SMALL_STRIDE : LARGE_START + id * LARGE_STRIDE;
 }
 
 /** The id of the file a global offset falls in. */
 export function fileIdOf(offset: number): number {
-  return Math.floor(offset / FILE_STRIDE);
+  return offset < LARGE_START ? Math.floor(offset / SMALL_STRIDE) : Math.floor((offset - LARGE_START) / LARGE_STRIDE);
 }
 
 /** The files that spans can point into, by id. */

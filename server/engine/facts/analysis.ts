@@ -12,7 +12,7 @@ import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   frameworkPath, isAutodiffNorm, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
-import { FILE_STRIDE, fileIdOf, type SourceFile } from '../source';
+import { fileIdOf, type SourceFile } from '../source';
 import { isCountName, isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
@@ -205,7 +205,7 @@ export class Analyzer {
   private paramsOfFile(id: number): ReadonlySet<string> {
     const known = this.paramKeys.get(id);
     if (known) return known;
-    const parsed = this.program.parsedOf({ start: id * FILE_STRIDE, end: id * FILE_STRIDE });
+    const parsed = this.program.parsedById(id);
     if (parsed) this.program.facts(parsed);
     return this.paramKeys.get(id) ?? NO_PARAMS;
   }
