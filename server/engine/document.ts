@@ -5,6 +5,7 @@
 // program (server/engine/program.ts), because they can depend on other files.
 import type { Edit, Tree } from 'web-tree-sitter';
 import { findCommentMath, type CommentMath } from './commentMath';
+import type { KeptRun } from './earlyCutoff';
 import type { Facts } from './facts';
 import { ScopeBuilder } from './facts/scope';
 import type { Module } from './ir';
@@ -60,6 +61,8 @@ interface KeptParse {
  */
 export class ParseCache {
   private readonly kept: KeptParse[] = [];
+  /** The rules' last run on this document, for the next version to reuse when its edit changed no IR (earlyCutoff.ts). */
+  lastRun?: KeptRun;
 
   constructor(
     private readonly keptTrees = 3,
@@ -141,8 +144,9 @@ export class ParseCache {
     }
   }
 
-  /** Frees every kept tree. */
+  /** Frees every kept tree (and forgets the last run). */
   clear(): void {
+    this.lastRun = undefined;
     for (const entry of this.kept.splice(0)) entry.tree.delete();
   }
 }
@@ -228,6 +232,11 @@ export function forgetDocuments(): void {
 
 /** While set, `parseSteps` parses from scratch and keeps nothing (`withoutKeptTrees`). */
 let uncached = false;
+
+/** Whether what a session kept of its document's last version may be reused (not inside `withoutKeptTrees`). */
+export function reusesKept(): boolean {
+  return !uncached;
+}
 
 /**
  * Runs `fn` with every parse made from scratch, leaving the kept trees as they were: the reference

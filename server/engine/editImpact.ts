@@ -332,7 +332,7 @@ function spacesOnly(oldText: string, start: number, end: number, inserted: strin
  * `top` (whose source text a message may quote); the spans of compound statements (functions,
  * classes, loops, blocks) may contain it.
  */
-function splitsCode(top: Stmt, start: number, end: number): boolean {
+export function splitsCode(top: Stmt, start: number, end: number): boolean {
   const inside = (span: { start: number; end: number }): boolean => span.start < end && start < span.end;
   const exprs: Expr[] = [];
   const stmts: Stmt[] = [top];

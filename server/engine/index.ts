@@ -1,12 +1,13 @@
 // The engine's public face: the CLI and the language server call only what is exported here.
 import { syntaxErrorMessage } from './cellLines';
-import { parseSteps, withoutKeptTrees, type DocumentAnalysis, type ParseCache, type ParsedFile } from './document';
+import { parseSteps, reusesKept, withoutKeptTrees, type DocumentAnalysis, type ParseCache, type ParsedFile } from './document';
 import { mayHoldTrainingMath } from './prefilter';
 import type { Span } from './ir';
 import { LineIndex } from './lineIndex';
 import { initParsers, parse, ParseGaveUp, type WasmLoader } from './parse';
 import { Program } from './program';
 import type { Project } from './project';
+import { movedRun, runKey } from './earlyCutoff';
 import { fileIdOf, makeSourceFile, type SourceFile } from './source';
 import { runSteps, type Steps } from './stepwise';
 import { applySuppressions, parseDirectives, suppressionEditor, UNUSED_SUPPRESSION, type SuppressionEditor } from './suppressions';
@@ -101,6 +102,8 @@ export interface DocumentLint {
   outcome: LintOutcome;
   /** The document's parse and facts as the rules saw them; absent when it was not analysed (binary, too large, unparsable). */
   analysis?: DocumentAnalysis;
+  /** The rules did not run: the edit since the last lint changed no IR, and its findings were moved (earlyCutoff.ts). */
+  reused?: boolean;
 }
 
 /**
@@ -168,8 +171,15 @@ function* lintUncached(text: string, options: LintOptions & { maxFileSize?: numb
   const program = new Program();
   program.add(parsed);
   if (options.cells) program.setCells(parsed.file, options.cells);
-  const run = yield* ruleSteps(program, parsed, options);
-  return { outcome: outcomeFor(program, parsed, [run], options, () => ''), analysis: { ...parsed, facts: program.facts(parsed) } };
+  // A session's document whose edit changed no IR: the last run's findings, moved (earlyCutoff.ts).
+  const key = parses && !options.cells && reusesKept() ? runKey(options) : undefined;
+  const moved = key === undefined ? undefined : movedRun(parses!.lastRun, parsed, key);
+  const run = moved ?? (yield* ruleSteps(program, parsed, options));
+  if (key !== undefined) parses!.lastRun = { parsed, run, key };
+  const outcome = outcomeFor(program, parsed, [run], options, () => '');
+  if (!moved) return { outcome, analysis: { ...parsed, facts: program.facts(parsed) } };
+  // The facts are built when a hover first asks (the language server does it once it has published).
+  return { outcome, reused: true, analysis: Object.defineProperty({ ...parsed } as DocumentAnalysis, 'facts', { get: () => program.facts(parsed), enumerable: true }) };
 }
 
 /** What running the rules with one file as the entry gave: findings anywhere in the program, with global spans. */

@@ -8,7 +8,7 @@
 // across versions. Python only: its lowerer reads nothing outside a node, while the TS/JS lowerer
 // reads the JSDoc comment before a declaration.
 import type { Edit, Range, Tree } from 'web-tree-sitter';
-import type { Module, Span } from '../ir';
+import type { Module, Span, Stmt } from '../ir';
 import type { LanguageId } from '../types';
 import { collectErrors, type LoweredUnit } from './common';
 import { lower } from './index';
@@ -47,8 +47,19 @@ function reuser(previous: PreviousLowering, base: number): (node: { startIndex: 
     const unit = byPlace.get(`${start - moved}:${end - moved}:${type}`);
     if (!unit || node.hasError) return undefined;
     const shift = base - previous.base + moved;
-    return { start, end, type, stmts: shift === 0 ? unit.stmts : copyShifted(unit.stmts, shift), truncated: unit.truncated };
+    if (shift === 0) return { start, end, type, stmts: unit.stmts, truncated: unit.truncated };
+    const stmts = copyShifted(unit.stmts, shift);
+    for (let i = 0; i < stmts.length; i++) copies.set(stmts[i], unit.stmts[i]);
+    return { start, end, type, stmts, truncated: unit.truncated };
   };
+}
+
+/** Each statement copied from a previous version, with the statement it copies (its spans moved by the edit). */
+const copies = new WeakMap<Stmt, Stmt>();
+
+/** The statement of the previous version that `stmt` is a moved copy of, if it is one. */
+export function copiedFrom(stmt: Stmt): Stmt | undefined {
+  return copies.get(stmt);
 }
 
 /**

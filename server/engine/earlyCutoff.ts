@@ -1,0 +1,164 @@
+// Early cut-off for a document being edited, as rust-analyzer cuts off a query whose input changed
+// but whose result did not: when an edit leaves the IR as it was (spaces between tokens, a comment
+// or blank line's spaces, a comment outside every expression and simple statement), every fact and
+// every rule reads the same IR, so the rules find what they found in the previous version, at the
+// same places moved by the edit. The lint of an editor document (`lintDocumentSteps`) then moves
+// the previous run's findings instead of running the facts and rules again; suppressions, ranges and
+// fixes are still made from the new text (`outcomeFor`).
+//
+// The previous run is reused only when all of these hold (else the rules run, as before):
+//   1. The same rule options and language; a lone document (file 0), not made of cells; neither text
+//      has a syntax error or an expression nested too deeply to analyse.
+//   2. The texts differ in one region, with as many line breaks removed as inserted: no line moves,
+//      so no message that names a line ("on line 12") goes stale.
+//   3. The region is not inside an expression or a simple statement of the old IR (a message or a
+//      fix may quote its source text); the spans of functions, classes, loops and blocks may hold it.
+//   4. The new IR equals the old one, each old span moved by the edit: same kinds, names, values and
+//      structure everywhere (a top-level statement the lowering copied from the old one, whose syntax
+//      tree-sitter saw unchanged, is equal by construction).
+// test/engine/earlyCutoff.test.ts checks, after random edits, that a moved run equals a fresh lint.
+import type { ParsedFile } from './document';
+import { splitsCode } from './editImpact';
+import { copiedFrom } from './lower/reuse';
+import type { EntryRun, RawFinding } from './index';
+import type { Span } from './ir';
+import type { LintOptions } from './types';
+
+/** A document's last rule run, kept (in its session's ParseCache) for the next version. */
+export interface KeptRun {
+  parsed: ParsedFile;
+  run: EntryRun;
+  /** The rule options it ran with (`runKey`). */
+  key: string;
+}
+
+/** What, of the lint options, the rules' findings depend on. */
+export function runKey(options: LintOptions): string {
+  return JSON.stringify([options.language, options.select ?? [], options.ignore ?? [], options.severity ?? {}]);
+}
+
+/** The previous run with its spans moved to `parsed`'s text, when the edit between them changed no IR; else undefined. */
+export function movedRun(kept: KeptRun | undefined, parsed: ParsedFile, key: string): EntryRun | undefined {
+  if (!kept || kept.key !== key) return undefined;
+  const old = kept.parsed;
+  if (old === parsed) return kept.run;
+  if (old.language !== parsed.language || old.file.base !== 0 || parsed.file.base !== 0) return undefined;
+  if (old.module.errors.length > 0 || parsed.module.errors.length > 0 || old.module.truncated || parsed.module.truncated) return undefined;
+  const move = editMove(old.text, parsed.text);
+  if (!move) return undefined;
+  if (move.start < move.oldEnd || move.start < move.newEnd) {
+    for (const top of old.module.body) if (top.span.start < move.oldEnd && move.start < top.span.end && splitsCode(top, move.start, move.oldEnd)) return undefined;
+  }
+  const before = old.module.body;
+  const after = parsed.module.body;
+  if (before.length !== after.length) return undefined;
+  // A statement the lowering copied from this one (tree-sitter saw its syntax unchanged) is equal by construction.
+  for (let i = 0; i < before.length; i++) if (copiedFrom(after[i]) !== before[i] && !sameShape(before[i], after[i], move)) return undefined;
+  const findings: RawFinding[] = [];
+  for (const f of kept.run.findings) {
+    const moved = movedFinding(f, move);
+    // A span that starts or ends inside the region (none the rules make today): run the rules.
+    if (!moved) return undefined;
+    findings.push(moved);
+  }
+  return { ...kept.run, entry: parsed, findings };
+}
+
+interface EditMove {
+  /** The changed region: [start, oldEnd) of the old text became [start, newEnd) of the new one. */
+  start: number;
+  oldEnd: number;
+  newEnd: number;
+  /** Where an old span's start or end is in the new text; NaN inside the changed region (it matches nothing). */
+  startAt: (offset: number) => number;
+  endAt: (offset: number) => number;
+}
+
+function editMove(before: string, after: string): EditMove | undefined {
+  const limit = Math.min(before.length, after.length);
+  let start = 0;
+  while (start < limit && before.charCodeAt(start) === after.charCodeAt(start)) start++;
+  let suffix = 0;
+  while (suffix < limit - start && before.charCodeAt(before.length - 1 - suffix) === after.charCodeAt(after.length - 1 - suffix)) suffix++;
+  const oldEnd = before.length - suffix;
+  const newEnd = after.length - suffix;
+  if (lineBreaks(before, start, oldEnd) !== lineBreaks(after, start, newEnd)) return undefined;
+  const delta = newEnd - oldEnd;
+  return {
+    start,
+    oldEnd,
+    newEnd,
+    // Text inserted at a span's start comes before it; at its end, after it.
+    startAt: (o) => (o < start ? o : o >= oldEnd ? o + delta : NaN),
+    endAt: (o) => (o <= start ? o : o >= oldEnd ? o + delta : NaN),
+  };
+}
+
+function lineBreaks(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) n++;
+  }
+  return n;
+}
+
+/** The IR's span-valued keys (the same as `copyShifted` in lower/reuse.ts moves). */
+const SPAN_KEYS = new Set(['span', 'opSpan', 'nameSpan']);
+
+/** Whether two lowered IR values are equal, an old span equal to a new one when the edit moves it there. */
+function sameShape(old: unknown, now: unknown, move: EditMove): boolean {
+  const stack: [unknown, unknown][] = [[old, now]];
+  while (stack.length > 0) {
+    const [a, b] = stack.pop()!;
+    if (a === b) continue;
+    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+    if (Array.isArray(a)) {
+      if (!Array.isArray(b) || a.length !== b.length) return false;
+      for (let i = 0; i < a.length; i++) stack.push([a[i], b[i]]);
+      continue;
+    }
+    if (Array.isArray(b)) return false;
+    const x = a as Record<string, unknown>;
+    const y = b as Record<string, unknown>;
+    let keys = 0;
+    for (const key in x) {
+      keys++;
+      if (!(key in y)) return false;
+      const u = x[key];
+      const v = y[key];
+      if (SPAN_KEYS.has(key) && u && v) {
+        const s = u as Span;
+        const t = v as Span;
+        if (move.startAt(s.start) !== t.start || move.endAt(s.end) !== t.end) return false;
+      } else stack.push([u, v]);
+    }
+    for (const _ in y) keys--;
+    if (keys !== 0) return false;
+  }
+  return true;
+}
+
+/** A finding of the old text at its place in the new one (every span a report holds), or undefined when a span cannot be placed. */
+function movedFinding(raw: RawFinding, move: EditMove): RawFinding | undefined {
+  let placed = true;
+  const at = (span: Span): Span => {
+    const moved = { start: move.startAt(span.start), end: move.endAt(span.end) };
+    if (Number.isNaN(moved.start) || Number.isNaN(moved.end)) placed = false;
+    return moved;
+  };
+  const r = raw.report;
+  // A fix's new text may be made from the text it replaces: not one that spans the edit.
+  if (r.fix?.edits.some((e) => e.span.start < Math.max(move.oldEnd, move.start + 1) && move.start < e.span.end)) return undefined;
+  const moved: RawFinding = {
+    ...raw,
+    report: {
+      ...r,
+      span: at(r.span),
+      related: r.related?.map((x) => ({ ...x, span: at(x.span) })),
+      fix: r.fix && { ...r.fix, edits: r.fix.edits.map((e) => ({ ...e, span: at(e.span), newText: e.newText })) },
+      math: r.math && { ...r.math, site: r.math.site && at(r.math.site), update: r.math.update && at(r.math.update) },
+    },
+  };
+  return placed ? moved : undefined;
+}

@@ -1,0 +1,125 @@
+// Early cut-off (server/engine/earlyCutoff.ts): a document's lint that moves the previous run's
+// findings, because the edit changed no IR, must equal a lint of the new text from scratch. After
+// random edits of fixtures and of the bench's generated files, most of them the kind that change no
+// IR (spaces, comments, a blank line's indentation) and some that do, each lint made as the language
+// server makes it (its session's ParseCache) is compared with `withoutEngineCaches(lintText)`.
+//
+// A long run, by hand: NABLA_CUTOFF_FILES=all NABLA_CUTOFF_SEEDS=5 npx mocha --grep "early cut-off"
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initEngine, languageForPath, lintDocumentSteps, lintText, ParseCache, withoutEngineCaches, type LanguageId } from '../../server/engine';
+import { runSteps } from '../../server/engine/stepwise';
+import { pythonFileOfLines } from '../../bench/corpus';
+import { trainingScriptOfLines } from '../../bench/trainingScript';
+import { fixtureFiles, random, seedOf } from './editCorpus';
+
+const root = path.resolve(__dirname, '../../..');
+const fixturesDir = path.join(root, 'test', 'fixtures');
+const allFiles = process.env.NABLA_CUTOFF_FILES === 'all';
+const seeds = Math.max(1, Number(process.env.NABLA_CUTOFF_SEEDS ?? 1));
+
+/** One random edit, mostly of the kinds that leave the IR alone. */
+function edit(text: string, language: LanguageId, pick: (n: number) => number): { text: string; what: string } {
+  const at = pick(text.length + 1);
+  const lineStart = text.lastIndexOf('\n', at - 1) + 1;
+  const nl = text.indexOf('\n', at);
+  const lineEnd = nl < 0 ? text.length : nl;
+  const line = text.slice(lineStart, lineEnd);
+  const comment = language === 'python' ? '#' : '//';
+  const splice = (from: number, to: number, insert: string, what: string): { text: string; what: string } => ({ text: text.slice(0, from) + insert + text.slice(to), what: `${what} at ${from}` });
+  switch (pick(9)) {
+    case 0:
+      return splice(lineEnd, lineEnd, ' ', 'a space at the end of a line');
+    case 1:
+      return splice(lineEnd, lineEnd, `  ${comment} note`, 'a comment at the end of a line');
+    case 2: {
+      const c = line.indexOf(comment);
+      if (c < 0) return splice(lineEnd, lineEnd, '\t', 'a tab at the end of a line');
+      return splice(lineStart + c + comment.length, lineStart + c + comment.length, 'x', 'a character typed in a comment');
+    }
+    case 3:
+      return /^[ \t]*$/.test(line) ? splice(lineStart, lineStart, '    ', 'indent a blank line') : splice(at, at, ' ', 'a space');
+    case 4: {
+      // A space between two tokens, perhaps inside an expression (a message may quote it).
+      const gap = text.indexOf(' ', at);
+      return gap < 0 ? splice(at, at, ' ', 'a space') : splice(gap, gap, ' ', 'a space between tokens');
+    }
+    case 5:
+      return lineEnd < text.length && text[lineEnd + 1] === '\n' ? splice(lineEnd + 1, lineEnd + 1, '  ', 'spaces on a blank line') : splice(lineEnd, lineEnd, '  ', 'spaces at the end of a line');
+    case 6:
+      return splice(at, at, 'x_*.(1 '[pick(7)], 'type a character');
+    case 7:
+      return splice(at, Math.min(text.length, at + 1 + pick(3)), '', 'delete characters');
+    default:
+      return splice(lineStart, lineStart, `${/^[ \t]*/.exec(line)![0]}${comment} a new comment line\n`, 'a comment line');
+  }
+}
+
+let reused = 0;
+let lints = 0;
+
+function check(name: string, original: string, language: LanguageId, seed: number, edits: number): void {
+  const pick = random(seedOf(name, seed));
+  const options = { language };
+  const parses = new ParseCache(1, 1);
+  let text = original;
+  runSteps(lintDocumentSteps(text, options, parses));
+  const history: string[] = [];
+  for (let i = 0; i < edits; i++) {
+    const next = edit(text, language, pick);
+    history.push(next.what);
+    text = next.text;
+    const lint = runSteps(lintDocumentSteps(text, options, parses));
+    lints++;
+    if (lint.reused) reused++;
+    const fresh = withoutEngineCaches(() => lintText(text, options));
+    assert.deepEqual(lint.outcome, fresh, `${name}, seed ${seed}: edits ${history.join('; ')}`);
+  }
+}
+
+describe('early cut-off: moved findings equal a fresh lint', function () {
+  this.timeout(120_000);
+  before(() => initEngine());
+
+  const files = fixtureFiles(fixturesDir);
+  const sample = allFiles ? files : files.filter((_, i) => i % 12 === 5);
+  for (let seed = 1; seed <= seeds; seed++) {
+    for (const file of sample) {
+      const name = path.relative(root, file);
+      it(`${name} after random edits (seed ${seed})`, () => {
+        check(name, fs.readFileSync(file, 'utf8'), languageForPath(file)!, seed, 8);
+      });
+    }
+    it(`a generated file after random edits (seed ${seed})`, () => {
+      check('generated.py', pythonFileOfLines(allFiles ? 1500 : 400, seed), 'python', seed, 6);
+    });
+    it(`the long training script after random edits (seed ${seed})`, () => {
+      check('train_long.py', trainingScriptOfLines(allFiles ? 3000 : 500), 'python', seed, 6);
+    });
+  }
+
+  it('moved the findings for most edits of these kinds (the rules did not run)', function () {
+    assert.ok(lints > 0 && reused / lints > 0.3, `${reused} of ${lints} lints reused the previous run`);
+  });
+
+  it('runs the rules when an edit changes code, and moves findings below a comment added above them', function () {
+    const options = { language: 'python' as const };
+    const parses = new ParseCache(1, 1);
+    const text = 'import numpy as np\n\ndef step(W, dW, lr, reg):\n    W -= lr * (dW + reg * np.sum(W * W))\n    return W\n';
+    const first = runSteps(lintDocumentSteps(text, options, parses));
+    assert.equal(first.outcome.findings.length, 1);
+    const commented = text.replace('def step', '# one step\ndef step');
+    // A comment line moves the lines below it: the rules run again (messages may name lines).
+    assert.equal(runSteps(lintDocumentSteps(commented, options, parses)).reused, undefined);
+    // A comment after the update, inside the function (after its last statement it would widen the function's span).
+    const trailing = commented.replace('W * W))', 'W * W))  # L2');
+    const moved = runSteps(lintDocumentSteps(trailing, options, parses));
+    assert.equal(moved.reused, true);
+    assert.deepEqual(moved.outcome, withoutEngineCaches(() => lintText(trailing, options)));
+    const changed = trailing.replace('reg * np.sum', 'reg * 2 * np.sum');
+    const relinted = runSteps(lintDocumentSteps(changed, options, parses));
+    assert.equal(relinted.reused, undefined);
+    assert.deepEqual(relinted.outcome, withoutEngineCaches(() => lintText(changed, options)));
+  });
+});
