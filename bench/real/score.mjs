@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Scores the CLI on real public code: the labelled bugs and seeds of bench/real/labels-*.json.
 // The repositories are not part of Nabla; bring them with the search tool's `fetch` and extract
-// each at the commit its label names into <checkouts>/<owner>+<name>. Then:
+// each at the commit its label names into <checkouts>/<owner>+<name> (bench/real/checkout.mjs does the
+// extraction from the fetched mirrors). Then:
 //
 //   node bench/real/score.mjs --checkouts DIR[,DIR...] [--cli dist/cli.js] [--out FILE.md] [--only owner/name]
 //
