@@ -1,9 +1,10 @@
 // Language-server latency and memory, against the real bundle (`node dist/server.js --stdio`)
 // driven over JSON-RPC by the tests' LSP client:
 //   - didOpen → first diagnostics for 1,000- and 10,000-line files;
-//   - a one-character didChange → diagnostics for that version (minus the server's edit debounce,
-//     which is a deliberate wait, reported apart), on generated 1,000-, 3,000- and 10,000-line
-//     files and on one long real-style training script (bench/trainingScript.ts);
+//   - a character typed into a name (a code edit) → diagnostics for that version (minus the server's
+//     edit debounce, which is a deliberate wait, reported apart), on generated 1,000-, 3,000- and
+//     10,000-line files and on one long real-style training script (bench/trainingScript.ts); and a
+//     space typed at the end of a line (an edit that changes no IR: early cut-off) on 3,000 and 10,000 lines;
 //   - hover at the server: on an unchanged document (the analysis cached), and the first hover
 //     after an edit elsewhere (a space at the end of a line; a character typed into a name);
 //   - hover markdown rendered at the client (client/render): cold in a fresh process, and warm;
@@ -29,8 +30,11 @@ export interface LspResults {
   debounceMs: number;
   /** didOpen → diagnostics, by file size in lines. */
   open: Record<string, Stats>;
-  /** One-character didChange → diagnostics on the 10,000-line file, the debounce subtracted. */
+  /** A character typed into a name → diagnostics on the 10,000-line file, the debounce subtracted. */
   change10k: Stats;
+  /** A space typed at the end of a line → diagnostics (no IR changes: the last run's findings are moved), 3,000 and 10,000 lines. */
+  spaceEdit3k?: Stats;
+  spaceEdit10k?: Stats;
   /** The same on the 1,000-line file. */
   change1k: Stats;
   /** The same on a 3,000-line generated file. */
@@ -108,13 +112,13 @@ async function measureHoversAfterEdits(client: LspTestClient, uri: string, posit
   return out;
 }
 
-async function measureChanges(client: LspTestClient, uri: string, text: string, count: number): Promise<number[]> {
+async function measureChanges(client: LspTestClient, uri: string, text: string, count: number, makeEdit: (lines: string[], i: number) => ReturnType<typeof oneCharEdit> = codeEdit): Promise<number[]> {
   const lines = text.split('\n');
   const out: number[] = [];
   for (let i = 0; i < count; i++) {
     const since = client.publishes.length;
     const t0 = performance.now();
-    const version = await client.change(uri, [oneCharEdit(lines, i)]);
+    const version = await client.change(uri, [makeEdit(lines, i)]);
     await client.waitForPublish(uri, (p) => p.version === version, since, 120_000);
     out.push(performance.now() - t0);
     // Let the server settle so each edit is measured alone (a user types slower than this).
@@ -189,7 +193,8 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
     const text3k = pythonFileOfLines(3000, 3);
     const uri3k = 'file:///bench/edit_3k.py';
     await openAndWait(client, uri3k, text3k);
-    const change3k = await measureChanges(client, uri3k, text3k, options.edits ?? 40);
+    const change3k = await measureChanges(client, uri3k, client.text(uri3k), options.edits ?? 40);
+    const spaceEdit3k = await measureChanges(client, uri3k, client.text(uri3k), options.edits ?? 40, oneCharEdit);
     await client.close(uri3k);
     const script = trainingScriptOfLines(3000);
     const uriScript = 'file:///bench/train_long.py';
@@ -199,6 +204,7 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
     const uri = 'file:///bench/edit_10k.py';
     await openAndWait(client, uri, text10k);
     const change10k = await measureChanges(client, uri, text10k, options.edits ?? 40);
+    const spaceEdit10k = await measureChanges(client, uri, client.text(uri), options.edits ?? 40, oneCharEdit);
 
     log('hover');
     const positions = hoverPositions(client.text(uri), 200);
@@ -227,6 +233,8 @@ export async function runLspBench(options: { corpusFiles: string[]; edits?: numb
       change10k: stats(change10k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
       change1k: stats(change1k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
       change3k: stats(change3k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
+      spaceEdit3k: stats(spaceEdit3k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
+      spaceEdit10k: stats(spaceEdit10k.map((ms) => ms - DEFAULT_DEBOUNCE_MS)),
       changeScript: { ...stats(changeScript.map((ms) => ms - DEFAULT_DEBOUNCE_MS)), lines: script.split('\n').length - 1 },
       hover: stats(hover),
       hoverAfterEdit: stats(hoverAfterEdit),
@@ -326,10 +334,12 @@ if (require.main === module && process.argv[2] === '--editor') {
       const cpu = process.cpuUsage(t0);
       const row = (name: string, s: Stats): string => `${name}: p50 ${s.p50} ms, p95 ${s.p95} ms, max ${s.max} ms (n=${s.n})`;
       const lines = [
-        row('keystroke → diagnostics, 1,000 lines (minus debounce)', r.change1k),
-        row('keystroke → diagnostics, 3,000 lines (minus debounce)', r.change3k),
-        row(`keystroke → diagnostics, training script ${r.changeScript.lines} lines (minus debounce)`, r.changeScript),
-        row('keystroke → diagnostics, 10,000 lines (minus debounce)', r.change10k),
+        row('keystroke (a character typed into a name) → diagnostics, 1,000 lines (minus debounce)', r.change1k),
+        row('keystroke (a character typed into a name) → diagnostics, 3,000 lines (minus debounce)', r.change3k),
+        row(`keystroke (a character typed into a name) → diagnostics, training script ${r.changeScript.lines} lines (minus debounce)`, r.changeScript),
+        row('keystroke (a character typed into a name) → diagnostics, 10,000 lines (minus debounce)', r.change10k),
+        row('a space typed at a line end (early cut-off) → diagnostics, 3,000 lines (minus debounce)', r.spaceEdit3k!),
+        row('a space typed at a line end (early cut-off) → diagnostics, 10,000 lines (minus debounce)', r.spaceEdit10k!),
         row('hover, unchanged 10,000-line document', r.hover),
         row('first hover after an edit (a space at a line end elsewhere), 10,000 lines', r.hoverAfterEdit),
         row('first hover after a code edit (a character typed into a name elsewhere), 10,000 lines', r.hoverAfterCodeEdit),

@@ -5,7 +5,7 @@
 // program (server/engine/program.ts), because they can depend on other files.
 import type { Edit, Tree } from 'web-tree-sitter';
 import { findCommentMath, type CommentMath } from './commentMath';
-import type { KeptRun } from './earlyCutoff';
+import type { KeptRun, MovedFrom } from './earlyCutoff';
 import type { Facts } from './facts';
 import { ScopeBuilder } from './facts/scope';
 import type { Module } from './ir';
@@ -40,6 +40,8 @@ export interface ParsedFile {
 /** A lone document's parse with its facts, for hovers. */
 export interface DocumentAnalysis extends ParsedFile {
   readonly facts: Facts;
+  /** For a lint whose rules did not run because the edit changed no IR: the earlier analysis that answers hovers (earlyCutoff.ts). */
+  readonly movedFrom?: MovedFrom;
 }
 
 /** A parse kept with its tree: the tree is the base of the next version's incremental re-parse. */

@@ -17,7 +17,8 @@
 //      structure everywhere (a top-level statement the lowering copied from the old one, whose syntax
 //      tree-sitter saw unchanged, is equal by construction).
 // test/engine/earlyCutoff.test.ts checks, after random edits, that a moved run equals a fresh lint.
-import type { ParsedFile } from './document';
+import type { DocumentAnalysis, ParsedFile } from './document';
+import type { Facts } from './facts';
 import { splitsCode } from './editImpact';
 import { copiedFrom } from './lower/reuse';
 import type { EntryRun, RawFinding } from './index';
@@ -30,6 +31,24 @@ export interface KeptRun {
   run: EntryRun;
   /** The rule options it ran with (`runKey`). */
   key: string;
+  /** What its hovers read. */
+  analysis: DocumentAnalysis;
+}
+
+/**
+ * A moved run's analysis answers hovers from an earlier version whose facts are built (its IR is
+ * the same), until a hover needs this version's own facts: building them would cost what the
+ * cut-off saved. Lines are the same in both texts (no edit added or removed one), and so are the
+ * characters of every line but the edited ones.
+ */
+export interface MovedFrom {
+  analysis: DocumentAnalysis;
+  /** Where an offset of this text is in the earlier one; NaN inside an edited region. */
+  toBase(offset: number): number;
+  /** Lines (0-based) an edit since `analysis` touched: an answer with a range there is not used. */
+  editedLines: ReadonlySet<number>;
+  /** Whether this version's own facts have been built (then they answer). */
+  ownFacts(): boolean;
 }
 
 /** What, of the lint options, the rules' findings depend on. */
@@ -37,11 +56,14 @@ export function runKey(options: LintOptions): string {
   return JSON.stringify([options.language, options.select ?? [], options.ignore ?? [], options.severity ?? {}]);
 }
 
-/** The previous run with its spans moved to `parsed`'s text, when the edit between them changed no IR; else undefined. */
-export function movedRun(kept: KeptRun | undefined, parsed: ParsedFile, key: string): EntryRun | undefined {
+/**
+ * The previous run with its spans moved to `parsed`'s text, when the edit between them changed no
+ * IR, with the analysis hovers read (its facts built by `facts` when first asked); else undefined.
+ */
+export function movedRun(kept: KeptRun | undefined, parsed: ParsedFile, key: string, facts: () => Facts): { run: EntryRun; analysis: DocumentAnalysis } | undefined {
   if (!kept || kept.key !== key) return undefined;
   const old = kept.parsed;
-  if (old === parsed) return kept.run;
+  if (old === parsed) return { run: kept.run, analysis: kept.analysis };
   if (old.language !== parsed.language || old.file.base !== 0 || parsed.file.base !== 0) return undefined;
   if (old.module.errors.length > 0 || parsed.module.errors.length > 0 || old.module.truncated || parsed.module.truncated) return undefined;
   const move = editMove(old.text, parsed.text);
@@ -61,7 +83,28 @@ export function movedRun(kept: KeptRun | undefined, parsed: ParsedFile, key: str
     if (!moved) return undefined;
     findings.push(moved);
   }
-  return { ...kept.run, entry: parsed, findings };
+  return { run: { ...kept.run, entry: parsed, findings }, analysis: movedAnalysis(parsed, facts, kept.analysis, move) };
+}
+
+/** `parsed`'s analysis, its facts built when first asked, answering hovers from `previous` until then. */
+function movedAnalysis(parsed: ParsedFile, facts: () => Facts, previous: DocumentAnalysis, move: EditMove): DocumentAnalysis {
+  // The earlier analysis with facts: the previous one, or the one it was itself moved from.
+  const chained = previous.movedFrom && !previous.movedFrom.ownFacts() ? previous.movedFrom : undefined;
+  const base = chained?.analysis ?? previous;
+  const toPrevious = (o: number): number => (o <= move.start ? o : o >= move.newEnd ? o - (move.newEnd - move.oldEnd) : NaN);
+  const editedLines = new Set(chained?.editedLines);
+  for (let line = parsed.lines.position(move.start).line; line <= parsed.lines.position(move.newEnd).line; line++) editedLines.add(line);
+  let built: Facts | undefined;
+  const movedFrom: MovedFrom = {
+    analysis: base,
+    toBase: chained ? (o) => chained.toBase(toPrevious(o)) : toPrevious,
+    editedLines,
+    ownFacts: () => built !== undefined,
+  };
+  return Object.defineProperties({ ...parsed } as DocumentAnalysis, {
+    facts: { get: () => (built ??= facts()), enumerable: true },
+    movedFrom: { value: movedFrom, enumerable: true },
+  });
 }
 
 interface EditMove {

@@ -28,7 +28,7 @@
 // answer of the new version's lint.
 import type { Node, Tree } from 'web-tree-sitter';
 import type { DocumentAnalysis } from './document';
-import { explainIn, type Explanation } from './explain';
+import { explainIn, rangesOnLines, type Explanation } from './explain';
 import type { Expr, Stmt } from './ir';
 import { children, type Scope } from './facts/scope';
 import type { Finding } from './types';
@@ -78,7 +78,7 @@ function indexOf(a: DocumentAnalysis): StatementIndex {
  * has published. Only a lone document's analysis is indexed (a project file's hovers always wait).
  */
 export function prepareExplainAfterEdit(a: DocumentAnalysis): void {
-  if (a.file.base === 0 && a.facts.program.parsedFiles().length === 1 && a.module.errors.length === 0) indexOf(a);
+  if (a.file.base === 0 && a.module.errors.length === 0) indexOf(a);
 }
 
 /** A string that can be a key, an attribute's name or a command-line flag (a syntax test, not a name list). */
@@ -245,8 +245,8 @@ export function explainAfterEdit(
   findings: () => readonly Finding[],
 ): { explanation: Explanation | undefined } | undefined {
   const oldText = a.text;
-  // A lone document: a project file's answer may depend on other files, whose state this does not see.
-  if (a.file.base !== 0 || a.facts.program.parsedFiles().length !== 1 || a.module.errors.length > 0 || a.module.truncated) return undefined;
+  // A lone document (file 0; a project's files are 1 and up): a project file's answer may depend on other files, whose state this does not see.
+  if (a.file.base !== 0 || a.module.errors.length > 0 || a.module.truncated) return undefined;
   // The one changed region: a common prefix and suffix.
   const limit = Math.min(oldText.length, newText.length);
   let prefix = 0;
@@ -306,7 +306,7 @@ export function explainAfterEdit(
 /** The old analysis's explanation at `old`, unless a range of it is on the edited line (whose positions moved). */
 function answer(a: DocumentAnalysis, old: number, findings: () => readonly Finding[], editedLine: number): { explanation: Explanation | undefined } | undefined {
   const explanation = explainIn(a, old, findings);
-  if (explanation && onLine(explanation, editedLine)) return undefined;
+  if (explanation && rangesOnLines(explanation, new Set([editedLine]))) return undefined;
   return { explanation };
 }
 
@@ -408,15 +408,4 @@ function dependsOnEdit(a: DocumentAnalysis, edited: number, hovered: number, wor
     }
   }
   return false;
-}
-
-/** Whether any range inside a value starts or ends on `line`. */
-function onLine(value: unknown, line: number): boolean {
-  if (!value || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some((v) => onLine(v, line));
-  const o = value as Record<string, unknown>;
-  const start = o.start as { line?: unknown } | undefined;
-  const end = o.end as { line?: unknown } | undefined;
-  if (start && end && typeof start.line === 'number' && typeof end.line === 'number' && start.line <= line && line <= end.line) return true;
-  return Object.values(o).some((v) => onLine(v, line));
 }

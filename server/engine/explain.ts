@@ -177,6 +177,15 @@ export function explainAt(
  * parsed or linted again. The analysis may be a project file's (its spans offset by its base).
  */
 export function explainIn(a: DocumentAnalysis, offset: number, findings: () => readonly Finding[], onError?: (error: unknown) => void): Explanation | undefined {
+  // A version whose edit changed no IR, its facts not built: the earlier analysis answers, off the edited lines.
+  const moved = a.movedFrom;
+  if (moved && !moved.ownFacts()) {
+    const old = moved.toBase(offset);
+    if (!Number.isNaN(old)) {
+      const answer = explainIn(moved.analysis, old, findings, onError);
+      if (!answer || !rangesOnLines(answer, moved.editedLines)) return answer;
+    }
+  }
   offset += a.file.base;
   const all = findings as () => Finding[];
   try {
@@ -1089,4 +1098,17 @@ function decayedWeightsExplanation(a: Analysis, chain: ChainFact, call: Expr & {
   }
   const section: OptimizerSection = { framework: 'optax', name: 'optax.add_decayed_weights', tex, unicode, coupling, lrScaled, legend, notes };
   return { range: a.lines.range(call.span), kind: 'optimizer', title: '`optax.add_decayed_weights` in `optax.chain`', findings: [], optimizer: section };
+}
+
+/** Whether any range inside a value starts, ends or lies on one of `lines`. */
+export function rangesOnLines(value: unknown, lines: ReadonlySet<number>): boolean {
+  if (!value || typeof value !== 'object') return false;
+  if (Array.isArray(value)) return value.some((v) => rangesOnLines(v, lines));
+  const o = value as Record<string, unknown>;
+  const start = o.start as { line?: unknown } | undefined;
+  const end = o.end as { line?: unknown } | undefined;
+  if (start && end && typeof start.line === 'number' && typeof end.line === 'number') {
+    for (const line of lines) if (start.line <= line && line <= end.line) return true;
+  }
+  return Object.values(o).some((v) => rangesOnLines(v, lines));
 }

@@ -173,13 +173,12 @@ function* lintUncached(text: string, options: LintOptions & { maxFileSize?: numb
   if (options.cells) program.setCells(parsed.file, options.cells);
   // A session's document whose edit changed no IR: the last run's findings, moved (earlyCutoff.ts).
   const key = parses && !options.cells && reusesKept() ? runKey(options) : undefined;
-  const moved = key === undefined ? undefined : movedRun(parses!.lastRun, parsed, key);
-  const run = moved ?? (yield* ruleSteps(program, parsed, options));
-  if (key !== undefined) parses!.lastRun = { parsed, run, key };
+  const moved = key === undefined ? undefined : movedRun(parses!.lastRun, parsed, key, () => program.facts(parsed));
+  const run = moved?.run ?? (yield* ruleSteps(program, parsed, options));
+  const analysis = moved?.analysis ?? { ...parsed, facts: program.facts(parsed) };
+  if (key !== undefined) parses!.lastRun = { parsed, run, key, analysis };
   const outcome = outcomeFor(program, parsed, [run], options, () => '');
-  if (!moved) return { outcome, analysis: { ...parsed, facts: program.facts(parsed) } };
-  // The facts are built when a hover first asks (the language server does it once it has published).
-  return { outcome, reused: true, analysis: Object.defineProperty({ ...parsed } as DocumentAnalysis, 'facts', { get: () => program.facts(parsed), enumerable: true }) };
+  return moved ? { outcome, analysis, reused: true } : { outcome, analysis };
 }
 
 /** What running the rules with one file as the entry gave: findings anywhere in the program, with global spans. */
