@@ -2,13 +2,15 @@
 // but whose result did not: when an edit leaves the IR as it was (spaces between tokens, a comment
 // or blank line's spaces, a comment outside every expression and simple statement), every fact and
 // every rule reads the same IR, so the rules find what they found in the previous version, at the
-// same places moved by the edit. The lint of an editor document (`lintDocumentSteps`) then moves
-// the previous run's findings instead of running the facts and rules again; suppressions, ranges and
-// fixes are still made from the new text (`outcomeFor`).
+// same places moved by the edit. The lint of an editor document (`lintDocumentSteps`, and
+// `lintProjectSteps` for a project file no other file imports) then moves the previous run's
+// findings instead of running the facts and rules again; suppressions, ranges and fixes are still
+// made from the new text (`outcomeFor`).
 //
 // The previous run is reused only when all of these hold (else the rules run, as before):
-//   1. The same rule options and language; a lone document (file 0), not made of cells; neither text
-//      has a syntax error or an expression nested too deeply to analyse.
+//   1. The same rule options, language and cells; neither text has a syntax error or an expression
+//      nested too deeply to analyse. A project file: the same file of the same project, which no
+//      other file imports, and no other file of the project changed, appeared or disappeared since.
 //   2. The texts differ in one region, with as many line breaks removed as inserted: no line moves,
 //      so no message that names a line ("on line 12") goes stale.
 //   3. The region is not inside an expression or a simple statement of the old IR (a message or a
@@ -23,7 +25,17 @@ import { splitsCode } from './editImpact';
 import { copiedFrom } from './lower/reuse';
 import type { EntryRun, RawFinding } from './index';
 import type { Span } from './ir';
+import type { Project } from './project';
 import type { LintOptions } from './types';
+
+/** A project file's run: which file of which project, and the project's change stamp when it ran. */
+export interface RunOrigin {
+  project: Project;
+  path: string;
+  stamp: number;
+  /** The other files the run's program read (unchanged while no other file changed): a moved run's findings may lie in them. */
+  files?: ParsedFile[];
+}
 
 /** A document's last rule run, kept (in its session's ParseCache) for the next version. */
 export interface KeptRun {
@@ -33,6 +45,8 @@ export interface KeptRun {
   key: string;
   /** What its hovers read. */
   analysis: DocumentAnalysis;
+  /** For a project file's run (a lone document has none). */
+  origin?: RunOrigin;
 }
 
 /**
@@ -53,23 +67,25 @@ export interface MovedFrom {
 
 /** What, of the lint options, the rules' findings depend on. */
 export function runKey(options: LintOptions): string {
-  return JSON.stringify([options.language, options.select ?? [], options.ignore ?? [], options.severity ?? {}]);
+  return JSON.stringify([options.language, options.select ?? [], options.ignore ?? [], options.severity ?? {}, options.cells ?? []]);
 }
 
 /**
  * The previous run with its spans moved to `parsed`'s text, when the edit between them changed no
  * IR, with the analysis hovers read (its facts built by `facts` when first asked); else undefined.
  */
-export function movedRun(kept: KeptRun | undefined, parsed: ParsedFile, key: string, facts: () => Facts): { run: EntryRun; analysis: DocumentAnalysis } | undefined {
-  if (!kept || kept.key !== key) return undefined;
+export function movedRun(kept: KeptRun | undefined, parsed: ParsedFile, key: string, facts: () => Facts, origin?: RunOrigin): { run: EntryRun; analysis: DocumentAnalysis } | undefined {
+  if (!kept || kept.key !== key || kept.origin?.project !== origin?.project || kept.origin?.path !== origin?.path) return undefined;
+  if (origin && origin.project.changedSince(kept.origin!.stamp, origin.path)) return undefined;
   const old = kept.parsed;
   if (old === parsed) return { run: kept.run, analysis: kept.analysis };
-  if (old.language !== parsed.language || old.file.base !== 0 || parsed.file.base !== 0) return undefined;
+  if (old.language !== parsed.language || old.file.id !== parsed.file.id) return undefined;
   if (old.module.errors.length > 0 || parsed.module.errors.length > 0 || old.module.truncated || parsed.module.truncated) return undefined;
-  const move = editMove(old.text, parsed.text);
+  const move = editMove(old, parsed);
   if (!move) return undefined;
   if (move.start < move.oldEnd || move.start < move.newEnd) {
-    for (const top of old.module.body) if (top.span.start < move.oldEnd && move.start < top.span.end && splitsCode(top, move.start, move.oldEnd)) return undefined;
+    const [start, end] = [old.file.base + move.start, old.file.base + move.oldEnd];
+    for (const top of old.module.body) if (top.span.start < end && start < top.span.end && splitsCode(top, start, end)) return undefined;
   }
   const before = old.module.body;
   const after = parsed.module.body;
@@ -90,13 +106,14 @@ export function movedRun(kept: KeptRun | undefined, parsed: ParsedFile, key: str
 function movedAnalysis(parsed: ParsedFile, facts: () => Facts, previous: DocumentAnalysis, move: EditMove): DocumentAnalysis {
   // The earlier analysis with facts: the previous one, or the one it was itself moved from.
   const chained = previous.movedFrom && !previous.movedFrom.ownFacts() ? previous.movedFrom : undefined;
-  const base = chained?.analysis ?? previous;
+  const earlier = chained?.analysis ?? previous;
   const toPrevious = (o: number): number => (o <= move.start ? o : o >= move.newEnd ? o - (move.newEnd - move.oldEnd) : NaN);
   const editedLines = new Set(chained?.editedLines);
-  for (let line = parsed.lines.position(move.start).line; line <= parsed.lines.position(move.newEnd).line; line++) editedLines.add(line);
+  const base = parsed.file.base;
+  for (let line = parsed.lines.position(base + move.start).line; line <= parsed.lines.position(base + move.newEnd).line; line++) editedLines.add(line);
   let built: Facts | undefined;
   const movedFrom: MovedFrom = {
-    analysis: base,
+    analysis: earlier,
     toBase: chained ? (o) => chained.toBase(toPrevious(o)) : toPrevious,
     editedLines,
     ownFacts: () => built !== undefined,
@@ -108,16 +125,23 @@ function movedAnalysis(parsed: ParsedFile, facts: () => Facts, previous: Documen
 }
 
 interface EditMove {
-  /** The changed region: [start, oldEnd) of the old text became [start, newEnd) of the new one. */
+  /** The changed region, offsets in the texts: [start, oldEnd) of the old text became [start, newEnd) of the new one. */
   start: number;
   oldEnd: number;
   newEnd: number;
-  /** Where an old span's start or end is in the new text; NaN inside the changed region (it matches nothing). */
+  /**
+   * Where an old span's start or end (a global offset) is now: moved by the edit in the edited file,
+   * as it was in another file; NaN inside the changed region (it matches nothing).
+   */
   startAt: (offset: number) => number;
   endAt: (offset: number) => number;
 }
 
-function editMove(before: string, after: string): EditMove | undefined {
+function editMove(old: ParsedFile, now: ParsedFile): EditMove | undefined {
+  const before = old.text;
+  const after = now.text;
+  const oldBase = old.file.base;
+  const newBase = now.file.base;
   const limit = Math.min(before.length, after.length);
   let start = 0;
   while (start < limit && before.charCodeAt(start) === after.charCodeAt(start)) start++;
@@ -127,13 +151,14 @@ function editMove(before: string, after: string): EditMove | undefined {
   const newEnd = after.length - suffix;
   if (lineBreaks(before, start, oldEnd) !== lineBreaks(after, start, newEnd)) return undefined;
   const delta = newEnd - oldEnd;
+  const outside = (o: number): boolean => o < oldBase || o > oldBase + before.length;
   return {
     start,
     oldEnd,
     newEnd,
     // Text inserted at a span's start comes before it; at its end, after it.
-    startAt: (o) => (o < start ? o : o >= oldEnd ? o + delta : NaN),
-    endAt: (o) => (o <= start ? o : o >= oldEnd ? o + delta : NaN),
+    startAt: (o) => (outside(o) ? o : ((o -= oldBase), newBase + (o < start ? o : o >= oldEnd ? o + delta : NaN))),
+    endAt: (o) => (outside(o) ? o : ((o -= oldBase), newBase + (o <= start ? o : o >= oldEnd ? o + delta : NaN))),
   };
 }
 

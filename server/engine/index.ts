@@ -172,7 +172,7 @@ function* lintUncached(text: string, options: LintOptions & { maxFileSize?: numb
   program.add(parsed);
   if (options.cells) program.setCells(parsed.file, options.cells);
   // A session's document whose edit changed no IR: the last run's findings, moved (earlyCutoff.ts).
-  const key = parses && !options.cells && reusesKept() ? runKey(options) : undefined;
+  const key = parses && reusesKept() ? runKey(options) : undefined;
   const moved = key === undefined ? undefined : movedRun(parses!.lastRun, parsed, key, () => program.facts(parsed));
   const run = moved?.run ?? (yield* ruleSteps(program, parsed, options));
   const analysis = moved?.analysis ?? { ...parsed, facts: program.facts(parsed) };
@@ -321,6 +321,8 @@ export interface ProjectLintResult {
   foreign: ForeignOutcome[];
   /** The entry's parse and facts in the program the rules ran in (for the language server's hovers). */
   analysis?: DocumentAnalysis;
+  /** The rules did not run: the last run's findings were moved (earlyCutoff.ts). */
+  reused?: boolean;
 }
 
 /**
@@ -359,7 +361,13 @@ export function* lintProjectSteps(
   project.adopt(parsed);
   const program = project.program();
   program.add(parsed);
-  const run = yield* ruleSteps(program, parsed, options);
+  // A session's file that no other file imports, whose edit changed no IR: the last run, moved (earlyCutoff.ts).
+  const key = parses && importers.length === 0 && reusesKept() ? runKey(options) : undefined;
+  const origin = { project, path, stamp: project.changeStamp };
+  const moved = key === undefined ? undefined : movedRun(parses!.lastRun, parsed, key, () => program.facts(parsed), origin);
+  // The files the moved run's findings and related places may lie in.
+  if (moved) for (const other of parses!.lastRun!.origin!.files ?? []) program.add(other);
+  const run = moved?.run ?? (yield* ruleSteps(program, parsed, options));
   const runs = [run];
   for (const importer of importers) {
     if (importer === path) continue;
@@ -382,5 +390,8 @@ export function* lintProjectSteps(
     const { findings } = outcomeFor(program, other, [run], { ...options, language: other.language }, pathOf, { used });
     foreign.push({ path: pathOf(other.file), findings, used });
   }
-  return { outcome, foreign, analysis: { ...parsed, facts: program.facts(parsed) } };
+  const analysis = moved?.analysis ?? { ...parsed, facts: program.facts(parsed) };
+  if (key !== undefined) parses!.lastRun = { parsed, run, key, analysis, origin: { ...origin, files: program.parsedFiles().filter((f) => f !== parsed) } };
+  else if (parses) parses.lastRun = undefined;
+  return moved ? { outcome, foreign, analysis, reused: true } : { outcome, foreign, analysis };
 }

@@ -98,8 +98,28 @@ export class Project implements ProjectFiles {
     return this.paths[file.id] ?? file.path;
   }
 
+  /** Bumped by every `invalidate`; `changedAt` is when each path last changed, `allChangedAt` when everything did. */
+  private stamp = 0;
+  private readonly changedAt = new Map<string, number>();
+  private allChangedAt = 0;
+
+  /** The current change stamp, for `changedSince`. */
+  get changeStamp(): number {
+    return this.stamp;
+  }
+
+  /** Whether a file other than `except` changed, appeared or disappeared (was invalidated) after `stamp`. */
+  changedSince(stamp: number, except: string): boolean {
+    if (this.allChangedAt > stamp) return true;
+    for (const [path, at] of this.changedAt) if (at > stamp && path !== except) return true;
+    return false;
+  }
+
   /** Forget what was read of a path (it changed on disk, or its editor buffer did). */
   invalidate(path?: string): void {
+    this.stamp++;
+    if (path === undefined) this.allChangedAt = this.stamp;
+    else this.changedAt.set(path, this.stamp);
     this.pythonModules.clear();
     if (path === undefined) {
       this.texts.clear();

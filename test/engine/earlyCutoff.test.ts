@@ -8,7 +8,7 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initEngine, languageForPath, lintDocumentSteps, lintText, ParseCache, withoutEngineCaches, type LanguageId } from '../../server/engine';
+import { initEngine, languageForPath, lintDocumentSteps, lintProjectFile, lintProjectSteps, lintText, ParseCache, Project, withoutEngineCaches, type LanguageId } from '../../server/engine';
 import { explainIn } from '../../server/engine/explain';
 import { runSteps } from '../../server/engine/stepwise';
 import { pythonFileOfLines } from '../../bench/corpus';
@@ -60,6 +60,8 @@ function edit(text: string, language: LanguageId, pick: (n: number) => number): 
 let reused = 0;
 let lints = 0;
 let hovers = 0;
+let projectLints = 0;
+let projectReused = 0;
 /** Hovers answered by an earlier version's analysis (the moved one's own facts still unbuilt). */
 let hoversFromEarlier = 0;
 
@@ -116,9 +118,56 @@ describe('early cut-off: moved findings equal a fresh lint', function () {
     });
   }
 
+  // Project files linted as the language server lints one that no other file imports: one Project
+  // kept across edits (told of each with `invalidate`), a ParseCache per file, against a new Project.
+  const projectsDir = path.join(fixturesDir, 'projects');
+  const projects = fs.readdirSync(projectsDir).sort();
+  for (let seed = 1; seed <= seeds; seed++) {
+    for (const project of allFiles ? projects : projects.filter((_, i) => i % 4 === 1)) {
+      it(`project ${project} after random edits of its files (seed ${seed})`, () => {
+        const dir = path.join(projectsDir, project);
+        const texts = new Map<string, string>();
+        const visit = (d: string): void => {
+          for (const n of fs.readdirSync(d).sort()) {
+            const p = path.join(d, n);
+            if (fs.statSync(p).isDirectory()) visit(p);
+            else if (languageForPath(p)) texts.set(`/proj/${path.relative(dir, p).split(path.sep).join('/')}`, fs.readFileSync(p, 'utf8'));
+          }
+        };
+        visit(dir);
+        const paths = [...texts.keys()];
+        const host = { readFile: (p: string) => texts.get(p) };
+        const kept = new Project({ root: '/proj', host });
+        const sessions = new Map(paths.map((p) => [p, new ParseCache(1, 1)]));
+        const lintAll = (): void => {
+          for (const p of paths) {
+            const result = runSteps(lintProjectSteps(kept, p, texts.get(p)!, { language: languageForPath(p)! }, [], sessions.get(p)));
+            projectLints++;
+            if (result.reused) projectReused++;
+            const fresh = withoutEngineCaches(() => lintProjectFile(new Project({ root: '/proj', host }), p, texts.get(p)!, { language: languageForPath(p)! }));
+            assert.deepEqual({ outcome: result.outcome, foreign: result.foreign }, { outcome: fresh.outcome, foreign: fresh.foreign }, `project ${project}, ${p}, seed ${seed}: edits ${history.join('; ')}`);
+          }
+        };
+        const history: string[] = [];
+        lintAll();
+        const pick = random(seedOf(project, seed));
+        for (let i = 0; i < 6; i++) {
+          const p = paths[pick(paths.length)];
+          const next = edit(texts.get(p)!, languageForPath(p)!, pick);
+          history.push(`${p}: ${next.what}`);
+          texts.set(p, next.text);
+          kept.invalidate(p);
+          lintAll();
+        }
+      });
+    }
+  }
+
   it('moved the findings for many edits of these kinds (the rules did not run), and answered most hovers without building facts', function () {
     assert.ok(lints > 0 && reused / lints > 0.2, `${reused} of ${lints} lints reused the previous run`);
     assert.ok(hovers > 0 && hoversFromEarlier / hovers > 0.5, `${hoversFromEarlier} of ${hovers} hovers answered from an earlier analysis`);
+    // In a project, a file's run is moved only when no other file changed: most lints after an edit elsewhere run the rules.
+    assert.ok(projectReused > 0, `${projectReused} of ${projectLints} project lints reused the previous run`);
   });
 
   it('runs the rules when an edit changes code, and moves findings below a comment added above them', function () {

@@ -95,7 +95,8 @@ describe('incremental re-parsing', () => {
   ];
   for (const [file, language] of files) {
     // Python re-lowers only the top-level statements an edit touched (server/engine/lower/reuse.ts).
-    it(`gives the fresh parse's IR after each of 60 edits of ${file}`, () => {
+    it(`gives the fresh parse's IR after each of 60 edits of ${file}`, function () {
+      this.timeout(60_000); // 120 parses of a 600-line script: 5 s idle, over 20 s on a loaded machine
       let text = file.startsWith('bench/') ? trainingScriptOfLines(600) : fs.readFileSync(path.join(root, file), 'utf8');
       const pick = random(file.length);
       analyzeDocument(text, language);
