@@ -619,6 +619,8 @@ class Evaluator {
   write(target: Expr, value: Poly, env: Env, span: Span, inPlace = false): void {
     const key = this.keyOf(target);
     if (key === undefined) return;
+    // A local given a value in two branches that exclude each other (`if rho > 4: u = … else: u = …`) splits the step into paths as a state written there does.
+    if (target.kind === 'name' && this.branches.length > 0) this.noteWriteBranches(`${key}\u0000local`);
     // T ← T: a store of what T already holds (`config['m'] = m` after m became its new value).
     if (polyEquals(value, sym(key))) {
       this.pending.delete(key);
