@@ -563,8 +563,9 @@ function decayOnMoments(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
 /**
  * A decoupled decay term that multiplies the gradient instead of the weight: beside an adaptive or
  * momentum term, the parameter's step adds c·λ·g, with g the gradient a moment averages, λ a decay
- * strength, and nothing else but scalars (`lr * m_hat / (sqrt(v_hat) + eps) + wd * g`, meant `wd * w`).
- * NAdam's and QHAdam's raw-gradient terms sit over √v̂ and carry no decay strength.
+ * strength, and no state but what it may share the adaptive term's denominator with
+ * (`lr * m_hat / (sqrt(v_hat) + eps) + wd * g`, `lr * (m_hat + wd * g) / (sqrt(v_hat) + eps)`,
+ * meant `wd * w`). NAdam's and QHAdam's raw-gradient terms carry no decay strength.
  */
 function decayOnGradient(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   const betas = new Set([...step.states.values()].flatMap((s) => (s.beta !== undefined ? [s.beta] : [])));
@@ -573,11 +574,13 @@ function decayOnGradient(facts: Facts, step: OptimizerStep, push: (f: OptimizerF
     const terms = stepTerms(step, p);
     if (!terms.some((t) => t.numerator.length > 0)) continue;
     for (const t of terms) {
-      if (t.numerator.length > 0 || t.denominator.length > 0 || t.corrections.length > 0) continue;
+      if (t.numerator.length > 0) continue;
       const g = t.mono.fs.find((f) => f.atom.k === 'sym' && f.n === 1 && averaged.has(f.atom.key));
       if (!g || g.atom.k !== 'sym') continue;
-      const scalars = t.mono.fs.filter((f) => f !== g);
+      // Besides g: scalars, and whatever the adaptive term divides by too (the root of v̂, its corrections).
+      const scalars = t.mono.fs.filter((f) => f !== g && f.atom.k === 'sym');
       if (!scalars.every((f) => f.atom.k === 'sym' && f.n > 0 && !betas.has(f.atom.key) && f.atom.key !== p.eq.key && !step.states.has(f.atom.key))) continue;
+      if (t.mono.fs.some((f) => f.atom.k === 'opaque' || (f.atom.k !== 'sym' && mentions([{ c: 1, fs: [f] }], p.eq.key)))) continue;
       const decay = scalars.find((f) => f.atom.k === 'sym' && isDecayStrengthSymbol(f.atom.key));
       if (!decay || decay.atom.k !== 'sym') continue;
       // A returned parameter's target stands for the function's parameter it steps, not the `return` it is read off.
@@ -587,7 +590,7 @@ function decayOnGradient(facts: Facts, step: OptimizerStep, push: (f: OptimizerF
       push({
         code: 'NB405',
         span: p.eq.spans[p.eq.spans.length - 1],
-        message: `the weight decay multiplies the gradient (${lambda} * ${gradient}), not the weight: it only adds a little plain SGD to the step, and ${w} is never pulled toward 0. Decay the weight: ${lambda} * ${w}`,
+        message: `the weight decay multiplies the gradient (${lambda} * ${gradient}), not the weight: it only adds a scaled copy of the gradient to the step, and ${w} is never pulled toward 0. Decay the weight: ${lambda} * ${w}`,
         corrected: [{ kind: 'param', key: p.eq.key, self: p.self, step: p.step.reduce<Poly>((acc, m) => add(acc, m === t.mono ? substitute([m], g.atom.k === 'sym' ? g.atom.key : '', sym(p.eq.key)) : [m]), []) }],
       });
       break;
