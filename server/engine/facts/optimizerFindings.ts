@@ -576,22 +576,23 @@ function decayOnGradient(facts: Facts, step: OptimizerStep, push: (f: OptimizerF
     for (const t of terms) {
       if (t.numerator.length > 0) continue;
       const g = t.mono.fs.find((f) => f.atom.k === 'sym' && f.n === 1 && averaged.has(f.atom.key));
-      if (!g || g.atom.k !== 'sym') continue;
+      const gradientKey = g?.atom.k === 'sym' ? g.atom.key : undefined;
+      if (!g || gradientKey === undefined) continue;
       // Besides g: scalars, and whatever the adaptive term divides by too (the root of v̂, its corrections).
       const scalars = t.mono.fs.filter((f) => f !== g && f.atom.k === 'sym');
       if (!scalars.every((f) => f.atom.k === 'sym' && f.n > 0 && !betas.has(f.atom.key) && f.atom.key !== p.eq.key && !step.states.has(f.atom.key))) continue;
       if (t.mono.fs.some((f) => f.atom.k === 'opaque' || (f.atom.k !== 'sym' && mentions([{ c: 1, fs: [f] }], p.eq.key)))) continue;
-      const decay = scalars.find((f) => f.atom.k === 'sym' && isDecayStrengthSymbol(f.atom.key));
-      if (!decay || decay.atom.k !== 'sym') continue;
+      const decayKey = scalars.map((f) => (f.atom.k === 'sym' ? f.atom.key : '')).find((k) => k !== '' && isDecayStrengthSymbol(k));
+      if (decayKey === undefined) continue;
       // A returned parameter's target stands for the function's parameter it steps, not the `return` it is read off.
       const w = p.eq.target.kind === 'name' ? p.eq.target.name : facts.source(p.eq.target.span);
-      const lambda = show(facts, step, decay.atom.key);
-      const gradient = show(facts, step, g.atom.key);
+      const lambda = show(facts, step, decayKey);
+      const gradient = show(facts, step, gradientKey);
       push({
         code: 'NB405',
         span: p.eq.spans[p.eq.spans.length - 1],
         message: `the weight decay multiplies the gradient (${lambda} * ${gradient}), not the weight: it only adds a scaled copy of the gradient to the step, and ${w} is never pulled toward 0. Decay the weight: ${lambda} * ${w}`,
-        corrected: [{ kind: 'param', key: p.eq.key, self: p.self, step: p.step.reduce<Poly>((acc, m) => add(acc, m === t.mono ? substitute([m], g.atom.k === 'sym' ? g.atom.key : '', sym(p.eq.key)) : [m]), []) }],
+        corrected: [{ kind: 'param', key: p.eq.key, self: p.self, step: p.step.reduce<Poly>((acc, m) => add(acc, m === t.mono ? substitute([m], gradientKey, sym(p.eq.key)) : [m]), []) }],
       });
       break;
     }

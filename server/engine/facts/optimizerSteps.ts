@@ -351,6 +351,12 @@ class Evaluator {
 
   /** States whose new value a local holds (a version, second pass) and that are not stored yet, with that local. */
   private readonly pending = new Map<string, { local: string; computed: Span }>();
+
+  /** `T += …` rewrites T where it is kept: its old value there is what it updates, not a stale read. */
+  private unpend(target: Expr): void {
+    const key = this.keyOf(target);
+    if (key !== undefined) this.pending.delete(key);
+  }
   /** Reads of a pending state's old value, the first one per state. */
   readonly staleReads = new Map<string, { read: Span; local: string; computed: Span }>();
 
@@ -799,6 +805,7 @@ class Evaluator {
       case 'expr': {
         const e = s.expr;
         if (e.kind === 'other' && e.ops && (e.ops[0] === '++' || e.ops[0] === '--') && e.children[0]) {
+          this.unpend(e.children[0]);
           const old = this.read(e.children[0], env);
           this.write(e.children[0], add(old, constant(e.ops[0] === '++' ? 1 : -1)), env, s.span, true);
           this.order++;
@@ -873,6 +880,7 @@ class Evaluator {
     }
     let value = this.eval(s.value, env);
     if (s.op) {
+      this.unpend(target);
       const old = this.read(target, env);
       value = s.op === '+' ? add(old, value) : s.op === '-' ? sub(old, value) : s.op === '*' ? mul(old, value) : (div(old, value) ?? this.fresh());
     }
