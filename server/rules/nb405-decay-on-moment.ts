@@ -1,4 +1,4 @@
-// NB405 decay-on-moment: weight decay that shrinks an optimizer's moment instead of the weights.
+// NB405 decay-on-moment: weight decay that shrinks an optimizer's moment, or multiplies the gradient, instead of the weights.
 //
 // ## What it does
 // Reads each hand-written optimizer step in its normal form (engine/facts/optimizerSteps.ts) and
@@ -11,7 +11,7 @@ export const nb405DecayOnMoment = defineRule({
     code: 'NB405',
     name: 'decay-on-moment',
     severity: 'warning',
-    summary: "Weight decay applied to an optimizer's moment instead of the weights",
+    summary: "Weight decay applied to an optimizer's moment, or to the gradient, instead of the weights",
     fix: 'none',
   },
   check(context) {

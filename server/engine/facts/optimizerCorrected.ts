@@ -66,6 +66,12 @@ function rootedMono(m: Mono, key: string): Poly {
   return out;
 }
 
+/** The parameter's step with the factor `factorKey` (a square root it multiplies by) moved below the bar. */
+export function rootDivided(p: ParamUpdate, factorKey: string): CorrectedLine[] {
+  const step = p.step.reduce<Poly>((acc, m) => add(acc, [{ c: m.c, fs: m.fs.map((f) => (f.key === factorKey ? { ...f, n: -f.n } : f)) }]), []);
+  return [{ kind: 'param', key: p.eq.key, self: p.self, step }];
+}
+
 /** The parameter's step with the terms `which` divided by η once (η² → η, or η·v → v). */
 export function learningRateOnce(p: ParamUpdate, which: (m: Mono) => boolean, lr: string): CorrectedLine[] {
   const step = p.step.reduce<Poly>((acc, m) => add(acc, which(m) ? (div([m], sym(lr)) ?? [m]) : [m]), []);

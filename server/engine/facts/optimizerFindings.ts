@@ -5,13 +5,13 @@
 import type { Span } from '../ir';
 import type { Facts } from './index';
 import { spanKey } from './program';
-import { atomsOf, constant, mentions, polyEquals, sub, sym, type Atom, type Poly } from '../../math/poly';
+import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Poly } from '../../math/poly';
 import { correctionSite, groupByTensor, optimizerSteps, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
 import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
-import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
+import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, rootDivided, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
@@ -74,6 +74,7 @@ function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undef
 
 function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   invertedCorrection(facts, step, push);
+  previousMoment(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
@@ -176,6 +177,32 @@ function invertedCorrection(facts: Facts, step: OptimizerStep, push: (f: Optimiz
   }
 }
 
+/**
+ * A bias correction of the previous step's moment: the new moment is computed into a local, and the
+ * correction the update reads divides the value still stored (`m_hat = self.m[k] / (1 - b1 ** t)`
+ * before `self.m[k] = m`). The update then lags the gradient by one step, and on the first step
+ * reads the zero the moment started at.
+ */
+function previousMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const p of step.params) {
+    for (const prev of p.previous ?? []) {
+      const s = step.states.get(prev.key);
+      if (!s?.average || !s.beta) continue;
+      const term = stepTerms(step, p).find((t) => [...t.numerator.map((n) => n.key), ...t.denominator.map((d) => d.key)].includes(prev.key) && t.corrections.some((c) => c.beta === s.beta && c.exp !== undefined));
+      const c = term?.corrections.find((x) => x.beta === s.beta && x.exp !== undefined);
+      if (!c) continue;
+      const old = facts.source(prev.read);
+      push({
+        code: 'NB401',
+        span: prev.read,
+        message: `the bias correction reads ${old} before its new value is stored: the new moment is in ${prev.local}, so the step corrects the previous step's moment and lags the gradient by one step (the first step reads the 0 it started at). Correct ${prev.local} instead: ${prev.local} / (1 - ${show(facts, step, s.beta)} ** ${exponentText(facts, step, c.exp)})`,
+        related: [{ span: prev.computed, message: `the new value of ${old} is computed here, and stored only later` }],
+        corrected: biasCorrected(s.eq.key, s.beta, c.exp ?? stepCount(step)),
+      });
+    }
+  }
+}
+
 /** The zero step count of a framework's counter, which the framework increments after the step. */
 function frameworkZeroMessage(counter: string, correction: string): string {
   return `${counter} is 0 on the first step (the optimizer increments it after each step), so ${correction} is 0 and the bias correction divides by zero: the first step is NaN. Use ${counter} + 1 as the step count, as Keras' own optimizers do`;
@@ -207,6 +234,7 @@ function exponentText(facts: Facts, step: OptimizerStep, exp: Poly | undefined):
 // ------------------------------------------------------------------ NB402
 
 function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  rootMultiplied(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const d of term.denominator) {
@@ -256,6 +284,42 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
   }
 }
 
+/**
+ * √v multiplied into the step where it divides (`lr * g * np.sqrt(cache + eps)`): a term of the
+ * parameter's step with no state below the bar holds √(v + c) with a positive power, v a state that
+ * accumulates the square of the gradient the term reads (directly, or through a first moment).
+ * AdaDelta's √(E[Δx²] + ε) in the numerator averages squared updates, not g², and sits over √(E[g²] + ε).
+ */
+function rootMultiplied(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const p of step.params) {
+    terms: for (const term of stepTerms(step, p)) {
+      if (term.denominator.length > 0) continue;
+      for (const f of term.mono.fs) {
+        if (f.atom.k !== 'fn' || f.atom.fn !== 'sqrt' || f.n <= 0 || f.atom.args.length !== 1) continue;
+        const inside = f.atom.args[0];
+        const held = inside.filter((m) => m.fs.length === 1 && m.fs[0].n === 1 && m.fs[0].atom.k === 'sym' && step.states.has(m.fs[0].atom.key) && m.c > 0);
+        if (held.length !== 1 || !onlyStatePlusConstant(step, f.atom, held[0].fs[0].key)) continue;
+        const v = step.states.get(held[0].fs[0].key)!;
+        if (!v.self || v.adds.length !== 1) continue;
+        const base = squaredBase(v.adds[0].x);
+        if (!base) continue;
+        // The tensor whose square v accumulates, read by the term itself or averaged by the first moment it reads.
+        const direct = term.mono.fs.some((g) => g.atom.k === 'sym' && g.atom.key === base && g.n === 1);
+        const throughMoment = term.numerator.some((n) => n.key !== v.eq.key && step.states.get(n.key)?.adds.some((a) => a.x.length === 1 && a.x[0].fs.length === 1 && a.x[0].fs[0].key === base && a.x[0].fs[0].n === 1));
+        if (!direct && !throughMoment) continue;
+        push({
+          code: 'NB402',
+          span: p.eq.spans[p.eq.spans.length - 1],
+          message: `the step multiplies by the square root of ${stateText(facts, v)}, which accumulates squared gradients, where it should divide by it: the update then grows as g·|g| instead of staying near the learning rate. Divide by the square root instead: g / (sqrt(${stateText(facts, v)}) + eps)`,
+          related: [{ span: v.eq.spans[0], message: `${stateText(facts, v)} accumulates squared gradients here` }],
+          corrected: rootDivided(p, f.key),
+        });
+        break terms;
+      }
+    }
+  }
+}
+
 /** The sum in `1/(…)` has one term that reads state (the state `key`, alone) and others that read none. */
 function onlyStatePlusConstant(step: OptimizerStep, atom: Atom, key: string): boolean {
   const arg = atom.k === 'inv' ? atom.arg : atom.k === 'fn' ? atom.args[0] : undefined;
@@ -291,6 +355,7 @@ function partners(step: OptimizerStep, s: StateUpdate): StateUpdate[] {
 function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   const states = [...step.states.values()];
   for (const s of states) {
+    if (s.self && !s.average && s.adds.length > 0 && overweighted(facts, step, s, push)) continue;
     if (!s.self || !s.beta || s.average || s.adds.length === 0) continue;
     const beta = s.beta;
     const others = partners(step, s).filter((o) => o.average && o.beta && o.beta !== beta);
@@ -322,6 +387,39 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
   }
 }
 
+
+/**
+ * An average whose old value weighs more than 1, read by the parameter's step: T ← (1 + β)·T +
+ * (1 − β)·X (`+=` around a whole moving average: the weights sum to 2), or T ← T/β + (1 − β)·X (the
+ * reciprocal of β: 1/β > 1 makes T grow as β⁻ᵗ). A sum of gradients (AdaGrad's T ← T + g²) has no
+ * 1 − β weight and is not read here.
+ */
+function overweighted(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  const self = s.self!;
+  const plus = s.beta !== undefined && polyEquals(self, add(constant(1), sym(s.beta))) ? s.beta : undefined;
+  const f = self.length === 1 && near(self[0].c, 1) && self[0].fs.length === 1 ? self[0].fs[0] : undefined;
+  const reciprocal = f && f.n === -1 && f.atom.k === 'sym' ? f.atom.key : undefined;
+  const beta = plus ?? reciprocal;
+  if (beta === undefined) return false;
+  const oneMinus = sub(constant(1), sym(beta));
+  // β read only as 1/β is no β of the step's: what the state adds is grouped again with β as a scalar.
+  const scalars = new Set([beta, ...s.adds.flatMap((a) => atomsOf(a.b)).flatMap((a) => (a.k === 'sym' ? [a.key] : []))]);
+  const adds = groupByTensor(splitSelf(s.eq.value, s.eq.key)?.rest ?? [], scalars);
+  if (adds.length === 0 || !adds.every((a) => proportional(a.b, oneMinus) !== undefined)) return false;
+  // Read by a parameter's step, wherever it sits there (RAdam's √((1 − β₂ᵗ)/v) too).
+  if (!step.params.some((p) => mentions(p.step, s.eq.key))) return false;
+  const b = show(facts, step, beta);
+  const t = stateText(facts, s);
+  push({
+    code: 'NB403',
+    span: s.eq.spans[0],
+    message: plus !== undefined
+      ? `${t} adds a whole moving average to its old value: it keeps 1 + ${b} of it and adds 1 - ${b} of the new term, so the weights sum to 2, not 1, and ${t} grows every step. Assign the average instead of adding it (= rather than +=): ${t} = ${b} * ${t} + (1 - ${b}) * …`
+      : `${t} keeps 1/${b} of its old value where a moving average keeps ${b}: 1/${b} is more than 1, so ${t} grows by that factor every step and the weights sum to more than 1. Multiply by ${b}: ${t} = ${b} * ${t} + (1 - ${b}) * …`,
+    corrected: unweighted({ ...s, adds }, beta),
+  });
+  return true;
+}
 
 // ------------------------------------------------------------------ NB404
 
@@ -420,6 +518,7 @@ function learningRateKnob(step: OptimizerStep): string | undefined {
 
 /** A moment scaled by (1 − c) with c a decay strength: the decay meant for the weights is applied to the moment. */
 function decayOnMoments(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  decayOnGradient(facts, step, push);
   for (const s of step.states.values()) {
     if (!s.self || s.self.length < 2 || s.average) continue;
     // a = β·(1 − c): every monomial holds the same β once.
@@ -455,6 +554,45 @@ function decayOnMoments(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
           : `${stateText(facts, s)} is shrunk by the weight decay each step, not the weights: decay applied to a moment only rescales the update, and the weights are never pulled toward 0. Shrink ${w} by that factor instead, before its step (decoupled decay, as AdamW: w ← (1 − η·λ)·w)`,
         related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged here` }],
         corrected: decayMoved(s, beta, x, c, stepped, coupled),
+      });
+      break;
+    }
+  }
+}
+
+/**
+ * A decoupled decay term that multiplies the gradient instead of the weight: beside an adaptive or
+ * momentum term, the parameter's step adds c·λ·g, with g the gradient a moment averages, λ a decay
+ * strength, and no state but what it may share the adaptive term's denominator with
+ * (`lr * m_hat / (sqrt(v_hat) + eps) + wd * g`, `lr * (m_hat + wd * g) / (sqrt(v_hat) + eps)`,
+ * meant `wd * w`). NAdam's and QHAdam's raw-gradient terms carry no decay strength.
+ */
+function decayOnGradient(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  const betas = new Set([...step.states.values()].flatMap((s) => (s.beta !== undefined ? [s.beta] : [])));
+  const averaged = new Set([...step.states.values()].flatMap((s) => (s.average ? s.adds : []).flatMap((a) => (a.x.length === 1 && a.x[0].fs.length === 1 && a.x[0].fs[0].n === 1 && a.x[0].fs[0].atom.k === 'sym' ? [a.x[0].fs[0].atom.key] : []))));
+  for (const p of step.params) {
+    const terms = stepTerms(step, p);
+    if (!terms.some((t) => t.numerator.length > 0)) continue;
+    for (const t of terms) {
+      if (t.numerator.length > 0) continue;
+      const g = t.mono.fs.find((f) => f.atom.k === 'sym' && f.n === 1 && averaged.has(f.atom.key));
+      const gradientKey = g?.atom.k === 'sym' ? g.atom.key : undefined;
+      if (!g || gradientKey === undefined) continue;
+      // Besides g: scalars, and whatever the adaptive term divides by too (the root of v̂, its corrections).
+      const scalars = t.mono.fs.filter((f) => f !== g && f.atom.k === 'sym');
+      if (!scalars.every((f) => f.atom.k === 'sym' && f.n > 0 && !betas.has(f.atom.key) && f.atom.key !== p.eq.key && !step.states.has(f.atom.key))) continue;
+      if (t.mono.fs.some((f) => f.atom.k === 'opaque' || (f.atom.k !== 'sym' && mentions([{ c: 1, fs: [f] }], p.eq.key)))) continue;
+      const decayKey = scalars.map((f) => (f.atom.k === 'sym' ? f.atom.key : '')).find((k) => k !== '' && isDecayStrengthSymbol(k));
+      if (decayKey === undefined) continue;
+      // A returned parameter's target stands for the function's parameter it steps, not the `return` it is read off.
+      const w = p.eq.target.kind === 'name' ? p.eq.target.name : facts.source(p.eq.target.span);
+      const lambda = show(facts, step, decayKey);
+      const gradient = show(facts, step, gradientKey);
+      push({
+        code: 'NB405',
+        span: p.eq.spans[p.eq.spans.length - 1],
+        message: `the weight decay multiplies the gradient (${lambda} * ${gradient}), not the weight: it only adds a scaled copy of the gradient to the step, and ${w} is never pulled toward 0. Decay the weight: ${lambda} * ${w}`,
+        corrected: [{ kind: 'param', key: p.eq.key, self: p.self, step: p.step.reduce<Poly>((acc, m) => add(acc, m === t.mono ? substitute([m], gradientKey, sym(p.eq.key)) : [m]), []) }],
       });
       break;
     }

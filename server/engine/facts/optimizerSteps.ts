@@ -68,6 +68,12 @@ export interface ParamUpdate {
   step: Poly;
   /** The coefficient on the old value (1, or 1 − ηλ for decoupled decay). */
   self: Poly;
+  /**
+   * States the update reads from where they are kept after their new value was computed into a
+   * local and before it is stored there (`m_hat = self.m[k] / …` between `m = b1 * self.m[k] + …`
+   * and `self.m[k] = m`): the previous step's value. `local` is the local that holds the new one.
+   */
+  previous?: { key: string; read: Span; local: string; computed: Span }[];
 }
 
 export interface OptimizerStep {
@@ -334,8 +340,25 @@ class Evaluator {
     const key = this.keyOf(e);
     if (key === undefined) return this.fresh();
     if (!this.firstRead.has(key) && !env.values.has(key)) this.firstRead.set(key, e);
+    const pending = env.values.has(key) ? undefined : this.pending.get(key);
+    if (pending) {
+      // The old value, read while the new one waits in a local: a variable of its own until the step is classified.
+      if (!this.staleReads.has(key)) this.staleReads.set(key, { read: e.span, ...pending });
+      return sym(previousKey(key));
+    }
     return env.values.get(key) ?? sym(key);
   }
+
+  /** States whose new value a local holds (a version, second pass) and that are not stored yet, with that local. */
+  private readonly pending = new Map<string, { local: string; computed: Span }>();
+
+  /** `T += …` rewrites T where it is kept: its old value there is what it updates, not a stale read. */
+  private unpend(target: Expr): void {
+    const key = this.keyOf(target);
+    if (key !== undefined) this.pending.delete(key);
+  }
+  /** Reads of a pending state's old value, the first one per state. */
+  readonly staleReads = new Map<string, { read: Span; local: string; computed: Span }>();
 
   evalMath(m: StepMath, env: Env): Poly {
     switch (m.op) {
@@ -602,8 +625,13 @@ class Evaluator {
   write(target: Expr, value: Poly, env: Env, span: Span, inPlace = false): void {
     const key = this.keyOf(target);
     if (key === undefined) return;
+    // A local given a value in two branches that exclude each other (`if rho > 4: u = … else: u = …`) splits the step into paths as a state written there does.
+    if (target.kind === 'name' && this.branches.length > 0) this.noteWriteBranches(`${key}\u0000local`);
     // T ← T: a store of what T already holds (`config['m'] = m` after m became its new value).
-    if (polyEquals(value, sym(key))) return;
+    if (polyEquals(value, sym(key))) {
+      this.pending.delete(key);
+      return;
+    }
     const local = target.kind === 'name' ? env.values.get(key) : undefined;
     // A local alias of a persistent value (`m = state['m']`, a helper's parameter): in-place writes reach it.
     const alias = local && local.length === 1 && local[0].c === 1 && local[0].fs.length === 1 && local[0].fs[0].n === 1 && local[0].fs[0].atom.k === 'sym' ? local[0].fs[0].atom.key : undefined;
@@ -623,6 +651,7 @@ class Evaluator {
     // Once the state holds its new value, a later local of the same form is a look-ahead, not the state (`g + mu * v` after `v = g + mu * v`).
     if (version !== undefined && version !== key && !this.equations.has(version)) {
       this.equation(version, value, target, span);
+      this.pending.set(version, { local: key, computed: trimSpan(this.facts, span) });
       env.values.set(key, sym(version));
       this.defSpans.set(key, span);
       return;
@@ -704,7 +733,7 @@ class Evaluator {
   /** Where each local was last given its value. */
   readonly defSpans = new Map<string, Span>();
   /** Values the function returns (each item of a returned tuple), with where they were computed. */
-  readonly returned: { value: Poly; span: Span }[] = [];
+  readonly returned: { value: Poly; span: Span; previous?: NonNullable<ParamUpdate['previous']> }[] = [];
 
   /** The `if` blocks being evaluated, innermost last (`elif`/`else` are blocks of their own). */
   private readonly branches: Stmt[] = [];
@@ -726,6 +755,7 @@ class Evaluator {
     const known = this.equations.get(key);
     const branch = this.branches[this.branches.length - 1];
     this.noteWriteBranches(key);
+    this.pending.delete(key);
     if (known) {
       // Writes in two different `if` blocks may exclude each other (`if amsgrad: … else: …`): not composed.
       const before = this.branchOf.get(key);
@@ -775,6 +805,7 @@ class Evaluator {
       case 'expr': {
         const e = s.expr;
         if (e.kind === 'other' && e.ops && (e.ops[0] === '++' || e.ops[0] === '--') && e.children[0]) {
+          this.unpend(e.children[0]);
           const old = this.read(e.children[0], env);
           this.write(e.children[0], add(old, constant(e.ops[0] === '++' ? 1 : -1)), env, s.span, true);
           this.order++;
@@ -849,6 +880,7 @@ class Evaluator {
     }
     let value = this.eval(s.value, env);
     if (s.op) {
+      this.unpend(target);
       const old = this.read(target, env);
       value = s.op === '+' ? add(old, value) : s.op === '-' ? sub(old, value) : s.op === '*' ? mul(old, value) : (div(old, value) ?? this.fresh());
     }
@@ -1031,6 +1063,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       ev.block(body, entry());
     }
   }
+  const stale = resolvePrevious(ev);
   const eqs = [...ev.equations.values()];
   const counterKeys = new Set(ev.counters.keys());
   const real = eqs.filter((e) => !counterKeys.has(e.key));
@@ -1068,7 +1101,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     if (readByOthers.has(e.key) || (reads.get(e.key)?.size ?? 0) === 0) continue;
     const split = splitSelf(e.value, e.key);
     if (!split || split.rest.length === 0) continue;
-    params.push({ eq: e, step: split.rest, self: split.self });
+    params.push({ eq: e, step: split.rest, self: split.self, ...(stale.has(e.key) ? { previous: stale.get(e.key) } : {}) });
   }
   // A step that returns the new parameter: `next_w = w - lr * m / (np.sqrt(v) + eps); return next_w, config`.
   const fnParams = (fn.isMethod ? fn.params.slice(1) : fn.params).map((p) => p.name);
@@ -1078,7 +1111,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       const split = splitSelf(r.value, name);
       if (!split || split.rest.length === 0 || !polyEquals(split.self, constant(1))) continue;
       if (!atomsOf(split.rest).map((a) => a.k === 'sym' && readByOthersOrState(a.key)).some((x) => x)) continue;
-      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self });
+      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self, ...(r.previous ? { previous: r.previous } : {}) });
     }
   }
   if (transform) params.push(...transformStep(ev, transform, readByOthersOrState));
@@ -1089,6 +1122,38 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   frameworkCounter(facts, step, ev.order);
   step.family = familyOf(step);
   return step;
+}
+
+/** The key an old value read while its new one waits in a local stands under (never a key the code can write). */
+function previousKey(key: string): string {
+  return `${key}\u0000previous`;
+}
+
+/**
+ * Puts each old value read (`previousKey`) back as its state, and says which equations read one:
+ * the classification reads every value as the state it is, and the findings know which read the previous step's.
+ */
+function resolvePrevious(ev: Evaluator): Map<string, NonNullable<ParamUpdate['previous']>> {
+  const out = new Map<string, NonNullable<ParamUpdate['previous']>>();
+  if (ev.staleReads.size === 0) return out;
+  for (const e of ev.equations.values()) {
+    for (const [key, at] of ev.staleReads) {
+      const old = previousKey(key);
+      if (!mentions(e.value, old)) continue;
+      e.value = substitute(e.value, old, sym(key));
+      const list = out.get(e.key) ?? [];
+      list.push({ key, ...at });
+      out.set(e.key, list);
+    }
+  }
+  for (const r of ev.returned)
+    for (const [key, at] of ev.staleReads) {
+      if (!mentions(r.value, previousKey(key))) continue;
+      r.value = substitute(r.value, previousKey(key), sym(key));
+      (r.previous ??= []).push({ key, ...at });
+    }
+  for (const r of ev.transformReturns) for (const key of ev.staleReads.keys()) r.value = substitute(r.value, previousKey(key), sym(key));
+  return out;
 }
 
 // ------------------------------------------------------------------ optax transformations
