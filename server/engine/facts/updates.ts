@@ -5,8 +5,9 @@ import type { Analyzer, Summand } from './analysis';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { ExprWalk, explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { appliedReturns, returnedReads } from './appliedSteps';
 import { resolveCall } from './resolve';
-import { inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
+import { VIEW_FUNCTIONS, inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import type { ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
 
@@ -101,7 +102,7 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     const self = all.findIndex((s) => isSelfTerm(s, key, targetKey) || isItemsAlias(s, target, scope, at));
     if (self >= 0) {
       const increment = all.filter((_, i) => i !== self);
-      const scaled = all[self].num.filter((f) => exprKey(f.expr) !== targetKey && exprKey(f.expr) !== key && exprKey(baseExpr(f.expr)) !== key);
+      const scaled = all[self].num.filter((f) => !isTargetValue(f, key, targetKey));
       const selfFactor = scaled.length === 1 && all[self].sign === 1 ? scaled[0].expr : undefined;
       // `T = T + c·(X − T)`: the increment holds −c·T beside c·X, a moving average toward X.
       const ema = !selfFactor && all[self].num.length === 1 && pullsTowardTarget(target, increment, analyzer);
@@ -272,11 +273,28 @@ function isPenaltySum(site: UpdateSite, analyzer: Analyzer): boolean {
 /** Is this summand the target itself, possibly scaled (`(1 - lr * reg) * W`)? */
 function isSelfTerm(s: Summand, baseKey: string, targetKey: string | undefined): boolean {
   if (s.sign !== 1) return false;
-  const matches = s.num.filter((f) => {
-    const k = exprKey(f.expr);
-    return k !== undefined && (k === targetKey || k === baseKey || exprKey(baseExpr(f.expr)) === baseKey);
-  });
+  const matches = s.num.filter((f) => isTargetValue(f, baseKey, targetKey));
   return matches.length === 1 && s.den.length === 0 && s.num.length <= 2;
+}
+
+/**
+ * Does the factor hold the target's current value: the target itself, a copy or view of it
+ * (`t.detach()`, `W.copy()`), or a helper's parameter the call binds to it (`def _apply(self, t, up):
+ * return t.detach() - up`, called as `tt.assign(self._apply(tt, u))`)?
+ */
+function isTargetValue(f: Summand['num'][number], baseKey: string, targetKey: string | undefined): boolean {
+  let e = f.expr;
+  let env = f.env;
+  for (let hops = 0; hops < 8; hops++) {
+    const arg = e.kind === 'name' ? env?.get(e.name) : undefined;
+    if (arg) {
+      e = arg.expr;
+      env = arg.env;
+    } else if (e.kind === 'call' && e.callee.kind === 'attr' && e.args.length === 0 && e.kwargs.length === 0 && VIEW_FUNCTIONS.has(e.callee.name)) e = e.callee.object;
+    else break;
+  }
+  const k = exprKey(e);
+  return k !== undefined && (k === targetKey || k === baseKey || exprKey(baseExpr(e)) === baseKey);
 }
 
 /** `for k, v in params.items(): params[k] = v - lr * g`: v is the target's current value. */
@@ -384,8 +402,43 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
     const fn = functionSpanOf(list[0].scope);
     if (state.has(key, fn.start) && inDenominator.has(place) && !inNumerator.has(place)) state.addPreconditioner(key, fn);
   }
-  if (index) accumulators(sites, analyzer, index, state);
+  if (index) {
+    accumulators(sites, analyzer, index, state);
+    appliedBuffers(sites, analyzer, index, state);
+  }
   return state;
+}
+
+/**
+ * Buffers of a method whose returned value a caller applies as the step (`updates = self._step(...)`
+ * in a base class's `step()`, then `p.assign(p.detach() - updates[i])`): a target the method
+ * updates and reads into what it returns feeds the step, as `v` feeds `W += v`.
+ */
+function appliedBuffers(sites: UpdateSite[], analyzer: Analyzer, index: ProgramIndex, state: StateTargets): void {
+  const program = analyzer.program;
+  const isScalar = (f: Summand['num'][number]): boolean => isScalarFactor(f, analyzer);
+  const isModule = (e: Expr): boolean => analyzer.isModule(e);
+  for (const fn of index.functions) {
+    if (!fn.cls || !fn.isMethod) continue;
+    const own = sites.filter((s) => s.kind === 'update' && fn.span.start <= s.span.start && s.span.end <= fn.span.end && index.enclosingFunction(s.scope) === fn);
+    if (own.length === 0) continue;
+    const sameFile = program.parsedOf(fn.span);
+    const sitesOf = (caller: FunctionDef): readonly UpdateSite[] | undefined => (program.parsedOf(caller.span) === sameFile ? sites : program.factsAt(caller.span)?.updates);
+    const applied = appliedReturns(program, fn, sitesOf, isScalar, isModule);
+    if (applied.length === 0) continue;
+    for (const position of new Set(applied.map((a) => a.position))) {
+      const reads = returnedReads(program, fn, position);
+      for (const site of own) {
+        const base = baseExpr(site.target);
+        const key = exprKey(base);
+        if (key === undefined || !reads.keys.has(key)) continue;
+        // The method's own parameters (and loops over them) are the weights it is handed, not its buffers.
+        const b = base.kind === 'name' ? site.scope.lookup(base.name, site.at) : undefined;
+        if (b && (b.kind === 'param' || b.kind === 'loop')) continue;
+        state.add(key, functionSpanOf(site.scope));
+      }
+    }
+  }
 }
 
 /**
