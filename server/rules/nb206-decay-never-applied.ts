@@ -10,7 +10,7 @@
 // exactly like `weight_decay=0`. The same for a from-scratch layer's regularizer that nothing reads
 // into a loss or a gradient, and a training function's regularization strength it never reads.
 import { defineRule } from './rule';
-import { unusedDecayKnobs } from '../engine/facts/decayKnobs';
+import { decaysNotReturned, unusedDecayKnobs } from '../engine/facts/decayKnobs';
 import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
 
 export const nb206DecayNeverApplied = defineRule({
@@ -31,6 +31,17 @@ export const nb206DecayNeverApplied = defineRule({
         message: `${k.cls.name} accepts ${k.param.name} but no step reads it: the weight decay is never applied, whatever value is passed`,
         related,
         math: { missingTerm: { how: 'never-applied', term: k.param.name, params: k.cls.name } },
+      });
+    }
+    // A framework's `_step` returns the update its base class subtracts: a decay that only rebinds
+    // the local holding the weight never reaches it.
+    for (const d of decaysNotReturned(facts)) {
+      const applier = d.caller ? `${d.caller.cls ? `${d.caller.cls.name}.` : ''}${d.caller.name}()` : 'the caller';
+      context.report({
+        span: d.span,
+        message: `this weight decay only rebinds ${d.local}, and nothing reads ${d.local} afterwards: ${d.method.name}() returns the update without it, and ${applier} subtracts that update from the weights, so the decay is never applied`,
+        related: [{ span: d.appliedAt, message: `${applier} applies what ${d.method.name}() returns here` }],
+        math: { missingTerm: { how: 'never-applied', term: d.term, params: d.method.name } },
       });
     }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));

@@ -12,6 +12,7 @@ import type { UpdateSite } from './updates';
 import { baseExpr, exprKey } from './keys';
 import { forEachChild, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { baseClasses, isSelfName, returnsOf } from './resolve';
+import { walkAll } from './program';
 import { LIST_APPEND_METHODS, PASS_THROUGH_FUNCTIONS, isMetadataAttribute, loopSource } from './catalogue';
 
 export interface AppliedReturn {
@@ -252,7 +253,8 @@ function reaching(shape: FunctionShape, scope: Scope, name: string, at: number):
   const list = scope.allBindings(name);
   if (list.length === 0 || !within(list[0].scope.span, shape.fn.span)) return [];
   return list.filter((b) => {
-    if (b.at < at) return !inOtherBranch(b, at);
+    // A read inside the assignment's own value sees the value before it.
+    if (b.at < at) return !inOtherBranch(b, at) && !(b.value && at <= b.value.span.end);
     return b.loops.some((iter) => {
       const loop = shape.loops.get(iter);
       return loop !== undefined && loop.span.start <= at && at < loop.span.end && !list.some((x) => x.kind === 'loop' && x.loop?.iter === iter);
@@ -296,4 +298,71 @@ function walkStmts(stmts: Stmt[], visit: (e: Expr) => void): void {
         break;
     }
   }
+}
+
+/**
+ * Does anything in `fn` read the value `binding` gives its name: a read (metadata aside) that the
+ * binding may reach, in order or through a loop? Reads inside nested functions count whatever
+ * their place.
+ */
+export function isBindingRead(program: Program, fn: FunctionDef, binding: Binding): boolean {
+  const scopes = program.parsedOf(fn.span)?.scopes;
+  if (!scopes) return true;
+  const shape = functionShape(fn, scopes);
+  const name = binding.key;
+  let read = false;
+  const visit = (e: Expr, scope: Scope, parent: Expr | undefined): void => {
+    if (read) return;
+    if (e.kind === 'name' && e.name === name && !(parent?.kind === 'attr' && parent.object === e && isMetadataAttribute(parent.name))) {
+      if (scope.kind === 'function' && scope !== fn.scope) read = true;
+      else if (reaching(shape, scope, name, e.span.start).includes(binding)) read = true;
+      return;
+    }
+    if (e.kind === 'lambda' && e.stmts.length > 0 && mentionsStmts(e.stmts, name)) read = true;
+    const inner = e.kind === 'lambda' || e.kind === 'comprehension' ? scopes.lambdaScopes.get(e) ?? scope : scope;
+    forEachChild(e, (c) => visit(c, inner, e));
+  };
+  const visitStmts = (stmts: Stmt[]): void => {
+    for (const s of stmts) {
+      if (read) return;
+      const scope = scopes.stmtScopes.get(s) ?? fn.scope;
+      switch (s.kind) {
+        case 'assign':
+          // `t[i] = x`, `t.data = x` read t; a plain `t = x` does not.
+          for (const t of s.targets) if (t.kind !== 'name') visit(t, scope, undefined);
+          visit(s.value, scope, undefined);
+          break;
+        case 'expr':
+          visit(s.expr, scope, undefined);
+          break;
+        case 'return':
+          if (s.value) visit(s.value, scope, undefined);
+          break;
+        case 'for':
+          visit(s.iter, scope, undefined);
+          visitStmts(s.body);
+          break;
+        case 'block':
+          s.heads.forEach((h) => visit(h, scope, undefined));
+          visitStmts(s.body);
+          break;
+        case 'function':
+        case 'class':
+          if (mentionsStmts(s.body, name)) read = true;
+          break;
+        default:
+          break;
+      }
+    }
+  };
+  visitStmts(fn.body);
+  return read;
+}
+
+function mentionsStmts(stmts: Stmt[], name: string): boolean {
+  let found = false;
+  walkAll(stmts, (e) => {
+    if (e.kind === 'name' && e.name === name) found = true;
+  });
+  return found;
 }

@@ -676,7 +676,7 @@ function isWeightOnly(e: Expr, symbols: Set<string>): boolean {
   }
 }
 
-function isScalarFactor(f: Summand['num'][number], analyzer: Analyzer): boolean {
+export function isScalarFactor(f: Summand['num'][number], analyzer: Analyzer): boolean {
   const p = analyzer.classify(f.expr, f.scope, f.at, f.env);
   return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;
 }
