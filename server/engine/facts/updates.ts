@@ -636,18 +636,48 @@ function functionSpanOf(scope: Scope): Span {
 function isMovingAverage(site: UpdateSite, key: string, analyzer: Analyzer): boolean {
   if (site.movingAverage) return true;
   if (!site.selfFactor) return false;
-  let total = scalarLinear(site.selfFactor, site.scope, site.at, analyzer);
+  return weightsSumToOne(site, key, analyzer) || averagesASum(site, key, analyzer);
+}
+
+/**
+ * `m = b1*m + (1 - b1)*(g + wd*w)`, or the same through `g = dW + wd*W`: every summand of the
+ * increment shares the scalar weight (1 − b1), so T averages their sum, whatever else each
+ * summand is scaled by.
+ */
+function averagesASum(site: UpdateSite, key: string, analyzer: Analyzer): boolean {
+  if (site.increment.length < 2 || site.increment.some((s) => s.sign !== 1 || s.den.length > 0)) return false;
+  const self = scalarLinear(site.selfFactor!, site.scope, site.at, analyzer);
+  if (!self) return false;
+  const factorKey = (f: Summand['num'][number]): string => `${f.expr.span.start}:${f.expr.span.end}`;
+  const scalars = (s: Summand): Summand['num'] => s.num.filter((f) => !mentionsKey(f.expr, key) && isScalarFactor(f, analyzer));
+  let shared = scalars(site.increment[0]);
+  for (const s of site.increment.slice(1)) {
+    const keys = new Set(scalars(s).map(factorKey));
+    shared = shared.filter((f) => keys.has(factorKey(f)));
+  }
+  if (shared.length === 0) return false;
+  let weight: Linear | undefined = { constant: 1, terms: new Map() };
+  for (const f of shared) weight = weight && timesLinear(weight, scalarLinear(f.expr, f.scope, f.at, analyzer));
+  if (!weight) return false;
+  const total = plusLinear(self, weight);
+  return total.constant === 1 && [...total.terms.values()].every((v) => v === 0);
+}
+
+/** `T = a·T + b₁·X₁ + …` with a + Σbᵢ = 1, each summand's scalars read as its weight. */
+function weightsSumToOne(site: UpdateSite, key: string, analyzer: Analyzer): boolean {
+  let total = scalarLinear(site.selfFactor!, site.scope, site.at, analyzer);
   if (!total) return false;
   const weights = new Set(total.terms.keys());
   for (const s of site.increment) {
-    let scalars = s.num.filter((f) => !mentionsKey(f.expr, key) && isScalarFactor(f, analyzer));
+    const num = productFactors(s.num);
+    let scalars = num.filter((f) => !mentionsKey(f.expr, key) && isScalarFactor(f, analyzer));
     if (s.den.length > 0) return false;
-    if (scalars.length === s.num.length) {
+    if (scalars.length === num.length) {
       // Every factor is a scalar (a step on scalars, or parameters the first pass does not know yet:
       // `s = gamma*s + (1 - gamma)*g**2`): the weights are numbers and the self-weight's symbols
       // (gamma), the rest is what is averaged. A term that is all weight averages nothing.
-      scalars = s.num.filter((f) => isWeightOnly(f.expr, weights));
-      if (scalars.length === s.num.length) return false;
+      scalars = num.filter((f) => isWeightOnly(f.expr, weights));
+      if (scalars.length === num.length) return false;
     }
     let c: Linear | undefined = { constant: s.sign, terms: new Map() };
     for (const f of scalars) c = c && timesLinear(c, scalarLinear(f.expr, f.scope, f.at, analyzer));
@@ -655,6 +685,22 @@ function isMovingAverage(site: UpdateSite, key: string, analyzer: Analyzer): boo
     total = plusLinear(total, c);
   }
   return total.constant === 1 && [...total.terms.values()].every((v) => v === 0);
+}
+
+/**
+ * The factors of a summand with products kept whole split apart: `(1 - b1) * g`, where g holds a
+ * sum the analyzer left as one term, is the weight (1 − b1) times g.
+ */
+function productFactors(num: Summand['num']): Summand['num'] {
+  const out: Summand['num'] = [];
+  const split = (f: Summand['num'][number], e: Expr, depth: number): void => {
+    if (depth < 8 && e.kind === 'binary' && e.op === '*') {
+      split(f, e.left, depth + 1);
+      split(f, e.right, depth + 1);
+    } else out.push(e === f.expr ? f : { ...f, expr: e });
+  };
+  for (const f of num) split(f, f.expr, 0);
+  return out;
 }
 
 /** A number, or a sum or product of numbers and the given symbols (`1 - gamma`, `0.5 * beta`). */
