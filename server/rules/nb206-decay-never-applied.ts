@@ -3,7 +3,8 @@
 // ## What it does
 // Finds optimizer classes (deriving from torch's `Optimizer`) whose constructor takes a decay
 // knob (`weight_decay`, `wd`, `l2`), stores or validates it, and whose methods (and those of their
-// bases, and the helpers they call) never read it back.
+// bases, and the helpers they call) never read it back; and a decay in a method whose returned
+// update a base class applies (`_step`) that only rebinds the local holding the weight.
 //
 // ## Why is this bad?
 // The user asks for weight decay and trains without it, silently: `weight_decay=1e-2` behaves
@@ -18,7 +19,7 @@ export const nb206DecayNeverApplied = defineRule({
     code: 'NB206',
     name: 'decay-never-applied',
     severity: 'warning',
-    summary: 'An optimizer, layer or training function takes a weight-decay or regularizer argument that nothing reads: it is never applied',
+    summary: 'An optimizer, layer or training function takes a weight-decay or regularizer argument that nothing reads, or a decay never reaches the update that is applied: it is never applied',
     fix: 'none',
   },
   check(context) {

@@ -72,12 +72,19 @@ function callersInHierarchy(program: Program, cls: ClassDef, fn: FunctionDef): F
   return out;
 }
 
+const selfCalls = new WeakMap<FunctionDef, Set<string>>();
+
+/** Whether a method calls `self.<name>(...)`: the names it calls on its instance, found once per method. */
 function callsSelfMethod(m: FunctionDef, name: string): boolean {
-  let found = false;
-  walkStmts(m.body, (e) => {
-    if (!found && isSelfCall(e, name)) found = true;
-  });
-  return found;
+  let names = selfCalls.get(m);
+  if (!names) {
+    const found = new Set<string>();
+    walkStmts(m.body, (e) => {
+      if (e.kind === 'call' && e.callee.kind === 'attr' && e.callee.object.kind === 'name' && isSelfName(e.callee.object.name)) found.add(e.callee.name);
+    });
+    selfCalls.set(m, (names = found));
+  }
+  return names.has(name);
 }
 
 function isSelfCall(e: Expr, name: string): boolean {

@@ -7,7 +7,7 @@ import type { Facts } from './index';
 import { forEachChild, someExpr, type ClassDef, type FunctionDef } from './scope';
 import { baseClasses, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
 import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, frameworkPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
-import { isDecayKnobName } from './roles';
+import { decayKnobKey, isDecayKnobName, isLearningRateName } from './roles';
 import { programIndex, spanKey, walkAll } from './program';
 import type { UpdateSite } from './updates';
 import { isScalarFactor } from './updates';
@@ -365,7 +365,9 @@ export function decaysNotReturned(facts: Facts): DecayNotReturned[] {
       if (!own || isBindingRead(program, fn, own)) continue;
       seen.add(site.span.start);
       const caller = programIndex(program.factsAt(subtracted.site.span) ?? facts).enclosingFunction(subtracted.site.scope);
-      found.push({ span: trimSpan(facts, site.span), local: name, term: facts.source(t.span), method: fn, appliedAt: trimSpan(facts, subtracted.site.span), caller });
+      // λ as the knob, the learning rate taken out (`self.weight_decay` of `self.lr * self.weight_decay`).
+      const knobs = t.stepCoef.syms.filter((x) => x.pow > 0 && !isLearningRateName(decayKnobKey(x.name))).map((x) => x.name);
+      found.push({ span: trimSpan(facts, site.span), local: name, term: knobs.length > 0 ? knobs.join(' * ') : facts.source(t.span), method: fn, appliedAt: trimSpan(facts, subtracted.site.span), caller });
     }
   }
   notReturnedCache.set(facts, found);

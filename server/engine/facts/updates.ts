@@ -418,10 +418,17 @@ function appliedBuffers(sites: UpdateSite[], analyzer: Analyzer, index: ProgramI
   const program = analyzer.program;
   const isScalar = (f: Summand['num'][number]): boolean => isScalarFactor(f, analyzer);
   const isModule = (e: Expr): boolean => analyzer.isModule(e);
-  for (const fn of index.functions) {
-    if (!fn.cls || !fn.isMethod) continue;
-    const own = sites.filter((s) => s.kind === 'update' && fn.span.start <= s.span.start && s.span.end <= fn.span.end && index.enclosingFunction(s.scope) === fn);
-    if (own.length === 0) continue;
+  // The update sites of each method, found once.
+  const byMethod = new Map<FunctionDef, UpdateSite[]>();
+  for (const site of sites) {
+    if (site.kind !== 'update') continue;
+    const fn = index.enclosingFunction(site.scope);
+    if (!fn?.cls || !fn.isMethod) continue;
+    const list = byMethod.get(fn);
+    if (list) list.push(site);
+    else byMethod.set(fn, [site]);
+  }
+  for (const [fn, own] of byMethod) {
     const sameFile = program.parsedOf(fn.span);
     const sitesOf = (caller: FunctionDef): readonly UpdateSite[] | undefined => (program.parsedOf(caller.span) === sameFile ? sites : program.factsAt(caller.span)?.updates);
     const applied = appliedReturns(program, fn, sitesOf, isScalar, isModule);
