@@ -313,7 +313,7 @@ export interface DecayNotReturned {
   span: Span;
   /** The local it rebinds (`t`), and the method that returns the step. */
   local: string;
-  /** The decay term as written (`self.wd * self.lr`). */
+  /** The decay knob, the learning rate taken out (`self.wd` of `self.wd * self.lr`). */
   term: string;
   method: FunctionDef;
   /** Where a caller applies the returned step to the weights. */
