@@ -3,14 +3,15 @@
 // ## What it does
 // Finds optimizer classes (deriving from torch's `Optimizer`) whose constructor takes a decay
 // knob (`weight_decay`, `wd`, `l2`), stores or validates it, and whose methods (and those of their
-// bases, and the helpers they call) never read it back.
+// bases, and the helpers they call) never read it back; and a decay in a method whose returned
+// update a base class applies (`_step`) that only rebinds the local holding the weight.
 //
 // ## Why is this bad?
 // The user asks for weight decay and trains without it, silently: `weight_decay=1e-2` behaves
 // exactly like `weight_decay=0`. The same for a from-scratch layer's regularizer that nothing reads
 // into a loss or a gradient, and a training function's regularization strength it never reads.
 import { defineRule } from './rule';
-import { unusedDecayKnobs } from '../engine/facts/decayKnobs';
+import { decaysNotReturned, unusedDecayKnobs } from '../engine/facts/decayKnobs';
 import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
 
 export const nb206DecayNeverApplied = defineRule({
@@ -18,7 +19,7 @@ export const nb206DecayNeverApplied = defineRule({
     code: 'NB206',
     name: 'decay-never-applied',
     severity: 'warning',
-    summary: 'An optimizer, layer or training function takes a weight-decay or regularizer argument that nothing reads: it is never applied',
+    summary: 'An optimizer, layer or training function takes a weight-decay or regularizer argument that nothing reads, or a decay never reaches the update that is applied: it is never applied',
     fix: 'none',
   },
   check(context) {
@@ -31,6 +32,17 @@ export const nb206DecayNeverApplied = defineRule({
         message: `${k.cls.name} accepts ${k.param.name} but no step reads it: the weight decay is never applied, whatever value is passed`,
         related,
         math: { missingTerm: { how: 'never-applied', term: k.param.name, params: k.cls.name } },
+      });
+    }
+    // A framework's `_step` returns the update its base class subtracts: a decay that only rebinds
+    // the local holding the weight never reaches it.
+    for (const d of decaysNotReturned(facts)) {
+      const applier = d.caller ? `${d.caller.cls ? `${d.caller.cls.name}.` : ''}${d.caller.name}()` : 'the caller';
+      context.report({
+        span: d.span,
+        message: `this weight decay only rebinds ${d.local}, and nothing reads ${d.local} afterwards: ${d.method.name}() returns the update without it, and ${applier} subtracts that update from the weights, so the decay is never applied`,
+        related: [{ span: d.appliedAt, message: `${applier} applies what ${d.method.name}() returns here` }],
+        math: { missingTerm: { how: 'never-applied', term: d.term, params: d.method.name } },
       });
     }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));

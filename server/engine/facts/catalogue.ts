@@ -109,6 +109,12 @@ export const VIEW_FUNCTIONS: ReadonlySet<string> = new Set(['flatten', 'ravel', 
 export function isSizeAttribute(name: string): boolean {
   return /^(shape|size|length|ndim)$/.test(name);
 }
+/** Tensor attributes that describe it without its values: sizes, `t.dtype`, `t.device`. */
+export function isMetadataAttribute(name: string): boolean {
+  return isSizeAttribute(name) || /^(dtype|device)$/.test(name);
+}
+/** List methods that add their arguments to the list: `ret.append(g)`, `out.extend(gs)`, `updates.push(u)`. */
+export const LIST_APPEND_METHODS: ReadonlySet<string> = new Set(['append', 'extend', 'push']);
 /** Attributes that unpack into dimensions: `N, D = X.shape`, `n, m = x.size`. */
 export function isShapeAttribute(name: string): boolean {
   return /^(shape|size)$/.test(name);

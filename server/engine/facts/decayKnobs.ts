@@ -7,8 +7,14 @@ import type { Facts } from './index';
 import { forEachChild, someExpr, type ClassDef, type FunctionDef } from './scope';
 import { baseClasses, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
 import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, frameworkPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
-import { isDecayKnobName } from './roles';
-import { programIndex, walkAll } from './program';
+import { decayKnobKey, isDecayKnobName, isLearningRateName } from './roles';
+import { programIndex, spanKey, walkAll } from './program';
+import type { UpdateSite } from './updates';
+import { isScalarFactor } from './updates';
+import { baseExpr, exprKey } from './keys';
+import { isRegularizationTerm, regGradientTerms, type RegGradientTerm } from './gradients';
+import { appliedReturns, isBindingRead } from './appliedSteps';
+import { trimSpan } from './steps';
 
 export interface UnusedDecayKnob {
   cls: ClassDef;
@@ -297,5 +303,73 @@ function mentionsStmts(stmts: Stmt[], test: (e: Expr) => boolean): boolean {
   walkAll(stmts, (e) => {
     if (!found && test(e)) found = true;
   });
+  return found;
+}
+
+// ------------------------------------------------------------------ a decay the returned step leaves out
+
+export interface DecayNotReturned {
+  /** The decay statement: `t = t.detach() * (1 - lr * wd)`. */
+  span: Span;
+  /** The local it rebinds (`t`), and the method that returns the step. */
+  local: string;
+  /** The decay knob, the learning rate taken out (`self.wd` of `self.wd * self.lr`). */
+  term: string;
+  method: FunctionDef;
+  /** Where a caller applies the returned step to the weights. */
+  appliedAt: Span;
+  caller?: FunctionDef;
+}
+
+const notReturnedCache = new WeakMap<Facts, DecayNotReturned[]>();
+
+/**
+ * A method whose returned value a caller subtracts from the weights (a framework's `_step`), in
+ * which a weight decay only rebinds the local that holds the weight (`t = t * (1 - lr * wd)`) and
+ * nothing reads that local afterwards: the decay never reaches what the method returns, and the
+ * caller applies the update to its own reference to the weight, undecayed.
+ */
+export function decaysNotReturned(facts: Facts): DecayNotReturned[] {
+  let found = notReturnedCache.get(facts);
+  if (found) return found;
+  found = [];
+  const index = programIndex(facts);
+  const program = facts.program;
+  const analyzer = facts.analyzer;
+  const decays = regGradientTerms(facts).filter((t) => t.site.kind === 'update' && t.kind === 'linear' && t.stepCoef.num < 0 && t.param && t.site.target.kind === 'name' && isRegularizationTerm(facts, t));
+  const byFunction = new Map<FunctionDef, RegGradientTerm[]>();
+  for (const t of decays) {
+    const fn = index.enclosingFunction(t.site.scope);
+    if (!fn?.cls || !fn.isMethod || exprKey(baseExpr(t.param!.base)) !== exprKey(t.site.target)) continue;
+    const list = byFunction.get(fn);
+    if (list) list.push(t);
+    else byFunction.set(fn, [t]);
+  }
+  for (const [fn, terms] of byFunction) {
+    const sitesOf = (caller: FunctionDef): readonly UpdateSite[] | undefined => program.factsAt(caller.span)?.updates ?? (program.parsedOf(caller.span) === program.parsedOf(fn.span) ? facts.updates : undefined);
+    const applied = appliedReturns(program, fn, sitesOf, (f) => isScalarFactor(f, analyzer), (e) => analyzer.isModule(e));
+    // Only a step the caller subtracts: the method returns the descent step itself.
+    const subtracted = applied.find((a) => a.sign === -1);
+    if (!subtracted || applied.some((a) => a.sign === 1)) continue;
+    const seen = new Set<number>();
+    for (const t of terms) {
+      const site = t.site;
+      if (seen.has(site.span.start)) continue;
+      const stmt = index.stmtBySpan.get(spanKey(site.span));
+      if (stmt?.kind !== 'assign' || stmt.op || stmt.targets.length !== 1 || stmt.targets[0].kind !== 'name') continue;
+      const name = stmt.targets[0].name;
+      // The name holds a weight the method was handed: one of its parameters, or a loop over them.
+      const before = site.scope.lookup(name, site.at);
+      if (!before || (before.kind !== 'param' && before.kind !== 'loop')) continue;
+      const own = site.scope.allBindings(name).find((b) => b.kind === 'assign' && b.at === stmt.span.start);
+      if (!own || isBindingRead(program, fn, own)) continue;
+      seen.add(site.span.start);
+      const caller = programIndex(program.factsAt(subtracted.site.span) ?? facts).enclosingFunction(subtracted.site.scope);
+      // λ as the knob, the learning rate taken out (`self.weight_decay` of `self.lr * self.weight_decay`).
+      const knobs = t.stepCoef.syms.filter((x) => x.pow > 0 && !isLearningRateName(decayKnobKey(x.name))).map((x) => x.name);
+      found.push({ span: trimSpan(facts, site.span), local: name, term: knobs.length > 0 ? knobs.join(' * ') : facts.source(t.span), method: fn, appliedAt: trimSpan(facts, subtracted.site.span), caller });
+    }
+  }
+  notReturnedCache.set(facts, found);
   return found;
 }

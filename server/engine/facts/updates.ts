@@ -5,8 +5,9 @@ import type { Analyzer, Summand } from './analysis';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { ExprWalk, explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { appliedReturns, returnedReads } from './appliedSteps';
 import { resolveCall } from './resolve';
-import { inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
+import { VIEW_FUNCTIONS, inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import type { ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
 
@@ -101,7 +102,7 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     const self = all.findIndex((s) => isSelfTerm(s, key, targetKey) || isItemsAlias(s, target, scope, at));
     if (self >= 0) {
       const increment = all.filter((_, i) => i !== self);
-      const scaled = all[self].num.filter((f) => exprKey(f.expr) !== targetKey && exprKey(f.expr) !== key && exprKey(baseExpr(f.expr)) !== key);
+      const scaled = all[self].num.filter((f) => !isTargetValue(f, key, targetKey));
       const selfFactor = scaled.length === 1 && all[self].sign === 1 ? scaled[0].expr : undefined;
       // `T = T + c·(X − T)`: the increment holds −c·T beside c·X, a moving average toward X.
       const ema = !selfFactor && all[self].num.length === 1 && pullsTowardTarget(target, increment, analyzer);
@@ -272,11 +273,28 @@ function isPenaltySum(site: UpdateSite, analyzer: Analyzer): boolean {
 /** Is this summand the target itself, possibly scaled (`(1 - lr * reg) * W`)? */
 function isSelfTerm(s: Summand, baseKey: string, targetKey: string | undefined): boolean {
   if (s.sign !== 1) return false;
-  const matches = s.num.filter((f) => {
-    const k = exprKey(f.expr);
-    return k !== undefined && (k === targetKey || k === baseKey || exprKey(baseExpr(f.expr)) === baseKey);
-  });
+  const matches = s.num.filter((f) => isTargetValue(f, baseKey, targetKey));
   return matches.length === 1 && s.den.length === 0 && s.num.length <= 2;
+}
+
+/**
+ * Does the factor hold the target's current value: the target itself, a copy or view of it
+ * (`t.detach()`, `W.copy()`), or a helper's parameter the call binds to it (`def _apply(self, t, up):
+ * return t.detach() - up`, called as `tt.assign(self._apply(tt, u))`)?
+ */
+function isTargetValue(f: Summand['num'][number], baseKey: string, targetKey: string | undefined): boolean {
+  let e = f.expr;
+  let env = f.env;
+  for (let hops = 0; hops < 8; hops++) {
+    const arg = e.kind === 'name' ? env?.get(e.name) : undefined;
+    if (arg) {
+      e = arg.expr;
+      env = arg.env;
+    } else if (e.kind === 'call' && e.callee.kind === 'attr' && e.args.length === 0 && e.kwargs.length === 0 && VIEW_FUNCTIONS.has(e.callee.name)) e = e.callee.object;
+    else break;
+  }
+  const k = exprKey(e);
+  return k !== undefined && (k === targetKey || k === baseKey || exprKey(baseExpr(e)) === baseKey);
 }
 
 /** `for k, v in params.items(): params[k] = v - lr * g`: v is the target's current value. */
@@ -384,8 +402,50 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
     const fn = functionSpanOf(list[0].scope);
     if (state.has(key, fn.start) && inDenominator.has(place) && !inNumerator.has(place)) state.addPreconditioner(key, fn);
   }
-  if (index) accumulators(sites, analyzer, index, state);
+  if (index) {
+    accumulators(sites, analyzer, index, state);
+    appliedBuffers(sites, analyzer, index, state);
+  }
   return state;
+}
+
+/**
+ * Buffers of a method whose returned value a caller applies as the step (`updates = self._step(...)`
+ * in a base class's `step()`, then `p.assign(p.detach() - updates[i])`): a target the method
+ * updates and reads into what it returns feeds the step, as `v` feeds `W += v`.
+ */
+function appliedBuffers(sites: UpdateSite[], analyzer: Analyzer, index: ProgramIndex, state: StateTargets): void {
+  const program = analyzer.program;
+  const isScalar = (f: Summand['num'][number]): boolean => isScalarFactor(f, analyzer);
+  const isModule = (e: Expr): boolean => analyzer.isModule(e);
+  // The update sites of each method, found once.
+  const byMethod = new Map<FunctionDef, UpdateSite[]>();
+  for (const site of sites) {
+    if (site.kind !== 'update') continue;
+    const fn = index.enclosingFunction(site.scope);
+    if (!fn?.cls || !fn.isMethod) continue;
+    const list = byMethod.get(fn);
+    if (list) list.push(site);
+    else byMethod.set(fn, [site]);
+  }
+  for (const [fn, own] of byMethod) {
+    const sameFile = program.parsedOf(fn.span);
+    const sitesOf = (caller: FunctionDef): readonly UpdateSite[] | undefined => (program.parsedOf(caller.span) === sameFile ? sites : program.factsAt(caller.span)?.updates);
+    const applied = appliedReturns(program, fn, sitesOf, isScalar, isModule);
+    if (applied.length === 0) continue;
+    for (const position of new Set(applied.map((a) => a.position))) {
+      const reads = returnedReads(program, fn, position);
+      for (const site of own) {
+        const base = baseExpr(site.target);
+        const key = exprKey(base);
+        if (key === undefined || !reads.keys.has(key)) continue;
+        // The method's own parameters (and loops over them) are the weights it is handed, not its buffers.
+        const b = base.kind === 'name' ? site.scope.lookup(base.name, site.at) : undefined;
+        if (b && (b.kind === 'param' || b.kind === 'loop')) continue;
+        state.add(key, functionSpanOf(site.scope));
+      }
+    }
+  }
 }
 
 /**
@@ -583,18 +643,48 @@ function functionSpanOf(scope: Scope): Span {
 function isMovingAverage(site: UpdateSite, key: string, analyzer: Analyzer): boolean {
   if (site.movingAverage) return true;
   if (!site.selfFactor) return false;
-  let total = scalarLinear(site.selfFactor, site.scope, site.at, analyzer);
+  return weightsSumToOne(site, key, analyzer) || averagesASum(site, key, analyzer);
+}
+
+/**
+ * `m = b1*m + (1 - b1)*(g + wd*w)`, or the same through `g = dW + wd*W`: every summand of the
+ * increment shares the scalar weight (1 − b1), so T averages their sum, whatever else each
+ * summand is scaled by.
+ */
+function averagesASum(site: UpdateSite, key: string, analyzer: Analyzer): boolean {
+  if (site.increment.length < 2 || site.increment.some((s) => s.sign !== 1 || s.den.length > 0)) return false;
+  const self = scalarLinear(site.selfFactor!, site.scope, site.at, analyzer);
+  if (!self) return false;
+  const factorKey = (f: Summand['num'][number]): string => `${f.expr.span.start}:${f.expr.span.end}`;
+  const scalars = (s: Summand): Summand['num'] => s.num.filter((f) => !mentionsKey(f.expr, key) && isScalarFactor(f, analyzer));
+  let shared = scalars(site.increment[0]);
+  for (const s of site.increment.slice(1)) {
+    const keys = new Set(scalars(s).map(factorKey));
+    shared = shared.filter((f) => keys.has(factorKey(f)));
+  }
+  if (shared.length === 0) return false;
+  let weight: Linear | undefined = { constant: 1, terms: new Map() };
+  for (const f of shared) weight = weight && timesLinear(weight, scalarLinear(f.expr, f.scope, f.at, analyzer));
+  if (!weight) return false;
+  const total = plusLinear(self, weight);
+  return total.constant === 1 && [...total.terms.values()].every((v) => v === 0);
+}
+
+/** `T = a·T + b₁·X₁ + …` with a + Σbᵢ = 1, each summand's scalars read as its weight. */
+function weightsSumToOne(site: UpdateSite, key: string, analyzer: Analyzer): boolean {
+  let total = scalarLinear(site.selfFactor!, site.scope, site.at, analyzer);
   if (!total) return false;
   const weights = new Set(total.terms.keys());
   for (const s of site.increment) {
-    let scalars = s.num.filter((f) => !mentionsKey(f.expr, key) && isScalarFactor(f, analyzer));
+    const num = productFactors(s.num);
+    let scalars = num.filter((f) => !mentionsKey(f.expr, key) && isScalarFactor(f, analyzer));
     if (s.den.length > 0) return false;
-    if (scalars.length === s.num.length) {
+    if (scalars.length === num.length) {
       // Every factor is a scalar (a step on scalars, or parameters the first pass does not know yet:
       // `s = gamma*s + (1 - gamma)*g**2`): the weights are numbers and the self-weight's symbols
       // (gamma), the rest is what is averaged. A term that is all weight averages nothing.
-      scalars = s.num.filter((f) => isWeightOnly(f.expr, weights));
-      if (scalars.length === s.num.length) return false;
+      scalars = num.filter((f) => isWeightOnly(f.expr, weights));
+      if (scalars.length === num.length) return false;
     }
     let c: Linear | undefined = { constant: s.sign, terms: new Map() };
     for (const f of scalars) c = c && timesLinear(c, scalarLinear(f.expr, f.scope, f.at, analyzer));
@@ -602,6 +692,22 @@ function isMovingAverage(site: UpdateSite, key: string, analyzer: Analyzer): boo
     total = plusLinear(total, c);
   }
   return total.constant === 1 && [...total.terms.values()].every((v) => v === 0);
+}
+
+/**
+ * The factors of a summand with products kept whole split apart: `(1 - b1) * g`, where g holds a
+ * sum the analyzer left as one term, is the weight (1 − b1) times g.
+ */
+function productFactors(num: Summand['num']): Summand['num'] {
+  const out: Summand['num'] = [];
+  const split = (f: Summand['num'][number], e: Expr, depth: number): void => {
+    if (depth < 8 && e.kind === 'binary' && e.op === '*') {
+      split(f, e.left, depth + 1);
+      split(f, e.right, depth + 1);
+    } else out.push(e === f.expr ? f : { ...f, expr: e });
+  };
+  for (const f of num) split(f, f.expr, 0);
+  return out;
 }
 
 /** A number, or a sum or product of numbers and the given symbols (`1 - gamma`, `0.5 * beta`). */
@@ -623,7 +729,7 @@ function isWeightOnly(e: Expr, symbols: Set<string>): boolean {
   }
 }
 
-function isScalarFactor(f: Summand['num'][number], analyzer: Analyzer): boolean {
+export function isScalarFactor(f: Summand['num'][number], analyzer: Analyzer): boolean {
   const p = analyzer.classify(f.expr, f.scope, f.at, f.env);
   return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;
 }
