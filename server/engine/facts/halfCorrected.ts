@@ -3,7 +3,8 @@
 // (m/√v̂). Read off the normal form (optimizerSteps.ts): the update's term holds a moving average
 // in its numerator and the root of another in its denominator, and 1 − βᵗ of one of their β's but
 // none of the other's. Folded step sizes (`lr * sqrt(1 - b2 ** t) / (1 - b1 ** t)`) carry both and
-// are not matched; a step with no correction at all (RMSprop with momentum, BERT's AdamW) neither.
+// are not matched; a step with no correction at all (RMSprop with momentum, BERT's AdamW) neither,
+// unless the function computes both corrections into values nothing reads (`bothUnused`).
 import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { stmtExprs, subExprs, within } from './loops';
@@ -31,6 +32,10 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
       if (!m) continue;
       const of = (s: StateUpdate) => term.corrections.filter((c) => c.beta === s.beta);
       const [mc, vc] = [of(m), of(v)];
+      if (mc.length === 0 && vc.length === 0) {
+        bothUnused(facts, step, p, m, v, push);
+        continue;
+      }
       if (mc.length > 0 === vc.length > 0) continue;
       const [done, missing, doneCorrections] = mc.length > 0 ? [m, v, mc] : [v, m, vc];
       // A real correction, 1 − βᵗ, on the corrected side; any other β in the term is NB401's wrong-β case.
@@ -56,7 +61,7 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
       if (others.some((c) => readLater(facts, step, c.span))) continue;
       const unused = others[0];
       const name = (s: StateUpdate): string => facts.source(s.eq.target.span);
-      const beta = (s: StateUpdate): string => localNameIn(step, s.beta!) ?? (facts.language === 'python' ? s.beta!.replace(/"/g, "'") : s.beta!);
+      const beta = (s: StateUpdate): string => betaName(facts, step, s);
       const [mt, vt] = [name(m), name(v)];
       const why =
         missing === v
@@ -75,6 +80,41 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
       });
     }
   }
+}
+
+/**
+ * Neither moment corrected in the update, though the function computes both corrections and
+ * stores them where nothing reads them: the corrected moments were meant for the step. A step that
+ * corrects neither and computes no correction (RMSprop with momentum, BERT's AdamW) stays silent.
+ */
+function bothUnused(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'][number], m: StateUpdate, v: StateUpdate, push: (f: OptimizerFinding) => void): void {
+  // The other β anywhere in the update is a correction written another way (a folded step size, RAdam's rectifier).
+  if (mentions(p.step, m.beta!) || mentions(p.step, v.beta!)) return;
+  const unusedOf = (s: StateUpdate) => {
+    const own = step.corrections.filter((c) => c.beta === s.beta && c.exp !== undefined && correctsState(facts, step, c.span, s));
+    return own.length > 0 && !own.some((c) => readLater(facts, step, c.span)) ? own[0] : undefined;
+  };
+  const [mu, vu] = [unusedOf(m), unusedOf(v)];
+  if (!mu || !vu || mu.span.start === vu.span.start) return;
+  const paths = optimizerSteps(facts).filter((o) => o !== step && o.fn.span.start === step.fn.span.start && o.fn.span.end === step.fn.span.end);
+  if (paths.some((o) => o.params.some((q) => q.eq.key === p.eq.key && (mentions(q.step, m.beta!) || mentions(q.step, v.beta!))))) return;
+  const name = (s: StateUpdate): string => facts.source(s.eq.target.span);
+  const [mt, vt] = [name(m), name(v)];
+  push({
+    code: 'NB401',
+    span: readSpan(facts, step, p.eq.spans, m),
+    message: `the step divides ${mt} by the root of ${vt}, neither bias-corrected, though both corrections are computed above and never used: early on ${mt}/√${vt} is (1 - ${betaName(facts, step, m)} ** t)/√(1 - ${betaName(facts, step, v)} ** t) times Adam's ratio, so the first steps are about 3 times too large (β's of 0.9 and 0.999). Use the corrected values in the step`,
+    related: [
+      { span: mu.span, message: `${mt}'s correction is computed here, but the step does not use it` },
+      { span: vu.span, message: `${vt}'s correction is computed here, but the step does not use it` },
+    ],
+    corrected: [...(biasCorrected(m.eq.key, m.beta!, mu.exp!) ?? []), ...(biasCorrected(v.eq.key, v.beta!, vu.exp!) ?? [])],
+  });
+}
+
+/** A moment's β as the step writes it. */
+function betaName(facts: Facts, step: OptimizerStep, s: StateUpdate): string {
+  return localNameIn(step, s.beta!) ?? (facts.language === 'python' ? s.beta!.replace(/"/g, "'") : s.beta!);
 }
 
 /** Whether the statement holding a correction reads the state (`s_hat = s / (1 - b2 ** t)`). */
