@@ -114,8 +114,25 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
  */
 function localFunctionOf(target: Expr, key: string, scope: Scope): Span | undefined {
   if (target.kind !== 'name') return undefined;
-  const owner = scope.allBindings(key)[0]?.scope;
-  return owner?.kind === 'function' ? owner.span : undefined;
+  const own = scope.allBindings(key);
+  const owner = own[0]?.scope;
+  if (owner?.kind !== 'function') return undefined;
+  // Python's `global W` then `W = W - …` rebinds the module's W, though scope.ts (which has no
+  // `global`) binds it here: a function whose every binding of the name reads the name before
+  // assigning it does not own it. An augmented `W -= …` lands here only when no outer W exists.
+  const makes = own.some((b) => b.kind !== 'assign' || b.op !== undefined || !b.value || !reads(b.value, key));
+  return makes ? owner.span : undefined;
+}
+
+/** Whether `e` reads the name `key` anywhere in it. */
+function reads(e: Expr, key: string): boolean {
+  const stack = [e];
+  for (let n = 0; stack.length > 0 && n < 10_000; n++) {
+    const x = stack.pop()!;
+    if (x.kind === 'name' && x.name === key) return true;
+    forEachChild(x, (c) => void stack.push(c));
+  }
+  return false;
 }
 
 /** `for p in model.parameters()`, `for name, p in model.named_parameters()`, `for w, g in zip(weights, grads)`. */
