@@ -793,6 +793,8 @@ export class TrainingFacts {
           if (b?.kind === 'assign' && b.value && !this.trackedAgain(key!, b, cur.s, cur.a)) {
             const bindings = b.op || this.accumulationStep(b) ? b.scope.allBindings(b.key).filter((y) => y.kind === 'assign' && (y.at <= b.at || b.loops.length > 0)) : [b];
             for (const y of bindings) {
+              // A tracked leaf made under no_grad (`with torch.no_grad(): ref = w.clone().requires_grad_()`) still records later operations.
+              if (y.value?.kind === 'call' && startsTrackedLeaf(y.value)) continue;
               const stmtSpan = y.span;
               if (!noGrad && this.inNoGrad(stmtSpan)) noGrad = { span: stmtSpan, what: 'it is computed under a no-grad context' };
               if (y.value) visit(y.value, y.scope, y.at, depth + 1);
