@@ -6,6 +6,8 @@
 // value was cut from the graph: built from `p.data`, `p.detach()`, `.item()`, `.numpy()`,
 // `float(...)`, `tf.stop_gradient(...)`, `dataSync()`; computed under `torch.no_grad()`; or
 // computed outside the GradientTape block / the minimized closure, which record nothing else.
+// A copy made trainable again (`w.detach().clone().requires_grad_(True)`, `nn.Parameter(...)`,
+// `tf.Variable(...)`) is a new tracked leaf: a penalty on it has a gradient.
 //
 // ## Why is this bad?
 // Such a penalty is a constant to autodiff: it raises the reported loss, but its gradient is zero,

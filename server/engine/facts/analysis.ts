@@ -127,8 +127,18 @@ export class Analyzer {
     return ++this.spent > WORK_BUDGET;
   }
 
-  registerParams(file: SourceFile, params: Set<string>): void {
+  /** Each file's parameters that are variables of functions: key → those functions' spans (facts/index.ts). */
+  private readonly localParamKeys = new Map<number, ReadonlyMap<string, readonly Span[]>>();
+
+  registerParams(file: SourceFile, params: Set<string>, locals?: ReadonlyMap<string, readonly Span[]>): void {
     this.paramKeys.set(file.id, params);
+    if (locals) this.localParamKeys.set(file.id, locals);
+  }
+
+  /** A key stepped only as a function's own variable is that variable: read in another function, it is another value. */
+  private outsideItsFunctions(file: number, key: string, at: number): boolean {
+    const spans = this.localParamKeys.get(file)?.get(key);
+    return spans !== undefined && !spans.some((s) => s.start <= at && at < s.end);
   }
 
   private readonly placeholders = new WeakSet<Expr>();
@@ -189,7 +199,7 @@ export class Analyzer {
     const file = fileIdOf(base.span.start);
     const params = this.paramsOfFile(file);
     if (key !== undefined && this.stateKeys.get(file)?.has(key, base.span.start)) return false;
-    if (key !== undefined && params.has(key)) return true;
+    if (key !== undefined && params.has(key) && !this.outsideItsFunctions(file, key, base.span.start)) return true;
     // An element of `model.parameters()` (mapped over or reduced) is a parameter.
     if (base.kind === 'call' && base.callee.kind === 'attr' && PARAMETER_LISTS.has(base.callee.name) && base.args.length === 0) return true;
     const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base);

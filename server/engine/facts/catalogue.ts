@@ -338,6 +338,52 @@ export function dialectOf(language: LanguageId, modules: string[]): Dialect {
 
 /** Methods that return a tensor's value without its autograd history: `detach()`, `item()`, `numpy()`, tfjs `dataSync()`. */
 export const DETACH_METHODS: ReadonlySet<string> = new Set(['detach', 'item', 'numpy', 'tolist', 'dataSync', 'arraySync']);
+/**
+ * A call whose result is a new leaf that autograd tracks, whatever value it copies:
+ * `x.requires_grad_()` / `x.requires_grad_(True)`, any `requires_grad=True` (`torch.tensor(x, ...)`,
+ * torch's old `Variable`), `nn.Parameter(x)`, `tf.Variable(x)`, tfjs `tf.variable(x)`. A penalty
+ * built on it has a gradient (to that leaf), even when the copied value was detached first.
+ */
+export function startsTrackedLeaf(call: Expr & { kind: 'call' }): boolean {
+  const { callee, args, kwargs } = call;
+  const last = callee.kind === 'attr' || callee.kind === 'name' ? callee.name : undefined;
+  if (!last) return false;
+  // The callee's dotted path from its root name (`tf.Variable` → tf, Variable), when it has one.
+  const path: string[] = [];
+  for (let e: Expr = callee; ; e = e.object) {
+    if (e.kind === 'name') {
+      path.unshift(e.name);
+      break;
+    }
+    if (e.kind !== 'attr') {
+      path.length = 0;
+      break;
+    }
+    path.unshift(e.name);
+  }
+  const kw = (name: string): boolean | undefined => {
+    const k = kwargs.find((x) => x.name === name);
+    return k ? literalFlag(k.value) : undefined;
+  };
+  if (last === 'requires_grad_') return (args[0] ? literalFlag(args[0]) : kw('requires_grad') ?? true) === true;
+  const requires = kw('requires_grad');
+  if (requires !== undefined) return requires;
+  // `nn.Parameter(data, requires_grad=True)`: trainable unless told otherwise.
+  if (last === 'Parameter') return (args[1] ? literalFlag(args[1]) : true) !== false;
+  // `tf.Variable(x, trainable=True)` (the tape watches trainable variables); tfjs `tf.variable(x, trainable = true)`.
+  if (last === 'Variable' && path.length > 1 && /^(tf|tensorflow)$/.test(path[0])) return kw('trainable') !== false;
+  if (last === 'variable' && path.length === 2 && path[0] === 'tf') return (args[1] ? literalFlag(args[1]) : true) !== false;
+  return false;
+}
+
+/** `True`/`true` → true, `False`/`false` → false, anything else → undefined. */
+export function literalFlag(e: Expr): boolean | undefined {
+  if (e.kind !== 'name') return undefined;
+  if (e.name === 'True' || e.name === 'true') return true;
+  if (e.name === 'False' || e.name === 'false') return false;
+  return undefined;
+}
+
 /** `tf.GradientTape()`: a tape that records the operations run in its `with` block. */
 export function isGradientTape(name: string | undefined): boolean {
   return name === 'GradientTape';

@@ -8,7 +8,7 @@ import type { Program } from '../program';
 import type { SourceFile } from '../source';
 import type { Analyzer } from './analysis';
 import { baseExpr, exprKey } from './keys';
-import { forEachChild, type ScopeBuilder } from './scope';
+import { forEachChild, type Scope, type ScopeBuilder } from './scope';
 import { findUpdates, stateTargets, StateTargets, type UpdateSite } from './updates';
 import { programIndex } from './program';
 import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
@@ -55,8 +55,10 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
     source: (span) => program.source(span),
     lineLabel: (span) => program.lineLabel(span),
   };
+  // Keys stepped only as locals of functions: a parameter inside those functions, not elsewhere.
+  const localParams = new Map<string, Span[]>();
   // The analyzer asks for this file's parameter set while the updates are found: register it first.
-  analyzer.registerParams(parsed.file, params);
+  analyzer.registerParams(parsed.file, params, localParams);
 
   // Parameters by how the file treats them: loop variables over parameter collections...
   collectLoopParams(module.body, params, (e) => analyzer.isModule(e));
@@ -65,9 +67,20 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   // knowing them (what counts as a parameter changes how names expand).
   const firstPass = findUpdates(module.body, scopes, analyzer);
   const added: string[] = [];
-  const addParam = (key: string): void => {
+  // Loop variables over parameter collections are parameters wherever the name is read.
+  const global = new Set<string>(params);
+  /** `local`: the function whose own variable the key is at this update; undefined for every other parameter. */
+  const addParam = (key: string, local?: Span): void => {
     if (!params.has(key)) added.push(key);
     params.add(key);
+    if (!local) {
+      global.add(key);
+      localParams.delete(key);
+    } else if (!global.has(key)) {
+      const spans = localParams.get(key);
+      if (spans) spans.push(local);
+      else localParams.set(key, [local]);
+    }
   };
   // Moving averages and buffers that feed other steps are optimizer state, whatever they are called.
   const state = stateTargets(firstPass, analyzer, programIndex(facts));
@@ -76,7 +89,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   for (const site of firstPass) {
     if (site.kind === 'update' && !isGradientLike(site.target) && !isStateLike(site.target)) {
       const key = exprKey(baseExpr(site.target));
-      if (key !== undefined && !state.has(key, site.span.start)) addParam(key);
+      if (key !== undefined && !state.has(key, site.span.start)) addParam(key, localFunctionOf(baseExpr(site.target), key, site.scope));
     } else {
       const param = parameterOfGradient(site.target);
       if (param) addParam(param);
@@ -92,6 +105,34 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   }
   (facts as { updates: UpdateSite[] }).updates = updates;
   return facts;
+}
+
+/**
+ * The span of the function whose own variable a stepped name is (a local or an argument of it),
+ * or undefined for a name of the module, a class member or a subscript. Another function's
+ * variable of the same name is another value: two functions' `l` or `g` are not joined.
+ */
+function localFunctionOf(target: Expr, key: string, scope: Scope): Span | undefined {
+  if (target.kind !== 'name') return undefined;
+  const own = scope.allBindings(key);
+  const owner = own[0]?.scope;
+  if (owner?.kind !== 'function') return undefined;
+  // Python's `global W` then `W = W - …` rebinds the module's W, though scope.ts (which has no
+  // `global`) binds it here: a function whose every binding of the name reads the name before
+  // assigning it does not own it. An augmented `W -= …` lands here only when no outer W exists.
+  const makes = own.some((b) => b.kind !== 'assign' || b.op !== undefined || !b.value || !reads(b.value, key));
+  return makes ? owner.span : undefined;
+}
+
+/** Whether `e` reads the name `key` anywhere in it. */
+function reads(e: Expr, key: string): boolean {
+  const stack = [e];
+  for (let n = 0; stack.length > 0 && n < 10_000; n++) {
+    const x = stack.pop()!;
+    if (x.kind === 'name' && x.name === key) return true;
+    forEachChild(x, (c) => void stack.push(c));
+  }
+  return false;
 }
 
 /** `for p in model.parameters()`, `for name, p in model.named_parameters()`, `for w, g in zip(weights, grads)`. */

@@ -25,7 +25,8 @@ import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
-  isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, namesRegularizationCollection, readsCollectedRegularization, zeroValue,
+  isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, literalFlag, namesRegularizationCollection, readsCollectedRegularization,
+  startsTrackedLeaf, zeroValue,
 } from './catalogue';
 import { isModelName, mentionsRegularization } from './roles';
 
@@ -779,6 +780,9 @@ export class TrainingFacts {
       const stack: { e: Expr; s: Scope; a: number }[] = [{ e: x, s, a }];
       while (stack.length > 0) {
         const cur = stack.pop()!;
+        // A new leaf that autograd tracks (`w.detach().clone().requires_grad_(True)`, `nn.Parameter(w.detach())`):
+        // the penalty's gradient reaches it, whatever value it copied.
+        if (cur.e.kind === 'call' && startsTrackedLeaf(cur.e)) continue;
         const operand = this.detachOperand(cur.e);
         if (operand && this.cutsGradient(cur.e, operand, cur.s, cur.a)) detached.push({ ...this.detachSite(cur.e, operand), depth });
         if (cur.e.kind === 'call' && callName(cur.e) === 'get_weights' && this.facts.language === 'python')
@@ -786,9 +790,11 @@ export class TrainingFacts {
         if (cur.e.kind === 'name' || cur.e.kind === 'attr') {
           const key = exprKey(cur.e);
           const b = key !== undefined ? cur.s.lookup(key, cur.a) : undefined;
-          if (b?.kind === 'assign' && b.value) {
+          if (b?.kind === 'assign' && b.value && !this.trackedAgain(key!, b, cur.s, cur.a)) {
             const bindings = b.op || this.accumulationStep(b) ? b.scope.allBindings(b.key).filter((y) => y.kind === 'assign' && (y.at <= b.at || b.loops.length > 0)) : [b];
             for (const y of bindings) {
+              // A tracked leaf made under no_grad (`with torch.no_grad(): ref = w.clone().requires_grad_()`) still records later operations.
+              if (y.value?.kind === 'call' && startsTrackedLeaf(y.value)) continue;
               const stmtSpan = y.span;
               if (!noGrad && this.inNoGrad(stmtSpan)) noGrad = { span: stmtSpan, what: 'it is computed under a no-grad context' };
               if (y.value) visit(y.value, y.scope, y.at, depth + 1);
@@ -812,6 +818,18 @@ export class TrainingFacts {
     if (!noGrad && this.inNoGrad(e.span)) noGrad = { span: e.span, what: 'it is computed under a no-grad context' };
     detached.sort((a, b) => a.depth - b.depth || a.span.start - b.span.start);
     return { detached: detached.map(({ depth: _, ...site }) => site), noGrad };
+  }
+
+  /**
+   * Whether the value bound by `b` was made a tracked leaf again before the use at `at`:
+   * `ref = w.detach().clone()` then `ref.requires_grad_()` or `ref.requires_grad = True`.
+   */
+  private trackedAgain(key: string, b: Binding, scope: Scope, at: number): boolean {
+    const flag = scope.lookup(`${key}.requires_grad`, at);
+    if (flag?.kind === 'assign' && flag.value && !flag.op && literalFlag(flag.value) === true && flag.scope.lookup(key, flag.at) === b) return true;
+    return programIndex(this.facts)
+      .callsNamed('requires_grad_')
+      .some((c) => c.at > b.at && c.at < at && c.call.callee.kind === 'attr' && exprKey(c.call.callee.object) === key && startsTrackedLeaf(c.call) && c.scope.lookup(key, c.at) === b);
   }
 
   /** A wrapper cuts a penalty's gradient when what it wraps carries a parameter. */
