@@ -117,10 +117,20 @@ function deliberate(facts: Facts, p: LossPenalty, norm: Span): boolean {
   }
   // A caller's docstring is about its own work (a training loop that monitors the cost), not the norm.
   if (callers.some((fn) => namesNorm(fn.name))) return true;
-  if ([p.site.key, ...p.through].some((k) => k !== undefined && namesNorm(k.replace(/^.*\./, '')))) return true;
+  // A variable named for what it sums (`norm += np.linalg.norm(W)`, `frobenius_norm`) says less than
+  // the function it is summed in: in an `l2_reg_cost`, the total is the L2 penalty, whatever its name.
+  const valueNamedNorm = [p.site.key, ...p.through].some((k) => k !== undefined && namesNorm(k.replace(/^.*\./, '')));
+  if (valueNamedNorm && !places(facts, p, norm).some(saysL2Regularization)) return true;
   // The same loss also holds another penalty on the same weights (an elastic mix of ‖W‖ and ‖W‖²).
   if (lossFacts(facts).penalties.some((q) => q.site === p.site && q.kind !== 'norm2' && sameParam(q.ids, p.ids))) return true;
   return regGradientTerms(facts).some((t) => t.kind === 'normalized' && sameParam(t.ids, p.ids));
+}
+
+/** A function named or documented as computing L2 regularization (`l2_reg_cost`, "the cost … with L2 regularization"). */
+function saysL2Regularization(fn: FunctionDef): boolean {
+  if (namesL2Regularization(fn.name)) return true;
+  const doc = docstring(fn.body);
+  return doc !== undefined && docSaysL2Regularization(doc.value);
 }
 
 function squaredIntent(facts: Facts, p: LossPenalty, norm: Span): SquaredNormIntent | undefined {
