@@ -956,6 +956,11 @@ class Collector {
     const known = new Set(this.fw.handDecays.map((h) => spanKey(h.span)));
     for (const w of this.writes) {
       if (!w.ctx || w.target.kind !== 'name') continue;
+      // A sum written here (`a + b`, `grad.add(p, alpha=wd)`) that a squared-gradient state reads later.
+      const sum = (w.value.kind === 'binary' && w.value.op === '+') || (w.value.kind === 'call' && analyzer.arithmeticCall(w.value)?.op === '+');
+      if (!sum) continue;
+      const adaptive = this.adaptiveUse(w.span, w.target, w.owner);
+      if (!adaptive) continue;
       const { scope, at } = w.ctx;
       const terms = analyzer.summands(w.value, scope, at);
       if (terms.length !== 2) continue;
@@ -970,8 +975,6 @@ class Collector {
       if (!isGradientOf(this.facts, g.expr, g.scope, g.at, param.base)) continue;
       const span = this.termSpan(decay.site, w.span, param.expr);
       if (known.has(spanKey(span))) continue;
-      const adaptive = this.adaptiveUse(decay.site, w.target, w.owner);
-      if (!adaptive) continue;
       known.add(spanKey(span));
       this.fw.handDecays.push({ kind: 'coupled', span, coef: products[d].coef, target: w.target, ctx: w.ctx, adaptive, coefFactors: coefFactors(decay, param.expr) });
     }
