@@ -16,6 +16,7 @@ import { isLearningRateName, isNormWeightFragment, isParamGroupsHelperName, isPa
 import { InnermostSpan } from './spans';
 import { spanKey } from './program';
 import { isGradientOf } from './gradients';
+import { optimizerSteps } from './optimizerSteps';
 import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
 import {
   KERAS_OPTIMIZERS as KERAS,
@@ -1011,12 +1012,25 @@ class Collector {
     const redefined = (w: Write): boolean =>
       writes.some((d) => d.fresh && d.block === w.block && d.span.start >= after && d.span.end <= w.span.start && exprKey(d.target) === gKey && !mentionsKey(d.value, gKey));
     for (const w of writes) {
-      if (w.span.start < after || !isStateLike(w.target)) continue;
+      if (w.span.start < after || !this.isOptimizerState(w.target, w.span.start)) continue;
       if (!mentionsKey(w.value, gKey) || redefined(w)) continue;
       if (!second && squares(w.value, gKey)) second = w.span;
       else if (!first && !squares(w.value, gKey)) first = w.span;
     }
     return second ? { secondMoment: second, firstMoment: first } : undefined;
+  }
+
+  private stepStates?: { fn: Span; key: string }[];
+
+  /**
+   * Optimizer state by data flow (a state of a hand-written optimizer step around the write, read off
+   * its normal form: `self.first = b1 * self.first + (1 - b1) * g`), or by its name (`m`, `v`, `cache`).
+   */
+  private isOptimizerState(target: Expr, at: number): boolean {
+    if (isStateLike(target)) return true;
+    const key = exprKey(target);
+    this.stepStates ??= optimizerSteps(this.facts).flatMap((step) => [...step.states.keys()].map((k) => ({ fn: step.fn.span, key: k })));
+    return key !== undefined && this.stepStates.some((s) => s.key === key && inside({ start: at, end: at }, s.fn));
   }
 
   private writesIndex?: Map<string, Write[]>;

@@ -434,8 +434,9 @@ export function absCallOf(t: RegGradientTerm): (Expr & { kind: 'call' }) | undef
  */
 export function isGradientOf(facts: Facts, g: Expr, scope: Scope, at: number, param: Expr, depth = 0): boolean {
   if (depth > 4) return false;
-  const e = baseExpr(g);
   const p = baseExpr(param);
+  if (entryBeside(facts, g, scope, at, p)) return true;
+  const e = baseExpr(g);
   const owned = parameterOfGradient(e);
   if (owned !== undefined && (owned === exprKey(p) || owned === lastComponent(p))) return true;
   if (e.kind !== 'name') return false;
@@ -451,4 +452,19 @@ export function isGradientOf(facts: Facts, g: Expr, scope: Scope, at: number, pa
   if (isGradientLike(e)) return true;
   const source = loopSource(loopIterable(b.loop), b.loop.position, (x) => facts.analyzer.isModule(x));
   return source?.kind === 'element' && isGradientLike(source.collection);
+}
+
+/**
+ * `grads[name]` in `for name, param in params.items()`, `grads[i]` in `for i, p in enumerate(params)`:
+ * the entry of a gradient collection under the key or index the loop takes the parameter with.
+ */
+function entryBeside(facts: Facts, g: Expr, scope: Scope, at: number, p: Expr): boolean {
+  if (g.kind !== 'index' || g.index.length !== 1 || g.index[0].kind !== 'name' || p.kind !== 'name' || !isGradientLike(g.object)) return false;
+  const k = scope.lookup(g.index[0].name, at);
+  const pb = scope.lookup(p.name, at);
+  if (k?.kind !== 'loop' || pb?.kind !== 'loop' || !k.loop || !pb.loop || k.loop.iter !== pb.loop.iter || k === pb) return false;
+  const isModule = (x: Expr): boolean => facts.analyzer.isModule(x);
+  const key = loopSource(loopIterable(k.loop), k.loop.position, isModule);
+  const own = loopSource(loopIterable(pb.loop), pb.loop.position, isModule);
+  return (key?.kind === 'key' || key?.kind === 'counter') && own?.kind === 'element';
 }
