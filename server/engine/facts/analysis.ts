@@ -613,11 +613,21 @@ export class Analyzer {
     const all = binding.scope.allBindings(key).filter((b) => b.at < at || binding.loops.length > 0);
     const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && zeroValue(b.value) === 'scalar');
     if (!start) return undefined;
-    const adds = all.filter((b) => b.at > start.at && b.op === '+' && b.value);
-    if (adds.length === 0 || adds.length !== all.filter((b) => b.at > start.at).length) return undefined;
+    // `pen += term`, or `pen = pen + term` written out.
+    const increment = (b: Binding): Expr | undefined => {
+      if (b.op === '+') return b.value;
+      if (b.op || b.value?.kind !== 'binary' || b.value.op !== '+') return undefined;
+      return exprKey(b.value.left) === key ? b.value.right : undefined;
+    };
+    const later = all.filter((b) => b.at > start.at);
+    const adds = later.flatMap((b) => {
+      const value = increment(b);
+      return value ? [{ ...b, value }] : [];
+    });
+    if (adds.length === 0 || adds.length !== later.length) return undefined;
     const terms: PenaltyTerm[] = [];
     for (const add of adds) {
-      const p = penaltyOfProduct(this.classify(add.value!, add.scope, add.at, undefined, d), true);
+      const p = penaltyOfProduct(this.classify(add.value, add.scope, add.at, undefined, d), true);
       if (!p) return undefined;
       // An elementwise square summed over a loop is the sum of squares of the whole parameter.
       if (p.kind === 'elemsq' && add.loops.length > 0) terms.push({ ...p, kind: 'sumsq', params: p.params.map(wholeParam) });
