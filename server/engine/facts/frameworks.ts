@@ -950,7 +950,8 @@ class Collector {
    * A local that holds a parameter's gradient plus that parameter's decay (`gw = dW + wd * W`,
    * `step_dir = grad + wd * p`) and reaches the second moment of an adaptive step: coupled decay,
    * whatever the local is called. The gradient is the parameter's own by data flow (gradients.ts
-   * `isGradientOf`); a local named like a gradient is an update site, read above.
+   * `isGradientOf`), so `grad_new = p.grad + wd * p`, which the name would give to a parameter
+   * `new`, is p's too. A decay the update sites above already gave is not taken twice.
    */
   private collectDecayedGradientLocals(): void {
     const { analyzer } = this.facts;
