@@ -190,8 +190,11 @@ export class Analyzer {
     return MODULE_ROOTS.has(path[0]) || (this.program.parsedOf(e.span)?.scopes.imports.has(path[0]) ?? false);
   }
 
-  /** Is `e` a model parameter, judged by its file's updates and by its name? */
-  isParam(e: Expr): boolean {
+  /**
+   * Is `e` a model parameter, judged by its file's updates, then by what it holds, then by its name?
+   * `scope` and `at` say where `e` is read (the innermost scope of its position otherwise).
+   */
+  isParam(e: Expr, scope?: Scope, at?: number): boolean {
     const base = baseExpr(e);
     if (this.placeholders.has(base)) return true;
     // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
@@ -202,13 +205,35 @@ export class Analyzer {
     if (key !== undefined && params.has(key) && !this.outsideItsFunctions(file, key, base.span.start)) return true;
     // An element of `model.parameters()` (mapped over or reduced) is a parameter.
     if (base.kind === 'call' && base.callee.kind === 'attr' && PARAMETER_LISTS.has(base.callee.name) && base.args.length === 0) return true;
-    const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base);
+    const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base) && !this.holdsPenalty(base, key, scope, at);
     if (!answer && key !== undefined) {
       let denied = this.deniedKeys.get(file);
       if (!denied) this.deniedKeys.set(file, (denied = new Set()));
       denied.add(key);
     }
     return answer;
+  }
+
+  /** Accumulations whose penalty is being read now: `w += w * c` must not ask about itself forever. */
+  private readonly penaltyReads = new Set<Binding>();
+
+  /**
+   * Does a name that reads as a weight hold a penalty accumulated from zero (`w = 0` then
+   * `w += np.linalg.norm(weights[k])` in a loop)? What the variable holds outranks its name; a scalar
+   * weight trained from zero (`w = 0.0`, `w -= lr * dw`) is no such sum.
+   */
+  private holdsPenalty(base: Expr, key: string | undefined, scope: Scope | undefined, at: number | undefined): boolean {
+    if (key === undefined || (base.kind !== 'name' && base.kind !== 'attr')) return false;
+    const where = scope ?? this.scopeOf(base);
+    const position = at ?? base.span.start;
+    const binding = where.lookup(key, position);
+    if (!binding || binding.kind !== 'assign' || !binding.value || this.penaltyReads.has(binding)) return false;
+    this.penaltyReads.add(binding);
+    try {
+      return this.accumulatedPenalty(binding, key, where, position, 0) !== undefined;
+    } finally {
+      this.penaltyReads.delete(binding);
+    }
   }
 
   /** The parameter set of a file, building its facts when it is another file reached through a call. */
@@ -277,7 +302,7 @@ export class Analyzer {
       case 'index': {
         const sub = env && e.kind === 'name' ? env.get(e.name) : undefined;
         if (sub) return this.summands(sub.expr, sub.scope, sub.at, sub.env, d);
-        if (this.isParam(e)) return singleSummand(e, scope, at, env);
+        if (this.isParam(e, scope, at)) return singleSummand(e, scope, at, env);
         const key = exprKey(e);
         const binding = key !== undefined ? scope.lookup(key, at) : undefined;
         if (!binding || binding.kind !== 'assign' || !binding.value) return singleSummand(e, scope, at, env);
@@ -525,7 +550,7 @@ export class Analyzer {
         return this.classify(substituted, scope, at, undefined, d);
       }
     }
-    if (this.isParam(e)) return { coef: ONE, params: [{ key: exprKey(e) ?? this.source(e), base: baseExpr(e), expr: e }], abs: [], tensor: false };
+    if (this.isParam(e, scope, at)) return { coef: ONE, params: [{ key: exprKey(e) ?? this.source(e), base: baseExpr(e), expr: e }], abs: [], tensor: false };
     const loopVar = e.kind === 'name' ? scope.lookup(e.name, at) : undefined; // a loop variable or an alias
     if (loopVar?.kind === 'loop') {
       // An element of a parameter (`for v in row` over `for row in W`) is part of that parameter.
@@ -598,11 +623,21 @@ export class Analyzer {
     const all = binding.scope.allBindings(key).filter((b) => b.at < at || binding.loops.length > 0);
     const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && zeroValue(b.value) === 'scalar');
     if (!start) return undefined;
-    const adds = all.filter((b) => b.at > start.at && b.op === '+' && b.value);
-    if (adds.length === 0 || adds.length !== all.filter((b) => b.at > start.at).length) return undefined;
+    // `pen += term`, or `pen = pen + term` written out.
+    const increment = (b: Binding): Expr | undefined => {
+      if (b.op === '+') return b.value;
+      if (b.op || b.value?.kind !== 'binary' || b.value.op !== '+') return undefined;
+      return exprKey(b.value.left) === key ? b.value.right : undefined;
+    };
+    const later = all.filter((b) => b.at > start.at);
+    const adds = later.flatMap((b) => {
+      const value = increment(b);
+      return value ? [{ ...b, value }] : [];
+    });
+    if (adds.length === 0 || adds.length !== later.length) return undefined;
     const terms: PenaltyTerm[] = [];
     for (const add of adds) {
-      const p = penaltyOfProduct(this.classify(add.value!, add.scope, add.at, undefined, d), true);
+      const p = penaltyOfProduct(this.classify(add.value, add.scope, add.at, undefined, d), true);
       if (!p) return undefined;
       // An elementwise square summed over a loop is the sum of squares of the whole parameter.
       if (p.kind === 'elemsq' && add.loops.length > 0) terms.push({ ...p, kind: 'sumsq', params: p.params.map(wholeParam) });

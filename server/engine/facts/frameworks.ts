@@ -14,6 +14,9 @@ import { ExprWalk, children, forEachChild, type Binding, type Scope } from './sc
 import { baseExpr, components, exprKey, lastComponent } from './keys';
 import { isLearningRateName, isNormWeightFragment, isParamGroupsHelperName, isParsedArgsName, isStateLike, isWholeLossName, parameterOfGradient } from './roles';
 import { InnermostSpan } from './spans';
+import { spanKey } from './program';
+import { isGradientOf } from './gradients';
+import { optimizerSteps } from './optimizerSteps';
 import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
 import {
   KERAS_OPTIMIZERS as KERAS,
@@ -243,6 +246,8 @@ interface Write {
   block: Stmt[];
   /** A plain assignment (`g = …`), which replaces the target's value. */
   fresh?: true;
+  /** Where a plain assignment's value is read. */
+  ctx?: Ctx;
 }
 
 class Collector {
@@ -377,7 +382,7 @@ class Collector {
         }
         if (key !== undefined && !s.op && isWholeLossName(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
         if (key !== undefined && s.op === '+' && isWholeLossName(lastComponent(target!) ?? '')) this.lossExprs.push({ expr: s.value, ctx, named: true });
-        const fresh = s.op ? {} : { fresh: true as const };
+        const fresh = s.op ? {} : { fresh: true as const, ctx };
         if (target) this.writes.push({ owner, target, value: s.value, span: s.span, block, ...fresh });
         else if (s.targets.length === 1 && s.targets[0].kind === 'seq' && s.value.kind === 'seq' && s.value.items.length === s.targets[0].items.length) {
           const items = s.value.items;
@@ -933,10 +938,47 @@ class Collector {
         }
       }
     }
+    this.collectDecayedGradientLocals();
     // `p.mul_(1 - lr * wd)`, `W *= 1 - lr * wd`.
     for (const { target, factor, span, ctx } of this.scalings) {
       if (!analyzer.isParam(target) || factor.kind !== 'binary' || factor.op !== '-' || numberOf(factor.left) !== 1) continue;
       this.fw.handDecays.push({ kind: 'decoupled', span, target, ctx, coefFactors: productFactors(factor.right).map((expr) => ({ expr, scope: ctx.scope, at: ctx.at })) });
+    }
+  }
+
+  /**
+   * A local that holds a parameter's gradient plus that parameter's decay (`gw = dW + wd * W`,
+   * `step_dir = grad + wd * p`) and reaches the second moment of an adaptive step: coupled decay,
+   * whatever the local is called. The gradient is the parameter's own by data flow (gradients.ts
+   * `isGradientOf`), so `grad_new = p.grad + wd * p`, which the name would give to a parameter
+   * `new`, is p's too. A decay the update sites above already gave is not taken twice.
+   */
+  private collectDecayedGradientLocals(): void {
+    const { analyzer } = this.facts;
+    const known = new Set(this.fw.handDecays.map((h) => spanKey(h.span)));
+    for (const w of this.writes) {
+      if (!w.ctx || w.target.kind !== 'name') continue;
+      // A sum written here (`a + b`, `grad.add(p, alpha=wd)`) that a squared-gradient state reads later.
+      const sum = (w.value.kind === 'binary' && w.value.op === '+') || (w.value.kind === 'call' && analyzer.arithmeticCall(w.value)?.op === '+');
+      if (!sum) continue;
+      const adaptive = this.adaptiveUse(w.span, w.target, w.owner);
+      if (!adaptive) continue;
+      const { scope, at } = w.ctx;
+      const terms = analyzer.summands(w.value, scope, at);
+      if (terms.length !== 2) continue;
+      const products = terms.map((s) => analyzer.classifySummand(s));
+      const d = products.findIndex((p) => !p.tensor && !p.penalty && p.params.length === 1 && p.abs.length === 0 && !p.signs?.length && p.coef.num > 0 && decayLike(p.coef));
+      if (d < 0) continue;
+      const decay = terms[d];
+      const gradient = terms[1 - d];
+      const param = products[d].params[0];
+      if (gradient.sign !== 1 || gradient.num.length !== 1 || gradient.den.length !== 0 || gradient.num[0].env) continue;
+      const g = gradient.num[0];
+      if (!isGradientOf(this.facts, g.expr, g.scope, g.at, param.base)) continue;
+      const span = this.termSpan(decay.site, w.span, param.expr);
+      if (known.has(spanKey(span))) continue;
+      known.add(spanKey(span));
+      this.fw.handDecays.push({ kind: 'coupled', span, coef: products[d].coef, target: w.target, ctx: w.ctx, adaptive, coefFactors: coefFactors(decay, param.expr) });
     }
   }
 
@@ -971,12 +1013,25 @@ class Collector {
     const redefined = (w: Write): boolean =>
       writes.some((d) => d.fresh && d.block === w.block && d.span.start >= after && d.span.end <= w.span.start && exprKey(d.target) === gKey && !mentionsKey(d.value, gKey));
     for (const w of writes) {
-      if (w.span.start < after || !isStateLike(w.target)) continue;
+      if (w.span.start < after || !this.isOptimizerState(w.target, w.span.start)) continue;
       if (!mentionsKey(w.value, gKey) || redefined(w)) continue;
       if (!second && squares(w.value, gKey)) second = w.span;
       else if (!first && !squares(w.value, gKey)) first = w.span;
     }
     return second ? { secondMoment: second, firstMoment: first } : undefined;
+  }
+
+  private stepStates?: { fn: Span; key: string }[];
+
+  /**
+   * Optimizer state by data flow (a state of a hand-written optimizer step around the write, read off
+   * its normal form: `self.first = b1 * self.first + (1 - b1) * g`), or by its name (`m`, `v`, `cache`).
+   */
+  private isOptimizerState(target: Expr, at: number): boolean {
+    if (isStateLike(target)) return true;
+    const key = exprKey(target);
+    this.stepStates ??= optimizerSteps(this.facts).flatMap((step) => [...step.states.keys()].map((k) => ({ fn: step.fn.span, key: k })));
+    return key !== undefined && this.stepStates.some((s) => s.key === key && inside({ start: at, end: at }, s.fn));
   }
 
   private writesIndex?: Map<string, Write[]>;

@@ -10,7 +10,7 @@ import type { ParamOccurrence, Product, Summand } from './analysis';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
 import { ExprWalk, forEachChild, loopIterable, type Scope } from './scope';
-import { isBiasName, isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isWeightName, parameterOfGradient } from './roles';
+import { isBiasName, isGradientLike, isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isWeightName, parameterOfGradient } from './roles';
 import { penaltyCoefficientNames } from './losses';
 import { regularizerGradientSites } from './regularizerObjects';
 import { ABS_FUNCTIONS, isTensorListMethod, loopSource } from './catalogue';
@@ -423,4 +423,48 @@ export function absCallOf(t: RegGradientTerm): (Expr & { kind: 'call' }) | undef
     forEachChild(e, push);
   }
   return undefined;
+}
+
+/**
+ * Is `g`, read at (scope, at), the gradient of the parameter `param`, by where its value comes from?
+ * `param.grad` and a gradient named for it (`dW` beside `W`, `grads['W1']` beside `params['W1']`),
+ * through `.data` and local copies (`grad = p.grad`); an element taken beside `param` in one loop
+ * (`for p, grad in zip(params, grads)`) or an argument beside it (`def update(self, param, grad)`),
+ * when its name, or its collection's, says it is a gradient. Anything else is not known to be.
+ */
+export function isGradientOf(facts: Facts, g: Expr, scope: Scope, at: number, param: Expr, depth = 0): boolean {
+  if (depth > 4) return false;
+  const p = baseExpr(param);
+  if (entryBeside(facts, g, scope, at, p)) return true;
+  const e = baseExpr(g);
+  const owned = parameterOfGradient(e);
+  if (owned !== undefined && (owned === exprKey(p) || owned === lastComponent(p))) return true;
+  if (e.kind !== 'name') return false;
+  const b = scope.lookup(e.name, at);
+  if (!b) return false;
+  if (b.kind === 'assign') return !b.op && b.value !== undefined && isGradientOf(facts, b.value, b.scope, b.at, param, depth + 1);
+  if (p.kind !== 'name') return false;
+  const pb = scope.lookup(p.name, at);
+  if (!pb || pb.kind !== b.kind || pb.scope !== b.scope || pb === b) return false;
+  if (b.kind === 'param') return isGradientLike(e);
+  // Two places of one loop target: `for p, g in zip(ps, gs)`, `for i, (p, g) in enumerate(zip(ps, gs))`.
+  if (!b.loop || !pb.loop || b.loop.iter !== pb.loop.iter || loopIterable(b.loop) !== loopIterable(pb.loop)) return false;
+  if (isGradientLike(e)) return true;
+  const source = loopSource(loopIterable(b.loop), b.loop.position, (x) => facts.analyzer.isModule(x));
+  return source?.kind === 'element' && isGradientLike(source.collection);
+}
+
+/**
+ * `grads[name]` in `for name, param in params.items()`, `grads[i]` in `for i, p in enumerate(params)`:
+ * the entry of a gradient collection under the key or index the loop takes the parameter with.
+ */
+function entryBeside(facts: Facts, g: Expr, scope: Scope, at: number, p: Expr): boolean {
+  if (g.kind !== 'index' || g.index.length !== 1 || g.index[0].kind !== 'name' || p.kind !== 'name' || !isGradientLike(g.object)) return false;
+  const k = scope.lookup(g.index[0].name, at);
+  const pb = scope.lookup(p.name, at);
+  if (k?.kind !== 'loop' || pb?.kind !== 'loop' || !k.loop || !pb.loop || k.loop.iter !== pb.loop.iter || k === pb) return false;
+  const isModule = (x: Expr): boolean => facts.analyzer.isModule(x);
+  const key = loopSource(loopIterable(k.loop), k.loop.position, isModule);
+  const own = loopSource(loopIterable(pb.loop), pb.loop.position, isModule);
+  return (key?.kind === 'key' || key?.kind === 'counter') && own?.kind === 'element';
 }

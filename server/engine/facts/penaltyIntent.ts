@@ -27,7 +27,7 @@ import { docstring } from './decayIntent';
 import { canonicalCoef } from './symbols';
 import { coef, coefRatio } from '../../math/coef';
 import type { Coef } from '../../math/terms';
-import type { FunctionDef } from './scope';
+import type { FunctionDef, Scope } from './scope';
 import { docSaysL2Regularization, docSaysNormOnPurpose, docSaysSquaredNorm, isSizeSymbol, namesL2Regularization, namesNorm, namesRegularization } from './roles';
 
 /** Where the code says the squared norm was meant. */
@@ -107,7 +107,7 @@ function deliberate(facts: Facts, p: LossPenalty, norm: Span): boolean {
   // and no gradient derived by hand for ½λΣW² is waiting for the square.
   if (p.site.autodiff) return true;
   // The norm of a row or column `W[j]` (summed over j, group lasso), not of the whole tensor.
-  if (tensorPart(p.param.expr)) return true;
+  if (tensorPart(facts, p.param.expr)) return true;
   const writer = writerOf(facts, norm);
   const callers = places(facts, p, norm).filter((fn) => fn !== writer);
   if (writer) {
@@ -117,10 +117,20 @@ function deliberate(facts: Facts, p: LossPenalty, norm: Span): boolean {
   }
   // A caller's docstring is about its own work (a training loop that monitors the cost), not the norm.
   if (callers.some((fn) => namesNorm(fn.name))) return true;
-  if ([p.site.key, ...p.through].some((k) => k !== undefined && namesNorm(k.replace(/^.*\./, '')))) return true;
+  // A variable named for what it sums (`norm += np.linalg.norm(W)`, `frobenius_norm`) says less than
+  // the function it is summed in: in an `l2_reg_cost`, the total is the L2 penalty, whatever its name.
+  const valueNamedNorm = [p.site.key, ...p.through].some((k) => k !== undefined && namesNorm(k.replace(/^.*\./, '')));
+  if (valueNamedNorm && !places(facts, p, norm).some(saysL2Regularization)) return true;
   // The same loss also holds another penalty on the same weights (an elastic mix of ‖W‖ and ‖W‖²).
   if (lossFacts(facts).penalties.some((q) => q.site === p.site && q.kind !== 'norm2' && sameParam(q.ids, p.ids))) return true;
   return regGradientTerms(facts).some((t) => t.kind === 'normalized' && sameParam(t.ids, p.ids));
+}
+
+/** A function named or documented as computing L2 regularization (`l2_reg_cost`, "the cost … with L2 regularization"). */
+function saysL2Regularization(fn: FunctionDef): boolean {
+  if (namesL2Regularization(fn.name)) return true;
+  const doc = docstring(fn.body);
+  return doc !== undefined && docSaysL2Regularization(doc.value);
 }
 
 function squaredIntent(facts: Facts, p: LossPenalty, norm: Span): SquaredNormIntent | undefined {
@@ -165,13 +175,21 @@ function squaredIntent(facts: Facts, p: LossPenalty, norm: Span): SquaredNormInt
  * group of a group lasso. An entry of a container under a string key (`weights['W' + str(i)]`,
  * `params[f'W{l}']`, `weights['W{}'.format(i)]`) is a whole weight.
  */
-function tensorPart(e: Expr): boolean {
-  return e.kind === 'index' && !e.index.some(stringValued);
+function tensorPart(facts: Facts, e: Expr): boolean {
+  if (e.kind !== 'index') return false;
+  const own = facts.program.factsAt(e.span);
+  const scope = own && programIndex(own).scopeAt(e.span.start);
+  return !e.index.some((i) => stringValued(i, scope, e.span.start));
 }
 
-function stringValued(e: Expr): boolean {
+/** A string key, written or held by a variable (`key = 'W' + str(i)`; `weights[key]`). */
+function stringValued(e: Expr, scope: Scope | undefined, at: number, depth = 0): boolean {
   if (e.kind === 'str') return true;
-  if (e.kind === 'binary' && e.op === '+') return stringValued(e.left) || stringValued(e.right);
+  if (e.kind === 'binary' && e.op === '+') return stringValued(e.left, scope, at, depth) || stringValued(e.right, scope, at, depth);
+  if (e.kind === 'name' && scope && depth < 4) {
+    const b = scope.lookup(e.name, at);
+    return b?.kind === 'assign' && !b.op && b.value !== undefined && stringValued(b.value, b.scope, b.at, depth + 1);
+  }
   return e.kind === 'call' && e.callee.kind === 'attr' && e.callee.name === 'format' && e.callee.object.kind === 'str';
 }
 
