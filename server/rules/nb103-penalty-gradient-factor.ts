@@ -20,6 +20,7 @@ import { exprKey, lastComponent } from '../engine/facts/keys';
 import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm } from '../engine/facts/gradients';
 import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
+import { isSizeSymbol } from '../engine/facts/roles';
 import { programIndex, spanKey } from '../engine/facts/program';
 
 const KINDS: Record<string, PenaltyKind[]> = {
@@ -99,10 +100,28 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[]): Report | undefined 
     factor = formatRatio(ratio);
   } else {
     const missing = countFactor(actual, implied);
-    if (!missing) return undefined;
-    factor = unicodeCoef(missing);
+    const half = missing ? undefined : halfAcrossCounts(actual, implied);
+    if (!missing && half === undefined) return undefined;
+    factor = missing ? unicodeCoef(missing) : formatRatio(half!);
   }
   return buildReport(facts, terms, relevant[0], factor, actual);
+}
+
+/**
+ * Coefficients that each divide by one count of examples, written differently on the two sides
+ * (`lmbda/n` in the step, `lmbda/len(data)` in the cost, where `n` and `data` come from different
+ * callers): with the counts set aside, a factor of exactly 2 or ½ is the ½ of the ½·λ·ΣW²
+ * convention kept on one side only, whatever the counts are. Any other factor may be the counts'.
+ */
+function halfAcrossCounts(actual: Coef, implied: Coef): number | undefined {
+  const sizes = (c: Coef): Coef['syms'] => c.syms.filter((s) => isSizeSymbol(s.name));
+  const [a, b] = [sizes(actual), sizes(implied)];
+  if (a.length !== 1 || b.length !== 1 || a[0].pow !== b[0].pow || a[0].name === b[0].name) return undefined;
+  const strip = (c: Coef): Coef => makeCoef(c.num, c.syms.filter((s) => !isSizeSymbol(s.name)));
+  const strength = strip(actual);
+  if (strength.syms.length === 0) return undefined; // the strength must be a symbol both sides share
+  const r = coefRatio(strength, strip(implied));
+  return r !== undefined && (Math.abs(r - 2) < 1e-9 || Math.abs(r - 0.5) < 1e-9) ? r : undefined;
 }
 
 /** The gradient coefficient a penalty implies: 2c for c·ΣW², c for c·Σ|W| and c·‖W‖. */
