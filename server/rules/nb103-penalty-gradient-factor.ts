@@ -21,6 +21,7 @@ import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm
 import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { isSizeSymbol } from '../engine/facts/roles';
+import { fieldLinks, placeOf, writtenCoef } from '../engine/facts/fieldLinks';
 import { programIndex, spanKey } from '../engine/facts/program';
 
 const KINDS: Record<string, PenaltyKind[]> = {
@@ -59,6 +60,12 @@ export const nb103PenaltyGradientFactor = defineRule({
       const report = checkGroup(facts, terms);
       if (report) context.report(report);
     }
+    // A layer's own term against the penalty a loss class or module computes from the layer's fields.
+    for (const link of fieldLinks(facts)) {
+      if (link.penalties.length === 0 || !KINDS[link.term.kind] || link.term.preconditioned || link.term.coef?.num === 0) continue;
+      const report = checkGroup(link.facts, [link.term], link.penalties);
+      if (report) context.report(report);
+    }
   },
 });
 
@@ -70,11 +77,11 @@ function blockId(block: object): number {
   return id;
 }
 
-function checkGroup(facts: Facts, terms: RegGradientTerm[]): Report | undefined {
+function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty[]): Report | undefined {
   const t = terms[0];
   const kinds = KINDS[t.kind];
   if (terms.some((x) => repeatedPerExample(facts, x))) return undefined;
-  const all = penaltiesFor(facts, t.ids, t.site.scope);
+  const all = linked ?? penaltiesFor(facts, t.ids, t.site.scope);
   const relevant = all.filter((p) => kinds.includes(p.kind));
   if (relevant.length === 0) return undefined;
   if (all.some((p) => p.site.autodiff || p.site.scaledLater)) return undefined;
@@ -143,11 +150,11 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
   const text = (s: { start: number; end: number }): string => facts.source(s);
   const paramText = lastComponent(t.param!.base) ?? text(t.param!.expr.span);
   const penaltyParam = lastComponent(p.param.base) ?? text(p.param.expr.span);
-  const penalty: Penalty = { kind: p.kind, coef: abs(p.coef), param: penaltyParam, via: p.via };
+  const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: penaltyParam, via: p.via };
   const expected: Gradient = { ...gradientOf(penalty), param: paramText };
   const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';
   const written: Gradient = { kind, coef: terms.length > 1 ? total : abs(t.coef!), param: paramText };
-  const line = facts.lineLabel(p.span);
+  const line = placeOf(facts, p.span, facts.lineLabel(p.span));
   const target = text(t.site.target.span);
   const stepFactor = t.selfScale ? `(1 − ${unicodeCoef({ ...t.stepCoef, num: Math.abs(t.stepCoef.num) })})` : '';
   const how = t.selfScale
