@@ -18,7 +18,8 @@ import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { lastComponent } from '../engine/facts/keys';
 import { isRegularizationStrengthName } from '../engine/facts/roles';
-import { absCallOf, regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
+import { absCallOf, regGradientTerms, termsOfSites, type RegGradientTerm } from '../engine/facts/gradients';
+import { overrideGradientSites } from '../engine/facts/regularizerObjects';
 import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { fieldLinks, writtenCoef } from '../engine/facts/fieldLinks';
@@ -41,6 +42,8 @@ export const nb104L1Gradient = defineRule({
     const candidates: [Facts, RegGradientTerm, LossPenalty[] | undefined][] = regGradientTerms(facts).map((t) => [facts, t, undefined]);
     // A layer's own term against the penalty a loss class or module computes from the layer's fields.
     for (const link of fieldLinks(facts)) if (link.penalties.length > 0) candidates.push([link.facts, link.term, link.penalties]);
+    // A regularizer class's one method, a gradient by what its sibling overrides return.
+    for (const o of overrideGradientSites(facts)) for (const t of termsOfSites(o.facts, [o.site])) if (t.kind === 'abs') candidates.push([o.facts, t, undefined]);
     for (const [where, t, linked] of candidates) {
       const key = spanKey(t.span);
       if (reported.has(key)) continue;
