@@ -20,6 +20,7 @@ import { accumulatorPolarity, ascentContext, expectedSign, mentionsAscent, moves
 import { programIndex, spanKey } from '../engine/facts/program';
 import { unicodeCoef } from '../math/print/unicode';
 import { climbingMomentum } from '../engine/facts/optimizerFindings';
+import { fieldLinks, placeOf } from '../engine/facts/fieldLinks';
 
 export const nb102AscentStep = defineRule({
   meta: {
@@ -35,7 +36,7 @@ export const nb102AscentStep = defineRule({
     const ascents = ascentSteps(facts);
     // Momentum that climbs through optimizer state the step reads (`self.state[p]`, torch in-place buffers).
     const climbs: Report[] = climbingMomentum(facts).filter((c) => !ascents.some((a) => a.span.start <= c.span.start && c.span.end <= a.span.end));
-    for (const r of [...ascents, ...climbs, ...wrongSignTerms(facts, new Set(ascents.map((a) => spanKey(a.span))))]) {
+    for (const r of [...ascents, ...climbs, ...wrongSignTerms(facts, new Set(ascents.map((a) => spanKey(a.span)))), ...linkedSignTerms(facts)]) {
       const key = spanKey(r.span);
       if (reported.has(key)) continue;
       reported.add(key);
@@ -106,6 +107,27 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
     const lambda = programIndex(facts).lambdas.get(t.site.scope)?.lambda;
     const gradText = lambda?.params[0] ? lambda.params[0].name : facts.source(t.site.target.span);
     out.push(signReport(facts, t, `the regularization term ${termText} is added with the wrong sign: ${gradText} holds ${expected.sign > 0 ? '+' : '−'}∇loss, so the term must be ${expected.sign > 0 ? 'added' : 'subtracted'}; as written ${paramText} grows by ${describe(t)} each step instead of decaying`));
+  }
+  return out;
+}
+
+/**
+ * A layer's `self.dW += c * self.W` whose file does not say which way dW points, while an optimizer
+ * elsewhere steps the layer's weights along that field (`layer.W += -lr * layer.dW`): dW holds
+ * +∇loss there, so the term must be added (fieldLinks.ts).
+ */
+function linkedSignTerms(facts: Facts): Report[] {
+  const out: Report[] = [];
+  for (const { term: t, facts: where, descentSign, use } of fieldLinks(facts)) {
+    if (descentSign === undefined || !use || !t.param || (t.kind !== 'linear' && t.kind !== 'sign')) continue;
+    if (!isRegularizationTerm(where, t) || expectedSign(where, t) !== undefined) continue;
+    const sign = termSign(where, t);
+    if (sign === undefined || sign * descentSign >= 0) continue;
+    const gradText = where.source(t.site.target.span);
+    const paramText = where.source(t.param.expr.span);
+    const line = placeOf(where, use.span, where.lineLabel(use.span));
+    const report = signReport(where, t, `the regularization term ${where.source(t.span)} is ${sign < 0 ? 'subtracted from' : 'added to'} ${gradText}, but ${gradText} is ${descentSign > 0 ? 'subtracted from' : 'added to'} the weights by the step on ${line}, so it holds ${descentSign > 0 ? '+' : '−'}∇loss and the term must be ${descentSign > 0 ? 'added' : 'subtracted'}; as written ${paramText} grows by ${describe(t)} each step instead of decaying`);
+    out.push({ ...report, related: [...(report.related ?? []), { span: trimSpan(where, use.span), message: `the step that applies ${gradText}` }] });
   }
   return out;
 }

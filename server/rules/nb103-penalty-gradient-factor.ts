@@ -20,6 +20,8 @@ import { exprKey, lastComponent } from '../engine/facts/keys';
 import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm } from '../engine/facts/gradients';
 import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
+import { isSizeSymbol } from '../engine/facts/roles';
+import { fieldLinks, placeOf, writtenCoef } from '../engine/facts/fieldLinks';
 import { programIndex, spanKey } from '../engine/facts/program';
 
 const KINDS: Record<string, PenaltyKind[]> = {
@@ -58,6 +60,12 @@ export const nb103PenaltyGradientFactor = defineRule({
       const report = checkGroup(facts, terms);
       if (report) context.report(report);
     }
+    // A layer's own term against the penalty a loss class or module computes from the layer's fields.
+    for (const link of fieldLinks(facts)) {
+      if (link.penalties.length === 0 || !KINDS[link.term.kind] || link.term.preconditioned || link.term.coef?.num === 0) continue;
+      const report = checkGroup(link.facts, [link.term], link.penalties);
+      if (report) context.report(report);
+    }
   },
 });
 
@@ -69,11 +77,11 @@ function blockId(block: object): number {
   return id;
 }
 
-function checkGroup(facts: Facts, terms: RegGradientTerm[]): Report | undefined {
+function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty[]): Report | undefined {
   const t = terms[0];
   const kinds = KINDS[t.kind];
   if (terms.some((x) => repeatedPerExample(facts, x))) return undefined;
-  const all = penaltiesFor(facts, t.ids, t.site.scope);
+  const all = linked ?? penaltiesFor(facts, t.ids, t.site.scope);
   const relevant = all.filter((p) => kinds.includes(p.kind));
   if (relevant.length === 0) return undefined;
   if (all.some((p) => p.site.autodiff || p.site.scaledLater)) return undefined;
@@ -99,10 +107,28 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[]): Report | undefined 
     factor = formatRatio(ratio);
   } else {
     const missing = countFactor(actual, implied);
-    if (!missing) return undefined;
-    factor = unicodeCoef(missing);
+    const half = missing ? undefined : halfAcrossCounts(actual, implied);
+    if (!missing && half === undefined) return undefined;
+    factor = missing ? unicodeCoef(missing) : formatRatio(half!);
   }
   return buildReport(facts, terms, relevant[0], factor, actual);
+}
+
+/**
+ * Coefficients that each divide by one count of examples, written differently on the two sides
+ * (`lmbda/n` in the step, `lmbda/len(data)` in the cost, where `n` and `data` come from different
+ * callers): with the counts set aside, a factor of exactly 2 or ½ is the ½ of the ½·λ·ΣW²
+ * convention kept on one side only, whatever the counts are. Any other factor may be the counts'.
+ */
+function halfAcrossCounts(actual: Coef, implied: Coef): number | undefined {
+  const sizes = (c: Coef): Coef['syms'] => c.syms.filter((s) => isSizeSymbol(s.name));
+  const [a, b] = [sizes(actual), sizes(implied)];
+  if (a.length !== 1 || b.length !== 1 || a[0].pow !== b[0].pow || a[0].name === b[0].name) return undefined;
+  const strip = (c: Coef): Coef => makeCoef(c.num, c.syms.filter((s) => !isSizeSymbol(s.name)));
+  const strength = strip(actual);
+  if (strength.syms.length === 0) return undefined; // the strength must be a symbol both sides share
+  const r = coefRatio(strength, strip(implied));
+  return r !== undefined && (Math.abs(r - 2) < 1e-9 || Math.abs(r - 0.5) < 1e-9) ? r : undefined;
 }
 
 /** The gradient coefficient a penalty implies: 2c for c·ΣW², c for c·Σ|W| and c·‖W‖. */
@@ -124,11 +150,11 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
   const text = (s: { start: number; end: number }): string => facts.source(s);
   const paramText = lastComponent(t.param!.base) ?? text(t.param!.expr.span);
   const penaltyParam = lastComponent(p.param.base) ?? text(p.param.expr.span);
-  const penalty: Penalty = { kind: p.kind, coef: abs(p.coef), param: penaltyParam, via: p.via };
+  const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: penaltyParam, via: p.via };
   const expected: Gradient = { ...gradientOf(penalty), param: paramText };
   const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';
   const written: Gradient = { kind, coef: terms.length > 1 ? total : abs(t.coef!), param: paramText };
-  const line = facts.lineLabel(p.span);
+  const line = placeOf(facts, p.span, facts.lineLabel(p.span));
   const target = text(t.site.target.span);
   const stepFactor = t.selfScale ? `(1 − ${unicodeCoef({ ...t.stepCoef, num: Math.abs(t.stepCoef.num) })})` : '';
   const how = t.selfScale

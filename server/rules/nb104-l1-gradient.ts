@@ -18,9 +18,11 @@ import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { lastComponent } from '../engine/facts/keys';
 import { isRegularizationStrengthName } from '../engine/facts/roles';
-import { absCallOf, regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
+import { absCallOf, regGradientTerms, termsOfSites, type RegGradientTerm } from '../engine/facts/gradients';
+import { overrideGradientSites } from '../engine/facts/regularizerObjects';
 import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
+import { fieldLinks, writtenCoef } from '../engine/facts/fieldLinks';
 import { programIndex, spanKey } from '../engine/facts/program';
 
 const L1 = ['l1', 'elemabs'];
@@ -37,10 +39,15 @@ export const nb104L1Gradient = defineRule({
   check(context) {
     const { facts } = context;
     const reported = new Set<string>();
-    for (const t of regGradientTerms(facts)) {
+    const candidates: [Facts, RegGradientTerm, LossPenalty[] | undefined][] = regGradientTerms(facts).map((t) => [facts, t, undefined]);
+    // A layer's own term against the penalty a loss class or module computes from the layer's fields.
+    for (const link of fieldLinks(facts)) if (link.penalties.length > 0) candidates.push([link.facts, link.term, link.penalties]);
+    // A regularizer class's one method, a gradient by what its sibling overrides return.
+    for (const o of overrideGradientSites(facts)) for (const t of termsOfSites(o.facts, [o.site])) if (t.kind === 'abs') candidates.push([o.facts, t, undefined]);
+    for (const [where, t, linked] of candidates) {
       const key = spanKey(t.span);
       if (reported.has(key)) continue;
-      const report = checkTerm(facts, t);
+      const report = checkTerm(where, t, linked);
       if (!report) continue;
       reported.add(key);
       context.report(report);
@@ -48,10 +55,10 @@ export const nb104L1Gradient = defineRule({
   },
 });
 
-function checkTerm(facts: Facts, t: RegGradientTerm): Report | undefined {
+function checkTerm(facts: Facts, t: RegGradientTerm, linked?: LossPenalty[]): Report | undefined {
   const text = (s: Span): string => facts.source(s);
   if (t.preconditioned || t.foreign || t.stepCoef.num === 0) return undefined;
-  const all = t.ids.length > 0 ? penaltiesFor(facts, t.ids, t.site.scope) : [];
+  const all = linked ?? (t.ids.length > 0 ? penaltiesFor(facts, t.ids, t.site.scope) : []);
   const manual = !all.some((p) => p.site.autodiff || p.site.scaledLater);
   const l1 = manual ? all.filter((p) => L1.includes(p.kind)) : [];
   const l2 = manual ? all.filter((p) => L2.includes(p.kind)) : [];
@@ -72,7 +79,7 @@ function checkTerm(facts: Facts, t: RegGradientTerm): Report | undefined {
     if (!p) return undefined;
     // With an L2 penalty of the same strength, c·W may be its gradient: elastic net.
     if (t.kind === 'linear' && l2.some((q) => sameStrength(facts, t, q))) return undefined;
-    const penalty: Penalty = { kind: p.kind, coef: abs(p.coef), param: paramText, via: p.via };
+    const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: paramText, via: p.via };
     const expected: Gradient = { kind: 'sign', coef: abs(p.coef), param: paramText };
     const written = t.kind === 'linear' ? unicodeGradient({ kind: 'linear', coef: cAbs, param: paramText }) : unicodeCoef(cAbs);
     const what = t.kind === 'linear' ? `${written} is weight decay (the gradient of an L2 penalty)` : `the constant ${written} moves every weight the same way`;
@@ -83,7 +90,7 @@ function checkTerm(facts: Facts, t: RegGradientTerm): Report | undefined {
   if (t.kind === 'sign' && l2.length > 0 && l1.length === 0 && t.param) {
     const p = matching(facts, t, l2);
     if (!p) return undefined;
-    const penalty: Penalty = { kind: p.kind, coef: abs(p.coef), param: paramText, via: p.via };
+    const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: paramText, via: p.via };
     const expected: Gradient = { kind: 'linear', coef: mul(num(2), abs(p.coef)), param: paramText };
     const written: Gradient = { kind: 'sign', coef: cAbs, param: paramText };
     const message = `${penaltyVerb(p)} the L2 penalty ${unicodePenalty(penalty)}, whose gradient is ${unicodeGradient(expected)}, but the ${t.site.penaltyGradientOf ? 'gradient method returns' : 'update uses'} ${unicodeGradient(written)}, the subgradient of an L1 penalty`;

@@ -75,6 +75,11 @@ function collect(facts: Facts): { terms: RegGradientTerm[]; extraSites: UpdateSi
   return found;
 }
 
+/** The terms of gradient sites the file does not list itself (regularizerObjects.ts `overrideGradientSites`). */
+export function termsOfSites(facts: Facts, sites: UpdateSite[]): RegGradientTerm[] {
+  return sites.flatMap((site) => site.increment.flatMap((s) => classifyTerm(facts, site, s) ?? []));
+}
+
 /** The product of a summand, and of its parts written at the site versus distributed from outside. */
 export function splitProduct(facts: Facts, s: Summand): { whole: Product; outer: Product; preconditioned: boolean } {
   const a = facts.analyzer;

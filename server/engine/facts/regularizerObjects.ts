@@ -10,9 +10,9 @@ import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import type { Env, PenaltyTerm } from './analysis';
 import { penaltyOfProduct } from './analysis';
-import { explicitParams, type FunctionDef, type Scope } from './scope';
+import { explicitParams, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { UpdateSite } from './updates';
-import { lambdaFunction, returnsOf, type Returned } from './resolve';
+import { baseClasses, lambdaFunction, returnsOf, type Returned } from './resolve';
 import { programIndex } from './program';
 
 export interface RegularizerMethod {
@@ -119,4 +119,82 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[]): R
 /** Whether a scope is inside one of the file's regularizer objects' value methods (their returns are loss sites). */
 export function regularizerValueSites(facts: Facts): { expr: Expr; scope: Scope; at: number; span: Span; env: Env; fn: FunctionDef }[] {
   return regularizerObjects(facts).map((o) => ({ expr: o.value.ret.expr, scope: o.value.ret.scope, at: o.value.ret.at, span: o.value.ret.expr.span, env: o.value.env, fn: o.value.fn }));
+}
+
+// ------------------------------------------------------------------ one method per class
+
+export interface OverrideGradientSite {
+  facts: Facts;
+  site: UpdateSite;
+}
+
+const overrideCache = new WeakMap<Facts, OverrideGradientSite[]>();
+const MAX_FILES = 64;
+
+/**
+ * Regularizer classes with one weight method each, overriding one base method (`L1.function(w)`,
+ * `L2.function(w)` under `Regularizer.function`): when one override returns c·w, an odd function
+ * of w that no penalty value is, the base method computes a gradient, and every override's single
+ * return c·w, c·sign(w) or c·|w| is a gradient definition. Searched over the files the entry
+ * reaches (a package's `__init__` that imports the subclasses); classes the file pairs as
+ * regularizer objects already (a value and a gradient method) are left to that reading.
+ */
+export function overrideGradientSites(entry: Facts): OverrideGradientSite[] {
+  const known = overrideCache.get(entry);
+  if (known) return known;
+  const out: OverrideGradientSite[] = [];
+  overrideCache.set(entry, out);
+  const program = entry.program;
+  const parsed = program.parsedOf(entry.scopes.root.span);
+  if (!parsed) return out;
+  const groups = new Map<string, { facts: Facts; fn: FunctionDef; ret: Returned; kind: 'linear' | 'sign' | 'abs' }[]>();
+  const baseIds = new Map<ClassDef, number>();
+  for (const file of program.reachable(parsed, MAX_FILES)) {
+    const facts = file === parsed ? entry : program.facts(file);
+    const paired = new Set(regularizerObjects(facts).map((o) => o.span.start));
+    const a = facts.analyzer;
+    for (const scope of programIndex(facts).scopes) {
+      for (const cls of scope.classes.values()) {
+        if (paired.has(cls.span.start)) continue;
+        const bases = baseClasses(program, cls);
+        if (bases.length !== 1) continue;
+        for (const fn of cls.scope.functions.values()) {
+          const param = fn.isMethod ? weightParam(fn) : undefined;
+          if (!param || !bases[0].scope.functions.has(fn.name)) continue;
+          // A guard's `return 0` (a zero strength) aside, one return.
+          const returns = returnsOf(program, fn).filter((r) => !(r.expr.kind === 'num' && r.expr.value === 0));
+          if (returns.length !== 1) continue;
+          const ret = returns[0];
+          const weight = a.placeholder(param.name, param.span);
+          const env: Env = new Map([[param.name, { expr: weight, scope: ret.scope, at: ret.at }]]);
+          const parts = a.summands(ret.expr, ret.scope, ret.at, env).map((x) => a.classifySummand(x));
+          if (parts.length !== 1) continue;
+          const p = parts[0];
+          if (p.tensor || p.penalty) continue;
+          const signs = p.signs ?? [];
+          const kind = p.params.length === 1 && p.abs.length + signs.length === 0 && p.params[0].base === weight ? 'linear'
+            : signs.length === 1 && p.params.length + p.abs.length === 0 && signs[0].base === weight ? 'sign'
+            : p.abs.length === 1 && p.params.length + signs.length === 0 && p.abs[0].base === weight ? 'abs' : undefined;
+          if (!kind) continue;
+          let id = baseIds.get(bases[0]);
+          if (id === undefined) baseIds.set(bases[0], (id = baseIds.size));
+          const key = `${id}.${fn.name}`;
+          groups.set(key, [...(groups.get(key) ?? []), { facts, fn, ret, kind }]);
+        }
+      }
+    }
+  }
+  for (const members of groups.values()) {
+    if (members.length < 2 || !members.some((m) => m.kind === 'linear')) continue;
+    for (const m of members) {
+      const param = weightParam(m.fn)!;
+      const a = m.facts.analyzer;
+      const weight = a.placeholder(param.name, param.span);
+      const env: Env = new Map([[param.name, { expr: weight, scope: m.ret.scope, at: m.ret.at }]]);
+      const increment = a.summands(m.ret.expr, m.ret.scope, m.ret.at, env);
+      const target: Expr = { kind: 'name', name: m.fn.name, span: m.fn.nameSpan ?? m.fn.span };
+      out.push({ facts: m.facts, site: { kind: 'gradient', target, increment, span: m.ret.expr.span, scope: m.ret.scope, at: m.ret.at } });
+    }
+  }
+  return out;
 }

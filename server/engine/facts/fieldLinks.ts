@@ -1,0 +1,202 @@
+// Gradient terms a layer class writes on its own fields, paired with what other classes and
+// modules do with those fields. From-scratch libraries keep a layer's weights and its
+// regularization strength on the layer object (`self.weights`, `self.l2`), accumulate the penalty's
+// gradient into a field in the layer's backward (`self.dweights += 2 * self.l2 * self.weights`),
+// and compute the penalty in a loss class or module from whatever layer it is handed
+// (`reg += layer.l2 * np.sum(layer.weights ** 2)`), while an optimizer elsewhere steps the weights
+// along that field (`layer.weights += -self.lr * layer.dweights`). No name binds the two sides; the
+// objects do: the penalty reads the same two fields of its object (the weights and the strength)
+// that the term reads of `self`, and the step reads the weights and the gradient field of one object.
+//
+// The pairing is made from an entry file over the files it reaches through its imports (the file
+// that wires layers, loss and optimizer together), and only for terms their own file pairs with
+// no penalty.
+import type { Expr, Span } from '../ir';
+import type { Coef } from '../../math/terms';
+import { coef as makeCoef } from '../../math/coef';
+import type { Facts } from './index';
+import type { ParsedFile } from '../document';
+import type { FunctionDef } from './scope';
+import type { UpdateSite } from './updates';
+import { regGradientTerms, type RegGradientTerm } from './gradients';
+import { lossFacts, penaltiesFor, type LossPenalty } from './losses';
+import { isSizeSymbol } from './roles';
+import { programIndex } from './program';
+
+export interface FieldLink {
+  /** A gradient term `c·self.W` whose coefficient is read from `self`'s own fields. */
+  term: RegGradientTerm;
+  /** The facts of the file the term is in. */
+  facts: Facts;
+  /** Penalties on `o.W` with a strength read from the same fields of `o`, their coefficients written on `self`. */
+  penalties: LossPenalty[];
+  /** The sign a correct term has in its gradient field: +1 when every step that applies the field subtracts it. */
+  descentSign?: 1 | -1;
+  /** A step that applies the gradient field. */
+  use?: UpdateSite;
+}
+
+const MAX_FILES = 64;
+const SELF = new Set(['self', 'this']);
+const memo = new WeakMap<Facts, FieldLink[]>();
+
+/** Links for the terms of the files the entry reaches (itself included). */
+export function fieldLinks(entry: Facts): FieldLink[] {
+  const known = memo.get(entry);
+  if (known) return known;
+  const links: FieldLink[] = [];
+  memo.set(entry, links);
+  const program = entry.program;
+  const parsed = program.parsedOf(entry.scopes.root.span);
+  if (!parsed) return links;
+  const files = program.reachable(parsed, MAX_FILES);
+  const factsOf = (f: ParsedFile): Facts | undefined => (f === parsed ? entry : program.facts(f));
+  const all = files.map(factsOf).filter((f): f is Facts => f !== undefined);
+
+  // Penalties on another object's fields, by the fields they read: `weights|l2`.
+  const penalties = new Map<string, { p: LossPenalty; object: string }[]>();
+  for (const facts of all) {
+    for (const p of lossFacts(facts).penalties) {
+      const field = objectField(p.param.base);
+      if (!field || SELF.has(field.object)) continue;
+      const strength = fieldsOf(p.coef, field.object);
+      if (!strength) continue;
+      const key = `${field.name}|${strength.join(',')}`;
+      penalties.set(key, [...(penalties.get(key) ?? []), { p, object: field.object }]);
+    }
+  }
+  // Steps of another object's weights along another of its fields: `o.W += -lr * o.dW`, by `W|dW`.
+  const uses = new Map<string, { sign: 1 | -1; site: UpdateSite }[]>();
+  for (const facts of all) {
+    for (const site of facts.updates) {
+      if (site.kind !== 'update') continue;
+      const target = objectField(site.target);
+      if (!target || SELF.has(target.object)) continue;
+      for (const s of site.increment) {
+        const use = fieldUse(facts, s, target.object);
+        if (!use) continue;
+        const key = `${target.name}|${use.field}`;
+        uses.set(key, [...(uses.get(key) ?? []), { sign: use.sign, site }]);
+      }
+    }
+  }
+  if (penalties.size === 0 && uses.size === 0) return links;
+
+  for (const facts of all) {
+    for (const t of regGradientTerms(facts)) {
+      if (!t.param || !t.coef || t.foreign || t.site.kind === 'update') continue;
+      const field = objectField(t.param.base);
+      if (!field || !SELF.has(field.object)) continue;
+      const strength = fieldsOf(t.coef, field.object);
+      if (!strength) continue;
+      const fn = programIndex(facts).enclosingFunction(t.site.scope);
+      const cls = fn?.cls;
+      if (!cls) continue;
+      const link: FieldLink = { term: t, facts, penalties: [] };
+      // Penalties only when the term's own file pairs it with none, and from another class.
+      if (penaltiesFor(facts, t.ids, t.site.scope).length === 0) {
+        for (const { p, object } of penalties.get(`${field.name}|${strength.join(',')}`) ?? []) {
+          if (classOfPenalty(p) === cls) continue;
+          const copy = { ...p, coef: renamed(p.coef, object, field.object) };
+          written.set(copy, p.coef);
+          link.penalties.push(copy);
+        }
+      }
+      const gradient = objectField(t.site.target);
+      if (gradient && gradient.object === field.object) {
+        const found = uses.get(`${field.name}|${gradient.name}`) ?? [];
+        const signs = new Set(found.map((u) => u.sign));
+        if (signs.size === 1) [link.descentSign, link.use] = [found[0].sign === -1 ? 1 : -1, found[0].site];
+      }
+      if (link.penalties.length > 0 || link.descentSign !== undefined) links.push(link);
+    }
+  }
+  return links;
+}
+
+const written = new WeakMap<LossPenalty, Coef>();
+
+/** A penalty's coefficient as its code writes it (a linked penalty's is compared written on `self`). */
+export function writtenCoef(p: LossPenalty): Coef {
+  return written.get(p) ?? p.coef;
+}
+
+/** Where a file's span is, for a message read in another file: `line 24 of loss.py`. */
+export function placeOf(facts: Facts, span: Span, line: string): string {
+  const other = facts.program.parsedOf(span);
+  if (!other || other.file.id === facts.file.id) return line;
+  return `${line} of ${other.file.path.replace(/^.*\//, '')}`;
+}
+
+/** `layer.weights` → { object: 'layer', name: 'weights' }. */
+function objectField(e: Expr): { object: string; name: string } | undefined {
+  if (e.kind !== 'attr' || e.object.kind !== 'name') return undefined;
+  return { object: e.object.name, name: e.name };
+}
+
+/**
+ * The fields of `object` a coefficient is made of (`layer.l2 / n` → ['l2']), when it holds at least
+ * one and every other symbol is a count of examples; undefined otherwise.
+ */
+function fieldsOf(c: Coef, object: string): string[] | undefined {
+  const fields: string[] = [];
+  for (const s of c.syms) {
+    if (s.name.startsWith(`${object}.`) && /^[A-Za-z_]\w*$/.test(s.name.slice(object.length + 1))) {
+      if (s.pow <= 0) return undefined;
+      fields.push(s.name.slice(object.length + 1));
+    } else if (!isSizeSymbol(s.name)) return undefined;
+  }
+  return fields.length > 0 ? fields.sort() : undefined;
+}
+
+/** The coefficient with `from.x` written as `to.x`, so it compares with the term's. */
+function renamed(c: Coef, from: string, to: string): Coef {
+  return makeCoef(c.num, c.syms.map((s) => (s.name.startsWith(`${from}.`) ? { name: `${to}.${s.name.slice(from.length + 1)}`, pow: s.pow } : s)));
+}
+
+function classOfPenalty(p: LossPenalty): unknown {
+  const fn: FunctionDef | undefined = p.site.fn;
+  return fn?.cls;
+}
+
+/**
+ * A summand that is `±c · object.field` (over a root denominator) with c a positive scalar (a learning
+ * rate): the field, and
+ * the sign with which it enters the step.
+ */
+function fieldUse(facts: Facts, s: UpdateSite['increment'][number], object: string): { field: string; sign: 1 | -1 } | undefined {
+  const a = facts.analyzer;
+  if (!s.den.every((f) => isRootDenominator(facts, f))) return undefined;
+  let field: string | undefined;
+  let sign: number = s.sign;
+  for (const f of s.num) {
+    const o = objectField(f.expr);
+    if (o && o.object === object) {
+      if (field !== undefined) return undefined;
+      field = o.name;
+      continue;
+    }
+    // The stepping object's own setting (`self.current_learning_rate`, however it is computed): a rate.
+    if (f.expr.kind === 'attr' && f.expr.object.kind === 'name' && SELF.has(f.expr.object.name) && f.expr.object.name !== object) continue;
+    const p = a.classify(f.expr, f.scope, f.at, f.env);
+    if (p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length) return undefined;
+    // Plain names and attributes are taken as positive (a learning rate), as steps.ts does; not `(1 - mu)`.
+    if (!p.coef.syms.every((x) => /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(x.name))) return undefined;
+    sign *= Math.sign(p.coef.num);
+  }
+  if (field === undefined || sign === 0) return undefined;
+  return { field, sign: sign > 0 ? 1 : -1 };
+}
+
+/** `np.sqrt(cache) + eps`, `sqrt(v)`: an adaptive denominator, positive (a root plus a scalar ε). */
+function isRootDenominator(facts: Facts, f: UpdateSite['increment'][number]['den'][number]): boolean {
+  const isRoot = (e: Expr): boolean => e.kind === 'call' && ((e.callee.kind === 'attr' && e.callee.name === 'sqrt') || (e.callee.kind === 'name' && e.callee.name === 'sqrt'));
+  const e = f.expr;
+  if (isRoot(e)) return true;
+  if (e.kind !== 'binary' || e.op !== '+') return false;
+  const [root, other] = isRoot(e.left) ? [e.left, e.right] : isRoot(e.right) ? [e.right, e.left] : [undefined, undefined];
+  if (!root || !other) return false;
+  if (other.kind === 'attr' && other.object.kind === 'name' && SELF.has(other.object.name)) return true; // `self.epsilon`
+  const p = facts.analyzer.classify(other, f.scope, f.at, f.env);
+  return !p.tensor && !p.penalty && p.params.length === 0 && p.coef.num > 0;
+}
