@@ -91,8 +91,11 @@ function bothUnused(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'
   // The other β anywhere in the update is a correction written another way (a folded step size, RAdam's rectifier).
   if (mentions(p.step, m.beta!) || mentions(p.step, v.beta!)) return;
   const unusedOf = (s: StateUpdate) => {
-    const own = step.corrections.filter((c) => c.beta === s.beta && c.exp !== undefined && correctsState(facts, step, c.span, s));
-    return own.length > 0 && !own.some((c) => readLater(facts, step, c.span)) ? own[0] : undefined;
+    const all = step.corrections.filter((c) => c.beta === s.beta && c.exp !== undefined);
+    // The ones that read the state, when that is visible (a state's new value in a local, `Vd`, is not).
+    const own = all.filter((c) => correctsState(facts, step, c.span, s));
+    const mine = own.length > 0 ? own : all;
+    return mine.length > 0 && !mine.some((c) => readLater(facts, step, c.span)) ? mine[0] : undefined;
   };
   const [mu, vu] = [unusedOf(m), unusedOf(v)];
   if (!mu || !vu || mu.span.start === vu.span.start) return;
@@ -145,6 +148,8 @@ function oneMinus(p: Poly): boolean {
 
 /** Where the update reads the uncorrected state: in its own statements, else the last statement before it that reads the state. */
 function readSpan(facts: Facts, step: OptimizerStep, update: Span[], s: StateUpdate): Span {
+  // The local that holds the state's new value, when the step returns it for the caller to store (`s_new = beta2 * s + …`).
+  const local = s.eq.target.kind === 'name' ? s.eq.target.name : undefined;
   const stmts = statementsOf(step.fn.body).filter((x) => x.kind !== 'block' && x.kind !== 'for');
   const reads = (span: Span): Span | undefined => {
     const stmt = stmts.filter((x) => within(span, x.span)).pop();
@@ -152,7 +157,7 @@ function readSpan(facts: Facts, step: OptimizerStep, update: Span[], s: StateUpd
     for (const root of stmtExprs(stmt)) {
       if (stmt.kind === 'assign' && stmt.targets.includes(root)) continue;
       // The outermost read: `self.v[k]`, not the `self.v` inside it.
-      const hits = subExprs(root).filter((x) => within(x.span, span) && (x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') && stepKeys(facts, x).includes(s.eq.key));
+      const hits = subExprs(root).filter((x) => within(x.span, span) && ((x.kind === 'name' && x.name === local) || ((x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') && stepKeys(facts, x).includes(s.eq.key))));
       if (hits.length > 0) return hits.reduce((a, b) => (b.span.end - b.span.start > a.span.end - a.span.start ? b : a)).span;
     }
     return undefined;

@@ -121,7 +121,7 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
   for (const fn of [...index.functions, ...objectMethods(facts)]) {
     if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
     const transform = transforms.get(fn);
-    if (fn.body.length === 0 || (!transform && !mayHoldStep(fn.body, candidate) && !returnsNamedState(fn))) continue;
+    if (fn.body.length === 0 || (!transform && !mayHoldStep(fn.body, candidate) && !returnsNamedState(fn) && !returnsArgumentVersions(fn))) continue;
     try {
       if (transform) {
         // An optax update function is read whole: its one update is what it returns.
@@ -1030,6 +1030,33 @@ function assignedNumbers(facts: Facts): Map<string, number[]> {
 
 // ------------------------------------------------------------------ classification
 
+/** A function's parameters, the instance of a method aside. */
+function argumentNames(fn: FunctionDef): string[] {
+  return (fn.isMethod ? fn.params.slice(1) : fn.params).map((p) => p.name);
+}
+
+/**
+ * A function that returns an argument's new value under another name, for its caller to store back
+ * (`Vd = beta1 * v + (1 - beta1) * grad; … return var_updated, Vd, Sd`): the local is a version of
+ * that argument, a state the caller keeps, when it weighs the argument's old value by a symbol.
+ * By the normal form of each returned local's value, the argument it is a version of.
+ */
+function argumentVersions(ev: Evaluator, args: readonly string[]): Map<string, string> {
+  const versions = new Map<string, string>();
+  for (const r of ev.returned) {
+    const k = polyKey(r.value);
+    if (!ev.localValues.has(k) || versions.has(k)) continue;
+    const name = args.find((n) => {
+      const split = mentions(r.value, n) ? splitSelf(r.value, n) : undefined;
+      // The old value weighed by one symbol, β·v (not (1 − β)·g: the term a moving average adds).
+      const self = split?.self;
+      return self !== undefined && self.length === 1 && self[0].c === 1 && self[0].fs.length === 1 && self[0].fs[0].n === 1 && self[0].fs[0].atom.k === 'sym' && split!.rest.length > 0 && !mentions(split!.rest, n);
+    });
+    if (name !== undefined && !ev.equations.has(name)) versions.set(k, name);
+  }
+  return versions;
+}
+
 function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], body: Stmt[] = fn.body, evaluated?: Evaluator, transform?: TransformUpdate): OptimizerStep | undefined {
   // In an optax update function, the incoming `updates` is the gradient: a local the function rebinds, not state.
   const entry = (): Env => ({ values: new Map(transform?.updates ? [[transform.updates, sym(transform.updates)]] : []) });
@@ -1038,10 +1065,11 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     first = new Evaluator(facts, fn, new Map(), transform);
     first.block(body, entry());
   }
-  // A transformation's only equation may be its one state (a momentum trace); the step is the update it returns.
-  if (transform ? first.equations.size < 1 : tooFewEquations(first)) return undefined;
+  const fnParams = argumentNames(fn);
   // Second pass: a local that holds a state's new value before it is stored stands for that state.
-  const versions = new Map<string, string>();
+  const versions = transform ? new Map<string, string>() : argumentVersions(first, fnParams);
+  // A transformation's only equation may be its one state (a momentum trace); the step is the update it returns.
+  if (transform ? first.equations.size < 1 : tooFewEquations(first) && versions.size === 0) return undefined;
   const addVersions = (from: Evaluator): void => {
     // Only a local computed before the state is written (a look-ahead computed after it, `g + mu * v`, is not its version).
     for (const e of from.equations.values()) {
@@ -1104,7 +1132,6 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     params.push({ eq: e, step: split.rest, self: split.self, ...(stale.has(e.key) ? { previous: stale.get(e.key) } : {}) });
   }
   // A step that returns the new parameter: `next_w = w - lr * m / (np.sqrt(v) + eps); return next_w, config`.
-  const fnParams = (fn.isMethod ? fn.params.slice(1) : fn.params).map((p) => p.name);
   for (const r of ev.returned) {
     for (const name of fnParams) {
       if (!mentions(r.value, name)) continue;
@@ -1249,6 +1276,31 @@ function transformInitials(t: TransformUpdate, inits: (key: string) => number[])
  * `return params, AdamState(m=m, …)` or `{"m": m}` returned): it may return its new state, and is
  * evaluated even without a self-update statement.
  */
+/**
+ * Whether the function returns, under other names, two or more values computed by arithmetic from
+ * its arguments (`Vd = beta1 * v + …; Sd = …; var_updated = var - …; return var_updated, Vd, Sd`):
+ * new values of arguments its caller stores back, a step `analyzeFunction` may read.
+ */
+function returnsArgumentVersions(fn: FunctionDef): boolean {
+  const args = new Set(fn.params.map((p) => p.name));
+  const returned = new Set<string>();
+  const defined = new Map<string, Expr>();
+  const visit = (stmts: Stmt[]): void => {
+    for (const st of stmts) {
+      if (st.kind === 'return' && st.value) for (const item of st.value.kind === 'seq' ? st.value.items : [st.value]) if (item.kind === 'name') returned.add(item.name);
+      if (st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name') defined.set(st.targets[0].name, st.value);
+      if (st.kind === 'for' || st.kind === 'block') visit(st.body);
+    }
+  };
+  visit(fn.body);
+  let n = 0;
+  for (const name of returned) {
+    const value = defined.get(name);
+    if (value && !args.has(name) && value.kind === 'binary' && someExpr(value, (x) => x.kind === 'name' && args.has(x.name))) n++;
+  }
+  return n >= 2;
+}
+
 function returnsNamedState(fn: FunctionDef): boolean {
   const fields: { name: string; object: boolean }[] = [];
   const exprs: Expr[] = [];
@@ -1358,7 +1410,7 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     whole = new Evaluator(facts, fn, new Map(), undefined, true);
     whole.block(fn.body, { values: new Map() });
   }
-  if (tooFewEquations(whole)) return [];
+  if (tooFewEquations(whole) && argumentVersions(whole, argumentNames(fn)).size === 0) return [];
   const split = exclusiveChains(whole.writeBranches);
   let paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
   // Each path is evaluated again: a long function with many paths is read as one step instead.
