@@ -125,6 +125,16 @@ export class Program {
    * for facts that hold program-wide, such as TF1's graph collections.
    */
   reachable(parsed: ParsedFile, limit = 200): ParsedFile[] {
+    // Several facts families ask for the same entry: the imports of a snapshot do not change.
+    const key = `${parsed.file.id}:${limit}`;
+    let known = this.reached.get(key);
+    if (!known) this.reached.set(key, (known = this.reach(parsed, limit)));
+    return known;
+  }
+
+  private readonly reached = new Map<string, ParsedFile[]>();
+
+  private reach(parsed: ParsedFile, limit: number): ParsedFile[] {
     const out = [parsed];
     const seen = new Set([parsed.file.id]);
     for (let i = 0; i < out.length && out.length < limit; i++) {

@@ -11,7 +11,8 @@
 // The pairing is made from an entry file over the files it reaches through its imports (the file
 // that wires layers, loss and optimizer together), and only for terms their own file pairs with
 // no penalty.
-import type { Expr, Span } from '../ir';
+import type { Expr, Span, Stmt } from '../ir';
+import { someExpr } from './scope';
 import type { Coef } from '../../math/terms';
 import { coef as makeCoef } from '../../math/coef';
 import type { Facts } from './index';
@@ -51,6 +52,24 @@ export function fieldLinks(entry: Facts): FieldLink[] {
   if (!parsed) return links;
   const files = program.reachable(parsed, MAX_FILES);
   const factsOf = (f: ParsedFile): Facts | undefined => (f === parsed ? entry : program.facts(f));
+  // The terms first, from the few files that may hold one (a layer method writing a term on its own
+  // fields): most programs have none, and then no other file's facts are built for this.
+  const terms: { t: RegGradientTerm; facts: Facts; field: { object: string; name: string }; strength: string[]; cls: unknown }[] = [];
+  for (const file of files) {
+    if (!mayWriteSelfFieldTerm(file)) continue;
+    const facts = factsOf(file);
+    if (!facts) continue;
+    for (const t of regGradientTerms(facts)) {
+      if (!t.param || !t.coef || t.foreign || t.site.kind === 'update') continue;
+      const field = objectField(t.param.base);
+      if (!field || !SELF.has(field.object)) continue;
+      const strength = fieldsOf(t.coef, field.object);
+      if (!strength) continue;
+      const cls = programIndex(facts).enclosingFunction(t.site.scope)?.cls;
+      if (cls) terms.push({ t, facts, field, strength, cls });
+    }
+  }
+  if (terms.length === 0) return links;
   const all = files.map(factsOf).filter((f): f is Facts => f !== undefined);
 
   // Penalties on another object's fields, by the fields they read: `weights|l2`.
@@ -82,36 +101,58 @@ export function fieldLinks(entry: Facts): FieldLink[] {
   }
   if (penalties.size === 0 && uses.size === 0) return links;
 
-  for (const facts of all) {
-    for (const t of regGradientTerms(facts)) {
-      if (!t.param || !t.coef || t.foreign || t.site.kind === 'update') continue;
-      const field = objectField(t.param.base);
-      if (!field || !SELF.has(field.object)) continue;
-      const strength = fieldsOf(t.coef, field.object);
-      if (!strength) continue;
-      const fn = programIndex(facts).enclosingFunction(t.site.scope);
-      const cls = fn?.cls;
-      if (!cls) continue;
-      const link: FieldLink = { term: t, facts, penalties: [] };
-      // Penalties only when the term's own file pairs it with none, and from another class.
-      if (penaltiesFor(facts, t.ids, t.site.scope).length === 0) {
-        for (const { p, object } of penalties.get(`${field.name}|${strength.join(',')}`) ?? []) {
-          if (classOfPenalty(p) === cls) continue;
-          const copy = { ...p, coef: renamed(p.coef, object, field.object) };
-          written.set(copy, p.coef);
-          link.penalties.push(copy);
-        }
+  for (const { t, facts, field, strength, cls } of terms) {
+    const link: FieldLink = { term: t, facts, penalties: [] };
+    // Penalties only when the term's own file pairs it with none, and from another class.
+    if (penaltiesFor(facts, t.ids, t.site.scope).length === 0) {
+      for (const { p, object } of penalties.get(`${field.name}|${strength.join(',')}`) ?? []) {
+        if (classOfPenalty(p) === cls) continue;
+        const copy = { ...p, coef: renamed(p.coef, object, field.object) };
+        written.set(copy, p.coef);
+        link.penalties.push(copy);
       }
-      const gradient = objectField(t.site.target);
-      if (gradient && gradient.object === field.object) {
-        const found = uses.get(`${field.name}|${gradient.name}`) ?? [];
-        const signs = new Set(found.map((u) => u.sign));
-        if (signs.size === 1) [link.descentSign, link.use] = [found[0].sign === -1 ? 1 : -1, found[0].site];
-      }
-      if (link.penalties.length > 0 || link.descentSign !== undefined) links.push(link);
     }
+    const gradient = objectField(t.site.target);
+    if (gradient && gradient.object === field.object) {
+      const found = uses.get(`${field.name}|${gradient.name}`) ?? [];
+      const signs = new Set(found.map((u) => u.sign));
+      if (signs.size === 1) [link.descentSign, link.use] = [found[0].sign === -1 ? 1 : -1, found[0].site];
+    }
+    if (link.penalties.length > 0 || link.descentSign !== undefined) links.push(link);
   }
   return links;
+}
+
+const selfFieldTerms = new WeakMap<ParsedFile, boolean>();
+
+/**
+ * Whether a file has a method statement that writes a field of its instance from a product of two
+ * or more of the instance's fields (`self.dW += 2 * self.l2 * self.W`): what a term `fieldLinks`
+ * pairs needs at least, read off the IR once per parse.
+ */
+function mayWriteSelfFieldTerm(file: ParsedFile): boolean {
+  let known = selfFieldTerms.get(file);
+  if (known !== undefined) return known;
+  const isSelfField = (e: Expr): boolean => e.kind === 'attr' && e.object.kind === 'name' && SELF.has(e.object.name);
+  const product = (e: Expr): boolean => {
+    let fields = 0;
+    let multiplies = false;
+    someExpr(e, (x) => {
+      if (isSelfField(x)) fields++;
+      if (x.kind === 'binary' && x.op === '*') multiplies = true;
+      return fields >= 2 && multiplies;
+    });
+    return fields >= 2 && multiplies;
+  };
+  const visit = (stmts: readonly Stmt[]): boolean =>
+    stmts.some((st) => {
+      if (st.kind === 'assign') return st.targets.some(isSelfField) && product(st.value);
+      if (st.kind === 'function' || st.kind === 'class' || st.kind === 'for' || st.kind === 'block') return visit(st.body);
+      return false;
+    });
+  known = visit(file.module.body);
+  selfFieldTerms.set(file, known);
+  return known;
 }
 
 const written = new WeakMap<LossPenalty, Coef>();

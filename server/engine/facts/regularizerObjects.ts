@@ -7,10 +7,11 @@
 // gradient as the gradient term it must match, so NB102–NB105 check factor, sign, L1 sign and
 // shape with their usual logic (the ½ convention is read from the value method).
 import type { Expr, Span } from '../ir';
+import type { ParsedFile } from '../document';
 import type { Facts } from './index';
 import type { Env, PenaltyTerm } from './analysis';
 import { penaltyOfProduct } from './analysis';
-import { explicitParams, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { explicitParams, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { UpdateSite } from './updates';
 import { baseClasses, lambdaFunction, returnsOf, type Returned } from './resolve';
 import { programIndex } from './program';
@@ -147,15 +148,14 @@ export function overrideGradientSites(entry: Facts): OverrideGradientSite[] {
   const program = entry.program;
   const parsed = program.parsedOf(entry.scopes.root.span);
   if (!parsed) return out;
-  const groups = new Map<string, { facts: Facts; fn: FunctionDef; ret: Returned; kind: 'linear' | 'sign' | 'abs' }[]>();
+  // First by syntax alone, no file's facts built: one-method overrides of a common base's method,
+  // one return each, grouped by base and name. Most programs have no group of two.
   const baseIds = new Map<ClassDef, number>();
+  const candidates = new Map<string, { file: ParsedFile; cls: ClassDef; fn: FunctionDef; ret: Returned }[]>();
   for (const file of program.reachable(parsed, MAX_FILES)) {
-    const facts = file === parsed ? entry : program.facts(file);
-    const paired = new Set(regularizerObjects(facts).map((o) => o.span.start));
-    const a = facts.analyzer;
-    for (const scope of programIndex(facts).scopes) {
+    const scopes = new Set<Scope>([file.scopes.root, ...file.scopes.stmtScopes.values()]);
+    for (const scope of scopes) {
       for (const cls of scope.classes.values()) {
-        if (paired.has(cls.span.start)) continue;
         const bases = baseClasses(program, cls);
         if (bases.length !== 1) continue;
         for (const fn of cls.scope.functions.values()) {
@@ -163,25 +163,37 @@ export function overrideGradientSites(entry: Facts): OverrideGradientSite[] {
           if (!param || !bases[0].scope.functions.has(fn.name)) continue;
           // A guard's `return 0` (a zero strength) aside, one return.
           const returns = returnsOf(program, fn).filter((r) => !(r.expr.kind === 'num' && r.expr.value === 0));
-          if (returns.length !== 1) continue;
-          const ret = returns[0];
-          const weight = a.placeholder(param.name, param.span);
-          const env: Env = new Map([[param.name, { expr: weight, scope: ret.scope, at: ret.at }]]);
-          const parts = a.summands(ret.expr, ret.scope, ret.at, env).map((x) => a.classifySummand(x));
-          if (parts.length !== 1) continue;
-          const p = parts[0];
-          if (p.tensor || p.penalty) continue;
-          const signs = p.signs ?? [];
-          const kind = p.params.length === 1 && p.abs.length + signs.length === 0 && p.params[0].base === weight ? 'linear'
-            : signs.length === 1 && p.params.length + p.abs.length === 0 && signs[0].base === weight ? 'sign'
-            : p.abs.length === 1 && p.params.length + signs.length === 0 && p.abs[0].base === weight ? 'abs' : undefined;
-          if (!kind) continue;
+          // c·w, c·sign(w), c·|w|: a product that reads the weight (not `forward(x)` returning a layer's call).
+          if (returns.length !== 1 || !someExpr(returns[0].expr, (x) => x.kind === 'binary' && x.op === '*' && someExpr(x, (y) => y.kind === 'name' && y.name === param.name))) continue;
           let id = baseIds.get(bases[0]);
           if (id === undefined) baseIds.set(bases[0], (id = baseIds.size));
           const key = `${id}.${fn.name}`;
-          groups.set(key, [...(groups.get(key) ?? []), { facts, fn, ret, kind }]);
+          candidates.set(key, [...(candidates.get(key) ?? []), { file, cls, fn, ret: returns[0] }]);
         }
       }
+    }
+  }
+  const groups = new Map<string, { facts: Facts; fn: FunctionDef; ret: Returned; kind: 'linear' | 'sign' | 'abs' }[]>();
+  for (const [key, members] of candidates) {
+    if (members.length < 2) continue;
+    for (const { file, cls, fn, ret } of members) {
+      const facts = file === parsed ? entry : program.facts(file);
+      // Classes the file pairs as regularizer objects already (a value and a gradient method) are left to that reading.
+      if (regularizerObjects(facts).some((o) => o.span.start === cls.span.start)) continue;
+      const a = facts.analyzer;
+      const param = weightParam(fn)!;
+      const weight = a.placeholder(param.name, param.span);
+      const env: Env = new Map([[param.name, { expr: weight, scope: ret.scope, at: ret.at }]]);
+      const parts = a.summands(ret.expr, ret.scope, ret.at, env).map((x) => a.classifySummand(x));
+      if (parts.length !== 1) continue;
+      const p = parts[0];
+      if (p.tensor || p.penalty) continue;
+      const signs = p.signs ?? [];
+      const kind = p.params.length === 1 && p.abs.length + signs.length === 0 && p.params[0].base === weight ? 'linear'
+        : signs.length === 1 && p.params.length + p.abs.length === 0 && signs[0].base === weight ? 'sign'
+        : p.abs.length === 1 && p.params.length + signs.length === 0 && p.abs[0].base === weight ? 'abs' : undefined;
+      if (!kind) continue;
+      groups.set(key, [...(groups.get(key) ?? []), { facts, fn, ret, kind }]);
     }
   }
   for (const members of groups.values()) {
