@@ -12,7 +12,7 @@ import { forEachChild, type Scope, type ScopeBuilder } from './scope';
 import { findUpdates, stateTargets, StateTargets, type UpdateSite } from './updates';
 import { programIndex } from './program';
 import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
-import { PARAMETER_LISTS, GRAPH_VARIABLE_LISTS, dialectOf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
+import { PARAMETER_LISTS, GRAPH_VARIABLE_LISTS, dialectOf, startsTrackedLeaf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
 
 export type { UpdateSite, UpdateKind } from './updates';
 export type { Summand, PenaltyTerm, Product, ParamOccurrence } from './analysis';
@@ -63,6 +63,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   // Parameters by how the file treats them: loop variables over parameter collections...
   collectLoopParams(module.body, params, (e) => analyzer.isModule(e));
   if (facts.dialect === 'torch') collectNetworkTensorParams(module.body, params);
+  if (facts.dialect === 'tfjs') collectTfjsVariableParams(module.body, params);
   // ...then targets of updates and the parameters that gradients belong to.
   // Two passes: the first finds which targets are parameters; the second analyses the steps
   // knowing them (what counts as a parameter changes how names expand).
@@ -169,6 +170,25 @@ function collectNetworkTensorParams(body: Stmt[], params: Set<string>): void {
     if (s.kind === 'function') inFunction(s.body);
     else if (s.kind === 'class') for (const m of s.body) if (m.kind === 'function') inFunction(m.body);
   }
+}
+
+/**
+ * tfjs: a name bound to `tf.variable(x)` (trainable unless told otherwise) is what
+ * `optimizer.minimize` trains, whatever it is called (`const fullyConnectedWeights = tf.variable(...)`).
+ */
+function collectTfjsVariableParams(body: Stmt[], params: Set<string>): void {
+  const visit = (stmts: Stmt[], depth: number): void => {
+    if (depth > 32) return;
+    for (const s of stmts) {
+      if (s.kind === 'assign' && !s.op && s.value.kind === 'call' && s.value.callee.kind === 'attr' && s.value.callee.name === 'variable' && startsTrackedLeaf(s.value)) {
+        for (const t of s.targets) {
+          const key = t.kind === 'name' || t.kind === 'attr' ? exprKey(t) : undefined;
+          if (key !== undefined) params.add(key);
+        }
+      } else if (s.kind === 'function' || s.kind === 'class' || s.kind === 'for' || s.kind === 'block') visit(s.body, depth + 1);
+    }
+  };
+  visit(body, 0);
 }
 
 /** The expressions of a statement onto `stack`, and its nested statements to `walk`. */
