@@ -655,9 +655,10 @@ export class TrainingFacts {
    */
   private isLossesList(e: Expr): boolean {
     if (e.kind === 'comprehension') {
+      if (e.generators.length !== 1) return false;
       const g = e.generators[0];
       const element = exprKey(g.target);
-      return e.generators.length === 1 && element !== undefined && this.isLossesList(g.iter) && subExprs(e.element).some((z) => z.kind === 'name' && z.name === element);
+      return element !== undefined && this.isLossesList(g.iter) && subExprs(e.element).some((z) => z.kind === 'name' && z.name === element);
     }
     if (e.kind === 'attr' && e.name === 'losses') return !this.facts.analyzer.isModule(e.object);
     if (e.kind === 'call') {
