@@ -12,7 +12,7 @@ import { forEachChild, type Scope, type ScopeBuilder } from './scope';
 import { findUpdates, stateTargets, StateTargets, type UpdateSite } from './updates';
 import { programIndex } from './program';
 import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
-import { PARAMETER_LISTS, GRAPH_VARIABLE_LISTS, dialectOf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
+import { PARAMETER_LISTS, GRAPH_VARIABLE_LISTS, dialectOf, startsTrackedLeaf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
 
 export type { UpdateSite, UpdateKind } from './updates';
 export type { Summand, PenaltyTerm, Product, ParamOccurrence } from './analysis';
@@ -62,6 +62,8 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
 
   // Parameters by how the file treats them: loop variables over parameter collections...
   collectLoopParams(module.body, params, (e) => analyzer.isModule(e));
+  if (facts.dialect === 'torch') collectNetworkTensorParams(module.body, params);
+  if (facts.dialect === 'tfjs') collectTfjsVariableParams(module.body, params);
   // ...then targets of updates and the parameters that gradients belong to.
   // Two passes: the first finds which targets are parameters; the second analyses the steps
   // knowing them (what counts as a parameter changes how names expand).
@@ -133,6 +135,81 @@ function reads(e: Expr, key: string): boolean {
     forEachChild(x, (c) => void stack.push(c));
   }
   return false;
+}
+
+/**
+ * torch: `model.decoder.data` in a function that calls `model(...)` reads a tensor attribute of a
+ * network (a module has no `.data`): `model.decoder` is one of its parameters, whatever it is called.
+ */
+function collectNetworkTensorParams(body: Stmt[], params: Set<string>): void {
+  const inFunction = (stmts: Stmt[]): void => {
+    const called = new Set<string>();
+    const dataReads: Expr[] = [];
+    const stack: Expr[] = [];
+    const walkStmts = (list: Stmt[]): void => {
+      for (const s of list) {
+        if (s.kind === 'function') inFunction(s.body);
+        else if (s.kind === 'class') walkStmts(s.body.filter((c) => c.kind === 'function'));
+        else forEachStmtPart(s, stack, walkStmts);
+      }
+    };
+    walkStmts(stmts);
+    for (let n = 0; stack.length > 0 && n < 100_000; n++) {
+      const x = stack.pop()!;
+      if (x.kind === 'call' && x.callee.kind === 'name') called.add(x.callee.name);
+      if (x.kind === 'attr' && x.name === 'data' && x.object.kind === 'attr') dataReads.push(x.object);
+      forEachChild(x, (c) => void stack.push(c));
+    }
+    for (const tensor of dataReads) {
+      const root = baseName(tensor);
+      const key = exprKey(tensor);
+      if (root && called.has(root) && key !== undefined && !isGradientLike(tensor) && !isStateLike(tensor)) params.add(key);
+    }
+  };
+  for (const s of body) {
+    if (s.kind === 'function') inFunction(s.body);
+    else if (s.kind === 'class') for (const m of s.body) if (m.kind === 'function') inFunction(m.body);
+  }
+}
+
+/**
+ * tfjs: a name bound to `tf.variable(x)` (trainable unless told otherwise) is what
+ * `optimizer.minimize` trains, whatever it is called (`const fullyConnectedWeights = tf.variable(...)`).
+ */
+function collectTfjsVariableParams(body: Stmt[], params: Set<string>): void {
+  const visit = (stmts: Stmt[], depth: number): void => {
+    if (depth > 32) return;
+    for (const s of stmts) {
+      if (s.kind === 'assign' && !s.op && s.value.kind === 'call' && s.value.callee.kind === 'attr' && s.value.callee.name === 'variable' && startsTrackedLeaf(s.value)) {
+        for (const t of s.targets) {
+          const key = t.kind === 'name' || t.kind === 'attr' ? exprKey(t) : undefined;
+          if (key !== undefined) params.add(key);
+        }
+      } else if (s.kind === 'function' || s.kind === 'class' || s.kind === 'for' || s.kind === 'block') visit(s.body, depth + 1);
+    }
+  };
+  visit(body, 0);
+}
+
+/** The expressions of a statement onto `stack`, and its nested statements to `walk`. */
+function forEachStmtPart(s: Stmt, stack: Expr[], walk: (list: Stmt[]) => void): void {
+  if (s.kind === 'assign') stack.push(s.value);
+  else if (s.kind === 'expr') stack.push(s.expr);
+  else if (s.kind === 'return' && s.value) stack.push(s.value);
+  else if (s.kind === 'for') {
+    stack.push(s.iter);
+    walk(s.body);
+  } else if (s.kind === 'block') {
+    stack.push(...s.heads);
+    walk(s.body);
+  }
+}
+
+/** The name an attribute chain starts from: `model.enc.w` → `model`. */
+function baseName(e: Expr): string | undefined {
+  let x = e;
+  for (let i = 0; i < 16 && x.kind === 'attr'; i++) x = x.object;
+  return x.kind === 'name' ? x.name : undefined;
 }
 
 /** `for p in model.parameters()`, `for name, p in model.named_parameters()`, `for w, g in zip(weights, grads)`. */

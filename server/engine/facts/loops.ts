@@ -594,7 +594,7 @@ export class TrainingFacts {
     if (hit !== undefined) return hit ?? undefined;
     this.penaltyMemo.set(key, null);
     let result: PenaltyInfo | undefined;
-    if (this.isCollected(e, scope, at, 0)) result = { kind: 'collected', detached: [] };
+    if (this.isCollected(e, scope, at, 0)) result = { kind: 'collected', detached: this.collectedCuts(e, scope, at) };
     else if (this.isPenalty(e, scope, at, 0)) result = { kind: 'penalty', ...this.provenance(e, scope, at) };
     this.penaltyMemo.set(key, result ?? null);
     return result;
@@ -620,8 +620,46 @@ export class TrainingFacts {
     return false;
   }
 
-  /** `model.losses`, `tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)`, `model.calculateLosses()`. */
+  /**
+   * Where collected losses lose their gradient: `[tf.stop_gradient(t) for t in model.losses]`, a
+   * detaching wrapper around the element of a comprehension over the collected list.
+   */
+  private collectedCuts(e: Expr, scope: Scope, at: number): DetachSite[] {
+    const cuts: DetachSite[] = [];
+    const seen = new Set<Expr>();
+    const visit = (x: Expr, sc: Scope, a: number, depth: number): void => {
+      if (depth > 8 || seen.has(x)) return;
+      seen.add(x);
+      if (x.kind === 'name') {
+        const b = sc.lookup(x.name, a);
+        if (b?.kind === 'assign' && b.value && !b.op) visit(b.value, b.scope, b.at, depth + 1);
+        return;
+      }
+      if (x.kind === 'comprehension' && x.generators.length === 1 && this.isLossesList(x.generators[0].iter)) {
+        const element = exprKey(x.generators[0].target);
+        for (const y of subExprs(x.element)) {
+          const operand = this.detachOperand(y);
+          if (operand && element !== undefined && subExprs(operand).some((z) => z.kind === 'name' && z.name === element)) cuts.push(this.detachSite(y, operand));
+        }
+        return;
+      }
+      for (const c of children(x)) visit(c, sc, a, depth + 1);
+    };
+    visit(e, scope, at, 0);
+    return cuts;
+  }
+
+  /**
+   * `model.losses`, `tf.get_collection(tf.GraphKeys.REGULARIZATION_LOSSES)`, `model.calculateLosses()`,
+   * and a comprehension over one of them, element by element (`[w * t for t in model.losses]`).
+   */
   private isLossesList(e: Expr): boolean {
+    if (e.kind === 'comprehension') {
+      if (e.generators.length !== 1) return false;
+      const g = e.generators[0];
+      const element = exprKey(g.target);
+      return element !== undefined && this.isLossesList(g.iter) && subExprs(e.element).some((z) => z.kind === 'name' && z.name === element);
+    }
     if (e.kind === 'attr' && e.name === 'losses') return !this.facts.analyzer.isModule(e.object);
     if (e.kind === 'call') {
       const name = callName(e);
