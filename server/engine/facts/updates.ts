@@ -202,7 +202,21 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   };
 
   visitStmts(body);
-  return sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer) || decayedByItsClass(site, sites, analyzer));
+  // Gradient accumulations by class, for the updates no name or gradient vouches for.
+  let byClass: Map<Scope, UpdateSite[]> | undefined;
+  const accumulationsOf = (cls: Scope): UpdateSite[] => {
+    if (!byClass) {
+      byClass = new Map();
+      for (const s of sites) {
+        const c = s.kind === 'accumulate' ? classScopeOf(s.scope) : undefined;
+        const list = c ? byClass.get(c) : undefined;
+        if (list) list.push(s);
+        else if (c) byClass.set(c, [s]);
+      }
+    }
+    return byClass.get(cls) ?? [];
+  };
+  return sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer) || decayedByItsClass(site, accumulationsOf, analyzer));
 }
 
 /**
@@ -210,21 +224,18 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
  * (`g += 2 * self.l2 * self._values`, `g += self.l2 * np.sum(self._values ** 2)`): the class
  * regularizes what it steps, so the attribute is its parameter whatever it is called.
  */
-function decayedByItsClass(site: UpdateSite, sites: UpdateSite[], analyzer: Analyzer): boolean {
+function decayedByItsClass(site: UpdateSite, accumulationsOf: (cls: Scope) => UpdateSite[], analyzer: Analyzer): boolean {
   const target = baseExpr(site.target);
   const key = exprKey(target);
   const cls = classScopeOf(site.scope);
   if (key === undefined || !cls || target.kind !== 'attr' || target.object.kind !== 'name' || !isSelfName(target.object.name)) return false;
   if (site.selfFactor || site.movingAverage) return false;
-  return sites.some(
-    (other) =>
-      other.kind === 'accumulate' &&
-      classScopeOf(other.scope) === cls &&
-      other.increment.some((s) => {
-        // One factor reads the attribute (itself, or a reduction of it); every other factor is a scalar.
-        const reading = s.num.filter((f) => mentionsKey(f.expr, key));
-        return s.den.every((f) => isScalarFactor(f, analyzer)) && reading.length === 1 && s.num.every((f) => reading.includes(f) || isScalarFactor(f, analyzer)) && readsOnly(reading[0].expr, key, analyzer);
-      }),
+  return accumulationsOf(cls).some((other) =>
+    other.increment.some((s) => {
+      // One factor reads the attribute (itself, or a reduction of it); every other factor is a scalar.
+      const reading = s.num.filter((f) => mentionsKey(f.expr, key));
+      return s.den.every((f) => isScalarFactor(f, analyzer)) && reading.length === 1 && s.num.every((f) => reading.includes(f) || isScalarFactor(f, analyzer)) && readsOnly(reading[0].expr, key, analyzer);
+    }),
   );
 }
 
