@@ -220,9 +220,9 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
 }
 
 /**
- * `self._values += delta` in a class that also adds a term of `self._values` to a gradient
- * (`g += 2 * self.l2 * self._values`, `g += self.l2 * np.sum(self._values ** 2)`): the class
- * regularizes what it steps, so the attribute is its parameter whatever it is called.
+ * `self._values += delta` in a class that also adds a term of `self._values`, and nothing else, to
+ * a gradient (`g += 2 * self.l2 * self._values`, `g += self.l2 * np.sum(self._values ** 2)`): the
+ * class regularizes what it steps, so the attribute is its parameter whatever it is called.
  */
 function decayedByItsClass(site: UpdateSite, accumulationsOf: (cls: Scope) => UpdateSite[], analyzer: Analyzer): boolean {
   const target = baseExpr(site.target);
@@ -230,8 +230,11 @@ function decayedByItsClass(site: UpdateSite, accumulationsOf: (cls: Scope) => Up
   const cls = classScopeOf(site.scope);
   if (key === undefined || !cls || target.kind !== 'attr' || target.object.kind !== 'name' || !isSelfName(target.object.name)) return false;
   if (site.selfFactor || site.movingAverage) return false;
+  // Every term the accumulation adds is a term of the attribute: a penalty's gradient (or value), not
+  // a data fit whose residual happens to contain the attribute (`g += -(2 / n) * (y - (m * x + self.b))`).
   return accumulationsOf(cls).some((other) =>
-    other.increment.some((s) => {
+    other.increment.length > 0 &&
+    other.increment.every((s) => {
       // One factor reads the attribute (itself, or a reduction of it); every other factor is a scalar.
       const reading = s.num.filter((f) => mentionsKey(f.expr, key));
       return s.den.every((f) => isScalarFactor(f, analyzer)) && reading.length === 1 && s.num.every((f) => reading.includes(f) || isScalarFactor(f, analyzer)) && readsOnly(reading[0].expr, key, analyzer);
