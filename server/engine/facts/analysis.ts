@@ -493,6 +493,8 @@ export class Analyzer {
       case '*':
         return multiply(this.classify(e.left, scope, at, env, d), this.classify(e.right, scope, at, env, d));
       case '/':
+        // `w.norm() / d.norm()` (LAMB's and LARS's trust ratio): a ratio of two magnitudes is a positive number, not a tensor.
+        if (this.isMagnitude(e.left, scope, at, 0) && this.isMagnitude(e.right, scope, at, 0)) return scalar(sym(this.source(e)));
         return multiply(this.classify(e.left, scope, at, env, d), invert(this.classify(e.right, scope, at, env, d)));
       case '**': {
         const k = numberOf(e.right);
@@ -703,6 +705,37 @@ export class Analyzer {
       if (e.args[0]) return this.classify(e.args[0], scope, at, env, d);
     }
     return TENSOR;
+  }
+
+  /**
+   * A norm of a whole tensor: `x.norm()`, `torch.norm(x)`, `x.pow(2).sum().sqrt()`, `np.sqrt(np.sum(x ** 2))`,
+   * optionally clamped or plus a constant, or a local holding one. Only the shape of the computation decides.
+   */
+  private isMagnitude(e: Expr, scope: Scope, at: number, hops: number): boolean {
+    if (hops > 4) return false;
+    if (e.kind === 'binary' && e.op === '+') return (this.isMagnitude(e.left, scope, at, hops + 1) && numberOf(e.right) !== undefined) || (numberOf(e.left) !== undefined && this.isMagnitude(e.right, scope, at, hops + 1));
+    if (e.kind === 'name') {
+      const b = scope.lookup(e.name, at);
+      return !!b && b.kind === 'assign' && !b.op && !!b.value && this.isMagnitude(b.value, b.scope, b.at, hops + 1);
+    }
+    if (e.kind !== 'call') return false;
+    const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
+    const fn = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
+    if (!fn) return false;
+    const operand = methodForm ? (e.callee as { object: Expr }).object : e.args[0];
+    const extra = methodForm ? e.args.length : e.args.length - 1;
+    if (NORM_FUNCTIONS.has(fn)) return !!operand && e.kwargs.every((k) => !REDUCTION_KEYWORDS.has(k.name));
+    if ((fn === 'clamp' || fn === 'clip' || fn === 'clamp_min') && methodForm) return this.isMagnitude(operand, scope, at, hops + 1);
+    if (fn === 'sqrt' && operand && extra === 0) {
+      // √(Σx²): the square root of a whole reduction of squares.
+      if (operand.kind !== 'call') return false;
+      const sumForm = operand.callee.kind === 'attr' && !this.isModule(operand.callee.object);
+      const sumName = operand.callee.kind === 'attr' ? operand.callee.name : operand.callee.kind === 'name' ? operand.callee.name : undefined;
+      const reduced = sumForm ? (operand.callee as { object: Expr }).object : operand.args[0];
+      if (!sumName || !SUM_FUNCTIONS.has(sumName) || !reduced || operand.args.length !== (sumForm ? 0 : 1) || operand.kwargs.length > 0) return false;
+      return (reduced.kind === 'binary' && reduced.op === '**' && numberOf(reduced.right) === 2) || (reduced.kind === 'call' && reduced.callee.kind === 'attr' && (reduced.callee.name === 'square' || (reduced.callee.name === 'pow' && reduced.args[0] !== undefined && numberOf(reduced.args[0]) === 2)));
+    }
+    return false;
   }
 
   /** The operand of `np.square(x)`, `x.square()`, `Math.abs(x)`, `x.pow(2)`, `torch.pow(x, 2)`. */

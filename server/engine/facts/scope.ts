@@ -4,7 +4,7 @@
 import type { DocComment, Expr, Module, Param, Span, Stmt } from '../ir';
 import type { SourceFile } from '../source';
 import { exprKey } from './keys';
-import { loopSource, nestedIterable } from './catalogue';
+import { inPlaceUpdate, loopSource, nestedIterable, zeroValue } from './catalogue';
 import { isInstanceParameterName } from './roles';
 
 export interface Binding {
@@ -343,6 +343,26 @@ export class ScopeBuilder {
     owner.addBinding({ key, value, op, kind: loop ? 'loop' : 'assign', at, span, loop, loops, scope, ...(unpacked ? { unpacked } : {}), ...(this.branches.length > 0 ? { branches: [...this.branches] } : {}) });
   }
 
+  /**
+   * `d.add_(p, alpha=c)` on a local `d` assigned earlier in the same scope changes what `d` holds,
+   * like `d = d + c * p`: later reads of d see the added term. Only plain names with an assignment
+   * of their own in the same loop body (not parameters, attributes or loop variables), so state,
+   * arguments and accumulators keep their meaning.
+   */
+  private inPlaceRebinding(e: Expr, scope: Scope, span: Span, loops: Expr[]): void {
+    if (e.kind !== 'call' || e.callee.kind !== 'attr' || e.callee.object.kind !== 'name') return;
+    const update = inPlaceUpdate(e, () => false);
+    if (!update || (update.op !== '+' && update.op !== '-')) return;
+    const name = e.callee.object.name;
+    const own = scope.bindings.get(name);
+    if (!own || own.length === 0 || own.some((b) => b.kind !== 'assign')) return;
+    // A buffer started at zero, or a value made outside the loop the call is in, accumulates across
+    // iterations (`acc.add_(g)`): it stays one buffer, not a new value per step.
+    const last = own[own.length - 1];
+    if (!last.value || zeroValue(last.value) || last.loops.length !== loops.length || last.loops.some((l, i) => l !== loops[i])) return;
+    this.bindTarget(e.callee.object, update.operand, update.op, scope, span.start, span, loops);
+  }
+
   private stmt(stmt: Stmt, scope: Scope, loops: Expr[]): void {
     this.stmtScopes.set(stmt, scope);
     switch (stmt.kind) {
@@ -367,6 +387,7 @@ export class ScopeBuilder {
         return;
       case 'expr':
         this.exprs(stmt.expr, scope, loops);
+        this.inPlaceRebinding(stmt.expr, scope, stmt.span, loops);
         return;
       case 'function': {
         const fnScope = new Scope('function', scope, stmt.span, scope.kind === 'class' ? scope : scope.classScope);

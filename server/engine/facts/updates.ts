@@ -6,7 +6,7 @@ import { numberOf, penaltyOfProduct } from './analysis';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { ExprWalk, explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { appliedReturns, returnedReads } from './appliedSteps';
-import { resolveCall } from './resolve';
+import { isSelfName, resolveCall } from './resolve';
 import { VIEW_FUNCTIONS, inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import type { ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
@@ -202,7 +202,69 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   };
 
   visitStmts(body);
-  return sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer));
+  // Gradient accumulations by class, for the updates no name or gradient vouches for.
+  let byClass: Map<Scope, UpdateSite[]> | undefined;
+  const accumulationsOf = (cls: Scope): UpdateSite[] => {
+    if (!byClass) {
+      byClass = new Map();
+      for (const s of sites) {
+        const c = s.kind === 'accumulate' ? classScopeOf(s.scope) : undefined;
+        const list = c ? byClass.get(c) : undefined;
+        if (list) list.push(s);
+        else if (c) byClass.set(c, [s]);
+      }
+    }
+    return byClass.get(cls) ?? [];
+  };
+  return sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer) || decayedByItsClass(site, accumulationsOf, analyzer));
+}
+
+/**
+ * `self._values += delta` in a class that also adds a term of `self._values`, and nothing else, to
+ * a gradient (`g += 2 * self.l2 * self._values`, `g += self.l2 * np.sum(self._values ** 2)`): the
+ * class regularizes what it steps, so the attribute is its parameter whatever it is called.
+ */
+function decayedByItsClass(site: UpdateSite, accumulationsOf: (cls: Scope) => UpdateSite[], analyzer: Analyzer): boolean {
+  const target = baseExpr(site.target);
+  const key = exprKey(target);
+  const cls = classScopeOf(site.scope);
+  if (key === undefined || !cls || target.kind !== 'attr' || target.object.kind !== 'name' || !isSelfName(target.object.name)) return false;
+  if (site.selfFactor || site.movingAverage) return false;
+  // Every term the accumulation adds is a term of the attribute: a penalty's gradient (or value), not
+  // a data fit whose residual happens to contain the attribute (`g += -(2 / n) * (y - (m * x + self.b))`).
+  return accumulationsOf(cls).some((other) =>
+    other.increment.length > 0 &&
+    other.increment.every((s) => {
+      // One factor reads the attribute (itself, or a reduction of it); every other factor is a scalar.
+      const reading = s.num.filter((f) => mentionsKey(f.expr, key));
+      return s.den.every((f) => isScalarFactor(f, analyzer)) && reading.length === 1 && s.num.every((f) => reading.includes(f) || isScalarFactor(f, analyzer)) && readsOnly(reading[0].expr, key, analyzer);
+    }),
+  );
+}
+
+/** `self.w`, `self.w ** 2`, `np.sum(self.w ** 2)`, `abs(self.w).sum()`: an expression of the attribute and numbers only. */
+function readsOnly(e: Expr, key: string, analyzer: Analyzer, depth = 0): boolean {
+  if (depth > 12) return false;
+  switch (e.kind) {
+    case 'num':
+      return true;
+    case 'name':
+    case 'attr':
+    case 'index':
+      return exprKey(e) === key;
+    case 'unary':
+      return readsOnly(e.arg, key, analyzer, depth + 1);
+    case 'binary':
+      return readsOnly(e.left, key, analyzer, depth + 1) && (numberOf(e.right) !== undefined || readsOnly(e.right, key, analyzer, depth + 1));
+    case 'call': {
+      const callee = e.callee;
+      // A method of the attribute (`self.w.sum()`), or a function (`np.sum(...)`, `sum(...)`) of it.
+      const receiverOk = callee.kind === 'name' || (callee.kind === 'attr' && (analyzer.isModule(callee.object) || readsOnly(callee.object, key, analyzer, depth + 1)));
+      return receiverOk && e.args.every((a) => numberOf(a) !== undefined || readsOnly(a, key, analyzer, depth + 1));
+    }
+    default:
+      return false;
+  }
 }
 
 /**
