@@ -621,7 +621,16 @@ export class Analyzer {
   }
 
   /** `pen = 0` followed by `pen += c * p[j] * p[j]` (in a loop) is Σ over the loop: a penalty. */
+  /** By scope and name, whether some binding assigns a zero scalar: what an accumulated penalty starts from. */
+  private readonly zeroStarts = new WeakMap<Scope, Map<string, boolean>>();
+
   private accumulatedPenalty(binding: Binding, key: string, scope: Scope, at: number, d: number): Product | undefined {
+    // Known once per name, so a name rebound thousands of times (`w = w.sub(…)` on every line) costs no scan per read.
+    let starts = this.zeroStarts.get(binding.scope);
+    if (!starts) this.zeroStarts.set(binding.scope, (starts = new Map()));
+    let zero = starts.get(key);
+    if (zero === undefined) starts.set(key, (zero = binding.scope.allBindings(key).some((b) => b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) === 'scalar')));
+    if (!zero) return undefined;
     const all = binding.scope.allBindings(key).filter((b) => b.at < at || binding.loops.length > 0);
     const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && zeroValue(b.value) === 'scalar');
     if (!start) return undefined;
