@@ -125,14 +125,16 @@ export class Program {
    * for facts that hold program-wide, such as TF1's graph collections.
    */
   reachable(parsed: ParsedFile, limit = 200): ParsedFile[] {
-    // Several facts families ask for the same entry: the imports of a snapshot do not change.
-    const key = `${parsed.file.id}:${limit}`;
-    let known = this.reached.get(key);
-    if (!known) this.reached.set(key, (known = this.reach(parsed, limit)));
-    return known;
+    // Several facts families ask for the same entry, with different limits: the imports of a snapshot
+    // do not change, and the walk is breadth-first, so a shorter answer is the start of a longer one.
+    const known = this.reached.get(parsed.file.id);
+    if (known && (known.limit >= limit || known.files.length < known.limit)) return known.files.slice(0, limit);
+    const files = this.reach(parsed, limit);
+    this.reached.set(parsed.file.id, { limit, files });
+    return files.slice();
   }
 
-  private readonly reached = new Map<string, ParsedFile[]>();
+  private readonly reached = new Map<number, { limit: number; files: ParsedFile[] }>();
 
   private reach(parsed: ParsedFile, limit: number): ParsedFile[] {
     const out = [parsed];
