@@ -11,6 +11,7 @@
 // or the step's own numerator when there is no first moment) carries the same c·P next to the same G
 // (R₁·N₀ = 2·R₀·N₁). Decoupled decay (AdamW) leaves V free of P and is not matched; plain SGD and
 // momentum have no root of a state to divide by. Only then is the term found as written, to report it.
+import { VALUE_ATTRIBUTES } from './catalogue';
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
@@ -185,7 +186,7 @@ function productFactors(facts: Facts, e: Expr, depth = 0): Expr[] | undefined {
  */
 export function stepKeys(facts: Facts, e: Expr, depth = 0): string[] {
   if (depth > 8) return [];
-  if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value')) return stepKeys(facts, e.object, depth + 1);
+  if (e.kind === 'attr' && VALUE_ATTRIBUTES.has(e.name)) return stepKeys(facts, e.object, depth + 1);
   const own = exprKey(e);
   const out = own !== undefined ? [own] : [];
   const computed = computedIndexKey(facts, e, exprKey);

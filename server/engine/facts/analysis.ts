@@ -10,6 +10,7 @@ import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
+  CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
   frameworkPath, isAutodiffNorm, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import { fileIdOf, type SourceFile } from '../source';
@@ -734,15 +735,15 @@ export class Analyzer {
     const operand = methodForm ? (e.callee as { object: Expr }).object : e.args[0];
     const extra = methodForm ? e.args.length : e.args.length - 1;
     if (NORM_FUNCTIONS.has(fn)) return !!operand && e.kwargs.every((k) => !REDUCTION_KEYWORDS.has(k.name));
-    if ((fn === 'clamp' || fn === 'clip' || fn === 'clamp_min') && methodForm) return this.isMagnitude(operand, scope, at, hops + 1);
-    if (fn === 'sqrt' && operand && extra === 0) {
+    if (CLAMP_METHODS.has(fn) && methodForm) return this.isMagnitude(operand, scope, at, hops + 1);
+    if (ROOT_FUNCTIONS.has(fn) && operand && extra === 0) {
       // √(Σx²): the square root of a whole reduction of squares.
       if (operand.kind !== 'call') return false;
       const sumForm = operand.callee.kind === 'attr' && !this.isModule(operand.callee.object);
       const sumName = operand.callee.kind === 'attr' ? operand.callee.name : operand.callee.kind === 'name' ? operand.callee.name : undefined;
       const reduced = sumForm ? (operand.callee as { object: Expr }).object : operand.args[0];
       if (!sumName || !SUM_FUNCTIONS.has(sumName) || !reduced || operand.args.length !== (sumForm ? 0 : 1) || operand.kwargs.length > 0) return false;
-      return (reduced.kind === 'binary' && reduced.op === '**' && numberOf(reduced.right) === 2) || (reduced.kind === 'call' && reduced.callee.kind === 'attr' && (reduced.callee.name === 'square' || (reduced.callee.name === 'pow' && reduced.args[0] !== undefined && numberOf(reduced.args[0]) === 2)));
+      return (reduced.kind === 'binary' && reduced.op === '**' && numberOf(reduced.right) === 2) || (reduced.kind === 'call' && reduced.callee.kind === 'attr' && (SQUARE_FUNCTIONS.has(reduced.callee.name) || (POWER_FUNCTIONS.has(reduced.callee.name) && reduced.args[0] !== undefined && numberOf(reduced.args[0]) === 2)));
     }
     return false;
   }

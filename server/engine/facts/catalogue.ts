@@ -43,6 +43,12 @@ export const ARITHMETIC_CALLS: Readonly<Record<string, '+' | '-' | '*' | '/' | '
 });
 /** Elementwise squares (`np.square(W)`); `pow`/`power` with exponent 2 are read separately. */
 export const SQUARE_FUNCTIONS: ReadonlySet<string> = new Set(['square']);
+/** Powers with the exponent as an argument: `x.pow(2)`, `np.power(x, 2)`. */
+export const POWER_FUNCTIONS: ReadonlySet<string> = new Set(['pow', 'power']);
+/** The square root: `np.sqrt(v)`, `v.sqrt()`, `Math.sqrt(v)`. */
+export const ROOT_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt']);
+/** Methods that bound a tensor's values and keep its sign: `x.clamp(min=eps)`, `x.clip(eps, None)`. */
+export const CLAMP_METHODS: ReadonlySet<string> = new Set(['clamp', 'clip', 'clamp_min']);
 /** Elementwise absolute values: `np.abs`, `np.absolute`, `math.fabs`, `W.abs()`. */
 export const ABS_FUNCTIONS: ReadonlySet<string> = new Set(['abs', 'absolute', 'fabs']);
 /** Elementwise signs, the subgradient of |W|: `np.sign`, `torch.sgn`. */
@@ -87,6 +93,8 @@ export const PRODUCT_FUNCTIONS: ReadonlySet<string> = new Set(['dot', 'matmul', 
 export const MAGNITUDE_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt', 'abs', 'absolute', 'fabs', 'exp', 'norm', 'square', 'hypot', 'rsqrt', 'softplus']);
 /** Counts written as a call, positive whatever their argument: `len(y)`, `float(n)`, `numel(x)`. */
 export const COUNT_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'size', 'float', 'int', 'numel']);
+/** Attributes that read a tensor's or variable's value in place: torch's `p.data`, Keras and tfjs `v.value`. */
+export const VALUE_ATTRIBUTES: ReadonlySet<string> = new Set(['data', 'value']);
 /** Counts written as a method without arguments: `X.size()`, `x.numel()`. */
 export const COUNT_METHODS: ReadonlySet<string> = new Set(['size', 'numel']);
 /** Functions (not methods) whose value is a positive scalar: sizes, counts, magnitudes. */
@@ -335,6 +343,15 @@ export function dialectOf(language: LanguageId, modules: string[]): Dialect {
 }
 
 // ------------------------------------------------------------------ autograd
+
+/** The method that makes a tensor a leaf autograd tracks again (`ref.requires_grad_()`), and the attribute that does it (`ref.requires_grad = True`). */
+export const TRACKING_METHOD = 'requires_grad_';
+export const TRACKING_ATTRIBUTE = 'requires_grad';
+
+/** tfjs `tf.variable(x)`: a variable `optimizer.minimize` trains unless told otherwise. */
+export function isTfjsVariable(call: Expr & { kind: 'call' }): boolean {
+  return call.callee.kind === 'attr' && call.callee.name === 'variable' && startsTrackedLeaf(call);
+}
 
 /** Methods that return a tensor's value without its autograd history: `detach()`, `item()`, `numpy()`, tfjs `dataSync()`. */
 export const DETACH_METHODS: ReadonlySet<string> = new Set(['detach', 'item', 'numpy', 'tolist', 'dataSync', 'arraySync']);

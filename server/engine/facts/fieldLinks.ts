@@ -21,6 +21,7 @@ import type { FunctionDef } from './scope';
 import type { UpdateSite } from './updates';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { lossFacts, penaltiesFor, type LossPenalty } from './losses';
+import { ROOT_FUNCTIONS } from './catalogue';
 import { isSizeSymbol } from './roles';
 import { programIndex } from './program';
 
@@ -231,7 +232,7 @@ function fieldUse(facts: Facts, s: UpdateSite['increment'][number], object: stri
 
 /** `np.sqrt(cache) + eps`, `sqrt(v)`: an adaptive denominator, positive (a root plus a scalar ε). */
 function isRootDenominator(facts: Facts, f: UpdateSite['increment'][number]['den'][number]): boolean {
-  const isRoot = (e: Expr): boolean => e.kind === 'call' && ((e.callee.kind === 'attr' && e.callee.name === 'sqrt') || (e.callee.kind === 'name' && e.callee.name === 'sqrt'));
+  const isRoot = (e: Expr): boolean => e.kind === 'call' && (e.callee.kind === 'attr' || e.callee.kind === 'name') && ROOT_FUNCTIONS.has(e.callee.name);
   const e = f.expr;
   if (isRoot(e)) return true;
   if (e.kind !== 'binary' || e.op !== '+') return false;

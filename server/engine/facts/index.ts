@@ -12,7 +12,7 @@ import { forEachChild, type Scope, type ScopeBuilder } from './scope';
 import { findUpdates, stateTargets, StateTargets, type UpdateSite } from './updates';
 import { programIndex } from './program';
 import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
-import { PARAMETER_LISTS, GRAPH_VARIABLE_LISTS, dialectOf, startsTrackedLeaf, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
+import { PARAMETER_LISTS, GRAPH_VARIABLE_LISTS, dialectOf, isTfjsVariable, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
 
 export type { UpdateSite, UpdateKind } from './updates';
 export type { Summand, PenaltyTerm, Product, ParamOccurrence } from './analysis';
@@ -180,7 +180,7 @@ function collectTfjsVariableParams(body: Stmt[], params: Set<string>): void {
   const visit = (stmts: Stmt[], depth: number): void => {
     if (depth > 32) return;
     for (const s of stmts) {
-      if (s.kind === 'assign' && !s.op && s.value.kind === 'call' && s.value.callee.kind === 'attr' && s.value.callee.name === 'variable' && startsTrackedLeaf(s.value)) {
+      if (s.kind === 'assign' && !s.op && s.value.kind === 'call' && isTfjsVariable(s.value)) {
         for (const t of s.targets) {
           const key = t.kind === 'name' || t.kind === 'attr' ? exprKey(t) : undefined;
           if (key !== undefined) params.add(key);

@@ -27,6 +27,8 @@ import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
   isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, literalFlag, namesRegularizationCollection, readsCollectedRegularization,
   startsTrackedLeaf, zeroValue,
+  TRACKING_ATTRIBUTE,
+  TRACKING_METHOD,
 } from './catalogue';
 import { isModelName, mentionsRegularization } from './roles';
 
@@ -863,10 +865,10 @@ export class TrainingFacts {
    * `ref = w.detach().clone()` then `ref.requires_grad_()` or `ref.requires_grad = True`.
    */
   private trackedAgain(key: string, b: Binding, scope: Scope, at: number): boolean {
-    const flag = scope.lookup(`${key}.requires_grad`, at);
+    const flag = scope.lookup(`${key}.${TRACKING_ATTRIBUTE}`, at);
     if (flag?.kind === 'assign' && flag.value && !flag.op && literalFlag(flag.value) === true && flag.scope.lookup(key, flag.at) === b) return true;
     return programIndex(this.facts)
-      .callsNamed('requires_grad_')
+      .callsNamed(TRACKING_METHOD)
       .some((c) => c.at > b.at && c.at < at && c.call.callee.kind === 'attr' && exprKey(c.call.callee.object) === key && startsTrackedLeaf(c.call) && c.scope.lookup(key, c.at) === b);
   }
 

@@ -7,6 +7,7 @@
 // A name counts only when the step function (its nested blocks and callbacks included) binds it
 // exactly once, to a plain reference (a name, attribute or subscript), and no other name is bound
 // to the same value: a rebound local (`m = config['m']`, then `m = b1 * m + …`) stops being that value.
+import { VALUE_ATTRIBUTES } from './catalogue';
 import type { Expr, Stmt } from '../ir';
 import type { FunctionDef } from './scope';
 import { exprKey } from './keys';
@@ -97,7 +98,7 @@ export function stepLocals(fn: FunctionDef): Map<string, string> {
  * `p.data` is p, an element `m[i]` with a loop index is m.
  */
 function persistentKey(e: Expr): string | undefined {
-  if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value')) return persistentKey(e.object);
+  if (e.kind === 'attr' && VALUE_ATTRIBUTES.has(e.name)) return persistentKey(e.object);
   if (e.kind === 'index' && e.index.length === 1 && (e.index[0].kind === 'name' || e.index[0].kind === 'other')) return persistentKey(e.object);
   if (e.kind !== 'name' && e.kind !== 'attr' && e.kind !== 'index') return undefined;
   return exprKey(e);

@@ -15,7 +15,7 @@ import { exprKey } from './keys';
 import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll } from './program';
 import { trimSpan } from './steps';
-import { APPLY_UPDATES, appliedUpdates, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -285,7 +285,7 @@ class Evaluator {
    * layer.inputSize; m[biasIdx][j]`) is a fixed row: m[biasIdx] is a value of its own beside them.
    */
   keyOf(e: Expr): string | undefined {
-    if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value')) return this.keyOf(e.object);
+    if (e.kind === 'attr' && VALUE_ATTRIBUTES.has(e.name)) return this.keyOf(e.object);
     if (e.kind === 'index' && e.index.length === 1 && (e.index[0].kind === 'name' || e.index[0].kind === 'other')) {
       const index = e.index[0];
       const object = this.keyOf(e.object);
@@ -325,7 +325,7 @@ class Evaluator {
       walkAll(this.fn.body, (x) => {
         if (x.kind !== 'index' || x.index.length !== 1 || x.index[0].kind !== 'name' || this.bindingOf(x.index[0].name, x.span.start)?.kind !== 'loop') return;
         let object: Expr = x.object;
-        while (object.kind === 'index' || (object.kind === 'attr' && (object.name === 'data' || object.name === 'value'))) object = object.object;
+        while (object.kind === 'index' || (object.kind === 'attr' && VALUE_ATTRIBUTES.has(object.name))) object = object.object;
         const k = exprKey(object);
         if (k !== undefined) found.add(k);
       });
