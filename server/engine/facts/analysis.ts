@@ -5,7 +5,7 @@ import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import { explicitParams, loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
-import { resolveCall, returnsOf, type CallTarget } from './resolve';
+import { resolveCall, resolveExpr, returnsOf, type CallTarget } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
@@ -182,6 +182,12 @@ export class Analyzer {
     const denied = this.deniedKeys.get(file.id);
     if (denied) for (const key of keys) if (denied.has(key)) return true;
     return false;
+  }
+
+  /** Whether an imported name or module member is bound, in the project file that defines it, to a number. */
+  private importedNumber(e: Expr, scope: Scope, at: number): boolean {
+    const def = resolveExpr(this.program, e, scope, at);
+    return def?.kind === 'value' && numberOf(def.expr) !== undefined;
   }
 
   /** Is this a module (`np`, `torch.linalg`) rather than a value with methods? */
@@ -579,7 +585,10 @@ export class Analyzer {
     if (!binding) {
       // `group['weight_decay']`, `self.reg`, `config.lam`: a setting read by key is a scalar.
       if (e.kind === 'index') return isKeyedByString(e) ? scalar(sym(key)) : TENSOR;
-      return this.isModule(e) ? TENSOR : scalar(sym(key));
+      if (!this.isModule(e)) return scalar(sym(key));
+      // An imported name or a module's member (`from config import L2`, `cfg.WEIGHT_DECAY`) is a
+      // setting when the project binds it to a number; a library's name stays opaque.
+      return this.importedNumber(e, scope, at) ? scalar(sym(key)) : TENSOR;
     }
     if (binding.kind === 'param') return scalar(sym(key));
     if (binding.kind === 'loop') return e.kind === 'name' && !this.loopCollection(binding, d) ? scalar(sym(key)) : TENSOR;

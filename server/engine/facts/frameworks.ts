@@ -16,6 +16,7 @@ import { isLearningRateName, isNormWeightFragment, isParamGroupsHelperName, isPa
 import { InnermostSpan } from './spans';
 import { spanKey } from './program';
 import { isGradientOf } from './gradients';
+import { resolveExpr } from './resolve';
 import { optimizerSteps } from './optimizerSteps';
 import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
 import {
@@ -1193,6 +1194,11 @@ class Collector {
       // A variable assigned more than once in its scope (a sweep, a branch) has no single value.
       if (b.kind === 'assign' && b.scope.allBindings(key).filter((x) => x.kind === 'assign').length > 1) return undefined;
       return this.evaluate(b.value, b.scope, b.at, d);
+    }
+    // `from config import WD`, `hparams.WD`: the value the project file that defines it binds.
+    if (e.kind !== 'index') {
+      const def = resolveExpr(this.facts.program, e, scope, at);
+      if (def?.kind === 'value') return this.evaluate(def.expr, def.scope, def.at, d);
     }
     // `config['wd']` / `config.wd` with `config = {...}` or `dict(...)`.
     const object = e.kind === 'attr' || e.kind === 'index' ? e.object : undefined;
