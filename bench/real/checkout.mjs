@@ -8,7 +8,7 @@
 //
 // labels-numpy.json    -> <out>/realbench/checkouts/<owner>+<name>
 // labels-frameworks.json -> <out>/realbench/frameworks/checkouts/<owner>+<name>
-// repositories.json    -> <out>/<its folder>/<owner>+<name> (realbench2, realbench5)
+// repositories.json    -> <out>/<its folder>/<owner>+<name> (realbench2, realbench5, realbench6, realbench7)
 // A checkout that already exists is kept unless --force. A commit that is not recorded, or not in
 // the mirror, falls back to the mirror's HEAD and is said so. A mirror may lack its largest files
 // (data, images, some big notebooks): those are left out and counted. Exit 1 if any repository failed.
