@@ -40,9 +40,22 @@ function splitLines(text: string): string[] {
   return text.split(/\r\n|\r|\n/);
 }
 
+/**
+ * IPython's line magics and shell aliases that its automagic runs without the `%` (`cd data/`,
+ * `pip install torch`, `ls -la`): such a line is a command, unless the name is used as Python
+ * (assigned, called, indexed, read as an attribute, compared, or written alone).
+ */
+const AUTOMAGIC = new Set([
+  'cd', 'ls', 'pwd', 'pip', 'conda', 'mkdir', 'rmdir', 'rm', 'cp', 'mv', 'cat', 'less', 'more', 'man', 'env', 'run', 'load_ext',
+  'reload_ext', 'matplotlib', 'timeit', 'who', 'whos', 'reset', 'pushd', 'popd', 'dirs', 'bookmark', 'alias', 'unalias', 'clear',
+]);
+const AUTOMAGIC_LINE = /^([A-Za-z_]\w*)[ \t]+(?![=(\[.,:;#]|[-+*\/%@&|^<>!]=|==|$)\S/;
+
 function isMagicLine(line: string): boolean {
   const trimmed = line.trimStart();
   if (/^[%!?]/.test(trimmed)) return true;
+  const automagic = AUTOMAGIC_LINE.exec(trimmed);
+  if (automagic && AUTOMAGIC.has(automagic[1])) return true;
   // `obj?`, `obj??`, `np.sum?`: IPython help.
   return /^[A-Za-z_][\w.]*\?{1,2}\s*$/.test(trimmed);
 }
@@ -289,9 +302,11 @@ export function parseIpynb(json: string): ParsedIpynb {
     return { ok: false, message: v3 ? 'notebook format 3 is not supported; save it as format 4' : 'not a Jupyter notebook (no "cells" list)' };
   }
   const metadata = isRecord(data.metadata) ? data.metadata : {};
-  const kernel = isRecord(metadata.kernelspec) ? metadata.kernelspec.language : undefined;
-  const info = isRecord(metadata.language_info) ? metadata.language_info.name : undefined;
-  const language = typeof kernel === 'string' ? kernel : typeof info === 'string' ? info : 'python';
+  // An empty name declares nothing (some front ends write `"name": ""`): the next source decides, then Python.
+  const declared = (x: unknown): string | undefined => (typeof x === 'string' && x.trim() !== '' ? x.trim() : undefined);
+  const kernel = isRecord(metadata.kernelspec) ? declared(metadata.kernelspec.language) : undefined;
+  const info = isRecord(metadata.language_info) ? declared(metadata.language_info.name) : undefined;
+  const language = kernel ?? info ?? 'python';
   const cells = data.cells.map((cell, index) => ({
     index,
     kind: isRecord(cell) && typeof cell.cell_type === 'string' ? cell.cell_type : 'unknown',

@@ -57,6 +57,24 @@ describe('notebooks', function () {
     assert.deepEqual(notices, [], 'no syntax error');
   });
 
+  it("blanks IPython's automagic commands (`cd data/`, `pip install x`) and keeps the same names used as Python", function () {
+    const nb = concatenateCells([
+      { index: 0, text: 'import numpy as np\ncd /content/project/examples/\npip install torch==2.1\nls -la' },
+      { index: 2, text: 'cd = 3\nrun = cd * 2\nrun -= 1\nenv(run)\ncat.update(x)\nmkdir\nx = np.zeros(run)' },
+    ]);
+    assert.deepEqual([...nb.cells[0].blanked], [1, 2, 3]);
+    assert.deepEqual([...nb.cells[1].blanked], [], 'assigned, updated, called, read as an attribute, or alone: Python');
+    const { notices } = lintCells(
+      [
+        { index: 0, text: 'import numpy as np' },
+        { index: 1, text: 'cd /content/project/examples/' },
+        { index: 3, text: 'x = np.zeros(3)' },
+      ],
+      {},
+    );
+    assert.deepEqual(notices, [], 'no syntax error: the command is not Python');
+  });
+
   it('stays silent on a correct assignment notebook that formats with % on continuation lines', function () {
     const { findings, notices } = lintCells(
       [
@@ -188,6 +206,11 @@ describe('notebooks', function () {
     assert.equal(parsed.language, 'python');
     const written = replaceIpynbSources(json, new Map([[0, 'a = 1\nb = 3']]));
     assert.equal(written, json.replace('"b = 2"', '"b = 3"'));
+    // An empty language name declares nothing: the notebook is Python.
+    const unnamed = parseIpynb('{"cells": [], "metadata": {"kernelspec": {"name": ""}, "language_info": {"name": ""}}, "nbformat": 4}');
+    assert.ok(unnamed.ok && unnamed.language === 'python');
+    const julia = parseIpynb('{"cells": [], "metadata": {"kernelspec": {"language": " "}, "language_info": {"name": "julia"}}, "nbformat": 4}');
+    assert.ok(julia.ok && julia.language === 'julia');
     assert.equal(parseIpynb('{"worksheets": []}').ok, false);
     assert.equal(parseIpynb('not json').ok, false);
   });
