@@ -684,9 +684,13 @@ export class Analyzer {
       if (arith.op === '/') return multiply(left, invert(right));
       return this.classifySum(e, scope, at, env, d);
     }
+    // The project's own function of a framework's name (`def l2_loss(params): return Σ p²`, without
+    // tf.nn.l2_loss's ½) is the penalty its body computes; the name decides only when the body does not read as one.
+    const own = this.ownFunction(e, scope, at) ? this.helperCall(e, scope, at, env, d) : undefined;
+    if (own?.penalty) return own;
     const penalty = this.recognizePenalty(e, scope, at, env, d);
     if (penalty) return penalty;
-    const helper = this.helperCall(e, scope, at, env, d);
+    const helper = own ?? this.helperCall(e, scope, at, env, d);
     if (helper) return helper;
     const path = calleePath(e.callee);
     const fn = path?.[path.length - 1] ?? (e.callee.kind === 'attr' ? e.callee.name : undefined);
@@ -984,6 +988,13 @@ export class Analyzer {
   }
 
   private readonly targets = new Map<Expr, CallTarget | null>();
+
+  /** Whether a call by name or module path (not a method of a value) runs a function the project defines. */
+  private ownFunction(e: Expr & { kind: 'call' }, scope: Scope, at: number): boolean {
+    if (e.callee.kind !== 'name' && !(e.callee.kind === 'attr' && this.isModule(e.callee.object))) return false;
+    const target = this.callTarget(e, scope, at);
+    return target !== undefined && !target.constructs;
+  }
 
   /** What a call runs: resolved through scopes, classes and imports; as a last resort the file's one method of that name. */
   callTarget(e: Expr & { kind: 'call' }, scope: Scope, at: number): CallTarget | undefined {
