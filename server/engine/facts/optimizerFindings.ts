@@ -6,12 +6,12 @@ import type { Span } from '../ir';
 import type { Facts } from './index';
 import { spanKey } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Poly } from '../../math/poly';
-import { correctionSite, groupByTensor, optimizerSteps, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
+import { assignedFrom, correctionSite, groupByTensor, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
 import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
-import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, rootDivided, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
+import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
@@ -75,6 +75,7 @@ function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undef
 function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   invertedCorrection(facts, step, push);
   previousMoment(facts, step, push);
+  selfMultipliedPower(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
@@ -103,6 +104,20 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         const inits = step.initial(t);
         const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
         const zeroLoop = incremented === undefined && step.zeroLoops.has(t);
+        const power = powerOfExponent(t);
+        if (zeroCounter && power !== undefined) {
+          // A running power started at 1 and multiplied by β only after the correction reads it: 1 − β⁰.
+          const pt = show(facts, step, power);
+          push({
+            code: 'NB401',
+            span: site.span,
+            severity: 'error',
+            message: `${pt} starts at 1 and is multiplied by ${show(facts, step, c.beta)} only after ${facts.source(site.span)}, so the first bias correction is 1 - 1 = 0 and divides by zero: the first step is NaN. Multiply ${pt} by ${show(facts, step, c.beta)} before the correction, or start it at ${show(facts, step, c.beta)}`,
+            related: [{ span: step.powers?.get(power)?.span ?? site.span, message: `${pt} is multiplied by ${show(facts, step, c.beta)} here` }],
+            ...(owner ? { corrected: biasCorrected(owner.eq.key, c.beta, stepCount(step)) } : {}),
+          });
+          continue;
+        }
         if (zeroCounter || zeroLoop) {
           const tt = show(facts, step, t);
           push({
@@ -203,6 +218,50 @@ function previousMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   }
 }
 
+/**
+ * A running power multiplied by itself (T ← T·T) where the step corrects a moment with 1 − T: a β
+ * power is multiplied by β. Started at 1, T stays 1 and 1 − T is 0 (the step is 0, or divides by
+ * zero); started at β, T is β^(2ᵗ), not βᵗ. The moment it should correct is the one average of the
+ * term that no other correction of its β covers.
+ */
+function selfMultipliedPower(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const s of step.states.values()) {
+    const [m] = s.eq.value;
+    if (s.eq.value.length !== 1 || m.c !== 1 || m.fs.length !== 1 || m.fs[0].n !== 2 || m.fs[0].atom.k !== 'sym' || m.fs[0].atom.key !== s.eq.key) continue;
+    if (s.eq.spans.length !== 1) continue;
+    const key = s.eq.key;
+    for (const p of step.params) {
+      const found = stepTerms(step, p).flatMap((term) => term.corrections.filter((c) => c.beta === key && c.exp === undefined).map((c) => ({ term, c })));
+      const first = found[0];
+      if (!first) continue;
+      const { term, c } = first;
+      const covered = new Set(term.corrections.filter((x) => x.exp !== undefined).map((x) => x.beta));
+      const owners = [...new Set([...term.numerator.map((n) => n.key), ...term.denominator.map((d) => d.key)])]
+        .map((k) => step.states.get(k))
+        .filter((o): o is StateUpdate => o !== undefined && o.average && o.beta !== undefined && !covered.has(o.beta));
+      if (owners.length !== 1) continue;
+      const owner = owners[0];
+      const b = show(facts, step, owner.beta!);
+      const t = facts.source(s.eq.target.span);
+      const starts = step.initial(key);
+      const atOne = starts.length > 0 && starts.every((v) => v === 1);
+      const multiplies = (c.power > 0) !== c.inDenominator;
+      const effect = atOne
+        ? `it starts at 1 and stays 1, so 1 - ${t} is 0 and ${multiplies ? 'every step is 0' : 'the bias correction divides by zero'}`
+        : `it squares every step (β^(2ᵗ), not βᵗ), so 1 - ${t} is not the bias correction of ${stateText(facts, owner)}`;
+      push({
+        code: 'NB401',
+        span: s.eq.spans[0],
+        severity: atOne ? 'error' : 'warning',
+        message: `${t} is multiplied by itself where a running power of β is multiplied by β: ${effect}. Multiply it by the β of ${stateText(facts, owner)}: ${t} = ${t} * ${b}`,
+        related: [{ span: owner.eq.spans[0], message: `${stateText(facts, owner)} is averaged with ${b} here` }],
+        corrected: poweredBy(key, owner.beta!),
+      });
+      break;
+    }
+  }
+}
+
 /** The zero step count of a framework's counter, which the framework increments after the step. */
 function frameworkZeroMessage(counter: string, correction: string): string {
   return `${counter} is 0 on the first step (the optimizer increments it after each step), so ${correction} is 0 and the bias correction divides by zero: the first step is NaN. Use ${counter} + 1 as the step count, as Keras' own optimizers do`;
@@ -214,6 +273,24 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
     const other = averageWithBeta(step, c.beta);
     const site = correctionSite(step, c.key);
     if (!other || other === s || !site) continue;
+    // A running power of the other β (`self.pow2 *= self.beta1`): the product is where β is wrong.
+    const e = c.exp?.length === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
+    const power = e === undefined ? undefined : powerOfExponent(e);
+    const product = power === undefined ? undefined : step.powers?.get(power);
+    if (power !== undefined && product) {
+      const pt = show(facts, step, power);
+      push({
+        code: 'NB401',
+        span: product.span,
+        message: `${pt} is a running power of ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}, but 1 - ${pt} bias-corrects ${stateText(facts, s)}, which is averaged with ${show(facts, step, s.beta!)}: multiply ${pt} by ${show(facts, step, s.beta!)}`,
+        related: [
+          { span: site.span, message: `1 - ${pt} corrects ${stateText(facts, s)} here` },
+          { span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} here` },
+        ],
+        corrected: poweredBy(power, s.beta!),
+      });
+      continue;
+    }
     push({
       code: 'NB401',
       span: site.span,
@@ -227,7 +304,8 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
 /** The step count of a correction as its exponent is written (`t` of `t = config['t']`, `s.step`), or `t`. */
 function exponentText(facts: Facts, step: OptimizerStep, exp: Poly | undefined): string {
   const f = exp?.length === 1 && exp[0].c === 1 && exp[0].fs.length === 1 && exp[0].fs[0].n === 1 ? exp[0].fs[0].atom : undefined;
-  if (f?.k !== 'sym') return 't';
+  // A running power's exponent is written nowhere: t.
+  if (f?.k !== 'sym' || powerOfExponent(f.key) !== undefined) return 't';
   return stepLocals(step.fn).get(f.key) ?? show(facts, step, f.key);
 }
 
@@ -426,8 +504,10 @@ function overweighted(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (
 /** The learning rate applied twice (η² in one term, or η in a state that the step multiplies by η again), or not at all. */
 function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   const betas = new Set([...step.states.values()].map((s) => s.beta).filter((b): b is string => b !== undefined));
+  // A state that adds nothing (`self.rate *= self.gamma`) is a decaying scalar, a learning rate's schedule; one that adds is a buffer.
+  const accumulates = (key: string): boolean => (step.states.get(key)?.adds.length ?? 0) > 0;
   const lrIn = (m: { fs: { atom: { k: string; key?: string }; n: number }[] }): { key: string; n: number }[] =>
-    m.fs.filter((f) => f.atom.k === 'sym' && f.n > 0 && !betas.has(f.atom.key!) && !step.states.has(f.atom.key!) && isLearningRateSymbol(f.atom.key!)).map((f) => ({ key: f.atom.key!, n: f.n }));
+    m.fs.filter((f) => f.atom.k === 'sym' && f.n > 0 && !betas.has(f.atom.key!) && !accumulates(f.atom.key!) && isLearningRateSymbol(f.atom.key!)).map((f) => ({ key: f.atom.key!, n: f.n }));
   let anyLr = false;
   for (const p of step.params) {
     const span = p.eq.spans[p.eq.spans.length - 1];
@@ -466,12 +546,15 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
     }
   }
   // No learning rate at all: the step reads none, and its optimizer takes one that nothing reads.
-  if (anyLr || step.params.length === 0) return;
+  if (anyLr || step.params.length === 0 || step.params.some((p) => p.returned)) return;
   if ([...step.states.values()].some((s) => s.adds.some((a) => a.x.some((m) => lrIn(m).length > 0)))) return;
   if (!step.params.every((p) => stepTerms(step, p).every((t) => t.numerator.length > 0))) return;
   if (step.inlined || readsLearningRate(step.fn.body)) return;
   const knob = learningRateKnob(step);
   if (!knob) return;
+  // The step multiplies by a value the file starts at the knob (`self.rate = lr`, then decayed): the learning rate under another name.
+  const read = new Set(step.params.flatMap((p) => atomsOf(p.step)).flatMap((a) => (a.k === 'sym' ? [a.key] : [])));
+  if ([...read].some((k) => assignedFrom(facts, k).has(knob))) return;
   const p = step.params[0];
   push({
     code: 'NB404',
@@ -638,7 +721,7 @@ export function climbingMomentum(facts: Facts): ClimbingStep[] {
   found = [];
   for (const step of optimizerSteps(facts)) {
     for (const p of step.params) {
-      if (p.eq.branched || !polyEquals(p.self, constant(1))) continue;
+      if (p.eq.branched || p.returned || !polyEquals(p.self, constant(1))) continue;
       const grads = new Set(parameterGradientKeys(p.eq.key));
       let sign = 0;
       let buffer: StateUpdate | undefined;
