@@ -433,6 +433,7 @@ function partners(step: OptimizerStep, s: StateUpdate): StateUpdate[] {
 function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   const states = [...step.states.values()];
   for (const s of states) {
+    if (doubleCounted(facts, step, s, push)) continue;
     if (s.self && !s.average && s.adds.length > 0 && overweighted(facts, step, s, push)) continue;
     if (!s.self || !s.beta || s.average || s.adds.length === 0) continue;
     const beta = s.beta;
@@ -465,6 +466,39 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
   }
 }
 
+
+/**
+ * A moving average that adds one tensor twice under two names: T ← β·T + (1 − β)·(g + u) with u a
+ * local alias of g (`u = g`, often then decayed in place, `u.add_(p, alpha=wd)`, which decays g as
+ * well). The sum is 2·g (2·(g + λ·p)): the weights sum to β + 2(1 − β), not 1. Read in any step with
+ * a moving average (a LARS or SGD momentum as well as Adam's); heavy-ball momentum, which adds g
+ * with weight 1, is no average and is not read here.
+ */
+function doubleCounted(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  if (!s.self || !s.beta || !s.average) return false;
+  const oneMinus = sub(constant(1), sym(s.beta));
+  for (const d of step.doubleReads ?? []) {
+    if (!s.eq.spans.some((x) => x.start <= d.span.start && d.span.end <= x.end)) continue;
+    const twice = s.adds.find((a) => a.x.length === 1 && a.x[0].fs.length === 1 && a.x[0].fs[0].atom.k === 'sym' && a.x[0].fs[0].atom.key === d.key && a.x[0].fs[0].n === 1 && proportional(a.b, oneMinus) === 2);
+    if (!twice) continue;
+    const t = stateText(facts, s);
+    const b = show(facts, step, s.beta);
+    const sum = facts.source(d.span);
+    const decayed = d.inPlace !== undefined && d.inPlace.start > d.aliasSpan.start;
+    push({
+      code: 'NB403',
+      span: s.eq.spans[0],
+      message: `${sum} adds the same tensor twice: ${d.alias} is ${d.other} under another name${decayed ? `, and changing it in place changed ${d.other} too` : ''}, so ${t} adds 2·(1 - ${b}) of it and its weights sum to ${b} + 2·(1 - ${b}), not 1${decayed ? '; what the in-place change added counts twice too' : ''}. Add it once: ${t} = ${b} * ${t} + (1 - ${b}) * ${d.alias}`,
+      related: [
+        { span: d.aliasSpan, message: `${d.alias} is ${d.other} here, not a copy` },
+        ...(decayed ? [{ span: d.inPlace!, message: `this changes ${d.other} as well as ${d.alias}` }] : []),
+      ],
+      corrected: unweighted(s, s.beta),
+    });
+    return true;
+  }
+  return false;
+}
 
 /**
  * An average whose old value weighs more than 1, read by the parameter's step: T ← (1 + β)·T +

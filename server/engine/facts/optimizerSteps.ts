@@ -38,6 +38,20 @@ export interface Equation {
   branched?: true;
 }
 
+/** One tensor added to itself under two names: `g + update` after `update = g` (and `update.add_(p, alpha=wd)`). */
+export interface DoubleRead {
+  key: string;
+  /** The sum. */
+  span: Span;
+  /** The local that aliases the tensor, and where it was given it. */
+  alias: string;
+  aliasSpan: Span;
+  /** The other side of the sum, as written. */
+  other: string;
+  /** The last in-place write of the tensor before the sum (through the alias or not). */
+  inPlace?: Span;
+}
+
 /** A β-weighted update of a state: self coefficient `a`, and what it adds, grouped by tensor part X. */
 export interface StateUpdate {
   eq: Equation;
@@ -94,6 +108,8 @@ export interface OptimizerStep {
   inlined: boolean;
   /** Step counts the framework keeps and increments after the step (a Keras optimizer's `self.iterations`). */
   frameworkCounters?: Set<string>;
+  /** Sums that add one tensor under two names (`DoubleRead`). */
+  doubleReads?: DoubleRead[];
   /** Running powers T ← T·β read as βᵉ (their exponent `powerExponent(T)` is a step count), with where T is multiplied. */
   powers?: Map<string, { beta: string; span: Span }>;
 }
@@ -433,6 +449,7 @@ class Evaluator {
         const l = this.eval(e.left, env);
         const r = this.eval(e.right, env);
         const value = this.binary(e.op, l, r);
+        if (e.op === '+') this.noteDoubleRead(e, l, r);
         // Where a bias correction is written: `1 - b1 ** t` anywhere, a bare `1 - b1` where it divides.
         if (e.op === '-') this.noteCorrection(value, e.span, true);
         if (e.op === '/') this.noteCorrection(r, e.right.span, false);
@@ -798,6 +815,27 @@ class Evaluator {
     const list = this.writeBranches.get(key);
     if (list) list.push([...this.branches]);
     else this.writeBranches.set(key, [[...this.branches]]);
+  }
+
+  /** Sums of one tensor read under two names (`g + update` after `update = g`). */
+  readonly doubleReads: DoubleRead[] = [];
+
+  /**
+   * `a + b` where b is a local alias of the value a reads (`update = g`): one persistent tensor added
+   * twice. Only plain reads of a value the step keeps count, never the same name twice (`g + g`).
+   */
+  private noteDoubleRead(e: Expr & { kind: 'binary' }, l: Poly, r: Poly): void {
+    if (!polyEquals(l, r) || l.length !== 1 || l[0].c !== 1 || l[0].fs.length !== 1 || l[0].fs[0].n !== 1 || l[0].fs[0].atom.k !== 'sym') return;
+    const plain = (x: Expr): boolean => x.kind === 'name' || x.kind === 'attr' || x.kind === 'index';
+    if (!plain(e.left) || !plain(e.right)) return;
+    const [left, right] = [this.facts.source(e.left.span), this.facts.source(e.right.span)];
+    if (left === right) return;
+    const key = l[0].fs[0].atom.key;
+    // The side that is a local given the other's value (`update = g`): the alias.
+    const alias = [e.right, e.left].find((x) => x.kind === 'name' && this.defSpans.has(x.name) && this.keyOf(x) !== key);
+    if (!alias || alias.kind !== 'name') return;
+    const inPlace = this.equations.get(key);
+    this.doubleReads.push({ key, span: trimSpan(this.facts, e.span), alias: alias.name, aliasSpan: this.defSpans.get(alias.name)!, other: alias === e.right ? left : right, ...(inPlace ? { inPlace: inPlace.spans[inPlace.spans.length - 1] } : {}) });
   }
 
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
@@ -1172,7 +1210,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
   const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
-  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny };
+  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
   if (powers.size > 0) {
     step.powers = new Map();
     for (const [key, beta] of powers) {
