@@ -77,6 +77,12 @@ export function rootDivided(p: ParamUpdate, factorKey: string): CorrectedLine[] 
   return [{ kind: 'param', key: p.eq.key, self: p.self, step }];
 }
 
+/** The parameter's step with the factor `factorKey` (a raw gradient beside Adam's ratio) taken out of the term `mono`. */
+export function withoutFactor(p: ParamUpdate, mono: Mono, factorKey: string): CorrectedLine[] {
+  const step = p.step.reduce<Poly>((acc, m) => add(acc, m === mono ? [{ c: m.c, fs: m.fs.filter((f) => f.key !== factorKey) }] : [m]), []);
+  return [{ kind: 'param', key: p.eq.key, self: p.self, step }];
+}
+
 /** The parameter's step with the terms `which` divided by η once (η² → η, or η·v → v). */
 export function learningRateOnce(p: ParamUpdate, which: (m: Mono) => boolean, lr: string): CorrectedLine[] {
   const step = p.step.reduce<Poly>((acc, m) => add(acc, which(m) ? (div([m], sym(lr)) ?? [m]) : [m]), []);

@@ -6,12 +6,12 @@ import type { Span } from '../ir';
 import type { Facts } from './index';
 import { spanKey } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Poly } from '../../math/poly';
-import { assignedFrom, correctionSite, groupByTensor, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
+import { assignedFrom, correctionSite, groupByTensor, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
 import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
-import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
+import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, withoutFactor, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
@@ -325,6 +325,7 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
         // The numerator's own tensor: m's increment, or the gradient itself (AdaGrad, RMSprop).
         const numeratorTensors: Poly[] = firstMoments.flatMap((m) => m.adds.map((a) => a.x));
         const directly = x.length === 1 && x[0].fs.length === 1 && x[0].fs[0].n === 1 && term.mono.fs.some((f) => f.key === x[0].fs[0].key && f.n === 1);
+        if (d.sqrt && gradientTimesRatio(facts, step, p, term, v, firstMoments, push)) break;
         if (d.sqrt) {
           const same = numeratorTensors.some((y) => polyEquals(y, x)) || directly;
           const linear = x.length === 1 && x[0].fs.length === 1 && x[0].fs[0].n === 1 && x[0].fs[0].atom.k === 'sym';
@@ -360,6 +361,35 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
       }
     }
   }
+}
+
+/**
+ * The raw gradient multiplied by Adam's ratio, g·m̂/(√v̂ + ε): a term of the step holds a moving
+ * average m of g over the root of an average of g², and g itself as a factor. The ratio is about
+ * sign(g) early on (and stays within ±1), so the step is about lr·|g|: every weight moves the same
+ * way whatever its gradient's sign. Adam's step is lr·m̂/(√v̂ + ε), with no g beside it.
+ */
+function gradientTimesRatio(facts: Facts, step: OptimizerStep, p: ParamUpdate, term: StepTerm, v: StateUpdate, firstMoments: StateUpdate[], push: (f: OptimizerFinding) => void): boolean {
+  if (!v.average || v.adds.length !== 1) return false;
+  const base = squaredBase(v.adds[0].x);
+  if (!base) return false;
+  const m = firstMoments.find((s) => s.average && s.adds.length === 1 && s.adds[0].x.length === 1 && s.adds[0].x[0].fs.length === 1 && s.adds[0].x[0].fs[0].key === base && s.adds[0].x[0].fs[0].n === 1);
+  if (!m || term.numerator.some((n) => n.n !== 1)) return false;
+  // g as a factor of the term, beside m: g·m, not m alone.
+  const g = term.mono.fs.find((f) => f.key === base && f.atom.k === 'sym' && f.n === 1);
+  if (!g) return false;
+  const gText = show(facts, step, base);
+  push({
+    code: 'NB402',
+    span: p.eq.spans[p.eq.spans.length - 1],
+    message: `the step multiplies the gradient ${gText} by Adam's ratio ${stateText(facts, m)}/(sqrt(${stateText(facts, v)}) + eps): that ratio is about sign(${gText}) on the first steps, so the step is about lr·|${gText}| and moves every weight the same way whatever the sign of its gradient. Adam's step is the ratio alone: lr * ${stateText(facts, m)} / (sqrt(${stateText(facts, v)}) + eps)`,
+    related: [
+      { span: m.eq.spans[0], message: `${stateText(facts, m)} averages ${gText} here` },
+      { span: v.eq.spans[0], message: `${stateText(facts, v)} averages ${gText}² here` },
+    ],
+    corrected: withoutFactor(p, term.mono, g.key),
+  });
+  return true;
 }
 
 /**

@@ -232,8 +232,11 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
       switch (st.kind) {
         case 'assign': {
           const t = st.targets[0];
-          if (st.op) n++;
-          else if (t && t.kind !== 'seq') {
+          if (st.op) {
+            n++;
+            // `w -= lr * g * self.opt.ratio(g, t)`: a helper called in the update may update state of its own.
+            if (someExpr(st.value, (x) => x.kind === 'call' && calledHelper(x))) n++;
+          } else if (t && t.kind !== 'seq') {
             let base: Expr = t;
             while (base.kind === 'index' || base.kind === 'attr') base = base.object;
             // A key starts with its root name: a value that never names the target's root cannot read it back.
