@@ -14,9 +14,9 @@ export type CorrectedLine =
   /** A parameter's update: θ ← a·θ + step. */
   | { kind: 'param'; key: string; self: Poly; step: Poly };
 
-/** The step count a correction should read: the step's first count (a running power's exponent is written nowhere), else `t`. */
+/** The step count a correction should read: the step's first count (a running power's exponent prints as t), else `t`. */
 export function stepCount(step: OptimizerStep): Poly {
-  return sym([...step.counters.keys()].find((k) => !k.endsWith('\u0000power')) ?? 't');
+  return sym([...step.counters.keys()][0] ?? 't');
 }
 
 /** T ← T·β: a running power of β. */
