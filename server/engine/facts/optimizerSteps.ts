@@ -360,7 +360,7 @@ class Evaluator {
   }
 
   /**
-   * Running powers (a value kept as T ← T·β, started at 1), by key, with their β: read as βᵉ, e the
+   * Running powers (a value kept as T ← T·β, started at 1 or β), by key, with their β: read as βᵉ, e the
    * number of times the step has multiplied T (`powerExponent`), which the write of T increments.
    */
   powers = new Map<string, string>();
@@ -825,7 +825,7 @@ class Evaluator {
 
   /**
    * `a + b` where b is a local alias of the value a reads (`update = g`): one persistent tensor added
-   * twice. Only plain reads of a value the step keeps count, never the same name twice (`g + g`).
+   * twice. Only plain reads (names, attributes, subscripts) count, never one expression twice (`g + g`).
    */
   private noteDoubleRead(e: Expr & { kind: 'binary' }, l: Poly, r: Poly): void {
     if (!polyEquals(l, r) || l.length !== 1 || l[0].c !== 1 || l[0].fs.length !== 1 || l[0].fs[0].n !== 1 || l[0].fs[0].atom.k !== 'sym') return;
