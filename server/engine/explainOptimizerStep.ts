@@ -8,7 +8,7 @@
 import type { Span } from './ir';
 import type { Finding } from './types';
 import type { DocumentAnalysis } from './document';
-import { optimizerSteps, stepTerms, type OptimizerStep, type StateUpdate, type StepTerm } from './facts/optimizerSteps';
+import { optimizerSteps, powerOfExponent, stepTerms, type OptimizerStep, type StateUpdate, type StepTerm } from './facts/optimizerSteps';
 import { OPTIMIZER_TEXTBOOK, parameterGradientKeys } from './facts/catalogue';
 import { atomsOf, mentions, polyEquals, constant, type Poly } from '../math/poly';
 import { isGradientSymbol } from './facts/roles';
@@ -58,7 +58,7 @@ export function optimizerStepAt(a: DocumentAnalysis, offset: number, findings: (
   for (const step of optimizerSteps(a.facts)) {
     const known = step.family !== undefined && OPTIMIZER_TEXTBOOK[step.family] !== undefined;
     // Its state and parameter writes, and where it writes its bias corrections (`m_hat = m / (1 - b1 ** t)`).
-    const spans = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...step.params.flatMap((p) => p.eq.spans), ...step.corrections.map((c) => c.span)];
+    const spans = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...step.params.flatMap((p) => p.eq.spans), ...step.corrections.map((c) => c.span), ...[...(step.powers?.values() ?? [])].map((x) => x.span)];
     const hit = spans.find(onLine);
     if (!hit) continue;
     if (known && optimizerShape(step) === 'family') return { step, span: hit, named: true };
@@ -156,6 +156,8 @@ export function optimizerStepSection(a: DocumentAnalysis, step: OptimizerStep, n
   const ownNames = new Set<string>([...step.states.keys()]);
   for (const s of step.states.values()) if (s.beta) ownNames.add(s.beta);
   const name = (key: string): PolyText => {
+    // A running power's exponent (βᵗ kept as `self.b1_t *= beta1`) is the step count, written nowhere.
+    if (powerOfExponent(key) !== undefined) return symbols.virtual(key, { tex: 't', unicode: 't' });
     if (paramKeys.has(key)) {
       const sym = symbols.param(key);
       symbols.note(sym, key);

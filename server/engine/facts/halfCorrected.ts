@@ -40,6 +40,8 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
       const [done, missing, doneCorrections] = mc.length > 0 ? [m, v, mc] : [v, m, vc];
       // A real correction, 1 − βᵗ, on the corrected side; any other β in the term is NB401's wrong-β case.
       if (!doneCorrections.every((c) => c.exp !== undefined) || term.corrections.some((c) => c.beta !== done.beta)) continue;
+      // m's β also corrects v where v's correction sits (√(1 − β₁ᵗ) multiplying, or below the bar): NB401's wrong-β case.
+      if (done === m && doneCorrections.some((c) => c.inDenominator || c.power > 0)) continue;
       // The other β anywhere in the step is a correction written another way (RAdam's rectifier
       // √((1 − β₂ᵗ)·r), a β₂ᵗ kept in a local); a reciprocal of 1 − x that is no 1 − βᵗ is one of another
       // shape (NAdam's momentum schedule, 1 − Πμ).

@@ -14,9 +14,14 @@ export type CorrectedLine =
   /** A parameter's update: θ ← a·θ + step. */
   | { kind: 'param'; key: string; self: Poly; step: Poly };
 
-/** The step count a correction should read: the step's first count, else `t`. */
+/** The step count a correction should read: the step's first count (a running power's exponent prints as t), else `t`. */
 export function stepCount(step: OptimizerStep): Poly {
   return sym([...step.counters.keys()][0] ?? 't');
+}
+
+/** T ← T·β: a running power of β. */
+export function poweredBy(key: string, beta: string): CorrectedLine[] {
+  return [{ kind: 'average', key, terms: [{ coef: sym(beta), x: sym(key) }] }];
 }
 
 /** s / (1 − βᵗ), with t the step count given. */
@@ -69,6 +74,12 @@ function rootedMono(m: Mono, key: string): Poly {
 /** The parameter's step with the factor `factorKey` (a square root it multiplies by) moved below the bar. */
 export function rootDivided(p: ParamUpdate, factorKey: string): CorrectedLine[] {
   const step = p.step.reduce<Poly>((acc, m) => add(acc, [{ c: m.c, fs: m.fs.map((f) => (f.key === factorKey ? { ...f, n: -f.n } : f)) }]), []);
+  return [{ kind: 'param', key: p.eq.key, self: p.self, step }];
+}
+
+/** The parameter's step with the factor `factorKey` (a raw gradient beside Adam's ratio) taken out of the term `mono`. */
+export function withoutFactor(p: ParamUpdate, mono: Mono, factorKey: string): CorrectedLine[] {
+  const step = p.step.reduce<Poly>((acc, m) => add(acc, m === mono ? [{ c: m.c, fs: m.fs.filter((f) => f.key !== factorKey) }] : [m]), []);
   return [{ kind: 'param', key: p.eq.key, self: p.self, step }];
 }
 

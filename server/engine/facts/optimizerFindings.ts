@@ -6,12 +6,12 @@ import type { Span } from '../ir';
 import type { Facts } from './index';
 import { spanKey } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Poly } from '../../math/poly';
-import { correctionSite, groupByTensor, optimizerSteps, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
+import { assignedFrom, correctionSite, groupByTensor, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
 import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
-import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, rootDivided, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
+import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, withoutFactor, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
@@ -75,6 +75,7 @@ function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undef
 function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   invertedCorrection(facts, step, push);
   previousMoment(facts, step, push);
+  selfMultipliedPower(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
@@ -103,6 +104,20 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         const inits = step.initial(t);
         const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
         const zeroLoop = incremented === undefined && step.zeroLoops.has(t);
+        const power = powerOfExponent(t);
+        if (zeroCounter && power !== undefined) {
+          // A running power started at 1 and multiplied by β only after the correction reads it: 1 − β⁰.
+          const pt = show(facts, step, power);
+          push({
+            code: 'NB401',
+            span: site.span,
+            severity: 'error',
+            message: `${pt} starts at 1 and is multiplied by ${show(facts, step, c.beta)} only after ${facts.source(site.span)}, so the first bias correction is 1 - 1 = 0 and divides by zero: the first step is NaN. Multiply ${pt} by ${show(facts, step, c.beta)} before the correction, or start it at ${show(facts, step, c.beta)}`,
+            related: [{ span: step.powers?.get(power)?.span ?? site.span, message: `${pt} is multiplied by ${show(facts, step, c.beta)} here` }],
+            ...(owner ? { corrected: biasCorrected(owner.eq.key, c.beta, stepCount(step)) } : {}),
+          });
+          continue;
+        }
         if (zeroCounter || zeroLoop) {
           const tt = show(facts, step, t);
           push({
@@ -203,6 +218,50 @@ function previousMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   }
 }
 
+/**
+ * A running power multiplied by itself (T ← T·T) where the step corrects a moment with 1 − T: a β
+ * power is multiplied by β. Started at 1, T stays 1 and 1 − T is 0 (the step is 0, or divides by
+ * zero); started at β, T is β^(2ᵗ), not βᵗ. The moment it should correct is the one average of the
+ * term that no other correction of its β covers.
+ */
+function selfMultipliedPower(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const s of step.states.values()) {
+    const [m] = s.eq.value;
+    if (s.eq.value.length !== 1 || m.c !== 1 || m.fs.length !== 1 || m.fs[0].n !== 2 || m.fs[0].atom.k !== 'sym' || m.fs[0].atom.key !== s.eq.key) continue;
+    if (s.eq.spans.length !== 1) continue;
+    const key = s.eq.key;
+    for (const p of step.params) {
+      const found = stepTerms(step, p).flatMap((term) => term.corrections.filter((c) => c.beta === key && c.exp === undefined).map((c) => ({ term, c })));
+      const first = found[0];
+      if (!first) continue;
+      const { term, c } = first;
+      const covered = new Set(term.corrections.filter((x) => x.exp !== undefined).map((x) => x.beta));
+      const owners = [...new Set([...term.numerator.map((n) => n.key), ...term.denominator.map((d) => d.key)])]
+        .map((k) => step.states.get(k))
+        .filter((o): o is StateUpdate => o !== undefined && o.average && o.beta !== undefined && !covered.has(o.beta));
+      if (owners.length !== 1) continue;
+      const owner = owners[0];
+      const b = show(facts, step, owner.beta!);
+      const t = facts.source(s.eq.target.span);
+      const starts = step.initial(key);
+      const atOne = starts.length > 0 && starts.every((v) => v === 1);
+      const multiplies = (c.power > 0) !== c.inDenominator;
+      const effect = atOne
+        ? `it starts at 1 and stays 1, so 1 - ${t} is 0 and ${multiplies ? 'every step is 0' : 'the bias correction divides by zero'}`
+        : `it squares every step (β^(2ᵗ), not βᵗ), so 1 - ${t} is not the bias correction of ${stateText(facts, owner)}`;
+      push({
+        code: 'NB401',
+        span: s.eq.spans[0],
+        severity: atOne ? 'error' : 'warning',
+        message: `${t} is multiplied by itself where a running power of β is multiplied by β: ${effect}. Multiply it by the β of ${stateText(facts, owner)}: ${t} = ${t} * ${b}`,
+        related: [{ span: owner.eq.spans[0], message: `${stateText(facts, owner)} is averaged with ${b} here` }],
+        corrected: poweredBy(key, owner.beta!),
+      });
+      break;
+    }
+  }
+}
+
 /** The zero step count of a framework's counter, which the framework increments after the step. */
 function frameworkZeroMessage(counter: string, correction: string): string {
   return `${counter} is 0 on the first step (the optimizer increments it after each step), so ${correction} is 0 and the bias correction divides by zero: the first step is NaN. Use ${counter} + 1 as the step count, as Keras' own optimizers do`;
@@ -214,6 +273,24 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
     const other = averageWithBeta(step, c.beta);
     const site = correctionSite(step, c.key);
     if (!other || other === s || !site) continue;
+    // A running power of the other β (`self.pow2 *= self.beta1`): the product is where β is wrong.
+    const e = c.exp?.length === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
+    const power = e === undefined ? undefined : powerOfExponent(e);
+    const product = power === undefined ? undefined : step.powers?.get(power);
+    if (power !== undefined && product) {
+      const pt = show(facts, step, power);
+      push({
+        code: 'NB401',
+        span: product.span,
+        message: `${pt} is a running power of ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}, but 1 - ${pt} bias-corrects ${stateText(facts, s)}, which is averaged with ${show(facts, step, s.beta!)}: multiply ${pt} by ${show(facts, step, s.beta!)}`,
+        related: [
+          { span: site.span, message: `1 - ${pt} corrects ${stateText(facts, s)} here` },
+          { span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} here` },
+        ],
+        corrected: poweredBy(power, s.beta!),
+      });
+      continue;
+    }
     push({
       code: 'NB401',
       span: site.span,
@@ -227,7 +304,8 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
 /** The step count of a correction as its exponent is written (`t` of `t = config['t']`, `s.step`), or `t`. */
 function exponentText(facts: Facts, step: OptimizerStep, exp: Poly | undefined): string {
   const f = exp?.length === 1 && exp[0].c === 1 && exp[0].fs.length === 1 && exp[0].fs[0].n === 1 ? exp[0].fs[0].atom : undefined;
-  if (f?.k !== 'sym') return 't';
+  // A running power's exponent is written nowhere: t.
+  if (f?.k !== 'sym' || powerOfExponent(f.key) !== undefined) return 't';
   return stepLocals(step.fn).get(f.key) ?? show(facts, step, f.key);
 }
 
@@ -247,6 +325,7 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
         // The numerator's own tensor: m's increment, or the gradient itself (AdaGrad, RMSprop).
         const numeratorTensors: Poly[] = firstMoments.flatMap((m) => m.adds.map((a) => a.x));
         const directly = x.length === 1 && x[0].fs.length === 1 && x[0].fs[0].n === 1 && term.mono.fs.some((f) => f.key === x[0].fs[0].key && f.n === 1);
+        if (d.sqrt && gradientTimesRatio(facts, step, p, term, v, firstMoments, push)) break;
         if (d.sqrt) {
           const same = numeratorTensors.some((y) => polyEquals(y, x)) || directly;
           const linear = x.length === 1 && x[0].fs.length === 1 && x[0].fs[0].n === 1 && x[0].fs[0].atom.k === 'sym';
@@ -282,6 +361,35 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
       }
     }
   }
+}
+
+/**
+ * The raw gradient multiplied by Adam's ratio, g·m̂/(√v̂ + ε): a term of the step holds a moving
+ * average m of g over the root of an average of g², and g itself as a factor. The ratio is about
+ * sign(g) early on (and stays within ±1), so the step is about lr·|g|: every weight moves the same
+ * way whatever its gradient's sign. Adam's step is lr·m̂/(√v̂ + ε), with no g beside it.
+ */
+function gradientTimesRatio(facts: Facts, step: OptimizerStep, p: ParamUpdate, term: StepTerm, v: StateUpdate, firstMoments: StateUpdate[], push: (f: OptimizerFinding) => void): boolean {
+  if (!v.average || v.adds.length !== 1) return false;
+  const base = squaredBase(v.adds[0].x);
+  if (!base) return false;
+  const m = firstMoments.find((s) => s.average && s.adds.length === 1 && s.adds[0].x.length === 1 && s.adds[0].x[0].fs.length === 1 && s.adds[0].x[0].fs[0].key === base && s.adds[0].x[0].fs[0].n === 1);
+  if (!m || term.numerator.some((n) => n.n !== 1)) return false;
+  // g as a factor of the term, beside m: g·m, not m alone.
+  const g = term.mono.fs.find((f) => f.key === base && f.atom.k === 'sym' && f.n === 1);
+  if (!g) return false;
+  const gText = show(facts, step, base);
+  push({
+    code: 'NB402',
+    span: p.eq.spans[p.eq.spans.length - 1],
+    message: `the step multiplies the gradient ${gText} by Adam's ratio ${stateText(facts, m)}/(sqrt(${stateText(facts, v)}) + eps): that ratio is about sign(${gText}) on the first steps, so the step is about lr·|${gText}| and moves every weight the same way whatever the sign of its gradient. Adam's step is the ratio alone: lr * ${stateText(facts, m)} / (sqrt(${stateText(facts, v)}) + eps)`,
+    related: [
+      { span: m.eq.spans[0], message: `${stateText(facts, m)} averages ${gText} here` },
+      { span: v.eq.spans[0], message: `${stateText(facts, v)} averages ${gText}² here` },
+    ],
+    corrected: withoutFactor(p, term.mono, g.key),
+  });
+  return true;
 }
 
 /**
@@ -355,6 +463,7 @@ function partners(step: OptimizerStep, s: StateUpdate): StateUpdate[] {
 function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   const states = [...step.states.values()];
   for (const s of states) {
+    if (doubleCounted(facts, step, s, push)) continue;
     if (s.self && !s.average && s.adds.length > 0 && overweighted(facts, step, s, push)) continue;
     if (!s.self || !s.beta || s.average || s.adds.length === 0) continue;
     const beta = s.beta;
@@ -387,6 +496,39 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
   }
 }
 
+
+/**
+ * A moving average that adds one tensor twice under two names: T ← β·T + (1 − β)·(g + u) with u a
+ * local alias of g (`u = g`, often then decayed in place, `u.add_(p, alpha=wd)`, which decays g as
+ * well). The sum is 2·g (2·(g + λ·p)): the weights sum to β + 2(1 − β), not 1. Read in any step with
+ * a moving average (a LARS or SGD momentum as well as Adam's); heavy-ball momentum, which adds g
+ * with weight 1, is no average and is not read here.
+ */
+function doubleCounted(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  if (!s.self || !s.beta || !s.average) return false;
+  const oneMinus = sub(constant(1), sym(s.beta));
+  for (const d of step.doubleReads ?? []) {
+    if (!s.eq.spans.some((x) => x.start <= d.span.start && d.span.end <= x.end)) continue;
+    const twice = s.adds.find((a) => a.x.length === 1 && a.x[0].fs.length === 1 && a.x[0].fs[0].atom.k === 'sym' && a.x[0].fs[0].atom.key === d.key && a.x[0].fs[0].n === 1 && proportional(a.b, oneMinus) === 2);
+    if (!twice) continue;
+    const t = stateText(facts, s);
+    const b = show(facts, step, s.beta);
+    const sum = facts.source(d.span);
+    const decayed = d.inPlace !== undefined && d.inPlace.start > d.aliasSpan.start;
+    push({
+      code: 'NB403',
+      span: s.eq.spans[0],
+      message: `${sum} adds the same tensor twice: ${d.alias} is ${d.other} under another name${decayed ? `, and changing it in place changed ${d.other} too` : ''}, so ${t} adds 2·(1 - ${b}) of it and its weights sum to ${b} + 2·(1 - ${b}), not 1${decayed ? '; what the in-place change added counts twice too' : ''}. Add it once: ${t} = ${b} * ${t} + (1 - ${b}) * ${d.alias}`,
+      related: [
+        { span: d.aliasSpan, message: `${d.alias} is ${d.other} here, not a copy` },
+        ...(decayed ? [{ span: d.inPlace!, message: `this changes ${d.other} as well as ${d.alias}` }] : []),
+      ],
+      corrected: unweighted(s, s.beta),
+    });
+    return true;
+  }
+  return false;
+}
 
 /**
  * An average whose old value weighs more than 1, read by the parameter's step: T ← (1 + β)·T +
@@ -426,8 +568,10 @@ function overweighted(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (
 /** The learning rate applied twice (η² in one term, or η in a state that the step multiplies by η again), or not at all. */
 function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   const betas = new Set([...step.states.values()].map((s) => s.beta).filter((b): b is string => b !== undefined));
+  // A state that adds nothing (`self.rate *= self.gamma`) is a decaying scalar, a learning rate's schedule; one that adds is a buffer.
+  const accumulates = (key: string): boolean => (step.states.get(key)?.adds.length ?? 0) > 0;
   const lrIn = (m: { fs: { atom: { k: string; key?: string }; n: number }[] }): { key: string; n: number }[] =>
-    m.fs.filter((f) => f.atom.k === 'sym' && f.n > 0 && !betas.has(f.atom.key!) && !step.states.has(f.atom.key!) && isLearningRateSymbol(f.atom.key!)).map((f) => ({ key: f.atom.key!, n: f.n }));
+    m.fs.filter((f) => f.atom.k === 'sym' && f.n > 0 && !betas.has(f.atom.key!) && !accumulates(f.atom.key!) && isLearningRateSymbol(f.atom.key!)).map((f) => ({ key: f.atom.key!, n: f.n }));
   let anyLr = false;
   for (const p of step.params) {
     const span = p.eq.spans[p.eq.spans.length - 1];
@@ -466,12 +610,15 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
     }
   }
   // No learning rate at all: the step reads none, and its optimizer takes one that nothing reads.
-  if (anyLr || step.params.length === 0) return;
+  if (anyLr || step.params.length === 0 || step.params.some((p) => p.returned)) return;
   if ([...step.states.values()].some((s) => s.adds.some((a) => a.x.some((m) => lrIn(m).length > 0)))) return;
   if (!step.params.every((p) => stepTerms(step, p).every((t) => t.numerator.length > 0))) return;
   if (step.inlined || readsLearningRate(step.fn.body)) return;
   const knob = learningRateKnob(step);
   if (!knob) return;
+  // The step multiplies by a value the file starts at the knob (`self.rate = lr`, then decayed): the learning rate under another name.
+  const read = new Set(step.params.flatMap((p) => atomsOf(p.step)).flatMap((a) => (a.k === 'sym' ? [a.key] : [])));
+  if ([...read].some((k) => assignedFrom(facts, k).has(knob))) return;
   const p = step.params[0];
   push({
     code: 'NB404',
@@ -638,7 +785,7 @@ export function climbingMomentum(facts: Facts): ClimbingStep[] {
   found = [];
   for (const step of optimizerSteps(facts)) {
     for (const p of step.params) {
-      if (p.eq.branched || !polyEquals(p.self, constant(1))) continue;
+      if (p.eq.branched || p.returned || !polyEquals(p.self, constant(1))) continue;
       const grads = new Set(parameterGradientKeys(p.eq.key));
       let sign = 0;
       let buffer: StateUpdate | undefined;

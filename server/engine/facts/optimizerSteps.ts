@@ -38,6 +38,20 @@ export interface Equation {
   branched?: true;
 }
 
+/** One tensor added to itself under two names: `g + update` after `update = g` (and `update.add_(p, alpha=wd)`). */
+export interface DoubleRead {
+  key: string;
+  /** The sum. */
+  span: Span;
+  /** The local that aliases the tensor, and where it was given it. */
+  alias: string;
+  aliasSpan: Span;
+  /** The other side of the sum, as written. */
+  other: string;
+  /** The last in-place write of the tensor before the sum (through the alias or not). */
+  inPlace?: Span;
+}
+
 /** A β-weighted update of a state: self coefficient `a`, and what it adds, grouped by tensor part X. */
 export interface StateUpdate {
   eq: Equation;
@@ -74,6 +88,8 @@ export interface ParamUpdate {
    * and `self.m[k] = m`): the previous step's value. `local` is the local that holds the new one.
    */
   previous?: { key: string; read: Span; local: string; computed: Span }[];
+  /** The function returns this step for its caller to apply, with a sign and a learning rate not seen here. */
+  returned?: true;
 }
 
 export interface OptimizerStep {
@@ -92,6 +108,10 @@ export interface OptimizerStep {
   inlined: boolean;
   /** Step counts the framework keeps and increments after the step (a Keras optimizer's `self.iterations`). */
   frameworkCounters?: Set<string>;
+  /** Sums that add one tensor under two names (`DoubleRead`). */
+  doubleReads?: DoubleRead[];
+  /** Running powers T ← T·β read as βᵉ (their exponent `powerExponent(T)` is a step count), with where T is multiplied. */
+  powers?: Map<string, { beta: string; span: Span }>;
 }
 
 /** Comparison operators: their value is a truth value (0 or 1), read as an atom of its own. */
@@ -212,8 +232,11 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
       switch (st.kind) {
         case 'assign': {
           const t = st.targets[0];
-          if (st.op) n++;
-          else if (t && t.kind !== 'seq') {
+          if (st.op) {
+            n++;
+            // `w -= lr * g * self.opt.ratio(g, t)`: a helper called in the update may update state of its own.
+            if (someExpr(st.value, (x) => x.kind === 'call' && calledHelper(x))) n++;
+          } else if (t && t.kind !== 'seq') {
             let base: Expr = t;
             while (base.kind === 'index' || base.kind === 'attr') base = base.object;
             // A key starts with its root name: a value that never names the target's root cannot read it back.
@@ -336,10 +359,18 @@ class Evaluator {
     return this.loopIndexed.has(base);
   }
 
+  /**
+   * Running powers (a value kept as T ← T·β, started at 1 or β), by key, with their β: read as βᵉ, e the
+   * number of times the step has multiplied T (`powerExponent`), which the write of T increments.
+   */
+  powers = new Map<string, string>();
+
   read(e: Expr, env: Env): Poly {
     const key = this.keyOf(e);
     if (key === undefined) return this.fresh();
     if (!this.firstRead.has(key) && !env.values.has(key)) this.firstRead.set(key, e);
+    const beta = env.values.has(key) ? undefined : this.powers.get(key);
+    if (beta !== undefined) return pow(sym(beta), sym(powerExponent(key)));
     const pending = env.values.has(key) ? undefined : this.pending.get(key);
     if (pending) {
       // The old value, read while the new one waits in a local: a variable of its own until the step is classified.
@@ -421,6 +452,7 @@ class Evaluator {
         const l = this.eval(e.left, env);
         const r = this.eval(e.right, env);
         const value = this.binary(e.op, l, r);
+        if (e.op === '+') this.noteDoubleRead(e, l, r);
         // Where a bias correction is written: `1 - b1 ** t` anywhere, a bare `1 - b1` where it divides.
         if (e.op === '-') this.noteCorrection(value, e.span, true);
         if (e.op === '/') this.noteCorrection(r, e.right.span, false);
@@ -627,6 +659,13 @@ class Evaluator {
     if (key === undefined) return;
     // A local given a value in two branches that exclude each other (`if rho > 4: u = … else: u = …`) splits the step into paths as a state written there does.
     if (target.kind === 'name' && this.branches.length > 0) this.noteWriteBranches(`${key}\u0000local`);
+    // T ← T·β for a running power: its exponent counts one more step.
+    const beta = this.powers.get(key);
+    if (beta !== undefined && !(target.kind === 'name' && env.values.has(key))) {
+      const e = powerExponent(key);
+      if (polyEquals(value, mul(pow(sym(beta), sym(e)), sym(beta)))) this.equation(e, add(sym(e), constant(1)), target, span);
+      return;
+    }
     // T ← T: a store of what T already holds (`config['m'] = m` after m became its new value).
     if (polyEquals(value, sym(key))) {
       this.pending.delete(key);
@@ -779,6 +818,27 @@ class Evaluator {
     const list = this.writeBranches.get(key);
     if (list) list.push([...this.branches]);
     else this.writeBranches.set(key, [[...this.branches]]);
+  }
+
+  /** Sums of one tensor read under two names (`g + update` after `update = g`). */
+  readonly doubleReads: DoubleRead[] = [];
+
+  /**
+   * `a + b` where b is a local alias of the value a reads (`update = g`): one persistent tensor added
+   * twice. Only plain reads (names, attributes, subscripts) count, never one expression twice (`g + g`).
+   */
+  private noteDoubleRead(e: Expr & { kind: 'binary' }, l: Poly, r: Poly): void {
+    if (!polyEquals(l, r) || l.length !== 1 || l[0].c !== 1 || l[0].fs.length !== 1 || l[0].fs[0].n !== 1 || l[0].fs[0].atom.k !== 'sym') return;
+    const plain = (x: Expr): boolean => x.kind === 'name' || x.kind === 'attr' || x.kind === 'index';
+    if (!plain(e.left) || !plain(e.right)) return;
+    const [left, right] = [this.facts.source(e.left.span), this.facts.source(e.right.span)];
+    if (left === right) return;
+    const key = l[0].fs[0].atom.key;
+    // The side that is a local given the other's value (`update = g`): the alias.
+    const alias = [e.right, e.left].find((x) => x.kind === 'name' && this.defSpans.has(x.name) && this.keyOf(x) !== key);
+    if (!alias || alias.kind !== 'name') return;
+    const inPlace = this.equations.get(key);
+    this.doubleReads.push({ key, span: trimSpan(this.facts, e.span), alias: alias.name, aliasSpan: this.defSpans.get(alias.name)!, other: alias === e.right ? left : right, ...(inPlace ? { inPlace: inPlace.spans[inPlace.spans.length - 1] } : {}) });
   }
 
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
@@ -1091,6 +1151,13 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       ev.block(body, entry());
     }
   }
+  // A β power kept as a running product (`self.b1_t *= self.beta1`) is βᵗ: a third pass reads it as one.
+  const powers = runningPowers(ev, inits, (key, beta) => startsAtValueOf(facts, key, beta));
+  if (powers.size > 0) {
+    ev = new Evaluator(facts, fn, versions, transform);
+    ev.powers = powers;
+    ev.block(body, entry());
+  }
   const stale = resolvePrevious(ev);
   const eqs = [...ev.equations.values()];
   const counterKeys = new Set(ev.counters.keys());
@@ -1142,13 +1209,113 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     }
   }
   if (transform) params.push(...transformStep(ev, transform, readByOthersOrState));
+  else if (params.length === 0) params.push(...returnedUpdate(ev, counterKeys, stateUpdate, readByOthersOrState));
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
-  const initial = transform ? transformInitials(transform, inits) : inits;
-  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny };
+  const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
+  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
+  if (powers.size > 0) {
+    step.powers = new Map();
+    for (const [key, beta] of powers) {
+      const span = ev.equations.get(powerExponent(key))?.spans[0];
+      if (span) step.powers.set(key, { beta, span });
+    }
+  }
   frameworkCounter(facts, step, ev.order);
   step.family = familyOf(step);
   return step;
+}
+
+/** The exponent e of a running power T = βᵉ: how many times the step has multiplied T by β (never a key the code can write). */
+export function powerExponent(key: string): string {
+  return `${key}\u0000power`;
+}
+
+/** The running power whose exponent this key is, or undefined. */
+export function powerOfExponent(key: string): string | undefined {
+  return key.endsWith('\u0000power') ? key.slice(0, -'\u0000power'.length) : undefined;
+}
+
+/**
+ * Values the step rewrites once as T ← T·β, β a symbol the step does not update, and that the file
+ * starts at 1 (or at a value it does not write as a number, such as β itself): T is βᵉ. A T the file
+ * starts at another number is some other product, and stays a variable.
+ */
+function runningPowers(ev: Evaluator, inits: (key: string) => number[], startsAt: (key: string, beta: string) => boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of ev.equations.values()) {
+    if (e.spans.length !== 1 || e.branched || ev.counters.has(e.key) || e.value.length !== 1) continue;
+    const [m] = e.value;
+    if (m.c !== 1 || m.fs.length !== 2 || m.fs.some((f) => f.n !== 1 || f.atom.k !== 'sym')) continue;
+    const own = m.fs.find((f) => f.atom.k === 'sym' && f.atom.key === e.key);
+    const other = m.fs.find((f) => f !== own);
+    if (!own || !other || other.atom.k !== 'sym' || ev.equations.has(other.atom.key)) continue;
+    const start = inits(e.key);
+    if (!start.every((v) => v === 1) || (start.length === 0 && !startsAt(e.key, other.atom.key))) continue;
+    out.set(e.key, other.atom.key);
+  }
+  return out;
+}
+
+/**
+ * Whether the file starts `key` at what it gives `beta` (`self.b1_t = beta1` beside
+ * `self.beta1 = beta1`, or `self.b1_t = self.beta1`): the same expression assigned to both, outside the step.
+ */
+function startsAtValueOf(facts: Facts, key: string, beta: string): boolean {
+  const sources = (k: string): Set<string> => assignedFrom(facts, k);
+  const starts = sources(key);
+  if (starts.size === 0) return false;
+  if (starts.has(beta)) return [...starts].every((s) => s === beta);
+  const given = sources(beta);
+  return [...starts].every((s) => given.has(s));
+}
+
+/** The keys of the plain values the file assigns to `key` (`self.rate = lr` gives lr), anywhere. */
+export function assignedFrom(facts: Facts, key: string): Set<string> {
+  const out = new Set<string>();
+  for (const stmt of programIndex(facts).stmtBySpan.values()) {
+    if (stmt.kind !== 'assign' || stmt.op || stmt.targets.length !== 1) continue;
+    const t = stmt.targets[0];
+    const v = stmt.value;
+    if (t.kind === 'seq' && v.kind === 'seq' && v.items.length === t.items.length) {
+      t.items.forEach((x, i) => {
+        const s = exprKey(v.items[i]);
+        if (exprKey(x) === key && s !== undefined) out.add(s);
+      });
+    } else if (exprKey(t) === key) {
+      const s = exprKey(v);
+      if (s !== undefined) out.add(s);
+    }
+  }
+  return out;
+}
+
+/** The initial values with each running power's exponent: 0 where the power starts at 1, unknown otherwise. */
+function powerInitials(inits: (key: string) => number[]): (key: string) => number[] {
+  return (key) => {
+    const power = powerOfExponent(key);
+    if (power === undefined) return inits(key);
+    const start = inits(power);
+    return start.length > 0 && start.every((v) => v === 1) ? [0] : [];
+  };
+}
+
+/**
+ * A method that returns the update for its caller to apply (`return lr * self.m / np.sqrt(self.v)`,
+ * `w = w + opt.update(g)`): the one returned value, when it reads a moving average the function keeps
+ * and a bias correction, is the step. Only Adam's shape is read so: which way the caller applies it
+ * is not known here, so nothing about its sign or its learning rate is judged (`returned`).
+ */
+function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e: Equation) => StateUpdate, asState: (key: string) => boolean): ParamUpdate[] {
+  if (ev.returned.length !== 1) return [];
+  const r = ev.returned[0];
+  const atoms = atomsOf(r.value);
+  const read = [...new Set(atoms.flatMap((a) => (a.k === 'sym' && ev.equations.has(a.key) && !counterKeys.has(a.key) ? [a.key] : [])))];
+  if (!read.some((k) => stateUpdate(ev.equations.get(k)!).average)) return [];
+  if (!atoms.some((a) => correctionOf(a) !== undefined)) return [];
+  for (const k of read) asState(k);
+  const name = `${ev.fn.name}()`;
+  return [{ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: r.value, self: constant(1), returned: true }];
 }
 
 /** The key an old value read while its new one waits in a local stands under (never a key the code can write). */
