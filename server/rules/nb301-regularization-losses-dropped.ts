@@ -15,7 +15,8 @@ import { defineRule, type Report } from './rule';
 import type { Facts } from '../engine/facts';
 import type { Expr } from '../engine/ir';
 import { exprKey } from '../engine/facts/keys';
-import { callName, trainingFacts, type DiffEvent, type ModelStatus, type RegularizedLayer, type TrainingFacts } from '../engine/facts/loops';
+import { callName, trainingFacts, type DiffEvent, type ModelStatus, type RegularizedLayer, type StmtInfo, type TrainingFacts } from '../engine/facts/loops';
+import { lossFlow, readOffLoss } from '../engine/facts/lossFlow';
 
 export const nb301RegularizationLossesDropped = defineRule({
   meta: {
@@ -35,7 +36,7 @@ export const nb301RegularizationLossesDropped = defineRule({
       const terms = t.lossTerms(d);
       // The loss already holds a penalty: model.losses, get_regularization_loss(), or one written by hand.
       if (terms.some((term) => t.penalty(term.expr, term.scope, term.at) || t.isOpaqueHelper(term.expr, term.scope))) continue;
-      if (t.readsRegularization(t.functionOf(d.info.unit), terms.map((term) => term.expr))) continue;
+      if (t.readsRegularization(t.functionOf(d.info.unit), terms.map((term) => term.expr), offLoss(t, d))) continue;
       context.report(kerasReport(facts, t, d, found.model, found.layer));
     }
     // TF1 puts layer penalties in a graph collection: any file this one imports may have added some.
@@ -43,8 +44,10 @@ export const nb301RegularizationLossesDropped = defineRule({
     if (tf1Diffs.length === 0) return;
     const files = facts.program.reachable(facts.program.parsedOf(facts.scopes.root.span)!).map((p) => trainingFacts(facts.program.facts(p)));
     const tf1 = files.flatMap((f) => f.regularizedLayers().filter((l) => l.style === 'tf1'));
-    if (tf1.length === 0 || files.some((f) => f.readsRegularization(f.units[0]))) return;
+    if (tf1.length === 0) return;
     for (const d of tf1Diffs) {
+      // A read of the collection counts unless its value provably reaches no loss (lossFlow.ts).
+      if (files.some((f) => f.readsRegularization(f.units[0], [], offLoss(t, d)))) continue;
       const loss = d.loss ? t.text(d.loss) : 'the loss';
       context.report({
         span: d.call.span,
@@ -55,6 +58,12 @@ export const nb301RegularizationLossesDropped = defineRule({
     }
   },
 });
+
+/** Reads of the collected penalties that never reach a loss: only logged, or bound to locals nothing trains. */
+function offLoss(t: TrainingFacts, d: DiffEvent): (f: TrainingFacts, info: StmtInfo) => boolean {
+  const home = t.functionOf(d.info.unit);
+  return (f, info) => readOffLoss(f, info, f === t && t.functionOf(info.unit) === home ? lossFlow(t, d) : undefined);
+}
 
 /** The regularized model a differentiation event trains, if any. */
 function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undefined; layer: RegularizedLayer } | undefined {

@@ -420,6 +420,15 @@ export function isCollectedRegularization(name: string): boolean {
 export function readsCollectedRegularization(name: string): boolean {
   return /^(get_regularization_loss|get_regularization_losses|get_total_loss|calculateLosses|compute_loss|scale_regularization_loss|apply_regularization|get_losses_for)$/.test(name);
 }
+/**
+ * Calls that only show a value: `print(x)`, `logging.info(...)`, `tf.summary.scalar('l2', x)`,
+ * `tf.print(x)`. A penalty handed only to them is never trained.
+ */
+export function isReportingCall(path: readonly string[]): boolean {
+  if (path.length === 1) return path[0] === 'print';
+  if (path[0] === 'logging' || path.includes('summary')) return true;
+  return path.length === 2 && (path[0] === 'tf' || path[0] === 'tensorflow') && (path[1] === 'print' || path[1] === 'Print');
+}
 /** `tf.get_collection('regularization_losses')`: the TF1 collection's key, as a string. */
 export function namesRegularizationCollection(text: string): boolean {
   return /regularization_loss/.test(text);

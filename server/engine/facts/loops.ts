@@ -1227,10 +1227,12 @@ export class TrainingFacts {
   /**
    * Whether the code around a differentiation event reads the collected regularization losses
    * (`model.losses`, `get_regularization_loss()`, `compute_loss(...)`, `calculateLosses()`) or
-   * mentions regularization in a call, looking into the helpers it calls.
+   * mentions regularization in a call, looking into the helpers it calls. `ignore` leaves out
+   * statements whose read the caller knows goes nowhere (lossFlow.ts).
    */
-  readsRegularization(root: Unit, extra: Expr[] = []): boolean {
-    const seen = new Set<FunctionDef>();
+  readsRegularization(root: Unit, extra: Expr[] = [], ignore?: (t: TrainingFacts, info: StmtInfo) => boolean): boolean {
+    // Whether each helper reads them; a helper being scanned counts as not reading (recursion).
+    const seen = new Map<FunctionDef, boolean>();
     const check = (t: TrainingFacts, e: Expr, scope: Scope, depth: number): boolean => {
       for (const x of subExprs(e, true)) {
         if (x.kind === 'attr' && (x.name === 'losses' || x.name === 'REGULARIZATION_LOSSES') && !t.facts.analyzer.isModule(x.object)) return true;
@@ -1241,9 +1243,10 @@ export class TrainingFacts {
         const target = t.helperOf(x, scope);
         if (target) {
           if (depth < 3 && !seen.has(target)) {
-            seen.add(target);
-            if (scan(trainingFactsOf(t.facts.program, target.span, t), target.span, depth + 1)) return true;
+            seen.set(target, false);
+            seen.set(target, scan(trainingFactsOf(t.facts.program, target.span, t), target.span, depth + 1));
           }
+          if (seen.get(target)) return true;
           continue;
         }
         const name = callName(x) ?? '';
@@ -1252,7 +1255,9 @@ export class TrainingFacts {
       return false;
     };
     const scan = (t: TrainingFacts, span: Span, depth: number): boolean => {
-      for (const info of t.infosIn(span)) for (const e of stmtExprs(info.stmt)) if (check(t, e, info.scope, depth)) return true;
+      for (const info of t.infosIn(span)) {
+        if (stmtExprs(info.stmt).some((e) => check(t, e, info.scope, depth)) && !ignore?.(t, info)) return true;
+      }
       return false;
     };
     if (extra.some((e) => check(this, e, root.scope, 0))) return true;
