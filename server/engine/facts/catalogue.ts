@@ -323,6 +323,11 @@ export function isFrameworkModule(module: string): boolean {
   return /^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);
 }
 
+/** `tensorflow`, `tensorflow.contrib.slim`: a module whose graph collections a file may fill or read. */
+export function isTensorflowModule(module: string): boolean {
+  return /^tensorflow(\.|$)/.test(module);
+}
+
 /**
  * Modules of frameworks with automatic differentiation: a file that imports one can build a loss
  * that is differentiated (here or by a caller elsewhere). NumPy, SciPy and math cannot.
@@ -998,6 +1003,8 @@ export const FRAMEWORK_NAMES: ReadonlySet<string> = new Set([
   ...KERAS_REGULARIZER_NAMES, ...TFJS_REGULARIZER_NAMES, 'regularizers', 'l2_regularizer', 'l1_regularizer', 'l1_l2_regularizer',
   ...PARAMETER_LISTS, 'named_parameters', ...GRAPH_VARIABLE_LISTS, ...TRAINABLE_WEIGHT_LISTS, PARAM_GROUPS_ATTRIBUTE,
   ADD_LOSS_METHOD, 'tree_map', 'tree_multimap', ...GRADIENT_TRANSFORMATION_NAMES, 'map_structure', 'apply_gradients', 'applyGradients', 'minimize', 'add_decayed_weights',
+  // A TF1 script that only builds a model and calls a trainer in another module (NB301: one graph).
+  'tensorflow',
 ]);
 
 

@@ -21,7 +21,7 @@ import { exprKey } from './keys';
 import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
-import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
+import { baseClasses, enclosingClass, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
@@ -618,7 +618,9 @@ export class TrainingFacts {
     if (name && isCollectedRegularization(name)) return true;
     const arg = e.args[0];
     if (!name || !arg) return false;
-    if ((isSumFunction(name) || name === 'stack') && e.args.length === 1) return this.isLossesList(arg);
+    // `tf.add_n(losses, 'regu')`: a second positional string is the op's name.
+    const named = e.args.length === 2 && e.args[1].kind === 'str';
+    if ((isSumFunction(name) || name === 'stack') && (e.args.length === 1 || named)) return this.isLossesList(arg);
     return false;
   }
 
@@ -1233,6 +1235,7 @@ export class TrainingFacts {
   readsRegularization(root: Unit, extra: Expr[] = [], ignore?: (t: TrainingFacts, info: StmtInfo) => boolean): boolean {
     // Whether each helper reads them; a helper being scanned counts as not reading (recursion).
     const seen = new Map<FunctionDef, boolean>();
+    const seenClasses = new Map<ClassDef, boolean>();
     const check = (t: TrainingFacts, e: Expr, scope: Scope, depth: number): boolean => {
       for (const x of subExprs(e, true)) {
         if (x.kind === 'attr' && (x.name === 'losses' || x.name === 'REGULARIZATION_LOSSES') && !t.facts.analyzer.isModule(x.object)) return true;
@@ -1247,6 +1250,19 @@ export class TrainingFacts {
             seen.set(target, scan(trainingFactsOf(t.facts.program, target.span, t), target.span, depth + 1));
           }
           if (seen.get(target)) return true;
+          continue;
+        }
+        // A callable instance of a project class (`reg_loss = losses.SmoothL1Loss()`, a regression
+        // loss) is read through its class and bases, not judged by the name it is bound to.
+        const cls = x.callee.kind === 'name' || x.callee.kind === 'attr' ? instanceClass(t.facts.program, x.callee, scope, x.span.start) : undefined;
+        if (cls) {
+          for (const c of [cls, ...baseClasses(t.facts.program, cls)]) {
+            if (depth < 3 && !seenClasses.has(c)) {
+              seenClasses.set(c, false);
+              seenClasses.set(c, scan(trainingFactsOf(t.facts.program, c.span, t), c.span, depth + 1));
+            }
+            if (seenClasses.get(c)) return true;
+          }
           continue;
         }
         const name = callName(x) ?? '';
