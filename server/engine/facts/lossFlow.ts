@@ -36,6 +36,21 @@ export function lossFlow(t: TrainingFacts, d: DiffEvent): LossFlow | undefined {
   if (d.loss) work.push({ e: d.loss, scope: d.info.scope, at: d.info.stmt.span.start });
   for (const r of d.returns ?? []) work.push({ e: r.expr, scope: r.scope, at: r.at });
   let steps = 0;
+  // What each container key of a scope is given, gathered once per scope.
+  const mutations = new Map<Scope, Map<string, { e: Expr; scope: Scope; at: number }[]>>();
+  const mutationsIn = (scope: Scope): Map<string, { e: Expr; scope: Scope; at: number }[]> => {
+    let found = mutations.get(scope);
+    if (found) return found;
+    mutations.set(scope, (found = new Map()));
+    for (const info of t.infosIn(scope.span)) {
+      for (const [key, values] of mutationsOf(info)) {
+        const list = found.get(key) ?? [];
+        for (const e of values) list.push({ e, scope: info.scope, at: info.stmt.span.start });
+        found.set(key, list);
+      }
+    }
+    return found;
+  };
   const visit = (b: Binding): void => {
     if (flow.bindings.has(b)) return;
     flow.bindings.add(b);
@@ -46,9 +61,7 @@ export function lossFlow(t: TrainingFacts, d: DiffEvent): LossFlow | undefined {
     // `reg += p` and `parts.append(x)` build on what the key held before.
     const before = b.scope.lookup(b.key, b.at);
     if (before && before !== b) visit(before);
-    for (const info of t.infosIn(b.scope.span)) {
-      for (const x of mutationsOf(info, b.key)) work.push({ e: x, scope: info.scope, at: info.stmt.span.start });
-    }
+    for (const m of mutationsIn(b.scope).get(b.key) ?? []) work.push(m);
   };
   while (work.length > 0) {
     if (++steps > FLOW_BUDGET) {
@@ -69,16 +82,21 @@ export function lossFlow(t: TrainingFacts, d: DiffEvent): LossFlow | undefined {
   return flow;
 }
 
-/** What a statement puts into the container `key`: `key.append(x)`, `key[i] = x`, `key.x = v`. */
-function mutationsOf(info: StmtInfo, key: string): Expr[] {
+/** What a statement puts into containers, by key: `key.append(x)`, `key[i] = x`, `key.x = v`. */
+function mutationsOf(info: StmtInfo): [string, Expr[]][] {
   const s = info.stmt;
+  const out: [string, Expr[]][] = [];
   if (s.kind === 'assign') {
-    return s.targets.some((x) => (x.kind === 'index' || x.kind === 'attr') && exprKey(x.object) === key) ? [s.value] : [];
+    for (const x of s.targets) {
+      const key = (x.kind === 'index' || x.kind === 'attr') && exprKey(x.object);
+      if (key) out.push([key, [s.value]]);
+    }
+    return out;
   }
-  if (s.kind !== 'expr') return [];
-  const out: Expr[] = [];
+  if (s.kind !== 'expr') return out;
   for (const x of subExprs(s.expr)) {
-    if (x.kind === 'call' && x.callee.kind === 'attr' && exprKey(x.callee.object) === key) out.push(...x.args, ...x.kwargs.map((k) => k.value));
+    const key = x.kind === 'call' && x.callee.kind === 'attr' && exprKey(x.callee.object);
+    if (key && x.kind === 'call') out.push([key, [...x.args, ...x.kwargs.map((k) => k.value)]]);
   }
   return out;
 }
