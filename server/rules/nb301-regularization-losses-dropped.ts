@@ -15,7 +15,7 @@ import { defineRule, type Report } from './rule';
 import type { Facts } from '../engine/facts';
 import type { Expr } from '../engine/ir';
 import { exprKey } from '../engine/facts/keys';
-import { callName, stmtExprs, subExprs, trainingFacts, within, type DiffEvent, type ModelStatus, type RegularizedLayer, type StmtInfo, type TrainingFacts } from '../engine/facts/loops';
+import { callName, stmtExprs, subExprs, trainingFacts, trainingFactsOf, within, type DiffEvent, type ModelStatus, type RegularizedLayer, type StmtInfo, type TrainingFacts } from '../engine/facts/loops';
 import { lossFlow, readOffLoss } from '../engine/facts/lossFlow';
 import { isTensorflowModule } from '../engine/facts/catalogue';
 
@@ -45,7 +45,9 @@ export const nb301RegularizationLossesDropped = defineRule({
     // the same graph.
     if (!t.diffs.some((d) => d.kind === 'tf1') && !importsTensorflow(facts)) return;
     const files = facts.program.reachable(facts.program.parsedOf(facts.scopes.root.span)!).map((p) => trainingFacts(facts.program.facts(p)));
-    const tf1Diffs = files.filter((f) => f === t || callsInto(t, f)).flatMap((f) => f.diffs.filter((d) => d.kind === 'tf1').map((d) => ({ f, d })));
+    let called: Set<TrainingFacts> | undefined;
+    const trains = (f: TrainingFacts): boolean => f === t || (called ??= calledFiles(t)).has(f);
+    const tf1Diffs = files.filter((f) => f.diffs.some((d) => d.kind === 'tf1') && trains(f)).flatMap((f) => f.diffs.filter((d) => d.kind === 'tf1').map((d) => ({ f, d })));
     if (tf1Diffs.length === 0) return;
     const tf1 = files.flatMap((f) => f.regularizedLayers().filter((l) => l.style === 'tf1'));
     if (tf1.length === 0) return;
@@ -68,20 +70,19 @@ function importsTensorflow(facts: Facts): boolean {
   return false;
 }
 
-/** Whether a file calls a function (or builds a class) defined in another file `f`. */
-function callsInto(t: TrainingFacts, f: TrainingFacts): boolean {
-  if (f === t) return false;
-  const home = f.facts.scopes.root.span;
+/** The other files whose functions (or classes) a file calls. */
+function calledFiles(t: TrainingFacts): Set<TrainingFacts> {
+  const out = new Set<TrainingFacts>();
   for (const info of t.infos) {
     for (const e of stmtExprs(info.stmt)) {
       for (const x of subExprs(e)) {
         if (x.kind !== 'call') continue;
         const target = t.facts.analyzer.callTarget(x, info.scope, info.stmt.span.start);
-        if (target && within(target.fn.span, home)) return true;
+        if (target && !within(target.fn.span, t.facts.scopes.root.span)) out.add(trainingFactsOf(t.facts.program, target.fn.span, t));
       }
     }
   }
-  return false;
+  return out;
 }
 
 /** Reads of the collected penalties that never reach a loss: only logged, or bound to locals nothing trains. */
