@@ -10,12 +10,13 @@
 // only reported (`print`, `logging`, `tf.summary`), bound again to such locals, or, beside the
 // differentiation, handed to a method of a local object the loss does not come from
 // (`val_metric.update_state(val_loss)`). Anything else (a return, an attribute, a helper's
-// argument, a read the IR cannot show) may reach a loss, and the read counts.
+// argument, a read the IR cannot show, any differentiation's argument) may reach a loss, and the
+// read counts.
 import type { Expr } from '../ir';
 import { exprKey } from './keys';
-import type { Binding, Scope } from './scope';
+import type { Binding, BranchPlace, Scope } from './scope';
 import { isReportingCall } from './catalogue';
-import { callName, pathOf, subExprs, type Call, type DiffEvent, type StmtInfo, type TrainingFacts } from './loops';
+import { pathOf, subExprs, within, type Call, type DiffEvent, type StmtInfo, type TrainingFacts } from './loops';
 import { textReads } from './unused';
 
 /** Bindings and keys a loss is computed from; undefined when the flow is too large to follow. */
@@ -139,11 +140,12 @@ function unusedBinding(t: TrainingFacts, b: Binding, flow: LossFlow | undefined,
         if (x.kind === 'str') strings.push(x.value);
         if (x.kind !== 'name' || x.name !== b.key) continue;
         const seen = info.scope.lookup(b.key, info.stmt.span.start);
-        // A read earlier in the loop that makes the binding sees it on the next iteration.
-        if (seen === b || (b.loops.length > 0 && info.stmt.span.start < b.at && info.scope === b.scope)) uses.push(x);
+        if (seen === b || loopCarried(b, seen, info)) uses.push(x);
       }
     }
     if (uses.length === 0) continue;
+    // Differentiated, here or by another event (a GAN's other player): the penalties are trained.
+    if (uses.some((x) => t.diffs.some((d) => within(x.span, d.call.span)))) return false;
     if (s.kind === 'assign') {
       if (!unusedTargets(t, info, flow, depth + 1)) return false;
     } else if (s.kind === 'expr' && s.expr.kind === 'call') {
@@ -151,6 +153,19 @@ function unusedBinding(t: TrainingFacts, b: Binding, flow: LossFlow | undefined,
     } else return false;
   }
   return !textReads(t.facts, b.key, region, strings);
+}
+
+/**
+ * A read earlier in a loop that makes `b` sees it on the next iteration, unless what the read sees
+ * now was bound, unconditionally, inside the same loop (a validation loss after the training one).
+ */
+function loopCarried(b: Binding, seen: Binding | undefined, info: StmtInfo): boolean {
+  if (b.loops.length === 0 || info.stmt.span.start >= b.at || info.scope !== b.scope) return false;
+  if (!seen) return true;
+  // A branch `b` is not in too may be skipped on the way to the read.
+  const sameBranch = (x: BranchPlace): boolean => !!b.branches?.some((y) => y.branch.start === x.branch.start && y.branch.end === x.branch.end);
+  if (seen.branches?.some((x) => !sameBranch(x))) return true;
+  return !seen.loops.some((l) => b.loops.includes(l));
 }
 
 /** The expressions a statement reads; undefined for a statement kind that holds none. */
@@ -181,8 +196,8 @@ function reports(t: TrainingFacts, c: Call): boolean {
 function unrelatedMethodCall(t: TrainingFacts, c: Call, info: StmtInfo, flow: LossFlow): boolean {
   if (c.callee.kind !== 'attr' || c.callee.object.kind !== 'name') return false;
   const owner = c.callee.object.name;
-  if (flow.keys.has(owner) || t.facts.imports.has(owner)) return false;
+  // `opt.minimize(val_loss)` trains what it is given.
+  if (flow.keys.has(owner) || t.facts.imports.has(owner) || t.diffs.some((d) => d.call === c)) return false;
   const b = info.scope.lookup(owner, info.stmt.span.start);
-  if (t.diffs.some((d) => d.call === c)) return false;
-  return !!b && b.kind === 'assign' && b.scope === info.scope && !flow.bindings.has(b) && callName(c) !== undefined;
+  return !!b && b.kind === 'assign' && b.scope === info.scope && !flow.bindings.has(b);
 }
