@@ -15,7 +15,9 @@ import { defineRule, type Report } from './rule';
 import type { Facts } from '../engine/facts';
 import type { Expr } from '../engine/ir';
 import { exprKey } from '../engine/facts/keys';
-import { callName, trainingFacts, type DiffEvent, type ModelStatus, type RegularizedLayer, type TrainingFacts } from '../engine/facts/loops';
+import { callName, stmtExprs, subExprs, trainingFacts, trainingFactsOf, within, type DiffEvent, type ModelStatus, type RegularizedLayer, type StmtInfo, type TrainingFacts } from '../engine/facts/loops';
+import { lossFlow, readOffLoss } from '../engine/facts/lossFlow';
+import { isTensorflowModule } from '../engine/facts/catalogue';
 
 export const nb301RegularizationLossesDropped = defineRule({
   meta: {
@@ -35,26 +37,59 @@ export const nb301RegularizationLossesDropped = defineRule({
       const terms = t.lossTerms(d);
       // The loss already holds a penalty: model.losses, get_regularization_loss(), or one written by hand.
       if (terms.some((term) => t.penalty(term.expr, term.scope, term.at) || t.isOpaqueHelper(term.expr, term.scope))) continue;
-      if (t.readsRegularization(t.functionOf(d.info.unit), terms.map((term) => term.expr))) continue;
+      if (t.readsRegularization(t.functionOf(d.info.unit), terms.map((term) => term.expr), offLoss(t, d))) continue;
       context.report(kerasReport(facts, t, d, found.model, found.layer));
     }
-    // TF1 puts layer penalties in a graph collection: any file this one imports may have added some.
-    const tf1Diffs = t.diffs.filter((d) => d.kind === 'tf1');
-    if (tf1Diffs.length === 0) return;
+    // TF1 puts layer penalties in a graph collection: any file this one imports may have added some,
+    // and a training function this file calls in another module (`trainer.train(model)`) runs in
+    // the same graph.
+    if (!t.diffs.some((d) => d.kind === 'tf1') && !importsTensorflow(facts)) return;
     const files = facts.program.reachable(facts.program.parsedOf(facts.scopes.root.span)!).map((p) => trainingFacts(facts.program.facts(p)));
+    let called: Set<TrainingFacts> | undefined;
+    const trains = (f: TrainingFacts): boolean => f === t || (called ??= calledFiles(t)).has(f);
+    const tf1Diffs = files.filter((f) => f.diffs.some((d) => d.kind === 'tf1') && trains(f)).flatMap((f) => f.diffs.filter((d) => d.kind === 'tf1').map((d) => ({ f, d })));
+    if (tf1Diffs.length === 0) return;
     const tf1 = files.flatMap((f) => f.regularizedLayers().filter((l) => l.style === 'tf1'));
-    if (tf1.length === 0 || files.some((f) => f.readsRegularization(f.units[0]))) return;
-    for (const d of tf1Diffs) {
-      const loss = d.loss ? t.text(d.loss) : 'the loss';
+    if (tf1.length === 0) return;
+    for (const { f, d } of tf1Diffs) {
+      // A read of the collection counts unless its value provably reaches no loss (lossFlow.ts).
+      if (files.some((g) => g.readsRegularization(g.units[0], [], offLoss(f, d)))) continue;
+      const loss = d.loss ? f.text(d.loss) : 'the loss';
       context.report({
         span: d.call.span,
         message: `${callName(d.call) ?? 'minimize'}(${loss}) never sees the penalties of the layer regularizers: TF1 puts them in tf.GraphKeys.REGULARIZATION_LOSSES, and only tf.losses.get_total_loss() or get_regularization_loss() adds them to a loss`,
-        related: [{ span: tf1[0].arg.value.span, message: `${tf1[0].arg.name}=${t.text(tf1[0].arg.value)} collects its penalty in REGULARIZATION_LOSSES` }],
-        math: { missingTerm: { how: 'left-out', term: 'tf.losses.get_regularization_loss()', ...(d.loss ? { loss: t.text(d.loss) } : {}) } },
+        related: [{ span: tf1[0].arg.value.span, message: `${tf1[0].arg.name}=${f.text(tf1[0].arg.value)} collects its penalty in REGULARIZATION_LOSSES` }],
+        math: { missingTerm: { how: 'left-out', term: 'tf.losses.get_regularization_loss()', ...(d.loss ? { loss: f.text(d.loss) } : {}) } },
       });
     }
   },
 });
+
+function importsTensorflow(facts: Facts): boolean {
+  for (const i of facts.scopes.imports.values()) if (isTensorflowModule(i.module)) return true;
+  return false;
+}
+
+/** The other files whose functions (or classes) a file calls. */
+function calledFiles(t: TrainingFacts): Set<TrainingFacts> {
+  const out = new Set<TrainingFacts>();
+  for (const info of t.infos) {
+    for (const e of stmtExprs(info.stmt)) {
+      for (const x of subExprs(e)) {
+        if (x.kind !== 'call') continue;
+        const target = t.facts.analyzer.callTarget(x, info.scope, info.stmt.span.start);
+        if (target && !within(target.fn.span, t.facts.scopes.root.span)) out.add(trainingFactsOf(t.facts.program, target.fn.span, t));
+      }
+    }
+  }
+  return out;
+}
+
+/** Reads of the collected penalties that never reach a loss: only logged, or bound to locals nothing trains. */
+function offLoss(t: TrainingFacts, d: DiffEvent): (f: TrainingFacts, info: StmtInfo) => boolean {
+  const home = t.functionOf(d.info.unit);
+  return (f, info) => readOffLoss(f, info, f === t && t.functionOf(info.unit) === home ? lossFlow(t, d) : undefined);
+}
 
 /** The regularized model a differentiation event trains, if any. */
 function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undefined; layer: RegularizedLayer } | undefined {

@@ -6,6 +6,7 @@
 //   torch.autograd.grad(loss, params)                                               'autograd'
 //   tape.gradient(loss, sources)                                                     'tape'
 //   tf.gradients(loss, vars), opt.compute_gradients(loss), opt.minimize(loss)       'tf1'
+//   slim.learning.create_train_op(loss, opt)                                        'tf1'
 //   optimizer.minimize(() => loss), tf.variableGrads(() => loss)                    'closure'
 //   jax.grad(loss_fn), jax.value_and_grad(f), tf.grad(f), tf.valueAndGrads(f)       'function'
 import type { Expr } from '../ir';
@@ -44,7 +45,7 @@ export interface AutodiffContext {
 const FUNCTION_GRADS = new Set(['grad', 'value_and_grad', 'valueAndGrad', 'grads', 'valueAndGrads']);
 
 /** Every call name `autodiffCall` and `gradientValue` can recognize, for the CLI's lexical pre-check (prefilter.ts). */
-export const AUTODIFF_NAMES: ReadonlySet<string> = new Set(['backward', '_backward', 'manual_backward', 'grad', 'gradient', 'gradients', 'compute_gradients', 'minimize', 'variableGrads', ...FUNCTION_GRADS]);
+export const AUTODIFF_NAMES: ReadonlySet<string> = new Set(['backward', '_backward', 'manual_backward', 'grad', 'gradient', 'gradients', 'compute_gradients', 'create_train_op', 'minimize', 'variableGrads', ...FUNCTION_GRADS]);
 
 const nameOf = (c: Call): string | undefined => (c.callee.kind === 'attr' ? c.callee.name : c.callee.kind === 'name' ? c.callee.name : undefined);
 
@@ -75,6 +76,11 @@ export function autodiffCall(c: Call, ctx: AutodiffContext): AutodiffCall | unde
   }
   if (ctx.language === 'python' && ((name === 'gradients' && path.length === 2 && module) || name === 'compute_gradients')) {
     return c.args[0] ? { kind: 'tf1', loss: c.args[0] } : undefined;
+  }
+  // `slim.learning.create_train_op(total_loss, optimizer)`, `tf.contrib.training.create_train_op(...)`: TF1's minimize.
+  if (ctx.language === 'python' && name === 'create_train_op' && (module || path.includes('learning') || path.includes('training'))) {
+    const loss = c.args[0] ?? kw('total_loss');
+    return loss ? { kind: 'tf1', loss, sources: kw('variables_to_train') } : undefined;
   }
   if (name === 'minimize' || name === 'variableGrads') {
     // scipy.optimize.minimize(fun, x0) is numerical optimization, not autodiff.

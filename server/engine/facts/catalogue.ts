@@ -323,6 +323,11 @@ export function isFrameworkModule(module: string): boolean {
   return /^(tensorflow|keras|tf_keras|torch|numpy|jax|optax|flax|math|@tensorflow\/)/.test(module);
 }
 
+/** `tensorflow`, `tensorflow.contrib.slim`: a module whose graph collections a file may fill or read. */
+export function isTensorflowModule(module: string): boolean {
+  return /^tensorflow(\.|$)/.test(module);
+}
+
 /**
  * Modules of frameworks with automatic differentiation: a file that imports one can build a loss
  * that is differentiated (here or by a caller elsewhere). NumPy, SciPy and math cannot.
@@ -419,6 +424,15 @@ export function isCollectedRegularization(name: string): boolean {
 /** Places that read the collected regularization losses, or compute a loss that includes them (`get_total_loss`, Keras `compute_loss`). */
 export function readsCollectedRegularization(name: string): boolean {
   return /^(get_regularization_loss|get_regularization_losses|get_total_loss|calculateLosses|compute_loss|scale_regularization_loss|apply_regularization|get_losses_for)$/.test(name);
+}
+/**
+ * Calls that only show a value: `print(x)`, `logging.info(...)`, `tf.summary.scalar('l2', x)`,
+ * `tf.print(x)`. A penalty handed only to them is never trained.
+ */
+export function isReportingCall(path: readonly string[]): boolean {
+  if (path.length === 1) return path[0] === 'print';
+  if (path[0] === 'logging' || path.includes('summary')) return true;
+  return path.length === 2 && (path[0] === 'tf' || path[0] === 'tensorflow') && (path[1] === 'print' || path[1] === 'Print');
 }
 /** `tf.get_collection('regularization_losses')`: the TF1 collection's key, as a string. */
 export function namesRegularizationCollection(text: string): boolean {
@@ -989,6 +1003,8 @@ export const FRAMEWORK_NAMES: ReadonlySet<string> = new Set([
   ...KERAS_REGULARIZER_NAMES, ...TFJS_REGULARIZER_NAMES, 'regularizers', 'l2_regularizer', 'l1_regularizer', 'l1_l2_regularizer',
   ...PARAMETER_LISTS, 'named_parameters', ...GRAPH_VARIABLE_LISTS, ...TRAINABLE_WEIGHT_LISTS, PARAM_GROUPS_ATTRIBUTE,
   ADD_LOSS_METHOD, 'tree_map', 'tree_multimap', ...GRADIENT_TRANSFORMATION_NAMES, 'map_structure', 'apply_gradients', 'applyGradients', 'minimize', 'add_decayed_weights',
+  // A TF1 script that only builds a model and calls a trainer in another module (NB301: one graph).
+  'tensorflow',
 ]);
 
 

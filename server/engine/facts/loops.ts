@@ -21,7 +21,7 @@ import { exprKey } from './keys';
 import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
-import { baseClasses, enclosingClass, resolveExpr, returnsOf } from './resolve';
+import { baseClasses, enclosingClass, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
@@ -618,7 +618,9 @@ export class TrainingFacts {
     if (name && isCollectedRegularization(name)) return true;
     const arg = e.args[0];
     if (!name || !arg) return false;
-    if ((isSumFunction(name) || name === 'stack') && e.args.length === 1) return this.isLossesList(arg);
+    // `tf.add_n(losses, 'regu')`: a second positional string is the op's name.
+    const named = e.args.length === 2 && e.args[1].kind === 'str';
+    if ((isSumFunction(name) || name === 'stack') && (e.args.length === 1 || named)) return this.isLossesList(arg);
     return false;
   }
 
@@ -1227,10 +1229,13 @@ export class TrainingFacts {
   /**
    * Whether the code around a differentiation event reads the collected regularization losses
    * (`model.losses`, `get_regularization_loss()`, `compute_loss(...)`, `calculateLosses()`) or
-   * mentions regularization in a call, looking into the helpers it calls.
+   * mentions regularization in a call, looking into the helpers it calls. `ignore` leaves out
+   * statements whose read the caller knows goes nowhere (lossFlow.ts).
    */
-  readsRegularization(root: Unit, extra: Expr[] = []): boolean {
-    const seen = new Set<FunctionDef>();
+  readsRegularization(root: Unit, extra: Expr[] = [], ignore?: (t: TrainingFacts, info: StmtInfo) => boolean): boolean {
+    // Whether each helper reads them; a helper being scanned counts as not reading (recursion).
+    const seen = new Map<FunctionDef, boolean>();
+    const seenClasses = new Map<ClassDef, boolean>();
     const check = (t: TrainingFacts, e: Expr, scope: Scope, depth: number): boolean => {
       for (const x of subExprs(e, true)) {
         if (x.kind === 'attr' && (x.name === 'losses' || x.name === 'REGULARIZATION_LOSSES') && !t.facts.analyzer.isModule(x.object)) return true;
@@ -1241,8 +1246,22 @@ export class TrainingFacts {
         const target = t.helperOf(x, scope);
         if (target) {
           if (depth < 3 && !seen.has(target)) {
-            seen.add(target);
-            if (scan(trainingFactsOf(t.facts.program, target.span, t), target.span, depth + 1)) return true;
+            seen.set(target, false);
+            seen.set(target, scan(trainingFactsOf(t.facts.program, target.span, t), target.span, depth + 1));
+          }
+          if (seen.get(target)) return true;
+          continue;
+        }
+        // A callable instance of a project class (`reg_loss = losses.SmoothL1Loss()`, a regression
+        // loss) is read through its class and bases, not judged by the name it is bound to.
+        const cls = x.callee.kind === 'name' || x.callee.kind === 'attr' ? instanceClass(t.facts.program, x.callee, scope, x.span.start) : undefined;
+        if (cls) {
+          for (const c of [cls, ...baseClasses(t.facts.program, cls)]) {
+            if (depth < 3 && !seenClasses.has(c)) {
+              seenClasses.set(c, false);
+              seenClasses.set(c, scan(trainingFactsOf(t.facts.program, c.span, t), c.span, depth + 1));
+            }
+            if (seenClasses.get(c)) return true;
           }
           continue;
         }
@@ -1252,7 +1271,9 @@ export class TrainingFacts {
       return false;
     };
     const scan = (t: TrainingFacts, span: Span, depth: number): boolean => {
-      for (const info of t.infosIn(span)) for (const e of stmtExprs(info.stmt)) if (check(t, e, info.scope, depth)) return true;
+      for (const info of t.infosIn(span)) {
+        if (stmtExprs(info.stmt).some((e) => check(t, e, info.scope, depth)) && !ignore?.(t, info)) return true;
+      }
       return false;
     };
     if (extra.some((e) => check(this, e, root.scope, 0))) return true;
