@@ -10,7 +10,7 @@
 // The hand-written gradient is then not the gradient of the loss being reported: the effective
 // regularization strength is off by the factor, and a gradient check against the loss fails.
 import { defineRule, type Report } from './rule';
-import { coefRatio, equalCoef, coef as makeCoef } from '../math/coef';
+import { coefRatio, div, equalCoef, coef as makeCoef } from '../math/coef';
 import { gradientOf, penaltyFromGradient } from '../math/derive';
 import { codeGradient } from '../math/print/code';
 import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unicode';
@@ -106,7 +106,7 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
     if (Math.abs(ratio - 1) < 1e-9) return undefined;
     factor = formatRatio(ratio);
   } else {
-    const missing = countFactor(actual, implied);
+    const missing = countFactor(actual, implied) ?? strengthRepeated(actual, implied);
     const half = missing ? undefined : halfAcrossCounts(actual, implied);
     if (!missing && half === undefined) return undefined;
     factor = missing ? unicodeCoef(missing) : formatRatio(half!);
@@ -129,6 +129,19 @@ function halfAcrossCounts(actual: Coef, implied: Coef): number | undefined {
   if (strength.syms.length === 0) return undefined; // the strength must be a symbol both sides share
   const r = coefRatio(strength, strip(implied));
   return r !== undefined && (Math.abs(r - 2) < 1e-9 || Math.abs(r - 0.5) < 1e-9) ? r : undefined;
+}
+
+/**
+ * A gradient that multiplies by the penalty's own strength once more (`2 * c * c * w` for
+ * `c * Σw²`, `c * (w³ + 2 * c * w)` for `c * (Σw⁴/4 + Σw²)`): the factor `actual / implied` when it
+ * is made of the implied coefficient's symbols only, each to a positive power. A strength that is
+ * itself a square on purpose (`lam = reg ** 2`) is the same on both sides and never gets here.
+ */
+function strengthRepeated(actual: Coef, implied: Coef): Coef | undefined {
+  const factor = div(actual, implied);
+  if (factor.syms.length === 0) return undefined;
+  const own = new Set(implied.syms.filter((s) => s.pow > 0 && !isSizeSymbol(s.name)).map((s) => s.name));
+  return factor.syms.every((s) => s.pow > 0 && own.has(s.name)) ? factor : undefined;
 }
 
 /** The gradient coefficient a penalty implies: 2c for c·ΣW², c for c·Σ|W| and c·‖W‖. */
