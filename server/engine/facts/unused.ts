@@ -325,12 +325,10 @@ function deadAfter(t: TrainingFacts, info: StmtInfo, name: string, infoOf: Map<S
   };
   // The chain of statement lists from the unit's body down to the statement's own.
   const levels: { list: Stmt[]; index: number; owner?: Stmt }[] = [];
-  let top: Stmt[] | undefined = info.list;
   const ancestors = info.ancestors;
   if (ancestors.length > 0) {
     const first = infoOf.get(ancestors[0]);
     if (!first) return false;
-    top = first.list;
     levels.push({ list: first.list, index: first.index });
     for (let k = 1; k < ancestors.length; k++) {
       const owner = ancestors[k - 1];
@@ -341,7 +339,6 @@ function deadAfter(t: TrainingFacts, info: StmtInfo, name: string, infoOf: Map<S
     }
   }
   levels.push({ list: info.list, index: info.index, owner: ancestors[ancestors.length - 1] });
-  if (!top) return false;
   let overwritten: Stmt | undefined;
   for (let k = levels.length - 1; k >= 0; k--) {
     const { list, index, owner } = levels[k];
