@@ -67,11 +67,12 @@ function readsLoopNames(scope: Scope, own: Binding, iter: Expr): boolean {
   });
 }
 
-/** `for x in data` → len(data); `for i in range(N)` → N. Other loops: not counted. */
+/** `for x in data` → len(data) (`for (const x of data)` → data.length); `for i in range(N)` → N. Other loops: not counted. */
 function loopCount(facts: Facts, iter: Expr, scope: Scope, at: number): Coef | undefined {
   if (iter.kind === 'name' || iter.kind === 'attr') {
     const key = exprKey(iter);
-    return key === undefined ? undefined : makeCoef(1, [{ name: `len(${key})`, pow: 1 }]);
+    // Named as the analyzer names a count of that collection: `len(data)`, `data.length`.
+    return key === undefined ? undefined : makeCoef(1, [{ name: facts.language === 'python' ? `len(${key})` : `${key}.length`, pow: 1 }]);
   }
   if (iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'range' && iter.args.length === 1 && iter.kwargs.length === 0) {
     const p = facts.analyzer.classify(iter.args[0], scope, at);
