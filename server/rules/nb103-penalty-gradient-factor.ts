@@ -10,7 +10,7 @@
 // The hand-written gradient is then not the gradient of the loss being reported: the effective
 // regularization strength is off by the factor, and a gradient check against the loss fails.
 import { defineRule, type Report } from './rule';
-import { coefRatio, equalCoef, coef as makeCoef } from '../math/coef';
+import { coefRatio, div, equalCoef, coef as makeCoef, mul } from '../math/coef';
 import { gradientOf, penaltyFromGradient } from '../math/derive';
 import { codeGradient } from '../math/print/code';
 import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unicode';
@@ -23,6 +23,7 @@ import { canonicalCoef } from '../engine/facts/symbols';
 import { isSizeSymbol } from '../engine/facts/roles';
 import { fieldLinks, placeOf, writtenCoef } from '../engine/facts/fieldLinks';
 import { programIndex, spanKey } from '../engine/facts/program';
+import { repeatedPenalty, type RepeatedPenalty } from '../engine/facts/repeatedPenalty';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -95,7 +96,7 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
   actual = abs(actual);
   let implied: Coef | undefined;
   for (const p of relevant) {
-    const g = abs(canonicalCoef(facts, impliedCoef(p), p.site.scope, p.site.at));
+    const g = abs(canonicalCoef(facts, impliedCoef(p, repeatedPenalty(facts, p.span)), p.site.scope, p.site.at));
     if (implied && !equalCoef(implied, g)) return undefined; // the file defines the penalty more than one way
     implied = g;
   }
@@ -106,7 +107,7 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
     if (Math.abs(ratio - 1) < 1e-9) return undefined;
     factor = formatRatio(ratio);
   } else {
-    const missing = countFactor(actual, implied);
+    const missing = countFactor(actual, implied) ?? strengthRepeated(actual, implied) ?? onceAgainstRepeated(facts, relevant, actual, implied);
     const half = missing ? undefined : halfAcrossCounts(actual, implied);
     if (!missing && half === undefined) return undefined;
     factor = missing ? unicodeCoef(missing) : formatRatio(half!);
@@ -131,9 +132,36 @@ function halfAcrossCounts(actual: Coef, implied: Coef): number | undefined {
   return r !== undefined && (Math.abs(r - 2) < 1e-9 || Math.abs(r - 0.5) < 1e-9) ? r : undefined;
 }
 
-/** The gradient coefficient a penalty implies: 2c for c·ΣW², c for c·Σ|W| and c·‖W‖. */
-function impliedCoef(p: LossPenalty): Coef {
-  return gradientOf({ kind: p.kind, coef: p.coef, param: 'W' }).coef;
+/**
+ * A gradient that multiplies by the penalty's own strength once more (`2 * c * c * w` for
+ * `c * Σw²`, `c * (w³ + 2 * c * w)` for `c * (Σw⁴/4 + Σw²)`): the factor `actual / implied` when it
+ * is made of the implied coefficient's symbols only, each to a positive power. A strength that is
+ * itself a square on purpose (`lam = reg ** 2`) is the same on both sides and never gets here.
+ */
+function strengthRepeated(actual: Coef, implied: Coef): Coef | undefined {
+  const factor = div(actual, implied);
+  if (factor.syms.length === 0) return undefined;
+  const own = new Set(implied.syms.filter((s) => s.pow > 0 && !isSizeSymbol(s.name)).map((s) => s.name));
+  return factor.syms.every((s) => s.pow > 0 && own.has(s.name)) ? factor : undefined;
+}
+
+/**
+ * A penalty a loop adds once per iteration, against a gradient of it taken once: the factor
+ * `actual / implied` when it is a number over the loop's count (`1/steps` for `range(steps)`).
+ */
+function onceAgainstRepeated(facts: Facts, penalties: LossPenalty[], actual: Coef, implied: Coef): Coef | undefined {
+  const repeated = repeatedPenalty(facts, penalties[0].span);
+  if (!repeated) return undefined;
+  const factor = div(actual, implied);
+  return mul(factor, repeated.count).syms.length === 0 ? factor : undefined;
+}
+
+/**
+ * The gradient coefficient a penalty implies: 2c for c·ΣW², c for c·Σ|W| and c·‖W‖; times the
+ * count of a loop that adds it once per iteration.
+ */
+function impliedCoef(p: LossPenalty, repeated: RepeatedPenalty | undefined): Coef {
+  return gradientOf({ kind: p.kind, coef: repeated ? mul(p.coef, repeated.count) : p.coef, param: 'W' }).coef;
 }
 
 function abs(c: Coef): Coef {
@@ -151,7 +179,9 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
   const paramText = lastComponent(t.param!.base) ?? text(t.param!.expr.span);
   const penaltyParam = lastComponent(p.param.base) ?? text(p.param.expr.span);
   const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: penaltyParam, via: p.via };
-  const expected: Gradient = { ...gradientOf(penalty), param: paramText };
+  const repeated = repeatedPenalty(facts, p.span);
+  const inAll: Penalty = repeated ? { ...penalty, coef: mul(penalty.coef, repeated.count) } : penalty;
+  const expected: Gradient = { ...gradientOf(inAll), param: paramText };
   const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';
   const written: Gradient = { kind, coef: terms.length > 1 ? total : abs(t.coef!), param: paramText };
   const line = placeOf(facts, p.span, facts.lineLabel(p.span));
@@ -167,6 +197,16 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
           ? `${t.site.target.kind === 'name' ? t.site.target.name : target}() returns the penalty gradient ${unicodeGradient(written)}`
           : `${target} gets the penalty gradient ${unicodeGradient(written)}`;
   const via = p.via ? ` (${p.via})` : '';
+  if (repeated) {
+    // The penalty's place is what is wrong: reported there, with the step's term as the related place.
+    const termLine = placeOf(facts, t.span, facts.lineLabel(t.span));
+    return {
+      span: p.span,
+      message: `the penalty ${unicodePenalty(penalty)} is added once per iteration of the loop over ${text(repeated.loop.span)} around it, so the cost holds ${unicodePenalty(inAll)}, whose gradient is ${unicodeGradient(expected)}; but ${how} on ${termLine}, ${factor} times that. Add the penalty once, outside the loop`,
+      related: [{ span: t.span, message: 'the gradient term the step applies' }, ...p.defs.map((d) => ({ span: d.span, message: d.what }))],
+      math: { computed: unicodeGradient(written), expected: unicodeGradient(expected), lossPenalty: inAll },
+    };
+  }
   const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
   const related = [{ span: p.span, message: p.site.penaltyMethod ? `${penaltyPlace(p)} returns the penalty ${unicodePenalty(penalty)} here` : `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
   // The other repair: keep the gradient as written, and write the loss's penalty as the one it descends.

@@ -17,7 +17,9 @@ import type { Coef } from '../../math/terms';
 import { coef as makeCoef } from '../../math/coef';
 import type { Facts } from './index';
 import type { ParsedFile } from '../document';
-import type { FunctionDef } from './scope';
+import type { ClassDef, FunctionDef, Scope } from './scope';
+import { loopIterable } from './scope';
+import { methodOf, returnsOf } from './resolve';
 import type { UpdateSite } from './updates';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { lossFacts, penaltiesFor, type LossPenalty } from './losses';
@@ -55,7 +57,7 @@ export function fieldLinks(entry: Facts): FieldLink[] {
   const factsOf = (f: ParsedFile): Facts | undefined => (f === parsed ? entry : program.facts(f));
   // The terms first, from the few files that may hold one (a layer method writing a term on its own
   // fields): most programs have none, and then no other file's facts are built for this.
-  const terms: { t: RegGradientTerm; facts: Facts; field: { object: string; name: string }; strength: string[]; cls: unknown }[] = [];
+  const terms: { t: RegGradientTerm; facts: Facts; field: { object: string; name: string }; strength: string[]; cls: ClassDef }[] = [];
   for (const file of files) {
     if (!mayWriteSelfFieldTerm(file)) continue;
     const facts = factsOf(file);
@@ -93,14 +95,18 @@ export function fieldLinks(entry: Facts): FieldLink[] {
       const target = objectField(site.target);
       if (!target || SELF.has(target.object)) continue;
       for (const s of site.increment) {
-        const use = fieldUse(facts, s, target.object);
+        const use = fieldUse(facts, s, (e) => {
+          const o = objectField(e);
+          return o && o.object === target.object ? o.name : undefined;
+        }, target.object);
         if (!use) continue;
         const key = `${target.name}|${use.field}`;
         uses.set(key, [...(uses.get(key) ?? []), { sign: use.sign, site }]);
       }
     }
   }
-  if (penalties.size === 0 && uses.size === 0) return links;
+  const pairedUses = all.flatMap(pairedMethodUses);
+  if (penalties.size === 0 && uses.size === 0 && pairedUses.length === 0) return links;
 
   for (const { t, facts, field, strength, cls } of terms) {
     const link: FieldLink = { term: t, facts, penalties: [] };
@@ -115,7 +121,7 @@ export function fieldLinks(entry: Facts): FieldLink[] {
     }
     const gradient = objectField(t.site.target);
     if (gradient && gradient.object === field.object) {
-      const found = uses.get(`${field.name}|${gradient.name}`) ?? [];
+      const found = [...(uses.get(`${field.name}|${gradient.name}`) ?? []), ...pairedUses.filter((u) => pairsFields(program, cls, u, field.name, gradient.name))];
       const signs = new Set(found.map((u) => u.sign));
       if (signs.size === 1) [link.descentSign, link.use] = [found[0].sign === -1 ? 1 : -1, found[0].site];
     }
@@ -202,20 +208,88 @@ function classOfPenalty(p: LossPenalty): unknown {
 }
 
 /**
+ * `for param, inc in zip(layer.params(), layer.param_incs()): param -= lr * inc`: a step of the
+ * elements of one object's two lists, taken side by side. Which fields they are is read off the
+ * methods of the class whose term is being paired (`pairsFields`).
+ */
+interface PairedUse {
+  params: string;
+  grads: string;
+  sign: 1 | -1;
+  site: UpdateSite;
+}
+
+function pairedMethodUses(facts: Facts): PairedUse[] {
+  const out: PairedUse[] = [];
+  for (const site of facts.updates) {
+    if (site.kind !== 'update' || site.target.kind !== 'name') continue;
+    const own = zipElement(site.scope, site.target.name, site.at);
+    if (!own) continue;
+    for (const s of site.increment) {
+      const use = fieldUse(facts, s, (e) => {
+        if (e.kind !== 'name') return undefined;
+        const other = zipElement(site.scope, e.name, site.at);
+        return other && other.iter === own.iter && other.object === own.object && other.method !== own.method ? other.method : undefined;
+      }, own.object);
+      if (use) out.push({ params: own.method, grads: use.field, sign: use.sign, site });
+    }
+  }
+  return out;
+}
+
+/** A loop variable that walks `o.m()` (or `o.m`) inside `zip(...)`: the zip call, `o` and `m`. */
+function zipElement(scope: Scope, name: string, at: number): { iter: Expr; object: string; method: string } | undefined {
+  const b = scope.lookup(name, at);
+  if (b?.kind !== 'loop' || !b.loop) return undefined;
+  const iter = loopIterable(b.loop);
+  if (iter.kind !== 'call' || iter.callee.kind !== 'name' || iter.callee.name !== 'zip') return undefined;
+  let arg = iter.args[b.loop.position];
+  if (arg?.kind === 'call' && arg.args.length === 0) arg = arg.callee;
+  const field = arg && objectField(arg);
+  return field && !SELF.has(field.object) ? { iter, object: field.object, method: field.name } : undefined;
+}
+
+/**
+ * Does the class list `self.<param>` and `self.<grad>` at one place of the two methods a paired
+ * step walks (`return self.W, self.b` and `return self.dW, self.db`)?
+ */
+function pairsFields(program: Facts['program'], cls: ClassDef, use: PairedUse, param: string, grad: string): boolean {
+  const params = selfFieldList(program, methodOf(program, cls, use.params));
+  const grads = selfFieldList(program, methodOf(program, cls, use.grads));
+  if (!params || !grads || params.length !== grads.length) return false;
+  const at = params.indexOf(param);
+  return at >= 0 && params.lastIndexOf(param) === at && grads[at] === grad;
+}
+
+/** The fields a method returns as one tuple or list of `self.x`, in order. */
+function selfFieldList(program: Facts['program'], fn: FunctionDef | undefined): string[] | undefined {
+  if (!fn) return undefined;
+  const returned = returnsOf(program, fn);
+  if (returned.length !== 1 || returned[0].expr.kind !== 'seq') return undefined;
+  const fields: string[] = [];
+  for (const item of returned[0].expr.items) {
+    const field = objectField(item);
+    if (!field || !SELF.has(field.object)) return undefined;
+    fields.push(field.name);
+  }
+  return fields;
+}
+
+/**
  * A summand that is `±c · object.field` (over a root denominator) with c a positive scalar (a learning
  * rate): the field, and
  * the sign with which it enters the step.
  */
-function fieldUse(facts: Facts, s: UpdateSite['increment'][number], object: string): { field: string; sign: 1 | -1 } | undefined {
+function fieldUse(facts: Facts, s: UpdateSite['increment'][number], fieldOf: (e: Expr) => string | undefined, object: string): { field: string; sign: 1 | -1 } | undefined {
   const a = facts.analyzer;
   if (!s.den.every((f) => isRootDenominator(facts, f))) return undefined;
   let field: string | undefined;
   let sign: number = s.sign;
   for (const f of s.num) {
-    const o = objectField(f.expr);
-    if (o && o.object === object) {
+    const own = fieldOf(f.expr);
+    if (own !== undefined) {
       if (field !== undefined) return undefined;
-      field = o.name;
+      field = own;
       continue;
     }
     // The stepping object's own setting (`self.current_learning_rate`, however it is computed): a rate.

@@ -9,7 +9,8 @@
 import type { Expr, Span } from '../ir';
 import type { ParsedFile } from '../document';
 import type { Facts } from './index';
-import type { Env, PenaltyTerm } from './analysis';
+import type { Env, PenaltyTerm, Summand } from './analysis';
+import { MEAN_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS } from './catalogue';
 import { penaltyOfProduct } from './analysis';
 import { explicitParams, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { UpdateSite } from './updates';
@@ -101,20 +102,59 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[]): R
   for (const c of candidates) {
     const env: Env = c.param && weight ? new Map([[c.param.name, { expr: weight, scope: c.ret.scope, at: c.ret.at }]]) : new Map();
     const onWeight = (params: { base: Expr }[]): boolean => params.length > 0 && params.every((p) => (weight && c.param ? p.base === weight : a.isParam(p.base)));
-    const parts = a.summands(c.ret.expr, c.ret.scope, c.ret.at, env).map((x) => a.classifySummand(x));
+    const summands = a.summands(c.ret.expr, c.ret.scope, c.ret.at, env);
+    const parts = summands.map((x) => a.classifySummand(x));
+    // A part the analyzer has no name for (Σw⁴/4 beside c·Σw², w³ beside 2c·w), made of the weight
+    // alone: the named parts are still the penalty and its gradient, and are compared as such.
+    const unnamed = (i: number, reduced: boolean): boolean => !!c.param && parts[i].tensor && ofWeightAlone(facts, summands[i], c.param.name, reduced);
     // The value is a sum of scalar penalties R(w); an elementwise c·|w| or c·w² is shaped like a gradient.
     const penalties = parts.map((p) => penaltyOfProduct(p));
-    if (penalties.every((p) => p && p.kind !== 'elemabs' && p.kind !== 'elemsq' && onWeight(p.params))) {
+    const named = penalties.map((p) => !!p && p.kind !== 'elemabs' && p.kind !== 'elemsq' && onWeight(p.params));
+    if (named.some(Boolean) && named.every((ok, i) => ok || unnamed(i, true))) {
       if (value) return undefined; // two value methods: which one is the penalty is not known
-      const whole = penaltyOfProduct(a.classify(c.ret.expr, c.ret.scope, c.ret.at, env)) ?? penalties[0]!;
+      const whole = penaltyOfProduct(a.classify(c.ret.expr, c.ret.scope, c.ret.at, env)) ?? penalties.find((p, i) => p && named[i])!;
       value = { fn: c.fn, ret: c.ret, env, penalty: whole };
       continue;
     }
-    if (parts.every((p) => !p.tensor && !p.penalty && onWeight([...p.params, ...p.abs, ...(p.signs ?? [])]) && p.params.length + p.abs.length + (p.signs?.length ?? 0) === 1)) {
+    const term = parts.map((p) => !p.tensor && !p.penalty && onWeight([...p.params, ...p.abs, ...(p.signs ?? [])]) && p.params.length + p.abs.length + (p.signs?.length ?? 0) === 1);
+    if (term.some(Boolean) && term.every((ok, i) => ok || unnamed(i, false))) {
       gradients.push({ fn: c.fn, ret: c.ret, env });
     }
   }
   return value && gradients.length > 0 ? { name, span, weight: weight ?? value.ret.expr, value, gradients } : undefined;
+}
+
+/**
+ * A summand whose factors read no name but the weight parameter (and modules, numbers): `w ** 3`,
+ * `np.power(w, 3)`; when `reduced`, a factor is a full sum or mean of it (`np.sum(w ** 4) / 4`), a
+ * scalar a penalty can hold; otherwise none is, an elementwise term a gradient can hold.
+ */
+function ofWeightAlone(facts: Facts, s: Summand, weight: string, reduced: boolean): boolean {
+  let reductions = 0;
+  const a = facts.analyzer;
+  for (const f of [...s.num, ...s.den]) {
+    // A scalar coefficient (`self.c` distributed over the sum) is no part of the term's shape.
+    const p = a.classify(f.expr, f.scope, f.at, f.env);
+    if (!p.tensor && !p.penalty && p.params.length + p.abs.length + (p.signs?.length ?? 0) === 0) continue;
+    let ok = true;
+    const callees = new Set<Expr>();
+    someExpr(f.expr, (x) => {
+      if (x.kind === 'call') callees.add(x.callee);
+      if (x.kind === 'name' && x.name !== weight && !callees.has(x) && !a.isModule(x)) ok = false;
+      else if (x.kind === 'lambda' || x.kind === 'comprehension' || x.kind === 'other') ok = false;
+      else if (x.kind === 'call') {
+        const name = x.callee.kind === 'attr' ? x.callee.name : x.callee.kind === 'name' ? x.callee.name : '';
+        if (SUM_FUNCTIONS.has(name) || MEAN_FUNCTIONS.has(name)) {
+          if (x.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name)) || x.args.length > 1) ok = false;
+          else if (x === f.expr) reductions++;
+          else ok = false;
+        }
+      }
+      return !ok;
+    });
+    if (!ok) return false;
+  }
+  return reduced ? reductions > 0 : reductions === 0;
 }
 
 /** Whether a scope is inside one of the file's regularizer objects' value methods (their returns are loss sites). */

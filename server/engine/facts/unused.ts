@@ -15,7 +15,7 @@ import type { Facts } from './index';
 import { exprKey } from './keys';
 import type { ClassDef, FunctionDef } from './scope';
 import { resolveName, returnsOf } from './resolve';
-import { isLossName } from './roles';
+import { isLossName, isRegularizerKnobName } from './roles';
 import { LIST_SUMS } from './catalogue';
 import { callName, stmtExprs, subExprs, trainingFacts, within, type StmtInfo, type TrainingFacts } from './loops';
 import { isAutodiffClass, mayDifferentiate } from './autodiff';
@@ -29,7 +29,13 @@ export type LostPenalty =
    * `loss.add(reg)` as a statement: `sum` computes a new value that is thrown away. `cls` and
    * `method` name a project class whose method returns a new instance (a micrograd `Value`).
    */
-  | { kind: 'discarded'; sum: Expr; penalty: Expr; cls?: string; method?: string; autodiffClass?: boolean };
+  | { kind: 'discarded'; sum: Expr; penalty: Expr; cls?: string; method?: string; autodiffClass?: boolean }
+  /**
+   * `error += reg.gradient(layers)` beside `err += reg.call(layers)`: a regularizer's gradient
+   * added to a variable that nothing reads afterwards (`next` overwrites it first, or nothing
+   * does and the function ends), while its penalty goes into the loss beside it.
+   */
+  | { kind: 'deadGradient'; name: string; stmt: Stmt; gradient: Expr; penalty: Expr; next?: Stmt };
 
 const cache = new WeakMap<Facts, LostPenalty[]>();
 
@@ -66,8 +72,14 @@ function collect(t: TrainingFacts): LostPenalty[] {
   const differentiable = mayDifferentiate(t.diffs.length > 0, [...t.facts.scopes.imports.values()].map((i) => i.module)) || usesAutodiffClass(t.facts);
   const reported = new Set<number>();
   const unread = new Set<string>();
+  const infoOf = new Map<Stmt, StmtInfo>(t.infos.map((i) => [i.stmt, i]));
   for (const info of t.infos) {
     const s = info.stmt;
+    const dead = deadGradient(t, info, infoOf);
+    if (dead) {
+      out.push(dead);
+      continue;
+    }
     if (s.kind === 'expr') {
       const lost = discarded(t, info, s.expr);
       if (lost && (differentiable || lost.autodiffClass)) out.push(lost);
@@ -232,3 +244,118 @@ function discarded(t: TrainingFacts, info: StmtInfo, e: Expr): (LostPenalty & { 
   const autodiffClass = own?.cls ? isAutodiffClass(classNames(own.cls)) : undefined;
   return { kind: 'discarded', sum: e, penalty, cls: own?.cls?.name, method: own?.cls ? own.fn.name : undefined, autodiffClass };
 }
+
+// ------------------------------------------------------------------ regularizer gradients nothing reads
+
+/**
+ * `error += self.regularizer.gradient(self.layers)` where the same object's other method with the
+ * same arguments is added to another accumulator in the same statement list (`err +=
+ * self.regularizer.call(self.layers)`, the penalty into the loss), and the accumulated name is dead
+ * afterwards: every path from the statement overwrites it before reading it, or reads it nowhere.
+ */
+function deadGradient(t: TrainingFacts, info: StmtInfo, infoOf: Map<Stmt, StmtInfo>): (LostPenalty & { kind: 'deadGradient' }) | undefined {
+  const s = info.stmt;
+  if (s.kind !== 'assign' || (s.op !== '+' && s.op !== '-') || s.targets.length !== 1 || s.targets[0].kind !== 'name' || info.unit.kind === 'class') return undefined;
+  const name = s.targets[0].name;
+  const gradient = s.value;
+  const receiver = methodReceiver(gradient);
+  if (!receiver) return undefined;
+  const penalty = info.list
+    .map((other) => (other !== s && other.kind === 'assign' && other.op === '+' && other.targets.length === 1 && other.targets[0].kind === 'name' && other.targets[0].name !== name ? other.value : undefined))
+    .find((v) => {
+      const r = v && methodReceiver(v);
+      return !!r && r.key === receiver.key && r.method !== receiver.method && r.args === receiver.args;
+    });
+  if (!penalty) return undefined;
+  // The pair is a regularizer's: its penalty reads as one by data flow, or the object is named as one.
+  const last = receiver.key.replace(/^.*\./, '');
+  if (!t.penalty(penalty, info.scope, s.span.start) && !isRegularizerKnobName(last)) return undefined;
+  // A name bound outside the function (a parameter, a global) is the caller's array: `+=` writes it in place.
+  const binding = info.scope.lookup(name, s.span.start);
+  if (!binding || binding.kind === 'param' || binding.scope !== info.scope) return undefined;
+  const next = deadAfter(t, info, name, infoOf);
+  return next === false ? undefined : { kind: 'deadGradient', name, stmt: s, gradient, penalty, next: next === true ? undefined : next };
+}
+
+/** `o.m(args)`: the receiver's key, the method and the arguments' text. */
+function methodReceiver(e: Expr): { key: string; method: string; args: string } | undefined {
+  if (e.kind !== 'call' || e.callee.kind !== 'attr') return undefined;
+  const key = exprKey(e.callee.object);
+  if (key === undefined) return undefined;
+  return { key, method: e.callee.name, args: e.args.map((a) => exprKey(a) ?? `#${a.span.start}`).join(',') + (e.kwargs.length > 0 ? '|kw' : '') };
+}
+
+type FirstUse = { kind: 'write'; stmt: Stmt } | { kind: 'read' } | { kind: 'none' };
+
+/**
+ * After `info`'s statement, is `name` dead? Walks out through the enclosing statement lists: the
+ * statements after it, and for a loop the statements before it in the body (the next iteration).
+ * The statement that overwrites it first, true when nothing mentions it again, false when something
+ * may read it. Mentions are read from the text (comments left out), which holds what the IR drops;
+ * a loop's body is taken to run; a branch (`if`, `while`, `try`) that overwrites it first leaves the
+ * path that skips it to what follows.
+ */
+function deadAfter(t: TrainingFacts, info: StmtInfo, name: string, infoOf: Map<Stmt, StmtInfo>): Stmt | boolean {
+  const word = wordPattern(name);
+  const inExpr = (root: Expr): boolean => subExprs(root, true).some((x) => (x.kind === 'name' && x.name === name) || (x.kind === 'str' && /[{}]/.test(x.value) && word.test(x.value)));
+  // What the IR shows, and the statements it drops (and dynamic lookups), from the text.
+  const mentions = (x: Stmt): boolean => {
+    const text = t.facts.source(x.span);
+    if (dynamic.test(text) || text.split('\n').some((line) => hiddenStatement.test(line) && word.test(line))) return true;
+    const visit = (st: Stmt): boolean => stmtExprs(st).some(inExpr) || ((st.kind === 'for' || st.kind === 'block' || st.kind === 'function' || st.kind === 'class') && st.body.some(visit));
+    return visit(x);
+  };
+  const firstUse = (stmts: readonly Stmt[], from: number, to: number): FirstUse => {
+    for (let i = from; i < to; i++) {
+      const x = stmts[i];
+      if (!mentions(x)) continue;
+      if (x.kind === 'assign' && !x.op && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !inExpr(x.value)) return { kind: 'write', stmt: x };
+      // A loop's or a `with`'s body is taken to run: its first use is the statement's.
+      if ((x.kind === 'for' && !inExpr(x.iter) && !inExpr(x.target)) || (x.kind === 'block' && x.label === 'with' && !x.heads.some(inExpr))) {
+        const inner = firstUse(x.body, 0, x.body.length);
+        return inner.kind === 'write' ? inner : { kind: 'read' };
+      }
+      // A branch may not run: one that overwrites first leaves the other path to what follows.
+      if (x.kind === 'block' && x.label !== 'with' && x.label !== 'other' && !x.heads.some(inExpr)) {
+        if (firstUse(x.body, 0, x.body.length).kind === 'write') continue;
+      }
+      return { kind: 'read' };
+    }
+    return { kind: 'none' };
+  };
+  // The chain of statement lists from the unit's body down to the statement's own.
+  const levels: { list: Stmt[]; index: number; owner?: Stmt }[] = [];
+  const ancestors = info.ancestors;
+  if (ancestors.length > 0) {
+    const first = infoOf.get(ancestors[0]);
+    if (!first) return false;
+    levels.push({ list: first.list, index: first.index });
+    for (let k = 1; k < ancestors.length; k++) {
+      const owner = ancestors[k - 1];
+      const body = (owner as { body?: Stmt[] }).body;
+      const index = body ? body.indexOf(ancestors[k]) : -1;
+      if (!body || index < 0) return false;
+      levels.push({ list: body, index, owner });
+    }
+  }
+  levels.push({ list: info.list, index: info.index, owner: ancestors[ancestors.length - 1] });
+  let overwritten: Stmt | undefined;
+  for (let k = levels.length - 1; k >= 0; k--) {
+    const { list, index, owner } = levels[k];
+    const after = firstUse(list, index + 1, list.length);
+    if (after.kind === 'write') return overwritten ?? after.stmt;
+    if (after.kind === 'read') return false;
+    const loops = owner && (owner.kind === 'for' || (owner.kind === 'block' && owner.label === 'while'));
+    if (loops) {
+      // The next iteration: the body's statements before this one (reaching this one, its `+=` reads),
+      // and when the loop ends, what follows it.
+      const before = firstUse(list, 0, index);
+      if (before.kind !== 'write') return false;
+      overwritten ??= before.stmt;
+      continue;
+    }
+    if (owner && owner.kind === 'block' && owner.label !== 'if' && owner.label !== 'with') return false;
+  }
+  return overwritten ?? true;
+}
+
