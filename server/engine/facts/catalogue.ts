@@ -420,6 +420,10 @@ export function isCollectedRegularization(name: string): boolean {
 export function readsCollectedRegularization(name: string): boolean {
   return /^(get_regularization_loss|get_regularization_losses|get_total_loss|calculateLosses|compute_loss|scale_regularization_loss|apply_regularization|get_losses_for)$/.test(name);
 }
+/** `tf.GraphKeys.REGULARIZATION_LOSSES`: the TF1 collection's key, by its attribute name. */
+export function isRegularizationCollectionKey(name: string): boolean {
+  return name === 'REGULARIZATION_LOSSES';
+}
 /** `tf.get_collection('regularization_losses')`: the TF1 collection's key, as a string. */
 export function namesRegularizationCollection(text: string): boolean {
   return /regularization_loss/.test(text);
