@@ -16,6 +16,7 @@ import { codeGradient } from '../math/print/code';
 import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unicode';
 import type { Coef, Gradient, GradientKind, Penalty, PenaltyKind } from '../math/terms';
 import type { Facts } from '../engine/facts';
+import type { Expr } from '../engine/ir';
 import { exprKey, lastComponent } from '../engine/facts/keys';
 import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm } from '../engine/facts/gradients';
 import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
@@ -52,7 +53,7 @@ export const nb103PenaltyGradientFactor = defineRule({
       // Terms add up within one step, and across accumulations `dW += a; dW += b` in one block (not across branches).
       const stmt = index.stmtBySpan.get(spanKey(t.site.span));
       const block = stmt ? index.blockOf.get(stmt) : undefined;
-      const where = t.site.kind === 'update' || !block ? `site:${spanKey(t.site.span)}` : `block:${blockId(block)}|g:${exprKey(t.site.target) ?? spanKey(t.site.span)}`;
+      const where = t.site.kind === 'update' || !block ? `site:${spanKey(t.site.span)}` : `block:${blockId(block)}|g:${exprKey(t.site.target) ?? spanKey(t.site.span)}${keyBindings(t)}`;
       const group = `${where}|${t.kind}|${t.ids.join(',')}`;
       groups.set(group, [...(groups.get(group) ?? []), t]);
     }
@@ -68,6 +69,23 @@ export const nb103PenaltyGradientFactor = defineRule({
     }
   },
 });
+
+/**
+ * The bindings the target's subscript keys read at the term: `grads[key] += …` written twice, with
+ * `key = "W3"` before one and `key = "W1"` before the other, is two gradients, not one.
+ */
+function keyBindings(t: RegGradientTerm): string {
+  const parts: string[] = [];
+  const visit = (e: Expr, depth: number): void => {
+    if (depth > 20) return;
+    if (e.kind === 'index') {
+      for (const i of e.index) if (i.kind === 'name') parts.push(`${i.name}@${t.site.scope.lookup(i.name, t.site.at)?.at ?? '?'}`);
+      visit(e.object, depth + 1);
+    } else if (e.kind === 'attr') visit(e.object, depth + 1);
+  };
+  visit(t.site.target, 0);
+  return parts.length > 0 ? `|keys:${parts.join(',')}` : '';
+}
 
 const blockIds = new WeakMap<object, number>();
 let nextBlockId = 0;
