@@ -294,6 +294,12 @@ export const TRAINABLE_WEIGHT_LISTS: ReadonlySet<string> = new Set(['trainable_v
 export function isWeightListAttribute(name: string): boolean {
   return /^(trainable_variables|trainable_weights|variables|weights|trainableWeights)$/.test(name);
 }
+/** tfjs `model.getWeights(true)`: a method that lists a model's (trainable) weights. */
+export function isWeightListMethod(name: string): boolean {
+  return name === 'getWeights';
+}
+/** The optimizer a compiled Keras/tfjs model keeps: `model.optimizer.minimize(...)` trains `model`. */
+export const MODEL_OPTIMIZER_ATTRIBUTE = 'optimizer';
 /** Methods that run a model on inputs: `model.predict(x)`, flax `model.apply(...)`, tfjs `execute`, `predictOnBatch`. */
 export function isModelRunMethod(name: string): boolean {
   return /^(predict|apply|call|execute|predictOnBatch)$/.test(name);
