@@ -16,6 +16,7 @@ import { codeGradient } from '../math/print/code';
 import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unicode';
 import type { Coef, Gradient, GradientKind, Penalty, PenaltyKind } from '../math/terms';
 import type { Facts } from '../engine/facts';
+import type { Expr } from '../engine/ir';
 import { exprKey, lastComponent } from '../engine/facts/keys';
 import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm } from '../engine/facts/gradients';
 import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
@@ -53,7 +54,7 @@ export const nb103PenaltyGradientFactor = defineRule({
       // Terms add up within one step, and across accumulations `dW += a; dW += b` in one block (not across branches).
       const stmt = index.stmtBySpan.get(spanKey(t.site.span));
       const block = stmt ? index.blockOf.get(stmt) : undefined;
-      const where = t.site.kind === 'update' || !block ? `site:${spanKey(t.site.span)}` : `block:${blockId(block)}|g:${exprKey(t.site.target) ?? spanKey(t.site.span)}`;
+      const where = t.site.kind === 'update' || !block ? `site:${spanKey(t.site.span)}` : `block:${blockId(block)}|g:${exprKey(t.site.target) ?? spanKey(t.site.span)}${keyBindings(t)}`;
       const group = `${where}|${t.kind}|${t.ids.join(',')}`;
       groups.set(group, [...(groups.get(group) ?? []), t]);
     }
@@ -69,6 +70,23 @@ export const nb103PenaltyGradientFactor = defineRule({
     }
   },
 });
+
+/**
+ * The bindings the target's subscript keys read at the term: `grads[key] += …` written twice, with
+ * `key = "W3"` before one and `key = "W1"` before the other, is two gradients, not one.
+ */
+function keyBindings(t: RegGradientTerm): string {
+  const parts: string[] = [];
+  const visit = (e: Expr, depth: number): void => {
+    if (depth > 20) return;
+    if (e.kind === 'index') {
+      for (const i of e.index) if (i.kind === 'name') parts.push(`${i.name}@${t.site.scope.lookup(i.name, t.site.at)?.at ?? '?'}`);
+      visit(e.object, depth + 1);
+    } else if (e.kind === 'attr') visit(e.object, depth + 1);
+  };
+  visit(t.site.target, 0);
+  return parts.length > 0 ? `|keys:${parts.join(',')}` : '';
+}
 
 const blockIds = new WeakMap<object, number>();
 let nextBlockId = 0;
@@ -184,7 +202,10 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
   const expected: Gradient = { ...gradientOf(inAll), param: paramText };
   const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';
   const written: Gradient = { kind, coef: terms.length > 1 ? total : abs(t.coef!), param: paramText };
-  const line = placeOf(facts, p.span, facts.lineLabel(p.span));
+  // A penalty summed into a variable first (`sq += np.sum(W * W)`, then `loss += 0.5 * reg * sq`) is added to the loss where the variable is read.
+  const elsewhere = summedBefore(facts, p);
+  const added = elsewhere ? p.site.span : p.span;
+  const line = placeOf(facts, added, facts.lineLabel(added));
   const target = text(t.site.target.span);
   const stepFactor = t.selfScale ? `(1 − ${unicodeCoef({ ...t.stepCoef, num: Math.abs(t.stepCoef.num) })})` : '';
   const how = t.selfScale
@@ -208,12 +229,25 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
     };
   }
   const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
-  const related = [{ span: p.span, message: p.site.penaltyMethod ? `${penaltyPlace(p)} returns the penalty ${unicodePenalty(penalty)} here` : `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
+  const through = p.through.length > 0 ? ` through ${p.through[p.through.length - 1]}` : '';
+  const summed = elsewhere ? [{ span: p.span, message: `the penalty's terms are summed here, then added to the loss${through}` }] : [];
+  const related = [{ span: added, message: p.site.penaltyMethod ? `${penaltyPlace(p)} returns the penalty ${unicodePenalty(penalty)} here` : `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...summed, ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
   // The other repair: keep the gradient as written, and write the loss's penalty as the one it descends.
   const matching = penaltyFromGradient(written, p.kind);
   const alternative = matching ? `keep ${unicodeGradient(written)} and make the loss's penalty ${unicodePenalty({ ...matching, param: penaltyParam })}` : undefined;
   const math = { computed: unicodeGradient(written), expected: unicodeGradient(expected), lossPenalty: penalty, ...(alternative ? { alternative } : {}) };
   return { span: t.span, message, related, fix: terms.length === 1 ? fixFor(facts, t, p) : undefined, math };
+}
+
+/**
+ * Is the penalty summed in an earlier statement of the function that adds it to the loss
+ * (`sq += np.sum(W * W)` … `loss += 0.5 * reg * sq`)? A penalty a helper returns keeps its own place.
+ */
+function summedBefore(facts: Facts, p: LossPenalty): boolean {
+  if (p.span.start >= p.site.span.start && p.span.end <= p.site.span.end) return false;
+  if (facts.program.parsedOf(p.span)?.file.id !== facts.file.id || facts.program.parsedOf(p.site.span)?.file.id !== facts.file.id) return false;
+  const index = programIndex(facts);
+  return index.enclosingFunction(index.scopeAt(p.span.start)) === p.site.fn;
 }
 
 /** Replace the written term by the penalty's gradient, when the term is written as-is in the same function as the penalty. */

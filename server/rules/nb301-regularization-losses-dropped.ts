@@ -17,7 +17,7 @@ import type { Expr } from '../engine/ir';
 import { exprKey } from '../engine/facts/keys';
 import { callName, stmtExprs, subExprs, trainingFacts, trainingFactsOf, within, type DiffEvent, type ModelStatus, type RegularizedLayer, type StmtInfo, type TrainingFacts } from '../engine/facts/loops';
 import { lossFlow, readOffLoss } from '../engine/facts/lossFlow';
-import { isTensorflowModule } from '../engine/facts/catalogue';
+import { isTensorflowModule, isWeightListAttribute, isWeightListMethod, MODEL_OPTIMIZER_ATTRIBUTE } from '../engine/facts/catalogue';
 
 export const nb301RegularizationLossesDropped = defineRule({
   meta: {
@@ -38,7 +38,7 @@ export const nb301RegularizationLossesDropped = defineRule({
       // The loss already holds a penalty: model.losses, get_regularization_loss(), or one written by hand.
       if (terms.some((term) => t.penalty(term.expr, term.scope, term.at) || t.isOpaqueHelper(term.expr, term.scope))) continue;
       if (t.readsRegularization(t.functionOf(d.info.unit), terms.map((term) => term.expr), offLoss(t, d))) continue;
-      context.report(kerasReport(facts, t, d, found.model, found.layer));
+      context.report(kerasReport(facts, t, d, found.model, found.layer, found.named));
     }
     // TF1 puts layer penalties in a graph collection: any file this one imports may have added some,
     // and a training function this file calls in another module (`trainer.train(model)`) runs in
@@ -91,23 +91,69 @@ function offLoss(t: TrainingFacts, d: DiffEvent): (f: TrainingFacts, info: StmtI
   return (f, info) => readOffLoss(f, info, f === t && t.functionOf(info.unit) === home ? lossFlow(t, d) : undefined);
 }
 
-/** The regularized model a differentiation event trains, if any. */
-function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undefined; layer: RegularizedLayer } | undefined {
+/** The regularized model a differentiation event trains, if any, and how to name it (`named`, when not its own text). */
+function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undefined; layer: RegularizedLayer; named?: string } | undefined {
   const scope = d.info.scope;
   const at = d.info.stmt.span.start;
-  const candidates: { expr: Expr; status: ModelStatus }[] = [];
+  const candidates: { expr: Expr; status: ModelStatus; named?: string }[] = [];
   if (d.sources) for (const m of t.sourceModels(d.sources, scope, at)) candidates.push({ expr: m, status: t.modelStatus(m, scope, at) });
-  if (candidates.length === 0 && d.kind === 'closure' && d.record && t.facts.language !== 'python')
-    for (const m of t.closureModels(d.returns ?? [], d.record)) candidates.push({ expr: m.expr, status: t.modelStatus(m.expr, m.scope, m.at) });
+  if (candidates.length === 0 && d.kind === 'closure' && d.record && t.facts.language !== 'python') {
+    // The loss may run other models first (a target network): the trained one is the one whose weights or optimizer minimize uses.
+    const owner = trainedOwner(d);
+    const list = t.closureModels(d.returns ?? [], d.record).map((m) => ({ ...m, named: owner ? ownedAs(t, owner, m.expr) : undefined }));
+    list.sort((a, b) => Number(b.named !== undefined) - Number(a.named !== undefined));
+    for (const m of list) candidates.push({ expr: m.expr, status: t.modelStatus(m.expr, m.scope, m.at), named: m.named });
+  }
   for (const c of candidates) {
     const status = c.status.kind === 'unknown' ? t.fallbackStatus(c.expr) : c.status;
-    if (status.kind === 'found' && status.layer.style !== 'tf1') return { model: c.expr, layer: status.layer };
+    if (status.kind === 'found' && status.layer.style !== 'tf1') return { model: c.expr, layer: status.layer, named: c.named };
   }
   return undefined;
 }
 
-function kerasReport(facts: Facts, t: TrainingFacts, d: DiffEvent, model: Expr | undefined, layer: RegularizedLayer): Report {
-  const modelText = model ? t.text(model) : 'model';
+/**
+ * How to name the trained model `owner` through the model `m` the loss runs, if `m` is it or holds
+ * it: `valueNet` for `valueNet.model.getWeights(true)` is named `valueNet.model` (its
+ * `calculateLosses()` is the inner model's). A field of `this` matches the same field of another
+ * object (`agent.critic.call(x)` in a nested function, `this.critic.model.optimizer.minimize`).
+ */
+function ownedAs(t: TrainingFacts, owner: Expr, m: Expr): string | undefined {
+  const o = exprKey(owner)?.split('.');
+  const k = exprKey(m)?.split('.');
+  if (!o || !k || k.length > o.length) return undefined;
+  const rest = o.slice(k.length);
+  const named = (): string => [t.text(m), ...rest].join('.');
+  if (k.every((x, i) => x === o[i])) return named();
+  return o[0] === 'this' && k.length >= 2 && k.slice(1).every((x, i) => x === o[i + 1]) ? named() : undefined;
+}
+
+/**
+ * The model a closure's minimize trains, when the call says: the owner of the weight list it is
+ * given (`net.model.getWeights(true)`, `net.trainableWeights`), or of the optimizer (`net.model.optimizer.minimize`).
+ */
+function trainedOwner(d: DiffEvent): Expr | undefined {
+  const scope = d.info.scope;
+  const at = d.info.stmt.span.start;
+  const listOwner = (e: Expr | undefined, depth: number): Expr | undefined => {
+    if (!e || depth > 3) return undefined;
+    if (e.kind === 'name') {
+      const b = scope.lookup(e.name, at);
+      return b?.kind === 'assign' && b.value && !b.op ? listOwner(b.value, depth + 1) : undefined;
+    }
+    if (e.kind === 'attr' && isWeightListAttribute(e.name)) return e.object;
+    if (e.kind === 'call' && e.callee.kind === 'attr' && isWeightListMethod(e.callee.name)) return e.callee.object;
+    return undefined;
+  };
+  // tfjs `minimize(f, returnCost, varList)`; a weight list passed second is meant as the var list too.
+  const fromList = listOwner(d.sources, 0) ?? listOwner(d.call.args[1], 0);
+  if (fromList) return fromList;
+  const callee = d.call.callee;
+  if (callee.kind === 'attr' && callee.object.kind === 'attr' && callee.object.name === MODEL_OPTIMIZER_ATTRIBUTE) return callee.object.object;
+  return undefined;
+}
+
+function kerasReport(facts: Facts, t: TrainingFacts, d: DiffEvent, model: Expr | undefined, layer: RegularizedLayer, named?: string): Report {
+  const modelText = named ?? (model ? t.text(model) : 'model');
   const related = [{ span: layer.arg.value.span, message: `${layer.arg.name}: ${t.text(layer.arg.value)} adds its penalty to ${modelText}.${layer.style === 'tfjs' ? 'calculateLosses()' : 'losses'}` }];
   if (layer.style === 'tfjs') {
     return {

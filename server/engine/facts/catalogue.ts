@@ -294,6 +294,12 @@ export const TRAINABLE_WEIGHT_LISTS: ReadonlySet<string> = new Set(['trainable_v
 export function isWeightListAttribute(name: string): boolean {
   return /^(trainable_variables|trainable_weights|variables|weights|trainableWeights)$/.test(name);
 }
+/** tfjs `model.getWeights(true)`: a method that lists a model's (trainable) weights. */
+export function isWeightListMethod(name: string): boolean {
+  return name === 'getWeights';
+}
+/** The optimizer a compiled Keras/tfjs model keeps: `model.optimizer.minimize(...)` trains `model`. */
+export const MODEL_OPTIMIZER_ATTRIBUTE = 'optimizer';
 /** Methods that run a model on inputs: `model.predict(x)`, flax `model.apply(...)`, tfjs `execute`, `predictOnBatch`. */
 export function isModelRunMethod(name: string): boolean {
   return /^(predict|apply|call|execute|predictOnBatch)$/.test(name);
@@ -433,6 +439,10 @@ export function isReportingCall(path: readonly string[]): boolean {
   if (path.length === 1) return path[0] === 'print';
   if (path[0] === 'logging' || path.includes('summary')) return true;
   return path.length === 2 && (path[0] === 'tf' || path[0] === 'tensorflow') && (path[1] === 'print' || path[1] === 'Print');
+}
+/** `tf.GraphKeys.REGULARIZATION_LOSSES`: the TF1 collection's key, by its attribute name. */
+export function isRegularizationCollectionKey(name: string): boolean {
+  return name === 'REGULARIZATION_LOSSES';
 }
 /** `tf.get_collection('regularization_losses')`: the TF1 collection's key, as a string. */
 export function namesRegularizationCollection(text: string): boolean {

@@ -216,8 +216,45 @@ function together(shape: FileShape, a: Span, b: Span): boolean {
   const onlyA = ga.filter((x) => !gb.some((y) => y.chain === x.chain));
   const onlyB = gb.filter((y) => !ga.some((x) => x.chain === y.chain));
   if (onlyA.length === 0 || onlyB.length === 0) return true;
+  // `if wd != 0 and mode == "L2":` … `if wd != 0 and mode != "L2":`: a conjunct of one is the negation of one of the other's.
+  if (onlyA.some((x) => onlyB.some((y) => excludes(x.heads, y.heads)))) return false;
   // Both guarded, by conditions of their own: alternatives (`if decoupled:` … `if not decoupled:`) unless the conditions are the same.
   return onlyA.every((x) => onlyB.some((y) => sameHeads(x.heads, y.heads))) && onlyB.every((y) => onlyA.some((x) => sameHeads(x.heads, y.heads)));
+}
+
+/** Comparison operators and their negations (`x == c` / `x != c`, `x < c` / `x >= c`). */
+const negatedOp: Record<string, string> = { '==': '!=', '!=': '==', '<': '>=', '>=': '<', '>': '<=', '<=': '>', in: 'not in', 'not in': 'in', is: 'is not', 'is not': 'is' };
+/** The same comparison with its operands swapped (`c > x` is `x < c`). */
+const mirroredOp: Record<string, string> = { '==': '==', '!=': '!=', '<': '>', '>': '<', '<=': '>=', '>=': '<=' };
+
+/** Can the two conditions never both hold? One of them requires, by an `and`ed conjunct, the negation of a conjunct of the other. */
+function excludes(a: Expr[], b: Expr[]): boolean {
+  if (a.length !== 1 || b.length !== 1) return false;
+  const cb = conjuncts(b[0], 0);
+  return conjuncts(a[0], 0).some((x) => cb.some((y) => negates(x, y)));
+}
+
+function conjuncts(e: Expr, depth: number): Expr[] {
+  if (depth < 50 && e.kind === 'other' && e.ops && e.ops.length > 0 && e.ops.every((o) => o === 'and')) return e.children.flatMap((c) => conjuncts(c, depth + 1));
+  return [e];
+}
+
+/** `flag` / `not flag`, `x == c` / `x != c`, `x < c` / `c <= x`. */
+function negates(a: Expr, b: Expr): boolean {
+  if (a.kind === 'unary' && a.op === 'not') return sameExpr(a.arg, b);
+  if (b.kind === 'unary' && b.op === 'not') return sameExpr(b.arg, a);
+  const ca = comparison(a);
+  const cb = comparison(b);
+  if (!ca || !cb) return false;
+  const neg = negatedOp[ca.op];
+  if (neg === cb.op && sameExpr(ca.left, cb.left) && sameExpr(ca.right, cb.right)) return true;
+  return neg !== undefined && mirroredOp[neg] === cb.op && sameExpr(ca.left, cb.right) && sameExpr(ca.right, cb.left);
+}
+
+/** A single binary comparison, `left op right`. */
+function comparison(e: Expr): { op: string; left: Expr; right: Expr } | undefined {
+  if (e.kind !== 'other' || !e.ops || e.ops.length !== 1 || e.children.length !== 2 || negatedOp[e.ops[0]] === undefined) return undefined;
+  return { op: e.ops[0], left: e.children[0], right: e.children[1] };
 }
 
 function sameHeads(a: Expr[], b: Expr[]): boolean {

@@ -25,7 +25,7 @@ import { baseClasses, enclosingClass, instanceClass, resolveExpr, returnsOf } fr
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
-  isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, literalFlag, namesRegularizationCollection, readsCollectedRegularization,
+  isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, isRegularizationCollectionKey, literalFlag, namesRegularizationCollection, readsCollectedRegularization,
   startsTrackedLeaf, zeroValue,
   TRACKING_ATTRIBUTE,
   TRACKING_METHOD,
@@ -668,7 +668,7 @@ export class TrainingFacts {
     if (e.kind === 'call') {
       const name = callName(e);
       if (name === 'calculateLosses' || name === 'get_regularization_losses') return true;
-      if (name === 'get_collection') return subExprs(e).some((x) => (x.kind === 'attr' && x.name === 'REGULARIZATION_LOSSES') || (x.kind === 'str' && x.value === 'regularization_losses'));
+      if (name === 'get_collection') return subExprs(e).some((x) => (x.kind === 'attr' && isRegularizationCollectionKey(x.name)) || (x.kind === 'str' && x.value === 'regularization_losses'));
     }
     return false;
   }
@@ -1238,7 +1238,9 @@ export class TrainingFacts {
     const seenClasses = new Map<ClassDef, boolean>();
     const check = (t: TrainingFacts, e: Expr, scope: Scope, depth: number): boolean => {
       for (const x of subExprs(e, true)) {
-        if (x.kind === 'attr' && (x.name === 'losses' || x.name === 'REGULARIZATION_LOSSES') && !t.facts.analyzer.isModule(x.object)) return true;
+        if (x.kind === 'attr' && x.name === 'losses' && !t.facts.analyzer.isModule(x.object)) return true;
+        // `tf.GraphKeys.REGULARIZATION_LOSSES` is read off the framework's module itself.
+        if (x.kind === 'attr' && isRegularizationCollectionKey(x.name)) return true;
         if (x.kind === 'str' && namesRegularizationCollection(x.value)) return true;
         if (x.kind !== 'call') continue;
         if (x.kwargs.some((k) => k.name === 'regularization_losses')) return true;
