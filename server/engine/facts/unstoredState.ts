@@ -212,16 +212,17 @@ class StepWalk {
     }
   }
 
-  /** New values an expression's value is, whole: a bare local, `m.copy()`, or one inside a literal. */
-  private handedOn(e: Expr, depth = 0): Set<string> {
+  /** New values an expression's value is (`whole`), or reads (a local that holds a sum with it): a bare local, `m.copy()`, or one inside a literal. */
+  private handedOn(e: Expr, whole = true, depth = 0): Set<string> {
     const out = new Set<string>();
     if (depth > 20) return out;
     const inner = (x: Expr): void => {
-      for (const k of this.handedOn(x, depth + 1)) out.add(k);
+      for (const k of this.handedOn(x, whole, depth + 1)) out.add(k);
     };
     if (e.kind === 'name') {
+      // The value itself, or a multiple of it (`m_hat`); not a sum that reads it (`w - lr * m`).
       const v = this.env.get(e.name);
-      if (v) for (const a of atomsOf(v)) if (a.k === 'sym' && a.key.startsWith(NEW)) out.add(a.key);
+      if (v && (v.length === 1 || !whole)) for (const a of atomsOf(v)) if (a.k === 'sym' && a.key.startsWith(NEW)) out.add(a.key);
     } else if (e.kind === 'seq') e.items.forEach(inner);
     else if (e.kind === 'object') e.entries.forEach((k) => inner(k.value));
     else if (e.kind === 'call') {
@@ -240,7 +241,12 @@ class StepWalk {
   private escape(e: Expr, depth = 0): void {
     if (depth > 40) return;
     const next = (x: Expr): void => this.escape(x, depth + 1);
+    // A call the walk does not see into may keep anything it is given.
     const keep = (x: Expr): void => {
+      for (const k of this.handedOn(x, false)) this.mark(k, 'stored');
+    };
+    // A literal holds its items: `[m, v]`, `{"m": m}`.
+    const hold = (x: Expr): void => {
       for (const k of this.handedOn(x)) this.mark(k, 'stored');
     };
     switch (e.kind) {
@@ -255,11 +261,11 @@ class StepWalk {
         return;
       }
       case 'seq':
-        e.items.forEach(keep);
+        e.items.forEach(hold);
         e.items.forEach(next);
         return;
       case 'object':
-        e.entries.forEach((k) => keep(k.value));
+        e.entries.forEach((k) => hold(k.value));
         e.entries.forEach((k) => next(k.value));
         return;
       case 'attr':
@@ -363,7 +369,11 @@ class StepWalk {
         if (a.k !== 'sym' || !this.persistent(a.key)) continue;
         const split = splitSelf(v, a.key);
         if (!split || numeric(split.self) !== 1) continue;
-        for (const b of atomsOf(split.rest)) if (b.k === 'sym' && b.key.startsWith(NEW)) this.mark(b.key, 'applied');
+        // Stepped by a rate times the average (`w - lr * m`), not centred by it (`x - mean`).
+        for (const m of split.rest) {
+          if (m.fs.length < 2) continue;
+          for (const f of m.fs) if (f.atom.k === 'sym' && f.atom.key.startsWith(NEW)) this.mark(f.atom.key, 'applied');
+        }
       }
     }
   }
