@@ -7,13 +7,13 @@
 // the polynomials by data flow. No name decides anything here.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import type { FunctionDef } from './scope';
+import { ifChainAt, type FunctionDef } from './scope';
 import { programIndex } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isDictConstructor, isNoneLiteral, loopSource, stepCall, zeroValue, type StepMath } from './catalogue';
 import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
-import { PolyOverflow, add, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, pow, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
+import { PolyOverflow, add, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, pow, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
 
 export interface UnstoredState {
   /** The statement that computes the new value. */
@@ -77,7 +77,9 @@ interface Candidate {
 }
 
 class StepWalk {
-  private readonly env = new Map<string, Poly>();
+  private env = new Map<string, Poly>();
+  /** New values an `if` chain's branches give one local: storing the local after the chain stores each of them. */
+  private readonly joined = new Map<string, string[]>();
   /** Names the function binds: a local read before it is given a value here is not a place that persists. */
   private readonly bound = new Set<string>();
   private readonly roots = new Set<string>();
@@ -307,7 +309,8 @@ class StepWalk {
   }
 
   private mark(key: string, what: 'stored' | 'applied'): void {
-    for (const c of this.candidates) if (c.id === key) c[what] = true;
+    const keys = this.joined.get(key) ?? [key];
+    for (const c of this.candidates) if (keys.includes(c.id)) c[what] = true;
   }
 
   /** T ← value for a place T (or an alias of one); a local's new value otherwise. */
@@ -321,10 +324,48 @@ class StepWalk {
   }
 
   private block(stmts: Stmt[]): void {
-    for (const s of stmts) {
+    for (let i = 0; i < stmts.length; i++) {
       if (++this.statements > MAX_STATEMENTS) return;
-      this.stmt(s);
+      const s = stmts[i];
+      if (s.kind === 'block' && s.label === 'if') {
+        const chain = ifChainAt(stmts, i);
+        this.branches(chain);
+        i += chain.length - 1;
+      } else this.stmt(s);
     }
+  }
+
+  /**
+   * `if …: v = b * v + … elif …: v = …`: each branch starts from the locals before the chain, and a
+   * local the branches give different values holds one of them after it: a new value when a branch
+   * gives one (each branch's, joined), unknown otherwise.
+   */
+  private branches(chain: (Stmt & { kind: 'block' })[]): void {
+    const before = this.env;
+    const after: Map<string, Poly>[] = [];
+    for (const b of chain) {
+      this.env = new Map(before);
+      for (const h of b.heads) this.escape(h);
+      this.block(b.body);
+      after.push(this.env);
+    }
+    // Without an `else`, the chain may run no branch.
+    if (chain[chain.length - 1].heads.length > 0) after.push(before);
+    const merged = new Map<string, Poly>();
+    for (const name of new Set(after.flatMap((m) => [...m.keys()]))) {
+      const values = after.map((m) => m.get(name));
+      const first = values[0];
+      if (first !== undefined && values.every((v) => v !== undefined && polyKey(v) === polyKey(first))) {
+        merged.set(name, first);
+        continue;
+      }
+      const news = values.map((v) => (v ? plainSymbol(v) : undefined)).filter((k): k is string => k !== undefined && k.startsWith(NEW));
+      if (news.length > 0) {
+        for (const k of news) this.joined.set(k, news);
+        merged.set(name, sym(news[0]));
+      } else merged.set(name, this.fresh());
+    }
+    this.env = merged;
   }
 
   private stmt(s: Stmt): void {
@@ -363,8 +404,12 @@ class StepWalk {
   /** `return w - lr * m`: the caller gets a parameter's new value stepped by the average. */
   private returned(value: Expr): void {
     const items = value.kind === 'seq' ? value.items : [value];
-    for (const item of items) {
-      const v = this.eval(item);
+    for (const item of items) this.stepped(this.eval(item));
+  }
+
+  /** `w - lr * m` for an argument or a place w: a parameter's new value stepped by the average (returned, or kept in a local that is). */
+  private stepped(v: Poly): void {
+    {
       for (const a of atomsOf(v)) {
         if (a.k !== 'sym' || !this.persistent(a.key)) continue;
         const split = splitSelf(v, a.key);
@@ -372,7 +417,7 @@ class StepWalk {
         // Stepped by a rate times the average (`w - lr * m`), not centred by it (`x - mean`).
         for (const m of split.rest) {
           if (m.fs.length < 2) continue;
-          for (const f of m.fs) if (f.atom.k === 'sym' && f.atom.key.startsWith(NEW)) this.mark(f.atom.key, 'applied');
+          for (const b of atomsOf([m])) if (b.k === 'sym' && b.key.startsWith(NEW)) this.mark(b.key, 'applied');
         }
       }
     }
@@ -433,6 +478,7 @@ class StepWalk {
       this.env.set(target.name, sym(id));
       return;
     }
+    this.stepped(value);
     this.env.set(target.name, value);
   }
 
