@@ -11,7 +11,7 @@ import { ifChainAt, type FunctionDef } from './scope';
 import { programIndex } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
-import { isDictConstructor, isNoneLiteral, loopSource, stepCall, zeroValue, type StepMath } from './catalogue';
+import { isDictConstructor, isNoneLiteral, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
 import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
 import { PolyOverflow, add, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, pow, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
 
@@ -409,16 +409,14 @@ class StepWalk {
 
   /** `w - lr * m` for an argument or a place w: a parameter's new value stepped by the average (returned, or kept in a local that is). */
   private stepped(v: Poly): void {
-    {
-      for (const a of atomsOf(v)) {
-        if (a.k !== 'sym' || !this.persistent(a.key)) continue;
-        const split = splitSelf(v, a.key);
-        if (!split || numeric(split.self) !== 1) continue;
-        // Stepped by a rate times the average (`w - lr * m`), not centred by it (`x - mean`).
-        for (const m of split.rest) {
-          if (m.fs.length < 2) continue;
-          for (const b of atomsOf([m])) if (b.k === 'sym' && b.key.startsWith(NEW)) this.mark(b.key, 'applied');
-        }
+    for (const a of atomsOf(v)) {
+      if (a.k !== 'sym' || !this.persistent(a.key)) continue;
+      const split = splitSelf(v, a.key);
+      if (!split || numeric(split.self) !== 1) continue;
+      // Stepped by a rate times the average (`w - lr * m`), not centred by it (`x - mean`).
+      for (const m of split.rest) {
+        if (m.fs.length < 2) continue;
+        for (const b of atomsOf([m])) if (b.k === 'sym' && b.key.startsWith(NEW)) this.mark(b.key, 'applied');
       }
     }
   }
@@ -432,6 +430,9 @@ class StepWalk {
   private loop(target: Expr, iter: Expr): void {
     const names = target.kind === 'name' ? [target] : target.kind === 'seq' ? target.items : [];
     names.forEach((t, i) => {
+      // `for i, (p, g) in enumerate(zip(params, grads))`: the inner tuple walks the zip.
+      const inner = t.kind === 'seq' && target.kind === 'seq' ? nestedIterable(iter, i) : undefined;
+      if (t.kind === 'seq' && inner) return this.loop(t, inner);
       if (t.kind !== 'name') return this.forget(t);
       const source = loopSource(iter, target.kind === 'name' ? 0 : i, (x) => this.facts.analyzer.isModule(x));
       const collection = source?.kind === 'element' && (source.collection.kind === 'name' || source.collection.kind === 'attr' || source.collection.kind === 'index') ? this.keyOf(source.collection) : undefined;
@@ -567,7 +568,8 @@ function collectBound(stmts: Stmt[], out: Set<string>): void {
 /** The state is kept up to date in another function of the file: written there with a value that is not its zero start. */
 function writtenElsewhere(facts: Facts, f: UnstoredState): boolean {
   const index = programIndex(facts);
-  const state = f.element ? `${exprKeyOfPlace(f.place)}` : exprKeyOfPlace(f.place);
+  // `self.velocities[key]` is kept in `self.velocities`: a write of any of its entries counts.
+  const state = exprKeyOfPlace(f.place.split('[')[0]);
   if (state === undefined || !/^(self|this)\./.test(state)) return false;
   for (const stmt of index.stmtBySpan.values()) {
     if ((stmt.span.start <= f.span.start && stmt.span.end >= f.span.end) || stmt.span.start < f.within.start || stmt.span.end > f.within.end) continue;
@@ -598,6 +600,9 @@ function startValue(e: Expr, depth = 0): boolean {
   if (e.kind === 'seq') return e.items.every((x) => startValue(x, depth + 1));
   if (e.kind === 'object') return e.entries.every((x) => startValue(x.value, depth + 1));
   if (e.kind === 'comprehension') return startValue(e.element, depth + 1);
+  // A dict comprehension lowers as other[other[key, value], other[target, iterable]].
+  const pair = e.kind === 'other' ? e.children[0] : undefined;
+  if (pair?.kind === 'other' && pair.children.length === 2 && startValue(pair.children[1], depth + 1)) return true;
   if (e.kind === 'binary' && e.op === '*') return startValue(e.left, depth + 1) || startValue(e.right, depth + 1);
   if (e.kind === 'call' && isDictConstructor(e.callee)) return e.args.every((x) => startValue(x, depth + 1)) && e.kwargs.every((k) => startValue(k.value, depth + 1));
   return false;
