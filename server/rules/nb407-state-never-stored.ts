@@ -19,13 +19,13 @@ export const nb407StateNeverStored = defineRule({
     for (const f of unstoredStates(context.facts)) {
       const where = f.element
         ? `write it back into \`${f.place}\` (by index), or update \`${f.local}\` in place (\`${f.local}[...] = …\`, \`${f.local} *= …; ${f.local} += …\`)`
-        : `store it: \`${f.place} = ${f.local}\`, or update \`${f.place}\` in place`;
+        : `store it (\`${f.place} = ${f.local}\`), or update \`${f.place}\` in place`;
       const from = f.element ? `an element of \`${f.place}\`` : `\`${f.place}\``;
       context.report({
         span: f.span,
         message:
-          `\`${f.local}\` gets the optimizer state's new value, ${f.weight}·(${from}) plus the new term, but nothing writes it back: ` +
-          `the next step reads ${from} unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`,
+          `\`${f.local}\` gets the optimizer state's new value, ${f.weight}·(old value) + new term, from ${from}, but nothing writes it back: ` +
+          `the next step reads ${f.element ? `\`${f.place}\`` : from} unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`,
       });
     }
   },
