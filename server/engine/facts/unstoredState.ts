@@ -74,6 +74,8 @@ interface Candidate {
   weight: string;
   stored: boolean;
   applied: boolean;
+  /** Other new values this one is computed from (`buf = mu * buf + g / √vel` reads vel's): applying it applies them. */
+  reads: string[];
 }
 
 class StepWalk {
@@ -308,9 +310,13 @@ class StepWalk {
     }
   }
 
-  private mark(key: string, what: 'stored' | 'applied'): void {
+  private mark(key: string, what: 'stored' | 'applied', depth = 0): void {
     const keys = this.joined.get(key) ?? [key];
-    for (const c of this.candidates) if (keys.includes(c.id)) c[what] = true;
+    for (const c of this.candidates) {
+      if (!keys.includes(c.id) || c[what]) continue;
+      c[what] = true;
+      if (what === 'applied' && depth < 20) for (const r of c.reads) this.mark(r, 'applied', depth + 1);
+    }
   }
 
   /** T ← value for a place T (or an alias of one); a local's new value otherwise. */
@@ -475,7 +481,8 @@ class StepWalk {
     const found = this.average(value, this.env.get(target.name) ?? (this.roots.has(target.name) ? sym(target.name) : undefined));
     if (found) {
       const id = `${NEW}${this.candidates.length}`;
-      this.candidates.push({ id, span: trimSpan(this.facts, s.span), local: target.name, ...found, stored: false, applied: false });
+      const reads = [...new Set(atomsOf(value).flatMap((a) => (a.k === 'sym' && a.key.startsWith(NEW) ? [a.key] : [])))];
+      this.candidates.push({ id, span: trimSpan(this.facts, s.span), local: target.name, ...found, stored: false, applied: false, reads });
       this.env.set(target.name, sym(id));
       return;
     }
@@ -497,7 +504,7 @@ class StepWalk {
    * element, `v = self.v`), S is that place; a place read directly must be averaged, its weight's
    * complement in the new term (`b * self.v + (1 - b) * g`), so that β and S are not confused.
    */
-  private average(value: Poly, before: Poly | undefined): Omit<Candidate, 'id' | 'span' | 'local' | 'stored' | 'applied'> | undefined {
+  private average(value: Poly, before: Poly | undefined): Omit<Candidate, 'id' | 'span' | 'local' | 'stored' | 'applied' | 'reads'> | undefined {
     const held = before && plainSymbol(before);
     const keys = held !== undefined && this.persistent(held) ? [held] : [...new Set(atomsOf(value).filter((a) => a.k === 'sym').map((a) => (a as { key: string }).key))];
     for (const key of keys) {
