@@ -47,7 +47,7 @@ export function unstoredStates(facts: Facts): UnstoredState[] {
   const end = start + facts.text.length + 1;
   for (const fn of index.functions) {
     if (fn.span.start < start || fn.span.start >= end || fn.body.length === 0) continue;
-    if (!mayRebindFromItself(fn.body)) continue;
+    if (!assignsComputedLocal(fn.body)) continue;
     try {
       found.push(...new StepWalk(facts, fn).run());
     } catch (e) {
@@ -59,9 +59,9 @@ export function unstoredStates(facts: Facts): UnstoredState[] {
   return found;
 }
 
-/** Cheap test first: some plain assignment to a name whose value is arithmetic. */
-function mayRebindFromItself(body: Stmt[]): boolean {
-  return body.some((s) => (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && (s.value.kind === 'binary' || s.value.kind === 'call')) || ((s.kind === 'for' || s.kind === 'block') && mayRebindFromItself(s.body)));
+/** Cheap test first: a plain assignment of arithmetic or a call to a name, which a step's new value needs. */
+function assignsComputedLocal(body: Stmt[]): boolean {
+  return body.some((s) => (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && (s.value.kind === 'binary' || s.value.kind === 'call')) || ((s.kind === 'for' || s.kind === 'block') && assignsComputedLocal(s.body)));
 }
 
 interface Candidate {
