@@ -11,7 +11,7 @@ import { ifChainAt, type FunctionDef } from './scope';
 import { programIndex } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
-import { isDictConstructor, isNoneLiteral, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
+import { CONSTRUCTOR_METHODS, isDictConstructor, isNoneLiteral, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
 import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
 import { PolyOverflow, add, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, pow, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
 
@@ -572,7 +572,7 @@ function collectBound(stmts: Stmt[], out: Set<string>): void {
   }
 }
 
-/** The state is kept up to date in another function of the file: written there with a value that is not its zero start. */
+/** The state is kept up to date in another method (or function) of the file: written there, outside the constructor, with a value that is not its zero start. */
 function writtenElsewhere(facts: Facts, f: UnstoredState): boolean {
   const index = programIndex(facts);
   // `self.velocities[key]` is kept in `self.velocities`: a write of any of its entries counts.
@@ -580,6 +580,9 @@ function writtenElsewhere(facts: Facts, f: UnstoredState): boolean {
   if (state === undefined || !/^(self|this)\./.test(state)) return false;
   for (const stmt of index.stmtBySpan.values()) {
     if ((stmt.span.start <= f.span.start && stmt.span.end >= f.span.end) || stmt.span.start < f.within.start || stmt.span.end > f.within.end) continue;
+    // The constructor gives the state its first value, whatever it is (`params.map((p) => new Float64Array(p.length))`).
+    const owner = index.enclosingFunction(index.scopeAt(stmt.span.start));
+    if (owner?.isMethod && CONSTRUCTOR_METHODS.includes(owner.name)) continue;
     if (stmt.kind === 'assign') {
       for (const t of stmt.targets) {
         const key = exprKey(t);
