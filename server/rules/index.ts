@@ -25,6 +25,7 @@ import { nb403AverageNotAveraging } from './nb403-average-not-averaging';
 import { nb404LearningRateTwice } from './nb404-learning-rate-twice';
 import { nb405DecayOnMoment } from './nb405-decay-on-moment';
 import { nb406DecoupledDecayMeantAsL2 } from './nb406-decoupled-decay-meant-as-l2';
+import { nb407StateNeverStored } from './nb407-state-never-stored';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -54,6 +55,7 @@ export const allRules: Rule[] = [
   nb404LearningRateTwice,
   nb405DecayOnMoment,
   nb406DecoupledDecayMeantAsL2,
+  nb407StateNeverStored,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

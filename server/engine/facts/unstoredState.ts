@@ -1,0 +1,619 @@
+// Optimizer state whose new value is never stored (NB407). A hand-written step computes a moving
+// average (momentum, Adam's moments, RMSprop's cache) from the state where it is kept, T_new =
+// a·S + b·X, into a local or a loop variable, and never writes it back: every step then starts from
+// S's first value. Each function is evaluated in order into the normal form of optimizerSteps.ts
+// (server/math/poly.ts): a local holds a polynomial over the places it read, and the new value is an
+// atom of its own, so where it flows (a store, a return, a call, a parameter's update) is read off
+// the polynomials by data flow. No name decides anything here.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Facts } from './index';
+import { ifChainAt, type FunctionDef } from './scope';
+import { programIndex } from './program';
+import { exprKey } from './keys';
+import { trimSpan } from './steps';
+import { CONSTRUCTOR_METHODS, isDictConstructor, isNoneLiteral, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
+import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
+import { PolyOverflow, add, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, pow, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
+
+export interface UnstoredState {
+  /** The statement that computes the new value. */
+  span: Span;
+  /** The local (or loop variable) that holds it. */
+  local: string;
+  /** The place the state is read from, as written (`self.v`, `state[name]["m"]`, or the list a loop walks). */
+  place: string;
+  /** The state is an element of the list a loop walks (`for m, g in zip(self.ms, grads)`). */
+  element: boolean;
+  /** The weight of the old value, as written where it is a name (`self.beta1`), or a number. */
+  weight: string;
+  /** Where another write of an instance's state would keep it up to date: the class, or the file when the class has bases. */
+  within: Span;
+}
+
+const cache = new WeakMap<Facts, UnstoredState[]>();
+/** A new value's own atom: never a key the code can write. */
+const NEW = '\u0000new:';
+/** A loop element of a list: `self.ms[*]`. */
+const ELEMENT = '[*]';
+/** Statements one function may hold before it is not read (a generated module, not a step). */
+const MAX_STATEMENTS = 3000;
+
+export function unstoredStates(facts: Facts): UnstoredState[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  const index = programIndex(facts);
+  const start = facts.file.base;
+  const end = start + facts.text.length + 1;
+  for (const fn of index.functions) {
+    if (fn.span.start < start || fn.span.start >= end || fn.body.length === 0) continue;
+    if (!assignsComputedLocal(fn.body)) continue;
+    try {
+      found.push(...new StepWalk(facts, fn).run());
+    } catch (e) {
+      if (!(e instanceof PolyOverflow)) throw e;
+    }
+  }
+  found = found.filter((f) => !writtenElsewhere(facts, f));
+  cache.set(facts, found);
+  return found;
+}
+
+/** Cheap test first: a plain assignment of arithmetic or a call to a name, which a step's new value needs. */
+function assignsComputedLocal(body: Stmt[]): boolean {
+  return body.some((s) => (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && (s.value.kind === 'binary' || s.value.kind === 'call')) || ((s.kind === 'for' || s.kind === 'block') && assignsComputedLocal(s.body)));
+}
+
+interface Candidate {
+  id: string;
+  span: Span;
+  local: string;
+  state: string;
+  place: string;
+  element: boolean;
+  weight: string;
+  stored: boolean;
+  applied: boolean;
+  /** Other new values this one is computed from (`buf = mu * buf + g / √vel` reads vel's): applying it applies them. */
+  reads: string[];
+}
+
+class StepWalk {
+  private env = new Map<string, Poly>();
+  /** New values an `if` chain's branches give one local: storing the local after the chain stores each of them. */
+  private readonly joined = new Map<string, string[]>();
+  /** Names the function binds: a local read before it is given a value here is not a place that persists. */
+  private readonly bound = new Set<string>();
+  private readonly roots = new Set<string>();
+  /** Where each persistent key was read, as written. */
+  private readonly placeText = new Map<string, string>();
+  /** Keys the function writes (assignment, in-place update). */
+  private readonly written: string[] = [];
+  private readonly candidates: Candidate[] = [];
+  private opaque = 0;
+  private statements = 0;
+
+  constructor(
+    private readonly facts: Facts,
+    private readonly fn: FunctionDef,
+  ) {
+    for (const p of fn.params) this.roots.add(p.name);
+    collectBound(fn.body, this.bound);
+    for (const p of fn.params) this.bound.delete(p.name);
+  }
+
+  run(): UnstoredState[] {
+    this.block(this.fn.body);
+    const out: UnstoredState[] = [];
+    for (const c of this.candidates) {
+      if (c.stored || !c.applied) continue;
+      if (this.written.some((k) => overlaps(k, c.state))) continue;
+      const cls = this.fn.cls;
+      const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
+      out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within });
+    }
+    return out;
+  }
+
+  private fresh(): Poly {
+    return atomPoly({ k: 'opaque', id: `u${this.opaque++}` });
+  }
+
+  /** A place that persists across calls: rooted at the instance, a parameter or a name the function does not bind. */
+  private persistent(key: string): boolean {
+    if (key.startsWith(NEW)) return false;
+    const root = /^[^.[]*/.exec(key)![0];
+    if (root === key && !key.endsWith(ELEMENT)) return this.roots.has(root) && root !== 'self' && root !== 'this';
+    return !this.bound.has(root) || this.roots.has(root);
+  }
+
+  /** The key of a place, through local aliases (`v = self.v` makes `v[0]` read `self.v[0]`). */
+  private keyOf(e: Expr): string | undefined {
+    if (e.kind === 'name') {
+      const v = this.env.get(e.name);
+      if (v === undefined) return this.bound.has(e.name) ? undefined : e.name;
+      return plainSymbol(v);
+    }
+    if (e.kind === 'attr') {
+      const o = this.keyOf(e.object);
+      return o === undefined ? undefined : `${o}.${e.name}`;
+    }
+    if (e.kind === 'index') {
+      const o = this.keyOf(e.object);
+      if (o === undefined) return undefined;
+      const parts = e.index.map((x) => exprKey(x) ?? (x.kind === 'str' ? JSON.stringify(x.value) : x.kind === 'num' ? String(x.value) : '?'));
+      return `${o}[${parts.join(', ')}]`;
+    }
+    return undefined;
+  }
+
+  private read(e: Expr): Poly {
+    if (e.kind === 'name' && this.env.has(e.name)) return this.env.get(e.name)!;
+    const key = this.keyOf(e);
+    if (key === undefined) return this.fresh();
+    if (!this.placeText.has(key)) this.placeText.set(key, this.facts.source(e.span));
+    return sym(key);
+  }
+
+  private evalMath(m: StepMath): Poly {
+    switch (m.op) {
+      case 'expr':
+        return this.eval(m.expr);
+      case 'num':
+        return constant(m.value);
+      case 'neg':
+        return scale(this.evalMath(m.arg), -1);
+      case 'fn': {
+        const args = m.args.map((a) => this.evalMath(a));
+        return m.fn === 'sqrt' ? sqrt(args[0]) : fnPoly(m.fn, args);
+      }
+      default:
+        return this.binary(m.op, this.evalMath(m.left), this.evalMath(m.right));
+    }
+  }
+
+  private binary(op: string, l: Poly, r: Poly): Poly {
+    switch (op) {
+      case '+':
+        return add(l, r);
+      case '-':
+        return sub(l, r);
+      case '*':
+        return mul(l, r);
+      case '/':
+        return div(l, r) ?? this.fresh();
+      case '**':
+        return pow(l, r);
+      default:
+        return this.fresh();
+    }
+  }
+
+  private eval(e: Expr, depth = 0): Poly {
+    if (depth > 40) return this.fresh();
+    switch (e.kind) {
+      case 'num':
+        return constant(e.value);
+      case 'name':
+      case 'attr':
+      case 'index':
+        return this.read(e);
+      case 'unary':
+        return e.op === '-' ? scale(this.eval(e.arg, depth + 1), -1) : e.op === '+' ? this.eval(e.arg, depth + 1) : this.fresh();
+      case 'binary':
+        return this.binary(e.op, this.eval(e.left, depth + 1), this.eval(e.right, depth + 1));
+      case 'seq':
+        return e.items.length === 1 ? this.eval(e.items[0], depth + 1) : this.fresh();
+      case 'call': {
+        const math = stepCall(e, (x) => this.facts.analyzer.isModule(x));
+        if (!math) return this.fresh();
+        const value = this.evalMath(math.value);
+        if (math.writes) this.writeTo(math.writes, value, true);
+        return value;
+      }
+      default:
+        return this.fresh();
+    }
+  }
+
+  /** New values an expression's value is (`whole`), or reads (a local that holds a sum with it): a bare local, `m.copy()`, or one inside a literal. */
+  private handedOn(e: Expr, whole = true, depth = 0): Set<string> {
+    const out = new Set<string>();
+    if (depth > 20) return out;
+    const inner = (x: Expr): void => {
+      for (const k of this.handedOn(x, whole, depth + 1)) out.add(k);
+    };
+    if (e.kind === 'name') {
+      // The value itself, or a multiple of it (`m_hat`); not a sum that reads it (`w - lr * m`).
+      const v = this.env.get(e.name);
+      if (v && (v.length === 1 || !whole)) for (const a of atomsOf(v)) if (a.k === 'sym' && a.key.startsWith(NEW)) out.add(a.key);
+    } else if (e.kind === 'seq') e.items.forEach(inner);
+    else if (e.kind === 'object') e.entries.forEach((k) => inner(k.value));
+    else if (e.kind === 'call') {
+      // `m.copy()`, `m.clone()`: the value itself.
+      const math = stepCall(e, (x) => this.facts.analyzer.isModule(x));
+      if (math && math.value.op === 'expr' && math.value.expr.kind === 'name') inner(math.value.expr);
+    }
+    return out;
+  }
+
+  /**
+   * Marks new values that escape where the walk does not follow them: an argument of a call that is
+   * not arithmetic (`list.append(m)`, `State(mu=m)`, `np.copyto(s, m)`, `self._apply(p, m)`), an item
+   * of a literal, a closure or a comprehension that reads it.
+   */
+  private escape(e: Expr, depth = 0): void {
+    if (depth > 40) return;
+    const next = (x: Expr): void => this.escape(x, depth + 1);
+    // A call the walk does not see into may keep anything it is given.
+    const keep = (x: Expr): void => {
+      for (const k of this.handedOn(x, false)) this.mark(k, 'stored');
+    };
+    // A literal holds its items: `[m, v]`, `{"m": m}`.
+    const hold = (x: Expr): void => {
+      for (const k of this.handedOn(x)) this.mark(k, 'stored');
+    };
+    switch (e.kind) {
+      case 'call': {
+        if (!stepCall(e, (x) => this.facts.analyzer.isModule(x))) {
+          e.args.forEach(keep);
+          e.kwargs.forEach((k) => keep(k.value));
+        }
+        next(e.callee);
+        e.args.forEach(next);
+        e.kwargs.forEach((k) => next(k.value));
+        return;
+      }
+      case 'seq':
+        e.items.forEach(hold);
+        e.items.forEach(next);
+        return;
+      case 'object':
+        e.entries.forEach((k) => hold(k.value));
+        e.entries.forEach((k) => next(k.value));
+        return;
+      case 'attr':
+        return next(e.object);
+      case 'index':
+        next(e.object);
+        e.index.forEach(next);
+        return;
+      case 'binary':
+        next(e.left);
+        next(e.right);
+        return;
+      case 'unary':
+        return next(e.arg);
+      case 'cond':
+        next(e.test);
+        next(e.then);
+        next(e.else);
+        return;
+      case 'lambda':
+      case 'comprehension':
+      case 'other':
+        this.closure(e);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** A closure, comprehension or expression not read as arithmetic that reads a new value's local may keep it. */
+  private closure(node: Expr | Stmt): void {
+    let text: string | undefined;
+    for (const [name, v] of this.env) {
+      const news = atomsOf(v).filter((a) => a.k === 'sym' && a.key.startsWith(NEW));
+      if (news.length === 0) continue;
+      text ??= JSON.stringify(node, (k, x) => (k === 'span' || k === 'opSpan' || k === 'nameSpan' ? undefined : x));
+      if (text.includes(`"name":${JSON.stringify(name)}`)) for (const a of news) this.mark((a as { key: string }).key, 'stored');
+    }
+  }
+
+  private mark(key: string, what: 'stored' | 'applied', depth = 0): void {
+    const keys = this.joined.get(key) ?? [key];
+    for (const c of this.candidates) {
+      if (!keys.includes(c.id) || c[what]) continue;
+      c[what] = true;
+      if (what === 'applied' && depth < 20) for (const r of c.reads) this.mark(r, 'applied', depth + 1);
+    }
+  }
+
+  /** T ← value for a place T (or an alias of one); a local's new value otherwise. */
+  private writeTo(target: Expr, value: Poly, inPlace: boolean): void {
+    if (target.kind === 'name' && !inPlace) return;
+    const key = this.keyOf(target);
+    if (key === undefined || !this.persistent(key)) return;
+    this.written.push(key);
+    // A place updated from its old value and a new average: the average is applied (a parameter's step).
+    for (const a of atomsOf(value)) if (a.k === 'sym' && a.key.startsWith(NEW) && (inPlace || mentions(value, key) || siblingRead(value, key))) this.mark(a.key, 'applied');
+  }
+
+  private block(stmts: Stmt[]): void {
+    for (let i = 0; i < stmts.length; i++) {
+      if (++this.statements > MAX_STATEMENTS) return;
+      const s = stmts[i];
+      if (s.kind === 'block' && s.label === 'if') {
+        const chain = ifChainAt(stmts, i);
+        this.branches(chain);
+        i += chain.length - 1;
+      } else this.stmt(s);
+    }
+  }
+
+  /**
+   * `if …: v = b * v + … elif …: v = …`: each branch starts from the locals before the chain, and a
+   * local the branches give different values holds one of them after it: a new value when a branch
+   * gives one (each branch's, joined), unknown otherwise.
+   */
+  private branches(chain: (Stmt & { kind: 'block' })[]): void {
+    const before = this.env;
+    const after: Map<string, Poly>[] = [];
+    for (const b of chain) {
+      this.env = new Map(before);
+      for (const h of b.heads) this.escape(h);
+      this.block(b.body);
+      after.push(this.env);
+    }
+    // Without an `else`, the chain may run no branch.
+    if (chain[chain.length - 1].heads.length > 0) after.push(before);
+    const merged = new Map<string, Poly>();
+    for (const name of new Set(after.flatMap((m) => [...m.keys()]))) {
+      const values = after.map((m) => m.get(name));
+      const first = values[0];
+      if (first !== undefined && values.every((v) => v !== undefined && polyKey(v) === polyKey(first))) {
+        merged.set(name, first);
+        continue;
+      }
+      const news = values.map((v) => (v ? plainSymbol(v) : undefined)).filter((k): k is string => k !== undefined && k.startsWith(NEW));
+      if (news.length > 0) {
+        for (const k of news) this.joined.set(k, news);
+        merged.set(name, sym(news[0]));
+      } else merged.set(name, this.fresh());
+    }
+    this.env = merged;
+  }
+
+  private stmt(s: Stmt): void {
+    switch (s.kind) {
+      case 'assign':
+        return this.assign(s);
+      case 'expr':
+        this.escape(s.expr);
+        this.eval(s.expr);
+        return;
+      case 'return':
+        if (!s.value) return;
+        // `return m`, `return w, m`: the caller keeps the new value.
+        for (const k of this.handedOn(s.value)) this.mark(k, 'stored');
+        this.escape(s.value);
+        this.returned(s.value);
+        return;
+      case 'for':
+        this.escape(s.iter);
+        this.loop(s.target, s.iter);
+        return this.block(s.body);
+      case 'block':
+        for (const h of s.heads) this.escape(h);
+        s.aliases?.forEach((a) => a && this.forget(a));
+        return this.block(s.body);
+      case 'function':
+      case 'class':
+        // A nested definition that reads a new value may store it later.
+        this.closure(s);
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** `return w - lr * m`: the caller gets a parameter's new value stepped by the average. */
+  private returned(value: Expr): void {
+    const items = value.kind === 'seq' ? value.items : [value];
+    for (const item of items) this.stepped(this.eval(item));
+  }
+
+  /** `w - lr * m` for an argument or a place w: a parameter's new value stepped by the average (returned, or kept in a local that is). */
+  private stepped(v: Poly): void {
+    for (const a of atomsOf(v)) {
+      if (a.k !== 'sym' || !this.persistent(a.key)) continue;
+      const split = splitSelf(v, a.key);
+      if (!split || numeric(split.self) !== 1) continue;
+      // Stepped by a rate times the average (`w - lr * m`), not centred by it (`x - mean`).
+      for (const m of split.rest) {
+        if (m.fs.length < 2) continue;
+        for (const b of atomsOf([m])) if (b.k === 'sym' && b.key.startsWith(NEW)) this.mark(b.key, 'applied');
+      }
+    }
+  }
+
+  private forget(target: Expr): void {
+    if (target.kind === 'name') this.env.set(target.name, this.fresh());
+    else if (target.kind === 'seq') target.items.forEach((t) => this.forget(t));
+  }
+
+  /** `for m, v in zip(self.ms, self.vs)`: each loop variable is an element of the list it walks. */
+  private loop(target: Expr, iter: Expr): void {
+    const names = target.kind === 'name' ? [target] : target.kind === 'seq' ? target.items : [];
+    names.forEach((t, i) => {
+      // `for i, (p, g) in enumerate(zip(params, grads))`: the inner tuple walks the zip.
+      const inner = t.kind === 'seq' && target.kind === 'seq' ? nestedIterable(iter, i) : undefined;
+      if (t.kind === 'seq' && inner) return this.loop(t, inner);
+      if (t.kind !== 'name') return this.forget(t);
+      const source = loopSource(iter, target.kind === 'name' ? 0 : i, (x) => this.facts.analyzer.isModule(x));
+      const collection = source?.kind === 'element' && (source.collection.kind === 'name' || source.collection.kind === 'attr' || source.collection.kind === 'index') ? this.keyOf(source.collection) : undefined;
+      if (source?.kind !== 'element' || collection === undefined || !this.persistent(collection)) return this.forget(t);
+      const key = collection + ELEMENT;
+      if (!this.placeText.has(key)) this.placeText.set(key, this.facts.source((source as { collection: Expr }).collection.span));
+      this.env.set(t.name, sym(key));
+    });
+  }
+
+  private assign(s: Stmt & { kind: 'assign' }): void {
+    this.escape(s.value);
+    if (s.targets.length !== 1) {
+      for (const t of s.targets) this.storeInto(t, s.value);
+      return;
+    }
+    const target = s.targets[0];
+    if (target.kind === 'seq') {
+      if (s.value.kind === 'seq' && s.value.items.length === target.items.length) {
+        // `self.m[i], self.v[i] = m, v`: item by item.
+        const values = s.value.items.map((x) => this.eval(x));
+        target.items.forEach((t, i) => (t.kind === 'name' ? this.env.set(t.name, values[i]) : this.storeInto(t, (s.value as { items: Expr[] }).items[i])));
+      } else target.items.forEach((t) => (t.kind === 'name' ? this.forget(t) : this.storeInto(t, s.value)));
+      return;
+    }
+    let value = this.eval(s.value);
+    if (s.op) {
+      const old = this.read(target);
+      value = s.op === '+' ? add(old, value) : s.op === '-' ? sub(old, value) : s.op === '*' ? mul(old, value) : (div(old, value) ?? this.fresh());
+      // `p -= lr * m_hat` with p an element or an alias of a place: an update in place.
+      if (target.kind !== 'name' || this.keyOf(target) !== undefined) {
+        this.writeTo(target, value, true);
+        if (target.kind === 'name' && plainSymbol(this.env.get(target.name) ?? []) !== undefined) return;
+      }
+      if (target.kind === 'name') this.env.set(target.name, value);
+      return;
+    }
+    if (target.kind !== 'name') return this.storeInto(target, s.value, value);
+    // A parameter rebound from itself (`def step(w, dw, v): v = mu * v - lr * dw`) held the caller's state.
+    const found = this.average(value, this.env.get(target.name) ?? (this.roots.has(target.name) ? sym(target.name) : undefined));
+    if (found) {
+      const id = `${NEW}${this.candidates.length}`;
+      const reads = [...new Set(atomsOf(value).flatMap((a) => (a.k === 'sym' && a.key.startsWith(NEW) ? [a.key] : [])))];
+      this.candidates.push({ id, span: trimSpan(this.facts, s.span), local: target.name, ...found, stored: false, applied: false, reads });
+      this.env.set(target.name, sym(id));
+      return;
+    }
+    this.stepped(value);
+    this.env.set(target.name, value);
+  }
+
+  /** A plain assignment to a place: a store of what it hands on, and a write of the place. */
+  private storeInto(target: Expr, valueExpr: Expr, value: Poly = this.eval(valueExpr)): void {
+    if (target.kind === 'name') return this.forget(target);
+    if (target.kind === 'seq') return target.items.forEach((t) => this.storeInto(t, valueExpr, value));
+    for (const k of this.handedOn(valueExpr)) this.mark(k, 'stored');
+    this.writeTo(target, value, false);
+  }
+
+  /**
+   * value = a·S + rest with S a persistent place, a the weight of its old value (one symbol or a
+   * number in (0, 1)), rest a new term that does not read S. Where the local held S before (a loop
+   * element, `v = self.v`), S is that place; a place read directly must be averaged, its weight's
+   * complement in the new term (`b * self.v + (1 - b) * g`), so that β and S are not confused.
+   */
+  private average(value: Poly, before: Poly | undefined): Omit<Candidate, 'id' | 'span' | 'local' | 'stored' | 'applied' | 'reads'> | undefined {
+    const held = before && plainSymbol(before);
+    const keys = held !== undefined && this.persistent(held) ? [held] : [...new Set(atomsOf(value).filter((a) => a.k === 'sym').map((a) => (a as { key: string }).key))];
+    for (const key of keys) {
+      if (!this.persistent(key) || !mentions(value, key)) continue;
+      const split = splitSelf(value, key);
+      if (!split || split.rest.length === 0 || !split.rest.some((m) => m.fs.some((f) => f.atom.k === 'sym' && !f.atom.key.startsWith(NEW)))) continue;
+      const n = numeric(split.self);
+      const beta = plainSymbol(split.self);
+      if (!(n !== undefined ? n > 0 && n < 1 : beta !== undefined)) continue;
+      if (beta !== undefined && (beta === key || !this.scalarLike(beta))) continue;
+      if (key !== held && (!/[.[]/.test(key) || !averages(split.self, split.rest, beta))) continue;
+      const element = key.endsWith(ELEMENT);
+      const place = this.placeText.get(key) ?? key;
+      return { state: element ? key.slice(0, -ELEMENT.length) : key, place, element, weight: beta !== undefined ? (this.placeText.get(beta) ?? beta) : String(n) };
+    }
+    return undefined;
+  }
+
+  /** A weight is a knob, not a tensor the step walks: no loop element, no new value. */
+  private scalarLike(key: string): boolean {
+    return !key.endsWith(ELEMENT) && !key.startsWith(NEW);
+  }
+}
+
+/** Every term the new value adds is weighted by a multiple of 1 − a: an average (`b * S + (1 - b) * g`), not a sum. */
+function averages(self: Poly, rest: Poly, beta: string | undefined): boolean {
+  const adds = groupByTensor(rest, new Set(beta !== undefined ? [beta] : []));
+  const oneMinus = sub(constant(1), self);
+  return adds.length > 0 && adds.every((x) => proportional(x.b, oneMinus) !== undefined);
+}
+
+/** The one symbol a value is, when it is one. */
+function plainSymbol(v: Poly): string | undefined {
+  if (v.length !== 1 || v[0].c !== 1 || v[0].fs.length !== 1 || v[0].fs[0].n !== 1 || v[0].fs[0].atom.k !== 'sym') return undefined;
+  return v[0].fs[0].atom.key;
+}
+
+/** Two places that hold or contain each other: writing one changes the other (`self.ms[i]` and `self.ms[*]`). */
+function overlaps(written: string, state: string): boolean {
+  const base = (k: string): string => (k.endsWith(ELEMENT) ? k.slice(0, -ELEMENT.length) : k);
+  const a = base(written);
+  const b = base(state);
+  return a === b || a.startsWith(`${b}[`) || a.startsWith(`${b}.`) || b.startsWith(`${a}[`) || b.startsWith(`${a}.`);
+}
+
+/** `self.net.weights[key] = w - lr * v` with w an element of `self.net.weights`: the place read back. */
+function siblingRead(value: Poly, key: string): boolean {
+  return atomsOf(value).some((a) => a.k === 'sym' && a.key.endsWith(ELEMENT) && key.startsWith(`${a.key.slice(0, -ELEMENT.length)}[`));
+}
+
+function collectBound(stmts: Stmt[], out: Set<string>): void {
+  const names = (t: Expr): void => {
+    if (t.kind === 'name') out.add(t.name);
+    else if (t.kind === 'seq') t.items.forEach(names);
+  };
+  for (const s of stmts) {
+    if (s.kind === 'assign') s.targets.forEach(names);
+    else if (s.kind === 'for') {
+      names(s.target);
+      collectBound(s.body, out);
+    } else if (s.kind === 'block') {
+      s.aliases?.forEach((a) => a && names(a));
+      collectBound(s.body, out);
+    } else if (s.kind === 'import') for (const n of s.names) out.add(n.alias);
+  }
+}
+
+/** The state is kept up to date in another method (or function) of the file: written there, outside the constructor, with a value that is not its zero start. */
+function writtenElsewhere(facts: Facts, f: UnstoredState): boolean {
+  const index = programIndex(facts);
+  // `self.velocities[key]` is kept in `self.velocities`: a write of any of its entries counts.
+  const state = exprKeyOfPlace(f.place.split('[')[0]);
+  if (state === undefined || !/^(self|this)\./.test(state)) return false;
+  for (const stmt of index.stmtBySpan.values()) {
+    if ((stmt.span.start <= f.span.start && stmt.span.end >= f.span.end) || stmt.span.start < f.within.start || stmt.span.end > f.within.end) continue;
+    // The constructor gives the state its first value, whatever it is (`params.map((p) => new Float64Array(p.length))`).
+    const owner = index.enclosingFunction(index.scopeAt(stmt.span.start));
+    if (owner?.isMethod && CONSTRUCTOR_METHODS.includes(owner.name)) continue;
+    if (stmt.kind === 'assign') {
+      for (const t of stmt.targets) {
+        const key = exprKey(t);
+        if (key === undefined || !overlaps(key, state)) continue;
+        if (stmt.op || !startValue(stmt.value)) return true;
+      }
+    } else if (stmt.kind === 'expr' && stmt.expr.kind === 'call') {
+      const math = stepCall(stmt.expr, (x) => facts.analyzer.isModule(x));
+      const key = math?.writes && exprKey(math.writes);
+      if (key !== undefined && overlaps(key, state)) return true;
+    }
+  }
+  return false;
+}
+
+/** The place's text as a key (`self.ms` → `self.ms`); undefined for anything not a plain place. */
+function exprKeyOfPlace(text: string): string | undefined {
+  return /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(text) ? text : undefined;
+}
+
+/** A state's start: zeros, None, an empty container, a list or dict of those. */
+function startValue(e: Expr, depth = 0): boolean {
+  if (depth > 8) return false;
+  if (zeroValue(e) || isNoneLiteral(e)) return true;
+  if (e.kind === 'seq') return e.items.every((x) => startValue(x, depth + 1));
+  if (e.kind === 'object') return e.entries.every((x) => startValue(x.value, depth + 1));
+  if (e.kind === 'comprehension') return startValue(e.element, depth + 1);
+  // A dict comprehension lowers as other[other[key, value], other[target, iterable]].
+  const pair = e.kind === 'other' ? e.children[0] : undefined;
+  if (pair?.kind === 'other' && pair.children.length === 2 && startValue(pair.children[1], depth + 1)) return true;
+  if (e.kind === 'binary' && e.op === '*') return startValue(e.left, depth + 1) || startValue(e.right, depth + 1);
+  if (e.kind === 'call' && isDictConstructor(e.callee)) return e.args.every((x) => startValue(x, depth + 1)) && e.kwargs.every((k) => startValue(k.value, depth + 1));
+  return false;
+}

@@ -1,0 +1,32 @@
+// NB407 state-never-stored: a hand-written optimizer computes its moving average from the stored
+// state into a local or a loop variable and never writes it back.
+//
+// ## What it does
+// Reports what engine/facts/unstoredState.ts finds: the statement that computes the new value,
+// which state it loses and where it would have to be written.
+import { defineRule } from './rule';
+import { unstoredStates } from '../engine/facts/unstoredState';
+
+export const nb407StateNeverStored = defineRule({
+  meta: {
+    code: 'NB407',
+    name: 'state-never-stored',
+    severity: 'warning',
+    summary: 'A hand-written optimizer computes its momentum or moving average from the stored state into a local or loop variable and never writes it back',
+    fix: 'none',
+  },
+  check(context) {
+    for (const f of unstoredStates(context.facts)) {
+      const where = f.element
+        ? `write it back into \`${f.place}\` (by index), or update \`${f.local}\` in place (\`${f.local}[...] = …\`, \`${f.local} *= …; ${f.local} += …\`)`
+        : `store it (\`${f.place} = ${f.local}\`), or update \`${f.place}\` in place`;
+      const from = f.element ? `an element of \`${f.place}\`` : `\`${f.place}\``;
+      context.report({
+        span: f.span,
+        message:
+          `\`${f.local}\` gets the optimizer state's new value, ${f.weight}·(old value) + new term, from ${from}, but nothing writes it back: ` +
+          `the next step reads ${f.element ? `\`${f.place}\`` : from} unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`,
+      });
+    }
+  },
+});
