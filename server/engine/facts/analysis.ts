@@ -4,8 +4,8 @@ import type { Expr, Span } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
-import { explicitParams, loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
-import { resolveCall, resolveExpr, returnsOf, type CallTarget } from './resolve';
+import { explicitParams, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
@@ -13,6 +13,7 @@ import {
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
   frameworkPath, isAutodiffNorm, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
+import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
 import { isCountName, isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
 
@@ -989,6 +990,35 @@ export class Analyzer {
 
   private readonly targets = new Map<Expr, CallTarget | null>();
 
+  private readonly importedMethods = new Map<ParsedFile, { classes: ClassDef[]; byName: Map<string, FunctionDef | undefined> }>();
+
+  /**
+   * The one method of that name that the classes a file imports from the project have (their own
+   * or inherited), for a method called on an instance whose class the code does not show
+   * (`sum(layer.penalty() for layer in layers)` with `from layers import Dense`).
+   */
+  private importedMethod(parsed: ParsedFile, name: string): FunctionDef | undefined {
+    let known = this.importedMethods.get(parsed);
+    if (!known) {
+      const classes: ClassDef[] = [];
+      for (const imported of parsed.scopes.imports.values()) {
+        const def = resolveImport(this.program, parsed, imported);
+        if (def?.kind === 'class') classes.push(def.cls);
+      }
+      known = { classes, byName: new Map() };
+      this.importedMethods.set(parsed, known);
+    }
+    if (known.byName.has(name)) return known.byName.get(name);
+    const found = new Set<FunctionDef>();
+    for (const cls of known.classes) {
+      const fn = methodOf(this.program, cls, name);
+      if (fn) found.add(fn);
+    }
+    const unique = found.size === 1 ? [...found][0] : undefined;
+    known.byName.set(name, unique);
+    return unique;
+  }
+
   /** Whether a call by name or module path (not a method of a value) runs a function the project defines. */
   private ownFunction(e: Expr & { kind: 'call' }, scope: Scope, at: number): boolean {
     if (e.callee.kind !== 'name' && !(e.callee.kind === 'attr' && this.isModule(e.callee.object))) return false;
@@ -1002,7 +1032,8 @@ export class Analyzer {
     if (known !== undefined) return known ?? undefined;
     let target = resolveCall(this.program, e, scope, at);
     if (!target && e.callee.kind === 'attr' && !this.isModule(e.callee.object)) {
-      const unique = this.program.parsedOf(e.span)?.scopes.uniqueMethod(e.callee.name);
+      const parsed = this.program.parsedOf(e.span);
+      const unique = parsed?.scopes.uniqueMethod(e.callee.name) ?? (parsed && parsed.scopes.methodsNamed(e.callee.name).length === 0 ? this.importedMethod(parsed, e.callee.name) : undefined);
       if (unique) target = { fn: unique, receiver: e.callee.object, cls: unique.cls };
     }
     this.targets.set(e, target ?? null);
