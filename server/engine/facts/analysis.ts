@@ -728,7 +728,23 @@ export class Analyzer {
       if (e.callee.kind === 'attr' && !this.isModule(e.callee.object)) return this.classify(e.callee.object, scope, at, env, d);
       if (e.args[0]) return this.classify(e.args[0], scope, at, env, d);
     }
-    return TENSOR;
+    return this.importedPenaltyCall(e, scope, at, env, d) ?? TENSOR;
+  }
+
+  /**
+   * A method called on an instance whose class the code does not show, which no class of this file
+   * defines (`sum(b.regularization() for b in blocks)` with `from blocks import Affine`): the penalty
+   * the one method of that name among the imported classes returns. Only a penalty: any other value
+   * of the call stays opaque, so a framework's own classes (a tensor's `square`, `assign`) never stand
+   * in for what the catalogue knows of those names.
+   */
+  private importedPenaltyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    if (e.callee.kind !== 'attr' || this.isModule(e.callee.object) || this.callTarget(e, scope, at)) return undefined;
+    const parsed = this.program.parsedOf(e.span);
+    if (!parsed || parsed.scopes.methodsNamed(e.callee.name).length > 0) return undefined;
+    const fn = this.importedMethod(parsed, e.callee.name);
+    const product = fn ? this.helperCall(e, scope, at, env, d, { fn, receiver: e.callee.object, cls: fn.cls }) : undefined;
+    return product?.penalty ? product : undefined;
   }
 
   /**
@@ -962,8 +978,7 @@ export class Analyzer {
    * A call to a function the program can see (a helper, a method of a known class, one imported from
    * another file): what it returns, analysed with its arguments substituted for its parameters.
    */
-  private helperCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
-    const target = this.callTarget(e, scope, at);
+  private helperCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number, target = this.callTarget(e, scope, at)): Product | undefined {
     if (!target || target.constructs) return undefined;
     const fn = target.fn;
     if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return TENSOR;
@@ -994,8 +1009,7 @@ export class Analyzer {
 
   /**
    * The one method of that name that the classes a file imports from the project have (their own
-   * or inherited), for a method called on an instance whose class the code does not show
-   * (`sum(layer.penalty() for layer in layers)` with `from layers import Dense`).
+   * or inherited), or undefined.
    */
   private importedMethod(parsed: ParsedFile, name: string): FunctionDef | undefined {
     let known = this.importedMethods.get(parsed);
@@ -1032,8 +1046,7 @@ export class Analyzer {
     if (known !== undefined) return known ?? undefined;
     let target = resolveCall(this.program, e, scope, at);
     if (!target && e.callee.kind === 'attr' && !this.isModule(e.callee.object)) {
-      const parsed = this.program.parsedOf(e.span);
-      const unique = parsed?.scopes.uniqueMethod(e.callee.name) ?? (parsed && parsed.scopes.methodsNamed(e.callee.name).length === 0 ? this.importedMethod(parsed, e.callee.name) : undefined);
+      const unique = this.program.parsedOf(e.span)?.scopes.uniqueMethod(e.callee.name);
       if (unique) target = { fn: unique, receiver: e.callee.object, cls: unique.cls };
     }
     this.targets.set(e, target ?? null);
