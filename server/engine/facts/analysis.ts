@@ -4,8 +4,8 @@ import type { Expr, Span } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
-import { explicitParams, loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
-import { resolveCall, resolveExpr, returnsOf, type CallTarget } from './resolve';
+import { explicitParams, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
@@ -13,6 +13,7 @@ import {
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
   frameworkPath, isAutodiffNorm, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
+import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
 import { isCountName, isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
 
@@ -727,7 +728,23 @@ export class Analyzer {
       if (e.callee.kind === 'attr' && !this.isModule(e.callee.object)) return this.classify(e.callee.object, scope, at, env, d);
       if (e.args[0]) return this.classify(e.args[0], scope, at, env, d);
     }
-    return TENSOR;
+    return this.importedPenaltyCall(e, scope, at, env, d) ?? TENSOR;
+  }
+
+  /**
+   * A method called on an instance whose class the code does not show, which no class of this file
+   * defines (`sum(b.regularization() for b in blocks)` with `from blocks import Affine`): the penalty
+   * the one method of that name among the imported classes returns. Only a penalty: any other value
+   * of the call stays opaque, so a framework's own classes (a tensor's `square`, `assign`) never stand
+   * in for what the catalogue knows of those names.
+   */
+  private importedPenaltyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    if (e.callee.kind !== 'attr' || this.isModule(e.callee.object) || this.callTarget(e, scope, at)) return undefined;
+    const parsed = this.program.parsedOf(e.span);
+    if (!parsed || parsed.scopes.methodsNamed(e.callee.name).length > 0) return undefined;
+    const fn = this.importedMethod(parsed, e.callee.name);
+    const product = fn ? this.helperCall(e, scope, at, env, d, { fn, receiver: e.callee.object, cls: fn.cls }) : undefined;
+    return product?.penalty ? product : undefined;
   }
 
   /**
@@ -961,8 +978,7 @@ export class Analyzer {
    * A call to a function the program can see (a helper, a method of a known class, one imported from
    * another file): what it returns, analysed with its arguments substituted for its parameters.
    */
-  private helperCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
-    const target = this.callTarget(e, scope, at);
+  private helperCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number, target = this.callTarget(e, scope, at)): Product | undefined {
     if (!target || target.constructs) return undefined;
     const fn = target.fn;
     if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return TENSOR;
@@ -988,6 +1004,34 @@ export class Analyzer {
   }
 
   private readonly targets = new Map<Expr, CallTarget | null>();
+
+  private readonly importedMethods = new Map<ParsedFile, { classes: ClassDef[]; byName: Map<string, FunctionDef | undefined> }>();
+
+  /**
+   * The one method of that name that the classes a file imports from the project have (their own
+   * or inherited), or undefined.
+   */
+  private importedMethod(parsed: ParsedFile, name: string): FunctionDef | undefined {
+    let known = this.importedMethods.get(parsed);
+    if (!known) {
+      const classes: ClassDef[] = [];
+      for (const imported of parsed.scopes.imports.values()) {
+        const def = resolveImport(this.program, parsed, imported);
+        if (def?.kind === 'class') classes.push(def.cls);
+      }
+      known = { classes, byName: new Map() };
+      this.importedMethods.set(parsed, known);
+    }
+    if (known.byName.has(name)) return known.byName.get(name);
+    const found = new Set<FunctionDef>();
+    for (const cls of known.classes) {
+      const fn = methodOf(this.program, cls, name);
+      if (fn) found.add(fn);
+    }
+    const unique = found.size === 1 ? [...found][0] : undefined;
+    known.byName.set(name, unique);
+    return unique;
+  }
 
   /** Whether a call by name or module path (not a method of a value) runs a function the project defines. */
   private ownFunction(e: Expr & { kind: 'call' }, scope: Scope, at: number): boolean {

@@ -75,16 +75,26 @@ export function fieldLinks(entry: Facts): FieldLink[] {
   if (terms.length === 0) return links;
   const all = files.map(factsOf).filter((f): f is Facts => f !== undefined);
 
-  // Penalties on another object's fields, by the fields they read: `weights|l2`.
-  const penalties = new Map<string, { p: LossPenalty; object: string }[]>();
+  // Penalties on another object's fields, by the fields they read: `weights|l2`. A penalty on
+  // `self`'s fields reaches a loss outside its class through a method called on an instance
+  // (`data_loss + sum(layer.penalty() for layer in layers)`): the instance's own penalty, paired
+  // only with terms of a class whose instances run that method (its own, or inherited).
+  const penalties = new Map<string, { p: LossPenalty; object: string; definedIn?: FunctionDef }[]>();
   for (const facts of all) {
     for (const p of lossFacts(facts).penalties) {
       const field = objectField(p.param.base);
-      if (!field || SELF.has(field.object)) continue;
+      if (!field) continue;
+      let definedIn: FunctionDef | undefined;
+      if (SELF.has(field.object)) {
+        const owner = program.parsedOf(p.param.base.span);
+        const index = owner && factsOf(owner) && programIndex(factsOf(owner)!);
+        definedIn = index ? index.enclosingFunction(index.scopeAt(p.param.base.span.start)) : undefined;
+        if (!definedIn?.cls || classOfPenalty(p) === definedIn.cls) continue;
+      }
       const strength = fieldsOf(p.coef, field.object);
       if (!strength) continue;
       const key = `${field.name}|${strength.join(',')}`;
-      penalties.set(key, [...(penalties.get(key) ?? []), { p, object: field.object }]);
+      penalties.set(key, [...(penalties.get(key) ?? []), { p, object: field.object, definedIn }]);
     }
   }
   // Steps of another object's weights along another of its fields: `o.W += -lr * o.dW`, by `W|dW`.
@@ -112,8 +122,9 @@ export function fieldLinks(entry: Facts): FieldLink[] {
     const link: FieldLink = { term: t, facts, penalties: [] };
     // Penalties only when the term's own file pairs it with none, and from another class.
     if (penaltiesFor(facts, t.ids, t.site.scope).length === 0) {
-      for (const { p, object } of penalties.get(`${field.name}|${strength.join(',')}`) ?? []) {
+      for (const { p, object, definedIn } of penalties.get(`${field.name}|${strength.join(',')}`) ?? []) {
         if (classOfPenalty(p) === cls) continue;
+        if (definedIn && methodOf(program, cls, definedIn.name) !== definedIn) continue;
         const copy = { ...p, coef: renamed(p.coef, object, field.object) };
         written.set(copy, p.coef);
         link.penalties.push(copy);
