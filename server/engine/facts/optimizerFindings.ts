@@ -535,12 +535,14 @@ function averagedTwice(facts: Facts, step: OptimizerStep, s: StateUpdate, push: 
   if (!composed || !polyEquals(composed.self, pow(sym(beta), constant(k)))) return false;
   const b = show(facts, step, beta);
   const t = stateText(facts, s);
+  // The same tensor added by every write (the gradient twice), or different ones (g², then |g|).
+  const same = averaging.every((a) => a.adds.length === averaging[0].adds.length && a.adds.every((x, i) => polyEquals(x.x, averaging[0].adds[i].x)));
   const last = s.eq.spans[averaging[k - 1].index];
   const times = k === 2 ? 'twice' : `${k} times`;
   push({
     code: 'NB403',
     span: last,
-    message: `${t} is averaged ${times} in one step, each time with ${b}: together its old value keeps ${b} ** ${k} and the gradient gets 1 - ${b} ** ${k} instead of 1 - ${b}, so the average forgets as if its β were ${b} ** ${k} (0.81 for 0.9). Update it once per step`,
+    message: `${t} is averaged ${times} in one step, each time with ${b}: together its old value keeps ${b} ** ${k} and ${same ? `what it adds gets 1 - ${b} ** ${k} instead of 1 - ${b}` : `what the earlier writes add is weighted down again by the later ones`}, so the average forgets as if its β were ${b} ** ${k} (0.81 for a β of 0.9). Update it once per step`,
     related: averaging.slice(0, -1).map((a) => ({ span: s.eq.spans[a.index], message: `${t} is averaged with ${b} here too, in the same step` })),
     corrected: unweighted({ ...s, adds: averaging[k - 1].adds }, beta),
   });
