@@ -186,7 +186,9 @@ function unreadCount(facts: Facts, step: OptimizerStep, key: string): { span: Sp
   for (let changed = true, rounds = 0; changed && rounds < 10; rounds++) {
     changed = false;
     for (const q of pairs) {
-      if (q.target.kind === 'name' && !locals.has(q.target.name) && countOnly(q.value)) {
+      // A local given the count (`t = config['t']`), not any local given a number.
+      const fromCount = subExprs(q.value).some((e) => isCount(e) || (e.kind === 'name' && locals.has(e.name)));
+      if (q.target.kind === 'name' && !locals.has(q.target.name) && fromCount && countOnly(q.value)) {
         locals.add(q.target.name);
         changed = true;
       }
