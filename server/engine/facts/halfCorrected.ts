@@ -12,6 +12,7 @@ import { statementsOf, stepKeys } from './adaptiveDecay';
 import { correctionOf, correctionSite, optimizerSteps, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
 import { mentions, sym, type Poly } from '../../math/poly';
 import { walkAll } from './program';
+import { isTorchOptimizer } from './decayKnobs';
 import { biasCorrected } from './optimizerCorrected';
 import type { OptimizerFinding } from './optimizerFindings';
 import { localNameIn } from './optimizerLocals';
@@ -135,6 +136,10 @@ function countNeverRead(facts: Facts, step: OptimizerStep, p: OptimizerStep['par
   // Any 1 − βᵗ of either β written in the function: bothUnused's case, or a correction the normal form does not place.
   if (step.corrections.some((c) => c.exp !== undefined && (c.beta === m.beta || c.beta === v.beta))) return;
   if (otherPathReadsBetas(facts, step, p, m, v)) return;
+  // A framework optimizer's per-parameter state keeps its count by convention (torch's
+  // `state['step']`), for checkpoints and tools the file does not show; LAMB leaves the
+  // correction out on purpose and still counts.
+  if (step.fn.cls && isTorchOptimizer(facts, step.fn.cls)) return;
   for (const key of step.counters.keys()) {
     if (step.frameworkCounters?.has(key)) continue;
     const increment = unreadCount(facts, step, key);
