@@ -4,7 +4,7 @@
 // incremented. Rules only report what this finds.
 import type { Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { spanKey } from './program';
+import { spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Poly } from '../../math/poly';
 import { assignedFrom, correctionSite, groupByTensor, linearSymbol, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
@@ -526,8 +526,9 @@ function averagedTwice(facts: Facts, step: OptimizerStep, s: StateUpdate, push: 
   if (averaging.length < 2 || !averaging.every((a) => a.beta === averaging[0].beta)) return false;
   // Each write under the same condition (or none): one under an `if` may be skipped by a return, a
   // `continue` or another branch the normal form does not tell apart.
-  const conditions = averaging.map((a) => conditionAround(facts, s.eq.spans[a.index]));
-  if (!conditions.every((c) => c === conditions[0])) return false;
+  // A write in a helper the step calls stands under the condition of that call.
+  const conditions = averaging.map((a) => writeCondition(facts, step, s.eq.spans[a.index]));
+  if (conditions.some((c) => c === false) || !conditions.every((c) => c === conditions[0])) return false;
   // The composed update keeps βᵏ of the old value: the writes all run, one after the other.
   const beta = averaging[0].beta;
   const k = averaging.length;
@@ -547,6 +548,31 @@ function averagedTwice(facts: Facts, step: OptimizerStep, s: StateUpdate, push: 
     corrected: unweighted({ ...s, adds: averaging[k - 1].adds }, beta),
   });
   return true;
+}
+
+/**
+ * The condition a write runs under, seen from the step: its own for a write in the step, that of
+ * the step's one call of the helper that holds it otherwise; false when that call is not found.
+ */
+function writeCondition(facts: Facts, step: OptimizerStep, span: Span): Stmt | undefined | false {
+  if (step.fn.span.start <= span.start && span.end <= step.fn.span.end) return conditionAround(facts, span);
+  const helper = enclosingFunction(facts.module.body, span, 0);
+  if (!helper) return false;
+  const calls: Span[] = [];
+  walkAll(step.fn.body, (e) => {
+    if (e.kind === 'call' && ((e.callee.kind === 'attr' && e.callee.name === helper) || (e.callee.kind === 'name' && e.callee.name === helper))) calls.push(e.span);
+  });
+  return calls.length === 1 ? conditionAround(facts, calls[0]) : false;
+}
+
+function enclosingFunction(body: Stmt[], span: Span, depth: number): string | undefined {
+  if (depth > 60) return undefined;
+  for (const st of body) {
+    if (st.span.start > span.start || st.span.end < span.end) continue;
+    if (st.kind === 'function') return enclosingFunction(st.body, span, depth + 1) ?? st.name;
+    if (st.kind === 'class' || st.kind === 'block' || st.kind === 'for') return enclosingFunction(st.body, span, depth + 1);
+  }
+  return undefined;
 }
 
 /** The innermost `if`, `while` or `try` block of its own function around a span (a `with` is no condition). */
