@@ -5,12 +5,14 @@
 // none of the other's. Folded step sizes (`lr * sqrt(1 - b2 ** t) / (1 - b1 ** t)`) carry both and
 // are not matched; a step with no correction at all (RMSprop with momentum, BERT's AdamW) neither,
 // unless the function computes both corrections into values nothing reads (`bothUnused`).
-import type { Expr, Span } from '../ir';
+import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { stmtExprs, subExprs, within } from './loops';
 import { statementsOf, stepKeys } from './adaptiveDecay';
 import { correctionOf, correctionSite, optimizerSteps, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
-import { mentions, type Poly } from '../../math/poly';
+import { mentions, sym, type Poly } from '../../math/poly';
+import { walkAll } from './program';
+import { isTorchOptimizer } from './decayKnobs';
 import { biasCorrected } from './optimizerCorrected';
 import type { OptimizerFinding } from './optimizerFindings';
 import { localNameIn } from './optimizerLocals';
@@ -33,7 +35,7 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
       const of = (s: StateUpdate) => term.corrections.filter((c) => c.beta === s.beta);
       const [mc, vc] = [of(m), of(v)];
       if (mc.length === 0 && vc.length === 0) {
-        bothUnused(facts, step, p, m, v, push);
+        if (!bothUnused(facts, step, p, m, v, push)) countNeverRead(facts, step, p, m, v, push);
         continue;
       }
       if (mc.length > 0 === vc.length > 0) continue;
@@ -89,9 +91,9 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
  * stores them where nothing reads them: the corrected moments were meant for the step. A step that
  * corrects neither and computes no correction (RMSprop with momentum, BERT's AdamW) stays silent.
  */
-function bothUnused(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'][number], m: StateUpdate, v: StateUpdate, push: (f: OptimizerFinding) => void): void {
+function bothUnused(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'][number], m: StateUpdate, v: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
   // The other β anywhere in the update is a correction written another way (a folded step size, RAdam's rectifier).
-  if (mentions(p.step, m.beta!) || mentions(p.step, v.beta!)) return;
+  if (mentions(p.step, m.beta!) || mentions(p.step, v.beta!)) return false;
   const unusedOf = (s: StateUpdate) => {
     const all = step.corrections.filter((c) => c.beta === s.beta && c.exp !== undefined);
     // The ones that read the state, when that is visible (a state's new value in a local, `Vd`, is not).
@@ -100,9 +102,8 @@ function bothUnused(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'
     return mine.length > 0 && !mine.some((c) => readLater(facts, step, c.span)) ? mine[0] : undefined;
   };
   const [mu, vu] = [unusedOf(m), unusedOf(v)];
-  if (!mu || !vu || mu.span.start === vu.span.start) return;
-  const paths = optimizerSteps(facts).filter((o) => o !== step && o.fn.span.start === step.fn.span.start && o.fn.span.end === step.fn.span.end);
-  if (paths.some((o) => o.params.some((q) => q.eq.key === p.eq.key && (mentions(q.step, m.beta!) || mentions(q.step, v.beta!))))) return;
+  if (!mu || !vu || mu.span.start === vu.span.start) return false;
+  if (otherPathReadsBetas(facts, step, p, m, v)) return false;
   const name = (s: StateUpdate): string => facts.source(s.eq.target.span);
   const [mt, vt] = [name(m), name(v)];
   push({
@@ -115,6 +116,113 @@ function bothUnused(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'
     ],
     corrected: [...(biasCorrected(m.eq.key, m.beta!, mu.exp!) ?? []), ...(biasCorrected(v.eq.key, v.beta!, vu.exp!) ?? [])],
   });
+  return true;
+}
+
+/** Another path through the same function whose update of this parameter reads either β (branches the normal form combined). */
+function otherPathReadsBetas(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'][number], m: StateUpdate, v: StateUpdate): boolean {
+  const paths = optimizerSteps(facts).filter((o) => o !== step && o.fn.span.start === step.fn.span.start && o.fn.span.end === step.fn.span.end);
+  return paths.some((o) => o.params.some((q) => q.eq.key === p.eq.key && (mentions(q.step, m.beta!) || mentions(q.step, v.beta!))));
+}
+
+/**
+ * Neither moment corrected and no correction computed, but the step keeps a step count of its own
+ * (T ← T + 1, stored with its state) that nothing in the file reads: the count is kept for the
+ * bias correction, which was left out (a course's Adam with `config['t'] += 1`). A count read
+ * anywhere (a schedule, a log, a warm-up, another method) may be what it is kept for: silent.
+ */
+function countNeverRead(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'][number], m: StateUpdate, v: StateUpdate, push: (f: OptimizerFinding) => void): void {
+  if (mentions(p.step, m.beta!) || mentions(p.step, v.beta!)) return;
+  // Any 1 − βᵗ of either β written in the function: bothUnused's case, or a correction the normal form does not place.
+  if (step.corrections.some((c) => c.exp !== undefined && (c.beta === m.beta || c.beta === v.beta))) return;
+  if (otherPathReadsBetas(facts, step, p, m, v)) return;
+  // A framework optimizer's per-parameter state keeps its count by convention (torch's
+  // `state['step']`), for checkpoints and tools the file does not show; LAMB leaves the
+  // correction out on purpose and still counts.
+  if (step.fn.cls && isTorchOptimizer(facts, step.fn.cls)) return;
+  for (const key of step.counters.keys()) {
+    if (step.frameworkCounters?.has(key)) continue;
+    const increment = unreadCount(facts, step, key);
+    if (!increment) continue;
+    const name = (s: StateUpdate): string => facts.source(s.eq.target.span);
+    const [mt, vt] = [name(m), name(v)];
+    const count = facts.source(increment.target.span);
+    push({
+      code: 'NB401',
+      span: readSpan(facts, step, p.eq.spans, m),
+      message: `the step divides ${mt} by the root of ${vt}, neither bias-corrected, though it keeps a step count, ${count}, that nothing reads: early on ${mt}/√${vt} is (1 - ${betaName(facts, step, m)} ** t)/√(1 - ${betaName(facts, step, v)} ** t) times Adam's ratio, so the first steps are about 3 times too large (β's of 0.9 and 0.999). Divide ${mt} by 1 - ${betaName(facts, step, m)} ** t and ${vt} by 1 - ${betaName(facts, step, v)} ** t, t being ${count}, or fold both corrections into the step size`,
+      related: [{ span: increment.span, message: `${count} is incremented here, and never read` }],
+      corrected: [...(biasCorrected(m.eq.key, m.beta!, sym(key)) ?? []), ...(biasCorrected(v.eq.key, v.beta!, sym(key)) ?? [])],
+    });
+    return;
+  }
+}
+
+/**
+ * Where the step increments the count `key`, when nothing in the file reads the count except to
+ * increment it: the step's own `t = config['t']`, `t = t + 1`, `config['t'] = t` (its locals), and
+ * plain stores of a start value (`self.t = 0`, `config.setdefault('t', 1)`). The count is matched
+ * by its last field (`.t`, `['t']`) across the file, so another object's field of that name counts
+ * as a read too: silence over a guess.
+ */
+function unreadCount(facts: Facts, step: OptimizerStep, key: string): { span: Span; target: Expr } | undefined {
+  const field = /\.([A-Za-z_$][\w$]*)$/.exec(key)?.[1] ?? /\["([^"]+)"\]$/.exec(key)?.[1];
+  if (field === undefined) return undefined;
+  const isCount = (e: Expr): boolean => (e.kind === 'attr' && e.name === field) || (e.kind === 'index' && e.index.length === 1 && e.index[0].kind === 'str' && e.index[0].value === field);
+  const stmts = statementsOf(step.fn.body).filter((x) => x.kind === 'assign');
+  const pairs = stmts.flatMap((x) => {
+    if (x.kind !== 'assign') return [];
+    if (x.targets.length === 1 && x.targets[0].kind === 'seq' && x.value.kind === 'seq' && x.targets[0].items.length === x.value.items.length) {
+      const values = x.value.items;
+      return x.targets[0].items.map((t, i) => ({ stmt: x, target: t, value: values[i] }));
+    }
+    return x.targets.map((t) => ({ stmt: x, target: t, value: x.value }));
+  });
+  // The step's locals that hold the count, and the writes that only carry it (`t = t + 1`).
+  const locals = new Set<string>();
+  const countOnly = (e: Expr, depth = 0): boolean => {
+    if (depth > 20) return false;
+    if (e.kind === 'num') return true;
+    if (e.kind === 'name') return locals.has(e.name);
+    if (isCount(e)) return true;
+    return e.kind === 'binary' && e.op === '+' && countOnly(e.left, depth + 1) && countOnly(e.right, depth + 1);
+  };
+  const carries = (q: (typeof pairs)[number]): boolean => countOnly(q.value) && (q.target.kind === 'name' ? locals.has(q.target.name) : isCount(q.target) && stepKeys(facts, q.target).includes(key));
+  for (let changed = true, rounds = 0; changed && rounds < 10; rounds++) {
+    changed = false;
+    for (const q of pairs) {
+      // A local given the count (`t = config['t']`), not any local given a number.
+      const fromCount = subExprs(q.value).some((e) => isCount(e) || (e.kind === 'name' && locals.has(e.name)));
+      if (q.target.kind === 'name' && !locals.has(q.target.name) && fromCount && countOnly(q.value)) {
+        locals.add(q.target.name);
+        changed = true;
+      }
+    }
+  }
+  const chain = pairs.filter(carries);
+  // The increment: a write that adds a number to the count.
+  const increment = chain.find((q) => (q.stmt.op === '+' && q.value.kind === 'num') || (q.value.kind === 'binary' && q.value.op === '+'));
+  if (!increment) return undefined;
+  const stored = chain.find((q) => q.target.kind !== 'name') ?? increment;
+  const allowed: Span[] = chain.flatMap((q) => [q.target.span, q.value.span]);
+  const fnSpan = step.fn.span;
+  // Start values stored anywhere in the file (`self.t = 0`, `config.setdefault('t', 1)`): not reads.
+  const starts = (body: Stmt[], depth: number): void => {
+    if (depth > 50) return;
+    for (const s of body) {
+      if (s.kind === 'assign' && s.op === undefined && s.value.kind === 'num') for (const t of s.targets) if (isCount(t)) allowed.push(t.span);
+      if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && s.expr.callee.name === 'setdefault' && s.expr.args[0]?.kind === 'str' && s.expr.args[0].value === field && s.expr.args[1]?.kind === 'num') allowed.push(s.expr.span);
+      if (s.kind === 'function' || s.kind === 'class' || s.kind === 'block' || s.kind === 'for') starts(s.body, depth + 1);
+    }
+  };
+  starts(facts.module.body, 0);
+  let read = false;
+  const inAllowed = (span: Span): boolean => allowed.some((a) => within(span, a));
+  walkAll(facts.module.body, (e) => {
+    if (read || inAllowed(e.span)) return;
+    if (isCount(e) || (e.kind === 'str' && e.value === field) || (e.kind === 'name' && locals.has(e.name) && within(e.span, fnSpan))) read = true;
+  });
+  return read ? undefined : { span: increment.stmt.span, target: stored.target };
 }
 
 /** A moment's β as the step writes it. */

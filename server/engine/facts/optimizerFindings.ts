@@ -2,15 +2,15 @@
 // (optimizerSteps.ts). Each check compares the step with the math of its family, by data flow:
 // which state sits in which denominator, which β weights which state, where the step count is
 // incremented. Rules only report what this finds.
-import type { Span } from '../ir';
+import type { Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { spanKey } from './program';
+import { spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Poly } from '../../math/poly';
-import { assignedFrom, correctionSite, groupByTensor, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { assignedFrom, correctionSite, groupByTensor, linearSymbol, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
-import { add, div as divPoly, mul as mulPoly, numeric } from '../../math/poly';
+import { add, div as divPoly, mul as mulPoly, numeric, pow } from '../../math/poly';
 import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, withoutFactor, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
@@ -463,6 +463,7 @@ function partners(step: OptimizerStep, s: StateUpdate): StateUpdate[] {
 function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   const states = [...step.states.values()];
   for (const s of states) {
+    if (averagedTwice(facts, step, s, push)) continue;
     if (doubleCounted(facts, step, s, push)) continue;
     if (s.self && !s.average && s.adds.length > 0 && overweighted(facts, step, s, push)) continue;
     if (!s.self || !s.beta || s.average || s.adds.length === 0) continue;
@@ -496,6 +497,100 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
   }
 }
 
+/**
+ * A moving average written twice in one step, both writes running (`m.mul_(b1).add_(g, alpha=1 -
+ * b1)` in a helper the step calls and again in the step): each write is an average with β, and
+ * together they are one with β² (T ← β²·T + (1 − β²)·X), so the average forgets twice as fast and
+ * the new gradient weighs 1 − β² instead of 1 − β. Decided on each write's own value: a deliberate
+ * average written once with β² (or Adan's differences) is one write, and writes in branches that
+ * exclude each other are not composed (`branched`). A write that only stores the value a local
+ * computed (`state['m'] = m`) is no average of its own.
+ */
+function averagedTwice(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  const writes = s.eq.writes;
+  if (!writes || s.eq.branched || writes.length !== s.eq.spans.length) return false;
+  const scalars = new Set(atomsOf(s.eq.value).flatMap((a) => (a.k === 'sym' && a.key !== s.eq.key ? [a.key] : [])));
+  const averaging: { beta: string; index: number; adds: { x: Poly; b: Poly }[] }[] = [];
+  for (let i = 0; i < writes.length; i++) {
+    const w = writes[i];
+    if (polyEquals(w, sym(s.eq.key))) continue;
+    const split = splitSelf(w, s.eq.key);
+    const beta = split && linearSymbol(split.self);
+    // Every write averages with one β: its old value weighed by β, what it adds by 1 − β.
+    if (!split || !beta || !polyEquals(split.self, sym(beta))) return false;
+    const oneMinus = sub(constant(1), sym(beta));
+    const adds = groupByTensor(split.rest, new Set([...scalars].filter((k) => k === beta)));
+    if (adds.length === 0 || !adds.every((a) => proportional(a.b, oneMinus) === 1 && !mentions(a.x, s.eq.key))) return false;
+    averaging.push({ beta, index: i, adds });
+  }
+  if (averaging.length < 2 || !averaging.every((a) => a.beta === averaging[0].beta)) return false;
+  // Each write under the same condition (or none): one under an `if` may be skipped by a return, a
+  // `continue` or another branch the normal form does not tell apart.
+  // A write in a helper the step calls stands under the condition of that call.
+  const conditions = averaging.map((a) => writeCondition(facts, step, s.eq.spans[a.index]));
+  if (conditions.some((c) => c === false) || !conditions.every((c) => c === conditions[0])) return false;
+  // The composed update keeps βᵏ of the old value: the writes all run, one after the other.
+  const beta = averaging[0].beta;
+  const k = averaging.length;
+  const composed = splitSelf(s.eq.value, s.eq.key);
+  if (!composed || !polyEquals(composed.self, pow(sym(beta), constant(k)))) return false;
+  const b = show(facts, step, beta);
+  const t = stateText(facts, s);
+  // The same tensor added by every write (the gradient twice), or different ones (g², then |g|).
+  const same = averaging.every((a) => a.adds.length === averaging[0].adds.length && a.adds.every((x, i) => polyEquals(x.x, averaging[0].adds[i].x)));
+  const last = s.eq.spans[averaging[k - 1].index];
+  const times = k === 2 ? 'twice' : `${k} times`;
+  push({
+    code: 'NB403',
+    span: last,
+    message: `${t} is averaged ${times} in one step, each time with ${b}: together its old value keeps ${b} ** ${k} and ${same ? `what it adds gets 1 - ${b} ** ${k} instead of 1 - ${b}` : `what the earlier writes add is weighted down again by the later ones`}, so the average forgets as if its β were ${b} ** ${k} (0.81 for a β of 0.9). Update it once per step`,
+    related: averaging.slice(0, -1).map((a) => ({ span: s.eq.spans[a.index], message: `${t} is averaged with ${b} here too, in the same step` })),
+    corrected: unweighted({ ...s, adds: averaging[k - 1].adds }, beta),
+  });
+  return true;
+}
+
+/**
+ * The condition a write runs under, seen from the step: its own for a write in the step, that of
+ * the step's one call of the helper that holds it otherwise; false when that call is not found.
+ */
+function writeCondition(facts: Facts, step: OptimizerStep, span: Span): Stmt | undefined | false {
+  if (step.fn.span.start <= span.start && span.end <= step.fn.span.end) return conditionAround(facts, span);
+  const helper = enclosingFunction(facts.module.body, span, 0);
+  if (!helper) return false;
+  const calls: Span[] = [];
+  walkAll(step.fn.body, (e) => {
+    if (e.kind === 'call' && ((e.callee.kind === 'attr' && e.callee.name === helper) || (e.callee.kind === 'name' && e.callee.name === helper))) calls.push(e.span);
+  });
+  return calls.length === 1 ? conditionAround(facts, calls[0]) : false;
+}
+
+function enclosingFunction(body: Stmt[], span: Span, depth: number): string | undefined {
+  if (depth > 60) return undefined;
+  for (const st of body) {
+    if (st.span.start > span.start || st.span.end < span.end) continue;
+    if (st.kind === 'function') return enclosingFunction(st.body, span, depth + 1) ?? st.name;
+    if (st.kind === 'class' || st.kind === 'block' || st.kind === 'for') return enclosingFunction(st.body, span, depth + 1);
+  }
+  return undefined;
+}
+
+/** The innermost `if`, `while` or `try` block of its own function around a span (a `with` is no condition). */
+function conditionAround(facts: Facts, span: Span): Stmt | undefined {
+  let found: Stmt | undefined;
+  const visit = (body: Stmt[], inner: Stmt | undefined, depth: number): void => {
+    if (depth > 60) return;
+    for (const st of body) {
+      if (st.span.start > span.start || st.span.end < span.end) continue;
+      if (st.kind === 'function' || st.kind === 'class') visit(st.body, undefined, depth + 1);
+      else if (st.kind === 'for') visit(st.body, inner, depth + 1);
+      else if (st.kind === 'block') visit(st.body, st.label === 'with' ? inner : st, depth + 1);
+      else found = inner;
+    }
+  };
+  visit(facts.module.body, undefined, 0);
+  return found;
+}
 
 /**
  * A moving average that adds one tensor twice under two names: T ← β·T + (1 − β)·(g + u) with u a

@@ -36,6 +36,8 @@ export interface Equation {
   target: Expr;
   /** Written in two `if` blocks that may exclude each other: its composed value is not trusted. */
   branched?: true;
+  /** Each write's own value, in terms of the value before it (`value` composes them). */
+  writes?: Poly[];
 }
 
 /** One tensor added to itself under two names: `g + update` after `update = g` (and `update.add_(p, alpha=wd)`). */
@@ -800,13 +802,14 @@ class Evaluator {
       const before = this.branchOf.get(key);
       if (before !== undefined && branch !== undefined && before !== branch && !this.branches.includes(before)) known.branched = true;
       known.value = this.probe ? value : substitute(value, key, known.value);
+      known.writes?.push(value);
       known.spans.push(span);
       known.last = this.order++;
       return;
     }
     this.branchOf.set(key, branch);
     const order = this.order++;
-    this.equations.set(key, { key, value, spans: [span], order, last: order, target });
+    this.equations.set(key, { key, value, spans: [span], order, last: order, target, writes: [value] });
     // T ← T + 1: a step count.
     if (polyEquals(value, add(sym(key), constant(1)))) this.counters.set(key, order);
   }
