@@ -440,6 +440,22 @@ export function isReportingCall(path: readonly string[]): boolean {
   if (path[0] === 'logging' || path.includes('summary')) return true;
   return path.length === 2 && (path[0] === 'tf' || path[0] === 'tensorflow') && (path[1] === 'print' || path[1] === 'Print');
 }
+/** Keras's collected layer penalties, an attribute of a model or layer: `model.losses`. */
+export const COLLECTED_LOSSES_ATTRIBUTE = 'losses';
+/** Calls whose value is the list of collected penalties (not their sum): tfjs `model.calculateLosses()`, TF1 `tf.losses.get_regularization_losses()`. */
+export function listsCollectedRegularization(name: string): boolean {
+  return name === 'calculateLosses' || name === 'get_regularization_losses';
+}
+/** `tf.get_collection(key)`: a TF1 graph collection, read by its key. */
+export function isCollectionGetter(name: string): boolean {
+  return name === 'get_collection';
+}
+/** The TF1 collection's key as a string (`tf.get_collection('regularization_losses')`), and the keyword that hands a call those penalties. */
+export const REGULARIZATION_LOSSES_KEY = 'regularization_losses';
+/** Calls that combine a list of losses into one: the sums, and `tf.stack` (summed afterwards). */
+export function combinesLossList(name: string): boolean {
+  return isSumFunction(name) || name === 'stack';
+}
 /** `tf.GraphKeys.REGULARIZATION_LOSSES`: the TF1 collection's key, by its attribute name. */
 export function isRegularizationCollectionKey(name: string): boolean {
   return name === 'REGULARIZATION_LOSSES';

@@ -25,7 +25,7 @@ import { baseClasses, enclosingClass, instanceClass, resolveExpr, returnsOf } fr
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
-  isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, isTf1LayerCall, isWeightListAttribute, isRegularizationCollectionKey, literalFlag, namesRegularizationCollection, readsCollectedRegularization,
+  isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, combinesLossList, COLLECTED_LOSSES_ATTRIBUTE, isCollectionGetter, listsCollectedRegularization, REGULARIZATION_LOSSES_KEY, isTf1LayerCall, isWeightListAttribute, isRegularizationCollectionKey, literalFlag, namesRegularizationCollection, readsCollectedRegularization,
   startsTrackedLeaf, zeroValue,
   TRACKING_ATTRIBUTE,
   TRACKING_METHOD,
@@ -620,7 +620,7 @@ export class TrainingFacts {
     if (!name || !arg) return false;
     // `tf.add_n(losses, 'regu')`: a second positional string is the op's name.
     const named = e.args.length === 2 && e.args[1].kind === 'str';
-    if ((isSumFunction(name) || name === 'stack') && (e.args.length === 1 || named)) return this.isLossesList(arg);
+    if (combinesLossList(name) && (e.args.length === 1 || named)) return this.isLossesList(arg);
     return false;
   }
 
@@ -664,11 +664,11 @@ export class TrainingFacts {
       const element = exprKey(g.target);
       return element !== undefined && this.isLossesList(g.iter) && subExprs(e.element).some((z) => z.kind === 'name' && z.name === element);
     }
-    if (e.kind === 'attr' && e.name === 'losses') return !this.facts.analyzer.isModule(e.object);
+    if (e.kind === 'attr' && e.name === COLLECTED_LOSSES_ATTRIBUTE) return !this.facts.analyzer.isModule(e.object);
     if (e.kind === 'call') {
       const name = callName(e);
-      if (name === 'calculateLosses' || name === 'get_regularization_losses') return true;
-      if (name === 'get_collection') return subExprs(e).some((x) => (x.kind === 'attr' && isRegularizationCollectionKey(x.name)) || (x.kind === 'str' && x.value === 'regularization_losses'));
+      if (name && listsCollectedRegularization(name)) return true;
+      if (name && isCollectionGetter(name)) return subExprs(e).some((x) => (x.kind === 'attr' && isRegularizationCollectionKey(x.name)) || (x.kind === 'str' && x.value === REGULARIZATION_LOSSES_KEY));
     }
     return false;
   }
@@ -1238,12 +1238,12 @@ export class TrainingFacts {
     const seenClasses = new Map<ClassDef, boolean>();
     const check = (t: TrainingFacts, e: Expr, scope: Scope, depth: number): boolean => {
       for (const x of subExprs(e, true)) {
-        if (x.kind === 'attr' && x.name === 'losses' && !t.facts.analyzer.isModule(x.object)) return true;
+        if (x.kind === 'attr' && x.name === COLLECTED_LOSSES_ATTRIBUTE && !t.facts.analyzer.isModule(x.object)) return true;
         // `tf.GraphKeys.REGULARIZATION_LOSSES` is read off the framework's module itself.
         if (x.kind === 'attr' && isRegularizationCollectionKey(x.name)) return true;
         if (x.kind === 'str' && namesRegularizationCollection(x.value)) return true;
         if (x.kind !== 'call') continue;
-        if (x.kwargs.some((k) => k.name === 'regularization_losses')) return true;
+        if (x.kwargs.some((k) => k.name === REGULARIZATION_LOSSES_KEY)) return true;
         // A project function is read, whatever it is called (a YOLO repo's own `compute_loss` is not Keras's).
         const target = t.helperOf(x, scope);
         if (target) {
