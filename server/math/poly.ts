@@ -300,3 +300,21 @@ export function substitute(p: Poly, key: string, value: Poly, depth = 0): Poly {
   }
   return out;
 }
+
+/** `l op r` for the binary operators a step's arithmetic writes; undefined for any other operator, or a division the normal form cannot write. */
+export function applyBinary(op: string, l: Poly, r: Poly): Poly | undefined {
+  switch (op) {
+    case '+':
+      return add(l, r);
+    case '-':
+      return sub(l, r);
+    case '*':
+      return mul(l, r);
+    case '/':
+      return div(l, r);
+    case '**':
+      return pow(l, r);
+    default:
+      return undefined;
+  }
+}

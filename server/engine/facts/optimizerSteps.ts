@@ -17,7 +17,7 @@ import { programIndex, walkAll } from './program';
 import { trimSpan } from './steps';
 import { APPLY_UPDATES, appliedUpdates, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
-  PolyOverflow, add, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
+  PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
 } from '../../math/poly';
 
@@ -412,20 +412,7 @@ class Evaluator {
   }
 
   binary(op: string, l: Poly, r: Poly): Poly {
-    switch (op) {
-      case '+':
-        return add(l, r);
-      case '-':
-        return sub(l, r);
-      case '*':
-        return mul(l, r);
-      case '/':
-        return div(l, r) ?? this.fresh();
-      case '**':
-        return pow(l, r);
-      default:
-        return this.fresh();
-    }
+    return applyBinary(op, l, r) ?? this.fresh();
   }
 
   eval(e: Expr, env: Env): Poly {

@@ -13,7 +13,7 @@ import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { CONSTRUCTOR_METHODS, isDictConstructor, isNoneLiteral, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
 import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
-import { PolyOverflow, add, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, pow, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
+import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
 
 export interface UnstoredState {
   /** The statement that computes the new value. */
@@ -173,20 +173,7 @@ class StepWalk {
   }
 
   private binary(op: string, l: Poly, r: Poly): Poly {
-    switch (op) {
-      case '+':
-        return add(l, r);
-      case '-':
-        return sub(l, r);
-      case '*':
-        return mul(l, r);
-      case '/':
-        return div(l, r) ?? this.fresh();
-      case '**':
-        return pow(l, r);
-      default:
-        return this.fresh();
-    }
+    return applyBinary(op, l, r) ?? this.fresh();
   }
 
   private eval(e: Expr, depth = 0): Poly {
