@@ -19,7 +19,7 @@ import type { Facts } from './index';
 import type { ParsedFile } from '../document';
 import type { ClassDef, FunctionDef, Scope } from './scope';
 import { loopIterable } from './scope';
-import { methodOf, returnsOf } from './resolve';
+import { isSelfName, methodOf, returnsOf } from './resolve';
 import type { UpdateSite } from './updates';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { lossFacts, penaltiesFor, type LossPenalty } from './losses';
@@ -41,7 +41,6 @@ export interface FieldLink {
 }
 
 const MAX_FILES = 64;
-const SELF = new Set(['self', 'this']);
 const memo = new WeakMap<Facts, FieldLink[]>();
 
 /** Links for the terms of the files the entry reaches (itself included). */
@@ -65,7 +64,7 @@ export function fieldLinks(entry: Facts): FieldLink[] {
     for (const t of regGradientTerms(facts)) {
       if (!t.param || !t.coef || t.foreign || t.site.kind === 'update') continue;
       const field = objectField(t.param.base);
-      if (!field || !SELF.has(field.object)) continue;
+      if (!field || !isSelfName(field.object)) continue;
       const strength = fieldsOf(t.coef, field.object);
       if (!strength) continue;
       const cls = programIndex(facts).enclosingFunction(t.site.scope)?.cls;
@@ -85,7 +84,7 @@ export function fieldLinks(entry: Facts): FieldLink[] {
       const field = objectField(p.param.base);
       if (!field) continue;
       let definedIn: FunctionDef | undefined;
-      if (SELF.has(field.object)) {
+      if (isSelfName(field.object)) {
         const owner = program.parsedOf(p.param.base.span);
         const index = owner && factsOf(owner) && programIndex(factsOf(owner)!);
         definedIn = index ? index.enclosingFunction(index.scopeAt(p.param.base.span.start)) : undefined;
@@ -103,7 +102,7 @@ export function fieldLinks(entry: Facts): FieldLink[] {
     for (const site of facts.updates) {
       if (site.kind !== 'update') continue;
       const target = objectField(site.target);
-      if (!target || SELF.has(target.object)) continue;
+      if (!target || isSelfName(target.object)) continue;
       for (const s of site.increment) {
         const use = fieldUse(facts, s, (e) => {
           const o = objectField(e);
@@ -151,7 +150,7 @@ const selfFieldTerms = new WeakMap<ParsedFile, boolean>();
 function mayWriteSelfFieldTerm(file: ParsedFile): boolean {
   let known = selfFieldTerms.get(file);
   if (known !== undefined) return known;
-  const isSelfField = (e: Expr): boolean => e.kind === 'attr' && e.object.kind === 'name' && SELF.has(e.object.name);
+  const isSelfField = (e: Expr): boolean => e.kind === 'attr' && e.object.kind === 'name' && isSelfName(e.object.name);
   const product = (e: Expr): boolean => {
     let fields = 0;
     let multiplies = false;
@@ -257,7 +256,7 @@ function zipElement(scope: Scope, name: string, at: number): { iter: Expr; objec
   let arg = iter.args[b.loop.position];
   if (arg?.kind === 'call' && arg.args.length === 0) arg = arg.callee;
   const field = arg && objectField(arg);
-  return field && !SELF.has(field.object) ? { iter, object: field.object, method: field.name } : undefined;
+  return field && !isSelfName(field.object) ? { iter, object: field.object, method: field.name } : undefined;
 }
 
 /**
@@ -280,7 +279,7 @@ function selfFieldList(program: Facts['program'], fn: FunctionDef | undefined): 
   const fields: string[] = [];
   for (const item of returned[0].expr.items) {
     const field = objectField(item);
-    if (!field || !SELF.has(field.object)) return undefined;
+    if (!field || !isSelfName(field.object)) return undefined;
     fields.push(field.name);
   }
   return fields;
@@ -304,7 +303,7 @@ function fieldUse(facts: Facts, s: UpdateSite['increment'][number], fieldOf: (e:
       continue;
     }
     // The stepping object's own setting (`self.current_learning_rate`, however it is computed): a rate.
-    if (f.expr.kind === 'attr' && f.expr.object.kind === 'name' && SELF.has(f.expr.object.name) && f.expr.object.name !== object) continue;
+    if (f.expr.kind === 'attr' && f.expr.object.kind === 'name' && isSelfName(f.expr.object.name) && f.expr.object.name !== object) continue;
     const p = a.classify(f.expr, f.scope, f.at, f.env);
     if (p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length) return undefined;
     // Plain names and attributes are taken as positive (a learning rate), as steps.ts does; not `(1 - mu)`.
@@ -323,7 +322,7 @@ function isRootDenominator(facts: Facts, f: UpdateSite['increment'][number]['den
   if (e.kind !== 'binary' || e.op !== '+') return false;
   const [root, other] = isRoot(e.left) ? [e.left, e.right] : isRoot(e.right) ? [e.right, e.left] : [undefined, undefined];
   if (!root || !other) return false;
-  if (other.kind === 'attr' && other.object.kind === 'name' && SELF.has(other.object.name)) return true; // `self.epsilon`
+  if (other.kind === 'attr' && other.object.kind === 'name' && isSelfName(other.object.name)) return true; // `self.epsilon`
   const p = facts.analyzer.classify(other, f.scope, f.at, f.env);
   return !p.tensor && !p.penalty && p.params.length === 0 && p.coef.num > 0;
 }

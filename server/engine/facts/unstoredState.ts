@@ -8,6 +8,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { ifChainAt, type FunctionDef } from './scope';
+import { isSelfName } from './resolve';
 import { programIndex } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
@@ -123,7 +124,7 @@ class StepWalk {
   private persistent(key: string): boolean {
     if (key.startsWith(NEW)) return false;
     const root = /^[^.[]*/.exec(key)![0];
-    if (root === key && !key.endsWith(ELEMENT)) return this.roots.has(root) && root !== 'self' && root !== 'this';
+    if (root === key && !key.endsWith(ELEMENT)) return this.roots.has(root) && !isSelfName(root);
     return !this.bound.has(root) || this.roots.has(root);
   }
 
