@@ -10,6 +10,7 @@ import { assignedFrom, correctionSite, groupByTensor, linearSymbol, optimizerSte
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
+import { formatNumber } from '../../math/print/format';
 import { add, div as divPoly, mul as mulPoly, numeric, pow } from '../../math/poly';
 import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, withoutFactor, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
@@ -543,7 +544,7 @@ function averagedTwice(facts: Facts, step: OptimizerStep, s: StateUpdate, push: 
   push({
     code: 'NB403',
     span: last,
-    message: `${t} is averaged ${times} in one step, each time with ${b}: together its old value keeps ${b} ** ${k} and ${same ? `what it adds gets 1 - ${b} ** ${k} instead of 1 - ${b}` : `what the earlier writes add is weighted down again by the later ones`}, so the average forgets as if its β were ${b} ** ${k} (0.81 for a β of 0.9). Update it once per step`,
+    message: `${t} is averaged ${times} in one step, each time with ${b}: together its old value keeps ${b} ** ${k} and ${same ? `what it adds gets 1 - ${b} ** ${k} instead of 1 - ${b}` : `what the earlier writes add is weighted down again by the later ones`}, so the average forgets as if its β were ${b} ** ${k} (${forgetsAs(step.initial(beta), k)}). Update it once per step`,
     related: averaging.slice(0, -1).map((a) => ({ span: s.eq.spans[a.index], message: `${t} is averaged with ${b} here too, in the same step` })),
     corrected: unweighted({ ...s, adds: averaging[k - 1].adds }, beta),
   });
@@ -944,4 +945,11 @@ function signOf(p: Poly): number {
   // Every symbol is a knob read as positive (a learning rate, a momentum); a power or a reciprocal of one keeps the sign.
   if (p.some((m) => m.fs.some((f) => f.atom.k !== 'sym'))) return 0;
   return [...signs][0];
+}
+
+/** β^k for the β the file gives (`0.998 for its 0.999`), or for the two usual ones when it gives no single number. */
+function forgetsAs(values: number[], k: number): string {
+  const one = values.length === 1 && values[0] > 0 && values[0] < 1 ? values[0] : undefined;
+  if (one !== undefined) return `${formatNumber(Number((one ** k).toPrecision(3)))} for its ${formatNumber(one)}`;
+  return [0.9, 0.999].map((v) => `${formatNumber(Number((v ** k).toPrecision(3)))} for a β of ${formatNumber(v)}`).join(', ');
 }
