@@ -17,7 +17,7 @@ export const nb304PenaltyNeverUsed = defineRule({
     code: 'NB304',
     name: 'penalty-never-used',
     severity: 'warning',
-    summary: 'A penalty is computed but never reaches the loss: unused, overwritten, or the result of an immutable add is discarded',
+    summary: "A penalty is computed but never reaches the loss, or a regularizer's gradient never reaches an update: unused, overwritten, or the result of an immutable add is discarded",
     fix: 'none',
   },
   check(context) {
