@@ -1257,6 +1257,9 @@ export function isDictConstructor(callee: Expr): boolean {
   return callee.kind === 'name' && callee.name === 'dict';
 }
 
+/** Python's `d.setdefault(key, value)`: the entry's first value, kept when the key is already there. */
+export const DICT_DEFAULT_METHOD = 'setdefault';
+
 /** `None` (Python), `null`, `undefined`: a leaf `tree_map` skips (`None if g is None else f(g)`). */
 export function isNoneLiteral(e: Expr): boolean {
   return e.kind === 'name' && (e.name === 'None' || e.name === 'null' || e.name === 'undefined');

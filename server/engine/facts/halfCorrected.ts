@@ -14,6 +14,7 @@ import { mentions, sym, type Poly } from '../../math/poly';
 import { walkAll } from './program';
 import { isTorchOptimizer } from './decayKnobs';
 import { biasCorrected } from './optimizerCorrected';
+import { DICT_DEFAULT_METHOD } from './catalogue';
 import type { OptimizerFinding } from './optimizerFindings';
 import { localNameIn } from './optimizerLocals';
 
@@ -211,7 +212,7 @@ function unreadCount(facts: Facts, step: OptimizerStep, key: string): { span: Sp
     if (depth > 50) return;
     for (const s of body) {
       if (s.kind === 'assign' && s.op === undefined && s.value.kind === 'num') for (const t of s.targets) if (isCount(t)) allowed.push(t.span);
-      if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && s.expr.callee.name === 'setdefault' && s.expr.args[0]?.kind === 'str' && s.expr.args[0].value === field && s.expr.args[1]?.kind === 'num') allowed.push(s.expr.span);
+      if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && s.expr.callee.name === DICT_DEFAULT_METHOD && s.expr.args[0]?.kind === 'str' && s.expr.args[0].value === field && s.expr.args[1]?.kind === 'num') allowed.push(s.expr.span);
       if (s.kind === 'function' || s.kind === 'class' || s.kind === 'block' || s.kind === 'for') starts(s.body, depth + 1);
     }
   };

@@ -15,7 +15,7 @@ import { exprKey } from './keys';
 import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll } from './program';
 import { trimSpan } from './steps';
-import { APPLY_UPDATES, appliedUpdates, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, DICT_DEFAULT_METHOD, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -1049,7 +1049,7 @@ function assignedNumbers(facts: Facts): Map<string, number[]> {
   for (const stmt of index.stmtBySpan.values()) {
     // `config.setdefault('t', 0)`
     const call = stmt.kind === 'expr' ? stmt.expr : stmt.kind === 'assign' ? stmt.value : undefined;
-    if (call?.kind === 'call' && call.callee.kind === 'attr' && call.callee.name === 'setdefault' && call.args[0]?.kind === 'str' && call.args[1]?.kind === 'num') {
+    if (call?.kind === 'call' && call.callee.kind === 'attr' && call.callee.name === DICT_DEFAULT_METHOD && call.args[0]?.kind === 'str' && call.args[1]?.kind === 'num') {
       const owner = exprKey(call.callee.object);
       if (owner !== undefined) put(`${owner}[${JSON.stringify(call.args[0].value)}]`, call.args[1].value);
     }
