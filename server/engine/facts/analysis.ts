@@ -313,6 +313,11 @@ export class Analyzer {
         if (this.isParam(e, scope, at)) return singleSummand(e, scope, at, env);
         const key = exprKey(e);
         const binding = key !== undefined ? scope.lookup(key, at) : undefined;
+        if (binding?.kind === 'assign' && !binding.value && binding.unpacked) {
+          // `loss, dW = loss_and_grad(W, X, y, reg)`: dW is the helper's returned gradient.
+          const expanded = this.unpackedSummands(binding, binding.unpacked, env && binding.scope === scope ? env : undefined, d);
+          return expanded ? expanded.map((s) => ({ ...s, via: [e.span, ...s.via] })) : singleSummand(e, scope, at, env);
+        }
         if (!binding || binding.kind !== 'assign' || !binding.value) return singleSummand(e, scope, at, env);
         // A variable holding a penalty or a scalar is one factor; only a vector step direction is expanded.
         const asFactor = this.classify(e, scope, at, env, d);
@@ -1075,6 +1080,37 @@ export class Analyzer {
       const expanded = this.summands(r.expr, r.scope, r.at, inner, d);
       if (expanded.length <= 1) return undefined;
       return expanded.map((s) => ({ ...s, via: [e.span, ...s.via] }));
+    } finally {
+      this.activeCalls.delete(fn);
+    }
+  }
+
+  /**
+   * A name unpacked from a call (`loss, dW = f(W, X, reg)`) whose function returns one literal
+   * tuple: the summands of the tuple's element at the name's place, with the arguments substituted,
+   * when that element is a step direction (a sum), as `callSummands` reads a call returning one.
+   */
+  private unpackedSummands(binding: Binding, unpacked: { value: Expr; position: number }, env: Env | undefined, d: number): Summand[] | undefined {
+    const call = unpacked.value;
+    if (call.kind !== 'call') return undefined;
+    const target = this.callTarget(call, binding.scope, binding.at);
+    if (!target || target.constructs) return undefined;
+    const fn = target.fn;
+    if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return undefined;
+    const returns = returnsOf(this.program, fn);
+    if (returns.length !== 1) return undefined;
+    const r = returns[0];
+    // A starred item (`return loss, *grads`) moves every later position: only plain items are counted.
+    if (r.expr.kind !== 'seq' || r.expr.items.some((item) => item.kind === 'other')) return undefined;
+    const element = r.expr.items[unpacked.position];
+    if (!element) return undefined;
+    const inner = this.argumentEnv(call, target, binding.scope, binding.at, env);
+    this.activeCalls.add(fn);
+    try {
+      const asFactor = this.classify(element, r.scope, r.at, inner, d);
+      if (asFactor.penalty || (!asFactor.tensor && asFactor.params.length === 0 && asFactor.abs.length === 0)) return undefined;
+      const expanded = this.summands(element, r.scope, r.at, inner, d);
+      return expanded.length > 1 ? expanded.map((s) => ({ ...s, via: [call.span, ...s.via] })) : undefined;
     } finally {
       this.activeCalls.delete(fn);
     }
