@@ -113,10 +113,13 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
   if (!actual || actual.num === 0) return undefined;
   actual = abs(actual);
   let implied: Coef | undefined;
-  for (const p of relevant) {
-    const g = abs(canonicalCoef(facts, impliedCoef(p, repeatedPenalty(facts, p.span)), p.site.scope, p.site.at));
+  let again: LossPenalty[] = [];
+  for (const { penalty: p, written } of occurrences(relevant)) {
+    const once = abs(canonicalCoef(facts, impliedCoef(p, repeatedPenalty(facts, p.span)), p.site.scope, p.site.at));
+    const g = written.length > 1 ? mul(once, makeCoef(written.length, [])) : once;
     if (implied && !equalCoef(implied, g)) return undefined; // the file defines the penalty more than one way
     implied = g;
+    again = written.slice(1);
   }
   if (!implied) return undefined;
   const ratio = coefRatio(actual, implied);
@@ -130,7 +133,30 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
     if (!missing && half === undefined) return undefined;
     factor = missing ? unicodeCoef(missing) : formatRatio(half!);
   }
-  return buildReport(facts, terms, relevant[0], factor, actual);
+  return buildReport(facts, terms, relevant[0], factor, actual, again);
+}
+
+/**
+ * The penalties on one weight, each with how many times one loss adds it: `0.5 * reg *
+ * (np.sum(A ** 2) + np.sum(A ** 2))` is reg·ΣA², two occurrences of one written term (a second
+ * layer's weight meant, most often). Occurrences count only when written alike, in the same loss,
+ * reached through the same variables; penalties written differently stay apart.
+ */
+function occurrences(penalties: LossPenalty[]): { penalty: LossPenalty; written: LossPenalty[] }[] {
+  const groups = new Map<string, { penalty: LossPenalty; written: LossPenalty[] }>();
+  const out: { penalty: LossPenalty; written: LossPenalty[] }[] = [];
+  for (const p of penalties) {
+    const key = `${spanKey(p.site.span)}|${p.param.key}|${p.ids.join(',')}|${p.kind}|${p.through.join('>')}`;
+    const group = groups.get(key);
+    if (group && equalCoef(group.penalty.coef, p.coef)) {
+      if (!group.written.some((w) => w.span.start === p.span.start && w.span.end === p.span.end)) group.written.push(p);
+      continue;
+    }
+    const fresh = { penalty: p, written: [p] };
+    if (!group) groups.set(key, fresh);
+    out.push(fresh);
+  }
+  return out;
 }
 
 /**
@@ -191,14 +217,15 @@ function formatRatio(r: number): string {
   return `${rounded}`;
 }
 
-function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, factor: string, total: Coef): Report {
+function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, factor: string, total: Coef, again: LossPenalty[] = []): Report {
+  const times = again.length + 1;
   const t = terms[0];
   const text = (s: { start: number; end: number }): string => facts.source(s);
   const paramText = lastComponent(t.param!.base) ?? text(t.param!.expr.span);
   const penaltyParam = lastComponent(p.param.base) ?? text(p.param.expr.span);
   const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: penaltyParam, via: p.via };
   const repeated = repeatedPenalty(facts, p.span);
-  const inAll: Penalty = repeated ? { ...penalty, coef: mul(penalty.coef, repeated.count) } : penalty;
+  const inAll: Penalty = repeated ? { ...penalty, coef: mul(penalty.coef, repeated.count) } : times > 1 ? { ...penalty, coef: mul(penalty.coef, makeCoef(times, [])) } : penalty;
   const expected: Gradient = { ...gradientOf(inAll), param: paramText };
   const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';
   const written: Gradient = { kind, coef: terms.length > 1 ? total : abs(t.coef!), param: paramText };
@@ -227,6 +254,12 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
       related: [{ span: t.span, message: 'the gradient term the step applies' }, ...p.defs.map((d) => ({ span: d.span, message: d.what }))],
       math: { computed: unicodeGradient(written), expected: unicodeGradient(expected), lossPenalty: inAll },
     };
+  }
+  if (times > 1) {
+    // The same weight's term written again in one penalty: most often another weight was meant, so no fix.
+    const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} ${times === 2 ? 'twice' : `${times} times`} on ${line}, ${unicodePenalty(inAll)} in all, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that. Was another weight meant in one of them?`;
+    const related = [{ span: p.span, message: `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...again.map((a) => ({ span: a.span, message: `and the same term again here` })), ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
+    return { span: t.span, message, related, math: { computed: unicodeGradient(written), expected: unicodeGradient(expected), lossPenalty: inAll } };
   }
   const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
   const through = p.through.length > 0 ? ` through ${p.through[p.through.length - 1]}` : '';
