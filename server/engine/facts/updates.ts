@@ -177,6 +177,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   /** An expression that adds terms to a gradient (`grads.W1.add(X)`, `g + X`) accumulates into it. */
   const gradientExpression = (e: Expr, scope: Scope, at: number): void => {
     if (e.kind !== 'binary' && e.kind !== 'call') return;
+    // `norm(grad_naive - grad_vectorized)`: one gradient less another compares them (a gradient check); it accumulates nothing.
+    if (e.kind === 'binary' && e.op === '-' && isGradientLike(e.left) && isGradientLike(e.right)) return;
     const all = analyzer.summands(e, scope, at);
     if (all.length < 2) return;
     const self = all.findIndex((s) => s.sign === 1 && s.den.length === 0 && s.num.length === 1 && isGradientLike(s.num[0].expr) && exprKey(s.num[0].expr) !== undefined);
