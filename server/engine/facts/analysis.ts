@@ -910,6 +910,8 @@ export class Analyzer {
   private reducedOperand(operand: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
     if (operand.kind === 'comprehension') {
       const inner = this.program.lambdaScope(operand) ?? scope;
+      const listed = listedItems(operand, scope, at, env);
+      if (listed) return this.penaltyOverItems(operand.element, inner, listed, d);
       const element = this.classify(operand.element, inner, Infinity, env, d);
       const p = penaltyOfProduct(element, true);
       if (!p) return undefined;
@@ -922,6 +924,23 @@ export class Analyzer {
       return penaltyProduct('sumsq', inner.coef, [inner.params[0]]);
     if (inner.abs.length === 1 && inner.params.length === 0) return penaltyProduct('l1', inner.coef, inner.abs);
     return undefined;
+  }
+
+  /**
+   * `sum(np.sum(W * W) for W in [W_in, W_out])`: the element's penalty for each listed weight, one
+   * penalty over all of them when each item gives the same kind with the same coefficient.
+   */
+  private penaltyOverItems(element: Expr, scope: Scope, items: Env[], d: number): Product | undefined {
+    const penalties: PenaltyTerm[] = [];
+    for (const item of items) {
+      const p = penaltyOfProduct(this.classify(element, scope, Infinity, item, d), true);
+      if (!p || (penalties.length > 0 && (p.kind !== penalties[0].kind || !equalCoef(p.coef, penalties[0].coef)))) return undefined;
+      penalties.push(p);
+    }
+    const first = penalties[0];
+    if (!first) return undefined;
+    const kind = first.kind === 'elemsq' ? 'sumsq' : first.kind === 'elemabs' ? 'l1' : first.kind;
+    return { ...scalar(ONE), penalty: { ...first, kind, params: penalties.flatMap((p) => p.params.map(wholeParam)), defs: penalties.flatMap((p) => p.defs), norms: penalties.flatMap((p) => p.norms ?? []) } };
   }
 
   /** Keras `regularizers.l2(c)(W)`, tfjs `tf.regularizers.l2({l2: c}).apply(w)`, and a regularizer held in a variable. */
@@ -1131,6 +1150,18 @@ export class Analyzer {
   source(e: { span: Span }): string {
     return this.program.source(e.span).replace(/\s+/g, '');
   }
+}
+
+/**
+ * A generator over a list written out (`for W in [W_in, W_out]`, one plain name as its target, no
+ * condition): one binding of the name per item, as `argumentEnv` binds a helper's parameters.
+ */
+function listedItems(c: Expr & { kind: 'comprehension' }, scope: Scope, at: number, env: Env | undefined): Env[] | undefined {
+  const g = c.generators[0];
+  if (c.generators.length !== 1 || c.filtered || g.target.kind !== 'name' || g.iter.kind !== 'seq' || g.iter.items.length === 0) return undefined;
+  if (!g.iter.items.every((item) => item.kind === 'name' || item.kind === 'attr' || item.kind === 'index')) return undefined;
+  const name = g.target.name;
+  return g.iter.items.map((item) => new Map([...(env ?? []), [name, { expr: item, scope, at, env }]]));
 }
 
 /** Two occurrences of one weight, a transpose counting as the weight (`w.T.dot(w)`, `w.T @ w`). */
