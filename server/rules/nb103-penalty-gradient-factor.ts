@@ -19,7 +19,7 @@ import type { Facts } from '../engine/facts';
 import type { Expr } from '../engine/ir';
 import { exprKey, lastComponent } from '../engine/facts/keys';
 import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm } from '../engine/facts/gradients';
-import { penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty } from '../engine/facts/losses';
+import { lossFacts, penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty, type LossSummand } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
 import { isSizeSymbol } from '../engine/facts/roles';
 import { fieldLinks, placeOf, writtenCoef } from '../engine/facts/fieldLinks';
@@ -62,6 +62,7 @@ export const nb103PenaltyGradientFactor = defineRule({
       const report = checkGroup(facts, terms);
       if (report) context.report(report);
     }
+    for (const report of unpenalizedGradients(facts)) context.report(report);
     // A layer's own term against the penalty a loss class or module computes from the layer's fields.
     for (const link of fieldLinks(facts)) {
       if (link.penalties.length === 0 || !KINDS[link.term.kind] || link.term.preconditioned || link.term.coef?.num === 0) continue;
@@ -70,6 +71,62 @@ export const nb103PenaltyGradientFactor = defineRule({
     }
   },
 });
+
+/**
+ * A gradient that adds c·W for a weight the loss never penalizes, beside gradients whose c·Q
+ * terms match the loss's penalty on the other weights with the same strength
+ * (`0.5 * reg * (ΣW_in² + ΣW_out²)` in the loss, `reg * W_rec` added to W_rec's gradient too):
+ * the gradient is not the loss's. Only a gradient (not an update, where a decay of its own is
+ * common), in the function of the one loss that penalizes the others, every part of that loss
+ * read (a part the analysis cannot read may be the missing penalty).
+ */
+function unpenalizedGradients(facts: Facts): Report[] {
+  const index = programIndex(facts);
+  const byFunction = new Map<unknown, { matched: { t: RegGradientTerm; p: LossPenalty }[]; unmatched: RegGradientTerm[] }>();
+  for (const t of regGradientTerms(facts)) {
+    if (t.kind !== 'linear' || !t.param || t.foreign || !t.coef || t.coef.num <= 0 || t.preconditioned || t.selfScale) continue;
+    if (t.site.kind === 'update' || t.site.penaltyGradientOf || t.summand.via.length > 0) continue;
+    const fn = index.enclosingFunction(t.site.scope);
+    if (!fn) continue;
+    let entry = byFunction.get(fn);
+    if (!entry) byFunction.set(fn, (entry = { matched: [], unmatched: [] }));
+    const penalties = penaltiesFor(facts, t.ids, t.site.scope);
+    if (penalties.length === 0) entry.unmatched.push(t);
+    else if (penalties.every((p) => p.kind === 'sumsq' && p.site.fn === fn && !p.site.autodiff && !p.site.penaltyMethod)) entry.matched.push({ t, p: penalties[0] });
+  }
+  const out: Report[] = [];
+  for (const [fn, { matched, unmatched }] of byFunction) {
+    if (matched.length === 0 || unmatched.length === 0) continue;
+    const site = matched[0].p.site;
+    if (!matched.every((m) => m.p.site === site)) continue;
+    const strength = canonicalCoef(facts, matched[0].t.coef!, matched[0].t.site.scope, matched[0].t.site.at);
+    // Every part of the function's losses read: a recognized penalty, or free of the strength and of
+    // anything that could hide a penalty (a product with a tensor, a call into the program).
+    const strengthSyms = new Set(strength.syms.map((x) => x.name));
+    const unread = (x: LossSummand): boolean =>
+      !x.product.penalty &&
+      (x.product.coef.syms.some((y) => strengthSyms.has(y.name)) ||
+        (x.product.tensor && x.summand.num.length > 1) ||
+        x.summand.num.some((f) => f.expr.kind === 'call' && facts.analyzer.callTarget(f.expr, f.scope, f.at) !== undefined));
+    if (lossFacts(facts).summands.some((x) => x.site.fn === fn && unread(x))) continue;
+    const names = [...new Set(matched.map((m) => lastComponent(m.p.param.base) ?? facts.source(m.p.param.expr.span)))];
+    const penalized = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+    for (const t of unmatched) {
+      const c = canonicalCoef(facts, t.coef!, t.site.scope, t.site.at);
+      if (coefRatio(c, strength) === undefined) continue;
+      const paramText = lastComponent(t.param!.base) ?? facts.source(t.param!.expr.span);
+      const line = placeOf(facts, site.span, facts.lineLabel(site.span));
+      const target = facts.source(t.site.target.span);
+      out.push({
+        span: t.span,
+        message: `${target} gets the penalty gradient ${unicodeGradient({ kind: 'linear', coef: c, param: paramText })}, but the loss on ${line} penalizes ${penalized}, not ${paramText}: the gradient is not the loss's. Add ${paramText}'s penalty to the loss, or leave this term out`,
+        related: [{ span: site.span, message: `the loss penalizes ${penalized} here` }],
+        math: { computed: unicodeGradient({ kind: 'linear', coef: c, param: paramText }), expected: '0' },
+      });
+    }
+  }
+  return out;
+}
 
 /**
  * The bindings the target's subscript keys read at the term: `grads[key] += …` written twice, with
