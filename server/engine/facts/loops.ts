@@ -1048,10 +1048,23 @@ export class TrainingFacts {
     // `def __init__(self, model=make_unet(...))`: a parameter's default is where the model comes from.
     if (b?.kind === 'param' && b.value) return this.modelProbe(probe, b.value, b.scope, b.at, depth + 1);
     if (!b || b.kind !== 'assign' || !b.value || b.op) return { kind: 'unknown' };
-    if (b.value.kind === 'name' || b.value.kind === 'attr') return this.modelProbe(probe, b.value, b.scope, b.at, depth + 1);
-    if (b.value.kind !== 'call') return { kind: 'unknown' };
-    const status = this.callStatus(probe, b.value, b.scope, b.at, depth);
-    if (status.kind !== 'plain' || !isSequentialModel(callName(b.value) ?? '')) return status;
+    const own = this.bindingStatus(probe, b, b.value, key!, depth);
+    if (own.kind === 'found') return own;
+    // `if small: model = Tiny() else: model = Full()`: a model either branch builds with the layers asked for is the one to report.
+    for (const other of branchAlternatives(b, scope, at)) {
+      if (other.value!.kind !== 'call') continue;
+      const status = this.callStatus(probe, other.value!, other.scope, other.at, depth);
+      if (status.kind === 'found') return status;
+    }
+    return own;
+  }
+
+  /** What the model a binding assigns is built with. */
+  private bindingStatus<L>(probe: LayerProbe<L>, b: Binding, value: Expr, key: string, depth: number): ModelStatus<L> {
+    if (value.kind === 'name' || value.kind === 'attr') return this.modelProbe(probe, value, b.scope, b.at, depth + 1);
+    if (value.kind !== 'call') return { kind: 'unknown' };
+    const status = this.callStatus(probe, value, b.scope, b.at, depth);
+    if (status.kind !== 'plain' || !isSequentialModel(callName(value) ?? '')) return status;
     // `model = Sequential()` then `model.add(Dense(..., kernel_regularizer=...))`.
     for (const info of this.infos) {
       const s = info.stmt;
@@ -1139,6 +1152,11 @@ export class TrainingFacts {
         if (b.kind !== 'assign' || !b.value) return undefined;
         const found = this.builtWith(probe, b.value, b.scope, b.at, d, seen);
         if (found) return found;
+        // `if small: model = Tiny() else: model = Full()`: a read after the chain may see either branch's model.
+        for (const other of branchAlternatives(b, scope, at)) {
+          const alternative = this.builtWith(probe, other.value!, other.scope, other.at, d, seen);
+          if (alternative) return alternative;
+        }
         // A list filled later: `outputs = []` then `outputs.append(head(x))`.
         if (b.value.kind === 'seq' && key !== undefined) {
           for (const c of programIndex(this.facts).callsNamed('append').concat(programIndex(this.facts).callsNamed('extend'))) {
@@ -1435,3 +1453,15 @@ function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
   }
 }
 
+/**
+ * The bindings of `b`'s name in the other branches of the innermost `if` chain `b` is made in, when
+ * the read at `at` comes after that chain (or from a function, which runs later): each is what the
+ * read may see.
+ */
+function branchAlternatives(b: Binding, scope: Scope, at: number): Binding[] {
+  const place = b.branches?.[b.branches.length - 1];
+  if (!place || (scope === b.scope && at < place.chain.end)) return [];
+  return b.scope
+    .allBindings(b.key)
+    .filter((o) => o !== b && o.kind === 'assign' && o.value !== undefined && !o.op && o.branches?.some((p) => p.chain.start === place.chain.start && p.chain.end === place.chain.end && p.branch.start !== place.branch.start));
+}
