@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { isLintablePath } from './lintFile';
+import { isDeclarationFile } from '../engine/languages';
 
 export type WalkItem =
   /** `display` is the path to print: as given, or joined to the folder as given, with `/`. */
@@ -221,7 +222,8 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
     } else if (stat.isFile()) {
       // Named explicitly: linted even when .gitignore excludes it.
       if (!isLintablePath(given)) {
-        yield { kind: 'warning', display, message: 'skipped: not a Python, TypeScript, JavaScript or notebook file (by its extension)' };
+        const why = isDeclarationFile(given) ? 'a TypeScript declaration file (types only, no code that runs)' : 'not a Python, TypeScript, JavaScript or notebook file (by its extension)';
+        yield { kind: 'warning', display, message: `skipped: ${why}` };
         continue;
       }
       yield* visitFile(display, fsPath);

@@ -16,7 +16,7 @@ import type { Report, ReportedMath, Rule } from '../rules/rule';
 import type { Finding, FindingMath, LanguageId, LintOptions, LintOutcome, Notice, Range, RelatedInfo, Severity } from './types';
 
 export type { CellLines, Finding, FindingMath, Fix, FixSafety, LanguageId, LintOptions, LintOutcome, Notice, Position, Range, RelatedInfo, Severity, TextEdit } from './types';
-export { languageForDocument, languageForLanguageId, languageForPath, lintedExtensions } from './languages';
+export { isDeclarationFile, languageForDocument, languageForLanguageId, languageForPath, lintedExtensions } from './languages';
 export { allRules, ruleByCode, docsUrl } from '../rules';
 export { suppressionEdit, UNUSED_SUPPRESSION, type SuppressionEditor } from './suppressions';
 export { mayHoldTrainingMath } from './prefilter';

@@ -13,8 +13,18 @@ const byExtension: Record<string, LanguageId> = {
   '.cjs': 'javascript',
 };
 
+/**
+ * TypeScript declaration files (`.d.ts`, `.d.mts`, `.d.cts`) hold types only, no code that runs, so
+ * no training math; generated ones use type syntax the tree-sitter grammar does not always parse,
+ * which would be reported as syntax errors in files TypeScript itself accepts.
+ */
+export function isDeclarationFile(filePath: string): boolean {
+  return /\.d\.[cm]?ts$/i.test(filePath);
+}
+
 /** The language of a file by its extension, or undefined when Nabla does not lint it. */
 export function languageForPath(filePath: string): LanguageId | undefined {
+  if (isDeclarationFile(filePath)) return undefined;
   const dot = filePath.lastIndexOf('.');
   if (dot < 0) return undefined;
   return byExtension[filePath.slice(dot).toLowerCase()];
@@ -57,6 +67,7 @@ const knownLanguageIds = new Set([
  * `path` is the document's path or URI; a query or fragment is ignored.
  */
 export function languageForDocument(languageId: string, path: string): LanguageId | undefined {
+  if (isDeclarationFile(path.replace(/[?#].*$/s, ''))) return undefined;
   const byId = languageForLanguageId(languageId);
   if (byId !== undefined || knownLanguageIds.has(languageId)) return byId;
   return languageForPath(path.replace(/[?#].*$/s, ''));

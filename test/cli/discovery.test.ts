@@ -111,6 +111,20 @@ describe('nabla check file discovery', function () {
     assert.equal(out.files, 10);
   });
 
+  it('leaves TypeScript declaration files out: types only, whatever syntax the grammar cannot read', async function () {
+    const dir = makeTree({
+      'src/step.ts': 'export function step(w: number[], g: number[], lr: number) {\n  return w.map((x, i) => x + lr * g[i]);\n}\n',
+      'dist/step.d.ts': 'export declare function step(w: number[], g: number[], lr: number): number[\n',
+      'dist/index.d.mts': 'export declare const lr: (\n',
+    });
+    const { out } = await checkJson(['.'], dir);
+    assert.equal(out.files, 1);
+    assert.deepEqual(out.notices.filter((n) => n.kind === 'parse-error'), []);
+    const named = await runCli(['check', 'dist/step.d.ts'], dir);
+    assert.match(named.stderr, /^dist\/step\.d\.ts: warning: skipped: a TypeScript declaration file \(types only, no code that runs\)$/m);
+    assert.equal(named.status, 0);
+  });
+
   it('warns about an explicitly named file it cannot lint', async function () {
     const dir = makeTree({ 'notes.txt': 'hello\n' });
     const { status, stderr } = await runCli(['check', 'notes.txt'], dir);

@@ -1,6 +1,6 @@
 // Which language a document is linted as: its language id, or its extension when the id says nothing.
 import * as assert from 'node:assert/strict';
-import { languageForDocument } from '../../server/engine';
+import { languageForDocument, languageForPath } from '../../server/engine';
 
 describe('languageForDocument', function () {
   it('takes the language id when it names a language Nabla lints, whatever the extension', function () {
@@ -24,5 +24,13 @@ describe('languageForDocument', function () {
     assert.equal(languageForDocument('plaintext', 'file:///w/train.py'), undefined);
     assert.equal(languageForDocument('markdown', 'file:///w/train.py'), undefined);
     assert.equal(languageForDocument('json', 'file:///w/step.js'), undefined);
+  });
+
+  it('leaves TypeScript declaration files alone: they hold types, no code that runs', function () {
+    assert.equal(languageForDocument('typescript', 'file:///w/dist/model.d.ts'), undefined);
+    assert.equal(languageForDocument('', 'file:///w/dist/index.d.mts?x=1'), undefined);
+    assert.equal(languageForPath('/w/types/global.d.cts'), undefined);
+    assert.equal(languageForPath('/w/src/model.ts'), 'typescript');
+    assert.equal(languageForPath('/w/src/d.ts'), 'typescript');
   });
 });
