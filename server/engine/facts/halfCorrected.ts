@@ -143,7 +143,7 @@ function countNeverRead(facts: Facts, step: OptimizerStep, p: OptimizerStep['par
   if (step.fn.cls && isTorchOptimizer(facts, step.fn.cls)) return;
   for (const key of step.counters.keys()) {
     if (step.frameworkCounters?.has(key)) continue;
-    const increment = unreadCount(facts, step, key);
+    const increment = unreadCount(facts, step, key, [m.eq.key, v.eq.key]);
     if (!increment) continue;
     const name = (s: StateUpdate): string => facts.source(s.eq.target.span);
     const [mt, vt] = [name(m), name(v)];
@@ -151,8 +151,8 @@ function countNeverRead(facts: Facts, step: OptimizerStep, p: OptimizerStep['par
     push({
       code: 'NB401',
       span: readSpan(facts, step, p.eq.spans, m),
-      message: `the step divides ${mt} by the root of ${vt}, neither bias-corrected, though it keeps a step count, ${count}, that nothing reads: early on ${mt}/√${vt} is (1 - ${betaName(facts, step, m)} ** t)/√(1 - ${betaName(facts, step, v)} ** t) times Adam's ratio, so the first steps are about 3 times too large (β's of 0.9 and 0.999). Divide ${mt} by 1 - ${betaName(facts, step, m)} ** t and ${vt} by 1 - ${betaName(facts, step, v)} ** t, t being ${count}, or fold both corrections into the step size`,
-      related: [{ span: increment.span, message: `${count} is incremented here, and never read` }],
+      message: `the step divides ${mt} by the root of ${vt}, neither bias-corrected, though it keeps a step count, ${count}, that nothing reads${increment.saved ? ' but a saved copy of the state' : ''}: early on ${mt}/√${vt} is (1 - ${betaName(facts, step, m)} ** t)/√(1 - ${betaName(facts, step, v)} ** t) times Adam's ratio, so the first steps are about 3 times too large (β's of 0.9 and 0.999). Divide ${mt} by 1 - ${betaName(facts, step, m)} ** t and ${vt} by 1 - ${betaName(facts, step, v)} ** t, t being ${count}, or fold both corrections into the step size`,
+      related: [{ span: increment.span, message: `${count} is incremented here, and never read${increment.saved ? ' except to be saved' : ''}` }],
       corrected: [...(biasCorrected(m.eq.key, m.beta!, sym(key)) ?? []), ...(biasCorrected(v.eq.key, v.beta!, sym(key)) ?? [])],
     });
     return;
@@ -162,11 +162,12 @@ function countNeverRead(facts: Facts, step: OptimizerStep, p: OptimizerStep['par
 /**
  * Where the step increments the count `key`, when nothing in the file reads the count except to
  * increment it: the step's own `t = config['t']`, `t = t + 1`, `config['t'] = t` (its locals), and
- * plain stores of a start value (`self.t = 0`, `config.setdefault('t', 1)`). The count is matched
+ * plain stores of a start value (`self.t = 0`, `config.setdefault('t', 1)`), and a copy returned
+ * beside the moments (a `state_dict()` that checkpoints the state). The count is matched
  * by its last field (`.t`, `['t']`) across the file, so another object's field of that name counts
  * as a read too: silence over a guess.
  */
-function unreadCount(facts: Facts, step: OptimizerStep, key: string): { span: Span; target: Expr } | undefined {
+function unreadCount(facts: Facts, step: OptimizerStep, key: string, stateKeys: string[]): { span: Span; target: Expr; saved: boolean } | undefined {
   const field = /\.([A-Za-z_$][\w$]*)$/.exec(key)?.[1] ?? /\["([^"]+)"\]$/.exec(key)?.[1];
   if (field === undefined) return undefined;
   const isCount = (e: Expr): boolean => (e.kind === 'attr' && e.name === field) || (e.kind === 'index' && e.index.length === 1 && e.index[0].kind === 'str' && e.index[0].value === field);
@@ -217,13 +218,27 @@ function unreadCount(facts: Facts, step: OptimizerStep, key: string): { span: Sp
     }
   };
   starts(facts.module.body, 0);
+  // The count returned beside the moments (`return {"m": list(self.m), "v": list(self.v), "t": self.t}`,
+  // a checkpoint of the state) is saved, not used: the correction it is kept for is still missing.
+  const savedAt: Span[] = [];
+  const saved = (body: Stmt[], depth: number): void => {
+    if (depth > 50) return;
+    for (const s of body) {
+      if (s.kind === 'function' || s.kind === 'class' || s.kind === 'block' || s.kind === 'for') saved(s.body, depth + 1);
+      if (s.kind !== 'return' || !s.value) continue;
+      const items = s.value.kind === 'object' ? s.value.entries.map((x) => x.value) : s.value.kind === 'seq' ? s.value.items : [];
+      const holdsState = items.some((item) => subExprs(item).some((x) => (x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') && stepKeys(facts, x).some((k) => stateKeys.includes(k))));
+      if (holdsState) for (const item of items) if (isCount(item)) savedAt.push(item.span);
+    }
+  };
+  saved(facts.module.body, 0);
   let read = false;
-  const inAllowed = (span: Span): boolean => allowed.some((a) => within(span, a));
+  const inAllowed = (span: Span): boolean => allowed.some((a) => within(span, a)) || savedAt.some((a) => within(span, a));
   walkAll(facts.module.body, (e) => {
     if (read || inAllowed(e.span)) return;
     if (isCount(e) || (e.kind === 'str' && e.value === field) || (e.kind === 'name' && locals.has(e.name) && within(e.span, fnSpan))) read = true;
   });
-  return read ? undefined : { span: increment.stmt.span, target: stored.target };
+  return read ? undefined : { span: increment.stmt.span, target: stored.target, saved: savedAt.length > 0 };
 }
 
 /** A moment's β as the step writes it. */
