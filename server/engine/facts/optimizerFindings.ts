@@ -135,6 +135,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
           });
         }
       }
+      correctedTwice(facts, step, p, term, push);
       // The wrong β: a state corrected by another state's 1 − βᵗ.
       const outerDividing = term.corrections.filter((c) => c.exp && !c.inDenominator && c.power < 0);
       for (const n of term.numerator) {
@@ -150,6 +151,45 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         wrongBeta(facts, step, s, own, push);
       }
     }
+  }
+}
+
+/**
+ * A moment divided by its own bias correction twice: the same 1 − βᵗ squared beside the first
+ * moment (m̂ = m/(1 − β₁ᵗ), then a step size lr/(1 − β₁ᵗ) that multiplies m̂), or to the first power
+ * beside the root of the second (v̂ = v/(1 − β₂ᵗ) under a root, and √(1 − β₂ᵗ) again in the step
+ * size). Early steps are scaled by the correction once more: 1/(1 − β₁) = 10 times too large at first
+ * for the first moment, √(1 − β₂) ≈ 1/30 of the right size for the second.
+ */
+function correctedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, term: StepTerm, push: (f: OptimizerFinding) => void): void {
+  const report = (s: StateUpdate, c: StepTerm['corrections'][number], first: string): void => {
+    const site = correctionSite(step, c.key, p.eq.order);
+    if (!site || !c.exp) return;
+    const b = show(facts, step, c.beta);
+    push({
+      code: 'NB401',
+      span: site.span,
+      message: `${stateText(facts, s)} is bias-corrected twice: the step applies its correction, ${facts.source(site.span)}, in two places, so early steps get the correction once more: the first step is ${first}. Correct it once: divide ${stateText(facts, s)} by 1 - ${b} ** t, or fold the correction into the step size, not both`,
+      corrected: biasCorrected(s.eq.key, c.beta, c.exp),
+    });
+  };
+  // The corrections of one β with one exponent, written in one place or in several (m̂'s, the step size's).
+  const total = (beta: string): { c: StepTerm['corrections'][number]; power: number } | undefined => {
+    const own = term.corrections.filter((x) => x.beta === beta && x.exp !== undefined);
+    if (own.length === 0 || !own.every((x) => polyEquals(x.exp!, own[0].exp!))) return undefined;
+    return { c: own[0], power: own.reduce((sum, x) => sum + x.power, 0) };
+  };
+  for (const n of term.numerator) {
+    const s = step.states.get(n.key);
+    if (!s?.average || !s.beta || n.n !== 1) continue;
+    const t = total(s.beta);
+    if (t && t.power <= -2) report(s, t.c, 'about 10 times too large (for a β of 0.9)');
+  }
+  for (const d of term.denominator) {
+    const s = d.sqrt ? step.states.get(d.key) : undefined;
+    if (!s?.average || !s.beta) continue;
+    const t = total(s.beta);
+    if (t && t.power >= 1) report(s, t.c, 'about 30 times too small (for a β of 0.999)');
   }
 }
 
