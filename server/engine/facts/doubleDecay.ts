@@ -26,6 +26,8 @@ import { numberOf } from './analysis';
 import { programIndex, spanKey } from './program';
 import { trimSpan } from './steps';
 import { InnermostSpan } from './spans';
+import { trainingFacts } from './loops';
+import { autodiffCall, type AutodiffContext } from './autodiff';
 
 export interface DecayApplication {
   /** Where the decay is written, widened to its call or statement when the term is only `p` (`grad.add(p, alpha=wd)`). */
@@ -330,6 +332,7 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
     const had = apps.get(k);
     if (!had || (had.kind === 'step' && app.kind === 'gradient')) apps.set(k, app);
   };
+  const autodiff = trainingFacts(facts).autodiffContext();
   const gradientTerms = new Map<string, RegGradientTerm>();
   for (const t of terms) if (t.site.kind !== 'update' && t.coef && t.coef.num > 0) gradientTerms.set(spanKey(t.span), t);
   const landed = new Set<string>();
@@ -348,7 +351,7 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
     if (landed.has(k)) continue;
     const key = paramKey(g)!;
     const fn = shape.fnAt(g.site.span.start);
-    const reached = feeds(shape, g.site, key, fn);
+    const reached = feeds(shape, g.site, key, fn, autodiff);
     if (!reached) continue;
     add(`${fn} ${loopAt(shape, reached.span.start, fn)} ${key}`, { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g });
   }
@@ -385,7 +388,7 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
  * Followed through the statements that read it: what they write is read in turn
  * (`exp_avg.mul_(b1).add_(grad)` → `p.addcdiv_(exp_avg, …)`). The statement that writes the parameter.
  */
-function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number): Stmt | undefined {
+function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number, autodiff: AutodiffContext): Stmt | undefined {
   const start = exprKey(site.target);
   if (start === undefined) return undefined;
   const reached = new Set<string>([start]);
@@ -400,7 +403,7 @@ function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number): Stm
   // Bounded: a gradient read back hundreds of statements later is not this step's.
   for (let i = lo; i < list.length && i < lo + 400; i++) {
     const stmt = list[i];
-    const { reads, writes } = readsWrites(stmt);
+    const { reads, writes } = readsWrites(stmt, autodiff);
     if (!reads.some((r) => reached.has(r))) continue;
     for (const w of writes) {
       const base = exprKey(baseExpr(w));
@@ -413,8 +416,12 @@ function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number): Stm
   return undefined;
 }
 
-/** The keys a statement reads, and what it writes (assignment targets, the receiver of an in-place call chain). */
-function readsWrites(stmt: Stmt): { reads: string[]; writes: Expr[] } {
+/**
+ * The keys a statement reads, and what it writes (assignment targets, the receiver of an in-place
+ * call chain). A differentiation (`query.backward(grad_query)`, a hand-written autograd's backward
+ * pass) hands a gradient on to the tensor's `.grad` and changes no value: it writes nothing.
+ */
+function readsWrites(stmt: Stmt, autodiff: AutodiffContext): { reads: string[]; writes: Expr[] } {
   const reads: string[] = [];
   const collect = (e: Expr): void => {
     someExpr(e, (x) => {
@@ -432,6 +439,7 @@ function readsWrites(stmt: Stmt): { reads: string[]; writes: Expr[] } {
     }
   } else if (stmt.kind === 'expr') {
     collect(stmt.expr);
+    if (stmt.expr.kind === 'call' && autodiffCall(stmt.expr, autodiff)) return { reads, writes };
     let e: Expr = stmt.expr;
     while (e.kind === 'call' && e.callee.kind === 'attr') e = e.callee.object;
     if (e !== stmt.expr && exprKey(e) !== undefined) writes.push(e);

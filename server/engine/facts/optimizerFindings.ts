@@ -4,9 +4,9 @@
 // incremented. Rules only report what this finds.
 import type { Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { spanKey, walkAll } from './program';
+import { programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Poly } from '../../math/poly';
-import { assignedFrom, correctionSite, groupByTensor, linearSymbol, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { assignedFrom, correctionSite, groupByTensor, linearSymbol, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
@@ -570,6 +570,10 @@ function averagedTwice(facts: Facts, step: OptimizerStep, s: StateUpdate, push: 
   // A write in a helper the step calls stands under the condition of that call.
   const conditions = averaging.map((a) => writeCondition(facts, step, s.eq.spans[a.index]));
   if (conditions.some((c) => c === false) || !conditions.every((c) => c === conditions[0])) return false;
+  // Entries keyed by two names whose values the step does not know (`v[wkey]`, `v[bkey]`, two
+  // arguments) may be two entries: not one average written twice.
+  const unknownKeys = new Set(averaging.flatMap((a) => unknownIndexName(facts, s.eq.spans[a.index]) ?? []));
+  if (unknownKeys.size > 1) return false;
   // The composed update keeps βᵏ of the old value: the writes all run, one after the other.
   const beta = averaging[0].beta;
   const k = averaging.length;
@@ -589,6 +593,16 @@ function averagedTwice(facts: Facts, step: OptimizerStep, s: StateUpdate, push: 
     corrected: unweighted({ ...s, adds: averaging[k - 1].adds }, beta),
   });
   return true;
+}
+
+/** The name a write's target is indexed by (`v[key] = …`) when that name is not bound to a string there. */
+function unknownIndexName(facts: Facts, span: Span): string | undefined {
+  const st = programIndex(facts).stmtBySpan.get(spanKey(span));
+  const target = st?.kind === 'assign' && st.targets.length === 1 ? st.targets[0] : undefined;
+  const index = target?.kind === 'index' && target.index.length === 1 ? target.index[0] : undefined;
+  if (index?.kind !== 'name') return undefined;
+  const b = programIndex(facts).scopeAt(span.start).lookup(index.name, span.start);
+  return b?.kind === 'assign' && b.value && !b.unpacked && stringKey(facts, b.value) !== undefined ? undefined : index.name;
 }
 
 /**

@@ -314,10 +314,24 @@ class Evaluator {
     if (e.kind === 'index' && e.index.length === 1 && (e.index[0].kind === 'name' || e.index[0].kind === 'other')) {
       const index = e.index[0];
       const object = this.keyOf(e.object);
+      const named = index.kind === 'name' && object !== undefined ? this.stringBoundTo(index.name, e.span.start) : undefined;
+      if (named !== undefined) return `${object}[${named}]`;
       if (index.kind === 'name' && object !== undefined && this.indexedByLoop(object) && this.bindingOf(index.name, e.span.start)?.kind === 'assign') return `${object}[${index.name}]`;
       return object;
     }
     return computedIndexKey(this.facts, e, (x) => this.keyOf(x)) ?? exprKey(e);
+  }
+
+  /**
+   * The key a name holds where it indexes (`dw_key = f"dW{l}"; v[dw_key]`), written as the same
+   * subscript with the string in place would be keyed: `"dW{l}"`, or a built key's text
+   * (`"dW"+str(l)`, as `computedIndexKey` writes it). Two names bound to different strings are two
+   * entries; undefined for a name not bound to a string here.
+   */
+  private stringBoundTo(name: string, at: number): string | undefined {
+    const b = this.bindingOf(name, at);
+    const value = b?.kind === 'assign' && !b.unpacked ? b.value : undefined;
+    return value && stringKey(this.facts, value);
   }
 
   /**
@@ -950,6 +964,13 @@ export function computedIndexKey(facts: Facts, e: Expr, keyOf: (x: Expr) => stri
   const object = keyOf(e.object);
   if (object === undefined) return undefined;
   return `${object}[${facts.source(index.span).replace(/\s+/g, '').replace(/'/g, '"')}]`;
+}
+
+/** A string a subscript is keyed by, as its key text: `"dW1"`, `"dW{l}"` (an f-string), `"dW"+str(l)`; undefined for any other value. */
+export function stringKey(facts: Facts, value: Expr): string | undefined {
+  if (value.kind === 'str') return JSON.stringify(value.value);
+  if ((value.kind === 'binary' || value.kind === 'call') && someExpr(value, (x) => x.kind === 'str')) return facts.source(value.span).replace(/\s+/g, '').replace(/'/g, '"');
+  return undefined;
 }
 
 /** `(1 - b1)` → `1 - b1`: a span without the parentheses around it. */

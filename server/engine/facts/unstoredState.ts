@@ -314,7 +314,7 @@ class StepWalk {
     if (key === undefined || !this.persistent(key)) return;
     this.written.push(key);
     // A place updated from its old value and a new average: the average is applied (a parameter's step).
-    for (const a of atomsOf(value)) if (a.k === 'sym' && a.key.startsWith(NEW) && (inPlace || mentions(value, key) || siblingRead(value, key))) this.mark(a.key, 'applied');
+    for (const a of atomsOf(value)) if (a.k === 'sym' && a.key.startsWith(NEW) && (inPlace || mentions(value, key) || siblingRead(value, key)) && !scaledByPlace(value, a.key, key)) this.mark(a.key, 'applied');
   }
 
   private block(stmts: Stmt[]): void {
@@ -522,6 +522,16 @@ function averages(self: Poly, rest: Poly, beta: string | undefined): boolean {
   const adds = groupByTensor(rest, new Set(beta !== undefined ? [beta] : []));
   const oneMinus = sub(constant(1), self);
   return adds.length > 0 && adds.every((x) => proportional(x.b, oneMinus) !== undefined);
+}
+
+/**
+ * The place's new value moves it by the average times the place itself (`x -= (x_other - x) / d *
+ * shift`, two discs pushed apart along the line between them): a direction computed from the
+ * place, not a parameter's step, which moves it by a rate times the average.
+ */
+function scaledByPlace(value: Poly, fresh: string, key: string): boolean {
+  // The place itself as a factor: a rate read from its norm (`lr * norm(p) / norm(m) * m`, LARS) is still a rate.
+  return value.some((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === fresh) && m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === key));
 }
 
 /** The one symbol a value is, when it is one. */
