@@ -162,7 +162,38 @@ export class DirectionAnalyzer {
     }
     // Bindings being followed end a cycle (`x = f(x)`); the same name in another scope is another variable.
     if (guard.has(binding)) return [];
-    return this.binding(binding, e, key, d, new Set([...guard, binding]));
+    return this.reaching(binding, e, key, at, d, guard);
+  }
+
+  /**
+   * The value a read at `at` gets through `b`. A binding made in a branch of an `if` chain that does
+   * not enclose the read may not have run (`if self.maximize: g = -g`): the read then sees the value
+   * from before the chain, or from another branch, so it holds the terms of each (a gradient that is
+   * negated in one of them has no known sign, as in `g = -g if self.maximize else g`).
+   */
+  private reaching(b: Binding, e: Expr, key: string, at: number, d: number, guard: Guard): DirTerm[] {
+    const own = this.binding(b, e, key, d, new Set([...guard, b]));
+    const place = b.branches?.find((p) => !(p.chain.start <= at && at < p.chain.end));
+    const list = b.scope.bindings.get(key);
+    if (!place || !list?.includes(b)) return own;
+    // The latest binding of each other branch of the chain, and the one the chain starts from.
+    const latest = new Map<number, Binding>();
+    for (const x of list) {
+      const q = x.branches?.find((y) => y.chain.start === place.chain.start);
+      if (x === b || !q || q.branch.start === place.branch.start || x.at >= at) continue;
+      const known = latest.get(q.branch.start);
+      if (!known || x.at > known.at) latest.set(q.branch.start, x);
+    }
+    const alternatives = [...latest.values()];
+    const before = b.scope.lookup(key, place.chain.start);
+    if (before && !alternatives.includes(before)) alternatives.push(before);
+    const terms = [...own];
+    for (const x of alternatives) {
+      if (guard.has(x)) continue;
+      const other = d > MAX_DEPTH || --this.budget < 0 ? [{ kind: 'unknown' as const, sign: 1 as const, gradientish: true }] : this.binding(x, e, key, d + 1, new Set([...guard, x]));
+      for (const t of other) if (!terms.some((u) => u.kind === t.kind && u.sign === t.sign)) terms.push(t);
+    }
+    return terms;
   }
 
   private binding(b: Binding, e: Expr, key: string, d: number, guard: Guard): DirTerm[] {
@@ -199,7 +230,7 @@ export class DirectionAnalyzer {
     const previous = b.scope.lookup(key, b.at);
     let before: DirTerm[];
     // The same bound as terms(): without it a chain of thousands of `W -= ...` is walked back from every step.
-    if (previous && previous !== b) before = d > MAX_DEPTH || --this.budget < 0 ? [{ kind: 'unknown', sign: 1, gradientish: true }] : this.binding(previous, e, key, d + 1, guard);
+    if (previous && previous !== b) before = d > MAX_DEPTH || --this.budget < 0 ? [{ kind: 'unknown', sign: 1, gradientish: true }] : guard.has(previous) ? [] : this.reaching(previous, e, key, b.at, d + 1, guard);
     else if (e.kind === 'index') before = this.terms(e.object, b.scope, b.at, d, guard); // `grad[j] += ...` into `grad = zeros(...)`
     else before = [unknown(e, this)];
     const own = this.terms(b.value, b.scope, b.at, d, guard);

@@ -953,6 +953,9 @@ export function climbingMomentum(facts: Facts): ClimbingStep[] {
         if (!withGrad.every((m) => m.fs.every((f) => f.atom.k === 'sym' && (f.n === 1 || !grads.has(f.atom.key))))) continue;
         const signs = new Set(withGrad.map((m) => Math.sign(m.c)));
         if (signs.size !== 1) continue;
+        // A write under an `if` the step is not in may not run (`if g * buf < 0: buf *= -0.5`): the
+        // buffer's sign must be the same without it.
+        if (!sameGradientSign(s.eq, conditionalWrites(step.fn.body, s.eq.spans, p.eq.spans[p.eq.spans.length - 1]), grads, [...signs][0])) continue;
         sign = k * [...signs][0];
         buffer = s;
       }
@@ -969,6 +972,46 @@ export function climbingMomentum(facts: Facts): ClimbingStep[] {
   }
   climbing.set(facts, found);
   return found;
+}
+
+/**
+ * For each write, whether it sits in an `if` block (a branch of a chain) that holds neither `use`
+ * nor every write: `if momentum != 0:` around the whole buffer update is the case the step is about,
+ * `if g * buf < 0:` around one of its writes may skip that write.
+ */
+function conditionalWrites(body: Stmt[], writes: Span[], use: Span): boolean[] {
+  const blocks: Span[] = [];
+  const holds = (b: Span, x: Span): boolean => b.start <= x.start && x.end <= b.end;
+  const visit = (stmts: Stmt[], depth: number): void => {
+    if (depth > 40) return;
+    for (const st of stmts) {
+      if (st.kind === 'block') {
+        if (st.label === 'if' && !holds(st.span, use) && !writes.every((w) => holds(st.span, w))) blocks.push(st.span);
+        visit(st.body, depth + 1);
+      } else if (st.kind === 'for') visit(st.body, depth + 1);
+    }
+  };
+  visit(body, 0);
+  return writes.map((w) => blocks.some((b) => holds(b, w)));
+}
+
+/**
+ * Whether the gradient in a buffer keeps the sign `sign` when the writes that may not run are left
+ * out (the others composed in order). Without each write's own value to compose, only a buffer with
+ * no such write keeps it.
+ */
+function sameGradientSign(eq: StateUpdate['eq'], conditional: boolean[], grads: Set<string>, sign: number): boolean {
+  if (!conditional.some(Boolean)) return true;
+  const writes = eq.writes;
+  if (!writes || writes.length !== conditional.length) return false;
+  let value: Poly = sym(eq.key);
+  writes.forEach((w, i) => {
+    if (!conditional[i]) value = substitute(w, eq.key, value);
+  });
+  const rest = splitSelf(value, eq.key)?.rest ?? [];
+  const withGrad = rest.filter((m) => m.fs.some((f) => f.atom.k === 'sym' && grads.has(f.atom.key)));
+  // No gradient left: the writes that may not run are the ones that bring it in (`if momentum: buf.mul_(mu).add_(g)`).
+  return withGrad.every((m) => Math.sign(m.c) === sign);
 }
 
 /**

@@ -469,8 +469,145 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
   if (index) {
     accumulators(sites, analyzer, index, state);
     appliedBuffers(sites, analyzer, index, state);
+    handedGradientBuffers(sites, analyzer, index, state);
   }
   return state;
+}
+
+/**
+ * The gradient buffer of a backward pass: a function handed an array that it adds, in place, terms
+ * of the other arrays it is handed into (`def flatten_backward(out_grad, out_buffer, shape):
+ * out_buffer += out_grad.reshape(shape)`, or element by element through a view, `buf =
+ * out_buffer.ravel(); buf[k] += g[k] / (2 * np.sqrt(x[k]))`), with no step size: every scalar is a
+ * number or computed from those arrays (`x.shape[0]`), none is handed in as such (`lr`, `self.lr`,
+ * `config["lr"]`) or read from elsewhere. The increments never read the array itself, and the
+ * function does not return it. That is the chain rule writing an input's gradient, not a step of a
+ * weight, whatever the names.
+ */
+function handedGradientBuffers(sites: UpdateSite[], analyzer: Analyzer, index: ProgramIndex, state: StateTargets): void {
+  const byPlace = new Map<string, UpdateSite[]>();
+  for (const site of sites) {
+    const key = exprKey(baseExpr(site.target));
+    if (key === undefined) continue;
+    const place = `${functionSpanOf(site.scope).start}|${key}`;
+    const list = byPlace.get(place);
+    if (list) list.push(site);
+    else byPlace.set(place, [site]);
+  }
+  for (const list of byPlace.values()) {
+    const first = list[0];
+    const fn = index.enclosingFunction(first.scope);
+    const base = baseExpr(first.target);
+    if (!fn || base.kind !== 'name' || !functionOwns(fn, first.scope)) continue;
+    const handed = handedArray(base.name, first.scope, first.at, fn);
+    if (handed === undefined) continue;
+    const own = new Set([base.name, handed]);
+    if (!list.every((site) => site.kind === 'update' && writesHandedArrays(site, own, fn, analyzer))) continue;
+    if (returnsAny(fn.body, own)) continue;
+    state.add(base.name, functionSpanOf(first.scope));
+  }
+}
+
+/** The parameter of `fn` a name is, or is a view of (`buf = out_buffer.ravel()`), before its accumulations. */
+function handedArray(name: string, scope: Scope, at: number, fn: FunctionDef): string | undefined {
+  const start = chainStart(scope.lookup(name, at), name);
+  if (!start || start.scope !== fn.scope) return undefined;
+  if (start.kind === 'param') return isInstanceParam(fn, name) ? undefined : name;
+  if (start.kind !== 'assign' || start.op || !start.value || scope.allBindings(name).some((b) => b.kind === 'assign' && !b.op && b !== start)) return undefined;
+  const v = start.value;
+  const object = v.kind === 'call' && v.callee.kind === 'attr' && VIEW_FUNCTIONS.has(v.callee.name) ? v.callee.object : v.kind === 'attr' && VIEW_FUNCTIONS.has(v.name) ? v.object : undefined;
+  if (object?.kind !== 'name') return undefined;
+  const b = scope.lookup(object.name, start.at);
+  return b?.kind === 'param' && b.scope === fn.scope && !isInstanceParam(fn, object.name) ? object.name : undefined;
+}
+
+function isInstanceParam(fn: FunctionDef, name: string): boolean {
+  return fn.isMethod && fn.params[0]?.name === name;
+}
+
+/**
+ * `buf += g.reshape(shape)`: every summand reads another array the function is handed, never the
+ * buffer itself, and carries no step size (`stepSizeFree`), not even one a method of the instance
+ * applies (`g = self.make_step(g)`).
+ */
+function writesHandedArrays(site: UpdateSite, own: Set<string>, fn: FunctionDef, analyzer: Analyzer): boolean {
+  if (site.selfFactor || site.movingAverage || site.increment.length === 0) return false;
+  return site.increment.every((s) => {
+    const factors = [...s.num, ...s.den];
+    if (factors.some((f) => f.env || readsName(f.expr, f.scope, f.at, fn, (n) => own.has(n)))) return false;
+    const readsOther = s.num.some((f) => !isScalarFactor(f, analyzer) && readsName(f.expr, f.scope, f.at, fn, (n) => !own.has(n) && !isInstanceParam(fn, n)));
+    // An array may be read bare (`buf += g`), a scalar only inside what it is computed from.
+    return readsOther && factors.every((f) => stepSizeFree(f.expr, f.scope, f.at, fn, analyzer, !isScalarFactor(f, analyzer), 0));
+  });
+}
+
+/** Whether `e` reads, directly or through the function's locals, a parameter of `fn` that passes `test`. */
+function readsName(e: Expr, scope: Scope, at: number, fn: FunctionDef, test: (name: string) => boolean, depth = 0): boolean {
+  if (depth > 4) return false;
+  return someExpr(e, (x) => {
+    if (x.kind !== 'name') return false;
+    const found = scope.lookup(x.name, at);
+    const b = found?.kind === 'assign' && found.op ? chainStart(found, x.name) : found;
+    if (b?.kind === 'param') return b.scope === fn.scope && test(x.name);
+    return b?.kind === 'assign' && b.scope === fn.scope && !b.op && !!b.value && readsName(b.value, b.scope, b.at, fn, test, depth + 1);
+  });
+}
+
+/**
+ * A scalar made of numbers and of what the function computes from the arrays it is handed
+ * (`2.0 * np.sqrt(x[k])`, `n = x.shape[0]`), through its locals. A parameter used bare (`lr`,
+ * `alpha`, a loop variable `for lr in rates`), an attribute of the instance, an entry read by a
+ * string key (`config["lr"]`), a name from outside the function, or a call of nothing handed
+ * (`get_lr()`) is a step size.
+ */
+function stepSizeFree(e: Expr, scope: Scope, at: number, fn: FunctionDef, analyzer: Analyzer, inside: boolean, depth: number): boolean {
+  if (depth > 12) return false;
+  const next = (x: Expr, within: boolean): boolean => stepSizeFree(x, scope, at, fn, analyzer, within, depth + 1);
+  if (numberOf(e) !== undefined) return true;
+  switch (e.kind) {
+    case 'unary':
+      return next(e.arg, inside);
+    case 'binary':
+      return next(e.left, inside) && next(e.right, inside);
+    case 'call': {
+      const receiver = e.callee.kind === 'attr' ? e.callee.object : undefined;
+      // `np.sqrt(x[k])`, `x.sum()`, `len(x)`: a function of what it is given; `get_lr()` of nothing.
+      const onArray = receiver !== undefined && !analyzer.isModule(receiver);
+      if (onArray && !next(receiver, true)) return false;
+      const args = [...e.args, ...e.kwargs.map((k) => k.value)];
+      return (args.length > 0 || onArray) && args.every((a) => next(a, true));
+    }
+    case 'attr':
+      return next(e.object, true);
+    case 'index':
+      // A subscript selects (`g[idx]`, `x.shape[0]`); an entry read by a string key (`config["lr"]`),
+      // or a scalar taken from a handed list (`lrs[i]`), is a setting.
+      return next(e.object, inside || e.object.kind !== 'name') && e.index.every((i) => i.kind !== 'str');
+    case 'name': {
+      const b = scope.lookup(e.name, at);
+      if (!b || (b.scope !== fn.scope && !(b.kind === 'loop' && functionOwns(fn, b.scope)))) return false;
+      if (b.kind === 'param') return inside && !isInstanceParam(fn, e.name);
+      if (b.kind === 'loop') return inside;
+      return !b.op && !!b.value && stepSizeFree(b.value, b.scope, b.at, fn, analyzer, inside, depth + 1);
+    }
+    default:
+      return false;
+  }
+}
+
+/** Whether `scope` lies inside `fn` (a comprehension's loop variable is the function's own). */
+function functionOwns(fn: FunctionDef, scope: Scope): boolean {
+  for (let s: Scope | undefined = scope; s; s = s.parent) if (s === fn.scope) return true;
+  return false;
+}
+
+/** Whether a `return` of the body (outside nested functions) hands back one of the names. */
+function returnsAny(body: Stmt[], names: Set<string>): boolean {
+  return body.some((s) => {
+    if (s.kind === 'return') return !!s.value && someExpr(s.value, (x) => x.kind === 'name' && names.has(x.name));
+    if (s.kind === 'block' || s.kind === 'for') return returnsAny(s.body, names);
+    return false;
+  });
 }
 
 /**
