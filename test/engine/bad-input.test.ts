@@ -35,6 +35,13 @@ describe('bad input', () => {
     for (let i = 0; i <= ts.length; i++) lint(ts.slice(0, i), 'typescript');
   });
 
+  it('reads a power call whose exponent is not typed yet (w.pow(), np.power(w)) without a rule crashing', () => {
+    for (const call of ['w.pow()', 'np.power(w)', 'torch.pow()']) {
+      const { notices } = lint(`import numpy as np\nimport torch\n\ndef f(w, y, lam=1e-4):\n    w.requires_grad_()\n    loss = ((w - y) ** 2).sum() + lam * ${call}\n    loss.backward()\n    return loss\n`);
+      assert.deepEqual(notices, [], call);
+    }
+  });
+
   it('skips a binary file with a clear notice', () => {
     const { findings, notices } = lint('\u0000\u0001\u0002ELF\u0000' + faulty);
     assert.deepEqual(findings, []);

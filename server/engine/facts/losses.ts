@@ -468,7 +468,9 @@ export function shapeOf(facts: Facts, e: Expr, scope: Scope, at: number): { shap
     const method = e.callee.kind === 'attr' && !facts.analyzer.isModule(e.callee.object);
     const operand = method ? (e.callee as { object: Expr }).object : e.args[0];
     if (!operand) return plainSumShape(facts, e, scope, at);
-    if (name === 'square' || ((name === 'pow' || name === 'power') && numberOf(method ? e.args[0] : e.args[1]) === 2)) {
+    // The exponent may be missing while it is being typed (`w.pow()`).
+    const exponent = method ? e.args[0] : e.args[1];
+    if (name === 'square' || ((name === 'pow' || name === 'power') && exponent !== undefined && numberOf(exponent) === 2)) {
       const p = plainSum(facts, operand, scope, at);
       return p ? { shape: 'square-of-sum', param: p, expr: e } : undefined;
     }
