@@ -1260,6 +1260,9 @@ export function isDictConstructor(callee: Expr): boolean {
 /** Python's `d.setdefault(key, value)`: the entry's first value, kept when the key is already there. */
 export const DICT_DEFAULT_METHOD = 'setdefault';
 
+/** Python's `dict.get(key, default)`: reads an entry, or the default when it is missing. */
+export const DICT_GET_METHOD = 'get';
+
 /** `None` (Python), `null`, `undefined`: a leaf `tree_map` skips (`None if g is None else f(g)`). */
 export function isNoneLiteral(e: Expr): boolean {
   return e.kind === 'name' && (e.name === 'None' || e.name === 'null' || e.name === 'undefined');

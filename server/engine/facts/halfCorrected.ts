@@ -14,7 +14,7 @@ import { mentions, sym, type Poly } from '../../math/poly';
 import { walkAll } from './program';
 import { isTorchOptimizer } from './decayKnobs';
 import { biasCorrected } from './optimizerCorrected';
-import { DICT_DEFAULT_METHOD } from './catalogue';
+import { DICT_DEFAULT_METHOD, DICT_GET_METHOD } from './catalogue';
 import type { OptimizerFinding } from './optimizerFindings';
 import { localNameIn } from './optimizerLocals';
 
@@ -213,10 +213,17 @@ function unreadCount(facts: Facts, step: OptimizerStep, key: string, stateKeys: 
     if (depth > 50) return;
     for (const s of body) {
       if (s.kind === 'assign' && s.op === undefined && s.value.kind === 'num') for (const t of s.targets) if (isCount(t)) allowed.push(t.span);
+      // Another step's own increment of a count of that name (a subclass's `step`, `self.t += 1`) reads nothing either.
+      if (s.kind === 'assign' && s.op === '+' && s.value.kind === 'num' && s.targets.every(isCount)) allowed.push(s.span);
+      // A count restored from a checkpoint (`self.t = state["t"]`, `self.t = state.get("t", 0)`) is written, not used.
+      if (s.kind === 'assign' && s.op === undefined && s.targets.some(isCount) && restored(s.value)) allowed.push(s.span);
       if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && s.expr.callee.name === DICT_DEFAULT_METHOD && s.expr.args[0]?.kind === 'str' && s.expr.args[0].value === field && s.expr.args[1]?.kind === 'num') allowed.push(s.expr.span);
       if (s.kind === 'function' || s.kind === 'class' || s.kind === 'block' || s.kind === 'for') starts(s.body, depth + 1);
     }
   };
+  const restored = (e: Expr): boolean =>
+    (e.kind === 'index' && e.index.length === 1 && e.index[0].kind === 'str' && e.index[0].value === field) ||
+    (e.kind === 'call' && e.callee.kind === 'attr' && e.callee.name === DICT_GET_METHOD && e.args[0]?.kind === 'str' && e.args[0].value === field && (e.args[1] === undefined || e.args[1].kind === 'num'));
   starts(facts.module.body, 0);
   // The count returned beside the moments (`return {"m": list(self.m), "v": list(self.v), "t": self.t}`,
   // a checkpoint of the state) is saved, not used: the correction it is kept for is still missing.
