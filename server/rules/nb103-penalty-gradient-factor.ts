@@ -37,7 +37,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     code: 'NB103',
     name: 'penalty-gradient-factor',
     severity: 'warning',
-    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds",
+    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, or the loss has no penalty on that weight",
     fix: 'sometimes',
   },
   check(context) {
