@@ -27,12 +27,15 @@ export const nb107DecayAppliedTwice = defineRule({
     const { twice, perGroup } = doubleDecays(facts);
     for (const d of twice) {
       const w = src(facts, d.param.span);
-      const lam = strength(d.second) ?? strength(d.first) ?? 'λ';
+      // A method's own name for the knob (`wd` in `_shrink`) says less than the step's.
+      const lam = (d.second.via ? strength(d.first) ?? strength(d.second) : strength(d.second) ?? strength(d.first)) ?? 'λ';
       const first = describe(facts, d.first, w);
       const second = describe(facts, d.second, w);
       const message = `weight decay is applied twice to ${w} in one step: ${first.text}, and ${second.text} again, so ${w} decays twice per step and the knob no longer says how strongly. Keep one of the two.`;
       const math = mathOf(d.first, d.second, w, lam);
-      context.report({ span: d.second.span, message, related: [{ span: d.first.span, message: `first decay of ${w}: ${first.short}` }], math });
+      const related = [{ span: d.first.span, message: `first decay of ${w}: ${first.short}` }];
+      for (const a of [d.first, d.second]) if (a.via) related.push({ span: a.via.decay, message: `\`${a.via.method}\` decays the parameter it is handed (${src(facts, a.into.span)} here)` });
+      context.report({ span: d.second.span, message, related, math });
     }
     for (const g of perGroup) {
       const list = src(facts, g.params.span);
@@ -61,6 +64,7 @@ function describe(facts: Facts, a: DecayApplication, w: string): { text: string;
     const g = src(facts, a.into.span);
     return { text: `${code} adds it to the gradient ${g}`, short: `${code} adds ${strength(a) ?? 'λ'}·${w} to the gradient ${g}` };
   }
+  if (a.via) return { text: `${code} shrinks ${w} in \`${a.via.method}\` (\`${src(facts, a.via.decay)}\`)`, short: `${code} shrinks ${w} in \`${a.via.method}\`` };
   return { text: `${code} shrinks ${w}`, short: `${code} shrinks ${w} in its step` };
 }
 

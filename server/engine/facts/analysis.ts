@@ -11,7 +11,7 @@ import { programIndex } from './program';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
-  frameworkPath, isAutodiffNorm, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, frameworkPath, isAutodiffNorm, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -158,6 +158,19 @@ export class Analyzer {
 
   /** Nodes whose classification depends on a substitution (placeholders, nodes rebuilt around them): never memoized. */
   private readonly unmemoized = new WeakSet<Expr>();
+  private readonly attributeReads = new WeakMap<Expr, Expr | null>();
+
+  /** `getattr(self, "weight_decay", 0.0)` as the attribute it reads, `self.weight_decay` (one node per call). */
+  private attributeRead(e: Expr & { kind: 'call' }): Expr | undefined {
+    let read = this.attributeReads.get(e);
+    if (read === undefined) {
+      const named = attributeReadByName(e);
+      read = named ? { kind: 'attr', object: named.object, name: named.name, span: e.span } : null;
+      if (read) this.unmemoized.add(read); // it shares the call's span: keep it out of the memo keyed by span
+      this.attributeReads.set(e, read);
+    }
+    return read ?? undefined;
+  }
 
   isPlaceholder(e: Expr): boolean {
     return this.placeholders.has(e);
@@ -679,6 +692,8 @@ export class Analyzer {
   }
 
   private classifyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product {
+    const named = this.attributeRead(e);
+    if (named) return this.classify(named, scope, at, env, d);
     const arith = this.arithmeticCall(e);
     if (arith) {
       const [a, b, alpha] = arith.operands;

@@ -988,6 +988,16 @@ export const VARIABLE_NAME_ATTRIBUTE = 'name';
 export const EMPTY_ARGUMENT_NAMES = new Set(['None', 'False', 'null', 'undefined', 'false']);
 /** Builtins that read an object's attributes by a computed name (`getattr(layer, name)`, `vars(self)`). */
 export const DYNAMIC_ATTRIBUTE_READS = new Set(['getattr', 'vars']);
+
+/**
+ * Python's `getattr(obj, "name")` or `getattr(obj, "name", default)` with a literal name reads
+ * `obj.name` (the default only stands in when the attribute is missing): the object and the name.
+ */
+export function attributeReadByName(e: Expr & { kind: 'call' }): { object: Expr; name: string } | undefined {
+  if (e.callee.kind !== 'name' || e.callee.name !== 'getattr' || e.kwargs.length > 0 || e.args.length < 2 || e.args.length > 3) return undefined;
+  const [object, name] = e.args;
+  return name.kind === 'str' && /^[A-Za-z_]\w*$/.test(name.value) ? { object, name: name.value } : undefined;
+}
 /** The attribute holding a Python object's attributes (`self.__dict__`). */
 export const INSTANCE_DICT_ATTRIBUTE = '__dict__';
 /** Python decorators that make a method take no instance. */

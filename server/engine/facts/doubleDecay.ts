@@ -9,19 +9,23 @@
 // on, the update it lands in (directly, through variables the analyzer expands, or through
 // statements that read the decayed gradient: optimizer state, in-place calls), the loop the update
 // runs in, and the `if` branches around each term: terms in two branches of one `if` never run
-// together, and terms guarded by two different conditions are taken as alternatives.
+// together, and terms guarded by two different conditions are taken as alternatives. A step that
+// hands a parameter to a method of the same object (`self._shrink(p, lr)`, its own class's or a base
+// class's, in any file) decays it once more when that method decays the parameter it is handed.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Coef } from '../../math/terms';
 import { coef as makeCoef } from '../../math/coef';
+import type { Env } from './analysis';
+import { isSelfName, resolveCall } from './resolve';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey } from './keys';
-import { forEachChild, ifChainAt, someExpr, type Scope } from './scope';
+import { forEachChild, ifChainAt, someExpr, type FunctionDef, type Scope } from './scope';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { frameworkFacts } from './frameworks';
 import { canonicalCoef } from './symbols';
 import { decayKnobKey, isLearningRateName } from './roles';
-import { foreachInPlace } from './catalogue';
+import { attributeReadByName, EMPTY_ARGUMENT_NAMES, foreachInPlace } from './catalogue';
 import { numberOf } from './analysis';
 import { programIndex, spanKey } from './program';
 import { trimSpan } from './steps';
@@ -34,13 +38,32 @@ export interface DecayApplication {
   span: Span;
   /** `gradient`: added to a gradient that feeds the step; `step`: written into the parameter's own step. */
   kind: 'gradient' | 'step';
-  /** The gradient (for `gradient`) or the parameter (for `step`) it is written into. */
+  /** The gradient (for `gradient`) or the parameter (for `step`; for a method's decay, the argument handed to it) it is written into. */
   into: Expr;
   /** The statement that applies it: the gradient's definition or update, or the step (the term itself may be read through a variable defined elsewhere). */
   at: Span;
   term: RegGradientTerm;
   /** λ as written, without the learning rate: the term's gradient coefficient, or its step coefficient with the learning rates taken out. */
   strength: Coef;
+  /** Applied by a method of the same object the step calls (`span` and `at` are the call; `term` is in the method). */
+  via?: Delegated;
+}
+
+/** A decay a method applies to the parameter a step hands it: `self._shrink(p, lr)` with `param.data -= lr * wd * param.data` in `_shrink`. */
+export interface Delegated {
+  /** The method's name, and its decay statement (in whichever file the method is). */
+  method: string;
+  decay: Span;
+  /** The knobs the decay reads, the method's parameters read as the call's arguments. */
+  knobs: Knobs;
+  /** Conditions inside the method, those on the knob alone left out: the decay runs only when each of `runsIf` holds, and none of `bailsIf` (`if …: return` before it). */
+  runsIf: Expr[];
+  bailsIf: Expr[];
+}
+
+interface Knobs {
+  keys: Set<string>;
+  num: number;
 }
 
 export interface DoubleDecay {
@@ -284,17 +307,17 @@ function sameExpr(a: Expr, b: Expr): boolean {
 // ------------------------------------------------------------------ twice in one step
 
 /** The knobs a decay coefficient reads, by their last key (`group["weight_decay"]`, `wd = group["weight_decay"]` → weight_decay); learning rates aside. */
-function knobs(facts: Facts, t: RegGradientTerm): { keys: Set<string>; num: number } {
+function knobs(facts: Facts, t: RegGradientTerm): Knobs {
   const c = canonicalCoef(facts, t.coef ?? t.stepCoef, t.site.scope, t.site.at);
   const keys = new Set<string>();
   for (const s of c.syms) if (s.pow > 0 && !isLearningRateName(decayKnobKey(s.name))) keys.add(decayKnobKey(s.name));
   return { keys, num: Math.abs(c.num) };
 }
 
-function sameKnob(knobsOf: (t: RegGradientTerm) => { keys: Set<string>; num: number }, a: RegGradientTerm, b: RegGradientTerm): boolean {
+function sameKnob(knobsOf: (t: DecayApplication) => Knobs, a: DecayApplication, b: DecayApplication): boolean {
   const ka = knobsOf(a);
   const kb = knobsOf(b);
-  if (ka.keys.size === 0 && kb.keys.size === 0) return ka.num === kb.num && a.coef !== undefined && b.coef !== undefined;
+  if (ka.keys.size === 0 && kb.keys.size === 0) return ka.num === kb.num && a.term.coef !== undefined && b.term.coef !== undefined;
   return [...ka.keys].some((k) => kb.keys.has(k));
 }
 
@@ -328,7 +351,7 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
     const app: DecayApplication = { ...partial, strength: strengthOf(partial.term) };
     let apps = groups.get(group);
     if (!apps) groups.set(group, (apps = new Map()));
-    const k = spanKey(app.term.span);
+    const k = spanKey(app.via ? app.at : app.term.span);
     const had = apps.get(k);
     if (!had || (had.kind === 'step' && app.kind === 'gradient')) apps.set(k, app);
   };
@@ -355,11 +378,14 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
     if (!reached) continue;
     add(`${fn} ${loopAt(shape, reached.span.start, fn)} ${key}`, { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g });
   }
+  // Parameters handed to a method of the same object that decays them.
+  for (const { group, app } of delegatedDecays(facts, shape)) add(group, app);
   // Each term's knobs once: a group of n applications compares up to n² pairs.
-  const knobMemo = new Map<RegGradientTerm, { keys: Set<string>; num: number }>();
-  const knobsOf = (t: RegGradientTerm): { keys: Set<string>; num: number } => {
-    let k = knobMemo.get(t);
-    if (!k) knobMemo.set(t, (k = knobs(facts, t)));
+  const knobMemo = new Map<RegGradientTerm, Knobs>();
+  const knobsOf = (a: DecayApplication): Knobs => {
+    if (a.via) return a.via.knobs;
+    let k = knobMemo.get(a.term);
+    if (!k) knobMemo.set(a.term, (k = knobs(facts, a.term)));
     return k;
   };
   const found: DoubleDecay[] = [];
@@ -374,11 +400,12 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
         if (a.span.start === b.span.start || within(a.span, b.span) || within(b.span, a.span)) continue;
         // Where each decay is written counts as much as where it is applied: `if decoupled: upd = upd + wd * p`
         // and `if not decoupled: grad = grad + wd * p` are alternatives even when one step applies both.
-        if (!sameKnob(knobsOf, a.term, b.term) || !together(shape, a.at, b.at) || !together(shape, a.term.span, b.term.span)) continue;
+        if (!sameKnob(knobsOf, a, b) || !together(shape, a.at, b.at) || !together(shape, writtenAt(a), writtenAt(b))) continue;
+        if ((a.via || b.via) && !delegatedTogether(facts, shape, a, b, knobsOf)) continue;
         pair = [a, b];
       }
     }
-    if (pair) found.push({ param: pair[1].kind === 'step' ? pair[1].into : pair[1].term.param!.base, first: pair[0], second: pair[1] });
+    if (pair) found.push({ param: paramAsWritten(pair[1].via && !pair[0].via ? pair[0] : pair[1]), first: pair[0], second: pair[1] });
   }
   return found.sort((a, b) => a.second.span.start - b.second.span.start);
 }
@@ -447,6 +474,209 @@ function readsWrites(stmt: Stmt, autodiff: AutodiffContext): { reads: string[]; 
     if (fe) writes.push(fe.list);
   }
   return { reads, writes };
+}
+
+// ------------------------------------------------------------------ through a method of the same object
+
+/** Where a decay is written, as the step sees it: the call for one a method applies. */
+const writtenAt = (a: DecayApplication): Span => (a.via ? a.at : a.term.span);
+
+/**
+ * `self._shrink(p, lr)` written as a statement of a step, where `_shrink` (the class's own method or
+ * a base class's, in any file) steps the parameter it is handed by c·param: one decay of `p`, at the
+ * call, with the method's parameters read as the call's arguments.
+ */
+function delegatedDecays(facts: Facts, shape: FileShape): { group: string; app: DecayApplication }[] {
+  const found: { group: string; app: DecayApplication }[] = [];
+  const index = programIndex(facts);
+  for (const { stmt, fn } of shape.simples) {
+    if (stmt.kind !== 'expr' || stmt.expr.kind !== 'call') continue;
+    const call = stmt.expr;
+    if (call.callee.kind !== 'attr' || call.callee.object.kind !== 'name' || !isSelfName(call.callee.object.name)) continue;
+    const at = stmt.span.start;
+    const scope = index.scopeAt(at);
+    const target = resolveCall(facts.program, call, scope, at);
+    if (!target || target.constructs || !target.receiver || !target.fn.isMethod || target.fn.span.start === fn) continue;
+    const method = target.fn;
+    const other = facts.program.factsAt(method.span);
+    if (!other) continue;
+    const env = facts.analyzer.argumentEnv(call, target, scope, at, undefined);
+    const otherIndex = programIndex(other);
+    for (const t of regGradientTerms(other)) {
+      if (t.kind !== 'linear' || t.foreign || !t.param || t.site.kind !== 'update' || t.stepCoef.num >= 0 || t.site.at === Infinity) continue;
+      if (!within(t.site.span, method.span) || otherIndex.enclosingFunction(t.site.scope) !== method) continue;
+      // The parameter the method is handed (or a field of it), stepped by a multiple of itself: `param.data -= lr * wd * param.data`.
+      const stepped = baseExpr(t.site.target);
+      if (paramKey(t) !== exprKey(stepped)) continue;
+      const param = handed(stepped, env, 0);
+      const key = param && exprKey(param);
+      if (!param || key === undefined || !facts.analyzer.isParam(param)) continue;
+      const decayKnobs = methodKnobs(other, t, env);
+      const { runsIf, bailsIf } = methodConditions(method, t.site.span);
+      const onItsOwn = (h: Expr): boolean => !knobOnly(other, h, t.site.scope, t.site.at, decayKnobs.keys, env);
+      const via: Delegated = { method: method.name, decay: trimSpan(other, t.site.span), knobs: decayKnobs, runsIf: runsIf.filter(onItsOwn), bailsIf: bailsIf.filter(onItsOwn) };
+      const app: DecayApplication = { span: call.span, kind: 'step', into: env.get(rootName(stepped) ?? '')?.expr ?? call, at: stmt.span, term: t, strength: strengthOf(t), via };
+      found.push({ group: `${fn} ${loopAt(shape, at, fn)} ${key}`, app });
+    }
+  }
+  return found;
+}
+
+/** The parameter as an application writes it (for one a method applies, the argument handed to it). */
+function paramAsWritten(a: DecayApplication): Expr {
+  return a.kind === 'step' ? a.into : a.term.param!.base;
+}
+
+function rootName(e: Expr): string | undefined {
+  let x = e;
+  for (let i = 0; i < 20 && (x.kind === 'attr' || x.kind === 'index'); i++) x = x.object;
+  return x.kind === 'name' ? x.name : undefined;
+}
+
+/** A method's parameter, or a field of it (`tensor.values`), as the caller's expression: the argument in its place. */
+function handed(e: Expr, env: Env, depth: number): Expr | undefined {
+  if (depth > 20) return undefined;
+  if (e.kind === 'name') {
+    const arg = env.get(e.name)?.expr;
+    return arg && baseExpr(arg);
+  }
+  if (e.kind !== 'attr') return undefined;
+  const object = handed(e.object, env, depth + 1);
+  return object && baseExpr({ ...e, object });
+}
+
+/** The knobs a symbol stands for: a method parameter as its argument, a local as each value assigned to it (`wd = param.weight_decay` … `wd = self.weight_decay`). */
+function symbolKnobs(facts: Facts, name: string, scope: Scope, at: number, env: Env | undefined, into: Set<string>): void {
+  const bound = env?.get(name);
+  if (bound) {
+    const p = facts.analyzer.classify(bound.expr, bound.scope, bound.at);
+    if (p.tensor || p.penalty || p.params.length > 0) return;
+    const callerFacts = facts.program.factsAt(bound.expr.span);
+    if (!callerFacts) return;
+    for (const k of knobKeys(canonicalCoef(callerFacts, p.coef, bound.scope, bound.at))) into.add(k);
+    return;
+  }
+  const b = /^[A-Za-z_$][\w$]*$/.test(name) ? scope.lookup(name, at) : undefined;
+  const all = b?.kind === 'assign' ? b.scope.allBindings(name) : [];
+  if (all.length <= 1) {
+    for (const k of knobKeys(canonicalCoef(facts, makeCoef(1, [{ name, pow: 1 }]), scope, at))) into.add(k);
+    return;
+  }
+  for (const x of all) {
+    if (x.kind !== 'assign' || !x.value || x.op || x.at >= at) continue;
+    const p = facts.analyzer.classify(x.value, x.scope, x.at);
+    if (p.tensor || p.penalty || p.params.length > 0) continue;
+    for (const k of knobKeys(canonicalCoef(facts, p.coef, x.scope, x.at))) into.add(k);
+  }
+}
+
+function knobKeys(c: Coef): string[] {
+  return c.syms.filter((s) => s.pow > 0 && !isLearningRateName(decayKnobKey(s.name))).map((s) => decayKnobKey(s.name));
+}
+
+function methodKnobs(facts: Facts, t: RegGradientTerm, env: Env): Knobs {
+  const c = t.coef ?? t.stepCoef;
+  const keys = new Set<string>();
+  for (const s of c.syms) if (s.pow > 0) symbolKnobs(facts, s.name, t.site.scope, t.site.at, env, keys);
+  return { keys, num: Math.abs(c.num) };
+}
+
+/**
+ * The conditions inside a method under which a statement runs: the heads of the `if`s around it
+ * (and, in an `elif` or `else`, the earlier heads, which must not hold), and the heads of `if`s
+ * before it whose branch returns.
+ */
+function methodConditions(method: FunctionDef, at: Span): { runsIf: Expr[]; bailsIf: Expr[] } {
+  const runsIf: Expr[] = [];
+  const bailsIf: Expr[] = [];
+  const visit = (list: Stmt[], depth: number): void => {
+    if (depth > 50) return;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      if (s.kind === 'block' && s.label === 'if' && s.heads.length > 0) {
+        const members = ifChainAt(list, i);
+        i += members.length - 1;
+        members.forEach((m, clause) => {
+          if (m.span.end <= at.start && m.body.some((b) => b.kind === 'return')) bailsIf.push(...m.heads);
+          if (m.body.length === 0 || !within(at, { start: m.body[0].span.start, end: m.body[m.body.length - 1].span.end })) return;
+          runsIf.push(...m.heads);
+          for (const earlier of members.slice(0, clause)) bailsIf.push(...earlier.heads);
+          visit(m.body, depth + 1);
+        });
+        continue;
+      }
+      if ((s.kind === 'block' || s.kind === 'for') && within(at, s.span)) visit(s.body, depth + 1);
+    }
+  };
+  visit(method.body, 0);
+  return { runsIf, bailsIf };
+}
+
+/** Does a condition read the decay's knob and nothing else (`wd == 0.0`, `self.weight_decay > 0`)? A guard on the knob, not a condition of its own. */
+function knobOnly(facts: Facts, head: Expr, scope: Scope, at: number, decayKeys: Set<string>, env: Env | undefined): boolean {
+  const leaves: string[] = [];
+  let opaque = false;
+  const visit = (e: Expr, depth: number): void => {
+    if (depth > 50) return void (opaque = true);
+    if (e.kind === 'num' || e.kind === 'str') return;
+    if (e.kind === 'name' && (EMPTY_ARGUMENT_NAMES.has(e.name) || e.name === 'True')) return;
+    const named = e.kind === 'call' ? attributeReadByName(e) : undefined;
+    const key = named ? exprKey({ kind: 'attr', object: named.object, name: named.name, span: e.span }) : exprKey(e);
+    if (key !== undefined) return void leaves.push(key);
+    if (e.kind === 'call' || e.kind === 'lambda' || e.kind === 'comprehension') return void (opaque = true);
+    forEachChild(e, (c) => visit(c, depth + 1));
+  };
+  visit(head, 0);
+  if (opaque || leaves.length === 0 || decayKeys.size === 0) return false;
+  return leaves.every((name) => {
+    const keys = new Set<string>();
+    symbolKnobs(facts, name, scope, at, env, keys);
+    if (keys.size === 0) keys.add(decayKnobKey(name));
+    return [...keys].every((k) => decayKeys.has(k));
+  });
+}
+
+/**
+ * Can a decay a method applies run with another decay of the step? The step's side (branches,
+ * conditions around the call) is `together`'s; here the method's own conditions: a method that
+ * returns when the other decay's condition holds (`if not self.decoupled: return` against
+ * `if not self.decoupled: g += wd * p`), a condition that excludes the other's, or both decays
+ * under conditions of their own (alternatives, as in one step). Guards on the knob alone count
+ * as none: `if wd == 0.0: return` lets the decay run whenever the other one does.
+ */
+function delegatedTogether(facts: Facts, shape: FileShape, a: DecayApplication, b: DecayApplication, knobsOf: (x: DecayApplication) => Knobs): boolean {
+  if (a.via && b.via) {
+    // The same method called twice decays twice; two methods with conditions of their own are taken as alternatives.
+    if (spanKey(a.via.decay) === spanKey(b.via.decay)) return true;
+    return [a.via, b.via].every((v) => v.runsIf.length === 0 && v.bailsIf.length === 0);
+  }
+  const [d, x] = a.via ? [a, b] : [b, a];
+  const via = d.via!;
+  // The other decay's own conditions in the step: the `if`s around it that are not around the call too, the knob's guards aside.
+  const callGuards = new Set(guardsOf(shape, d.at));
+  const index = programIndex(facts);
+  const xKnobs = knobsOf(x).keys;
+  const heads: Expr[] = [];
+  for (const c of [...guardsOf(shape, x.term.span), ...guardsOf(shape, x.at)]) {
+    if (callGuards.has(c)) continue;
+    for (const h of c.heads) if (!heads.includes(h) && !knobOnly(facts, h, index.scopeAt(h.span.start), h.span.start, xKnobs, undefined)) heads.push(h);
+  }
+  if (heads.length === 0) return true;
+  if (via.runsIf.length === 0 && via.bailsIf.length === 0) return true;
+  // The other decay's condition makes the method return before its decay.
+  const bailing = (c: Expr): boolean => via.bailsIf.some((bail) => sameExpr(c, bail) || disjuncts(bail, 0).some((part) => sameExpr(c, part)));
+  if (heads.some((h) => conjuncts(h, 0).some(bailing))) return false;
+  if (heads.some((h) => via.runsIf.some((r) => excludes([h], [r])))) return false;
+  // The other decay's condition keeps the method from returning and meets its own: `if self.decoupled: return` against `if not self.decoupled: g += wd * p`.
+  const parts = heads.flatMap((h) => conjuncts(h, 0));
+  if (via.bailsIf.every((bail) => parts.some((c) => negates(c, bail))) && via.runsIf.every((r) => parts.some((c) => sameExpr(c, r)))) return true;
+  // Both under conditions of their own: alternatives unless the conditions are the same.
+  return via.bailsIf.length === 0 && heads.every((h) => via.runsIf.some((r) => sameExpr(h, r))) && via.runsIf.every((r) => heads.some((h) => sameExpr(h, r)));
+}
+
+function disjuncts(e: Expr, depth: number): Expr[] {
+  if (depth < 50 && e.kind === 'other' && e.ops && e.ops.length > 0 && e.ops.every((o) => o === 'or')) return e.children.flatMap((c) => disjuncts(c, depth + 1));
+  return [e];
 }
 
 // ------------------------------------------------------------------ once per parameter group
