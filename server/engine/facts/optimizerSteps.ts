@@ -1591,13 +1591,6 @@ const PATH_BUDGET = 4000;
 const PROBE_LIMIT = 400;
 
 /**
- * A function whose `if … elif … else` branches each write the same persistent value (a trainer with
- * one update per method: `if method == 'adam': … elif method == 'adagrad': … else: …`) holds one
- * step per branch, not their composition. Each path through those branches (the statements before
- * and after them shared) is evaluated on its own, and each path that is an optimizer step yields
- * one. Branches that write different values (`if amsgrad: max(…)`) stay as they are, evaluated together.
- */
-/**
  * One function evaluated whole, with the persistent values it overwrites: for the checks that look
  * at values the step carries from one call to the next without rewriting them from themselves
  * (rawStepMomentum.ts). Undefined when the normal form grows past its bound.
@@ -1613,6 +1606,13 @@ export function evaluateWithOverwrites(facts: Facts, fn: FunctionDef): { equatio
   return { equations: ev.equations, overwrites: ev.overwrites };
 }
 
+/**
+ * A function whose `if … elif … else` branches each write the same persistent value (a trainer with
+ * one update per method: `if method == 'adam': … elif method == 'adagrad': … else: …`) holds one
+ * step per branch, not their composition. Each path through those branches (the statements before
+ * and after them shared) is evaluated on its own, and each path that is an optimizer step yields
+ * one. Branches that write different values (`if amsgrad: max(…)`) stay as they are, evaluated together.
+ */
 function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => number[]): OptimizerStep[] {
   let whole = new Evaluator(facts, fn);
   let overflow: PolyOverflow | undefined;
