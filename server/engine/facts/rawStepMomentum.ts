@@ -7,7 +7,7 @@
 // do not read K. Steps that keep the previous gradient on purpose weigh it against the new one
 // with the other sign (optimistic 2·g − g_prev, Adams–Bashforth 3/2·g − 1/2·g_prev, Nesterov's
 // −μ·v_prev + (1 + μ)·v), which the β, 1 − β pair does not match.
-import type { Span, Stmt } from '../ir';
+import type { Span } from '../ir';
 import type { Facts } from './index';
 import type { FunctionDef } from './scope';
 import { programIndex, spanKey } from './program';
@@ -58,22 +58,19 @@ export function carriedRawSteps(facts: Facts): CarriedRawStep[] {
  * an earlier statement that read the same place as written. Most functions write no such value.
  */
 function mayCarry(facts: Facts, fn: FunctionDef): boolean {
-  const stmts = statementsOf(fn.body);
   const text = (span: Span): string => facts.source(span).replace(/\s+/g, '');
-  for (let i = 1; i < stmts.length; i++) {
-    const s = stmts[i];
-    if (s.kind !== 'assign' || s.op !== undefined || s.targets.length !== 1) continue;
-    const t = s.targets[0];
-    if (t.kind !== 'attr' && t.kind !== 'index') continue;
-    const target = text(t.span);
-    if (stmts.slice(0, i).some((x) => readsText(x, target, text))) return true;
+  // The places read so far, as written.
+  const read = new Set<string>();
+  for (const s of statementsOf(fn.body)) {
+    if (s.kind !== 'assign' && s.kind !== 'expr') continue;
+    const plain = s.kind === 'assign' && s.op === undefined;
+    if (plain && s.targets.length === 1 && (s.targets[0].kind === 'attr' || s.targets[0].kind === 'index') && read.has(text(s.targets[0].span))) return true;
+    for (const root of stmtExprs(s)) {
+      if (plain && s.kind === 'assign' && s.targets.includes(root)) continue;
+      for (const e of subExprs(root)) if (e.kind === 'attr' || e.kind === 'index') read.add(text(e.span));
+    }
   }
   return false;
-}
-
-function readsText(s: Stmt, target: string, text: (span: Span) => string): boolean {
-  if (s.kind !== 'assign' && s.kind !== 'expr') return false;
-  return stmtExprs(s).some((root) => !(s.kind === 'assign' && s.op === undefined && s.targets.includes(root)) && subExprs(root).some((e) => (e.kind === 'attr' || e.kind === 'index') && text(e.span) === target));
 }
 
 /**
