@@ -14,7 +14,7 @@ import { programIndex, spanKey } from './program';
 import { statementsOf } from './adaptiveDecay';
 import { stmtExprs, subExprs } from './loops';
 import { evaluateWithOverwrites, splitSelf, type Equation, type Overwrite } from './optimizerSteps';
-import { add, atomsOf, constant, mentions, mul, numeric, polyEquals, sub, sym, type Mono, type Poly } from '../../math/poly';
+import { PolyOverflow, add, atomsOf, constant, mentions, mul, numeric, polyEquals, sub, sym, type Mono, type Poly } from '../../math/poly';
 
 export interface CarriedRawStep {
   /** The parameter's update, which reads the state's old value. */
@@ -45,8 +45,13 @@ export function carriedRawSteps(facts: Facts): CarriedRawStep[] {
     if (!evaluated) continue;
     for (const [key, writes] of evaluated.overwrites) {
       if (evaluated.equations.has(key)) continue;
-      const hit = blendOf(facts, key, writes, evaluated.equations);
-      if (hit) found.push(hit);
+      try {
+        const hit = blendOf(facts, key, writes, evaluated.equations);
+        if (hit) found.push(hit);
+      } catch (e) {
+        // The products of the comparison can grow past the normal form's bound: that state is left unread.
+        if (!(e instanceof PolyOverflow)) throw e;
+      }
     }
   }
   cache.set(facts, found);
