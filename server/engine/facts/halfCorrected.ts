@@ -9,8 +9,9 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { stmtExprs, subExprs, within } from './loops';
 import { statementsOf, stepKeys } from './adaptiveDecay';
-import { correctionOf, correctionSite, optimizerSteps, squaredBase, stepTerms, type OptimizerStep, type StateUpdate } from './optimizerSteps';
-import { mentions, sym, type Poly } from '../../math/poly';
+import { correctionOf, correctionSite, optimizerSteps, squaredBase, stepTerms, type OptimizerStep, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { atomsOf, mentions, near, numeric, sym, type Poly } from '../../math/poly';
+import { formatNumber } from '../../math/print/format';
 import { walkAll } from './program';
 import { isTorchOptimizer } from './decayKnobs';
 import { biasCorrected } from './optimizerCorrected';
@@ -29,14 +30,17 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
         const s = step.states.get(d.key);
         return d.sqrt && s !== undefined && s.average && s.beta !== undefined && s.adds.some((a) => squaredBase(a.x) !== undefined);
       });
-      if (!den) continue;
+      if (!den) {
+        numericMoments(facts, step, p, term, push);
+        continue;
+      }
       const v = step.states.get(den.key)!;
       const m = term.numerator.map((n) => step.states.get(n.key)).find((s): s is StateUpdate => s !== undefined && s !== v && s.average && s.beta !== undefined && s.beta !== v.beta);
       if (!m) continue;
       const of = (s: StateUpdate) => term.corrections.filter((c) => c.beta === s.beta);
       const [mc, vc] = [of(m), of(v)];
       if (mc.length === 0 && vc.length === 0) {
-        if (!bothUnused(facts, step, p, m, v, push)) countNeverRead(facts, step, p, m, v, push);
+        if (!bothUnused(facts, step, p, m, v, push)) countNeverRead(facts, step, p, m, v, { m: betaName(facts, step, m), v: betaName(facts, step, v) }, push);
         continue;
       }
       if (mc.length > 0 === vc.length > 0) continue;
@@ -127,16 +131,64 @@ function otherPathReadsBetas(facts: Facts, step: OptimizerStep, p: OptimizerStep
 }
 
 /**
+ * The moments averaged with β's written as numbers (`0.9 * m + 0.1 * g`, a course's Adam): a state
+ * whose old value is weighed by a number between 0 and 1 and whose every addition by 1 minus it.
+ * Only the unread step count is checked for them: with no symbol the normal form places no 1 − βᵗ,
+ * so a term that holds any power (`0.9 ** t`) is left alone.
+ */
+function numericMoments(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'][number], term: StepTerm, push: (f: OptimizerFinding) => void): void {
+  const den = term.denominator.find((d) => {
+    const s = step.states.get(d.key);
+    return d.sqrt && s !== undefined && numericBeta(s) !== undefined && s.adds.some((a) => squaredBase(a.x) !== undefined);
+  });
+  if (!den) return;
+  const v = step.states.get(den.key)!;
+  const b2 = numericBeta(v)!;
+  const m = term.numerator.map((n) => step.states.get(n.key)).find((s): s is StateUpdate => s !== undefined && s !== v && numericBeta(s) !== undefined && numericBeta(s) !== b2);
+  if (!m || term.corrections.length > 0 || atomsOf(p.step).some((a) => a.k === 'pow')) return;
+  const b1 = numericBeta(m)!;
+  countNeverRead(facts, step, p, m, v, { m: formatNumber(b1), v: formatNumber(b2), values: [b1, b2] }, push);
+}
+
+/**
+ * β of a moving average written with numbers: its old value's weight, strictly between 0 and 1,
+ * and each addition weighted by 1 − β itself (`0.9 * v + g` is a momentum buffer, not an average).
+ */
+function numericBeta(s: StateUpdate): number | undefined {
+  if (!s.average || s.beta !== undefined || !s.self) return undefined;
+  const a = numeric(s.self);
+  if (a === undefined || a <= 0 || a >= 1) return undefined;
+  return s.adds.every((x) => { const b = numeric(x.b); return b !== undefined && near(b, 1 - a); }) ? a : undefined;
+}
+
+/**
+ * How far the uncorrected m/√v strays from Adam's early on, for β's known as numbers: its ratio to
+ * the corrected one is (1 − β₁ᵗ)/√(1 − β₂ᵗ), largest (about 6 for 0.9 and 0.999) some tens of steps in.
+ */
+function earlyRatio(b1: number, b2: number): string {
+  let [hi, lo] = [1, 1];
+  for (let t = 1; t <= 10000; t++) {
+    const r = (1 - b1 ** t) / Math.sqrt(1 - b2 ** t);
+    [hi, lo] = [Math.max(hi, r), Math.min(lo, r)];
+  }
+  const round = (x: number): string => formatNumber(Number(x.toPrecision(2)));
+  return hi >= 1 / lo ? `so the early steps are up to ${round(hi)} times too large` : `so the early steps are up to ${round(1 / lo)} times too small`;
+}
+
+/**
  * Neither moment corrected and no correction computed, but the step keeps a step count of its own
  * (T ← T + 1, stored with its state) that nothing in the file reads: the count is kept for the
  * bias correction, which was left out (a course's Adam with `config['t'] += 1`). A count read
  * anywhere (a schedule, a log, a warm-up, another method) may be what it is kept for: silent.
+ * `betas` are the moments' β's as the message shows them; `values` when they are numbers.
  */
-function countNeverRead(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'][number], m: StateUpdate, v: StateUpdate, push: (f: OptimizerFinding) => void): void {
-  if (mentions(p.step, m.beta!) || mentions(p.step, v.beta!)) return;
-  // Any 1 − βᵗ of either β written in the function: bothUnused's case, or a correction the normal form does not place.
-  if (step.corrections.some((c) => c.exp !== undefined && (c.beta === m.beta || c.beta === v.beta))) return;
-  if (otherPathReadsBetas(facts, step, p, m, v)) return;
+function countNeverRead(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'][number], m: StateUpdate, v: StateUpdate, betas: { m: string; v: string; values?: [number, number] }, push: (f: OptimizerFinding) => void): void {
+  if (!betas.values) {
+    if (mentions(p.step, m.beta!) || mentions(p.step, v.beta!)) return;
+    // Any 1 − βᵗ of either β written in the function: bothUnused's case, or a correction the normal form does not place.
+    if (step.corrections.some((c) => c.exp !== undefined && (c.beta === m.beta || c.beta === v.beta))) return;
+    if (otherPathReadsBetas(facts, step, p, m, v)) return;
+  }
   // A framework optimizer's per-parameter state keeps its count by convention (torch's
   // `state['step']`), for checkpoints and tools the file does not show; LAMB leaves the
   // correction out on purpose and still counts.
@@ -148,12 +200,14 @@ function countNeverRead(facts: Facts, step: OptimizerStep, p: OptimizerStep['par
     const name = (s: StateUpdate): string => facts.source(s.eq.target.span);
     const [mt, vt] = [name(m), name(v)];
     const count = facts.source(increment.target.span);
+    const size = betas.values ? earlyRatio(betas.values[0], betas.values[1]) : "so the first steps are about 3 times too large (β's of 0.9 and 0.999)";
+    const [b1, b2] = betas.values ?? [m.beta!, v.beta!];
     push({
       code: 'NB401',
       span: readSpan(facts, step, p.eq.spans, m),
-      message: `the step divides ${mt} by the root of ${vt}, neither bias-corrected, though it keeps a step count, ${count}, that nothing reads${increment.saved ? ' but a saved copy of the state' : ''}: early on ${mt}/√${vt} is (1 - ${betaName(facts, step, m)} ** t)/√(1 - ${betaName(facts, step, v)} ** t) times Adam's ratio, so the first steps are about 3 times too large (β's of 0.9 and 0.999). Divide ${mt} by 1 - ${betaName(facts, step, m)} ** t and ${vt} by 1 - ${betaName(facts, step, v)} ** t, t being ${count}, or fold both corrections into the step size`,
+      message: `the step divides ${mt} by the root of ${vt}, neither bias-corrected, though it keeps a step count, ${count}, that nothing reads${increment.saved ? ' but a saved copy of the state' : ''}: early on ${mt}/√${vt} is (1 - ${betas.m} ** t)/√(1 - ${betas.v} ** t) times Adam's ratio, ${size}. Divide ${mt} by 1 - ${betas.m} ** t and ${vt} by 1 - ${betas.v} ** t, t being ${count}, or fold both corrections into the step size`,
       related: [{ span: increment.span, message: `${count} is incremented here, and never read${increment.saved ? ' except to be saved' : ''}` }],
-      corrected: [...(biasCorrected(m.eq.key, m.beta!, sym(key)) ?? []), ...(biasCorrected(v.eq.key, v.beta!, sym(key)) ?? [])],
+      corrected: [...(biasCorrected(m.eq.key, b1, sym(key)) ?? []), ...(biasCorrected(v.eq.key, b2, sym(key)) ?? [])],
     });
     return;
   }

@@ -25,13 +25,13 @@ export function poweredBy(key: string, beta: string): CorrectedLine[] {
 }
 
 /** s / (1 − βᵗ), with t the step count given. */
-export function biasCorrected(key: string, beta: string, t: Poly): CorrectedLine[] | undefined {
+export function biasCorrected(key: string, beta: string | number, t: Poly): CorrectedLine[] | undefined {
   const value = div(sym(key), sub(constant(1), powOf(beta, t)));
   return value && [{ kind: 'hat', key, value }];
 }
 
-function powOf(beta: string, t: Poly): Poly {
-  return atomPoly({ k: 'pow', base: sym(beta), exp: t });
+function powOf(beta: string | number, t: Poly): Poly {
+  return atomPoly({ k: 'pow', base: typeof beta === 'number' ? constant(beta) : sym(beta), exp: t });
 }
 
 /** T ← β·T + (1 − β)·ΣX: the moving average a state's line should be. */

@@ -16,6 +16,7 @@ import { biasCorrected, decayMoved, descending, learningRateApplied, learningRat
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
+import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
 
 export interface OptimizerFinding {
   code: 'NB401' | 'NB402' | 'NB403' | 'NB404' | 'NB405';
@@ -50,6 +51,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     learningRate(facts, step, push);
     decayOnMoments(facts, step, push);
   }
+  for (const carried of carriedRawSteps(facts)) rawStepStored(facts, carried, push);
   cache.set(facts, found);
   return found;
 }
@@ -536,6 +538,23 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
       break;
     }
   }
+}
+
+/**
+ * A momentum whose state is overwritten with the raw step (rawStepMomentum.ts): the update applies
+ * (1 − β)·X + β·K and K then holds X alone, so K averages nothing across steps.
+ */
+function rawStepStored(facts: Facts, c: CarriedRawStep, push: (f: OptimizerFinding) => void): void {
+  const k = facts.source(c.storeTarget);
+  const b = facts.language === 'python' ? c.beta.replace(/"/g, "'") : c.beta;
+  const x = c.storedValue ? facts.source(c.storedValue) : 'the new step';
+  push({
+    code: 'NB403',
+    span: c.store,
+    message: `${k} is overwritten with ${x} on every call, while the update blends its old value in as a momentum's, ${b} * ${k} + (1 - ${b}) * ${x}: ${k} never reads its own old value, so each update mixes only this call's ${x} with the last call's (${b} of the weight on the stale one) instead of averaging over about 1/(1 - ${b}) steps, and no velocity builds up. Store the blend, ${k} = ${b} * ${k} + (1 - ${b}) * ${x}, and let the update read the new ${k}`,
+    related: [{ span: c.param.spans[0], message: `the update reads ${k}'s old value here` }],
+    corrected: [{ kind: 'average', key: c.key, terms: [{ coef: sym(c.beta), x: sym(c.key) }, { coef: sub(constant(1), sym(c.beta)), x: c.x }] }],
+  });
 }
 
 /**

@@ -68,6 +68,19 @@ export interface StateUpdate {
   max: boolean;
 }
 
+/** A persistent value written with a value that does not read its old one (`self.prev = -lr * g`). */
+export interface Overwrite {
+  value: Poly;
+  target: Expr;
+  span: Span;
+  /** The whole statement (its key in the program index). */
+  statement: Span;
+  /** How many equations were written before it (an equation's `order` below this one came first). */
+  after: number;
+  /** Written under an `if` (a start value set on the first call). */
+  conditional: boolean;
+}
+
 /** `1 − β` or `1 − βᵗ`, where it is written. */
 export interface Correction {
   beta: string;
@@ -715,6 +728,7 @@ class Evaluator {
       if (target.kind === 'name') env.values.delete(key);
       return;
     }
+    if (target.kind !== 'name') this.noteOverwrite(key, value, target, span);
     if (target.kind === 'name') {
       // `const beta1 = 0.9` in the step: a named hyperparameter stays its name, so `1 - beta1` reads as
       // a bias correction, not the number 0.1. Whole numbers stay numbers: counts and flags start at 0 or 1.
@@ -743,6 +757,15 @@ class Evaluator {
       if (value.length > 1) this.noteLocal(value);
       else this.noteReturnable(value);
     }
+  }
+
+  /** Writes of a persistent value with a value that does not read its own (`self.prev = g`), by key, in order. */
+  readonly overwrites = new Map<string, Overwrite[]>();
+
+  private noteOverwrite(key: string, value: Poly, target: Expr, statement: Span): void {
+    const list = this.overwrites.get(key) ?? [];
+    list.push({ value, target, span: trimSpan(this.facts, statement), statement, after: this.order, conditional: this.branches.length > 0 });
+    this.overwrites.set(key, list);
   }
 
   private readonly localBranch = new Map<string, Stmt | undefined>();
@@ -1566,6 +1589,22 @@ const MAX_PATHS = 16;
 const PATH_BUDGET = 4000;
 /** A function whose composed evaluation overflowed is split only if it overflowed within this many evaluation steps. */
 const PROBE_LIMIT = 400;
+
+/**
+ * One function evaluated whole, with the persistent values it overwrites: for the checks that look
+ * at values the step carries from one call to the next without rewriting them from themselves
+ * (rawStepMomentum.ts). Undefined when the normal form grows past its bound.
+ */
+export function evaluateWithOverwrites(facts: Facts, fn: FunctionDef): { equations: Map<string, Equation>; overwrites: Map<string, Overwrite[]> } | undefined {
+  const ev = new Evaluator(facts, fn);
+  try {
+    ev.block(fn.body, { values: new Map() });
+  } catch (e) {
+    if (!(e instanceof PolyOverflow)) throw e;
+    return undefined;
+  }
+  return { equations: ev.equations, overwrites: ev.overwrites };
+}
 
 /**
  * A function whose `if … elif … else` branches each write the same persistent value (a trainer with
