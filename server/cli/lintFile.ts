@@ -37,6 +37,12 @@ export interface LintFileOptions {
   fix?: 'safe' | 'unsafe';
   /** Report what the result depends on (`FileResult.inputs`), for the CLI's cache (cache.ts). Ignored with `fix`. */
   recordInputs?: boolean;
+  /**
+   * The project of a file with no project marker above it, when the file is inside it: the run's
+   * working folder (a course folder unzipped without `.git`, checked with `nabla check .`, is one
+   * project, so `from layers.affine import Affine` resolves from it). Otherwise the file's folder.
+   */
+  fallbackRoot?: string;
 }
 
 /**
@@ -140,7 +146,7 @@ function textSubject(
   const absPath = toSlashes(path.resolve(filePath));
   return {
     lint: (text) => {
-      const project = projectFor(absPath, options.maxFileSize);
+      const project = projectFor(absPath, options.maxFileSize, options.fallbackRoot);
       if (!record) {
         const { outcome, foreign: found } = lintProjectFile(project, absPath, text, lintOptions);
         foreign.last = found;
@@ -203,8 +209,8 @@ function listing(dir: string): Set<string> | undefined {
  * The project root the CLI lints a file in, and whether a marker was found there (when none was,
  * the root is the file's own folder). The cache (cache.ts) sits at a marked root.
  */
-export function projectRootOf(absPath: string): { root: string; marked: boolean } {
-  const root = cachedProjectRoot(absPath);
+export function projectRootOf(absPath: string, fallbackRoot?: string): { root: string; marked: boolean } {
+  const root = cachedProjectRoot(absPath, fallbackRoot);
   return { root, marked: PROJECT_MARKERS.some((m) => listing(root)?.has(m) === true) };
 }
 
@@ -213,32 +219,40 @@ export function isListed(filePath: string): boolean {
   return listing(path.dirname(filePath))?.has(path.basename(filePath)) === true;
 }
 
-/** The nearest folder above a file that holds a project marker; the file's own folder when none does. */
-export function projectRoot(absPath: string, holds: (dir: string, name: string) => boolean = (dir, name) => fs.existsSync(path.join(dir, name))): string {
+/**
+ * The nearest folder above a file that holds a project marker; when none does, `fallback` if the
+ * file is inside it, else the file's own folder.
+ */
+export function projectRoot(absPath: string, holds: (dir: string, name: string) => boolean = (dir, name) => fs.existsSync(path.join(dir, name)), fallback?: string): string {
   const start = path.dirname(absPath);
   for (let dir = start; ; ) {
     if (PROJECT_MARKERS.some((m) => holds(dir, m))) return toSlashes(dir);
     const parent = path.dirname(dir);
-    if (parent === dir) return toSlashes(start);
+    if (parent === dir) break;
     dir = parent;
   }
+  if (fallback !== undefined) {
+    const rel = path.relative(fallback, start);
+    if (!rel.startsWith('..') && !path.isAbsolute(rel)) return toSlashes(fallback);
+  }
+  return toSlashes(start);
 }
 
 /** The CLI's roots by folder: a run sees the disk as it was when it started. */
 const roots = new Map<string, string>();
 
-function cachedProjectRoot(absPath: string): string {
-  const dir = path.dirname(absPath);
-  let root = roots.get(dir);
+function cachedProjectRoot(absPath: string, fallback: string | undefined): string {
+  const key = `${path.dirname(absPath)}\0${fallback ?? ''}`;
+  let root = roots.get(key);
   if (root === undefined) {
-    root = projectRoot(absPath, (d, name) => listing(d)?.has(name) === true);
-    roots.set(dir, root);
+    root = projectRoot(absPath, (d, name) => listing(d)?.has(name) === true, fallback);
+    roots.set(key, root);
   }
   return root;
 }
 
-function projectFor(absPath: string, maxFileSize: number): Project {
-  const root = cachedProjectRoot(absPath);
+function projectFor(absPath: string, maxFileSize: number, fallback: string | undefined): Project {
+  const root = cachedProjectRoot(absPath, fallback);
   let project = projects.get(root);
   if (project) {
     projects.delete(root);

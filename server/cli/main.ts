@@ -123,7 +123,7 @@ async function check(command: CheckCommand, io: CliIO): Promise<number> {
   const cache = command.noCache || command.fix ? undefined : new LintCache(cacheVersion(readVersion()), debug ? (m) => writeErr(`nabla: debug: ${m}\n`) : undefined, isListed);
   const cacheKeys = new Map<string, CacheKey>();
   const cacheKeyOf = (absPath: string, settings: Record<string, unknown>): CacheKey => {
-    const { root, marked } = projectRootOf(absPath);
+    const { root, marked } = projectRootOf(absPath, cwd);
     // --cache-dir, the cache-dir setting, .nabla_cache at the project root (or, with no marker above the file, in the working folder).
     const dir = command.cacheDir !== undefined ? resolve(command.cacheDir) : (configs.forPath(absPath)?.config.cacheDir ?? path.join(marked ? root : cwd, CACHE_FOLDER));
     return { dir, path: toSlashes(absPath), root, settings: settingsKey(settings) };
@@ -145,7 +145,7 @@ async function check(command: CheckCommand, io: CliIO): Promise<number> {
     if (item.kind !== 'file') return undefined;
     const absPath = resolve(item.fsPath);
     const own = resolveFileOptions(configs.forPath(absPath)?.config, absPath, { select: command.select, ignore: command.ignore }, 'cli');
-    const options: LintFileOptions = { select: own.select, ignore: own.ignore, severity: own.severity, maxFileSize: command.maxFileSize, fix };
+    const options: LintFileOptions = { select: own.select, ignore: own.ignore, severity: own.severity, maxFileSize: command.maxFileSize, fix, fallbackRoot: cwd };
     if (!cache) return { fsPath: item.fsPath, options };
     cacheKeys.set(item.fsPath, cacheKeyOf(absPath, { ...options }));
     return { fsPath: item.fsPath, options: { ...options, recordInputs: true } };

@@ -125,6 +125,18 @@ describe('nabla check file discovery', function () {
     assert.equal(named.status, 0);
   });
 
+  it('reads a folder with no project marker as one project when it is the working folder (imports between its modules resolve)', async function () {
+    const base = 'class Stepper:\n    def __init__(self, lr):\n        self.lr = lr\n\n    def _decay(self, param, lr):\n        wd = getattr(self, "weight_decay", 0.0)\n        if wd == 0.0:\n            return\n        param.data -= lr * wd * param.data\n';
+    const sgdw = 'from pkg.base import Stepper\n\n\nclass SGDW(Stepper):\n    def __init__(self, lr=0.01, weight_decay=1e-4):\n        super().__init__(lr)\n        self.weight_decay = weight_decay\n\n    def step(self, params):\n        for p in params:\n            g = p.grad + self.weight_decay * p.data\n            p.data -= self.lr * g\n            self._decay(p, self.lr)\n';
+    const dir = makeTree({ 'course/pkg/__init__.py': '', 'course/pkg/base.py': base, 'course/pkg/sgdw.py': sgdw, 'elsewhere/notes.txt': '' });
+    // Checked from the folder itself: the base class in pkg/base.py is read, and the second decay found.
+    const inside = await checkJson(['.', '--no-cache'], path.join(dir, 'course'));
+    assert.deepEqual(inside.out.diagnostics.map((d) => `${d.file}:${d.code}`), ['pkg/sgdw.py:NB107']);
+    // From a folder the files are not in, each file is its own folder's project: pkg.base is not found.
+    const outside = await checkJson([path.join(dir, 'course'), '--no-cache'], path.join(dir, 'elsewhere'));
+    assert.deepEqual(outside.out.diagnostics, []);
+  });
+
   it('warns about an explicitly named file it cannot lint', async function () {
     const dir = makeTree({ 'notes.txt': 'hello\n' });
     const { status, stderr } = await runCli(['check', 'notes.txt'], dir);
