@@ -171,7 +171,7 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
   actual = abs(actual);
   let implied: Coef | undefined;
   let again: LossPenalty[] = [];
-  for (const { penalty: p, written } of occurrences(facts, relevant)) {
+  for (const { penalty: p, written } of occurrences(relevant)) {
     const once = abs(canonicalCoef(facts, impliedCoef(p, repeatedPenalty(facts, p.span)), p.site.scope, p.site.at));
     const g = written.length > 1 ? mul(once, makeCoef(written.length, [])) : once;
     if (implied && !equalCoef(implied, g)) return undefined; // the file defines the penalty more than one way
@@ -199,14 +199,15 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
  * layer's weight meant, most often). Occurrences count only when written alike, in the same loss,
  * reached through the same variables; penalties written differently stay apart.
  */
-function occurrences(facts: Facts, penalties: LossPenalty[]): { penalty: LossPenalty; written: LossPenalty[] }[] {
+function occurrences(penalties: LossPenalty[]): { penalty: LossPenalty; written: LossPenalty[] }[] {
   const groups = new Map<string, { penalty: LossPenalty; written: LossPenalty[] }>();
   const out: { penalty: LossPenalty; written: LossPenalty[] }[] = [];
   for (const p of penalties) {
     // Only terms written in the loss's own statement, the weight spelled alike: statements apart may
     // rebind a key (`stringW = "W%s" % i` before each `w2_sum += np.sum(params[stringW] ** 2)`).
     const inLoss = p.span.start >= p.site.span.start && p.span.end <= p.site.span.end;
-    const key = inLoss ? `${spanKey(p.site.span)}|${facts.source(p.param.expr.span)}|${p.ids.join(',')}|${p.kind}` : `apart|${spanKey(p.span)}`;
+    const written = exprKey(p.param.expr);
+    const key = inLoss && written !== undefined ? `${spanKey(p.site.span)}|${written}|${p.ids.join(',')}|${p.kind}` : `apart|${spanKey(p.span)}`;
     const group = groups.get(key);
     if (group && equalCoef(group.penalty.coef, p.coef)) {
       if (!group.written.some((w) => w.span.start === p.span.start && w.span.end === p.span.end)) group.written.push(p);
