@@ -7,7 +7,8 @@
 // do not read K. Steps that keep the previous gradient on purpose weigh it against the new one
 // with the other sign (optimistic 2·g − g_prev, Adams–Bashforth 3/2·g − 1/2·g_prev, Nesterov's
 // −μ·v_prev + (1 + μ)·v), which the β, 1 − β pair does not match.
-import type { Span } from '../ir';
+import type { Expr, Span } from '../ir';
+import { exprKey } from './keys';
 import type { Facts } from './index';
 import type { FunctionDef } from './scope';
 import { programIndex, spanKey } from './program';
@@ -40,7 +41,7 @@ export function carriedRawSteps(facts: Facts): CarriedRawStep[] {
   const fileStart = facts.file.base;
   for (const fn of programIndex(facts).functions) {
     if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
-    if (!mayCarry(facts, fn)) continue;
+    if (!mayCarry(fn)) continue;
     const evaluated = evaluateWithOverwrites(facts, fn);
     if (!evaluated) continue;
     for (const [key, writes] of evaluated.overwrites) {
@@ -62,17 +63,21 @@ export function carriedRawSteps(facts: Facts): CarriedRawStep[] {
  * A cheap look before the evaluation: the function writes an attribute or an entry with `=` after
  * an earlier statement that read the same place as written. Most functions write no such value.
  */
-function mayCarry(facts: Facts, fn: FunctionDef): boolean {
-  const text = (span: Span): string => facts.source(span).replace(/\s+/g, '');
-  // The places read so far, as written.
+function mayCarry(fn: FunctionDef): boolean {
+  // The places read so far, by key.
   const read = new Set<string>();
+  const keyOf = (e: Expr): string | undefined => (e.kind === 'attr' || e.kind === 'index' ? exprKey(e) : undefined);
   for (const s of statementsOf(fn.body)) {
     if (s.kind !== 'assign' && s.kind !== 'expr') continue;
     const plain = s.kind === 'assign' && s.op === undefined;
-    if (plain && s.targets.length === 1 && (s.targets[0].kind === 'attr' || s.targets[0].kind === 'index') && read.has(text(s.targets[0].span))) return true;
+    const target = plain && s.targets.length === 1 ? keyOf(s.targets[0]) : undefined;
+    if (target !== undefined && read.has(target)) return true;
     for (const root of stmtExprs(s)) {
       if (plain && s.kind === 'assign' && s.targets.includes(root)) continue;
-      for (const e of subExprs(root)) if (e.kind === 'attr' || e.kind === 'index') read.add(text(e.span));
+      for (const e of subExprs(root)) {
+        const k = keyOf(e);
+        if (k !== undefined) read.add(k);
+      }
     }
   }
   return false;
