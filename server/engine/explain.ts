@@ -10,12 +10,14 @@
 // - On an optimizer built with weight decay: the update it performs (coupled or decoupled,
 //   lr-scaled or not), from ../shared/reference/framework-semantics.md §1, §2b, §3, §4.
 // - On `$...$` / `$$...$$` in a comment or docstring: that math.
+// - On any other finding: the rule's own forms, or the line under it typeset (explainFinding.ts).
 import katex from 'katex';
 import type { Expr, Module, Span, Stmt } from './ir';
 import type { Finding, LanguageId, LintOptions, Range } from './types';
 import { lintText, looksBinary, DEFAULT_MAX_FILE_SIZE, ruleByCode, docsUrl } from './index';
 import { analyzeDocument, type DocumentAnalysis } from './document';
 import { explainMissingTerm } from './explainMissing';
+import { explainFindingAt } from './explainFinding';
 import { optimizerStepAt, optimizerStepSection, type OptimizerStepSection } from './explainOptimizerStep';
 import { regularizerObjects } from './facts/regularizerObjects';
 import type { LineIndex } from './lineIndex';
@@ -196,11 +198,21 @@ export function explainIn(a: DocumentAnalysis, offset: number, findings: () => r
       (missing ? undefined : (explainUpdateAt(a, offset, all) ?? explainReturnedGradientAt(a, offset, all))) ?? explainPenaltyAt(a, offset) ?? explainOptimizerAt(a, offset);
     // A term that never takes effect leads; the penalty or optimizer under the cursor still shows below it.
     const found = missing ? { ...missing, penalty: other?.penalty, equivalentForms: other?.equivalentForms, optimizer: other?.optimizer } : other;
-    return withOptimizerStep(a, offset, found, all);
+    // A finding nothing above explains still shows its math: the rule's own forms, or its line typeset.
+    const explained = withOptimizerStep(a, offset, found, all) ?? explainFindingAt(a, offset, all(), statementsOf(a), (f) => spanOfRange(a.lines, f.range), sectionWithOwnMath);
+    return explained && withFindingsUnder(a, offset, explained, all);
   } catch (error) {
     onError?.(error);
     return undefined; // a hover must never take the server down
   }
+}
+
+/** Names every finding under the cursor: an optimizer's or a penalty's explanation may be about the place, not the finding. */
+function withFindingsUnder(a: Analysis, offset: number, ex: Explanation, findings: () => Finding[]): Explanation {
+  const named = new Set([...ex.findings.map((f) => f.code), ...(ex.optimizerStep?.corrections.map((c) => c.code) ?? [])]);
+  const missing = findings().filter((f) => !named.has(f.code) && contains(spanOfRange(a.lines, f.range), offset));
+  if (missing.length === 0) return ex;
+  return { ...ex, findings: [...ex.findings, ...missing.map(sectionWithOwnMath)] };
 }
 
 /** Adds the hand-written optimizer step under the cursor, or explains its line alone when nothing else does. */
@@ -213,7 +225,7 @@ function withOptimizerStep(a: Analysis, offset: number, found: Explanation | und
     const r = spanOfRange(a.lines, f.range);
     return at.span.start <= r.start && r.end <= at.span.end;
   });
-  return { range: a.lines.range(at.span), kind: 'update', title: section.title, findings: mine.map(sectionOf), optimizerStep: section };
+  return { range: a.lines.range(at.span), kind: 'update', title: section.title, findings: mine.map(sectionWithOwnMath), optimizerStep: section };
 }
 
 const contains = (span: Span, offset: number): boolean => span.start <= offset && offset <= span.end;
@@ -390,6 +402,21 @@ function formInExpressions(s: Stmt, site: UpdateSite, relation: UpdateForm['rela
 }
 
 /** A finding's section of the hover, before the math of its line is added. */
+/**
+ * A finding's section with the correct form the rule itself gave, when no update line supplies one.
+ * Shown under another explanation, whose legend does not define the forms' symbols, its Unicode line
+ * says what they stand for.
+ */
+function sectionWithOwnMath(f: Finding): FindingSection {
+  const forms = f.math?.forms;
+  if (forms) {
+    const legend = forms.legend.filter((l) => l.code !== l.unicode).map((l) => `${l.unicode} = ${l.code}`);
+    const unicode = legend.length > 0 ? `${forms.correct.unicode}, where ${legend.join(', ')}` : forms.correct.unicode;
+    return { ...sectionOf(f), correctTex: forms.correct.tex, correctUnicode: unicode, correctLabel: forms.correctLabel };
+  }
+  return { ...sectionOf(f), ...(f.math?.expected ? { expected: f.math.expected } : {}) };
+}
+
 function sectionOf(f: Finding): FindingSection {
   return {
     code: f.code,
@@ -459,7 +486,7 @@ function explainReturnedGradientAt(a: Analysis, offset: number, findings: () => 
     kind: 'update',
     title: `Gradient returned by \`${fn.name}\``,
     computed: { tex: computed.tex, unicode: computed.unicode, legend: symbols.legend, elided: computed.elided },
-    findings: mine.map((f) => ({ ...sectionOf(f), ...(f.math?.expected ? { expected: f.math.expected } : {}) })),
+    findings: mine.map(sectionWithOwnMath),
   };
 }
 
@@ -525,11 +552,11 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   }
 
   const findingSections = mine.map((f): FindingSection => {
-    const section = sectionOf(f);
+    const section = sectionWithOwnMath(f);
     if (correct && f.math?.gradient) {
       section.correctTex = correct.tex;
       section.correctUnicode = correct.unicode;
-    } else if (f.math?.expected) section.expected = f.math.expected;
+    }
     if (f.math?.alternative) section.alternative = f.math.alternative;
     return section;
   });

@@ -59,6 +59,19 @@ export interface FindingMath {
   alternative?: string;
   /** A term that never reaches the gradient or the step (NB206, NB3xx): the hover typesets what runs against what was meant. */
   missingTerm?: MissingTerm;
+  /** A mistake no update line shows (a penalty's shape, an optimizer's state): the rule's own math, typeset by the hover. */
+  forms?: FindingForms;
+}
+
+/** What the code computes and what it should, in symbols, with the code each symbol stands for. */
+export interface FindingForms {
+  /** The hover's heading, e.g. "Penalty on `W`". */
+  title: string;
+  computed: { tex: string; unicode: string };
+  correct: { tex: string; unicode: string };
+  /** What the correct form is: "Correct penalty", "Correct update". */
+  correctLabel: string;
+  legend: { tex: string; unicode: string; code: string }[];
 }
 
 /** What a finding about a term that never takes effect knows, as code; the hover turns it into symbols. */

@@ -24,6 +24,7 @@ import { lossFacts, notNormPenalties, penaltiesFor, writtenAsPower, type LossSum
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
 import { plainNormsMeantSquared, type PlainNormMeantSquared } from '../engine/facts/penaltyIntent';
+import { penaltyShapeForms } from '../engine/findingForms';
 
 export const nb105PenaltyShape = defineRule({
   meta: {
@@ -144,7 +145,7 @@ function shapeReport(facts: Facts, shape: Shape, param: ParamOccurrence, expr: E
     'square-of-sum': `(Σ${w})² is the square of the sum of the weights, not the sum of their squares Σ${w}²: its gradient 2·(Σ${w}) is the same for every weight, and weights of opposite sign cancel`,
     'abs-of-sum': `|Σ${w}| is the absolute value of the sum, not the L1 norm Σ|${w}|: weights of opposite sign cancel, and its gradient sign(Σ${w}) is the same for every weight`,
   };
-  return { span: expr.span, message: messages[shape] };
+  return { span: expr.span, message: messages[shape], math: { forms: penaltyShapeForms(shape, facts.source(param.expr.span).replace(/\s+/g, ' ')) } };
 }
 
 // ------------------------------------------------------------------ coefficient twice

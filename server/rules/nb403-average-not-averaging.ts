@@ -17,7 +17,7 @@ export const nb403AverageNotAveraging = defineRule({
   check(context) {
     for (const f of optimizerFindings(context.facts)) {
       if (f.code !== 'NB403') continue;
-      context.report({ span: f.span, message: f.message, ...(f.severity ? { severity: f.severity } : {}), ...(f.related ? { related: f.related } : {}) });
+      context.report({ span: f.span, message: f.message, ...(f.severity ? { severity: f.severity } : {}), ...(f.related ? { related: f.related } : {}), ...(f.forms ? { math: { forms: f.forms } } : {}) });
     }
   },
 });

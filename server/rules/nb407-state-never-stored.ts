@@ -6,6 +6,7 @@
 // which state it loses and where it would have to be written.
 import { defineRule } from './rule';
 import { unstoredStates } from '../engine/facts/unstoredState';
+import { unstoredStateForms } from '../engine/findingForms';
 
 export const nb407StateNeverStored = defineRule({
   meta: {
@@ -26,6 +27,7 @@ export const nb407StateNeverStored = defineRule({
         message:
           `\`${f.local}\` gets the optimizer state's new value, ${f.weight}·(old value) + new term, from ${from}, but nothing writes it back: ` +
           `the next step reads ${f.element ? `\`${f.place}\`` : from} unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`,
+        math: { forms: unstoredStateForms(f.place, f.element, f.local, f.weight) },
       });
     }
   },

@@ -17,6 +17,8 @@ import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
+import { rawStepMomentumForms } from '../findingForms';
+import type { FindingForms } from '../types';
 
 export interface OptimizerFinding {
   code: 'NB401' | 'NB402' | 'NB403' | 'NB404' | 'NB405';
@@ -26,6 +28,8 @@ export interface OptimizerFinding {
   related?: { span: Span; message: string }[];
   /** What the flagged code should compute, for the hover and the panel: one line or more, over the step's keys (optimizerCorrected.ts). */
   corrected?: CorrectedLine[];
+  /** The finding's math for its hover when it belongs to no recognized optimizer step (a momentum that stores the raw step). */
+  forms?: FindingForms;
 }
 
 const cache = new WeakMap<Facts, OptimizerFinding[]>();
@@ -554,6 +558,7 @@ function rawStepStored(facts: Facts, c: CarriedRawStep, push: (f: OptimizerFindi
     message: `${k} is overwritten with ${x} on every call, while the update blends its old value in as a momentum's, ${b} * ${k} + (1 - ${b}) * ${x}: ${k} never reads its own old value, so each update mixes only this call's ${x} with the last call's (${b} of the weight on the stale one) instead of averaging over about 1/(1 - ${b}) steps, and no velocity builds up. Store the blend, ${k} = ${b} * ${k} + (1 - ${b}) * ${x}, and let the update read the new ${k}`,
     related: [{ span: c.param.spans[0], message: `the update reads ${k}'s old value here` }],
     corrected: [{ kind: 'average', key: c.key, terms: [{ coef: sym(c.beta), x: sym(c.key) }, { coef: sub(constant(1), sym(c.beta)), x: c.x }] }],
+    forms: rawStepMomentumForms(k, x, b),
   });
 }
 

@@ -1,0 +1,83 @@
+// The math of findings that no update line shows, in symbols, for their hovers (FindingMath.forms):
+// a penalty that is not a norm, a momentum that stores the raw step, optimizer state that is never
+// written back. Rules hand in the code; this module alone chooses the symbols and writes the TeX.
+import type { FindingForms } from './types';
+
+type Legend = FindingForms['legend'];
+
+/** A penalty's shape that is no norm (NB105), over the weight written as `weight`. */
+export function penaltyShapeForms(shape: 'plain-sum' | 'square-of-sum' | 'abs-of-sum', weight: string): FindingForms {
+  const legend: Legend = [{ tex: 'W', unicode: 'W', code: weight }];
+  const title = `Penalty on \`${weight}\``;
+  switch (shape) {
+    case 'square-of-sum':
+      return {
+        title,
+        computed: { tex: 'R = \\Big(\\sum W\\Big)^2, \\quad \\nabla R = 2\\Big(\\sum W\\Big)\\,\\mathbf{1}', unicode: 'R = (ΣW)², ∇R = 2·(ΣW)·1' },
+        correct: { tex: 'R = \\sum W^2, \\quad \\nabla R = 2W', unicode: 'R = ΣW², ∇R = 2W' },
+        correctLabel: 'The L2 penalty',
+        legend,
+      };
+    case 'abs-of-sum':
+      return {
+        title,
+        computed: { tex: 'R = \\Big|\\sum W\\Big|, \\quad \\nabla R = \\operatorname{sign}\\Big(\\sum W\\Big)\\,\\mathbf{1}', unicode: 'R = |ΣW|, ∇R = sign(ΣW)·1' },
+        correct: { tex: 'R = \\sum |W|, \\quad \\nabla R = \\operatorname{sign}(W)', unicode: 'R = Σ|W|, ∇R = sign(W)' },
+        correctLabel: 'The L1 penalty',
+        legend,
+      };
+    case 'plain-sum':
+      return {
+        title,
+        computed: { tex: 'R = \\sum W, \\quad \\nabla R = \\mathbf{1}', unicode: 'R = ΣW, ∇R = 1' },
+        correct: { tex: 'R = \\sum |W| \\;\\text{(L1)} \\quad\\text{or}\\quad R = \\sum W^2 \\;\\text{(L2)}', unicode: 'R = Σ|W| (L1) or R = ΣW² (L2)' },
+        correctLabel: 'A norm',
+        legend,
+      };
+  }
+}
+
+/**
+ * A "momentum" whose state is overwritten with the raw step while the update blends the old state in
+ * (NB403): u is what the update applies, m the state, X the raw step, β its weight.
+ */
+export function rawStepMomentumForms(state: string, step: string, beta: string): FindingForms {
+  const b = weight(beta);
+  return {
+    title: `Momentum \`${state}\``,
+    computed: {
+      tex: `u_t = ${b.tex}\\,m_{t-1} + (1 - ${b.tex})\\,X_t, \\quad m_t \\leftarrow X_t`,
+      unicode: `uₜ = ${b.unicode}·mₜ₋₁ + (1 − ${b.unicode})·Xₜ; mₜ ← Xₜ`,
+    },
+    correct: {
+      tex: `m_t \\leftarrow ${b.tex}\\,m_{t-1} + (1 - ${b.tex})\\,X_t, \\quad u_t = m_t`,
+      unicode: `mₜ ← ${b.unicode}·mₜ₋₁ + (1 − ${b.unicode})·Xₜ; uₜ = mₜ`,
+    },
+    correctLabel: 'Correct momentum',
+    legend: [{ tex: 'm', unicode: 'm', code: state }, { tex: 'X', unicode: 'X', code: step }, ...b.legend],
+  };
+}
+
+/**
+ * Optimizer state whose new value goes into a local and is never written back (NB407): s is the
+ * state, v the local, β the weight of the old value, X the rest of the new value.
+ */
+export function unstoredStateForms(place: string, element: boolean, local: string, oldWeight: string): FindingForms {
+  const b = weight(oldWeight);
+  return {
+    title: element ? `An element of \`${place}\`` : `State \`${place}\``,
+    computed: {
+      tex: `v = ${b.tex}\\,s + X, \\quad s \\leftarrow s \\;\\text{(unchanged)}`,
+      unicode: `v = ${b.unicode}·s + X; s ← s (unchanged)`,
+    },
+    correct: { tex: `s \\leftarrow ${b.tex}\\,s + X, \\quad v = s`, unicode: `s ← ${b.unicode}·s + X; v = s` },
+    correctLabel: 'Correct update of the state',
+    legend: [{ tex: 's', unicode: 's', code: element ? `${place}[i]` : place }, { tex: 'v', unicode: 'v', code: local }, ...b.legend],
+  };
+}
+
+/** A weight as written: a number stays itself, anything else is β with the code in the legend. */
+function weight(code: string): { tex: string; unicode: string; legend: Legend } {
+  if (/^\d+(\.\d*)?(e-?\d+)?$|^\.\d+$/.test(code)) return { tex: code, unicode: code, legend: [] };
+  return { tex: '\\beta', unicode: 'β', legend: [{ tex: '\\beta', unicode: 'β', code }] };
+}
