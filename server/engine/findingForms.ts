@@ -2,6 +2,9 @@
 // a penalty that is not a norm, a momentum that stores the raw step, optimizer state that is never
 // written back. Rules hand in the code; this module alone chooses the symbols and writes the TeX.
 import type { FindingForms } from './types';
+import type { Coef } from '../math/terms';
+import { latexGradient } from '../math/print/latex';
+import { unicodeGradient } from '../math/print/unicode';
 
 type Legend = FindingForms['legend'];
 
@@ -73,6 +76,23 @@ export function unstoredStateForms(place: string, element: boolean, local: strin
     correct: { tex: `s \\leftarrow ${b.tex}\\,s + X, \\quad v = s`, unicode: `s ← ${b.unicode}·s + X; v = s` },
     correctLabel: 'Correct update of the state',
     legend: [{ tex: 's', unicode: 's', code: element ? `${place}[i]` : place }, { tex: 'v', unicode: 'v', code: local }, ...b.legend],
+  };
+}
+
+/**
+ * A gradient defined without the penalty's gradient c·W that the loss's penalty on W calls for
+ * (NB103, a branch that leaves the term out): g is the gradient, ℓ the rest of the loss.
+ */
+export function missingPenaltyGradientForms(gradient: string, weight: string, coef: Coef): FindingForms {
+  return {
+    title: `Gradient \`${gradient}\``,
+    computed: { tex: 'g = \\nabla_W\\, \\ell', unicode: 'g = ∇W ℓ' },
+    correct: {
+      tex: `g = \\nabla_W\\, \\ell + ${latexGradient({ kind: 'linear', coef, param: 'W' })}`,
+      unicode: `g = ∇W ℓ + ${unicodeGradient({ kind: 'linear', coef, param: 'W' })}`,
+    },
+    correctLabel: 'Correct gradient',
+    legend: [{ tex: 'g', unicode: 'g', code: gradient }, { tex: 'W', unicode: 'W', code: weight }],
   };
 }
 

@@ -25,6 +25,8 @@ import { isSizeSymbol } from '../engine/facts/roles';
 import { fieldLinks, placeOf, writtenCoef } from '../engine/facts/fieldLinks';
 import { programIndex, spanKey } from '../engine/facts/program';
 import { repeatedPenalty, type RepeatedPenalty } from '../engine/facts/repeatedPenalty';
+import { branchesWithoutTerm } from '../engine/facts/branchGradients';
+import { missingPenaltyGradientForms } from '../engine/findingForms';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -63,6 +65,7 @@ export const nb103PenaltyGradientFactor = defineRule({
       if (report) context.report(report);
     }
     for (const report of unpenalizedGradients(facts)) context.report(report);
+    for (const report of branchesLeavingOutTerm(facts)) context.report(report);
     // A layer's own term against the penalty a loss class or module computes from the layer's fields.
     for (const link of fieldLinks(facts)) {
       if (link.penalties.length === 0 || !KINDS[link.term.kind] || link.term.preconditioned || link.term.coef?.num === 0) continue;
@@ -126,6 +129,31 @@ function unpenalizedGradients(facts: Facts): Report[] {
     }
   }
   return out;
+}
+
+/**
+ * A branch of an `if` chain that defines a weight's gradient without the penalty gradient the other
+ * branches add to it, while the loss penalizes the weight whichever branch runs (branchGradients.ts).
+ */
+function branchesLeavingOutTerm(facts: Facts): Report[] {
+  return branchesWithoutTerm(facts).map(({ definition, target, term, penalty }) => {
+    const c = canonicalCoef(facts, term.coef!, term.site.scope, term.site.at);
+    // A weight keyed by a computed key (`params['W' + str(l)]`) is named as written; its dict's name alone says nothing.
+    const written = term.param!.expr;
+    const paramText = written.kind === 'index' && written.index[0]?.kind !== 'str' ? facts.source(written.span).replace(/\s+/g, '') : (lastComponent(term.param!.base) ?? facts.source(written.span));
+    const gradient = unicodeGradient({ kind: 'linear', coef: c, param: paramText });
+    const targetText = facts.source(target.span);
+    const line = placeOf(facts, penalty.site.span, facts.lineLabel(penalty.site.span));
+    return {
+      span: target.span,
+      message: `${targetText} is defined in this branch without the penalty gradient ${gradient}, which another branch adds to it (${facts.lineLabel(term.span)}), while the loss on ${line} penalizes ${paramText} whichever branch runs: when this branch is taken, the loss is regularized but the gradient is not. Add ${facts.source(term.span).replace(/\s+/g, ' ')} to it here too`,
+      related: [
+        { span: term.span, message: 'the other branch adds the penalty gradient here' },
+        { span: penalty.site.span, message: `the loss penalizes ${paramText} here` },
+      ],
+      math: { forms: missingPenaltyGradientForms(targetText, paramText, c) },
+    };
+  });
 }
 
 /**
