@@ -87,6 +87,21 @@ export function isAutodiffNorm(path: readonly string[] | undefined, method: bool
 export const DOT_FUNCTIONS: ReadonlySet<string> = new Set(['vdot', 'dot', 'inner', 'tensordot']);
 /** Calls whose value is a scalar when their argument is: `len`, `float`, `sqrt`, `exp`, `Number`. */
 export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'float', 'int', 'sqrt', 'exp', 'log', 'min', 'max', 'round', 'pow', 'Number', 'parseFloat']);
+/**
+ * A number cast to an array of one value: `np.array(wd, dtype=np.float32)`, `xp.asarray(lr)`,
+ * `torch.tensor(beta)`, `tf.constant(0.1)`, `np.float32(eps)`. The operand; the caller decides whether
+ * it is a number (a cast of anything else keeps its old reading).
+ */
+export function scalarCastOperand(call: Expr & { kind: 'call' }): Expr | undefined {
+  if (call.callee.kind !== 'attr' || !SCALAR_CASTS.has(call.callee.name) || call.callee.object.kind === 'call') return undefined;
+  if (call.kwargs.some((k) => !CAST_KEYWORDS.has(k.name))) return undefined;
+  // NumPy's dtype may be the second positional argument: `np.array(wd, np.float32)`.
+  const positional = call.callee.name === 'array' || call.callee.name === 'asarray' ? 2 : 1;
+  if (call.args.length < 1 || call.args.length > positional) return undefined;
+  return call.args[0];
+}
+const SCALAR_CASTS: ReadonlySet<string> = new Set(['array', 'asarray', 'tensor', 'as_tensor', 'constant', 'float16', 'float32', 'float64', 'bfloat16']);
+const CAST_KEYWORDS: ReadonlySet<string> = new Set(['dtype', 'device', 'requires_grad', 'copy']);
 /** Products of two tensors, whose sign is the product of their signs: `np.dot`, `torch.matmul`, `tf.multiply`, `einsum`. */
 export const PRODUCT_FUNCTIONS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'multiply', 'mul', 'inner', 'bmm', 'mv', 'einsum']);
 /** Magnitudes, nonnegative whatever their argument: `sqrt`, `abs`, `exp`, `norm`, `softplus`. */
