@@ -20,7 +20,7 @@ import { isSelfName, resolveCall } from './resolve';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey } from './keys';
-import { forEachChild, ifChainAt, someExpr, type FunctionDef, type Scope } from './scope';
+import { forEachChild, ifChainAt, someExpr, type Binding, type FunctionDef, type Scope } from './scope';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { frameworkFacts } from './frameworks';
 import { canonicalCoef } from './symbols';
@@ -47,6 +47,8 @@ export interface DecayApplication {
   strength: Coef;
   /** Applied by a method of the same object the step calls (`span` and `at` are the call; `term` is in the method). */
   via?: Delegated;
+  /** The parameter's storage a step writes through an alias (`data -= …` after `data = param.data`): param.data. */
+  storage?: Expr;
 }
 
 /** A decay a method applies to the parameter a step hands it: `self._shrink(p, lr)` with `param.data -= lr * wd * param.data` in `_shrink`. */
@@ -361,13 +363,15 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
   const landed = new Set<string>();
   for (const t of terms) {
     if (t.site.kind !== 'update' || t.stepCoef.num >= 0) continue;
-    const key = paramKey(t)!;
-    if (exprKey(baseExpr(t.site.target)) !== key || !facts.analyzer.isParam(baseExpr(t.site.target))) continue;
+    const written = paramKey(t)!;
+    if (exprKey(baseExpr(t.site.target)) !== written || !facts.analyzer.isParam(baseExpr(t.site.target))) continue;
+    const storage = storageOf(facts, t.site);
+    const key = (storage && exprKey(storage)) ?? written;
     const group = groupOf(t.site, key, t.site.span.start);
     // A gradient's term expanded into the step: it is the gradient's decay, written where the gradient is.
     const g = gradientTerms.get(spanKey(t.span));
     if (g) landed.add(spanKey(t.span));
-    add(group, g ? { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g } : { span: displaySpan(t), kind: 'step', into: t.site.target, at: t.site.span, term: t });
+    add(group, g ? { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g, storage } : { span: displaySpan(t), kind: 'step', into: t.site.target, at: t.site.span, term: t, storage });
   }
   // Gradients that reach the step through statements the analyzer does not expand (optimizer state, in-place calls).
   for (const [k, g] of gradientTerms) {
@@ -522,8 +526,27 @@ function delegatedDecays(facts: Facts, shape: FileShape): { group: string; app: 
   return found;
 }
 
+/**
+ * The parameter's storage a step writes through an alias: `data -= lr * step` after `data = param.data`
+ * writes param.data, since Python's augmented assignment changes an array in place (followed back
+ * through earlier in-place steps of the same name to the assignment that made the alias).
+ * Undefined for any other step: it writes its own target (`data = data - lr * step` only rebinds the local).
+ */
+function storageOf(facts: Facts, site: UpdateSite): Expr | undefined {
+  const target = site.target;
+  if (facts.language !== 'python' || target.kind !== 'name' || site.at === Infinity) return undefined;
+  const own = site.scope.allBindings(target.name).find((b) => b.kind === 'assign' && b.op !== undefined && within(b.span, site.span));
+  if (!own) return undefined;
+  let b: Binding | undefined = site.scope.lookup(target.name, own.at);
+  for (let hops = 0; b && b.kind === 'assign' && b.op !== undefined && hops < 50; hops++) b = b.scope.lookup(target.name, b.at);
+  if (!b || b.kind !== 'assign' || b.op !== undefined || !b.value || (b.value.kind !== 'attr' && b.value.kind !== 'index')) return undefined;
+  const storage = baseExpr(b.value);
+  return facts.analyzer.isParam(storage, b.scope, b.at) && exprKey(storage) !== undefined ? storage : undefined;
+}
+
 /** The parameter as an application writes it (for one a method applies, the argument handed to it). */
 function paramAsWritten(a: DecayApplication): Expr {
+  if (a.storage) return a.storage;
   return a.kind === 'step' ? a.into : a.term.param!.base;
 }
 
