@@ -1258,6 +1258,29 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
   return STEP_METHODS.has(name) || STEP_FUNCTIONS.has(name) || STEP_BUILTINS.has(name) || name === 'assign' ? { value } : undefined;
 }
 
+/**
+ * A bound on both sides of a tensor's values in an optimizer step: `np.clip(x, lo, hi)`,
+ * `x.clip(lo, hi)`, `torch.clamp(x, min=lo, max=hi)`, `tf.clip_by_value(x, lo, hi)`. The bounded value
+ * and its two bounds; undefined for anything else, a bound on one side included (it stays opaque).
+ * The step reads it as clip(x, lo, hi), not as x: a bound can be the algorithm itself (AdaBound's step size).
+ */
+export function boundCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): { value: Expr; lower: Expr; upper: Expr } | undefined {
+  const callee = call.callee;
+  const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
+  if (name === undefined || !BOUND_FUNCTIONS.has(name)) return undefined;
+  const method = callee.kind === 'attr' && !isModule(callee.object);
+  if (!method && callee.kind !== 'attr') return undefined;
+  const value = method ? (callee as { object: Expr }).object : call.args[0];
+  const positional = method ? call.args : call.args.slice(1);
+  const kw = (names: string[]): Expr | undefined => call.kwargs.find((k) => names.includes(k.name))?.value;
+  const lower = kw(['min', 'a_min', 'clip_value_min']) ?? positional[0];
+  const upper = kw(['max', 'a_max', 'clip_value_max']) ?? positional[1];
+  const given = (e: Expr | undefined): e is Expr => e !== undefined && !isNoneLiteral(e);
+  if (!value || !given(lower) || !given(upper) || positional.length > 2) return undefined;
+  return { value, lower, upper };
+}
+const BOUND_FUNCTIONS: ReadonlySet<string> = new Set(['clip', 'clamp', 'clip_by_value', 'clipByValue']);
+
 // ------------------------------------------------------------------ JAX pytrees and optax transformations
 
 /**
