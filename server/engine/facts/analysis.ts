@@ -11,11 +11,11 @@ import { programIndex } from './program';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
-  attributeReadByName, frameworkPath, isAutodiffNorm, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, frameworkPath, isAutodiffNorm, scalarCastOperand, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
-import { isCountName, isDataLike, isGradientLike, isLearningRateName, isStateLike, isWeightLike } from './roles';
+import { isCountName, isDataLike, isGradientLike, isHyperparameterKey, isLearningRateName, isStateLike, isWeightLike } from './roles';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
 
@@ -599,7 +599,9 @@ export class Analyzer {
     // `m` is a count of examples when it is a parameter nothing reassigns (course code's `lam / (2 * m)`);
     // Adam's first moment is assigned where it is read.
     if (binding?.kind === 'param' && e.kind === 'name' && isCountName(e.name)) return scalar(sym(key));
-    const named = isGradientLike(e) || isStateLike(e) || isDataLike(e);
+    // A setting restored from a saved dict (`self.weight_decay = state["weight_decay"]`) is a setting whatever holds it.
+    const setting = e.kind === 'index' && isKeyedByString(e) && e.index[0].kind === 'str' && isHyperparameterKey(e.index[0].value);
+    const named = !setting && (isGradientLike(e) || isStateLike(e) || isDataLike(e));
     if (named && (!binding || binding.kind !== 'assign' || !binding.value || binding.op)) return TENSOR;
     if (!binding) {
       // `group['weight_decay']`, `self.reg`, `config.lam`: a setting read by key is a scalar.
@@ -615,6 +617,12 @@ export class Analyzer {
     if (accumulated) return accumulated;
     // `N, M = X.shape`: sizes are scalars.
     if (binding.unpacked?.value.kind === 'attr' && isShapeAttribute(binding.unpacked.value.name)) return scalar(sym(key));
+    if (binding.op && binding.value) {
+      // `wd *= scale`, `lr += warmup`: a number scaled or shifted by a number is a number.
+      const before = this.classify(e, binding.scope, binding.at, undefined, d);
+      const by = this.classify(binding.value, binding.scope, binding.at, env && binding.scope === scope ? env : undefined, d);
+      return isPureScalar(before) && isPureScalar(by) ? scalar(sym(key)) : TENSOR;
+    }
     if (!binding.value || binding.op) return TENSOR;
     // Inside a helper analysed for a call, its own variables still see the substituted parameters.
     const value = this.classify(binding.value, binding.scope, binding.at, env && binding.scope === scope ? env : undefined, d);
@@ -704,6 +712,12 @@ export class Analyzer {
       if (arith.op === '*') return multiply(left, right);
       if (arith.op === '/') return multiply(left, invert(right));
       return this.classifySum(e, scope, at, env, d);
+    }
+    // `xp.array(weight_decay, dtype=DTYPE)`: a number cast to an array of one value is that number.
+    const cast = scalarCastOperand(e);
+    if (cast) {
+      const value = this.classify(cast, scope, at, env, d);
+      if (isPureScalar(value)) return value;
     }
     // The project's own function of a framework's name (`def l2_loss(params): return Σ p²`, without
     // tf.nn.l2_loss's ½) is the penalty its body computes; the name decides only when the body does not read as one.

@@ -87,6 +87,21 @@ export function isAutodiffNorm(path: readonly string[] | undefined, method: bool
 export const DOT_FUNCTIONS: ReadonlySet<string> = new Set(['vdot', 'dot', 'inner', 'tensordot']);
 /** Calls whose value is a scalar when their argument is: `len`, `float`, `sqrt`, `exp`, `Number`. */
 export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'float', 'int', 'sqrt', 'exp', 'log', 'min', 'max', 'round', 'pow', 'Number', 'parseFloat']);
+/**
+ * A number cast to an array of one value: `np.array(wd, dtype=np.float32)`, `xp.asarray(lr)`,
+ * `torch.tensor(beta)`, `tf.constant(0.1)`, `np.float32(eps)`. The operand; the caller decides whether
+ * it is a number (a cast of anything else keeps its old reading).
+ */
+export function scalarCastOperand(call: Expr & { kind: 'call' }): Expr | undefined {
+  if (call.callee.kind !== 'attr' || !SCALAR_CASTS.has(call.callee.name) || call.callee.object.kind === 'call') return undefined;
+  if (call.kwargs.some((k) => !CAST_KEYWORDS.has(k.name))) return undefined;
+  // NumPy's dtype may be the second positional argument: `np.array(wd, np.float32)`.
+  const positional = call.callee.name === 'array' || call.callee.name === 'asarray' ? 2 : 1;
+  if (call.args.length < 1 || call.args.length > positional) return undefined;
+  return call.args[0];
+}
+const SCALAR_CASTS: ReadonlySet<string> = new Set(['array', 'asarray', 'tensor', 'as_tensor', 'constant', 'float16', 'float32', 'float64', 'bfloat16']);
+const CAST_KEYWORDS: ReadonlySet<string> = new Set(['dtype', 'device', 'requires_grad', 'copy']);
 /** Products of two tensors, whose sign is the product of their signs: `np.dot`, `torch.matmul`, `tf.multiply`, `einsum`. */
 export const PRODUCT_FUNCTIONS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'multiply', 'mul', 'inner', 'bmm', 'mv', 'einsum']);
 /** Magnitudes, nonnegative whatever their argument: `sqrt`, `abs`, `exp`, `norm`, `softplus`. */
@@ -1242,6 +1257,29 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
   if (inPlace) return { value, writes: receiver };
   return STEP_METHODS.has(name) || STEP_FUNCTIONS.has(name) || STEP_BUILTINS.has(name) || name === 'assign' ? { value } : undefined;
 }
+
+/**
+ * A bound on both sides of a tensor's values in an optimizer step: `np.clip(x, lo, hi)`,
+ * `x.clip(lo, hi)`, `torch.clamp(x, min=lo, max=hi)`, `tf.clip_by_value(x, lo, hi)`. The bounded value
+ * and its two bounds; undefined for anything else, a bound on one side included (it stays opaque).
+ * The step reads it as clip(x, lo, hi), not as x: a bound can be the algorithm itself (AdaBound's step size).
+ */
+export function boundCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): { value: Expr; lower: Expr; upper: Expr } | undefined {
+  const callee = call.callee;
+  const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
+  if (name === undefined || !BOUND_FUNCTIONS.has(name)) return undefined;
+  const method = callee.kind === 'attr' && !isModule(callee.object);
+  if (!method && callee.kind !== 'attr') return undefined;
+  const value = method ? (callee as { object: Expr }).object : call.args[0];
+  const positional = method ? call.args : call.args.slice(1);
+  const kw = (names: string[]): Expr | undefined => call.kwargs.find((k) => names.includes(k.name))?.value;
+  const lower = kw(['min', 'a_min', 'clip_value_min']) ?? positional[0];
+  const upper = kw(['max', 'a_max', 'clip_value_max']) ?? positional[1];
+  const given = (e: Expr | undefined): e is Expr => e !== undefined && !isNoneLiteral(e);
+  if (!value || !given(lower) || !given(upper) || positional.length > 2) return undefined;
+  return { value, lower, upper };
+}
+const BOUND_FUNCTIONS: ReadonlySet<string> = new Set(['clip', 'clamp', 'clip_by_value', 'clipByValue']);
 
 // ------------------------------------------------------------------ JAX pytrees and optax transformations
 

@@ -20,7 +20,7 @@ import { isSelfName, resolveCall } from './resolve';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey } from './keys';
-import { forEachChild, ifChainAt, someExpr, type FunctionDef, type Scope } from './scope';
+import { forEachChild, ifChainAt, someExpr, type Binding, type FunctionDef, type Scope } from './scope';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { frameworkFacts } from './frameworks';
 import { canonicalCoef } from './symbols';
@@ -47,6 +47,8 @@ export interface DecayApplication {
   strength: Coef;
   /** Applied by a method of the same object the step calls (`span` and `at` are the call; `term` is in the method). */
   via?: Delegated;
+  /** The parameter's storage a step writes through an alias (`data -= …` after `data = param.data`): param.data. */
+  storage?: Expr;
 }
 
 /** A decay a method applies to the parameter a step hands it: `self._shrink(p, lr)` with `param.data -= lr * wd * param.data` in `_shrink`. */
@@ -359,15 +361,20 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
   const gradientTerms = new Map<string, RegGradientTerm>();
   for (const t of terms) if (t.site.kind !== 'update' && t.coef && t.coef.num > 0) gradientTerms.set(spanKey(t.span), t);
   const landed = new Set<string>();
+  // Groups of a parameter the step writes through an alias of its storage: that storage is a parameter by data flow.
+  const stepsThroughAlias = new Set<string>();
   for (const t of terms) {
     if (t.site.kind !== 'update' || t.stepCoef.num >= 0) continue;
-    const key = paramKey(t)!;
-    if (exprKey(baseExpr(t.site.target)) !== key || !facts.analyzer.isParam(baseExpr(t.site.target))) continue;
+    const written = paramKey(t)!;
+    if (exprKey(baseExpr(t.site.target)) !== written || !facts.analyzer.isParam(baseExpr(t.site.target))) continue;
+    const storage = storageOf(facts, t.site);
+    const key = (storage && exprKey(storage)) ?? written;
     const group = groupOf(t.site, key, t.site.span.start);
+    if (storage) stepsThroughAlias.add(group);
     // A gradient's term expanded into the step: it is the gradient's decay, written where the gradient is.
     const g = gradientTerms.get(spanKey(t.span));
     if (g) landed.add(spanKey(t.span));
-    add(group, g ? { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g } : { span: displaySpan(t), kind: 'step', into: t.site.target, at: t.site.span, term: t });
+    add(group, g ? { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g, storage } : { span: displaySpan(t), kind: 'step', into: t.site.target, at: t.site.span, term: t, storage });
   }
   // Gradients that reach the step through statements the analyzer does not expand (optimizer state, in-place calls).
   for (const [k, g] of gradientTerms) {
@@ -379,7 +386,7 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
     add(`${fn} ${loopAt(shape, reached.span.start, fn)} ${key}`, { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g });
   }
   // Parameters handed to a method of the same object that decays them.
-  for (const { group, app } of delegatedDecays(facts, shape)) add(group, app);
+  for (const { group, app } of delegatedDecays(facts, shape, stepsThroughAlias)) add(group, app);
   // Each term's knobs once: a group of n applications compares up to n² pairs.
   const knobMemo = new Map<RegGradientTerm, Knobs>();
   const knobsOf = (a: DecayApplication): Knobs => {
@@ -486,7 +493,7 @@ const writtenAt = (a: DecayApplication): Span => (a.via ? a.at : a.term.span);
  * a base class's, in any file) steps the parameter it is handed by c·param: one decay of `p`, at the
  * call, with the method's parameters read as the call's arguments.
  */
-function delegatedDecays(facts: Facts, shape: FileShape): { group: string; app: DecayApplication }[] {
+function delegatedDecays(facts: Facts, shape: FileShape, stepsThroughAlias: ReadonlySet<string>): { group: string; app: DecayApplication }[] {
   const found: { group: string; app: DecayApplication }[] = [];
   const index = programIndex(facts);
   for (const { stmt, fn } of shape.simples) {
@@ -510,20 +517,41 @@ function delegatedDecays(facts: Facts, shape: FileShape): { group: string; app: 
       if (paramKey(t) !== exprKey(stepped)) continue;
       const param = handed(stepped, env, 0);
       const key = param && exprKey(param);
-      if (!param || key === undefined || !facts.analyzer.isParam(param)) continue;
+      const group = `${fn} ${loopAt(shape, at, fn)} ${key}`;
+      if (!param || key === undefined || !(facts.analyzer.isParam(param) || stepsThroughAlias.has(group))) continue;
       const decayKnobs = methodKnobs(other, t, env);
       const { runsIf, bailsIf } = methodConditions(method, t.site.span);
       const onItsOwn = (h: Expr): boolean => !knobOnly(other, h, t.site.scope, t.site.at, decayKnobs.keys, env);
       const via: Delegated = { method: method.name, decay: trimSpan(other, t.site.span), knobs: decayKnobs, runsIf: runsIf.filter(onItsOwn), bailsIf: bailsIf.filter(onItsOwn) };
       const app: DecayApplication = { span: call.span, kind: 'step', into: env.get(rootName(stepped) ?? '')?.expr ?? call, at: stmt.span, term: t, strength: strengthOf(t), via };
-      found.push({ group: `${fn} ${loopAt(shape, at, fn)} ${key}`, app });
+      found.push({ group, app });
     }
   }
   return found;
 }
 
+/**
+ * The parameter's storage a step writes through an alias: `data -= lr * step` after `data = param.data`
+ * writes param.data, since Python's augmented assignment changes an array in place (followed back
+ * through earlier in-place steps of the same name to the assignment that made the alias).
+ * Undefined for any other step: it writes its own target (`data = data - lr * step` only rebinds the local).
+ */
+function storageOf(facts: Facts, site: UpdateSite): Expr | undefined {
+  const target = site.target;
+  if (facts.language !== 'python' || target.kind !== 'name' || site.at === Infinity) return undefined;
+  const own = site.scope.allBindings(target.name).find((b) => b.kind === 'assign' && b.op !== undefined && within(b.span, site.span));
+  if (!own) return undefined;
+  let b: Binding | undefined = site.scope.lookup(target.name, own.at);
+  for (let hops = 0; b && b.kind === 'assign' && b.op !== undefined && hops < 50; hops++) b = b.scope.lookup(target.name, b.at);
+  if (!b || b.kind !== 'assign' || b.op !== undefined || !b.value || (b.value.kind !== 'attr' && b.value.kind !== 'index')) return undefined;
+  // The alias is stepped, so what it aliases is (the caller checks that the step's target is a parameter).
+  const storage = baseExpr(b.value);
+  return exprKey(storage) !== undefined ? storage : undefined;
+}
+
 /** The parameter as an application writes it (for one a method applies, the argument handed to it). */
 function paramAsWritten(a: DecayApplication): Expr {
+  if (a.storage) return a.storage;
   return a.kind === 'step' ? a.into : a.term.param!.base;
 }
 

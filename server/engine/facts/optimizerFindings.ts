@@ -6,7 +6,7 @@ import type { Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Poly } from '../../math/poly';
-import { assignedFrom, correctionSite, groupByTensor, linearSymbol, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { assignedFrom, boundedTerms, correctionSite, groupByTensor, linearSymbol, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
@@ -185,6 +185,8 @@ function correctedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, term:
     if (own.length === 0 || !own.every((x) => polyEquals(x.exp!, own[0].exp!))) return undefined;
     return { c: own[0], power: own.reduce((sum, x) => sum + x.power, 0) };
   };
+  // `np.clip(step_size * m_hat / denom, -c, c)`: a bound on the whole update keeps how the update was built.
+  for (const inner of boundedTerms(step, term)) correctedTwice(facts, step, p, inner, push);
   for (const n of term.numerator) {
     const s = step.states.get(n.key);
     if (!s?.average || !s.beta || n.n !== 1) continue;

@@ -15,7 +15,7 @@ import { exprKey } from './keys';
 import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll } from './program';
 import { trimSpan } from './steps';
-import { APPLY_UPDATES, appliedUpdates, DICT_DEFAULT_METHOD, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, boundCall, DICT_DEFAULT_METHOD, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -507,6 +507,9 @@ class Evaluator {
       if (root && !this.chained.has(e)) this.write(root, value, env, e.span, true);
       return value;
     }
+    // `np.clip(update, -c, c)`: clip(update, …), an atom that keeps what it bounds for the checks that read inside it.
+    const bound = boundCall(e, (x) => this.facts.analyzer.isModule(x));
+    if (bound) return fnPoly('clip', [this.eval(bound.value, env), this.eval(bound.lower, env), this.eval(bound.upper, env)]);
     // `jax.tree_util.tree_map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, grads)`: f on one leaf.
     const mapped = treeMapCall(e, (x) => this.facts.analyzer.isModule(x));
     if (mapped) return this.treeMap(mapped.fn, mapped.trees, env, e.span);
@@ -1819,8 +1822,25 @@ export interface StepTerm {
 }
 
 export function stepTerms(step: OptimizerStep, p: ParamUpdate): StepTerm[] {
+  return termsOf(step, p.step);
+}
+
+/**
+ * The terms of a value a term bounds as a whole: c·clip(X, lo, hi) with no state outside the clip
+ * (`np.clip(update, -10, 10)`) is read as X's terms, each with the term's own corrections beside it.
+ * A clip of part of the step (AdaBound's clipped step size times m̂) is not.
+ */
+export function boundedTerms(step: OptimizerStep, term: StepTerm): StepTerm[] {
+  if (term.numerator.length > 0 || term.denominator.length > 0) return [];
+  const clips = term.mono.fs.filter((f) => f.n === 1 && f.atom.k === 'fn' && f.atom.fn === 'clip' && f.atom.args.length > 0);
+  if (clips.length !== 1) return [];
+  const clip = clips[0].atom as Atom & { k: 'fn' };
+  return termsOf(step, clip.args[0]).map((t) => ({ ...t, corrections: [...term.corrections, ...t.corrections] }));
+}
+
+function termsOf(step: OptimizerStep, poly: Poly): StepTerm[] {
   const isState = (k: string): boolean => step.states.has(k);
-  return p.step.map((mono) => {
+  return poly.map((mono) => {
     const t: StepTerm = { mono, numerator: [], denominator: [], corrections: [] };
     for (const f of mono.fs) {
       const a = f.atom;
