@@ -1866,6 +1866,10 @@ function termsOf(step: OptimizerStep, poly: Poly): StepTerm[] {
       }
       if (a.k === 'inv' && f.n > 0) {
         // 1 / (√v̂ + ε), 1 / (v + ε), 1 / (√v·c + ε): the states inside, and the corrections beside them.
+        // A correction every monomial of the sum holds is one factor of the sum, counted once:
+        // lr / (c1 / √c2) expands to 1 / (1/√c2 − β₁ᵗ/√c2), which is √c2 / (1 − β₁ᵗ).
+        const common = a.arg.length > 1 ? commonFactors(a.arg).filter((g) => correctionOf(g.atom)) : [];
+        const shared = new Set(common.map((g) => g.key));
         for (const inner of a.arg) {
           for (const g of inner.fs) {
             const b = g.atom;
@@ -1877,14 +1881,29 @@ function termsOf(step: OptimizerStep, poly: Poly): StepTerm[] {
                   const hc = correctionOf(h.atom);
                   if (hc) t.corrections.push({ ...hc.shape, power: -hc.power * h.n * 0.5, inDenominator: true, key: hc.key });
                 }
-            const c2 = correctionOf(b);
+            const c2 = shared.has(g.key) ? undefined : correctionOf(b);
             if (c2) t.corrections.push({ ...c2.shape, power: -c2.power * g.n, inDenominator: true, key: c2.key });
           }
         }
+        for (const g of common) {
+          const c2 = correctionOf(g.atom)!;
+          t.corrections.push({ ...c2.shape, power: -c2.power * g.n * f.n, inDenominator: false, key: c2.key });
+        }
+        // What is left once they are divided out may itself be a correction: 1 / (1 − β₁ᵗ).
+        const rest = common.length > 0 ? a.arg.map((m) => ({ c: m.c, fs: m.fs.filter((g) => !shared.has(g.key)) })) : undefined;
+        const restShape = rest && correctionShape(rest);
+        if (rest && restShape) t.corrections.push({ ...restShape, power: -f.n, inDenominator: false, key: polyKey(rest) });
       }
     }
     return t;
   });
+}
+
+/** The factors every monomial of a sum holds, with the same power. */
+function commonFactors(p: Poly): PolyFactor[] {
+  const [first, ...others] = p;
+  if (!first) return [];
+  return first.fs.filter((g) => others.every((m) => m.fs.some((h) => h.key === g.key && h.n === g.n)));
 }
 
 /** (1 − βᵗ) as an atom: inv(1 − βᵗ) is power −1, √(1 − βᵗ) is ½. */
