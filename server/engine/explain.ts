@@ -401,7 +401,6 @@ function formInExpressions(s: Stmt, site: UpdateSite, relation: UpdateForm['rela
   return undefined;
 }
 
-/** A finding's section of the hover, before the math of its line is added. */
 /**
  * A finding's section with the correct form the rule itself gave, when no update line supplies one.
  * Shown under another explanation, whose legend does not define the forms' symbols, its Unicode line
@@ -417,6 +416,7 @@ function sectionWithOwnMath(f: Finding): FindingSection {
   return { ...sectionOf(f), ...(f.math?.expected ? { expected: f.math.expected } : {}) };
 }
 
+/** A finding's section of the hover, before the math of its line is added. */
 function sectionOf(f: Finding): FindingSection {
   return {
     code: f.code,
