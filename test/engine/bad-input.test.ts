@@ -25,6 +25,12 @@ describe('bad input', () => {
     assert.match(notices[0].message, /^syntax error at 1:\d+; the rest of the file was still checked$/);
   });
 
+  it('places a syntax error where the text is wrong, not where recovery wrapped it (an unterminated f-string on line 2)', () => {
+    const text = `import numpy as np\ncrit = load(f'nets.loss_{settings.kind}\n    a, b = net(x)\n    outs = []\n    for i, t in enumerate(sizes):\nopt = make([np.zeros(1)])\nif settings: net.update(dict(x=1))\n`;
+    const { notices } = lint(text);
+    assert.match(notices[0].message, /^syntax error at 2:\d+/);
+  });
+
   it('survives every truncation of a faulty line (half-typed code)', () => {
     const text = `import numpy as np\ndef step(W, dW, lr, reg):\n    ${faulty}`;
     for (let i = 0; i <= text.length; i++) {

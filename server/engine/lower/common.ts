@@ -38,18 +38,32 @@ export function field(node: SyntaxNode, id: number): SyntaxNode | null {
   return id > 0 ? node.childForFieldId(id) : null;
 }
 
-/** Collects ERROR and MISSING nodes, descending only where the tree has errors (spans offset by `base`). */
+/**
+ * Collects ERROR and MISSING nodes, descending only where the tree has errors (spans offset by
+ * `base`). An ERROR that holds other errors is where recovery wrapped them, often from the file's
+ * first line (an unterminated f-string makes one ERROR of the whole module): the errors inside are
+ * where the text is wrong, so they are reported instead of it.
+ */
 export function collectErrors(tree: Tree, base: number, limit = 50): Span[] {
   const errors: Span[] = [];
   if (!tree.rootNode.hasError) return errors;
   walkTree(tree, (node) => {
-    if (node.type === 'ERROR' || node.isMissing) {
+    if (node.isMissing || (node.type === 'ERROR' && !holdsError(node))) {
       errors.push({ start: base + node.startIndex, end: base + node.endIndex });
       return errors.length >= limit ? 'stop' : false;
     }
     return node.hasError;
   });
   return errors;
+}
+
+/** Whether a child of an ERROR node is (or holds) an ERROR or MISSING node. */
+function holdsError(node: SyntaxNode): boolean {
+  for (let i = 0; i < node.childCount; i++) {
+    const c = node.child(i);
+    if (c && (c.type === 'ERROR' || c.isMissing || c.hasError)) return true;
+  }
+  return false;
 }
 
 export function parseNumber(text: string): number {
