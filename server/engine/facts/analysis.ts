@@ -173,6 +173,8 @@ export class Analyzer {
   }
 
   private readonly lookups = new WeakMap<Expr, Expr | null>();
+  /** The weights of lookup layers (`self.user_emb.weight` built for `self.user_emb(ids)`): parameters by what they are. */
+  private readonly lookupWeights = new WeakSet<Expr>();
 
   /**
    * A call of a layer that looks rows up in its weight (`self.user_emb(ids)` with
@@ -193,7 +195,7 @@ export class Analyzer {
         const indices = spec ? e.args[spec.indices] : undefined;
         if (spec && indices && e.args.length === spec.indices + 1) {
           const weight: Expr = { kind: 'attr', object: layer, name: spec.weight, span: layer.span };
-          this.placeholders.add(weight);
+          this.lookupWeights.add(weight);
           this.unmemoized.add(weight);
           rows = { kind: 'index', object: weight, index: [indices], span: e.span };
           this.unmemoized.add(rows); // it shares the call's span: keep it out of the memo keyed by span
@@ -249,7 +251,7 @@ export class Analyzer {
    */
   isParam(e: Expr, scope?: Scope, at?: number): boolean {
     const base = baseExpr(e);
-    if (this.placeholders.has(base)) return true;
+    if (this.placeholders.has(base) || this.lookupWeights.has(base)) return true;
     // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
     const key = exprKey(base);
     const file = fileIdOf(base.span.start);
