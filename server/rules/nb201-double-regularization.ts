@@ -18,7 +18,7 @@ import { unicodeCoef, unicodePenalty } from '../math/print/unicode';
 import type { Coef } from '../math/terms';
 import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
-import { frameworkFacts, type DecaySetting, type FrameworkFacts, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
+import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
 
 export const nb201DoubleRegularization = defineRule({
   meta: {
@@ -42,8 +42,10 @@ export const nb201DoubleRegularization = defineRule({
       // Only decays known to be nonzero (or the class default): an unresolvable `weight_decay=cfg.wd` may well be 0.
       const known = opt.decay.filter((d) => d.value !== undefined);
       if (opt.framework === 'tfjs' || known.length === 0) continue;
-      const setting = known.find((d) => d.arg) ?? known[0];
-      const penalties = nearestFirst(fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, opt.call, opt.ctx.owner) && sameModel(p, opt)), opt.ctx.owner, opt.call.span.start);
+      // A param group's decay counts only for the penalties whose parameters it may hold.
+      const penalties = nearestFirst(fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, opt.call, opt.ctx.owner) && sameModel(p, opt) && known.some((d) => decayReaches(d, p))), opt.ctx.owner, opt.call.span.start);
+      const reaching = known.filter((d) => penalties.some((p) => decayReaches(d, p)));
+      const setting = reaching.find((d) => d.arg) ?? reaching[0] ?? known.find((d) => d.arg) ?? known[0];
       const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner) : [];
       if (penalties.length === 0 && regs.length === 0) continue;
       const span = setting.arg?.span ?? opt.nameSpan ?? opt.call.callee.span;

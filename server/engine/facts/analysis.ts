@@ -11,7 +11,7 @@ import { programIndex } from './program';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
-  attributeReadByName, frameworkPath, isAutodiffNorm, scalarCastOperand, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -172,6 +172,40 @@ export class Analyzer {
     return read ?? undefined;
   }
 
+  private readonly lookups = new WeakMap<Expr, Expr | null>();
+  /** The weights of lookup layers (`self.user_emb.weight` built for `self.user_emb(ids)`): parameters by what they are. */
+  private readonly lookupWeights = new WeakSet<Expr>();
+
+  /**
+   * A call of a layer that looks rows up in its weight (`self.user_emb(ids)` with
+   * `self.user_emb = nn.Embedding(n, d)`): the rows it reads, `self.user_emb.weight[ids]`, whose
+   * weight is a parameter whatever it is called (one node per call).
+   */
+  private lookupRows(e: Expr & { kind: 'call' }, scope: Scope, at: number): Expr | undefined {
+    let rows = this.lookups.get(e);
+    if (rows === undefined) {
+      rows = null;
+      const layer = e.callee;
+      const key = (layer.kind === 'name' || layer.kind === 'attr') && e.kwargs.length === 0 ? exprKey(layer) : undefined;
+      const b = key !== undefined ? scope.lookup(key, at) : undefined;
+      const file = this.program.parsedOf(e.span);
+      if (b?.kind === 'assign' && !b.op && b.value?.kind === 'call' && file) {
+        const path = frameworkPath(b.value.callee, b.scope, b.at, file.scopes.imports, file.language === 'python' ? 'python' : 'script');
+        const spec = path ? lookupLayer(path) : undefined;
+        const indices = spec ? e.args[spec.indices] : undefined;
+        if (spec && indices && e.args.length === spec.indices + 1) {
+          const weight: Expr = { kind: 'attr', object: layer, name: spec.weight, span: layer.span };
+          this.lookupWeights.add(weight);
+          this.unmemoized.add(weight);
+          rows = { kind: 'index', object: weight, index: [indices], span: e.span };
+          this.unmemoized.add(rows); // it shares the call's span: keep it out of the memo keyed by span
+        }
+      }
+      this.lookups.set(e, rows);
+    }
+    return rows ?? undefined;
+  }
+
   isPlaceholder(e: Expr): boolean {
     return this.placeholders.has(e);
   }
@@ -217,7 +251,7 @@ export class Analyzer {
    */
   isParam(e: Expr, scope?: Scope, at?: number): boolean {
     const base = baseExpr(e);
-    if (this.placeholders.has(base)) return true;
+    if (this.placeholders.has(base) || this.lookupWeights.has(base)) return true;
     // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
     const key = exprKey(base);
     const file = fileIdOf(base.span.start);
@@ -599,6 +633,9 @@ export class Analyzer {
     // `m` is a count of examples when it is a parameter nothing reassigns (course code's `lam / (2 * m)`);
     // Adam's first moment is assigned where it is read.
     if (binding?.kind === 'param' && e.kind === 'name' && isCountName(e.name)) return scalar(sym(key));
+    // What an unpacked call returns at the name's place outranks what the name says.
+    const unpacked = binding?.kind === 'assign' && binding.unpacked && !binding.value ? this.unpackedFactor(binding, binding.unpacked, env && binding.scope === scope ? env : undefined, d) : undefined;
+    if (unpacked) return unpacked;
     // A setting restored from a saved dict (`self.weight_decay = state["weight_decay"]`) is a setting whatever holds it.
     const setting = e.kind === 'index' && isKeyedByString(e) && e.index[0].kind === 'str' && isHyperparameterKey(e.index[0].value);
     const named = !setting && (isGradientLike(e) || isStateLike(e) || isDataLike(e));
@@ -702,6 +739,8 @@ export class Analyzer {
   private classifyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product {
     const named = this.attributeRead(e);
     if (named) return this.classify(named, scope, at, env, d);
+    const rows = this.lookupRows(e, scope, at);
+    if (rows) return this.classify(rows, scope, at, env, d);
     const arith = this.arithmeticCall(e);
     if (arith) {
       const [a, b, alpha] = arith.operands;
@@ -773,11 +812,8 @@ export class Analyzer {
    * in for what the catalogue knows of those names.
    */
   private importedPenaltyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
-    if (e.callee.kind !== 'attr' || this.isModule(e.callee.object) || this.callTarget(e, scope, at)) return undefined;
-    const parsed = this.program.parsedOf(e.span);
-    if (!parsed || parsed.scopes.methodsNamed(e.callee.name).length > 0) return undefined;
-    const fn = this.importedMethod(parsed, e.callee.name);
-    const product = fn ? this.helperCall(e, scope, at, env, d, { fn, receiver: e.callee.object, cls: fn.cls }) : undefined;
+    const target = this.importedTarget(e, scope, at);
+    const product = target ? this.helperCall(e, scope, at, env, d, target) : undefined;
     return product?.penalty ? product : undefined;
   }
 
@@ -1062,7 +1098,7 @@ export class Analyzer {
 
   /**
    * The one method of that name that the classes a file imports from the project have (their own
-   * or inherited), or undefined.
+   * or inherited) and that returns a value, or undefined.
    */
   private importedMethod(parsed: ParsedFile, name: string): FunctionDef | undefined {
     let known = this.importedMethods.get(parsed);
@@ -1079,7 +1115,8 @@ export class Analyzer {
     const found = new Set<FunctionDef>();
     for (const cls of known.classes) {
       const fn = methodOf(this.program, cls, name);
-      if (fn) found.add(fn);
+      // The caller reads the call's value: an abstract method that only raises returns none, so it is not what runs.
+      if (fn && returnsOf(this.program, fn).length > 0) found.add(fn);
     }
     const unique = found.size === 1 ? [...found][0] : undefined;
     known.byName.set(name, unique);
@@ -1162,6 +1199,56 @@ export class Analyzer {
     } finally {
       this.activeCalls.delete(fn);
     }
+  }
+
+  /**
+   * A name unpacked from a call whose function returns one literal tuple (`data, reg = model.pair_loss(u, i, j)`):
+   * the tuple's element at the name's place, with the arguments substituted, when it is a penalty or
+   * one parameter; anything else the element holds stays opaque. A method called on an instance of a
+   * class the code does not show is read through the one method of that name the imported classes
+   * have, as `importedPenaltyCall` reads a call used directly.
+   */
+  private unpackedFactor(binding: Binding, unpacked: { value: Expr; position: number }, env: Env | undefined, d: number): Product | undefined {
+    const call = unpacked.value;
+    if (call.kind !== 'call') return undefined;
+    const known = this.callTarget(call, binding.scope, binding.at);
+    const target = known ?? this.importedTarget(call, binding.scope, binding.at);
+    if (!target || target.constructs) return undefined;
+    const fn = target.fn;
+    if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return undefined;
+    const returns = returnsOf(this.program, fn);
+    if (returns.length !== 1) return undefined;
+    const r = returns[0];
+    // A starred item (`return loss, *grads`) moves every later position: only plain items are counted.
+    if (r.expr.kind !== 'seq' || r.expr.items.some((item) => item.kind === 'other')) return undefined;
+    const element = r.expr.items[unpacked.position];
+    if (!element) return undefined;
+    const inner = this.argumentEnv(call, target, binding.scope, binding.at, env);
+    this.activeCalls.add(fn);
+    let product: Product;
+    try {
+      product = this.classify(element, r.scope, r.at, inner, d);
+    } finally {
+      this.activeCalls.delete(fn);
+    }
+    if (product.penalty) {
+      const what = `the penalty ${binding.key} is returned by ${fn.name} here`;
+      return { ...product, penalty: { ...product.penalty, defs: [{ span: element.span, what }, ...product.penalty.defs] } };
+    }
+    // Through the imported-method resort only a penalty counts, as for a call used directly.
+    return known && isSingleParam(product) ? product : undefined;
+  }
+
+  /**
+   * For a method called on an instance whose class the code does not show, which no class of this
+   * file defines: the one method of that name among the imported classes (`importedMethod`).
+   */
+  private importedTarget(e: Expr & { kind: 'call' }, scope: Scope, at: number): CallTarget | undefined {
+    if (e.callee.kind !== 'attr' || this.isModule(e.callee.object) || this.callTarget(e, scope, at)) return undefined;
+    const parsed = this.program.parsedOf(e.span);
+    if (!parsed || parsed.scopes.methodsNamed(e.callee.name).length > 0) return undefined;
+    const fn = this.importedMethod(parsed, e.callee.name);
+    return fn ? { fn, receiver: e.callee.object, cls: fn.cls } : undefined;
   }
 
   /** The callee's parameters bound to the call's arguments (a method's instance parameter skipped when called on one). */

@@ -1013,6 +1013,19 @@ export function attributeReadByName(e: Expr & { kind: 'call' }): { object: Expr;
   const [object, name] = e.args;
   return name.kind === 'str' && /^[A-Za-z_]\w*$/.test(name.value) ? { object, name: name.value } : undefined;
 }
+/**
+ * Layers whose call looks rows up in their weight (`emb(ids)` is `emb.weight[ids]`): the weight's
+ * attribute and the argument holding the indices, by canonical constructor path.
+ */
+const LOOKUP_LAYERS: Record<string, { weight: string; indices: number }> = table({
+  'torch.nn.Embedding': { weight: 'weight', indices: 0 },
+  'torch.nn.modules.sparse.Embedding': { weight: 'weight', indices: 0 },
+});
+
+/** The weight a layer built by this constructor reads rows of when called, and where the indices go. */
+export function lookupLayer(path: string[]): { weight: string; indices: number } | undefined {
+  return LOOKUP_LAYERS[path.join('.')];
+}
 /** The attribute holding a Python object's attributes (`self.__dict__`). */
 export const INSTANCE_DICT_ATTRIBUTE = '__dict__';
 /** Python decorators that make a method take no instance. */

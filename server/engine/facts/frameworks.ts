@@ -73,6 +73,8 @@ export interface Arg {
 export interface DecaySetting {
   source: 'argument' | 'group' | 'default';
   arg?: Arg;
+  /** For a param group's setting: the group's `params`, where they are read. */
+  group?: { params: Expr; ctx: Ctx };
   /** Undefined when the value is written but cannot be resolved to a number. */
   value?: number;
 }
@@ -638,7 +640,8 @@ class Collector {
         const entry = g.entries.find((k) => k.name === 'weight_decay');
         if (entry) {
           const arg = this.makeArg('weight_decay', entry.value, g.ctx, entry.span);
-          settings.push({ source: 'group', arg, value: arg.value });
+          const groupParams = g.entries.find((k) => k.name === 'params')?.value;
+          settings.push({ source: 'group', arg, value: arg.value, ...(groupParams ? { group: { params: groupParams, ctx: g.ctx } } : {}) });
         } else anyUnset = true;
       }
     }
@@ -1223,15 +1226,18 @@ class Collector {
   }
 
   evaluateCoef(c: Coef, ctx: Ctx): number | undefined {
-    let value = c.num;
+    let value: number | undefined = c.num;
     for (const s of c.syms) {
-      if (!/^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(s.name)) return undefined;
-      const parts = s.name.split('.');
-      let e: Expr = { kind: 'name', name: parts[0], span: { start: 0, end: 0 } };
-      for (const p of parts.slice(1)) e = { kind: 'attr', object: e, name: p, span: { start: 0, end: 0 } };
-      const v = this.evaluate(e, ctx.scope, ctx.at, 0);
-      if (v === undefined) return undefined;
-      value *= v ** s.pow;
+      const parts = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(s.name) ? s.name.split('.') : undefined;
+      let e: Expr | undefined;
+      if (parts) {
+        e = { kind: 'name', name: parts[0], span: { start: 0, end: 0 } };
+        for (const p of parts.slice(1)) e = { kind: 'attr', object: e, name: p, span: { start: 0, end: 0 } };
+      }
+      const v = e ? this.evaluate(e, ctx.scope, ctx.at, 0) : undefined;
+      // A factor known to be 0 makes the product 0 whatever the others are (`l2s * Σw² / batch` with l2s = 0).
+      if (v === 0 && s.pow > 0) return 0;
+      value = v === undefined || value === undefined ? undefined : value * v ** s.pow;
     }
     return value;
   }
@@ -1362,6 +1368,67 @@ export function wholeModelRoot(e: Expr): string | undefined {
     return wholeModelRoot(e.args[e.args.length - 1]);
   }
   if (e.kind === 'attr' && TRAINABLE_WEIGHT_LISTS.has(e.name)) return exprKey(e.object);
+  return undefined;
+}
+
+/**
+ * Whether a decay setting may reach a penalty's parameters. Only a param group says otherwise: its
+ * `params` name submodules or weights of a model (`model.item_bias.parameters()`,
+ * `list(model.fc.parameters()) + [model.out.weight]`), and none of them is, contains or lies in a
+ * layer the penalty sums over (`self.user_vecs.weight[u]`), compared by their attribute paths below
+ * the model. Anything else the group holds may be any parameter.
+ */
+export function decayReaches(setting: DecaySetting, penalty: LossPenaltyFact): boolean {
+  if (!setting.group) return true;
+  const groupPaths = layerPaths(setting.group.params, setting.group.ctx.scope, setting.group.ctx.at, 0);
+  if (!groupPaths) return true;
+  const penaltyPaths = penalty.params.map((o) => attributePath(o.base));
+  const within = (a: string[], b: string[]): boolean => a.every((name, i) => b[i] === name);
+  return penaltyPaths.some((pp) => !pp || pp.length === 0 || groupPaths.some((gp) => gp.length === 0 || within(gp, pp) || within(pp, gp)));
+}
+
+/** The attributes below the root object: `self.user_vecs.weight` → [user_vecs, weight]; undefined for anything but a chain of attributes on a name. */
+function attributePath(e: Expr): string[] | undefined {
+  const names: string[] = [];
+  let x = e;
+  while (x.kind === 'attr') {
+    names.unshift(x.name);
+    x = x.object;
+  }
+  return x.kind === 'name' ? names : undefined;
+}
+
+/** The model parts a group's `params` lists, as attribute paths, or undefined when it holds anything else. */
+function layerPaths(e: Expr, scope: Scope, at: number, depth: number): string[][] | undefined {
+  if (depth > 4) return undefined;
+  if (e.kind === 'binary' && e.op === '+') {
+    const left = layerPaths(e.left, scope, at, depth + 1);
+    const right = left && layerPaths(e.right, scope, at, depth + 1);
+    return left && right ? [...left, ...right] : undefined;
+  }
+  if (e.kind === 'seq') {
+    const all: string[][] = [];
+    for (const item of e.items) {
+      const paths = layerPaths(item, scope, at, depth + 1);
+      if (!paths) return undefined;
+      all.push(...paths);
+    }
+    return all;
+  }
+  if (e.kind === 'call' && e.callee.kind === 'name' && e.callee.name === 'list' && e.args.length === 1) return layerPaths(e.args[0], scope, at, depth + 1);
+  if (e.kind === 'call' && e.callee.kind === 'attr' && isParametersMethod(e.callee.name) && e.args.length === 0) {
+    const path = attributePath(e.callee.object);
+    return path ? [path] : undefined;
+  }
+  if (e.kind === 'name') {
+    const b = scope.lookup(e.name, at);
+    return b?.kind === 'assign' && b.value && !b.op ? layerPaths(b.value, b.scope, b.at, depth + 1) : undefined;
+  }
+  if (e.kind === 'attr') {
+    const path = attributePath(e);
+    // A weight of a layer (`model.fc.weight`): at least a layer and its weight below the model.
+    return path && path.length >= 2 ? [path] : undefined;
+  }
   return undefined;
 }
 

@@ -143,7 +143,7 @@ function wordPattern(name: string): RegExp {
   return new RegExp(`(?<![\\w.$])${name.replace(/\$/g, '\\$')}(?![\\w$])`);
 }
 
-/** Any use of `name` in the region other than assignments to it and its own accumulation. */
+/** Any use of `name` in the region other than assignments to it and the statements that rebind it from itself. */
 function isRead(t: TrainingFacts, name: string, region: Span, self: StmtInfo): boolean {
   const text = t.facts.source(region);
   if (dynamic.test(text)) return true;
@@ -153,30 +153,27 @@ function isRead(t: TrainingFacts, name: string, region: Span, self: StmtInfo): b
   return self.unit.kind === 'module' && t.facts.scopes.root.bindings.has('__all__');
 }
 
-/** Whether a statement's own expressions read `name` (an accumulation into `name` does not). */
+/**
+ * Whether a statement's own expressions read `name`. A statement that rebinds `name` from its old
+ * value (`reg += p.pow(2).sum()`, `reg = reg * lam`) does not: what it reads only feeds `name` again.
+ */
 function readsIn(s: Stmt, name: string, word: RegExp): boolean {
-  const selfAccumulation = s.kind === 'assign' && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name === name;
-  const exprs = s.kind === 'assign' ? [...s.targets.flatMap((x) => (x.kind === 'name' ? [] : [x])), s.value] : stmtExprs(s);
+  const rebinding = s.kind === 'assign' && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name === name;
+  const exprs = s.kind === 'assign' ? [...s.targets.flatMap(targetReads), s.value] : stmtExprs(s);
   for (const root of exprs) {
     for (const x of subExprs(root, true)) {
-      if (x.kind === 'name' && x.name === name && !(selfAccumulation && root === (s as { value: Expr }).value && isAddend(root, x))) return true;
+      if (x.kind === 'name' && x.name === name && !(rebinding && root === (s as { value: Expr }).value)) return true;
       if (x.kind === 'str' && /[{}]/.test(x.value) && word.test(x.value)) return true; // f-strings: the IR keeps their text only
     }
   }
   return false;
 }
 
-/** `reg` in `reg + x` / `reg.add(x)` at the top of the added terms: the accumulator itself. */
-function isAddend(root: Expr, x: Expr): boolean {
-  let e = root;
-  for (;;) {
-    if (e === x) return true;
-    if (e.kind === 'binary' && e.op === '+') {
-      if (e.left === x || e.right === x) return true;
-      e = e.left;
-    } else if (e.kind === 'call' && callName(e) === 'add' && e.callee.kind === 'attr') e = e.callee.object;
-    else return false;
-  }
+/** What an assignment target reads: not the names it binds (`a, b = f()` included), but `x` of `x.w = …` and `i` of `v[i] = …`. */
+function targetReads(target: Expr): Expr[] {
+  if (target.kind === 'name') return [];
+  if (target.kind === 'seq') return target.items.flatMap(targetReads);
+  return [target];
 }
 
 /** The function (or script) computes a loss or trains: a backward/gradient call, or a loss variable. */
