@@ -13,6 +13,7 @@
 import { defineRule } from './rule';
 import { decaysNotReturned, unusedDecayKnobs } from '../engine/facts/decayKnobs';
 import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
+import { misspelledGroupKeys } from '../engine/facts/groupKeys';
 
 export const nb206DecayNeverApplied = defineRule({
   meta: {
@@ -43,6 +44,14 @@ export const nb206DecayNeverApplied = defineRule({
         message: `this weight decay only rebinds ${d.local}, and nothing reads ${d.local} afterwards: ${d.method.name}() returns the update without it, and ${applier} subtracts that update from the weights, so the decay is never applied`,
         related: [{ span: d.appliedAt, message: `${applier} applies what ${d.method.name}() returns here` }],
         math: { missingTerm: { how: 'never-applied', term: d.term, params: d.method.name } },
+      });
+    }
+    // torch keeps a group's unknown keys without a word: a misspelled decay key sets nothing.
+    for (const m of misspelledGroupKeys(facts)) {
+      context.report({
+        span: m.span,
+        message: `${m.optimizer.name} never reads the group key '${m.key}' (it reads '${m.meant}'): this group's weight decay is ${m.fallback}, not the value written here, so the decay asked for is never applied`,
+        math: { missingTerm: { how: 'never-applied', term: m.meant, params: m.optimizer.name } },
       });
     }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));
