@@ -978,6 +978,20 @@ export function isOptimizerBasePath(path: string[] | undefined): boolean {
   return path !== undefined && OPTIMIZER_BASES.has(path.join('.'));
 }
 
+/**
+ * A framework's own optimizer whose step applies the gradients it finds: torch's (`torch.optim.Adam`,
+ * reading each parameter's `.grad`) and TensorFlow.js's classes (`tf.AdamOptimizer`, reading the map
+ * `applyGradients` is handed). A subclass that calls the base step applies those gradients, not a
+ * local it computed beside them.
+ */
+export function isFrameworkOptimizerClassPath(path: string[] | undefined): boolean {
+  if (!path || path.length < 2) return false;
+  const last = path[path.length - 1];
+  if (path[0] === 'torch') return path[1] === 'optim' && TORCH_OPTIMIZERS[last] !== undefined;
+  return path[0] === 'tfjs' && TFJS_OPTIMIZER_CLASSES[last] !== undefined;
+}
+/** Where torch keeps a parameter's gradient, which the base step reads: `p.grad`. */
+export const TORCH_GRAD_ATTRIBUTE = 'grad';
 /** The method a framework optimizer runs once per training step: torch's `step`, TensorFlow.js's `applyGradients`. */
 export const OPTIMIZER_STEP_METHODS = ['step', 'applyGradients'];
 /**
