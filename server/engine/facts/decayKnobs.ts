@@ -583,13 +583,15 @@ function readAfter(stmts: Stmt[], name: string, offset: number): boolean {
 
 /**
  * The weight the gradient belongs to, as the step finds it: a loop's variable (`for p in
- * group["params"]`), an entry read by key (`engine.registeredVariables[name]`), or the tensor
+ * group["params"]`), an entry read by a variable key (`engine.registeredVariables[name]`), or the tensor
  * whose `.grad` the gradient's local holds (`g = p.grad`). Not a tensor made on the spot (noise).
  */
 function isWeightOf(scope: Scope, weight: string, local: string, at: number): boolean {
   const w = scope.lookup(weight, at);
   if (!w) return false;
-  if (w.kind === 'loop' || (w.kind === 'assign' && !w.op && w.value?.kind === 'index')) return true;
+  // Keyed by a variable (`registeredVariables[name]`), not a setting's name (`group["weight_decay"]`).
+  const byKey = w.kind === 'assign' && !w.op && w.value?.kind === 'index' && w.value.index.length === 1 && w.value.index[0].kind !== 'str' && w.value.index[0].kind !== 'num';
+  if (w.kind === 'loop' || byKey) return true;
   const g = scope.lookup(local, at);
   const v = g?.kind === 'assign' ? g.value : undefined;
   return v?.kind === 'attr' && v.name === TORCH_GRAD_ATTRIBUTE && v.object.kind === 'name' && v.object.name === weight;

@@ -36,7 +36,7 @@ export function misspelledGroupKeys(facts: Facts): MisspelledGroupKey[] {
     if (opt.framework !== 'torch' || !opt.params) continue;
     const reads = TORCH_GROUP_KEYS[opt.name];
     if (!reads) continue;
-    const top = opt.arg('weight_decay');
+    const top = opt.arg(TORCH_DECAY_GROUP_KEY, TORCH_OPTIMIZERS[opt.name]?.wd);
     for (const group of groupDicts(facts, opt.params, opt.ctx, 0)) {
       if (group.entries.some((e) => e.name === TORCH_DECAY_GROUP_KEY)) continue;
       for (const entry of group.entries) {
