@@ -3,16 +3,20 @@
 // ## What it does
 // Finds optimizer classes (deriving from torch's `Optimizer`) whose constructor takes a decay
 // knob (`weight_decay`, `wd`, `l2`), stores or validates it, and whose methods (and those of their
-// bases, and the helpers they call) never read it back; and a decay in a method whose returned
-// update a base class applies (`_step`) that only rebinds the local holding the weight.
+// bases, and the helpers they call) never read it back; a decay in a method whose returned
+// update a base class applies (`_step`) that only rebinds the local holding the weight; a decay a
+// framework optimizer's subclass adds to a gradient it never hands to the base step it then runs
+// (`g = g.add(w.mul(wd))`, then `super.applyGradients(grads)`); and a torch parameter group whose
+// decay key is misspelled (`"weight_dacay"`).
 //
 // ## Why is this bad?
 // The user asks for weight decay and trains without it, silently: `weight_decay=1e-2` behaves
 // exactly like `weight_decay=0`. The same for a from-scratch layer's regularizer that nothing reads
 // into a loss or a gradient, and a training function's regularization strength it never reads.
 import { defineRule } from './rule';
-import { decaysNotReturned, unusedDecayKnobs } from '../engine/facts/decayKnobs';
+import { decaysNotHandedOn, decaysNotReturned, unusedDecayKnobs } from '../engine/facts/decayKnobs';
 import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
+import { misspelledGroupKeys } from '../engine/facts/groupKeys';
 
 export const nb206DecayNeverApplied = defineRule({
   meta: {
@@ -43,6 +47,26 @@ export const nb206DecayNeverApplied = defineRule({
         message: `this weight decay only rebinds ${d.local}, and nothing reads ${d.local} afterwards: ${d.method.name}() returns the update without it, and ${applier} subtracts that update from the weights, so the decay is never applied`,
         related: [{ span: d.appliedAt, message: `${applier} applies what ${d.method.name}() returns here` }],
         math: { missingTerm: { how: 'never-applied', term: d.term, params: d.method.name } },
+      });
+    }
+    // A subclass's step that decays a gradient's local and then runs the base step on the originals.
+    for (const d of decaysNotHandedOn(facts)) {
+      const how = d.discarded
+        ? `this adds the weight's decay to ${d.local} out of place and throws the sum away`
+        : `${d.helper ? `${d.helper}() can return the gradient with the weight's decay added, and this stores it in ${d.local}` : `this adds the weight's decay to ${d.local}`}, but nothing reads ${d.local} afterwards`;
+      context.report({
+        span: d.span,
+        message: `${how}: the base class's ${d.method.name}() applies ${d.baseReads === 'grad' ? "each parameter's .grad" : 'the gradients it was handed'}, without the decay, so the decay is never applied`,
+        related: [{ span: d.baseStep, message: `the base class's ${d.method.name}() runs here on the original gradients` }],
+        math: { missingTerm: { how: 'never-applied', term: `λ·${d.weight}`, params: d.method.name } },
+      });
+    }
+    // torch keeps a group's unknown keys without a word: a misspelled decay key sets nothing.
+    for (const m of misspelledGroupKeys(facts)) {
+      context.report({
+        span: m.span,
+        message: `${m.optimizer.name} never reads the group key '${m.key}' (it reads '${m.meant}'): this group's weight decay is ${m.fallback}, not the value written here, so the decay asked for is never applied`,
+        math: { missingTerm: { how: 'never-applied', term: m.meant, params: m.optimizer.name } },
       });
     }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));

@@ -835,6 +835,27 @@ export const TORCH_OPTIMIZERS: Record<string, TorchOptimizerSpec> = table({
   Adadelta: { wd: 4, default: 0 },
   ASGD: { wd: 5, default: 0 },
 });
+/**
+ * The keys each torch optimizer's step reads from a parameter group: the names of its `defaults`
+ * (every one a constructor argument), with `params`. `Optimizer.add_param_group` fills a group's
+ * missing keys from the defaults and keeps any other key without a word, so a misspelled
+ * `weight_decay` in a group dict is silently ignored (torch/optim/optimizer.py, `add_param_group`).
+ */
+const TORCH_GROUP_COMMON = ['params', 'lr', 'weight_decay', 'foreach', 'maximize', 'capturable', 'differentiable', 'fused'];
+export const TORCH_GROUP_KEYS: Record<string, readonly string[]> = table({
+  SGD: [...TORCH_GROUP_COMMON, 'momentum', 'dampening', 'nesterov'],
+  Adam: [...TORCH_GROUP_COMMON, 'betas', 'eps', 'amsgrad', 'decoupled_weight_decay'],
+  AdamW: [...TORCH_GROUP_COMMON, 'betas', 'eps', 'amsgrad'],
+  Adamax: [...TORCH_GROUP_COMMON, 'betas', 'eps'],
+  NAdam: [...TORCH_GROUP_COMMON, 'betas', 'eps', 'momentum_decay', 'decoupled_weight_decay'],
+  RAdam: [...TORCH_GROUP_COMMON, 'betas', 'eps', 'decoupled_weight_decay'],
+  RMSprop: [...TORCH_GROUP_COMMON, 'alpha', 'eps', 'momentum', 'centered'],
+  Adagrad: [...TORCH_GROUP_COMMON, 'lr_decay', 'initial_accumulator_value', 'eps'],
+  Adadelta: [...TORCH_GROUP_COMMON, 'rho', 'eps'],
+  ASGD: [...TORCH_GROUP_COMMON, 'lambd', 'alpha', 't0'],
+});
+/** The group key that sets a torch optimizer's weight decay. */
+export const TORCH_DECAY_GROUP_KEY = 'weight_decay';
 /** torch optimizers whose `weight_decay` is added to the gradient before the adaptive scaling (coupled L2). */
 export const TORCH_COUPLED_ADAPTIVE: ReadonlySet<string> = new Set(['Adam', 'Adamax', 'NAdam', 'RAdam', 'RMSprop', 'Adagrad']);
 /** torch optimizers that take `decoupled_weight_decay=True` (Adam takes it too, but AdamW is the usual fix). */
@@ -972,6 +993,20 @@ export function isOptimizerBasePath(path: string[] | undefined): boolean {
   return path !== undefined && OPTIMIZER_BASES.has(path.join('.'));
 }
 
+/**
+ * A framework's own optimizer whose step applies the gradients it finds: torch's (`torch.optim.Adam`,
+ * reading each parameter's `.grad`) and TensorFlow.js's classes (`tf.AdamOptimizer`, reading the map
+ * `applyGradients` is handed). A subclass that calls the base step applies those gradients, not a
+ * local it computed beside them.
+ */
+export function isFrameworkOptimizerClassPath(path: string[] | undefined): boolean {
+  if (!path || path.length < 2) return false;
+  const last = path[path.length - 1];
+  if (path[0] === 'torch') return path[1] === 'optim' && TORCH_OPTIMIZERS[last] !== undefined;
+  return path[0] === 'tfjs' && TFJS_OPTIMIZER_CLASSES[last] !== undefined;
+}
+/** Where torch keeps a parameter's gradient, which the base step reads: `p.grad`. */
+export const TORCH_GRAD_ATTRIBUTE = 'grad';
 /** The method a framework optimizer runs once per training step: torch's `step`, TensorFlow.js's `applyGradients`. */
 export const OPTIMIZER_STEP_METHODS = ['step', 'applyGradients'];
 /**

@@ -1,12 +1,14 @@
 // Decay knobs an optimizer class accepts and never applies: `def __init__(self, params, lr,
 // weight_decay=0)` stores the knob in `defaults` (or on `self`), and no method of the class or of
 // its bases reads it back. Torch-style optimizers only (a class deriving from the framework's
-// Optimizer through project classes whose code is visible).
+// Optimizer through project classes whose code is visible). Also decays that never reach the
+// update applied: a local the returned step never reads, and a gradient's local (or an
+// out-of-place sum) a subclass computes before running the framework's own step on the originals.
 import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { forEachChild, someExpr, type ClassDef, type FunctionDef } from './scope';
+import { forEachChild, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { baseClasses, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
-import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, frameworkPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
+import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, TORCH_GRAD_ATTRIBUTE, frameworkPath, isFrameworkOptimizerClassPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
 import { decayKnobKey, isDecayKnobName, isLearningRateName } from './roles';
 import { programIndex, spanKey, walkAll } from './program';
 import type { UpdateSite } from './updates';
@@ -372,4 +374,260 @@ export function decaysNotReturned(facts: Facts): DecayNotReturned[] {
   }
   notReturnedCache.set(facts, found);
   return found;
+}
+
+// ------------------------------------------------------------------ a decayed gradient the base step never gets
+
+export interface DecayNotHandedOn {
+  /** The statement that adds the decay to the gradient's local: `g = g.add(w.mul(wd))`. */
+  span: Span;
+  /** The gradient's local (`g`) and the weight (`w`). */
+  local: string;
+  weight: string;
+  method: FunctionDef;
+  /** The base class's step the method calls instead: `super.applyGradients(grads)`. */
+  baseStep: Span;
+  /** Through a helper that returns the decayed gradient: its name. */
+  helper?: string;
+  /** The sum is a statement of its own (`p.grad.add(p, alpha=wd)`): its result is thrown away. */
+  discarded: boolean;
+  /** What the base step applies: torch's each parameter's `.grad`, TensorFlow.js's the map it is handed. */
+  baseReads: 'grad' | 'map';
+}
+
+const notHandedOnCache = new WeakMap<Facts, DecayNotHandedOn[]>();
+
+/**
+ * A subclass of a framework optimizer whose step adds a coupled decay to a gradient's local
+ * (`g = g.add(w.mul(wd))`, or `g = withDecay(w, g, wd)` through a helper that returns it) and then
+ * calls the base class's step (`super.applyGradients(grads)`, `super().step()`): the base step
+ * reads the gradients it always reads (the map it is handed, each parameter's `.grad`), and the
+ * local nobody reads again carries the decay away with it.
+ */
+export function decaysNotHandedOn(facts: Facts): DecayNotHandedOn[] {
+  let found = notHandedOnCache.get(facts);
+  if (found) return found;
+  found = [];
+  const program = facts.program;
+  const scopes = facts.scopes;
+  for (const fn of programIndex(facts).functions) {
+    if (!fn.cls || !fn.isMethod || !OPTIMIZER_STEP_METHODS.includes(fn.name) || program.parsedOf(fn.span)?.scopes !== facts.scopes) continue;
+    if (!derivesFromFrameworkOptimizer(facts, fn.cls)) continue;
+    const baseStep = superStepCall(facts, fn);
+    if (!baseStep) continue;
+    const baseReads = facts.language === 'python' ? 'grad' : 'map';
+    // The method's own body, and the bodies of the callbacks it runs (`forEach(([k, g]) => {...})`).
+    const units: { stmts: Stmt[]; scope: Scope; patterns: Param[] }[] = [{ stmts: fn.body, scope: fn.scope, patterns: [] }];
+    walkAll(fn.body, (e) => {
+      if (e.kind === 'lambda' && e.stmts.length > 0) units.push({ stmts: e.stmts, scope: scopes.lambdaScopes.get(e) ?? fn.scope, patterns: e.params.filter((p) => p.name === '') });
+    });
+    for (const unit of units) {
+      for (const stmt of assignsIn(unit.stmts)) {
+        if (stmt.op || stmt.targets.length !== 1 || stmt.targets[0].kind !== 'name') continue;
+        const local = stmt.targets[0].name;
+        const scope = scopes.stmtScopes.get(stmt) ?? unit.scope;
+        if (!isDestructured(facts, unit.patterns, local) && !isHandedGradient(scope, local, stmt.span.start)) continue;
+        const decay = addedWeight(facts, stmt.value, local, scope, stmt.span.start);
+        const weights = decay?.weights.filter((w) => isWeightOf(scope, w, local, stmt.span.start)) ?? [];
+        if (!decay || weights.length !== 1) continue;
+        if (readAfter(unit.stmts, local, stmt.span.end)) continue;
+        found.push({ span: trimSpan(facts, stmt.span), local, weight: weights[0], method: fn, baseStep: trimSpan(facts, baseStep.span), helper: decay.helper, discarded: false, baseReads });
+      }
+      // `p.grad.add(p, alpha=wd)` as a statement: an out-of-place sum whose result nothing keeps.
+      eachStmt(unit.stmts, (stmt) => {
+        if (stmt.kind !== 'expr') return;
+        const scope = scopes.stmtScopes.get(stmt) ?? unit.scope;
+        const d = discardedSum(facts, stmt.expr, scope, unit.patterns);
+        if (d) found!.push({ span: trimSpan(facts, stmt.span), local: d.local, weight: d.weight, method: fn, baseStep: trimSpan(facts, baseStep.span), discarded: true, baseReads });
+      });
+    }
+  }
+  notHandedOnCache.set(facts, found);
+  return found;
+}
+
+/** Derives directly from a framework's own optimizer class (`tf.AdamOptimizer`, `torch.optim.Adam`). */
+function derivesFromFrameworkOptimizer(facts: Facts, cls: ClassDef): boolean {
+  const imports = facts.scopes.imports;
+  const language = facts.language === 'python' ? 'python' : 'script';
+  return cls.bases.some((b) => isFrameworkOptimizerClassPath(frameworkPath(b, cls.outer, cls.span.start, imports, language)));
+}
+
+/** `super.applyGradients(...)`, `super().step(...)`, `super(Cls, self).step(...)` in the method's body. */
+function superStepCall(facts: Facts, fn: FunctionDef): (Expr & { kind: 'call' }) | undefined {
+  let call: (Expr & { kind: 'call' }) | undefined;
+  walkAll(fn.body, (e) => {
+    if (call || e.kind !== 'call' || e.callee.kind !== 'attr' || e.callee.name !== fn.name) return;
+    const receiver = e.callee.object;
+    // JavaScript's `super` is no expression the IR keeps: its text says it.
+    const isSuper = (x: Expr): boolean => (x.kind === 'name' && x.name === 'super') || (x.kind === 'other' && x.children.length === 0 && facts.source(x.span) === 'super');
+    if (isSuper(receiver) || (receiver.kind === 'call' && isSuper(receiver.callee))) call = e;
+  });
+  return call;
+}
+
+/** Every assignment in a body, through loops and branches, not into nested functions. */
+function assignsIn(stmts: Stmt[], depth = 0): (Stmt & { kind: 'assign' })[] {
+  const out: (Stmt & { kind: 'assign' })[] = [];
+  if (depth > 32) return out;
+  for (const s of stmts) {
+    if (s.kind === 'assign') out.push(s);
+    else if (s.kind === 'for' || s.kind === 'block') out.push(...assignsIn(s.body, depth + 1));
+  }
+  return out;
+}
+
+/**
+ * The local holds a gradient the base step reads on its own: a callback's or loop's variable (an
+ * entry of the map handed on), or a parameter's `.grad` (`g = p.grad`).
+ */
+function isHandedGradient(scope: Scope, local: string, at: number): boolean {
+  const before = scope.lookup(local, at);
+  if (!before) return false;
+  if (before.kind === 'param' || before.kind === 'loop') return true;
+  return before.kind === 'assign' && !before.op && before.value?.kind === 'attr' && before.value.name === TORCH_GRAD_ATTRIBUTE;
+}
+
+/**
+ * `g + c·w` as written (`g.add(w.mul(c))`, `g.add(w, alpha=c)`, `g + c * w`), or a project helper
+ * handed g that returns g with such a term added in one of its paths: the names that may be the
+ * weight (the caller's names for the helper's), the rest of the term settings.
+ */
+function addedWeight(facts: Facts, value: Expr, local: string, scope: Scope, at: number): { weights: string[]; helper?: string } | undefined {
+  const weights = sumWithWeight(facts, value, local);
+  if (weights) return { weights };
+  if (value.kind !== 'call') return undefined;
+  const target = resolveCall(facts.program, value, scope, at);
+  if (!target || target.constructs || target.receiver) return undefined;
+  const fn = target.fn;
+  // The helper's parameter the gradient arrives in, by position.
+  const gradIndex = value.args.findIndex((a) => a.kind === 'name' && a.name === local);
+  const gradParam = fn.params[gradIndex]?.name;
+  if (gradIndex < 0 || !gradParam) return undefined;
+  const fnFacts = facts.program.factsAt(fn.span) ?? facts;
+  let returnsGrad = false;
+  let added: string[] | undefined;
+  eachStmt(fn.body, (s) => {
+    if (s.kind === 'return' && s.value?.kind === 'name' && s.value.name === gradParam) returnsGrad = true;
+    if (s.kind === 'return' && s.value && !added) added = sumWithWeight(fnFacts, s.value, gradParam);
+    if (s.kind === 'assign' && !s.op && !added && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name === gradParam) added = sumWithWeight(fnFacts, s.value, gradParam);
+  });
+  if (!added || (!returnsGrad && !fn.body.some((s) => s.kind === 'return'))) return undefined;
+  // The caller's names for the helper's: a setting it passes is a scalar, anything else no weight.
+  const callerNames: string[] = [];
+  for (const name of added) {
+    const arg = value.args[fn.params.findIndex((p) => p.name === name)];
+    if (arg?.kind === 'name' && arg.name !== local) callerNames.push(arg.name);
+    else if (!arg || !isSetting(arg)) return undefined;
+  }
+  return { weights: callerNames, helper: fn.name };
+}
+
+/** `g + c·w` with g the local: the names the added term multiplies (all else settings). */
+function sumWithWeight(facts: Facts, e: Expr, local: string, isGradient?: (z: Expr) => boolean): string[] | undefined {
+  const analyzer = facts.analyzer;
+  let operands: (Expr | undefined)[] | undefined;
+  if (e.kind === 'binary' && e.op === '+') operands = [e.left, e.right];
+  else if (e.kind === 'call') {
+    const a = analyzer.arithmeticCall(e);
+    if (a?.op === '+') operands = a.operands;
+  }
+  if (!operands || operands.length < 2) return undefined;
+  const [x, y, alpha] = operands;
+  const isLocal = (z: Expr | undefined): boolean => z !== undefined && (isGradient ? isGradient(z) : z.kind === 'name' && z.name === local);
+  const other = isLocal(x) ? y : isLocal(y) ? x : undefined;
+  if (!other || (alpha && !isSetting(alpha) && alpha.kind !== 'name')) return undefined;
+  const names = factorNames(analyzer, other, 0);
+  if (!names || names.length === 0 || names.includes(local)) return undefined;
+  if (alpha?.kind === 'name') names.push(alpha.name);
+  return names;
+}
+
+/** The names a product of names and settings multiplies (`w.mul(this.wd)` → w); undefined for anything else. */
+function factorNames(analyzer: Facts['analyzer'], e: Expr, depth: number): string[] | undefined {
+  if (depth > 4) return undefined;
+  if (e.kind === 'name') return [e.name];
+  if (isSetting(e)) return [];
+  let operands: (Expr | undefined)[] | undefined;
+  if (e.kind === 'binary' && e.op === '*') operands = [e.left, e.right];
+  else if (e.kind === 'call') {
+    const a = analyzer.arithmeticCall(e);
+    if (a?.op === '*' && a.operands.length >= 2 && !a.operands[2]) operands = a.operands.slice(0, 2);
+  }
+  if (!operands) return undefined;
+  const out: string[] = [];
+  for (const o of operands) {
+    const n = o && factorNames(analyzer, o, depth + 1);
+    if (!n) return undefined;
+    out.push(...n);
+  }
+  return out;
+}
+
+/** A number, or a setting read from the object or a group: `this.wd`, `self.weight_decay`, `group["weight_decay"]`. */
+function isSetting(e: Expr): boolean {
+  if (e.kind === 'num') return true;
+  if (e.kind === 'attr') return e.object.kind === 'name' && (e.object.name === 'this' || e.object.name === 'self');
+  if (e.kind === 'index') return e.object.kind === 'name' && e.index.length === 1 && e.index[0].kind === 'str';
+  return false;
+}
+
+/** Does any statement of the body read `name` after `offset` (source order)? */
+function readAfter(stmts: Stmt[], name: string, offset: number): boolean {
+  let read = false;
+  walkAll(stmts, (e) => {
+    if (!read && e.kind === 'name' && e.name === name && e.span.start >= offset) read = true;
+  });
+  return read;
+}
+
+/**
+ * The weight the gradient belongs to, as the step finds it: a loop's variable (`for p in
+ * group["params"]`), an entry read by a variable key (`engine.registeredVariables[name]`), or the tensor
+ * whose `.grad` the gradient's local holds (`g = p.grad`). Not a tensor made on the spot (noise).
+ */
+function isWeightOf(scope: Scope, weight: string, local: string, at: number): boolean {
+  const w = scope.lookup(weight, at);
+  if (!w) return false;
+  // Keyed by a variable (`registeredVariables[name]`), not a setting's name (`group["weight_decay"]`).
+  const byKey = w.kind === 'assign' && !w.op && w.value?.kind === 'index' && w.value.index.length === 1 && w.value.index[0].kind !== 'str' && w.value.index[0].kind !== 'num';
+  if (w.kind === 'loop' || byKey) return true;
+  const g = scope.lookup(local, at);
+  const v = g?.kind === 'assign' ? g.value : undefined;
+  return v?.kind === 'attr' && v.name === TORCH_GRAD_ATTRIBUTE && v.object.kind === 'name' && v.object.name === weight;
+}
+
+/** Every statement of a body, through loops and branches, not into nested functions. */
+function eachStmt(stmts: Stmt[], visit: (s: Stmt) => void, depth = 0): void {
+  if (depth > 32) return;
+  for (const s of stmts) {
+    visit(s);
+    if (s.kind === 'for' || s.kind === 'block') eachStmt(s.body, visit, depth + 1);
+  }
+}
+
+/** A callback's destructured entry (`([name, g]) => ...`) binds no name the IR keeps: its text does. */
+function isDestructured(facts: Facts, patterns: Param[], local: string): boolean {
+  const word = new RegExp(`(^|[^\\w$])${local.replace(/\$/g, '\\$')}($|[^\\w$])`);
+  return patterns.some((p) => word.test(facts.source(p.span)));
+}
+
+/** `g.add(w.mul(wd))` or `p.grad.add(p, alpha=wd)` as a statement: the gradient's name and the weight. */
+function discardedSum(facts: Facts, e: Expr, scope: Scope, patterns: Param[]): { local: string; weight: string } | undefined {
+  const a = e.kind === 'call' ? facts.analyzer.arithmeticCall(e) : e.kind === 'binary' && e.op === '+' ? { op: '+', operands: [e.left, e.right] } : undefined;
+  if (a?.op !== '+') return undefined;
+  for (const g of a.operands.slice(0, 2)) {
+    if (!g) continue;
+    if (g.kind === 'attr' && g.name === TORCH_GRAD_ATTRIBUTE && g.object.kind === 'name') {
+      const weight = g.object.name;
+      const local = `${weight}.${TORCH_GRAD_ATTRIBUTE}`;
+      const names = sumWithWeight(facts, e, local, (z) => z === g);
+      if (names?.includes(weight)) return { local, weight };
+    } else if (g.kind === 'name' && (isDestructured(facts, patterns, g.name) || isHandedGradient(scope, g.name, e.span.start))) {
+      const names = sumWithWeight(facts, e, g.name);
+      const weights = names?.filter((w) => isWeightOf(scope, w, g.name, e.span.start)) ?? [];
+      if (weights.length === 1) return { local: g.name, weight: weights[0] };
+    }
+  }
+  return undefined;
 }
