@@ -70,14 +70,14 @@ function collect(facts: Facts): RegularizerObject[] {
   for (const scope of index.scopes) {
     for (const cls of scope.classes.values()) {
       const methods = [...cls.scope.functions.values()].filter((fn) => fn.isMethod);
-      const found = pair(facts, cls.name, cls.span, methods);
+      const found = pairEither(facts, cls.name, cls.span, methods);
       if (found) out.push(found);
     }
   }
   for (const { object, scope } of index.objectLiterals) {
     const methods: FunctionDef[] = [];
     for (const entry of object.entries) if (entry.value.kind === 'lambda') methods.push(lambdaFunction(facts.program, entry.value, entry.name, scope));
-    const found = methods.length >= 2 ? pair(facts, 'the object', object.span, methods) : undefined;
+    const found = methods.length >= 2 ? pairEither(facts, 'the object', object.span, methods) : undefined;
     if (found) out.push(found);
   }
   return out;
@@ -115,12 +115,22 @@ interface Reading {
   gradientShaped: boolean;
 }
 
-function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[]): RegularizerObject | undefined {
+/**
+ * Methods that take only the weight are read with it bound; failing that, methods that take more
+ * (`grad(self, weights, batch_size)`) with their first parameter bound. Methods that take something
+ * else first (`compute_term(self, layers, m)` summing over the layers' weights) keep the first reading.
+ */
+function pairEither(facts: Facts, name: string, span: Span, methods: FunctionDef[]): RegularizerObject | undefined {
+  return pair(facts, name, span, methods, false) ?? pair(facts, name, span, methods, true);
+}
+
+function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], leading: boolean): RegularizerObject | undefined {
   const a = facts.analyzer;
   const candidates = methods.flatMap((fn) => {
     const returns = returnsOf(facts.program, fn);
-    return returns.length === 1 ? [{ fn, param: leadingWeightParam(fn), ret: returns[0] }] : [];
+    return returns.length === 1 ? [{ fn, param: leading ? leadingWeightParam(fn) : weightParam(fn), ret: returns[0] }] : [];
   });
+  if (leading && !candidates.some((c) => c.param && explicitParams(c.fn).length > 1)) return undefined; // the first reading's
   if (candidates.length < 2) return undefined;
   // One weight for every method that takes a weight, named after the first one's parameter.
   const first = candidates.find((c) => c.param)?.param;
@@ -128,7 +138,7 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[]): R
   const readings: Reading[] = candidates.map((c) => {
     const env: Env = c.param && weight ? new Map([[c.param.name, { expr: weight, scope: c.ret.scope, at: c.ret.at }]]) : new Map();
     // A count the method is given beside the weight (`batch_size`, `n`) is a scalar both methods divide by.
-    if (c.param) {
+    if (c.param && leading) {
       for (const p of explicitParams(c.fn).slice(1)) {
         if (isSizeSymbol(p.name)) env.set(p.name, { expr: a.scalarPlaceholder(p.name, p.span), scope: c.ret.scope, at: c.ret.at });
       }
