@@ -62,7 +62,9 @@ function checkTerm(facts: Facts, t: RegGradientTerm, linked?: LossPenalty[]): Re
   const manual = !all.some((p) => p.site.autodiff || p.site.scaledLater);
   const l1 = manual ? all.filter((p) => L1.includes(p.kind)) : [];
   const l2 = manual ? all.filter((p) => L2.includes(p.kind)) : [];
-  const paramText = t.param ? lastComponent(t.param.base) ?? text(t.param.expr.span) : t.ids[0] ?? 'W';
+  // A constant in a regularizer object's gradient method belongs to the object's weight, named as the penalty's parameter.
+  const objectWeight = !t.param && t.ids.some((id) => id.startsWith('object:')) ? all.find((p) => p.param)?.param.base : undefined;
+  const paramText = t.param ? lastComponent(t.param.base) ?? text(t.param.expr.span) : objectWeight ? lastComponent(objectWeight) ?? text(objectWeight.span) : t.ids[0] ?? 'W';
   const c = t.coef ?? t.stepCoef;
   const cAbs = { ...c, num: Math.abs(c.num) };
 
@@ -110,6 +112,11 @@ function matching(facts: Facts, t: RegGradientTerm, penalties: LossPenalty[]): L
 
 function sameStrength(facts: Facts, t: RegGradientTerm, p: LossPenalty): boolean {
   if (!t.coef) return false;
+  // A regularizer object's two methods are written in its own terms: a parameter both take (`n`)
+  // is the same value in both, whatever one caller hands the gradient method.
+  if (t.site.penaltyGradientOf && p.site.penaltyMethod === t.site.penaltyGradientOf) {
+    if (t.coef.syms.length > 0 && coefRatio(t.coef, p.coef) !== undefined) return true;
+  }
   const a = canonicalCoef(facts, t.coef, t.site.scope, t.site.at);
   const b = canonicalCoef(facts, p.coef, p.site.scope, p.site.at);
   if (a.syms.length === 0 && b.syms.length === 0) return false; // two numbers say nothing about being the same knob

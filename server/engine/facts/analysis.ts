@@ -156,6 +156,19 @@ export class Analyzer {
     return e;
   }
 
+  private readonly scalarPlaceholders = new WeakSet<Expr>();
+
+  /**
+   * A stand-in for a scalar a regularizer method is given beside the weight (`batch_size`): bound to
+   * the method's parameter, it is the symbol of that name, whatever data name it resembles.
+   */
+  scalarPlaceholder(name: string, span: Span): Expr {
+    const e: Expr = { kind: 'name', name, span };
+    this.scalarPlaceholders.add(e);
+    this.unmemoized.add(e);
+    return e;
+  }
+
   /** Nodes whose classification depends on a substitution (placeholders, nodes rebuilt around them): never memoized. */
   private readonly unmemoized = new WeakSet<Expr>();
   private readonly attributeReads = new WeakMap<Expr, Expr | null>();
@@ -596,6 +609,7 @@ export class Analyzer {
   }
 
   private classifyReference(e: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product {
+    if (this.scalarPlaceholders.has(e)) return scalar(sym((e as Expr & { kind: 'name' }).name));
     if (env && e.kind === 'name') {
       const sub = env.get(e.name);
       if (sub) {

@@ -8,9 +8,10 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Coef } from '../../math/terms';
 import { neg } from '../../math/coef';
 import type { Facts } from './index';
+import type { ParsedFile } from '../document';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey } from './keys';
-import { someExpr, type FunctionDef, type Scope } from './scope';
+import { explicitParams, someExpr, type FunctionDef, type Scope } from './scope';
 import { loopCollectionKey, regGradientTerms, splitProduct, type RegGradientTerm } from './gradients';
 import { penaltyCoefficientNames } from './losses';
 import { regularizerObjects } from './regularizerObjects';
@@ -20,7 +21,7 @@ import { trainingFacts } from './loops';
 import { resolveCall, enclosingClass, returnsOf } from './resolve';
 import { isTorchOptimizer } from './decayKnobs';
 import { CONSTRUCTOR_METHODS, HANDWRITTEN_OPTIMIZER_METHODS, optimizerApplyCall } from './catalogue';
-import { isDecayStrengthSymbol, isGradientLike, isLearningRateName } from './roles';
+import { isDecayStrengthSymbol, isGradientLike, isLearningRateName, isSizeSymbol } from './roles';
 import { programIndex, spanKey } from './program';
 
 export interface DecayOutsideStep {
@@ -47,17 +48,47 @@ export function decaysOutsideStep(facts: Facts): DecayOutsideStep[] {
     const throughCall = t.summand.via.length > 0 || t.summand.num.some((f) => f.expr.kind === 'call' && !f.env);
     found.push({ ...hit, decay: { kind: t.kind as 'linear' | 'sign', coef: neg(t.stepCoef), written: t.span, throughCall } });
   }
+  const parsed = facts.program.parsedOf(facts.scopes.root.span);
+  const files = parsed ? facts.program.reachable(parsed, MAX_FILES) : [];
   for (const site of facts.updates) {
     if (seen.has(spanKey(site.span))) continue;
-    const call = regularizerGradientCall(facts, site);
-    if (!call) continue;
-    const hit = confirm(facts, site, call.scalars);
+    const hit = throughRegularizerCall(facts, site, files);
     if (!hit) continue;
     seen.add(spanKey(site.span));
-    found.push({ ...hit, decay: { kind: 'call', call: call.call, written: site.increment[0].site, throughCall: true } });
+    found.push(hit);
+  }
+  // A layer module that does not import its regularizers (they are handed to it): the files a
+  // training script or a test reaches hold both, and its run reports in the layer's module.
+  for (const file of files.slice(1)) {
+    if (!mayApplyMethodToItsArgument(file.module.body, 0)) continue;
+    const other = facts.program.facts(file);
+    for (const site of other.updates) {
+      const hit = throughRegularizerCall(other, site, files);
+      if (hit) found.push(hit);
+    }
   }
   cache.set(facts, found);
   return found;
+}
+
+const MAX_FILES = 50;
+
+function throughRegularizerCall(facts: Facts, site: UpdateSite, files: ParsedFile[]): DecayOutsideStep | undefined {
+  const call = regularizerGradientCall(facts, site, files);
+  const hit = call && confirm(facts, site, call.scalars);
+  return hit && call ? { ...hit, decay: { kind: 'call', call: call.call, written: site.increment[0].site, throughCall: true } } : undefined;
+}
+
+/** `X -= obj.m(X, ...)` somewhere in the statements, by syntax alone (no facts are built for a file without one). */
+function mayApplyMethodToItsArgument(stmts: Stmt[], depth: number): boolean {
+  if (depth > 12) return false;
+  return stmts.some((st) => {
+    if (st.kind === 'assign') {
+      const v = st.value;
+      return st.op === '-' && st.targets.length === 1 && v.kind === 'call' && v.callee.kind === 'attr' && v.args.length > 0 && exprKey(v.args[0]) !== undefined && exprKey(v.args[0]) === exprKey(st.targets[0]);
+    }
+    return (st.kind === 'function' || st.kind === 'class' || st.kind === 'block' || st.kind === 'for') && mayApplyMethodToItsArgument(st.body, depth + 1);
+  });
 }
 
 /** `W -= c·W` (or c·sign(W)) alone, with a regularization strength c and no learning rate. */
@@ -81,7 +112,7 @@ function candidateTerm(facts: Facts, t: RegGradientTerm): boolean {
  * files that defines one of that name (regularizerObjects.ts pairs them by structure), and no
  * other class of those files has a method of that name.
  */
-function regularizerGradientCall(facts: Facts, site: UpdateSite): { call: Expr; scalars: { name: string; pow: number }[] } | undefined {
+function regularizerGradientCall(facts: Facts, site: UpdateSite, files: ParsedFile[]): { call: Expr; scalars: { name: string; pow: number }[] } | undefined {
   if (site.kind !== 'update' || site.increment.length !== 1) return undefined;
   const s = site.increment[0];
   if (s.sign !== -1 || s.den.length > 0) return undefined;
@@ -92,15 +123,18 @@ function regularizerGradientCall(facts: Facts, site: UpdateSite): { call: Expr; 
   if (calls.length !== 1) return undefined;
   const f = calls[0];
   const call = f.expr as Expr & { kind: 'call' };
-  if (call.callee.kind !== 'attr' || call.args.length !== 1 || call.kwargs.length > 0 || exprKey(call.args[0]) !== key) return undefined;
+  if (call.callee.kind !== 'attr' || call.args.length < 1 || exprKey(call.args[0]) !== key) return undefined;
   if (a.callTarget(call, f.scope, f.at)) return undefined; // resolved: the term analysis has read it
   const rest = a.classifySummand({ ...s, sign: 1, num: s.num.filter((x) => x !== f) });
   if (rest.tensor || rest.penalty || rest.params.length > 0 || rest.abs.length > 0 || rest.signs?.length) return undefined;
+  // The other arguments (`grad(self.W, batch_size)`) are scalars the method is given, and their
+  // symbols count as the decay's: a learning rate handed to the method scales it.
+  const others = [...call.args.slice(1), ...call.kwargs.map((k) => k.value)].map((x) => a.classify(x, f.scope, f.at));
+  if (others.some((p) => p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length)) return undefined;
+  const scalars = [...rest.coef.syms, ...others.flatMap((p) => p.coef.syms)];
   const name = call.callee.name;
-  const parsed = facts.program.parsedOf(facts.scopes.root.span);
-  if (!parsed) return undefined;
   let found = false;
-  for (const file of facts.program.reachable(parsed, 50)) {
+  for (const file of files) {
     const methods = file.scopes.methodsNamed(name);
     if (methods.length === 0) continue;
     const other = facts.program.factsAt(file.scopes.root.span);
@@ -109,9 +143,19 @@ function regularizerGradientCall(facts: Facts, site: UpdateSite): { call: Expr; 
     // An abstract base's stub (`raise NotImplementedError`) returns nothing and says nothing.
     if (!methods.every((m) => gradients.has(m) || returnsOf(facts.program, m).length === 0)) return undefined;
     if (!methods.some((m) => gradients.has(m))) continue;
+    // The call's arguments bind to each gradient method's parameters: the first to its weight.
+    if (!methods.every((m) => !gradients.has(m) || bindsWeightFirst(call, m))) return undefined;
     found = true;
   }
-  return found ? { call, scalars: rest.coef.syms } : undefined;
+  return found ? { call, scalars } : undefined;
+}
+
+/** `grad(self.W, n)` binds to `def grad(self, w, batch_size)`: as many positional arguments as parameters, keywords naming the others. */
+function bindsWeightFirst(call: Expr & { kind: 'call' }, m: FunctionDef): boolean {
+  const params = explicitParams(m);
+  if (params.length === 0 || call.args.length > params.length) return false;
+  const free = params.slice(call.args.length);
+  return call.kwargs.every((k) => free.some((p) => p.name === k.name));
 }
 
 /** The decay at `site` bypasses a gradient step of the same parameter. */
@@ -176,7 +220,10 @@ function strengthOnly(facts: Facts, t: RegGradientTerm, fn: FunctionDef | undefi
   const coefNames = penaltyCoefficientNames(facts);
   const objectCoefs = regularizerCoefficientNames(facts, t);
   const strength = (name: string): boolean => coefNames.has(name.replace(/^.*\./, '')) || objectCoefs.has(name) || isDecayStrengthSymbol(name);
-  if (!syms.every((x) => x.pow > 0 && strength(x.name) && !isLearningRateName(x.name.replace(/^.*\./, '')))) return false;
+  // A count divides (`lam * w / n`, a regularizer's gradient per example): it carries no step size.
+  const count = (x: { name: string; pow: number }): boolean => x.pow < 0 && isSizeSymbol(x.name);
+  if (!syms.some((x) => x.pow > 0)) return false;
+  if (!syms.every((x) => count(x) || (x.pow > 0 && strength(x.name) && !isLearningRateName(x.name.replace(/^.*\./, ''))))) return false;
   if (fn) {
     for (const x of syms) {
       const param = fn.params.find((p) => p.name === x.name);

@@ -12,7 +12,7 @@ import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
 import { ExprWalk, forEachChild, loopIterable, type Scope } from './scope';
 import { isBiasName, isGradientLike, isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isWeightName, parameterOfGradient } from './roles';
 import { penaltyCoefficientNames } from './losses';
-import { regularizerGradientSites } from './regularizerObjects';
+import { regularizerGradientSites, regularizerObjects } from './regularizerObjects';
 import { ABS_FUNCTIONS, isTensorListMethod, loopSource } from './catalogue';
 import { programIndex, spanKey } from './program';
 
@@ -118,7 +118,11 @@ function classifyTerm(facts: Facts, site: UpdateSite, s: Summand): RegGradientTe
   const scope = site.scope;
   let ids: string[] = [];
   if (param) ids = paramIds(facts, param, programIndex(facts).scopeAt(param.expr.span.start) ?? scope);
-  else {
+  else if (site.penaltyGradientOf) {
+    // A regularizer object's gradient method returning a bare constant: it is the gradient of the object's weight.
+    const weight = regularizerObjects(facts).find((o) => o.value.fn === site.penaltyGradientOf)?.weight;
+    if (weight && facts.analyzer.isPlaceholder(weight)) ids = paramIds(facts, { key: weight.kind === 'name' ? weight.name : '', base: weight, expr: weight }, scope);
+  } else {
     const owner = site.kind === 'update' ? lastComponent(baseExpr(site.target)) : parameterOfGradient(site.target);
     if (owner) ids = [owner];
   }

@@ -10,12 +10,14 @@ import type { Expr, Span } from '../ir';
 import type { ParsedFile } from '../document';
 import type { Facts } from './index';
 import type { Env, PenaltyTerm, Summand } from './analysis';
+import type { Coef } from '../../math/terms';
 import { MEAN_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS } from './catalogue';
 import { penaltyOfProduct } from './analysis';
 import { explicitParams, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { UpdateSite } from './updates';
 import { baseClasses, lambdaFunction, returnsOf, type Returned } from './resolve';
 import { programIndex } from './program';
+import { isSizeSymbol } from './roles';
 
 export interface RegularizerMethod {
   fn: FunctionDef;
@@ -68,14 +70,14 @@ function collect(facts: Facts): RegularizerObject[] {
   for (const scope of index.scopes) {
     for (const cls of scope.classes.values()) {
       const methods = [...cls.scope.functions.values()].filter((fn) => fn.isMethod);
-      const found = pair(facts, cls.name, cls.span, methods);
+      const found = pairEither(facts, cls.name, cls.span, methods);
       if (found) out.push(found);
     }
   }
   for (const { object, scope } of index.objectLiterals) {
     const methods: FunctionDef[] = [];
     for (const entry of object.entries) if (entry.value.kind === 'lambda') methods.push(lambdaFunction(facts.program, entry.value, entry.name, scope));
-    const found = methods.length >= 2 ? pair(facts, 'the object', object.span, methods) : undefined;
+    const found = methods.length >= 2 ? pairEither(facts, 'the object', object.span, methods) : undefined;
     if (found) out.push(found);
   }
   return out;
@@ -87,20 +89,60 @@ function weightParam(fn: FunctionDef): FunctionDef['params'][number] | undefined
   return params.length === 1 && params[0].name !== '' ? params[0] : undefined;
 }
 
-function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[]): RegularizerObject | undefined {
+/**
+ * The weight parameter of a regularizer method: its first parameter besides the instance, the others
+ * being scalars it is scaled by (`grad(self, weights, batch_size)`); a part that reads another
+ * parameter as a tensor is then no penalty or gradient term of the weight.
+ */
+function leadingWeightParam(fn: FunctionDef): FunctionDef['params'][number] | undefined {
+  const params = explicitParams(fn);
+  return params.length >= 1 && /^[A-Za-z_$][\w$]*$/.test(params[0].name) ? params[0] : undefined;
+}
+
+interface Reading {
+  fn: FunctionDef;
+  ret: Returned;
+  env: Env;
+  /** The whole return is a scalar penalty R(w) (a sum of them): the value method. */
+  value?: PenaltyTerm;
+  /** The penalties the value is the sum of (scalar or elementwise), for their strengths. */
+  parts: PenaltyTerm[];
+  /** Each part is c·w, c·sign(w), c·|w| of the weight, or weight alone, with at least one such term. */
+  terms: boolean;
+  /** Parts that are a bare scalar with no weight in them (`return self.l1`), with their coefficients. */
+  constants: Coef[];
+  /** Each part is a term, a part of the weight alone, or a bare scalar. */
+  gradientShaped: boolean;
+}
+
+/**
+ * Methods that take only the weight are read with it bound; failing that, methods that take more
+ * (`grad(self, weights, batch_size)`) with their first parameter bound. Methods that take something
+ * else first (`compute_term(self, layers, m)` summing over the layers' weights) keep the first reading.
+ */
+function pairEither(facts: Facts, name: string, span: Span, methods: FunctionDef[]): RegularizerObject | undefined {
+  return pair(facts, name, span, methods, false) ?? pair(facts, name, span, methods, true);
+}
+
+function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], leading: boolean): RegularizerObject | undefined {
   const a = facts.analyzer;
   const candidates = methods.flatMap((fn) => {
     const returns = returnsOf(facts.program, fn);
-    return returns.length === 1 ? [{ fn, param: weightParam(fn), ret: returns[0] }] : [];
+    return returns.length === 1 ? [{ fn, param: leading ? leadingWeightParam(fn) : weightParam(fn), ret: returns[0] }] : [];
   });
+  if (leading && !candidates.some((c) => c.param && explicitParams(c.fn).length > 1)) return undefined; // the first reading's
   if (candidates.length < 2) return undefined;
-  // One weight for every method that takes only a weight, named after the first one's parameter.
+  // One weight for every method that takes a weight, named after the first one's parameter.
   const first = candidates.find((c) => c.param)?.param;
   const weight = first ? a.placeholder(first.name, first.span) : undefined;
-  let value: RegularizerObject['value'] | undefined;
-  const gradients: RegularizerMethod[] = [];
-  for (const c of candidates) {
+  const readings: Reading[] = candidates.map((c) => {
     const env: Env = c.param && weight ? new Map([[c.param.name, { expr: weight, scope: c.ret.scope, at: c.ret.at }]]) : new Map();
+    // A count the method is given beside the weight (`batch_size`, `n`) is a scalar both methods divide by.
+    if (c.param && leading) {
+      for (const p of explicitParams(c.fn).slice(1)) {
+        if (isSizeSymbol(p.name)) env.set(p.name, { expr: a.scalarPlaceholder(p.name, p.span), scope: c.ret.scope, at: c.ret.at });
+      }
+    }
     const onWeight = (params: { base: Expr }[]): boolean => params.length > 0 && params.every((p) => (weight && c.param ? p.base === weight : a.isParam(p.base)));
     const summands = a.summands(c.ret.expr, c.ret.scope, c.ret.at, env);
     const parts = summands.map((x) => a.classifySummand(x));
@@ -109,19 +151,52 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[]): R
     const unnamed = (i: number, reduced: boolean): boolean => !!c.param && parts[i].tensor && ofWeightAlone(facts, summands[i], c.param.name, reduced);
     // The value is a sum of scalar penalties R(w); an elementwise c·|w| or c·w² is shaped like a gradient.
     const penalties = parts.map((p) => penaltyOfProduct(p));
+    const reading: Reading = { fn: c.fn, ret: c.ret, env, parts: [], terms: false, constants: [], gradientShaped: false };
     const named = penalties.map((p) => !!p && p.kind !== 'elemabs' && p.kind !== 'elemsq' && onWeight(p.params));
     if (named.some(Boolean) && named.every((ok, i) => ok || unnamed(i, true))) {
-      if (value) return undefined; // two value methods: which one is the penalty is not known
-      const whole = penaltyOfProduct(a.classify(c.ret.expr, c.ret.scope, c.ret.at, env)) ?? penalties.find((p, i) => p && named[i])!;
-      value = { fn: c.fn, ret: c.ret, env, penalty: whole };
-      continue;
+      reading.parts = penalties.filter((p, i): p is PenaltyTerm => !!p && named[i]);
+      reading.value = penaltyOfProduct(a.classify(c.ret.expr, c.ret.scope, c.ret.at, env)) ?? reading.parts[0];
+      return reading;
     }
+    const elementwise = penalties.map((p) => !!p && (p.kind === 'elemabs' || p.kind === 'elemsq') && onWeight(p.params));
+    if (parts.length > 0 && elementwise.every(Boolean)) reading.parts = penalties as PenaltyTerm[];
     const term = parts.map((p) => !p.tensor && !p.penalty && onWeight([...p.params, ...p.abs, ...(p.signs ?? [])]) && p.params.length + p.abs.length + (p.signs?.length ?? 0) === 1);
-    if (term.some(Boolean) && term.every((ok, i) => ok || unnamed(i, false))) {
-      gradients.push({ fn: c.fn, ret: c.ret, env });
+    // `return self.l1 / n` in a method that takes the weight: a constant where the gradient belongs.
+    const constant = parts.map((p) => !!c.param && !p.tensor && !p.penalty && p.params.length + p.abs.length + (p.signs?.length ?? 0) === 0 && p.coef.syms.some((x) => x.pow > 0));
+    reading.terms = term.some(Boolean);
+    reading.constants = parts.filter((_, i) => constant[i]).map((p) => p.coef);
+    reading.gradientShaped = (reading.terms || reading.constants.length > 0) && term.every((ok, i) => ok || constant[i] || unnamed(i, false));
+    return reading;
+  });
+  const values = readings.filter((r) => r.value);
+  if (values.length > 1) return undefined; // two value methods: which one is the penalty is not known
+  let value: RegularizerObject['value'] | undefined = values[0] && { fn: values[0].fn, ret: values[0].ret, env: values[0].env, penalty: values[0].value! };
+  if (!value) {
+    // No scalar penalty: a method returning the penalty elementwise (`lam * np.abs(w) / n`, never
+    // the gradient of anything the class computes) is the value when it is the only one, and the
+    // gradient methods take the same parameters.
+    const elementwise = readings.filter((r) => !r.value && r.parts.length > 0);
+    const e = elementwise.length === 1 ? elementwise[0] : undefined;
+    const arity = e && explicitParams(e.fn).length;
+    if (e && readings.some((r) => r !== e && r.gradientShaped && explicitParams(r.fn).length === arity)) {
+      value = { fn: e.fn, ret: e.ret, env: e.env, penalty: e.parts[0] };
     }
   }
-  return value && gradients.length > 0 ? { name, span, weight: weight ?? value.ret.expr, value, gradients } : undefined;
+  if (!value) return undefined;
+  // A constant is the gradient's place only when it is the penalty's own strength (the symbols of
+  // the value's coefficients that are no parameter of the methods: `self.l1`, not `n`).
+  const own = new Set(methods.flatMap((fn) => explicitParams(fn).map((p) => p.name)));
+  const valueRead = readings.find((r) => r.fn === value!.fn)!;
+  const strengths = new Set(valueRead.parts.concat(value.penalty).flatMap((p) => p.coef.syms).filter((x) => x.pow > 0 && !own.has(x.name)).map((x) => x.name));
+  const gradients: RegularizerMethod[] = [];
+  for (const r of readings) {
+    if (r === valueRead || !r.gradientShaped) continue;
+    if (r.constants.some((k) => !k.syms.some((x) => x.pow > 0 && strengths.has(x.name)))) continue;
+    // With an elementwise value, a gradient method takes the value's parameters.
+    if (!valueRead.value && explicitParams(r.fn).length !== explicitParams(value.fn).length) continue;
+    gradients.push({ fn: r.fn, ret: r.ret, env: r.env });
+  }
+  return gradients.length > 0 ? { name, span, weight: weight ?? value.ret.expr, value, gradients } : undefined;
 }
 
 /**
