@@ -128,6 +128,13 @@ export function isActivationOrForward(name: string): boolean {
 }
 /** Reshapes, views and copies that keep a tensor's elements: `W.flatten()`, `W.view(-1)`, `p.detach()`, `W.T`. */
 export const VIEW_FUNCTIONS: ReadonlySet<string> = new Set(['flatten', 'ravel', 'reshape', 'view', 'detach', 'clone', 'copy', 'T', 'flat']);
+/**
+ * `x.data`: a tensor's storage, which torch (and the from-scratch autograd libraries written after it)
+ * writes in place to step a parameter outside autograd.
+ */
+export function isTensorStorage(e: Expr): e is Expr & { kind: 'attr' } {
+  return e.kind === 'attr' && e.name === 'data';
+}
 /** Tensor attributes that are sizes: `W.shape`, `x.size`, `arr.length`, `t.ndim`. */
 export function isSizeAttribute(name: string): boolean {
   return /^(shape|size|length|ndim)$/.test(name);

@@ -7,7 +7,7 @@ import { baseExpr, exprKey, lastComponent } from './keys';
 import { ExprWalk, explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { appliedReturns, returnedReads } from './appliedSteps';
 import { isSelfName, resolveCall } from './resolve';
-import { VIEW_FUNCTIONS, inPlaceUpdate, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
+import { VIEW_FUNCTIONS, inPlaceUpdate, isTensorStorage, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import type { ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
 
@@ -218,7 +218,30 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     }
     return byClass.get(cls) ?? [];
   };
-  return sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer) || decayedByItsClass(site, accumulationsOf, analyzer));
+  return sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer) || decayedByItsClass(site, accumulationsOf, analyzer) || shrinksHandedStorage(site, analyzer));
+}
+
+/**
+ * `p.data -= rate * wd * p.data`, `p.data *= 1 - rate * wd`, `p.data.mul_(1 - rate * wd)` in a
+ * function handed `p`: the storage of its argument, written in place (outside autograd), shrunk by a
+ * scalar multiple of itself and by nothing else, is the decay of a parameter whatever the names. A
+ * running sum or a moving average adds another term; a local or an attribute of `self` is not handed.
+ * (Whether the caller hands a parameter is the caller's to check: doubleDecay.ts reads the call.)
+ */
+function shrinksHandedStorage(site: UpdateSite, analyzer: Analyzer): boolean {
+  const target = site.target;
+  if (!isTensorStorage(target) || target.object.kind !== 'name' || isSelfName(target.object.name)) return false;
+  if (site.movingAverage || site.selfFactor || site.at === Infinity || site.increment.length === 0) return false;
+  if (site.scope.lookup(target.object.name, site.at)?.kind !== 'param') return false;
+  const key = exprKey(target);
+  const baseKey = exprKey(baseExpr(target));
+  if (key === undefined || baseKey === undefined) return false;
+  return site.increment.every((s) => {
+    if (s.sign !== -1 || !s.den.every((f) => isScalarFactor(f, analyzer))) return false;
+    const own = s.num.filter((f) => isTargetValue(f, baseKey, key));
+    // A scalar beside the target, and nothing else: `p.data -= p.data` zeroes it, `p.data -= mask * p.data` prunes it.
+    return own.length === 1 && s.num.length >= 2 && s.num.every((f) => own.includes(f) || isScalarFactor(f, analyzer));
+  });
 }
 
 /**
