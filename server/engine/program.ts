@@ -65,7 +65,7 @@ export class Program {
     this.add(parsed);
     this.building.add(id);
     try {
-      const facts = buildFacts(this, parsed);
+      const facts = this.analyzer.apart(() => buildFacts(this, parsed));
       this.factsById.set(id, facts);
       return facts;
     } finally {

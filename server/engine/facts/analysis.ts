@@ -1078,6 +1078,24 @@ export class Analyzer {
   private readonly activeCalls = new Set<FunctionDef>();
 
   /**
+   * Runs `build` (another file's facts, asked for in the middle of a call's analysis) with no call in
+   * progress: otherwise a helper both files call reads as recursive in the other file, and what that
+   * file's facts hold would depend on which file was linted first. The program's `building` set still
+   * cuts a cycle between files.
+   */
+  apart<T>(build: () => T): T {
+    if (this.activeCalls.size === 0) return build();
+    const saved = [...this.activeCalls];
+    this.activeCalls.clear();
+    try {
+      return build();
+    } finally {
+      this.activeCalls.clear();
+      for (const fn of saved) this.activeCalls.add(fn);
+    }
+  }
+
+  /**
    * A call to a function the program can see (a helper, a method of a known class, one imported from
    * another file): what it returns, analysed with its arguments substituted for its parameters.
    */
