@@ -4,7 +4,8 @@
 // (server/engine/project.ts) through `from m import f`, `import m as x; x.f`, packages' `__init__`
 // re-exports, TS/JS named and default exports, CommonJS `module.exports` and `require`. Methods are
 // found on `self`/`this`, on `super()`, and on instances whose class is known from where they were
-// built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`), through base classes in any file.
+// built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`), through base classes in any file;
+// `self.f(...)` runs a plain function a method stored in `self.f`.
 // Every walk is bounded: import cycles and self-referential bindings end at MAX_HOPS.
 import type { Expr, Stmt } from '../ir';
 import type { ParsedFile } from '../document';
