@@ -206,7 +206,8 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
     implied = g;
     again = written.slice(1);
   }
-  if (!implied) return undefined;
+  // A penalty written with a zero coefficient (`0 * lam * ΣW²`, half-typed code) implies no gradient to compare with.
+  if (!implied || implied.num === 0) return undefined;
   const ratio = coefRatio(actual, implied);
   let factor: string;
   if (ratio !== undefined) {

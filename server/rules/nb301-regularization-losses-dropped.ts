@@ -36,7 +36,7 @@ export const nb301RegularizationLossesDropped = defineRule({
       if (!found) continue;
       const terms = t.lossTerms(d);
       // The loss already holds a penalty: model.losses, get_regularization_loss(), or one written by hand.
-      if (terms.some((term) => t.penalty(term.expr, term.scope, term.at) || t.isOpaqueHelper(term.expr, term.scope))) continue;
+      if (terms.some((term) => t.penalty(term.expr, term.scope, term.at, term.env) || t.isOpaqueHelper(term.expr, term.scope))) continue;
       if (t.readsRegularization(t.functionOf(d.info.unit), terms.map((term) => term.expr), offLoss(t, d))) continue;
       context.report(kerasReport(facts, t, d, found.model, found.layer, found.named));
     }

@@ -34,7 +34,7 @@ export const nb303PenaltyWithoutGradient = defineRule({
     };
     for (const d of t.diffs) {
       for (const term of t.lossTerms(d)) {
-        const p = t.penalty(term.expr, term.scope, term.at);
+        const p = t.penalty(term.expr, term.scope, term.at, term.env);
         if (!p) continue;
         const pen = short(t.text(term.expr));
         const related = relatedInfo(t, d, term);

@@ -53,6 +53,14 @@ describe('fuzz (a slice of npm run fuzz)', function () {
     assert.deepEqual(notices, []);
   });
 
+  it('reads a penalty written with a zero coefficient as implying no gradient', () => {
+    // Found by fuzz seed 20240611 (an invalid-UTF-8 case that left `0 *` before a penalty): NB103
+    // divided the gradient's coefficient by the penalty's zero one.
+    const text = 'import numpy as np\n\n\ndef step(W, X, y, lam, lr):\n    err = X @ W - y\n    loss = np.sum(err ** 2) + 0 * lam * np.sum(W ** 2)\n    dW = X.T @ err + lam * W\n    W -= lr * dW\n    return loss\n';
+    const { notices } = lintText(text, { language: 'python' });
+    assert.deepEqual(notices, []);
+  });
+
   it('reports a rule that throws with where it threw, and still runs the others', () => {
     const broken: Rule = {
       meta: { code: 'NB999', name: 'always-throws', severity: 'warning', summary: 'test', fix: 'none' },

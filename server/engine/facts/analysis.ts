@@ -11,7 +11,7 @@ import { programIndex } from './program';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
-  attributeReadByName, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -570,7 +570,7 @@ export class Analyzer {
         if (this.isMagnitude(e.left, scope, at, 0) && this.isMagnitude(e.right, scope, at, 0)) return scalar(sym(this.source(e)));
         return multiply(this.classify(e.left, scope, at, env, d), invert(this.classify(e.right, scope, at, env, d)));
       case '**': {
-        const k = numberOf(e.right);
+        const k = this.exponent(e.right, scope, at, env, d);
         const base = this.classify(e.left, scope, at, env, d);
         if (k === undefined) return isPureScalar(base) ? scalar(sym(this.source(e))) : TENSOR;
         return power(base, k);
@@ -627,6 +627,8 @@ export class Analyzer {
       }
     }
     if (this.isParam(e, scope, at)) return { coef: ONE, params: [{ key: exprKey(e) ?? this.source(e), base: baseExpr(e), expr: e }], abs: [], tensor: false };
+    const handed = env ? this.handedParameter(e, scope, at, env, d) : undefined;
+    if (handed) return handed;
     const loopVar = e.kind === 'name' ? scope.lookup(e.name, at) : undefined; // a loop variable or an alias
     if (loopVar?.kind === 'loop') {
       // An element of a parameter (`for v in row` over `for row in W`) is part of that parameter.
@@ -664,7 +666,7 @@ export class Analyzer {
     }
     if (binding.kind === 'param') return scalar(sym(key));
     if (binding.kind === 'loop') return e.kind === 'name' && !this.loopCollection(binding, d) ? scalar(sym(key)) : TENSOR;
-    const accumulated = this.accumulatedPenalty(binding, key, scope, at, d);
+    const accumulated = this.accumulatedPenalty(binding, key, scope, at, d, env && binding.scope === scope ? env : undefined);
     if (accumulated) return accumulated;
     // `N, M = X.shape`: sizes are scalars.
     if (binding.unpacked?.value.kind === 'attr' && isShapeAttribute(binding.unpacked.value.name)) return scalar(sym(key));
@@ -708,11 +710,52 @@ export class Analyzer {
     return iter.kind === 'name' || iter.kind === 'attr' || iter.kind === 'index' ? iter : undefined;
   }
 
-  /** `pen = 0` followed by `pen += c * p[j] * p[j]` (in a loop) is Σ over the loop: a penalty. */
+  /**
+   * An element of a helper's argument that the call hands a parameter collection: `for t in tensors`
+   * (or `t.data`, `t[i]`) in `squared_size(tensors)` called with `model.parameters()`, a list of it, or
+   * a name bound to one, through every call on the way. Data flow decides, not the argument's name.
+   */
+  private handedParameter(e: Expr, scope: Scope, at: number, env: Env, d: number): Product | undefined {
+    const base = baseExpr(e);
+    if (base.kind !== 'name' || env.has(base.name)) return undefined;
+    const element = scope.lookup(base.name, at);
+    if (element?.kind !== 'loop') return undefined;
+    const collection = this.loopCollection(element, d);
+    if (collection?.kind !== 'name' || element.scope.lookup(collection.name, element.at)?.kind !== 'param') return undefined;
+    const handed = env.get(collection.name);
+    if (!handed || !this.isParameterCollection(handed.expr, handed.scope, handed.at, handed.env, 0)) return undefined;
+    return { coef: ONE, params: [{ key: base.name, base, expr: e }], abs: [], tensor: false };
+  }
+
+  /** `model.parameters()`, `list(model.parameters())`, `[p for p in model.parameters()]`, or a name or argument holding one. */
+  private isParameterCollection(e: Expr, scope: Scope, at: number, env: Env | undefined, hops: number): boolean {
+    if (hops > 8) return false;
+    if (e.kind === 'call') {
+      if (e.callee.kind === 'attr' && PARAMETER_LISTS.has(e.callee.name) && e.args.length === 0 && !this.isModule(e.callee.object)) return true;
+      if (e.callee.kind === 'name' && isSequenceCopy(e.callee.name) && e.args.length === 1 && e.kwargs.length === 0) return this.isParameterCollection(e.args[0], scope, at, env, hops + 1);
+      return false;
+    }
+    if (e.kind === 'comprehension') {
+      // `[p for p in model.parameters()]`: the same items, unfiltered.
+      const g = e.generators[0];
+      if (e.generators.length !== 1 || e.filtered || g.target.kind !== 'name' || e.element.kind !== 'name' || e.element.name !== g.target.name) return false;
+      return this.isParameterCollection(g.iter, scope, at, env, hops + 1);
+    }
+    if (e.kind !== 'name') return false;
+    const sub = env?.get(e.name);
+    if (sub) return this.isParameterCollection(sub.expr, sub.scope, sub.at, sub.env, hops + 1);
+    const b = scope.lookup(e.name, at);
+    return !!(b?.kind === 'assign' && b.value && !b.op && this.isParameterCollection(b.value, b.scope, b.at, undefined, hops + 1));
+  }
+
   /** By scope and name, whether some binding assigns a zero scalar: what an accumulated penalty starts from. */
   private readonly zeroStarts = new WeakMap<Scope, Map<string, boolean>>();
 
-  private accumulatedPenalty(binding: Binding, key: string, scope: Scope, at: number, d: number): Product | undefined {
+  /**
+   * `pen = 0` followed by `pen += c * p[j] * p[j]` (in a loop) is Σ over the loop: a penalty.
+   * `env`: a helper's parameters substituted, when the accumulation is that helper's own variable.
+   */
+  private accumulatedPenalty(binding: Binding, key: string, scope: Scope, at: number, d: number, env?: Env): Product | undefined {
     // Known once per name, so a name rebound thousands of times (`w = w.sub(…)` on every line) costs no scan per read.
     let starts = this.zeroStarts.get(binding.scope);
     if (!starts) this.zeroStarts.set(binding.scope, (starts = new Map()));
@@ -736,7 +779,7 @@ export class Analyzer {
     if (adds.length === 0 || adds.length !== later.length) return undefined;
     const terms: PenaltyTerm[] = [];
     for (const add of adds) {
-      const p = penaltyOfProduct(this.classify(add.value, add.scope, add.at, undefined, d), true);
+      const p = penaltyOfProduct(this.classify(add.value, add.scope, add.at, env && add.scope === binding.scope ? env : undefined, d), true);
       if (!p) return undefined;
       // An elementwise square summed over a loop is the sum of squares of the whole parameter.
       if (p.kind === 'elemsq' && add.loops.length > 0) terms.push({ ...p, kind: 'sumsq', params: p.params.map(wholeParam) });
@@ -786,7 +829,7 @@ export class Analyzer {
       const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
       const operand = this.unaryOperand(e);
       const exponentArg = methodForm ? e.args[0] : e.args[1];
-      const k = fn === 'square' ? 2 : exponentArg && numberOf(exponentArg);
+      const k = fn === 'square' ? 2 : exponentArg && this.exponent(exponentArg, scope, at, env, d);
       if (operand && k !== undefined) return power(this.classify(operand, scope, at, env, d), k);
     }
     if (fn && ABS_FUNCTIONS.has(fn)) {
@@ -860,6 +903,17 @@ export class Analyzer {
       return (reduced.kind === 'binary' && reduced.op === '**' && numberOf(reduced.right) === 2) || (reduced.kind === 'call' && reduced.callee.kind === 'attr' && (SQUARE_FUNCTIONS.has(reduced.callee.name) || (POWER_FUNCTIONS.has(reduced.callee.name) && reduced.args[0] !== undefined && numberOf(reduced.args[0]) === 2)));
     }
     return false;
+  }
+
+  /**
+   * A literal exponent, or inside a helper analysed for a call a number the call hands it
+   * (`p.pow(k)` with `k=2`, `t.pow(1 / k)`).
+   */
+  private exponent(e: Expr, scope: Scope, at: number, env: Env | undefined, d: number): number | undefined {
+    const literal = numberOf(e);
+    if (literal !== undefined || !env) return literal;
+    const value = this.classify(e, scope, at, env, d);
+    return isPureScalar(value) && value.coef.syms.length === 0 ? value.coef.num : undefined;
   }
 
   /** The operand of `np.square(x)`, `x.square()`, `Math.abs(x)`, `x.pow(2)`, `torch.pow(x, 2)`. */
@@ -1434,6 +1488,9 @@ function power(base: Product, k: number): Product {
   if (k === 2 && base.penalty && base.penalty.kind === 'norm2' && base.params.length === 0 && base.abs.length === 0 && !base.signs?.length)
     return { ...base, coef: pow(base.coef, 2), penalty: { ...base.penalty, kind: 'sumsq', coef: pow(base.penalty.coef, 2), norms: undefined } };
   if (k === 2 && isSingleParam(base)) return { coef: pow(base.coef, 2), params: [base.params[0], base.params[0]], abs: [], tensor: false };
+  // √(ΣW²), `total.pow(0.5)`: the plain L2 norm.
+  if (k === 0.5 && base.penalty && base.penalty.kind === 'sumsq' && base.params.length === 0 && base.abs.length === 0 && !base.signs?.length)
+    return { ...base, coef: pow(base.coef, 0.5), penalty: { ...base.penalty, kind: 'norm2', coef: pow(base.penalty.coef, 0.5), norms: undefined } };
   if (k === 1) return base;
   return TENSOR;
 }

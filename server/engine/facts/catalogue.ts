@@ -302,6 +302,10 @@ export const GRAPH_VARIABLE_LISTS: ReadonlySet<string> = new Set(['trainable_var
 export function isParametersMethod(name: string): boolean {
   return /^(parameters|named_parameters)$/.test(name);
 }
+/** Builtins that copy an iterable into a sequence of the same items: `list(model.parameters())`. */
+export function isSequenceCopy(name: string): boolean {
+  return name === 'list' || name === 'tuple';
+}
 /** Methods whose elements are parameters when the receiver is a parameter collection: `model.parameters()`, `params.values()`. */
 export function isParameterIterator(name: string): boolean {
   return /^(parameters|values)$/.test(name);

@@ -16,7 +16,7 @@
 // - layers and models built with regularizers (Keras, TF1 `tf.layers`/slim/`get_variable`, tfjs).
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { penaltyOfProduct } from './analysis';
+import { penaltyOfProduct, type Env } from './analysis';
 import { exprKey } from './keys';
 import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { Program } from '../program';
@@ -89,6 +89,8 @@ export interface Term {
   site: Span;
   /** Bindings passed through to reach it (outermost first). */
   via: Span[];
+  /** The parameters of the helpers it was reached through, bound to the calls' arguments. */
+  env?: Env;
 }
 
 export interface DetachSite {
@@ -516,12 +518,13 @@ export class TrainingFacts {
     return out;
   }
 
-  private terms(e: Expr, scope: Scope, at: number, callSite: Span | undefined, via: Span[], visited: Set<Binding>, depth: number, out: Term[]): void {
-    const leaf = (): void => void out.push({ expr: e, scope, at, site: callSite ?? e.span, via });
+  private terms(e: Expr, scope: Scope, at: number, callSite: Span | undefined, via: Span[], visited: Set<Binding>, depth: number, out: Term[], env?: Env): void {
+    const leaf = (): void => void out.push({ expr: e, scope, at, site: callSite ?? e.span, via, ...(env ? { env } : {}) });
     if (depth > 25) return leaf();
     const d = depth + 1;
-    const go = (x: Expr, s = scope, a = at, v = via, site = callSite): void => this.terms(x, s, a, site, v, visited, d, out);
-    if ((e.kind === 'binary' || e.kind === 'call') && this.penalty(e, scope, at)) return leaf();
+    // A binding in the same scope still sees the helper's parameters bound; one elsewhere does not.
+    const go = (x: Expr, s = scope, a = at, v = via, site = callSite): void => this.terms(x, s, a, site, v, visited, d, out, s === scope ? env : undefined);
+    if ((e.kind === 'binary' || e.kind === 'call') && this.penalty(e, scope, at, env)) return leaf();
     switch (e.kind) {
       case 'binary':
         if (e.op === '+') return go(e.left), go(e.right);
@@ -551,12 +554,13 @@ export class TrainingFacts {
             return;
           }
         }
-        if (this.penalty(e, scope, at)) return leaf();
-        const helper = this.helperOf(e, scope);
-        if (helper && depth < 8) {
-          const returns = this.functionReturns(helper);
+        if (this.penalty(e, scope, at, env)) return leaf();
+        const target = this.facts.analyzer.callTarget(e, scope, e.span.start);
+        if (target && !target.constructs && depth < 8) {
+          const returns = this.functionReturns(target.fn);
           if (returns.length > 0) {
-            for (const r of returns) this.terms(r.expr, r.scope, r.at, callSite ?? e.span, via, visited, d, out);
+            const inner = this.facts.analyzer.argumentEnv(e, target, scope, at, env);
+            for (const r of returns) this.terms(r.expr, r.scope, r.at, callSite ?? e.span, via, visited, d, out, inner);
             return;
           }
         }
@@ -571,7 +575,7 @@ export class TrainingFacts {
         visited.add(b);
         if (!b.op) return go(b.value, b.scope, b.at, [...via, b.span]);
         if (b.op === '+' || b.op === '-') {
-          if (this.penalty(e, scope, at)) return void out.push({ expr: e, scope, at, site: callSite ?? b.span, via });
+          if (this.penalty(e, scope, at, env)) return void out.push({ expr: e, scope, at, site: callSite ?? b.span, via, ...(env ? { env } : {}) });
           go(b.value, b.scope, b.at, [...via, b.span]);
           return go(e, b.scope, b.at, via);
         }
@@ -589,8 +593,16 @@ export class TrainingFacts {
 
   // ---------------------------------------------------------------- penalties
 
-  /** Whether `e` is a penalty R(W) (or the collected regularization losses), and how it was built. */
-  penalty(e: Expr, scope: Scope, at: number): PenaltyInfo | undefined {
+  /**
+   * Whether `e` is a penalty R(W) (or the collected regularization losses), and how it was built.
+   * `env`: the parameters of the helper `e` is in, bound to the arguments of the call that reached it.
+   */
+  penalty(e: Expr, scope: Scope, at: number, env?: Env): PenaltyInfo | undefined {
+    if (env && env.size > 0) {
+      // Depends on the call: not memoized.
+      if (this.isCollected(e, scope, at, 0)) return { kind: 'collected', detached: this.collectedCuts(e, scope, at) };
+      return this.isPenalty(e, scope, at, 0, env) ? { kind: 'penalty', ...this.provenance(e, scope, at, env) } : undefined;
+    }
     const key = `${e.span.start}:${e.span.end}:${e.kind}:${at}`;
     const hit = this.penaltyMemo.get(key);
     if (hit !== undefined) return hit ?? undefined;
@@ -673,34 +685,34 @@ export class TrainingFacts {
     return false;
   }
 
-  private classifiesAsPenalty(e: Expr, scope: Scope, at: number): boolean {
+  private classifiesAsPenalty(e: Expr, scope: Scope, at: number, env?: Env): boolean {
     const stripped = this.strip(e);
-    const product = this.facts.analyzer.classify(stripped, scope, at, stripped === e ? undefined : new Map());
+    const product = this.facts.analyzer.classify(stripped, scope, at, env ?? (stripped === e ? undefined : new Map()));
     return penaltyOfProduct(product) !== undefined;
   }
 
-  private isPenalty(e: Expr, scope: Scope, at: number, depth: number): boolean {
+  private isPenalty(e: Expr, scope: Scope, at: number, depth: number, env?: Env): boolean {
     if (depth > 12) return false;
-    if (this.classifiesAsPenalty(e, scope, at)) return true;
+    if (this.classifiesAsPenalty(e, scope, at, env)) return true;
     const d = depth + 1;
     const s = this.strip(e);
-    if (s !== e && s.kind !== e.kind) return this.isPenalty(s, scope, at, d);
+    if (s !== e && s.kind !== e.kind) return this.isPenalty(s, scope, at, d, env);
     switch (s.kind) {
       case 'binary':
         if (s.op === '*' || s.op === '/') {
-          if (this.isScalar(s.right, scope, at)) return this.isPenalty(s.left, scope, at, d);
-          return s.op === '*' && this.isScalar(s.left, scope, at) && this.isPenalty(s.right, scope, at, d);
+          if (this.isScalar(s.right, scope, at)) return this.isPenalty(s.left, scope, at, d, env);
+          return s.op === '*' && this.isScalar(s.left, scope, at) && this.isPenalty(s.right, scope, at, d, env);
         }
-        if (s.op === '+') return this.isPenalty(s.left, scope, at, d) && this.isPenalty(s.right, scope, at, d);
+        if (s.op === '+') return this.isPenalty(s.left, scope, at, d, env) && this.isPenalty(s.right, scope, at, d, env);
         return false;
       case 'call': {
         const arith = this.facts.analyzer.arithmeticCall(s);
         if (arith && arith.operands[1]) {
           const [a, b] = [arith.operands[0]!, arith.operands[1]];
-          if (arith.op === '+') return this.isPenalty(a, scope, at, d) && this.isPenalty(b, scope, at, d);
+          if (arith.op === '+') return this.isPenalty(a, scope, at, d, env) && this.isPenalty(b, scope, at, d, env);
           if (arith.op === '*' || arith.op === '/') {
-            if (this.isScalar(b, scope, at)) return this.isPenalty(a, scope, at, d);
-            return arith.op === '*' && this.isScalar(a, scope, at) && this.isPenalty(b, scope, at, d);
+            if (this.isScalar(b, scope, at)) return this.isPenalty(a, scope, at, d, env);
+            return arith.op === '*' && this.isScalar(a, scope, at) && this.isPenalty(b, scope, at, d, env);
           }
           return false;
         }
@@ -709,15 +721,16 @@ export class TrainingFacts {
         let list: Expr | undefined = name && isSumFunction(name) && s.args.length === 1 ? s.args[0] : undefined;
         if (!list && name === 'sum' && s.args.length === 0 && s.callee.kind === 'attr' && s.callee.object.kind === 'call' && callName(s.callee.object) === 'stack')
           list = s.callee.object.args[0];
-        if (list?.kind === 'seq') return list.items.length > 0 && list.items.every((x) => this.isPenalty(x, scope, at, d));
+        if (list?.kind === 'seq') return list.items.length > 0 && list.items.every((x) => this.isPenalty(x, scope, at, d, env));
         if (list?.kind === 'comprehension') {
           const inner = this.facts.program.lambdaScope(list) ?? scope;
-          return this.isPenalty(list.element, inner, Infinity, d);
+          return this.isPenalty(list.element, inner, Infinity, d, env);
         }
-        const helper = this.helperOf(s, scope);
-        if (helper) {
-          const returns = this.functionReturns(helper);
-          return returns.length > 0 && returns.every((r) => this.isPenalty(r.expr, r.scope, r.at, d));
+        const target = this.facts.analyzer.callTarget(s, scope, s.span.start);
+        if (target && !target.constructs) {
+          const returns = this.functionReturns(target.fn);
+          const inner = this.facts.analyzer.argumentEnv(s, target, scope, at, env);
+          return returns.length > 0 && returns.every((r) => this.isPenalty(r.expr, r.scope, r.at, d, inner));
         }
         return false;
       }
@@ -726,8 +739,9 @@ export class TrainingFacts {
         const key = exprKey(s);
         const b = key !== undefined ? scope.lookup(key, at) : undefined;
         if (!b || b.kind !== 'assign' || !b.value) return false;
-        if (!b.op && !this.accumulationStep(b)) return this.isPenalty(b.value, b.scope, b.at, d);
-        return this.isAccumulation(b, d);
+        const own = env && b.scope === scope ? env : undefined;
+        if (!b.op && !this.accumulationStep(b)) return this.isPenalty(b.value, b.scope, b.at, d, own);
+        return this.isAccumulation(b, d, own);
       }
       default:
         return false;
@@ -745,7 +759,7 @@ export class TrainingFacts {
   }
 
   /** `reg = 0` then `reg += penalty` (or `reg = reg + penalty`), as in a loop over parameters. */
-  private isAccumulation(b: Binding, depth: number): boolean {
+  private isAccumulation(b: Binding, depth: number, env?: Env): boolean {
     const all = b.scope.allBindings(b.key).filter((x) => x.at <= b.at || b.loops.length > 0).sort((x, y) => x.at - y.at);
     let start = -1;
     for (let i = all.length - 1; i >= 0; i--) {
@@ -758,7 +772,7 @@ export class TrainingFacts {
     if (start < 0 || !all[start].value || zeroValue(all[start].value!) === undefined) return false;
     const steps = all.slice(start + 1).filter((x) => x.at <= b.at || x.loops.length > 0);
     if (steps.length === 0) return false;
-    return steps.every((x) => (this.accumulationStep(x) ?? []).every((v) => this.isPenalty(v, x.scope, x.at, depth + 1)));
+    return steps.every((x) => (this.accumulationStep(x) ?? []).every((v) => this.isPenalty(v, x.scope, x.at, depth + 1, env && x.scope === b.scope ? env : undefined)));
   }
 
   /** `a + b`, `a.add(b)`, `tf.add(a, b)` → [a, b], flattened. */
@@ -812,11 +826,12 @@ export class TrainingFacts {
   }
 
   /** Where the penalty's value loses its gradient, following the names and helpers it is built from. */
-  private provenance(e: Expr, scope: Scope, at: number): Omit<PenaltyInfo, 'kind'> {
+  private provenance(e: Expr, scope: Scope, at: number, env?: Env): Omit<PenaltyInfo, 'kind'> {
     const detached: (DetachSite & { depth: number })[] = [];
     let noGrad: PenaltyInfo['noGrad'];
     const seen = new Set<Expr>();
-    const visit = (x: Expr, s: Scope, a: number, depth: number): void => {
+    // `env`: the parameters of the helper `x` is in, bound to the call's arguments (a loop over a handed parameter list).
+    const visit = (x: Expr, s: Scope, a: number, depth: number, env?: Env): void => {
       if (depth > 10 || seen.has(x)) return;
       seen.add(x);
       const stack: { e: Expr; s: Scope; a: number }[] = [{ e: x, s, a }];
@@ -826,7 +841,7 @@ export class TrainingFacts {
         // the penalty's gradient reaches it, whatever value it copied.
         if (cur.e.kind === 'call' && startsTrackedLeaf(cur.e)) continue;
         const operand = this.detachOperand(cur.e);
-        if (operand && this.cutsGradient(cur.e, operand, cur.s, cur.a)) detached.push({ ...this.detachSite(cur.e, operand), depth });
+        if (operand && this.cutsGradient(cur.e, operand, cur.s, cur.a, env)) detached.push({ ...this.detachSite(cur.e, operand), depth });
         if (cur.e.kind === 'call' && callName(cur.e) === 'get_weights' && this.facts.language === 'python')
           detached.push({ span: cur.e.span, what: `${this.text(cur.e)} returns NumPy copies of the weights`, depth });
         if (cur.e.kind === 'name' || cur.e.kind === 'attr') {
@@ -839,15 +854,17 @@ export class TrainingFacts {
               if (y.value?.kind === 'call' && startsTrackedLeaf(y.value)) continue;
               const stmtSpan = y.span;
               if (!noGrad && this.inNoGrad(stmtSpan)) noGrad = { span: stmtSpan, what: 'it is computed under a no-grad context' };
-              if (y.value) visit(y.value, y.scope, y.at, depth + 1);
+              if (y.value) visit(y.value, y.scope, y.at, depth + 1, env && y.scope === cur.s ? env : undefined);
             }
           }
         }
         if (cur.e.kind === 'call') {
-          const helper = this.helperOf(cur.e, cur.s);
-          if (helper) {
+          const target = this.facts.analyzer.callTarget(cur.e, cur.s, cur.e.span.start);
+          if (target && !target.constructs) {
+            const helper = target.fn;
             if (!noGrad && helper.decorators.some(isNoGradDecorator)) noGrad = { span: cur.e.span, what: `${helper.name} runs under @torch.no_grad()` };
-            for (const r of this.functionReturns(helper)) visit(r.expr, r.scope, r.at, depth + 1);
+            const inner = this.facts.analyzer.argumentEnv(cur.e, target, cur.s, cur.a, env);
+            for (const r of this.functionReturns(helper)) visit(r.expr, r.scope, r.at, depth + 1, inner);
           }
         }
         for (const c of children(cur.e)) {
@@ -856,7 +873,7 @@ export class TrainingFacts {
         }
       }
     };
-    visit(e, scope, at, 0);
+    visit(e, scope, at, 0, env);
     if (!noGrad && this.inNoGrad(e.span)) noGrad = { span: e.span, what: 'it is computed under a no-grad context' };
     detached.sort((a, b) => a.depth - b.depth || a.span.start - b.span.start);
     return { detached: detached.map(({ depth: _, ...site }) => site), noGrad };
@@ -875,13 +892,13 @@ export class TrainingFacts {
   }
 
   /** A wrapper cuts a penalty's gradient when what it wraps carries a parameter. */
-  private cutsGradient(wrapper: Expr, operand: Expr, scope: Scope, at: number): boolean {
+  private cutsGradient(wrapper: Expr, operand: Expr, scope: Scope, at: number, env?: Env): boolean {
     if (wrapper.kind === 'call' && (callName(wrapper) === 'tensor' || callName(wrapper) === 'scalar')) {
       // `torch.tensor(t)` copies a tensor without its graph; `tf.scalar(x)` only wraps a number.
       if (!(wrapper.callee.kind === 'attr' && pathOf(wrapper.callee)?.[0] === 'torch')) return false;
     }
     const stripped = this.strip(operand);
-    const p = this.facts.analyzer.classify(stripped, scope, at, stripped === operand ? undefined : new Map());
+    const p = this.facts.analyzer.classify(stripped, scope, at, env ?? (stripped === operand ? undefined : new Map()));
     if (p.penalty || p.params.length > 0 || p.abs.length > 0) return true;
     return subExprs(operand).some((x) => (x.kind === 'name' || x.kind === 'attr') && this.facts.analyzer.isParam(x) && !this.isScalar(x, scope, at));
   }

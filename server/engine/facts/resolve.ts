@@ -4,7 +4,8 @@
 // (server/engine/project.ts) through `from m import f`, `import m as x; x.f`, packages' `__init__`
 // re-exports, TS/JS named and default exports, CommonJS `module.exports` and `require`. Methods are
 // found on `self`/`this`, on `super()`, and on instances whose class is known from where they were
-// built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`), through base classes in any file.
+// built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`), through base classes in any file;
+// `self.f(...)` runs a plain function a method stored in `self.f`.
 // Every walk is bounded: import cycles and self-referential bindings end at MAX_HOPS.
 import type { Expr, Stmt } from '../ir';
 import type { ParsedFile } from '../document';
@@ -191,6 +192,8 @@ export function resolveCall(program: Program, call: Expr & { kind: 'call' }, sco
   if (callee.kind === 'attr') {
     const method = methodTarget(program, callee, scope, at, 0);
     if (method) return method;
+    const stored = storedFunctionTarget(program, call, callee, scope, at);
+    if (stored) return stored;
   }
   const def = resolveExpr(program, callee, scope, at);
   if (!def) return undefined;
@@ -223,6 +226,41 @@ function methodTarget(program: Program, callee: Expr & { kind: 'attr' }, scope: 
   if (!cls) return undefined;
   const fn = methodOf(program, cls, callee.name, hops + 1);
   return fn ? { fn, receiver: object, cls } : undefined;
+}
+
+/**
+ * `self.loss(...)` where a method of the class or of a base stores a plain function in the attribute
+ * (`self.loss = bpr_loss`, perhaps one per branch): the stored function, called without the instance.
+ * Of several, the one whose parameters take the call's arguments (the others would raise a
+ * TypeError), when exactly one does.
+ */
+function storedFunctionTarget(program: Program, call: Expr & { kind: 'call' }, callee: Expr & { kind: 'attr' }, scope: Scope, at: number): CallTarget | undefined {
+  if (callee.object.kind !== 'name' || !SELF.test(callee.object.name)) return undefined;
+  const cls = enclosingClass(scope);
+  if (!cls) return undefined;
+  const key = `${callee.object.name}.${callee.name}`;
+  const found = new Set<FunctionDef>();
+  const visit = (c: ClassDef, hops: number): void => {
+    if (hops > MAX_HOPS) return;
+    for (const b of c.scope.members.get(key) ?? []) {
+      if (b.kind !== 'assign' || b.op || (b.value?.kind !== 'name' && b.value?.kind !== 'attr')) continue;
+      const def = resolveExpr(program, b.value, b.scope, b.at, hops + 1);
+      if (def?.kind === 'function' && !def.fn.isMethod) found.add(def.fn);
+    }
+    for (const base of baseClasses(program, c, hops + 1)) visit(base, hops + 1);
+  };
+  visit(cls, 0);
+  const fitting = [...found].filter((fn) => acceptsArguments(fn, call));
+  return fitting.length === 1 ? { fn: fitting[0] } : undefined;
+}
+
+/** Whether a plain function's parameters take a call's arguments: every keyword named, every parameter without a default given. */
+function acceptsArguments(fn: FunctionDef, call: Expr & { kind: 'call' }): boolean {
+  if (call.args.some((a) => a.kind === 'other') || call.args.length > fn.params.length) return false;
+  const names = new Set(fn.params.map((p) => p.name));
+  if (!call.kwargs.every((k) => names.has(k.name))) return false;
+  const given = new Set(call.kwargs.map((k) => k.name));
+  return fn.params.every((p, i) => i < call.args.length || given.has(p.name) || p.default !== undefined);
 }
 
 /** The method `name` of a class or of its bases (depth first, as Python's MRO for single inheritance). */
