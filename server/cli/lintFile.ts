@@ -26,6 +26,7 @@ import {
   type Severity,
   type TextEdit,
 } from '../engine';
+import { DeadlinePassed } from '../engine/stepwise';
 
 export interface LintFileOptions {
   select?: string[];
@@ -431,6 +432,8 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
       ...(inputs ? { inputs } : {}),
     };
   } catch (error) {
+    // The caller's time bound (stepwise.ts `withDeadline`): the caller reports the file as skipped.
+    if (error instanceof DeadlinePassed) throw error;
     // lintText promises not to throw; if it ever does (or writing fails), one file must not end the run.
     const detail = error instanceof Error ? error.message : String(error);
     if ((error as NodeJS.ErrnoException).code !== undefined) return { findings: [], notices, checked: false, error: `cannot write the fixes: ${describeError(error)}` };

@@ -7,8 +7,10 @@
 // code (V8 shares none between threads), which costs about as much CPU as linting 2 MB of source
 // on a warm engine, most of it on V8's compiler threads beside the lint. On 2 cores one thread
 // already keeps about 1.5 of them busy, so a second pays off only on runs of several megabytes.
-// Small runs stay in this thread; the main thread never lints beside workers, because a file
-// linted here could not be stopped at its time bound (see bench/results/threads.md).
+// Small runs stay in this thread, and so does a run planned on one thread: it lints here, with its
+// per-file time bound checked between the lint's steps, until the work waiting would repay a second
+// thread; then the rest goes to workers. This thread never lints beside workers, because a file
+// linted here could be stopped only between steps (see bench/results/threads.md).
 //
 // The same module is the worker's entry point: in the bundle (dist/cli.js) and unbundled
 // (out/server/cli/parallel.js) alike, a thread started with `workerData.nablaLintWorker` runs
@@ -17,6 +19,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { initEngine } from '../engine';
+import { DeadlinePassed, withDeadline } from '../engine/stepwise';
 import { isNotebookPath, lintFile, notebookCodeSize, rawSizeLimit, type FileResult, type LintFileOptions } from './lintFile';
 
 /** One file to lint. */
@@ -52,9 +55,22 @@ export interface ParallelOptions {
 let engineReady: Promise<void> | undefined;
 
 /** Loads the parsers in this thread, once, when it first lints a file itself. */
-function lintHere(job: LintJob): Promise<FileResult> {
+/**
+ * Lints a job in this thread. With `timeoutMs`, the lint stops between two of its steps once that
+ * time has passed and the file is reported as skipped, as a worker's would be; one step is never cut
+ * short, so the bound is looser than a worker's (which is stopped from outside).
+ */
+async function lintHere(job: LintJob, timeoutMs?: number): Promise<FileResult> {
   engineReady ??= initEngine();
-  return engineReady.then(() => lintFile(job.fsPath, job.options));
+  await engineReady;
+  if (timeoutMs === undefined) return lintFile(job.fsPath, job.options);
+  try {
+    // The lint runs synchronously inside the call (lintFile awaits only to write fixes): the deadline covers it.
+    return await withDeadline(timeoutMs, () => lintFile(job.fsPath, job.options));
+  } catch (error) {
+    if (error instanceof DeadlinePassed) return timedOut(timeoutMs);
+    return internalError(error);
+  }
 }
 
 /** Default number of workers: every core the process may use. */
@@ -367,12 +383,49 @@ export async function* lintInOrder<T>(
     return;
   }
 
-  // One worker at once: it starts (loads the bundle and the parsers) while the walk goes on.
-  const pool = new LintPool(planned ? 1 : jobs, options.timeoutMs ?? defaultTimeoutMs());
+  const timeoutMs = options.timeoutMs ?? defaultTimeoutMs();
+  const ahead = Math.max(jobs * 4, LOOKAHEAD_FILES);
+  let source: Generator<Next> = rest();
+  if (planned) {
+    // Planned: this thread lints while the work read ahead would not repay a second thread (a
+    // worker's start and warm-up), so a run planned on one thread costs what `--jobs 1` costs.
+    const here: (Next & { bytes: number })[] = [];
+    let waiting = 0;
+    let ended = false;
+    const read = (): void => {
+      while (!ended && here.length < ahead) {
+        const next = source.next();
+        if (next.done) {
+          ended = true;
+          break;
+        }
+        const bytes = next.value.job && !next.value.cached ? sizeOf(next.value.job) : 0;
+        waiting += bytes;
+        here.push({ ...next.value, bytes });
+      }
+    };
+    read();
+    let said = false;
+    while (here.length > 0 && planThreads(waiting, cores, jobs) <= 1) {
+      if (!said) options.debug?.(`threads: this thread (${waiting} bytes waiting, ${cores} cores)`);
+      said = true;
+      const { item, job, cached, bytes } = here.shift()!;
+      waiting -= bytes;
+      if (!job) yield { item };
+      else if (cached) yield { item, job, result: cached, cached: true };
+      else yield { item, job, result: await lintHere(job, timeoutMs) };
+      read();
+    }
+    if (here.length === 0) return;
+    const left = source;
+    source = (function* (): Generator<Next> {
+      for (const { item, job, cached } of here) yield { item, job, cached };
+      yield* left;
+    })();
+  }
+  const pool = new LintPool(planned ? 1 : jobs, timeoutMs);
   try {
     const window: { item: T; job?: LintJob; result?: Promise<FileResult>; cached?: FileResult }[] = [];
-    const source = rest();
-    const ahead = Math.max(jobs * 4, LOOKAHEAD_FILES);
     let inFlight = 0;
     let pendingBytes = 0;
     let done = false;

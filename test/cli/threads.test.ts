@@ -73,13 +73,22 @@ describe('nabla check: how many threads', function () {
       return { order, results, debug };
     }
 
-    it('lints a small run over the threshold on one worker, with the same results as this thread', async () => {
+    it('lints a run planned on one thread in this thread, as --jobs 1 does (no worker to start), with the same results', async () => {
       const dir = makeTree(files);
       const here = await run(dir, { jobs: 1 });
       const planned = await run(dir, { cores: 2 });
-      assert.deepEqual(planned.debug, ['threads: 1 worker (' + names.reduce((sum, n) => sum + Buffer.byteLength(files[n]), 0) + ' bytes waiting, 2 cores)']);
+      assert.deepEqual(planned.debug, ['threads: this thread (' + names.reduce((sum, n) => sum + Buffer.byteLength(files[n]), 0) + ' bytes waiting, 2 cores)']);
       assert.deepEqual(planned.results, here.results);
       assert.ok(here.results.some((r) => r && r.findings.length > 0));
+    });
+
+    it('keeps each file linted in this thread to its time bound, checked between the lint\'s steps', async () => {
+      const dir = makeTree(files);
+      const { results } = await run(dir, { cores: 2, timeoutMs: 1, threshold: 0 }, 6);
+      const linted = results.filter((r) => r !== undefined);
+      assert.equal(linted.length, 6);
+      for (const r of linted) assert.ok(r.checked || r.notices.some((n) => /took longer than 1 ms/.test(n.message)));
+      assert.ok(linted.some((r) => r.notices.some((n) => /took longer than 1 ms, the per-file limit/.test(n.message))));
     });
 
     it('stays in this thread at or below the threshold', async () => {
@@ -117,7 +126,7 @@ describe('nabla check: how many threads', function () {
       const results: (FileResult | undefined)[] = [];
       for await (const { result } of lintInOrder(items, (item) => ({ fsPath: path.join(dir, item), options: { maxFileSize: 1_000_000 } }), { cores: 4, threshold: 0, debug: (m) => debug.push(m) })) results.push(result);
       const code = PY_BUG.length + 1 + 'plt.plot(losses)'.length + 1;
-      assert.deepEqual(debug, [`threads: 1 worker (${code + Buffer.byteLength(PY_OK)} bytes waiting, 4 cores)`], 'the 10 MB of plots are not work; a broken notebook is none');
+      assert.deepEqual(debug, [`threads: this thread (${code + Buffer.byteLength(PY_OK)} bytes waiting, 4 cores)`], 'the 10 MB of plots are not work; a broken notebook is none');
       assert.ok(results[0]?.findings.length, 'the notebook is linted');
     });
 
