@@ -29,6 +29,10 @@ describe('bad input', () => {
     const text = `import numpy as np\ncrit = load(f'nets.loss_{settings.kind}\n    a, b = net(x)\n    outs = []\n    for i, t in enumerate(sizes):\nopt = make([np.zeros(1)])\nif settings: net.update(dict(x=1))\n`;
     const { notices } = lint(text);
     assert.match(notices[0].message, /^syntax error at 2:\d+/);
+    // A closing bracket too many after a complete statement, prose after code, two names in a row.
+    assert.match(lint('import numpy as np\nx = (1,\n     2))\n').notices[0].message, /^syntax error at 3:8/);
+    assert.match(lint('import numpy as np\nopt = make([], lr=1e-3)\nAlpha runs better over a broad span.\nBeta is fine in a narrow span when it is low.\n').notices[0].message, /^syntax error at 3:\d+/);
+    assert.match(lint('import numpy as np\nx = 1\nAlpha works well over a wide span.\n').notices[0].message, /^syntax error at 3:7/);
   });
 
   it('survives every truncation of a faulty line (half-typed code)', () => {

@@ -40,16 +40,16 @@ export function field(node: SyntaxNode, id: number): SyntaxNode | null {
 
 /**
  * Collects ERROR and MISSING nodes, descending only where the tree has errors (spans offset by
- * `base`). An ERROR that holds other errors is where recovery wrapped them, often from the file's
- * first line (an unterminated f-string makes one ERROR of the whole module): the errors inside are
- * where the text is wrong, so they are reported instead of it.
+ * `base`). An ERROR node is where recovery wrapped what it could not parse, often with the complete
+ * statements before the mistake (an unterminated f-string can make one ERROR of the whole module,
+ * from its first line): its span starts where the error does (`errorStart`).
  */
 export function collectErrors(tree: Tree, base: number, limit = 50): Span[] {
   const errors: Span[] = [];
   if (!tree.rootNode.hasError) return errors;
   walkTree(tree, (node) => {
-    if (node.isMissing || (node.type === 'ERROR' && !holdsError(node))) {
-      errors.push({ start: base + node.startIndex, end: base + node.endIndex });
+    if (node.isMissing || node.type === 'ERROR') {
+      errors.push({ start: base + (node.isMissing ? node.startIndex : errorStart(node)), end: base + node.endIndex });
       return errors.length >= limit ? 'stop' : false;
     }
     return node.hasError;
@@ -57,13 +57,39 @@ export function collectErrors(tree: Tree, base: number, limit = 50): Span[] {
   return errors;
 }
 
-/** Whether a child of an ERROR node is (or holds) an ERROR or MISSING node. */
-function holdsError(node: SyntaxNode): boolean {
+/** Node types of a complete statement, which an ERROR node may have swallowed before the mistake. */
+const STATEMENT = /statement|definition|declaration|decorated|comment/;
+
+/**
+ * Where the mistake in an ERROR node starts: its first part that is not a complete, error-free
+ * statement, or, when an error nested in the node starts on that part's line, that error (`Alpha
+ * works well` is wrong at `works`, not at `Alpha`). The line is what a user looks for first.
+ */
+function errorStart(node: SyntaxNode): number {
+  let lead: SyntaxNode = node;
   for (let i = 0; i < node.childCount; i++) {
     const c = node.child(i);
-    if (c && (c.type === 'ERROR' || c.isMissing || c.hasError)) return true;
+    if (!c || (c.isNamed && !c.hasError && STATEMENT.test(c.type))) continue;
+    lead = c;
+    break;
   }
-  return false;
+  const inner = firstError(node, lead === node ? 0 : lead.startIndex, 0);
+  return inner && inner.startPosition.row === lead.startPosition.row ? inner.startIndex : lead.startIndex;
+}
+
+/** The first ERROR or MISSING node inside `node` (not itself) that starts at or after `from`. */
+function firstError(node: SyntaxNode, from: number, depth: number): SyntaxNode | undefined {
+  if (depth > 40) return undefined;
+  for (let i = 0; i < node.childCount; i++) {
+    const c = node.child(i);
+    if (!c || c.endIndex <= from) continue;
+    if ((c.type === 'ERROR' || c.isMissing) && c.startIndex >= from) return c;
+    if (c.hasError) {
+      const found = firstError(c, from, depth + 1);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 export function parseNumber(text: string): number {
