@@ -1370,8 +1370,31 @@ export class Analyzer {
       if (b.scope.lookup(b.value.name, b.at)?.kind !== 'param') continue;
       const value = args.get(b.value.name);
       const dot = key.indexOf('.');
-      if (value && dot > 0) into.set(`${self}${key.slice(dot)}`, value);
+      if (value && dot > 0) into.set(`${self}${key.slice(dot)}`, this.storedAs(value) ?? value);
     }
+  }
+
+  /**
+   * A constructor's parameter handed on (`L2Term(reg)` in `__init__(self, reg)`) that the same
+   * constructor also stores, once, in `self.reg`: read as `self.reg`, the one value the class's
+   * other methods read under that name.
+   */
+  private storedAs(value: { expr: Expr; scope: Scope; at: number }): { expr: Expr; scope: Scope; at: number } | undefined {
+    const e = value.expr;
+    const members = value.scope.classScope?.members;
+    if (e.kind !== 'name' || !members || value.scope.lookup(e.name, value.at)?.kind !== 'param') return undefined;
+    const holders: string[] = [];
+    for (const [key, bindings] of members) {
+      if (bindings.length !== 1) continue;
+      const b = bindings[0];
+      if (b.kind === 'assign' && !b.op && b.scope === value.scope && b.value?.kind === 'name' && b.value.name === e.name) holders.push(key);
+    }
+    if (holders.length !== 1) return undefined;
+    const [object, name] = holders[0].split('.');
+    if (!object || !name) return undefined;
+    const read: Expr = { kind: 'attr', object: { kind: 'name', name: object, span: e.span }, name, span: e.span };
+    this.unmemoized.add(read);
+    return { expr: read, scope: value.scope, at: Infinity };
   }
 
   source(e: { span: Span }): string {
