@@ -5,7 +5,8 @@
 // re-exports, TS/JS named and default exports, CommonJS `module.exports` and `require`. Methods are
 // found on `self`/`this`, on `super()`, and on instances whose class is known from where they were
 // built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`), through base classes in any file;
-// `self.f(...)` runs a plain function a method stored in `self.f`.
+// `self.f(...)` runs a plain function a method stored in `self.f`; calling an instance the code shows
+// built (`self.l2 = L2Term(reg)`) runs the method its framework base calls (torch's `forward`).
 // Every walk is bounded: import cycles and self-referential bindings end at MAX_HOPS.
 import type { Expr, Stmt } from '../ir';
 import type { ParsedFile } from '../document';
@@ -228,7 +229,8 @@ export function resolveCall(program: Program, call: Expr & { kind: 'call' }, sco
 function instanceCallTarget(program: Program, callee: Expr, scope: Scope, at: number): CallTarget | undefined {
   if (callee.kind !== 'name' && callee.kind !== 'attr') return undefined;
   const built = construction(program, callee, scope, at, 0);
-  if (!built) return undefined;
+  // A class that defines its own `__call__` decides itself what a call runs.
+  if (!built || methodOf(program, built.cls, '__call__')) return undefined;
   const name = calledMethodName(program, built.cls, 0);
   const fn = name ? methodOf(program, built.cls, name) : undefined;
   return fn ? { fn, receiver: callee, cls: built.cls, built } : undefined;
