@@ -5,7 +5,7 @@ import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import { explicitParams, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
-import { methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget } from './resolve';
+import { methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
@@ -368,7 +368,7 @@ export class Analyzer {
       case 'name':
       case 'attr':
       case 'index': {
-        const sub = env && e.kind === 'name' ? env.get(e.name) : undefined;
+        const sub = env && e.kind !== 'index' ? env.get(e.kind === 'name' ? e.name : (exprKey(e) ?? '')) : undefined;
         if (sub) return this.summands(sub.expr, sub.scope, sub.at, sub.env, d);
         if (this.isParam(e, scope, at)) return singleSummand(e, scope, at, env);
         const key = exprKey(e);
@@ -610,8 +610,9 @@ export class Analyzer {
 
   private classifyReference(e: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product {
     if (this.scalarPlaceholders.has(e)) return scalar(sym((e as Expr & { kind: 'name' }).name));
-    if (env && e.kind === 'name') {
-      const sub = env.get(e.name);
+    if (env && (e.kind === 'name' || e.kind === 'attr')) {
+      // A helper's parameter, or an instance's setting its constructor was given (`self.strength`).
+      const sub = env.get(e.kind === 'name' ? e.name : (exprKey(e) ?? ''));
       if (sub) {
         const inner = this.classify(sub.expr, sub.scope, sub.at, sub.env, d);
         return inner;
@@ -1346,7 +1347,54 @@ export class Analyzer {
       const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value;
       if (arg && arg.kind !== 'other') inner.set(p.name, { expr: arg, scope, at, env });
     });
+    if (target.built && fn.isMethod && fn.params[0]) this.constructedMembers(target.built, fn.params[0].name, inner);
     return inner;
+  }
+
+  /**
+   * An instance's settings as its method reads them: `self.x`, where the constructor stores its
+   * parameter into `self.x` and nothing else assigns it, is the value the instance was built with
+   * (`L2Term(reg)` → `self.strength` is `reg`). `self` is the method's own name for the instance.
+   */
+  private constructedMembers(built: Construction, self: string, into: Env): void {
+    const init = methodOf(this.program, built.cls, '__init__');
+    if (!init?.cls) return;
+    const args = this.argumentEnv(built.call, { fn: init, cls: built.cls, constructs: built.cls }, built.scope, built.at, undefined);
+    const owners = new Set([built.cls.scope, init.cls.scope]);
+    const keys = new Set([...owners].flatMap((o) => [...o.members.keys()]));
+    for (const key of keys) {
+      const bindings = [...owners].flatMap((o) => o.members.get(key) ?? []);
+      if (bindings.length !== 1) continue;
+      const b = bindings[0];
+      if (b.kind !== 'assign' || b.op || b.value?.kind !== 'name' || b.scope !== init.scope) continue;
+      if (b.scope.lookup(b.value.name, b.at)?.kind !== 'param') continue;
+      const value = args.get(b.value.name);
+      const dot = key.indexOf('.');
+      if (value && dot > 0) into.set(`${self}${key.slice(dot)}`, this.storedAs(value) ?? value);
+    }
+  }
+
+  /**
+   * A constructor's parameter handed on (`L2Term(reg)` in `__init__(self, reg)`) that the same
+   * constructor also stores, once, in `self.reg`: read as `self.reg`, the one value the class's
+   * other methods read under that name.
+   */
+  private storedAs(value: { expr: Expr; scope: Scope; at: number }): { expr: Expr; scope: Scope; at: number } | undefined {
+    const e = value.expr;
+    const members = value.scope.classScope?.members;
+    if (e.kind !== 'name' || !members || value.scope.lookup(e.name, value.at)?.kind !== 'param') return undefined;
+    const holders: string[] = [];
+    for (const [key, bindings] of members) {
+      if (bindings.length !== 1) continue;
+      const b = bindings[0];
+      if (b.kind === 'assign' && !b.op && b.scope === value.scope && b.value?.kind === 'name' && b.value.name === e.name) holders.push(key);
+    }
+    if (holders.length !== 1) return undefined;
+    const [object, name] = holders[0].split('.');
+    if (!object || !name) return undefined;
+    const read: Expr = { kind: 'attr', object: { kind: 'name', name: object, span: e.span }, name, span: e.span };
+    this.unmemoized.add(read);
+    return { expr: read, scope: value.scope, at: Infinity };
   }
 
   source(e: { span: Span }): string {

@@ -1000,6 +1000,25 @@ export function isNeutralBasePath(path: string[] | undefined): boolean {
   return path !== undefined && NEUTRAL_BASES.has(path.join('.'));
 }
 
+/**
+ * Framework base classes whose `__call__` runs a method the subclass defines: calling an instance of
+ * a torch `nn.Module` runs its `forward`, of a Keras `Layer`, `Model` or `Loss` its `call`.
+ */
+const CALL_RUNS_METHOD = table({
+  'torch.nn.Module': 'forward',
+  'torch.nn.modules.module.Module': 'forward',
+  'keras.layers.Layer': 'call',
+  'keras.Layer': 'call',
+  'keras.Model': 'call',
+  'keras.models.Model': 'call',
+  'keras.losses.Loss': 'call',
+});
+
+/** The method an instance's call runs when its class derives from the framework base at `path`. */
+export function methodCallRuns(path: string[] | undefined): string | undefined {
+  return path ? CALL_RUNS_METHOD[path.join('.')] : undefined;
+}
+
 export function isOptimizerBasePath(path: string[] | undefined): boolean {
   return path !== undefined && OPTIMIZER_BASES.has(path.join('.'));
 }

@@ -5,13 +5,15 @@
 // re-exports, TS/JS named and default exports, CommonJS `module.exports` and `require`. Methods are
 // found on `self`/`this`, on `super()`, and on instances whose class is known from where they were
 // built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`), through base classes in any file;
-// `self.f(...)` runs a plain function a method stored in `self.f`.
+// `self.f(...)` runs a plain function a method stored in `self.f`; calling an instance the code shows
+// built (`self.l2 = L2Term(reg)`) runs the method its framework base calls (torch's `forward`).
 // Every walk is bounded: import cycles and self-referential bindings end at MAX_HOPS.
 import type { Expr, Stmt } from '../ir';
 import type { ParsedFile } from '../document';
 import type { Program } from '../program';
 import type { ClassDef, FunctionDef, ImportedName, Scope } from './scope';
 import { exprKey } from './keys';
+import { frameworkPath, methodCallRuns } from './catalogue';
 
 export type Definition =
   | { kind: 'function'; fn: FunctionDef }
@@ -29,6 +31,16 @@ export interface CallTarget {
   cls?: ClassDef;
   /** A class instantiated (`Net(...)`): `fn` is its constructor. */
   constructs?: ClassDef;
+  /** For an instance called (`self.l2(e)` running `forward`): the call that built it, where the code shows it. */
+  built?: Construction;
+}
+
+/** The call that built an instance (`L2Term(reg)` in `self.l2 = L2Term(reg)`), where it is read, and its class. */
+export interface Construction {
+  call: Expr & { kind: 'call' };
+  scope: Scope;
+  at: number;
+  cls: ClassDef;
 }
 
 const MAX_HOPS = 8;
@@ -196,7 +208,7 @@ export function resolveCall(program: Program, call: Expr & { kind: 'call' }, sco
     if (stored) return stored;
   }
   const def = resolveExpr(program, callee, scope, at);
-  if (!def) return undefined;
+  if (!def || (def.kind === 'value' && def.expr.kind !== 'lambda')) return instanceCallTarget(program, callee, scope, at);
   if (def.kind === 'function') return { fn: def.fn, cls: def.fn.cls, receiver: def.fn.isMethod && callee.kind === 'attr' ? callee.object : undefined };
   if (def.kind === 'value' && def.expr.kind === 'lambda') {
     // `reg.grad(w)` on an object literal `{ grad(w) { ... } }`: `this` is the object.
@@ -206,6 +218,56 @@ export function resolveCall(program: Program, call: Expr & { kind: 'call' }, sco
     const init = methodOf(program, def.cls, '__init__') ?? methodOf(program, def.cls, 'constructor');
     return init ? { fn: init, cls: def.cls, constructs: def.cls } : undefined;
   }
+  return undefined;
+}
+
+/**
+ * `self.l2(e)`, `loss_fn(e)` where the code shows the instance built from a project class
+ * (`self.l2 = L2Term(reg)`) whose framework base makes calling an instance run a method the class
+ * defines (torch's `forward`, Keras's `call`): that method, on the instance, with how it was built.
+ */
+function instanceCallTarget(program: Program, callee: Expr, scope: Scope, at: number): CallTarget | undefined {
+  if (callee.kind !== 'name' && callee.kind !== 'attr') return undefined;
+  const built = construction(program, callee, scope, at, 0);
+  // A class that defines its own `__call__` decides itself what a call runs.
+  if (!built || methodOf(program, built.cls, '__call__')) return undefined;
+  const name = calledMethodName(program, built.cls, 0);
+  const fn = name ? methodOf(program, built.cls, name) : undefined;
+  return fn ? { fn, receiver: callee, cls: built.cls, built } : undefined;
+}
+
+/** Which method calling an instance of a class runs, from the framework base it derives from (through project bases). */
+function calledMethodName(program: Program, cls: ClassDef, hops: number): string | undefined {
+  if (hops > MAX_HOPS) return undefined;
+  const parsed = program.parsedOf(cls.span);
+  if (!parsed || parsed.language !== 'python') return undefined;
+  for (const b of cls.bases) {
+    const def = resolveExpr(program, b, cls.outer, cls.span.start, hops + 1);
+    if (def?.kind === 'class') {
+      if (def.cls === cls) continue;
+      const inherited = calledMethodName(program, def.cls, hops + 1);
+      if (inherited) return inherited;
+      continue;
+    }
+    const name = methodCallRuns(frameworkPath(b, cls.outer, cls.span.start, parsed.scopes.imports, 'python'));
+    if (name) return name;
+  }
+  return undefined;
+}
+
+/** The call that built the instance an expression holds, when the code shows it (`x = Cls(...)`, `self.x = Cls(...)`). */
+export function construction(program: Program, e: Expr, scope: Scope, at: number, hops = 0): Construction | undefined {
+  if (hops > MAX_HOPS) return undefined;
+  if (e.kind === 'call') {
+    const target = resolveExpr(program, e.callee, scope, at, hops + 1);
+    return target?.kind === 'class' ? { call: e, scope, at, cls: target.cls } : undefined;
+  }
+  if (e.kind !== 'name' && e.kind !== 'attr') return undefined;
+  if (e.kind === 'name' && SELF.test(e.name)) return undefined;
+  const key = exprKey(e);
+  if (key === undefined) return undefined;
+  const b = scope.lookup(key, at);
+  if (b?.kind === 'assign' && b.value && !b.op) return construction(program, b.value, b.scope, b.at, hops + 1);
   return undefined;
 }
 
