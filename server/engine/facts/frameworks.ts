@@ -17,6 +17,7 @@ import { InnermostSpan } from './spans';
 import { spanKey } from './program';
 import { isGradientOf } from './gradients';
 import { resolveExpr } from './resolve';
+import { classFieldValue } from './classFields';
 import { optimizerSteps } from './optimizerSteps';
 import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
 import {
@@ -1207,6 +1208,9 @@ class Collector {
     const object = e.kind === 'attr' || e.kind === 'index' ? e.object : undefined;
     const field = e.kind === 'attr' ? e.name : e.kind === 'index' && e.index.length === 1 && e.index[0].kind === 'str' ? e.index[0].value : undefined;
     if (object && field !== undefined) {
+      // `cfg.wd` with `cfg = Settings()`: the field the class sets (its constructor or class body).
+      const classField = e.kind === 'attr' ? classFieldValue(this.facts.program, object, field, scope, at) : undefined;
+      if (classField) return this.evaluate(classField.expr, classField.scope, classField.at, d);
       const ok = exprKey(object);
       const ob = ok !== undefined ? scope.lookup(ok, at) : undefined;
       if (ob?.kind === 'assign' && ob.value && !ob.op) {
