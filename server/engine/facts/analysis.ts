@@ -1258,6 +1258,30 @@ export class Analyzer {
   }
 
   /**
+   * The element at `position` of the one literal tuple `target`'s function returns, with the call's
+   * arguments bound to its parameters; undefined for a recursive call, several returns, or a starred
+   * item (`return loss, *grads` moves every later position).
+   */
+  private unpackedElement(
+    binding: Binding,
+    call: Expr & { kind: 'call' },
+    position: number,
+    target: CallTarget | undefined,
+    env: Env | undefined,
+  ): { fn: FunctionDef; element: Expr; r: { scope: Scope; at: number }; inner: Env } | undefined {
+    if (!target || target.constructs) return undefined;
+    const fn = target.fn;
+    if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return undefined;
+    const returns = returnsOf(this.program, fn);
+    if (returns.length !== 1) return undefined;
+    const r = returns[0];
+    if (r.expr.kind !== 'seq' || r.expr.items.some((item) => item.kind === 'other')) return undefined;
+    const element = r.expr.items[position];
+    if (!element) return undefined;
+    return { fn, element, r, inner: this.argumentEnv(call, target, binding.scope, binding.at, env) };
+  }
+
+  /**
    * A name unpacked from a call (`loss, dW = f(W, X, reg)`) whose function returns one literal
    * tuple: the summands of the tuple's element at the name's place, with the arguments substituted,
    * when that element is a step direction (a sum), as `callSummands` reads a call returning one.
@@ -1265,18 +1289,9 @@ export class Analyzer {
   private unpackedSummands(binding: Binding, unpacked: { value: Expr; position: number }, env: Env | undefined, d: number): Summand[] | undefined {
     const call = unpacked.value;
     if (call.kind !== 'call') return undefined;
-    const target = this.callTarget(call, binding.scope, binding.at);
-    if (!target || target.constructs) return undefined;
-    const fn = target.fn;
-    if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return undefined;
-    const returns = returnsOf(this.program, fn);
-    if (returns.length !== 1) return undefined;
-    const r = returns[0];
-    // A starred item (`return loss, *grads`) moves every later position: only plain items are counted.
-    if (r.expr.kind !== 'seq' || r.expr.items.some((item) => item.kind === 'other')) return undefined;
-    const element = r.expr.items[unpacked.position];
-    if (!element) return undefined;
-    const inner = this.argumentEnv(call, target, binding.scope, binding.at, env);
+    const found = this.unpackedElement(binding, call, unpacked.position, this.callTarget(call, binding.scope, binding.at), env);
+    if (!found) return undefined;
+    const { fn, element, r, inner } = found;
     this.activeCalls.add(fn);
     try {
       const asFactor = this.classify(element, r.scope, r.at, inner, d);
@@ -1299,18 +1314,9 @@ export class Analyzer {
     const call = unpacked.value;
     if (call.kind !== 'call') return undefined;
     const known = this.callTarget(call, binding.scope, binding.at);
-    const target = known ?? this.importedTarget(call, binding.scope, binding.at);
-    if (!target || target.constructs) return undefined;
-    const fn = target.fn;
-    if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return undefined;
-    const returns = returnsOf(this.program, fn);
-    if (returns.length !== 1) return undefined;
-    const r = returns[0];
-    // A starred item (`return loss, *grads`) moves every later position: only plain items are counted.
-    if (r.expr.kind !== 'seq' || r.expr.items.some((item) => item.kind === 'other')) return undefined;
-    const element = r.expr.items[unpacked.position];
-    if (!element) return undefined;
-    const inner = this.argumentEnv(call, target, binding.scope, binding.at, env);
+    const found = this.unpackedElement(binding, call, unpacked.position, known ?? this.importedTarget(call, binding.scope, binding.at), env);
+    if (!found) return undefined;
+    const { fn, element, r, inner } = found;
     this.activeCalls.add(fn);
     let product: Product;
     try {
