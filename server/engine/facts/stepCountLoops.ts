@@ -1,8 +1,9 @@
 // Where a hand-written optimizer step's count moves relative to the loops that run the step
 // (NB401): a count incremented once per epoch while the moments and weights are updated once per
 // batch. Decided by the loop structure of the step's own function: the loops around each parameter
-// update are split into loops that walk the parameters (their variable, or a local set in their
-// body, names the updated tensor) and loops that repeat the whole update on the same tensors
+// update are split into loops that walk the parameters (their variable picks the updated tensor,
+// directly, through an inner loop's iterable or through a local set from it) and loops that repeat
+// the whole update on the same tensors
 // (batches, inner iterations). A count the bias corrections read, incremented outside such a
 // repeating loop, keeps one value for all of that loop's updates.
 import type { Expr, Span, Stmt } from '../ir';
