@@ -16,6 +16,7 @@ import { biasCorrected, decayMoved, descending, learningRateApplied, learningRat
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
+import { countsOutsideLoops } from './stepCountLoops';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
 import { rawStepMomentumForms } from '../findingForms';
 import type { FindingForms } from '../types';
@@ -83,6 +84,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   invertedCorrection(facts, step, push);
   previousMoment(facts, step, push);
   selfMultipliedPower(facts, step, push);
+  countPerEpoch(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
@@ -157,6 +159,36 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         wrongBeta(facts, step, s, own, push);
       }
     }
+  }
+}
+
+/**
+ * A step count the bias corrections read, incremented once per pass of an outer loop (an epoch)
+ * while the moments and weights are updated on every iteration of an inner one (a batch): the
+ * correction 1/(1 − βᵗ) keeps its epoch's value for all of the epoch's updates. The first epoch
+ * over-corrects moments that warm up within it (steps too long); afterwards the count is the number
+ * of epochs, not of updates, so the second moment's correction stays far above 1 for hundreds of
+ * epochs (steps several times too short).
+ */
+function countPerEpoch(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  const head = (s: Span): string => {
+    const text = facts.source(s).split('\n')[0].trim();
+    return text.replace(/\s*[:{]\s*$/, '');
+  };
+  for (const found of countsOutsideLoops(step, (s) => facts.source(s))) {
+    // The moments are updated in the same loop as the weights.
+    const moments = [...step.states.values()].filter((s) => s.average && s.beta !== undefined && s.eq.spans.some((x) => x.start >= found.loop.span.start && x.end <= found.loop.span.end));
+    if (moments.length === 0) continue;
+    const t = show(facts, step, found.counter);
+    const inner = head(found.loop.span);
+    const updated = [...new Set([...moments.map((m) => stateText(facts, m)), ...step.params.map((p) => facts.source(p.eq.target.span))])].join(', ');
+    const [pass, per, unit] = found.outer ? [`once per pass of \`${head(found.outer.span)}\``, 'once per epoch', 'epochs'] : [`once per call of ${step.fn.name}`, 'once per call', 'calls'];
+    push({
+      code: 'NB401',
+      span: found.increment,
+      message: `${t} is incremented ${pass}, but ${updated} are updated on every iteration of \`${inner}\` inside it: the count moves ${per} while the moments move once per batch, so the bias correction ${facts.source(found.correction)} keeps one value for all the updates in between. The first updates are over-corrected (steps too long), and later ones stay corrected as if the moments were still warming up (steps several times too short, for as many ${unit} as the count should have counted updates). Increment ${t} with every update, inside \`${inner}\``,
+      related: [{ span: { start: found.loop.span.start, end: found.loop.span.start + facts.source(found.loop.span).split('\n')[0].trimEnd().length }, message: `the moments and weights are updated on every iteration of this loop` }],
+    });
   }
 }
 

@@ -113,6 +113,8 @@ export interface OptimizerStep {
   params: ParamUpdate[];
   /** Step counts (T ← T + 1) by key, with the order of their increment. */
   counters: Map<string, number>;
+  /** Where each step count of `counters` is incremented (the statement). */
+  counterSpans?: Map<string, Span>;
   corrections: Correction[];
   /** Loop counters that start at 0 (`for t in range(n)`), by name. */
   zeroLoops: Set<string>;
@@ -293,6 +295,7 @@ class Evaluator {
   readonly equations = new Map<string, Equation>();
   readonly corrections: Correction[] = [];
   readonly counters = new Map<string, number>();
+  readonly counterSpans = new Map<string, Span>();
   readonly zeroLoops = new Set<string>();
   order = 0;
   private opaque = 0;
@@ -838,7 +841,10 @@ class Evaluator {
     const order = this.order++;
     this.equations.set(key, { key, value, spans: [span], order, last: order, target, writes: [value] });
     // T ← T + 1: a step count.
-    if (polyEquals(value, add(sym(key), constant(1)))) this.counters.set(key, order);
+    if (polyEquals(value, add(sym(key), constant(1)))) {
+      this.counters.set(key, order);
+      this.counterSpans.set(key, span);
+    }
   }
 
   /** For each persistent key, the `if` blocks around each of its writes (outermost first). */
@@ -1250,7 +1256,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
   const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
-  const step: OptimizerStep = { fn, states, params, counters: ev.counters, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
+  const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
   if (powers.size > 0) {
     step.powers = new Map();
     for (const [key, beta] of powers) {
