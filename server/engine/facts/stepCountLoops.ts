@@ -9,6 +9,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import { sym, polyEquals } from '../../math/poly';
 import { subExprs, within } from './loops';
+import { exprKey } from './keys';
 import type { OptimizerStep } from './optimizerSteps';
 
 type Loop = Stmt & ({ kind: 'for' } | { kind: 'block'; label: 'while' });
@@ -73,7 +74,12 @@ function isPathPrefix(part: string, whole: string): boolean {
  */
 function pickedBy(body: Stmt[], target: Expr, updateSpans: Span[], source: (s: Span) => string): Set<string> {
   const { loops, assigns } = loopsAndAssignments(body);
-  const targetText = source(target.span);
+  // Paths by their keys (`self.layer.W`); the source text only where the IR gives no key.
+  const pathOf = (e: Expr): string => {
+    const key = exprKey(e);
+    return key !== undefined && !key.includes('?') ? key : source(e.span);
+  };
+  const targetText = pathOf(target);
   const picked = new Set(names(target));
   for (let changed = true, rounds = 0; changed && rounds < 20; rounds++) {
     changed = false;
@@ -88,7 +94,7 @@ function pickedBy(body: Stmt[], target: Expr, updateSpans: Span[], source: (s: S
       const set = a.targets.flatMap((t) => (t.kind === 'name' || t.kind === 'seq' ? names(t) : []));
       const reads = names(a.value);
       // `self.layer = self.layers[i]` before `self.layer.W -= …`: a part of the target's path set afresh.
-      const path = a.targets.some((t) => (t.kind === 'attr' || t.kind === 'index') && isPathPrefix(source(t.span), targetText));
+      const path = a.targets.some((t) => (t.kind === 'attr' || t.kind === 'index') && isPathPrefix(pathOf(t), targetText));
       if (path || set.some((n) => picked.has(n) && !reads.includes(n))) reads.forEach(add);
     }
   }
