@@ -148,17 +148,12 @@ function textSubject(
   return {
     lint: (text) => {
       const project = projectFor(absPath, options.maxFileSize, options.fallbackRoot);
-      if (!record) {
-        const { outcome, foreign: found } = lintProjectFile(project, absPath, text, lintOptions);
-        foreign.last = found;
-        return outcome;
-      }
       // The project keeps this text as the file's from now on (a later entry may import it).
-      diskHashes.set(absPath, record.hash);
-      const { value, paths } = project.recordReads(() => lintProjectFile(project, absPath, text, lintOptions));
-      record.reads = paths.filter((p) => p !== absPath).map((p) => [p, diskHashes.get(p) ?? null]);
-      foreign.last = value.foreign;
-      return value.outcome;
+      if (record) diskHashes.set(absPath, record.hash);
+      const { outcome, foreign: found } = lintProjectFile(project, absPath, text, lintOptions);
+      if (record) record.reads = project.dependencies(absPath).map((p) => [p, diskHashes.get(p) ?? null]);
+      foreign.last = found;
+      return outcome;
     },
     apply: (text, fixes) => applyEdits(text, fixes.flatMap((fix) => fix?.edits ?? [])),
   };
@@ -258,7 +253,7 @@ function projectFor(absPath: string, maxFileSize: number, fallback: string | und
   if (project) {
     projects.delete(root);
   } else {
-    project = new Project({ root, host: { readFile: readProjectFile }, maxFileSize });
+    project = new Project({ root, host: { readFile: readProjectFile }, maxFileSize, shareProgram: true });
     if (projects.size >= MAX_PROJECTS) projects.delete(projects.keys().next().value as string);
   }
   projects.set(root, project);

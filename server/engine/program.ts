@@ -34,11 +34,15 @@ export class Program {
     this.analyzer = new Analyzer(this);
   }
 
+  /** How many files the program holds. */
+  fileCount = 0;
+
   /** Adds a parsed file to the program (its id must be unique in the program). */
   add(parsed: ParsedFile): ParsedFile {
     const known = this.files[parsed.file.id];
     if (known) return known;
     this.files[parsed.file.id] = parsed;
+    this.fileCount++;
     this.sources.add(parsed.file);
     return parsed;
   }

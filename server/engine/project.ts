@@ -26,6 +26,12 @@ export interface ProjectOptions {
   maxFileSize?: number;
   /** Parsed files kept across programs, most recently used first (default 512). */
   maxKeptFiles?: number;
+  /**
+   * Every lint gets the same program until a file changes (`invalidate`, or `adopt` of another
+   * text), so a module many entries import is analysed once. For front ends whose files stay put
+   * while they lint many entries (the CLI); an editor's program changes with every keystroke.
+   */
+  shareProgram?: boolean;
 }
 
 /** Parsed files kept across programs by default: the most recently used ones. */
@@ -45,11 +51,19 @@ export class Project implements ProjectFiles {
   private readonly texts = new Map<string, string | null>();
   /** Parsed files by path, most recently used last. */
   private readonly parsed = new Map<string, ParsedFile>();
-  /** While `recordReads` runs: every path asked for, whether or not it was there (a cache's dependencies). */
-  private reads?: Set<string>;
+  private readonly shareProgram: boolean;
+  /** With `shareProgram`: the program every lint gets, until a file changes or it holds more files than are kept. */
+  private shared?: Program;
+  /**
+   * By importing path: every path resolving its imports asked for, found or not, whoever asked
+   * (`dependencies`). Valid while no text changes, appears or disappears.
+   */
+  private readonly asked = new Map<string, Set<string>>();
+  /** While a resolution from a file runs: its set in `asked`. */
+  private asking?: Set<string>;
   /**
    * Python module paths resolved, by the importing folder and the module: the path found and every
-   * path probed on the way (replayed into `reads`). Valid while no text appears or disappears.
+   * path probed on the way (replayed into `asked`). Valid while no text appears or disappears.
    */
   private readonly pythonModules = new Map<string, { path: string | undefined; probed: string[] }>();
 
@@ -58,28 +72,48 @@ export class Project implements ProjectFiles {
     this.host = options.host;
     this.maxFileSize = options.maxFileSize ?? 1024 * 1024;
     this.maxKeptFiles = options.maxKeptFiles ?? MAX_KEPT_FILES;
+    this.shareProgram = options.shareProgram ?? false;
   }
 
-  /** A program over this project's files as they are now. */
+  /** A program over this project's files as they are now (with `shareProgram`, the one every lint shares). */
   program(): Program {
-    return new Program(this);
+    if (!this.shareProgram) return new Program(this);
+    // A file's facts do not depend on which programs asked for them first (Analyzer.apart), so
+    // sharing changes no finding; the bound keeps the memory of a large project's run what it was.
+    if (!this.shared || this.shared.fileCount > this.maxKeptFiles) this.shared = new Program(this);
+    return this.shared;
   }
 
   /**
-   * Runs `fn` and returns the paths it asked this project for, found or not, including those
-   * answered from what the project already holds: everything a lint could have depended on
-   * besides its entry's own text (the CLI's cache keys an entry by these files' contents).
+   * Every path a lint of `path` may have depended on besides its own text: what resolving the
+   * imports of `path` asked for, found or not, and so on through the files found. A superset of
+   * what the lint read (the same resolutions, asked by any lint of this project), so the CLI's
+   * cache, which keys an entry by these files' contents, stays sound when facts are shared.
    */
-  recordReads<T>(fn: () => T): { value: T; paths: string[] } {
-    const outer = this.reads;
-    const reads = new Set<string>();
-    this.reads = reads;
+  dependencies(path: string): string[] {
+    const out = new Set<string>();
+    const queue = [path];
+    for (let i = 0; i < queue.length; i++) {
+      for (const dep of this.asked.get(queue[i]) ?? []) {
+        if (out.has(dep)) continue;
+        out.add(dep);
+        queue.push(dep);
+      }
+    }
+    out.delete(path);
+    return [...out];
+  }
+
+  /** Runs a resolution from `from`, recording every path it asks for as one of `from`'s dependencies. */
+  private askingFrom<T>(from: string, fn: () => T): T {
+    const outer = this.asking;
+    let set = this.asked.get(from);
+    if (!set) this.asked.set(from, (set = new Set()));
+    this.asking = set;
     try {
-      const value = fn();
-      return { value, paths: [...reads] };
+      return fn();
     } finally {
-      this.reads = outer;
-      if (outer) for (const p of reads) outer.add(p);
+      this.asking = outer;
     }
   }
 
@@ -120,7 +154,7 @@ export class Project implements ProjectFiles {
     this.stamp++;
     if (path === undefined) this.allChangedAt = this.stamp;
     else this.changedAt.set(path, this.stamp);
-    this.pythonModules.clear();
+    this.forgetResolutions();
     if (path === undefined) {
       this.texts.clear();
       return;
@@ -136,10 +170,20 @@ export class Project implements ProjectFiles {
 
   /** Keep a parse the caller made (an open document parsed incrementally), so programs reuse it. */
   adopt(parsed: ParsedFile): void {
-    this.parsed.delete(parsed.file.path);
-    this.parsed.set(parsed.file.path, parsed);
-    if (typeof this.texts.get(parsed.file.path) !== 'string') this.pythonModules.clear();
-    this.texts.set(parsed.file.path, parsed.text);
+    const path = parsed.file.path;
+    this.parsed.delete(path);
+    this.parsed.set(path, parsed);
+    const known = this.texts.get(path);
+    if (typeof known !== 'string') this.forgetResolutions();
+    else if (known !== parsed.text || (this.shared?.parsedById(parsed.file.id) ?? parsed) !== parsed) this.shared = undefined;
+    this.texts.set(path, parsed.text);
+  }
+
+  /** A file changed, appeared or disappeared: what resolved imports, and the program built on it, no longer hold. */
+  private forgetResolutions(): void {
+    this.pythonModules.clear();
+    this.asked.clear();
+    this.shared = undefined;
   }
 
   /** The kept parse of a path when it was made from this text (the CLI's entry file, often loaded as another file's import first). */
@@ -165,7 +209,7 @@ export class Project implements ProjectFiles {
     } catch (error) {
       if (!(error instanceof ParseGaveUp)) throw error;
       this.texts.set(path, null); // an import that cannot be parsed is read as a missing one
-      this.pythonModules.clear();
+      this.forgetResolutions();
       return undefined;
     }
     this.parsed.delete(path);
@@ -178,7 +222,7 @@ export class Project implements ProjectFiles {
   }
 
   private read(path: string): string | undefined {
-    this.reads?.add(path);
+    this.asking?.add(path);
     let text = this.texts.get(path);
     if (text === undefined) {
       const read = this.host.readFile(path);
@@ -220,18 +264,22 @@ export class Project implements ProjectFiles {
   }
 
   resolve(from: SourceFile, module: string): ParsedFile | undefined {
-    const path = from.language === 'python' ? this.resolvePython(from.path, module) : this.resolveScript(from.path, module);
-    return path !== undefined ? this.load(path) : undefined;
+    return this.askingFrom(from.path, () => {
+      const path = from.language === 'python' ? this.resolvePython(from.path, module) : this.resolveScript(from.path, module);
+      return path !== undefined ? this.load(path) : undefined;
+    });
   }
 
   submodule(pkg: ParsedFile, name: string): ParsedFile | undefined {
     if (pkg.language !== 'python' || !pkg.file.path.endsWith('/__init__.py')) return undefined;
     const dir = dirname(pkg.file.path);
-    for (const suffix of PY_SUFFIXES) {
-      const path = `${dir}/${name}${suffix}`;
-      if (this.exists(path)) return this.load(path);
-    }
-    return undefined;
+    return this.askingFrom(pkg.file.path, () => {
+      for (const suffix of PY_SUFFIXES) {
+        const path = `${dir}/${name}${suffix}`;
+        if (this.exists(path)) return this.load(path);
+      }
+      return undefined;
+    });
   }
 
   /** The file a Python module path names, seen from `fromPath`. */
@@ -239,7 +287,7 @@ export class Project implements ProjectFiles {
     const key = `${dirname(fromPath)}\0${module}`;
     const known = this.pythonModules.get(key);
     if (known) {
-      if (this.reads) for (const path of known.probed) this.reads.add(path);
+      if (this.asking) for (const path of known.probed) this.asking.add(path);
       return known.path;
     }
     const probed: string[] = [];

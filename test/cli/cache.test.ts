@@ -124,6 +124,22 @@ describe('nabla check: the cache', function () {
     assert.equal(after.stdout, (await runCli(['check', 'pkg/train.py', '--format', 'json', '--no-cache'], dir)).stdout);
   });
 
+  it('analyses a file again when a module two imports away changes, whichever entry first analysed the one between', async function () {
+    // a.py and train.py import mid.py, which imports helpers.py. In one run the entries share a
+    // program, so train.py's run finds mid.py's facts already built by a.py's.
+    const reexport = ['from helpers import l2_term', ''].join('\n');
+    const train = TRAIN.replace('from helpers import', 'from mid import');
+    const dir = makeTree({ 'requirements.txt': 'numpy\n', 'pkg/a.py': train, 'pkg/mid.py': reexport, 'pkg/helpers.py': HELPER_PENALTY, 'pkg/train.py': train });
+    const before = await runCli(['check', '.', '--format', 'json', '--jobs', '1'], dir);
+    assert.match(before.stdout, /"file": "pkg\/train\.py"/);
+    fs.writeFileSync(path.join(dir, 'pkg', 'helpers.py'), HELPER_GRADIENT);
+    const after = await runCli(['check', '.', '--format', 'json', '--jobs', '1'], dir, DEBUG);
+    // Every file but mid.py's own entry depends on helpers.py; mid.py does too, through its import.
+    assert.deepEqual(counts(after.stderr), { hits: 0, misses: 4, rejected: 0, written: 4 });
+    assert.doesNotMatch(after.stdout, /"file": "pkg\/train\.py"/);
+    assert.equal(after.stdout, (await runCli(['check', '.', '--format', 'json', '--no-cache'], dir)).stdout);
+  });
+
   it('analyses a file again when a module it imports appears', async function () {
     const dir = makeTree({ 'requirements.txt': 'numpy\n', 'pkg/train.py': TRAIN });
     const before = await runCli(['check', '.', '--format', 'json'], dir);

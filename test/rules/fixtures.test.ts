@@ -150,6 +150,7 @@ export function checkProject(dir: string): void {
         }
       },
     },
+    shareProgram: true,
   });
   const files = lintableFiles(dir);
   const linted = files.map((file) => {

@@ -1,0 +1,78 @@
+// A program shared by every entry of a project (the CLI's `shareProgram`) must find exactly what a
+// program per entry finds, whichever entry runs first: a file's facts may not depend on which lint
+// asked for them first. Checked on every project fixture, entries in order and reversed.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initEngine, languageForPath, lintProjectFile, Project } from '../../server/engine';
+
+const projectsDir = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'projects');
+const toSlashes = (p: string): string => p.split(path.sep).join('/');
+
+function lintableFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...lintableFiles(full));
+    else if (languageForPath(entry.name)) out.push(toSlashes(full));
+  }
+  return out.sort();
+}
+
+function projectAt(dir: string, shareProgram: boolean): Project {
+  const readFile = (p: string): string | undefined => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined);
+  return new Project({ root: toSlashes(dir), host: { readFile }, shareProgram });
+}
+
+/** Each entry's findings and foreign findings, as JSON, by entry. */
+function lintAll(project: Project, files: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const file of files) {
+    const { outcome, foreign } = lintProjectFile(project, file, fs.readFileSync(file, 'utf8'), { language: languageForPath(file)! });
+    out.set(file, JSON.stringify({ findings: outcome.findings, notices: outcome.notices, foreign }));
+  }
+  return out;
+}
+
+describe('a program shared by the entries of a project', () => {
+  before(() => initEngine());
+
+  for (const name of fs.existsSync(projectsDir) ? fs.readdirSync(projectsDir).sort() : []) {
+    it(`${name}: the same findings as a program per entry, in either order`, () => {
+      const dir = path.join(projectsDir, name);
+      const files = lintableFiles(dir);
+      const alone = lintAll(projectAt(dir, false), files);
+      const shared = lintAll(projectAt(dir, true), files);
+      const reversed = lintAll(projectAt(dir, true), [...files].reverse());
+      for (const file of files) {
+        assert.equal(shared.get(file), alone.get(file), `${file}, entries in order`);
+        assert.equal(reversed.get(file), alone.get(file), `${file}, entries reversed`);
+      }
+    });
+  }
+
+  it('is one program until a file changes', () => {
+    const dir = path.join(projectsDir, 'numpy-net');
+    const project = projectAt(dir, true);
+    const first = project.program();
+    assert.equal(project.program(), first);
+    project.invalidate(`${toSlashes(dir)}/train.py`);
+    assert.notEqual(project.program(), first);
+    assert.notEqual(projectAt(dir, false).program(), projectAt(dir, false).program());
+  });
+
+  it("an entry's dependencies include what the files it imports import, whoever resolved them", () => {
+    const root = '/proj';
+    const texts: Record<string, string> = {
+      '/proj/train.py': 'from mid import step\n',
+      '/proj/mid.py': 'from helpers import l2_term\n\ndef step(W, dW, lr, reg):\n    return W - lr * (dW + l2_term(W, reg))\n',
+      '/proj/helpers.py': 'def l2_term(W, reg):\n    return reg * (W * W).sum()\n',
+      '/proj/other.py': 'from mid import step\n',
+    };
+    const project = new Project({ root, host: { readFile: (p) => texts[p] }, shareProgram: true });
+    for (const file of ['/proj/other.py', '/proj/train.py']) lintProjectFile(project, file, texts[file], { language: 'python' });
+    const deps = project.dependencies('/proj/train.py');
+    assert.ok(deps.includes('/proj/mid.py') && deps.includes('/proj/helpers.py'), deps.join());
+    assert.ok(!deps.includes('/proj/other.py'), deps.join());
+  });
+});
