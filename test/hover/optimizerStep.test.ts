@@ -408,6 +408,26 @@ describe('hover: hand-written optimizer steps', function () {
     assert.equal(at(OPTAX_ADAM, 'updates = jax.tree_util.tree_map(lambda m, v')?.optimizerStep?.family, 'Adam');
   });
 
+  it('prints a divisor the code wrote factored as a product, not as the sum the normal form expands it to', function () {
+    const folded = `import numpy as np
+
+
+def adam_step(w, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    t += 1
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    scale = (1 - b1 ** t) / np.sqrt(1 - b2 ** t)
+    w = w - lr / scale * m / (np.sqrt(v) + eps)
+    return w, m, v, t
+`;
+    const step = at(folded, 'w = w - lr')?.optimizerStep;
+    assert.ok(step);
+    const line = step.lines.find((l) => l.role === 'parameter')!;
+    assert.match(line.unicode, /\(\(1 − b1\^t\)\/√\(1 − b2\^t\)\)/);
+    assert.doesNotMatch(line.unicode, /1\/√\(1 − b2\^t\) − /);
+    assert.match(line.tex, /\\frac\{1 - \{\\mathtt\{b1\}\}\^\{t\}\}\{\\sqrt\{1 - /);
+  });
+
   it('gives no optimizer section for a plain SGD step on a model', function () {
     const ex = at(PLAIN_SGD, 'p -= lr');
     assert.equal(ex?.optimizerStep, undefined);

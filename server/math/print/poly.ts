@@ -42,19 +42,39 @@ export function printPoly(p: Poly, name: PolyNamer): PolyText {
 
 /** A sum as a factor: in parentheses when it has more than one term or a sign. */
 export function printFactor(p: Poly, name: PolyNamer): PolyText {
+  const factored = printFactored(p, name);
+  if (factored) return factored;
   const t = printPoly(p, name);
   if (p.length > 1 || (p.length === 1 && p[0].c < 0)) return { tex: `\\left(${t.tex}\\right)`, unicode: `(${t.unicode})` };
   return t;
 }
 
-function printMono(m: Mono, name: PolyNamer): PolyText {
-  const top: PolyText[] = [];
+/**
+ * A sum inside a product or below a bar whose terms all hold the same factors, as those factors
+ * times the rest: `(1 − β₁ᵗ)/√(1 − β₂ᵗ)`, not `1/√(1 − β₂ᵗ) − β₁ᵗ/√(1 − β₂ᵗ)` (the normal form
+ * distributes every product; the code wrote the factored form).
+ */
+function printFactored(p: Poly, name: PolyNamer): PolyText | undefined {
+  if (p.length < 2) return undefined;
+  const [first, ...others] = p;
+  const common = first.fs.filter((g) => others.every((m) => m.fs.some((h) => h.key === g.key && h.n === g.n)));
+  if (common.length === 0) return undefined;
+  const rest: Poly = p.map((m) => ({ c: m.c, fs: m.fs.filter((g) => !common.some((h) => h.key === g.key)) }));
+  const t = printMono({ c: 1, fs: common }, name, printPoly(rest, name));
+  // A product needs no parentheses as a factor; a fraction does in Unicode (`(a/b)·c`), not in TeX.
+  const fraction = common.some((g) => (g.atom.k === 'inv' ? g.n > 0 : g.n < 0));
+  return fraction ? { tex: t.tex, unicode: `(${t.unicode})` } : t;
+}
+
+/** A monomial; `sum` is one more factor above the bar, a sum printed apart (`printFactored`). */
+function printMono(m: Mono, name: PolyNamer, sum?: PolyText): PolyText {
+  const top: PolyText[] = sum ? [{ tex: `\\left(${sum.tex}\\right)`, unicode: `(${sum.unicode})` }] : [];
   const bottom: PolyText[] = [];
   for (const f of m.fs) {
     if (f.atom.k === 'inv') {
       const arg = printFactor(f.atom.arg, name);
       // Alone below the bar, a sum needs no parentheses in TeX.
-      const alone = f.n === 1 && m.fs.filter((g) => g.n < 0 || g.atom.k === 'inv').length === 1;
+      const alone = f.n === 1 && m.fs.filter((g) => g.n < 0 || g.atom.k === 'inv').length === 1 && !printFactored(f.atom.arg, name);
       (f.n > 0 ? bottom : top).push(alone ? { tex: printPoly(f.atom.arg, name).tex, unicode: arg.unicode } : power(arg, Math.abs(f.n)));
       continue;
     }
@@ -67,7 +87,8 @@ function printMono(m: Mono, name: PolyNamer): PolyText {
     if (parts.length === 0) return { tex: withCoef ? c : '1', unicode: withCoef ? c : '1' };
     return { tex: parts.map((x) => x.tex).join(' \\cdot '), unicode: parts.map((x) => x.unicode).join('·') };
   };
-  const numerator = join(top, true);
+  // Alone above a bar, the sum needs no parentheses in TeX.
+  const numerator = sum && top.length === 1 && c === '1' && bottom.length > 0 ? { tex: sum.tex, unicode: top[0].unicode } : join(top, true);
   if (bottom.length === 0) return numerator;
   const denominator = join(bottom, false);
   const uniDen = bottom.length > 1 ? `(${denominator.unicode})` : denominator.unicode;
