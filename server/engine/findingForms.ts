@@ -96,6 +96,36 @@ export function missingPenaltyGradientForms(gradient: string, weight: string, co
   };
 }
 
+/**
+ * Weight decay applied twice in one step (NB107), for a finding whose statement shows no decay (a
+ * call of a method that applies it): W the parameter, λ the knob, each application `gradient`
+ * (added to the gradient the step applies) or `step` (a shrink of W in the step).
+ */
+export function decayTwiceForms(param: string, strength: string | undefined, kinds: readonly ['gradient' | 'step', 'gradient' | 'step']): FindingForms {
+  const lam = strength === undefined || /^\d/.test(strength) ? { tex: strength ?? '\\lambda', unicode: strength ?? 'λ', legend: [] as Legend } : { tex: '\\lambda', unicode: 'λ', legend: [{ tex: '\\lambda', unicode: 'λ', code: strength }] };
+  const inGradient = { tex: `W - \\eta\\,(\\nabla L + ${lam.tex}\\,W)`, unicode: `W − η·(∇L + ${lam.unicode}·W)` };
+  const inStep = { tex: `W - \\eta\\,\\nabla L - \\eta\\,${lam.tex}\\,W`, unicode: `W − η·∇L − η·${lam.unicode}·W` };
+  const step = (rhs: { tex: string; unicode: string }): { tex: string; unicode: string } => ({ tex: `W \\leftarrow ${rhs.tex}`, unicode: `W ← ${rhs.unicode}` });
+  const [first, second] = kinds;
+  const computed =
+    first !== second
+      ? step({ tex: `${inGradient.tex} - \\eta\\,${lam.tex}\\,W`, unicode: `${inGradient.unicode} − η·${lam.unicode}·W` })
+      : first === 'gradient'
+        ? step({ tex: `W - \\eta\\,(\\nabla L + ${lam.tex}\\,W + ${lam.tex}\\,W)`, unicode: `W − η·(∇L + ${lam.unicode}·W + ${lam.unicode}·W)` })
+        : step({ tex: `${inStep.tex} - \\eta\\,${lam.tex}\\,W`, unicode: `${inStep.unicode} − η·${lam.unicode}·W` });
+  const correct =
+    first !== second
+      ? { tex: `${step(inGradient).tex} \\quad\\text{or}\\quad ${step(inStep).tex}`, unicode: `${step(inGradient).unicode}  or  ${step(inStep).unicode}` }
+      : step(first === 'gradient' ? inGradient : inStep);
+  return {
+    title: `Weight decay of \`${param}\`, applied twice`,
+    computed,
+    correct,
+    correctLabel: 'Decay applied once',
+    legend: [{ tex: 'W', unicode: 'W', code: param }, ...lam.legend],
+  };
+}
+
 /** A weight as written: a number stays itself, anything else is β with the code in the legend. */
 function weight(code: string): { tex: string; unicode: string; legend: Legend } {
   if (/^\d+(\.\d*)?(e-?\d+)?$|^\.\d+$/.test(code)) return { tex: code, unicode: code, legend: [] };

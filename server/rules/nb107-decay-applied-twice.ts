@@ -12,6 +12,7 @@
 import { defineRule } from './rule';
 import { unicodeCoef } from '../math/print/unicode';
 import { doubleDecays, type DecayApplication } from '../engine/facts/doubleDecay';
+import { decayTwiceForms } from '../engine/findingForms';
 import type { Facts } from '../engine/facts';
 
 export const nb107DecayAppliedTwice = defineRule({
@@ -32,7 +33,9 @@ export const nb107DecayAppliedTwice = defineRule({
       const first = describe(facts, d.first, w);
       const second = describe(facts, d.second, w);
       const message = `weight decay is applied twice to ${w} in one step: ${first.text}, and ${second.text} again, so ${w} decays twice per step and the knob no longer says how strongly. Keep one of the two.`;
-      const math = mathOf(d.first, d.second, w, lam);
+      // A decay applied by a method the step calls: the call shows no decay to typeset, so the hover shows the step's math.
+      const forms = d.first.via || d.second.via ? decayTwiceForms(w, lam === 'λ' ? undefined : lam, [d.first.kind, d.second.kind]) : undefined;
+      const math = { ...mathOf(d.first, d.second, w, lam), ...(forms ? { forms } : {}) };
       const related = [{ span: d.first.span, message: `first decay of ${w}: ${first.short}` }];
       for (const a of [d.first, d.second]) if (a.via) related.push({ span: a.via.decay, message: `\`${a.via.method}\` decays the parameter it is handed (${src(facts, a.into.span)} here)` });
       context.report({ span: d.second.span, message, related, math });
