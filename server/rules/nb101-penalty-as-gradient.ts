@@ -19,6 +19,8 @@ import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
 import { paramIds } from '../engine/facts/gradients';
 import { penaltiesFor } from '../engine/facts/losses';
 import { parameterOfGradient } from '../engine/facts/roles';
+import { regularizerObjects, type RegularizerMethod } from '../engine/facts/regularizerObjects';
+import { explicitParams } from '../engine/facts/scope';
 import { equalCoef } from '../math/coef';
 
 export const nb101PenaltyAsGradient = defineRule({
@@ -48,8 +50,28 @@ export const nb101PenaltyAsGradient = defineRule({
         context.report(buildReport(facts, site, summand, found));
       }
     }
+    // A regularizer class whose method named as the gradient returns a penalty, like its value method.
+    for (const o of regularizerObjects(facts)) {
+      const wrong = o.penaltyAsGradient;
+      if (wrong) context.report(penaltyMethodReport(facts, o.value, wrong));
+    }
   },
 });
+
+function penaltyMethodReport(facts: Facts, value: RegularizerMethod & { penalty: PenaltyTerm }, wrong: RegularizerMethod & { penalty: PenaltyTerm }): Report {
+  const weight = explicitParams(wrong.fn)[0]?.name ?? 'w';
+  const written: Penalty = { kind: wrong.penalty.kind, coef: wrong.penalty.coef, param: weight };
+  const defined: Penalty = { kind: value.penalty.kind, coef: value.penalty.coef, param: weight };
+  const gradient = gradientOf(defined);
+  const valueLine = facts.program.lineLabel(value.ret.expr.span);
+  const message = `${wrong.fn.name}() returns the penalty ${unicodePenalty(written)} (a scalar) where the gradient of ${value.fn.name}()'s penalty ${unicodePenalty(defined)} on ${valueLine}, ${unicodeGradient(gradient)}, belongs`;
+  return {
+    span: wrong.ret.expr.span,
+    message,
+    related: [{ span: value.ret.expr.span, message: `${value.fn.name}() returns the penalty ${unicodePenalty(defined)} here` }],
+    math: { computed: unicodePenalty(written), expected: unicodeGradient(gradient), site: wrong.ret.expr.span, update: wrong.ret.expr.span, penalty: written, gradient },
+  };
+}
 
 function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increment'][number], found: PenaltyTerm): Report {
   const text = (span: { start: number; end: number }): string => facts.source(span);

@@ -17,7 +17,7 @@ import { explicitParams, someExpr, type ClassDef, type FunctionDef, type Scope }
 import type { UpdateSite } from './updates';
 import { baseClasses, lambdaFunction, returnsOf, type Returned } from './resolve';
 import { programIndex } from './program';
-import { isSizeSymbol } from './roles';
+import { isGradientMethodName, isSizeSymbol } from './roles';
 
 export interface RegularizerMethod {
   fn: FunctionDef;
@@ -34,6 +34,11 @@ export interface RegularizerObject {
   weight: Expr;
   value: RegularizerMethod & { penalty: PenaltyTerm };
   gradients: RegularizerMethod[];
+  /**
+   * A method named as the gradient that returns a penalty of the weight too (a scalar), beside the
+   * value method: R(w) where ∇R(w) belongs (NB101).
+   */
+  penaltyAsGradient?: RegularizerMethod & { penalty: PenaltyTerm };
 }
 
 const cache = new WeakMap<Facts, RegularizerObject[]>();
@@ -168,8 +173,18 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], le
     reading.gradientShaped = (reading.terms || reading.constants.length > 0) && term.every((ok, i) => ok || constant[i] || unnamed(i, false));
     return reading;
   });
-  const values = readings.filter((r) => r.value);
-  if (values.length > 1) return undefined; // two value methods: which one is the penalty is not known
+  let values = readings.filter((r) => r.value);
+  // Two value methods: which one is the penalty is not known by structure (`__call__` may return
+  // `self.loss(w)`). When exactly one of two is named as the gradient, it returns R(w) where ∇R(w) belongs.
+  let penaltyAsGradient: RegularizerObject['penaltyAsGradient'];
+  if (values.length === 2) {
+    const named = values.filter((r) => isGradientMethodName(r.fn.name));
+    if (named.length === 1) {
+      penaltyAsGradient = { fn: named[0].fn, ret: named[0].ret, env: named[0].env, penalty: named[0].value! };
+      values = values.filter((r) => r !== named[0]);
+    }
+  }
+  if (values.length > 1) return undefined;
   let value: RegularizerObject['value'] | undefined = values[0] && { fn: values[0].fn, ret: values[0].ret, env: values[0].env, penalty: values[0].value! };
   if (!value) {
     // No scalar penalty: a method returning the penalty elementwise (`lam * np.abs(w) / n`, never
@@ -190,12 +205,13 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], le
   const strengths = new Set(valueRead.parts.concat(value.penalty).flatMap((p) => p.coef.syms).filter((x) => x.pow > 0 && !own.has(x.name)).map((x) => x.name));
   const gradients: RegularizerMethod[] = [];
   for (const r of readings) {
-    if (r === valueRead || !r.gradientShaped) continue;
+    if (r === valueRead || r.fn === penaltyAsGradient?.fn || !r.gradientShaped) continue;
     if (r.constants.some((k) => !k.syms.some((x) => x.pow > 0 && strengths.has(x.name)))) continue;
     // With an elementwise value, a gradient method takes the value's parameters.
     if (!valueRead.value && explicitParams(r.fn).length !== explicitParams(value.fn).length) continue;
     gradients.push({ fn: r.fn, ret: r.ret, env: r.env });
   }
+  if (penaltyAsGradient) return { name, span, weight: weight ?? value.ret.expr, value, gradients, penaltyAsGradient };
   return gradients.length > 0 ? { name, span, weight: weight ?? value.ret.expr, value, gradients } : undefined;
 }
 

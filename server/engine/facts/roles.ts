@@ -299,6 +299,14 @@ export function isStrongGradientName(name: string): boolean {
   return /^(d[A-Z]\w*|dw\d*|db\d*|dW\w*|dtheta|d_\w+|grad|grads|gradient|gradients|grad_\w+|\w+_grad|\w+_grads|dparams|nabla_\w+|d_p|gW|gw|gb)$/.test(name);
 }
 
+/**
+ * `grad`, `gradient`, `derivative`, `compute_gradient`, `l2_grad`: a method of a regularizer object
+ * named as the one that returns the penalty's gradient, when two methods return a penalty.
+ */
+export function isGradientMethodName(name: string): boolean {
+  return /^_*((get|compute|calc|calculate)_?)?(grad|grads|gradient|gradients|derivative|deriv|backward|backprop)$|_(grad|gradient|derivative|deriv)$/i.test(name);
+}
+
 /** Nielsen's `nabla_w`, `delta_nabla_b`: gradients by name. */
 export function isNablaName(name: string): boolean {
   return /^(nabla|delta_nabla)/.test(name);
