@@ -126,6 +126,26 @@ export function decayTwiceForms(param: string, strength: string | undefined, kin
   };
 }
 
+/**
+ * A closed-form ridge fit whose ridge term is subtracted (NB102): X the design matrix, λ the ridge
+ * strength; `outer` when the code forms X·Xᵀ (the fit in its dual form).
+ */
+export function antiRidgeForms(design: string, strength: string, outer: boolean): FindingForms {
+  const lam = /^\d|^\.\d/.test(strength) ? { tex: strength, unicode: strength, legend: [] as Legend } : { tex: '\\lambda', unicode: 'λ', legend: [{ tex: '\\lambda', unicode: 'λ', code: strength }] };
+  const gram = outer ? { tex: 'X X^{\\top}', unicode: 'X·Xᵀ' } : { tex: 'X^{\\top} X', unicode: 'Xᵀ·X' };
+  const form = (op: '+' | '-'): { tex: string; unicode: string } => ({
+    tex: `\\left(${gram.tex} ${op} ${lam.tex} I\\right)^{-1}`,
+    unicode: `(${gram.unicode} ${op === '-' ? '−' : '+'} ${lam.unicode}·I)⁻¹`,
+  });
+  return {
+    title: `Ridge solve with \`${design}\``,
+    computed: form('-'),
+    correct: form('+'),
+    correctLabel: 'Ridge (Tikhonov) regularization',
+    legend: [{ tex: 'X', unicode: 'X', code: design }, ...lam.legend],
+  };
+}
+
 /** A weight as written: a number stays itself, anything else is β with the code in the legend. */
 function weight(code: string): { tex: string; unicode: string; legend: Legend } {
   if (/^\d+(\.\d*)?(e-?\d+)?$|^\.\d+$/.test(code)) return { tex: code, unicode: code, legend: [] };

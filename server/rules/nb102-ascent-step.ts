@@ -21,6 +21,8 @@ import { programIndex, spanKey } from '../engine/facts/program';
 import { unicodeCoef } from '../math/print/unicode';
 import { climbingMomentum } from '../engine/facts/optimizerFindings';
 import { fieldLinks, placeOf } from '../engine/facts/fieldLinks';
+import { antiRidgeSolves } from '../engine/facts/ridgeSolve';
+import { antiRidgeForms } from '../engine/findingForms';
 
 export const nb102AscentStep = defineRule({
   meta: {
@@ -36,7 +38,7 @@ export const nb102AscentStep = defineRule({
     const ascents = ascentSteps(facts);
     // Momentum that climbs through optimizer state the step reads (`self.state[p]`, torch in-place buffers).
     const climbs: Report[] = climbingMomentum(facts).filter((c) => !ascents.some((a) => a.span.start <= c.span.start && c.span.end <= a.span.end));
-    for (const r of [...ascents, ...climbs, ...wrongSignTerms(facts, new Set(ascents.map((a) => spanKey(a.span)))), ...linkedSignTerms(facts)]) {
+    for (const r of [...ascents, ...climbs, ...wrongSignTerms(facts, new Set(ascents.map((a) => spanKey(a.span)))), ...linkedSignTerms(facts), ...antiRidgeReports(facts)]) {
       const key = spanKey(r.span);
       if (reported.has(key)) continue;
       reported.add(key);
@@ -46,6 +48,22 @@ export const nb102AscentStep = defineRule({
 });
 
 // ------------------------------------------------------------------ regularization sign
+
+/** A closed-form ridge fit that subtracts its ridge term from the Gram matrix (ridgeSolve.ts). */
+function antiRidgeReports(facts: Facts): Report[] {
+  return antiRidgeSolves(facts).map((r) => {
+    const x = facts.source(r.design.span);
+    const lam = facts.source(r.strength.span);
+    const gram = r.outer ? `${x}·${x}ᵀ` : `${x}ᵀ·${x}`;
+    const message = `this ridge fit subtracts ${lam}·I from the Gram matrix ${gram}: (${gram} − ${lam}·I)⁻¹ pulls the solution away from zero instead of shrinking it, and is indefinite or singular once ${lam} passes an eigenvalue of ${gram}. Ridge regularization adds it: (${gram} + ${lam}·I)⁻¹.`;
+    return {
+      span: r.term,
+      message,
+      related: [{ span: r.solve.span, message: 'the matrix is inverted or solved with here' }],
+      math: { computed: `(${gram} − ${lam}·I)⁻¹`, expected: `(${gram} + ${lam}·I)⁻¹`, forms: antiRidgeForms(x, lam, r.outer) },
+    };
+  });
+}
 
 function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
   const out: Report[] = [];

@@ -1579,3 +1579,42 @@ export const OPTIMIZER_TEXTBOOK: Readonly<Record<string, OptimizerTextbook>> = {
     source: 'Chen et al., Symbolic Discovery of Optimization Algorithms (2023), Algorithm 2',
   },
 };
+
+// ------------------------------------------------------------------ linear algebra
+
+/** Calls whose first argument is a matrix the call inverts or solves with: a closed-form least-squares fit's. */
+const MATRIX_SOLVES = new Set([
+  'numpy.linalg.inv', 'numpy.linalg.solve', 'numpy.linalg.pinv', 'scipy.linalg.inv', 'scipy.linalg.solve', 'scipy.linalg.pinv',
+  'torch.inverse', 'torch.linalg.inv', 'torch.linalg.solve', 'torch.linalg.pinv', 'jax.numpy.linalg.inv', 'jax.numpy.linalg.solve',
+  'jax.numpy.linalg.pinv', 'tensorflow.linalg.inv', 'tensorflow.linalg.solve', 'tensorflow.linalg.pinv',
+]);
+
+/** Calls that build an identity matrix. */
+const IDENTITY_MATRICES = new Set(['numpy.eye', 'numpy.identity', 'torch.eye', 'jax.numpy.eye', 'jax.numpy.identity', 'tensorflow.eye', 'tensorflow.linalg.eye']);
+
+/** Matrix products written as calls: `np.dot(A, B)`, `torch.matmul(A, B)`. */
+const MATRIX_PRODUCTS = new Set(['numpy.dot', 'numpy.matmul', 'torch.matmul', 'torch.mm', 'jax.numpy.dot', 'jax.numpy.matmul', 'tensorflow.matmul', 'tensorflow.linalg.matmul']);
+
+/** Transposes written as calls: `np.transpose(X)`, `torch.t(X)`. */
+const TRANSPOSES = new Set(['numpy.transpose', 'torch.t', 'torch.transpose', 'jax.numpy.transpose', 'tensorflow.transpose']);
+
+export function isMatrixSolvePath(path: string[] | undefined): boolean {
+  return !!path && MATRIX_SOLVES.has(path.join('.'));
+}
+
+export function isIdentityMatrixPath(path: string[] | undefined): boolean {
+  return !!path && IDENTITY_MATRICES.has(path.join('.'));
+}
+
+export function isMatrixProductPath(path: string[] | undefined): boolean {
+  return !!path && MATRIX_PRODUCTS.has(path.join('.'));
+}
+
+export function isTransposePath(path: string[] | undefined): boolean {
+  return !!path && TRANSPOSES.has(path.join('.'));
+}
+
+/** Transposes written as a tensor's attribute or method: `X.T`, `X.mT`, `X.transpose()`, `X.t()`. */
+export const TRANSPOSE_MEMBERS: ReadonlySet<string> = new Set(['T', 'mT', 'transpose', 't']);
+/** Matrix products written as a tensor's method: `X.dot(Y)`, `X.matmul(Y)`, `X.mm(Y)`. */
+export const MATRIX_PRODUCT_METHODS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm']);
