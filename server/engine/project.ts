@@ -174,8 +174,9 @@ export class Project implements ProjectFiles {
     this.parsed.delete(path);
     this.parsed.set(path, parsed);
     const known = this.texts.get(path);
-    if (typeof known !== 'string') this.forgetResolutions();
-    else if (known !== parsed.text || (this.shared?.parsedById(parsed.file.id) ?? parsed) !== parsed) this.shared = undefined;
+    // Read as missing: resolutions that probed it no longer hold. Never read: nothing depended on it.
+    if (known === null) this.forgetResolutions();
+    else if (known !== undefined && (known !== parsed.text || (this.shared?.parsedById(parsed.file.id) ?? parsed) !== parsed)) this.shared = undefined;
     this.texts.set(path, parsed.text);
   }
 
