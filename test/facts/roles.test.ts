@@ -42,6 +42,12 @@ describe('roles: naming heuristics', () => {
     check(roles.isParsedArgsName, ['args', 'FLAGS', 'hparams'], ['config', 'arg']);
   });
 
+  it('tells a batch from its size and embeddings from their strength', () => {
+    const name = (n: string) => ({ kind: 'name' as const, name: n, span: { start: 0, end: n.length } });
+    check((n) => roles.isDataLike(name(n)), ['batch', 'batch_x', 'batches', 'x'], ['batch_size', 'batchSize', 'batch_sz', 'W']);
+    check(roles.isWeightName, ['emb', 'embeddings', 'emb_user', 'W1'], ['emb_reg', 'emb_decay', 'embedding_l2', 'reg']);
+  });
+
   it('reads gradients and parameter collections', () => {
     check(roles.isStrongGradientName, ['dW', 'grads', 'grad_w', 'nabla_b', 'gW'], ['W', 'dropout']);
     check(roles.isBiasName, ['b', 'b2', 'bias_out'], ['beta', 'W']);

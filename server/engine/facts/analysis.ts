@@ -293,8 +293,13 @@ export class Analyzer {
   private holdsPenalty(base: Expr, key: string | undefined, scope: Scope | undefined, at: number | undefined): boolean {
     if (key === undefined || (base.kind !== 'name' && base.kind !== 'attr')) return false;
     const where = scope ?? this.scopeOf(base);
-    const position = at ?? base.span.start;
-    const binding = where.lookup(key, position);
+    let position = at ?? base.span.start;
+    let binding = where.lookup(key, position);
+    // `emb_loss = emb_loss / 2` after the loop: the sum rescaled still holds what the loop added.
+    for (let hops = 0; hops < 8 && binding?.kind === 'assign' && !binding.op && binding.value && rescalesItself(binding.value, key); hops++) {
+      position = binding.at;
+      binding = binding.scope.lookup(key, position);
+    }
     if (!binding || binding.kind !== 'assign' || !binding.value || this.penaltyReads.has(binding)) return false;
     this.penaltyReads.add(binding);
     try {
@@ -763,7 +768,9 @@ export class Analyzer {
     let zero = starts.get(key);
     if (zero === undefined) starts.set(key, (zero = binding.scope.allBindings(key).some((b) => b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) === 'scalar')));
     if (!zero) return undefined;
-    const all = binding.scope.allBindings(key).filter((b) => b.at < at || binding.loops.length > 0);
+    // A read inside the loop also sees the loop's later adds (the next turn); one after the loop
+    // does not see what is done to the sum afterwards (`total = total / 2` is read through its own value).
+    const all = binding.scope.allBindings(key).filter((b) => b.at < at || b.loops.some((l) => binding.loops.includes(l)));
     const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && zeroValue(b.value) === 'scalar');
     if (!start) return undefined;
     // `pen += term`, or `pen = pen + term` written out.
@@ -1406,6 +1413,12 @@ export class Analyzer {
   source(e: { span: Span }): string {
     return this.program.source(e.span).replace(/\s+/g, '');
   }
+}
+
+/** `x / 2`, `x * c`, `c * x` for the variable `key`: its own value rescaled. */
+function rescalesItself(value: Expr, key: string): boolean {
+  if (value.kind !== 'binary' || (value.op !== '*' && value.op !== '/')) return false;
+  return exprKey(value.left) === key || (value.op === '*' && exprKey(value.right) === key);
 }
 
 /**

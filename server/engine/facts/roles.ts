@@ -38,8 +38,10 @@ export function isStateLike(e: Expr): boolean {
 
 export function isDataLike(e: Expr): boolean {
   const last = lastComponent(e);
-  return last !== undefined && dataName.test(last);
+  return last !== undefined && dataName.test(last) && !batchSizeName.test(last);
 }
+/** `batch_size` counts the examples of a batch (`/ self.batch_size` averages a penalty); `batch`, `batch_x` hold them. */
+const batchSizeName = /^(batch_?size|batchSize|batch_?sz)\d*$/;
 
 /** `m`, `n`, `N`, `M`: the number of examples, in course code's `reg / (2 * m)` (a parameter of that name, not Adam's moment). */
 export function isCountName(name: string): boolean {
@@ -50,7 +52,12 @@ export function isCountName(name: string): boolean {
 const constantName = /^[A-Z][A-Z0-9_]*[A-Z][A-Z0-9_]*$/;
 
 export function isWeightName(name: string): boolean {
-  return weightName.test(name) && !constantName.test(name);
+  return weightName.test(name) && !constantName.test(name) && !isEmbeddingStrengthName(name);
+}
+
+/** `emb_reg`, `emb_decay`, `embedding_l2`: the strength of the embeddings' penalty, not the embeddings. */
+function isEmbeddingStrengthName(name: string): boolean {
+  return /^emb/.test(name) && isRegularizationStrengthName(name);
 }
 
 /** `W1`, `self.weights`, `params.W2`, `weights['layer1']`: named like a weight, or an entry of a weights container. */
