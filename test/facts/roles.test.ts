@@ -42,9 +42,7 @@ describe('roles: naming heuristics', () => {
     check(roles.isParsedArgsName, ['args', 'FLAGS', 'hparams'], ['config', 'arg']);
   });
 
-  it('tells a batch from its size and embeddings from their strength', () => {
-    const name = (n: string) => ({ kind: 'name' as const, name: n, span: { start: 0, end: n.length } });
-    check((n) => roles.isDataLike(name(n)), ['batch', 'batch_x', 'batches', 'x'], ['batch_size', 'batchSize', 'batch_sz', 'W']);
+  it('tells embeddings from their strength', () => {
     check(roles.isWeightName, ['emb', 'embeddings', 'emb_user', 'W1'], ['emb_reg', 'emb_decay', 'embedding_l2', 'reg']);
   });
 

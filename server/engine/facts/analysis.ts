@@ -15,7 +15,7 @@ import {
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
-import { isCountName, isDataLike, isGradientLike, isHyperparameterKey, isLearningRateName, isStateLike, isWeightLike } from './roles';
+import { isCountName, isDataLike, isExampleCountName, isGradientLike, isHyperparameterKey, isLearningRateName, isStateLike, isWeightLike } from './roles';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
 
@@ -658,8 +658,9 @@ export class Analyzer {
     // What an unpacked call returns at the name's place outranks what the name says.
     const unpacked = binding?.kind === 'assign' && binding.unpacked && !binding.value ? this.unpackedFactor(binding, binding.unpacked, env && binding.scope === scope ? env : undefined, d) : undefined;
     if (unpacked) return unpacked;
-    // A setting restored from a saved dict (`self.weight_decay = state["weight_decay"]`) is a setting whatever holds it.
-    const setting = e.kind === 'index' && isKeyedByString(e) && e.index[0].kind === 'str' && isHyperparameterKey(e.index[0].value);
+    // A setting restored from a saved dict (`self.weight_decay = state["weight_decay"]`) is a setting whatever holds it;
+    // so is a count of examples read from a config (`config["batch_size"]`), though `batch` names data.
+    const setting = e.kind === 'index' && isKeyedByString(e) && e.index[0].kind === 'str' && (isHyperparameterKey(e.index[0].value) || isExampleCountName(e.index[0].value));
     const named = !setting && (isGradientLike(e) || isStateLike(e) || isDataLike(e));
     if (named && (!binding || binding.kind !== 'assign' || !binding.value || binding.op)) return TENSOR;
     if (!binding) {

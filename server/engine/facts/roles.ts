@@ -38,10 +38,8 @@ export function isStateLike(e: Expr): boolean {
 
 export function isDataLike(e: Expr): boolean {
   const last = lastComponent(e);
-  return last !== undefined && dataName.test(last) && !batchSizeName.test(last);
+  return last !== undefined && dataName.test(last);
 }
-/** `batch_size` counts the examples of a batch (`/ self.batch_size` averages a penalty); `batch`, `batch_x` hold them. */
-const batchSizeName = /^(batch_?size|batchSize|batch_?sz)\d*$/;
 
 /** `m`, `n`, `N`, `M`: the number of examples, in course code's `reg / (2 * m)` (a parameter of that name, not Adam's moment). */
 export function isCountName(name: string): boolean {
