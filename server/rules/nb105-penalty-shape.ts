@@ -162,7 +162,8 @@ function coefficientTwice(facts: Facts, s: LossSummand): Report | undefined {
   const once = { ...pen.coef, syms: merge(coef).map((x) => (x.name === twice.name ? { ...x, pow: x.pow - 1 } : x)) };
   const related: { span: Span; message: string }[] = pen.defs.map((d) => ({ span: d.span, message: d.what }));
   return {
-    span: s.summand.site,
+    // Each term of `reg_loss = reg * (‖a‖² + ‖b‖²)` is the one mistake of `reg * reg_loss`: reported there, once.
+    span: s.written,
     message: `the coefficient ${twice.name} is applied twice: this penalty is ${unicodePenalty({ kind: pen.kind, coef: abs(merged(coef, pen.coef.num)), param: w })}; the penalty meant is ${unicodePenalty({ kind: pen.kind, coef: abs(merged(once, pen.coef.num)), param: w })}`,
     related,
   };

@@ -69,6 +69,8 @@ export interface LossSummand {
   through: { key: string; span: Span }[];
   /** The summand's coefficient from outside the variables passed through. */
   outerCoef: Coef;
+  /** The summand of the loss as written that this one was expanded from (`reg * reg_loss` for each term of `reg_loss`). */
+  written: Span;
 }
 
 export interface LossFacts {
@@ -277,8 +279,8 @@ function collect(facts: Facts): LossFacts {
   const summands: LossSummand[] = [];
   const seen = new Set<string>();
   for (const site of sites) {
-    expand(facts, site, site.expr, site.scope, site.at, site.sign === 1 ? ONE : neg(ONE), [], 0, site.env, (s, product, through, outerCoef) => {
-      summands.push({ summand: s, product, site, through, outerCoef });
+    expand(facts, site, site.expr, site.scope, site.at, site.sign === 1 ? ONE : neg(ONE), [], 0, site.env, undefined, (s, product, through, outerCoef, written) => {
+      summands.push({ summand: s, product, site, through, outerCoef, written });
       const pen = penaltyOfProduct(product);
       if (!pen) return;
       for (const occ of pen.params) {
@@ -336,10 +338,12 @@ function expand(
   through: { key: string; span: Span }[],
   depth: number,
   env: Env | undefined,
-  emit: (s: Summand, p: Product, through: { key: string; span: Span }[], outerCoef: Coef) => void,
+  written: Span | undefined,
+  emit: (s: Summand, p: Product, through: { key: string; span: Span }[], outerCoef: Coef, written: Span) => void,
 ): void {
   const a = facts.analyzer;
   for (const s of a.summands(expr, scope, at, env)) {
+    const top = written ?? s.site;
     const product = a.classifySummand(s);
     const pen: PenaltyTerm | undefined = penaltyOfProduct(product);
     const variable = depth < 3 ? expandableFactor(facts, s) : undefined;
@@ -347,11 +351,11 @@ function expand(
       const rest = a.classifySummand({ ...s, num: s.num.filter((f) => f !== variable.factor) });
       if (!rest.tensor && !rest.penalty && rest.params.length === 0 && rest.abs.length === 0 && !rest.signs?.length) {
         const next = [...through, { key: variable.key, span: variable.factor.expr.span }];
-        for (const b of variable.values) expand(facts, site, b.value, b.scope, b.at, mul(factor, mul(rest.coef, b.sign === 1 ? ONE : neg(ONE))), next, depth + 1, undefined, emit);
+        for (const b of variable.values) expand(facts, site, b.value, b.scope, b.at, mul(factor, mul(rest.coef, b.sign === 1 ? ONE : neg(ONE))), next, depth + 1, undefined, top, emit);
         continue;
       }
     }
-    emit(s, product, through, factor);
+    emit(s, product, through, factor, top);
   }
 }
 
