@@ -62,6 +62,8 @@ export interface Param {
   name: string;
   span: Span;
   default?: Expr;
+  /** Python's `*args` (the call's remaining positional arguments) and `**kwargs` (its remaining keywords). */
+  rest?: 'positional' | 'keyword';
 }
 
 export type AssignOp = '+' | '-' | '*' | '/';

@@ -157,12 +157,15 @@ function coefficientTwice(facts: Facts, s: LossSummand): Report | undefined {
   const twice = merge(coef).find((x) => x.pow >= 2 && isRegularizationStrengthName(x.name));
   if (!twice) return undefined;
   // `lam ** 2` written on purpose is a choice, not a slip.
-  if (writtenAsPower(facts, twice.name, [s.summand.site, ...pen.defs.map((d) => d.span), ...s.through.map((t) => t.span)])) return undefined;
+  if (writtenAsPower(facts, twice.name, [s.summand.site, ...pen.defs.map((d) => d.span), ...s.through.flatMap((t) => (t.defined ? [t.span, t.defined] : [t.span]))])) return undefined;
   const w = lastComponent(pen.params[0].base) ?? 'W';
   const once = { ...pen.coef, syms: merge(coef).map((x) => (x.name === twice.name ? { ...x, pow: x.pow - 1 } : x)) };
   const related: { span: Span; message: string }[] = pen.defs.map((d) => ({ span: d.span, message: d.what }));
+  // A penalty of several terms is expanded through its variable, which its terms do not name.
+  for (const t of s.through) if (t.defined && !related.some((r) => spanKey(r.span) === spanKey(t.defined!))) related.push({ span: t.defined, message: `the penalty ${t.key} is defined here` });
   return {
-    span: s.summand.site,
+    // Each term of `reg_loss = reg * (‖a‖² + ‖b‖²)` is the one mistake of `reg * reg_loss`: reported there, once.
+    span: s.written,
     message: `the coefficient ${twice.name} is applied twice: this penalty is ${unicodePenalty({ kind: pen.kind, coef: abs(merged(coef, pen.coef.num)), param: w })}; the penalty meant is ${unicodePenalty({ kind: pen.kind, coef: abs(merged(once, pen.coef.num)), param: w })}`,
     related,
   };

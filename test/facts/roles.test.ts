@@ -42,6 +42,10 @@ describe('roles: naming heuristics', () => {
     check(roles.isParsedArgsName, ['args', 'FLAGS', 'hparams'], ['config', 'arg']);
   });
 
+  it('tells embeddings from their strength', () => {
+    check(roles.isWeightName, ['emb', 'embeddings', 'emb_user', 'W1'], ['emb_reg', 'emb_decay', 'embedding_l2', 'reg']);
+  });
+
   it('reads gradients and parameter collections', () => {
     check(roles.isStrongGradientName, ['dW', 'grads', 'grad_w', 'nabla_b', 'gW'], ['W', 'dropout']);
     check(roles.isBiasName, ['b', 'b2', 'bias_out'], ['beta', 'W']);

@@ -4,7 +4,7 @@ import type { Expr, Span } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
-import { explicitParams, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
@@ -15,7 +15,7 @@ import {
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
-import { isCountName, isDataLike, isGradientLike, isHyperparameterKey, isLearningRateName, isStateLike, isWeightLike } from './roles';
+import { isCountName, isDataLike, isExampleCountName, isGradientLike, isHyperparameterKey, isLearningRateName, isStateLike, isWeightLike } from './roles';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
 
@@ -81,6 +81,8 @@ const MAX_DEPTH = 40;
 const MAX_CALLS = 6;
 /** Most additive terms one step is split into (real steps have a handful). */
 const MAX_SUMMANDS = 64;
+/** Items of a tuple a loop walks that are read one by one (`for t in (eu, ei, ej)`); longer ones are opaque. */
+const MAX_ITEMS = 16;
 /**
  * Classification and expansion steps one outermost question may take. Memo answers stop most
  * repetition, but a helper's body analysed for a call (its parameters substituted) is not memoized,
@@ -293,8 +295,13 @@ export class Analyzer {
   private holdsPenalty(base: Expr, key: string | undefined, scope: Scope | undefined, at: number | undefined): boolean {
     if (key === undefined || (base.kind !== 'name' && base.kind !== 'attr')) return false;
     const where = scope ?? this.scopeOf(base);
-    const position = at ?? base.span.start;
-    const binding = where.lookup(key, position);
+    let position = at ?? base.span.start;
+    let binding = where.lookup(key, position);
+    // `emb_loss = emb_loss / 2` after the loop: the sum rescaled still holds what the loop added.
+    for (let hops = 0; hops < 8 && binding?.kind === 'assign' && !binding.op && binding.value && rescalesItself(binding.value, key); hops++) {
+      position = binding.at;
+      binding = binding.scope.lookup(key, position);
+    }
     if (!binding || binding.kind !== 'assign' || !binding.value || this.penaltyReads.has(binding)) return false;
     this.penaltyReads.add(binding);
     try {
@@ -653,8 +660,9 @@ export class Analyzer {
     // What an unpacked call returns at the name's place outranks what the name says.
     const unpacked = binding?.kind === 'assign' && binding.unpacked && !binding.value ? this.unpackedFactor(binding, binding.unpacked, env && binding.scope === scope ? env : undefined, d) : undefined;
     if (unpacked) return unpacked;
-    // A setting restored from a saved dict (`self.weight_decay = state["weight_decay"]`) is a setting whatever holds it.
-    const setting = e.kind === 'index' && isKeyedByString(e) && e.index[0].kind === 'str' && isHyperparameterKey(e.index[0].value);
+    // A setting restored from a saved dict (`self.weight_decay = state["weight_decay"]`) is a setting whatever holds it;
+    // so is a count of examples read from a config (`config["batch_size"]`), though `batch` names data.
+    const setting = e.kind === 'index' && isKeyedByString(e) && e.index[0].kind === 'str' && (isHyperparameterKey(e.index[0].value) || isExampleCountName(e.index[0].value));
     const named = !setting && (isGradientLike(e) || isStateLike(e) || isDataLike(e));
     if (named && (!binding || binding.kind !== 'assign' || !binding.value || binding.op)) return TENSOR;
     if (!binding) {
@@ -763,7 +771,9 @@ export class Analyzer {
     let zero = starts.get(key);
     if (zero === undefined) starts.set(key, (zero = binding.scope.allBindings(key).some((b) => b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) === 'scalar')));
     if (!zero) return undefined;
-    const all = binding.scope.allBindings(key).filter((b) => b.at < at || binding.loops.length > 0);
+    // A read inside the loop also sees the loop's later adds (the next turn); one after the loop
+    // does not see what is done to the sum afterwards (`total = total / 2` is read through its own value).
+    const all = binding.scope.allBindings(key).filter((b) => b.at < at || b.loops.some((l) => binding.loops.includes(l)));
     const start = all.find((b) => b.kind === 'assign' && !b.op && b.value && zeroValue(b.value) === 'scalar');
     if (!start) return undefined;
     // `pen += term`, or `pen = pen + term` written out.
@@ -780,7 +790,13 @@ export class Analyzer {
     if (adds.length === 0 || adds.length !== later.length) return undefined;
     const terms: PenaltyTerm[] = [];
     for (const add of adds) {
-      const p = penaltyOfProduct(this.classify(add.value, add.scope, add.at, env && add.scope === binding.scope ? env : undefined, d), true);
+      const addEnv = env && add.scope === binding.scope ? env : undefined;
+      const overItems = this.penaltyOverLoopItems(add, addEnv, d);
+      if (overItems) {
+        terms.push(overItems);
+        continue;
+      }
+      const p = penaltyOfProduct(this.classify(add.value, add.scope, add.at, addEnv, d), true);
       if (!p) return undefined;
       // An elementwise square summed over a loop is the sum of squares of the whole parameter.
       if (p.kind === 'elemsq' && add.loops.length > 0) terms.push({ ...p, kind: 'sumsq', params: p.params.map(wholeParam) });
@@ -792,6 +808,48 @@ export class Analyzer {
     if (!terms.every((t) => t.kind === first.kind)) return undefined;
     const defs = [{ span: start.span, what: `the penalty ${key} is accumulated from here` }];
     return { ...scalar(ONE), penalty: { ...first, params: terms.flatMap((t) => t.params), defs: [...defs, ...terms.flatMap((t) => t.defs)], norms: terms.flatMap((t) => t.norms ?? []) } };
+  }
+
+  /**
+   * An add in a loop over a tuple written out, or over `*tensors` holding the call's arguments
+   * (`for t in (eu, ei): acc += torch.norm(t) ** 2`): the add read once per item, the loop variable
+   * bound to it, is one penalty of the items together when every item gives the same penalty of a
+   * whole tensor with the same coefficient. Undefined otherwise (the loop variable is then read as before).
+   */
+  private penaltyOverLoopItems(add: Binding & { value: Expr }, env: Env | undefined, d: number): PenaltyTerm | undefined {
+    const loop = add.loops[add.loops.length - 1];
+    if (!loop) return undefined;
+    let variable: Binding | undefined;
+    let unusable = false;
+    const visit = (x: Expr): void => {
+      if (x.kind === 'name') {
+        const b = add.scope.lookup(x.name, add.at);
+        if (b?.kind === 'loop' && b.loop?.iter === loop) {
+          if (b.loop.position !== 0 || b.loop.walks || (variable && variable !== b)) unusable = true;
+          variable = b;
+        }
+      }
+      forEachChild(x, visit);
+    };
+    visit(add.value);
+    if (!variable || unusable) return undefined;
+    let items: { expr: Expr; scope: Scope; at: number; env?: Env }[] | undefined;
+    if (loop.kind === 'seq') items = loop.items.map((item) => ({ expr: item, scope: variable!.scope, at: variable!.at, env }));
+    else if (loop.kind === 'name') {
+      const held = env?.get(loop.name);
+      if (held?.expr.kind === 'seq') items = held.expr.items.map((item) => ({ expr: item, scope: held.scope, at: held.at, env: held.env }));
+    }
+    if (!items || items.length === 0 || items.length > MAX_ITEMS || items.some((item) => item.expr.kind === 'other')) return undefined;
+    const terms: PenaltyTerm[] = [];
+    for (const item of items) {
+      const inner: Env = new Map(env ?? []);
+      inner.set(variable.key, item);
+      const p = penaltyOfProduct(this.classify(add.value, add.scope, add.at, inner, d));
+      if (!p || p.kind === 'elemsq' || p.kind === 'elemabs') return undefined;
+      if (terms.length > 0 && (p.kind !== terms[0].kind || !equalCoef(p.coef, terms[0].coef))) return undefined;
+      terms.push(p);
+    }
+    return { ...terms[0], params: terms.flatMap((p) => p.params), defs: terms.flatMap((p) => p.defs), norms: terms.flatMap((p) => p.norms ?? []) };
   }
 
   private classifyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product {
@@ -1349,8 +1407,22 @@ export class Analyzer {
     const fn = target.fn;
     const params = target.receiver || target.constructs ? explicitParams(fn) : fn.params;
     const inner: Env = new Map();
+    let afterRest = false;
     params.forEach((p, i) => {
-      const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value;
+      if (p.rest === 'keyword') return;
+      if (p.rest === 'positional') {
+        // `*tensors` holds the remaining positional arguments, as a tuple written out; a starred
+        // argument (`f(*xs)`) leaves it unknown. The parameters after it take keywords only.
+        afterRest = true;
+        const items = e.args.slice(i);
+        if (items.length > 0 && items.every((a) => a.kind !== 'other')) {
+          const tuple: Expr = { kind: 'seq', items, span: e.span };
+          this.unmemoized.add(tuple); // it shares the call's span: keep it out of the memo keyed by span
+          inner.set(p.name, { expr: tuple, scope, at, env });
+        }
+        return;
+      }
+      const arg = (afterRest ? undefined : e.args[i]) ?? e.kwargs.find((k) => k.name === p.name)?.value;
       if (arg && arg.kind !== 'other') inner.set(p.name, { expr: arg, scope, at, env });
     });
     if (target.built && fn.isMethod && fn.params[0]) this.constructedMembers(target.built, fn.params[0].name, inner);
@@ -1406,6 +1478,12 @@ export class Analyzer {
   source(e: { span: Span }): string {
     return this.program.source(e.span).replace(/\s+/g, '');
   }
+}
+
+/** `x / 2`, `x * c`, `c * x` for the variable `key`: its own value rescaled. */
+function rescalesItself(value: Expr, key: string): boolean {
+  if (value.kind !== 'binary' || (value.op !== '*' && value.op !== '/')) return false;
+  return exprKey(value.left) === key || (value.op === '*' && exprKey(value.right) === key);
 }
 
 /**

@@ -60,15 +60,24 @@ export interface LossPenalty {
   norms?: { span: Span; frobenius: boolean; autodiff: boolean }[];
 }
 
+/** A variable a loss's summand is read through: where the loss reads it, and the one assignment it was given (`reg_loss = ...`). */
+export interface Through {
+  key: string;
+  span: Span;
+  defined?: Span;
+}
+
 /** One summand of a loss with its classification, for shape rules. */
 export interface LossSummand {
   summand: Summand;
   product: Product;
   site: LossSite;
-  /** Variables passed through to reach this summand (`reg_loss` in `loss = data + reg_loss`). */
-  through: { key: string; span: Span }[];
+  /** Variables passed through to reach this summand (`reg_loss` in `loss = data + reg_loss`), with the assignment that gave the value when there is one. */
+  through: Through[];
   /** The summand's coefficient from outside the variables passed through. */
   outerCoef: Coef;
+  /** The summand of the loss as written that this one was expanded from (`reg * reg_loss` for each term of `reg_loss`). */
+  written: Span;
 }
 
 export interface LossFacts {
@@ -277,8 +286,8 @@ function collect(facts: Facts): LossFacts {
   const summands: LossSummand[] = [];
   const seen = new Set<string>();
   for (const site of sites) {
-    expand(facts, site, site.expr, site.scope, site.at, site.sign === 1 ? ONE : neg(ONE), [], 0, site.env, (s, product, through, outerCoef) => {
-      summands.push({ summand: s, product, site, through, outerCoef });
+    expand(facts, site, site.expr, site.scope, site.at, site.sign === 1 ? ONE : neg(ONE), [], 0, site.env, undefined, (s, product, through, outerCoef, written) => {
+      summands.push({ summand: s, product, site, through, outerCoef, written });
       const pen = penaltyOfProduct(product);
       if (!pen) return;
       for (const occ of pen.params) {
@@ -333,25 +342,27 @@ function expand(
   scope: Scope,
   at: number,
   factor: Coef,
-  through: { key: string; span: Span }[],
+  through: Through[],
   depth: number,
   env: Env | undefined,
-  emit: (s: Summand, p: Product, through: { key: string; span: Span }[], outerCoef: Coef) => void,
+  written: Span | undefined,
+  emit: (s: Summand, p: Product, through: Through[], outerCoef: Coef, written: Span) => void,
 ): void {
   const a = facts.analyzer;
   for (const s of a.summands(expr, scope, at, env)) {
+    const top = written ?? s.site;
     const product = a.classifySummand(s);
     const pen: PenaltyTerm | undefined = penaltyOfProduct(product);
     const variable = depth < 3 ? expandableFactor(facts, s) : undefined;
     if (variable && (!pen || pen.params.length > 1 || product.tensor)) {
       const rest = a.classifySummand({ ...s, num: s.num.filter((f) => f !== variable.factor) });
       if (!rest.tensor && !rest.penalty && rest.params.length === 0 && rest.abs.length === 0 && !rest.signs?.length) {
-        const next = [...through, { key: variable.key, span: variable.factor.expr.span }];
-        for (const b of variable.values) expand(facts, site, b.value, b.scope, b.at, mul(factor, mul(rest.coef, b.sign === 1 ? ONE : neg(ONE))), next, depth + 1, undefined, emit);
+        const next = [...through, { key: variable.key, span: variable.factor.expr.span, defined: variable.values.length === 1 ? variable.values[0].span : undefined }];
+        for (const b of variable.values) expand(facts, site, b.value, b.scope, b.at, mul(factor, mul(rest.coef, b.sign === 1 ? ONE : neg(ONE))), next, depth + 1, undefined, top, emit);
         continue;
       }
     }
-    emit(s, product, through, factor);
+    emit(s, product, through, factor, top);
   }
 }
 
@@ -359,7 +370,7 @@ function expand(
 function expandableFactor(
   facts: Facts,
   s: Summand,
-): { factor: Summand['num'][number]; key: string; values: { value: Expr; scope: Scope; at: number; sign: 1 | -1 }[] } | undefined {
+): { factor: Summand['num'][number]; key: string; values: { value: Expr; scope: Scope; at: number; sign: 1 | -1; span: Span }[] } | undefined {
   for (const f of s.num) {
     if (f.env || (f.expr.kind !== 'name' && f.expr.kind !== 'attr')) continue;
     const key = exprKey(f.expr);
@@ -369,7 +380,7 @@ function expandableFactor(
     if (binding.value && !binding.op) {
       if (binding.value.kind !== 'binary' && binding.value.kind !== 'call') continue;
       if (facts.analyzer.summands(binding.value, binding.scope, binding.at).length < 2) continue;
-      return { factor: f, key, values: [{ value: binding.value, scope: binding.scope, at: binding.at, sign: 1 }] };
+      return { factor: f, key, values: [{ value: binding.value, scope: binding.scope, at: binding.at, sign: 1, span: binding.span }] };
     }
     // `pen = 0.0` then `pen += ...` (possibly in a loop).
     const all = binding.scope.allBindings(key).filter((b) => b.at < f.at || b.loops.length > 0);
@@ -377,7 +388,7 @@ function expandableFactor(
     if (!start) continue;
     const adds = all.filter((b) => b.at > start.at);
     if (adds.length === 0 || adds.some((b) => (b.op !== '+' && b.op !== '-') || !b.value)) continue;
-    return { factor: f, key, values: adds.map((b) => ({ value: b.value!, scope: b.scope, at: b.at, sign: b.op === '-' ? -1 : 1 })) };
+    return { factor: f, key, values: adds.map((b) => ({ value: b.value!, scope: b.scope, at: b.at, sign: b.op === '-' ? -1 : 1, span: b.span })) };
   }
   return undefined;
 }

@@ -50,7 +50,12 @@ export function isCountName(name: string): boolean {
 const constantName = /^[A-Z][A-Z0-9_]*[A-Z][A-Z0-9_]*$/;
 
 export function isWeightName(name: string): boolean {
-  return weightName.test(name) && !constantName.test(name);
+  return weightName.test(name) && !constantName.test(name) && !isEmbeddingStrengthName(name);
+}
+
+/** `emb_reg`, `emb_decay`, `embedding_l2`: the strength of the embeddings' penalty, not the embeddings. */
+function isEmbeddingStrengthName(name: string): boolean {
+  return /^emb/.test(name) && isRegularizationStrengthName(name);
 }
 
 /** `W1`, `self.weights`, `params.W2`, `weights['layer1']`: named like a weight, or an entry of a weights container. */

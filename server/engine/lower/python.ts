@@ -311,15 +311,20 @@ export class PythonLowerer {
       const type = child.type;
       let nameNode: SyntaxNode | null = null;
       let def: SyntaxNode | null = null;
+      let rest: Param['rest'];
+      // `*args: Tensor` is a typed parameter around the splat.
+      const splat = type === 'typed_parameter' ? (child.namedChildren.find((c) => c?.type === 'list_splat_pattern' || c?.type === 'dictionary_splat_pattern') ?? child) : child;
       if (type === 'identifier') nameNode = child;
       else if (type === 'default_parameter' || type === 'typed_default_parameter') {
         nameNode = field(child, f.name);
         def = field(child, f.value);
+      } else if (splat.type === 'list_splat_pattern' || splat.type === 'dictionary_splat_pattern') {
+        nameNode = splat.namedChildren[0] ?? null;
+        rest = splat.type === 'list_splat_pattern' ? 'positional' : 'keyword';
       } else if (type === 'typed_parameter') nameNode = child.namedChildren.find((c) => c?.type === 'identifier') ?? null;
-      else if (type === 'list_splat_pattern' || type === 'dictionary_splat_pattern') nameNode = child.namedChildren[0] ?? null;
       if (nameNode) {
         const span = this.spanOf(nameNode);
-        params.push({ name: this.slice(span), span, default: def ? this.expr(def, depth) : undefined });
+        params.push({ name: this.slice(span), span, default: def ? this.expr(def, depth) : undefined, ...(rest ? { rest } : {}) });
       }
     }
     return params;
