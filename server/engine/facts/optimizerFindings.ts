@@ -16,7 +16,8 @@ import { biasCorrected, decayMoved, descending, learningRateApplied, learningRat
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
-import { countsOutsideLoops } from './stepCountLoops';
+import { countsOutsideLoops, type StepCalls } from './stepCountLoops';
+import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
 import { rawStepMomentumForms } from '../findingForms';
 import type { FindingForms } from '../types';
@@ -175,18 +176,26 @@ function countPerEpoch(facts: Facts, step: OptimizerStep, push: (f: OptimizerFin
     const text = facts.source(s).split('\n')[0].trim();
     return text.replace(/\s*[:{]\s*$/, '');
   };
-  for (const found of countsOutsideLoops(step, (s) => facts.source(s))) {
-    // The moments are updated in the same loop as the weights.
-    const moments = [...step.states.values()].filter((s) => s.average && s.beta !== undefined && s.eq.spans.some((x) => x.start >= found.loop.span.start && x.end <= found.loop.span.end));
+  const index = programIndex(facts);
+  const calls: StepCalls = {
+    methodOf: (call) => resolveCall(facts.program, call, index.scopeAt(call.span.start), call.span.start)?.fn,
+    callers: (fn) => index.callsTo(fn).flatMap((site) => {
+      const driver = index.enclosingFunction(site.scope);
+      return driver ? [{ call: site.call, fn: driver }] : [];
+    }),
+  };
+  for (const found of countsOutsideLoops(step, (s) => facts.source(s), calls)) {
+    // The moments are updated in the same loop as the weights (or in the step that loop calls).
+    const moments = [...step.states.values()].filter((s) => s.average && s.beta !== undefined && (found.through !== undefined || s.eq.spans.some((x) => x.start >= found.loop.span.start && x.end <= found.loop.span.end)));
     if (moments.length === 0) continue;
     const t = show(facts, step, found.counter);
     const inner = head(found.loop.span);
     const updated = [...new Set([...moments.map((m) => stateText(facts, m)), ...step.params.map((p) => facts.source(p.eq.target.span))])].join(', ');
-    const [pass, per, unit] = found.outer ? [`once per pass of \`${head(found.outer.span)}\``, 'once per epoch', 'epochs'] : [`once per call of ${step.fn.name}`, 'once per call', 'calls'];
+    const [pass, per, unit] = found.outer ? [`once per pass of \`${head(found.outer.span)}\``, 'once per epoch', 'epochs'] : [`once per call of ${(found.driver ?? step.fn).name}`, 'once per call', 'calls'];
     push({
       code: 'NB401',
       span: found.increment,
-      message: `${t} is incremented ${pass}, but ${updated} are updated on every iteration of \`${inner}\` inside it: the count moves ${per} while the moments move once per batch, so the bias correction ${facts.source(found.correction)} keeps one value for all the updates in between. The first updates are over-corrected (steps too long), and later ones stay corrected as if the moments were still warming up (steps several times too short, for as many ${unit} as the count should have counted updates). Increment ${t} with every update, inside \`${inner}\``,
+      message: `${t} is incremented ${pass}, but ${updated} are updated on every iteration of \`${inner}\` inside it${found.through ? ` (by \`${facts.source(found.through)}\`)` : ''}: the count moves ${per} while the moments move once per batch, so the bias correction ${facts.source(found.correction)} keeps one value for all the updates in between. The first updates are over-corrected (steps too long), and later ones stay corrected as if the moments were still warming up (steps several times too short, for as many ${unit} as the count should have counted updates). Increment ${t} with every update, inside \`${inner}\``,
       related: [{ span: { start: found.loop.span.start, end: found.loop.span.start + facts.source(found.loop.span).split('\n')[0].trimEnd().length }, message: `the moments and weights are updated on every iteration of this loop` }],
     });
   }

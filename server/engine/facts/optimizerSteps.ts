@@ -180,10 +180,12 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
 function objectMethods(facts: Facts): FunctionDef[] {
   const index = programIndex(facts);
   const out: FunctionDef[] = [];
+  // A prototype's methods (`C.prototype = { … }`) are functions of the index already.
+  const listed = new Set(index.functions.map((f) => f.body));
   for (const stmt of index.stmtBySpan.values()) {
     if (stmt.kind !== 'assign' || stmt.value.kind !== 'object') continue;
     for (const entry of stmt.value.entries)
-      if (entry.value.kind === 'lambda' && entry.value.stmts.length > 0) out.push(lambdaFunction(facts.program, entry.value, entry.name, index.scopeAt(entry.value.span.start)));
+      if (entry.value.kind === 'lambda' && entry.value.stmts.length > 0 && !listed.has(entry.value.stmts)) out.push(lambdaFunction(facts.program, entry.value, entry.name, index.scopeAt(entry.value.span.start)));
   }
   return out;
 }

@@ -74,6 +74,8 @@ function build(facts: Facts): ProgramIndex {
   const scopeSet = new Set<Scope>([scopes.root]);
   for (const s of scopes.stmtScopes.values()) scopeSet.add(s);
   for (const s of scopes.lambdaScopes.values()) scopeSet.add(s);
+  // A constructor function's prototype methods are a class no statement opens.
+  for (const s of scopes.prototypeScopes) scopeSet.add(s);
   const functionSet = new Set<FunctionDef>();
   for (const s of scopeSet) for (const f of s.functions.values()) functionSet.add(f);
   const functions = [...functionSet];

@@ -275,6 +275,16 @@ export class ScopeBuilder {
     return this.methods.get(name) ?? [];
   }
 
+  /**
+   * Classes that a constructor function's prototype defines (`C.prototype.m = function (…) {…}`,
+   * `C.prototype = { m() {…} }`), by the scope the assignments are in and C's name. No class
+   * statement opens their scopes, so they are listed here (program.ts indexes their methods).
+   */
+  private readonly prototypeClasses = new Map<Scope, Map<string, ClassDef>>();
+  readonly prototypeScopes: Scope[] = [];
+  /** A prototype method's function expression → its class's scope (what its `this.x` binds in). */
+  private readonly methodLambdas = new Map<Expr, Scope>();
+
   /** The scope each lambda expression opens, by its span start. */
   readonly lambdaScopes = new Map<Expr, Scope>();
   /** The innermost scope of each statement list owner, by statement. */
@@ -366,8 +376,12 @@ export class ScopeBuilder {
   private stmt(stmt: Stmt, scope: Scope, loops: Expr[]): void {
     this.stmtScopes.set(stmt, scope);
     switch (stmt.kind) {
-      case 'assign':
+      case 'assign': {
+        const methods = prototypeMethods(stmt);
+        const protoClass = methods ? this.prototypeClass(scope, methods.ctor, stmt.span) : undefined;
+        if (methods && protoClass) for (const m of methods.methods) this.methodLambdas.set(m.fn, protoClass.scope);
         this.exprs(stmt.value, scope, loops);
+        if (methods && protoClass) for (const m of methods.methods) this.prototypeMethod(protoClass, m.name, m.nameSpan, m.fn);
         for (const target of stmt.targets) this.bindTarget(target, stmt.value, stmt.op, scope, stmt.span.start, stmt.span, loops);
         // `const f = (w) => ...` and `f = lambda w: ...` are helpers too.
         if (stmt.value.kind === 'lambda' && stmt.targets.length === 1 && stmt.targets[0].kind === 'name') {
@@ -385,6 +399,7 @@ export class ScopeBuilder {
         }
         if (scope === this.root) this.moduleAssign(stmt);
         return;
+      }
       case 'expr':
         this.exprs(stmt.expr, scope, loops);
         this.inPlaceRebinding(stmt.expr, scope, stmt.span, loops);
@@ -453,6 +468,39 @@ export class ScopeBuilder {
   }
 
   /**
+   * The class of constructor function `ctor`'s prototype, made on its first method. The
+   * constructor's own `this.x = …` are the class's members too (read by the methods, as a class
+   * statement's constructor's are), once the constructor is defined in the same scope.
+   */
+  private prototypeClass(scope: Scope, ctor: string, at: Span): ClassDef {
+    let byName = this.prototypeClasses.get(scope);
+    if (!byName) this.prototypeClasses.set(scope, (byName = new Map()));
+    let cls = byName.get(ctor);
+    if (cls) return cls;
+    const classScope = new Scope('class', scope, at);
+    (classScope as { classScope?: Scope }).classScope = classScope;
+    cls = { name: ctor, bases: [], scope: classScope, span: at, outer: scope };
+    classScope.classDef = cls;
+    byName.set(ctor, cls);
+    this.prototypeScopes.push(classScope);
+    const constructor = scope.functions.get(ctor);
+    if (constructor && !constructor.isMethod && constructor.scope.kind === 'function')
+      for (const [key, list] of constructor.scope.bindings) if (/^this\./.test(key)) for (const b of list) classScope.addBinding(b);
+    return cls;
+  }
+
+  /** `C.prototype.m = function (…) {…}`: a method m of C's prototype class, whose `this` is the instance. */
+  private prototypeMethod(cls: ClassDef, name: string, nameSpan: Span, fn: Expr & { kind: 'lambda' }): void {
+    const fnScope = this.lambdaScopes.get(fn);
+    if (!fnScope) return;
+    const def: FunctionDef = { name, nameSpan, params: fn.params, returns: fn.body, body: fn.stmts, span: fn.span, isMethod: true, scope: fnScope, cls, decorators: [] };
+    // A method assigned twice: the first one stays, as for a class's getter and setter.
+    if (cls.scope.functions.has(name)) return;
+    cls.scope.functions.set(name, def);
+    this.methods.set(name, [...(this.methods.get(name) ?? []), def]);
+  }
+
+  /**
    * Module-level assignments that export or import: `export default (...) => ...`, `export const f`,
    * `module.exports = { a, b }`, `exports.f = ...`, `const X = require('./m')`, `const { a } = require('./m')`.
    */
@@ -497,7 +545,9 @@ export class ScopeBuilder {
     const walk = this.walk;
     switch (e.kind) {
       case 'lambda': {
-        const ls = new Scope('lambda', s, e.span, s.classScope);
+        // A prototype method's body is a method's: its scope is a function's, its `this` the class's.
+        const methodOf = this.methodLambdas.get(e);
+        const ls = new Scope(methodOf ? 'function' : 'lambda', s, e.span, methodOf ?? s.classScope);
         this.lambdaScopes.set(e, ls);
         // `xs.forEach((x) => ...)`, `xs.map((x, i) => ...)`: the callback walks xs like a loop.
         const receiver = parent?.kind === 'call' && parent.callee.kind === 'attr' && iterationMethods.has(parent.callee.name) ? parent.callee.object : undefined;
@@ -524,6 +574,25 @@ export class ScopeBuilder {
         walk.pushChildren(e, s);
     }
   }
+}
+
+/**
+ * The methods a prototype assignment defines, and the constructor they belong to:
+ * `C.prototype.m = function (…) {…}` and `C.prototype = { m() {…}, n: function (…) {…} }`.
+ */
+function prototypeMethods(stmt: Stmt & { kind: 'assign' }): { ctor: string; methods: { name: string; nameSpan: Span; fn: Expr & { kind: 'lambda' } }[] } | undefined {
+  if (stmt.op || stmt.targets.length !== 1) return undefined;
+  const target = stmt.targets[0];
+  if (target.kind !== 'attr') return undefined;
+  const ctorOf = (e: Expr): string | undefined => (e.kind === 'attr' && e.name === 'prototype' && e.object.kind === 'name' ? e.object.name : undefined);
+  const value = stmt.value;
+  const isMethodBody = (e: Expr): e is Expr & { kind: 'lambda' } => e.kind === 'lambda' && (e.stmts.length > 0 || e.body !== undefined);
+  const own = ctorOf(target.object);
+  if (own !== undefined) return isMethodBody(value) ? { ctor: own, methods: [{ name: target.name, nameSpan: target.span, fn: value }] } : undefined;
+  const whole = ctorOf(target);
+  if (whole === undefined || value.kind !== 'object') return undefined;
+  const methods = value.entries.flatMap((entry) => (isMethodBody(entry.value) ? [{ name: entry.name, nameSpan: entry.span ?? entry.value.span, fn: entry.value }] : []));
+  return methods.length > 0 ? { ctor: whole, methods } : undefined;
 }
 
 /** Array methods whose callback visits each element (the element is the first parameter; reduce's second). */

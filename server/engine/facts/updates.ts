@@ -450,6 +450,10 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
         });
       }
     }
+    // `w.value -= w.vel` right after `w.vel = mu * w.vel + lr * w.grad`: the summands read through
+    // the buffer's new value, so the buffer the statement applies is taken from what it writes.
+    const applied = index ? appliedBuffer(index.stmtBySpan.get(`${site.span.start}:${site.span.end}`), own) : undefined;
+    if (applied !== undefined) feeds.push({ from: applied, to: own, fn });
   }
   // What each target's step reads, in a numerator or under its division (`g / np.sqrt(cache)`),
   // through the locals it names (`v_hat = v / (1 - b2**t)`).
@@ -495,6 +499,17 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
     handedGradientBuffers(sites, analyzer, index, state);
   }
   return state;
+}
+
+/** The one stored value a step adds or subtracts as it is: `W -= V`, `W += V`, `W = W - V` (V's key). */
+function appliedBuffer(stmt: Stmt | undefined, own: string): string | undefined {
+  if (stmt?.kind !== 'assign' || stmt.targets.length !== 1) return undefined;
+  let operand: Expr | undefined;
+  if (stmt.op === '+' || stmt.op === '-') operand = stmt.value;
+  else if (!stmt.op && stmt.value.kind === 'binary' && (stmt.value.op === '+' || stmt.value.op === '-') && exprKey(baseExpr(stmt.value.left)) === own) operand = stmt.value.right;
+  if (!operand || (operand.kind !== 'attr' && operand.kind !== 'index' && operand.kind !== 'name')) return undefined;
+  const key = exprKey(baseExpr(operand));
+  return key !== undefined && key !== own ? key : undefined;
 }
 
 /**
