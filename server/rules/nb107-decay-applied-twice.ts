@@ -94,7 +94,7 @@ function reportInherited(context: RuleContext, d: InheritedDecay): void {
   const { facts } = context;
   const v = d.variable;
   const decay = `\`${src(facts, d.decay)}\``;
-  const again = d.kind === 'step' ? `${decay} shrinks ${v} again` : `${decay} adds it to the gradient again`;
+  const again = d.kind === 'step' ? `${decay} shrinks ${v} again` : `${decay} adds it again to ${d.into ?? 'the gradient'}, which the step applies`;
   const message = `weight decay is applied twice to ${v} in one step: the base class \`${d.base}\` shrinks every variable by lr·${d.strength}·${v} before it calls \`update_step\` (it reads \`self.weight_decay\`, set to ${d.strength} here), and ${again}, so ${v} decays twice per step and the knob no longer says how strongly. Keep one of the two: hand the base weight_decay=None and keep this decay under another attribute, or drop this one.`;
   const lam = /^[\w.]+$/.test(d.strength) ? d.strength : undefined;
   const shown = lam ?? 'λ';

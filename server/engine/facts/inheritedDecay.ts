@@ -28,6 +28,8 @@ export interface InheritedDecay {
   /** The step's own decay: the statement, and whether it shrinks the variable or adds to the gradient. */
   decay: Span;
   kind: 'step' | 'gradient';
+  /** For a decay added to a gradient, the local it is added to (`gradient`, `d_p`). */
+  into?: string;
   /** The variable as `update_step` names it. */
   variable: string;
 }
@@ -67,7 +69,7 @@ function stepDecay(facts: Facts, step: FunctionDef): InheritedDecay | undefined 
   const isKnob = (e: Expr): boolean => e.kind === 'attr' && e.object.kind === 'name' && e.object.name === self && reads.has(e.name);
   const decay = ownDecay(step, self, variable, local, isKnob);
   if (!decay) return undefined;
-  return { base: base.written, knob: knob.span, strength: facts.source(knob.value.span), decay: trimSpan(facts, decay.span), kind: decay.kind, variable };
+  return { base: base.written, knob: knob.span, strength: facts.source(knob.value.span), decay: trimSpan(facts, decay.span), kind: decay.kind, into: decay.into, variable };
 }
 
 // ------------------------------------------------------------------ the class and its base
@@ -213,7 +215,7 @@ const MAX_DEPTH = 24;
  * `v.assign_sub(v * wd * lr)`, `self.assign_sub(v, lr * (u + wd * v))`) that subtracts c·v with c
  * reading the knob, or a gradient given +c·v (`gradient = gradient + wd * v`) that reaches a write of v.
  */
-function ownDecay(step: FunctionDef, self: string, variable: string, local: Locals, isKnob: (e: Expr) => boolean): { span: Span; kind: 'step' | 'gradient' } | undefined {
+function ownDecay(step: FunctionDef, self: string, variable: string, local: Locals, isKnob: (e: Expr) => boolean): { span: Span; kind: 'step' | 'gradient'; into?: string } | undefined {
   const simples: Stmt[] = [];
   someStmt(step.body, (s) => void ((s.kind === 'assign' || s.kind === 'expr') && simples.push(s)));
   const knobTerm = (t: Term): boolean => t.factors.some((f) => someExpr(f, isKnob));
@@ -231,7 +233,8 @@ function ownDecay(step: FunctionDef, self: string, variable: string, local: Loca
     const terms = linearIn(s.value, variable, local, 0);
     const sign = s.op === '-' ? -1 : 1;
     if (!terms?.some((t) => t.sign === sign && knobTerm(t))) continue;
-    if (reaches(simples, i, s.targets[0].name, self, variable)) return { span: s.span, kind: 'gradient' };
+    const into = s.targets[0].name;
+    if (reaches(simples, i, into, self, variable)) return { span: s.span, kind: 'gradient', into };
   }
   return undefined;
 }
