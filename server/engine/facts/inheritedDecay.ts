@@ -69,7 +69,7 @@ function stepDecay(facts: Facts, step: FunctionDef): InheritedDecay | undefined 
   const isKnob = (e: Expr): boolean => e.kind === 'attr' && e.object.kind === 'name' && e.object.name === self && reads.has(e.name);
   const decay = ownDecay(step, self, variable, local, isKnob);
   if (!decay) return undefined;
-  return { base: base.written, knob: knob.span, strength: facts.source(knob.value.span), decay: trimSpan(facts, decay.span), kind: decay.kind, into: decay.into, variable };
+  return { base: base.written, knob: knob.span, strength: facts.source(knob.value.span).replace(/\s+/g, ' '), decay: trimSpan(facts, decay.span), kind: decay.kind, into: decay.into, variable };
 }
 
 // ------------------------------------------------------------------ the class and its base
