@@ -4,14 +4,17 @@
 // Finds a parameter whose step decays it twice with the same knob: coupled decay added to the
 // gradient that feeds the step (`grad = grad.add(p, alpha=wd)`, `g = g + wd * w`) and decoupled
 // decay in the step itself (`p.mul_(1 - lr * wd)`, `w -= lr * (g + wd * w)`), or the same decay
-// written twice; and a decay of every group's parameters run once per parameter group.
+// written twice; a decay of every group's parameters run once per parameter group; and a Keras
+// optimizer subclass that gives the base class a weight decay, which the base applies to every
+// variable before `update_step`, and decays the variable again in `update_step`.
 //
 // ## Why is this bad?
 // Each application shrinks the weights by lr·λ·W: together they shrink them by 2·lr·λ·W (or once
 // per group), twice what the knob says, and the tuned weight decay no longer means what it says.
-import { defineRule } from './rule';
+import { defineRule, type RuleContext } from './rule';
 import { unicodeCoef } from '../math/print/unicode';
 import { doubleDecays, type DecayApplication } from '../engine/facts/doubleDecay';
+import { inheritedDecays, type InheritedDecay } from '../engine/facts/inheritedDecay';
 import { decayTwiceForms } from '../engine/findingForms';
 import type { Facts } from '../engine/facts';
 
@@ -40,6 +43,7 @@ export const nb107DecayAppliedTwice = defineRule({
       for (const a of [d.first, d.second]) if (a.via) related.push({ span: a.via.decay, message: `\`${a.via.method}\` decays the parameter it is handed (${src(facts, a.into.span)} here)` });
       context.report({ span: d.second.span, message, related, math });
     }
+    for (const d of inheritedDecays(facts)) reportInherited(context, d);
     for (const g of perGroup) {
       const list = src(facts, g.params.span);
       const groups = src(facts, g.loop.iter.span);
@@ -83,4 +87,22 @@ function mathOf(first: DecayApplication, second: DecayApplication, w: string, la
   }
   if (first.kind === 'gradient') return { computed: `${w} ← ${w} − lr·(∇L + ${decay} + ${decay})`, expected: `${w} ← ${w} − lr·(∇L + ${decay})` };
   return { computed: `${w} ← ${w} − lr·∇L − lr·${decay} − lr·${decay}`, expected: `${w} ← ${w} − lr·∇L − lr·${decay}` };
+}
+
+/** The base class's decay before `update_step`, and the step's own. */
+function reportInherited(context: RuleContext, d: InheritedDecay): void {
+  const { facts } = context;
+  const v = d.variable;
+  const decay = `\`${src(facts, d.decay)}\``;
+  const again = d.kind === 'step' ? `${decay} shrinks ${v} again` : `${decay} adds it again to ${d.into ?? 'the gradient'}, which the step applies`;
+  const message = `weight decay is applied twice to ${v} in one step: the base class \`${d.base}\` shrinks every variable by lr·${d.strength}·${v} before it calls \`update_step\` (it reads \`self.weight_decay\`, set to ${d.strength} here), and ${again}, so ${v} decays twice per step and the knob no longer says how strongly. Keep one of the two: hand the base weight_decay=None and keep this decay under another attribute, or drop this one.`;
+  const lam = /^[\w.]+$/.test(d.strength) ? d.strength : undefined;
+  const shown = lam ?? 'λ';
+  const computed = d.kind === 'step' ? `${v} ← ${v} − lr·${shown}·${v} − lr·${shown}·${v} − lr·Δ` : `${v} ← ${v} − lr·${shown}·${v} − lr·(∇L + ${shown}·${v})`;
+  context.report({
+    span: d.decay,
+    message,
+    related: [{ span: d.knob, message: `gives the base class \`${d.base}\` its weight decay, which it applies to every variable before \`update_step\`` }],
+    math: { computed, expected: `${v} ← ${v} − lr·${shown}·${v} − lr·Δ`, forms: decayTwiceForms(v, lam, ['step', d.kind]) },
+  });
 }

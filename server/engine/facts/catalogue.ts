@@ -102,6 +102,12 @@ export function scalarCastOperand(call: Expr & { kind: 'call' }): Expr | undefin
 }
 const SCALAR_CASTS: ReadonlySet<string> = new Set(['array', 'asarray', 'tensor', 'as_tensor', 'constant', 'float16', 'float32', 'float64', 'bfloat16']);
 const CAST_KEYWORDS: ReadonlySet<string> = new Set(['dtype', 'device', 'requires_grad', 'copy']);
+/** A value cast to a dtype, which keeps it: `tf.cast(lr, v.dtype)`, Keras 3's `ops.cast(wd, "float32")`, `K.cast(x, K.floatx())`. The operand. */
+export function dtypeCastOperand(call: Expr & { kind: 'call' }): Expr | undefined {
+  if (call.callee.kind !== 'attr' || call.callee.name !== 'cast' || call.callee.object.kind === 'call') return undefined;
+  if (call.kwargs.some((k) => k.name !== 'dtype') || call.args.length < 1 || call.args.length > 2) return undefined;
+  return call.args[0];
+}
 /** Products of two tensors, whose sign is the product of their signs: `np.dot`, `torch.matmul`, `tf.multiply`, `einsum`. */
 export const PRODUCT_FUNCTIONS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'multiply', 'mul', 'inner', 'bmm', 'mv', 'einsum']);
 /** Magnitudes, nonnegative whatever their argument: `sqrt`, `abs`, `exp`, `norm`, `softplus`. */
@@ -984,6 +990,48 @@ export function isKerasOptimizerBasePath(path: string[] | undefined): boolean {
   if (last !== 'Optimizer' && last !== 'OptimizerV2') return false;
   return path.length === 2 || path.includes('optimizers') || path.includes('optimizer_v2');
 }
+
+/**
+ * The decay a Keras optimizer base applies itself, before it runs a subclass's step. Keras 3's
+ * `BaseOptimizer.apply` (and `apply_gradients`, which calls it) and tf.keras ≥ 2.11's
+ * `Optimizer.apply_gradients` call `_apply_weight_decay(variables)` and then `update_step` for each
+ * variable; `_apply_weight_decay` returns when `self.weight_decay` is None and otherwise shrinks every
+ * variable not excluded by `exclude_from_weight_decay` by lr·weight_decay·variable. The base's
+ * `__init__` sets `self.weight_decay` from its `weight_decay` argument (default None in Keras 3, 0 in
+ * tf.keras), so a subclass sets the strength by passing it up or by assigning the attribute after
+ * `super().__init__`. The step the subclass writes is `update_step(gradient, variable[, learning_rate])`.
+ * Keras 2's legacy optimizers (`optimizer_v2.OptimizerV2`, `optimizers.legacy.*`, whose subclasses
+ * write `_resource_apply_dense`) and the 2.9/2.10 `experimental` optimizer apply no such decay.
+ */
+export const KERAS_BASE_DECAY = {
+  /** The attribute `_apply_weight_decay` reads, and the base constructor's keyword that sets it. */
+  attribute: 'weight_decay',
+  keyword: 'weight_decay',
+  /** The per-variable step the base runs after the decay, and its arguments after `self`. */
+  step: 'update_step',
+  gradientArg: 0,
+  variableArg: 1,
+  /** A subclass that defines this method replaces the base's decay (often with `pass`). */
+  decayMethod: '_apply_weight_decay',
+  /** Methods on the way from `apply_gradients` to the decay: an override that does not call the base's may skip it. */
+  applyMethods: ['apply_gradients', 'apply', '_backend_apply_gradients', '_internal_apply_gradients'],
+} as const;
+
+/** Is `path` a Keras optimizer base that decays every variable before its subclass's `update_step` (KERAS_BASE_DECAY)? */
+export function kerasBaseDecays(path: string[] | undefined): boolean {
+  if (!path || path[0] !== 'keras') return false;
+  if (path.some((p) => p === 'legacy' || p === 'experimental' || p === 'optimizer_experimental' || p === 'optimizer_v1' || p === 'optimizer_v2')) return false;
+  const last = path[path.length - 1];
+  if (last === 'Optimizer' || last === 'BaseOptimizer') return path.length === 2 || path.includes('optimizers');
+  // Keras 3's and tf.keras's own optimizers pass `weight_decay` up to the base.
+  return KERAS_OPTIMIZERS.has(last) && path.includes('optimizers');
+}
+
+/**
+ * Keras variable writes, as methods of the variable (`v.assign_sub(x)`) or of a Keras 3 optimizer
+ * (`self.assign_sub(v, x)`): how the value given enters the new value (0: it replaces it).
+ */
+export const KERAS_VARIABLE_WRITES: Record<string, -1 | 0 | 1> = table({ assign: 0, assign_add: 1, assign_sub: -1 });
 
 /**
  * A Keras optimizer's step count, `self.iterations`: 0 on the first step, and incremented by the
