@@ -44,11 +44,32 @@ export function constantDecayTerms(facts: Facts): ConstantDecay[] {
     // A step taken only where W has one sign (`w[w > 0] -= lr * l1`, `if w[j] > 0: w[j] -= lam`) is L1 written by cases.
     if (target.kind === 'index' && target.index.some((i) => mentionsParam(i, param))) continue;
     if (guardedByParam(facts, t.site.span, param)) continue;
+    if (strengthDistributedOverTensor(facts, t)) continue;
     seen.add(spanKey(t.span));
     found.push({ term: t, target });
   }
   cache.set(facts, found);
   return found;
+}
+
+/**
+ * Is the constant one piece of a sum its strength is distributed over, beside a piece that is no
+ * scalar? `lam * (np.sum(W) - 1)` (a sum-to-one constraint) and `lam * (W - 1)` (a pull toward 1)
+ * give −lam, which is no decay of its own: the term is lam times something of W.
+ */
+function strengthDistributedOverTensor(facts: Facts, t: RegGradientTerm): boolean {
+  const a = facts.analyzer;
+  const coefNames = penaltyCoefficientNames(facts);
+  const strength = (name: string): boolean => isDecayStrengthSymbol(name) || coefNames.has(name.replace(/^.*\./, ''));
+  for (const f of t.summand.num) {
+    if (!f.outer || !a.classify(f.expr, f.scope, f.at, f.env).coef.syms.some((x) => x.pow > 0 && strength(x.name))) continue;
+    for (const other of t.site.increment) {
+      if (other === t.summand || !other.num.some((g) => g.expr === f.expr)) continue;
+      const p = a.classifySummand(other);
+      if (p.tensor || p.penalty || p.params.length + p.abs.length + (p.signs?.length ?? 0) > 0) return true;
+    }
+  }
+  return false;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { UpdateSite } from './updates';
 import { baseClasses, lambdaFunction, returnsOf, type Returned } from './resolve';
 import { programIndex } from './program';
 import { isGradientMethodName, isSizeSymbol } from './roles';
+import { fullReduction } from './reducedDecay';
 
 export interface RegularizerMethod {
   fn: FunctionDef;
@@ -39,6 +40,11 @@ export interface RegularizerObject {
    * value method: R(w) where ∇R(w) belongs (NB101).
    */
   penaltyAsGradient?: RegularizerMethod & { penalty: PenaltyTerm };
+  /**
+   * A method named as the gradient that returns c·Σw or c·mean(w), a full reduction of the weight
+   * (one number) where c·w belongs, beside the value method (NB106, reducedDecay.ts).
+   */
+  reducedGradient?: RegularizerMethod;
 }
 
 const cache = new WeakMap<Facts, RegularizerObject[]>();
@@ -116,6 +122,8 @@ interface Reading {
   terms: boolean;
   /** Parts that are a bare scalar with no weight in them (`return self.l1`), with their coefficients. */
   constants: Coef[];
+  /** Each part is a scalar times a full reduction of the weight (`self.lam * np.sum(w)`). */
+  reduced: boolean;
   /** Each part is a term, a part of the weight alone, or a bare scalar. */
   gradientShaped: boolean;
 }
@@ -156,7 +164,7 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], le
     const unnamed = (i: number, reduced: boolean): boolean => !!c.param && parts[i].tensor && ofWeightAlone(facts, summands[i], c.param.name, reduced);
     // The value is a sum of scalar penalties R(w); an elementwise c·|w| or c·w² is shaped like a gradient.
     const penalties = parts.map((p) => penaltyOfProduct(p));
-    const reading: Reading = { fn: c.fn, ret: c.ret, env, parts: [], terms: false, constants: [], gradientShaped: false };
+    const reading: Reading = { fn: c.fn, ret: c.ret, env, parts: [], terms: false, constants: [], reduced: false, gradientShaped: false };
     const named = penalties.map((p) => !!p && p.kind !== 'elemabs' && p.kind !== 'elemsq' && onWeight(p.params));
     if (named.some(Boolean) && named.every((ok, i) => ok || unnamed(i, true))) {
       reading.parts = penalties.filter((p, i): p is PenaltyTerm => !!p && named[i]);
@@ -171,6 +179,7 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], le
     reading.terms = term.some(Boolean);
     reading.constants = parts.filter((_, i) => constant[i]).map((p) => p.coef);
     reading.gradientShaped = (reading.terms || reading.constants.length > 0) && term.every((ok, i) => ok || constant[i] || unnamed(i, false));
+    reading.reduced = !!c.param && !!weight && summands.length > 0 && summands.every((x) => reducedOfWeight(facts, x, weight));
     return reading;
   });
   let values = readings.filter((r) => r.value);
@@ -212,6 +221,10 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], le
     gradients.push({ fn: r.fn, ret: r.ret, env: r.env });
   }
   if (penaltyAsGradient) return { name, span, weight: weight ?? value.ret.expr, value, gradients, penaltyAsGradient };
+  // Judged by structure first (a scalar times Σw beside a value method of w); the name says which of two scalars is meant as the gradient.
+  const reduced = valueRead.value ? readings.find((r) => r !== valueRead && r.reduced && isGradientMethodName(r.fn.name)) : undefined;
+  const reducedGradient = reduced && { fn: reduced.fn, ret: reduced.ret, env: reduced.env };
+  if (reducedGradient) return { name, span, weight: weight ?? value.ret.expr, value, gradients, reducedGradient };
   return gradients.length > 0 ? { name, span, weight: weight ?? value.ret.expr, value, gradients } : undefined;
 }
 
@@ -246,6 +259,23 @@ function ofWeightAlone(facts: Facts, s: Summand, weight: string, reduced: boolea
     if (!ok) return false;
   }
   return reduced ? reductions > 0 : reductions === 0;
+}
+
+/** A scalar times one full reduction of the weight (`self.lam * np.sum(w)`, `lam * w.mean() / n`). */
+function reducedOfWeight(facts: Facts, s: Summand, weight: Expr): boolean {
+  const a = facts.analyzer;
+  let reductions = 0;
+  for (const f of [...s.num, ...s.den]) {
+    const r = s.num.includes(f) ? fullReduction(facts, f.expr, f.scope, f.at, f.env) : undefined;
+    if (r) {
+      if (r.param.base !== weight) return false;
+      reductions++;
+      continue;
+    }
+    const p = a.classify(f.expr, f.scope, f.at, f.env);
+    if (p.tensor || p.penalty || p.params.length + p.abs.length + (p.signs?.length ?? 0) > 0) return false;
+  }
+  return reductions === 1;
 }
 
 /** Whether a scope is inside one of the file's regularizer objects' value methods (their returns are loss sites). */

@@ -1,0 +1,214 @@
+// Weight decay written as a full reduction of the weight: a step or gradient term c·ΣW or c·mean(W)
+// (`W -= lr * (dW + 2 * wd * np.sum(W))`, `return self.lam * np.sum(w)` in a regularizer's gradient
+// method) where c·W belongs. ΣW is one number, so every weight moves by the same amount: the term is
+// a constant drift, as NB106's bare c is (it is the gradient of c/2·(ΣW)², not of c/2·ΣW²).
+// Decided by data flow: the reduction is of the very parameter the step updates (or the gradient,
+// or the regularizer's weight, belongs to), over every axis, and the rest of the term is a scalar
+// with a decay strength written beside the reduction, not distributed over a sum such as
+// `lam * (np.sum(W) - 1)` (a sum-to-one constraint, whose gradient is a scalar indeed).
+import type { Expr, Span } from '../ir';
+import type { Coef } from '../../math/terms';
+import type { Facts } from './index';
+import type { Env, Factor, ParamOccurrence, Summand } from './analysis';
+import type { Scope } from './scope';
+import type { UpdateSite } from './updates';
+import { baseExpr, exprKey, lastComponent } from './keys';
+import { MEAN_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS } from './catalogue';
+import { penaltyCoefficientNames } from './losses';
+import { isDecayStrengthSymbol, isStepScalarSymbol, parameterOfGradient } from './roles';
+import { regularizerObjects, regularizerGradientSites } from './regularizerObjects';
+import { spanKey } from './program';
+import { returnsOf } from './resolve';
+
+export interface ReducedDecay {
+  site: UpdateSite;
+  summand: Summand;
+  /** The term as written. */
+  span: Span;
+  /** The reduction call (`np.sum(W)`, `W.mean()`), as written. */
+  reduction: Expr;
+  how: 'sum' | 'mean';
+  /** The term's scalar coefficient as it enters the step (the reduction divided out). */
+  stepCoef: Coef;
+  /** The parameter reduced, as written. */
+  weight: Expr;
+}
+
+export interface FullReduction {
+  call: Expr & { kind: 'call' };
+  how: 'sum' | 'mean';
+  param: ParamOccurrence;
+}
+
+const cache = new WeakMap<Facts, ReducedDecay[]>();
+
+/** Every decay term written as a full reduction of its own parameter, in the file's steps, gradients and regularizer objects. */
+export function reducedDecayTerms(facts: Facts): ReducedDecay[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  const seen = new Set<string>();
+  const sites = [...facts.updates, ...regularizerGradientSites(facts), ...reducedGradientSites(facts)];
+  for (const site of sites) {
+    for (const s of site.increment) {
+      if (seen.has(spanKey(s.site))) continue;
+      const term = reducedTerm(facts, site, s);
+      if (!term) continue;
+      seen.add(spanKey(s.site));
+      found.push(term);
+    }
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+/** A regularizer object's gradient method that returns reductions of its weight (regularizerObjects.ts `reducedGradient`), as a gradient site. */
+function reducedGradientSites(facts: Facts): UpdateSite[] {
+  const sites: UpdateSite[] = [];
+  for (const o of regularizerObjects(facts)) {
+    const g = o.reducedGradient;
+    if (!g) continue;
+    const increment = facts.analyzer.summands(g.ret.expr, g.ret.scope, g.ret.at, g.env);
+    const target: Expr = { kind: 'name', name: g.fn.name, span: g.fn.nameSpan ?? g.fn.span };
+    sites.push({ kind: 'gradient', target, increment, span: g.ret.expr.span, scope: g.ret.scope, at: g.ret.at, penaltyGradientOf: o.value.fn });
+  }
+  return sites;
+}
+
+function reducedTerm(facts: Facts, site: UpdateSite, written: Summand): ReducedDecay | undefined {
+  const a = facts.analyzer;
+  const s = throughHelpers(facts, written);
+  if (!s) return undefined;
+  let reduced: { factor: Factor; r: FullReduction } | undefined;
+  for (const f of s.num) {
+    const r = fullReduction(facts, f.expr, f.scope, f.at, f.env);
+    if (!r) continue;
+    if (reduced) return undefined; // two reductions: a product of scalars of W, not a decay term
+    reduced = { factor: f, r };
+  }
+  if (!reduced) return undefined;
+  if (!ownParameter(facts, site, reduced.r.param)) return undefined;
+  // Everything else is a scalar: no other tensor, no parameter, no preconditioner.
+  const rest = a.classifySummand({ ...s, num: s.num.filter((f) => f !== reduced!.factor) });
+  if (rest.tensor || rest.penalty || rest.params.length + rest.abs.length + (rest.signs?.length ?? 0) > 0) return undefined;
+  const known = penaltyCoefficientNames(facts);
+  const isKnown = (name: string): boolean => known.has(name.replace(/^.*\./, ''));
+  const isStrength = (name: string): boolean => isDecayStrengthSymbol(name) || isKnown(name);
+  if (!rest.coef.syms.every((x) => isStepScalarSymbol(x.name) || isKnown(x.name))) return undefined;
+  // The strength is written at the term, beside the reduction: distributed from outside it
+  // (`lam * (np.sum(W) - 1)`), it scales a sum the reduction is only one piece of.
+  const local = s.num.filter((f) => f !== reduced!.factor && !f.outer);
+  const localSyms = local.flatMap((f) => a.classify(f.expr, f.scope, f.at, f.env).coef.syms);
+  if (!localSyms.some((x) => x.pow > 0 && isStrength(x.name))) return undefined;
+  if (sharesDistributedFactor(site, written)) return undefined;
+  return { site, summand: written, span: written.site, reduction: reduced.r.call, how: reduced.r.how, stepCoef: rest.coef, weight: reduced.r.param.expr };
+}
+
+const MAX_HELPERS = 3;
+
+/**
+ * The summand with each factor that is one product by another name, replaced by that product's
+ * factors: a call of a project helper of one return (`decay_term(W, wd)` returning
+ * `wd * np.sum(W)`, its parameters bound to the call's arguments), or a local assigned once
+ * (`shift = w.mean().mul(wd)`). Undefined when one of them is a sum.
+ */
+function throughHelpers(facts: Facts, s: Summand, depth = 0): Summand | undefined {
+  const num: Factor[] = [];
+  const den: Factor[] = [];
+  let expanded = false;
+  for (const [list, out] of [[s.num, num], [s.den, den]] as const) {
+    for (const f of list) {
+      const inner = depth < MAX_HELPERS ? productOf(facts, f) : undefined;
+      if (!inner) {
+        out.push(f);
+        continue;
+      }
+      if (inner.length !== 1 || inner[0].sign !== 1) return undefined;
+      expanded = true;
+      const outer = f.outer;
+      out.push(...inner[0].num.map((g) => ({ ...g, outer })));
+      (out === num ? den : num).push(...inner[0].den.map((g) => ({ ...g, outer })));
+    }
+  }
+  if (!expanded) return s;
+  return throughHelpers(facts, { ...s, num, den }, depth + 1);
+}
+
+/** The summands a factor stands for when it is a helper's call or a local assigned once, else undefined. */
+function productOf(facts: Facts, f: Factor): Summand[] | undefined {
+  const a = facts.analyzer;
+  if (f.expr.kind === 'name' && !f.env?.has(f.expr.name)) {
+    const b = f.scope.lookup(f.expr.name, f.at);
+    if (b?.kind !== 'assign' || b.op || !b.value || b.scope.allBindings(b.key).length !== 1) return undefined;
+    if (fullReduction(facts, b.value, b.scope, b.at, f.env)) return undefined; // the reduction itself
+    return a.summands(b.value, b.scope, b.at, f.env);
+  }
+  if (f.expr.kind !== 'call') return undefined;
+  const call = f.expr;
+  const target = a.callTarget(call, f.scope, f.at);
+  if (!target || target.constructs) return undefined;
+  const returns = returnsOf(facts.program, target.fn);
+  if (returns.length !== 1) return undefined;
+  const env = a.argumentEnv(call, target, f.scope, f.at, f.env);
+  return a.summands(returns[0].expr, returns[0].scope, returns[0].at, env);
+}
+
+/**
+ * Is the term one piece of a sum a factor is distributed over, with other pieces beside it
+ * (`lam * (np.sum(W) - 1)` gives lam·ΣW and −lam)? A factor every summand of the step shares
+ * (its learning rate) says nothing.
+ */
+export function sharesDistributedFactor(site: UpdateSite, s: Summand): boolean {
+  for (const f of s.num) {
+    if (!f.outer) continue;
+    const holders = site.increment.filter((o) => o.num.some((g) => g.expr === f.expr));
+    if (holders.length > 1 && holders.length < site.increment.length) return true;
+  }
+  return false;
+}
+
+/** The reduced parameter is the one the step updates, the gradient belongs to, or the regularizer's weight. */
+function ownParameter(facts: Facts, site: UpdateSite, param: ParamOccurrence): boolean {
+  const a = facts.analyzer;
+  if (site.kind === 'update') {
+    const target = baseExpr(site.target);
+    if (!a.isParam(target)) return false;
+    const key = exprKey(site.target);
+    return key !== undefined && exprKey(param.expr) === key;
+  }
+  if (site.penaltyGradientOf) return a.isPlaceholder(param.base);
+  const owner = parameterOfGradient(site.target);
+  return owner !== undefined && (owner === exprKey(param.base) || owner === lastComponent(param.base));
+}
+
+/**
+ * `np.sum(W)`, `W.sum()`, `torch.mean(p)`, `tf.reduce_sum(w)`: a reduction of one parameter over
+ * all its entries (no axis), through local variables and a helper's arguments. The builtin
+ * `sum(W)` is left out: over an array of rows it sums the rows, and keeps a shape.
+ */
+export function fullReduction(facts: Facts, e: Expr, scope: Scope, at: number, env: Env | undefined, hops = 0): FullReduction | undefined {
+  if (hops > 4) return undefined;
+  const a = facts.analyzer;
+  if (e.kind === 'name') {
+    const bound = env?.get(e.name);
+    if (bound) return fullReduction(facts, bound.expr, bound.scope, bound.at, bound.env, hops + 1);
+    const b = scope.lookup(e.name, at);
+    if (b?.kind !== 'assign' || b.op || !b.value) return undefined;
+    // One value: a name assigned again (a running sum) is not this reduction.
+    if (b.scope.allBindings(b.key).length !== 1) return undefined;
+    return fullReduction(facts, b.value, b.scope, b.at, env, hops + 1);
+  }
+  if (e.kind !== 'call') return undefined;
+  const fn = e.callee.kind === 'attr' ? e.callee.name : undefined;
+  if (!fn) return undefined;
+  const how = SUM_FUNCTIONS.has(fn) ? 'sum' : MEAN_FUNCTIONS.has(fn) ? 'mean' : undefined;
+  if (!how) return undefined;
+  if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;
+  const methodForm = !a.isModule((e.callee as Expr & { kind: 'attr' }).object);
+  const operand = methodForm ? (e.callee as Expr & { kind: 'attr' }).object : e.args[0];
+  if (!operand || e.args.length !== (methodForm ? 0 : 1)) return undefined; // a positional axis
+  const inner = a.classify(operand, scope, at, env);
+  if (inner.tensor || inner.penalty || inner.params.length !== 1 || inner.abs.length > 0 || inner.signs?.length) return undefined;
+  if (inner.coef.syms.length > 0) return undefined;
+  return { call: e, how, param: inner.params[0] };
+}
