@@ -547,14 +547,16 @@ function rootStored(facts: Facts, step: OptimizerStep, push: (f: OptimizerFindin
     // The step divides by the stored root: the root mean square it meant to take.
     const reader = step.params.find((p) => stepTerms(step, p).some((t) => t.denominator.some((d) => d.key === s.eq.key)));
     if (!reader) continue;
-    const vt = stateText(facts, s);
+    const written = stateText(facts, s);
+    // `rms = …` in a helper, stored by `self.rms_prev = rms`: the state is the place that keeps it.
+    const vt = s.eq.target.kind === 'name' && s.eq.key !== s.eq.target.name ? show(facts, step, s.eq.key) : written;
     const g = show(facts, step, base);
     const b = beta !== undefined ? show(facts, step, beta) : undefined;
     const kept = average ? (b ? `${vt} = ${b} * ${vt} + (1 - ${b}) * ${g} * ${g}` : `${vt} = β·${vt} + (1 − β)·${g}·${g}`) : `${vt} = ${vt} + ${g} * ${g}`;
     push({
       code: 'NB402',
       span: s.eq.spans[0],
-      message: `${vt} stores the square root of its running ${average ? 'average' : 'sum'} of ${g}², and the next step ${average ? "averages" : "adds"} ${g}² ${average ? "with" : "to"} that root: the state is no longer ${average ? 'an average' : 'a sum'} of squared gradients, and the step does not divide by their root mean square. Keep the ${average ? 'average' : 'sum'} as the state (${kept}) and take the square root where the step divides by it`,
+      message: `${vt} stores the square root of its running ${average ? 'average' : 'sum'} of ${g}²${vt !== written ? ` (computed as ${written})` : ''}, and the next step ${average ? "averages" : "adds"} ${g}² ${average ? "with" : "to"} that root: the state is no longer ${average ? 'an average' : 'a sum'} of squared gradients, and the step does not divide by their root mean square. Keep the ${average ? 'average' : 'sum'} as the state (${kept}) and take the square root where the step divides by it`,
       related: [{ span: reader.eq.spans[reader.eq.spans.length - 1], message: `the step divides by the stored root here` }],
       corrected: [{ kind: 'average', key: s.eq.key, terms: [{ coef: split.self, x: sym(s.eq.key) }, { coef: tensors[0].b, x: tensors[0].x }] }, ...rooted(reader, s.eq.key)],
     });
