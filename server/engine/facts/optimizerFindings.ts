@@ -403,6 +403,7 @@ function exponentText(facts: Facts, step: OptimizerStep, exp: Poly | undefined):
 
 function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   rootMultiplied(facts, step, push);
+  rootStored(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const d of term.denominator) {
@@ -515,6 +516,50 @@ function rootMultiplied(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         break terms;
       }
     }
+  }
+}
+
+/**
+ * The root of the running mean square stored as the state (`s = np.sqrt(rho * s + (1 - rho) * g * g)`,
+ * `s.mul_(rho).addcmul_(g, g, value=1 - rho).sqrt_()`), and the step divides by it: the next step
+ * averages g² with that root, so the state mixes |g|-sized and g²-sized values and the denominator
+ * is no longer √(E[g²]). Read off the state's normal form: one √ of a sum that reads the state's
+ * old value as a plain factor (a·T) and adds one square (b·X², b ∝ 1 − a, or a sum with a = 1). A
+ * root kept on purpose is squared back inside (√(ρ·r² + (1 − ρ)·g²)) and is not this.
+ */
+function rootStored(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const s of step.states.values()) {
+    const value = s.eq.value;
+    if (value.length !== 1 || value[0].c !== 1 || value[0].fs.length !== 1) continue;
+    const root = value[0].fs[0];
+    if (root.n !== 1 || root.atom.k !== 'fn' || root.atom.fn !== 'sqrt' || root.atom.args.length !== 1) continue;
+    const split = splitSelf(root.atom.args[0], s.eq.key);
+    if (!split || split.self.length === 0) continue;
+    const beta = linearSymbol(split.self);
+    // ε inside the root is a constant term, not a tensor the state averages.
+    const tensors = groupByTensor(split.rest, new Set(beta !== undefined ? [beta] : [])).filter((a) => a.x.some((m) => m.fs.length > 0));
+    if (tensors.length !== 1) continue;
+    const base = squaredBase(tensors[0].x);
+    if (!base) continue;
+    const average = proportional(tensors[0].b, sub(constant(1), split.self)) !== undefined;
+    const sum = polyEquals(split.self, constant(1)) && polyEquals(tensors[0].b, constant(1));
+    if (!average && !sum) continue;
+    // The step divides by the stored root: the root mean square it meant to take.
+    const reader = step.params.find((p) => stepTerms(step, p).some((t) => t.denominator.some((d) => d.key === s.eq.key)));
+    if (!reader) continue;
+    const written = stateText(facts, s);
+    // `rms = …` in a helper, stored by `self.rms_prev = rms`: the state is the place that keeps it.
+    const vt = s.eq.target.kind === 'name' && s.eq.key !== s.eq.target.name ? show(facts, step, s.eq.key) : written;
+    const g = show(facts, step, base);
+    const b = beta !== undefined ? show(facts, step, beta) : undefined;
+    const kept = average ? (b ? `${vt} = ${b} * ${vt} + (1 - ${b}) * ${g} * ${g}` : `${vt} = β·${vt} + (1 − β)·${g}·${g}`) : `${vt} = ${vt} + ${g} * ${g}`;
+    push({
+      code: 'NB402',
+      span: s.eq.spans[0],
+      message: `${vt} stores the square root of its running ${average ? 'average' : 'sum'} of ${g}²${vt !== written ? ` (computed as ${written})` : ''}, and the next step ${average ? "averages" : "adds"} ${g}² ${average ? "with" : "to"} that root: the state is no longer ${average ? 'an average' : 'a sum'} of squared gradients, and the step does not divide by their root mean square. Keep the ${average ? 'average' : 'sum'} as the state (${kept}) and take the square root where the step divides by it`,
+      related: [{ span: reader.eq.spans[reader.eq.spans.length - 1], message: `the step divides by the stored root here` }],
+      corrected: [{ kind: 'average', key: s.eq.key, terms: [{ coef: split.self, x: sym(s.eq.key) }, { coef: tensors[0].b, x: tensors[0].x }] }, ...rooted(reader, s.eq.key)],
+    });
   }
 }
 

@@ -265,6 +265,8 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
             const rewrites = key !== undefined && someExpr(st.value, (x) => { const k = exprKey(x); return k !== undefined && (k === key || k === baseKey); });
             // `m = b1 * m + …`, `m = tf.add(…)`, or `m = self._ema(m, g)` through a helper.
             if (rewrites && someExpr(st.value, (x) => test.arithmetic(x) || (x.kind === 'call' && calledHelper(x)))) n++;
+            // `rms = self._running_rms(grads)`: a method of the object that may compute the state's new value from what it keeps.
+            else if (st.value.kind === 'call' && st.value.callee.kind === 'attr' && st.value.callee.object.kind === 'name' && (st.value.callee.object.name === 'self' || st.value.callee.object.name === 'this') && test.helper(st.value.callee.name)) n++;
           }
           visitExpr(st.value);
           break;
@@ -592,7 +594,14 @@ class Evaluator {
   private comprehension(e: Expr & { kind: 'comprehension' }, env: Env): Poly {
     if (e.filtered || e.generators.length !== 1) return this.fresh();
     const inner: Env = { values: new Map(env.values) };
-    const pairs = loopPairs(e.generators[0].target, e.generators[0].iter);
+    const { target, iter } = e.generators[0];
+    // `[… self.v[i] … for i in range(len(grads))]`: the index stays a variable, as in a `for` loop over
+    // `range` (`self.v[i]` is keyed as `self.v`).
+    if (target.kind === 'name' && iter.kind === 'call' && iter.callee.kind === 'name' && iter.callee.name === 'range') {
+      inner.values.delete(target.name);
+      return this.eval(e.element, inner);
+    }
+    const pairs = loopPairs(target, iter);
     if (!pairs) return this.fresh();
     for (const [name, source] of pairs) inner.values.set(name, this.eval(source, env));
     return this.eval(e.element, inner);
@@ -794,6 +803,12 @@ class Evaluator {
   /** A one-term value (`max(v̂, v)`) given to a local: a version only of a state a `return` stores in a named field. */
   private noteReturnable(value: Poly): void {
     if (value.length !== 1) return;
+    // `rms = np.sqrt(rho * self.rms + (1 - rho) * g * g)` before `self.rms = rms`: the root of a sum is a state's new value as the sum is.
+    const f = value[0].fs;
+    if (value[0].c === 1 && f.length === 1 && f[0].n === 1 && f[0].atom.k === 'fn' && f[0].atom.fn === 'sqrt' && f[0].atom.args.length === 1 && f[0].atom.args[0].length > 1) {
+      this.noteLocal(value);
+      return;
+    }
     const plain = value[0].fs.length === 1 && value[0].fs[0].n === 1 && (value[0].fs[0].atom.k === 'sym' || value[0].fs[0].atom.k === 'opaque');
     if (plain) return;
     const key = polyKey(value);
