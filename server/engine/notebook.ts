@@ -56,8 +56,8 @@ function isMagicLine(line: string): boolean {
   if (/^[%!?]/.test(trimmed)) return true;
   const automagic = AUTOMAGIC_LINE.exec(trimmed);
   if (automagic && AUTOMAGIC.has(automagic[1])) return true;
-  // `obj?`, `obj??`, `np.sum?`: IPython help.
-  return /^[A-Za-z_][\w.]*\?{1,2}\s*$/.test(trimmed);
+  // `obj?`, `obj??`, `np.sum?`, `x[0]?`, `model.layers[1].weight??`: IPython help.
+  return /^[A-Za-z_][\w.]*(?:\[[^\]\n]*\][\w.]*)*\?{1,2}\s*$/.test(trimmed);
 }
 
 /** Where a scan of Python source stands at the end of a line: open brackets, an open string, a backslash continuation. */

@@ -45,14 +45,15 @@ describe('notebooks', function () {
       '    print(line)  # (a comment does not open a bracket',
       '%timeit forward(X)',
       'np.sum?',
+      'layers[0].W??',
     ].join('\n');
     const nb = concatenateCells([{ index: 0, text: cell }]);
     const lines = nb.text.split('\n');
     assert.equal(lines[2], '            % (epoch, loss, acc))');
     assert.equal(lines[4], '        % step');
     assert.equal(lines[6], '%(name)s: a template line');
-    assert.equal(lines[9].trim() + lines[10].trim(), '', 'magics and help at the start of a logical line are still blanked');
-    assert.deepEqual([...nb.cells[0].blanked], [9, 10]);
+    assert.equal(lines[9].trim() + lines[10].trim() + lines[11].trim(), '', 'magics and help at the start of a logical line are still blanked');
+    assert.deepEqual([...nb.cells[0].blanked], [9, 10, 11]);
     const { notices } = lintCells([{ index: 0, text: 'loss, acc = 0.5, 0.9\nmsg = ("loss %.4f, acc %.2f"\n       % (loss, acc))\nprint(msg)\n' }], {});
     assert.deepEqual(notices, [], 'no syntax error');
   });
