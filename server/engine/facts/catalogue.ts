@@ -219,6 +219,17 @@ export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr)
 }
 
 /**
+ * JAX's functional scatter-add `x.at[idx].add(v)`: a copy of x with v added at idx (JAX arrays are
+ * immutable, so `x = x.at[idx].add(v)` is how an accumulation into a slice is written).
+ */
+export function functionalScatterAdd(e: Expr): { array: Expr; added: Expr } | undefined {
+  if (e.kind !== 'call' || e.callee.kind !== 'attr' || e.callee.name !== 'add' || e.args.length !== 1 || e.kwargs.length > 0) return undefined;
+  const at = e.callee.object;
+  if (at.kind !== 'index' || at.object.kind !== 'attr' || at.object.name !== 'at') return undefined;
+  return { array: at.object.object, added: e.args[0] };
+}
+
+/**
  * torch's multi-tensor in-place calls on a list of tensors: `torch._foreach_mul_(params, f)` scales
  * each by f; `torch._foreach_add_(params, others, alpha=a)` adds a·others (`_foreach_sub_` subtracts).
  */

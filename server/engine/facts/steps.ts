@@ -15,6 +15,7 @@ import { COUNT_FUNCTIONS, COUNT_METHODS, inPlaceUpdate } from './catalogue';
 import { loopCollectionKey, regGradientTerms, scaledSelfSites, type RegGradientTerm } from './gradients';
 import { DirectionAnalyzer, type DirTerm } from './direction';
 import { programIndex, spanKey } from './program';
+import { isReturnedGradientSum } from './gradientSums';
 
 /** A symbol taken as positive: a name or attribute, or a count (`len(y)`, `X.shape[0]`); not a difference like `(1-mu)`. */
 function signKnown(name: string): boolean {
@@ -252,15 +253,16 @@ function stepSignatures(facts: Facts): Map<FunctionDef | undefined, Map<string, 
 
 /**
  * Whether an update moves a model's parameter: not an input being optimized (an adversarial
- * perturbation, a latent, a dream image), optimizer state or a gradient. A loop variable over a
- * model's parameters is a parameter whatever it is called.
+ * perturbation, a latent, a dream image), optimizer state, a gradient, or a sum of gradient pieces
+ * its function builds and returns (gradientSums.ts). A loop variable over a model's parameters is a
+ * parameter whatever it is called.
  */
 export function movesModelParameter(facts: Facts, site: UpdateSite): boolean {
   const base = baseExpr(site.target);
   const last = lastComponent(base) ?? '';
   if (isInputName(last) || isDataLike(base) || isOptimizedInputName(last)) return false;
   const walksParams = base.kind === 'name' && isParameterListKey(loopCollectionKey(facts, base.name, site.scope, site.span.start) ?? '');
-  return facts.analyzer.isParam(base) && !(isStateLike(base) && !walksParams) && !isGradientLike(base);
+  return facts.analyzer.isParam(base) && !(isStateLike(base) && !walksParams) && !isGradientLike(base) && !isReturnedGradientSum(facts, site);
 }
 
 export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {
