@@ -31,7 +31,6 @@ export interface Factor {
   outer?: boolean;
 }
 
-/** One additive term of a step: sign · Π num / Π den. `site` is where it is written. */
 /** A reduction's operand over a join of tensors: the operand with the join as a name, one environment per piece (`Analyzer.joinedPieces`). */
 export interface JoinedPieces {
   operand: Expr;
@@ -40,6 +39,7 @@ export interface JoinedPieces {
   envs: Env[];
 }
 
+/** One additive term of a step: sign · Π num / Π den. `site` is where it is written. */
 export interface Summand {
   sign: 1 | -1;
   num: Factor[];
