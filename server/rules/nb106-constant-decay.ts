@@ -41,7 +41,7 @@ export const nb106ConstantDecay = defineRule({
       context.report({ span: t.span, message, math: { computed: cAbs, expected: `${cAbs}·${w}` } });
     }
     for (const t of reducedDecayTerms(facts)) {
-      const w = facts.source(t.weight.span);
+      const w = t.sign ? `sign(${facts.source(t.weight.span)})` : facts.source(t.weight.span);
       // As a gradient term: the learning rate divided out of a step, and the step's sign undone.
       const step = t.site.kind === 'update' ? neg(t.stepCoef) : t.stepCoef;
       const c = coef(Math.abs(step.num), step.syms.filter((x) => !(t.site.kind === 'update' && x.pow === 1 && isLearningRateName(x.name))));

@@ -11,7 +11,7 @@ import { programIndex } from './program';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
-  attributeReadByName, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, concatenatedPieces, isMetadataAttribute, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -29,6 +29,14 @@ export interface Factor {
   env?: Env;
   /** Distributed from outside the summand's site (`lr` in `lr * (dW + R)`): not part of what is written there. */
   outer?: boolean;
+}
+
+/** A reduction's operand over a join of tensors: the operand with the join as a name, one environment per piece (`Analyzer.joinedPieces`). */
+export interface JoinedPieces {
+  operand: Expr;
+  /** The join as written: the call, or the local holding it. */
+  joined: Expr;
+  envs: Env[];
 }
 
 /** One additive term of a step: sign · Π num / Π den. `site` is where it is written. */
@@ -264,15 +272,19 @@ export class Analyzer {
    * Is `e` a model parameter, judged by its file's updates, then by what it holds, then by its name?
    * `scope` and `at` say where `e` is read (the innermost scope of its position otherwise).
    */
-  isParam(e: Expr, scope?: Scope, at?: number): boolean {
+  isParam(e: Expr, scope?: Scope, at?: number, env?: Env): boolean {
     const base = baseExpr(e);
     if (this.placeholders.has(base) || this.lookupWeights.has(base)) return true;
+    // A tensor of the item a placeholder stands for (`layer.bias` with `layer` read as the weight), not its size or gradient.
+    if (base.kind === 'attr' && this.placeholders.has(base.object) && !isMetadataAttribute(base.name) && !isGradientLike(base) && !isStateLike(base)) return true;
     // How the file uses a name (looping over model parameters, stepping it) outranks what it is called.
     const key = exprKey(base);
     const file = fileIdOf(base.span.start);
     const params = this.paramsOfFile(file);
     if (key !== undefined && this.stateKeys.get(file)?.has(key, base.span.start)) return false;
-    if (key !== undefined && params.has(key) && !this.outsideItsFunctions(file, key, base.span.start)) return true;
+    // A name made a parameter by a gradient's name (`loss_penalty` for `loss_penalty_grad`) that holds
+    // a penalty summed from zero is that sum: what it holds outranks the name it was paired by.
+    if (key !== undefined && params.has(key) && !this.outsideItsFunctions(file, key, base.span.start) && !this.holdsPenalty(base, key, scope, at, env)) return true;
     // An element of `model.parameters()` (mapped over or reduced) is a parameter.
     if (base.kind === 'call' && base.callee.kind === 'attr' && PARAMETER_LISTS.has(base.callee.name) && base.args.length === 0) return true;
     const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base) && !this.holdsPenalty(base, key, scope, at);
@@ -292,7 +304,7 @@ export class Analyzer {
    * `w += np.linalg.norm(weights[k])` in a loop)? What the variable holds outranks its name; a scalar
    * weight trained from zero (`w = 0.0`, `w -= lr * dw`) is no such sum.
    */
-  private holdsPenalty(base: Expr, key: string | undefined, scope: Scope | undefined, at: number | undefined): boolean {
+  private holdsPenalty(base: Expr, key: string | undefined, scope: Scope | undefined, at: number | undefined, env?: Env): boolean {
     if (key === undefined || (base.kind !== 'name' && base.kind !== 'attr')) return false;
     const where = scope ?? this.scopeOf(base);
     let position = at ?? base.span.start;
@@ -305,7 +317,7 @@ export class Analyzer {
     if (!binding || binding.kind !== 'assign' || !binding.value || this.penaltyReads.has(binding)) return false;
     this.penaltyReads.add(binding);
     try {
-      return this.accumulatedPenalty(binding, key, where, position, 0) !== undefined;
+      return this.accumulatedPenalty(binding, key, where, position, 0, env && binding.scope === where ? env : undefined) !== undefined;
     } finally {
       this.penaltyReads.delete(binding);
     }
@@ -377,7 +389,7 @@ export class Analyzer {
       case 'index': {
         const sub = env && e.kind !== 'index' ? env.get(e.kind === 'name' ? e.name : (exprKey(e) ?? '')) : undefined;
         if (sub) return this.summands(sub.expr, sub.scope, sub.at, sub.env, d);
-        if (this.isParam(e, scope, at)) return singleSummand(e, scope, at, env);
+        if (this.isParam(e, scope, at, env)) return singleSummand(e, scope, at, env);
         const key = exprKey(e);
         const binding = key !== undefined ? scope.lookup(key, at) : undefined;
         if (binding?.kind === 'assign' && !binding.value && binding.unpacked) {
@@ -412,7 +424,16 @@ export class Analyzer {
 
   /** `bindingSummands` with a helper's parameters substituted (not memoized: it depends on the call). */
   private bindingSummandsIn(binding: Binding, env: Env, depth: number): Summand[] | undefined {
-    if (!binding.value || depth > MAX_DEPTH || binding.op) return this.bindingSummands(binding, depth);
+    if (!binding.value || depth > MAX_DEPTH) return this.bindingSummands(binding, depth);
+    if (binding.op === '+' || binding.op === '-') {
+      // `total += w.mean()` in the helper: its adds see the substituted parameters too.
+      const own = this.summands(binding.value, binding.scope, binding.at, env, depth + 1);
+      const previous = binding.scope.lookup(binding.key, binding.at);
+      const before = previous && previous !== binding && previous.at < binding.at ? this.bindingSummandsIn(previous, env, depth + 1) : undefined;
+      const added = binding.op === '-' ? own.map(negate) : own;
+      return before ? [...before, ...added] : added;
+    }
+    if (binding.op) return this.bindingSummands(binding, depth);
     return this.summands(binding.value, binding.scope, binding.at, env, depth + 1);
   }
 
@@ -634,7 +655,7 @@ export class Analyzer {
         return this.classify(substituted, scope, at, undefined, d);
       }
     }
-    if (this.isParam(e, scope, at)) return { coef: ONE, params: [{ key: exprKey(e) ?? this.source(e), base: baseExpr(e), expr: e }], abs: [], tensor: false };
+    if (this.isParam(e, scope, at, env)) return { coef: ONE, params: [{ key: exprKey(e) ?? this.source(e), base: baseExpr(e), expr: e }], abs: [], tensor: false };
     const handed = env ? this.handedParameter(e, scope, at, env, d) : undefined;
     if (handed) return handed;
     const loopVar = e.kind === 'name' ? scope.lookup(e.name, at) : undefined; // a loop variable or an alias
@@ -1004,10 +1025,12 @@ export class Analyzer {
       if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;
       // builtin sum(xs, start) takes a start value; np.sum(x, axis) an axis.
       if (rest.length > (fn === 'sum' && !methodForm && !this.isModule(e.callee) && path?.length === 1 ? 1 : 0)) return undefined;
-      let product = this.reducedOperand(operand, scope, at, env, d);
+      const joined = this.joinedPieces(operand, scope, at, env);
+      let product = joined ? this.penaltyOverPieces(joined, scope, at, d) : this.reducedOperand(operand, scope, at, env, d);
       if (!product) return undefined;
       if (MEAN_FUNCTIONS.has(fn) && product.penalty) {
-        const n = sym(`size(${this.source(product.penalty.params[0].expr)})`, -1);
+        // A mean over a join is over all its entries: its size is the join's.
+        const n = sym(`size(${this.source(joined?.joined ?? product.penalty.params[0].expr)})`, -1);
         product = { ...product, coef: mul(product.coef, n) };
       }
       return product;
@@ -1116,6 +1139,59 @@ export class Analyzer {
       return penaltyProduct('sumsq', inner.coef, [inner.params[0]]);
     if (inner.abs.length === 1 && inner.params.length === 0) return penaltyProduct('l1', inner.coef, inner.abs);
     return undefined;
+  }
+
+  /**
+   * A reduction's operand that reads one join of tensors (`np.square(np.concatenate((W, b)))`, or a
+   * local assigned the join once, `concat = np.concatenate((layer.weights, layer.bias))`): the operand
+   * with the join as a name, and for each piece an environment binding that name to it. Elementwise
+   * functions and full reductions see the same entries either way (catalogue.ts `concatenatedPieces`).
+   */
+  joinedPieces(operand: Expr, scope: Scope, at: number, env: Env | undefined): JoinedPieces | undefined {
+    const found: Expr[] = [];
+    const visit = (x: Expr): void => {
+      if (found.length > 2 || x.kind === 'lambda' || x.kind === 'comprehension') return;
+      if (x.kind === 'call' && concatenatedPieces(x, (m) => this.isModule(m))) {
+        found.push(x);
+        return;
+      }
+      if (x.kind === 'name' && !env?.has(x.name)) {
+        const b = scope.lookup(x.name, at);
+        if (b?.kind === 'assign' && !b.op && b.value && b.scope.allBindings(b.key).length === 1 && concatenatedPieces(b.value, (m) => this.isModule(m))) found.push(x);
+        return;
+      }
+      forEachChild(x, visit);
+    };
+    visit(operand);
+    if (found.length === 0) return undefined;
+    const first = found[0];
+    // One join: every occurrence the same local (`concat * concat`), or one call written inline.
+    if (first.kind === 'name' ? !found.every((x) => x.kind === 'name' && x.name === first.name) : found.length !== 1) return undefined;
+    if (first.kind === 'name') {
+      const b = scope.lookup(first.name, at)!;
+      const pieces = concatenatedPieces(b.value!, (m) => this.isModule(m))!;
+      const pieceEnv = env && b.scope === scope ? env : undefined;
+      return { operand, joined: first, envs: pieces.map((piece) => new Map([...(env ?? []), [first.name, { expr: piece, scope: b.scope, at: b.at, env: pieceEnv }]])) };
+    }
+    const name = '\u0000joined';
+    const hole: Expr = { kind: 'name', name, span: first.span };
+    const rewritten = replaceNode(operand, first, hole, (x) => this.unmemoized.add(x));
+    const pieces = concatenatedPieces(first, (m) => this.isModule(m))!;
+    return { operand: rewritten, joined: first, envs: pieces.map((piece) => new Map([...(env ?? []), [name, { expr: piece, scope, at, env }]])) };
+  }
+
+  /** Σ f(join) as one penalty over the pieces, when every piece gives the same kind with the same coefficient. */
+  private penaltyOverPieces(joined: JoinedPieces, scope: Scope, at: number, d: number): Product | undefined {
+    const penalties: PenaltyTerm[] = [];
+    for (const env of joined.envs) {
+      const product = this.reducedOperand(joined.operand, scope, at, env, d);
+      const p = product && penaltyOfProduct(product, true);
+      if (!p || (penalties.length > 0 && (p.kind !== penalties[0].kind || !equalCoef(p.coef, penalties[0].coef)))) return undefined;
+      penalties.push(p);
+    }
+    const first = penalties[0];
+    if (!first) return undefined;
+    return { ...scalar(ONE), penalty: { ...first, params: penalties.flatMap((p) => p.params), defs: penalties.flatMap((p) => p.defs), norms: penalties.flatMap((p) => p.norms ?? []) } };
   }
 
   /**
@@ -1524,6 +1600,29 @@ function substitute(e: Expr, env: Env): Expr {
     return object === e.object ? e : { ...e, object };
   }
   return e;
+}
+
+/** `e` with the node `target` replaced by `by`; each node rebuilt is handed to `fresh` (it shares a span with the one it replaces). */
+function replaceNode(e: Expr, target: Expr, by: Expr, fresh: (x: Expr) => void): Expr {
+  if (e === target) return by;
+  let out: Expr = e;
+  if (e.kind === 'binary') {
+    const left = replaceNode(e.left, target, by, fresh);
+    const right = replaceNode(e.right, target, by, fresh);
+    if (left !== e.left || right !== e.right) out = { ...e, left, right };
+  } else if (e.kind === 'unary') {
+    const arg = replaceNode(e.arg, target, by, fresh);
+    if (arg !== e.arg) out = { ...e, arg };
+  } else if (e.kind === 'call') {
+    const callee = replaceNode(e.callee, target, by, fresh);
+    const args = e.args.map((x) => replaceNode(x, target, by, fresh));
+    if (callee !== e.callee || args.some((x, i) => x !== e.args[i])) out = { ...e, callee, args };
+  } else if (e.kind === 'attr' || e.kind === 'index') {
+    const object = replaceNode(e.object, target, by, fresh);
+    if (object !== e.object) out = { ...e, object };
+  }
+  if (out !== e) fresh(out);
+  return out;
 }
 
 /** The expression as one term. */

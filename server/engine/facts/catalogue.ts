@@ -53,6 +53,26 @@ export const CLAMP_METHODS: ReadonlySet<string> = new Set(['clamp', 'clip', 'cla
 export const ABS_FUNCTIONS: ReadonlySet<string> = new Set(['abs', 'absolute', 'fabs']);
 /** Elementwise signs, the subgradient of |W|: `np.sign`, `torch.sgn`. */
 export const SIGN_FUNCTIONS: ReadonlySet<string> = new Set(['sign', 'sgn']);
+/**
+ * Joins of tensors that keep every entry of every piece once: `np.concatenate((W, b))`, `torch.cat([W, b])`,
+ * `tf.concat([W, b], 0)`, `np.hstack((W, b))`, `np.vstack`, `np.stack`. A reduction over all the entries
+ * of the result, or an elementwise function of it, is one over the pieces: Σ concat(W, b)² = ΣW² + Σb².
+ */
+const CONCAT_FUNCTIONS: ReadonlySet<string> = new Set(['concatenate', 'cat', 'concat', 'hstack', 'vstack', 'stack']);
+
+/**
+ * The pieces a module's join call is given as a tuple or list written out (two or more), its axis
+ * aside; undefined for anything else (a method `a.concat(b)`, a list held in a variable, `out=`).
+ */
+export function concatenatedPieces(e: Expr, isModule: (x: Expr) => boolean): Expr[] | undefined {
+  if (e.kind !== 'call' || e.callee.kind !== 'attr' || !CONCAT_FUNCTIONS.has(e.callee.name) || !isModule(e.callee.object)) return undefined;
+  const list = e.args[0];
+  if (list?.kind !== 'seq' || list.items.length < 2 || e.args.length > 2) return undefined;
+  if (e.kwargs.some((k) => k.name !== 'axis' && k.name !== 'dim')) return undefined;
+  if (list.items.some((item) => item.kind === 'other')) return undefined; // a starred item
+  return list.items;
+}
+
 /** Norms: `np.linalg.norm`, `torch.linalg.vector_norm`, `tf.linalg.global_norm`. */
 export const NORM_FUNCTIONS: ReadonlySet<string> = new Set(['norm', 'vector_norm', 'global_norm']);
 

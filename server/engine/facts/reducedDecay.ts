@@ -13,7 +13,7 @@ import type { Env, Factor, ParamOccurrence, Summand } from './analysis';
 import type { Scope } from './scope';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { MEAN_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS } from './catalogue';
+import { MEAN_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS, zeroValue } from './catalogue';
 import { penaltyCoefficientNames } from './losses';
 import { isDecayStrengthSymbol, isStepScalarSymbol, parameterOfGradient } from './roles';
 import { regularizerObjects, regularizerGradientSites } from './regularizerObjects';
@@ -30,14 +30,22 @@ export interface ReducedDecay {
   how: 'sum' | 'mean';
   /** The term's scalar coefficient as it enters the step (the reduction divided out). */
   stepCoef: Coef;
-  /** The parameter reduced, as written. */
+  /** The parameter reduced, as written (or the join it is a piece of). */
   weight: Expr;
+  /** A reduction of sign(W) where c·sign(W) belongs. */
+  sign: boolean;
 }
 
 export interface FullReduction {
   call: Expr & { kind: 'call' };
   how: 'sum' | 'mean';
   param: ParamOccurrence;
+  /** Every parameter reduced: the pieces of a join (`np.concatenate((W, b))`), or the one. */
+  params: ParamOccurrence[];
+  /** A reduction of sign(W), the L1 term, rather than of W. */
+  sign: boolean;
+  /** What is reduced, as written: the parameter, or the join of the pieces. */
+  shown: Expr;
 }
 
 const cache = new WeakMap<Facts, ReducedDecay[]>();
@@ -68,7 +76,7 @@ function reducedGradientSites(facts: Facts): UpdateSite[] {
   for (const o of regularizerObjects(facts)) {
     const g = o.reducedGradient;
     if (!g) continue;
-    const increment = facts.analyzer.summands(g.ret.expr, g.ret.scope, g.ret.at, g.env);
+    const increment = facts.analyzer.summands(g.ret.expr, g.ret.scope, g.ret.at, g.env).filter((x) => !isZeroSummand(x));
     const target: Expr = { kind: 'name', name: g.fn.name, span: g.fn.nameSpan ?? g.fn.span };
     sites.push({ kind: 'gradient', target, increment, span: g.ret.expr.span, scope: g.ret.scope, at: g.ret.at, penaltyGradientOf: o.value.fn });
   }
@@ -87,7 +95,7 @@ function reducedTerm(facts: Facts, site: UpdateSite, written: Summand): ReducedD
     reduced = { factor: f, r };
   }
   if (!reduced) return undefined;
-  if (!ownParameter(facts, site, reduced.r.param)) return undefined;
+  if (!reduced.r.params.some((p) => ownParameter(facts, site, p))) return undefined;
   // Everything else is a scalar: no other tensor, no parameter, no preconditioner.
   const rest = a.classifySummand({ ...s, num: s.num.filter((f) => f !== reduced!.factor) });
   if (rest.tensor || rest.penalty || rest.params.length + rest.abs.length + (rest.signs?.length ?? 0) > 0) return undefined;
@@ -97,11 +105,14 @@ function reducedTerm(facts: Facts, site: UpdateSite, written: Summand): ReducedD
   if (!rest.coef.syms.every((x) => isStepScalarSymbol(x.name) || isKnown(x.name))) return undefined;
   // The strength is written at the term, beside the reduction: distributed from outside it
   // (`lam * (np.sum(W) - 1)`), it scales a sum the reduction is only one piece of.
-  const local = s.num.filter((f) => f !== reduced!.factor && !f.outer);
+  // A factor distributed over a running sum from zero (`total = 0`, `total += w.mean()`, then
+  // `self.lam * total`) scales this term alone: the start adds nothing.
+  const alone = (f: Factor): boolean => !f.outer || site.increment.every((o) => o === written || isZeroSummand(o) || !o.num.some((g) => g.expr === f.expr));
+  const local = s.num.filter((f) => f !== reduced!.factor && alone(f));
   const localSyms = local.flatMap((f) => a.classify(f.expr, f.scope, f.at, f.env).coef.syms);
   if (!localSyms.some((x) => x.pow > 0 && isStrength(x.name))) return undefined;
   if (sharesDistributedFactor(site, written)) return undefined;
-  return { site, summand: written, span: written.site, reduction: reduced.r.call, how: reduced.r.how, stepCoef: rest.coef, weight: reduced.r.param.expr };
+  return { site, summand: written, span: written.site, reduction: reduced.r.call, how: reduced.r.how, stepCoef: rest.coef, weight: reduced.r.shown, sign: reduced.r.sign };
 }
 
 const MAX_HELPERS = 3;
@@ -153,6 +164,11 @@ function productOf(facts: Facts, f: Factor): Summand[] | undefined {
   return a.summands(returns[0].expr, returns[0].scope, returns[0].at, env);
 }
 
+/** A term with a zero factor (`self.lam * 0`, the start of a running sum read through its adds): it adds nothing. */
+export function isZeroSummand(s: Summand): boolean {
+  return s.num.some((f) => zeroValue(f.expr) !== undefined);
+}
+
 /**
  * Is the term one piece of a sum a factor is distributed over, with other pieces beside it
  * (`lam * (np.sum(W) - 1)` gives lam·ΣW and −lam)? A factor every summand of the step shares
@@ -176,7 +192,8 @@ function ownParameter(facts: Facts, site: UpdateSite, param: ParamOccurrence): b
     const key = exprKey(site.target);
     return key !== undefined && exprKey(param.expr) === key;
   }
-  if (site.penaltyGradientOf) return a.isPlaceholder(param.base);
+  // A regularizer's weight, or a weight of the item it stands for (`layer.weights` in a loop over the layers).
+  if (site.penaltyGradientOf) return a.isPlaceholder(param.base) || (param.base.kind === 'attr' && a.isPlaceholder(param.base.object));
   const owner = parameterOfGradient(site.target);
   return owner !== undefined && (owner === exprKey(param.base) || owner === lastComponent(param.base));
 }
@@ -207,8 +224,28 @@ export function fullReduction(facts: Facts, e: Expr, scope: Scope, at: number, e
   const methodForm = !a.isModule((e.callee as Expr & { kind: 'attr' }).object);
   const operand = methodForm ? (e.callee as Expr & { kind: 'attr' }).object : e.args[0];
   if (!operand || e.args.length !== (methodForm ? 0 : 1)) return undefined; // a positional axis
-  const inner = a.classify(operand, scope, at, env);
-  if (inner.tensor || inner.penalty || inner.params.length !== 1 || inner.abs.length > 0 || inner.signs?.length) return undefined;
-  if (inner.coef.syms.length > 0) return undefined;
-  return { call: e, how, param: inner.params[0] };
+  // Over a join (`np.concatenate((W, b)).mean()`), each piece is reduced: the reduction holds ΣW.
+  const joined = a.joinedPieces(operand, scope, at, env);
+  const readings = joined ? joined.envs.map((pieceEnv) => a.classify(joined.operand, scope, at, pieceEnv)) : [a.classify(operand, scope, at, env)];
+  const params: ParamOccurrence[] = [];
+  let sign: boolean | undefined;
+  for (const inner of readings) {
+    if (inner.tensor || inner.penalty || inner.abs.length > 0 || inner.coef.syms.length > 0) return undefined;
+    // W itself, or sign(W): Σsign(W) is one number where the L1 term sign(W) belongs.
+    const signs = inner.signs ?? [];
+    const mine = inner.params.length === 1 && signs.length === 0 ? false : signs.length === 1 && inner.params.length === 0 ? true : undefined;
+    if (mine === undefined || (sign !== undefined && mine !== sign)) return undefined;
+    sign = mine;
+    params.push(mine ? signs[0] : inner.params[0]);
+  }
+  // Shown as written: the join, or a regularizer's argument where the placeholder stands for it.
+  const written = sign ? signOperand(operand) : operand;
+  const shown = joined ? joined.joined : a.isPlaceholder(params[0].base) && written && (written.kind === 'name' || written.kind === 'attr') ? written : params[0].expr;
+  return { call: e, how, param: params[0], params, sign: !!sign, shown };
+}
+
+/** `np.sign(x)`, `x.sign()`: x, as written. */
+function signOperand(e: Expr): Expr | undefined {
+  if (e.kind !== 'call') return undefined;
+  return e.args.length === 1 ? e.args[0] : e.args.length === 0 && e.callee.kind === 'attr' ? e.callee.object : undefined;
 }

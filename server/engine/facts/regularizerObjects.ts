@@ -6,7 +6,7 @@
 // methods are then read as one function would be: the value as a penalty added to a loss, the
 // gradient as the gradient term it must match, so NB102–NB105 check factor, sign, L1 sign and
 // shape with their usual logic (the ½ convention is read from the value method).
-import type { Expr, Span } from '../ir';
+import type { Expr, Span, Stmt } from '../ir';
 import type { ParsedFile } from '../document';
 import type { Facts } from './index';
 import type { Env, PenaltyTerm, Summand } from './analysis';
@@ -18,7 +18,7 @@ import type { UpdateSite } from './updates';
 import { baseClasses, lambdaFunction, returnsOf, type Returned } from './resolve';
 import { programIndex } from './program';
 import { isGradientMethodName, isSizeSymbol } from './roles';
-import { fullReduction } from './reducedDecay';
+import { fullReduction, isZeroSummand } from './reducedDecay';
 
 export interface RegularizerMethod {
   fn: FunctionDef;
@@ -148,15 +148,23 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], le
   // One weight for every method that takes a weight, named after the first one's parameter.
   const first = candidates.find((c) => c.param)?.param;
   const weight = first ? a.placeholder(first.name, first.span) : undefined;
-  const readings: Reading[] = candidates.map((c) => {
+  // Methods that all walk their argument in one loop (`for layer in params:`) regularize each item
+  // alike: the weight stands for the item, `layer.weights` for a weight of it.
+  const items = candidates.map((c) => (c.param ? itemOfWeight(c.fn, c.param.name) : undefined));
+  const byItem = candidates.every((c, i) => !c.param || items[i] !== undefined);
+  const readings: Reading[] = candidates.map((c, i) => {
     const env: Env = c.param && weight ? new Map([[c.param.name, { expr: weight, scope: c.ret.scope, at: c.ret.at }]]) : new Map();
+    const item = items[i];
+    if (byItem && item && weight) env.set(item, { expr: weight, scope: c.ret.scope, at: c.ret.at });
     // A count the method is given beside the weight (`batch_size`, `n`) is a scalar both methods divide by.
     if (c.param && leading) {
       for (const p of explicitParams(c.fn).slice(1)) {
         if (isSizeSymbol(p.name)) env.set(p.name, { expr: a.scalarPlaceholder(p.name, p.span), scope: c.ret.scope, at: c.ret.at });
       }
     }
-    const onWeight = (params: { base: Expr }[]): boolean => params.length > 0 && params.every((p) => (weight && c.param ? p.base === weight : a.isParam(p.base)));
+    // Read by item, a weight of the item (`layer.weights`, `layer.bias`) is the weight's.
+    const isWeight = (base: Expr): boolean => base === weight || (byItem && base.kind === 'attr' && base.object === weight);
+    const onWeight = (params: { base: Expr }[]): boolean => params.length > 0 && params.every((p) => (weight && c.param ? isWeight(p.base) : a.isParam(p.base)));
     const summands = a.summands(c.ret.expr, c.ret.scope, c.ret.at, env);
     const parts = summands.map((x) => a.classifySummand(x));
     // A part the analyzer has no name for (Σw⁴/4 beside c·Σw², w³ beside 2c·w), made of the weight
@@ -179,7 +187,9 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], le
     reading.terms = term.some(Boolean);
     reading.constants = parts.filter((_, i) => constant[i]).map((p) => p.coef);
     reading.gradientShaped = (reading.terms || reading.constants.length > 0) && term.every((ok, i) => ok || constant[i] || unnamed(i, false));
-    reading.reduced = !!c.param && !!weight && summands.length > 0 && summands.every((x) => reducedOfWeight(facts, x, weight));
+    // A running sum's zero start adds nothing (`total = 0`, `total += w.mean()`, `return self.lam * total`).
+    const added = summands.filter((x) => !isZeroSummand(x));
+    reading.reduced = !!c.param && !!weight && added.length > 0 && added.every((x) => reducedOfWeight(facts, x, isWeight));
     return reading;
   });
   let values = readings.filter((r) => r.value);
@@ -229,6 +239,41 @@ function pair(facts: Facts, name: string, span: Span, methods: FunctionDef[], le
 }
 
 /**
+ * The variable of the one loop a method walks its weight argument with (`for layer in params:`), when
+ * the method reads the argument nowhere else and defines no function inside.
+ */
+function itemOfWeight(fn: FunctionDef, param: string): string | undefined {
+  const loops: (Stmt & { kind: 'for' })[] = [];
+  let elsewhere = false;
+  const reads = (e: Expr): void => {
+    if (someExpr(e, (x) => x.kind === 'name' && x.name === param)) elsewhere = true;
+  };
+  const walk = (stmts: Stmt[], depth: number): void => {
+    if (depth > 32) elsewhere = true;
+    for (const st of elsewhere ? [] : stmts) {
+      if (st.kind === 'for') {
+        if (st.iter.kind === 'name' && st.iter.name === param) loops.push(st);
+        else reads(st.iter);
+        reads(st.target);
+        walk(st.body, depth + 1);
+      } else if (st.kind === 'assign') {
+        st.targets.forEach(reads);
+        reads(st.value);
+      } else if (st.kind === 'expr') reads(st.expr);
+      else if (st.kind === 'block') {
+        st.heads.forEach(reads);
+        walk(st.body, depth + 1);
+      } else if (st.kind === 'return') {
+        if (st.value) reads(st.value);
+      } else if (st.kind === 'function' || st.kind === 'class') elsewhere = true;
+    }
+  };
+  walk(fn.body, 0);
+  const target = loops.length === 1 ? loops[0].target : undefined;
+  return !elsewhere && target?.kind === 'name' && target.name !== param ? target.name : undefined;
+}
+
+/**
  * A summand whose factors read no name but the weight parameter (and modules, numbers): `w ** 3`,
  * `np.power(w, 3)`; when `reduced`, a factor is a full sum or mean of it (`np.sum(w ** 4) / 4`), a
  * scalar a penalty can hold; otherwise none is, an elementwise term a gradient can hold.
@@ -262,13 +307,13 @@ function ofWeightAlone(facts: Facts, s: Summand, weight: string, reduced: boolea
 }
 
 /** A scalar times one full reduction of the weight (`self.lam * np.sum(w)`, `lam * w.mean() / n`). */
-function reducedOfWeight(facts: Facts, s: Summand, weight: Expr): boolean {
+function reducedOfWeight(facts: Facts, s: Summand, isWeight: (base: Expr) => boolean): boolean {
   const a = facts.analyzer;
   let reductions = 0;
   for (const f of [...s.num, ...s.den]) {
     const r = s.num.includes(f) ? fullReduction(facts, f.expr, f.scope, f.at, f.env) : undefined;
     if (r) {
-      if (r.param.base !== weight) return false;
+      if (!r.params.some((p) => isWeight(p.base))) return false;
       reductions++;
       continue;
     }
