@@ -11,6 +11,7 @@ import { programIndex } from './program';
 import { exprKey } from './keys';
 import { explicitParams, someExpr, type FunctionDef } from './scope';
 import { isLearningRateName } from './roles';
+import { stepCall } from './catalogue';
 import type { OptimizerStep } from './optimizerSteps';
 
 /** Whether the caller applies the learning rate to every tensor the step updates in place, after calling it. */
@@ -33,7 +34,7 @@ export function learningRateAppliedByCallers(facts: Facts, step: OptimizerStep):
     return [...positions].every((at) => {
       const arg = call.args[at] ?? call.kwargs.find((k) => k.name === params[at].name)?.value;
       const key = arg && exprKey(arg);
-      return key !== undefined && !key.includes('?') && scaledAfter(caller, call.span.end, key);
+      return key !== undefined && !key.includes('?') && scaledAfter(facts, caller, call.span.end, key);
     });
   });
 }
@@ -46,10 +47,11 @@ function rootName(target: Expr): string | undefined {
 }
 
 /**
- * A statement of the caller after `after` that reads the tensor (`key`, or a loop variable walking it:
- * `for p, d in zip(params, dirs)`) together with a learning rate.
+ * A write of the caller after `after` (an assignment, or an in-place call such as `_foreach_mul_` or
+ * `add_`) that reads the tensor (`key`, or a loop variable walking it: `for p, d in zip(params, dirs)`)
+ * together with a learning rate.
  */
-function scaledAfter(caller: FunctionDef, after: number, key: string): boolean {
+function scaledAfter(facts: Facts, caller: FunctionDef, after: number, key: string): boolean {
   const aliases = new Set([key]);
   const reads = (e: Expr): boolean => someExpr(e, (x) => {
     const k = exprKey(x);
@@ -71,7 +73,8 @@ function scaledAfter(caller: FunctionDef, after: number, key: string): boolean {
         continue;
       }
       if (s.span.start < after) continue;
-      const exprs = s.kind === 'assign' ? [...s.targets, s.value] : s.kind === 'expr' ? [s.expr] : [];
+      const writes = s.kind === 'expr' && s.expr.kind === 'call' && stepCall(s.expr, (x) => facts.analyzer.isModule(x))?.writes !== undefined;
+      const exprs = s.kind === 'assign' ? [...s.targets, s.value] : writes && s.kind === 'expr' ? [s.expr] : [];
       if (exprs.some(reads) && exprs.some(learningRate)) return true;
     }
     return false;
