@@ -17,6 +17,7 @@ import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
 import { countsOutsideLoops, type StepCalls } from './stepCountLoops';
+import { learningRateAppliedByCallers } from './callerScaledSteps';
 import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
 import { rawStepMomentumForms } from '../findingForms';
@@ -876,6 +877,8 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
   if ([...step.states.values()].some((s) => s.adds.some((a) => a.x.some((m) => lrIn(m).length > 0)))) return;
   if (!step.params.every((p) => stepTerms(step, p).every((t) => t.numerator.length > 0))) return;
   if (step.inlined || readsLearningRate(step.fn.body)) return;
+  // A helper that rewrites a direction its caller hands it, which the caller then scales by the learning rate.
+  if (learningRateAppliedByCallers(facts, step)) return;
   const knob = learningRateKnob(step);
   if (!knob) return;
   // The step multiplies by a value the file starts at the knob (`self.rate = lr`, then decayed): the learning rate under another name.

@@ -52,6 +52,22 @@ export class TypeScriptLowerer {
     return { start: this.base + node.startIndex, end: this.base + node.endIndex };
   }
 
+  /** The identifier a `for` initializer that is an expression assigns first: `i` of `i = 0` or `i = 0, j = n`. */
+  private assignedLoopName(init: SyntaxNode): SyntaxNode | null {
+    let node: SyntaxNode | null = init;
+    for (let depth = 0; node && depth < 4; depth++) {
+      const type: string = node.type;
+      if (type === 'assignment_expression') {
+        const left = field(node, this.f.left);
+        return left && left.type === 'identifier' ? left : null;
+      }
+      // The grammar wraps the initializer in an expression statement, a sequence or parentheses.
+      if (type !== 'expression_statement' && type !== 'sequence_expression' && type !== 'parenthesized_expression') return null;
+      node = named(node)[0]?.node ?? null;
+    }
+    return null;
+  }
+
   module(root: SyntaxNode): Stmt[] {
     return this.block(root, 0);
   }
@@ -235,11 +251,12 @@ export class TypeScriptLowerer {
         return;
       }
       case 'for_statement': {
-        // `for (let i = 0; i < n; i++)`: the loop variable is the initializer's name.
+        // `for (let i = 0; i < n; i++)`: the loop variable is the initializer's name; so is the
+        // variable `for (i = 0; …)` assigns, declared earlier (`var i;`, `let i: number;`).
         const span = this.spanOf(node);
         const init = field(node, f.initializer);
         const declarator = init ? named(init).find((c) => c.type === 'variable_declarator') : undefined;
-        const name = declarator ? field(declarator.node, f.name) : null;
+        const name = declarator ? field(declarator.node, f.name) : init ? this.assignedLoopName(init) : null;
         const cond = field(node, f.condition);
         out.push({
           kind: 'for',
