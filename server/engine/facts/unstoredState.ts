@@ -149,6 +149,8 @@ class StepWalk {
   private opaque = 0;
   /** What an unknown value was computed from: an unknown call's arguments, the values branches gave one local. */
   private readonly hides = new Map<string, Set<string>>();
+  /** Every write of a persistent place, with its value: what a place holds after it (`grad.copy_(mb)` makes `grad` read `mb`). */
+  private readonly writes: { key: string; value: Poly }[] = [];
   private statements = 0;
 
   constructor(
@@ -193,8 +195,8 @@ class StepWalk {
         grew = false;
         for (const c of this.candidates) if (!derived.has(c.id) && c.reads.some((x) => derived.has(x))) (derived.add(c.id), (grew = true));
       }
-      const reads = (p: Poly): boolean => [...this.placesRead(p)].some((k) => derived.has(k) || overlaps(k, r.state));
-      const along = this.steps.filter((p) => p.loop === r.loop && compatible(p.path, r.path) && !overlaps(p.key, r.state) && !r.terms.includes(p.key));
+      const reads = (p: Poly): boolean => [...this.contents(this.placesRead(p))].some((k) => derived.has(k) || overlaps(k, r.state));
+      const along = this.steps.filter((p) => p.loop === r.loop && compatible(p.path, r.path) && !overlaps(p.key, r.state) && !r.terms.includes(p.key) && !this.feeds(p.key));
       // A parameter stepped twice (NAdam's gradient and momentum terms) uses the state if either step does.
       const step = along.find((p) => r.terms.some((x) => linearIn(p.rest, x)) && !along.some((q) => q.key === p.key && reads(q.rest)));
       if (!step) continue;
@@ -202,6 +204,27 @@ class StepWalk {
       out.push({ span: r.span, local: r.id ? (this.candidates.find((c) => c.id === r.id)?.local ?? r.place) : r.place, place: r.place, element: r.element, weight: r.weight, within, unused: { step: step.span, term: this.placeText.get(term) ?? term, fn: this.fn.span } });
     }
     return out;
+  }
+
+  /** Places, with every place written into them in the function: a read of `grad` after `grad.copy_(mb)` reads `mb`. */
+  private contents(keys: Set<string>): Set<string> {
+    const out = new Set(keys);
+    for (let grew = true, rounds = 0; grew && rounds < 20; rounds++) {
+      grew = false;
+      for (const w of this.writes) {
+        if (![...out].some((k) => overlaps(k, w.key))) continue;
+        for (const k of this.placesRead(w.value)) if (!out.has(k)) (out.add(k), (grew = true));
+      }
+    }
+    return out;
+  }
+
+  /** A place another write reads (Adan's previous gradient, added into a moment): optimizer state, not a parameter. */
+  private feeds(key: string): boolean {
+    // `p.grad` is not `p`: only the place itself, an entry or element of it, counts.
+    const entryOf = (a: string, b: string): boolean => a.startsWith(`${b}[`) && !/\]\./.test(a.slice(b.length));
+    const same = (a: string, b: string): boolean => a === b || entryOf(a, b) || entryOf(b, a) || ((a.endsWith(ELEMENT) || b.endsWith(ELEMENT)) && outerOf(a) === outerOf(b));
+    return this.writes.some((w) => !same(w.key, key) && atomsOf(w.value).some((a) => a.k === 'sym' && same(a.key, key)));
   }
 
   /** Tensors a new term adds once and linearly, in every monomial: not a knob (a weight of the old value, a learning rate, a setting). */
@@ -485,6 +508,7 @@ class StepWalk {
     const key = this.keyOf(target);
     if (key === undefined || !this.persistent(key)) return;
     this.written.push(key);
+    this.writes.push({ key, value });
     this.paramStep(key, value);
     this.rewrite(key, value);
     // A place updated from its old value and a new average: the average is applied (a parameter's step).
@@ -750,6 +774,17 @@ function averages(self: Poly, rest: Poly, beta: string | undefined): boolean {
 function scaledByPlace(value: Poly, fresh: string, key: string): boolean {
   // The place itself as a factor: a rate read from its norm (`lr * norm(p) / norm(m) * m`, LARS) is still a rate.
   return value.some((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === fresh) && m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === key));
+}
+
+/** A key without its last index: `self.vs` for `self.vs[i]` (brackets balanced). */
+function outerOf(key: string): string {
+  if (!key.endsWith(']')) return key;
+  let depth = 0;
+  for (let i = key.length - 1; i >= 0; i--) {
+    if (key[i] === ']') depth++;
+    else if (key[i] === '[' && --depth === 0) return key.slice(0, i);
+  }
+  return key;
 }
 
 /** The one symbol a value is, when it is one. */
