@@ -97,6 +97,8 @@ interface Candidate {
   storedBack: boolean;
   /** The tensors its new term adds, each once and linearly (`g` in `mu * v + lr * g`). */
   terms: string[];
+  /** The new term is weighted by 1 − a: an average (a statistic may be one), not a momentum sum. */
+  averaged: boolean;
   path: string[];
   loop: number;
 }
@@ -111,6 +113,7 @@ interface Rewrite {
   /** The new value's atom, when a local holds it. */
   id?: string;
   terms: string[];
+  averaged: boolean;
   path: string[];
   /** The innermost loop the statement is in (0: none): a state and a step in different loops are different updates. */
   loop: number;
@@ -183,12 +186,14 @@ class StepWalk {
    */
   private unusedRewrites(): UnstoredState[] {
     const all: Rewrite[] = [...this.rewrites];
-    for (const c of this.candidates) if (c.storedBack && !c.applied) all.push({ span: c.span, state: c.state, place: c.place, element: c.element, weight: c.weight, id: c.id, terms: c.terms, path: c.path, loop: c.loop });
+    for (const c of this.candidates) if (c.storedBack && !c.applied) all.push({ span: c.span, state: c.state, place: c.place, element: c.element, weight: c.weight, id: c.id, terms: c.terms, averaged: c.averaged, path: c.path, loop: c.loop });
     const out: UnstoredState[] = [];
     const cls = this.fn.cls;
     const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
     for (const r of all) {
       if (r.terms.length === 0) continue;
+      // An average kept in a place the caller hands in may be the caller's statistic; a momentum sum is only an optimizer's.
+      if (r.averaged && !/^(self|this)\./.test(r.state)) continue;
       // New values computed from this one (`m_hat = m / (1 - b1 ** t)` is a multiple, kept in the same atom).
       const derived = new Set<string>(r.id ? [r.id] : []);
       for (let grew = true; grew; ) {
@@ -264,8 +269,9 @@ class StepWalk {
     if (!(n !== undefined ? n > 0 && n < 1 : beta !== undefined && beta !== key && this.scalarLike(beta))) return;
     const terms = this.termsOf(split.rest, beta);
     if (terms.length === 0) return;
+    const averaged = averages(split.self, split.rest, beta);
     const element = key.endsWith(ELEMENT);
-    this.rewrites.push({ span: this.current, state: element ? key.slice(0, -ELEMENT.length) : key, place: this.placeText.get(key) ?? key, element, weight: beta !== undefined ? (this.placeText.get(beta) ?? beta) : String(n), terms, path: this.path, loop: this.loopId });
+    this.rewrites.push({ span: this.current, state: element ? key.slice(0, -ELEMENT.length) : key, place: this.placeText.get(key) ?? key, element, weight: beta !== undefined ? (this.placeText.get(beta) ?? beta) : String(n), terms, averaged, path: this.path, loop: this.loopId });
   }
 
   private fresh(hidden?: Set<string>): Poly {
@@ -695,7 +701,8 @@ class StepWalk {
       const reads = [...new Set(atomsOf(value).flatMap((a) => (a.k === 'sym' && a.key.startsWith(NEW) ? [a.key] : [])))];
       const split = splitSelf(value, found.element ? `${found.state}${ELEMENT}` : found.state);
       const terms = split ? this.termsOf(split.rest, plainSymbol(split.self)) : [];
-      this.candidates.push({ id, span: trimSpan(this.facts, s.span), local: target.name, ...found, stored: false, applied: false, reads, storedBack: false, terms, path: this.path, loop: this.loopId });
+      const averaged = split ? averages(split.self, split.rest, plainSymbol(split.self)) : false;
+      this.candidates.push({ id, span: trimSpan(this.facts, s.span), local: target.name, ...found, stored: false, applied: false, reads, storedBack: false, terms, averaged, path: this.path, loop: this.loopId });
       this.env.set(target.name, sym(id));
       return;
     }
@@ -720,7 +727,7 @@ class StepWalk {
    * element, `v = self.v`), S is that place; a place read directly must be averaged, its weight's
    * complement in the new term (`b * self.v + (1 - b) * g`), so that β and S are not confused.
    */
-  private average(value: Poly, before: Poly | undefined): Omit<Candidate, 'id' | 'span' | 'local' | 'stored' | 'applied' | 'reads' | 'storedBack' | 'terms' | 'path' | 'loop'> | undefined {
+  private average(value: Poly, before: Poly | undefined): Omit<Candidate, 'id' | 'span' | 'local' | 'stored' | 'applied' | 'reads' | 'storedBack' | 'terms' | 'averaged' | 'path' | 'loop'> | undefined {
     const held = before && plainSymbol(before);
     const keys = held !== undefined && this.persistent(held) ? [held] : [...new Set(atomsOf(value).filter((a) => a.k === 'sym').map((a) => (a as { key: string }).key))];
     for (const key of keys) {
