@@ -79,6 +79,21 @@ export function unstoredStateForms(place: string, element: boolean, local: strin
   };
 }
 
+/** State written back, s ← b·s + X, while the parameter's step reads X and never s (NB407). */
+export function unusedStateForms(place: string, element: boolean, oldWeight: string): FindingForms {
+  const b = weight(oldWeight);
+  return {
+    title: element ? `An element of \`${place}\`` : `State \`${place}\``,
+    computed: {
+      tex: `s \\leftarrow ${b.tex}\\,s + X, \\quad w \\leftarrow w - c\\,X`,
+      unicode: `s ← ${b.unicode}·s + X; w ← w − c·X`,
+    },
+    correct: { tex: `s \\leftarrow ${b.tex}\\,s + X, \\quad w \\leftarrow w - s`, unicode: `s ← ${b.unicode}·s + X; w ← w − s` },
+    correctLabel: 'Correct step by the state',
+    legend: [{ tex: 's', unicode: 's', code: element ? `${place}[i]` : place }, ...b.legend],
+  };
+}
+
 /**
  * A gradient defined without the penalty's gradient c·W that the loss's penalty on W calls for
  * (NB103, a branch that leaves the term out): g is the gradient, ℓ the rest of the loss.

@@ -1,23 +1,35 @@
 // NB407 state-never-stored: a hand-written optimizer computes its moving average from the stored
-// state into a local or a loop variable and never writes it back.
+// state into a local or a loop variable and never writes it back, or writes it back and steps the
+// parameter in the same function without it.
 //
 // ## What it does
 // Reports what engine/facts/unstoredState.ts finds: the statement that computes the new value,
 // which state it loses and where it would have to be written.
 import { defineRule } from './rule';
 import { unstoredStates } from '../engine/facts/unstoredState';
-import { unstoredStateForms } from '../engine/findingForms';
+import { unstoredStateForms, unusedStateForms } from '../engine/findingForms';
 
 export const nb407StateNeverStored = defineRule({
   meta: {
     code: 'NB407',
     name: 'state-never-stored',
     severity: 'warning',
-    summary: 'A hand-written optimizer computes its momentum or moving average from the stored state into a local or loop variable and never writes it back',
+    summary: 'A hand-written optimizer computes its momentum or moving average from the stored state and never writes it back, or writes it back and never uses it in the step',
     fix: 'none',
   },
   check(context) {
     for (const f of unstoredStates(context.facts)) {
+      if (f.unused) {
+        context.report({
+          span: f.span,
+          message:
+            `The optimizer state \`${f.place}\` gets its new value, ${f.weight}·(old value) + new term, and is written back, but the parameter's update in this step does not use it: ` +
+            `it steps by \`${f.unused.term}\` directly and reads neither \`${f.place}\` nor its new value, so the momentum (and any learning rate the state carries) never reaches the weights. Step by the state's new value (\`w -= v\`, or \`w -= lr * v\`).`,
+          related: [{ span: f.unused.step, message: 'the update that ignores the state' }],
+          math: { forms: unusedStateForms(f.place, f.element, f.weight) },
+        });
+        continue;
+      }
       const where = f.element
         ? `write it back into \`${f.place}\` (by index), or update \`${f.local}\` in place (\`${f.local}[...] = …\`, \`${f.local} *= …; ${f.local} += …\`)`
         : `store it (\`${f.place} = ${f.local}\`), or update \`${f.place}\` in place`;

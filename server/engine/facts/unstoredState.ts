@@ -12,7 +12,8 @@ import { isSelfName } from './resolve';
 import { programIndex } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
-import { CONSTRUCTOR_METHODS, isDictConstructor, isNoneLiteral, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
+import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
+import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, isDictConstructor, isNoneLiteral, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
 import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
 import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
 
@@ -29,6 +30,12 @@ export interface UnstoredState {
   weight: string;
   /** Where another write of an instance's state would keep it up to date: the class, or the file when the class has bases. */
   within: Span;
+  /**
+   * The new value is written back, but the parameter's update in the same function steps by the
+   * term the state adds (`w - g` beside `v = mu * v + lr * g`) and reads neither the state nor its
+   * new value: the update the state was computed for. Absent when the new value is never stored.
+   */
+  unused?: { step: Span; term: string; fn: Span };
 }
 
 const cache = new WeakMap<Facts, UnstoredState[]>();
@@ -55,14 +62,23 @@ export function unstoredStates(facts: Facts): UnstoredState[] {
       if (!(e instanceof PolyOverflow)) throw e;
     }
   }
-  found = found.filter((f) => !writtenElsewhere(facts, f));
+  found = found.filter((f) => (f.unused ? !readElsewhere(facts, f, f.unused.fn) : !writtenElsewhere(facts, f)));
   cache.set(facts, found);
   return found;
 }
 
-/** Cheap test first: a plain assignment of arithmetic or a call to a name, which a step's new value needs. */
+/**
+ * Cheap test first: a plain assignment of arithmetic or a call, which a step's new value needs (to a
+ * local, or to the place itself when the state is written back), or an in-place call chain
+ * (`buf.mul_(mu).add_(g)`).
+ */
 function assignsComputedLocal(body: Stmt[]): boolean {
-  return body.some((s) => (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && (s.value.kind === 'binary' || s.value.kind === 'call')) || ((s.kind === 'for' || s.kind === 'block') && assignsComputedLocal(s.body)));
+  return body.some(
+    (s) =>
+      (s.kind === 'assign' && !s.op && s.targets.length === 1 && (s.targets[0].kind === 'name' || s.targets[0].kind === 'attr' || s.targets[0].kind === 'index') && (s.value.kind === 'binary' || s.value.kind === 'call')) ||
+      (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && s.expr.callee.object.kind === 'call') ||
+      ((s.kind === 'for' || s.kind === 'block') && assignsComputedLocal(s.body)),
+  );
 }
 
 interface Candidate {
@@ -77,6 +93,39 @@ interface Candidate {
   applied: boolean;
   /** Other new values this one is computed from (`buf = mu * buf + g / √vel` reads vel's): applying it applies them. */
   reads: string[];
+  /** Written back into the place it was read from (`self.v[k] = v`). */
+  storedBack: boolean;
+  /** The tensors its new term adds, each once and linearly (`g` in `mu * v + lr * g`). */
+  terms: string[];
+  /** The new term is weighted by 1 − a: an average (a statistic may be one), not a momentum sum. */
+  averaged: boolean;
+  path: string[];
+  loop: number;
+}
+
+/** A persistent place rewritten from its own old value, S ← a·S + b·X, or a local's new value stored back into it. */
+interface Rewrite {
+  span: Span;
+  state: string;
+  place: string;
+  element: boolean;
+  weight: string;
+  /** The new value's atom, when a local holds it. */
+  id?: string;
+  terms: string[];
+  averaged: boolean;
+  path: string[];
+  /** The innermost loop the statement is in (0: none): a state and a step in different loops are different updates. */
+  loop: number;
+}
+
+/** A parameter stepped in place or returned stepped: P ← P + rest. */
+interface ParamStep {
+  span: Span;
+  key: string;
+  rest: Poly;
+  path: string[];
+  loop: number;
 }
 
 class StepWalk {
@@ -91,7 +140,20 @@ class StepWalk {
   /** Keys the function writes (assignment, in-place update). */
   private readonly written: string[] = [];
   private readonly candidates: Candidate[] = [];
+  private readonly rewrites: Rewrite[] = [];
+  private readonly steps: ParamStep[] = [];
+  /** The `if` chain branches the walk is in: `chain:branch`. */
+  private path: string[] = [];
+  private chains = 0;
+  private loopId = 0;
+  private loops = 0;
+  /** The statement being walked. */
+  private current: Span | undefined;
   private opaque = 0;
+  /** What an unknown value was computed from: an unknown call's arguments, the values branches gave one local. */
+  private readonly hides = new Map<string, Set<string>>();
+  /** Every write of a persistent place, with its value: what a place holds after it (`grad.copy_(mb)` makes `grad` read `mb`). */
+  private readonly writes: { key: string; value: Poly }[] = [];
   private statements = 0;
 
   constructor(
@@ -113,11 +175,133 @@ class StepWalk {
       const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
       out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within });
     }
+    out.push(...this.unusedRewrites());
     return out;
   }
 
-  private fresh(): Poly {
-    return atomPoly({ k: 'opaque', id: `u${this.opaque++}` });
+  /**
+   * State rewritten from its old value (or a local's new value stored back) beside a parameter's
+   * update that steps by the same tensor the state adds and reads neither the state nor its new
+   * value: the state was computed for that update and never reaches it.
+   */
+  private unusedRewrites(): UnstoredState[] {
+    const all: Rewrite[] = [...this.rewrites];
+    for (const c of this.candidates) if (c.storedBack && !c.applied) all.push({ span: c.span, state: c.state, place: c.place, element: c.element, weight: c.weight, id: c.id, terms: c.terms, averaged: c.averaged, path: c.path, loop: c.loop });
+    const out: UnstoredState[] = [];
+    const cls = this.fn.cls;
+    const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
+    for (const r of all) {
+      if (r.terms.length === 0) continue;
+      // An average kept in a place the caller hands in may be the caller's statistic; a momentum sum is only an optimizer's.
+      if (r.averaged && !/^(self|this)\./.test(r.state)) continue;
+      // New values computed from this one (`m_hat = m / (1 - b1 ** t)` is a multiple, kept in the same atom).
+      const derived = new Set<string>(r.id ? [r.id] : []);
+      for (let grew = true; grew; ) {
+        grew = false;
+        for (const c of this.candidates) if (!derived.has(c.id) && c.reads.some((x) => derived.has(x))) (derived.add(c.id), (grew = true));
+      }
+      const reads = (p: Poly): boolean => [...this.contents(this.placesRead(p))].some((k) => derived.has(k) || overlaps(k, r.state));
+      const along = this.steps.filter((p) => p.loop === r.loop && compatible(p.path, r.path) && !overlaps(p.key, r.state) && !r.terms.includes(p.key) && !this.feeds(p.key));
+      // A parameter stepped twice (NAdam's gradient and momentum terms) uses the state if either step does.
+      const step = along.find((p) => r.terms.some((x) => linearIn(p.rest, x)) && !along.some((q) => q.key === p.key && reads(q.rest)));
+      if (!step) continue;
+      const term = r.terms.find((x) => linearIn(step.rest, x))!;
+      out.push({ span: r.span, local: r.id ? (this.candidates.find((c) => c.id === r.id)?.local ?? r.place) : r.place, place: r.place, element: r.element, weight: r.weight, within, unused: { step: step.span, term: this.placeText.get(term) ?? term, fn: this.fn.span } });
+    }
+    return out;
+  }
+
+  /** Places, with every place written into them in the function: a read of `grad` after `grad.copy_(mb)` reads `mb`. */
+  private contents(keys: Set<string>): Set<string> {
+    const out = new Set(keys);
+    for (let grew = true, rounds = 0; grew && rounds < 20; rounds++) {
+      grew = false;
+      for (const w of this.writes) {
+        if (![...out].some((k) => overlaps(k, w.key))) continue;
+        for (const k of this.placesRead(w.value)) if (!out.has(k)) (out.add(k), (grew = true));
+      }
+    }
+    return out;
+  }
+
+  /** A place another write reads (Adan's previous gradient, added into a moment): optimizer state, not a parameter. */
+  private feeds(key: string): boolean {
+    // `p.grad` is not `p`: only the place itself, an entry or element of it, counts.
+    const entryOf = (a: string, b: string): boolean => a.startsWith(`${b}[`) && !/\]\./.test(a.slice(b.length));
+    const same = (a: string, b: string): boolean => a === b || entryOf(a, b) || entryOf(b, a) || ((a.endsWith(ELEMENT) || b.endsWith(ELEMENT)) && outerOf(a) === outerOf(b));
+    return this.writes.some((w) => !same(w.key, key) && atomsOf(w.value).some((a) => a.k === 'sym' && same(a.key, key)));
+  }
+
+  /** Tensors a new term adds once and linearly, in every monomial: not a knob (a weight of the old value, a learning rate, a setting). */
+  private termsOf(rest: Poly, beta: string | undefined): string[] {
+    if (rest.length === 0) return [];
+    const common = rest[0].fs.filter((f) => f.n === 1 && f.atom.k === 'sym').map((f) => (f.atom as { key: string }).key);
+    return common.filter((k) => !k.startsWith(NEW) && k !== beta && rest.every((m) => m.fs.some((f) => f.n === 1 && f.atom.k === 'sym' && f.atom.key === k)) && !this.knob(k));
+  }
+
+  /** A setting read as a scalar: `self.lr`, `lr`, `group['lr']`, `config['beta1']`. */
+  private knob(key: string): boolean {
+    if (key.endsWith(ELEMENT)) return false;
+    const str = /\["'](\w+)["']\]$/.exec(key);
+    if (str) return isHyperparameterKey(str[1]) || isLearningRateName(str[1]) || isHyperparameterName(str[1]);
+    if (key.endsWith(']')) return false;
+    const last = key.slice(key.lastIndexOf('.') + 1);
+    return isLearningRateName(last) || isHyperparameterName(last);
+  }
+
+  /** P ← P + rest for a persistent place P written in place or returned: a parameter's step. */
+  private paramStep(key: string, value: Poly): void {
+    // `params[name] = w - g` with w an element of `params`: the place read back as it is walked.
+    const sibling = atomsOf(value).find((a) => a.k === 'sym' && a.key.endsWith(ELEMENT) && key.startsWith(`${a.key.slice(0, -ELEMENT.length)}[`));
+    const own = mentions(value, key) ? key : sibling && (sibling as { key: string }).key;
+    const split = own === undefined ? undefined : splitSelf(value, own);
+    if (!split || numeric(split.self) !== 1 || split.rest.length === 0 || !this.current) return;
+    this.steps.push({ span: this.current, key, rest: split.rest, path: this.path, loop: this.loopId });
+  }
+
+  /** S ← a·S + rest written into S itself: a momentum or a moving average kept in place. */
+  private rewrite(key: string, value: Poly): void {
+    if (!this.current || !mentions(value, key)) return;
+    const split = splitSelf(value, key);
+    if (!split || split.rest.length === 0) return;
+    const n = numeric(split.self);
+    const beta = plainSymbol(split.self);
+    if (!(n !== undefined ? n > 0 && n < 1 : beta !== undefined && beta !== key && this.scalarLike(beta))) return;
+    const terms = this.termsOf(split.rest, beta);
+    if (terms.length === 0) return;
+    const averaged = averages(split.self, split.rest, beta);
+    const element = key.endsWith(ELEMENT);
+    this.rewrites.push({ span: this.current, state: element ? key.slice(0, -ELEMENT.length) : key, place: this.placeText.get(key) ?? key, element, weight: beta !== undefined ? (this.placeText.get(beta) ?? beta) : String(n), terms, averaged, path: this.path, loop: this.loopId });
+  }
+
+  private fresh(hidden?: Set<string>): Poly {
+    const id = `u${this.opaque++}`;
+    if (hidden && hidden.size > 0) this.hides.set(id, hidden);
+    return atomPoly({ k: 'opaque', id });
+  }
+
+  /** The places a value reads, at any depth, through the unknown values it holds. */
+  private placesRead(p: Poly, out = new Set<string>()): Set<string> {
+    for (const a of atomsOf(p)) {
+      if (a.k === 'sym') out.add(a.key);
+      else if (a.k === 'opaque') for (const k of this.hides.get(a.id) ?? []) out.add(k);
+    }
+    return out;
+  }
+
+  /** The places an expression reads, without evaluating it (no writes): what an unknown call's value may carry. */
+  private touched(e: Expr, out = new Set<string>(), depth = 0): Set<string> {
+    if (depth > 40) return out;
+    if (e.kind === 'name' && this.env.has(e.name)) return this.placesRead(this.env.get(e.name)!, out);
+    if (e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') {
+      const key = this.keyOf(e);
+      if (key !== undefined) out.add(key);
+    }
+    for (const [k, v] of Object.entries(e)) {
+      if (k === 'span' || v === null || typeof v !== 'object') continue;
+      for (const x of Array.isArray(v) ? v : [v]) if (x && typeof x === 'object' && typeof (x as Expr).kind === 'string') this.touched(x as Expr, out, depth + 1);
+    }
+    return out;
   }
 
   /** A place that persists across calls: rooted at the instance, a parameter or a name the function does not bind. */
@@ -174,7 +358,7 @@ class StepWalk {
   }
 
   private binary(op: string, l: Poly, r: Poly): Poly {
-    return applyBinary(op, l, r) ?? this.fresh();
+    return applyBinary(op, l, r) ?? this.fresh(this.placesRead(r, this.placesRead(l)));
   }
 
   private eval(e: Expr, depth = 0): Poly {
@@ -193,15 +377,32 @@ class StepWalk {
       case 'seq':
         return e.items.length === 1 ? this.eval(e.items[0], depth + 1) : this.fresh();
       case 'call': {
+        // `self.v.get(k, zeros)`: the entry `self.v[k]`, or its zero start.
+        if (e.callee.kind === 'attr' && e.callee.name === DICT_GET_METHOD && e.args.length >= 1 && e.args.length <= 2) {
+          const o = this.keyOf(e.callee.object);
+          const k = exprKey(e.args[0]) ?? (e.args[0].kind === 'str' ? JSON.stringify(e.args[0].value) : undefined);
+          if (o !== undefined && k !== undefined && this.persistent(o)) {
+            const key = `${o}[${k}]`;
+            if (!this.placeText.has(key)) this.placeText.set(key, `${this.facts.source(e.callee.object.span)}[${this.facts.source(e.args[0].span)}]`);
+            return sym(key);
+          }
+        }
         const math = stepCall(e, (x) => this.facts.analyzer.isModule(x));
-        if (!math) return this.fresh();
+        if (!math) return this.fresh(this.touched(e));
         const value = this.evalMath(math.value);
-        if (math.writes) this.writeTo(math.writes, value, true);
+        if (math.writes) this.writeTo(this.chainRoot(math.writes), value, true);
         return value;
       }
       default:
-        return this.fresh();
+        return this.fresh(this.touched(e));
     }
+  }
+
+  /** The tensor an in-place chain writes: `buf` in `buf.mul_(mu).add_(g)`, whose `add_` writes what `mul_` returns. */
+  private chainRoot(target: Expr, depth = 0): Expr {
+    if (target.kind !== 'call' || depth > 20) return target;
+    const inner = stepCall(target, (x) => this.facts.analyzer.isModule(x));
+    return inner?.writes ? this.chainRoot(inner.writes, depth + 1) : target;
   }
 
   /** New values an expression's value is (`whole`), or reads (a local that holds a sum with it): a bare local, `m.copy()`, or one inside a literal. */
@@ -313,6 +514,9 @@ class StepWalk {
     const key = this.keyOf(target);
     if (key === undefined || !this.persistent(key)) return;
     this.written.push(key);
+    this.writes.push({ key, value });
+    this.paramStep(key, value);
+    this.rewrite(key, value);
     // A place updated from its old value and a new average: the average is applied (a parameter's step).
     for (const a of atomsOf(value)) if (a.k === 'sym' && a.key.startsWith(NEW) && (inPlace || mentions(value, key) || siblingRead(value, key)) && !scaledByPlace(value, a.key, key)) this.mark(a.key, 'applied');
   }
@@ -321,6 +525,7 @@ class StepWalk {
     for (let i = 0; i < stmts.length; i++) {
       if (++this.statements > MAX_STATEMENTS) return;
       const s = stmts[i];
+      if (s.kind !== 'block' && s.kind !== 'for') this.current = trimSpan(this.facts, s.span);
       if (s.kind === 'block' && s.label === 'if') {
         const chain = ifChainAt(stmts, i);
         this.branches(chain);
@@ -337,12 +542,16 @@ class StepWalk {
   private branches(chain: (Stmt & { kind: 'block' })[]): void {
     const before = this.env;
     const after: Map<string, Poly>[] = [];
-    for (const b of chain) {
+    const outer = this.path;
+    const id = this.chains++;
+    for (const [n, b] of chain.entries()) {
+      this.path = [...outer, `${id}:${n}`];
       this.env = new Map(before);
       for (const h of b.heads) this.escape(h);
       this.block(b.body);
       after.push(this.env);
     }
+    this.path = outer;
     // Without an `else`, the chain may run no branch.
     if (chain[chain.length - 1].heads.length > 0) after.push(before);
     const merged = new Map<string, Poly>();
@@ -357,7 +566,11 @@ class StepWalk {
       if (news.length > 0) {
         for (const k of news) this.joined.set(k, news);
         merged.set(name, sym(news[0]));
-      } else merged.set(name, this.fresh());
+      } else {
+        const hidden = new Set<string>();
+        for (const v of values) if (v) this.placesRead(v, hidden);
+        merged.set(name, this.fresh(hidden));
+      }
     }
     this.env = merged;
   }
@@ -377,14 +590,25 @@ class StepWalk {
         this.escape(s.value);
         this.returned(s.value);
         return;
-      case 'for':
+      case 'for': {
         this.escape(s.iter);
         this.loop(s.target, s.iter);
-        return this.block(s.body);
-      case 'block':
+        const outer = this.loopId;
+        this.loopId = ++this.loops;
+        this.block(s.body);
+        this.loopId = outer;
+        return;
+      }
+      case 'block': {
         for (const h of s.heads) this.escape(h);
         s.aliases?.forEach((a) => a && this.forget(a));
-        return this.block(s.body);
+        if (s.label !== 'while') return this.block(s.body);
+        const outer = this.loopId;
+        this.loopId = ++this.loops;
+        this.block(s.body);
+        this.loopId = outer;
+        return;
+      }
       case 'function':
       case 'class':
         // A nested definition that reads a new value may store it later.
@@ -398,7 +622,12 @@ class StepWalk {
   /** `return w - lr * m`: the caller gets a parameter's new value stepped by the average. */
   private returned(value: Expr): void {
     const items = value.kind === 'seq' ? value.items : [value];
-    for (const item of items) this.stepped(this.eval(item));
+    for (const item of items) {
+      const v = this.eval(item);
+      this.stepped(v);
+      // `return w - g`: the caller's parameter, stepped.
+      for (const a of atomsOf(v)) if (a.k === 'sym' && this.persistent(a.key) && !a.key.startsWith(NEW)) this.paramStep(a.key, v);
+    }
   }
 
   /** `w - lr * m` for an argument or a place w: a parameter's new value stepped by the average (returned, or kept in a local that is). */
@@ -470,7 +699,10 @@ class StepWalk {
     if (found) {
       const id = `${NEW}${this.candidates.length}`;
       const reads = [...new Set(atomsOf(value).flatMap((a) => (a.k === 'sym' && a.key.startsWith(NEW) ? [a.key] : [])))];
-      this.candidates.push({ id, span: trimSpan(this.facts, s.span), local: target.name, ...found, stored: false, applied: false, reads });
+      const split = splitSelf(value, found.element ? `${found.state}${ELEMENT}` : found.state);
+      const terms = split ? this.termsOf(split.rest, plainSymbol(split.self)) : [];
+      const averaged = split ? averages(split.self, split.rest, plainSymbol(split.self)) : false;
+      this.candidates.push({ id, span: trimSpan(this.facts, s.span), local: target.name, ...found, stored: false, applied: false, reads, storedBack: false, terms, averaged, path: this.path, loop: this.loopId });
       this.env.set(target.name, sym(id));
       return;
     }
@@ -482,7 +714,10 @@ class StepWalk {
   private storeInto(target: Expr, valueExpr: Expr, value: Poly = this.eval(valueExpr)): void {
     if (target.kind === 'name') return this.forget(target);
     if (target.kind === 'seq') return target.items.forEach((t) => this.storeInto(t, valueExpr, value));
-    for (const k of this.handedOn(valueExpr)) this.mark(k, 'stored');
+    const handed = this.handedOn(valueExpr);
+    for (const k of handed) this.mark(k, 'stored');
+    const key = this.keyOf(target);
+    if (key !== undefined) for (const c of this.candidates) if (handed.has(c.id) && overlaps(key, c.state)) c.storedBack = true;
     this.writeTo(target, value, false);
   }
 
@@ -492,7 +727,7 @@ class StepWalk {
    * element, `v = self.v`), S is that place; a place read directly must be averaged, its weight's
    * complement in the new term (`b * self.v + (1 - b) * g`), so that β and S are not confused.
    */
-  private average(value: Poly, before: Poly | undefined): Omit<Candidate, 'id' | 'span' | 'local' | 'stored' | 'applied' | 'reads'> | undefined {
+  private average(value: Poly, before: Poly | undefined): Omit<Candidate, 'id' | 'span' | 'local' | 'stored' | 'applied' | 'reads' | 'storedBack' | 'terms' | 'averaged' | 'path' | 'loop'> | undefined {
     const held = before && plainSymbol(before);
     const keys = held !== undefined && this.persistent(held) ? [held] : [...new Set(atomsOf(value).filter((a) => a.k === 'sym').map((a) => (a as { key: string }).key))];
     for (const key of keys) {
@@ -517,6 +752,20 @@ class StepWalk {
   }
 }
 
+/** Two points of the walk that one run can both reach: no `if` chain puts them in different branches. */
+function compatible(a: string[], b: string[]): boolean {
+  return a.every((x) => {
+    const [chain, branch] = x.split(':');
+    return b.every((y) => !y.startsWith(`${chain}:`) || y === `${chain}:${branch}`);
+  });
+}
+
+/** Every monomial of the step that reads x reads it once, and at least one does. */
+function linearIn(p: Poly, x: string): boolean {
+  const with_ = p.filter((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === x));
+  return with_.length > 0 && with_.every((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === x && f.n === 1));
+}
+
 /** Every term the new value adds is weighted by a multiple of 1 − a: an average (`b * S + (1 - b) * g`), not a sum. */
 function averages(self: Poly, rest: Poly, beta: string | undefined): boolean {
   const adds = groupByTensor(rest, new Set(beta !== undefined ? [beta] : []));
@@ -532,6 +781,17 @@ function averages(self: Poly, rest: Poly, beta: string | undefined): boolean {
 function scaledByPlace(value: Poly, fresh: string, key: string): boolean {
   // The place itself as a factor: a rate read from its norm (`lr * norm(p) / norm(m) * m`, LARS) is still a rate.
   return value.some((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === fresh) && m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === key));
+}
+
+/** A key without its last index: `self.vs` for `self.vs[i]` (brackets balanced). */
+function outerOf(key: string): string {
+  if (!key.endsWith(']')) return key;
+  let depth = 0;
+  for (let i = key.length - 1; i >= 0; i--) {
+    if (key[i] === ']') depth++;
+    else if (key[i] === '[' && --depth === 0) return key.slice(0, i);
+  }
+  return key;
 }
 
 /** The one symbol a value is, when it is one. */
@@ -591,6 +851,46 @@ function writtenElsewhere(facts: Facts, f: UnstoredState): boolean {
       const math = stepCall(stmt.expr, (x) => facts.analyzer.isModule(x));
       const key = math?.writes && exprKey(math.writes);
       if (key !== undefined && overlaps(key, state)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * The state is read in another function of the class (or file), the constructor aside: a method that
+ * applies it (`step()` reading `self.v`), a report that logs it. Only a state no other code reads is
+ * the update's own.
+ */
+function readElsewhere(facts: Facts, f: UnstoredState, fn: Span): boolean {
+  const index = programIndex(facts);
+  const state = exprKeyOfPlace(f.place.split('[')[0]);
+  // A state handed in (an argument, a dict the caller keeps) is the caller's to read.
+  if (state === undefined || !/^(self|this)\./.test(state)) return false;
+  const seen = (e: unknown, depth: number): boolean => {
+    if (depth > 60 || e === null || typeof e !== 'object') return false;
+    if (Array.isArray(e)) return e.some((x) => seen(x, depth + 1));
+    const node = e as { kind?: string };
+    if (node.kind === 'attr' || node.kind === 'index') {
+      const key = exprKey(node as Expr);
+      if (key !== undefined && overlaps(key, state)) return true;
+    }
+    for (const [k, v] of Object.entries(node)) if (k !== 'span' && typeof v === 'object' && seen(v, depth + 1)) return true;
+    return false;
+  };
+  for (const stmt of index.stmtBySpan.values()) {
+    if ((stmt.span.start >= fn.start && stmt.span.end <= fn.end) || stmt.span.start < f.within.start || stmt.span.end > f.within.end) continue;
+    const owner = index.enclosingFunction(index.scopeAt(stmt.span.start));
+    if (!owner || (owner.isMethod && CONSTRUCTOR_METHODS.includes(owner.name))) continue;
+    if (stmt.kind === 'assign') {
+      // A write of the state (a reset, a start) is not a read; what it writes may be.
+      if (seen(stmt.value, 0) || (stmt.op && stmt.targets.some((t) => seen(t, 0)))) return true;
+      if (!stmt.op && stmt.targets.some((t) => t.kind === 'index' && (seen(t.index, 0) || (exprKey(t.object) !== undefined && !overlaps(exprKey(t.object)!, state) && seen(t.object, 0))))) return true;
+    } else if (stmt.kind === 'expr' || stmt.kind === 'return') {
+      if (seen(stmt.kind === 'expr' ? stmt.expr : stmt.value, 0)) return true;
+    } else if (stmt.kind === 'for') {
+      if (seen(stmt.iter, 0)) return true;
+    } else if (stmt.kind === 'block') {
+      if (seen(stmt.heads, 0)) return true;
     }
   }
   return false;
