@@ -7,12 +7,16 @@ const path = require('node:path');
 
 const SLOWEST_FIRST = [
   'fuzz/fuzz.test.js',
-  'cli/cache.test.js',
+  'engine/earlyCutoff.test.js',
   'engine/differential.test.js',
   'rules/fixtures.test.js',
+  'hover/everyFinding.test.js',
   'engine/incremental.test.js',
   'engine/editImpact.test.js',
+  'engine/sharedProgram.test.js',
   'hover/snapshots.test.js',
+  'cli/cache.test.js',
+  'rules/catalogue.test.js',
   'hover/explain.test.js',
   'fuzz/parallel.test.js',
   'cli/threads.test.js',
