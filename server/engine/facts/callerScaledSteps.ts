@@ -9,7 +9,7 @@ import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex } from './program';
 import { exprKey } from './keys';
-import { explicitParams, someExpr, type FunctionDef } from './scope';
+import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
 import { isLearningRateName } from './roles';
 import { stepCall } from './catalogue';
 import type { OptimizerStep } from './optimizerSteps';
@@ -64,7 +64,7 @@ function scaledAfter(facts: Facts, caller: FunctionDef, after: number, key: stri
       if (s.span.end <= after) continue;
       if (s.kind === 'function' || s.kind === 'class') continue;
       if (s.kind === 'for') {
-        if (s.span.start >= after && reads(s.iter)) for (const t of names(s.target)) aliases.add(t);
+        if (s.span.start >= after && reads(s.iter)) for (const t of namesIn(s.target)) aliases.add(t);
         if (visit(s.body, depth + 1)) return true;
         continue;
       }
@@ -82,11 +82,3 @@ function scaledAfter(facts: Facts, caller: FunctionDef, after: number, key: stri
   return visit(caller.body, 0);
 }
 
-function names(e: Expr): string[] {
-  const out: string[] = [];
-  someExpr(e, (x) => {
-    if (x.kind === 'name') out.push(x.name);
-    return false;
-  });
-  return out;
-}

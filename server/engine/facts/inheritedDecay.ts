@@ -11,7 +11,7 @@
 // constructor stored the same argument in), or a gradient given +c·variable that reaches such a write.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { explicitParams, forEachChild, someExpr, type ClassDef, type FunctionDef } from './scope';
+import { explicitParams, forEachChild, namesIn, someExpr, type ClassDef, type FunctionDef } from './scope';
 import { baseClasses, isSelfName, methodOf, resolveExpr } from './resolve';
 import { EMPTY_ARGUMENT_NAMES, KERAS_BASE_DECAY, KERAS_VARIABLE_WRITES, VALUE_ATTRIBUTES, dtypeCastOperand, frameworkPath, kerasBaseDecays, scalarCastOperand } from './catalogue';
 import { numberOf } from './analysis';
@@ -187,11 +187,11 @@ class Locals {
   private readonly values = new Map<string, Expr | null>();
   constructor(fn: FunctionDef) {
     someStmt(fn.body, (s) => {
-      if (s.kind === 'for') for (const n of names(s.target)) this.values.set(n, null);
+      if (s.kind === 'for') for (const n of namesIn(s.target)) this.values.set(n, null);
       if (s.kind !== 'assign') return;
       for (const t of s.targets) {
         if (t.kind === 'name') this.values.set(t.name, this.values.has(t.name) || s.op ? null : s.value);
-        else for (const n of names(t)) this.values.set(n, null);
+        else for (const n of namesIn(t)) this.values.set(n, null);
       }
     });
     for (const p of fn.params) this.values.set(p.name, null);
@@ -420,14 +420,6 @@ function isSuperCall(e: Expr, method: string): boolean {
   return e.kind === 'call' && e.callee.kind === 'attr' && e.callee.name === method && e.callee.object.kind === 'call' && e.callee.object.callee.kind === 'name' && e.callee.object.callee.name === 'super';
 }
 
-function names(e: Expr): string[] {
-  const out: string[] = [];
-  someExpr(e, (x) => {
-    if (x.kind === 'name') out.push(x.name);
-    return false;
-  });
-  return out;
-}
 
 /** Every statement of a body, nested blocks and loops included, functions and classes defined in it left out. */
 function someStmt(list: Stmt[], visit: (s: Stmt) => void, depth = 0): void {

@@ -684,6 +684,16 @@ export function someExpr(root: Expr, test: (e: Expr) => boolean): boolean {
   }
 }
 
+/** The names read anywhere inside an expression (itself included), in walk order, repeats kept. */
+export function namesIn(root: Expr): string[] {
+  const out: string[] = [];
+  someExpr(root, (x) => {
+    if (x.kind === 'name') out.push(x.name);
+    return false;
+  });
+  return out;
+}
+
 /** Calls `f` on each of `children(e)`, in the same order, without building the array (walkers call this per node). */
 export function forEachChild(e: Expr, f: (c: Expr) => void): void {
   switch (e.kind) {
