@@ -640,6 +640,22 @@ class Evaluator {
   private readonly chained = new WeakSet<Expr>();
 
   /** The tensor an in-place chain writes: `m` of `m.mul_(b1).add_(g)`. */
+  /**
+   * `moms = [m.assign(b1 * m + (1 - b1) * g) for m, g in zip(moms, grads)]`: a list rebound to the
+   * variables its element writes in place, each of them a loop element of that same list. The write
+   * is the update; the rebinding holds the same variables and writes nothing again.
+   */
+  private rebindsWrittenElements(target: Expr, value: Expr): boolean {
+    if (value.kind !== 'comprehension' || value.filtered || value.generators.length !== 1 || value.element.kind !== 'call') return false;
+    const math = stepCall(value.element, (x) => this.facts.analyzer.isModule(x));
+    const root = math?.writes && this.chainRoot(math.writes);
+    if (!root || root.kind !== 'name') return false;
+    const { target: loopTarget, iter } = value.generators[0];
+    const source = loopPairs(loopTarget, iter)?.find(([name]) => name === root.name)?.[1];
+    const key = this.keyOf(target);
+    return source !== undefined && key !== undefined && this.keyOf(source) === key;
+  }
+
   private chainRoot(target: Expr): Expr | undefined {
     for (let i = 0; i < 8 && target.kind === 'call'; i++) {
       const inner = stepCall(target, (x) => this.facts.analyzer.isModule(x));
@@ -989,6 +1005,10 @@ class Evaluator {
         else if (base !== undefined) env.values.set(t.name, sym(`${base}[${i}]`));
         else env.values.delete(t.name);
       });
+      return;
+    }
+    if (!s.op && this.rebindsWrittenElements(target, s.value)) {
+      this.eval(s.value, env);
       return;
     }
     let value = this.eval(s.value, env);
