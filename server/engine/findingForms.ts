@@ -117,7 +117,7 @@ export function missingPenaltyGradientForms(gradient: string, weight: string, co
  * (added to the gradient the step applies) or `step` (a shrink of W in the step).
  */
 export function decayTwiceForms(param: string, strength: string | undefined, kinds: readonly ['gradient' | 'step', 'gradient' | 'step']): FindingForms {
-  const lam = strength === undefined || /^\d/.test(strength) ? { tex: strength ?? '\\lambda', unicode: strength ?? 'λ', legend: [] as Legend } : { tex: '\\lambda', unicode: 'λ', legend: [{ tex: '\\lambda', unicode: 'λ', code: strength }] };
+  const lam = strength === undefined ? { tex: '\\lambda', unicode: 'λ', legend: [] as Legend } : symbolFor(strength, '\\lambda', 'λ');
   const inGradient = { tex: `W - \\eta\\,(\\nabla L + ${lam.tex}\\,W)`, unicode: `W − η·(∇L + ${lam.unicode}·W)` };
   const inStep = { tex: `W - \\eta\\,\\nabla L - \\eta\\,${lam.tex}\\,W`, unicode: `W − η·∇L − η·${lam.unicode}·W` };
   const step = (rhs: { tex: string; unicode: string }): { tex: string; unicode: string } => ({ tex: `W \\leftarrow ${rhs.tex}`, unicode: `W ← ${rhs.unicode}` });
@@ -146,7 +146,7 @@ export function decayTwiceForms(param: string, strength: string | undefined, kin
  * strength; `outer` when the code forms X·Xᵀ (the fit in its dual form).
  */
 export function antiRidgeForms(design: string, strength: string, outer: boolean): FindingForms {
-  const lam = /^\d|^\.\d/.test(strength) ? { tex: strength, unicode: strength, legend: [] as Legend } : { tex: '\\lambda', unicode: 'λ', legend: [{ tex: '\\lambda', unicode: 'λ', code: strength }] };
+  const lam = symbolFor(strength, '\\lambda', 'λ');
   const gram = outer ? { tex: 'X X^{\\top}', unicode: 'X·Xᵀ' } : { tex: 'X^{\\top} X', unicode: 'Xᵀ·X' };
   const form = (op: '+' | '-'): { tex: string; unicode: string } => ({
     tex: `\\left(${gram.tex} ${op} ${lam.tex} I\\right)^{-1}`,
@@ -161,8 +161,13 @@ export function antiRidgeForms(design: string, strength: string, outer: boolean)
   };
 }
 
-/** A weight as written: a number stays itself, anything else is β with the code in the legend. */
-function weight(code: string): { tex: string; unicode: string; legend: Legend } {
+/** A coefficient as written: a number stays itself, anything else is the symbol given, with the code in the legend. */
+function symbolFor(code: string, tex: string, unicode: string): { tex: string; unicode: string; legend: Legend } {
   if (/^\d+(\.\d*)?(e-?\d+)?$|^\.\d+$/.test(code)) return { tex: code, unicode: code, legend: [] };
-  return { tex: '\\beta', unicode: 'β', legend: [{ tex: '\\beta', unicode: 'β', code }] };
+  return { tex, unicode, legend: [{ tex, unicode, code }] };
+}
+
+/** A weight as written: a number stays itself, anything else is β. */
+function weight(code: string): { tex: string; unicode: string; legend: Legend } {
+  return symbolFor(code, '\\beta', 'β');
 }
