@@ -88,7 +88,8 @@ Other options:
 
 Folders are searched recursively for Python, TypeScript, JavaScript and Jupyter notebook
 (.ipynb) files, skipping node_modules, .git, virtual environments, caches (Nabla's own
-.nabla_cache too), Jupyter checkpoints, whatever .gitignore files exclude and the project
+.nabla_cache too), Jupyter checkpoints, macOS resource forks (__MACOSX, ._*), whatever
+.gitignore files exclude and the project
 file's exclude patterns. Files named explicitly are always checked (with --force-exclude,
 unless the project file's exclude covers them).
 

@@ -29,7 +29,16 @@ const skippedFolders = new Set([
   '.ruff_cache',
   '.nabla_cache', // Nabla's own cache (cache.ts)
   '.ipynb_checkpoints', // Jupyter's autosaved copies of the notebooks beside them
+  '__MACOSX', // macOS Archive Utility's resource forks, unpacked beside the archive's files
 ]);
+
+/**
+ * `._train.py`: an AppleDouble file (a macOS resource fork copied to a filesystem without them),
+ * binary metadata named after the file it belongs to. Never code, so a walk does not list it.
+ */
+function isAppleDouble(name: string): boolean {
+  return name.startsWith('._');
+}
 
 // Git matches case-sensitively unless the filesystem is case-insensitive, which is the
 // default on macOS and Windows (where `git init` sets core.ignorecase).
@@ -193,7 +202,7 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
         yield* visitDir(childDisplay, childAbs, matchers, false);
       } else if (isFile) {
         // Only regular files: a FIFO, socket or device is never source (and reading a FIFO blocks).
-        if (!isLintablePath(entry.name)) continue;
+        if (!isLintablePath(entry.name) || isAppleDouble(entry.name)) continue;
         if (isIgnored(matchers, toSlashes(childAbs), false)) continue;
         if (options.isExcluded?.(childAbs, false)) continue;
         yield* visitFile(childDisplay, childAbs);

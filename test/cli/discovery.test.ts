@@ -24,7 +24,7 @@ describe('nabla check file discovery', function () {
   this.timeout(60000);
   after(removeTrees);
 
-  it('skips node_modules, virtual environments, caches and notebook checkpoints, but not dist', async function () {
+  it('skips node_modules, virtual environments, caches, notebook checkpoints and macOS resource forks, but not dist', async function () {
     const dir = makeTree({
       'train.py': PY_BUG,
       'node_modules/pkg/index.js': 'w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));\n',
@@ -39,11 +39,15 @@ describe('nabla check file discovery', function () {
       '.mypy_cache/bad.py': PY_BUG,
       '.ipynb_checkpoints/train-checkpoint.py': PY_BUG,
       'nb/.ipynb_checkpoints/train-checkpoint.ipynb': JSON.stringify({ cells: [{ cell_type: 'code', source: PY_BUG }], metadata: {}, nbformat: 4 }),
+      '__MACOSX/proj/._train.py': Buffer.from([0x00, 0x05, 0x16, 0x07, 0x00, 0x02, 0x00, 0x00]),
+      '__MACOSX/proj/bad.py': PY_BUG,
+      '._train.py': Buffer.from([0x00, 0x05, 0x16, 0x07, 0x00, 0x02, 0x00, 0x00]),
       'dist/bad.py': PY_BUG,
     });
-    const { status, out } = await checkJson(['.'], dir);
+    const { status, out, stderr } = await checkJson(['.'], dir);
     assert.deepEqual(flaggedFiles(out), ['dist/bad.py', 'train.py']);
     assert.equal(out.files, 2);
+    assert.equal(stderr, '', 'no "skipped: binary" notice for a resource fork');
     assert.equal(status, 1);
   });
 
