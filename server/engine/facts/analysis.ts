@@ -9,9 +9,9 @@ import { methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type Call
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
-  ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
+  ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
-  attributeReadByName, concatenatedPieces, isMetadataAttribute, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, concatenatedPieces, isMetadataAttribute, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -1027,6 +1027,8 @@ export class Analyzer {
       if (rest.length > (fn === 'sum' && !methodForm && !this.isModule(e.callee) && path?.length === 1 ? 1 : 0)) return undefined;
       const joined = this.joinedPieces(operand, scope, at, env);
       let product = joined ? this.penaltyOverPieces(joined, scope, at, d) : this.reducedOperand(operand, scope, at, env, d);
+      // A framework's total sum (not builtin `sum`, which iterates) of sums is their total.
+      if (!product && !joined && SUM_FUNCTIONS.has(fn) && !iteratingSum(fn, !methodForm && (path?.length ?? 0) < 2)) product = this.totalOfSums(operand, scope, at, env, d);
       if (!product) return undefined;
       if (MEAN_FUNCTIONS.has(fn) && product.penalty) {
         // A mean over a join is over all its entries: its size is the join's.
@@ -1119,6 +1121,47 @@ export class Analyzer {
       return { ...scalar(ONE), penalty: { ...p, kind, params: p.params.map(wholeParam) } };
     }
     return undefined;
+  }
+
+  /**
+   * The operand of a total sum that is itself a sum: `np.sum(np.sum(W * W))` (the sum of a scalar
+   * penalty is that penalty) or `np.sum(np.sum(W * W, axis=0))`, `(w * w).sum(dim=1).sum()` (a total
+   * of partial sums adds every entry once). A partial mean in the chain divides by a count that is
+   * not W's size and is not read; nor is a partial sum of a partial sum, whose total depends on W's rank.
+   */
+  private totalOfSums(operand: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    let inner = operand;
+    let partial = false;
+    for (let hops = 0; hops < 4; hops++) {
+      const reduction = this.sumReduction(inner);
+      if (!reduction?.partial) break;
+      partial = true;
+      inner = reduction.operand;
+    }
+    if (partial) return this.reducedOperand(inner, scope, at, env, d);
+    // A scalar already (`np.sum(W * W)`, or a local holding it): summing it again changes nothing.
+    const total = this.classify(inner, scope, at, env, d);
+    const scalarPenalty = !!total.penalty && !total.tensor && total.params.length === 0 && total.abs.length === 0 && !total.signs?.length;
+    return scalarPenalty && total.penalty!.kind !== 'elemsq' && total.penalty!.kind !== 'elemabs' ? total : undefined;
+  }
+
+  /**
+   * A framework's sum written as a call (`np.sum(x)`, `x.sum(0)`, `tf.reduce_sum(x, axis=1)`,
+   * `torch.sum(x, dim=1, keepdim=True)`): its operand, and whether it keeps an axis. Any other
+   * argument (a dtype, an `out`) and builtin `sum` are not read.
+   */
+  private sumReduction(e: Expr): { operand: Expr; partial: boolean } | undefined {
+    if (e.kind !== 'call') return undefined;
+    const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
+    const path = calleePath(e.callee);
+    const fn = e.callee.kind === 'attr' ? e.callee.name : undefined;
+    if (!fn || !SUM_FUNCTIONS.has(fn) || iteratingSum(fn, !methodForm && (path?.length ?? 0) < 2)) return undefined;
+    const operand = methodForm ? (e.callee as { object: Expr }).object : e.args[0];
+    const rest = methodForm ? e.args : e.args.slice(1);
+    if (!operand || rest.length > 1 || e.kwargs.some((k) => !REDUCTION_KEYWORDS.has(k.name))) return undefined;
+    const isNone = (x: Expr): boolean => x.kind === 'name' && x.name === 'None';
+    const axis = [...rest, ...e.kwargs.filter((k) => !KEEP_DIMS_KEYWORDS.has(k.name)).map((k) => k.value)];
+    return { operand, partial: axis.some((x) => !isNone(x)) };
   }
 
   /** The operand of a sum: squares and absolute values of a parameter, or penalties per parameter in a generator. */

@@ -28,6 +28,15 @@ export function isSumFunction(name: string): boolean {
 
 /** Keyword arguments that make a reduction partial (`np.sum(W, axis=0)`): the result is no longer a scalar. */
 export const REDUCTION_KEYWORDS: ReadonlySet<string> = new Set(['axis', 'dim', 'axes', 'keepdims', 'keepdim']);
+/** Keyword arguments of a reduction that only keep the reduced axes as length one: the entries summed are the same. */
+export const KEEP_DIMS_KEYWORDS: ReadonlySet<string> = new Set(['keepdims', 'keepdim']);
+/**
+ * Sums that iterate their operand rather than reduce it: builtin `sum(x)` and `math.fsum(x)` add a
+ * 2-D array's rows, and fail on a scalar. `bare` is a call by a bare name (`sum(x)`, not `np.sum(x)`).
+ */
+export function iteratingSum(name: string, bare: boolean): boolean {
+  return name === 'fsum' || (bare && name === 'sum');
+}
 /** Reductions that keep a loss's sign: `loss.mean()`, `tf.reduce_sum(loss)`, `loss.item()`, `loss.squeeze()`. */
 export function isSignPreservingReduction(name: string): boolean {
   return /^(mean|sum|reduce_mean|reduce_sum|item|squeeze|asScalar|as_scalar)$/.test(name);
