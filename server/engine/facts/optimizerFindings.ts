@@ -240,7 +240,35 @@ function correctedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, term:
     if (!s?.average || !s.beta) continue;
     const t = total(s.beta);
     if (t && t.power >= 1) report(s, t.c, 'about 30 times too small (for a β of 0.999)');
+    else if (t && t.power > 0 && !near(t.power, 0.5)) rootedTwice(facts, step, p, s, t.c, t.power, push);
   }
+}
+
+/**
+ * The second moment's correction under a root of another power than ½: √(v / √(1 − β₂ᵗ)) divides √v
+ * by the fourth root of the correction, not its square root. The first step's denominator is then
+ * (1 − β₂)^(½ − p) times Adam's: for p = ¼ and β₂ = 0.999, about 5.6 times too small (the step as
+ * many times too large).
+ */
+function rootedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, s: StateUpdate, c: StepTerm['corrections'][number], power: number, push: (f: OptimizerFinding) => void): void {
+  const site = correctionSite(step, c.key, p.eq.order);
+  if (!site || !c.exp) return;
+  const b = show(facts, step, c.beta);
+  const written = facts.source(site.span);
+  const ratio = 0.001 ** (power - 0.5);
+  // The first step's length over Adam's: (1 − β)^(p − ½), β = 0.999.
+  const size = ratio > 1 ? `about ${ratio.toPrecision(2)} times too large` : `about ${(1 / ratio).toPrecision(2)} times too small`;
+  push({
+    code: 'NB401',
+    span: site.span,
+    message: `${stateText(facts, s)}'s bias correction ${written} is ${near(power, 0.25) ? 'taken under a square root twice' : `raised to the power ${powerText(power)} below the bar`}: the step divides √${stateText(facts, s)} by (${written}) ** ${powerText(power)} instead of its square root, so the first step is ${size} (for a β of 0.999). Take the square root once: sqrt(${stateText(facts, s)} / (1 - ${b} ** t))`,
+    corrected: biasCorrected(s.eq.key, c.beta, c.exp),
+  });
+}
+
+/** ¼ as 0.25, ¾ as 0.75: the power as the code would write it. */
+function powerText(power: number): string {
+  return String(Math.round(power * 1000) / 1000);
 }
 
 /**
