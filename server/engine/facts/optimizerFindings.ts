@@ -944,7 +944,7 @@ function steppedTwice(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
     });
     const tensor = (f: PolyFactor): boolean => [...step.states.keys(), p.eq.key].some((k) => mentions([{ c: 1, fs: [{ ...f, n: 1 }] }], k));
     const lrOf = (m: Mono): string | undefined => m.fs.find((f) => f.atom.k === 'sym' && f.n > 0 && isLearningRateSymbol(f.atom.key))?.key;
-    for (let i = 0; i < adds.length; i++)
+    pairs: for (let i = 0; i < adds.length; i++)
       for (let j = i + 1; j < adds.length; j++) {
         const [a, b] = adds[i].mono.fs.length <= adds[j].mono.fs.length ? [adds[i], adds[j]] : [adds[j], adds[i]];
         const q = quotient(b.mono, a.mono);
@@ -964,7 +964,7 @@ function steppedTwice(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
           related: [{ span: first, message: `${target} is first stepped along the direction here` }],
           corrected: [{ kind: 'param', key: p.eq.key, self: p.self, step: [a.mono] }],
         });
-        return;
+        break pairs;
       }
   }
 }
