@@ -11,7 +11,7 @@ export const nb404LearningRateTwice = defineRule({
     code: 'NB404',
     name: 'learning-rate-twice',
     severity: 'warning',
-    summary: "A hand-written optimizer step applies the learning rate twice, or not at all",
+    summary: "A hand-written optimizer step applies the learning rate twice (also by adding one direction to the weights twice), or not at all",
     fix: 'none',
   },
   check(context) {

@@ -2,10 +2,10 @@
 // (optimizerSteps.ts). Each check compares the step with the math of its family, by data flow:
 // which state sits in which denominator, which β weights which state, where the step count is
 // incremented. Rules only report what this finds.
-import type { Span, Stmt } from '../ir';
+import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex, spanKey, walkAll } from './program';
-import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Poly } from '../../math/poly';
+import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
 import { assignedFrom, boundedTerms, correctionSite, groupByTensor, linearSymbol, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
@@ -56,6 +56,8 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     secondMoment(facts, step, push);
     averages(facts, step, push);
     learningRate(facts, step, push);
+    // Read per write, under each write's own condition: a parameter written in branches is still checked here.
+    steppedTwice(facts, full, push);
     decayOnMoments(facts, step, push);
   }
   for (const carried of carriedRawSteps(facts)) rawStepStored(facts, carried, push);
@@ -240,7 +242,35 @@ function correctedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, term:
     if (!s?.average || !s.beta) continue;
     const t = total(s.beta);
     if (t && t.power >= 1) report(s, t.c, 'about 30 times too small (for a β of 0.999)');
+    else if (t && t.power > 0 && !near(t.power, 0.5)) rootedTwice(facts, step, p, s, t.c, t.power, push);
   }
+}
+
+/**
+ * The second moment's correction under a root of another power than ½: √(v / √(1 − β₂ᵗ)) divides √v
+ * by the fourth root of the correction, not its square root. The first step's denominator is then
+ * (1 − β₂)^(½ − p) times Adam's: for p = ¼ and β₂ = 0.999, about 5.6 times too small (the step as
+ * many times too large).
+ */
+function rootedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, s: StateUpdate, c: StepTerm['corrections'][number], power: number, push: (f: OptimizerFinding) => void): void {
+  const site = correctionSite(step, c.key, p.eq.order);
+  if (!site || !c.exp) return;
+  const b = show(facts, step, c.beta);
+  const written = facts.source(site.span);
+  const ratio = 0.001 ** (power - 0.5);
+  // The first step's length over Adam's: (1 − β)^(p − ½), β = 0.999.
+  const size = ratio > 1 ? `about ${ratio.toPrecision(2)} times too large` : `about ${(1 / ratio).toPrecision(2)} times too small`;
+  push({
+    code: 'NB401',
+    span: site.span,
+    message: `${stateText(facts, s)}'s bias correction ${written} is ${near(power, 0.25) ? 'taken under a square root twice' : `raised to the power ${powerText(power)} below the bar`}: the step divides √${stateText(facts, s)} by (${written}) ** ${powerText(power)} instead of its square root, so the first step is ${size} (for a β of 0.999). Take the square root once: sqrt(${stateText(facts, s)} / (1 - ${b} ** t))`,
+    corrected: biasCorrected(s.eq.key, c.beta, c.exp),
+  });
+}
+
+/** ¼ as 0.25, ¾ as 0.75: the power as the code would write it. */
+function powerText(power: number): string {
+  return String(Math.round(power * 1000) / 1000);
 }
 
 /**
@@ -891,6 +921,125 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
     message: `the step never applies the learning rate: ${knob} is taken but nothing in the step reads it, so every update has the size of the raw direction. Multiply the update by it`,
     corrected: learningRateApplied(p, knob),
   });
+}
+
+/**
+ * One direction added to a parameter twice in one step, by two writes that each scale it by a
+ * learning rate: `p.add_(d, alpha=-lr)` and then `p.add_(d * (-lr / (h.sqrt() + eps)))`. The update is
+ * η·d + η/(√h + ε)·d, the learning rate applied twice over. Read from each write's own value (T ← T + X,
+ * in terms of the value before it): both add one monomial, one is the other times a positive factor
+ * that only rescales it (scalars, reciprocals), the direction reads a moment of the step, and both
+ * writes run together (the same loop body and condition, a helper's called once). Writes that shrink
+ * the parameter (decoupled decay, `p.mul_(1 - lr * wd)`), average it (Lookahead, a weight EMA), bound it
+ * (`clamp_`) or undo an earlier write (SAM's perturbation and restore, opposite signs) are not this.
+ */
+function steppedTwice(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const p of step.params) {
+    const writes = p.eq.writes;
+    if (!writes || writes.length < 2 || writes.length !== p.eq.spans.length || p.returned) continue;
+    const adds: { mono: Mono; span: Span }[] = [];
+    writes.forEach((w, i) => {
+      const split = splitSelf(w, p.eq.key);
+      if (split && polyEquals(split.self, constant(1)) && split.rest.length === 1) adds.push({ mono: split.rest[0], span: p.eq.spans[i] });
+    });
+    const tensor = (f: PolyFactor): boolean => [...step.states.keys(), p.eq.key].some((k) => mentions([{ c: 1, fs: [{ ...f, n: 1 }] }], k));
+    const lrOf = (m: Mono): string | undefined => m.fs.find((f) => f.atom.k === 'sym' && f.n > 0 && isLearningRateSymbol(f.atom.key))?.key;
+    pairs: for (let i = 0; i < adds.length; i++)
+      for (let j = i + 1; j < adds.length; j++) {
+        const [a, b] = adds[i].mono.fs.length <= adds[j].mono.fs.length ? [adds[i], adds[j]] : [adds[j], adds[i]];
+        const q = quotient(b.mono, a.mono);
+        // Same sign (every symbol a positive knob), and the factor only rescales: nothing that reads a state or the weights multiplies.
+        if (q.c <= 0 || q.fs.some((f) => f.n > 0 && f.atom.k !== 'inv' && tensor(f)) || q.fs.some((f) => f.n < 0 && f.atom.k === 'inv')) continue;
+        // The direction is built from the step's moments, and each write carries a learning rate of its own.
+        if (!a.mono.fs.some((f) => f.n > 0 && tensor(f) && !mentions([{ c: 1, fs: [{ ...f, n: 1 }] }], p.eq.key))) continue;
+        const lr = lrOf(a.mono);
+        if (!lr || !lrOf(b.mono)) continue;
+        if (!togetherInStep(facts, step, adds[i].span, adds[j].span) || !sameTarget(facts, adds[i].span, adds[j].span)) continue;
+        const target = facts.source(p.eq.target.span);
+        const [first, second] = [adds[i].span, adds[j].span];
+        push({
+          code: 'NB404',
+          span: second,
+          message: `${target} is stepped twice along the same direction in one step: \`${facts.source(first)}\` adds it, and \`${facts.source(second)}\` adds it again${polyEquals([{ c: q.c, fs: q.fs }], constant(1)) ? '' : ' with another step size'}, so the learning rate is applied twice and the update is the sum of both. Apply the direction once, with one step size`,
+          related: [{ span: first, message: `${target} is first stepped along the direction here` }],
+          corrected: [{ kind: 'param', key: p.eq.key, self: p.self, step: [a.mono] }],
+        });
+        break pairs;
+      }
+  }
+}
+
+/**
+ * Whether two writes of one key write one tensor: in one function, the same target as written
+ * (`weights[kernel_key]` and `weights[offset_key]` may be two entries the normal form cannot tell
+ * apart); across a helper's parameters, the key the call binds is trusted.
+ */
+function sameTarget(facts: Facts, a: Span, b: Span): boolean {
+  const index = programIndex(facts);
+  const fnOf = (s: Span): string | undefined => enclosingFunction(facts.module.body, s, 0);
+  if (fnOf(a) !== fnOf(b)) return true;
+  const target = (s: Span): string | undefined => {
+    const st = index.stmtBySpan.get(spanKey(s));
+    if (st?.kind === 'assign') return st.targets.length === 1 ? facts.source(st.targets[0].span) : undefined;
+    // `w.add_(…)`, `w.data.mul_(…).add_(…)`: the receiver the chain starts from.
+    let e: Expr | undefined = st?.kind === 'expr' ? st.expr : undefined;
+    for (let depth = 0; e?.kind === 'call' && e.callee.kind === 'attr' && depth < 20; depth++) e = e.callee.object;
+    return e && e.kind !== 'call' ? facts.source(e.span) : undefined;
+  };
+  const [ta, tb] = [target(a), target(b)];
+  return ta !== undefined && ta === tb;
+}
+
+/** b / a for two monomials. */
+function quotient(b: Mono, a: Mono): Mono {
+  const fs = new Map<string, PolyFactor>();
+  for (const f of b.fs) fs.set(f.key, f);
+  for (const f of a.fs) {
+    const known = fs.get(f.key);
+    fs.set(f.key, known ? { ...known, n: known.n - f.n } : { ...f, n: -f.n });
+  }
+  return { c: b.c / a.c, fs: [...fs.values()].filter((f) => f.n !== 0) };
+}
+
+/**
+ * Whether two writes of a step run together: in the same loop body under the same condition, seen
+ * in their own function and, for a write in a helper, at the step's one call of that helper.
+ */
+function togetherInStep(facts: Facts, step: OptimizerStep, a: Span, b: Span): boolean {
+  const site = (s: Span): Span | undefined => {
+    if (step.fn.span.start <= s.start && s.end <= step.fn.span.end) return s;
+    const helper = enclosingFunction(facts.module.body, s, 0);
+    if (!helper) return undefined;
+    const calls: Span[] = [];
+    walkAll(step.fn.body, (e) => {
+      if (e.kind === 'call' && ((e.callee.kind === 'attr' && e.callee.name === helper) || (e.callee.kind === 'name' && e.callee.name === helper))) calls.push(e.span);
+    });
+    return calls.length === 1 ? calls[0] : undefined;
+  };
+  const [sa, sb] = [site(a), site(b)];
+  if (!sa || !sb) return false;
+  // Two writes of one helper: together there. Otherwise each runs where the step runs it (a helper's
+  // write at the top of the helper's body), and the two places share their loop and condition.
+  if (sa.start === sb.start && sa.end === sb.end) return loopOrConditionAround(facts, a) === loopOrConditionAround(facts, b);
+  const unconditional = (s: Span, site: Span): boolean => s === site || loopOrConditionAround(facts, s) === undefined;
+  return unconditional(a, sa) && unconditional(b, sb) && loopOrConditionAround(facts, sa) === loopOrConditionAround(facts, sb);
+}
+
+/** The innermost loop, `if`, `while` or `try` of its own function around a span (a `with` is neither). */
+function loopOrConditionAround(facts: Facts, span: Span): Stmt | undefined {
+  let found: Stmt | undefined;
+  const visit = (body: Stmt[], inner: Stmt | undefined, depth: number): void => {
+    if (depth > 60) return;
+    for (const st of body) {
+      if (st.span.start > span.start || st.span.end < span.end) continue;
+      if (st.kind === 'function' || st.kind === 'class') visit(st.body, undefined, depth + 1);
+      else if (st.kind === 'for') visit(st.body, st, depth + 1);
+      else if (st.kind === 'block') visit(st.body, st.label === 'with' ? inner : st, depth + 1);
+      else found = inner;
+    }
+  };
+  visit(facts.module.body, undefined, 0);
+  return found;
 }
 
 /** Whether a function body mentions a learning rate anywhere (a call the analysis cannot see into may use it). */

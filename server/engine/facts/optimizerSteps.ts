@@ -1949,11 +1949,21 @@ function commonFactors(p: Poly): PolyFactor[] {
   return first.fs.filter((g) => others.every((m) => m.fs.some((h) => h.key === g.key && h.n === g.n)));
 }
 
-/** (1 − βᵗ) as an atom: inv(1 − βᵗ) is power −1, √(1 − βᵗ) is ½. */
-export function correctionOf(a: Atom): { shape: { beta: string; exp?: Poly }; power: number; key: string } | undefined {
+/**
+ * (1 − βᵗ) as an atom: inv(1 − βᵗ) is power −1, √(1 − βᵗ) is ½; a root of a root, √√(1 − βᵗ), is ¼
+ * (a correction taken under the square root twice), and (1 − βᵗ) ** 0.25 is ¼ too.
+ */
+export function correctionOf(a: Atom, depth = 0): { shape: { beta: string; exp?: Poly }; power: number; key: string } | undefined {
+  if (depth > 4) return undefined;
   if (a.k === 'inv') {
     const s = correctionShape(a.arg);
     return s && { shape: s, power: -1, key: polyKey(a.arg) };
+  }
+  if (a.k === 'pow') {
+    // A numeric power that is neither whole nor a half stays an atom (poly.ts `pow`).
+    const e = numeric(a.exp);
+    const s = e === undefined ? undefined : correctionShape(a.base);
+    return s && { shape: s, power: e!, key: polyKey(a.base) };
   }
   if (a.k === 'fn' && a.fn === 'sqrt' && a.args.length === 1) {
     const s = correctionShape(a.args[0]);
@@ -1962,6 +1972,10 @@ export function correctionOf(a: Atom): { shape: { beta: string; exp?: Poly }; po
     if (inner && inner.atom.k === 'inv') {
       const s2 = correctionShape(inner.atom.arg);
       return s2 && { shape: s2, power: -0.5 * inner.n, key: polyKey(inner.atom.arg) };
+    }
+    if (inner && inner.atom.k !== 'sym') {
+      const nested = correctionOf(inner.atom, depth + 1);
+      return nested && { shape: nested.shape, power: 0.5 * nested.power * inner.n, key: nested.key };
     }
   }
   return undefined;

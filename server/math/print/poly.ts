@@ -109,6 +109,12 @@ function printAtom(a: Atom, name: PolyNamer): PolyText {
       return name(a.key);
     case 'fn': {
       const args = a.args.map((x) => printPoly(x, name));
+      // √√x reads as the fourth root it is: ∜x.
+      const inner = a.fn === 'sqrt' && a.args.length === 1 && a.args[0].length === 1 && a.args[0][0].c === 1 && a.args[0][0].fs.length === 1 && a.args[0][0].fs[0].n === 1 ? a.args[0][0].fs[0].atom : undefined;
+      if (inner?.k === 'fn' && inner.fn === 'sqrt' && inner.args.length === 1) {
+        const x = printPoly(inner.args[0], name);
+        return { tex: `\\sqrt[4]{${x.tex}}`, unicode: inner.args[0].length > 1 || inner.args[0][0]?.fs.length !== 1 ? `∜(${x.unicode})` : `∜${x.unicode}` };
+      }
       if (a.fn === 'sqrt' && args.length === 1) return { tex: `\\sqrt{${args[0].tex}}`, unicode: a.args[0].length > 1 || a.args[0][0]?.fs.length !== 1 ? `√(${args[0].unicode})` : `√${args[0].unicode}` };
       if (a.fn === 'abs' && args.length === 1) return { tex: `\\left|${args[0].tex}\\right|`, unicode: `|${args[0].unicode}|` };
       const fname = a.fn.replace(/[^A-Za-z0-9]/g, '');
