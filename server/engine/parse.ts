@@ -65,13 +65,22 @@ export function parseBudgetMs(length: number): number {
  */
 export function parse(text: string, language: LanguageId, previous?: Tree): Tree {
   const tree = parseWithin(text, language, previous);
-  if (!tree.rootNode.hasError) return tree;
-  const better = recoverMisreadWords(text, language, tree, (t, l) => parseWithin(t, l));
+  // Past the size of hand-written source, the parses recovery adds cost more than a notice.
+  if (!tree.rootNode.hasError || language === 'python' || text.length > RECOVERY_MAX_LENGTH) return tree;
+  let better: Tree | undefined;
+  try {
+    better = recoverMisreadWords(text, language, tree, (t, l) => parseWithin(t, l));
+  } catch (error) {
+    if (!(error instanceof ParseGaveUp)) throw error;
+  }
   if (!better) return tree;
   tree.delete();
   recovered.add(better);
   return better;
 }
+
+/** The longest text misread words are recovered in (each recovery parses it up to three more times). */
+const RECOVERY_MAX_LENGTH = 512 * 1024;
 
 /** Trees `parse` read with recovered words: parsed from another text than the incremental parse's, so their changed ranges mean nothing. */
 const recovered = new WeakSet<Tree>();

@@ -86,7 +86,8 @@ function usingIdentifiers(text: string, tree: Tree): Replacement[] {
     const end = start + 5;
     const node = tree.rootNode.descendantForIndex(start, end);
     const type = node?.type;
-    if (!(type === 'using' || type === 'ERROR' || (type === 'identifier' && node?.parent?.type === 'ERROR'))) continue;
+    // The keyword token, an error that starts at the word, or the word read as a name inside an error.
+    if (!(type === 'using' || (type === 'ERROR' && node?.startIndex === start) || (type === 'identifier' && node?.parent?.type === 'ERROR'))) continue;
     const rest = /^[ \t]*(.?)/.exec(text.slice(end, end + 200));
     const next = rest?.[1] ?? '';
     if (next !== '' && isIdentifierStart.test(next)) continue;

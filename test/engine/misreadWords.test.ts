@@ -84,13 +84,17 @@ describe('valid JavaScript the grammar misreads by one word', () => {
   });
 
   it('gives an edited document the same reading as a fresh parse', () => {
-    const cache = new ParseCache();
-    const first = `${card}\n${uphill}\n`;
-    const edited = first.replace('let grad = 0;', 'let grad = 0.0;');
-    analyzeDocument(first, 'javascript', cache);
-    const incremental = analyzeDocument(edited, 'javascript', cache);
-    const fresh = analyzeDocument(edited, 'javascript', new ParseCache());
-    assert.deepEqual(incremental.module, fresh.module);
-    assert.deepEqual(fresh.module.errors, []);
+    for (const head of [card, 'let using = 0;\nusing = using + 1;\nusing[0] = 2;']) {
+      const cache = new ParseCache();
+      const first = `${head}\n${uphill}\n`;
+      analyzeDocument(first, 'javascript', cache);
+      // An edit far from the word, then one next to it.
+      for (const edited of [first.replace('let grad = 0;', 'let grad = 0.0;'), first.replace('<div class', '<div  class').replace('using = using', 'using  = using')]) {
+        const incremental = analyzeDocument(edited, 'javascript', cache);
+        const fresh = analyzeDocument(edited, 'javascript', new ParseCache());
+        assert.deepEqual(incremental.module, fresh.module);
+        assert.deepEqual(fresh.module.errors, []);
+      }
+    }
   });
 });
