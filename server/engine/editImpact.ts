@@ -11,8 +11,8 @@
 //      It is not in the line's indentation (spaces on a blank line aside), not on a line that continues with a backslash, and not
 //      inside a string, comment or template (the old tree says), no word it touches is a keyword
 //      before or after it (`def` cut to `de` is a syntax error the parser may recover from across
-//      statements), and the old text had no syntax error. Such an edit changes one top-level statement E and leaves every other statement's
-//      syntax as it was, on the same lines.
+//      statements), and the old text had no syntax error. Such an edit changes one top-level
+//      statement E and leaves every other statement's syntax as it was, on the same lines.
 //   2. The hovered place is in another top-level statement H, on other lines than the edit.
 //   3. Either the edit only adds or removes spaces between tokens, outside every expression and
 //      simple statement (the old tree's tokens and E's IR say so): then every statement lowers as

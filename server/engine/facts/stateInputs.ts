@@ -1,9 +1,9 @@
-// A list rebound to a comprehension over its own elements, whose new value only optimizer state
-// reads (a value rewritten from its own old value): a TF multi-tensor step keeps −g of the last step in a list, adds this step's gradients to
-// it (`prev_negs = [pn + g for pn, g in zip(prev_negs, grads)]`, the change of the gradient), and
-// averages the result into a moment (`[d.assign(b2 * d + (1 - b2) * pn) for d, pn in zip(diffs,
-// prev_negs)]`). The list is an input of that state, not a parameter: no step moves it, and the
-// sign of what it adds says nothing about descent.
+// A list rebound to a comprehension over its own items whose new value only optimizer state reads
+// (a value rewritten from its own old value). A TF multi-tensor step keeps −g of the last step in a
+// list, adds this step's gradients to it (`prev_negs = [pn + g for pn, g in zip(prev_negs,
+// grads)]`, the change of the gradient), and averages the result into a moment (`[d.assign(b2 * d +
+// (1 - b2) * pn) for d, pn in zip(diffs, prev_negs)]`). The list is an input of that state, not a
+// parameter: no step moves it, and the sign of what it adds says nothing about descent.
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
@@ -71,7 +71,7 @@ function positionOf(target: Expr, name: string): number | undefined {
 
 /**
  * Whether every read of `list` in the function, besides the rebinding's own walk, is the walk of a
- * comprehension whose variable for its items only optimizer state's updates read, with one such read.
+ * comprehension that feeds its items only to state (`feedsState`), with at least one such walk.
  */
 function readOnlyByState(facts: Facts, fn: FunctionDef, list: string, rebinding: Expr): boolean {
   let reads = 0;
