@@ -62,6 +62,10 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     const names = assignedNames(analyzeDocument(text, 'javascript').module.body);
     assert.ok(names.includes('using'), names.join(', '));
     assert.ok(!names.some((n) => n.startsWith('usin') && n !== 'using'), names.join(', '));
+    // The TypeScript grammars read `using` the same way.
+    for (const language of ['typescript', 'tsx'] as const) {
+      assert.deepEqual(lintText('let using: number[] = [0];\nusing = [1];\nusing[0] = 2;\n', { language }).notices, []);
+    }
     // A `using` declaration stays one.
     assert.deepEqual(summary('{ using handle = open(); }\nasync function f() { await using lock = acquire(); }\n').notices, []);
   });
