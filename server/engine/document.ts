@@ -13,7 +13,7 @@ import { LineIndex } from './lineIndex';
 import { lower } from './lower';
 import type { LoweredUnit } from './lower/common';
 import { lowerReusing, type PreviousLowering } from './lower/reuse';
-import { parse } from './parse';
+import { parse, wasRecovered } from './parse';
 import { Program } from './program';
 import { makeSourceFile, type SourceFile } from './source';
 import { runSteps, type Steps } from './stepwise';
@@ -140,6 +140,8 @@ export class ParseCache {
       old.edit(edit);
       const tree = parse(text, language, old);
       const { units, base } = best.entry;
+      // A tree read with recovered words was parsed afresh: nothing of the old one's lowering may be reused.
+      if (wasRecovered(tree)) return { tree };
       return { tree, previous: units && { units, base, edit, changed: old.getChangedRanges(tree) } };
     } finally {
       old.delete();

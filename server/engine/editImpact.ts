@@ -9,9 +9,10 @@
 //      names, numbers, spaces and operators: no bracket, quote, comment mark, backslash, colon,
 //      semicolon or line break, so the edit cannot open or close anything that spans other lines.
 //      It is not in the line's indentation (spaces on a blank line aside), not on a line that continues with a backslash, and not
-//      inside a string, comment or template (the old tree says), and the old text had no syntax
-//      error. Such an edit changes one top-level statement E and leaves every other statement's
-//      syntax as it was, on the same lines.
+//      inside a string, comment or template (the old tree says), no word it touches is a keyword
+//      before or after it (`def` cut to `de` is a syntax error the parser may recover from across
+//      statements), and the old text had no syntax error. Such an edit changes one top-level
+//      statement E and leaves every other statement's syntax as it was, on the same lines.
 //   2. The hovered place is in another top-level statement H, on other lines than the edit.
 //   3. Either the edit only adds or removes spaces between tokens, outside every expression and
 //      simple statement (the old tree's tokens and E's IR say so): then every statement lowers as
@@ -214,6 +215,27 @@ const CONFINED_SCRIPT = /^[A-Za-z0-9_$ \t.,+\-*%=!&|^~]*$/;
 /** Tree-sitter node types of text that is not code: an edit inside one changes a string or a comment. */
 const NOT_CODE = /string|comment|template|regex|jsx_text|heredoc|escape/;
 
+const PYTHON_KEYWORDS = new Set([
+  'False', 'None', 'True', 'and', 'as', 'assert', 'async', 'await', 'break', 'case', 'class', 'continue', 'def', 'del', 'elif',
+  'else', 'except', 'finally', 'for', 'from', 'global', 'if', 'import', 'in', 'is', 'lambda', 'match', 'nonlocal', 'not', 'or',
+  'pass', 'raise', 'return', 'try', 'type', 'while', 'with', 'yield',
+]);
+const SCRIPT_KEYWORDS = new Set([
+  'as', 'async', 'await', 'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'declare', 'default', 'delete', 'do',
+  'else', 'enum', 'export', 'extends', 'false', 'finally', 'for', 'from', 'function', 'get', 'if', 'implements', 'import', 'in',
+  'instanceof', 'interface', 'let', 'namespace', 'new', 'null', 'of', 'private', 'protected', 'public', 'readonly', 'return',
+  'set', 'static', 'super', 'switch', 'this', 'throw', 'true', 'try', 'type', 'typeof', 'using', 'var', 'void', 'while', 'with', 'yield',
+]);
+
+/** The words of a text that overlap [start, end), whole. */
+function wordsAround(text: string, start: number, end: number): string[] {
+  let from = start;
+  while (from > 0 && /[\w$]/.test(text[from - 1])) from--;
+  let to = end;
+  while (to < text.length && /[\w$]/.test(text[to])) to++;
+  return wordsOf(text.slice(from, to));
+}
+
 /** Identifier-like words of a piece of code. */
 function wordsOf(text: string): string[] {
   return text.match(/[A-Za-z_$][\w$]*/g) ?? [];
@@ -272,6 +294,10 @@ export function explainAfterEdit(
   // In TS/JS a slash next to another slash or a star opens a comment: no edit on a line with one.
   if (a.language !== 'python' && oldLine.includes('/')) return undefined;
   if (touchesText(tree, prefix, oldEnd, oldText.length)) return undefined;
+  // A keyword made or unmade (`def` cut to `de`) changes the statement's syntax, and the parser's
+  // recovery from the error can carry that into the statements after it.
+  const keywords = a.language === 'python' ? PYTHON_KEYWORDS : SCRIPT_KEYWORDS;
+  if ([...wordsAround(oldText, prefix, oldEnd), ...wordsAround(newText, prefix, newEnd)].some((w) => keywords.has(w))) return undefined;
   // The hovered place in the old text: before the edit it has not moved; after it, by the change in length.
   let old: number;
   if (offset <= prefix) old = offset;

@@ -1,6 +1,7 @@
 // Parsing with web-tree-sitter (WASM, no native addons). The only module that knows the
 // grammars' files; everything after it sees a tree-sitter Tree.
 import { Language, Parser, Query, type Node, type Tree } from 'web-tree-sitter';
+import { recoverMisreadWords } from './parseRecovery';
 import type { LanguageId } from './types';
 
 const grammarFiles: Record<LanguageId, string> = {
@@ -57,8 +58,39 @@ export function parseBudgetMs(length: number): number {
   return 2000 + length / 100;
 }
 
-/** Parses text; `initParsers()` must have resolved. Tree-sitter recovers from syntax errors; text it cannot parse within its budget throws `ParseGaveUp`. */
+/**
+ * Parses text; `initParsers()` must have resolved. Tree-sitter recovers from syntax errors; text it
+ * cannot parse within its budget throws `ParseGaveUp`. Valid JavaScript the grammar misreads because
+ * of one word is read right (parseRecovery.ts); such a tree is `recovered` and was parsed from scratch.
+ */
 export function parse(text: string, language: LanguageId, previous?: Tree): Tree {
+  const tree = parseWithin(text, language, previous);
+  // Past the size of hand-written source, the parses recovery adds cost more than a notice.
+  if (!tree.rootNode.hasError || language === 'python' || text.length > RECOVERY_MAX_LENGTH) return tree;
+  let better: Tree | undefined;
+  try {
+    better = recoverMisreadWords(text, language, tree, (t, l) => parseWithin(t, l));
+  } catch (error) {
+    if (!(error instanceof ParseGaveUp)) throw error;
+  }
+  if (!better) return tree;
+  tree.delete();
+  recovered.add(better);
+  return better;
+}
+
+/** The longest text misread words are recovered in (each recovery parses it up to three more times). */
+const RECOVERY_MAX_LENGTH = 512 * 1024;
+
+/** Trees `parse` read with recovered words: parsed from another text than the incremental parse's, so their changed ranges mean nothing. */
+const recovered = new WeakSet<Tree>();
+
+/** Whether `parse` gave this tree by recovering misread words (it is not the incremental re-parse of the tree it was given). */
+export function wasRecovered(tree: Tree): boolean {
+  return recovered.has(tree);
+}
+
+function parseWithin(text: string, language: LanguageId, previous?: Tree): Tree {
   const parser = parsers.get(language);
   if (!parser) throw new Error('Nabla parsers are not initialized: await initParsers() first');
   const budget = parseBudgetMs(text.length);

@@ -216,6 +216,14 @@ describe('early hover: what waits for the lint', () => {
     assert.equal(early(broken, broken.replace('y = x', 'y = 3 * x'), 13), undefined);
   });
 
+  it('waits when the edit makes or unmakes a keyword (the parser may recover from the new error across statements)', () => {
+    assert.equal(early(text, text.replace('def unrelated(x):', 'de unrelated(x):'), 13), undefined);
+    assert.equal(early(text, text.replace('    return y', '    retur y'), 13), undefined);
+    assert.equal(early(text, text.replace('    y = x * 2', '    y = x if 2'), 13), undefined);
+    // A name that only contains a keyword is not one.
+    assert.notEqual(early(text, text.replace('    y = x * 2', '    y = x * 3'), 13), undefined);
+  });
+
   it('waits when the edited line names something the hovered statement reads', () => {
     // Renaming the unrelated function to the helper's name would make it the helper the step calls.
     const edited = text.replace('def unrelated(x):', 'def l2_grad(x):');

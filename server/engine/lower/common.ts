@@ -74,8 +74,14 @@ function errorStart(node: SyntaxNode): number {
     break;
   }
   const inner = firstError(node, lead === node ? 0 : lead.startIndex, 0);
-  return inner && inner.startPosition.row === lead.startPosition.row ? inner.startIndex : lead.startIndex;
+  if (inner && inner.startPosition.row === lead.startPosition.row) return inner.startIndex;
+  // `return (` before JSX the parser could not read: the statement is fine up to the error inside it.
+  if (inner && !lead.isNamed && lead.type === 'return' && SCRIPT_GRAMMARS.has(node.tree.language.name ?? '')) return inner.startIndex;
+  return lead.startIndex;
 }
+
+/** The grammars of TS/JS, whose `return (…)` around JSX is where their errors are often wrapped. */
+const SCRIPT_GRAMMARS = new Set(['javascript', 'typescript', 'tsx']);
 
 /** The first ERROR or MISSING node inside `node` (not itself) that starts at or after `from`. */
 function firstError(node: SyntaxNode, from: number, depth: number): SyntaxNode | undefined {

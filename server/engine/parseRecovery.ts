@@ -1,0 +1,129 @@
+// Two places where tree-sitter's JavaScript grammar rejects valid code a word decides, and their
+// recovery. The word is replaced, in a copy of the text, by an identifier of the same length, so
+// every offset stays where it was, and the copy is parsed again; the lowerer slices names out of
+// the original text, so nothing downstream sees the stand-in. A replacement is kept only when the
+// new tree reads the word as the node it is in valid code; otherwise the first tree stands.
+//
+// - A JSX attribute named with a reserved word (`<div class="card">`, `<Fade in={open}>`): valid
+//   JSX (an attribute name is a JSXIdentifier, which has no reserved words) that
+//   tree-sitter-javascript 0.25 reads as an error, often swallowing the whole `return (…)`
+//   (tree-sitter/tree-sitter-javascript#387). The tsx grammar reads these attributes; its tree
+//   only says where they may be, the JavaScript tree after the replacement decides.
+// - A variable named `using` at the start of a statement (`using = f(x)`, `using[i] = v`): since
+//   explicit resource management, the grammar starts a `using` declaration there
+//   (tree-sitter/tree-sitter-javascript#350), but a declaration needs a binding identifier after
+//   `using` on the same line; anything else makes `using` an identifier (ECMA-262, UsingDeclaration).
+import type { Node as SyntaxNode, Tree } from 'web-tree-sitter';
+import type { LanguageId } from './types';
+
+/** Reserved words of JavaScript (strict mode included), which the grammar will not read as a JSX attribute name. */
+const RESERVED = new Set([
+  'await', 'break', 'case', 'catch', 'class', 'const', 'continue', 'debugger', 'default', 'delete', 'do', 'else', 'enum',
+  'export', 'extends', 'false', 'finally', 'for', 'function', 'if', 'implements', 'import', 'in', 'instanceof',
+  'interface', 'let', 'new', 'null', 'package', 'private', 'protected', 'public', 'return', 'static', 'super', 'switch',
+  'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'yield',
+]);
+
+/** A word in the text: its offsets and what the reparsed tree must read there. */
+interface Replacement {
+  start: number;
+  end: number;
+  /** The node types the word may be after the replacement, with its parent's type when that matters. */
+  accept: (node: SyntaxNode) => boolean;
+}
+
+/** Parses a text with one grammar from scratch (parse.ts's parsers). */
+export type ParseWith = (text: string, language: LanguageId) => Tree;
+
+/**
+ * A tree of `text` in which the words above are read as what they are, or undefined when `tree`
+ * (a parse of `text` with errors) has none of them or replacing them does not give the reading
+ * valid code has. The caller owns the tree returned.
+ */
+export function recoverMisreadWords(text: string, language: LanguageId, tree: Tree, parseWith: ParseWith): Tree | undefined {
+  if (language === 'python' || !tree.rootNode.hasError) return undefined;
+  const replacements = [...usingIdentifiers(text, tree)];
+  if (language === 'javascript' && /<[\w$.:-]+\s/.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
+  if (replacements.length === 0) return undefined;
+  replacements.sort((a, b) => a.start - b.start);
+  let kept = replacements;
+  // At most twice: a second parse without the replacements the first one did not confirm.
+  for (let attempt = 0; attempt < 2 && kept.length > 0; attempt++) {
+    const candidate = parseWith(standIns(text, kept), language);
+    const confirmed = kept.filter((r) => {
+      const node = candidate.rootNode.descendantForIndex(r.start, r.end);
+      return node !== null && node.startIndex === r.start && node.endIndex === r.end && r.accept(node);
+    });
+    if (confirmed.length === kept.length) return candidate;
+    candidate.delete();
+    kept = confirmed;
+  }
+  return undefined;
+}
+
+/** `text` with each replaced word's last character made `_`: an identifier of the same length that no keyword is. */
+function standIns(text: string, replacements: readonly Replacement[]): string {
+  let out = '';
+  let at = 0;
+  for (const r of replacements) {
+    if (r.start < at) continue;
+    out += text.slice(at, r.end - 1) + '_';
+    at = r.end;
+  }
+  return out + text.slice(at);
+}
+
+const isIdentifierStart = /[\p{L}_$\\]/u;
+
+/**
+ * Each `using` that the tree reads as a keyword or inside an error while no identifier follows it
+ * on its line: there it can only be a variable (`using = 1`, `using[0]`, `using.x`, `using\n(f)`).
+ */
+function usingIdentifiers(text: string, tree: Tree): Replacement[] {
+  const out: Replacement[] = [];
+  for (const match of text.matchAll(/(?<![\w$.])using(?![\w$])/g)) {
+    const start = match.index;
+    const end = start + 5;
+    const node = tree.rootNode.descendantForIndex(start, end);
+    const type = node?.type;
+    // The keyword token, an error that starts at the word, or the word read as a name inside an error.
+    if (!(type === 'using' || (type === 'ERROR' && node?.startIndex === start) || (type === 'identifier' && node?.parent?.type === 'ERROR'))) continue;
+    const rest = /^[ \t]*(.?)/.exec(text.slice(end, end + 200));
+    const next = rest?.[1] ?? '';
+    if (next !== '' && isIdentifierStart.test(next)) continue;
+    out.push({ start, end, accept: (n) => n.type === 'identifier' });
+  }
+  return out;
+}
+
+/** Each JSX attribute named with a reserved word, where the tsx grammar reads one. */
+function reservedJsxAttributes(text: string, parseWith: ParseWith): Replacement[] {
+  const out: Replacement[] = [];
+  const tsx = parseWith(text, 'tsx');
+  try {
+    const cursor = tsx.walk();
+    try {
+      // Document order, without recursion: files may nest deeply.
+      for (;;) {
+        const node = cursor.currentNode;
+        let descend = true;
+        if (node.type === 'jsx_attribute') {
+          descend = false;
+          const name = node.firstChild;
+          if (name && name.type === 'property_identifier' && RESERVED.has(text.slice(name.startIndex, name.endIndex))) {
+            out.push({ start: name.startIndex, end: name.endIndex, accept: (n) => n.type === 'property_identifier' && n.parent?.type === 'jsx_attribute' });
+          }
+        }
+        if (descend && cursor.gotoFirstChild()) continue;
+        let moved = false;
+        while (!(moved = cursor.gotoNextSibling())) if (!cursor.gotoParent()) break;
+        if (!moved) break;
+      }
+    } finally {
+      cursor.delete();
+    }
+  } finally {
+    tsx.delete();
+  }
+  return out;
+}

@@ -1,0 +1,107 @@
+// Valid JavaScript that tree-sitter-javascript misreads because of one word (server/engine/parseRecovery.ts):
+// a JSX attribute named with a reserved word, a variable named `using`. Such a file draws no
+// syntax-error notice, the rest of it is read as before, and a real syntax error in it is still
+// reported where it is.
+import * as assert from 'node:assert/strict';
+import { initEngine, lintText } from '../../server/engine';
+import { analyzeDocument, ParseCache } from '../../server/engine/document';
+import type { Stmt } from '../../server/engine/ir';
+
+/** A weight stepped up its gradient (NB102), to show the rest of a file is still read. */
+const uphill = [
+  'function fitGain(inputs, targets, rounds) {',
+  '  let w = 0;',
+  '  for (let r = 0; r < rounds; r++) {',
+  '    let grad = 0;',
+  '    for (let k = 0; k < inputs.length; k++) grad += (w * inputs[k] - targets[k]) * inputs[k];',
+  '    w += grad;',
+  '  }',
+  '  return w;',
+  '}',
+].join('\n');
+const uphillLine = 5;
+
+function lint(text: string) {
+  return lintText(text, { language: 'javascript' });
+}
+
+function summary(text: string) {
+  const { findings, notices } = lint(text);
+  return { findings: findings.map((f) => `${f.code}@${f.range.start.line}:${f.range.start.character}`), notices: notices.map((n) => n.message) };
+}
+
+/** The names assigned at the top level of a file, and in its blocks. */
+function assignedNames(body: readonly Stmt[]): string[] {
+  const out: string[] = [];
+  for (const s of body) {
+    if (s.kind === 'assign') for (const t of s.targets) if (t.kind === 'name') out.push(t.name);
+    if (s.kind === 'block') out.push(...assignedNames(s.body));
+  }
+  return out;
+}
+
+describe('valid JavaScript the grammar misreads by one word', () => {
+  before(() => initEngine());
+
+  const card = ['export function Card() {', '  return (', '    <div class="card">', '      <label for="rate" class="hint">rate</label>', '      <Fade in={true} />', '    </div>', '  )', '}'].join('\n');
+
+  it('reads a JSX attribute named `class`, `for` or `in` without a notice, and the rest of the file as before', () => {
+    const text = `${card}\n${uphill}\n`;
+    const lines = card.split('\n').length;
+    assert.deepEqual(summary(text), { findings: [`NB102@${lines + uphillLine}:4`], notices: [] });
+    // The same file with `className` gives the same findings: the attribute's name changes nothing else.
+    assert.deepEqual(summary(text.replace(/class=/g, 'className=')), summary(text));
+  });
+
+  it('reads a variable named `using` at the start of a statement without a notice', () => {
+    const usingVar = ['let using = 0;', 'using = using + 1;', 'using += 2;', 'using++;', 'const lane = [0];', 'using\n(lane)', 'using = [1];', 'using[0] = 3;', 'using.size = 2;'].join('\n');
+    const text = `${usingVar}\n${uphill}\n`;
+    const lines = usingVar.split('\n').length;
+    assert.deepEqual(summary(text), { findings: [`NB102@${lines + uphillLine}:4`], notices: [] });
+    // The IR names the variable as written, not by the stand-in the recovery parsed.
+    const names = assignedNames(analyzeDocument(text, 'javascript').module.body);
+    assert.ok(names.includes('using'), names.join(', '));
+    assert.ok(!names.some((n) => n.startsWith('usin') && n !== 'using'), names.join(', '));
+    // The TypeScript grammars read `using` the same way.
+    for (const language of ['typescript', 'tsx'] as const) {
+      assert.deepEqual(lintText('let using: number[] = [0];\nusing = [1];\nusing[0] = 2;\n', { language }).notices, []);
+    }
+    // A `using` declaration stays one.
+    assert.deepEqual(summary('{ using handle = open(); }\nasync function f() { await using lock = acquire(); }\n').notices, []);
+  });
+
+  it('still reports a real syntax error at its own position in such a file', () => {
+    const lines = card.split('\n').length;
+    // A JSX file with a broken expression at its end.
+    const withError = `${card}\n${uphill}\nconst total = (1 + ;\n`;
+    const jsx = lint(withError);
+    assert.equal(jsx.notices.length, 1);
+    assert.match(jsx.notices[0].message, new RegExp(`^syntax error at ${lines + uphill.split('\n').length + 1}:`));
+    assert.deepEqual(jsx.notices, lint(withError.replace(/class=/g, 'className=')).notices);
+    assert.equal(jsx.findings.length, 1);
+    // A broken attribute value beside a `class` attribute.
+    const inside = lint('function Tag(n) {\n  return (\n    <div class="tag">\n      <span title={n +}>x</span>\n    </div>\n  )\n}\n');
+    assert.deepEqual(inside.notices.map((n) => n.message), ['syntax error at 4:23; the rest of the file was still checked']);
+    // A child expression left open inside `return (…)`: the error is where the brace is missing, not at `return`.
+    const open = lint('function Tag(n) {\n  const k = 1\n  return (\n    <div class="tag">\n      <span>{n</span>\n    </div>\n  )\n}\n');
+    assert.deepEqual(open.notices.map((n) => n.message), ['syntax error at 5:13; the rest of the file was still checked']);
+    // A file with a `using` variable and a function missing its closing parenthesis.
+    const broken = lint('let using = 1;\nusing = 2;\nfunction g( {\n  return using\n}\n');
+    assert.deepEqual(broken.notices.map((n) => n.message), ['syntax error at 3:1; the rest of the file was still checked']);
+  });
+
+  it('gives an edited document the same reading as a fresh parse', () => {
+    for (const head of [card, 'let using = 0;\nusing = using + 1;\nusing[0] = 2;']) {
+      const cache = new ParseCache();
+      const first = `${head}\n${uphill}\n`;
+      analyzeDocument(first, 'javascript', cache);
+      // An edit far from the word, then one next to it.
+      for (const edited of [first.replace('let grad = 0;', 'let grad = 0.0;'), first.replace('<div class', '<div  class').replace('using = using', 'using  = using')]) {
+        const incremental = analyzeDocument(edited, 'javascript', cache);
+        const fresh = analyzeDocument(edited, 'javascript', new ParseCache());
+        assert.deepEqual(incremental.module, fresh.module);
+        assert.deepEqual(fresh.module.errors, []);
+      }
+    }
+  });
+});
