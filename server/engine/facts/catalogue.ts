@@ -384,6 +384,16 @@ export function isSequentialModel(name: string): boolean {
 export function isFunctionalModel(name: string): boolean {
   return /^(Model|model|Functional)$/.test(name);
 }
+/**
+ * A Functional-API constructor as a framework defines it (`keras.Model`, `tf.keras.models.Model`,
+ * tfjs `tf.model`), by its canonical path (frameworkPath), or by the module of a star import
+ * that brought the name in (`from keras.models import *`).
+ */
+export function isFrameworkFunctionalModel(path: string[] | undefined, name: string, starImports: readonly string[]): boolean {
+  const frameworkModel = (p: string[]) => (p[0] === 'keras' || p[0] === 'tfjs') && isFunctionalModel(p[p.length - 1]);
+  if (path) return frameworkModel(path);
+  return starImports.some((module) => frameworkModel(canonicalPath([...splitModule(module), name])));
+}
 /** `keras.models.clone_model(m)`: a copy of a model with its layers' configuration. */
 export function isModelCopy(name: string): boolean {
   return /^(clone_model)$/.test(name);

@@ -24,7 +24,7 @@ import { programIndex, type CallSite } from './program';
 import { baseClasses, enclosingClass, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
-  DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
+  DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, frameworkPath, isFrameworkFunctionalModel, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
   isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, combinesLossList, COLLECTED_LOSSES_ATTRIBUTE, isCollectionGetter, listsCollectedRegularization, REGULARIZATION_LOSSES_KEY, isTf1LayerCall, isWeightListAttribute, isRegularizationCollectionKey, literalFlag, namesRegularizationCollection, readsCollectedRegularization,
   startsTrackedLeaf, zeroValue,
   TRACKING_ATTRIBUTE,
@@ -1099,24 +1099,29 @@ export class TrainingFacts {
       const own = probe.inSpan(this, c.span);
       return own ? { kind: 'found', layer: own } : { kind: 'plain' };
     }
-    if (isFunctionalModel(name)) {
+    const program = this.facts.program;
+    // A project class or builder named `Model` is read as such below, whatever its name says.
+    const projectDef = isFunctionalModel(name) ? resolveExpr(program, c.callee, scope, at) : undefined;
+    if (isFunctionalModel(name) && projectDef?.kind !== 'class' && projectDef?.kind !== 'function') {
+      const path = frameworkPath(c.callee, scope, at, this.facts.scopes.imports, this.facts.language === 'python' ? 'python' : 'script');
       // Functional API: the layers are applied in the unit that builds the model, or in the helpers
       // whose tensors become its outputs (`Model(inputs, YOLOv3(inputs))`, a `conv_bn` in another module).
-      const unit = this.functionOf(this.unitAt(c.span));
-      const own = probe.inUnit(this, unit);
+      // A `Model(...)` from a package Nabla cannot read (`from pkg import *`) may be any class: only
+      // the layers its arguments were computed with are its own, never the other layers of the unit.
+      const framework = isFrameworkFunctionalModel(path, name, c.callee.kind === 'name' ? this.facts.scopes.starImports : []);
+      const own = framework ? probe.inUnit(this, this.functionOf(this.unitAt(c.span))) : undefined;
       if (own) return { kind: 'found', layer: own };
       for (const arg of [...c.args, ...c.kwargs.map((k) => k.value)]) {
         const found = this.builtWith(probe, arg, scope, at, depth + 1);
         if (found) return { kind: 'found', layer: found };
       }
-      return { kind: 'plain' };
+      if (framework) return { kind: 'plain' };
     }
     if (isModelCopy(name) && c.args[0]) return this.modelProbe(probe, c.args[0], scope, at, depth + 1);
     // `Net().to(device)`, `nn.DataParallel(net)`: the same module's parameters.
     if (c.callee.kind === 'attr' && isModuleMoveMethod(name) && !this.facts.analyzer.isModule(c.callee.object)) return this.modelProbe(probe, c.callee.object, scope, at, depth + 1);
     if (isModuleWrapper(name) && c.args[0]) return this.modelProbe(probe, c.args[0], scope, at, depth + 1);
-    const program = this.facts.program;
-    const def = resolveExpr(program, c.callee, scope, at);
+    const def = projectDef ?? resolveExpr(program, c.callee, scope, at);
     if (def?.kind === 'class') return classStatus(program, def.cls, probe);
     const target = def?.kind === 'function' ? def.fn : this.facts.analyzer.callTarget(c, scope, at)?.fn;
     if (target) {
