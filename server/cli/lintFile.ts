@@ -288,10 +288,23 @@ function readProjectFile(filePath: string): string | undefined {
   }
 }
 
-function notebookSubject(options: LintFileOptions): Subject<Map<number, string>> {
+function notebookSubject(
+  filePath: string,
+  options: LintFileOptions,
+  foreign: { last: ForeignOutcome[] },
+  record?: { hash: string; reads?: FileInputs['reads'] },
+): Subject<Map<number, string>> {
   const lintOptions = { select: options.select, ignore: options.ignore, severity: options.severity, maxFileSize: options.maxFileSize };
+  const absPath = toSlashes(path.resolve(filePath));
   return {
-    lint: (cells) => lintCells([...cells].map(([index, text]) => ({ index, text })), lintOptions),
+    lint: (cells) => {
+      // In its project, as a .py file is: the cells import the package beside the notebook, as Jupyter runs them.
+      const project = projectFor(absPath, options.maxFileSize, options.fallbackRoot);
+      const linted = lintCells([...cells].map(([index, text]) => ({ index, text })), lintOptions, undefined, { project, path: absPath });
+      if (record) record.reads = project.dependencies(absPath).map((p) => [p, diskHashes.get(p) ?? null]);
+      foreign.last = linted.foreign ?? [];
+      return linted;
+    },
     apply: (cells, fixes) => {
       const next = new Map(cells);
       const byCell = new Map<number, TextEdit[]>();
@@ -391,7 +404,7 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
   try {
     if (notebook) {
       const parsed = parseIpynb(text);
-      // A notebook reads no other file: its result depends on its own bytes alone.
+      // Skipped before its cells are linted: its result depends on its own bytes alone.
       const inputs: FileInputs | undefined = record ? { hash: record.hash, reads: [] } : undefined;
       if (!parsed.ok) return { findings: [], notices: [...notices, { kind: 'skipped', message: `skipped: ${parsed.message}` }], checked: false, ...(inputs ? { inputs } : {}) };
       if (parsed.language !== 'python') {
@@ -404,13 +417,22 @@ export async function lintFile(filePath: string, options: LintFileOptions): Prom
         const message = `skipped: the notebook's code cells have ${codeSize} characters, over the limit of ${options.maxFileSize} (--max-file-size)`;
         return { findings: [], notices: [...notices, { kind: 'skipped', message }], checked: false, ...(inputs ? { inputs } : {}) };
       }
-      const run = runWithFixes(cells, notebookSubject(options), fix);
+      const foreign = { last: [] as ForeignOutcome[] };
+      const run = runWithFixes(cells, notebookSubject(filePath, options, foreign, record), fix);
       notices.push(...run.notices);
       if (run.fixed > 0) {
         const changed = new Map([...run.state].filter(([index, source]) => cells.get(index) !== source));
         await fs.promises.writeFile(filePath, replaceIpynbSources(text, changed));
       }
-      return { findings: run.findings, notices, checked: !run.notices.some((n) => n.kind === 'skipped'), ...(fix ? { fixed: run.fixed } : {}), ...(inputs ? { inputs } : {}) };
+      const linted: FileInputs | undefined = record?.reads ? { hash: record.hash, reads: record.reads } : undefined;
+      return {
+        findings: run.findings,
+        ...(foreign.last.length > 0 ? { foreign: foreign.last } : {}),
+        notices,
+        checked: !run.notices.some((n) => n.kind === 'skipped'),
+        ...(fix ? { fixed: run.fixed } : {}),
+        ...(linted ? { inputs: linted } : {}),
+      };
     }
     const foreign = { last: [] as ForeignOutcome[] };
     const run = runWithFixes(text, textSubject(filePath, language!, options, foreign, record), fix);

@@ -354,13 +354,15 @@ export function* lintProjectSteps(
   // The fast path: a file with no training math reports nothing of its own (the runs of files that
   // import it still read it, and what they find there is merged into its result by the caller).
   if (!skipped && options.prefilter && importers.length === 0 && !mayHoldTrainingMath(text)) return { outcome: { findings: [], notices: [] }, foreign: [] };
-  const file = project.sourceFile(path, text);
+  // A notebook (`options.cells`): its cells' Python, at the notebook's path, importing from its folder as Jupyter does.
+  const file = project.sourceFile(path, text, options.cells ? options.language : undefined);
   if (skipped || !file) return { outcome: { findings: [], notices: skipped ? [skipped] : [] }, foreign: [] };
   const parsed = project.keptParse(path, text) ?? (yield* parseOrSkip(file, parses));
   if ('kind' in parsed) return { outcome: { findings: [], notices: [parsed] }, foreign: [] };
   project.adopt(parsed);
   const program = project.program();
   program.add(parsed);
+  if (options.cells) program.setCells(parsed.file, options.cells);
   // A session's file that no other file imports, whose edit changed no IR: the last run, moved (earlyCutoff.ts).
   const key = parses && importers.length === 0 && reusesKept() ? runKey(options) : undefined;
   const origin = { project, path, stamp: project.changeStamp };

@@ -3,7 +3,8 @@
 // line at column 0, so a position maps back to its cell by line alone. IPython syntax that is not
 // Python (`%magic`, `!shell`, `?help`, `%%bash` cells) is blanked with spaces, which keeps every
 // offset and column. Pure: the CLI reads .ipynb files, the language server gets the cells over LSP.
-import { lintText, type LintOptions } from './index';
+import { lintProjectFile, lintText, type ForeignOutcome, type LintOptions } from './index';
+import type { Project } from './project';
 import { comparePositions } from './fixes';
 import { pieceAtLine } from './cellLines';
 import type { CellLines, Finding, Fix, LintOutcome, Position, Range, RelatedInfo, TextEdit } from './types';
@@ -212,7 +213,8 @@ export function cellLines(notebook: ConcatenatedNotebook, label: CellLabel = def
 export interface NotebookFinding extends Omit<Finding, 'related' | 'fix'> {
   /** The `index` of the cell the finding starts in. */
   cell: number;
-  related: (RelatedInfo & { cell: number })[];
+  /** Places in the notebook have a `cell`; places in a module it imports have a `path` instead. */
+  related: (RelatedInfo & { cell?: number })[];
   fix?: Omit<Fix, 'edits'> & { edits: (TextEdit & { cell: number })[] };
 }
 
@@ -222,6 +224,10 @@ export function toNotebookFinding(notebook: ConcatenatedNotebook, finding: Findi
   if (!located) return undefined;
   const related: NotebookFinding['related'] = [];
   for (const info of finding.related) {
+    if (info.path !== undefined) {
+      related.push(info);
+      continue;
+    }
     const r = locateRange(notebook, info.range);
     if (r) related.push({ message: info.message, range: r.range, cell: r.cell.index });
   }
@@ -254,18 +260,31 @@ export interface NotebookOutcome {
   findings: NotebookFinding[];
   notices: LintOutcome['notices'];
   notebook: ConcatenatedNotebook;
+  /** Findings in the project modules the notebook imports, when linted in its project. */
+  foreign?: ForeignOutcome[];
 }
 
-/** Lints the given Python cells as one program and maps the findings back to cells; messages name cells by `label`. */
-export function lintCells(cells: readonly CellSource[], options: Omit<LintOptions, 'language' | 'cells'> & { maxFileSize?: number }, label: CellLabel = defaultLabel): NotebookOutcome {
+/**
+ * Lints the given Python cells as one program and maps the findings back to cells; messages name
+ * cells by `label`. In a project (`inProject`: the notebook's path in it), the cells' imports of
+ * the project's own modules are read, as for a .py file there, so a mistake spread over a notebook
+ * and the package it imports is found.
+ */
+export function lintCells(
+  cells: readonly CellSource[],
+  options: Omit<LintOptions, 'language' | 'cells'> & { maxFileSize?: number },
+  label: CellLabel = defaultLabel,
+  inProject?: { project: Project; path: string },
+): NotebookOutcome {
   const notebook = concatenateCells(cells);
-  const outcome = lintText(notebook.text, { ...options, language: 'python', cells: cellLines(notebook, label) });
+  const cellOptions = { ...options, language: 'python' as const, cells: cellLines(notebook, label) };
+  const linted = inProject ? lintProjectFile(inProject.project, inProject.path, notebook.text, cellOptions) : { outcome: lintText(notebook.text, cellOptions), foreign: undefined };
   const findings: NotebookFinding[] = [];
-  for (const finding of outcome.findings) {
+  for (const finding of linted.outcome.findings) {
     const mapped = toNotebookFinding(notebook, finding);
     if (mapped) findings.push(mapped);
   }
-  return { findings, notices: outcome.notices, notebook };
+  return { findings, notices: linted.outcome.notices, notebook, ...(linted.foreign ? { foreign: linted.foreign } : {}) };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import { languageForPath } from './languages';
 import { ParseGaveUp } from './parse';
 import { Program, type ProjectFiles } from './program';
 import { makeSourceFile, type SourceFile } from './source';
+import type { LanguageId } from './types';
 
 export interface ProjectHost {
   /** The text of the file at an absolute path, or undefined when there is none or it cannot be read. */
@@ -162,9 +163,11 @@ export class Project implements ProjectFiles {
     this.texts.delete(path);
   }
 
-  /** The source file of a path with this text (for a document whose text the caller holds). */
-  sourceFile(path: string, text: string): SourceFile | undefined {
-    const language = languageForPath(path);
+  /**
+   * The source file of a path with this text (for a document whose text the caller holds); a
+   * notebook's path with its cells' Python gives `language`, since its name says no language.
+   */
+  sourceFile(path: string, text: string, language: LanguageId | undefined = languageForPath(path)): SourceFile | undefined {
     return language && makeSourceFile(this.idOf(path), path, text, language);
   }
 

@@ -140,6 +140,19 @@ describe('nabla check: the cache', function () {
     assert.equal(after.stdout, (await runCli(['check', '.', '--format', 'json', '--no-cache'], dir)).stdout);
   });
 
+  it("analyses a notebook again when a project module its cells import changes", async function () {
+    // Jupyter runs a notebook in its folder: `from helpers import l2_term` reads pkg/helpers.py.
+    const cells = ['import numpy as np\nfrom helpers import l2_term\n', 'W -= lr * (dW + l2_term(W, reg))\n'];
+    const dir = makeTree({ 'requirements.txt': 'numpy\n', 'pkg/helpers.py': HELPER_PENALTY, 'pkg/train.ipynb': notebook(cells) });
+    const before = await runCli(['check', 'pkg/train.ipynb', '--format', 'json'], dir);
+    assert.match(before.stdout, /"code": "NB101"/);
+    fs.writeFileSync(path.join(dir, 'pkg', 'helpers.py'), HELPER_GRADIENT);
+    const after = await runCli(['check', 'pkg/train.ipynb', '--format', 'json'], dir, DEBUG);
+    assert.deepEqual(counts(after.stderr), { hits: 0, misses: 1, rejected: 0, written: 1 });
+    assert.doesNotMatch(after.stdout, /"code": "NB101"/);
+    assert.equal(after.stdout, (await runCli(['check', 'pkg/train.ipynb', '--format', 'json', '--no-cache'], dir)).stdout);
+  });
+
   it('analyses a file again when a module it imports appears', async function () {
     const dir = makeTree({ 'requirements.txt': 'numpy\n', 'pkg/train.py': TRAIN });
     const before = await runCli(['check', '.', '--format', 'json'], dir);

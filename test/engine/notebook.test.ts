@@ -1,6 +1,6 @@
 // Notebook cells as one program: concatenation, magics, mapping back, and the .ipynb format.
 import * as assert from 'node:assert/strict';
-import { concatenateCells, initEngine, lintCells, lintText, locateRange, parseIpynb, replaceIpynbSources } from '../../server/engine';
+import { concatenateCells, initEngine, lintCells, lintText, locateRange, parseIpynb, Project, replaceIpynbSources } from '../../server/engine';
 import { applyEdits, selectFixes } from '../../server/engine/fixes';
 
 describe('notebooks', function () {
@@ -220,5 +220,25 @@ describe('notebooks', function () {
     const at = (line: number, from: number, to: number) => ({ range: { start: { line, character: from }, end: { line, character: to } }, newText: 'x' });
     const fixes = [{ edits: [at(0, 0, 5)] }, { edits: [at(0, 3, 8)] }, { edits: [at(0, 5, 6)] }, { edits: [at(1, 0, 1)] }];
     assert.deepEqual(selectFixes(fixes), [fixes[0], fixes[2], fixes[3]]);
+  });
+  it('reads the project modules its cells import, with related places in those modules', function () {
+    // A course notebook beside its package: the optimizer decays, and the model's own method adds L2 to the loss.
+    const model = ['import torch.nn as nn', '', 'class Net(nn.Module):', '    def __init__(self):', '        super().__init__()', '        self.fc = nn.Linear(10, 2)', '', '    def l2(self):', '        return sum((p ** 2).sum() for p in self.parameters())', ''].join('\n');
+    const files = new Map([['/course/lib/__init__.py', ''], ['/course/lib/model.py', model]]);
+    const cells = [
+      { index: 0, text: 'import torch\nfrom lib.model import Net\n' },
+      { index: 2, text: 'net = Net()\nopt = torch.optim.SGD(net.parameters(), lr=0.1, weight_decay=1e-4)\nfor x, y in batches:\n    loss = ((net(x) - y) ** 2).mean() + 1e-4 * net.l2()\n    opt.zero_grad()\n    loss.backward()\n    opt.step()\n' },
+    ];
+    const alone = lintCells(cells, {});
+    assert.deepEqual(alone.findings.map((f) => f.code), [], 'alone, the method is unknown');
+    const project = new Project({ root: '/course', host: { readFile: (p: string) => files.get(p) } });
+    const inProject = lintCells(cells, {}, undefined, { project, path: '/course/train.ipynb' });
+    const nb201 = inProject.findings.find((f) => f.code === 'NB201');
+    assert.ok(nb201, 'NB201: the loss adds the method penalty and the optimizer decays');
+    assert.deepEqual([nb201.cell, nb201.range.start.line], [2, 1]);
+    const nb204 = inProject.findings.find((f) => f.code === 'NB204');
+    assert.ok(nb204);
+    // The biased layer is in the module: its place keeps its path, not a cell of the notebook.
+    assert.deepEqual(nb204.related.map((r) => [r.path, r.cell, r.range.start.line]), [['/course/lib/model.py', undefined, 5]]);
   });
 });
