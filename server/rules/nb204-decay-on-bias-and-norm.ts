@@ -19,7 +19,8 @@
 import { defineRule } from './rule';
 import { formatNumber } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
-import { decayExemptLayerOf, jaxDecayTargets, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
+import { decayExemptLayerOf, jaxDecayTargets, modelExemptLayerOf, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
+import { helperOptimizers } from '../engine/facts/helperOptimizers';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
   meta: {
@@ -76,6 +77,25 @@ export const nb204DecayOnBiasAndNorm = defineRule({
             `Pass mask=lambda params: jax.tree_util.tree_map(lambda p: p.ndim > 1, params) to decay only the weight matrices and kernels.`,
         });
       }
+    }
+    // A torch optimizer a helper of another module builds over the whole model this file hands it.
+    for (const helper of helperOptimizers(facts)) {
+      const { opt } = helper;
+      const setting = helper.decay.find((d) => d.source === 'argument' && d.value !== undefined && d.value > 0);
+      if (opt.framework !== 'torch' || !setting?.arg || opt.groups || !helper.model) continue;
+      const layer = modelExemptLayerOf(facts, helper.model, helper.ctx.scope, helper.ctx.at);
+      if (!layer) continue;
+      const text = facts.source(setting.arg.expr.span);
+      const value = formatNumber(setting.value!);
+      const wd = setting.arg.expr.kind === 'num' ? text : `${text} = ${value}`;
+      context.report({
+        related: [{ span: helper.call.span, message: 'the optimizer is built over this model here' }, evidence(layer, facts.source(layer.call.span))],
+        span: setting.arg.span,
+        message:
+          `weight_decay=${wd} applies to every tensor in ${facts.source(opt.params!.span)}, biases and normalization scales and shifts (BatchNorm/LayerNorm) included; ` +
+          `these are usually left undecayed. Pass two parameter groups instead: {'params': decay, 'weight_decay': ${value}} and ` +
+          `{'params': no_decay, 'weight_decay': 0.0}, with no_decay the parameters where p.ndim <= 1.`,
+      });
     }
     for (const chain of fw.chains) {
       for (const el of chain.elements) {

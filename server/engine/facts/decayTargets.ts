@@ -141,6 +141,12 @@ export function decayExemptLayerOf(facts: Facts, opt: OptimizerFact): DecayExemp
   return undefined;
 }
 
+/** The first layer with a bias or normalization weights of a model expression read at `scope`/`at` (a helper's optimizer, seen from the call that hands it the model). */
+export function modelExemptLayerOf(facts: Facts, model: Expr, scope: Scope, at: number): DecayExemptLayer | undefined {
+  const status = trainingFacts(facts).modelProbe(DECAY_EXEMPT_PROBE, model, scope, at);
+  return status.kind === 'found' ? status.layer : undefined;
+}
+
 /**
  * The first layer with a bias or normalization weights among the tensors a loss penalty sums over
  * with no filter (LossPenaltyFact.over): the model of `model.parameters()` /

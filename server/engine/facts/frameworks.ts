@@ -224,6 +224,8 @@ export interface FrameworkFacts {
   argparseOption(field: string): (Expr & { kind: 'call' }) | undefined;
   /** Resolve a coefficient's symbols to numbers when all resolve. */
   evaluateCoef(c: Coef, ctx: Ctx): number | undefined;
+  /** Does `owner` return the optimizer built by `construction` (`return torch.optim.SGD(...)`, or builds and returns it)? */
+  returnsConstruction(owner: Owner, construction: Expr): boolean;
   owners: Owner[];
 }
 
@@ -294,6 +296,7 @@ class Collector {
       evaluate: (e, ctx) => this.evaluate(e, ctx.scope, ctx.at, 0),
       argparseOption: (field) => this.argparseCalls.get(field),
       evaluateCoef: (c, ctx) => this.evaluateCoef(c, ctx),
+      returnsConstruction: (owner, construction) => this.returnsConstruction(owner, construction),
     };
   }
 
