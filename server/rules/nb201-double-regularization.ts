@@ -19,6 +19,7 @@ import type { Coef } from '../math/terms';
 import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { helperOptimizers } from '../engine/facts/helperOptimizers';
+import { kerasModelL2 } from '../engine/facts/decayTargets';
 import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
 
 export const nb201DoubleRegularization = defineRule({
@@ -48,6 +49,11 @@ export const nb201DoubleRegularization = defineRule({
       const reaching = known.filter((d) => penalties.some((p) => decayReaches(d, p)));
       const setting = reaching.find((d) => d.arg) ?? reaching[0] ?? known.find((d) => d.arg) ?? known[0];
       const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner) : [];
+      // Layers regularized in the model's builders, one call or one module away from the optimizer's setup.
+      if (penalties.length === 0 && regs.length === 0) {
+        const reg = kerasModelL2(facts, opt);
+        if (reg) regs.push(reg);
+      }
       if (penalties.length === 0 && regs.length === 0) continue;
       const span = setting.arg?.span ?? opt.nameSpan ?? opt.call.callee.span;
       report(build(facts, fw, span, describeOptimizer(facts, opt, setting), coupledValue(facts, opt, setting), penalties, regs));
