@@ -115,7 +115,9 @@ export const nb204DecayOnBiasAndNorm = defineRule({
     for (const pen of fw.lossPenalties) {
       const layer = penaltyExemptLayerOf(facts, pen);
       if (!layer || !pen.over) continue;
-      const over = facts.source(pen.over.collection.span);
+      const collection = facts.source(pen.over.collection.span);
+      // A model method's own `self.parameters()`: name the model the loss calls it on.
+      const over = pen.over.receiver ? `${facts.source(pen.over.receiver.expr.span)} (${collection} in the method the loss calls)` : collection;
       if (pen.over.normsExcluded) {
         const filter = facts.source(pen.over.normsExcluded);
         context.report({

@@ -10,6 +10,7 @@
 import type { Expr } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
+import { isSelfName } from './resolve';
 import type { Scope } from './scope';
 import { programIndex, walkAll, type CallSite } from './program';
 import { KERAS_COMPILE, KERAS_OPTIMIZER_VARIABLES, TRAINABLE_WEIGHT_LISTS, frameworkPath, isJaxLayerPath, isJaxVectorConstructor, isParametersMethod, isTf1LayerCall, isTf1TrainableVariables, isTf1VariableCall, knownLayerSpec, layerDecayExempt, tf1LayerDecayExempt, tf1VariableShape } from './catalogue';
@@ -196,6 +197,14 @@ export function penaltyExemptLayerOf(facts: Facts, pen: LossPenaltyFact): DecayE
   const biasesOnly = pen.over.normsExcluded !== undefined;
   const model = modelOfParams(collection);
   if (model) {
+    // A model method's `self.parameters()`: the model the caller runs it on.
+    const receiver = pen.over.receiver;
+    if (receiver) {
+      // Anything else a method sums over (`self.model.parameters()`) is read in the method's file: not followed.
+      if (model.kind !== 'name' || !isSelfName(model.name)) return undefined;
+      const status = t.modelProbe(biasesOnly ? BIAS_PROBE : DECAY_EXEMPT_PROBE, receiver.expr, receiver.scope, receiver.at);
+      return status.kind === 'found' ? status.layer : undefined;
+    }
     const status = t.modelProbe(biasesOnly ? BIAS_PROBE : DECAY_EXEMPT_PROBE, model, scope, at);
     return status.kind === 'found' ? status.layer : undefined;
   }
