@@ -63,45 +63,52 @@ function collect(facts: Facts): HelperOptimizer[] {
       if (opt.groups || opt.framework === 'tfjs' || opt.ctx.owner.name !== fn.name || !within(opt.call.span, fn.span)) continue;
       if (!hfw.returnsConstruction(opt.ctx.owner, opt.call)) continue;
       const ctx: Ctx = { scope: site.scope, at: site.at, owner: ownerAt(fw.owners, site.call.span.start) };
-      const bound = (e: Expr): Expr | undefined => boundArgument(fn, site.call, e);
+      const bound = (e: Expr): Expr | typeof UNKNOWN | undefined => boundArgument(fn, site.call, e);
       const decay: HelperDecay[] = [];
       for (const d of opt.decay) {
         const given = d.arg ? bound(d.arg.expr) : undefined;
-        const value = given ? fw.evaluate(given, ctx) : d.value;
+        // A knob the call may set but does not show (`build(model, **cfg)`) has no known value.
+        const value = given === UNKNOWN ? undefined : given ? fw.evaluate(given, ctx) : d.value;
         if (value === 0) continue;
-        decay.push({ ...d, value, arg: d.arg && { ...d.arg, value }, given });
+        decay.push({ ...d, value, arg: d.arg && { ...d.arg, value }, given: given === UNKNOWN ? undefined : given });
       }
-      const model = opt.wholeModel !== undefined ? bound({ kind: 'name', name: opt.wholeModel, span: opt.call.span }) : undefined;
-      out.push({ opt, call: site.call, ctx, decay, wholeModel: model ? exprKey(model) : opt.wholeModel, model, helperFacts });
+      const modelArg = opt.wholeModel !== undefined ? bound({ kind: 'name', name: opt.wholeModel, span: opt.call.span }) : undefined;
+      const model = modelArg === UNKNOWN ? undefined : modelArg;
+      out.push({ opt, call: site.call, ctx, decay, wholeModel: model ? exprKey(model) : modelArg === UNKNOWN ? undefined : opt.wholeModel, model, helperFacts });
     }
   }
   return out;
 }
 
+/** A parameter read whose argument the call hides (`*args`, `**cfg`). */
+const UNKNOWN = Symbol('unknown argument');
+
 /**
  * The caller's expression for a helper's expression that reads one of its parameters: the
  * parameter itself (`wd` → the argument), or a field of it (`cfg["weight_decay"]`, `args.wd` → the
- * same field of the argument). Undefined for anything else, or a parameter the call does not pass.
+ * same field of the argument). Undefined for anything else, and for a parameter the call leaves to
+ * its default; UNKNOWN when the call may pass it unseen.
  */
-function boundArgument(fn: FunctionDef, call: Expr & { kind: 'call' }, e: Expr): Expr | undefined {
+function boundArgument(fn: FunctionDef, call: Expr & { kind: 'call' }, e: Expr): Expr | typeof UNKNOWN | undefined {
   if (e.kind === 'name') return argumentFor(fn, call, e.name);
   if ((e.kind === 'attr' || e.kind === 'index') && e.object.kind === 'name') {
     const object = argumentFor(fn, call, e.object.name);
-    return object ? { ...e, object } : undefined;
+    return object && object !== UNKNOWN ? { ...e, object } : object;
   }
   return undefined;
 }
 
-/** The argument a call passes for the parameter `name` of `fn`, by keyword or position; none for a name the helper rebinds. */
-function argumentFor(fn: FunctionDef, call: Expr & { kind: 'call' }, name: string): Expr | undefined {
+/** The argument a call passes for the parameter `name` of `fn`, by keyword or position (see boundArgument). */
+function argumentFor(fn: FunctionDef, call: Expr & { kind: 'call' }, name: string): Expr | typeof UNKNOWN | undefined {
   const params = explicitParams(fn);
   const position = params.findIndex((p) => p.name === name && !p.rest);
   if (position < 0) return undefined;
   // A parameter assigned again in the helper no longer holds the argument.
-  if (fn.scope.allBindings(name).some((b) => b.kind !== 'param')) return undefined;
+  if (fn.scope.allBindings(name).some((b) => b.kind !== 'param')) return UNKNOWN;
   const kw = call.kwargs.find((k) => k.name === name);
   if (kw) return kw.value;
-  for (let i = 0; i <= position && i < call.args.length; i++) if (call.args[i].kind === 'other') return undefined; // `*args`
+  // `*args` / `**cfg` at the call may fill any parameter.
+  if (call.args.some((a) => a.kind === 'other')) return UNKNOWN;
   return call.args[position];
 }
 
