@@ -18,6 +18,8 @@ import { unicodeCoef, unicodePenalty } from '../math/print/unicode';
 import type { Coef } from '../math/terms';
 import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
+import { helperOptimizers } from '../engine/facts/helperOptimizers';
+import { kerasModelL2 } from '../engine/facts/decayTargets';
 import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
 
 export const nb201DoubleRegularization = defineRule({
@@ -47,9 +49,31 @@ export const nb201DoubleRegularization = defineRule({
       const reaching = known.filter((d) => penalties.some((p) => decayReaches(d, p)));
       const setting = reaching.find((d) => d.arg) ?? reaching[0] ?? known.find((d) => d.arg) ?? known[0];
       const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner) : [];
+      // Layers regularized in the model's builders, one call or one module away from the optimizer's setup.
+      if (penalties.length === 0 && regs.length === 0) {
+        const reg = kerasModelL2(facts, opt);
+        if (reg) regs.push(reg);
+      }
       if (penalties.length === 0 && regs.length === 0) continue;
       const span = setting.arg?.span ?? opt.nameSpan ?? opt.call.callee.span;
       report(build(facts, fw, span, describeOptimizer(facts, opt, setting), coupledValue(facts, opt, setting), penalties, regs));
+    }
+    // An optimizer a helper of another module builds and returns, with the decay this call gives it.
+    for (const helper of helperOptimizers(facts)) {
+      const { opt } = helper;
+      const known = helper.decay.filter((d) => d.value !== undefined);
+      if (known.length === 0) continue;
+      const penalties = nearestFirst(
+        fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, helper.call, helper.ctx.owner) && !(p.root && helper.wholeModel && p.root !== helper.wholeModel)),
+        helper.ctx.owner,
+        helper.call.span.start,
+      );
+      const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, helper.call, helper.ctx.owner) : [];
+      if (penalties.length === 0 && regs.length === 0) continue;
+      const setting = known.find((d) => d.arg) ?? known[0];
+      const span = setting.arg?.span ?? opt.nameSpan ?? opt.call.callee.span;
+      const r = build(facts, fw, span, describeOptimizer(facts, opt, setting), coupledValue(facts, opt, setting), penalties, regs);
+      report({ ...r, related: [{ span: helper.call.span, message: 'the optimizer is built by this call' }, ...(r.related ?? [])] });
     }
     for (const chain of fw.chains) {
       const i = chain.elements.findIndex((e) => e.kind === 'decay' && e.decay && e.decay.value !== 0);

@@ -18,6 +18,7 @@ import { frameworkFacts, type ChainFact, type OptimizerFact } from '../engine/fa
 import { TORCH_COUPLED_ADAPTIVE, TORCH_DECOUPLED_FLAG } from '../engine/facts/catalogue';
 import { handDecayL2Intent, optimizerL2Intent } from '../engine/facts/decayIntent';
 import { inlineAdaptiveDecays } from '../engine/facts/adaptiveDecay';
+import { helperOptimizers } from '../engine/facts/helperOptimizers';
 
 export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
   meta: {
@@ -39,6 +40,20 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
       // Coupled L2 the code asks for (a source named or documented as L2, an Adam-vs-AdamW comparison) is not a mistake.
       if (optimizerL2Intent(facts, opt, setting.arg)) continue;
       context.report(torchReport(facts, opt, setting.arg.span, setting.value!));
+    }
+    // An Adam a helper of another module builds, with the decay this file's call gives it.
+    for (const helper of helperOptimizers(facts)) {
+      const { opt } = helper;
+      if (opt.framework !== 'torch' || !TORCH_COUPLED_ADAPTIVE.has(opt.name) || opt.decoupled) continue;
+      const flag = opt.arg('decoupled_weight_decay');
+      if (flag && !(flag.expr.kind === 'name' && flag.expr.name === 'False')) continue;
+      const setting = helper.decay.find((d) => d.arg && d.value !== undefined && d.value > 0);
+      if (!setting?.arg) continue;
+      // L2 intent where the helper reads the knob, or where this file gives it (`args.l2`, a documented option).
+      if (optimizerL2Intent(helper.helperFacts, opt, setting.arg)) continue;
+      if (setting.given && optimizerL2Intent(facts, opt, { ...setting.arg, expr: setting.given, ctx: helper.ctx })) continue;
+      const r = torchReport(facts, opt, setting.arg.span, setting.value!);
+      context.report({ ...r, related: [{ span: helper.call.span, message: 'the optimizer is built by this call' }] });
     }
     for (const chain of fw.chains) chainReports(facts, chain).forEach((r) => context.report(r));
     // A decay written in a gradient variable the moments read, or inside the moments' own arithmetic.

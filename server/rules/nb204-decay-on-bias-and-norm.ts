@@ -19,7 +19,8 @@
 import { defineRule } from './rule';
 import { formatNumber } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
-import { decayExemptLayerOf, jaxDecayTargets, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
+import { decayExemptLayerOf, jaxDecayTargets, modelExemptLayerOf, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
+import { helperOptimizers } from '../engine/facts/helperOptimizers';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
   meta: {
@@ -77,6 +78,25 @@ export const nb204DecayOnBiasAndNorm = defineRule({
         });
       }
     }
+    // A torch optimizer a helper of another module builds over the whole model this file hands it.
+    for (const helper of helperOptimizers(facts)) {
+      const { opt } = helper;
+      const setting = helper.decay.find((d) => d.source === 'argument' && d.value !== undefined && d.value > 0);
+      if (opt.framework !== 'torch' || !setting?.arg || opt.groups || !helper.model) continue;
+      const layer = modelExemptLayerOf(facts, helper.model, helper.ctx.scope, helper.ctx.at);
+      if (!layer) continue;
+      const text = facts.source(setting.arg.expr.span);
+      const value = formatNumber(setting.value!);
+      const wd = setting.arg.expr.kind === 'num' ? text : `${text} = ${value}`;
+      context.report({
+        related: [{ span: helper.call.span, message: 'the optimizer is built over this model here' }, evidence(layer, facts.source(layer.call.span))],
+        span: setting.arg.span,
+        message:
+          `weight_decay=${wd} applies to every tensor in ${facts.source(opt.params!.span)}, biases and normalization scales and shifts (BatchNorm/LayerNorm) included; ` +
+          `these are usually left undecayed. Pass two parameter groups instead: {'params': decay, 'weight_decay': ${value}} and ` +
+          `{'params': no_decay, 'weight_decay': 0.0}, with no_decay the parameters where p.ndim <= 1.`,
+      });
+    }
     for (const chain of fw.chains) {
       for (const el of chain.elements) {
         if (el.kind !== 'decay' || el.masked || !el.decay || el.decay.value === undefined || el.decay.value <= 0) continue;
@@ -95,7 +115,9 @@ export const nb204DecayOnBiasAndNorm = defineRule({
     for (const pen of fw.lossPenalties) {
       const layer = penaltyExemptLayerOf(facts, pen);
       if (!layer || !pen.over) continue;
-      const over = facts.source(pen.over.collection.span);
+      const collection = facts.source(pen.over.collection.span);
+      // A model method's own `self.parameters()`: name the model the loss calls it on.
+      const over = pen.over.receiver ? `${facts.source(pen.over.receiver.expr.span)} (${collection} in the method the loss calls)` : collection;
       if (pen.over.normsExcluded) {
         const filter = facts.source(pen.over.normsExcluded);
         context.report({

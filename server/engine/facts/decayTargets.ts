@@ -10,11 +10,12 @@
 import type { Expr } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
+import { isSelfName } from './resolve';
 import type { Scope } from './scope';
 import { programIndex, walkAll, type CallSite } from './program';
 import { KERAS_COMPILE, KERAS_OPTIMIZER_VARIABLES, TRAINABLE_WEIGHT_LISTS, frameworkPath, isJaxLayerPath, isJaxVectorConstructor, isParametersMethod, isTf1LayerCall, isTf1TrainableVariables, isTf1VariableCall, knownLayerSpec, layerDecayExempt, tf1LayerDecayExempt, tf1VariableShape } from './catalogue';
-import { trainingFacts, type Call, type LayerProbe, type TrainingFacts } from './loops';
-import type { LossPenaltyFact, OptimizerFact } from './frameworks';
+import { REGULARIZED_PROBE, trainingFacts, type Call, type LayerProbe, type TrainingFacts } from './loops';
+import { frameworkFacts, type LossPenaltyFact, type OptimizerFact, type RegularizerFact } from './frameworks';
 
 export interface DecayExemptLayer {
   /** The layer construction: `nn.Linear(128, 10)`, `layers.BatchNormalization()`. */
@@ -117,28 +118,67 @@ export function decayExemptLayerOf(facts: Facts, opt: OptimizerFact): DecayExemp
     return model ? probe(model, opt.ctx.scope, opt.ctx.at) : undefined;
   }
   if (opt.framework !== 'keras') return undefined;
+  for (const m of kerasOptimizerModels(facts, opt)) {
+    const found = probe(m.model, m.scope, m.at);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/**
+ * The models a Keras optimizer trains, where they are read: the model it is compiled into
+ * (`model.compile(optimizer=opt)`), and the models whose variables it is given
+ * (`opt.apply_gradients(zip(grads, model.trainable_variables))`, `opt.minimize(loss, var_list=...)`).
+ */
+export function* kerasOptimizerModels(facts: Facts, opt: OptimizerFact, compiledOnly = false): Generator<{ model: Expr; scope: Scope; at: number }> {
+  const t = trainingFacts(facts);
   const index = programIndex(facts);
   for (const site of index.callsNamed(KERAS_COMPILE.method)) {
     const c = site.call;
     if (c.callee.kind !== 'attr') continue;
     const given = c.kwargs.find((k) => k.name === KERAS_COMPILE.optimizer)?.value ?? c.args[KERAS_COMPILE.position];
     if (!refersTo(given, opt, site.scope, site.at)) continue;
-    const found = probe(c.callee.object, site.scope, site.at);
-    if (found) return found;
+    yield { model: c.callee.object, scope: site.scope, at: site.at };
   }
+  if (compiledOnly) return;
   for (const [method, arg] of Object.entries(KERAS_OPTIMIZER_VARIABLES)) {
     for (const site of index.callsNamed(method)) {
       const c = site.call;
       if (c.callee.kind !== 'attr' || !refersTo(c.callee.object, opt, site.scope, site.at)) continue;
       const vars = c.kwargs.find((k) => k.name === arg.name)?.value ?? c.args[arg.position];
       if (!vars) continue;
-      for (const model of t.sourceModels(vars, site.scope, site.at)) {
-        const found = probe(model, site.scope, site.at);
-        if (found) return found;
-      }
+      for (const model of t.sourceModels(vars, site.scope, site.at)) yield { model, scope: site.scope, at: site.at };
     }
   }
+}
+
+/**
+ * A Keras regularizer with an L2 part on a layer weight of a model a Keras optimizer is compiled into, found
+ * through the model's builders in any file (`conv_bn(x, filters, wd)` in `models/net.py`): the
+ * first regularized layer the model builds, when its regularizer is such an L2.
+ */
+export function kerasModelL2(facts: Facts, opt: OptimizerFact): RegularizerFact | undefined {
+  if (opt.framework !== 'keras' && opt.framework !== 'tfa') return undefined;
+  const t = trainingFacts(facts);
+  // Compiled models only: `fit` adds the layers' penalties to the loss, a custom loop may leave them out (NB301).
+  for (const m of kerasOptimizerModels(facts, opt, true)) {
+    const status = t.modelProbe(REGULARIZED_PROBE, m.model, m.scope, m.at);
+    if (status.kind !== 'found' || status.layer.style !== 'keras') continue;
+    const layer = status.layer.call.span;
+    const parsed = facts.program.parsedOf(layer);
+    if (!parsed) continue;
+    const reg = frameworkFacts(facts.program.facts(parsed)).regularizers.find(
+      (r) => r.framework === 'keras' && r.l2.value !== 0 && !(r.versionDependent && !r.l2.given) && r.attachments.some((a) => a.weight && layer.start <= a.span.start && a.span.end <= layer.end),
+    );
+    if (reg) return reg;
+  }
   return undefined;
+}
+
+/** The first layer with a bias or normalization weights of a model expression read at `scope`/`at` (a helper's optimizer, seen from the call that hands it the model). */
+export function modelExemptLayerOf(facts: Facts, model: Expr, scope: Scope, at: number): DecayExemptLayer | undefined {
+  const status = trainingFacts(facts).modelProbe(DECAY_EXEMPT_PROBE, model, scope, at);
+  return status.kind === 'found' ? status.layer : undefined;
 }
 
 /**
@@ -157,6 +197,14 @@ export function penaltyExemptLayerOf(facts: Facts, pen: LossPenaltyFact): DecayE
   const biasesOnly = pen.over.normsExcluded !== undefined;
   const model = modelOfParams(collection);
   if (model) {
+    // A model method's `self.parameters()`: the model the caller runs it on.
+    const receiver = pen.over.receiver;
+    if (receiver) {
+      // Anything else a method sums over (`self.model.parameters()`) is read in the method's file: not followed.
+      if (model.kind !== 'name' || !isSelfName(model.name)) return undefined;
+      const status = t.modelProbe(biasesOnly ? BIAS_PROBE : DECAY_EXEMPT_PROBE, receiver.expr, receiver.scope, receiver.at);
+      return status.kind === 'found' ? status.layer : undefined;
+    }
     const status = t.modelProbe(biasesOnly ? BIAS_PROBE : DECAY_EXEMPT_PROBE, model, scope, at);
     return status.kind === 'found' ? status.layer : undefined;
   }

@@ -16,7 +16,7 @@ import { isLearningRateName, isNormWeightFragment, isParamGroupsHelperName, isPa
 import { InnermostSpan } from './spans';
 import { spanKey } from './program';
 import { isGradientOf } from './gradients';
-import { resolveExpr } from './resolve';
+import { isSelfName, resolveCall, resolveExpr } from './resolve';
 import { classFieldValue } from './classFields';
 import { optimizerSteps } from './optimizerSteps';
 import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
@@ -178,7 +178,14 @@ export interface LossPenaltyFact {
    * filter that leaves out normalization weights by name and nothing else (`'bn' not in n`,
    * `'batch_normalization' not in v.name`) keeps the collection, with `normsExcluded` its condition.
    */
-  over?: { collection: Expr; scope: Scope; at: number; normsExcluded?: Span };
+  over?: {
+    collection: Expr;
+    scope: Scope;
+    at: number;
+    normsExcluded?: Span;
+    /** For a model method's own `self.parameters()` (`model.l2_penalty()`): the call's receiver, where the loss reads it. */
+    receiver?: { expr: Expr; scope: Scope; at: number };
+  };
 }
 
 export interface HandDecayFact {
@@ -224,6 +231,8 @@ export interface FrameworkFacts {
   argparseOption(field: string): (Expr & { kind: 'call' }) | undefined;
   /** Resolve a coefficient's symbols to numbers when all resolve. */
   evaluateCoef(c: Coef, ctx: Ctx): number | undefined;
+  /** Does `owner` return the optimizer built by `construction` (`return torch.optim.SGD(...)`, or builds and returns it)? */
+  returnsConstruction(owner: Owner, construction: Expr): boolean;
   owners: Owner[];
 }
 
@@ -294,6 +303,7 @@ class Collector {
       evaluate: (e, ctx) => this.evaluate(e, ctx.scope, ctx.at, 0),
       argparseOption: (field) => this.argparseCalls.get(field),
       evaluateCoef: (c, ctx) => this.evaluateCoef(c, ctx),
+      returnsConstruction: (owner, construction) => this.returnsConstruction(owner, construction),
     };
   }
 
@@ -865,7 +875,8 @@ class Collector {
 
   /** The collection a penalty's one comprehension sums over, unfiltered or filtered of norm weights only (see LossPenaltyFact.over). */
   private penaltyCollection(s: Summand): LossPenaltyFact['over'] {
-    type Source = { collection: Expr; scope: Scope; at: number; filter: Filter };
+    type Receiver = { expr: Expr; scope: Scope; at: number };
+    type Source = { collection: Expr; scope: Scope; at: number; filter: Filter; receiver?: Receiver };
     const found: Source[] = [];
     const seen = new Set<Expr>();
     // The source of a comprehension's elements, through variables and `[v for v in xs if ...]`.
@@ -884,27 +895,36 @@ class Collector {
       }
       return { collection: e, scope, at, filter: NO_FILTER };
     };
-    const visit = (e: Expr, scope: Scope, at: number, depth: number): void => {
+    const visit = (e: Expr, scope: Scope, at: number, depth: number, receiver?: Receiver): void => {
       if (depth > 4 || seen.has(e)) return;
       seen.add(e);
       if (e.kind === 'name') {
         const b = scope.lookup(e.name, at);
-        if (b?.kind === 'assign' && b.value && !b.op) visit(b.value, b.scope, b.at, depth + 1);
+        if (b?.kind === 'assign' && b.value && !b.op) visit(b.value, b.scope, b.at, depth + 1, receiver);
         return;
       }
       if (e.kind === 'comprehension') {
         const g = e.generators[0];
         const src = e.generators.length === 1 ? source(g.iter, scope, at, 0) : undefined;
-        found.push(src ? { ...src, filter: joinFilters(src.filter, comprehensionFilter(e)) } : { collection: e, scope, at, filter: OTHER_FILTER });
+        found.push(src ? { ...src, filter: joinFilters(src.filter, comprehensionFilter(e)), receiver } : { collection: e, scope, at, filter: OTHER_FILTER });
         return;
       }
+      // `model.l2_penalty()`: a method that returns its sum over its own `self.parameters()`, in any file.
+      if (e.kind === 'call' && e.callee.kind === 'attr' && !receiver) {
+        const target = resolveCall(this.facts.program, e, scope, at);
+        if (target?.fn.isMethod && target.receiver && target.fn.returns) {
+          visit(target.fn.returns, target.fn.scope, target.fn.span.end, depth + 1, { expr: target.receiver, scope, at });
+          return;
+        }
+      }
       const inner = e.kind === 'lambda' ? this.facts.scopes.lambdaScopes.get(e) ?? scope : scope;
-      for (const c of children(e)) visit(c, inner, at, depth);
+      for (const c of children(e)) visit(c, inner, at, depth, receiver);
     };
     for (const f of s.num) visit(f.expr, f.scope, f.at, 0);
     if (found.length !== 1 || found[0].filter.kind === 'other') return undefined;
-    const { collection, scope, at, filter } = found[0];
-    return filter.kind === 'norms' ? { collection, scope, at, normsExcluded: filter.span } : { collection, scope, at };
+    const { collection, scope, at, filter, receiver } = found[0];
+    const over = filter.kind === 'norms' ? { collection, scope, at, normsExcluded: filter.span } : { collection, scope, at };
+    return receiver ? { ...over, receiver } : over;
   }
 
   private collectHandDecays(): void {

@@ -966,7 +966,10 @@ export class TrainingFacts {
     if ((e.kind === 'name' || e.kind === 'attr') && depth < 4) {
       const key = exprKey(e);
       const b = key !== undefined ? scope.lookup(key, at) : undefined;
-      return !!(b?.kind === 'assign' && b.value && !b.op && this.realRegularizer(b.value, b.scope, b.at, depth + 1));
+      if (b) return !!(b.kind === 'assign' && b.value && !b.op && this.realRegularizer(b.value, b.scope, b.at, depth + 1));
+      // A regularizer another module builds and this one imports (`import { weightPenalty } from './regs.js'`).
+      const def = resolveExpr(this.facts.program, e, scope, at);
+      return def?.kind === 'value' && this.realRegularizer(def.expr, def.scope, def.at, depth + 1);
     }
     return false;
   }
