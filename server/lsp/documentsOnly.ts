@@ -16,6 +16,9 @@ export class DocumentsOnly implements LintIndex {
   lintSteps(_uri: string, text: string, options: LintOptions, parses?: ParseCache): Steps<LintOutcome & { analysis?: DocumentAnalysis }> {
     return withAnalysis(lintDocumentSteps(text, options, parses));
   }
+  reads(): boolean {
+    return false;
+  }
   linted(): void {}
   documentChanged(): void {}
   documentClosed(): void {}

@@ -46,7 +46,7 @@ export interface Disk {
 /** What the server uses of the workspace index (`WorkspaceIndex` with a disk, `DocumentsOnly` without). */
 export type LintIndex = Pick<
   WorkspaceIndex,
-  'lintSteps' | 'linted' | 'documentChanged' | 'documentClosed' | 'filesChanged' | 'setFolders' | 'start' | 'idle' | 'lintOnDisk' | 'dispose'
+  'lintSteps' | 'reads' | 'linted' | 'documentChanged' | 'documentClosed' | 'filesChanged' | 'setFolders' | 'start' | 'idle' | 'lintOnDisk' | 'dispose'
 >;
 
 /** What the server uses of the project file's settings. */

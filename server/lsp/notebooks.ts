@@ -6,7 +6,8 @@
 // notebook is one Python document whose text is the concatenation, and `publish` splits the result.
 import { NotebookCellKind, NotebookDocuments, type CancellationToken, type Connection, type Position, type Diagnostic, type MessageType, type PublishDiagnosticsParams, type TextEdit } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { cellLines, concatenateCells, lintDocumentSteps, lintText, toNotebookFinding, withSuppressionEditor, type LintOptions } from '../engine';
+import { cellLines, concatenateCells, lintDocumentSteps, lintText, toNotebookFinding, withSuppressionEditor, type DocumentAnalysis, type LintOptions, type LintOutcome, type ParseCache } from '../engine';
+import type { Steps } from '../engine/stepwise';
 import { explainIn, type Explanation } from '../engine/explain';
 import { cellLabel, toCellDiagnostic, toCellExplanation, withIgnoreEdits, type CellLayout } from './convert';
 import { DiagnosticScheduler } from './diagnostics';
@@ -23,6 +24,10 @@ export interface NotebookHost {
   log(type: MessageType, message: string): void;
   /** A notebook was opened (to drop results a workspace lint published for its file). */
   opened?(uri: string): void;
+  /** The lint of a notebook's text with its cells (`LintOptions.cells`): in its project when there is a disk; alone by default. */
+  lint?(uri: string, text: string, options: LintOptions, parses?: ParseCache): Steps<LintOutcome & { analysis?: DocumentAnalysis }>;
+  /** Whether a notebook's last lint read the file at `changedUri` (a project module its cells import). */
+  reads?(uri: string, changedUri: string): boolean;
 }
 
 type Layout = CellLayout;
@@ -45,7 +50,10 @@ export class NotebookLinting {
         document: (uri) => this.document(uri),
         settings: (uri) => host.settings(uri),
         engineReady: host.engineReady,
-        lint: (text, options, uri, parses) => withAnalysis(lintDocumentSteps(text, this.withCells(uri, text, options), parses)),
+        lint: (text, options, uri, parses) => {
+          const withCells = this.withCells(uri, text, options);
+          return host.lint ? host.lint(uri, text, withCells, parses) : withAnalysis(lintDocumentSteps(text, withCells, parses));
+        },
         publish: (params) => this.split(params),
         log: host.log,
       },
@@ -70,6 +78,17 @@ export class NotebookLinting {
 
   relintAll(): void {
     this.scheduler.relintAll(this.uris());
+  }
+
+  /**
+   * Files changed (an edit in the editor, or on disk): lint again, debounced, the open notebooks
+   * whose last lint read one of them. Call before the change is reported to the workspace index.
+   */
+  filesChanged(uris: readonly string[]): void {
+    const reads = this.host.reads;
+    if (!reads || uris.length === 0) return;
+    const affected = this.uris().filter((notebook) => uris.some((uri) => reads(notebook, uri)));
+    if (affected.length > 0) this.scheduler.dependencyChanged(affected);
   }
 
   dispose(): void {

@@ -97,7 +97,10 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
       })
     : new DocumentsOnly();
   // Before the scheduler hears of the change (server.ts registers later): what the projects read of the file is forgotten first.
-  documents.onDidChangeContent(({ document }) => index.documentChanged(document.uri));
+  documents.onDidChangeContent(({ document }) => {
+    notebooks.filesChanged([document.uri]);
+    index.documentChanged(document.uri);
+  });
   documents.onDidClose(({ document }) => index.documentClosed(document.uri, document.getText()));
 
   const workspace = disk?.workspaceLinter({
@@ -123,6 +126,9 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
       opened: (uri) => {
         if (workspace?.forget(uri)) deps.publish({ uri, diagnostics: [] });
       },
+      // In its project, as Jupyter runs it: its cells import the package beside it.
+      lint: (uri, text, options, parses) => index.lintSteps(uri, text, options, parses),
+      reads: (uri, changedUri) => index.reads(uri, changedUri),
     },
     deps.debounceMs,
   );
@@ -166,7 +172,9 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
   });
 
   connection.onDidChangeWatchedFiles(({ changes }) => {
-    index.filesChanged(changes.filter((change) => !isConfigUri(change.uri)));
+    const sources = changes.filter((change) => !isConfigUri(change.uri));
+    notebooks.filesChanged(sources.map((change) => change.uri));
+    index.filesChanged(sources);
     if (!changes.some((change) => isConfigUri(change.uri))) return;
     log(MessageType.Info, 'project configuration changed; checking open documents again');
     project.reload();

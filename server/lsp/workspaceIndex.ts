@@ -280,9 +280,11 @@ export class WorkspaceIndex {
    */
   lintSteps(uri: string, text: string, options: LintOptions, parses?: ParseCache): Steps<LintOutcome & { analysis?: DocumentAnalysis }> {
     const file = projectPathOf(uri);
+    // A notebook (`options.cells`) is Python at its .ipynb path; nothing imports it.
+    const notebook = options.cells !== undefined;
     // A file whose name the engine does not read as the document's language is linted alone.
-    if (file === undefined || languageForPath(file) !== options.language) return withAnalysis(lintDocumentSteps(text, options, parses));
-    const importers = this.importersFor(file);
+    if (file === undefined || (!notebook && languageForPath(file) !== options.language)) return withAnalysis(lintDocumentSteps(text, options, parses));
+    const importers = notebook ? [] : this.importersFor(file);
     // So is one that imports no project file and that no file imports: the same findings, and the
     // project keeps no parse of it (nor of the hundreds of such files an editor may have open).
     if (importers.length === 0 && !this.mayImport(file, text, options.language)) {
@@ -291,6 +293,17 @@ export class WorkspaceIndex {
     }
     this.alone.delete(file);
     return withAnalysis(lintProjectSteps(this.projectFor(file), file, text, options, importers, parses));
+  }
+
+  /**
+   * Whether the last lint of an open document in its project read the file at `changedUri` (one of
+   * its imports, or theirs). Ask before the change is reported: reporting it forgets what was read.
+   */
+  reads(uri: string, changedUri: string): boolean {
+    const file = projectPathOf(uri);
+    const changed = projectPathOf(changedUri);
+    if (file === undefined || changed === undefined || file === changed || this.alone.has(file)) return false;
+    return this.projectFor(file).dependencies(file).includes(changed);
   }
 
   /** Whether an open document's text may import a project file (see `mayImportProjectFile`). */

@@ -239,3 +239,48 @@ describe('language server: nabla/lintWorkspace', function () {
     await client.close(open);
   });
 });
+
+describe('language server: a notebook in its project', function () {
+  this.timeout(30000);
+  let client: LspTestClient;
+  let dir: string;
+  const HELPER_PENALTY = ['import numpy as np', '', 'def l2_term(W, reg):', '    return reg * np.sum(W * W)', ''].join('\n');
+
+  before(async function () {
+    if (!fs.existsSync(serverPath)) throw new Error(`${serverPath} is missing: run npm run build first`);
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nabla-nbproj-'));
+    fs.mkdirSync(path.join(dir, 'course'));
+    fs.writeFileSync(path.join(dir, 'requirements.txt'), 'numpy\n');
+    fs.writeFileSync(path.join(dir, 'course', 'helpers.py'), HELPER_PENALTY);
+    client = (await LspTestClient.start({ workspaceFolders: [pathToFileURL(dir).href] })).client;
+  });
+
+  after(async function () {
+    await client?.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the module beside it that a cell imports, and lints again when that module is edited', async function () {
+    const uri = pathToFileURL(path.join(dir, 'course', 'train.ipynb')).href;
+    const cellUris = [0, 1].map((i) => `vscode-notebook-cell:${new URL(uri).pathname}#cell${i}`);
+    const cells = ['import numpy as np\nfrom helpers import l2_term', 'W -= lr * (dW + l2_term(W, reg))'];
+    await client.connection.sendNotification('notebookDocument/didOpen', {
+      notebookDocument: { uri, notebookType: 'jupyter-notebook', version: 1, cells: cellUris.map((document) => ({ kind: 2, document })) },
+      cellTextDocuments: cells.map((text, i) => ({ uri: cellUris[i], languageId: 'python', version: 1, text })),
+    });
+    // The helper returns the penalty, and the cell adds it to the gradient: NB101, found through the import.
+    const published = await client.waitForPublish(cellUris[1], (p) => p.diagnostics.length > 0);
+    assert.deepEqual(
+      published.diagnostics.map((d) => d.code),
+      ['NB101'],
+    );
+    // The helper is opened and fixed in the editor: the notebook, unchanged, is linted again and its finding goes.
+    const helper = pathToFileURL(path.join(dir, 'course', 'helpers.py')).href;
+    await client.open(helper, 'python', HELPER_PENALTY);
+    const since = client.publishes.length;
+    await client.change(helper, [{ range: { start: { line: 3, character: 11 }, end: { line: 3, character: 30 } }, text: '2 * reg * W' }]);
+    const cleared = await client.waitForPublish(cellUris[1], () => true, since);
+    assert.deepEqual(cleared.diagnostics, []);
+    await client.close(helper);
+  });
+});
