@@ -65,7 +65,7 @@ export class Project implements ProjectFiles {
    * Python module paths resolved, by the importing folder and the module: the path found and every
    * path probed on the way (replayed into `asked`). Valid while no text appears or disappears.
    */
-  private readonly pythonModules = new Map<string, { path: string | undefined; probed: string[] }>();
+  private readonly pythonModules = new Map<string, { path: string | undefined; probed: string[]; replayedInto?: WeakSet<Set<string>> }>();
 
   constructor(options: ProjectOptions) {
     this.root = trimSlash(options.root);
@@ -288,12 +288,17 @@ export class Project implements ProjectFiles {
     const key = `${dirname(fromPath)}\0${module}`;
     const known = this.pythonModules.get(key);
     if (known) {
-      if (this.asking) for (const path of known.probed) this.asking.add(path);
+      // A set of `asked` only grows (until it is dropped with this memo): paths replayed into it once are there.
+      if (this.asking && !known.replayedInto?.has(this.asking)) {
+        for (const path of known.probed) this.asking.add(path);
+        (known.replayedInto ??= new WeakSet()).add(this.asking);
+      }
       return known.path;
     }
     const probed: string[] = [];
     const path = this.probePython(fromPath, module, probed);
-    this.pythonModules.set(key, { path, probed });
+    // Probing read each path, so the set asking now holds them all.
+    this.pythonModules.set(key, { path, probed, ...(this.asking ? { replayedInto: new WeakSet([this.asking]) } : {}) });
     return path;
   }
 
