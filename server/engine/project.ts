@@ -41,6 +41,13 @@ const MAX_KEPT_FILES = 512;
 const PY_SUFFIXES = ['.py', '/__init__.py'];
 const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'];
 
+/** A Python module path resolved from a folder: the file found, every path probed on the way, and the `asked` sets they were replayed into. */
+interface PythonModule {
+  path: string | undefined;
+  probed: string[];
+  replayedInto?: WeakSet<Set<string>>;
+}
+
 export class Project implements ProjectFiles {
   readonly root: string;
   private readonly host: ProjectHost;
@@ -66,7 +73,9 @@ export class Project implements ProjectFiles {
    * Python module paths resolved, by the importing folder and the module: the path found and every
    * path probed on the way (replayed into `asked`). Valid while no text appears or disappears.
    */
-  private readonly pythonModules = new Map<string, { path: string | undefined; probed: string[] }>();
+  private readonly pythonModules = new Map<string, PythonModule>();
+  /** The same entries by importing path, then module: found again without building the folder's key (every entry's `reachable` asks). */
+  private readonly pythonModulesByFile = new Map<string, Map<string, PythonModule>>();
 
   constructor(options: ProjectOptions) {
     this.root = trimSlash(options.root);
@@ -186,6 +195,7 @@ export class Project implements ProjectFiles {
   /** A file changed, appeared or disappeared: what resolved imports, and the program built on it, no longer hold. */
   private forgetResolutions(): void {
     this.pythonModules.clear();
+    this.pythonModulesByFile.clear();
     this.asked.clear();
     this.shared = undefined;
   }
@@ -288,16 +298,27 @@ export class Project implements ProjectFiles {
 
   /** The file a Python module path names, seen from `fromPath`. */
   resolvePython(fromPath: string, module: string): string | undefined {
-    const key = `${dirname(fromPath)}\0${module}`;
-    const known = this.pythonModules.get(key);
-    if (known) {
-      if (this.asking) for (const path of known.probed) this.asking.add(path);
-      return known.path;
+    let byModule = this.pythonModulesByFile.get(fromPath);
+    if (!byModule) this.pythonModulesByFile.set(fromPath, (byModule = new Map()));
+    let known = byModule.get(module);
+    if (!known) {
+      const key = `${dirname(fromPath)}\0${module}`;
+      known = this.pythonModules.get(key);
+      if (!known) {
+        const probed: string[] = [];
+        const path = this.probePython(fromPath, module, probed);
+        // Probing read each path, so the set asking now holds them all.
+        known = { path, probed, ...(this.asking ? { replayedInto: new WeakSet([this.asking]) } : {}) };
+        this.pythonModules.set(key, known);
+      }
+      byModule.set(module, known);
     }
-    const probed: string[] = [];
-    const path = this.probePython(fromPath, module, probed);
-    this.pythonModules.set(key, { path, probed });
-    return path;
+    // A set of `asked` only grows (until it is dropped with this memo): paths replayed into it once are there.
+    if (this.asking && !known.replayedInto?.has(this.asking)) {
+      for (const path of known.probed) this.asking.add(path);
+      (known.replayedInto ??= new WeakSet()).add(this.asking);
+    }
+    return known.path;
   }
 
   private probePython(fromPath: string, module: string, probed: string[]): string | undefined {

@@ -5,19 +5,32 @@ import type { Coef, SymbolPower } from './terms';
 
 const REL_TOL = 1e-9;
 
+/**
+ * A symbol's name without whitespace. Most names hold none: printable ASCII (33–126) is never `\s`,
+ * so a name made only of it is returned as it is, without running the regular expression (which
+ * was the largest self time of a lint run on real code).
+ */
+function withoutSpaces(name: string): string {
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c <= 32 || c >= 127) return name.replace(/\s+/g, '');
+  }
+  return name;
+}
+
 /** Builds a normalized Coef from any number and list of symbol powers. */
 export function coef(n: number, syms: readonly SymbolPower[] = []): Coef {
   if (n === 0) return { num: 0, syms: [] };
   if (syms.length === 0) return { num: n, syms: [] }; // the common plain number, without the Map
   if (syms.length === 1) {
     // One symbol, also without the Map: what the loop below gives for it.
-    const name = syms[0].name.replace(/\s+/g, '');
+    const name = withoutSpaces(syms[0].name);
     const pow = syms[0].pow;
     return { num: n, syms: Math.abs(pow) > 1e-12 ? [{ name, pow }] : [] };
   }
   const pows = new Map<string, number>();
   for (const s of syms) {
-    const name = s.name.replace(/\s+/g, '');
+    const name = withoutSpaces(s.name);
     pows.set(name, (pows.get(name) ?? 0) + s.pow);
   }
   const merged: SymbolPower[] = [];

@@ -8,6 +8,7 @@
 // shape with their usual logic (the ½ convention is read from the value method).
 import type { Expr, Span, Stmt } from '../ir';
 import type { ParsedFile } from '../document';
+import type { Program } from '../program';
 import type { Facts } from './index';
 import type { Env, PenaltyTerm, Summand } from './analysis';
 import type { Coef } from '../../math/terms';
@@ -338,6 +339,47 @@ export interface OverrideGradientSite {
 const overrideCache = new WeakMap<Facts, OverrideGradientSite[]>();
 const MAX_FILES = 64;
 
+/** A method of one file's class that overrides its one base's method of the same name, with one return c·w, c·sign(w) or c·|w|. */
+interface OverrideCandidate {
+  cls: ClassDef;
+  base: ClassDef;
+  fn: FunctionDef;
+  ret: Returned;
+}
+
+/**
+ * Each file's candidates, once per program: every entry that reaches the file asks for the same
+ * list (its classes, their one base, their one-return methods), so it is read once, not once per
+ * entry (the walk over every scope of every reached file was 1 % of a run on real code).
+ */
+const overrideCandidatesMemo = new WeakMap<Program, WeakMap<ParsedFile, OverrideCandidate[]>>();
+
+function overrideCandidates(program: Program, file: ParsedFile): OverrideCandidate[] {
+  let byFile = overrideCandidatesMemo.get(program);
+  if (!byFile) overrideCandidatesMemo.set(program, (byFile = new WeakMap()));
+  let found = byFile.get(file);
+  if (found) return found;
+  found = [];
+  const scopes = new Set<Scope>([file.scopes.root, ...file.scopes.stmtScopes.values()]);
+  for (const scope of scopes) {
+    for (const cls of scope.classes.values()) {
+      const bases = baseClasses(program, cls);
+      if (bases.length !== 1) continue;
+      for (const fn of cls.scope.functions.values()) {
+        const param = fn.isMethod ? weightParam(fn) : undefined;
+        if (!param || !bases[0].scope.functions.has(fn.name)) continue;
+        // A guard's `return 0` (a zero strength) aside, one return.
+        const returns = returnsOf(program, fn).filter((r) => !(r.expr.kind === 'num' && r.expr.value === 0));
+        // c·w, c·sign(w), c·|w|: a product that reads the weight (not `forward(x)` returning a layer's call).
+        if (returns.length !== 1 || !someExpr(returns[0].expr, (x) => x.kind === 'binary' && x.op === '*' && someExpr(x, (y) => y.kind === 'name' && y.name === param.name))) continue;
+        found.push({ cls, base: bases[0], fn, ret: returns[0] });
+      }
+    }
+  }
+  byFile.set(file, found);
+  return found;
+}
+
 /**
  * Regularizer classes with one weight method each, overriding one base method (`L1.function(w)`,
  * `L2.function(w)` under `Regularizer.function`): when one override returns c·w, an odd function
@@ -359,24 +401,11 @@ export function overrideGradientSites(entry: Facts): OverrideGradientSite[] {
   const baseIds = new Map<ClassDef, number>();
   const candidates = new Map<string, { file: ParsedFile; cls: ClassDef; fn: FunctionDef; ret: Returned }[]>();
   for (const file of program.reachable(parsed, MAX_FILES)) {
-    const scopes = new Set<Scope>([file.scopes.root, ...file.scopes.stmtScopes.values()]);
-    for (const scope of scopes) {
-      for (const cls of scope.classes.values()) {
-        const bases = baseClasses(program, cls);
-        if (bases.length !== 1) continue;
-        for (const fn of cls.scope.functions.values()) {
-          const param = fn.isMethod ? weightParam(fn) : undefined;
-          if (!param || !bases[0].scope.functions.has(fn.name)) continue;
-          // A guard's `return 0` (a zero strength) aside, one return.
-          const returns = returnsOf(program, fn).filter((r) => !(r.expr.kind === 'num' && r.expr.value === 0));
-          // c·w, c·sign(w), c·|w|: a product that reads the weight (not `forward(x)` returning a layer's call).
-          if (returns.length !== 1 || !someExpr(returns[0].expr, (x) => x.kind === 'binary' && x.op === '*' && someExpr(x, (y) => y.kind === 'name' && y.name === param.name))) continue;
-          let id = baseIds.get(bases[0]);
-          if (id === undefined) baseIds.set(bases[0], (id = baseIds.size));
-          const key = `${id}.${fn.name}`;
-          candidates.set(key, [...(candidates.get(key) ?? []), { file, cls, fn, ret: returns[0] }]);
-        }
-      }
+    for (const { cls, base, fn, ret } of overrideCandidates(program, file)) {
+      let id = baseIds.get(base);
+      if (id === undefined) baseIds.set(base, (id = baseIds.size));
+      const key = `${id}.${fn.name}`;
+      candidates.set(key, [...(candidates.get(key) ?? []), { file, cls, fn, ret }]);
     }
   }
   const groups = new Map<string, { facts: Facts; fn: FunctionDef; ret: Returned; kind: 'linear' | 'sign' | 'abs' }[]>();
