@@ -20,6 +20,7 @@ import { countsOutsideLoops, type StepCalls } from './stepCountLoops';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
 import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
+import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
 import { rawStepMomentumForms } from '../findingForms';
 import type { FindingForms } from '../types';
 
@@ -61,6 +62,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     decayOnMoments(facts, step, push);
   }
   for (const carried of carriedRawSteps(facts)) rawStepStored(facts, carried, push);
+  for (const wired of sharedBetaArguments(facts, optimizerSteps(facts))) sharedBetaStored(facts, wired, push);
   cache.set(facts, found);
   return found;
 }
@@ -670,6 +672,23 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
  * A momentum whose state is overwritten with the raw step (rawStepMomentum.ts): the update applies
  * (1 − β)·X + β·K and K then holds X alone, so K averages nothing across steps.
  */
+/** Two fields the step averages two moments with, both holding one β argument, while another β argument is never read. */
+function sharedBetaStored(facts: Facts, w: SharedBetaArgument, push: (f: OptimizerFinding) => void): void {
+  const [a, b] = w.averages;
+  const self = facts.source(w.span).split('.')[0].trim();
+  // In a helper the call fills, the β has the helper's parameter name: name the field beside it.
+  const weight = (s: StateUpdate, field: string): string => (s.beta === `${self}.${field}` ? s.beta : `${s.beta} (${self}.${field})`);
+  push({
+    code: 'NB403',
+    span: w.span,
+    message: `${self}.${w.field} is given the argument ${w.shared}, which ${self}.${w.otherField} already holds, and the argument ${w.unread} is never read: ${stateText(facts, a)} is averaged with the same β as ${stateText(facts, b)}, and ${w.unread} has no effect. Store ${w.unread}: ${self}.${w.field} = ${w.unread}`,
+    related: [
+      { span: a.eq.spans[0], message: `${stateText(facts, a)} is averaged with ${weight(a, w.field)} here` },
+      { span: b.eq.spans[0], message: `${stateText(facts, b)} is averaged with ${weight(b, w.otherField)} here` },
+    ],
+  });
+}
+
 function rawStepStored(facts: Facts, c: CarriedRawStep, push: (f: OptimizerFinding) => void): void {
   const k = facts.source(c.storeTarget);
   const b = facts.language === 'python' ? c.beta.replace(/"/g, "'") : c.beta;
