@@ -668,10 +668,6 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
   }
 }
 
-/**
- * A momentum whose state is overwritten with the raw step (rawStepMomentum.ts): the update applies
- * (1 − β)·X + β·K and K then holds X alone, so K averages nothing across steps.
- */
 /** Two fields the step averages two moments with, both holding one β argument, while another β argument is never read. */
 function sharedBetaStored(facts: Facts, w: SharedBetaArgument, push: (f: OptimizerFinding) => void): void {
   const [a, b] = w.averages;
@@ -689,6 +685,10 @@ function sharedBetaStored(facts: Facts, w: SharedBetaArgument, push: (f: Optimiz
   });
 }
 
+/**
+ * A momentum whose state is overwritten with the raw step (rawStepMomentum.ts): the update applies
+ * (1 − β)·X + β·K and K then holds X alone, so K averages nothing across steps.
+ */
 function rawStepStored(facts: Facts, c: CarriedRawStep, push: (f: OptimizerFinding) => void): void {
   const k = facts.source(c.storeTarget);
   const b = facts.language === 'python' ? c.beta.replace(/"/g, "'") : c.beta;

@@ -100,13 +100,15 @@ function fieldsForBeta(facts: Facts, step: OptimizerStep, beta: string, calls: M
   return out;
 }
 
-/** Calls in the file, by the function they run (resolved through the program). */
-function callsByTarget(facts: Facts): Map<FunctionDef, { call: Expr & { kind: 'call' }; caller: FunctionDef }[]> {
+/** Calls in the file to the named functions, by the function they run (resolved through the program). */
+function callsByTarget(facts: Facts, names: Set<string>): Map<FunctionDef, { call: Expr & { kind: 'call' }; caller: FunctionDef }[]> {
   const out = new Map<FunctionDef, { call: Expr & { kind: 'call' }; caller: FunctionDef }[]>();
   const index = programIndex(facts);
   const visitFunction = (fn: FunctionDef): void => {
     walkAll(fn.body, (e) => {
       if (e.kind !== 'call') return;
+      const callee = e.callee.kind === 'name' ? e.callee.name : e.callee.kind === 'attr' ? e.callee.name : undefined;
+      if (callee === undefined || !names.has(callee)) return;
       const target = resolveCall(facts.program, e, index.scopeAt(e.span.start), e.span.start)?.fn;
       if (!target) return;
       const list = out.get(target) ?? [];
@@ -145,7 +147,7 @@ export function sharedBetaArguments(facts: Facts, steps: OptimizerStep[]): Share
     if (averages.length < 2) continue;
     // Moving averages first: the message names one as the moment the other β belonged to.
     averages.sort((x, y) => Number(y.average) - Number(x.average));
-    calls ??= callsByTarget(facts);
+    calls ??= callsByTarget(facts, new Set(steps.map((x) => x.fn.name)));
     const fields = averages.map((s) => ({ s, at: fieldsForBeta(facts, step, s.beta!, calls!) }));
     for (let i = 0; i < fields.length; i++)
       for (let j = 0; j < fields.length; j++) {
