@@ -9,7 +9,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { stmtExprs, subExprs, within } from './loops';
 import { statementsOf, stepKeys } from './adaptiveDecay';
-import { correctionOf, correctionSite, optimizerSteps, squaredBase, stepTerms, type OptimizerStep, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { correctionOf, correctionSite, numericBeta, optimizerSteps, squaredBase, stepTerms, type OptimizerStep, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { atomsOf, mentions, near, numeric, sym, type Poly } from '../../math/poly';
 import { formatNumber } from '../../math/print/format';
 import { walkAll } from './program';
@@ -148,17 +148,6 @@ function numericMoments(facts: Facts, step: OptimizerStep, p: OptimizerStep['par
   if (!m || term.corrections.length > 0 || atomsOf(p.step).some((a) => a.k === 'pow')) return;
   const b1 = numericBeta(m)!;
   countNeverRead(facts, step, p, m, v, { m: formatNumber(b1), v: formatNumber(b2), values: [b1, b2] }, push);
-}
-
-/**
- * β of a moving average written with numbers: its old value's weight, strictly between 0 and 1,
- * and each addition weighted by 1 − β itself (`0.9 * v + g` is a momentum buffer, not an average).
- */
-function numericBeta(s: StateUpdate): number | undefined {
-  if (!s.average || s.beta !== undefined || !s.self) return undefined;
-  const a = numeric(s.self);
-  if (a === undefined || a <= 0 || a >= 1) return undefined;
-  return s.adds.every((x) => { const b = numeric(x.b); return b !== undefined && near(b, 1 - a); }) ? a : undefined;
 }
 
 /**

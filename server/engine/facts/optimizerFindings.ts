@@ -6,7 +6,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
-import { assignedFrom, boundedTerms, correctionSite, groupByTensor, linearSymbol, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { assignedFrom, betaKeyOf, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { someExpr } from './scope';
@@ -20,6 +20,7 @@ import { countsOutsideLoops, type StepCalls } from './stepCountLoops';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
 import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
+import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
 import { rawStepMomentumForms } from '../findingForms';
 import type { FindingForms } from '../types';
 
@@ -61,6 +62,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     decayOnMoments(facts, step, push);
   }
   for (const carried of carriedRawSteps(facts)) rawStepStored(facts, carried, push);
+  for (const wired of sharedBetaArguments(facts, optimizerSteps(facts))) sharedBetaStored(facts, wired, push);
   cache.set(facts, found);
   return found;
 }
@@ -79,7 +81,7 @@ function show(facts: Facts, step: OptimizerStep, key: string): string {
 const stateText = (facts: Facts, s: StateUpdate): string => facts.source(s.eq.target.span);
 
 function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undefined {
-  return [...step.states.values()].find((s) => s.average && s.beta === beta);
+  return [...step.states.values()].find((s) => s.average && betaKeyOf(s) === beta);
 }
 
 // ------------------------------------------------------------------ NB401
@@ -96,7 +98,9 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         // (a step that updates a bias row and then the weight rows writes each constant twice).
         const site = correctionSite(step, c.key, p.eq.order);
         if (!site) continue;
-        const owner = [...term.numerator, ...term.denominator].map((x) => step.states.get(x.key)).find((s) => s?.average && s.beta === c.beta) ?? averageWithBeta(step, c.beta);
+        const inTerm = [...term.numerator, ...term.denominator].map((x) => step.states.get(x.key)).find((s) => s?.average && betaKeyOf(s) === c.beta);
+        // A number's 1 − β corrects only an average of the term it divides (`m / (1 - 0.9)`).
+        const owner = inTerm ?? (numericBetaKey(Number(c.beta)) === c.beta ? undefined : averageWithBeta(step, c.beta));
         const divides = (!c.inDenominator && c.power < 0) || (c.inDenominator && c.power > 0);
         // 1 − β with no step count: a constant, not a bias correction.
         if (c.exp === undefined && owner) {
@@ -152,13 +156,13 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
       const outerDividing = term.corrections.filter((c) => c.exp && !c.inDenominator && c.power < 0);
       for (const n of term.numerator) {
         const s = step.states.get(n.key);
-        if (!s?.beta) continue;
+        if (!s || !betaKeyOf(s)) continue;
         wrongBeta(facts, step, s, outerDividing, push);
       }
       for (const d of term.denominator) {
         if (!d.sqrt) continue;
         const s = step.states.get(d.key);
-        if (!s?.beta) continue;
+        if (!s || !betaKeyOf(s)) continue;
         const own = term.corrections.filter((c) => c.exp && ((c.inDenominator && c.power > 0) || (!c.inDenominator && c.power > 0)));
         wrongBeta(facts, step, s, own, push);
       }
@@ -389,7 +393,8 @@ function frameworkZeroMessage(counter: string, correction: string): string {
 }
 
 function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, corrections: { beta: string; key: string; exp?: Poly }[], push: (f: OptimizerFinding) => void): void {
-  if (corrections.length === 0 || corrections.some((c) => c.beta === s.beta)) return;
+  const beta = betaKeyOf(s);
+  if (beta === undefined || corrections.length === 0 || corrections.some((c) => c.beta === beta)) return;
   for (const c of corrections) {
     const other = averageWithBeta(step, c.beta);
     const site = correctionSite(step, c.key);
@@ -403,21 +408,21 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
       push({
         code: 'NB401',
         span: product.span,
-        message: `${pt} is a running power of ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}, but 1 - ${pt} bias-corrects ${stateText(facts, s)}, which is averaged with ${show(facts, step, s.beta!)}: multiply ${pt} by ${show(facts, step, s.beta!)}`,
+        message: `${pt} is a running power of ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}, but 1 - ${pt} bias-corrects ${stateText(facts, s)}, which is averaged with ${show(facts, step, beta)}: multiply ${pt} by ${show(facts, step, beta)}`,
         related: [
           { span: site.span, message: `1 - ${pt} corrects ${stateText(facts, s)} here` },
-          { span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} here` },
+          { span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} here` },
         ],
-        corrected: poweredBy(power, s.beta!),
+        corrected: poweredBy(power, beta),
       });
       continue;
     }
     push({
       code: 'NB401',
       span: site.span,
-      message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} but bias-corrected with ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, step, s.beta!)} ** ${exponentText(facts, step, c.exp)}`,
-      related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, s.beta!)} here` }],
-      corrected: biasCorrected(s.eq.key, s.beta!, c.exp ?? stepCount(step)),
+      message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} but bias-corrected with ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, step, beta)} ** ${exponentText(facts, step, c.exp)}`,
+      related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} here` }],
+      corrected: biasCorrected(s.eq.key, beta, c.exp ?? stepCount(step)),
     });
   }
 }
@@ -661,6 +666,23 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
       break;
     }
   }
+}
+
+/** Two fields the step averages two moments with, both holding one β argument, while another β argument is never read. */
+function sharedBetaStored(facts: Facts, w: SharedBetaArgument, push: (f: OptimizerFinding) => void): void {
+  const [a, b] = w.averages;
+  const self = facts.source(w.span).split('.')[0].trim();
+  // In a helper the call fills, the β has the helper's parameter name: name the field beside it.
+  const weight = (s: StateUpdate, field: string): string => (s.beta === `${self}.${field}` ? s.beta : `${s.beta} (${self}.${field})`);
+  push({
+    code: 'NB403',
+    span: w.span,
+    message: `${self}.${w.field} is given the argument ${w.shared}, which ${self}.${w.otherField} already holds, and the argument ${w.unread} is never read: ${stateText(facts, a)} is averaged with the same β as ${stateText(facts, b)}, and ${w.unread} has no effect. Store ${w.unread}: ${self}.${w.field} = ${w.unread}`,
+    related: [
+      { span: a.eq.spans[0], message: `${stateText(facts, a)} is averaged with ${weight(a, w.field)} here` },
+      { span: b.eq.spans[0], message: `${stateText(facts, b)} is averaged with ${weight(b, w.otherField)} here` },
+    ],
+  });
 }
 
 /**

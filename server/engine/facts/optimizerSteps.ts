@@ -15,6 +15,7 @@ import { exprKey } from './keys';
 import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll } from './program';
 import { trimSpan } from './steps';
+import { formatNumber } from '../../math/print/format';
 import { APPLY_UPDATES, appliedUpdates, boundCall, DICT_DEFAULT_METHOD, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
@@ -473,7 +474,7 @@ class Evaluator {
         return this.fresh();
       case 'binary': {
         const l = this.eval(e.left, env);
-        const r = this.eval(e.right, env);
+        const r = e.op === '/' ? this.writtenCorrection(e.right) ?? this.eval(e.right, env) : this.eval(e.right, env);
         const value = this.binary(e.op, l, r);
         if (e.op === '+') this.noteDoubleRead(e, l, r);
         // Where a bias correction is written: `1 - b1 ** t` anywhere, a bare `1 - b1` where it divides.
@@ -910,6 +911,17 @@ class Evaluator {
     this.doubleReads.push({ key, span: trimSpan(this.facts, e.span), alias: alias.name, aliasSpan: this.defSpans.get(alias.name)!, other: alias === e.right ? left : right, ...(inPlace ? { inPlace: inPlace.spans[inPlace.spans.length - 1] } : {}) });
   }
 
+  /**
+   * A divisor written `1 - 0.9` keeps its number as a β (1 − β with β the number's key), so the
+   * division reads as the bias correction it was written as: folded, it is a bare 0.1, which stays
+   * a number (`m / 0.1` is not a correction).
+   */
+  private writtenCorrection(e: Expr): Poly | undefined {
+    if (e.kind !== 'binary' || e.op !== '-' || e.left.kind !== 'num' || e.left.value !== 1 || e.right.kind !== 'num') return undefined;
+    const beta = numericBetaKey(e.right.value);
+    return beta === undefined ? undefined : sub(constant(1), sym(beta));
+  }
+
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
     const c = correctionShape(value);
     if (c && (c.exp !== undefined) === withCount) this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value) });
@@ -1079,7 +1091,10 @@ function startsAtZero(iter: Expr): boolean {
   return false;
 }
 
-/** 1 − β (exp undefined) or 1 − β^t, β a variable. */
+/**
+ * 1 − β (exp undefined) or 1 − β^t, β a variable; or a number between 0 and 1 (`1 - 0.9 ** t`, and
+ * `1 - 0.9` as the evaluator keeps it where it divides), its β then the number's text (numericBetaKey).
+ */
 export function correctionShape(p: Poly): { beta: string; exp?: Poly } | undefined {
   if (p.length !== 2) return undefined;
   const one = p.find((m) => m.fs.length === 0 && near(m.c, 1));
@@ -1092,7 +1107,32 @@ export function correctionShape(p: Poly): { beta: string; exp?: Poly } | undefin
     const b = f.atom.base[0].fs[0];
     if (b.atom.k === 'sym' && b.n === 1) return { beta: b.atom.key, exp: f.atom.exp };
   }
+  if (f.atom.k === 'pow' && numeric(f.atom.exp) === undefined) {
+    const b = numericBetaKey(numeric(f.atom.base));
+    if (b !== undefined) return { beta: b, exp: f.atom.exp };
+  }
   return undefined;
+}
+
+/** A β written as a number, strictly between 0 and 1, as a key: its text (no name can be one). */
+export function numericBetaKey(value: number | undefined): string | undefined {
+  return value !== undefined && value > 0 && value < 1 ? formatNumber(Number(value.toPrecision(12))) : undefined;
+}
+
+/**
+ * β of a moving average written with numbers: its old value's weight, strictly between 0 and 1,
+ * and each addition weighted by 1 − β itself (`0.9 * v + g` is a momentum buffer, not an average).
+ */
+export function numericBeta(s: StateUpdate): number | undefined {
+  if (!s.average || s.beta !== undefined || !s.self) return undefined;
+  const a = numeric(s.self);
+  if (a === undefined || a <= 0 || a >= 1) return undefined;
+  return s.adds.every((x) => { const b = numeric(x.b); return b !== undefined && near(b, 1 - a); }) ? a : undefined;
+}
+
+/** The β a moving average is weighted by: its variable, or the key of the number it is written as. */
+export function betaKeyOf(s: StateUpdate): string | undefined {
+  return s.beta ?? numericBetaKey(numericBeta(s));
 }
 
 const carried = new WeakMap<Stmt[], string[]>();
