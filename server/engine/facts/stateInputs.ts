@@ -31,26 +31,38 @@ export function feedsOnlyOptimizerState(facts: Facts, site: UpdateSite): boolean
   return readOnlyByState(facts, fn, rebinding.list, rebinding.comprehension);
 }
 
-/** The assignment `L = [… for … in zip(L, …)]` whose comprehension holds the site, with the site's target walking L. */
-function rebindingOf(fn: FunctionDef, site: UpdateSite, facts: Facts): { list: string; comprehension: Expr } | undefined {
-  const element = (site.target as { name: string }).name;
-  let found: { list: string; comprehension: Expr } | undefined;
+/** A list rebound to a comprehension, `L = [… for … in …]`, in a function's body (its loops and blocks). */
+interface Rebinding {
+  list: string;
+  comprehension: Expr & { kind: 'comprehension' };
+}
+
+const rebindingsMemo = new WeakMap<FunctionDef, Rebinding[]>();
+
+/** The function's rebindings of a name to a comprehension, listed once: every update site of the function asks. */
+function comprehensionRebindings(fn: FunctionDef): Rebinding[] {
+  let found = rebindingsMemo.get(fn);
+  if (found) return found;
+  const out: Rebinding[] = [];
   const visit = (stmts: Stmt[], depth: number): void => {
-    if (depth > MAX_NESTING || found) return;
+    if (depth > MAX_NESTING) return;
     for (const s of stmts) {
-      if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && s.value.kind === 'comprehension') {
-        const list = s.targets[0].name;
-        const comp = s.value;
-        if (comp.element.span.start <= site.span.start && site.span.end <= comp.element.span.end && comp.generators.some((g) => walks(g.target, g.iter, element, list, facts))) {
-          found = { list, comprehension: comp };
-          return;
-        }
-      }
+      if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && s.value.kind === 'comprehension') out.push({ list: s.targets[0].name, comprehension: s.value });
       if (s.kind === 'for' || s.kind === 'block') visit(s.body, depth + 1);
     }
   };
   visit(fn.body, 0);
+  rebindingsMemo.set(fn, (found = out));
   return found;
+}
+
+/** The assignment `L = [… for … in zip(L, …)]` whose comprehension holds the site, with the site's target walking L. */
+function rebindingOf(fn: FunctionDef, site: UpdateSite, facts: Facts): Rebinding | undefined {
+  const element = (site.target as { name: string }).name;
+  return comprehensionRebindings(fn).find(
+    ({ list, comprehension: comp }) =>
+      comp.element.span.start <= site.span.start && site.span.end <= comp.element.span.end && comp.generators.some((g) => walks(g.target, g.iter, element, list, facts)),
+  );
 }
 
 /** Whether the loop variable `name` of a generator walks the items of the list named `list`. */
