@@ -395,6 +395,12 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
     if (!k) knobMemo.set(a.term, (k = knobs(facts, a.term)));
     return k;
   };
+  const arrivals = new Map<DecayApplication, Clause[]>();
+  const arrivalOf = (a: DecayApplication): Clause[] => {
+    let c = arrivals.get(a);
+    if (!c) arrivals.set(a, (c = arrival(shape, a, autodiff)));
+    return c;
+  };
   const found: DoubleDecay[] = [];
   for (const apps of groups.values()) {
     if (apps.size < 2) continue;
@@ -409,6 +415,8 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
         // and `if not decoupled: grad = grad + wd * p` are alternatives even when one step applies both.
         if (!sameKnob(knobsOf, a, b) || !together(shape, a.at, b.at) || !together(shape, writtenAt(a), writtenAt(b))) continue;
         if ((a.via || b.via) && !delegatedTogether(facts, shape, a, b, knobsOf)) continue;
+        // Two decayed directions of which an `if`/`else` sends one into the step: each reaches the update on its own path.
+        if (exclusivePaths(arrivalOf(a), arrivalOf(b))) continue;
         pair = [a, b];
       }
     }
@@ -423,31 +431,76 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
  * (`exp_avg.mul_(b1).add_(grad)` → `p.addcdiv_(exp_avg, …)`). The statement that writes the parameter.
  */
 function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number, autodiff: AutodiffContext): Stmt | undefined {
-  const start = exprKey(site.target);
-  if (start === undefined) return undefined;
-  const reached = new Set<string>([start]);
+  return flow(shape, site.target, site.span, key, fn, autodiff, false)?.stmt;
+}
+
+/**
+ * The value `start` has after the statement `from`, followed forward in its function to the
+ * statement that writes the parameter `key`, with the `if` branches it passes through on every way
+ * there (`guards`: the branches each way shares; for the first way only, when `allWays` is false).
+ * A value written in a branch carries that branch to what reads it: `lookahead = precond_dir` under
+ * `if warm:` reaches the step only when `warm` holds.
+ */
+function flow(shape: FileShape, start: Expr, from: Span, key: string, fn: number, autodiff: AutodiffContext, allWays: boolean): { stmt: Stmt; guards: Clause[] } | undefined {
+  const startKey = exprKey(start);
+  if (startKey === undefined) return undefined;
+  // Each reached key, with the branches every write of it so far is under.
+  const reached = new Map<string, Clause[]>([[startKey, guardsOf(shape, from)]]);
   const list = shape.simplesOf.get(fn) ?? [];
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (list[mid].span.start < site.span.end) lo = mid + 1;
+    if (list[mid].span.start < from.end) lo = mid + 1;
     else hi = mid;
   }
+  let first: Stmt | undefined;
+  let arrived: Clause[] | undefined;
+  const reach = (k: string, guards: Clause[]): void => {
+    const had = reached.get(k);
+    reached.set(k, had ? had.filter((c) => guards.includes(c)) : guards);
+  };
   // Bounded: a gradient read back hundreds of statements later is not this step's.
   for (let i = lo; i < list.length && i < lo + 400; i++) {
     const stmt = list[i];
     const { reads, writes } = readsWrites(stmt, autodiff);
-    if (!reads.some((r) => reached.has(r))) continue;
+    let via: Clause[] | undefined;
+    for (const r of reads) {
+      const g = reached.get(r);
+      if (g) via = via ? via.filter((c) => g.includes(c)) : g;
+    }
+    if (!via) continue;
+    const here = guardsOf(shape, stmt.span);
+    const guards = [...via, ...here.filter((c) => !via!.includes(c))];
     for (const w of writes) {
       const base = exprKey(baseExpr(w));
-      if (base === key) return stmt;
+      if (base === key) {
+        first ??= stmt;
+        arrived = arrived ? arrived.filter((c) => guards.includes(c)) : guards;
+        if (!allWays) return { stmt, guards };
+        continue;
+      }
       const k = exprKey(w);
-      if (k !== undefined) reached.add(k);
-      if (base !== undefined) reached.add(base);
+      if (k !== undefined) reach(k, guards);
+      if (base !== undefined) reach(base, guards);
     }
   }
-  return undefined;
+  return first && arrived ? { stmt: first, guards: arrived } : undefined;
+}
+
+/** The branches a decay passes through on every way into its parameter's update: where a step's own decay is written, or where a decayed gradient's value goes. */
+function arrival(shape: FileShape, a: DecayApplication, autodiff: AutodiffContext): Clause[] {
+  const key = a.term.param ? exprKey(baseExpr(a.term.param.base)) : undefined;
+  if (a.kind === 'gradient' && !a.via && key !== undefined) {
+    const reached = flow(shape, a.into, a.at, key, shape.fnAt(a.at.start), autodiff, true);
+    if (reached) return reached.guards;
+  }
+  return guardsOf(shape, a.at);
+}
+
+/** Do the two ways into the update lie in two branches of one `if` chain, so that no step takes both? */
+function exclusivePaths(a: Clause[], b: Clause[]): boolean {
+  return a.some((x) => b.some((y) => x.chain === y.chain && x.clause !== y.clause));
 }
 
 /**
