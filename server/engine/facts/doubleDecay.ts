@@ -464,10 +464,15 @@ function flow(shape: FileShape, start: Expr, from: Span, key: string, fn: number
   for (let i = lo; i < list.length && i < lo + 400; i++) {
     const stmt = list[i];
     const { reads, writes } = readsWrites(stmt, autodiff);
+    const pick = stmt.kind === 'assign' ? conditionalArms(stmt.value) : undefined;
     let via: Clause[] | undefined;
     for (const r of reads) {
-      const g = reached.get(r);
-      if (g) via = via ? via.filter((c) => g.includes(c)) : g;
+      const reachedUnder = reached.get(r);
+      if (!reachedUnder) continue;
+      // `move = a_dir if warm else b_dir`: what one arm alone reads reaches the target only under its condition.
+      const arm = pick?.find((p) => p.keys.has(r) && !pick.some((o) => o !== p && o.keys.has(r)));
+      const g = arm ? [...reachedUnder, arm.clause] : reachedUnder;
+      via = via ? via.filter((c) => g.includes(c)) : g;
     }
     if (!via) continue;
     const here = guardsOf(shape, stmt.span);
@@ -486,6 +491,27 @@ function flow(shape: FileShape, start: Expr, from: Span, key: string, fn: number
     }
   }
   return first && arrived ? { stmt: first, guards: arrived } : undefined;
+}
+
+/** `x if c else y` (`c ? x : y`): the keys each arm reads (the condition's count as both arms'), each arm a branch of a chain of its own. */
+function conditionalArms(e: Expr): { keys: Set<string>; clause: Clause }[] | undefined {
+  if (e.kind !== 'cond') return undefined;
+  const keysOf = (x: Expr): Set<string> => {
+    const keys = new Set<string>();
+    someExpr(x, (y) => {
+      const k = exprKey(y);
+      if (k !== undefined) keys.add(k);
+      return false;
+    });
+    return keys;
+  };
+  const test = keysOf(e.test);
+  const chain = -1 - e.span.start; // apart from the numbers of the `if` chains
+  return [e.then, e.else].map((arm, clause) => {
+    const keys = keysOf(arm);
+    for (const k of test) keys.delete(k);
+    return { keys, clause: { chain, clause, region: arm.span, heads: [e.test], returns: false, chainEnd: e.span.end } };
+  });
 }
 
 /** The branches a decay passes through on every way into its parameter's update: where a step's own decay is written, or where a decayed gradient's value goes. */
