@@ -7,9 +7,10 @@
 import type { Expr, Stmt } from '../ir';
 import type { Program } from '../program';
 import { upstreamGradientArg } from './autodiff';
-import { explicitParams, forEachChild, type Scope } from './scope';
+import { explicitParams, forEachChild, someExpr, type Scope } from './scope';
 import { resolveCall } from './resolve';
 import { isLossName } from './roles';
+import { MEAN_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS } from './catalogue';
 
 type Call = Extract<Expr, { kind: 'call' }>;
 
@@ -23,6 +24,8 @@ interface BodyFacts {
   copies: Map<string, Set<string>>;
   /** Calls of the body (nested functions and classes aside). */
   calls: Call[];
+  /** The values plain assignments give each name. */
+  assigned: Map<string, Expr[]>;
 }
 
 const bodies = new WeakMap<Stmt[], BodyFacts>();
@@ -34,8 +37,6 @@ const answers = new WeakMap<Stmt[], Map<string, boolean>>();
  * from it); `isModule` tells a module (`torch`) from a value.
  */
 export function handsOnAsGradient(program: Program, body: Stmt[], scope: Scope, name: string, isModule: (e: Expr) => boolean, hops = 0): boolean {
-  // A loss handed to a backward method (`model.backward(loss)`) is what is differentiated, not a gradient.
-  if (isLossName(name)) return false;
   let memo = answers.get(body);
   if (!memo) answers.set(body, (memo = new Map()));
   const known = memo.get(name);
@@ -48,6 +49,11 @@ export function handsOnAsGradient(program: Program, body: Stmt[], scope: Scope, 
 
 function decide(program: Program, body: Stmt[], scope: Scope, name: string, isModule: (e: Expr) => boolean, hops: number): boolean {
   const facts = bodyFacts(body);
+  // A loss handed to a backward method (`model.backward(total)`) is what is differentiated, not a
+  // gradient: a value reduced to one number (`total = np.mean(err ** 2)`), or, failing that, named so.
+  // (A value that reads the name, `G = G + reg * np.sum(W ** 2)`, adds to it: it says nothing of what it is.)
+  const defining = (facts.assigned.get(name) ?? []).filter((v) => !someExpr(v, (x) => x.kind === 'name' && x.name === name));
+  if (defining.some((v) => reducedToScalar(v, isModule, 0)) || isLossName(name)) return false;
   // Where the value goes: the name and every name a plain copy gives it to.
   const holders = new Set([name]);
   const todo = [name];
@@ -78,8 +84,8 @@ function decide(program: Program, body: Stmt[], scope: Scope, name: string, isMo
 function bodyFacts(body: Stmt[]): BodyFacts {
   let found = bodies.get(body);
   if (found) return found;
-  found = { copies: new Map(), calls: [] };
-  const { copies, calls } = found;
+  found = { copies: new Map(), calls: [], assigned: new Map() };
+  const { copies, calls, assigned } = found;
   let count = 0;
   const exprCalls = (root: Expr): void => {
     const stack = [root];
@@ -95,6 +101,11 @@ function bodyFacts(body: Stmt[]): BodyFacts {
       if (++count > MAX_STATEMENTS) return;
       switch (s.kind) {
         case 'assign':
+          if (!s.op && s.targets.length === 1 && s.targets[0].kind === 'name') {
+            const values = assigned.get(s.targets[0].name) ?? [];
+            if (values.length < 20) values.push(s.value);
+            assigned.set(s.targets[0].name, values);
+          }
           if (!s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && s.value.kind === 'name') {
             const from = s.value.name;
             const set = copies.get(from) ?? new Set<string>();
@@ -125,4 +136,18 @@ function bodyFacts(body: Stmt[]): BodyFacts {
   visit(body);
   bodies.set(body, found);
   return found;
+}
+
+/** `np.mean(err ** 2)`, `err.sum()`, `np.mean(a) + reg * np.sum(W ** 2)`: a value with a full reduction among its terms and factors, one number. */
+function reducedToScalar(e: Expr, isModule: (e: Expr) => boolean, depth: number): boolean {
+  if (depth > 20) return false;
+  if (e.kind === 'binary') return reducedToScalar(e.left, isModule, depth + 1) || reducedToScalar(e.right, isModule, depth + 1);
+  if (e.kind === 'unary') return reducedToScalar(e.arg, isModule, depth + 1);
+  if (e.kind !== 'call' || e.callee.kind !== 'attr') return false;
+  const fn = e.callee.name;
+  if (fn === 'item') return e.args.length === 0;
+  if (!SUM_FUNCTIONS.has(fn) && !MEAN_FUNCTIONS.has(fn)) return false;
+  if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return false;
+  // `np.sum(x)` takes the array; a second positional argument is an axis. `x.sum()` takes none.
+  return e.args.length === (isModule(e.callee.object) ? 1 : 0);
 }
