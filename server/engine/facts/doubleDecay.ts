@@ -431,7 +431,8 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
  * (`exp_avg.mul_(b1).add_(grad)` → `p.addcdiv_(exp_avg, …)`). The statement that writes the parameter.
  */
 function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number, autodiff: AutodiffContext): Stmt | undefined {
-  return flow(shape, site.target, site.span, key, fn, autodiff, false)?.stmt;
+  const start = exprKey(site.target);
+  return start === undefined ? undefined : flow(shape, [start], site.span, key, fn, autodiff, false)?.stmt;
 }
 
 /**
@@ -441,11 +442,9 @@ function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number, auto
  * A value written in a branch carries that branch to what reads it: `lookahead = precond_dir` under
  * `if warm:` reaches the step only when `warm` holds.
  */
-function flow(shape: FileShape, start: Expr, from: Span, key: string, fn: number, autodiff: AutodiffContext, allWays: boolean): { stmt: Stmt; guards: Clause[] } | undefined {
-  const startKey = exprKey(start);
-  if (startKey === undefined) return undefined;
+function flow(shape: FileShape, start: string[], from: Span, key: string, fn: number, autodiff: AutodiffContext, allWays: boolean): { stmt: Stmt; guards: Clause[] } | undefined {
   // Each reached key, with the branches every write of it so far is under.
-  const reached = new Map<string, Clause[]>([[startKey, guardsOf(shape, from)]]);
+  const reached = new Map<string, Clause[]>(start.map((k) => [k, guardsOf(shape, from)]));
   const list = shape.simplesOf.get(fn) ?? [];
   let lo = 0;
   let hi = list.length;
@@ -517,11 +516,33 @@ function conditionalArms(e: Expr): { keys: Set<string>; clause: Clause }[] | und
 /** The branches a decay passes through on every way into its parameter's update: where a step's own decay is written, or where a decayed gradient's value goes. */
 function arrival(shape: FileShape, a: DecayApplication, autodiff: AutodiffContext): Clause[] {
   const key = a.term.param ? exprKey(baseExpr(a.term.param.base)) : undefined;
-  if (a.kind === 'gradient' && !a.via && key !== undefined) {
-    const reached = flow(shape, a.into, a.at, key, shape.fnAt(a.at.start), autodiff, true);
+  const into = exprKey(a.into);
+  if (a.kind === 'gradient' && !a.via && key !== undefined && into !== undefined) {
+    const fn = shape.fnAt(a.at.start);
+    const reached = flow(shape, [into, ...aliasesDecayedInPlace(shape, a, fn)], a.at, key, fn, autodiff, true);
     if (reached) return reached.guards;
   }
   return guardsOf(shape, a.at);
+}
+
+/**
+ * A decay written in place (`d.add_(p, alpha=wd)`, `d += wd * p`) into a name that an earlier plain
+ * assignment made an alias of another tensor (`d = grad`, `d = grad.detach()`) lands in that tensor
+ * too: what reads `grad` afterwards reads the decay.
+ */
+function aliasesDecayedInPlace(shape: FileShape, a: DecayApplication, fn: number): string[] {
+  if (a.into.kind !== 'name') return [];
+  const stmt = shape.simplesOf.get(fn)?.find((s) => s.span.start === a.at.start);
+  if (!stmt || !(stmt.kind === 'expr' || (stmt.kind === 'assign' && stmt.op !== undefined))) return [];
+  const out: string[] = [];
+  for (const b of a.term.site.scope.allBindings(a.into.name)) {
+    if (b.kind !== 'assign' || b.op || !b.value || b.at >= a.at.start || shape.fnAt(b.at) !== fn) continue;
+    let v = b.value;
+    if (v.kind === 'call' && v.callee.kind === 'attr' && v.callee.name === 'detach' && v.args.length === 0) v = v.callee.object;
+    const k = v.kind === 'name' || v.kind === 'attr' ? exprKey(v) : undefined;
+    if (k !== undefined && k !== a.into.name) out.push(k);
+  }
+  return out;
 }
 
 /** Do the two ways into the update lie in two branches of one `if` chain, so that no step takes both? */
