@@ -28,8 +28,10 @@ interface BodyFacts {
   assigned: Map<string, Expr[]>;
 }
 
+/** A body's statements are its file's: kept by the body. */
 const bodies = new WeakMap<Stmt[], BodyFacts>();
-const answers = new WeakMap<Stmt[], Map<string, boolean>>();
+/** Answers read other files (the calls a body makes resolve in them): kept per program, by body, name and hop. */
+const answers = new WeakMap<Program, WeakMap<Stmt[], Map<string, boolean>>>();
 
 /**
  * Does the function whose statements are `body` hand the value of its variable `name` on to a
@@ -37,13 +39,15 @@ const answers = new WeakMap<Stmt[], Map<string, boolean>>();
  * from it); `isModule` tells a module (`torch`) from a value.
  */
 export function handsOnAsGradient(program: Program, body: Stmt[], scope: Scope, name: string, isModule: (e: Expr) => boolean, hops = 0): boolean {
-  let memo = answers.get(body);
-  if (!memo) answers.set(body, (memo = new Map()));
-  const known = memo.get(name);
+  let perProgram = answers.get(program);
+  if (!perProgram) answers.set(program, (perProgram = new WeakMap()));
+  let memo = perProgram.get(body);
+  if (!memo) perProgram.set(body, (memo = new Map()));
+  const key = `${hops} ${name}`;
+  const known = memo.get(key);
   if (known !== undefined) return known;
-  memo.set(name, false); // a recursive function asks again: no
   const answer = decide(program, body, scope, name, isModule, hops);
-  memo.set(name, answer);
+  memo.set(key, answer);
   return answer;
 }
 
