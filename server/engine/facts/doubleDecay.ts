@@ -25,7 +25,7 @@ import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { frameworkFacts } from './frameworks';
 import { canonicalCoef } from './symbols';
 import { decayKnobKey, isLearningRateName } from './roles';
-import { attributeReadByName, EMPTY_ARGUMENT_NAMES, foreachInPlace } from './catalogue';
+import { attributeReadByName, EMPTY_ARGUMENT_NAMES, foreachInPlace, STORAGE_SHARING_METHODS } from './catalogue';
 import { numberOf } from './analysis';
 import { programIndex, spanKey } from './program';
 import { trimSpan } from './steps';
@@ -527,7 +527,7 @@ function arrival(shape: FileShape, a: DecayApplication, autodiff: AutodiffContex
 
 /**
  * A decay written in place (`d.add_(p, alpha=wd)`, `d += wd * p`) into a name that an earlier plain
- * assignment made an alias of another tensor (`d = grad`, `d = grad.detach()`) lands in that tensor
+ * assignment made an alias of another tensor (`d = grad`, `d = grad.detach()`, catalogue.ts) lands in that tensor
  * too: what reads `grad` afterwards reads the decay.
  */
 function aliasesDecayedInPlace(shape: FileShape, a: DecayApplication, fn: number): string[] {
@@ -538,7 +538,7 @@ function aliasesDecayedInPlace(shape: FileShape, a: DecayApplication, fn: number
   for (const b of a.term.site.scope.allBindings(a.into.name)) {
     if (b.kind !== 'assign' || b.op || !b.value || b.at >= a.at.start || shape.fnAt(b.at) !== fn) continue;
     let v = b.value;
-    if (v.kind === 'call' && v.callee.kind === 'attr' && v.callee.name === 'detach' && v.args.length === 0) v = v.callee.object;
+    if (v.kind === 'call' && v.callee.kind === 'attr' && STORAGE_SHARING_METHODS.has(v.callee.name)) v = v.callee.object;
     const k = v.kind === 'name' || v.kind === 'attr' ? exprKey(v) : undefined;
     if (k !== undefined && k !== a.into.name) out.push(k);
   }
