@@ -89,7 +89,10 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
   const subject = site.kind === 'update' ? `update of ${targetText}` : `gradient ${targetText}`;
   const lossForm = defined && !equalCoef(defined.coef, found.coef) ? { ...penalty, coef: defined.coef } : undefined;
   const belongs = lossForm ? `the gradient of the loss's penalty ${unicodePenalty(lossForm)}, ${unicodeGradient(gradient)},` : `its gradient ${unicodeGradient(gradient)}`;
-  const message = `${subject} adds the penalty ${unicodePenalty(penalty)} (${shape}) where ${belongs} belongs`;
+  // The gradient a backward pass carries back (dLoss/dOutput) is no weight's own gradient: the penalty's gradient belongs in each weight's.
+  const message = site.upstream
+    ? `gradient ${targetText}, which the backward pass carries back, adds the penalty ${unicodePenalty(penalty)} (${shape}), which then shifts the gradient of every weight it reaches; ${lossForm ? `the gradient of the loss's penalty, ${unicodeGradient(gradient)},` : `its gradient ${unicodeGradient(gradient)}`} belongs in the gradient of ${penalty.param} itself`
+    : `${subject} adds the penalty ${unicodePenalty(penalty)} (${shape}) where ${belongs} belongs`;
 
   const related = found.defs.map((d) => ({ span: d.span, message: d.what }));
   if (summand.via.length > 0) related.push({ span: summand.via[0], message: `the step with the penalty is applied here` });
@@ -97,7 +100,7 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
   // The replacement is certain math but changes training, so the fix is unsafe (never applied by
   // fix-all). It replaces exactly the text at the site, whose coefficient (and so sign) the penalty
   // carries; signs outside the site (`-=`, `dW - ...`) stay as written.
-  const replacement = summand.via.length === 0 && found.defs.length === 0 ? codeGradient(gradient, facts.dialect, penalty.param) : undefined;
+  const replacement = summand.via.length === 0 && found.defs.length === 0 && !site.upstream ? codeGradient(gradient, facts.dialect, penalty.param) : undefined;
   const fix = replacement
     ? { title: lossForm ? `Replace the penalty with the loss's penalty gradient ${replacement}` : `Replace the penalty with its gradient ${replacement}`, safety: 'unsafe' as const, edits: [{ span: summand.site, newText: replacement }] }
     : undefined;

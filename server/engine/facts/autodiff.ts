@@ -97,6 +97,18 @@ export function autodiffCall(c: Call, ctx: AutodiffContext): AutodiffCall | unde
 }
 
 /**
+ * The gradient a backward call is handed to carry back: torch's `out.backward(g)` (its `gradient`
+ * argument), a hand-written layer's `layer.backward(G_x, optim)`. Not the loss that
+ * `accelerator.backward(loss)` or `torch.autograd.backward(loss)` differentiate.
+ */
+export function upstreamGradientArg(c: Call, isModule: (e: Expr) => boolean): Expr | undefined {
+  if (nameOf(c) !== 'backward' || c.callee.kind !== 'attr') return undefined;
+  const path = calleePath(c.callee) ?? [];
+  if (isModule(c.callee.object) || path.includes('autograd') || isBackwardOwnerName(path.slice(0, -1).join('.'))) return undefined;
+  return c.args[0] ?? c.kwargs.find((k) => k.name === 'gradient')?.value;
+}
+
+/**
  * A call whose value is a gradient: `jax.grad(loss_fn)(params)`, `tf.grad(f)(x)` (the call of a
  * function transformation), and `tape.gradient(...)` / `torch.autograd.grad(...)` themselves.
  * Returns what is differentiated: the objective expression or function.

@@ -446,6 +446,8 @@ export function isTfjsVariable(call: Expr & { kind: 'call' }): boolean {
   return call.callee.kind === 'attr' && call.callee.name === 'variable' && startsTrackedLeaf(call);
 }
 
+/** Methods whose result shares the receiver's storage, so an in-place write to it changes the receiver: torch `g.detach()`. */
+export const STORAGE_SHARING_METHODS: ReadonlySet<string> = new Set(['detach']);
 /** Methods that return a tensor's value without its autograd history: `detach()`, `item()`, `numpy()`, tfjs `dataSync()`. */
 export const DETACH_METHODS: ReadonlySet<string> = new Set(['detach', 'item', 'numpy', 'tolist', 'dataSync', 'arraySync']);
 /**

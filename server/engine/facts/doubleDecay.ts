@@ -25,7 +25,7 @@ import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { frameworkFacts } from './frameworks';
 import { canonicalCoef } from './symbols';
 import { decayKnobKey, isLearningRateName } from './roles';
-import { attributeReadByName, EMPTY_ARGUMENT_NAMES, foreachInPlace } from './catalogue';
+import { attributeReadByName, EMPTY_ARGUMENT_NAMES, foreachInPlace, STORAGE_SHARING_METHODS } from './catalogue';
 import { numberOf } from './analysis';
 import { programIndex, spanKey } from './program';
 import { trimSpan } from './steps';
@@ -395,6 +395,12 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
     if (!k) knobMemo.set(a.term, (k = knobs(facts, a.term)));
     return k;
   };
+  const arrivals = new Map<DecayApplication, Clause[]>();
+  const arrivalOf = (a: DecayApplication): Clause[] => {
+    let c = arrivals.get(a);
+    if (!c) arrivals.set(a, (c = arrival(shape, a, autodiff)));
+    return c;
+  };
   const found: DoubleDecay[] = [];
   for (const apps of groups.values()) {
     if (apps.size < 2) continue;
@@ -409,6 +415,8 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
         // and `if not decoupled: grad = grad + wd * p` are alternatives even when one step applies both.
         if (!sameKnob(knobsOf, a, b) || !together(shape, a.at, b.at) || !together(shape, writtenAt(a), writtenAt(b))) continue;
         if ((a.via || b.via) && !delegatedTogether(facts, shape, a, b, knobsOf)) continue;
+        // Two decayed directions of which an `if`/`else` sends one into the step: each reaches the update on its own path.
+        if (exclusivePaths(arrivalOf(a), arrivalOf(b))) continue;
         pair = [a, b];
       }
     }
@@ -424,30 +432,122 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
  */
 function feeds(shape: FileShape, site: UpdateSite, key: string, fn: number, autodiff: AutodiffContext): Stmt | undefined {
   const start = exprKey(site.target);
-  if (start === undefined) return undefined;
-  const reached = new Set<string>([start]);
+  return start === undefined ? undefined : flow(shape, [start], site.span, key, fn, autodiff, false)?.stmt;
+}
+
+/**
+ * The value `start` has after the statement `from`, followed forward in its function to the
+ * statement that writes the parameter `key`, with the `if` branches it passes through on every way
+ * there (`guards`: the branches each way shares; for the first way only, when `allWays` is false).
+ * A value written in a branch carries that branch to what reads it: `lookahead = precond_dir` under
+ * `if warm:` reaches the step only when `warm` holds.
+ */
+function flow(shape: FileShape, start: string[], from: Span, key: string, fn: number, autodiff: AutodiffContext, allWays: boolean): { stmt: Stmt; guards: Clause[] } | undefined {
+  // Each reached key, with the branches every write of it so far is under.
+  const reached = new Map<string, Clause[]>(start.map((k) => [k, guardsOf(shape, from)]));
   const list = shape.simplesOf.get(fn) ?? [];
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (list[mid].span.start < site.span.end) lo = mid + 1;
+    if (list[mid].span.start < from.end) lo = mid + 1;
     else hi = mid;
   }
+  let first: Stmt | undefined;
+  let arrived: Clause[] | undefined;
+  const reach = (k: string, guards: Clause[]): void => {
+    const had = reached.get(k);
+    reached.set(k, had ? had.filter((c) => guards.includes(c)) : guards);
+  };
   // Bounded: a gradient read back hundreds of statements later is not this step's.
   for (let i = lo; i < list.length && i < lo + 400; i++) {
     const stmt = list[i];
     const { reads, writes } = readsWrites(stmt, autodiff);
-    if (!reads.some((r) => reached.has(r))) continue;
+    const pick = stmt.kind === 'assign' ? conditionalArms(stmt.value) : undefined;
+    let via: Clause[] | undefined;
+    for (const r of reads) {
+      const reachedUnder = reached.get(r);
+      if (!reachedUnder) continue;
+      // `move = a_dir if warm else b_dir`: what one arm alone reads reaches the target only under its condition.
+      const arm = pick?.find((p) => p.keys.has(r) && !pick.some((o) => o !== p && o.keys.has(r)));
+      const g = arm ? [...reachedUnder, arm.clause] : reachedUnder;
+      via = via ? via.filter((c) => g.includes(c)) : g;
+    }
+    if (!via) continue;
+    const here = guardsOf(shape, stmt.span);
+    const guards = [...via, ...here.filter((c) => !via!.includes(c))];
     for (const w of writes) {
       const base = exprKey(baseExpr(w));
-      if (base === key) return stmt;
+      if (base === key) {
+        first ??= stmt;
+        arrived = arrived ? arrived.filter((c) => guards.includes(c)) : guards;
+        if (!allWays) return { stmt, guards };
+        continue;
+      }
       const k = exprKey(w);
-      if (k !== undefined) reached.add(k);
-      if (base !== undefined) reached.add(base);
+      if (k !== undefined) reach(k, guards);
+      if (base !== undefined) reach(base, guards);
     }
   }
-  return undefined;
+  return first && arrived ? { stmt: first, guards: arrived } : undefined;
+}
+
+/** `x if c else y` (`c ? x : y`): the keys each arm reads (the condition's count as both arms'), each arm a branch of a chain of its own. */
+function conditionalArms(e: Expr): { keys: Set<string>; clause: Clause }[] | undefined {
+  if (e.kind !== 'cond') return undefined;
+  const keysOf = (x: Expr): Set<string> => {
+    const keys = new Set<string>();
+    someExpr(x, (y) => {
+      const k = exprKey(y);
+      if (k !== undefined) keys.add(k);
+      return false;
+    });
+    return keys;
+  };
+  const test = keysOf(e.test);
+  const chain = -1 - e.span.start; // apart from the numbers of the `if` chains
+  return [e.then, e.else].map((arm, clause) => {
+    const keys = keysOf(arm);
+    for (const k of test) keys.delete(k);
+    return { keys, clause: { chain, clause, region: arm.span, heads: [e.test], returns: false, chainEnd: e.span.end } };
+  });
+}
+
+/** The branches a decay passes through on every way into its parameter's update: where a step's own decay is written, or where a decayed gradient's value goes. */
+function arrival(shape: FileShape, a: DecayApplication, autodiff: AutodiffContext): Clause[] {
+  const key = a.term.param ? exprKey(baseExpr(a.term.param.base)) : undefined;
+  const into = exprKey(a.into);
+  if (a.kind === 'gradient' && !a.via && key !== undefined && into !== undefined) {
+    const fn = shape.fnAt(a.at.start);
+    const reached = flow(shape, [into, ...aliasesDecayedInPlace(shape, a, fn)], a.at, key, fn, autodiff, true);
+    if (reached) return reached.guards;
+  }
+  return guardsOf(shape, a.at);
+}
+
+/**
+ * A decay written in place (`d.add_(p, alpha=wd)`, `d += wd * p`) into a name that an earlier plain
+ * assignment made an alias of another tensor (`d = grad`, `d = grad.detach()`, catalogue.ts) lands in that tensor
+ * too: what reads `grad` afterwards reads the decay.
+ */
+function aliasesDecayedInPlace(shape: FileShape, a: DecayApplication, fn: number): string[] {
+  if (a.into.kind !== 'name') return [];
+  const stmt = shape.simplesOf.get(fn)?.find((s) => s.span.start === a.at.start);
+  if (!stmt || !(stmt.kind === 'expr' || (stmt.kind === 'assign' && stmt.op !== undefined))) return [];
+  const out: string[] = [];
+  for (const b of a.term.site.scope.allBindings(a.into.name)) {
+    if (b.kind !== 'assign' || b.op || !b.value || b.at >= a.at.start || shape.fnAt(b.at) !== fn) continue;
+    let v = b.value;
+    if (v.kind === 'call' && v.callee.kind === 'attr' && STORAGE_SHARING_METHODS.has(v.callee.name)) v = v.callee.object;
+    const k = v.kind === 'name' || v.kind === 'attr' ? exprKey(v) : undefined;
+    if (k !== undefined && k !== a.into.name) out.push(k);
+  }
+  return out;
+}
+
+/** Do the two ways into the update lie in two branches of one `if` chain, so that no step takes both? */
+function exclusivePaths(a: Clause[], b: Clause[]): boolean {
+  return a.some((x) => b.some((y) => x.chain === y.chain && x.clause !== y.clause));
 }
 
 /**

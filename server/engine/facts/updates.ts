@@ -10,6 +10,7 @@ import { isSelfName, resolveCall } from './resolve';
 import { VIEW_FUNCTIONS, inPlaceUpdate, isTensorStorage, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import type { ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
+import { handsOnAsGradient } from './upstreamGradients';
 
 export type UpdateKind =
   /** The parameter itself moves: `W -= lr * dW`. */
@@ -32,6 +33,8 @@ export interface UpdateSite {
   selfFactor?: Expr;
   /** `T += c·(X − T)`, `T -= c·(T − X)`: a moving average written as an increment. */
   movingAverage?: true;
+  /** The target is the gradient a backward pass is handed to carry back through the layers (upstreamGradients.ts), not one parameter's own gradient. */
+  upstream?: true;
   /** A regularizer object's gradient method (regularizerObjects.ts): this is the gradient of that value method's penalty. */
   penaltyGradientOf?: FunctionDef;
 }
@@ -40,6 +43,16 @@ export interface UpdateSite {
 /** Candidate update statements, found structurally (before the parameter set is known). */
 export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyzer): UpdateSite[] {
   const sites: UpdateSite[] = [];
+  // The statements of the function being walked (the module's at the top): where a value goes next.
+  let fnBody = body;
+  /**
+   * Is the target a gradient: by data flow, the one the function hands on to a backward pass to carry
+   * back (`G_x = G_y; … G_x = layer.backward(G_x, self)`), whatever its name; or, failing that, by its name.
+   */
+  const gradientRole = (target: Expr, scope: Scope): { upstream?: true } | undefined => {
+    if (target.kind === 'name' && handsOnAsGradient(analyzer.program, fnBody, scope, target.name, (e) => analyzer.isModule(e))) return { upstream: true };
+    return isGradientLike(target) ? {} : undefined;
+  };
   const visitStmts = (stmts: Stmt[]): void => {
     for (const stmt of stmts) visitStmt(stmt);
   };
@@ -54,7 +67,13 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
         if (stmt.expr.kind === 'call') callSite(stmt.expr, scope, stmt.span);
         visitExpr(stmt.expr, scope, undefined);
         return;
-      case 'function':
+      case 'function': {
+        const outer = fnBody;
+        fnBody = stmt.body;
+        visitStmts(stmt.body);
+        fnBody = outer;
+        return;
+      }
       case 'class':
       case 'block':
         if (stmt.kind === 'block') stmt.heads.forEach((h) => visitExpr(h, scope, undefined));
@@ -86,7 +105,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
       const increment = analyzer.summands(stmt.value, scope, at);
       const signed = stmt.op === '-' ? increment.map(flip) : increment;
       const ema = isAverageIncrement(target, stmt.value, stmt.op, scope, at, analyzer) || pullsTowardTarget(target, signed, analyzer);
-      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: signed, span: stmt.span, scope, at, ...(ema ? { movingAverage: true as const } : {}) });
+      const role = gradientRole(target, scope);
+      sites.push({ kind: role ? 'accumulate' : 'update', target, increment: signed, span: stmt.span, scope, at, ...role, ...(ema ? { movingAverage: true as const } : {}) });
       return;
     }
     if (stmt.op) return;
@@ -106,11 +126,13 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
       const selfFactor = scaled.length === 1 && all[self].sign === 1 ? scaled[0].expr : undefined;
       // `T = T + c·(X − T)`: the increment holds −c·T beside c·X, a moving average toward X.
       const ema = !selfFactor && all[self].num.length === 1 && pullsTowardTarget(target, increment, analyzer);
-      if (increment.length > 0) sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment, span, scope, at, ...(selfFactor ? { selfFactor } : {}), ...(ema ? { movingAverage: true as const } : {}) });
+      const role = increment.length > 0 ? gradientRole(target, scope) : undefined;
+      if (increment.length > 0) sites.push({ kind: role ? 'accumulate' : 'update', target, increment, span, scope, at, ...role, ...(selfFactor ? { selfFactor } : {}), ...(ema ? { movingAverage: true as const } : {}) });
       return;
     }
     // A definition with one term adds nothing to anything; where it is used, the use is checked.
-    if (allowDefinition && all.length > 1 && isGradientLike(target) && value.kind !== 'object' && value.kind !== 'seq') sites.push({ kind: 'gradient', target, increment: all, span, scope, at });
+    const role = allowDefinition && all.length > 1 && value.kind !== 'object' && value.kind !== 'seq' ? gradientRole(target, scope) : undefined;
+    if (role) sites.push({ kind: 'gradient', target, increment: all, span, scope, at, ...role });
   };
 
   const callSite = (call: Expr & { kind: 'call' }, scope: Scope, span: Span): void => {
@@ -121,7 +143,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     if (update.op === '+' || update.op === '-') {
       const increment = analyzer.summands(operand, scope, at);
       const ema = isAverageIncrement(target, operand, update.op, scope, at, analyzer);
-      sites.push({ kind: isGradientLike(target) ? 'accumulate' : 'update', target, increment: update.op === '-' ? increment.map(flip) : increment, span, scope, at, ...(ema ? { movingAverage: true as const } : {}) });
+      const role = gradientRole(target, scope);
+      sites.push({ kind: role ? 'accumulate' : 'update', target, increment: update.op === '-' ? increment.map(flip) : increment, span, scope, at, ...role, ...(ema ? { movingAverage: true as const } : {}) });
     } else if (update.op === '=') selfUpdate(target, operand, scope, at, span, false);
     else scaled(target, operand, scope, at, span);
   };
