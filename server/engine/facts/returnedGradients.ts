@@ -64,12 +64,14 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
         const others = items.filter((_, k) => k !== lossAt);
         // A weight taken by a computed key (`self.params[name]` in a loop over names) is no one weight.
         if (p.param.expr.kind === 'index' && lastComponent(p.param.expr) === lastComponent(p.param.expr.object)) continue;
+        // Nor is a loop's weight (`for W in self.weights: loss += reg * np.sum(W * W)`).
+        if (p.param.base.kind === 'name' && p.site.scope.lookup(p.param.base.name, p.site.at)?.kind === 'loop') continue;
         const weight = weightName(facts, p);
         const gradient = gradientOf(stmts, others, weight, weights.size === 1);
         if (!gradient || seen.has(`${weight}|${gradient}`)) continue;
         const definitions = definitionsOf(stmts, gradient, ret);
         if (definitions.length === 0) continue;
-        if (!definedByHand(facts, fn, stmts, definitions, gradient)) continue;
+        if (!definedByHand(facts, fn, stmts, definitions, gradient, strengthNames(p))) continue;
         if (hasTerm(facts, fn, gradient)) continue;
         if (readsStrengthElsewhere(facts, fn, stmts, p)) continue;
         if (callerAddsTerm(facts, fn, 0) || termElsewhere(facts, p, byFn)) continue;
@@ -81,6 +83,11 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
     }
   }
   return found;
+}
+
+/** The penalty's strength symbols by their last name (`reg`, `self.reg` → `reg`). */
+function strengthNames(p: LossPenalty): Set<string> {
+  return new Set(p.coef.syms.filter((s) => s.pow > 0).map((s) => s.name.replace(/^.*\./, '')));
 }
 
 function weightName(facts: Facts, p: LossPenalty): string {
@@ -178,29 +185,43 @@ function targetOf(s: Stmt & { kind: 'assign' }, gradient: string): Expr | undefi
  * rebinding of the whole dict to something else), none unpacks a call or reads a call into the
  * program (a helper that may add the term), and no call into the program is handed the gradient.
  */
-function definedByHand(facts: Facts, fn: FunctionDef, stmts: Stmt[], definitions: (Stmt & { kind: 'assign' })[], gradient: string): boolean {
+function definedByHand(facts: Facts, fn: FunctionDef, stmts: Stmt[], definitions: (Stmt & { kind: 'assign' })[], gradient: string, strength: Set<string>): boolean {
+  const readsStrength = (x: Expr): boolean => (x.kind === 'name' || x.kind === 'attr') && strength.has(x.name);
   const scopeOf = (s: Stmt) => facts.scopes.stmtScopes.get(s) ?? fn.scope;
   const callsProgram = (e: Expr, s: Stmt): boolean => someExpr(e, (x) => x.kind === 'call' && facts.analyzer.callTarget(x, scopeOf(s), s.span.start) !== undefined);
   // A call by a bare name (`eval_numerical_gradient(f, W)`, `backward(dout, cache)`; builtins aside) or handed a function may compute the whole loss's gradient.
   const opaque = (e: Expr): boolean =>
     someExpr(e, (x) => x.kind === 'call' && ((x.callee.kind === 'name' && !BUILTINS.has(x.callee.name)) || x.args.some((a) => a.kind === 'lambda')));
+  // Defined from scratch here: not handed in (`def backward(dW, …)`, the caller's gradient), and given a value with `=`.
+  const base = gradient.replace(/\[.*$/, '');
+  if (fn.params.some((x) => x.name === base) || !definitions.some((d) => !d.op)) return false;
+  // A definition that reads a value computed from the strength (`dW += reg_loss`) is some other mistake.
+  const strengthValues = new Set(
+    stmts.flatMap((s) => (s.kind === 'assign' && someExpr(s.value, readsStrength) ? s.targets.flatMap((t) => (t.kind === 'name' ? [t.name] : [])) : [])),
+  );
   for (const d of definitions) {
+    if (someExpr(d.value, (x) => readsStrength(x) || (x.kind === 'name' && strengthValues.has(x.name)))) return false;
     if (!targetOf(d, gradient)) return false; // the dict rebound as a whole
     if (d.targets.some((t) => t.kind === 'seq')) return false;
     if (callsProgram(d.value, d) || opaque(d.value)) return false;
   }
-  const base = gradient.replace(/\[.*$/, '');
   const handsGradient = (e: Expr): boolean =>
     someExpr(e, (x) => x.kind === 'call' && [...x.args, ...x.kwargs.map((k) => k.value)].some((a) => exprKey(baseExpr(a)) === gradient || exprKey(a) === base));
+  // A method called on it (`grads.append(dW)`, `grads.update(extra)`) fills it out of sight.
+  const mutated = (e: Expr): boolean => e.kind === 'call' && e.callee.kind === 'attr' && exprKey(baseExpr(e.callee.object)) === base;
+  if (stmts.some((s) => s.kind === 'expr' && mutated(s.expr))) return false;
   return !stmts.some((s) => s.kind === 'expr' && handsGradient(s.expr)) && !stmts.some((s) => s.kind === 'assign' && handsGradient(s.value) && callsProgram(s.value, s));
 }
 
 /** Whether some penalty-gradient term (of any kind or factor) is added to the gradient in the function. */
 function hasTerm(facts: Facts, fn: FunctionDef, gradient: string): boolean {
   const index = programIndex(facts);
+  // An entry's term may be added under a computed key (`for k in ("W1", "W2"): grads[k] += reg * params[k]`).
+  const dict = /^(\w+)\[/.exec(gradient)?.[1];
   return regGradientTerms(facts).some((t) => {
     const key = keyOfTarget(t.site.target);
-    return index.enclosingFunction(t.site.scope) === fn && key !== undefined && (key === gradient || key.startsWith(`${gradient}[`));
+    if (index.enclosingFunction(t.site.scope) !== fn || key === undefined) return false;
+    return key === gradient || key.startsWith(`${gradient}[`) || (dict !== undefined && (key === dict || (key.startsWith(`${dict}[`) && !/^\w+\["[^"]*"\]$/.test(key))));
   });
 }
 
@@ -210,7 +231,7 @@ function hasTerm(facts: Facts, fn: FunctionDef, gradient: string): boolean {
  * analysis does not read may add the gradient this finding would miss.
  */
 function readsStrengthElsewhere(facts: Facts, fn: FunctionDef, stmts: Stmt[], p: LossPenalty): boolean {
-  const names = new Set(p.coef.syms.filter((s) => s.pow > 0).map((s) => s.name.replace(/^.*\./, '')));
+  const names = strengthNames(p);
   const index = programIndex(facts);
   const allowed = [
     ...lossFacts(facts).sites.filter((s) => s.fn === fn).map((s) => s.span),
@@ -223,16 +244,18 @@ function readsStrengthElsewhere(facts: Facts, fn: FunctionDef, stmts: Stmt[], p:
 }
 
 /**
- * Whether a function of the file with no penalized loss of its own (an update method, a training
- * loop) adds a penalty-gradient term with the penalty's strength: `p -= lr * (g + self.reg * p)`.
+ * Whether another method of the loss's class with no penalized loss of its own (an update method)
+ * adds a penalty-gradient term with the penalty's strength, kept on the object: `p -= lr * (g + self.reg * p)`.
  */
 function termElsewhere(facts: Facts, p: LossPenalty, lossFunctions: Map<FunctionDef, LossPenalty[]>): boolean {
+  const cls = p.site.fn?.cls;
+  const fields = new Set(p.coef.syms.filter((s) => s.pow > 0 && /^(self|this)\./.test(s.name)).map((s) => s.name.replace(/^.*\./, '')));
+  if (!cls || fields.size === 0) return false;
   const index = programIndex(facts);
-  const names = new Set(p.coef.syms.filter((s) => s.pow > 0).map((s) => s.name.replace(/^.*\./, '')));
   return regGradientTerms(facts).some((t) => {
     const owner = index.enclosingFunction(t.site.scope);
-    if (owner === p.site.fn || (owner && lossFunctions.has(owner))) return false;
-    return (t.coef ?? t.stepCoef).syms.some((s) => names.has(s.name.replace(/^.*\./, '')));
+    if (!owner || owner === p.site.fn || owner.cls !== cls || lossFunctions.has(owner)) return false;
+    return (t.coef ?? t.stepCoef).syms.some((s) => fields.has(s.name.replace(/^.*\./, '')));
   });
 }
 
