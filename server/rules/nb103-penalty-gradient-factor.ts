@@ -4,7 +4,8 @@
 // ## What it does
 // Reads the penalty on W from the loss (`loss += reg * np.sum(W * W)`, `0.5 * reg * ...`,
 // `c * tf.nn.l2_loss(W)`, Keras/tfjs `l2(c)`, Nielsen's `0.5 * (lmbda / len(data)) * Σ‖w‖²`), derives its
-// gradient, and compares it with the c·W (c·sign(W), c·W/‖W‖) the code adds by hand.
+// gradient, and compares it with the c·W (c·sign(W), c·W/‖W‖) the code adds by hand; also a gradient
+// returned with the loss that adds no term at all for the loss's penalty (returnedGradients.ts).
 //
 // ## Why is this bad?
 // The hand-written gradient is then not the gradient of the loss being reported: the effective
@@ -40,7 +41,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     code: 'NB103',
     name: 'penalty-gradient-factor',
     severity: 'warning',
-    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, or the loss has no penalty on that weight",
+    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, the loss has no penalty on that weight, or a gradient returned with the loss has no term for its penalty",
     fix: 'sometimes',
   },
   check(context) {
