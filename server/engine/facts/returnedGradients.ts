@@ -20,6 +20,7 @@ import { regGradientTerms } from './gradients';
 import { isGradientLike, parameterOfGradient } from './roles';
 import { AUTODIFF_NAMES } from './autodiff';
 import { frameworkFacts } from './frameworks';
+import { zeroValue } from './catalogue';
 
 export interface ReturnedGradientWithoutTerm {
   fn: FunctionDef;
@@ -195,6 +196,8 @@ function definedByHand(facts: Facts, fn: FunctionDef, stmts: Stmt[], definitions
   // Defined from scratch here: not handed in (`def backward(dW, …)`, the caller's gradient), and given a value with `=`.
   const base = gradient.replace(/\[.*$/, '');
   if (fn.params.some((x) => x.name === base) || !definitions.some((d) => !d.op)) return false;
+  // Built from the data term's derivative: some definition adds to it or gives it a value that is not zeros (an unfinished `dW = np.zeros_like(W)` is not a gradient yet).
+  if (!definitions.some((d) => (d.op === '+' || d.op === '-' || !d.op) && !zeroValue(d.value))) return false;
   // A definition that reads a value computed from the strength (`dW += reg_loss`) is some other mistake.
   const strengthValues = new Set(
     stmts.flatMap((s) => (s.kind === 'assign' && someExpr(s.value, readsStrength) ? s.targets.flatMap((t) => (t.kind === 'name' ? [t.name] : [])) : [])),
