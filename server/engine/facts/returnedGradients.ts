@@ -44,10 +44,10 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
   if (found) return found;
   found = [];
   cache.set(facts, found);
-  // A framework optimizer that decays weights may be where the penalty's gradient is added.
-  if (frameworkFacts(facts).optimizers.some((o) => !o.decayOff)) return found;
   const byFn = new Map<FunctionDef, LossPenalty[]>();
   for (const p of lossFacts(facts).penalties) if (p.site.fn) byFn.set(p.site.fn, [...(byFn.get(p.site.fn) ?? []), p]);
+  // A framework optimizer that decays weights may be where the penalty's gradient is added.
+  if (byFn.size === 0 || frameworkFacts(facts).optimizers.some((o) => !o.decayOff)) return found;
   for (const [fn, penalties] of byFn) {
     if (penalties.some((p) => p.site.autodiff || p.site.scaledLater || p.site.penaltyMethod)) continue;
     const usable = penalties.filter((p) => (p.kind === 'sumsq' || p.kind === 'l1') && p.site.sign === 1 && p.coef.num > 0 && p.site.key !== undefined && p.coef.syms.length > 0);
