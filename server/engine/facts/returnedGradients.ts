@@ -163,7 +163,11 @@ function writes(t: Expr, gradient: string): boolean {
   return keyOfTarget(t) === gradient;
 }
 
-/** The statements before the return that give the gradient a value, or add to it; also a dict literal holding it. */
+/**
+ * The statements before the return that give the gradient a value or add to it; for a dict's entry,
+ * also a rebinding of the whole dict to anything but a literal (`grads = self.backward(...)`), which
+ * `definedByHand` then refuses.
+ */
 function definitionsOf(stmts: Stmt[], gradient: string, ret: Stmt): (Stmt & { kind: 'assign' })[] {
   const dict = /^(\w+)\[/.exec(gradient)?.[1];
   return stmts.filter(
@@ -182,9 +186,11 @@ function targetOf(s: Stmt & { kind: 'assign' }, gradient: string): Expr | undefi
 }
 
 /**
- * The gradient is written out in the function: every definition is an assignment to it (not a
- * rebinding of the whole dict to something else), none unpacks a call or reads a call into the
- * program (a helper that may add the term), and no call into the program is handed the gradient.
+ * The gradient is written out in the function from the data term: not handed in, given a value with
+ * `=`, not only zeros; every definition is an assignment to it (not a rebinding of the whole dict),
+ * none unpacks a call, reads the strength or a value computed from it, calls into the program or
+ * calls something opaque (a helper that may add the term); no method is called on it and no call
+ * into the program is handed it.
  */
 function definedByHand(facts: Facts, fn: FunctionDef, stmts: Stmt[], definitions: (Stmt & { kind: 'assign' })[], gradient: string, strength: Set<string>): boolean {
   const readsStrength = (x: Expr): boolean => (x.kind === 'name' || x.kind === 'attr') && strength.has(x.name);
