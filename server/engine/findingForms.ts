@@ -2,9 +2,10 @@
 // a penalty that is not a norm, a momentum that stores the raw step, optimizer state that is never
 // written back. Rules hand in the code; this module alone chooses the symbols and writes the TeX.
 import type { FindingForms } from './types';
-import type { Coef } from '../math/terms';
-import { latexGradient } from '../math/print/latex';
-import { unicodeGradient } from '../math/print/unicode';
+import type { Coef, Penalty } from '../math/terms';
+import { gradientOf } from '../math/derive';
+import { latexGradient, latexPenalty } from '../math/print/latex';
+import { unicodeGradient, unicodePenalty } from '../math/print/unicode';
 
 type Legend = FindingForms['legend'];
 
@@ -107,6 +108,27 @@ export function missingPenaltyGradientForms(gradient: string, weight: string, co
       unicode: `g = ∇W ℓ + ${unicodeGradient({ kind: 'linear', coef, param: 'W' })}`,
     },
     correctLabel: 'Correct gradient',
+    legend: [{ tex: 'g', unicode: 'g', code: gradient }, { tex: 'W', unicode: 'W', code: weight }],
+  };
+}
+
+/**
+ * A loss function that returns the loss with a penalty on W beside a gradient with no term for it
+ * (NB103): L the loss it returns, ℓ its data term, g the gradient it returns; `penalty` is written over `W`.
+ */
+export function returnedGradientForms(gradient: string, weight: string, penalty: Penalty): FindingForms {
+  const term = gradientOf(penalty);
+  return {
+    title: `Gradient \`${gradient}\` returned with the loss`,
+    computed: {
+      tex: `L = \\ell + ${latexPenalty(penalty)}, \\quad g = \\nabla_W\\, \\ell`,
+      unicode: `L = ℓ + ${unicodePenalty(penalty)}; g = ∇W ℓ`,
+    },
+    correct: {
+      tex: `g = \\nabla_W L = \\nabla_W\\, \\ell + ${latexGradient(term)}`,
+      unicode: `g = ∇W L = ∇W ℓ + ${unicodeGradient(term)}`,
+    },
+    correctLabel: 'The gradient of the returned loss',
     legend: [{ tex: 'g', unicode: 'g', code: gradient }, { tex: 'W', unicode: 'W', code: weight }],
   };
 }

@@ -4,7 +4,8 @@
 // ## What it does
 // Reads the penalty on W from the loss (`loss += reg * np.sum(W * W)`, `0.5 * reg * ...`,
 // `c * tf.nn.l2_loss(W)`, Keras/tfjs `l2(c)`, Nielsen's `0.5 * (lmbda / len(data)) * Σ‖w‖²`), derives its
-// gradient, and compares it with the c·W (c·sign(W), c·W/‖W‖) the code adds by hand.
+// gradient, and compares it with the c·W (c·sign(W), c·W/‖W‖) the code adds by hand; also a gradient
+// returned with the loss that adds no term at all for the loss's penalty (returnedGradients.ts).
 //
 // ## Why is this bad?
 // The hand-written gradient is then not the gradient of the loss being reported: the effective
@@ -26,7 +27,8 @@ import { fieldLinks, placeOf, writtenCoef } from '../engine/facts/fieldLinks';
 import { programIndex, spanKey } from '../engine/facts/program';
 import { repeatedPenalty, type RepeatedPenalty } from '../engine/facts/repeatedPenalty';
 import { branchesWithoutTerm } from '../engine/facts/branchGradients';
-import { missingPenaltyGradientForms } from '../engine/findingForms';
+import { missingPenaltyGradientForms, returnedGradientForms } from '../engine/findingForms';
+import { returnedGradientsWithoutTerm } from '../engine/facts/returnedGradients';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -39,7 +41,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     code: 'NB103',
     name: 'penalty-gradient-factor',
     severity: 'warning',
-    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, or the loss has no penalty on that weight",
+    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, the loss has no penalty on that weight, or a gradient returned with the loss has no term for its penalty",
     fix: 'sometimes',
   },
   check(context) {
@@ -66,6 +68,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     }
     for (const report of unpenalizedGradients(facts)) context.report(report);
     for (const report of branchesLeavingOutTerm(facts)) context.report(report);
+    for (const report of returnedGradientsMissingTerm(facts)) context.report(report);
     // A layer's own term against the penalty a loss class or module computes from the layer's fields.
     for (const link of fieldLinks(facts)) {
       if (link.penalties.length === 0 || !KINDS[link.term.kind] || link.term.preconditioned || link.term.coef?.num === 0) continue;
@@ -152,6 +155,32 @@ function branchesLeavingOutTerm(facts: Facts): Report[] {
         { span: penalty.site.span, message: `the loss penalizes ${paramText} here` },
       ],
       math: { forms: missingPenaltyGradientForms(targetText, paramText, c) },
+    };
+  });
+}
+
+/**
+ * A loss function that returns the loss with a penalty on W beside a hand-written gradient for W
+ * with no term for it (returnedGradients.ts): the caller steps W without the penalty.
+ */
+function returnedGradientsMissingTerm(facts: Facts): Report[] {
+  return returnedGradientsWithoutTerm(facts).map(({ fn, penalty, target, weight, ret }) => {
+    const coef = canonicalCoef(facts, penalty.coef, penalty.site.scope, penalty.site.at);
+    const written: Penalty = { kind: penalty.kind, coef, param: weight };
+    const term = gradientOf(written);
+    const gradientText = facts.source(target.span);
+    // A penalty read through a variable (`penalty = reg * np.sum(W * W)`, `loss = loss + penalty`) is named where it is computed.
+    const where = penalty.defs[0]?.span ?? penalty.span;
+    const line = placeOf(facts, where, facts.lineLabel(where));
+    const code = codeGradient(term, facts.dialect, weight) ?? unicodeGradient(term);
+    return {
+      span: target.span,
+      message: `${gradientText}, the gradient ${fn.name}() returns with the loss, has no term for the loss's penalty ${unicodePenalty(written)} (${line}): the gradient of that loss adds ${unicodeGradient(term)}, so ${weight} is trained without the penalty the loss reports. Add ${code} to ${gradientText}`,
+      related: [
+        { span: where, message: `the loss penalizes ${weight} here` },
+        { span: ret.span, message: 'the loss and the gradient are returned here' },
+      ],
+      math: { forms: returnedGradientForms(gradientText, weight, { kind: penalty.kind, coef, param: 'W' }) },
     };
   });
 }

@@ -1,0 +1,285 @@
+// A loss function that returns the loss with a penalty on W next to a hand-written gradient for W
+// that has no term for that penalty: `loss += reg * np.sum(W * W)` … `dW = X.T.dot(mask) / N` …
+// `return loss, dW`. The caller steps W by dW, so the penalty shapes the reported loss but never
+// the weights. (The penalty's factor against a term that is there is NB103's main check.)
+//
+// Decided by data flow: the function returns a tuple holding the loss (the variable its penalty is
+// added to) and a gradient of the penalized weight (named for it, `dW` or `grads['W2']`, or the one
+// gradient beside the loss when the loss penalizes one weight), defined in the function from
+// scratch with no term in W, with nothing that could add one: no call into the program defines or
+// is handed the gradient, the strength is read nowhere else in the function (a helper
+// `dW += l2_grad(W, reg)`, an `if reg > 0:`), no autodiff runs in it, no caller in the file adds a
+// penalty gradient before using it, and no framework optimizer of the file decays weights.
+import type { Expr, Stmt } from '../ir';
+import type { Facts } from './index';
+import { baseExpr, exprKey, lastComponent } from './keys';
+import { someExpr, type FunctionDef } from './scope';
+import { programIndex } from './program';
+import { lossFacts, type LossPenalty } from './losses';
+import { regGradientTerms } from './gradients';
+import { isGradientLike, parameterOfGradient } from './roles';
+import { AUTODIFF_NAMES } from './autodiff';
+import { frameworkFacts } from './frameworks';
+import { zeroValue } from './catalogue';
+
+export interface ReturnedGradientWithoutTerm {
+  fn: FunctionDef;
+  /** The loss's penalty on the weight. */
+  penalty: LossPenalty;
+  /** The gradient as returned (`dW` in `return loss, dW`), or an entry of a returned dict where it gets its last value (`grads['W2'] = …`). */
+  target: Expr;
+  /** The weight as the loss's penalty names it. */
+  weight: string;
+  /** The return statement that hands the loss and the gradient back. */
+  ret: Stmt & { kind: 'return' };
+}
+
+const cache = new WeakMap<Facts, ReturnedGradientWithoutTerm[]>();
+
+/** Python builtins a gradient's arithmetic uses (`/ len(y)`, `float(n)`). */
+const BUILTINS = new Set(['len', 'float', 'int', 'abs', 'max', 'min', 'sum', 'range', 'round', 'pow']);
+
+export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWithoutTerm[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  cache.set(facts, found);
+  const byFn = new Map<FunctionDef, LossPenalty[]>();
+  for (const p of lossFacts(facts).penalties) if (p.site.fn) byFn.set(p.site.fn, [...(byFn.get(p.site.fn) ?? []), p]);
+  // A framework optimizer that decays weights may be where the penalty's gradient is added.
+  if (byFn.size === 0 || frameworkFacts(facts).optimizers.some((o) => !o.decayOff)) return found;
+  for (const [fn, penalties] of byFn) {
+    if (penalties.some((p) => p.site.autodiff || p.site.scaledLater || p.site.penaltyMethod)) continue;
+    const usable = penalties.filter((p) => (p.kind === 'sumsq' || p.kind === 'l1') && p.site.sign === 1 && p.coef.num > 0 && p.site.key !== undefined && p.coef.syms.length > 0);
+    if (usable.length === 0 || differentiates(fn)) continue;
+    const weights = new Set(penalties.map((p) => weightName(facts, p)));
+    const stmts = ownStatements(fn.body);
+    const seen = new Set<string>();
+    for (const ret of stmts) {
+      if (ret.kind !== 'return' || ret.value?.kind !== 'seq') continue;
+      const items = ret.value.items;
+      for (const p of usable) {
+        if (p.site.span.end > ret.span.start) continue;
+        const lossAt = items.findIndex((i) => exprKey(i) === p.site.key);
+        if (lossAt < 0) continue;
+        const others = items.filter((_, k) => k !== lossAt);
+        // A weight taken by a computed key (`self.params[name]` in a loop over names) is no one weight.
+        if (p.param.expr.kind === 'index' && lastComponent(p.param.expr) === lastComponent(p.param.expr.object)) continue;
+        // Nor is a loop's weight (`for W in self.weights: loss += reg * np.sum(W * W)`).
+        if (p.param.base.kind === 'name' && p.site.scope.lookup(p.param.base.name, p.site.at)?.kind === 'loop') continue;
+        const weight = weightName(facts, p);
+        const gradient = gradientOf(stmts, others, weight, weights.size === 1);
+        if (!gradient || seen.has(`${weight}|${gradient}`)) continue;
+        const definitions = definitionsOf(stmts, gradient, ret);
+        if (definitions.length === 0) continue;
+        if (!definedByHand(facts, fn, stmts, definitions, gradient, strengthNames(p))) continue;
+        if (hasTerm(facts, fn, gradient)) continue;
+        if (readsStrengthElsewhere(facts, fn, stmts, p)) continue;
+        if (callerAddsTerm(facts, fn, 0) || termElsewhere(facts, p, byFn)) continue;
+        seen.add(`${weight}|${gradient}`);
+        const returned = others.find((i) => exprKey(i) === gradient);
+        const target = returned ?? targetOf(definitions[definitions.length - 1], gradient)!;
+        found.push({ fn, penalty: p, target, weight, ret });
+      }
+    }
+  }
+  return found;
+}
+
+/** The penalty's strength symbols by their last name (`reg`, `self.reg` → `reg`). */
+function strengthNames(p: LossPenalty): Set<string> {
+  return new Set(p.coef.syms.filter((s) => s.pow > 0).map((s) => s.name.replace(/^.*\./, '')));
+}
+
+function weightName(facts: Facts, p: LossPenalty): string {
+  return lastComponent(p.param.base) ?? facts.source(p.param.expr.span);
+}
+
+/** The statements of a function's body, into blocks and loops but not into nested functions or classes. */
+function ownStatements(body: Stmt[]): Stmt[] {
+  const out: Stmt[] = [];
+  const visit = (stmts: Stmt[], depth: number): void => {
+    if (depth > 50) return;
+    for (const s of stmts) {
+      out.push(s);
+      if (s.kind === 'block' || s.kind === 'for') visit(s.body, depth + 1);
+    }
+  };
+  visit(body, 0);
+  return out;
+}
+
+/** Whether the function runs autodiff or reads a framework's gradient (`loss.backward()`, `W.grad`). */
+function differentiates(fn: FunctionDef): boolean {
+  const isAutodiff = (e: Expr): boolean =>
+    (e.kind === 'call' && ((e.callee.kind === 'attr' && AUTODIFF_NAMES.has(e.callee.name)) || (e.callee.kind === 'name' && AUTODIFF_NAMES.has(e.callee.name)))) || (e.kind === 'attr' && e.name === 'grad');
+  return ownStatements(fn.body).some((s) => exprsOf(s).some((e) => someExpr(e, isAutodiff)));
+}
+
+function exprsOf(s: Stmt): Expr[] {
+  switch (s.kind) {
+    case 'assign':
+      return [...s.targets, s.value];
+    case 'expr':
+      return [s.expr];
+    case 'return':
+      return s.value ? [s.value] : [];
+    case 'block':
+      return s.heads;
+    case 'for':
+      return [s.target, s.iter];
+    default:
+      return [];
+  }
+}
+
+/**
+ * The key of the weight's gradient among the returned items: one named for the weight (`dW`), an
+ * entry of a returned gradient dict the function fills under the weight's name (`grads['W2']`), or,
+ * when the loss penalizes one weight, the one gradient returned beside the loss (`grad`).
+ */
+function gradientOf(stmts: Stmt[], others: Expr[], weight: string, oneWeight: boolean): string | undefined {
+  for (const item of others) {
+    if (item.kind === 'name' && parameterOfGradient(item) === weight) return item.name;
+  }
+  for (const item of others) {
+    if (item.kind !== 'name' || !isGradientLike(item) || parameterOfGradient(item) !== undefined) continue;
+    const entry = `${item.name}[${JSON.stringify(weight)}]`;
+    if (stmts.some((s) => s.kind === 'assign' && s.targets.some((t) => keyOfTarget(t) === entry))) return entry;
+  }
+  // A container filled by key (`grads["W2"] = …`) holds several gradients, not the one weight's.
+  const one = others[0];
+  if (oneWeight && others.length === 1 && one.kind === 'name' && isGradientLike(one) && parameterOfGradient(one) === undefined && !stmts.some((s) => s.kind === 'assign' && s.targets.some((t) => t.kind === 'index' && exprKey(t.object) === one.name && t.index[0]?.kind === 'str'))) return one.name;
+  return undefined;
+}
+
+function keyOfTarget(t: Expr): string | undefined {
+  return exprKey(baseExpr(t));
+}
+
+/** Whether a target (or an item of a tuple target) writes the gradient or a part of it. */
+function writes(t: Expr, gradient: string): boolean {
+  if (t.kind === 'seq') return t.items.some((i) => writes(i, gradient));
+  return keyOfTarget(t) === gradient;
+}
+
+/**
+ * The statements before the return that give the gradient a value or add to it; for a dict's entry,
+ * also a rebinding of the whole dict to anything but a literal (`grads = self.backward(...)`), which
+ * `definedByHand` then refuses.
+ */
+function definitionsOf(stmts: Stmt[], gradient: string, ret: Stmt): (Stmt & { kind: 'assign' })[] {
+  const dict = /^(\w+)\[/.exec(gradient)?.[1];
+  return stmts.filter(
+    (s): s is Stmt & { kind: 'assign' } =>
+      s.kind === 'assign' && s.span.end <= ret.span.start && (s.targets.some((t) => writes(t, gradient)) || (dict !== undefined && !s.op && s.targets.some((t) => t.kind === 'name' && t.name === dict) && s.value.kind !== 'object')),
+  );
+}
+
+function targetOf(s: Stmt & { kind: 'assign' }, gradient: string): Expr | undefined {
+  const visit = (t: Expr): Expr | undefined => (t.kind === 'seq' ? t.items.map(visit).find((x) => x !== undefined) : keyOfTarget(t) === gradient ? t : undefined);
+  for (const t of s.targets) {
+    const x = visit(t);
+    if (x) return x;
+  }
+  return undefined;
+}
+
+/**
+ * The gradient is written out in the function from the data term: not handed in, given a value with
+ * `=`, not only zeros; every definition is an assignment to it (not a rebinding of the whole dict),
+ * none unpacks a call, reads the strength or a value computed from it, calls into the program or
+ * calls something opaque (a helper that may add the term); no method is called on it and no call
+ * into the program is handed it.
+ */
+function definedByHand(facts: Facts, fn: FunctionDef, stmts: Stmt[], definitions: (Stmt & { kind: 'assign' })[], gradient: string, strength: Set<string>): boolean {
+  const readsStrength = (x: Expr): boolean => (x.kind === 'name' || x.kind === 'attr') && strength.has(x.name);
+  const scopeOf = (s: Stmt) => facts.scopes.stmtScopes.get(s) ?? fn.scope;
+  const callsProgram = (e: Expr, s: Stmt): boolean => someExpr(e, (x) => x.kind === 'call' && facts.analyzer.callTarget(x, scopeOf(s), s.span.start) !== undefined);
+  // A call by a bare name (`eval_numerical_gradient(f, W)`, `backward(dout, cache)`; builtins aside) or handed a function may compute the whole loss's gradient.
+  const opaque = (e: Expr): boolean =>
+    someExpr(e, (x) => x.kind === 'call' && ((x.callee.kind === 'name' && !BUILTINS.has(x.callee.name)) || x.args.some((a) => a.kind === 'lambda')));
+  // Defined from scratch here: not handed in (`def backward(dW, …)`, the caller's gradient), and given a value with `=`.
+  const base = gradient.replace(/\[.*$/, '');
+  if (fn.params.some((x) => x.name === base) || !definitions.some((d) => !d.op)) return false;
+  // Built from the data term's derivative: some definition adds to it or gives it a value that is not zeros (an unfinished `dW = np.zeros_like(W)` is not a gradient yet).
+  if (!definitions.some((d) => (d.op === '+' || d.op === '-' || !d.op) && !zeroValue(d.value))) return false;
+  // A definition that reads a value computed from the strength (`dW += reg_loss`) is some other mistake.
+  const strengthValues = new Set(
+    stmts.flatMap((s) => (s.kind === 'assign' && someExpr(s.value, readsStrength) ? s.targets.flatMap((t) => (t.kind === 'name' ? [t.name] : [])) : [])),
+  );
+  for (const d of definitions) {
+    if (someExpr(d.value, (x) => readsStrength(x) || (x.kind === 'name' && strengthValues.has(x.name)))) return false;
+    if (!targetOf(d, gradient)) return false; // the dict rebound as a whole
+    if (d.targets.some((t) => t.kind === 'seq')) return false;
+    if (callsProgram(d.value, d) || opaque(d.value)) return false;
+  }
+  const handsGradient = (e: Expr): boolean =>
+    someExpr(e, (x) => x.kind === 'call' && [...x.args, ...x.kwargs.map((k) => k.value)].some((a) => exprKey(baseExpr(a)) === gradient || exprKey(a) === base));
+  // A method called on it (`grads.append(dW)`, `grads.update(extra)`) fills it out of sight.
+  const mutated = (e: Expr): boolean => e.kind === 'call' && e.callee.kind === 'attr' && exprKey(baseExpr(e.callee.object)) === base;
+  if (stmts.some((s) => s.kind === 'expr' && mutated(s.expr))) return false;
+  return !stmts.some((s) => s.kind === 'expr' && handsGradient(s.expr)) && !stmts.some((s) => s.kind === 'assign' && handsGradient(s.value) && callsProgram(s.value, s));
+}
+
+/** Whether some penalty-gradient term (of any kind or factor) is added to the gradient in the function. */
+function hasTerm(facts: Facts, fn: FunctionDef, gradient: string): boolean {
+  const index = programIndex(facts);
+  // An entry's term may be added under a computed key (`for k in ("W1", "W2"): grads[k] += reg * params[k]`).
+  const dict = /^(\w+)\[/.exec(gradient)?.[1];
+  return regGradientTerms(facts).some((t) => {
+    const key = keyOfTarget(t.site.target);
+    if (index.enclosingFunction(t.site.scope) !== fn || key === undefined) return false;
+    return key === gradient || key.startsWith(`${gradient}[`) || (dict !== undefined && (key === dict || (key.startsWith(`${dict}[`) && !/^\w+\["[^"]*"\]$/.test(key))));
+  });
+}
+
+/**
+ * Whether the penalty's strength is read in the function outside its losses and outside the
+ * penalty-gradient terms of other weights: a helper handed it, a condition on it, a term the
+ * analysis does not read may add the gradient this finding would miss.
+ */
+function readsStrengthElsewhere(facts: Facts, fn: FunctionDef, stmts: Stmt[], p: LossPenalty): boolean {
+  const names = strengthNames(p);
+  const index = programIndex(facts);
+  const allowed = [
+    ...lossFacts(facts).sites.filter((s) => s.fn === fn).map((s) => s.span),
+    ...lossFacts(facts).penalties.filter((x) => x.site.fn === fn).flatMap((x) => x.defs.map((d) => d.span)),
+    ...regGradientTerms(facts).filter((t) => index.enclosingFunction(t.site.scope) === fn).map((t) => t.span),
+  ];
+  const inside = (e: Expr): boolean => allowed.some((a) => a.start <= e.span.start && e.span.end <= a.end);
+  const reads = (e: Expr): boolean => (e.kind === 'name' || e.kind === 'attr') && names.has(e.name) && !inside(e);
+  return stmts.some((s) => exprsOf(s).some((e) => someExpr(e, reads)));
+}
+
+/**
+ * Whether another method of the loss's class with no penalized loss of its own (an update method)
+ * adds a penalty-gradient term with the penalty's strength, kept on the object: `p -= lr * (g + self.reg * p)`.
+ */
+function termElsewhere(facts: Facts, p: LossPenalty, lossFunctions: Map<FunctionDef, LossPenalty[]>): boolean {
+  const cls = p.site.fn?.cls;
+  const fields = new Set(p.coef.syms.filter((s) => s.pow > 0 && /^(self|this)\./.test(s.name)).map((s) => s.name.replace(/^.*\./, '')));
+  if (!cls || fields.size === 0) return false;
+  const index = programIndex(facts);
+  return regGradientTerms(facts).some((t) => {
+    const owner = index.enclosingFunction(t.site.scope);
+    if (!owner || owner === p.site.fn || owner.cls !== cls || lossFunctions.has(owner)) return false;
+    return (t.coef ?? t.stepCoef).syms.some((s) => fields.has(s.name.replace(/^.*\./, '')));
+  });
+}
+
+/**
+ * Whether a function of the file that calls this one (or calls a wrapper that returns its value)
+ * adds a penalty-gradient term anywhere: `W -= lr * (dW + 2 * reg * W)` beside the call.
+ */
+function callerAddsTerm(facts: Facts, fn: FunctionDef, depth: number): boolean {
+  if (depth > 3) return false;
+  const index = programIndex(facts);
+  for (const c of index.callsTo(fn)) {
+    const caller = index.enclosingFunction(c.scope);
+    if (!caller || caller === fn) continue;
+    if (regGradientTerms(facts).some((t) => index.enclosingFunction(t.site.scope) === caller)) return true;
+    if (callerAddsTerm(facts, caller, depth + 1)) return true;
+  }
+  return false;
+}
