@@ -18,7 +18,7 @@ import { unicodeCoef, unicodePenalty } from '../math/print/unicode';
 import type { Coef } from '../math/terms';
 import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
-import { helperOptimizers } from '../engine/facts/helperOptimizers';
+import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 import { kerasModelL2 } from '../engine/facts/decayTargets';
 import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
 
@@ -40,10 +40,12 @@ export const nb201DoubleRegularization = defineRule({
       reported.add(key);
       context.report(r);
     };
+    const viaHelper = helperBuiltConstructions(facts);
     for (const opt of fw.optimizers) {
       // Only decays known to be nonzero (or the class default): an unresolvable `weight_decay=cfg.wd` may well be 0.
       const known = opt.decay.filter((d) => d.value !== undefined);
-      if (opt.framework === 'tfjs' || known.length === 0) continue;
+      // A construction in a helper of this file that a call here builds is judged with each call's values below.
+      if (opt.framework === 'tfjs' || known.length === 0 || viaHelper.has(opt.call)) continue;
       // A param group's decay counts only for the penalties whose parameters it may hold.
       const penalties = nearestFirst(fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, opt.call, opt.ctx.owner) && sameModel(p, opt) && known.some((d) => decayReaches(d, p))), opt.ctx.owner, opt.call.span.start);
       const reaching = known.filter((d) => penalties.some((p) => decayReaches(d, p)));
@@ -58,7 +60,7 @@ export const nb201DoubleRegularization = defineRule({
       const span = setting.arg?.span ?? opt.nameSpan ?? opt.call.callee.span;
       report(build(facts, fw, span, describeOptimizer(facts, opt, setting), coupledValue(facts, opt, setting), penalties, regs));
     }
-    // An optimizer a helper of another module builds and returns, with the decay this call gives it.
+    // An optimizer a helper builds and returns, with the decay this call gives it (once per construction: `report` keeps the first).
     for (const helper of helperOptimizers(facts)) {
       const { opt } = helper;
       const known = helper.decay.filter((d) => d.value !== undefined);

@@ -18,7 +18,7 @@ import { frameworkFacts, type ChainFact, type OptimizerFact } from '../engine/fa
 import { TORCH_COUPLED_ADAPTIVE, TORCH_DECOUPLED_FLAG } from '../engine/facts/catalogue';
 import { handDecayL2Intent, optimizerL2Intent } from '../engine/facts/decayIntent';
 import { inlineAdaptiveDecays } from '../engine/facts/adaptiveDecay';
-import { helperOptimizers } from '../engine/facts/helperOptimizers';
+import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 
 export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
   meta: {
@@ -31,8 +31,9 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
   check(context) {
     const { facts } = context;
     const fw = frameworkFacts(facts);
+    const viaHelper = helperBuiltConstructions(facts);
     for (const opt of fw.optimizers) {
-      if (opt.framework !== 'torch' || !TORCH_COUPLED_ADAPTIVE.has(opt.name) || opt.decoupled) continue;
+      if (opt.framework !== 'torch' || !TORCH_COUPLED_ADAPTIVE.has(opt.name) || opt.decoupled || viaHelper.has(opt.call)) continue;
       const flag = opt.arg('decoupled_weight_decay');
       if (flag && !(flag.expr.kind === 'name' && flag.expr.name === 'False')) continue;
       const setting = opt.decay.find((d) => d.arg && d.value !== undefined && d.value > 0);
@@ -41,7 +42,9 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
       if (optimizerL2Intent(facts, opt, setting.arg)) continue;
       context.report(torchReport(facts, opt, setting.arg.span, setting.value!));
     }
-    // An Adam a helper of another module builds, with the decay this file's call gives it.
+    // An Adam a helper builds, with the decay this file's call gives it; once per construction
+    // (the first call that decays it, for a helper called with several configs).
+    const reported = new Set<string>();
     for (const helper of helperOptimizers(facts)) {
       const { opt } = helper;
       if (opt.framework !== 'torch' || !TORCH_COUPLED_ADAPTIVE.has(opt.name) || opt.decoupled) continue;
@@ -52,6 +55,9 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
       // L2 intent where the helper reads the knob, or where this file gives it (`args.l2`, a documented option).
       if (optimizerL2Intent(helper.helperFacts, opt, setting.arg)) continue;
       if (setting.given && optimizerL2Intent(facts, opt, { ...setting.arg, expr: setting.given, ctx: helper.ctx })) continue;
+      const key = `${setting.arg.span.start}:${setting.arg.span.end}`;
+      if (reported.has(key)) continue;
+      reported.add(key);
       const r = torchReport(facts, opt, setting.arg.span, setting.value!);
       context.report({ ...r, related: [{ span: helper.call.span, message: 'the optimizer is built by this call' }] });
     }

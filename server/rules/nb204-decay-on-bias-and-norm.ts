@@ -20,7 +20,7 @@ import { defineRule } from './rule';
 import { formatNumber } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
 import { decayExemptLayerOf, jaxDecayTargets, modelExemptLayerOf, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
-import { helperOptimizers } from '../engine/facts/helperOptimizers';
+import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
   meta: {
@@ -35,6 +35,7 @@ export const nb204DecayOnBiasAndNorm = defineRule({
     const fw = frameworkFacts(facts);
     // An exclusion on an optimizer we cannot resolve may be this one: stay silent for Keras then.
     const unresolvedExclusion = fw.excludeCalls.some((e) => !e.optimizer);
+    const viaHelper = helperBuiltConstructions(facts);
     for (const opt of fw.optimizers) {
       const setting = opt.decay.find((d) => d.source === 'argument' && d.value !== undefined && d.value > 0);
       if (!setting?.arg) continue;
@@ -42,7 +43,7 @@ export const nb204DecayOnBiasAndNorm = defineRule({
       const wd = setting.arg.expr.kind === 'num' ? text : `${text} = ${formatNumber(setting.value!)}`;
       const value = formatNumber(setting.value!);
       if (opt.framework === 'torch') {
-        if (opt.groups || !opt.wholeModel) continue;
+        if (opt.groups || !opt.wholeModel || viaHelper.has(opt.call)) continue;
         const layer = decayExemptLayerOf(facts, opt);
         if (!layer) continue;
         const params = facts.source(opt.params!.span);
@@ -78,13 +79,18 @@ export const nb204DecayOnBiasAndNorm = defineRule({
         });
       }
     }
-    // A torch optimizer a helper of another module builds over the whole model this file hands it.
+    // A torch optimizer a helper builds over the whole model this file hands it; once per
+    // construction (the first call that decays a model with biases or norms).
+    const reported = new Set<string>();
     for (const helper of helperOptimizers(facts)) {
       const { opt } = helper;
       const setting = helper.decay.find((d) => d.source === 'argument' && d.value !== undefined && d.value > 0);
       if (opt.framework !== 'torch' || !setting?.arg || opt.groups || !helper.model) continue;
+      const key = `${setting.arg.span.start}:${setting.arg.span.end}`;
+      if (reported.has(key)) continue;
       const layer = modelExemptLayerOf(facts, helper.model, helper.ctx.scope, helper.ctx.at);
       if (!layer) continue;
+      reported.add(key);
       const text = facts.source(setting.arg.expr.span);
       const value = formatNumber(setting.value!);
       const wd = setting.arg.expr.kind === 'num' ? text : `${text} = ${value}`;

@@ -29,6 +29,19 @@ export const nb206DecayNeverApplied = defineRule({
   check(context) {
     const { facts } = context;
     for (const k of unusedDecayKnobs(facts)) {
+      if (k.inheritedFrom) {
+        // The knob is the base's constructor's: report on the subclass's step, which is what drops it.
+        const base = k.inheritedFrom.name;
+        const related = [{ span: k.param.span, message: `${base}'s constructor takes ${k.param.name}, which ${k.cls.name} inherits` }];
+        if (k.stored) related.push({ span: k.stored, message: `${k.param.name} is stored here` });
+        context.report({
+          span: k.step,
+          message: `${k.cls.name} accepts ${k.param.name} through ${base}'s constructor, but its step never reads it: the weight decay is never applied, whatever value is passed`,
+          related,
+          math: { missingTerm: { how: 'never-applied', term: k.param.name, params: k.cls.name } },
+        });
+        continue;
+      }
       const related = [{ span: k.step, message: `${k.cls.name}'s step never reads ${k.param.name}` }];
       if (k.stored) related.unshift({ span: k.stored, message: `${k.param.name} is stored here` });
       context.report({

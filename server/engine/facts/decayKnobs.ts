@@ -26,6 +26,8 @@ export interface UnusedDecayKnob {
   step: Span;
   /** Where the knob is stored (`'weight_decay': weight_decay`, `self.wd = wd`), when it is. */
   stored?: Span;
+  /** The base class whose constructor takes the knob, when the class has no constructor of its own. */
+  inheritedFrom?: ClassDef;
 }
 
 const cache = new WeakMap<Facts, UnusedDecayKnob[]>();
@@ -47,13 +49,18 @@ export function unusedDecayKnobs(facts: Facts): UnusedDecayKnob[] {
 
 function checkClass(facts: Facts, cls: ClassDef, fileClasses: Set<ClassDef>): UnusedDecayKnob[] | undefined {
   const program = facts.program;
-  const init = CONSTRUCTOR_METHODS.map((m) => cls.scope.functions.get(m)).find((f) => f !== undefined);
+  const own = CONSTRUCTOR_METHODS.map((m) => cls.scope.functions.get(m)).find((f) => f !== undefined);
+  // No constructor of its own: the one a project base defines runs with the class's arguments
+  // (`class PlainSGD(BaseOptimizer)` with only a `step`); then the class's own step must be its step.
+  const init = own ?? CONSTRUCTOR_METHODS.map((m) => methodOf(program, cls, m)).find((f) => f !== undefined);
   if (!init) return undefined;
   const knobs = init.params.filter((p) => isDecayKnobName(p.name));
   if (knobs.length === 0) return undefined;
   if (!isTorchOptimizer(facts, cls, 0)) return undefined;
-  const step = OPTIMIZER_STEP_METHODS.map((m) => methodOf(program, cls, m)).find((f) => f !== undefined);
+  const step = OPTIMIZER_STEP_METHODS.map((m) => (own ? methodOf(program, cls, m) : cls.scope.functions.get(m))).find((f) => f !== undefined);
   if (!step || !step.nameSpan) return undefined;
+  const inheritedFrom = own ? undefined : init.cls;
+  if (!own && !inheritedFrom) return undefined;
   // A base of another class in the file: a subclass may apply what the base stores.
   for (const other of fileClasses) if (other !== cls && derivesFrom(program, other, cls)) return undefined;
   const out: UnusedDecayKnob[] = [];
@@ -63,7 +70,7 @@ function checkClass(facts: Facts, cls: ClassDef, fileClasses: Set<ClassDef>): Un
     // An attribute of the knob's own name counts as a read whatever the constructor shows:
     // TypeScript's `constructor(private weightDecay: number)` stores it without an assignment.
     if (readInClass(facts, cls, init, uses.keys, new Set([...uses.attrs, param.name]))) continue;
-    out.push({ cls, param, step: step.nameSpan, stored: uses.stored });
+    out.push({ cls, param, step: step.nameSpan, stored: uses.stored, inheritedFrom });
   }
   return out;
 }

@@ -96,6 +96,8 @@ export interface OptimizerFact {
   binding?: string;
   /** Settings that decay weights (known nonzero or unresolved), with the class default when none is written. */
   decay: DecaySetting[];
+  /** Every decay setting, zeros included: a helper's `wd=0.0` default that a call overrides (helperOptimizers.ts). */
+  decaySettings?: DecaySetting[];
   /** True when every written decay resolves to 0 (or none is written and the default is 0). */
   decayOff: boolean;
   /** Decoupled (AdamW-style) rather than coupled (added to the gradient). */
@@ -686,6 +688,7 @@ class Collector {
   }
 
   private finishDecay(opt: OptimizerFact, settings: DecaySetting[]): void {
+    opt.decaySettings = settings;
     opt.decay = settings.filter((s) => s.value === undefined || s.value !== 0);
     opt.decayOff = settings.every((s) => s.value === 0);
   }

@@ -1,9 +1,11 @@
-// Optimizers a helper in another module builds and returns, seen from the file that calls it:
+// Optimizers a helper builds and returns, seen from the file that calls it:
 // `optimizer = make_optimizer(model, cfg)` with `def make_optimizer(model, cfg): return
-// torch.optim.SGD(model.parameters(), weight_decay=cfg["weight_decay"])` in `optim/factory.py`.
-// The helper's decay is read with the call's arguments bound to its parameters, so a knob the
-// helper only receives (`wd`, `cfg["weight_decay"]`, `args.weight_decay`) gets the value the
-// caller's config dict, argparse default or literal gives it.
+// torch.optim.SGD(model.parameters(), weight_decay=cfg["weight_decay"])` in `optim/factory.py`
+// or at the top of the same file. The helper's decay is read with the call's arguments bound to
+// its parameters, so a knob the helper only receives (`wd`, `cfg["weight_decay"]`,
+// `args.weight_decay`) gets the value the caller's config dict, argparse default or literal gives it.
+// A construction in a helper of this file that is called this way is judged only through its
+// calls (see helperBuiltConstructions): its own view reads the parameters, not what the calls pass.
 import type { Facts } from './index';
 import type { Expr, Span } from '../ir';
 import { explicitParams, type FunctionDef } from './scope';
@@ -27,6 +29,8 @@ export interface HelperOptimizer {
   model?: Expr;
   /** The helper's own facts (its file). */
   helperFacts: Facts;
+  /** The helper is in this file. */
+  sameFile: boolean;
 }
 
 /** A decay setting of the helper, with the caller's expression its knob reads (`CFG["weight_decay"]` for `cfg["weight_decay"]`). */
@@ -35,6 +39,19 @@ export interface HelperDecay extends DecaySetting {
 }
 
 const cache = new WeakMap<Facts, HelperOptimizer[]>();
+const builtCache = new WeakMap<Facts, Set<Expr>>();
+
+/**
+ * This file's torch optimizer constructions that a helper of this file builds for a call seen
+ * here: NB201/NB202/NB204 judge those through helperOptimizers (with each call's values), not on
+ * their own. (Keras and optax helpers keep their own view: NB201 also reads a Keras model's
+ * builders from the construction, which the helper view does not.)
+ */
+export function helperBuiltConstructions(facts: Facts): Set<Expr> {
+  let built = builtCache.get(facts);
+  if (!built) builtCache.set(facts, (built = new Set(helperOptimizers(facts).filter((h) => h.sameFile && h.opt.framework === 'torch').map((h) => h.opt.call))));
+  return built;
+}
 
 export function helperOptimizers(facts: Facts): HelperOptimizer[] {
   let found = cache.get(facts);
@@ -53,11 +70,13 @@ function collect(facts: Facts): HelperOptimizer[] {
     if (!fw.owners.some((o) => fw.uses(o, site.call))) continue;
     const target = resolveCall(program, site.call, site.scope, site.at);
     const fn = target?.fn;
-    // Helpers of other files only: a helper of this file is already this file's optimizer.
     if (!fn || target.constructs || fn.cls) continue;
     const parsed = program.parsedOf(fn.span);
-    if (!parsed || parsed === entry) continue;
-    const helperFacts = program.facts(parsed);
+    if (!parsed) continue;
+    const sameFile = parsed === entry;
+    // A call inside the helper itself (recursion) binds nothing new.
+    if (sameFile && within(site.call.span, fn.span)) continue;
+    const helperFacts = sameFile ? facts : program.facts(parsed);
     const hfw = frameworkFacts(helperFacts);
     for (const opt of hfw.optimizers) {
       if (opt.groups || opt.framework === 'tfjs' || opt.ctx.owner.name !== fn.name || !within(opt.call.span, fn.span)) continue;
@@ -65,7 +84,8 @@ function collect(facts: Facts): HelperOptimizer[] {
       const ctx: Ctx = { scope: site.scope, at: site.at, owner: ownerAt(fw.owners, site.call.span.start) };
       const bound = (e: Expr): Expr | typeof UNKNOWN | undefined => boundArgument(fn, site.call, e);
       const decay: HelperDecay[] = [];
-      for (const d of opt.decay) {
+      // Zeros included: the call may give a knob whose default in the helper is 0 a value.
+      for (const d of opt.decaySettings ?? opt.decay) {
         const given = d.arg ? bound(d.arg.expr) : undefined;
         // A knob the call may set but does not show (`build(model, **cfg)`) has no known value.
         const value = given === UNKNOWN ? undefined : given ? fw.evaluate(given, ctx) : d.value;
@@ -74,7 +94,7 @@ function collect(facts: Facts): HelperOptimizer[] {
       }
       const modelArg = opt.wholeModel !== undefined ? bound({ kind: 'name', name: opt.wholeModel, span: opt.call.span }) : undefined;
       const model = modelArg === UNKNOWN ? undefined : modelArg;
-      out.push({ opt, call: site.call, ctx, decay, wholeModel: model ? exprKey(model) : modelArg === UNKNOWN ? undefined : opt.wholeModel, model, helperFacts });
+      out.push({ opt, call: site.call, ctx, decay, wholeModel: model ? exprKey(model) : modelArg === UNKNOWN ? undefined : opt.wholeModel, model, helperFacts, sameFile });
     }
   }
   return out;
