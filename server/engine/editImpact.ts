@@ -296,8 +296,12 @@ export function explainAfterEdit(
   if (touchesText(tree, prefix, oldEnd, oldText.length)) return undefined;
   // A keyword made or unmade (`def` cut to `de`) changes the statement's syntax, and the parser's
   // recovery from the error can carry that into the statements after it.
+  // Words the edit leaves as they were (a space typed after `return`) make or unmake nothing.
   const keywords = a.language === 'python' ? PYTHON_KEYWORDS : SCRIPT_KEYWORDS;
-  if ([...wordsAround(oldText, prefix, oldEnd), ...wordsAround(newText, prefix, newEnd)].some((w) => keywords.has(w))) return undefined;
+  const wordsBefore = wordsAround(oldText, prefix, oldEnd);
+  const wordsAfter = wordsAround(newText, prefix, newEnd);
+  const sameWords = wordsBefore.length === wordsAfter.length && wordsBefore.every((w, i) => w === wordsAfter[i]);
+  if (!sameWords && [...wordsBefore, ...wordsAfter].some((w) => keywords.has(w))) return undefined;
   // The hovered place in the old text: before the edit it has not moved; after it, by the change in length.
   let old: number;
   if (offset <= prefix) old = offset;

@@ -222,6 +222,8 @@ describe('early hover: what waits for the lint', () => {
     assert.equal(early(text, text.replace('    y = x * 2', '    y = x if 2'), 13), undefined);
     // A name that only contains a keyword is not one.
     assert.notEqual(early(text, text.replace('    y = x * 2', '    y = x * 3'), 13), undefined);
+    // A space typed right after a keyword leaves every word as it was: answered at once.
+    assert.notEqual(early(text, text.replace('    return y', '    return\t y'), 13), undefined);
   });
 
   it('waits when the edited line names something the hovered statement reads', () => {
