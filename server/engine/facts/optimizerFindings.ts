@@ -775,14 +775,14 @@ function unknownIndexName(facts: Facts, span: Span): string | undefined {
  * the step's one call of the helper that holds it otherwise; false when that call is not found.
  */
 function writeCondition(facts: Facts, step: OptimizerStep, span: Span): Stmt | undefined | false {
-  if (step.fn.span.start <= span.start && span.end <= step.fn.span.end) return conditionAround(facts, span);
+  if (step.fn.span.start <= span.start && span.end <= step.fn.span.end) return innermostAround(facts, span, false);
   const helper = enclosingFunction(facts.module.body, span, 0);
   if (!helper) return false;
   const calls: Span[] = [];
   walkAll(step.fn.body, (e) => {
     if (e.kind === 'call' && ((e.callee.kind === 'attr' && e.callee.name === helper) || (e.callee.kind === 'name' && e.callee.name === helper))) calls.push(e.span);
   });
-  return calls.length === 1 ? conditionAround(facts, calls[0]) : false;
+  return calls.length === 1 ? innermostAround(facts, calls[0], false) : false;
 }
 
 function enclosingFunction(body: Stmt[], span: Span, depth: number): string | undefined {
@@ -793,23 +793,6 @@ function enclosingFunction(body: Stmt[], span: Span, depth: number): string | un
     if (st.kind === 'class' || st.kind === 'block' || st.kind === 'for') return enclosingFunction(st.body, span, depth + 1);
   }
   return undefined;
-}
-
-/** The innermost `if`, `while` or `try` block of its own function around a span (a `with` is no condition). */
-function conditionAround(facts: Facts, span: Span): Stmt | undefined {
-  let found: Stmt | undefined;
-  const visit = (body: Stmt[], inner: Stmt | undefined, depth: number): void => {
-    if (depth > 60) return;
-    for (const st of body) {
-      if (st.span.start > span.start || st.span.end < span.end) continue;
-      if (st.kind === 'function' || st.kind === 'class') visit(st.body, undefined, depth + 1);
-      else if (st.kind === 'for') visit(st.body, inner, depth + 1);
-      else if (st.kind === 'block') visit(st.body, st.label === 'with' ? inner : st, depth + 1);
-      else found = inner;
-    }
-  };
-  visit(facts.module.body, undefined, 0);
-  return found;
 }
 
 /**
@@ -1042,20 +1025,23 @@ function togetherInStep(facts: Facts, step: OptimizerStep, a: Span, b: Span): bo
   if (!sa || !sb) return false;
   // Two writes of one helper: together there. Otherwise each runs where the step runs it (a helper's
   // write at the top of the helper's body), and the two places share their loop and condition.
-  if (sa.start === sb.start && sa.end === sb.end) return loopOrConditionAround(facts, a) === loopOrConditionAround(facts, b);
-  const unconditional = (s: Span, site: Span): boolean => s === site || loopOrConditionAround(facts, s) === undefined;
-  return unconditional(a, sa) && unconditional(b, sb) && loopOrConditionAround(facts, sa) === loopOrConditionAround(facts, sb);
+  if (sa.start === sb.start && sa.end === sb.end) return innermostAround(facts, a, true) === innermostAround(facts, b, true);
+  const unconditional = (s: Span, site: Span): boolean => s === site || innermostAround(facts, s, true) === undefined;
+  return unconditional(a, sa) && unconditional(b, sb) && innermostAround(facts, sa, true) === innermostAround(facts, sb, true);
 }
 
-/** The innermost loop, `if`, `while` or `try` of its own function around a span (a `with` is neither). */
-function loopOrConditionAround(facts: Facts, span: Span): Stmt | undefined {
+/**
+ * The innermost `if`, `while` or `try` block of its own function around a span (a `with` is no
+ * condition), or also a loop when `loops` is set.
+ */
+function innermostAround(facts: Facts, span: Span, loops: boolean): Stmt | undefined {
   let found: Stmt | undefined;
   const visit = (body: Stmt[], inner: Stmt | undefined, depth: number): void => {
     if (depth > 60) return;
     for (const st of body) {
       if (st.span.start > span.start || st.span.end < span.end) continue;
       if (st.kind === 'function' || st.kind === 'class') visit(st.body, undefined, depth + 1);
-      else if (st.kind === 'for') visit(st.body, st, depth + 1);
+      else if (st.kind === 'for') visit(st.body, loops ? st : inner, depth + 1);
       else if (st.kind === 'block') visit(st.body, st.label === 'with' ? inner : st, depth + 1);
       else found = inner;
     }

@@ -21,6 +21,7 @@ import { isGradientLike, parameterOfGradient } from './roles';
 import { AUTODIFF_NAMES } from './autodiff';
 import { frameworkFacts } from './frameworks';
 import { zeroValue } from './catalogue';
+import { stmtExprs } from './loops';
 
 export interface ReturnedGradientWithoutTerm {
   fn: FunctionDef;
@@ -113,24 +114,7 @@ function ownStatements(body: Stmt[]): Stmt[] {
 function differentiates(fn: FunctionDef): boolean {
   const isAutodiff = (e: Expr): boolean =>
     (e.kind === 'call' && ((e.callee.kind === 'attr' && AUTODIFF_NAMES.has(e.callee.name)) || (e.callee.kind === 'name' && AUTODIFF_NAMES.has(e.callee.name)))) || (e.kind === 'attr' && e.name === 'grad');
-  return ownStatements(fn.body).some((s) => exprsOf(s).some((e) => someExpr(e, isAutodiff)));
-}
-
-function exprsOf(s: Stmt): Expr[] {
-  switch (s.kind) {
-    case 'assign':
-      return [...s.targets, s.value];
-    case 'expr':
-      return [s.expr];
-    case 'return':
-      return s.value ? [s.value] : [];
-    case 'block':
-      return s.heads;
-    case 'for':
-      return [s.target, s.iter];
-    default:
-      return [];
-  }
+  return ownStatements(fn.body).some((s) => stmtExprs(s).some((e) => someExpr(e, isAutodiff)));
 }
 
 /**
@@ -249,7 +233,7 @@ function readsStrengthElsewhere(facts: Facts, fn: FunctionDef, stmts: Stmt[], p:
   ];
   const inside = (e: Expr): boolean => allowed.some((a) => a.start <= e.span.start && e.span.end <= a.end);
   const reads = (e: Expr): boolean => (e.kind === 'name' || e.kind === 'attr') && names.has(e.name) && !inside(e);
-  return stmts.some((s) => exprsOf(s).some((e) => someExpr(e, reads)));
+  return stmts.some((s) => stmtExprs(s).some((e) => someExpr(e, reads)));
 }
 
 /**
