@@ -17,6 +17,7 @@ import { defineRule } from './rule';
 import { decaysNotHandedOn, decaysNotReturned, unusedDecayKnobs } from '../engine/facts/decayKnobs';
 import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
 import { misspelledGroupKeys } from '../engine/facts/groupKeys';
+import { flagGatedDecays } from '../engine/facts/flagGatedDecay';
 
 export const nb206DecayNeverApplied = defineRule({
   meta: {
@@ -80,6 +81,18 @@ export const nb206DecayNeverApplied = defineRule({
         span: m.span,
         message: `${m.optimizer.name} never reads the group key '${m.key}' (it reads '${m.meant}'): this group's weight decay is ${m.fallback}, not the value written here, so the decay asked for is never applied`,
         math: { missingTerm: { how: 'never-applied', term: m.meant, params: m.optimizer.name } },
+      });
+    }
+    // A setter stores the strength, but the update applies it only under a flag nothing sets.
+    for (const g of flagGatedDecays(facts)) {
+      context.report({
+        span: g.call,
+        message: `${g.setter}() stores the weight decay in ${g.strength}, but ${g.cls} applies it only when ${g.flag} is set, and nothing sets ${g.flag}: the weight decay is never applied, whatever value is passed`,
+        related: [
+          { span: g.stored, message: `${g.setter}() stores ${g.strength} here` },
+          { span: g.gate, message: `the decay waits on ${g.flag}, which no code assigns` },
+        ],
+        math: { missingTerm: { how: 'never-applied', term: g.strength, params: g.cls } },
       });
     }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));
