@@ -5,7 +5,7 @@
 //
 // Unknown is silent: the flag's name written anywhere else in those files (a constructor, a
 // setter, a caller's `net.useDecay = true`, a comment, a property), writes by a computed name
-// (`Object.assign(this, opts)`, `this[k] = v`, `setattr`, `self.__dict__`), prototypes set up by
+// (`Object.assign(this, opts)`, `this[k]`, `setattr`, `self.__dict__`), prototypes set up by
 // hand, bases the project does not show, and an instance the entry hands to other code.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
@@ -36,7 +36,7 @@ export interface FlagGatedDecay {
 const MAX_DEPTH = 64;
 const MAX_BASES = 8;
 // Writes by a computed name, and prototypes set up by hand: any of them may set the flag.
-const DYNAMIC_WRITES = /Object\s*\.\s*(assign|defineProperty|defineProperties|create|setPrototypeOf|entries\s*\(\s*this)|Reflect\s*\.\s*set|\binherits\s*\(|__proto__|\bsetattr\s*\(|__dict__|\bvars\s*\(|\.\.\.\s*this\b|\bextend\s*\(/;
+const DYNAMIC_WRITES = /Object\s*\.\s*(assign|defineProperty|defineProperties|create|setPrototypeOf|entries\s*\(\s*this)|Reflect\s*\.\s*set|\binherits\s*\(|__proto__|\bsetattr\s*\(|__dict__|\bvars\s*\(|\.\.\.\s*this\b|\bextend\s*\(|\b(this|self)\s*\[/;
 
 const cache = new WeakMap<Facts, FlagGatedDecay[]>();
 
