@@ -6,7 +6,8 @@
 // Unknown is silent: the flag's name written anywhere else in those files (a constructor, a
 // setter, a caller's `net.useDecay = true`, a comment, a property), writes by a computed name
 // (`Object.assign(this, opts)`, `this[k]`, `setattr`, `self.__dict__`), prototypes set up by
-// hand, bases the project does not show, and an instance the entry hands to other code.
+// hand, bases the project does not show, an instance the entry hands to other code, and a strength
+// read anywhere but its stores, the gates and a reported objective (another method may apply it).
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ParsedFile } from '../document';
@@ -186,15 +187,15 @@ function onlyMethodCalls(entry: ParsedFile, name: string): boolean {
  * assignment, when `F` is written nowhere: every word `F` in the files is such a gate's test.
  */
 function gatedDecay(entryFacts: Facts, entry: ParsedFile, files: ParsedFile[], classes: Set<ClassDef>, strength: string): { flag: string; span: Span } | undefined {
-  const gates = new Map<string, { span: Span; decays: boolean }[]>();
+  const gates = new Map<string, { span: Span; block: Span; decays: boolean }[]>();
   for (const parsed of files) {
     const facts = parsed === entry ? entryFacts : entryFacts.program.facts(parsed);
     for (const fn of programIndex(facts).functions) {
       if (!fn.cls || !classes.has(fn.cls)) continue;
-      visitIfs(fn.body, 0, (test, body) => {
+      visitIfs(fn.body, 0, (test, body, block) => {
         if (test.kind !== 'attr' || test.object.kind !== 'name' || !isSelfName(test.object.name) || !/^\w+$/.test(test.name)) return;
         const list = gates.get(test.name) ?? [];
-        list.push({ span: test.span, decays: multipliesInto(body, strength) });
+        list.push({ span: test.span, block, decays: multipliesInto(body, strength) });
         gates.set(test.name, list);
       });
     }
@@ -204,17 +205,18 @@ function gatedDecay(entryFacts: Facts, entry: ParsedFile, files: ParsedFile[], c
     const word = new RegExp(`(?<![\\w$])${flag}(?![\\w$])`, 'g');
     const mentions = files.reduce((n, f) => n + (f.text.match(word)?.length ?? 0), 0);
     if (mentions !== list.length) continue;
+    if (readElsewhere(files, strength, list.map((g) => g.block))) return undefined;
     return { flag, span: list.find((g) => g.decays)!.span };
   }
   return undefined;
 }
 
 /** Every `if` whose one test is the whole condition, with its body (nested functions left out). */
-function visitIfs(stmts: Stmt[], depth: number, visit: (test: Expr, body: Stmt[]) => void): void {
+function visitIfs(stmts: Stmt[], depth: number, visit: (test: Expr, body: Stmt[], block: Span) => void): void {
   if (depth > MAX_DEPTH) return;
   for (const s of stmts) {
     if (s.kind === 'block') {
-      if (s.label === 'if' && s.heads.length === 1) visit(s.heads[0], s.body);
+      if (s.label === 'if' && s.heads.length === 1) visit(s.heads[0], s.body, s.span);
       visitIfs(s.body, depth + 1, visit);
     } else if (s.kind === 'for') visitIfs(s.body, depth + 1, visit);
   }
@@ -231,4 +233,44 @@ function multipliesInto(body: Stmt[], strength: string): boolean {
     });
   }
   return found;
+}
+
+/**
+ * Whether the strength is read anywhere but its stores, the gated blocks, and a reported objective
+ * (`total += (this.decay / 2) * this.sumSquares()`): any other read may apply it after all.
+ */
+function readElsewhere(files: ParsedFile[], strength: string, gated: Span[]): boolean {
+  const allowed = new Set<Expr>();
+  const isStrength = (e: Expr): boolean => e.kind === 'attr' && e.name === strength && e.object.kind === 'name' && isSelfName(e.object.name);
+  // The strength, or half of it, times a method's result.
+  const penaltyFactor = (e: Expr): Expr | undefined => (isStrength(e) ? e : e.kind === 'binary' && e.op === '/' && e.right.kind === 'num' && isStrength(e.left) ? e.left : undefined);
+  const lists: Stmt[][] = [];
+  for (const parsed of files) {
+    lists.push(parsed.module.body);
+    // Function expressions' bodies too (`C.prototype.m = function (…) {…}`).
+    walkAll(parsed.module.body, (e) => {
+      if (e.kind === 'lambda') lists.push(e.stmts);
+    });
+  }
+  for (const list of lists) {
+    walkStatements(list, 0, (st) => {
+      if (st.kind !== 'assign') return;
+      for (const t of st.targets) if (isStrength(t)) allowed.add(t);
+      if (st.op !== '+' || st.targets.length !== 1 || st.targets[0].kind !== 'name') return;
+      walkAll([{ kind: 'expr', expr: st.value, span: st.value.span }], (e) => {
+        if (e.kind !== 'binary' || e.op !== '*') return;
+        const factor = e.right.kind === 'call' ? penaltyFactor(e.left) : e.left.kind === 'call' ? penaltyFactor(e.right) : undefined;
+        if (factor) allowed.add(factor);
+      });
+    });
+  }
+  let other = false;
+  for (const parsed of files) {
+    walkAll(parsed.module.body, (e) => {
+      if (other || e.kind !== 'attr' || e.name !== strength || allowed.has(e)) return;
+      if (isStrength(e) && gated.some((g) => e.span.start >= g.start && e.span.end <= g.end)) return;
+      other = true;
+    });
+  }
+  return other;
 }
