@@ -6,8 +6,9 @@
 // bases, and the helpers they call) never read it back; a decay in a method whose returned
 // update a base class applies (`_step`) that only rebinds the local holding the weight; a decay a
 // framework optimizer's subclass adds to a gradient it never hands to the base step it then runs
-// (`g = g.add(w.mul(wd))`, then `super.applyGradients(grads)`); and a torch parameter group whose
-// decay key is misspelled (`"weight_dacay"`).
+// (`g = g.add(w.mul(wd))`, then `super.applyGradients(grads)`); a torch parameter group whose
+// decay key is misspelled (`"weight_dacay"`); and a decay strength a setter stores that the update
+// applies only under a flag no code sets (`if (this.useWeightDecay)`).
 //
 // ## Why is this bad?
 // The user asks for weight decay and trains without it, silently: `weight_decay=1e-2` behaves
@@ -17,6 +18,7 @@ import { defineRule } from './rule';
 import { decaysNotHandedOn, decaysNotReturned, unusedDecayKnobs } from '../engine/facts/decayKnobs';
 import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
 import { misspelledGroupKeys } from '../engine/facts/groupKeys';
+import { flagGatedDecays } from '../engine/facts/flagGatedDecay';
 
 export const nb206DecayNeverApplied = defineRule({
   meta: {
@@ -80,6 +82,18 @@ export const nb206DecayNeverApplied = defineRule({
         span: m.span,
         message: `${m.optimizer.name} never reads the group key '${m.key}' (it reads '${m.meant}'): this group's weight decay is ${m.fallback}, not the value written here, so the decay asked for is never applied`,
         math: { missingTerm: { how: 'never-applied', term: m.meant, params: m.optimizer.name } },
+      });
+    }
+    // A setter stores the strength, but the update applies it only under a flag nothing sets.
+    for (const g of flagGatedDecays(facts)) {
+      context.report({
+        span: g.call,
+        message: `${g.setter}() stores the weight decay in ${g.strength}, but ${g.cls} applies it only when ${g.flag} is set, and nothing sets ${g.flag}: the weight decay is never applied, whatever value is passed`,
+        related: [
+          { span: g.stored, message: `${g.setter}() stores ${g.strength} here` },
+          { span: g.gate, message: `the decay waits on ${g.flag}, which no code assigns` },
+        ],
+        math: { missingTerm: { how: 'never-applied', term: g.strength, params: g.cls } },
       });
     }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));
