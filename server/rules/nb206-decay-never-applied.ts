@@ -17,6 +17,7 @@ import { defineRule } from './rule';
 import { decaysNotHandedOn, decaysNotReturned, unusedDecayKnobs } from '../engine/facts/decayKnobs';
 import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
 import { misspelledGroupKeys } from '../engine/facts/groupKeys';
+import { regularizersAfterBuild } from '../engine/facts/regularizerAfterBuild';
 
 export const nb206DecayNeverApplied = defineRule({
   meta: {
@@ -80,6 +81,27 @@ export const nb206DecayNeverApplied = defineRule({
         span: m.span,
         message: `${m.optimizer.name} never reads the group key '${m.key}' (it reads '${m.meant}'): this group's weight decay is ${m.fallback}, not the value written here, so the decay asked for is never applied`,
         math: { missingTerm: { how: 'never-applied', term: m.meant, params: m.optimizer.name } },
+      });
+    }
+    // Keras reads a layer's regularizer when it builds the layer: one set afterwards is never read.
+    for (const r of regularizersAfterBuild(facts)) {
+      if (r.helper) {
+        context.report({
+          span: r.span,
+          message: `${r.model} is already built when it is handed to ${r.helper.name}() (at ${facts.lineLabel(r.builtAt)}: ${r.how}), and ${r.helper.name}() sets its layers' ${r.attribute}, which Keras reads only when it builds a layer: this adds no penalty to ${r.model}.losses, so the regularization is never applied (pass it to the layers' constructors, or rebuild the model from its config afterwards)`,
+          related: [
+            { span: r.helper.assigned, message: `${r.helper.name}() sets ${r.attribute} here, on a layer that is already built` },
+            { span: r.builtAt, message: `${r.model} is built here` },
+          ],
+          math: { missingTerm: { how: 'left-out', term: r.attribute } },
+        });
+        continue;
+      }
+      context.report({
+        span: r.span,
+        message: `${r.model} is already built (at ${facts.lineLabel(r.builtAt)}: ${r.how}), and Keras reads ${r.attribute} only when it builds a layer: this assignment adds no penalty to ${r.model}.losses, so the regularization is never applied (pass it to the layer's constructor, or rebuild the model from its config afterwards)`,
+        related: [{ span: r.builtAt, message: `${r.model} is built here` }],
+        math: { missingTerm: { how: 'left-out', term: r.attribute } },
       });
     }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));
