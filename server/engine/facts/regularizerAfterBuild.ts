@@ -10,7 +10,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { KERAS_BUILD_TIME_REGULARIZER, KERAS_INPUT_LAYER, KERAS_INPUT_SHAPE_ARGUMENT, KERAS_APPLICATIONS_MODULE, KERAS_LOADED_MODEL, KERAS_REBUILD_CALL, KERAS_SAVE_CALL, isSequentialModel } from './catalogue';
 import { walkAll } from './program';
-import { resolveCall } from './resolve';
+import { resolveCall, resolveExpr } from './resolve';
 import { explicitParams, type FunctionDef } from './scope';
 
 export interface RegularizerAfterBuild {
@@ -188,8 +188,11 @@ function scanBody(facts: Facts, body: Stmt[], reloadedAfter: (at: number) => boo
           built.delete(t.name);
           layerVars.delete(t.name);
           sequentials.delete(t.name);
-          if (s.value.kind === 'call' && isSequentialModel(lastName(s.value.callee) ?? '')) sequentials.add(t.name);
-          const how = builtBy(facts, s.value);
+          // A project's own `Sequential` or `Model` is not Keras's.
+          const own = s.value.kind === 'call' && resolveExpr(facts.program, s.value.callee, facts.scopes.stmtScopes.get(s) ?? facts.scopes.root, s.span.start);
+          const ownDef = own && (own.kind === 'class' || own.kind === 'function');
+          if (!ownDef && s.value.kind === 'call' && isSequentialModel(lastName(s.value.callee) ?? '')) sequentials.add(t.name);
+          const how = ownDef ? undefined : builtBy(facts, s.value);
           if (how) built.set(t.name, { at: s.value.span, how });
         } else if (t.kind === 'attr' && KERAS_BUILD_TIME_REGULARIZER.test(t.name) && !(s.value.kind === 'name' && s.value.name === 'None')) {
           const model = layerOwner(t.object);
