@@ -6,8 +6,9 @@
 // bases, and the helpers they call) never read it back; a decay in a method whose returned
 // update a base class applies (`_step`) that only rebinds the local holding the weight; a decay a
 // framework optimizer's subclass adds to a gradient it never hands to the base step it then runs
-// (`g = g.add(w.mul(wd))`, then `super.applyGradients(grads)`); and a torch parameter group whose
-// decay key is misspelled (`"weight_dacay"`).
+// (`g = g.add(w.mul(wd))`, then `super.applyGradients(grads)`); a torch parameter group whose
+// decay key is misspelled (`"weight_dacay"`); and a Keras layer's `kernel_regularizer` assigned
+// after the model is built, which Keras never reads.
 //
 // ## Why is this bad?
 // The user asks for weight decay and trains without it, silently: `weight_decay=1e-2` behaves
