@@ -7,8 +7,9 @@
 // update a base class applies (`_step`) that only rebinds the local holding the weight; a decay a
 // framework optimizer's subclass adds to a gradient it never hands to the base step it then runs
 // (`g = g.add(w.mul(wd))`, then `super.applyGradients(grads)`); a torch parameter group whose
-// decay key is misspelled (`"weight_dacay"`); and a decay strength a setter stores that the update
-// applies only under a flag no code sets (`if (this.useWeightDecay)`).
+// decay key is misspelled (`"weight_dacay"`); a decay strength a setter stores that the update
+// applies only under a flag no code sets (`if (this.useWeightDecay)`); and a Keras layer's
+// `kernel_regularizer` assigned after the model is built, which Keras never reads.
 //
 // ## Why is this bad?
 // The user asks for weight decay and trains without it, silently: `weight_decay=1e-2` behaves
@@ -19,6 +20,7 @@ import { decaysNotHandedOn, decaysNotReturned, unusedDecayKnobs } from '../engin
 import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
 import { misspelledGroupKeys } from '../engine/facts/groupKeys';
 import { flagGatedDecays } from '../engine/facts/flagGatedDecay';
+import { regularizersAfterBuild } from '../engine/facts/regularizerAfterBuild';
 
 export const nb206DecayNeverApplied = defineRule({
   meta: {
@@ -94,6 +96,27 @@ export const nb206DecayNeverApplied = defineRule({
           { span: g.gate, message: `the decay waits on ${g.flag}, which no code assigns` },
         ],
         math: { missingTerm: { how: 'never-applied', term: g.strength, params: g.cls } },
+      });
+    }
+    // Keras reads a layer's regularizer when it builds the layer: one set afterwards is never read.
+    for (const r of regularizersAfterBuild(facts)) {
+      if (r.helper) {
+        context.report({
+          span: r.span,
+          message: `${r.model} is already built when it is handed to ${r.helper.name}() (at ${facts.lineLabel(r.builtAt)}: ${r.how}), and ${r.helper.name}() sets its layers' ${r.attribute}, which Keras reads only when it builds a layer: this adds no penalty to ${r.model}.losses, so the regularization is never applied (pass it to the layers' constructors, or rebuild the model from its config afterwards)`,
+          related: [
+            { span: r.helper.assigned, message: `${r.helper.name}() sets ${r.attribute} here, on a layer that is already built` },
+            { span: r.builtAt, message: `${r.model} is built here` },
+          ],
+          math: { missingTerm: { how: 'left-out', term: r.attribute } },
+        });
+        continue;
+      }
+      context.report({
+        span: r.span,
+        message: `${r.model} is already built (at ${facts.lineLabel(r.builtAt)}: ${r.how}), and Keras reads ${r.attribute} only when it builds a layer: this assignment adds no penalty to ${r.model}.losses, so the regularization is never applied (pass it to the layer's constructor, or rebuild the model from its config afterwards)`,
+        related: [{ span: r.builtAt, message: `${r.model} is built here` }],
+        math: { missingTerm: { how: 'left-out', term: r.attribute } },
       });
     }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));

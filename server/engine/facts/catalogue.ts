@@ -1718,3 +1718,24 @@ export function isTransposePath(path: string[] | undefined): boolean {
 export const TRANSPOSE_MEMBERS: ReadonlySet<string> = new Set(['T', 'mT', 'transpose', 't']);
 /** Matrix products written as a tensor's method: `X.dot(Y)`, `X.matmul(Y)`, `X.mm(Y)`. */
 export const MATRIX_PRODUCT_METHODS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm']);
+
+/**
+ * Keras layer arguments that give a Sequential its input shape: the first layer added with one is
+ * built on `add`, and so is every later one (its regularizers are read then, in `build()`).
+ */
+export const KERAS_INPUT_SHAPE_ARGUMENT = /^(input_shape|input_dim|batch_input_shape|batch_shape)$/;
+/** Keras layers that give a Sequential its input: `Sequential([Input(shape=(4,)), ...])`. */
+export const KERAS_INPUT_LAYER = /^(Input|InputLayer)$/;
+/** Keras's pretrained models (`tf.keras.applications.ResNet50(...)`), which come built. */
+export const KERAS_APPLICATIONS_MODULE = /(^|\.)applications(\.|$)/;
+/** Keras functions that return a built model: `load_model(path)`. */
+export const KERAS_LOADED_MODEL = /^(load_model)$/;
+/**
+ * Keras calls that rebuild a model from its config (a layer attribute set since then, like
+ * `kernel_regularizer`, is read again): `model_from_json(model.to_json())`, `clone_model(model)`.
+ */
+export const KERAS_REBUILD_CALL = /^(model_from_json|model_from_yaml|model_from_config|from_config|clone_model)$/;
+/** Calls that save a model, which `load_model` can then rebuild. */
+export const KERAS_SAVE_CALL = /^(save|save_model)$/;
+/** Layer attributes Keras reads only when the layer is built (`add_weight` registers the penalty then). */
+export const KERAS_BUILD_TIME_REGULARIZER = /^(kernel|bias|depthwise|pointwise|recurrent|embeddings|beta|gamma)_regularizer$/;
