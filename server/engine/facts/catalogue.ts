@@ -1727,6 +1727,8 @@ export const KERAS_INPUT_SHAPE_ARGUMENT = /^(input_shape|input_dim|batch_input_s
 /** Keras layers that give a Sequential its input: `Sequential([Input(shape=(4,)), ...])`. */
 export const KERAS_INPUT_LAYER = /^(Input|InputLayer)$/;
 /** Keras's pretrained models (`tf.keras.applications.ResNet50(...)`), which come built. */
+/** Modules a Keras model can come from (`keras`, `tensorflow.keras`, `tf_keras`). */
+export const KERAS_MODULE = /^(keras|tensorflow|tf_keras)(\.|$)/;
 export const KERAS_APPLICATIONS_MODULE = /(^|\.)applications(\.|$)/;
 /** Keras functions that return a built model: `load_model(path)`. */
 export const KERAS_LOADED_MODEL = /^(load_model)$/;

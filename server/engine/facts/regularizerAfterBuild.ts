@@ -8,7 +8,8 @@
 // again, adds a loss by hand (`add_loss`), or reads the attribute back itself.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { KERAS_BUILD_TIME_REGULARIZER, KERAS_INPUT_LAYER, KERAS_INPUT_SHAPE_ARGUMENT, KERAS_APPLICATIONS_MODULE, KERAS_LOADED_MODEL, KERAS_REBUILD_CALL, KERAS_SAVE_CALL, isSequentialModel } from './catalogue';
+import { KERAS_BUILD_TIME_REGULARIZER, KERAS_INPUT_LAYER, KERAS_INPUT_SHAPE_ARGUMENT, KERAS_APPLICATIONS_MODULE,
+  KERAS_MODULE, KERAS_LOADED_MODEL, KERAS_REBUILD_CALL, KERAS_SAVE_CALL, isSequentialModel } from './catalogue';
 import { walkAll } from './program';
 import { resolveCall, resolveExpr } from './resolve';
 import { explicitParams, type FunctionDef } from './scope';
@@ -37,7 +38,7 @@ export function regularizersAfterBuild(facts: Facts): RegularizerAfterBuild[] {
 }
 
 function usesKeras(facts: Facts): boolean {
-  for (const m of facts.imports.values()) if (/^(keras|tensorflow|tf_keras)(\.|$)/.test(m)) return true;
+  for (const m of facts.imports.values()) if (KERAS_MODULE.test(m)) return true;
   return false;
 }
 
