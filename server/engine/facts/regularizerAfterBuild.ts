@@ -132,7 +132,7 @@ function hasInputShape(e: Expr): boolean {
 function isKerasApplication(facts: Facts, callee: Expr): boolean {
   if (callee.kind === 'name') return KERAS_APPLICATIONS_MODULE.test(facts.imports.get(callee.name) ?? '');
   for (let e: Expr = callee, depth = 0; e.kind === 'attr' && depth < 8; e = e.object, depth++) {
-    if (e.object.kind === 'attr' && e.object.name === 'applications') return true;
+    if (e.object.kind === 'attr' && KERAS_APPLICATIONS_MODULE.test(e.object.name)) return true;
     if (e.object.kind === 'name' && (KERAS_APPLICATIONS_MODULE.test(e.object.name) || KERAS_APPLICATIONS_MODULE.test(facts.imports.get(e.object.name) ?? ''))) return true;
   }
   return false;
