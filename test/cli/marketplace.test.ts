@@ -267,7 +267,7 @@ describe('nabla check: fixes, formats, suppressions, configuration, notebooks', 
       assert.equal(stderr, '', 'magics are not syntax errors');
       const lines = stdout.trimEnd().split('\n');
       assert.match(lines[0], /^nb\.ipynb:cell 4:3:7: NB101 gradient dW adds the penalty /);
-      assert.equal(lines[1], '    nb.ipynb:cell 3:1:1: note: the penalty penalty is defined here');
+      assert.equal(lines[1], '    nb.ipynb:cell 3:1:1: note: penalty is defined here');
       assert.equal(status, 1);
 
       const out = json((await runCli(['check', '--format', 'json', 'nb.ipynb'], dir)).stdout);

@@ -710,7 +710,7 @@ export class Analyzer {
     // Inside a helper analysed for a call, its own variables still see the substituted parameters.
     const value = this.classify(binding.value, binding.scope, binding.at, env && binding.scope === scope ? env : undefined, d);
     if (value.penalty) {
-      const what = `the penalty ${key} is defined here`;
+      const what = `${penaltyName(key)} is defined here`;
       return { ...value, penalty: { ...value.penalty, defs: [{ span: binding.span, what }, ...value.penalty.defs] } };
     }
     if (isPureScalar(value)) return scalar(sym(key));
@@ -827,7 +827,7 @@ export class Analyzer {
     }
     const first = terms[0];
     if (!terms.every((t) => t.kind === first.kind)) return undefined;
-    const defs = [{ span: start.span, what: `the penalty ${key} is accumulated from here` }];
+    const defs = [{ span: start.span, what: `${penaltyName(key)} is accumulated from here` }];
     return { ...scalar(ONE), penalty: { ...first, params: terms.flatMap((t) => t.params), defs: [...defs, ...terms.flatMap((t) => t.defs)], norms: terms.flatMap((t) => t.norms ?? []) } };
   }
 
@@ -1790,3 +1790,8 @@ export function penaltyOfProduct(p: Product, elementwise = false): PenaltyTerm |
 }
 
 export { isKeyedByString };
+
+/** How a note names a variable holding a penalty: `the penalty reg_loss`, but `l2_penalty`, not `the penalty l2_penalty` (wording only). */
+function penaltyName(key: string): string {
+  return /(^|[^a-z])penalty$/i.test(key) ? key : `the penalty ${key}`;
+}
