@@ -288,8 +288,10 @@ export function lintCells(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The .ipynb format (nbformat 4): JSON with a `cells` list; a cell's `source` is a string or a
-// list of lines.
+// The .ipynb format. nbformat 4: JSON with a `cells` list; a cell's `source` is a string or a list
+// of lines. nbformat 3 (old course notebooks): the cells are in `worksheets[i].cells`, a code cell's
+// text is its `input` and its language its own `language` field; cells are numbered across the
+// worksheets in order, as Jupyter shows them when it converts the file.
 
 export interface IpynbCell {
   /** Position among all cells, markdown included (0-based). */
@@ -316,10 +318,8 @@ export function parseIpynb(json: string): ParsedIpynb {
   } catch (error) {
     return { ok: false, message: `not a valid notebook: ${error instanceof Error ? error.message : String(error)}` };
   }
-  if (!isRecord(data) || !Array.isArray(data.cells)) {
-    const v3 = isRecord(data) && Array.isArray(data.worksheets);
-    return { ok: false, message: v3 ? 'notebook format 3 is not supported; save it as format 4' : 'not a Jupyter notebook (no "cells" list)' };
-  }
+  if (isRecord(data) && !Array.isArray(data.cells) && Array.isArray(data.worksheets)) return parseIpynb3(data.worksheets);
+  if (!isRecord(data) || !Array.isArray(data.cells)) return { ok: false, message: 'not a Jupyter notebook (no "cells" list)' };
   const metadata = isRecord(data.metadata) ? data.metadata : {};
   // An empty name declares nothing (some front ends write `"name": ""`): the next source decides, then Python.
   const declared = (x: unknown): string | undefined => (typeof x === 'string' && x.trim() !== '' ? x.trim() : undefined);
@@ -331,6 +331,29 @@ export function parseIpynb(json: string): ParsedIpynb {
     kind: isRecord(cell) && typeof cell.cell_type === 'string' ? cell.cell_type : 'unknown',
     source: isRecord(cell) ? sourceText(cell.source) : '',
   }));
+  return { ok: true, cells, language: language.toLowerCase() };
+}
+
+/** The cell records of an nbformat 3 notebook, across its worksheets in order. */
+function cells3(worksheets: unknown[]): unknown[] {
+  return worksheets.flatMap((sheet) => (isRecord(sheet) && Array.isArray(sheet.cells) ? sheet.cells : []));
+}
+
+/** Where an nbformat 3 cell keeps its text: `input` for code, `source` for the rest. */
+function textKey3(cell: Record<string, unknown>): 'input' | 'source' {
+  return cell.cell_type === 'code' ? 'input' : 'source';
+}
+
+function parseIpynb3(worksheets: unknown[]): ParsedIpynb {
+  const records = cells3(worksheets);
+  const cells = records.map((cell, index) => ({
+    index,
+    kind: isRecord(cell) && typeof cell.cell_type === 'string' ? cell.cell_type : 'unknown',
+    source: isRecord(cell) ? sourceText(cell[textKey3(cell)]) : '',
+  }));
+  // The first code cell that names its language decides, else Python (the only language nbformat 3 notebooks were written in by default).
+  const named = records.find((cell) => isRecord(cell) && cell.cell_type === 'code' && typeof cell.language === 'string' && cell.language.trim() !== '');
+  const language = isRecord(named) && typeof named.language === 'string' ? named.language.trim() : 'python';
   return { ok: true, cells, language: language.toLowerCase() };
 }
 
@@ -349,11 +372,14 @@ function sourceLines(text: string): string[] {
  * file's indentation and final line break.
  */
 export function replaceIpynbSources(json: string, sources: ReadonlyMap<number, string>): string {
-  const data = JSON.parse(json) as { cells: Record<string, unknown>[] };
+  const data = JSON.parse(json) as { cells?: Record<string, unknown>[]; worksheets?: unknown[] };
+  const v3 = !Array.isArray(data.cells) && Array.isArray(data.worksheets);
+  const cells = (v3 ? cells3(data.worksheets!) : data.cells ?? []) as Record<string, unknown>[];
   for (const [index, text] of sources) {
-    const cell = data.cells[index];
-    if (!cell) continue;
-    cell.source = Array.isArray(cell.source) || cell.source === undefined ? sourceLines(text) : text;
+    const cell = cells[index];
+    if (!isRecord(cell)) continue;
+    const key = v3 ? textKey3(cell) : 'source';
+    cell[key] = Array.isArray(cell[key]) || cell[key] === undefined ? sourceLines(text) : text;
   }
   const indent = /^\{\r?\n([ \t]+)"/.exec(json)?.[1];
   const eol = /\r\n/.test(json) ? '\r\n' : '\n';

@@ -212,8 +212,42 @@ describe('notebooks', function () {
     assert.ok(unnamed.ok && unnamed.language === 'python');
     const julia = parseIpynb('{"cells": [], "metadata": {"kernelspec": {"language": " "}, "language_info": {"name": "julia"}}, "nbformat": 4}');
     assert.ok(julia.ok && julia.language === 'julia');
-    assert.equal(parseIpynb('{"worksheets": []}').ok, false);
+    assert.equal(parseIpynb('{"cells": 3}').ok, false);
     assert.equal(parseIpynb('not json').ok, false);
+  });
+
+  it('reads nbformat 3 notebooks (cells in worksheets, code in `input`) and writes fixes back there', function () {
+    const notebook = {
+      metadata: { name: '' },
+      nbformat: 3,
+      worksheets: [
+        {
+          cells: [
+            { cell_type: 'heading', level: 1, source: ['Softmax'] },
+            { cell_type: 'code', language: 'python', input: ['penalty = reg * np.sum(W * W)\n'], outputs: [] },
+          ],
+        },
+        { cells: [{ cell_type: 'code', language: 'python', input: 'dW = X.T.dot(dout)\ndW += penalty', outputs: [] }] },
+      ],
+    };
+    // Jupyter's layout: one-space indentation and a final line break.
+    const json = JSON.stringify(notebook, null, 1) + '\n';
+    const parsed = parseIpynb(json);
+    assert.ok(parsed.ok, 'an nbformat 3 notebook is read');
+    assert.equal(parsed.language, 'python');
+    assert.deepEqual(
+      parsed.cells.map((c) => [c.index, c.kind, c.source]),
+      [
+        [0, 'heading', 'Softmax'],
+        [1, 'code', 'penalty = reg * np.sum(W * W)\n'],
+        [2, 'code', 'dW = X.T.dot(dout)\ndW += penalty'],
+      ],
+    );
+    // The cells are one program across the worksheets: the penalty of cell 2 used as a gradient in cell 3.
+    const linted = lintCells(parsed.cells.filter((c) => c.kind === 'code').map((c) => ({ index: c.index, text: c.source })), {});
+    assert.deepEqual(linted.findings.map((f) => [f.code, f.cell]), [['NB101', 2]]);
+    const written = replaceIpynbSources(json, new Map([[2, 'dW = X.T.dot(dout)\ndW += 2 * reg * W']]));
+    assert.equal(written, json.replace('dW += penalty', 'dW += 2 * reg * W'));
   });
 
   it('selectFixes skips a fix that overlaps an earlier one', function () {
