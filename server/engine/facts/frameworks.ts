@@ -1138,7 +1138,7 @@ class Collector {
     const { usersOf, referrersOf } = this.ownerIndex();
     const members = [b.id];
     for (const t of targets) members.push(...(usersOf.get(t) ?? []));
-    if (returned) members.push(...(referrersOf.get(b.name!) ?? []));
+    if (returned) members.push(...(referrersOf.get(b.name!) ?? []).filter((id) => !this.runsOwnNamesake(id, b)));
     for (const id of members) {
       if (setup.members.has(id)) continue;
       setup.members.add(id);
@@ -1146,6 +1146,16 @@ class Collector {
     }
     byOwner.set(b.id, setup);
     return setup;
+  }
+
+  /**
+   * A method of another class that defines its own method of `b`'s name: its `self.<name>(...)` runs
+   * that one (`PenaltyRunner.fit` calling its own `build_optimizer`, not `DecayRunner`'s).
+   */
+  private runsOwnNamesake(id: number, b: Owner): boolean {
+    const r = this.owners[id];
+    if (!r?.cls || !b.cls || r.cls.start === b.cls.start) return false;
+    return (this.ownerIndex().named.get(b.name!) ?? []).some((o) => this.owners[o]?.cls?.start === r.cls!.start);
   }
 
   private ownerIndexes?: { usersOf: Map<Expr, number[]>; referrersOf: Map<string, number[]>; named: Map<string, number[]> };

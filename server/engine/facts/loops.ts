@@ -627,7 +627,13 @@ export class TrainingFacts {
     }
     if (e.kind !== 'call') return false;
     const name = callName(e);
-    if (name && isCollectedRegularization(name)) return true;
+    if (name && isCollectedRegularization(name)) {
+      // A method of the project's own under the framework's name whose body is a penalty of its own
+      // (`self.get_regularization_loss()` summing its registered weights) is read as that penalty;
+      // any other body (a wrapper of `model.losses`, something unread) keeps the name's meaning.
+      const target = this.facts.analyzer.callTarget(e, scope, e.span.start);
+      return !target || !!target.constructs || !this.isPenalty(e, scope, at, depth + 1);
+    }
     const arg = e.args[0];
     if (!name || !arg) return false;
     // `tf.add_n(losses, 'regu')`: a second positional string is the op's name.
