@@ -371,7 +371,10 @@ export function instanceClass(program: Program, e: Expr, scope: Scope, at: numbe
   if (e.kind === 'call') {
     const target = resolveExpr(program, e.callee, scope, at, hops + 1);
     if (target?.kind === 'class') return target.cls;
-    return undefined;
+    // `new Network(...)` of a constructor function whose prototype defines methods, here or in the
+    // module that exports it whole (`const Network = require('./network')`).
+    const ctor = target?.kind === 'function' ? target.fn : target ? moduleFunction(program, target, hops + 1) : undefined;
+    return ctor ? prototypeClassOf(program, ctor) : undefined;
   }
   if (e.kind !== 'name' && e.kind !== 'attr') return undefined;
   const key = exprKey(e);
@@ -379,6 +382,38 @@ export function instanceClass(program: Program, e: Expr, scope: Scope, at: numbe
   const b = scope.lookup(key, at);
   if (b?.kind === 'assign' && b.value && !b.op) return instanceClass(program, b.value, b.scope, b.at, hops + 1);
   if (b?.kind === 'param' && b.value) return instanceClass(program, b.value, b.scope, b.at, hops + 1);
+  return undefined;
+}
+
+/**
+ * The function a CommonJS module exports whole (`module.exports = Network`), what calling the
+ * module runs: a module definition, or a name bound to `require('./network')` (an import of scope.ts
+ * made by that very statement).
+ */
+function moduleFunction(program: Program, def: Definition, hops: number): FunctionDef | undefined {
+  let parsed: ParsedFile | undefined;
+  if (def.kind === 'module') parsed = def.parsed;
+  else if (def.kind === 'value' && def.expr.kind === 'call' && def.expr.callee.kind === 'name' && def.expr.callee.name === 'require') {
+    const from = program.parsedOf(def.scope.span);
+    const imported = from ? [...from.scopes.imports.values()].find((i) => i.name === undefined && i.span.start === def.at) : undefined;
+    parsed = from && imported ? program.resolveModule(from.file, imported.module) : undefined;
+  }
+  if (!parsed?.scopes.exports.has('default')) return undefined;
+  const exported = exportedName(program, parsed, 'default', hops + 1);
+  return exported?.kind === 'function' ? exported.fn : undefined;
+}
+
+/**
+ * The class of a constructor function's prototype (`C.prototype.m = function (…) {…}`,
+ * `C.prototype = { m() {…} }`; scope.ts's `prototypeScopes`): what `new C(...)` is an instance of.
+ */
+export function prototypeClassOf(program: Program, fn: FunctionDef): ClassDef | undefined {
+  if (fn.isMethod || fn.cls) return undefined;
+  const parsed = program.parsedOf(fn.span);
+  for (const s of parsed?.scopes.prototypeScopes ?? []) {
+    const cls = s.classDef;
+    if (cls && cls.name === fn.name && cls.outer.functions.get(cls.name) === fn) return cls;
+  }
   return undefined;
 }
 
