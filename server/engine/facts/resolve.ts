@@ -4,7 +4,8 @@
 // (server/engine/project.ts) through `from m import f`, `import m as x; x.f`, packages' `__init__`
 // re-exports, TS/JS named and default exports, CommonJS `module.exports` and `require`. Methods are
 // found on `self`/`this`, on `super()`, and on instances whose class is known from where they were
-// built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`), through base classes in any file;
+// built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`, `new Net()` of a JS constructor
+// function whose prototype holds the methods), through base classes in any file;
 // `self.f(...)` runs a plain function a method stored in `self.f`; calling an instance the code shows
 // built (`self.l2 = L2Term(reg)`) runs the method its framework base calls (torch's `forward`).
 // Every walk is bounded: import cycles and self-referential bindings end at MAX_HOPS.
