@@ -12,7 +12,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ParsedFile } from '../document';
 import type { Program } from '../program';
-import type { ClassDef, FunctionDef, Scope } from './scope';
+import type { ClassDef, FunctionDef } from './scope';
 import { explicitParams } from './scope';
 import { baseClasses, isSelfName, resolveCall, resolveExpr } from './resolve';
 import { CONSTRUCTOR_METHODS, EMPTY_ARGUMENT_NAMES } from './catalogue';

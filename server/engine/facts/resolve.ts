@@ -396,8 +396,9 @@ function moduleFunction(program: Program, def: Definition, hops: number): Functi
   if (def.kind === 'module') parsed = def.parsed;
   else if (def.kind === 'value' && def.expr.kind === 'call' && def.expr.callee.kind === 'name' && def.expr.callee.name === 'require') {
     const from = program.parsedOf(def.scope.span);
-    const imported = from ? [...from.scopes.imports.values()].find((i) => i.name === undefined && i.span.start === def.at) : undefined;
-    parsed = from && imported ? program.resolveModule(from.file, imported.module) : undefined;
+    for (const imported of from?.scopes.imports.values() ?? []) {
+      if (imported.name === undefined && imported.span.start === def.at) parsed = program.resolveModule(from!.file, imported.module);
+    }
   }
   if (!parsed?.scopes.exports.has('default')) return undefined;
   const exported = exportedName(program, parsed, 'default', hops + 1);
