@@ -1179,6 +1179,15 @@ export function attributeReadByName(e: Expr & { kind: 'call' }): { object: Expr;
   return name.kind === 'str' && /^[A-Za-z_]\w*$/.test(name.value) ? { object, name: name.value } : undefined;
 }
 /**
+ * Python's `setattr(obj, name, value)` writes `obj.<name>`: the object, the name expression (a
+ * literal, or a variable holding one) and the value.
+ */
+export function attributeWriteByName(e: Expr & { kind: 'call' }): { object: Expr; name: Expr; value: Expr } | undefined {
+  if (e.callee.kind !== 'name' || e.callee.name !== 'setattr' || e.kwargs.length > 0 || e.args.length !== 3) return undefined;
+  const [object, name, value] = e.args;
+  return { object, name, value };
+}
+/**
  * Layers whose call looks rows up in their weight (`emb(ids)` is `emb.weight[ids]`): the weight's
  * attribute and the argument holding the indices, by canonical constructor path.
  */

@@ -12,7 +12,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ParsedFile } from '../document';
 import type { Program } from '../program';
-import type { ClassDef, FunctionDef, Scope } from './scope';
+import type { ClassDef, FunctionDef } from './scope';
 import { explicitParams } from './scope';
 import { baseClasses, isSelfName, resolveCall, resolveExpr } from './resolve';
 import { CONSTRUCTOR_METHODS, EMPTY_ARGUMENT_NAMES } from './catalogue';
@@ -58,14 +58,13 @@ function find(facts: Facts): FlagGatedDecay[] {
   const out: FlagGatedDecay[] = [];
   const seen = new Set<FunctionDef>();
   let files: ParsedFile[] | undefined;
-  let bindings: Map<string, Expr[]> | undefined;
   for (const site of [...index.calls].sort((a, b) => a.call.span.start - b.call.span.start)) {
     const call = site.call;
     const callee = call.callee;
     if (callee.kind !== 'attr' || callee.object.kind !== 'name' || isSelfName(callee.object.name)) continue;
     if (call.args.length + call.kwargs.length === 0) continue;
     const target = resolveCall(program, call, site.scope, site.at);
-    const fn = target && !target.constructs ? target.fn : prototypeMethod(program, entry, (bindings ??= assignedValues(entry)).get(callee.object.name), callee.name, site.scope, site.at);
+    const fn = target && !target.constructs ? target.fn : undefined;
     const cls = fn?.cls;
     if (!fn || !cls || CONSTRUCTOR_METHODS.includes(fn.name) || seen.has(fn)) continue;
     const store = storedStrength(fn, call);
@@ -81,47 +80,6 @@ function find(facts: Facts): FlagGatedDecay[] {
     out.push({ call: call.span, setter: fn.name, cls: cls.name, strength: store.field, stored: store.span, flag: gate.flag, gate: gate.span });
   }
   return out;
-}
-
-/**
- * `net.setDecay` where the entry's one binding of `net` (`values`) is `new TinyNet(...)` and `TinyNet` a
- * constructor function whose prototype defines `setDecay` (the resolver follows class statements).
- */
-function prototypeMethod(program: Program, entry: ParsedFile, values: Expr[] | undefined, method: string, scope: Scope, at: number): FunctionDef | undefined {
-  const built = values?.length === 1 ? values[0] : undefined;
-  if (built?.kind !== 'call') return undefined;
-  const ctor = constructorFunction(program, entry, built.callee, scope, at);
-  if (!ctor || ctor.isMethod || ctor.cls) return undefined;
-  const parsed = program.parsedOf(ctor.span);
-  const cls = parsed?.scopes.prototypeScopes.map((p) => p.classDef).find((c) => c?.name === ctor.name && c.outer.functions.get(c.name) === ctor);
-  return cls?.scope.functions.get(method);
-}
-
-/** The values the file assigns to each name, anywhere in it. */
-function assignedValues(parsed: ParsedFile): Map<string, Expr[]> {
-  const out = new Map<string, Expr[]>();
-  walkStatements(parsed.module.body, 0, (s) => {
-    if (s.kind !== 'assign') return;
-    for (const t of s.targets) {
-      if (t.kind !== 'name') continue;
-      const list = out.get(t.name);
-      if (list) list.push(s.value);
-      else out.set(t.name, [s.value]);
-    }
-  });
-  return out;
-}
-
-/** The function a name stands for, or the one a module exports whole (`const C = require('./C')`, `module.exports = C`). */
-function constructorFunction(program: Program, entry: ParsedFile, callee: Expr, scope: Scope, at: number): FunctionDef | undefined {
-  const def = resolveExpr(program, callee, scope, at);
-  if (def?.kind === 'function') return def.fn;
-  if (callee.kind !== 'name') return undefined;
-  const imported = entry.scopes.imports.get(callee.name);
-  if (!imported || imported.name !== undefined) return undefined;
-  const module = program.resolveModule(entry.file, imported.module);
-  const exported = module?.scopes.exports.get('default')?.expr;
-  return module && exported?.kind === 'name' ? module.scopes.root.functions.get(exported.name) : undefined;
 }
 
 function walkStatements(stmts: Stmt[], depth: number, visit: (s: Stmt) => void): void {

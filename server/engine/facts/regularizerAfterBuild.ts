@@ -1,7 +1,8 @@
 // Keras regularizers assigned to the layers of a model that is already built (NB206):
 // `for layer in model.layers: layer.kernel_regularizer = l2(1e-3)` after a Sequential whose first
 // layer has an input shape (built as each layer is added), a functional `Model(inputs, outputs)`,
-// a `load_model(...)` or a `model.build(...)`. Keras reads `kernel_regularizer` in `build()`, where
+// a `load_model(...)` or a `model.build(...)`; `setattr(layer, "kernel_regularizer", ...)` alike, with the
+// name a literal or a loop variable over literals. Keras reads `kernel_regularizer` in `build()`, where
 // `add_weight` registers the penalty; an attribute set later is never read, so `model.losses` stays
 // empty. Silent when the file rebuilds a model from its config afterwards
 // (`model_from_json(model.to_json())`, `clone_model`, a save and `load_model`), which reads it
@@ -9,13 +10,13 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { KERAS_BUILD_TIME_REGULARIZER, KERAS_INPUT_LAYER, KERAS_INPUT_SHAPE_ARGUMENT, KERAS_APPLICATIONS_MODULE,
-  KERAS_MODULE, KERAS_LOADED_MODEL, KERAS_REBUILD_CALL, KERAS_SAVE_CALL, isSequentialModel } from './catalogue';
+  KERAS_MODULE, KERAS_LOADED_MODEL, KERAS_REBUILD_CALL, KERAS_SAVE_CALL, attributeReadByName, attributeWriteByName, isSequentialModel } from './catalogue';
 import { walkAll } from './program';
 import { resolveCall, resolveExpr } from './resolve';
 import { explicitParams, type FunctionDef } from './scope';
 
 export interface RegularizerAfterBuild {
-  /** `layer.kernel_regularizer` in the assignment. */
+  /** `layer.kernel_regularizer` in the assignment, or the whole `setattr(...)` call. */
   span: Span;
   attribute: string;
   model: string;
@@ -64,7 +65,7 @@ function scan(facts: Facts): RegularizerAfterBuild[] {
   return out.filter((r) => !readsAttribute(facts.module.body, r.attribute) && !(r.helper && r.helper.body && readsAttribute(r.helper.body, r.attribute)));
 }
 
-/** Whether statements read `x.<attribute>` anywhere other than as an assignment's target. */
+/** Whether statements read `x.<attribute>` (or `getattr(x, "<attribute>")`) anywhere other than as an assignment's target. */
 function readsAttribute(stmts: Stmt[], attribute: string): boolean {
   const targets = new Set<Expr>();
   const collect = (list: Stmt[], depth: number): void => {
@@ -78,6 +79,7 @@ function readsAttribute(stmts: Stmt[], attribute: string): boolean {
   let read = false;
   walkAll(stmts, (e) => {
     if (!read && e.kind === 'attr' && e.name === attribute && !targets.has(e)) read = true;
+    if (!read && e.kind === 'call' && attributeReadByName(e)?.name === attribute) read = true;
   });
   return read;
 }
@@ -166,6 +168,18 @@ function scanBody(facts: Facts, body: Stmt[], reloadedAfter: (at: number) => boo
   const sequentials = new Set<string>();
   /** Loop variables that run over a built model's layers: variable → model. */
   const layerVars = new Map<string, string>();
+  /** Loop variables that run over a literal list of names (`for attr in ["kernel_regularizer"]`). */
+  const nameVars = new Map<string, string[]>();
+  /** The build-time regularizer `setattr(layer, name, value)` sets: a literal name, or one a loop variable runs over. */
+  const setattrRegularizer = (s: Stmt, call: Expr & { kind: 'call' }): { object: Expr; attribute: string } | undefined => {
+    const write = attributeWriteByName(call);
+    if (!write || (write.value.kind === 'name' && write.value.name === 'None')) return undefined;
+    // A project's own `setattr` is not the builtin.
+    if (resolveExpr(facts.program, call.callee, facts.scopes.stmtScopes.get(s) ?? facts.scopes.root, s.span.start)) return undefined;
+    const names = write.name.kind === 'str' ? [write.name.value] : write.name.kind === 'name' ? nameVars.get(write.name.name) ?? [] : [];
+    const attribute = names.find((n) => KERAS_BUILD_TIME_REGULARIZER.test(n));
+    return attribute ? { object: write.object, attribute } : undefined;
+  };
   const layersOf = (e: Expr): string | undefined => {
     // `model.layers`, `model.layers[1:]`
     const base = e.kind === 'index' ? e.object : e;
@@ -188,6 +202,7 @@ function scanBody(facts: Facts, body: Stmt[], reloadedAfter: (at: number) => boo
         if (t.kind === 'name') {
           built.delete(t.name);
           layerVars.delete(t.name);
+          nameVars.delete(t.name);
           sequentials.delete(t.name);
           // A project's own `Sequential` or `Model` is not Keras's.
           const own = s.value.kind === 'call' && resolveExpr(facts.program, s.value.callee, facts.scopes.stmtScopes.get(s) ?? facts.scopes.root, s.span.start);
@@ -203,6 +218,13 @@ function scanBody(facts: Facts, body: Stmt[], reloadedAfter: (at: number) => boo
           out.push({ span: t.span, attribute: t.name, model, builtAt: b.at, how: b.how });
         }
       }
+    } else if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'name') {
+      const set = setattrRegularizer(s, s.expr);
+      const model = set && layerOwner(set.object);
+      if (set && model && !reloadedAfter(s.span.end)) {
+        const b = built.get(model)!;
+        out.push({ span: s.expr.span, attribute: set.attribute, model, builtAt: b.at, how: b.how });
+      }
     } else if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && s.expr.callee.object.kind === 'name') {
       const model = s.expr.callee.object.name;
       const method = s.expr.callee.name;
@@ -215,6 +237,9 @@ function scanBody(facts: Facts, body: Stmt[], reloadedAfter: (at: number) => boo
       const model = layersOf(s.iter);
       if (model) layerVars.set(s.target.name, model);
       else layerVars.delete(s.target.name);
+      const names = s.iter.kind === 'seq' && s.iter.items.every((i) => i.kind === 'str') ? s.iter.items.map((i) => (i.kind === 'str' ? i.value : '')) : undefined;
+      if (names) nameVars.set(s.target.name, names);
+      else nameVars.delete(s.target.name);
     }
   }
   return out;

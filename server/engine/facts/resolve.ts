@@ -4,7 +4,8 @@
 // (server/engine/project.ts) through `from m import f`, `import m as x; x.f`, packages' `__init__`
 // re-exports, TS/JS named and default exports, CommonJS `module.exports` and `require`. Methods are
 // found on `self`/`this`, on `super()`, and on instances whose class is known from where they were
-// built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`), through base classes in any file;
+// built (`model = Net(...)`, `self.reg = L2(alpha)` in `__init__`, `new Net()` of a JS constructor
+// function whose prototype holds the methods), through base classes in any file;
 // `self.f(...)` runs a plain function a method stored in `self.f`; calling an instance the code shows
 // built (`self.l2 = L2Term(reg)`) runs the method its framework base calls (torch's `forward`).
 // Every walk is bounded: import cycles and self-referential bindings end at MAX_HOPS.
@@ -371,7 +372,10 @@ export function instanceClass(program: Program, e: Expr, scope: Scope, at: numbe
   if (e.kind === 'call') {
     const target = resolveExpr(program, e.callee, scope, at, hops + 1);
     if (target?.kind === 'class') return target.cls;
-    return undefined;
+    // `new Network(...)` of a constructor function whose prototype defines methods, here or in the
+    // module that exports it whole (`const Network = require('./network')`).
+    const ctor = target?.kind === 'function' ? target.fn : target ? moduleFunction(program, target, hops + 1) : undefined;
+    return ctor ? prototypeClassOf(program, ctor) : undefined;
   }
   if (e.kind !== 'name' && e.kind !== 'attr') return undefined;
   const key = exprKey(e);
@@ -379,6 +383,39 @@ export function instanceClass(program: Program, e: Expr, scope: Scope, at: numbe
   const b = scope.lookup(key, at);
   if (b?.kind === 'assign' && b.value && !b.op) return instanceClass(program, b.value, b.scope, b.at, hops + 1);
   if (b?.kind === 'param' && b.value) return instanceClass(program, b.value, b.scope, b.at, hops + 1);
+  return undefined;
+}
+
+/**
+ * The function a CommonJS module exports whole (`module.exports = Network`), what calling the
+ * module runs: a module definition, or a name bound to `require('./network')` (an import of scope.ts
+ * made by that very statement).
+ */
+function moduleFunction(program: Program, def: Definition, hops: number): FunctionDef | undefined {
+  let parsed: ParsedFile | undefined;
+  if (def.kind === 'module') parsed = def.parsed;
+  else if (def.kind === 'value' && def.expr.kind === 'call' && def.expr.callee.kind === 'name' && def.expr.callee.name === 'require') {
+    const from = program.parsedOf(def.scope.span);
+    for (const imported of from?.scopes.imports.values() ?? []) {
+      if (imported.name === undefined && imported.span.start === def.at) parsed = program.resolveModule(from!.file, imported.module);
+    }
+  }
+  if (!parsed?.scopes.exports.has('default')) return undefined;
+  const exported = exportedName(program, parsed, 'default', hops + 1);
+  return exported?.kind === 'function' ? exported.fn : undefined;
+}
+
+/**
+ * The class of a constructor function's prototype (`C.prototype.m = function (…) {…}`,
+ * `C.prototype = { m() {…} }`; scope.ts's `prototypeScopes`): what `new C(...)` is an instance of.
+ */
+export function prototypeClassOf(program: Program, fn: FunctionDef): ClassDef | undefined {
+  if (fn.isMethod || fn.cls) return undefined;
+  const parsed = program.parsedOf(fn.span);
+  for (const s of parsed?.scopes.prototypeScopes ?? []) {
+    const cls = s.classDef;
+    if (cls && cls.name === fn.name && cls.outer.functions.get(cls.name) === fn) return cls;
+  }
   return undefined;
 }
 
