@@ -9,7 +9,7 @@
 // ## Why is this bad?
 // None of them shrinks the weights. Code that means weight decay gets no regularization at all.
 import { defineRule } from './rule';
-import { formatNumber } from '../math/print/format';
+import { writtenWithValue } from '../math/print/format';
 import { lastComponent } from '../engine/facts/keys';
 import { isWeightDecayName } from '../engine/facts/roles';
 import { frameworkFacts, type Arg } from '../engine/facts/frameworks';
@@ -24,10 +24,7 @@ export const nb203NotWeightDecay = defineRule({
   },
   check(context) {
     const fw = frameworkFacts(context.facts);
-    const written = (a: Arg): string => {
-      const text = context.facts.source(a.expr.span);
-      return a.value !== undefined && a.expr.kind !== 'num' ? `${text} = ${formatNumber(a.value)}` : text;
-    };
+    const written = (a: Arg): string => writtenWithValue(context.facts.source(a.expr.span), a.value, a.expr.kind === 'num');
     for (const opt of fw.optimizers) {
       if (opt.framework === 'keras' && !opt.legacy) {
         const decay = opt.arg('decay');
@@ -57,7 +54,7 @@ export const nb203NotWeightDecay = defineRule({
         context.report({
           span: decay.span,
           message:
-            `The second argument of tf.train.rmsprop (here ${written(decay)}) is decay = ρ, the discount of the squared-gradient average (default 0.9), not weight decay: ` +
+            `The second argument of tf.train.rmsprop, here ${written(decay)}, is decay = ρ, the discount of the squared-gradient average (default 0.9), not weight decay: ` +
             `a small value makes RMSprop forget its history almost at once and does not shrink the weights. tfjs optimizers have no weight-decay argument: ` +
             `add kernelRegularizer: tf.regularizers.l2({l2: c}) to the layers, or add 2·c·w to the gradient yourself.`,
         });
@@ -67,7 +64,7 @@ export const nb203NotWeightDecay = defineRule({
         context.report({
           span: decay.span,
           message:
-            `The fifth argument of tf.train.adamax (here ${written(decay)}) is decay: learning-rate decay, lr / (1 + decay·t), not weight decay. ` +
+            `The fifth argument of tf.train.adamax, here ${written(decay)}, is decay: learning-rate decay, lr / (1 + decay·t), not weight decay. ` +
             `tfjs optimizers have no weight-decay argument: add kernelRegularizer: tf.regularizers.l2({l2: c}) to the layers, or add 2·c·w to the gradient yourself.`,
         });
       }

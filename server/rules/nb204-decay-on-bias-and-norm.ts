@@ -17,7 +17,7 @@
 // Decaying biases and BatchNorm/LayerNorm γ, β constrains nothing useful (they hold no
 // capacity to overfit) and can hurt; the common recipes exclude them.
 import { defineRule } from './rule';
-import { formatNumber } from '../math/print/format';
+import { formatNumber, writtenWithValue } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
 import { decayExemptLayerOf, jaxDecayTargets, modelExemptLayerOf, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
@@ -40,7 +40,7 @@ export const nb204DecayOnBiasAndNorm = defineRule({
       const setting = opt.decay.find((d) => d.source === 'argument' && d.value !== undefined && d.value > 0);
       if (!setting?.arg) continue;
       const text = facts.source(setting.arg.expr.span);
-      const wd = setting.arg.expr.kind === 'num' ? text : `${text} = ${formatNumber(setting.value!)}`;
+      const wd = writtenWithValue(text, setting.value, setting.arg.expr.kind === 'num');
       const value = formatNumber(setting.value!);
       if (opt.framework === 'torch') {
         if (opt.groups || !opt.wholeModel || viaHelper.has(opt.call)) continue;
@@ -93,7 +93,7 @@ export const nb204DecayOnBiasAndNorm = defineRule({
       reported.add(key);
       const text = facts.source(setting.arg.expr.span);
       const value = formatNumber(setting.value!);
-      const wd = setting.arg.expr.kind === 'num' ? text : `${text} = ${value}`;
+      const wd = writtenWithValue(text, setting.value, setting.arg.expr.kind === 'num');
       context.report({
         related: [{ span: helper.call.span, message: 'the optimizer is built over this model here' }, evidence(layer, facts.source(layer.call.span))],
         span: setting.arg.span,

@@ -231,6 +231,23 @@ describe('nabla check file discovery', function () {
     assert.equal(status, 1);
   });
 
+  it('places a syntax error at a typographic quote in TS/JS, which the grammar reads as part of a name', async function () {
+    const dir = makeTree({
+      // The whole import statement is wrapped in an ERROR node; the mistake is the ‘ at column 21.
+      'quoted_import.js': "import * as tf from \u2018@tensorflow/tfjs\u2019;\nconst net = tf.sequential();\nnet.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});\n",
+      // The grammar parses ‘meanSquaredError’ as an identifier, with no error node at all.
+      'quoted_option.ts': "import * as tf from '@tensorflow/tfjs';\nconst net = tf.sequential();\nnet.compile({optimizer: tf.train.sgd(0.1), loss: \u2018meanSquaredError\u2019});\n",
+      // Typographic quotes in comments, strings, templates and a regular expression, and names JavaScript allows.
+      'quotes_in_text.js':
+        "import * as tf from '@tensorflow/tfjs';\n// Don\u2019t decay the \u201cbias\u201d.\nconst caf\u00e9 = 1, \u03c0 = 3.14, \u21132 = 0.01;\n" +
+        "const label = 'it\u2019s', note = `\u03bb = ${\u21132} \u2019`, quote = /[\u2018\u2019]/g;\nconst net = tf.sequential();\nnet.compile({optimizer: tf.train.sgd(\u21132), loss: 'meanSquaredError'});\n",
+    });
+    const { out, stderr } = await checkJson(['--no-cache', '.'], dir);
+    assert.match(stderr, /^quoted_import\.js: note: syntax error at 1:21; the rest of the file was still checked$/m);
+    assert.match(stderr, /^quoted_option\.ts: note: syntax error at 3:50; the rest of the file was still checked$/m);
+    assert.deepEqual(out.notices.filter((n) => n.file === 'quotes_in_text.js'), []);
+  });
+
   it('warns when there is nothing to lint', async function () {
     const dir = makeTree({ 'README.md': '# hi\n' });
     const { status, stdout, stderr } = await runCli(['check', '.'], dir);

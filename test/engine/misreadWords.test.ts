@@ -85,6 +85,9 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     // A child expression left open inside `return (…)`: the error is where the brace is missing, not at `return`.
     const open = lint('function Tag(n) {\n  const k = 1\n  return (\n    <div class="tag">\n      <span>{n</span>\n    </div>\n  )\n}\n');
     assert.deepEqual(open.notices.map((n) => n.message), ['syntax error at 5:13; the rest of the file was still checked']);
+    // The same in TSX (its grammar's WASM file carries no name, so it cannot be told from JS by the tree).
+    const tsx = lintText('function Tag(n) {\n  const k = 1\n  return (\n    <div className="tag">\n      <span>{n</span>\n    </div>\n  )\n}\n', { language: 'tsx' });
+    assert.deepEqual(tsx.notices.map((n) => n.message), ['syntax error at 5:13; the rest of the file was still checked']);
     // A file with a `using` variable and a function missing its closing parenthesis.
     const broken = lint('let using = 1;\nusing = 2;\nfunction g( {\n  return using\n}\n');
     assert.deepEqual(broken.notices.map((n) => n.message), ['syntax error at 3:1; the rest of the file was still checked']);

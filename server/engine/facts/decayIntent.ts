@@ -310,7 +310,16 @@ function guardsOf(facts: Facts, span: Span): Guard[] {
         i += members.length - 1;
         const clause = members.findIndex((m) => m.body.some((b) => within(span, b.span)));
         if (clause < 0) return;
-        members.slice(0, clause).forEach((m) => m.heads.forEach((h) => parts(h, false, scopeAt(m), m.span.start, out)));
+        const held = members[clause].heads.flatMap((h) => conjunctsOf(h, 0));
+        members.slice(0, clause).forEach((m) =>
+          m.heads.forEach((h) => {
+            parts(h, false, scopeAt(m), m.span.start, out);
+            // `if a and flag: … elif a:` — a holds here, so the earlier clause failed on flag.
+            const failed = conjunctsOf(h, 0);
+            const rest = failed.filter((c) => !held.some((x) => sameCondition(facts, c, x)));
+            if (failed.length > 1 && rest.length === 1) parts(rest[0], false, scopeAt(m), m.span.start, out);
+          }),
+        );
         members[clause].heads.forEach((h) => parts(h, true, scopeAt(members[clause]), members[clause].span.start, out));
         return visit(members[clause].body, depth + 1);
       }
@@ -329,6 +338,17 @@ function guardsOf(facts: Facts, span: Span): Guard[] {
   };
   visit(facts.module.body, 0);
   return out;
+}
+
+/** The parts of `a and b and c`; the condition itself when it is not a conjunction. */
+function conjunctsOf(e: Expr, depth: number): Expr[] {
+  if (depth < 50 && e.kind === 'other' && e.ops && e.ops.length > 0 && e.ops.every((o) => o === 'and')) return e.children.flatMap((c) => conjunctsOf(c, depth + 1));
+  return [e];
+}
+
+/** Two tests of one `if` chain written alike (whitespace aside): the same condition, read at the same point. */
+function sameCondition(facts: Facts, a: Expr, b: Expr): boolean {
+  return facts.source(a.span).replace(/\s+/g, '') === facts.source(b.span).replace(/\s+/g, '');
 }
 
 function parts(e: Expr, on: boolean, scope: Scope, at: number, out: Guard[]): void {

@@ -40,21 +40,74 @@ export function field(node: SyntaxNode, id: number): SyntaxNode | null {
 
 /**
  * Collects ERROR and MISSING nodes, descending only where the tree has errors (spans offset by
- * `base`). An ERROR node is where recovery wrapped what it could not parse, often with the complete
- * statements before the mistake (an unterminated f-string can make one ERROR of the whole module,
- * from its first line): its span starts where the error does (`errorStart`).
+ * `base`), and in TS/JS the words the grammar took for identifiers though JavaScript does not
+ * (`misreadIdentifiers`), sorted by where they start. An ERROR node is where recovery wrapped what
+ * it could not parse, often with the complete statements before the mistake (an unterminated
+ * f-string can make one ERROR of the whole module, from its first line): its span starts where the
+ * error does (`errorStart`). `scriptText`, for a TS/JS tree, is the text it was parsed from.
  */
-export function collectErrors(tree: Tree, base: number, limit = 50): Span[] {
+export function collectErrors(tree: Tree, base: number, scriptText?: string, limit = 50): Span[] {
+  // (Not by `tree.language.name`: the TypeScript grammars' WASM files carry no name.)
+  const misread = scriptText !== undefined ? misreadIdentifiers(tree, scriptText) : [];
+  if (!tree.rootNode.hasError && misread.length === 0) return [];
   const errors: Span[] = [];
-  if (!tree.rootNode.hasError) return errors;
-  walkTree(tree, (node) => {
-    if (node.isMissing || node.type === 'ERROR') {
-      errors.push({ start: base + (node.isMissing ? node.startIndex : errorStart(node)), end: base + node.endIndex });
-      return errors.length >= limit ? 'stop' : false;
-    }
-    return node.hasError;
-  });
-  return errors;
+  const wrapped: Span[] = [];
+  if (tree.rootNode.hasError)
+    walkTree(tree, (node) => {
+      if (node.isMissing || node.type === 'ERROR') {
+        if (!node.isMissing) wrapped.push({ start: node.startIndex, end: node.endIndex });
+        errors.push({ start: base + (node.isMissing ? node.startIndex : errorStart(node, misread, scriptText !== undefined)), end: base + node.endIndex });
+        return errors.length >= limit ? 'stop' : false;
+      }
+      return node.hasError;
+    });
+  // A misread word inside an ERROR node is that node's error (errorStart), not one more.
+  for (const m of misread) if (!wrapped.some((w) => m.start >= w.start && m.end <= w.end)) errors.push({ start: base + m.start, end: base + m.end });
+  return errors.sort((a, b) => a.start - b.start).slice(0, limit);
+}
+
+/** Identifier node types of the TS/JS grammars. */
+const IDENTIFIER_NODES = new Set([
+  'identifier', 'property_identifier', 'shorthand_property_identifier', 'shorthand_property_identifier_pattern', 'type_identifier',
+  'private_property_identifier', 'statement_identifier', 'nested_identifier',
+]);
+/** A character JavaScript allows in an identifier (ECMAScript IdentifierPart), and at its start (IdentifierStart). */
+const ID_PART = /[\p{ID_Continue}$\u200C\u200D]/u;
+const ID_START = /[\p{ID_Start}$_]/u;
+
+/**
+ * Where the TS/JS grammars took a word for an identifier that JavaScript rejects: their identifier
+ * rule accepts any non-ASCII character, so a string written with typographic quotes, `‘sgd’`, parses
+ * as a name while node and browsers stop at the `‘` (`Invalid or unexpected token`). Spans (without
+ * the base) start at the first character JavaScript does not allow. Only non-ASCII runs of the text
+ * are looked at, so ASCII code costs one regular-expression scan.
+ */
+function misreadIdentifiers(tree: Tree, text: string): Span[] {
+  const out: Span[] = [];
+  const seen = new Set<number>();
+  const nonAscii = /[^\x00-\x7f]+/g;
+  for (let m = nonAscii.exec(text); m; m = nonAscii.exec(text)) {
+    const leaf = tree.rootNode.descendantForIndex(m.index, m.index + 1);
+    if (!leaf || !IDENTIFIER_NODES.has(leaf.type) || seen.has(leaf.startIndex)) continue;
+    seen.add(leaf.startIndex);
+    const word = text.slice(leaf.startIndex, leaf.endIndex);
+    if (word.includes('\\')) continue; // `\u0041bc`: escapes are JavaScript's to read
+    const bad = firstNonIdentifierChar(word.startsWith('#') ? word.slice(1) : word);
+    if (bad < 0) continue;
+    const start = leaf.startIndex + (word.startsWith('#') ? 1 : 0) + bad;
+    out.push({ start, end: leaf.endIndex });
+  }
+  return out;
+}
+
+/** The UTF-16 offset of the first character of `word` an identifier may not have there, or -1. */
+function firstNonIdentifierChar(word: string): number {
+  let i = 0;
+  for (const ch of word) {
+    if (!(i === 0 ? ID_START : ID_PART).test(ch)) return i;
+    i += ch.length;
+  }
+  return -1;
 }
 
 /** Node types of a complete statement, which an ERROR node may have swallowed before the mistake. */
@@ -62,10 +115,11 @@ const STATEMENT = /statement|definition|declaration|decorated|comment/;
 
 /**
  * Where the mistake in an ERROR node starts: its first part that is not a complete, error-free
- * statement, or, when an error nested in the node starts on that part's line, that error (`Alpha
- * works well` is wrong at `works`, not at `Alpha`). The line is what a user looks for first.
+ * statement, or, when an error nested in the node (or a word JavaScript rejects, `misread`) starts
+ * on that part's line, the first of them (`Alpha works well` is wrong at `works`, not at `Alpha`;
+ * `import * as tf from ‘@tensorflow/tfjs’` at the `‘`). The line is what a user looks for first.
  */
-function errorStart(node: SyntaxNode): number {
+function errorStart(node: SyntaxNode, misread: readonly Span[], script: boolean): number {
   let lead: SyntaxNode = node;
   for (let i = 0; i < node.childCount; i++) {
     const c = node.child(i);
@@ -74,14 +128,25 @@ function errorStart(node: SyntaxNode): number {
     break;
   }
   const inner = firstError(node, lead === node ? 0 : lead.startIndex, 0);
-  if (inner && inner.startPosition.row === lead.startPosition.row) return inner.startIndex;
+  // A word JavaScript rejects (a typographic quote read as a name) on that line is an error too.
+  const from = lead === node ? node.startIndex : lead.startIndex;
+  const lineEnd = lineEndAfter(node, from);
+  const word = misread.find((m) => m.start >= from && m.start < Math.min(lineEnd, node.endIndex));
+  const onLine = inner && inner.startPosition.row === lead.startPosition.row ? inner.startIndex : undefined;
+  if (word && (onLine === undefined || word.start < onLine)) return word.start;
+  if (onLine !== undefined) return onLine;
   // `return (` before JSX the parser could not read: the statement is fine up to the error inside it.
-  if (inner && !lead.isNamed && lead.type === 'return' && SCRIPT_GRAMMARS.has(node.tree.language.name ?? '')) return inner.startIndex;
+  if (inner && !lead.isNamed && lead.type === 'return' && script) return inner.startIndex;
   return lead.startIndex;
 }
 
-/** The grammars of TS/JS, whose `return (…)` around JSX is where their errors are often wrapped. */
-const SCRIPT_GRAMMARS = new Set(['javascript', 'typescript', 'tsx']);
+/** Where the line holding `at` ends in the node's text (the node's end when the line runs past it). */
+function lineEndAfter(node: SyntaxNode, at: number): number {
+  const text = node.text;
+  const nl = text.indexOf('\n', at - node.startIndex);
+  return nl < 0 ? node.endIndex : node.startIndex + nl;
+}
+
 
 /** The first ERROR or MISSING node inside `node` (not itself) that starts at or after `from`. */
 function firstError(node: SyntaxNode, from: number, depth: number): SyntaxNode | undefined {

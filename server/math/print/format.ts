@@ -14,6 +14,15 @@ export function formatNumber(x: number): string {
   return exp.length < plain.length ? exp : plain;
 }
 
+/**
+ * An argument as written, with its value when the text is not the number itself: `decay (4e-4)` for
+ * `decay=decay` where `decay = 4e-4`, so a message reads `decay=decay (4e-4)`, not `decay=decay = 4e-4`.
+ */
+export function writtenWithValue(text: string, value: number | undefined, literal: boolean): string {
+  if (value === undefined || literal || text.replace(/\s+/g, '') === formatNumber(value)) return text;
+  return `${text} (${formatNumber(value)})`;
+}
+
 /** A coefficient as sign · (numNumber · Π numSyms) / (denNumber · Π denSyms); powers positive. */
 export interface CoefParts {
   negative: boolean;
