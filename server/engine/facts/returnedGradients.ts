@@ -84,7 +84,8 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
         found.push({ fn, penalty: p, target, weight, ret });
       }
     }
-    for (const x of unpackedGradientsWithoutTerm(facts, fn, penalties, stmts, byFn)) if (!found.some((f) => f.target.span.start === x.target.span.start)) found.push(x);
+    // One finding per returned gradient: a dict already reported whole (`return loss, grads`) is not reported again by entry.
+    for (const x of unpackedGradientsWithoutTerm(facts, fn, penalties, stmts, byFn)) if (!found.some((f) => f.fn === fn && f.ret === x.ret)) found.push(x);
   }
   return found;
 }
@@ -277,7 +278,8 @@ function callerAddsTerm(facts: Facts, fn: FunctionDef, depth: number): boolean {
  * so unpacked), the helper (resolved in any file, with what it calls) never reads the strength, and
  * nothing else in the function writes those entries, reads the strength or adds a penalty term.
  * Entries and weights are paired by the key they are stored under (`'W%d' % i`, `'W' + str(i)`,
- * `f'W{i}'` and `'W1'` as the same key pattern).
+ * `f'W{i}'` and `'W1'` as the same key pattern). A helper the project does not show counts when it
+ * cannot reach the strength (below).
  */
 function unpackedGradientsWithoutTerm(facts: Facts, fn: FunctionDef, penalties: LossPenalty[], stmts: Stmt[], byFn: Map<FunctionDef, LossPenalty[]>): ReturnedGradientWithoutTerm[] {
   const out: ReturnedGradientWithoutTerm[] = [];
@@ -305,7 +307,11 @@ function unpackedGradientsWithoutTerm(facts: Facts, fn: FunctionDef, penalties: 
         if (seen.has(dedupe)) continue;
         if (!dictStaysLocal(before, dict)) continue;
         const names = strengthNames(p);
-        if (entries.some((e) => !e.helper || helperReads(facts, e.helper, names, new Set(), 0))) continue;
+        // A helper the project does not show (cs231n's `layers.py` under a folder whose `setup.py` makes it the root) is read
+        // by what it can see: called by its bare name, handed neither the object nor the strength, it cannot reach a strength
+        // kept on the object or passed to this function.
+        const unseen = (e: UnpackedEntry): boolean => !(e.call.callee.kind === 'name' && !e.call.args.some(handsObject) && !e.call.kwargs.some((k) => handsObject(k.value)) && strengthOutOfReach(fn, p));
+        if (entries.some((e) => (e.helper ? helperReads(facts, e.helper, names, new Set(), 0) : unseen(e)))) continue;
         // A penalty-gradient term in the function, other than on another literal entry of the dict, may be this weight's.
         const ownTerm = regGradientTerms(facts).some((t) => {
           if (index.enclosingFunction(t.site.scope) !== fn) return false;
@@ -380,8 +386,19 @@ function weightSlot(facts: Facts, e: Expr, depth: number, name?: string): { temp
 interface UnpackedEntry {
   /** The entry as the unpacking writes it (`grads['W%d' % i]`), or as the copy of an unpacked local writes it. */
   target: Expr;
-  /** The layer helper whose returned tuple it comes from. */
+  /** The call whose returned tuple it comes from, and the layer helper it runs when the project shows it. */
+  call: Expr & { kind: 'call' };
   helper?: FunctionDef;
+}
+
+/** `self` (or `this`) handed to a call, whole: the callee may read the strength kept on it. */
+function handsObject(e: Expr): boolean {
+  return someExpr(e, (x) => x.kind === 'name' && (x.name === 'self' || x.name === 'this'));
+}
+
+/** Every symbol of the strength is a field of the object (`self.reg`) or a parameter of the loss function: nothing a module-level helper can read. */
+function strengthOutOfReach(fn: FunctionDef, p: LossPenalty): boolean {
+  return p.coef.syms.filter((s) => s.pow > 0).every((s) => /^(self|this)\.\w+$/.test(s.name) || fn.params.some((x) => x.name === s.name));
 }
 
 /**
@@ -408,7 +425,7 @@ function unpackedEntries(facts: Facts, fn: FunctionDef, stmts: Stmt[], dict: str
         if (hit === undefined || s.op) return undefined;
         if (t.kind === 'seq') {
           if (s.value.kind !== 'call') return undefined;
-          entries.push({ target: item, helper: helperOf(s.value, s) });
+          entries.push({ target: item, call: s.value, helper: helperOf(s.value, s) });
           continue;
         }
         // `grads['W2'] = dw` after `dx, dw, db = affine_backward(dout, cache)`.
@@ -416,7 +433,8 @@ function unpackedEntries(facts: Facts, fn: FunctionDef, stmts: Stmt[], dict: str
         const binding = scopeOf(s).lookup(s.value.name, s.span.start);
         if (!binding?.unpacked || binding.unpacked.value.kind !== 'call' || binding.op) return undefined;
         const unpacking = stmts.find((u) => u.kind === 'assign' && u.span.start === binding.at);
-        entries.push({ target: item, helper: unpacking ? helperOf(binding.unpacked.value, unpacking) : undefined });
+        if (!unpacking) return undefined;
+        entries.push({ target: item, call: binding.unpacked.value, helper: helperOf(binding.unpacked.value, unpacking) });
       }
     }
   }
@@ -447,8 +465,8 @@ function dictStaysLocal(stmts: Stmt[], dict: string): boolean {
 
 /**
  * Whether a helper, or a function it calls (resolved, at most six deep), reads the strength by name
- * (`reg`, `self.reg`) or calls something unresolved that is handed no argument of its own: a term
- * for the penalty may be added there.
+ * (`reg`, `self.reg`): a term for the penalty may be added there. (What it calls unresolved sees only
+ * what it is handed, and the strength is handed nowhere: `readsStrengthElsewhere`.)
  */
 function helperReads(facts: Facts, fn: FunctionDef, names: Set<string>, seen: Set<FunctionDef>, depth: number): boolean {
   if (seen.has(fn)) return false;
