@@ -310,7 +310,7 @@ function unpackedGradientsWithoutTerm(facts: Facts, fn: FunctionDef, penalties: 
         // A helper the project does not show (cs231n's `layers.py` under a folder whose `setup.py` makes it the root) is read
         // by what it can see: called by its bare name, handed neither the object nor the strength, it cannot reach a strength
         // kept on the object or passed to this function.
-        const unseen = (e: UnpackedEntry): boolean => !(e.call.callee.kind === 'name' && !e.call.args.some(handsObject) && !e.call.kwargs.some((k) => handsObject(k.value)) && strengthOutOfReach(fn, p));
+        const unseen = (e: UnpackedEntry): boolean => !(moduleName(facts, e.call.callee) && !e.call.args.some(handsObject) && !e.call.kwargs.some((k) => handsObject(k.value)) && strengthOutOfReach(fn, p));
         if (entries.some((e) => (e.helper ? helperReads(facts, e.helper, names, new Set(), 0) : unseen(e)))) continue;
         // A penalty-gradient term in the function, other than on another literal entry of the dict, may be this weight's.
         const ownTerm = regGradientTerms(facts).some((t) => {
@@ -389,6 +389,11 @@ interface UnpackedEntry {
   /** The call whose returned tuple it comes from, and the layer helper it runs when the project shows it. */
   call: Expr & { kind: 'call' };
   helper?: FunctionDef;
+}
+
+/** A bare name no local, parameter or loop variable binds (`backward = layer.backward` may be an object's method that reads its own strength): an import. */
+function moduleName(facts: Facts, callee: Expr): boolean {
+  return callee.kind === 'name' && programIndex(facts).scopeAt(callee.span.start).lookup(callee.name, callee.span.start) === undefined;
 }
 
 /** `self` (or `this`) handed to a call, whole: the callee may read the strength kept on it. */
