@@ -85,7 +85,8 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
       }
     }
     // One finding per returned gradient: a dict already reported whole (`return loss, grads`) is not reported again by entry.
-    for (const x of unpackedGradientsWithoutTerm(facts, fn, penalties, stmts, byFn)) if (!found.some((f) => f.fn === fn && f.ret === x.ret)) found.push(x);
+    const wholes = found.filter((f) => f.fn === fn);
+    for (const x of unpackedGradientsWithoutTerm(facts, fn, penalties, stmts, byFn)) if (!wholes.some((f) => f.ret === x.ret)) found.push(x);
   }
   return found;
 }
