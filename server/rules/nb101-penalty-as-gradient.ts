@@ -40,7 +40,7 @@ export const nb101PenaltyAsGradient = defineRule({
       const key = site.kind === 'update' ? exprKey(baseExpr(site.target)) : undefined;
       if (key !== undefined && facts.state.isPreconditioner(key, site.at)) continue;
       for (const summand of site.increment) {
-        const found = facts.analyzer.penaltyOfSummand(summand);
+        const found = facts.analyzer.penaltyOfSummand(summand, site.increment);
         if (!found || !found.params.every((p) => facts.analyzer.isParam(p.base))) continue;
         // An elementwise c·|W| is an L1 gradient written with abs instead of sign: NB104's finding.
         if (found.kind === 'elemabs') continue;
@@ -100,9 +100,14 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
   // The replacement is certain math but changes training, so the fix is unsafe (never applied by
   // fix-all). It replaces exactly the text at the site, whose coefficient (and so sign) the penalty
   // carries; signs outside the site (`-=`, `dW - ...`) stay as written.
-  const replacement = summand.via.length === 0 && found.defs.length === 0 && !site.upstream ? codeGradient(gradient, facts.dialect, penalty.param) : undefined;
+  // A coefficient written outside the site (`lam` in `lam * (ΣW1² + ΣW2²)`, `alpha=wd`) stays there and
+  // scales the replacement: the site gets the gradient of what is written at it.
+  const atSite = facts.analyzer.penaltyOfSummand(summand);
+  const outside = !atSite || !equalCoef(atSite.coef, found.coef);
+  const replaced = outside && atSite ? gradientOf({ ...penalty, coef: atSite.coef }) : gradient;
+  const replacement = summand.via.length === 0 && found.defs.length === 0 && !site.upstream && atSite ? codeGradient(replaced, facts.dialect, penalty.param) : undefined;
   const fix = replacement
-    ? { title: lossForm ? `Replace the penalty with the loss's penalty gradient ${replacement}` : `Replace the penalty with its gradient ${replacement}`, safety: 'unsafe' as const, edits: [{ span: summand.site, newText: replacement }] }
+    ? { title: lossForm && !outside ? `Replace the penalty with the loss's penalty gradient ${replacement}` : `Replace the penalty with its gradient ${replacement}`, safety: 'unsafe' as const, edits: [{ span: summand.site, newText: replacement }] }
     : undefined;
   return {
     span: summand.site,

@@ -519,11 +519,14 @@ export class Analyzer {
    * The penalty a summand adds, if it is exactly a scalar multiple of one. Its coefficient is the
    * one written at the summand's site (without a learning rate distributed from outside).
    */
-  penaltyOfSummand(s: Summand): PenaltyTerm | undefined {
+  penaltyOfSummand(s: Summand, siblings?: readonly Summand[]): PenaltyTerm | undefined {
     // An adaptive step divides the whole direction (`/ np.sqrt(cache)`): that does not hide a penalty.
     const whole = penaltyOfProduct(this.classifySummand({ ...s, den: s.den.filter((f) => !f.outer) }));
     if (!whole) return undefined;
-    const local = penaltyOfProduct(this.classifySummand({ ...s, sign: 1, num: s.num.filter((f) => !f.outer), den: s.den.filter((f) => !f.outer) }));
+    // A factor distributed over penalties only (`lam` in `lam * (ΣW1² + ΣW2²)`, given the step's other
+    // summands) is the penalty's own coefficient, not a step size from outside.
+    const own = (f: Factor): boolean => !f.outer || (siblings !== undefined && siblings.every((o) => !o.num.some((g) => g.expr === f.expr) || (o === s ? true : this.penaltyOfSummand(o) !== undefined)));
+    const local = penaltyOfProduct(this.classifySummand({ ...s, sign: 1, num: s.num.filter(own), den: s.den.filter((f) => !f.outer) }));
     return local ?? whole;
   }
 

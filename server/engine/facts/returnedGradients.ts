@@ -51,7 +51,8 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
   if (byFn.size === 0 || frameworkFacts(facts).optimizers.some((o) => !o.decayOff)) return found;
   for (const [fn, penalties] of byFn) {
     if (penalties.some((p) => p.site.autodiff || p.site.scaledLater || p.site.penaltyMethod)) continue;
-    const usable = penalties.filter((p) => (p.kind === 'sumsq' || p.kind === 'l1') && p.site.sign === 1 && p.coef.num > 0 && p.site.key !== undefined && p.coef.syms.length > 0);
+    // A strength written as a number (`0.5 * 1e-3 * np.sum(W * W)`) is a penalty as a named one is.
+    const usable = penalties.filter((p) => (p.kind === 'sumsq' || p.kind === 'l1') && p.site.sign === 1 && p.coef.num > 0 && p.site.key !== undefined);
     if (usable.length === 0 || differentiates(fn)) continue;
     const weights = new Set(penalties.map((p) => weightName(facts, p)));
     const stmts = ownStatements(fn.body);
@@ -83,6 +84,9 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
         found.push({ fn, penalty: p, target, weight, ret });
       }
     }
+    // One finding per returned gradient: a dict already reported whole (`return loss, grads`) is not reported again by entry.
+    const wholes = found.filter((f) => f.fn === fn);
+    for (const x of unpackedGradientsWithoutTerm(facts, fn, penalties, stmts, byFn)) if (!wholes.some((f) => f.ret === x.ret)) found.push(x);
   }
   return found;
 }
@@ -264,6 +268,231 @@ function callerAddsTerm(facts: Facts, fn: FunctionDef, depth: number): boolean {
     if (!caller || caller === fn) continue;
     if (regGradientTerms(facts).some((t) => index.enclosingFunction(t.site.scope) === caller)) return true;
     if (callerAddsTerm(facts, caller, depth + 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * A layered net's backward pass (CS231n's `FullyConnectedNet.loss`): the returned gradient dict's
+ * entries for the penalized weights are unpacked straight from a layer helper's returned tuple
+ * (`dx, grads['W%d' % i], grads['b%d' % i] = affine_relu_backward(dout, cache)`, or through a local
+ * so unpacked), the helper (resolved in any file, with what it calls) never reads the strength, and
+ * nothing else in the function writes those entries, reads the strength or adds a penalty term.
+ * Entries and weights are paired by the key they are stored under (`'W%d' % i`, `'W' + str(i)`,
+ * `f'W{i}'` and `'W1'` as the same key pattern). A helper the project does not show counts when it
+ * cannot reach the strength (below).
+ */
+function unpackedGradientsWithoutTerm(facts: Facts, fn: FunctionDef, penalties: LossPenalty[], stmts: Stmt[], byFn: Map<FunctionDef, LossPenalty[]>): ReturnedGradientWithoutTerm[] {
+  const out: ReturnedGradientWithoutTerm[] = [];
+  // The helper is searched for the strength by name: a strength written as a number is left alone.
+  const usable = penalties.filter((p) => (p.kind === 'sumsq' || p.kind === 'l1') && p.site.sign === 1 && p.coef.num > 0 && p.site.key !== undefined && p.coef.syms.some((s) => s.pow > 0));
+  if (usable.length === 0) return out;
+  const index = programIndex(facts);
+  const seen = new Set<string>();
+  for (const ret of stmts) {
+    if (ret.kind !== 'return' || ret.value?.kind !== 'seq') continue;
+    const items = ret.value.items;
+    const before = stmts.filter((s) => s.span.end <= ret.span.start);
+    for (const p of usable) {
+      if (p.site.span.end > ret.span.start) continue;
+      const lossAt = items.findIndex((i) => exprKey(i) === p.site.key);
+      if (lossAt < 0) continue;
+      const weight = weightSlot(facts, p.param.expr, 0);
+      if (!weight) continue;
+      for (const item of items) {
+        if (item === items[lossAt] || item.kind !== 'name' || fn.params.some((x) => x.name === item.name)) continue;
+        const dict = item.name;
+        const entries = unpackedEntries(facts, fn, before, dict, weight.template);
+        if (!entries || entries.length === 0) continue;
+        const dedupe = `${dict}|${entries[entries.length - 1].target.span.start}`;
+        if (seen.has(dedupe)) continue;
+        if (!dictStaysLocal(before, dict)) continue;
+        const names = strengthNames(p);
+        // A helper the project does not show (cs231n's `layers.py` under a folder whose `setup.py` makes it the root) is read
+        // by what it can see: called by its bare name, handed neither the object nor the strength, it cannot reach a strength
+        // kept on the object or passed to this function.
+        const unseen = (e: UnpackedEntry): boolean => !(moduleName(facts, e.call.callee) && !e.call.args.some(handsObject) && !e.call.kwargs.some((k) => handsObject(k.value)) && strengthOutOfReach(fn, p));
+        if (entries.some((e) => (e.helper ? helperReads(facts, e.helper, names, new Set(), 0) : unseen(e)))) continue;
+        // A penalty-gradient term in the function, other than on another literal entry of the dict, may be this weight's.
+        const ownTerm = regGradientTerms(facts).some((t) => {
+          if (index.enclosingFunction(t.site.scope) !== fn) return false;
+          const key = t.site.target.kind === 'index' && exprKey(t.site.target.object) === dict ? keyTemplate(facts, t.site.target.index[0], 0) : undefined;
+          return key === undefined || key.includes('{}') || templatesMatch(key, weight.template);
+        });
+        if (ownTerm || readsStrengthElsewhere(facts, fn, stmts, p)) continue;
+        if (callerAddsTerm(facts, fn, 0) || termElsewhere(facts, p, byFn)) continue;
+        seen.add(dedupe);
+        const last = entries[entries.length - 1].target;
+        // A weight under a computed key is named by the entry's own key (`self.params[wkey]` beside `grads[wkey]`), which is in scope there.
+        const text = weight.text ?? (last.kind === 'index' ? `${weight.owner}[${facts.source(last.index[0].span)}]` : facts.source(p.param.expr.span));
+        out.push({ fn, penalty: p, target: last, weight: text.replace(/\s+/g, ' '), ret });
+      }
+    }
+  }
+  return out;
+}
+
+/** The key pattern of a dict key: `'W%d' % i`, `'W' + str(i)`, `f'W{i}'` and `'W{}'.format(i)` are all `W{}`; a name is read through its one assignment. */
+function keyTemplate(facts: Facts, e: Expr | undefined, depth: number): string | undefined {
+  if (!e || depth > 8) return undefined;
+  switch (e.kind) {
+    case 'str':
+      return /^[rRbBuU]*[fF]/.test(facts.source(e.span)) ? e.value.replace(/\{[^{}]*\}/g, '{}') : e.value;
+    case 'num':
+      return String(e.value);
+    case 'binary': {
+      if (e.op === '%' && e.left.kind === 'str') return e.left.value.replace(/%[-+ #0-9.]*[sdiur]/g, '{}');
+      if (e.op !== '+') return undefined;
+      const part = (x: Expr): string => (x.kind === 'str' ? x.value : (keyTemplate(facts, x, depth + 1) ?? '{}'));
+      const joined = part(e.left) + part(e.right);
+      return /[^{}]/.test(joined) ? joined.replace(/(\{\})+/g, '{}') : undefined;
+    }
+    case 'call':
+      if (e.callee.kind === 'name' && e.callee.name === 'str') return '{}';
+      if (e.callee.kind === 'attr' && e.callee.name === 'format' && e.callee.object.kind === 'str') return e.callee.object.value.replace(/\{[^{}]*\}/g, '{}');
+      return undefined;
+    case 'name': {
+      const binding = programIndex(facts).scopeAt(e.span.start).lookup(e.name, e.span.start);
+      if (!binding || binding.kind !== 'assign' || binding.op || !binding.value || binding.unpacked) return undefined;
+      return keyTemplate(facts, binding.value, depth + 1);
+    }
+    default:
+      return undefined;
+  }
+}
+
+function templatesMatch(a: string, b: string): boolean {
+  if (a === b) return true;
+  const pattern = (t: string): RegExp => new RegExp(`^${t.split('{}').map((x) => x.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('[0-9]+')}$`);
+  return (!a.includes('{}') && pattern(b).test(a)) || (!b.includes('{}') && pattern(a).test(b));
+}
+
+/** The key a penalized weight is stored under in its dict: `self.params['W%d' % i]`, or `W1` given `self.params['W1']`. */
+function weightSlot(facts: Facts, e: Expr, depth: number, name?: string): { template: string; owner: string; text?: string } | undefined {
+  if (depth > 4) return undefined;
+  if (e.kind === 'index' && e.index.length === 1) {
+    const template = keyTemplate(facts, e.index[0], 0);
+    if (template === undefined || !/[^{}]/.test(template)) return undefined;
+    // A weight under a literal key is named as the code names it (`W1`, or the key).
+    return { template, owner: facts.source(e.object.span), text: template.includes('{}') ? undefined : (name ?? template) };
+  }
+  if (e.kind === 'name') {
+    const binding = programIndex(facts).scopeAt(e.span.start).lookup(e.name, e.span.start);
+    if (!binding || binding.kind !== 'assign' || binding.op || !binding.value || binding.unpacked) return undefined;
+    return weightSlot(facts, binding.value, depth + 1, e.name);
+  }
+  return undefined;
+}
+
+interface UnpackedEntry {
+  /** The entry as the unpacking writes it (`grads['W%d' % i]`), or as the copy of an unpacked local writes it. */
+  target: Expr;
+  /** The call whose returned tuple it comes from, and the layer helper it runs when the project shows it. */
+  call: Expr & { kind: 'call' };
+  helper?: FunctionDef;
+}
+
+/** A bare name no local, parameter or loop variable binds (`backward = layer.backward` may be an object's method that reads its own strength): an import. */
+function moduleName(facts: Facts, callee: Expr): boolean {
+  return callee.kind === 'name' && programIndex(facts).scopeAt(callee.span.start).lookup(callee.name, callee.span.start) === undefined;
+}
+
+/** `self` (or `this`) handed to a call, whole: the callee may read the strength kept on it. */
+function handsObject(e: Expr): boolean {
+  return someExpr(e, (x) => x.kind === 'name' && (x.name === 'self' || x.name === 'this'));
+}
+
+/** Every symbol of the strength is a field of the object (`self.reg`) or a parameter of the loss function: nothing a module-level helper can read. */
+function strengthOutOfReach(fn: FunctionDef, p: LossPenalty): boolean {
+  return p.coef.syms.filter((s) => s.pow > 0).every((s) => /^(self|this)\.\w+$/.test(s.name) || fn.params.some((x) => x.name === s.name));
+}
+
+/**
+ * The dict's entries for the weight's key pattern, when every write of them is an unpacking of a
+ * call's result (`dx, grads[k], grads[b] = helper(...)`) or a plain copy of a local so unpacked;
+ * undefined when some other write (a term added, a computed value, a key that cannot be read) may be the penalty's.
+ */
+function unpackedEntries(facts: Facts, fn: FunctionDef, stmts: Stmt[], dict: string, template: string): UnpackedEntry[] | undefined {
+  const entries: UnpackedEntry[] = [];
+  const scopeOf = (s: Stmt) => facts.scopes.stmtScopes.get(s) ?? fn.scope;
+  const helperOf = (call: Expr, s: Stmt): FunctionDef | undefined => (call.kind === 'call' ? facts.analyzer.callTarget(call, scopeOf(s), s.span.start)?.fn : undefined);
+  const isEntry = (t: Expr): boolean | undefined => {
+    if (t.kind !== 'index' || exprKey(t.object) !== dict) return false;
+    const key = keyTemplate(facts, t.index[0], 0);
+    return key === undefined ? undefined : templatesMatch(key, template);
+  };
+  for (const s of stmts) {
+    if (s.kind !== 'assign') continue;
+    for (const t of s.targets) {
+      const items = t.kind === 'seq' ? t.items : [t];
+      for (const item of items) {
+        const hit = isEntry(item);
+        if (hit === false) continue;
+        if (hit === undefined || s.op) return undefined;
+        if (t.kind === 'seq') {
+          if (s.value.kind !== 'call') return undefined;
+          entries.push({ target: item, call: s.value, helper: helperOf(s.value, s) });
+          continue;
+        }
+        // `grads['W2'] = dw` after `dx, dw, db = affine_backward(dout, cache)`.
+        if (s.value.kind !== 'name') return undefined;
+        const binding = scopeOf(s).lookup(s.value.name, s.span.start);
+        if (!binding?.unpacked || binding.unpacked.value.kind !== 'call' || binding.op) return undefined;
+        const unpacking = stmts.find((u) => u.kind === 'assign' && u.span.start === binding.at);
+        if (!unpacking) return undefined;
+        entries.push({ target: item, call: binding.unpacked.value, helper: helperOf(binding.unpacked.value, unpacking) });
+      }
+    }
+  }
+  return entries;
+}
+
+/** The dict is built here as a literal (`grads = {}`), never rebound to another value, handed to a call or filled by a method. */
+function dictStaysLocal(stmts: Stmt[], dict: string): boolean {
+  let built = false;
+  for (const s of stmts) {
+    if (s.kind === 'assign') {
+      for (const t of s.targets) {
+        const items = t.kind === 'seq' ? t.items : [t];
+        const at = items.findIndex((i) => i.kind === 'name' && i.name === dict);
+        if (at < 0) continue;
+        const value = t.kind === 'seq' ? (s.value.kind === 'seq' && s.value.items.length === items.length ? s.value.items[at] : undefined) : s.value;
+        const empty = value && (value.kind === 'object' || (value.kind === 'call' && value.callee.kind === 'name' && value.callee.name === 'dict' && value.args.length === 0));
+        if (!empty || s.op) return false;
+        built = true;
+      }
+    }
+    const handed = (e: Expr): boolean =>
+      someExpr(e, (x) => x.kind === 'call' && ([...x.args, ...x.kwargs.map((k) => k.value)].some((a) => exprKey(a) === dict) || (x.callee.kind === 'attr' && exprKey(baseExpr(x.callee.object)) === dict)));
+    if (stmtExprs(s).some(handed)) return false;
+  }
+  return built;
+}
+
+/**
+ * Whether a helper, or a function it calls (resolved, at most six deep), reads the strength by name
+ * (`reg`, `self.reg`): a term for the penalty may be added there. (What it calls unresolved sees only
+ * what it is handed, and the strength is handed nowhere: `readsStrengthElsewhere`.)
+ */
+function helperReads(facts: Facts, fn: FunctionDef, names: Set<string>, seen: Set<FunctionDef>, depth: number): boolean {
+  if (seen.has(fn)) return false;
+  if (depth > 6) return true;
+  seen.add(fn);
+  const owner = facts.program.factsAt(fn.span);
+  for (const s of ownStatements(fn.body)) {
+    for (const e of stmtExprs(s)) {
+      if (someExpr(e, (x) => (x.kind === 'name' || x.kind === 'attr') && names.has(x.name))) return true;
+      const calls: (Expr & { kind: 'call' })[] = [];
+      someExpr(e, (x) => {
+        if (x.kind === 'call') calls.push(x);
+        return false;
+      });
+      for (const c of calls) {
+        const scope = owner ? programIndex(owner).scopeAt(c.span.start) : fn.scope;
+        const target = facts.analyzer.callTarget(c, scope, c.span.start);
+        if (target && helperReads(facts, target.fn, names, seen, depth + 1)) return true;
+      }
+    }
   }
   return false;
 }
