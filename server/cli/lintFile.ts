@@ -215,18 +215,31 @@ export function isListed(filePath: string): boolean {
   return listing(path.dirname(filePath))?.has(path.basename(filePath)) === true;
 }
 
+/** Markers that are only a build script: in a package folder they do not make it a root. */
+const BUILD_SCRIPTS = new Set(['setup.py', 'setup.cfg']);
+
 /**
  * The nearest folder above a file that holds a project marker; when none does, `fallback` if the
- * file is inside it, else the file's own folder.
+ * file is inside it, else the file's own folder. A package (a folder with `__init__.py`) whose only
+ * marker is a build script is not a root: cs231n's `cs231n/setup.py` builds its Cython layers in
+ * place, and the notebooks beside `cs231n/` import `cs231n.layers`, which resolves only from the
+ * package's parent. Its parent is the root then, unless a marker further up says otherwise.
  */
 export function projectRoot(absPath: string, holds: (dir: string, name: string) => boolean = (dir, name) => fs.existsSync(path.join(dir, name)), fallback?: string): string {
   const start = path.dirname(absPath);
+  let packageParent: string | undefined;
   for (let dir = start; ; ) {
-    if (PROJECT_MARKERS.some((m) => holds(dir, m))) return toSlashes(dir);
     const parent = path.dirname(dir);
+    const marks = PROJECT_MARKERS.filter((m) => holds(dir, m));
+    if (marks.length > 0) {
+      const builtPackage = marks.every((m) => BUILD_SCRIPTS.has(m)) && holds(dir, '__init__.py') && parent !== dir;
+      if (!builtPackage) return toSlashes(dir);
+      packageParent ??= parent;
+    }
     if (parent === dir) break;
     dir = parent;
   }
+  if (packageParent !== undefined) return toSlashes(packageParent);
   if (fallback !== undefined) {
     const rel = path.relative(fallback, start);
     if (!rel.startsWith('..') && !path.isAbsolute(rel)) return toSlashes(fallback);

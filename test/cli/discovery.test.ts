@@ -2,6 +2,7 @@
 // symlinks, encodings, binary and oversized files, syntax errors.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { makeTree, PY_BUG, PY_OK, removeTrees, runCli, summarize } from './helpers';
 
@@ -139,6 +140,22 @@ describe('nabla check file discovery', function () {
     // From a folder the files are not in, each file is its own folder's project: pkg.base is not found.
     const outside = await checkJson([path.join(dir, 'course'), '--no-cache'], path.join(dir, 'elsewhere'));
     assert.deepEqual(outside.out.diagnostics, []);
+  });
+
+  it("takes a package's parent as the root when the package holds only a build script (cs231n's cs231n/setup.py)", async function () {
+    const layers = 'import numpy as np\n\n\ndef l2_penalty(W, reg):\n    return 0.5 * reg * np.sum(W * W)\n';
+    const net = 'import numpy as np\nfrom cs231n.layers import l2_penalty\n\n\ndef step(W, dW, reg, lr):\n    dW += l2_penalty(W, reg)\n    W -= lr * dW\n    return W\n';
+    const dir = makeTree({
+      'assignment2/cs231n/__init__.py': '',
+      'assignment2/cs231n/setup.py': 'from distutils.core import setup\n',
+      'assignment2/cs231n/layers.py': layers,
+      'assignment2/cs231n/classifiers/__init__.py': '',
+      'assignment2/cs231n/classifiers/fc_net.py': net,
+    });
+    // From outside the course folder (no working-folder fallback): `cs231n.layers` resolves from
+    // assignment2/, so the helper's penalty is seen where its gradient belongs.
+    const { out } = await checkJson([path.join(dir, 'assignment2'), '--no-cache'], os.tmpdir());
+    assert.deepEqual(out.diagnostics.map((d) => `${d.file.replace(/^.*assignment2\//, '')}:${d.line}:${d.code}`), ['cs231n/classifiers/fc_net.py:6:NB101']);
   });
 
   it('warns about an explicitly named file it cannot lint', async function () {
