@@ -688,7 +688,12 @@ export class Analyzer {
     // so is a count of examples read from a config (`config["batch_size"]`), though `batch` names data.
     const setting = e.kind === 'index' && isKeyedByString(e) && e.index[0].kind === 'str' && (isHyperparameterKey(e.index[0].value) || isExampleCountName(e.index[0].value));
     const named = !setting && (isGradientLike(e) || isStateLike(e) || isDataLike(e));
-    if (named && (!binding || binding.kind !== 'assign' || !binding.value || binding.op)) return TENSOR;
+    if (named && (!binding || binding.kind !== 'assign' || !binding.value || binding.op)) {
+      // What it holds outranks its name: `s = 0.0` then `s += w[i] * w[i]` is a penalty summed from zero,
+      // though `s` also names RMSprop's state (which never adds only squares of weights).
+      const accumulated = binding?.kind === 'assign' && binding.value && binding.op ? this.accumulatedPenalty(binding, key, scope, at, d, env && binding.scope === scope ? env : undefined) : undefined;
+      return accumulated ?? TENSOR;
+    }
     if (!binding) {
       // `group['weight_decay']`, `self.reg`, `config.lam`: a setting read by key is a scalar.
       if (e.kind === 'index') return isKeyedByString(e) ? scalar(sym(key)) : TENSOR;
