@@ -21,6 +21,7 @@ import { learningRateAppliedByCallers } from './callerScaledSteps';
 import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
 import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
+import { assignedSteps, type AssignedStep } from './assignedSteps';
 import { rawStepMomentumForms } from '../findingForms';
 import type { FindingForms } from '../types';
 
@@ -63,6 +64,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
   }
   for (const carried of carriedRawSteps(facts)) rawStepStored(facts, carried, push);
   for (const wired of sharedBetaArguments(facts, optimizerSteps(facts))) sharedBetaStored(facts, wired, push);
+  for (const assigned of assignedSteps(facts)) stepAssigned(facts, assigned, push);
   cache.set(facts, found);
   return found;
 }
@@ -925,6 +927,22 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
     span: p.eq.spans[p.eq.spans.length - 1],
     message: `the step never applies the learning rate: ${knob} is taken but nothing in the step reads it, so every update has the size of the raw direction. Multiply the update by it`,
     corrected: learningRateApplied(p, knob),
+  });
+}
+
+/**
+ * A step that sets the weight to the learning-rate-scaled step instead of moving it by it
+ * (assignedSteps.ts): the old weight is dropped on every call.
+ */
+function stepAssigned(facts: Facts, a: AssignedStep, push: (f: OptimizerFinding) => void): void {
+  const place = facts.source(a.target);
+  const value = facts.source(a.value);
+  const op = a.negative ? '+=' : '-=';
+  push({
+    code: 'NB404',
+    span: a.span,
+    message: `${place} is set to the step, ${value}, instead of being moved by it: the update does not keep the old weight, so every call replaces the weights with a value about the size of the learning rate and nothing is learned. ${a.sibling.fn} moves ${place} by its step. Apply the step to the weight: ${place} ${op} ${value}`,
+    related: [{ span: a.sibling.span, message: `${place} is moved by a step here` }],
   });
 }
 
