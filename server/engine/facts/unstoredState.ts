@@ -13,7 +13,7 @@ import { programIndex } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
-import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, isDictConstructor, isNoneLiteral, isSequenceCopy, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
+import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, isDictConstructor, isNoneLiteral, isSequenceCopy, LIST_APPEND_METHODS, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
 import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
 import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
 
@@ -443,8 +443,6 @@ class StepWalk {
     // A call the walk does not see into may keep anything it is given.
     const keep = (x: Expr): void => {
       for (const k of this.handedOn(x, false)) this.mark(k, 'stored');
-      // `new_params.append(p - lr * m_hat)`: a parameter's new value, stepped by the average, collected for the caller.
-      if (x.kind === 'binary') this.stepped(this.eval(x));
     };
     // A literal holds its items: `[m, v]`, `{"m": m}`.
     const hold = (x: Expr): void => {
@@ -455,6 +453,8 @@ class StepWalk {
         if (!stepCall(e, (x) => this.facts.analyzer.isModule(x))) {
           e.args.forEach(keep);
           e.kwargs.forEach((k) => keep(k.value));
+          // `new_params.append(p - lr * m_hat)`: a parameter's new value, stepped by the average, collected in a list.
+          if (e.callee.kind === 'attr' && LIST_APPEND_METHODS.has(e.callee.name)) for (const a of e.args) if (a.kind === 'binary') this.stepped(this.eval(a));
         }
         next(e.callee);
         e.args.forEach(next);
