@@ -1,4 +1,5 @@
-// NB404 learning-rate-twice: the learning rate of an optimizer step is applied twice, or never.
+// NB404 learning-rate-twice: the learning rate of an optimizer step is applied twice, or never, or
+// the learning-rate-scaled step is assigned to the weight instead of moving it.
 //
 // ## What it does
 // Reads each hand-written optimizer step in its normal form (engine/facts/optimizerSteps.ts) and
@@ -11,7 +12,7 @@ export const nb404LearningRateTwice = defineRule({
     code: 'NB404',
     name: 'learning-rate-twice',
     severity: 'warning',
-    summary: "A hand-written optimizer step applies the learning rate twice (also by adding one direction to the weights twice), or not at all",
+    summary: "A hand-written optimizer step applies the learning rate twice (also by adding one direction to the weights twice), or not at all, or sets the weight to the scaled step instead of moving it by it",
     fix: 'none',
   },
   check(context) {

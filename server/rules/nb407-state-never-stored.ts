@@ -30,7 +30,9 @@ export const nb407StateNeverStored = defineRule({
         });
         continue;
       }
-      const where = f.element
+      const where = f.copied
+        ? `store the new value where the old one is copied (\`${f.local}\` itself${f.element ? ', each one collected in a list' : ''}), not a copy of \`${f.place}\``
+        : f.element
         ? `write it back into \`${f.place}\` (by index), or update \`${f.local}\` in place (\`${f.local}[...] = …\`, \`${f.local} *= …; ${f.local} += …\`)`
         : `store it (\`${f.place} = ${f.local}\`), or update \`${f.place}\` in place`;
       const from = f.element ? `an element of \`${f.place}\`` : `\`${f.place}\``;
@@ -40,6 +42,7 @@ export const nb407StateNeverStored = defineRule({
           `\`${f.local}\` gets the optimizer state's new value, ${f.weight}·(old value) + new term, from ${from}, but nothing writes it back: ` +
           `the next step reads ${f.element ? `\`${f.place}\`` : from} unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`,
         math: { forms: unstoredStateForms(f.place, f.element, f.local, f.weight) },
+        ...(f.copied ? { related: [{ span: f.copied, message: `this stores a copy of \`${f.place}\`'s old value, not \`${f.local}\`` }] } : {}),
       });
     }
   },

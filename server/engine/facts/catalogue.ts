@@ -211,6 +211,18 @@ export function zeroValue(e: Expr): 'scalar' | 'array' | undefined {
   return undefined;
 }
 
+/** A scalar one: `1`, `1.0`, `jnp.ones(())`, `np.ones([])`, `jnp.array(1.0)`, `torch.tensor(1.)` (a running product's start). */
+export function oneValue(e: Expr): boolean {
+  if (numberOf(e) === 1) return true;
+  if (e.kind !== 'call') return false;
+  const fn = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
+  if (!fn) return false;
+  const first = e.args[0];
+  if (/^(tensor|constant|scalar|array|asarray|float32|Variable|as_tensor)$/.test(fn)) return first !== undefined && numberOf(first) === 1;
+  if (fn === 'ones') return e.args.length === 0 || (e.args.length === 1 && (numberOf(first) === 1 || (first.kind === 'seq' && first.items.length === 0)));
+  return false;
+}
+
 // ------------------------------------------------------------------ in-place updates
 
 /** A method call that changes its receiver: `p.sub_(g, alpha=lr)`, `w.assign_add(d)`, `p.mul_(1 - lr * wd)`, `v.copy_(x)`. */

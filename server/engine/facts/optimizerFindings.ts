@@ -21,6 +21,8 @@ import { learningRateAppliedByCallers } from './callerScaledSteps';
 import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
 import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
+import { assignedSteps, type AssignedStep } from './assignedSteps';
+import { returnedPowers, type ReturnedPower } from './returnedPowers';
 import { rawStepMomentumForms } from '../findingForms';
 import type { FindingForms } from '../types';
 
@@ -63,6 +65,8 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
   }
   for (const carried of carriedRawSteps(facts)) rawStepStored(facts, carried, push);
   for (const wired of sharedBetaArguments(facts, optimizerSteps(facts))) sharedBetaStored(facts, wired, push);
+  for (const assigned of assignedSteps(facts)) stepAssigned(facts, assigned, push);
+  for (const late of returnedPowers(facts)) lateReturnedPower(facts, late, push);
   cache.set(facts, found);
   return found;
 }
@@ -388,6 +392,25 @@ function selfMultipliedPower(facts: Facts, step: OptimizerStep, push: (f: Optimi
 }
 
 /** The zero step count of a framework's counter, which the framework increments after the step. */
+/**
+ * A running β power started at 1 in the function that builds a functional optimizer's state, read by
+ * the step's correction before the step multiplies it into the new state (returnedPowers.ts).
+ */
+function lateReturnedPower(facts: Facts, r: ReturnedPower, push: (f: OptimizerFinding) => void): void {
+  const pt = facts.source(r.power);
+  const b = facts.source(r.beta);
+  push({
+    code: 'NB401',
+    span: r.correction,
+    severity: 'error',
+    message: `${pt} starts at 1 and is multiplied by ${b} only after ${facts.source(r.correction)}, for the state the step returns, so the first bias correction is 1 - 1 = 0 and divides by zero: the first step is NaN. Multiply ${pt} by ${b} before the correction, or start it at ${b}`,
+    related: [
+      { span: r.start, message: `${pt} starts at 1 here` },
+      { span: r.advanced, message: `${pt} is multiplied by ${b} here, after the correction` },
+    ],
+  });
+}
+
 function frameworkZeroMessage(counter: string, correction: string): string {
   return `${counter} is 0 on the first step (the optimizer increments it after each step), so ${correction} is 0 and the bias correction divides by zero: the first step is NaN. Use ${counter} + 1 as the step count, as Keras' own optimizers do`;
 }
@@ -925,6 +948,22 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
     span: p.eq.spans[p.eq.spans.length - 1],
     message: `the step never applies the learning rate: ${knob} is taken but nothing in the step reads it, so every update has the size of the raw direction. Multiply the update by it`,
     corrected: learningRateApplied(p, knob),
+  });
+}
+
+/**
+ * A step that sets the weight to the learning-rate-scaled step instead of moving it by it
+ * (assignedSteps.ts): the old weight is dropped on every call.
+ */
+function stepAssigned(facts: Facts, a: AssignedStep, push: (f: OptimizerFinding) => void): void {
+  const place = facts.source(a.target);
+  const value = facts.source(a.value);
+  const op = a.negative ? '+=' : '-=';
+  push({
+    code: 'NB404',
+    span: a.span,
+    message: `${place} is set to the step, ${value}, instead of being moved by it: the update does not keep the old weight, so every call replaces the weights with a value about the size of the learning rate and nothing is learned. ${a.sibling.fn} moves ${place} by its step. Apply the step to the weight: ${place} ${op} ${value}`,
+    related: [{ span: a.sibling.span, message: `${place} is moved by a step here` }],
   });
 }
 

@@ -13,7 +13,7 @@ import { programIndex } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
-import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, isDictConstructor, isNoneLiteral, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
+import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, isDictConstructor, isNoneLiteral, isSequenceCopy, LIST_APPEND_METHODS, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
 import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
 import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
 
@@ -36,6 +36,8 @@ export interface UnstoredState {
    * new value: the update the state was computed for. Absent when the new value is never stored.
    */
   unused?: { step: Span; term: string; fn: Span };
+  /** A write of the place with its own old value, copied (`self.ms = [m for m in self.ms]`), which stores nothing new. */
+  copied?: Span;
 }
 
 const cache = new WeakMap<Facts, UnstoredState[]>();
@@ -165,6 +167,9 @@ class StepWalk {
     for (const p of fn.params) this.bound.delete(p.name);
   }
 
+  /** Writes of a place with its own old value, copied: by key, where. */
+  private readonly copies: { key: string; span: Span }[] = [];
+
   run(): UnstoredState[] {
     this.block(this.fn.body);
     const out: UnstoredState[] = [];
@@ -173,7 +178,8 @@ class StepWalk {
       if (this.written.some((k) => overlaps(k, c.state))) continue;
       const cls = this.fn.cls;
       const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
-      out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within });
+      const copied = this.copies.find((x) => overlaps(x.key, c.state))?.span;
+      out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within, ...(copied ? { copied } : {}) });
     }
     out.push(...this.unusedRewrites());
     return out;
@@ -447,6 +453,8 @@ class StepWalk {
         if (!stepCall(e, (x) => this.facts.analyzer.isModule(x))) {
           e.args.forEach(keep);
           e.kwargs.forEach((k) => keep(k.value));
+          // `new_params.append(p - lr * m_hat)`: a parameter's new value, stepped by the average, collected in a list.
+          if (e.callee.kind === 'attr' && LIST_APPEND_METHODS.has(e.callee.name)) for (const a of e.args) if (a.kind === 'binary') this.stepped(this.eval(a));
         }
         next(e.callee);
         e.args.forEach(next);
@@ -491,11 +499,17 @@ class StepWalk {
   /** A closure, comprehension or expression not read as arithmetic that reads a new value's local may keep it. */
   private closure(node: Expr | Stmt): void {
     let text: string | undefined;
+    const json = (x: unknown): string => JSON.stringify(x, (k, y) => (k === 'span' || k === 'opSpan' || k === 'nameSpan' ? undefined : y));
+    // A comprehension's own variables (`[m for m in self.ms]`) shadow the step's locals: only its first iterable reads those.
+    const bound = node.kind === 'comprehension' ? comprehensionNames(node) : undefined;
+    let outer: string | undefined;
     for (const [name, v] of this.env) {
       const news = atomsOf(v).filter((a) => a.k === 'sym' && a.key.startsWith(NEW));
       if (news.length === 0) continue;
-      text ??= JSON.stringify(node, (k, x) => (k === 'span' || k === 'opSpan' || k === 'nameSpan' ? undefined : x));
-      if (text.includes(`"name":${JSON.stringify(name)}`)) for (const a of news) this.mark((a as { key: string }).key, 'stored');
+      let reads: string;
+      if (bound?.has(name)) reads = outer ??= json((node as Expr & { kind: 'comprehension' }).generators[0]?.iter ?? null);
+      else reads = text ??= json(node);
+      if (reads.includes(`"name":${JSON.stringify(name)}`)) for (const a of news) this.mark((a as { key: string }).key, 'stored');
     }
   }
 
@@ -635,7 +649,7 @@ class StepWalk {
     for (const a of atomsOf(v)) {
       if (a.k !== 'sym' || !this.persistent(a.key)) continue;
       const split = splitSelf(v, a.key);
-      if (!split || numeric(split.self) !== 1) continue;
+      if (!split || (numeric(split.self) !== 1 && !decoupledShrink(split.self))) continue;
       // Stepped by a rate times the average (`w - lr * m`), not centred by it (`x - mean`).
       for (const m of split.rest) {
         if (m.fs.length < 2) continue;
@@ -710,6 +724,26 @@ class StepWalk {
     this.env.set(target.name, value);
   }
 
+  /** The place a value copies as it is: the place itself, `list(S)`, `S.copy()`, `[x for x in S]`. */
+  private copiedKey(e: Expr, depth = 0): string | undefined {
+    if (depth > 8) return undefined;
+    if (e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') {
+      const key = this.keyOf(e);
+      return key !== undefined && !key.startsWith(NEW) ? key : undefined;
+    }
+    if (e.kind === 'call') {
+      if (e.callee.kind === 'name' && isSequenceCopy(e.callee.name) && e.args.length === 1 && e.kwargs.length === 0) return this.copiedKey(e.args[0], depth + 1);
+      const math = stepCall(e, (x) => this.facts.analyzer.isModule(x));
+      return math && !math.writes && math.value.op === 'expr' ? this.copiedKey(math.value.expr, depth + 1) : undefined;
+    }
+    if (e.kind === 'comprehension') {
+      const g = e.generators;
+      const identity = g.length === 1 && !e.filtered && g[0].target.kind === 'name' && e.element.kind === 'name' && e.element.name === g[0].target.name;
+      return identity ? this.copiedKey(g[0].iter, depth + 1) : undefined;
+    }
+    return undefined;
+  }
+
   /** A plain assignment to a place: a store of what it hands on, and a write of the place. */
   private storeInto(target: Expr, valueExpr: Expr, value: Poly = this.eval(valueExpr)): void {
     if (target.kind === 'name') return this.forget(target);
@@ -717,6 +751,11 @@ class StepWalk {
     const handed = this.handedOn(valueExpr);
     for (const k of handed) this.mark(k, 'stored');
     const key = this.keyOf(target);
+    // `self.ms = list(self.ms)`: the place's old value written back stores nothing new.
+    const copied = handed.size === 0 ? this.copiedKey(valueExpr) : undefined;
+    // `new_state["m"] = [m for m in state["m"]]`: the old value kept as the new state.
+    if (copied !== undefined && this.current && this.persistent(copied)) this.copies.push({ key: copied, span: this.current });
+    if (key !== undefined && copied !== undefined && overlaps(key, copied)) return;
     if (key !== undefined) for (const c of this.candidates) if (handed.has(c.id) && overlaps(key, c.state)) c.storedBack = true;
     this.writeTo(target, value, false);
   }
@@ -750,6 +789,23 @@ class StepWalk {
   private scalarLike(key: string): boolean {
     return !key.endsWith(ELEMENT) && !key.startsWith(NEW);
   }
+}
+
+/** 1 − ηλ, the old value's weight under decoupled decay (`p - lr * (m_hat / … + wd * p)`): one, less scalars of the step. */
+function decoupledShrink(self: Poly): boolean {
+  const one = self.filter((m) => m.fs.length === 0);
+  return one.length === 1 && one[0].c === 1 && self.length > 1 && self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every((f) => f.n > 0 && f.atom.k === 'sym' && !f.atom.key.startsWith(NEW) && !f.atom.key.endsWith(ELEMENT))));
+}
+
+/** The names a comprehension's `for` clauses bind. */
+function comprehensionNames(e: Expr & { kind: 'comprehension' }): Set<string> {
+  const out = new Set<string>();
+  const names = (t: Expr): void => {
+    if (t.kind === 'name') out.add(t.name);
+    else if (t.kind === 'seq') t.items.forEach(names);
+  };
+  for (const g of e.generators) names(g.target);
+  return out;
 }
 
 /** Two points of the walk that one run can both reach: no `if` chain puts them in different branches. */
@@ -845,7 +901,8 @@ function writtenElsewhere(facts: Facts, f: UnstoredState): boolean {
       for (const t of stmt.targets) {
         const key = exprKey(t);
         if (key === undefined || !overlaps(key, state)) continue;
-        if (stmt.op || !startValue(stmt.value)) return true;
+        // `self.ms = list(self.ms)`, `[m for m in self.ms]`: the old value written back, not a new one stored.
+        if (stmt.op || (!startValue(stmt.value) && !copyOfPlace(facts, stmt.value, state))) return true;
       }
     } else if (stmt.kind === 'expr' && stmt.expr.kind === 'call') {
       const math = stepCall(stmt.expr, (x) => facts.analyzer.isModule(x));
@@ -899,6 +956,24 @@ function readElsewhere(facts: Facts, f: UnstoredState, fn: Span): boolean {
 /** The place's text as a key (`self.ms` → `self.ms`); undefined for anything not a plain place. */
 function exprKeyOfPlace(text: string): string | undefined {
   return /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/.test(text) ? text : undefined;
+}
+
+/** The value is the place's old value, copied: the place itself, `list(S)`, `S.copy()`, `[x for x in S]`. */
+function copyOfPlace(facts: Facts, e: Expr, state: string, depth = 0): boolean {
+  if (depth > 8) return false;
+  const key = e.kind === 'name' || e.kind === 'attr' || e.kind === 'index' ? exprKey(e) : undefined;
+  if (key !== undefined) return overlaps(key, state);
+  if (e.kind === 'call') {
+    if (e.callee.kind === 'name' && isSequenceCopy(e.callee.name) && e.args.length === 1 && e.kwargs.length === 0) return copyOfPlace(facts, e.args[0], state, depth + 1);
+    const math = stepCall(e, (x) => facts.analyzer.isModule(x));
+    if (math === undefined || math.writes !== undefined || math.value.op !== 'expr') return false;
+    return copyOfPlace(facts, math.value.expr, state, depth + 1);
+  }
+  if (e.kind === 'comprehension') {
+    const g = e.generators;
+    return g.length === 1 && !e.filtered && g[0].target.kind === 'name' && e.element.kind === 'name' && e.element.name === g[0].target.name && copyOfPlace(facts, g[0].iter, state, depth + 1);
+  }
+  return false;
 }
 
 /** A state's start: zeros, None, an empty container, a list or dict of those. */
