@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initEngine, languageForPath, lintText } from '../../server/engine';
+import { initEngine, languageForPath } from '../../server/engine';
 import { explainAt } from '../../server/engine/explain';
 import { LineIndex } from '../../server/engine/lineIndex';
 import { assertKatex, texOf } from './helpers';
+import { lintFixtureText } from '../lintMemo';
 
 const fixturesDir = path.resolve(__dirname, '../../../test/fixtures');
 
@@ -25,7 +26,7 @@ describe('a hover on every finding', function () {
         const language = languageForPath(name);
         if (!language || /^correct/.test(name)) continue;
         const text = fs.readFileSync(path.join(dir, name), 'utf8');
-        const findings = lintText(text, { language }).findings;
+        const findings = lintFixtureText(text, language).findings;
         const lines = new LineIndex(text);
         for (const f of findings.filter((x) => x.code === code)) {
           const at = `${name}:${f.range.start.line + 1}:${f.range.start.character + 1}`;

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initEngine, languageForPath, lintText, type Finding } from '../../server/engine';
+import { initEngine, languageForPath, type Finding } from '../../server/engine';
 import { explainAt, type Explanation } from '../../server/engine/explain';
 import { LineIndex } from '../../server/engine/lineIndex';
 import { assertKatex, texOf } from './helpers';
+import { lintFixtureText } from '../lintMemo';
 
 const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
@@ -60,7 +61,7 @@ describe('hover snapshots (every rule, on its fixtures)', function () {
         const file = path.join(fixturesDir, code, name);
         const text = fs.readFileSync(file, 'utf8');
         const language = languageForPath(file)!;
-        const findings: Finding[] = lintText(text, { language }).findings;
+        const findings: Finding[] = lintFixtureText(text, language).findings;
         const lines = new LineIndex(text);
         const hovers = findings
           .filter((f) => f.code === code)
