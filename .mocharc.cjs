@@ -6,14 +6,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const SLOWEST_FIRST = [
-  'fuzz/fuzz.test.js',
   'engine/earlyCutoff.test.js',
-  'engine/differential.test.js',
   'fixtureLints.test.js',
-  'engine/incremental.test.js',
+  'engine/differential.test.js',
+  'fuzz/fuzz.test.js',
   'engine/editImpact.test.js',
-  'engine/sharedProgram.test.js',
   'cli/cache.test.js',
+  'engine/incremental.test.js',
+  'engine/sharedProgram.test.js',
   'hover/explain.test.js',
   'fuzz/parallel.test.js',
   'cli/threads.test.js',
