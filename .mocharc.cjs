@@ -36,7 +36,7 @@ function testFiles(dir, prefix = '') {
 const root = path.join(__dirname, 'out', 'test');
 const all = fs.existsSync(root) ? testFiles(root) : [];
 const grouped = all.includes(GROUP)
-  ? [...fs.readFileSync(path.join(root, GROUP), 'utf8').matchAll(/require\("\.\/([^"]+)"\)/g)].map((m) => `${m[1]}.js`)
+  ? [...fs.readFileSync(path.join(root, GROUP), 'utf8').matchAll(/require\("\.\/([^"]+\.test)"\)/g)].map((m) => `${m[1]}.js`)
   : [];
 const rest = all.filter((f) => !SLOWEST_FIRST.includes(f) && !DISTRIBUTION.includes(f) && !grouped.includes(f));
 const spec = [...SLOWEST_FIRST.filter((f) => all.includes(f) && !grouped.includes(f)), ...rest].map((f) => `out/test/${f}`);
