@@ -35,7 +35,7 @@ export function lintFixtureDocument(text: string, language: LanguageId): { outco
   return { outcome: structuredClone(lint.outcome), analysis: lint.analysis };
 }
 
-/** Drops the kept lints (their analyses hold some hundred MB for every fixture). */
+/** Drops the kept lints (the analyses of all the fixtures hold over 100 MB). */
 export function forgetFixtureLints(): void {
   lints.clear();
 }
