@@ -1,9 +1,9 @@
 // Bundles the extension client, the language server and the CLI into dist/, copies the
 // tree-sitter WASM files beside them, and compiles the tests into out/ for mocha (type-checking
-// everything), at the same time as the bundles.
+// everything), at the same time as the bundles. Bundles whose inputs did not change are kept.
 import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -77,12 +77,44 @@ const noNode = {
 };
 const web = { ...common, platform: 'browser', target: 'es2022', plugins: [noNode], define: { 'process.env.NODE_ENV': production ? '"production"' : '"development"' } };
 mkdirSync(path.join(dist, 'browser'), { recursive: true });
-await Promise.all([
-  esbuild.build({ ...web, entryPoints: [path.join(root, 'client/browserExtension.ts')], outfile: path.join(dist, 'browser', 'extension.js'), external: ['vscode'] }),
-  esbuild.build({ ...web, format: 'iife', entryPoints: [path.join(root, 'server/lsp/browserMain.ts')], outfile: path.join(dist, 'browser', 'server.js') }),
-  esbuild.build({ ...common, entryPoints: [path.join(root, 'client/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'] }),
-  esbuild.build({ ...common, entryPoints: [path.join(root, 'server/lsp/main.ts')], outfile: path.join(dist, 'server.js') }),
-  esbuild.build({ ...common, entryPoints: [path.join(root, 'server/cli/bin.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } }),
-]);
+const bundles = [
+  { ...web, entryPoints: [path.join(root, 'client/browserExtension.ts')], outfile: path.join(dist, 'browser', 'extension.js'), external: ['vscode'] },
+  { ...web, format: 'iife', entryPoints: [path.join(root, 'server/lsp/browserMain.ts')], outfile: path.join(dist, 'browser', 'server.js') },
+  { ...common, entryPoints: [path.join(root, 'client/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'] },
+  { ...common, entryPoints: [path.join(root, 'server/lsp/main.ts')], outfile: path.join(dist, 'server.js') },
+  { ...common, entryPoints: [path.join(root, 'server/cli/bin.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } },
+];
+
+// The bundles are made again only when one of the files esbuild read for them (sources and
+// node_modules, as its metafile lists them), this script, or the kind of build (--production)
+// changed since the last build, or a bundle is missing: as `tsc -b` skips a tree that is up to date.
+// The record is dist/.bundle-inputs.json (not in the package: `files` lists what is).
+const record = path.join(dist, '.bundle-inputs.json');
+const stamp = (file) => {
+  try {
+    const s = statSync(file);
+    return `${s.size}:${s.mtimeMs}`;
+  } catch {
+    return 'missing';
+  }
+};
+const kind = JSON.stringify({ production, script: stamp(new URL(import.meta.url).pathname) });
+function bundlesUpToDate() {
+  if (!existsSync(record) || bundles.some((b) => !existsSync(b.outfile))) return false;
+  try {
+    const last = JSON.parse(readFileSync(record, 'utf8'));
+    return last.kind === kind && Object.entries(last.inputs).every(([file, was]) => stamp(path.resolve(root, file)) === was);
+  } catch {
+    return false;
+  }
+}
+if (!bundlesUpToDate()) {
+  const results = await Promise.all(bundles.map((options) => esbuild.build({ ...options, absWorkingDir: root, metafile: true })));
+  const inputs = {};
+  for (const { metafile } of results) {
+    for (const file of Object.keys(metafile.inputs)) inputs[file] = stamp(path.resolve(root, file));
+  }
+  writeFileSync(record, JSON.stringify({ kind, inputs }));
+}
 
 if (!(await compiled)) process.exitCode = 1;

@@ -119,7 +119,10 @@ describe('early cut-off: moved findings equal a fresh lint', function () {
   }
 
   // Project files linted as the language server lints one that no other file imports: one Project
-  // kept across edits (told of each with `invalidate`), a ParseCache per file, against a new Project.
+  // kept across edits (told of each with `invalidate`), a ParseCache per file, against a new Project
+  // after each edit (one for all the files of that version: it has seen no earlier version, which is
+  // what the kept one is compared with; that a lint in a Project does not depend on which files it
+  // linted before is test/engine/sharedProgram.test.ts's check).
   const projectsDir = path.join(fixturesDir, 'projects');
   const projects = fs.readdirSync(projectsDir).sort();
   for (let seed = 1; seed <= seeds; seed++) {
@@ -140,11 +143,12 @@ describe('early cut-off: moved findings equal a fresh lint', function () {
         const kept = new Project({ root: '/proj', host });
         const sessions = new Map(paths.map((p) => [p, new ParseCache(1, 1)]));
         const lintAll = (): void => {
+          const reference = new Project({ root: '/proj', host });
           for (const p of paths) {
             const result = runSteps(lintProjectSteps(kept, p, texts.get(p)!, { language: languageForPath(p)! }, [], sessions.get(p)));
             projectLints++;
             if (result.reused) projectReused++;
-            const fresh = withoutEngineCaches(() => lintProjectFile(new Project({ root: '/proj', host }), p, texts.get(p)!, { language: languageForPath(p)! }));
+            const fresh = withoutEngineCaches(() => lintProjectFile(reference, p, texts.get(p)!, { language: languageForPath(p)! }));
             assert.deepEqual({ outcome: result.outcome, foreign: result.foreign }, { outcome: fresh.outcome, foreign: fresh.foreign }, `project ${project}, ${p}, seed ${seed}: edits ${history.join('; ')}`);
           }
         };

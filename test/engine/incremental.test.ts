@@ -4,13 +4,24 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initEngine, lintText, type LanguageId } from '../../server/engine';
-import { analyzeDocument, forgetDocuments, singleEdit } from '../../server/engine/document';
+import { forgetDocuments, parseSteps, singleEdit } from '../../server/engine/document';
 import { LineIndex } from '../../server/engine/lineIndex';
 import { lower } from '../../server/engine/lower';
 import { parse } from '../../server/engine/parse';
+import { makeSourceFile } from '../../server/engine/source';
+import { runSteps } from '../../server/engine/stepwise';
 import { trainingScriptOfLines } from '../../bench/trainingScript';
 
 const root = path.resolve(__dirname, '../../..');
+
+/**
+ * The IR of a document parsed as the editor's documents are (server/engine/document.ts): from the
+ * previous version's kept tree when there is one. Only the IR: the facts built on it are not what
+ * these tests compare (a document's findings after an edit are, below and in differential.test.ts).
+ */
+function parseDocument(text: string, language: LanguageId): ReturnType<typeof lower> {
+  return runSteps(parseSteps(makeSourceFile(0, '', text, language))).module;
+}
 
 function fresh(text: string, language: LanguageId): string {
   const tree = parse(text, language);
@@ -96,13 +107,13 @@ describe('incremental re-parsing', () => {
   for (const [file, language] of files) {
     // Python re-lowers only the top-level statements an edit touched (server/engine/lower/reuse.ts).
     it(`gives the fresh parse's IR after each of 60 edits of ${file}`, function () {
-      this.timeout(60_000); // 120 parses of a 600-line script: 5 s idle, over 20 s on a loaded machine
+      this.timeout(60_000); // 120 parses of a 600-line script, some seconds on a loaded machine
       let text = file.startsWith('bench/') ? trainingScriptOfLines(600) : fs.readFileSync(path.join(root, file), 'utf8');
       const pick = random(file.length);
-      analyzeDocument(text, language);
+      parseDocument(text, language);
       for (let i = 0; i < 60; i++) {
         text = edit(text, pick);
-        const incremental = JSON.stringify(analyzeDocument(text, language).module);
+        const incremental = JSON.stringify(parseDocument(text, language));
         assert.equal(incremental, fresh(text, language), `edit ${i} of ${file}`);
       }
     });
@@ -121,7 +132,7 @@ describe('incremental re-parsing', () => {
         seen.add(value);
         for (const [k, v] of Object.entries(value)) visit(v, Array.isArray(value) ? key : k);
       };
-      visit(analyzeDocument(text, language).module.body, 'body');
+      visit(parseDocument(text, language).body, 'body');
     }
   });
 

@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initEngine, languageForPath, lintText } from '../../server/engine';
-import { explainAt } from '../../server/engine/explain';
+import { initEngine, languageForPath } from '../../server/engine';
+import { explainIn } from '../../server/engine/explain';
 import { LineIndex } from '../../server/engine/lineIndex';
 import { assertKatex, texOf } from './helpers';
+import { lintFixtureDocument } from '../lintMemo';
 
 const fixturesDir = path.resolve(__dirname, '../../../test/fixtures');
 
@@ -25,11 +26,13 @@ describe('a hover on every finding', function () {
         const language = languageForPath(name);
         if (!language || /^correct/.test(name)) continue;
         const text = fs.readFileSync(path.join(dir, name), 'utf8');
-        const findings = lintText(text, { language }).findings;
+        // The hover a user reads: the language server's, from the analysis of the lint it published.
+        const { outcome: { findings }, analysis } = lintFixtureDocument(text, language);
+        assert.ok(analysis, `${name}: not analysed`);
         const lines = new LineIndex(text);
         for (const f of findings.filter((x) => x.code === code)) {
           const at = `${name}:${f.range.start.line + 1}:${f.range.start.character + 1}`;
-          const ex = explainAt(text, { language }, lines.offset(f.range.start), (e) => { throw e; }, () => findings);
+          const ex = explainIn(analysis, lines.offset(f.range.start), () => findings, (e) => { throw e; });
           assert.ok(ex, `${at}: no hover`);
           const named = ex.findings.some((s) => s.code === code) || ex.optimizerStep?.corrections.some((c) => c.code === code);
           assert.ok(named, `${at}: the hover does not name ${code}`);

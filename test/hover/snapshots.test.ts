@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initEngine, languageForPath, lintText, type Finding } from '../../server/engine';
-import { explainAt, type Explanation } from '../../server/engine/explain';
+import { initEngine, languageForPath, type Finding } from '../../server/engine';
+import { explainIn, type Explanation } from '../../server/engine/explain';
 import { LineIndex } from '../../server/engine/lineIndex';
 import { assertKatex, texOf } from './helpers';
+import { lintFixtureDocument } from '../lintMemo';
 
 const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
@@ -60,12 +61,15 @@ describe('hover snapshots (every rule, on its fixtures)', function () {
         const file = path.join(fixturesDir, code, name);
         const text = fs.readFileSync(file, 'utf8');
         const language = languageForPath(file)!;
-        const findings: Finding[] = lintText(text, { language }).findings;
+        // The hover a user reads: the language server's, from the analysis of the lint it published.
+        const { outcome, analysis } = lintFixtureDocument(text, language);
+        const findings: Finding[] = outcome.findings;
+        assert.ok(analysis, `${code}/${name}: not analysed`);
         const lines = new LineIndex(text);
         const hovers = findings
           .filter((f) => f.code === code)
           .map((f) => {
-            const ex = explainAt(text, { language }, lines.offset(f.range.start), (e) => { throw e; }, () => findings);
+            const ex = explainIn(analysis, lines.offset(f.range.start), () => findings, (e) => { throw e; });
             if (ex) for (const tex of texOf(ex)) assertKatex(tex);
             return { at: `${f.range.start.line + 1}:${f.range.start.character + 1}`, hover: readable(ex) };
           });

@@ -13,9 +13,10 @@
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { applyEdits, initEngine, languageForPath, lintProjectFile, lintText, Project, type Finding, type Notice } from '../../server/engine';
+import { applyEdits, initEngine, languageForPath, lintProjectFile, Project, type Finding, type Notice } from '../../server/engine';
 import type { FileResult } from '../../server/cli/lintFile';
 import { mergeForeignFindings } from '../../server/cli/merge';
+import { lintFixtureText } from '../lintMemo';
 
 const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
@@ -120,7 +121,7 @@ export function checkFixture(file: string): void {
   const text = fs.readFileSync(file, 'utf8');
   const language = languageForPath(file);
   assert.ok(language, `no language for ${file}`);
-  const { findings, notices } = lintText(text, { language });
+  const { findings, notices } = lintFixtureText(text, language);
   const problems = problemsOf(file, text, findings, notices);
   problems.push(...checkSnapshot(path.relative(fixturesDir, file), findings.map((f) => snapshotOf(text, f, path.dirname(file)))));
   assert.deepEqual(problems, [], `\n${problems.join('\n')}`);
