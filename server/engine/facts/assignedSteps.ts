@@ -13,7 +13,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { FunctionDef } from './scope';
 import { exprKey } from './keys';
-import { programIndex } from './program';
+import { programIndex, definedInFile } from './program';
 import { statementsOf } from './adaptiveDecay';
 import { stmtExprs, subExprs } from './loops';
 import { isLearningRateSymbol } from './roles';
@@ -40,9 +40,7 @@ export function assignedSteps(facts: Facts): AssignedStep[] {
   if (found) return found;
   found = [];
   const index = programIndex(facts);
-  const start = facts.file.base;
-  const end = start + facts.text.length + 1;
-  const own = index.functions.filter((fn) => fn.span.start >= start && fn.span.start < end && fn.body.length > 0);
+  const own = index.functions.filter((fn) => definedInFile(facts, fn) && fn.body.length > 0);
   // Places moved by a step (`P += X`, `P -= X`, `P = P ± X`), by key, with the function that does it.
   const moved = new Map<string, { stmt: Stmt; fn: FunctionDef }[]>();
   for (const fn of own)

@@ -13,7 +13,7 @@ import type { Facts } from './index';
 import { ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
 import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
-import { programIndex, walkAll } from './program';
+import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { formatNumber } from '../../math/print/format';
 import { APPLY_UPDATES, appliedUpdates, boundCall, DICT_DEFAULT_METHOD, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
@@ -148,7 +148,6 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
   if (found) return found;
   found = [];
   const index = programIndex(facts);
-  const fileStart = facts.file.base;
   const inits = initialValues(facts);
   const helperNames = new Set(index.functions.map((f) => f.name));
   const candidate: CandidateTest = {
@@ -157,7 +156,7 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
   };
   const transforms = transformUpdates(facts);
   for (const fn of [...index.functions, ...objectMethods(facts)]) {
-    if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
+    if (!definedInFile(facts, fn)) continue;
     const transform = transforms.get(fn);
     if (fn.body.length === 0 || (!transform && !mayHoldStep(fn.body, candidate) && !returnsNamedState(fn) && !returnsArgumentVersions(fn))) continue;
     try {

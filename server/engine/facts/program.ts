@@ -56,6 +56,12 @@ export interface ProgramIndex {
   readonly objectLiterals: { object: Expr & { kind: 'object' }; scope: Scope }[];
 }
 
+/** Whether `fn` is written in this facts' file (the index of a program's file may hold functions read from elsewhere). */
+export function definedInFile(facts: Facts, fn: FunctionDef): boolean {
+  const start = facts.file.base;
+  return fn.span.start >= start && fn.span.start < start + facts.text.length + 1;
+}
+
 const cache = new WeakMap<Facts, ProgramIndex>();
 
 export function programIndex(facts: Facts): ProgramIndex {

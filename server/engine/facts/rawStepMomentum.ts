@@ -11,7 +11,7 @@ import type { Expr, Span } from '../ir';
 import { exprKey } from './keys';
 import type { Facts } from './index';
 import type { FunctionDef } from './scope';
-import { programIndex, spanKey } from './program';
+import { programIndex, spanKey, definedInFile } from './program';
 import { statementsOf } from './adaptiveDecay';
 import { stmtExprs, subExprs } from './loops';
 import { evaluateWithOverwrites, splitSelf, type Equation, type Overwrite } from './optimizerSteps';
@@ -38,9 +38,8 @@ export function carriedRawSteps(facts: Facts): CarriedRawStep[] {
   let found = cache.get(facts);
   if (found) return found;
   found = [];
-  const fileStart = facts.file.base;
   for (const fn of programIndex(facts).functions) {
-    if (fn.span.start < fileStart || fn.span.start >= fileStart + facts.text.length + 1) continue;
+    if (!definedInFile(facts, fn)) continue;
     if (!mayCarry(fn)) continue;
     const evaluated = evaluateWithOverwrites(facts, fn);
     if (!evaluated) continue;

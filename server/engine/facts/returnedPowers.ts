@@ -11,7 +11,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { FunctionDef } from './scope';
 import { exprKey } from './keys';
-import { programIndex } from './program';
+import { programIndex, definedInFile } from './program';
 import { statementsOf } from './adaptiveDecay';
 import { stmtExprs, subExprs } from './loops';
 import { oneValue } from './catalogue';
@@ -35,9 +35,7 @@ export function returnedPowers(facts: Facts): ReturnedPower[] {
   if (found) return found;
   found = [];
   const index = programIndex(facts);
-  const start = facts.file.base;
-  const end = start + facts.text.length + 1;
-  const own = index.functions.filter((fn) => fn.span.start >= start && fn.span.start < end && fn.body.length > 0);
+  const own = index.functions.filter((fn) => definedInFile(facts, fn) && fn.body.length > 0);
   for (const fn of own) {
     const corrections = powerCorrections(fn);
     if (corrections.length === 0) continue;

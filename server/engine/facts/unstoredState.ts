@@ -9,7 +9,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { ifChainAt, type FunctionDef } from './scope';
 import { isSelfName } from './resolve';
-import { programIndex } from './program';
+import { programIndex, definedInFile } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
@@ -53,10 +53,8 @@ export function unstoredStates(facts: Facts): UnstoredState[] {
   if (found) return found;
   found = [];
   const index = programIndex(facts);
-  const start = facts.file.base;
-  const end = start + facts.text.length + 1;
   for (const fn of index.functions) {
-    if (fn.span.start < start || fn.span.start >= end || fn.body.length === 0) continue;
+    if (!definedInFile(facts, fn) || fn.body.length === 0) continue;
     if (!assignsComputedLocal(fn.body)) continue;
     try {
       found.push(...new StepWalk(facts, fn).run());
