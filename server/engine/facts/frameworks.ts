@@ -1057,9 +1057,10 @@ class Collector {
    */
   private isOptimizerState(target: Expr, at: number): boolean {
     if (isStateLike(target)) return true;
-    const key = exprKey(target);
+    // The normal form keys `self.first[i]`, indexed by a loop, as `self.first` (optimizerSteps.ts `keyOf`).
+    const keys = [exprKey(target), target.kind === 'index' ? exprKey(target.object) : undefined].filter((k): k is string => k !== undefined);
     this.stepStates ??= optimizerSteps(this.facts).flatMap((step) => [...step.states.keys()].map((k) => ({ fn: step.fn.span, key: k })));
-    return key !== undefined && this.stepStates.some((s) => s.key === key && inside({ start: at, end: at }, s.fn));
+    return this.stepStates.some((s) => keys.includes(s.key) && inside({ start: at, end: at }, s.fn));
   }
 
   private writesIndex?: Map<string, Write[]>;
