@@ -9,7 +9,7 @@ import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { numberOf } from './analysis';
 import { exprKey, isKeyedByString, lastComponent } from './keys';
-import { loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
+import { explicitParams, loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
 import {
   isAscentGradientName, isAscentWord, isBackpropName, isBackwardHelperName, isDataLike, isDerivativeName, isExampleCountName, isGradientLike, isHyperparameterKey,
   isHyperparameterName, isInputName, isLearningRateName, isLossFunctionName, isLossGradientName, isLossWord, isModelCallName, isNablaName, isPredictionName,
@@ -263,10 +263,41 @@ export class DirectionAnalyzer {
     if (isPredictionName(last)) return [{ kind: 'pred', sign: 1 }];
     if (isInputName(last) || (isDataLike(e) && !isGradientLike(e))) return [{ kind: 'data', sign: 1 }];
     if (b?.kind === 'param' && isStrongGradientName(last) && !isAscentWord(last) && !this.facts.params.has(key)) {
+      // What the file's callers hand in outranks the name: a layer's `update_weights(dW, db)` that only
+      // a finite-difference check calls, with random perturbations, adds a step the caller chose.
+      if (e.kind === 'name' && this.callersHandNoGradient(b, e.name)) return [{ kind: 'unknown', sign: 1, gradientish: false }];
       return [{ kind: 'grad', sign: 1, source: `${last} (a gradient passed in as a parameter)`, origin: b.span, weak: true }];
     }
     if (isGradientLike(e) && isAscentWord(last)) this.ascent = true;
     return [unknown(e, this)];
+  }
+
+  /**
+   * Whether the file calls the function that has parameter `name`, and every call hands it, there,
+   * a value with no gradient added in it by data flow (no term of a gradient but negated ones,
+   * nothing read as one).
+   * Undefined calls (none in the file) leave the name to decide.
+   */
+  private callersHandNoGradient(b: Binding, name: string): boolean {
+    const index = programIndex(this.facts);
+    const fn = index.functionOfScope(b.scope);
+    if (!fn) return false;
+    const position = explicitParams(fn).findIndex((p) => p.name === name);
+    if (position < 0) return false;
+    // Calls by the method's name, each resolved to this function; one that may be another's (its
+    // receiver unknown where several classes define the name) leaves the name to decide.
+    const targets = index.callsNamed(fn.name).map((c) => ({ c, fn: this.facts.analyzer.callTarget(c.call, c.scope, c.at)?.fn }));
+    const calls = targets.filter((t) => t.fn === fn).map((t) => t.c);
+    if (calls.length === 0 || targets.some((t) => t.fn === undefined) || --this.budget < 0) return false;
+    return calls.every((c) => {
+      const arg = c.call.args[position] ?? c.call.kwargs.find((k) => k.name === name)?.value;
+      if (!arg || c.call.args.some((a) => a.kind === 'other')) return false;
+      const terms = this.terms(arg, c.scope, c.at, 0, new Set());
+      // Nothing read (`self._grad_buffer`: references to self are dropped) says nothing, unless it is a zero.
+      if (terms.length === 0) return isZero(arg, c.scope, c.at);
+      // A gradient handed in negated (`layer.update(-lr * dW)`) is a descent step the method adds.
+      return terms.every((t) => !(t.kind === 'grad' && t.sign > 0) && !(t.kind === 'unknown' && t.gradientish));
+    });
   }
 
   /** `for p, g in zip(params, grads)`: g is an element of grads. */
@@ -610,6 +641,14 @@ export class DirectionAnalyzer {
 }
 
 // ------------------------------------------------------------------ term algebra
+
+/** A zero written there or bound once to the name (`db = np.zeros(shape)`). */
+function isZero(e: Expr, scope: Scope, at: number): boolean {
+  if (zeroValue(e) !== undefined) return true;
+  if (e.kind !== 'name') return false;
+  const b = scope.lookup(e.name, at);
+  return b?.kind === 'assign' && !b.op && !b.unpacked && b.value !== undefined && zeroValue(b.value) !== undefined;
+}
 
 function unknown(e: Expr, a: DirectionAnalyzer): DirTerm {
   void a;
