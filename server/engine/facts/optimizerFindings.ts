@@ -22,6 +22,8 @@ import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
 import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
 import { assignedSteps, type AssignedStep } from './assignedSteps';
+import { statementsOf } from './adaptiveDecay';
+import { exprKey } from './keys';
 import { returnedPowers, type ReturnedPower } from './returnedPowers';
 import { rawStepMomentumForms } from '../findingForms';
 import type { FindingForms } from '../types';
@@ -276,6 +278,19 @@ function rootedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, s: State
   });
 }
 
+/** Whether the innermost simple statement of the step's function around `span` reads the value keyed `key` (`layer.v_b`). */
+function statementReads(step: OptimizerStep, span: Span, key: string): boolean {
+  const stmt = statementsOf(step.fn.body)
+    .filter((x) => x.kind !== 'block' && x.kind !== 'for' && x.kind !== 'function' && x.kind !== 'class' && x.span.start <= span.start && span.end <= x.span.end)
+    .pop();
+  if (!stmt) return false;
+  let reads = false;
+  walkAll([stmt], (e) => {
+    if (!reads && exprKey(e) === key) reads = true;
+  });
+  return reads;
+}
+
 /** ¼ as 0.25, ¾ as 0.75: the power as the code would write it. */
 function powerText(power: number): string {
   return String(Math.round(power * 1000) / 1000);
@@ -293,7 +308,10 @@ function invertedCorrection(facts: Facts, step: OptimizerStep, push: (f: Optimiz
     m.fs.some((f) => f.n > 0 && f.atom.k === 'pow' && f.atom.base.length === 1 && f.atom.base[0].fs.length === 1 && f.atom.base[0].fs[0].atom.k === 'sym' && f.atom.base[0].fs[0].atom.key === beta && f.atom.base[0].fs[0].n === 1);
   const report = (s: StateUpdate, where: string): void => {
     const beta = s.beta!;
-    const site = step.corrections.find((c) => c.beta === beta && c.exp !== undefined);
+    // Of the corrections with this β, the one written where this state is read (`vb_hat = v_b * (1 - b2 ** t)`
+    // beside `vw_hat = v_w * (…)`): each state's own line is its finding.
+    const sites = step.corrections.filter((c) => c.beta === beta && c.exp !== undefined);
+    const site = sites.find((c) => statementReads(step, c.span, s.eq.key)) ?? sites[0];
     if (!site || reported.has(s.eq.key)) return;
     reported.add(s.eq.key);
     const b = show(facts, step, beta);
