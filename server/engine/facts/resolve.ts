@@ -187,9 +187,12 @@ export function resolveExpr(program: Program, e: Expr, scope: Scope, at: number,
   const method = methodTarget(program, e, scope, at, hops + 1);
   if (method) return { kind: 'function', fn: method.fn };
   const owner = resolveExpr(program, e.object, scope, at, hops + 1);
-  if (owner?.kind === 'module') return exportedName(program, owner.parsed, e.name, hops + 1);
-  if (owner?.kind === 'class') {
-    const fn = methodOf(program, owner.cls, e.name, hops + 1);
+  const named = owner?.kind === 'module' ? exportedName(program, owner.parsed, e.name, hops + 1) : undefined;
+  if (named) return named;
+  // `Updates.plainStep(…)` with `const Updates = require('./updates')` and `module.exports = Updates`: the class's static method.
+  const cls = owner?.kind === 'class' ? owner : owner ? wholeModuleExport(program, owner, hops + 1) : undefined;
+  if (cls?.kind === 'class') {
+    const fn = methodOf(program, cls.cls, e.name, hops + 1);
     if (fn) return { kind: 'function', fn };
   }
   if (owner?.kind === 'value' && owner.expr.kind === 'object') {
@@ -387,11 +390,10 @@ export function instanceClass(program: Program, e: Expr, scope: Scope, at: numbe
 }
 
 /**
- * The function a CommonJS module exports whole (`module.exports = Network`), what calling the
- * module runs: a module definition, or a name bound to `require('./network')` (an import of scope.ts
- * made by that very statement).
+ * What a CommonJS module exports whole (`module.exports = Network`): a module definition, or a name
+ * bound to `require('./network')` (an import of scope.ts made by that very statement).
  */
-function moduleFunction(program: Program, def: Definition, hops: number): FunctionDef | undefined {
+function wholeModuleExport(program: Program, def: Definition, hops: number): Definition | undefined {
   let parsed: ParsedFile | undefined;
   if (def.kind === 'module') parsed = def.parsed;
   else if (def.kind === 'value' && def.expr.kind === 'call' && def.expr.callee.kind === 'name' && def.expr.callee.name === 'require') {
@@ -401,7 +403,12 @@ function moduleFunction(program: Program, def: Definition, hops: number): Functi
     }
   }
   if (!parsed?.scopes.exports.has('default')) return undefined;
-  const exported = exportedName(program, parsed, 'default', hops + 1);
+  return exportedName(program, parsed, 'default', hops + 1);
+}
+
+/** The function a module exported whole is: what calling the module runs. */
+function moduleFunction(program: Program, def: Definition, hops: number): FunctionDef | undefined {
+  const exported = wholeModuleExport(program, def, hops);
   return exported?.kind === 'function' ? exported.fn : undefined;
 }
 
