@@ -24,6 +24,9 @@ const RESERVED = new Set([
   'this', 'throw', 'true', 'try', 'typeof', 'var', 'void', 'while', 'with', 'yield',
 ]);
 
+/** A tag-like `<Name ` followed, before the next `<` or `>` (an arrow's `=>` aside), by a reserved word and `=`: where a JSX attribute may be named with one. */
+const RESERVED_ATTRIBUTE = new RegExp(`<[A-Za-z_$][\\w$.:-]*\\s(?:[^<>]|=>)*?(?<![\\w$.:-])(?:${[...RESERVED].join('|')})\\s*=(?!=)`);
+
 /** A word in the text: its offsets and what the reparsed tree must read there. */
 interface Replacement {
   start: number;
@@ -43,7 +46,8 @@ export type ParseWith = (text: string, language: LanguageId) => Tree;
 export function recoverMisreadWords(text: string, language: LanguageId, tree: Tree, parseWith: ParseWith): Tree | undefined {
   if (language === 'python' || !tree.rootNode.hasError) return undefined;
   const replacements = [...usingIdentifiers(text, tree)];
-  if (language === 'javascript' && /<[\w$.:-]+\s/.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
+  // The tsx parse is the costly part (seconds on some garbage): only where a tag names a reserved word before `=`.
+  if (language === 'javascript' && RESERVED_ATTRIBUTE.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
   if (replacements.length === 0) return undefined;
   replacements.sort((a, b) => a.start - b.start);
   let kept = replacements;

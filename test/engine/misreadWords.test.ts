@@ -5,6 +5,8 @@
 import * as assert from 'node:assert/strict';
 import { initEngine, lintText } from '../../server/engine';
 import { analyzeDocument, ParseCache } from '../../server/engine/document';
+import { parse, wasRecovered } from '../../server/engine/parse';
+import { recoverMisreadWords } from '../../server/engine/parseRecovery';
 import type { Stmt } from '../../server/engine/ir';
 
 /** A weight stepped up its gradient (NB102), to show the rest of a file is still read. */
@@ -51,6 +53,26 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     assert.deepEqual(summary(text), { findings: [`NB102@${lines + uphillLine}:4`], notices: [] });
     // The same file with `className` gives the same findings: the attribute's name changes nothing else.
     assert.deepEqual(summary(text.replace(/class=/g, 'className=')), summary(text));
+  });
+
+  it('parses with the tsx grammar only where a tag names a reserved word before `=` (garbage with `<` costs no extra parse)', () => {
+    const grammars: string[] = [];
+    const spy = (t: string, l: Parameters<typeof parse>[1]) => {
+      grammars.push(l);
+      return parse(t, l);
+    };
+    // Token soup with tags and keywords but no `<Tag … class=`: the JavaScript tree is all the reading there is.
+    const soup = 'class;*/.mul(:else<nabla-ignore x:+=[*.sub(export*/lam+}of-=:<of+=.add(ofgif\t[,iflet.mul(];)=>if class=>';
+    const soupTree = parse(soup, 'javascript');
+    assert.ok(soupTree.rootNode.hasError);
+    assert.equal(recoverMisreadWords(soup, 'javascript', soupTree, spy), undefined);
+    assert.deepEqual(grammars, []);
+    // A reserved attribute after an arrow function in another attribute (`=>` inside the tag) is still read.
+    const jsx = card.replace('<div class="card">', '<div onClick={() => go()} class="card">');
+    const jsxTree = parse(jsx, 'javascript');
+    assert.ok(wasRecovered(jsxTree) && !jsxTree.rootNode.hasError);
+    soupTree.delete();
+    jsxTree.delete();
   });
 
   it('reads a variable named `using` at the start of a statement without a notice', () => {
