@@ -409,7 +409,6 @@ function selfMultipliedPower(facts: Facts, step: OptimizerStep, push: (f: Optimi
   }
 }
 
-/** The zero step count of a framework's counter, which the framework increments after the step. */
 /**
  * A running β power started at 1 in the function that builds a functional optimizer's state, read by
  * the step's correction before the step multiplies it into the new state (returnedPowers.ts).
@@ -429,6 +428,7 @@ function lateReturnedPower(facts: Facts, r: ReturnedPower, push: (f: OptimizerFi
   });
 }
 
+/** The zero step count of a framework's counter, which the framework increments after the step. */
 function frameworkZeroMessage(counter: string, correction: string): string {
   return `${counter} is 0 on the first step (the optimizer increments it after each step), so ${correction} is 0 and the bias correction divides by zero: the first step is NaN. Use ${counter} + 1 as the step count, as Keras' own optimizers do`;
 }
