@@ -28,6 +28,7 @@ import { programIndex, spanKey } from './program';
 import { stmtExprs, subExprs, within } from './loops';
 import { frameworkFacts, type Arg, type HandDecayFact, type OptimizerFact } from './frameworks';
 import { methodOf } from './resolve';
+import { sameExpr } from './doubleDecay';
 
 /**
  * Why a coupled decay is deliberate L2: a source named for L2, its documentation, a comparison with
@@ -316,7 +317,7 @@ function guardsOf(facts: Facts, span: Span): Guard[] {
             parts(h, false, scopeAt(m), m.span.start, out);
             // `if a and flag: … elif a:` — a holds here, so the earlier clause failed on flag.
             const failed = conjunctsOf(h, 0);
-            const rest = failed.filter((c) => !held.some((x) => sameCondition(facts, c, x)));
+            const rest = failed.filter((c) => !held.some((x) => sameExpr(c, x)));
             if (failed.length > 1 && rest.length === 1) parts(rest[0], false, scopeAt(m), m.span.start, out);
           }),
         );
@@ -344,11 +345,6 @@ function guardsOf(facts: Facts, span: Span): Guard[] {
 function conjunctsOf(e: Expr, depth: number): Expr[] {
   if (depth < 50 && e.kind === 'other' && e.ops && e.ops.length > 0 && e.ops.every((o) => o === 'and')) return e.children.flatMap((c) => conjunctsOf(c, depth + 1));
   return [e];
-}
-
-/** Two tests of one `if` chain written alike (whitespace aside): the same condition, read at the same point. */
-function sameCondition(facts: Facts, a: Expr, b: Expr): boolean {
-  return facts.source(a.span).replace(/\s+/g, '') === facts.source(b.span).replace(/\s+/g, '');
 }
 
 function parts(e: Expr, on: boolean, scope: Scope, at: number, out: Guard[]): void {

@@ -289,7 +289,8 @@ function sameHeads(a: Expr[], b: Expr[]): boolean {
 }
 
 /** Structural equality, spans aside. */
-function sameExpr(a: Expr, b: Expr): boolean {
+/** Two expressions written alike: the same structure, names, values and operators (comparisons' too). */
+export function sameExpr(a: Expr, b: Expr): boolean {
   if (a.kind !== b.kind) return false;
   const ka = exprKey(a);
   if (ka !== undefined) return ka === exprKey(b);
@@ -298,6 +299,8 @@ function sameExpr(a: Expr, b: Expr): boolean {
   if (a.kind === 'binary' && b.kind === 'binary' && a.op !== b.op) return false;
   if (a.kind === 'unary' && b.kind === 'unary' && a.op !== b.op) return false;
   if (a.kind === 'call' && b.kind === 'call' && a.kwargs.length !== b.kwargs.length) return false;
+  // `x != 0` is not `x == 0`: comparisons and `and`/`or` chains keep their operators here.
+  if (a.kind === 'other' && b.kind === 'other' && (a.ops ?? []).join() !== (b.ops ?? []).join()) return false;
   const ca: Expr[] = [];
   const cb: Expr[] = [];
   forEachChild(a, (c) => void ca.push(c));
