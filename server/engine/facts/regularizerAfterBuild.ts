@@ -58,8 +58,12 @@ function scan(facts: Facts): RegularizerAfterBuild[] {
     }
   };
   collect(facts.module.body, 0);
-  const inFile = reloadCalls(facts.module.body);
-  for (const body of bodies) out.push(...scanBody(facts, body, rebuiltAfter(inFile, reloadCalls(body))));
+  // Walked only when a body assigns a regularizer to a built model's layer (most files never do).
+  let inFile: ReloadCalls | undefined;
+  for (const body of bodies) {
+    let inBody: ReloadCalls | undefined;
+    out.push(...scanBody(facts, body, (at) => rebuiltAfter((inFile ??= reloadCalls(facts.module.body)), (inBody ??= reloadCalls(body)))(at)));
+  }
   // A file that reads the attribute back (`l.kernel_regularizer(l.kernel)` in a hand-written loss)
   // applies it itself.
   return out.filter((r) => !readsAttribute(facts.module.body, r.attribute) && !(r.helper && r.helper.body && readsAttribute(r.helper.body, r.attribute)));
