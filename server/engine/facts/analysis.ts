@@ -15,7 +15,7 @@ import {
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
-import { isCountName, isDataLike, isExampleCountName, isGradientLike, isHyperparameterKey, isLearningRateName, isStateLike, isWeightLike } from './roles';
+import { isCountName, isDataLike, isExampleCountName, isGradientLike, isHyperparameterKey, isLearningRateName, isStateLike, isWeightLike, saysPenalty } from './roles';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
 
@@ -1801,5 +1801,5 @@ export { isKeyedByString };
 
 /** How a note names a variable holding a penalty: `the penalty reg_loss`, but `l2_penalty`, not `the penalty l2_penalty` (wording only). */
 function penaltyName(key: string): string {
-  return /(^|[^a-z])penalty$/i.test(key) ? key : `the penalty ${key}`;
+  return saysPenalty(key) ? key : `the penalty ${key}`;
 }

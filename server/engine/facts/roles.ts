@@ -188,6 +188,11 @@ export function isPenaltyVariableName(name: string): boolean {
   return (/reg|pen|l1|l2|lasso|ridge|decay|prior|sparsit/i.test(name) && !/loss$/i.test(name)) || /^(reg|l1|l2)_?loss$/i.test(name);
 }
 
+/** A name that already says "penalty" (`penalty`, `l2_penalty`, `self.penalty`): a note need not say it again (wording only). */
+export function saysPenalty(name: string): boolean {
+  return /(^|[^a-z])penalty$/i.test(name);
+}
+
 /** A call named for regularization (`add_weight_decay`, `l2_loss`, `compute_penalty`): it reads or builds the penalties. */
 export function mentionsRegularization(name: string): boolean {
   return /regularization|penalt|l2_loss|l1_loss|weight_decay|reg_loss/i.test(name);
