@@ -245,8 +245,9 @@ function together(shape: FileShape, a: Span, b: Span): boolean {
   if (onlyA.length === 0 || onlyB.length === 0) return true;
   // `if wd != 0 and mode == "L2":` … `if wd != 0 and mode != "L2":`: a conjunct of one is the negation of one of the other's.
   if (onlyA.some((x) => onlyB.some((y) => excludes(x.heads, y.heads)))) return false;
-  // Both guarded, by conditions of their own: alternatives (`if decoupled:` … `if not decoupled:`) unless the conditions are the same.
-  return onlyA.every((x) => onlyB.some((y) => sameHeads(x.heads, y.heads))) && onlyB.every((y) => onlyA.some((x) => sameHeads(x.heads, y.heads)));
+  // Both guarded, by conditions of their own: alternatives (`if decoupled:` … `if not decoupled:`) unless the
+  // conditions are the same or one implies the other (`if wd != 0:` … `if wd > 0:`: both run whenever wd > 0).
+  return onlyA.every((x) => onlyB.some((y) => relatedHeads(x.heads, y.heads))) && onlyB.every((y) => onlyA.some((x) => relatedHeads(x.heads, y.heads)));
 }
 
 /** Comparison operators and their negations (`x == c` / `x != c`, `x < c` / `x >= c`). */
@@ -284,11 +285,24 @@ function comparison(e: Expr): { op: string; left: Expr; right: Expr } | undefine
   return { op: e.ops[0], left: e.children[0], right: e.children[1] };
 }
 
-function sameHeads(a: Expr[], b: Expr[]): boolean {
-  return a.length === b.length && a.every((x, i) => sameExpr(x, b[i]));
+/** Heads of two guards, pairwise the same condition, or one implying the other. */
+function relatedHeads(a: Expr[], b: Expr[]): boolean {
+  return a.length === b.length && a.every((x, i) => sameExpr(x, b[i]) || implies(x, b[i]) || implies(b[i], x));
 }
 
-/** Structural equality, spans aside. */
+/** What each comparison operator implies of the same operands: `x > c` gives `x != c` and `x >= c`. */
+const impliedOps: Record<string, string[]> = { '>': ['!=', '>='], '<': ['!=', '<='], '==': ['<=', '>='] };
+
+/** Whether comparison `a` holding makes comparison `b` hold: the same operands (either order), a weaker operator. */
+function implies(a: Expr, b: Expr): boolean {
+  const ca = comparison(a);
+  const cb = comparison(b);
+  if (!ca || !cb) return false;
+  if (sameExpr(ca.left, cb.left) && sameExpr(ca.right, cb.right)) return impliedOps[ca.op]?.includes(cb.op) ?? false;
+  const mirrored = mirroredOp[cb.op];
+  return mirrored !== undefined && sameExpr(ca.left, cb.right) && sameExpr(ca.right, cb.left) && (impliedOps[ca.op]?.includes(mirrored) ?? false);
+}
+
 /** Two expressions written alike: the same structure, names, values and operators (comparisons' too). */
 export function sameExpr(a: Expr, b: Expr): boolean {
   if (a.kind !== b.kind) return false;
