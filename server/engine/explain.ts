@@ -522,7 +522,8 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
     // is replaced by −(2·lr·wd·W).
     const written = form.roots.map((r) => exprAt(r, span)).find((e) => e !== undefined);
     const parts = written ? analyzer.summands(written, site.scope, site.at) : [];
-    const gradient = parts.length === 1 && parts[0].sign === -1 ? { ...f.math.gradient, coef: neg(f.math.gradient.coef) } : f.math.gradient;
+    const siteGradient = summand ? withoutOutsideCoef(analyzer, site, summand, f.math.gradient) : f.math.gradient;
+    const gradient = parts.length === 1 && parts[0].sign === -1 ? { ...siteGradient, coef: neg(siteGradient.coef) } : siteGradient;
     substitutions.push({ span, gradient, param: occurrence });
     if (summand) addExpansions(site, form, summand, expansions);
   }
@@ -538,24 +539,28 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   // What the line computes, with step variables the findings pass through shown as their values.
   const computedPrinter = new ExprPrinter({ ...base, expansions });
   const computed = computedPrinter.finish(formNode(form, computedPrinter));
-  let correct: { tex: string; unicode: string } | undefined;
+  let correct: ((f: Finding) => { tex: string; unicode: string } | undefined) | undefined;
   if (substitutions.length > 0) {
     const printer = new ExprPrinter({ ...base, substitutions, expansions });
     const printed = printer.finish(formNode(form, printer));
-    if (printed.tex !== computed.tex) correct = printed;
+    if (printed.tex !== computed.tex) correct = () => printed;
     else {
-      // The term is written where the printer cannot follow (an accumulated variable): show ∇R alone.
-      const g = substitutions[0];
-      const param = g.param ? printer.paramNode(g.param) : atom(symbols.param(g.gradient.param));
-      correct = renderMath(relNode({ k: 'apply', tex: '\\nabla R', uni: '∇R', args: [param] }, '=', '=', gradientNode(g.gradient, param, symbols)));
+      // The term is written where the printer cannot follow (an accumulated variable): show each finding's ∇R alone.
+      correct = (f) => {
+        const g = f.math?.site && substitutions.find((s) => sameSpan(s.span, spanOfRange(a.lines, f.math!.site!)));
+        if (!g) return undefined;
+        const param = g.param ? printer.paramNode(g.param) : atom(symbols.param(g.gradient.param));
+        return renderMath(relNode({ k: 'apply', tex: '\\nabla R', uni: '∇R', args: [param] }, '=', '=', gradientNode(g.gradient, param, symbols)));
+      };
     }
   }
 
   const findingSections = mine.map((f): FindingSection => {
     const section = sectionWithOwnMath(f);
-    if (correct && f.math?.gradient) {
-      section.correctTex = correct.tex;
-      section.correctUnicode = correct.unicode;
+    const line = correct && f.math?.gradient ? correct(f) : undefined;
+    if (line) {
+      section.correctTex = line.tex;
+      section.correctUnicode = line.unicode;
     }
     if (f.math?.alternative) section.alternative = f.math.alternative;
     return section;
@@ -575,6 +580,18 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
 }
 
 /** target ← value as a math tree. */
+/**
+ * A coefficient written outside the site (`lam` in `lam * (ΣW1² + ΣW2²)`) stays where it is written and
+ * scales what replaces the site: the site is replaced by the gradient without it.
+ */
+function withoutOutsideCoef(analyzer: Analysis['facts']['analyzer'], site: UpdateSite, summand: Summand, gradient: NonNullable<Finding['math']>['gradient'] & object): typeof gradient {
+  const inContext = analyzer.penaltyOfSummand(summand, site.increment);
+  const atSite = analyzer.penaltyOfSummand(summand);
+  if (!inContext || !atSite || inContext.coef.num === 0 || atSite.coef.num === 0) return gradient;
+  const outside = div(inContext.coef, atSite.coef);
+  return isNumber(outside) && Math.abs(outside.num - 1) < 1e-12 ? gradient : { ...gradient, coef: div(gradient.coef, outside) };
+}
+
 function formNode(form: UpdateForm, printer: ExprPrinter): MathNode {
   const target = printer.node(form.target);
   let value: MathNode;

@@ -623,6 +623,19 @@ export class ExprPrinter {
     return this.options.symbols;
   }
 
+  private substitutedByZero(e: Expr): boolean {
+    const sub = this.subs.get(spanKey(e.span));
+    if (!sub || sub.gradient.coef.num !== 0) return false;
+    this.applied.add(spanKey(e.span));
+    return true;
+  }
+
+  /** Does a substitution lie strictly inside `span`? */
+  private substitutesInside(span: Span): boolean {
+    for (const s of this.subs.values()) if (span.start <= s.span.start && s.span.end <= span.end && (s.span.start !== span.start || s.span.end !== span.end)) return true;
+    return false;
+  }
+
   /** Prints `e` as math. */
   print(e: Expr): PrintedMath {
     return this.finish(this.build(e, this.options.scope, this.options.at ?? Infinity));
@@ -761,7 +774,8 @@ export class ExprPrinter {
     }
     const expansion = this.options.expansions?.get(spanKey(e.span));
     if (expansion) return this.build(expansion.expr, expansion.scope ?? scope, expansion.at ?? at);
-    const penalty = this.penalty(e, scope, at);
+    // `lam * (ΣW1² + ΣW2²)` with a finding on each sum: read as one penalty, the sums would never be built.
+    const penalty = this.substitutesInside(e.span) ? undefined : this.penalty(e, scope, at);
     if (penalty) return penalty;
     switch (e.kind) {
       case 'num':
@@ -872,9 +886,12 @@ export class ExprPrinter {
     const r = (): MathNode => this.build(right, scope, at);
     switch (op) {
       case '+':
-        return addNode({ neg: false, m: l() }, { neg: false, m: r() });
-      case '-':
-        return addNode({ neg: false, m: l() }, { neg: true, m: r() });
+      case '-': {
+        // A term replaced by a zero gradient (a penalty on another parameter) leaves the sum.
+        if (this.substitutedByZero(right)) return l();
+        if (this.substitutedByZero(left)) return op === '-' ? { k: 'neg', m: r() } : r();
+        return addNode({ neg: false, m: l() }, { neg: op === '-', m: r() });
+      }
       case '*':
       case '@':
         return mulNode(l(), r());

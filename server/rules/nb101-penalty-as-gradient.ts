@@ -21,7 +21,7 @@ import { penaltiesFor } from '../engine/facts/losses';
 import { parameterOfGradient } from '../engine/facts/roles';
 import { regularizerObjects, type RegularizerMethod } from '../engine/facts/regularizerObjects';
 import { explicitParams } from '../engine/facts/scope';
-import { equalCoef } from '../math/coef';
+import { equalCoef, num } from '../math/coef';
 
 export const nb101PenaltyAsGradient = defineRule({
   meta: {
@@ -78,8 +78,15 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
   // With a penalty over several parameters, the one that matters is the one being updated.
   // For a gradient (`dW2 += ...`) the parameter is the one it belongs to (W2).
   const targetKey = site.kind === 'update' ? exprKey(baseExpr(site.target)) : (parameterOfGradient(site.target) ?? exprKey(baseExpr(site.target)));
-  const occurrence = found.params.find((p) => exprKey(p.base) === targetKey || lastComponent(p.base) === targetKey) ?? found.params[0];
+  const own = found.params.find((p) => exprKey(p.base) === targetKey || lastComponent(p.base) === targetKey);
+  const occurrence = own ?? found.params[0];
   const penalty: Penalty = { kind: found.kind, coef: found.coef, param: text(occurrence.expr.span), via: found.via };
+  // `dW1 += lam * (ΣW1² + ΣW2²)`: the penalty on W2 does not depend on W1, so nothing of it belongs in W1's
+  // gradient. Said only when another summand penalizes the target itself, which shows that the two differ
+  // (an element `wi` of the penalized `w`, or an alias, penalizes no key of its own).
+  const ownElsewhere = (): boolean =>
+    site.increment.some((s) => s !== summand && facts.analyzer.penaltyOfSummand(s, site.increment)?.params.some((p) => exprKey(p.base) === targetKey || lastComponent(p.base) === targetKey));
+  if (!own && targetKey !== undefined && ownElsewhere()) return otherParameterReport(facts, site, summand, found, penalty, targetKey);
   // The gradient that belongs is the one of the penalty the loss defines (`reg / (2 * N) * Σw²` gives
   // `reg / N * w`), when the loss defines it one way; otherwise the written term's own gradient.
   const defined = lossPenalty(facts, site, occurrence, found);
@@ -116,6 +123,18 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
     fix,
     math: { computed: unicodePenalty(penalty), expected: unicodeGradient(gradient), site: summand.site, update: site.span, penalty, gradient },
   };
+}
+
+/** A penalty on other parameters added to one parameter's update or gradient: its gradient there is zero. */
+function otherParameterReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increment'][number], found: PenaltyTerm, penalty: Penalty, targetKey: string): Report {
+  const targetText = facts.source(site.target.span);
+  const subject = site.kind === 'update' ? `update of ${targetText}` : `gradient ${targetText}`;
+  const own = gradientOf(penalty);
+  const message = `${subject} adds the penalty ${unicodePenalty(penalty)} (a scalar), which does not depend on ${targetKey}: its gradient with respect to ${targetKey} is 0, so the term does not belong here (its gradient ${unicodeGradient(own)} belongs in the ${site.kind === 'update' ? 'update' : 'gradient'} of ${penalty.param})`;
+  const related = found.defs.map((d) => ({ span: d.span, message: d.what }));
+  if (summand.via.length > 0) related.push({ span: summand.via[0], message: `the step with the penalty is applied here` });
+  const gradient: Gradient = { kind: 'linear', coef: num(0), param: targetKey };
+  return { span: summand.site, message, related, math: { computed: unicodePenalty(penalty), expected: '0', site: summand.site, update: site.span, penalty, gradient } };
 }
 
 /** The loss's own penalty on the parameter, of the written term's kind and sign, when the loss defines exactly one. */

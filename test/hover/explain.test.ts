@@ -59,6 +59,20 @@ describe('hover: explainAt', function () {
     await initEngine();
   });
 
+  it('a strength over a sum of penalties: the correct line keeps it outside and drops the penalty on another weight', function () {
+    const text = fs.readFileSync(path.join(repoRoot, 'test/fixtures/NB101/strength_over_penalty_sum.py'), 'utf8');
+    const ex = at(text, 'dW1 += lam');
+    assert.ok(ex);
+    assert.equal(ex.computed?.unicode, '∂L/∂W₁ ← ∂L/∂W₁ + λ(ΣW₁² + ΣW₂²)');
+    assert.deepEqual(
+      ex.findings.map((f) => [f.expected, f.correctUnicode]),
+      [
+        ['2·lam·W1', '∂L/∂W₁ ← ∂L/∂W₁ + 2λW₁'],
+        ['0', '∂L/∂W₁ ← ∂L/∂W₁ + 2λW₁'],
+      ],
+    );
+  });
+
   it('explains a faulty NB101 line: computed, correct update, rule link, equivalent forms', function () {
     const ex = at(FAULTY, 'W = W - lr');
     assert.ok(ex);
