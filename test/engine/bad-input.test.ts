@@ -33,6 +33,9 @@ describe('bad input', () => {
     assert.match(lint('import numpy as np\nx = (1,\n     2))\n').notices[0].message, /^syntax error at 3:8/);
     assert.match(lint('import numpy as np\nopt = make([], lr=1e-3)\nAlpha runs better over a broad span.\nBeta is fine in a narrow span when it is low.\n').notices[0].message, /^syntax error at 3:\d+/);
     assert.match(lint('import numpy as np\nx = 1\nAlpha works well over a wide span.\n').notices[0].message, /^syntax error at 3:7/);
+    // A quote never closed, as Python reports it ("unterminated string literal"), not the name before it.
+    assert.match(lint("import numpy as np\nrate: 0.1\nshift': 0.5\nscale: 0.2\n").notices[0].message, /^syntax error at 3:6/);
+    assert.match(lint("import numpy as np\nname = 'abc\ny = 2\n").notices[0].message, /^syntax error at 2:8/);
   });
 
   it('survives every truncation of a faulty line (half-typed code)', () => {

@@ -134,10 +134,26 @@ function errorStart(node: SyntaxNode, misread: readonly Span[], script: boolean)
   const word = misread.find((m) => m.start >= from && m.start < Math.min(lineEnd, node.endIndex));
   const onLine = inner && inner.startPosition.row === lead.startPosition.row ? inner.startIndex : undefined;
   if (word && (onLine === undefined || word.start < onLine)) return word.start;
+  // `translate': 0.1`: a quote that opens a string never closed is the error (Python's "unterminated
+  // string literal"), not the name before it.
+  const quote = unclosedQuote(node, lead);
+  if (quote !== undefined && (onLine === undefined || quote < onLine)) return quote;
   if (onLine !== undefined) return onLine;
   // `return (` before JSX the parser could not read: the statement is fine up to the error inside it.
   if (inner && !lead.isNamed && lead.type === 'return' && script) return inner.startIndex;
   return lead.startIndex;
+}
+
+/** The start of a Python `string_start` the ERROR node holds bare, with no `string_end` after it, on the lead's line. */
+function unclosedQuote(node: SyntaxNode, lead: SyntaxNode): number | undefined {
+  let quote: SyntaxNode | undefined;
+  for (let i = 0; i < node.childCount; i++) {
+    const c = node.child(i);
+    if (!c) continue;
+    if (c.type === 'string_start' && !quote && c.startPosition.row === lead.startPosition.row && c.startIndex >= lead.startIndex) quote = c;
+    else if (c.type === 'string_end' && quote) quote = undefined;
+  }
+  return quote?.startIndex;
 }
 
 /** Where the line holding `at` ends in the node's text (the node's end when the line runs past it). */
