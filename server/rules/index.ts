@@ -26,6 +26,7 @@ import { nb404LearningRateTwice } from './nb404-learning-rate-twice';
 import { nb405DecayOnMoment } from './nb405-decay-on-moment';
 import { nb406DecoupledDecayMeantAsL2 } from './nb406-decoupled-decay-meant-as-l2';
 import { nb407StateNeverStored } from './nb407-state-never-stored';
+import { nb408DecayGrows } from './nb408-decay-grows';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -56,6 +57,7 @@ export const allRules: Rule[] = [
   nb405DecayOnMoment,
   nb406DecoupledDecayMeantAsL2,
   nb407StateNeverStored,
+  nb408DecayGrows,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {
