@@ -126,10 +126,9 @@ function writtenTerm(facts: Facts, step: OptimizerStep, p: ParamUpdate, m: Match
   // Not the update's own statements: a sum written there is also in the second moment's, and a
   // product of the parameter there is the update's own (`w.mul(1 - lr * wd)`), not the gradient's.
   const spans = [...(m.first?.eq.spans ?? []), ...m.second.eq.spans];
-  const stmts = statementsOf(step.fn.body).filter((s) => s.kind !== 'block' && s.kind !== 'for');
   const tensorKeys = new Set<string>([...step.states.keys(), p.eq.key]);
   for (const span of spans) {
-    const stmt = stmts.filter((s) => within(span, s.span)).pop();
+    const stmt = innermostStatement(step, span);
     if (!stmt) continue;
     const products: { expr: Expr; param: Expr; factors: Expr[] }[] = [];
     for (const root of stmtExprs(stmt))
@@ -225,8 +224,13 @@ export function statementsOf(body: Stmt[], out: Stmt[] = [], depth = 0): Stmt[] 
   return out;
 }
 
+/** The innermost simple statement (not a block or a loop) of a step's function around `span`. */
+export function innermostStatement(step: OptimizerStep, span: Span): Stmt | undefined {
+  const stmts = statementsOf(step.fn.body).filter((s) => within(span, s.span) && s.kind !== 'block' && s.kind !== 'for');
+  return stmts[stmts.length - 1];
+}
+
 /** The statement holding a write (a torch in-place chain's write is the call, inside its statement). */
 function stmtSpan(step: OptimizerStep, span: Span): Span {
-  const stmts = statementsOf(step.fn.body).filter((s) => within(span, s.span) && s.kind !== 'block' && s.kind !== 'for');
-  return stmts.length > 0 ? stmts[stmts.length - 1].span : span;
+  return innermostStatement(step, span)?.span ?? span;
 }

@@ -22,7 +22,7 @@ import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
 import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
 import { assignedSteps, type AssignedStep } from './assignedSteps';
-import { statementsOf } from './adaptiveDecay';
+import { innermostStatement } from './adaptiveDecay';
 import { exprKey } from './keys';
 import { returnedPowers, type ReturnedPower } from './returnedPowers';
 import { rawStepMomentumForms } from '../findingForms';
@@ -280,9 +280,7 @@ function rootedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, s: State
 
 /** Whether the innermost simple statement of the step's function around `span` reads the value keyed `key` (`layer.v_b`). */
 function statementReads(step: OptimizerStep, span: Span, key: string): boolean {
-  const stmt = statementsOf(step.fn.body)
-    .filter((x) => x.kind !== 'block' && x.kind !== 'for' && x.kind !== 'function' && x.kind !== 'class' && x.span.start <= span.start && span.end <= x.span.end)
-    .pop();
+  const stmt = innermostStatement(step, span);
   if (!stmt) return false;
   let reads = false;
   walkAll([stmt], (e) => {
