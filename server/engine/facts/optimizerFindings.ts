@@ -16,7 +16,8 @@ import { biasCorrected, decayMoved, descending, learningRateApplied, learningRat
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
-import { countsOutsideLoops, type StepCalls } from './stepCountLoops';
+import { countsOutsideLoops, loopsAround, names, pickedBy, type StepCalls } from './stepCountLoops';
+import { within } from './loops';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
 import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
@@ -673,6 +674,7 @@ function partners(step: OptimizerStep, s: StateUpdate): StateUpdate[] {
 function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   const states = [...step.states.values()];
   for (const s of states) {
+    if (sharedAcrossParameters(facts, step, s, push)) continue;
     if (averagedTwice(facts, step, s, push)) continue;
     if (doubleCounted(facts, step, s, push)) continue;
     if (s.self && !s.average && s.adds.length > 0 && overweighted(facts, step, s, push)) continue;
@@ -740,6 +742,54 @@ function rawStepStored(facts: Facts, c: CarriedRawStep, push: (f: OptimizerFindi
     corrected: [{ kind: 'average', key: c.key, terms: [{ coef: sym(c.beta), x: sym(c.key) }, { coef: sub(constant(1), sym(c.beta)), x: c.x }] }],
     forms: rawStepMomentumForms(k, x, b),
   });
+}
+
+/**
+ * One moving average for several parameters: a state no loop variable picks (`self.m`, `this.velocity`),
+ * averaged inside a loop that walks the parameters (`for p, g in zip(params, grads)`) from what that
+ * loop picks (each parameter's gradient), and read by the update of the parameter the loop picks.
+ * Each parameter's step then mixes the gradients of the parameters before it, and the average is
+ * updated once per parameter in one step. Per-parameter state (`self.m[i]`, `self.state[p]['m']`,
+ * `layer.m` in `for layer in layers`) is picked by the loop and stays silent.
+ */
+function sharedAcrossParameters(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  if (!s.average || s.eq.branched || s.adds.length === 0) return false;
+  // A place that outlives the iteration (`self.m`), written from its own old value by one statement;
+  // a local given the new value of a picked entry (`m = b1 * self.m[k] + …`, stored back later) is not.
+  const target = s.eq.target;
+  const key = exprKey(target);
+  if ((target.kind !== 'attr' && target.kind !== 'index') || key === undefined) return false;
+  const write = innermostStatement(step, s.eq.spans[0]);
+  if (write?.kind !== 'assign' || write.op || !someExpr(write.value, (x) => x !== target && exprKey(x) === key)) return false;
+  const body = step.fn.body;
+  const source = (x: Span): string => facts.source(x);
+  const writes = s.eq.spans;
+  for (const p of step.params) {
+    if (!mentions(p.step, s.eq.key)) continue;
+    const around = loopsAround(body, p.eq.spans[0]);
+    if (!around) continue;
+    const updateSpans = [...writes, ...p.eq.spans];
+    const paramPicked = pickedBy(body, p.eq.target, p.eq.spans, source);
+    const statePicked = pickedBy(body, s.eq.target, updateSpans, source);
+    for (const loop of around) {
+      if (loop.kind !== 'for') continue;
+      const vars = names(loop.target);
+      if (!vars.some((v) => paramPicked.has(v)) || vars.some((v) => statePicked.has(v))) continue;
+      if (!writes.every((w) => within(w, loop.span) && !within(w, loop.iter.span))) continue;
+      // What the average adds is the picked parameter's own: its value reads the loop's variables,
+      // directly (`grads[i]`) or through locals (`grad = layers[i].grad`).
+      if (!vars.some((v) => pickedBy(body, write.value, updateSpans, source).has(v))) continue;
+      const t = stateText(facts, s);
+      push({
+        code: 'NB403',
+        span: writes[0],
+        message: `${t} is one moving average for every parameter: the loop over ${facts.source(loop.target.span)} updates it once per parameter, so each parameter's step averages the gradients of the parameters before it, not its own over time. Keep one per parameter (indexed by the loop, or in the parameter's own state)`,
+        related: [{ span: p.eq.spans[0], message: `the update of ${facts.source(p.eq.target.span)} reads ${t} here` }],
+      });
+      return true;
+    }
+  }
+  return false;
 }
 
 /**

@@ -46,7 +46,7 @@ export interface StepCalls {
 const isLoop = (s: Stmt): s is Loop => s.kind === 'for' || (s.kind === 'block' && s.label === 'while');
 
 /** The loops around the statement that holds `span` (outermost first), or undefined when no statement of `body` holds it. */
-function loopsAround(body: Stmt[], span: Span, depth = 0): Loop[] | undefined {
+export function loopsAround(body: Stmt[], span: Span, depth = 0): Loop[] | undefined {
   if (depth > 60) return undefined;
   for (const s of body) {
     if (!within(span, s.span)) continue;
@@ -61,7 +61,7 @@ function loopsAround(body: Stmt[], span: Span, depth = 0): Loop[] | undefined {
   return undefined;
 }
 
-function names(e: Expr): string[] {
+export function names(e: Expr): string[] {
   return subExprs(e).flatMap((x) => (x.kind === 'name' ? [x.name] : []));
 }
 
@@ -88,7 +88,7 @@ function isPathPrefix(part: string, whole: string): boolean {
  * a loop that binds one (`p` of `for p in group['params']` → group) and the value of a local that
  * holds one (`layer = layers[l]` → l). The update's own writes (`W = W - …`) are left out.
  */
-function pickedBy(body: Stmt[], target: Expr, updateSpans: Span[], source: (s: Span) => string): Set<string> {
+export function pickedBy(body: Stmt[], target: Expr, updateSpans: Span[], source: (s: Span) => string): Set<string> {
   const { loops, assigns } = loopsAndAssignments(body);
   // Paths by their keys (`self.layer.W`); the source text only where the IR gives no key.
   const pathOf = (e: Expr): string => {
