@@ -6,6 +6,8 @@
 // `c * tf.nn.l2_loss(W)`, Keras/tfjs `l2(c)`, Nielsen's `0.5 * (lmbda / len(data)) * Σ‖w‖²`), derives its
 // gradient, and compares it with the c·W (c·sign(W), c·W/‖W‖) the code adds by hand; also a gradient
 // returned with the loss that adds no term at all for the loss's penalty (returnedGradients.ts).
+// Also a term whose strength is the penalty's but that multiplies a copy of the data gradient, or a
+// copy of W with a nonzero constant in the slice the penalty leaves out (penaltyGradientOperand.ts).
 //
 // ## Why is this bad?
 // The hand-written gradient is then not the gradient of the loss being reported: the effective
@@ -42,7 +44,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     code: 'NB103',
     name: 'penalty-gradient-factor',
     severity: 'warning',
-    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, the loss has no penalty on that weight, or a gradient returned with the loss has no term for its penalty",
+    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, multiplies the data gradient or a copy of the weight with a constant bias slice instead of the weight, the loss has no penalty on that weight, or a gradient returned with the loss has no term for its penalty",
     fix: 'sometimes',
   },
   check(context) {
