@@ -6,6 +6,8 @@
 // `c * tf.nn.l2_loss(W)`, Keras/tfjs `l2(c)`, Nielsen's `0.5 * (lmbda / len(data)) * Σ‖w‖²`), derives its
 // gradient, and compares it with the c·W (c·sign(W), c·W/‖W‖) the code adds by hand; also a gradient
 // returned with the loss that adds no term at all for the loss's penalty (returnedGradients.ts).
+// Also a term whose strength is the penalty's but that multiplies a copy of the data gradient, or a
+// copy of W with a nonzero constant in the slice the penalty leaves out (penaltyGradientOperand.ts).
 //
 // ## Why is this bad?
 // The hand-written gradient is then not the gradient of the loss being reported: the effective
@@ -29,6 +31,7 @@ import { repeatedPenalty, type RepeatedPenalty } from '../engine/facts/repeatedP
 import { branchesWithoutTerm } from '../engine/facts/branchGradients';
 import { missingPenaltyGradientForms, returnedGradientForms } from '../engine/findingForms';
 import { returnedGradientsWithoutTerm } from '../engine/facts/returnedGradients';
+import { misreadPenaltyTerms } from '../engine/facts/penaltyGradientOperand';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -41,7 +44,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     code: 'NB103',
     name: 'penalty-gradient-factor',
     severity: 'warning',
-    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, the loss has no penalty on that weight, or a gradient returned with the loss has no term for its penalty",
+    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, multiplies the data gradient or a copy of the weight with a constant bias slice instead of the weight, the loss has no penalty on that weight, or a gradient returned with the loss has no term for its penalty",
     fix: 'sometimes',
   },
   check(context) {
@@ -69,6 +72,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     for (const report of unpenalizedGradients(facts)) context.report(report);
     for (const report of branchesLeavingOutTerm(facts)) context.report(report);
     for (const report of returnedGradientsMissingTerm(facts)) context.report(report);
+    for (const report of termsOnTheWrongOperand(facts)) context.report(report);
     // A layer's own term against the penalty a loss class or module computes from the layer's fields.
     for (const link of fieldLinks(facts)) {
       if (link.penalties.length === 0 || !KINDS[link.term.kind] || link.term.preconditioned || link.term.coef?.num === 0) continue;
@@ -181,6 +185,41 @@ function returnedGradientsMissingTerm(facts: Facts): Report[] {
         { span: ret.span, message: 'the loss and the gradient are returned here' },
       ],
       math: { forms: returnedGradientForms(gradientText, weight, { kind: penalty.kind, coef, param: 'W' }) },
+    };
+  });
+}
+
+/**
+ * A penalty-gradient term that multiplies something other than the penalized weight
+ * (penaltyGradientOperand.ts): a copy of the data gradient it is added to, or a copy of W whose
+ * exempt slice holds a nonzero constant instead of zeros.
+ */
+function termsOnTheWrongOperand(facts: Facts): Report[] {
+  return misreadPenaltyTerms(facts).map((m) => {
+    const p = m.penalty;
+    const weightText = facts.source(p.param.expr.span).replace(/\s+/g, ' ');
+    const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: weightText };
+    const expected = gradientOf({ ...penalty, param: m.weight });
+    const where = m.penaltyAt;
+    const line = placeOf(facts, where, facts.lineLabel(where));
+    const term = facts.source(m.term.span).replace(/\s+/g, ' ');
+    const operand = m.operand.name;
+    const target = facts.source(m.target.span);
+    const penaltyRelated = { span: where, message: `${penaltyVerb(p)} ${unicodePenalty(penalty)} here` };
+    if (m.kind === 'gradient') {
+      return {
+        span: m.term.span,
+        message: `the penalty-gradient term ${term} multiplies ${operand}, a copy of the gradient ${target} it is added to (${facts.lineLabel(m.source.span)}), not the weight: ${penaltyVerb(p)} ${unicodePenalty(penalty)} on ${line}, whose gradient is ${unicodeGradient(expected)}. This term only rescales the data gradient, and the penalty never reaches the update. Multiply the strength by ${m.weight} (its exempt slice zeroed), not by the gradient`,
+        related: [{ span: m.source.span, message: `${operand} is made from the gradient ${target} here` }, penaltyRelated],
+        math: { computed: term, expected: unicodeGradient(expected), lossPenalty: penalty },
+      };
+    }
+    const constant = m.constant === 1 ? 'ones' : `${m.constant}`;
+    return {
+      span: m.source.span,
+      message: `${operand}, the copy of ${m.weight} that the penalty-gradient term ${term} reads (${facts.lineLabel(m.term.span)}), holds ${constant} in the slice that ${penaltyVerb(p)} ${unicodePenalty(penalty)} leaves out (${line}): that penalty's gradient is 0 there, and this term adds the strength times ${constant} to it instead. Fill that slice of ${operand} with zeros`,
+      related: [{ span: m.term.span, message: `the penalty-gradient term reads ${operand} here` }, penaltyRelated],
+      math: { computed: `${term} with ${constant} in ${m.weight}'s exempt slice`, expected: `${unicodeGradient(expected)}, 0 on the exempt slice` },
     };
   });
 }

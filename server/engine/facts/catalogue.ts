@@ -82,6 +82,40 @@ export function concatenatedPieces(e: Expr, isModule: (x: Expr) => boolean): Exp
   return list.items;
 }
 
+/**
+ * The pieces numpy's index-syntax joins are given: `np.c_[a, b]` (side by side, as columns) and
+ * `np.r_[a, b]` (one after the other); undefined for anything else.
+ */
+export function indexJoinPieces(e: Expr, isModule: (x: Expr) => boolean): Expr[] | undefined {
+  if (e.kind !== 'index' || e.object.kind !== 'attr' || (e.object.name !== 'c_' && e.object.name !== 'r_') || !isModule(e.object.object)) return undefined;
+  return e.index.length >= 2 && e.index.every((i) => i.kind !== 'other' || i.children.length > 0) ? e.index : undefined;
+}
+
+/**
+ * The nonzero constant an array is filled with: `np.ones(shape)`, `np.ones_like(W)`, `torch.ones(n, 1)`
+ * (1), `np.full(shape, c)`, `np.full_like(W, c)` (c), a number; undefined for anything else (a zero too).
+ */
+export function nonzeroFill(e: Expr): number | undefined {
+  const n = numberOf(e);
+  if (n !== undefined) return n !== 0 ? n : undefined;
+  if (e.kind !== 'call') return undefined;
+  const fn = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
+  if (fn === 'ones' || fn === 'ones_like') return 1;
+  if (fn === 'full' || fn === 'full_like') {
+    const c = numberOf(e.args[1] ?? e.kwargs.find((k) => k.name === 'fill_value')?.value ?? e);
+    return c !== undefined && c !== 0 ? c : undefined;
+  }
+  return undefined;
+}
+
+/** The array a copy call copies: `W.copy()`, `W.clone()`, `np.copy(W)`, `np.array(W)`; undefined for anything else. */
+export function copiedArray(e: Expr, isModule: (x: Expr) => boolean): Expr | undefined {
+  if (e.kind !== 'call' || e.callee.kind !== 'attr') return undefined;
+  if ((e.callee.name === 'copy' || e.callee.name === 'clone') && e.args.length === 0 && !isModule(e.callee.object)) return e.callee.object;
+  if ((e.callee.name === 'copy' || e.callee.name === 'array') && isModule(e.callee.object) && e.args.length === 1 && e.kwargs.every((k) => k.name === 'dtype' || k.name === 'copy')) return e.args[0];
+  return undefined;
+}
+
 /** Norms: `np.linalg.norm`, `torch.linalg.vector_norm`, `tf.linalg.global_norm`. */
 export const NORM_FUNCTIONS: ReadonlySet<string> = new Set(['norm', 'vector_norm', 'global_norm']);
 

@@ -1,0 +1,303 @@
+// What a hand-written penalty-gradient term multiplies. The gradient of c·ΣW² is 2c·W: the strength
+// times the penalized weight. Two course-code slips keep the strength and the shape of that term but
+// multiply something else:
+//
+// - `gradient`: the data gradient itself. `reg_term = (lam / m) * D`, where D is a copy of the
+//   gradient G being built (its bias column replaced by zeros), then `G = G / m + reg_term`: the term
+//   only rescales the data gradient, and the penalty the cost adds never reaches the update.
+// - `constantSlice`: a copy of W whose slice the penalty exempts is filled with a nonzero constant
+//   instead of zeros (`W_ = np.c_[np.ones((n, 1)), W[:, 1:]]`, or `W_ = W.copy(); W_[0] = 1`), while the
+//   cost penalizes only `W[:, 1:]`: the exempt slice's gradient gets a constant c instead of nothing.
+//
+// Decided by data flow: the term is a product of scalars holding a strength that multiplies a
+// penalty of the file's losses (the same symbol) and one array operand; the operand's definitions,
+// followed through plain copies, slices and joins, are the gradient the term is added to (joined only
+// with zeros), or the penalty's own slice of W joined with, or written over by, a nonzero constant.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Facts } from './index';
+import type { FunctionDef, Scope } from './scope';
+import { someExpr } from './scope';
+import { baseExpr, exprKey } from './keys';
+import { definedInFile, programIndex, type ProgramIndex } from './program';
+import { stmtExprs } from './loops';
+import { lossFacts, type LossPenalty } from './losses';
+import { isSizeSymbol } from './roles';
+import { concatenatedPieces, copiedArray, indexJoinPieces, nonzeroFill, zeroValue } from './catalogue';
+
+export interface MisreadPenaltyTerm {
+  kind: 'gradient' | 'constantSlice';
+  /** The term as written: `(lam / m) * D`, `(W_ * lam) / m`. */
+  term: Expr;
+  /** The array the term multiplies, as written in it. */
+  operand: Expr & { kind: 'name' };
+  /** Where the operand gets what makes it wrong: the copy of the gradient, or the constant slice. */
+  source: Expr;
+  /** The gradient the term is added to (for `gradient`), or the target of the statement that adds it. */
+  target: Expr;
+  /** The loss's penalty whose strength the term carries. */
+  penalty: LossPenalty;
+  /** The weight the penalty names (`theta`, `self.W1`). */
+  weight: string;
+  /** Where the penalty is written: its product, or the value of the variable the loss reads it through. */
+  penaltyAt: Span;
+  /** For `constantSlice`: the constant the exempt slice holds. */
+  constant?: number;
+}
+
+const cache = new WeakMap<Facts, MisreadPenaltyTerm[]>();
+const MAX_DEPTH = 8;
+
+export function misreadPenaltyTerms(facts: Facts): MisreadPenaltyTerm[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  cache.set(facts, found);
+  const penalties = lossFacts(facts).penalties.filter((p) => p.kind === 'sumsq' && p.coef.num > 0 && p.site.sign === 1 && !p.site.autodiff && !p.site.scaledLater);
+  if (penalties.length === 0) return found;
+  const index = programIndex(facts);
+  const seen = new Set<string>();
+  for (const fn of index.functions) {
+    if (!definedInFile(facts, fn)) continue;
+    const stmts = ownStatements(fn.body);
+    for (const s of stmts) {
+      if (s.kind !== 'assign' || s.targets.length !== 1 || s.targets[0].kind === 'seq') continue;
+      const scope = facts.scopes.stmtScopes.get(s) ?? fn.scope;
+      const target = s.targets[0];
+      const parts = addends(s);
+      if (!parts) continue;
+      for (const part of parts) {
+        const term = termOf(part, scope, s.span.start);
+        if (!term) continue;
+        const product = strengthProduct(facts, term.expr, scope, term.at);
+        if (!product) continue;
+        for (const p of penalties) {
+          if (!strengthNames(p).some((n) => product.strengths.has(n)) || !sameModel(index, fn, p)) continue;
+          const key = `${term.expr.span.start}:${term.expr.span.end}`;
+          if (seen.has(key)) continue;
+          const hit =
+            ownGradient(facts, stmts, s, target, parts.filter((x) => x !== part), product.operand, scope, term.at, penalties) ??
+            constantSlice(facts, stmts, product.operand, scope, term.at, p);
+          if (!hit) continue;
+          seen.add(key);
+          found.push({ ...hit, term: term.expr, operand: product.operand, target, penalty: p, weight: facts.source(p.param.base.span).replace(/\s+/g, ' '), penaltyAt: penaltyPlace(index, p) });
+        }
+      }
+    }
+  }
+  return found;
+}
+
+/** The statements of a function's body, into blocks and loops but not into nested functions or classes. */
+function ownStatements(body: Stmt[]): Stmt[] {
+  const out: Stmt[] = [];
+  const visit = (stmts: Stmt[], depth: number): void => {
+    if (depth > 50) return;
+    for (const s of stmts) {
+      out.push(s);
+      if (s.kind === 'block' || s.kind === 'for') visit(s.body, depth + 1);
+    }
+  };
+  visit(body, 0);
+  return out;
+}
+
+/** The terms a statement adds to its target: the summands of `G = a + b` (two or more), or the value of `G += t`. */
+function addends(s: Stmt & { kind: 'assign' }): Expr[] | undefined {
+  if (s.op === '+') return [s.value];
+  if (s.op) return undefined;
+  const out: Expr[] = [];
+  const visit = (e: Expr, depth: number): void => {
+    if (depth > 20) return;
+    if (e.kind === 'binary' && e.op === '+') {
+      visit(e.left, depth + 1);
+      visit(e.right, depth + 1);
+    } else out.push(e);
+  };
+  visit(s.value, 0);
+  return out.length >= 2 ? out : undefined;
+}
+
+/** The product a summand is, written in place or held in a local given it once before (`reg_term = (lam / m) * D`). */
+function termOf(part: Expr, scope: Scope, at: number): { expr: Expr; at: number } | undefined {
+  if (part.kind === 'binary' && (part.op === '*' || part.op === '/')) return { expr: part, at };
+  if (part.kind !== 'name') return undefined;
+  const binding = scope.lookup(part.name, at);
+  if (!binding || binding.kind !== 'assign' || binding.op || !binding.value || binding.unpacked) return undefined;
+  const value = binding.value;
+  return value.kind === 'binary' && (value.op === '*' || value.op === '/') ? { expr: value, at: binding.at } : undefined;
+}
+
+/**
+ * A product of scalars and exactly one array operand written as a local name, with the scalar
+ * symbols in its numerator: `(lam / m) * D`, `(D * lam) / m`. Undefined for anything else.
+ */
+function strengthProduct(facts: Facts, e: Expr, scope: Scope, at: number): { operand: Expr & { kind: 'name' }; strengths: Set<string> } | undefined {
+  const num: Expr[] = [];
+  const den: Expr[] = [];
+  const visit = (x: Expr, inverted: boolean, depth: number): void => {
+    if (depth > 20) return;
+    if (x.kind === 'binary' && x.op === '*') {
+      visit(x.left, inverted, depth + 1);
+      visit(x.right, inverted, depth + 1);
+    } else if (x.kind === 'binary' && x.op === '/') {
+      visit(x.left, inverted, depth + 1);
+      visit(x.right, !inverted, depth + 1);
+    } else (inverted ? den : num).push(x);
+  };
+  visit(e, false, 0);
+  const a = facts.analyzer;
+  const isScalar = (x: Expr): boolean => {
+    const p = a.classify(x, scope, at);
+    return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;
+  };
+  const arrays = num.filter((x) => !isScalar(x));
+  if (arrays.length !== 1 || arrays[0].kind !== 'name' || !den.every(isScalar)) return undefined;
+  const strengths = new Set<string>();
+  for (const x of num) {
+    if (x === arrays[0]) continue;
+    for (const s of a.classify(x, scope, at).coef.syms) if (s.pow > 0) strengths.add(s.name.replace(/^.*\./, ''));
+  }
+  for (const x of den) for (const s of a.classify(x, scope, at).coef.syms) if (s.pow < 0) strengths.add(s.name.replace(/^.*\./, ''));
+  return strengths.size > 0 ? { operand: arrays[0] as Expr & { kind: 'name' }, strengths } : undefined;
+}
+
+/**
+ * The penalty belongs to the model whose gradient the function computes: it is added in the same
+ * function, in another method of the same class, or in a function that a function calling this
+ * one calls too (a training loop that calls the cost and the gradient).
+ */
+function sameModel(index: ProgramIndex, fn: FunctionDef, p: LossPenalty): boolean {
+  const other = p.site.fn;
+  if (!other) return false;
+  if (other === fn || (fn.cls !== undefined && other.cls === fn.cls)) return true;
+  const callers = (f: FunctionDef): Set<FunctionDef> => new Set(index.callsTo(f).flatMap((c) => index.enclosingFunction(c.scope) ?? []));
+  const mine = callers(fn);
+  return [...callers(other)].some((c) => mine.has(c));
+}
+
+/** A penalty read through a variable (`cost = data + reg_cost`) is written where the variable is given its value. */
+function penaltyPlace(index: ProgramIndex, p: LossPenalty): Span {
+  const fn = index.enclosingFunction(index.scopeAt(p.span.start));
+  let e: Expr | undefined;
+  const at = (x: Expr): boolean => x.span.start === p.span.start && x.span.end === p.span.end && x.kind === 'name' && (e = x) !== undefined;
+  if (!fn || !ownStatements(fn.body).some((s) => stmtExprs(s).some((x) => someExpr(x, at))) || e?.kind !== 'name') return p.span;
+  const binding = index.scopeAt(e.span.start).lookup(e.name, e.span.start);
+  return binding?.kind === 'assign' && !binding.op && binding.value ? binding.value.span : p.span;
+}
+
+/** The penalty's strength symbols by their last name, counts of examples aside (`lam` of `lam / (2 * m)`). */
+function strengthNames(p: LossPenalty): string[] {
+  return p.coef.syms.filter((s) => s.pow > 0 && !isSizeSymbol(s.name)).map((s) => s.name.replace(/^.*\./, ''));
+}
+
+/**
+ * The term multiplies a copy of the gradient it is added to: the statement is `G = … + term` (or
+ * `G += term`) where another summand reads G, the operand is G through copies, slices and joins with
+ * zeros, G is no weight (not a penalized one, not one the file steps), and the function returns G.
+ */
+function ownGradient(
+  facts: Facts,
+  stmts: Stmt[],
+  s: Stmt & { kind: 'assign' },
+  target: Expr,
+  others: Expr[],
+  operand: Expr & { kind: 'name' },
+  scope: Scope,
+  at: number,
+  penalties: LossPenalty[],
+): Pick<MisreadPenaltyTerm, 'kind' | 'source'> | undefined {
+  const key = exprKey(target);
+  if (key === undefined) return undefined;
+  const reads = (e: Expr): boolean => someExpr(e, (x) => exprKey(x) === key);
+  if (s.op !== '+' && !others.some(reads)) return undefined;
+  const baseKey = exprKey(baseExpr(target));
+  if (baseKey === undefined || penalties.some((x) => exprKey(x.param.base) === baseKey || x.ids.includes(baseKey))) return undefined;
+  if (facts.analyzer.isParam(target, scope, s.span.start)) return undefined;
+  const returned = stmts.some((r) => r.kind === 'return' && r.value && (exprKey(r.value) === baseKey || (r.value.kind === 'seq' && r.value.items.some((i) => exprKey(i) === baseKey))));
+  if (!returned) return undefined;
+  const source = derivedFrom(facts, operand, scope, at, key, 0);
+  return source ? { kind: 'gradient', source } : undefined;
+}
+
+/**
+ * Whether a local's value at `at` is the array `key` names, through plain copies, slices and joins
+ * whose other pieces are zeros: the definition that reads it (`D = G`, `D = np.hstack((zeros, D[:, 1:]))`).
+ */
+function derivedFrom(facts: Facts, e: Expr, scope: Scope, at: number, key: string, depth: number): Expr | undefined {
+  if (depth > MAX_DEPTH) return undefined;
+  if (exprKey(e) === key) return e;
+  const isModule = (x: Expr): boolean => facts.analyzer.isModule(x);
+  if (e.kind === 'index' && e.index.every((i) => i.kind === 'other' || i.kind === 'num')) return derivedFrom(facts, e.object, scope, at, key, depth + 1);
+  const copied = copiedArray(e, isModule);
+  if (copied) return derivedFrom(facts, copied, scope, at, key, depth + 1);
+  const pieces = concatenatedPieces(e, isModule) ?? indexJoinPieces(e, isModule);
+  if (pieces) {
+    const from = pieces.filter((x) => !zeroValue(x));
+    return from.length === 1 && pieces.length > from.length && derivedFrom(facts, from[0], scope, at, key, depth + 1) ? e : undefined;
+  }
+  if (e.kind !== 'name') return undefined;
+  const binding = scope.lookup(e.name, at);
+  if (!binding || binding.kind !== 'assign' || binding.op || !binding.value || binding.unpacked) return undefined;
+  const found = derivedFrom(facts, binding.value, binding.scope, binding.at, key, depth + 1);
+  return found ? (exprKey(binding.value) === key ? binding.value : found) : undefined;
+}
+
+/**
+ * The term multiplies a copy of W whose exempt slice holds a nonzero constant, where the penalty is
+ * on `W[1:]` or `W[:, 1:]`: a join of the constant and the penalty's own slice (`np.c_[np.ones((n, 1)),
+ * W[:, 1:]]`), or a copy of W (`W.copy()`) whose slice 0 is then set to a nonzero number.
+ */
+function constantSlice(facts: Facts, stmts: Stmt[], operand: Expr & { kind: 'name' }, scope: Scope, at: number, p: LossPenalty): Pick<MisreadPenaltyTerm, 'kind' | 'source' | 'constant'> | undefined {
+  const exempt = exemptSlice(p.param.expr);
+  if (!exempt) return undefined;
+  const binding = scope.lookup(operand.name, at);
+  if (!binding || binding.kind !== 'assign' || binding.op || !binding.value || binding.unpacked) return undefined;
+  const value = binding.value;
+  const isModule = (x: Expr): boolean => facts.analyzer.isModule(x);
+  const pieces = concatenatedPieces(value, isModule) ?? indexJoinPieces(value, isModule);
+  if (pieces) {
+    if (pieces.length !== 2 || !sameSlice(pieces[1], p.param.expr)) return undefined;
+    const constant = nonzeroFill(pieces[0]);
+    return constant !== undefined ? { kind: 'constantSlice', source: pieces[0], constant } : undefined;
+  }
+  const copied = copiedArray(value, isModule);
+  if (!copied || exprKey(copied) === undefined || exprKey(copied) !== exprKey(p.param.base)) return undefined;
+  // The writes of the copy's entries between the copy and the term: one, of the exempt slice, with a nonzero number.
+  const writes = stmts.filter(
+    (x): x is Stmt & { kind: 'assign' } =>
+      x.kind === 'assign' && x.span.start > binding.at && x.span.start < at && x.targets.some((t) => t.kind === 'index' && exprKey(baseExpr(t)) === operand.name),
+  );
+  if (writes.length !== 1 || writes[0].op || writes[0].targets.length !== 1) return undefined;
+  const written = writes[0].targets[0];
+  if (written.kind !== 'index' || written.object.kind !== 'name' || written.index.length !== exempt.axes) return undefined;
+  const leading = written.index.slice(0, -1).every((i) => i.kind === 'other' && i.children.length === 0);
+  const last = written.index[written.index.length - 1];
+  if (!leading || last.kind !== 'num' || last.value !== 0) return undefined;
+  // A number written over the slice (`W_[0] = 1`); an array written there is some other computation.
+  const constant = writes[0].value.kind === 'call' ? undefined : nonzeroFill(writes[0].value);
+  return constant !== undefined ? { kind: 'constantSlice', source: writes[0].value, constant } : undefined;
+}
+
+/** A penalty on `W[1:]` or `W[:, 1:]`: every entry but the first slice of the last axis written (the bias). */
+function exemptSlice(e: Expr): { axes: number } | undefined {
+  if (e.kind !== 'index' || e.index.length === 0 || e.index.length > 2) return undefined;
+  const leading = e.index.slice(0, -1).every((i) => i.kind === 'other' && i.children.length === 0);
+  return leading && sliceFrom(e.index[e.index.length - 1]) === 1 ? { axes: e.index.length } : undefined;
+}
+
+/** The start of a slice `k:` written with no end or step; undefined for anything else. */
+function sliceFrom(e: Expr): number | undefined {
+  if (e.kind !== 'other' || e.children.length !== 1) return undefined;
+  const k = e.children[0];
+  return k.kind === 'num' && k.span.start === e.span.start && k.span.end < e.span.end && e.span.end - k.span.end === 1 ? k.value : undefined;
+}
+
+/** Two subscripts of the same array with the same plain slices and indices. */
+function sameSlice(a: Expr, b: Expr): boolean {
+  if (a.kind !== 'index' || b.kind !== 'index' || exprKey(a.object) === undefined || exprKey(a.object) !== exprKey(b.object) || a.index.length !== b.index.length) return false;
+  return a.index.every((x, k) => {
+    const y = b.index[k];
+    if (x.kind === 'other' && y.kind === 'other') return (x.children.length === 0 && y.children.length === 0) || (sliceFrom(x) !== undefined && sliceFrom(x) === sliceFrom(y));
+    return x.kind === 'num' && y.kind === 'num' && x.value === y.value;
+  });
+}
