@@ -97,13 +97,14 @@ describe('resolve: calls with an explicit this', () => {
         '  w[0] = net.updateFn.call(net, w[0], d)',
         '  w[1] = nudge.apply(net, rest)',
         '  w[2] = Math.max.apply(null, w)',
+        '  w[3] = nudge.call(...rest)',
         '}',
         '',
       ].join('\n'),
     };
     assert.deepEqual(
       resolvedCalls(files, 'net.js', '').map((r) => r.fn),
-      [undefined, undefined, undefined],
+      [undefined, undefined, undefined, undefined],
     );
   });
 

@@ -264,7 +264,8 @@ function explicitThisTarget(program: Program, call: Expr & { kind: 'call' }, sco
     const bound = b?.kind === 'assign' && !b.op && b.value?.kind === 'call' && b.scope === scope ? boundFunction(b.value) : undefined;
     if (bound && bound.args.length === 0) handed = { ...bound, args: call.args };
   }
-  if (!handed || call.kwargs.length > 0) return undefined;
+  // `f.call(...xs)`: where the arguments start is unknown.
+  if (!handed || call.kwargs.length > 0 || handed.thisArg?.kind === 'other') return undefined;
   const def = resolveExpr(program, handed.fn, scope, at);
   const name = handed.fn.kind === 'attr' || handed.fn.kind === 'name' ? handed.fn.name : '';
   const fn = def?.kind === 'function' ? def.fn : def?.kind === 'value' && def.expr.kind === 'lambda' ? lambdaFunction(program, def.expr, name, def.scope) : undefined;
