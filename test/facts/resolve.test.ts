@@ -89,6 +89,11 @@ describe('resolve: calls with an explicit this', () => {
     );
   });
 
+  it('fills a TypeScript this parameter with this, and the others with the arguments after it', () => {
+    const files = { 'fit.ts': 'function advance(this: Model, value: number, direction: number) { return value + this.rate * direction }\nexport const w0 = advance.call(model, w[0], d)\n' };
+    assert.deepEqual(resolvedCalls(files, 'fit.ts', 'advance'), [{ call: 'advance.call(model, w[0], d)', fn: 'advance', receiver: 'model', bound: { '': 'model', value: 'w[0]', direction: 'd' } }]);
+  });
+
   it('leaves .call of an unknown function, and .apply of arguments it cannot place, unresolved', () => {
     const files = {
       'net.js': [
