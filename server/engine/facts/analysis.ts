@@ -5,7 +5,7 @@ import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
-import { methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
+import { callArguments, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
@@ -1532,7 +1532,9 @@ export class Analyzer {
   /** The callee's parameters bound to the call's arguments (a method's instance parameter skipped when called on one). */
   argumentEnv(e: Expr & { kind: 'call' }, target: CallTarget, scope: Scope, at: number, env: Env | undefined): Env {
     const fn = target.fn;
-    const params = target.receiver || target.constructs ? explicitParams(fn) : fn.params;
+    // `f.call(t, a, b)`: t is `this`, a and b fill f's parameters from the first.
+    const params = target.args ? fn.params : target.receiver || target.constructs ? explicitParams(fn) : fn.params;
+    const args = callArguments(e, target);
     const inner: Env = new Map();
     let afterRest = false;
     params.forEach((p, i) => {
@@ -1541,7 +1543,7 @@ export class Analyzer {
         // `*tensors` holds the remaining positional arguments, as a tuple written out; a starred
         // argument (`f(*xs)`) leaves it unknown. The parameters after it take keywords only.
         afterRest = true;
-        const items = e.args.slice(i);
+        const items = args.slice(i);
         if (items.length > 0 && items.every((a) => a.kind !== 'other')) {
           const tuple: Expr = { kind: 'seq', items, span: e.span };
           this.unmemoized.add(tuple); // it shares the call's span: keep it out of the memo keyed by span
@@ -1549,7 +1551,7 @@ export class Analyzer {
         }
         return;
       }
-      const arg = (afterRest ? undefined : e.args[i]) ?? e.kwargs.find((k) => k.name === p.name)?.value;
+      const arg = (afterRest ? undefined : args[i]) ?? e.kwargs.find((k) => k.name === p.name)?.value;
       if (arg && arg.kind !== 'other') inner.set(p.name, { expr: arg, scope, at, env });
     });
     if (target.built && fn.isMethod && fn.params[0]) this.constructedMembers(target.built, fn.params[0].name, inner);

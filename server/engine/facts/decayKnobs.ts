@@ -7,7 +7,7 @@
 import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
-import { baseClasses, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
+import { baseClasses, callArguments, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
 import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, TORCH_GRAD_ATTRIBUTE, frameworkPath, isFrameworkOptimizerClassPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
 import { decayKnobKey, isDecayKnobName, isLearningRateName } from './roles';
 import { programIndex, spanKey, walkAll } from './program';
@@ -211,7 +211,7 @@ function isRejection(facts: Facts, block: Stmt & { kind: 'block' }, head: Expr):
 /** A call to a project function that only checks its argument (`self.validate_non_negative(wd, 'wd')`). */
 function validates(facts: Facts, call: Expr & { kind: 'call' }, argIndex: number, init: FunctionDef): boolean {
   const target = resolveCall(facts.program, call, init.scope, call.span.start);
-  if (!target || target.constructs) return false;
+  if (!target || target.constructs || target.args) return false;
   const fn = target.fn;
   const staticMethod = fn.decorators.some((d) => d.kind === 'name' && NO_INSTANCE_DECORATORS.has(d.name));
   const offset = fn.isMethod && !staticMethod && call.callee.kind === 'attr' ? 1 : 0;
@@ -508,7 +508,7 @@ function addedWeight(facts: Facts, value: Expr, local: string, scope: Scope, at:
   if (!target || target.constructs || target.receiver) return undefined;
   const fn = target.fn;
   // The helper's parameter the gradient arrives in, by position.
-  const gradIndex = value.args.findIndex((a) => a.kind === 'name' && a.name === local);
+  const gradIndex = callArguments(value, target).findIndex((a) => a.kind === 'name' && a.name === local);
   const gradParam = fn.params[gradIndex]?.name;
   if (gradIndex < 0 || !gradParam) return undefined;
   const fnFacts = facts.program.factsAt(fn.span) ?? facts;

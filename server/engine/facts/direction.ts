@@ -464,7 +464,8 @@ export class DirectionAnalyzer {
   /** The methods that override a `self.m(...)` call's target in subclasses (of the calling class) defined in the same file. */
   private overrides(target: CallTarget, scope: Scope): FunctionDef[] {
     const receiver = target.receiver;
-    if (!receiver || receiver.kind !== 'name' || !isSelfName(receiver.name)) return [];
+    // `f.call(this, …)` runs f itself, whatever a subclass defines.
+    if (!receiver || target.args || receiver.kind !== 'name' || !isSelfName(receiver.name)) return [];
     const caller = enclosingClass(scope);
     const parsed = this.facts.program.parsedOf(target.fn.span);
     if (!caller || !parsed) return [];

@@ -64,7 +64,7 @@ function find(facts: Facts): FlagGatedDecay[] {
     if (callee.kind !== 'attr' || callee.object.kind !== 'name' || isSelfName(callee.object.name)) continue;
     if (call.args.length + call.kwargs.length === 0) continue;
     const target = resolveCall(program, call, site.scope, site.at);
-    const fn = target && !target.constructs ? target.fn : undefined;
+    const fn = target && !target.constructs && !target.args ? target.fn : undefined;
     const cls = fn?.cls;
     if (!fn || !cls || CONSTRUCTOR_METHODS.includes(fn.name) || seen.has(fn)) continue;
     const store = storedStrength(fn, call);

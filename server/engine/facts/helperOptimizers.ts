@@ -70,7 +70,7 @@ function collect(facts: Facts): HelperOptimizer[] {
     if (!fw.owners.some((o) => fw.uses(o, site.call))) continue;
     const target = resolveCall(program, site.call, site.scope, site.at);
     const fn = target?.fn;
-    if (!fn || target.constructs || fn.cls) continue;
+    if (!fn || target.constructs || target.args || fn.cls) continue;
     const parsed = program.parsedOf(fn.span);
     if (!parsed) continue;
     const sameFile = parsed === entry;

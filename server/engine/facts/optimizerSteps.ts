@@ -12,7 +12,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
-import { lambdaFunction, resolveCall, resolveExpr } from './resolve';
+import { callArguments, lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { formatNumber } from '../../math/print/format';
@@ -675,12 +675,14 @@ class Evaluator {
     // level would run its body again, 2ᵈ times for a binary tree of depth d.
     if (this.inlining.has(fn) || !this.facts.program.parsedOf(fn.span)) return undefined;
     this.inlinedAny = true;
-    const params = fn.isMethod && target.receiver ? fn.params.slice(1) : fn.params;
+    // `f.call(t, a, b)`: a and b fill f's parameters from the first.
+    const params = target.args ? fn.params : fn.isMethod && target.receiver ? fn.params.slice(1) : fn.params;
+    const args = callArguments(e, target);
     // A def nested in the step reads the step's locals as they are when it is called (a closure).
     const nested = fn.span.start > this.fn.span.start && fn.span.end <= this.fn.span.end;
     const inner: Env = { values: new Map(nested ? [...env.values].filter(([k]) => !params.some((p) => p.name === k)) : []) };
     params.forEach((p, i) => {
-      const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value ?? p.default;
+      const arg = args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value ?? p.default;
       if (arg) inner.values.set(p.name, this.aliasOrValue(arg, env));
     });
     this.inlining.add(fn);

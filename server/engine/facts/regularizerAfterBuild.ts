@@ -259,7 +259,7 @@ function handedToHelper(facts: Facts, s: Stmt, call: Expr & { kind: 'call' }, bu
   if (handed.length === 0) return [];
   const scope = facts.scopes.stmtScopes.get(s) ?? facts.scopes.root;
   const target = resolveCall(facts.program, call, scope, call.span.start);
-  if (!target || target.cls) return [];
+  if (!target || target.cls || target.args) return [];
   const fn: FunctionDef = target.fn;
   const params = explicitParams(fn);
   const out: RegularizerAfterBuild[] = [];

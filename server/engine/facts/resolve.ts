@@ -34,6 +34,17 @@ export interface CallTarget {
   constructs?: ClassDef;
   /** For an instance called (`self.l2(e)` running `forward`): the call that built it, where the code shows it. */
   built?: Construction;
+  /**
+   * A JS function run with an explicit `this` (`f.call(t, a, b)`, `f.apply(t, [a, b])`, `f.bind(t, a)(b)`):
+   * the arguments its parameters take, in order, from the first (a, b); `receiver` is t. Read a
+   * call's arguments through `callArguments`.
+   */
+  args?: Expr[];
+}
+
+/** The positional arguments a target's parameters take: the call's own, or those after `this` (`CallTarget.args`). */
+export function callArguments(call: Expr & { kind: 'call' }, target: CallTarget): Expr[] {
+  return target.args ?? call.args;
 }
 
 /** The call that built an instance (`L2Term(reg)` in `self.l2 = L2Term(reg)`), where it is read, and its class. */
@@ -208,6 +219,10 @@ export function resolveCall(program: Program, call: Expr & { kind: 'call' }, sco
   if (callee.kind === 'attr') {
     const method = methodTarget(program, callee, scope, at, 0);
     if (method) return method;
+  }
+  const handed = explicitThisTarget(program, call, scope, at);
+  if (handed) return handed;
+  if (callee.kind === 'attr') {
     const stored = storedFunctionTarget(program, call, callee, scope, at);
     if (stored) return stored;
   }
@@ -223,6 +238,52 @@ export function resolveCall(program: Program, call: Expr & { kind: 'call' }, sco
     return init ? { fn: init, cls: def.cls, constructs: def.cls } : undefined;
   }
   return undefined;
+}
+
+/**
+ * A JS function run with `this` given apart from its arguments: `f.call(t, a, b)`, `f.apply(t, [a, b])`
+ * (an array written out), `f.bind(t, a)(b)`, and `g(b)` after `const g = f.bind(t)`. Python has no
+ * such forms (a Keras layer's `layer.call(x)` is its own method, found before this).
+ */
+function explicitThisTarget(program: Program, call: Expr & { kind: 'call' }, scope: Scope, at: number): CallTarget | undefined {
+  if (program.parsedOf(call.span)?.language === 'python') return undefined;
+  const callee = call.callee;
+  let handed: { fn: Expr; thisArg?: Expr; args: Expr[] } | undefined;
+  if (callee.kind === 'attr' && callee.name === 'call') handed = { fn: callee.object, thisArg: call.args[0], args: call.args.slice(1) };
+  else if (callee.kind === 'attr' && callee.name === 'apply') {
+    // `f.apply(t, xs)` of an array the code does not write out hands arguments nobody can place.
+    const list = call.args[1];
+    if (call.args.length > 2 || (list && list.kind !== 'seq')) return undefined;
+    handed = { fn: callee.object, thisArg: call.args[0], args: list?.kind === 'seq' ? list.items : [] };
+  } else if (callee.kind === 'call') {
+    const bound = boundFunction(callee);
+    if (bound) handed = { ...bound, args: [...bound.args, ...call.args] };
+  } else if (callee.kind === 'name') {
+    // `const g = f.bind(t)` read in the same scope: its arguments, if any, would be read where g is called.
+    const b = scope.lookup(callee.name, at);
+    const bound = b?.kind === 'assign' && !b.op && b.value?.kind === 'call' && b.scope === scope ? boundFunction(b.value) : undefined;
+    if (bound && bound.args.length === 0) handed = { ...bound, args: call.args };
+  }
+  // `f.call(...xs)`: where the arguments start is unknown.
+  if (!handed || call.kwargs.length > 0 || handed.thisArg?.kind === 'other') return undefined;
+  const def = resolveExpr(program, handed.fn, scope, at);
+  const name = handed.fn.kind === 'attr' || handed.fn.kind === 'name' ? handed.fn.name : '';
+  const fn = def?.kind === 'function' ? def.fn : def?.kind === 'value' && def.expr.kind === 'lambda' ? lambdaFunction(program, def.expr, name, def.scope) : undefined;
+  if (!fn) return undefined;
+  const t = handed.thisArg;
+  // A TypeScript `this` parameter (`function f(this: Net, w)`) only types `this`: the lowerer keeps it
+  // as a nameless first parameter, which t fills.
+  const first = fn.params[0];
+  const typedThis = first !== undefined && first.name === '' && program.source(first.span) === 'this';
+  if (typedThis && !t) return undefined;
+  const receiver = t && !(t.kind === 'name' && (t.name === 'null' || t.name === 'undefined')) ? t : undefined;
+  return { fn, ...(fn.cls ? { cls: fn.cls } : {}), ...(receiver ? { receiver } : {}), args: typedThis && t ? [t, ...handed.args] : handed.args };
+}
+
+/** `f.bind(t, a)`: the function, the `this` it is bound to and the arguments bound before the call's own. */
+function boundFunction(e: Expr & { kind: 'call' }): { fn: Expr; thisArg?: Expr; args: Expr[] } | undefined {
+  if (e.callee.kind !== 'attr' || e.callee.name !== 'bind' || e.kwargs.length > 0) return undefined;
+  return { fn: e.callee.object, thisArg: e.args[0], args: e.args.slice(1) };
 }
 
 /**

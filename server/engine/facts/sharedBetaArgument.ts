@@ -109,7 +109,9 @@ function callsByTarget(facts: Facts, names: Set<string>): Map<FunctionDef, { cal
       if (e.kind !== 'call') return;
       const callee = e.callee.kind === 'name' ? e.callee.name : e.callee.kind === 'attr' ? e.callee.name : undefined;
       if (callee === undefined || !names.has(callee)) return;
-      const target = resolveCall(facts.program, e, index.scopeAt(e.span.start), e.span.start)?.fn;
+      const resolved = resolveCall(facts.program, e, index.scopeAt(e.span.start), e.span.start);
+      // Arguments are read by position from the call itself: not `f.call(t, …)`.
+      const target = resolved && !resolved.args ? resolved.fn : undefined;
       if (!target) return;
       const list = out.get(target) ?? [];
       list.push({ call: e, caller: fn });

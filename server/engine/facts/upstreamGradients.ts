@@ -8,7 +8,7 @@ import type { Expr, Stmt } from '../ir';
 import type { Program } from '../program';
 import { upstreamGradientArg } from './autodiff';
 import { explicitParams, forEachChild, someExpr, type Scope } from './scope';
-import { resolveCall } from './resolve';
+import { callArguments, resolveCall } from './resolve';
 import { isLossName } from './roles';
 import { MEAN_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS } from './catalogue';
 
@@ -75,11 +75,11 @@ function decide(program: Program, body: Stmt[], scope: Scope, name: string, isMo
   }
   if (hops >= MAX_HOPS) return false;
   for (const call of facts.calls) {
-    const at = call.args.findIndex(held);
-    if (at < 0) continue;
+    if (!call.args.some(held)) continue;
     const target = resolveCall(program, call, scope, call.span.start);
     if (!target || target.constructs) continue;
-    const param = explicitParams(target.fn)[at];
+    const at = callArguments(call, target).findIndex(held);
+    const param = (target.args ? target.fn.params : explicitParams(target.fn))[at];
     if (param && handsOnAsGradient(program, target.fn.body, target.fn.scope, param.name, isModule, hops + 1)) return true;
   }
   return false;
