@@ -25,7 +25,7 @@ import { lossFacts, notNormPenalties, penaltiesFor, writtenAsPower, type LossSum
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
 import { plainNormsMeantSquared, type PlainNormMeantSquared } from '../engine/facts/penaltyIntent';
-import { penaltyShapeForms } from '../engine/findingForms';
+import { penaltyShapeForms, unreducedPenaltyForms } from '../engine/findingForms';
 import { unreducedPenalties, type UnreducedPenalty } from '../engine/facts/unreducedPenalties';
 
 export const nb105PenaltyShape = defineRule({
@@ -163,6 +163,7 @@ function unreduced(facts: Facts, u: UnreducedPenalty): Report {
     span: u.span,
     message: `this penalty is an array, not a number: ${how} and nothing reduces them, so the loss gets an array shaped like ${w} instead of ${meant} over every weight; reduce each term first: np.sum(${term}) (${method} for a tensor)`,
     related: [{ span: u.array, message: 'an item of the list is built as an array here' }],
+    math: { forms: unreducedPenaltyForms(u.kind, w) },
   };
 }
 
