@@ -74,7 +74,12 @@ function unreducedAt(facts: Facts, p: LossPenalty): UnreducedPenalty | undefined
   const where = facts.program.facts(parsed);
   const s = builtinSumAround(where, parsed, p.param.expr.span) ?? loopSumAround(where, parsed, p.param.expr.span);
   if (!s) return undefined;
-  const kind = elementwiseOf(s.term, s.item);
+  // `abs(W)` is the builtin and `np.square(W)` the library's, not a function of the project's that reduces.
+  const known = (callee: Expr): boolean =>
+    callee.kind === 'name'
+      ? !s.scope.lookup(callee.name, Infinity) && !s.scope.lookupFunction(callee.name) && !s.scope.lookupClass(callee.name) && !parsed.scopes.imports.has(callee.name)
+      : !!frameworkPath(callee, s.scope, s.at, parsed.scopes.imports, parsed.language === 'python' ? 'python' : 'script');
+  const kind = elementwiseOf(s.term, s.item, known);
   if (!kind || (kind === 'sumsq') !== (p.kind === 'sumsq')) return undefined;
   const index = programIndex(where);
   const fn = index.enclosingFunction(s.scope);
@@ -98,7 +103,7 @@ function builtinSumAround(facts: Facts, parsed: ParsedFile, inner: Span): Summat
   for (const { call, scope, at } of programIndex(facts).callsNamed('sum')) {
     if (call.callee.kind !== 'name' || !iteratingSum(call.callee.name, true) || call.span.start > inner.start || call.span.end < inner.end) continue;
     // A `sum` the file defines or imports is not the builtin.
-    if (scope.lookup('sum', at) || parsed.scopes.imports.has('sum')) continue;
+    if (scope.lookup('sum', at) || scope.lookupFunction('sum') || parsed.scopes.imports.has('sum')) continue;
     if (call.kwargs.length > 0 || call.args.length === 0 || call.args.length > 2 || (call.args[1] && numberOf(call.args[1]) !== 0)) continue;
     let gen = call.args[0];
     if (gen.kind === 'seq' && gen.items.length === 1 && gen.items[0].kind === 'comprehension') gen = gen.items[0];
@@ -145,7 +150,7 @@ function addedTerm(add: Stmt & { kind: 'assign' }, key: string): Expr | undefine
  * `W ** 2`, `W * W`, `np.square(W)`, `W.pow(2)`, `abs(W)`, `np.abs(W)` of the item (or a field of
  * it, `w.data`), times or over factors that do not read it; nothing in it reduces.
  */
-function elementwiseOf(e: Expr, item: string): 'sumsq' | 'l1' | undefined {
+function elementwiseOf(e: Expr, item: string, known: (callee: Expr) => boolean): 'sumsq' | 'l1' | undefined {
   const isItem = (x: Expr): boolean => {
     while (x.kind === 'attr') x = x.object;
     return x.kind === 'name' && x.name === item;
@@ -161,17 +166,17 @@ function elementwiseOf(e: Expr, item: string): 'sumsq' | 'l1' | undefined {
     if (e.op === '*' && same(e.left, e.right)) return 'sumsq';
     const [inner, other] = reads(e.left) ? [e.left, e.right] : [e.right, e.left];
     if (reads(other) || (e.op === '/' && inner === e.right)) return undefined;
-    return elementwiseOf(inner, item);
+    return elementwiseOf(inner, item, known);
   }
   if (e.kind === 'binary' && e.op === '**') return isItem(e.left) && numberOf(e.right) === 2 ? 'sumsq' : undefined;
-  if (e.kind === 'unary' && e.op === '-') return elementwiseOf(e.arg, item);
+  if (e.kind === 'unary' && e.op === '-') return elementwiseOf(e.arg, item, known);
   if (e.kind !== 'call') return undefined;
   const fn = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
   if (!fn) return undefined;
   const method = e.callee.kind === 'attr' && isItem(e.callee.object);
   const operand = method ? (e.callee as Expr & { kind: 'attr' }).object : e.args[0];
   const rest = method ? e.args : e.args.slice(1);
-  if (!operand || !isItem(operand) || e.kwargs.length > 0) return undefined;
+  if (!operand || !isItem(operand) || e.kwargs.length > 0 || (!method && !known(e.callee))) return undefined;
   if (SQUARE_FUNCTIONS.has(fn) && rest.length === 0) return 'sumsq';
   if (POWER_FUNCTIONS.has(fn) && rest.length === 1 && numberOf(rest[0]) === 2) return 'sumsq';
   if (ABS_FUNCTIONS.has(fn) && rest.length === 0) return 'l1';
