@@ -194,8 +194,11 @@ export function explainIn(a: DocumentAnalysis, offset: number, findings: () => r
     const comment = explainComment(a, offset);
     if (comment) return comment;
     const missing = explainMissingTermAt(a, offset, all);
+    // A penalty the analyzer reads as a norm, where a finding with its own forms says it is not one (an
+    // array, not a number), is explained by those forms.
+    const formsHere = (): boolean => all().some((f) => !!f.math?.forms && contains(spanOfRange(a.lines, f.range), offset));
     const other =
-      (missing ? undefined : (explainUpdateAt(a, offset, all) ?? explainReturnedGradientAt(a, offset, all))) ?? explainPenaltyAt(a, offset) ?? explainOptimizerAt(a, offset);
+      (missing ? undefined : (explainUpdateAt(a, offset, all) ?? explainReturnedGradientAt(a, offset, all))) ?? (formsHere() ? undefined : explainPenaltyAt(a, offset)) ?? explainOptimizerAt(a, offset);
     // A term that never takes effect leads; the penalty or optimizer under the cursor still shows below it.
     const found = missing ? { ...missing, penalty: other?.penalty, equivalentForms: other?.equivalentForms, optimizer: other?.optimizer } : other;
     // A finding nothing above explains still shows its math: the rule's own forms, or its line typeset.

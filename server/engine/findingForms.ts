@@ -9,6 +9,30 @@ import { unicodeGradient, unicodePenalty } from '../math/print/unicode';
 
 type Legend = FindingForms['legend'];
 
+/**
+ * A penalty that is an array (NB105): builtin `sum` (or a loop from 0) over the list's elementwise
+ * squares or absolute values, `item` the name each array of the list is bound to.
+ */
+export function unreducedPenaltyForms(kind: 'sumsq' | 'l1', item: string): FindingForms {
+  const legend: Legend = [{ tex: 'W_k', unicode: 'Wₖ', code: item }];
+  const title = `Penalty over the list of \`${item}\``;
+  if (kind === 'l1')
+    return {
+      title,
+      computed: { tex: 'R = \\sum_k |W_k| \\quad\\text{(entry by entry: an array shaped like } W_k\\text{)}', unicode: 'R = Σₖ |Wₖ| (entry by entry: an array shaped like Wₖ)' },
+      correct: { tex: 'R = \\sum_k \\sum |W_k|', unicode: 'R = Σₖ Σ|Wₖ|' },
+      correctLabel: 'The L1 penalty',
+      legend,
+    };
+  return {
+    title,
+    computed: { tex: 'R = \\sum_k W_k^2 \\quad\\text{(entry by entry: an array shaped like } W_k\\text{)}', unicode: 'R = Σₖ Wₖ² (entry by entry: an array shaped like Wₖ)' },
+    correct: { tex: 'R = \\sum_k \\sum W_k^2', unicode: 'R = Σₖ ΣWₖ²' },
+    correctLabel: 'The L2 penalty',
+    legend,
+  };
+}
+
 /** A penalty's shape that is no norm (NB105), over the weight written as `weight`. */
 export function penaltyShapeForms(shape: 'plain-sum' | 'square-of-sum' | 'abs-of-sum', weight: string): FindingForms {
   const legend: Legend = [{ tex: 'W', unicode: 'W', code: weight }];

@@ -4,8 +4,9 @@
 // Reads the penalties added to a loss and reports a plain norm `reg * ‖W‖` next to an L2 gradient
 // `2 * reg * W`, or in a cost its code calls L2 regularization (`l2_reg_cost`; see
 // facts/penaltyIntent.ts), a square of a sum `np.sum(W) ** 2`, a plain sum `np.sum(W)` or `|ΣW|`
-// used as a penalty, and a coefficient applied twice (`reg * reg * ΣW²`, `loss += reg * reg_loss`
-// where `reg_loss` already has `reg`).
+// used as a penalty, a coefficient applied twice (`reg * reg * ΣW²`, `loss += reg * reg_loss`
+// where `reg_loss` already has `reg`), and a penalty that is an array, not a number: builtin `sum`
+// (or a loop from 0) over weight arrays' elementwise squares (facts/unreducedPenalties.ts).
 //
 // ## Why is this bad?
 // Each of these is a different function of W from the L1/L2 norm the code means: its gradient is
@@ -24,14 +25,15 @@ import { lossFacts, notNormPenalties, penaltiesFor, writtenAsPower, type LossSum
 import { canonicalCoef } from '../engine/facts/symbols';
 import { programIndex, spanKey } from '../engine/facts/program';
 import { plainNormsMeantSquared, type PlainNormMeantSquared } from '../engine/facts/penaltyIntent';
-import { penaltyShapeForms } from '../engine/findingForms';
+import { penaltyShapeForms, unreducedPenaltyForms } from '../engine/findingForms';
+import { unreducedPenalties, type UnreducedPenalty } from '../engine/facts/unreducedPenalties';
 
 export const nb105PenaltyShape = defineRule({
   meta: {
     code: 'NB105',
     name: 'penalty-shape',
     severity: 'warning',
-    summary: 'A penalty in the loss is not the norm its code implies (plain norm, square of a sum, plain sum, coefficient twice)',
+    summary: 'A penalty in the loss is not the norm its code implies (plain norm, square of a sum, plain sum, coefficient twice, an array instead of a number)',
     fix: 'none',
   },
   check(context) {
@@ -51,6 +53,7 @@ export const nb105PenaltyShape = defineRule({
       for (const r of shapes(facts, s)) report(r);
       report(coefficientTwice(facts, s));
     }
+    for (const u of unreducedPenalties(facts)) report(unreduced(facts, u));
   },
 });
 
@@ -146,6 +149,22 @@ function shapeReport(facts: Facts, shape: Shape, param: ParamOccurrence, expr: E
     'abs-of-sum': `|Σ${w}| is the absolute value of the sum, not the L1 norm Σ|${w}|: weights of opposite sign cancel, and its gradient sign(Σ${w}) is the same for every weight`,
   };
   return { span: expr.span, message: messages[shape], math: { forms: penaltyShapeForms(shape, facts.source(param.expr.span).replace(/\s+/g, ' ')) } };
+}
+
+// ------------------------------------------------------------------ an array, not a number
+
+function unreduced(facts: Facts, u: UnreducedPenalty): Report {
+  const w = u.item;
+  const term = facts.source(u.term.span).replace(/\s+/g, ' ');
+  const meant = u.kind === 'sumsq' ? `Σ${w}²` : `Σ|${w}|`;
+  const how = u.form === 'sum' ? `Python's builtin sum adds the arrays ${term} of the list entry by entry` : `the total starts at 0 and adds the array ${term} of each item entry by entry`;
+  const method = u.term.kind === 'call' || u.term.kind === 'name' || u.term.kind === 'attr' ? `${term}.sum()` : `(${term}).sum()`;
+  return {
+    span: u.span,
+    message: `this penalty is an array, not a number: ${how} and nothing reduces them, so the loss gets an array shaped like ${w} instead of ${meant} over every weight; reduce each term first: np.sum(${term}) (${method} for a tensor)`,
+    related: [{ span: u.array, message: 'an item of the list is built as an array here' }],
+    math: { forms: unreducedPenaltyForms(u.kind, w) },
+  };
 }
 
 // ------------------------------------------------------------------ coefficient twice

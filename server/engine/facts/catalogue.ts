@@ -245,6 +245,37 @@ export function zeroValue(e: Expr): 'scalar' | 'array' | undefined {
   return undefined;
 }
 
+// ------------------------------------------------------------------ arrays built
+
+/** Array libraries whose constructors `builtArray` reads (canonical import paths' roots). */
+const ARRAY_LIBRARIES: ReadonlySet<string> = new Set(['numpy', 'torch', 'jax', 'tensorflow']);
+/** Random arrays whose positional arguments are the shape: `np.random.randn(3, 4)`, `torch.rand(n, m)`. */
+const SHAPED_BY_ARGUMENTS: ReadonlySet<string> = new Set(['randn', 'rand', 'standard_normal', 'random_sample', 'random', 'empty', 'zeros', 'ones']);
+/** Random arrays that are one number unless given a size: `np.random.normal(0, s, size=(n, m))`; TF's take the shape first. */
+const SIZED_SAMPLES: ReadonlySet<string> = new Set(['normal', 'uniform', 'laplace', 'truncated_normal', 'randint']);
+/** Wrappers that hold the array they are given: `nn.Parameter(torch.randn(n))`, `tf.Variable(...)`, `np.asarray(x)`. */
+const ARRAY_WRAPPERS: ReadonlySet<string> = new Set(['Parameter', 'Variable', 'asarray', 'array', 'tensor', 'as_tensor', 'from_numpy', 'copy', 'zeros_like', 'ones_like', 'randn_like', 'rand_like', 'empty_like', 'full_like']);
+
+/**
+ * What an array library's call builds, given its canonical path (`['numpy', 'random', 'randn']`):
+ * `'array'` for an array of several entries by its shape arguments (`np.random.randn(3, 4)`,
+ * `torch.zeros(n, m)`, `np.random.normal(0, 1, size=(n, m))`, `tf.random.normal([n, m])`),
+ * `'wraps'` for a call whose value is its first argument's shape (`nn.Parameter(x)`, `np.zeros_like(W)`),
+ * else undefined (`np.random.randn()` and `np.zeros(())` are one number; anything else is not known).
+ */
+export function builtArray(path: readonly string[] | undefined, e: Expr & { kind: 'call' }): 'array' | 'wraps' | undefined {
+  if (!path || path.length < 2 || !ARRAY_LIBRARIES.has(path[0])) return undefined;
+  const fn = path[path.length - 1];
+  const shapeArg = (x: Expr | undefined): boolean => !!x && numberOf(x) !== 1 && !(x.kind === 'seq' && (x.items.length === 0 || x.items.every((i) => numberOf(i) === 1)));
+  if (path[0] === 'tensorflow') {
+    if (SIZED_SAMPLES.has(fn) || fn === 'zeros' || fn === 'ones') return e.args[0]?.kind === 'seq' && shapeArg(e.args[0]) ? 'array' : undefined;
+    return fn === 'Variable' && e.args.length >= 1 ? 'wraps' : undefined;
+  }
+  if (SHAPED_BY_ARGUMENTS.has(fn)) return e.args.length >= 1 && e.args.some(shapeArg) ? 'array' : undefined;
+  if (SIZED_SAMPLES.has(fn)) return e.kwargs.some((k) => k.name === 'size' && shapeArg(k.value)) || (path[0] === 'numpy' && shapeArg(e.args[2])) ? 'array' : undefined;
+  return ARRAY_WRAPPERS.has(fn) && e.args.length >= 1 ? 'wraps' : undefined;
+}
+
 /** A scalar one: `1`, `1.0`, `jnp.ones(())`, `np.ones([])`, `jnp.array(1.0)`, `torch.tensor(1.)` (a running product's start). */
 export function oneValue(e: Expr): boolean {
   if (numberOf(e) === 1) return true;
