@@ -12,6 +12,8 @@
 // (`wd * sum((p ** 2).sum() for p in model.parameters())`, `tf.add_n([tf.nn.l2_loss(v) for v in
 // tf.trainable_variables()])`), when those parameters are seen to include a bias or norm weights,
 // or a filter leaves out only normalization weights by name (`'bn' not in n`) and a bias is seen.
+// And a hand-written step that shrinks a whole parameter while the cost's penalty exempts its first
+// row or column (`theta[1:]`, the intercept): the decay reaches the entry the cost leaves out.
 //
 // ## Why is this bad?
 // Decaying biases and BatchNorm/LayerNorm γ, β constrains nothing useful (they hold no
@@ -21,6 +23,7 @@ import { formatNumber, writtenWithValue } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
 import { decayExemptLayerOf, decayReachOf, jaxDecayTargets, modelExemptLayerOf, modelReachOf, penaltyExemptLayerOf, penaltyReachOf, type DecayExemptLayer, type DecayReach } from '../engine/facts/decayTargets';
 import type { Facts } from '../engine/facts';
+import { exemptSliceDecays } from '../engine/facts/exemptSliceDecay';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
@@ -120,6 +123,22 @@ export const nb204DecayOnBiasAndNorm = defineRule({
             `Pass mask=lambda params: jax.tree_util.tree_map(lambda p: p.ndim > 1, params) to decay only the weight matrices and kernels.`,
         });
       }
+    }
+    // A hand-written step that shrinks the whole parameter while the cost penalizes it without its
+    // first row or column (the intercept θ₀): the decay reaches the one entry the penalty exempts.
+    for (const d of exemptSliceDecays(facts)) {
+      const target = facts.source(d.target.span);
+      const slice = facts.source(d.slice.span);
+      const columns = facts.source(d.slice.index[0].span).replace(/\s+/g, '') === ':';
+      const kept = `${target}${columns ? '[:, 1:]' : '[1:]'}`;
+      const first = `${target}${columns ? '[:, 0]' : '[0]'}`;
+      context.report({
+        related: [{ span: d.penalty, message: `the penalty sums over ${slice} only: ${first} (the intercept) is exempt` }],
+        span: d.span,
+        message:
+          `This step decays all of ${target}, ${first} included, but the cost's penalty exempts ${first} (it sums over ${slice} only): ` +
+          `the intercept is shrunk toward 0 by a decay the cost does not ask for. Decay only the penalized entries (${kept}), or penalize ${first} in the cost too.`,
+      });
     }
     for (const pen of fw.lossPenalties) {
       const layer = penaltyExemptLayerOf(facts, pen);

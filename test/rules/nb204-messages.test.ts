@@ -1,5 +1,6 @@
 // NB204's messages name only what the code shows: biases for a model without normalization layers,
-// the normalization layer as written when the model builds one.
+// the normalization layer as written when the model builds one; and the decay of the entry a
+// hand-written cost exempts from its penalty.
 import * as assert from 'node:assert/strict';
 import { initEngine, lintText } from '../../server/engine';
 
@@ -49,5 +50,33 @@ describe('NB204 messages', () => {
     assert.equal(found.length, 1);
     assert.match(found[0].message, /biases included\. .*var_names=\['bias'\]\)/);
     assert.doesNotMatch(found[0].message, /gamma|BatchNormalization/);
+  });
+
+  it('reports a whole-parameter shrink when the cost exempts the intercept', () => {
+    const found = nb204([
+      'import numpy as np',
+      '',
+      'class Fit:',
+      '    def __init__(self, X, y):',
+      '        self.X, self.y = X, y',
+      '        self.coef = np.zeros((X.shape[1], 1))',
+      '',
+      '    def cost(self, lam):',
+      '        m = self.X.shape[0]',
+      '        r = self.X @ self.coef - self.y',
+      '        rest = self.coef[1:, 0]',
+      '        return (r.T @ r + lam * (rest.T @ rest)) / (2 * m)',
+      '',
+      '    def step(self, lr, lam):',
+      '        m = self.X.shape[0]',
+      '        r = self.X @ self.coef - self.y',
+      '        keep = 1 - lr * lam / m',
+      '        c = self.coef',
+      '        c = c * keep - lr / m * (self.X.T @ r)',
+      '        self.coef = c',
+    ].join('\n'));
+    assert.equal(found.length, 1, JSON.stringify(found));
+    assert.equal(found[0].line, 18);
+    assert.match(found[0].message, /decays all of c, c\[0\] included, but the cost's penalty exempts c\[0\] \(it sums over self\.coef\[1:, 0\] only\)/);
   });
 });
