@@ -305,9 +305,16 @@ function zeroesAnElement(body: Stmt[]): boolean {
   return found;
 }
 
+/** The variables an expression reads (a call's function and its module, `np.sum`, `np`, are none). */
 function namesIn(e: Expr): Set<string> {
   const names = new Set<string>();
+  const callees = new Set<Expr>();
   walk(e, (x) => {
+    if (x.kind === 'call') for (let c: Expr = x.callee; ; c = c.object) {
+      callees.add(c);
+      if (c.kind !== 'attr') break;
+    }
+    if (callees.has(x)) return;
     if (x.kind === 'name' || x.kind === 'attr') {
       const k = exprKey(x);
       if (k) names.add(k.replace(/^(self|this)\./, ''));
