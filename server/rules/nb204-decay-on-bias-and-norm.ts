@@ -12,6 +12,8 @@
 // (`wd * sum((p ** 2).sum() for p in model.parameters())`, `tf.add_n([tf.nn.l2_loss(v) for v in
 // tf.trainable_variables()])`), when those parameters are seen to include a bias or norm weights,
 // or a filter leaves out only normalization weights by name (`'bn' not in n`) and a bias is seen.
+// And a hand-written step that shrinks a whole parameter while the cost's penalty exempts its first
+// row or column (`theta[1:]`, the intercept): the decay reaches the entry the cost leaves out.
 //
 // ## Why is this bad?
 // Decaying biases and BatchNorm/LayerNorm γ, β constrains nothing useful (they hold no
@@ -19,7 +21,9 @@
 import { defineRule } from './rule';
 import { formatNumber, writtenWithValue } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
-import { decayExemptLayerOf, jaxDecayTargets, modelExemptLayerOf, penaltyExemptLayerOf, type DecayExemptLayer } from '../engine/facts/decayTargets';
+import { decayExemptLayerOf, decayReachOf, jaxDecayTargets, modelExemptLayerOf, modelReachOf, penaltyExemptLayerOf, penaltyReachOf, type DecayExemptLayer, type DecayReach } from '../engine/facts/decayTargets';
+import type { Facts } from '../engine/facts';
+import { exemptSliceDecays } from '../engine/facts/exemptSliceDecay';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
@@ -51,7 +55,7 @@ export const nb204DecayOnBiasAndNorm = defineRule({
           related: [evidence(layer, facts.source(layer.call.span))],
           span: setting.arg.span,
           message:
-            `weight_decay=${wd} applies to every tensor in ${params}, biases and normalization scales and shifts (BatchNorm/LayerNorm) included; ` +
+            `weight_decay=${wd} applies to every tensor in ${params}, ${reached(facts, decayReachOf(facts, opt), layer)} included; ` +
             `these are usually left undecayed. Pass two parameter groups instead: {'params': decay, 'weight_decay': ${value}} and ` +
             `{'params': no_decay, 'weight_decay': 0.0}, with no_decay the parameters where p.ndim <= 1.`,
         });
@@ -59,22 +63,23 @@ export const nb204DecayOnBiasAndNorm = defineRule({
         if (unresolvedExclusion || fw.excludeCalls.some((e) => e.optimizer === opt.call)) continue;
         const layer = decayExemptLayerOf(facts, opt);
         if (!layer) continue;
+        const reach = decayReachOf(facts, opt);
         context.report({
           related: [evidence(layer, facts.source(layer.call.span))],
           span: setting.arg.span,
           message:
-            `weight_decay=${wd} decays every trainable variable, biases and BatchNormalization/LayerNormalization gamma and beta included. ` +
-            `Exclude them before training: optimizer.exclude_from_weight_decay(var_names=['bias', 'gamma', 'beta']).`,
+            `weight_decay=${wd} decays every trainable variable, ${reachedKeras(facts, reach, layer)} included. ` +
+            `Exclude them before training: optimizer.exclude_from_weight_decay(var_names=[${kerasNames(reach, layer)}]).`,
         });
       } else if (opt.framework === 'optax' && !opt.mask) {
-        const { layer: module, leaf } = jaxDecayTargets(facts);
-        const layer = module ?? leaf;
+        const jax = jaxDecayTargets(facts);
+        const layer = jax.layer ?? jax.leaf;
         if (!layer) continue;
         context.report({
           related: [evidence(layer, facts.source(layer.call.span))],
           span: setting.arg.span,
           message:
-            `optax.${opt.name}(weight_decay=${wd}) without mask decays every leaf of the parameter pytree, biases and normalization scales included. ` +
+            `optax.${opt.name}(weight_decay=${wd}) without mask decays every leaf of the parameter pytree, ${reached(facts, { bias: !!jax.bias, norm: jax.norm }, layer)} included. ` +
             `Pass mask=lambda params: jax.tree_util.tree_map(lambda p: p.ndim > 1, params) to decay only the weight matrices and kernels.`,
         });
       }
@@ -98,7 +103,7 @@ export const nb204DecayOnBiasAndNorm = defineRule({
         related: [{ span: helper.call.span, message: 'the optimizer is built over this model here' }, evidence(layer, facts.source(layer.call.span))],
         span: setting.arg.span,
         message:
-          `weight_decay=${wd} applies to every tensor in ${facts.source(opt.params!.span)}, biases and normalization scales and shifts (BatchNorm/LayerNorm) included; ` +
+          `weight_decay=${wd} applies to every tensor in ${facts.source(opt.params!.span)}, ${reached(facts, modelReachOf(facts, helper.model, helper.ctx.scope, helper.ctx.at), layer)} included; ` +
           `these are usually left undecayed. Pass two parameter groups instead: {'params': decay, 'weight_decay': ${value}} and ` +
           `{'params': no_decay, 'weight_decay': 0.0}, with no_decay the parameters where p.ndim <= 1.`,
       });
@@ -107,16 +112,33 @@ export const nb204DecayOnBiasAndNorm = defineRule({
       for (const el of chain.elements) {
         if (el.kind !== 'decay' || el.masked || !el.decay || el.decay.value === undefined || el.decay.value <= 0) continue;
         // A chain is judged on the flax or Haiku modules the project builds.
-        const layer = jaxDecayTargets(facts).layer;
+        const jax = jaxDecayTargets(facts);
+        const layer = jax.layer;
         if (!layer) break;
         context.report({
           related: [evidence(layer, facts.source(layer.call.span))],
           span: (el.call ?? el.decay.expr).span,
           message:
-            `optax.add_decayed_weights(${facts.source(el.decay.expr.span)}) without mask decays every leaf of the parameter pytree, biases and normalization scales included. ` +
+            `optax.add_decayed_weights(${facts.source(el.decay.expr.span)}) without mask decays every leaf of the parameter pytree, ${reached(facts, { bias: !!jax.bias, norm: jax.norm }, layer)} included. ` +
             `Pass mask=lambda params: jax.tree_util.tree_map(lambda p: p.ndim > 1, params) to decay only the weight matrices and kernels.`,
         });
       }
+    }
+    // A hand-written step that shrinks the whole parameter while the cost penalizes it without its
+    // first row or column (the intercept θ₀): the decay reaches the one entry the penalty exempts.
+    for (const d of exemptSliceDecays(facts)) {
+      const target = facts.source(d.target.span);
+      const slice = facts.source(d.slice.span);
+      const columns = facts.source(d.slice.index[0].span).replace(/\s+/g, '') === ':';
+      const kept = `${target}${columns ? '[:, 1:]' : '[1:]'}`;
+      const first = `${target}${columns ? '[:, 0]' : '[0]'}`;
+      context.report({
+        related: [{ span: d.penalty, message: `the penalty sums over ${slice} only: ${first} (the intercept) is exempt` }],
+        span: d.span,
+        message:
+          `This step decays all of ${target}, ${first} included, but the cost's penalty exempts ${first} (it sums over ${slice} only): ` +
+          `the intercept is shrunk toward 0 by a decay the cost does not ask for. Decay only the penalized entries (${kept}), or penalize ${first} in the cost too.`,
+      });
     }
     for (const pen of fw.lossPenalties) {
       const layer = penaltyExemptLayerOf(facts, pen);
@@ -139,7 +161,7 @@ export const nb204DecayOnBiasAndNorm = defineRule({
         related: [evidence(layer, facts.source(layer.call.span))],
         span: pen.span,
         message:
-          `This L2 penalty sums over every tensor of ${over}, biases and normalization scales and shifts included; ` +
+          `This L2 penalty sums over every tensor of ${over}, ${reached(facts, penaltyReachOf(facts, pen), layer)} included; ` +
           `weight decay is usually kept off them. Sum over the weight matrices and kernels only, e.g. the tensors with ndim > 1 (len(v.shape) > 1).`,
       });
     }
@@ -157,4 +179,34 @@ function evidence(layer: DecayExemptLayer, written: string): { span: DecayExempt
           ? `${short} is a one-dimensional variable (a bias or scale), which this decay shrinks too`
           : `${short} has normalization weights (scale and shift), which this decay shrinks too`,
   };
+}
+
+/**
+ * What the decay reaches, as far as the code shows: biases, and a normalization layer's scale and
+ * shift only when the model builds one (named as written); one-dimensional tensors when the
+ * evidence is only such a variable or leaf.
+ */
+function reached(facts: Facts, reach: DecayReach, layer: DecayExemptLayer): string {
+  const bias = reach.bias || layer.kind === 'bias';
+  const norm = reach.norm ?? (layer.kind === 'norm' ? layer : undefined);
+  const parts: string[] = [];
+  if (bias) parts.push('biases');
+  if (norm) parts.push(`normalization scales and shifts (${facts.source(norm.call.callee.span)})`);
+  if (parts.length === 0) return 'one-dimensional tensors (biases or scales)';
+  return parts.join(' and ');
+}
+
+function reachedKeras(facts: Facts, reach: DecayReach, layer: DecayExemptLayer): string {
+  const norm = reach.norm ?? (layer.kind === 'norm' ? layer : undefined);
+  const bias = reach.bias || layer.kind === 'bias';
+  const parts: string[] = [];
+  if (bias) parts.push('biases');
+  if (norm) parts.push(`the gamma and beta of ${facts.source(norm.call.callee.span)}`);
+  return parts.length > 0 ? parts.join(' and ') : 'one-dimensional variables (biases or scales)';
+}
+
+function kerasNames(reach: DecayReach, layer: DecayExemptLayer): string {
+  const norm = !!reach.norm || layer.kind === 'norm';
+  const bias = reach.bias || layer.kind === 'bias' || !norm;
+  return [...(bias ? ["'bias'"] : []), ...(norm ? ["'gamma'", "'beta'"] : [])].join(', ');
 }

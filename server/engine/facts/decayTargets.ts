@@ -81,6 +81,43 @@ export const BIAS_PROBE: LayerProbe<DecayExemptLayer> = {
   isLayer: DECAY_EXEMPT_PROBE.isLayer,
 };
 
+function normIn(t: TrainingFacts, span: { start: number; end: number }): DecayExemptLayer | undefined {
+  for (const site of t.callsIn(span)) {
+    const layer = layerAt(t, site);
+    if (layer?.kind === 'norm') return layer;
+  }
+  return undefined;
+}
+
+/** Normalization layers (a scale and a shift): what the message names besides biases, only when the model builds one. */
+export const NORM_PROBE: LayerProbe<DecayExemptLayer> = {
+  id: 'norm',
+  inSpan: normIn,
+  inUnit: (t, unit) => normIn(t, unit.span),
+  isLayer: DECAY_EXEMPT_PROBE.isLayer,
+};
+
+/**
+ * What a decay over a whole model is seen to reach, for the message to name only that: whether the
+ * model builds a layer with a bias, and the first normalization layer it builds.
+ */
+export interface DecayReach {
+  bias: boolean;
+  norm?: DecayExemptLayer;
+}
+
+function reachOfModels(t: TrainingFacts, models: Iterable<{ model: Expr; scope: Scope; at: number }>): DecayReach {
+  const reach: DecayReach = { bias: false };
+  for (const m of models) {
+    if (!reach.bias) reach.bias = t.modelProbe(BIAS_PROBE, m.model, m.scope, m.at).kind === 'found';
+    if (!reach.norm) {
+      const status = t.modelProbe(NORM_PROBE, m.model, m.scope, m.at);
+      if (status.kind === 'found') reach.norm = status.layer;
+    }
+  }
+  return reach;
+}
+
 /** `model.parameters()`, `filter(f, model.parameters())`, `list(...)`, `model.trainable_variables` → `model`. */
 function modelOfParams(e: Expr, depth = 0): Expr | undefined {
   if (depth > 4) return undefined;
@@ -109,20 +146,25 @@ function refersTo(e: Expr | undefined, opt: OptimizerFact, scope: Scope, at: num
  */
 export function decayExemptLayerOf(facts: Facts, opt: OptimizerFact): DecayExemptLayer | undefined {
   const t = trainingFacts(facts);
-  const probe = (model: Expr, scope: Scope, at: number): DecayExemptLayer | undefined => {
-    const status = t.modelProbe(DECAY_EXEMPT_PROBE, model, scope, at);
-    return status.kind === 'found' ? status.layer : undefined;
-  };
-  if (opt.framework === 'torch') {
-    const model = opt.params && modelOfParams(opt.params);
-    return model ? probe(model, opt.ctx.scope, opt.ctx.at) : undefined;
-  }
-  if (opt.framework !== 'keras') return undefined;
-  for (const m of kerasOptimizerModels(facts, opt)) {
-    const found = probe(m.model, m.scope, m.at);
-    if (found) return found;
+  for (const m of decayedModels(facts, opt)) {
+    const status = t.modelProbe(DECAY_EXEMPT_PROBE, m.model, m.scope, m.at);
+    if (status.kind === 'found') return status.layer;
   }
   return undefined;
+}
+
+/** What an optimizer's decay is seen to reach (decayExemptLayerOf's models): biases, a normalization layer. */
+export function decayReachOf(facts: Facts, opt: OptimizerFact): DecayReach {
+  return reachOfModels(trainingFacts(facts), decayedModels(facts, opt));
+}
+
+function* decayedModels(facts: Facts, opt: OptimizerFact): Generator<{ model: Expr; scope: Scope; at: number }> {
+  if (opt.framework === 'torch') {
+    const model = opt.params && modelOfParams(opt.params);
+    if (model) yield { model, scope: opt.ctx.scope, at: opt.ctx.at };
+    return;
+  }
+  if (opt.framework === 'keras') yield* kerasOptimizerModels(facts, opt);
 }
 
 /**
@@ -179,6 +221,36 @@ export function kerasModelL2(facts: Facts, opt: OptimizerFact): RegularizerFact 
 export function modelExemptLayerOf(facts: Facts, model: Expr, scope: Scope, at: number): DecayExemptLayer | undefined {
   const status = trainingFacts(facts).modelProbe(DECAY_EXEMPT_PROBE, model, scope, at);
   return status.kind === 'found' ? status.layer : undefined;
+}
+
+/** What a model expression read at `scope`/`at` is seen to own: biases, a normalization layer. */
+export function modelReachOf(facts: Facts, model: Expr, scope: Scope, at: number): DecayReach {
+  return reachOfModels(trainingFacts(facts), [{ model, scope, at }]);
+}
+
+/**
+ * What a loss penalty over a whole model's tensors is seen to reach (penaltyExemptLayerOf's model,
+ * or TF1's graph): biases (a one-dimensional variable counts as one), a normalization layer.
+ */
+export function penaltyReachOf(facts: Facts, pen: LossPenaltyFact): DecayReach {
+  if (!pen.over) return { bias: false };
+  const { collection, scope, at } = pen.over;
+  const t = trainingFacts(facts);
+  const model = modelOfParams(collection);
+  if (model) {
+    const receiver = pen.over.receiver;
+    if (receiver) return model.kind === 'name' && isSelfName(model.name) ? reachOfModels(t, [{ model: receiver.expr, scope: receiver.scope, at: receiver.at }]) : { bias: false };
+    return reachOfModels(t, [{ model, scope, at }]);
+  }
+  // TF1: the graph penaltyExemptLayerOf reads.
+  const own = pen.ctx.owner.span;
+  const span = t.callsIn(own).some((site) => { const p = pathAt(t, site); return !!p && (isTf1LayerCall(p) || isTf1VariableCall(p)); }) ? own : facts.scopes.root.span;
+  const reach: DecayReach = { bias: tf1ExemptIn(t, span, true) !== undefined };
+  for (const site of t.callsIn(span)) {
+    const p = pathAt(t, site);
+    if (!reach.norm && p && tf1LayerDecayExempt(p, argOf(site.call)) === 'norm') reach.norm = { call: site.call, kind: 'norm' };
+  }
+  return reach;
 }
 
 /**
@@ -238,7 +310,15 @@ function tf1ExemptIn(t: TrainingFacts, span: { start: number; end: number }, bia
   return undefined;
 }
 
-const jaxCache = new WeakMap<Facts, { layer?: DecayExemptLayer; leaf?: DecayExemptLayer }>();
+const jaxCache = new WeakMap<Facts, JaxDecayTargets>();
+
+export interface JaxDecayTargets {
+  layer?: DecayExemptLayer;
+  leaf?: DecayExemptLayer;
+  /** Whether some layer has a bias, and the first normalization layer: what the message names. */
+  bias?: boolean;
+  norm?: DecayExemptLayer;
+}
 
 /**
  * What an optax decay without a mask reaches, as far as the project shows (optax transforms know
@@ -248,10 +328,10 @@ const jaxCache = new WeakMap<Facts, { layer?: DecayExemptLayer; leaf?: DecayExem
  * one-dimensional array written as an entry of a hand-built parameter dict (`{'w': ..., 'b':
  * jnp.zeros(n)}`) in those files.
  */
-export function jaxDecayTargets(facts: Facts): { layer?: DecayExemptLayer; leaf?: DecayExemptLayer } {
+export function jaxDecayTargets(facts: Facts): JaxDecayTargets {
   const known = jaxCache.get(facts);
   if (known) return known;
-  const found: { layer?: DecayExemptLayer; leaf?: DecayExemptLayer } = {};
+  const found: JaxDecayTargets = {};
   const program = facts.program;
   const entry = program.parsedOf(facts.scopes.root.span);
   for (const parsed of entry ? program.reachable(entry) : []) {
@@ -262,14 +342,15 @@ export function jaxDecayTargets(facts: Facts): { layer?: DecayExemptLayer; leaf?
       const scope = index.scopeAt(call.span.start);
       return frameworkPath(call.callee, scope, call.span.start, f.scopes.imports, 'python');
     };
-    if (!found.layer) {
+    if (!found.layer || !found.bias || !found.norm) {
       for (const site of [...index.calls].sort((a, b) => a.call.span.start - b.call.span.start)) {
         const path = frameworkPath(site.call.callee, site.scope, site.at, f.scopes.imports, 'python');
         const kind = path && isJaxLayerPath(path) ? layerDecayExempt(path, argOf(site.call)) : undefined;
-        if (kind) {
-          found.layer = { call: site.call, kind };
-          break;
-        }
+        if (!kind) continue;
+        found.layer ??= { call: site.call, kind };
+        if (kind === 'bias') found.bias = true;
+        else found.norm ??= { call: site.call, kind };
+        if (found.bias && found.norm) break;
       }
     }
     if (!found.leaf) {
@@ -286,7 +367,7 @@ export function jaxDecayTargets(facts: Facts): { layer?: DecayExemptLayer; leaf?
         }
       });
     }
-    if (found.layer && found.leaf) break;
+    if (found.layer && found.leaf && found.bias && found.norm) break;
   }
   jaxCache.set(facts, found);
   return found;
