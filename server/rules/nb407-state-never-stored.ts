@@ -42,7 +42,14 @@ export const nb407StateNeverStored = defineRule({
           `\`${f.local}\` gets the optimizer state's new value, ${f.weight}·(old value) + new term, from ${from}, but nothing writes it back: ` +
           `the next step reads ${f.element ? `\`${f.place}\`` : from} unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`,
         math: { forms: unstoredStateForms(f.place, f.element, f.local, f.weight) },
-        ...(f.copied ? { related: [{ span: f.copied, message: `this stores a copy of \`${f.place}\`'s old value, not \`${f.local}\`` }] } : {}),
+        ...(f.copied || f.started
+          ? {
+              related: [
+                ...(f.copied ? [{ span: f.copied, message: `this stores a copy of \`${f.place}\`'s old value, not \`${f.local}\`` }] : []),
+                ...(f.started ? [{ span: f.started, message: `this only gives \`${f.place}\` its zero start; nothing stores the new value after it` }] : []),
+              ],
+            }
+          : {}),
       });
     }
   },

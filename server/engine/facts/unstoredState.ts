@@ -38,6 +38,8 @@ export interface UnstoredState {
   unused?: { step: Span; term: string; fn: Span };
   /** A write of the place with its own old value, copied (`self.ms = [m for m in self.ms]`), which stores nothing new. */
   copied?: Span;
+  /** A write that gives the place its zero start before the new value is computed (a lazy init), which stores nothing of it. */
+  started?: Span;
 }
 
 const cache = new WeakMap<Facts, UnstoredState[]>();
@@ -137,8 +139,12 @@ class StepWalk {
   private readonly roots = new Set<string>();
   /** Where each persistent key was read, as written. */
   private readonly placeText = new Map<string, string>();
-  /** Keys the function writes (assignment, in-place update). */
-  private readonly written: string[] = [];
+  /**
+   * Keys the function writes (assignment, in-place update). `start`: the write gives the place its
+   * zero start (`if self.v == []: self.v = [np.zeros_like(p) …]`), a value no new average is in;
+   * `before`: how many new values the walk had computed when it ran.
+   */
+  private readonly written: { key: string; start: boolean; before: number; span?: Span }[] = [];
   private readonly candidates: Candidate[] = [];
   private readonly rewrites: Rewrite[] = [];
   private readonly steps: ParamStep[] = [];
@@ -171,13 +177,15 @@ class StepWalk {
   run(): UnstoredState[] {
     this.block(this.fn.body);
     const out: UnstoredState[] = [];
-    for (const c of this.candidates) {
+    for (const [i, c] of this.candidates.entries()) {
       if (c.stored || !c.applied) continue;
-      if (this.written.some((k) => overlaps(k, c.state))) continue;
+      // A zero start written before the new value is computed (a lazy init) stores nothing of it.
+      if (this.written.some((w) => overlaps(w.key, c.state) && !(w.start && w.before <= i))) continue;
       const cls = this.fn.cls;
       const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
       const copied = this.copies.find((x) => overlaps(x.key, c.state))?.span;
-      out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within, ...(copied ? { copied } : {}) });
+      const started = this.written.find((w) => overlaps(w.key, c.state))?.span;
+      out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within, ...(copied ? { copied } : {}), ...(started ? { started } : {}) });
     }
     out.push(...this.unusedRewrites());
     return out;
@@ -521,11 +529,11 @@ class StepWalk {
   }
 
   /** T ← value for a place T (or an alias of one); a local's new value otherwise. */
-  private writeTo(target: Expr, value: Poly, inPlace: boolean): void {
+  private writeTo(target: Expr, value: Poly, inPlace: boolean, start = false): void {
     if (target.kind === 'name' && !inPlace) return;
     const key = this.keyOf(target);
     if (key === undefined || !this.persistent(key)) return;
-    this.written.push(key);
+    this.written.push({ key, start, before: this.candidates.length, span: this.current });
     this.writes.push({ key, value });
     this.paramStep(key, value);
     this.rewrite(key, value);
@@ -755,7 +763,7 @@ class StepWalk {
     if (copied !== undefined && this.current && this.persistent(copied)) this.copies.push({ key: copied, span: this.current });
     if (key !== undefined && copied !== undefined && overlaps(key, copied)) return;
     if (key !== undefined) for (const c of this.candidates) if (handed.has(c.id) && overlaps(key, c.state)) c.storedBack = true;
-    this.writeTo(target, value, false);
+    this.writeTo(target, value, false, handed.size === 0 && startValue(valueExpr));
   }
 
   /**
