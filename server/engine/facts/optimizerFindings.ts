@@ -126,7 +126,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         const incremented = step.counters.get(t);
         const inits = step.initial(t);
         const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
-        const zeroLoop = incremented === undefined && step.zeroLoops.has(t);
+        const zeroLoop = incremented === undefined && (site.zeroLoops ?? []).includes(t);
         const power = powerOfExponent(t);
         if (zeroCounter && power !== undefined) {
           // A running power started at 1 and multiplied by β only after the correction reads it: 1 − β⁰.

@@ -90,6 +90,12 @@ export interface Correction {
   span: Span;
   order: number;
   key: string;
+  /**
+   * Loop variables that start at 0 (`for t in range(n)`) and are bound where the correction is
+   * computed: the innermost loop over each name that is running then. A helper's own loop over the
+   * same name, already finished (or not yet entered), is not the caller's counter.
+   */
+  zeroLoops?: string[];
 }
 
 export interface ParamUpdate {
@@ -117,8 +123,6 @@ export interface OptimizerStep {
   /** Where each step count of `counters` is incremented (the statement). */
   counterSpans?: Map<string, Span>;
   corrections: Correction[];
-  /** Loop counters that start at 0 (`for t in range(n)`), by name. */
-  zeroLoops: Set<string>;
   /** Numbers the file assigns to each key anywhere (a step count's initial value). */
   initial: (key: string) => number[];
   family?: string;
@@ -300,7 +304,8 @@ class Evaluator {
   readonly corrections: Correction[] = [];
   readonly counters = new Map<string, number>();
   readonly counterSpans = new Map<string, Span>();
-  readonly zeroLoops = new Set<string>();
+  /** The `for` loops being run, outermost first, each with its variables and whether they start at 0. */
+  private readonly loops: { names: string[]; zero: boolean }[] = [];
   order = 0;
   private opaque = 0;
   private depth = 0;
@@ -923,7 +928,14 @@ class Evaluator {
 
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
     const c = correctionShape(value);
-    if (c && (c.exp !== undefined) === withCount) this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value) });
+    if (c && (c.exp !== undefined) === withCount) this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value), zeroLoops: this.zeroLoopsBound() });
+  }
+
+  /** The names whose innermost running loop starts at 0 (an inner loop over the same name hides an outer one). */
+  private zeroLoopsBound(): string[] {
+    const zero = new Map<string, boolean>();
+    for (const loop of this.loops) for (const n of loop.names) zero.set(n, loop.zero);
+    return [...zero].filter(([, z]) => z).map(([n]) => n);
   }
 
   /** Statements in order; returns the value of the first `return`, if any. */
@@ -958,10 +970,14 @@ class Evaluator {
       case 'for': {
         for (const name of targetNames(s.target)) env.values.delete(name);
         this.loopCarried(s.body, env);
-        if (s.target.kind === 'name' && startsAtZero(s.iter)) this.zeroLoops.add(s.target.name);
         this.eval(s.iter, env);
         this.bindComputedElements(s.target, s.iter, env);
-        return this.block(s.body, env);
+        this.loops.push({ names: targetNames(s.target), zero: s.target.kind === 'name' && startsAtZero(s.iter) });
+        try {
+          return this.block(s.body, env);
+        } finally {
+          this.loops.pop();
+        }
       }
       case 'block': {
         for (const h of s.heads) this.eval(h, env);
@@ -1332,7 +1348,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
   const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
-  const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
+  const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, initial, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
   if (powers.size > 0) {
     step.powers = new Map();
     for (const [key, beta] of powers) {
