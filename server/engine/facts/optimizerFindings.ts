@@ -291,6 +291,16 @@ function statementReads(step: OptimizerStep, span: Span, key: string): boolean {
   return reads;
 }
 
+/** Whether a statement the evaluator ran reads the value keyed `key` (`self.v` of `[v / c for v in self.v]`). */
+function statementReadsKey(stmt: Stmt | undefined, key: string): boolean {
+  if (!stmt) return false;
+  let reads = false;
+  walkAll([stmt], (e) => {
+    if (!reads && exprKey(e) === key) reads = true;
+  });
+  return reads;
+}
+
 /** ¼ as 0.25, ¾ as 0.75: the power as the code would write it. */
 function powerText(power: number): string {
   return String(Math.round(power * 1000) / 1000);
@@ -438,12 +448,36 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
   if (beta === undefined || corrections.length === 0 || corrections.some((c) => c.beta === beta)) return;
   for (const c of corrections) {
     const other = averageWithBeta(step, c.beta);
-    const site = correctionSite(step, c.key);
+    // Of the places the correction is computed, the one that reads this state (`v_hat = v / (1 - p)` beside `m_hat = m / (1 - p)`).
+    const sites = step.corrections.filter((x) => x.key === c.key);
+    const site = sites.find((x) => statementReadsKey(x.statement, s.eq.key)) ?? correctionSite(step, c.key);
     if (!other || other === s || !site) continue;
-    // A running power of the other β (`self.pow2 *= self.beta1`): the product is where β is wrong.
     const e = c.exp?.length === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
     const power = e === undefined ? undefined : powerOfExponent(e);
     const product = power === undefined ? undefined : step.powers?.get(power);
+    // A running power of the other β that also corrects that β's own average (`m / (1 - b1_pow)`): the
+    // power is right, and this state's division by it is what is wrong.
+    // The average of the power's own β corrected nearest to this state's line (`mb` beside `vb`, not `mw` of another method).
+    const distance = (x: StateUpdate): number => Math.min(...sites.filter((y) => statementReadsKey(y.statement, x.eq.key)).map((y) => Math.abs(y.span.start - site.span.start)));
+    const partner = [...step.states.values()]
+      .filter((x) => x !== s && x.average && betaKeyOf(x) === c.beta && Number.isFinite(distance(x)))
+      .sort((a, b) => distance(a) - distance(b))[0];
+    if (power !== undefined && product && partner) {
+      const pt = show(facts, step, power);
+      const ownPower = [...(step.powers ?? [])].find(([, p]) => p.beta === beta)?.[0];
+      push({
+        code: 'NB401',
+        span: site.span,
+        message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} but divided by 1 - ${pt}, the running power of ${show(facts, step, c.beta)}, the β of ${stateText(facts, partner)}: its correction is 1 - ${ownPower !== undefined ? show(facts, step, ownPower) : `${show(facts, step, beta)} ** t`}`,
+        related: [
+          { span: product.span, message: `${pt} is multiplied by ${show(facts, step, c.beta)} here` },
+          { span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} here` },
+        ],
+        corrected: biasCorrected(s.eq.key, beta, stepCount(step)),
+      });
+      continue;
+    }
+    // A running power of the other β (`self.pow2 *= self.beta1`): the product is where β is wrong.
     if (power !== undefined && product) {
       const pt = show(facts, step, power);
       push({

@@ -96,6 +96,8 @@ export interface Correction {
    * same name, already finished (or not yet entered), is not the caller's counter.
    */
   zeroLoops?: string[];
+  /** The simple statement (an assignment, an expression, a `return`) being run where it is computed. */
+  statement?: Stmt;
 }
 
 export interface ParamUpdate {
@@ -412,6 +414,8 @@ class Evaluator {
     if (!this.firstRead.has(key) && !env.values.has(key)) this.firstRead.set(key, e);
     const beta = env.values.has(key) ? undefined : this.powers.get(key);
     if (beta !== undefined) return pow(sym(beta), sym(powerExponent(key)));
+    const derived = env.values.has(key) ? undefined : this.derived.get(key);
+    if (derived) return derived;
     const pending = env.values.has(key) ? undefined : this.pending.get(key);
     if (pending) {
       // The old value, read while the new one waits in a local: a variable of its own until the step is classified.
@@ -711,6 +715,7 @@ class Evaluator {
   write(target: Expr, value: Poly, env: Env, span: Span, inPlace = false): void {
     const key = this.keyOf(target);
     if (key === undefined) return;
+    this.derived.delete(key);
     // A local given a value in two branches that exclude each other (`if rho > 4: u = … else: u = …`) splits the step into paths as a state written there does.
     if (target.kind === 'name' && this.branches.length > 0) this.noteWriteBranches(`${key}\u0000local`);
     // T ← T·β for a running power: its exponent counts one more step.
@@ -766,7 +771,10 @@ class Evaluator {
       if (target.kind === 'name') env.values.delete(key);
       return;
     }
-    if (target.kind !== 'name') this.noteOverwrite(key, value, target, span);
+    if (target.kind !== 'name') {
+      this.noteOverwrite(key, value, target, span);
+      this.noteDerived(key, value);
+    }
     if (target.kind === 'name') {
       // `const beta1 = 0.9` in the step: a named hyperparameter stays its name, so `1 - beta1` reads as
       // a bias correction, not the number 0.1. Whole numbers stay numbers: counts and flags start at 0 or 1.
@@ -799,6 +807,19 @@ class Evaluator {
 
   /** Writes of a persistent value with a value that does not read its own (`self.prev = g`), by key, in order. */
   readonly overwrites = new Map<string, Overwrite[]>();
+
+  /**
+   * Attributes given a value computed from states the step has updated (`self.v_hat = [v / (1 - b2 ** t)
+   * for v in self.v]`), by key: read later in the same step (by the update, in this method or another
+   * one it calls), the attribute holds that value, as a local would. Any other write ends it.
+   */
+  private readonly derived = new Map<string, Poly>();
+
+  private noteDerived(key: string, value: Poly): void {
+    const fromState = [...this.equations.keys()].some((k) => k !== key && mentions(value, k));
+    if (fromState && !this.equations.has(key)) this.derived.set(key, value);
+    else this.derived.delete(key);
+  }
 
   private noteOverwrite(key: string, value: Poly, target: Expr, statement: Span): void {
     const list = this.overwrites.get(key) ?? [];
@@ -861,6 +882,7 @@ class Evaluator {
     if (key === this.frameworkCounter) return;
     // A finding underlines the statement without its `;`, as the other rules' do.
     const span = trimSpan(this.facts, statement);
+    this.derived.delete(key);
     const known = this.equations.get(key);
     const branch = this.branches[this.branches.length - 1];
     this.noteWriteBranches(key);
@@ -928,7 +950,7 @@ class Evaluator {
 
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
     const c = correctionShape(value);
-    if (c && (c.exp !== undefined) === withCount) this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value), zeroLoops: this.zeroLoopsBound() });
+    if (c && (c.exp !== undefined) === withCount) this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value), zeroLoops: this.zeroLoopsBound(), ...(this.statement ? { statement: this.statement } : {}) });
   }
 
   /** The names whose innermost running loop starts at 0 (an inner loop over the same name hides an outer one). */
@@ -948,7 +970,21 @@ class Evaluator {
     return returned;
   }
 
+  /** The simple statement being run (none while a loop's or a block's head is). */
+  private statement?: Stmt;
+
   private stmt(s: Stmt, env: Env): Poly | undefined {
+    const outer = this.statement;
+    this.statement = s.kind === 'assign' || s.kind === 'expr' || s.kind === 'return' ? s : undefined;
+    try {
+      return this.stmtInner(s, env);
+    } finally {
+      // A helper's statements run inside the caller's: the caller's is the one running again.
+      this.statement = outer;
+    }
+  }
+
+  private stmtInner(s: Stmt, env: Env): Poly | undefined {
     if (this.inlining.size > 0) this.inlinedStatements++;
     switch (s.kind) {
       case 'assign':
