@@ -455,13 +455,14 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
     const e = c.exp?.length === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
     const power = e === undefined ? undefined : powerOfExponent(e);
     const product = power === undefined ? undefined : step.powers?.get(power);
-    // A running power of the other β that also corrects that β's own average (`m / (1 - b1_pow)`): the
-    // power is right, and this state's division by it is what is wrong.
-    // The average of the power's own β corrected nearest to this state's line (`mb` beside `vb`, not `mw` of another method).
+    // The average of the power's own β that the power also corrects, nearest to this state's line (`mb`
+    // beside `vb`, not `mw` of another method).
     const distance = (x: StateUpdate): number => Math.min(...sites.filter((y) => statementReadsKey(y.statement, x.eq.key)).map((y) => Math.abs(y.span.start - site.span.start)));
     const partner = [...step.states.values()]
       .filter((x) => x !== s && x.average && betaKeyOf(x) === c.beta && Number.isFinite(distance(x)))
       .sort((a, b) => distance(a) - distance(b))[0];
+    // A running power of the other β that also corrects that β's own average (`m / (1 - b1_pow)`): the
+    // power is right, and this state's division by it is what is wrong.
     if (power !== undefined && product && partner) {
       const pt = show(facts, step, power);
       const ownPower = [...(step.powers ?? [])].find(([, p]) => p.beta === beta)?.[0];
