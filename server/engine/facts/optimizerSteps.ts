@@ -784,6 +784,13 @@ class Evaluator {
         this.defSpans.set(key, span);
         return;
       }
+      // `if t == 0: t = 1` on a parameter: the paths that skip the `if` keep the argument, so after it
+      // the parameter is still a variable, not the number.
+      if (n !== undefined && this.branches.length > 0 && [this.fn, ...this.inlining].some((f) => f.params.some((p) => p.name === key))) {
+        env.values.delete(key);
+        this.defSpans.set(key, span);
+        return;
+      }
       const branch = this.branches[this.branches.length - 1];
       const before = this.localBranch.get(key);
       this.localBranch.set(key, branch);
@@ -816,9 +823,10 @@ class Evaluator {
   private readonly derived = new Map<string, Poly>();
 
   private noteDerived(key: string, value: Poly): void {
+    // A write under an `if` (`if self.first: self.v = g ** 2` else an average) holds only on some paths.
+    if (this.branches.length > 0 || this.equations.has(key)) return;
     const fromState = [...this.equations.keys()].some((k) => k !== key && mentions(value, k));
-    if (fromState && !this.equations.has(key)) this.derived.set(key, value);
-    else this.derived.delete(key);
+    if (fromState) this.derived.set(key, value);
   }
 
   private noteOverwrite(key: string, value: Poly, target: Expr, statement: Span): void {
