@@ -127,7 +127,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         const incremented = step.counters.get(t);
         const inits = step.initial(t);
         const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
-        const zeroLoop = incremented === undefined && step.zeroLoops.has(t);
+        const zeroLoop = incremented === undefined && (site.zeroLoops ?? []).includes(t);
         const power = powerOfExponent(t);
         if (zeroCounter && power !== undefined) {
           // A running power started at 1 and multiplied by β only after the correction reads it: 1 − β⁰.
@@ -290,6 +290,16 @@ function statementReads(step: OptimizerStep, span: Span, key: string): boolean {
   return reads;
 }
 
+/** Whether a statement the evaluator ran reads the value keyed `key` (`self.v` of `[v / c for v in self.v]`). */
+function statementReadsKey(stmt: Stmt | undefined, key: string): boolean {
+  if (!stmt) return false;
+  let reads = false;
+  walkAll([stmt], (e) => {
+    if (!reads && exprKey(e) === key) reads = true;
+  });
+  return reads;
+}
+
 /** ¼ as 0.25, ¾ as 0.75: the power as the code would write it. */
 function powerText(power: number): string {
   return String(Math.round(power * 1000) / 1000);
@@ -437,12 +447,37 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
   if (beta === undefined || corrections.length === 0 || corrections.some((c) => c.beta === beta)) return;
   for (const c of corrections) {
     const other = averageWithBeta(step, c.beta);
-    const site = correctionSite(step, c.key);
+    // Of the places the correction is computed, the one that reads this state (`v_hat = v / (1 - p)` beside `m_hat = m / (1 - p)`).
+    const sites = step.corrections.filter((x) => x.key === c.key);
+    const site = sites.find((x) => statementReadsKey(x.statement, s.eq.key)) ?? correctionSite(step, c.key);
     if (!other || other === s || !site) continue;
-    // A running power of the other β (`self.pow2 *= self.beta1`): the product is where β is wrong.
     const e = c.exp?.length === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
     const power = e === undefined ? undefined : powerOfExponent(e);
     const product = power === undefined ? undefined : step.powers?.get(power);
+    // The average of the power's own β that the power also corrects, nearest to this state's line (`mb`
+    // beside `vb`, not `mw` of another method).
+    const distance = (x: StateUpdate): number => Math.min(...sites.filter((y) => statementReadsKey(y.statement, x.eq.key)).map((y) => Math.abs(y.span.start - site.span.start)));
+    const partner = [...step.states.values()]
+      .filter((x) => x !== s && x.average && betaKeyOf(x) === c.beta && Number.isFinite(distance(x)))
+      .sort((a, b) => distance(a) - distance(b))[0];
+    // A running power of the other β that also corrects that β's own average (`m / (1 - b1_pow)`): the
+    // power is right, and this state's division by it is what is wrong.
+    if (power !== undefined && product && partner) {
+      const pt = show(facts, step, power);
+      const ownPower = [...(step.powers ?? [])].find(([, p]) => p.beta === beta)?.[0];
+      push({
+        code: 'NB401',
+        span: site.span,
+        message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} but divided by 1 - ${pt}, the running power of ${show(facts, step, c.beta)}, the β of ${stateText(facts, partner)}: its correction is 1 - ${ownPower !== undefined ? show(facts, step, ownPower) : `${show(facts, step, beta)} ** t`}`,
+        related: [
+          { span: product.span, message: `${pt} is multiplied by ${show(facts, step, c.beta)} here` },
+          { span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} here` },
+        ],
+        corrected: biasCorrected(s.eq.key, beta, stepCount(step)),
+      });
+      continue;
+    }
+    // A running power of the other β (`self.pow2 *= self.beta1`): the product is where β is wrong.
     if (power !== undefined && product) {
       const pt = show(facts, step, power);
       push({

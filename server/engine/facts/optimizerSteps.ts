@@ -90,6 +90,14 @@ export interface Correction {
   span: Span;
   order: number;
   key: string;
+  /**
+   * Loop variables that start at 0 (`for t in range(n)`) and are bound where the correction is
+   * computed: the innermost loop over each name that is running then. A helper's own loop over the
+   * same name, already finished (or not yet entered), is not the caller's counter.
+   */
+  zeroLoops?: string[];
+  /** The simple statement (an assignment, an expression, a `return`) being run where it is computed. */
+  statement?: Stmt;
 }
 
 export interface ParamUpdate {
@@ -117,8 +125,6 @@ export interface OptimizerStep {
   /** Where each step count of `counters` is incremented (the statement). */
   counterSpans?: Map<string, Span>;
   corrections: Correction[];
-  /** Loop counters that start at 0 (`for t in range(n)`), by name. */
-  zeroLoops: Set<string>;
   /** Numbers the file assigns to each key anywhere (a step count's initial value). */
   initial: (key: string) => number[];
   family?: string;
@@ -300,7 +306,8 @@ class Evaluator {
   readonly corrections: Correction[] = [];
   readonly counters = new Map<string, number>();
   readonly counterSpans = new Map<string, Span>();
-  readonly zeroLoops = new Set<string>();
+  /** The `for` loops being run, outermost first, each with its variables and whether they start at 0. */
+  private readonly loops: { names: string[]; zero: boolean }[] = [];
   order = 0;
   private opaque = 0;
   private depth = 0;
@@ -407,6 +414,8 @@ class Evaluator {
     if (!this.firstRead.has(key) && !env.values.has(key)) this.firstRead.set(key, e);
     const beta = env.values.has(key) ? undefined : this.powers.get(key);
     if (beta !== undefined) return pow(sym(beta), sym(powerExponent(key)));
+    const derived = env.values.has(key) ? undefined : this.derived.get(key);
+    if (derived) return derived;
     const pending = env.values.has(key) ? undefined : this.pending.get(key);
     if (pending) {
       // The old value, read while the new one waits in a local: a variable of its own until the step is classified.
@@ -708,6 +717,7 @@ class Evaluator {
   write(target: Expr, value: Poly, env: Env, span: Span, inPlace = false): void {
     const key = this.keyOf(target);
     if (key === undefined) return;
+    this.derived.delete(key);
     // A local given a value in two branches that exclude each other (`if rho > 4: u = … else: u = …`) splits the step into paths as a state written there does.
     if (target.kind === 'name' && this.branches.length > 0) this.noteWriteBranches(`${key}\u0000local`);
     // T ← T·β for a running power: its exponent counts one more step.
@@ -763,12 +773,22 @@ class Evaluator {
       if (target.kind === 'name') env.values.delete(key);
       return;
     }
-    if (target.kind !== 'name') this.noteOverwrite(key, value, target, span);
+    if (target.kind !== 'name') {
+      this.noteOverwrite(key, value, target, span);
+      this.noteDerived(key, value);
+    }
     if (target.kind === 'name') {
       // `const beta1 = 0.9` in the step: a named hyperparameter stays its name, so `1 - beta1` reads as
       // a bias correction, not the number 0.1. Whole numbers stay numbers: counts and flags start at 0 or 1.
       const n = numeric(value);
       if (n !== undefined && !Number.isInteger(n)) {
+        env.values.delete(key);
+        this.defSpans.set(key, span);
+        return;
+      }
+      // `if t == 0: t = 1` on a parameter: the paths that skip the `if` keep the argument, so after it
+      // the parameter is still a variable, not the number.
+      if (n !== undefined && this.branches.length > 0 && [this.fn, ...this.inlining].some((f) => f.params.some((p) => p.name === key))) {
         env.values.delete(key);
         this.defSpans.set(key, span);
         return;
@@ -796,6 +816,20 @@ class Evaluator {
 
   /** Writes of a persistent value with a value that does not read its own (`self.prev = g`), by key, in order. */
   readonly overwrites = new Map<string, Overwrite[]>();
+
+  /**
+   * Attributes given a value computed from states the step has updated (`self.v_hat = [v / (1 - b2 ** t)
+   * for v in self.v]`), by key: read later in the same step (by the update, in this method or another
+   * one it calls), the attribute holds that value, as a local would. Any other write ends it.
+   */
+  private readonly derived = new Map<string, Poly>();
+
+  private noteDerived(key: string, value: Poly): void {
+    // A write under an `if` (`if self.first: self.v = g ** 2` else an average) holds only on some paths.
+    if (this.branches.length > 0 || this.equations.has(key)) return;
+    const fromState = [...this.equations.keys()].some((k) => k !== key && mentions(value, k));
+    if (fromState) this.derived.set(key, value);
+  }
 
   private noteOverwrite(key: string, value: Poly, target: Expr, statement: Span): void {
     const list = this.overwrites.get(key) ?? [];
@@ -858,6 +892,7 @@ class Evaluator {
     if (key === this.frameworkCounter) return;
     // A finding underlines the statement without its `;`, as the other rules' do.
     const span = trimSpan(this.facts, statement);
+    this.derived.delete(key);
     const known = this.equations.get(key);
     const branch = this.branches[this.branches.length - 1];
     this.noteWriteBranches(key);
@@ -925,7 +960,14 @@ class Evaluator {
 
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
     const c = correctionShape(value);
-    if (c && (c.exp !== undefined) === withCount) this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value) });
+    if (c && (c.exp !== undefined) === withCount) this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value), zeroLoops: this.zeroLoopsBound(), ...(this.statement ? { statement: this.statement } : {}) });
+  }
+
+  /** The names whose innermost running loop starts at 0 (an inner loop over the same name hides an outer one). */
+  private zeroLoopsBound(): string[] {
+    const zero = new Map<string, boolean>();
+    for (const loop of this.loops) for (const n of loop.names) zero.set(n, loop.zero);
+    return [...zero].filter(([, z]) => z).map(([n]) => n);
   }
 
   /** Statements in order; returns the value of the first `return`, if any. */
@@ -938,7 +980,21 @@ class Evaluator {
     return returned;
   }
 
+  /** The simple statement being run (none while a loop's or a block's head is). */
+  private statement?: Stmt;
+
   private stmt(s: Stmt, env: Env): Poly | undefined {
+    const outer = this.statement;
+    this.statement = s.kind === 'assign' || s.kind === 'expr' || s.kind === 'return' ? s : undefined;
+    try {
+      return this.stmtInner(s, env);
+    } finally {
+      // A helper's statements run inside the caller's: the caller's is the one running again.
+      this.statement = outer;
+    }
+  }
+
+  private stmtInner(s: Stmt, env: Env): Poly | undefined {
     if (this.inlining.size > 0) this.inlinedStatements++;
     switch (s.kind) {
       case 'assign':
@@ -960,10 +1016,14 @@ class Evaluator {
       case 'for': {
         for (const name of targetNames(s.target)) env.values.delete(name);
         this.loopCarried(s.body, env);
-        if (s.target.kind === 'name' && startsAtZero(s.iter)) this.zeroLoops.add(s.target.name);
         this.eval(s.iter, env);
         this.bindComputedElements(s.target, s.iter, env);
-        return this.block(s.body, env);
+        this.loops.push({ names: targetNames(s.target), zero: s.target.kind === 'name' && startsAtZero(s.iter) });
+        try {
+          return this.block(s.body, env);
+        } finally {
+          this.loops.pop();
+        }
       }
       case 'block': {
         for (const h of s.heads) this.eval(h, env);
@@ -1334,7 +1394,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
   const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
-  const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, zeroLoops: ev.zeroLoops, initial, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
+  const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, initial, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
   if (powers.size > 0) {
     step.powers = new Map();
     for (const [key, beta] of powers) {
