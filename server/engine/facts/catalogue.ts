@@ -116,6 +116,9 @@ export function copiedArray(e: Expr, isModule: (x: Expr) => boolean): Expr | und
   return undefined;
 }
 
+/** Methods that return the same entries flattened to one axis: `x.flatten()`, `x.ravel()`. */
+export const FLATTENING_METHODS: ReadonlySet<string> = new Set(['flatten', 'ravel']);
+
 /** Norms: `np.linalg.norm`, `torch.linalg.vector_norm`, `tf.linalg.global_norm`. */
 export const NORM_FUNCTIONS: ReadonlySet<string> = new Set(['norm', 'vector_norm', 'global_norm']);
 

@@ -13,7 +13,7 @@ import { explicitParams, forEachChild, type FunctionDef, type Scope } from './sc
 import { programIndex } from './program';
 import { resolveCall } from './resolve';
 import { isSizeSymbol } from './roles';
-import { DOT_FUNCTIONS, MATRIX_PRODUCT_METHODS, SQUARE_FUNCTIONS, SUM_FUNCTIONS } from './catalogue';
+import { DOT_FUNCTIONS, FLATTENING_METHODS, MATRIX_PRODUCT_METHODS, SQUARE_FUNCTIONS, SUM_FUNCTIONS } from './catalogue';
 
 export interface ExemptSliceDecay {
   /** The shrink as written in the step: the scaled self term, or the c·θ summand. */
@@ -283,7 +283,7 @@ function stripTranspose(e: Expr): Expr {
 /** `x.T`, `x.flatten()`, `x.ravel()`: the same entries. */
 function stripView(e: Expr): Expr {
   if (e.kind === 'attr' && e.name === 'T') return e.object;
-  if (e.kind === 'call' && e.args.length === 0 && e.callee.kind === 'attr' && /^(flatten|ravel)$/.test(e.callee.name)) return e.callee.object;
+  if (e.kind === 'call' && e.args.length === 0 && e.callee.kind === 'attr' && FLATTENING_METHODS.has(e.callee.name)) return e.callee.object;
   return e;
 }
 
