@@ -1407,7 +1407,9 @@ export class Analyzer {
     const known = this.targets.get(e);
     if (known !== undefined) return known ?? undefined;
     let target = resolveCall(this.program, e, scope, at);
-    if (!target && e.callee.kind === 'attr' && !this.isModule(e.callee.object)) {
+    // Not through a receiver the IR does not read: JS `super.m()` (lowered as `other`) runs the base
+    // class's `m`, never the file's own `m` that this would find (the method calling `super.m`).
+    if (!target && e.callee.kind === 'attr' && e.callee.object.kind !== 'other' && !this.isModule(e.callee.object)) {
       const unique = this.program.parsedOf(e.span)?.scopes.uniqueMethod(e.callee.name);
       if (unique) target = { fn: unique, receiver: e.callee.object, cls: unique.cls };
     }

@@ -288,17 +288,27 @@ export class DirectionAnalyzer {
     // receiver unknown where several classes define the name) leaves the name to decide.
     const targets = index.callsNamed(fn.name).map((c) => ({ c, fn: this.facts.analyzer.callTarget(c.call, c.scope, c.at)?.fn }));
     const calls = targets.filter((t) => t.fn === fn).map((t) => t.c);
-    if (calls.length === 0 || targets.some((t) => t.fn === undefined) || --this.budget < 0) return false;
-    return calls.every((c) => {
-      const arg = c.call.args[position] ?? c.call.kwargs.find((k) => k.name === name)?.value;
-      if (!arg || c.call.args.some((a) => a.kind === 'other')) return false;
-      const terms = this.terms(arg, c.scope, c.at, 0, new Set());
-      // Nothing read (`self._grad_buffer`: references to self are dropped) says nothing, unless it is a zero.
-      if (terms.length === 0) return isZero(arg, c.scope, c.at);
-      // A gradient handed in negated (`layer.update(-lr * dW)`) is a descent step the method adds.
-      return terms.every((t) => !(t.kind === 'grad' && t.sign > 0) && !(t.kind === 'unknown' && t.gradientish));
-    });
+    // A call that hands the parameter on to its own function (recursion, or a chain of callers that
+    // comes back here) is being judged already: the name decides.
+    if (calls.length === 0 || targets.some((t) => t.fn === undefined) || --this.budget < 0 || this.judgingCallers.has(b)) return false;
+    this.judgingCallers.add(b);
+    try {
+      return calls.every((c) => {
+        const arg = c.call.args[position] ?? c.call.kwargs.find((k) => k.name === name)?.value;
+        if (!arg || c.call.args.some((a) => a.kind === 'other')) return false;
+        const terms = this.terms(arg, c.scope, c.at, 0, new Set());
+        // Nothing read (`self._grad_buffer`: references to self are dropped) says nothing, unless it is a zero.
+        if (terms.length === 0) return isZero(arg, c.scope, c.at);
+        // A gradient handed in negated (`layer.update(-lr * dW)`) is a descent step the method adds.
+        return terms.every((t) => !(t.kind === 'grad' && t.sign > 0) && !(t.kind === 'unknown' && t.gradientish));
+      });
+    } finally {
+      this.judgingCallers.delete(b);
+    }
   }
+
+  /** Parameters whose callers' arguments are being judged (callersHandNoGradient), against re-entry. */
+  private readonly judgingCallers = new Set<Binding>();
 
   /** `for p, g in zip(params, grads)`: g is an element of grads. */
   private loop(b: Binding, e: Expr, key: string, d: number, guard: Guard): DirTerm[] {
