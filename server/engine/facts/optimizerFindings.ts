@@ -9,7 +9,7 @@ import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, ty
 import { assignedFrom, betaKeyOf, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
-import { someExpr } from './scope';
+import { someExpr, type FunctionDef } from './scope';
 import { formatNumber } from '../../math/print/format';
 import { add, div as divPoly, mul as mulPoly, numeric, pow } from '../../math/poly';
 import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, withoutFactor, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
@@ -17,7 +17,8 @@ import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
 import { countsOutsideLoops, loopsAround, names, pickedBy, type StepCalls } from './stepCountLoops';
-import { within } from './loops';
+import { trainingFacts, within } from './loops';
+import { autodiffCall } from './autodiff';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
 import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
@@ -779,6 +780,18 @@ function rawStepStored(facts: Facts, c: CarriedRawStep, push: (f: OptimizerFindi
   });
 }
 
+/** Whether the function's own statements differentiate the value under `key` (`loss.backward()`, `tape.gradient(loss, …)`). */
+function differentiatedIn(facts: Facts, fn: FunctionDef, key: string): boolean {
+  const autodiff = trainingFacts(facts).autodiffContext();
+  let found = false;
+  walkAll(fn.body, (e) => {
+    if (found || e.kind !== 'call') return;
+    const loss = autodiffCall(e, autodiff)?.loss;
+    if (loss && exprKey(loss) === key) found = true;
+  });
+  return found;
+}
+
 /**
  * One moving average for several parameters: a state no loop variable picks (`self.m`, `this.velocity`),
  * averaged inside a loop that walks the parameters (`for p, g in zip(params, grads)`) from what that
@@ -1040,6 +1053,12 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
   if (learningRateAppliedByCallers(facts, step)) return;
   const knob = learningRateKnob(step);
   if (!knob) return;
+  // A value the function differentiates (`loss = loss + pen; loss.backward()`) is a loss being built,
+  // not a parameter being stepped: a framework optimizer applies the rate.
+  if (step.params.some((p) => differentiatedIn(facts, step.fn, p.eq.key))) return;
+  // And a step needs state that remembers something (a moment, a buffer): values that only rescale
+  // themselves (`reg_loss = reg_loss * decay`) then summed into another are no optimizer.
+  if (![...step.states.values()].some((s) => s.adds.length > 0)) return;
   // The step multiplies by a value the file starts at the knob (`self.rate = lr`, then decayed): the learning rate under another name.
   const read = new Set(step.params.flatMap((p) => atomsOf(p.step)).flatMap((a) => (a.k === 'sym' ? [a.key] : [])));
   if ([...read].some((k) => assignedFrom(facts, k).has(knob))) return;
