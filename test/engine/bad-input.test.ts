@@ -36,6 +36,11 @@ describe('bad input', () => {
     // A quote never closed, as Python reports it ("unterminated string literal"), not the name before it.
     assert.match(lint("import numpy as np\nrate: 0.1\nshift': 0.5\nscale: 0.2\n").notices[0].message, /^syntax error at 3:6/);
     assert.match(lint("import numpy as np\nname = 'abc\ny = 2\n").notices[0].message, /^syntax error at 2:8/);
+    // `mask = ` left while typing: the grammar reads the next line as its value, with no error node.
+    assert.match(lint('import numpy as np\ndef f(a, b):\n    mask = \n    # pairs\n    return (a * b).sum()\n').notices[0].message, /^syntax error at 3:10/);
+    assert.match(lint('import numpy as np\nx = \ny = 1\n').notices[0].message, /^syntax error at 2:3/);
+    // Not an error: a keyword argument, a bracket or a backslash carries the value onto the next line.
+    assert.deepEqual(lint('import numpy as np\ny = f(a=\n      2)\nz = (3 +\n     4)\nw = \\\n    5\n').notices, []);
   });
 
   it('survives every truncation of a faulty line (half-typed code)', () => {

@@ -2,6 +2,7 @@
 import type { Language, Node as SyntaxNode, Tree } from 'web-tree-sitter';
 import { walkTree } from '../parse';
 import type { Expr, Span, Stmt } from '../ir';
+import type { LanguageId } from '../types';
 
 /**
  * What one top-level syntax node lowered to: its place in the file's text (offsets without the
@@ -41,14 +42,16 @@ export function field(node: SyntaxNode, id: number): SyntaxNode | null {
 /**
  * Collects ERROR and MISSING nodes, descending only where the tree has errors (spans offset by
  * `base`), and in TS/JS the words the grammar took for identifiers though JavaScript does not
- * (`misreadIdentifiers`), sorted by where they start. An ERROR node is where recovery wrapped what
+ * (`misreadIdentifiers`), and in Python the assignments the grammar continues onto the next line
+ * (`danglingAssignments`), sorted by where they start. An ERROR node is where recovery wrapped what
  * it could not parse, often with the complete statements before the mistake (an unterminated
  * f-string can make one ERROR of the whole module, from its first line): its span starts where the
- * error does (`errorStart`). `scriptText`, for a TS/JS tree, is the text it was parsed from.
+ * error does (`errorStart`). `text` is the text the tree was parsed from.
  */
-export function collectErrors(tree: Tree, base: number, scriptText?: string, limit = 50): Span[] {
+export function collectErrors(tree: Tree, base: number, text: string, language: LanguageId, limit = 50): Span[] {
   // (Not by `tree.language.name`: the TypeScript grammars' WASM files carry no name.)
-  const misread = scriptText !== undefined ? misreadIdentifiers(tree, scriptText) : [];
+  const scriptText = language === 'python' ? undefined : text;
+  const misread = scriptText !== undefined ? misreadIdentifiers(tree, scriptText) : [...danglingAssignments(tree, text)];
   if (!tree.rootNode.hasError && misread.length === 0) return [];
   const errors: Span[] = [];
   const wrapped: Span[] = [];
@@ -64,6 +67,29 @@ export function collectErrors(tree: Tree, base: number, scriptText?: string, lim
   // A misread word inside an ERROR node is that node's error (errorStart), not one more.
   for (const m of misread) if (!wrapped.some((w) => m.start >= w.start && m.end <= w.end)) errors.push({ start: base + m.start, end: base + m.end });
   return errors.sort((a, b) => a.start - b.start).slice(0, limit);
+}
+
+/**
+ * `mask = ` left at the end of a line: Python ends the statement there (a syntax error), but the
+ * grammar reads the next line as its value (`x = \n y = 1` as `x = y = 1`), with no error node, so a
+ * half-typed assignment would go unnoticed. Found by a scan for `=` before the line's end (only a
+ * comment after it), kept when tree-sitter's token there is an assignment's operator whose value
+ * starts on a later line; the span is the operator. Keyword arguments and defaults inside brackets
+ * are other node types, and a backslash before the line break is no match.
+ */
+function danglingAssignments(tree: Tree, text: string): Span[] {
+  const out: Span[] = [];
+  const atLineEnd = /(?:[-+*/%&|^@]|\/\/|\*\*|<<|>>)?=[ \t]*(?:#[^\n]*)?\r?\n/g;
+  for (let m = atLineEnd.exec(text); m; m = atLineEnd.exec(text)) {
+    const op = m[0].indexOf('=') + 1;
+    const token = tree.rootNode.descendantForIndex(m.index, m.index + op);
+    const parent = token?.parent;
+    if (!token || !parent || token.startIndex !== m.index || token.endIndex !== m.index + op) continue;
+    if (parent.type !== 'assignment' && parent.type !== 'augmented_assignment') continue;
+    const value = parent.childForFieldName('right');
+    if (value && value.startPosition.row > token.startPosition.row) out.push({ start: token.startIndex, end: token.endIndex });
+  }
+  return out;
 }
 
 /** Identifier node types of the TS/JS grammars. */

@@ -13,5 +13,5 @@ export function lower(tree: Tree, text: string, language: LanguageId, base = 0):
   // `text` must be the text the tree was parsed from: lowerers slice names out of it.
   const lowerer = language === 'python' ? new PythonLowerer(text, tree.language, base) : new TypeScriptLowerer(text, tree.language, base);
   const body = lowerer.module(tree.rootNode);
-  return { body, errors: collectErrors(tree, base, language === 'python' ? undefined : text), truncated: lowerer.truncated };
+  return { body, errors: collectErrors(tree, base, text, language), truncated: lowerer.truncated };
 }

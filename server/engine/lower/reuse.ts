@@ -27,7 +27,7 @@ export function lowerReusing(tree: Tree, text: string, language: LanguageId, bas
   if (language !== 'python') return { module: lower(tree, text, language, base) };
   const lowerer = new PythonLowerer(text, tree.language, base);
   const { body, units } = lowerer.moduleUnits(tree.rootNode, previous && reuser(previous, base));
-  return { module: { body, errors: collectErrors(tree, base), truncated: lowerer.truncated }, units };
+  return { module: { body, errors: collectErrors(tree, base, text, language), truncated: lowerer.truncated }, units };
 }
 
 function reuser(previous: PreviousLowering, base: number): (node: { startIndex: number; endIndex: number; hasError: boolean }, type: string) => LoweredUnit | undefined {
