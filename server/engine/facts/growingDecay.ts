@@ -9,7 +9,7 @@ import type { Facts } from './index';
 import { lastComponent } from './keys';
 import { isLearningRateName } from './roles';
 import { namesIn, someExpr } from './scope';
-import { within } from './loops';
+import { overlapsAny } from './spans';
 
 export interface GrowingDecay {
   /** The whole sum `X / 1 + Y`. */
@@ -72,30 +72,6 @@ function find(facts: Facts): GrowingDecay[] {
   };
   visit(facts.module.body, 0);
   return out.sort((a, b) => a.span.start - b.span.start);
-}
-
-/**
- * Whether a span holds one of `spans` or lies within one, by binary search over the spans sorted by
- * start (a file of 40,000 update statements must not compare each statement with each update).
- */
-function overlapsAny(spans: Span[]): (s: Span) => boolean {
-  const sorted = [...spans].sort((a, b) => a.start - b.start);
-  // The widest end among the spans that start at or before each index: what may still contain a later start.
-  const reach: number[] = [];
-  for (let i = 0; i < sorted.length; i++) reach.push(Math.max(sorted[i].end, i > 0 ? reach[i - 1] : -Infinity));
-  return (s) => {
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sorted[mid].start < s.start) lo = mid + 1;
-      else hi = mid;
-    }
-    // One starting inside s and ending inside it; or one starting at or before s that reaches past its end.
-    if (lo < sorted.length && within(sorted[lo], s)) return true;
-    const before = lo < sorted.length && sorted[lo].start === s.start ? lo : lo - 1;
-    return before >= 0 && reach[before] >= s.end;
-  };
 }
 
 /** `X / 1 + Y` with Y reading a name: the parts, or undefined. */
