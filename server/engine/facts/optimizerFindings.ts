@@ -9,14 +9,14 @@ import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, ty
 import { assignedFrom, betaKeyOf, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
-import { someExpr, type FunctionDef } from './scope';
+import { namesIn, someExpr, type FunctionDef } from './scope';
 import { formatNumber } from '../../math/print/format';
 import { add, div as divPoly, mul as mulPoly, numeric, pow } from '../../math/poly';
 import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, withoutFactor, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
-import { countsOutsideLoops, loopsAround, names, pickedBy, type StepCalls } from './stepCountLoops';
+import { countsOutsideLoops, loopsAround, pickedBy, type StepCalls } from './stepCountLoops';
 import { trainingFacts, within } from './loops';
 import { autodiffCall } from './autodiff';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
@@ -821,7 +821,7 @@ function sharedAcrossParameters(facts: Facts, step: OptimizerStep, s: StateUpdat
     const statePicked = pickedBy(body, s.eq.target, updateSpans, source);
     for (const loop of around) {
       if (loop.kind !== 'for') continue;
-      const vars = names(loop.target);
+      const vars = namesIn(loop.target);
       if (!vars.some((v) => paramPicked.has(v)) || vars.some((v) => statePicked.has(v))) continue;
       if (!writes.every((w) => within(w, loop.span) && !within(w, loop.iter.span))) continue;
       // What the average adds is the picked parameter's own: its value reads the loop's variables,

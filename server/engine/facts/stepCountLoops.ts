@@ -61,7 +61,7 @@ export function loopsAround(body: Stmt[], span: Span, depth = 0): Loop[] | undef
   return undefined;
 }
 
-export function names(e: Expr): string[] {
+function names(e: Expr): string[] {
   return subExprs(e).flatMap((x) => (x.kind === 'name' ? [x.name] : []));
 }
 
