@@ -18,7 +18,7 @@ import type { Facts } from './index';
 import type { FunctionDef, Scope } from './scope';
 import { someExpr } from './scope';
 import { baseExpr, exprKey } from './keys';
-import { definedInFile, programIndex, type ProgramIndex } from './program';
+import { definedInFile, ownStatements, programIndex, type ProgramIndex } from './program';
 import { stmtExprs } from './loops';
 import { lossFacts, type LossPenalty } from './losses';
 import { isSizeSymbol } from './roles';
@@ -85,20 +85,6 @@ export function misreadPenaltyTerms(facts: Facts): MisreadPenaltyTerm[] {
     }
   }
   return found;
-}
-
-/** The statements of a function's body, into blocks and loops but not into nested functions or classes. */
-function ownStatements(body: Stmt[]): Stmt[] {
-  const out: Stmt[] = [];
-  const visit = (stmts: Stmt[], depth: number): void => {
-    if (depth > 50) return;
-    for (const s of stmts) {
-      out.push(s);
-      if (s.kind === 'block' || s.kind === 'for') visit(s.body, depth + 1);
-    }
-  };
-  visit(body, 0);
-  return out;
 }
 
 /** The terms a statement adds to its target: the summands of `G = a + b` (two or more), or the value of `G += t`. */

@@ -260,6 +260,16 @@ function build(facts: Facts): ProgramIndex {
   };
 }
 
+/** The statements of a function's body, into blocks and loops but not into nested functions or classes (their statements themselves included). */
+export function ownStatements(body: Stmt[], out: Stmt[] = [], depth = 0): Stmt[] {
+  if (depth > 60) return out;
+  for (const s of body) {
+    out.push(s);
+    if (s.kind === 'block' || s.kind === 'for') ownStatements(s.body, out, depth + 1);
+  }
+  return out;
+}
+
 /** Every expression of a statement list, nested functions, classes and lambda bodies included. */
 export function walkAll(stmts: Stmt[], visit: (e: Expr) => void): void {
   const expr = (e: Expr): void => {

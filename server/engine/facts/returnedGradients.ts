@@ -14,7 +14,7 @@ import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { someExpr, type FunctionDef } from './scope';
-import { programIndex } from './program';
+import { ownStatements, programIndex } from './program';
 import { lossFacts, type LossPenalty } from './losses';
 import { regGradientTerms } from './gradients';
 import { isGradientLike, parameterOfGradient } from './roles';
@@ -98,20 +98,6 @@ function strengthNames(p: LossPenalty): Set<string> {
 
 function weightName(facts: Facts, p: LossPenalty): string {
   return lastComponent(p.param.base) ?? facts.source(p.param.expr.span);
-}
-
-/** The statements of a function's body, into blocks and loops but not into nested functions or classes. */
-function ownStatements(body: Stmt[]): Stmt[] {
-  const out: Stmt[] = [];
-  const visit = (stmts: Stmt[], depth: number): void => {
-    if (depth > 50) return;
-    for (const s of stmts) {
-      out.push(s);
-      if (s.kind === 'block' || s.kind === 'for') visit(s.body, depth + 1);
-    }
-  };
-  visit(body, 0);
-  return out;
 }
 
 /** Whether the function runs autodiff or reads a framework's gradient (`loss.backward()`, `W.grad`). */

@@ -13,6 +13,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { FunctionDef } from './scope';
 import { sym, polyEquals } from '../../math/poly';
 import { subExprs, within } from './loops';
+import { ownStatements } from './program';
 import { exprKey } from './keys';
 import type { OptimizerStep } from './optimizerSteps';
 
@@ -127,19 +128,9 @@ function repeatingLoops(body: Stmt[], loops: Loop[], target: Expr, updateSpans: 
   return loops.filter((l) => (l.kind === 'for' ? !names(l.target).some((n) => picked.has(n)) : !l.heads.some((h) => names(h).some((n) => picked.has(n)))));
 }
 
-/** The statements of a body, nested loops' and blocks' included (nested functions and classes left out). */
-function statementsIn(body: Stmt[], out: Stmt[] = [], depth = 0): Stmt[] {
-  if (depth > 60) return out;
-  for (const s of body) {
-    out.push(s);
-    if (s.kind === 'for' || s.kind === 'block') statementsIn(s.body, out, depth + 1);
-  }
-  return out;
-}
-
 /** Statements that are a call (`this.nextEpoch()`), with the call. */
 function callStatements(body: Stmt[]): { stmt: Stmt; call: Expr & { kind: 'call' } }[] {
-  return statementsIn(body).flatMap((stmt) => (stmt.kind === 'expr' && stmt.expr.kind === 'call' ? [{ stmt, call: stmt.expr }] : []));
+  return ownStatements(body).flatMap((stmt) => (stmt.kind === 'expr' && stmt.expr.kind === 'call' ? [{ stmt, call: stmt.expr }] : []));
 }
 
 /** The key a statement advances by one: `t++`, `++t`, `t += 1`, `t = t + 1`. */
@@ -232,7 +223,7 @@ function countsOutsideDriverLoops(step: OptimizerStep, source: (s: Span) => stri
     if (driver === step.fn || call.callee.kind !== 'attr') continue;
     const receiver = exprKey(call.callee.object);
     if (receiver === undefined) continue;
-    for (const stmt of statementsIn(driver.body)) {
+    for (const stmt of ownStatements(driver.body)) {
       const counter = driverIncrement(stmt, receiver, step.fn, cls);
       // A count the step advances itself is the step's own (checked below).
       if (counter === undefined || step.counterSpans?.has(counter)) continue;
