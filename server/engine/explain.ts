@@ -582,7 +582,6 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   };
 }
 
-/** target ← value as a math tree. */
 /**
  * A coefficient written outside the site (`lam` in `lam * (ΣW1² + ΣW2²)`) stays where it is written and
  * scales what replaces the site: the site is replaced by the gradient without it.
@@ -595,6 +594,7 @@ function withoutOutsideCoef(analyzer: Analysis['facts']['analyzer'], site: Updat
   return isNumber(outside) && Math.abs(outside.num - 1) < 1e-12 ? gradient : { ...gradient, coef: div(gradient.coef, outside) };
 }
 
+/** target ← value as a math tree. */
 function formNode(form: UpdateForm, printer: ExprPrinter): MathNode {
   const target = printer.node(form.target);
   let value: MathNode;
