@@ -29,7 +29,7 @@ import { isGradientLike, isLearningRateName, parameterOfGradient } from './facts
 import { frameworkFacts, type ChainFact, type OptimizerFact, type RegularizerFact } from './facts/frameworks';
 import { div, isNumber, neg, num, scale, sym, ONE } from '../math/coef';
 import { gradientOf } from '../math/derive';
-import type { Coef, PenaltyKind } from '../math/terms';
+import type { Coef, Gradient, PenaltyKind } from '../math/terms';
 import {
   ExprPrinter, SymbolTable, addNode, atom, coefNode, gradientNode, mulNode, normNode, penaltyNode, powNode, relNode,
   renderMath, type Expansion, type LegendEntry, type MathNode, type Substitution,
@@ -586,7 +586,7 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
  * A coefficient written outside the site (`lam` in `lam * (ΣW1² + ΣW2²)`) stays where it is written and
  * scales what replaces the site: the site is replaced by the gradient without it.
  */
-function withoutOutsideCoef(analyzer: Analysis['facts']['analyzer'], site: UpdateSite, summand: Summand, gradient: NonNullable<Finding['math']>['gradient'] & object): typeof gradient {
+function withoutOutsideCoef(analyzer: Analysis['facts']['analyzer'], site: UpdateSite, summand: Summand, gradient: Gradient): Gradient {
   const inContext = analyzer.penaltyOfSummand(summand, site.increment);
   const atSite = analyzer.penaltyOfSummand(summand);
   if (!inContext || !atSite || inContext.coef.num === 0 || atSite.coef.num === 0) return gradient;
