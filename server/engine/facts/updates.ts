@@ -733,6 +733,8 @@ function accumulators(sites: UpdateSite[], analyzer: Analyzer, index: ProgramInd
         const key = exprKey(baseExpr(x));
         if (key === undefined || key === owner) return false;
         fed.push({ key, fn, cls });
+        const member = memberOfWalkedCollection(key, scope, stmt.span.start);
+        if (member) fed.push({ key: member, fn, cls });
         // `averaged = [s / n for s in sums]`, then `apply_gradients(zip(averaged, vars))`: one step back.
         const b = hop && x.kind === 'name' ? scope.lookup(key, stmt.span.start) : undefined;
         if (b?.kind === 'assign' && !b.op && b.value) add(b.value, false);
@@ -786,7 +788,7 @@ function accumulators(sites: UpdateSite[], analyzer: Analyzer, index: ProgramInd
     const b = site.target.kind === 'name' ? site.scope.lookup(key, site.at) : undefined;
     const source = b?.kind === 'loop' && b.loop ? loopSource(loopIterable(b.loop), b.loop.position, (e) => analyzer.isModule(e)) : undefined;
     const collection = source?.kind === 'element' ? exprKey(baseExpr(source.collection)) : undefined;
-    const candidates = [key, collection].filter((k): k is string => k !== undefined);
+    const candidates = [key, collection, memberOfWalkedCollection(key, site.scope, site.at)].filter((k): k is string => k !== undefined);
     if (candidates.some((k) => isFed(k, fn.start, cls)) || candidates.some((k) => fedByCallers(k, site.scope, index, isFed))) state.add(key, fn);
   }
 }
@@ -814,6 +816,21 @@ function stepGradientParams(sites: UpdateSite[]): Map<number, Set<string>> {
         });
   }
   return out;
+}
+
+/**
+ * `group['lot_sum']` where `group` is a loop variable over an instance's collection (`for group in
+ * self.param_groups`): the same entry of every element, `self.param_groups[*]['lot_sum']`, whichever
+ * method walks the collection. Undefined for any other key.
+ */
+function memberOfWalkedCollection(key: string, scope: Scope, at: number): string | undefined {
+  const root = /^[A-Za-z_$][\w$]*/.exec(key)?.[0];
+  if (!root || root === key) return undefined;
+  const b = scope.lookup(root, at);
+  // The element itself (`for group in self.param_groups`), not a part of a tuple it unpacks.
+  if (b?.kind !== 'loop' || !b.loop || b.loop.walks || b.loop.position !== 0) return undefined;
+  const walked = exprKey(loopIterable(b.loop));
+  return walked !== undefined && /^(self|this)\./.test(walked) ? `${walked}[*]${key.slice(root.length)}` : undefined;
 }
 
 /** `def accumulate(sums, grads)`: every call in the file passes, for `key`, something its caller feeds to an optimizer. */
