@@ -89,9 +89,12 @@ describe('resolve: calls with an explicit this', () => {
     );
   });
 
-  it('fills a TypeScript this parameter with this, and the others with the arguments after it', () => {
+  it('reads a TypeScript this parameter as no parameter: this is the receiver, the arguments fill the others', () => {
     const files = { 'fit.ts': 'function advance(this: Model, value: number, direction: number) { return value + this.rate * direction }\nexport const w0 = advance.call(model, w[0], d)\n' };
-    assert.deepEqual(resolvedCalls(files, 'fit.ts', 'advance'), [{ call: 'advance.call(model, w[0], d)', fn: 'advance', receiver: 'model', bound: { '': 'model', value: 'w[0]', direction: 'd' } }]);
+    assert.deepEqual(resolvedCalls(files, 'fit.ts', 'advance'), [{ call: 'advance.call(model, w[0], d)', fn: 'advance', receiver: 'model', bound: { value: 'w[0]', direction: 'd' } }]);
+    // Called on an object, as a method: the first argument is the first real parameter's.
+    const method = { 'fit.ts': 'const model = { rate: 0.1, advance(this: Model, value: number, direction: number) { return value + this.rate * direction } }\nexport const w1 = model.advance(w[1], d)\n' };
+    assert.deepEqual(resolvedCalls(method, 'fit.ts', 'model.advance'), [{ call: 'model.advance(w[1], d)', fn: 'advance', receiver: 'model', bound: { value: 'w[1]', direction: 'd' } }]);
   });
 
   it('leaves .call of an unknown function, and .apply of arguments it cannot place, unresolved', () => {

@@ -271,13 +271,9 @@ function explicitThisTarget(program: Program, call: Expr & { kind: 'call' }, sco
   const fn = def?.kind === 'function' ? def.fn : def?.kind === 'value' && def.expr.kind === 'lambda' ? lambdaFunction(program, def.expr, name, def.scope) : undefined;
   if (!fn) return undefined;
   const t = handed.thisArg;
-  // A TypeScript `this` parameter (`function f(this: Net, w)`) only types `this`: the lowerer keeps it
-  // as a nameless first parameter, which t fills.
-  const first = fn.params[0];
-  const typedThis = first !== undefined && first.name === '' && program.source(first.span) === 'this';
-  if (typedThis && !t) return undefined;
+  // (A TypeScript `this: Net` parameter is no parameter: the lowerer leaves it out.)
   const receiver = t && !(t.kind === 'name' && (t.name === 'null' || t.name === 'undefined')) ? t : undefined;
-  return { fn, ...(fn.cls ? { cls: fn.cls } : {}), ...(receiver ? { receiver } : {}), args: typedThis && t ? [t, ...handed.args] : handed.args };
+  return { fn, ...(fn.cls ? { cls: fn.cls } : {}), ...(receiver ? { receiver } : {}), args: handed.args };
 }
 
 /** `f.bind(t, a)`: the function, the `this` it is bound to and the arguments bound before the call's own. */

@@ -407,6 +407,8 @@ export class TypeScriptLowerer {
         nameNode = field(nameNode, f.left);
         nameType = undefined;
       }
+      // TypeScript's `this: Net` only types `this`: it is no parameter at run time, and no argument fills it.
+      if (nameNode && (nameType ?? nameNode.type) === 'this') continue;
       if (nameNode) {
         const span = this.spanOf(nameNode);
         params.push({ name: (nameType ?? nameNode.type) === 'identifier' ? this.slice(span) : '', span, default: def ? this.expr(def, depth) : undefined });
