@@ -60,6 +60,23 @@ describe('bad input', () => {
     }
   });
 
+  it('does not crash NB206 when a model name is bound again after a loop over its layers (fuzz, default seed)', () => {
+    const text = [
+      'import tensorflow as tf',
+      'from tensorflow.keras import layers, regularizers',
+      '',
+      'def widen(lam):',
+      '    net = tf.keras.Sequential([layers.Dense(8, input_shape=(4,)), layers.Dense(1)])',
+      '    for lyr in net.layers:',
+      '        pass',
+      '    net = tf.keras.models.clone_model(net)',
+      '    setattr(lyr, "kernel_regularizer", regularizers.l2(lam))',
+      '    return net',
+      '',
+    ].join('\n');
+    assert.deepEqual(lint(text).notices, []);
+  });
+
   it('skips a binary file with a clear notice', () => {
     const { findings, notices } = lint('\u0000\u0001\u0002ELF\u0000' + faulty);
     assert.deepEqual(findings, []);

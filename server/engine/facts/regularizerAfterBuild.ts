@@ -191,7 +191,12 @@ function scanBody(facts: Facts, body: Stmt[], reloadedAfter: (at: number) => boo
     return undefined;
   };
   const layerOwner = (e: Expr): string | undefined => {
-    if (e.kind === 'name') return layerVars.get(e.name);
+    // A layer of a model whose name was bound again since (`model = clone_model(model)`): what built the
+    // old model is not known any more, so nothing is said.
+    if (e.kind === 'name') {
+      const model = layerVars.get(e.name);
+      return model !== undefined && built.has(model) ? model : undefined;
+    }
     // `model.layers[0]`
     if (e.kind === 'index' && e.object.kind === 'attr' && e.object.name === 'layers' && e.object.object.kind === 'name' && built.has(e.object.object.name)) return e.object.object.name;
     // `model.get_layer("dense")`
