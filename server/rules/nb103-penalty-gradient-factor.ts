@@ -207,28 +207,23 @@ function termsOnTheWrongOperand(facts: Facts): Report[] {
     const operand = m.operand.name;
     const target = facts.source(m.target.span);
     const penaltyRelated = { span: where, message: `${penaltyVerb(p)} ${unicodePenalty(penalty)} here` };
+    const d = m.driver;
+    const weights = d ? facts.source(d.weights.span) : m.weight;
+    const tie = d ? ` The two are tied by ${placeFrom(facts, m.term.span, d.cost.span)}, which hands the same ${weights} to ${calleeText(facts, d.cost)} and to ${calleeText(facts, d.gradient)}.` : '';
+    const driverRelated = d ? [{ span: d.cost.span, message: `the same ${weights} go to the cost here` }, { span: d.gradient.span, message: 'and to the gradient here' }] : [];
     if (m.kind === 'gradient') {
-      const d = m.driver;
-      const weights = d ? facts.source(d.weights.span) : m.weight;
-      const tie = d
-        ? ` The two are tied by ${placeFrom(facts, m.term.span, d.cost.span)}, which hands the same ${weights} to ${calleeText(facts, d.cost)} and to ${calleeText(facts, d.gradient)}.`
-        : '';
       return {
         span: m.term.span,
         message: `the penalty-gradient term ${term} multiplies ${operand}, a copy of the gradient ${target} it is added to (${facts.lineLabel(m.source.span)}), not the weight: ${penaltyVerb(p)} ${unicodePenalty(penalty)} on ${line}, whose gradient is ${unicodeGradient(expected)}.${tie} This term only rescales the data gradient, and the penalty never reaches the update. Multiply the strength by ${d ? `the ${weights} handed in (their exempt slices zeroed)` : `${m.weight} (its exempt slice zeroed)`}, not by the gradient`,
-        related: [
-          { span: m.source.span, message: `${operand} is made from the gradient ${target} here` },
-          penaltyRelated,
-          ...(d ? [{ span: d.cost.span, message: `the same ${weights} go to the cost here` }, { span: d.gradient.span, message: `and to the gradient here` }] : []),
-        ],
+        related: [{ span: m.source.span, message: `${operand} is made from the gradient ${target} here` }, penaltyRelated, ...driverRelated],
         math: { computed: term, expected: unicodeGradient(expected), lossPenalty: penalty },
       };
     }
     const constant = m.constant === 1 ? 'ones' : `${m.constant}`;
     return {
       span: m.source.span,
-      message: `${operand}, the copy of ${m.weight} that the penalty-gradient term ${term} reads (${facts.lineLabel(m.term.span)}), holds ${constant} in the slice that ${penaltyVerb(p)} ${unicodePenalty(penalty)} leaves out (${line}): that penalty's gradient is 0 there, and this term adds the strength times ${constant} to it instead. Fill that slice of ${operand} with zeros`,
-      related: [{ span: m.term.span, message: `the penalty-gradient term reads ${operand} here` }, penaltyRelated],
+      message: `${operand}, the copy of ${d ? `the ${weights} handed in` : m.weight} that the penalty-gradient term ${term} reads (${facts.lineLabel(m.term.span)}), holds ${constant} in the slice that ${penaltyVerb(p)} ${unicodePenalty(penalty)} leaves out (${line}): that penalty's gradient is 0 there, and this term adds the strength times ${constant} to it instead.${tie} Fill that slice of ${operand} with zeros`,
+      related: [{ span: m.term.span, message: `the penalty-gradient term reads ${operand} here` }, penaltyRelated, ...driverRelated],
       math: { computed: `${term} with ${constant} in ${m.weight}'s exempt slice`, expected: `${unicodeGradient(expected)}, 0 on the exempt slice` },
     };
   });

@@ -84,6 +84,9 @@ function localTerms(facts: Facts): MisreadPenaltyTerm[] {
 
 const eligiblePenalty = (p: LossPenalty): boolean => p.kind === 'sumsq' && p.coef.num > 0 && p.site.sign === 1 && !p.site.autodiff && !p.site.scaledLater;
 
+/** Whether an array read in a gradient function is the weights the penalty is on (through the driver). */
+type WeightTest = (e: Expr, scope: Scope, at: number) => boolean;
+
 type Product = { operand: Expr & { kind: 'name' }; strengths: Set<string>; symbols: Set<string> };
 
 /** The misread terms of one function whose strength `matches` a penalty of `penalties` (the penalty's index for where it is written). */
@@ -94,6 +97,7 @@ function termsIn(
   matches: (p: LossPenalty, product: Product) => boolean,
   seen: Set<string>,
   penaltyIndex: ProgramIndex,
+  weightIs?: WeightTest,
 ): MisreadPenaltyTerm[] {
   const found: MisreadPenaltyTerm[] = [];
   const stmts = ownStatements(fn.body);
@@ -114,7 +118,7 @@ function termsIn(
         if (seen.has(key)) continue;
         const hit =
           ownGradient(facts, stmts, s, target, parts.filter((x) => x !== part), product.operand, scope, term.at, penalties) ??
-          constantSlice(facts, stmts, product.operand, scope, term.at, p);
+          constantSlice(facts, stmts, product.operand, scope, term.at, p, weightIs);
         if (!hit) continue;
         seen.add(key);
         found.push({ ...hit, term: term.expr, operand: product.operand, target, penalty: p, weight: facts.source(p.param.base.span).replace(/\s+/g, ' '), penaltyAt: penaltyPlace(penaltyIndex, p) });
@@ -185,8 +189,14 @@ function drivenTerms(facts: Facts): MisreadPenaltyTerm[] {
               const handed = handedValue(facts, grad, gradEnv, sym);
               return handed !== undefined && strengths.some((x) => sameValue(x, handed));
             });
-          for (const m of termsIn(gradFacts, grad.target.fn, [p], matches, seen, costIndex)) {
-            if (m.kind !== 'gradient' || known.has(`${m.term.span.start}:${m.term.span.end}`)) continue;
+          // The gradient function's own parameter that receives the same weights.
+          const handedWeights = new Set([...gradEnv].filter(([, v]) => sameValue(v, weights)).map(([name]) => name));
+          const weightIs: WeightTest = (e, scope, at) => {
+            const param = parameterOf(grad.target.fn, e, scope, at, 0);
+            return param !== undefined && handedWeights.has(param);
+          };
+          for (const m of termsIn(gradFacts, grad.target.fn, [p], matches, seen, costIndex, weightIs)) {
+            if (known.has(`${m.term.span.start}:${m.term.span.end}`)) continue;
             found.push({ ...m, driver: { cost: cost.site.call, gradient: grad.site.call, weights: weights.expr } });
           }
         }
@@ -425,7 +435,15 @@ function derivedFrom(facts: Facts, e: Expr, scope: Scope, at: number, key: strin
  * on `W[1:]` or `W[:, 1:]`: a join of the constant and the penalty's own slice (`np.c_[np.ones((n, 1)),
  * W[:, 1:]]`), or a copy of W (`W.copy()`) whose slice 0 is then set to a nonzero number.
  */
-function constantSlice(facts: Facts, stmts: Stmt[], operand: Expr & { kind: 'name' }, scope: Scope, at: number, p: LossPenalty): Pick<MisreadPenaltyTerm, 'kind' | 'source' | 'constant'> | undefined {
+function constantSlice(
+  facts: Facts,
+  stmts: Stmt[],
+  operand: Expr & { kind: 'name' },
+  scope: Scope,
+  at: number,
+  p: LossPenalty,
+  weightIs?: WeightTest,
+): Pick<MisreadPenaltyTerm, 'kind' | 'source' | 'constant'> | undefined {
   const exempt = exemptSlice(p.param.expr);
   if (!exempt) return undefined;
   const binding = scope.lookup(operand.name, at);
@@ -434,12 +452,17 @@ function constantSlice(facts: Facts, stmts: Stmt[], operand: Expr & { kind: 'nam
   const isModule = (x: Expr): boolean => facts.analyzer.isModule(x);
   const pieces = concatenatedPieces(value, isModule) ?? indexJoinPieces(value, isModule);
   if (pieces) {
-    if (pieces.length !== 2 || !sameSlice(pieces[1], p.param.expr)) return undefined;
+    const slice = pieces[1];
+    const own = weightIs
+      ? slice.kind === 'index' && weightIs(slice.object, binding.scope, binding.at) && sameIndices(slice, p.param.expr)
+      : sameSlice(slice, p.param.expr);
+    if (pieces.length !== 2 || !own) return undefined;
     const constant = nonzeroFill(pieces[0]);
     return constant !== undefined ? { kind: 'constantSlice', source: pieces[0], constant } : undefined;
   }
   const copied = copiedArray(value, isModule);
-  if (!copied || exprKey(copied) === undefined || exprKey(copied) !== exprKey(p.param.base)) return undefined;
+  if (!copied || exprKey(copied) === undefined) return undefined;
+  if (weightIs ? !weightIs(copied, binding.scope, binding.at) : exprKey(copied) !== exprKey(p.param.base)) return undefined;
   // The writes of the copy's entries between the copy and the term: one, of the exempt slice, with a nonzero number.
   const writes = stmts.filter(
     (x): x is Stmt & { kind: 'assign' } =>
@@ -472,7 +495,12 @@ function sliceFrom(e: Expr): number | undefined {
 
 /** Two subscripts of the same array with the same plain slices and indices. */
 function sameSlice(a: Expr, b: Expr): boolean {
-  if (a.kind !== 'index' || b.kind !== 'index' || exprKey(a.object) === undefined || exprKey(a.object) !== exprKey(b.object) || a.index.length !== b.index.length) return false;
+  return a.kind === 'index' && b.kind === 'index' && exprKey(a.object) !== undefined && exprKey(a.object) === exprKey(b.object) && sameIndices(a, b);
+}
+
+/** Two subscripts with the same plain slices and indices, whatever arrays they index. */
+function sameIndices(a: Expr, b: Expr): boolean {
+  if (a.kind !== 'index' || b.kind !== 'index' || a.index.length !== b.index.length) return false;
   return a.index.every((x, k) => {
     const y = b.index[k];
     if (x.kind === 'other' && y.kind === 'other') return (x.children.length === 0 && y.children.length === 0) || (sliceFrom(x) !== undefined && sliceFrom(x) === sliceFrom(y));
