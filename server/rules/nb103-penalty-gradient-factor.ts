@@ -19,7 +19,7 @@ import { codeGradient } from '../math/print/code';
 import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unicode';
 import type { Coef, Gradient, GradientKind, Penalty, PenaltyKind } from '../math/terms';
 import type { Facts } from '../engine/facts';
-import type { Expr } from '../engine/ir';
+import type { Expr, Span } from '../engine/ir';
 import { exprKey, lastComponent } from '../engine/facts/keys';
 import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm } from '../engine/facts/gradients';
 import { lossFacts, penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty, type LossSummand } from '../engine/facts/losses';
@@ -201,27 +201,45 @@ function termsOnTheWrongOperand(facts: Facts): Report[] {
     const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: weightText };
     const expected = gradientOf({ ...penalty, param: m.weight });
     const where = m.penaltyAt;
-    const line = placeOf(facts, where, facts.lineLabel(where));
+    // Places are named from the file the finding is in (the term's), which need not be this run's entry.
+    const line = placeFrom(facts, m.term.span, where);
     const term = facts.source(m.term.span).replace(/\s+/g, ' ');
     const operand = m.operand.name;
     const target = facts.source(m.target.span);
     const penaltyRelated = { span: where, message: `${penaltyVerb(p)} ${unicodePenalty(penalty)} here` };
+    const d = m.driver;
+    const weights = d ? facts.source(d.weights.span) : m.weight;
+    const tie = d ? ` The two are tied by ${placeFrom(facts, m.term.span, d.cost.span)}, which hands the same ${weights} to ${calleeText(facts, d.cost)} and to ${calleeText(facts, d.gradient)}.` : '';
+    const driverRelated = d ? [{ span: d.cost.span, message: `the same ${weights} go to the cost here` }, { span: d.gradient.span, message: 'and to the gradient here' }] : [];
     if (m.kind === 'gradient') {
       return {
         span: m.term.span,
-        message: `the penalty-gradient term ${term} multiplies ${operand}, a copy of the gradient ${target} it is added to (${facts.lineLabel(m.source.span)}), not the weight: ${penaltyVerb(p)} ${unicodePenalty(penalty)} on ${line}, whose gradient is ${unicodeGradient(expected)}. This term only rescales the data gradient, and the penalty never reaches the update. Multiply the strength by ${m.weight} (its exempt slice zeroed), not by the gradient`,
-        related: [{ span: m.source.span, message: `${operand} is made from the gradient ${target} here` }, penaltyRelated],
+        message: `the penalty-gradient term ${term} multiplies ${operand}, a copy of the gradient ${target} it is added to (${facts.lineLabel(m.source.span)}), not the weight: ${penaltyVerb(p)} ${unicodePenalty(penalty)} on ${line}, whose gradient is ${unicodeGradient(expected)}.${tie} This term only rescales the data gradient, and the penalty never reaches the update. Multiply the strength by ${d ? `the ${weights} handed in (their exempt slices zeroed)` : `${m.weight} (its exempt slice zeroed)`}, not by the gradient`,
+        related: [{ span: m.source.span, message: `${operand} is made from the gradient ${target} here` }, penaltyRelated, ...driverRelated],
         math: { computed: term, expected: unicodeGradient(expected), lossPenalty: penalty },
       };
     }
     const constant = m.constant === 1 ? 'ones' : `${m.constant}`;
     return {
       span: m.source.span,
-      message: `${operand}, the copy of ${m.weight} that the penalty-gradient term ${term} reads (${facts.lineLabel(m.term.span)}), holds ${constant} in the slice that ${penaltyVerb(p)} ${unicodePenalty(penalty)} leaves out (${line}): that penalty's gradient is 0 there, and this term adds the strength times ${constant} to it instead. Fill that slice of ${operand} with zeros`,
-      related: [{ span: m.term.span, message: `the penalty-gradient term reads ${operand} here` }, penaltyRelated],
+      message: `${operand}, the copy of ${d ? `the ${weights} handed in` : m.weight} that the penalty-gradient term ${term} reads (${facts.lineLabel(m.term.span)}), holds ${constant} in the slice that ${penaltyVerb(p)} ${unicodePenalty(penalty)} leaves out (${line}): that penalty's gradient is 0 there, and this term adds the strength times ${constant} to it instead.${tie} Fill that slice of ${operand} with zeros`,
+      related: [{ span: m.term.span, message: `the penalty-gradient term reads ${operand} here` }, penaltyRelated, ...driverRelated],
       math: { computed: `${term} with ${constant} in ${m.weight}'s exempt slice`, expected: `${unicodeGradient(expected)}, 0 on the exempt slice` },
     };
   });
+}
+
+/** The line of `span`, with its file's name when that is not the file of `from`. */
+function placeFrom(facts: Facts, from: Span, span: Span): string {
+  const label = facts.lineLabel(span);
+  const here = facts.program.parsedOf(from);
+  const there = facts.program.parsedOf(span);
+  return !there || there.file.id === here?.file.id ? label : `${label} of ${there.file.path.replace(/^.*\//, '')}`;
+}
+
+/** A call's callee as written, `cost_function()`. */
+function calleeText(facts: Facts, call: Expr & { kind: 'call' }): string {
+  return `${facts.source(call.callee.span).replace(/\s+/g, '')}()`;
 }
 
 /**
