@@ -8,6 +8,8 @@
 // function whose prototype holds the methods), through base classes in any file;
 // `self.f(...)` runs a plain function a method stored in `self.f`; calling an instance the code shows
 // built (`self.l2 = L2Term(reg)`) runs the method its framework base calls (torch's `forward`).
+// A run-time-chosen entry (`Rules[name]`, a field holding one) runs one of several functions: it
+// resolves only when they all agree on what is read through it (`chosenEntryTarget`).
 // Every walk is bounded: import cycles and self-referential bindings end at MAX_HOPS.
 import type { Expr, Stmt } from '../ir';
 import type { ParsedFile } from '../document';
