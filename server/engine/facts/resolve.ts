@@ -8,13 +8,16 @@
 // function whose prototype holds the methods), through base classes in any file;
 // `self.f(...)` runs a plain function a method stored in `self.f`; calling an instance the code shows
 // built (`self.l2 = L2Term(reg)`) runs the method its framework base calls (torch's `forward`).
+// A run-time-chosen entry (`Rules[name]`, a field holding one) runs one of several functions: it
+// resolves only when they all agree on what is read through it (`chosenEntryTarget`).
 // Every walk is bounded: import cycles and self-referential bindings end at MAX_HOPS.
 import type { Expr, Stmt } from '../ir';
 import type { ParsedFile } from '../document';
 import type { Program } from '../program';
 import type { ClassDef, FunctionDef, ImportedName, Scope } from './scope';
 import { exprKey } from './keys';
-import { frameworkPath, methodCallRuns } from './catalogue';
+import { CONSTRUCTOR_METHODS, NO_INSTANCE_DECORATORS, frameworkPath, methodCallRuns } from './catalogue';
+import { agreedUpdateRule } from './updateRuleAgreement';
 
 export type Definition =
   | { kind: 'function'; fn: FunctionDef }
@@ -40,6 +43,11 @@ export interface CallTarget {
    * call's arguments through `callArguments`.
    */
   args?: Expr[];
+  /**
+   * A run-time-chosen entry (`Rules[name](w, d)`, a field holding one): every function it may be,
+   * `fn` among them, which agree on how they move their first argument (see `chosenEntryTarget`).
+   */
+  candidates?: FunctionDef[];
 }
 
 /** The positional arguments a target's parameters take: the call's own, or those after `this` (`CallTarget.args`). */
@@ -227,7 +235,7 @@ export function resolveCall(program: Program, call: Expr & { kind: 'call' }, sco
     if (stored) return stored;
   }
   const def = resolveExpr(program, callee, scope, at);
-  if (!def || (def.kind === 'value' && def.expr.kind !== 'lambda')) return instanceCallTarget(program, callee, scope, at);
+  if (!def || (def.kind === 'value' && def.expr.kind !== 'lambda')) return instanceCallTarget(program, callee, scope, at) ?? chosenEntryTarget(program, call, callee, scope, at);
   if (def.kind === 'function') return { fn: def.fn, cls: def.fn.cls, receiver: def.fn.isMethod && callee.kind === 'attr' ? callee.object : undefined };
   if (def.kind === 'value' && def.expr.kind === 'lambda') {
     // `reg.grad(w)` on an object literal `{ grad(w) { ... } }`: `this` is the object.
@@ -269,8 +277,13 @@ function explicitThisTarget(program: Program, call: Expr & { kind: 'call' }, sco
   const def = resolveExpr(program, handed.fn, scope, at);
   const name = handed.fn.kind === 'attr' || handed.fn.kind === 'name' ? handed.fn.name : '';
   const fn = def?.kind === 'function' ? def.fn : def?.kind === 'value' && def.expr.kind === 'lambda' ? lambdaFunction(program, def.expr, name, def.scope) : undefined;
-  if (!fn) return undefined;
   const t = handed.thisArg;
+  if (!fn) {
+    // `this.net.stepFn.bind(this.net, w, d)()` of a field holding a run-time-chosen entry.
+    const chosen = def ? undefined : chosenEntryTarget(program, call, handed.fn, scope, at);
+    const handedThis = t && !(t.kind === 'name' && (t.name === 'null' || t.name === 'undefined')) ? t : undefined;
+    return chosen && { fn: chosen.fn, candidates: chosen.candidates, ...(handedThis ? { receiver: handedThis } : {}), args: handed.args };
+  }
   // (A TypeScript `this: Net` parameter is no parameter: the lowerer leaves it out.)
   const receiver = t && !(t.kind === 'name' && (t.name === 'null' || t.name === 'undefined')) ? t : undefined;
   return { fn, ...(fn.cls ? { cls: fn.cls } : {}), ...(receiver ? { receiver } : {}), args: handed.args };
@@ -384,6 +397,194 @@ function acceptsArguments(fn: FunctionDef, call: Expr & { kind: 'call' }): boole
   if (!call.kwargs.every((k) => names.has(k.name))) return false;
   const given = new Set(call.kwargs.map((k) => k.name));
   return fn.params.every((p, i) => i < call.args.length || given.has(p.name) || p.default !== undefined);
+}
+
+/**
+ * Run-time-chosen entries. A network that stores `Rules[opts.rule]` (an entry of an object literal of
+ * functions, or of a class of static methods, picked by a string the caller gives) and a layer that
+ * calls the stored function run one of several functions, and which one is known only at run time.
+ * The candidates are every function entry of `Rules`, narrowed to the literals the key can hold when
+ * the code shows them all (`Rules["sgd"]`, `const name = fast ? "sgd" : "adam"`); a parameter, even
+ * with a default, can be given any entry's name. None when `Rules` is not such a literal or class of
+ * the project (a library's table, an object filled at run time, a Python class with instance
+ * methods or project bases, whose attribute may be none of the functions seen), or when it has more
+ * than MAX_CHOSEN of them (a table mixing activations, losses and update rules says too little).
+ *
+ * A rule reads a call through one function, so a call of such an entry resolves only when every
+ * candidate agrees on what the rules read there: each is an update rule that adds a positive
+ * multiple of its second argument (the direction) to its first (the value), directly, through a
+ * velocity it accumulates, or scaled by a positive normalizer as Adam's (updateRuleAgreement.ts).
+ * The call then resolves to the plainest of them (`value + lr * direction`). A finding about the
+ * direction the caller builds (a regularization term with the wrong sign in it) then holds whatever
+ * rule runs: every one moves the weight the way the direction points. A table whose entries
+ * disagree (one adds the direction, one subtracts it), or that holds functions other than update
+ * rules, resolves to nothing, so nothing is reported through it.
+ */
+const MAX_CHOSEN = 6;
+
+/** A call of a run-time-chosen entry (or of a variable or field holding one): the plainest of its agreeing candidates. */
+function chosenEntryTarget(program: Program, call: Expr & { kind: 'call' }, fnExpr: Expr, scope: Scope, at: number): CallTarget | undefined {
+  const candidates = chosenEntry(program, fnExpr, scope, at, 0);
+  if (!candidates) return undefined;
+  const python = program.parsedOf(call.span)?.language === 'python';
+  // A Python call that passes arguments some candidate cannot take raises for that one: the others stay.
+  const fitting = python ? candidates.filter((fn) => acceptsArguments(fn, call)) : candidates;
+  if (fitting.length === 0) return undefined;
+  // One candidate (`Rules["adam"]`, a key that can hold one name): no choice is made at run time.
+  const fn = fitting.length === 1 ? fitting[0] : agreedUpdateRule(fitting.map((c) => ({ fn: c, returns: returnsOf(program, c) })), python);
+  if (!fn) return undefined;
+  // A JS method call runs the entry with `this` the object left of it (`this.net.stepFn(…)`: the network).
+  const receiver = !python && fnExpr.kind === 'attr' ? fnExpr.object : undefined;
+  return { fn, candidates: fitting, ...(receiver ? { receiver } : {}) };
+}
+
+/** The functions an expression may hold when it is a run-time-chosen entry: `Rules[key]`, `getattr(Rules, key)`, a variable or field bound to one. */
+export function chosenEntry(program: Program, e: Expr, scope: Scope, at: number, hops: number): FunctionDef[] | undefined {
+  if (hops > MAX_HOPS) return undefined;
+  if (e.kind === 'index' && e.index.length === 1) return chosenAmong(program, e.object, e.index[0], scope, at, hops + 1);
+  if (e.kind === 'call' && e.callee.kind === 'name' && e.callee.name === 'getattr' && e.args.length === 2 && e.kwargs.length === 0) {
+    const python = program.parsedOf(e.span)?.language === 'python';
+    if (python && !resolveName(program, 'getattr', scope, at)) return chosenAmong(program, e.args[0], e.args[1], scope, at, hops + 1);
+    return undefined;
+  }
+  if (e.kind === 'name') {
+    if (SELF.test(e.name)) return undefined;
+    const b = scope.lookup(e.name, at);
+    return b?.kind === 'assign' && b.value && !b.op ? chosenEntry(program, b.value, b.scope, b.at, hops + 1) : undefined;
+  }
+  if (e.kind === 'attr') return storedEntry(program, e, scope, at, hops + 1);
+  return undefined;
+}
+
+/** A field holding a run-time-chosen entry (`this.stepFn = Rules[name]`), read on the instance of a class the code shows, or of the one class that stores one in that field. */
+function storedEntry(program: Program, e: Expr & { kind: 'attr' }, scope: Scope, at: number, hops: number): FunctionDef[] | undefined {
+  const object = e.object;
+  if (object.kind === 'name' && SELF.test(object.name)) {
+    const own = enclosingClass(scope);
+    return own ? entryStoredIn(program, own, e.name, hops + 1) : undefined;
+  }
+  const cls = instanceClass(program, object, scope, at);
+  if (cls) return entryStoredIn(program, cls, e.name, hops + 1);
+  // `this.net.stepFn` where the code does not show which class `this.net` is: the one class, among
+  // this file's and those it imports from the project, that stores a chosen entry in that field.
+  const parsed = program.parsedOf(e.span);
+  if (!parsed) return undefined;
+  let byField = fieldStores.get(program)?.get(parsed);
+  if (!byField) {
+    let perFile = fieldStores.get(program);
+    if (!perFile) fieldStores.set(program, (perFile = new WeakMap()));
+    perFile.set(parsed, (byField = new Map()));
+  }
+  const known = byField.get(e.name);
+  if (known !== undefined) return known ?? undefined;
+  byField.set(e.name, null); // a store that reads this very field again ends here
+  const classes = new Set<ClassDef>(parsed.scopes.root.classes.values());
+  for (const imported of parsed.scopes.imports.values()) {
+    const def = resolveImport(program, parsed, imported);
+    if (def?.kind === 'class') classes.add(def.cls);
+  }
+  let found: FunctionDef[] | undefined;
+  for (const c of classes) {
+    // From no depth of the caller's: the answer is kept for every read of the field.
+    const stored = entryStoredIn(program, c, e.name, 0);
+    if (!stored) continue;
+    if (found) {
+      found = undefined;
+      break;
+    }
+    found = stored;
+  }
+  byField.set(e.name, found ?? null);
+  return found;
+}
+
+/** Per program and file: the chosen entries a field holds on an instance of a class the code does not show (null: none). */
+const fieldStores = new WeakMap<Program, WeakMap<ParsedFile, Map<string, FunctionDef[] | null>>>();
+
+/** What a class's methods store in `self.<field>` / `this.<field>`, when every store is a run-time-chosen entry. */
+function entryStoredIn(program: Program, cls: ClassDef, field: string, hops: number): FunctionDef[] | undefined {
+  const stores = [...(cls.scope.members.get(`self.${field}`) ?? []), ...(cls.scope.members.get(`this.${field}`) ?? [])];
+  if (stores.length === 0 || methodOf(program, cls, field)) return undefined;
+  const all = new Set<FunctionDef>();
+  for (const b of stores) {
+    if (b.kind !== 'assign' || !b.value || b.op) return undefined;
+    const chosen = chosenEntry(program, b.value, b.scope, b.at, hops + 1);
+    if (!chosen) return undefined;
+    for (const fn of chosen) all.add(fn);
+  }
+  return all.size > 0 && all.size <= MAX_CHOSEN ? [...all] : undefined;
+}
+
+/** The entries of `table` that `key` may pick: the literals it can hold, or every one. */
+function chosenAmong(program: Program, table: Expr, key: Expr, scope: Scope, at: number, hops: number): FunctionDef[] | undefined {
+  const entries = functionEntries(program, table, scope, at);
+  if (!entries || entries.size === 0) return undefined;
+  const keys = literalKeys(key, scope, at, 0);
+  if (!keys) return entries.size <= MAX_CHOSEN ? [...entries.values()] : undefined;
+  const picked = new Set<FunctionDef>();
+  for (const k of keys) {
+    const fn = entries.get(k);
+    // A name that is no entry fails at run time: nothing runs there to read.
+    if (!fn) return undefined;
+    picked.add(fn);
+  }
+  return [...picked];
+}
+
+/** The literal strings a key can hold, when the code shows them all (a literal, a variable bound to one, either side of a conditional). */
+function literalKeys(key: Expr, scope: Scope, at: number, depth: number): string[] | undefined {
+  if (depth > 4) return undefined;
+  if (key.kind === 'str') return [key.value];
+  if (key.kind === 'cond') {
+    const a = literalKeys(key.then, scope, at, depth + 1);
+    const b = a && literalKeys(key.else, scope, at, depth + 1);
+    return a && b ? [...a, ...b] : undefined;
+  }
+  if (key.kind !== 'name' && key.kind !== 'attr') return undefined;
+  const k = exprKey(key);
+  const b = k === undefined ? undefined : scope.lookup(k, at);
+  return b?.kind === 'assign' && b.value && !b.op ? literalKeys(b.value, b.scope, b.at, depth + 1) : undefined;
+}
+
+/**
+ * The function entries, by name, of an object literal of functions or a class (its static methods)
+ * that the project defines; undefined when the table may hold others the code does not show.
+ */
+function functionEntries(program: Program, table: Expr, scope: Scope, at: number): Map<string, FunctionDef> | undefined {
+  let def = resolveExpr(program, table, scope, at);
+  if (def?.kind === 'value' && def.expr.kind === 'call') def = wholeModuleExport(program, def, 0);
+  if (!def) return undefined;
+  const entries = new Map<string, FunctionDef>();
+  if (def.kind === 'class') {
+    const python = program.parsedOf(def.cls.span)?.language === 'python';
+    // Inherited entries are not listed here: a table with bases says too little.
+    if (def.cls.bases.some((b) => !(b.kind === 'name' && b.name === 'object'))) return undefined;
+    for (const [name, fn] of def.cls.scope.functions) {
+      if (CONSTRUCTOR_METHODS.includes(name)) continue;
+      // `getattr(Rules, name)` of an instance method gives a function that takes the value as `self`.
+      if (python && !fn.decorators.some((d) => d.kind === 'name' && NO_INSTANCE_DECORATORS.has(d.name))) return undefined;
+      entries.set(name, fn);
+    }
+    return entries;
+  }
+  if (def.kind !== 'value' || def.expr.kind !== 'object') return undefined;
+  // An object whose entries are also set elsewhere (`Rules.extra = f`, `RULES["x"] = f`) holds more than its literal.
+  const literal = def.expr;
+  const names = [...def.scope.bindings].filter(([, list]) => list.some((b) => b.value === literal)).map(([k]) => k);
+  if ([...def.scope.bindings.keys()].some((k) => names.some((n) => k.startsWith(`${n}.`) || k.startsWith(`${n}[`)))) return undefined;
+  for (const entry of def.expr.entries) {
+    const v = entry.value;
+    let fn: FunctionDef | undefined;
+    if (v.kind === 'lambda') fn = lambdaFunction(program, v, entry.name, def.scope);
+    else if (v.kind === 'name' || v.kind === 'attr') {
+      const target = resolveExpr(program, v, def.scope, def.at);
+      fn = target?.kind === 'function' ? target.fn : undefined;
+    }
+    // An entry that is no function the project defines (a library's, a value) may be what is picked.
+    if (!fn) return undefined;
+    entries.set(entry.name, fn);
+  }
+  return entries;
 }
 
 /** The method `name` of a class or of its bases (depth first, as Python's MRO for single inheritance). */
