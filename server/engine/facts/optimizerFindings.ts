@@ -493,11 +493,15 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
       });
       continue;
     }
+    // A helper handed the other β (`unbias(v, b1, t)`): the argument is wrong, not the helper.
     push({
       code: 'NB401',
-      span: site.span,
+      span: site.betaArgument ?? site.span,
       message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} but bias-corrected with ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, step, beta)} ** ${exponentText(facts, step, c.exp)}`,
-      related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} here` }],
+      related: [
+        { span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} here` },
+        ...(site.betaArgument ? [{ span: site.span, message: `the helper computes the correction ${facts.source(site.span)} here` }] : []),
+      ],
       corrected: biasCorrected(s.eq.key, beta, c.exp ?? stepCount(step)),
     });
   }
