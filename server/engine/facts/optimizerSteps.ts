@@ -87,6 +87,8 @@ export interface Correction {
   beta: string;
   /** The exponent (`t`), absent for a bare `1 − β`. */
   exp?: Poly;
+  /** `1 − β²`: a number written for the exponent (no `exp`: a constant, as 1 − β is). */
+  fixedPower?: number;
   span: Span;
   order: number;
   key: string;
@@ -1184,15 +1186,17 @@ function startsAtZero(iter: Expr): boolean {
 }
 
 /**
- * 1 − β (exp undefined) or 1 − β^t, β a variable; or a number between 0 and 1 (`1 - 0.9 ** t`, and
+ * 1 − β (exp undefined; `fixedPower` n for 1 − βⁿ with n a number, as constant) or 1 − β^t, β a variable; or a number between 0 and 1 (`1 - 0.9 ** t`, and
  * `1 - 0.9` as the evaluator keeps it where it divides), its β then the number's text (numericBetaKey).
  */
-export function correctionShape(p: Poly): { beta: string; exp?: Poly } | undefined {
+export function correctionShape(p: Poly): { beta: string; exp?: Poly; fixedPower?: number } | undefined {
   if (p.length !== 2) return undefined;
   const one = p.find((m) => m.fs.length === 0 && near(m.c, 1));
   const other = p.find((m) => m !== one);
   if (!one || !other || !near(other.c, -1) || other.fs.length !== 1) return undefined;
   const f = other.fs[0];
+  // `1 - beta1 ** 2`: a power with a number for its exponent, a constant as 1 − β is (the step count left out).
+  if (f.atom.k === 'sym' && Number.isInteger(f.n) && f.n >= 2 && f.n <= 16) return { beta: f.atom.key, fixedPower: f.n };
   if (f.n !== 1) return undefined;
   if (f.atom.k === 'sym') return { beta: f.atom.key };
   if (f.atom.k === 'pow' && f.atom.base.length === 1 && f.atom.base[0].c === 1 && f.atom.base[0].fs.length === 1) {
