@@ -22,6 +22,7 @@ import { autodiffCall } from './autodiff';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
 import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
+import { selfBlends, type SelfBlend } from './selfBlend';
 import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
 import { assignedSteps, type AssignedStep } from './assignedSteps';
 import { innermostStatement } from './adaptiveDecay';
@@ -68,6 +69,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     decayOnMoments(facts, step, push);
   }
   for (const carried of carriedRawSteps(facts)) rawStepStored(facts, carried, push);
+  for (const blend of selfBlends(facts)) blendOfItself(facts, blend, push);
   for (const wired of sharedBetaArguments(facts, optimizerSteps(facts))) sharedBetaStored(facts, wired, push);
   for (const assigned of assignedSteps(facts)) stepAssigned(facts, assigned, push);
   for (const late of returnedPowers(facts)) lateReturnedPower(facts, late, push);
@@ -809,6 +811,16 @@ function rawStepStored(facts: Facts, c: CarriedRawStep, push: (f: OptimizerFindi
     related: [{ span: c.param.spans[0], message: `the update reads ${k}'s old value here` }],
     corrected: [{ kind: 'average', key: c.key, terms: [{ coef: sym(c.beta), x: sym(c.key) }, { coef: sub(constant(1), sym(c.beta)), x: c.x }] }],
     forms: rawStepMomentumForms(k, x, b),
+  });
+}
+
+/** c·X + (1 − c)·X (selfBlend.ts): X itself, so the target never reads its old value. */
+function blendOfItself(facts: Facts, b: SelfBlend, push: (f: OptimizerFinding) => void): void {
+  const [t, x, c] = [facts.source(b.target.span), facts.source(b.x.span), facts.source(b.weight.span)];
+  push({
+    code: 'NB403',
+    span: b.span,
+    message: `${facts.source(b.span)} is ${x}: the blend weighs ${x} against itself, so ${t} never reads its old value and averages nothing (a momentum written this way is plain gradient descent). A moving average blends the old value in: ${t} = ${c} * ${t} + (1 - ${c}) * ${x}`,
   });
 }
 
