@@ -145,7 +145,7 @@ export interface OptimizerStep {
   powers?: Map<string, { beta: string; span: Span }>;
 }
 
-/** Comparison operators: their value is a truth value (0 or 1), read as an atom of its own. */
+/** `m || 0`, `m ?? 0`, `m or 0`: the operators whose zero right side is a lazy zero start. */
 const ZERO_DEFAULTS = new Set(['||', '??', 'or']);
 
 const isZeroLiteral = (e: Expr): boolean => e.kind === 'num' && e.value === 0;
@@ -157,6 +157,8 @@ function readsTestedEntry(test: Expr, read: Expr): boolean {
   const k = exprKey(key);
   return k !== undefined && k === exprKey(read.index[0]) && exprKey(dict) !== undefined && exprKey(dict) === exprKey(read.object);
 }
+
+/** Comparison operators: their value is a truth value (0 or 1), read as an atom of its own. */
 const COMPARISONS = new Set(['<', '>', '<=', '>=', '==', '!=', '===', '!==']);
 
 const cache = new WeakMap<Facts, OptimizerStep[]>();
@@ -1186,7 +1188,7 @@ function startsAtZero(iter: Expr): boolean {
 }
 
 /**
- * 1 − β (exp undefined; `fixedPower` n for 1 − βⁿ with n a number, as constant) or 1 − β^t, β a variable; or a number between 0 and 1 (`1 - 0.9 ** t`, and
+ * 1 − β (exp undefined; 1 − βⁿ with n a number too, as `fixedPower`) or 1 − β^t, β a variable; or a number between 0 and 1 (`1 - 0.9 ** t`, and
  * `1 - 0.9` as the evaluator keeps it where it divides), its β then the number's text (numericBetaKey).
  */
 export function correctionShape(p: Poly): { beta: string; exp?: Poly; fixedPower?: number } | undefined {
