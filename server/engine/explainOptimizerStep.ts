@@ -57,8 +57,9 @@ export function optimizerStepAt(a: DocumentAnalysis, offset: number, findings: (
   const onLine = (s: Span): boolean => (s.start <= offset && offset <= s.end) || (a.lines.position(s.start).line <= line && line <= a.lines.position(s.end).line);
   for (const step of optimizerSteps(a.facts)) {
     const known = step.family !== undefined && OPTIMIZER_TEXTBOOK[step.family] !== undefined;
-    // Its state and parameter writes, and where it writes its bias corrections (`m_hat = m / (1 - b1 ** t)`).
-    const spans = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...step.params.flatMap((p) => p.eq.spans), ...step.corrections.map((c) => c.span), ...[...(step.powers?.values() ?? [])].map((x) => x.span)];
+    // Its state and parameter writes, and where it writes its bias corrections (`m_hat = m / (1 - b1 ** t)`,
+    // or hands a helper the β of one: `debias(v, b2, t)`).
+    const spans = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...step.params.flatMap((p) => p.eq.spans), ...step.corrections.flatMap((c) => (c.betaArgument ? [c.span, c.betaArgument] : [c.span])), ...[...(step.powers?.values() ?? [])].map((x) => x.span)];
     const hit = spans.find(onLine);
     if (!hit) continue;
     if (known && optimizerShape(step) === 'family') return { step, span: hit, named: true };

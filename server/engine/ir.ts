@@ -49,7 +49,7 @@ export type Expr =
   /**
    * Anything else (comparisons, slices, ...). Children kept so walkers still see names. `ops`: a
    * Python comparison's or boolean operator's operators in order (`['not in']` for `'bn' not in n`,
-   * `['<', '<=']` for `a < b <= c`, `['and']`).
+   * `['<', '<=']` for `a < b <= c`, `['and']`), and a JS `||` or `??` (`['||']`).
    */
   | { kind: 'other'; children: Expr[]; ops?: string[]; span: Span };
 

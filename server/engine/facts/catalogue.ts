@@ -1259,6 +1259,13 @@ export function attributeReadByName(e: Expr & { kind: 'call' }): { object: Expr;
   return name.kind === 'str' && /^[A-Za-z_]\w*$/.test(name.value) ? { object, name: name.value } : undefined;
 }
 /**
+ * A dict's entry read with a default (`d.get(k, 0)`): `d[k]`, or the default when the key is missing.
+ */
+export function entryReadWithDefault(e: Expr & { kind: 'call' }): { entry: Expr & { kind: 'index' }; fallback: Expr } | undefined {
+  if (e.callee.kind !== 'attr' || e.callee.name !== 'get' || e.args.length !== 2 || e.kwargs.length > 0) return undefined;
+  return { entry: { kind: 'index', object: e.callee.object, index: [e.args[0]], span: e.span }, fallback: e.args[1] };
+}
+/**
  * Python's `setattr(obj, name, value)` writes `obj.<name>`: the object, the name expression (a
  * literal, or a variable holding one) and the value.
  */

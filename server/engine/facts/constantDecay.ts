@@ -6,7 +6,7 @@
 import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { baseExpr, exprKey } from './keys';
-import { children } from './scope';
+import { children, type Scope } from './scope';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { penaltiesFor, penaltyCoefficientNames } from './losses';
 import { isDecayStrengthSymbol, isStepScalarSymbol } from './roles';
@@ -35,6 +35,8 @@ export function constantDecayTerms(facts: Facts): ConstantDecay[] {
     const known = (name: string): boolean => coefNames.has(name.replace(/^.*\./, ''));
     if (!t.stepCoef.syms.every((x) => isStepScalarSymbol(x.name) || known(x.name))) continue;
     if (!t.stepCoef.syms.some((x) => x.pow > 0 && (isDecayStrengthSymbol(x.name) || known(x.name)))) continue;
+    // A factor only ever bound to 0 (`reg_w, reg_b = 2 * w, 0`: the bias exempt on purpose) makes the term 0.
+    if (t.stepCoef.syms.some((x) => x.pow > 0 && onlyZero(t.site.scope, x.name))) continue;
     // The loss puts an L1 penalty on W: the constant is the L1 gradient without sign(W), NB104's finding.
     if (t.ids.length > 0 && penaltiesFor(facts, t.ids, t.site.scope).some((p) => p.kind === 'l1' || p.kind === 'elemabs')) continue;
     const target = t.site.target;
@@ -50,6 +52,12 @@ export function constantDecayTerms(facts: Facts): ConstantDecay[] {
   }
   cache.set(facts, found);
   return found;
+}
+
+/** Is every binding of the name in its own scope the number 0 (no parameter, loop or accumulation)? */
+function onlyZero(scope: Scope, name: string): boolean {
+  const all = scope.allBindings(name);
+  return all.length > 0 && all.every((b) => b.kind === 'assign' && !b.op && b.value?.kind === 'num' && b.value.value === 0);
 }
 
 /**

@@ -22,6 +22,7 @@ import { autodiffCall } from './autodiff';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
 import { resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
+import { selfBlends, type SelfBlend } from './selfBlend';
 import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
 import { assignedSteps, type AssignedStep } from './assignedSteps';
 import { innermostStatement } from './adaptiveDecay';
@@ -68,6 +69,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     decayOnMoments(facts, step, push);
   }
   for (const carried of carriedRawSteps(facts)) rawStepStored(facts, carried, push);
+  for (const blend of selfBlends(facts)) blendOfItself(facts, blend, push);
   for (const wired of sharedBetaArguments(facts, optimizerSteps(facts))) sharedBetaStored(facts, wired, push);
   for (const assigned of assignedSteps(facts)) stepAssigned(facts, assigned, push);
   for (const late of returnedPowers(facts)) lateReturnedPower(facts, late, push);
@@ -116,7 +118,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
           push({
             code: 'NB401',
             span: site.span,
-            message: `the bias correction ${facts.source(site.span)} of ${stateText(facts, owner)} is missing the step count: it divides by the same constant every step, and the early steps stay biased toward 0. Write 1 - ${b} ** t, with t the number of steps taken (1 on the first step)`,
+            message: `the bias correction ${facts.source(site.span)} of ${stateText(facts, owner)} is missing the step count${site.fixedPower ? `: its exponent is the number ${site.fixedPower}, so` : ':'} it divides by the same constant every step, and the early steps stay biased toward 0. Write 1 - ${b} ** t, with t the number of steps taken (1 on the first step)`,
             corrected: biasCorrected(owner.eq.key, c.beta, stepCount(step)),
           });
           continue;
@@ -493,11 +495,15 @@ function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, correction
       });
       continue;
     }
+    // A helper handed the other β (`unbias(v, b1, t)`): the argument is wrong, not the helper.
     push({
       code: 'NB401',
-      span: site.span,
+      span: site.betaArgument ?? site.span,
       message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} but bias-corrected with ${show(facts, step, c.beta)}, the β of ${stateText(facts, other)}: its correction is 1 - ${show(facts, step, beta)} ** ${exponentText(facts, step, c.exp)}`,
-      related: [{ span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} here` }],
+      related: [
+        { span: s.eq.spans[0], message: `${stateText(facts, s)} is averaged with ${show(facts, step, beta)} here` },
+        ...(site.betaArgument ? [{ span: site.span, message: `the helper computes the correction ${facts.source(site.span)} here` }] : []),
+      ],
       corrected: biasCorrected(s.eq.key, beta, c.exp ?? stepCount(step)),
     });
   }
@@ -520,6 +526,19 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
     for (const term of stepTerms(step, p)) {
       for (const d of term.denominator) {
         const v = step.states.get(d.key);
+        // v ← β·v + (1 − β)·v²: it averages its own square, so from its zero start it stays 0.
+        const ownWeight = d.sqrt ? ownSquareWeight(v) : undefined;
+        if (v && ownWeight !== undefined) {
+          const vt = stateText(facts, v);
+          const b2 = ownWeight ? show(facts, step, ownWeight) : undefined;
+          push({
+            code: 'NB402',
+            span: v.eq.spans[0],
+            message: `${vt} averages its own square, not the gradient's: started at 0 it stays 0, and the step divides by the square root of that, not of the gradient's scale. The second moment must average g², as in ${b2 ? `${vt} = ${b2} * ${vt} + (1 - ${b2}) * g * g` : `${vt} = β₂·${vt} + (1 − β₂)·g·g`}`,
+            related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: 'the step divides by its square root here' }],
+          });
+          break;
+        }
         if (!v || !v.self || v.adds.length !== 1) continue;
         // Adam's denominator: the one state (scaled, corrected) plus a constant ε; `m² + ρ·s` is another method's.
         if (d.inner && !onlyStatePlusConstant(step, d.factor.atom, d.key)) continue;
@@ -564,6 +583,21 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
       }
     }
   }
+}
+
+/**
+ * T ← β·T + (1 − β)·T²: every term of the new value reads the old one, some squared, and nothing
+ * else enters. The weight β's key ('' when the old value's weight is a number), or undefined.
+ */
+function ownSquareWeight(v: StateUpdate | undefined): string | undefined {
+  if (!v) return undefined;
+  const own = (f: PolyFactor): boolean => f.atom.k === 'sym' && f.atom.key === v.eq.key;
+  const powers = v.eq.value.map((m) => m.fs.filter(own).reduce((n, f) => n + f.n, 0));
+  // The weights: what multiplies the old value itself (β of β·T), the only other symbols allowed.
+  const weights = new Set(v.eq.value.filter((m, i) => powers[i] === 1).flatMap((m) => m.fs.filter((f) => !own(f)).map((f) => f.key)));
+  const onlyWeights = v.eq.value.every((m) => m.fs.every((f) => own(f) || (f.atom.k === 'sym' && f.n === 1 && weights.has(f.key))));
+  if (!onlyWeights || !powers.every((n) => n === 1 || n === 2) || !powers.includes(1) || !powers.includes(2)) return undefined;
+  return weights.size === 1 ? [...weights][0] : '';
 }
 
 /**
@@ -777,6 +811,16 @@ function rawStepStored(facts: Facts, c: CarriedRawStep, push: (f: OptimizerFindi
     related: [{ span: c.param.spans[0], message: `the update reads ${k}'s old value here` }],
     corrected: [{ kind: 'average', key: c.key, terms: [{ coef: sym(c.beta), x: sym(c.key) }, { coef: sub(constant(1), sym(c.beta)), x: c.x }] }],
     forms: rawStepMomentumForms(k, x, b),
+  });
+}
+
+/** c·X + (1 − c)·X (selfBlend.ts): X itself, so the target never reads its old value. */
+function blendOfItself(facts: Facts, b: SelfBlend, push: (f: OptimizerFinding) => void): void {
+  const [t, x, c] = [facts.source(b.target.span), facts.source(b.x.span), facts.source(b.weight.span)];
+  push({
+    code: 'NB403',
+    span: b.span,
+    message: `${facts.source(b.span)} is ${x}: the blend weighs ${x} against itself, so ${t} never reads its old value and averages nothing (a momentum written this way is plain gradient descent). A moving average blends the old value in: ${t} = ${c} * ${t} + (1 - ${c}) * ${x}`,
   });
 }
 

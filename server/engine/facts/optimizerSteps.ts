@@ -16,7 +16,7 @@ import { callArguments, lambdaFunction, resolveCall, resolveExpr } from './resol
 import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, boundCall, DICT_DEFAULT_METHOD, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -87,6 +87,8 @@ export interface Correction {
   beta: string;
   /** The exponent (`t`), absent for a bare `1 − β`. */
   exp?: Poly;
+  /** `1 − β²`: a number written for the exponent (no `exp`: a constant, as 1 − β is). */
+  fixedPower?: number;
   span: Span;
   order: number;
   key: string;
@@ -98,6 +100,11 @@ export interface Correction {
   zeroLoops?: string[];
   /** The simple statement (an assignment, an expression, a `return`) being run where it is computed. */
   statement?: Stmt;
+  /**
+   * Computed inside a helper the step calls (`unbias(v, b1, t)`): the argument of the step's own call
+   * that hands the helper this correction's β. The helper is generic; the argument is what was chosen.
+   */
+  betaArgument?: Span;
 }
 
 export interface ParamUpdate {
@@ -136,6 +143,19 @@ export interface OptimizerStep {
   doubleReads?: DoubleRead[];
   /** Running powers T ← T·β read as βᵉ (their exponent `powerExponent(T)` is a step count), with where T is multiplied. */
   powers?: Map<string, { beta: string; span: Span }>;
+}
+
+/** `m || 0`, `m ?? 0`, `m or 0`: the operators whose zero right side is a lazy zero start. */
+const ZERO_DEFAULTS = new Set(['||', '??', 'or']);
+
+const isZeroLiteral = (e: Expr): boolean => e.kind === 'num' && e.value === 0;
+
+/** `k in m` tests the entry `m[k]` reads. */
+function readsTestedEntry(test: Expr, read: Expr): boolean {
+  if (test.kind !== 'other' || test.ops?.length !== 1 || test.ops[0] !== 'in' || test.children.length !== 2 || read.kind !== 'index' || read.index.length !== 1) return false;
+  const [key, dict] = test.children;
+  const k = exprKey(key);
+  return k !== undefined && k === exprKey(read.index[0]) && exprKey(dict) !== undefined && exprKey(dict) === exprKey(read.object);
 }
 
 /** Comparison operators: their value is a truth value (0 or 1), read as an atom of its own. */
@@ -502,11 +522,15 @@ class Evaluator {
       case 'other':
         // `acc = count % k != 0`: a truth value, not a knob (a β) the step could be weighted by.
         if (e.ops?.some((op) => COMPARISONS.has(op))) return fnPoly('compare', e.children.map((c) => this.eval(c, env)));
+        // `m || 0`, `m ?? 0`, `m or 0`: m, started at zero on the first step (a lazy zero start).
+        if (e.ops?.length === 1 && ZERO_DEFAULTS.has(e.ops[0]) && e.children.length === 2 && isZeroLiteral(e.children[1])) return this.eval(e.children[0], env);
         return this.fresh();
       case 'cond':
         // `None if g is None else f(g)`: the leaves a tree map skips have no value.
         if (isNoneLiteral(e.then)) return this.eval(e.else, env);
         if (isNoneLiteral(e.else)) return this.eval(e.then, env);
+        // `m[k] if k in m else 0`: the entry, started at zero (a lazy zero start).
+        if (isZeroLiteral(e.else) && readsTestedEntry(e.test, e.then)) return this.eval(e.then, env);
         return this.fresh();
       default:
         return this.fresh();
@@ -514,6 +538,9 @@ class Evaluator {
   }
 
   private call(e: Expr & { kind: 'call' }, env: Env): Poly {
+    // `self.m.get(k, 0)`: the entry, started at zero on the first step (a lazy zero start).
+    const read = entryReadWithDefault(e);
+    if (read && isZeroLiteral(read.fallback)) return this.eval(read.entry, env);
     const math = stepCall(e, (x) => this.facts.analyzer.isModule(x));
     if (math) {
       // `m.mul_(b1).add_(g, alpha=1 - b1)`: one write of the whole chain's value to m, not one per call.
@@ -694,14 +721,20 @@ class Evaluator {
       const arg = args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value ?? p.default;
       if (arg) inner.values.set(p.name, this.aliasOrValue(arg, env));
     });
+    const outermost = this.inlining.size === 0;
+    if (outermost) this.outerCall = e;
     this.inlining.add(fn);
     try {
       if (fn.returns) return this.eval(fn.returns, inner);
       return this.block(fn.body, inner);
     } finally {
       this.inlining.delete(fn);
+      if (outermost) this.outerCall = undefined;
     }
   }
+
+  /** The call in the step's own function whose helper is being inlined. */
+  private outerCall?: Expr & { kind: 'call' };
 
   /** The helpers being inlined, outermost first. */
   private readonly inlining = new Set<FunctionDef>();
@@ -960,7 +993,9 @@ class Evaluator {
 
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
     const c = correctionShape(value);
-    if (c && (c.exp !== undefined) === withCount) this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value), zeroLoops: this.zeroLoopsBound(), ...(this.statement ? { statement: this.statement } : {}) });
+    if (!c || (c.exp !== undefined) !== withCount) return;
+    const betaArgument = this.outerCall?.args.find((a) => this.keyOf(a) === c.beta)?.span;
+    this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value), zeroLoops: this.zeroLoopsBound(), ...(this.statement ? { statement: this.statement } : {}), ...(betaArgument ? { betaArgument } : {}) });
   }
 
   /** The names whose innermost running loop starts at 0 (an inner loop over the same name hides an outer one). */
@@ -1153,15 +1188,17 @@ function startsAtZero(iter: Expr): boolean {
 }
 
 /**
- * 1 − β (exp undefined) or 1 − β^t, β a variable; or a number between 0 and 1 (`1 - 0.9 ** t`, and
+ * 1 − β (exp undefined; 1 − βⁿ with n a number too, as `fixedPower`) or 1 − β^t, β a variable; or a number between 0 and 1 (`1 - 0.9 ** t`, and
  * `1 - 0.9` as the evaluator keeps it where it divides), its β then the number's text (numericBetaKey).
  */
-export function correctionShape(p: Poly): { beta: string; exp?: Poly } | undefined {
+export function correctionShape(p: Poly): { beta: string; exp?: Poly; fixedPower?: number } | undefined {
   if (p.length !== 2) return undefined;
   const one = p.find((m) => m.fs.length === 0 && near(m.c, 1));
   const other = p.find((m) => m !== one);
   if (!one || !other || !near(other.c, -1) || other.fs.length !== 1) return undefined;
   const f = other.fs[0];
+  // `1 - beta1 ** 2`: a power with a number for its exponent, a constant as 1 − β is (the step count left out).
+  if (f.atom.k === 'sym' && Number.isInteger(f.n) && f.n >= 2 && f.n <= 16) return { beta: f.atom.key, fixedPower: f.n };
   if (f.n !== 1) return undefined;
   if (f.atom.k === 'sym') return { beta: f.atom.key };
   if (f.atom.k === 'pow' && f.atom.base.length === 1 && f.atom.base[0].c === 1 && f.atom.base[0].fs.length === 1) {

@@ -9,6 +9,8 @@ import type { AssignOp, BinaryOp, DocComment, Expr, KeywordArg, Param, Span, Stm
 import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue } from './common';
 
 const binaryOps: Record<string, BinaryOp> = { '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '**': '**' };
+/** Operators whose value is the left side unless it is missing or falsy: kept in `ops`. */
+const DEFAULTING = new Set(['||', '??']);
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
 /** Wrappers that do not change a value: type assertions, `await`, `!`. */
 const transparent = new Set(['parenthesized_expression', 'as_expression', 'satisfies_expression', 'non_null_expression', 'type_assertion', 'await_expression']);
@@ -46,6 +48,16 @@ export class TypeScriptLowerer {
     private readonly base = 0,
   ) {
     this.f = fieldIds(language, fieldNames);
+  }
+
+  /**
+   * A statement without its trailing comment: with no `;`, the grammar's inserted semicolon comes
+   * after a comment on the same line, so the node would cover it.
+   */
+  private statementSpan(node: SyntaxNode): Span {
+    const span = this.spanOf(node);
+    const last = [...node.children].reverse().find((c) => c && c.type !== 'comment' && c.endIndex > c.startIndex);
+    return last && last.endIndex < node.endIndex ? { start: span.start, end: this.spanOf(last).end } : span;
   }
 
   private spanOf(node: SyntaxNode): Span {
@@ -155,7 +167,7 @@ export class TypeScriptLowerer {
     switch (type) {
       case 'expression_statement': {
         const e = named(node)[0];
-        if (e) this.expressionStatement(e.node, depth, out, this.spanOf(node), e.type);
+        if (e) this.expressionStatement(e.node, depth, out, this.statementSpan(node), e.type);
         return;
       }
       case 'lexical_declaration':
@@ -480,7 +492,8 @@ export class TypeScriptLowerer {
         const left = field(node, f.left);
         const right = field(node, f.right);
         if (!left || !right) return other(span);
-        if (!op) return other(span, [this.expr(left, d), this.expr(right, d)]);
+        // `m || 0`, `m ?? 0`: the operator kept, as Python's `or` is (a lazy zero start, optimizerSteps.ts).
+        if (!op) return { kind: 'other', children: [this.expr(left, d), this.expr(right, d)], ...(opNode && DEFAULTING.has(opNode.type) ? { ops: [opNode.type] } : {}), span };
         return { kind: 'binary', op, left: this.expr(left, d), right: this.expr(right, d), opSpan: this.spanOf(opNode!), span };
       }
       case 'unary_expression': {

@@ -1,0 +1,71 @@
+// A "moving average" written β·X + (1 − β)·X: the blend weighs one value against itself, so the
+// new value is X and the target's old value is never read (`self.vel = beta * g + (1 - beta) * g`,
+// momentum that is plain gradient descent). A moving average is T ← β·T + (1 − β)·X. Read in the IR,
+// since the normal form folds the blend to X before anything can see how it was written: both
+// summands read the same place (a name, attribute or entry; a call such as `randn()` may differ
+// between its two runs), one weighted by c and the other by 1 − c.
+import type { Expr, Span } from '../ir';
+import type { Facts } from './index';
+import { exprKey } from './keys';
+import { programIndex } from './program';
+import { sameExpr } from './doubleDecay';
+
+export interface SelfBlend {
+  /** The assignment's target as written. */
+  target: Expr;
+  /** The value blended with itself. */
+  x: Expr;
+  /** c of c·X + (1 − c)·X. */
+  weight: Expr;
+  /** The whole blend. */
+  span: Span;
+}
+
+const cache = new WeakMap<Facts, SelfBlend[]>();
+
+export function selfBlends(facts: Facts): SelfBlend[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  for (const st of programIndex(facts).stmtBySpan.values()) {
+    if (st.kind !== 'assign' || st.op !== undefined || st.targets.length !== 1) continue;
+    const blend = blendOfItself(st.value);
+    // The target blending itself is the moving average done right (`m = b * m + (1 - b) * m` aside, which is m).
+    if (blend && exprKey(blend.x) !== exprKey(st.targets[0])) found.push({ target: st.targets[0], ...blend, span: st.value.span });
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+function blendOfItself(e: Expr): { x: Expr; weight: Expr } | undefined {
+  if (e.kind !== 'binary' || e.op !== '+') return undefined;
+  for (const a of readings(e.left)) {
+    for (const b of readings(e.right)) {
+      if (!sameExpr(a.x, b.x)) continue;
+      if (complements(a.weight, b.weight)) return { x: a.x, weight: a.weight };
+      if (complements(b.weight, a.weight)) return { x: a.x, weight: b.weight };
+    }
+  }
+  return undefined;
+}
+
+/** `c * X` or `X * c` read as weight and place, each way the place can be (`beta * g`: either is a name). */
+function readings(e: Expr): { weight: Expr; x: Expr }[] {
+  if (e.kind !== 'binary' || e.op !== '*') return [];
+  const [l, r] = [unwrap(e.left), unwrap(e.right)];
+  const out: { weight: Expr; x: Expr }[] = [];
+  if (exprKey(r) !== undefined) out.push({ weight: l, x: r });
+  if (exprKey(l) !== undefined) out.push({ weight: r, x: l });
+  return out;
+}
+
+/** `1 - c` written out for the c of the other summand. */
+function complements(c: Expr, other: Expr): boolean {
+  const o = unwrap(other);
+  return o.kind === 'binary' && o.op === '-' && o.left.kind === 'num' && o.left.value === 1 && sameExpr(unwrap(o.right), unwrap(c));
+}
+
+function unwrap(e: Expr): Expr {
+  while (e.kind === 'seq' && e.items.length === 1) e = e.items[0];
+  return e;
+}
