@@ -355,10 +355,10 @@ export class Analyzer {
         const uses = this.usesOf(file);
         // A helper's argument: every call of the helper in the file hands it a collection of weights.
         if (b?.kind === 'param' && c.kind === 'name' && this.handedWeights(uses, b, file, hops)) return true;
-        const params = this.paramsOfFile(file);
+        const params = this.paramsOfFile(file); // built first: it fills the file's localParamKeys
         for (const loop of uses.loops.get(key) ?? []) {
           if (!sameCollection(key, loop.scope, loop.at, scope, at)) continue;
-          if (params.has(loop.name) && !this.outsideItsFunctions(file, loop.name, loop.at)) return true;
+          if (params.has(loop.name) && this.steppedAsOwnVariable(file, loop.name, loop.at)) return true;
           // Not stepped yet: a later pass that finds it stepped must ask again (see isParam's denials).
           let denied = this.deniedKeys.get(file);
           if (!denied) this.deniedKeys.set(file, (denied = new Set()));
@@ -370,6 +370,15 @@ export class Analyzer {
       default:
         return false;
     }
+  }
+
+  /**
+   * Is a loop variable stepped as its own function's variable (facts/index.ts `localParams`)? A key
+   * that is a parameter across the file because a name elsewhere is stepped says nothing of this loop.
+   */
+  private steppedAsOwnVariable(file: number, key: string, at: number): boolean {
+    const spans = this.localParamKeys.get(file)?.get(key);
+    return spans !== undefined && spans.some((s) => s.start <= at && at < s.end);
   }
 
   /** `def cost(mats, ...)` called only as `cost(self.mats, ...)` or `cost(ps, ...)` with collections of weights. */
