@@ -1,11 +1,11 @@
 // Term analysis: splits an update's step into summands, and recognises which summands are a
 // penalty R(W) (a scalar multiple of a canonical form) rather than a gradient.
-import type { Expr, Span } from '../ir';
+import type { Expr, Span, Stmt } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
 import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
-import { callArguments, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
+import { callArguments, enclosingClass, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
@@ -287,6 +287,8 @@ export class Analyzer {
     if (key !== undefined && params.has(key) && !this.outsideItsFunctions(file, key, base.span.start) && !this.holdsPenalty(base, key, scope, at, env)) return true;
     // An element of `model.parameters()` (mapped over or reduced) is a parameter.
     if (base.kind === 'call' && base.callee.kind === 'attr' && PARAMETER_LISTS.has(base.callee.name) && base.args.length === 0) return true;
+    // A loop or generator variable over a collection that holds weights by data flow, whatever either is called.
+    if (this.walksWeights(base, scope, at, file)) return true;
     const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base) && !this.holdsPenalty(base, key, scope, at);
     if (!answer && key !== undefined) {
       let denied = this.deniedKeys.get(file);
@@ -294,6 +296,119 @@ export class Analyzer {
       denied.add(key);
     }
     return answer;
+  }
+
+  /** Loop variables whose collection is being judged: `for a in xs` with xs built from a's must not ask about itself forever. */
+  private readonly walking = new Set<Binding>();
+  /** Per file: the loop variables and appended items of each collection key (`collectionUses`). */
+  private readonly collectionUses = new Map<number, CollectionUses>();
+
+  /**
+   * `sum(np.sum(M ** 2) for M in mats)`, `for t in self.layers: pen += np.sum(t * t)`: the variable
+   * walks a collection that holds weights by data flow (`holdsWeights`), so it is a weight however
+   * it is called. Decided before the name, which stays the last resort where the collection says
+   * nothing: a batch, a list of features or gradients no step moves, is not such a collection.
+   */
+  private walksWeights(base: Expr, scope: Scope | undefined, at: number | undefined, file: number): boolean {
+    if (base.kind !== 'name') return false;
+    const b = (scope ?? this.scopeOf(base)).lookup(base.name, at ?? base.span.start);
+    if (b?.kind !== 'loop' || !b.loop || this.walking.has(b) || this.walking.size > 8) return false;
+    const source = loopSource(loopIterable(b.loop), b.loop.position, (e) => this.isModule(e));
+    if (source?.kind !== 'element') return false;
+    this.walking.add(b);
+    try {
+      return this.holdsWeights(source.collection, b.scope, b.at, file, 0);
+    } finally {
+      this.walking.delete(b);
+    }
+  }
+
+  /**
+   * Does a collection hold weights by data flow? A list, tuple or dict of parameters written out
+   * (`[self.W1, self.W2]`, `{"A": A}.values()`, directly or through the name bound to it), a model's
+   * parameter list (`model.parameters()`, catalogue.ts), a collection another loop steps the items of
+   * (`for p, g in zip(ps, grads): p -= lr * g`), or one built by appending parameters.
+   */
+  private holdsWeights(c: Expr, scope: Scope, at: number, file: number, hops: number): boolean {
+    if (hops > 6) return false;
+    const item = (x: Expr, s: Scope, a: number): boolean => (x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') && this.isParam(x, s, a);
+    switch (c.kind) {
+      case 'seq':
+        return c.items.length > 0 && c.items.every((x) => item(x, scope, at));
+      case 'object':
+        return c.entries.length > 0 && c.entries.every((x) => item(x.value, scope, at));
+      case 'call':
+        if (this.isParameterCollection(c, scope, at, undefined, 0)) return true;
+        return c.callee.kind === 'name' && isSequenceCopy(c.callee.name) && c.args.length === 1 && c.kwargs.length === 0 && this.holdsWeights(c.args[0], scope, at, file, hops + 1);
+      case 'comprehension': {
+        // `[p for p in ps]`: the same items, unfiltered.
+        const g = c.generators[0];
+        if (c.generators.length !== 1 || c.filtered || g.target.kind !== 'name' || c.element.kind !== 'name' || c.element.name !== g.target.name) return false;
+        return this.holdsWeights(g.iter, this.program.lambdaScope(c) ?? scope, at, file, hops + 1);
+      }
+      case 'name':
+      case 'attr': {
+        const key = exprKey(c);
+        if (key === undefined) return false;
+        const b = scope.lookup(key, at);
+        if (b?.kind === 'assign' && !b.op && b.value && this.holdsWeights(b.value, b.scope, b.at, file, hops + 1)) return true;
+        const uses = this.usesOf(file);
+        // A helper's argument: every call of the helper in the file hands it a collection of weights.
+        if (b?.kind === 'param' && c.kind === 'name' && this.handedWeights(uses, b, file, hops)) return true;
+        const params = this.paramsOfFile(file); // built first: it fills the file's localParamKeys
+        for (const loop of uses.loops.get(key) ?? []) {
+          if (!sameCollection(key, loop.scope, loop.at, scope, at)) continue;
+          if (params.has(loop.name) && this.steppedAsOwnVariable(file, loop.name, loop.at)) return true;
+          // Not stepped yet: a later pass that finds it stepped must ask again (see isParam's denials).
+          let denied = this.deniedKeys.get(file);
+          if (!denied) this.deniedKeys.set(file, (denied = new Set()));
+          denied.add(loop.name);
+        }
+        const appended = (uses.appends.get(key) ?? []).filter((x) => sameCollection(key, x.scope, x.at, scope, at));
+        return appended.length > 0 && appended.every((x) => item(x.item, x.scope, x.at));
+      }
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * Is a loop variable stepped as its own function's variable (facts/index.ts `localParams`)? A key
+   * that is a parameter across the file because a name elsewhere is stepped says nothing of this loop.
+   */
+  private steppedAsOwnVariable(file: number, key: string, at: number): boolean {
+    const spans = this.localParamKeys.get(file)?.get(key);
+    return spans !== undefined && spans.some((s) => s.start <= at && at < s.end);
+  }
+
+  /** `def cost(mats, ...)` called only as `cost(self.mats, ...)` or `cost(ps, ...)` with collections of weights. */
+  private handedWeights(uses: CollectionUses, param: Binding, file: number, hops: number): boolean {
+    const fn = uses.functions.get(param.scope);
+    if (!fn || (uses.functionNames.get(fn.name) ?? 0) !== 1) return false;
+    const index = explicitParams(fn).findIndex((p) => p.name === param.key && !p.rest);
+    if (index < 0) return false;
+    let handed = 0;
+    for (const site of uses.calls.get(fn.name) ?? []) {
+      const callee = site.call.callee;
+      const direct = callee.kind === 'name' && !fn.isMethod;
+      const own = callee.kind === 'attr' && fn.isMethod && callee.object.kind === 'name' && /^(self|this)$/.test(callee.object.name) && enclosingClass(site.scope) === fn.cls;
+      if (!direct && !own) continue;
+      if (site.call.args.some((a) => a.kind === 'other')) return false; // a starred argument: positions unknown
+      const arg = site.call.args[index] ?? site.call.kwargs.find((k) => k.name === param.key)?.value;
+      if (!arg || !this.holdsWeights(arg, site.scope, site.at, file, hops + 1)) return false;
+      handed++;
+    }
+    return handed > 0;
+  }
+
+  private usesOf(file: number): CollectionUses {
+    let uses = this.collectionUses.get(file);
+    if (!uses) {
+      const parsed = this.program.parsedById(file);
+      uses = parsed ? collectionUsesOf(parsed, (e) => this.isModule(e)) : { loops: new Map(), appends: new Map(), calls: new Map(), functions: new Map(), functionNames: new Map() };
+      this.collectionUses.set(file, uses);
+    }
+    return uses;
   }
 
   /** Accumulations whose penalty is being read now: `w += w * c` must not ask about itself forever. */
@@ -862,12 +977,7 @@ export class Analyzer {
     };
     visit(add.value);
     if (!variable || unusable) return undefined;
-    let items: { expr: Expr; scope: Scope; at: number; env?: Env }[] | undefined;
-    if (loop.kind === 'seq') items = loop.items.map((item) => ({ expr: item, scope: variable!.scope, at: variable!.at, env }));
-    else if (loop.kind === 'name') {
-      const held = env?.get(loop.name);
-      if (held?.expr.kind === 'seq') items = held.expr.items.map((item) => ({ expr: item, scope: held.scope, at: held.at, env: held.env }));
-    }
+    const items = writtenOutItems(loop, variable.scope, variable.at, env);
     if (!items || items.length === 0 || items.length > MAX_ITEMS || items.some((item) => item.expr.kind === 'other')) return undefined;
     const terms: PenaltyTerm[] = [];
     for (const item of items) {
@@ -1177,7 +1287,8 @@ export class Analyzer {
     if (operand.kind === 'comprehension') {
       const inner = this.program.lambdaScope(operand) ?? scope;
       const listed = listedItems(operand, scope, at, env);
-      if (listed) return this.penaltyOverItems(operand.element, inner, listed, d);
+      const overItems = listed && this.penaltyOverItems(operand.element, inner, listed.envs, d, listed.inline);
+      if (overItems || listed?.inline) return overItems;
       const element = this.classify(operand.element, inner, Infinity, env, d);
       const p = penaltyOfProduct(element, true);
       if (!p) return undefined;
@@ -1249,11 +1360,14 @@ export class Analyzer {
    * `sum(np.sum(W * W) for W in [W_in, W_out])`: the element's penalty for each listed weight, one
    * penalty over all of them when each item gives the same kind with the same coefficient.
    */
-  private penaltyOverItems(element: Expr, scope: Scope, items: Env[], d: number): Product | undefined {
+  private penaltyOverItems(element: Expr, scope: Scope, items: Env[], d: number, inline: boolean): Product | undefined {
     const penalties: PenaltyTerm[] = [];
     for (const item of items) {
       const p = penaltyOfProduct(this.classify(element, scope, Infinity, item, d), true);
       if (!p || (penalties.length > 0 && (p.kind !== penalties[0].kind || !equalCoef(p.coef, penalties[0].coef)))) return undefined;
+      // Items written elsewhere (`mats = [A, B]`) with an unreduced element (`M ** 2`): the generator
+      // stays one penalty of its own variable, where NB105's unreducedPenalties.ts finds the sum.
+      if (!inline && (p.kind === 'elemsq' || p.kind === 'elemabs')) return undefined;
       penalties.push(p);
     }
     const first = penalties[0];
@@ -1611,6 +1725,92 @@ export class Analyzer {
   }
 }
 
+/** Loop variables (name, where bound) and appended items of each collection key in one file, and the calls that hand collections on. */
+interface CollectionUses {
+  loops: Map<string, { name: string; scope: Scope; at: number }[]>;
+  appends: Map<string, { item: Expr; scope: Scope; at: number }[]>;
+  /** Calls by the callee's last name. */
+  calls: Map<string, { call: Expr & { kind: 'call' }; scope: Scope; at: number }[]>;
+  /** Functions by their body's scope, and how many functions of the file bear each name. */
+  functions: Map<Scope, FunctionDef>;
+  functionNames: Map<string, number>;
+}
+
+function collectionUsesOf(parsed: ParsedFile, isModule: (e: Expr) => boolean): CollectionUses {
+  const uses: CollectionUses = { loops: new Map(), appends: new Map(), calls: new Map(), functions: new Map(), functionNames: new Map() };
+  const push = <T>(map: Map<string, T[]>, key: string, value: T): void => {
+    const list = map.get(key);
+    if (list) list.push(value);
+    else map.set(key, [value]);
+  };
+  const { scopes } = parsed;
+  const all = new Set<Scope>([scopes.root, ...scopes.stmtScopes.values(), ...scopes.lambdaScopes.values(), ...scopes.prototypeScopes]);
+  const functions: FunctionDef[] = [];
+  // Functions in functions and methods: a Set iterates what is added while it is walked.
+  for (const s of all) {
+    for (const f of s.functions.values()) {
+      if (uses.functions.has(f.scope)) continue;
+      all.add(f.scope);
+      functions.push(f);
+      uses.functions.set(f.scope, f);
+      uses.functionNames.set(f.name, (uses.functionNames.get(f.name) ?? 0) + 1);
+    }
+  }
+  for (const s of all) {
+    for (const [name, list] of s.bindings) {
+      for (const b of list) {
+        if (b.kind !== 'loop' || !b.loop) continue;
+        const source = loopSource(loopIterable(b.loop), b.loop.position, isModule);
+        const key = source?.kind === 'element' ? exprKey(source.collection) : undefined;
+        if (key !== undefined) push(uses.loops, key, { name, scope: b.scope, at: b.at });
+      }
+    }
+  }
+  // `ps.append(self.W1)` as a statement of a function's own body (or the module's), in any block;
+  // the calls its statements make (lambdas and comprehensions aside).
+  const calls = (root: Expr, scope: Scope, at: number): void => {
+    const stack = [root];
+    for (let n = 0; stack.length > 0 && n < 10_000; n++) {
+      const x = stack.pop()!;
+      if (x.kind === 'lambda' || x.kind === 'comprehension') continue;
+      if (x.kind === 'call') {
+        const name = x.callee.kind === 'name' ? x.callee.name : x.callee.kind === 'attr' ? x.callee.name : undefined;
+        if (name !== undefined) push(uses.calls, name, { call: x, scope, at });
+      }
+      forEachChild(x, (c) => void stack.push(c));
+    }
+  };
+  const visit = (stmts: readonly Stmt[], scope: Scope, depth: number): void => {
+    if (depth > 32) return;
+    for (const st of stmts) {
+      if (st.kind === 'expr' && st.expr.kind === 'call' && st.expr.callee.kind === 'attr' && st.expr.callee.name === 'append' && st.expr.args.length === 1) {
+        const key = exprKey(st.expr.callee.object);
+        if (key !== undefined) push(uses.appends, key, { item: st.expr.args[0], scope, at: st.span.start });
+      }
+      if (st.kind === 'assign') calls(st.value, scope, st.span.start);
+      else if (st.kind === 'expr') calls(st.expr, scope, st.span.start);
+      else if (st.kind === 'return' && st.value) calls(st.value, scope, st.span.start);
+      else if (st.kind === 'for') calls(st.iter, scope, st.span.start);
+      else if (st.kind === 'block') for (const h of st.heads) calls(h, scope, st.span.start);
+      if (st.kind === 'for' || st.kind === 'block') visit(st.body, scope, depth + 1);
+    }
+  };
+  visit(parsed.module.body, scopes.root, 0);
+  for (const f of functions) visit(f.body, f.scope, 0);
+  return uses;
+}
+
+/** Do two reads of a collection key read one collection: `self.x` in one class, a name through the same binding. */
+function sameCollection(key: string, a: Scope, atA: number, b: Scope, atB: number): boolean {
+  if (/^(self|this)\./.test(key)) {
+    const ca = enclosingClass(a);
+    return ca !== undefined && ca === enclosingClass(b);
+  }
+  const root = key.split(/[.[]/)[0];
+  const ba = a.lookup(root, atA);
+  return ba !== undefined && ba === b.lookup(root, atB);
+}
+
 /** `x / 2`, `x * c`, `c * x` for the variable `key`: its own value rescaled. */
 function rescalesItself(value: Expr, key: string): boolean {
   if (value.kind !== 'binary' || (value.op !== '*' && value.op !== '/')) return false;
@@ -1621,12 +1821,41 @@ function rescalesItself(value: Expr, key: string): boolean {
  * A generator over a list written out (`for W in [W_in, W_out]`, one plain name as its target, no
  * condition): one binding of the name per item, as `argumentEnv` binds a helper's parameters.
  */
-function listedItems(c: Expr & { kind: 'comprehension' }, scope: Scope, at: number, env: Env | undefined): Env[] | undefined {
+function listedItems(c: Expr & { kind: 'comprehension' }, scope: Scope, at: number, env: Env | undefined): { envs: Env[]; inline: boolean } | undefined {
   const g = c.generators[0];
-  if (c.generators.length !== 1 || c.filtered || g.target.kind !== 'name' || g.iter.kind !== 'seq' || g.iter.items.length === 0) return undefined;
-  if (!g.iter.items.every((item) => item.kind === 'name' || item.kind === 'attr' || item.kind === 'index')) return undefined;
+  if (c.generators.length !== 1 || c.filtered || g.target.kind !== 'name') return undefined;
+  const items = writtenOutItems(g.iter, scope, at, env);
+  if (!items || items.length === 0 || !items.every((item) => item.expr.kind === 'name' || item.expr.kind === 'attr' || item.expr.kind === 'index')) return undefined;
   const name = g.target.name;
-  return g.iter.items.map((item) => new Map([...(env ?? []), [name, { expr: item, scope, at, env }]]));
+  return { envs: items.map((item) => new Map([...(env ?? []), [name, item]])), inline: g.iter.kind === 'seq' };
+}
+
+/**
+ * The items of a collection written out, each where it is written: a list or tuple (`[W_in, W_out]`),
+ * a helper's argument holding one, a name bound to one once (`mats = [self.W1, self.W2]`), or the
+ * values of a dict written out (`{"A": A, "B": B}.values()`, `.items()` is the loop's business).
+ */
+function writtenOutItems(iter: Expr, scope: Scope, at: number, env: Env | undefined): { expr: Expr; scope: Scope; at: number; env?: Env }[] | undefined {
+  let values = false;
+  let held = iter;
+  if (iter.kind === 'call' && iter.callee.kind === 'attr' && iter.callee.name === 'values' && iter.args.length === 0 && iter.kwargs.length === 0) {
+    values = true;
+    held = iter.callee.object;
+  }
+  let where: { scope: Scope; at: number; env?: Env } = { scope, at, env };
+  if (held.kind === 'name') {
+    const sub = env?.get(held.name);
+    const b = sub ? undefined : scope.lookup(held.name, at);
+    if (sub) {
+      held = sub.expr;
+      where = { scope: sub.scope, at: sub.at, env: sub.env };
+    } else if (b?.kind === 'assign' && !b.op && b.value && b.scope.allBindings(b.key).length === 1) {
+      held = b.value;
+      where = { scope: b.scope, at: b.at, env: env && b.scope === scope ? env : undefined };
+    }
+  }
+  const exprs = values ? (held.kind === 'object' ? held.entries.map((e) => e.value) : undefined) : held.kind === 'seq' ? held.items : undefined;
+  return exprs?.map((expr) => ({ expr, ...where }));
 }
 
 /** Two occurrences of one weight, a transpose counting as the weight (`w.T.dot(w)`, `w.T @ w`). */
