@@ -13,7 +13,7 @@ import type { Facts } from './index';
 import { programIndex } from './program';
 import { exprKey } from './keys';
 import { callArguments, isSelfName, resolveCall } from './resolve';
-import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
+import { explicitParams, namesIn, someExpr } from './scope';
 import { loopsAround, pickedBy } from './stepCountLoops';
 import { within } from './loops';
 import { mentions } from '../../math/poly';
@@ -72,7 +72,8 @@ function collect(facts: Facts): SharedMomentCall[] {
     if (steps.length === 0) continue;
     const params = explicitParams(fn);
     const args = callArguments(site.call, target);
-    if (params.some((p) => p.rest) || args.some((a) => a.kind === 'other' && source(a.span).startsWith('...'))) continue;
+    // `f(*xs)`, `f(...xs)`: which parameter takes which argument is unknown.
+    if (params.some((p) => p.rest) || args.some((a) => /^\s*(\*|\.\.\.)/.test(source(a.span)))) continue;
     // The caller's expression a helper parameter takes, or undefined (left to its default, unknown).
     const argumentOf = (name: string): Expr | undefined => {
       if (isSelfName(name)) return target.receiver;
