@@ -27,6 +27,7 @@ import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgume
 import { assignedSteps, type AssignedStep } from './assignedSteps';
 import { innermostStatement } from './adaptiveDecay';
 import { exprKey } from './keys';
+import { sharedMomentCalls, type SharedMomentCall } from './sharedMomentCalls';
 import { returnedPowers, type ReturnedPower } from './returnedPowers';
 import { rawStepMomentumForms } from '../findingForms';
 import type { FindingForms } from '../types';
@@ -73,6 +74,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
   for (const wired of sharedBetaArguments(facts, optimizerSteps(facts))) sharedBetaStored(facts, wired, push);
   for (const assigned of assignedSteps(facts)) stepAssigned(facts, assigned, push);
   for (const late of returnedPowers(facts)) lateReturnedPower(facts, late, push);
+  for (const shared of sharedMomentCalls(facts)) sharedThroughCall(facts, shared, push);
   cache.set(facts, found);
   return found;
 }
@@ -882,6 +884,24 @@ function sharedAcrossParameters(facts: Facts, step: OptimizerStep, s: StateUpdat
     }
   }
   return false;
+}
+
+/**
+ * One moving average for several weights one call away (sharedMomentCalls.ts): reported at the call
+ * in the loop, where the sharing happens (the helper alone may be right for a caller that hands it
+ * one object per weight, and it may sit in another file), with the moment's update beside it.
+ */
+function sharedThroughCall(facts: Facts, c: SharedMomentCall, push: (f: OptimizerFinding) => void): void {
+  const names = c.moments.map((m) => m.text);
+  const moment = names.length === 1 ? names[0] : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+  const one = names.length === 1 ? 'one moving average' : 'moving averages';
+  const where = c.elsewhere ? ` (${c.elsewhere})` : '';
+  push({
+    code: 'NB403',
+    span: c.call,
+    message: `${c.helper} keeps ${one} in ${moment}${where} on ${c.onInstance ? 'the object it runs on' : 'the object it is handed'}, and the loop over ${c.loopVars} ${c.onInstance ? 'runs it on' : 'hands it'} ${c.handed} for every weight: all the weights share ${names.length === 1 ? 'that average' : 'those averages'}, so each weight's step averages the gradients of the weights before it, not its own over time. Keep one per weight (indexed by the weight, or on the weight's own object)`,
+    ...(c.elsewhere ? {} : { related: c.moments.map((m) => ({ span: m.span, message: `${m.text} is updated here, once per call` })) }),
+  });
 }
 
 /**
