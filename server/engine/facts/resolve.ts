@@ -206,7 +206,9 @@ export function resolveExpr(program: Program, e: Expr, scope: Scope, at: number,
   const method = methodTarget(program, e, scope, at, hops + 1);
   if (method) return { kind: 'function', fn: method.fn };
   const owner = resolveExpr(program, e.object, scope, at, hops + 1);
-  const named = owner?.kind === 'module' ? exportedName(program, owner.parsed, e.name, hops + 1) : undefined;
+  // `rules.adam(…)` with `const rules = require('./rules')`: a module read whole through `require` is the module.
+  const module = owner?.kind === 'module' ? owner.parsed : owner ? requiredModule(program, owner) : undefined;
+  const named = module ? exportedName(program, module, e.name, hops + 1) ?? exportedObjectEntry(program, module, e.name, hops + 1) : undefined;
   if (named) return named;
   // `Updates.plainStep(…)` with `const Updates = require('./updates')` and `module.exports = Updates`: the class's static method.
   const cls = owner?.kind === 'class' ? owner : owner ? wholeModuleExport(program, owner, hops + 1) : undefined;
@@ -652,16 +654,28 @@ export function instanceClass(program: Program, e: Expr, scope: Scope, at: numbe
  * bound to `require('./network')` (an import of scope.ts made by that very statement).
  */
 function wholeModuleExport(program: Program, def: Definition, hops: number): Definition | undefined {
-  let parsed: ParsedFile | undefined;
-  if (def.kind === 'module') parsed = def.parsed;
-  else if (def.kind === 'value' && def.expr.kind === 'call' && def.expr.callee.kind === 'name' && def.expr.callee.name === 'require') {
-    const from = program.parsedOf(def.scope.span);
-    for (const imported of from?.scopes.imports.values() ?? []) {
-      if (imported.name === undefined && imported.span.start === def.at) parsed = program.resolveModule(from!.file, imported.module);
-    }
-  }
+  const parsed = def.kind === 'module' ? def.parsed : requiredModule(program, def);
   if (!parsed?.scopes.exports.has('default')) return undefined;
   return exportedName(program, parsed, 'default', hops + 1);
+}
+
+/** The project module a name bound to `require('./rules')` holds (an import of scope.ts made by that very statement). */
+function requiredModule(program: Program, def: Definition): ParsedFile | undefined {
+  if (def.kind !== 'value' || def.expr.kind !== 'call' || def.expr.callee.kind !== 'name' || def.expr.callee.name !== 'require') return undefined;
+  const from = program.parsedOf(def.scope.span);
+  let parsed: ParsedFile | undefined;
+  for (const imported of from?.scopes.imports.values() ?? []) {
+    if (imported.name === undefined && imported.span.start === def.at) parsed = program.resolveModule(from!.file, imported.module);
+  }
+  return parsed;
+}
+
+/** An entry of the object literal a CommonJS module exports whole (`module.exports = { adam, sgd }`). */
+function exportedObjectEntry(program: Program, parsed: ParsedFile, name: string, hops: number): Definition | undefined {
+  const whole = parsed.scopes.exports.has('default') ? exportedName(program, parsed, 'default', hops + 1) : undefined;
+  if (whole?.kind !== 'value' || whole.expr.kind !== 'object') return undefined;
+  const entry = whole.expr.entries.find((x) => x.name === name);
+  return entry ? valueDefinition(program, entry.value, whole.scope, whole.at, hops + 1) : undefined;
 }
 
 /** The function a module exported whole is: what calling the module runs. */
