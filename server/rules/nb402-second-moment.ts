@@ -11,7 +11,7 @@ export const nb402SecondMoment = defineRule({
     code: 'NB402',
     name: 'second-moment',
     severity: 'warning',
-    summary: "An adaptive optimizer's second moment is not squared or stores its square root, or the step divides by it without its square root, multiplies by its root, or multiplies the raw gradient by Adam's ratio",
+    summary: "An adaptive optimizer's second moment is not squared, averages its own square, or stores its square root, or the step divides by it without its square root, multiplies by its root, or multiplies the raw gradient by Adam's ratio",
     fix: 'none',
   },
   check(context) {
