@@ -469,8 +469,12 @@ class Evaluator {
         if (m.fn === 'sqrt') return sqrt(args[0]);
         return fnPoly(m.fn, args);
       }
-      default:
-        return this.binary(m.op, this.evalMath(m.left, env), this.evalMath(m.right, env));
+      default: {
+        const [l, r] = [this.evalMath(m.left, env), this.evalMath(m.right, env)];
+        // `m.divide(1 - Math.pow(b1, 2))`: a correction divided by a method, as by `/`.
+        if (m.op === '/' && m.right.op === 'expr') this.noteCorrection(r, m.right.expr.span, false);
+        return this.binary(m.op, l, r);
+      }
     }
   }
 
