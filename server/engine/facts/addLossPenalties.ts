@@ -34,6 +34,14 @@ type Root = { kind: 'binding'; binding: Binding } | { kind: 'class'; cls: ClassD
 
 const MAX_DEPTH = 12;
 
+/** A walk's state: the bindings already followed, and the functions read for one call (a builder's parameters are that call's arguments). */
+interface Walk {
+  seen: Set<Binding>;
+  bound: Map<FunctionDef, CallSite>;
+}
+
+const newWalk = (): Walk => ({ seen: new Set(), bound: new Map() });
+
 /**
  * The first penalty attached with `add_loss` to the model `m` (read at `scope`, `at` in the file of
  * `t`), to the model itself or to one of its layers.
@@ -45,7 +53,7 @@ export function addLossPenaltyOf(t: TrainingFacts, m: Expr, scope: Scope, at: nu
   // `self` built with (or a model holding a layer) whose own `__init__`/`build`/`call` adds a loss.
   const built = t.modelProbe(ADD_LOSS_PROBE, m, scope, at);
   if (built.kind === 'found') return built.layer;
-  const trained = flow.roots(m, scope, at, 0, new Set());
+  const trained = flow.roots(m, scope, at, 0, newWalk());
   const cls = instanceClass(t.facts.program, m, scope, at);
   const bindings = new Set(trained.flatMap((r) => (r.kind === 'binding' ? [r.binding] : [])));
   if (bindings.size === 0 && !cls) return undefined;
@@ -117,57 +125,59 @@ class AddLossFlow {
     let roots = this.rootsMemo.get(site);
     if (!roots) {
       this.rootsMemo.set(site, []);
-      roots = this.roots(site.penalty.receiver, site.scope, site.at, 0, new Set());
+      roots = this.roots(site.penalty.receiver, site.scope, site.at, 0, newWalk());
       this.rootsMemo.set(site, roots);
     }
     return roots;
   }
 
   /** What an object stands for: the bindings of the variables it is, or a layer of, and the classes whose every instance it is. */
-  roots(e: Expr, scope: Scope, at: number, depth: number, seen: Set<Binding>): Root[] {
+  roots(e: Expr, scope: Scope, at: number, depth: number, walk: Walk): Root[] {
     if (depth > MAX_DEPTH) return [];
-    if (e.kind === 'index') return this.listRoots(e.object, scope, at, depth + 1, seen);
+    if (e.kind === 'index') return this.listRoots(e.object, scope, at, depth + 1, walk);
     if (e.kind === 'call') {
       const name = callName(e);
-      if (e.callee.kind === 'attr' && name !== undefined && SUBLAYER_METHODS.has(name)) return this.roots(e.callee.object, scope, at, depth + 1, seen);
+      if (e.callee.kind === 'attr' && name !== undefined && SUBLAYER_METHODS.has(name)) return this.roots(e.callee.object, scope, at, depth + 1, walk);
       // A builder function of the project: what it returns (`m = Sequential(...); m.add_loss(...); return m`).
       const program = this.t.facts.program;
+      // Its parameters stand for this call's arguments alone, not every caller's.
       const target = resolveCall(program, e, scope, at);
-      if (!target || target.constructs || target.receiver) return [];
-      return returnsOf(program, target.fn).flatMap((r) => this.roots(r.expr, r.scope, r.at, depth + 1, seen));
+      if (!target || target.constructs || target.receiver || walk.bound.has(target.fn)) return [];
+      const inner: Walk = { seen: walk.seen, bound: new Map(walk.bound).set(target.fn, { call: e, scope, at }) };
+      return returnsOf(program, target.fn).flatMap((r) => this.roots(r.expr, r.scope, r.at, depth + 1, inner));
     }
     if (e.kind !== 'name' && e.kind !== 'attr') return [];
     const key = exprKey(e);
     const b = key !== undefined ? scope.lookup(key, at) : undefined;
-    if (!b || seen.has(b)) return [];
-    seen.add(b);
+    if (!b || walk.seen.has(b)) return [];
+    walk.seen.add(b);
     if (b.kind === 'loop' && b.loop) {
       const source = loopSource(b.loop.iter, b.loop.position, (x) => this.t.facts.analyzer.isModule(x));
-      const layers = source?.kind === 'element' ? this.listRoots(source.collection, b.scope, b.at, depth + 1, seen) : [];
+      const layers = source?.kind === 'element' ? this.listRoots(source.collection, b.scope, b.at, depth + 1, walk) : [];
       return [{ kind: 'binding', binding: b }, ...layers];
     }
-    if (b.kind === 'param') return this.paramRoots(b, (arg, site) => this.roots(arg, site.scope, site.at, depth + 1, seen));
-    if (b.kind === 'assign' && b.value && !b.op) return [{ kind: 'binding', binding: b }, ...this.roots(b.value, b.scope, b.at, depth + 1, seen)];
+    if (b.kind === 'param') return this.paramRoots(b, walk, (arg, site) => this.roots(arg, site.scope, site.at, depth + 1, walk));
+    if (b.kind === 'assign' && b.value && !b.op) return [{ kind: 'binding', binding: b }, ...this.roots(b.value, b.scope, b.at, depth + 1, walk)];
     return [{ kind: 'binding', binding: b }];
   }
 
   /** The models a list of layers belongs to: `model.layers`, `model.submodules[1:]`, `reversed(model.layers)`, a parameter handed one. */
-  private listRoots(e: Expr, scope: Scope, at: number, depth: number, seen: Set<Binding>): Root[] {
+  private listRoots(e: Expr, scope: Scope, at: number, depth: number, walk: Walk): Root[] {
     if (depth > MAX_DEPTH) return [];
-    if (e.kind === 'attr' && SUBLAYER_LISTS.has(e.name)) return this.roots(e.object, scope, at, depth + 1, seen);
-    if (e.kind === 'index') return this.listRoots(e.object, scope, at, depth + 1, seen);
+    if (e.kind === 'attr' && SUBLAYER_LISTS.has(e.name)) return this.roots(e.object, scope, at, depth + 1, walk);
+    if (e.kind === 'index') return this.listRoots(e.object, scope, at, depth + 1, walk);
     if (e.kind === 'call') {
       const name = callName(e);
-      if (e.callee.kind === 'attr' && name !== undefined && SUBLAYER_METHODS.has(name)) return this.roots(e.callee.object, scope, at, depth + 1, seen);
-      if (e.callee.kind === 'name' && name !== undefined && ITEM_PRESERVING_CALLS.has(name) && e.args[0]) return this.listRoots(e.args[0], scope, at, depth + 1, seen);
+      if (e.callee.kind === 'attr' && name !== undefined && SUBLAYER_METHODS.has(name)) return this.roots(e.callee.object, scope, at, depth + 1, walk);
+      if (e.callee.kind === 'name' && name !== undefined && ITEM_PRESERVING_CALLS.has(name) && e.args[0]) return this.listRoots(e.args[0], scope, at, depth + 1, walk);
       return [];
     }
     if (e.kind !== 'name') return [];
     const b = scope.lookup(e.name, at);
-    if (!b || seen.has(b)) return [];
-    seen.add(b);
-    if (b.kind === 'param') return this.paramRoots(b, (arg, site) => this.listRoots(arg, site.scope, site.at, depth + 1, seen));
-    if (b.kind === 'assign' && b.value && !b.op) return this.listRoots(b.value, b.scope, b.at, depth + 1, seen);
+    if (!b || walk.seen.has(b)) return [];
+    walk.seen.add(b);
+    if (b.kind === 'param') return this.paramRoots(b, walk, (arg, site) => this.listRoots(arg, site.scope, site.at, depth + 1, walk));
+    if (b.kind === 'assign' && b.value && !b.op) return this.listRoots(b.value, b.scope, b.at, depth + 1, walk);
     return [];
   }
 
@@ -175,7 +185,7 @@ class AddLossFlow {
    * A parameter stands for what the calls of its function hand it; `self` in a method Keras runs
    * stands for the class, in another method for the receivers of its calls.
    */
-  private paramRoots(b: Binding, follow: (arg: Expr, site: CallSite) => Root[]): Root[] {
+  private paramRoots(b: Binding, walk: Walk, follow: (arg: Expr, site: CallSite) => Root[]): Root[] {
     const facts = this.t.facts.program.factsAt(b.scope.span);
     const fn = facts ? programIndex(facts).functionOfScope(b.scope) : undefined;
     if (!fn) return [];
@@ -184,10 +194,13 @@ class AddLossFlow {
     if (instance && fn.cls && KERAS_RUN_METHODS.has(fn.name)) return [own, { kind: 'class', cls: fn.cls }];
     const position = instance ? -1 : explicitParams(fn).findIndex((p) => p.name === b.key);
     if (!instance && (position < 0 || explicitParams(fn)[position].rest)) return [own];
-    const out: Root[] = [own];
-    for (const site of this.callers(fn)) {
+    const out: Root[] = [];
+    const bound = walk.bound.get(fn);
+    let calls = 0;
+    for (const site of bound ? [bound] : this.callers(fn)) {
       const target = this.factsOf(site).analyzer.callTarget(site.call, site.scope, site.at);
       if (!target || target.fn !== fn) continue;
+      calls++;
       if (instance) {
         if (target.receiver) out.push(...follow(target.receiver, site));
         continue;
@@ -197,7 +210,8 @@ class AddLossFlow {
       const arg = kw?.value ?? (args.slice(0, position + 1).some((a) => a.kind === 'other') ? undefined : args[position]);
       if (arg) out.push(...follow(arg, site));
     }
-    return out;
+    // A parameter no call in sight fills stands for itself (a training function another entry calls).
+    return calls > 0 ? out : [own];
   }
 
   private factsOf(site: CallSite): Facts {
