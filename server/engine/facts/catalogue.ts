@@ -1299,7 +1299,7 @@ export const KERAS_RUN_METHODS: ReadonlySet<string> = new Set(['__init__', ...WE
  * Attributes that list a Keras model's or layer's sublayers (`model.layers`, `model.submodules`):
  * `model.losses` collects the `add_loss` terms of every one of them.
  */
-export const SUBLAYER_LISTS: ReadonlySet<string> = new Set(['layers', 'submodules', '_layers', '_flatten_layers']);
+export const SUBLAYER_LISTS: ReadonlySet<string> = new Set(['layers', 'submodules', '_layers']);
 /** Methods that return one of a model's sublayers (`model.get_layer("conv1")`) or list them (`model._flatten_layers()`). */
 export const SUBLAYER_METHODS: ReadonlySet<string> = new Set(['get_layer', '_flatten_layers']);
 /** Builtins that hand on the items of a list unchanged, in another order or container (`reversed(model.layers)`). */
