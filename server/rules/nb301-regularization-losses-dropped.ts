@@ -17,6 +17,7 @@ import type { Expr } from '../engine/ir';
 import { exprKey } from '../engine/facts/keys';
 import { callName, stmtExprs, subExprs, trainingFacts, trainingFactsOf, within, type DiffEvent, type ModelStatus, type RegularizedLayer, type StmtInfo, type TrainingFacts } from '../engine/facts/loops';
 import { lossFlow, readOffLoss } from '../engine/facts/lossFlow';
+import { addLossPenaltyOf, type AddLossPenalty } from '../engine/facts/addLossPenalties';
 import { isTensorflowModule, isWeightListAttribute, isWeightListMethod, MODEL_OPTIMIZER_ATTRIBUTE } from '../engine/facts/catalogue';
 
 export const nb301RegularizationLossesDropped = defineRule({
@@ -92,7 +93,7 @@ function offLoss(t: TrainingFacts, d: DiffEvent): (f: TrainingFacts, info: StmtI
 }
 
 /** The regularized model a differentiation event trains, if any, and how to name it (`named`, when not its own text). */
-function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undefined; layer: RegularizedLayer; named?: string } | undefined {
+function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undefined; layer: RegularizedLayer | AddLossPenalty; named?: string } | undefined {
   const scope = d.info.scope;
   const at = d.info.stmt.span.start;
   const candidates: { expr: Expr; status: ModelStatus; named?: string }[] = [];
@@ -107,6 +108,11 @@ function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undef
   for (const c of candidates) {
     const status = c.status.kind === 'unknown' ? t.fallbackStatus(c.expr) : c.status;
     if (status.kind === 'found' && status.layer.style !== 'tf1') return { model: c.expr, layer: status.layer, named: c.named };
+  }
+  // Penalties the program attaches with `add_loss` to the model or its layers land in model.losses too.
+  for (const c of candidates) {
+    const attached = addLossPenaltyOf(t, c.expr, scope, at);
+    if (attached) return { model: c.expr, layer: attached, named: c.named };
   }
   return undefined;
 }
@@ -152,8 +158,9 @@ function trainedOwner(d: DiffEvent): Expr | undefined {
   return undefined;
 }
 
-function kerasReport(facts: Facts, t: TrainingFacts, d: DiffEvent, model: Expr | undefined, layer: RegularizedLayer, named?: string): Report {
+function kerasReport(facts: Facts, t: TrainingFacts, d: DiffEvent, model: Expr | undefined, layer: RegularizedLayer | AddLossPenalty, named?: string): Report {
   const modelText = named ?? (model ? t.text(model) : 'model');
+  if (!('arg' in layer)) return addLossReport(facts, t, d, modelText, layer);
   const related = [{ span: layer.arg.value.span, message: `${layer.arg.name}: ${t.text(layer.arg.value)} adds its penalty to ${modelText}.${layer.style === 'tfjs' ? 'calculateLosses()' : 'losses'}` }];
   if (layer.style === 'tfjs') {
     return {
@@ -168,6 +175,18 @@ function kerasReport(facts: Facts, t: TrainingFacts, d: DiffEvent, model: Expr |
     span: d.call.span,
     message: `${loss} is differentiated without ${modelText}.losses: the layer regularizers only collect their penalties there, and only fit() adds them to the loss; add sum(${modelText}.losses) inside the tape`,
     related,
+    fix: addLossesFix(facts, t, d, modelText),
+    math: { missingTerm: { how: 'left-out', term: `sum(${modelText}.losses)`, ...(d.loss ? { loss } : {}) } },
+  };
+}
+
+/** The penalties come from `add_loss` calls, not from regularizer arguments. */
+function addLossReport(facts: Facts, t: TrainingFacts, d: DiffEvent, modelText: string, penalty: AddLossPenalty): Report {
+  const loss = d.loss ? t.text(d.loss) : 'the loss';
+  return {
+    span: d.call.span,
+    message: `${loss} is differentiated without ${modelText}.losses: the penalties attached with add_loss are only collected there, and only fit() adds them to the loss; add sum(${modelText}.losses) inside the tape`,
+    related: [{ span: penalty.call.span, message: `${t.text(penalty.receiver)}.add_loss(...) attaches a penalty that Keras collects in ${modelText}.losses` }],
     fix: addLossesFix(facts, t, d, modelText),
     math: { missingTerm: { how: 'left-out', term: `sum(${modelText}.losses)`, ...(d.loss ? { loss } : {}) } },
   };

@@ -1300,6 +1300,17 @@ export const ADD_LOSS_METHOD = 'add_loss';
 export const FORWARD_METHODS: ReadonlySet<string> = new Set(['call']);
 /** Where a Keras layer creates its weights, once: a tensor computed there from them is a constant. */
 export const WEIGHT_SETUP_METHODS: ReadonlySet<string> = new Set(['build']);
+/** The methods Keras itself runs on every layer or model it builds and calls: an `add_loss` on the instance there is every instance's. */
+export const KERAS_RUN_METHODS: ReadonlySet<string> = new Set(['__init__', ...WEIGHT_SETUP_METHODS, ...FORWARD_METHODS]);
+/**
+ * Attributes that list a Keras model's or layer's sublayers (`model.layers`, `model.submodules`):
+ * `model.losses` collects the `add_loss` terms of every one of them.
+ */
+export const SUBLAYER_LISTS: ReadonlySet<string> = new Set(['layers', 'submodules', '_layers']);
+/** Methods that return one of a model's sublayers (`model.get_layer("conv1")`) or list them (`model._flatten_layers()`). */
+export const SUBLAYER_METHODS: ReadonlySet<string> = new Set(['get_layer', '_flatten_layers']);
+/** Builtins that hand on the items of a list unchanged, in another order or container (`reversed(model.layers)`). */
+export const ITEM_PRESERVING_CALLS: ReadonlySet<string> = new Set(['reversed', 'list', 'tuple', 'sorted', 'iter']);
 
 /** A module of TensorFlow (`tensorflow`, `tensorflow.keras`), whose Keras runs eagerly in TF2. */
 export function isTensorFlowModule(module: string): boolean {
