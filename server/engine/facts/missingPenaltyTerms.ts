@@ -89,8 +89,13 @@ function stepsWithoutTerm(facts: Facts): MissingPenaltyTerm[] {
         if (p.site !== sibling.site || !NAMED.has(p.kind) || p.site.sign !== 1 || p.coef.num <= 0) continue;
         const kinds = (x: RegGradientTerm): string[] => PENALTY_KINDS[x.kind] ?? [];
         // A term of that penalty's kind anywhere for this weight (a decay apart, `w *= 1 - lr * l2`) may be its gradient.
+        // In the step's function, or any method of its class (`self._decay()`), or a caller.
         const fn = index.enclosingFunction(t.site.scope);
-        if (all.some((x) => sameParam(x.ids, t.ids) && index.enclosingFunction(x.site.scope) === fn && (kinds(x).includes(p.kind) || x.kind === 'const' || x.kind === 'abs'))) continue;
+        const near = (x: RegGradientTerm): boolean => {
+          const other = index.enclosingFunction(x.site.scope);
+          return other === fn || (fn?.cls !== undefined && other?.cls === fn.cls);
+        };
+        if (all.some((x) => sameParam(x.ids, t.ids) && near(x) && (kinds(x).includes(p.kind) || x.kind === 'const' || x.kind === 'abs'))) continue;
         if (fn && callerAddsTerm(facts, fn, all)) continue;
         const key = `${spanKey(t.site.span)}|${spanKey(p.span)}`;
         if (reported.has(key)) continue;
@@ -143,6 +148,14 @@ function statementsAround(facts: Facts, site: { scope: UpdateSite['scope'] }): {
   return { fn, stmts: ownStatements(fn ? fn.body : facts.module.body) };
 }
 
+/** The statements of a method's class's other methods: one of them may apply the term (`self._decay()`). */
+function classStatements(fn: FunctionDef | undefined): Stmt[] {
+  if (!fn?.cls) return [];
+  const out: Stmt[] = [];
+  for (const m of fn.cls.scope.functions.values()) if (m !== fn) ownStatements(m.body, out);
+  return out;
+}
+
 /**
  * Whether the penalty's strength is read in the step's function outside the cost (its statement and
  * the definitions it reads) and the `allowed` spans: a decay, a proximal step, a helper handed the
@@ -150,17 +163,18 @@ function statementsAround(facts: Facts, site: { scope: UpdateSite['scope'] }): {
  */
 function readsStrength(facts: Facts, site: { scope: UpdateSite['scope'] }, p: LossPenalty, allowed: Span[]): boolean {
   const names = strengthNames(p);
-  const { fn, stmts } = statementsAround(facts, site);
+  const { fn, stmts: own } = statementsAround(facts, site);
+  const stmts = [...own, ...classStatements(fn)];
   const spans = [
-    ...lossFacts(facts).sites.filter((s) => s.fn === fn || s === p.site).map((s) => s.span),
-    ...lossFacts(facts).penalties.filter((x) => x.site.fn === fn || x.site === p.site).flatMap((x) => [x.span, ...x.defs.map((d) => d.span)]),
+    ...lossFacts(facts).sites.map((s) => s.span),
+    ...lossFacts(facts).penalties.flatMap((x) => [x.span, ...x.defs.map((d) => d.span)]),
     ...allowed,
   ];
   const inside = (e: Expr): boolean => spans.some((a) => a.start <= e.span.start && e.span.end <= a.end);
   const reads = (e: Expr): boolean => (e.kind === 'name' || e.kind === 'attr') && names.has(e.name) && !inside(e);
   // A strength's own assignment (`l2 = 0.1`) is no read of it.
-  const own = (s: Stmt): Expr[] => (s.kind === 'assign' && !s.op && s.targets.every((t) => (t.kind === 'name' || t.kind === 'attr') && names.has(t.name)) ? [] : stmtExprs(s));
-  return stmts.some((s) => s.kind !== 'function' && s.kind !== 'class' && own(s).some((e) => someExpr(e, reads)));
+  const read = (s: Stmt): Expr[] => (s.kind === 'assign' && !s.op && s.targets.every((t) => (t.kind === 'name' || t.kind === 'attr') && names.has(t.name)) ? [] : stmtExprs(s));
+  return stmts.some((s) => s.kind !== 'function' && s.kind !== 'class' && read(s).some((e) => someExpr(e, reads)));
 }
 
 /**
