@@ -27,13 +27,20 @@ import { someExpr, type FunctionDef } from './scope';
 import { ownStatements, programIndex, spanKey } from './program';
 import { lossFacts, penaltiesFor, type LossPenalty } from './losses';
 import { regGradientTerms, sameParam, type RegGradientTerm } from './gradients';
+import { returnedGradientsWithoutTerm } from './returnedGradients';
+import { parameterOfGradient } from './roles';
+import { equalCoef } from '../../math/coef';
 import { canonicalCoef } from './symbols';
 import { stmtExprs } from './loops';
 import { placeOf, writtenCoef } from './fieldLinks';
 
 export interface MissingPenaltyTerm {
-  /** `step`: one weight's step or gradient with another penalty's term; `layer`: one layer's gradient entry among layers that get theirs. */
-  shape: 'step' | 'layer';
+  /**
+   * `step`: one weight's step or gradient with another penalty's term; `layer`: one layer's gradient
+   * entry among a collection's entries that get theirs; `named`: one weight's gradient among other
+   * weights' gradients that get theirs, each weight with its own penalty.
+   */
+  shape: 'step' | 'layer' | 'named';
   /** Where the term is missing: the step or gradient statement, or the gradient entry assigned apart (`grads[0]`). */
   span: Span;
   /** The gradient or stepped quantity as written (`w`, `grads[0]`). */
@@ -58,7 +65,7 @@ const cache = new WeakMap<Facts, MissingPenaltyTerm[]>();
 export function missingPenaltyTerms(facts: Facts): MissingPenaltyTerm[] {
   let found = cache.get(facts);
   if (!found) {
-    found = [...stepsWithoutTerm(facts), ...layersWithoutTerm(facts)];
+    found = [...stepsWithoutTerm(facts), ...layersWithoutTerm(facts), ...namedLayersWithoutTerm(facts)];
     cache.set(facts, found);
   }
   return found;
@@ -178,6 +185,23 @@ function readsStrength(facts: Facts, site: { scope: UpdateSite['scope'] }, p: Lo
 }
 
 /**
+ * Whether a gradient's value reads a value computed from the strength (`self.dW2 = … + self.reg_loss`,
+ * the penalty itself added as a gradient): some other mistake (NB101), not a missing term.
+ */
+function readsStrengthValue(facts: Facts, site: { scope: UpdateSite['scope'] }, p: LossPenalty, value: Expr): boolean {
+  const names = strengthNames(p);
+  const { fn, stmts: own } = statementsAround(facts, site);
+  const derived = new Set<string>();
+  const readsName = (e: Expr): boolean => (e.kind === 'name' || e.kind === 'attr') && names.has(e.name);
+  for (const s of [...own, ...classStatements(fn)]) {
+    if (s.kind !== 'assign' || !someExpr(s.value, readsName)) continue;
+    for (const t of s.targets) if (t.kind === 'name' || t.kind === 'attr') derived.add(t.name);
+  }
+  for (const n of names) derived.delete(n);
+  return someExpr(value, (e) => readsName(e) || ((e.kind === 'name' || e.kind === 'attr') && derived.has(e.name)));
+}
+
+/**
  * A cost whose penalty is added under an `if` (`if monitor: cost += l2 * Σw²`) that does not hold
  * the step: the step may run without that penalty in the cost.
  */
@@ -250,7 +274,7 @@ function layersWithoutTerm(facts: Facts): MissingPenaltyTerm[] {
       if (all.some((t) => t.site.span.start > s.span.end && index.enclosingFunction(t.site.scope) === fn && exprKey(t.site.target.kind === 'index' ? t.site.target.object : t.site.target) === grads)) continue;
       // A call into the program in the value may add the term (a layer helper handed the strength is a read of it, below).
       if (someExpr(s.value, (e) => e.kind === 'call' && facts.analyzer.callTarget(e, index.scopeAt(e.span.start), e.span.start) !== undefined)) continue;
-      if (readsStrength(facts, first.site, p, terms.map((t) => t.span))) continue;
+      if (readsStrengthValue(facts, first.site, p, s.value) || readsStrength(facts, first.site, p, terms.map((t) => t.span))) continue;
       if (callerAddsTerm(facts, fn, all)) continue;
       const weight = `${facts.source(first.param!.expr.span).replace(/\[.*\]$/s, '')}[${facts.source(slot.span)}]`;
       const targetText = facts.source(target.span).replace(/\s+/g, ' ');
@@ -270,6 +294,70 @@ function layersWithoutTerm(facts: Facts): MissingPenaltyTerm[] {
   return out;
 }
 
+/**
+ * One penalty per weight, `0.5 * lam * (ΣW1² + ΣW2² + ΣW3²)`, and a backward pass that adds
+ * `lam * W3` and `lam * W2` to their gradients while W1's, named for it (`dW1`, `grads['W1']`), is
+ * assigned with none. A function that returns the loss beside its gradients is returnedGradients.ts's.
+ */
+function namedLayersWithoutTerm(facts: Facts): MissingPenaltyTerm[] {
+  const out: MissingPenaltyTerm[] = [];
+  const all = regGradientTerms(facts);
+  const index = programIndex(facts);
+  const groups = new Map<string, { fn: FunctionDef; penalty: LossPenalty; terms: RegGradientTerm[] }>();
+  for (const t of all) {
+    if (t.kind !== 'linear' || !t.param || t.foreign || !t.coef || t.coef.num <= 0 || t.preconditioned || t.selfScale) continue;
+    if (t.site.kind === 'update' || t.site.upstream || t.site.penaltyGradientOf || t.summand.via.length > 0) continue;
+    const fn = index.enclosingFunction(t.site.scope);
+    if (!fn) continue;
+    const penalties = penaltiesFor(facts, t.ids, t.site.scope);
+    if (penalties.some((p) => p.site.autodiff || p.site.penaltyMethod)) continue;
+    for (const p of penalties) {
+      if (p.kind !== 'sumsq' || p.site.sign !== 1 || p.coef.num <= 0 || p.site.fn === fn || !strengthNamed(p) || !sharesStrength(facts, t, p)) continue;
+      const key = `${spanKey(fn.span)}|${spanKey(p.site.span)}`;
+      const group = groups.get(key) ?? { fn, penalty: p, terms: [] };
+      group.terms.push(t);
+      groups.set(key, group);
+    }
+  }
+  const returned = returnedGradientsWithoutTerm(facts);
+  for (const { fn, penalty, terms } of groups.values()) {
+    const stmts = ownStatements(fn.body);
+    const near = (x: RegGradientTerm): boolean => {
+      const other = index.enclosingFunction(x.site.scope);
+      return other === fn || (fn.cls !== undefined && other?.cls === fn.cls);
+    };
+    for (const q of lossFacts(facts).penalties) {
+      if (q.site !== penalty.site || q.kind !== 'sumsq' || !equalCoef(q.coef, penalty.coef)) continue;
+      // A loop's weight (`for W in weights`) is no one weight; the collection's shape is layersWithoutTerm's.
+      if (q.param.base.kind === 'name' && q.site.scope.lookup(q.param.base.name, q.site.at)?.kind === 'loop') continue;
+      const weight = lastComponent(q.param.base);
+      if (!weight || all.some((x) => sameParam(x.ids, q.ids) && near(x))) continue;
+      if (returned.some((r) => r.fn === fn && r.weight === weight)) continue;
+      const definitions = stmts.filter((x): x is Stmt & { kind: 'assign' } => x.kind === 'assign' && x.targets.length === 1 && parameterOfGradient(x.targets[0]) === weight);
+      const last = definitions[definitions.length - 1];
+      if (!last || last.op) continue;
+      const key = exprKey(last.targets[0]);
+      if (key === undefined || stmts.some((x) => x !== last && x.span.start > last.span.end && x.kind === 'assign' && x.targets.some((t) => exprKey(t) === key))) continue;
+      if (someExpr(last.value, (e) => e.kind === 'call' && facts.analyzer.callTarget(e, index.scopeAt(e.span.start), e.span.start) !== undefined)) continue;
+      if (readsStrengthValue(facts, terms[0].site, penalty, last.value)) continue;
+      if (readsStrength(facts, terms[0].site, penalty, terms.map((t) => t.span)) || callerAddsTerm(facts, fn, all)) continue;
+      const shown = terms[terms.length - 1];
+      const weightText = facts.source(q.param.expr.span).replace(/\s+/g, ' ');
+      out.push({
+        shape: 'named',
+        span: last.targets[0].span,
+        target: facts.source(last.targets[0].span).replace(/\s+/g, ' '),
+        site: 'gradient',
+        penalty: q,
+        weight: weightText,
+        written: { kind: q.kind, coef: positive(writtenCoef(q)), param: weightText },
+        sibling: { span: shown.span, text: facts.source(shown.span).replace(/\s+/g, ' ') },
+      });
+    }
+  }
+  return out;
+}
+
 /** A statement that writes an entry of the collection (`grads[k] += …`, `grads[k] = …`). */
 function writesEntry(s: Stmt, grads: string): boolean {
   return s.kind === 'assign' && s.targets.some((t) => t.kind === 'index' && exprKey(t.object) === grads);
@@ -280,7 +368,9 @@ function callerAddsTerm(facts: Facts, fn: FunctionDef, all: RegGradientTerm[]): 
   const index = programIndex(facts);
   for (const c of index.callsTo(fn)) {
     const caller = index.enclosingFunction(c.scope);
-    if (caller && caller !== fn && all.some((t) => index.enclosingFunction(t.site.scope) === caller)) return true;
+    // A term written in this function and read in the caller through the values it returns is no term of the caller's own.
+    const own = (t: RegGradientTerm): boolean => fn.span.start <= t.span.start && t.span.end <= fn.span.end;
+    if (caller && caller !== fn && all.some((t) => index.enclosingFunction(t.site.scope) === caller && !own(t))) return true;
   }
   return false;
 }
@@ -300,6 +390,17 @@ export function missingPenaltyTermReports(facts: Facts): Report[] {
     const line = placeOf(facts, where, facts.lineLabel(where));
     const siblingLine = facts.lineLabel(m.sibling.span);
     const missing = `the gradient term of that penalty, ${unicodeGradient(term)}, is missing (a factor 0 of it), so ${m.weight} is trained without the penalty the cost reports`;
+    if (m.shape === 'named') {
+      return {
+        span: m.span,
+        message: `${m.target} gets no term for the cost's penalty ${unicodePenalty(m.written)} (${line}), while the other weights' gradients get theirs, ${m.sibling.text} (${siblingLine}): ${missing}. Add ${code} to ${m.target}`,
+        related: [
+          { span: where, message: `the cost penalizes ${m.weight} here` },
+          { span: m.sibling.span, message: `the other weights' gradients get their term here` },
+        ],
+        math: { computed: '0', expected: unicodeGradient(term), lossPenalty: m.written },
+      };
+    }
     if (m.shape === 'layer') {
       const item = lastComponent(m.penalty.param.base) ?? 'W';
       const penalty = unicodePenalty({ ...m.written, param: item });
