@@ -106,6 +106,8 @@ function stepsWithoutTerm(facts: Facts): MissingPenaltyTerm[] {
         if (fn && callerAddsTerm(facts, fn, all)) continue;
         const key = `${spanKey(t.site.span)}|${spanKey(p.span)}`;
         if (reported.has(key)) continue;
+        // A strength that resolves to zero (`cost(w, l1, 0)` from a lasso trainer) is no penalty to miss.
+        if (canonicalCoef(facts, p.coef, p.site.scope, p.site.at).num === 0) continue;
         if (!strengthNamed(p) || gatedApart(facts, p, t.site) || readsStrength(facts, t.site, p, [])) continue;
         reported.add(key);
         const weight = facts.source(t.param!.expr.span).replace(/\s+/g, ' ');
@@ -256,7 +258,7 @@ function layersWithoutTerm(facts: Facts): MissingPenaltyTerm[] {
     const id = `each:${weights.replace(/^(self|this)\./, '')}`;
     const penalties = penaltiesFor(facts, [id], first.site.scope).filter((p) => p.ids.includes(id));
     if (penalties.length === 0 || penalties.some((p) => p.site.autodiff || p.site.penaltyMethod)) continue;
-    const p = penalties.find((x) => x.kind === 'sumsq' && x.site.sign === 1 && x.coef.num !== 0 && strengthNamed(x) && terms.every((t) => sharesStrength(facts, t, x)));
+    const p = penalties.find((x) => x.kind === 'sumsq' && x.site.sign === 1 && canonicalCoef(facts, x.coef, x.site.scope, x.site.at).num !== 0 && strengthNamed(x) && terms.every((t) => sharesStrength(facts, t, x)));
     if (!p) continue;
     const slots = new Set(terms.map((t) => exprKey((t.site.target as Expr & { kind: 'index' }).index[0])));
     const stmts = ownStatements(fn.body);
@@ -327,7 +329,7 @@ function namedLayersWithoutTerm(facts: Facts): MissingPenaltyTerm[] {
       return other === fn || (fn.cls !== undefined && other?.cls === fn.cls);
     };
     for (const q of lossFacts(facts).penalties) {
-      if (q.site !== penalty.site || q.kind !== 'sumsq' || !equalCoef(q.coef, penalty.coef)) continue;
+      if (q.site !== penalty.site || q.kind !== 'sumsq' || !equalCoef(q.coef, penalty.coef) || canonicalCoef(facts, q.coef, q.site.scope, q.site.at).num === 0) continue;
       // A loop's weight (`for W in weights`) is no one weight; the collection's shape is layersWithoutTerm's.
       if (q.param.base.kind === 'name' && q.site.scope.lookup(q.param.base.name, q.site.at)?.kind === 'loop') continue;
       const weight = lastComponent(q.param.base);
