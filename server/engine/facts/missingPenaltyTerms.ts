@@ -95,8 +95,8 @@ function stepsWithoutTerm(facts: Facts): MissingPenaltyTerm[] {
       for (const p of penalties) {
         if (p.site !== sibling.site || !NAMED.has(p.kind) || p.site.sign !== 1 || p.coef.num <= 0) continue;
         const kinds = (x: RegGradientTerm): string[] => PENALTY_KINDS[x.kind] ?? [];
-        // A term of that penalty's kind anywhere for this weight (a decay apart, `w *= 1 - lr * l2`) may be its gradient.
-        // In the step's function, or any method of its class (`self._decay()`), or a caller.
+        // A term of that penalty's kind for this weight (a decay apart, `w *= 1 - lr * l2`) in the step's
+        // function, any method of its class (`self._decay()`) or a caller may be its gradient.
         const fn = index.enclosingFunction(t.site.scope);
         const near = (x: RegGradientTerm): boolean => {
           const other = index.enclosingFunction(x.site.scope);
@@ -416,11 +416,11 @@ export function missingPenaltyTermReports(facts: Facts): Report[] {
         math: { computed: '0', expected: unicodeGradient(term), lossPenalty: m.written },
       };
     }
-    const what = m.site === 'update' ? `the step of ${m.target}` : `the gradient ${m.target}`;
+    const what = m.site === 'update' ? `the step of ${m.target} applies` : `${m.target} holds`;
     const sibling = m.sibling.penalty ? unicodePenalty(m.sibling.penalty) : 'another penalty';
     return {
       span: m.span,
-      message: `${what} writes the gradient of the cost's penalty ${sibling} by hand (${m.sibling.text}) but no term for its penalty ${unicodePenalty(m.written)} (${line}): ${missing}. Add ${code} to ${m.site === 'update' ? 'the gradient the step applies' : m.target}`,
+      message: `${what} the gradient of the cost's penalty ${sibling}, written by hand (${m.sibling.text}), but no term for its penalty ${unicodePenalty(m.written)} (${line}): ${missing}. Add ${code} to ${m.site === 'update' ? 'the gradient the step applies' : m.target}`,
       related: [
         { span: where, message: `the cost penalizes ${m.weight} with ${unicodePenalty(m.written)} here` },
         { span: m.sibling.span, message: `the term for ${sibling} is written here` },
