@@ -183,7 +183,26 @@ function readsStrength(facts: Facts, site: { scope: UpdateSite['scope'] }, p: Lo
   const reads = (e: Expr): boolean => (e.kind === 'name' || e.kind === 'attr') && names.has(e.name) && !inside(e);
   // A strength's own assignment (`l2 = 0.1`) is no read of it.
   const read = (s: Stmt): Expr[] => (s.kind === 'assign' && !s.op && s.targets.every((t) => (t.kind === 'name' || t.kind === 'attr') && names.has(t.name)) ? [] : stmtExprs(s));
-  return stmts.some((s) => s.kind !== 'function' && s.kind !== 'class' && read(s).some((e) => someExpr(e, reads)));
+  const live = stmts.filter((s) => s.kind !== 'function' && s.kind !== 'class');
+  if (live.some((s) => read(s).some((e) => someExpr(e, reads)))) return true;
+  // A function of the program the step's code calls that reads the strength as a global (`apply_l1(w)`, reading `L1`).
+  const index = programIndex(facts);
+  const callees = new Set<FunctionDef>();
+  for (const s of live)
+    for (const e of stmtExprs(s))
+      someExpr(e, (x) => {
+        if (x.kind === 'call') {
+          const target = facts.analyzer.callTarget(x, index.scopeAt(x.span.start), x.span.start);
+          if (target && target.fn !== fn) callees.add(target.fn);
+        }
+        return false;
+      });
+  for (const callee of callees) {
+    const own = new Set(callee.params.map((x) => x.name));
+    const global = (e: Expr): boolean => e.kind === 'name' && names.has(e.name) && !own.has(e.name) && !inside(e);
+    if (ownStatements(callee.body).some((s) => stmtExprs(s).some((e) => someExpr(e, global)))) return true;
+  }
+  return false;
 }
 
 /**
