@@ -6,14 +6,17 @@
 //    other (2·l2·w is missing);
 // 2. a layered net whose cost sums λ/2·ΣW² over every weight of a collection (`for W in weights`),
 //    whose backward pass adds λ·W to the gradient of every layer (`grads[i] = … + lam * weights[i]`)
-//    but one (`grads[0] = x.T @ delta`, assigned apart).
+//    but one (`grads[0] = x.T @ delta`, assigned apart);
+// 3. one penalty per weight (`0.5 * lam * (ΣW1² + ΣW2² + ΣW3²)`), and a backward pass that adds
+//    `lam * W3` and `lam * W2` to their gradients but nothing to `dW1`.
 //
 // The sibling term is the evidence that the author writes penalty gradients by hand; the penalty
 // and the sibling are matched by data flow (the same cost, the same weight or collection, the
-// sibling term's strength the sibling penalty's). Silent when anything else in the function may
-// add the term: its strength read outside the cost (a decay `w *= 1 - lr * l2`, a proximal step, a
-// helper handed it, `if l2 > 0:`), any term of the missing kind on that weight in the file, autodiff
-// on the cost, a penalty added only under an `if` the step is not in, or a caller that adds terms.
+// sibling term's strength the sibling penalty's). Silent when anything else may add the term: its
+// strength read outside the cost in the function, its class or a function it calls (a decay
+// `w *= 1 - lr * l2`, a proximal step, a helper handed it, `if l2 > 0:`), a term of the missing kind
+// on that weight in the function, its class or a caller, autodiff on the cost, a strength that
+// resolves to zero, or a penalty added only under an `if` the step is not in.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Coef, Penalty } from '../../math/terms';
 import type { Report } from '../../rules/rule';
