@@ -32,6 +32,7 @@ import { branchesWithoutTerm } from '../engine/facts/branchGradients';
 import { missingPenaltyGradientForms, returnedGradientForms } from '../engine/findingForms';
 import { returnedGradientsWithoutTerm } from '../engine/facts/returnedGradients';
 import { misreadPenaltyTerms } from '../engine/facts/penaltyGradientOperand';
+import { missingPenaltyTermReports } from '../engine/facts/missingPenaltyTerms';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -73,6 +74,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     for (const report of branchesLeavingOutTerm(facts)) context.report(report);
     for (const report of returnedGradientsMissingTerm(facts)) context.report(report);
     for (const report of termsOnTheWrongOperand(facts)) context.report(report);
+    for (const report of missingPenaltyTermReports(facts)) context.report(report);
     // A layer's own term against the penalty a loss class or module computes from the layer's fields.
     for (const link of fieldLinks(facts)) {
       if (link.penalties.length === 0 || !KINDS[link.term.kind] || link.term.preconditioned || link.term.coef?.num === 0) continue;
