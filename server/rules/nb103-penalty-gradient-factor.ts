@@ -32,7 +32,7 @@ import { branchesWithoutTerm } from '../engine/facts/branchGradients';
 import { missingPenaltyGradientForms, returnedGradientForms } from '../engine/findingForms';
 import { returnedGradientsWithoutTerm } from '../engine/facts/returnedGradients';
 import { misreadPenaltyTerms } from '../engine/facts/penaltyGradientOperand';
-import { missingPenaltyTermReports } from '../engine/facts/missingPenaltyTerms';
+import { missingPenaltyTerms } from '../engine/facts/missingPenaltyTerms';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -474,4 +474,51 @@ function fixFor(facts: Facts, t: RegGradientTerm, p: LossPenalty): Report['fix']
   const replacement = codeGradient(expected, facts.dialect, paramText);
   if (!replacement) return undefined;
   return { title: `Use the penalty's gradient ${replacement}`, safety: 'unsafe', edits: [{ span: t.span, newText: replacement }] };
+}
+
+/** NB103's report of each missing term: at the step or gradient, the penalty and the sibling term as related places. */
+function missingPenaltyTermReports(facts: Facts): Report[] {
+  return missingPenaltyTerms(facts).map((m) => {
+    const term = gradientOf(m.written);
+    const code = codeGradient(term, facts.dialect, m.weight) ?? unicodeGradient(term);
+    const where = m.penalty.defs[0]?.span ?? m.penalty.span;
+    const line = placeOf(facts, where, facts.lineLabel(where));
+    const siblingLine = facts.lineLabel(m.sibling.span);
+    const missing = `the gradient term of that penalty, ${unicodeGradient(term)}, is missing (a factor 0 of it), so ${m.weight} is trained without the penalty the cost reports`;
+    if (m.shape === 'named') {
+      return {
+        span: m.span,
+        message: `${m.target} gets no term for the cost's penalty ${unicodePenalty(m.written)} (${line}), while the other weights' gradients get theirs, ${m.sibling.text} (${siblingLine}): ${missing}. Add ${code} to ${m.target}`,
+        related: [
+          { span: where, message: `the cost penalizes ${m.weight} here` },
+          { span: m.sibling.span, message: `the other weights' gradients get their term here` },
+        ],
+        math: { computed: '0', expected: unicodeGradient(term), lossPenalty: m.written },
+      };
+    }
+    if (m.shape === 'layer') {
+      const item = lastComponent(m.penalty.param.base) ?? 'W';
+      const penalty = unicodePenalty({ ...m.written, param: item });
+      return {
+        span: m.span,
+        message: `${m.target} gets no term for the cost's penalty ${penalty} on every ${item} of ${m.weight.replace(/\[[^\]]*\]$/, '')} (${line}), while the other layers' gradients get ${m.sibling.text} (${siblingLine}): ${missing}. Add ${code} to ${m.target}`,
+        related: [
+          { span: where, message: `the cost penalizes every ${item} of ${m.weight.replace(/\[[^\]]*\]$/, '')} here` },
+          { span: m.sibling.span, message: `the other layers' gradients get their term here` },
+        ],
+        math: { computed: '0', expected: unicodeGradient(term), lossPenalty: m.written },
+      };
+    }
+    const what = m.site === 'update' ? `the step of ${m.target} applies` : `${m.target} holds`;
+    const sibling = m.sibling.penalty ? unicodePenalty(m.sibling.penalty) : 'another penalty';
+    return {
+      span: m.span,
+      message: `${what} the gradient of the cost's penalty ${sibling}, written by hand (${m.sibling.text}), but no term for its penalty ${unicodePenalty(m.written)} (${line}): ${missing}. Add ${code} to ${m.site === 'update' ? 'the gradient the step applies' : m.target}`,
+      related: [
+        { span: where, message: `the cost penalizes ${m.weight} with ${unicodePenalty(m.written)} here` },
+        { span: m.sibling.span, message: `the term for ${sibling} is written here` },
+      ],
+      math: { computed: '0', expected: unicodeGradient(term), lossPenalty: m.written },
+    };
+  });
 }

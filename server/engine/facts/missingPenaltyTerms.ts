@@ -19,12 +19,8 @@
 // resolves to zero, or a penalty added only under an `if` the step is not in.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Coef, Penalty } from '../../math/terms';
-import type { Report } from '../../rules/rule';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
-import { gradientOf } from '../../math/derive';
-import { codeGradient } from '../../math/print/code';
-import { unicodeGradient, unicodePenalty } from '../../math/print/unicode';
 import { exprKey, lastComponent } from './keys';
 import { someExpr, type FunctionDef } from './scope';
 import { ownStatements, programIndex, spanKey } from './program';
@@ -35,7 +31,7 @@ import { parameterOfGradient } from './roles';
 import { equalCoef } from '../../math/coef';
 import { canonicalCoef } from './symbols';
 import { stmtExprs } from './loops';
-import { placeOf, writtenCoef } from './fieldLinks';
+import { writtenCoef } from './fieldLinks';
 
 export interface MissingPenaltyTerm {
   /**
@@ -399,55 +395,6 @@ function callerAddsTerm(facts: Facts, fn: FunctionDef, all: RegGradientTerm[]): 
   return false;
 }
 
-// ------------------------------------------------------------------ the finding (NB103)
-
 function positive(c: Coef): Coef {
   return c.num < 0 ? { ...c, num: -c.num } : c;
-}
-
-/** NB103's report of each missing term: at the step or gradient, the penalty and the sibling term as related places. */
-export function missingPenaltyTermReports(facts: Facts): Report[] {
-  return missingPenaltyTerms(facts).map((m) => {
-    const term = gradientOf(m.written);
-    const code = codeGradient(term, facts.dialect, m.weight) ?? unicodeGradient(term);
-    const where = m.penalty.defs[0]?.span ?? m.penalty.span;
-    const line = placeOf(facts, where, facts.lineLabel(where));
-    const siblingLine = facts.lineLabel(m.sibling.span);
-    const missing = `the gradient term of that penalty, ${unicodeGradient(term)}, is missing (a factor 0 of it), so ${m.weight} is trained without the penalty the cost reports`;
-    if (m.shape === 'named') {
-      return {
-        span: m.span,
-        message: `${m.target} gets no term for the cost's penalty ${unicodePenalty(m.written)} (${line}), while the other weights' gradients get theirs, ${m.sibling.text} (${siblingLine}): ${missing}. Add ${code} to ${m.target}`,
-        related: [
-          { span: where, message: `the cost penalizes ${m.weight} here` },
-          { span: m.sibling.span, message: `the other weights' gradients get their term here` },
-        ],
-        math: { computed: '0', expected: unicodeGradient(term), lossPenalty: m.written },
-      };
-    }
-    if (m.shape === 'layer') {
-      const item = lastComponent(m.penalty.param.base) ?? 'W';
-      const penalty = unicodePenalty({ ...m.written, param: item });
-      return {
-        span: m.span,
-        message: `${m.target} gets no term for the cost's penalty ${penalty} on every ${item} of ${m.weight.replace(/\[[^\]]*\]$/, '')} (${line}), while the other layers' gradients get ${m.sibling.text} (${siblingLine}): ${missing}. Add ${code} to ${m.target}`,
-        related: [
-          { span: where, message: `the cost penalizes every ${item} of ${m.weight.replace(/\[[^\]]*\]$/, '')} here` },
-          { span: m.sibling.span, message: `the other layers' gradients get their term here` },
-        ],
-        math: { computed: '0', expected: unicodeGradient(term), lossPenalty: m.written },
-      };
-    }
-    const what = m.site === 'update' ? `the step of ${m.target} applies` : `${m.target} holds`;
-    const sibling = m.sibling.penalty ? unicodePenalty(m.sibling.penalty) : 'another penalty';
-    return {
-      span: m.span,
-      message: `${what} the gradient of the cost's penalty ${sibling}, written by hand (${m.sibling.text}), but no term for its penalty ${unicodePenalty(m.written)} (${line}): ${missing}. Add ${code} to ${m.site === 'update' ? 'the gradient the step applies' : m.target}`,
-      related: [
-        { span: where, message: `the cost penalizes ${m.weight} with ${unicodePenalty(m.written)} here` },
-        { span: m.sibling.span, message: `the term for ${sibling} is written here` },
-      ],
-      math: { computed: '0', expected: unicodeGradient(term), lossPenalty: m.written },
-    };
-  });
 }
