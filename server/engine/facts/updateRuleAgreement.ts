@@ -9,7 +9,7 @@
 // is the plainest: one whose returned step is the direction times factors that do not depend on it.
 import type { Expr } from '../ir';
 import type { FunctionDef, Scope } from './scope';
-import { explicitParams } from './scope';
+import { explicitParams, forEachChild } from './scope';
 import { exprKey } from './keys';
 import { MAGNITUDE_FUNCTIONS } from './catalogue';
 
@@ -81,50 +81,10 @@ function isPlainStep(reader: Reader, e: Expr): boolean {
 function mentions(e: Expr, reader: Reader): boolean {
   if (e.kind === 'name') return e.name === reader.direction || e.name === reader.value;
   let found = false;
-  visitChildren(e, (x) => {
+  forEachChild(e, (x) => {
     if (!found && mentions(x, reader)) found = true;
   });
   return found;
-}
-
-function visitChildren(e: Expr, f: (x: Expr) => void): void {
-  switch (e.kind) {
-    case 'attr':
-      f(e.object);
-      break;
-    case 'index':
-      f(e.object);
-      e.index.forEach(f);
-      break;
-    case 'call':
-      f(e.callee);
-      e.args.forEach(f);
-      e.kwargs.forEach((k) => f(k.value));
-      break;
-    case 'binary':
-      f(e.left);
-      f(e.right);
-      break;
-    case 'unary':
-      f(e.arg);
-      break;
-    case 'cond':
-      f(e.test);
-      f(e.then);
-      f(e.else);
-      break;
-    case 'seq':
-      e.items.forEach(f);
-      break;
-    case 'object':
-      e.entries.forEach((k) => f(k.value));
-      break;
-    case 'other':
-      e.children.forEach(f);
-      break;
-    default:
-      break;
-  }
 }
 
 /** The binding a name, attribute or element read in the function has there, when the function itself makes it (once, not accumulated). */
@@ -207,7 +167,7 @@ function dependence(reader: Reader, e: Expr, scope: Scope, at: number, depth: nu
     case 'call':
     case 'other': {
       const parts: Expr[] = [];
-      visitChildren(e, (x) => parts.push(x));
+      forEachChild(e, (x) => void parts.push(x));
       return parts.every((x) => D(x) === 0) ? 0 : undefined;
     }
     default:
