@@ -41,13 +41,20 @@ export function syntaxErrorMessage(
   reason?: { text: string; line?: number },
 ): string {
   const more = errors > 1 ? ` and ${errors - 1} more` : '';
-  const at = cellLine(cells, first.line);
+  let at = cellLine(cells, first.line);
+  let character = first.character;
+  const named = reason?.line === undefined ? undefined : cellLine(cells, reason.line);
+  // Each cell is compiled alone: a header at a cell's end that the next cell's code follows (an empty
+  // block) is an error at the end of the header's cell, not in the next one.
+  if (at && named && named.cell !== at.cell) {
+    at = { cell: named.cell, line: named.cell.lineCount };
+    character = 0;
+  }
   let why = '';
   if (reason) {
-    const named = reason.line === undefined ? undefined : cellLine(cells, reason.line);
     const line = reason.line === undefined ? '' : named && named.cell === at?.cell ? ` on line ${named.line}` : ` on ${lineLabel(cells, reason.line)}`;
     why = ` (${reason.text}${line})`;
   }
-  if (at) return `syntax error in cell ${at.cell.label} at ${at.line}:${first.character + 1}${why}${more}; the rest of the notebook was still checked`;
+  if (at) return `syntax error in cell ${at.cell.label} at ${at.line}:${character + 1}${why}${more}; the rest of the notebook was still checked`;
   return `syntax error at ${first.line + 1}:${first.character + 1}${why}${more}; the rest of the file was still checked`;
 }

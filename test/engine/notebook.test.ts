@@ -93,6 +93,16 @@ describe('notebooks', function () {
       {},
     );
     assert.deepEqual(empty.notices, [{ kind: 'parse-error', message: "syntax error in cell 2 at 5:5 (expected an indented block after 'for' statement on line 3); the rest of the notebook was still checked" }]);
+    // A cell that ends with a header: Jupyter compiles the cell alone, so the error is at its end, not in the next cell.
+    const header = lintCells(
+      [
+        { index: 0, text: 'import numpy as np' },
+        { index: 1, text: 'def grad(theta, x, y):' },
+        { index: 2, text: 'rate = 0.1' },
+      ],
+      {},
+    );
+    assert.deepEqual(header.notices, [{ kind: 'parse-error', message: 'syntax error in cell 2 at 1:1 (expected an indented block after function definition on line 1); the rest of the notebook was still checked' }]);
   });
 
   it('stays silent on a correct assignment notebook that formats with % on continuation lines', function () {

@@ -65,8 +65,9 @@ export function collectErrors(tree: Tree, base: number, text: string, language: 
         else {
           wrapped.push({ start: node.startIndex, end: node.endIndex });
           const start = errorStart(node, misread, scriptText !== undefined);
-          // A Python layout error inside the node before its own error is where CPython stops.
-          const earlier = scriptText === undefined ? misread.find((m) => m.start >= node.startIndex && m.start < start && m.end <= node.endIndex) : undefined;
+          // A Python layout error inside the node before its own error is where CPython stops (at the
+          // same place, it says what is missing there).
+          const earlier = scriptText === undefined ? misread.find((m) => m.start >= node.startIndex && m.start <= start && m.end <= node.endIndex) : undefined;
           errors.push(earlier ? { ...earlier, start: base + earlier.start, end: base + node.endIndex } : { start: base + start, end: base + node.endIndex });
         }
         return errors.length >= limit ? 'stop' : false;
