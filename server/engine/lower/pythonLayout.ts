@@ -62,12 +62,12 @@ export function pythonLayoutErrors(tree: Tree, text: string, limit = 50): Syntax
       const start = cursor.startIndex;
       const end = cursor.endIndex;
       const parent = stack[stack.length - 1];
-      const isComment = EXTRAS.has(type);
-      if (pending.length > 0 && !isComment && end > start) {
+      const isExtra = EXTRAS.has(type);
+      if (pending.length > 0 && !isExtra && end > start) {
         for (const b of pending) out.push({ start, end: start + 1, reason: `expected an indented block after ${b.header}`, reasonLine: b.row });
         pending = [];
       }
-      if (parent && !isComment && type !== ';' && (parent.type === 'block' || parent.type === 'module')) {
+      if (parent && !isExtra && type !== ';' && (parent.type === 'block' || parent.type === 'module')) {
         // A statement directly in a block or module: glued to the one before it on its line?
         if (parent.lastEnd !== undefined && type !== 'ERROR' && parent.lastType !== 'ERROR'
           && start >= parent.lastEnd && /^[ \t]*$/.test(text.slice(parent.lastEnd, start))) {
