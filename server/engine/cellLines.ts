@@ -30,10 +30,31 @@ export function lineLabel(cells: readonly CellLines[] | undefined, line: number)
   return at ? `line ${at.line} of cell ${at.cell.label}` : `line ${line + 1}`;
 }
 
-/** The notice for a text with syntax errors, the first at a 0-based position: in the cell it is in, for a notebook. */
-export function syntaxErrorMessage(cells: readonly CellLines[] | undefined, first: { line: number; character: number }, errors: number): string {
+/**
+ * The notice for a text with syntax errors, the first at a 0-based position: in the cell it is in, for
+ * a notebook, with what is wrong there when it is known (`reason`, which may name a line).
+ */
+export function syntaxErrorMessage(
+  cells: readonly CellLines[] | undefined,
+  first: { line: number; character: number },
+  errors: number,
+  reason?: { text: string; line?: number },
+): string {
   const more = errors > 1 ? ` and ${errors - 1} more` : '';
-  const at = cellLine(cells, first.line);
-  if (at) return `syntax error in cell ${at.cell.label} at ${at.line}:${first.character + 1}${more}; the rest of the notebook was still checked`;
-  return `syntax error at ${first.line + 1}:${first.character + 1}${more}; the rest of the file was still checked`;
+  let at = cellLine(cells, first.line);
+  let character = first.character;
+  const named = reason?.line === undefined ? undefined : cellLine(cells, reason.line);
+  // Each cell is compiled alone: a header at a cell's end that the next cell's code follows (an empty
+  // block) is an error at the end of the header's cell, not in the next one.
+  if (at && named && named.cell !== at.cell) {
+    at = { cell: named.cell, line: named.cell.lineCount };
+    character = 0;
+  }
+  let why = '';
+  if (reason) {
+    const line = reason.line === undefined ? '' : named && named.cell === at?.cell ? ` on line ${named.line}` : ` on ${lineLabel(cells, reason.line)}`;
+    why = ` (${reason.text}${line})`;
+  }
+  if (at) return `syntax error in cell ${at.cell.label} at ${at.line}:${character + 1}${why}${more}; the rest of the notebook was still checked`;
+  return `syntax error at ${first.line + 1}:${first.character + 1}${why}${more}; the rest of the file was still checked`;
 }

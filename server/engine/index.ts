@@ -232,8 +232,10 @@ export function outcomeFor(program: Program, parsed: ParsedFile, runs: EntryRun[
   const notices: Notice[] = [];
   const own = runs.find((r) => r.entry === parsed);
   if (module.errors.length > 0) {
-    const first = lines.position(module.errors[0].start);
-    notices.push({ kind: 'parse-error', message: syntaxErrorMessage(program.cellsOf(parsed.file), first, module.errors.length) });
+    const error = module.errors[0];
+    const first = lines.position(error.start);
+    const reason = error.reason === undefined ? undefined : { text: error.reason, line: error.reasonLine };
+    notices.push({ kind: 'parse-error', message: syntaxErrorMessage(program.cellsOf(parsed.file), first, module.errors.length, reason) });
   }
   if (module.truncated) notices.push({ kind: 'parse-error', message: 'some expressions nest too deeply to analyse; they were skipped' });
   if (own) notices.push(...own.notices);

@@ -103,10 +103,17 @@ export type Stmt =
   /** `export { a, b as c }` (names of this module) and `export { x } from './m'`, `export * from './m'` (re-exports). */
   | { kind: 'export'; module?: string; names: { name: string; alias: string }[]; span: Span };
 
+/** A place in the text that does not parse, with what is wrong there when it is known ("expected ':'"). */
+export interface SyntaxErrorSpan extends Span {
+  reason?: string;
+  /** A 0-based line the reason names ("after 'if' statement on line N"), written as the message names lines. */
+  reasonLine?: number;
+}
+
 /** A lowered file. `errors` lists places tree-sitter could not parse (the rest is still lowered). */
 export interface Module {
   body: Stmt[];
-  errors: Span[];
+  errors: SyntaxErrorSpan[];
   /** Expressions or statements cut off because they nest deeper than the walker bound. */
   truncated: boolean;
 }

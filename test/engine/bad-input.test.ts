@@ -43,6 +43,44 @@ describe('bad input', () => {
     assert.deepEqual(lint('import numpy as np\ny = f(a=\n      2)\nz = (3 +\n     4)\nw = \\\n    5\n').notices, []);
   });
 
+  it('places a Python error the tree holds without an error node where CPython reports it, and says what is missing', () => {
+    // A `for` left without `in`: the grammar reads on to the next `for`; CPython stops at the end of the line.
+    const stray = lint(`import numpy as np\ndef accumulate(parts):\n    total = {}\n    for k \n\n    # collect\n    for k in sorted(parts):\n        total[k] = parts[k]\n    return total\n\n${faulty}`);
+    assert.match(stray.notices[0].message, /^syntax error at 4:11 \(expected 'in' after the 'for' target\) and 1 more; the rest of the file was still checked$/);
+    assert.equal(stray.findings.length, 1, 'the update after the broken function is still checked');
+    // Two lines glued together: CPython stops at the second statement, not at a later error.
+    const glued = lint("import os\nfrom tools import *   opts = {\n    'rate': 0.5,\n}\nn = 1\nm = len(opts)  if n is None:\n    m = 0\n");
+    assert.match(glued.notices[0].message, /^syntax error at 2:23 \(expected a line break or ';' before this statement\)/);
+    // An `if` with no indented body: CPython stops at the next line, naming the `if`'s line.
+    const empty = lint('def report(p, q, verbose):\n    if verbose:\n        if q:\n    print(p)\n    else:\n        print(q)\n');
+    assert.match(empty.notices[0].message, /^syntax error at 4:5 \(expected an indented block after 'if' statement on line 3\)/);
+    assert.match(lint('import numpy as np\nfor w in ws:\n# todo\nprint(1)\n').notices[0].message, /^syntax error at 4:1 \(expected an indented block after 'for' statement on line 2\)/);
+    assert.match(lint('import numpy as np\ndef step(w):\n').notices[0].message, /^syntax error at 3:1 \(expected an indented block after function definition on line 2\)/);
+    // A header over two lines without brackets; a simple statement the same.
+    assert.match(lint('import numpy as np\nif ready\n        and armed:\n    pass\n').notices[0].message, /^syntax error at 2:9 \(expected ':'\)/);
+    assert.match(lint('import numpy as np\ny = np.ones(3) +\n    np.zeros(3)\n').notices[0].message, /^syntax error at 2:17 \(the statement is incomplete at the end of its line\)/);
+    assert.match(lint('import numpy as np\nx = \ny = 1\n').notices[0].message, /^syntax error at 2:3 \(expected a value after '='\)/);
+  });
+
+  it('stays silent on valid Python laid out over lines, one-line bodies and docstring-only bodies', () => {
+    const valid = [
+      'x = 1 + \\\n    2\ny = (1 +\n     2)\n',
+      'total = sum(v * v\n            for v in range(10)\n            if v)\nfor a in (b\n          for b in range(3)):\n    pass\n',
+      'if x: pass\nif y: z = 1; w = 2\nclass B: pass\n',
+      'def f():\n    """Only a docstring."""\ndef g(): ...\nclass A:\n    ...\n',
+      's = """multi\nline"""; t = 2\nu = f"""{x}\n{y}"""\nv = (\'a\'\n     \'b\')\nw = \'a\' \\\n    \'b\'\n',
+      '@staticmethod\ndef h(\n    p,\n    q,\n) -> int:\n    return p\n',
+      "with open('f') as fh, \\\n        open('g') as gh:\n    pass\nwhile (x >\n       y):\n    x -= 1\n",
+      'try:\n    pass\nexcept (ValueError,\n        TypeError):\n    pass\nelse:\n    pass\nfinally:\n    pass\n',
+      'match x:\n    case 1:\n        pass\n    case _:\n        pass\n',
+      'if x:\n    pass\n# a comment\nelif y:\n    pass\nelse:  # trailing\n    pass\n',
+      'x = 1 \\\r\n    + 2\r\nif x:\r\n    pass\r\n',
+    ];
+    for (const text of valid) assert.deepEqual(lint(text).notices, [], text);
+    // Python 2 statements the grammar reads (print, exec, `except E, e`) keep their silence.
+    assert.deepEqual(lint('import os\nprint "hello %s" % os.name\nprint >>f, "x"\nexec code in ns\ntry:\n    pass\nexcept Exception, e:\n    print e\n').notices, []);
+  });
+
   it('survives every truncation of a faulty line (half-typed code)', () => {
     const text = `import numpy as np\ndef step(W, dW, lr, reg):\n    ${faulty}`;
     for (let i = 0; i <= text.length; i++) {

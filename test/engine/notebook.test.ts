@@ -76,6 +76,35 @@ describe('notebooks', function () {
     assert.deepEqual(notices, [], 'no syntax error: the command is not Python');
   });
 
+  it('reads a block of only magics as a body, and names an empty block\'s header by its line in the cell', function () {
+    const magics = lintCells(
+      [
+        { index: 0, text: 'import numpy as np\nIN_COLAB = False' },
+        { index: 1, text: '%matplotlib inline\nif IN_COLAB:\n    !pip install torch\n    %cd /content\nx = np.zeros(3)' },
+      ],
+      {},
+    );
+    assert.deepEqual(magics.notices, [], 'no syntax error: IPython runs the magics as the if\'s body');
+    const empty = lintCells(
+      [
+        { index: 0, text: 'import numpy as np' },
+        { index: 1, text: 'def init(dims):\n    params = {}\n    for l in range(1, len(dims)):\n        # YOUR CODE HERE\n    return params' },
+      ],
+      {},
+    );
+    assert.deepEqual(empty.notices, [{ kind: 'parse-error', message: "syntax error in cell 2 at 5:5 (expected an indented block after 'for' statement on line 3); the rest of the notebook was still checked" }]);
+    // A cell that ends with a header: Jupyter compiles the cell alone, so the error is at its end, not in the next cell.
+    const header = lintCells(
+      [
+        { index: 0, text: 'import numpy as np' },
+        { index: 1, text: 'def grad(theta, x, y):' },
+        { index: 2, text: 'rate = 0.1' },
+      ],
+      {},
+    );
+    assert.deepEqual(header.notices, [{ kind: 'parse-error', message: 'syntax error in cell 2 at 1:1 (expected an indented block after function definition on line 1); the rest of the notebook was still checked' }]);
+  });
+
   it('stays silent on a correct assignment notebook that formats with % on continuation lines', function () {
     const { findings, notices } = lintCells(
       [

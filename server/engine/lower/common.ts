@@ -1,7 +1,8 @@
 // Shared helpers for the per-language lowerers: spans, depth bounds, error collection.
 import type { Language, Node as SyntaxNode, Tree } from 'web-tree-sitter';
 import { walkTree } from '../parse';
-import type { Expr, Span, Stmt } from '../ir';
+import type { Expr, Span, Stmt, SyntaxErrorSpan } from '../ir';
+import { pythonLayoutErrors } from './pythonLayout';
 import type { LanguageId } from '../types';
 
 /**
@@ -43,30 +44,49 @@ export function field(node: SyntaxNode, id: number): SyntaxNode | null {
  * Collects ERROR and MISSING nodes, descending only where the tree has errors (spans offset by
  * `base`), and in TS/JS the words the grammar took for identifiers though JavaScript does not
  * (`misreadIdentifiers`), and in Python the assignments the grammar continues onto the next line
- * (`danglingAssignments`), sorted by where they start. An ERROR node is where recovery wrapped what
+ * (`danglingAssignments`) and the layout errors the tree holds without an ERROR node
+ * (`pythonLayoutErrors`: a statement run over a line break, an empty block, two statements glued on
+ * one line), sorted by where they start. An ERROR node is where recovery wrapped what
  * it could not parse, often with the complete statements before the mistake (an unterminated
  * f-string can make one ERROR of the whole module, from its first line): its span starts where the
- * error does (`errorStart`). `text` is the text the tree was parsed from.
+ * error does (`errorStart`), or at an earlier error found inside it. `text` is the text the tree was parsed from.
  */
-export function collectErrors(tree: Tree, base: number, text: string, language: LanguageId, limit = 50): Span[] {
+export function collectErrors(tree: Tree, base: number, text: string, language: LanguageId, limit = 50): SyntaxErrorSpan[] {
   // (Not by `tree.language.name`: the TypeScript grammars' WASM files carry no name.)
   const scriptText = language === 'python' ? undefined : text;
-  const misread = scriptText !== undefined ? misreadIdentifiers(tree, scriptText) : [...danglingAssignments(tree, text)];
+  const misread: SyntaxErrorSpan[] = scriptText !== undefined ? misreadIdentifiers(tree, scriptText) : pythonExtras(tree, text, limit);
   if (!tree.rootNode.hasError && misread.length === 0) return [];
-  const errors: Span[] = [];
+  const errors: SyntaxErrorSpan[] = [];
   const wrapped: Span[] = [];
   if (tree.rootNode.hasError)
     walkTree(tree, (node) => {
       if (node.isMissing || node.type === 'ERROR') {
-        if (!node.isMissing) wrapped.push({ start: node.startIndex, end: node.endIndex });
-        errors.push({ start: base + (node.isMissing ? node.startIndex : errorStart(node, misread, scriptText !== undefined)), end: base + node.endIndex });
+        if (node.isMissing) errors.push({ start: base + node.startIndex, end: base + node.endIndex });
+        else {
+          wrapped.push({ start: node.startIndex, end: node.endIndex });
+          const start = errorStart(node, misread, scriptText !== undefined);
+          // A Python layout error inside the node before its own error is where CPython stops (at the
+          // same place, it says what is missing there).
+          const earlier = scriptText === undefined ? misread.find((m) => m.start >= node.startIndex && m.start <= start && m.end <= node.endIndex) : undefined;
+          errors.push(earlier ? { ...earlier, start: base + earlier.start, end: base + node.endIndex } : { start: base + start, end: base + node.endIndex });
+        }
         return errors.length >= limit ? 'stop' : false;
       }
       return node.hasError;
     });
   // A misread word inside an ERROR node is that node's error (errorStart), not one more.
-  for (const m of misread) if (!wrapped.some((w) => m.start >= w.start && m.end <= w.end)) errors.push({ start: base + m.start, end: base + m.end });
+  for (const m of misread) if (!wrapped.some((w) => m.start >= w.start && m.end <= w.end)) errors.push({ ...m, start: base + m.start, end: base + m.end });
   return errors.sort((a, b) => a.start - b.start).slice(0, limit);
+}
+
+/**
+ * Python's errors without an ERROR node: dangling assignments, and the layout errors not on the
+ * line of one (the assignment's `=` is the better place: what is missing is its value).
+ */
+function pythonExtras(tree: Tree, text: string, limit: number): SyntaxErrorSpan[] {
+  const dangling = danglingAssignments(tree, text);
+  const layout = pythonLayoutErrors(tree, text, limit).filter((e) => !dangling.some((d) => d.start <= e.start && !text.slice(d.start, e.start).includes('\n')));
+  return [...dangling, ...layout].sort((a, b) => a.start - b.start);
 }
 
 /**
@@ -77,8 +97,8 @@ export function collectErrors(tree: Tree, base: number, text: string, language: 
  * starts on a later line; the span is the operator. Keyword arguments and defaults inside brackets
  * are other node types, and a backslash before the line break is no match.
  */
-function danglingAssignments(tree: Tree, text: string): Span[] {
-  const out: Span[] = [];
+function danglingAssignments(tree: Tree, text: string): SyntaxErrorSpan[] {
+  const out: SyntaxErrorSpan[] = [];
   const atLineEnd = /(?:[-+*/%&|^@]|\/\/|\*\*|<<|>>)?=[ \t]*(?:#[^\n]*)?\r?\n/g;
   for (let m = atLineEnd.exec(text); m; m = atLineEnd.exec(text)) {
     const op = m[0].indexOf('=') + 1;
@@ -87,7 +107,7 @@ function danglingAssignments(tree: Tree, text: string): Span[] {
     if (!token || !parent || token.startIndex !== m.index || token.endIndex !== m.index + op) continue;
     if (parent.type !== 'assignment' && parent.type !== 'augmented_assignment') continue;
     const value = parent.childForFieldName('right');
-    if (value && value.startPosition.row > token.startPosition.row) out.push({ start: token.startIndex, end: token.endIndex });
+    if (value && value.startPosition.row > token.startPosition.row) out.push({ start: token.startIndex, end: token.endIndex, reason: `expected a value after '${text.slice(token.startIndex, token.endIndex)}'` });
   }
   return out;
 }
@@ -145,7 +165,7 @@ const STATEMENT = /statement|definition|declaration|decorated|comment/;
  * on that part's line, the first of them (`Alpha works well` is wrong at `works`, not at `Alpha`;
  * `import * as tf from ‘@tensorflow/tfjs’` at the `‘`). The line is what a user looks for first.
  */
-function errorStart(node: SyntaxNode, misread: readonly Span[], script: boolean): number {
+function errorStart(node: SyntaxNode, misread: readonly Span[], script: boolean, depth = 0): number {
   let lead: SyntaxNode = node;
   for (let i = 0; i < node.childCount; i++) {
     const c = node.child(i);
@@ -164,7 +184,9 @@ function errorStart(node: SyntaxNode, misread: readonly Span[], script: boolean)
   // string literal"), not the name before it.
   const quote = unclosedQuote(node, lead);
   if (quote !== undefined && (onLine === undefined || quote < onLine)) return quote;
-  if (onLine !== undefined) return onLine;
+  // In Python, an ERROR nested in this one may itself begin with complete statements (`def f():` whose
+  // body recovery wrapped whole): its own error is where the mistake is.
+  if (onLine !== undefined) return !script && inner?.type === 'ERROR' && depth < 40 ? errorStart(inner, misread, script, depth + 1) : onLine;
   // `return (` before JSX the parser could not read: the statement is fine up to the error inside it.
   if (inner && !lead.isNamed && lead.type === 'return' && script) return inner.startIndex;
   return lead.startIndex;
