@@ -255,8 +255,10 @@ function correctedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, term:
   }
   for (const d of term.denominator) {
     const s = d.sqrt ? step.states.get(d.key) : undefined;
-    if (!s?.average || !s.beta) continue;
-    const t = total(s.beta);
+    // A second moment that keeps the wrong β of its old value (NB403) is still corrected with its own.
+    const beta = s?.average ? s.beta : s && intendedBeta(step, s);
+    if (!s || !beta) continue;
+    const t = total(beta);
     if (t && t.power >= 1) report(s, t.c, 'about 30 times too small (for a β of 0.999)');
     else if (t && t.power > 0 && !near(t.power, 0.5)) rootedTwice(facts, step, p, s, t.c, t.power, push);
   }
@@ -765,6 +767,7 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
       continue;
     }
     // The other state's β: T = β₁·T + (1 − β₂)·X.
+    let mixed = false;
     for (const o of others) {
       const oneMinus = sub(constant(1), sym(o.beta!));
       if (!s.adds.some((a) => proportional(a.b, oneMinus) !== undefined)) continue;
@@ -776,9 +779,53 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
         related: [{ span: o.eq.spans[0], message: `${stateText(facts, o)} is averaged with ${show(facts, step, o.beta!)} here` }],
         corrected: unweighted(s, beta),
       });
+      mixed = true;
       break;
     }
+    if (!mixed) borrowedDecay(facts, step, s, push);
   }
+}
+
+/**
+ * T = β₁·T + (1 − β₂)·X where β₁ is the β another moment of the step averages with (m = β₁·m +
+ * (1 − β₁)·g) and β₂ the one T's own bias correction divides by: T keeps the other moment's β of its
+ * old value, so the weights sum to 1 + β₁ − β₂. The β T adds with is its own: it keeps β₂.
+ */
+function borrowedDecay(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  const own = intendedBeta(step, s);
+  if (!own || own === s.beta) return false;
+  const lender = partners(step, s).find((o) => o.average && o.beta === s.beta);
+  if (!lender) return false;
+  const b = show(facts, step, s.beta!);
+  const b2 = show(facts, step, own);
+  const t = stateText(facts, s);
+  push({
+    code: 'NB403',
+    span: s.eq.spans[0],
+    message: `${t} keeps ${b} of its old value, the weight of ${stateText(facts, lender)}, but adds 1 - ${b2}: the weights sum to 1 + ${b} - ${b2}, not 1, so ${t} decays toward 0 and the steps grow. It keeps ${b2}, the β its bias correction divides by: ${t} = ${b2} * ${t} + (1 - ${b2}) * …`,
+    related: [{ span: lender.eq.spans[0], message: `${stateText(facts, lender)} is averaged with ${b} here` }],
+    corrected: unweighted(s, own),
+  });
+  return true;
+}
+
+/**
+ * The β a state that is not a moving average was meant to average with: every term it adds is
+ * weighted by 1 − β′ for one β′ other than the β on its old value, and the step bias-corrects by
+ * 1 − β′ᵗ while no moving average of the step has β′ for its own.
+ */
+function intendedBeta(step: OptimizerStep, s: StateUpdate): string | undefined {
+  if (s.average || !s.beta || !s.self || s.adds.length === 0 || s.max) return undefined;
+  if (proportional(s.self, sym(s.beta)) === undefined) return undefined;
+  let found: string | undefined;
+  for (const a of s.adds) {
+    const candidates = [...new Set(step.corrections.filter((c) => c.exp !== undefined && c.beta !== s.beta).map((c) => c.beta))];
+    const match = candidates.filter((beta) => proportional(a.b, sub(constant(1), sym(beta))) !== undefined);
+    if (match.length !== 1 || (found && found !== match[0])) return undefined;
+    found = match[0];
+  }
+  if (!found || [...step.states.values()].some((o) => o.average && o.beta === found)) return undefined;
+  return found;
 }
 
 /** Two fields the step averages two moments with, both holding one β argument, while another β argument is never read. */
