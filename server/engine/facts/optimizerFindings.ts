@@ -543,6 +543,7 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
           });
           break;
         }
+        if (v && d.sqrt && subtractedEpsilon(facts, step, p, d, v, push)) break;
         if (!v || !v.self || v.adds.length !== 1) continue;
         // Adam's denominator: the one state (scaled, corrected) plus a constant ε; `m² + ρ·s` is another method's.
         if (d.inner && !onlyStatePlusConstant(step, d.factor.atom, d.key)) continue;
@@ -587,6 +588,79 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
       }
     }
   }
+}
+
+/** Largest value read as a stabilizing ε (1e-8, 1e-7, 1e-6 in practice). */
+const EPSILON_BOUND = 1e-3;
+
+/**
+ * 1/(√v − ε): a denominator that is the root of a moving average of squares minus a small constant
+ * (a number, or a symbol every value assigned to is one, by data flow). Where v is near 0 the
+ * denominator is 0 or negative: the step is infinite or points uphill. ε is added to keep it away from 0.
+ */
+function subtractedEpsilon(facts: Facts, step: OptimizerStep, p: ParamUpdate, d: StepTerm['denominator'][number], v: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  const f = d.factor;
+  if (f.atom.k !== 'inv' || f.n <= 0 || !v.self || v.adds.length === 0 || v.max) return false;
+  const rooted = (m: Mono): boolean => m.fs.some((g) => g.n > 0 && g.atom.k === 'fn' && g.atom.fn === 'sqrt' && g.atom.args.some((a) => mentions(a, d.key)));
+  const roots = f.atom.arg.filter(rooted);
+  const rest = f.atom.arg.filter((m) => !rooted(m));
+  if (roots.length !== 1 || roots[0].c <= 0 || rest.length === 0) return false;
+  const small = (x: number): boolean => x > 0 && x <= EPSILON_BOUND;
+  let eps: string | undefined;
+  for (const m of rest) {
+    if (m.c >= 0) return false;
+    if (m.fs.length === 0 && small(-m.c)) { eps ??= formatNumber(-m.c); continue; }
+    const a = m.fs.length === 1 && m.fs[0].n === 1 ? m.fs[0].atom : undefined;
+    if (!a || a.k !== 'sym' || m.c !== -1) return false;
+    const values = epsilonValues(step, a.key);
+    if (values.length === 0 || !values.every(small)) return false;
+    eps ??= show(facts, step, a.key);
+  }
+  if (!eps) return false;
+  const vt = stateText(facts, v);
+  const statement = p.eq.spans[p.eq.spans.length - 1];
+  const written = rootMinusConstant(step, statement);
+  push({
+    code: 'NB402',
+    span: written?.span ?? statement,
+    message: `the step divides by ${written ? facts.source(written.span) : `the root of ${vt} minus ${eps}`}: ε is subtracted, so where ${vt} is near 0 (a weight whose gradient stays small) the denominator is 0 or negative and the step is infinite or points uphill. Add ε to keep the denominator away from 0: ${written?.kind === 'binary' ? `${facts.source(written.left.span)} + ${facts.source(written.right.span)}` : `sqrt(…) + ${eps}`}`,
+    related: [{ span: v.eq.spans[0], message: `${vt} averages squared gradients here` }],
+  });
+  return true;
+}
+
+/** `sqrt(v_hat) - eps` as written in the step's statement at `span` (a root call minus a name, attribute or number). */
+function rootMinusConstant(step: OptimizerStep, span: Span): Expr | undefined {
+  const stmt = innermostStatement(step, span);
+  if (!stmt) return undefined;
+  let found: Expr | undefined;
+  const isRoot = (e: Expr): boolean => e.kind === 'call' && ((e.callee.kind === 'attr' && e.callee.name === 'sqrt') || (e.callee.kind === 'name' && e.callee.name === 'sqrt'));
+  walkAll([stmt], (e) => {
+    if (found || e.kind !== 'binary' || e.op !== '-' || !isRoot(e.left)) return;
+    if (e.right.kind === 'name' || e.right.kind === 'attr' || e.right.kind === 'num') found = e;
+  });
+  return found;
+}
+
+/**
+ * The numbers a symbol holds: those the file assigns to it, else the default of the step's own
+ * parameter of that name, or of the constructor's parameter an attribute (`self.eps`) is named after.
+ */
+function epsilonValues(step: OptimizerStep, key: string): number[] {
+  const assigned = step.initial(key);
+  if (assigned.length > 0) return assigned;
+  const numberOf = (e: Expr | undefined): number | undefined => (e?.kind === 'num' ? e.value : undefined);
+  const own = step.fn.params.find((x) => x.name === key);
+  if (own) return numberOf(own.default) !== undefined ? [numberOf(own.default)!] : [];
+  const attribute = /^(?:self|this)\.([A-Za-z_$][\w$]*)$/.exec(key)?.[1];
+  const cls = step.fn.cls;
+  if (!attribute || !cls) return [];
+  for (const name of ['__init__', 'constructor']) {
+    const p = cls.scope.functions.get(name)?.params.find((x) => x.name === attribute);
+    const value = numberOf(p?.default);
+    if (value !== undefined) return [value];
+  }
+  return [];
 }
 
 /**
