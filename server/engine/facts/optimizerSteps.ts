@@ -1402,7 +1402,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     const beta = split && linearSymbol(split.self);
     if (beta) betas.add(beta);
   }
-  // A β the step bias-corrects by (1 − β₂ᵗ) is a scalar too, when no state keeps it (v = β₁·v + (1 − β₂)·g²).
+  // A β the step bias-corrects by (1 − β₂ᵗ) is a scalar too, also where no state keeps it of its old value (v = β₁·v + (1 − β₂)·g²).
   for (const c of ev.corrections) if (c.exp !== undefined) betas.add(c.beta);
   const stateUpdate = (e: Equation): StateUpdate => stateUpdateOf(e, betas);
   const states = new Map<string, StateUpdate>();
