@@ -29,7 +29,7 @@ export function selfBlends(facts: Facts): SelfBlend[] {
   found = [];
   for (const st of programIndex(facts).stmtBySpan.values()) {
     if (st.kind !== 'assign' || st.op !== undefined || st.targets.length !== 1) continue;
-    const blend = blendOfItself(st.value);
+    const blend = blendOfItself(st.value, (a, b) => sameText(facts, a, b));
     // The target blending itself is the moving average done right (`m = b * m + (1 - b) * m` aside, which is m).
     if (blend && exprKey(blend.x) !== exprKey(st.targets[0])) found.push({ target: st.targets[0], ...blend, span: st.value.span });
   }
@@ -37,11 +37,11 @@ export function selfBlends(facts: Facts): SelfBlend[] {
   return found;
 }
 
-function blendOfItself(e: Expr): { x: Expr; weight: Expr } | undefined {
+function blendOfItself(e: Expr, same: (a: Expr, b: Expr) => boolean): { x: Expr; weight: Expr } | undefined {
   if (e.kind !== 'binary' || e.op !== '+') return undefined;
   for (const a of readings(e.left)) {
     for (const b of readings(e.right)) {
-      if (!sameExpr(a.x, b.x)) continue;
+      if (!same(a.x, b.x)) continue;
       if (complements(a.weight, b.weight)) return { x: a.x, weight: a.weight };
       if (complements(b.weight, a.weight)) return { x: a.x, weight: b.weight };
     }
@@ -57,6 +57,14 @@ function readings(e: Expr): { weight: Expr; x: Expr }[] {
   if (exprKey(r) !== undefined) out.push({ weight: l, x: r });
   if (exprKey(l) !== undefined) out.push({ weight: r, x: l });
   return out;
+}
+
+/**
+ * The same place, written the same: keys read every slice as `:` (`p[..., 25:26]` and `p[..., 20:21]`
+ * share one), so the text decides too.
+ */
+function sameText(facts: Facts, a: Expr, b: Expr): boolean {
+  return sameExpr(a, b) && facts.source(a.span).replace(/\s+/g, '') === facts.source(b.span).replace(/\s+/g, '');
 }
 
 /** `1 - c` written out for the c of the other summand. */
