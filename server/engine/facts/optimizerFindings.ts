@@ -644,7 +644,7 @@ function rootMinusConstant(step: OptimizerStep, span: Span): Expr | undefined {
 
 /**
  * The numbers a symbol holds: those the file assigns to it, else the default of the step's own
- * parameter of that name, or of the constructor's parameter an attribute (`self.eps`) is named after.
+ * parameter of that name, or of the constructor's parameter an attribute is set from (`self.eps = eps`).
  */
 function epsilonValues(step: OptimizerStep, key: string): number[] {
   const assigned = step.initial(key);
@@ -652,15 +652,16 @@ function epsilonValues(step: OptimizerStep, key: string): number[] {
   const numberOf = (e: Expr | undefined): number | undefined => (e?.kind === 'num' ? e.value : undefined);
   const own = step.fn.params.find((x) => x.name === key);
   if (own) return numberOf(own.default) !== undefined ? [numberOf(own.default)!] : [];
-  const attribute = /^(?:self|this)\.([A-Za-z_$][\w$]*)$/.exec(key)?.[1];
+  // `self.eps = eps` in a method of the class (the constructor): the number written, or that method's parameter's default.
   const cls = step.fn.cls;
-  if (!attribute || !cls) return [];
-  for (const name of ['__init__', 'constructor']) {
-    const p = cls.scope.functions.get(name)?.params.find((x) => x.name === attribute);
-    const value = numberOf(p?.default);
-    if (value !== undefined) return [value];
-  }
-  return [];
+  if (!cls || !/^(?:self|this)\./.test(key)) return [];
+  const b = step.fn.scope.lookup(key, step.fn.span.start);
+  const value = b?.kind === 'assign' && !b.op ? b.value : undefined;
+  if (value?.kind === 'num') return [value.value];
+  if (value?.kind !== 'name') return [];
+  const setter = [...cls.scope.functions.values()].find((f) => f.scope === b!.scope);
+  const fallback = numberOf(setter?.params.find((x) => x.name === value.name)?.default);
+  return fallback !== undefined ? [fallback] : [];
 }
 
 /**
