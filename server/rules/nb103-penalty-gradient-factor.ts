@@ -306,7 +306,9 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
     const missing = countFactor(actual, implied) ?? strengthRepeated(actual, implied) ?? onceAgainstRepeated(facts, relevant, actual, implied);
     const half = missing ? undefined : halfAcrossCounts(actual, implied);
     if (!missing && half === undefined) {
-      const dropped = terms.length === 1 && !linked ? strengthLeftOut(facts, t, relevant, actual, implied) : undefined;
+      // Only a penalty added once: a repeated one has its own message, with a factor.
+      const once = again.length === 0 && !repeatedPenalty(facts, relevant[0].span);
+      const dropped = terms.length === 1 && !linked && once ? strengthLeftOut(facts, t, relevant, actual, implied) : undefined;
       return dropped ? buildReport(facts, terms, relevant[0], '', actual, again, dropped) : undefined;
     }
     factor = missing ? unicodeCoef(missing) : formatRatio(half!);
