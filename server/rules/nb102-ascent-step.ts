@@ -14,7 +14,7 @@ import { defineRule, type Report } from './rule';
 import type { Facts, UpdateSite } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
-import { isRegularizationTerm, regGradientTerms, scaledSelfSites, type RegGradientTerm } from '../engine/facts/gradients';
+import { isRegularizationTerm, maskedRegGradientTerms, regGradientTerms, scaledSelfSites, type RegGradientTerm } from '../engine/facts/gradients';
 import { DirectionAnalyzer } from '../engine/facts/direction';
 import { accumulatorPolarity, ascentContext, expectedSign, mentionsAscent, movesModelParameter, stepOf, termSign, trimSpan } from '../engine/facts/steps';
 import { programIndex, spanKey } from '../engine/facts/program';
@@ -67,7 +67,8 @@ function antiRidgeReports(facts: Facts): Report[] {
 
 function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
   const out: Report[] = [];
-  const terms = regGradientTerms(facts);
+  // A term behind a 0/1 comparison factor (`lam * W * ((i + 1) == n)`) has its sign all the same.
+  const terms = [...regGradientTerms(facts), ...maskedRegGradientTerms(facts)];
   for (const t of terms) {
     if (t.kind !== 'linear' && t.kind !== 'sign' && t.kind !== 'normalized') continue;
     if (!t.param || t.foreign || !isRegularizationTerm(facts, t)) continue;

@@ -20,6 +20,7 @@ import { unicodeCoef, unicodeGradient, unicodePenalty } from '../math/print/unic
 import type { Coef, Gradient, GradientKind, Penalty, PenaltyKind } from '../math/terms';
 import type { Facts } from '../engine/facts';
 import type { Expr, Span } from '../engine/ir';
+import type { FunctionDef } from '../engine/facts/scope';
 import { exprKey, lastComponent } from '../engine/facts/keys';
 import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm } from '../engine/facts/gradients';
 import { lossFacts, penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty, type LossSummand } from '../engine/facts/losses';
@@ -304,7 +305,12 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
   } else {
     const missing = countFactor(actual, implied) ?? strengthRepeated(actual, implied) ?? onceAgainstRepeated(facts, relevant, actual, implied);
     const half = missing ? undefined : halfAcrossCounts(actual, implied);
-    if (!missing && half === undefined) return undefined;
+    if (!missing && half === undefined) {
+      // Only a penalty added once: a repeated one has its own message, with a factor.
+      const once = again.length === 0 && !repeatedPenalty(facts, relevant[0].span);
+      const dropped = terms.length === 1 && !linked && once ? strengthLeftOut(facts, t, relevant, actual, implied) : undefined;
+      return dropped ? buildReport(facts, terms, relevant[0], '', actual, again, dropped) : undefined;
+    }
     factor = missing ? unicodeCoef(missing) : formatRatio(half!);
   }
   return buildReport(facts, terms, relevant[0], factor, actual, again);
@@ -355,6 +361,47 @@ function halfAcrossCounts(actual: Coef, implied: Coef): number | undefined {
 }
 
 /**
+ * A term with a number for its coefficient against a penalty whose gradient is that number times
+ * a strength (`2 * w` for `lam * Σw²`): the strength is left out, and the penalty is descended at
+ * strength 1 whatever it is set to. The strength, the product of the implied coefficient's symbols
+ * (no count of examples among them), when the term and the penalty are written in one function or
+ * one class, and no symbol of it is a parameter whose default is 1 (a cost meant to run at 1).
+ */
+function strengthLeftOut(facts: Facts, t: RegGradientTerm, penalties: LossPenalty[], actual: Coef, implied: Coef): Coef | undefined {
+  if (actual.syms.length > 0 || implied.syms.length === 0 || Math.abs(actual.num - implied.num) > 1e-9) return undefined;
+  if (implied.syms.some((s) => s.pow <= 0 || isSizeSymbol(s.name))) return undefined;
+  const index = programIndex(facts);
+  const fn = index.enclosingFunction(t.site.scope);
+  if (!fn) return undefined;
+  for (const p of penalties) {
+    const other = p.site.fn;
+    if (!other || p.site.penaltyMethod || p.site.env) return undefined;
+    if (other !== fn && !(fn.cls && other.cls === fn.cls)) return undefined;
+    if (p.coef.syms.some((s) => defaultsToOne(p.site.fn!, s.name))) return undefined;
+  }
+  return div(implied, actual);
+}
+
+/** Is the symbol (`lam`, `self.lam`) a parameter of the function, or of its class's constructor, whose default is 1? */
+function defaultsToOne(fn: FunctionDef, symbol: string): boolean {
+  const field = /^(?:self|this)\.(\w+)$/.exec(symbol)?.[1];
+  const fns = field ? ['__init__', 'constructor'].flatMap((m) => fn.cls?.scope.functions.get(m) ?? []) : [fn];
+  for (const f of fns) {
+    for (const param of f.params) {
+      if (param.name !== (field ?? symbol) && !(field && assignsField(f, field, param.name))) continue;
+      const d = param.default;
+      if (d?.kind === 'num' && d.value === 1) return true;
+    }
+  }
+  return false;
+}
+
+/** Does a constructor store its parameter `name` in `self.field`? */
+function assignsField(fn: FunctionDef, field: string, name: string): boolean {
+  return fn.body.some((st) => st.kind === 'assign' && !st.op && st.targets.some((x) => x.kind === 'attr' && x.name === field) && st.value.kind === 'name' && st.value.name === name);
+}
+
+/**
  * A gradient that multiplies by the penalty's own strength once more (`2 * c * c * w` for
  * `c * Σw²`, `c * (w³ + 2 * c * w)` for `c * (Σw⁴/4 + Σw²)`): the factor `actual / implied` when it
  * is made of the implied coefficient's symbols only, each to a positive power. A strength that is
@@ -395,7 +442,7 @@ function formatRatio(r: number): string {
   return `${rounded}`;
 }
 
-function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, factor: string, total: Coef, again: LossPenalty[] = []): Report {
+function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, factor: string, total: Coef, again: LossPenalty[] = [], dropped?: Coef): Report {
   const times = again.length + 1;
   const t = terms[0];
   const text = (s: { start: number; end: number }): string => facts.source(s);
@@ -439,7 +486,10 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
     const related = [{ span: p.span, message: `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...again.map((a) => ({ span: a.span, message: `and the same term again here` })), ...p.defs.map((d) => ({ span: d.span, message: d.what }))];
     return { span: t.span, message, related, math: { computed: unicodeGradient(written), expected: unicodeGradient(expected), lossPenalty: inAll } };
   }
-  const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on ${line}, whose gradient is ${unicodeGradient(expected)}: the term is ${factor} times that`;
+  // A strength left out (`2 * w` for `lam * Σw²`) is named, not given as a ratio `1/lam`.
+  const strength = dropped ? unicodeCoef(dropped) : '';
+  const tail = dropped ? `the term leaves out the strength ${strength}, so the step descends the penalty at strength 1 whatever ${strength} is set to` : `the term is ${factor} times that`;
+  const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on ${line}, whose gradient is ${unicodeGradient(expected)}: ${tail}`;
   const through = p.through.length > 0 ? ` through ${p.through[p.through.length - 1]}` : '';
   const summed = elsewhere ? [{ span: p.span, message: `the penalty's terms are summed here, then added to the loss${through}` }] : [];
   const related = [{ span: added, message: p.site.penaltyMethod ? `${penaltyPlace(p)} returns the penalty ${unicodePenalty(penalty)} here` : `the penalty ${unicodePenalty(penalty)} is added to the loss here` }, ...summed, ...p.defs.map((d) => ({ span: d.span, message: d.what }))];

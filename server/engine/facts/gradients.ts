@@ -47,11 +47,26 @@ export interface RegGradientTerm {
   foreign: boolean;
 }
 
-const cache = new WeakMap<Facts, { terms: RegGradientTerm[]; extraSites: UpdateSite[] }>();
+interface Collected {
+  terms: RegGradientTerm[];
+  extraSites: UpdateSite[];
+  masked: RegGradientTerm[];
+}
+
+const cache = new WeakMap<Facts, Collected>();
 
 /** Every regularization-gradient term of the file's updates and gradients. */
 export function regGradientTerms(facts: Facts): RegGradientTerm[] {
   return collect(facts).terms;
+}
+
+/**
+ * Terms that are one only with a comparison factor set aside, `lam * W * ((i + 1) == n)`: the
+ * comparison is 0 or 1, so the term's sign is still known, though not whether it applies. Kept
+ * apart from `regGradientTerms` for the rules that read a sign only (NB102).
+ */
+export function maskedRegGradientTerms(facts: Facts): RegGradientTerm[] {
+  return collect(facts).masked;
 }
 
 /** Update sites the engine does not list: comprehensions and lambdas whose self term is scaled. */
@@ -59,20 +74,45 @@ export function scaledSelfSites(facts: Facts): UpdateSite[] {
   return collect(facts).extraSites;
 }
 
-function collect(facts: Facts): { terms: RegGradientTerm[]; extraSites: UpdateSite[] } {
+function collect(facts: Facts): Collected {
   let found = cache.get(facts);
   if (found) return found;
   const extraSites = [...findScaledSelfSites(facts), ...regularizerGradientSites(facts)];
   const terms: RegGradientTerm[] = [];
+  const masked: RegGradientTerm[] = [];
   for (const site of [...facts.updates, ...extraSites]) {
     for (const s of site.increment) {
       const t = classifyTerm(facts, site, s);
       if (t) terms.push(t);
+      const unmasked = t ? undefined : withoutScalarComparisons(facts, s);
+      const m = unmasked ? classifyTerm(facts, site, unmasked) : undefined;
+      if (m && m.kind !== 'const') masked.push(m);
     }
   }
-  found = { terms, extraSites };
+  found = { terms, extraSites, masked };
   cache.set(facts, found);
   return found;
+}
+
+const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=', '===', '!==']);
+
+/**
+ * The summand without its factors that compare scalars (`((i + 1) == n)`, `(epoch > warmup)`), a
+ * 0/1 that leaves the sign of the rest as it is; undefined when it has none. A comparison of a
+ * tensor (`(W > 0)`, a ReLU mask) is elementwise, not a scalar, and stays.
+ */
+function withoutScalarComparisons(facts: Facts, s: Summand): Summand | undefined {
+  const a = facts.analyzer;
+  const isScalarComparison = (f: Summand['num'][number]): boolean => {
+    const e = f.expr;
+    if (e.kind !== 'other' || !e.ops || e.ops.length === 0 || !e.ops.every((op) => COMPARISONS.has(op)) || e.children.length !== e.ops.length + 1) return false;
+    return e.children.every((c) => {
+      const p = a.classify(c, f.scope, f.at, f.env);
+      return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;
+    });
+  };
+  const num = s.num.filter((f) => !isScalarComparison(f));
+  return num.length === s.num.length || num.length === 0 ? undefined : { ...s, num };
 }
 
 /** The terms of gradient sites the file does not list itself (regularizerObjects.ts `overrideGradientSites`). */
