@@ -465,6 +465,8 @@ function storedEntry(program: Program, e: Expr & { kind: 'attr' }, scope: Scope,
     const own = enclosingClass(scope);
     return own ? entryStoredIn(program, own, e.name, hops + 1) : undefined;
   }
+  // `np.sum`, `Math.max`: a name the code binds nowhere (a module, a global) holds no instance.
+  if (object.kind === 'name' && !scope.lookup(object.name, at)) return undefined;
   const cls = instanceClass(program, object, scope, at);
   if (cls) return entryStoredIn(program, cls, e.name, hops + 1);
   // `this.net.stepFn` where the code does not show which class `this.net` is: the one class, among
@@ -480,11 +482,8 @@ function storedEntry(program: Program, e: Expr & { kind: 'attr' }, scope: Scope,
   const known = byField.get(e.name);
   if (known !== undefined) return known ?? undefined;
   byField.set(e.name, null); // a store that reads this very field again ends here
-  const classes = new Set<ClassDef>(parsed.scopes.root.classes.values());
-  for (const imported of parsed.scopes.imports.values()) {
-    const def = resolveImport(program, parsed, imported);
-    if (def?.kind === 'class') classes.add(def.cls);
-  }
+  // Most calls on an object of unknown class (`np.sum`) name a field no class here stores: none to read.
+  const classes = classesInReach(program, parsed).filter((c) => c.scope.members.has(`self.${e.name}`) || c.scope.members.has(`this.${e.name}`));
   let found: FunctionDef[] | undefined;
   for (const c of classes) {
     // From no depth of the caller's: the answer is kept for every read of the field.
@@ -499,6 +498,23 @@ function storedEntry(program: Program, e: Expr & { kind: 'attr' }, scope: Scope,
   byField.set(e.name, found ?? null);
   return found;
 }
+
+/** The classes a file defines at its top level and those it imports from the project, once per program and file. */
+function classesInReach(program: Program, parsed: ParsedFile): ClassDef[] {
+  let perFile = reachableClasses.get(program);
+  if (!perFile) reachableClasses.set(program, (perFile = new WeakMap()));
+  let classes = perFile.get(parsed);
+  if (classes) return classes;
+  const set = new Set<ClassDef>(parsed.scopes.root.classes.values());
+  for (const imported of parsed.scopes.imports.values()) {
+    const def = resolveImport(program, parsed, imported);
+    if (def?.kind === 'class') set.add(def.cls);
+  }
+  perFile.set(parsed, (classes = [...set]));
+  return classes;
+}
+
+const reachableClasses = new WeakMap<Program, WeakMap<ParsedFile, ClassDef[]>>();
 
 /** Per program and file: the chosen entries a field holds on an instance of a class the code does not show (null: none). */
 const fieldStores = new WeakMap<Program, WeakMap<ParsedFile, Map<string, FunctionDef[] | null>>>();
