@@ -57,9 +57,6 @@ function collect(facts: Facts): SharedMomentCall[] {
     // The function the call is in, or the module's own statements (a script's loop).
     const caller = index.enclosingFunction(site.scope);
     if (!caller && site.scope.kind !== 'module') continue;
-    const body = caller ? caller.body : facts.module.body;
-    const loops = (loopsAround(body, site.call.span) ?? []).filter((l): l is Loop => l.kind === 'for');
-    if (loops.length === 0) continue;
     const target = resolveCall(program, site.call, site.scope, site.at);
     if (!target || target.constructs) continue;
     const fn = target.fn;
@@ -70,6 +67,11 @@ function collect(facts: Facts): SharedMomentCall[] {
     const helperFacts = parsed === entry ? facts : program.facts(parsed);
     const steps = optimizerSteps(helperFacts).filter((s) => s.fn.span.start === fn.span.start && s.fn.span.end === fn.span.end);
     if (steps.length === 0) continue;
+    // Only now the loops around the call: a walk of the caller's body, once per call of an optimizer step
+    // (done for every call, it made a function of 40,000 calls quadratic).
+    const body = caller ? caller.body : facts.module.body;
+    const loops = (loopsAround(body, site.call.span) ?? []).filter((l): l is Loop => l.kind === 'for');
+    if (loops.length === 0) continue;
     const params = explicitParams(fn);
     const args = callArguments(site.call, target);
     // `f(*xs)`, `f(...xs)`: which parameter takes which argument is unknown.
