@@ -18,6 +18,7 @@ import { loopsAround, pickedBy } from './stepCountLoops';
 import { within } from './loops';
 import { mentions } from '../../math/poly';
 import { optimizerSteps, type OptimizerStep, type StateUpdate } from './optimizerSteps';
+import { innermostStatement } from './adaptiveDecay';
 
 export interface SharedMomentCall {
   /** The call in the loop. */
@@ -138,8 +139,8 @@ function sharedMoment(facts: Facts, step: OptimizerStep, s: StateUpdate, isParam
   const source = (x: Span): string => facts.source(x);
   const body = step.fn.body;
   // What the average adds, traced through the helper's locals to its parameters.
-  const write = writeStatement(body, s.eq.spans[0]);
-  if (!write) return undefined;
+  const write = innermostStatement(step, s.eq.spans[0]);
+  if (write?.kind !== 'assign') return undefined;
   const adds = [...pickedBy(body, write.value, s.eq.spans, source)].filter((n) => n !== holder && isParam(n));
   if (adds.length === 0) return undefined;
   const weights = new Set<string>();
@@ -149,18 +150,6 @@ function sharedMoment(facts: Facts, step: OptimizerStep, s: StateUpdate, isParam
   }
   if (weights.size === 0) return undefined;
   return { holder, weights: [...weights], adds };
-}
-
-/** The assignment that writes a state (the statement whose span is the write's). */
-function writeStatement(body: Stmt[], span: Span, depth = 0): (Stmt & { kind: 'assign' }) | undefined {
-  if (depth > 60) return undefined;
-  for (const st of body) {
-    if (!within(span, st.span)) continue;
-    if (st.kind === 'assign') return st;
-    if (st.kind === 'for' || st.kind === 'block') return writeStatement(st.body, span, depth + 1);
-    return undefined;
-  }
-  return undefined;
 }
 
 /**
