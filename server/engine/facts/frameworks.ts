@@ -213,8 +213,8 @@ export interface FrameworkFacts {
   handDecays: HandDecayFact[];
   /** Receivers of `exclude_from_weight_decay(...)`, resolved to optimizer constructions when possible. */
   excludeCalls: { optimizer?: Expr; ctx: Ctx }[];
-  /** Is the optimizer (or chain) built by `construction` stepped, updated or compiled inside `owner`? */
-  uses(owner: Owner, construction: Expr): boolean;
+  /** Is the optimizer (or chain) built by `construction` stepped, updated or compiled inside some owner? */
+  used(construction: Expr): boolean;
   /** Does `owner`'s own body mention `name` (a call, a reference, `jax.grad(name)`, `self.name`)? */
   references(owner: Owner, name: string): boolean;
   /** Ids of the owners whose bodies mention `name` (see references). */
@@ -293,7 +293,7 @@ class Collector {
       handDecays: [],
       excludeCalls: [],
       owners: this.owners,
-      uses: (owner, construction) => this.useSites.get(owner.id)?.has(construction) ?? false,
+      used: (construction) => this.ownerIndex().usersOf.has(construction),
       references: (owner, name) => this.refs.get(owner.id)?.has(name) ?? false,
       referrers: (name) => this.ownerIndex().referrersOf.get(name) ?? [],
       namesIn: (owner) => this.refs.get(owner.id) ?? new Set(),

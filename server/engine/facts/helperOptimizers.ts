@@ -67,7 +67,7 @@ function collect(facts: Facts): HelperOptimizer[] {
   const out: HelperOptimizer[] = [];
   for (const site of programIndex(facts).calls) {
     // Only a call whose value this file uses as an optimizer (steps it, zeroes it, compiles it in).
-    if (!fw.owners.some((o) => fw.uses(o, site.call))) continue;
+    if (!fw.used(site.call)) continue;
     const target = resolveCall(program, site.call, site.scope, site.at);
     const fn = target?.fn;
     if (!fn || target.constructs || target.args || fn.cls) continue;

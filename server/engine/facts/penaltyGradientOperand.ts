@@ -358,9 +358,9 @@ function sameModel(index: ProgramIndex, fn: FunctionDef, p: LossPenalty): boolea
   const other = p.site.fn;
   if (!other) return false;
   if (other === fn || (fn.cls !== undefined && other.cls === fn.cls)) return true;
-  const callers = (f: FunctionDef): Set<FunctionDef> => new Set(index.callsTo(f).flatMap((c) => index.enclosingFunction(c.scope) ?? []));
-  const mine = callers(fn);
-  return [...callers(other)].some((c) => mine.has(c));
+  const mine = index.callersOf(fn);
+  for (const c of index.callersOf(other)) if (mine.has(c)) return true;
+  return false;
 }
 
 /** A penalty read through a variable (`cost = data + reg_cost`) is written where the variable is given its value. */

@@ -6,7 +6,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
 import { ExprWalk, forEachChild, type FunctionDef, type Scope } from './scope';
-import { InnermostSpan } from './spans';
+import { InnermostSpan, nestedSpans, type NestedSpans } from './spans';
 
 /** A name bound by unpacking: its statement, and its position (tuple index or object key). */
 export interface Unpacked {
@@ -46,6 +46,10 @@ export interface ProgramIndex {
   functionNamed(name: string): FunctionDef | undefined;
   /** Calls to the function `fn` in this file (by name; methods through `self.`/`this.` or any receiver). */
   callsTo(fn: FunctionDef): CallSite[];
+  /** The `for` statements whose span holds `span`, outermost first (lambda bodies' loops included). */
+  loopsAround(span: Span): Stmt[];
+  /** The functions of this file that hold a call of `fn` (`callsTo`), once per function. */
+  callersOf(fn: FunctionDef): ReadonlySet<FunctionDef>;
   /** The latest unpacking of `name` visible from `scope` before `at`. */
   unpackedAt(name: string, scope: Scope, at: number): Unpacked | undefined;
   /** Calls by the callee's last name (`backward` for `loss.backward()`). */
@@ -102,6 +106,7 @@ function build(facts: Facts): ProgramIndex {
 
   const calls: CallSite[] = [];
   const stmtBySpan = new Map<string, Stmt>();
+  const loops: Stmt[] = [];
   const blockOf = new Map<Stmt, Stmt[]>();
   const exprBySpan = new Map<string, Expr>();
   const unpacked = new Map<string, Unpacked[]>();
@@ -178,6 +183,7 @@ function build(facts: Facts): ProgramIndex {
           }
           break;
         case 'for':
+          loops.push(st);
           visitExpr(st.iter, scope, st.span.start);
           visitStmts(st.body);
           break;
@@ -197,6 +203,8 @@ function build(facts: Facts): ProgramIndex {
   visitStmts(facts.module.body);
 
   const callCache = new Map<FunctionDef, CallSite[]>();
+  const callerCache = new Map<FunctionDef, Set<FunctionDef>>();
+  let loopTree: NestedSpans<Stmt> | undefined;
   const callsByName = new Map<string, CallSite[]>();
   for (const c of calls) {
     const name = c.call.callee.kind === 'name' || c.call.callee.kind === 'attr' ? c.call.callee.name : undefined;
@@ -239,6 +247,22 @@ function build(facts: Facts): ProgramIndex {
         // Methods are matched by name on any receiver only when the name is unique among the file's functions.
         if (fn.isMethod && (countByName.get(fn.name) ?? 0) > 1) found = found.filter(({ call }) => /^(self|this)\./.test(exprKey(call.callee) ?? ''));
         callCache.set(fn, found);
+      }
+      return found;
+    },
+    loopsAround(span: Span): Stmt[] {
+      loopTree ??= nestedSpans(loops);
+      return loopTree.around(span);
+    },
+    callersOf(fn: FunctionDef): ReadonlySet<FunctionDef> {
+      let found = callerCache.get(fn);
+      if (!found) {
+        found = new Set();
+        for (const c of this.callsTo(fn)) {
+          const caller = this.enclosingFunction(c.scope);
+          if (caller) found.add(caller);
+        }
+        callerCache.set(fn, found);
       }
       return found;
     },

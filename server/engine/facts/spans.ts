@@ -83,3 +83,45 @@ export function overlapsAny(spans: Span[]): (s: Span) => boolean {
     return before >= 0 && reach[before] >= s.end;
   };
 }
+
+/** A list of spans that nest (syntax: loops, blocks), asked which of them hold a span. */
+export interface NestedSpans<T extends { span: Span }> {
+  /** The items whose span holds `span`, outermost first. */
+  around(span: Span): T[];
+}
+
+/**
+ * Answers as the scan `items.filter((x) => x holds span)` would (sorted by start), by following the
+ * last item starting at or before the span out through the items that hold it: any item holding the
+ * span holds that last one too, when spans nest. If some overlap without nesting, it falls back to the scan.
+ */
+export function nestedSpans<T extends { span: Span }>(items: readonly T[]): NestedSpans<T> {
+  const sorted = [...items].sort((a, b) => a.span.start - b.span.start || b.span.end - a.span.end);
+  const parent: number[] = [];
+  const stack: number[] = [];
+  let nested = true;
+  for (let i = 0; i < sorted.length; i++) {
+    const span = sorted[i].span;
+    while (stack.length > 0 && sorted[stack[stack.length - 1]].span.end <= span.start) stack.pop();
+    const top = stack.length > 0 ? stack[stack.length - 1] : -1;
+    if (top >= 0 && sorted[top].span.end < span.end) nested = false;
+    parent.push(top);
+    stack.push(i);
+  }
+  const holds = (x: T, s: Span): boolean => x.span.start <= s.start && s.end <= x.span.end;
+  return {
+    around(span: Span): T[] {
+      if (!nested) return sorted.filter((x) => holds(x, span));
+      let lo = 0;
+      let hi = sorted.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (sorted[mid].span.start <= span.start) lo = mid + 1;
+        else hi = mid;
+      }
+      const out: T[] = [];
+      for (let i = lo - 1; i >= 0; i = parent[i]) if (holds(sorted[i], span)) out.push(sorted[i]);
+      return out.reverse();
+    },
+  };
+}

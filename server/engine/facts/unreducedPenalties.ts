@@ -117,8 +117,8 @@ function builtinSumAround(facts: Facts, parsed: ParsedFile, inner: Span): Summat
 
 /** `for W in weights: total = total + np.abs(W)` (or `+=`), `total` started at a scalar 0, around `inner`. */
 function loopSumAround(facts: Facts, parsed: ParsedFile, inner: Span): Summation | undefined {
-  for (const st of programIndex(facts).stmtBySpan.values()) {
-    if (st.kind !== 'for' || st.target.kind !== 'name' || st.span.start > inner.start || st.span.end < inner.end) continue;
+  for (const st of programIndex(facts).loopsAround(inner)) {
+    if (st.kind !== 'for' || st.target.kind !== 'name') continue;
     for (const add of st.body) {
       if (add.kind !== 'assign' || add.targets.length !== 1 || add.span.start > inner.start || add.span.end < inner.end) continue;
       const key = exprKey(add.targets[0]);
