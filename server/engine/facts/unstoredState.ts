@@ -427,7 +427,16 @@ class StepWalk {
     if (e.kind === 'name') {
       // The value itself, or a multiple of it (`m_hat`); not a sum that reads it (`w - lr * m`).
       const v = this.env.get(e.name);
-      if (v && (v.length === 1 || !whole)) for (const a of atomsOf(v)) if (a.k === 'sym' && a.key.startsWith(NEW)) out.add(a.key);
+      if (v && (v.length === 1 || !whole)) {
+        for (const a of atomsOf(v)) if (a.k === 'sym' && a.key.startsWith(NEW)) out.add(a.key);
+      } else if (v && !this.stepsPlace(v)) {
+        // `def step(w, g, v): v = mu * v + g; v = v + wd * w; return w, v`: a state the caller handed in,
+        // with a term added, is still what the caller keeps, unless the sum steps a place (`return w + v`).
+        for (const m of v) {
+          const atom = m.c === 1 && m.fs.length === 1 && m.fs[0].n === 1 ? m.fs[0].atom : undefined;
+          if (atom?.k === 'sym' && atom.key.startsWith(NEW) && this.candidates.some((c) => c.id === atom.key && this.roots.has(c.state))) out.add(atom.key);
+        }
+      }
     } else if (e.kind === 'seq') e.items.forEach(inner);
     else if (e.kind === 'object') e.entries.forEach((k) => inner(k.value));
     else if (e.kind === 'call') {
@@ -648,6 +657,16 @@ class StepWalk {
       // `return w - g`: the caller's parameter, stepped.
       for (const a of atomsOf(v)) if (a.k === 'sym' && this.persistent(a.key) && !a.key.startsWith(NEW)) this.paramStep(a.key, v);
     }
+  }
+
+  /** Whether `v` is a persistent place plus a step (`w - lr * m`, `w + v`, `(1 - lr * wd) * w - …`). */
+  private stepsPlace(v: Poly): boolean {
+    for (const a of atomsOf(v)) {
+      if (a.k !== 'sym' || !this.persistent(a.key)) continue;
+      const split = splitSelf(v, a.key);
+      if (split && (numeric(split.self) === 1 || decoupledShrink(split.self))) return true;
+    }
+    return false;
   }
 
   /** `w - lr * m` for an argument or a place w: a parameter's new value stepped by the average (returned, or kept in a local that is). */
