@@ -16,7 +16,7 @@ import { biasCorrected, decayMoved, descending, learningRateApplied, learningRat
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
-import { countsOutsideLoops, loopsAround, pickedBy, type StepCalls } from './stepCountLoops';
+import { countsInsideParameterLoops, countsOutsideLoops, loopsAround, pickedBy, type StepCalls } from './stepCountLoops';
 import { trainingFacts, within } from './loops';
 import { autodiffCall } from './autodiff';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
@@ -103,6 +103,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   previousMoment(facts, step, push);
   selfMultipliedPower(facts, step, push);
   countPerEpoch(facts, step, push);
+  countPerParameter(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
@@ -195,15 +196,7 @@ function countPerEpoch(facts: Facts, step: OptimizerStep, push: (f: OptimizerFin
     const text = facts.source(s).split('\n')[0].trim();
     return text.replace(/\s*[:{]\s*$/, '');
   };
-  const index = programIndex(facts);
-  const calls: StepCalls = {
-    methodOf: (call) => resolveCall(facts.program, call, index.scopeAt(call.span.start), call.span.start)?.fn,
-    callers: (fn) => index.callsTo(fn).flatMap((site) => {
-      const driver = index.enclosingFunction(site.scope);
-      return driver ? [{ call: site.call, fn: driver }] : [];
-    }),
-  };
-  for (const found of countsOutsideLoops(step, (s) => facts.source(s), calls)) {
+  for (const found of countsOutsideLoops(step, (s) => facts.source(s), stepCalls(facts))) {
     // The moments are updated in the same loop as the weights (or in the step that loop calls).
     const moments = [...step.states.values()].filter((s) => s.average && s.beta !== undefined && (found.through !== undefined || s.eq.spans.some((x) => x.start >= found.loop.span.start && x.end <= found.loop.span.end)));
     if (moments.length === 0) continue;
@@ -216,6 +209,39 @@ function countPerEpoch(facts: Facts, step: OptimizerStep, push: (f: OptimizerFin
       span: found.increment,
       message: `${t} is incremented ${pass}, but ${updated} are updated on every iteration of \`${inner}\` inside it${found.through ? ` (by \`${facts.source(found.through)}\`)` : ''}: the count moves ${per} while the moments move once per batch, so the bias correction ${facts.source(found.correction)} keeps one value for all the updates in between. The first updates are over-corrected (steps too long), and later ones stay corrected as if the moments were still warming up (steps several times too short, for as many ${unit} as the count should have counted updates). Increment ${t} with every update, inside \`${inner}\``,
       related: [{ span: { start: found.loop.span.start, end: found.loop.span.start + facts.source(found.loop.span).split('\n')[0].trimEnd().length }, message: `the moments and weights are updated on every iteration of this loop` }],
+    });
+  }
+}
+
+/** The methods a step's calls run and the callers of a step, as the program shows them (stepCountLoops.ts). */
+function stepCalls(facts: Facts): StepCalls {
+  const index = programIndex(facts);
+  return {
+    methodOf: (call) => resolveCall(facts.program, call, index.scopeAt(call.span.start), call.span.start)?.fn,
+    callers: (fn) => index.callsTo(fn).flatMap((site) => {
+      const driver = index.enclosingFunction(site.scope);
+      return driver ? [{ call: site.call, fn: driver }] : [];
+    }),
+  };
+}
+
+/**
+ * A step count or running β power advanced once per parameter, inside the loop that walks them (or
+ * in a helper it calls per parameter): the k-th parameter of a step sees another count than the
+ * first, and the count runs as many times faster than the steps as there are parameters, so the
+ * corrections die out K times too early and differ between layers.
+ */
+function countPerParameter(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const found of countsInsideParameterLoops(step, (s) => facts.source(s), stepCalls(facts))) {
+    const t = show(facts, step, found.counter);
+    const loop = facts.source(found.loop.span).split('\n')[0].trim().replace(/\s*[:{]\s*$/, '');
+    const what = found.kind === 'count' ? `the step count ${t} is incremented` : `the running power ${t} is multiplied by β`;
+    const where = found.driver ? `in ${step.fn.name}, which ${found.driver.name} calls on every iteration of \`${loop}\`` : `on every iteration of \`${loop}\``;
+    push({
+      code: 'NB401',
+      span: found.increment,
+      message: `${what} ${where}, once per parameter, not once per step: each parameter's bias correction ${facts.source(found.correction)} reads another count, and with K parameters the count runs K times faster than the steps, so the corrections fade K times too early. Advance ${t} once per step, ${found.driver ? `in a method ${found.driver.name} calls once, before the loop` : 'before the loop'}`,
+      related: [{ span: { start: found.loop.span.start, end: found.loop.span.start + facts.source(found.loop.span).split('\n')[0].trimEnd().length }, message: 'each iteration of this loop updates another parameter' }],
     });
   }
 }

@@ -15,7 +15,7 @@ import { sym, polyEquals } from '../../math/poly';
 import { subExprs, within } from './loops';
 import { ownStatements } from './program';
 import { exprKey } from './keys';
-import type { OptimizerStep } from './optimizerSteps';
+import { powerExponent, type OptimizerStep } from './optimizerSteps';
 
 type Loop = Stmt & ({ kind: 'for' } | { kind: 'block'; label: 'while' });
 
@@ -289,6 +289,139 @@ export function countsOutsideLoops(step: OptimizerStep, source: (s: Span) => str
     const correction = readers.find((c) => within(c.span, l.span));
     if (!correction) continue;
     found.push({ counter, increment, loop: l, outer: around[around.length - 1], correction: correction.span });
+  }
+  return found;
+}
+
+export interface CountInsideLoop {
+  /** The step count's key, or the running power's (`self.p1` of `self.p1 *= self.b1`). */
+  counter: string;
+  kind: 'count' | 'power';
+  /** The statement that advances it, or the step's call of the helper that does. */
+  increment: Span;
+  /** The loop around it whose every iteration updates another parameter. */
+  loop: Loop;
+  /** A correction that reads it. */
+  correction: Span;
+  /** The function whose loop calls the step once per parameter, when the loop is not the step's own. */
+  driver?: FunctionDef;
+}
+
+/** The statement of the step's body that holds `span`, or the call statement of a method that holds it (`w -= self._delta(g, i)`). */
+function statementOrCallHolding(step: OptimizerStep, span: Span, calls: StepCalls | undefined): Span | undefined {
+  if (within(span, step.fn.span)) return span;
+  if (!calls) return undefined;
+  for (const stmt of ownStatements(step.fn.body)) {
+    if (stmt.kind === 'function' || stmt.kind === 'class') continue;
+    for (const root of stmt.kind === 'assign' ? [stmt.value] : stmt.kind === 'expr' ? [stmt.expr] : stmt.kind === 'return' && stmt.value ? [stmt.value] : []) {
+      for (const x of subExprs(root)) {
+        if (x.kind !== 'call') continue;
+        const method = calls.methodOf(x);
+        if (method && method !== step.fn && within(span, method.span)) return stmt.span;
+      }
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Step counts and running β powers the corrections read that advance once per parameter: inside the
+ * loop that walks the parameters (`for p, g in zip(params, grads): self.t += 1`), directly or in a
+ * helper that loop calls (`w -= self._delta(g, i)` with `self.p1 *= self.b1` in `_delta`). Each
+ * parameter then sees another count, and the count runs K times faster than the steps for K
+ * parameters. A count kept per parameter (`state["step"]`, `layer.t`, `self.t[i]`) is picked by the
+ * loop like the tensors are, and is not one of these: only a count of the object or a plain name is.
+ */
+export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span) => string, calls?: StepCalls): CountInsideLoop[] {
+  const found: CountInsideLoop[] = [];
+  if (step.params.length === 0) return found;
+  const body = step.fn.body;
+  const writes = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...step.params.flatMap((p) => p.eq.spans)];
+  const advances: { counter: string; kind: 'count' | 'power'; at: Span; exponent: string }[] = [];
+  for (const [counter, at] of step.counterSpans ?? []) advances.push({ counter, kind: 'count', at, exponent: counter });
+  for (const [power, { span }] of step.powers ?? []) advances.push({ counter: power, kind: 'power', at: span, exponent: powerExponent(power) });
+  if (advances.length === 0) return found;
+  // The loops around each update that walk its tensor, and the names that pick it.
+  const updates: { walking: Loop[]; picked: Set<string> }[] = [];
+  for (const p of step.params) {
+    if (p.eq.spans.length === 0 || !p.eq.spans.every((s) => within(s, step.fn.span))) return found;
+    const own = loopsAround(body, p.eq.spans[0]);
+    if (!own) return found;
+    updates.push({ walking: own.filter((l) => walks(l, p.eq.target)), picked: pickedBy(body, p.eq.target, writes, source) });
+  }
+  for (const a of advances) {
+    // Only a count of the object (`self.t`, `this.p1`) or a plain name: anything else may be kept per parameter.
+    const path = /^(?:(self|this)\.)?([A-Za-z_$][\w$]*)$/.exec(a.counter);
+    if (!path || (!path[1] && updates.some((u) => u.picked.has(path[2])))) continue;
+    const readers = step.corrections.filter((c) => c.exp !== undefined && polyEquals(c.exp, sym(a.exponent)));
+    if (readers.length === 0) continue;
+    const increment = statementOrCallHolding(step, a.at, calls);
+    if (!increment) continue;
+    const around = loopsAround(body, increment);
+    if (!around) continue;
+    if (around.length === 0) {
+      // Advanced once per call of a method that a caller runs once per parameter.
+      const caller = path[1] && calls ? perParameterCaller(step, calls, source) : undefined;
+      if (caller) found.push({ counter: a.counter, kind: a.kind, increment, loop: caller.loop, correction: readers[0].span, driver: caller.driver });
+      continue;
+    }
+    // The innermost loop around the increment that walks the parameters of every update, with no
+    // other such loop inside it (`for group in groups: self.t += 1; for p in group["params"]` counts groups).
+    const loop = around[around.length - 1];
+    const perParameter = updates.every((u) => u.walking.length > 0 && u.walking[u.walking.length - 1] === loop);
+    if (!perParameter) continue;
+    const correction = readers.find((c) => within(c.span, loop.span)) ?? readers[0];
+    found.push({ counter: a.counter, kind: a.kind, increment, loop, correction: correction.span });
+  }
+  return found;
+}
+
+/**
+ * A `for` loop that walks the tensors `target` names: its variable is the tensor or the object or
+ * index that holds it (`p` of `for p in params`, `layer` of `layer.W`, `i` of `self.params[i]`),
+ * directly or through a plain local the loop's body sets from one (`w = params[name]`). A value the
+ * loop computes from its variable (a batch's gradients) is not walked.
+ */
+function walks(loop: Loop, target: Expr): loop is Loop & { kind: 'for' } {
+  if (loop.kind !== 'for') return false;
+  const vars = new Set(names(loop.target));
+  const paths = target.kind === 'seq' ? target.items : [target];
+  const holds = (e: Expr): boolean => pathNames(e).some((n) => vars.has(n));
+  if (paths.some(holds)) return true;
+  const roots = new Set(paths.flatMap((e) => pathNames(e).slice(0, 1)));
+  return ownStatements(loop.body).some((st) => st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name' && roots.has(st.targets[0].name) && holds(st.value));
+}
+
+/** The names of a place's path, its root first: `layer`, `i` of `layer.W[i]`; none for a computed value. */
+function pathNames(e: Expr): string[] {
+  if (e.kind === 'name') return [e.name];
+  if (e.kind === 'attr') return pathNames(e.object);
+  if (e.kind === 'index') {
+    const base = pathNames(e.object);
+    return base.length === 0 ? [] : [...base, ...e.index.flatMap((i) => (i.kind === 'name' ? [i.name] : []))];
+  }
+  return [];
+}
+
+/**
+ * A loop of another function that calls the step method once per parameter, `for w, g in
+ * zip(params, grads): self.update(w, g)`: the innermost loop around every call of the step in that
+ * function picks what the call hands it. Undefined when some call of the step is not in such a loop.
+ */
+function perParameterCaller(step: OptimizerStep, calls: StepCalls, source: (s: Span) => string): { loop: Loop; driver: FunctionDef } | undefined {
+  if (!step.fn.isMethod) return undefined;
+  let found: { loop: Loop; driver: FunctionDef } | undefined;
+  for (const { call, fn: driver } of calls.callers(step.fn)) {
+    if (driver === step.fn || call.callee.kind !== 'attr') return undefined;
+    const own = loopsAround(driver.body, call.span);
+    if (!own || own.length === 0) return undefined;
+    const handed: Expr = { kind: 'seq', items: handedTensors(step, call), span: call.span };
+    const loop = own[own.length - 1];
+    if (!walks(loop, handed)) return undefined;
+    // An object per parameter (`for opt, p in zip(opts, params): opt.update(p)`) keeps a count per parameter.
+    const receiver = pickedBy(driver.body, call.callee.object, [], source);
+    if (names(loop.target).some((n) => receiver.has(n))) return undefined;
+    found ??= { loop, driver };
   }
   return found;
 }
