@@ -1227,10 +1227,16 @@ export function correctionShape(p: Poly, epsilon?: EpsilonTest): CorrectionShape
     shape = bareCorrectionShape([{ c: 1, fs: [] }, { c: -1, fs: other.fs }]);
     eps = formatNumber(Number((c - 1).toPrecision(6)));
   } else if (p.length === 3) {
-    const e = p.find((m) => m.c === 1 && m.fs.length === 1 && m.fs[0].n === 1 && m.fs[0].atom.k === 'sym' && epsilon(m.fs[0].atom.key));
-    if (!e) return undefined;
-    shape = bareCorrectionShape(p.filter((m) => m !== e));
-    eps = (e.fs[0].atom as Atom & { k: 'sym' }).key;
+    // The rest a 1 − βᵗ first (cheap), then the symbol an ε (data flow).
+    for (const m of p) {
+      const a = m.c === 1 && m.fs.length === 1 && m.fs[0].n === 1 ? m.fs[0].atom : undefined;
+      if (a?.k !== 'sym') continue;
+      const rest = bareCorrectionShape(p.filter((x) => x !== m));
+      if (rest?.exp === undefined || !epsilon(a.key)) continue;
+      shape = rest;
+      eps = a.key;
+      break;
+    }
   }
   return shape && shape.exp !== undefined ? { ...shape, eps } : undefined;
 }
