@@ -62,6 +62,20 @@ describe('bad input', () => {
     assert.match(lint('import numpy as np\nx = \ny = 1\n').notices[0].message, /^syntax error at 2:3 \(expected a value after '='\)/);
   });
 
+  it("gives Python 2's backtick repr a notice where CPython 3 stops, saying why", () => {
+    // The grammar reads `x` as a string; CPython 3 has no backtick token.
+    const one = lint('import numpy as np\n\ndef show(w):\n    s = "w = " + `w`\n    return s\n');
+    assert.equal(one.notices.length, 1);
+    assert.match(one.notices[0].message, /^syntax error at 4:18 \(backticks are Python 2's repr\(\), which Python 3 removed: write repr\(\.\.\.\)\); the rest of the file was still checked/);
+    // The first one is named, the others counted; a backtick in a string or comment before it is text.
+    const two = lint('x = "`"  # `\ny = `x` + `[1, 2]`\n');
+    assert.match(two.notices[0].message, /^syntax error at 2:5 \(backticks are Python 2's repr\(\).*\) and 1 more;/);
+    // The rest of the file is still checked.
+    const checked = lint(`import numpy as np\ndef step(W, dW, lr, reg):\n    tag = \`lr\`\n    ${faulty}`);
+    assert.equal(checked.findings.length, 1);
+    assert.match(checked.notices[0].message, /^syntax error at 3:11 \(backticks/);
+  });
+
   it('stays silent on valid Python laid out over lines, one-line bodies and docstring-only bodies', () => {
     const valid = [
       'x = 1 + \\\n    2\ny = (1 +\n     2)\n',
@@ -77,6 +91,8 @@ describe('bad input', () => {
       'x = 1 \\\r\n    + 2\r\nif x:\r\n    pass\r\n',
     ];
     for (const text of valid) assert.deepEqual(lint(text).notices, [], text);
+    // Backticks in strings, docstrings and comments are text (Markdown in a docstring is common).
+    assert.deepEqual(lint('def f(x):\n    """Return `x` as `repr(x)`."""\n    s = "a `b` c"  # `c`\n    return s\n').notices, []);
     // Python 2 statements the grammar reads (print, exec, `except E, e`) keep their silence.
     assert.deepEqual(lint('import os\nprint "hello %s" % os.name\nprint >>f, "x"\nexec code in ns\ntry:\n    pass\nexcept Exception, e:\n    print e\n').notices, []);
   });

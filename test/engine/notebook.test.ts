@@ -103,6 +103,15 @@ describe('notebooks', function () {
       {},
     );
     assert.deepEqual(header.notices, [{ kind: 'parse-error', message: 'syntax error in cell 2 at 1:1 (expected an indented block after function definition on line 1); the rest of the notebook was still checked' }]);
+    // Python 2's backtick repr in a cell: at the cell's line; backticks in a cell's comment are text.
+    const backticks = lintCells(
+      [
+        { index: 0, text: 'import numpy as np  # see `np.ones`' },
+        { index: 1, text: 'w = np.ones(3)\ns = `w`' },
+      ],
+      {},
+    );
+    assert.deepEqual(backticks.notices, [{ kind: 'parse-error', message: "syntax error in cell 2 at 2:5 (backticks are Python 2's repr(), which Python 3 removed: write repr(...)); the rest of the notebook was still checked" }]);
   });
 
   it('stays silent on a correct assignment notebook that formats with % on continuation lines', function () {

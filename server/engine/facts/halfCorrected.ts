@@ -63,7 +63,7 @@ export function halfCorrection(facts: Facts, step: OptimizerStep, push: (f: Opti
       // The other moment's correction written in the function: reported as unused only when the
       // value it is stored in is never read again. A value that is read (RAdam's step size, set in
       // branches the normal form does not tell apart) may carry it into the update on another path.
-      const all = step.corrections.filter((c) => c.beta === missing.beta && c.exp !== undefined);
+      const all = outermost(step.corrections.filter((c) => c.beta === missing.beta && c.exp !== undefined));
       // The ones that correct this moment (`s["db" + str(l)]`'s is another parameter's), when that is visible.
       const own = all.filter((c) => correctsState(facts, step, c.span, missing));
       const others = own.length > 0 ? own : all;
@@ -100,7 +100,7 @@ function bothUnused(facts: Facts, step: OptimizerStep, p: OptimizerStep['params'
   // The other β anywhere in the update is a correction written another way (a folded step size, RAdam's rectifier).
   if (mentions(p.step, m.beta!) || mentions(p.step, v.beta!)) return false;
   const unusedOf = (s: StateUpdate) => {
-    const all = step.corrections.filter((c) => c.beta === s.beta && c.exp !== undefined);
+    const all = outermost(step.corrections.filter((c) => c.beta === s.beta && c.exp !== undefined));
     // The ones that read the state, when that is visible (a state's new value in a local, `Vd`, is not).
     const own = all.filter((c) => correctsState(facts, step, c.span, s));
     const mine = own.length > 0 ? own : all;
@@ -315,6 +315,11 @@ function readLater(facts: Facts, step: OptimizerStep, span: Span): boolean {
   const texts = new Set(stored.map(text));
   const readable = (e: Expr): boolean => (e.kind === 'name' || e.kind === 'index') && texts.has(text(e));
   return stmts.some((x) => x.span.start > stmt.span.end && stmtExprs(x).some((root) => !(x.kind === 'assign' && x.targets.includes(root)) && subExprs(root).some(readable)));
+}
+
+/** The corrections not written inside another of the list: `1 - b2 ** t + eps`, not the `1 - b2 ** t` in it. */
+function outermost<T extends { span: Span }>(list: T[]): T[] {
+  return list.filter((c) => !list.some((o) => o !== c && within(c.span, o.span) && (o.span.start !== c.span.start || o.span.end !== c.span.end)));
 }
 
 /** 1 − x for one monomial x that is not a number. */

@@ -6,7 +6,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
-import { assignedFrom, betaKeyOf, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { assignedFrom, betaKeyOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { parameterGradientKeys } from './catalogue';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { namesIn, someExpr, type FunctionDef } from './scope';
@@ -127,6 +127,8 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
           continue;
         }
         if (!c.exp || !divides) continue;
+        // 1 − βᵗ + ε is ε at t = 0, not 0: the division by zero below is not there.
+        if (c.eps !== undefined) continue;
         // 1 − βᵗ with t = 0 on the first step: a division by zero.
         const t = c.exp.length === 1 && c.exp[0].c === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].n === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
         if (t === undefined) continue;
@@ -616,9 +618,6 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
   }
 }
 
-/** Largest value read as a stabilizing ε (1e-8, 1e-7, 1e-6 in practice). */
-const EPSILON_BOUND = 1e-3;
-
 /**
  * 1/(√v − ε): a denominator that is the root of a moving average of squares minus a small constant
  * (a number, or a symbol every value assigned to is one, by data flow). Where v is near 0 the
@@ -638,7 +637,7 @@ function subtractedEpsilon(facts: Facts, step: OptimizerStep, p: ParamUpdate, d:
     if (m.fs.length === 0 && small(-m.c)) { eps ??= formatNumber(-m.c); continue; }
     const a = m.fs.length === 1 && m.fs[0].n === 1 ? m.fs[0].atom : undefined;
     if (!a || a.k !== 'sym' || m.c !== -1) return false;
-    const values = epsilonValues(step, a.key);
+    const values = epsilonValues(step.fn, step.initial, a.key);
     if (values.length === 0 || !values.every(small)) return false;
     eps ??= show(facts, step, a.key);
   }
@@ -666,28 +665,6 @@ function rootMinusConstant(step: OptimizerStep, span: Span): Expr | undefined {
     if (e.right.kind === 'name' || e.right.kind === 'attr' || e.right.kind === 'num') found = e;
   });
   return found;
-}
-
-/**
- * The numbers a symbol holds: those the file assigns to it, else the default of the step's own
- * parameter of that name, or of the constructor's parameter an attribute is set from (`self.eps = eps`).
- */
-function epsilonValues(step: OptimizerStep, key: string): number[] {
-  const assigned = step.initial(key);
-  if (assigned.length > 0) return assigned;
-  const numberOf = (e: Expr | undefined): number | undefined => (e?.kind === 'num' ? e.value : undefined);
-  const own = step.fn.params.find((x) => x.name === key);
-  if (own) return numberOf(own.default) !== undefined ? [numberOf(own.default)!] : [];
-  // `self.eps = eps` in a method of the class (the constructor): the number written, or that method's parameter's default.
-  const cls = step.fn.cls;
-  if (!cls || !/^(?:self|this)\./.test(key)) return [];
-  const b = step.fn.scope.lookup(key, step.fn.span.start);
-  const value = b?.kind === 'assign' && !b.op ? b.value : undefined;
-  if (value?.kind === 'num') return [value.value];
-  if (value?.kind !== 'name') return [];
-  const setter = [...cls.scope.functions.values()].find((f) => f.scope === b!.scope);
-  const fallback = numberOf(setter?.params.find((x) => x.name === value.name)?.default);
-  return fallback !== undefined ? [fallback] : [];
 }
 
 /**

@@ -89,6 +89,8 @@ export interface Correction {
   exp?: Poly;
   /** `1 − β²`: a number written for the exponent (no `exp`: a constant, as 1 − β is). */
   fixedPower?: number;
+  /** ε added to it (`1 - b1 ** t + eps`): its key or number. Such a correction is ε at t = 0, not 0. */
+  eps?: string;
   span: Span;
   order: number;
   key: string;
@@ -134,6 +136,8 @@ export interface OptimizerStep {
   corrections: Correction[];
   /** Numbers the file assigns to each key anywhere (a step count's initial value). */
   initial: (key: string) => number[];
+  /** Whether a symbol is a stabilizing ε (epsilonTest), for corrections written 1 − βᵗ + ε. */
+  epsilon?: EpsilonTest;
   family?: string;
   /** The step reads some of its math through helpers of the project. */
   inlined: boolean;
@@ -510,7 +514,8 @@ class Evaluator {
         const value = this.binary(e.op, l, r);
         if (e.op === '+') this.noteDoubleRead(e, l, r);
         // Where a bias correction is written: `1 - b1 ** t` anywhere, a bare `1 - b1` where it divides.
-        if (e.op === '-') this.noteCorrection(value, e.span, true);
+        // `1 - b1 ** t + eps`: ε added to the correction makes it one sum more.
+        if (e.op === '-' || e.op === '+') this.noteCorrection(value, e.span, true);
         if (e.op === '/') this.noteCorrection(r, e.right.span, false);
         return value;
       }
@@ -995,11 +1000,19 @@ class Evaluator {
     return beta === undefined ? undefined : sub(constant(1), sym(beta));
   }
 
+  /** Which symbols of the function are a stabilizing ε, asked only of a sum that is 1 − βᵗ and one more monomial. */
+  private epsilonOf?: EpsilonTest;
+  get epsilon(): EpsilonTest {
+    return (this.epsilonOf ??= epsilonTest(this.fn, initialValues(this.facts)));
+  }
+
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
-    const c = correctionShape(value);
+    const c = correctionShape(value, this.epsilon);
     if (!c || (c.exp !== undefined) !== withCount) return;
     const betaArgument = this.outerCall?.args.find((a) => this.keyOf(a) === c.beta)?.span;
-    this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key: polyKey(value), zeroLoops: this.zeroLoopsBound(), ...(this.statement ? { statement: this.statement } : {}), ...(betaArgument ? { betaArgument } : {}) });
+    // The key a reciprocal of it holds (poly.ts `inverse` divides a sum by its first number: 1 + 1e-8 − βᵗ).
+    const key = polyKey(c.eps !== undefined && value[0].c !== 1 ? scale(value, 1 / value[0].c) : value);
+    this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key, zeroLoops: this.zeroLoopsBound(), ...(this.statement ? { statement: this.statement } : {}), ...(betaArgument ? { betaArgument } : {}) });
   }
 
   /** The names whose innermost running loop starts at 0 (an inner loop over the same name hides an outer one). */
@@ -1194,8 +1207,49 @@ function startsAtZero(iter: Expr): boolean {
 /**
  * 1 − β (exp undefined; 1 − βⁿ with n a number too, as `fixedPower`) or 1 − β^t, β a variable; or a number between 0 and 1 (`1 - 0.9 ** t`, and
  * `1 - 0.9` as the evaluator keeps it where it divides), its β then the number's text (numericBetaKey).
+ * Given `epsilon`, 1 − βᵗ + ε is one too (`1 - b1 ** t + eps`, ε added to keep the division finite):
+ * ε a number up to EPSILON_BOUND folded into the 1, or a symbol `epsilon` says is one, and only with the
+ * step count (1 − β + ε is left alone). `eps` is then ε as written (its key, or its number): at t = 0
+ * such a correction is ε, not 0, so it does not divide by zero.
  */
-export function correctionShape(p: Poly): { beta: string; exp?: Poly; fixedPower?: number } | undefined {
+export function correctionShape(p: Poly, epsilon?: EpsilonTest): CorrectionShape | undefined {
+  const bare = bareCorrectionShape(p);
+  if (bare || !epsilon) return bare;
+  let shape: CorrectionShape | undefined;
+  let eps: string | undefined;
+  if (p.length === 2) {
+    // 1 + 1e-8 − βᵗ: the number is folded into the 1 (and a reciprocal scales the sum by its first number).
+    const one = p.find((m) => m.fs.length === 0);
+    const other = p.find((m) => m !== one);
+    if (!one || !other || other.c >= 0) return undefined;
+    const c = one.c / -other.c;
+    if (!(c > 1 && c - 1 <= EPSILON_BOUND)) return undefined;
+    shape = bareCorrectionShape([{ c: 1, fs: [] }, { c: -1, fs: other.fs }]);
+    eps = formatNumber(Number((c - 1).toPrecision(6)));
+  } else if (p.length === 3) {
+    // The rest a 1 − βᵗ first (cheap), then the symbol an ε (data flow).
+    for (const m of p) {
+      const a = m.c === 1 && m.fs.length === 1 && m.fs[0].n === 1 ? m.fs[0].atom : undefined;
+      if (a?.k !== 'sym') continue;
+      const rest = bareCorrectionShape(p.filter((x) => x !== m));
+      if (rest?.exp === undefined || !epsilon(a.key)) continue;
+      shape = rest;
+      eps = a.key;
+      break;
+    }
+  }
+  return shape && shape.exp !== undefined ? { ...shape, eps } : undefined;
+}
+
+export interface CorrectionShape {
+  beta: string;
+  exp?: Poly;
+  fixedPower?: number;
+  /** ε added to the correction (1 − βᵗ + ε): its key or its number. */
+  eps?: string;
+}
+
+function bareCorrectionShape(p: Poly): CorrectionShape | undefined {
   if (p.length !== 2) return undefined;
   const one = p.find((m) => m.fs.length === 0 && near(m.c, 1));
   const other = p.find((m) => m !== one);
@@ -1214,6 +1268,53 @@ export function correctionShape(p: Poly): { beta: string; exp?: Poly; fixedPower
     if (b !== undefined) return { beta: b, exp: f.atom.exp };
   }
   return undefined;
+}
+
+/** Largest value read as a stabilizing ε (1e-8, 1e-7, 1e-6 in practice). */
+export const EPSILON_BOUND = 1e-3;
+
+/** Whether a symbol of a step is a stabilizing ε. */
+export type EpsilonTest = (key: string) => boolean;
+
+/** The ε test of a function: a symbol every number given to which (epsilonValues) is positive and at most EPSILON_BOUND. */
+export function epsilonTest(fn: FunctionDef, initial: (key: string) => number[]): EpsilonTest {
+  const known = new Map<string, boolean>();
+  return (key) => {
+    let small = known.get(key);
+    if (small === undefined) {
+      const values = epsilonValues(fn, initial, key);
+      small = values.length > 0 && values.every((x) => x > 0 && x <= EPSILON_BOUND);
+      known.set(key, small);
+    }
+    return small;
+  };
+}
+
+/** The ε test of a function of the file, over the numbers the file assigns. */
+export function fileEpsilonTest(facts: Facts, fn: FunctionDef): EpsilonTest {
+  return epsilonTest(fn, initialValues(facts));
+}
+
+/**
+ * The numbers a symbol holds: those the file assigns to it, else the default of the function's own
+ * parameter of that name, or of the constructor's parameter an attribute is set from (`self.eps = eps`).
+ */
+export function epsilonValues(fn: FunctionDef, initial: (key: string) => number[], key: string): number[] {
+  const assigned = initial(key);
+  if (assigned.length > 0) return assigned;
+  const numberOf = (e: Expr | undefined): number | undefined => (e?.kind === 'num' ? e.value : undefined);
+  const own = fn.params.find((x) => x.name === key);
+  if (own) return numberOf(own.default) !== undefined ? [numberOf(own.default)!] : [];
+  // `self.eps = eps` in a method of the class (the constructor): the number written, or that method's parameter's default.
+  const cls = fn.cls;
+  if (!cls || !/^(?:self|this)\./.test(key)) return [];
+  const b = fn.scope.lookup(key, fn.span.start);
+  const value = b?.kind === 'assign' && !b.op ? b.value : undefined;
+  if (value?.kind === 'num') return [value.value];
+  if (value?.kind !== 'name') return [];
+  const setter = [...cls.scope.functions.values()].find((f) => f.scope === b!.scope);
+  const fallback = numberOf(setter?.params.find((x) => x.name === value.name)?.default);
+  return fallback !== undefined ? [fallback] : [];
 }
 
 /** A β written as a number, strictly between 0 and 1, as a key: its text (no name can be one). */
@@ -1266,9 +1367,16 @@ function carriedNames(body: Stmt[]): string[] {
  * gathered when a step first asks (most files hold none).
  */
 function initialValues(facts: Facts): (key: string) => number[] {
-  let map: Map<string, number[]> | undefined;
-  return (key) => (map ??= assignedNumbers(facts)).get(key) ?? [];
+  let found = initials.get(facts);
+  if (!found) {
+    let map: Map<string, number[]> | undefined;
+    found = (key) => (map ??= assignedNumbers(facts)).get(key) ?? [];
+    initials.set(facts, found);
+  }
+  return found;
 }
+
+const initials = new WeakMap<Facts, (key: string) => number[]>();
 
 function assignedNumbers(facts: Facts): Map<string, number[]> {
   const map = new Map<string, number[]>();
@@ -1404,7 +1512,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   }
   // A β the step bias-corrects by (1 − β₂ᵗ) is a scalar too, also where no state keeps it of its old value (v = β₁·v + (1 − β₂)·g²).
   for (const c of ev.corrections) if (c.exp !== undefined) betas.add(c.beta);
-  const stateUpdate = (e: Equation): StateUpdate => stateUpdateOf(e, betas);
+  const stateUpdate = (e: Equation): StateUpdate => stateUpdateOf(e, betas, ev.epsilon);
   const states = new Map<string, StateUpdate>();
   for (const e of real) if (readByOthers.has(e.key)) states.set(e.key, stateUpdate(e));
   // In a step that returns its parameter, the state it updates is read by the returned value.
@@ -1437,7 +1545,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
   const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
-  const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, initial, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
+  const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, initial, epsilon: ev.epsilon, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
   if (powers.size > 0) {
     step.powers = new Map();
     for (const [key, beta] of powers) {
@@ -1536,7 +1644,7 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
   const atoms = atomsOf(r.value);
   const read = [...new Set(atoms.flatMap((a) => (a.k === 'sym' && ev.equations.has(a.key) && !counterKeys.has(a.key) ? [a.key] : [])))];
   if (!read.some((k) => stateUpdate(ev.equations.get(k)!).average)) return [];
-  if (!atoms.some((a) => correctionOf(a) !== undefined)) return [];
+  if (!atoms.some((a) => correctionOf(a, ev.epsilon) !== undefined)) return [];
   for (const k of read) asState(k);
   const name = `${ev.fn.name}()`;
   return [{ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: r.value, self: constant(1), returned: true }];
@@ -1943,7 +2051,7 @@ export function splitSelf(v: Poly, key: string): { self: Poly; rest: Poly } | un
   return { self: add([], self), rest: add([], rest) };
 }
 
-function stateUpdateOf(eq: Equation, betas: Set<string>): StateUpdate {
+function stateUpdateOf(eq: Equation, betas: Set<string>, epsilon?: EpsilonTest): StateUpdate {
   const split = splitSelf(eq.value, eq.key);
   const max = !split && eq.value.length >= 1 && eq.value.some((m) => m.fs.some((f) => f.atom.k === 'fn' && f.atom.fn === 'max' && f.atom.args.some((a) => mentions(a, eq.key))));
   if (!split) return { eq, adds: [], average: false, max };
@@ -1952,7 +2060,31 @@ function stateUpdateOf(eq: Equation, betas: Set<string>): StateUpdate {
   const adds = groupByTensor(split.rest, scalars);
   const oneMinusA = sub(constant(1), split.self);
   const average = adds.length > 0 && adds.every((x) => proportional(x.b, oneMinusA) !== undefined);
+  if (!average && beta !== undefined && epsilon) {
+    // `(1 - beta1 + eps) * g`: ε added to the weight as to a correction, a moving average still (its weight read without ε).
+    const epsKeys = atomsOf(split.rest).flatMap((a) => (a.k === 'sym' && !scalars.has(a.key) && epsilon(a.key) ? [a.key] : []));
+    const grouped = groupByTensor(split.rest, new Set([...scalars, ...epsKeys])).map((x) => ({ x: x.x, b: withoutEpsilon(x.b, oneMinusA, epsilon) }));
+    if (grouped.length > 0 && grouped.every((x) => proportional(x.b, oneMinusA) !== undefined)) return { eq, self: split.self, adds: grouped, beta, average: true, max: false };
+  }
   return { eq, self: split.self, adds, beta, average, max: false };
+}
+
+/**
+ * k·(1 − a) for a weight k·(1 − a) + ε, ε a number up to EPSILON_BOUND·k or a symbol `epsilon` says
+ * is one (`1 - beta1 + eps`); the weight as it is otherwise.
+ */
+function withoutEpsilon(b: Poly, oneMinusA: Poly, epsilon: EpsilonTest): Poly {
+  const lead = oneMinusA.find((m) => m.fs.length > 0);
+  const mine = lead && b.find((m) => monoKeyOf(m) === monoKeyOf(lead));
+  if (!lead || !mine) return b;
+  const k = mine.c / lead.c;
+  if (!(k > 0)) return b;
+  const weight = scale(oneMinusA, k);
+  const rest = sub(b, weight);
+  if (rest.length !== 1 || rest[0].c <= 0) return b;
+  const [r] = rest;
+  const small = r.fs.length === 0 ? r.c <= EPSILON_BOUND * k : r.fs.length === 1 && r.fs[0].n === 1 && r.fs[0].atom.k === 'sym' && epsilon(r.fs[0].atom.key);
+  return small ? weight : b;
 }
 
 /** a = c₀ + c₁·β with one variable β: its key. */
@@ -2005,7 +2137,7 @@ export interface StepTerm {
   /** States in a denominator: under a √ or not. */
   denominator: { key: string; sqrt: boolean; factor: PolyFactor; inner?: Mono }[];
   /** Bias corrections in the term: power −1 (÷(1−βᵗ)), ½ (×√(1−βᵗ)), −½; and whether they sit with a denominator state. */
-  corrections: { beta: string; exp?: Poly; power: number; inDenominator: boolean; key: string }[];
+  corrections: { beta: string; exp?: Poly; eps?: string; power: number; inDenominator: boolean; key: string }[];
 }
 
 export function stepTerms(step: OptimizerStep, p: ParamUpdate): StepTerm[] {
@@ -2027,6 +2159,7 @@ export function boundedTerms(step: OptimizerStep, term: StepTerm): StepTerm[] {
 
 function termsOf(step: OptimizerStep, poly: Poly): StepTerm[] {
   const isState = (k: string): boolean => step.states.has(k);
+  const eps = step.epsilon;
   return poly.map((mono) => {
     const t: StepTerm = { mono, numerator: [], denominator: [], corrections: [] };
     for (const f of mono.fs) {
@@ -2036,7 +2169,7 @@ function termsOf(step: OptimizerStep, poly: Poly): StepTerm[] {
         else t.denominator.push({ key: a.key, sqrt: false, factor: f });
         continue;
       }
-      const c = correctionOf(a);
+      const c = correctionOf(a, eps);
       if (c) {
         t.corrections.push({ ...c.shape, power: c.power * f.n, inDenominator: false, key: c.key });
         continue;
@@ -2046,7 +2179,7 @@ function termsOf(step: OptimizerStep, poly: Poly): StepTerm[] {
         for (const inner of a.args[0])
           for (const g of inner.fs) {
             if (g.atom.k === 'sym' && isState(g.atom.key) && g.n > 0) t.denominator.push({ key: g.atom.key, sqrt: true, factor: f, ...(a.args[0].length > 1 ? { inner } : {}) });
-            const gc = correctionOf(g.atom);
+            const gc = correctionOf(g.atom, eps);
             if (gc) t.corrections.push({ ...gc.shape, power: -gc.power * g.n * 0.5, inDenominator: true, key: gc.key });
           }
         continue;
@@ -2055,7 +2188,7 @@ function termsOf(step: OptimizerStep, poly: Poly): StepTerm[] {
         // 1 / (√v̂ + ε), 1 / (v + ε), 1 / (√v·c + ε): the states inside, and the corrections beside them.
         // A correction every monomial of the sum holds is one factor of the sum, counted once:
         // lr / (c1 / √c2) expands to 1 / (1/√c2 − β₁ᵗ/√c2), which is √c2 / (1 − β₁ᵗ).
-        const common = a.arg.length > 1 ? commonFactors(a.arg).filter((g) => correctionOf(g.atom)) : [];
+        const common = a.arg.length > 1 ? commonFactors(a.arg).filter((g) => correctionOf(g.atom, eps)) : [];
         const shared = new Set(common.map((g) => g.key));
         for (const inner of a.arg) {
           for (const g of inner.fs) {
@@ -2065,20 +2198,20 @@ function termsOf(step: OptimizerStep, poly: Poly): StepTerm[] {
               for (const arg of b.args[0])
                 for (const h of arg.fs) {
                   if (h.atom.k === 'sym' && isState(h.atom.key) && h.n > 0) t.denominator.push({ key: h.atom.key, sqrt: true, factor: f, inner });
-                  const hc = correctionOf(h.atom);
+                  const hc = correctionOf(h.atom, eps);
                   if (hc) t.corrections.push({ ...hc.shape, power: -hc.power * h.n * 0.5, inDenominator: true, key: hc.key });
                 }
-            const c2 = shared.has(g.key) ? undefined : correctionOf(b);
+            const c2 = shared.has(g.key) ? undefined : correctionOf(b, eps);
             if (c2) t.corrections.push({ ...c2.shape, power: -c2.power * g.n, inDenominator: true, key: c2.key });
           }
         }
         for (const g of common) {
-          const c2 = correctionOf(g.atom)!;
+          const c2 = correctionOf(g.atom, eps)!;
           t.corrections.push({ ...c2.shape, power: -c2.power * g.n * f.n, inDenominator: false, key: c2.key });
         }
         // What is left once they are divided out may itself be a correction: 1 / (1 − β₁ᵗ).
         const rest = common.length > 0 ? a.arg.map((m) => ({ c: m.c, fs: m.fs.filter((g) => !shared.has(g.key)) })) : undefined;
-        const restShape = rest && correctionShape(rest);
+        const restShape = rest && correctionShape(rest, eps);
         if (rest && restShape) t.corrections.push({ ...restShape, power: -f.n, inDenominator: false, key: polyKey(rest) });
       }
     }
@@ -2097,28 +2230,28 @@ function commonFactors(p: Poly): PolyFactor[] {
  * (1 − βᵗ) as an atom: inv(1 − βᵗ) is power −1, √(1 − βᵗ) is ½; a root of a root, √√(1 − βᵗ), is ¼
  * (a correction taken under the square root twice), and (1 − βᵗ) ** 0.25 is ¼ too.
  */
-export function correctionOf(a: Atom, depth = 0): { shape: { beta: string; exp?: Poly }; power: number; key: string } | undefined {
+export function correctionOf(a: Atom, epsilon?: EpsilonTest, depth = 0): { shape: CorrectionShape; power: number; key: string } | undefined {
   if (depth > 4) return undefined;
   if (a.k === 'inv') {
-    const s = correctionShape(a.arg);
+    const s = correctionShape(a.arg, epsilon);
     return s && { shape: s, power: -1, key: polyKey(a.arg) };
   }
   if (a.k === 'pow') {
     // A numeric power that is neither whole nor a half stays an atom (poly.ts `pow`).
     const e = numeric(a.exp);
-    const s = e === undefined ? undefined : correctionShape(a.base);
+    const s = e === undefined ? undefined : correctionShape(a.base, epsilon);
     return s && { shape: s, power: e!, key: polyKey(a.base) };
   }
   if (a.k === 'fn' && a.fn === 'sqrt' && a.args.length === 1) {
-    const s = correctionShape(a.args[0]);
+    const s = correctionShape(a.args[0], epsilon);
     if (s) return { shape: s, power: 0.5, key: polyKey(a.args[0]) };
     const inner = a.args[0].length === 1 && a.args[0][0].fs.length === 1 ? a.args[0][0].fs[0] : undefined;
     if (inner && inner.atom.k === 'inv') {
-      const s2 = correctionShape(inner.atom.arg);
+      const s2 = correctionShape(inner.atom.arg, epsilon);
       return s2 && { shape: s2, power: -0.5 * inner.n, key: polyKey(inner.atom.arg) };
     }
     if (inner && inner.atom.k !== 'sym') {
-      const nested = correctionOf(inner.atom, depth + 1);
+      const nested = correctionOf(inner.atom, epsilon, depth + 1);
       return nested && { shape: nested.shape, power: 0.5 * nested.power * inner.n, key: nested.key };
     }
   }

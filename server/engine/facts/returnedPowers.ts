@@ -15,6 +15,7 @@ import { programIndex, definedInFile } from './program';
 import { statementsOf } from './adaptiveDecay';
 import { stmtExprs, subExprs } from './loops';
 import { oneValue } from './catalogue';
+import { EPSILON_BOUND, fileEpsilonTest, type EpsilonTest } from './optimizerSteps';
 
 export interface ReturnedPower {
   /** The correction `1 - state[k]`. */
@@ -37,7 +38,7 @@ export function returnedPowers(facts: Facts): ReturnedPower[] {
   const index = programIndex(facts);
   const own = index.functions.filter((fn) => definedInFile(facts, fn) && fn.body.length > 0);
   for (const fn of own) {
-    const corrections = powerCorrections(fn);
+    const corrections = powerCorrections(facts, fn);
     if (corrections.length === 0) continue;
     const returned = returnedNames(fn);
     const advances = newStateEntries(fn, returned);
@@ -71,17 +72,35 @@ function isOne(e: Expr): boolean {
   return e.kind === 'num' && e.value === 1;
 }
 
-/** `1 - S["k"]` with S an argument of the function (not the instance). */
-function powerCorrections(fn: FunctionDef): { state: string; key: string; span: Span; power: Span }[] {
+/**
+ * `1 - S["k"]` with S an argument of the function (not the instance). One with ε added
+ * (`1 - S["k"] + eps`) is ε when the power is 1, not 0: it does not divide by zero.
+ */
+function powerCorrections(facts: Facts, fn: FunctionDef): { state: string; key: string; span: Span; power: Span }[] {
   const args = new Set(fn.params.filter((p, i) => !(fn.isMethod && i === 0)).map((p) => p.name));
   const out: { state: string; key: string; span: Span; power: Span }[] = [];
+  let epsilon: EpsilonTest | undefined;
+  const isEpsilon = (e: Expr): boolean => {
+    if (e.kind === 'num') return e.value > 0 && e.value <= EPSILON_BOUND;
+    const key = e.kind === 'name' || e.kind === 'attr' ? exprKey(e) : undefined;
+    return key !== undefined && (epsilon ??= fileEpsilonTest(facts, fn))(key);
+  };
   for (const s of statementsOf(fn.body))
-    for (const root of stmtExprs(s))
+    for (const root of stmtExprs(s)) {
+      const withEpsilon = new Set<Expr>();
       for (const x of subExprs(root)) {
-        if (x.kind !== 'binary' || x.op !== '-' || !isOne(x.left)) continue;
+        if (x.kind !== 'binary' || x.op !== '+') continue;
+        // Asked only beside a `1 - S["k"]`: most sums hold none.
+        const entryCorrection = (e: Expr): boolean => e.kind === 'binary' && e.op === '-' && isOne(e.left) && stateEntry(e.right) !== undefined;
+        if (entryCorrection(x.left) && isEpsilon(x.right)) withEpsilon.add(x.left);
+        if (entryCorrection(x.right) && isEpsilon(x.left)) withEpsilon.add(x.right);
+      }
+      for (const x of subExprs(root)) {
+        if (x.kind !== 'binary' || x.op !== '-' || !isOne(x.left) || withEpsilon.has(x)) continue;
         const entry = stateEntry(x.right);
         if (entry && args.has(entry.state)) out.push({ ...entry, span: x.span, power: x.right.span });
       }
+    }
   return out;
 }
 

@@ -2,7 +2,7 @@
 import type { Language, Node as SyntaxNode, Tree } from 'web-tree-sitter';
 import { walkTree } from '../parse';
 import type { Expr, Span, Stmt, SyntaxErrorSpan } from '../ir';
-import { pythonLayoutErrors } from './pythonLayout';
+import { python2Backticks, pythonLayoutErrors } from './pythonLayout';
 import type { LanguageId } from '../types';
 
 /**
@@ -80,13 +80,14 @@ export function collectErrors(tree: Tree, base: number, text: string, language: 
 }
 
 /**
- * Python's errors without an ERROR node: dangling assignments, and the layout errors not on the
- * line of one (the assignment's `=` is the better place: what is missing is its value).
+ * Python's errors without an ERROR node: dangling assignments, the layout errors not on the
+ * line of one (the assignment's `=` is the better place: what is missing is its value), and
+ * Python 2's backticks.
  */
 function pythonExtras(tree: Tree, text: string, limit: number): SyntaxErrorSpan[] {
   const dangling = danglingAssignments(tree, text);
   const layout = pythonLayoutErrors(tree, text, limit).filter((e) => !dangling.some((d) => d.start <= e.start && !text.slice(d.start, e.start).includes('\n')));
-  return [...dangling, ...layout].sort((a, b) => a.start - b.start);
+  return [...dangling, ...layout, ...python2Backticks(tree, text, limit)].sort((a, b) => a.start - b.start);
 }
 
 /**

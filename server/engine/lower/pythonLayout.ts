@@ -3,6 +3,9 @@
 // valid, so `for l` followed lines later by `for l in xs:` reads as one statement; a block may be
 // empty (`if b:` with no indented body); and two statements may share a line with no `;` between
 // (`from m import *   cfg = {`). CPython stops at the first of these, so the notice points there.
+// Python 2's backtick repr (`` `x` ``), which the grammar reads as a string, is one more
+// (`python2Backticks`). Python 2's statements the grammar reads (`print "x"`, `exec code`,
+// `except E, e:`) are left without a notice.
 import type { Node as SyntaxNode, Tree, TreeCursor } from 'web-tree-sitter';
 import type { SyntaxErrorSpan } from '../ir';
 
@@ -252,4 +255,28 @@ function magicLineAfter(text: string, at: number): boolean {
     i = next;
   }
   return false;
+}
+
+/**
+ * Python 2's backtick repr, `` `x` `` (`repr(x)`): the grammar reads it as a string whose quote is a
+ * backtick, without an ERROR node, but CPython 3 has no backtick token and stops at the first one.
+ * Only the text's backticks are looked at (a file without one costs a search), and only one the tree
+ * opens a string with counts: a backtick in a string, a docstring or a comment is text.
+ */
+export function python2Backticks(tree: Tree, text: string, limit = 50): SyntaxErrorSpan[] {
+  const out: SyntaxErrorSpan[] = [];
+  for (let i = text.indexOf('`'); i >= 0 && out.length < limit; i = text.indexOf('`', i + 1)) {
+    const token = tree.rootNode.descendantForIndex(i, i + 1);
+    if (!token) continue;
+    if (token.type !== 'string_start' || token.startIndex !== i || token.endIndex !== i + 1) {
+      // A docstring or comment full of backticks (Markdown) is passed over at once.
+      if ((token.type === 'string_content' || token.type === 'comment') && token.endIndex > i + 1) i = token.endIndex - 1;
+      continue;
+    }
+    const string = token.parent;
+    out.push({ start: i, end: i + 1, reason: "backticks are Python 2's repr(), which Python 3 removed: write repr(...)" });
+    // The string's own closing backtick, and any inside it, are read with it.
+    if (string && string.endIndex > i) i = string.endIndex - 1;
+  }
+  return out;
 }
