@@ -217,10 +217,14 @@ function termsOnTheWrongOperand(facts: Facts): Report[] {
     const tie = d ? ` The two are tied by ${placeFrom(facts, m.term.span, d.cost.span)}, which hands the same ${weights} to ${calleeText(facts, d.cost)} and to ${calleeText(facts, d.gradient)}.` : '';
     const driverRelated = d ? [{ span: d.cost.span, message: `the same ${weights} go to the cost here` }, { span: d.gradient.span, message: 'and to the gradient here' }] : [];
     if (m.kind === 'gradient') {
+      // The gradient itself (`dW += 2 * reg * dW`), or a copy of it; an exempt slice only when the penalty leaves one out.
+      const itself = exprKey(m.operand) !== undefined && exprKey(m.operand) === exprKey(m.target);
+      const what = itself ? `${operand}, the gradient it is added to,` : `${operand}, a copy of the gradient ${target} it is added to (${facts.lineLabel(m.source.span)}),`;
+      const zeroed = p.param.expr.kind === 'index' ? (d ? ' (their exempt slices zeroed)' : ' (its exempt slice zeroed)') : '';
       return {
         span: m.term.span,
-        message: `the penalty-gradient term ${term} multiplies ${operand}, a copy of the gradient ${target} it is added to (${facts.lineLabel(m.source.span)}), not the weight: ${penaltyVerb(p)} ${unicodePenalty(penalty)} on ${line}, whose gradient is ${unicodeGradient(expected)}.${tie} This term only rescales the data gradient, and the penalty never reaches the update. Multiply the strength by ${d ? `the ${weights} handed in (their exempt slices zeroed)` : `${m.weight} (its exempt slice zeroed)`}, not by the gradient`,
-        related: [{ span: m.source.span, message: `${operand} is made from the gradient ${target} here` }, penaltyRelated, ...driverRelated],
+        message: `the penalty-gradient term ${term} multiplies ${what} not the weight: ${penaltyVerb(p)} ${unicodePenalty(penalty)} on ${line}, whose gradient is ${unicodeGradient(expected)}.${tie} This term only rescales the data gradient, and the penalty never reaches the update. Multiply the strength by ${d ? `the ${weights} handed in` : m.weight}${zeroed}, not by the gradient`,
+        related: [...(itself ? [] : [{ span: m.source.span, message: `${operand} is made from the gradient ${target} here` }]), penaltyRelated, ...driverRelated],
         math: { computed: term, expected: unicodeGradient(expected), lossPenalty: penalty },
       };
     }

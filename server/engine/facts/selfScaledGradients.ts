@@ -28,6 +28,7 @@ import type { ParsedFile } from '../document';
 import type { ClassDef, FunctionDef, Scope } from './scope';
 import { coef as makeCoef, div, mul } from '../../math/coef';
 import { exprKey, lastComponent } from './keys';
+import { fileIdOf } from '../source';
 import { definedInFile, ownStatements, programIndex, spanKey, type ProgramIndex } from './program';
 import { lossFacts, type LossPenalty } from './losses';
 import { regGradientTerms } from './gradients';
@@ -219,7 +220,9 @@ function judge(entry: Facts, facts: Facts, index: ProgramIndex, fn: FunctionDef,
     const fields = objectFieldsOf(c.coef, field.object);
     if (fields) {
       const linked = linkedFieldPenalties(entry, fn.cls, field.object, weight.field, fields).filter(eligiblePenalty);
-      if (linked.length > 0) return { ...base, how: 'linked', penalty: linked[0], penaltyAt: linked[0].span };
+      // Named where the loss writes it (`layer.l2 * np.sum(layer.weights ** 2)`), not where a caller's call reads it through.
+      const p = linked.find((x) => fileIdOf(x.span.start) === fileIdOf(x.param.expr.span.start)) ?? linked[0];
+      if (p) return { ...base, how: 'linked', penalty: p, penaltyAt: p.span };
     }
   }
   if (!own) return undefined;
