@@ -34,6 +34,7 @@ import { missingPenaltyGradientForms, returnedGradientForms } from '../engine/fi
 import { returnedGradientsWithoutTerm } from '../engine/facts/returnedGradients';
 import { misreadPenaltyTerms } from '../engine/facts/penaltyGradientOperand';
 import { missingPenaltyTerms } from '../engine/facts/missingPenaltyTerms';
+import { selfScaledGradients } from '../engine/facts/selfScaledGradients';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -75,6 +76,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     for (const report of branchesLeavingOutTerm(facts)) context.report(report);
     for (const report of returnedGradientsMissingTerm(facts)) context.report(report);
     for (const report of termsOnTheWrongOperand(facts)) context.report(report);
+    for (const report of termsOnTheirOwnGradient(facts)) context.report(report);
     for (const report of missingPenaltyTermReports(facts)) context.report(report);
     // A layer's own term against the penalty a loss class or module computes from the layer's fields.
     for (const link of fieldLinks(facts)) {
@@ -215,10 +217,14 @@ function termsOnTheWrongOperand(facts: Facts): Report[] {
     const tie = d ? ` The two are tied by ${placeFrom(facts, m.term.span, d.cost.span)}, which hands the same ${weights} to ${calleeText(facts, d.cost)} and to ${calleeText(facts, d.gradient)}.` : '';
     const driverRelated = d ? [{ span: d.cost.span, message: `the same ${weights} go to the cost here` }, { span: d.gradient.span, message: 'and to the gradient here' }] : [];
     if (m.kind === 'gradient') {
+      // The gradient itself (`dW += 2 * reg * dW`), or a copy of it; an exempt slice only when the penalty leaves one out.
+      const itself = exprKey(m.operand) !== undefined && exprKey(m.operand) === exprKey(m.target);
+      const what = itself ? `${operand}, the gradient it is added to,` : `${operand}, a copy of the gradient ${target} it is added to (${facts.lineLabel(m.source.span)}),`;
+      const zeroed = p.param.expr.kind === 'index' ? (d ? ' (their exempt slices zeroed)' : ' (its exempt slice zeroed)') : '';
       return {
         span: m.term.span,
-        message: `the penalty-gradient term ${term} multiplies ${operand}, a copy of the gradient ${target} it is added to (${facts.lineLabel(m.source.span)}), not the weight: ${penaltyVerb(p)} ${unicodePenalty(penalty)} on ${line}, whose gradient is ${unicodeGradient(expected)}.${tie} This term only rescales the data gradient, and the penalty never reaches the update. Multiply the strength by ${d ? `the ${weights} handed in (their exempt slices zeroed)` : `${m.weight} (its exempt slice zeroed)`}, not by the gradient`,
-        related: [{ span: m.source.span, message: `${operand} is made from the gradient ${target} here` }, penaltyRelated, ...driverRelated],
+        message: `the penalty-gradient term ${term} multiplies ${what} not the weight: ${penaltyVerb(p)} ${unicodePenalty(penalty)} on ${line}, whose gradient is ${unicodeGradient(expected)}.${tie} This term only rescales the data gradient, and the penalty never reaches the update. Multiply the strength by ${d ? `the ${weights} handed in` : m.weight}${zeroed}, not by the gradient`,
+        related: [...(itself ? [] : [{ span: m.source.span, message: `${operand} is made from the gradient ${target} here` }]), penaltyRelated, ...driverRelated],
         math: { computed: term, expected: unicodeGradient(expected), lossPenalty: penalty },
       };
     }
@@ -228,6 +234,42 @@ function termsOnTheWrongOperand(facts: Facts): Report[] {
       message: `${operand}, the copy of ${d ? `the ${weights} handed in` : m.weight} that the penalty-gradient term ${term} reads (${facts.lineLabel(m.term.span)}), holds ${constant} in the slice that ${penaltyVerb(p)} ${unicodePenalty(penalty)} leaves out (${line}): that penalty's gradient is 0 there, and this term adds the strength times ${constant} to it instead.${tie} Fill that slice of ${operand} with zeros`,
       related: [{ span: m.term.span, message: `the penalty-gradient term reads ${operand} here` }, penaltyRelated, ...driverRelated],
       math: { computed: `${term} with ${constant} in ${m.weight}'s exempt slice`, expected: `${unicodeGradient(expected)}, 0 on the exempt slice` },
+    };
+  });
+}
+
+/**
+ * A penalty-gradient term that multiplies the gradient it is added to (`self.dweights += 2 *
+ * self.l2 * self.dweights`), read against the loss's penalty when one carries its strength
+ * (selfScaledGradients.ts), and on its own otherwise: 2λ·dW is the gradient of no penalty of W.
+ */
+function termsOnTheirOwnGradient(facts: Facts): Report[] {
+  return selfScaledGradients(facts).map((m) => {
+    const term = facts.source(m.term.span).replace(/\s+/g, ' ');
+    const operand = facts.source(m.operand.span);
+    const c = canonicalCoef(facts, m.coef, m.scope, m.at);
+    const written = unicodeGradient({ kind: 'linear', coef: c, param: operand });
+    const scale = `(1 + ${unicodeCoef(c)})`;
+    const tail = `This term only rescales the data gradient by ${scale}, and the penalty never reaches the update. Multiply the strength by ${m.weight}, not by the gradient`;
+    const p = m.penalty;
+    if (p && m.penaltyAt) {
+      const weightText = facts.source(p.param.expr.span).replace(/\s+/g, ' ');
+      const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: weightText };
+      const expected = gradientOf({ kind: p.kind, coef: abs(canonicalCoef(facts, p.coef, p.site.scope, p.site.at)), param: m.weight });
+      const line = placeFrom(facts, m.term.span, m.penaltyAt);
+      return {
+        span: m.term.span,
+        message: `the penalty-gradient term ${term} multiplies ${operand}, the gradient it is added to, not the weight ${m.weight}: ${penaltyVerb(p)} ${unicodePenalty(penalty)} on ${line}, whose gradient is ${unicodeGradient(expected)}, while ${written} is the gradient of no penalty of ${m.weight}. ${tail}`,
+        related: [{ span: m.penaltyAt, message: `${penaltyVerb(p)} ${unicodePenalty(penalty)} here` }],
+        math: { computed: written, expected: unicodeGradient(expected), lossPenalty: penalty },
+      };
+    }
+    const expected = unicodeGradient({ kind: 'linear', coef: c, param: m.weight });
+    const implied = unicodePenalty({ kind: 'sumsq', coef: makeCoef(c.num / 2, c.syms), param: m.weight });
+    return {
+      span: m.term.span,
+      message: `the penalty-gradient term ${term} multiplies ${operand}, the gradient it is added to, not the weight ${m.weight}: a penalty on ${m.weight} with this strength has the gradient ${expected} (that of ${implied}), while ${written} is the gradient of no penalty of ${m.weight}. ${tail}`,
+      math: { computed: written, expected },
     };
   });
 }

@@ -72,13 +72,72 @@ export function fieldLinks(entry: Facts): FieldLink[] {
     }
   }
   if (terms.length === 0) return links;
-  const all = files.map(factsOf).filter((f): f is Facts => f !== undefined);
+  const penalties = fieldPenalties(entry);
+  const uses = fieldSteps(entry);
+  const pairedUses = reachedFacts(entry).flatMap(pairedMethodUses);
+  if (penalties.size === 0 && uses.size === 0 && pairedUses.length === 0) return links;
 
-  // Penalties on another object's fields, by the fields they read: `weights|l2`. A penalty on
-  // `self`'s fields reaches a loss outside its class through a method called on an instance
-  // (`data_loss + sum(layer.penalty() for layer in layers)`): the instance's own penalty, paired
-  // only with terms of a class whose instances run that method (its own, or inherited).
-  const penalties = new Map<string, { p: LossPenalty; object: string; definedIn?: FunctionDef }[]>();
+  for (const { t, facts, field, strength, cls } of terms) {
+    const link: FieldLink = { term: t, facts, penalties: [] };
+    // Penalties only when the term's own file pairs it with none, and from another class.
+    if (penaltiesFor(facts, t.ids, t.site.scope).length === 0) {
+      link.penalties.push(...linkedFieldPenalties(entry, cls, field.object, field.name, strength));
+    }
+    const gradient = objectField(t.site.target);
+    if (gradient && gradient.object === field.object) {
+      const found = [...(uses.get(`${field.name}|${gradient.name}`) ?? []), ...pairedUses.filter((u) => pairsFields(program, cls, u, field.name, gradient.name))];
+      const signs = new Set(found.map((u) => u.sign));
+      if (signs.size === 1) [link.descentSign, link.use] = [found[0].sign === -1 ? 1 : -1, found[0].site];
+    }
+    if (link.penalties.length > 0 || link.descentSign !== undefined) links.push(link);
+  }
+  return links;
+}
+
+/** A penalty on another object's fields (`layer.l2 * np.sum(layer.weights ** 2)`), by the fields it reads. */
+export interface FieldPenalty {
+  p: LossPenalty;
+  /** The object whose fields it reads, as written (`layer`). */
+  object: string;
+  /** For a penalty on `self`'s fields: the method that computes it. */
+  definedIn?: FunctionDef;
+}
+
+/** A step of another object's weights along another of its fields (`o.W += -lr * o.dW`). */
+export interface FieldStep {
+  sign: 1 | -1;
+  site: UpdateSite;
+}
+
+const reachedMemo = new WeakMap<Facts, Facts[]>();
+
+/** The facts of the files the entry reaches through its imports (itself first). */
+function reachedFacts(entry: Facts): Facts[] {
+  let known = reachedMemo.get(entry);
+  if (known) return known;
+  const program = entry.program;
+  const parsed = program.parsedOf(entry.scopes.root.span);
+  known = parsed ? program.reachable(parsed, MAX_FILES).map((f) => (f === parsed ? entry : program.facts(f))) : [entry];
+  reachedMemo.set(entry, known);
+  return known;
+}
+
+const penaltiesMemo = new WeakMap<Facts, Map<string, FieldPenalty[]>>();
+
+/**
+ * Penalties on another object's fields in the files the entry reaches, by the fields they read:
+ * `weights|l2` for `layer.l2 * np.sum(layer.weights ** 2)`. A penalty on `self`'s fields reaches a
+ * loss outside its class through a method called on an instance (`data_loss + sum(layer.penalty()
+ * for layer in layers)`): the instance's own penalty, paired only with terms of a class whose
+ * instances run that method (its own, or inherited).
+ */
+export function fieldPenalties(entry: Facts): Map<string, FieldPenalty[]> {
+  let penalties = penaltiesMemo.get(entry);
+  if (penalties) return penalties;
+  penalties = new Map();
+  penaltiesMemo.set(entry, penalties);
+  const program = entry.program;
+  const all = reachedFacts(entry);
   for (const facts of all) {
     for (const p of lossFacts(facts).penalties) {
       const field = objectField(p.param.base);
@@ -86,7 +145,8 @@ export function fieldLinks(entry: Facts): FieldLink[] {
       let definedIn: FunctionDef | undefined;
       if (isSelfName(field.object)) {
         const owner = program.parsedOf(p.param.base.span);
-        const index = owner && factsOf(owner) && programIndex(factsOf(owner)!);
+        const ownerFacts = owner && all.find((f) => f.file.id === owner.file.id);
+        const index = ownerFacts ? programIndex(ownerFacts) : undefined;
         definedIn = index ? index.enclosingFunction(index.scopeAt(p.param.base.span.start)) : undefined;
         if (!definedIn?.cls || classOfPenalty(p) === definedIn.cls) continue;
       }
@@ -96,9 +156,41 @@ export function fieldLinks(entry: Facts): FieldLink[] {
       penalties.set(key, [...(penalties.get(key) ?? []), { p, object: field.object, definedIn }]);
     }
   }
-  // Steps of another object's weights along another of its fields: `o.W += -lr * o.dW`, by `W|dW`.
-  const uses = new Map<string, { sign: 1 | -1; site: UpdateSite }[]>();
-  for (const facts of all) {
+  return penalties;
+}
+
+/**
+ * The penalties of `fieldPenalties` on `o.<weight>` with the strength `o.<strength>`, for a term of
+ * a method of `cls` that reads them on `object` (`self`): those computed outside the class (a
+ * penalty method of `self` only when the class's instances run it), their coefficients written on
+ * `object` so that they compare with the term's.
+ */
+export function linkedFieldPenalties(entry: Facts, cls: ClassDef, object: string, weight: string, strength: string[]): LossPenalty[] {
+  const out: LossPenalty[] = [];
+  for (const { p, object: theirs, definedIn } of fieldPenalties(entry).get(`${weight}|${strength.join(',')}`) ?? []) {
+    if (classOfPenalty(p) === cls) continue;
+    if (definedIn && methodOf(entry.program, cls, definedIn.name) !== definedIn) continue;
+    const copy = { ...p, coef: renamed(p.coef, theirs, object) };
+    written.set(copy, p.coef);
+    out.push(copy);
+  }
+  return out;
+}
+
+/** The fields of `object` a coefficient is made of (`self.l2` → ['l2']), sorted, when every other symbol is a count of examples. */
+export function objectFieldsOf(c: Coef, object: string): string[] | undefined {
+  return fieldsOf(c, object);
+}
+
+const stepsMemo = new WeakMap<Facts, Map<string, FieldStep[]>>();
+
+/** Steps of another object's weights along another of its fields in the files the entry reaches: `o.W += -lr * o.dW`, by `W|dW`. */
+export function fieldSteps(entry: Facts): Map<string, FieldStep[]> {
+  let uses = stepsMemo.get(entry);
+  if (uses) return uses;
+  uses = new Map();
+  stepsMemo.set(entry, uses);
+  for (const facts of reachedFacts(entry)) {
     for (const site of facts.updates) {
       if (site.kind !== 'update') continue;
       const target = objectField(site.target);
@@ -114,30 +206,7 @@ export function fieldLinks(entry: Facts): FieldLink[] {
       }
     }
   }
-  const pairedUses = all.flatMap(pairedMethodUses);
-  if (penalties.size === 0 && uses.size === 0 && pairedUses.length === 0) return links;
-
-  for (const { t, facts, field, strength, cls } of terms) {
-    const link: FieldLink = { term: t, facts, penalties: [] };
-    // Penalties only when the term's own file pairs it with none, and from another class.
-    if (penaltiesFor(facts, t.ids, t.site.scope).length === 0) {
-      for (const { p, object, definedIn } of penalties.get(`${field.name}|${strength.join(',')}`) ?? []) {
-        if (classOfPenalty(p) === cls) continue;
-        if (definedIn && methodOf(program, cls, definedIn.name) !== definedIn) continue;
-        const copy = { ...p, coef: renamed(p.coef, object, field.object) };
-        written.set(copy, p.coef);
-        link.penalties.push(copy);
-      }
-    }
-    const gradient = objectField(t.site.target);
-    if (gradient && gradient.object === field.object) {
-      const found = [...(uses.get(`${field.name}|${gradient.name}`) ?? []), ...pairedUses.filter((u) => pairsFields(program, cls, u, field.name, gradient.name))];
-      const signs = new Set(found.map((u) => u.sign));
-      if (signs.size === 1) [link.descentSign, link.use] = [found[0].sign === -1 ? 1 : -1, found[0].site];
-    }
-    if (link.penalties.length > 0 || link.descentSign !== undefined) links.push(link);
-  }
-  return links;
+  return uses;
 }
 
 const selfFieldTerms = new WeakMap<ParsedFile, boolean>();

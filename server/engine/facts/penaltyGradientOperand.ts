@@ -82,7 +82,7 @@ function localTerms(facts: Facts): MisreadPenaltyTerm[] {
   return found;
 }
 
-const eligiblePenalty = (p: LossPenalty): boolean => p.kind === 'sumsq' && p.coef.num > 0 && p.site.sign === 1 && !p.site.autodiff && !p.site.scaledLater;
+export const eligiblePenalty = (p: LossPenalty): boolean => p.kind === 'sumsq' && p.coef.num > 0 && p.site.sign === 1 && !p.site.autodiff && !p.site.scaledLater;
 
 /** Whether an array read in a gradient function is the weights the penalty is on (through the driver). */
 type WeightTest = (e: Expr, scope: Scope, at: number) => boolean;
@@ -354,7 +354,7 @@ function strengthProduct(facts: Facts, e: Expr, scope: Scope, at: number): Produ
  * function, in another method of the same class, or in a function that a function calling this
  * one calls too (a training loop that calls the cost and the gradient).
  */
-function sameModel(index: ProgramIndex, fn: FunctionDef, p: LossPenalty): boolean {
+export function sameModel(index: ProgramIndex, fn: FunctionDef, p: LossPenalty): boolean {
   const other = p.site.fn;
   if (!other) return false;
   if (other === fn || (fn.cls !== undefined && other.cls === fn.cls)) return true;
@@ -364,7 +364,7 @@ function sameModel(index: ProgramIndex, fn: FunctionDef, p: LossPenalty): boolea
 }
 
 /** A penalty read through a variable (`cost = data + reg_cost`) is written where the variable is given its value. */
-function penaltyPlace(index: ProgramIndex, p: LossPenalty): Span {
+export function penaltyPlace(index: ProgramIndex, p: LossPenalty): Span {
   const fn = index.enclosingFunction(index.scopeAt(p.span.start));
   let e: Expr | undefined;
   const at = (x: Expr): boolean => x.span.start === p.span.start && x.span.end === p.span.end && x.kind === 'name' && (e = x) !== undefined;
@@ -374,7 +374,7 @@ function penaltyPlace(index: ProgramIndex, p: LossPenalty): Span {
 }
 
 /** The penalty's strength symbols by their last name, counts of examples aside (`lam` of `lam / (2 * m)`). */
-function strengthNames(p: LossPenalty): string[] {
+export function strengthNames(p: LossPenalty): string[] {
   return p.coef.syms.filter((s) => s.pow > 0 && !isSizeSymbol(s.name)).map((s) => s.name.replace(/^.*\./, ''));
 }
 
