@@ -7,7 +7,7 @@
 // the polynomials by data flow. No name decides anything here.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { forEachChild, ifChainAt, type FunctionDef } from './scope';
+import { forEachChild, ifChainAt, someExpr, type FunctionDef } from './scope';
 import { isSelfName } from './resolve';
 import { programIndex, definedInFile } from './program';
 import { exprKey } from './keys';
@@ -1185,10 +1185,47 @@ function placeUses(facts: Facts, stmt: Stmt, base: string): ('start' | 'write' |
   return out;
 }
 
+const mentioning = new WeakMap<Facts, Map<string, Stmt[]>>();
+
+/**
+ * The file's statements by the places their own expressions name (each dotted prefix of a place's
+ * key before its first index: `self`, `self.cache` for `self.cache[i]`), built once per file so
+ * that the scans below read only the statements that can meet a place.
+ */
+function statementsNaming(facts: Facts, base: string): Stmt[] {
+  let index = mentioning.get(facts);
+  if (!index) {
+    index = new Map();
+    for (const stmt of programIndex(facts).stmtBySpan.values()) {
+      const exprs = stmt.kind === 'assign' ? [...stmt.targets, stmt.value] : stmt.kind === 'expr' ? [stmt.expr] : stmt.kind === 'return' ? (stmt.value ? [stmt.value] : []) : stmt.kind === 'for' ? [stmt.target, stmt.iter] : stmt.kind === 'block' ? [...stmt.heads, ...(stmt.aliases ?? []).filter((a): a is Expr => a !== undefined)] : [];
+      const bases = new Set<string>();
+      for (const e of exprs)
+        someExpr(e, (x) => {
+          if (x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') {
+            const k = exprKey(x);
+            if (k !== undefined) {
+              const b = baseOf(k);
+              for (let i = b.indexOf('.'); i >= 0; i = b.indexOf('.', i + 1)) bases.add(b.slice(0, i));
+              bases.add(b);
+            }
+          }
+          return false;
+        });
+      for (const b of bases) {
+        const list = index.get(b);
+        if (list) list.push(stmt);
+        else index.set(b, [stmt]);
+      }
+    }
+    mentioning.set(facts, index);
+  }
+  return index.get(base) ?? [];
+}
+
 /** The place's zero start, when nothing in `within` writes it otherwise (nor may, through a call, an alias or a loop). */
 function onlyStarted(facts: Facts, base: string, within: Span): Span | undefined {
   let start: Span | undefined;
-  for (const stmt of programIndex(facts).stmtBySpan.values()) {
+  for (const stmt of statementsNaming(facts, base)) {
     if (stmt.span.start < within.start || stmt.span.end > within.end) continue;
     for (const use of placeUses(facts, stmt, base)) {
       if (use === 'write') return undefined;
@@ -1201,13 +1238,13 @@ function onlyStarted(facts: Facts, base: string, within: Span): Span | undefined
 
 /** Nothing in `within` reads the place but the statement that updates it (`self.v = b * self.v + …`). */
 function unreadBesides(facts: Facts, base: string, within: Span, own: Span): boolean {
-  for (const stmt of programIndex(facts).stmtBySpan.values()) {
+  for (const stmt of statementsNaming(facts, base)) {
     if (stmt.span.start < within.start || stmt.span.end > within.end) continue;
     const mine = stmt.span.start <= own.start && stmt.span.end >= own.end && stmt.kind === 'assign';
     if (mine) continue;
-    for (const use of placeUses(facts, stmt, base)) if (use === 'read') return false;
-    if (stmt.kind !== 'assign' && placeUses(facts, stmt, base).length > 0) return false;
-    if (stmt.kind === 'assign' && placeUses(facts, { ...stmt, targets: [] }, base).length > 0) return false;
+    // Any use but a write of the place as an assignment's target: its value, a call, a loop, a test.
+    const uses = placeUses(facts, stmt.kind === 'assign' ? { ...stmt, targets: [] } : stmt, base);
+    if (uses.length > 0) return false;
   }
   return true;
 }
