@@ -1250,7 +1250,8 @@ function velocityWithoutGradient(facts: Facts, step: OptimizerStep, s: StateUpda
   if (!unread) return false;
   if (stateWrittenElsewhere(facts, step, key)) return false;
   const t = stateText(facts, s);
-  const w = facts.source(p.eq.target.span);
+  // A returned step's target is the parameter's name, spanning the `return`.
+  const w = p.eq.target.kind === 'name' ? p.eq.key : facts.source(p.eq.target.span);
   push({
     code: 'NB403',
     span: s.eq.spans[0],
