@@ -1,6 +1,7 @@
 // NB407 state-never-stored: a hand-written optimizer computes its moving average from the stored
 // state into a local or a loop variable and never writes it back, or writes it back and steps the
-// parameter in the same function without it.
+// parameter in the same function without it, or writes it into a place nothing reads while the step
+// reads a sibling place that stays at its zero start.
 //
 // ## What it does
 // Reports what engine/facts/unstoredState.ts finds: the statement that computes the new value,
@@ -14,11 +15,25 @@ export const nb407StateNeverStored = defineRule({
     code: 'NB407',
     name: 'state-never-stored',
     severity: 'warning',
-    summary: 'A hand-written optimizer computes its momentum or moving average from the stored state and never writes it back, or writes it back and never uses it in the step',
+    summary: 'A hand-written optimizer computes its momentum or moving average from the stored state and never writes it back, or writes it back and never uses it in the step, or writes it into one table while the step reads another that stays at its zero start',
     fix: 'none',
   },
   check(context) {
     for (const f of unstoredStates(context.facts)) {
+      if (f.misdirected) {
+        const { read, step, start } = f.misdirected;
+        context.report({
+          span: f.span,
+          message:
+            `The moving average is written into \`${f.place}\`, which nothing reads, while the parameter's update reads \`${read}\`, which nothing writes but its zero start: ` +
+            `the step reads that start on every call and the average never reaches the weights (an RMSprop step that divides by it is lr·g/(√0 + ε) = lr·g/ε). Write the average into the place the step reads, or let the step read \`${f.place}\`.`,
+          related: [
+            { span: step, message: `the update reads \`${read}\` here` },
+            { span: start, message: `the zero start of \`${read}\`, which nothing writes again` },
+          ],
+        });
+        continue;
+      }
       if (f.unused) {
         context.report({
           span: f.span,

@@ -248,6 +248,16 @@ export function zeroValue(e: Expr): 'scalar' | 'array' | undefined {
   return undefined;
 }
 
+/** JavaScript's typed arrays: `new Float64Array(n)` is n zeros. */
+const TYPED_ARRAYS: ReadonlySet<string> = new Set(['Float64Array', 'Float32Array', 'Int32Array', 'Int16Array', 'Int8Array', 'Uint32Array', 'Uint16Array', 'Uint8Array']);
+
+/** `new Float64Array(n)`, `new Float32Array(w.length)`: a typed array of zeros (a length, not an array to copy, as far as the call shows). */
+export function zeroTypedArray(e: Expr): boolean {
+  if (e.kind !== 'call' || e.callee.kind !== 'name' || !TYPED_ARRAYS.has(e.callee.name) || e.args.length !== 1 || e.kwargs.length > 0) return false;
+  const n = e.args[0];
+  return n.kind === 'num' || n.kind === 'name' || (n.kind === 'attr' && n.name === 'length');
+}
+
 // ------------------------------------------------------------------ arrays built
 
 /** Array libraries whose constructors `builtArray` reads (canonical import paths' roots). */

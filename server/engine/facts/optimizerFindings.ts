@@ -7,9 +7,10 @@ import type { Facts } from './index';
 import { programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
 import { assignedFrom, betaKeyOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
-import { parameterGradientKeys } from './catalogue';
+import { CONSTRUCTOR_METHODS, parameterGradientKeys } from './catalogue';
+import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
-import { namesIn, someExpr, type FunctionDef } from './scope';
+import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
 import { formatNumber } from '../../math/print/format';
 import { add, div as divPoly, mul as mulPoly, numeric, pow } from '../../math/poly';
 import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, withoutFactor, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
@@ -830,6 +831,8 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     if (averagedTwice(facts, step, s, push)) continue;
     if (doubleCounted(facts, step, s, push)) continue;
     if (s.self && !s.average && s.adds.length > 0 && overweighted(facts, step, s, push)) continue;
+    if (s.average && learningRateAsDecay(facts, step, s, push)) continue;
+    if (s.adds.length === 0 && velocityWithoutGradient(facts, step, s, push)) continue;
     if (!s.self || !s.beta || s.average || s.adds.length === 0) continue;
     const beta = s.beta;
     const others = partners(step, s).filter((o) => o.average && o.beta && o.beta !== beta);
@@ -1185,6 +1188,127 @@ function overweighted(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (
     corrected: unweighted({ ...s, adds }, beta),
   });
   return true;
+}
+
+/**
+ * T = η·T + (1 − η)·X where η, the coefficient the average keeps of its old value, is also the
+ * scalar every term of a parameter's step is multiplied by: the learning rate used as the
+ * average's decay. With η = 10⁻³ the average keeps a thousandth of its past, so it is the last X
+ * (RMSprop's cache is the last g², and the step lr·g/√(g²) is lr·sign(g)). Read by data flow: the
+ * same symbol weights the old value (exactly, not 1 − η, Robbins–Monro's averaging with the step
+ * size) and scales the update that reads the average; its name decides nothing.
+ */
+function learningRateAsDecay(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  const beta = s.beta;
+  if (beta === undefined || !s.self || !polyEquals(s.self, sym(beta)) || s.max) return false;
+  // Scales the step: a plain factor of every monomial of an update that reads the average (or a state built from it).
+  const readers = new Set([s.eq.key, ...[...step.states.values()].filter((o) => o !== s && mentions(o.eq.value, s.eq.key)).map((o) => o.eq.key)]);
+  const scaled = step.params.find(
+    (p) => p.step.length > 0 && [...readers].some((k) => mentions(p.step, k)) && p.step.every((m) => m.fs.some((f) => f.n === 1 && f.atom.k === 'sym' && f.atom.key === beta)),
+  );
+  if (!scaled) return false;
+  // Another state of the step averaged with the same symbol is the step's own β (a momentum whose step is its β times the average).
+  if ([...step.states.values()].some((o) => o !== s && o.beta === beta && !o.average)) return false;
+  const b = show(facts, step, beta);
+  const t = stateText(facts, s);
+  push({
+    code: 'NB403',
+    span: s.eq.spans[0],
+    message: `${t} keeps ${b} of its old value and adds 1 - ${b} of the new term, and ${b} is also the step size that scales the parameter's update: a learning rate is small (1e-3 keeps a thousandth of the past), so ${t} is about its last term alone and averages nothing (for a squared gradient the step becomes about ${b}·sign(g)). Average with a decay of its own, near 1 (0.9–0.999): ${t} = rho * ${t} + (1 - rho) * …`,
+    related: [{ span: scaled.eq.spans[scaled.eq.spans.length - 1], message: `${b} scales the step here` }],
+  });
+  return true;
+}
+
+/**
+ * T = β·T with nothing added, read by a parameter's step that moves by T alone, in a function handed
+ * an argument it never reads (the gradient): the velocity never takes the gradient in, so from a
+ * zero start it stays zero and the weights never move. Only a state kept by the optimizer (on the
+ * instance, apart from the parameter), stepping a parameter the caller hands in, and written nowhere
+ * else in the class or file but by its start.
+ */
+function velocityWithoutGradient(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  if (!s.self || s.max || s.eq.branched) return false;
+  const n = numeric(s.self);
+  const beta = linearSymbol(s.self);
+  if (!(n !== undefined ? n > 0 && n < 1 : beta !== undefined && polyEquals(s.self, sym(beta)))) return false;
+  const key = s.eq.key;
+  const fn = step.fn;
+  const args = explicitParams(fn);
+  const root = (k: string): string => /^[^.[]*/.exec(k)![0];
+  // Every term of the update is scalars times T: a knob (no entry, no state, nothing the caller hands in).
+  const scalarOrState = (a: Atom): boolean => a.k === 'sym' && (a.key === key || (!step.states.has(a.key) && !/[[\]]/.test(a.key) && !args.some((x) => x.name === root(a.key))));
+  const p = step.params.find(
+    (q) =>
+      !q.returned &&
+      q.eq.key !== key &&
+      q.step.length > 0 &&
+      q.step.every((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === key && f.n === 1) && m.fs.every((f) => scalarOrState(f.atom))),
+  );
+  if (!p) return false;
+  // The parameter comes from the caller; the velocity is the optimizer's own, not the parameter's object's (a body's velocity beside its position).
+  if (!handedIn(fn.body, root(p.eq.key), new Set(args.map((a) => a.name))) || root(key) === root(p.eq.key)) return false;
+  // The argument the step is handed and never reads.
+  const unread = args.find((a) => !a.rest && !readsName(fn.body, a.name));
+  if (!unread) return false;
+  if (stateWrittenElsewhere(facts, step, key)) return false;
+  const t = stateText(facts, s);
+  // A returned step's target is the parameter's name, spanning the `return`.
+  const w = p.eq.target.kind === 'name' ? p.eq.key : facts.source(p.eq.target.span);
+  push({
+    code: 'NB403',
+    span: s.eq.spans[0],
+    message: `${t} only decays: it keeps ${beta !== undefined ? show(facts, step, beta) : formatNumber(n!)} of its old value and adds nothing, and the step never reads ${unread.name}, the argument it is handed: the gradient never enters the velocity, so from its zero start ${t} stays zero and ${w} never moves. A momentum adds the gradient step: ${t} = ${beta !== undefined ? show(facts, step, beta) : formatNumber(n!)} * ${t} - lr * …`,
+    related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: `${w} moves by ${t} alone here` }],
+  });
+  return true;
+}
+
+/** A name the caller hands in: an argument, or a loop variable over one (`for name, layer in layers.items()`). */
+function handedIn(body: Stmt[], name: string, args: Set<string>, depth = 0): boolean {
+  if (args.has(name)) return true;
+  if (depth > 20) return false;
+  const binds = (t: Expr): boolean => (t.kind === 'name' ? t.name === name : t.kind === 'seq' ? t.items.some(binds) : false);
+  return body.some((st) => (st.kind === 'for' && binds(st.target) && namesIn(st.iter).some((n) => args.has(n))) || ((st.kind === 'for' || st.kind === 'block') && handedIn(st.body, name, args, depth + 1)));
+}
+
+/** Whether any statement of a body (nested ones too) reads the name. */
+function readsName(body: Stmt[], name: string): boolean {
+  const test = (e: Expr): boolean => e.kind === 'name' && e.name === name;
+  const visit = (stmts: Stmt[]): boolean =>
+    stmts.some((st) => {
+      const exprs = st.kind === 'assign' ? [...st.targets, st.value] : st.kind === 'expr' ? [st.expr] : st.kind === 'return' && st.value ? [st.value] : st.kind === 'for' ? [st.iter] : st.kind === 'block' ? st.heads : [];
+      if (exprs.some((e) => someExpr(e, test))) return true;
+      // A nested definition or a statement this walk does not read may read it: count it as read.
+      if (st.kind === 'function' || st.kind === 'class') return true;
+      return (st.kind === 'for' || st.kind === 'block') && visit(st.body);
+    });
+  return visit(body);
+}
+
+/** A write of the state outside the step, in its class (or file), that is not its start: the velocity may take the gradient there. */
+function stateWrittenElsewhere(facts: Facts, step: OptimizerStep, key: string): boolean {
+  const index = programIndex(facts);
+  const base = key.split('[')[0];
+  const cls = step.fn.cls;
+  const within = cls && cls.bases.length === 0 ? cls.span : { start: facts.file.base, end: facts.file.base + facts.text.length };
+  const overlaps = (k: string): boolean => k === base || k.startsWith(`${base}[`) || k.startsWith(`${base}.`) || base.startsWith(`${k}.`) || base.startsWith(`${k}[`);
+  for (const stmt of index.stmtBySpan.values()) {
+    if (stmt.span.start < within.start || stmt.span.end > within.end) continue;
+    if (stmt.span.start >= step.fn.span.start && stmt.span.end <= step.fn.span.end) continue;
+    if (stmt.kind === 'assign') {
+      for (const t of stmt.targets) {
+        const k = exprKey(t);
+        if (k === undefined || !overlaps(k)) continue;
+        const owner = index.enclosingFunction(index.scopeAt(stmt.span.start));
+        if (stmt.op || (!(owner?.isMethod && CONSTRUCTOR_METHODS.includes(owner.name)) && !startValue(stmt.value))) return true;
+      }
+    } else if (stmt.kind === 'expr') {
+      // A call handed the state, or a method of it (`self.v[k].add_(g)`): it may write it.
+      if (someExpr(stmt.expr, (e) => (e.kind === 'attr' || e.kind === 'index') && exprKey(e) !== undefined && overlaps(exprKey(e)!))) return true;
+    }
+  }
+  return false;
 }
 
 // ------------------------------------------------------------------ NB404

@@ -7,13 +7,13 @@
 // the polynomials by data flow. No name decides anything here.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { ifChainAt, type FunctionDef } from './scope';
+import { forEachChild, ifChainAt, someExpr, type FunctionDef } from './scope';
 import { isSelfName } from './resolve';
 import { programIndex, definedInFile } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
-import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, isDictConstructor, isNoneLiteral, isSequenceCopy, LIST_APPEND_METHODS, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
+import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, SCALAR_FUNCTIONS, zeroTypedArray, isDictConstructor, isNoneLiteral, isSequenceCopy, LIST_APPEND_METHODS, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
 import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
 import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
 
@@ -40,6 +40,12 @@ export interface UnstoredState {
   copied?: Span;
   /** A write that gives the place its zero start before the new value is computed (a lazy init), which stores nothing of it. */
   started?: Span;
+  /**
+   * The new average is written into a place nothing reads, while the parameter's update in the same
+   * loop body reads a sibling place that nothing writes but its zero start (`self.cache_w[i] = rho *
+   * self.cache[i] + …` beside `w -= lr * g / (np.sqrt(self.cache[i]) + eps)`): the step divides by the start.
+   */
+  misdirected?: { read: string; step: Span; start: Span };
 }
 
 const cache = new WeakMap<Facts, UnstoredState[]>();
@@ -64,7 +70,7 @@ export function unstoredStates(facts: Facts): UnstoredState[] {
       if (!(e instanceof PolyOverflow)) throw e;
     }
   }
-  found = found.filter((f) => (f.unused ? !readElsewhere(facts, f, f.unused.fn) : !writtenElsewhere(facts, f)));
+  found = found.filter((f) => f.misdirected !== undefined || (f.unused ? !readElsewhere(facts, f, f.unused.fn) : !writtenElsewhere(facts, f)));
   cache.set(facts, found);
   return found;
 }
@@ -78,6 +84,8 @@ function assignsComputedLocal(body: Stmt[]): boolean {
   return body.some(
     (s) =>
       (s.kind === 'assign' && !s.op && s.targets.length === 1 && (s.targets[0].kind === 'name' || s.targets[0].kind === 'attr' || s.targets[0].kind === 'index') && (s.value.kind === 'binary' || s.value.kind === 'call')) ||
+      // `self.cache[k] += rho * self.rms_cache + …`: an average added into a table (a misdirected one).
+      (s.kind === 'assign' && s.op === '+' && s.targets.length === 1 && s.targets[0].kind === 'index' && s.value.kind === 'binary' && s.value.op === '+') ||
       (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && s.expr.callee.object.kind === 'call') ||
       ((s.kind === 'for' || s.kind === 'block') && assignsComputedLocal(s.body)),
   );
@@ -160,6 +168,8 @@ class StepWalk {
   private readonly hides = new Map<string, Set<string>>();
   /** Every write of a persistent place, with its value: what a place holds after it (`grad.copy_(mb)` makes `grad` read `mb`). */
   private readonly writes: { key: string; value: Poly }[] = [];
+  /** Every write of a persistent place with where it runs (its statement, branch and loop). */
+  private readonly stores: { key: string; value: Poly; span: Span; path: string[]; loop: number; start: boolean }[] = [];
   private statements = 0;
 
   constructor(
@@ -188,7 +198,97 @@ class StepWalk {
       out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within, ...(copied ? { copied } : {}), ...(started ? { started } : {}) });
     }
     out.push(...this.unusedRewrites());
+    out.push(...this.misdirected());
     return out;
+  }
+
+  /**
+   * A moving average written into one place W, W ← a·Y + b·X with Y its own old value or a sibling's
+   * (`self.cache_w[i] = rho * self.cache[i] + (1 - rho) * g * g`), beside a parameter's update in the
+   * same loop body and branch that steps by X's tensor and reads a sibling place R instead of W: R
+   * is Y, or, when W averages itself, the place of the same table shape (`self.sq[layer][k]` beside
+   * `self.sq_avg[layer][k]`). Reported when nothing in the class (or the file) reads W but its own
+   * update, and nothing writes R but its zero start: the step then reads that start on every call.
+   */
+  private misdirected(): UnstoredState[] {
+    const out: UnstoredState[] = [];
+    for (const w of this.stores) {
+      if (w.start || w.key.startsWith(NEW) || w.key.endsWith(ELEMENT)) continue;
+      const wBase = baseOf(w.key);
+      const scope = this.keptBy(wBase);
+      if (!scope) continue;
+      // `+=` around an average (`self.cache[k] += rho * self.rms_cache + …`): the average is what it adds.
+      const whole = splitSelf(w.value, w.key);
+      const value = whole && numeric(whole.self) === 1 ? whole.rest : w.value;
+      const avg = this.averageIn(value);
+      if (!avg) continue;
+      const ownY = overlaps(avg.y, w.key);
+      // The update W was computed for: the same loop body and branch, stepping by the tensor W adds.
+      const steps = this.steps.filter((p) => p.loop === w.loop && compatible(p.path, w.path) && !overlaps(p.key, w.key) && avg.tensors.some((x) => mentions(p.rest, x)));
+      if (steps.length === 0 || this.steps.some((p) => [...this.placesRead(p.rest)].some((k) => overlaps(k, w.key)))) continue;
+      for (const p of steps) {
+        const reads = [...this.placesRead(p.rest)].filter(
+          (r) =>
+            this.persistent(r) &&
+            !r.startsWith(NEW) &&
+            !r.endsWith(ELEMENT) &&
+            !overlaps(r, w.key) &&
+            !overlaps(r, p.key) &&
+            !avg.tensors.includes(r) &&
+            !this.knob(r) &&
+            (ownY ? r.slice(baseOf(r).length) === w.key.slice(wBase.length) : overlaps(r, avg.y)),
+        );
+        const r = reads.find((k) => this.keptBy(baseOf(k))?.start === scope.start && this.keptBy(baseOf(k))?.end === scope.end);
+        if (r === undefined) continue;
+        const start = onlyStarted(this.facts, baseOf(r), scope);
+        if (!start || !unreadBesides(this.facts, wBase, scope, w.span)) continue;
+        out.push({
+          span: w.span,
+          local: this.placeText.get(w.key) ?? w.key,
+          place: this.placeText.get(w.key) ?? w.key,
+          element: false,
+          weight: avg.weight,
+          within: scope,
+          misdirected: { read: this.placeText.get(r) ?? r, step: p.span, start },
+        });
+        break;
+      }
+    }
+    return out;
+  }
+
+  /** Where a place's every write and read must be found: the class for the instance's state (the file when it has bases), the file for a module's. */
+  private keptBy(base: string): Span | undefined {
+    const file = { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
+    const root = /^[^.[]*/.exec(base)![0];
+    if (isSelfName(root) && base !== root) {
+      const cls = this.fn.cls;
+      if (!cls) return undefined;
+      if (cls.bases.length === 0) return cls.span;
+      // A base class in another module may write the state: only bases this file defines are read.
+      return cls.bases.every((b) => b.kind === 'name' && this.facts.scopes.root.classes.has(b.name)) ? file : undefined;
+    }
+    // A module's table: not the function's own name, nor one the caller hands in.
+    if (root === base && base.length > 0 && !this.bound.has(root) && !this.roots.has(root) && this.facts.scopes.root.bindings.has(root)) return file;
+    return undefined;
+  }
+
+  /** a·Y + b·X with Y a persistent place, a one knob or a number in (0, 1), b a multiple of 1 − a: Y, the weight as written, X's tensors. */
+  private averageIn(value: Poly): { y: string; weight: string; tensors: string[] } | undefined {
+    const ys = [...new Set(value.flatMap((m) => m.fs.filter((f) => f.n === 1 && f.atom.k === 'sym').map((f) => (f.atom as { key: string }).key)))];
+    for (const y of ys) {
+      if (!this.persistent(y) || y.startsWith(NEW) || y.endsWith(ELEMENT)) continue;
+      const split = splitSelf(value, y);
+      if (!split || split.rest.length === 0) continue;
+      const n = numeric(split.self);
+      const beta = plainSymbol(split.self);
+      if (!(n !== undefined ? n > 0 && n < 1 : beta !== undefined && beta !== y && this.scalarLike(beta))) continue;
+      if (!averages(split.self, split.rest, beta)) continue;
+      const tensors = [...this.placesRead(split.rest)].filter((k) => k !== beta && !k.startsWith(NEW) && !this.knob(k));
+      if (tensors.length === 0) continue;
+      return { y, weight: beta !== undefined ? (this.placeText.get(beta) ?? beta) : String(n), tensors };
+    }
+    return undefined;
   }
 
   /**
@@ -544,6 +644,7 @@ class StepWalk {
     if (key === undefined || !this.persistent(key)) return;
     this.written.push({ key, start, before: this.candidates.length, span: this.current });
     this.writes.push({ key, value });
+    if (this.current) this.stores.push({ key, value, span: this.current, path: this.path, loop: this.loopId, start });
     this.paramStep(key, value);
     this.rewrite(key, value);
     // A place updated from its old value and a new average: the average is applied (a parameter's step).
@@ -1002,7 +1103,7 @@ function copyOfPlace(facts: Facts, e: Expr, state: string, depth = 0): boolean {
 }
 
 /** A state's start: zeros, None, an empty container, a list or dict of those. */
-function startValue(e: Expr, depth = 0): boolean {
+export function startValue(e: Expr, depth = 0): boolean {
   if (depth > 8) return false;
   if (zeroValue(e) || isNoneLiteral(e)) return true;
   if (e.kind === 'seq') return e.items.every((x) => startValue(x, depth + 1));
@@ -1014,4 +1115,155 @@ function startValue(e: Expr, depth = 0): boolean {
   if (e.kind === 'binary' && e.op === '*') return startValue(e.left, depth + 1) || startValue(e.right, depth + 1);
   if (e.kind === 'call' && isDictConstructor(e.callee)) return e.args.every((x) => startValue(x, depth + 1)) && e.kwargs.every((k) => startValue(k.value, depth + 1));
   return false;
+}
+
+/** A key without its entries: `self.cache` for `self.cache[layer][k]`. */
+function baseOf(key: string): string {
+  const i = key.indexOf('[');
+  return i < 0 ? key : key.slice(0, i);
+}
+
+const COMPARISON_OPS = new Set(['<', '>', '<=', '>=', '==', '!=', '===', '!==', 'is', 'is not', 'in', 'not in']);
+
+/**
+ * How a place is met in a statement: `start` (given its zero start), `write` (any other write, or a
+ * use that may write it: handed to a call, aliased, walked, a method of it called), `read` (an
+ * operand of arithmetic, a comparison, or a math function's argument).
+ */
+function placeUses(facts: Facts, stmt: Stmt, base: string): ('start' | 'write' | 'read')[] {
+  const out: ('start' | 'write' | 'read')[] = [];
+  const hit = (e: Expr): boolean => {
+    if (e.kind !== 'name' && e.kind !== 'attr' && e.kind !== 'index') return false;
+    const k = exprKey(e);
+    return k !== undefined && (k === base || k.startsWith(`${base}[`) || k.startsWith(`${base}.`));
+  };
+  const visit = (e: Expr, safe: boolean, depth: number): void => {
+    if (depth > 60) return;
+    if (hit(e)) {
+      out.push(safe ? 'read' : 'write');
+      // The entries' indices are reads of their own.
+      let x: Expr = e;
+      while (x.kind === 'index' || x.kind === 'attr') {
+        if (x.kind === 'index') x.index.forEach((i) => visit(i, false, depth + 1));
+        x = x.object;
+      }
+      return;
+    }
+    switch (e.kind) {
+      case 'binary':
+        visit(e.left, true, depth + 1);
+        visit(e.right, true, depth + 1);
+        return;
+      case 'unary':
+        visit(e.arg, true, depth + 1);
+        return;
+      case 'other': {
+        const compares = e.ops !== undefined && e.ops.length > 0 && e.ops.every((o) => COMPARISON_OPS.has(o));
+        e.children.forEach((c) => visit(c, compares, depth + 1));
+        return;
+      }
+      case 'call': {
+        const math = stepCall(e, (x) => facts.analyzer.isModule(x));
+        const pure = (math !== undefined && !math.writes && e.callee.kind === 'attr' && facts.analyzer.isModule(e.callee.object)) || (e.callee.kind === 'name' && SCALAR_FUNCTIONS.has(e.callee.name));
+        visit(e.callee, false, depth + 1);
+        e.args.forEach((a) => visit(a, pure, depth + 1));
+        e.kwargs.forEach((k) => visit(k.value, pure, depth + 1));
+        return;
+      }
+      default:
+        forEachChild(e, (c) => visit(c, false, depth + 1));
+    }
+  };
+  switch (stmt.kind) {
+    case 'assign':
+      for (const t of stmt.targets) {
+        if (hit(t)) {
+          out.push(!stmt.op && (startValue(stmt.value) || zeroTypedArray(stmt.value)) ? 'start' : 'write');
+          if (t.kind === 'index') t.index.forEach((i) => visit(i, false, 0));
+        } else visit(t, false, 0);
+      }
+      visit(stmt.value, false, 0);
+      break;
+    case 'expr':
+      visit(stmt.expr, false, 0);
+      break;
+    case 'return':
+      if (stmt.value) visit(stmt.value, false, 0);
+      break;
+    case 'for':
+      visit(stmt.target, false, 0);
+      visit(stmt.iter, false, 0);
+      break;
+    case 'block':
+      stmt.heads.forEach((h) => visit(h, true, 0));
+      stmt.aliases?.forEach((a) => a && visit(a, false, 0));
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+const mentioning = new WeakMap<Facts, Map<string, Stmt[]>>();
+
+/**
+ * The file's statements by the places their own expressions name (each dotted prefix of a place's
+ * key before its first index: `self`, `self.cache` for `self.cache[i]`), built once per file so
+ * that the scans below read only the statements that can meet a place.
+ */
+function statementsNaming(facts: Facts, base: string): Stmt[] {
+  let index = mentioning.get(facts);
+  if (!index) {
+    index = new Map();
+    for (const stmt of programIndex(facts).stmtBySpan.values()) {
+      const exprs = stmt.kind === 'assign' ? [...stmt.targets, stmt.value] : stmt.kind === 'expr' ? [stmt.expr] : stmt.kind === 'return' ? (stmt.value ? [stmt.value] : []) : stmt.kind === 'for' ? [stmt.target, stmt.iter] : stmt.kind === 'block' ? [...stmt.heads, ...(stmt.aliases ?? []).filter((a): a is Expr => a !== undefined)] : [];
+      const bases = new Set<string>();
+      for (const e of exprs)
+        someExpr(e, (x) => {
+          if (x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') {
+            const k = exprKey(x);
+            if (k !== undefined) {
+              const b = baseOf(k);
+              for (let i = b.indexOf('.'); i >= 0; i = b.indexOf('.', i + 1)) bases.add(b.slice(0, i));
+              bases.add(b);
+            }
+          }
+          return false;
+        });
+      for (const b of bases) {
+        const list = index.get(b);
+        if (list) list.push(stmt);
+        else index.set(b, [stmt]);
+      }
+    }
+    mentioning.set(facts, index);
+  }
+  return index.get(base) ?? [];
+}
+
+/** The place's zero start, when nothing in `within` writes it otherwise (nor may, through a call, an alias or a loop). */
+function onlyStarted(facts: Facts, base: string, within: Span): Span | undefined {
+  let start: Span | undefined;
+  for (const stmt of statementsNaming(facts, base)) {
+    if (stmt.span.start < within.start || stmt.span.end > within.end) continue;
+    for (const use of placeUses(facts, stmt, base)) {
+      if (use === 'write') return undefined;
+      // The last start: an entry's zeros (`cache[k] = np.zeros_like(w)`) after the empty table.
+      if (use === 'start') start = trimSpan(facts, stmt.span);
+    }
+  }
+  return start;
+}
+
+/** Nothing in `within` reads the place but the statement that updates it (`self.v = b * self.v + …`). */
+function unreadBesides(facts: Facts, base: string, within: Span, own: Span): boolean {
+  for (const stmt of statementsNaming(facts, base)) {
+    if (stmt.span.start < within.start || stmt.span.end > within.end) continue;
+    const mine = stmt.span.start <= own.start && stmt.span.end >= own.end && stmt.kind === 'assign';
+    if (mine) continue;
+    // Any use but a write of the place as an assignment's target: its value, a call, a loop, a test.
+    const uses = placeUses(facts, stmt.kind === 'assign' ? { ...stmt, targets: [] } : stmt, base);
+    if (uses.length > 0) return false;
+  }
+  return true;
 }
