@@ -21,7 +21,7 @@ import { countsInsideParameterLoops, countsOutsideLoops, loopsAround, pickedBy, 
 import { trainingFacts, within } from './loops';
 import { autodiffCall } from './autodiff';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
-import { resolveCall } from './resolve';
+import { baseClasses, isSelfName, resolveCall } from './resolve';
 import { carriedRawSteps, type CarriedRawStep } from './rawStepMomentum';
 import { selfBlends, type SelfBlend } from './selfBlend';
 import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
@@ -225,6 +225,22 @@ function stepCalls(facts: Facts): StepCalls {
       const driver = index.enclosingFunction(site.scope);
       return driver ? [{ call: site.call, fn: driver }] : [];
     }),
+    baseCallers: (fn) => {
+      if (!fn.cls || !fn.isMethod) return [];
+      const out: { call: Expr & { kind: 'call' }; fn: FunctionDef }[] = [];
+      for (const base of baseClasses(facts.program, fn.cls)) {
+        const parsed = facts.program.parsedOf(base.span);
+        if (!parsed) continue;
+        const baseIndex = programIndex(facts.program.facts(parsed));
+        for (const site of baseIndex.callsNamed(fn.name)) {
+          const callee = site.call.callee;
+          if (callee.kind !== 'attr' || callee.object.kind !== 'name' || !isSelfName(callee.object.name)) continue;
+          const driver = baseIndex.enclosingFunction(site.scope);
+          if (driver?.cls === base && driver !== fn) out.push({ call: site.call, fn: driver });
+        }
+      }
+      return out;
+    },
   };
 }
 
@@ -240,9 +256,11 @@ function countPerParameter(facts: Facts, step: OptimizerStep, push: (f: Optimize
     const loop = facts.source(found.loop.span).split('\n')[0].trim().replace(/\s*[:{]\s*$/, '');
     const what = found.kind === 'count' ? `the step count ${t} is incremented` : `the running power ${t} is multiplied by β`;
     const where = found.driver ? `in ${step.fn.name}, which ${found.driver.name} calls on every iteration of \`${loop}\`` : `on every iteration of \`${loop}\``;
+    // Where it is advanced, when that is in this file (a helper's statement); else the step's call of the helper.
+    const inFile = found.advance.start >= facts.file.base && found.advance.end <= facts.file.base + facts.text.length;
     push({
       code: 'NB401',
-      span: found.increment,
+      span: inFile ? found.advance : found.increment,
       message: `${what} ${where}, once per parameter, not once per step: each parameter's bias correction ${facts.source(found.correction)} reads another count, and with K parameters the count runs K times faster than the steps, so the corrections fade K times too early. Advance ${t} once per step, ${found.driver ? `in a method ${found.driver.name} calls once, before the loop` : 'before the loop'}`,
       related: [{ span: { start: found.loop.span.start, end: found.loop.span.start + facts.source(found.loop.span).split('\n')[0].trimEnd().length }, message: 'each iteration of this loop updates another parameter' }],
     });

@@ -1122,11 +1122,16 @@ class Evaluator {
     }
     const target = s.targets[0];
     if (target.kind === 'seq') {
-      // `b1, b2 = group['betas']`: each name is that element; `a, b = x, y` item by item.
+      // `b1, b2 = group['betas']`: each name is that element; `a, b = x, y` item by item, every value
+      // read before any is written (`self.m[i], self.v[i] = m, v` writes both places).
       const base = this.keyOf(s.value);
+      const items = s.value.kind === 'seq' && s.value.items.length === target.items.length ? s.value.items.map((x) => this.eval(x, env)) : undefined;
       target.items.forEach((t, i) => {
-        if (t.kind !== 'name') return;
-        if (s.value.kind === 'seq' && s.value.items.length === target.items.length) env.values.set(t.name, this.eval(s.value.items[i], env));
+        if (t.kind !== 'name') {
+          if (items && (t.kind === 'attr' || t.kind === 'index')) this.write(t, items[i], env, s.span);
+          return;
+        }
+        if (items) env.values.set(t.name, items[i]);
         else if (base !== undefined) env.values.set(t.name, sym(`${base}[${i}]`));
         else env.values.delete(t.name);
       });

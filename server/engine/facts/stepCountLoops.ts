@@ -42,6 +42,12 @@ export interface StepCalls {
   methodOf(call: Expr & { kind: 'call' }): FunctionDef | undefined;
   /** The calls of a method in its file, each with the function it is written in. */
   callers(fn: FunctionDef): { call: Expr & { kind: 'call' }; fn: FunctionDef }[];
+  /**
+   * The calls `self.m(...)` of a method `m` that methods of its class's bases make, in any file (a
+   * base's `apply_gradients` looping over the weights and calling the `_apply_gradient` a subclass
+   * overrides), each with the base's method.
+   */
+  baseCallers?(fn: FunctionDef): { call: Expr & { kind: 'call' }; fn: FunctionDef }[];
 }
 
 const isLoop = (s: Stmt): s is Loop => s.kind === 'for' || (s.kind === 'block' && s.label === 'while');
@@ -299,6 +305,8 @@ export interface CountInsideLoop {
   kind: 'count' | 'power';
   /** The statement that advances it, or the step's call of the helper that does. */
   increment: Span;
+  /** Where it is advanced: the increment, or the statement in the helper. */
+  advance: Span;
   /** The loop around it whose every iteration updates another parameter. */
   loop: Loop;
   /** A correction that reads it. */
@@ -362,7 +370,7 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     if (around.length === 0) {
       // Advanced once per call of a method that a caller runs once per parameter.
       const caller = path[1] && calls ? perParameterCaller(step, calls, source) : undefined;
-      if (caller) found.push({ counter: a.counter, kind: a.kind, increment, loop: caller.loop, correction: readers[0].span, driver: caller.driver });
+      if (caller) found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop: caller.loop, correction: readers[0].span, driver: caller.driver });
       continue;
     }
     // The innermost loop around the increment that walks the parameters of every update, with no
@@ -371,7 +379,7 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     const perParameter = updates.every((u) => u.walking.length > 0 && u.walking[u.walking.length - 1] === loop);
     if (!perParameter) continue;
     const correction = readers.find((c) => within(c.span, loop.span)) ?? readers[0];
-    found.push({ counter: a.counter, kind: a.kind, increment, loop, correction: correction.span });
+    found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop, correction: correction.span });
   }
   return found;
 }
@@ -411,7 +419,7 @@ function pathNames(e: Expr): string[] {
 function perParameterCaller(step: OptimizerStep, calls: StepCalls, source: (s: Span) => string): { loop: Loop; driver: FunctionDef } | undefined {
   if (!step.fn.isMethod) return undefined;
   let found: { loop: Loop; driver: FunctionDef } | undefined;
-  for (const { call, fn: driver } of calls.callers(step.fn)) {
+  for (const { call, fn: driver } of [...calls.callers(step.fn), ...(calls.baseCallers?.(step.fn) ?? [])]) {
     if (driver === step.fn || call.callee.kind !== 'attr') return undefined;
     const own = loopsAround(driver.body, call.span);
     if (!own || own.length === 0) return undefined;
