@@ -682,10 +682,13 @@ export function discardedDecays(facts: Facts): DiscardedDecay[] {
   const analyzer = facts.analyzer;
   // Each function's parameter updates by the weight's key (`p` of `p.data.add_(...)`), built on the first candidate.
   let updates: Map<FunctionDef | undefined, Map<string, UpdateSite[]>> | undefined;
+  const sitesByFn = new Map<FunctionDef | undefined, UpdateSite[]>();
   const updatesOf = (fn: FunctionDef | undefined, key: string): UpdateSite[] => {
     if (!updates) {
       updates = new Map();
       for (const site of facts.updates) {
+        const fnOf = index.enclosingFunction(site.scope);
+        sitesByFn.set(fnOf, [...(sitesByFn.get(fnOf) ?? []), site]);
         if (site.kind !== 'update') continue;
         const k = exprKey(baseExpr(site.target));
         if (k === undefined) continue;
@@ -752,9 +755,15 @@ export function discardedDecays(facts: Facts): DiscardedDecay[] {
     const update = updateOf(weight!)!;
     let readAt: Span | undefined = update;
     if (of === 'gradient') {
-      // The step reads the receiver afterwards: the decay would have reached it in place.
+      // A step reads the receiver afterwards (the weight's update, a buffer's): the decay would have
+      // reached it in place. A set's `seen.add(p)` feeds no step.
+      // A parameter's `.grad` (`g = p.grad`, `p.grad`) or a loop's tensor is read by whatever reads
+      // it next; anything else counts only when a step's own statement reads it.
       const rKey = exprKey(x);
-      readAt = rKey === undefined ? undefined : firstReadAfter(body, rKey, stmt.span.end);
+      const bound = x.kind === 'name' ? scope.lookup(x.name, stmt.span.start) : undefined;
+      const gradient = (x.kind === 'attr' && x.name === TORCH_GRAD_ATTRIBUTE) || bound?.kind === 'loop' || (bound?.kind === 'assign' && !bound.op && bound.value?.kind === 'attr' && bound.value.name === TORCH_GRAD_ATTRIBUTE);
+      const readBy = rKey !== undefined && (gradient || (sitesByFn.get(fn) ?? []).some((site) => site.span.start >= stmt.span.end && statementReads(index.stmtBySpan.get(spanKey(site.span)), rKey)));
+      readAt = readBy && rKey !== undefined ? firstReadAfter(body, rKey, stmt.span.end) : undefined;
       if (!readAt) continue;
     }
     // `torch.add(g, p, alpha=wd)`: the module function's first argument is the receiver.
@@ -812,4 +821,11 @@ function firstReadAfter(stmts: Stmt[], key: string, offset: number): Span | unde
 /** A call's arguments as written, keywords and all (`p.data, alpha=wd`), the receiver of a module function (`torch.add(g, p)`) left out. */
 function argumentsText(facts: Facts, call: Expr & { kind: 'call' }, skipFirst: boolean): string {
   return [...call.args.slice(skipFirst ? 1 : 0).map((a) => facts.source(a.span)), ...call.kwargs.map((k) => `${k.name}=${facts.source(k.value.span)}`)].join(', ');
+}
+
+/** Whether a simple statement reads `key` (as a name or attribute, anywhere in it). */
+function statementReads(stmt: Stmt | undefined, key: string): boolean {
+  if (!stmt) return false;
+  const exprs = stmt.kind === 'assign' ? [stmt.value, ...stmt.targets] : stmt.kind === 'expr' ? [stmt.expr] : stmt.kind === 'return' && stmt.value ? [stmt.value] : [];
+  return exprs.some((e) => someExpr(e, (x) => (x.kind === 'name' || x.kind === 'attr') && exprKey(x) === key));
 }
