@@ -19,7 +19,7 @@ import { DirectionAnalyzer } from '../engine/facts/direction';
 import { accumulatorPolarity, ascentContext, expectedSign, mentionsAscent, movesModelParameter, stepOf, termSign, trimSpan } from '../engine/facts/steps';
 import { programIndex, spanKey } from '../engine/facts/program';
 import { unicodeCoef } from '../math/print/unicode';
-import { climbingMomentum } from '../engine/facts/optimizerFindings';
+import { climbingMomentum, decayIntoBufferWrongSign } from '../engine/facts/optimizerFindings';
 import { fieldLinks, placeOf } from '../engine/facts/fieldLinks';
 import { antiRidgeSolves } from '../engine/facts/ridgeSolve';
 import { antiRidgeForms } from '../engine/findingForms';
@@ -37,7 +37,7 @@ export const nb102AscentStep = defineRule({
     const reported = new Set<string>();
     const ascents = ascentSteps(facts);
     // Momentum that climbs through optimizer state the step reads (`self.state[p]`, torch in-place buffers).
-    const climbs: Report[] = climbingMomentum(facts).filter((c) => !ascents.some((a) => a.span.start <= c.span.start && c.span.end <= a.span.end));
+    const climbs: Report[] = [...climbingMomentum(facts), ...decayIntoBufferWrongSign(facts)].filter((c) => !ascents.some((a) => a.span.start <= c.span.start && c.span.end <= a.span.end));
     for (const r of [...ascents, ...climbs, ...wrongSignTerms(facts, new Set(ascents.map((a) => spanKey(a.span)))), ...linkedSignTerms(facts), ...antiRidgeReports(facts)]) {
       const key = spanKey(r.span);
       if (reported.has(key)) continue;

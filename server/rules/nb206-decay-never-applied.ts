@@ -16,7 +16,7 @@
 // exactly like `weight_decay=0`. The same for a from-scratch layer's regularizer that nothing reads
 // into a loss or a gradient, and a training function's regularization strength it never reads.
 import { defineRule } from './rule';
-import { decaysNotHandedOn, decaysNotReturned, unusedDecayKnobs } from '../engine/facts/decayKnobs';
+import { decaysNotHandedOn, decaysNotReturned, discardedDecays, unusedDecayKnobs } from '../engine/facts/decayKnobs';
 import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
 import { misspelledGroupKeys } from '../engine/facts/groupKeys';
 import { flagGatedDecays } from '../engine/facts/flagGatedDecay';
@@ -76,6 +76,22 @@ export const nb206DecayNeverApplied = defineRule({
         message: `${how}: the base class's ${d.method.name}() applies ${d.baseReads === 'grad' ? "each parameter's .grad" : 'the gradients it was handed'}, without the decay, so the decay is never applied`,
         related: [{ span: d.baseStep, message: `the base class's ${d.method.name}() runs here on the original gradients` }],
         math: { missingTerm: { how: 'never-applied', term: `λ·${d.weight}`, params: d.method.name } },
+      });
+    }
+    // `dp.add(p.data, alpha=wd)` as a statement in a step: the out-of-place sum is thrown away.
+    const handedOn = new Set(decaysNotHandedOn(facts).map((d) => d.span.start));
+    for (const d of discardedDecays(facts)) {
+      if (handedOn.has(d.span.start)) continue;
+      const fix = `${d.receiver}.${d.inPlace}(${d.term})`;
+      const message =
+        d.of === 'gradient'
+          ? `${d.callee}() returns a new tensor and leaves ${d.receiver} as it was: this sum with ${d.weight}'s weight decay is thrown away, and the step reads ${d.receiver} without it, so the decay is never applied (add it in place, ${fix}, or assign it, ${d.receiver} = ${d.receiver}.${d.method}(${d.term}))`
+          : `${d.callee}() returns a new tensor and leaves ${d.receiver} as it was: this decay of ${d.weight} is thrown away, so it is never applied (decay in place, ${fix}, or assign it)`;
+      context.report({
+        span: d.span,
+        message,
+        related: [d.of === 'gradient' ? { span: d.readAt, message: `${d.receiver} is read here, without the decay` } : { span: d.update, message: `${d.weight} is updated here, without the decay` }],
+        math: { missingTerm: { how: 'never-applied', term: `λ·${d.weight}`, params: d.weight } },
       });
     }
     // torch keeps a group's unknown keys without a word: a misspelled decay key sets nothing.

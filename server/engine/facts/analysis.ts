@@ -9,7 +9,7 @@ import { callArguments, enclosingClass, methodOf, resolveCall, resolveExpr, reso
 import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
-  ABS_FUNCTIONS, ARITHMETIC_CALLS, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
+  ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
   attributeReadByName, concatenatedPieces, isMetadataAttribute, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
@@ -478,7 +478,7 @@ export class Analyzer {
         if (e.op === '+') return this.summands(e.arg, scope, at, env, d);
         return singleSummand(e, scope, at, env);
       case 'call': {
-        const op = this.arithmeticCall(e);
+        const op = this.valueArithmetic(e);
         if (!op) return this.callSummands(e, scope, at, env, d) ?? singleSummand(e, scope, at, env);
         const [a, b, alpha] = op.operands;
         const left = this.summands(a!, scope, at, env, d);
@@ -602,12 +602,25 @@ export class Analyzer {
     return e.args.length === 1 ? { op, operands: [e.callee.object, e.args[0], alpha] } : undefined;
   }
 
+  /**
+   * A call's value as arithmetic where that value is used: `arithmeticCall`, and also torch's
+   * in-place forms, whose value is the receiver changed (`d = buf.add_(w, alpha=-wd)` holds buf − wd·w;
+   * `buf.mul_(m).add_(g)` is m·buf + g). Not for a statement (its value is not read): the update it
+   * makes is `inPlaceUpdate`'s.
+   */
+  valueArithmetic(e: Expr & { kind: 'call' }): ReturnType<Analyzer['arithmeticCall']> {
+    const op = this.arithmeticCall(e);
+    if (op || e.callee.kind !== 'attr' || arithmeticPlacement(e) !== 'in-place' || e.kwargs.some((k) => k.name === 'out') || this.isModule(e.callee.object)) return op;
+    const name = e.callee.name.slice(0, -1);
+    return this.arithmeticCall({ ...e, callee: { ...e.callee, name } });
+  }
+
   private isScalarSummand(s: Summand): boolean {
     return s.num.length > 0 && s.via.length === 0 && [...s.num, ...s.den].every((f) => f.env === undefined && (numberOf(f.expr) !== undefined || isPureScalar(this.classify(f.expr, f.scope, f.at))));
   }
 
   /** A scalar by its classification (a number, a hyperparameter, a setting read by key). */
-  private isScalar(e: Expr): boolean {
+  isScalar(e: Expr): boolean {
     const scope = this.program.parsedOf(e.span)?.scopes;
     if (numberOf(e) !== undefined) return true;
     if (!scope) return false;
@@ -996,7 +1009,7 @@ export class Analyzer {
     if (named) return this.classify(named, scope, at, env, d);
     const rows = this.lookupRows(e, scope, at);
     if (rows) return this.classify(rows, scope, at, env, d);
-    const arith = this.arithmeticCall(e);
+    const arith = this.valueArithmetic(e);
     if (arith) {
       const [a, b, alpha] = arith.operands;
       const left = this.classify(a!, scope, at, env, d);

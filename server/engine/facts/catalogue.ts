@@ -50,6 +50,23 @@ export const MODULE_ROOTS: ReadonlySet<string> = new Set(['np', 'numpy', 'torch'
 export const ARITHMETIC_CALLS: Readonly<Record<string, '+' | '-' | '*' | '/' | 'neg'>> = table({
   add: '+', sub: '-', subtract: '-', mul: '*', multiply: '*', div: '/', divide: '/', true_divide: '/', neg: 'neg', negative: 'neg',
 });
+/**
+ * Which of those calls leave their receiver as it was and return a new tensor (torch's `add`, `sub`,
+ * `mul`, `div`, `neg`; NumPy, TF, tfjs and JAX arrays alike), and which change it in place and return
+ * it: torch's forms ending in `_` (`add_`, `sub_`, `mul_`, `div_`, `neg_`). TF's in-place forms are
+ * `assign_add`/`assign_sub` (ADDS, SUBTRACTS below), never an arithmetic call's name; a call given
+ * `out=` (`torch.add(a, b, out=c)`) writes c, whatever its name.
+ */
+export function arithmeticPlacement(call: Expr & { kind: 'call' }): 'out-of-place' | 'in-place' | undefined {
+  if (call.callee.kind !== 'attr') return undefined;
+  const name = call.callee.name;
+  if (call.kwargs.some((k) => k.name === 'out')) return 'in-place';
+  if (ARITHMETIC_CALLS[name]) return 'out-of-place';
+  if (name.endsWith('_') && ARITHMETIC_CALLS[name.slice(0, -1)] && TORCH_IN_PLACE_ARITHMETIC.has(name)) return 'in-place';
+  return undefined;
+}
+/** torch's in-place arithmetic methods: each returns its receiver, changed (`buf.mul_(m).add_(g)` is the new buf). */
+const TORCH_IN_PLACE_ARITHMETIC: ReadonlySet<string> = new Set(['add_', 'sub_', 'subtract_', 'mul_', 'multiply_', 'div_', 'divide_', 'true_divide_', 'neg_', 'negative_']);
 /** Elementwise squares (`np.square(W)`); `pow`/`power` with exponent 2 are read separately. */
 export const SQUARE_FUNCTIONS: ReadonlySet<string> = new Set(['square']);
 /** Powers with the exponent as an argument: `x.pow(2)`, `np.power(x, 2)`. */

@@ -8,7 +8,7 @@ import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { baseClasses, callArguments, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
-import { DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, TORCH_GRAD_ATTRIBUTE, frameworkPath, isFrameworkOptimizerClassPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
+import { arithmeticPlacement, stepCall, DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, TORCH_GRAD_ATTRIBUTE, frameworkPath, isFrameworkOptimizerClassPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
 import { decayKnobKey, isDecayKnobName, isLearningRateName } from './roles';
 import { programIndex, spanKey, walkAll } from './program';
 import type { UpdateSite } from './updates';
@@ -16,6 +16,7 @@ import { isScalarFactor } from './updates';
 import { baseExpr, exprKey } from './keys';
 import { isRegularizationTerm, regGradientTerms, type RegGradientTerm } from './gradients';
 import { appliedReturns, isBindingRead } from './appliedSteps';
+import { numberOf } from './analysis';
 import { trimSpan } from './steps';
 
 export interface UnusedDecayKnob {
@@ -637,4 +638,194 @@ function discardedSum(facts: Facts, e: Expr, scope: Scope, patterns: Param[]): {
     }
   }
   return undefined;
+}
+
+// ------------------------------------------------------------------ a decayed value thrown away
+
+export interface DiscardedDecay {
+  /** The statement: `dp.add(p.data, alpha=wd)`, `p.data.mul(1 - lr * wd)`. */
+  span: Span;
+  /** The call's receiver as written (`dp`, `p.data`): an out-of-place call leaves it as it was. */
+  receiver: string;
+  /** The weight the decay is of (`p`), as the update writes it. */
+  weight: string;
+  /** The receiver is a gradient the step reads afterwards, or the weight itself. */
+  of: 'gradient' | 'weight';
+  /** The method as called (`add`), the callee as written (`g.add`, `torch.add`), and the in-place form (`add_`). */
+  method: string;
+  callee: string;
+  inPlace: string;
+  /** The first later read of the receiver (a gradient), else the weight's update. */
+  readAt: Span;
+  /** The update of the weight in the same function. */
+  update: Span;
+  /** The decay's term as written (`p.data, alpha=weight_decay`). */
+  term: string;
+}
+
+const discardedCache = new WeakMap<Facts, DiscardedDecay[]>();
+
+/**
+ * An out-of-place arithmetic call written as a statement in a function that steps a weight, whose
+ * value was that weight's decay: `dp.add(p.data, alpha=wd)` (the decayed gradient, with dp read by
+ * the step afterwards), `p.data.mul(1 - lr * wd)` or `p.data.add(p.data, alpha=-lr * wd)` (the
+ * decayed weight). torch's `add`, `mul` (NumPy's, TF's, tfjs's alike) return a new tensor and leave
+ * the receiver as it was (catalogue.ts `arithmeticPlacement`): nothing keeps the sum, so the decay
+ * is never applied. Only calls that read the weight the same function updates: a bare `x.add(y)`
+ * with no step around is not this.
+ */
+export function discardedDecays(facts: Facts): DiscardedDecay[] {
+  let found = discardedCache.get(facts);
+  if (found) return found;
+  found = [];
+  const index = programIndex(facts);
+  const analyzer = facts.analyzer;
+  // Each function's parameter updates by the weight's key (`p` of `p.data.add_(...)`), built on the first candidate.
+  let updates: Map<FunctionDef | undefined, Map<string, UpdateSite[]>> | undefined;
+  const sitesByFn = new Map<FunctionDef | undefined, UpdateSite[]>();
+  const updatesOf = (fn: FunctionDef | undefined, key: string): UpdateSite[] => {
+    if (!updates) {
+      updates = new Map();
+      for (const site of facts.updates) {
+        const fnOf = index.enclosingFunction(site.scope);
+        sitesByFn.set(fnOf, [...(sitesByFn.get(fnOf) ?? []), site]);
+        if (site.kind !== 'update') continue;
+        const k = exprKey(baseExpr(site.target));
+        if (k === undefined) continue;
+        const owner = index.enclosingFunction(site.scope);
+        let byKey = updates.get(owner);
+        if (!byKey) updates.set(owner, (byKey = new Map()));
+        byKey.set(k, [...(byKey.get(k) ?? []), site]);
+      }
+    }
+    return updates.get(fn)?.get(key) ?? [];
+  };
+  const weightKey = (e: Expr | undefined): string | undefined => (e && (e.kind === 'name' || e.kind === 'attr') ? exprKey(baseExpr(e)) : undefined);
+  // Parameters a function writes in place by a call the update sites do not list (`p.data.addcdiv_(m, d, value=-lr)`), by function.
+  const inPlaceWrites = new Map<FunctionDef | undefined, Map<string, Span>>();
+  const writtenInPlace = (fn: FunctionDef | undefined, body: Stmt[], key: string): Span | undefined => {
+    let written = inPlaceWrites.get(fn);
+    if (!written) {
+      const found = new Map<string, Span>();
+      eachStmt(body, (s) => {
+        if (s.kind !== 'expr' || s.expr.kind !== 'call') return;
+        let target = stepCall(s.expr, (e) => analyzer.isModule(e))?.writes;
+        for (let i = 0; i < 8 && target?.kind === 'call'; i++) target = stepCall(target, (e) => analyzer.isModule(e))?.writes;
+        const k = target && target.kind !== 'call' ? exprKey(baseExpr(target)) : undefined;
+        if (k !== undefined && facts.params.has(k) && !found.has(k)) found.set(k, s.span);
+      });
+      inPlaceWrites.set(fn, (written = found));
+    }
+    return written.get(key);
+  };
+  for (const stmt of index.stmtBySpan.values()) {
+    if (stmt.kind !== 'expr' || stmt.expr.kind !== 'call' || stmt.expr.callee.kind !== 'attr') continue;
+    const call = stmt.expr;
+    if (arithmeticPlacement(call) !== 'out-of-place') continue;
+    const a = analyzer.arithmeticCall(call);
+    if (!a || a.op === 'neg') continue;
+    const [x, y, alpha] = a.operands;
+    // JAX's functional `x.at[i].add(v)` is another mistake (a scatter thrown away), not a decay.
+    if (!x || !y || (x.kind === 'index' && x.object.kind === 'attr' && x.object.name === 'at')) continue;
+    const scope = index.scopeAt(stmt.span.start);
+    const fn = index.enclosingFunction(scope);
+    const body = fn ? fn.body : facts.module.body;
+    const scalar = (e: Expr | undefined): boolean => e === undefined || analyzer.isScalar(e);
+    const xKey = weightKey(x);
+    const updateOf = (k: string): Span | undefined => updatesOf(fn, k)[0]?.span ?? writtenInPlace(fn, body, k);
+    const xIsWeight = xKey !== undefined && updateOf(xKey) !== undefined;
+    let weight: string | undefined;
+    let of: DiscardedDecay['of'];
+    if (a.op === '*' || a.op === '/') {
+      // `p.data.mul(1 - lr * wd)`: the weight scaled by a number that reads a setting.
+      if (!xIsWeight || !scalar(y) || alpha || numberOf(y) !== undefined) continue;
+      weight = xKey;
+      of = 'weight';
+    } else {
+      if (!scalar(alpha)) continue;
+      const w = termWeight(facts, y, (k) => updateOf(k) !== undefined);
+      if (w === undefined) continue;
+      if (xIsWeight) {
+        // `p.data.add(p.data, alpha=-lr * wd)`: the weight's own multiple.
+        if (w !== xKey) continue;
+        of = 'weight';
+      } else of = 'gradient';
+      weight = w;
+    }
+    const update = updateOf(weight!)!;
+    let readAt: Span | undefined = update;
+    if (of === 'gradient') {
+      // A step reads the receiver afterwards (the weight's update, a buffer's): the decay would have
+      // reached it in place. A set's `seen.add(p)` feeds no step.
+      // A parameter's `.grad` (`g = p.grad`, `p.grad`) or a loop's tensor is read by whatever reads
+      // it next; anything else counts only when a step's own statement reads it.
+      const rKey = exprKey(x);
+      const bound = x.kind === 'name' ? scope.lookup(x.name, stmt.span.start) : undefined;
+      const gradient = (x.kind === 'attr' && x.name === TORCH_GRAD_ATTRIBUTE) || bound?.kind === 'loop' || (bound?.kind === 'assign' && !bound.op && bound.value?.kind === 'attr' && bound.value.name === TORCH_GRAD_ATTRIBUTE);
+      const readBy = rKey !== undefined && (gradient || (sitesByFn.get(fn) ?? []).some((site) => site.span.start >= stmt.span.end && statementReads(index.stmtBySpan.get(spanKey(site.span)), rKey)));
+      readAt = readBy && rKey !== undefined ? firstReadAfter(body, rKey, stmt.span.end) : undefined;
+      if (!readAt) continue;
+    }
+    // `torch.add(g, p, alpha=wd)`: the module function's first argument is the receiver.
+    const moduleForm = call.args[0] === x;
+    const method = (call.callee as Expr & { kind: 'attr' }).name;
+    found.push({
+      span: trimSpan(facts, stmt.span),
+      receiver: facts.source(x.span),
+      callee: facts.source(call.callee.span),
+      weight: weight!,
+      of: of!,
+      method,
+      inPlace: `${method}_`,
+      readAt: trimSpan(facts, readAt),
+      update: trimSpan(facts, update),
+      term: argumentsText(facts, call, moduleForm),
+    });
+  }
+  discardedCache.set(facts, found);
+  return found;
+}
+
+/** The key of the one weight a product of scalars reads (`p.data`, `wd * p`, `p.mul(wd)`), when `isWeight` says it is one. */
+function termWeight(facts: Facts, e: Expr, isWeight: (key: string) => boolean, depth = 0): string | undefined {
+  if (depth > 4) return undefined;
+  if (e.kind === 'name' || e.kind === 'attr') {
+    const k = exprKey(baseExpr(e));
+    if (k !== undefined && isWeight(k)) return k;
+  }
+  let operands: (Expr | undefined)[] | undefined;
+  if (e.kind === 'binary' && e.op === '*') operands = [e.left, e.right];
+  else if (e.kind === 'call') {
+    const a = facts.analyzer.arithmeticCall(e);
+    if (a?.op === '*' && !a.operands[2]) operands = a.operands.slice(0, 2);
+    // `p.detach()`, `p.clone()`: the same values.
+    else if (e.callee.kind === 'attr' && e.args.length === 0 && (e.callee.name === 'detach' || e.callee.name === 'clone')) return termWeight(facts, e.callee.object, isWeight, depth + 1);
+  }
+  if (!operands || operands.some((o) => !o)) return undefined;
+  const weights = operands.map((o) => termWeight(facts, o!, isWeight, depth + 1));
+  const one = weights.filter((w) => w !== undefined);
+  if (one.length !== 1) return undefined;
+  return operands.every((o, i) => weights[i] !== undefined || facts.analyzer.isScalar(o!)) ? one[0] : undefined;
+}
+
+/** The first expression of the body after `offset` (source order) that reads `key`. */
+function firstReadAfter(stmts: Stmt[], key: string, offset: number): Span | undefined {
+  let at: Span | undefined;
+  walkAll(stmts, (e) => {
+    if (e.span.start < offset || (at && at.start <= e.span.start)) return;
+    if ((e.kind === 'name' || e.kind === 'attr') && exprKey(e) === key) at = e.span;
+  });
+  return at;
+}
+
+/** A call's arguments as written, keywords and all (`p.data, alpha=wd`), the receiver of a module function (`torch.add(g, p)`) left out. */
+function argumentsText(facts: Facts, call: Expr & { kind: 'call' }, skipFirst: boolean): string {
+  return [...call.args.slice(skipFirst ? 1 : 0).map((a) => facts.source(a.span)), ...call.kwargs.map((k) => `${k.name}=${facts.source(k.value.span)}`)].join(', ');
+}
+
+/** Whether a simple statement reads `key` (as a name or attribute, anywhere in it). */
+function statementReads(stmt: Stmt | undefined, key: string): boolean {
+  if (!stmt) return false;
+  const exprs = stmt.kind === 'assign' ? [stmt.value, ...stmt.targets] : stmt.kind === 'expr' ? [stmt.expr] : stmt.kind === 'return' && stmt.value ? [stmt.value] : [];
+  return exprs.some((e) => someExpr(e, (x) => (x.kind === 'name' || x.kind === 'attr') && exprKey(x) === key));
 }

@@ -27,7 +27,7 @@ import { selfBlends, type SelfBlend } from './selfBlend';
 import { sharedBetaArguments, type SharedBetaArgument } from './sharedBetaArgument';
 import { assignedSteps, type AssignedStep } from './assignedSteps';
 import { innermostStatement } from './adaptiveDecay';
-import { exprKey } from './keys';
+import { baseExpr, exprKey } from './keys';
 import { sharedMomentCalls, type SharedMomentCall } from './sharedMomentCalls';
 import { returnedPowers, type ReturnedPower } from './returnedPowers';
 import { rawStepMomentumForms } from '../findingForms';
@@ -1733,6 +1733,67 @@ export function climbingMomentum(facts: Facts): ClimbingStep[] {
     }
   }
   climbing.set(facts, found);
+  return found;
+}
+
+const bufferDecay = new WeakMap<Facts, ClimbingStep[]>();
+
+/**
+ * A weight decay written into a momentum buffer with the sign opposite to the gradient's, by
+ * statements the buffer's value is never read from (`buf.mul_(mu).add_(p.grad).add_(p, alpha=-wd)`,
+ * or `buf.add_(p, alpha=-wd)` after it) while the step descends along the buffer (`p.add_(buf,
+ * alpha=-lr)`): the buffer holds g − λ·θ, so the step adds +lr·λ·θ and the weights grow. The decay
+ * must enter as the gradient does (torch's SGD adds +λ·θ to the gradient before the buffer). Read off
+ * the normal form: every gradient monomial of the buffer's increment has one sign, every monomial
+ * that holds the parameter itself (positive knobs times θ) the other.
+ */
+export function decayIntoBufferWrongSign(facts: Facts): ClimbingStep[] {
+  let found = bufferDecay.get(facts);
+  if (found) return found;
+  found = [];
+  for (const step of optimizerSteps(facts)) {
+    for (const p of step.params) {
+      if (p.eq.branched || p.returned || !polyEquals(p.self, constant(1))) continue;
+      const grads = new Set(parameterGradientKeys(p.eq.key));
+      const terms = stepTerms(step, p);
+      if (terms.length !== 1) continue;
+      const term = terms[0];
+      if (term.numerator.length !== 1 || term.numerator[0].n !== 1 || term.denominator.length > 0 || term.corrections.length > 0) continue;
+      const s = step.states.get(term.numerator[0].key);
+      if (!s || s.eq.branched || !s.beta || !s.self) continue;
+      const k = signOf([{ c: term.mono.c, fs: [] }]);
+      const rest = splitSelf(s.eq.value, s.eq.key)?.rest ?? [];
+      const holds = (m: Mono, keys: Set<string>): boolean => m.fs.some((f) => f.atom.k === 'sym' && keys.has(f.atom.key));
+      const onlyKnobs = (m: Mono, keys: Set<string>): boolean => m.fs.every((f) => f.atom.k === 'sym' && (keys.has(f.atom.key) ? f.n === 1 : f.n > 0 && !step.states.has(f.atom.key) && !grads.has(f.atom.key) && f.atom.key !== p.eq.key));
+      const withGrad = rest.filter((m) => holds(m, grads));
+      const weight = new Set([p.eq.key]);
+      const withWeight = rest.filter((m) => holds(m, weight));
+      if (withGrad.length === 0 || withWeight.length === 0 || k === 0) continue;
+      if (!withGrad.every((m) => onlyKnobs(m, grads)) || !withWeight.every((m) => onlyKnobs(m, weight))) continue;
+      const gSigns = new Set(withGrad.map((m) => Math.sign(m.c)));
+      const wSigns = new Set(withWeight.map((m) => Math.sign(m.c)));
+      if (gSigns.size !== 1 || wSigns.size !== 1) continue;
+      const gSign = [...gSigns][0];
+      // The step descends along the buffer (a climbing one is climbingMomentum's), and the decay goes against the gradient.
+      if (k * gSign >= 0 || [...wSigns][0] === gSign) continue;
+      // Every write of the buffer runs whenever the step does (no `if` around one of them alone).
+      if (conditionalWrites(step.fn.body, s.eq.spans, p.eq.spans[p.eq.spans.length - 1]).some(Boolean)) continue;
+      // The write that brings the weight in.
+      const writes = s.eq.writes ?? [];
+      const at = writes.findIndex((w) => w.some((m) => holds(m, weight)));
+      const span = s.eq.spans[at >= 0 && at < s.eq.spans.length ? at : s.eq.spans.length - 1];
+      // A statement of its own: a value the step reads (`d = buf.add_(p, alpha=-wd)`) is the regularization term's (NB102's wrongSignTerms).
+      if (programIndex(facts).stmtBySpan.get(spanKey(span))?.kind !== 'expr') continue;
+      const pText = facts.source(baseExpr(p.eq.target).span);
+      const vText = stateText(facts, s);
+      found.push({
+        span,
+        message: `this decay enters ${vText} with the sign opposite to the gradient's: ${vText} accumulates +${pText}.grad and −λ·${pText}, and the step subtracts ${vText}, so it adds +lr·λ·${pText} and the weights grow instead of decaying. Add the decay as the gradient is added (+λ·${pText}), or decay ${pText} itself (${pText}.mul_(1 − lr·λ))`,
+        related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: `the step subtracts ${vText} here` }],
+      });
+    }
+  }
+  bufferDecay.set(facts, found);
   return found;
 }
 

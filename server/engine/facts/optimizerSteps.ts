@@ -295,6 +295,8 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
             const rewrites = key !== undefined && someExpr(st.value, (x) => { const k = exprKey(x); return k !== undefined && (k === key || k === baseKey); });
             // `m = b1 * m + …`, `m = tf.add(…)`, or `m = self._ema(m, g)` through a helper.
             if (rewrites && someExpr(st.value, (x) => test.arithmetic(x) || (x.kind === 'call' && calledHelper(x)))) n++;
+            // `d = buf.mul_(m).add_(g)`: an in-place chain whose value a local takes rewrites buf all the same.
+            else if (someExpr(st.value, (x) => x.kind === 'call' && x.callee.kind === 'attr' && x.callee.name.endsWith('_') && test.arithmetic(x))) n++;
             // `rms = self._running_rms(grads)`: a method of the object that may compute the state's new value from what it keeps.
             else if (st.value.kind === 'call' && st.value.callee.kind === 'attr' && st.value.callee.object.kind === 'name' && (st.value.callee.object.name === 'self' || st.value.callee.object.name === 'this') && test.helper(st.value.callee.name)) n++;
           }
@@ -556,7 +558,11 @@ class Evaluator {
       if (math.writes?.kind === 'call') this.chained.add(math.writes);
       const value = this.evalMath(math.value, env);
       const root = math.writes && this.chainRoot(math.writes);
-      if (root && !this.chained.has(e)) this.write(root, value, env, e.span, true);
+      if (root && !this.chained.has(e)) {
+        this.write(root, value, env, e.span, true);
+        // `d = buf.mul_(m).add_(g)`: the chain's value is buf itself, now holding its new value.
+        if (this.keyOf(root) !== undefined) return this.read(root, env);
+      }
       return value;
     }
     // `np.clip(update, -c, c)`: clip(update, …), an atom that keeps what it bounds for the checks that read inside it.
