@@ -6,7 +6,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
-import { assignedFrom, betaKeyOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { assignedFrom, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { CONSTRUCTOR_METHODS, parameterGradientKeys } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
@@ -105,6 +105,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   selfMultipliedPower(facts, step, push);
   countPerEpoch(facts, step, push);
   countPerParameter(facts, step, push);
+  correctedStateStored(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
@@ -242,6 +243,41 @@ function stepCalls(facts: Facts): StepCalls {
       return out;
     },
   };
+}
+
+/**
+ * A moment stored bias-corrected: the state's new value, T ← (β·T + (1 − β)·X) / (1 − βᵗ), divides
+ * every term by its own β's correction. The next step averages from the corrected value and divides
+ * again, so the corrections compound: with β = 0.9 and a constant gradient the stored value is 5.3
+ * times the gradient at t = 2 and 47 times at t = 4, and keeps growing until βᵗ < 1 − β.
+ */
+function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const s of step.states.values()) {
+    const value = s.eq.value;
+    if (!mentions(value, s.eq.key)) continue;
+    // The one correction every term divides by.
+    let key: string | undefined;
+    let beta: string | undefined;
+    const divided = value.every((m) =>
+      m.fs.some((f) => {
+        const c = correctionOf(f.atom, step.epsilon);
+        if (!c || c.shape.exp === undefined || c.power * f.n >= 0 || (key !== undefined && c.key !== key)) return false;
+        key = c.key;
+        beta = c.shape.beta;
+        return true;
+      }),
+    );
+    if (!divided || beta === undefined || !atomsOf(value).some((a) => a.k === 'sym' && a.key === beta)) continue;
+    const t = stateText(facts, s);
+    const b = show(facts, step, beta);
+    const site = correctionSite(step, key!);
+    const written = site ? facts.source(site.span) : `1 - ${b} ** t`;
+    push({
+      code: 'NB401',
+      span: s.eq.spans[s.eq.spans.length - 1],
+      message: `${t} is stored bias-corrected: its new value is divided by its correction ${written}, so the next step averages from the corrected value and divides again, and the corrections compound (with ${b} = 0.9 and a constant gradient the stored value is 5 times the gradient at t = 2 and 47 times at t = 4). Keep the raw average in ${t} and correct a copy: m_hat = ${t} / (${written})`,
+    });
+  }
 }
 
 /**
