@@ -61,7 +61,7 @@ export const nb407StateNeverStored = defineRule({
           ? {
               related: [
                 ...(f.copied ? [{ span: f.copied, message: `this stores a copy of \`${f.place}\`'s old value, not \`${f.local}\`` }] : []),
-                ...(f.started ? [{ span: f.started, message: `this only gives \`${f.place}\` its zero start; nothing stores the new value after it` }] : []),
+                ...(f.started ? [{ span: f.started, message: f.startedElsewhere ? `this gives \`${f.place}\` its first value, in another branch than the new value; nothing stores the new value` : `this only gives \`${f.place}\` its zero start; nothing stores the new value after it` }] : []),
               ],
             }
           : {}),

@@ -40,6 +40,10 @@ export interface UnstoredState {
   copied?: Span;
   /** A write that gives the place its zero start before the new value is computed (a lazy init), which stores nothing of it. */
   started?: Span;
+  /** That write is the first step's value, in another branch of an `if` chain than the new value (`else: st['avg'] = g`). */
+  startedElsewhere?: true;
+  /** The function the new value is computed in (its own writes were read by the walk). */
+  fn?: Span;
   /**
    * The new average is written into a place nothing reads, while the parameter's update in the same
    * loop body reads a sibling place that nothing writes but its zero start (`self.cache_w[i] = rho *
@@ -152,7 +156,7 @@ class StepWalk {
    * zero start (`if self.v == []: self.v = [np.zeros_like(p) …]`), a value no new average is in;
    * `before`: how many new values the walk had computed when it ran.
    */
-  private readonly written: { key: string; start: boolean; before: number; span?: Span }[] = [];
+  private readonly written: { key: string; start: boolean; before: number; span?: Span; path: string[] }[] = [];
   private readonly candidates: Candidate[] = [];
   private readonly rewrites: Rewrite[] = [];
   private readonly steps: ParamStep[] = [];
@@ -189,13 +193,16 @@ class StepWalk {
     const out: UnstoredState[] = [];
     for (const [i, c] of this.candidates.entries()) {
       if (c.stored || !c.applied) continue;
-      // A zero start written before the new value is computed (a lazy init) stores nothing of it.
-      if (this.written.some((w) => overlaps(w.key, c.state) && !(w.start && w.before <= i))) continue;
+      // A zero start written before the new value is computed (a lazy init) stores nothing of it; nor
+      // does a write in another branch of an `if` chain than the new value's (`else: st['avg'] = g`).
+      if (this.written.some((w) => overlaps(w.key, c.state) && !(w.start && w.before <= i) && !exclusivePaths(w.path, c.path))) continue;
       const cls = this.fn.cls;
       const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
       const copied = this.copies.find((x) => overlaps(x.key, c.state))?.span;
-      const started = this.written.find((w) => overlaps(w.key, c.state))?.span;
-      out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within, ...(copied ? { copied } : {}), ...(started ? { started } : {}) });
+      const first = this.written.find((w) => overlaps(w.key, c.state));
+      const started = first?.span;
+      const otherBranch = first !== undefined && exclusivePaths(first.path, c.path) && !first.start;
+      out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within, ...(copied ? { copied } : {}), ...(started ? { started } : {}), ...(otherBranch ? { startedElsewhere: true } : {}), fn: this.fn.span });
     }
     out.push(...this.unusedRewrites());
     out.push(...this.misdirected());
@@ -642,7 +649,7 @@ class StepWalk {
     if (target.kind === 'name' && !inPlace) return;
     const key = this.keyOf(target);
     if (key === undefined || !this.persistent(key)) return;
-    this.written.push({ key, start, before: this.candidates.length, span: this.current });
+    this.written.push({ key, start, before: this.candidates.length, span: this.current, path: this.path });
     this.writes.push({ key, value });
     if (this.current) this.stores.push({ key, value, span: this.current, path: this.path, loop: this.loopId, start });
     this.paramStep(key, value);
@@ -923,6 +930,15 @@ function decoupledShrink(self: Poly): boolean {
   return one.length === 1 && one[0].c === 1 && self.length > 1 && self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every((f) => f.n > 0 && f.atom.k === 'sym' && !f.atom.key.startsWith(NEW) && !f.atom.key.endsWith(ELEMENT))));
 }
 
+/** Two places in different branches of one `if` chain (`chain:branch` path entries): never both run in one call. */
+function exclusivePaths(a: string[], b: string[]): boolean {
+  for (const x of a) {
+    const chain = x.slice(0, x.indexOf(':') + 1);
+    if (b.some((y) => y !== x && y.startsWith(chain))) return true;
+  }
+  return false;
+}
+
 /** The names a comprehension's `for` clauses bind. */
 function comprehensionNames(e: Expr & { kind: 'comprehension' }): Set<string> {
   const out = new Set<string>();
@@ -1020,6 +1036,8 @@ function writtenElsewhere(facts: Facts, f: UnstoredState): boolean {
   if (state === undefined || !/^(self|this)\./.test(state)) return false;
   for (const stmt of index.stmtBySpan.values()) {
     if ((stmt.span.start <= f.span.start && stmt.span.end >= f.span.end) || stmt.span.start < f.within.start || stmt.span.end > f.within.end) continue;
+    // The function's own writes were read by its walk (one in another branch of an `if` chain stores nothing of the new value).
+    if (f.fn && stmt.span.start >= f.fn.start && stmt.span.end <= f.fn.end) continue;
     // The constructor gives the state its first value, whatever it is (`params.map((p) => new Float64Array(p.length))`).
     const owner = index.enclosingFunction(index.scopeAt(stmt.span.start));
     if (owner?.isMethod && CONSTRUCTOR_METHODS.includes(owner.name)) continue;
