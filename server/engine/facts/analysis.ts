@@ -11,7 +11,7 @@ import { programIndex } from './program';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
-  attributeReadByName, concatenatedPieces, isMetadataAttribute, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -1156,8 +1156,11 @@ export class Analyzer {
       if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;
       // builtin sum(xs, start) takes a start value; np.sum(x, axis) an axis.
       if (rest.length > (fn === 'sum' && !methodForm && !this.isModule(e.callee) && path?.length === 1 ? 1 : 0)) return undefined;
-      const joined = this.joinedPieces(operand, scope, at, env);
-      let product = joined ? this.penaltyOverPieces(joined, scope, at, d) : this.reducedOperand(operand, scope, at, env, d);
+      // `np.sum(np.array([np.sum(w ** 2) for w in ws]))`: a total sum of the items' array is the sum of the items
+      // (not a mean, which divides by their count).
+      const listed = SUM_FUNCTIONS.has(fn) ? listArrayComprehension(operand, (m) => this.isModule(m)) : undefined;
+      const joined = listed ? undefined : this.joinedPieces(operand, scope, at, env);
+      let product = joined ? this.penaltyOverPieces(joined, scope, at, d) : this.reducedOperand(listed ?? operand, scope, at, env, d);
       // A framework's total sum (not builtin `sum`, which iterates) of sums is their total.
       if (!product && !joined && SUM_FUNCTIONS.has(fn) && !iteratingSum(fn, !methodForm && (path?.length ?? 0) < 2)) product = this.totalOfSums(operand, scope, at, env, d);
       if (!product) return undefined;

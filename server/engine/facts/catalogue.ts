@@ -455,6 +455,18 @@ export const GRAPH_VARIABLE_LISTS: ReadonlySet<string> = new Set(['trainable_var
 export function isParametersMethod(name: string): boolean {
   return /^(parameters|named_parameters)$/.test(name);
 }
+/**
+ * A list comprehension a module's array constructor turns into one array of its items:
+ * `np.array([np.sum(w ** 2) for w in ws])`, `np.asarray(...)`, `torch.stack([...])`, `torch.tensor([...])`.
+ * A total sum of that array is the sum of the items. The comprehension; undefined for anything else
+ * (a method, an axis, another keyword than a dtype).
+ */
+export function listArrayComprehension(e: Expr, isModule: (x: Expr) => boolean): (Expr & { kind: 'comprehension' }) | undefined {
+  if (e.kind !== 'call' || e.callee.kind !== 'attr' || !LIST_ARRAYS.has(e.callee.name) || !isModule(e.callee.object)) return undefined;
+  if (e.args.length !== 1 || e.kwargs.some((k) => k.name !== 'dtype')) return undefined;
+  return e.args[0].kind === 'comprehension' ? e.args[0] : undefined;
+}
+const LIST_ARRAYS: ReadonlySet<string> = new Set(['array', 'asarray', 'stack', 'tensor', 'as_tensor']);
 /** Builtins that copy an iterable into a sequence of the same items: `list(model.parameters())`. */
 export function isSequenceCopy(name: string): boolean {
   return name === 'list' || name === 'tuple';

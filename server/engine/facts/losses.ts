@@ -9,6 +9,7 @@ import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, mul, neg } from '../../math/coef';
 import type { Facts } from './index';
 import type { Env, ParamOccurrence, PenaltyTerm, Product, Summand } from './analysis';
+import { returnsOf } from './resolve';
 import { regularizerValueSites } from './regularizerObjects';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { exprKey, lastComponent } from './keys';
@@ -20,7 +21,7 @@ import {
 import { loopCollectionKey, paramIds } from './gradients';
 import { programIndex, spanKey } from './program';
 import { trainingFacts } from './loops';
-import { ABS_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS } from './catalogue';
+import { ABS_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS, listArrayComprehension } from './catalogue';
 
 export interface LossSite {
   /** The value that is, or is added to, the objective. */
@@ -128,6 +129,14 @@ export function penaltyCoefficientNames(facts: Facts): Set<string> {
  * function first, then the same class, then the file (outside other classes).
  */
 export function penaltiesFor(facts: Facts, ids: string[], scope: Scope): LossPenalty[] {
+  const own = nearestPenalties(facts, ids, scope);
+  if (own.length > 0) return own;
+  // None on the weight itself: a penalty summed over the items of the collection it is.
+  const items = withItems(ids);
+  return items.length > ids.length ? nearestPenalties(facts, items, scope) : own;
+}
+
+function nearestPenalties(facts: Facts, ids: string[], scope: Scope): LossPenalty[] {
   const all = penaltiesOfIds(facts, ids);
   // A regularizer object's weight meets only its own value method's penalty.
   if (ids.some((id) => id.startsWith('object:'))) return all;
@@ -146,6 +155,18 @@ export function penaltiesFor(facts: Facts, ids: string[], scope: Scope): LossPen
     if (other && cls && other !== cls) return false;
     return linked(facts, fn, p.site.fn);
   });
+}
+
+/**
+ * A weight's identities with the identity of the items of the collection it is (gradients.ts
+ * `paramIds`: its key comes first): `self.weights[i]` (read as `weights`, an item's index dropped)
+ * meets a penalty summed over the items, `sum(np.sum(w ** 2) for w in self.weights)` (`each:weights`).
+ * d/dWᵢ of λ·Σⱼ‖Wⱼ‖² is 2λ·Wᵢ; for one array walked by rows, Σ over the rows is the whole array's sum.
+ */
+function withItems(ids: string[]): string[] {
+  const key = ids[0];
+  if (key === undefined || key.startsWith('each:') || key.startsWith('object:') || ids.includes(`each:${key}`)) return ids;
+  return [...ids, `each:${key}`];
 }
 
 const penaltiesById = new WeakMap<Facts, Map<string, number[]>>();
@@ -436,69 +457,92 @@ function escapeRegExp(text: string): string {
 
 /**
  * The factors of a loss summand that are a penalty shaped like no norm (ΣW, (ΣW)², |ΣW|), written
- * there or bound to a variable used there (`l1_penalty = np.sum(W)`; `loss += lam * l1_penalty`).
- * The summand must be a penalty: its coefficient a regularization strength, or its variable named
- * like a penalty (roles.ts); a plain sum of weights kept nonnegative is their L1 norm.
+ * there, bound to a variable used there (`l1_penalty = np.sum(W)`; `loss += lam * l1_penalty`), or
+ * returned by the project's function the summand calls (`loss = data + self.penalty()` with
+ * `def penalty(self): return self.lam * np.sum(self.W)`; one hop, each return read on its own, so a
+ * method that returns 0 when the penalty is off still shows its other branch).
+ * The summand must be a penalty: its coefficient a regularization strength, or its variable (or the
+ * function returning it) named like a penalty (roles.ts); a plain sum of weights kept nonnegative is their L1 norm.
  */
 export function notNormPenalties(facts: Facts, s: LossSummand): { shape: Shape; param: ParamOccurrence; expr: Expr }[] {
   const out: { shape: Shape; param: ParamOccurrence; expr: Expr }[] = [];
   const a = facts.analyzer;
-  for (const f of s.summand.num) {
-    const candidates: { expr: Expr; scope: Scope; at: number; named?: string }[] = [{ expr: f.expr, scope: f.scope, at: f.at }];
-    // `l1_penalty = np.sum(W)` then `loss += lam * l1_penalty`.
-    if (f.expr.kind === 'name' || f.expr.kind === 'attr') {
-      const key = exprKey(f.expr);
-      const b = key !== undefined ? f.scope.lookup(key, f.at) : undefined;
-      if (b?.kind === 'assign' && b.value && !b.op && b.scope.allBindings(b.key).length === 1) candidates.push({ expr: b.value, scope: b.scope, at: b.at, named: key });
+  const names = [s.site.key, ...s.through.map((t) => t.key)].filter((k): k is string => k !== undefined);
+  const visit = (summand: Summand, outer: Coef, named: string[], hops: number): void => {
+    for (const f of summand.num) {
+      const others = (): Product => a.classifySummand({ ...summand, sign: 1, num: summand.num.filter((x) => x !== f) });
+      const candidates: { expr: Expr; scope: Scope; at: number; named?: string }[] = [{ expr: f.expr, scope: f.scope, at: f.at }];
+      // `l1_penalty = np.sum(W)` then `loss += lam * l1_penalty`.
+      if (f.expr.kind === 'name' || f.expr.kind === 'attr') {
+        const key = exprKey(f.expr);
+        const b = key !== undefined && !f.env?.has(key) ? f.scope.lookup(key, f.at) : undefined;
+        if (b?.kind === 'assign' && b.value && !b.op && b.scope.allBindings(b.key).length === 1) candidates.push({ expr: b.value, scope: b.scope, at: b.at, named: key });
+      }
+      for (const c of candidates) {
+        const found = shapeOf(facts, c.expr, c.scope, c.at, f.env);
+        if (!found) continue;
+        const rest = others();
+        if (!onlyCoefficient(rest)) continue;
+        const coefNames = [...rest.coef.syms, ...outer.syms].filter((x) => x.pow > 0).map((x) => x.name);
+        const all = [c.named, ...named].filter((k): k is string => k !== undefined).map((k) => k.replace(/^.*\./, ''));
+        // A cost function named for L2 regularization (`l2_reg_cost`) says its penalty is one, whatever its strength is called.
+        const regLike = coefNames.some(isRegularizationStrengthName) || all.some(isPenaltyVariableName) || (s.site.fn !== undefined && namesL2Regularization(s.site.fn.name));
+        if (!regLike) continue;
+        if (found.shape === 'plain-sum' && keptNonnegative(facts, found.param)) continue;
+        out.push(found);
+      }
+      if (hops > 0 || f.expr.kind !== 'call') continue;
+      const target = a.callTarget(f.expr, f.scope, f.at);
+      if (!target || target.constructs) continue;
+      const returns = returnsOf(facts.program, target.fn);
+      if (returns.length === 0 || returns.length > 4) continue;
+      const rest = others();
+      if (!onlyCoefficient(rest)) continue;
+      const inner = a.argumentEnv(f.expr, target, f.scope, f.at, f.env);
+      const outerHere = { ...outer, syms: [...rest.coef.syms, ...outer.syms] };
+      for (const r of returns) for (const t of a.summands(r.expr, r.scope, r.at, inner)) visit(t, outerHere, [...named, target.fn.name], hops + 1);
     }
-    for (const c of candidates) {
-      const found = shapeOf(facts, c.expr, c.scope, c.at);
-      if (!found) continue;
-      const others = a.classifySummand({ ...s.summand, sign: 1, num: s.summand.num.filter((x) => x !== f) });
-      if (others.tensor || others.penalty || others.params.length > 0 || others.abs.length > 0 || others.signs?.length) continue;
-      const coefNames = [...others.coef.syms, ...s.outerCoef.syms].filter((x) => x.pow > 0).map((x) => x.name);
-      const named = [c.named, s.site.key, ...s.through.map((t) => t.key)].filter((k): k is string => k !== undefined).map((k) => k.replace(/^.*\./, ''));
-      // A cost function named for L2 regularization (`l2_reg_cost`) says its penalty is one, whatever its strength is called.
-      const regLike = coefNames.some(isRegularizationStrengthName) || named.some(isPenaltyVariableName) || (s.site.fn !== undefined && namesL2Regularization(s.site.fn.name));
-      if (!regLike) continue;
-      if (found.shape === 'plain-sum' && keptNonnegative(facts, found.param)) continue;
-      out.push(found);
-    }
-  }
+  };
+  visit(s.summand, s.outerCoef, names, 0);
   return out;
 }
 
+/** A product that is only a coefficient: no tensor, penalty, parameter, absolute value or sign. */
+function onlyCoefficient(p: Product): boolean {
+  return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;
+}
+
 /** `np.sum(W)`, `W.sum()`, `tf.reduce_sum(W)`, `w.reduce((s, v) => s + v, 0)`; its square; its absolute value. */
-export function shapeOf(facts: Facts, e: Expr, scope: Scope, at: number): { shape: Shape; param: ParamOccurrence; expr: Expr } | undefined {
+export function shapeOf(facts: Facts, e: Expr, scope: Scope, at: number, env?: Env): { shape: Shape; param: ParamOccurrence; expr: Expr } | undefined {
   if (e.kind === 'binary' && e.op === '**' && numberOf(e.right) === 2) {
-    const p = plainSum(facts, e.left, scope, at);
+    const p = plainSum(facts, e.left, scope, at, env);
     return p ? { shape: 'square-of-sum', param: p, expr: e } : undefined;
   }
   if (e.kind === 'call') {
     const name = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : '';
     const method = e.callee.kind === 'attr' && !facts.analyzer.isModule(e.callee.object);
     const operand = method ? (e.callee as { object: Expr }).object : e.args[0];
-    if (!operand) return plainSumShape(facts, e, scope, at);
+    if (!operand) return plainSumShape(facts, e, scope, at, env);
     // The exponent may be missing while it is being typed (`w.pow()`).
     const exponent = method ? e.args[0] : e.args[1];
     if (name === 'square' || ((name === 'pow' || name === 'power') && exponent !== undefined && numberOf(exponent) === 2)) {
-      const p = plainSum(facts, operand, scope, at);
+      const p = plainSum(facts, operand, scope, at, env);
       return p ? { shape: 'square-of-sum', param: p, expr: e } : undefined;
     }
     if (ABS_FUNCTIONS.has(name)) {
-      const p = plainSum(facts, operand, scope, at);
+      const p = plainSum(facts, operand, scope, at, env);
       return p ? { shape: 'abs-of-sum', param: p, expr: e } : undefined;
     }
   }
-  return plainSumShape(facts, e, scope, at);
+  return plainSumShape(facts, e, scope, at, env);
 }
 
-function plainSumShape(facts: Facts, e: Expr, scope: Scope, at: number): { shape: Shape; param: ParamOccurrence; expr: Expr } | undefined {
-  const p = plainSum(facts, e, scope, at);
+function plainSumShape(facts: Facts, e: Expr, scope: Scope, at: number, env?: Env): { shape: Shape; param: ParamOccurrence; expr: Expr } | undefined {
+  const p = plainSum(facts, e, scope, at, env);
   return p ? { shape: 'plain-sum', param: p, expr: e } : undefined;
 }
 
-function plainSum(facts: Facts, e: Expr, scope: Scope, at: number): ParamOccurrence | undefined {
+function plainSum(facts: Facts, e: Expr, scope: Scope, at: number, env?: Env): ParamOccurrence | undefined {
   if (e.kind !== 'call') return undefined;
   const a = facts.analyzer;
   const name = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : '';
@@ -507,7 +551,7 @@ function plainSum(facts: Facts, e: Expr, scope: Scope, at: number): ParamOccurre
   if (name === 'sum' && e.callee.kind === 'name' && e.args.length === 1 && e.args[0].kind === 'comprehension') {
     // `sum(p.sum() for p in model.parameters())`: a plain sum per parameter.
     const gen = e.args[0];
-    return plainSum(facts, gen.element, facts.scopes.lambdaScopes.get(gen) ?? scope, Infinity);
+    return plainSum(facts, gen.element, facts.scopes.lambdaScopes.get(gen) ?? scope, Infinity, env);
   }
   if (SUM_FUNCTIONS.has(name) && name !== 'fsum') {
     if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name))) return undefined;
@@ -521,7 +565,13 @@ function plainSum(facts: Facts, e: Expr, scope: Scope, at: number): ParamOccurre
     operand = (e.callee as { object: Expr }).object;
   } else return undefined;
   if (!operand) return undefined;
-  const p = a.classify(operand, scope, at);
+  // `np.sum([np.sum(w) for w in ws])`, `np.sum(np.array([...]))`: a total sum of the items' sums, as builtin `sum` of a generator.
+  const items = operand.kind === 'comprehension' ? operand : listArrayComprehension(operand, (m) => a.isModule(m));
+  if (items && !method && name !== 'reduce') {
+    if (items.generators.length !== 1 || items.filtered) return undefined;
+    return plainSum(facts, items.element, facts.scopes.lambdaScopes.get(items) ?? scope, Infinity, env);
+  }
+  const p = a.classify(operand, scope, at, env);
   if (p.tensor || p.penalty || p.params.length !== 1 || p.abs.length > 0 || p.signs?.length) return undefined;
   const base = p.params[0].base;
   if (!a.isParam(base)) return undefined;
