@@ -184,7 +184,9 @@ export class DirectionAnalyzer {
    */
   private inputOfWeight(e: Expr & { kind: 'attr' }, scope: Scope, at: number): boolean {
     const t = this.target;
-    const k = t?.kind === 'index' ? t.index[t.index.length - 1] : undefined;
+    // The weight is a field of a unit record (`node.w[k]`), not a plain array a unit index picks a row of.
+    if (t?.kind !== 'index' || !isObjectField(t.object)) return false;
+    const k = t.index[t.index.length - 1];
     if (k?.kind !== 'name') return false;
     let holder = e.object;
     if (holder.kind === 'name') {
