@@ -924,7 +924,6 @@ function singleReturn(fn: FunctionDef): Expr | undefined {
   return returns.length === 1 && returns[0].kind === 'return' ? returns[0].value : undefined;
 }
 
-
 // ------------------------------------------------------------------ field writes
 
 /** The summands of a sum with their signs: `a - (b + c)` → +a, −b, −c; `-x` → −x. */
