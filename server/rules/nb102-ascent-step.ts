@@ -192,7 +192,7 @@ function stepPolarity(facts: Facts, site: UpdateSite): 1 | -1 | undefined {
   let answer: 1 | -1 | undefined;
   const step = stepOf(facts, site);
   if (step) {
-    const { terms, ascent } = new DirectionAnalyzer(facts).step(step.expr, site.scope, site.at, step.sign, step.self);
+    const { terms, ascent } = new DirectionAnalyzer(facts).step(step.expr, site.scope, site.at, step.sign, step.self, site.target);
     const grads = terms.filter((x) => x.kind === 'grad');
     if (!ascent && grads.length > 0 && !terms.some((x) => x.kind === 'unknown' && x.gradientish)) {
       const signs = new Set(grads.map((g) => g.sign));
@@ -213,7 +213,7 @@ function ascentSteps(facts: Facts): Report[] {
     if (!movesModelParameter(facts, site)) continue;
     const step = stepOf(facts, site);
     if (!step) continue;
-    const { terms, ascent } = direction.step(step.expr, site.scope, site.at, step.sign, step.self);
+    const { terms, ascent } = direction.step(step.expr, site.scope, site.at, step.sign, step.self, site.target);
     if (ascent) continue;
     const grads = terms.filter((t) => t.kind === 'grad');
     if (grads.length === 0 || grads.some((t) => t.sign < 0)) continue;

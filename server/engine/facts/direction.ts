@@ -24,6 +24,7 @@ import {
   isSizeAttribute, isSizeFunction, isTreeMap, loopSource, zeroValue,
 } from './catalogue';
 import { trainingFacts } from './loops';
+import { fieldWrites, isObjectField, isSteppedField, rootName, type FieldWrite } from './fieldWrites';
 
 export type TermKind =
   /** ±∇loss (sign says which). */
@@ -74,13 +75,17 @@ export class DirectionAnalyzer {
   /** Arguments of the calls being followed, by the callee's scope: its parameters read them. */
   private readonly callEnvs = new Map<Scope, Env>();
 
+  /** The place the current step moves, when the caller names it (inputOfWeight). */
+  private target: Expr | undefined;
+
   constructor(private readonly facts: Facts) {
   }
 
   /** The terms of `expr` (added to the updated quantity with sign `sign`), dropping references to `self`. */
-  step(expr: Expr, scope: Scope, at: number, sign: 1 | -1, self: string[]): StepDirection {
+  step(expr: Expr, scope: Scope, at: number, sign: 1 | -1, self: string[], target?: Expr): StepDirection {
     this.ascent = false;
     this.budget = BUDGET;
+    this.target = target;
     const terms = this.terms(expr, scope, at, 0, new Set<string | Binding>(self)).map((t) => (sign === 1 ? t : flip(t)));
     return { terms, ascent: this.ascent };
   }
@@ -154,7 +159,14 @@ export class DirectionAnalyzer {
       return [unknown(e, this)];
     }
     const binding = scope.lookup(key, at);
+    // `unit.error` read on a unit of a list that no binding of `unit.error` reaches (another alias of
+    // the units, a node fetched again): what every write of that field in the file stores.
+    if (e.kind === 'attr' && isObjectField(e) && (!binding || this.staleAlias(binding, e, scope, at))) {
+      const field = this.fieldRead(e);
+      if (field) return field;
+    }
     if (!binding) {
+      if (e.kind === 'attr' && this.inputOfWeight(e, scope, at)) return [{ kind: 'data', sign: 1 }];
       const unpacked = e.kind === 'name' ? programIndex(this.facts).unpackedAt(e.name, scope, at) : undefined;
       if (unpacked) return this.unpacked(unpacked, d, guard);
       if (e.kind === 'index') return this.terms(e.object, scope, at, d, guard); // an element of a container
@@ -163,6 +175,152 @@ export class DirectionAnalyzer {
     // Bindings being followed end a cycle (`x = f(x)`); the same name in another scope is another variable.
     if (guard.has(binding)) return [];
     return this.reaching(binding, e, key, at, d, guard);
+  }
+
+  /**
+   * `src.out` with `const src = net.layers[l - 1][k]` (or `net.layers[l - 1][k].out` itself) in the step
+   * of `unit.w[k]`: the output of the k-th unit of a list, which weight k multiplies: that weight's
+   * input, whatever the field is called, not the prediction a residual subtracts a target from.
+   */
+  private inputOfWeight(e: Expr & { kind: 'attr' }, scope: Scope, at: number): boolean {
+    const t = this.target;
+    // The weight is a field of a unit record (`node.w[k]`), not a plain array a unit index picks a row of.
+    if (t?.kind !== 'index' || !isObjectField(t.object)) return false;
+    const k = t.index[t.index.length - 1];
+    if (k?.kind !== 'name') return false;
+    let holder = e.object;
+    if (holder.kind === 'name') {
+      const b = scope.lookup(holder.name, at);
+      if (b?.kind !== 'assign' || b.op || !b.value) return false;
+      holder = b.value;
+    }
+    if (holder.kind !== 'index' || isKeyedByString(holder)) return false;
+    const j = holder.index[holder.index.length - 1];
+    return j?.kind === 'name' && j.name === k.name;
+  }
+
+  /**
+   * A binding of `X.f` made while X named another object than it does at the read: `unit.error = …`
+   * in a loop over the last layer, read as `unit.error` in a later loop whose `const unit` is another
+   * binding (another unit, or the same units through another list).
+   */
+  private staleAlias(b: Binding, e: Expr & { kind: 'attr' }, scope: Scope, at: number): boolean {
+    const root = rootName(e.object);
+    if (root === undefined || b.kind !== 'assign') return false;
+    const now = scope.lookup(root, at);
+    const then = b.scope.lookup(root, b.at);
+    return now !== undefined && then !== undefined && now !== then;
+  }
+
+  /** What each field name holds by its writes (fieldRead), per analyzer: undefined when not a gradient. */
+  private readonly fields = new Map<string, { terms?: DirTerm[]; ascent: boolean }>();
+
+  /**
+   * The terms of a read of field `f` on an object that is not self/this, from every write of that field
+   * name in the file (fieldWrites.ts): the gradient's sign when every write that stores something
+   * stores a gradient of one sign (a write that multiplies another read of the field by data that is
+   * not a gradient, `prev.error = unit.error * unit.w[k]`, carries the field's own sign back and says
+   * nothing new); unknown when writes store gradients of both signs, or a gradient beside something
+   * else; undefined when no write stores a gradient (`unit.out`, `node.value`) or the file steps the
+   * field as a weight (`unit.b -= …`).
+   */
+  private fieldRead(e: Expr & { kind: 'attr' }): DirTerm[] | undefined {
+    const name = e.name;
+    let known = this.fields.get(name);
+    if (!known) {
+      // Entered once per field: a read of the field inside its own writes finds the entry in progress.
+      this.fields.set(name, { ascent: false });
+      const before = this.ascent;
+      this.ascent = false;
+      const terms = this.fieldTerms(name, e);
+      known = { terms, ascent: this.ascent };
+      this.ascent = before;
+      this.fields.set(name, known);
+    }
+    if (known.ascent) this.ascent = true;
+    return known.terms;
+  }
+
+  private fieldTerms(name: string, read: Expr): DirTerm[] | undefined {
+    const writes = fieldWrites(this.facts, name);
+    if (writes.length === 0 || writes.length > 64 || isSteppedField(this.facts, name)) return undefined;
+    const guard: Guard = new Set();
+    const found: DirTerm[] = [];
+    let mixed = false;
+    for (const w of writes) {
+      if (--this.budget < 0) return [{ kind: 'unknown', sign: 1, gradientish: true }];
+      const stored = this.fieldWrite(w, name, guard);
+      if (stored === 'neutral') continue;
+      if (stored === undefined) {
+        mixed = true;
+        continue;
+      }
+      found.push(stored);
+    }
+    if (found.length === 0) return undefined;
+    if (mixed || found.some((t) => t.sign !== found[0].sign)) return [{ kind: 'unknown', sign: 1, gradientish: true }];
+    const first = found[0];
+    return [{ ...first, weak: found.some((t) => t.weak) || undefined, source: `${first.source ?? 'a gradient'} kept in ${this.src(read)}` }];
+  }
+
+  /** What one write stores in the field: a gradient of one sign, nothing new ('neutral'), or something else (undefined). */
+  private fieldWrite(w: FieldWrite, name: string, guard: Guard): DirTerm | 'neutral' | undefined {
+    const d = 1;
+    if (w.op === '*' || w.op === '/') return this.neutralFactor(w.value, name, w.scope, w.at, guard) ? 'neutral' : undefined;
+    const terms: DirTerm[] = [];
+    for (const s of signedSummands(w.value, w.op === '-' ? -1 : 1)) {
+      // `unit.error * unit.w[k]`, `carried * f'(z)` with `carried += above.w[k] * above.delta`: the
+      // field's own sign, carried on. Negated, or beside another gradient, it says nothing.
+      const carried = this.carries(s.expr, s.sign, name, w.scope, w.at, guard, 0);
+      if (carried === 'bad') return undefined;
+      if (carried === 'yes') continue;
+      if (zeroValue(s.expr)) continue;
+      for (const t of this.terms(s.expr, w.scope, w.at, d, guard)) terms.push(s.sign === 1 ? t : flip(t));
+    }
+    const stored = residual(terms);
+    if (stored.length === 0) return 'neutral';
+    const grads = stored.filter((t) => t.kind === 'grad');
+    if (grads.length !== stored.length || grads.some((t) => t.sign !== grads[0].sign)) return undefined;
+    return { ...grads[0], origin: grads[0].origin ?? w.stmt.span };
+  }
+
+  /**
+   * Whether `e` (entering a write with `sign`) is the field's own value scaled by factors with no sign
+   * of their own ('yes'), does not involve it ('no'), or involves it some other way ('bad'). A local is
+   * the field's own value when every binding of it up to `at` is a zero or a sum of such products.
+   */
+  private carries(e: Expr, sign: 1 | -1, name: string, scope: Scope, at: number, guard: Guard, depth: number): 'yes' | 'no' | 'bad' {
+    const factors = productFactors(e, sign);
+    const own = factors.filter((f) => isFieldOf(f.expr, name) || (f.expr.kind === 'name' && this.carryingLocal(f.expr.name, name, scope, at, guard, depth)));
+    if (own.length === 0) return mentionsField(e, name) ? 'bad' : 'no';
+    if (own.length > 1 || factors.reduce((acc, f) => acc * f.sign, 1) < 0) return 'bad';
+    for (const f of factors) if (f !== own[0] && !this.neutralFactor(f.expr, name, scope, at, guard)) return 'bad';
+    return 'yes';
+  }
+
+  private carryingLocal(local: string, name: string, scope: Scope, at: number, guard: Guard, depth: number): boolean {
+    if (depth > 3) return false;
+    let carried = false;
+    for (let b = scope.lookup(local, at), hops = 0; b; b = b.op ? b.scope.lookup(local, b.at) : undefined, hops++) {
+      if (b.kind !== 'assign' || !b.value || hops > 8 || (b.op && b.op !== '+')) return false;
+      if (!b.op && zeroValue(b.value)) break;
+      for (const s of signedSummands(b.value, 1)) {
+        if (this.carries(s.expr, s.sign, name, b.scope, b.at, guard, depth + 1) !== 'yes') return false;
+        carried = true;
+      }
+      if (!b.op) break;
+    }
+    return carried;
+  }
+
+  /** A factor that scales a carried gradient without a sign of its own: data, weights, a derivative, a positive number. */
+  private neutralFactor(e: Expr, name: string, scope: Scope, at: number, guard: Guard): boolean {
+    if (mentionsField(e, name)) return false;
+    const n = numberOf(e);
+    if (n !== undefined) return n > 0;
+    if (e.kind === 'unary') return false;
+    const terms = this.terms(e, scope, at, 1, guard);
+    return !terms.some((t) => t.kind === 'grad' || (t.kind === 'unknown' && t.gradientish));
   }
 
   /**
@@ -766,3 +924,39 @@ function singleReturn(fn: FunctionDef): Expr | undefined {
   return returns.length === 1 && returns[0].kind === 'return' ? returns[0].value : undefined;
 }
 
+// ------------------------------------------------------------------ field writes
+
+/** The summands of a sum with their signs: `a - (b + c)` → +a, −b, −c; `-x` → −x. */
+function signedSummands(e: Expr, sign: 1 | -1): { expr: Expr; sign: 1 | -1 }[] {
+  if (e.kind === 'binary' && (e.op === '+' || e.op === '-')) return [...signedSummands(e.left, sign), ...signedSummands(e.right, e.op === '-' ? (sign === 1 ? -1 : 1) : sign)];
+  if (e.kind === 'unary' && e.op === '-') return signedSummands(e.arg, sign === 1 ? -1 : 1);
+  if (e.kind === 'unary' && e.op === '+') return signedSummands(e.arg, sign);
+  return [{ expr: e, sign }];
+}
+
+/** The factors of a product (`*`, and the divisor of `/`), a unary minus folded into the factor's sign. */
+function productFactors(e: Expr, sign: 1 | -1 = 1): { expr: Expr; sign: 1 | -1 }[] {
+  if (e.kind === 'binary' && (e.op === '*' || e.op === '/')) return [...productFactors(e.left, sign), ...productFactors(e.right, 1)];
+  if (e.kind === 'unary' && e.op === '-') return productFactors(e.arg, sign === 1 ? -1 : 1);
+  return [{ expr: e, sign }];
+}
+
+function isFieldOf(e: Expr, name: string): boolean {
+  return e.kind === 'attr' && e.name === name && isObjectField(e);
+}
+
+/** Whether a read of field `name` on an object that is not self/this occurs in `e`. */
+function mentionsField(e: Expr, name: string): boolean {
+  const stack = [e];
+  while (stack.length > 0) {
+    const x = stack.pop()!;
+    if (isFieldOf(x, name)) return true;
+    if (x.kind === 'attr') stack.push(x.object);
+    else if (x.kind === 'index') stack.push(x.object, ...x.index);
+    else if (x.kind === 'call') stack.push(x.callee, ...x.args);
+    else if (x.kind === 'binary') stack.push(x.left, x.right);
+    else if (x.kind === 'unary') stack.push(x.arg);
+    else if (x.kind === 'cond') stack.push(x.then, x.else);
+  }
+  return false;
+}

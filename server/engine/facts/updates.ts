@@ -241,7 +241,58 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     }
     return byClass.get(cls) ?? [];
   };
-  return sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer) || decayedByItsClass(site, accumulationsOf, analyzer) || shrinksHandedStorage(site, analyzer));
+  const kept = sites.filter((site) => site.kind !== 'update' || looksLikeParameterUpdate(site, analyzer) || decayedByItsClass(site, accumulationsOf, analyzer) || shrinksHandedStorage(site, analyzer));
+  if (kept.length === sites.length) return kept;
+  const keptSet = new Set(kept);
+  const siblings = siblingSteps(sites.filter((s) => s.kind === 'update' && !keptSet.has(s)), kept);
+  return siblings.size === 0 ? kept : sites.filter((s) => keptSet.has(s) || siblings.has(s));
+}
+
+/**
+ * `node.bias -= this.learningRate * node.error` beside `node.w[k] -= this.learningRate * node.error * x[k]`:
+ * a field of a unit record (not self/this) stepped by the same field of the same record as a weight of
+ * that record the file steps is a parameter too, whatever the names say.
+ */
+function siblingSteps(rejected: UpdateSite[], kept: UpdateSite[]): Set<UpdateSite> {
+  const out = new Set<UpdateSite>();
+  if (rejected.length === 0) return out;
+  const recordOf = (site: UpdateSite): string | undefined => {
+    const base = baseExpr(site.target);
+    if (base.kind !== 'attr') return undefined;
+    let root: Expr = base.object;
+    while (root.kind === 'attr' || root.kind === 'index') root = root.object;
+    if (root.kind !== 'name' || isSelfName(root.name)) return undefined;
+    return exprKey(base.object);
+  };
+  const fieldReads = (site: UpdateSite, record: string): Set<string> => {
+    const keys = new Set<string>();
+    for (const s of site.increment)
+      for (const f of [...s.num, ...s.den])
+        mentions(f.expr, (e) => {
+          if (e.kind === 'attr' && exprKey(e.object) === record) keys.add(e.name);
+          return false;
+        });
+    return keys;
+  };
+  const byRecord = new Map<string, UpdateSite[]>();
+  for (const k of kept) {
+    if (k.kind !== 'update') continue;
+    const record = recordOf(k);
+    if (record === undefined) continue;
+    const list = byRecord.get(record);
+    if (list) list.push(k);
+    else byRecord.set(record, [k]);
+  }
+  for (const r of rejected) {
+    const record = recordOf(r);
+    const others = record !== undefined ? byRecord.get(record) : undefined;
+    if (!record || !others) continue;
+    const reads = fieldReads(r, record);
+    if (reads.size === 0) continue;
+    const fn = functionSpanOf(r.scope);
+    if (others.some((k) => functionSpanOf(k.scope).start === fn.start && [...fieldReads(k, record)].some((f) => reads.has(f)))) out.add(r);
+  }
+  return out;
 }
 
 /**
