@@ -313,11 +313,8 @@ function termOf(part: Expr, scope: Scope, at: number): { expr: Expr; at: number 
   return value.kind === 'binary' && (value.op === '*' || value.op === '/') ? { expr: value, at: binding.at } : undefined;
 }
 
-/**
- * A product of scalars and exactly one array operand written as a local name, with the scalar
- * symbols in its numerator: `(lam / m) * D`, `(D * lam) / m`. Undefined for anything else.
- */
-function strengthProduct(facts: Facts, e: Expr, scope: Scope, at: number): Product | undefined {
+/** The factors of a product of `*` and `/`: `(2 * lam / m) * G` → num [2, lam, G], den [m]; anything else is one factor. */
+export function productFactors(e: Expr): { num: Expr[]; den: Expr[] } {
   const num: Expr[] = [];
   const den: Expr[] = [];
   const visit = (x: Expr, inverted: boolean, depth: number): void => {
@@ -331,6 +328,15 @@ function strengthProduct(facts: Facts, e: Expr, scope: Scope, at: number): Produ
     } else (inverted ? den : num).push(x);
   };
   visit(e, false, 0);
+  return { num, den };
+}
+
+/**
+ * A product of scalars and exactly one array operand written as a local name, with the scalar
+ * symbols in its numerator: `(lam / m) * D`, `(D * lam) / m`. Undefined for anything else.
+ */
+function strengthProduct(facts: Facts, e: Expr, scope: Scope, at: number): Product | undefined {
+  const { num, den } = productFactors(e);
   const a = facts.analyzer;
   const isScalar = (x: Expr): boolean => {
     const p = a.classify(x, scope, at);

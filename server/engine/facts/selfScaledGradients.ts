@@ -35,7 +35,7 @@ import { regGradientTerms } from './gradients';
 import { isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isStateLike, parameterOfGradient } from './roles';
 import { fieldSteps, linkedFieldPenalties, objectFieldsOf } from './fieldLinks';
 import { baseClasses, isSelfName } from './resolve';
-import { eligiblePenalty, misreadPenaltyTerms, penaltyPlace, sameModel, strengthNames } from './penaltyGradientOperand';
+import { eligiblePenalty, misreadPenaltyTerms, penaltyPlace, productFactors, sameModel, strengthNames } from './penaltyGradientOperand';
 
 export interface SelfScaledGradient {
   /** The term as written (or the local's value): `2 * self.l2 * self.dweights`. */
@@ -142,26 +142,12 @@ function syntacticShape(s: Stmt & { kind: 'assign' }): 'inline' | 'local' | unde
   }
   if (!added) return undefined;
   if (added.kind === 'name') return 'local';
-  return productFactors(added)?.num.some((f) => exprKey(f) === key) ? 'inline' : undefined;
+  return productOf(added)?.num.some((f) => exprKey(f) === key) ? 'inline' : undefined;
 }
 
-/** The factors of a product of `*` and `/`: `(2 * lam / m) * G` → num [2, lam, G], den [m]. */
-function productFactors(e: Expr): { num: Expr[]; den: Expr[] } | undefined {
-  if (e.kind !== 'binary' || (e.op !== '*' && e.op !== '/')) return undefined;
-  const num: Expr[] = [];
-  const den: Expr[] = [];
-  const visit = (x: Expr, inverted: boolean, depth: number): void => {
-    if (depth > 20) return;
-    if (x.kind === 'binary' && x.op === '*') {
-      visit(x.left, inverted, depth + 1);
-      visit(x.right, inverted, depth + 1);
-    } else if (x.kind === 'binary' && x.op === '/') {
-      visit(x.left, inverted, depth + 1);
-      visit(x.right, !inverted, depth + 1);
-    } else (inverted ? den : num).push(x);
-  };
-  visit(e, false, 0);
-  return { num, den };
+/** The factors of a product of `*` and `/` (penaltyGradientOperand.ts); undefined for anything else. */
+function productOf(e: Expr): { num: Expr[]; den: Expr[] } | undefined {
+  return e.kind === 'binary' && (e.op === '*' || e.op === '/') ? productFactors(e) : undefined;
 }
 
 /** The statements of a function that add to a gradient a positive scalar multiple of that gradient. */
@@ -183,7 +169,7 @@ function candidates(facts: Facts, fn: FunctionDef): Candidate[] {
       added = b.value;
       at = b.at;
     }
-    const factors = productFactors(added);
+    const factors = productOf(added);
     if (!factors) continue;
     const own = factors.num.filter((f) => exprKey(f) === key);
     if (own.length !== 1) continue;
