@@ -199,6 +199,13 @@ export const MAGNITUDE_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt', 'abs', 
 export const COUNT_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'size', 'float', 'int', 'numel']);
 /** Attributes that read a tensor's or variable's value in place: torch's `p.data`, Keras and tfjs `v.value`. */
 export const VALUE_ATTRIBUTES: ReadonlySet<string> = new Set(['data', 'value']);
+/**
+ * Fields a framework gives a tensor or variable (torch's `p.grad`, `.data`, `.T`, JAX's `.mT`, sizes):
+ * read through the object itself, never a field a hand-written net keeps on its units (fieldWrites.ts).
+ */
+export function isFrameworkField(name: string): boolean {
+  return name === 'grad' || name === 'val' || name === 'T' || name === 'mT' || VALUE_ATTRIBUTES.has(name) || isSizeAttribute(name);
+}
 /** Counts written as a method without arguments: `X.size()`, `x.numel()`. */
 export const COUNT_METHODS: ReadonlySet<string> = new Set(['size', 'numel']);
 /** Functions (not methods) whose value is a positive scalar: sizes, counts, magnitudes. */

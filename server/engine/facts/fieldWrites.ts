@@ -10,6 +10,7 @@ import type { Scope } from './scope';
 import { isSelfName } from './resolve';
 import { baseExpr } from './keys';
 import { programIndex } from './program';
+import { isFrameworkField } from './catalogue';
 
 export interface FieldWrite {
   /** The written place (`unit.error`, `net.layers[l - 1][k].error`). */
@@ -22,8 +23,6 @@ export interface FieldWrite {
   stmt: Stmt & { kind: 'assign' };
 }
 
-/** Fields read through their object itself, handled elsewhere (torch's `p.grad`, `.data`, `.T`). */
-const FRAMEWORK_FIELDS = new Set(['grad', 'data', 'value', 'val', 'T', 'mT', 'shape', 'size', 'length']);
 
 /** The name an attribute chain or subscript starts from: `net` in `net.layers[l][k].error`. */
 export function rootName(e: Expr): string | undefined {
@@ -36,7 +35,7 @@ export function rootName(e: Expr): string | undefined {
 
 /** Whether a read or write `X.f` is on an object that is not the instance (`self.x`, `this.x` have bindings through their class). */
 export function isObjectField(e: Expr): e is Expr & { kind: 'attr' } {
-  if (e.kind !== 'attr' || FRAMEWORK_FIELDS.has(e.name)) return false;
+  if (e.kind !== 'attr' || isFrameworkField(e.name)) return false;
   const root = rootName(e.object);
   return root !== undefined && !isSelfName(root) && root !== 'cls';
 }
