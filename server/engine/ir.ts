@@ -117,3 +117,8 @@ export interface Module {
   /** Expressions or statements cut off because they nest deeper than the walker bound. */
   truncated: boolean;
 }
+
+/** Comparison operators of an `other` expression's `ops`: its value is a truth value. */
+export const COMPARISON_OPERATORS: ReadonlySet<string> = new Set(['<', '>', '<=', '>=', '==', '!=', '===', '!==']);
+/** Comparisons with Python's identity and membership tests (`is`, `in`): every operator whose value is a truth value. */
+export const TEST_OPERATORS: ReadonlySet<string> = new Set([...COMPARISON_OPERATORS, 'is', 'is not', 'in', 'not in']);

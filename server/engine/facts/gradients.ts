@@ -3,6 +3,7 @@
 // rate is divided out, so `W -= lr * (dW + reg * W)`, `dW += reg * W` and
 // `W = (1 - lr * reg) * W - lr * dW` all give the gradient term reg·W.
 import type { Expr, Span } from '../ir';
+import { COMPARISON_OPERATORS } from '../ir';
 import type { Coef } from '../../math/terms';
 import { coef as makeCoef, div, equalCoef, mul, neg } from '../../math/coef';
 import type { Facts } from './index';
@@ -94,7 +95,6 @@ function collect(facts: Facts): Collected {
   return found;
 }
 
-const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=', '===', '!==']);
 
 /**
  * The summand without its factors that compare scalars (`((i + 1) == n)`, `(epoch > warmup)`), a
@@ -105,7 +105,7 @@ function withoutScalarComparisons(facts: Facts, s: Summand): Summand | undefined
   const a = facts.analyzer;
   const isScalarComparison = (f: Summand['num'][number]): boolean => {
     const e = f.expr;
-    if (e.kind !== 'other' || !e.ops || e.ops.length === 0 || !e.ops.every((op) => COMPARISONS.has(op)) || e.children.length !== e.ops.length + 1) return false;
+    if (e.kind !== 'other' || !e.ops || e.ops.length === 0 || !e.ops.every((op) => COMPARISON_OPERATORS.has(op)) || e.children.length !== e.ops.length + 1) return false;
     return e.children.every((c) => {
       const p = a.classify(c, f.scope, f.at, f.env);
       return !p.tensor && !p.penalty && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;

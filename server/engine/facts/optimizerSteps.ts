@@ -9,6 +9,7 @@
 // corrections 1 − βᵗ and where the √ and ε sit are then read off the normal form, by data flow; the
 // only names consulted (roles.ts) are a learning rate's, and only after the data flow has spoken.
 import type { Expr, Span, Stmt } from '../ir';
+import { COMPARISON_OPERATORS } from '../ir';
 import type { Facts } from './index';
 import { ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
@@ -161,9 +162,6 @@ function readsTestedEntry(test: Expr, read: Expr): boolean {
   const k = exprKey(key);
   return k !== undefined && k === exprKey(read.index[0]) && exprKey(dict) !== undefined && exprKey(dict) === exprKey(read.object);
 }
-
-/** Comparison operators: their value is a truth value (0 or 1), read as an atom of its own. */
-const COMPARISONS = new Set(['<', '>', '<=', '>=', '==', '!=', '===', '!==']);
 
 const cache = new WeakMap<Facts, OptimizerStep[]>();
 /**
@@ -532,7 +530,7 @@ class Evaluator {
         return this.fresh();
       case 'other':
         // `acc = count % k != 0`: a truth value, not a knob (a β) the step could be weighted by.
-        if (e.ops?.some((op) => COMPARISONS.has(op))) return fnPoly('compare', e.children.map((c) => this.eval(c, env)));
+        if (e.ops?.some((op) => COMPARISON_OPERATORS.has(op))) return fnPoly('compare', e.children.map((c) => this.eval(c, env)));
         // `m || 0`, `m ?? 0`, `m or 0`: m, started at zero on the first step (a lazy zero start).
         if (e.ops?.length === 1 && ZERO_DEFAULTS.has(e.ops[0]) && e.children.length === 2 && isZeroLiteral(e.children[1])) return this.eval(e.children[0], env);
         return this.fresh();

@@ -6,6 +6,7 @@
 // atom of its own, so where it flows (a store, a return, a call, a parameter's update) is read off
 // the polynomials by data flow. No name decides anything here.
 import type { Expr, Span, Stmt } from '../ir';
+import { TEST_OPERATORS } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, ifChainAt, someExpr, type FunctionDef } from './scope';
 import { isSelfName } from './resolve';
@@ -1141,7 +1142,6 @@ function baseOf(key: string): string {
   return i < 0 ? key : key.slice(0, i);
 }
 
-const COMPARISON_OPS = new Set(['<', '>', '<=', '>=', '==', '!=', '===', '!==', 'is', 'is not', 'in', 'not in']);
 
 /**
  * How a place is met in a statement: `start` (given its zero start), `write` (any other write, or a
@@ -1176,7 +1176,7 @@ function placeUses(facts: Facts, stmt: Stmt, base: string): ('start' | 'write' |
         visit(e.arg, true, depth + 1);
         return;
       case 'other': {
-        const compares = e.ops !== undefined && e.ops.length > 0 && e.ops.every((o) => COMPARISON_OPS.has(o));
+        const compares = e.ops !== undefined && e.ops.length > 0 && e.ops.every((o) => TEST_OPERATORS.has(o));
         e.children.forEach((c) => visit(c, compares, depth + 1));
         return;
       }
