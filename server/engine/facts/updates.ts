@@ -274,6 +274,13 @@ function siblingSteps(rejected: UpdateSite[], kept: UpdateSite[]): Set<UpdateSit
         });
     return keys;
   };
+  // A kept step's field reads, once each (many rejected steps may share its record).
+  const keptFieldReads = new Map<UpdateSite, Set<string>>();
+  const keptReads = (k: UpdateSite, record: string): Set<string> => {
+    let reads = keptFieldReads.get(k);
+    if (!reads) keptFieldReads.set(k, (reads = fieldReads(k, record)));
+    return reads;
+  };
   const byRecord = new Map<string, UpdateSite[]>();
   for (const k of kept) {
     if (k.kind !== 'update') continue;
@@ -290,7 +297,7 @@ function siblingSteps(rejected: UpdateSite[], kept: UpdateSite[]): Set<UpdateSit
     const reads = fieldReads(r, record);
     if (reads.size === 0) continue;
     const fn = functionSpanOf(r.scope);
-    if (others.some((k) => functionSpanOf(k.scope).start === fn.start && [...fieldReads(k, record)].some((f) => reads.has(f)))) out.add(r);
+    if (others.some((k) => functionSpanOf(k.scope).start === fn.start && [...keptReads(k, record)].some((f) => reads.has(f)))) out.add(r);
   }
   return out;
 }
