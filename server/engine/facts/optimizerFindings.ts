@@ -268,6 +268,19 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
       }),
     );
     if (!divided || beta === undefined || !atomsOf(value).some((a) => a.k === 'sym' && a.key === beta)) continue;
+    // A step size kept on the instance and rescaled from itself (`self.alpha *= √(1 − β₂ᵗ) / (1 − β₁ᵗ)`):
+    // every step multiplies the next one's rate by its correction again.
+    if (value.length === 1 && /^(?:self|this)\.[\w$]+$/.test(s.eq.key) && value[0].fs.some((f) => f.atom.k === 'sym' && f.atom.key === s.eq.key && f.n === 1)) {
+      const site = correctionSite(step, key!);
+      const written = site ? facts.source(site.span) : `1 - ${show(facts, step, beta)} ** t`;
+      const t = stateText(facts, s);
+      push({
+        code: 'NB401',
+        span: s.eq.spans[s.eq.spans.length - 1],
+        message: `${t} is rescaled by the bias correction (divided by ${written}) and stored, on every step: each step's rate carries every earlier step's correction too, so the corrections compound instead of fading (after t steps ${t} holds the product of all of them). Keep ${t} as it is and correct a local copy each step: lr_t = ${t} * … / (${written})`,
+      });
+      continue;
+    }
     // A moving average (its old value and a new term), not a step size rescaled by the correction (`lr_t = lr_t * √(1 − β₂ᵗ) / (1 − β₁ᵗ)`).
     if (value.length < 2 || value.every((m) => !m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === s.eq.key)) || value.every((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === s.eq.key))) continue;
     // Stored by a plain assignment that divides (`state['m'] = m / (1 - b1 ** t)`): an in-place `div_` on a
