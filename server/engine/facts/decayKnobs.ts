@@ -686,16 +686,21 @@ export function discardedDecays(facts: Facts): DiscardedDecay[] {
   const updatesOf = (fn: FunctionDef | undefined, key: string): UpdateSite[] => {
     if (!updates) {
       updates = new Map();
+      // Pushed, not copied: a function of thousands of updates must not cost their square.
+      const push = <K>(map: Map<K, UpdateSite[]>, key: K, site: UpdateSite): void => {
+        const list = map.get(key);
+        if (list) list.push(site);
+        else map.set(key, [site]);
+      };
       for (const site of facts.updates) {
-        const fnOf = index.enclosingFunction(site.scope);
-        sitesByFn.set(fnOf, [...(sitesByFn.get(fnOf) ?? []), site]);
+        const owner = index.enclosingFunction(site.scope);
+        push(sitesByFn, owner, site);
         if (site.kind !== 'update') continue;
         const k = exprKey(baseExpr(site.target));
         if (k === undefined) continue;
-        const owner = index.enclosingFunction(site.scope);
         let byKey = updates.get(owner);
         if (!byKey) updates.set(owner, (byKey = new Map()));
-        byKey.set(k, [...(byKey.get(k) ?? []), site]);
+        push(byKey, k, site);
       }
     }
     return updates.get(fn)?.get(key) ?? [];
