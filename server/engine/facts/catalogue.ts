@@ -1415,6 +1415,8 @@ const STEP_METHODS = new Set([
   // Keras 2's `new_p = p.constraint(new_p)`: the variable's constraint (max-norm, non-negativity)
   // projects the stepped value; the step is its argument.
   'constraint',
+  // torch's `t.item()`: the tensor's one number, as a Python scalar (a step count read as `state["step"].item()`).
+  'item',
 ]);
 const STEP_IN_PLACE = new Set(['assign', 'assign_add', 'assign_sub', 'copy_', 'set_']);
 /** Module functions whose first argument plays the receiver's part: `torch.add(a, b, alpha=c)`, `np.sqrt(v)`, `tf.square(g)`. */
@@ -1566,6 +1568,7 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
       break;
     case 'clone':
     case 'detach':
+    case 'item':
     case 'float':
     case 'double':
     case 'contiguous':

@@ -316,8 +316,11 @@ function countPerParameter(facts: Facts, step: OptimizerStep, push: (f: Optimize
     push({
       code: 'NB401',
       span: inFile ? found.advance : found.increment,
-      message: `${what} ${where}, once per parameter, not once per step: each parameter's bias correction ${facts.source(found.correction)} reads another count, and with K parameters the count runs K times faster than the steps, so the corrections fade K times too early. Advance ${t} once per step, ${found.driver ? `in a method ${found.driver.name} calls once, before the loop` : 'before the loop'}`,
-      related: [{ span: { start: found.loop.span.start, end: found.loop.span.start + facts.source(found.loop.span).split('\n')[0].trimEnd().length }, message: 'each iteration of this loop updates another parameter' }],
+      message: `${what} ${where}, once per parameter, not once per step: ${found.readBy === 'update' ? `each parameter's update reads another count, and with K parameters the count runs K times faster than the steps` : `each parameter's bias correction ${facts.source(found.correction)} reads another count, and with K parameters the count runs K times faster than the steps, so the corrections fade K times too early`}. ${found.holder ? `This loop never rebinds ${found.holder}, so every parameter advances the same entry (the one ${found.holder} held last): look up each parameter's own state in this loop` : `Advance ${t} once per step, ${found.driver ? `in a method ${found.driver.name} calls once, before the loop` : 'before the loop'}`}`,
+      related: [
+        { span: { start: found.loop.span.start, end: found.loop.span.start + facts.source(found.loop.span).split('\n')[0].trimEnd().length }, message: 'each iteration of this loop updates another parameter' },
+        ...(found.readBy === 'update' ? [{ span: found.correction, message: `this update reads ${t}` }] : []),
+      ],
     });
   }
 }
