@@ -1151,6 +1151,9 @@ class Evaluator {
     for (const name of carriedNames(loop.body)) {
       const start = env.values.get(name);
       if (!start || out.has(name) || this.activePowers.has(name)) continue;
+      // Started at a symbol (β) or at 1: anything else is no power, and its body is not searched.
+      const plainStart = start.length === 1 && start[0].c === 1 && (start[0].fs.length === 0 || (start[0].fs.length === 1 && start[0].fs[0].n === 1 && start[0].fs[0].atom.k === 'sym'));
+      if (!plainStart) continue;
       const factor = advancingFactor(loop.body, name);
       if (!factor) continue;
       const fk = this.keyOf(factor);
