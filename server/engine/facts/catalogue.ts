@@ -1425,6 +1425,8 @@ const STEP_FUNCTIONS = new Set([
   'square', 'abs', 'absolute', 'fabs', 'sign', 'negative', 'neg', 'maximum', 'minimum', 'max', 'min', 'exp', 'log', 'scalar', 'asarray',
   // `tf.cast(x, dtype)`, `K.cast(x, K.floatx())`: the value itself.
   'cast',
+  // `torch.clone(g)`, `np.copy(g)`: a copy holds the value.
+  'clone', 'copy',
 ]);
 /**
  * Module functions that overwrite their first argument: TF's `state_ops.assign(m, v)` /

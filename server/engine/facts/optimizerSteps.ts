@@ -148,6 +148,17 @@ export interface OptimizerStep {
   doubleReads?: DoubleRead[];
   /** Running powers T ← T·β read as βᵉ (their exponent `powerExponent(T)` is a step count), with where T is multiplied. */
   powers?: Map<string, { beta: string; span: Span }>;
+  /**
+   * Writes of persistent values that do not read their old value, in the whole function (every
+   * branch, before it is split into paths): a state's start value set on the first call (`if 'm' not
+   * in state: state['m'] = g.clone()`) is one.
+   */
+  overwrites?: Map<string, Overwrite[]>;
+  /**
+   * Local β powers started before a parameter loop on every call and multiplied by β in it, by their
+   * exponent's key (`loopPowerExponent`): the corrections read them as βᵉ.
+   */
+  localPowers?: Map<string, { name: string; beta: string; loop: Stmt; start?: Span; startsAtOne: boolean; advance: Span }>;
 }
 
 /** `m || 0`, `m ?? 0`, `m or 0`: the operators whose zero right side is a lazy zero start. */
@@ -763,6 +774,7 @@ class Evaluator {
   write(target: Expr, value: Poly, env: Env, span: Span, inPlace = false): void {
     const key = this.keyOf(target);
     if (key === undefined) return;
+    if (target.kind === 'name' && this.advancesLocalPower(key, value, span)) return;
     this.derived.delete(key);
     // A local given a value in two branches that exclude each other (`if rho > 4: u = … else: u = …`) splits the step into paths as a state written there does.
     if (target.kind === 'name' && this.branches.length > 0) this.noteWriteBranches(`${key}\u0000local`);
@@ -877,7 +889,16 @@ class Evaluator {
     if (fromState) this.derived.set(key, value);
   }
 
+  /** The `if` blocks around each overwrite of a persistent key, as `writeBranches` holds them for equations. */
+  readonly overwriteBranches = new Map<string, Stmt[][]>();
+  /** Keys overwritten with a value computed from the step's states (the step written into a gradient slot). */
+  readonly stateDerivedOverwrites = new Set<string>();
+
   private noteOverwrite(key: string, value: Poly, target: Expr, statement: Span): void {
+    const stacks = this.overwriteBranches.get(key);
+    if (stacks) stacks.push([...this.branches]);
+    else this.overwriteBranches.set(key, [[...this.branches]]);
+    if ([...this.equations.keys()].some((k) => k !== key && mentions(value, k))) this.stateDerivedOverwrites.add(key);
     const list = this.overwrites.get(key) ?? [];
     list.push({ value, target, span: trimSpan(this.facts, statement), statement, after: this.order, conditional: this.branches.length > 0 });
     this.overwrites.set(key, list);
@@ -1071,7 +1092,9 @@ class Evaluator {
       }
       case 'for': {
         for (const name of targetNames(s.target)) env.values.delete(name);
+        const restarted = this.restartedPowers(s, env);
         this.loopCarried(s.body, env);
+        for (const [name, value] of restarted) env.values.set(name, value);
         this.eval(s.iter, env);
         this.bindComputedElements(s.target, s.iter, env);
         this.loops.push({ names: targetNames(s.target), zero: s.target.kind === 'name' && startsAtZero(s.iter) });
@@ -1079,6 +1102,7 @@ class Evaluator {
           return this.block(s.body, env);
         } finally {
           this.loops.pop();
+          for (const name of restarted.keys()) this.activePowers.delete(name);
         }
       }
       case 'block': {
@@ -1111,6 +1135,52 @@ class Evaluator {
     }
   }
 
+  /**
+   * Locals started at β (or 1) before a loop and multiplied by β in its body (`p1 = b1` before
+   * `for p, g in zip(params, grads): p1 = p1 * b1`): read in the loop as βᵉ, e the number of
+   * iterations so far (`loopPowerExponent`), as a running power of the object is read as βᵗ. Each
+   * call of the function starts them again. Only while the loop is evaluated (`activePowers`).
+   */
+  private readonly activePowers = new Map<string, { beta: string; loop: Stmt; startsAtOne: boolean }>();
+  /** The locals read so, with where each was started and where it is multiplied: kept for the findings. */
+  readonly localPowers = new Map<string, { name: string; beta: string; loop: Stmt; start?: Span; startsAtOne: boolean; advance: Span }>();
+
+  private restartedPowers(loop: Stmt & { kind: 'for' }, env: Env): Map<string, Poly> {
+    const out = new Map<string, Poly>();
+    if (this.probe) return out;
+    for (const name of carriedNames(loop.body)) {
+      const start = env.values.get(name);
+      if (!start || out.has(name) || this.activePowers.has(name)) continue;
+      // Started at a symbol (β) or at 1: anything else is no power, and its body is not searched.
+      const plainStart = start.length === 1 && start[0].c === 1 && (start[0].fs.length === 0 || (start[0].fs.length === 1 && start[0].fs[0].n === 1 && start[0].fs[0].atom.k === 'sym'));
+      if (!plainStart) continue;
+      const factor = advancingFactor(loop.body, name);
+      if (!factor) continue;
+      const fk = this.keyOf(factor);
+      const fv = fk === undefined ? undefined : (env.values.get(fk) ?? sym(fk));
+      const beta = fv && fv.length === 1 && fv[0].c === 1 && fv[0].fs.length === 1 && fv[0].fs[0].n === 1 && fv[0].fs[0].atom.k === 'sym' ? fv[0].fs[0].atom.key : undefined;
+      if (beta === undefined || beta === name || !(polyEquals(start, sym(beta)) || polyEquals(start, constant(1)))) continue;
+      this.activePowers.set(name, { beta, loop, startsAtOne: !polyEquals(start, sym(beta)) });
+      const e = loopPowerExponent(name);
+      // Started at β, the power is β¹⁺ᵉ before its first advance, βᵉ after it; both read as βᵉ (e counts from its start).
+      out.set(name, pow(sym(beta), sym(e)));
+    }
+    return out;
+  }
+
+  /** A write of an active local power that multiplies it by its β: noted, and its value (βᵉ) kept. */
+  private advancesLocalPower(name: string, value: Poly, span: Span): boolean {
+    const p = this.activePowers.get(name);
+    if (!p) return false;
+    const e = loopPowerExponent(name);
+    if (!polyEquals(value, mul(pow(sym(p.beta), sym(e)), sym(p.beta)))) {
+      this.activePowers.delete(name);
+      return false;
+    }
+    if (!this.localPowers.has(e)) this.localPowers.set(e, { name, beta: p.beta, loop: p.loop, ...(this.defSpans.has(name) ? { start: this.defSpans.get(name) } : {}), startsAtOne: p.startsAtOne, advance: trimSpan(this.facts, span) });
+    return true;
+  }
+
   /** Names a loop body assigns carry their value from one iteration to the next: inside, they are variables. */
   private loopCarried(body: Stmt[], env: Env): void {
     for (const n of carriedNames(body)) env.values.delete(n);
@@ -1135,6 +1205,7 @@ class Evaluator {
           if (items && (t.kind === 'attr' || t.kind === 'index')) this.write(t, items[i], env, s.span);
           return;
         }
+        if (items && this.advancesLocalPower(t.name, items[i], s.span)) return;
         if (items) env.values.set(t.name, items[i]);
         else if (base !== undefined) env.values.set(t.name, sym(`${base}[${i}]`));
         else env.values.delete(t.name);
@@ -1345,6 +1416,48 @@ export function numericBeta(s: StateUpdate): number | undefined {
 /** The β a moving average is weighted by: its variable, or the key of the number it is written as. */
 export function betaKeyOf(s: StateUpdate): string | undefined {
   return s.beta ?? numericBetaKey(numericBeta(s));
+}
+
+/** The exponent e of a local power restarted every call and advanced in a loop (never a key the code can write). */
+export function loopPowerExponent(name: string): string {
+  return `${name}\u0000loop`;
+}
+
+/**
+ * The factor a loop body multiplies a local by, at its own level or under an `if`: `p = p * b`,
+ * `p = b * p`, `p *= b`, an item of `p, q = p * b, q * c`; a plain read (a name, attribute or subscript).
+ */
+function advancingFactor(body: Stmt[], name: string, depth = 0): Expr | undefined {
+  if (depth > 8) return undefined;
+  const plain = (e: Expr): boolean => e.kind === 'name' || e.kind === 'attr' || e.kind === 'index';
+  const isName = (e: Expr): boolean => e.kind === 'name' && e.name === name;
+  const product = (e: Expr): Expr | undefined => {
+    if (e.kind !== 'binary' || e.op !== '*') return undefined;
+    if (isName(e.left) && plain(e.right) && !isName(e.right)) return e.right;
+    if (isName(e.right) && plain(e.left) && !isName(e.left)) return e.left;
+    return undefined;
+  };
+  for (const st of body) {
+    if (st.kind === 'block' && st.label === 'if') {
+      const inner = advancingFactor(st.body, name, depth + 1);
+      if (inner) return inner;
+      continue;
+    }
+    if (st.kind !== 'assign' || st.targets.length !== 1) continue;
+    const t = st.targets[0];
+    if (isName(t)) {
+      if (st.op === '*' && plain(st.value)) return st.value;
+      if (!st.op) {
+        const f = product(st.value);
+        if (f) return f;
+      }
+    } else if (t.kind === 'seq' && !st.op && st.value.kind === 'seq' && st.value.items.length === t.items.length) {
+      const at = t.items.findIndex(isName);
+      const f = at >= 0 ? product(st.value.items[at]) : undefined;
+      if (f) return f;
+    }
+  }
+  return undefined;
 }
 
 const carried = new WeakMap<Stmt[], string[]>();
@@ -1562,6 +1675,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       if (span) step.powers.set(key, { beta, span });
     }
   }
+  if (ev.localPowers.size > 0) step.localPowers = ev.localPowers;
   frameworkCounter(facts, step, ev.order);
   step.family = familyOf(step);
   return step;
@@ -1623,6 +1737,10 @@ export function assignedFrom(facts: Facts, key: string): Set<string> {
         const s = exprKey(v.items[i]);
         if (exprKey(x) === key && s !== undefined) out.add(s);
       });
+    } else if (t.kind === 'seq') {
+      // `self.b1, self.b2 = betas`: each item is an element of the value, as the step reads it.
+      const whole = exprKey(v);
+      if (whole !== undefined) t.items.forEach((x, i) => exprKey(x) === key && out.add(`${whole}[${i}]`));
     } else if (exprKey(t) === key) {
       const s = exprKey(v);
       if (s !== undefined) out.add(s);
@@ -1935,7 +2053,11 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     whole.block(fn.body, { values: new Map() });
   }
   if (tooFewEquations(whole) && argumentVersions(whole, argumentNames(fn)).size === 0) return [];
-  const split = exclusiveChains(whole.writeBranches);
+  // A place given the step's value in one branch (`self.grads[i] = lr_t * m / …` under `if optimizer == "adam"`) and
+  // another value in another (`self.grads[i] = lr * g`), then applied after the chain, is one step per branch too.
+  const writeBranches = new Map(whole.writeBranches);
+  for (const key of whole.stateDerivedOverwrites) writeBranches.set(key, [...(writeBranches.get(key) ?? []), ...(whole.overwriteBranches.get(key) ?? [])]);
+  const split = exclusiveChains(writeBranches);
   let paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
   // Each path is evaluated again: a long function with many paths is read as one step instead.
   // After an overflow each path may overflow again: only a short function is split then.
@@ -1943,6 +2065,7 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
   if (!paths || paths.length < 2) {
     if (overflow) throw overflow;
     const step = analyzeFunction(facts, fn, inits, fn.body, whole);
+    if (step) step.overwrites = whole.overwrites;
     return step ? [step] : [];
   }
   const steps: OptimizerStep[] = [];
@@ -1961,6 +2084,7 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     const key = [...[...step.states.values()].map((s) => `${s.eq.key}:${polyKey(s.eq.value)}:${s.eq.spans.map((x) => x.start).join(',')}`), ...step.params.map((p) => `${p.eq.key}:${polyKey(p.eq.value)}:${p.eq.spans.map((x) => x.start).join(',')}`)].join('|');
     if (seen.has(key)) continue;
     seen.add(key);
+    step.overwrites = whole.overwrites;
     steps.push(step);
   }
   return steps;

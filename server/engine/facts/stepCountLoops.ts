@@ -459,3 +459,49 @@ function perParameterCaller(step: OptimizerStep, calls: StepCalls, source: (s: S
   }
   return found;
 }
+
+export interface PowerRestartedPerCall {
+  /** The local (`p1`) and the β it is multiplied by. */
+  name: string;
+  beta: string;
+  /** Where it is started before the loop, on every call, when the step's own statement shows it. */
+  start?: Span;
+  /** Started at 1 (else at β). */
+  startsAtOne: boolean;
+  /** Where the loop multiplies it by β. */
+  advance: Span;
+  /** The loop that walks the parameters. */
+  loop: Loop;
+  /** A correction that reads it. */
+  correction: Span;
+}
+
+/**
+ * Local β powers the corrections read that the step starts again on every call (`p1 = b1`) and
+ * advances in the loop that walks the parameters (`p1 = p1 * b1` once per parameter): no step count
+ * reaches them, so the k-th parameter is corrected by 1 − β^(k+1) on every step. A local advanced in
+ * a loop that repeats the update on the same tensors (a loop over steps) is a correct running power.
+ */
+export function powersRestartedPerCall(step: OptimizerStep): PowerRestartedPerCall[] {
+  const found: PowerRestartedPerCall[] = [];
+  if (!step.localPowers || step.params.length === 0) return found;
+  const body = step.fn.body;
+  for (const [exponent, p] of step.localPowers) {
+    if (!within(p.advance, step.fn.span) || (p.loop.kind !== 'for' && !(p.loop.kind === 'block' && p.loop.label === 'while'))) continue;
+    const loop = p.loop as Loop;
+    const readers = step.corrections.filter((c) => c.exp !== undefined && polyEquals(c.exp, sym(exponent)) && within(c.span, loop.span));
+    if (readers.length === 0) continue;
+    const around = loopsAround(body, p.advance);
+    if (!around || around[around.length - 1] !== loop) continue;
+    // The loop walks every parameter the step updates, and is the innermost loop that does.
+    const perParameter = step.params.every((u) => {
+      if (u.eq.spans.length === 0 || !u.eq.spans.every((s) => within(s, loop.span))) return false;
+      const own = loopsAround(body, u.eq.spans[0]);
+      const walking = own?.filter((l) => walks(l, u.eq.target)) ?? [];
+      return walking.length > 0 && walking[walking.length - 1] === loop;
+    });
+    if (!perParameter) continue;
+    found.push({ name: p.name, beta: p.beta, ...(p.start ? { start: p.start } : {}), startsAtOne: p.startsAtOne, advance: p.advance, loop, correction: readers[0].span });
+  }
+  return found;
+}
