@@ -983,9 +983,11 @@ class StepWalk {
         if (!split || split.rest.length > 0) continue;
         const n = numeric(split.self);
         const beta = plainSymbol(split.self);
-        // β·S with two symbols: S is the one the step also updates (or averages); the setting's name is the last resort.
+        // S is state: the step updates it (or averages it, or starts it), or the class (or file) gives it a
+        // zero start; a setting (`max(self.eps, norm)`) is neither. With two symbols, β is the other one.
         const updated = (k: string): boolean => this.candidates.some((c) => overlaps(c.element ? `${c.state}${ELEMENT}` : c.state, k)) || this.written.some((w) => overlaps(w.key, k));
-        if (!(n !== undefined ? n > 0 && n <= 1 : beta !== undefined && beta !== key && this.scalarLike(beta) && !updated(beta) && (updated(key) || this.knob(beta)))) continue;
+        if (!updated(key) && !this.zeroStarted(key)) continue;
+        if (!(n !== undefined ? n > 0 && n <= 1 : beta !== undefined && beta !== key && this.scalarLike(beta) && !updated(beta))) continue;
         // X is a tensor (not a number, not a knob), and reads S by no path.
         if (mentions(x, key) || this.readsState(x, key)) continue;
         if (![...this.placesRead(x)].some((k) => !k.startsWith(NEW) && !this.knob(k))) continue;
@@ -994,6 +996,14 @@ class StepWalk {
       }
     }
     return undefined;
+  }
+
+  /** The place (its table, for an element or entry) is given a zero start in the class or the file: `self.u = [np.zeros_like(p) …]`. */
+  private zeroStarted(key: string): boolean {
+    const base = baseOf(key.endsWith(ELEMENT) ? key.slice(0, -ELEMENT.length) : key);
+    const scope = this.keptBy(base);
+    if (!scope) return false;
+    return statementsNaming(this.facts, base).some((stmt) => stmt.span.start >= scope.start && stmt.span.end <= scope.end && placeUses(this.facts, stmt, base).includes('start'));
   }
 
   /** A value reads a new value computed from the place `key` (directly or through other new values). */
