@@ -15,7 +15,7 @@ export const nb407StateNeverStored = defineRule({
     code: 'NB407',
     name: 'state-never-stored',
     severity: 'warning',
-    summary: 'A hand-written optimizer computes its momentum or moving average from the stored state and never writes it back, or writes it back and never uses it in the step, or writes it into one table while the step reads another that stays at its zero start',
+    summary: 'A hand-written optimizer computes its momentum or moving average from the stored state and never writes it back, or writes it back and never uses it in the step, or writes it into one table while the step reads another that stays at its zero start, or uses a running maximum (Adamax, AMSGrad) it never keeps',
     fix: 'none',
   },
   check(context) {
