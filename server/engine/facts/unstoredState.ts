@@ -686,6 +686,7 @@ class StepWalk {
 
   private block(stmts: Stmt[]): void {
     let pairs: Map<Stmt, Stmt> | undefined;
+    let singles = 0;
     for (let i = 0; i < stmts.length; i++) {
       if (++this.statements > MAX_STATEMENTS) return;
       const s = stmts[i];
@@ -693,8 +694,8 @@ class StepWalk {
       if (s.kind === 'block' && s.label === 'if') {
         const chain = ifChainAt(stmts, i);
         // `if 'm' in st: …` then `if 'm' not in st: …`: the other branch of the first one.
-        pairs ??= complementaryIfs(this.facts, stmts);
-        const partner = chain.length === 1 ? pairs.get(s) : undefined;
+        if (chain.length === 1 && singles++ > 0) pairs ??= complementaryIfs(this.facts, stmts);
+        const partner = chain.length === 1 ? pairs?.get(s) : undefined;
         const of = partner && this.ifPaths.get(partner);
         this.branches(chain, of && { id: of.id, branch: 1 - of.branch });
         i += chain.length - 1;
