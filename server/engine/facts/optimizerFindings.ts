@@ -30,7 +30,8 @@ import { innermostStatement } from './adaptiveDecay';
 import { baseExpr, exprKey } from './keys';
 import { sharedMomentCalls, type SharedMomentCall } from './sharedMomentCalls';
 import { returnedPowers, type ReturnedPower } from './returnedPowers';
-import { rawStepMomentumForms } from '../findingForms';
+import { rawStepMomentumForms, squaredWeightAverageForms } from '../findingForms';
+import { squaredWeightAverages } from './squaredWeightAverage';
 import type { FindingForms } from '../types';
 
 export interface OptimizerFinding {
@@ -65,6 +66,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     halfCorrection(facts, step, push);
     secondMoment(facts, step, push);
     averages(facts, step, push);
+    weightSquareAveraged(facts, step, push);
     learningRate(facts, step, push);
     // Read per write, under each write's own condition: a parameter written in branches is still checked here.
     steppedTwice(facts, full, push);
@@ -1127,6 +1129,31 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
       break;
     }
     if (!mixed) borrowedDecay(facts, step, s, push);
+  }
+}
+
+/**
+ * AdaDelta's E[Δθ²] averaging the parameter's square: D ← ρ·D + (1 − ρ)·θ², with the update of θ
+ * scaled by √(D + ε) over √(E[g²] + ε) (squaredWeightAverage.ts). The ratio is meant to be the RMS of
+ * past updates over the RMS of past gradients; with θ² the step size follows the weights' magnitude.
+ */
+function weightSquareAveraged(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const w of squaredWeightAverages(step)) {
+    const d = facts.source(w.average.target.span);
+    const g = facts.source(w.gradient.target.span);
+    const p = show(facts, step, w.param.key);
+    const rho = /^[\d.]+$/.test(w.weight) ? w.weight : show(facts, step, w.weight);
+    const at = w.average.spans[w.average.spans.length - 1];
+    push({
+      code: 'NB403',
+      span: at,
+      message:
+        `${d} averages the square of the parameter ${p}, not the square of the step: the update multiplies the gradient by √(${d} + ε)/√(${g} + ε), AdaDelta's ratio of the RMS of past updates to the RMS of past gradients, ` +
+        `so with the weights' square in ${d} the step size follows the weights' magnitude (a weight near zero barely moves, a large one takes large steps) instead of the scale of past updates. ` +
+        `Average the squared update: delta = -√(${d} + ε)/√(${g} + ε)·g, then ${d} = ${rho} * ${d} + (1 - ${rho}) * delta ** 2`,
+      related: [{ span: w.param.spans[w.param.spans.length - 1], message: `${p}'s update is scaled by √(${d} + ε) here` }],
+      forms: squaredWeightAverageForms(d, g, p, rho),
+    });
   }
 }
 
