@@ -32,8 +32,12 @@ export function isGradientLike(e: Expr): boolean {
 }
 
 export function isStateLike(e: Expr): boolean {
-  const parts = components(e);
-  return parts.some((c) => stateName.test(c) && !isWeightName(c));
+  return components(e).some(isStateName);
+}
+
+/** `m`, `v`, `u`, `cache`, `exp_avg`: one identifier named like optimizer state. */
+export function isStateName(name: string): boolean {
+  return stateName.test(name) && !isWeightName(name);
 }
 
 export function isDataLike(e: Expr): boolean {
