@@ -1486,8 +1486,12 @@ export class Analyzer {
     if (!target || target.constructs) return undefined;
     const fn = target.fn;
     if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return TENSOR;
-    const returns = returnsOf(this.program, fn);
-    if (returns.length === 0) return undefined;
+    const all = returnsOf(this.program, fn);
+    if (all.length === 0) return undefined;
+    // `if self.kind == "l2": return w * self.lam; return 0`: a term the helper gives when its switch
+    // is on, and zero when off, is that term where it counts (zero adds nothing either way).
+    const nonZero = all.filter((r) => zeroValue(r.expr) === undefined);
+    const returns = nonZero.length > 0 ? nonZero : all;
     const inner = this.argumentEnv(e, target, scope, at, env);
     this.activeCalls.add(fn);
     let product: Product | undefined;
