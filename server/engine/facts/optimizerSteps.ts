@@ -1965,7 +1965,13 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
   let paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
   // Each path is evaluated again: a long function with many paths is read as one step instead.
   // After an overflow each path may overflow again: only a short function is split then.
-  if (paths && paths.length * whole.order > (overflow ? PATH_BUDGET / 4 : PATH_BUDGET)) paths = undefined;
+  const budget = overflow ? PATH_BUDGET / 4 : PATH_BUDGET;
+  // Conditional expressions split the step only when the statement chains' paths leave room for them.
+  if ((!paths || paths.length * whole.order > budget) && [...split].some((s) => conditionalHeads.has(s))) {
+    for (const s of [...split]) if (conditionalHeads.has(s)) split.delete(s);
+    paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
+  }
+  if (paths && paths.length * whole.order > budget) paths = undefined;
   if (!paths || paths.length < 2) {
     if (overflow) throw overflow;
     const step = analyzeFunction(facts, fn, inits, fn.body, whole);
@@ -1993,23 +1999,30 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
 }
 
 const conditionalChains = new WeakMap<Stmt, (Stmt & { kind: 'block' })[] | null>();
+/** The first block of each chain `conditionalChain` made. */
+const conditionalHeads = new WeakSet<Stmt>();
+
+/** A tensor's place as written: a name, an attribute or a subscript (`state['exp_avg_sq']`). */
+const isPlace = (e: Expr): boolean => e.kind === 'name' || e.kind === 'attr' || e.kind === 'index';
 
 /**
- * `x = a if c else b` (Python), `x = c ? a : b` (JS) as the `if`/`else` chain it is, `if c: x = a` /
+ * `x = a if c else b` (Python), `x = c ? a : b` (JS), choosing between two places, as the `if`/`else` chain it is, `if c: x = a` /
  * `else: x = b`, so a local aliasing one of two persistent tensors (`exp_avg_sq_hat = state['max_exp_avg_sq']
  * if amsgrad else state['exp_avg_sq']`) splits the step into paths as the statement form does. The same
  * blocks every time (the paths are keyed by them). Undefined for any other statement, and for a
- * conditional whose other side is None or zero (a lazy start, read as the value itself).
+ * conditional that computes a value on either side (`mul if flag else 1.0`: a setting, not an alias,
+ * which would multiply the paths of a trainer's `if method == …` chain past their bound).
  */
 function conditionalChain(s: Stmt): (Stmt & { kind: 'block' })[] | undefined {
   if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name' || s.value.kind !== 'cond') return undefined;
   let chain = conditionalChains.get(s);
   if (chain === undefined) {
     const v = s.value;
-    chain = isNoneLiteral(v.else) || isZeroLiteral(v.else) || isNoneLiteral(v.then) || isZeroLiteral(v.then) ? null : [
+    chain = !isPlace(v.then) || !isPlace(v.else) || isNoneLiteral(v.else) || isNoneLiteral(v.then) ? null : [
       { kind: 'block', label: 'if', heads: [v.test], body: [{ ...s, value: v.then }], span: s.span },
       { kind: 'block', label: 'if', heads: [], body: [{ ...s, value: v.else }], span: { start: s.span.start + 1, end: s.span.end } },
     ];
+    if (chain) conditionalHeads.add(chain[0]);
     conditionalChains.set(s, chain);
   }
   return chain ?? undefined;
