@@ -300,10 +300,6 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
     }
     // A moving average (its old value and a new term), not a step size rescaled by the correction (`lr_t = lr_t * √(1 − β₂ᵗ) / (1 − β₁ᵗ)`).
     if (value.length < 2 || value.every((m) => !m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === s.eq.key)) || value.every((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === s.eq.key))) continue;
-    // Stored by a plain assignment that divides (`state['m'] = m / (1 - b1 ** t)`): an in-place `div_` on a
-    // local may divide a copy (a helper's `exp_avg_sq.add(eps).sqrt_()`), which the evaluation does not tell apart.
-    const store = innermostStatement(step, s.eq.spans[s.eq.spans.length - 1]);
-    if (store?.kind !== 'assign' || store.op) continue;
     const t = stateText(facts, s);
     const b = show(facts, step, beta);
     const site = correctionSite(step, key!);

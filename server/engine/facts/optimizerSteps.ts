@@ -11,13 +11,13 @@
 import type { Expr, Span, Stmt } from '../ir';
 import { COMPARISON_OPERATORS } from '../ir';
 import type { Facts } from './index';
-import { ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { explicitParams, ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
 import { callArguments, lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, arithmeticPlacement, copiedArray, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -591,6 +591,10 @@ class Evaluator {
       return value;
     }
     if (inlined) return inlined;
+    // `torch._foreach_clamp_max_(updates, c)` on a local: an in-place change the step cannot read leaves
+    // the local unknown, not the value it held (a copy's `reciprocal_` must not leave sqrt(v) in the update).
+    const changed = inPlaceReceiver(e, (x) => this.facts.analyzer.isModule(x));
+    if (changed?.kind === 'name' && env.values.has(changed.name)) env.values.set(changed.name, this.fresh());
     // `weights.forEach((w, i) => { ... })`, `tf.tidy(() => { ... })`: the callback's statements run here.
     for (const arg of e.args) if (arg.kind === 'lambda') this.lambda(arg, env);
     this.writesInArguments(e, env);
@@ -735,8 +739,10 @@ class Evaluator {
     // level would run its body again, 2ᵈ times for a binary tree of depth d.
     if (this.inlining.has(fn) || !this.facts.program.parsedOf(fn.span)) return undefined;
     this.inlinedAny = true;
-    // `f.call(t, a, b)`: a and b fill f's parameters from the first.
-    const params = target.args ? fn.params : fn.isMethod && target.receiver ? fn.params.slice(1) : fn.params;
+    // `f.call(t, a, b)`: a and b fill f's parameters from the first. A method run on a receiver skips
+    // its instance parameter, as the Analyzer binds them: a `@staticmethod` (`self.apply_ams_bound(flag, v, …)`)
+    // or a JS method has none.
+    const params = target.args ? fn.params : target.receiver ? explicitParams(fn) : fn.params;
     const args = callArguments(e, target);
     // A def nested in the step reads the step's locals as they are when it is called (a closure).
     const nested = fn.span.start > this.fn.span.start && fn.span.end <= this.fn.span.end;
@@ -793,7 +799,7 @@ class Evaluator {
     const local = target.kind === 'name' ? env.values.get(key) : undefined;
     // A local alias of a persistent value (`m = state['m']`, a helper's parameter): in-place writes reach it.
     const alias = local && local.length === 1 && local[0].c === 1 && local[0].fs.length === 1 && local[0].fs[0].n === 1 && local[0].fs[0].atom.k === 'sym' ? local[0].fs[0].atom.key : undefined;
-    if (inPlace && alias !== undefined) {
+    if (inPlace && alias !== undefined && !this.newTensors.has(key)) {
       if (!polyEquals(value, sym(alias))) this.equation(alias, value, target, span);
       return;
     }
@@ -1074,9 +1080,13 @@ class Evaluator {
   private stmtInner(s: Stmt, env: Env): Poly | undefined {
     if (this.inlining.size > 0) this.inlinedStatements++;
     switch (s.kind) {
-      case 'assign':
+      case 'assign': {
+        // `hat = state['max_sq'] if amsgrad else state['sq']`: an `if`/`else` that assigns in each branch.
+        const chain = conditionalChain(s);
+        if (chain) return this.block(chain, env);
         this.assign(s, env);
         return undefined;
+      }
       case 'expr': {
         const e = s.expr;
         if (e.kind === 'other' && e.ops && (e.ops[0] === '++' || e.ops[0] === '--') && e.children[0]) {
@@ -1186,6 +1196,16 @@ class Evaluator {
     for (const n of carriedNames(body)) env.values.delete(n);
   }
 
+  /** Locals last given a new tensor (`makesNewTensor`): not aliases of what their value reads. */
+  private readonly newTensors = new Set<string>();
+
+  /** An out-of-place arithmetic call (catalogue.ts `arithmeticPlacement`), a copy, or an operator's result: a tensor of its own. */
+  private makesNewTensor(e: Expr): boolean {
+    if (e.kind === 'binary') return ['+', '-', '*', '/', '**', '@'].includes(e.op);
+    if (e.kind !== 'call') return false;
+    return arithmeticPlacement(e) === 'out-of-place' || copiedArray(e, (x) => this.facts.analyzer.isModule(x)) !== undefined;
+  }
+
   private assign(s: Stmt & { kind: 'assign' }, env: Env): void {
     const order = this.order++;
     void order;
@@ -1215,6 +1235,12 @@ class Evaluator {
     if (!s.op && this.rebindsWrittenElements(target, s.value)) {
       this.eval(s.value, env);
       return;
+    }
+    // `de_nom = exp_avg_sq.add(eps)`, `d = v + 1e-15`, `u = v.clone()`: a new tensor, whatever value it holds;
+    // an in-place call on it (`de_nom.sqrt_()`) changes the copy, never the state it was computed from.
+    if (target.kind === 'name' && !s.op) {
+      if (this.makesNewTensor(s.value)) this.newTensors.add(target.name);
+      else this.newTensors.delete(target.name);
     }
     let value = this.eval(s.value, env);
     if (s.op) {
@@ -2061,7 +2087,13 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
   let paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
   // Each path is evaluated again: a long function with many paths is read as one step instead.
   // After an overflow each path may overflow again: only a short function is split then.
-  if (paths && paths.length * whole.order > (overflow ? PATH_BUDGET / 4 : PATH_BUDGET)) paths = undefined;
+  const budget = overflow ? PATH_BUDGET / 4 : PATH_BUDGET;
+  // Conditional expressions split the step only when the statement chains' paths leave room for them.
+  if ((!paths || paths.length * whole.order > budget) && [...split].some((s) => conditionalHeads.has(s))) {
+    for (const s of [...split]) if (conditionalHeads.has(s)) split.delete(s);
+    paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
+  }
+  if (paths && paths.length * whole.order > budget) paths = undefined;
   if (!paths || paths.length < 2) {
     if (overflow) throw overflow;
     const step = analyzeFunction(facts, fn, inits, fn.body, whole);
@@ -2088,6 +2120,36 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     steps.push(step);
   }
   return steps;
+}
+
+const conditionalChains = new WeakMap<Stmt, (Stmt & { kind: 'block' })[] | null>();
+/** The first block of each chain `conditionalChain` made. */
+const conditionalHeads = new WeakSet<Stmt>();
+
+/** A tensor's place as written: a name, an attribute or a subscript (`state['exp_avg_sq']`). */
+const isPlace = (e: Expr): boolean => e.kind === 'name' || e.kind === 'attr' || e.kind === 'index';
+
+/**
+ * `x = a if c else b` (Python), `x = c ? a : b` (JS), choosing between two places, as the `if`/`else` chain it is, `if c: x = a` /
+ * `else: x = b`, so a local aliasing one of two persistent tensors (`exp_avg_sq_hat = state['max_exp_avg_sq']
+ * if amsgrad else state['exp_avg_sq']`) splits the step into paths as the statement form does. The same
+ * blocks every time (the paths are keyed by them). Undefined for any other statement, and for a
+ * conditional that computes a value on either side (`mul if flag else 1.0`: a setting, not an alias,
+ * which would multiply the paths of a trainer's `if method == …` chain past their bound).
+ */
+function conditionalChain(s: Stmt): (Stmt & { kind: 'block' })[] | undefined {
+  if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name' || s.value.kind !== 'cond') return undefined;
+  let chain = conditionalChains.get(s);
+  if (chain === undefined) {
+    const v = s.value;
+    chain = !isPlace(v.then) || !isPlace(v.else) || isNoneLiteral(v.else) || isNoneLiteral(v.then) ? null : [
+      { kind: 'block', label: 'if', heads: [v.test], body: [{ ...s, value: v.then }], span: s.span },
+      { kind: 'block', label: 'if', heads: [], body: [{ ...s, value: v.else }], span: { start: s.span.start + 1, end: s.span.end } },
+    ];
+    if (chain) conditionalHeads.add(chain[0]);
+    conditionalChains.set(s, chain);
+  }
+  return chain ?? undefined;
 }
 
 /** The `if` block that starts each chain in which two branches write the same persistent value. */
@@ -2139,6 +2201,11 @@ function exclusivePaths(body: Stmt[], split: Set<Stmt>): Stmt[][] | undefined {
         for (const b of chain) for (const v of variants(b.body)) alts.push([{ kind: 'block', label: 'other', heads: b.heads, body: v, span: b.span }]);
         if (chain[chain.length - 1].heads.length > 0) alts.push([]);
         acc = product(acc, alts);
+        continue;
+      }
+      const conditional = conditionalChain(s);
+      if (conditional && split.has(conditional[0])) {
+        acc = product(acc, conditional.map((b) => [{ kind: 'block', label: 'other', heads: b.heads, body: b.body, span: b.span }]));
         continue;
       }
       if (s.kind === 'for' || s.kind === 'block') {
