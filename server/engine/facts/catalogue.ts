@@ -1609,6 +1609,16 @@ function inPlaceSelfMap(call: Expr & { kind: 'call' }, receiver: Expr, args: Exp
   return false;
 }
 
+/**
+ * torch's in-place elementwise math as a method (`g.square_()`, `g.pow_(2)`, `g.abs_()`, `g.sign_()`,
+ * `v.sqrt_()`): the out-of-place name whose value the call returns (its receiver, changed to it).
+ */
+export function inPlaceMathName(call: Expr & { kind: 'call' }): string | undefined {
+  if (call.callee.kind !== 'attr' || call.kwargs.some((k) => k.name === 'out')) return undefined;
+  const name = call.callee.name;
+  return IN_PLACE_SELF_MAPS.has(name) || name === 'pow_' ? name.slice(0, -1) : undefined;
+}
+
 /** `g` and `g`, `p.grad` and `p.grad`: the same name or attribute chain. */
 function sameReference(a: Expr, b: Expr): boolean {
   if (a.kind === 'name' && b.kind === 'name') return a.name === b.name;
