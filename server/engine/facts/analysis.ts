@@ -10,7 +10,7 @@ import type { StateTargets } from './updates';
 import { programIndex } from './program';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
-  CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS,
+  CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS, inPlaceMathName,
   attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
@@ -1048,7 +1048,9 @@ export class Analyzer {
     const helper = own ?? this.helperCall(e, scope, at, env, d);
     if (helper) return helper;
     const path = calleePath(e.callee);
-    const fn = path?.[path.length - 1] ?? (e.callee.kind === 'attr' ? e.callee.name : undefined);
+    // `g.square_()`, `v.sqrt_()`: torch's in-place form is valued as the out-of-place one.
+    const inPlace = e.callee.kind === 'attr' && !this.isModule(e.callee.object) ? inPlaceMathName(e) : undefined;
+    const fn = inPlace ?? path?.[path.length - 1] ?? (e.callee.kind === 'attr' ? e.callee.name : undefined);
     if (fn && (SQUARE_FUNCTIONS.has(fn) || fn === 'pow' || fn === 'power')) {
       const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
       const operand = this.unaryOperand(e);

@@ -1407,7 +1407,16 @@ export interface StepCall {
   value: StepMath;
   /** The tensor the call overwrites with its value (`m.mul_(b1)`, `v.assign(...)`, `torch.max(a, b, out=a)`, `torch._foreach_mul_(ms, b1)`). */
   writes?: Expr;
+  /**
+   * torch's in-place math that maps its receiver to a function of itself alone, not linear in it:
+   * `g.square_()`, `g.pow_(2)`, `v.sqrt_()`, `g.abs_()`, `g.sign_()`, `g.mul_(g)`. Where used, the call's
+   * value is that function of the old value (`acc.add_(g.square_())` adds g²), and the receiver holds it after.
+   */
+  selfMap?: boolean;
 }
+
+/** torch's in-place calls whose new value is a nonlinear function of the receiver alone (StepCall.selfMap); pow_ and mul_ are read by their argument. */
+const IN_PLACE_SELF_MAPS: ReadonlySet<string> = new Set(['square_', 'sqrt_', 'rsqrt_', 'abs_', 'absolute_', 'sign_', 'sgn_', 'exp_', 'log_']);
 
 const STEP_METHODS = new Set([
   'add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'reciprocal', 'pow', 'square',
@@ -1605,8 +1614,36 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
   if (!value) return undefined;
   const out = kw('out');
   if (out) return { value, writes: out };
-  if (inPlace) return { value, writes: receiver };
+  if (inPlace) return { value, writes: receiver, ...(inPlaceSelfMap(call, receiver, args) ? { selfMap: true } : {}) };
   return STEP_METHODS.has(name) || STEP_FUNCTIONS.has(name) || STEP_BUILTINS.has(name) || name === 'assign' ? { value } : undefined;
+}
+
+function inPlaceSelfMap(call: Expr & { kind: 'call' }, receiver: Expr, args: Expr[]): boolean {
+  if (call.callee.kind !== 'attr' || call.callee.name.startsWith('_foreach_') || call.kwargs.length > 0) return false;
+  const name = call.callee.name;
+  if (IN_PLACE_SELF_MAPS.has(name)) return args.length === 0;
+  if (name === 'pow_') return args.length === 1 && numberOfExpr(args[0]) !== undefined && numberOfExpr(args[0]) !== 1;
+  if (name === 'mul_' || name === 'multiply_') {
+    return args.length === 1 && sameReference(args[0], receiver);
+  }
+  return false;
+}
+
+/**
+ * torch's in-place elementwise math as a method (`g.square_()`, `g.pow_(2)`, `g.abs_()`, `g.sign_()`,
+ * `v.sqrt_()`): the out-of-place name whose value the call returns (its receiver, changed to it).
+ */
+export function inPlaceMathName(call: Expr & { kind: 'call' }): string | undefined {
+  if (call.callee.kind !== 'attr' || call.kwargs.some((k) => k.name === 'out')) return undefined;
+  const name = call.callee.name;
+  return IN_PLACE_SELF_MAPS.has(name) || name === 'pow_' ? name.slice(0, -1) : undefined;
+}
+
+/** `g` and `g`, `p.grad` and `p.grad`: the same name or attribute chain. */
+function sameReference(a: Expr, b: Expr): boolean {
+  if (a.kind === 'name' && b.kind === 'name') return a.name === b.name;
+  if (a.kind === 'attr' && b.kind === 'attr') return a.name === b.name && sameReference(a.object, b.object);
+  return false;
 }
 
 /**

@@ -20,7 +20,7 @@ import { DirectionAnalyzer } from './direction';
 import { trainingFacts } from './loops';
 import { resolveCall, enclosingClass, returnsOf } from './resolve';
 import { isTorchOptimizer } from './decayKnobs';
-import { CONSTRUCTOR_METHODS, HANDWRITTEN_OPTIMIZER_METHODS, optimizerApplyCall } from './catalogue';
+import { CONSTRUCTOR_METHODS, HANDWRITTEN_OPTIMIZER_METHODS, NO_INSTANCE_DECORATORS, optimizerApplyCall } from './catalogue';
 import { isDecayStrengthSymbol, isGradientLike, isLearningRateName, isSizeSymbol } from './roles';
 import { programIndex, spanKey } from './program';
 
@@ -203,9 +203,18 @@ function definedFrom(facts: Facts, name: string, scope: Scope, at: number, depth
   const bindings = [scope.lookup(name, at), ...scope.allBindings(name)].filter((b): b is NonNullable<typeof b> => b !== undefined);
   return bindings.some((b) => {
     if (b.kind !== 'assign' || !b.value) return false;
-    const p = facts.analyzer.classify(b.value, b.scope, b.at);
-    return p.coef.syms.some((x) => x.name !== name && test(x.name, b.scope, b.at, depth + 1));
+    // `decay = (lr / lr0) if lr0 else 1.0`: either branch may carry it (the other is a guard's fallback).
+    return branches(b.value).some((v) => {
+      const p = facts.analyzer.classify(v, b.scope, b.at);
+      return p.coef.syms.some((x) => x.name !== name && test(x.name, b.scope, b.at, depth + 1));
+    });
   });
+}
+
+/** The values a conditional expression may take (`a if c else b`, `c ? a : b`), or the expression itself. */
+function branches(e: Expr, depth = 0): Expr[] {
+  if (e.kind !== 'cond' || depth > 4) return [e];
+  return [...branches(e.then, depth + 1), ...branches(e.else, depth + 1)];
 }
 
 function decayOnly(facts: Facts, site: UpdateSite, key: string): boolean {
@@ -372,7 +381,10 @@ function stepSymbols(facts: Facts, steps: UpdateSite[]): Set<string> {
  */
 function handedIn(facts: Facts, site: UpdateSite, fn: FunctionDef | undefined): boolean {
   if (!fn) return false;
-  const own = (name: string): boolean => fn.params.some((p, i) => p.name === name && !(fn.isMethod && i === 0));
+  // A Python method's first parameter is its instance, unless it is a static method (`@staticmethod
+  // def sgdw(params, grads, ...)`, the functional update of an optimizer subclass); a TS method's are all given.
+  const instance = fn.isMethod && facts.program.parsedOf(fn.span)?.language === 'python' && !fn.decorators.some((d) => d.kind === 'name' && NO_INSTANCE_DECORATORS.has(d.name)) ? 1 : 0;
+  const own = (name: string): boolean => fn.params.some((p, i) => p.name === name && i >= instance);
   const target = baseExpr(site.target);
   const root = rootName(target);
   if (root && own(root)) return true;

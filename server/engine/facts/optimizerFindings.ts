@@ -814,6 +814,7 @@ function exponentText(facts: Facts, step: OptimizerStep, exp: Poly | undefined):
 // ------------------------------------------------------------------ NB402
 
 function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  squaredInPlaceReused(facts, step, push);
   rootMultiplied(facts, step, push);
   rootStored(facts, step, push);
   for (const p of step.params) {
@@ -885,6 +886,33 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
  * (a number, or a symbol every value assigned to is one, by data flow). Where v is near 0 the
  * denominator is 0 or negative: the step is infinite or points uphill. ε is added to keep it away from 0.
  */
+/**
+ * `v.mul_(b2).add_(grad.square_(), alpha=1 - b2)` then `update = v.rsqrt().mul_(grad)`: the in-place
+ * square feeds the second moment and leaves g² in grad, which the parameter's step reads after it as
+ * if it were g. The update is then g²/√v ≥ 0 elementwise: its direction no longer follows the
+ * gradient's sign. Reported where the square is taken (`grad.square()` out of place is the fix).
+ */
+function squaredInPlaceReused(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const x of step.squaredInPlace ?? []) {
+    if (!x.read) continue;
+    const held = atomsOf(x.old).filter((a) => a.k === 'sym').map((a) => (a as { key: string }).key);
+    if (held.length === 0) continue;
+    // The parameter's step reads the tensor (as the gradient it held) after the square was taken.
+    const p = step.params.find((q) => held.some((k) => mentions(q.step, k)) && q.eq.spans.some((sp) => sp.end > x.read!.start));
+    if (!p) continue;
+    const name = facts.source(x.read);
+    push({
+      code: 'NB402',
+      span: x.call,
+      message: `${facts.source(x.call)} squares ${name} in place where its square is used, and the step reads ${name} again after it: it now holds ${name}², not ${name}, so the update no longer follows the gradient's sign; square a copy, ${name}.square() or ${name} * ${name}`,
+      related: [
+        { span: x.read, message: `${name} read here holds its square` },
+        { span: p.eq.spans[p.eq.spans.length - 1], message: 'the step that uses it' },
+      ],
+    });
+  }
+}
+
 function subtractedEpsilon(facts: Facts, step: OptimizerStep, p: ParamUpdate, d: StepTerm['denominator'][number], v: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
   const f = d.factor;
   if (f.atom.k !== 'inv' || f.n <= 0 || !v.self || v.adds.length === 0 || v.max) return false;

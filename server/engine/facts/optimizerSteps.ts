@@ -17,7 +17,7 @@ import { callArguments, lambdaFunction, resolveCall, resolveExpr } from './resol
 import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, arithmeticPlacement, copiedArray, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, arithmeticPlacement, copiedArray, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -159,6 +159,20 @@ export interface OptimizerStep {
    * exponent's key (`loopPowerExponent`): the corrections read them as βᵉ.
    */
   localPowers?: Map<string, { name: string; beta: string; loop: Stmt; start?: Span; startsAtOne: boolean; advance: Span }>;
+  /** Tensors squared in place where the square is used (`v.add_(grad.square_())`) and read again after (SquaredInPlace). */
+  squaredInPlace?: SquaredInPlace[];
+}
+
+/**
+ * `v.add_(grad.square_())`: the square feeds another value, and the receiver itself now holds it;
+ * `read` is the first later read of the receiver in the step's own function (it sees g², not g).
+ */
+export interface SquaredInPlace {
+  key: string;
+  call: Span;
+  /** The receiver's value before the square (the gradient it held). */
+  old: Poly;
+  read?: Span;
 }
 
 /** `m || 0`, `m ?? 0`, `m or 0`: the operators whose zero right side is a lazy zero start. */
@@ -446,6 +460,8 @@ class Evaluator {
   read(e: Expr, env: Env): Poly {
     const key = this.keyOf(e);
     if (key === undefined) return this.fresh();
+    const squared = this.inlining.size === 0 ? this.squares.get(key) : undefined;
+    if (squared && !squared.read && e.span.start >= squared.call.end && !this.exclusiveOf(squared)) squared.read = e.span;
     if (!this.firstRead.has(key) && !env.values.has(key)) this.firstRead.set(key, e);
     const beta = env.values.has(key) ? undefined : this.powers.get(key);
     if (beta !== undefined) return pow(sym(beta), sym(powerExponent(key)));
@@ -568,9 +584,11 @@ class Evaluator {
       const value = this.evalMath(math.value, env);
       const root = math.writes && this.chainRoot(math.writes);
       if (root && !this.chained.has(e)) {
+        this.noteSquaredInPlace(e, math, root, env);
         this.write(root, value, env, e.span, true);
         // `d = buf.mul_(m).add_(g)`: the chain's value is buf itself, now holding its new value.
-        if (this.keyOf(root) !== undefined) return this.read(root, env);
+        // `acc.add_(g.square_())`: a map of the receiver alone is its value, g², where it is used.
+        if (this.keyOf(root) !== undefined && !math.selfMap) return this.read(root, env);
       }
       return value;
     }
@@ -729,6 +747,35 @@ class Evaluator {
     return target.kind === 'call' ? undefined : target;
   }
 
+  /** Receivers squared in place where the square is used, by key (SquaredInPlace). */
+  readonly squares = new Map<string, SquaredInPlace>();
+
+  /**
+   * `v.add_(grad.square_())`, `v.mul_(b2).addcmul_(g, g.mul_(g))`: an in-place square whose value another
+   * call or an operator takes, not a statement of its own (`g.square_()`) or a local's whole value.
+   */
+  private noteSquaredInPlace(e: Expr & { kind: 'call' }, math: StepCall, root: Expr, env: Env): void {
+    if (!math.selfMap || this.inlining.size > 0 || root.kind === 'call') return;
+    const v = math.value;
+    // A self map that multiplies is `square_()` or `mul_` by the receiver itself (catalogue.ts `stepCall`).
+    const square = v.op === '*' || (v.op === '**' && v.right.op === 'num' && v.right.value === 2);
+    const st = this.statement;
+    const whole = st?.kind === 'expr' ? st.expr === e : st?.kind === 'assign' || st?.kind === 'return' ? st.value === e : true;
+    const key = this.keyOf(root);
+    if (!square || whole || key === undefined || this.squares.has(key)) return;
+    const old = env.values.get(key) ?? sym(key);
+    this.squares.set(key, { key, call: e.span, old });
+    this.squareBranches.set(key, [...this.branches]);
+  }
+
+  private readonly squareBranches = new Map<string, Stmt[]>();
+
+  /** A read inside an `if` block the square was not in, while the square sat in one the read is not in (maybe the other arm). */
+  private exclusiveOf(x: SquaredInPlace): boolean {
+    const at = this.squareBranches.get(x.key) ?? [];
+    return this.branches.some((b) => !at.includes(b)) && at.some((b) => !this.branches.includes(b));
+  }
+
   /** Runs a helper with its parameters bound to the arguments; its return value, when it has one. */
   private inline(e: Expr & { kind: 'call' }, env: Env): Poly | undefined {
     if (this.depth > 12 || this.inlinedStatements > INLINE_BUDGET) return undefined;
@@ -780,6 +827,8 @@ class Evaluator {
   write(target: Expr, value: Poly, env: Env, span: Span, inPlace = false): void {
     const key = this.keyOf(target);
     if (key === undefined) return;
+    // `grad = grads[i]` again: the name holds another tensor from here.
+    if (!inPlace && this.squares.get(key)?.read === undefined) this.squares.delete(key);
     if (target.kind === 'name' && this.advancesLocalPower(key, value, span)) return;
     this.derived.delete(key);
     // A local given a value in two branches that exclude each other (`if rho > 4: u = … else: u = …`) splits the step into paths as a state written there does.
@@ -1694,6 +1743,8 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   // States read only by other states that no parameter reads are not part of this step.
   const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
   const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, initial, epsilon: ev.epsilon, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
+  const squared = [...ev.squares.values()].filter((x) => x.read !== undefined);
+  if (squared.length > 0) step.squaredInPlace = squared;
   if (powers.size > 0) {
     step.powers = new Map();
     for (const [key, beta] of powers) {
