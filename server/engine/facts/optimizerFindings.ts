@@ -31,6 +31,7 @@ import { baseExpr, exprKey } from './keys';
 import { sharedMomentCalls, type SharedMomentCall } from './sharedMomentCalls';
 import { returnedPowers, type ReturnedPower } from './returnedPowers';
 import { rawStepMomentumForms } from '../findingForms';
+import { halfPowerFindings, type HalfPowerFinding } from './halfPowers';
 import type { FindingForms } from '../types';
 
 export interface OptimizerFinding {
@@ -43,6 +44,8 @@ export interface OptimizerFinding {
   corrected?: CorrectedLine[];
   /** The finding's math for its hover when it belongs to no recognized optimizer step (a momentum that stores the raw step). */
   forms?: FindingForms;
+  /** An edit that writes what was meant (`x ** 0.5` for `x ** 1/2`). */
+  fix?: HalfPowerFinding['fix'];
 }
 
 const cache = new WeakMap<Facts, OptimizerFinding[]>();
@@ -61,6 +64,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
   for (const full of optimizerSteps(facts)) {
     // Equations written in branches that may exclude each other are not checked.
     const step: OptimizerStep = { ...full, states: new Map([...full.states].filter(([, s]) => !s.eq.branched)), params: full.params.filter((p) => !p.eq.branched) };
+    for (const h of halfPowerFindings(facts, step)) push({ code: h.code, span: h.span, message: h.message, ...(h.related ? { related: h.related } : {}), fix: h.fix });
     biasCorrection(facts, step, push);
     halfCorrection(facts, step, push);
     secondMoment(facts, step, push);
@@ -680,6 +684,8 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
         const readsBase = firstMoments.some((m) => m.average && m.adds.some((a) => a.x.length === 1 && a.x[0].fs.length === 1 && a.x[0].fs[0].key === base && a.x[0].fs[0].n === 1));
         const vCorrected = v.beta !== undefined && term.corrections.some((c) => c.beta === v.beta && c.exp !== undefined);
         if (!readsBase || !vCorrected) continue;
+        // `v_hat ** 1/2`: the missing root is said where it was written (halfPowers.ts).
+        if (halfPowerFindings(facts, step).some((h) => h.state === v.eq.key)) continue;
         push({
           code: 'NB402',
           span: p.eq.spans[p.eq.spans.length - 1],

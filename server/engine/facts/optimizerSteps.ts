@@ -56,6 +56,28 @@ export interface DoubleRead {
   inPlace?: Span;
 }
 
+/**
+ * `X ** 1/2` (or `X ** -1/2`) as written: (X ** 1) / 2 by precedence, half of X where its square root
+ * was meant; `lr * X ** 1/2` is (lr * X) / 2 too. `value` is X's value in the step; `power` is how X
+ * enters the product, 1 or −1 (`X ** -1/2`, `a / X ** 1/2`); `exponent` spans `1/2` (what `0.5` replaces).
+ */
+export interface HalfPower {
+  span: Span;
+  base: Expr;
+  value: Poly;
+  power: 1 | -1;
+  /** The exponent as written: 1 or −1. */
+  written: 1 | -1;
+  exponent: Span;
+}
+
+/** 1 for the literal 1 (or 1.0), −1 for −1: an exponent that leaves its base as it is, or inverts it. */
+function unitExponent(e: Expr): 1 | -1 | undefined {
+  if (e.kind === 'num' && e.value === 1) return 1;
+  if (e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num' && e.arg.value === 1) return -1;
+  return undefined;
+}
+
 /** A β-weighted update of a state: self coefficient `a`, and what it adds, grouped by tensor part X. */
 export interface StateUpdate {
   eq: Equation;
@@ -148,6 +170,8 @@ export interface OptimizerStep {
   doubleReads?: DoubleRead[];
   /** Running powers T ← T·β read as βᵉ (their exponent `powerExponent(T)` is a step count), with where T is multiplied. */
   powers?: Map<string, { beta: string; span: Span }>;
+  /** `X ** 1/2` written in the step (`HalfPower`). */
+  halfPowers?: HalfPower[];
 }
 
 /** `m || 0`, `m ?? 0`, `m or 0`: the operators whose zero right side is a lazy zero start. */
@@ -513,6 +537,7 @@ class Evaluator {
         const r = e.op === '/' ? this.writtenCorrection(e.right) ?? this.eval(e.right, env) : this.eval(e.right, env);
         const value = this.binary(e.op, l, r);
         if (e.op === '+') this.noteDoubleRead(e, l, r);
+        if (e.op === '**' || e.op === '/') this.noteHalfPower(e, l);
         // Where a bias correction is written: `1 - b1 ** t` anywhere, a bare `1 - b1` where it divides.
         // `1 - b1 ** t + eps`: ε added to the correction makes it one sum more.
         if (e.op === '-' || e.op === '+') this.noteCorrection(value, e.span, true);
@@ -974,6 +999,36 @@ class Evaluator {
 
   /** Sums of one tensor read under two names (`g + update` after `update = g`). */
   readonly doubleReads: DoubleRead[] = [];
+
+  /** Bases of `X ** 1` and `X ** -1` by node, while the division around them is evaluated. */
+  private readonly unitPowers = new Map<Expr, Poly>();
+  /** `X ** 1/2` and `X ** -1/2` as written (`HalfPower`). */
+  readonly halfPowers: HalfPower[] = [];
+
+  /**
+   * `X ** 1/2`: `**` binds tighter than `/`, so it is (X ** 1) / 2. The `**` node keeps its base's
+   * value; the division by 2 around it records the slip with that value.
+   */
+  private noteHalfPower(e: Expr & { kind: 'binary' }, l: Poly): void {
+    if (e.op === '**') {
+      if (unitExponent(e.right) !== undefined) this.unitPowers.set(e, l);
+      return;
+    }
+    if (e.right.kind !== 'num' || e.right.value !== 2) return;
+    // `lr * x ** 1/2` is ((lr * x ** 1) / 2): the power is the rightmost factor of the division's left side.
+    let power: Expr = e.left;
+    let divided = false;
+    for (let i = 0; i < 8 && power.kind === 'binary' && (power.op === '*' || power.op === '/'); i++) {
+      divided = power.op === '/' ? !divided : divided;
+      power = power.right;
+    }
+    if (power.kind !== 'binary' || power.op !== '**') return;
+    const base = this.unitPowers.get(power);
+    const exponent = unitExponent(power.right);
+    const span = { start: power.span.start, end: e.span.end };
+    if (base === undefined || exponent === undefined || this.halfPowers.some((h) => h.span.start === span.start && h.span.end === span.end)) return;
+    this.halfPowers.push({ span, base: power.left, value: base, power: divided ? (-exponent as 1 | -1) : exponent, written: exponent, exponent: { start: power.right.span.start, end: e.right.span.end } });
+  }
 
   /**
    * `a + b` where b is a local alias of the value a reads (`update = g`): one persistent tensor added
@@ -1555,6 +1610,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   // States read only by other states that no parameter reads are not part of this step.
   const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
   const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, initial, epsilon: ev.epsilon, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
+  if (ev.halfPowers.length > 0) step.halfPowers = ev.halfPowers;
   if (powers.size > 0) {
     step.powers = new Map();
     for (const [key, beta] of powers) {
