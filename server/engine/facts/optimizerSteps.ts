@@ -172,6 +172,8 @@ export interface OptimizerStep {
   powers?: Map<string, { beta: string; span: Span }>;
   /** `X ** 1/2` written in the step (`HalfPower`). */
   halfPowers?: HalfPower[];
+  /** Locals that copied a step count before its increment, read after it as T − 1, with where they copied it. */
+  countCopies?: Map<string, { local: string; copied?: Span }>;
 }
 
 /** `m || 0`, `m ?? 0`, `m or 0`: the operators whose zero right side is a lazy zero start. */
@@ -842,6 +844,7 @@ class Evaluator {
     if (mentions(value, key) && (target.kind !== 'name' || !env.values.has(key))) {
       this.equation(key, value, target, span);
       if (target.kind === 'name') env.values.delete(key);
+      if (this.counters.has(key) && polyEquals(value, add(sym(key), constant(1)))) this.staleCopies(key, env);
       return;
     }
     if (target.kind !== 'name') {
@@ -882,6 +885,21 @@ class Evaluator {
       this.defSpans.set(key, span);
       if (value.length > 1) this.noteLocal(value);
       else this.noteReturnable(value);
+    }
+  }
+
+  /** Locals that copied a step count before its increment (`t = self.t` then `self.t += 1`), by count. */
+  readonly countCopies = new Map<string, { local: string; copied?: Span }>();
+
+  /**
+   * T ← T + 1 with a local still holding T's old value (`t = self.t` before `self.t += 1`): a read of
+   * T stands for its value where it is read, so from here on the local is T − 1.
+   */
+  private staleCopies(key: string, env: Env): void {
+    for (const [name, v] of env.values) {
+      if (name === key || !polyEquals(v, sym(key))) continue;
+      env.values.set(name, sub(sym(key), constant(1)));
+      if (!this.countCopies.has(key)) this.countCopies.set(key, { local: name, ...(this.defSpans.has(name) ? { copied: this.defSpans.get(name) } : {}) });
     }
   }
 
@@ -1611,6 +1629,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
   const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, initial, epsilon: ev.epsilon, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
   if (ev.halfPowers.length > 0) step.halfPowers = ev.halfPowers;
+  if (ev.countCopies.size > 0) step.countCopies = ev.countCopies;
   if (powers.size > 0) {
     step.powers = new Map();
     for (const [key, beta] of powers) {
