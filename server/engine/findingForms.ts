@@ -104,6 +104,52 @@ export function unstoredStateForms(place: string, element: boolean, local: strin
   };
 }
 
+/**
+ * A running maximum u = max(b·s, X) computed from the state s and used by the step, while s keeps
+ * its old value or is written with another update of it (NB407, Adamax's u never stored).
+ */
+export function unstoredMaxForms(place: string, element: boolean, local: string, oldWeight: string, other: boolean): FindingForms {
+  // max(s, v), AMSGrad's: no weight written.
+  const b = oldWeight === '1' ? { tex: '', unicode: '', legend: [] as Legend } : weight(oldWeight);
+  const times = { tex: b.tex ? '\\,' : '', unicode: b.unicode ? '·' : '' };
+  return {
+    title: element ? `An element of \`${place}\`` : `State \`${place}\``,
+    computed: {
+      tex: `u = \\max(${b.tex}${times.tex}s,\\; X), \\quad ${other ? 's \\leftarrow \\text{another update of } s' : 's \\leftarrow s \\;\\text{(unchanged)}'}`,
+      unicode: `u = max(${b.unicode}${times.unicode}s, X); ${other ? 's ← another update of s' : 's ← s (unchanged)'}`,
+    },
+    correct: { tex: `s \\leftarrow \\max(${b.tex}${times.tex}s,\\; X), \\quad u = s`, unicode: `s ← max(${b.unicode}${times.unicode}s, X); u = s` },
+    correctLabel: 'Correct update of the state',
+    legend: [{ tex: 's', unicode: 's', code: element ? `${place}[i]` : place }, { tex: 'u', unicode: 'u', code: local }, ...b.legend],
+  };
+}
+
+/**
+ * AdaDelta's accumulator of squared updates averaging the parameter's square (NB403): D the
+ * accumulator, G the average of g², θ the parameter, ρ D's weight.
+ */
+export function squaredWeightAverageForms(accumulator: string, gradientAverage: string, param: string, rho: string): FindingForms {
+  const r = symbolFor(rho, '\\rho', 'ρ');
+  return {
+    title: `Accumulator \`${accumulator}\``,
+    computed: {
+      tex: `\\theta \\leftarrow \\theta - \\frac{\\sqrt{D + \\epsilon}}{\\sqrt{G + \\epsilon}}\\,g, \\quad D \\leftarrow ${r.tex}\\,D + (1 - ${r.tex})\\,\\theta^2`,
+      unicode: `θ ← θ − √(D + ε)/√(G + ε)·g; D ← ${r.unicode}·D + (1 − ${r.unicode})·θ²`,
+    },
+    correct: {
+      tex: `\\Delta = -\\frac{\\sqrt{D + \\epsilon}}{\\sqrt{G + \\epsilon}}\\,g, \\quad \\theta \\leftarrow \\theta + \\Delta, \\quad D \\leftarrow ${r.tex}\\,D + (1 - ${r.tex})\\,\\Delta^2`,
+      unicode: `Δ = −√(D + ε)/√(G + ε)·g; θ ← θ + Δ; D ← ${r.unicode}·D + (1 − ${r.unicode})·Δ²`,
+    },
+    correctLabel: 'AdaDelta',
+    legend: [
+      { tex: 'D', unicode: 'D', code: accumulator },
+      { tex: 'G', unicode: 'G', code: gradientAverage },
+      { tex: '\\theta', unicode: 'θ', code: param },
+      ...r.legend,
+    ],
+  };
+}
+
 /** State written back, s ← b·s + X, while the parameter's step reads X and never s (NB407). */
 export function unusedStateForms(place: string, element: boolean, oldWeight: string): FindingForms {
   const b = weight(oldWeight);

@@ -21,6 +21,7 @@ import { unusedRegularizerKnobs } from '../engine/facts/regularizerKnobs';
 import { misspelledGroupKeys } from '../engine/facts/groupKeys';
 import { flagGatedDecays } from '../engine/facts/flagGatedDecay';
 import { regularizersAfterBuild } from '../engine/facts/regularizerAfterBuild';
+import { droppedDecayArguments } from '../engine/facts/droppedArguments';
 
 export const nb206DecayNeverApplied = defineRule({
   meta: {
@@ -135,6 +136,17 @@ export const nb206DecayNeverApplied = defineRule({
         math: { missingTerm: { how: 'left-out', term: r.attribute } },
       });
     }
+    // JavaScript drops the arguments a function does not declare: a decay passed past them goes nowhere.
+    for (const d of droppedDecayArguments(facts)) {
+      const callee = d.constructs ? `${d.constructs.name}'s constructor` : `${d.fn.name || 'this function'}()`;
+      const takes = d.declared.length === 0 ? 'takes no arguments' : `takes ${d.declared.length === 1 ? 'one parameter' : `${d.declared.length} parameters`} (${d.declared.join(', ')})`;
+      context.report({
+        span: d.arg.span,
+        message: `${callee} ${takes}, and this call passes ${d.call.args.length} arguments: JavaScript drops the ${ordinal(d.position + 1)}, ${d.written}, without a word, so the weight decay is never applied${d.declared.length === 1 && d.constructs ? ` (pass the settings the way the constructor reads them, e.g. one object)` : ''}`,
+        related: [{ span: d.fn.nameSpan ?? d.fn.span, message: `${callee} declares its parameters here` }],
+        math: { missingTerm: { how: 'never-applied', term: d.written, params: d.constructs?.name ?? d.fn.name } },
+      });
+    }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));
     for (const k of unusedRegularizerKnobs(facts)) {
       if (reported.has(k.param.span.start)) continue;
@@ -158,3 +170,7 @@ export const nb206DecayNeverApplied = defineRule({
     }
   },
 });
+
+function ordinal(n: number): string {
+  return n === 1 ? '1st' : n === 2 ? '2nd' : n === 3 ? '3rd' : `${n}th`;
+}

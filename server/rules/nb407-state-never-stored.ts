@@ -8,14 +8,14 @@
 // which state it loses and where it would have to be written.
 import { defineRule } from './rule';
 import { unstoredStates } from '../engine/facts/unstoredState';
-import { unstoredStateForms, unusedStateForms } from '../engine/findingForms';
+import { unstoredMaxForms, unstoredStateForms, unusedStateForms } from '../engine/findingForms';
 
 export const nb407StateNeverStored = defineRule({
   meta: {
     code: 'NB407',
     name: 'state-never-stored',
     severity: 'warning',
-    summary: 'A hand-written optimizer computes its momentum or moving average from the stored state and never writes it back, or writes it back and never uses it in the step, or writes it into one table while the step reads another that stays at its zero start',
+    summary: 'A hand-written optimizer computes its momentum or moving average from the stored state and never writes it back, or writes it back and never uses it in the step, or writes it into one table while the step reads another that stays at its zero start, or uses a running maximum (Adamax, AMSGrad) it never keeps',
     fix: 'none',
   },
   check(context) {
@@ -45,6 +45,25 @@ export const nb407StateNeverStored = defineRule({
         });
         continue;
       }
+      if (f.max) {
+        const from = f.element ? `an element of \`${f.place}\`` : `\`${f.place}\``;
+        const other = f.max.other;
+        const old = f.weight === '1' ? 'old value' : `${f.weight}·(old value)`;
+        context.report({
+          span: f.span,
+          message: other
+            ? `\`${f.local}\` is the running maximum's new value, max(${old}, new term), from ${from}, and the step uses it, but ${from} is written with another update of its old value instead: ` +
+              `the next step's maximum starts from that value, not from \`${f.local}\`, so \`${f.local}\` never becomes a running maximum (Adamax keeps u ← max(β₂·u, |g|)). Store \`${f.local}\` in \`${f.place}\`${f.element ? ' (by index)' : ''}, or keep the other update in a state of its own.`
+            : `\`${f.local}\` gets the running maximum's new value, max(${old}, new term), from ${from}, but nothing writes it back: ` +
+              `the next step reads ${from} unchanged, so the maximum restarts from its first value every step and keeps only the current term. To keep it, store it (\`${f.place}${f.element ? '[i]' : ''} = ${f.local}\`), or update \`${f.place}\` in place.`,
+          math: { forms: unstoredMaxForms(f.place, f.element, f.local, f.weight, other !== undefined) },
+          related: [
+            ...(other ? [{ span: other, message: `this writes another update of \`${f.place}\`'s old value, not \`${f.local}\`` }] : []),
+            ...(f.started ? [{ span: f.started, message: f.startedElsewhere || f.startedWhileAbsent ? `this gives \`${f.place}\` its first value, on the first step only` : `this only gives \`${f.place}\` its zero start; nothing stores the new value after it` }] : []),
+          ],
+        });
+        continue;
+      }
       const where = f.copied
         ? `store the new value where the old one is copied (\`${f.local}\` itself${f.element ? ', each one collected in a list' : ''}), not a copy of \`${f.place}\``
         : f.element
@@ -61,7 +80,16 @@ export const nb407StateNeverStored = defineRule({
           ? {
               related: [
                 ...(f.copied ? [{ span: f.copied, message: `this stores a copy of \`${f.place}\`'s old value, not \`${f.local}\`` }] : []),
-                ...(f.started ? [{ span: f.started, message: f.startedElsewhere ? `this gives \`${f.place}\` its first value, in another branch than the new value; nothing stores the new value` : `this only gives \`${f.place}\` its zero start; nothing stores the new value after it` }] : []),
+                ...(f.started
+                  ? [{
+                      span: f.started,
+                      message: f.startedElsewhere
+                        ? `this gives \`${f.place}\` its first value, in another branch than the new value; nothing stores the new value`
+                        : f.startedWhileAbsent
+                        ? `this gives \`${f.place}\` its first value, only while it has none (the first step); nothing stores the new value`
+                        : `this only gives \`${f.place}\` its zero start; nothing stores the new value after it`,
+                    }]
+                  : []),
               ],
             }
           : {}),

@@ -39,6 +39,10 @@ describe('bad input', () => {
     // `mask = ` left while typing: the grammar reads the next line as its value, with no error node.
     assert.match(lint('import numpy as np\ndef f(a, b):\n    mask = \n    # pairs\n    return (a * b).sum()\n').notices[0].message, /^syntax error at 3:10/);
     assert.match(lint('import numpy as np\nx = \ny = 1\n').notices[0].message, /^syntax error at 2:3/);
+    // Two statements glued in a method's body: recovery keeps the class whole around the error, which is
+    // on line 8 (where CPython stops), not at the class's header on line 2.
+    const glued = 'import numpy as np\nclass Model:\n    def __init__(self):\n        self.w = np.zeros(3)\n    def fit(self, x, steps):\n        for _ in range(steps):\n            self.w -= 0.1 * x\n        return self.w        if steps < 0:\n            raise ValueError(steps)\n';
+    assert.match(lint(glued).notices[0].message, /^syntax error at 8:\d+/);
     // Not an error: a keyword argument, a bracket or a backslash carries the value onto the next line.
     assert.deepEqual(lint('import numpy as np\ny = f(a=\n      2)\nz = (3 +\n     4)\nw = \\\n    5\n').notices, []);
   });

@@ -209,17 +209,27 @@ function scalarFactor(facts: Facts, e: Expr): boolean {
   return !product.tensor && product.params.length === 0 && !product.penalty && product.abs.length === 0;
 }
 
+/** `statementsOf` by body: IR is never changed after lowering (lower/reuse.ts), so the list is kept for the body's life. */
+const statementsMemo = new WeakMap<readonly Stmt[], readonly Stmt[]>();
+
 /**
  * The statements of a function's body, into blocks, loops and the callbacks it passes
  * (`tf.tidy(() => { … })`, which the step's evaluation reads too), not into nested definitions.
+ * A shared list, not to be changed.
  */
-export function statementsOf(body: Stmt[], out: Stmt[] = [], depth = 0): Stmt[] {
+export function statementsOf(body: Stmt[]): readonly Stmt[] {
+  let known = statementsMemo.get(body);
+  if (!known) statementsMemo.set(body, (known = collectStatements(body, [], 0)));
+  return known;
+}
+
+function collectStatements(body: Stmt[], out: Stmt[], depth: number): Stmt[] {
   if (depth > 50) return out;
   for (const s of body) {
     if (s.kind === 'function' || s.kind === 'class') continue;
     out.push(s);
-    if (s.kind === 'block' || s.kind === 'for') statementsOf(s.body, out, depth + 1);
-    for (const root of stmtExprs(s)) for (const x of subExprs(root)) if (x.kind === 'lambda' && x !== root && x.stmts.length > 0) statementsOf(x.stmts, out, depth + 1);
+    if (s.kind === 'block' || s.kind === 'for') collectStatements(s.body, out, depth + 1);
+    for (const root of stmtExprs(s)) for (const x of subExprs(root)) if (x.kind === 'lambda' && x !== root && x.stmts.length > 0) collectStatements(x.stmts, out, depth + 1);
   }
   return out;
 }

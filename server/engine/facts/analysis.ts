@@ -147,6 +147,13 @@ export class Analyzer {
     if (locals) this.localParamKeys.set(file.id, locals);
   }
 
+  /** Per file: the fields of loop items that a step moves along a gradient (`loopItemField` keys; facts/index.ts). */
+  private readonly steppedItemFields = new Map<number, ReadonlySet<string>>();
+
+  registerSteppedItemFields(file: SourceFile, fields: ReadonlySet<string>): void {
+    this.steppedItemFields.set(file.id, fields);
+  }
+
   /** A key stepped only as a function's own variable is that variable: read in another function, it is another value. */
   private outsideItsFunctions(file: number, key: string, at: number): boolean {
     const spans = this.localParamKeys.get(file)?.get(key);
@@ -289,6 +296,12 @@ export class Analyzer {
     if (base.kind === 'call' && base.callee.kind === 'attr' && PARAMETER_LISTS.has(base.callee.name) && base.args.length === 0) return true;
     // A loop or generator variable over a collection that holds weights by data flow, whatever either is called.
     if (this.walksWeights(base, scope, at, file)) return true;
+    // `np.sum(u.w ** 2) for u in units` where a loop over `units` steps each item's `w` by a gradient: a weight, whatever the item is called.
+    const stepped = this.steppedItemFields.get(file);
+    if (stepped && stepped.size > 0) {
+      const field = loopItemField(base, scope ?? this.scopeOf(base), at ?? base.span.start, (x) => this.isModule(x));
+      if (field !== undefined && stepped.has(field)) return true;
+    }
     const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base) && !this.holdsPenalty(base, key, scope, at);
     if (!answer && key !== undefined) {
       let denied = this.deniedKeys.get(file);
@@ -1473,8 +1486,12 @@ export class Analyzer {
     if (!target || target.constructs) return undefined;
     const fn = target.fn;
     if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return TENSOR;
-    const returns = returnsOf(this.program, fn);
-    if (returns.length === 0) return undefined;
+    const all = returnsOf(this.program, fn);
+    if (all.length === 0) return undefined;
+    // `if self.kind == "l2": return w * self.lam; return 0`: a term the helper gives when its switch
+    // is on, and zero when off, is that term where it counts (zero adds nothing either way).
+    const nonZero = all.filter((r) => zeroValue(r.expr) === undefined);
+    const returns = nonZero.length > 0 ? nonZero : all;
     const inner = this.argumentEnv(e, target, scope, at, env);
     this.activeCalls.add(fn);
     let product: Product | undefined;
@@ -2051,4 +2068,23 @@ export { isKeyedByString };
 /** How a note names a variable holding a penalty: `the penalty reg_loss`, but `l2_penalty`, not `the penalty l2_penalty` (wording only). */
 function penaltyName(key: string): string {
   return saysPenalty(key) ? key : `the penalty ${key}`;
+}
+
+/**
+ * `u.w` read or written in `for j, u in enumerate(units)`: the key of the field of a loop's item,
+ * `units\u0000w` (the collection walked, then the field's path), when the root of `base` is a loop
+ * variable bound to an element of a collection (not a counter or a key) and `base` is a field of it.
+ */
+export function loopItemField(base: Expr, scope: Scope, at: number, isModule: (e: Expr) => boolean): string | undefined {
+  if (base.kind !== 'attr' && !(base.kind === 'index' && isKeyedByString(base))) return undefined;
+  let root: Expr = base;
+  while (root.kind === 'attr' || root.kind === 'index') root = root.object;
+  if (root.kind !== 'name') return undefined;
+  const b = scope.lookup(root.name, at);
+  if (b?.kind !== 'loop' || !b.loop) return undefined;
+  const source = loopSource(loopIterable(b.loop), b.loop.position, isModule);
+  const collection = source?.kind === 'element' ? exprKey(source.collection) : undefined;
+  const key = exprKey(base);
+  if (collection === undefined || key === undefined) return undefined;
+  return `${collection}\u0000${key.slice(root.name.length)}`;
 }

@@ -1424,19 +1424,23 @@ export interface StepCall {
 }
 
 const STEP_METHODS = new Set([
-  'add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'pow', 'square',
+  'add', 'sub', 'subtract', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'reciprocal', 'pow', 'square',
   'abs', 'sign', 'neg', 'negative', 'maximum', 'minimum', 'exp', 'log', 'clone', 'detach', 'copy', 'float', 'double', 'contiguous', 'astype',
   // Keras 2's `new_p = p.constraint(new_p)`: the variable's constraint (max-norm, non-negativity)
   // projects the stepped value; the step is its argument.
   'constraint',
+  // torch's `t.item()`: the tensor's one number, as a Python scalar (a step count read as `state["step"].item()`).
+  'item',
 ]);
 const STEP_IN_PLACE = new Set(['assign', 'assign_add', 'assign_sub', 'copy_', 'set_']);
 /** Module functions whose first argument plays the receiver's part: `torch.add(a, b, alpha=c)`, `np.sqrt(v)`, `tf.square(g)`. */
 const STEP_FUNCTIONS = new Set([
-  'add', 'subtract', 'sub', 'multiply', 'mul', 'divide', 'div', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'power', 'pow',
+  'add', 'subtract', 'sub', 'multiply', 'mul', 'divide', 'div', 'true_divide', 'addcmul', 'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'reciprocal', 'power', 'pow',
   'square', 'abs', 'absolute', 'fabs', 'sign', 'negative', 'neg', 'maximum', 'minimum', 'max', 'min', 'exp', 'log', 'scalar', 'asarray',
   // `tf.cast(x, dtype)`, `K.cast(x, K.floatx())`: the value itself.
   'cast',
+  // `torch.clone(g)`, `np.copy(g)`: a copy holds the value.
+  'clone', 'copy',
 ]);
 /**
  * Module functions that overwrite their first argument: TF's `state_ops.assign(m, v)` /
@@ -1445,6 +1449,18 @@ const STEP_FUNCTIONS = new Set([
 const STEP_MODULE_WRITES: Record<string, string> = table({ assign: 'assign', assign_add: 'assign_add', assign_sub: 'assign_sub', update: 'assign', update_add: 'assign_add', update_sub: 'assign_sub' });
 /** Python builtins with the same meaning: `max(a, b)`, `abs(x)`, `pow(b, t)`. */
 const STEP_BUILTINS = new Set(['max', 'min', 'abs', 'pow', 'float']);
+
+/**
+ * The tensor a torch call changes in place, whatever its arithmetic: the receiver of a method named
+ * with a trailing `_` (`u.clamp_(max=c)`, `x.reciprocal_()`), the list of `torch._foreach_X_(xs, …)`.
+ * Undefined for any other call (dunder methods included).
+ */
+export function inPlaceReceiver(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): Expr | undefined {
+  const callee = call.callee;
+  if (callee.kind !== 'attr' || !callee.name.endsWith('_') || callee.name.endsWith('__')) return undefined;
+  if (isModule(callee.object)) return callee.name.startsWith('_foreach_') ? call.args[0] : undefined;
+  return callee.object;
+}
 
 /**
  * The arithmetic of a call in an optimizer step, torch's in-place forms and `_foreach_` lists, NumPy,
@@ -1533,6 +1549,9 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
     case 'rsqrt':
       value = { op: '/', left: { op: 'num', value: 1 }, right: { op: 'fn', fn: 'sqrt', args: [r] } };
       break;
+    case 'reciprocal':
+      value = { op: '/', left: { op: 'num', value: 1 }, right: r };
+      break;
     case 'pow':
     case 'power':
       value = a0 && { op: '**', left: r, right: a0 };
@@ -1580,6 +1599,7 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
       break;
     case 'clone':
     case 'detach':
+    case 'item':
     case 'float':
     case 'double':
     case 'contiguous':

@@ -9,7 +9,7 @@ import type { SourceFile } from '../source';
 import type { Analyzer } from './analysis';
 import { baseExpr, exprKey } from './keys';
 import { forEachChild, type Scope, type ScopeBuilder } from './scope';
-import { findUpdates, stateTargets, StateTargets, type UpdateSite } from './updates';
+import { findUpdates, stateTargets, steppedLoopItemField, stepsLoopItemField, StateTargets, type UpdateSite } from './updates';
 import { programIndex } from './program';
 import { isGradientLike, isParameterCollectionName, isStateLike, parameterOfGradient } from './roles';
 import { PARAMETER_LISTS, GRAPH_VARIABLE_LISTS, dialectOf, isTfjsVariable, isParameterIterator, isTreeLeaves, loopSource } from './catalogue';
@@ -88,8 +88,17 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   const state = stateTargets(firstPass, analyzer, programIndex(facts));
   analyzer.registerState(parsed.file, state);
   (facts as { state: StateTargets }).state = state;
+  // `for j, u in enumerate(units): u.w -= lr * u.dw`: a field of a loop's item stepped along a gradient is a
+  // weight though the item is named like optimizer state (`u`, `v`, `m`); data flow outranks the name.
+  const steppedFields = new Set<string>();
   for (const site of firstPass) {
-    if (site.kind === 'update' && !isGradientLike(site.target) && !isStateLike(site.target)) {
+    if (site.kind !== 'update' || isGradientLike(site.target) || !isStateLike(site.target)) continue;
+    const field = steppedLoopItemField(site, analyzer, programIndex(facts));
+    if (field !== undefined) steppedFields.add(field);
+  }
+  analyzer.registerSteppedItemFields(parsed.file, steppedFields);
+  for (const site of firstPass) {
+    if (site.kind === 'update' && !isGradientLike(site.target) && (!isStateLike(site.target) || stepsLoopItemField(site, analyzer, programIndex(facts)))) {
       const key = exprKey(baseExpr(site.target));
       if (key !== undefined && !state.has(key, site.span.start)) addParam(key, localFunctionOf(baseExpr(site.target), key, site.scope));
     } else {
@@ -101,7 +110,7 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
   // a parameter (names like W already count as parameters); otherwise it would repeat the first
   // pass exactly, cache included.
   let updates = firstPass;
-  if (analyzer.dependsOnAny(parsed.file, added) || state.size > 0) {
+  if (analyzer.dependsOnAny(parsed.file, added) || state.size > 0 || steppedFields.size > 0) {
     analyzer.forgetCache();
     updates = findUpdates(module.body, scopes, analyzer);
   }

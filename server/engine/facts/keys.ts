@@ -13,9 +13,14 @@ export function exprKey(e: Expr): string | undefined {
     case 'index': {
       const object = exprKey(e.object);
       if (object === undefined) return undefined;
-      const parts = e.index.map(indexKey);
-      if (parts.some((p) => p === undefined)) return `${object}[?]`;
-      return `${object}[${parts.join(', ')}]`;
+      // The parts joined by ', ' as they come (no array per key: keys are asked for on every lookup).
+      let parts = '';
+      for (let i = 0; i < e.index.length; i++) {
+        const part = indexKey(e.index[i]);
+        if (part === undefined) return `${object}[?]`;
+        parts = i === 0 ? part : `${parts}, ${part}`;
+      }
+      return `${object}[${parts}]`;
     }
     default:
       return undefined;

@@ -7,7 +7,7 @@ import type { Facts } from './index';
 import { programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
 import { assignedFrom, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
-import { CONSTRUCTOR_METHODS, parameterGradientKeys } from './catalogue';
+import { CONSTRUCTOR_METHODS, isDictConstructor, isNoneLiteral, parameterGradientKeys } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
@@ -17,7 +17,7 @@ import { biasCorrected, decayMoved, descending, learningRateApplied, learningRat
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
 import { halfCorrection } from './halfCorrected';
-import { countsInsideParameterLoops, countsOutsideLoops, loopsAround, pickedBy, type StepCalls } from './stepCountLoops';
+import { countsInsideParameterLoops, countsOutsideLoops, loopsAround, pickedBy, powersRestartedPerCall, type StepCalls } from './stepCountLoops';
 import { trainingFacts, within } from './loops';
 import { autodiffCall } from './autodiff';
 import { learningRateAppliedByCallers } from './callerScaledSteps';
@@ -30,7 +30,8 @@ import { innermostStatement } from './adaptiveDecay';
 import { baseExpr, exprKey } from './keys';
 import { sharedMomentCalls, type SharedMomentCall } from './sharedMomentCalls';
 import { returnedPowers, type ReturnedPower } from './returnedPowers';
-import { rawStepMomentumForms } from '../findingForms';
+import { rawStepMomentumForms, squaredWeightAverageForms } from '../findingForms';
+import { squaredWeightAverages } from './squaredWeightAverage';
 import { halfPowerFindings, type HalfPowerFinding } from './halfPowers';
 import type { FindingForms } from '../types';
 
@@ -69,6 +70,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     halfCorrection(facts, step, push);
     secondMoment(facts, step, push);
     averages(facts, step, push);
+    weightSquareAveraged(facts, step, push);
     learningRate(facts, step, push);
     // Read per write, under each write's own condition: a parameter written in branches is still checked here.
     steppedTwice(facts, full, push);
@@ -110,6 +112,8 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   countPerEpoch(facts, step, push);
   countPerParameter(facts, step, push);
   correctedStateStored(facts, step, push);
+  firstSampleStart(facts, step, push);
+  powerRestartedPerCall(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
@@ -124,6 +128,19 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         // 1 − β with no step count: a constant, not a bias correction.
         if (c.exp === undefined && owner) {
           const b = show(facts, step, c.beta);
+          const decayed = decayedInPlace(facts, step, c.beta);
+          if (decayed) {
+            const averaged = [...step.states.values()].filter((x) => x.average && betaKeyOf(x) === c.beta);
+            const fn = decayed.fn ? ` in ${decayed.fn}` : '';
+            push({
+              code: 'NB401',
+              span: site.span,
+              message: `${b} is multiplied by ${decayed.factor}${fn}, so after e calls it holds its first value to the power ${decayed.factor === b ? '2 ** e' : 'e + 1'}, a power meant for the bias correction, yet it also weights the moving average${averaged.length > 1 ? "s" : ""} ${averaged.map((x) => stateText(facts, x)).join(", ")}: ${averaged.length > 1 ? "the averages forget" : "the average forgets"} faster after every call (${decayed.factor === b ? 'a β of 0.9 is 0.43 after three calls' : 'a β of 0.9 is 0.31 after ten calls'}), and the correction ${facts.source(site.span)} counts those calls, not the steps. Keep ${b} fixed for the averages, count the steps, and correct with 1 - ${b} ** t`,
+              related: [{ span: decayed.span, message: `${b} is multiplied by ${decayed.factor} here` }, ...averaged.slice(0, 2).map((x) => ({ span: x.eq.spans[0], message: `${stateText(facts, x)} is averaged with ${b} here` }))],
+              corrected: biasCorrected(owner.eq.key, c.beta, stepCount(step)),
+            });
+            continue;
+          }
           push({
             code: 'NB401',
             span: site.span,
@@ -325,10 +342,6 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
     }
     // A moving average (its old value and a new term), not a step size rescaled by the correction (`lr_t = lr_t * √(1 − β₂ᵗ) / (1 − β₁ᵗ)`).
     if (value.length < 2 || value.every((m) => !m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === s.eq.key)) || value.every((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === s.eq.key))) continue;
-    // Stored by a plain assignment that divides (`state['m'] = m / (1 - b1 ** t)`): an in-place `div_` on a
-    // local may divide a copy (a helper's `exp_avg_sq.add(eps).sqrt_()`), which the evaluation does not tell apart.
-    const store = innermostStatement(step, s.eq.spans[s.eq.spans.length - 1]);
-    if (store?.kind !== 'assign' || store.op) continue;
     const t = stateText(facts, s);
     const b = show(facts, step, beta);
     const site = correctionSite(step, key!);
@@ -339,6 +352,178 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
       message: `${t} is stored bias-corrected: its new value is divided by its correction ${written}, so the next step averages from the corrected value and divides again, and the corrections compound (with ${b} = 0.9 and a constant gradient the stored value is 5 times the gradient at t = 2 and 47 times at t = 4). Keep the raw average in ${t} and correct a copy: m_hat = ${t} / (${written})`,
     });
   }
+}
+
+/**
+ * A local β power started again on every call of the step and multiplied by β once per parameter in
+ * the loop that walks them (stepCountLoops.ts `powersRestartedPerCall`): no step count reaches the
+ * corrections, so parameter k is corrected by 1 − β^(k+1) on every step and the corrections never
+ * fade (the first parameter's first moment stays divided by 1 − β₁² ≈ 0.19).
+ */
+function powerRestartedPerCall(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  // `b1_t, b2_t = b1_t * b1, b2_t * b2`: one statement advances both, one finding names both.
+  const byStatement = new Map<string, ReturnType<typeof powersRestartedPerCall>>();
+  for (const found of powersRestartedPerCall(step)) {
+    const k = spanKey(found.advance);
+    byStatement.set(k, [...(byStatement.get(k) ?? []), found]);
+  }
+  for (const group of byStatement.values()) {
+    const [first] = group;
+    const names = group.map((g) => g.name).join(' and ');
+    const b = show(facts, step, first.beta);
+    const loop = facts.source(first.loop.span).split('\n')[0].trim().replace(/\s*[:{]\s*$/, '');
+    const related = [{ span: { start: first.loop.span.start, end: first.loop.span.start + facts.source(first.loop.span).split('\n')[0].trimEnd().length }, message: 'each iteration of this loop updates another parameter' }];
+    for (const g of group) if (g.start) related.unshift({ span: g.start, message: `${g.name} starts again here on every call of ${step.fn.name}` });
+    const plural = group.length > 1;
+    // The power the first parameter reads: its start (1 or β), times β when the loop advances it before the correction.
+    const firstPower = (first.startsAtOne ? 0 : 1) + (first.advance.start < first.correction.start ? 1 : 0);
+    const kth = firstPower === 1 ? `${b} ** k` : firstPower === 2 ? `${b} ** (k + 1)` : `${b} ** (k - 1)`;
+    const firstText = firstPower === 0 ? `is 1 - 1 = 0, a division by zero` : `stays 1 - ${b}${firstPower === 2 ? ' ** 2' : ''}`;
+    push({
+      code: 'NB401',
+      span: first.advance,
+      message: `${names} ${plural ? 'are' : 'is'} started again on every call of ${step.fn.name} and multiplied by β once per parameter in \`${loop}\`: ${plural ? 'they count' : 'it counts'} parameters, not steps, so the bias correction ${facts.source(first.correction)} of the k-th parameter is 1 - ${kth} on every step, whatever the step, and never fades (the first parameter's ${firstText}). Count the steps on the object (self.t += 1 once per step, before the loop) and correct with 1 - ${b} ** self.t`,
+      related,
+    });
+  }
+}
+
+/**
+ * A moving average started at its first sample, not at zero (`if 'm' not in state: state['m'] =
+ * g.clone()`, `if self.v is None: self.v = g * g`), yet divided by its bias correction 1 − βᵗ. The
+ * correction undoes the bias of a zero start: m₀ = 0 gives E[mₜ] = (1 − βᵗ)·g. Started at g₁, the
+ * average has no such bias (a constant gradient g gives mₜ = g at every t), so the correction
+ * inflates it: m̂₁ = g/(1 − β₁), 10 times the gradient, and v̂ = v/(1 − β₂ᵗ) keeps the step
+ * √(1 − β₂ᵗ) times too short, about 30 times at first and still 3 times after a hundred steps.
+ * Only a state whose every other start in the file is empty (None, `{}`) and whose every overwrite
+ * in the step is that first sample: a zero start elsewhere makes such a write a reset.
+ */
+function firstSampleStart(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  if (!step.overwrites) return;
+  for (const s of step.states.values()) {
+    const beta = s.average ? betaKeyOf(s) : undefined;
+    const writes = step.overwrites.get(s.eq.key);
+    if (!beta || !s.self || s.adds.length === 0 || !writes || writes.length === 0) continue;
+    // What the average converges to on a constant input: Σ kₓ·X with bₓ = kₓ·(1 − a).
+    const oneMinusA = sub(constant(1), s.self);
+    let sample: Poly = [];
+    let ok = true;
+    for (const x of s.adds) {
+      const k = proportional(x.b, oneMinusA);
+      if (k === undefined) ok = false;
+      else sample = add(sample, mulPoly(x.x, constant(k)));
+    }
+    if (!ok || sample.length === 0 || !writes.every((w) => w.conditional && polyEquals(w.value, sample))) continue;
+    if (!startsEmptyElsewhere(facts, step, s, writes)) continue;
+    // A correction of its own β that divides it in a parameter's step, with a step count.
+    let site: ReturnType<typeof correctionSite>;
+    let rooted = false;
+    for (const p of step.params) {
+      for (const term of stepTerms(step, p)) {
+        const num = term.numerator.some((n) => n.key === s.eq.key && n.n === 1);
+        const den = term.denominator.some((d) => d.key === s.eq.key && d.sqrt);
+        if (!num && !den) continue;
+        const c = term.corrections.find((x) => x.beta === beta && x.exp !== undefined && (num ? !x.inDenominator && x.power < 0 : x.power > 0));
+        if (!c) continue;
+        const found = correctionSite(step, c.key, p.eq.order);
+        if (!found) continue;
+        // A count that is 0 on the first step divides by zero (reported on its own).
+        const t = c.exp!.length === 1 && c.exp![0].fs.length === 1 && c.exp![0].fs[0].atom.k === 'sym' ? c.exp![0].fs[0].atom.key : undefined;
+        if (t !== undefined && step.initial(t).includes(0) && (step.counters.get(t) ?? -1) > found.order) continue;
+        site = found;
+        rooted = den;
+        break;
+      }
+      if (site) break;
+    }
+    if (!site) continue;
+    const start = writes[0];
+    // The state as its start names it (`state['m']`, not the local `m` its new value passes through).
+    const st = facts.source(start.target.span);
+    const b = show(facts, step, beta);
+    const effect = rooted
+      ? `the step is divided by √(${facts.source(site.span)}) too much: with ${b} = 0.999 about 30 times too short at first, and still 3 times after a hundred steps`
+      : `on the first step it is 1/(1 - ${b}) times the gradient, 10 times for ${b} = 0.9`;
+    push({
+      code: 'NB401',
+      span: start.span,
+      message: `${st} starts at its first sample (${facts.source(start.span).trim()}), not at 0, yet the step divides it by the bias correction ${facts.source(site.span)}, which undoes the bias of a zero start: started at the first sample, ${st} has no such bias, so the correction inflates it (${effect}). Start ${st} at zeros, or drop its correction`,
+      related: [{ span: site.span, message: `${st} is corrected here as if it had started at 0` }],
+    });
+  }
+}
+
+const emptyStarts = new WeakMap<Facts, Map<string, boolean>>();
+
+/**
+ * Whether every other plain assignment in the file of the state's key (outside its own writes in the
+ * step) gives it an empty value: None, `{}`, `[]`, `dict()`, `[None] * n`. A `state` dict filled in
+ * the step has none at all.
+ */
+function startsEmptyElsewhere(facts: Facts, step: OptimizerStep, s: StateUpdate, writes: { statement: Span }[]): boolean {
+  let memo = emptyStarts.get(facts);
+  if (!memo) emptyStarts.set(facts, (memo = new Map()));
+  const own = [...s.eq.spans, ...writes.map((w) => w.statement)];
+  const memoKey = `${s.eq.key}|${own.map((x) => x.start).join(',')}`;
+  const known = memo.get(memoKey);
+  if (known !== undefined) return known;
+  // The instance's own fields are set in its class.
+  const cls = /^(?:self|this)\./.test(s.eq.key) ? step.fn.cls : undefined;
+  const empty = (e: Expr): boolean =>
+    isNoneLiteral(e) ||
+    (e.kind === 'object' && e.entries.length === 0) ||
+    (e.kind === 'seq' && e.items.every(empty)) ||
+    (e.kind === 'call' && isDictConstructor(e.callee) && e.args.length === 0 && e.kwargs.length === 0) ||
+    (e.kind === 'binary' && e.op === '*' && (empty(e.left) || empty(e.right)) && (e.left.kind === 'seq' || e.right.kind === 'seq')) ||
+    (e.kind === 'comprehension' && empty(e.element));
+  let ok = true;
+  for (const stmt of programIndex(facts).stmtBySpan.values()) {
+    if (!ok) break;
+    // The step's own writes are its evaluation's: the average, the first sample, stores of a local holding either.
+    if (stmt.kind !== 'assign' || stmt.op || own.some((x) => x.start <= stmt.span.end && stmt.span.start <= x.end) || (stmt.span.start >= step.fn.span.start && stmt.span.end <= step.fn.span.end)) continue;
+    if (cls && (stmt.span.start < cls.span.start || stmt.span.end > cls.span.end)) continue;
+    const check = (t: Expr, v: Expr | undefined): void => {
+      if (exprKey(t) === s.eq.key && (!v || !empty(v))) ok = false;
+    };
+    for (const t of stmt.targets) {
+      if (t.kind === 'seq') t.items.forEach((x, i) => check(x, stmt.value.kind === 'seq' && stmt.value.items.length === t.items.length ? stmt.value.items[i] : undefined));
+      else check(t, stmt.value);
+    }
+  }
+  memo.set(memoKey, ok);
+  return ok;
+}
+
+/**
+ * A β of the object multiplied in place outside the step (`self.beta1 *= self.beta1_0` at the end of
+ * an epoch), by itself or by a field the file starts at the same value: the code keeps βᵉ in the
+ * field that weights the moving averages. The statement, the factor as written and its function.
+ */
+function decayedInPlace(facts: Facts, step: OptimizerStep, beta: string): { span: Span; factor: string; fn?: string } | undefined {
+  if (!/^(?:self|this)\.[\w$]+$/.test(beta)) return undefined;
+  const index = programIndex(facts);
+  const cls = step.fn.cls;
+  for (const stmt of index.stmtBySpan.values()) {
+    if (stmt.kind !== 'assign' || stmt.targets.length !== 1 || exprKey(stmt.targets[0]) !== beta) continue;
+    if (within(stmt.span, step.fn.span) || (cls && !within(stmt.span, cls.span))) continue;
+    let factor: Expr | undefined;
+    if (stmt.op === '*') factor = stmt.value;
+    else if (!stmt.op && stmt.value.kind === 'binary' && stmt.value.op === '*') {
+      const { left, right } = stmt.value;
+      factor = exprKey(left) === beta ? right : exprKey(right) === beta ? left : undefined;
+    }
+    const fk = factor && exprKey(factor);
+    if (!factor || fk === undefined) continue;
+    if (fk !== beta) {
+      // The original β: a field every value of which the file also gives β.
+      const given = assignedFrom(facts, beta);
+      const from = assignedFrom(facts, fk);
+      if (from.size === 0 || ![...from].every((x) => given.has(x))) continue;
+    }
+    const fn = index.enclosingFunction(index.scopeAt(stmt.span.start));
+    return { span: stmt.span, factor: facts.source(factor.span), ...(fn ? { fn: fn.name } : {}) };
+  }
+  return undefined;
 }
 
 /**
@@ -358,8 +543,11 @@ function countPerParameter(facts: Facts, step: OptimizerStep, push: (f: Optimize
     push({
       code: 'NB401',
       span: inFile ? found.advance : found.increment,
-      message: `${what} ${where}, once per parameter, not once per step: each parameter's bias correction ${facts.source(found.correction)} reads another count, and with K parameters the count runs K times faster than the steps, so the corrections fade K times too early. Advance ${t} once per step, ${found.driver ? `in a method ${found.driver.name} calls once, before the loop` : 'before the loop'}`,
-      related: [{ span: { start: found.loop.span.start, end: found.loop.span.start + facts.source(found.loop.span).split('\n')[0].trimEnd().length }, message: 'each iteration of this loop updates another parameter' }],
+      message: `${what} ${where}, once per parameter, not once per step: ${found.readBy === 'update' ? `each parameter's update reads another count, and with K parameters the count runs K times faster than the steps` : `each parameter's bias correction ${facts.source(found.correction)} reads another count, and with K parameters the count runs K times faster than the steps, so the corrections fade K times too early`}. ${found.holder ? `This loop never rebinds ${found.holder}, so every parameter advances the same entry (the one ${found.holder} held last): look up each parameter's own state in this loop` : `Advance ${t} once per step, ${found.driver ? `in a method ${found.driver.name} calls once, before the loop` : 'before the loop'}`}`,
+      related: [
+        { span: { start: found.loop.span.start, end: found.loop.span.start + facts.source(found.loop.span).split('\n')[0].trimEnd().length }, message: 'each iteration of this loop updates another parameter' },
+        ...(found.readBy === 'update' ? [{ span: found.correction, message: `this update reads ${t}` }] : []),
+      ],
     });
   }
 }
@@ -981,6 +1169,31 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
       break;
     }
     if (!mixed) borrowedDecay(facts, step, s, push);
+  }
+}
+
+/**
+ * AdaDelta's E[Δθ²] averaging the parameter's square: D ← ρ·D + (1 − ρ)·θ², with the update of θ
+ * scaled by √(D + ε) over √(E[g²] + ε) (squaredWeightAverage.ts). The ratio is meant to be the RMS of
+ * past updates over the RMS of past gradients; with θ² the step size follows the weights' magnitude.
+ */
+function weightSquareAveraged(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  for (const w of squaredWeightAverages(step)) {
+    const d = facts.source(w.average.target.span);
+    const g = facts.source(w.gradient.target.span);
+    const p = show(facts, step, w.param.key);
+    const rho = /^[\d.]+$/.test(w.weight) ? w.weight : show(facts, step, w.weight);
+    const at = w.average.spans[w.average.spans.length - 1];
+    push({
+      code: 'NB403',
+      span: at,
+      message:
+        `${d} averages the square of the parameter ${p}, not the square of the step: the update multiplies the gradient by √(${d} + ε)/√(${g} + ε), AdaDelta's ratio of the RMS of past updates to the RMS of past gradients, ` +
+        `so with the weights' square in ${d} the step size follows the weights' magnitude (a weight near zero barely moves, a large one takes large steps) instead of the scale of past updates. ` +
+        `Average the squared update: delta = -√(${d} + ε)/√(${g} + ε)·g, then ${d} = ${rho} * ${d} + (1 - ${rho}) * delta ** 2`,
+      related: [{ span: w.param.spans[w.param.spans.length - 1], message: `${p}'s update is scaled by √(${d} + ε) here` }],
+      forms: squaredWeightAverageForms(d, g, p, rho),
+    });
   }
 }
 

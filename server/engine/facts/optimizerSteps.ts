@@ -11,13 +11,13 @@
 import type { Expr, Span, Stmt } from '../ir';
 import { COMPARISON_OPERATORS } from '../ir';
 import type { Facts } from './index';
-import { ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
+import { explicitParams, ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
 import { callArguments, lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, arithmeticPlacement, copiedArray, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -170,6 +170,17 @@ export interface OptimizerStep {
   doubleReads?: DoubleRead[];
   /** Running powers T ← T·β read as βᵉ (their exponent `powerExponent(T)` is a step count), with where T is multiplied. */
   powers?: Map<string, { beta: string; span: Span }>;
+  /**
+   * Writes of persistent values that do not read their old value, in the whole function (every
+   * branch, before it is split into paths): a state's start value set on the first call (`if 'm' not
+   * in state: state['m'] = g.clone()`) is one.
+   */
+  overwrites?: Map<string, Overwrite[]>;
+  /**
+   * Local β powers started before a parameter loop on every call and multiplied by β in it, by their
+   * exponent's key (`loopPowerExponent`): the corrections read them as βᵉ.
+   */
+  localPowers?: Map<string, { name: string; beta: string; loop: Stmt; start?: Span; startsAtOne: boolean; advance: Span }>;
   /** `X ** 1/2` written in the step (`HalfPower`). */
   halfPowers?: HalfPower[];
   /** Locals that copied a step count before its increment, read after it as T − 1, with where they copied it. */
@@ -607,6 +618,10 @@ class Evaluator {
       return value;
     }
     if (inlined) return inlined;
+    // `torch._foreach_clamp_max_(updates, c)` on a local: an in-place change the step cannot read leaves
+    // the local unknown, not the value it held (a copy's `reciprocal_` must not leave sqrt(v) in the update).
+    const changed = inPlaceReceiver(e, (x) => this.facts.analyzer.isModule(x));
+    if (changed?.kind === 'name' && env.values.has(changed.name)) env.values.set(changed.name, this.fresh());
     // `weights.forEach((w, i) => { ... })`, `tf.tidy(() => { ... })`: the callback's statements run here.
     for (const arg of e.args) if (arg.kind === 'lambda') this.lambda(arg, env);
     this.writesInArguments(e, env);
@@ -751,8 +766,10 @@ class Evaluator {
     // level would run its body again, 2ᵈ times for a binary tree of depth d.
     if (this.inlining.has(fn) || !this.facts.program.parsedOf(fn.span)) return undefined;
     this.inlinedAny = true;
-    // `f.call(t, a, b)`: a and b fill f's parameters from the first.
-    const params = target.args ? fn.params : fn.isMethod && target.receiver ? fn.params.slice(1) : fn.params;
+    // `f.call(t, a, b)`: a and b fill f's parameters from the first. A method run on a receiver skips
+    // its instance parameter, as the Analyzer binds them: a `@staticmethod` (`self.apply_ams_bound(flag, v, …)`)
+    // or a JS method has none.
+    const params = target.args ? fn.params : target.receiver ? explicitParams(fn) : fn.params;
     const args = callArguments(e, target);
     // A def nested in the step reads the step's locals as they are when it is called (a closure).
     const nested = fn.span.start > this.fn.span.start && fn.span.end <= this.fn.span.end;
@@ -790,6 +807,7 @@ class Evaluator {
   write(target: Expr, value: Poly, env: Env, span: Span, inPlace = false): void {
     const key = this.keyOf(target);
     if (key === undefined) return;
+    if (target.kind === 'name' && this.advancesLocalPower(key, value, span)) return;
     this.derived.delete(key);
     // A local given a value in two branches that exclude each other (`if rho > 4: u = … else: u = …`) splits the step into paths as a state written there does.
     if (target.kind === 'name' && this.branches.length > 0) this.noteWriteBranches(`${key}\u0000local`);
@@ -808,7 +826,7 @@ class Evaluator {
     const local = target.kind === 'name' ? env.values.get(key) : undefined;
     // A local alias of a persistent value (`m = state['m']`, a helper's parameter): in-place writes reach it.
     const alias = local && local.length === 1 && local[0].c === 1 && local[0].fs.length === 1 && local[0].fs[0].n === 1 && local[0].fs[0].atom.k === 'sym' ? local[0].fs[0].atom.key : undefined;
-    if (inPlace && alias !== undefined) {
+    if (inPlace && alias !== undefined && !this.newTensors.has(key)) {
       if (!polyEquals(value, sym(alias))) this.equation(alias, value, target, span);
       return;
     }
@@ -920,7 +938,16 @@ class Evaluator {
     if (fromState) this.derived.set(key, value);
   }
 
+  /** The `if` blocks around each overwrite of a persistent key, as `writeBranches` holds them for equations. */
+  readonly overwriteBranches = new Map<string, Stmt[][]>();
+  /** Keys overwritten with a value computed from the step's states (the step written into a gradient slot). */
+  readonly stateDerivedOverwrites = new Set<string>();
+
   private noteOverwrite(key: string, value: Poly, target: Expr, statement: Span): void {
+    const stacks = this.overwriteBranches.get(key);
+    if (stacks) stacks.push([...this.branches]);
+    else this.overwriteBranches.set(key, [[...this.branches]]);
+    if ([...this.equations.keys()].some((k) => k !== key && mentions(value, k))) this.stateDerivedOverwrites.add(key);
     const list = this.overwrites.get(key) ?? [];
     list.push({ value, target, span: trimSpan(this.facts, statement), statement, after: this.order, conditional: this.branches.length > 0 });
     this.overwrites.set(key, list);
@@ -1126,9 +1153,13 @@ class Evaluator {
   private stmtInner(s: Stmt, env: Env): Poly | undefined {
     if (this.inlining.size > 0) this.inlinedStatements++;
     switch (s.kind) {
-      case 'assign':
+      case 'assign': {
+        // `hat = state['max_sq'] if amsgrad else state['sq']`: an `if`/`else` that assigns in each branch.
+        const chain = conditionalChain(s);
+        if (chain) return this.block(chain, env);
         this.assign(s, env);
         return undefined;
+      }
       case 'expr': {
         const e = s.expr;
         if (e.kind === 'other' && e.ops && (e.ops[0] === '++' || e.ops[0] === '--') && e.children[0]) {
@@ -1144,7 +1175,9 @@ class Evaluator {
       }
       case 'for': {
         for (const name of targetNames(s.target)) env.values.delete(name);
+        const restarted = this.restartedPowers(s, env);
         this.loopCarried(s.body, env);
+        for (const [name, value] of restarted) env.values.set(name, value);
         this.eval(s.iter, env);
         this.bindComputedElements(s.target, s.iter, env);
         this.loops.push({ names: targetNames(s.target), zero: s.target.kind === 'name' && startsAtZero(s.iter) });
@@ -1152,6 +1185,7 @@ class Evaluator {
           return this.block(s.body, env);
         } finally {
           this.loops.pop();
+          for (const name of restarted.keys()) this.activePowers.delete(name);
         }
       }
       case 'block': {
@@ -1184,9 +1218,65 @@ class Evaluator {
     }
   }
 
+  /**
+   * Locals started at β (or 1) before a loop and multiplied by β in its body (`p1 = b1` before
+   * `for p, g in zip(params, grads): p1 = p1 * b1`): read in the loop as βᵉ, e the number of
+   * iterations so far (`loopPowerExponent`), as a running power of the object is read as βᵗ. Each
+   * call of the function starts them again. Only while the loop is evaluated (`activePowers`).
+   */
+  private readonly activePowers = new Map<string, { beta: string; loop: Stmt; startsAtOne: boolean }>();
+  /** The locals read so, with where each was started and where it is multiplied: kept for the findings. */
+  readonly localPowers = new Map<string, { name: string; beta: string; loop: Stmt; start?: Span; startsAtOne: boolean; advance: Span }>();
+
+  private restartedPowers(loop: Stmt & { kind: 'for' }, env: Env): Map<string, Poly> {
+    const out = new Map<string, Poly>();
+    if (this.probe) return out;
+    for (const name of carriedNames(loop.body)) {
+      const start = env.values.get(name);
+      if (!start || out.has(name) || this.activePowers.has(name)) continue;
+      // Started at a symbol (β) or at 1: anything else is no power, and its body is not searched.
+      const plainStart = start.length === 1 && start[0].c === 1 && (start[0].fs.length === 0 || (start[0].fs.length === 1 && start[0].fs[0].n === 1 && start[0].fs[0].atom.k === 'sym'));
+      if (!plainStart) continue;
+      const factor = advancingFactor(loop.body, name);
+      if (!factor) continue;
+      const fk = this.keyOf(factor);
+      const fv = fk === undefined ? undefined : (env.values.get(fk) ?? sym(fk));
+      const beta = fv && fv.length === 1 && fv[0].c === 1 && fv[0].fs.length === 1 && fv[0].fs[0].n === 1 && fv[0].fs[0].atom.k === 'sym' ? fv[0].fs[0].atom.key : undefined;
+      if (beta === undefined || beta === name || !(polyEquals(start, sym(beta)) || polyEquals(start, constant(1)))) continue;
+      this.activePowers.set(name, { beta, loop, startsAtOne: !polyEquals(start, sym(beta)) });
+      const e = loopPowerExponent(name);
+      // Started at β, the power is β¹⁺ᵉ before its first advance, βᵉ after it; both read as βᵉ (e counts from its start).
+      out.set(name, pow(sym(beta), sym(e)));
+    }
+    return out;
+  }
+
+  /** A write of an active local power that multiplies it by its β: noted, and its value (βᵉ) kept. */
+  private advancesLocalPower(name: string, value: Poly, span: Span): boolean {
+    const p = this.activePowers.get(name);
+    if (!p) return false;
+    const e = loopPowerExponent(name);
+    if (!polyEquals(value, mul(pow(sym(p.beta), sym(e)), sym(p.beta)))) {
+      this.activePowers.delete(name);
+      return false;
+    }
+    if (!this.localPowers.has(e)) this.localPowers.set(e, { name, beta: p.beta, loop: p.loop, ...(this.defSpans.has(name) ? { start: this.defSpans.get(name) } : {}), startsAtOne: p.startsAtOne, advance: trimSpan(this.facts, span) });
+    return true;
+  }
+
   /** Names a loop body assigns carry their value from one iteration to the next: inside, they are variables. */
   private loopCarried(body: Stmt[], env: Env): void {
     for (const n of carriedNames(body)) env.values.delete(n);
+  }
+
+  /** Locals last given a new tensor (`makesNewTensor`): not aliases of what their value reads. */
+  private readonly newTensors = new Set<string>();
+
+  /** An out-of-place arithmetic call (catalogue.ts `arithmeticPlacement`), a copy, or an operator's result: a tensor of its own. */
+  private makesNewTensor(e: Expr): boolean {
+    if (e.kind === 'binary') return ['+', '-', '*', '/', '**', '@'].includes(e.op);
+    if (e.kind !== 'call') return false;
+    return arithmeticPlacement(e) === 'out-of-place' || copiedArray(e, (x) => this.facts.analyzer.isModule(x)) !== undefined;
   }
 
   private assign(s: Stmt & { kind: 'assign' }, env: Env): void {
@@ -1208,6 +1298,7 @@ class Evaluator {
           if (items && (t.kind === 'attr' || t.kind === 'index')) this.write(t, items[i], env, s.span);
           return;
         }
+        if (items && this.advancesLocalPower(t.name, items[i], s.span)) return;
         if (items) env.values.set(t.name, items[i]);
         else if (base !== undefined) env.values.set(t.name, sym(`${base}[${i}]`));
         else env.values.delete(t.name);
@@ -1217,6 +1308,12 @@ class Evaluator {
     if (!s.op && this.rebindsWrittenElements(target, s.value)) {
       this.eval(s.value, env);
       return;
+    }
+    // `de_nom = exp_avg_sq.add(eps)`, `d = v + 1e-15`, `u = v.clone()`: a new tensor, whatever value it holds;
+    // an in-place call on it (`de_nom.sqrt_()`) changes the copy, never the state it was computed from.
+    if (target.kind === 'name' && !s.op) {
+      if (this.makesNewTensor(s.value)) this.newTensors.add(target.name);
+      else this.newTensors.delete(target.name);
     }
     let value = this.eval(s.value, env);
     if (s.op) {
@@ -1418,6 +1515,48 @@ export function numericBeta(s: StateUpdate): number | undefined {
 /** The β a moving average is weighted by: its variable, or the key of the number it is written as. */
 export function betaKeyOf(s: StateUpdate): string | undefined {
   return s.beta ?? numericBetaKey(numericBeta(s));
+}
+
+/** The exponent e of a local power restarted every call and advanced in a loop (never a key the code can write). */
+export function loopPowerExponent(name: string): string {
+  return `${name}\u0000loop`;
+}
+
+/**
+ * The factor a loop body multiplies a local by, at its own level or under an `if`: `p = p * b`,
+ * `p = b * p`, `p *= b`, an item of `p, q = p * b, q * c`; a plain read (a name, attribute or subscript).
+ */
+function advancingFactor(body: Stmt[], name: string, depth = 0): Expr | undefined {
+  if (depth > 8) return undefined;
+  const plain = (e: Expr): boolean => e.kind === 'name' || e.kind === 'attr' || e.kind === 'index';
+  const isName = (e: Expr): boolean => e.kind === 'name' && e.name === name;
+  const product = (e: Expr): Expr | undefined => {
+    if (e.kind !== 'binary' || e.op !== '*') return undefined;
+    if (isName(e.left) && plain(e.right) && !isName(e.right)) return e.right;
+    if (isName(e.right) && plain(e.left) && !isName(e.left)) return e.left;
+    return undefined;
+  };
+  for (const st of body) {
+    if (st.kind === 'block' && st.label === 'if') {
+      const inner = advancingFactor(st.body, name, depth + 1);
+      if (inner) return inner;
+      continue;
+    }
+    if (st.kind !== 'assign' || st.targets.length !== 1) continue;
+    const t = st.targets[0];
+    if (isName(t)) {
+      if (st.op === '*' && plain(st.value)) return st.value;
+      if (!st.op) {
+        const f = product(st.value);
+        if (f) return f;
+      }
+    } else if (t.kind === 'seq' && !st.op && st.value.kind === 'seq' && st.value.items.length === t.items.length) {
+      const at = t.items.findIndex(isName);
+      const f = at >= 0 ? product(st.value.items[at]) : undefined;
+      if (f) return f;
+    }
+  }
+  return undefined;
 }
 
 const carried = new WeakMap<Stmt[], string[]>();
@@ -1637,6 +1776,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       if (span) step.powers.set(key, { beta, span });
     }
   }
+  if (ev.localPowers.size > 0) step.localPowers = ev.localPowers;
   frameworkCounter(facts, step, ev.order);
   step.family = familyOf(step);
   return step;
@@ -1698,6 +1838,10 @@ export function assignedFrom(facts: Facts, key: string): Set<string> {
         const s = exprKey(v.items[i]);
         if (exprKey(x) === key && s !== undefined) out.add(s);
       });
+    } else if (t.kind === 'seq') {
+      // `self.b1, self.b2 = betas`: each item is an element of the value, as the step reads it.
+      const whole = exprKey(v);
+      if (whole !== undefined) t.items.forEach((x, i) => exprKey(x) === key && out.add(`${whole}[${i}]`));
     } else if (exprKey(t) === key) {
       const s = exprKey(v);
       if (s !== undefined) out.add(s);
@@ -2010,14 +2154,25 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     whole.block(fn.body, { values: new Map() });
   }
   if (tooFewEquations(whole) && argumentVersions(whole, argumentNames(fn)).size === 0) return [];
-  const split = exclusiveChains(whole.writeBranches);
+  // A place given the step's value in one branch (`self.grads[i] = lr_t * m / …` under `if optimizer == "adam"`) and
+  // another value in another (`self.grads[i] = lr * g`), then applied after the chain, is one step per branch too.
+  const writeBranches = new Map(whole.writeBranches);
+  for (const key of whole.stateDerivedOverwrites) writeBranches.set(key, [...(writeBranches.get(key) ?? []), ...(whole.overwriteBranches.get(key) ?? [])]);
+  const split = exclusiveChains(writeBranches);
   let paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
   // Each path is evaluated again: a long function with many paths is read as one step instead.
   // After an overflow each path may overflow again: only a short function is split then.
-  if (paths && paths.length * whole.order > (overflow ? PATH_BUDGET / 4 : PATH_BUDGET)) paths = undefined;
+  const budget = overflow ? PATH_BUDGET / 4 : PATH_BUDGET;
+  // Conditional expressions split the step only when the statement chains' paths leave room for them.
+  if ((!paths || paths.length * whole.order > budget) && [...split].some((s) => conditionalHeads.has(s))) {
+    for (const s of [...split]) if (conditionalHeads.has(s)) split.delete(s);
+    paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
+  }
+  if (paths && paths.length * whole.order > budget) paths = undefined;
   if (!paths || paths.length < 2) {
     if (overflow) throw overflow;
     const step = analyzeFunction(facts, fn, inits, fn.body, whole);
+    if (step) step.overwrites = whole.overwrites;
     return step ? [step] : [];
   }
   const steps: OptimizerStep[] = [];
@@ -2036,9 +2191,40 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     const key = [...[...step.states.values()].map((s) => `${s.eq.key}:${polyKey(s.eq.value)}:${s.eq.spans.map((x) => x.start).join(',')}`), ...step.params.map((p) => `${p.eq.key}:${polyKey(p.eq.value)}:${p.eq.spans.map((x) => x.start).join(',')}`)].join('|');
     if (seen.has(key)) continue;
     seen.add(key);
+    step.overwrites = whole.overwrites;
     steps.push(step);
   }
   return steps;
+}
+
+const conditionalChains = new WeakMap<Stmt, (Stmt & { kind: 'block' })[] | null>();
+/** The first block of each chain `conditionalChain` made. */
+const conditionalHeads = new WeakSet<Stmt>();
+
+/** A tensor's place as written: a name, an attribute or a subscript (`state['exp_avg_sq']`). */
+const isPlace = (e: Expr): boolean => e.kind === 'name' || e.kind === 'attr' || e.kind === 'index';
+
+/**
+ * `x = a if c else b` (Python), `x = c ? a : b` (JS), choosing between two places, as the `if`/`else` chain it is, `if c: x = a` /
+ * `else: x = b`, so a local aliasing one of two persistent tensors (`exp_avg_sq_hat = state['max_exp_avg_sq']
+ * if amsgrad else state['exp_avg_sq']`) splits the step into paths as the statement form does. The same
+ * blocks every time (the paths are keyed by them). Undefined for any other statement, and for a
+ * conditional that computes a value on either side (`mul if flag else 1.0`: a setting, not an alias,
+ * which would multiply the paths of a trainer's `if method == …` chain past their bound).
+ */
+function conditionalChain(s: Stmt): (Stmt & { kind: 'block' })[] | undefined {
+  if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name' || s.value.kind !== 'cond') return undefined;
+  let chain = conditionalChains.get(s);
+  if (chain === undefined) {
+    const v = s.value;
+    chain = !isPlace(v.then) || !isPlace(v.else) || isNoneLiteral(v.else) || isNoneLiteral(v.then) ? null : [
+      { kind: 'block', label: 'if', heads: [v.test], body: [{ ...s, value: v.then }], span: s.span },
+      { kind: 'block', label: 'if', heads: [], body: [{ ...s, value: v.else }], span: { start: s.span.start + 1, end: s.span.end } },
+    ];
+    if (chain) conditionalHeads.add(chain[0]);
+    conditionalChains.set(s, chain);
+  }
+  return chain ?? undefined;
 }
 
 /** The `if` block that starts each chain in which two branches write the same persistent value. */
@@ -2090,6 +2276,11 @@ function exclusivePaths(body: Stmt[], split: Set<Stmt>): Stmt[][] | undefined {
         for (const b of chain) for (const v of variants(b.body)) alts.push([{ kind: 'block', label: 'other', heads: b.heads, body: v, span: b.span }]);
         if (chain[chain.length - 1].heads.length > 0) alts.push([]);
         acc = product(acc, alts);
+        continue;
+      }
+      const conditional = conditionalChain(s);
+      if (conditional && split.has(conditional[0])) {
+        acc = product(acc, conditional.map((b) => [{ kind: 'block', label: 'other', heads: b.heads, body: b.body, span: b.span }]));
         continue;
       }
       if (s.kind === 'for' || s.kind === 'block') {

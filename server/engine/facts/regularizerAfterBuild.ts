@@ -205,7 +205,8 @@ function scanBody(facts: Facts, body: Stmt[], reloadedAfter: (at: number) => boo
   };
   for (const s of linear(body, [])) {
     const top = s.kind === 'assign' ? s.value : s.kind === 'expr' ? s.expr : undefined;
-    if (!seeded && top?.kind === 'call' && !reloadedAfter(top.span.end)) out.push(...handedToHelper(facts, s, top, built));
+    // A call hands a built model to a helper only when some model is built (`handedToHelper` finds none otherwise).
+    if (!seeded && top?.kind === 'call' && built.size > 0 && !reloadedAfter(top.span.end)) out.push(...handedToHelper(facts, s, top, built));
     if (s.kind === 'assign') {
       for (const t of s.targets) {
         if (t.kind === 'name') {

@@ -223,8 +223,27 @@ export function resolveExpr(program: Program, e: Expr, scope: Scope, at: number,
   return undefined;
 }
 
+/**
+ * Per program, by call, what `resolveCall` answered for each scope and point the call was read at
+ * (nearly always one). Resolution reads only the program (its files, scopes and module
+ * resolution, never facts), and a program is one snapshot: rules and facts ask about the same
+ * calls again and again (a keystroke in a 3,000-line file asked about each call four times).
+ */
+const resolvedCalls = new WeakMap<Program, WeakMap<Expr, { scope: Scope; at: number; target: CallTarget | undefined }[]>>();
+
 /** The function a call runs: a function, a method of a known class (through its bases), or a class's constructor. */
 export function resolveCall(program: Program, call: Expr & { kind: 'call' }, scope: Scope, at: number): CallTarget | undefined {
+  let perCall = resolvedCalls.get(program);
+  if (!perCall) resolvedCalls.set(program, (perCall = new WeakMap()));
+  let known = perCall.get(call);
+  if (!known) perCall.set(call, (known = []));
+  for (const k of known) if (k.scope === scope && k.at === at) return k.target;
+  const target = resolveCallUncached(program, call, scope, at);
+  known.push({ scope, at, target });
+  return target;
+}
+
+function resolveCallUncached(program: Program, call: Expr & { kind: 'call' }, scope: Scope, at: number): CallTarget | undefined {
   const callee = call.callee;
   if (callee.kind === 'attr') {
     const method = methodTarget(program, callee, scope, at, 0);

@@ -32,8 +32,12 @@ export function isGradientLike(e: Expr): boolean {
 }
 
 export function isStateLike(e: Expr): boolean {
-  const parts = components(e);
-  return parts.some((c) => stateName.test(c) && !isWeightName(c));
+  return components(e).some(isStateName);
+}
+
+/** `m`, `v`, `u`, `cache`, `exp_avg`: one identifier named like optimizer state. */
+export function isStateName(name: string): boolean {
+  return stateName.test(name) && !isWeightName(name);
 }
 
 export function isDataLike(e: Expr): boolean {
@@ -67,7 +71,22 @@ export function isWeightLike(e: Expr): boolean {
 }
 
 export function isLearningRateName(name: string): boolean {
-  return learningRateName.test(name.replace(/^(self|this)\./, ''));
+  return learningRateName.test(settingWord(name.replace(/^(self|this)\./, '')));
+}
+
+/**
+ * A setting's name in the case the vocabularies are written in: a constant's upper case
+ * (`LR`, `LEARNING_RATE`, `BATCH_SIZE`, `BETA1`) is read in lower case, a capitalised word (`Lr`,
+ * `Lambda`, `LearningRate`) with its first letter lowered. A single letter keeps its case: `W`
+ * and `w`, `V` and `v`, `T` and `t`, `M` and `m` name different things. Only the vocabularies of
+ * scalar settings (learning rates, optimizer settings, counts) read names through this; weights,
+ * gradients, state and data keep theirs.
+ */
+export function settingWord(name: string): string {
+  if (name.length < 2) return name;
+  if (/^[A-Z][A-Z0-9_]*$/.test(name) && /[A-Z].*[A-Z]/.test(name)) return name.toLowerCase();
+  if (/^[A-Z][a-z]/.test(name)) return name[0].toLowerCase() + name.slice(1);
+  return name;
 }
 
 export function isRegularizationName(name: string): boolean {
@@ -80,7 +99,7 @@ export function isRegularizationName(name: string): boolean {
  * (gradients.ts `isRegularizationTerm`).
  */
 export function isRegularizationStrengthName(name: string): boolean {
-  const n = name.replace(/^(self|this)\./, '').replace(/^.*\./, '');
+  const n = settingWord(name.replace(/^(self|this)\./, '').replace(/^.*\./, ''));
   if (!isRegularizationName(n)) return false;
   if (isLearningRateName(n) || /^(alpha|beta\d*|c|C|k|coeff?|coefficient)$/.test(n)) return false;
   if (/rate|lr|lr_decay|decay_?steps|momentum|beta|gamma|rho|eps/i.test(n)) return false;
@@ -256,7 +275,7 @@ export function isModelName(name: string): boolean {
 
 /** Optimizer and schedule settings taken as positive scalars: `mu`, `beta1`, `eps`, `batch_size`, `tau`. */
 export function isHyperparameterName(name: string): boolean {
-  return /^(mu|momentum|beta\d?|b1|b2|beta_1|beta_2|rho|gamma|decay_rate|eps|epsilon|tau|t|step|n|N|m|M|batch_size|batchSize|num_train|num_examples|n_samples|nSamples|n_train|num_samples|size|count|k|scale|temperature|lr_t|bias_correction\d?|alpha_t)$/.test(name);
+  return /^(mu|momentum|beta\d?|b1|b2|beta_1|beta_2|rho|gamma|decay_rate|eps|epsilon|tau|t|step|n|N|m|M|batch_size|batchSize|num_train|num_examples|n_samples|nSamples|n_train|num_samples|size|count|k|scale|temperature|lr_t|bias_correction\d?|alpha_t)$/.test(settingWord(name));
 }
 
 /**
@@ -264,12 +283,12 @@ export function isHyperparameterName(name: string): boolean {
  * that `1 − x` is positive: a shrink factor `1 − (1 − dampening)·lr·wd` is judged as a whole.
  */
 export function isUnitIntervalCoefficientName(name: string): boolean {
-  return /^(mu|momentum|dampening|damp|beta\d?|beta_?\d|b1|b2|rho)$/.test(name);
+  return /^(mu|momentum|dampening|damp|beta\d?|beta_?\d|b1|b2|rho)$/.test(settingWord(name));
 }
 
 /** String keys of a settings dict (`config['lr']`, `hp['weight_decay']`) that hold a positive scalar. */
 export function isHyperparameterKey(key: string): boolean {
-  return /^(lr|learning_rate|learningRate|momentum|mu|decay_rate|eps|epsilon|beta\d?|beta_?\d|rho|alpha|step_size|reg|weight_decay|lam|lambda|l2|nesterov|dampening)$/.test(key);
+  return /^(lr|learning_rate|learningRate|momentum|mu|decay_rate|eps|epsilon|beta\d?|beta_?\d|rho|alpha|step_size|reg|weight_decay|lam|lambda|l2|nesterov|dampening)$/.test(settingWord(key));
 }
 
 /** A string key that mentions an optimizer setting (`opt['lr_decay']`, `cfg['beta1']`). */
@@ -289,7 +308,7 @@ export function isWeightDecayName(name: string): boolean {
 
 /** `n`, `N`, `m`, `batch_size`, `num_train`, `n_samples`: a count of examples. */
 export function isExampleCountName(name: string): boolean {
-  return /^(n|N|m|batch_size|num_\w+|n_\w+)$/.test(name);
+  return /^(n|N|m|batch_size|num_\w+|n_\w+)$/.test(settingWord(name));
 }
 
 /** Symbols that count examples (`N`, `num_train`, `len(data)`, `X.shape[0]`): a missing or extra one is the Nielsen λ/n mistake. */

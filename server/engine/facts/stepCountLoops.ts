@@ -11,7 +11,7 @@
 // it happens where the call is.
 import type { Expr, Span, Stmt } from '../ir';
 import type { FunctionDef } from './scope';
-import { sym, polyEquals } from '../../math/poly';
+import { mentions, sym, polyEquals } from '../../math/poly';
 import { subExprs, within } from './loops';
 import { ownStatements } from './program';
 import { exprKey } from './keys';
@@ -313,6 +313,10 @@ export interface CountInsideLoop {
   correction: Span;
   /** The function whose loop calls the step once per parameter, when the loop is not the step's own. */
   driver?: FunctionDef;
+  /** The local holding the count (`state` of `state["k"]`), which the loop never rebinds: one object for every parameter. */
+  holder?: string;
+  /** `correction` is a parameter's update that reads the count (a schedule computed from it), not a bias correction. */
+  readBy?: 'update';
 }
 
 /** The statement of the step's body that holds `span`, or the call statement of a method that holds it (`w -= self._delta(g, i)`). */
@@ -358,10 +362,18 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     updates.push({ walking: own.filter((l) => walks(l, p.eq.target)), picked: pickedBy(body, p.eq.target, writes, source) });
   }
   for (const a of advances) {
-    // Only a count of the object (`self.t`, `this.p1`) or a plain name: anything else may be kept per parameter.
+    // Only a count of the object (`self.t`, `this.p1`) or a plain name: anything else may be kept per
+    // parameter. Or an entry of a local's constant path (`state["k"]`) that the loop never rebinds
+    // the local of: it is the same entry for every parameter (`state` left over from an earlier loop).
     const path = /^(?:(self|this)\.)?([A-Za-z_$][\w$]*)$/.exec(a.counter);
-    if (!path || (!path[1] && updates.some((u) => u.picked.has(path[2])))) continue;
-    const readers = step.corrections.filter((c) => c.exp !== undefined && polyEquals(c.exp, sym(a.exponent)));
+    const entry = path ? undefined : /^([A-Za-z_$][\w$]*)(?:\.[A-Za-z_$][\w$]*|\[(?:"[^"]*"|'[^']*'|\d+)\])+$/.exec(a.counter);
+    if (entry && (entry[1] === 'self' || entry[1] === 'this')) continue;
+    if (!path && !entry) continue;
+    if (path && !path[1] && updates.some((u) => u.picked.has(path[2]))) continue;
+    const readers: { span: Span }[] = step.corrections.filter((c) => c.exp !== undefined && polyEquals(c.exp, sym(a.exponent)));
+    // A left-over entry read by the step some other way (a schedule computed from the count) is as wrong.
+    const schedule = entry && a.kind === 'count' && readers.length === 0 ? step.params.find((u) => mentions(u.step, a.counter)) : undefined;
+    if (schedule) readers.push({ span: schedule.eq.spans[0] });
     if (readers.length === 0) continue;
     const increment = statementOrCallHolding(step, a.at, calls);
     if (!increment) continue;
@@ -369,7 +381,7 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     if (!around) continue;
     if (around.length === 0) {
       // Advanced once per call of a method that a caller runs once per parameter.
-      const caller = path[1] && calls ? perParameterCaller(step, calls, source) : undefined;
+      const caller = path?.[1] && calls ? perParameterCaller(step, calls, source) : undefined;
       if (caller) found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop: caller.loop, correction: readers[0].span, driver: caller.driver });
       continue;
     }
@@ -378,10 +390,24 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     const loop = around[around.length - 1];
     const perParameter = updates.every((u) => u.walking.length > 0 && u.walking[u.walking.length - 1] === loop);
     if (!perParameter) continue;
+    if (entry && bindsInside(loop, entry[1])) continue;
     const correction = readers.find((c) => within(c.span, loop.span)) ?? readers[0];
-    found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop, correction: correction.span });
+    found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop, correction: correction.span, ...(entry ? { holder: entry[1] } : {}), ...(schedule ? { readBy: 'update' as const } : {}) });
   }
   return found;
+}
+
+/** Whether the loop binds `name` anywhere: its own target, a nested loop's, an assignment, a `with … as`. */
+function bindsInside(loop: Loop, name: string): boolean {
+  const binds = (e: Expr | undefined): boolean => e !== undefined && names(e).includes(name);
+  if (loop.kind === 'for' && binds(loop.target)) return true;
+  const visit = (body: Stmt[], depth: number): boolean => depth < 60 && body.some((s) => {
+    if (s.kind === 'assign') return s.targets.some((t) => t.kind === 'name' ? t.name === name : t.kind === 'seq' && binds(t));
+    if (s.kind === 'for') return binds(s.target) || visit(s.body, depth + 1);
+    if (s.kind === 'block') return (s.aliases ?? []).some(binds) || visit(s.body, depth + 1);
+    return false;
+  });
+  return visit(loop.body, 0);
 }
 
 /**
@@ -430,6 +456,52 @@ function perParameterCaller(step: OptimizerStep, calls: StepCalls, source: (s: S
     const receiver = pickedBy(driver.body, call.callee.object, [], source);
     if (names(loop.target).some((n) => receiver.has(n))) return undefined;
     found ??= { loop, driver };
+  }
+  return found;
+}
+
+export interface PowerRestartedPerCall {
+  /** The local (`p1`) and the β it is multiplied by. */
+  name: string;
+  beta: string;
+  /** Where it is started before the loop, on every call, when the step's own statement shows it. */
+  start?: Span;
+  /** Started at 1 (else at β). */
+  startsAtOne: boolean;
+  /** Where the loop multiplies it by β. */
+  advance: Span;
+  /** The loop that walks the parameters. */
+  loop: Loop;
+  /** A correction that reads it. */
+  correction: Span;
+}
+
+/**
+ * Local β powers the corrections read that the step starts again on every call (`p1 = b1`) and
+ * advances in the loop that walks the parameters (`p1 = p1 * b1` once per parameter): no step count
+ * reaches them, so the k-th parameter is corrected by 1 − β^(k+1) on every step. A local advanced in
+ * a loop that repeats the update on the same tensors (a loop over steps) is a correct running power.
+ */
+export function powersRestartedPerCall(step: OptimizerStep): PowerRestartedPerCall[] {
+  const found: PowerRestartedPerCall[] = [];
+  if (!step.localPowers || step.params.length === 0) return found;
+  const body = step.fn.body;
+  for (const [exponent, p] of step.localPowers) {
+    if (!within(p.advance, step.fn.span) || (p.loop.kind !== 'for' && !(p.loop.kind === 'block' && p.loop.label === 'while'))) continue;
+    const loop = p.loop as Loop;
+    const readers = step.corrections.filter((c) => c.exp !== undefined && polyEquals(c.exp, sym(exponent)) && within(c.span, loop.span));
+    if (readers.length === 0) continue;
+    const around = loopsAround(body, p.advance);
+    if (!around || around[around.length - 1] !== loop) continue;
+    // The loop walks every parameter the step updates, and is the innermost loop that does.
+    const perParameter = step.params.every((u) => {
+      if (u.eq.spans.length === 0 || !u.eq.spans.every((s) => within(s, loop.span))) return false;
+      const own = loopsAround(body, u.eq.spans[0]);
+      const walking = own?.filter((l) => walks(l, u.eq.target)) ?? [];
+      return walking.length > 0 && walking[walking.length - 1] === loop;
+    });
+    if (!perParameter) continue;
+    found.push({ name: p.name, beta: p.beta, ...(p.start ? { start: p.start } : {}), startsAtOne: p.startsAtOne, advance: p.advance, loop, correction: readers[0].span });
   }
   return found;
 }

@@ -4,7 +4,7 @@
 // term needs where it is added to a gradient or a velocity.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import type { UpdateSite } from './updates';
+import { stepsLoopItemField, type UpdateSite } from './updates';
 import type { FunctionDef } from './scope';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import {
@@ -263,7 +263,7 @@ export function movesModelParameter(facts: Facts, site: UpdateSite): boolean {
   const last = lastComponent(base) ?? '';
   if (isInputName(last) || isDataLike(base) || isOptimizedInputName(last)) return false;
   const walksParams = base.kind === 'name' && isParameterListKey(loopCollectionKey(facts, base.name, site.scope, site.span.start) ?? '');
-  return facts.analyzer.isParam(base) && !(isStateLike(base) && !walksParams) && !isGradientLike(base) && !isReturnedGradientSum(facts, site) && !feedsOnlyOptimizerState(facts, site);
+  return facts.analyzer.isParam(base) && !(isStateLike(base) && !walksParams && !stepsLoopItemField(site, facts.analyzer, programIndex(facts))) && !isGradientLike(base) && !isReturnedGradientSum(facts, site) && !feedsOnlyOptimizerState(facts, site);
 }
 
 export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {

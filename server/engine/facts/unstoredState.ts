@@ -16,6 +16,7 @@ import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
 import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, SCALAR_FUNCTIONS, zeroTypedArray, isDictConstructor, isNoneLiteral, isSequenceCopy, LIST_APPEND_METHODS, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
 import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
+import { absenceTested, complementaryIfs } from './complementaryIfs';
 import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
 
 export interface UnstoredState {
@@ -43,6 +44,13 @@ export interface UnstoredState {
   started?: Span;
   /** That write is the first step's value, in another branch of an `if` chain than the new value (`else: st['avg'] = g`). */
   startedElsewhere?: true;
+  /** That write runs only while the place has no value (`if 'buf' not in st: st['buf'] = g`): the first step's value, whatever it is. */
+  startedWhileAbsent?: true;
+  /**
+   * The new value is a running maximum of the place, max(a·S, X) (Adamax's u), not an average; when
+   * the place is written with another update of its old value instead (an average of |g|), where.
+   */
+  max?: { other?: Span };
   /** The function the new value is computed in (its own writes were read by the walk). */
   fn?: Span;
   /**
@@ -116,6 +124,8 @@ interface Candidate {
   averaged: boolean;
   path: string[];
   loop: number;
+  /** A running maximum max(a·S, X), not a sum: stored only by a write of S that holds it. */
+  max?: true;
 }
 
 /** A persistent place rewritten from its own old value, S ← a·S + b·X, or a local's new value stored back into it. */
@@ -157,7 +167,11 @@ class StepWalk {
    * zero start (`if self.v == []: self.v = [np.zeros_like(p) …]`), a value no new average is in;
    * `before`: how many new values the walk had computed when it ran.
    */
-  private readonly written: { key: string; start: boolean; before: number; span?: Span; path: string[] }[] = [];
+  private readonly written: { key: string; start: boolean; zero: boolean; before: number; span?: Span; path: string[]; absent?: true; value: Poly }[] = [];
+  /** Places the `if` branches the walk is in say have no value yet (`if 'buf' not in st:`): a write of one is the first step's value. */
+  private absent: string[] = [];
+  /** The chain id and branch each single `if` was walked as: the one a later complementary `if` is the other branch of. */
+  private readonly ifPaths = new Map<Stmt, { id: number; branch: number }>();
   private readonly candidates: Candidate[] = [];
   private readonly rewrites: Rewrite[] = [];
   private readonly steps: ParamStep[] = [];
@@ -196,14 +210,23 @@ class StepWalk {
       if (c.stored || !c.applied) continue;
       // A zero start written before the new value is computed (a lazy init) stores nothing of it; nor
       // does a write in another branch of an `if` chain than the new value's (`else: st['avg'] = g`).
-      if (this.written.some((w) => overlaps(w.key, c.state) && !(w.start && w.before <= i) && !exclusivePaths(w.path, c.path))) continue;
+      const storing = this.written.filter((w) => overlaps(w.key, c.state) && !(w.start && w.before <= i) && !exclusivePaths(w.path, c.path));
+      // A running maximum is kept only by a write that holds it: another update of the place from its old value (an average) is not one.
+      const other = c.max ? storing.find((w) => this.otherUpdate(w.value, c)) : undefined;
+      if (c.max ? storing.some((w) => !this.otherUpdate(w.value, c)) : storing.length > 0) continue;
       const cls = this.fn.cls;
       const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
       const copied = this.copies.find((x) => overlaps(x.key, c.state))?.span;
       const first = this.written.find((w) => overlaps(w.key, c.state));
       const started = first?.span;
-      const otherBranch = first !== undefined && exclusivePaths(first.path, c.path) && !first.start;
-      out.push({ span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within, ...(copied ? { copied } : {}), ...(started ? { started } : {}), ...(otherBranch ? { startedElsewhere: true } : {}), fn: this.fn.span });
+      const otherBranch = first !== undefined && exclusivePaths(first.path, c.path) && !first.zero;
+      const whileAbsent = first !== undefined && !otherBranch && first.absent === true && !first.zero;
+      out.push({
+        span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within,
+        ...(copied ? { copied } : {}), ...(started && (!other || first !== other) ? { started } : {}), ...(otherBranch ? { startedElsewhere: true } : {}), ...(whileAbsent ? { startedWhileAbsent: true } : {}),
+        ...(c.max ? { max: other?.span ? { other: other.span } : {} } : {}),
+        fn: this.fn.span,
+      });
     }
     out.push(...this.unusedRewrites());
     out.push(...this.misdirected());
@@ -650,7 +673,9 @@ class StepWalk {
     if (target.kind === 'name' && !inPlace) return;
     const key = this.keyOf(target);
     if (key === undefined || !this.persistent(key)) return;
-    this.written.push({ key, start, before: this.candidates.length, span: this.current, path: this.path });
+    // A write under a test that the place has no value yet runs on the first step only: a start, whatever it writes.
+    const absent = this.absent.some((a) => a === key || key.startsWith(`${a}[`) || key.startsWith(`${a}.`));
+    this.written.push({ key, start: start || absent, zero: start, before: this.candidates.length, span: this.current, path: this.path, ...(absent ? { absent: true as const } : {}), value });
     this.writes.push({ key, value });
     if (this.current) this.stores.push({ key, value, span: this.current, path: this.path, loop: this.loopId, start });
     this.paramStep(key, value);
@@ -660,13 +685,19 @@ class StepWalk {
   }
 
   private block(stmts: Stmt[]): void {
+    let pairs: Map<Stmt, Stmt> | undefined;
+    let singles = 0;
     for (let i = 0; i < stmts.length; i++) {
       if (++this.statements > MAX_STATEMENTS) return;
       const s = stmts[i];
       if (s.kind !== 'block' && s.kind !== 'for') this.current = trimSpan(this.facts, s.span);
       if (s.kind === 'block' && s.label === 'if') {
         const chain = ifChainAt(stmts, i);
-        this.branches(chain);
+        // `if 'm' in st: …` then `if 'm' not in st: …`: the other branch of the first one.
+        if (chain.length === 1 && singles++ > 0) pairs ??= complementaryIfs(this.facts, stmts);
+        const partner = chain.length === 1 ? pairs?.get(s) : undefined;
+        const of = partner && this.ifPaths.get(partner);
+        this.branches(chain, of && { id: of.id, branch: 1 - of.branch });
         i += chain.length - 1;
       } else this.stmt(s);
     }
@@ -677,19 +708,27 @@ class StepWalk {
    * local the branches give different values holds one of them after it: a new value when a branch
    * gives one (each branch's, joined), unknown otherwise.
    */
-  private branches(chain: (Stmt & { kind: 'block' })[]): void {
+  private branches(chain: (Stmt & { kind: 'block' })[], as?: { id: number; branch: number }): void {
     const before = this.env;
     const after: Map<string, Poly>[] = [];
     const outer = this.path;
-    const id = this.chains++;
+    const outerAbsent = this.absent;
+    const id = as ? as.id : this.chains++;
+    if (chain.length === 1) this.ifPaths.set(chain[0], { id, branch: as ? as.branch : 0 });
+    // The place the first test says has no value, and in which branch (the `if`'s, or the `else`'s).
+    const tested = chain[0].heads.length === 1 ? absenceTested(chain[0].heads[0]) : undefined;
+    const testedKey = tested && this.keyOf(tested.place);
     for (const [n, b] of chain.entries()) {
-      this.path = [...outer, `${id}:${n}`];
+      this.path = [...outer, `${id}:${as && n === 0 ? as.branch : n}`];
       this.env = new Map(before);
+      const absentHere = testedKey !== undefined && ((n === 0 && tested!.absentWhen) || (n === 1 && chain.length === 2 && b.heads.length === 0 && !tested!.absentWhen));
+      this.absent = absentHere ? [...outerAbsent, testedKey!] : outerAbsent;
       for (const h of b.heads) this.escape(h);
       this.block(b.body);
       after.push(this.env);
     }
     this.path = outer;
+    this.absent = outerAbsent;
     // Without an `else`, the chain may run no branch.
     if (chain[chain.length - 1].heads.length > 0) after.push(before);
     const merged = new Map<string, Poly>();
@@ -854,6 +893,14 @@ class StepWalk {
       this.env.set(target.name, sym(id));
       return;
     }
+    const max = this.runningMax(value);
+    if (max) {
+      const id = `${NEW}${this.candidates.length}`;
+      const reads = [...new Set(atomsOf(value).flatMap((a) => (a.k === 'sym' && a.key.startsWith(NEW) ? [a.key] : [])))];
+      this.candidates.push({ id, span: trimSpan(this.facts, s.span), local: target.name, ...max, stored: false, applied: false, reads, storedBack: false, terms: [], averaged: false, path: this.path, loop: this.loopId, max: true });
+      this.env.set(target.name, sym(id));
+      return;
+    }
     this.stepped(value);
     this.env.set(target.name, value);
   }
@@ -917,6 +964,88 @@ class StepWalk {
       return { state: element ? key.slice(0, -ELEMENT.length) : key, place, element, weight: beta !== undefined ? (this.placeText.get(beta) ?? beta) : String(n) };
     }
     return undefined;
+  }
+
+  /**
+   * value = max(a·S, X) (either order) with S a persistent place, a one knob or a number in (0, 1]
+   * (1: AMSGrad's max(v̂, v)), and X a tensor that reads neither S nor a new value computed from S:
+   * Adamax's u = max(β₂·u, |g|), a running maximum of S. max(S, v) with v S's own new average (the
+   * maximum of two consecutive values) is not one.
+   */
+  private runningMax(value: Poly): Omit<Candidate, 'id' | 'span' | 'local' | 'stored' | 'applied' | 'reads' | 'storedBack' | 'terms' | 'averaged' | 'path' | 'loop'> | undefined {
+    if (value.length !== 1 || value[0].c !== 1 || value[0].fs.length !== 1) return undefined;
+    const f = value[0].fs[0];
+    if (f.n !== 1 || f.atom.k !== 'fn' || f.atom.fn !== 'max' || f.atom.args.length !== 2) return undefined;
+    const [p, q] = f.atom.args;
+    for (const [a, x] of [[p, q], [q, p]]) {
+      const keys = a.length === 1 ? a[0].fs.flatMap((g) => (g.n === 1 && g.atom.k === 'sym' && !g.atom.key.startsWith(NEW) && this.persistent(g.atom.key) ? [g.atom.key] : [])) : [];
+      for (const key of keys) {
+        const split = splitSelf(a, key);
+        if (!split || split.rest.length > 0) continue;
+        const n = numeric(split.self);
+        const beta = plainSymbol(split.self);
+        // S is state: the step updates it (or averages it, or starts it), or the class (or file) gives it a
+        // zero start; a setting (`max(self.eps, norm)`) is neither. With two symbols, β is the other one.
+        const updated = (k: string): boolean => this.candidates.some((c) => overlaps(c.element ? `${c.state}${ELEMENT}` : c.state, k)) || this.written.some((w) => overlaps(w.key, k));
+        if (!updated(key) && !this.zeroStarted(key)) continue;
+        if (!(n !== undefined ? n > 0 && n <= 1 : beta !== undefined && beta !== key && this.scalarLike(beta) && !updated(beta))) continue;
+        // X is a tensor (not a number, not a knob), and reads S by no path.
+        if (mentions(x, key) || this.readsState(x, key)) continue;
+        if (![...this.placesRead(x)].some((k) => !k.startsWith(NEW) && !this.knob(k))) continue;
+        const element = key.endsWith(ELEMENT);
+        return { state: element ? key.slice(0, -ELEMENT.length) : key, place: this.placeText.get(key) ?? key, element, weight: beta !== undefined ? (this.placeText.get(beta) ?? beta) : String(n) };
+      }
+    }
+    return undefined;
+  }
+
+  /** The place (its table, for an element or entry) is given a zero start in the class or the file: `self.u = [np.zeros_like(p) …]`. */
+  private zeroStarted(key: string): boolean {
+    const base = baseOf(key.endsWith(ELEMENT) ? key.slice(0, -ELEMENT.length) : key);
+    const scope = this.keptBy(base);
+    if (!scope) return false;
+    return statementsNaming(this.facts, base).some((stmt) => stmt.span.start >= scope.start && stmt.span.end <= scope.end && placeUses(this.facts, stmt, base).includes('start'));
+  }
+
+  /** A value reads a new value computed from the place `key` (directly or through other new values). */
+  private readsState(x: Poly, key: string): boolean {
+    const seen = new Set<string>();
+    const todo = atomsOf(x).flatMap((a) => (a.k === 'sym' && a.key.startsWith(NEW) ? [a.key] : []));
+    while (todo.length > 0) {
+      const id = todo.pop()!;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const c = this.candidates.find((d) => d.id === id);
+      if (!c) continue;
+      if (overlaps(c.state, key) || overlaps(c.element ? `${c.state}${ELEMENT}` : c.state, key)) return true;
+      todo.push(...c.reads);
+    }
+    return false;
+  }
+
+  /**
+   * A write of a running maximum's place that holds another update of its old value: the place's own
+   * new average (`state['v'] = v` with v = β·state['v'] + …), or S ← a·S + X written directly. It
+   * does not keep the maximum. Anything else (a copy of the maximum, a value the walk cannot read)
+   * may hold it.
+   */
+  private otherUpdate(value: Poly, c: Candidate): boolean {
+    if (mentions(value, c.id)) return false;
+    const held = plainSymbol(value);
+    if (held !== undefined && held.startsWith(NEW)) {
+      const d = this.candidates.find((x) => x.id === held);
+      return d !== undefined && !d.max && overlaps(d.state, c.state);
+    }
+    const key = c.element ? `${c.state}${ELEMENT}` : c.state;
+    for (const k of [key, c.state]) {
+      if (!mentions(value, k)) continue;
+      const split = splitSelf(value, k);
+      if (!split || split.rest.length === 0 || atomsOf(split.rest).some((a) => a.k === 'opaque' || (a.k === 'sym' && a.key.startsWith(NEW)))) continue;
+      const n = numeric(split.self);
+      const beta = plainSymbol(split.self);
+      if (n !== undefined ? n > 0 && n < 1 : beta !== undefined && this.scalarLike(beta)) return true;
+    }
+    return false;
   }
 
   /** A weight is a knob, not a tensor the step walks: no loop element, no new value. */

@@ -2,14 +2,14 @@
 // `w.assign(w.sub(...))`, `tree_map(lambda p, g: p - lr * g, ...)`, `dW += ...`, `dW = X.T @ d + ...`.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Analyzer, Summand } from './analysis';
-import { numberOf, penaltyOfProduct } from './analysis';
-import { baseExpr, exprKey, lastComponent } from './keys';
+import { loopItemField, numberOf, penaltyOfProduct } from './analysis';
+import { baseExpr, components, exprKey, lastComponent } from './keys';
 import { ExprWalk, explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { appliedReturns, returnedReads } from './appliedSteps';
 import { isSelfName, resolveCall } from './resolve';
 import { VIEW_FUNCTIONS, inPlaceUpdate, isTensorStorage, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
-import type { ProgramIndex } from './program';
-import { isGradientLike, isLearningRateName, isRunningTotalName } from './roles';
+import { spanKey, type ProgramIndex } from './program';
+import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } from './roles';
 import { handsOnAsGradient } from './upstreamGradients';
 
 export type UpdateKind =
@@ -1203,4 +1203,29 @@ function factorTerms(factor: Expr, scope: Scope, at: number, analyzer: Analyzer)
   };
   walk(factor, 1);
   return out;
+}
+
+/**
+ * `for j, u in enumerate(units): u.w -= lr * u.dw`: the target is a field of a loop's item (an element
+ * of the collection the loop walks, not a counter or a key), no field on the way is named as state or
+ * a gradient, and the step moves it along a gradient. The item is a unit or layer that holds weights,
+ * whatever the loop variable is called: `u`, `v`, `m` also name optimizer state, and this data flow
+ * outranks that name (an Adamax buffer `layer.u`, or a `u` stepped itself, stays state).
+ */
+export function stepsLoopItemField(site: UpdateSite, analyzer: Analyzer, index: ProgramIndex): boolean {
+  return steppedLoopItemField(site, analyzer, index) !== undefined;
+}
+
+/** The `loopItemField` key of a site that `stepsLoopItemField` accepts. */
+export function steppedLoopItemField(site: UpdateSite, analyzer: Analyzer, index: ProgramIndex): string | undefined {
+  if (site.kind !== 'update') return undefined;
+  const base = baseExpr(site.target);
+  if (components(base).slice(1).some((c) => isStateName(c)) || isGradientLike(base)) return undefined;
+  const field = loopItemField(base, site.scope, site.at, (e) => analyzer.isModule(e));
+  if (field === undefined) return undefined;
+  // The gradient as written (`u.dw`), or where the step reads it through a variable or helper.
+  const stmt = index.stmtBySpan.get(spanKey(site.span));
+  const written = stmt?.kind === 'assign' ? stmt.value : stmt?.kind === 'expr' ? stmt.expr : index.exprBySpan.get(spanKey(site.span));
+  if (written && mentions(written, isGradientLike)) return field;
+  return site.increment.some((s) => [...s.num, ...s.den].some((f) => mentions(f.expr, isGradientLike))) ? field : undefined;
 }

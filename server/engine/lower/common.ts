@@ -188,6 +188,10 @@ function errorStart(node: SyntaxNode, misread: readonly Span[], script: boolean,
   // In Python, an ERROR nested in this one may itself begin with complete statements (`def f():` whose
   // body recovery wrapped whole): its own error is where the mistake is.
   if (onLine !== undefined) return !script && inner?.type === 'ERROR' && depth < 40 ? errorStart(inner, misread, script, depth + 1) : onLine;
+  // A Python class or function that recovery kept whole around an error in its body (`return w   if b:`
+  // glued on one line): the mistake is that inner error's, lines below the header, not the header.
+  if (!script && inner && lead !== node && lead.isNamed && STATEMENT.test(lead.type) && inner.startIndex >= lead.startIndex && inner.endIndex <= lead.endIndex)
+    return inner.type === 'ERROR' && depth < 40 ? errorStart(inner, misread, script, depth + 1) : inner.startIndex;
   // `return (` before JSX the parser could not read: the statement is fine up to the error inside it.
   if (inner && !lead.isNamed && lead.type === 'return' && script) return inner.startIndex;
   return lead.startIndex;

@@ -176,7 +176,9 @@ export class TypeScriptLowerer {
           if (decl.type !== 'variable_declarator') continue;
           const name = field(decl.node, f.name);
           const value = field(decl.node, f.value);
-          if (name && value) out.push({ kind: 'assign', targets: [this.expr(name, depth)], value: this.expr(value, depth), span: this.spanOf(decl.node) });
+          // `var AdamW = class extends tf.AdamOptimizer { … }`: a class the variable names, as a declaration would.
+          if (name && value && value.type === 'class' && name.type === 'identifier') this.classStatement(value, this.textOf(name), this.spanOf(decl.node), depth, out);
+          else if (name && value) out.push({ kind: 'assign', targets: [this.expr(name, depth)], value: this.expr(value, depth), span: this.spanOf(decl.node) });
         }
         return;
       case 'export_statement': {
@@ -238,15 +240,8 @@ export class TypeScriptLowerer {
       }
       case 'class_declaration':
       case 'abstract_class_declaration': {
-        const span = this.spanOf(node);
         const name = field(node, f.name);
-        const bases: Expr[] = [];
-        // TS: class_heritage > extends_clause (field value); JS: class_heritage > expression.
-        for (const h of named(named(node).find((c) => c.type === 'class_heritage')?.node ?? null)) {
-          if (h.type === 'extends_clause') for (const v of f.value > 0 ? h.node.childrenForFieldId(f.value) : []) if (v) bases.push(this.expr(v, depth));
-          if (h.type !== 'extends_clause' && h.type !== 'implements_clause') bases.push(this.expr(h.node, depth, h.type));
-        }
-        out.push({ kind: 'class', name: name ? this.textOf(name) : '', bases, body: this.block(field(node, f.body), depth), decorators: [], doc: this.docComment(node), span });
+        this.classStatement(node, name ? this.textOf(name) : '', this.spanOf(node), depth, out);
         return;
       }
       case 'for_in_statement': {
@@ -387,6 +382,18 @@ export class TypeScriptLowerer {
       return;
     }
     out.push({ kind: 'expr', expr: this.expr(e, depth, type), span });
+  }
+
+  /** A class declaration, or a class expression a variable is declared with (named by the variable). */
+  private classStatement(node: SyntaxNode, name: string, span: Span, depth: number, out: Stmt[]): void {
+    const f = this.f;
+    const bases: Expr[] = [];
+    // TS: class_heritage > extends_clause (field value); JS: class_heritage > expression.
+    for (const h of named(named(node).find((c) => c.type === 'class_heritage')?.node ?? null)) {
+      if (h.type === 'extends_clause') for (const v of f.value > 0 ? h.node.childrenForFieldId(f.value) : []) if (v) bases.push(this.expr(v, depth));
+      if (h.type !== 'extends_clause' && h.type !== 'implements_clause') bases.push(this.expr(h.node, depth, h.type));
+    }
+    out.push({ kind: 'class', name, bases, body: this.block(field(node, f.body), depth), decorators: [], doc: this.docComment(node), span });
   }
 
   private params(node: SyntaxNode | null, depth: number): Param[] {
