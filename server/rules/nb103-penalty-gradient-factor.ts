@@ -5,7 +5,8 @@
 // Reads the penalty on W from the loss (`loss += reg * np.sum(W * W)`, `0.5 * reg * ...`,
 // `c * tf.nn.l2_loss(W)`, Keras/tfjs `l2(c)`, Nielsen's `0.5 * (lmbda / len(data)) * Σ‖w‖²`), derives its
 // gradient, and compares it with the c·W (c·sign(W), c·W/‖W‖) the code adds by hand; also a gradient
-// returned with the loss that adds no term at all for the loss's penalty (returnedGradients.ts).
+// returned with the loss that adds no term at all for the loss's penalty (returnedGradients.ts), and the
+// reverse, a term in a gradient returned beside a loss with no penalty (lossWithoutPenalty.ts).
 // Also a term whose strength is the penalty's but that multiplies a copy of the data gradient, or a
 // copy of W with a nonzero constant in the slice the penalty leaves out (penaltyGradientOperand.ts).
 //
@@ -32,6 +33,7 @@ import { repeatedPenalty, type RepeatedPenalty } from '../engine/facts/repeatedP
 import { branchesWithoutTerm } from '../engine/facts/branchGradients';
 import { missingPenaltyGradientForms, returnedGradientForms } from '../engine/findingForms';
 import { returnedGradientsWithoutTerm } from '../engine/facts/returnedGradients';
+import { returnedLossesWithoutPenalty } from '../engine/facts/lossWithoutPenalty';
 import { misreadPenaltyTerms } from '../engine/facts/penaltyGradientOperand';
 import { missingPenaltyTerms } from '../engine/facts/missingPenaltyTerms';
 import { selfScaledGradients } from '../engine/facts/selfScaledGradients';
@@ -47,7 +49,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     code: 'NB103',
     name: 'penalty-gradient-factor',
     severity: 'warning',
-    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, multiplies the data gradient or a copy of the weight with a constant bias slice instead of the weight, the loss has no penalty on that weight, or a gradient returned with the loss has no term for its penalty",
+    summary: "The gradient term for a penalty disagrees by a factor with the penalty the loss adds, multiplies the data gradient or a copy of the weight with a constant bias slice instead of the weight, the loss has no penalty on that weight, or a gradient returned with the loss has no term for its penalty (or has one while the loss has no penalty)",
     fix: 'sometimes',
   },
   check(context) {
@@ -75,6 +77,7 @@ export const nb103PenaltyGradientFactor = defineRule({
     for (const report of unpenalizedGradients(facts)) context.report(report);
     for (const report of branchesLeavingOutTerm(facts)) context.report(report);
     for (const report of returnedGradientsMissingTerm(facts)) context.report(report);
+    for (const report of returnedLossesMissingPenalty(facts)) context.report(report);
     for (const report of termsOnTheWrongOperand(facts)) context.report(report);
     for (const report of termsOnTheirOwnGradient(facts)) context.report(report);
     for (const report of missingPenaltyTermReports(facts)) context.report(report);
@@ -190,6 +193,25 @@ function returnedGradientsMissingTerm(facts: Facts): Report[] {
         { span: ret.span, message: 'the loss and the gradient are returned here' },
       ],
       math: { forms: returnedGradientForms(gradientText, weight, { kind: penalty.kind, coef, param: 'W' }) },
+    };
+  });
+}
+
+/**
+ * The reverse (lossWithoutPenalty.ts): a gradient with a penalty term, returned beside a loss the
+ * function computes with no penalty at all. The loss reported is not the one the step minimizes.
+ */
+function returnedLossesMissingPenalty(facts: Facts): Report[] {
+  return returnedLossesWithoutPenalty(facts).map(({ fn, term, loss, gradient, ret }) => {
+    const weight = lastComponent(term.param!.base) ?? facts.source(term.param!.expr.span);
+    const c = canonicalCoef(facts, term.coef!, term.site.scope, term.site.at);
+    const g: Gradient = { kind: 'linear', coef: c, param: weight };
+    const implied = penaltyFromGradient(g)!;
+    const written = facts.source(term.span).replace(/\s+/g, ' ');
+    return {
+      span: term.span,
+      message: `${gradient.name} gets ${written}, the gradient of the penalty ${unicodePenalty(implied)}, but ${loss.name}, the loss ${fn.name}() returns beside it, has no penalty on ${weight}: the reported loss is not the function the step minimizes, and a numerical gradient check against it is off by ${unicodeGradient(g)}. Add the penalty to ${loss.name}, or leave the term out of ${gradient.name}`,
+      related: [{ span: ret.span, message: 'the loss and the gradient are returned here' }],
     };
   });
 }

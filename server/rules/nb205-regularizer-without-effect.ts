@@ -5,6 +5,8 @@
 // `l1l2({l1: 0, l2: 0})`, TF1 `l2_regularizer(0.0)`, Keras `L1L2()` and `l1_l2()` with no
 // factors (zero in Keras 3), and `kernel_regularizer='l1l2'` (zero in Keras 3).
 //
+// Also flags a framework layer given to a regularizer argument (`kernel_regularizer=Dropout(rate)`).
+//
 // Stays silent for a regularizer that is only evaluated (called on a tensor, or a method called on
 // it) and never attached to a layer nor added to a loss: a test of the regularizer itself.
 //
@@ -18,7 +20,7 @@ export const nb205RegularizerWithoutEffect = defineRule({
     code: 'NB205',
     name: 'regularizer-without-effect',
     severity: 'warning',
-    summary: 'A regularizer whose factors are zero adds no penalty',
+    summary: 'A regularizer whose factors are zero adds no penalty; a layer (Dropout) given as a regularizer is never applied to the activations',
     fix: 'none',
   },
   check(context) {
@@ -30,6 +32,19 @@ export const nb205RegularizerWithoutEffect = defineRule({
       if (r.attachments.length === 0 && r.evaluations.length > 0 && !r.evaluations.some((e) => e.inLoss)) continue;
       const message = explain(r, facts.source(r.expr.span));
       if (message) context.report({ span: r.expr.span, message });
+    }
+    // `kernel_regularizer=tf.layers.Dropout(rate)`: a layer where a regularizer belongs.
+    for (const l of fw.layerRegularizers) {
+      const inline = l.layer.span.start >= l.span.start && l.layer.span.end <= l.span.end;
+      const written = facts.source(l.layer.span);
+      context.report({
+        span: inline ? l.layer.span : l.span,
+        message:
+          `${inline ? written : `${l.kwarg} holds ${written}, which`} is a ${l.name} layer, not a regularizer: the layer it is given to calls it on its weight to compute a penalty, ` +
+          `so the activations never go through the ${l.name}, and what it returns, a tensor the shape of the weight (the weight itself, outside training), ` +
+          `is added to the regularization losses. Apply the ${l.name} layer to the layer's output instead, and give ${l.kwarg} a regularizer (l2(1e-4)) or nothing`,
+        ...(inline ? {} : { related: [{ span: l.layer.span, message: `the ${l.name} layer is built here` }] }),
+      });
     }
   },
 });

@@ -798,6 +798,20 @@ export const TF1_REGULARIZER_ARGUMENT = /^(regularizer|weights_regularizer|biase
 /** Keras layer classes (the regularizers of their weights go to `model.losses`). */
 export const KERAS_LAYER = /^(Dense|Conv[123]D|Conv[123]DTranspose|SeparableConv[12]D|DepthwiseConv[12]D|LSTM|GRU|SimpleRNN|Embedding|BatchNormalization|LayerNormalization|EinsumDense|MultiHeadAttention|LocallyConnected[12]D|ConvLSTM2D)$/;
 
+/**
+ * A framework layer's constructor by its canonical path: a Keras layer class (`keras.layers.Dropout`,
+ * TF1's `tf.layers.Dropout`, `tensorflow.compat.v1.layers.Dropout`) or a tfjs layer factory
+ * (`tf.layers.dropout`). A regularizer argument given one (`kernel_regularizer=Dropout(0.5)`) holds a
+ * layer, not a penalty: the layer it configures calls it on its weight and adds what it returns, the
+ * weight itself, to its losses. A `Lambda` layer computes whatever its function does (a penalty, too): not one.
+ */
+export function isLayerConstructorPath(path: string[]): boolean {
+  const name = path[path.length - 1] ?? '';
+  if (path.includes('regularizers') || path.includes('initializers') || path.includes('constraints')) return false;
+  if (path[0] === 'tfjs') return path[1] === 'layers' && path.length === 3 && /^[a-z]/.test(name);
+  return (path[0] === 'keras' || path[0] === 'tensorflow') && path.includes('layers') && /^[A-Z][A-Za-z0-9]*$/.test(name) && name !== 'Layer' && name !== 'Lambda';
+}
+
 /** `activity_regularizer`, `activityRegularizer`: penalizes a layer's outputs, not its weights. */
 export function isActivityRegularizerArgument(name: string): boolean {
   return /^activity/.test(name);

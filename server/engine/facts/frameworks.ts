@@ -33,6 +33,7 @@ import {
   OPTIMIZER_USE_METHODS,
   PARAMETER_LISTS,
   REGULARIZER_ARGUMENT,
+  isLayerConstructorPath,
   VARIABLE_NAME_ATTRIBUTE,
   TRAINABLE_WEIGHT_LISTS,
   frameworkPath,
@@ -162,6 +163,18 @@ export interface RegularizerFact {
   evaluations: { span: Span; inLoss: boolean }[];
 }
 
+/** A framework layer given to a regularizer argument (`kernel_regularizer=tf.layers.Dropout(rate)`). */
+export interface LayerRegularizerFact {
+  /** The layer's construction. */
+  layer: Expr & { kind: 'call' };
+  /** Its class or factory name (`Dropout`, `dropout`). */
+  name: string;
+  /** The argument (`kernel_regularizer`) and where it is written. */
+  kwarg: string;
+  span: Span;
+  ctx: Ctx;
+}
+
 export interface LossPenaltyFact {
   /** The summand with the penalty, as written in the loss. */
   span: Span;
@@ -209,6 +222,8 @@ export interface FrameworkFacts {
   optimizers: OptimizerFact[];
   chains: ChainFact[];
   regularizers: RegularizerFact[];
+  /** Framework layers given to regularizer arguments. */
+  layerRegularizers: LayerRegularizerFact[];
   lossPenalties: LossPenaltyFact[];
   handDecays: HandDecayFact[];
   /** Receivers of `exclude_from_weight_decay(...)`, resolved to optimizer constructions when possible. */
@@ -289,6 +304,7 @@ class Collector {
       optimizers: [],
       chains: [],
       regularizers: [],
+      layerRegularizers: [],
       lossPenalties: [],
       handDecays: [],
       excludeCalls: [],
@@ -794,7 +810,24 @@ class Collector {
       if (!REGULARIZER_ARGUMENT.test(k.name)) continue;
       const fact = this.attachedRegularizer(k.value, ctx);
       if (fact) fact.attachments.push({ kwarg: k.name, ctx, weight: !isActivityRegularizerArgument(k.name), span: k.span ?? k.value.span });
+      else {
+        const layer = this.attachedLayer(k.value, ctx);
+        if (layer && !this.fw.layerRegularizers.some((l) => l.span.start === (k.span ?? k.value.span).start)) this.fw.layerRegularizers.push({ ...layer, kwarg: k.name, span: k.span ?? k.value.span, ctx });
+      }
     }
+  }
+
+  /** A framework layer's construction a regularizer argument holds, directly or through a name bound to it. */
+  private attachedLayer(value: Expr, ctx: Ctx, depth = 0): { layer: Expr & { kind: 'call' }; name: string } | undefined {
+    if (depth > 3) return undefined;
+    if (value.kind === 'call') {
+      const path = this.path(value.callee, ctx.scope, ctx.at);
+      return path && isLayerConstructorPath(path) ? { layer: value, name: path[path.length - 1] } : undefined;
+    }
+    const key = exprKey(value);
+    const b = key !== undefined ? ctx.scope.lookup(key, ctx.at) : undefined;
+    if (b?.kind === 'assign' && b.value && !b.op) return this.attachedLayer(b.value, { scope: b.scope, at: b.at, owner: ctx.owner }, depth + 1);
+    return undefined;
   }
 
   private attachedRegularizer(value: Expr, ctx: Ctx, depth = 0): RegularizerFact | undefined {

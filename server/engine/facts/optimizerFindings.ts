@@ -32,6 +32,7 @@ import { sharedMomentCalls, type SharedMomentCall } from './sharedMomentCalls';
 import { returnedPowers, type ReturnedPower } from './returnedPowers';
 import { rawStepMomentumForms, squaredWeightAverageForms } from '../findingForms';
 import { squaredWeightAverages } from './squaredWeightAverage';
+import { halfPowerFindings, type HalfPowerFinding } from './halfPowers';
 import type { FindingForms } from '../types';
 
 export interface OptimizerFinding {
@@ -44,6 +45,8 @@ export interface OptimizerFinding {
   corrected?: CorrectedLine[];
   /** The finding's math for its hover when it belongs to no recognized optimizer step (a momentum that stores the raw step). */
   forms?: FindingForms;
+  /** An edit that writes what was meant (`x ** 0.5` for `x ** 1/2`). */
+  fix?: HalfPowerFinding['fix'];
 }
 
 const cache = new WeakMap<Facts, OptimizerFinding[]>();
@@ -62,6 +65,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
   for (const full of optimizerSteps(facts)) {
     // Equations written in branches that may exclude each other are not checked.
     const step: OptimizerStep = { ...full, states: new Map([...full.states].filter(([, s]) => !s.eq.branched)), params: full.params.filter((p) => !p.eq.branched) };
+    for (const h of halfPowerFindings(facts, step)) push({ code: h.code, span: h.span, message: h.message, ...(h.related ? { related: h.related } : {}), fix: h.fix });
     biasCorrection(facts, step, push);
     halfCorrection(facts, step, push);
     secondMoment(facts, step, push);
@@ -150,7 +154,10 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         if (c.eps !== undefined) continue;
         // 1 − βᵗ with t = 0 on the first step: a division by zero.
         const t = c.exp.length === 1 && c.exp[0].c === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].n === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
-        if (t === undefined) continue;
+        if (t === undefined) {
+          countBehind(facts, step, c, site, owner, push);
+          continue;
+        }
         const incremented = step.counters.get(t);
         const inits = step.initial(t);
         const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
@@ -202,6 +209,41 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
       }
     }
   }
+}
+
+/**
+ * 1 − β^(T − 1) with T a step count started at 0 and incremented before the correction: 1 − β⁰ = 0 on
+ * the first step. Mostly a local that copied T before its increment (`t = self.t`, then `self.t += 1`,
+ * then `1 - b1 ** t`: the evaluator reads the copy as T − 1), where every later correction lags a step too.
+ */
+function countBehind(facts: Facts, step: OptimizerStep, c: StepTerm['corrections'][number], site: ReturnType<typeof correctionSite> & object, owner: StateUpdate | undefined, push: (f: OptimizerFinding) => void): void {
+  const exp = c.exp;
+  if (!exp || exp.length !== 2 || c.eps !== undefined) return;
+  const divides = (!c.inDenominator && c.power < 0) || (c.inDenominator && c.power > 0);
+  const counter = exp.find((m) => m.fs.length === 1 && m.c === 1 && m.fs[0].n === 1 && m.fs[0].atom.k === 'sym');
+  const one = exp.find((m) => m.fs.length === 0 && m.c === -1);
+  const t = counter?.fs[0].atom.k === 'sym' ? counter.fs[0].atom.key : undefined;
+  if (!divides || !one || t === undefined || powerOfExponent(t) !== undefined || step.frameworkCounters?.has(t)) return;
+  const incremented = step.counters.get(t);
+  const inits = step.initial(t);
+  if (incremented === undefined || incremented > site.order || inits.length === 0 || !inits.every((v) => v === 0)) return;
+  const tt = show(facts, step, t);
+  const copy = step.countCopies?.get(t);
+  const written = facts.source(site.span);
+  const related: { span: Span; message: string }[] = [];
+  if (copy?.copied) related.push({ span: copy.copied, message: `${copy.local} copies ${t} here, before the increment` });
+  const at = step.counterSpans?.get(t);
+  if (at) related.push({ span: at, message: `${t} is incremented here` });
+  push({
+    code: 'NB401',
+    span: site.span,
+    severity: 'error',
+    message: copy
+      ? `${copy.local} is copied from ${t} before ${t} is incremented, so ${written} reads the count of the previous step: 0 on the first step, where the bias correction is 1 - 1 = 0 and divides by zero (the first step is NaN), and one step behind on every later step. Copy the count after incrementing it (${t} += 1 first, then ${copy.local} = ${t})`
+      : `the exponent of ${written} is ${tt} - 1, and ${tt} is 1 on the first step (it starts at 0 and is incremented before the correction), so the first bias correction is 1 - 1 = 0 and divides by zero: the first step is NaN. Use ${tt} itself as the exponent`,
+    ...(related.length > 0 ? { related } : {}),
+    ...(owner ? { corrected: biasCorrected(owner.eq.key, c.beta, sym(t)) } : {}),
+  });
 }
 
 /**
@@ -869,6 +911,8 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
         const readsBase = firstMoments.some((m) => m.average && m.adds.some((a) => a.x.length === 1 && a.x[0].fs.length === 1 && a.x[0].fs[0].key === base && a.x[0].fs[0].n === 1));
         const vCorrected = v.beta !== undefined && term.corrections.some((c) => c.beta === v.beta && c.exp !== undefined);
         if (!readsBase || !vCorrected) continue;
+        // `v_hat ** 1/2`: the missing root is said where it was written (halfPowers.ts).
+        if (halfPowerFindings(facts, step).some((h) => h.state === v.eq.key)) continue;
         push({
           code: 'NB402',
           span: p.eq.spans[p.eq.spans.length - 1],

@@ -56,6 +56,28 @@ export interface DoubleRead {
   inPlace?: Span;
 }
 
+/**
+ * `X ** 1/2` (or `X ** -1/2`) as written: (X ** 1) / 2 by precedence, half of X where its square root
+ * was meant; `lr * X ** 1/2` is (lr * X) / 2 too. `value` is X's value in the step; `power` is how X
+ * enters the product, 1 or −1 (`X ** -1/2`, `a / X ** 1/2`); `exponent` spans `1/2` (what `0.5` replaces).
+ */
+export interface HalfPower {
+  span: Span;
+  base: Expr;
+  value: Poly;
+  power: 1 | -1;
+  /** The exponent as written: 1 or −1. */
+  written: 1 | -1;
+  exponent: Span;
+}
+
+/** 1 for the literal 1 (or 1.0), −1 for −1: an exponent that leaves its base as it is, or inverts it. */
+function unitExponent(e: Expr): 1 | -1 | undefined {
+  if (e.kind === 'num' && e.value === 1) return 1;
+  if (e.kind === 'unary' && e.op === '-' && e.arg.kind === 'num' && e.arg.value === 1) return -1;
+  return undefined;
+}
+
 /** A β-weighted update of a state: self coefficient `a`, and what it adds, grouped by tensor part X. */
 export interface StateUpdate {
   eq: Equation;
@@ -161,6 +183,10 @@ export interface OptimizerStep {
   localPowers?: Map<string, { name: string; beta: string; loop: Stmt; start?: Span; startsAtOne: boolean; advance: Span }>;
   /** Tensors squared in place where the square is used (`v.add_(grad.square_())`) and read again after (SquaredInPlace). */
   squaredInPlace?: SquaredInPlace[];
+  /** `X ** 1/2` written in the step (`HalfPower`). */
+  halfPowers?: HalfPower[];
+  /** Locals that copied a step count before its increment, read after it as T − 1, with where they copied it. */
+  countCopies?: Map<string, { local: string; copied?: Span }>;
 }
 
 /**
@@ -540,6 +566,7 @@ class Evaluator {
         const r = e.op === '/' ? this.writtenCorrection(e.right) ?? this.eval(e.right, env) : this.eval(e.right, env);
         const value = this.binary(e.op, l, r);
         if (e.op === '+') this.noteDoubleRead(e, l, r);
+        if (e.op === '**' || e.op === '/') this.noteHalfPower(e, l);
         // Where a bias correction is written: `1 - b1 ** t` anywhere, a bare `1 - b1` where it divides.
         // `1 - b1 ** t + eps`: ε added to the correction makes it one sum more.
         if (e.op === '-' || e.op === '+') this.noteCorrection(value, e.span, true);
@@ -884,6 +911,7 @@ class Evaluator {
     if (mentions(value, key) && (target.kind !== 'name' || !env.values.has(key))) {
       this.equation(key, value, target, span);
       if (target.kind === 'name') env.values.delete(key);
+      if (this.counters.has(key) && polyEquals(value, add(sym(key), constant(1)))) this.staleCopies(key, env);
       return;
     }
     if (target.kind !== 'name') {
@@ -924,6 +952,21 @@ class Evaluator {
       this.defSpans.set(key, span);
       if (value.length > 1) this.noteLocal(value);
       else this.noteReturnable(value);
+    }
+  }
+
+  /** Locals that copied a step count before its increment (`t = self.t` then `self.t += 1`), by count. */
+  readonly countCopies = new Map<string, { local: string; copied?: Span }>();
+
+  /**
+   * T ← T + 1 with a local still holding T's old value (`t = self.t` before `self.t += 1`): a read of
+   * T stands for its value where it is read, so from here on the local is T − 1.
+   */
+  private staleCopies(key: string, env: Env): void {
+    for (const [name, v] of env.values) {
+      if (name === key || !polyEquals(v, sym(key))) continue;
+      env.values.set(name, sub(sym(key), constant(1)));
+      if (!this.countCopies.has(key)) this.countCopies.set(key, { local: name, ...(this.defSpans.has(name) ? { copied: this.defSpans.get(name) } : {}) });
     }
   }
 
@@ -1050,6 +1093,36 @@ class Evaluator {
 
   /** Sums of one tensor read under two names (`g + update` after `update = g`). */
   readonly doubleReads: DoubleRead[] = [];
+
+  /** Bases of `X ** 1` and `X ** -1` by node, while the division around them is evaluated. */
+  private readonly unitPowers = new Map<Expr, Poly>();
+  /** `X ** 1/2` and `X ** -1/2` as written (`HalfPower`). */
+  readonly halfPowers: HalfPower[] = [];
+
+  /**
+   * `X ** 1/2`: `**` binds tighter than `/`, so it is (X ** 1) / 2. The `**` node keeps its base's
+   * value; the division by 2 around it records the slip with that value.
+   */
+  private noteHalfPower(e: Expr & { kind: 'binary' }, l: Poly): void {
+    if (e.op === '**') {
+      if (unitExponent(e.right) !== undefined) this.unitPowers.set(e, l);
+      return;
+    }
+    if (e.right.kind !== 'num' || e.right.value !== 2) return;
+    // `lr * x ** 1/2` is ((lr * x ** 1) / 2): the power is the rightmost factor of the division's left side.
+    let power: Expr = e.left;
+    let divided = false;
+    for (let i = 0; i < 8 && power.kind === 'binary' && (power.op === '*' || power.op === '/'); i++) {
+      divided = power.op === '/' ? !divided : divided;
+      power = power.right;
+    }
+    if (power.kind !== 'binary' || power.op !== '**') return;
+    const base = this.unitPowers.get(power);
+    const exponent = unitExponent(power.right);
+    const span = { start: power.span.start, end: e.span.end };
+    if (base === undefined || exponent === undefined || this.halfPowers.some((h) => h.span.start === span.start && h.span.end === span.end)) return;
+    this.halfPowers.push({ span, base: power.left, value: base, power: divided ? (-exponent as 1 | -1) : exponent, written: exponent, exponent: { start: power.right.span.start, end: e.right.span.end } });
+  }
 
   /**
    * `a + b` where b is a local alias of the value a reads (`update = g`): one persistent tensor added
@@ -1745,6 +1818,8 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, initial, epsilon: ev.epsilon, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
   const squared = [...ev.squares.values()].filter((x) => x.read !== undefined);
   if (squared.length > 0) step.squaredInPlace = squared;
+  if (ev.halfPowers.length > 0) step.halfPowers = ev.halfPowers;
+  if (ev.countCopies.size > 0) step.countCopies = ev.countCopies;
   if (powers.size > 0) {
     step.powers = new Map();
     for (const [key, beta] of powers) {

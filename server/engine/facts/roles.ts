@@ -197,6 +197,11 @@ export function isWholeLossName(name: string): boolean {
   return isLossName(name) && !isPenaltyPartName(name);
 }
 
+/** `data_loss`, `ce_loss`, `unreg_cost`: a name that says the loss is its data part only, a penalty left to the caller. */
+export function namesDataPartOfLoss(name: string): boolean {
+  return /^(data|raw|unreg\w*|base|task|ce|xent|nll|mse|hinge|fit)_?(loss|cost)$/i.test(name);
+}
+
 /** Totals that are summed into, not parameters: `loss += reg * np.sum(W * W)`, `pen += w[j] ** 2`. */
 export function isRunningTotalName(name: string): boolean {
   return /loss|cost|objective|penalty|^pen$|^reg|energy|^nll|risk|^J$|^total|^sq\d*$|^l[12]$|norm/i.test(name);
