@@ -6,8 +6,9 @@
 // A mocha root-hook plugin for parallel runs (npm test's; a serial run makes one record): after each
 // file, the CPU of its worker process since the previous file (its own, and that of the child
 // processes it reaped: the spawned CLI and servers), read from /proc (Linux only; elsewhere nothing
-// is recorded), and the wall-clock interval. Each file carries the modules it loads first in its worker. CPU is the measure to compare on a
-// shared machine; wall clock and the two workers' end times show the schedule.
+// is recorded), and the wall-clock interval. Each file carries the modules it loads first in its
+// worker. CPU is the measure to compare on a shared machine; wall clock and the two workers' end
+// times show the schedule.
 const fs = require('node:fs');
 const path = require('node:path');
 
