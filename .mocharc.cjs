@@ -6,17 +6,19 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const SLOWEST_FIRST = [
-  'engine/earlyCutoff.test.js',
   'fixtureLints.test.js',
-  'engine/differential.test.js',
   'fuzz/fuzz.test.js',
+  'engine/differential.test.js',
+  'engine/earlyCutoff.test.js',
   'engine/editImpact.test.js',
   'cli/cache.test.js',
-  'engine/incremental.test.js',
   'engine/sharedProgram.test.js',
-  'hover/explain.test.js',
+  'engine/incremental.test.js',
   'fuzz/parallel.test.js',
   'cli/threads.test.js',
+  'lsp/cliServer.test.js',
+  'hover/explain.test.js',
+  'cli/binary.test.js',
 ];
 const DISTRIBUTION = ['cli/package.test.js', 'cli/preCommit.test.js'];
 // test/fixtureLints.test.ts imports the files that lint every fixture, so that one worker runs them

@@ -20,8 +20,13 @@ const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
 const allFiles = process.env.NABLA_CUTOFF_FILES === 'all';
 
-/** A quarter of the project fixtures (`hashSample.ts`); `NABLA_CUTOFF_FILES=all` checks every one. */
-const inSample = (name: string): boolean => inHashSample(name, 4);
+/**
+ * An eighth of the project fixtures (`hashSample.ts`, a subset of the quarter taken before stop 33);
+ * `NABLA_CUTOFF_FILES=all` checks every one. Broken on purpose, `Project.changedSince` that never
+ * sees another file's change fails required-module-steps here, and `invalidate` that keeps the old
+ * text fails it too (and three projects of the differential test).
+ */
+const inSample = (name: string): boolean => inHashSample(name, 8);
 const seeds = Math.max(1, Number(process.env.NABLA_CUTOFF_SEEDS ?? 1));
 
 /** One random edit, mostly of the kinds that leave the IR alone. */
@@ -106,8 +111,10 @@ describe('early cut-off: moved findings equal a fresh lint', function () {
   before(() => initEngine());
 
   const files = fixtureFiles(fixturesDir);
-  // One file in twenty, by a hash of its name (`hashSample.ts`).
-  const sample = allFiles ? files : files.filter((f) => inHashSample(path.relative(fixturesDir, f), 20));
+  // One file in forty, by a hash of its name (`hashSample.ts`; twenty before stop 33). The one
+  // breakage of reuse the twenty caught here and the forty do not (unshifted operator spans in
+  // lower/reuse.ts) fails the same two fixtures in the differential test, which keeps twenty.
+  const sample = allFiles ? files : files.filter((f) => inHashSample(path.relative(fixturesDir, f), 40));
   for (let seed = 1; seed <= seeds; seed++) {
     for (const file of sample) {
       const name = path.relative(root, file);
