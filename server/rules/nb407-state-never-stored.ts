@@ -8,6 +8,7 @@
 // which state it loses and where it would have to be written.
 import { defineRule } from './rule';
 import { unstoredStates } from '../engine/facts/unstoredState';
+import { noneOnlyStates } from '../engine/facts/noneOnlyState';
 import { unstoredMaxForms, unstoredStateForms, unusedStateForms } from '../engine/findingForms';
 
 export const nb407StateNeverStored = defineRule({
@@ -19,6 +20,19 @@ export const nb407StateNeverStored = defineRule({
     fix: 'none',
   },
   check(context) {
+    // A state field whose only write is its None start: the step rebuilds its local copy on every call.
+    for (const f of noneOnlyStates(context.facts)) {
+      context.report({
+        span: f.rebuilt,
+        message:
+          `${f.field} only ever holds None (its one write is its start), so \`${context.facts.source(f.test)}\` holds on every call of ${f.fn.name}(): ` +
+          `${f.local} is built afresh here each time and never stored in ${f.field}, so the moving average its entries keep starts over on every step${f.alongside.length > 0 ? ` (so does ${f.alongside.join(' and ')}'s, built the same way)` : ''}. Store it (\`${f.field} = ${f.local}\`) where it is built.`,
+        related: [
+          { span: f.start, message: `${f.field} is set to None here, and nothing sets it again` },
+          { span: f.update, message: `${f.local}'s entries are averaged from their old values here` },
+        ],
+      });
+    }
     for (const f of unstoredStates(context.facts)) {
       if (f.misdirected) {
         const { read, step, start } = f.misdirected;
