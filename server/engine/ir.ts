@@ -49,7 +49,8 @@ export type Expr =
   /**
    * Anything else (comparisons, slices, ...). Children kept so walkers still see names. `ops`: a
    * Python comparison's or boolean operator's operators in order (`['not in']` for `'bn' not in n`,
-   * `['<', '<=']` for `a < b <= c`, `['and']`), and a JS `||` or `??` (`['||']`).
+   * `['<', '<=']` for `a < b <= c`, `['and']`), and a JS comparison or logical operator written as
+   * Python writes it (`===` as `['==']`, `&&` as `['and']`, `||` as `['or']`; `??`, `in`, `instanceof`).
    */
   | { kind: 'other'; children: Expr[]; ops?: string[]; span: Span };
 
@@ -119,6 +120,6 @@ export interface Module {
 }
 
 /** Comparison operators of an `other` expression's `ops`: its value is a truth value. */
-export const COMPARISON_OPERATORS: ReadonlySet<string> = new Set(['<', '>', '<=', '>=', '==', '!=', '===', '!==']);
+export const COMPARISON_OPERATORS: ReadonlySet<string> = new Set(['<', '>', '<=', '>=', '==', '!=']);
 /** Comparisons with Python's identity and membership tests (`is`, `in`): every operator whose value is a truth value. */
 export const TEST_OPERATORS: ReadonlySet<string> = new Set([...COMPARISON_OPERATORS, 'is', 'is not', 'in', 'not in']);

@@ -202,7 +202,7 @@ export interface SquaredInPlace {
 }
 
 /** `m || 0`, `m ?? 0`, `m or 0`: the operators whose zero right side is a lazy zero start. */
-const ZERO_DEFAULTS = new Set(['||', '??', 'or']);
+const ZERO_DEFAULTS = new Set(['??', 'or']);
 
 const isZeroLiteral = (e: Expr): boolean => e.kind === 'num' && e.value === 0;
 
