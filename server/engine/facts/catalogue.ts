@@ -1837,7 +1837,7 @@ export function parameterGradientKeys(paramKey: string): string[] {
  * (optimizerSteps.ts `familyOf`), one line per state and one for the parameter, in TeX and Unicode.
  * g is the gradient, η the learning rate, t the step count from 1. Sources: Kingma & Ba 2015 (Adam,
  * Adamax), Loshchilov & Hutter 2019 (AdamW), Reddi et al. 2018 (AMSGrad), Hinton's lecture 6e
- * (RMSprop), Duchi et al. 2011 (AdaGrad), Chen et al. 2023 (Lion), the PyTorch docs (momentum,
+ * (RMSprop), Duchi et al. 2011 (AdaGrad), Zeiler 2012 (AdaDelta), Chen et al. 2023 (Lion), the PyTorch docs (momentum,
  * centred RMSprop).
  */
 export interface OptimizerTextbook {
@@ -1891,6 +1891,16 @@ export const OPTIMIZER_TEXTBOOK: Readonly<Record<string, OptimizerTextbook>> = {
     tex: ['v \\leftarrow \\rho v + (1 - \\rho)\\,g^2', '\\bar g \\leftarrow \\rho \\bar g + (1 - \\rho)\\,g', '\\theta \\leftarrow \\theta - \\eta\\,\\frac{g}{\\sqrt{v - \\bar g^2} + \\epsilon}'],
     unicode: ['v ← ρv + (1 − ρ)g²', 'ḡ ← ρḡ + (1 − ρ)g', 'θ ← θ − η·g / (√(v − ḡ²) + ε)'],
     source: 'Graves, Generating Sequences with Recurrent Neural Networks (2013); PyTorch RMSprop(centered=True)',
+  },
+  AdaDelta: {
+    tex: [
+      'E[g^2] \\leftarrow \\rho\\,E[g^2] + (1 - \\rho)\\,g^2',
+      '\\Delta\\theta \\leftarrow -\\frac{\\sqrt{E[\\Delta\\theta^2] + \\epsilon}}{\\sqrt{E[g^2] + \\epsilon}}\\,g',
+      'E[\\Delta\\theta^2] \\leftarrow \\rho\\,E[\\Delta\\theta^2] + (1 - \\rho)\\,\\Delta\\theta^2',
+      '\\theta \\leftarrow \\theta + \\eta\\,\\Delta\\theta',
+    ],
+    unicode: ['E[g²] ← ρE[g²] + (1 − ρ)g²', 'Δθ ← −√(E[Δθ²] + ε)/√(E[g²] + ε)·g', 'E[Δθ²] ← ρE[Δθ²] + (1 − ρ)Δθ²', 'θ ← θ + ηΔθ'],
+    source: 'Zeiler, ADADELTA: An Adaptive Learning Rate Method (2012), Algorithm 1 (η = 1); PyTorch Adadelta',
   },
   AdaGrad: {
     tex: ['G \\leftarrow G + g^2', '\\theta \\leftarrow \\theta - \\eta\\,\\frac{g}{\\sqrt{G} + \\epsilon}'],
