@@ -99,6 +99,11 @@ export type Stmt =
    */
   | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; aliases?: (Expr | undefined)[]; body: Stmt[]; span: Span }
   | { kind: 'return'; value?: Expr; span: Span }
+  /**
+   * Python's `del a, d[k]`: the places it unbinds, which no walker reads as values. JavaScript's
+   * `delete o.k` is an expression, an `other` with `ops: ['del']`.
+   */
+  | { kind: 'delete'; targets: Expr[]; span: Span }
   /** `import numpy as np` → module 'numpy', alias 'np'; `from torch import nn` → module 'torch', names [nn]. */
   | { kind: 'import'; module: string; names: { name: string; alias: string }[]; span: Span }
   /** `export { a, b as c }` (names of this module) and `export { x } from './m'`, `export * from './m'` (re-exports). */

@@ -519,6 +519,7 @@ export class TypeScriptLowerer {
         if (!arg) return other(span);
         if (op === '-' || op === '+' || op === '~') return { kind: 'unary', op, arg: this.expr(arg, d), span };
         if (op === '!') return { kind: 'unary', op: 'not', arg: this.expr(arg, d), span };
+        if (op === 'delete') return { kind: 'other', children: [this.expr(arg, d)], ops: ['del'], span };
         return other(span, [this.expr(arg, d)]);
       }
       case 'update_expression': {
