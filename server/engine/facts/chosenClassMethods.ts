@@ -9,10 +9,10 @@
 // method as the last resort for such calls (`Program.hinted`), and rules report from the entry's run
 // what the hinted analysis adds (NB201: the penalty paired with the runner's optimizer decay).
 import type { Facts } from './index';
-import type { Span } from '../ir';
+import type { Expr, Span } from '../ir';
 import type { ParsedFile } from '../document';
 import { RUN_TIME_NAME_LOOKUPS } from './catalogue';
-import { programIndex } from './program';
+import { programIndex, type ProgramIndex } from './program';
 import { methodOf, resolveImport, returnsOf } from './resolve';
 import type { ClassDef, FunctionDef } from './scope';
 
@@ -89,7 +89,10 @@ function collect(facts: Facts): ChosenClassRun[] {
   return runs;
 }
 
-/** A call in the entry of `eval(s)`, of a string not written out, or of a name bound to it: an instance of a class chosen at run time. */
+/**
+ * A call in the entry of `eval(s)`, of a string not written out, or of a name bound to it, whose
+ * instance the entry hands to another call: an instance of a class chosen at run time, passed on.
+ */
 function runTimeConstruction(facts: Facts): Span | undefined {
   const index = programIndex(facts);
   for (const lookup of RUN_TIME_NAME_LOOKUPS) {
@@ -99,14 +102,28 @@ function runTimeConstruction(facts: Facts): Span | undefined {
       if (call.callee.kind !== 'name' || scope.lookup(lookup, at) || scope.lookupFunction(lookup)) continue;
       if (call.args.length !== 1 || call.args[0].kind === 'str' || call.kwargs.length > 0) continue;
       for (const made of index.calls) {
-        if (made.call.callee === call) return made.call.span;
-        if (made.call.callee.kind !== 'name') continue;
-        const b = made.scope.lookup(made.call.callee.name, made.at);
-        if (b?.kind === 'assign' && !b.op && b.value === call) return made.call.span;
+        let chosen = made.call.callee === call;
+        if (!chosen && made.call.callee.kind === 'name') {
+          const b = made.scope.lookup(made.call.callee.name, made.at);
+          chosen = b?.kind === 'assign' && !b.op && b.value === call;
+        }
+        if (chosen && handedOn(index, made.call)) return made.call.span;
       }
     }
   }
   return undefined;
+}
+
+/** The instance is stored in a name that a call of the entry is handed (`runner.train(model, …)`): it leaves for another function. */
+function handedOn(index: ProgramIndex, built: Expr & { kind: 'call' }): boolean {
+  for (const site of index.calls) {
+    for (const arg of [...site.call.args, ...site.call.kwargs.map((k) => k.value)]) {
+      if (arg.kind !== 'name') continue;
+      const b = site.scope.lookup(arg.name, site.at);
+      if (b?.kind === 'assign' && !b.op && b.value === built) return true;
+    }
+  }
+  return false;
 }
 
 function returnsPenalty(facts: Facts, fn: FunctionDef): boolean {
