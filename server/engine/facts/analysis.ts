@@ -1684,8 +1684,14 @@ export class Analyzer {
     if (e.callee.kind !== 'attr' || this.isModule(e.callee.object) || this.callTarget(e, scope, at)) return undefined;
     const parsed = this.program.parsedOf(e.span);
     if (!parsed || parsed.scopes.methodsNamed(e.callee.name).length > 0) return undefined;
-    const fn = this.importedMethod(parsed, e.callee.name) ?? this.hints?.get(e.callee.name);
+    const fn = this.importedMethod(parsed, e.callee.name) ?? this.hinted(e.callee.object, e.callee.name, scope, at);
     return fn ? { fn, receiver: e.callee.object, cls: fn.cls } : undefined;
+  }
+
+  /** The hinted method (`hints`) for a call on a parameter of the enclosing function, whose class its callers say. */
+  private hinted(receiver: Expr, name: string, scope: Scope, at: number): FunctionDef | undefined {
+    const fn = this.hints?.get(name);
+    return fn && receiver.kind === 'name' && scope.lookup(receiver.name, at)?.kind === 'param' ? fn : undefined;
   }
 
   /** The callee's parameters bound to the call's arguments (a method's instance parameter skipped when called on one). */
