@@ -84,7 +84,7 @@ describe('fast path: the lexical pre-check', () => {
       'import os\n\ndef load(path):\n    with open(path) as f:\n        return [line.strip() for line in f]\n',
       'for i in range(10):\n    count += 1\n    label += "x"\n',
       'x = self.conv(x)\nx = torch.relu(x)\n',
-      'model.eval()\nwith torch.no_grad():\n    out = model(x)\n', // a method named eval is not the builtin
+      'model.eval()\npreds = model(batch)\n', // a method named eval is not the builtin
       'export function bound(v: number, lo: number, hi: number): number {\n  return Math.min(hi, Math.max(lo, v));\n}\n',
       'import matplotlib.pyplot as plt\nplt.plot(history)\nplt.savefig("out.png")\n',
     ];
