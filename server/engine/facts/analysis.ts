@@ -127,7 +127,15 @@ export class Analyzer {
   /** Each file's parameter set, by file id (facts/index.ts fills it while finding the file's updates). */
   private readonly paramKeys = new Map<number, Set<string>>();
 
-  constructor(readonly program: Program) {}
+  /**
+   * `hints`: for a method called on an instance whose class neither the file nor its imports show,
+   * the method an entry that builds the instance from a run-time-chosen class says runs (a program
+   * of its own, `Program.hinted`; chosenClassMethods.ts).
+   */
+  constructor(
+    readonly program: Program,
+    private readonly hints?: ReadonlyMap<string, FunctionDef>,
+  ) {}
 
   /** Nesting of classify/summands calls now running, and the steps the outermost one has taken. */
   private active = 0;
@@ -1676,8 +1684,14 @@ export class Analyzer {
     if (e.callee.kind !== 'attr' || this.isModule(e.callee.object) || this.callTarget(e, scope, at)) return undefined;
     const parsed = this.program.parsedOf(e.span);
     if (!parsed || parsed.scopes.methodsNamed(e.callee.name).length > 0) return undefined;
-    const fn = this.importedMethod(parsed, e.callee.name);
+    const fn = this.importedMethod(parsed, e.callee.name) ?? this.hinted(e.callee.object, e.callee.name, scope, at);
     return fn ? { fn, receiver: e.callee.object, cls: fn.cls } : undefined;
+  }
+
+  /** The hinted method (`hints`) for a call on a parameter of the enclosing function, whose class its callers say. */
+  private hinted(receiver: Expr, name: string, scope: Scope, at: number): FunctionDef | undefined {
+    const fn = this.hints?.get(name);
+    return fn && receiver.kind === 'name' && scope.lookup(receiver.name, at)?.kind === 'param' ? fn : undefined;
   }
 
   /** The callee's parameters bound to the call's arguments (a method's instance parameter skipped when called on one). */

@@ -1306,6 +1306,8 @@ export const DICT_WALKS = new Set(['items', 'values', 'keys', 'copy', 'update'])
 export const VARIABLE_NAME_ATTRIBUTE = 'name';
 /** Literals that pass nothing: an argument given one of them asks for no regularization. */
 export const EMPTY_ARGUMENT_NAMES = new Set(['None', 'False', 'null', 'undefined', 'false']);
+/** Python builtins that turn a string known only at run time into a definition of the module: `eval(args.model_name)`. */
+export const RUN_TIME_NAME_LOOKUPS = ['eval'];
 /** Builtins that read an object's attributes by a computed name (`getattr(layer, name)`, `vars(self)`). */
 export const DYNAMIC_ATTRIBUTE_READS = new Set(['getattr', 'vars']);
 
