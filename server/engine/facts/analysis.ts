@@ -371,7 +371,7 @@ export class Analyzer {
         const b = scope.lookup(key, at);
         if (b?.kind === 'assign' && !b.op && b.value && this.holdsWeights(b.value, b.scope, b.at, file, hops + 1)) return true;
         // Rebound to its own items each moved along another collection's (`ws = [w - lr * g for w, g in zip(ws, grads)]`).
-        if (b && b.scope.kind !== 'class' && b.scope.allBindings(key).some((x) => x.kind === 'assign' && !x.op && x.value && comprehensionStep(x.value, key))) return true;
+        if (b && b.scope.kind !== 'class' && b.scope.allBindings(key).some((x) => x.kind === 'assign' && !x.op && x.value && this.stepsOwnItems(x.value, key, file, x.at))) return true;
         // Or stepped in place by a loop over it and the gradients (`for w, g in zip(ws, grads): w -= lr * g`).
         if (b && c.kind === 'name' && (b.scope.kind === 'function' || b.scope.kind === 'module') && this.loopStepped(b.scope, file).has(key)) return true;
         const uses = this.usesOf(file);
@@ -421,6 +421,12 @@ export class Analyzer {
       handed++;
     }
     return handed > 0;
+  }
+
+  /** `[w - lr * g for w, g in zip(ws, grads)]` as the new value of `key`, its item not optimizer state by data flow. */
+  private stepsOwnItems(value: Expr, key: string, file: number, at: number): boolean {
+    const step = comprehensionStep(value, key);
+    return !!step && !(step.item.kind === 'name' && this.stateKeys.get(file)?.has(step.item.name, at));
   }
 
   private readonly loopSteppedKeys = new WeakMap<Scope, Set<string>>();
