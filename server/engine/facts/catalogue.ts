@@ -1167,6 +1167,17 @@ export function frameworkPath(e: Expr, scope: Scope, at: number, imports: Readon
   return undefined;
 }
 
+/**
+ * Python's fold, `functools.reduce(f, xs, start)` (or `reduce` imported from functools): f(…f(f(start, x₀), x₁)…),
+ * so a two-parameter `lambda acc, x: acc + g(x)` over xs is Σₓ g(x). Its function, items and start value.
+ */
+export function foldCall(call: Expr & { kind: 'call' }, scope: Scope, at: number, imports: ReadonlyMap<string, ImportedName>): { fn: Expr; items: Expr; start?: Expr } | undefined {
+  if (call.args.length < 2 || call.args.length > 3 || call.kwargs.length > 0 || call.args.some((a) => a.kind === 'other')) return undefined;
+  const path = frameworkPath(call.callee, scope, at, imports, 'python');
+  if (path?.join('.') !== 'functools.reduce') return undefined;
+  return { fn: call.args[0], items: call.args[1], start: call.args[2] };
+}
+
 // ------------------------------------------------------------------ optimizer classes
 
 /** Framework optimizer base classes a hand-written optimizer derives from (they read no decay knob themselves). */
@@ -1714,6 +1725,14 @@ export const DICT_DEFAULT_METHOD = 'setdefault';
 
 /** Python's `dict.get(key, default)`: reads an entry, or the default when it is missing. */
 export const DICT_GET_METHOD = 'get';
+
+/** `cfg.get('reg', 1e-3)`, `params.setdefault('reg_strength', 1e-3)`: a setting read by key with a number for its default. */
+export function numberSettingRead(e: Expr): boolean {
+  return (
+    e.kind === 'call' && e.callee.kind === 'attr' && (e.callee.name === DICT_GET_METHOD || e.callee.name === DICT_DEFAULT_METHOD) &&
+    e.args.length === 2 && e.kwargs.length === 0 && e.args[0].kind === 'str' && e.args[1].kind === 'num'
+  );
+}
 
 /** `None` (Python), `null`, `undefined`: a leaf `tree_map` skips (`None if g is None else f(g)`). */
 export function isNoneLiteral(e: Expr): boolean {
