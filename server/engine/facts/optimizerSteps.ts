@@ -146,6 +146,8 @@ export interface ParamUpdate {
   previous?: { key: string; read: Span; local: string; computed: Span }[];
   /** The function returns this step for its caller to apply, with a sign and a learning rate not seen here. */
   returned?: true;
+  /** The function returns this parameter's new value for its caller to keep: which item of the returned tuple (−1: the whole value). */
+  handedBack?: number;
 }
 
 export interface OptimizerStep {
@@ -1038,7 +1040,7 @@ class Evaluator {
   /** Where each local was last given its value. */
   readonly defSpans = new Map<string, Span>();
   /** Values the function returns (each item of a returned tuple), with where they were computed. */
-  readonly returned: { value: Poly; span: Span; previous?: NonNullable<ParamUpdate['previous']> }[] = [];
+  readonly returned: { value: Poly; span: Span; previous?: NonNullable<ParamUpdate['previous']>; item?: number }[] = [];
 
   /** The `if` blocks being evaluated, innermost last (`elif`/`else` are blocks of their own). */
   private readonly branches: Stmt[] = [];
@@ -1252,9 +1254,9 @@ class Evaluator {
         if (!s.value) return undefined;
         if (this.depth === 0) this.returnedState(s.value, env, s.span);
         if (this.depth === 0 && s.value.kind === 'seq') {
-          for (const item of s.value.items) {
+          for (const [i, item] of s.value.items.entries()) {
             const span = item.kind === 'name' ? (this.defSpans.get(item.name) ?? s.span) : s.span;
-            this.returned.push({ value: this.eval(item, env), span });
+            this.returned.push({ value: this.eval(item, env), span, item: i });
           }
           return this.fresh();
         }
@@ -1807,7 +1809,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       const split = splitSelf(r.value, name);
       if (!split || split.rest.length === 0 || !polyEquals(split.self, constant(1))) continue;
       if (!atomsOf(split.rest).map((a) => a.k === 'sym' && readByOthersOrState(a.key)).some((x) => x)) continue;
-      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self, ...(r.previous ? { previous: r.previous } : {}) });
+      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self, handedBack: r.item ?? -1, ...(r.previous ? { previous: r.previous } : {}) });
     }
   }
   if (transform) params.push(...transformStep(ev, transform, readByOthersOrState));
