@@ -501,7 +501,18 @@ class Evaluator {
       if (!this.staleReads.has(key)) this.staleReads.set(key, { read: e.span, ...pending });
       return sym(previousKey(key));
     }
-    return env.values.get(key) ?? sym(key);
+    const value = env.values.get(key);
+    // A local alias of a kept state (`const ms = this.ms[i]`) read while that state's new value waits in
+    // a local: the alias still holds the old value, as the state read where it is kept would.
+    const aliased = value && value.length === 1 && value[0].c === 1 && value[0].fs.length === 1 && value[0].fs[0].n === 1 && value[0].fs[0].atom.k === 'sym' ? value[0].fs[0].atom.key : undefined;
+    const pendingAlias = aliased !== undefined && aliased !== key && !env.values.has(aliased) ? this.pending.get(aliased) : undefined;
+    // Only a local bound before the new value was computed: the local that holds the new value (or a copy of it) is bound after.
+    const boundAt = this.defSpans.get(key);
+    if (pendingAlias && boundAt !== undefined && boundAt.end <= pendingAlias.computed.start) {
+      if (!this.staleReads.has(aliased!)) this.staleReads.set(aliased!, { read: e.span, ...pendingAlias });
+      return sym(previousKey(aliased!));
+    }
+    return value ?? sym(key);
   }
 
   /** States whose new value a local holds (a version, second pass) and that are not stored yet, with that local. */
