@@ -17,6 +17,9 @@ import type { OptimizerStep } from './optimizerSteps';
 /** Whether the caller applies the learning rate to every tensor the step updates in place, after calling it. */
 export function learningRateAppliedByCallers(facts: Facts, step: OptimizerStep): boolean {
   if (step.params.length === 0) return false;
+  // A helper that returns the new direction (`return m, d + mu * m`) for its caller to step by: the
+  // caller unpacks the call (`m, upd = smooth(g, m, mu)`) and scales that item by the learning rate.
+  if (step.params.every((p) => p.handedBack !== undefined)) return returnedScaledByCallers(facts, step);
   const params = explicitParams(step.fn);
   const positions = new Set<number>();
   for (const p of step.params) {
@@ -82,3 +85,37 @@ function scaledAfter(facts: Facts, caller: FunctionDef, after: number, key: stri
   return visit(caller.body, 0);
 }
 
+/**
+ * Every call the file shows of the step's function is the whole value of an assignment in another
+ * function, and the items the parameters' new values are returned as (`ParamUpdate.handedBack`) land
+ * in places that a later statement of that function scales or applies together with a learning rate.
+ */
+function returnedScaledByCallers(facts: Facts, step: OptimizerStep): boolean {
+  const index = programIndex(facts);
+  const calls = index.callsTo(step.fn);
+  if (calls.length === 0) return false;
+  return calls.every(({ call, scope }) => {
+    const caller = index.enclosingFunction(scope);
+    if (!caller || caller === step.fn) return false;
+    const assign = assignmentOf(caller.body, call, 0);
+    if (!assign || assign.targets.length !== 1) return false;
+    const target = assign.targets[0];
+    return step.params.every((p) => {
+      const item = p.handedBack! < 0 ? target : target.kind === 'seq' ? target.items[p.handedBack!] : undefined;
+      const key = item && exprKey(item);
+      return key !== undefined && !key.includes('?') && scaledAfter(facts, caller, assign.span.end, key);
+    });
+  });
+}
+
+/** The assignment statement of `body` (at any depth outside nested definitions) whose whole value is `call`. */
+function assignmentOf(body: Stmt[], call: Expr, depth: number): (Stmt & { kind: 'assign' }) | undefined {
+  if (depth > 40) return undefined;
+  for (const s of body) {
+    if (s.span.end < call.span.start || s.span.start > call.span.end) continue;
+    if (s.kind === 'assign') return !s.op && s.value === call ? s : undefined;
+    if (s.kind === 'for' || s.kind === 'block') return assignmentOf(s.body, call, depth + 1);
+    return undefined;
+  }
+  return undefined;
+}

@@ -1220,6 +1220,27 @@ export const KERAS_BASE_DECAY = {
   applyMethods: ['apply_gradients', 'apply', '_backend_apply_gradients', '_internal_apply_gradients'],
 } as const;
 
+/**
+ * A test of whether Keras has its `optimizers.legacy` namespace (added in TF 2.9, when the new
+ * optimizers began to replace the Keras 2 ones): `hasattr(tf.keras.optimizers, "legacy")`, also
+ * negated with `not`. Where the namespace is missing, `keras.optimizers.SGD(...)` is the Keras 2
+ * optimizer the legacy namespace holds later, whose `decay` is learning-rate decay; code that
+ * builds `optimizers.legacy.X(...)` when the test holds and `optimizers.X(...)` otherwise asks for
+ * the same optimizer on every version. `true`: the test holds when the namespace exists; `false`:
+ * when it is missing; `undefined`: not such a test. `pathOf` gives a module expression's canonical path.
+ */
+export function kerasLegacyTest(test: Expr, pathOf: (e: Expr) => string[] | undefined): boolean | undefined {
+  if (test.kind === 'unary' && test.op === 'not') {
+    const inner = kerasLegacyTest(test.arg, pathOf);
+    return inner === undefined ? undefined : !inner;
+  }
+  if (test.kind !== 'call' || test.callee.kind !== 'name' || test.callee.name !== 'hasattr' || test.args.length !== 2) return undefined;
+  const [module, attr] = test.args;
+  if (attr.kind !== 'str' || attr.value !== 'legacy') return undefined;
+  const path = pathOf(module);
+  return path && path[0] === 'keras' && path[path.length - 1] === 'optimizers' ? true : undefined;
+}
+
 /** Is `path` a Keras optimizer base that decays every variable before its subclass's `update_step` (KERAS_BASE_DECAY)? */
 export function kerasBaseDecays(path: string[] | undefined): boolean {
   if (!path || path[0] !== 'keras') return false;

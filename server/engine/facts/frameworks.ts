@@ -37,6 +37,7 @@ import {
   VARIABLE_NAME_ATTRIBUTE,
   TRAINABLE_WEIGHT_LISTS,
   frameworkPath,
+  kerasLegacyTest,
   isActivityRegularizerArgument,
   isArgumentParse,
   isOptionDefinition,
@@ -287,6 +288,8 @@ class Collector {
   private readonly refs = new Map<number, Set<string>>();
   private readonly useSites = new Map<number, Set<Expr>>();
   private readonly calls: { call: Expr & { kind: 'call' }; ctx: Ctx; binding?: string }[] = [];
+  /** Branches that run only where Keras lacks `optimizers.legacy` (kerasLegacyTest): its optimizers there are Keras 2's. */
+  private readonly legacyBranches: Span[] = [];
   /** Expressions that form a loss; `named` ones only because of a loss-like variable name. */
   private readonly lossExprs: { expr: Expr; ctx: Ctx; named?: boolean }[] = [];
   private readonly returns: { owner: Owner; value: Expr; ctx: Ctx }[] = [];
@@ -384,7 +387,22 @@ class Collector {
   }
 
   private stmts(stmts: Stmt[], owner: Owner, cls: Span | undefined): void {
-    for (const s of stmts) this.stmt(s, owner, cls, stmts);
+    // The `if` chain whose first test asks whether Keras has `optimizers.legacy`, and whether that test holds there.
+    let chain: { span: Span; holds: boolean } | undefined;
+    for (const s of stmts) {
+      if (s.kind === 'block' && s.label === 'if') {
+        // A chain (`elif`, `else`) is one statement per branch, each inside the first one's span.
+        if (chain && s.span.start > chain.span.start && s.span.end <= chain.span.end) {
+          if (chain.holds) this.legacyBranches.push(s.span);
+        } else {
+          const scope = this.facts.scopes.stmtScopes.get(s) ?? this.facts.scopes.root;
+          const holds = s.heads.length === 1 ? kerasLegacyTest(s.heads[0], (e) => this.path(e, scope, s.span.start)) : undefined;
+          chain = holds === undefined ? undefined : { span: s.span, holds };
+          if (holds === false) this.legacyBranches.push({ start: s.span.start, end: s.body.length ? s.body[s.body.length - 1].span.end : s.span.start });
+        }
+      }
+      this.stmt(s, owner, cls, stmts);
+    }
   }
 
   private stmt(s: Stmt, owner: Owner, cls: Span | undefined, block: Stmt[]): void {
@@ -640,7 +658,7 @@ class Collector {
       decay: [],
       decayOff: true,
       decoupled: false,
-      legacy: path.includes('legacy'),
+      legacy: path.includes('legacy') || (framework === 'keras' && this.legacyBranches.some((b) => inside(call.span, b))),
       groups: false,
       arg: this.argLookup(call, ctx),
     };

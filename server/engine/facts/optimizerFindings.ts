@@ -825,6 +825,9 @@ function frameworkZeroMessage(counter: string, correction: string): string {
 function wrongBeta(facts: Facts, step: OptimizerStep, s: StateUpdate, corrections: { beta: string; key: string; exp?: Poly }[], push: (f: OptimizerFinding) => void): void {
   const beta = betaKeyOf(s);
   if (beta === undefined || corrections.length === 0 || corrections.some((c) => c.beta === beta)) return;
+  // A value that only rescales itself (`group["lr"] *= group["lrd"]`, a learning-rate schedule) adds
+  // nothing: no average, so no bias from a zero start to correct.
+  if (s.adds.length === 0) return;
   for (const c of corrections) {
     const other = averageWithBeta(step, c.beta);
     // Of the places the correction is computed, the one that reads this state (`v_hat = v / (1 - p)` beside `m_hat = m / (1 - p)`).

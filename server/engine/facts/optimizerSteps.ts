@@ -146,6 +146,8 @@ export interface ParamUpdate {
   previous?: { key: string; read: Span; local: string; computed: Span }[];
   /** The function returns this step for its caller to apply, with a sign and a learning rate not seen here. */
   returned?: true;
+  /** The function returns this parameter's new value for its caller to keep: which item of the returned tuple (−1: the whole value). */
+  handedBack?: number;
 }
 
 export interface OptimizerStep {
@@ -505,7 +507,18 @@ class Evaluator {
       if (!this.staleReads.has(key)) this.staleReads.set(key, { read: e.span, ...pending });
       return sym(previousKey(key));
     }
-    return env.values.get(key) ?? sym(key);
+    const value = env.values.get(key);
+    // A local alias of a kept state (`const ms = this.ms[i]`) read while that state's new value waits in
+    // a local: the alias still holds the old value, as the state read where it is kept would.
+    const aliased = value && value.length === 1 && value[0].c === 1 && value[0].fs.length === 1 && value[0].fs[0].n === 1 && value[0].fs[0].atom.k === 'sym' ? value[0].fs[0].atom.key : undefined;
+    const pendingAlias = aliased !== undefined && aliased !== key && !env.values.has(aliased) ? this.pending.get(aliased) : undefined;
+    // Only a local bound before the new value was computed: the local that holds the new value (or a copy of it) is bound after.
+    const boundAt = this.defSpans.get(key);
+    if (pendingAlias && boundAt !== undefined && boundAt.end <= pendingAlias.computed.start) {
+      if (!this.staleReads.has(aliased!)) this.staleReads.set(aliased!, { read: e.span, ...pendingAlias });
+      return sym(previousKey(aliased!));
+    }
+    return value ?? sym(key);
   }
 
   /** States whose new value a local holds (a version, second pass) and that are not stored yet, with that local. */
@@ -1044,7 +1057,7 @@ class Evaluator {
   /** Where each local was last given its value. */
   readonly defSpans = new Map<string, Span>();
   /** Values the function returns (each item of a returned tuple), with where they were computed. */
-  readonly returned: { value: Poly; span: Span; previous?: NonNullable<ParamUpdate['previous']> }[] = [];
+  readonly returned: { value: Poly; span: Span; previous?: NonNullable<ParamUpdate['previous']>; item?: number }[] = [];
 
   /** The `if` blocks being evaluated, innermost last (`elif`/`else` are blocks of their own). */
   private readonly branches: Stmt[] = [];
@@ -1258,9 +1271,9 @@ class Evaluator {
         if (!s.value) return undefined;
         if (this.depth === 0) this.returnedState(s.value, env, s.span);
         if (this.depth === 0 && s.value.kind === 'seq') {
-          for (const item of s.value.items) {
+          for (const [i, item] of s.value.items.entries()) {
             const span = item.kind === 'name' ? (this.defSpans.get(item.name) ?? s.span) : s.span;
-            this.returned.push({ value: this.eval(item, env), span });
+            this.returned.push({ value: this.eval(item, env), span, item: i });
           }
           return this.fresh();
         }
@@ -1813,7 +1826,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       const split = splitSelf(r.value, name);
       if (!split || split.rest.length === 0 || !polyEquals(split.self, constant(1))) continue;
       if (!atomsOf(split.rest).map((a) => a.k === 'sym' && readByOthersOrState(a.key)).some((x) => x)) continue;
-      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self, ...(r.previous ? { previous: r.previous } : {}) });
+      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self, handedBack: r.item ?? -1, ...(r.previous ? { previous: r.previous } : {}) });
     }
   }
   if (transform) params.push(...transformStep(ev, transform, readByOthersOrState));

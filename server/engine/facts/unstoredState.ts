@@ -741,7 +741,9 @@ class StepWalk {
       }
       const news = values.map((v) => (v ? plainSymbol(v) : undefined)).filter((k): k is string => k !== undefined && k.startsWith(NEW));
       if (news.length > 0) {
-        for (const k of news) this.joined.set(k, news);
+        // Another local merged from the same chain may hold one of these in one branch only (`m` is the
+        // new value in every branch, `out` only in the first): join, never replace, what is known.
+        for (const k of news) this.joined.set(k, [...new Set([...(this.joined.get(k) ?? []), ...news])]);
         merged.set(name, sym(news[0]));
       } else {
         const hidden = new Set<string>();
