@@ -20,9 +20,15 @@ function lintableFiles(dir: string): string[] {
   return out.sort();
 }
 
+function listFolderOnDisk(dir: string): { files: string[]; folders: string[] } | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const entries = fs.readdirSync(dir, { withFileTypes: true });
+  return { files: entries.filter((e) => e.isFile()).map((e) => e.name), folders: entries.filter((e) => e.isDirectory()).map((e) => e.name) };
+}
+
 function projectAt(dir: string, shareProgram: boolean): Project {
   const readFile = (p: string): string | undefined => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined);
-  return new Project({ root: toSlashes(dir), host: { readFile }, shareProgram });
+  return new Project({ root: toSlashes(dir), host: { readFile, listFolder: listFolderOnDisk }, shareProgram });
 }
 
 /** Each entry's findings and foreign findings, as JSON, by entry. */
