@@ -146,7 +146,7 @@ function reservedJsxAttributes(text: string, parseWith: ParseWith): Replacement[
  * tree-sitter-python's scanner emits a DEDENT at such a line when no closing bracket may come next
  * (after `and`, `+`, `,` in a subscript...), and the statement falls apart into errors. Each such
  * line's leading whitespace is replaced by as many tabs (eight columns each for the scanner, the same
- * offsets for everything else) and the copy parsed again; kept when it parses without an error, or with its first error further on.
+ * offsets for everything else) and the copy parsed again; kept when it parses without an error, or with its first error after them.
  */
 export function recoverBracketIndents(text: string, tree: Tree, parseWith: ParseWith): Tree | undefined {
   if (!tree.rootNode.hasError) return undefined;
@@ -160,8 +160,10 @@ export function recoverBracketIndents(text: string, tree: Tree, parseWith: Parse
   }
   copy += text.slice(at);
   const candidate = parseWith(copy, 'python');
-  // Kept when it reads without an error, or when its first error comes later (a real one, further on).
-  if (!candidate.rootNode.hasError || firstErrorAt(candidate) > firstErrorAt(tree)) return candidate;
+  // Kept when it reads without an error, or when its first error comes after the last line made tabs
+  // (a real one, further on). Decided on the copy's parse alone: an incremental parse of the same
+  // text, whose errors may be wrapped otherwise, gets the same answer.
+  if (!candidate.rootNode.hasError || firstErrorAt(candidate) > runs[runs.length - 1].end) return candidate;
   candidate.delete();
   return undefined;
 }
