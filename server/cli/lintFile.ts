@@ -266,17 +266,41 @@ function projectFor(absPath: string, maxFileSize: number, fallback: string | und
   if (project) {
     projects.delete(root);
   } else {
-    project = new Project({ root, host: { readFile: readProjectFile }, maxFileSize, shareProgram: true });
+    project = new Project({ root, host: { readFile: readProjectFile, listFolder: listProjectFolder }, maxFileSize, shareProgram: true });
     if (projects.size >= MAX_PROJECTS) projects.delete(projects.keys().next().value as string);
   }
   projects.set(root, project);
   return project;
 }
 
+/** Folder contents by kind, for the engine's search of the files that derive from a class (`Project.filesMentioning`). */
+const typedListings = new Map<string, { files: string[]; folders: string[] } | undefined>();
+
+function listProjectFolder(dir: string): { files: string[]; folders: string[] } | undefined {
+  if (typedListings.has(dir)) return typedListings.get(dir);
+  let listed: { files: string[]; folders: string[] } | undefined;
+  try {
+    const files: string[] = [];
+    const folders: string[] = [];
+    // Symbolic links are left out: a linked folder may lead out of the project or back into it.
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isFile()) files.push(entry.name);
+      else if (entry.isDirectory()) folders.push(entry.name);
+    }
+    listed = { files, folders };
+  } catch {
+    listed = undefined;
+  }
+  if (typedListings.size >= MAX_LISTINGS) typedListings.delete(typedListings.keys().next().value as string);
+  typedListings.set(dir, listed);
+  return listed;
+}
+
 /** Forget what was read from disk (the language server's Lint Workspace calls it before each run). */
 export function forgetDisk(): void {
   projects.clear();
   listings.clear();
+  typedListings.clear();
   roots.clear();
   diskHashes.clear();
 }

@@ -1,7 +1,7 @@
 // Parsing with web-tree-sitter (WASM, no native addons). The only module that knows the
 // grammars' files; everything after it sees a tree-sitter Tree.
 import { Language, Parser, Query, type Node, type Tree } from 'web-tree-sitter';
-import { recoverMisreadWords } from './parseRecovery';
+import { recoverBracketIndents, recoverMisreadWords } from './parseRecovery';
 import type { LanguageId } from './types';
 
 const grammarFiles: Record<LanguageId, string> = {
@@ -61,15 +61,16 @@ export function parseBudgetMs(length: number): number {
 /**
  * Parses text; `initParsers()` must have resolved. Tree-sitter recovers from syntax errors; text it
  * cannot parse within its budget throws `ParseGaveUp`. Valid JavaScript the grammar misreads because
- * of one word is read right (parseRecovery.ts); such a tree is `recovered` and was parsed from scratch.
+ * of one word, and valid Python whose bracketed continuation lines sit left of their statement, are
+ * read right (parseRecovery.ts); such a tree is `recovered` and was parsed from scratch.
  */
 export function parse(text: string, language: LanguageId, previous?: Tree): Tree {
   const tree = parseWithin(text, language, previous);
   // Past the size of hand-written source, the parses recovery adds cost more than a notice.
-  if (!tree.rootNode.hasError || language === 'python' || text.length > RECOVERY_MAX_LENGTH) return tree;
+  if (!tree.rootNode.hasError || text.length > RECOVERY_MAX_LENGTH) return tree;
   let better: Tree | undefined;
   try {
-    better = recoverMisreadWords(text, language, tree, (t, l) => parseWithin(t, l));
+    better = language === 'python' ? recoverBracketIndents(text, tree, (t, l) => parseWithin(t, l)) : recoverMisreadWords(text, language, tree, (t, l) => parseWithin(t, l));
   } catch (error) {
     if (!(error instanceof ParseGaveUp)) throw error;
   }

@@ -13,6 +13,10 @@
 //   explicit resource management, the grammar starts a `using` declaration there
 //   (tree-sitter/tree-sitter-javascript#350), but a declaration needs a binding identifier after
 //   `using` on the same line; anything else makes `using` an identifier (ECMA-262, UsingDeclaration).
+//
+// And one place where tree-sitter-python rejects valid code its layout decides: a line continuing a
+// bracketed expression indented left of its statement (`recoverBracketIndents`), which CPython reads
+// whatever its indentation; its leading whitespace is made tabs in the copy, again at the same offsets.
 import type { Node as SyntaxNode, Tree } from 'web-tree-sitter';
 import type { LanguageId } from './types';
 
@@ -130,4 +134,126 @@ function reservedJsxAttributes(text: string, parseWith: ParseWith): Replacement[
     tsx.delete();
   }
   return out;
+}
+
+// ---------------------------------------------------------------- Python: continuation lines left of their statement
+
+/**
+ * A tree of `text` in which lines that continue a bracketed expression, indented left of the
+ * statement they continue, are read as CPython reads them, or undefined when the text has none or
+ * the new parse still has errors. Inside brackets CPython ignores indentation
+ * (`if not (a.stride == b.stride and\n\t\t   a.depth == b.depth):` under a deeper `if`), but
+ * tree-sitter-python's scanner emits a DEDENT at such a line when no closing bracket may come next
+ * (after `and`, `+`, `,` in a subscript...), and the statement falls apart into errors. Each such
+ * line's leading whitespace is replaced by as many tabs (eight columns each for the scanner, the same
+ * offsets for everything else) and the copy parsed again; kept when it parses without an error, or with its first error after them.
+ */
+export function recoverBracketIndents(text: string, tree: Tree, parseWith: ParseWith): Tree | undefined {
+  if (!tree.rootNode.hasError) return undefined;
+  const runs = dedentedContinuations(text);
+  if (runs.length === 0) return undefined;
+  let copy = '';
+  let at = 0;
+  for (const r of runs) {
+    copy += text.slice(at, r.start) + '\t'.repeat(r.end - r.start);
+    at = r.end;
+  }
+  copy += text.slice(at);
+  const candidate = parseWith(copy, 'python');
+  // Kept when it reads without an error, or when its first error comes after the last line made tabs
+  // (a real one, further on). Decided on the copy's parse alone: an incremental parse of the same
+  // text, whose errors may be wrapped otherwise, gets the same answer.
+  if (!candidate.rootNode.hasError || firstErrorAt(candidate) > runs[runs.length - 1].end) return candidate;
+  candidate.delete();
+  return undefined;
+}
+
+/** Where a tree's first ERROR or MISSING node starts, going only into nodes with errors. */
+function firstErrorAt(tree: Tree): number {
+  let node: SyntaxNode | null = tree.rootNode;
+  for (let depth = 0; node && depth < 10000; depth++) {
+    if (node.type === 'ERROR' || node.isMissing) return node.startIndex;
+    let next: SyntaxNode | null = null;
+    for (let i = 0; i < node.childCount; i++) {
+      const c: SyntaxNode | null = node.child(i);
+      if (c && (c.hasError || c.isMissing || c.type === 'ERROR')) {
+        next = c;
+        break;
+      }
+    }
+    if (!next) return node.startIndex;
+    node = next;
+  }
+  return 0;
+}
+
+/**
+ * The leading whitespace of each line inside brackets that is narrower (spaces one column, tabs
+ * eight, as tree-sitter-python counts them) than the first line of its logical line. A small lexer
+ * skips comments and strings (triple-quoted ones over lines); a backslash at the end of a line
+ * continues the logical line.
+ */
+export function dedentedContinuations(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let depth = 0;
+  let statementWidth = 0;
+  let continued = false;
+  let i = 0;
+  const n = text.length;
+  while (i < n) {
+    // The start of a physical line.
+    let j = i;
+    let width = 0;
+    while (j < n && (text[j] === ' ' || text[j] === '\t' || text[j] === '\f')) {
+      width = text[j] === '\t' ? width + 8 : text[j] === ' ' ? width + 1 : 0;
+      j++;
+    }
+    const blank = j >= n || text[j] === '\n' || text[j] === '\r' || text[j] === '#';
+    if (depth === 0 && !continued) {
+      if (!blank) statementWidth = width;
+    } else if (depth > 0 && !blank && j > i && width < statementWidth && !text.slice(i, j).includes('\f')) out.push({ start: i, end: j });
+    continued = false;
+    // The rest of the line (a string may carry it over several lines).
+    i = j;
+    while (i < n && text[i] !== '\n') {
+      const c = text[i];
+      if (c === '#') {
+        while (i < n && text[i] !== '\n') i++;
+        break;
+      }
+      if (c === '"' || c === "'") {
+        i = stringEnd(text, i);
+        continue;
+      }
+      if (c === '\\' && (text[i + 1] === '\n' || (text[i + 1] === '\r' && text[i + 2] === '\n'))) {
+        continued = true;
+        i += text[i + 1] === '\r' ? 2 : 1;
+        break;
+      }
+      if (c === '(' || c === '[' || c === '{') depth++;
+      else if ((c === ')' || c === ']' || c === '}') && depth > 0) depth--;
+      i++;
+    }
+    i++; // the line break
+  }
+  return out;
+}
+
+/** The offset after the string literal whose quote is at `start` (a one-line string ends at its line's end at the latest). */
+function stringEnd(text: string, start: number): number {
+  const q = text[start];
+  const triple = text.startsWith(q + q + q, start);
+  const close = triple ? q + q + q : q;
+  let i = start + close.length;
+  while (i < text.length) {
+    const c = text[i];
+    if (c === '\\') {
+      i += 2;
+      continue;
+    }
+    if (!triple && c === '\n') return i;
+    if (text.startsWith(close, i)) return i + close.length;
+    i++;
+  }
+  return i;
 }

@@ -18,6 +18,8 @@ export interface ProjectFiles {
   resolve(from: SourceFile, module: string): ParsedFile | undefined;
   /** The submodule `name` of a package module (`from pkg import mod`), when it is a file. */
   submodule(pkg: ParsedFile, name: string): ParsedFile | undefined;
+  /** The project files of `from`'s language family whose text matches `pattern` (none when the project cannot list its folders). */
+  filesMentioning?(from: SourceFile, pattern: RegExp): ParsedFile[];
 }
 
 export class Program {
@@ -182,6 +184,23 @@ export class Program {
       }
     }
     return out;
+  }
+
+  private readonly mentioning = new Map<string, ParsedFile[]>();
+
+  /**
+   * The project files (of `from`'s language family) whose text matches `pattern`, once per program:
+   * the other direction of imports, for facts that need the files using a module's class (its
+   * subclasses, facts/subclasses.ts), which nothing `from` imports reaches.
+   */
+  filesMentioning(from: SourceFile, pattern: RegExp): ParsedFile[] {
+    const key = `${from.id}\0${pattern.source}`;
+    let found = this.mentioning.get(key);
+    if (!found) {
+      found = (this.project?.filesMentioning?.(from, pattern) ?? []).map((f) => this.add(f));
+      this.mentioning.set(key, found);
+    }
+    return found;
   }
 
   /** `from pkg import mod` where mod is a file of the package. */

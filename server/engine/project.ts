@@ -17,6 +17,12 @@ import type { LanguageId } from './types';
 export interface ProjectHost {
   /** The text of the file at an absolute path, or undefined when there is none or it cannot be read. */
   readFile(path: string): string | undefined;
+  /**
+   * The files and folders in a folder (names, not paths), or undefined when it cannot be listed.
+   * Optional: without it the engine sees only the files reached through imports, never the files
+   * that import a module (a project base class's subclasses, `filesMentioning`).
+   */
+  listFolder?(path: string): { files: readonly string[]; folders: readonly string[] } | undefined;
 }
 
 export interface ProjectOptions {
@@ -197,6 +203,7 @@ export class Project implements ProjectFiles {
     this.pythonModules.clear();
     this.pythonModulesByFile.clear();
     this.asked.clear();
+    this.sourceTrees.clear();
     this.shared = undefined;
   }
 
@@ -248,6 +255,66 @@ export class Project implements ProjectFiles {
 
   private exists(path: string): boolean {
     return this.read(path) !== undefined;
+  }
+
+  // ---------------------------------------------------------------- files that mention a word
+
+  /** Source paths of the project by language family and starting folder (`sourceTree`), until a file appears or disappears. */
+  private readonly sourceTrees = new Map<string, string[]>();
+
+  /**
+   * The project files of `from`'s language family (Python, or TS/JS) whose text `pattern` matches,
+   * parsed (`from` itself included when it matches): where the files that derive from a class of
+   * `from` may be, which no import of `from` reaches. Read from the host's folder listings: the
+   * outermost package `from` is in (or its folder) first, then the rest of the project, at most
+   * `MAX_SCANNED_FILES` files. Every file read is recorded as a dependency of `from`. Empty when the
+   * host cannot list folders.
+   */
+  filesMentioning(from: SourceFile, pattern: RegExp): ParsedFile[] {
+    if (!this.host.listFolder) return [];
+    const fromPath = this.pathOf(from);
+    const python = from.language === 'python';
+    const start = python ? outermostPackage(fromPath, this.root, (p) => this.exists(p)) : dirname(fromPath);
+    return this.askingFrom(fromPath, () => {
+      const out: ParsedFile[] = [];
+      for (const path of this.sourceTree(start, python)) {
+        const text = this.read(path);
+        if (text === undefined || !pattern.test(text)) continue;
+        const parsed = this.load(path);
+        if (parsed) out.push(parsed);
+      }
+      return out;
+    });
+  }
+
+  /** Source files under `start`, then under the root, breadth first, skipping hidden and tool folders. */
+  private sourceTree(start: string, python: boolean): string[] {
+    const key = `${python ? 'py' : 'js'}\0${start}`;
+    let paths = this.sourceTrees.get(key);
+    if (paths) return paths;
+    paths = [];
+    const list = this.host.listFolder!.bind(this.host);
+    const seen = new Set<string>();
+    const starts = start.startsWith(this.root) ? [start, this.root] : [this.root];
+    let folders = 0;
+    for (const top of starts) {
+      const queue = [top];
+      for (let i = 0; i < queue.length && paths.length < MAX_SCANNED_FILES && folders < MAX_SCANNED_FOLDERS; i++) {
+        const dir = queue[i];
+        if (seen.has(dir)) continue;
+        seen.add(dir);
+        folders++;
+        const listed = list(dir);
+        if (!listed) continue;
+        for (const name of [...listed.files].sort()) {
+          const language = languageForPath(name);
+          if (language && (language === 'python') === python && paths.length < MAX_SCANNED_FILES) paths.push(`${dir}/${name}`);
+        }
+        for (const name of [...listed.folders].sort()) if (!SKIPPED_FOLDERS.has(name) && !name.startsWith('.')) queue.push(`${dir}/${name}`);
+      }
+    }
+    this.sourceTrees.set(key, paths);
+    return paths;
   }
 
   // ---------------------------------------------------------------- imports
@@ -365,6 +432,23 @@ export class Project implements ProjectFiles {
     for (const path of candidates) if (languageForPath(path) && this.exists(path)) return path;
     return undefined;
   }
+}
+
+/** At most this many source files and folders are listed for `filesMentioning`. */
+const MAX_SCANNED_FILES = 2000;
+const MAX_SCANNED_FOLDERS = 400;
+/** Folders of tools and installed packages, never the project's own sources. */
+const SKIPPED_FOLDERS = new Set(['node_modules', '__pycache__', 'site-packages', 'venv', 'dist', 'build']);
+
+/** The outermost package folder a Python file is in (folders with `__init__.py`, inside the root), or its own folder. */
+function outermostPackage(path: string, root: string, exists: (p: string) => boolean): string {
+  let dir = dirname(path);
+  let top = dir;
+  while (dir.startsWith(root) && dir !== root && exists(`${dir}/__init__.py`)) {
+    top = dir;
+    dir = dirname(dir);
+  }
+  return top;
 }
 
 function trimSlash(path: string): string {

@@ -147,7 +147,7 @@ export class WorkspaceIndex {
   private readonly host: WorkspaceIndexHost;
   private readonly maxFileSize: number;
   private readonly maxFiles: number;
-  private readonly reader: ProjectHost = { readFile: (p) => this.read(p) };
+  private readonly reader: ProjectHost = { readFile: (p) => this.read(p), listFolder: listFolder };
 
   // Background work, done by `pump` a slice per turn.
   private walker?: Generator<WalkItem>;
@@ -220,7 +220,7 @@ export class WorkspaceIndex {
         if (text !== undefined) files.add(p);
         return text;
       };
-      entry = { project: new Project({ root, host: { readFile }, maxFileSize: this.maxFileSize }), files };
+      entry = { project: new Project({ root, host: { readFile, listFolder }, maxFileSize: this.maxFileSize }), files };
       this.projects.set(root, entry);
     }
     entry.files.add(file);
@@ -692,5 +692,20 @@ export class WorkspaceIndex {
     // The parses made for reading imports are not needed any more.
     this.scratch = new Map();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+}
+
+/** A folder's files and folders on disk (symbolic links left out), for `Project.filesMentioning`. */
+function listFolder(dir: string): { files: string[]; folders: string[] } | undefined {
+  try {
+    const files: string[] = [];
+    const folders: string[] = [];
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (entry.isFile()) files.push(entry.name);
+      else if (entry.isDirectory()) folders.push(entry.name);
+    }
+    return { files, folders };
+  } catch {
+    return undefined;
   }
 }

@@ -101,6 +101,23 @@ describe('bad input', () => {
     assert.deepEqual(lint('import os\nprint "hello %s" % os.name\nprint >>f, "x"\nexec code in ns\ntry:\n    pass\nexcept Exception, e:\n    print e\n').notices, []);
   });
 
+  it('reads a bracketed condition continued left of its statement as CPython does (tabs then spaces): no notice, the rest read', () => {
+    // tree-sitter-python's scanner ends the block at the continuation line (a DEDENT where no `)` may
+    // come, after `and`); CPython ignores indentation inside brackets. parseRecovery.ts reads it again.
+    const compare = 'def same_shape(blocks, ref):\n\tfor blk in blocks:\n\t\tif True:\n\t\t\tif not (blk.stride == ref.stride and blk.size == ref.size and \n\t\t   blk.depth == ref.depth):\n\t\t\t\tprint(blk)\n\treturn 0\n';
+    assert.deepEqual(lint(compare).notices, []);
+    assert.deepEqual(lint(compare.replace(/\t/g, '    ')).notices, [], 'with spaces');
+    assert.deepEqual(lint('if w:\n      if not (a.s == w.s and\n   l1.d == w.d):\n          print(a)\n').notices, [], 'further left than the `if`, spaces only');
+    // A trailing operator in a call, a subscript and a list; a comment line and a string inside the brackets.
+    assert.deepEqual(lint('def f(xs, k):\n        t = g(xs[0] +\n  xs[1], k)\n        u = xs[k *\n 2]\n        v = [1,  # one\n  # two\n 2, "(" +\n \'x\']\n        return t, u, v\n').notices, []);
+    // The rest of the file is still read: an update after the function is still checked.
+    assert.equal(lint(`import numpy as np\n${compare}${faulty}`).findings.length, 1);
+    // A real error further on is still reported, where it is.
+    assert.match(lint(`${compare}x = \ny = 1\n`).notices[0].message, /^syntax error at 8:3 \(expected a value after '='\)/);
+    // Outside brackets the layout is CPython's too: a statement run over a line break is still an error.
+    assert.match(lint('def f(a, b):\n    if a:\n        if (a and\n  b) and\n  a:\n            pass\n').notices[0]?.message ?? '', /^syntax error/);
+  });
+
   it('survives every truncation of a faulty line (half-typed code)', () => {
     const text = `import numpy as np\ndef step(W, dW, lr, reg):\n    ${faulty}`;
     for (let i = 0; i <= text.length; i++) {

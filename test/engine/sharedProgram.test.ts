@@ -20,9 +20,15 @@ function lintableFiles(dir: string): string[] {
   return out.sort();
 }
 
+function listFolderOnDisk(dir: string): { files: string[]; folders: string[] } | undefined {
+  if (!fs.existsSync(dir)) return undefined;
+  const entries = fs.readdirSync(dir, { withFileTypes: true });
+  return { files: entries.filter((e) => e.isFile()).map((e) => e.name), folders: entries.filter((e) => e.isDirectory()).map((e) => e.name) };
+}
+
 function projectAt(dir: string, shareProgram: boolean): Project {
   const readFile = (p: string): string | undefined => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined);
-  return new Project({ root: toSlashes(dir), host: { readFile }, shareProgram });
+  return new Project({ root: toSlashes(dir), host: { readFile, listFolder: listFolderOnDisk }, shareProgram });
 }
 
 /** Each entry's findings and foreign findings, as JSON, by entry. */
@@ -71,5 +77,25 @@ describe('a program shared by the entries of a project', () => {
     const deps = project.dependencies('/proj/train.py');
     assert.ok(deps.includes('/proj/mid.py') && deps.includes('/proj/helpers.py'), deps.join());
     assert.ok(!deps.includes('/proj/other.py'), deps.join());
+  });
+
+  it("a base class's file depends on the files its subclasses were looked for in (NB206's abstract bases), and a new text there is read", () => {
+    const base = 'import torch\n\nclass Template(torch.optim.Optimizer):\n    def __init__(self, params, lr, weight_decay=0.0):\n        super().__init__(params, dict(lr=lr, weight_decay=weight_decay))\n\n    def update(self):\n        raise NotImplementedError\n\n    def step(self, closure=None):\n        self.update()\n';
+    const reads = 'import torch\nfrom .base import Template\n\nclass Decayed(Template):\n    def update(self):\n        for group in self.param_groups:\n            for p in group["params"]:\n                p.mul_(1 - group["lr"] * group["weight_decay"])\n';
+    const texts: Record<string, string> = { '/proj/opt/__init__.py': '', '/proj/opt/base.py': base, '/proj/opt/decayed.py': reads, '/proj/opt/notes.py': 'x = 1\n' };
+    const listFolder = (dir: string) => {
+      const names = Object.keys(texts).filter((p) => p.startsWith(`${dir}/`)).map((p) => p.slice(dir.length + 1));
+      return names.length === 0 ? undefined : { files: names.filter((n) => !n.includes('/')), folders: [...new Set(names.filter((n) => n.includes('/')).map((n) => n.split('/')[0]))] };
+    };
+    const lintBase = (project: Project) => lintProjectFile(project, '/proj/opt/base.py', texts['/proj/opt/base.py'], { language: 'python' }).outcome.findings.map((f) => f.code);
+    const project = new Project({ root: '/proj', host: { readFile: (p) => texts[p], listFolder }, shareProgram: true });
+    assert.deepEqual(lintBase(project), [], 'the subclass reads the knob');
+    assert.ok(project.dependencies('/proj/opt/base.py').includes('/proj/opt/decayed.py'));
+    // Without folder listings the subclass is not found: the base is judged on its own body.
+    assert.deepEqual(lintBase(new Project({ root: '/proj', host: { readFile: (p) => texts[p] } })), ['NB206']);
+    // The subclass stops reading the knob: the base is reported again.
+    texts['/proj/opt/decayed.py'] = reads.replace('p.mul_(1 - group["lr"] * group["weight_decay"])', 'p.mul_(1 - group["lr"])');
+    project.invalidate('/proj/opt/decayed.py');
+    assert.deepEqual(lintBase(project), ['NB206']);
   });
 });

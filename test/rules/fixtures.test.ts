@@ -137,6 +137,16 @@ function lintableFiles(dir: string): string[] {
   return out.sort();
 }
 
+/** A folder's files and folders, as the CLI's host lists them. */
+export function listFolderOnDisk(dir: string): { files: string[]; folders: string[] } | undefined {
+  try {
+    const entries = fs.readdirSync(dir, { withFileTypes: true });
+    return { files: entries.filter((e) => e.isFile()).map((e) => e.name), folders: entries.filter((e) => e.isDirectory()).map((e) => e.name) };
+  } catch {
+    return undefined;
+  }
+}
+
 /** Checks a project fixture: each file linted as the CLI does, in one project rooted at the folder. */
 export function checkProject(dir: string): void {
   const toSlashes = (p: string): string => p.split(path.sep).join('/');
@@ -150,6 +160,7 @@ export function checkProject(dir: string): void {
           return undefined;
         }
       },
+      listFolder: listFolderOnDisk,
     },
     shareProgram: true,
   });

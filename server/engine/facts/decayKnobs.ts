@@ -18,6 +18,7 @@ import { isRegularizationTerm, regGradientTerms, type RegGradientTerm } from './
 import { appliedReturns, isBindingRead } from './appliedSteps';
 import { numberOf } from './analysis';
 import { trimSpan } from './steps';
+import { projectSubclasses } from './subclasses';
 
 export interface UnusedDecayKnob {
   cls: ClassDef;
@@ -70,10 +71,44 @@ function checkClass(facts: Facts, cls: ClassDef, fileClasses: Set<ClassDef>): Un
     if (!uses) continue; // used in the constructor beyond storing and validating it
     // An attribute of the knob's own name counts as a read whatever the constructor shows:
     // TypeScript's `constructor(private weightDecay: number)` stores it without an assignment.
-    if (readInClass(facts, cls, init, uses.keys, new Set([...uses.attrs, param.name]))) continue;
+    const attrs = new Set([...uses.attrs, param.name]);
+    if (readInClass(facts, cls, init, uses.keys, attrs)) continue;
+    if (answeredBySubclass(facts, cls, init, param.name, uses.keys, attrs)) continue;
     out.push({ cls, param, step: step.nameSpan, stored: uses.stored, inheritedFrom });
   }
   return out;
+}
+
+/**
+ * A class of another module derives from this one (`class DashGpu(ISTAOptimizer)`, found by
+ * `projectSubclasses`) and reads the knob (`group['weight_decay']` in the `optimizer_step` the
+ * base's `step` runs), or is judged on its own (its own constructor takes the knob, or it runs a
+ * step of its own with this constructor): the base's step is not the whole story. A base whose
+ * subclasses all leave the knob alone is still reported.
+ */
+function answeredBySubclass(facts: Facts, cls: ClassDef, init: FunctionDef, name: string, keys: Set<string>, attrs: Set<string>): boolean {
+  for (const sub of projectSubclasses(facts.program, cls)) {
+    const ownInit = CONSTRUCTOR_METHODS.map((m) => sub.scope.functions.get(m)).find((f) => f !== undefined);
+    // Judged on its own: a constructor that takes the knob and does more than hand it to the base's,
+    // or no constructor and a step of its own (reported there, `inheritedFrom`).
+    if (ownInit ? ownInit.params.some((p) => p.name === name) && usedBeyondBaseConstructor(ownInit, name) : OPTIMIZER_STEP_METHODS.some((m) => sub.scope.functions.has(m))) return true;
+    if (readInClass(facts, sub, init, keys, attrs)) return true;
+  }
+  return false;
+}
+
+/** Whether a constructor mentions its parameter `name` other than as an argument of a base constructor (`super().__init__(params, lr, weight_decay)`). */
+function usedBeyondBaseConstructor(fn: FunctionDef, name: string): boolean {
+  const forwarded = new Set<Expr>();
+  let used = false;
+  walkAll(fn.body, (e) => {
+    if (used) return;
+    const baseConstructor = e.kind === 'call' && ((e.callee.kind === 'attr' && e.callee.name === '__init__') || (e.callee.kind === 'name' && e.callee.name === 'super'));
+    if (e.kind === 'call' && baseConstructor) {
+      for (const a of [...e.args, ...e.kwargs.map((k) => k.value)]) forwarded.add(a);
+    } else if (e.kind === 'name' && e.name === name && !forwarded.has(e)) used = true;
+  });
+  return used;
 }
 
 /** Derives from the framework's Optimizer, every base in between visible in the project. */
