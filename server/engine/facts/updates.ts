@@ -11,6 +11,7 @@ import { VIEW_FUNCTIONS, inPlaceUpdate, isTensorStorage, loopSource, optimizerGr
 import { spanKey, type ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } from './roles';
 import { handsOnAsGradient } from './upstreamGradients';
+import { growsQueuedEntry } from './gradientQueues';
 
 export type UpdateKind =
   /** The parameter itself moves: `W -= lr * dW`. */
@@ -575,6 +576,11 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
     if (state.has(key, fn.start) && inDenominator.has(place) && !inNumerator.has(place)) state.addPreconditioner(key, fn);
   }
   if (index) {
+    // `stored = queue.get(k)`, `queue[k] = g` when missing, else `stored.add_(g)`: a running sum of g (gradientQueues.ts).
+    for (const site of sites) {
+      const key = growsQueuedEntry(site, index, (f) => isScalarFactor(f, analyzer)) ? exprKey(baseExpr(site.target)) : undefined;
+      if (key !== undefined) state.add(key, functionSpanOf(site.scope));
+    }
     accumulators(sites, analyzer, index, state);
     appliedBuffers(sites, analyzer, index, state);
     handedGradientBuffers(sites, analyzer, index, state);
