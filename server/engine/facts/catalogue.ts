@@ -224,6 +224,10 @@ export function isActivationOrForward(name: string): boolean {
 }
 /** Reshapes, views and copies that keep a tensor's elements: `W.flatten()`, `W.view(-1)`, `p.detach()`, `W.T`. */
 export const VIEW_FUNCTIONS: ReadonlySet<string> = new Set(['flatten', 'ravel', 'reshape', 'view', 'detach', 'clone', 'copy', 'T', 'flat']);
+/** Views that share a tensor's storage (`p.grad.view(-1)`, `g.data`): a write through one is a write to the other. */
+export const SHARED_STORAGE_VIEWS: ReadonlySet<string> = new Set(['view', 'view_as', 'reshape', 'flatten', 'ravel', 'detach', 'data', 'T']);
+/** In-place writes that erase what a tensor held: `g.zero_()`, `g.fill_(0)`. */
+export const IN_PLACE_RESETS: ReadonlySet<string> = new Set(['zero_', 'fill_']);
 /**
  * `x.data`: a tensor's storage, which torch (and the from-scratch autograd libraries written after it)
  * writes in place to step a parameter outside autograd.

@@ -24,6 +24,7 @@ import {
   isSizeAttribute, isSizeFunction, isTreeMap, loopSource, zeroValue,
 } from './catalogue';
 import { trainingFacts } from './loops';
+import { refilledGradient } from './scratchGradients';
 import { fieldWrites, isObjectField, isSteppedField, rootName, type FieldWrite } from './fieldWrites';
 
 export type TermKind =
@@ -774,6 +775,8 @@ export class DirectionAnalyzer {
 
   /** `p.grad` holds ∂(what was backpropagated)/∂p. */
   private torchGrad(e: Expr & { kind: 'attr' }, scope: Scope): DirTerm[] {
+    // Reset and refilled by a call since backward() (the buffer reused as scratch): not the gradient.
+    if (refilledGradient(this.facts, e, scope)) return [{ kind: 'unknown', sign: 1, gradientish: false }];
     const index = programIndex(this.facts);
     const fn = index.enclosingFunction(scope);
     let verdict = this.backwardVerdicts.get(fn ?? null);

@@ -11,6 +11,7 @@ import { VIEW_FUNCTIONS, inPlaceUpdate, isTensorStorage, loopSource, optimizerGr
 import { spanKey, type ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } from './roles';
 import { handsOnAsGradient } from './upstreamGradients';
+import { growsQueuedEntry } from './gradientQueues';
 
 export type UpdateKind =
   /** The parameter itself moves: `W -= lr * dW`. */
@@ -575,6 +576,11 @@ export function stateTargets(sites: UpdateSite[], analyzer: Analyzer, index?: Pr
     if (state.has(key, fn.start) && inDenominator.has(place) && !inNumerator.has(place)) state.addPreconditioner(key, fn);
   }
   if (index) {
+    // `stored = queue.get(k)`, `queue[k] = g` when missing, else `stored.add_(g)`: a running sum of g (gradientQueues.ts).
+    for (const site of sites) {
+      const key = growsQueuedEntry(site, index, (f) => isScalarFactor(f, analyzer)) ? exprKey(baseExpr(site.target)) : undefined;
+      if (key !== undefined) state.add(key, functionSpanOf(site.scope));
+    }
     accumulators(sites, analyzer, index, state);
     appliedBuffers(sites, analyzer, index, state);
     handedGradientBuffers(sites, analyzer, index, state);
@@ -820,7 +826,8 @@ function accumulators(sites: UpdateSite[], analyzer: Analyzer, index: ProgramInd
       });
     }
   }
-  if (fed.length === 0) return;
+  const subtracted = fieldsSubtractedBySteps(sites);
+  if (fed.length === 0 && subtracted.size === 0) return;
   const isFed = (key: string, fn: number, cls: Scope | undefined): boolean => fed.some((f) => f.key === key && (f.fn === fn || (cls !== undefined && f.cls === cls && key.includes('.'))));
   // Targets that only grow by whole gradients, in each function.
   const grows = new Map<string, UpdateSite[]>();
@@ -848,7 +855,49 @@ function accumulators(sites: UpdateSite[], analyzer: Analyzer, index: ProgramInd
     const collection = source?.kind === 'element' ? exprKey(baseExpr(source.collection)) : undefined;
     const candidates = [key, collection, memberOfWalkedCollection(key, site.scope, site.at)].filter((k): k is string => k !== undefined);
     if (candidates.some((k) => isFed(k, fn.start, cls)) || candidates.some((k) => fedByCallers(k, site.scope, index, isFed))) state.add(key, fn);
+    else if (subtracted.size > 0 && subtracted.has(handedObjectField(site.target, site.scope, site.at) ?? '')) state.add(key, fn);
   }
+}
+
+/**
+ * `.sum` for `param.sum[k]` where `param` is a parameter of its function (not the instance): a field
+ * reached through an object handed in, named without the name the function gives the object.
+ */
+function handedObjectField(e: Expr, scope: Scope, at: number): string | undefined {
+  const key = exprKey(baseExpr(e));
+  const root = key === undefined ? undefined : /^[A-Za-z_$][\w$]*/.exec(key)?.[0];
+  if (!key || !root || root === key || isSelfName(root) || !/^\./.test(key.slice(root.length))) return undefined;
+  const b = scope.lookup(root, at);
+  return b?.kind === 'param' && b.scope.kind === 'function' ? key.slice(root.length) : undefined;
+}
+
+/**
+ * Fields of a handed-in object that a step subtracts from another field of the same object:
+ * `param.value[k] -= lr * param.sum[k] / n` makes `.sum` what the step applies, so a function that
+ * only adds whole gradients into `param.sum` (`param.sum[k] += param.grad[k]`) gathers them for it.
+ */
+function fieldsSubtractedBySteps(sites: UpdateSite[]): Set<string> {
+  const out = new Set<string>();
+  for (const site of sites) {
+    if (site.kind !== 'update' || site.movingAverage || !site.increment.some((s) => s.sign === -1)) continue;
+    // The object the step moves (`param.value[k]` moves `param`), handed in as a parameter of the function.
+    const own = exprKey(baseExpr(site.target));
+    const root = own === undefined ? undefined : /^[A-Za-z_$][\w$]*/.exec(own)?.[0];
+    if (!own || !root || isSelfName(root)) continue;
+    const b = site.scope.lookup(root, site.at);
+    if (b?.kind !== 'param' || b.scope.kind !== 'function') continue;
+    for (const s of site.increment) {
+      if (s.sign !== -1) continue;
+      for (const f of s.num)
+        mentions(f.expr, (x) => {
+          if (x.kind !== 'attr' && x.kind !== 'index') return false;
+          const key = exprKey(baseExpr(x));
+          if (key !== undefined && key !== own && key.startsWith(`${root}.`) && !own.startsWith(key)) out.add(key.slice(root.length));
+          return false;
+        });
+    }
+  }
+  return out;
 }
 
 /**
