@@ -63,6 +63,8 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     found!.push(f);
   };
   for (const full of optimizerSteps(facts)) {
+    // A step scaled by a state over itself plus ε (EXAdam's 1 + v/(v + ε)·β₂ᵗ) writes βᵗ and 1 − βᵗ on purpose: no family the checks know.
+    if (full.params.some((p) => selfRatio(p.step, full.states, 0))) continue;
     // Equations written in branches that may exclude each other are not checked.
     const step: OptimizerStep = { ...full, states: new Map([...full.states].filter(([, s]) => !s.eq.branched)), params: full.params.filter((p) => !p.eq.branched) };
     for (const h of halfPowerFindings(facts, step)) push({ code: h.code, span: h.span, message: h.message, ...(h.related ? { related: h.related } : {}), fix: h.fix });
@@ -155,7 +157,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         // 1 − βᵗ with t = 0 on the first step: a division by zero.
         const t = c.exp.length === 1 && c.exp[0].c === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].n === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
         if (t === undefined) {
-          countBehind(facts, step, c, site, owner, push);
+          countBehind(facts, step, c, site, owner, p, push);
           continue;
         }
         const incremented = step.counters.get(t);
@@ -211,12 +213,55 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   }
 }
 
+/** A monomial of `p` (or of a root or reciprocal inside it) multiplies a state S by 1/(S + …): S/(S + ε). */
+function selfRatio(p: Poly, states: Map<string, StateUpdate>, depth: number): boolean {
+  if (depth > 4) return false;
+  for (const m of p) {
+    const own = m.fs.filter((f) => f.n > 0 && f.atom.k === 'sym' && states.has(f.atom.key)).map((f) => (f.atom as { key: string }).key);
+    for (const f of m.fs) {
+      if (f.atom.k === 'inv') {
+        const arg = f.atom.arg;
+        if (arg.length > 1 && own.some((k) => mentions(arg, k))) return true;
+        if (selfRatio(arg, states, depth + 1)) return true;
+      } else if (f.atom.k === 'fn' && f.atom.args.some((a) => selfRatio(a, states, depth + 1))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether `span` runs only under an `if` whose test says the step count `t` is past its first step
+ * (`t > 1`, `t >= 2`, `t != 1`, `1 < t`), read off the IR by the count's key.
+ */
+function pastFirstStep(facts: Facts, span: Span, t: string): boolean {
+  let found = false;
+  const past = (h: Expr): boolean => {
+    if (h.kind !== 'other' || h.ops?.length !== 1 || h.children.length !== 2) return false;
+    const [l, r] = h.children;
+    const op = h.ops[0];
+    const num = (x: Expr): number | undefined => (x.kind === 'num' ? x.value : undefined);
+    if (exprKey(l) === t && num(r) !== undefined) return (op === '>' && num(r)! >= 1) || (op === '>=' && num(r)! >= 2) || ((op === '!=' || op === '!==') && num(r) === 1);
+    if (exprKey(r) === t && num(l) !== undefined) return (op === '<' && num(l)! >= 1) || (op === '<=' && num(l)! >= 2);
+    return false;
+  };
+  const visit = (body: Stmt[], depth: number): void => {
+    if (depth > 60 || found) return;
+    for (const st of body) {
+      if (st.span.start > span.start || st.span.end < span.end) continue;
+      if (st.kind === 'block' && st.label === 'if' && st.heads.length === 1 && past(st.heads[0])) found = true;
+      if (st.kind === 'function' || st.kind === 'class' || st.kind === 'for' || st.kind === 'block') visit(st.body, depth + 1);
+    }
+  };
+  visit(facts.module.body, 0);
+  return found;
+}
+
 /**
  * 1 − β^(T − 1) with T a step count started at 0 and incremented before the correction: 1 − β⁰ = 0 on
  * the first step. Mostly a local that copied T before its increment (`t = self.t`, then `self.t += 1`,
  * then `1 - b1 ** t`: the evaluator reads the copy as T − 1), where every later correction lags a step too.
  */
-function countBehind(facts: Facts, step: OptimizerStep, c: StepTerm['corrections'][number], site: ReturnType<typeof correctionSite> & object, owner: StateUpdate | undefined, push: (f: OptimizerFinding) => void): void {
+function countBehind(facts: Facts, step: OptimizerStep, c: StepTerm['corrections'][number], site: ReturnType<typeof correctionSite> & object, owner: StateUpdate | undefined, p: ParamUpdate, push: (f: OptimizerFinding) => void): void {
   const exp = c.exp;
   if (!exp || exp.length !== 2 || c.eps !== undefined) return;
   const divides = (!c.inDenominator && c.power < 0) || (c.inDenominator && c.power > 0);
@@ -227,6 +272,9 @@ function countBehind(facts: Facts, step: OptimizerStep, c: StepTerm['corrections
   const incremented = step.counters.get(t);
   const inits = step.initial(t);
   if (incremented === undefined || incremented > site.order || inits.length === 0 || !inits.every((v) => v === 0)) return;
+  // `if group['step'] > 1: p.addcdiv_(…, de_nom)`: the update that reads the lagging correction skips the first step.
+  const reading = p.eq.spans.filter((_, i) => { const w = p.eq.writes?.[i]; return w !== undefined && atomsOf(w).some((a) => correctionOf(a, step.epsilon)?.key === c.key); });
+  if (reading.length > 0 && reading.every((span) => pastFirstStep(facts, span, t))) return;
   const tt = show(facts, step, t);
   const copy = step.countCopies?.get(t);
   const written = facts.source(site.span);
