@@ -129,10 +129,10 @@ export function consecutiveMaxForms(place: string, element: boolean, local: stri
   return {
     title: element ? `An element of \`${place}\`` : `State \`${place}\``,
     computed: {
-      tex: `v_t = \beta\,v_{t-1} + (1 - \beta)\,X, \quad u = \max(v_t,\; v_{t-1})`,
+      tex: `v_t = \\beta\\,v_{t-1} + (1 - \\beta)\\,X, \\quad u = \\max(v_t,\\; v_{t-1})`,
       unicode: `vₜ = β·vₜ₋₁ + (1 − β)·X; u = max(vₜ, vₜ₋₁)`,
     },
-    correct: { tex: `\hat v_t = \max(\hat v_{t-1},\; v_t), \quad u = \hat v_t`, unicode: `v̂ₜ = max(v̂ₜ₋₁, vₜ); u = v̂ₜ` },
+    correct: { tex: `\\hat v_t = \\max(\\hat v_{t-1},\\; v_t), \\quad u = \\hat v_t`, unicode: `v̂ₜ = max(v̂ₜ₋₁, vₜ); u = v̂ₜ` },
     correctLabel: 'Correct update (AMSGrad)',
     legend: [{ tex: 'v', unicode: 'v', code: element ? `${place}[i]` : place }, { tex: 'u', unicode: 'u', code: local }],
   };
