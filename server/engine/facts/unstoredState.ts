@@ -597,7 +597,10 @@ class StepWalk {
     const body = fn.body.filter((st) => !(st.kind === 'expr' && st.expr.kind === 'str'));
     const last = body[body.length - 1];
     if (!last || last.kind !== 'return' || !last.value) return undefined;
-    if (!body.slice(0, -1).every((st) => st.kind === 'assign' && st.targets.length === 1 && st.targets[0].kind === 'name')) return undefined;
+    // Arithmetic only: a helper that packs its arguments into a tuple, list or dict hands them on.
+    const arithmetic = (x: Expr): boolean => !someExpr(x, (y) => y.kind === 'seq' || y.kind === 'object' || y.kind === 'comprehension' || y.kind === 'lambda');
+    if (!arithmetic(last.value)) return undefined;
+    if (!body.slice(0, -1).every((st) => st.kind === 'assign' && st.targets.length === 1 && st.targets[0].kind === 'name' && arithmetic(st.value))) return undefined;
     if (e.args.length > fn.params.length || e.kwargs.some((k) => !fn.params.some((p) => p.name === k.name))) return undefined;
     return { fn, body, last: last as Stmt & { kind: 'return'; value: Expr } };
   }
