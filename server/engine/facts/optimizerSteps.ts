@@ -2415,16 +2415,17 @@ function exclusiveChains(writeBranches: Map<string, Stmt[][]>, pairs: Map<Stmt, 
 }
 
 /**
- * The branch choices of the helper chains in `heads`, one map per path (−1: no branch of a chain
- * without `else`), when all of them with the body's `bodyPaths` stay within MAX_PATHS and the
- * evaluation budget; else the one empty choice (each helper runs every branch, as before).
+ * The branch choices of the helper chains in `heads`, one map per path (the branch's index), when
+ * all of them with the body's `bodyPaths` stay within MAX_PATHS and the evaluation budget; else the
+ * one empty choice (each helper runs every branch, as before). The path through none of a chain's
+ * branches (no `else`) is left out: each branch's path runs the rest of the step too, and a decay
+ * helper's two branches already double the step's paths. `Evaluator.block` reads −1 as that path.
  */
 function helperChoices(chains: Map<Stmt, (Stmt & { kind: 'block' })[]>, heads: Stmt[], bodyPaths: number, order: number, budget: number): Map<Stmt, number>[] {
   let sets: Map<Stmt, number>[] = [new Map()];
   for (const head of heads) {
     const chain = chains.get(head)!;
     const alts = chain.map((_, k) => k);
-    if (chain[chain.length - 1].heads.length > 0) alts.push(-1);
     sets = sets.flatMap((c) => alts.map((a) => new Map([...c, [head, a]])));
     if (sets.length * bodyPaths > MAX_PATHS || sets.length * bodyPaths * order > budget) return [new Map()];
   }
