@@ -6,7 +6,9 @@
 //
 //   node bench/real/score.mjs --checkouts DIR[,DIR...] [--cli dist/cli.js] [--out FILE.md] [--only owner/name]
 //
-// A labelled bug is found when the run reports one of its codes in its file within 3 lines of it.
+// A labelled bug is found when the run reports one of its codes in its file within 3 lines of it
+// (or of one of its other places, `also`: a mistake made of two statements apart, such as an L2 in the
+// loss and a decay in the optimizer's construction, is found at either).
 // A seed (a position-based edit of our own text) is detected when the seeded copy of the repository
 // gives a finding of one of its codes that the unseeded run does not. Every other finding is listed
 // for a person to judge (true, false, debatable); the judgements live in bench/results/.
@@ -16,6 +18,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
+
+/** Lines from a finding to the nearest place of a labelled bug in the finding's file (its line, then `also`); Infinity in another file. */
+function distance(d, bug) {
+  const places = [{ path: bug.path, line: bug.line }, ...(bug.also ?? [])];
+  return Math.min(...places.map((p) => (p.path === d.file ? Math.abs(d.line - p.line) : Infinity)));
+}
 const root = path.resolve(here, '../..');
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -105,8 +113,8 @@ for (const repo of labels) {
   for (const bug of repo.bugs) {
     const candidates = found
       .map((d, i) => ({ d, i }))
-      .filter(({ d, i }) => !used.has(i) && d.file === bug.path && (bug.cell === undefined || d.cell === bug.cell) && Math.abs(d.line - bug.line) <= 3 && bug.codes.includes(d.code))
-      .sort((a, b) => Math.abs(a.d.line - bug.line) - Math.abs(b.d.line - bug.line));
+      .filter(({ d, i }) => !used.has(i) && (bug.cell === undefined || d.cell === bug.cell) && bug.codes.includes(d.code) && distance(d, bug) <= 3)
+      .sort((a, b) => distance(a.d, bug) - distance(b.d, bug));
     const hit = candidates[0];
     if (hit) used.add(hit.i);
     const covered = !bug.codes.includes('none');

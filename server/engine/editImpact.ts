@@ -193,6 +193,9 @@ function mentionsOf(a: DocumentAnalysis, top: Stmt): Mentions {
       case 'return':
         if (s.value) expr(s.value, scope, false);
         return;
+      case 'delete':
+        for (const t of s.targets) expr(t, scope, true);
+        return;
       case 'import':
       case 'export':
         if (s.module) m.strings.add(s.module);

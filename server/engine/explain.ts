@@ -23,7 +23,7 @@ import { regularizerObjects } from './facts/regularizerObjects';
 import type { LineIndex } from './lineIndex';
 import type { Summand, UpdateSite } from './facts';
 import { penaltyOfProduct, type PenaltyTerm, type Product, type Env } from './facts/analysis';
-import { children, type FunctionDef, type Scope } from './facts/scope';
+import { children, someExpr, type FunctionDef, type Scope } from './facts/scope';
 import { baseExpr, exprKey } from './facts/keys';
 import { isGradientLike, isLearningRateName, parameterOfGradient } from './facts/roles';
 import { frameworkFacts, type ChainFact, type OptimizerFact, type RegularizerFact } from './facts/frameworks';
@@ -504,6 +504,9 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   const siteSpan = site.span;
   const siteRange = a.lines.range(siteSpan);
   const symbols = new SymbolTable();
+  // The weight of the target's own old value (`decay_rate` of `cache = decay_rate * cache + …`) is an
+  // average's β, not a regularization strength: it keeps its own name, not λ.
+  for (const beta of oldValueWeights(site.target, form.roots)) symbols.scalar(beta, true);
   const contextParam = paramOfSite(a, site, form);
   const base = { source: a.facts.source, symbols, analyzer, scope: site.scope, at: site.at, contextParam, expansions: form.aliases };
 
@@ -1158,4 +1161,35 @@ export function rangesOnLines(value: unknown, lines: ReadonlySet<number>): boole
     for (const line of lines) if (start.line <= line && line <= end.line) return true;
   }
   return Object.values(o).some((v) => rangesOnLines(v, lines));
+}
+
+/**
+ * The β of a moving average written T ← β·T + (1 − β)·X, by its math (the two weights sum to one),
+ * for each root: a decay T ← T − λ·T or a rescaled T ← η·T + … is not one.
+ */
+function oldValueWeights(target: Expr, roots: readonly Expr[]): string[] {
+  const key = exprKey(target);
+  const out: string[] = [];
+  if (key === undefined) return out;
+  const summands = (e: Expr, acc: Expr[] = []): Expr[] => {
+    if (e.kind === 'binary' && (e.op === '+' || e.op === '-') && acc.length < 16) {
+      summands(e.left, acc);
+      acc.push(e.right);
+    } else acc.push(e);
+    return acc;
+  };
+  const factors = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === '*' ? [...factors(e.left), ...factors(e.right)] : [e]);
+  for (const root of roots) {
+    const terms = summands(root).map(factors);
+    for (const t of terms) {
+      if (t.length !== 2) continue;
+      const i = t.findIndex((f) => exprKey(f) === key);
+      const beta = i < 0 ? undefined : t[1 - i];
+      const k = beta && (beta.kind === 'name' || beta.kind === 'attr' || beta.kind === 'index') ? exprKey(beta) : undefined;
+      if (k === undefined || k === key) continue;
+      const complement = (f: Expr): boolean => f.kind === 'binary' && f.op === '-' && f.left.kind === 'num' && f.left.value === 1 && exprKey(f.right) === k;
+      if (terms.some((u) => u !== t && u.some(complement))) out.push(k);
+    }
+  }
+  return out;
 }

@@ -139,6 +139,24 @@ function matchesFamily(step: OptimizerStep, states: StateUpdate[], gradientShape
     case 'AMSGrad':
     case 'Adamax':
       return firstMoments.length === 1 && states.some((s) => s.max);
+    case 'AdaDelta': {
+      // One g² average under the √ of the denominator, and a √(D + ε) over a kept D whose update reads
+      // the step itself (through the g² average it divides by), not the parameter (θ², NB403's mistake).
+      // D's update reads D inside the squared step too, so it is no linear average: its value is read.
+      const kept = [...states, ...(step.laterStates?.values() ?? [])];
+      const params = step.params.map((p) => p.eq.key);
+      const rootOf = (t: StepTerm): StateUpdate[] =>
+        kept.filter((d) => t.mono.fs.some((f) => f.n > 0 && f.atom.k === 'fn' && f.atom.fn === 'sqrt' && f.atom.args.some((x) => mentions(x, d.eq.key))));
+      return (
+        secondMoments.length === 1 &&
+        terms.length > 0 &&
+        terms.every((t) => {
+          const roots = rootOf(t);
+          const d = roots.length === 1 ? roots[0].eq.value : undefined;
+          return t.numerator.length === 0 && overSqrt(t, secondMoments) && !!d && mentions(d, secondMoments[0].eq.key) && !params.some((k) => mentions(d, k));
+        })
+      );
+    }
     case 'RMSprop (centred)':
       return states.length === 3 && secondMoments.length === 1 && firstMoments.length >= 1;
     default:

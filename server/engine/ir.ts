@@ -49,7 +49,8 @@ export type Expr =
   /**
    * Anything else (comparisons, slices, ...). Children kept so walkers still see names. `ops`: a
    * Python comparison's or boolean operator's operators in order (`['not in']` for `'bn' not in n`,
-   * `['<', '<=']` for `a < b <= c`, `['and']`), and a JS `||` or `??` (`['||']`).
+   * `['<', '<=']` for `a < b <= c`, `['and']`), and a JS comparison or logical operator written as
+   * Python writes it (`===` as `['==']`, `&&` as `['and']`, `||` as `['or']`; `??`, `in`, `instanceof`).
    */
   | { kind: 'other'; children: Expr[]; ops?: string[]; span: Span };
 
@@ -98,6 +99,11 @@ export type Stmt =
    */
   | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; aliases?: (Expr | undefined)[]; body: Stmt[]; span: Span }
   | { kind: 'return'; value?: Expr; span: Span }
+  /**
+   * Python's `del a, d[k]`: the places it unbinds, which no walker reads as values. JavaScript's
+   * `delete o.k` is an expression, an `other` with `ops: ['del']`.
+   */
+  | { kind: 'delete'; targets: Expr[]; span: Span }
   /** `import numpy as np` → module 'numpy', alias 'np'; `from torch import nn` → module 'torch', names [nn]. */
   | { kind: 'import'; module: string; names: { name: string; alias: string }[]; span: Span }
   /** `export { a, b as c }` (names of this module) and `export { x } from './m'`, `export * from './m'` (re-exports). */
@@ -119,6 +125,6 @@ export interface Module {
 }
 
 /** Comparison operators of an `other` expression's `ops`: its value is a truth value. */
-export const COMPARISON_OPERATORS: ReadonlySet<string> = new Set(['<', '>', '<=', '>=', '==', '!=', '===', '!==']);
+export const COMPARISON_OPERATORS: ReadonlySet<string> = new Set(['<', '>', '<=', '>=', '==', '!=']);
 /** Comparisons with Python's identity and membership tests (`is`, `in`): every operator whose value is a truth value. */
 export const TEST_OPERATORS: ReadonlySet<string> = new Set([...COMPARISON_OPERATORS, 'is', 'is not', 'in', 'not in']);

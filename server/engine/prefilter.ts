@@ -10,12 +10,14 @@
 //     (`tree_map(lambda p, g: p - lr * g, …)`, `def step(p, g): return p - lr * g`);
 //   - an identifier that names a framework's optimizer, regularizer, in-place update, parameter list
 //     or `add_loss` (catalogue.ts), a differentiation call (autodiff.ts), or a training role:
-//     gradients, learning rates, regularization strengths and knobs (roles.ts).
+//     gradients, learning rates, regularization strengths and knobs (roles.ts);
+//   - a call of a builtin that names a definition at run time (`eval(args.model_name)`): an entry
+//     that builds a model from a class it chooses so, whose method a runner module calls (chosenClassMethods.ts).
 // Identifiers in strings and comments count too (keeping a file costs time, never a finding).
 // `npm run proof:fastpath` (scripts/fastpath-proof.mjs) runs the full and the fast path over the
 // fixtures, the examples, the bench corpus and any folders given, and fails on any difference.
 import { AUTODIFF_NAMES } from './facts/autodiff';
-import { FRAMEWORK_NAMES } from './facts/catalogue';
+import { FRAMEWORK_NAMES, RUN_TIME_NAME_LOOKUPS } from './facts/catalogue';
 import { mayNameTrainingRole } from './facts/roles';
 
 /** An augmented assignment, unless its right side is a lone number or string (`i += 1`, `s += ", "`). */
@@ -25,10 +27,12 @@ const SELF_UPDATE = /(?:^|[\s;({,])([A-Za-z_$][\w$]*)[\w$.[\]'"]*[ \t]*=(?![=>])
 /** A lambda, an arrow function or a return whose value starts with a name and an operator. */
 const ELEMENT_UPDATE = /(?:\blambda\b[^:\n]*:|=>|\breturn\b)[ \t(]*[A-Za-z_$][\w$.[\]'"]*[ \t)]*[-+*/]/;
 const IDENTIFIER = /[A-Za-z_$][\w$]*/g;
+/** `eval(…)` called by name (not a method such as `model.eval()`). */
+const RUN_TIME_LOOKUP = new RegExp(`(?<![\\w$.])(?:${RUN_TIME_NAME_LOOKUPS.join('|')})[ \\t]*\\(`);
 
 /** False only when no rule could start from anything in this text (see the comment above). */
 export function mayHoldTrainingMath(text: string): boolean {
-  if (/nabla/i.test(text) || UPDATE_OPERATOR.test(text) || ELEMENT_UPDATE.test(text)) return true;
+  if (/nabla/i.test(text) || UPDATE_OPERATOR.test(text) || ELEMENT_UPDATE.test(text) || RUN_TIME_LOOKUP.test(text)) return true;
   const seen = new Set<string>();
   IDENTIFIER.lastIndex = 0;
   for (let m = IDENTIFIER.exec(text); m !== null; m = IDENTIFIER.exec(text)) {

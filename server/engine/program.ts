@@ -7,7 +7,7 @@ import type { Expr, Span } from './ir';
 import type { ParsedFile } from './document';
 import { buildFacts, type Facts } from './facts';
 import { Analyzer } from './facts/analysis';
-import type { Scope } from './facts/scope';
+import type { FunctionDef, Scope } from './facts/scope';
 import { SourceMap, fileIdOf, type SourceFile } from './source';
 import { lineLabel } from './cellLines';
 import type { CellLines } from './types';
@@ -30,8 +30,33 @@ export class Program {
   /** Files made of cells (a notebook), by id: how their lines are named in messages. */
   private readonly cellsById = new Map<number, readonly CellLines[]>();
 
-  constructor(private readonly project?: ProjectFiles) {
-    this.analyzer = new Analyzer(this);
+  constructor(
+    private readonly project?: ProjectFiles,
+    hints?: ReadonlyMap<string, FunctionDef>,
+  ) {
+    this.analyzer = new Analyzer(this, hints);
+  }
+
+  private readonly hintedPrograms = new Map<string, Program>();
+
+  /**
+   * A program of the same files whose analyzer reads a method called on an instance of unknown class,
+   * which neither its file nor that file's imports define, as the one `hints` names (an entry's
+   * run-time-chosen class: chosenClassMethods.ts). Kept per set of hints; this program's facts are untouched.
+   */
+  hinted(hints: ReadonlyMap<string, FunctionDef>): Program {
+    const key = [...hints].map(([name, fn]) => `${name}@${fn.span.start}`).sort().join(',');
+    let known = this.hintedPrograms.get(key);
+    if (!known) {
+      known = new Program(this.project, hints);
+      for (const parsed of this.parsedFiles()) known.add(parsed);
+      for (const [id, cells] of this.cellsById) {
+        const parsed = this.files[id];
+        if (parsed) known.setCells(parsed.file, cells);
+      }
+      this.hintedPrograms.set(key, known);
+    }
+    return known;
   }
 
   /** How many files the program holds. */

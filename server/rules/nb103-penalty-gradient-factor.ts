@@ -22,7 +22,7 @@ import type { Coef, Gradient, GradientKind, Penalty, PenaltyKind } from '../math
 import type { Facts } from '../engine/facts';
 import type { Expr, Span } from '../engine/ir';
 import type { FunctionDef } from '../engine/facts/scope';
-import { exprKey, lastComponent } from '../engine/facts/keys';
+import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
 import { countFactor, regGradientTerms, repeatedPerExample, type RegGradientTerm } from '../engine/facts/gradients';
 import { lossFacts, penaltiesFor, penaltyPlace, penaltyVerb, type LossPenalty, type LossSummand } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
@@ -37,6 +37,8 @@ import { returnedLossesWithoutPenalty } from '../engine/facts/lossWithoutPenalty
 import { misreadPenaltyTerms } from '../engine/facts/penaltyGradientOperand';
 import { missingPenaltyTerms } from '../engine/facts/missingPenaltyTerms';
 import { selfScaledGradients } from '../engine/facts/selfScaledGradients';
+import { untrainedPenalties } from '../engine/facts/untrainedPenalties';
+import { stackedPenaltyGradients } from '../engine/facts/stackedPenaltyGradients';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -81,6 +83,8 @@ export const nb103PenaltyGradientFactor = defineRule({
     for (const report of termsOnTheWrongOperand(facts)) context.report(report);
     for (const report of termsOnTheirOwnGradient(facts)) context.report(report);
     for (const report of missingPenaltyTermReports(facts)) context.report(report);
+    for (const report of untrainedPenaltyReports(facts)) context.report(report);
+    for (const report of stackedTermReports(facts)) context.report(report);
     // A layer's own term against the penalty a loss class or module computes from the layer's fields.
     for (const link of fieldLinks(facts)) {
       if (link.penalties.length === 0 || !KINDS[link.term.kind] || link.term.preconditioned || link.term.coef?.num === 0) continue;
@@ -193,6 +197,62 @@ function returnedGradientsMissingTerm(facts: Facts): Report[] {
         { span: ret.span, message: 'the loss and the gradient are returned here' },
       ],
       math: { forms: returnedGradientForms(gradientText, weight, { kind: penalty.kind, coef, param: 'W' }) },
+    };
+  });
+}
+
+/**
+ * A loss penalty over a collection of weights whose item-by-item step moves along gradients a call
+ * returns with no term for it (untrainedPenalties.ts): the penalty is reported, never trained.
+ */
+function untrainedPenaltyReports(facts: Facts): Report[] {
+  return untrainedPenalties(facts).map(({ fn, penalty, step, producer, strengths }) => {
+    const coef = canonicalCoef(facts, penalty.coef, penalty.site.scope, penalty.site.at);
+    const collection = facts.source(step.collection.span);
+    const written: Penalty = { kind: penalty.kind, coef, param: 'W' };
+    const term = gradientOf(written);
+    const item = facts.source(step.item.span);
+    const gradient = facts.source(step.gradient.span);
+    // The penalty where the function computes it: the loss's summand, or the variable it sums into.
+    const inside = (x: Span): boolean => x.start >= fn.span.start && x.end <= fn.span.end;
+    const where = inside(penalty.span) ? penalty.span : (penalty.defs.find((x) => inside(x.span))?.span ?? penalty.span);
+    const code = codeGradient(term, facts.dialect, item) ?? unicodeGradient(term);
+    const callee = facts.source(producer.callee.span);
+    const strength = strengths.length === 1 ? strengths[0] : strengths.join(' or ');
+    return {
+      span: step.gradient.span,
+      message: `${collection} is stepped by ${gradient}${step.gradient.kind === 'name' ? `, an item of ${facts.source(step.gradients.span)}` : ''}, from ${callee}(), which is not handed ${strength}, and ${fn.name}() adds nothing for the loss's penalty ${unicodePenalty(written)} over each W of ${collection} (${placeOf(facts, where, facts.lineLabel(where))}): its gradient ${unicodeGradient(term)} never reaches the step, so the penalty is reported but never trained. Add ${code} to ${gradient}`,
+      related: [
+        { span: where, message: `the loss penalizes every item of ${collection} here` },
+        { span: producer.span, message: `the gradients come from here, with no term for the penalty` },
+      ],
+    };
+  });
+}
+
+/**
+ * A penalty-gradient term on a stacked matrix (`reg * np.vstack((W1, b1))`) whose pieces the loss does
+ * not all penalize (stackedPenaltyGradients.ts): the term shrinks the unpenalized piece too.
+ */
+function stackedTermReports(facts: Facts): Report[] {
+  return stackedPenaltyGradients(facts).map(({ span, target, joined, join, penalized, unpenalized, penalty, coef }) => {
+    const names = (xs: Expr[]): string => {
+      const t = xs.map((x) => facts.source(baseExpr(x).span));
+      return t.length === 1 ? t[0] : `${t.slice(0, -1).join(', ')} and ${t[t.length - 1]}`;
+    };
+    const stacked = facts.source(joined.span);
+    const term = facts.source(span).replace(/\s+/g, ' ');
+    const c = canonicalCoef(facts, coef, penalty.site.scope, penalty.site.at);
+    const loose = names(unpenalized);
+    const where = penalty.span;
+    const zeros = unpenalized.map((x) => `np.zeros_like(${facts.source(x.span)})`).join(', ');
+    return {
+      span,
+      message: `${facts.source(target.span)} gets ${term}, and ${stacked} stacks ${names([...penalized, ...unpenalized].sort((a, b) => a.span.start - b.span.start))} (${placeOf(facts, join.span, facts.lineLabel(join.span))}): the term adds ${unicodeGradient({ kind: 'linear', coef: c, param: loose })} to ${loose}'s gradient, but the loss (${placeOf(facts, where, facts.lineLabel(where))}) penalizes ${names(penalized)}, not ${loose}: the gradient shrinks ${loose}, which the loss it is the gradient of leaves free. Stack ${zeros} in ${loose}'s place for the term, or penalize ${loose} in the loss too`,
+      related: [
+        { span: join.span, message: `${stacked} stacks the pieces here` },
+        { span: where, message: `the loss penalizes ${names(penalized)} here` },
+      ],
     };
   });
 }

@@ -20,6 +20,7 @@ import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 import { kerasModelL2 } from '../engine/facts/decayTargets';
+import { chosenClassRuns } from '../engine/facts/chosenClassMethods';
 import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
 
 export const nb201DoubleRegularization = defineRule({
@@ -31,8 +32,6 @@ export const nb201DoubleRegularization = defineRule({
     fix: 'none',
   },
   check(context) {
-    const { facts } = context;
-    const fw = frameworkFacts(facts);
     const reported = new Set<string>();
     const report = (r: Report): void => {
       const key = `${r.span.start}:${r.span.end}`;
@@ -40,6 +39,25 @@ export const nb201DoubleRegularization = defineRule({
       reported.add(key);
       context.report(r);
     };
+    checkFacts(context.facts, report);
+    // A runner module whose `model.l2()` only this entry's run-time-chosen class resolves: what the
+    // hinted analysis adds, the penalties through that method, reported from here into the runner.
+    for (const run of chosenClassRuns(context.facts)) {
+      const hinted = [...run.hints.values()];
+      const through = (p: LossPenaltyFact): boolean => p.defs.some((d) => hinted.some((fn) => d.span.start >= fn.span.start && d.span.end <= fn.span.end));
+      const named = hinted.map((fn) => (fn.cls ? `${fn.cls.name}.${fn.name}` : fn.name)).join(', ');
+      const note = { span: run.built, message: `the model is built here from a class chosen at run time: every class this file may name runs ${named}` };
+      checkFacts(run.facts, (r) => report({ ...r, related: [...(r.related ?? []), note] }), through);
+    }
+  },
+});
+
+/** NB201 on one file's facts; `keep` narrows the loss penalties it pairs (all by default). */
+function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPenaltyFact) => boolean): void {
+  {
+    const fw = frameworkFacts(facts);
+    const lossPenalties = keep ? fw.lossPenalties.filter(keep) : fw.lossPenalties;
+    if (keep && lossPenalties.length === 0) return;
     const viaHelper = helperBuiltConstructions(facts);
     for (const opt of fw.optimizers) {
       // Only decays known to be nonzero (or the class default): an unresolvable `weight_decay=cfg.wd` may well be 0.
@@ -47,7 +65,7 @@ export const nb201DoubleRegularization = defineRule({
       // A construction in a helper of this file that a call here builds is judged with each call's values below.
       if (opt.framework === 'tfjs' || known.length === 0 || viaHelper.has(opt.call)) continue;
       // A param group's decay counts only for the penalties whose parameters it may hold.
-      const penalties = nearestFirst(fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, opt.call, opt.ctx.owner) && sameModel(p, opt) && known.some((d) => decayReaches(d, p))), opt.ctx.owner, opt.call.span.start);
+      const penalties = nearestFirst(lossPenalties.filter((p) => fw.linked(p.ctx.owner, opt.call, opt.ctx.owner) && sameModel(p, opt) && known.some((d) => decayReaches(d, p))), opt.ctx.owner, opt.call.span.start);
       const reaching = known.filter((d) => penalties.some((p) => decayReaches(d, p)));
       const setting = reaching.find((d) => d.arg) ?? reaching[0] ?? known.find((d) => d.arg) ?? known[0];
       const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner) : [];
@@ -66,7 +84,7 @@ export const nb201DoubleRegularization = defineRule({
       const known = helper.decay.filter((d) => d.value !== undefined);
       if (known.length === 0) continue;
       const penalties = nearestFirst(
-        fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, helper.call, helper.ctx.owner) && !(p.root && helper.wholeModel && p.root !== helper.wholeModel)),
+        lossPenalties.filter((p) => fw.linked(p.ctx.owner, helper.call, helper.ctx.owner) && !(p.root && helper.wholeModel && p.root !== helper.wholeModel)),
         helper.ctx.owner,
         helper.call.span.start,
       );
@@ -81,7 +99,7 @@ export const nb201DoubleRegularization = defineRule({
       const i = chain.elements.findIndex((e) => e.kind === 'decay' && e.decay && e.decay.value !== 0);
       if (i < 0) continue;
       const element = chain.elements[i];
-      const penalties = nearestFirst(fw.lossPenalties.filter((p) => fw.linked(p.ctx.owner, chain.call, chain.ctx.owner)), chain.ctx.owner, chain.call.span.start);
+      const penalties = nearestFirst(lossPenalties.filter((p) => fw.linked(p.ctx.owner, chain.call, chain.ctx.owner)), chain.ctx.owner, chain.call.span.start);
       if (penalties.length === 0) continue;
       const decay = element.decay!;
       const coupled = !chain.elements.slice(0, i).some((e) => e.kind === 'adaptive' || e.kind === 'adaptive-optimizer' || e.kind === 'optimizer' || e.kind === 'flip');
@@ -89,15 +107,15 @@ export const nb201DoubleRegularization = defineRule({
       const what = `${src(facts, element.call!.span)} adds ${amount}·w to the updates${coupled ? ' (coupled)' : ' (decoupled)'}`;
       report(build(facts, fw, element.call!.span, what, coupled ? { text: amount, value: decay.value } : undefined, penalties, []));
     }
-    const penaltiesOf = penaltiesByOwner(fw);
+    const penaltiesOf = penaltiesByOwner(lossPenalties);
     for (const hand of fw.handDecays) {
-      const penalties = nearestFirst(handLinkedPenalties(fw, penaltiesOf, hand.ctx.owner), hand.ctx.owner, hand.span.start);
+      const penalties = nearestFirst(handLinkedPenalties(fw, lossPenalties, penaltiesOf, hand.ctx.owner), hand.ctx.owner, hand.span.start);
       if (penalties.length === 0 || !fw.autodiff(hand.ctx.owner)) continue;
       const what = hand.kind === 'coupled' && hand.coef ? `the update also adds ${codeCoef(hand.coef)}·w to the gradient by hand` : 'the update also shrinks the weights by hand';
       report(build(facts, fw, hand.span, what, hand.kind === 'coupled' && hand.coef ? { text: codeCoef(hand.coef), value: fw.evaluateCoef(hand.coef, hand.ctx) } : undefined, penalties, []));
     }
-  },
-});
+  }
+}
 
 interface Strength {
   text: string;
@@ -108,10 +126,10 @@ function src(facts: Facts, span: Span): string {
   return facts.source(span).replace(/\s+/g, ' ');
 }
 
-/** Positions in fw.lossPenalties by the id of the penalty's owner. */
-function penaltiesByOwner(fw: FrameworkFacts): Map<number, number[]> {
+/** Positions in the loss penalties by the id of the penalty's owner. */
+function penaltiesByOwner(lossPenalties: readonly LossPenaltyFact[]): Map<number, number[]> {
   const byOwner = new Map<number, number[]>();
-  fw.lossPenalties.forEach((p, i) => {
+  lossPenalties.forEach((p, i) => {
     const list = byOwner.get(p.ctx.owner.id);
     if (list) list.push(i);
     else byOwner.set(p.ctx.owner.id, [i]);
@@ -124,13 +142,13 @@ function penaltiesByOwner(fw: FrameworkFacts): Map<number, number[]> {
  * of them calls (the penalty's owner mentions b, or b mentions it). Gathered from the owners that
  * qualify rather than by testing every penalty per hand decay.
  */
-function handLinkedPenalties(fw: FrameworkFacts, penaltiesOf: Map<number, number[]>, b: Owner): LossPenaltyFact[] {
+function handLinkedPenalties(fw: FrameworkFacts, lossPenalties: readonly LossPenaltyFact[], penaltiesOf: Map<number, number[]>, b: Owner): LossPenaltyFact[] {
   const owners = new Set<number>([b.id]);
   if (b.name !== undefined) for (const id of fw.referrers(b.name)) owners.add(id);
   for (const name of fw.namesIn(b)) for (const id of fw.ownersNamed(name)) owners.add(id);
   const positions: number[] = [];
   for (const id of owners) positions.push(...(penaltiesOf.get(id) ?? []));
-  return positions.sort((x, y) => x - y).map((i) => fw.lossPenalties[i]);
+  return positions.sort((x, y) => x - y).map((i) => lossPenalties[i]);
 }
 
 /** Within one function, a penalty over `net.parameters()` says nothing about `model`'s optimizer. */

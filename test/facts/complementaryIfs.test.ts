@@ -26,6 +26,14 @@ describe('complementaryIfs', () => {
     assert.deepEqual(pairs(['def f(s):', '    if len(s) == 0:', '        y = 1', '    if len(s) != 0:', '        y = 2']), [[4, 2]]);
   });
 
+  it('reads a `del` of another place as changing nothing tested (Python and JavaScript)', () => {
+    assert.deepEqual(pairs(['def f(st, g):', "    if 'm' in st:", '        y = g', '        del y', "    del g", "    if 'm' not in st:", '        y = 2']), [[6, 2]]);
+    const js = ['function f(st, g) {', "  if ('m' in st) { delete st.other; }", "  if (!('m' in st)) { st.m = g; }", '}', "function h(st, g) {", "  if ('m' in st) { delete st.m; }", "  if (!('m' in st)) { st.m = g; }", '}'].join('\n');
+    const a = analyzeDocument(js + '\n', 'javascript');
+    const fns = a.module.body.filter((s): s is Stmt & { kind: 'function' } => s.kind === 'function');
+    assert.deepEqual(fns.map((fn) => complementaryIfs(a.facts, fn.body).size), [1, 0]);
+  });
+
   it('keeps the entry written in the branch where it is there', () => {
     assert.deepEqual(pairs(['def f(st, g):', "    if 'm' in st:", "        st['m'] = 0.9 * st['m'] + g", "        st['v'] = g", "    if 'm' not in st:", "        st['m'] = g"]), [[5, 2]]);
   });
@@ -35,6 +43,8 @@ describe('complementaryIfs', () => {
     assert.deepEqual(pairs(['def f(st, g):', "    if 'm' not in st:", "        st['m'] = g", "    if 'm' in st:", '        y = 2']), []);
     // Deleted, handed to a call, rebound, or changed through a method of what holds it.
     assert.deepEqual(pairs(['def f(st, g):', "    if 'm' in st:", '        y = 1', "    del st['m']", "    if 'm' not in st:", '        y = 2']), []);
+    assert.deepEqual(pairs(['def f(st, g):', "    if 'm' in st:", "        del st", "    if 'm' not in st:", '        y = 2']), []);
+    assert.deepEqual(pairs(['def f(self, g):', '    if self.v is not None:', '        y = 1', '    del self.v, g', '    if self.v is None:', '        y = 2']), []);
     assert.deepEqual(pairs(['def f(st, g):', "    if 'm' in st:", '        y = 1', '    reset(st)', "    if 'm' not in st:", '        y = 2']), []);
     assert.deepEqual(pairs(['def f(st, g):', "    if 'm' in st:", '        y = 1', '    st = {}', "    if 'm' not in st:", '        y = 2']), []);
     assert.deepEqual(pairs(['def f(self, g):', '    if self.v is None:', '        y = 1', '    self.reset()', '    if self.v is not None:', '        y = 2']), []);

@@ -32,6 +32,44 @@ def adam_step(x, dx, state):
     return x_next, state
 `;
 
+const ADADELTA = `import numpy as np
+import torch
+
+
+class TorchAdaDelta(torch.optim.Optimizer):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6):
+        super().__init__(params, dict(lr=lr, rho=rho, eps=eps))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            rho, eps = group["rho"], group["eps"]
+            for w in group["params"]:
+                st = self.state[w]
+                if len(st) == 0:
+                    st["sq"] = torch.zeros_like(w)
+                    st["acc"] = torch.zeros_like(w)
+                sq, acc = st["sq"], st["acc"]
+                sq.mul_(rho).addcmul_(w.grad, w.grad, value=1 - rho)
+                delta = acc.add(eps).sqrt_().div_(sq.add(eps).sqrt_()).mul_(w.grad)
+                w.add_(delta, alpha=-group["lr"])
+                acc.mul_(rho).addcmul_(delta, delta, value=1 - rho)
+
+
+class ListAdaDelta:
+    def __init__(self, params, rho=0.95, eps=1e-6):
+        self.params, self.rho, self.eps = params, rho, eps
+        self.eg = [np.zeros_like(p) for p in params]
+        self.ed = [np.zeros_like(p) for p in params]
+
+    def step(self, grads):
+        for i, (p, g) in enumerate(zip(self.params, grads)):
+            self.eg[i] = self.rho * self.eg[i] + (1 - self.rho) * g * g
+            delta = -np.sqrt(self.ed[i] + self.eps) / np.sqrt(self.eg[i] + self.eps) * g
+            self.ed[i] = self.rho * self.ed[i] + (1 - self.rho) * delta ** 2
+            p += delta
+`;
+
 const TORCH_ADAM = `import torch
 from torch.optim import Optimizer
 
@@ -312,6 +350,20 @@ describe('hover: hand-written optimizer steps', function () {
     assert.equal(step.lines[0].unicode, 'this.meanSquare ← ρ·this.meanSquare + (1 − ρ)·gradient²');
     assert.match(step.lines[1].tex, /\\sqrt\{\\mathtt\{this\.meanSquare\}\} \+ \\epsilon\}$/);
     assert.equal(step.textbook?.unicode[0], 'v ← ρv + (1 − ρ)g²');
+  });
+
+  it('names AdaDelta, not RMSprop, whether E[Δθ²] is updated before the step or after it, and not a θ² average', function () {
+    for (const needle of ['w.add_(delta', 'p += delta']) {
+      const step = at(ADADELTA, needle)?.optimizerStep;
+      assert.ok(step, needle);
+      assert.equal(step.family, 'AdaDelta', needle);
+      assert.equal(step.title, 'AdaDelta (hand-written)');
+      assert.equal(step.textbook?.unicode[1], 'Δθ ← −√(E[Δθ²] + ε)/√(E[g²] + ε)·g');
+    }
+    // The accumulator averages the weights' square (NB403): the shape is not AdaDelta's, so no family is named.
+    const wrong = at(ADADELTA.replace('(1 - self.rho) * delta ** 2', '(1 - self.rho) * p ** 2'), 'p += delta')?.optimizerStep;
+    assert.equal(wrong?.family, undefined);
+    assert.notEqual(wrong?.title, 'RMSprop (hand-written)');
   });
 
   it('names a momentum SGD in the v = μv − ηg, θ += v convention', function () {

@@ -7,11 +7,12 @@ import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { callArguments, enclosingClass, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
-import { programIndex } from './program';
+import { ownStatements, programIndex } from './program';
+import { comprehensionStep, loopStep } from './collectionSteps';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS, inPlaceMathName,
-  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -127,7 +128,15 @@ export class Analyzer {
   /** Each file's parameter set, by file id (facts/index.ts fills it while finding the file's updates). */
   private readonly paramKeys = new Map<number, Set<string>>();
 
-  constructor(readonly program: Program) {}
+  /**
+   * `hints`: for a method called on an instance whose class neither the file nor its imports show,
+   * the method an entry that builds the instance from a run-time-chosen class says runs (a program
+   * of its own, `Program.hinted`; chosenClassMethods.ts).
+   */
+  constructor(
+    readonly program: Program,
+    private readonly hints?: ReadonlyMap<string, FunctionDef>,
+  ) {}
 
   /** Nesting of classify/summands calls now running, and the steps the outermost one has taken. */
   private active = 0;
@@ -172,6 +181,9 @@ export class Analyzer {
     this.unmemoized.add(e);
     return e;
   }
+
+  /** An item of a collection of weights a fold walks (`functools.reduce(lambda acc, w: …, ws, 0)`): a weight. */
+  private readonly foldItems = new WeakSet<Expr>();
 
   private readonly scalarPlaceholders = new WeakSet<Expr>();
 
@@ -280,6 +292,7 @@ export class Analyzer {
    * `scope` and `at` say where `e` is read (the innermost scope of its position otherwise).
    */
   isParam(e: Expr, scope?: Scope, at?: number, env?: Env): boolean {
+    if (this.foldItems.has(e)) return true;
     const base = baseExpr(e);
     if (this.placeholders.has(base) || this.lookupWeights.has(base)) return true;
     // A tensor of the item a placeholder stands for (`layer.bias` with `layer` read as the weight), not its size or gradient.
@@ -365,6 +378,10 @@ export class Analyzer {
         if (key === undefined) return false;
         const b = scope.lookup(key, at);
         if (b?.kind === 'assign' && !b.op && b.value && this.holdsWeights(b.value, b.scope, b.at, file, hops + 1)) return true;
+        // Rebound to its own items each moved along another collection's (`ws = [w - lr * g for w, g in zip(ws, grads)]`).
+        if (b && b.scope.kind !== 'class' && b.scope.allBindings(key).some((x) => x.kind === 'assign' && !x.op && x.value && this.stepsOwnItems(x.value, key, file, x.at))) return true;
+        // Or stepped in place by a loop over it and the gradients (`for w, g in zip(ws, grads): w -= lr * g`).
+        if (b && c.kind === 'name' && (b.scope.kind === 'function' || b.scope.kind === 'module') && this.loopStepped(b.scope, file).has(key)) return true;
         const uses = this.usesOf(file);
         // A helper's argument: every call of the helper in the file hands it a collection of weights.
         if (b?.kind === 'param' && c.kind === 'name' && this.handedWeights(uses, b, file, hops)) return true;
@@ -412,6 +429,32 @@ export class Analyzer {
       handed++;
     }
     return handed > 0;
+  }
+
+  /** `[w - lr * g for w, g in zip(ws, grads)]` as the new value of `key`, its item not optimizer state by data flow. */
+  private stepsOwnItems(value: Expr, key: string, file: number, at: number): boolean {
+    const step = comprehensionStep(value, key);
+    return !!step && !(step.item.kind === 'name' && this.stateKeys.get(file)?.has(step.item.name, at));
+  }
+
+  private readonly loopSteppedKeys = new WeakMap<Scope, Set<string>>();
+
+  /**
+   * The collections a loop of this function (or module) steps item by item along another collection
+   * (collectionSteps.ts `loopStep`), an item that is optimizer state by data flow aside. One walk per scope.
+   */
+  private loopStepped(scope: Scope, file: number): Set<string> {
+    let keys = this.loopSteppedKeys.get(scope);
+    if (keys) return keys;
+    keys = new Set();
+    this.loopSteppedKeys.set(scope, keys);
+    const body = scope.kind === 'module' ? this.program.parsedById(file)?.module.body : this.usesOf(file).functions.get(scope)?.body;
+    for (const s of ownStatements(body ?? [])) {
+      const step = loopStep(s);
+      if (!step || (step.item.kind === 'name' && this.stateKeys.get(file)?.has(step.item.name, s.span.start))) continue;
+      keys.add(step.key);
+    }
+    return keys;
   }
 
   private usesOf(file: number): CollectionUses {
@@ -856,6 +899,7 @@ export class Analyzer {
       return isPureScalar(before) && isPureScalar(by) ? scalar(sym(key)) : TENSOR;
     }
     if (!binding.value || binding.op) return TENSOR;
+    if (numberSettingRead(binding.value)) return scalar(sym(key));
     // Inside a helper analysed for a call, its own variables still see the substituted parameters.
     const value = this.classify(binding.value, binding.scope, binding.at, env && binding.scope === scope ? env : undefined, d);
     if (value.penalty) {
@@ -1269,7 +1313,53 @@ export class Analyzer {
       if (!kind) return undefined;
       return { ...scalar(ONE), penalty: { ...p, kind, params: p.params.map(wholeParam) } };
     }
+    if (fn === 'reduce' && !methodForm) return this.foldedPenalty(e, scope, at, env, d);
     return undefined;
+  }
+
+  /**
+   * Python's fold `functools.reduce(lambda acc, w: acc + c * np.sum(w ** 2), ws, 0)` (the lambda written
+   * inline or bound once to a local): Σ over ws's items of the term, as `sum(... for w in ws)` reads, when
+   * ws holds weights by data flow (a helper's argument followed to what its call hands it). The lambda
+   * must add one term of its item to its accumulator, and the fold start from zero.
+   */
+  private foldedPenalty(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    const file = this.program.parsedOf(e.span);
+    if (!file || file.language !== 'python') return undefined;
+    const fold = foldCall(e, scope, at, file.scopes.imports);
+    if (!fold || (fold.start && zeroValue(fold.start) !== 'scalar')) return undefined;
+    let callback = fold.fn;
+    if (callback.kind === 'name' && !env?.has(callback.name)) {
+      const b = scope.lookup(callback.name, at);
+      if (b?.kind === 'assign' && !b.op && b.value?.kind === 'lambda' && b.scope.allBindings(b.key).length === 1) callback = b.value;
+    }
+    if (callback.kind !== 'lambda' || callback.params.length !== 2 || !callback.body) return undefined;
+    let items: { expr: Expr; scope: Scope; at: number; env: Env | undefined } = { expr: fold.items, scope, at, env };
+    for (let hops = 0; hops < 8 && items.expr.kind === 'name' && items.env?.has(items.expr.name); hops++) {
+      const sub = items.env.get(items.expr.name)!;
+      items = { expr: sub.expr, scope: sub.scope, at: sub.at, env: sub.env };
+    }
+    const collection = items.expr;
+    if (collection.kind !== 'name' && collection.kind !== 'attr') return undefined;
+    const holds =
+      this.holdsWeights(collection, items.scope, items.at, fileIdOf(collection.span.start), 0) ||
+      this.isParameterCollection(collection, items.scope, items.at, items.env, 0) ||
+      this.isParam(collection, items.scope, items.at);
+    if (!holds) return undefined;
+    const [acc, item] = callback.params;
+    const element: Expr = { kind: 'index', object: collection, index: [{ kind: 'name', name: item.name, span: item.span }], span: collection.span };
+    this.foldItems.add(element);
+    this.unmemoized.add(element);
+    const inner: Env = new Map(env ?? []);
+    inner.delete(acc.name);
+    inner.set(item.name, { expr: element, scope: items.scope, at: items.at, env: items.env });
+    const all = this.summands(callback.body, this.program.lambdaScope(callback) ?? scope, Infinity, inner, d);
+    const isAcc = (x: Summand): boolean => x.sign === 1 && x.num.length === 1 && x.den.length === 0 && x.num[0].expr.kind === 'name' && x.num[0].expr.name === acc.name;
+    const parts = all.filter((x) => !isAcc(x));
+    if (parts.length !== 1 || all.length !== 2) return undefined;
+    const p = penaltyOfProduct(this.classifySummand(parts[0]));
+    if (!p || (p.kind !== 'sumsq' && p.kind !== 'l1' && p.kind !== 'norm2')) return undefined;
+    return { ...scalar(ONE), penalty: { ...p, params: p.params.map(wholeParam) } };
   }
 
   /**
@@ -1676,8 +1766,14 @@ export class Analyzer {
     if (e.callee.kind !== 'attr' || this.isModule(e.callee.object) || this.callTarget(e, scope, at)) return undefined;
     const parsed = this.program.parsedOf(e.span);
     if (!parsed || parsed.scopes.methodsNamed(e.callee.name).length > 0) return undefined;
-    const fn = this.importedMethod(parsed, e.callee.name);
+    const fn = this.importedMethod(parsed, e.callee.name) ?? this.hinted(e.callee.object, e.callee.name, scope, at);
     return fn ? { fn, receiver: e.callee.object, cls: fn.cls } : undefined;
+  }
+
+  /** The hinted method (`hints`) for a call on a parameter of the enclosing function, whose class its callers say. */
+  private hinted(receiver: Expr, name: string, scope: Scope, at: number): FunctionDef | undefined {
+    const fn = this.hints?.get(name);
+    return fn && receiver.kind === 'name' && scope.lookup(receiver.name, at)?.kind === 'param' ? fn : undefined;
   }
 
   /** The callee's parameters bound to the call's arguments (a method's instance parameter skipped when called on one). */

@@ -1167,6 +1167,17 @@ export function frameworkPath(e: Expr, scope: Scope, at: number, imports: Readon
   return undefined;
 }
 
+/**
+ * Python's fold, `functools.reduce(f, xs, start)` (or `reduce` imported from functools): f(…f(f(start, x₀), x₁)…),
+ * so a two-parameter `lambda acc, x: acc + g(x)` over xs is Σₓ g(x). Its function, items and start value.
+ */
+export function foldCall(call: Expr & { kind: 'call' }, scope: Scope, at: number, imports: ReadonlyMap<string, ImportedName>): { fn: Expr; items: Expr; start?: Expr } | undefined {
+  if (call.args.length < 2 || call.args.length > 3 || call.kwargs.length > 0 || call.args.some((a) => a.kind === 'other')) return undefined;
+  const path = frameworkPath(call.callee, scope, at, imports, 'python');
+  if (path?.join('.') !== 'functools.reduce') return undefined;
+  return { fn: call.args[0], items: call.args[1], start: call.args[2] };
+}
+
 // ------------------------------------------------------------------ optimizer classes
 
 /** Framework optimizer base classes a hand-written optimizer derives from (they read no decay knob themselves). */
@@ -1306,6 +1317,8 @@ export const DICT_WALKS = new Set(['items', 'values', 'keys', 'copy', 'update'])
 export const VARIABLE_NAME_ATTRIBUTE = 'name';
 /** Literals that pass nothing: an argument given one of them asks for no regularization. */
 export const EMPTY_ARGUMENT_NAMES = new Set(['None', 'False', 'null', 'undefined', 'false']);
+/** Python builtins that turn a string known only at run time into a definition of the module: `eval(args.model_name)`. */
+export const RUN_TIME_NAME_LOOKUPS = ['eval'];
 /** Builtins that read an object's attributes by a computed name (`getattr(layer, name)`, `vars(self)`). */
 export const DYNAMIC_ATTRIBUTE_READS = new Set(['getattr', 'vars']);
 
@@ -1713,6 +1726,14 @@ export const DICT_DEFAULT_METHOD = 'setdefault';
 /** Python's `dict.get(key, default)`: reads an entry, or the default when it is missing. */
 export const DICT_GET_METHOD = 'get';
 
+/** `cfg.get('reg', 1e-3)`, `params.setdefault('reg_strength', 1e-3)`: a setting read by key with a number for its default. */
+export function numberSettingRead(e: Expr): boolean {
+  return (
+    e.kind === 'call' && e.callee.kind === 'attr' && (e.callee.name === DICT_GET_METHOD || e.callee.name === DICT_DEFAULT_METHOD) &&
+    e.args.length === 2 && e.kwargs.length === 0 && e.args[0].kind === 'str' && e.args[1].kind === 'num'
+  );
+}
+
 /** `None` (Python), `null`, `undefined`: a leaf `tree_map` skips (`None if g is None else f(g)`). */
 export function isNoneLiteral(e: Expr): boolean {
   return e.kind === 'name' && (e.name === 'None' || e.name === 'null' || e.name === 'undefined');
@@ -1837,7 +1858,7 @@ export function parameterGradientKeys(paramKey: string): string[] {
  * (optimizerSteps.ts `familyOf`), one line per state and one for the parameter, in TeX and Unicode.
  * g is the gradient, η the learning rate, t the step count from 1. Sources: Kingma & Ba 2015 (Adam,
  * Adamax), Loshchilov & Hutter 2019 (AdamW), Reddi et al. 2018 (AMSGrad), Hinton's lecture 6e
- * (RMSprop), Duchi et al. 2011 (AdaGrad), Chen et al. 2023 (Lion), the PyTorch docs (momentum,
+ * (RMSprop), Duchi et al. 2011 (AdaGrad), Zeiler 2012 (AdaDelta), Chen et al. 2023 (Lion), the PyTorch docs (momentum,
  * centred RMSprop).
  */
 export interface OptimizerTextbook {
@@ -1891,6 +1912,16 @@ export const OPTIMIZER_TEXTBOOK: Readonly<Record<string, OptimizerTextbook>> = {
     tex: ['v \\leftarrow \\rho v + (1 - \\rho)\\,g^2', '\\bar g \\leftarrow \\rho \\bar g + (1 - \\rho)\\,g', '\\theta \\leftarrow \\theta - \\eta\\,\\frac{g}{\\sqrt{v - \\bar g^2} + \\epsilon}'],
     unicode: ['v ← ρv + (1 − ρ)g²', 'ḡ ← ρḡ + (1 − ρ)g', 'θ ← θ − η·g / (√(v − ḡ²) + ε)'],
     source: 'Graves, Generating Sequences with Recurrent Neural Networks (2013); PyTorch RMSprop(centered=True)',
+  },
+  AdaDelta: {
+    tex: [
+      'E[g^2] \\leftarrow \\rho\\,E[g^2] + (1 - \\rho)\\,g^2',
+      '\\Delta\\theta \\leftarrow -\\frac{\\sqrt{E[\\Delta\\theta^2] + \\epsilon}}{\\sqrt{E[g^2] + \\epsilon}}\\,g',
+      'E[\\Delta\\theta^2] \\leftarrow \\rho\\,E[\\Delta\\theta^2] + (1 - \\rho)\\,\\Delta\\theta^2',
+      '\\theta \\leftarrow \\theta + \\eta\\,\\Delta\\theta',
+    ],
+    unicode: ['E[g²] ← ρE[g²] + (1 − ρ)g²', 'Δθ ← −√(E[Δθ²] + ε)/√(E[g²] + ε)·g', 'E[Δθ²] ← ρE[Δθ²] + (1 − ρ)Δθ²', 'θ ← θ + ηΔθ'],
+    source: 'Zeiler, ADADELTA: An Adaptive Learning Rate Method (2012), Algorithm 1 (η = 1); PyTorch Adadelta',
   },
   AdaGrad: {
     tex: ['G \\leftarrow G + g^2', '\\theta \\leftarrow \\theta - \\eta\\,\\frac{g}{\\sqrt{G} + \\epsilon}'],

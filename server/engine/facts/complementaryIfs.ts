@@ -60,7 +60,7 @@ export function complementaryIfs(facts: Facts, stmts: readonly Stmt[]): Map<Stmt
       const other = singles[k];
       if (other.test.atom !== test.atom || other.test.positive === test.positive) continue;
       const first = stmts[other.at] as Stmt & { kind: 'block' };
-      if (!found.has(first) && unchanged(facts, other.test, first, stmts.slice(other.at + 1, i), s.span.start)) found.set(s, first);
+      if (!found.has(first) && unchanged(other.test, first, stmts.slice(other.at + 1, i))) found.set(s, first);
       break;
     }
     singles.push({ at: i, test });
@@ -125,13 +125,12 @@ function within(inner: string, outer: string): boolean {
 /**
  * Nothing in the first `if`'s body nor in the statements after it up to the second one can change
  * what the test reads: no assignment to a tested place or to what holds it, no call of a method of
- * it that may change it, no call it is handed to, no `del` (not in the IR: read in the text). In the
+ * it that may change it, no call it is handed to, no `del` of it, of what holds it or of an entry. In the
  * branch where the test says the entry is there (`'m' in state`, `x is not None`), writing the entry
  * (or x's new arithmetic value) keeps it there.
  */
-function unchanged(facts: Facts, test: Test, first: Stmt & { kind: 'block' }, between: readonly Stmt[], end: number): boolean {
+function unchanged(test: Test, first: Stmt & { kind: 'block' }, between: readonly Stmt[]): boolean {
   const present = test.kind === 'in' ? test.positive : test.kind === 'none' ? !test.positive : undefined;
-  if (/\bdel\b|\bdelete\b/.test(facts.source({ start: first.span.start, end }))) return false;
   return first.body.every((s) => !changes(test, s, present === true)) && between.every((s) => !changes(test, s, false));
 }
 
@@ -149,6 +148,8 @@ function changes(test: Test, s: Stmt, present: boolean, depth = 0): boolean {
       return exprChanges(test, s.expr);
     case 'return':
       return s.value !== undefined && exprChanges(test, s.value);
+    case 'delete':
+      return s.targets.some((t) => deleteChanges(test, t));
     case 'for': {
       const bound: string[] = [];
       const names = (t: Expr): void => (t.kind === 'seq' ? t.items.forEach(names) : void (exprKey(t) !== undefined && bound.push(exprKey(t)!)));
@@ -190,9 +191,24 @@ function assignChanges(test: Test, target: Expr, value: Expr, present: boolean):
   return false;
 }
 
-/** An expression calls a method that may change a tested place, or hands one (or what holds it) to a call. */
+/** `del` of a tested place, of what holds it, of something inside it (an entry of the tested dict), or of a place not known. */
+function deleteChanges(test: Test, target: Expr): boolean {
+  const key = exprKey(target);
+  if (key === undefined) return true;
+  // Another literal entry of the tested dict (`del st['other']`, JS `delete st.other`) leaves `'m' in st` as it was.
+  if (test.kind === 'in' && test.dict !== undefined && test.entry !== undefined && /^\["[^"]*"\]$/.test(test.entry.slice(test.dict.length))) {
+    const tested = JSON.parse(test.entry.slice(test.dict.length + 1, -1)) as string;
+    const rest = key.slice(test.dict.length);
+    const other = key.startsWith(test.dict) && (/^\["[^"]*"\]$/.test(rest) ? (JSON.parse(rest.slice(1, -1)) as string) : /^\.[\w$]+$/.test(rest) ? rest.slice(1) : undefined);
+    if (typeof other === 'string' && other !== tested) return false;
+  }
+  return test.places.some((p) => within(p, key) || within(key, p));
+}
+
+/** An expression calls a method that may change a tested place, hands one (or what holds it) to a call, or deletes one (JS `delete`). */
 function exprChanges(test: Test, e: Expr): boolean {
   return someExpr(e, (x) => {
+    if (x.kind === 'other' && x.ops?.[0] === 'del') return x.children.some((t) => deleteChanges(test, t));
     if (x.kind !== 'call') return false;
     if (x.callee.kind === 'name' && READING_CALLS.has(x.callee.name)) return false;
     if (x.callee.kind === 'attr') {

@@ -1022,8 +1022,6 @@ class Collector {
       // A sum written here (`a + b`, `grad.add(p, alpha=wd)`) that a squared-gradient state reads later.
       const sum = (w.value.kind === 'binary' && w.value.op === '+') || (w.value.kind === 'call' && analyzer.arithmeticCall(w.value)?.op === '+');
       if (!sum) continue;
-      const adaptive = this.adaptiveUse(w.span, w.target, w.owner);
-      if (!adaptive) continue;
       const { scope, at } = w.ctx;
       const terms = analyzer.summands(w.value, scope, at);
       if (terms.length !== 2) continue;
@@ -1036,6 +1034,9 @@ class Collector {
       if (gradient.sign !== 1 || gradient.num.length !== 1 || gradient.den.length !== 0 || gradient.num[0].env) continue;
       const g = gradient.num[0];
       if (!isGradientOf(this.facts, g.expr, g.scope, g.at, param.base)) continue;
+      // Last: it walks the owner's writes (a minified bundle's one function holds thousands of sums).
+      const adaptive = this.adaptiveUse(w.span, w.target, w.owner);
+      if (!adaptive) continue;
       const span = this.termSpan(decay.site, w.span, param.expr);
       if (known.has(spanKey(span))) continue;
       known.add(spanKey(span));
@@ -1071,8 +1072,9 @@ class Collector {
     let second: Span | undefined;
     const writes = this.writesOf('owner', owner.id);
     // The gradient defined afresh before the state write, in the same straight-line code: the state reads that value, not this one.
-    const redefined = (w: Write): boolean =>
-      writes.some((d) => d.fresh && d.block === w.block && d.span.start >= after && d.span.end <= w.span.start && exprKey(d.target) === gKey && !mentionsKey(d.value, gKey));
+    // Those definitions are gathered once, not per state write.
+    const fresh = writes.filter((d) => d.fresh && d.span.start >= after && exprKey(d.target) === gKey && !mentionsKey(d.value, gKey));
+    const redefined = (w: Write): boolean => fresh.some((d) => d.block === w.block && d.span.end <= w.span.start);
     for (const w of writes) {
       if (w.span.start < after || !this.isOptimizerState(w.target, w.span.start)) continue;
       if (!mentionsKey(w.value, gKey) || redefined(w)) continue;

@@ -856,8 +856,9 @@ export class TrainingFacts {
           if (b?.kind === 'assign' && b.value && !this.trackedAgain(key!, b, cur.s, cur.a)) {
             const bindings = b.op || this.accumulationStep(b) ? b.scope.allBindings(b.key).filter((y) => y.kind === 'assign' && (y.at <= b.at || b.loops.length > 0)) : [b];
             for (const y of bindings) {
-              // A tracked leaf made under no_grad (`with torch.no_grad(): ref = w.clone().requires_grad_()`) still records later operations.
-              if (y.value?.kind === 'call' && startsTrackedLeaf(y.value)) continue;
+              // A tracked leaf made under no_grad (`with torch.no_grad(): ref = w.clone().requires_grad_()`) still records
+              // later operations; so does a list of them (`params = [(w - lr * g).requires_grad_() for w, g in …]`).
+              if (y.value && tracksLeaves(y.value)) continue;
               const stmtSpan = y.span;
               if (!noGrad && this.inNoGrad(stmtSpan)) noGrad = { span: stmtSpan, what: 'it is computed under a no-grad context' };
               if (y.value) visit(y.value, y.scope, y.at, depth + 1, env && y.scope === cur.s ? env : undefined);
@@ -1495,4 +1496,11 @@ function branchAlternatives(b: Binding, scope: Scope, at: number): Binding[] {
   return b.scope
     .allBindings(b.key)
     .filter((o) => o !== b && o.kind === 'assign' && o.value !== undefined && !o.op && o.branches?.some((p) => p.chain.start === place.chain.start && p.chain.end === place.chain.end && p.branch.start !== place.branch.start));
+}
+
+/** A tracked leaf (`startsTrackedLeaf`), or a list, tuple or comprehension whose every element is one. */
+function tracksLeaves(e: Expr): boolean {
+  if (e.kind === 'call') return startsTrackedLeaf(e);
+  if (e.kind === 'comprehension') return tracksLeaves(e.element);
+  return e.kind === 'seq' && e.items.length > 0 && e.items.every((x) => x.kind === 'call' && startsTrackedLeaf(x));
 }

@@ -116,6 +116,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   correctedStateStored(facts, step, push);
   firstSampleStart(facts, step, push);
   powerRestartedPerCall(facts, step, push);
+  expandedCountBehind(facts, step, push);
   for (const p of step.params) {
     for (const term of stepTerms(step, p)) {
       for (const c of term.corrections) {
@@ -151,7 +152,14 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
           });
           continue;
         }
-        if (!c.exp || !divides) continue;
+        if (c.exp && !divides) {
+          // A correction that multiplies (√(1 − β₂ᵗ) over the step) with the count one behind: the first update is 0.
+          // Reported only when no dividing correction of the term reads the same count, which says more.
+          const sameCount = (x: typeof c): boolean => x !== c && x.exp !== undefined && JSON.stringify(x.exp) === JSON.stringify(c.exp) && ((!x.inDenominator && x.power < 0) || (x.inDenominator && x.power > 0));
+          if (!term.corrections.some(sameCount)) countBehind(facts, step, c, site, owner, p, push, true);
+          continue;
+        }
+        if (!c.exp) continue;
         // 1 − βᵗ + ε is ε at t = 0, not 0: the division by zero below is not there.
         if (c.eps !== undefined) continue;
         // 1 − βᵗ with t = 0 on the first step: a division by zero.
@@ -257,14 +265,45 @@ function pastFirstStep(facts: Facts, span: Span, t: string): boolean {
 }
 
 /**
+ * A correction read with a count copied before its increment that multiplies the update to the power
+ * one, so the normal form spreads it over the step's terms and no term carries it (`(1 - b2 ** t) ** 1/2`,
+ * which is (1 − β₂ᵗ)/2): β^(T − 1) is then a factor of the update's monomials. Reported when a
+ * parameter's step has that power as a factor of positive power only (never divided by it), and no
+ * term carries a correction with the same exponent (those the term-by-term reading reports).
+ */
+function expandedCountBehind(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  if (!step.countCopies) return;
+  const carried = new Set(step.params.flatMap((p) => stepTerms(step, p).flatMap((t) => t.corrections.map((c) => c.key))));
+  const done = new Set<string>();
+  for (const c of step.corrections) {
+    if (!c.exp || carried.has(c.key) || done.has(c.key)) continue;
+    const counter = c.exp.find((m) => m.fs.length === 1 && m.c === 1 && m.fs[0].n === 1 && m.fs[0].atom.k === 'sym');
+    const t = counter?.fs[0].atom.k === 'sym' ? counter.fs[0].atom.key : undefined;
+    if (t === undefined || !step.countCopies.has(t)) continue;
+    const factorOf = (f: PolyFactor): boolean => f.atom.k === 'pow' && polyEquals(f.atom.exp, c.exp!) && f.atom.base.length === 1 && f.atom.base[0].fs.length === 1 && f.atom.base[0].fs[0].atom.k === 'sym' && f.atom.base[0].fs[0].atom.key === c.beta;
+    for (const p of step.params) {
+      const multiplied = p.step.some((m) => m.fs.some((f) => factorOf(f) && f.n > 0));
+      const divided = p.step.some((m) => m.fs.some((f) => (factorOf(f) && f.n < 0) || (f.atom.k !== 'pow' && atomsOf([{ c: 1, fs: [f] }]).some((a) => a.k === 'pow' && polyEquals(a.exp, c.exp!)))));
+      if (!multiplied || divided) continue;
+      const site = correctionSite(step, c.key, p.eq.order);
+      if (!site) continue;
+      done.add(c.key);
+      countBehind(facts, step, c, site, undefined, p, push, true, true);
+      break;
+    }
+  }
+}
+
+/**
  * 1 − β^(T − 1) with T a step count started at 0 and incremented before the correction: 1 − β⁰ = 0 on
  * the first step. Mostly a local that copied T before its increment (`t = self.t`, then `self.t += 1`,
  * then `1 - b1 ** t`: the evaluator reads the copy as T − 1), where every later correction lags a step too.
  */
-function countBehind(facts: Facts, step: OptimizerStep, c: StepTerm['corrections'][number], site: ReturnType<typeof correctionSite> & object, owner: StateUpdate | undefined, p: ParamUpdate, push: (f: OptimizerFinding) => void): void {
+function countBehind(facts: Facts, step: OptimizerStep, c: Omit<StepTerm['corrections'][number], 'power' | 'inDenominator'> & Partial<Pick<StepTerm['corrections'][number], 'power' | 'inDenominator'>>, site: ReturnType<typeof correctionSite> & object, owner: StateUpdate | undefined, p: ParamUpdate | undefined, push: (f: OptimizerFinding) => void, multiplies = false, expanded = false): void {
   const exp = c.exp;
   if (!exp || exp.length !== 2 || c.eps !== undefined) return;
-  const divides = (!c.inDenominator && c.power < 0) || (c.inDenominator && c.power > 0);
+  const power = c.power ?? 0;
+  const divides = expanded || (multiplies ? (!c.inDenominator && power > 0) || (c.inDenominator && power < 0) : (!c.inDenominator && power < 0) || (c.inDenominator && power > 0));
   const counter = exp.find((m) => m.fs.length === 1 && m.c === 1 && m.fs[0].n === 1 && m.fs[0].atom.k === 'sym');
   const one = exp.find((m) => m.fs.length === 0 && m.c === -1);
   const t = counter?.fs[0].atom.k === 'sym' ? counter.fs[0].atom.key : undefined;
@@ -273,7 +312,7 @@ function countBehind(facts: Facts, step: OptimizerStep, c: StepTerm['corrections
   const inits = step.initial(t);
   if (incremented === undefined || incremented > site.order || inits.length === 0 || !inits.every((v) => v === 0)) return;
   // `if group['step'] > 1: p.addcdiv_(…, de_nom)`: the update that reads the lagging correction skips the first step.
-  const reading = p.eq.spans.filter((_, i) => { const w = p.eq.writes?.[i]; return w !== undefined && atomsOf(w).some((a) => correctionOf(a, step.epsilon)?.key === c.key); });
+  const reading = p ? p.eq.spans.filter((_, i) => { const w = p.eq.writes?.[i]; return w !== undefined && atomsOf(w).some((a) => correctionOf(a, step.epsilon)?.key === c.key); }) : [];
   if (reading.length > 0 && reading.every((span) => pastFirstStep(facts, span, t))) return;
   const tt = show(facts, step, t);
   const copy = step.countCopies?.get(t);
@@ -285,8 +324,10 @@ function countBehind(facts: Facts, step: OptimizerStep, c: StepTerm['corrections
   push({
     code: 'NB401',
     span: site.span,
-    severity: 'error',
-    message: copy
+    ...(multiplies ? {} : { severity: 'error' as const }),
+    message: multiplies
+      ? `${copy ? `${copy.local} is copied from ${t} before ${t} is incremented, so ${written} reads the count of the previous step` : `the exponent of ${written} is ${tt} - 1, the count of the previous step`}: 0 on the first step, where the correction is 1 - 1 = 0 and multiplies the update, so the first update is zero, and one step behind on every later step. ${copy ? `Copy the count after incrementing it (${t} += 1 first, then ${copy.local} = ${t})` : `Use ${tt} itself as the exponent`}`
+      : copy
       ? `${copy.local} is copied from ${t} before ${t} is incremented, so ${written} reads the count of the previous step: 0 on the first step, where the bias correction is 1 - 1 = 0 and divides by zero (the first step is NaN), and one step behind on every later step. Copy the count after incrementing it (${t} += 1 first, then ${copy.local} = ${t})`
       : `the exponent of ${written} is ${tt} - 1, and ${tt} is 1 on the first step (it starts at 0 and is incremented before the correction), so the first bias correction is 1 - 1 = 0 and divides by zero: the first step is NaN. Use ${tt} itself as the exponent`,
     ...(related.length > 0 ? { related } : {}),

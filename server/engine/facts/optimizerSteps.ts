@@ -188,6 +188,12 @@ export interface OptimizerStep {
   halfPowers?: HalfPower[];
   /** Locals that copied a step count before its increment, read after it as T − 1, with where they copied it. */
   countCopies?: Map<string, { local: string; copied?: Span }>;
+  /**
+   * Values a parameter's update reads that the step then rewrites from their old value (AdaDelta's
+   * E[Δθ²], updated after θ): they carry to the next step as states do, but feed nothing of this one
+   * after their update, so they are not among `states` (which the NB40x checks read in order).
+   */
+  laterStates?: Map<string, StateUpdate>;
 }
 
 /**
@@ -203,7 +209,7 @@ export interface SquaredInPlace {
 }
 
 /** `m || 0`, `m ?? 0`, `m or 0`: the operators whose zero right side is a lazy zero start. */
-const ZERO_DEFAULTS = new Set(['||', '??', 'or']);
+const ZERO_DEFAULTS = new Set(['??', 'or']);
 
 const isZeroLiteral = (e: Expr): boolean => e.kind === 'num' && e.value === 0;
 
@@ -1902,6 +1908,10 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     }
   }
   if (ev.localPowers.size > 0) step.localPowers = ev.localPowers;
+  for (const e of real) {
+    if (states.has(e.key) || params.some((p) => p.eq.key === e.key) || !params.some((p) => mentions(p.step, e.key))) continue;
+    (step.laterStates ??= new Map()).set(e.key, stateUpdate(e));
+  }
   frameworkCounter(facts, step, ev.order);
   step.family = familyOf(step);
   return step;
@@ -2764,6 +2774,9 @@ function familyOf(step: OptimizerStep): string | undefined {
   if (sign && averages.length > 0) return 'Lion';
   if (states.some((s) => s.max) && sqrtDen) return 'AMSGrad';
   if (states.some((s) => s.max)) return 'Adamax';
+  // AdaDelta: the step multiplies by √(D + ε), D a value the step keeps (the RMS of past updates), over a √ of state.
+  const kept = [...step.states.keys(), ...(step.laterStates?.keys() ?? [])];
+  if (sqrtDen && terms.some((t) => t.mono.fs.some((f) => f.n > 0 && f.atom.k === 'fn' && f.atom.fn === 'sqrt' && f.atom.args.some((x) => kept.some((k) => mentions(x, k)))))) return 'AdaDelta';
   if (sqrtDen && averages.length >= 2 && corrected) return decoupled ? 'AdamW' : 'Adam';
   if (sqrtDen && averages.length >= 3) return 'RMSprop (centred)';
   if (sqrtDen && averages.length >= 1) return states.length >= 2 ? 'RMSprop with momentum' : 'RMSprop';

@@ -103,6 +103,17 @@ export class PythonLowerer {
         }
         return;
       }
+      case 'delete_statement': {
+        const targets: Expr[] = [];
+        for (const child of node.namedChildren) {
+          if (!child || child.type === 'comment') continue;
+          // `del a, b` is one expression_list.
+          if (child.type === 'expression_list') for (const item of child.namedChildren) item && item.type !== 'comment' && targets.push(this.expr(item, depth));
+          else targets.push(this.expr(child, depth));
+        }
+        out.push({ kind: 'delete', targets, span: this.spanOf(node) });
+        return;
+      }
       case 'decorated_definition': {
         const def = field(node, f.definition);
         if (!def) return;

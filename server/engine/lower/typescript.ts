@@ -9,8 +9,15 @@ import type { AssignOp, BinaryOp, DocComment, Expr, KeywordArg, Param, Span, Stm
 import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue } from './common';
 
 const binaryOps: Record<string, BinaryOp> = { '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '**': '**' };
-/** Operators whose value is the left side unless it is missing or falsy: kept in `ops`. */
-const DEFAULTING = new Set(['||', '??']);
+/**
+ * Comparisons and logical operators, kept in `ops` as Python writes them (`===` is `==`, `&&` is
+ * `and`, `||` is `or`: the same value), so the facts read one IR for both languages. `??` has no
+ * Python form and stays.
+ */
+const TEST_OPS: Record<string, string> = {
+  '===': '==', '==': '==', '!==': '!=', '!=': '!=', '<': '<', '>': '>', '<=': '<=', '>=': '>=',
+  in: 'in', instanceof: 'instanceof', '&&': 'and', '||': 'or', '??': '??',
+};
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
 /** Wrappers that do not change a value: type assertions, `await`, `!`. */
 const transparent = new Set(['parenthesized_expression', 'as_expression', 'satisfies_expression', 'non_null_expression', 'type_assertion', 'await_expression']);
@@ -140,14 +147,14 @@ export class TypeScriptLowerer {
       if (c.type !== 'switch_case' && c.type !== 'switch_default') continue;
       const value = c.type === 'switch_case' ? field(c.node, f.value) : null;
       if (c.type === 'switch_default') isDefault = true;
-      else if (value && subject) heads.push({ kind: 'other', children: [this.expr(subject, depth), this.expr(value, depth)], ops: ['==='], span: this.spanOf(value) });
+      else if (value && subject) heads.push({ kind: 'other', children: [this.expr(subject, depth), this.expr(value, depth)], ops: ['=='], span: this.spanOf(value) });
       const parts = named(c.node).filter((x) => !(value && x.node.startIndex === value.startIndex && x.node.endIndex === value.endIndex));
       if (parts.length === 0) continue; // an empty case shares the next one's statements
       const body: Stmt[] = [];
       for (const part of parts) this.stmt(part.node, depth + 1, body, part.type);
       falls.push(!/^(break|return|throw|continue)_statement$/.test(parts[parts.length - 1].type));
       // One condition per branch: `case 'a': case 'b':` is `opt === 'a' || opt === 'b'`, kept as its operands.
-      const head: Expr[] = isDefault || heads.length === 0 ? [] : heads.length === 1 ? heads : [{ kind: 'other', children: heads, ops: ['||'], span: this.spanOf(c.node) }];
+      const head: Expr[] = isDefault || heads.length === 0 ? [] : heads.length === 1 ? heads : [{ kind: 'other', children: heads, ops: heads.slice(1).map(() => 'or'), span: this.spanOf(c.node) }];
       branches.push({ heads: head, body, span: this.spanOf(c.node) });
       heads = [];
       isDefault = false;
@@ -499,8 +506,11 @@ export class TypeScriptLowerer {
         const left = field(node, f.left);
         const right = field(node, f.right);
         if (!left || !right) return other(span);
-        // `m || 0`, `m ?? 0`: the operator kept, as Python's `or` is (a lazy zero start, optimizerSteps.ts).
-        if (!op) return { kind: 'other', children: [this.expr(left, d), this.expr(right, d)], ...(opNode && DEFAULTING.has(opNode.type) ? { ops: [opNode.type] } : {}), span };
+        // `m || 0` (a lazy zero start, optimizerSteps.ts), `k in state`, `x === null`: the operator kept.
+        if (!op) {
+          const test = opNode ? TEST_OPS[opNode.type] : undefined;
+          return { kind: 'other', children: [this.expr(left, d), this.expr(right, d)], ...(test ? { ops: [test] } : {}), span };
+        }
         return { kind: 'binary', op, left: this.expr(left, d), right: this.expr(right, d), opSpan: this.spanOf(opNode!), span };
       }
       case 'unary_expression': {
@@ -509,6 +519,7 @@ export class TypeScriptLowerer {
         if (!arg) return other(span);
         if (op === '-' || op === '+' || op === '~') return { kind: 'unary', op, arg: this.expr(arg, d), span };
         if (op === '!') return { kind: 'unary', op: 'not', arg: this.expr(arg, d), span };
+        if (op === 'delete') return { kind: 'other', children: [this.expr(arg, d)], ops: ['del'], span };
         return other(span, [this.expr(arg, d)]);
       }
       case 'update_expression': {
