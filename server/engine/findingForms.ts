@@ -124,6 +124,20 @@ export function unstoredMaxForms(place: string, element: boolean, local: string,
   };
 }
 
+/** A maximum of a state's new average and its old value (NB407): no running maximum is kept. */
+export function consecutiveMaxForms(place: string, element: boolean, local: string): FindingForms {
+  return {
+    title: element ? `An element of \`${place}\`` : `State \`${place}\``,
+    computed: {
+      tex: `v_t = \\beta\\,v_{t-1} + (1 - \\beta)\\,X, \\quad u = \\max(v_t,\\; v_{t-1})`,
+      unicode: `vₜ = β·vₜ₋₁ + (1 − β)·X; u = max(vₜ, vₜ₋₁)`,
+    },
+    correct: { tex: `\\hat v_t = \\max(\\hat v_{t-1},\\; v_t), \\quad u = \\hat v_t`, unicode: `v̂ₜ = max(v̂ₜ₋₁, vₜ); u = v̂ₜ` },
+    correctLabel: 'Correct update (AMSGrad)',
+    legend: [{ tex: 'v', unicode: 'v', code: element ? `${place}[i]` : place }, { tex: 'u', unicode: 'u', code: local }],
+  };
+}
+
 /**
  * AdaDelta's accumulator of squared updates averaging the parameter's square (NB403): D the
  * accumulator, G the average of g², θ the parameter, ρ D's weight.

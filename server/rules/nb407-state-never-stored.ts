@@ -9,7 +9,7 @@
 import { defineRule } from './rule';
 import { unstoredStates } from '../engine/facts/unstoredState';
 import { noneOnlyStates } from '../engine/facts/noneOnlyState';
-import { unstoredMaxForms, unstoredStateForms, unusedStateForms } from '../engine/findingForms';
+import { unstoredMaxForms, consecutiveMaxForms, unstoredStateForms, unusedStateForms } from '../engine/findingForms';
 
 export const nb407StateNeverStored = defineRule({
   meta: {
@@ -63,6 +63,17 @@ export const nb407StateNeverStored = defineRule({
         const from = f.element ? `an element of \`${f.place}\`` : `\`${f.place}\``;
         const other = f.max.other;
         const old = f.weight === '1' ? 'old value' : `${f.weight}·(old value)`;
+        if (f.max.consecutive && other) {
+          context.report({
+            span: f.span,
+            message:
+              `\`${f.local}\` is the maximum of ${from}'s new average and its value from the last step, and the step uses it, but ${from} stores the average, not the maximum: ` +
+              `each step compares only two consecutive averages, so \`${f.local}\` is no running maximum and falls back as soon as the average does (AMSGrad keeps v̂ ← max(v̂, v) in a state of its own). Keep the maximum in a state of its own, updated from itself (\`v_max = max(v_max, v)\`, stored), and divide by it.`,
+            math: { forms: consecutiveMaxForms(f.place, f.element, f.local) },
+            related: [{ span: other, message: `this stores the average in \`${f.place}\`, not \`${f.local}\`` }],
+          });
+          continue;
+        }
         context.report({
           span: f.span,
           message: other

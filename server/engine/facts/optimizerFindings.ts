@@ -63,6 +63,8 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     found!.push(f);
   };
   for (const full of optimizerSteps(facts)) {
+    // A step scaled by a state over itself plus ε (EXAdam's 1 + v/(v + ε)·β₂ᵗ) writes βᵗ and 1 − βᵗ on purpose: no family the checks know.
+    if (full.params.some((p) => selfRatio(p.step, full.states, 0))) continue;
     // Equations written in branches that may exclude each other are not checked.
     const step: OptimizerStep = { ...full, states: new Map([...full.states].filter(([, s]) => !s.eq.branched)), params: full.params.filter((p) => !p.eq.branched) };
     for (const h of halfPowerFindings(facts, step)) push({ code: h.code, span: h.span, message: h.message, ...(h.related ? { related: h.related } : {}), fix: h.fix });
@@ -154,7 +156,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
           // A correction that multiplies (√(1 − β₂ᵗ) over the step) with the count one behind: the first update is 0.
           // Reported only when no dividing correction of the term reads the same count, which says more.
           const sameCount = (x: typeof c): boolean => x !== c && x.exp !== undefined && JSON.stringify(x.exp) === JSON.stringify(c.exp) && ((!x.inDenominator && x.power < 0) || (x.inDenominator && x.power > 0));
-          if (!term.corrections.some(sameCount)) countBehind(facts, step, c, site, owner, push, true);
+          if (!term.corrections.some(sameCount)) countBehind(facts, step, c, site, owner, p, push, true);
           continue;
         }
         if (!c.exp) continue;
@@ -163,7 +165,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         // 1 − βᵗ with t = 0 on the first step: a division by zero.
         const t = c.exp.length === 1 && c.exp[0].c === 1 && c.exp[0].fs.length === 1 && c.exp[0].fs[0].n === 1 && c.exp[0].fs[0].atom.k === 'sym' ? c.exp[0].fs[0].atom.key : undefined;
         if (t === undefined) {
-          countBehind(facts, step, c, site, owner, push);
+          countBehind(facts, step, c, site, owner, p, push);
           continue;
         }
         const incremented = step.counters.get(t);
@@ -219,6 +221,49 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
   }
 }
 
+/** A monomial of `p` (or of a root or reciprocal inside it) multiplies a state S by 1/(S + …): S/(S + ε). */
+function selfRatio(p: Poly, states: Map<string, StateUpdate>, depth: number): boolean {
+  if (depth > 4) return false;
+  for (const m of p) {
+    const own = m.fs.filter((f) => f.n > 0 && f.atom.k === 'sym' && states.has(f.atom.key)).map((f) => (f.atom as { key: string }).key);
+    for (const f of m.fs) {
+      if (f.atom.k === 'inv') {
+        const arg = f.atom.arg;
+        if (arg.length > 1 && own.some((k) => mentions(arg, k))) return true;
+        if (selfRatio(arg, states, depth + 1)) return true;
+      } else if (f.atom.k === 'fn' && f.atom.args.some((a) => selfRatio(a, states, depth + 1))) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Whether `span` runs only under an `if` whose test says the step count `t` is past its first step
+ * (`t > 1`, `t >= 2`, `t != 1`, `1 < t`), read off the IR by the count's key.
+ */
+function pastFirstStep(facts: Facts, span: Span, t: string): boolean {
+  let found = false;
+  const past = (h: Expr): boolean => {
+    if (h.kind !== 'other' || h.ops?.length !== 1 || h.children.length !== 2) return false;
+    const [l, r] = h.children;
+    const op = h.ops[0];
+    const num = (x: Expr): number | undefined => (x.kind === 'num' ? x.value : undefined);
+    if (exprKey(l) === t && num(r) !== undefined) return (op === '>' && num(r)! >= 1) || (op === '>=' && num(r)! >= 2) || ((op === '!=' || op === '!==') && num(r) === 1);
+    if (exprKey(r) === t && num(l) !== undefined) return (op === '<' && num(l)! >= 1) || (op === '<=' && num(l)! >= 2);
+    return false;
+  };
+  const visit = (body: Stmt[], depth: number): void => {
+    if (depth > 60 || found) return;
+    for (const st of body) {
+      if (st.span.start > span.start || st.span.end < span.end) continue;
+      if (st.kind === 'block' && st.label === 'if' && st.heads.length === 1 && past(st.heads[0])) found = true;
+      if (st.kind === 'function' || st.kind === 'class' || st.kind === 'for' || st.kind === 'block') visit(st.body, depth + 1);
+    }
+  };
+  visit(facts.module.body, 0);
+  return found;
+}
+
 /**
  * A correction read with a count copied before its increment that multiplies the update to the power
  * one, so the normal form spreads it over the step's terms and no term carries it (`(1 - b2 ** t) ** 1/2`,
@@ -243,7 +288,7 @@ function expandedCountBehind(facts: Facts, step: OptimizerStep, push: (f: Optimi
       const site = correctionSite(step, c.key, p.eq.order);
       if (!site) continue;
       done.add(c.key);
-      countBehind(facts, step, c, site, undefined, push, true, true);
+      countBehind(facts, step, c, site, undefined, p, push, true, true);
       break;
     }
   }
@@ -254,7 +299,7 @@ function expandedCountBehind(facts: Facts, step: OptimizerStep, push: (f: Optimi
  * the first step. Mostly a local that copied T before its increment (`t = self.t`, then `self.t += 1`,
  * then `1 - b1 ** t`: the evaluator reads the copy as T − 1), where every later correction lags a step too.
  */
-function countBehind(facts: Facts, step: OptimizerStep, c: Omit<StepTerm['corrections'][number], 'power' | 'inDenominator'> & Partial<Pick<StepTerm['corrections'][number], 'power' | 'inDenominator'>>, site: ReturnType<typeof correctionSite> & object, owner: StateUpdate | undefined, push: (f: OptimizerFinding) => void, multiplies = false, expanded = false): void {
+function countBehind(facts: Facts, step: OptimizerStep, c: Omit<StepTerm['corrections'][number], 'power' | 'inDenominator'> & Partial<Pick<StepTerm['corrections'][number], 'power' | 'inDenominator'>>, site: ReturnType<typeof correctionSite> & object, owner: StateUpdate | undefined, p: ParamUpdate | undefined, push: (f: OptimizerFinding) => void, multiplies = false, expanded = false): void {
   const exp = c.exp;
   if (!exp || exp.length !== 2 || c.eps !== undefined) return;
   const power = c.power ?? 0;
@@ -266,6 +311,9 @@ function countBehind(facts: Facts, step: OptimizerStep, c: Omit<StepTerm['correc
   const incremented = step.counters.get(t);
   const inits = step.initial(t);
   if (incremented === undefined || incremented > site.order || inits.length === 0 || !inits.every((v) => v === 0)) return;
+  // `if group['step'] > 1: p.addcdiv_(…, de_nom)`: the update that reads the lagging correction skips the first step.
+  const reading = p ? p.eq.spans.filter((_, i) => { const w = p.eq.writes?.[i]; return w !== undefined && atomsOf(w).some((a) => correctionOf(a, step.epsilon)?.key === c.key); }) : [];
+  if (reading.length > 0 && reading.every((span) => pastFirstStep(facts, span, t))) return;
   const tt = show(facts, step, t);
   const copy = step.countCopies?.get(t);
   const written = facts.source(site.span);

@@ -16,6 +16,7 @@ import { exprKey } from './keys';
 import { callArguments, lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
+import { complementaryIfs } from './complementaryIfs';
 import { formatNumber } from '../../math/print/format';
 import { APPLY_UPDATES, appliedUpdates, arithmeticPlacement, copiedArray, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
@@ -879,6 +880,7 @@ class Evaluator {
     this.derived.delete(key);
     // A local given a value in two branches that exclude each other (`if rho > 4: u = … else: u = …`) splits the step into paths as a state written there does.
     if (target.kind === 'name' && this.branches.length > 0) this.noteWriteBranches(`${key}\u0000local`);
+    if (target.kind === 'name' && !inPlace) this.noteLocalBlock(key);
     // T ← T·β for a running power: its exponent counts one more step.
     const beta = this.powers.get(key);
     if (beta !== undefined && !(target.kind === 'name' && env.values.has(key))) {
@@ -1012,6 +1014,7 @@ class Evaluator {
   readonly stateDerivedOverwrites = new Set<string>();
 
   private noteOverwrite(key: string, value: Poly, target: Expr, statement: Span): void {
+    this.notePersistentWrite();
     const stacks = this.overwriteBranches.get(key);
     if (stacks) stacks.push([...this.branches]);
     else this.overwriteBranches.set(key, [[...this.branches]]);
@@ -1022,6 +1025,34 @@ class Evaluator {
   }
 
   private readonly localBranch = new Map<string, Stmt | undefined>();
+  /** Locals set in two `if` blocks that may exclude each other, with the block of each one's last write. */
+  private readonly branchedNames = new Set<string>();
+  private readonly nameBlock = new Map<string, Stmt>();
+  /**
+   * A persistent value was written by a statement that reads such a local (`state['m'] = m` after
+   * `if …: m = … else: m = …`): the whole function's value is one branch's, and each path may hold a step.
+   */
+  branchedLocalStored = false;
+
+  private noteLocalBlock(key: string): void {
+    const branch = this.branches[this.branches.length - 1];
+    if (branch === undefined) {
+      this.branchedNames.delete(key);
+      this.nameBlock.delete(key);
+      return;
+    }
+    const before = this.nameBlock.get(key);
+    if (before !== undefined && before !== branch && !this.branches.includes(before)) this.branchedNames.add(key);
+    this.nameBlock.set(key, branch);
+  }
+
+  private notePersistentWrite(): void {
+    const st = this.statement;
+    if (this.branchedNames.size === 0 || this.branchedLocalStored || !st) return;
+    const read = st.kind === 'assign' ? st.value : st.kind === 'expr' ? st.expr : st.kind === 'return' ? st.value : undefined;
+    if (read && someExpr(read, (x) => x.kind === 'name' && this.branchedNames.has(x.name))) this.branchedLocalStored = true;
+  }
+
   /** Locals whose value is not known because branches that may exclude each other set it. */
   private readonly unknownLocals = new Set<string>();
 
@@ -1080,6 +1111,8 @@ class Evaluator {
     const known = this.equations.get(key);
     const branch = this.branches[this.branches.length - 1];
     this.noteWriteBranches(key);
+    this.notePersistentWrite();
+    this.noteReadBranches(key, value);
     this.pending.delete(key);
     if (known) {
       // Writes in two different `if` blocks may exclude each other (`if amsgrad: … else: …`): not composed.
@@ -1103,6 +1136,18 @@ class Evaluator {
 
   /** For each persistent key, the `if` blocks around each of its writes (outermost first). */
   readonly writeBranches = new Map<string, Stmt[][]>();
+  /** For each persistent key written before, the `if` blocks around each write of another one that reads it. */
+  readonly readBranches = new Map<string, Stmt[][]>();
+
+  private noteReadBranches(key: string, value: Poly): void {
+    if (this.branches.length === 0) return;
+    for (const a of atomsOf(value)) {
+      if (a.k !== 'sym' || a.key === key || !this.writeBranches.has(a.key)) continue;
+      const list = this.readBranches.get(a.key);
+      if (list) list.push([...this.branches]);
+      else this.readBranches.set(a.key, [[...this.branches]]);
+    }
+  }
 
   private noteWriteBranches(key: string): void {
     const list = this.writeBranches.get(key);
@@ -1197,12 +1242,36 @@ class Evaluator {
   /** Statements in order; returns the value of the first `return`, if any. */
   block(stmts: Stmt[], env: Env): Poly | undefined {
     let returned: Poly | undefined;
-    for (const s of stmts) {
+    for (let i = 0; i < stmts.length; i++) {
+      let s = stmts[i];
+      // An `if` chain of a helper being inlined: kept by its first block, and run as the path chose.
+      if (s.kind === 'block' && s.label === 'if' && this.inlining.size > 0) {
+        let chain = this.helperChains.get(s);
+        if (!chain) this.helperChains.set(s, (chain = ifChainAt(stmts, i)));
+        const choice = this.choices?.get(s);
+        if (choice === undefined) {
+          // Its `elif`/`else` blocks are not chains of their own.
+          for (let k = 0; k < chain.length; k++) {
+            const r = this.stmt(chain[k], env);
+            if (r && !returned) returned = r;
+          }
+          i += chain.length - 1;
+          continue;
+        }
+        i += chain.length - 1;
+        if (choice < 0) continue;
+        s = chosenBranch(chain[choice]);
+      }
       const r = this.stmt(s, env);
       if (r && !returned) returned = r;
     }
     return returned;
   }
+
+  /** The `if` chains of inlined helpers, by their first block: a path may choose one branch of each (`choices`). */
+  readonly helperChains = new Map<Stmt, (Stmt & { kind: 'block' })[]>();
+  /** For a path through helpers' chains: the branch run of each chosen chain, by its first block (−1: none). */
+  choices?: Map<Stmt, number>;
 
   /** The simple statement being run (none while a loop's or a block's head is). */
   private statement?: Stmt;
@@ -1736,12 +1805,17 @@ function argumentVersions(ev: Evaluator, args: readonly string[]): Map<string, s
   return versions;
 }
 
-function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], body: Stmt[] = fn.body, evaluated?: Evaluator, transform?: TransformUpdate): OptimizerStep | undefined {
+function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], body: Stmt[] = fn.body, evaluated?: Evaluator, transform?: TransformUpdate, choices?: Map<Stmt, number>): OptimizerStep | undefined {
   // In an optax update function, the incoming `updates` is the gradient: a local the function rebinds, not state.
   const entry = (): Env => ({ values: new Map(transform?.updates ? [[transform.updates, sym(transform.updates)]] : []) });
+  const evaluator = (versions: Map<string, string>): Evaluator => {
+    const ev = new Evaluator(facts, fn, versions, transform);
+    if (choices) ev.choices = choices;
+    return ev;
+  };
   let first = evaluated;
   if (!first) {
-    first = new Evaluator(facts, fn, new Map(), transform);
+    first = evaluator(new Map());
     first.block(body, entry());
   }
   const fnParams = argumentNames(fn);
@@ -1760,20 +1834,20 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   addVersions(first);
   let ev = first;
   if (versions.size > 0) {
-    ev = new Evaluator(facts, fn, versions, transform);
+    ev = evaluator(versions);
     ev.block(body, entry());
     // A returned state computed from another one (`nu_max = max(nu_max, nu)` after `nu`) is known by its form only once that one is.
     const before = versions.size;
     if (transform || ev.returnedKeys.size > 0) addVersions(ev);
     if (versions.size > before) {
-      ev = new Evaluator(facts, fn, versions, transform);
+      ev = evaluator(versions);
       ev.block(body, entry());
     }
   }
   // A β power kept as a running product (`self.b1_t *= self.beta1`) is βᵗ: a third pass reads it as one.
   const powers = runningPowers(ev, inits, (key, beta) => startsAtValueOf(facts, key, beta));
   if (powers.size > 0) {
-    ev = new Evaluator(facts, fn, versions, transform);
+    ev = evaluator(versions);
     ev.powers = powers;
     ev.block(body, entry());
   }
@@ -2227,23 +2301,30 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     whole = new Evaluator(facts, fn, new Map(), undefined, true);
     whole.block(fn.body, { values: new Map() });
   }
-  if (tooFewEquations(whole) && argumentVersions(whole, argumentNames(fn)).size === 0) return [];
+  // Too few equations to be a step, unless a value stored was set in branches that exclude each other: each path may hold one.
+  if (tooFewEquations(whole) && !whole.branchedLocalStored && argumentVersions(whole, argumentNames(fn)).size === 0) return [];
   // A place given the step's value in one branch (`self.grads[i] = lr_t * m / …` under `if optimizer == "adam"`) and
   // another value in another (`self.grads[i] = lr * g`), then applied after the chain, is one step per branch too.
   const writeBranches = new Map(whole.writeBranches);
   for (const key of whole.stateDerivedOverwrites) writeBranches.set(key, [...(writeBranches.get(key) ?? []), ...(whole.overwriteBranches.get(key) ?? [])]);
-  const split = exclusiveChains(writeBranches);
-  let paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
+  // Two single `if`s whose tests negate each other (`if 'buf' in state:` … `if 'buf' not in state:`) are one `if`/`else`.
+  const pairs = [...writeBranches.values()].some((stacks) => stacks.length > 1) ? pairedIfs(facts, fn.body) : new Map<Stmt, Stmt>();
+  const split = exclusiveChains(writeBranches, pairs, whole.readBranches);
+  // Chains of inlined helpers are not statements of the body: a path chooses a branch of each as the helper runs.
+  const helperHeads = [...split].filter((s) => whole.helperChains.has(s));
+  for (const s of helperHeads) split.delete(s);
+  let paths = split.size > 0 ? exclusivePaths(fn.body, split, pairs) : undefined;
   // Each path is evaluated again: a long function with many paths is read as one step instead.
   // After an overflow each path may overflow again: only a short function is split then.
   const budget = overflow ? PATH_BUDGET / 4 : PATH_BUDGET;
   // Conditional expressions split the step only when the statement chains' paths leave room for them.
   if ((!paths || paths.length * whole.order > budget) && [...split].some((s) => conditionalHeads.has(s))) {
     for (const s of [...split]) if (conditionalHeads.has(s)) split.delete(s);
-    paths = split.size > 0 ? exclusivePaths(fn.body, split) : undefined;
+    paths = split.size > 0 ? exclusivePaths(fn.body, split, pairs) : undefined;
   }
   if (paths && paths.length * whole.order > budget) paths = undefined;
-  if (!paths || paths.length < 2) {
+  const choiceSets = helperChoices(whole.helperChains, helperHeads, paths?.length ?? 1, whole.order, budget);
+  if ((!paths || paths.length < 2) && choiceSets.length < 2) {
     if (overflow) throw overflow;
     const step = analyzeFunction(facts, fn, inits, fn.body, whole);
     if (step) step.overwrites = whole.overwrites;
@@ -2251,10 +2332,10 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
   }
   const steps: OptimizerStep[] = [];
   const seen = new Set<string>();
-  for (const body of paths) {
+  for (const [body, choices] of (paths ?? [fn.body]).flatMap((b) => choiceSets.map((c) => [b, c] as const))) {
     let step: OptimizerStep | undefined;
     try {
-      step = analyzeFunction(facts, fn, inits, body);
+      step = analyzeFunction(facts, fn, inits, body, undefined, undefined, choices.size > 0 ? choices : undefined);
     } catch (e) {
       if (!(e instanceof PolyOverflow)) throw e;
       // A path that overflows costs the bound's work: the other paths of the function are given up.
@@ -2301,36 +2382,95 @@ function conditionalChain(s: Stmt): (Stmt & { kind: 'block' })[] | undefined {
   return chain ?? undefined;
 }
 
-/** The `if` block that starts each chain in which two branches write the same persistent value. */
-function exclusiveChains(writeBranches: Map<string, Stmt[][]>): Set<Stmt> {
+/**
+ * The single `if`s of a function's statement lists (its own, not nested definitions') that complement
+ * another one of the same list (complementaryIfs.ts), both ways: a later `if` → the earlier one, and the
+ * earlier one → the later. Exactly one of the two bodies runs, as the two branches of an `if`/`else`.
+ */
+function pairedIfs(facts: Facts, body: Stmt[]): Map<Stmt, Stmt> {
+  const pairs = new Map<Stmt, Stmt>();
+  const visit = (stmts: readonly Stmt[], depth: number): void => {
+    if (depth > 30) return;
+    let singles = 0;
+    for (const s of stmts) {
+      if (s.kind === 'block' && s.label === 'if' && s.heads.length === 1) singles++;
+      if (s.kind === 'block' || s.kind === 'for') visit(s.body, depth + 1);
+    }
+    if (singles < 2) return;
+    for (const [later, first] of complementaryIfs(facts, stmts)) {
+      pairs.set(later, first);
+      pairs.set(first, later);
+    }
+  };
+  visit(body, 0);
+  return pairs;
+}
+
+/**
+ * The `if` block that starts each chain in which two branches write the same persistent value; also
+ * the first of two paired single `if`s (`pairs`) whose bodies both write it.
+ */
+function exclusiveChains(writeBranches: Map<string, Stmt[][]>, pairs: Map<Stmt, Stmt>, readBranches?: Map<string, Stmt[][]>): Set<Stmt> {
   // Each `if` block seen around a write, and the chains they belong to, found from their spans:
   // an `elif`/`else` block lies inside the span of the `if` that starts its chain.
   const split = new Set<Stmt>();
+  const exclusive = (a: Stmt[], b: Stmt[]): void => {
+    // The first level where the two writes sit in different blocks: exclusive when one chain holds both.
+    let k = 0;
+    while (k < a.length && k < b.length && a[k] === b[k]) k++;
+    if (k >= a.length || k >= b.length) return;
+    const x = a[k];
+    const y = b[k];
+    const [first, later] = x.span.start <= y.span.start ? [x, y] : [y, x];
+    if ((later.span.start > first.span.start && later.span.end <= first.span.end) || pairs.get(later) === first) split.add(first);
+  };
   for (const stacks of writeBranches.values()) {
     if (stacks.length < 2) continue;
-    for (let i = 0; i < stacks.length; i++)
-      for (let j = i + 1; j < stacks.length; j++) {
-        const a = stacks[i];
-        const b = stacks[j];
-        // The first level where the two writes sit in different blocks: exclusive when one chain holds both.
-        let k = 0;
-        while (k < a.length && k < b.length && a[k] === b[k]) k++;
-        if (k >= a.length || k >= b.length) continue;
-        const x = a[k];
-        const y = b[k];
-        const [first, later] = x.span.start <= y.span.start ? [x, y] : [y, x];
-        if (later.span.start > first.span.start && later.span.end <= first.span.end) split.add(first);
-      }
+    for (let i = 0; i < stacks.length; i++) for (let j = i + 1; j < stacks.length; j++) exclusive(stacks[i], stacks[j]);
+  }
+  // A value written in one branch and read by a write in another (`if decouple: p.mul_(…)` /
+  // `elif wd > 0: grad.add_(p, alpha=wd)`): run in sequence, the read would see a write that never precedes it.
+  for (const [key, reads] of readBranches ?? []) {
+    const writes = writeBranches.get(key) ?? [];
+    for (const w of writes) for (const r of reads) exclusive(w, r);
   }
   return split;
 }
 
 /**
+ * The branch choices of the helper chains in `heads`, one map per path (the branch's index), when
+ * all of them with the body's `bodyPaths` stay within MAX_PATHS and the evaluation budget; else the
+ * one empty choice (each helper runs every branch, as before). The path through none of a chain's
+ * branches (no `else`) is left out: each branch's path runs the rest of the step too, and a decay
+ * helper's two branches already double the step's paths. `Evaluator.block` reads −1 as that path.
+ */
+function helperChoices(chains: Map<Stmt, (Stmt & { kind: 'block' })[]>, heads: Stmt[], bodyPaths: number, order: number, budget: number): Map<Stmt, number>[] {
+  let sets: Map<Stmt, number>[] = [new Map()];
+  for (const head of heads) {
+    const chain = chains.get(head)!;
+    const alts = chain.map((_, k) => k);
+    sets = sets.flatMap((c) => alts.map((a) => new Map([...c, [head, a]])));
+    if (sets.length * bodyPaths > MAX_PATHS || sets.length * bodyPaths * order > budget) return [new Map()];
+  }
+  return sets;
+}
+
+const chosenBranches = new WeakMap<Stmt, Stmt>();
+/** One branch of a chain run on its own: a plain block with its condition kept for evaluation (the same block every time). */
+function chosenBranch(b: Stmt & { kind: 'block' }): Stmt {
+  let chosen = chosenBranches.get(b);
+  if (!chosen) chosenBranches.set(b, (chosen = { kind: 'block', label: 'other', heads: b.heads, body: b.body, span: b.span }));
+  return chosen;
+}
+
+/**
  * The statement lists of each path through the chains in `split`: each chain replaced by one of its
- * branches (a plain block, its condition kept for evaluation) or, without an `else`, by nothing.
+ * branches (a plain block, its condition kept for evaluation) or, without an `else`, by nothing; a
+ * paired single `if` (`pairs`) and its partner later in the list by the first's body and no partner,
+ * or by no first and the partner's body, with the statements between them kept on both paths.
  * Undefined past MAX_PATHS.
  */
-function exclusivePaths(body: Stmt[], split: Set<Stmt>): Stmt[][] | undefined {
+function exclusivePaths(body: Stmt[], split: Set<Stmt>, pairs: Map<Stmt, Stmt>): Stmt[][] | undefined {
   let overflow = false;
   const product = (acc: Stmt[][], alts: Stmt[][]): Stmt[][] => {
     if (acc.length * alts.length > MAX_PATHS) {
@@ -2343,6 +2483,17 @@ function exclusivePaths(body: Stmt[], split: Set<Stmt>): Stmt[][] | undefined {
     let acc: Stmt[][] = [[]];
     for (let i = 0; i < stmts.length && !overflow; i++) {
       const s = stmts[i];
+      const later = s.kind === 'block' && s.label === 'if' && split.has(s) ? pairs.get(s) : undefined;
+      const at = later !== undefined && later.kind === 'block' ? stmts.indexOf(later, i + 1) : -1;
+      if (at > i && s.kind === 'block' && later!.kind === 'block') {
+        const rest = stmts.slice(i + 1);
+        const other = (b: Stmt & { kind: 'block' }, v: Stmt[]): Stmt => ({ kind: 'block', label: 'other', heads: b.heads, body: v, span: b.span });
+        // The first body runs and the partner does not; or the partner runs (a plain block) and the first does not.
+        const firstRuns = product(variants(s.body).map((v) => [other(s, v)]), variants(rest.filter((x) => x !== later)));
+        const laterRuns = variants(rest.map((x) => (x === later ? { ...later, label: 'other' } : x)));
+        acc = product(acc, [...firstRuns, ...laterRuns]);
+        break;
+      }
       if (s.kind === 'block' && s.label === 'if' && split.has(s)) {
         const chain = ifChainAt(stmts, i);
         i += chain.length - 1;

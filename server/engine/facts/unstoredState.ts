@@ -9,7 +9,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import { TEST_OPERATORS } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, ifChainAt, someExpr, type FunctionDef } from './scope';
-import { isSelfName } from './resolve';
+import { isSelfName, resolveCall } from './resolve';
 import { programIndex, definedInFile } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
@@ -50,7 +50,15 @@ export interface UnstoredState {
    * The new value is a running maximum of the place, max(a·S, X) (Adamax's u), not an average; when
    * the place is written with another update of its old value instead (an average of |g|), where.
    */
-  max?: { other?: Span };
+  max?: {
+    other?: Span;
+    /**
+     * The maximum is taken between the place's old value and its own new average, which is what the
+     * place stores (`v = b2 * prev + …; self.v[i] = v; v_hat = max(v, prev)`): two consecutive averages,
+     * never a running maximum (AMSGrad's v̂ ← max(v̂, v) kept apart).
+     */
+    consecutive?: true;
+  };
   /** The function the new value is computed in (its own writes were read by the walk). */
   fn?: Span;
   /**
@@ -126,6 +134,8 @@ interface Candidate {
   loop: number;
   /** A running maximum max(a·S, X), not a sum: stored only by a write of S that holds it. */
   max?: true;
+  /** That maximum's X is S's own new average (max(S, v) with v = β·S + …): see `UnstoredState.max.consecutive`. */
+  consecutive?: true;
 }
 
 /** A persistent place rewritten from its own old value, S ← a·S + b·X, or a local's new value stored back into it. */
@@ -214,6 +224,8 @@ class StepWalk {
       // A running maximum is kept only by a write that holds it: another update of the place from its old value (an average) is not one.
       const other = c.max ? storing.find((w) => this.otherUpdate(w.value, c)) : undefined;
       if (c.max ? storing.some((w) => !this.otherUpdate(w.value, c)) : storing.length > 0) continue;
+      // The maximum of two consecutive averages is a mistake where the place keeps the average (else the average's own finding says it).
+      if (c.consecutive && !other) continue;
       const cls = this.fn.cls;
       const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
       const copied = this.copies.find((x) => overlaps(x.key, c.state))?.span;
@@ -224,7 +236,7 @@ class StepWalk {
       out.push({
         span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within,
         ...(copied ? { copied } : {}), ...(started && (!other || first !== other) ? { started } : {}), ...(otherBranch ? { startedElsewhere: true } : {}), ...(whileAbsent ? { startedWhileAbsent: true } : {}),
-        ...(c.max ? { max: other?.span ? { other: other.span } : {} } : {}),
+        ...(c.max ? { max: { ...(other?.span ? { other: other.span } : {}), ...(c.consecutive ? { consecutive: true as const } : {}) } } : {}),
         fn: this.fn.span,
       });
     }
@@ -531,7 +543,7 @@ class StepWalk {
           }
         }
         const math = stepCall(e, (x) => this.facts.analyzer.isModule(x));
-        if (!math) return this.fresh(this.touched(e));
+        if (!math) return (e.callee.kind === 'name' ? this.pureHelper(e) : undefined) ?? this.fresh(this.touched(e));
         const value = this.evalMath(math.value);
         if (math.writes) this.writeTo(this.chainRoot(math.writes), value, true);
         return value;
@@ -539,6 +551,58 @@ class StepWalk {
       default:
         return this.fresh(this.touched(e));
     }
+  }
+
+  private helperDepth = 0;
+
+  /**
+   * A call of a plain function (no method) whose body only gives its locals values and returns one
+   * (`def _second_moment(m, g, b2): g = np.square(g); m = np.multiply(m, b2); return np.add(m, …)`,
+   * `def _maximum(x, y): return np.maximum(x, y)`): its returned value with the arguments for its
+   * parameters. It writes nothing, so reading it creates no new value of its own.
+   */
+  private pureHelper(e: Expr & { kind: 'call' }): Poly | undefined {
+    if (this.helperDepth > 2) return undefined;
+    const found = this.pureHelperOf(e);
+    if (!found) return undefined;
+    const { fn, body, last } = found;
+    const inner = new Map<string, Poly>();
+    fn.params.forEach((p, i) => {
+      const arg = e.args[i] ?? e.kwargs.find((k) => k.name === p.name)?.value ?? p.default;
+      inner.set(p.name, arg ? this.eval(arg) : this.fresh());
+    });
+    const saved = this.env;
+    this.env = inner;
+    this.helperDepth++;
+    try {
+      for (const st of body.slice(0, -1)) {
+        if (st.kind !== 'assign' || st.targets[0].kind !== 'name') return undefined;
+        const name = st.targets[0].name;
+        const value = this.eval(st.value);
+        inner.set(name, st.op ? this.binary(st.op, inner.get(name) ?? this.fresh(), value) : value);
+      }
+      return this.eval(last.value);
+    } finally {
+      this.helperDepth--;
+      this.env = saved;
+    }
+  }
+
+  /** The function a call runs when it is such a helper (`pureHelper`), with its statements. */
+  private pureHelperOf(e: Expr & { kind: 'call' }): { fn: FunctionDef; body: Stmt[]; last: Stmt & { kind: 'return'; value: Expr } } | undefined {
+    if (e.callee.kind !== 'name' || e.args.some((a) => a.kind === 'other')) return undefined;
+    const target = resolveCall(this.facts.program, e, programIndex(this.facts).scopeAt(e.span.start), e.span.start);
+    const fn = target?.fn;
+    if (!fn || fn.cls || target.constructs || target.receiver || target.args || fn === this.fn || fn.body.length > 12 || !definedInFile(this.facts, fn)) return undefined;
+    const body = fn.body.filter((st) => !(st.kind === 'expr' && st.expr.kind === 'str'));
+    const last = body[body.length - 1];
+    if (!last || last.kind !== 'return' || !last.value) return undefined;
+    // Arithmetic only: a helper that packs its arguments into a tuple, list or dict hands them on.
+    const arithmetic = (x: Expr): boolean => !someExpr(x, (y) => y.kind === 'seq' || y.kind === 'object' || y.kind === 'comprehension' || y.kind === 'lambda');
+    if (!arithmetic(last.value)) return undefined;
+    if (!body.slice(0, -1).every((st) => st.kind === 'assign' && st.targets.length === 1 && st.targets[0].kind === 'name' && arithmetic(st.value))) return undefined;
+    if (e.args.length > fn.params.length || e.kwargs.some((k) => !fn.params.some((p) => p.name === k.name))) return undefined;
+    return { fn, body, last: last as Stmt & { kind: 'return'; value: Expr } };
   }
 
   /** The tensor an in-place chain writes: `buf` in `buf.mul_(mu).add_(g)`, whose `add_` writes what `mul_` returns. */
@@ -596,7 +660,13 @@ class StepWalk {
     };
     switch (e.kind) {
       case 'call': {
-        if (!stepCall(e, (x) => this.facts.analyzer.isModule(x))) {
+        // A helper that only computes and returns (`pureHelper`) keeps nothing it is given; its value, when one of them as it is, goes on.
+        const pure = !stepCall(e, (x) => this.facts.analyzer.isModule(x)) && this.pureHelperOf(e) !== undefined;
+        if (pure) {
+          const v = this.eval(e);
+          const held = plainSymbol(v);
+          if (held !== undefined && held.startsWith(NEW)) this.mark(held, 'stored');
+        } else if (!stepCall(e, (x) => this.facts.analyzer.isModule(x))) {
           e.args.forEach(keep);
           e.kwargs.forEach((k) => keep(k.value));
           // `new_params.append(p - lr * m_hat)`: a parameter's new value, stepped by the average, collected in a list.
@@ -804,6 +874,8 @@ class StepWalk {
     for (const item of items) {
       const v = this.eval(item);
       this.stepped(v);
+      // `return lr * m / (np.sqrt(v) + eps)` of a method its class calls as a step (`w -= self._update(g, i)`): the new values it reads are applied.
+      if (value.kind !== 'seq' && item.kind !== 'name' && returnAppliedByClass(this.facts, this.fn)) for (const a of atomsOf(v)) if (a.k === 'sym' && a.key.startsWith(NEW)) this.mark(a.key, 'applied');
       // `return w - g`: the caller's parameter, stepped.
       for (const a of atomsOf(v)) if (a.k === 'sym' && this.persistent(a.key) && !a.key.startsWith(NEW)) this.paramStep(a.key, v);
     }
@@ -971,8 +1043,9 @@ class StepWalk {
   /**
    * value = max(a·S, X) (either order) with S a persistent place, a one knob or a number in (0, 1]
    * (1: AMSGrad's max(v̂, v)), and X a tensor that reads neither S nor a new value computed from S:
-   * Adamax's u = max(β₂·u, |g|), a running maximum of S. max(S, v) with v S's own new average (the
-   * maximum of two consecutive values) is not one.
+   * Adamax's u = max(β₂·u, |g|), a running maximum of S. Also max(S, v) with v S's own new average
+   * (`consecutive`): the maximum of two consecutive averages, which is a running maximum only if S
+   * keeps it; run() reports it when S stores the average instead.
    */
   private runningMax(value: Poly): Omit<Candidate, 'id' | 'span' | 'local' | 'stored' | 'applied' | 'reads' | 'storedBack' | 'terms' | 'averaged' | 'path' | 'loop'> | undefined {
     if (value.length !== 1 || value[0].c !== 1 || value[0].fs.length !== 1) return undefined;
@@ -991,10 +1064,15 @@ class StepWalk {
         const updated = (k: string): boolean => this.candidates.some((c) => overlaps(c.element ? `${c.state}${ELEMENT}` : c.state, k)) || this.written.some((w) => overlaps(w.key, k));
         if (!updated(key) && !this.zeroStarted(key)) continue;
         if (!(n !== undefined ? n > 0 && n <= 1 : beta !== undefined && beta !== key && this.scalarLike(beta) && !updated(beta))) continue;
+        const element = key.endsWith(ELEMENT);
+        // max(S, v) with v S's own new average (weight 1 on S: AMSGrad's form, not Adamax's β₂·u).
+        const own = n === 1 ? plainSymbol(x) : undefined;
+        const average = own !== undefined && own.startsWith(NEW) ? this.candidates.find((d) => d.id === own) : undefined;
+        if (average && !average.max && average.averaged && average.element === element && overlaps(average.element ? `${average.state}${ELEMENT}` : average.state, key))
+          return { state: element ? key.slice(0, -ELEMENT.length) : key, place: this.placeText.get(key) ?? key, element, weight: '1', consecutive: true };
         // X is a tensor (not a number, not a knob), and reads S by no path.
         if (mentions(x, key) || this.readsState(x, key)) continue;
         if (![...this.placesRead(x)].some((k) => !k.startsWith(NEW) && !this.knob(k))) continue;
-        const element = key.endsWith(ELEMENT);
         return { state: element ? key.slice(0, -ELEMENT.length) : key, place: this.placeText.get(key) ?? key, element, weight: beta !== undefined ? (this.placeText.get(beta) ?? beta) : String(n) };
       }
     }
@@ -1054,6 +1132,36 @@ class StepWalk {
   private scalarLike(key: string): boolean {
     return !key.endsWith(ELEMENT) && !key.startsWith(NEW);
   }
+}
+
+const appliedReturns = new WeakMap<object, Set<string>>();
+/**
+ * A method whose returned value a method of its class subtracts from (or adds to) a place as a step:
+ * `weight -= self._update(grad, idx)`, `w += lr * self.direction(g)`. One walk of the class per file.
+ */
+function returnAppliedByClass(facts: Facts, fn: FunctionDef): boolean {
+  const cls = fn.cls;
+  if (!cls) return false;
+  let names = appliedReturns.get(cls);
+  if (!names) {
+    const found = new Set<string>();
+    names = found;
+    appliedReturns.set(cls, found);
+    const selfCall = (e: Expr): string | undefined => (e.kind === 'call' && e.callee.kind === 'attr' && e.callee.object.kind === 'name' && isSelfName(e.callee.object.name) ? e.callee.name : undefined);
+    const visit = (stmts: readonly Stmt[], depth: number): void => {
+      if (depth > 30) return;
+      for (const st of stmts) {
+        if (st.kind === 'assign' && (st.op === '-' || st.op === '+') && st.targets.length === 1) {
+          const v = st.value;
+          const name = selfCall(v) ?? (v.kind === 'binary' && v.op === '*' ? (selfCall(v.left) ?? selfCall(v.right)) : undefined);
+          if (name !== undefined) found.add(name);
+        }
+        if (st.kind === 'block' || st.kind === 'for') visit(st.body, depth + 1);
+      }
+    };
+    for (const f of programIndex(facts).functions) if (f.cls === cls) visit(f.body, 0);
+  }
+  return names.has(fn.name);
 }
 
 /** 1 − ηλ, the old value's weight under decoupled decay (`p - lr * (m_hat / … + wd * p)`): one, less scalars of the step. */
