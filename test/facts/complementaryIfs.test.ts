@@ -13,7 +13,7 @@ function pairs(lines: string[]): [number, number][] {
   const a = analyzeDocument(text, 'python');
   const fn = a.module.body.find((s): s is Stmt & { kind: 'function' } => s.kind === 'function')!;
   const line = (s: Stmt): number => a.lines.position(s.span.start).line + 1;
-  return [...complementaryIfs(a.facts, fn.body)].map(([later, first]) => [line(later), line(first)]);
+  return [...complementaryIfs(fn.body)].map(([later, first]) => [line(later), line(first)]);
 }
 
 describe('complementaryIfs', () => {
@@ -31,7 +31,7 @@ describe('complementaryIfs', () => {
     const js = ['function f(st, g) {', "  if ('m' in st) { delete st.other; }", "  if (!('m' in st)) { st.m = g; }", '}', "function h(st, g) {", "  if ('m' in st) { delete st.m; }", "  if (!('m' in st)) { st.m = g; }", '}'].join('\n');
     const a = analyzeDocument(js + '\n', 'javascript');
     const fns = a.module.body.filter((s): s is Stmt & { kind: 'function' } => s.kind === 'function');
-    assert.deepEqual(fns.map((fn) => complementaryIfs(a.facts, fn.body).size), [1, 0]);
+    assert.deepEqual(fns.map((fn) => complementaryIfs(fn.body).size), [1, 0]);
   });
 
   it('keeps the entry written in the branch where it is there', () => {

@@ -6,7 +6,6 @@
 // analyses that ask whether a write of the state is only that start (unstoredState.ts) read the two
 // bodies as exclusive branches. Read in the IR by data flow on the tested places: no name decides.
 import type { Expr, Stmt } from '../ir';
-import type { Facts } from './index';
 import { exprKey } from './keys';
 import { isNoneLiteral } from './catalogue';
 import { someExpr } from './scope';
@@ -36,7 +35,7 @@ const cache = new WeakMap<readonly Stmt[], Map<Stmt, Stmt>>();
  * the same list: later → earlier. Only pairs whose tests are each other's negation are looked at,
  * and only the statements from the earlier one to the later one are read for writes.
  */
-export function complementaryIfs(facts: Facts, stmts: readonly Stmt[]): Map<Stmt, Stmt> {
+export function complementaryIfs(stmts: readonly Stmt[]): Map<Stmt, Stmt> {
   let found = cache.get(stmts);
   if (found) return found;
   found = new Map();

@@ -2397,7 +2397,7 @@ function pairedIfs(facts: Facts, body: Stmt[]): Map<Stmt, Stmt> {
       if (s.kind === 'block' || s.kind === 'for') visit(s.body, depth + 1);
     }
     if (singles < 2) return;
-    for (const [later, first] of complementaryIfs(facts, stmts)) {
+    for (const [later, first] of complementaryIfs(stmts)) {
       pairs.set(later, first);
       pairs.set(first, later);
     }

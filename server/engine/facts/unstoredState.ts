@@ -764,7 +764,7 @@ class StepWalk {
       if (s.kind === 'block' && s.label === 'if') {
         const chain = ifChainAt(stmts, i);
         // `if 'm' in st: …` then `if 'm' not in st: …`: the other branch of the first one.
-        if (chain.length === 1 && singles++ > 0) pairs ??= complementaryIfs(this.facts, stmts);
+        if (chain.length === 1 && singles++ > 0) pairs ??= complementaryIfs(stmts);
         const partner = chain.length === 1 ? pairs?.get(s) : undefined;
         const of = partner && this.ifPaths.get(partner);
         this.branches(chain, of && { id: of.id, branch: 1 - of.branch });
