@@ -845,7 +845,7 @@ export class Analyzer {
     }
     if (!binding) {
       // `group['weight_decay']`, `self.reg`, `config.lam`: a setting read by key is a scalar.
-      if (e.kind === 'index') return isKeyedByString(e) ? scalar(sym(key)) : TENSOR;
+      if (e.kind === 'index') return isKeyedByString(e) ? scalar(sym(key)) : (this.entryOfMapped(e, scope, at, env, d) ?? TENSOR);
       if (!this.isModule(e)) return scalar(sym(key));
       // An imported name or a module's member (`from config import L2`, `cfg.WEIGHT_DECAY`) is a
       // setting when the project binds it to a number; a library's name stays opaque.
@@ -879,6 +879,23 @@ export class Analyzer {
       return { ...value, penalty: undefined };
     }
     return TENSOR;
+  }
+
+  /**
+   * An entry of an array mapped elementwise from a parameter (`this.penalty = this.weights.map((x) =>
+   * this.l1 * Math.abs(x))`, then `this.penalty[i]`): the mapped term at that entry, c·|W|, c·sign(W)
+   * or c·W, as the whole array reads. Only one such term, with nothing else in it.
+   */
+  private entryOfMapped(e: Expr & { kind: 'index' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    const key = exprKey(e.object);
+    if (key === undefined || e.index.length !== 1) return undefined;
+    const b = scope.lookup(key, at);
+    const v = b?.kind === 'assign' && !b.op ? b.value : undefined;
+    if (v?.kind !== 'call' || v.callee.kind !== 'attr' || v.callee.name !== 'map' || v.args.length !== 1 || v.args[0].kind !== 'lambda') return undefined;
+    const whole = this.classify(e.object, scope, at, env, d);
+    if (whole.tensor || whole.penalty) return undefined;
+    const terms = whole.params.length + whole.abs.length + (whole.signs?.length ?? 0);
+    return terms === 1 ? whole : undefined;
   }
 
   /**
