@@ -72,7 +72,10 @@ function checkTerm(facts: Facts, t: RegGradientTerm, linked?: LossPenalty[]): Re
     const regCoef = c.syms.some((s) => s.pow > 0 && isRegularizationStrengthName(s.name));
     if (t.site.kind === 'update' && !regCoef && l1.length === 0) return undefined;
     const sign: Gradient = { kind: 'sign', coef: cAbs, param: paramText };
-    const message = `|${paramText}| is not the gradient of an L1 penalty: ${unicodeCoef(cAbs)}·|${paramText}| pushes every weight down, whatever its sign; the (sub)gradient of ${unicodeCoef(cAbs)}·Σ|${paramText}| is ${unicodeGradient(sign)}`;
+    // As a gradient a positive c·|W| is subtracted by the step (every weight goes down); subtracted
+    // inside the gradient (`w -= eta * (g - l1 * |w|)`) it is added (every weight goes up).
+    const down = t.coef ? t.coef.num > 0 : t.stepCoef.num < 0;
+    const message = `|${paramText}| is not the gradient of an L1 penalty: ${unicodeCoef(cAbs)}·|${paramText}| pushes every weight ${down ? 'down' : 'up'}, whatever its sign; the (sub)gradient of ${unicodeCoef(cAbs)}·Σ|${paramText}| is ${unicodeGradient(sign)}`;
     return { span: t.span, message, related: penaltyRelated(l1), fix: absToSignFix(facts, t), math: { computed: `${unicodeCoef(cAbs)}·|${paramText}|`, expected: unicodeGradient(sign) } };
   }
 

@@ -3,9 +3,13 @@
 //
 // ## What it does
 // Reads each hand-written optimizer step in its normal form (engine/facts/optimizerSteps.ts) and
-// reports what optimizerFindings.ts finds for this code.
+// reports what optimizerFindings.ts finds for this code; and a training function that takes a
+// learning rate and steps by the raw gradient without reading it (facts/unusedLearningRate.ts).
 import { defineRule } from './rule';
 import { optimizerFindings } from '../engine/facts/optimizerFindings';
+import { unusedLearningRates } from '../engine/facts/unusedLearningRate';
+import { spanKey } from '../engine/facts/program';
+import { trimSpan } from '../engine/facts/steps';
 
 export const nb404LearningRateTwice = defineRule({
   meta: {
@@ -16,9 +20,24 @@ export const nb404LearningRateTwice = defineRule({
     fix: 'none',
   },
   check(context) {
-    for (const f of optimizerFindings(context.facts)) {
+    const { facts } = context;
+    const reported = new Set<string>();
+    for (const f of optimizerFindings(facts)) {
       if (f.code !== 'NB404') continue;
+      reported.add(spanKey(f.span));
       context.report({ span: f.span, message: f.message, ...(f.severity ? { severity: f.severity } : {}), ...(f.related ? { related: f.related } : {}) });
+    }
+    // A training function that takes a learning rate and adds the raw gradient (facts/unusedLearningRate.ts).
+    for (const u of unusedLearningRates(facts)) {
+      const first = u.sites[0];
+      if (reported.has(spanKey(first.span)) || reported.has(spanKey(trimSpan(facts, first.span)))) continue;
+      const written = facts.source(first.span).replace(/\s+/g, ' ').replace(/;$/, '');
+      const taken = u.parameter ? `${u.name} is a parameter of ${u.fn.name}()` : `${u.name} is set from what the caller hands ${u.fn.name}()`;
+      context.report({
+        span: trimSpan(facts, first.span),
+        message: `${taken}, but nothing in ${u.fn.name}() reads it: ${written} adds the gradient as it is, so every step has the size of the raw gradient (a learning rate of 1), whatever rate is passed. Multiply the step by ${u.name}`,
+        related: [{ span: u.taken, message: `the learning rate ${u.name} is taken here and never read` }, ...u.sites.slice(1, 3).map((s) => ({ span: trimSpan(facts, s.span), message: 'this update adds the raw gradient too' }))],
+      });
     }
   },
 });

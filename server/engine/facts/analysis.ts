@@ -7,12 +7,12 @@ import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { callArguments, enclosingClass, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
-import { ownStatements, programIndex } from './program';
+import { ownStatements, programIndex, walkAll } from './program';
 import { comprehensionStep, loopStep } from './collectionSteps';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS, inPlaceMathName,
-  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, listArrayOperand, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -488,6 +488,14 @@ export class Analyzer {
     if (!binding || binding.kind !== 'assign' || !binding.value || this.penaltyReads.has(binding)) return false;
     this.penaltyReads.add(binding);
     try {
+      // `weight = np.linalg.norm(weight)`: the name now holds the weight's norm, a number.
+      if (!binding.op && binding.value.kind === 'call') {
+        const fn = binding.value.callee.kind === 'attr' ? binding.value.callee.name : binding.value.callee.kind === 'name' ? binding.value.callee.name : undefined;
+        if (fn !== undefined && NORM_FUNCTIONS.has(fn)) {
+          const held = penaltyOfProduct(this.classify(binding.value, binding.scope, binding.at, env && binding.scope === where ? env : undefined, 0), true);
+          return held?.kind === 'norm2' || held?.kind === 'l1';
+        }
+      }
       return this.accumulatedPenalty(binding, key, where, position, 0, env && binding.scope === where ? env : undefined) !== undefined;
     } finally {
       this.penaltyReads.delete(binding);
@@ -880,7 +888,7 @@ export class Analyzer {
     }
     if (!binding) {
       // `group['weight_decay']`, `self.reg`, `config.lam`: a setting read by key is a scalar.
-      if (e.kind === 'index') return isKeyedByString(e) ? scalar(sym(key)) : TENSOR;
+      if (e.kind === 'index') return isKeyedByString(e) ? scalar(sym(key)) : (this.entryOfMapped(e, scope, at, env, d) ?? TENSOR);
       if (!this.isModule(e)) return scalar(sym(key));
       // An imported name or a module's member (`from config import L2`, `cfg.WEIGHT_DECAY`) is a
       // setting when the project binds it to a number; a library's name stays opaque.
@@ -915,6 +923,23 @@ export class Analyzer {
       return { ...value, penalty: undefined };
     }
     return TENSOR;
+  }
+
+  /**
+   * An entry of an array mapped elementwise from a parameter (`this.penalty = this.weights.map((x) =>
+   * this.l1 * Math.abs(x))`, then `this.penalty[i]`): the mapped term at that entry, c·|W|, c·sign(W)
+   * or c·W, as the whole array reads. Only one such term, with nothing else in it.
+   */
+  private entryOfMapped(e: Expr & { kind: 'index' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    const key = exprKey(e.object);
+    if (key === undefined || e.index.length !== 1) return undefined;
+    const b = scope.lookup(key, at);
+    const v = b?.kind === 'assign' && !b.op ? b.value : undefined;
+    if (v?.kind !== 'call' || v.callee.kind !== 'attr' || v.callee.name !== 'map' || v.args.length !== 1 || v.args[0].kind !== 'lambda') return undefined;
+    const whole = this.classify(e.object, scope, at, env, d);
+    if (whole.tensor || whole.penalty) return undefined;
+    const terms = whole.params.length + whole.abs.length + (whole.signs?.length ?? 0);
+    return terms === 1 ? whole : undefined;
   }
 
   /**
@@ -1212,7 +1237,8 @@ export class Analyzer {
       return this.reducedOperand(e.args[0].kind === 'seq' && e.args[0].items.length === 1 && e.args[0].items[0].kind === 'comprehension' ? e.args[0].items[0] : e.args[0], scope, at, env, d);
     }
     if (SUM_FUNCTIONS.has(fn) || MEAN_FUNCTIONS.has(fn)) {
-      if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;
+      // `keepdims=True` alone keeps a total sum (in an array of one entry); an axis makes it partial.
+      if (e.kwargs.some((k) => REDUCTION_KEYWORDS.has(k.name) && !KEEP_DIMS_KEYWORDS.has(k.name) && !(k.value.kind === 'name' && k.value.name === 'None'))) return undefined;
       // builtin sum(xs, start) takes a start value; np.sum(x, axis) an axis.
       if (rest.length > (fn === 'sum' && !methodForm && !this.isModule(e.callee) && path?.length === 1 ? 1 : 0)) return undefined;
       // `np.sum(np.array([np.sum(w ** 2) for w in ws]))`: a total sum of the items' array is the sum of the items
@@ -1222,6 +1248,7 @@ export class Analyzer {
       let product = joined ? this.penaltyOverPieces(joined, scope, at, d) : this.reducedOperand(listed ?? operand, scope, at, env, d);
       // A framework's total sum (not builtin `sum`, which iterates) of sums is their total.
       if (!product && !joined && SUM_FUNCTIONS.has(fn) && !iteratingSum(fn, !methodForm && (path?.length ?? 0) < 2)) product = this.totalOfSums(operand, scope, at, env, d);
+      if (!product && !joined && !listed && SUM_FUNCTIONS.has(fn) && !methodForm) product = this.appendedPenalty(operand, scope, at, env, d);
       if (!product) return undefined;
       if (MEAN_FUNCTIONS.has(fn) && product.penalty) {
         // A mean over a join is over all its entries: its size is the join's.
@@ -1315,6 +1342,86 @@ export class Analyzer {
     }
     if (fn === 'reduce' && !methodForm) return this.foldedPenalty(e, scope, at, env, d);
     return undefined;
+  }
+
+  /** By scope and list name, whether the list is only appended to and read whole (`onlyAppended`). */
+  private readonly appendOnly = new WeakMap<Scope, Map<string, boolean>>();
+
+  /**
+   * `norms = []`, `norms.append(np.linalg.norm(W))` in a loop, then `np.sum(norms)`, `np.sum(np.asarray(norms))`
+   * or `norms = np.array(norms)` before the sum: the total of a list built by appending is the sum of
+   * its items, one penalty when every item is the same kind of penalty of whole tensors. The list must
+   * be made empty, only appended to, and otherwise only read whole by library calls (an `extend`, an
+   * index written, or a project function handed the list may change what it holds).
+   */
+  private appendedPenalty(operand: Expr, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    const isModule = (m: Expr): boolean => this.isModule(m);
+    const list = listArrayOperand(operand, isModule) ?? operand;
+    if (list.kind !== 'name' || env?.has(list.name)) return undefined;
+    let b = scope.lookup(list.name, at);
+    // `norms = np.asarray(norms)`: the array of the list as it was before.
+    if (b?.kind === 'assign' && !b.op && b.value) {
+      const of = listArrayOperand(b.value, isModule);
+      if (of?.kind === 'name' && of.name === list.name) b = b.scope.lookup(list.name, b.at);
+    }
+    if (b?.kind !== 'assign' || b.op || b.value?.kind !== 'seq' || b.value.items.length !== 0 || b.loops.length > 0) return undefined;
+    const start = b;
+    const uses = this.usesOf(fileIdOf(start.span.start));
+    const appends = (uses.appends.get(list.name) ?? []).filter((x) => x.scope === start.scope);
+    if (appends.length === 0 || appends.length > MAX_ITEMS || appends.some((x) => x.at <= start.at || x.at >= at)) return undefined;
+    if (!this.onlyAppended(start, list.name, appends.length, isModule)) return undefined;
+    const terms: PenaltyTerm[] = [];
+    for (const add of appends) {
+      const addEnv = env && add.scope === scope ? env : undefined;
+      const p = penaltyOfProduct(this.classify(add.item, add.scope, add.at, addEnv, d), true);
+      // Each item a number: an elementwise square appended is an array, which `np.array` stacks.
+      if (!p || p.kind === 'elemsq' || p.kind === 'elemabs' || (terms.length > 0 && p.kind !== terms[0].kind)) return undefined;
+      terms.push(p);
+    }
+    const first = terms[0];
+    const defs = [{ span: start.span, what: `${penaltyName(list.name)} is collected from here` }];
+    return { ...scalar(ONE), penalty: { ...first, params: terms.flatMap((t) => t.params), defs: [...defs, ...terms.flatMap((t) => t.defs)], norms: terms.flatMap((t) => t.norms ?? []) } };
+  }
+
+  /**
+   * Is the list `start` binds only made, appended to (`appends` times, in its own scope), turned into an
+   * array of itself and read whole by a library call or builtin `sum`/`len`? One walk of its function, once per list.
+   */
+  private onlyAppended(start: Binding, name: string, appends: number, isModule: (m: Expr) => boolean): boolean {
+    let known = this.appendOnly.get(start.scope);
+    if (!known) this.appendOnly.set(start.scope, (known = new Map()));
+    const cached = known.get(name);
+    if (cached !== undefined) return cached;
+    let answer = false;
+    const bindings = start.scope.allBindings(name);
+    const rebound = bindings.filter((x) => x !== start);
+    const asArray = (x: Binding): boolean => {
+      const of = x.kind === 'assign' && !x.op && x.value ? listArrayOperand(x.value, isModule) : undefined;
+      return of?.kind === 'name' && of.name === name;
+    };
+    const parsed = this.program.parsedOf(start.span);
+    const fn = this.usesOf(fileIdOf(start.span.start)).functions.get(start.scope);
+    const body = fn?.body ?? (parsed && start.scope === parsed.scopes.root ? parsed.module.body : undefined);
+    if (body && rebound.every(asArray)) {
+      let total = 0;
+      let allowed = bindings.length; // each binding's target
+      let appended = 0;
+      const isList = (x: Expr): boolean => x.kind === 'name' && x.name === name;
+      walkAll(body, (x) => {
+        if (x.kind === 'name' && x.name === name) total++;
+        if (x.kind !== 'call') return;
+        if (x.callee.kind === 'attr' && x.callee.name === 'append' && isList(x.callee.object) && x.args.length === 1) {
+          allowed++;
+          appended++;
+          return;
+        }
+        const reader = (x.callee.kind === 'attr' && isModule(x.callee.object)) || (x.callee.kind === 'name' && (x.callee.name === 'sum' || x.callee.name === 'len'));
+        if (reader) allowed += x.args.filter(isList).length;
+      });
+      answer = total === allowed && appended === appends;
+    }
+    known.set(name, answer);
+    return answer;
   }
 
   /**

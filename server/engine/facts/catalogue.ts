@@ -478,6 +478,15 @@ export function listArrayComprehension(e: Expr, isModule: (x: Expr) => boolean):
   return e.args[0].kind === 'comprehension' ? e.args[0] : undefined;
 }
 const LIST_ARRAYS: ReadonlySet<string> = new Set(['array', 'asarray', 'stack', 'tensor', 'as_tensor']);
+/** Linear solves and inverses (`np.linalg.solve`, `inv`, `pinv`, `lstsq`): a Newton or least-squares step, which needs no learning rate. */
+export function isLinearSolve(name: string): boolean {
+  return /^(solve|inv|pinv|lstsq|cho_solve|lu_solve|solve_triangular|cholesky_solve|linalg_solve)$/.test(name);
+}
+/** `np.array(xs)`, `np.asarray(xs)`: the list an array is made of (the same entries), or undefined. */
+export function listArrayOperand(e: Expr, isModule: (x: Expr) => boolean): Expr | undefined {
+  if (e.kind !== 'call' || e.callee.kind !== 'attr' || (e.callee.name !== 'array' && e.callee.name !== 'asarray') || !isModule(e.callee.object)) return undefined;
+  return e.args.length === 1 && e.kwargs.every((k) => k.name === 'dtype') ? e.args[0] : undefined;
+}
 /** Builtins that copy an iterable into a sequence of the same items: `list(model.parameters())`. */
 export function isSequenceCopy(name: string): boolean {
   return name === 'list' || name === 'tuple';

@@ -33,6 +33,7 @@ import { returnedPowers, type ReturnedPower } from './returnedPowers';
 import { rawStepMomentumForms, squaredWeightAverageForms } from '../findingForms';
 import { squaredWeightAverages } from './squaredWeightAverage';
 import { halfPowerFindings, type HalfPowerFinding } from './halfPowers';
+import { countResetByStep } from './resetCount';
 import type { FindingForms } from '../types';
 
 export interface OptimizerFinding {
@@ -168,6 +169,7 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
           countBehind(facts, step, c, site, owner, p, push);
           continue;
         }
+        if (countReset(facts, step, t, site, owner, push)) continue;
         const incremented = step.counters.get(t);
         const inits = step.initial(t);
         const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
@@ -292,6 +294,28 @@ function expandedCountBehind(facts: Facts, step: OptimizerStep, push: (f: Optimi
       break;
     }
   }
+}
+
+/**
+ * 1 − βᵗ with t a count the step sets back to 0 after reading it (resetCount.ts): what t counts
+ * between two steps (the samples of a batch), not the steps, so the correction is about the same
+ * constant on every step and the early steps are not corrected.
+ */
+function countReset(facts: Facts, step: OptimizerStep, t: string, site: ReturnType<typeof correctionSite> & object, owner: StateUpdate | undefined, push: (f: OptimizerFinding) => void): boolean {
+  const found = countResetByStep(facts, step, t, site);
+  if (!found) return false;
+  const tt = show(facts, step, t);
+  const written = facts.source(site.span);
+  const where = found.increments.find((i) => i.fn)?.fn;
+  const related = [{ span: found.reset.span, message: `${t} is set back to 0 here, on every step` }, ...found.increments.slice(0, 2).map((i) => ({ span: i.span, message: `${t} is advanced here${i.fn ? `, in ${i.fn}()` : ''}` }))];
+  push({
+    code: 'NB401',
+    span: site.span,
+    message: `the exponent of ${written} is ${tt === t ? t : `${tt} (${t})`}, which ${step.fn.name}() sets back to 0 after every step${where ? ` and ${where}() advances in between` : ''}: it counts what happens between two steps, not the steps taken, so the bias correction is about the same constant on every step and the early steps are not corrected. Count the steps in a value the step increments and never resets (t += 1 before the correction), and correct with 1 - ${show(facts, step, site.beta)} ** t`,
+    related,
+    ...(owner ? { corrected: biasCorrected(owner.eq.key, site.beta, sym('t')) } : {}),
+  });
+  return true;
 }
 
 /**

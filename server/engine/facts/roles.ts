@@ -75,6 +75,14 @@ export function isLearningRateName(name: string): boolean {
 }
 
 /**
+ * A learning rate's own name (`lr`, `learning_rate`, `eta`), leaving out `alpha`, which also names
+ * penalties, slopes and smoothing constants: a rate a function takes and never reads (NB404).
+ */
+export function isPlainLearningRateName(name: string): boolean {
+  return isLearningRateName(name) && settingWord(name) !== 'alpha';
+}
+
+/**
  * A setting's name in the case the vocabularies are written in: a constant's upper case
  * (`LR`, `LEARNING_RATE`, `BATCH_SIZE`, `BETA1`) is read in lower case, a capitalised word (`Lr`,
  * `Lambda`, `LearningRate`) with its first letter lowered. A single letter keeps its case: `W`
