@@ -3,6 +3,8 @@
 // form, and the corrected lines of NB401–NB405 findings and NB102's climbing momentum. The samples
 // are written for these tests; test/snapshots/hover/NB40x pins the corrected line of every fixture.
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { initEngine, type LanguageId } from '../../server/engine';
 import { explainAt as explainOrUndefined, type Explanation } from '../../server/engine/explain';
 import { explanationToMarkdown } from '../../server/lsp/hoverMarkdown';
@@ -32,43 +34,8 @@ def adam_step(x, dx, state):
     return x_next, state
 `;
 
-const ADADELTA = `import numpy as np
-import torch
-
-
-class TorchAdaDelta(torch.optim.Optimizer):
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6):
-        super().__init__(params, dict(lr=lr, rho=rho, eps=eps))
-
-    @torch.no_grad()
-    def step(self):
-        for group in self.param_groups:
-            rho, eps = group["rho"], group["eps"]
-            for w in group["params"]:
-                st = self.state[w]
-                if len(st) == 0:
-                    st["sq"] = torch.zeros_like(w)
-                    st["acc"] = torch.zeros_like(w)
-                sq, acc = st["sq"], st["acc"]
-                sq.mul_(rho).addcmul_(w.grad, w.grad, value=1 - rho)
-                delta = acc.add(eps).sqrt_().div_(sq.add(eps).sqrt_()).mul_(w.grad)
-                w.add_(delta, alpha=-group["lr"])
-                acc.mul_(rho).addcmul_(delta, delta, value=1 - rho)
-
-
-class ListAdaDelta:
-    def __init__(self, params, rho=0.95, eps=1e-6):
-        self.params, self.rho, self.eps = params, rho, eps
-        self.eg = [np.zeros_like(p) for p in params]
-        self.ed = [np.zeros_like(p) for p in params]
-
-    def step(self, grads):
-        for i, (p, g) in enumerate(zip(self.params, grads)):
-            self.eg[i] = self.rho * self.eg[i] + (1 - self.rho) * g * g
-            delta = -np.sqrt(self.ed[i] + self.eps) / np.sqrt(self.eg[i] + self.eps) * g
-            self.ed[i] = self.rho * self.ed[i] + (1 - self.rho) * delta ** 2
-            p += delta
-`;
+// Both AdaDelta orders: torch's (E[Δθ²] updated after the step reads it) and a NumPy class (before the parameter's update).
+const ADADELTA = fs.readFileSync(path.resolve(__dirname, '../../../test/fixtures/NB403/correct_adadelta_squared_step.py'), 'utf8');
 
 const TORCH_ADAM = `import torch
 from torch.optim import Optimizer
