@@ -108,8 +108,8 @@ export class PythonLowerer {
         for (const child of node.namedChildren) {
           if (!child || child.type === 'comment') continue;
           // `del a, b` is one expression_list.
-          if (child.type === 'expression_list') for (const item of child.namedChildren) item && item.type !== 'comment' && targets.push(this.expr(item, depth));
-          else targets.push(this.expr(child, depth));
+          const items = child.type === 'expression_list' ? child.namedChildren : [child];
+          for (const item of items) if (item && item.type !== 'comment') targets.push(this.expr(item, depth));
         }
         out.push({ kind: 'delete', targets, span: this.spanOf(node) });
         return;
