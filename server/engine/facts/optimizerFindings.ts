@@ -992,7 +992,7 @@ function secondMoment(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
           });
           break;
         }
-        if (v && d.sqrt && subtractedEpsilon(facts, step, p, d, v, push)) break;
+        if (v && d.sqrt && (subtractedEpsilon(facts, step, p, d, v, push) || subtractedUnderRoot(facts, step, p, d, v, push))) break;
         if (!v || !v.self || v.adds.length !== 1) continue;
         // Adam's denominator: the one state (scaled, corrected) plus a constant ε; `m² + ρ·s` is another method's.
         if (d.inner && !onlyStatePlusConstant(step, d.factor.atom, d.key)) continue;
@@ -1099,6 +1099,58 @@ function subtractedEpsilon(facts: Facts, step: OptimizerStep, p: ParamUpdate, d:
     code: 'NB402',
     span: written?.span ?? statement,
     message: `the step divides by ${written ? facts.source(written.span) : `the root of ${vt} minus ${eps}`}: ε is subtracted, so where ${vt} is near 0 (a weight whose gradient stays small) the denominator is 0 or negative and the step is infinite or points uphill. Add ε to keep the denominator away from 0: ${written?.kind === 'binary' ? `${facts.source(written.left.span)} + ${facts.source(written.right.span)}` : `sqrt(…) + ${eps}`}`,
+    related: [{ span: v.eq.spans[0], message: `${vt} averages squared gradients here` }],
+  });
+  return true;
+}
+
+/**
+ * ε subtracted under the root the step divides by: 1/√(v − ε), or the centred 1/√(v − ḡ² − ε)
+ * (`ms.sub(mg.square().add(eps)).sqrt()`). Where the estimate falls below ε the root is of a negative
+ * number (NaN), and where it equals ε the step is infinite. The plus sign (√(v − ḡ² + ε)) is the form.
+ */
+function subtractedUnderRoot(facts: Facts, step: OptimizerStep, p: ParamUpdate, d: StepTerm['denominator'][number], v: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  const f = d.factor;
+  if (f.n >= 0 || f.atom.k !== 'fn' || f.atom.fn !== 'sqrt' || f.atom.args.length !== 1 || !v.average || v.adds.length === 0) return false;
+  const arg = f.atom.args[0];
+  const isState = (m: Mono, key: string): boolean => m.fs.length === 1 && m.fs[0].n === 1 && m.fs[0].atom.k === 'sym' && m.fs[0].atom.key === key;
+  if (!arg.some((m) => m.c > 0 && isState(m, d.key))) return false;
+  const small = (x: number): boolean => x > 0 && x <= EPSILON_BOUND;
+  let eps: string | undefined;
+  for (const m of arg) {
+    if (m.c > 0) {
+      if (isState(m, d.key)) continue;
+      return false;
+    }
+    if (m.fs.length === 0 && small(-m.c)) {
+      eps ??= formatNumber(-m.c);
+      continue;
+    }
+    const a = m.fs.length === 1 && m.fs[0].n === 1 ? m.fs[0].atom : undefined;
+    if (a?.k === 'sym' && m.c === -1 && !step.states.has(a.key)) {
+      const values = epsilonValues(step.fn, step.initial, a.key);
+      if (values.length === 0 || !values.every(small)) return false;
+      eps ??= show(facts, step, a.key);
+      continue;
+    }
+    // The centred form's −ḡ²: another state's square.
+    if (m.fs.length === 1 && m.fs[0].n === 2 && m.fs[0].atom.k === 'sym' && step.states.has(m.fs[0].atom.key)) continue;
+    return false;
+  }
+  if (!eps) return false;
+  const vt = stateText(facts, v);
+  // Reported where the root of a difference is written (`sqrt(v - eps)`, `ms.sub(…).sqrt()`) when the function has one, else at the step.
+  const roots: Span[] = [];
+  walkAll(step.fn.body, (e) => {
+    if (e.kind !== 'call' || !(e.callee.kind === 'name' || e.callee.kind === 'attr') || e.callee.name !== 'sqrt') return;
+    const operand = e.args[0] ?? (e.callee.kind === 'attr' ? e.callee.object : undefined);
+    const subtracts = (x: Expr): boolean => (x.kind === 'binary' && x.op === '-') || (x.kind === 'call' && facts.analyzer.arithmeticCall(x)?.op === '-');
+    if (operand && subtracts(operand)) roots.push(e.span);
+  });
+  push({
+    code: 'NB402',
+    span: roots.length === 1 ? roots[0] : p.eq.spans[p.eq.spans.length - 1],
+    message: `the step divides by the square root of ${vt}${arg.length > 2 ? ' minus the squared mean' : ''} minus ${eps}: ε is subtracted under the root, so where the estimate falls below ${eps} the root is of a negative number (NaN) and where it equals ${eps} the step is infinite. Add ε under the root: √(… + ${eps})`,
     related: [{ span: v.eq.spans[0], message: `${vt} averages squared gradients here` }],
   });
   return true;
