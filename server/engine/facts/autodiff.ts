@@ -49,6 +49,16 @@ export const AUTODIFF_NAMES: ReadonlySet<string> = new Set(['backward', '_backwa
 
 const nameOf = (c: Call): string | undefined => (c.callee.kind === 'attr' ? c.callee.name : c.callee.kind === 'name' ? c.callee.name : undefined);
 
+/**
+ * Whether an expression runs autodiff or reads what it left, by the call's name alone (`loss.backward()`,
+ * `tape.gradient(…)`) or a framework's gradient attribute (`W.grad`): a lexical test for a whole function
+ * body, where `autodiffCall` would need each call's context.
+ */
+export function readsAutodiff(e: Expr): boolean {
+  if (e.kind === 'attr') return e.name === 'grad';
+  return e.kind === 'call' && (e.callee.kind === 'attr' || e.callee.kind === 'name') && AUTODIFF_NAMES.has(e.callee.name);
+}
+
 /** What a call differentiates, or undefined when it is not a differentiation. */
 export function autodiffCall(c: Call, ctx: AutodiffContext): AutodiffCall | undefined {
   const name = nameOf(c);

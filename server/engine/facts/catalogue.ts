@@ -1769,6 +1769,11 @@ export function numberSettingRead(e: Expr): boolean {
 }
 
 /** `None` (Python), `null`, `undefined`: a leaf `tree_map` skips (`None if g is None else f(g)`). */
+/** Methods that read a container or tensor without changing which entries it has or whether it is empty. */
+export const READING_METHODS: ReadonlySet<string> = new Set(['get', 'keys', 'values', 'items', 'copy', 'clone', 'detach', 'size', 'dim', 'numel', '__contains__', 'count', 'index']);
+/** Builtins that read their arguments and change none of them. */
+export const READING_CALLS: ReadonlySet<string> = new Set(['len', 'isinstance', 'print', 'id', 'type', 'hasattr', 'str', 'repr', 'float', 'int', 'bool']);
+
 export function isNoneLiteral(e: Expr): boolean {
   return e.kind === 'name' && (e.name === 'None' || e.name === 'null' || e.name === 'undefined');
 }

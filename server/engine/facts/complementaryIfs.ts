@@ -7,7 +7,7 @@
 // bodies as exclusive branches. Read in the IR by data flow on the tested places: no name decides.
 import type { Expr, Stmt } from '../ir';
 import { exprKey } from './keys';
-import { isNoneLiteral } from './catalogue';
+import { isNoneLiteral, READING_CALLS, READING_METHODS } from './catalogue';
 import { someExpr } from './scope';
 
 /** A test read as a literal: `positive` says whether the test holds when `atom` does. */
@@ -22,10 +22,6 @@ interface Test {
   entry?: string;
 }
 
-/** Methods that read a container without changing which entries it has or whether it is empty. */
-const READING_METHODS = new Set(['get', 'keys', 'values', 'items', 'copy', 'clone', 'detach', 'size', 'dim', 'numel', '__contains__', 'count', 'index']);
-/** Builtins that read their arguments and change none of them. */
-const READING_CALLS = new Set(['len', 'isinstance', 'print', 'id', 'type', 'hasattr', 'str', 'repr', 'float', 'int', 'bool']);
 
 /** Pairs of one list, later `if` → the earlier one it complements; cached per statement list. */
 const cache = new WeakMap<readonly Stmt[], Map<Stmt, Stmt>>();

@@ -7,7 +7,7 @@ import type { UpdateSite } from './updates';
 import { exprKey } from './keys';
 import { ownStatements, type ProgramIndex } from './program';
 import type { FunctionDef } from './scope';
-import { VIEW_FUNCTIONS } from './catalogue';
+import { DICT_GET_METHOD, VIEW_FUNCTIONS } from './catalogue';
 
 /** The value a stored or added expression carries, through views and copies: `g.detach()` → g. */
 function coreKey(x: Expr): string | undefined {
@@ -19,7 +19,7 @@ function coreKey(x: Expr): string | undefined {
 function entryRead(v: Expr): { container: string; entry: string } | undefined {
   let container: Expr | undefined;
   let entry: Expr | undefined;
-  if (v.kind === 'call' && v.callee.kind === 'attr' && v.callee.name === 'get' && v.args.length >= 1 && v.args.length <= 2 && v.kwargs.length === 0) {
+  if (v.kind === 'call' && v.callee.kind === 'attr' && v.callee.name === DICT_GET_METHOD && v.args.length >= 1 && v.args.length <= 2 && v.kwargs.length === 0) {
     container = v.callee.object;
     entry = v.args[0];
   } else if (v.kind === 'index' && v.index.length === 1) {

@@ -19,9 +19,8 @@ import { ownStatements, programIndex } from './program';
 import { lossFacts } from './losses';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { isGradientLike, isWholeLossName, namesDataPartOfLoss } from './roles';
-import { AUTODIFF_NAMES } from './autodiff';
+import { differentiates } from './returnedGradients';
 import { resolveCall } from './resolve';
-import { stmtExprs } from './loops';
 
 export interface ReturnedLossWithoutPenalty {
   fn: FunctionDef;
@@ -97,12 +96,5 @@ function computedHere(facts: Facts, fn: FunctionDef, stmts: Stmt[], loss: string
 function callerPenalizes(facts: Facts, fn: FunctionDef, penalized: Set<FunctionDef>): boolean {
   for (const caller of programIndex(facts).callersOf(fn)) if (penalized.has(caller)) return true;
   return false;
-}
-
-/** Whether the function runs autodiff or reads a framework's gradient (`loss.backward()`, `W.grad`). */
-function differentiates(fn: FunctionDef): boolean {
-  const isAutodiff = (e: Expr): boolean =>
-    (e.kind === 'call' && ((e.callee.kind === 'attr' && AUTODIFF_NAMES.has(e.callee.name)) || (e.callee.kind === 'name' && AUTODIFF_NAMES.has(e.callee.name)))) || (e.kind === 'attr' && e.name === 'grad');
-  return ownStatements(fn.body).some((s) => stmtExprs(s).some((e) => someExpr(e, isAutodiff)));
 }
 

@@ -18,7 +18,7 @@ import { ownStatements, programIndex } from './program';
 import { lossFacts, type LossPenalty } from './losses';
 import { regGradientTerms } from './gradients';
 import { isGradientLike, parameterOfGradient } from './roles';
-import { AUTODIFF_NAMES } from './autodiff';
+import { readsAutodiff } from './autodiff';
 import { frameworkFacts } from './frameworks';
 import { zeroValue } from './catalogue';
 import { stmtExprs } from './loops';
@@ -101,10 +101,8 @@ function weightName(facts: Facts, p: LossPenalty): string {
 }
 
 /** Whether the function runs autodiff or reads a framework's gradient (`loss.backward()`, `W.grad`). */
-function differentiates(fn: FunctionDef): boolean {
-  const isAutodiff = (e: Expr): boolean =>
-    (e.kind === 'call' && ((e.callee.kind === 'attr' && AUTODIFF_NAMES.has(e.callee.name)) || (e.callee.kind === 'name' && AUTODIFF_NAMES.has(e.callee.name)))) || (e.kind === 'attr' && e.name === 'grad');
-  return ownStatements(fn.body).some((s) => stmtExprs(s).some((e) => someExpr(e, isAutodiff)));
+export function differentiates(fn: FunctionDef): boolean {
+  return ownStatements(fn.body).some((s) => stmtExprs(s).some((e) => someExpr(e, readsAutodiff)));
 }
 
 /**
