@@ -5,7 +5,8 @@
 // settings for it and Nabla's version (with a digest of the running bundle, so a rebuilt checkout
 // is a new version too). It holds those again, the hash of the file's bytes, every other path the
 // analysis asked for (imports, and the module paths it probed and did not find) with the hash of
-// the bytes it read there, and the result. A lookup re-hashes the file and each of those paths;
+// the bytes it read there, every folder it listed (the search for a base class's subclasses) with
+// the hash of its listing, and the result. A lookup re-hashes the file and each of those paths;
 // any difference, or anything unexpected in the entry (truncated, foreign, another version or other
 // settings), is a miss, and the entry is rewritten after the file is linted again.
 //
@@ -17,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { contentHash, isNotebookPath, rawSizeLimit, tooLarge, type FileInputs, type FileResult } from './lintFile';
+import { contentHash, folderContents, isNotebookPath, listingHash, rawSizeLimit, tooLarge, type FileInputs, type FileResult } from './lintFile';
 
 /** The default folder name, at the project root. */
 export const CACHE_FOLDER = '.nabla_cache';
@@ -179,12 +180,13 @@ export class LintCache {
     return path.join(key.dir, ENTRIES, `${name}.json`);
   }
 
-  /** The hash of a file's bytes now (memoized for the run), or null when it is missing or unreadable. */
+  /** The hash of a file's bytes now (memoized for the run), or null when it is missing or unreadable; of a folder's listing for a path ending in `/`. */
   private hashOf(filePath: string, bytes?: Buffer): string | null {
     const known = this.hashes.get(filePath);
     if (known !== undefined) return known;
     let hash: string | null = null;
     if (bytes) hash = contentHash(bytes);
+    else if (filePath.endsWith('/')) hash = listingHash(folderContents(filePath.slice(0, -1)));
     else if (this.listed(filePath)) {
       try {
         hash = contentHash(fs.readFileSync(filePath));

@@ -278,22 +278,39 @@ const typedListings = new Map<string, { files: string[]; folders: string[] } | u
 
 function listProjectFolder(dir: string): { files: string[]; folders: string[] } | undefined {
   if (typedListings.has(dir)) return typedListings.get(dir);
-  let listed: { files: string[]; folders: string[] } | undefined;
+  const listed = folderContents(dir);
+  // The search is keyed in the cache by what it listed: a subclass file may appear there later.
+  diskHashes.set(`${dir}/`, listingHash(listed));
+  if (typedListings.size >= MAX_LISTINGS) typedListings.delete(typedListings.keys().next().value as string);
+  typedListings.set(dir, listed);
+  return listed;
+}
+
+/** A folder's files and folders (symbolic links left out: a linked folder may lead out of the project or back into it). */
+export function folderContents(dir: string): { files: string[]; folders: string[] } | undefined {
   try {
     const files: string[] = [];
     const folders: string[] = [];
-    // Symbolic links are left out: a linked folder may lead out of the project or back into it.
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       if (entry.isFile()) files.push(entry.name);
       else if (entry.isDirectory()) folders.push(entry.name);
     }
-    listed = { files, folders };
+    return { files, folders };
   } catch {
-    listed = undefined;
+    return undefined;
   }
-  if (typedListings.size >= MAX_LISTINGS) typedListings.delete(typedListings.keys().next().value as string);
-  typedListings.set(dir, listed);
-  return listed;
+}
+
+/**
+ * A folder listing's hash (null: not a readable folder), as the cache keys an entry that listed it:
+ * its source files and its folders but hidden ones (the search skips those; a README or the cache
+ * folder appearing changes nothing it could find).
+ */
+export function listingHash(listed: { files: readonly string[]; folders: readonly string[] } | undefined): string | null {
+  if (!listed) return null;
+  const files = listed.files.filter((f) => languageForPath(f) !== undefined).map((f) => `f ${f}`);
+  const folders = listed.folders.filter((d) => !d.startsWith('.')).map((d) => `d ${d}`);
+  return contentHash(Buffer.from([...files, ...folders].sort().join('\n')));
 }
 
 /** Forget what was read from disk (the language server's Lint Workspace calls it before each run). */

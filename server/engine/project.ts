@@ -104,7 +104,8 @@ export class Project implements ProjectFiles {
    * Every path a lint of `path` may have depended on besides its own text: what resolving the
    * imports of `path` asked for, found or not, and so on through the files found. A superset of
    * what the lint read (the same resolutions, asked by any lint of this project), so the CLI's
-   * cache, which keys an entry by these files' contents, stays sound when facts are shared.
+   * cache, which keys an entry by these files' contents, stays sound when facts are shared. A path
+   * ending in `/` is a folder whose listing was read (`filesMentioning`).
    */
   dependencies(path: string): string[] {
     const out = new Set<string>();
@@ -259,16 +260,17 @@ export class Project implements ProjectFiles {
 
   // ---------------------------------------------------------------- files that mention a word
 
-  /** Source paths of the project by language family and starting folder (`sourceTree`), until a file appears or disappears. */
-  private readonly sourceTrees = new Map<string, string[]>();
+  /** Source paths of the project by language family and starting folder, with the folders listed for them (`sourceTree`), until a file appears or disappears. */
+  private readonly sourceTrees = new Map<string, { paths: string[]; listed: string[] }>();
 
   /**
    * The project files of `from`'s language family (Python, or TS/JS) whose text `pattern` matches,
    * parsed (`from` itself included when it matches): where the files that derive from a class of
    * `from` may be, which no import of `from` reaches. Read from the host's folder listings: the
    * outermost package `from` is in (or its folder) first, then the rest of the project, at most
-   * `MAX_SCANNED_FILES` files. Every file read is recorded as a dependency of `from`. Empty when the
-   * host cannot list folders.
+   * `MAX_SCANNED_FILES` files. Every file read is recorded as a dependency of `from`, and so is every
+   * folder listed, as its path with a trailing `/` (a file that appears there later may be a
+   * subclass: the CLI's cache keys the entry by the listing). Empty when the host cannot list folders.
    */
   filesMentioning(from: SourceFile, pattern: RegExp): ParsedFile[] {
     if (!this.host.listFolder) return [];
@@ -277,7 +279,9 @@ export class Project implements ProjectFiles {
     const start = python ? outermostPackage(fromPath, this.root, (p) => this.exists(p)) : dirname(fromPath);
     return this.askingFrom(fromPath, () => {
       const out: ParsedFile[] = [];
-      for (const path of this.sourceTree(start, python)) {
+      const tree = this.sourceTree(start, python);
+      for (const folder of tree.listed) this.asking!.add(`${folder}/`);
+      for (const path of tree.paths) {
         const text = this.read(path);
         if (text === undefined || !pattern.test(text)) continue;
         const parsed = this.load(path);
@@ -288,11 +292,12 @@ export class Project implements ProjectFiles {
   }
 
   /** Source files under `start`, then under the root, breadth first, skipping hidden and tool folders. */
-  private sourceTree(start: string, python: boolean): string[] {
+  private sourceTree(start: string, python: boolean): { paths: string[]; listed: string[] } {
     const key = `${python ? 'py' : 'js'}\0${start}`;
-    let paths = this.sourceTrees.get(key);
-    if (paths) return paths;
-    paths = [];
+    const known = this.sourceTrees.get(key);
+    if (known) return known;
+    const paths: string[] = [];
+    const listedFolders: string[] = [];
     const list = this.host.listFolder!.bind(this.host);
     const seen = new Set<string>();
     const starts = start.startsWith(this.root) ? [start, this.root] : [this.root];
@@ -305,6 +310,7 @@ export class Project implements ProjectFiles {
         seen.add(dir);
         folders++;
         const listed = list(dir);
+        listedFolders.push(dir);
         if (!listed) continue;
         for (const name of [...listed.files].sort()) {
           const language = languageForPath(name);
@@ -313,8 +319,9 @@ export class Project implements ProjectFiles {
         for (const name of [...listed.folders].sort()) if (!SKIPPED_FOLDERS.has(name) && !name.startsWith('.')) queue.push(`${dir}/${name}`);
       }
     }
-    this.sourceTrees.set(key, paths);
-    return paths;
+    const tree = { paths, listed: listedFolders };
+    this.sourceTrees.set(key, tree);
+    return tree;
   }
 
   // ---------------------------------------------------------------- imports

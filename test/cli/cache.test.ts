@@ -163,6 +163,48 @@ describe('nabla check: the cache', function () {
     assert.match(after.stdout, /"file": "pkg\/train\.py"[^]*NB101/);
   });
 
+  it('analyses an optimizer base again when a subclass appears in another folder', async function () {
+    // NB206 on an abstract base is answered by its subclasses, which no import of the base reaches:
+    // the entry is keyed by the folders the search listed.
+    const base = [
+      'import torch',
+      '',
+      'class Template(torch.optim.Optimizer):',
+      '    def __init__(self, params, lr, weight_decay=0.0):',
+      '        super().__init__(params, dict(lr=lr, weight_decay=weight_decay))',
+      '',
+      '    def update(self, group):',
+      '        raise NotImplementedError',
+      '',
+      '    @torch.no_grad()',
+      '    def step(self, closure=None):',
+      '        for group in self.param_groups:',
+      '            self.update(group)',
+      '',
+    ].join('\n');
+    const subclass = [
+      'import torch',
+      'from opt.base import Template',
+      '',
+      'class SignDescent(Template):',
+      '    def update(self, group):',
+      '        for p in group["params"]:',
+      '            p.mul_(1 - group["lr"] * group["weight_decay"])',
+      '            p.add_(p.grad.sign(), alpha=-group["lr"])',
+      '',
+    ].join('\n');
+    const dir = makeTree({ 'requirements.txt': 'torch\n', 'opt/__init__.py': '', 'opt/base.py': base });
+    assert.match((await runCli(['check', '.', '--format', 'json'], dir)).stdout, /"file": "opt\/base\.py"[^]*NB206/);
+    fs.writeFileSync(path.join(dir, 'README.md'), 'notes\n');
+    assert.deepEqual(counts((await runCli(['check', 'opt/base.py'], dir, DEBUG)).stderr), { hits: 1, misses: 0, rejected: 0, written: 0 });
+    fs.mkdirSync(path.join(dir, 'variants'));
+    fs.writeFileSync(path.join(dir, 'variants', 'sign.py'), subclass);
+    const after = await runCli(['check', 'opt/base.py', '--format', 'json'], dir, DEBUG);
+    assert.equal(counts(after.stderr).misses, 1);
+    assert.doesNotMatch(after.stdout, /NB206/);
+    assert.equal(after.stdout, (await runCli(['check', 'opt/base.py', '--format', 'json', '--no-cache'], dir)).stdout);
+  });
+
   it('keeps entries apart by settings', async function () {
     const dir = projectTree();
     await runCli(['check', '.'], dir);
