@@ -26,7 +26,7 @@ import { FileChangeType, MessageType, type FileEvent } from 'vscode-languageserv
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { DEFAULT_MAX_FILE_SIZE, languageForPath, lintDocumentSteps, lintProjectSteps, Project, type ParseCache, type DocumentAnalysis, type LanguageId, type LintOptions, type LintOutcome, type ProjectHost } from '../engine';
 import type { Steps } from '../engine/stepwise';
-import { projectRoot } from '../cli/lintFile';
+import { folderContents, projectRoot } from '../cli/lintFile';
 import { walk, type WalkItem } from '../cli/walk';
 import { withAnalysis } from './documentsOnly';
 import { fsPathOf } from './projectSettings';
@@ -147,7 +147,7 @@ export class WorkspaceIndex {
   private readonly host: WorkspaceIndexHost;
   private readonly maxFileSize: number;
   private readonly maxFiles: number;
-  private readonly reader: ProjectHost = { readFile: (p) => this.read(p), listFolder: listFolder };
+  private readonly reader: ProjectHost = { readFile: (p) => this.read(p), listFolder: folderContents };
 
   // Background work, done by `pump` a slice per turn.
   private walker?: Generator<WalkItem>;
@@ -220,7 +220,7 @@ export class WorkspaceIndex {
         if (text !== undefined) files.add(p);
         return text;
       };
-      entry = { project: new Project({ root, host: { readFile, listFolder }, maxFileSize: this.maxFileSize }), files };
+      entry = { project: new Project({ root, host: { readFile, listFolder: folderContents }, maxFileSize: this.maxFileSize }), files };
       this.projects.set(root, entry);
     }
     entry.files.add(file);
@@ -692,20 +692,5 @@ export class WorkspaceIndex {
     // The parses made for reading imports are not needed any more.
     this.scratch = new Map();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
-  }
-}
-
-/** A folder's files and folders on disk (symbolic links left out), for `Project.filesMentioning`. */
-function listFolder(dir: string): { files: string[]; folders: string[] } | undefined {
-  try {
-    const files: string[] = [];
-    const folders: string[] = [];
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (entry.isFile()) files.push(entry.name);
-      else if (entry.isDirectory()) folders.push(entry.name);
-    }
-    return { files, folders };
-  } catch {
-    return undefined;
   }
 }
