@@ -1730,6 +1730,22 @@ export function boundCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => 
 }
 const BOUND_FUNCTIONS: ReadonlySet<string> = new Set(['clip', 'clamp', 'clip_by_value', 'clipByValue']);
 
+/**
+ * The largest value a framework's own fuzz factor, read at run time, can have; undefined when `e` is
+ * not one. Keras `K.epsilon()`, `keras.backend.epsilon()`, `tf.keras.backend.epsilon()`,
+ * `keras.config.epsilon()`: 1e-7 unless `set_epsilon` changes it
+ * (https://www.tensorflow.org/api_docs/python/tf/keras/backend/epsilon). TensorFlow.js
+ * `tf.backend().epsilon()`, `ENGINE.backend.epsilon()`: the backend's, 1e-7 in float32 and 1e-4 in
+ * float16 (tfjs-core `KernelBackend.epsilon`). Either way small beside a squared-gradient average.
+ */
+export function frameworkEpsilon(e: Expr): number | undefined {
+  if (e.kind !== 'call' || e.args.length !== 0 || e.kwargs.length !== 0 || e.callee.kind !== 'attr' || e.callee.name !== 'epsilon') return undefined;
+  const owner = e.callee.object;
+  const ownerName = owner.kind === 'name' || owner.kind === 'attr' ? owner.name : owner.kind === 'call' && owner.args.length === 0 && (owner.callee.kind === 'name' || owner.callee.kind === 'attr') ? owner.callee.name : undefined;
+  return ownerName !== undefined && EPSILON_OWNERS.has(ownerName) ? 1e-4 : undefined;
+}
+const EPSILON_OWNERS: ReadonlySet<string> = new Set(['K', 'backend', 'config']);
+
 // ------------------------------------------------------------------ JAX pytrees and optax transformations
 
 /**

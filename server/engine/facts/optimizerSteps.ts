@@ -18,7 +18,7 @@ import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, arithmeticPlacement, copiedArray, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -1618,7 +1618,8 @@ export function fileEpsilonTest(facts: Facts, fn: FunctionDef): EpsilonTest {
 export function epsilonValues(fn: FunctionDef, initial: (key: string) => number[], key: string): number[] {
   const assigned = initial(key);
   if (assigned.length > 0) return assigned;
-  const numberOf = (e: Expr | undefined): number | undefined => (e?.kind === 'num' ? e.value : undefined);
+  // A number, or a framework's own ε (`K.epsilon()`), whose largest value is known.
+  const numberOf = (e: Expr | undefined): number | undefined => (e?.kind === 'num' ? e.value : e && frameworkEpsilon(e));
   const own = fn.params.find((x) => x.name === key);
   if (own) return numberOf(own.default) !== undefined ? [numberOf(own.default)!] : [];
   // `self.eps = eps` in a method of the class (the constructor): the number written, or that method's parameter's default.
@@ -1626,7 +1627,8 @@ export function epsilonValues(fn: FunctionDef, initial: (key: string) => number[
   if (!cls || !/^(?:self|this)\./.test(key)) return [];
   const b = fn.scope.lookup(key, fn.span.start);
   const value = b?.kind === 'assign' && !b.op ? b.value : undefined;
-  if (value?.kind === 'num') return [value.value];
+  const written = numberOf(value);
+  if (written !== undefined) return [written];
   if (value?.kind !== 'name') return [];
   const setter = [...cls.scope.functions.values()].find((f) => f.scope === b!.scope);
   const fallback = numberOf(setter?.params.find((x) => x.name === value.name)?.default);
