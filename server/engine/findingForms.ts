@@ -277,3 +277,26 @@ function symbolFor(code: string, tex: string, unicode: string): { tex: string; u
 function weight(code: string): { tex: string; unicode: string; legend: Legend } {
   return symbolFor(code, '\\beta', 'β');
 }
+
+/**
+ * The error carried to the layer below through weights already stepped (NB109): δ is the error the
+ * layer's gradient was computed from, W the weights, η the step size.
+ */
+export function backpropAfterStepForms(weight: string, error: string): FindingForms {
+  return {
+    title: `Backpropagation through \`${weight}\``,
+    computed: {
+      tex: 'W \\leftarrow W - \\eta\\,\\nabla_W L, \\quad \\delta \\leftarrow W^{\\top} \\delta \\;\\text{(the new } W\\text{)}',
+      unicode: 'W ← W − η·∇_W L; δ ← Wᵀδ (the new W)',
+    },
+    correct: {
+      tex: '\\delta \\leftarrow W^{\\top} \\delta, \\quad W \\leftarrow W - \\eta\\,\\nabla_W L',
+      unicode: 'δ ← Wᵀδ; W ← W − η·∇_W L',
+    },
+    correctLabel: 'Correct order',
+    legend: [
+      { tex: 'W', unicode: 'W', code: weight },
+      { tex: '\\delta', unicode: 'δ', code: error },
+    ],
+  };
+}

@@ -8,6 +8,7 @@ import { nb105PenaltyShape } from './nb105-penalty-shape';
 import { nb106ConstantDecay } from './nb106-constant-decay';
 import { nb107DecayAppliedTwice } from './nb107-decay-applied-twice';
 import { nb108DecayOutsideStep } from './nb108-decay-outside-step';
+import { nb109BackpropAfterStep } from './nb109-backprop-after-step';
 import { nb201DoubleRegularization } from './nb201-double-regularization';
 import { nb202CoupledDecayInAdaptiveOptimizer } from './nb202-coupled-decay-in-adaptive-optimizer';
 import { nb203NotWeightDecay } from './nb203-not-weight-decay';
@@ -39,6 +40,7 @@ export const allRules: Rule[] = [
   nb106ConstantDecay,
   nb107DecayAppliedTwice,
   nb108DecayOutsideStep,
+  nb109BackpropAfterStep,
   nb201DoubleRegularization,
   nb202CoupledDecayInAdaptiveOptimizer,
   nb203NotWeightDecay,

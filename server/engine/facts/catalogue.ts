@@ -487,6 +487,21 @@ export function listArrayOperand(e: Expr, isModule: (x: Expr) => boolean): Expr 
   if (e.kind !== 'call' || e.callee.kind !== 'attr' || (e.callee.name !== 'array' && e.callee.name !== 'asarray') || !isModule(e.callee.object)) return undefined;
   return e.args.length === 1 && e.kwargs.every((k) => k.name === 'dtype') ? e.args[0] : undefined;
 }
+/**
+ * A shallow copy of a container: `d.copy()`, `dict(d)`, `copy.copy(d)`. The container copied, or
+ * undefined. Its entries are the same objects as the original's (an array changed in place through
+ * one is changed in the other); `copy.deepcopy(d)` copies them. On an array, `.copy()` copies the
+ * data: callers ask only of a container whose entries are keyed by strings.
+ */
+export function shallowContainerCopy(e: Expr): Expr | undefined {
+  if (e.kind !== 'call' || e.kwargs.length !== 0) return undefined;
+  const callee = e.callee;
+  if (callee.kind === 'attr' && callee.name === 'copy' && e.args.length === 0) return callee.object.kind === 'name' && callee.object.name === 'copy' ? undefined : callee.object;
+  if (e.args.length !== 1) return undefined;
+  if (callee.kind === 'name' && callee.name === 'dict') return e.args[0];
+  if (callee.kind === 'attr' && callee.name === 'copy' && callee.object.kind === 'name' && callee.object.name === 'copy') return e.args[0];
+  return undefined;
+}
 /** Builtins that copy an iterable into a sequence of the same items: `list(model.parameters())`. */
 export function isSequenceCopy(name: string): boolean {
   return name === 'list' || name === 'tuple';

@@ -1,0 +1,48 @@
+// NB109 backprop-after-step: the error is sent back to the layer below through weights the same
+// iteration already stepped.
+//
+// ## What it does
+// Finds a loop over layers that steps a layer's weights (`weights['W' + str(l)] -= alpha * dW`) and
+// afterwards, in the same iteration, multiplies the error carried to the next layer by those weights:
+// the entry read again (`dZ = np.matmul(weights['W' + str(l)].T, dZ)`), a name bound to it before an
+// in-place step (`W = weights[...]`; NumPy's `-=` changes that array), or an entry of a shallow copy
+// of the dict (`old = weights.copy()` keeps the same arrays).
+//
+// ## Why is this bad?
+// Backpropagation computes every layer's gradient from the weights the forward pass used. Through the
+// stepped weights, the layers below get the gradient of another network: slightly wrong at a small
+// learning rate, and wrong by a large step when the rate or the penalty is large. Compute the error for
+// the layer below before the step (or step after the whole backward pass).
+import { defineRule } from './rule';
+import { steppedThenPropagated } from '../engine/facts/steppedThenPropagated';
+import { trimSpan } from '../engine/facts/steps';
+import { backpropAfterStepForms } from '../engine/findingForms';
+
+export const nb109BackpropAfterStep = defineRule({
+  meta: {
+    code: 'NB109',
+    name: 'backprop-after-step',
+    severity: 'warning',
+    summary: 'The error is carried back to the layer below through weights this iteration already stepped',
+    fix: 'none',
+  },
+  check(context) {
+    const { facts } = context;
+    for (const f of steppedThenPropagated(facts)) {
+      const w = facts.source(f.step.target.span);
+      const read = facts.source(f.read.span);
+      const how =
+        f.through === 'entry'
+          ? `${read} is read after its step`
+          : f.through === 'alias'
+            ? `${read} names the same array as ${w}, which the in-place step changed`
+            : `${read} is an entry of a shallow copy: the same array as ${w}, which the in-place step changed`;
+      context.report({
+        span: f.read.span,
+        message: `the error ${f.error} is carried to the layer below through ${w} after this iteration stepped it (${facts.lineLabel(f.step.span)}): ${how}, so the layers below get their gradients through the new weights, not those the forward pass used. Compute ${f.error} before the step`,
+        related: [{ span: trimSpan(facts, f.step.span), message: `${w} is stepped here` }],
+        math: { forms: backpropAfterStepForms(w, f.error) },
+      });
+    }
+  },
+});
