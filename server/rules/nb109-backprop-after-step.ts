@@ -6,7 +6,8 @@
 // afterwards, in the same iteration, multiplies the error carried to the next layer by those weights:
 // the entry read again (`dZ = np.matmul(weights['W' + str(l)].T, dZ)`), a name bound to it before an
 // in-place step (`W = weights[...]`; NumPy's `-=` changes that array), or an entry of a shallow copy
-// of the dict (`old = weights.copy()` keeps the same arrays).
+// of the dict (`old = weights.copy()` keeps the same arrays); or, in a loop down the layers, the entry
+// of the layer above (`weights['W' + str(i + 1)]`), which the iteration before stepped.
 //
 // ## Why is this bad?
 // Backpropagation computes every layer's gradient from the weights the forward pass used. Through the
@@ -31,17 +32,22 @@ export const nb109BackpropAfterStep = defineRule({
     for (const f of steppedThenPropagated(facts)) {
       const w = facts.source(f.step.target.span);
       const read = facts.source(f.read.span);
-      const how =
-        f.through === 'entry'
-          ? `${read} is read after its step`
-          : f.through === 'alias'
-            ? `${read} names the same array as ${w}, which the in-place step changed`
-            : `${read} is an entry of a shallow copy: the same array as ${w}, which the in-place step changed`;
+      const step = facts.lineLabel(f.step.span);
+      const message =
+        f.through === 'previous'
+          ? `the error ${f.error} is carried to the layer below through ${read}, which the iteration before stepped (${step} steps ${w} in every iteration, and the loop goes down the layers): the layers below get their gradients through the new weights, not those the forward pass used. Compute the error for the layer below before each step, or step after the whole backward pass`
+          : `the error ${f.error} is carried to the layer below through ${w} after this iteration stepped it (${step}): ${
+              f.through === 'entry'
+                ? `${read} is read after its step`
+                : f.through === 'alias'
+                  ? `${read} names the same array as ${w}, which the in-place step changed`
+                  : `${read} is an entry of a shallow copy: the same array as ${w}, which the in-place step changed`
+            }, so the layers below get their gradients through the new weights, not those the forward pass used. Compute ${f.error} before the step`;
       context.report({
         span: f.read.span,
-        message: `the error ${f.error} is carried to the layer below through ${w} after this iteration stepped it (${facts.lineLabel(f.step.span)}): ${how}, so the layers below get their gradients through the new weights, not those the forward pass used. Compute ${f.error} before the step`,
+        message,
         related: [{ span: trimSpan(facts, f.step.span), message: `${w} is stepped here` }],
-        math: { forms: backpropAfterStepForms(w, f.error) },
+        math: { forms: backpropAfterStepForms(f.through === 'previous' ? read : w, f.error) },
       });
     }
   },

@@ -3,6 +3,8 @@
 // with `W = weights['W' + str(l)]` bound before the step. A NumPy `-=` changes the array in place, so
 // `W` names the new weights too; so does an entry of a shallow copy of the weights' dict
 // (`old = weights.copy()`, meant to keep the old ones), and the stepped entry itself read again.
+// In a loop down the layers (`range(L, 0, -1)`, `reversed(…)`), the entry of the layer above
+// (`weights['W' + str(i + 1)]`, or a name bound to it) is the one the iteration before stepped.
 // Backpropagation needs the weights the forward pass used: every layer below gets its gradient
 // through the weights after their step.
 //
@@ -33,9 +35,15 @@ export interface SteppedThenPropagated {
   carried: Stmt & { kind: 'assign' };
   /** The variable carried (the error `dZ`). */
   error: string;
-  /** How the read reaches the new weights: the stepped entry itself, a name bound to it before an in-place step, or an entry of a shallow copy of its container. */
-  through: 'entry' | 'alias' | 'copy';
+  /**
+   * How the read reaches the new weights: the stepped entry itself, a name bound to it before an
+   * in-place step, an entry of a shallow copy of its container, or the layer above's entry, which the
+   * iteration before stepped.
+   */
+  through: 'entry' | 'alias' | 'copy' | 'previous';
 }
+
+type Through = SteppedThenPropagated['through'];
 
 const memo = new WeakMap<Facts, SteppedThenPropagated[]>();
 
@@ -88,27 +96,85 @@ function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], ste
         if (copied && writtenAlike(copied, target.object)) copies.add(s.targets[0].name);
       }
     }
-    const newWeights = (e: Expr): 'entry' | 'alias' | 'copy' | undefined => {
+    const newWeights = (e: Expr): Through | undefined => {
       if (writtenAlike(e, target)) return 'entry';
       if (!inPlace) return undefined;
       if (e.kind === 'name' && aliases.has(e.name)) return 'alias';
       if (e.kind === 'index' && e.object.kind === 'name' && copies.has(e.object.name) && target.kind === 'index' && e.index.length === 1 && writtenAlike(e.index[0], target.index[0])) return 'copy';
       return undefined;
     };
+    let reported = false;
     for (const s of seq.slice(at + 1)) {
       if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
       const error = s.targets[0].name;
       if (!readsName(s.value, error) && !readBefore(seq, at, error)) continue;
-      // What the product may take the error as: D itself, or this layer's error derived from it before the step (`dZ = dA * g'(Z)`).
-      const errors = new Set([error]);
-      for (const b of seq.slice(0, at)) if (b.kind === 'assign' && !b.op && b.targets.length === 1 && b.targets[0].kind === 'name' && readsName(b.value, error)) errors.add(b.targets[0].name);
-      const product = productOf(s.value, newWeights, errors);
+      const product = productOf(s.value, newWeights, errorsBefore(seq, at, error));
       if (product) {
         out.push({ step, read: product.read, carried: s, error, through: product.through });
+        reported = true;
         break;
       }
     }
+    if (!reported) previousLayerRead(loop, seq, step, inPlace ? copies : new Set(), out);
   }
+}
+
+/**
+ * The same weights' entry of the layer above, read anywhere in the iteration of a loop that goes down
+ * the layers: `dZ = np.matmul(weights['W' + str(i + 1)].T, dZ)` while the iteration steps
+ * `weights['W' + str(i)]`. The iteration before stepped that entry (its `i` was this `i + 1`).
+ */
+function previousLayerRead(loop: Stmt & { kind: 'for' }, seq: readonly Stmt[], step: UpdateSite, copies: ReadonlySet<string>, out: SteppedThenPropagated[]): void {
+  const target = step.target;
+  if (loop.target.kind !== 'name' || !descending(loop.iter) || target.kind !== 'index' || target.index.length !== 1 || !stringKeyed(target.index[0])) return;
+  const v = loop.target.name;
+  // The entry itself, or that of a shallow copy when the step is in place (`copies` is empty otherwise: a rebinding step leaves the copy's old array).
+  const above = (e: Expr): boolean =>
+    e.kind === 'index' && e.index.length === 1 && (writtenAlike(e.object, target.object) || (e.object.kind === 'name' && copies.has(e.object.name))) && alikeOneAbove(e.index[0], target.index[0], v);
+  // Names bound in the iteration to that entry, before they are read.
+  const aliases = new Set<string>();
+  for (let k = 0; k < seq.length; k++) {
+    const s = seq[k];
+    if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
+    if (above(s.value)) {
+      aliases.add(s.targets[0].name);
+      continue;
+    }
+    const error = s.targets[0].name;
+    if (!readsName(s.value, error) && !readBefore(seq, k - 1, error)) continue;
+    const product = productOf(s.value, (e) => (above(e) || (e.kind === 'name' && aliases.has(e.name)) ? 'previous' : undefined), errorsBefore(seq, k, error));
+    if (product) {
+      out.push({ step, read: product.read, carried: s, error, through: 'previous' });
+      return;
+    }
+  }
+}
+
+/** What a product may take the error as: `error` itself, or a value derived from it before statement `at` (`dZ = dA * g'(Z)`). */
+function errorsBefore(seq: readonly Stmt[], at: number, error: string): Set<string> {
+  const errors = new Set([error]);
+  for (const b of seq.slice(0, at)) if (b.kind === 'assign' && !b.op && b.targets.length === 1 && b.targets[0].kind === 'name' && readsName(b.value, error)) errors.add(b.targets[0].name);
+  return errors;
+}
+
+/** A loop that walks its range downwards: `range(L, 0, -1)`, `reversed(range(L))`. */
+function descending(iter: Expr): boolean {
+  if (iter.kind !== 'call' || iter.callee.kind !== 'name') return false;
+  if (iter.callee.name === 'reversed') return iter.args.length === 1;
+  if (iter.callee.name !== 'range' || iter.args.length !== 3) return false;
+  const stepArg = iter.args[2];
+  return (stepArg.kind === 'unary' && stepArg.op === '-' && stepArg.arg.kind === 'num' && stepArg.arg.value > 0) || (stepArg.kind === 'num' && stepArg.value < 0);
+}
+
+/** `a` written as `b` with the loop variable `v` one higher: `'W' + str(i + 1)` for `'W' + str(i)`, `'W{}'.format(i + 1)` for `'W{}'.format(i)`. */
+function alikeOneAbove(a: Expr, b: Expr, v: string): boolean {
+  if (b.kind === 'name' && b.name === v) {
+    return a.kind === 'binary' && a.op === '+' && ((a.left.kind === 'name' && a.left.name === v && a.right.kind === 'num' && a.right.value === 1) || (a.right.kind === 'name' && a.right.name === v && a.left.kind === 'num' && a.left.value === 1));
+  }
+  if (a.kind !== b.kind) return false;
+  if (a.kind === 'binary' && b.kind === 'binary') return a.op === b.op && alikeOneAbove(a.left, b.left, v) && alikeOneAbove(a.right, b.right, v);
+  if (a.kind === 'call' && b.kind === 'call') return a.args.length === b.args.length && a.kwargs.length === 0 && b.kwargs.length === 0 && writtenAlike(a.callee, b.callee) && a.args.every((x, i) => alikeOneAbove(x, b.args[i], v));
+  return writtenAlike(a, b) && !readsName(a, v);
 }
 
 /** The loop body's statements in order, with those of its `if`/`with`/`try` blocks (not of nested loops or functions). */
@@ -127,10 +193,10 @@ function flatten(stmts: readonly Stmt[]): Stmt[] {
  * A product in `value` with the new weights on one side and the error on the other: `W.T @ dZ`,
  * `np.matmul(W.T, dZ)`, `np.dot(W.T, dZ) * g`, `dZ.dot(W.T)`.
  */
-function productOf(value: Expr, newWeights: (e: Expr) => 'entry' | 'alias' | 'copy' | undefined, errors: ReadonlySet<string>): { read: Expr; through: 'entry' | 'alias' | 'copy' } | undefined {
-  let found: { read: Expr; through: 'entry' | 'alias' | 'copy' } | undefined;
-  const weightIn = (e: Expr): { read: Expr; through: 'entry' | 'alias' | 'copy' } | undefined => {
-    let hit: { read: Expr; through: 'entry' | 'alias' | 'copy' } | undefined;
+function productOf(value: Expr, newWeights: (e: Expr) => Through | undefined, errors: ReadonlySet<string>): { read: Expr; through: Through } | undefined {
+  let found: { read: Expr; through: Through } | undefined;
+  const weightIn = (e: Expr): { read: Expr; through: Through } | undefined => {
+    let hit: { read: Expr; through: Through } | undefined;
     const walk = (x: Expr): void => {
       if (hit) return;
       // `W.shape[0]` reads no value of W.
