@@ -8,6 +8,7 @@ import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef
 import { callArguments, enclosingClass, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
 import { ownStatements, programIndex, walkAll } from './program';
+import { elementwiseArithmetic } from './elementwiseHelpers';
 import { comprehensionStep, loopStep } from './collectionSteps';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
@@ -542,7 +543,7 @@ export class Analyzer {
         if (e.op === '+') return this.summands(e.arg, scope, at, env, d);
         return singleSummand(e, scope, at, env);
       case 'call': {
-        const op = this.valueArithmetic(e);
+        const op = this.valueArithmetic(e) ?? this.elementwiseHelper(e, scope, at);
         if (!op) return this.callSummands(e, scope, at, env, d) ?? singleSummand(e, scope, at, env);
         const [a, b, alpha] = op.operands;
         const left = this.summands(a!, scope, at, env, d);
@@ -677,6 +678,23 @@ export class Analyzer {
     if (op || e.callee.kind !== 'attr' || arithmeticPlacement(e) !== 'in-place' || e.kwargs.some((k) => k.name === 'out') || this.isModule(e.callee.object)) return op;
     const name = e.callee.name.slice(0, -1);
     return this.arithmeticCall({ ...e, callee: { ...e.callee, name } });
+  }
+
+  /**
+   * A call of the project's own function that adds or subtracts two of its parameters entry by entry
+   * (`m.addMat(W, deltaW)` with nested loops or maps: elementwiseHelpers.ts), as that arithmetic on
+   * the arguments.
+   */
+  private elementwiseHelper(e: Expr & { kind: 'call' }, scope: Scope, at: number): ReturnType<Analyzer['arithmeticCall']> {
+    const target = this.callTarget(e, scope, at);
+    if (!target || target.constructs || target.candidates) return undefined;
+    const found = elementwiseArithmetic(target.fn, returnsOf(this.program, target.fn).map((r) => r.expr));
+    if (!found) return undefined;
+    const args = callArguments(e, target);
+    const left = args[found.left];
+    const right = args[found.right];
+    if (!left || !right || e.kwargs.length > 0 || args.length !== explicitParams(target.fn).length) return undefined;
+    return { op: found.op, operands: [left, right] };
   }
 
   private isScalarSummand(s: Summand): boolean {
@@ -1091,7 +1109,7 @@ export class Analyzer {
     if (named) return this.classify(named, scope, at, env, d);
     const rows = this.lookupRows(e, scope, at);
     if (rows) return this.classify(rows, scope, at, env, d);
-    const arith = this.valueArithmetic(e);
+    const arith = this.valueArithmetic(e) ?? this.elementwiseHelper(e, scope, at);
     if (arith) {
       const [a, b, alpha] = arith.operands;
       const left = this.classify(a!, scope, at, env, d);

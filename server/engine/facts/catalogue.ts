@@ -286,6 +286,13 @@ export function zeroTypedArray(e: Expr): boolean {
   return n.kind === 'num' || n.kind === 'name' || (n.kind === 'attr' && n.name === 'length');
 }
 
+/** `new Array(n)`, `Array(n)`, `new Array()`: JavaScript's array of n empty slots (the argument is a length; nothing flows from it). */
+export function emptyJsArray(e: Expr): boolean {
+  if (e.kind !== 'call' || e.callee.kind !== 'name' || e.callee.name !== 'Array' || e.args.length > 1 || e.kwargs.length > 0) return false;
+  const n = e.args[0];
+  return !n || (n.kind !== 'lambda' && n.kind !== 'seq' && n.kind !== 'str');
+}
+
 // ------------------------------------------------------------------ arrays built
 
 /** Array libraries whose constructors `builtArray` reads (canonical import paths' roots). */

@@ -18,6 +18,7 @@ import type { ClassDef, FunctionDef, ImportedName, Scope } from './scope';
 import { exprKey } from './keys';
 import { CONSTRUCTOR_METHODS, NO_INSTANCE_DECORATORS, frameworkPath, methodCallRuns } from './catalogue';
 import { agreedUpdateRule } from './updateRuleAgreement';
+import { implicitGlobalOwner } from './implicitGlobals';
 
 export type Definition =
   | { kind: 'function'; fn: FunctionDef }
@@ -93,7 +94,12 @@ export function resolveName(program: Program, name: string, scope: Scope, at: nu
   const parsed = program.parsedOf(scope.span);
   const imported = parsed?.scopes.imports.get(name);
   if (parsed && imported) return resolveImport(program, parsed, imported, hops + 1);
-  return parsed ? fromStarImports(program, parsed, name, hops) : undefined;
+  const starred = parsed ? fromStarImports(program, parsed, name, hops) : undefined;
+  if (starred || !parsed || scope.lookup(name, Infinity)) return starred;
+  // A JS global bound by a required file (`m = module.exports` in math.js): implicitGlobals.ts.
+  const owner = implicitGlobalOwner(program, parsed, name);
+  if (owner?.kind === 'module') return { kind: 'module', parsed: owner.parsed };
+  return owner ? ownDefinition(program, owner.parsed, name, hops + 1) : undefined;
 }
 
 /** A public name that `from m import *` brought in. */

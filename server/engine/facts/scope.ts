@@ -505,6 +505,9 @@ export class ScopeBuilder {
    * Module-level assignments that export or import: `export default (...) => ...`, `export const f`,
    * `module.exports = { a, b }`, `exports.f = ...`, `const X = require('./m')`, `const { a } = require('./m')`.
    */
+  /** Top-level names bound to a CommonJS module's exports object (`m = module.exports`). */
+  private readonly exportsAliases = new Set<string>();
+
   private moduleAssign(stmt: Stmt & { kind: 'assign' }): void {
     const target = stmt.targets[0];
     if (!target) return;
@@ -516,7 +519,13 @@ export class ScopeBuilder {
       else this.exports.set('default', { expr: stmt.value, scope: this.root });
     } else if (target.kind === 'attr' && (key === `exports.${target.name}` || key === `module.exports.${target.name}`)) {
       this.exports.set(target.name, { expr: stmt.value, scope: this.root });
+    } else if (target.kind === 'attr' && target.object.kind === 'name' && this.exportsAliases.has(target.object.name)) {
+      // `m = module.exports; m.addMat = function (…) {…}`: a member of the exports object under another name.
+      this.exports.set(target.name, { expr: stmt.value, scope: this.root });
     }
+    // `m = module.exports`, `var utils = exports`: the exports object under another name.
+    const valueKey = stmt.value.kind === 'attr' || stmt.value.kind === 'name' ? exprKey(stmt.value) : undefined;
+    if (target.kind === 'name' && (valueKey === 'module.exports' || valueKey === 'exports')) this.exportsAliases.add(target.name);
     const required = stmt.value.kind === 'call' && stmt.value.callee.kind === 'name' && stmt.value.callee.name === 'require' && stmt.value.args[0]?.kind === 'str' ? stmt.value.args[0].value : undefined;
     if (required === undefined) return;
     if (target.kind === 'name') this.imports.set(target.name, { module: required, span: stmt.span });

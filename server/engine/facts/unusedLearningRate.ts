@@ -10,7 +10,7 @@
 // - the function reads no other learning rate (`self.lr`, `group['lr']`, `eta`), and neither does a
 //   method of the program that the update's value calls (a `backward` that applies `self.lr`);
 // - each update of a parameter adds a gradient the function computes (`dW = X.T @ err / len(X)`),
-//   not a step a caller hands in, and on the way to it nothing scales by a number other than 1 and 2
+//   not a step a caller hands in, and on the way to it nothing scales by a number other than ±1 and ±2
 //   (a hard-coded `0.01` is a rate under no name) or by a scalar other than a count of examples
 //   (`rate * g`), and nothing solves a linear system (Newton's step needs no rate).
 // The name of the rate is the last resort (roles.ts): `lr`, `learning_rate`, `eta`, not `alpha`,
@@ -24,7 +24,7 @@ import { ownStatements, programIndex, walkAll } from './program';
 import { baseExpr, exprKey } from './keys';
 import { resolveCall } from './resolve';
 import { isLearningRateName, isPlainLearningRateName, isSizeSymbol } from './roles';
-import { isLinearSolve } from './catalogue';
+import { emptyJsArray, isLinearSolve } from './catalogue';
 
 export interface UnusedLearningRate {
   fn: FunctionDef;
@@ -143,7 +143,7 @@ function readsAnyRate(fn: FunctionDef, name: string, bindings: Binding[]): boole
 /**
  * The update adds a gradient the function computes: every summand is one value the function computes
  * (`dW = X.T @ err / len(X)`, not a step a caller hands in), and nothing on the way scales it by a
- * number other than 1 and 2 or by a scalar other than a count of examples (`rate * g` is a learning
+ * number other than ±1 and ±2 or by a scalar other than a count of examples (`rate * g` is a learning
  * rate under another name), or calls a method of the program that reads a learning rate, or solves a
  * linear system (Newton's step needs no rate).
  */
@@ -201,18 +201,49 @@ function plainChain(facts: Facts, fn: FunctionDef, root: Expr, scope: Scope, at:
     if (++steps > 200) return false;
     let ok = true;
     const scaled = (x: Expr): boolean => {
-      if (x.kind === 'num') return x.value !== 1 && x.value !== 2;
+      // A sign (`-1`, `mx.scale(out, -1)`) is no step size.
+      if (x.kind === 'num') return Math.abs(x.value) !== 1 && Math.abs(x.value) !== 2;
       // The data a function is handed (`X`, `X.T`, `inputs[n][i]`: a parameter with no default) is no step size.
       const base = baseExpr(x);
       if (base.kind === 'name' && data.has(base.name) && item.scope.lookup(base.name, item.at)?.kind === 'param') return false;
       if (!facts.analyzer.isScalar(x)) return false;
       const c = facts.analyzer.classify(x, item.scope, item.at).coef;
-      return !(c.num === 1 || c.num === 2) || !c.syms.every((y) => isSizeSymbol(y.name));
+      return !(Math.abs(c.num) === 1 || Math.abs(c.num) === 2) || !c.syms.every((y) => isSizeSymbol(y.name));
+    };
+    // A callback mapped over the entries (`m.activateMat(g, function (x) { return 1. * x / n; })`):
+    // what it multiplies its own entry by counts as on the way; the entry itself is no factor.
+    const unscaledCallback = (l: Expr & { kind: 'lambda' }): boolean => {
+      const own = new Set(l.params.map((p) => p.name));
+      const mentionsOwn = (y: Expr): boolean => {
+        let found = false;
+        const look = (z: Expr): void => {
+          if (found) return;
+          if (z.kind === 'name' && own.has(z.name)) found = true;
+          else forEachChild(z, look);
+        };
+        look(y);
+        return found;
+      };
+      let fine = true;
+      const check = (e: Expr): void => {
+        if (!fine || e.kind === 'lambda' || e.kind === 'comprehension') return;
+        if (e.kind === 'binary' && (e.op === '*' || e.op === '/') && [e.left, e.right].some((y) => !mentionsOwn(y) && scaled(y))) fine = false;
+        else forEachChild(e, check);
+      };
+      const bodies = l.body ? [l.body] : l.stmts.flatMap((st) => (st.kind === 'return' && st.value ? [st.value] : []));
+      bodies.forEach(check);
+      return fine;
     };
     const visit = (x: Expr): void => {
-      if (!ok || x.kind === 'lambda' || x.kind === 'comprehension') return;
+      if (!ok || x.kind === 'comprehension') return;
+      if (x.kind === 'lambda') {
+        if (!unscaledCallback(x)) ok = false;
+        return;
+      }
       if (x.kind === 'binary' && (x.op === '*' || x.op === '/') && (scaled(x.left) || scaled(x.right))) ok = false;
       else if (x.kind === 'call') {
+        // `new Array(n)` holds no value: its argument is a length.
+        if (emptyJsArray(x)) return;
         const name = x.callee.kind === 'attr' ? x.callee.name : x.callee.kind === 'name' ? x.callee.name : undefined;
         if (name !== undefined && isLinearSolve(name)) ok = false;
         const target = resolveCall(facts.program, x, item.scope, item.at);
