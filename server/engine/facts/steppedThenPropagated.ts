@@ -81,11 +81,6 @@ function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], ste
     const target = step.target;
     if (![...namesIn(target)].some((n) => loopNames.has(n))) continue;
     const inPlace = (stepStmt.kind === 'assign' && stepStmt.op !== undefined) || stepStmt.kind === 'expr';
-    // Names bound to the stepped storage before the step, in this iteration.
-    const aliases = new Set<string>();
-    for (const s of seq.slice(0, at)) {
-      if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && writtenAlike(s.value, target)) aliases.add(s.targets[0].name);
-    }
     // Shallow copies of the stepped entry's container, made in the function before the loop.
     const copies = new Set<string>();
     if (target.kind === 'index' && target.index.length === 1 && stringKeyed(target.index[0])) {
@@ -96,23 +91,33 @@ function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], ste
         if (copied && writtenAlike(copied, target.object)) copies.add(s.targets[0].name);
       }
     }
+    // Names bound to the stepped storage before the step, in this iteration: the entry, or a shallow copy's entry.
+    const copyEntry = (e: Expr): boolean => e.kind === 'index' && e.object.kind === 'name' && copies.has(e.object.name) && target.kind === 'index' && e.index.length === 1 && writtenAlike(e.index[0], target.index[0]);
+    const aliases = new Set<string>();
+    for (const s of seq.slice(0, at)) {
+      if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && (writtenAlike(s.value, target) || copyEntry(s.value))) aliases.add(s.targets[0].name);
+    }
     const newWeights = (e: Expr): Through | undefined => {
       if (writtenAlike(e, target)) return 'entry';
       if (!inPlace) return undefined;
       if (e.kind === 'name' && aliases.has(e.name)) return 'alias';
-      if (e.kind === 'index' && e.object.kind === 'name' && copies.has(e.object.name) && target.kind === 'index' && e.index.length === 1 && writtenAlike(e.index[0], target.index[0])) return 'copy';
+      if (copyEntry(e)) return 'copy';
       return undefined;
     };
     let reported = false;
-    for (const s of seq.slice(at + 1)) {
+    // The errors carried into the next iteration: read by the loop body before the step (`dZ`, `dA`).
+    const carried = (name: string): boolean => readBefore(seq, at, name);
+    for (let k = at + 1; k < seq.length && !reported; k++) {
+      const s = seq[k];
       if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
-      const error = s.targets[0].name;
-      if (!readsName(s.value, error) && !readBefore(seq, at, error)) continue;
+      const name = s.targets[0].name;
+      // The product's own target carried (`dZ = W.T @ dZ`), or a value a later statement hands to one (`dA_prev = W.T @ dZ; dZ = dA_prev * g`).
+      const error = readsName(s.value, name) || carried(name) ? name : laterCarrier(seq, k, name, carried);
+      if (!error) continue;
       const product = productOf(s.value, newWeights, errorsBefore(seq, at, error));
       if (product) {
         out.push({ step, read: product.read, carried: s, error, through: product.through });
         reported = true;
-        break;
       }
     }
     if (!reported) previousLayerRead(loop, seq, step, inPlace ? copies : new Set(), out);
@@ -148,6 +153,14 @@ function previousLayerRead(loop: Stmt & { kind: 'for' }, seq: readonly Stmt[], s
       return;
     }
   }
+}
+
+/** The carried error a statement after `k` assigns from `name` (`dZ = dA_prev * g` for `dA_prev`), or undefined. */
+function laterCarrier(seq: readonly Stmt[], k: number, name: string, carried: (n: string) => boolean): string | undefined {
+  for (const s of seq.slice(k + 1)) {
+    if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && readsName(s.value, name) && carried(s.targets[0].name)) return s.targets[0].name;
+  }
+  return undefined;
 }
 
 /** What a product may take the error as: `error` itself, or a value derived from it before statement `at` (`dZ = dA * g'(Z)`). */
