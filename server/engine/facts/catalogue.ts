@@ -1544,7 +1544,7 @@ export function inPlaceReceiver(call: Expr & { kind: 'call' }, isModule: (e: Exp
  * The arithmetic of a call in an optimizer step, torch's in-place forms and `_foreach_` lists, NumPy,
  * TF, tfjs, JAX and `Math` alike. Undefined for anything else (the step reads it as opaque).
  */
-export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): StepCall | undefined {
+export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean, pathOf?: (callee: Expr) => string[] | undefined): StepCall | undefined {
   const callee = call.callee;
   const kw = (name: string): Expr | undefined => call.kwargs.find((k) => k.name === name)?.value;
   let name: string;
@@ -1553,8 +1553,11 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
   let inPlace = false;
   let foreach = false;
   if (callee.kind === 'name') {
-    if (!STEP_BUILTINS.has(callee.name)) return undefined;
-    name = callee.name;
+    // `from math import sqrt; sqrt(1 - b2 ** t)`, `from numpy import exp`: the module's function, imported by name.
+    const path = STEP_BUILTINS.has(callee.name) ? undefined : pathOf?.(callee);
+    const imported = path && path.length >= 2 && MODULE_ROOTS.has(path[0]) && STEP_FUNCTIONS.has(path[path.length - 1]) ? path[path.length - 1] : undefined;
+    if (!STEP_BUILTINS.has(callee.name) && !imported) return undefined;
+    name = imported ?? callee.name;
     receiver = args[0];
     args = args.slice(1);
   } else if (callee.kind === 'attr') {

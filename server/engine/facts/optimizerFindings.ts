@@ -7,7 +7,7 @@ import type { Facts } from './index';
 import { programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
 import { assignedFrom, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
-import { CONSTRUCTOR_METHODS, isDictConstructor, isNoneLiteral, parameterGradientKeys } from './catalogue';
+import { CONSTRUCTOR_METHODS, isDictConstructor, isNoneLiteral, parameterGradientKeys, zeroValue } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
@@ -1897,7 +1897,9 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
   if (step.params.some((p) => differentiatedIn(facts, step.fn, p.eq.key))) return;
   // And a step needs state that remembers something (a moment, a buffer): values that only rescale
   // themselves (`reg_loss = reg_loss * decay`) then summed into another are no optimizer.
-  if (![...step.states.values()].some((s) => s.adds.length > 0)) return;
+  // A local the function starts at zero on every call (`diffs = np.zeros_like(x)`, then `diffs += f(x)`) is
+  // a sum over this call's items, such as an ensemble's mean prediction: it remembers nothing across steps.
+  if (![...step.states.values()].some((s) => s.adds.length > 0 && !restartedPerCall(facts, step, s))) return;
   // The step multiplies by a value the file starts at the knob (`self.rate = lr`, then decayed): the learning rate under another name.
   const read = new Set(step.params.flatMap((p) => atomsOf(p.step)).flatMap((a) => (a.k === 'sym' ? [a.key] : [])));
   if ([...read].some((k) => assignedFrom(facts, k).has(knob))) return;
@@ -2068,6 +2070,15 @@ function readsLearningRate(body: import('../ir').Stmt[]): boolean {
 }
 
 /** The learning-rate parameter of the step's class constructor (or of the step function itself). */
+/** A state that is a local name the step's function binds to zeros before writing it (`acc = np.zeros_like(x)`). */
+function restartedPerCall(facts: Facts, step: OptimizerStep, s: StateUpdate): boolean {
+  const name = s.eq.key;
+  if (s.eq.target.kind !== 'name' || s.eq.target.name !== name) return false;
+  const at = s.eq.spans[0].start;
+  const b = programIndex(facts).scopeAt(at).lookup(name, at);
+  return b !== undefined && b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) !== undefined && b.span.start >= step.fn.span.start && b.span.end <= step.fn.span.end;
+}
+
 function learningRateKnob(step: OptimizerStep): string | undefined {
   const own = step.fn.params.find((p) => isLearningRateSymbol(p.name));
   if (own) return own.name;

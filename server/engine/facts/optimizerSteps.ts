@@ -624,7 +624,7 @@ class Evaluator {
     // `self.m.get(k, 0)`: the entry, started at zero on the first step (a lazy zero start).
     const read = entryReadWithDefault(e);
     if (read && isZeroLiteral(read.fallback)) return this.eval(read.entry, env);
-    const math = stepCall(e, (x) => this.facts.analyzer.isModule(x));
+    const math = stepCall(e, (x) => this.facts.analyzer.isModule(x), (x) => this.importedPath(x));
     if (math) {
       // `m.mul_(b1).add_(g, alpha=1 - b1)`: one write of the whole chain's value to m, not one per call.
       if (math.writes?.kind === 'call') this.chained.add(math.writes);
@@ -664,6 +664,14 @@ class Evaluator {
     for (const arg of e.args) if (arg.kind === 'lambda') this.lambda(arg, env);
     this.writesInArguments(e, env);
     return this.fresh();
+  }
+
+  /** The framework path of a bare callee imported by name (`from math import sqrt`: math.sqrt), in its own file. */
+  private importedPath(callee: Expr): string[] | undefined {
+    if (callee.kind !== 'name') return undefined;
+    const parsed = this.facts.analyzer.program.parsedOf(callee.span);
+    if (!parsed?.scopes.imports.has(callee.name)) return undefined;
+    return frameworkPath(callee, this.scopeAt(callee.span.start), callee.span.start, parsed.scopes.imports, parsed.language === 'python' ? 'python' : 'script');
   }
 
   /** `tree_map(f, a, b)`: f applied to one leaf of each tree (a lambda, a local def, `jnp.maximum`). */
@@ -930,7 +938,9 @@ class Evaluator {
       return;
     }
     if (mentions(value, key) && (target.kind !== 'name' || !env.values.has(key))) {
+      const before = this.equations.get(key)?.value;
       this.equation(key, value, target, span);
+      this.keepComputedLocals(key, before, env);
       if (target.kind === 'name') env.values.delete(key);
       if (this.counters.has(key) && polyEquals(value, add(sym(key), constant(1)))) this.staleCopies(key, env);
       return;
@@ -973,6 +983,26 @@ class Evaluator {
       this.defSpans.set(key, span);
       if (value.length > 1) this.noteLocal(value);
       else this.noteReturnable(value);
+    }
+  }
+
+  /** Keys whose values computed into locals before a write were marked as the value before it (`heldKey`). */
+  readonly held = new Set<string>();
+
+  /**
+   * T rewritten where it is kept, with a local computed from T's value before the write (`grad = p.grad
+   * + wd * p.data` before `p.data -= v`): the local is a new tensor, so it still holds that value where a
+   * later write of T reads it (`p.data -= lr * grad`), not T's value there. Its T is marked as the value T
+   * held before this write (`before`, the writes composed so far, in terms of T's first value: `heldKey`),
+   * which the composition of T's writes leaves alone and `resolveHeld` puts back as T. A plain alias
+   * (`buf = state['m']`) is the same tensor, which in-place writes reach: it is left as it is.
+   */
+  private keepComputedLocals(key: string, before: Poly | undefined, env: Env): void {
+    for (const [name, v] of env.values) {
+      if (name === key || !mentions(v, key)) continue;
+      if (v.length === 1 && v[0].c === 1 && v[0].fs.length === 1 && v[0].fs[0].n === 1 && v[0].fs[0].atom.k === 'sym') continue;
+      env.values.set(name, substitute(v, key, before ? substitute(before, key, sym(heldKey(key))) : sym(heldKey(key))));
+      this.held.add(key);
     }
   }
 
@@ -1853,6 +1883,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     ev.powers = powers;
     ev.block(body, entry());
   }
+  resolveHeld(ev);
   const stale = resolvePrevious(ev);
   const eqs = [...ev.equations.values()];
   const counterKeys = new Set(ev.counters.keys());
@@ -2026,6 +2057,27 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
   for (const k of read) asState(k);
   const name = `${ev.fn.name}()`;
   return [{ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: r.value, self: constant(1), returned: true }];
+}
+
+/** T's value at the step's start, as a local computed before T's first write holds it (`keepComputedLocals`). */
+function heldKey(key: string): string {
+  return `${key}\u0000held`;
+}
+
+/** Puts each value a local held from before a write (`heldKey`) back as T, once the writes are composed. */
+function resolveHeld(ev: Evaluator): void {
+  if (ev.held.size === 0) return;
+  const back = (v: Poly): Poly => {
+    for (const key of ev.held) if (mentions(v, heldKey(key))) v = substitute(v, heldKey(key), sym(key));
+    return v;
+  };
+  for (const e of ev.equations.values()) {
+    e.value = back(e.value);
+    if (e.writes) e.writes = e.writes.map(back);
+  }
+  for (const r of ev.returned) r.value = back(r.value);
+  for (const r of ev.transformReturns) r.value = back(r.value);
+  for (const list of ev.overwrites.values()) for (const o of list) o.value = back(o.value);
 }
 
 /** The key an old value read while its new one waits in a local stands under (never a key the code can write). */
