@@ -447,6 +447,52 @@ def adam_step(w, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     assert.match(line.tex, /\\frac\{1 - \{\\mathtt\{b1\}\}\^\{t\}\}\{\\sqrt\{1 - /);
   });
 
+  it('names a running maximum by the whole update: AMSGrad divides by the root of max(v̂, v), Adamax by max(β₂u, |g|) itself', function () {
+    // The maximum computed into a local and read by the step from there (the step divides by √ of
+    // the max(…) the local holds, not by the state's symbol): AMSGrad all the same.
+    const amsgrad = `import torch
+
+
+class PeakAdam(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+        super().__init__(params, dict(lr=lr, b1=b1, b2=b2, eps=eps))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state[p]
+                if not st:
+                    st["k"] = 0
+                    st["m"] = torch.zeros_like(p)
+                    st["v"] = torch.zeros_like(p)
+                st["k"] += 1
+                m = group["b1"] * st["m"] + (1 - group["b1"]) * p.grad
+                v = group["b2"] * st["v"] + (1 - group["b2"]) * p.grad ** 2
+                v = torch.maximum(st["v"], v)
+                st["m"] = m
+                st["v"] = v
+                m_hat = m / (1 - group["b1"] ** st["k"])
+                p.sub_(group["lr"] * m_hat / torch.sqrt(v / (1 - group["b2"] ** st["k"]) + group["eps"]))
+`;
+    const ams = at(amsgrad, 'st["v"] = v')?.optimizerStep;
+    assert.equal(ams?.title, 'AMSGrad (hand-written)');
+    const adamax = `import numpy as np
+
+
+def adamax_step(w, g, m, u, t, lr=2e-3, b1=0.9, b2=0.999, eps=1e-8):
+    m = b1 * m + (1 - b1) * g
+    u = np.maximum(b2 * u, np.abs(g))
+    w = w - lr / (1 - b1 ** t) * m / (u + eps)
+    return w, m, u
+`;
+    assert.equal(at(adamax, 'u = np.maximum')?.optimizerStep?.title, 'Adamax (hand-written)');
+    // max(β₂u, |g|) under a root is neither: no name rather than a wrong one.
+    const rooted = adamax.replace('(u + eps)', '(np.sqrt(u) + eps)');
+    const step = at(rooted, 'u = np.maximum')?.optimizerStep;
+    assert.ok(!step || !/AMSGrad|Adamax/.test(step.title), step?.title);
+  });
+
   it('gives no optimizer section for a plain SGD step on a model', function () {
     const ex = at(PLAIN_SGD, 'p -= lr');
     assert.equal(ex?.optimizerStep, undefined);
