@@ -493,6 +493,24 @@ def adamax_step(w, g, m, u, t, lr=2e-3, b1=0.9, b2=0.999, eps=1e-8):
     assert.ok(!step || !/AMSGrad|Adamax/.test(step.title), step?.title);
   });
 
+  it("names the moment's own β in NB401's stored-bias-corrected message: β₂'s 0.999 for a g² average, β₁'s 0.9 for a g average", function () {
+    const text = `import numpy as np
+
+
+def adam_update(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g ** 2
+    v = v / (1 - beta2 ** t)
+    w = w - lr * m / (1 - beta1 ** t) / (np.sqrt(v) + eps)
+    return w, m, v
+`;
+    const second = at(text, 'v = v / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
+    assert.match(second, /with beta2 = 0\.999 and a constant gradient the stored value is 500 times the squared gradient at t = 2 and 42 million times at t = 4/);
+    assert.match(second, /v_hat = v \/ \(1 - beta2 \*\* t\)/);
+    const first = at(text.replace('v = v / (1 - beta2 ** t)', 'm = m / (1 - beta1 ** t)').replace('m / (1 - beta1 ** t) / (np.sqrt(v)', 'm / (np.sqrt(v / (1 - beta2 ** t))'), 'm = m / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
+    assert.match(first, /with beta1 = 0\.9 and a constant gradient the stored value is 5 times the gradient at t = 2 and 47 times at t = 4/);
+  });
+
   it('gives no optimizer section for a plain SGD step on a model', function () {
     const ex = at(PLAIN_SGD, 'p -= lr');
     assert.equal(ex?.optimizerStep, undefined);
