@@ -27,6 +27,7 @@ import { children, someExpr, type FunctionDef, type Scope } from './facts/scope'
 import { baseExpr, exprKey } from './facts/keys';
 import { isGradientLike, isLearningRateName, parameterOfGradient } from './facts/roles';
 import { frameworkFacts, type ChainFact, type OptimizerFact, type RegularizerFact } from './facts/frameworks';
+import { unusedLearningRates } from './facts/unusedLearningRate';
 import { div, isNumber, neg, num, scale, sym, ONE } from '../math/coef';
 import { gradientOf } from '../math/derive';
 import type { Coef, Gradient, PenaltyKind } from '../math/terms';
@@ -561,9 +562,16 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
     }
   }
 
+  // NB404's learning rate taken and never read: the same line with its step multiplied by the rate.
+  const withRate = mine.some((f) => f.code === 'NB404') ? rateApplied(a, site, form, mine) : undefined;
+  const rateLine = withRate && (() => {
+    const printer = new ExprPrinter({ ...base, expansions });
+    return printer.finish(formNode(withRate.form, printer));
+  })();
+
   const findingSections = mine.map((f): FindingSection => {
     const section = sectionWithOwnMath(f);
-    const line = correct && f.math?.gradient ? correct(f) : undefined;
+    const line = correct && f.math?.gradient ? correct(f) : f === withRate?.finding ? rateLine : undefined;
     if (line) {
       section.correctTex = line.tex;
       section.correctUnicode = line.unicode;
@@ -583,6 +591,31 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
     findings: findingSections,
     equivalentForms,
   };
+}
+
+/**
+ * NB404's learning rate a training function takes and never reads (facts/unusedLearningRate.ts), on
+ * the update it reported: that update with its step multiplied by the rate (`W -= dW` → W ← W − η·dW,
+ * `w = w - grad` → w ← w − η·grad), η standing for the rate where the code names it. The finding is
+ * the one that points at where the rate is taken.
+ */
+function rateApplied(a: Analysis, site: UpdateSite, form: UpdateForm, mine: Finding[]): { form: UpdateForm; finding: Finding } | undefined {
+  const u = unusedLearningRates(a.facts).find((x) => x.sites.some((s) => sameSpan(s.span, site.span)));
+  if (!u) return undefined;
+  const finding = mine.find((f) => f.code === 'NB404' && f.related.some((r) => sameSpan(spanOfRange(a.lines, r.range), u.taken)));
+  if (!finding) return undefined;
+  const written = a.facts.source(u.taken);
+  const at = written.search(new RegExp(`(?<![\\w$.])${u.name.replace(/\$/g, '\\$')}(?![\\w$])`));
+  if (at < 0) return undefined;
+  const rate: Expr = { kind: 'name', name: u.name, span: { start: u.taken.start + at, end: u.taken.start + at + u.name.length } };
+  if (form.op === '+' || form.op === '-') return { form: { ...form, rhs: [rate, ...form.rhs] }, finding };
+  const value = form.rhs.length === 1 && !form.op ? form.rhs[0] : undefined;
+  const target = exprKey(form.target);
+  if (value?.kind === 'binary' && (value.op === '+' || value.op === '-') && target !== undefined && exprKey(value.left) === target) {
+    const step: Expr = { kind: 'binary', op: '*', left: rate, right: value.right, span: value.right.span };
+    return { form: { ...form, rhs: [{ ...value, right: step }] }, finding };
+  }
+  return undefined;
 }
 
 /**

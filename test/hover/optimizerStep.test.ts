@@ -511,6 +511,34 @@ def adam_update(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     assert.match(first, /with beta1 = 0\.9 and a constant gradient the stored value is 5 times the gradient at t = 2 and 47 times at t = 4/);
   });
 
+  it('gives a learning rate taken and never read its corrected line: the update with its step times the rate (NB404)', function () {
+    const text = `import numpy as np
+
+
+def fit_ridge(X, y, w, lr=0.05, epochs=50):
+    for _ in range(epochs):
+        err = X @ w - y
+        grad = X.T @ err / len(y)
+        w = w - grad
+    return w
+
+
+class Perceptron:
+    def train(self, X, Y, learning_rate=0.1):
+        for _ in range(20):
+            dW = X.T @ (X @ self.W - Y) / X.shape[0]
+            self.W -= dW
+`;
+    const fn = at(text, 'w = w - grad');
+    const f = fn?.findings.find((x) => x.code === 'NB404');
+    assert.equal(f?.correctUnicode, 'w ← w − η·∂L/∂w');
+    assert.ok(fn?.computed?.legend.some((e) => e.unicode === 'η' && e.code === 'lr'), JSON.stringify(fn?.computed?.legend));
+    assert.match(explanationToMarkdown(fn!), /Correct update: w ← w − η·∂L\/∂w/);
+    const method = at(text, 'self.W -= dW');
+    assert.equal(method?.findings.find((x) => x.code === 'NB404')?.correctUnicode, 'W ← W − η·∂L/∂W');
+    assert.ok(method?.computed?.legend.some((e) => e.unicode === 'η' && e.code === 'learning_rate'));
+  });
+
   it('gives no optimizer section for a plain SGD step on a model', function () {
     const ex = at(PLAIN_SGD, 'p -= lr');
     assert.equal(ex?.optimizerStep, undefined);
