@@ -33,7 +33,7 @@ import { gradientOf } from '../math/derive';
 import type { Coef, Gradient, PenaltyKind } from '../math/terms';
 import {
   ExprPrinter, SymbolTable, addNode, atom, coefNode, gradientNode, mulNode, normNode, penaltyNode, powNode, relNode,
-  renderMath, type Expansion, type LegendEntry, type MathNode, type Substitution,
+  renderMath, blendWeights, type Expansion, type LegendEntry, type MathNode, type Substitution,
 } from './printExpr';
 
 export type { LegendEntry } from './printExpr';
@@ -507,7 +507,7 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   const symbols = new SymbolTable();
   // The weight of the target's own old value (`decay_rate` of `cache = decay_rate * cache + …`) is an
   // average's β, not a regularization strength: it keeps its own name, not λ.
-  for (const beta of oldValueWeights(site.target, form.roots)) symbols.scalar(beta, true);
+  for (const beta of blendWeights(site.target, form.roots)) symbols.scalar(beta, true);
   const contextParam = paramOfSite(a, site, form);
   const base = { source: a.facts.source, symbols, analyzer, scope: site.scope, at: site.at, contextParam, expansions: form.aliases };
 
@@ -1196,33 +1196,3 @@ export function rangesOnLines(value: unknown, lines: ReadonlySet<number>): boole
   return Object.values(o).some((v) => rangesOnLines(v, lines));
 }
 
-/**
- * The β of a moving average written T ← β·T + (1 − β)·X, by its math (the two weights sum to one),
- * for each root: a decay T ← T − λ·T or a rescaled T ← η·T + … is not one.
- */
-function oldValueWeights(target: Expr, roots: readonly Expr[]): string[] {
-  const key = exprKey(target);
-  const out: string[] = [];
-  if (key === undefined) return out;
-  const summands = (e: Expr, acc: Expr[] = []): Expr[] => {
-    if (e.kind === 'binary' && (e.op === '+' || e.op === '-') && acc.length < 16) {
-      summands(e.left, acc);
-      acc.push(e.right);
-    } else acc.push(e);
-    return acc;
-  };
-  const factors = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === '*' ? [...factors(e.left), ...factors(e.right)] : [e]);
-  for (const root of roots) {
-    const terms = summands(root).map(factors);
-    for (const t of terms) {
-      if (t.length !== 2) continue;
-      const i = t.findIndex((f) => exprKey(f) === key);
-      const beta = i < 0 ? undefined : t[1 - i];
-      const k = beta && (beta.kind === 'name' || beta.kind === 'attr' || beta.kind === 'index') ? exprKey(beta) : undefined;
-      if (k === undefined || k === key) continue;
-      const complement = (f: Expr): boolean => f.kind === 'binary' && f.op === '-' && f.left.kind === 'num' && f.left.value === 1 && exprKey(f.right) === k;
-      if (terms.some((u) => u !== t && u.some(complement))) out.push(k);
-    }
-  }
-  return out;
-}

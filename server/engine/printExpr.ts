@@ -13,6 +13,7 @@ import type { Expr, Span } from './ir';
 import type { Analyzer, PenaltyTerm } from './facts/analysis';
 import { MODULE_ROOTS, penaltyOfProduct } from './facts/analysis';
 import type { Scope } from './facts/scope';
+import { isSelfName } from './facts/resolve';
 import { baseExpr, calleePath, exprKey, isKeyedByString, lastComponent } from './facts/keys';
 import { isGradientLike, isLearningRateName, isRegularizationName, isWeightName, parameterOfGradient } from './facts/roles';
 import type { Coef, Gradient } from '../math/terms';
@@ -837,7 +838,8 @@ export class ExprPrinter {
 
   private reference(e: Expr & { kind: 'name' | 'attr' | 'index' }, scope: Scope | undefined, at: number): MathNode {
     if (e.kind === 'attr' && e.name === 'T') return powNode(this.build(e.object, scope, at), '\\top');
-    if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value' || e.name === 'val')) return this.build(e.object, scope, at);
+    // A tensor's `.data` (`.value`) is the tensor; an object's own field of that name (`self.data`, the data set) is not.
+    if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value' || e.name === 'val') && !(e.object.kind === 'name' && isSelfName(e.object.name))) return this.build(e.object, scope, at);
     if (isGradientLike(e)) {
       const g = this.gradientNode(e);
       if (g) return g;
@@ -995,4 +997,37 @@ export class ExprPrinter {
 /** Prints one expression with a fresh printer. */
 export function printExpr(e: Expr, options: PrintOptions): PrintedMath {
   return new ExprPrinter(options).print(e);
+}
+
+/**
+ * The β of a moving average written T ← β·T + (1 − β)·X, by its math (the two weights sum to one),
+ * for each root: a decay T ← T − λ·T or a rescaled T ← η·T + … is not one. A blend β·A + (1 − β)·B
+ * of two other values is weighted by a β too.
+ */
+export function blendWeights(target: Expr | undefined, roots: readonly Expr[]): string[] {
+  const key = target && exprKey(target);
+  const out: string[] = [];
+  const summands = (e: Expr, acc: Expr[] = []): Expr[] => {
+    if (e.kind === 'binary' && (e.op === '+' || e.op === '-') && acc.length < 16) {
+      summands(e.left, acc);
+      acc.push(e.right);
+    } else acc.push(e);
+    return acc;
+  };
+  const factors = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === '*' ? [...factors(e.left), ...factors(e.right)] : [e]);
+  for (const root of roots) {
+    const terms = summands(root).map(factors);
+    for (const t of terms) {
+      if (t.length !== 2) continue;
+      // β·S + (1 − β)·X: the weight of the old value; also β·A + (1 − β)·B, a blend of two other
+      // values (a running mean that forgot its old value, NB403's mistake), whose weight is a β still.
+      for (const [i, beta] of t.entries()) {
+        const k = beta.kind === 'name' || beta.kind === 'attr' || beta.kind === 'index' ? exprKey(beta) : undefined;
+        if (k === undefined || k === key || exprKey(t[1 - i]) === k) continue;
+        const complement = (f: Expr): boolean => f.kind === 'binary' && f.op === '-' && f.left.kind === 'num' && f.left.value === 1 && exprKey(f.right) === k;
+        if (terms.some((u) => u !== t && u.some(complement))) out.push(k);
+      }
+    }
+  }
+  return out;
 }

@@ -319,6 +319,36 @@ describe('hover: explainAt', function () {
     assert.ok(explained > 100, `${explained} lines explained`);
   });
 
+  it('reads what real code wrote, not a name or a rounding: dL_dw2 is ∂L/∂w₂, self.data stays, ε = 1e-8 is not 0, a blend weight is no λ', function () {
+    // `dL_dw2`: the loss's derivative with respect to w2 (its penalty's home forms are in w₂ too).
+    const mlp = `import numpy as np
+
+
+def train(x, y, w1, w2, lr=0.1, reg_coeff=1e-3):
+    h = x.dot(w1)
+    dL_dh2 = h.dot(w2) - y
+    dL_dw2 = h.T.dot(dL_dh2) + reg_coeff * np.square(w2).sum()
+    w2 -= lr * dL_dw2
+    return w1, w2
+`;
+    const grad = at(mlp, 'dL_dw2 = ');
+    assert.match(grad?.computed?.unicode ?? '', /^∂L\/∂w₂ = .*∂L\/∂h₂/);
+    assert.match(grad?.equivalentForms?.lossUnicode ?? '', /L̃\(w₂\) = L\(w₂\)/);
+    // `self.data` is the object's data set, not a tensor's `.data`.
+    const fit = `class Regression:
+    def train(self, alpha, reg_param, n):
+        for _ in range(n):
+            delta = self.data @ self.theta - self.labels
+            self.theta = self.theta * reg_param - alpha * (1 / len(self.labels)) * (delta.T @ self.data).T
+`;
+    assert.match(at(fit, 'self.theta = self.theta *')?.computed?.unicode ?? '', /self\.data\)ᵀ/);
+    // A blend that lost its old value (NB403's mistake): its weight is a β, shown by its own name.
+    const norm = fs.readFileSync(path.join(repoRoot, 'test/fixtures/NB403/blend_of_itself.py'), 'utf8').replace(/self\.beta\b/g, 'self.decay');
+    const blend = at(norm, 'self.decay * grad');
+    assert.ok(blend?.findings.some((f) => f.code === 'NB403'));
+    assert.doesNotMatch(blend?.computed?.unicode ?? '', /λ/);
+  });
+
   it('never throws on broken or odd input', function () {
     for (const text of ['', 'W -= ', 'def (', '\u0000\u0001', 'x = $$ $ $$', '\ufeffW -= lr * dW\n', 'W -= lr * ' + '('.repeat(500) + 'dW' + ')'.repeat(500)]) {
       for (let i = 0; i <= Math.min(text.length, 40); i++) assert.doesNotThrow(() => explainAt(text, { language: 'python' }, i));

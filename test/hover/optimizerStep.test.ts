@@ -539,6 +539,23 @@ class Perceptron:
     assert.ok(method?.computed?.legend.some((e) => e.unicode === 'η' && e.code === 'learning_rate'));
   });
 
+  it('prints a small constant of the step as itself, not rounded to 0 (ε = 1e-8)', function () {
+    const text = `import numpy as np
+
+
+def adam(w, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999):
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g ** 2
+    w = w - lr * m / (1 - b1 ** t) / (np.sqrt(v / (1 - b2 ** t)) + 1e-8)
+    return w, m, v
+`;
+    const line = at(text, 'w = w - lr')?.optimizerStep?.lines.find((l) => l.role === 'parameter');
+    assert.ok(line);
+    assert.match(line.unicode, /1e-8/);
+    assert.doesNotMatch(line.unicode, /\b0 \+/);
+    assert.match(line.tex, /10\^\{-8\}/);
+  });
+
   it('gives no optimizer section for a plain SGD step on a model', function () {
     const ex = at(PLAIN_SGD, 'p -= lr');
     assert.equal(ex?.optimizerStep, undefined);
