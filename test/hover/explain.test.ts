@@ -349,6 +349,37 @@ def train(x, y, w1, w2, lr=0.1, reg_coeff=1e-3):
     assert.doesNotMatch(blend?.computed?.unicode ?? '', /λ/);
   });
 
+  it("shows a decay meant for the gradient and thrown away as the step's direction without it, not as a decoupled shrink (NB206)", function () {
+    const text = `import torch
+
+
+class PlainAdagrad(torch.optim.Optimizer):
+    def __init__(self, params, lr=0.01, weight_decay=0.0, eps=1e-10):
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, eps=eps))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if group["weight_decay"] != 0:
+                    g.add(p.data, alpha=group["weight_decay"])
+                state = self.state[p]
+                if "sum" not in state:
+                    state["sum"] = torch.zeros_like(p)
+                state["sum"].addcmul_(g, g, value=1.0)
+                p.data.addcdiv_(g, state["sum"].sqrt().add_(group["eps"]), value=-group["lr"])
+`;
+    const ex = at(text, 'g.add(p.data');
+    const f = ex?.findings.find((x) => x.code === 'NB206');
+    assert.ok(f, JSON.stringify(ex?.findings.map((x) => x.code)));
+    assert.equal(f.correctUnicode, 'θ ← θ − η·u(g + λθ)');
+    assert.equal(ex?.computed?.unicode, 'θ ← θ − η·u(g)');
+    assert.deepEqual(ex?.computed?.legend.map((l) => `${l.unicode} = ${l.code}`), ['g = g', 'θ = p', 'λθ = p.data, alpha=group["weight_decay"]']);
+  });
+
   it('never throws on broken or odd input', function () {
     for (const text of ['', 'W -= ', 'def (', '\u0000\u0001', 'x = $$ $ $$', '\ufeffW -= lr * dW\n', 'W -= lr * ' + '('.repeat(500) + 'dW' + ')'.repeat(500)]) {
       for (let i = 0; i <= Math.min(text.length, 40); i++) assert.doesNotThrow(() => explainAt(text, { language: 'python' }, i));
