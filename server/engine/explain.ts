@@ -581,7 +581,8 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   });
 
   const equivalentForms = l2Forms(a, site, form, mine, symbols, contextParam);
-  const targetText = a.facts.source(site.target.span);
+  // A chain of in-place calls (`vi.mul_(b).add_(…)`) updates its receiver, `vi`.
+  const targetText = a.facts.source((site.kind === 'update' ? form.target : site.target).span);
   const title = site.kind === 'update' ? `Update of \`${targetText}\`` : `Gradient \`${targetText}\``;
   return {
     range: siteRange,

@@ -963,8 +963,11 @@ export class ExprPrinter {
         }
         return { k: 'sum', m: b(operand) };
       }
-      if (fn === 'square') return powNode(b(operand), 2);
-      if ((fn === 'pow' || fn === 'power') && rest[0]) {
+      // `g.square_()`, `x.sqrt_()`, `g.abs_()`: the in-place forms compute the same value.
+      if (fn === 'square' || (methodForm && fn === 'square_')) return powNode(b(operand), 2);
+      if (methodForm && fn === 'sqrt_') return sqrtNode(b(operand));
+      if (methodForm && fn === 'abs_') return absNode(b(operand));
+      if ((fn === 'pow' || fn === 'power' || (methodForm && fn === 'pow_')) && rest[0]) {
         const k = rest[0].kind === 'num' ? rest[0].value : undefined;
         return k !== undefined ? powNode(b(operand), k) : { k: 'pow', b: b(operand), tex: renderMath(b(rest[0])).tex, uni: `^(${renderMath(b(rest[0])).unicode})` };
       }

@@ -380,6 +380,23 @@ class PlainAdagrad(torch.optim.Optimizer):
     assert.deepEqual(ex?.computed?.legend.map((l) => `${l.unicode} = ${l.code}`), ['g = g', 'θ = p', 'λθ = p.data, alpha=group["weight_decay"]']);
   });
 
+  it('titles a chain of in-place calls by its receiver and prints square_() as a square', function () {
+    const text = `import torch
+
+
+@torch.no_grad()
+def rms_step(params, states, lr=1e-2, gamma=0.99, eps=1e-8):
+    for p, vi in zip(params, states):
+        grad = p.grad
+        vi.mul_(gamma).add_(grad.square(), alpha=1 - gamma)
+        p.addcdiv_(grad, vi.sqrt().add_(eps), value=-lr)
+`;
+    const ex = at(text.replace('grad.square()', 'grad.square_()'), 'vi.mul_(gamma)');
+    assert.equal(ex?.title, 'Update of `vi`');
+    assert.match(ex?.computed?.unicode ?? '', /²$/);
+    assert.doesNotMatch(ex?.computed?.unicode ?? '', /square_/);
+  });
+
   it('never throws on broken or odd input', function () {
     for (const text of ['', 'W -= ', 'def (', '\u0000\u0001', 'x = $$ $ $$', '\ufeffW -= lr * dW\n', 'W -= lr * ' + '('.repeat(500) + 'dW' + ')'.repeat(500)]) {
       for (let i = 0; i <= Math.min(text.length, 40); i++) assert.doesNotThrow(() => explainAt(text, { language: 'python' }, i));
