@@ -484,7 +484,9 @@ function render(m: MathNode): Out {
     case 'div': {
       const n = render(m.n);
       const d = render(m.d);
-      const uni = `${parenU(n, P_MUL)}/${d.pu <= P_MUL || d.uni.includes('/') ? `(${d.uni})` : d.uni}`;
+      // A numerator ending in a power of ±1 is parenthesized: x¹/2 reads as x^(1/2), (x¹)/2 does not (`x ** 1/2`).
+      const num = /¹$/.test(n.uni) ? `(${n.uni})` : parenU(n, P_MUL);
+      const uni = `${num}/${d.pu <= P_MUL || d.uni.includes('/') ? `(${d.uni})` : d.uni}`;
       return { tex: `\\frac{${n.tex}}{${d.tex}}`, uni, pt: P_ATOM, pu: P_MUL };
     }
     case 'pow': {
