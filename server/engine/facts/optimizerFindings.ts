@@ -430,12 +430,14 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
     // The one correction every term divides by.
     let key: string | undefined;
     let beta: string | undefined;
+    let exp: Poly | undefined;
     const divided = value.every((m) =>
       m.fs.some((f) => {
         const c = correctionOf(f.atom, step.epsilon);
         if (!c || c.shape.exp === undefined || c.power * f.n >= 0 || (key !== undefined && c.key !== key)) return false;
         key = c.key;
         beta = c.shape.beta;
+        exp = c.shape.exp;
         return true;
       }),
     );
@@ -469,6 +471,8 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
     push({
       code: 'NB401',
       span: s.eq.spans[s.eq.spans.length - 1],
+      // The hover's corrected line: the raw average kept, a corrected copy for the step.
+      ...(exp ? { corrected: biasCorrected(s.eq.key, beta, exp) } : {}),
       message: `${t} is stored bias-corrected: its new value is divided by its correction ${written}, so the next step averages from the corrected value and divides again, and the corrections compound (${withBeta} and a constant gradient the stored value is ${timesText(compounded(bv, 2))} ${of} at t = 2 and ${timesText(compounded(bv, 4))} at t = 4). Keep the raw average in ${t} and correct a copy: ${moment === 'second' ? 'v_hat' : 'm_hat'} = ${t} / (${written})`,
     });
   }
