@@ -274,7 +274,10 @@ export function coefNode(c: Coef, symbols: SymbolTable): MathNode {
   const symNode = (name: string, pow: number): MathNode => {
     const sym = symbols.scalar(name);
     symbols.note(sym, name);
-    const base: MathNode = { ...atom(sym), scalar: true } as MathNode;
+    // A coefficient kept as its code (`1-self.l1_ratio`) is a sum: parenthesized in a product.
+    const sum = /[^\s(+-]\s*[-+]\s*\S/.test(sym.unicode);
+    const plain = atom(sym) as MathNode & { k: 'atom'; tex: string; uni: string };
+    const base: MathNode = { ...plain, ...(sum ? { tex: `\\left(${plain.tex}\\right)`, uni: `(${plain.uni})` } : {}), scalar: true } as MathNode;
     return pow === 1 ? base : powNode(base, pow);
   };
   const top = [...(p.numNumber === undefined ? [] : [numberNode(tidy(p.numNumber))]), ...p.numSyms.map((s) => symNode(s.name, s.pow))];

@@ -342,6 +342,20 @@ def train(x, y, w1, w2, lr=0.1, reg_coeff=1e-3):
             self.theta = self.theta * reg_param - alpha * (1 / len(self.labels)) * (delta.T @ self.data).T
 `;
     assert.match(at(fit, 'self.theta = self.theta *')?.computed?.unicode ?? '', /self\.data\)ᵀ/);
+    // A coefficient kept as its code, a sum (`1-self.ratio`), is parenthesized in the product.
+    const elastic = `import numpy as np
+
+
+class ElasticPenalty:
+    def __init__(self, alpha, ratio=0.5):
+        self.alpha = alpha
+        self.ratio = ratio
+
+    def __call__(self, w):
+        l2_part = (1 - self.ratio) * 0.5 * w.T.dot(w)
+        return self.alpha * l2_part
+`;
+    assert.match(at(elastic, 'l2_part = ')?.penalty?.unicode ?? '', /0\.5\(1-self\.ratio\)Σw²/);
     // A blend that lost its old value (NB403's mistake): its weight is a β, shown by its own name.
     const norm = fs.readFileSync(path.join(repoRoot, 'test/fixtures/NB403/blend_of_itself.py'), 'utf8').replace(/self\.beta\b/g, 'self.decay');
     const blend = at(norm, 'self.decay * grad');
