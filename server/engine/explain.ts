@@ -27,12 +27,13 @@ import { children, someExpr, type FunctionDef, type Scope } from './facts/scope'
 import { baseExpr, exprKey } from './facts/keys';
 import { isGradientLike, isLearningRateName, parameterOfGradient } from './facts/roles';
 import { frameworkFacts, type ChainFact, type OptimizerFact, type RegularizerFact } from './facts/frameworks';
+import { unusedLearningRates } from './facts/unusedLearningRate';
 import { div, isNumber, neg, num, scale, sym, ONE } from '../math/coef';
 import { gradientOf } from '../math/derive';
 import type { Coef, Gradient, PenaltyKind } from '../math/terms';
 import {
   ExprPrinter, SymbolTable, addNode, atom, coefNode, gradientNode, mulNode, normNode, penaltyNode, powNode, relNode,
-  renderMath, type Expansion, type LegendEntry, type MathNode, type Substitution,
+  renderMath, blendWeights, type Expansion, type LegendEntry, type MathNode, type Substitution,
 } from './printExpr';
 
 export type { LegendEntry } from './printExpr';
@@ -506,7 +507,7 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   const symbols = new SymbolTable();
   // The weight of the target's own old value (`decay_rate` of `cache = decay_rate * cache + …`) is an
   // average's β, not a regularization strength: it keeps its own name, not λ.
-  for (const beta of oldValueWeights(site.target, form.roots)) symbols.scalar(beta, true);
+  for (const beta of blendWeights(site.target, form.roots)) symbols.scalar(beta, true);
   const contextParam = paramOfSite(a, site, form);
   const base = { source: a.facts.source, symbols, analyzer, scope: site.scope, at: site.at, contextParam, expansions: form.aliases };
 
@@ -561,9 +562,16 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
     }
   }
 
+  // NB404's learning rate taken and never read: the same line with its step multiplied by the rate.
+  const withRate = mine.some((f) => f.code === 'NB404') ? rateApplied(a, site, form, mine) : undefined;
+  const rateLine = withRate && (() => {
+    const printer = new ExprPrinter({ ...base, expansions });
+    return printer.finish(formNode(withRate.form, printer));
+  })();
+
   const findingSections = mine.map((f): FindingSection => {
     const section = sectionWithOwnMath(f);
-    const line = correct && f.math?.gradient ? correct(f) : undefined;
+    const line = correct && f.math?.gradient ? correct(f) : f === withRate?.finding ? rateLine : undefined;
     if (line) {
       section.correctTex = line.tex;
       section.correctUnicode = line.unicode;
@@ -573,7 +581,8 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
   });
 
   const equivalentForms = l2Forms(a, site, form, mine, symbols, contextParam);
-  const targetText = a.facts.source(site.target.span);
+  // A chain of in-place calls (`vi.mul_(b).add_(…)`) updates its receiver, `vi`.
+  const targetText = a.facts.source((site.kind === 'update' ? form.target : site.target).span);
   const title = site.kind === 'update' ? `Update of \`${targetText}\`` : `Gradient \`${targetText}\``;
   return {
     range: siteRange,
@@ -583,6 +592,31 @@ function explainUpdate(a: Analysis, site: UpdateSite, allFindings: Finding[]): E
     findings: findingSections,
     equivalentForms,
   };
+}
+
+/**
+ * NB404's learning rate a training function takes and never reads (facts/unusedLearningRate.ts), on
+ * the update it reported: that update with its step multiplied by the rate (`W -= dW` → W ← W − η·dW,
+ * `w = w - grad` → w ← w − η·grad), η standing for the rate where the code names it. The finding is
+ * the one that points at where the rate is taken.
+ */
+function rateApplied(a: Analysis, site: UpdateSite, form: UpdateForm, mine: Finding[]): { form: UpdateForm; finding: Finding } | undefined {
+  const u = unusedLearningRates(a.facts).find((x) => x.sites.some((s) => sameSpan(s.span, site.span)));
+  if (!u) return undefined;
+  const finding = mine.find((f) => f.code === 'NB404' && f.related.some((r) => sameSpan(spanOfRange(a.lines, r.range), u.taken)));
+  if (!finding) return undefined;
+  const written = a.facts.source(u.taken);
+  const at = written.search(new RegExp(`(?<![\\w$.])${u.name.replace(/\$/g, '\\$')}(?![\\w$])`));
+  if (at < 0) return undefined;
+  const rate: Expr = { kind: 'name', name: u.name, span: { start: u.taken.start + at, end: u.taken.start + at + u.name.length } };
+  if (form.op === '+' || form.op === '-') return { form: { ...form, rhs: [rate, ...form.rhs] }, finding };
+  const value = form.rhs.length === 1 && !form.op ? form.rhs[0] : undefined;
+  const target = exprKey(form.target);
+  if (value?.kind === 'binary' && (value.op === '+' || value.op === '-') && target !== undefined && exprKey(value.left) === target) {
+    const step: Expr = { kind: 'binary', op: '*', left: rate, right: value.right, span: value.right.span };
+    return { form: { ...form, rhs: [{ ...value, right: step }] }, finding };
+  }
+  return undefined;
 }
 
 /**
@@ -1163,33 +1197,3 @@ export function rangesOnLines(value: unknown, lines: ReadonlySet<number>): boole
   return Object.values(o).some((v) => rangesOnLines(v, lines));
 }
 
-/**
- * The β of a moving average written T ← β·T + (1 − β)·X, by its math (the two weights sum to one),
- * for each root: a decay T ← T − λ·T or a rescaled T ← η·T + … is not one.
- */
-function oldValueWeights(target: Expr, roots: readonly Expr[]): string[] {
-  const key = exprKey(target);
-  const out: string[] = [];
-  if (key === undefined) return out;
-  const summands = (e: Expr, acc: Expr[] = []): Expr[] => {
-    if (e.kind === 'binary' && (e.op === '+' || e.op === '-') && acc.length < 16) {
-      summands(e.left, acc);
-      acc.push(e.right);
-    } else acc.push(e);
-    return acc;
-  };
-  const factors = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === '*' ? [...factors(e.left), ...factors(e.right)] : [e]);
-  for (const root of roots) {
-    const terms = summands(root).map(factors);
-    for (const t of terms) {
-      if (t.length !== 2) continue;
-      const i = t.findIndex((f) => exprKey(f) === key);
-      const beta = i < 0 ? undefined : t[1 - i];
-      const k = beta && (beta.kind === 'name' || beta.kind === 'attr' || beta.kind === 'index') ? exprKey(beta) : undefined;
-      if (k === undefined || k === key) continue;
-      const complement = (f: Expr): boolean => f.kind === 'binary' && f.op === '-' && f.left.kind === 'num' && f.left.value === 1 && exprKey(f.right) === k;
-      if (terms.some((u) => u !== t && u.some(complement))) out.push(k);
-    }
-  }
-  return out;
-}

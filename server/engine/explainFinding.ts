@@ -9,7 +9,7 @@ import type { Explanation, FindingSection } from './explain';
 import type { DocumentAnalysis } from './document';
 import type { Expr, Span, Stmt } from './ir';
 import type { Finding } from './types';
-import { ExprPrinter, SymbolTable, addNode, mulNode, relNode, type MathNode } from './printExpr';
+import { ExprPrinter, SymbolTable, addNode, blendWeights, mulNode, relNode, type MathNode } from './printExpr';
 
 /** The explanation of the findings that cover `offset`, or undefined when none does. */
 export function explainFindingAt(
@@ -44,6 +44,8 @@ export function explainFindingAt(
   const sections = here.map(sectionOf);
   if (!stmt) return { range: first.range, kind: 'update', title: 'What this line computes', findings: sections };
   const symbols = new SymbolTable();
+  // The weight of a blend β·A + (1 − β)·B keeps its own name: a β, not the λ of a decay-like name.
+  for (const beta of blendWeights(stmt.kind === 'assign' ? stmt.targets[stmt.targets.length - 1] : undefined, [stmt.kind === 'expr' ? stmt.expr : (stmt.value as Expr)])) symbols.scalar(beta, true);
   const scope = a.facts.scopes.stmtScopes.get(stmt) ?? a.facts.scopes.root;
   const printer = new ExprPrinter({ source: a.facts.source, symbols, analyzer: a.facts.analyzer, scope, at: stmt.span.start });
   const node = statementNode(stmt, printer);

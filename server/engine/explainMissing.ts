@@ -1,7 +1,7 @@
 // The hover of a finding about a term that never takes effect: a penalty left out of the
 // differentiated loss (NB301, NB304), one that is a constant to the gradient (NB302, NB303, NB305),
 // closures that all read the last weights (NB305), or an optimizer's decay knob that no step reads
-// (NB206). There is no update line to typeset, so the hover shows what the code differentiates or
+// (NB206), or added to a gradient the step never reads (NB206). There is no update line to typeset, so the hover shows what the code differentiates or
 // steps against what it means, in symbols, with the code behind each symbol as the legend.
 import type { Explanation, FindingSection, LegendEntry } from './explain';
 import type { Finding, MissingTerm } from './types';
@@ -39,13 +39,30 @@ function formsOf(m: MissingTerm): Forms {
         correct: { tex: '\\sum_{k=1}^{n} R(W_k)', unicode: 'Σₖ R(Wₖ)' },
         legend: [{ tex: 'W_n', unicode: 'Wₙ', code: `${m.term} after the last iteration` }],
       };
-    case 'never-applied':
+    case 'never-applied': {
+      // The knob itself (`weight_decay`) is λ; a decay of the weight as a whole (`λ·p`) names the weight θ.
+      const ofWeight = m.term.startsWith('λ·');
       return {
         title: m.params ? `Step of \`${m.params}\`` : 'The optimizer step',
         computed: { tex: '\\theta \\leftarrow \\theta - \\eta\\, u_t', unicode: 'θ ← θ − η·uₜ' },
         correct: { tex: '\\theta \\leftarrow (1 - \\eta\\lambda)\\,\\theta - \\eta\\, u_t', unicode: 'θ ← (1 − ηλ)θ − η·uₜ' },
-        legend: [{ tex: '\\lambda', unicode: 'λ', code: m.term }],
+        legend: ofWeight ? [{ tex: '\\theta', unicode: 'θ', code: m.term.slice(2) }] : [{ tex: '\\lambda', unicode: 'λ', code: m.term }],
       };
+    }
+    case 'never-added': {
+      // A coupled decay (L2 on the gradient): the step's direction u is computed from g + λθ, not from g.
+      const written = m.term.startsWith('λ·') ? [] : [{ tex: '\\lambda\\theta', unicode: 'λθ', code: m.term }];
+      return {
+        title: m.params ? `Step of \`${m.params}\`` : 'The optimizer step',
+        computed: { tex: '\\theta \\leftarrow \\theta - \\eta\\, u(g)', unicode: 'θ ← θ − η·u(g)' },
+        correct: { tex: '\\theta \\leftarrow \\theta - \\eta\\, u(g + \\lambda\\theta)', unicode: 'θ ← θ − η·u(g + λθ)' },
+        legend: [
+          ...(m.gradient ? [{ tex: 'g', unicode: 'g', code: m.gradient }] : []),
+          ...(m.params ? [{ tex: '\\theta', unicode: 'θ', code: m.params }] : []),
+          ...written,
+        ],
+      };
+    }
   }
 }
 
@@ -60,7 +77,7 @@ export function explainMissingTerm(offset: number, findings: Finding[], offsetOf
   if (!f || !m) return undefined;
   const forms = formsOf(m);
   const s = section(f);
-  const label = m.how === 'never-applied' ? 'Correct update' : m.how === 'late-binding' ? 'Meant' : 'Correct gradient';
+  const label = m.how === 'never-applied' || m.how === 'never-added' ? 'Correct update' : m.how === 'late-binding' ? 'Meant' : 'Correct gradient';
   return {
     range: f.range,
     kind: 'update',

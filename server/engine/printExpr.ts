@@ -13,6 +13,7 @@ import type { Expr, Span } from './ir';
 import type { Analyzer, PenaltyTerm } from './facts/analysis';
 import { MODULE_ROOTS, penaltyOfProduct } from './facts/analysis';
 import type { Scope } from './facts/scope';
+import { isSelfName } from './facts/resolve';
 import { baseExpr, calleePath, exprKey, isKeyedByString, lastComponent } from './facts/keys';
 import { isGradientLike, isLearningRateName, isRegularizationName, isWeightName, parameterOfGradient } from './facts/roles';
 import type { Coef, Gradient } from '../math/terms';
@@ -273,7 +274,10 @@ export function coefNode(c: Coef, symbols: SymbolTable): MathNode {
   const symNode = (name: string, pow: number): MathNode => {
     const sym = symbols.scalar(name);
     symbols.note(sym, name);
-    const base: MathNode = { ...atom(sym), scalar: true } as MathNode;
+    // A coefficient kept as its code (`1-self.l1_ratio`) is a sum: parenthesized in a product.
+    const sum = /[^\s(+-]\s*[-+]\s*\S/.test(sym.unicode);
+    const plain = atom(sym) as MathNode & { k: 'atom'; tex: string; uni: string };
+    const base: MathNode = { ...plain, ...(sum ? { tex: `\\left(${plain.tex}\\right)`, uni: `(${plain.uni})` } : {}), scalar: true } as MathNode;
     return pow === 1 ? base : powNode(base, pow);
   };
   const top = [...(p.numNumber === undefined ? [] : [numberNode(tidy(p.numNumber))]), ...p.numSyms.map((s) => symNode(s.name, s.pow))];
@@ -483,7 +487,9 @@ function render(m: MathNode): Out {
     case 'div': {
       const n = render(m.n);
       const d = render(m.d);
-      const uni = `${parenU(n, P_MUL)}/${d.pu <= P_MUL || d.uni.includes('/') ? `(${d.uni})` : d.uni}`;
+      // A numerator ending in a power of ±1 is parenthesized: x¹/2 reads as x^(1/2), (x¹)/2 does not (`x ** 1/2`).
+      const num = /¹$/.test(n.uni) ? `(${n.uni})` : parenU(n, P_MUL);
+      const uni = `${num}/${d.pu <= P_MUL || d.uni.includes('/') ? `(${d.uni})` : d.uni}`;
       return { tex: `\\frac{${n.tex}}{${d.tex}}`, uni, pt: P_ATOM, pu: P_MUL };
     }
     case 'pow': {
@@ -837,7 +843,8 @@ export class ExprPrinter {
 
   private reference(e: Expr & { kind: 'name' | 'attr' | 'index' }, scope: Scope | undefined, at: number): MathNode {
     if (e.kind === 'attr' && e.name === 'T') return powNode(this.build(e.object, scope, at), '\\top');
-    if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value' || e.name === 'val')) return this.build(e.object, scope, at);
+    // A tensor's `.data` (`.value`) is the tensor; an object's own field of that name (`self.data`, the data set) is not.
+    if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value' || e.name === 'val') && !(e.object.kind === 'name' && isSelfName(e.object.name))) return this.build(e.object, scope, at);
     if (isGradientLike(e)) {
       const g = this.gradientNode(e);
       if (g) return g;
@@ -961,8 +968,11 @@ export class ExprPrinter {
         }
         return { k: 'sum', m: b(operand) };
       }
-      if (fn === 'square') return powNode(b(operand), 2);
-      if ((fn === 'pow' || fn === 'power') && rest[0]) {
+      // `g.square_()`, `x.sqrt_()`, `g.abs_()`: the in-place forms compute the same value.
+      if (fn === 'square' || (methodForm && fn === 'square_')) return powNode(b(operand), 2);
+      if (methodForm && fn === 'sqrt_') return sqrtNode(b(operand));
+      if (methodForm && fn === 'abs_') return absNode(b(operand));
+      if ((fn === 'pow' || fn === 'power' || (methodForm && fn === 'pow_')) && rest[0]) {
         const k = rest[0].kind === 'num' ? rest[0].value : undefined;
         return k !== undefined ? powNode(b(operand), k) : { k: 'pow', b: b(operand), tex: renderMath(b(rest[0])).tex, uni: `^(${renderMath(b(rest[0])).unicode})` };
       }
@@ -995,4 +1005,37 @@ export class ExprPrinter {
 /** Prints one expression with a fresh printer. */
 export function printExpr(e: Expr, options: PrintOptions): PrintedMath {
   return new ExprPrinter(options).print(e);
+}
+
+/**
+ * The β of a moving average written T ← β·T + (1 − β)·X, by its math (the two weights sum to one),
+ * for each root: a decay T ← T − λ·T or a rescaled T ← η·T + … is not one. A blend β·A + (1 − β)·B
+ * of two other values is weighted by a β too.
+ */
+export function blendWeights(target: Expr | undefined, roots: readonly Expr[]): string[] {
+  const key = target && exprKey(target);
+  const out: string[] = [];
+  const summands = (e: Expr, acc: Expr[] = []): Expr[] => {
+    if (e.kind === 'binary' && (e.op === '+' || e.op === '-') && acc.length < 16) {
+      summands(e.left, acc);
+      acc.push(e.right);
+    } else acc.push(e);
+    return acc;
+  };
+  const factors = (e: Expr): Expr[] => (e.kind === 'binary' && e.op === '*' ? [...factors(e.left), ...factors(e.right)] : [e]);
+  for (const root of roots) {
+    const terms = summands(root).map(factors);
+    for (const t of terms) {
+      if (t.length !== 2) continue;
+      // β·S + (1 − β)·X: the weight of the old value; also β·A + (1 − β)·B, a blend of two other
+      // values (a running mean that forgot its old value, NB403's mistake), whose weight is a β still.
+      for (const [i, beta] of t.entries()) {
+        const k = beta.kind === 'name' || beta.kind === 'attr' || beta.kind === 'index' ? exprKey(beta) : undefined;
+        if (k === undefined || k === key || exprKey(t[1 - i]) === k) continue;
+        const complement = (f: Expr): boolean => f.kind === 'binary' && f.op === '-' && f.left.kind === 'num' && f.left.value === 1 && exprKey(f.right) === k;
+        if (terms.some((u) => u !== t && u.some(complement))) out.push(k);
+      }
+    }
+  }
+  return out;
 }

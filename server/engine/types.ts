@@ -79,15 +79,18 @@ export interface MissingTerm {
   /**
    * `left-out`: the differentiated loss does not contain the term; `no-gradient`: it does, but the
    * term is a constant to the gradient; `late-binding`: every closure of a loop reads the last
-   * weights; `never-applied`: an optimizer's decay knob that no step reads.
+   * weights; `never-applied`: an optimizer's decay knob that no step reads, or a decay of the weight
+   * thrown away; `never-added`: a decay meant for the gradient (coupled, L2) that the step never sees.
    */
-  how: 'left-out' | 'no-gradient' | 'late-binding' | 'never-applied';
+  how: 'left-out' | 'no-gradient' | 'late-binding' | 'never-applied' | 'never-added';
   /** Code of the term: the penalty, `sum(model.losses)`, the weights read, the decay knob. */
   term: string;
   /** Code of the loss that is differentiated, when known. */
   loss?: string;
   /** Code of the parameters: those differentiated, or the optimizer whose step leaves out the decay. */
   params?: string;
+  /** `never-added`: the gradient the decay was meant for (`dp`, `g`). */
+  gradient?: string;
 }
 
 export interface Finding {

@@ -319,6 +319,98 @@ describe('hover: explainAt', function () {
     assert.ok(explained > 100, `${explained} lines explained`);
   });
 
+  it('reads what real code wrote, not a name or a rounding: dL_dw2 is ∂L/∂w₂, self.data stays, ε = 1e-8 is not 0, a blend weight is no λ', function () {
+    // `dL_dw2`: the loss's derivative with respect to w2 (its penalty's home forms are in w₂ too).
+    const mlp = `import numpy as np
+
+
+def train(x, y, w1, w2, lr=0.1, reg_coeff=1e-3):
+    h = x.dot(w1)
+    dL_dh2 = h.dot(w2) - y
+    dL_dw2 = h.T.dot(dL_dh2) + reg_coeff * np.square(w2).sum()
+    w2 -= lr * dL_dw2
+    return w1, w2
+`;
+    const grad = at(mlp, 'dL_dw2 = ');
+    assert.match(grad?.computed?.unicode ?? '', /^∂L\/∂w₂ = .*∂L\/∂h₂/);
+    assert.match(grad?.equivalentForms?.lossUnicode ?? '', /L̃\(w₂\) = L\(w₂\)/);
+    // `self.data` is the object's data set, not a tensor's `.data`.
+    const fit = `class Regression:
+    def train(self, alpha, reg_param, n):
+        for _ in range(n):
+            delta = self.data @ self.theta - self.labels
+            self.theta = self.theta * reg_param - alpha * (1 / len(self.labels)) * (delta.T @ self.data).T
+`;
+    assert.match(at(fit, 'self.theta = self.theta *')?.computed?.unicode ?? '', /self\.data\)ᵀ/);
+    // A coefficient kept as its code, a sum (`1-self.ratio`), is parenthesized in the product.
+    const elastic = `import numpy as np
+
+
+class ElasticPenalty:
+    def __init__(self, alpha, ratio=0.5):
+        self.alpha = alpha
+        self.ratio = ratio
+
+    def __call__(self, w):
+        l2_part = (1 - self.ratio) * 0.5 * w.T.dot(w)
+        return self.alpha * l2_part
+`;
+    assert.match(at(elastic, 'l2_part = ')?.penalty?.unicode ?? '', /0\.5\(1-self\.ratio\)Σw²/);
+    // A blend that lost its old value (NB403's mistake): its weight is a β, shown by its own name.
+    const norm = fs.readFileSync(path.join(repoRoot, 'test/fixtures/NB403/blend_of_itself.py'), 'utf8').replace(/self\.beta\b/g, 'self.decay');
+    const blend = at(norm, 'self.decay * grad');
+    assert.ok(blend?.findings.some((f) => f.code === 'NB403'));
+    assert.doesNotMatch(blend?.computed?.unicode ?? '', /λ/);
+  });
+
+  it("shows a decay meant for the gradient and thrown away as the step's direction without it, not as a decoupled shrink (NB206)", function () {
+    const text = `import torch
+
+
+class PlainAdagrad(torch.optim.Optimizer):
+    def __init__(self, params, lr=0.01, weight_decay=0.0, eps=1e-10):
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay, eps=eps))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                g = p.grad
+                if group["weight_decay"] != 0:
+                    g.add(p.data, alpha=group["weight_decay"])
+                state = self.state[p]
+                if "sum" not in state:
+                    state["sum"] = torch.zeros_like(p)
+                state["sum"].addcmul_(g, g, value=1.0)
+                p.data.addcdiv_(g, state["sum"].sqrt().add_(group["eps"]), value=-group["lr"])
+`;
+    const ex = at(text, 'g.add(p.data');
+    const f = ex?.findings.find((x) => x.code === 'NB206');
+    assert.ok(f, JSON.stringify(ex?.findings.map((x) => x.code)));
+    assert.equal(f.correctUnicode, 'θ ← θ − η·u(g + λθ)');
+    assert.equal(ex?.computed?.unicode, 'θ ← θ − η·u(g)');
+    assert.deepEqual(ex?.computed?.legend.map((l) => `${l.unicode} = ${l.code}`), ['g = g', 'θ = p', 'λθ = p.data, alpha=group["weight_decay"]']);
+  });
+
+  it('titles a chain of in-place calls by its receiver and prints square_() as a square', function () {
+    const text = `import torch
+
+
+@torch.no_grad()
+def rms_step(params, states, lr=1e-2, gamma=0.99, eps=1e-8):
+    for p, vi in zip(params, states):
+        grad = p.grad
+        vi.mul_(gamma).add_(grad.square(), alpha=1 - gamma)
+        p.addcdiv_(grad, vi.sqrt().add_(eps), value=-lr)
+`;
+    const ex = at(text.replace('grad.square()', 'grad.square_()'), 'vi.mul_(gamma)');
+    assert.equal(ex?.title, 'Update of `vi`');
+    assert.match(ex?.computed?.unicode ?? '', /²$/);
+    assert.doesNotMatch(ex?.computed?.unicode ?? '', /square_/);
+  });
+
   it('never throws on broken or odd input', function () {
     for (const text of ['', 'W -= ', 'def (', '\u0000\u0001', 'x = $$ $ $$', '\ufeffW -= lr * dW\n', 'W -= lr * ' + '('.repeat(500) + 'dW' + ')'.repeat(500)]) {
       for (let i = 0; i <= Math.min(text.length, 40); i++) assert.doesNotThrow(() => explainAt(text, { language: 'python' }, i));

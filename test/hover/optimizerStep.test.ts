@@ -447,6 +447,115 @@ def adam_step(w, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
     assert.match(line.tex, /\\frac\{1 - \{\\mathtt\{b1\}\}\^\{t\}\}\{\\sqrt\{1 - /);
   });
 
+  it('names a running maximum by the whole update: AMSGrad divides by the root of max(v̂, v), Adamax by max(β₂u, |g|) itself', function () {
+    // The maximum computed into a local and read by the step from there (the step divides by √ of
+    // the max(…) the local holds, not by the state's symbol): AMSGrad all the same.
+    const amsgrad = `import torch
+
+
+class PeakAdam(torch.optim.Optimizer):
+    def __init__(self, params, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+        super().__init__(params, dict(lr=lr, b1=b1, b2=b2, eps=eps))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state[p]
+                if not st:
+                    st["k"] = 0
+                    st["m"] = torch.zeros_like(p)
+                    st["v"] = torch.zeros_like(p)
+                st["k"] += 1
+                m = group["b1"] * st["m"] + (1 - group["b1"]) * p.grad
+                v = group["b2"] * st["v"] + (1 - group["b2"]) * p.grad ** 2
+                v = torch.maximum(st["v"], v)
+                st["m"] = m
+                st["v"] = v
+                m_hat = m / (1 - group["b1"] ** st["k"])
+                p.sub_(group["lr"] * m_hat / torch.sqrt(v / (1 - group["b2"] ** st["k"]) + group["eps"]))
+`;
+    const ams = at(amsgrad, 'st["v"] = v')?.optimizerStep;
+    assert.equal(ams?.title, 'AMSGrad (hand-written)');
+    const adamax = `import numpy as np
+
+
+def adamax_step(w, g, m, u, t, lr=2e-3, b1=0.9, b2=0.999, eps=1e-8):
+    m = b1 * m + (1 - b1) * g
+    u = np.maximum(b2 * u, np.abs(g))
+    w = w - lr / (1 - b1 ** t) * m / (u + eps)
+    return w, m, u
+`;
+    assert.equal(at(adamax, 'u = np.maximum')?.optimizerStep?.title, 'Adamax (hand-written)');
+    // max(β₂u, |g|) under a root is neither: no name rather than a wrong one.
+    const rooted = adamax.replace('(u + eps)', '(np.sqrt(u) + eps)');
+    const step = at(rooted, 'u = np.maximum')?.optimizerStep;
+    assert.ok(!step || !/AMSGrad|Adamax/.test(step.title), step?.title);
+  });
+
+  it("names the moment's own β in NB401's stored-bias-corrected message: β₂'s 0.999 for a g² average, β₁'s 0.9 for a g average", function () {
+    const text = `import numpy as np
+
+
+def adam_update(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g ** 2
+    v = v / (1 - beta2 ** t)
+    w = w - lr * m / (1 - beta1 ** t) / (np.sqrt(v) + eps)
+    return w, m, v
+`;
+    const second = at(text, 'v = v / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
+    assert.match(second, /with beta2 = 0\.999 and a constant gradient the stored value is 500 times the squared gradient at t = 2 and 42 million times at t = 4/);
+    assert.match(second, /v_hat = v \/ \(1 - beta2 \*\* t\)/);
+    const first = at(text.replace('v = v / (1 - beta2 ** t)', 'm = m / (1 - beta1 ** t)').replace('m / (1 - beta1 ** t) / (np.sqrt(v)', 'm / (np.sqrt(v / (1 - beta2 ** t))'), 'm = m / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
+    assert.match(first, /with beta1 = 0\.9 and a constant gradient the stored value is 5 times the gradient at t = 2 and 47 times at t = 4/);
+  });
+
+  it('gives a learning rate taken and never read its corrected line: the update with its step times the rate (NB404)', function () {
+    const text = `import numpy as np
+
+
+def fit_ridge(X, y, w, lr=0.05, epochs=50):
+    for _ in range(epochs):
+        err = X @ w - y
+        grad = X.T @ err / len(y)
+        w = w - grad
+    return w
+
+
+class Perceptron:
+    def train(self, X, Y, learning_rate=0.1):
+        for _ in range(20):
+            dW = X.T @ (X @ self.W - Y) / X.shape[0]
+            self.W -= dW
+`;
+    const fn = at(text, 'w = w - grad');
+    const f = fn?.findings.find((x) => x.code === 'NB404');
+    assert.equal(f?.correctUnicode, 'w ← w − η·∂L/∂w');
+    assert.ok(fn?.computed?.legend.some((e) => e.unicode === 'η' && e.code === 'lr'), JSON.stringify(fn?.computed?.legend));
+    assert.match(explanationToMarkdown(fn!), /Correct update: w ← w − η·∂L\/∂w/);
+    const method = at(text, 'self.W -= dW');
+    assert.equal(method?.findings.find((x) => x.code === 'NB404')?.correctUnicode, 'W ← W − η·∂L/∂W');
+    assert.ok(method?.computed?.legend.some((e) => e.unicode === 'η' && e.code === 'learning_rate'));
+  });
+
+  it('prints a small constant of the step as itself, not rounded to 0 (ε = 1e-8)', function () {
+    const text = `import numpy as np
+
+
+def adam(w, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999):
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g ** 2
+    w = w - lr * m / (1 - b1 ** t) / (np.sqrt(v / (1 - b2 ** t)) + 1e-8)
+    return w, m, v
+`;
+    const line = at(text, 'w = w - lr')?.optimizerStep?.lines.find((l) => l.role === 'parameter');
+    assert.ok(line);
+    assert.match(line.unicode, /1e-8/);
+    assert.doesNotMatch(line.unicode, /\b0 \+/);
+    assert.match(line.tex, /10\^\{-8\}/);
+  });
+
   it('gives no optimizer section for a plain SGD step on a model', function () {
     const ex = at(PLAIN_SGD, 'p -= lr');
     assert.equal(ex?.optimizerStep, undefined);

@@ -45,7 +45,7 @@ function firingFixtures(code: string): string[] {
   const dir = path.join(fixturesDir, code);
   return fs
     .readdirSync(dir)
-    .filter((f) => !/^correct|silent/.test(f) && languageForPath(f) !== undefined && fs.readFileSync(path.join(dir, f), 'utf8').includes(`expect: ${code}`))
+    .filter((f) => !/^correct_|silent/.test(f) && languageForPath(f) !== undefined && fs.readFileSync(path.join(dir, f), 'utf8').includes(`expect: ${code}`))
     .sort()
     .slice(0, ALL_FILES.test(code) ? undefined : FILES_PER_RULE);
 }

@@ -430,12 +430,14 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
     // The one correction every term divides by.
     let key: string | undefined;
     let beta: string | undefined;
+    let exp: Poly | undefined;
     const divided = value.every((m) =>
       m.fs.some((f) => {
         const c = correctionOf(f.atom, step.epsilon);
         if (!c || c.shape.exp === undefined || c.power * f.n >= 0 || (key !== undefined && c.key !== key)) return false;
         key = c.key;
         beta = c.shape.beta;
+        exp = c.shape.exp;
         return true;
       }),
     );
@@ -459,12 +461,45 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
     const b = show(facts, step, beta);
     const site = correctionSite(step, key!);
     const written = site ? facts.source(site.span) : `1 - ${b} ** t`;
+    // The β's value: the one number the file gives it, or the usual one for the moment it weights
+    // (β₁ = 0.9 for an average of g, β₂ = 0.999 for an average of g²); the number alone when neither is known.
+    const moment = momentOf(s, beta);
+    const given = step.initial(beta).filter((x) => x > 0 && x < 1);
+    const bv = given.length === 1 ? given[0] : moment === 'second' ? 0.999 : 0.9;
+    const withBeta = given.length === 1 || moment !== undefined ? `with ${b} = ${formatNumber(bv)}` : `with a β of ${formatNumber(bv)}`;
+    const of = moment === 'second' ? 'the squared gradient' : 'the gradient';
     push({
       code: 'NB401',
       span: s.eq.spans[s.eq.spans.length - 1],
-      message: `${t} is stored bias-corrected: its new value is divided by its correction ${written}, so the next step averages from the corrected value and divides again, and the corrections compound (with ${b} = 0.9 and a constant gradient the stored value is 5 times the gradient at t = 2 and 47 times at t = 4). Keep the raw average in ${t} and correct a copy: m_hat = ${t} / (${written})`,
+      // The hover's corrected line: the raw average kept, a corrected copy for the step.
+      ...(exp ? { corrected: biasCorrected(s.eq.key, beta, exp) } : {}),
+      message: `${t} is stored bias-corrected: its new value is divided by its correction ${written}, so the next step averages from the corrected value and divides again, and the corrections compound (${withBeta} and a constant gradient the stored value is ${timesText(compounded(bv, 2))} ${of} at t = 2 and ${timesText(compounded(bv, 4))} at t = 4). Keep the raw average in ${t} and correct a copy: ${moment === 'second' ? 'v_hat' : 'm_hat'} = ${t} / (${written})`,
     });
   }
+}
+
+/** Which moment a state averages, by the one tensor it adds: g (the first) or g² (the second); undefined for anything else. */
+function momentOf(s: StateUpdate, beta: string): 'first' | 'second' | undefined {
+  if (s.adds.length !== 1 || s.adds[0].x.length !== 1) return undefined;
+  // The tensor part without the correction it is stored with (g/(1 − βᵗ)).
+  const fs = s.adds[0].x[0].fs.filter((f) => f.atom.k === 'sym' || !mentions([{ c: 1, fs: [f] }], beta));
+  if (fs.length !== 1 || fs[0].atom.k !== 'sym') return undefined;
+  return fs[0].n === 2 ? 'second' : fs[0].n === 1 ? 'first' : undefined;
+}
+
+/** The stored value over a constant X after t steps of T ← (β·T + (1 − β)·X) / (1 − βᵏ) from 0 (5.3 and 47 at t = 2, 4 for β = 0.9). */
+function compounded(beta: number, t: number): number {
+  let v = 0;
+  for (let k = 1; k <= t; k++) v = (beta * v + (1 - beta)) / (1 - beta ** k);
+  return v;
+}
+
+/** `5 times`, `500 times`, `170 thousand times`, `42 million times`. */
+function timesText(x: number): string {
+  if (x < 1000) return `${Math.round(x)} times`;
+  if (x < 1e6) return `${Number((x / 1e3).toPrecision(2))} thousand times`;
+  if (x < 1e9) return `${Number((x / 1e6).toPrecision(2))} million times`;
+  return `more than a billion times`;
 }
 
 /**

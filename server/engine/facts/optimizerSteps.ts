@@ -2839,8 +2839,7 @@ function familyOf(step: OptimizerStep): string | undefined {
   const corrected = step.corrections.some((c) => c.exp !== undefined);
   const decoupled = step.params.some((p) => p.self.length > 1 || (p.self.length === 1 && !polyEquals(p.self, constant(1))));
   if (sign && averages.length > 0) return 'Lion';
-  if (states.some((s) => s.max) && sqrtDen) return 'AMSGrad';
-  if (states.some((s) => s.max)) return 'Adamax';
+  if (states.some((s) => s.max)) return runningMaxFamily(step, states);
   // AdaDelta: the step multiplies by √(D + ε), D a value the step keeps (the RMS of past updates), over a √ of state.
   const kept = [...step.states.keys(), ...(step.laterStates?.keys() ?? [])];
   if (sqrtDen && terms.some((t) => t.mono.fs.some((f) => f.n > 0 && f.atom.k === 'fn' && f.atom.fn === 'sqrt' && f.atom.args.some((x) => kept.some((k) => mentions(x, k)))))) return 'AdaDelta';
@@ -2850,6 +2849,68 @@ function familyOf(step: OptimizerStep): string | undefined {
   if (sqrtDen) return 'AdaGrad';
   if (states.length >= 1) return 'SGD with momentum';
   return undefined;
+}
+
+/**
+ * A step that keeps a running maximum, named by its whole update and not by the maximum alone:
+ * AMSGrad keeps max(v̂, v), the old maximum itself against an average of g², and divides by its
+ * root; Adamax keeps max(β₂·u, |g|), the old value weighted against the gradient's magnitude, and
+ * divides by it directly. Any other mix is neither, and gets no name.
+ */
+function runningMaxFamily(step: OptimizerStep, states: StateUpdate[]): string | undefined {
+  for (const s of states) {
+    if (!s.max) continue;
+    const kept = runningMaxShape(step, s);
+    const read = howStepDivides(step, s.eq.key);
+    if (kept === 'second' && read === 'root') return 'AMSGrad';
+    if (kept === 'infinity' && read === 'direct') return 'Adamax';
+  }
+  return undefined;
+}
+
+/** `second`: S ← max(S, v) with v an average of g² (its state, or its value inlined); `infinity`: S ← max(a·S, |g|). */
+function runningMaxShape(step: OptimizerStep, s: StateUpdate): 'second' | 'infinity' | undefined {
+  const v = s.eq.value;
+  const key = s.eq.key;
+  // One max(·,·), times scalars that read no state (a correction stored with it is NB401's mistake, still this family's).
+  const maxes = v.length === 1 && v[0].c > 0 ? v[0].fs.filter((f) => f.n === 1 && f.atom.k === 'fn' && f.atom.fn === 'max') : [];
+  if (maxes.length !== 1 || v[0].fs.some((f) => f !== maxes[0] && [...step.states.keys()].some((k) => mentions([{ c: 1, fs: [f] }], k)))) return undefined;
+  const atom = maxes[0].atom;
+  if (atom.k !== 'fn' || atom.args.length !== 2) return undefined;
+  const own = atom.args.filter((x) => x.length === 1 && x[0].fs.some((f) => f.atom.k === 'sym' && f.atom.key === key && f.n === 1));
+  if (own.length === 0) return undefined;
+  const mine = own[0];
+  const other = atom.args[0] === mine ? atom.args[1] : atom.args[0];
+  const bare = mine[0].c === 1 && mine[0].fs.length === 1;
+  const squares = (x: Poly): boolean => x.some((m) => m.fs.some((f) => f.n === 2 && !(f.atom.k === 'sym' && step.states.has(f.atom.key))));
+  const averagesSquares = (x: Poly): boolean => {
+    if (squares(x)) return true;
+    // Another state that averages g², read as it is or bias-corrected (v / (1 − β₂ᵗ)).
+    return [...step.states.values()].some((st) => st.eq.key !== key && st.adds.some((a) => squaredBase(a.x) !== undefined || squares(a.x)) && mentions(x, st.eq.key));
+  };
+  if (bare && averagesSquares(other)) return 'second';
+  const weighted = !bare && mine[0].fs.every((f) => f.atom.k === 'sym' && (f.atom.key === key || !step.states.has(f.atom.key)));
+  const magnitude = other.some((m) => m.fs.some((f) => f.n === 1 && f.atom.k === 'fn' && f.atom.fn === 'abs'));
+  return weighted && magnitude ? 'infinity' : undefined;
+}
+
+/** How the parameter's step divides by the value of `key`: under a square root, or directly. */
+function howStepDivides(step: OptimizerStep, key: string): 'root' | 'direct' | undefined {
+  let root = false;
+  let direct = false;
+  const divisor = (f: { atom: Atom; n: number }): void => {
+    const a = f.atom;
+    if (a.k === 'sym') direct ||= a.key === key;
+    else if (a.k === 'fn' && a.fn === 'sqrt') root ||= a.args.some((x) => mentions(x, key));
+    else if (a.k === 'fn') direct ||= a.args.some((x) => mentions(x, key));
+  };
+  for (const p of step.params)
+    for (const m of p.step)
+      for (const f of m.fs) {
+        if (f.n < 0) divisor(f);
+        else if (f.atom.k === 'inv') for (const inner of f.atom.arg) for (const g of inner.fs) if (g.n > 0) divisor(g);
+      }
+  return root ? 'root' : direct ? 'direct' : undefined;
 }
 
 export { numeric, atomKey };

@@ -123,7 +123,8 @@ export function parameterOfGradient(e: Expr): string | undefined {
   if (e.kind === 'index' && e.index.length === 1 && e.index[0].kind === 'str') return e.index[0].value;
   const last = lastComponent(e);
   if (!last) return undefined;
-  let m = /^d([A-Z]\w*)$/.exec(last) ?? /^d_(\w+)$/.exec(last) ?? /^d(w\d*|b\d*|theta\d*|weights?|params?|kernel|bias)$/.exec(last);
+  // `dL_dw2`, `dJ_dtheta`, `dLdW`: the loss's derivative with respect to the name after the second d.
+  let m = /^d(?:L|J|E|C|loss|Loss|cost|Cost)_?d_?([A-Za-z]\w*)$/.exec(last) ?? /^d([A-Z]\w*)$/.exec(last) ?? /^d_(\w+)$/.exec(last) ?? /^d(w\d*|b\d*|theta\d*|weights?|params?|kernel|bias)$/.exec(last);
   if (m) return m[1];
   m = /^(?:grad|nabla|g)_(\w+)$/.exec(last) ?? /^(\w+?)_grad$/.exec(last) ?? /^grad([A-Z]\w*)$/.exec(last);
   if (m) return m[1];
