@@ -1120,6 +1120,24 @@ export const TFJS_OPTIMIZER_CLASSES: Record<string, string> = table({
   RMSPropOptimizer: 'rmsprop', AdagradOptimizer: 'adagrad', AdadeltaOptimizer: 'adadelta',
 });
 
+/**
+ * Where a framework optimizer's constructor takes its learning rate, by its canonical path: torch's
+ * `lr` (after `params`), Keras' `learning_rate` (`lr` in Keras 2), TF1's `tf.train.*Optimizer`
+ * `learning_rate`, optax's aliases and tfjs' `tf.train.*` factories (first argument). The value is
+ * read once, when the optimizer is built: rebinding the variable afterwards changes nothing the
+ * optimizer reads (a schedule goes through `param_groups`, a scheduler, or a variable the optimizer holds).
+ */
+export function optimizerRateArgument(path: readonly string[]): { keywords: readonly string[]; position: number } | undefined {
+  const name = path[path.length - 1];
+  const root = path[0];
+  if (root === 'torch' && path[1] === 'optim' && path.length <= 4 && TORCH_OPTIMIZERS[name]) return { keywords: ['lr'], position: 1 };
+  if (root === 'keras' && path.includes('optimizers') && !path.includes('schedules') && KERAS_OPTIMIZERS.has(name)) return { keywords: ['learning_rate', 'lr'], position: 0 };
+  if (root === 'tensorflow' && path.includes('train') && /^[A-Z]\w*Optimizer$/.test(name) && name !== 'Optimizer') return { keywords: ['learning_rate'], position: 0 };
+  if (root === 'optax' && path.length === 2 && (OPTAX_ADAPTIVE_ALIAS.has(name) || OPTAX_OTHER_ALIAS.has(name))) return { keywords: ['learning_rate'], position: 0 };
+  if (root === 'tfjs' && path[1] === 'train' && path.length === 3 && TFJS_OPTIMIZERS.has(name)) return { keywords: [], position: 0 };
+  return undefined;
+}
+
 // ------------------------------------------------------------------ framework paths
 
 /** Python roots used without an import (notebook fragments) and what they stand for. */
