@@ -365,6 +365,12 @@ export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr)
   return undefined;
 }
 
+/** The weight of an in-place blend toward a value, `m.lerp_(g, w)` (m ← m + w·(g − m)): a moving average with β = 1 − w. */
+export function inPlaceBlendWeight(call: Expr & { kind: 'call' }): Expr | undefined {
+  if (call.callee.kind !== 'attr' || call.callee.name !== 'lerp_') return undefined;
+  return call.args[1] ?? call.kwargs.find((k) => k.name === 'weight')?.value;
+}
+
 /**
  * JAX's functional scatter-add `x.at[idx].add(v)`: a copy of x with v added at idx (JAX arrays are
  * immutable, so `x = x.at[idx].add(v)` is how an accumulation into a slice is written).
