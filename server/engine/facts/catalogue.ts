@@ -1144,6 +1144,25 @@ export function optimizerRateArgument(path: readonly string[]): { keywords: read
   return undefined;
 }
 
+/**
+ * Where a dropout layer takes the shape of its random mask, by the layer's canonical path: Keras'
+ * `Dropout(rate, noise_shape=None, seed=None)` and `AlphaDropout(rate, noise_shape=None, seed=None)`,
+ * tfjs' `tf.layers.dropout({rate, noiseShape})`. A layer's input always has a batch axis first, and
+ * the mask is broadcast against the input from the last axis, so a shape without that axis shares one
+ * mask over the whole batch.
+ */
+/** A callee name that may be a dropout layer with a noise shape (the gate before `dropoutNoiseShapeArgument` resolves the path). */
+export function mayBeDropoutLayer(name: string): boolean {
+  return name === 'Dropout' || name === 'AlphaDropout' || name === 'dropout';
+}
+
+export function dropoutNoiseShapeArgument(path: readonly string[]): { keyword: string; position?: number } | undefined {
+  const name = path[path.length - 1];
+  if (path[0] === 'keras' && path.includes('layers') && (name === 'Dropout' || name === 'AlphaDropout')) return { keyword: 'noise_shape', position: 1 };
+  if (path[0] === 'tfjs' && path[1] === 'layers' && path.length === 3 && name === 'dropout') return { keyword: 'noiseShape' };
+  return undefined;
+}
+
 // ------------------------------------------------------------------ framework paths
 
 /** Python roots used without an import (notebook fragments) and what they stand for. */
