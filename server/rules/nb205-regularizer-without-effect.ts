@@ -5,7 +5,9 @@
 // `l1l2({l1: 0, l2: 0})`, TF1 `l2_regularizer(0.0)`, Keras `L1L2()` and `l1_l2()` with no
 // factors (zero in Keras 3), and `kernel_regularizer='l1l2'` (zero in Keras 3).
 //
-// Also flags a framework layer given to a regularizer argument (`kernel_regularizer=Dropout(rate)`).
+// Also flags a framework layer given to a regularizer argument (`kernel_regularizer=Dropout(rate)`),
+// and a dropout layer whose noise shape has no batch axis (`Dropout(rate, noise_shape=(units,))`:
+// one mask shared by the whole batch; facts/dropoutMasks.ts).
 //
 // Stays silent for a regularizer that is only evaluated (called on a tensor, or a method called on
 // it) and never attached to a layer nor added to a loss: a test of the regularizer itself.
@@ -14,13 +16,14 @@
 // The code says "regularized" and trains without regularization.
 import { defineRule } from './rule';
 import { frameworkFacts, type RegularizerFact } from '../engine/facts/frameworks';
+import { batchlessDropouts } from '../engine/facts/dropoutMasks';
 
 export const nb205RegularizerWithoutEffect = defineRule({
   meta: {
     code: 'NB205',
     name: 'regularizer-without-effect',
     severity: 'warning',
-    summary: 'A regularizer whose factors are zero adds no penalty; a layer (Dropout) given as a regularizer is never applied to the activations',
+    summary: 'A regularizer whose factors are zero adds no penalty; a layer (Dropout) given as a regularizer is never applied to the activations; a Dropout whose noise shape has no batch axis drops the same units for every example',
     fix: 'none',
   },
   check(context) {
@@ -44,6 +47,20 @@ export const nb205RegularizerWithoutEffect = defineRule({
           `so the activations never go through the ${l.name}, and what it returns, a tensor the shape of the weight (the weight itself, outside training), ` +
           `is added to the regularization losses. Apply the ${l.name} layer to the layer's output instead, and give ${l.kwarg} a regularizer (l2(1e-4)) or nothing`,
         ...(inline ? {} : { related: [{ span: l.layer.span, message: `the ${l.name} layer is built here` }] }),
+      });
+    }
+    // `Dropout(rate, noise_shape=(units,))`: one mask for the whole batch (facts/dropoutMasks.ts).
+    for (const d of batchlessDropouts(facts)) {
+      const shape = facts.source(d.literal.span);
+      const item = facts.source(d.literal.items[0].span);
+      const named = d.shape !== d.literal;
+      context.report({
+        span: d.shape.span,
+        message:
+          `${named ? `${facts.source(d.shape.span)} is ${shape}, a noise shape` : `The noise shape ${shape}`} without the batch axis: the layer's input is (batch, …, ${item}) and the mask is broadcast against it from the last axis, ` +
+          `so one mask is drawn per step and the same units are dropped for every example of the batch, instead of a fresh mask per example. ` +
+          `Write the batch axis as ${facts.language === 'python' ? `None: (None, ${item})` : `null: [null, ${item}]`}, or leave the noise shape out`,
+        ...(named ? { related: [{ span: d.literal.span, message: 'the noise shape is written here' }] } : {}),
       });
     }
   },

@@ -4,10 +4,13 @@
 // ## What it does
 // Reads each hand-written optimizer step in its normal form (engine/facts/optimizerSteps.ts) and
 // reports what optimizerFindings.ts finds for this code; and a training function that takes a
-// learning rate and steps by the raw gradient without reading it (facts/unusedLearningRate.ts).
+// learning rate and steps by the raw gradient without reading it (facts/unusedLearningRate.ts); and
+// a learning rate decayed in the training loop after the framework optimizer that took it was built,
+// into a value nothing reads (facts/unappliedSchedules.ts).
 import { defineRule } from './rule';
 import { optimizerFindings } from '../engine/facts/optimizerFindings';
 import { unusedLearningRates } from '../engine/facts/unusedLearningRate';
+import { unappliedSchedules } from '../engine/facts/unappliedSchedules';
 import { spanKey } from '../engine/facts/program';
 import { trimSpan } from '../engine/facts/steps';
 
@@ -37,6 +40,17 @@ export const nb404LearningRateTwice = defineRule({
         span: trimSpan(facts, first.span),
         message: `${taken}, but nothing in ${u.fn.name}() reads it: ${written} adds the gradient as it is, so every step has the size of the raw gradient (a learning rate of 1), whatever rate is passed. Multiply the step by ${u.name}`,
         related: [{ span: u.taken, message: `the learning rate ${u.name} is taken here and never read` }, ...u.sites.slice(1, 3).map((s) => ({ span: trimSpan(facts, s.span), message: 'this update adds the raw gradient too' }))],
+      });
+    }
+    // A decayed rate that never reaches the optimizer built earlier (facts/unappliedSchedules.ts).
+    for (const u of unappliedSchedules(facts)) {
+      const first = u.decays[0];
+      const written = facts.source(first.span).replace(/\s+/g, ' ');
+      const built = facts.source(u.build.callee.span).replace(/\s+/g, ' ');
+      context.report({
+        span: first.span,
+        message: `${written} decays the learning rate after ${u.holder} was built with ${u.name} (${built}(…) at ${facts.lineLabel(u.build.span)}), but nothing reads the new value: the optimizer keeps the rate it was built with, so the schedule never reaches training. Write the rate into the optimizer (its param_groups' 'lr', a variable it holds) or use a scheduler`,
+        related: [{ span: u.build.span, message: `the optimizer takes ${u.name} here, once` }, ...u.decays.slice(1, 3).map((s) => ({ span: s.span, message: 'this decay is never read either' }))],
       });
     }
   },

@@ -372,6 +372,12 @@ export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr)
   return undefined;
 }
 
+/** The weight of an in-place blend toward a value, `m.lerp_(g, w)` (m ← m + w·(g − m)): a moving average with β = 1 − w. */
+export function inPlaceBlendWeight(call: Expr & { kind: 'call' }): Expr | undefined {
+  if (call.callee.kind !== 'attr' || call.callee.name !== 'lerp_') return undefined;
+  return call.args[1] ?? call.kwargs.find((k) => k.name === 'weight')?.value;
+}
+
 /**
  * JAX's functional scatter-add `x.at[idx].add(v)`: a copy of x with v added at idx (JAX arrays are
  * immutable, so `x = x.at[idx].add(v)` is how an accumulation into a slice is written).
@@ -1141,6 +1147,43 @@ export const TFJS_OPTIMIZER_CLASSES: Record<string, string> = table({
   SGDOptimizer: 'sgd', MomentumOptimizer: 'momentum', AdamOptimizer: 'adam', AdamaxOptimizer: 'adamax',
   RMSPropOptimizer: 'rmsprop', AdagradOptimizer: 'adagrad', AdadeltaOptimizer: 'adadelta',
 });
+
+/**
+ * Where a framework optimizer's constructor takes its learning rate, by its canonical path: torch's
+ * `lr` (after `params`), Keras' `learning_rate` (`lr` in Keras 2), TF1's `tf.train.*Optimizer`
+ * `learning_rate`, optax's aliases and tfjs' `tf.train.*` factories (first argument). The value is
+ * read once, when the optimizer is built: rebinding the variable afterwards changes nothing the
+ * optimizer reads (a schedule goes through `param_groups`, a scheduler, or a variable the optimizer holds).
+ */
+export function optimizerRateArgument(path: readonly string[]): { keywords: readonly string[]; position: number } | undefined {
+  const name = path[path.length - 1];
+  const root = path[0];
+  if (root === 'torch' && path[1] === 'optim' && path.length <= 4 && TORCH_OPTIMIZERS[name]) return { keywords: ['lr'], position: 1 };
+  if (root === 'keras' && path.includes('optimizers') && !path.includes('schedules') && KERAS_OPTIMIZERS.has(name)) return { keywords: ['learning_rate', 'lr'], position: 0 };
+  if (root === 'tensorflow' && path.includes('train') && /^[A-Z]\w*Optimizer$/.test(name) && name !== 'Optimizer') return { keywords: ['learning_rate'], position: 0 };
+  if (root === 'optax' && path.length === 2 && (OPTAX_ADAPTIVE_ALIAS.has(name) || OPTAX_OTHER_ALIAS.has(name))) return { keywords: ['learning_rate'], position: 0 };
+  if (root === 'tfjs' && path[1] === 'train' && path.length === 3 && TFJS_OPTIMIZERS.has(name)) return { keywords: [], position: 0 };
+  return undefined;
+}
+
+/**
+ * Where a dropout layer takes the shape of its random mask, by the layer's canonical path: Keras'
+ * `Dropout(rate, noise_shape=None, seed=None)` and `AlphaDropout(rate, noise_shape=None, seed=None)`,
+ * tfjs' `tf.layers.dropout({rate, noiseShape})`. A layer's input always has a batch axis first, and
+ * the mask is broadcast against the input from the last axis, so a shape without that axis shares one
+ * mask over the whole batch.
+ */
+/** A callee name that may be a dropout layer with a noise shape (the gate before `dropoutNoiseShapeArgument` resolves the path). */
+export function mayBeDropoutLayer(name: string): boolean {
+  return name === 'Dropout' || name === 'AlphaDropout' || name === 'dropout';
+}
+
+export function dropoutNoiseShapeArgument(path: readonly string[]): { keyword: string; position?: number } | undefined {
+  const name = path[path.length - 1];
+  if (path[0] === 'keras' && path.includes('layers') && (name === 'Dropout' || name === 'AlphaDropout')) return { keyword: 'noise_shape', position: 1 };
+  if (path[0] === 'tfjs' && path[1] === 'layers' && path.length === 3 && name === 'dropout') return { keyword: 'noiseShape' };
+  return undefined;
+}
 
 // ------------------------------------------------------------------ framework paths
 
