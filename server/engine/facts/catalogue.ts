@@ -1131,6 +1131,24 @@ export const TORCH_GROUP_KEYS: Record<string, readonly string[]> = table({
   Adadelta: [...TORCH_GROUP_COMMON, 'rho', 'eps'],
   ASGD: [...TORCH_GROUP_COMMON, 'lambd', 'alpha', 't0'],
 });
+/**
+ * Whether a torch optimizer keeps state across steps (moments, accumulators, step counts) that a new
+ * construction starts from zero: every class but SGD, and SGD with a momentum (keyword `momentum` or
+ * third positional argument) that is not zero. `momentum` is its value when it resolves, `undefined`
+ * when it is not written, `NaN` when written and unresolved (not judged: silent).
+ */
+export function torchOptimizerKeepsState(name: string, momentum: number | undefined): boolean {
+  if (TORCH_OPTIMIZERS[name] === undefined) return false;
+  if (name !== 'SGD') return true;
+  return momentum !== undefined && !Number.isNaN(momentum) && momentum !== 0;
+}
+/** Methods that put a module's weights back to a start (`model.load_state_dict(init)`, `layer.reset_parameters()`, `model.apply(init_fn)`). */
+export function isModuleResetMethod(name: string): boolean {
+  return /^(load_state_dict|reset_parameters|apply|init_weights|initialize|reset)$/.test(name);
+}
+/** A torch optimizer's method that takes a step. */
+export const OPTIMIZER_STEP_METHOD = 'step';
+
 /** The group key that sets a torch optimizer's weight decay. */
 export const TORCH_DECAY_GROUP_KEY = 'weight_decay';
 /** torch optimizers whose `weight_decay` is added to the gradient before the adaptive scaling (coupled L2). */
