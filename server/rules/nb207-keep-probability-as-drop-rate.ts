@@ -29,7 +29,9 @@ export const nb207KeepProbabilityAsDropRate = defineRule({
           ? `\`${written}\` is a keep probability here (its complement is given as a drop rate elsewhere in this file)`
           : `\`${written}\` is named as a keep probability, the share of units kept`;
       const effect =
-        f.value !== undefined
+        f.value === 0.5
+          ? `at its value 0.5 the two readings agree, but any other keep probability passed here drops the share it should keep (0.8 drops 80% of the units)`
+          : f.value !== undefined
           ? `with ${written} = ${f.value} the layer drops ${percent(f.value)} of the units and keeps ${percent(1 - f.value)}, not the other way round`
           : `a keep probability of 0.8 drops 80% of the units and keeps 20%`;
       const related = f.evidence.span ? [{ span: f.evidence.span, message: f.evidence.kind === 'mask' ? `the keep mask drawn with \`${written}\`` : `\`${written}\`'s complement given as a drop rate` }] : undefined;

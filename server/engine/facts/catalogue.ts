@@ -863,6 +863,8 @@ export function dropoutRateParameter(path: readonly string[] | undefined): Dropo
   const root = path[0];
   if (root === 'keras') return path.includes('layers') && KERAS_DROPOUT_LAYERS.has(name) ? { keyword: 'rate', position: 0 } : undefined;
   if (root === 'tensorflow') {
+    // `tf.contrib.layers.dropout(inputs, keep_prob)` and slim's take the keep probability.
+    if (path.includes('contrib') || path.includes('slim')) return undefined;
     if (path.includes('layers') && name === 'Dropout') return { keyword: 'rate', position: 0 };
     if (path.includes('layers') && name === 'dropout') return { keyword: 'rate', position: 1 };
     if (path.includes('nn') && name === 'dropout') return { keyword: 'rate' };

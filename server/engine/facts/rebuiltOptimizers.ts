@@ -15,7 +15,7 @@ import { frameworkPath, isModuleResetMethod, isParametersMethod, OPTIMIZER_STEP_
 import { programIndex, walkAll } from './program';
 import { exprKey } from './keys';
 import { callArguments, resolveCall } from './resolve';
-import { explicitParams, type FunctionDef, type Scope } from './scope';
+import { explicitParams, namesIn, type FunctionDef, type Scope } from './scope';
 import { frameworkFacts } from './frameworks';
 
 export interface RebuiltOptimizer {
@@ -155,6 +155,8 @@ function collect(facts: Facts): RebuiltOptimizer[] {
         const between = stepPath.slice(stepPath.indexOf(loop) + 1).filter(isLoop).length;
         if (between >= 2) continue;
         if (modelRenewedIn(loop, modelKey) || modelBoundIn(b.model, scope, s.span.start, loop) || assignedOutsideInit(facts, modelKey)) continue;
+        const inner = stepPath.slice(stepPath.indexOf(loop) + 1).flatMap((x) => (x.kind === 'for' ? [x.iter] : []));
+        if (between === 1 && stagedLoop(loop, [...settings(b.helperCall ?? b.construction), ...inner])) continue;
         out.push({ construction: b.construction, classes: b.classes, loop, model: modelKey, step, helperCall: b.helperCall });
         continue;
       }
@@ -177,12 +179,33 @@ function collect(facts: Facts): RebuiltOptimizer[] {
         const loop = callPath[li];
         if (callPath.slice(li + 1).some((x) => x.kind === 'block' && x.label !== 'with' && x.label !== 'try')) continue;
         if (modelRenewedIn(loop, argKey) || modelBoundIn(arg, c.scope, c.at, loop) || assignedOutsideInit(facts, argKey)) continue;
+        if (stagedLoop(loop, [...c.call.args, ...c.call.kwargs.map((k) => k.value)].filter((a) => a !== arg))) continue;
         out.push({ construction: b.construction, classes: b.classes, loop, model: argKey, step, helperCall: b.helperCall, epochCall: c.call, epochFn: fn.name });
         break;
       }
     }
   }
   return out;
+}
+
+/** A call's arguments other than the parameters it is handed (`params` / `.parameters()` / the model). */
+function settings(call: Expr & { kind: 'call' }): Expr[] {
+  return [...call.args.slice(1), ...call.kwargs.filter((k) => k.name !== 'params').map((k) => k.value)];
+}
+
+/**
+ * A loop over stages, tasks or settings rather than a count: a `for` over anything but `range(...)`
+ * (or a wrapper of it, `tqdm(range(n))`) whose variable the optimizer's settings, the data of the inner
+ * loop or the per-iteration call read (`for task_loader in tasks`, `for lr in lrs`). Each iteration is a
+ * run of its own; a fresh optimizer there is a choice.
+ */
+function stagedLoop(loop: Stmt, uses: Expr[]): boolean {
+  if (loop.kind !== 'for') return false;
+  const it = loop.iter;
+  const isRange = (e: Expr): boolean => e.kind === 'call' && e.callee.kind === 'name' && e.callee.name === 'range';
+  if (isRange(it) || (it.kind === 'call' && it.args[0] !== undefined && isRange(it.args[0]))) return false;
+  const names = new Set(targetKeys(loop.target));
+  return uses.some((u) => namesIn(u).some((n) => names.has(n)));
 }
 
 /** The assignments of a body, nested blocks and loops included (not nested functions or classes). */
