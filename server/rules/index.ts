@@ -15,6 +15,8 @@ import { nb203NotWeightDecay } from './nb203-not-weight-decay';
 import { nb204DecayOnBiasAndNorm } from './nb204-decay-on-bias-and-norm';
 import { nb205RegularizerWithoutEffect } from './nb205-regularizer-without-effect';
 import { nb206DecayNeverApplied } from './nb206-decay-never-applied';
+import { nb207KeepProbabilityAsDropRate } from './nb207-keep-probability-as-drop-rate';
+import { nb208OptimizerRebuiltInLoop } from './nb208-optimizer-rebuilt-in-loop';
 import { nb301RegularizationLossesDropped } from './nb301-regularization-losses-dropped';
 import { nb302PenaltyAfterBackward } from './nb302-penalty-after-backward';
 import { nb303PenaltyWithoutGradient } from './nb303-penalty-without-gradient';
@@ -47,6 +49,8 @@ export const allRules: Rule[] = [
   nb204DecayOnBiasAndNorm,
   nb205RegularizerWithoutEffect,
   nb206DecayNeverApplied,
+  nb207KeepProbabilityAsDropRate,
+  nb208OptimizerRebuiltInLoop,
   nb301RegularizationLossesDropped,
   nb302PenaltyAfterBackward,
   nb303PenaltyWithoutGradient,

@@ -853,6 +853,63 @@ export function isLayerConstructorPath(path: string[]): boolean {
   return (path[0] === 'keras' || path[0] === 'tensorflow') && path.includes('layers') && /^[A-Z][A-Za-z0-9]*$/.test(name) && name !== 'Layer' && name !== 'Lambda';
 }
 
+// ------------------------------------------------------------------ dropout rates
+
+/**
+ * Where a framework's dropout takes the share of units it DROPS: the keyword and, when the signature
+ * allows it, the position. Keras layers (`Dropout(rate)`, `SpatialDropout2D(rate)`, `AlphaDropout(rate)`),
+ * TF1's `tf.layers.Dropout(rate)` and `tf.layers.dropout(inputs, rate)`, torch's `nn.Dropout(p)` and
+ * `F.dropout(input, p)`, tfjs's `tf.layers.dropout({rate})` and `tf.dropout(x, rate)`. `tf.nn.dropout`
+ * counts by its keyword `rate=` only: its second positional argument is TF1's `keep_prob` (the share
+ * KEPT) and TF2's `rate`, so a positional value says nothing (TF1's `keep_prob=` keyword is the keep
+ * probability and is never a rate).
+ */
+export interface DropoutRateParameter {
+  /** `rate`, `p`: the keyword (or the tfjs config entry). */
+  keyword: string;
+  /** The positional index, when a positional value is the drop rate in every version. */
+  position?: number;
+  /** tfjs layer factories take one config object: the rate is its entry. */
+  config?: boolean;
+}
+const KERAS_DROPOUT_LAYERS: ReadonlySet<string> = new Set(['Dropout', 'SpatialDropout1D', 'SpatialDropout2D', 'SpatialDropout3D', 'AlphaDropout']);
+const TORCH_DROPOUT_MODULES: ReadonlySet<string> = new Set(['Dropout', 'Dropout1d', 'Dropout2d', 'Dropout3d', 'AlphaDropout', 'FeatureAlphaDropout']);
+const TORCH_DROPOUT_FUNCTIONS: ReadonlySet<string> = new Set(['dropout', 'dropout1d', 'dropout2d', 'dropout3d', 'alpha_dropout', 'feature_alpha_dropout']);
+/** Names of the dropout APIs above, for the CLI's fast path (FRAMEWORK_NAMES). */
+export const DROPOUT_NAMES: readonly string[] = [...KERAS_DROPOUT_LAYERS, ...TORCH_DROPOUT_MODULES, ...TORCH_DROPOUT_FUNCTIONS, 'spatialDropout1d'];
+
+/** Uniform random draws a hand-written dropout compares with its probability (`np.random.rand(*A.shape) < keep_prob`). */
+const UNIFORM_DRAWS: ReadonlySet<string> = new Set(['rand', 'random', 'random_sample', 'uniform', 'rand_like', 'randomUniform', 'random_uniform']);
+export function isUniformDrawName(name: string): boolean {
+  return UNIFORM_DRAWS.has(name);
+}
+
+/** The drop-rate parameter of the dropout API at a canonical path, or undefined for any other call. */
+export function dropoutRateParameter(path: readonly string[] | undefined): DropoutRateParameter | undefined {
+  if (!path || path.length < 2) return undefined;
+  const name = path[path.length - 1];
+  const root = path[0];
+  if (root === 'keras') return path.includes('layers') && KERAS_DROPOUT_LAYERS.has(name) ? { keyword: 'rate', position: 0 } : undefined;
+  if (root === 'tensorflow') {
+    // `tf.contrib.layers.dropout(inputs, keep_prob)` and slim's take the keep probability.
+    if (path.includes('contrib') || path.includes('slim')) return undefined;
+    if (path.includes('layers') && name === 'Dropout') return { keyword: 'rate', position: 0 };
+    if (path.includes('layers') && name === 'dropout') return { keyword: 'rate', position: 1 };
+    if (path.includes('nn') && name === 'dropout') return { keyword: 'rate' };
+    return undefined;
+  }
+  if (root === 'torch') {
+    if (path.includes('nn') && TORCH_DROPOUT_MODULES.has(name)) return { keyword: 'p', position: 0 };
+    if (TORCH_DROPOUT_FUNCTIONS.has(name) && (path.includes('functional') || path.length === 2)) return { keyword: 'p', position: 1 };
+    return undefined;
+  }
+  if (root === 'tfjs') {
+    if (path[1] === 'layers' && path.length === 3 && (name === 'dropout' || name === 'spatialDropout1d')) return { keyword: 'rate', config: true };
+    if (path.length === 2 && name === 'dropout') return { keyword: 'rate', position: 1 };
+  }
+  return undefined;
+}
+
 /** `activity_regularizer`, `activityRegularizer`: penalizes a layer's outputs, not its weights. */
 export function isActivityRegularizerArgument(name: string): boolean {
   return /^activity/.test(name);
@@ -1104,6 +1161,24 @@ export const TORCH_GROUP_KEYS: Record<string, readonly string[]> = table({
   Adadelta: [...TORCH_GROUP_COMMON, 'rho', 'eps'],
   ASGD: [...TORCH_GROUP_COMMON, 'lambd', 'alpha', 't0'],
 });
+/**
+ * Whether a torch optimizer keeps state across steps (moments, accumulators, step counts) that a new
+ * construction starts from zero: every class but SGD, and SGD with a momentum (keyword `momentum` or
+ * third positional argument) that is not zero. `momentum` is its value when it resolves, `undefined`
+ * when it is not written, `NaN` when written and unresolved (not judged: silent).
+ */
+export function torchOptimizerKeepsState(name: string, momentum: number | undefined): boolean {
+  if (TORCH_OPTIMIZERS[name] === undefined) return false;
+  if (name !== 'SGD') return true;
+  return momentum !== undefined && !Number.isNaN(momentum) && momentum !== 0;
+}
+/** Methods that put a module's weights back to a start (`model.load_state_dict(init)`, `layer.reset_parameters()`, `model.apply(init_fn)`). */
+export function isModuleResetMethod(name: string): boolean {
+  return /^(load_state_dict|reset_parameters|apply|init_weights|initialize|reset)$/.test(name);
+}
+/** A torch optimizer's method that takes a step. */
+export const OPTIMIZER_STEP_METHOD = 'step';
+
 /** The group key that sets a torch optimizer's weight decay. */
 export const TORCH_DECAY_GROUP_KEY = 'weight_decay';
 /** torch optimizers whose `weight_decay` is added to the gradient before the adaptive scaling (coupled L2). */
@@ -1510,6 +1585,7 @@ export const FRAMEWORK_NAMES: ReadonlySet<string> = new Set([
   ...OPTAX_ADAPTIVE_TRANSFORM, ...TFJS_OPTIMIZERS, ...Object.keys(TFJS_OPTIMIZER_CLASSES), 'Optimizer', 'optim', 'optimizers', 'optax',
   ...KERAS_REGULARIZER_NAMES, ...TFJS_REGULARIZER_NAMES, 'regularizers', 'l2_regularizer', 'l1_regularizer', 'l1_l2_regularizer',
   ...PARAMETER_LISTS, 'named_parameters', ...GRAPH_VARIABLE_LISTS, ...TRAINABLE_WEIGHT_LISTS, PARAM_GROUPS_ATTRIBUTE,
+  ...DROPOUT_NAMES,
   ADD_LOSS_METHOD, 'tree_map', 'tree_multimap', ...GRADIENT_TRANSFORMATION_NAMES, 'map_structure', 'apply_gradients', 'applyGradients', 'minimize', 'add_decayed_weights',
   // A TF1 script that only builds a model and calls a trainer in another module (NB301: one graph).
   'tensorflow',

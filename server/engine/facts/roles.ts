@@ -603,3 +603,13 @@ export function isNormWeightFragment(fragment: string): boolean {
 export function isInstanceParameterName(name: string): boolean {
   return name === 'self' || name === 'cls';
 }
+
+/**
+ * A keep probability by its name: `keep_prob`, `keep_probability`, `dropout_keep_prob`, `keepProb`,
+ * `keep_rate`, `kprob`, `keep_probs` (one per layer). The share of units dropout KEEPS; a drop rate is
+ * one minus it (dropoutRates.ts, where data flow has not decided).
+ */
+export function isKeepProbabilityName(name: string): boolean {
+  return /^(\w+_)?keep_?prob(ability|abilities|s)?(_\w+)?$|^(\w+_)?keep_?rate(_\w+)?$|^([a-z]\w*)?KeepProb(ability)?\w*$|^keepProb(ability|s)?\w*$|^kprob$/i.test(name)
+    && !/drop/i.test(name.replace(/^dropout_?keep/i, ''));
+}
