@@ -24,7 +24,8 @@ export interface KeywordArg {
 
 export type Expr =
   | { kind: 'num'; value: number; span: Span }
-  | { kind: 'str'; value: string; span: Span }
+  /** `fields`: a Python f-string's replacement fields (`f"lr {lr:.4f}"` holds `lr`), which no walk of children visits: a read there is only a message's. */
+  | { kind: 'str'; value: string; fields?: Expr[]; span: Span }
   | { kind: 'name'; name: string; span: Span }
   | { kind: 'attr'; object: Expr; name: string; span: Span }
   | { kind: 'index'; object: Expr; index: Expr[]; span: Span }

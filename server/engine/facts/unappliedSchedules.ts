@@ -20,7 +20,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { FunctionDef, Scope } from './scope';
-import { explicitParams } from './scope';
+import { explicitParams, someExpr } from './scope';
 import { definedInFile, programIndex, walkAll } from './program';
 import { exprKey } from './keys';
 import { resolveCall } from './resolve';
@@ -117,7 +117,7 @@ function check(facts: Facts, owner: Owner, placed: Placed[], name: string, rebin
     // The loop around each decay uses what was built: training goes on after it.
     const used = rebinds.filter((r) => r.loops.some((l) => usesKey(l, holder)));
     if (used.length === 0) continue;
-    if (readElsewhere(facts, owner.body, name, built.arg)) return undefined;
+    if (readElsewhere(owner.body, name, built.arg)) return undefined;
     return { name, decays: used.map((r) => r.stmt), build: built.call, holder };
   }
   return undefined;
@@ -219,10 +219,8 @@ function usesKey(loop: Stmt, key: string): boolean {
  * Does anything read the name besides its own assignments' values and the build's argument? Nested
  * functions and lambdas count. Any other target form naming it (`lr, mom = …`, `for lr in …`) counts too.
  */
-function readElsewhere(facts: Facts, body: Stmt[], name: string, buildArg: Expr): boolean {
+function readElsewhere(body: Stmt[], name: string, buildArg: Expr): boolean {
   let read = false;
-  // The IR keeps an f-string as its text: read its replacement fields (`f"lr {lr:.4f}"`).
-  const inField = new RegExp(`\\{[^}]*\\b${name}\\b`);
   const ownValues = new Set<Expr>();
   const collectOwn = (stmts: Stmt[]): void => {
     for (const s of stmts) {
@@ -242,7 +240,8 @@ function readElsewhere(facts: Facts, body: Stmt[], name: string, buildArg: Expr)
       return;
     }
     if (x.kind === 'name' && x.name === name) read = true;
-    else if (x.kind === 'str' && /^[a-eg-zA-EG-Z]*[fF]/.test(facts.source(x.span)) && inField.test(facts.source(x.span))) read = true;
+    // An f-string's replacement fields (`f"lr {lr:.4f}"`), which the walk does not visit.
+    else if (x.kind === 'str' && x.fields?.some((f) => someExpr(f, (y) => y.kind === 'name' && y.name === name))) read = true;
   });
   return read;
 }

@@ -367,8 +367,16 @@ export class PythonLowerer {
       case 'integer':
       case 'float':
         return { kind: 'num', value: parseNumber(this.slice(span)), span };
-      case 'string':
-        return { kind: 'str', value: stringValue(this.slice(span)), span };
+      case 'string': {
+        const fields: Expr[] = [];
+        for (const child of node.namedChildren) {
+          if (child?.type !== 'interpolation') continue;
+          const field = child.namedChildren.find((c) => c !== null && c.type !== 'format_specifier' && c.type !== 'type_conversion');
+          if (field) fields.push(this.expr(field, d));
+        }
+        const value = stringValue(this.slice(span));
+        return fields.length > 0 ? { kind: 'str', value, fields, span } : { kind: 'str', value, span };
+      }
       case 'concatenated_string':
         return { kind: 'str', value: this.slice(span), span };
       case 'true':
