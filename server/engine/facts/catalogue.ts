@@ -1161,6 +1161,9 @@ export const TORCH_GROUP_KEYS: Record<string, readonly string[]> = table({
   Adadelta: [...TORCH_GROUP_COMMON, 'rho', 'eps'],
   ASGD: [...TORCH_GROUP_COMMON, 'lambd', 'alpha', 't0'],
 });
+/** A cheap lexical gate: text that cannot build a torch optimizer (rebuiltOptimizers.ts asks before its walk). */
+export const TORCH_OPTIMIZER_MENTION = /\boptim\b|\bAdam|RMSprop|Adagrad|SGD/;
+
 /**
  * Whether a torch optimizer keeps state across steps (moments, accumulators, step counts) that a new
  * construction starts from zero: every class but SGD, and SGD with a momentum (keyword `momentum` or

@@ -11,7 +11,7 @@
 // for plain SGD without momentum (it keeps no state).
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { frameworkPath, isModuleResetMethod, isParametersMethod, OPTIMIZER_STEP_METHOD, TORCH_OPTIMIZERS, torchOptimizerKeepsState } from './catalogue';
+import { frameworkPath, isModuleResetMethod, isParametersMethod, OPTIMIZER_STEP_METHOD, TORCH_OPTIMIZER_MENTION, TORCH_OPTIMIZERS, torchOptimizerKeepsState } from './catalogue';
 import { programIndex, walkAll } from './program';
 import { exprKey } from './keys';
 import { callArguments, resolveCall } from './resolve';
@@ -41,7 +41,7 @@ const cache = new WeakMap<Facts, RebuiltOptimizer[]>();
 
 export function rebuiltOptimizers(facts: Facts): RebuiltOptimizer[] {
   let found = cache.get(facts);
-  if (!found) cache.set(facts, (found = facts.language === 'python' && /\boptim\b|\bAdam|RMSprop|Adagrad|SGD/.test(facts.text) ? collect(facts) : []));
+  if (!found) cache.set(facts, (found = facts.language === 'python' && TORCH_OPTIMIZER_MENTION.test(facts.text) ? collect(facts) : []));
   return found;
 }
 
