@@ -12,7 +12,7 @@ import { comprehensionStep, loopStep } from './collectionSteps';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS, inPlaceMathName,
-  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, listArrayOperand, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, listArrayOperand, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, entryReadByGet, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -210,6 +210,18 @@ export class Analyzer {
       read = named ? { kind: 'attr', object: named.object, name: named.name, span: e.span } : null;
       if (read) this.unmemoized.add(read); // it shares the call's span: keep it out of the memo keyed by span
       this.attributeReads.set(e, read);
+    }
+    return read ?? undefined;
+  }
+
+  private readonly entryReads = new WeakMap<Expr, Expr | null>();
+  /** `weights.get('W' + str(i))` read as `weights['W' + str(i)]` (a node of the call's span, kept out of the memo). */
+  private entryRead(e: Expr & { kind: 'call' }): Expr | undefined {
+    let read = this.entryReads.get(e);
+    if (read === undefined) {
+      read = (e.callee.kind === 'attr' && !this.isModule(e.callee.object) ? entryReadByGet(e) : undefined) ?? null;
+      if (read) this.unmemoized.add(read);
+      this.entryReads.set(e, read);
     }
     return read ?? undefined;
   }
@@ -1089,6 +1101,12 @@ export class Analyzer {
   private classifyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product {
     const named = this.attributeRead(e);
     if (named) return this.classify(named, scope, at, env, d);
+    // `weights.get(key)` is the weight `weights[key]`; any other entry read stays what it was.
+    const entry = this.entryRead(e);
+    if (entry) {
+      const read = this.classify(entry, scope, at, env, d);
+      if (isSingleParam(read)) return read;
+    }
     const rows = this.lookupRows(e, scope, at);
     if (rows) return this.classify(rows, scope, at, env, d);
     const arith = this.valueArithmetic(e);
