@@ -68,9 +68,10 @@ export interface PenaltyTerm {
   /**
    * For a plain norm ‖W‖₂: the norm calls as written, whether the order is the Frobenius one
    * (√ΣW² of the flattened tensor; catalogue.ts `normOrder`), and whether the norm is an autodiff
-   * framework's (`torch.norm`, `tf.norm`, a tensor's `.norm()`).
+   * framework's (`torch.norm`, `tf.norm`, a tensor's `.norm()`). A norm written as a root of summed
+   * squares (`np.sqrt(total)`) has `root`, the radicand (`total`).
    */
-  norms?: { span: Span; frobenius: boolean; autodiff: boolean }[];
+  norms?: { span: Span; frobenius: boolean; autodiff: boolean; root?: Span }[];
 }
 
 /** A product classified: scalar coefficient × at most one penalty × raw parameter occurrences. */
@@ -808,7 +809,7 @@ export class Analyzer {
         const k = this.exponent(e.right, scope, at, env, d);
         const base = this.classify(e.left, scope, at, env, d);
         if (k === undefined) return isPureScalar(base) ? scalar(sym(this.source(e))) : TENSOR;
-        return power(base, k);
+        return (k === 0.5 ? rootedNorm(power(base, k), e.span, e.left.span, false) : undefined) ?? power(base, k);
       }
       case '@': {
         const l = this.classify(e.left, scope, at, env, d);
@@ -1166,6 +1167,17 @@ export class Analyzer {
       if (fn === 'item' || fn === 'size' || fn === 'numel' || fn === 'len' || fn === 'float' || fn === 'int' || fn === 'Number') return scalar(sym(this.source(e)));
       const args = e.args.map((a) => this.classify(a, scope, at, env, d));
       if (args.every(isPureScalar)) return scalar(sym(this.source(e)));
+    }
+    if (fn && ROOT_FUNCTIONS.has(fn)) {
+      // `np.sqrt(np.sum(W ** 2))`, `sq.sqrt()` of a sum of squared norms: the plain norm, however it is spelled.
+      const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
+      const operand = this.unaryOperand(e);
+      if (operand && e.args.length === (methodForm ? 0 : 1) && e.kwargs.length === 0) {
+        const file = this.program.parsedOf(e.span);
+        const frameworkCallee = !methodForm && file ? frameworkPath(e.callee, scope, at, file.scopes.imports, file.language === 'python' ? 'python' : 'script') : undefined;
+        const rooted = rootedNorm(power(this.classify(operand, scope, at, env, d), 0.5), e.span, operand.span, isAutodiffNorm(frameworkCallee, methodForm));
+        if (rooted) return rooted;
+      }
     }
     if (fn && VIEW_FUNCTIONS.has(fn)) {
       if (e.callee.kind === 'attr' && !this.isModule(e.callee.object)) return this.classify(e.callee.object, scope, at, env, d);
@@ -2264,6 +2276,15 @@ function power(base: Product, k: number): Product {
     return { ...base, coef: pow(base.coef, 0.5), penalty: { ...base.penalty, kind: 'norm2', coef: pow(base.penalty.coef, 0.5), norms: undefined } };
   if (k === 1) return base;
   return TENSOR;
+}
+
+/**
+ * √(ΣW²) made a plain norm by a root written at `span` (`np.sqrt(total)`, `total ** 0.5`): the root is
+ * where the norm is written, since the squares may be summed elsewhere (a loop over the layers).
+ */
+function rootedNorm(p: Product, span: Span, radicand: Span, autodiff: boolean): Product | undefined {
+  if (!p.penalty || p.penalty.kind !== 'norm2' || p.penalty.norms) return undefined;
+  return { ...p, penalty: { ...p.penalty, norms: [{ span, frobenius: true, autodiff, root: radicand }] } };
 }
 
 function penaltyProduct(kind: PenaltyKind, coef: Coef, params: ParamOccurrence[], via?: string): Product {
