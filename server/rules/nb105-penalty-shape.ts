@@ -102,9 +102,11 @@ function plainNormMeantSquared(facts: Facts, m: PlainNormMeantSquared): Report {
   const plain = unicodePenalty({ kind: 'norm2', coef: c, param: w });
   const squared = unicodePenalty({ kind: 'sumsq', coef: c, param: w });
   const written = facts.source(m.norm).replace(/\s+/g, ' ');
+  // A root of summed squares squared is its radicand: drop the root.
+  const fix = m.root ? `drop the square root: ${facts.source(m.root).replace(/\s+/g, ' ')}` : `square it: ${written} ** 2`;
   return {
     span: m.norm,
-    message: `the loss adds the plain norm ${plain}, but ${m.intent.says}: the L2 penalty is the squared norm ${squared}. The plain norm's gradient ${unicodeGradient({ kind: 'normalized', coef: c, param: w })} pulls with the same total strength whatever the size of the weights; square it: ${written} ** 2`,
+    message: `the loss adds the plain norm ${plain}, but ${m.intent.says}: the L2 penalty is the squared norm ${squared}. The plain norm's gradient ${unicodeGradient({ kind: 'normalized', coef: c, param: w })} pulls with the same total strength whatever the size of the weights; ${fix}`,
     related: [{ span: m.intent.span, message: m.intent.note }],
     math: { computed: plain, expected: squared },
   };

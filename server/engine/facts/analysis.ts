@@ -13,7 +13,7 @@ import { comprehensionStep, loopStep } from './collectionSteps';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS, inPlaceMathName,
-  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, listArrayOperand, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, listArrayOperand, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, entryReadByGet, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -69,9 +69,10 @@ export interface PenaltyTerm {
   /**
    * For a plain norm ‖W‖₂: the norm calls as written, whether the order is the Frobenius one
    * (√ΣW² of the flattened tensor; catalogue.ts `normOrder`), and whether the norm is an autodiff
-   * framework's (`torch.norm`, `tf.norm`, a tensor's `.norm()`).
+   * framework's (`torch.norm`, `tf.norm`, a tensor's `.norm()`). A norm written as a root of summed
+   * squares (`np.sqrt(total)`) has `root`, the radicand (`total`).
    */
-  norms?: { span: Span; frobenius: boolean; autodiff: boolean }[];
+  norms?: { span: Span; frobenius: boolean; autodiff: boolean; root?: Span }[];
 }
 
 /** A product classified: scalar coefficient × at most one penalty × raw parameter occurrences. */
@@ -211,6 +212,18 @@ export class Analyzer {
       read = named ? { kind: 'attr', object: named.object, name: named.name, span: e.span } : null;
       if (read) this.unmemoized.add(read); // it shares the call's span: keep it out of the memo keyed by span
       this.attributeReads.set(e, read);
+    }
+    return read ?? undefined;
+  }
+
+  private readonly entryReads = new WeakMap<Expr, Expr | null>();
+  /** `weights.get('W' + str(i))` read as `weights['W' + str(i)]` (a node of the call's span, kept out of the memo). */
+  private entryRead(e: Expr & { kind: 'call' }): Expr | undefined {
+    let read = this.entryReads.get(e);
+    if (read === undefined) {
+      read = (e.callee.kind === 'attr' && !this.isModule(e.callee.object) ? entryReadByGet(e) : undefined) ?? null;
+      if (read) this.unmemoized.add(read);
+      this.entryReads.set(e, read);
     }
     return read ?? undefined;
   }
@@ -814,7 +827,7 @@ export class Analyzer {
         const k = this.exponent(e.right, scope, at, env, d);
         const base = this.classify(e.left, scope, at, env, d);
         if (k === undefined) return isPureScalar(base) ? scalar(sym(this.source(e))) : TENSOR;
-        return power(base, k);
+        return (k === 0.5 ? rootedNorm(power(base, k), e.span, e.left.span, false) : undefined) ?? power(base, k);
       }
       case '@': {
         const l = this.classify(e.left, scope, at, env, d);
@@ -1107,6 +1120,12 @@ export class Analyzer {
   private classifyCall(e: Expr & { kind: 'call' }, scope: Scope, at: number, env: Env | undefined, d: number): Product {
     const named = this.attributeRead(e);
     if (named) return this.classify(named, scope, at, env, d);
+    // `weights.get(key)` is the weight `weights[key]`; any other entry read stays what it was.
+    const entry = this.entryRead(e);
+    if (entry) {
+      const read = this.classify(entry, scope, at, env, d);
+      if (isSingleParam(read)) return read;
+    }
     const rows = this.lookupRows(e, scope, at);
     if (rows) return this.classify(rows, scope, at, env, d);
     const arith = this.valueArithmetic(e) ?? this.elementwiseHelper(e, scope, at);
@@ -1166,6 +1185,17 @@ export class Analyzer {
       if (fn === 'item' || fn === 'size' || fn === 'numel' || fn === 'len' || fn === 'float' || fn === 'int' || fn === 'Number') return scalar(sym(this.source(e)));
       const args = e.args.map((a) => this.classify(a, scope, at, env, d));
       if (args.every(isPureScalar)) return scalar(sym(this.source(e)));
+    }
+    if (fn && ROOT_FUNCTIONS.has(fn)) {
+      // `np.sqrt(np.sum(W ** 2))`, `sq.sqrt()` of a sum of squared norms: the plain norm, however it is spelled.
+      const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
+      const operand = this.unaryOperand(e);
+      if (operand && e.args.length === (methodForm ? 0 : 1) && e.kwargs.length === 0) {
+        const file = this.program.parsedOf(e.span);
+        const frameworkCallee = !methodForm && file ? frameworkPath(e.callee, scope, at, file.scopes.imports, file.language === 'python' ? 'python' : 'script') : undefined;
+        const rooted = rootedNorm(power(this.classify(operand, scope, at, env, d), 0.5), e.span, operand.span, isAutodiffNorm(frameworkCallee, methodForm));
+        if (rooted) return rooted;
+      }
     }
     if (fn && VIEW_FUNCTIONS.has(fn)) {
       if (e.callee.kind === 'attr' && !this.isModule(e.callee.object)) return this.classify(e.callee.object, scope, at, env, d);
@@ -2264,6 +2294,15 @@ function power(base: Product, k: number): Product {
     return { ...base, coef: pow(base.coef, 0.5), penalty: { ...base.penalty, kind: 'norm2', coef: pow(base.penalty.coef, 0.5), norms: undefined } };
   if (k === 1) return base;
   return TENSOR;
+}
+
+/**
+ * √(ΣW²) made a plain norm by a root written at `span` (`np.sqrt(total)`, `total ** 0.5`): the root is
+ * where the norm is written, since the squares may be summed elsewhere (a loop over the layers).
+ */
+function rootedNorm(p: Product, span: Span, radicand: Span, autodiff: boolean): Product | undefined {
+  if (!p.penalty || p.penalty.kind !== 'norm2' || p.penalty.norms) return undefined;
+  return { ...p, penalty: { ...p.penalty, norms: [{ span, frobenius: true, autodiff, root: radicand }] } };
 }
 
 function penaltyProduct(kind: PenaltyKind, coef: Coef, params: ParamOccurrence[], via?: string): Product {

@@ -1516,6 +1516,14 @@ export function entryReadWithDefault(e: Expr & { kind: 'call' }): { entry: Expr 
   return { entry: { kind: 'index', object: e.callee.object, index: [e.args[0]], span: e.span }, fallback: e.args[1] };
 }
 /**
+ * `d.get(k)` or `d.get(k, default)` (Python's dict, JS's Map): the entry `d[k]` it reads, as a node
+ * sharing the call's span. Whether `d` is a container (and not `requests`) is the caller's to judge.
+ */
+export function entryReadByGet(e: Expr & { kind: 'call' }): (Expr & { kind: 'index' }) | undefined {
+  if (e.callee.kind !== 'attr' || e.callee.name !== DICT_GET_METHOD || e.args.length < 1 || e.args.length > 2 || e.kwargs.length > 0) return undefined;
+  return { kind: 'index', object: e.callee.object, index: [e.args[0]], span: e.span };
+}
+/**
  * Python's `setattr(obj, name, value)` writes `obj.<name>`: the object, the name expression (a
  * literal, or a variable holding one) and the value.
  */

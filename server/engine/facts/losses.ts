@@ -58,7 +58,7 @@ export interface LossPenalty {
   /** Variables passed through to reach the penalty (`reg_loss` in `loss = data + reg_loss`). */
   through: string[];
   /** For a plain norm: the norm calls as written (analysis.ts `PenaltyTerm.norms`). */
-  norms?: { span: Span; frobenius: boolean; autodiff: boolean }[];
+  norms?: { span: Span; frobenius: boolean; autodiff: boolean; root?: Span }[];
 }
 
 /** A variable a loss's summand is read through: where the loss reads it, and the one assignment it was given (`reg_loss = ...`). */

@@ -548,11 +548,11 @@ function powerRestartedPerCall(facts: Facts, step: OptimizerStep, push: (f: Opti
  */
 function firstSampleStart(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   if (!step.overwrites) return;
+  const overwrites = step.overwrites;
+  // What each average converges to on a constant input: Σ kₓ·X with bₓ = kₓ·(1 − a).
+  const samples = new Map<string, Poly>();
   for (const s of step.states.values()) {
-    const beta = s.average ? betaKeyOf(s) : undefined;
-    const writes = step.overwrites.get(s.eq.key);
-    if (!beta || !s.self || s.adds.length === 0 || !writes || writes.length === 0) continue;
-    // What the average converges to on a constant input: Σ kₓ·X with bₓ = kₓ·(1 − a).
+    if (!s.average || !s.self || s.adds.length === 0 || !betaKeyOf(s)) continue;
     const oneMinusA = sub(constant(1), s.self);
     let sample: Poly = [];
     let ok = true;
@@ -561,7 +561,23 @@ function firstSampleStart(facts: Facts, step: OptimizerStep, push: (f: Optimizer
       if (k === undefined) ok = false;
       else sample = add(sample, mulPoly(x.x, constant(k)));
     }
-    if (!ok || sample.length === 0 || !writes.every((w) => w.conditional && polyEquals(w.value, sample))) continue;
+    if (ok && sample.length > 0) samples.set(s.eq.key, sample);
+  }
+  const startsAt = (key: string, value: Poly): boolean => overwrites.get(key)?.every((w) => w.conditional && polyEquals(w.value, value)) ?? false;
+  // Averages started at their own first sample hold it, before and after the first update. Another
+  // average's sample may read them (NovoGrad's moment adds g / √v, with v started at ‖g‖²): on the first
+  // step that reads their sample (g / ‖g‖).
+  const seeded = [...samples].filter(([key, sample]) => startsAt(key, sample));
+  for (const s of step.states.values()) {
+    const beta = s.average ? betaKeyOf(s) : undefined;
+    const writes = overwrites.get(s.eq.key);
+    const own = samples.get(s.eq.key);
+    if (!beta || !own || !writes || writes.length === 0) continue;
+    let sample = own;
+    if (!startsAt(s.eq.key, sample)) {
+      for (const [key, value] of seeded) if (key !== s.eq.key) sample = substitute(sample, key, value);
+      if (sample === own || !startsAt(s.eq.key, sample)) continue;
+    }
     if (!startsEmptyElsewhere(facts, step, s, writes)) continue;
     // A correction of its own β that divides it in a parameter's step, with a step count.
     let site: ReturnType<typeof correctionSite>;

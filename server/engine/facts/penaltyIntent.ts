@@ -43,6 +43,8 @@ export interface SquaredNormIntent {
 export interface PlainNormMeantSquared {
   /** The norm call, `np.linalg.norm(W)`. */
   norm: Span;
+  /** For a norm written as a root of summed squares (`np.sqrt(total)`): the radicand, `total`. */
+  root?: Span;
   /** The penalty the intent was read from. */
   penalty: LossPenalty;
   /** Every loss penalty the norm call reaches (a helper's norm, through each of its callers). */
@@ -64,25 +66,26 @@ export function plainNormsMeantSquared(facts: Facts): PlainNormMeantSquared[] {
 function collect(facts: Facts): PlainNormMeantSquared[] {
   const penalties = lossFacts(facts).penalties;
   // Every penalty that reaches a loss through a given norm call: one verdict per call.
-  const byNorm = new Map<string, { norm: Span; penalties: LossPenalty[] }>();
+  const byNorm = new Map<string, { norm: Span; root?: Span; penalties: LossPenalty[] }>();
   for (const p of penalties) {
     if (p.kind !== 'norm2' || !p.norms) continue;
-    const norm = p.norms.find((n) => within(p.param.expr.span, n.span));
+    // A root of summed squares (`np.sqrt(total)` after a loop over the layers) holds no weight in its span.
+    const norm = p.norms.find((n) => within(p.param.expr.span, n.span)) ?? p.norms.find((n) => n.root);
     // A framework tensor's norm (`torch.norm`, `tf.norm`, `p.norm()`) is differentiated by autodiff;
     // an explicit order 2 of NumPy's is the spectral norm of a matrix.
     if (!norm || !norm.frobenius || norm.autodiff) continue;
     const key = spanKey(norm.span);
-    const entry = byNorm.get(key) ?? { norm: norm.span, penalties: [] };
+    const entry = byNorm.get(key) ?? { norm: norm.span, root: norm.root, penalties: [] };
     entry.penalties.push(p);
     byNorm.set(key, entry);
   }
   const out: PlainNormMeantSquared[] = [];
-  for (const { norm, penalties: ps } of byNorm.values()) {
+  for (const { norm, root, penalties: ps } of byNorm.values()) {
     if (ps.some((p) => deliberate(facts, p, norm))) continue;
     for (const p of ps) {
       const intent = squaredIntent(facts, p, norm);
       if (intent) {
-        out.push({ norm, penalty: p, all: ps, intent });
+        out.push({ norm, root, penalty: p, all: ps, intent });
         break;
       }
     }
