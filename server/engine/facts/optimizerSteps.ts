@@ -333,6 +333,10 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
     return e.callee.object.kind === 'name' && (e.callee.object.name === 'self' || e.callee.object.name === 'this') && test.helper(name);
   };
   const calledHelper = (e: Expr & { kind: 'call' }): boolean => (e.callee.kind === 'name' || e.callee.kind === 'attr') && test.helper(e.callee.name);
+  // `new_params.append(p - lr * v)`, `out.append(new_param)` in a loop: a list of new weights (Evaluator.appendsNewValue).
+  let inLoop = 0;
+  const appendsInLoop = (e: Expr): boolean =>
+    inLoop > 0 && e.kind === 'call' && e.callee.kind === 'attr' && e.callee.name !== 'extend' && LIST_APPEND_METHODS.has(e.callee.name) && e.callee.object.kind === 'name' && e.args.length === 1 && (e.args[0].kind === 'binary' || e.args[0].kind === 'name');
   const visit = (stmts: Stmt[]): void => {
     for (const st of stmts) {
       if (n >= enough) return;
@@ -362,10 +366,14 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
           break;
         }
         case 'expr':
-          if ((st.expr.kind === 'other' && st.expr.ops && (st.expr.ops[0] === '++' || st.expr.ops[0] === '--')) || isCandidateCall(st.expr)) n++;
+          if ((st.expr.kind === 'other' && st.expr.ops && (st.expr.ops[0] === '++' || st.expr.ops[0] === '--')) || isCandidateCall(st.expr) || appendsInLoop(st.expr)) n++;
           visitExpr(st.expr);
           break;
         case 'for':
+          inLoop++;
+          visit(st.body);
+          inLoop--;
+          break;
         case 'block':
           visit(st.body);
           break;
@@ -1374,7 +1382,7 @@ class Evaluator {
    * variable's update when the list is returned). The argument is evaluated once.
    */
   private appendsNewValue(e: Expr, env: Env, span: Span): boolean {
-    if (this.depth > 0 || this.loops.length === 0 || e.kind !== 'call' || e.args.length !== 1 || e.args[0].kind !== 'binary') return false;
+    if (this.depth > 0 || this.loops.length === 0 || e.kind !== 'call' || e.args.length !== 1 || (e.args[0].kind !== 'binary' && e.args[0].kind !== 'name')) return false;
     const callee = e.callee;
     if (callee.kind !== 'attr' || callee.name === 'extend' || !LIST_APPEND_METHODS.has(callee.name) || callee.object.kind !== 'name') return false;
     const list = callee.object.name;
@@ -1383,6 +1391,12 @@ class Evaluator {
     // The weight as written in the new value (the update's target): the loop's variable (`w`), or a
     // place it picks (`params[i]`, `layer.W`), that the value holds once.
     const vars = this.loops[this.loops.length - 1].names;
+    const arg = e.args[0];
+    // `new_param = p - update; out.append(new_param)`: the loop's own variable, read through the local.
+    if (arg.kind === 'name') {
+      for (const name of vars) if (mentions(value, name)) this.appended.push({ key: name, target: { kind: 'name', name, span: arg.span }, list, value, span: trimSpan(this.facts, span), order });
+      return true;
+    }
     const seen = new Set<string>();
     someExpr(e.args[0], (x) => {
       if (x.kind !== 'name' && x.kind !== 'attr' && x.kind !== 'index') return false;
