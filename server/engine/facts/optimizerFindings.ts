@@ -1565,7 +1565,8 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
   const source = (x: Span): string => facts.source(x);
   const loops = (loopsAround(body, writes[0]) ?? []).filter((l): l is Stmt & { kind: 'for' } => l.kind === 'for');
   for (const p of step.params) {
-    if (!mentions(p.step, name)) continue;
+    // What the average adds is a gradient, not the parameter itself (a running mean of the values the loop walks).
+    if (!mentions(p.step, name) || s.adds.every((a) => mentions(a.x, p.eq.key))) continue;
     const updateSpans = [...writes, ...p.eq.spans];
     const paramPicked = pickedBy(body, p.eq.target, p.eq.spans, source);
     const addsPicked = pickedBy(body, write.value, updateSpans, source);

@@ -1964,6 +1964,9 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     if (!ev.returnedNames.has(a.list) || params.some((p) => p.eq.key === a.key)) continue;
     const split = splitSelf(a.value, a.key);
     if (!split || split.rest.length === 0 || !polyEquals(split.self, constant(1))) continue;
+    // A state taken away bare (`advantages.append(r - baseline)`, a residual from a running mean) is no step: a step scales what it applies.
+    const bare = (m: Mono): boolean => Math.abs(Math.abs(m.c) - 1) < 1e-12 && m.fs.every((f) => f.atom.k === 'sym' && ev.equations.has(f.atom.key));
+    if (split.rest.some((m) => m.fs.length > 0 && bare(m))) continue;
     if (!atomsOf(split.rest).map((x) => x.k === 'sym' && readByOthersOrState(x.key)).some((x) => x)) continue;
     params.push({ eq: { key: a.key, value: a.value, spans: [a.span], order: a.order, last: a.order, target: a.target }, step: split.rest, self: split.self });
   }
