@@ -96,9 +96,11 @@ export type Stmt =
   | { kind: 'for'; target: Expr; iter: Expr; body: Stmt[]; span: Span }
   /**
    * `if`, `while`, `with`, `try`, ...: `heads` are the conditions or context managers; for `with`,
-   * `aliases[i]` is the target after `as` of `heads[i]`, when there is one.
+   * `aliases[i]` is the target after `as` of `heads[i]`, when there is one. A `try` statement is its
+   * body's block, then one block per clause; `handler` marks an `except`/`catch` clause's (it runs only
+   * when the body raised, unlike `else` and `finally`).
    */
-  | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; aliases?: (Expr | undefined)[]; body: Stmt[]; span: Span }
+  | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; aliases?: (Expr | undefined)[]; handler?: true; body: Stmt[]; span: Span }
   | { kind: 'return'; value?: Expr; span: Span }
   /**
    * Python's `del a, d[k]`: the places it unbinds, which no walker reads as values. JavaScript's

@@ -19,13 +19,14 @@ import { TORCH_COUPLED_ADAPTIVE, TORCH_DECOUPLED_FLAG } from '../engine/facts/ca
 import { handDecayL2Intent, optimizerL2Intent } from '../engine/facts/decayIntent';
 import { inlineAdaptiveDecays } from '../engine/facts/adaptiveDecay';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
+import { trustRatioDecays } from '../engine/facts/trustRatioDecay';
 
 export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
   meta: {
     code: 'NB202',
     name: 'coupled-decay-in-adaptive-optimizer',
     severity: 'information',
-    summary: 'Weight decay is added to the gradient of an adaptive optimizer (L2 rescaled by the adaptive denominator), not decoupled',
+    summary: 'Weight decay is added to the gradient of an adaptive optimizer (L2 rescaled by the adaptive denominator), not decoupled; or added beside a LARS trust ratio instead of inside it',
     fix: 'sometimes',
   },
   check(context) {
@@ -78,6 +79,19 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
           `coupled L2, not weight decay (Loshchilov & Hutter, Prop. 2). For decoupled decay (AdamW) leave the gradient alone and shrink the weight in the update: ` +
           `w ← w − lr·(m̂/(√v̂ + ε) + λ·w).`,
         related: [{ span: hand.adaptive.secondMoment, message: 'the decayed gradient enters the second moment here' }],
+      });
+    }
+    // LARS with the decay beside its trust ratio instead of inside it.
+    for (const t of trustRatioDecays(facts)) {
+      const decay = `${t.decay} * ${t.param}`;
+      context.report({
+        span: t.span,
+        severity: 'warning', // a different optimizer than the ratio computes, not a choice between two conventions
+        message:
+          `The trust ratio ${t.paramNorm}/(${t.gradNorm} + ${t.decay}·${t.paramNorm}) is the layer's learning rate for the direction ${t.gradient} + ${decay} (its denominator is that direction's norm bound), ` +
+          `but only ${t.gradient} is scaled by it here: ${decay} is added beside the ratio, unscaled. Relative to the gradient the decay is 1/ratio times stronger than in LARS ` +
+          `(about 10³·‖${t.gradient}‖/‖${t.param}‖ for a trust coefficient of 10⁻³), so it dominates the step. Scale both: local_lr * (${t.gradient} + ${decay}) (You et al., LARS, Algorithm 1).`,
+        ...(t.normSpan ? { related: [{ span: t.normSpan, message: `the ratio is computed from this norm of ${t.param}` }] } : {}),
       });
     }
   },

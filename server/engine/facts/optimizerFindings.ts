@@ -1557,6 +1557,7 @@ function sharedAcrossParameters(facts: Facts, step: OptimizerStep, s: StateUpdat
   // a local given the new value of a picked entry (`m = b1 * self.m[k] + …`, stored back later) is not.
   const target = s.eq.target;
   const key = exprKey(target);
+  if (/^[\p{L}_$][\p{L}\p{N}_$]*$/u.test(s.eq.key)) return sharedLocalAcrossParameters(facts, step, s, push);
   if ((target.kind !== 'attr' && target.kind !== 'index') || key === undefined) return false;
   const write = innermostStatement(step, s.eq.spans[0]);
   if (write?.kind !== 'assign' || write.op || !someExpr(write.value, (x) => x !== target && exprKey(x) === key)) return false;
@@ -1589,6 +1590,59 @@ function sharedAcrossParameters(facts: Facts, step: OptimizerStep, s: StateUpdat
     }
   }
   return false;
+}
+
+/**
+ * The same with the average in a local or an argument the loop carries from one parameter to the next:
+ * `for w, g in zip(params, grads): v = beta * v + (1 - beta) * g; new.append(w - lr * v)`, with `v`
+ * an argument or started once before the loop. The evaluation reads the loop's `v` as the variable
+ * itself only when nothing in the iteration gave it another value first (`v = vs[i]` makes the average
+ * that entry's), so the name is carried when the loop body assigns it and the loop does not bind it
+ * (`for w, g, v in zip(params, grads, vs)` has a `v` per parameter).
+ */
+function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  const name = s.eq.key;
+  const body = step.fn.body;
+  const writes = s.eq.spans;
+  const write = innermostStatement(step, writes[0]);
+  if (write?.kind !== 'assign') return false;
+  // Every write binds a name (`v = …`, `v_new = …` holding its new value): `vs[i] = v` keys the list.
+  const bindsName = (x: Stmt | undefined): boolean => x?.kind === 'assign' && !x.op && x.targets.length === 1 && x.targets[0].kind === 'name';
+  if (!writes.every((w) => bindsName(innermostStatement(step, w)))) return false;
+  // The average reads the name itself (`beta * v + …`), not an entry of it (`rowsM[node][k]`, keyed by its list).
+  const objects = new Set<Expr>();
+  someExpr(write.value, (x) => (x.kind === 'attr' || x.kind === 'index') && x.object.kind === 'name' && objects.add(x.object) === undefined);
+  if (!someExpr(write.value, (x) => x.kind === 'name' && x.name === name && !objects.has(x))) return false;
+  const source = (x: Span): string => facts.source(x);
+  const loops = (loopsAround(body, writes[0]) ?? []).filter((l): l is Stmt & { kind: 'for' } => l.kind === 'for');
+  for (const p of step.params) {
+    // What the average adds is a gradient, not the parameter itself (a running mean of the values the loop walks).
+    if (!mentions(p.step, name) || s.adds.every((a) => mentions(a.x, p.eq.key))) continue;
+    const updateSpans = [...writes, ...p.eq.spans];
+    const paramPicked = pickedBy(body, p.eq.target, p.eq.spans, source);
+    const addsPicked = pickedBy(body, write.value, updateSpans, source);
+    for (const loop of loops) {
+      const vars = namesIn(loop.target);
+      if (vars.includes(name) || !vars.some((v) => paramPicked.has(v)) || !vars.some((v) => addsPicked.has(v))) continue;
+      if (!writes.every((w) => within(w, loop.span) && !within(w, loop.iter.span)) || !p.eq.spans.every((w) => within(w, loop.span))) continue;
+      // Carried: the loop body rebinds the name (`v = Vt`, `v = beta * v + …`).
+      if (!someStmt(loop.body, (x) => x.kind === 'assign' && x.targets.some((t) => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name))))) continue;
+      push({
+        code: 'NB403',
+        span: writes[0],
+        message: `\`${name}\` is one moving average for every parameter: the loop over ${facts.source(loop.target.span)} carries it from one parameter to the next and updates it once per parameter, so each parameter's average starts from the previous parameter's and mixes their gradients, not its own over time. Keep one per parameter (a list indexed by the loop, zipped with the parameters, or in the parameter's own state)`,
+        related: [{ span: p.eq.spans[0], message: `the update of ${facts.source(p.eq.target.span)} reads \`${name}\` here` }],
+      });
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Whether a statement of `stmts`, or of the blocks and loops in them (not nested definitions), passes `test`. */
+function someStmt(stmts: readonly Stmt[], test: (s: Stmt) => boolean, depth = 0): boolean {
+  if (depth > 40) return false;
+  return stmts.some((s) => test(s) || ((s.kind === 'block' || s.kind === 'for') && someStmt(s.body, test, depth + 1)));
 }
 
 /**

@@ -18,7 +18,7 @@ import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, LIST_APPEND_METHODS, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -333,6 +333,10 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
     return e.callee.object.kind === 'name' && (e.callee.object.name === 'self' || e.callee.object.name === 'this') && test.helper(name);
   };
   const calledHelper = (e: Expr & { kind: 'call' }): boolean => (e.callee.kind === 'name' || e.callee.kind === 'attr') && test.helper(e.callee.name);
+  // `new_params.append(p - lr * v)`, `out.append(new_param)` in a loop: a list of new weights (Evaluator.appendsNewValue).
+  let inLoop = 0;
+  const appendsInLoop = (e: Expr): boolean =>
+    inLoop > 0 && e.kind === 'call' && e.callee.kind === 'attr' && e.callee.name !== 'extend' && LIST_APPEND_METHODS.has(e.callee.name) && e.callee.object.kind === 'name' && e.args.length === 1 && (e.args[0].kind === 'binary' || e.args[0].kind === 'name');
   const visit = (stmts: Stmt[]): void => {
     for (const st of stmts) {
       if (n >= enough) return;
@@ -362,10 +366,14 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
           break;
         }
         case 'expr':
-          if ((st.expr.kind === 'other' && st.expr.ops && (st.expr.ops[0] === '++' || st.expr.ops[0] === '--')) || isCandidateCall(st.expr)) n++;
+          if ((st.expr.kind === 'other' && st.expr.ops && (st.expr.ops[0] === '++' || st.expr.ops[0] === '--')) || isCandidateCall(st.expr) || appendsInLoop(st.expr)) n++;
           visitExpr(st.expr);
           break;
         case 'for':
+          inLoop++;
+          visit(st.body);
+          inLoop--;
+          break;
         case 'block':
           visit(st.body);
           break;
@@ -1119,6 +1127,13 @@ class Evaluator {
   readonly defSpans = new Map<string, Span>();
   /** Values the function returns (each item of a returned tuple), with where they were computed. */
   readonly returned: { value: Poly; span: Span; previous?: NonNullable<ParamUpdate['previous']>; item?: number }[] = [];
+  /** Names the function's own `return`s read (a list of new weights it hands back). */
+  readonly returnedNames = new Set<string>();
+  /**
+   * `new.append(w - lr * v)` in a loop over the weights: a new value of the weight `key` the loop picks
+   * appended to the local list `list` (an update when the function returns that list).
+   */
+  readonly appended: { key: string; target: Expr; list: string; value: Poly; span: Span; order: number }[] = [];
 
   /** The `if` blocks being evaluated, innermost last (`elif`/`else` are blocks of their own). */
   private readonly branches: Stmt[] = [];
@@ -1336,6 +1351,7 @@ class Evaluator {
           this.order++;
           return undefined;
         }
+        if (this.appendsNewValue(e, env, s.span)) return undefined;
         this.eval(e, env);
         this.order++;
         return undefined;
@@ -1368,6 +1384,11 @@ class Evaluator {
       }
       case 'return': {
         if (!s.value) return undefined;
+        if (this.depth === 0)
+          someExpr(s.value, (x) => {
+            if (x.kind === 'name') this.returnedNames.add(x.name);
+            return false;
+          });
         if (this.depth === 0) this.returnedState(s.value, env, s.span);
         if (this.depth === 0 && s.value.kind === 'seq') {
           for (const [i, item] of s.value.items.entries()) {
@@ -1383,6 +1404,39 @@ class Evaluator {
       default:
         return undefined;
     }
+  }
+
+  /**
+   * `new.append(w - lr * v)` (`push` in JS) in the step's own loop: arithmetic on a variable of the
+   * innermost loop appended to a local list, recorded in `appended` (analyzeFunction reads it as that
+   * variable's update when the list is returned). The argument is evaluated once.
+   */
+  private appendsNewValue(e: Expr, env: Env, span: Span): boolean {
+    if (this.depth > 0 || this.loops.length === 0 || e.kind !== 'call' || e.args.length !== 1 || (e.args[0].kind !== 'binary' && e.args[0].kind !== 'name')) return false;
+    const callee = e.callee;
+    if (callee.kind !== 'attr' || callee.name === 'extend' || !LIST_APPEND_METHODS.has(callee.name) || callee.object.kind !== 'name') return false;
+    const list = callee.object.name;
+    const value = this.eval(e.args[0], env);
+    const order = this.order++;
+    // The weight as written in the new value (the update's target): the loop's variable (`w`), or a
+    // place it picks (`params[i]`, `layer.W`), that the value holds once.
+    const vars = this.loops[this.loops.length - 1].names;
+    const arg = e.args[0];
+    // `new_param = p - update; out.append(new_param)`: the loop's own variable, read through the local.
+    if (arg.kind === 'name') {
+      for (const name of vars) if (mentions(value, name)) this.appended.push({ key: name, target: { kind: 'name', name, span: arg.span }, list, value, span: trimSpan(this.facts, span), order });
+      return true;
+    }
+    const seen = new Set<string>();
+    someExpr(e.args[0], (x) => {
+      if (x.kind !== 'name' && x.kind !== 'attr' && x.kind !== 'index') return false;
+      const key = this.keyOf(x);
+      if (key === undefined || seen.has(key) || !someExpr(x, (n) => n.kind === 'name' && vars.includes(n.name))) return false;
+      seen.add(key);
+      if (mentions(value, key)) this.appended.push({ key, target: x, list, value, span: trimSpan(this.facts, span), order });
+      return false;
+    });
+    return true;
   }
 
   /**
@@ -1936,6 +1990,17 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self, handedBack: r.item ?? -1, ...(r.previous ? { previous: r.previous } : {}) });
     }
   }
+  // A list of new weights the function returns: `new.append(w - lr * v)` in the loop over `w`.
+  for (const a of ev.appended) {
+    if (!ev.returnedNames.has(a.list) || params.some((p) => p.eq.key === a.key)) continue;
+    const split = splitSelf(a.value, a.key);
+    if (!split || split.rest.length === 0 || !polyEquals(split.self, constant(1))) continue;
+    // A state taken away bare (`advantages.append(r - baseline)`, a residual from a running mean) is no step: a step scales what it applies.
+    const bare = (m: Mono): boolean => Math.abs(Math.abs(m.c) - 1) < 1e-12 && m.fs.every((f) => f.atom.k === 'sym' && ev.equations.has(f.atom.key));
+    if (split.rest.some((m) => m.fs.length > 0 && bare(m))) continue;
+    if (!atomsOf(split.rest).map((x) => x.k === 'sym' && readByOthersOrState(x.key)).some((x) => x)) continue;
+    params.push({ eq: { key: a.key, value: a.value, spans: [a.span], order: a.order, last: a.order, target: a.target }, step: split.rest, self: split.self });
+  }
   if (transform) params.push(...transformStep(ev, transform, readByOthersOrState));
   else if (params.length === 0) params.push(...returnedUpdate(ev, counterKeys, stateUpdate, readByOthersOrState));
   if (params.length === 0 || states.size === 0) return undefined;
@@ -2342,10 +2407,70 @@ export function evaluateWithOverwrites(facts: Facts, fn: FunctionDef): { equatio
  * one. Branches that write different values (`if amsgrad: max(…)`) stay as they are, evaluated together.
  */
 function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => number[]): OptimizerStep[] {
+  const handled = handlerPaths(fn.body);
+  if (!handled) return analyzeBody(facts, fn, inits, fn.body);
+  // A `try` whose body returns, and its `except`: each is a path of its own (the handler runs from before the body).
+  const steps: OptimizerStep[] = [];
+  const seen = new Set<string>();
+  for (const body of handled)
+    for (const step of analyzeBody(facts, fn, inits, body)) {
+      const key = stepKey(step);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      steps.push(step);
+    }
+  return steps;
+}
+
+/** Paths that differ only where the step does not look give the same step: its states' and updates' values and writes. */
+function stepKey(step: OptimizerStep): string {
+  return [...[...step.states.values()].map((s) => `${s.eq.key}:${polyKey(s.eq.value)}:${s.eq.spans.map((x) => x.start).join(',')}`), ...step.params.map((p) => `${p.eq.key}:${polyKey(p.eq.value)}:${p.eq.spans.map((x) => x.start).join(',')}`)].join('|');
+}
+
+/**
+ * `try: …; return var, v` then `except TypeError: for …`: the handler runs only when the body raised,
+ * so not after the body's return. Read as two paths: the body without its handlers, and the handlers
+ * run from the state before the body (which raised before writing anything the step reads: the usual
+ * fallback for another type of input). Only for a body that ends in a `return`; undefined when the
+ * function has no such `try` (one walk of its statements, nested definitions left out), or more than two.
+ */
+function handlerPaths(body: Stmt[]): Stmt[][] | undefined {
+  let found: { list: Stmt[]; at: number; handlers: number } | undefined;
+  let many = false;
+  const visit = (stmts: Stmt[], depth: number): void => {
+    if (depth > 30 || many) return;
+    for (let i = 0; i < stmts.length; i++) {
+      const s = stmts[i];
+      if (s.kind !== 'block' && s.kind !== 'for') continue;
+      if (s.kind === 'block' && s.label === 'try' && !s.handler && s.body[s.body.length - 1]?.kind === 'return') {
+        let n = 0;
+        while (stmts[i + 1 + n]?.kind === 'block' && (stmts[i + 1 + n] as Stmt & { kind: 'block' }).handler) n++;
+        if (n > 0) {
+          if (found) many = true;
+          found = { list: stmts, at: i, handlers: n };
+        }
+      }
+      visit(s.body, depth + 1);
+    }
+  };
+  visit(body, 0);
+  if (!found || many) return undefined;
+  const { list, at, handlers } = found;
+  const replaced = (stmts: Stmt[], by: Stmt[]): Stmt[] => {
+    if (stmts === list) return by;
+    return stmts.map((s) => (s.kind === 'block' || s.kind === 'for' ? withBody(s, replaced(s.body, by)) : s));
+  };
+  const withBody = (s: Stmt & { kind: 'block' | 'for' }, b: Stmt[]): Stmt => (b === s.body ? s : { ...s, body: b });
+  const bodyPath = [...list.slice(0, at + 1), ...list.slice(at + 1 + handlers)];
+  const handlerPath = [...list.slice(0, at), ...list.slice(at + 1, at + 1 + handlers).map((h): Stmt => ({ ...h, label: 'other' } as Stmt)), ...list.slice(at + 1 + handlers)];
+  return [replaced(body, bodyPath), replaced(body, handlerPath)];
+}
+
+function analyzeBody(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], fnBody: Stmt[]): OptimizerStep[] {
   let whole = new Evaluator(facts, fn);
   let overflow: PolyOverflow | undefined;
   try {
-    whole.block(fn.body, { values: new Map() });
+    whole.block(fnBody, { values: new Map() });
   } catch (e) {
     if (!(e instanceof PolyOverflow)) throw e;
     // Every branch's writes composed into one value can grow past the bound: find where each value is written without composing.
@@ -2353,7 +2478,7 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     // Only a short function is evaluated again: a long one that overflowed is given up.
     if (whole.order > PROBE_LIMIT) throw e;
     whole = new Evaluator(facts, fn, new Map(), undefined, true);
-    whole.block(fn.body, { values: new Map() });
+    whole.block(fnBody, { values: new Map() });
   }
   // Too few equations to be a step, unless a value stored was set in branches that exclude each other: each path may hold one.
   if (tooFewEquations(whole) && !whole.branchedLocalStored && argumentVersions(whole, argumentNames(fn)).size === 0) return [];
@@ -2362,31 +2487,31 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
   const writeBranches = new Map(whole.writeBranches);
   for (const key of whole.stateDerivedOverwrites) writeBranches.set(key, [...(writeBranches.get(key) ?? []), ...(whole.overwriteBranches.get(key) ?? [])]);
   // Two single `if`s whose tests negate each other (`if 'buf' in state:` … `if 'buf' not in state:`) are one `if`/`else`.
-  const pairs = [...writeBranches.values()].some((stacks) => stacks.length > 1) ? pairedIfs(facts, fn.body) : new Map<Stmt, Stmt>();
+  const pairs = [...writeBranches.values()].some((stacks) => stacks.length > 1) ? pairedIfs(facts, fnBody) : new Map<Stmt, Stmt>();
   const split = exclusiveChains(writeBranches, pairs, whole.readBranches);
   // Chains of inlined helpers are not statements of the body: a path chooses a branch of each as the helper runs.
   const helperHeads = [...split].filter((s) => whole.helperChains.has(s));
   for (const s of helperHeads) split.delete(s);
-  let paths = split.size > 0 ? exclusivePaths(fn.body, split, pairs) : undefined;
+  let paths = split.size > 0 ? exclusivePaths(fnBody, split, pairs) : undefined;
   // Each path is evaluated again: a long function with many paths is read as one step instead.
   // After an overflow each path may overflow again: only a short function is split then.
   const budget = overflow ? PATH_BUDGET / 4 : PATH_BUDGET;
   // Conditional expressions split the step only when the statement chains' paths leave room for them.
   if ((!paths || paths.length * whole.order > budget) && [...split].some((s) => conditionalHeads.has(s))) {
     for (const s of [...split]) if (conditionalHeads.has(s)) split.delete(s);
-    paths = split.size > 0 ? exclusivePaths(fn.body, split, pairs) : undefined;
+    paths = split.size > 0 ? exclusivePaths(fnBody, split, pairs) : undefined;
   }
   if (paths && paths.length * whole.order > budget) paths = undefined;
   const choiceSets = helperChoices(whole.helperChains, helperHeads, paths?.length ?? 1, whole.order, budget);
   if ((!paths || paths.length < 2) && choiceSets.length < 2) {
     if (overflow) throw overflow;
-    const step = analyzeFunction(facts, fn, inits, fn.body, whole);
+    const step = analyzeFunction(facts, fn, inits, fnBody, whole);
     if (step) step.overwrites = whole.overwrites;
     return step ? [step] : [];
   }
   const steps: OptimizerStep[] = [];
   const seen = new Set<string>();
-  for (const [body, choices] of (paths ?? [fn.body]).flatMap((b) => choiceSets.map((c) => [b, c] as const))) {
+  for (const [body, choices] of (paths ?? [fnBody]).flatMap((b) => choiceSets.map((c) => [b, c] as const))) {
     let step: OptimizerStep | undefined;
     try {
       step = analyzeFunction(facts, fn, inits, body, undefined, undefined, choices.size > 0 ? choices : undefined);
@@ -2397,7 +2522,7 @@ function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => num
     }
     if (!step) continue;
     // Paths that differ only where the step does not look give the same step once.
-    const key = [...[...step.states.values()].map((s) => `${s.eq.key}:${polyKey(s.eq.value)}:${s.eq.spans.map((x) => x.start).join(',')}`), ...step.params.map((p) => `${p.eq.key}:${polyKey(p.eq.value)}:${p.eq.spans.map((x) => x.start).join(',')}`)].join('|');
+    const key = stepKey(step);
     if (seen.has(key)) continue;
     seen.add(key);
     step.overwrites = whole.overwrites;

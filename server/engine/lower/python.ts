@@ -226,13 +226,15 @@ export class PythonLowerer {
         return;
       }
       case 'try_statement': {
-        out.push({ kind: 'block', label: 'try', heads: [], body: this.block(field(node, f.body), depth), span: this.spanOf(node) });
+        // The body's own span: the statement's would hold its `except` clauses, blocks of their own.
+        const tryBody = field(node, f.body);
+        out.push({ kind: 'block', label: 'try', heads: [], body: this.block(tryBody, depth), span: this.spanOf(tryBody ?? node) });
         for (const clause of node.namedChildren) {
           if (!clause) continue;
           const clauseType = clause.type;
           if (clauseType === 'except_clause' || clauseType === 'finally_clause' || clauseType === 'else_clause') {
             const body = clause.namedChildren.find((c) => c?.type === 'block') ?? null;
-            out.push({ kind: 'block', label: 'try', heads: [], body: this.block(body, depth), span: this.spanOf(clause) });
+            out.push({ kind: 'block', label: 'try', heads: [], ...(clauseType === 'except_clause' ? { handler: true as const } : {}), body: this.block(body, depth), span: this.spanOf(clause) });
           }
         }
         return;

@@ -305,8 +305,10 @@ export class TypeScriptLowerer {
       case 'try_statement': {
         const handler = field(node, f.handler);
         const finalizer = field(node, f.finalizer);
-        for (const part of [field(node, f.body), handler ? field(handler, f.body) : null, finalizer ? field(finalizer, f.body) : null])
-          if (part) out.push({ kind: 'block', label: 'try', heads: [], body: this.block(part, depth), span: this.spanOf(part) });
+        const parts = [field(node, f.body), handler ? field(handler, f.body) : null, finalizer ? field(finalizer, f.body) : null];
+        parts.forEach((part, k) => {
+          if (part) out.push({ kind: 'block', label: 'try', heads: [], ...(k === 1 ? { handler: true as const } : {}), body: this.block(part, depth), span: this.spanOf(part) });
+        });
         return;
       }
       case 'statement_block': {
