@@ -7,6 +7,7 @@ import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { callArguments, enclosingClass, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
+import { returnsUnder, switchOf, type Assumption } from './switchedHelpers';
 import { ownStatements, programIndex, walkAll } from './program';
 import { comprehensionStep, loopStep } from './collectionSteps';
 import {
@@ -119,9 +120,11 @@ export class Analyzer {
    * kind share answers (synthetic nodes included); each node finds its slot by identity, so the
    * slot is searched for once per node rather than once per call.
    */
-  private readonly memo = new Map<number, MemoSlot[]>();
-  private readonly memoSlots = new Map<Expr, MemoSlot>();
-  private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
+  private memo = new Map<number, MemoSlot[]>();
+  private memoSlots = new Map<Expr, MemoSlot>();
+  private bindingMemo = new Map<Binding, Summand[] | undefined>();
+  /** A value assumed for a field that helpers switch on (switchedHelpers.ts), with memos of its own. */
+  private assumed: Assumption | undefined;
   /** Keys isParam answered "no" for, by file id: adding one to that file's parameter set could change an answer. */
   private readonly deniedKeys = new Map<number, Set<string>>();
 
@@ -1666,6 +1669,7 @@ export class Analyzer {
    * cuts a cycle between files.
    */
   apart<T>(build: () => T): T {
+    if (this.assumed) return this.withMemos(undefined, this.kept!, () => this.apart(build));
     if (this.activeCalls.size === 0) return build();
     const saved = [...this.activeCalls];
     this.activeCalls.clear();
@@ -1677,6 +1681,37 @@ export class Analyzer {
     }
   }
 
+  /** The memos of the run without an assumption, while one is made. */
+  private kept: { memo: Map<number, MemoSlot[]>; memoSlots: Map<Expr, MemoSlot>; bindingMemo: Map<Binding, Summand[] | undefined> } | undefined;
+
+  /**
+   * Answers `build` as if the field `key` held `value`: a helper that switches on that field gives
+   * only that branch's returns (switchedHelpers.ts). The answers are memoized apart from the
+   * others, for this run only. Another file's facts asked for meanwhile are built with no assumption.
+   */
+  underAssumption<T>(assumed: Assumption, build: () => T): T {
+    if (this.assumed) return build();
+    const kept = { memo: this.memo, memoSlots: this.memoSlots, bindingMemo: this.bindingMemo };
+    const fresh = { memo: new Map<number, MemoSlot[]>(), memoSlots: new Map<Expr, MemoSlot>(), bindingMemo: new Map<Binding, Summand[] | undefined>() };
+    this.kept = kept;
+    try {
+      return this.withMemos(assumed, fresh, build);
+    } finally {
+      this.kept = undefined;
+    }
+  }
+
+  private withMemos<T>(assumed: Assumption | undefined, memos: NonNullable<Analyzer['kept']>, build: () => T): T {
+    const before = { assumed: this.assumed, memo: this.memo, memoSlots: this.memoSlots, bindingMemo: this.bindingMemo };
+    this.assumed = assumed;
+    ({ memo: this.memo, memoSlots: this.memoSlots, bindingMemo: this.bindingMemo } = memos);
+    try {
+      return build();
+    } finally {
+      ({ assumed: this.assumed, memo: this.memo, memoSlots: this.memoSlots, bindingMemo: this.bindingMemo } = before);
+    }
+  }
+
   /**
    * A call to a function the program can see (a helper, a method of a known class, one imported from
    * another file): what it returns, analysed with its arguments substituted for its parameters.
@@ -1685,7 +1720,8 @@ export class Analyzer {
     if (!target || target.constructs) return undefined;
     const fn = target.fn;
     if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return TENSOR;
-    const all = returnsOf(this.program, fn);
+    const sw = this.assumed ? switchOf(this.program, fn) : undefined;
+    const all = (sw && returnsUnder(sw, this.assumed)) ?? returnsOf(this.program, fn);
     if (all.length === 0) return undefined;
     // `if self.kind == "l2": return w * self.lam; return 0`: a term the helper gives when its switch
     // is on, and zero when off, is that term where it counts (zero adds nothing either way).
