@@ -8,6 +8,7 @@ import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef
 import { callArguments, enclosingClass, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
 import { returnsUnder, switchOf, type Assumption } from './switchedHelpers';
+import { constantKey, returnedDictEntry } from './returnedDicts';
 import { ownStatements, programIndex, walkAll } from './program';
 import { comprehensionStep, loopStep } from './collectionSteps';
 import {
@@ -869,6 +870,8 @@ export class Analyzer {
     }
     if (e.kind === 'attr' && (e.name === 'shape' || e.name === 'size' || e.name === 'length' || e.name === 'ndim')) return scalar(sym(this.source(e)));
     if (e.kind === 'index' && e.object.kind === 'attr' && e.object.name === 'shape') return scalar(sym(this.source(e)));
+    const entry = e.kind === 'index' ? this.returnedEntry(e, scope, at, env, d) : undefined;
+    if (entry) return entry;
     const key = exprKey(e);
     if (key === undefined) return TENSOR;
     const binding = scope.lookup(key, at);
@@ -926,6 +929,37 @@ export class Analyzer {
       return { ...value, penalty: undefined };
     }
     return TENSOR;
+  }
+
+  /**
+   * `out["l2"]` where `out = model(batch)` and the function the call runs returns a dict that holds a
+   * penalty under that key (returnedDicts.ts): that penalty, with the call's arguments bound. Any
+   * other entry reads as before (a setting read by key stays a symbol).
+   */
+  private returnedEntry(e: Expr & { kind: 'index' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    if (e.index.length !== 1 || e.object.kind !== 'name') return undefined;
+    // The caller's own write of the entry (`out["l2"] = 0`) is what it reads.
+    const own = exprKey(e);
+    if (own !== undefined && scope.lookup(own, at)) return undefined;
+    const b = scope.lookup(e.object.name, at);
+    if (!b || b.kind !== 'assign' || b.op || b.value?.kind !== 'call') return undefined;
+    const call = b.value;
+    const target = this.callTarget(call, b.scope, b.at);
+    if (!target || target.constructs || this.activeCalls.has(target.fn) || this.activeCalls.size >= MAX_CALLS) return undefined;
+    const key = constantKey(this.program, e.index[0], scope, at);
+    const entry = key !== undefined ? returnedDictEntry(this.program, target.fn, key) : undefined;
+    if (!entry) return undefined;
+    const inner = this.argumentEnv(call, target, b.scope, b.at, env && b.scope === scope ? env : undefined);
+    this.activeCalls.add(target.fn);
+    let product: Product;
+    try {
+      product = this.classify(entry.value, entry.scope, entry.at, inner, d);
+    } finally {
+      this.activeCalls.delete(target.fn);
+    }
+    if (!product.penalty) return undefined;
+    const what = `${target.fn.name}() returns the penalty in its dict under ${JSON.stringify(key)} here`;
+    return { ...product, penalty: { ...product.penalty, defs: [{ span: entry.value.span, what }, ...product.penalty.defs] } };
   }
 
   /**
