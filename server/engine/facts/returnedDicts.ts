@@ -19,7 +19,8 @@ export interface DictEntry {
 }
 
 const MAX_HOPS = 4;
-const memo = new WeakMap<FunctionDef, Map<string, DictEntry | null>>();
+/** Per program (a key may be a constant of another file, which a later program may change), per function, per key. */
+const memo = new WeakMap<Program, WeakMap<FunctionDef, Map<string, DictEntry | null>>>();
 
 /** The string a key expression holds: a literal, or a name (or module member) bound once to one. */
 export function constantKey(program: Program, e: Expr, scope: Scope, at: number, hops = 0): string | undefined {
@@ -42,8 +43,10 @@ export function constantKey(program: Program, e: Expr, scope: Scope, at: number,
  * dict literal holding it. Undefined when any return does otherwise or two returns store different values.
  */
 export function returnedDictEntry(program: Program, fn: FunctionDef, key: string): DictEntry | undefined {
-  let byKey = memo.get(fn);
-  if (!byKey) memo.set(fn, (byKey = new Map()));
+  let byFn = memo.get(program);
+  if (!byFn) memo.set(program, (byFn = new WeakMap()));
+  let byKey = byFn.get(fn);
+  if (!byKey) byFn.set(fn, (byKey = new Map()));
   const known = byKey.get(key);
   if (known !== undefined) return known ?? undefined;
   byKey.set(key, null);
