@@ -39,6 +39,7 @@ import { missingPenaltyTerms } from '../engine/facts/missingPenaltyTerms';
 import { selfScaledGradients } from '../engine/facts/selfScaledGradients';
 import { untrainedPenalties } from '../engine/facts/untrainedPenalties';
 import { stackedPenaltyGradients } from '../engine/facts/stackedPenaltyGradients';
+import { switchedPenaltyTerms } from '../engine/facts/switchedPenaltyTerms';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -85,6 +86,12 @@ export const nb103PenaltyGradientFactor = defineRule({
     for (const report of missingPenaltyTermReports(facts)) context.report(report);
     for (const report of untrainedPenaltyReports(facts)) context.report(report);
     for (const report of stackedTermReports(facts)) context.report(report);
+    // A term and penalties from helpers switched on one field, read for each value it is tested for.
+    for (const { term, penalties, assumed } of switchedPenaltyTerms(facts)) {
+      if (penalties.length === 0 || !KINDS[term.kind] || term.preconditioned || term.coef?.num === 0) continue;
+      const report = facts.analyzer.underAssumption(assumed, () => checkGroup(facts, [term], penalties));
+      if (report) context.report({ ...report, message: `${report.message} (when ${assumed.key} == ${JSON.stringify(assumed.value)})` });
+    }
     // A layer's own term against the penalty a loss class or module computes from the layer's fields.
     for (const link of fieldLinks(facts)) {
       if (link.penalties.length === 0 || !KINDS[link.term.kind] || link.term.preconditioned || link.term.coef?.num === 0) continue;

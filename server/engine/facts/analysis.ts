@@ -7,6 +7,8 @@ import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
 import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { callArguments, enclosingClass, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
+import { returnsUnder, switchOf, type Assumption } from './switchedHelpers';
+import { constantKey, returnedDictEntry } from './returnedDicts';
 import { ownStatements, programIndex, walkAll } from './program';
 import { elementwiseArithmetic } from './elementwiseHelpers';
 import { comprehensionStep, loopStep } from './collectionSteps';
@@ -121,9 +123,11 @@ export class Analyzer {
    * kind share answers (synthetic nodes included); each node finds its slot by identity, so the
    * slot is searched for once per node rather than once per call.
    */
-  private readonly memo = new Map<number, MemoSlot[]>();
-  private readonly memoSlots = new Map<Expr, MemoSlot>();
-  private readonly bindingMemo = new Map<Binding, Summand[] | undefined>();
+  private memo = new Map<number, MemoSlot[]>();
+  private memoSlots = new Map<Expr, MemoSlot>();
+  private bindingMemo = new Map<Binding, Summand[] | undefined>();
+  /** A value assumed for a field that helpers switch on (switchedHelpers.ts), with memos of its own. */
+  private assumed: Assumption | undefined;
   /** Keys isParam answered "no" for, by file id: adding one to that file's parameter set could change an answer. */
   private readonly deniedKeys = new Map<number, Set<string>>();
 
@@ -897,6 +901,8 @@ export class Analyzer {
     }
     if (e.kind === 'attr' && (e.name === 'shape' || e.name === 'size' || e.name === 'length' || e.name === 'ndim')) return scalar(sym(this.source(e)));
     if (e.kind === 'index' && e.object.kind === 'attr' && e.object.name === 'shape') return scalar(sym(this.source(e)));
+    const entry = e.kind === 'index' ? this.returnedEntry(e, scope, at, env, d) : undefined;
+    if (entry) return entry;
     const key = exprKey(e);
     if (key === undefined) return TENSOR;
     const binding = scope.lookup(key, at);
@@ -954,6 +960,37 @@ export class Analyzer {
       return { ...value, penalty: undefined };
     }
     return TENSOR;
+  }
+
+  /**
+   * `out["l2"]` where `out = model(batch)` and the function the call runs returns a dict that holds a
+   * penalty under that key (returnedDicts.ts): that penalty, with the call's arguments bound. Any
+   * other entry reads as before (a setting read by key stays a symbol).
+   */
+  private returnedEntry(e: Expr & { kind: 'index' }, scope: Scope, at: number, env: Env | undefined, d: number): Product | undefined {
+    if (e.index.length !== 1 || e.object.kind !== 'name') return undefined;
+    // The caller's own write of the entry (`out["l2"] = 0`) is what it reads.
+    const own = exprKey(e);
+    if (own !== undefined && scope.lookup(own, at)) return undefined;
+    const b = scope.lookup(e.object.name, at);
+    if (!b || b.kind !== 'assign' || b.op || b.value?.kind !== 'call') return undefined;
+    const call = b.value;
+    const target = this.callTarget(call, b.scope, b.at);
+    if (!target || target.constructs || this.activeCalls.has(target.fn) || this.activeCalls.size >= MAX_CALLS) return undefined;
+    const key = constantKey(this.program, e.index[0], scope, at);
+    const entry = key !== undefined ? returnedDictEntry(this.program, target.fn, key) : undefined;
+    if (!entry) return undefined;
+    const inner = this.argumentEnv(call, target, b.scope, b.at, env && b.scope === scope ? env : undefined);
+    this.activeCalls.add(target.fn);
+    let product: Product;
+    try {
+      product = this.classify(entry.value, entry.scope, entry.at, inner, d);
+    } finally {
+      this.activeCalls.delete(target.fn);
+    }
+    if (!product.penalty) return undefined;
+    const what = `${target.fn.name}() returns the penalty in its dict under ${JSON.stringify(key)} here`;
+    return { ...product, penalty: { ...product.penalty, defs: [{ span: entry.value.span, what }, ...product.penalty.defs] } };
   }
 
   /**
@@ -1714,6 +1751,7 @@ export class Analyzer {
    * cuts a cycle between files.
    */
   apart<T>(build: () => T): T {
+    if (this.assumed) return this.withMemos(undefined, this.kept!, () => this.apart(build));
     if (this.activeCalls.size === 0) return build();
     const saved = [...this.activeCalls];
     this.activeCalls.clear();
@@ -1725,6 +1763,37 @@ export class Analyzer {
     }
   }
 
+  /** The memos of the run without an assumption, while one is made. */
+  private kept: { memo: Map<number, MemoSlot[]>; memoSlots: Map<Expr, MemoSlot>; bindingMemo: Map<Binding, Summand[] | undefined> } | undefined;
+
+  /**
+   * Answers `build` as if the field `key` held `value`: a helper that switches on that field gives
+   * only that branch's returns (switchedHelpers.ts). The answers are memoized apart from the
+   * others, for this run only. Another file's facts asked for meanwhile are built with no assumption.
+   */
+  underAssumption<T>(assumed: Assumption, build: () => T): T {
+    if (this.assumed) return build();
+    const kept = { memo: this.memo, memoSlots: this.memoSlots, bindingMemo: this.bindingMemo };
+    const fresh = { memo: new Map<number, MemoSlot[]>(), memoSlots: new Map<Expr, MemoSlot>(), bindingMemo: new Map<Binding, Summand[] | undefined>() };
+    this.kept = kept;
+    try {
+      return this.withMemos(assumed, fresh, build);
+    } finally {
+      this.kept = undefined;
+    }
+  }
+
+  private withMemos<T>(assumed: Assumption | undefined, memos: NonNullable<Analyzer['kept']>, build: () => T): T {
+    const before = { assumed: this.assumed, memo: this.memo, memoSlots: this.memoSlots, bindingMemo: this.bindingMemo };
+    this.assumed = assumed;
+    ({ memo: this.memo, memoSlots: this.memoSlots, bindingMemo: this.bindingMemo } = memos);
+    try {
+      return build();
+    } finally {
+      ({ assumed: this.assumed, memo: this.memo, memoSlots: this.memoSlots, bindingMemo: this.bindingMemo } = before);
+    }
+  }
+
   /**
    * A call to a function the program can see (a helper, a method of a known class, one imported from
    * another file): what it returns, analysed with its arguments substituted for its parameters.
@@ -1733,7 +1802,8 @@ export class Analyzer {
     if (!target || target.constructs) return undefined;
     const fn = target.fn;
     if (this.activeCalls.has(fn) || this.activeCalls.size >= MAX_CALLS) return TENSOR;
-    const all = returnsOf(this.program, fn);
+    const sw = this.assumed ? switchOf(this.program, fn) : undefined;
+    const all = (sw && returnsUnder(sw, this.assumed)) ?? returnsOf(this.program, fn);
     if (all.length === 0) return undefined;
     // `if self.kind == "l2": return w * self.lam; return 0`: a term the helper gives when its switch
     // is on, and zero when off, is that term where it counts (zero adds nothing either way).

@@ -212,6 +212,8 @@ export const COUNT_METHODS: ReadonlySet<string> = new Set(['size', 'numel']);
 export function isSizeFunction(name: string): boolean {
   return /^(len|float|int|size|numel|Number|sqrt|abs|exp|norm|square|fabs|hypot|max|min|maximum|minimum)$/.test(name);
 }
+/** Methods that cast an array to another dtype and keep its values (`mask.astype(int)`, `m.float()`). */
+export const CAST_METHODS: ReadonlySet<string> = new Set(['astype', 'float', 'double', 'int', 'long', 'type']);
 /** Calls that keep their first operand's value and sign: reshapes, copies, casts, clipping, reductions, host copies. */
 export const PASS_THROUGH_FUNCTIONS: ReadonlySet<string> = new Set([
   'T', 'transpose', 'reshape', 'flatten', 'ravel', 'copy', 'clone', 'detach', 'view', 'squeeze', 'unsqueeze', 'expand_dims',

@@ -16,6 +16,7 @@ import { penaltyCoefficientNames } from './losses';
 import { regularizerGradientSites, regularizerObjects } from './regularizerObjects';
 import { ABS_FUNCTIONS, isTensorListMethod, loopSource } from './catalogue';
 import { programIndex, spanKey } from './program';
+import { withoutStepMasks } from './stepMasks';
 
 export type RegGradientKind = 'linear' | 'sign' | 'abs' | 'normalized' | 'const';
 
@@ -83,7 +84,7 @@ function collect(facts: Facts): Collected {
   const masked: RegGradientTerm[] = [];
   for (const site of [...facts.updates, ...extraSites]) {
     for (const s of site.increment) {
-      const t = classifyTerm(facts, site, s);
+      const t = classifyTerm(facts, site, s) ?? maskedStepTerm(facts, site, s);
       if (t) terms.push(t);
       const unmasked = t ? undefined : withoutScalarComparisons(facts, s);
       const m = unmasked ? classifyTerm(facts, site, unmasked) : undefined;
@@ -133,7 +134,14 @@ export function splitProduct(facts: Facts, s: Summand): { whole: Product; outer:
   return { whole, outer, preconditioned };
 }
 
-function classifyTerm(facts: Facts, site: UpdateSite, s: Summand): RegGradientTerm | undefined {
+/** The term of a summand whose step a 0/1 mask multiplies as a whole, read without the mask (stepMasks.ts). */
+export function maskedStepTerm(facts: Facts, site: UpdateSite, s: Summand): RegGradientTerm | undefined {
+  const bare = withoutStepMasks(facts, s);
+  return bare ? classifyTerm(facts, site, bare) : undefined;
+}
+
+/** One summand of a step read as a regularization gradient term, when it is one. */
+export function classifyTerm(facts: Facts, site: UpdateSite, s: Summand): RegGradientTerm | undefined {
   const { whole, outer, preconditioned } = splitProduct(facts, s);
   let kind: RegGradientKind | undefined;
   let param: ParamOccurrence | undefined;

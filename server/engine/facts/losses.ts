@@ -128,16 +128,24 @@ export function penaltyCoefficientNames(facts: Facts): Set<string> {
  * Penalties on the parameter with identities `ids` in the losses nearest to `scope`: the same
  * function first, then the same class, then the file (outside other classes).
  */
-export function penaltiesFor(facts: Facts, ids: string[], scope: Scope): LossPenalty[] {
-  const own = nearestPenalties(facts, ids, scope);
+export function penaltiesFor(facts: Facts, ids: string[], scope: Scope, from?: readonly LossPenalty[]): LossPenalty[] {
+  const own = nearestPenalties(facts, ids, scope, from);
   if (own.length > 0) return own;
   // None on the weight itself: a penalty summed over the items of the collection it is.
   const items = withItems(ids);
-  return items.length > ids.length ? nearestPenalties(facts, items, scope) : own;
+  return items.length > ids.length ? nearestPenalties(facts, items, scope, from) : own;
 }
 
-function nearestPenalties(facts: Facts, ids: string[], scope: Scope): LossPenalty[] {
-  const all = penaltiesOfIds(facts, ids);
+/**
+ * The loss facts collected afresh, not cached: for a question asked under an assumption
+ * (analysis.ts `underAssumption`), whose answers must not be kept as the file's.
+ */
+export function freshLossFacts(facts: Facts): LossFacts {
+  return collect(facts);
+}
+
+function nearestPenalties(facts: Facts, ids: string[], scope: Scope, from?: readonly LossPenalty[]): LossPenalty[] {
+  const all = from ? from.filter((p) => p.ids.some((id) => ids.includes(id))) : penaltiesOfIds(facts, ids);
   // A regularizer object's weight meets only its own value method's penalty.
   if (ids.some((id) => id.startsWith('object:'))) return all;
   const index = programIndex(facts);
