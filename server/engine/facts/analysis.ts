@@ -12,6 +12,7 @@ import { constantKey, returnedDictEntry } from './returnedDicts';
 import { ownStatements, programIndex, walkAll } from './program';
 import { elementwiseArithmetic } from './elementwiseHelpers';
 import { comprehensionStep, loopStep } from './collectionSteps';
+import { carriedFromLastIteration } from './carriedState';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS, inPlaceMathName,
@@ -895,6 +896,8 @@ export class Analyzer {
       if (collection && this.isParam(collection)) return { coef: ONE, params: [{ key: loopVar.key, base: baseExpr(collection), expr: e }], abs: [], tensor: false };
     }
     if (loopVar?.kind === 'assign' && loopVar.value && !loopVar.op && (loopVar.value.kind === 'index' || loopVar.value.kind === 'attr' || loopVar.value.kind === 'name')) {
+      // `vel = Y` before the loop, `vel = mom * vel - lr * dY` in it: the old velocity is state, not Y (carriedState.ts).
+      if (carriedFromLastIteration(e, at, loopVar)) return TENSOR;
       // `const v = params[name]` makes v the parameter, whatever v is called.
       const aliased = this.classify(loopVar.value, loopVar.scope, loopVar.at, undefined, d);
       if (isSingleParam(aliased)) return aliased;

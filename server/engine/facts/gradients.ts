@@ -17,6 +17,7 @@ import { regularizerGradientSites, regularizerObjects } from './regularizerObjec
 import { ABS_FUNCTIONS, isTensorListMethod, loopSource } from './catalogue';
 import { programIndex, spanKey } from './program';
 import { withoutStepMasks } from './stepMasks';
+import { readsOtherEntry } from './entries';
 
 export type RegGradientKind = 'linear' | 'sign' | 'abs' | 'normalized' | 'const';
 
@@ -187,7 +188,11 @@ function isForeign(facts: Facts, site: UpdateSite, param: ParamOccurrence): bool
   const paramKey = exprKey(param.base);
   if (site.kind === 'update') {
     const target = baseExpr(site.target);
-    if (facts.analyzer.isParam(target)) return exprKey(target) !== paramKey && lastComponent(target) !== paramName;
+    if (facts.analyzer.isParam(target)) {
+      if (exprKey(target) !== paramKey && lastComponent(target) !== paramName) return true;
+      // `V[s] = ... + gamma * V[nxt]`: another entry of the same array is not the target's own value (entries.ts).
+      return exprKey(target) === paramKey && readsOtherEntry(site.target, param.expr, (e) => facts.source(e.span));
+    }
     return false; // a velocity or a step direction: it may carry any parameter's terms
   }
   let owner = parameterOfGradient(site.target);
