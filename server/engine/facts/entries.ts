@@ -28,7 +28,7 @@ function entryParts(e: Expr, source: (e: Expr) => string): { parts: string[]; sc
       const text = source(part).replace(/\s+/g, '');
       parts.push(text);
       // A slice (`1:`, `:`, `...`) keeps a range of the array; a name, number or expression picks entries.
-      if (part.kind !== 'other' && text !== '...' && text !== 'None') scalar = true;
+      if (part.kind !== 'other') scalar = true;
     }
   }
   while (parts.length > 0 && (parts[parts.length - 1] === ':' || parts[parts.length - 1] === '...')) parts.pop();
