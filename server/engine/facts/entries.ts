@@ -17,6 +17,12 @@ function entryParts(e: Expr, source: (e: Expr) => string): { parts: string[]; sc
   const chain: Expr[][] = [];
   let x = e;
   while (x.kind === 'index' && !isKeyedByString(x)) {
+    // Only a subscript as written: a node the analysis builds (a lambda's `w` read as `this.weights[?]`)
+    // does not hold its index after the start of its own span, and its text is not an index.
+    const node = x;
+    const within = (y: Expr): boolean => node.span.start <= y.span.start && y.span.end <= node.span.end;
+    // (The array may be a helper's argument put in place of its parameter: only the index is checked.)
+    if (node.index.length === 0 || node.index.some((part) => !within(part) || part.span.start === node.span.start)) return undefined;
     chain.unshift(x.index);
     x = x.object;
   }
