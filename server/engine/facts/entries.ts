@@ -10,48 +10,67 @@ import { isKeyedByString } from './keys';
 /**
  * The index parts of an element read or written, outermost array first (`W[i][j]` → [i, j],
  * `W[i, :]` → [i]); [] for the array itself; undefined when it cannot be read (an attribute
- * between the subscripts, `W.T[i]`). Parts are source texts without spaces; trailing full slices
- * are dropped. A string key (`params["W1"]`) names an array of its own: it ends the walk.
+ * between the subscripts, `W.T[i]`, or a node the analysis built). Trailing full slices are
+ * dropped. A string key (`params["W1"]`) names an array of its own: it ends the walk.
  */
-function entryParts(e: Expr, source: (e: Expr) => string): { parts: string[]; scalar: boolean } | undefined {
+function entryParts(e: Expr, source: (e: Expr) => string): { parts: Expr[]; scalar: boolean } | undefined {
   const chain: Expr[][] = [];
   let x = e;
   while (x.kind === 'index' && !isKeyedByString(x)) {
     // Only a subscript as written: a node the analysis builds (a lambda's `w` read as `this.weights[?]`)
-    // does not hold its index after the start of its own span, and its text is not an index.
+    // does not hold its index after the start of its own span. (The array may be a helper's argument
+    // put in place of its parameter: only the index is checked.)
     const node = x;
     const within = (y: Expr): boolean => node.span.start <= y.span.start && y.span.end <= node.span.end;
-    // (The array may be a helper's argument put in place of its parameter: only the index is checked.)
     if (node.index.length === 0 || node.index.some((part) => !within(part) || part.span.start === node.span.start)) return undefined;
     chain.unshift(x.index);
     x = x.object;
   }
   if (x.kind === 'attr' && chain.length > 0 && (x.name === 'T' || x.name === 'mT' || x.name === 'data' || x.name === 'value')) return undefined;
-  const parts: string[] = [];
-  let scalar = false;
-  for (const index of chain) {
-    for (const part of index) {
-      const text = source(part).replace(/\s+/g, '');
-      parts.push(text);
-      // A slice (`1:`, `:`, `...`) keeps a range of the array; a name, number or expression picks entries.
-      if (part.kind !== 'other') scalar = true;
-    }
+  const parts = chain.flat();
+  const fullSlice = (part: Expr): boolean => part.kind === 'other' && /^(:|\.\.\.)$/.test(source(part).replace(/\s+/g, ''));
+  while (parts.length > 0 && fullSlice(parts[parts.length - 1])) parts.pop();
+  // A slice (`1:`, `:`) keeps a range of the array; a name, number or expression picks entries.
+  return { parts, scalar: parts.some((part) => part.kind !== 'other') };
+}
+
+/** Two index expressions written alike (structure, names, values); a slice or other text by its text. */
+function sameIndex(a: Expr, b: Expr, source: (e: Expr) => string): boolean {
+  switch (a.kind) {
+    case 'name':
+      return b.kind === 'name' && a.name === b.name;
+    case 'num':
+    case 'str':
+      return b.kind === a.kind && a.value === b.value;
+    case 'attr':
+      return b.kind === 'attr' && a.name === b.name && sameIndex(a.object, b.object, source);
+    case 'index':
+      return b.kind === 'index' && a.index.length === b.index.length && sameIndex(a.object, b.object, source) && a.index.every((x, i) => sameIndex(x, b.index[i], source));
+    case 'binary':
+      return b.kind === 'binary' && a.op === b.op && sameIndex(a.left, b.left, source) && sameIndex(a.right, b.right, source);
+    case 'unary':
+      return b.kind === 'unary' && a.op === b.op && sameIndex(a.arg, b.arg, source);
+    case 'call':
+      return b.kind === 'call' && a.kwargs.length === 0 && b.kwargs.length === 0 && a.args.length === b.args.length && sameIndex(a.callee, b.callee, source) && a.args.every((x, i) => sameIndex(x, b.args[i], source));
+    default:
+      return b.kind === a.kind && source(a).replace(/\s+/g, '') === source(b).replace(/\s+/g, '');
   }
-  while (parts.length > 0 && (parts[parts.length - 1] === ':' || parts[parts.length - 1] === '...')) parts.pop();
-  return { parts, scalar };
 }
 
 /**
  * Does `read` (an occurrence of the array `target` writes) pick another entry than the one
  * written: a different index expression (`V[nxt]` in the update of `V[state]`), or one entry
  * (`values[s_next]`) in the update of the whole array? Slices alone (`theta[1:]`) are left as
- * they were: they keep a range of the array, not one entry of it.
+ * they were: they keep a range of the array, not one entry of it. `valueOf` gives what a name
+ * is bound to where the update is (`key = 'W' + str(l)`; undefined for a loop variable), so
+ * `params[key]` and `params['W' + str(l)]` are one entry.
  */
-export function readsOtherEntry(target: Expr, read: Expr, source: (e: Expr) => string): boolean {
+export function readsOtherEntry(target: Expr, read: Expr, source: (e: Expr) => string, valueOf: (name: string) => Expr | undefined): boolean {
   const r = entryParts(read, source);
   if (!r || r.parts.length === 0 || !r.scalar) return false;
   const t = entryParts(target, source);
   if (!t) return false;
   if (t.parts.length !== r.parts.length) return true;
-  return t.parts.some((p, i) => p !== r.parts[i]);
+  const resolved = (e: Expr): Expr => (e.kind === 'name' ? valueOf(e.name) ?? e : e);
+  return t.parts.some((p, i) => !sameIndex(p, r.parts[i], source) && !sameIndex(resolved(p), resolved(r.parts[i]), source));
 }
