@@ -15,8 +15,9 @@
 //   - after it, an assignment `D = …` multiplies the stepped weight (the entry, or an alias of its
 //     storage after an in-place step) with the error: `D` itself, or a value derived from `D` before
 //     the step (`dZ = dA * g'(Z)`), where `D` is read itself or read in the loop body before the step
-//     (the error carried to the next layer). A sum of the new weights (a penalty logged after the step)
-//     is not a product with the error.
+//     (the error carried to the next layer), or is handed to such a value later (`dA_prev = W.T @ dZ;
+//     dZ = dA_prev * g`). A sum of the new weights (a penalty logged after the step) is not a product
+//     with the error.
 // Python only: a JavaScript `-=` on an array element is a number's.
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
