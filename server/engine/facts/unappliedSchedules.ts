@@ -101,9 +101,8 @@ function place(body: Stmt[], loops: Stmt[], out: Placed[], depth = 0): void {
 }
 
 function check(facts: Facts, owner: Owner, placed: Placed[], name: string, rebinds: Placed[]): UnappliedSchedule | undefined {
-  // `global lr` / `nonlocal lr`: other functions read it (the IR keeps no such statement; read the text).
-  const text = owner.span ? facts.source(owner.span) : facts.text;
-  if (new RegExp(`\\b(global|nonlocal)\\b[^\\n]*\\b${name}\\b`).test(text)) return undefined;
+  // `global lr` / `nonlocal lr`: the decay writes another scope's variable, which other code reads.
+  if (declaredOuter(owner.body, name)) return undefined;
   const first = rebinds[0];
   // The build: before the first decay, in no loop around it.
   for (const p of placed) {
@@ -213,6 +212,17 @@ function usesKey(loop: Stmt, key: string): boolean {
     if (!found && (x.kind === 'name' || x.kind === 'attr') && exprKey(x) === key) found = true;
   });
   return found;
+}
+
+/** Whether a `global` or `nonlocal` statement in `body` (the IR's `other` with that keyword as its op) names `name`. */
+function declaredOuter(body: readonly Stmt[], name: string): boolean {
+  const visit = (stmts: readonly Stmt[]): boolean =>
+    stmts.some(
+      (s) =>
+        (s.kind === 'expr' && s.expr.kind === 'other' && (s.expr.ops?.[0] === 'global' || s.expr.ops?.[0] === 'nonlocal') && s.expr.children.some((c) => c.kind === 'name' && c.name === name)) ||
+        ((s.kind === 'block' || s.kind === 'for') && visit(s.body)),
+    );
+  return visit(body);
 }
 
 /**

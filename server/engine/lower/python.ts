@@ -103,6 +103,16 @@ export class PythonLowerer {
         }
         return;
       }
+      case 'global_statement':
+      case 'nonlocal_statement': {
+        // Kept as an expression of the names it declares, with its keyword as the operator: a function
+        // that rebinds such a name writes another scope's variable, which other code reads.
+        const span = this.spanOf(node);
+        const names: Expr[] = [];
+        for (const child of node.namedChildren) if (child?.type === 'identifier') names.push(this.expr(child, depth, 'identifier'));
+        out.push({ kind: 'expr', expr: { kind: 'other', children: names, ops: [type === 'global_statement' ? 'global' : 'nonlocal'], span }, span });
+        return;
+      }
       case 'delete_statement': {
         const targets: Expr[] = [];
         for (const child of node.namedChildren) {
