@@ -34,8 +34,8 @@ function entryParts(e: Expr, source: (e: Expr) => string): { parts: Expr[]; scal
   return { parts, scalar: parts.some((part) => part.kind !== 'other') };
 }
 
-/** Two index expressions written alike (structure, names, values); a slice or other text by its text. */
-function sameIndex(a: Expr, b: Expr, source: (e: Expr) => string): boolean {
+/** Two expressions written alike (structure, names, values), as indexes and places are compared; a slice or other text by its text. */
+export function writtenAlike(a: Expr, b: Expr, source: (e: Expr) => string): boolean {
   switch (a.kind) {
     case 'name':
       return b.kind === 'name' && a.name === b.name;
@@ -43,15 +43,15 @@ function sameIndex(a: Expr, b: Expr, source: (e: Expr) => string): boolean {
     case 'str':
       return b.kind === a.kind && a.value === b.value;
     case 'attr':
-      return b.kind === 'attr' && a.name === b.name && sameIndex(a.object, b.object, source);
+      return b.kind === 'attr' && a.name === b.name && writtenAlike(a.object, b.object, source);
     case 'index':
-      return b.kind === 'index' && a.index.length === b.index.length && sameIndex(a.object, b.object, source) && a.index.every((x, i) => sameIndex(x, b.index[i], source));
+      return b.kind === 'index' && a.index.length === b.index.length && writtenAlike(a.object, b.object, source) && a.index.every((x, i) => writtenAlike(x, b.index[i], source));
     case 'binary':
-      return b.kind === 'binary' && a.op === b.op && sameIndex(a.left, b.left, source) && sameIndex(a.right, b.right, source);
+      return b.kind === 'binary' && a.op === b.op && writtenAlike(a.left, b.left, source) && writtenAlike(a.right, b.right, source);
     case 'unary':
-      return b.kind === 'unary' && a.op === b.op && sameIndex(a.arg, b.arg, source);
+      return b.kind === 'unary' && a.op === b.op && writtenAlike(a.arg, b.arg, source);
     case 'call':
-      return b.kind === 'call' && a.kwargs.length === 0 && b.kwargs.length === 0 && a.args.length === b.args.length && sameIndex(a.callee, b.callee, source) && a.args.every((x, i) => sameIndex(x, b.args[i], source));
+      return b.kind === 'call' && a.kwargs.length === 0 && b.kwargs.length === 0 && a.args.length === b.args.length && writtenAlike(a.callee, b.callee, source) && a.args.every((x, i) => writtenAlike(x, b.args[i], source));
     default:
       return b.kind === a.kind && source(a).replace(/\s+/g, '') === source(b).replace(/\s+/g, '');
   }
@@ -72,5 +72,5 @@ export function readsOtherEntry(target: Expr, read: Expr, source: (e: Expr) => s
   if (!t) return false;
   if (t.parts.length !== r.parts.length) return true;
   const resolved = (e: Expr): Expr => (e.kind === 'name' ? valueOf(e.name) ?? e : e);
-  return t.parts.some((p, i) => !sameIndex(p, r.parts[i], source) && !sameIndex(resolved(p), resolved(r.parts[i]), source));
+  return t.parts.some((p, i) => !writtenAlike(p, r.parts[i], source) && !writtenAlike(resolved(p), resolved(r.parts[i]), source));
 }

@@ -23,7 +23,7 @@ import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import { PRODUCT_FUNCTIONS, isMetadataAttribute, isShapeAttribute, shallowContainerCopy } from './catalogue';
-import { exprKey } from './keys';
+import { writtenAlike } from './entries';
 import { forEachChild, someExpr } from './scope';
 import { within } from './loops';
 
@@ -45,6 +45,8 @@ export interface SteppedThenPropagated {
 }
 
 type Through = SteppedThenPropagated['through'];
+/** Two places written alike (entries.ts `writtenAlike` over this file's text). */
+type Alike = (a: Expr, b: Expr) => boolean;
 
 const memo = new WeakMap<Facts, SteppedThenPropagated[]>();
 
@@ -55,6 +57,7 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
   memo.set(facts, found);
   if (facts.language !== 'python') return found;
   const steps = facts.updates.filter((s) => s.kind === 'update');
+  const alike: Alike = (a, b) => writtenAlike(a, b, (e) => facts.source(e.span));
   if (steps.length === 0) return found;
   const visit = (stmts: readonly Stmt[], fnBody: readonly Stmt[], depth: number): void => {
     if (depth > 60) return;
@@ -63,7 +66,7 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
       else if (s.kind === 'class' || s.kind === 'block') visit(s.body, fnBody, depth + 1);
       else if (s.kind === 'for') {
         const inLoop = steps.filter((st) => within(st.span, s.span));
-        if (inLoop.length > 0) loopFindings(s, fnBody, inLoop, found!);
+        if (inLoop.length > 0) loopFindings(s, fnBody, inLoop, alike, found!);
         visit(s.body, fnBody, depth + 1);
       }
     }
@@ -72,7 +75,7 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
   return found;
 }
 
-function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], steps: UpdateSite[], out: SteppedThenPropagated[]): void {
+function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], steps: UpdateSite[], alike: Alike, out: SteppedThenPropagated[]): void {
   const seq = flatten(loop.body);
   const loopNames = namesIn(loop.target);
   for (const step of steps) {
@@ -89,17 +92,17 @@ function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], ste
         if (s.span.start >= loop.span.start) break;
         if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
         const copied = shallowContainerCopy(s.value);
-        if (copied && writtenAlike(copied, target.object)) copies.add(s.targets[0].name);
+        if (copied && alike(copied, target.object)) copies.add(s.targets[0].name);
       }
     }
     // Names bound to the stepped storage before the step, in this iteration: the entry, or a shallow copy's entry.
-    const copyEntry = (e: Expr): boolean => e.kind === 'index' && e.object.kind === 'name' && copies.has(e.object.name) && target.kind === 'index' && e.index.length === 1 && writtenAlike(e.index[0], target.index[0]);
+    const copyEntry = (e: Expr): boolean => e.kind === 'index' && e.object.kind === 'name' && copies.has(e.object.name) && target.kind === 'index' && e.index.length === 1 && alike(e.index[0], target.index[0]);
     const aliases = new Set<string>();
     for (const s of seq.slice(0, at)) {
-      if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && (writtenAlike(s.value, target) || copyEntry(s.value))) aliases.add(s.targets[0].name);
+      if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && (alike(s.value, target) || copyEntry(s.value))) aliases.add(s.targets[0].name);
     }
     const newWeights = (e: Expr): Through | undefined => {
-      if (writtenAlike(e, target)) return 'entry';
+      if (alike(e, target)) return 'entry';
       if (!inPlace) return undefined;
       if (e.kind === 'name' && aliases.has(e.name)) return 'alias';
       if (copyEntry(e)) return 'copy';
@@ -121,7 +124,7 @@ function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], ste
         reported = true;
       }
     }
-    if (!reported) previousLayerRead(loop, seq, step, inPlace ? copies : new Set(), out);
+    if (!reported) previousLayerRead(loop, seq, step, inPlace ? copies : new Set(), alike, out);
   }
 }
 
@@ -130,13 +133,13 @@ function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], ste
  * the layers: `dZ = np.matmul(weights['W' + str(i + 1)].T, dZ)` while the iteration steps
  * `weights['W' + str(i)]`. The iteration before stepped that entry (its `i` was this `i + 1`).
  */
-function previousLayerRead(loop: Stmt & { kind: 'for' }, seq: readonly Stmt[], step: UpdateSite, copies: ReadonlySet<string>, out: SteppedThenPropagated[]): void {
+function previousLayerRead(loop: Stmt & { kind: 'for' }, seq: readonly Stmt[], step: UpdateSite, copies: ReadonlySet<string>, alike: Alike, out: SteppedThenPropagated[]): void {
   const target = step.target;
   if (loop.target.kind !== 'name' || !descending(loop.iter) || target.kind !== 'index' || target.index.length !== 1 || !stringKeyed(target.index[0])) return;
   const v = loop.target.name;
   // The entry itself, or that of a shallow copy when the step is in place (`copies` is empty otherwise: a rebinding step leaves the copy's old array).
   const above = (e: Expr): boolean =>
-    e.kind === 'index' && e.index.length === 1 && (writtenAlike(e.object, target.object) || (e.object.kind === 'name' && copies.has(e.object.name))) && alikeOneAbove(e.index[0], target.index[0], v);
+    e.kind === 'index' && e.index.length === 1 && (alike(e.object, target.object) || (e.object.kind === 'name' && copies.has(e.object.name))) && alikeOneAbove(e.index[0], target.index[0], v, alike);
   // Names bound in the iteration to that entry, before they are read.
   const aliases = new Set<string>();
   for (let k = 0; k < seq.length; k++) {
@@ -181,14 +184,14 @@ function descending(iter: Expr): boolean {
 }
 
 /** `a` written as `b` with the loop variable `v` one higher: `'W' + str(i + 1)` for `'W' + str(i)`, `'W{}'.format(i + 1)` for `'W{}'.format(i)`. */
-function alikeOneAbove(a: Expr, b: Expr, v: string): boolean {
+function alikeOneAbove(a: Expr, b: Expr, v: string, alike: Alike): boolean {
   if (b.kind === 'name' && b.name === v) {
     return a.kind === 'binary' && a.op === '+' && ((a.left.kind === 'name' && a.left.name === v && a.right.kind === 'num' && a.right.value === 1) || (a.right.kind === 'name' && a.right.name === v && a.left.kind === 'num' && a.left.value === 1));
   }
   if (a.kind !== b.kind) return false;
-  if (a.kind === 'binary' && b.kind === 'binary') return a.op === b.op && alikeOneAbove(a.left, b.left, v) && alikeOneAbove(a.right, b.right, v);
-  if (a.kind === 'call' && b.kind === 'call') return a.args.length === b.args.length && a.kwargs.length === 0 && b.kwargs.length === 0 && writtenAlike(a.callee, b.callee) && a.args.every((x, i) => alikeOneAbove(x, b.args[i], v));
-  return writtenAlike(a, b) && !readsName(a, v);
+  if (a.kind === 'binary' && b.kind === 'binary') return a.op === b.op && alikeOneAbove(a.left, b.left, v, alike) && alikeOneAbove(a.right, b.right, v, alike);
+  if (a.kind === 'call' && b.kind === 'call') return a.args.length === b.args.length && a.kwargs.length === 0 && b.kwargs.length === 0 && alike(a.callee, b.callee) && a.args.every((x, i) => alikeOneAbove(x, b.args[i], v, alike));
+  return alike(a, b) && !readsName(a, v);
 }
 
 /** The loop body's statements in order, with those of its `if`/`with`/`try` blocks (not of nested loops or functions). */
@@ -276,17 +279,4 @@ function namesIn(e: Expr): Set<string> {
 /** A key of a dict written with a string (`'W' + str(l)`, `f'W{l}'`, `"W1"`): the container is a dict of arrays, not an array. */
 function stringKeyed(index: Expr): boolean {
   return someExpr(index, (x) => x.kind === 'str');
-}
-
-/** The same place written alike: the same names, attributes and index expressions (`weights['W' + str(l)]`). */
-function writtenAlike(a: Expr, b: Expr): boolean {
-  if (a.kind !== b.kind) return false;
-  if (a.kind === 'name' && b.kind === 'name') return a.name === b.name;
-  if (a.kind === 'attr' && b.kind === 'attr') return a.name === b.name && writtenAlike(a.object, b.object);
-  if (a.kind === 'index' && b.kind === 'index') return a.index.length === b.index.length && writtenAlike(a.object, b.object) && a.index.every((x, i) => writtenAlike(x, b.index[i]));
-  if (a.kind === 'num' && b.kind === 'num') return a.value === b.value;
-  if (a.kind === 'str' && b.kind === 'str') return a.value === b.value;
-  if (a.kind === 'binary' && b.kind === 'binary') return a.op === b.op && writtenAlike(a.left, b.left) && writtenAlike(a.right, b.right);
-  if (a.kind === 'call' && b.kind === 'call') return a.args.length === b.args.length && a.kwargs.length === 0 && b.kwargs.length === 0 && writtenAlike(a.callee, b.callee) && a.args.every((x, i) => writtenAlike(x, b.args[i]));
-  return exprKey(a) !== undefined && exprKey(a) === exprKey(b) && !someExpr(a, (x) => x.kind === 'index');
 }
