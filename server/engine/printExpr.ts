@@ -18,7 +18,7 @@ import { baseExpr, calleePath, exprKey, isKeyedByString, lastComponent } from '.
 import { isGradientLike, isLearningRateName, isRegularizationName, isWeightName, parameterOfGradient } from './facts/roles';
 import type { Coef, Gradient } from '../math/terms';
 import { defaultParamTeX, defaultSymbolTeX, escapeTT } from '../math/print/latex';
-import { formatNumber, splitCoef, tidy } from '../math/print/format';
+import { formatNumber, splitCoef, texNumber, tidy } from '../math/print/format';
 
 // ------------------------------------------------------------------ symbols and the legend
 
@@ -245,9 +245,7 @@ export const atom = (s: Sym): MathNode => ({ k: 'atom', tex: s.tex, uni: s.unico
 
 export function numberNode(x: number): MathNode {
   const s = formatNumber(Math.abs(x));
-  const e = s.indexOf('e');
-  const tex = e < 0 ? s : `${s.slice(0, e) === '1' ? '' : `${s.slice(0, e)}\\times `}10^{${s.slice(e + 1)}}`;
-  const node: MathNode = { k: 'atom', tex, uni: s, num: Math.abs(x) };
+  const node: MathNode = { k: 'atom', tex: texNumber(s), uni: s, num: Math.abs(x) };
   return x < 0 ? { k: 'neg', m: node } : node;
 }
 

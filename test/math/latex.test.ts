@@ -6,6 +6,9 @@ import {
   defaultParamTeX, defaultSymbolTeX, escapeTT, latexCoef, latexGradient, latexPenalty, type SymbolMap,
 } from '../../server/math/print/latex';
 import type { Coef, Penalty, PenaltyKind } from '../../server/math/terms';
+import { texNumber } from '../../server/math/print/format';
+import { printPoly } from '../../server/math/print/poly';
+import type { Poly } from '../../server/math/poly';
 
 const reg = sym('reg');
 const n = sym('n');
@@ -147,5 +150,19 @@ describe('math/print/latex', () => {
       }
     }
     assert.equal(count, coefs.length * params.length * kinds.length * 2);
+  });
+});
+
+describe('math/print/format texNumber', () => {
+  it('writes a number in scientific notation as TeX, with \\times (not a tab)', () => {
+    assert.equal(texNumber('2.5e-4'), '2.5\\times 10^{-4}');
+    assert.equal(texNumber('1e-8'), '10^{-8}');
+    assert.equal(texNumber('0.001'), '0.001');
+  });
+
+  it('typesets a polynomial coefficient in scientific notation without a control character', () => {
+    const tex = printPoly([{ c: 2.5e-8, fs: [{ atom: { k: 'sym', key: 'w' }, n: 1 }] }] as Poly, () => ({ tex: 'w', unicode: 'w' })).tex;
+    assert.ok(!/[\t\n]/.test(tex), JSON.stringify(tex));
+    assert.match(tex, /2\.5\\times 10\^\{-8\}/);
   });
 });

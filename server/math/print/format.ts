@@ -14,6 +14,12 @@ export function formatNumber(x: number): string {
   return exp.length < plain.length ? exp : plain;
 }
 
+/** A number as `formatNumber` writes it, in TeX: `1e-8` as 10^{-8}, `2.5e-4` as 2.5\times 10^{-4}. */
+export function texNumber(s: string): string {
+  const e = s.indexOf('e');
+  return e < 0 ? s : `${s.slice(0, e) === '1' ? '' : `${s.slice(0, e)}\\times `}10^{${s.slice(e + 1)}}`;
+}
+
 /**
  * An argument as written, with its value when the text is not the number itself: `decay (4e-4)` for
  * `decay=decay` where `decay = 4e-4`, so a message reads `decay=decay (4e-4)`, not `decay=decay = 4e-4`.

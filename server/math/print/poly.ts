@@ -3,7 +3,7 @@
 // reciprocals of sums go below a fraction bar; √ and |·| keep their signs; a symbolic power is a
 // superscript. Variables print through `name` (the code's own text, by key).
 import type { Atom, Mono, Poly } from '../poly';
-import { formatNumber } from './format';
+import { formatNumber, texNumber } from './format';
 
 export interface PolyText {
   tex: string;
@@ -18,12 +18,6 @@ const SUPERSCRIPT: Record<string, string> = { '0': '⁰', '1': '¹', '2': '²', 
 function num(c: number): string {
   const r = Number(c.toPrecision(6));
   return Math.abs(r) >= 1e-4 || r === 0 ? String(r) : formatNumber(r);
-}
-
-/** `1e-8` as 10^{-8} in TeX, `2.5e-4` as 2.5 \times 10^{-4}. */
-function texNum(s: string): string {
-  const e = s.indexOf('e');
-  return e < 0 ? s : `${s.slice(0, e) === '1' ? '' : `${s.slice(0, e)} \times `}10^{${s.slice(e + 1)}}`;
 }
 
 /** A sum, with its first sign in front (`−η·m`), other signs as binary operators. */
@@ -91,8 +85,8 @@ function printMono(m: Mono, name: PolyNamer, sum?: PolyText): PolyText {
   }
   const c = num(m.c);
   const join = (xs: PolyText[], withCoef: boolean): PolyText => {
-    const parts = withCoef && c !== '1' ? [{ tex: texNum(c), unicode: c }, ...xs] : xs;
-    if (parts.length === 0) return { tex: withCoef ? texNum(c) : '1', unicode: withCoef ? c : '1' };
+    const parts = withCoef && c !== '1' ? [{ tex: texNumber(c), unicode: c }, ...xs] : xs;
+    if (parts.length === 0) return { tex: withCoef ? texNumber(c) : '1', unicode: withCoef ? c : '1' };
     return { tex: parts.map((x) => x.tex).join(' \\cdot '), unicode: parts.map((x) => x.unicode).join('·') };
   };
   // Alone above a bar, the sum needs no parentheses in TeX.
