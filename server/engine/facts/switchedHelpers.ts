@@ -77,7 +77,8 @@ function readSwitch(program: Program, fn: FunctionDef): Switch | undefined {
   }
   if (key === undefined) return undefined;
   const all = returnsOf(program, fn);
-  const inside = (r: Returned, st: Stmt): boolean => r.at >= st.span.start && r.at < st.span.end;
+  // The branch's own body: the first `if` block's span is the whole chain's (lower/python.ts), which holds the `elif`s' returns too.
+  const inside = (r: Returned, st: Stmt & { kind: 'block' }): boolean => st.body.length > 0 && r.at >= st.body[0].span.start && r.at <= st.body[st.body.length - 1].span.end;
   const branches = new Map<string, Returned[]>();
   const claimed = new Set<Returned>();
   let withReturn = 0;
