@@ -8,6 +8,7 @@
 // call that runs it per iteration and the step as related locations.
 import { defineRule } from './rule';
 import { rebuiltOptimizers } from '../engine/facts/rebuiltOptimizers';
+import { torchOptimizerBiasCorrected } from '../engine/facts/catalogue';
 
 export const nb208OptimizerRebuiltInLoop = defineRule({
   meta: {
@@ -31,7 +32,7 @@ export const nb208OptimizerRebuiltInLoop = defineRule({
         : f.helperCall
         ? `built by \`${facts.source(f.helperCall.callee.span)}(...)\` on every iteration of the loop at ${facts.lineLabel(f.loop.span)}`
         : `built on every iteration of the loop at ${facts.lineLabel(f.loop.span)}`;
-      const adam = f.classes.some((c) => c !== 'SGD' && c !== 'Adagrad' && c !== 'Adadelta' && c !== 'ASGD');
+      const adam = f.classes.some(torchOptimizerBiasCorrected);
       context.report({
         span: f.construction.span,
         message:

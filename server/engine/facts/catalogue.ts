@@ -1177,6 +1177,10 @@ export function torchOptimizerKeepsState(name: string, momentum: number | undefi
   if (name !== 'SGD') return true;
   return momentum !== undefined && !Number.isNaN(momentum) && momentum !== 0;
 }
+/** torch optimizers whose step divides by bias corrections 1 − βᵗ (a fresh one takes its corrected first steps again). */
+export function torchOptimizerBiasCorrected(name: string): boolean {
+  return /^(Adam|AdamW|Adamax|NAdam|RAdam|SparseAdam)$/.test(name);
+}
 /** Methods that put a module's weights back to a start (`model.load_state_dict(init)`, `layer.reset_parameters()`, `model.apply(init_fn)`). */
 export function isModuleResetMethod(name: string): boolean {
   return /^(load_state_dict|reset_parameters|apply|init_weights|initialize|reset)$/.test(name);
