@@ -13,6 +13,7 @@ import { optimizerFindings } from '../engine/facts/optimizerFindings';
 import { unusedLearningRates } from '../engine/facts/unusedLearningRate';
 import { unappliedSchedules } from '../engine/facts/unappliedSchedules';
 import { updatedTrustRatios } from '../engine/facts/updatedTrustRatio';
+import { doubledLookaheads } from '../engine/facts/nesterovLookahead';
 import { spanKey } from '../engine/facts/program';
 import { trimSpan } from '../engine/facts/steps';
 
@@ -56,6 +57,17 @@ export const nb404LearningRateTwice = defineRule({
           { span: r.moved, message: `the step is added to ${r.copy} here` },
           { span: r.update, message: `the ratio scales this step of ${r.param}` },
         ],
+      });
+    }
+    // A Nesterov look-ahead without μ: the fresh term added twice (facts/nesterovLookahead.ts).
+    for (const d of doubledLookaheads(facts)) {
+      if (reported.has(spanKey(d.span))) continue;
+      reported.add(spanKey(d.span));
+      const written = facts.source(d.span).replace(/\s+/g, ' ');
+      context.report({
+        span: d.span,
+        message: `${written} adds the new velocity ${d.state} as it is, and ${d.extra ? `${facts.source(d.extra).replace(/\s+/g, ' ')} adds` : 'also adds,'} again, the term ${d.state} was just given: that term is applied twice, so the update is μ·${d.state} (old) + 2 × the term, neither heavy ball (μ·v + term) nor Nesterov (μ·v_new + term = μ²·v + (1 + μ)·term). For Nesterov's look-ahead, multiply ${d.state} by the momentum in this write`,
+        related: [{ span: d.velocity, message: `${d.state} gets the term here` }, ...(d.extra ? [{ span: d.extra, message: 'and this write adds it again' }] : [])],
       });
     }
     // A decayed rate that never reaches the optimizer built earlier (facts/unappliedSchedules.ts).

@@ -1,0 +1,105 @@
+// A Nesterov look-ahead that adds the new velocity and then the fresh term again, without the μ on the
+// velocity (NB404): with v ← μ·v + c·X, the step
+//
+//     v = mu * v + lr * g;  w -= v;  w -= lr * g          # w −= μ·v_old + 2·lr·g
+//
+// applies c·X twice, once inside v and once on its own. Nesterov's momentum in this form (Sutskever et
+// al.; torch's `nesterov=True`, w −= lr·(g + μ·b)) is w −= μ·v_new + c·X = μ²·v_old + (1 + μ)·c·X: the
+// look-ahead weights the new velocity by μ. Read off the normal form of the step (optimizerSteps.ts): a
+// parameter's step holds a·V (V a state's new value, T ← μ·T + Σ bₓ·X with μ not 1) and, besides, exactly
+// a·Σ bₓ·X (the terms that read the parameter itself aside, a decay folded into X). The torch form
+// (a = −η·μ, extra −η·g), the lr-folded form (a = −μ), plain heavy ball (no extra term), QHM
+// ((1 − ν)·g beside ν·m) and NAdam (β₁·m̂ + (1 − β₁)·ĝ) have a different extra term and stay silent.
+import type { Span } from '../ir';
+import type { Facts } from './index';
+import { optimizerSteps, type OptimizerStep, type ParamUpdate, type StateUpdate } from './optimizerSteps';
+import { innermostStatement } from './adaptiveDecay';
+import { add, atomKey, mentions, mul, numeric, polyEquals, type Mono, type Poly } from '../../math/poly';
+
+export interface DoubledLookahead {
+  /** The write that adds the new velocity as it is. */
+  span: Span;
+  /** The write that adds the fresh term again, when it is another statement. */
+  extra?: Span;
+  /** The velocity's write. */
+  velocity: Span;
+  /** The velocity, its μ and the parameter, as written at their first write. */
+  state: string;
+  param: string;
+}
+
+const cache = new WeakMap<Facts, DoubledLookahead[]>();
+
+export function doubledLookaheads(facts: Facts): DoubledLookahead[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  const seen = new Set<string>();
+  for (const step of optimizerSteps(facts)) {
+    for (const p of step.params) {
+      if (p.returned) continue;
+      for (const s of step.states.values()) {
+        const hit = doubled(step, p, s);
+        if (!hit) continue;
+        const key = `${hit.span.start}:${hit.span.end}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        found.push({ ...hit, state: facts.source(s.eq.target.span), param: facts.source(p.eq.target.span) });
+      }
+    }
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+/** V's factor in a monomial, V once and plainly: the monomial without it; else undefined. */
+function without(m: Mono, key: string): Mono | undefined {
+  const i = m.fs.findIndex((f) => f.atom.k === 'sym' && f.atom.key === key);
+  if (i < 0 || m.fs[i].n !== 1) return undefined;
+  return { c: m.c, fs: m.fs.filter((_, k) => k !== i) };
+}
+
+function doubled(step: OptimizerStep, p: ParamUpdate, s: StateUpdate): Omit<DoubledLookahead, 'state' | 'param'> | undefined {
+  const v = s.eq.key;
+  if (!s.self || s.max || s.adds.length === 0 || s.eq.branched || p.eq.branched) return undefined;
+  // A momentum: its old value weighted by μ, a value that is not a number 1 (a sum) nor 0.
+  const mu = numeric(s.self);
+  if (s.self.length === 0 || (mu !== undefined && (Math.abs(mu - 1) < 1e-9 || Math.abs(mu) < 1e-9))) return undefined;
+  // The new value, not the previous step's.
+  if (p.previous?.some((x) => x.key === v)) return undefined;
+  const a: Mono[] = [];
+  const rest: Mono[] = [];
+  for (const m of p.step) {
+    const w = without(m, v);
+    if (w) {
+      if (w.fs.some((f) => mentions([{ c: 1, fs: [f] }], v))) return undefined;
+      a.push(w);
+    } else if (mentions([m], v)) return undefined;
+    else rest.push(m);
+  }
+  if (a.length === 0 || rest.length === 0) return undefined;
+  let fresh: Poly = [];
+  for (const x of s.adds) {
+    if (mentions(x.x, v) || mentions(x.b, v)) return undefined;
+    fresh = add(fresh, mul(x.b, x.x));
+  }
+  // The parameter's own terms (a decay folded into X) are compared apart.
+  const own = (m: Mono): boolean => m.fs.some((f) => atomKey(f.atom) === p.eq.key || mentions([{ c: 1, fs: [f] }], p.eq.key));
+  const expected = mul(a, fresh).filter((m) => !own(m));
+  const extra = rest.filter((m) => !own(m));
+  if (expected.length === 0 || !polyEquals(extra, expected)) return undefined;
+  // Where: the write that adds V, and the one that adds the extra term.
+  const writes = p.eq.writes ?? [];
+  const spans = p.eq.spans;
+  let at: Span | undefined;
+  let extraAt: Span | undefined;
+  for (let k = 0; k < writes.length && k < spans.length; k++) {
+    if (at === undefined && mentions(writes[k], v)) at = spans[k];
+    else if (extraAt === undefined && extra.every((m) => writes[k].some((w) => polyEquals([w], [m])))) extraAt = spans[k];
+  }
+  at ??= spans[0];
+  if (!at) return undefined;
+  const stmt = (sp: Span): Span => innermostStatement(step, sp)?.span ?? sp;
+  const velocity = s.eq.spans[s.eq.spans.length - 1];
+  return { span: stmt(at), ...(extraAt && stmt(extraAt).start !== stmt(at).start ? { extra: stmt(extraAt) } : {}), velocity: stmt(velocity) };
+}
