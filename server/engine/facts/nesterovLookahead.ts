@@ -10,7 +10,7 @@
 // a·Σ bₓ·X (the terms that read the parameter itself aside, a decay folded into X). The torch form
 // (a = −η·μ, extra −η·g), the lr-folded form (a = −μ), plain heavy ball (no extra term), QHM
 // ((1 − ν)·g beside ν·m) and NAdam (β₁·m̂ + (1 − β₁)·ĝ) have a different extra term and stay silent.
-import type { Span } from '../ir';
+import type { Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { optimizerSteps, type OptimizerStep, type ParamUpdate, type StateUpdate } from './optimizerSteps';
 import { innermostStatement } from './adaptiveDecay';
@@ -99,7 +99,35 @@ function doubled(step: OptimizerStep, p: ParamUpdate, s: StateUpdate): Omit<Doub
   }
   at ??= spans[0];
   if (!at) return undefined;
+  // Both writes run in one call: the same statement, or one nested in the other's body through `if`s only
+  // (PyDyNet's `if self.nesterov:`), never two branches of a chain, two loops or an early return's branch.
+  if (extraAt && !runTogether(step.fn.body, at, extraAt)) return undefined;
+  if (!extraAt && writes.length > 1) return undefined;
   const stmt = (sp: Span): Span => innermostStatement(step, sp)?.span ?? sp;
   const velocity = s.eq.spans[s.eq.spans.length - 1];
   return { span: stmt(at), ...(extraAt && stmt(extraAt).start !== stmt(at).start ? { extra: stmt(extraAt) } : {}), velocity: stmt(velocity) };
+}
+
+/** The blocks and loops of a body around a span, outermost first; undefined when the span is not in the body. */
+function around(body: readonly Stmt[], span: Span, depth = 0): Stmt[] | undefined {
+  if (depth > 60) return undefined;
+  for (const st of body) {
+    if (st.span.start > span.start || st.span.end < span.end) continue;
+    if (st.kind === 'block' || st.kind === 'for') {
+      const inner = around(st.body, span, depth + 1);
+      return inner ? [st, ...inner] : [st];
+    }
+    return st.kind === 'function' || st.kind === 'class' ? undefined : [];
+  }
+  return undefined;
+}
+
+/** Whether the two writes run together: one's blocks are the other's plus `if` blocks only. */
+function runTogether(body: readonly Stmt[], a: Span, b: Span): boolean {
+  const ca = around(body, a);
+  const cb = around(body, b);
+  if (!ca || !cb) return false;
+  const [short, long] = ca.length <= cb.length ? [ca, cb] : [cb, ca];
+  if (!short.every((x, i) => long[i] === x)) return false;
+  return long.slice(short.length).every((x) => x.kind === 'block' && x.label === 'if' && !x.handler);
 }
