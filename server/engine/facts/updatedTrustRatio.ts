@@ -116,7 +116,7 @@ function inFunction(facts: Facts, stmts: readonly Stmt[], updateSpans: Span[]): 
       for (const x of subExprs(root)) {
         if (x.kind !== 'binary' || x.op !== '/') continue;
         const num = normOf(scaledNorm(x.left, norms, alias, copies), norms, alias, copies);
-        const den = normOf(stripConstant(x.right), norms, alias, copies);
+        const den = denominatorNorm(x.right, norms, alias, copies);
         if (!num || !den || num.copy || !den.copy || !den.moved || num.of !== den.copy.of) continue;
         ratios.push({ expr: x, stmt: s, copy: den.copy, moved: den.moved, param: num.of });
       }
@@ -210,13 +210,13 @@ function scaledNorm(e: Expr, norms: Map<string, NormOf>, alias: Map<string, stri
   return l && !r ? e.left : r && !l ? e.right : e;
 }
 
-/** `u_norm + eps`, `eps + u_norm`: the norm beside a constant or a name that is not a norm. */
-function stripConstant(e: Expr): Expr {
-  if (e.kind === 'binary' && e.op === '+') {
-    if (e.right.kind === 'num' || (e.right.kind !== 'call' && e.right.kind !== 'binary')) return e.left.kind === 'num' ? e.right : e.left;
-    if (e.left.kind === 'num') return e.right;
-  }
-  return e;
+/** The norm of a denominator: a norm, or a norm plus ε (`u_norm + eps`, `eps + u_norm`) whose other side is no norm. */
+function denominatorNorm(e: Expr, norms: Map<string, NormOf>, alias: Map<string, string>, copies: Map<string, Copy>): NormOf | undefined {
+  const direct = normOf(e, norms, alias, copies);
+  if (direct || e.kind !== 'binary' || e.op !== '+') return direct;
+  const l = normOf(e.left, norms, alias, copies);
+  const r = normOf(e.right, norms, alias, copies);
+  return l && !r ? l : r && !l ? r : undefined;
 }
 
 /** What a norm expression measures: a norm local, `x.norm()`, `torch.norm(x)`, `x.pow(2).sum().sqrt()`, through clamps. */
