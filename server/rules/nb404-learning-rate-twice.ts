@@ -6,11 +6,14 @@
 // reports what optimizerFindings.ts finds for this code; and a training function that takes a
 // learning rate and steps by the raw gradient without reading it (facts/unusedLearningRate.ts); and
 // a learning rate decayed in the training loop after the framework optimizer that took it was built,
-// into a value nothing reads (facts/unappliedSchedules.ts).
+// into a value nothing reads (facts/unappliedSchedules.ts); and a LAMB/LARS trust ratio, the layer-wise
+// learning rate, taken over the updated weights instead of the update (facts/updatedTrustRatio.ts).
 import { defineRule } from './rule';
 import { optimizerFindings } from '../engine/facts/optimizerFindings';
 import { unusedLearningRates } from '../engine/facts/unusedLearningRate';
 import { unappliedSchedules } from '../engine/facts/unappliedSchedules';
+import { updatedTrustRatios } from '../engine/facts/updatedTrustRatio';
+import { doubledLookaheads } from '../engine/facts/nesterovLookahead';
 import { spanKey } from '../engine/facts/program';
 import { trimSpan } from '../engine/facts/steps';
 
@@ -19,7 +22,7 @@ export const nb404LearningRateTwice = defineRule({
     code: 'NB404',
     name: 'learning-rate-twice',
     severity: 'warning',
-    summary: "A hand-written optimizer step applies the learning rate twice (also by adding one direction to the weights twice), or not at all, or sets the weight to the scaled step instead of moving it by it",
+    summary: "A hand-written optimizer step applies the learning rate twice (also by adding one direction to the weights twice), or not at all, or sets the weight to the scaled step instead of moving it by it, or takes a LAMB/LARS trust ratio over the updated weights (≈ 1)",
     fix: 'none',
   },
   check(context) {
@@ -40,6 +43,31 @@ export const nb404LearningRateTwice = defineRule({
         span: trimSpan(facts, first.span),
         message: `${taken}, but nothing in ${u.fn.name}() reads it: ${written} adds the gradient as it is, so every step has the size of the raw gradient (a learning rate of 1), whatever rate is passed. Multiply the step by ${u.name}`,
         related: [{ span: u.taken, message: `the learning rate ${u.name} is taken here and never read` }, ...u.sites.slice(1, 3).map((s) => ({ span: trimSpan(facts, s.span), message: 'this update adds the raw gradient too' }))],
+      });
+    }
+    // A trust ratio over the updated weights: ≈ 1, the layer-wise rate never applied (facts/updatedTrustRatio.ts).
+    for (const r of updatedTrustRatios(facts)) {
+      if (reported.has(spanKey(r.span))) continue;
+      const ratio = facts.source(r.span).replace(/\s+/g, ' ');
+      context.report({
+        span: r.span,
+        message: `The trust ratio ${ratio} divides the norm of ${r.param} by the norm of ${r.copy}, a copy of ${r.param} with the step already added to it: that is the norm of the updated weights, not of the update, and for a small step ‖${r.param} − η·u‖ ≈ ‖${r.param}‖, so the ratio is about 1 on every layer and the layer-wise learning rate (LAMB, LARS) is never applied. Divide by the norm of the update itself (the term added to ${r.copy})`,
+        related: [
+          { span: r.copied, message: `${r.copy} is a copy of ${r.param}` },
+          { span: r.moved, message: `the step is added to ${r.copy} here` },
+          { span: r.update, message: `the ratio scales this step of ${r.param}` },
+        ],
+      });
+    }
+    // A Nesterov look-ahead without μ: the fresh term added twice (facts/nesterovLookahead.ts).
+    for (const d of doubledLookaheads(facts)) {
+      if (reported.has(spanKey(d.span))) continue;
+      reported.add(spanKey(d.span));
+      const written = facts.source(d.span).replace(/\s+/g, ' ');
+      context.report({
+        span: d.span,
+        message: `${written} adds the new velocity ${d.state} as it is, and ${d.extra ? `${facts.source(d.extra).replace(/\s+/g, ' ')} adds` : 'also adds,'} again, the term ${d.state} was just given: that term is applied twice, so the update is μ·${d.state} (old) + 2 × the term, neither heavy ball (μ·v + term) nor Nesterov (μ·v_new + term = μ²·v + (1 + μ)·term). For Nesterov's look-ahead, multiply ${d.state} by the momentum in this write`,
+        related: [{ span: d.velocity, message: `${d.state} gets the term here` }, ...(d.extra ? [{ span: d.extra, message: 'and this write adds it again' }] : [])],
       });
     }
     // A decayed rate that never reaches the optimizer built earlier (facts/unappliedSchedules.ts).

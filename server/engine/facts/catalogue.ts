@@ -2212,3 +2212,40 @@ export const KERAS_REBUILD_CALL = /^(model_from_json|model_from_yaml|model_from_
 export const KERAS_SAVE_CALL = /^(save|save_model)$/;
 /** Layer attributes Keras reads only when the layer is built (`add_weight` registers the penalty then). */
 export const KERAS_BUILD_TIME_REGULARIZER = /^(kernel|bias|depthwise|pointwise|recurrent|embeddings|beta|gamma)_regularizer$/;
+
+/**
+ * A draw of random signs ±1 (Rademacher), the probe vector of Hutchinson's estimator:
+ * `np.random.choice([-1, 1], size=…)`, `jax.random.rademacher(key, shape)`, `torch.sign(torch.randn(…))`,
+ * `torch.randn_like(p).sign()`, `torch.randint(0, 2, shape) * 2 - 1`, `2 * np.random.randint(0, 2, n) - 1`
+ * (a cast such as `.float()` on the integers kept).
+ */
+export function isRademacherDraw(e: Expr): boolean {
+  const callName = (x: Expr): string | undefined => (x.kind === 'call' ? (x.callee.kind === 'attr' ? x.callee.name : x.callee.kind === 'name' ? x.callee.name : undefined) : undefined);
+  const isNum = (x: Expr | undefined, v: number): boolean => x !== undefined && ((x.kind === 'num' && x.value === v) || (v < 0 && x.kind === 'unary' && x.op === '-' && x.arg.kind === 'num' && x.arg.value === -v));
+  const stripCast = (x: Expr): Expr => (x.kind === 'call' && x.callee.kind === 'attr' && (CAST_METHODS.has(x.callee.name) || x.callee.name === 'to') ? x.callee.object : x);
+  if (e.kind === 'call') {
+    const name = callName(e);
+    if (name === 'rademacher') return true;
+    if (name === 'choice') {
+      const pool = e.args[0];
+      return pool?.kind === 'seq' && pool.items.length === 2 && ((isNum(pool.items[0], -1) && isNum(pool.items[1], 1)) || (isNum(pool.items[0], 1) && isNum(pool.items[1], -1)));
+    }
+    if (name === 'sign') {
+      // `torch.sign(torch.randn(…))` or `torch.randn_like(p).sign()`: the sign of a symmetric draw.
+      const inner = e.args[0] ?? (e.callee.kind === 'attr' ? e.callee.object : undefined);
+      const innerName = inner ? callName(inner) : undefined;
+      return innerName !== undefined && /^(randn|randn_like|normal|standard_normal|uniform)$/.test(innerName) && (innerName !== 'uniform' || (inner!.kind === 'call' && isNum(inner!.args[0], -1)));
+    }
+    return false;
+  }
+  // `randint(0, 2, …) * 2 - 1` or `2 * randint(0, 2, …) - 1`.
+  if (e.kind !== 'binary' || e.op !== '-' || !isNum(e.right, 1) || e.left.kind !== 'binary' || e.left.op !== '*') return false;
+  const { left, right } = e.left;
+  const draw = stripCast(isNum(right, 2) ? left : isNum(left, 2) ? right : left);
+  if (draw === left && !isNum(right, 2)) return false;
+  const name = callName(draw);
+  if (draw.kind !== 'call' || (name !== 'randint' && name !== 'randint_like' && name !== 'bernoulli')) return false;
+  if (name === 'randint') return (isNum(draw.args[0], 0) && isNum(draw.args[1], 2)) || (isNum(draw.args[0], 2) && (draw.args.length === 1 || draw.args[1].kind !== 'num'));
+  if (name === 'randint_like') return draw.args.slice(1).some((a) => isNum(a, 2));
+  return true;
+}

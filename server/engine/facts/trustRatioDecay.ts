@@ -14,7 +14,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
-import { NORM_FUNCTIONS } from './catalogue';
+import { NORM_FUNCTIONS, VALUE_ATTRIBUTES } from './catalogue';
 import { optimizerSteps, type OptimizerStep } from './optimizerSteps';
 import { innermostStatement } from './adaptiveDecay';
 import { localNameIn } from './optimizerLocals';
@@ -150,7 +150,7 @@ function normLocals(step: OptimizerStep): Map<string, { of: string; span: Span }
   return out;
 }
 
-/** The key of what a norm call measures: `np.linalg.norm(p)`, `torch.norm(p.data)`, `p.norm()`, `p.norm(2)`; `.data` dropped. */
+/** The key of what a norm call measures: `np.linalg.norm(p)`, `torch.norm(p.data)`, `p.norm()`, `p.norm(2)`; value attributes (`.data`, `.value`, catalogue.ts) dropped. */
 function normedKey(e: Expr): string | undefined {
   if (e.kind !== 'call') return undefined;
   const callee = e.callee;
@@ -159,7 +159,9 @@ function normedKey(e: Expr): string | undefined {
   const first = e.args[0];
   const measured = first && (first.kind === 'name' || first.kind === 'attr' || first.kind === 'index') ? first : callee.kind === 'attr' && (!first || first.kind === 'num') ? callee.object : undefined;
   if (!measured) return undefined;
-  const key = exprKey(measured);
-  return key?.replace(/\.data$/, '');
+  // The tensor behind its value attributes (`p.data`, `w.value`), as the step's keys read it (optimizerSteps.ts `keyOf`).
+  let tensor: Expr = measured;
+  while (tensor.kind === 'attr' && VALUE_ATTRIBUTES.has(tensor.name)) tensor = tensor.object;
+  return exprKey(tensor);
 }
 
