@@ -1165,6 +1165,10 @@ export const TORCH_GROUP_KEYS: Record<string, readonly string[]> = table({
 });
 /** A cheap lexical gate: text that cannot build a torch optimizer (rebuiltOptimizers.ts asks before its walk). */
 export const TORCH_OPTIMIZER_MENTION = /\boptim\b|\bAdam|RMSprop|Adagrad|SGD/;
+/** A cheap lexical gate: text that takes no norm (`norm`, `np.linalg.norm`, `sqrt`): no trust ratio (updatedTrustRatio.ts). */
+export const NORM_MENTION = /norm|sqrt/;
+/** A cheap lexical gate: text that draws no random sign (`isRademacherDraw`'s calls; deadRandomSigns.ts). */
+export const RANDOM_SIGN_MENTION = /choice|rademacher|sign|randint|bernoulli/;
 
 /**
  * Whether a torch optimizer keeps state across steps (moments, accumulators, step counts) that a new

@@ -15,7 +15,7 @@
 // whose value reaches a state of the step that the step divides by.
 import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
-import { isRademacherDraw } from './catalogue';
+import { RANDOM_SIGN_MENTION, isRademacherDraw } from './catalogue';
 import { optimizerSteps, type OptimizerStep } from './optimizerSteps';
 import { statementsOf } from './adaptiveDecay';
 import { someExpr, type FunctionDef } from './scope';
@@ -43,7 +43,7 @@ export function deadRandomSigns(facts: Facts): DeadRandomSign[] {
   for (const step of optimizerSteps(facts)) {
     if (done.has(step.fn) || step.states.size === 0) continue;
     done.add(step.fn);
-    if (!/choice|rademacher|sign|randint|bernoulli/.test(facts.source(step.fn.span))) continue;
+    if (!RANDOM_SIGN_MENTION.test(facts.source(step.fn.span))) continue;
     found.push(...inStep(facts, step));
   }
   cache.set(facts, found);

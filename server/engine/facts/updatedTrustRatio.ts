@@ -19,7 +19,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
-import { CAST_METHODS, NORM_FUNCTIONS, VALUE_ATTRIBUTES, copiedArray } from './catalogue';
+import { CAST_METHODS, NORM_FUNCTIONS, NORM_MENTION, VALUE_ATTRIBUTES, copiedArray } from './catalogue';
 import { optimizerSteps } from './optimizerSteps';
 import { programIndex } from './program';
 import type { FunctionDef } from './scope';
@@ -73,7 +73,7 @@ export function updatedTrustRatios(facts: Facts): UpdatedTrustRatio[] {
   for (const [fn, updateSpans] of fns) {
     // A cheap gate: the function takes a norm and copies a tensor or subtracts.
     const text = facts.source(fn.span);
-    if (!/norm|sqrt/.test(text)) continue;
+    if (!NORM_MENTION.test(text)) continue;
     for (const r of inFunction(facts, statementsOf(fn.body), updateSpans)) {
       const key = `${r.span.start}:${r.span.end}`;
       if (seen.has(key)) continue;
