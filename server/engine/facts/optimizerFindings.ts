@@ -2174,7 +2174,6 @@ function readsLearningRate(body: import('../ir').Stmt[]): boolean {
   return found;
 }
 
-/** The learning-rate parameter of the step's class constructor (or of the step function itself). */
 /** A state that is a local name the step's function binds to zeros before writing it (`acc = np.zeros_like(x)`). */
 function restartedPerCall(facts: Facts, step: OptimizerStep, s: StateUpdate): boolean {
   const name = s.eq.key;
@@ -2184,6 +2183,7 @@ function restartedPerCall(facts: Facts, step: OptimizerStep, s: StateUpdate): bo
   return b !== undefined && b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) !== undefined && b.span.start >= step.fn.span.start && b.span.end <= step.fn.span.end;
 }
 
+/** The learning-rate parameter of the step's class constructor (or of the step function itself). */
 function learningRateKnob(step: OptimizerStep): string | undefined {
   const own = step.fn.params.find((p) => isLearningRateSymbol(p.name));
   if (own) return own.name;

@@ -501,13 +501,13 @@ export class ScopeBuilder {
     this.methods.set(name, [...(this.methods.get(name) ?? []), def]);
   }
 
+  /** Top-level names bound to a CommonJS module's exports object (`m = module.exports`). */
+  private readonly exportsAliases = new Set<string>();
+
   /**
    * Module-level assignments that export or import: `export default (...) => ...`, `export const f`,
    * `module.exports = { a, b }`, `exports.f = ...`, `const X = require('./m')`, `const { a } = require('./m')`.
    */
-  /** Top-level names bound to a CommonJS module's exports object (`m = module.exports`). */
-  private readonly exportsAliases = new Set<string>();
-
   private moduleAssign(stmt: Stmt & { kind: 'assign' }): void {
     const target = stmt.targets[0];
     if (!target) return;
