@@ -43,7 +43,7 @@ export interface BranchPlace {
  * (`if rule == 'momentum': v = … elif rule == 'adam': … v …`) in the same pass: it reaches it
  * only through a loop's next iteration, if the condition changes.
  */
-function exclusiveOf(b: Binding, at: number): boolean {
+export function exclusiveOf(b: Binding, at: number): boolean {
   if (!b.branches) return false;
   for (const p of b.branches) if (p.chain.start <= at && at < p.chain.end && !(p.branch.start <= at && at <= p.branch.end)) return true;
   return false;
