@@ -501,8 +501,8 @@ export class ScopeBuilder {
     this.methods.set(name, [...(this.methods.get(name) ?? []), def]);
   }
 
-  /** Top-level names bound to a CommonJS module's exports object (`m = module.exports`). */
-  private readonly exportsAliases = new Set<string>();
+  /** Top-level names bound to a CommonJS module's exports object (`m = module.exports`, `var utils = exports`). */
+  readonly exportsAliases = new Set<string>();
 
   /**
    * Module-level assignments that export or import: `export default (...) => ...`, `export const f`,
