@@ -58,6 +58,8 @@ const reached = new WeakMap<Program, Map<number, ParsedFile[]>>();
  * The files a file requires, directly or not, breadth first and at most REACH: its imports, and
  * every `require('./m')` its top-level statements make wherever the value goes
  * (`utils.math = require('./math')`, `var math = require('./utils').math`), which define no name.
+ * Not `Program.reachable`: that follows imports only (a `require` bound to no name is none), and
+ * making it follow these would widen every facts family's program for JavaScript.
  */
 function requiredFiles(program: Program, parsed: ParsedFile): ParsedFile[] {
   let byFile = reached.get(program);
