@@ -50,12 +50,14 @@ const MATH = [
   '};',
   'm.plus = (a, b) => a.map((row, i) => row.map((v, j) => v + b[i][j]));',
   'm.minus = (a, b) => a.map((v, i) => v - b[i]);',
-  // Not plain arithmetic: a scale, crossed indices, a clamp, a result handed to a call, two kinds of entries.
+  // Not plain arithmetic: a scale, crossed indices, a clamp, a result handed to a call, two kinds of entries,
+  // a result also kept in an object literal.
   'm.axpy = function (a, b) { var out = []; for (var i = 0; i < a.length; i++) out.push(a[i] + 2 * b[i]); return out; };',
   'm.crossed = function (a, b) { var out = new Array(a.length); for (var i = 0; i < a.length; i++) for (var j = 0; j < a.length; j++) out[i][j] = a[i][j] + b[j][i]; return out; };',
   'm.clamped = (a, b) => a.map((v, i) => Math.min(v + b[i], 1));',
   'm.logged = function (a, b) { var out = []; for (var i = 0; i < a.length; i++) out.push(a[i] + b[i]); record(out); return out; };',
   'm.mixed = function (a, b) { var out = []; for (var i = 0; i < a.length; i++) { out.push(a[i] + b[i]); out.push(a[i] - b[i]); } return out; };',
+  'm.boxed = function (a, b) { var out = []; for (var i = 0; i < a.length; i++) out.push(a[i] + b[i]); m.last = { value: out }; return out; };',
   'm.scale = (a, s) => a.map((v) => v * s);',
   '',
 ].join('\n');
@@ -93,14 +95,14 @@ describe('facts: globals bound by a required file, and elementwise helpers', () 
         'require("./math");',
         'function all(a, b) {',
         '  return [m.addMat(a, b), m.subVec(a, b), m.rows(a, b), m.plus(a, b), m.minus(a, b),',
-        '    m.axpy(a, b), m.crossed(a, b), m.clamped(a, b), m.logged(a, b), m.mixed(a, b)];',
+        '    m.axpy(a, b), m.crossed(a, b), m.clamped(a, b), m.logged(a, b), m.mixed(a, b), m.boxed(a, b)];',
         '}',
         '',
       ].join('\n'),
     };
     assert.deepEqual(
       calls(files, 'use.js', 'm.').map((c) => `${c.fn}: ${c.elementwise ?? '-'}`),
-      ['addMat: a + b', 'subVec: u - v', 'rows: b + a', 'plus: a + b', 'minus: a - b', 'axpy: -', 'crossed: -', 'clamped: -', 'logged: -', 'mixed: -'],
+      ['addMat: a + b', 'subVec: u - v', 'rows: b + a', 'plus: a + b', 'minus: a - b', 'axpy: -', 'crossed: -', 'clamped: -', 'logged: -', 'mixed: -', 'boxed: -'],
     );
   });
 });

@@ -1519,15 +1519,9 @@ export function attributeReadByName(e: Expr & { kind: 'call' }): { object: Expr;
   return name.kind === 'str' && /^[A-Za-z_]\w*$/.test(name.value) ? { object, name: name.value } : undefined;
 }
 /**
- * A dict's entry read with a default (`d.get(k, 0)`): `d[k]`, or the default when the key is missing.
- */
-export function entryReadWithDefault(e: Expr & { kind: 'call' }): { entry: Expr & { kind: 'index' }; fallback: Expr } | undefined {
-  if (e.callee.kind !== 'attr' || e.callee.name !== 'get' || e.args.length !== 2 || e.kwargs.length > 0) return undefined;
-  return { entry: { kind: 'index', object: e.callee.object, index: [e.args[0]], span: e.span }, fallback: e.args[1] };
-}
-/**
  * `d.get(k)` or `d.get(k, default)` (Python's dict, JS's Map): the entry `d[k]` it reads, as a node
- * sharing the call's span. Whether `d` is a container (and not `requests`) is the caller's to judge.
+ * sharing the call's span (the default, when given, is the call's second argument). Whether `d` is
+ * a container (and not `requests`) is the caller's to judge.
  */
 export function entryReadByGet(e: Expr & { kind: 'call' }): (Expr & { kind: 'index' }) | undefined {
   if (e.callee.kind !== 'attr' || e.callee.name !== DICT_GET_METHOD || e.args.length < 1 || e.args.length > 2 || e.kwargs.length > 0) return undefined;

@@ -16,7 +16,7 @@
 // returns only the result. Anything more (a scale, a third array, a clamp) is not plain arithmetic.
 // One pass over the function's own statements, kept per function.
 import type { Expr, Stmt } from '../ir';
-import { explicitParams, type FunctionDef } from './scope';
+import { explicitParams, someExpr, type FunctionDef } from './scope';
 import { ownStatements } from './program';
 import { emptyJsArray } from './catalogue';
 
@@ -171,50 +171,36 @@ function filled(fn: FunctionDef, result: string, position: (name: string) => num
   return found;
 }
 
-/** Is the result or a row read anywhere but in the writes `filled` read (`helper(result)`, `alias = result`)? */
+/**
+ * Is the result or a row read anywhere but in the writes `filled` read (`helper(result)`, `alias = result`,
+ * `{ data: result }`, a comprehension over it)? A function of its own (a lambda) counts as a read.
+ */
 function mentionedElsewhere(statements: readonly Stmt[], result: string, rows: ReadonlySet<string>): boolean {
   const ours = (e: Expr): boolean => e.kind === 'name' && (e.name === result || rows.has(e.name));
-  let found = false;
-  const visit = (e: Expr): void => {
-    if (found) return;
-    if (ours(e)) found = true;
-    else if (e.kind === 'index') {
-      visit(e.object);
-      e.index.forEach(visit);
-    } else if (e.kind === 'attr') {
-      // `result.length`, `row.length` read a size.
-      if (!(ours(e.object) && e.name === 'length')) visit(e.object);
-    } else if (e.kind === 'call') {
-      visit(e.callee);
-      e.args.forEach(visit);
-      e.kwargs.forEach((k) => visit(k.value));
-    } else if (e.kind === 'binary') {
-      visit(e.left);
-      visit(e.right);
-    } else if (e.kind === 'unary') visit(e.arg);
-    else if (e.kind === 'seq') e.items.forEach(visit);
-    else if (e.kind === 'cond') [e.test, e.then, e.else].forEach(visit);
-    else if (e.kind === 'other') e.children.forEach(visit);
-    else if (e.kind === 'lambda') found = true;
+  // `result.length`, `row.length` read a size: their objects are not reads (the walk meets the object after its attribute).
+  const sizes = new Set<Expr>();
+  const reads = (e: Expr): boolean => {
+    if (e.kind === 'attr' && e.name === 'length' && ours(e.object)) sizes.add(e.object);
+    return e.kind === 'lambda' || (ours(e) && !sizes.has(e));
   };
+  const visit = (e: Expr): boolean => someExpr(e, reads);
+  let found = false;
   for (const st of statements) {
     if (st.kind === 'assign') {
       const t = st.targets[0];
       // A write into the result (read above); its target's base is ours by design.
       const writesOurs = t && (t.kind === 'name' ? ours(t) : t.kind === 'index' && ours(baseOfIndex(t)));
-      if (!writesOurs) st.targets.forEach(visit);
-      visit(st.value);
+      found = (!writesOurs && st.targets.some(visit)) || visit(st.value);
     } else if (st.kind === 'expr') {
       const c = st.expr;
-      if (c.kind === 'call' && c.callee.kind === 'attr' && c.callee.name === 'push' && ours(c.callee.object)) c.args.forEach((a) => (ours(a) ? undefined : visit(a)));
-      else visit(c);
-    } else if (st.kind === 'return') {
-      if (st.value && !ours(st.value)) visit(st.value);
-    } else if (st.kind === 'block') st.heads.forEach(visit);
-    else if (st.kind === 'for') visit(st.iter);
+      if (c.kind === 'call' && c.callee.kind === 'attr' && c.callee.name === 'push' && ours(c.callee.object)) found = c.args.some((a) => !ours(a) && visit(a));
+      else found = visit(c);
+    } else if (st.kind === 'return') found = !!st.value && !ours(st.value) && visit(st.value);
+    else if (st.kind === 'block') found = st.heads.some(visit);
+    else if (st.kind === 'for') found = visit(st.iter);
     if (found) return true;
   }
-  return found;
+  return false;
 }
 
 function baseOfIndex(e: Expr): Expr {

@@ -12,7 +12,6 @@ import type { Program } from '../program';
 import type { Expr } from '../ir';
 import type { Binding } from './scope';
 import { forEachChild } from './scope';
-import { exprKey } from './keys';
 
 /** Files reached from a file, at most: a library's own helpers are a few requires away. */
 const REACH = 64;
@@ -59,6 +58,8 @@ const reached = new WeakMap<Program, Map<number, ParsedFile[]>>();
  * The files a file requires, directly or not, breadth first and at most REACH: its imports, and
  * every `require('./m')` its top-level statements make wherever the value goes
  * (`utils.math = require('./math')`, `var math = require('./utils').math`), which define no name.
+ * Not `Program.reachable`: that follows imports only (a `require` bound to no name is none), and
+ * making it follow these would widen every facts family's program for JavaScript.
  */
 function requiredFiles(program: Program, parsed: ParsedFile): ParsedFile[] {
   let byFile = reached.get(program);
@@ -94,11 +95,8 @@ function topLevelOwner(parsed: ParsedFile, name: string): GlobalOwner | undefine
   if (root.functions.has(name) || root.classes.has(name)) return { kind: 'definition', parsed };
   const bindings = (root.bindings.get(name) ?? []).filter((b: Binding) => b.scope === root);
   if (bindings.length === 0) return undefined;
+  // `m = module.exports;` (and no other plain assignment of `m`): the module's exports object under another name.
   const plain = bindings.filter((b) => b.kind === 'assign' && !b.op && b.value);
-  // `m = module.exports;`: the module's exports object under another name.
-  if (plain.length === 1 && plain[0].value) {
-    const key = exprKey(plain[0].value);
-    if (key === 'module.exports' || key === 'exports') return { kind: 'module', parsed };
-  }
+  if (plain.length === 1 && parsed.scopes.exportsAliases.has(name)) return { kind: 'module', parsed };
   return { kind: 'definition', parsed };
 }

@@ -12,6 +12,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { explicitParams, forEachChild, namesIn, someExpr, type ClassDef, type FunctionDef } from './scope';
+import { ownStatements } from './program';
 import { baseClasses, isSelfName, methodOf, resolveExpr } from './resolve';
 import { EMPTY_ARGUMENT_NAMES, KERAS_BASE_DECAY, KERAS_VARIABLE_WRITES, VALUE_ATTRIBUTES, dtypeCastOperand, frameworkPath, kerasBaseDecays, scalarCastOperand } from './catalogue';
 import { numberOf } from './analysis';
@@ -149,10 +150,10 @@ function constructorKnob(facts: Facts, init: FunctionDef): Knob | undefined {
   const sameAs: string[] = [];
   const given = value.expr;
   if (given.kind === 'name' && init.params.some((p) => p.name === given.name)) {
-    someStmt(init.body, (s) => {
-      if (s.kind !== 'assign' || s.op || s.value.kind !== 'name' || s.value.name !== given.name) return;
+    for (const s of ownStatements(init.body)) {
+      if (s.kind !== 'assign' || s.op || s.value.kind !== 'name' || s.value.name !== given.name) continue;
       for (const t of s.targets) if (t.kind === 'attr' && t.object.kind === 'name' && t.object.name === self) sameAs.push(t.name);
-    });
+    }
   }
   return { value: given, span: value.span, sameAs };
 }
@@ -186,14 +187,14 @@ function decaysNothing(e: Expr): boolean {
 class Locals {
   private readonly values = new Map<string, Expr | null>();
   constructor(fn: FunctionDef) {
-    someStmt(fn.body, (s) => {
+    for (const s of ownStatements(fn.body)) {
       if (s.kind === 'for') for (const n of namesIn(s.target)) this.values.set(n, null);
-      if (s.kind !== 'assign') return;
+      if (s.kind !== 'assign') continue;
       for (const t of s.targets) {
         if (t.kind === 'name') this.values.set(t.name, this.values.has(t.name) || s.op ? null : s.value);
         else for (const n of namesIn(t)) this.values.set(n, null);
       }
-    });
+    }
     for (const p of fn.params) this.values.set(p.name, null);
   }
   value(name: string): Expr | undefined {
@@ -216,8 +217,7 @@ const MAX_DEPTH = 24;
  * reading the knob, or a gradient given +c·v (`gradient = gradient + wd * v`) that reaches a write of v.
  */
 function ownDecay(step: FunctionDef, self: string, variable: string, local: Locals, isKnob: (e: Expr) => boolean): { span: Span; kind: 'step' | 'gradient'; into?: string } | undefined {
-  const simples: Stmt[] = [];
-  someStmt(step.body, (s) => void ((s.kind === 'assign' || s.kind === 'expr') && simples.push(s)));
+  const simples = ownStatements(step.body).filter((s) => s.kind === 'assign' || s.kind === 'expr');
   const knobTerm = (t: Term): boolean => t.factors.some((f) => someExpr(f, isKnob));
   for (let i = 0; i < simples.length; i++) {
     const s = simples[i];
@@ -421,23 +421,10 @@ function isSuperCall(e: Expr, method: string): boolean {
 }
 
 
-/** Every statement of a body, nested blocks and loops included, functions and classes defined in it left out. */
-function someStmt(list: Stmt[], visit: (s: Stmt) => void, depth = 0): void {
-  if (depth > 50) return;
-  for (const s of list) {
-    if (s.kind === 'function' || s.kind === 'class') continue;
-    visit(s);
-    if (s.kind === 'block' || s.kind === 'for') someStmt(s.body, visit, depth + 1);
-  }
-}
-
 /** Does any expression of a statement (or of the statements nested in it) pass `test`? */
 function stmtSome(s: Stmt, test: (e: Expr) => boolean): boolean {
-  let found = false;
-  someStmt([s], (x) => {
-    if (found) return;
+  return ownStatements([s]).some((x) => {
     const exprs: Expr[] = x.kind === 'assign' ? [x.value, ...x.targets] : x.kind === 'expr' ? [x.expr] : x.kind === 'return' && x.value ? [x.value] : x.kind === 'block' ? x.heads : x.kind === 'for' ? [x.iter] : [];
-    if (exprs.some((e) => someExpr(e, test))) found = true;
+    return exprs.some((e) => someExpr(e, test));
   });
-  return found;
 }

@@ -4,7 +4,7 @@
 // incremented. Rules only report what this finds.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { programIndex, spanKey, walkAll } from './program';
+import { ownStatements, programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
 import { assignedFrom, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { CONSTRUCTOR_METHODS, isDictConstructor, isNoneLiteral, parameterGradientKeys, zeroValue } from './catalogue';
@@ -1626,7 +1626,7 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       if (vars.includes(name) || !vars.some((v) => paramPicked.has(v)) || !vars.some((v) => addsPicked.has(v))) continue;
       if (!writes.every((w) => within(w, loop.span) && !within(w, loop.iter.span)) || !p.eq.spans.every((w) => within(w, loop.span))) continue;
       // Carried: the loop body rebinds the name (`v = Vt`, `v = beta * v + …`).
-      if (!someStmt(loop.body, (x) => x.kind === 'assign' && x.targets.some((t) => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name))))) continue;
+      if (!ownStatements(loop.body).some((x) => x.kind === 'assign' && x.targets.some((t) => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name))))) continue;
       push({
         code: 'NB403',
         span: writes[0],
@@ -1637,12 +1637,6 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
     }
   }
   return false;
-}
-
-/** Whether a statement of `stmts`, or of the blocks and loops in them (not nested definitions), passes `test`. */
-function someStmt(stmts: readonly Stmt[], test: (s: Stmt) => boolean, depth = 0): boolean {
-  if (depth > 40) return false;
-  return stmts.some((s) => test(s) || ((s.kind === 'block' || s.kind === 'for') && someStmt(s.body, test, depth + 1)));
 }
 
 /**
@@ -2174,7 +2168,6 @@ function readsLearningRate(body: import('../ir').Stmt[]): boolean {
   return found;
 }
 
-/** The learning-rate parameter of the step's class constructor (or of the step function itself). */
 /** A state that is a local name the step's function binds to zeros before writing it (`acc = np.zeros_like(x)`). */
 function restartedPerCall(facts: Facts, step: OptimizerStep, s: StateUpdate): boolean {
   const name = s.eq.key;
@@ -2184,6 +2177,7 @@ function restartedPerCall(facts: Facts, step: OptimizerStep, s: StateUpdate): bo
   return b !== undefined && b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) !== undefined && b.span.start >= step.fn.span.start && b.span.end <= step.fn.span.end;
 }
 
+/** The learning-rate parameter of the step's class constructor (or of the step function itself). */
 function learningRateKnob(step: OptimizerStep): string | undefined {
   const own = step.fn.params.find((p) => isLearningRateSymbol(p.name));
   if (own) return own.name;

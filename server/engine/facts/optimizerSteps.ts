@@ -18,7 +18,7 @@ import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, LIST_APPEND_METHODS, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadWithDefault, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, LIST_APPEND_METHODS, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadByGet, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -630,8 +630,8 @@ class Evaluator {
 
   private call(e: Expr & { kind: 'call' }, env: Env): Poly {
     // `self.m.get(k, 0)`: the entry, started at zero on the first step (a lazy zero start).
-    const read = entryReadWithDefault(e);
-    if (read && isZeroLiteral(read.fallback)) return this.eval(read.entry, env);
+    const entry = e.args.length === 2 ? entryReadByGet(e) : undefined;
+    if (entry && isZeroLiteral(e.args[1])) return this.eval(entry, env);
     const math = stepCall(e, (x) => this.facts.analyzer.isModule(x), (x) => this.importedPath(x));
     if (math) {
       // `m.mul_(b1).add_(g, alpha=1 - b1)`: one write of the whole chain's value to m, not one per call.

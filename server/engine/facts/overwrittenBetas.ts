@@ -20,7 +20,7 @@ import { exprKey } from './keys';
 import { stmtExprs, subExprs, within } from './loops';
 import { inPlaceBlendWeight, inPlaceUpdate } from './catalogue';
 import { resolveCall, resolveExpr } from './resolve';
-import { explicitParams } from './scope';
+import { exclusiveOf, explicitParams } from './scope';
 
 export interface OverwrittenBeta {
   fn: FunctionDef;
@@ -70,10 +70,6 @@ function sourceOf(b: Binding): string | undefined {
   return b.value ? exprKey(b.value) : undefined;
 }
 
-function exclusive(a: Binding, b: Binding): boolean {
-  return (a.branches ?? []).some((p) => (b.branches ?? []).some((q) => q.chain.start === p.chain.start && q.chain.end === p.chain.end && (q.branch.start !== p.branch.start || q.branch.end !== p.branch.end)));
-}
-
 function check(facts: Facts, fn: FunctionDef, name: string, own: Binding[]): OverwrittenBeta | undefined {
   let reads: number[] | undefined;
   for (let r = 2; r < own.length; r++) {
@@ -87,7 +83,7 @@ function check(facts: Facts, fn: FunctionDef, name: string, own: Binding[]): Ove
     // The value set between them, closest to R first.
     for (let d = r - 1; d > first; d--) {
       const D = own[d];
-      if (sourceOf(D) === src || D.value?.kind === 'num' || exclusive(D, R)) continue;
+      if (sourceOf(D) === src || D.value?.kind === 'num' || exclusiveOf(D, R.at)) continue;
       reads ??= readsOf(fn, name);
       if (reads.some((at) => at > D.span.end && at < R.span.start)) break;
       const average = averageAfter(facts, fn, name, R.span);

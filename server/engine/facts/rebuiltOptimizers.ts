@@ -12,7 +12,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { frameworkPath, isModuleResetMethod, isParametersMethod, OPTIMIZER_STEP_METHOD, TORCH_OPTIMIZER_MENTION, TORCH_OPTIMIZERS, torchOptimizerKeepsState } from './catalogue';
-import { programIndex, walkAll } from './program';
+import { ownStatements, programIndex, walkAll } from './program';
 import { exprKey } from './keys';
 import { callArguments, resolveCall } from './resolve';
 import { explicitParams, namesIn, type FunctionDef, type Scope } from './scope';
@@ -209,13 +209,8 @@ function stagedLoop(loop: Stmt, uses: Expr[]): boolean {
 }
 
 /** The assignments of a body, nested blocks and loops included (not nested functions or classes). */
-function ownAssignments(body: Stmt[], out: (Stmt & { kind: 'assign' })[] = [], depth = 0): (Stmt & { kind: 'assign' })[] {
-  if (depth > 60) return out;
-  for (const s of body) {
-    if (s.kind === 'assign') out.push(s);
-    else if (s.kind === 'for' || s.kind === 'block') ownAssignments(s.body, out, depth + 1);
-  }
-  return out;
+function ownAssignments(body: Stmt[]): (Stmt & { kind: 'assign' })[] {
+  return ownStatements(body).filter((s): s is Stmt & { kind: 'assign' } => s.kind === 'assign');
 }
 
 /** The first `<key>.step(...)` after `from` in the body. */
@@ -231,26 +226,18 @@ function stepAfter(body: Stmt[], key: string, from: number): Span | undefined {
 /** The loop rebinds the model (`model = Net()`, `for model in models`), or puts its weights back (`model.load_state_dict(init)`). */
 function modelRenewedIn(loop: Stmt, key: string): boolean {
   if (loop.kind === 'for' && targetKeys(loop.target).includes(key)) return true;
+  const body = loop.kind === 'for' || loop.kind === 'block' ? loop.body : [];
   const root = key.split('.')[0];
-  for (const s of ownAssignments(loop.kind === 'for' || loop.kind === 'block' ? loop.body : [])) {
-    for (const t of s.targets) if (targetKeys(t).some((k) => k === key || k === root)) return true;
+  // Assigned in the loop, or the variable of a loop inside it (`for model in candidates:`).
+  for (const s of ownStatements(body)) {
+    if (s.kind === 'assign' && s.targets.some((t) => targetKeys(t).some((k) => k === key || k === root))) return true;
+    if (s.kind === 'for' && targetKeys(s.target).includes(key)) return true;
   }
   let renewed = false;
-  walkAll(loop.kind === 'for' || loop.kind === 'block' ? loop.body : [], (e) => {
+  walkAll(body, (e) => {
     if (renewed || e.kind !== 'call' || e.callee.kind !== 'attr') return;
     if (isModuleResetMethod(e.callee.name) && exprKey(e.callee.object) === key) renewed = true;
   });
-  if (!renewed) {
-    // Loop targets of nested loops (`for model in candidates:` inside).
-    const nested = (list: Stmt[], depth: number): void => {
-      if (depth > 60) return;
-      for (const s of list) {
-        if (s.kind === 'for' && targetKeys(s.target).includes(key)) renewed = true;
-        if (s.kind === 'for' || s.kind === 'block') nested(s.body, depth + 1);
-      }
-    };
-    nested(loop.kind === 'for' || loop.kind === 'block' ? loop.body : [], 0);
-  }
   return renewed;
 }
 
@@ -267,9 +254,23 @@ function modelBoundIn(model: Expr, scope: Scope, at: number, loop: Stmt): boolea
   return b !== undefined && b.span.start >= loop.span.start && b.span.end <= loop.span.end;
 }
 
+const assignedKeys = new WeakMap<Facts, Set<string>>();
+
 /** `self.model` assigned in a method other than the constructor (a builder the loop may call). */
 function assignedOutsideInit(facts: Facts, key: string): boolean {
   if (!/^(self|this)\./.test(key)) return false;
-  const index = programIndex(facts);
-  return index.functions.some((fn) => fn.name !== '__init__' && fn.name !== 'constructor' && ownAssignments(fn.body).some((s) => s.targets.some((t) => exprKey(t) === key)));
+  // The keys the program's functions other than constructors assign, gathered once per file.
+  let keys = assignedKeys.get(facts);
+  if (!keys) {
+    keys = new Set();
+    for (const fn of programIndex(facts).functions) {
+      if (fn.name === '__init__' || fn.name === 'constructor') continue;
+      for (const s of ownAssignments(fn.body)) for (const t of s.targets) {
+        const k = exprKey(t);
+        if (k !== undefined) keys.add(k);
+      }
+    }
+    assignedKeys.set(facts, keys);
+  }
+  return keys.has(key);
 }

@@ -43,7 +43,7 @@ export interface BranchPlace {
  * (`if rule == 'momentum': v = … elif rule == 'adam': … v …`) in the same pass: it reaches it
  * only through a loop's next iteration, if the condition changes.
  */
-function exclusiveOf(b: Binding, at: number): boolean {
+export function exclusiveOf(b: Binding, at: number): boolean {
   if (!b.branches) return false;
   for (const p of b.branches) if (p.chain.start <= at && at < p.chain.end && !(p.branch.start <= at && at <= p.branch.end)) return true;
   return false;
@@ -501,13 +501,13 @@ export class ScopeBuilder {
     this.methods.set(name, [...(this.methods.get(name) ?? []), def]);
   }
 
+  /** Top-level names bound to a CommonJS module's exports object (`m = module.exports`, `var utils = exports`). */
+  readonly exportsAliases = new Set<string>();
+
   /**
    * Module-level assignments that export or import: `export default (...) => ...`, `export const f`,
    * `module.exports = { a, b }`, `exports.f = ...`, `const X = require('./m')`, `const { a } = require('./m')`.
    */
-  /** Top-level names bound to a CommonJS module's exports object (`m = module.exports`). */
-  private readonly exportsAliases = new Set<string>();
-
   private moduleAssign(stmt: Stmt & { kind: 'assign' }): void {
     const target = stmt.targets[0];
     if (!target) return;

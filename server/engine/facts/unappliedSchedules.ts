@@ -129,11 +129,9 @@ function buildWith(facts: Facts, stmt: Stmt, scope: Scope, name: string): { call
       if (x.kind !== 'call') continue;
       const named = (e: Expr | undefined): boolean => e?.kind === 'name' && e.name === name;
       if (!x.args.some(named) && !x.kwargs.some((k) => named(k.value))) continue;
-      const path = frameworkPath(x.callee, scope, stmt.span.start, facts.scopes.imports, 'python');
-      const spec = path && optimizerRateArgument(path);
-      if (spec) {
-        const arg = argumentAt(x, spec.keywords, spec.position);
-        if (arg && named(arg)) return { call: x, arg };
+      const rate = frameworkRate(facts, x, scope, stmt.span.start);
+      if (rate) {
+        if (rate.arg && named(rate.arg)) return { call: x, arg: rate.arg };
         continue;
       }
       const target = resolveCall(facts.program, x, scope, stmt.span.start);
@@ -184,13 +182,18 @@ function frameworkBuild(facts: Facts, stmt: Stmt, scope: Scope, name: string): b
   for (const root of stmtExprs(stmt)) {
     for (const x of subExprs(root)) {
       if (x.kind !== 'call') continue;
-      const path = frameworkPath(x.callee, scope, stmt.span.start, facts.scopes.imports, 'python');
-      const spec = path && optimizerRateArgument(path);
-      const arg = spec && argumentAt(x, spec.keywords, spec.position);
+      const arg = frameworkRate(facts, x, scope, stmt.span.start)?.arg;
       if (arg?.kind === 'name' && arg.name === name) return true;
     }
   }
   return false;
+}
+
+/** When the call builds a framework optimizer (catalogue.ts `optimizerRateArgument`): its learning-rate argument as written, if any. */
+function frameworkRate(facts: Facts, call: Call, scope: Scope, at: number): { arg?: Expr } | undefined {
+  const path = frameworkPath(call.callee, scope, at, facts.scopes.imports, 'python');
+  const spec = path && optimizerRateArgument(path);
+  return spec ? { arg: argumentAt(call, spec.keywords, spec.position) } : undefined;
 }
 
 /** What holds the built optimizer: the assignment's one target (`opt`, `self.train_op`), or the receiver of the call it is handed to (`model.compile(optimizer=…)`). */

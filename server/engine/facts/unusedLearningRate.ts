@@ -19,7 +19,7 @@ import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import type { Binding, FunctionDef, Scope } from './scope';
-import { explicitParams, forEachChild } from './scope';
+import { explicitParams, forEachChild, someExpr } from './scope';
 import { ownStatements, programIndex, walkAll } from './program';
 import { baseExpr, exprKey } from './keys';
 import { resolveCall } from './resolve';
@@ -95,14 +95,7 @@ function takenRate(fn: FunctionDef): { name: string; taken: Span; parameter: boo
 }
 
 function readsName(e: Expr, names: Set<string>): boolean {
-  let found = false;
-  const visit = (x: Expr): void => {
-    if (found) return;
-    if (x.kind === 'name' && names.has(x.name)) found = true;
-    else forEachChild(x, visit);
-  };
-  visit(e);
-  return found;
+  return someExpr(e, (x) => x.kind === 'name' && names.has(x.name));
 }
 
 /**
@@ -214,16 +207,7 @@ function plainChain(facts: Facts, fn: FunctionDef, root: Expr, scope: Scope, at:
     // what it multiplies its own entry by counts as on the way; the entry itself is no factor.
     const unscaledCallback = (l: Expr & { kind: 'lambda' }): boolean => {
       const own = new Set(l.params.map((p) => p.name));
-      const mentionsOwn = (y: Expr): boolean => {
-        let found = false;
-        const look = (z: Expr): void => {
-          if (found) return;
-          if (z.kind === 'name' && own.has(z.name)) found = true;
-          else forEachChild(z, look);
-        };
-        look(y);
-        return found;
-      };
+      const mentionsOwn = (y: Expr): boolean => someExpr(y, (z) => z.kind === 'name' && own.has(z.name));
       let fine = true;
       const check = (e: Expr): void => {
         if (!fine || e.kind === 'lambda' || e.kind === 'comprehension') return;
