@@ -105,7 +105,7 @@ describe('lsp/workspaceIndex', function () {
     relinted = [];
     index = new WorkspaceIndex({
       documents,
-      excludes: () => false,
+      excludes: () => undefined,
       relint: (uris) => void relinted.push([...uris].sort()),
       log: (type, message) => {
         if (type === MessageType.Error) throw new Error(message);
