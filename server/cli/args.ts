@@ -87,11 +87,13 @@ Other options:
   --version              Show the version
 
 Folders are searched recursively for Python, TypeScript, JavaScript and Jupyter notebook
-(.ipynb) files, skipping node_modules, .git, virtual environments, caches (Nabla's own
-.nabla_cache too), Jupyter checkpoints, macOS resource forks (__MACOSX, ._*), whatever
-.gitignore files exclude and the project
-file's exclude patterns. Files named explicitly are always checked (with --force-exclude,
-unless the project file's exclude covers them).
+(.ipynb) files, skipping build output and installed code (build, dist, _build, venv,
+node_modules, site-packages, ...: Ruff's default exclude list), caches (Nabla's own
+.nabla_cache too), Jupyter checkpoints, macOS resource forks (__MACOSX, ._*), minified
+JavaScript (by name or content), whatever .gitignore files exclude and the project file's
+exclude patterns; a negated pattern (exclude = ["!dist/"]) brings a folder back. Files named
+explicitly are always checked (with --force-exclude, unless the project file's exclude covers
+them).
 
 Settings come from the nearest nabla.toml, or pyproject.toml with a [tool.nabla] table,
 above each file. Suppress a finding with '# nabla: ignore[NB101]' (Python) or

@@ -3,7 +3,7 @@
 // the tests run it in-process. The binary's entry (bin.ts, bundled to dist/cli.js) wires in the process's.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigResolver, formatProblem, isExcluded, loadConfigFile, resolveFileOptions } from '../config/projectConfig';
+import { ConfigResolver, formatProblem, excludeVerdict, loadConfigFile, resolveFileOptions } from '../config/projectConfig';
 import { parseArgs, serverUsage, usage, UsageError, type CheckCommand } from './args';
 import { CACHE_FOLDER, cacheVersion, LintCache, settingsKey, type CacheKey } from './cache';
 import { githubReporter } from './format/github';
@@ -135,9 +135,9 @@ async function check(command: CheckCommand, io: CliIO): Promise<number> {
   let hadFindings = false;
   let fixed = 0;
   const fix = command.fix ? (command.unsafeFixes ? 'unsafe' : 'safe') : undefined;
-  const excluded = (absPath: string, isDir: boolean): boolean => {
+  const excluded = (absPath: string, isDir: boolean): boolean | undefined => {
     const config = configs.forPath(absPath)?.config;
-    return config !== undefined && isExcluded(config, absPath, isDir);
+    return config === undefined ? undefined : excludeVerdict(config, absPath, isDir);
   };
 
   // Files are linted on all cores (parallel.ts) and come back in walk order, so output streams deterministically.

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { isLintablePath } from './lintFile';
 import { isDeclarationFile } from '../engine/languages';
+import { isDefaultExcludedFolder, isMinifiedName, looksMinified, mayBeMinified, MINIFIED_PREFIX_BYTES } from '../config/defaultExclude';
 
 export type WalkItem =
   /** `display` is the path to print: as given, or joined to the folder as given, with `/`. */
@@ -13,24 +14,6 @@ export type WalkItem =
   | { kind: 'error'; message: string }
   /** Something skipped that the user named explicitly, so deserves a word. */
   | { kind: 'warning'; display: string; message: string };
-
-/** Folders that never hold the user's own code. `dist`, `build` etc. are skipped only via .gitignore. */
-const skippedFolders = new Set([
-  'node_modules',
-  '.git',
-  '.hg',
-  '.svn',
-  '__pycache__',
-  'site-packages',
-  '.tox',
-  '.nox',
-  '.mypy_cache',
-  '.pytest_cache',
-  '.ruff_cache',
-  '.nabla_cache', // Nabla's own cache (cache.ts)
-  '.ipynb_checkpoints', // Jupyter's autosaved copies of the notebooks beside them
-  '__MACOSX', // macOS Archive Utility's resource forks, unpacked beside the archive's files
-]);
 
 /**
  * `._train.py`: an AppleDouble file (a macOS resource fork copied to a filesystem without them),
@@ -118,6 +101,28 @@ function ancestorMatchers(dir: string): Matcher[] {
     .filter((m): m is Matcher => m !== undefined);
 }
 
+/** A JavaScript file found by a walk that is minified: by its name, or by the start of its text (config/defaultExclude.ts). */
+function isMinified(absPath: string, name: string): boolean {
+  if (isMinifiedName(name)) return true;
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(absPath, 'r');
+    const buffer = Buffer.alloc(MINIFIED_PREFIX_BYTES);
+    const read = fs.readSync(fd, buffer, 0, MINIFIED_PREFIX_BYTES, 0);
+    return looksMinified(buffer.toString('latin1', 0, read));
+  } catch {
+    return false; // unreadable: linting it reports why
+  } finally {
+    if (fd !== undefined) {
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // nothing to do
+      }
+    }
+  }
+}
+
 function compareNames(a: string, b: string): number {
   // Code-unit order, not localeCompare: output must not depend on the user's locale.
   return a < b ? -1 : a > b ? 1 : 0;
@@ -135,8 +140,12 @@ function describeError(error: unknown): string {
  * order given, each folder's entries sorted by name. Each file is yielded at most once.
  */
 export interface WalkOptions {
-  /** The project file's `exclude`: a folder or file it covers is not visited (files named explicitly still are). */
-  isExcluded?: (absPath: string, isDir: boolean) => boolean;
+  /**
+   * The project file's `exclude`: true, a folder or file it covers is not visited (files named explicitly still
+   * are); false, a negated pattern (`!dist/`) brings back what the defaults leave out (config/defaultExclude.ts);
+   * undefined, no opinion.
+   */
+  isExcluded?: (absPath: string, isDir: boolean) => boolean | undefined;
   /** `--force-exclude`: `isExcluded` applies to the paths named explicitly too; they are skipped without a word. */
   forceExclude?: boolean;
   /** The folder relative paths are given from (default: the process's working folder). Items' `fsPath` are then absolute. */
@@ -196,15 +205,17 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
         }
       }
       if (isDir) {
-        if (skippedFolders.has(entry.name)) continue;
+        if (isDefaultExcludedFolder(entry.name) && options.isExcluded?.(childAbs, true) !== false) continue;
         if (isIgnored(matchers, toSlashes(childAbs), true)) continue;
-        if (options.isExcluded?.(childAbs, true)) continue;
+        if (options.isExcluded?.(childAbs, true) === true) continue;
         yield* visitDir(childDisplay, childAbs, matchers, false);
       } else if (isFile) {
         // Only regular files: a FIFO, socket or device is never source (and reading a FIFO blocks).
         if (!isLintablePath(entry.name) || isAppleDouble(entry.name)) continue;
         if (isIgnored(matchers, toSlashes(childAbs), false)) continue;
-        if (options.isExcluded?.(childAbs, false)) continue;
+        const excluded = options.isExcluded?.(childAbs, false);
+        if (excluded === true) continue;
+        if (excluded !== false && mayBeMinified(entry.name) && isMinified(childAbs, entry.name)) continue;
         yield* visitFile(childDisplay, childAbs);
       }
     }
@@ -224,7 +235,7 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
       };
       continue;
     }
-    if (options.forceExclude && options.isExcluded?.(path.resolve(fsPath), stat.isDirectory())) continue;
+    if (options.forceExclude && options.isExcluded?.(path.resolve(fsPath), stat.isDirectory()) === true) continue;
     if (stat.isDirectory()) {
       const abs = path.resolve(fsPath);
       yield* visitDir(display, abs, ancestorMatchers(abs), true);

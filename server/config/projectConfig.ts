@@ -306,6 +306,22 @@ export function isExcluded(config: ProjectConfig, absPath: string, isDir = false
   return rel !== undefined && test(matchersOf(config).exclude, rel, isDir);
 }
 
+/**
+ * What `exclude` says about a file or folder for a walk: true (covered), false (a negated pattern such as
+ * `!dist/` brings it back, over the default exclusions of config/defaultExclude.ts) or undefined (no opinion).
+ */
+export function excludeVerdict(config: ProjectConfig, absPath: string, isDir = false): boolean | undefined {
+  if (config.exclude.length === 0) return undefined;
+  const rel = relativeTo(config, absPath);
+  if (rel === undefined) return undefined;
+  try {
+    const result = matchersOf(config).exclude.test(isDir ? `${rel}/` : rel);
+    return result.ignored ? true : result.unignored ? false : undefined;
+  } catch {
+    return undefined; // a name `ignore` cannot take as a relative path
+  }
+}
+
 /** The codes `per-file-ignores` turns off for a file. */
 export function perFileIgnores(config: ProjectConfig, absPath: string): string[] {
   const rel = relativeTo(config, absPath);

@@ -126,8 +126,8 @@ export interface LintOptions {
   severity?: Record<string, Severity>;
   /**
    * The fast path (server/engine/prefilter.ts): a text that cannot hold training math is not
-   * parsed, and its outcome is empty (no syntax-error notice either). The CLI (and Lint Workspace)
-   * set it; the editor's diagnostics do not, so an open document's syntax errors are always logged.
+   * analysed; it is only parsed for the syntax-error notice a parsed file gets (no lowering, no
+   * facts, no rules). The CLI sets it; the editor's diagnostics do not.
    */
   prefilter?: boolean;
   /**

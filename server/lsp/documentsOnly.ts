@@ -37,7 +37,7 @@ export class DocumentsOnly implements LintIndex {
 /** No project file: the editor's settings as they are. */
 export const noProjectFile: ProjectFileSettings = {
   apply: (_uri: string, editor: NablaSettings) => editor,
-  excludes: () => false,
+  excludes: () => undefined,
   reload: () => undefined,
   setRoots: () => undefined,
 };

@@ -7,7 +7,7 @@
 // project's `exclude` covers gets no diagnostics.
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigResolver, CONFIG_FILE, formatProblem, isExcluded, PYPROJECT_FILE, resolveFileOptions, type LoadedConfig } from '../config/projectConfig';
+import { ConfigResolver, CONFIG_FILE, formatProblem, excludeVerdict, PYPROJECT_FILE, resolveFileOptions, type LoadedConfig } from '../config/projectConfig';
 import type { NablaSettings } from './settings';
 
 /** Glob patterns of the files whose changes reload the project configuration. */
@@ -60,10 +60,10 @@ export class ProjectSettings {
     return this.resolver.forPath(fsPath);
   }
 
-  /** Whether the project's `exclude` covers a path (for the workspace walk). */
-  excludes(fsPath: string, isDir: boolean): boolean {
+  /** What the project's `exclude` says about a path, for the workspace walk: covered, brought back by `!pattern`, or no opinion (undefined). */
+  excludes(fsPath: string, isDir: boolean): boolean | undefined {
     const loaded = this.configFor(fsPath);
-    return loaded !== undefined && isExcluded(loaded.config, fsPath, isDir);
+    return loaded === undefined ? undefined : excludeVerdict(loaded.config, fsPath, isDir);
   }
 
   /** The editor settings for a document with its project file layered underneath. */

@@ -54,7 +54,7 @@ export interface WorkspaceIndexHost {
   /** The open text documents. */
   documents: { get(uri: string): TextDocument | undefined };
   /** The project file's `exclude` (the walk does not enter what it covers). */
-  excludes(fsPath: string, isDir: boolean): boolean;
+  excludes(fsPath: string, isDir: boolean): boolean | undefined;
   /** Lint these open documents again: something their lint reads changed. */
   relint(uris: string[]): void;
   log(type: MessageType, message: string): void;

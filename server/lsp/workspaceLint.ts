@@ -17,7 +17,7 @@ import type { LintWorkspaceParams, LintWorkspaceResult } from './protocol';
 export interface WorkspaceLintHost {
   /** Effective settings for a file (editor settings with the project file; `enable` false when excluded). */
   settings(uri: string): Promise<NablaSettings>;
-  excludes(fsPath: string, isDir: boolean): boolean;
+  excludes(fsPath: string, isDir: boolean): boolean | undefined;
   isOpen(uri: string): boolean;
   publish(params: PublishDiagnosticsParams): void;
   maxFileSize: number;

@@ -25,7 +25,7 @@ describe('nabla check file discovery', function () {
   this.timeout(60000);
   after(removeTrees);
 
-  it('skips node_modules, virtual environments, caches, notebook checkpoints and macOS resource forks, but not dist', async function () {
+  it('skips node_modules, virtual environments, caches, notebook checkpoints, macOS resource forks and build output', async function () {
     const dir = makeTree({
       'train.py': PY_BUG,
       'node_modules/pkg/index.js': 'w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));\n',
@@ -44,12 +44,49 @@ describe('nabla check file discovery', function () {
       '__MACOSX/proj/bad.py': PY_BUG,
       '._train.py': Buffer.from([0x00, 0x05, 0x16, 0x07, 0x00, 0x02, 0x00, 0x00]),
       'dist/bad.py': PY_BUG,
+      'build/lib/pkg/bad.py': PY_BUG,
+      'docs/_build/html/_static/bad.py': PY_BUG,
+      'venv/lib/bad.py': PY_BUG, // no pyvenv.cfg (a conda environment): skipped by its name
+      'pkg/builder/ok.py': PY_OK, // only the exact names
     });
     const { status, out, stderr } = await checkJson(['.'], dir);
-    assert.deepEqual(flaggedFiles(out), ['dist/bad.py', 'train.py']);
+    assert.deepEqual(flaggedFiles(out), ['train.py']);
     assert.equal(out.files, 2);
     assert.equal(stderr, '', 'no "skipped: binary" notice for a resource fork');
     assert.equal(status, 1);
+  });
+
+  it('skips minified JavaScript found by a walk, by name or by content, and lints it when named or brought back by exclude', async function () {
+    const bug = 'w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));';
+    const minified = `/*! lib v1.0 | MIT */\n!function(){${'var a=f(a);'.repeat(60)}${bug}}();\n`;
+    const dir = makeTree({
+      'static/lib.min.js': `${bug}\n`, // by its name
+      'static/bundle.js': minified, // by its content
+      'static/types.ts': `export const table = [${'0.125, '.repeat(200)}0];\n${bug}\n`, // TypeScript is never minified
+      // A hand-written script with one long line of data (no code in it) is kept.
+      'demo/data.js': `const samples = [${'[0.5, 1.5], '.repeat(100)}[0, 0]];\nfor (let i = 0; i < 3; i++) {\n  ${bug}\n}\n`,
+      'app.js': `${bug}\n`,
+    });
+    assert.deepEqual(flaggedFiles((await checkJson(['.'], dir)).out), ['app.js', 'demo/data.js', 'static/types.ts']);
+    assert.deepEqual(flaggedFiles((await checkJson(['static/bundle.js', 'static/lib.min.js'], dir)).out), ['static/bundle.js', 'static/lib.min.js']);
+    // A folder named explicitly is linted, but minified files found inside it are still skipped.
+    assert.deepEqual(flaggedFiles((await checkJson(['static'], dir)).out), ['static/types.ts']);
+    fs.writeFileSync(path.join(dir, 'nabla.toml'), 'exclude = ["!static/bundle.js"]\n');
+    assert.deepEqual(flaggedFiles((await checkJson(['.'], dir)).out), ['app.js', 'demo/data.js', 'static/bundle.js', 'static/types.ts']);
+  });
+
+  it('lints build output named explicitly or brought back by a negated exclude pattern', async function () {
+    const dir = makeTree({
+      'train.py': PY_BUG,
+      'dist/bad.py': PY_BUG,
+      'tools/build/bad.py': PY_BUG,
+    });
+    assert.deepEqual(flaggedFiles((await checkJson(['.'], dir)).out), ['train.py']);
+    assert.deepEqual(flaggedFiles((await checkJson(['dist', 'tools/build/bad.py'], dir)).out), ['dist/bad.py', 'tools/build/bad.py']);
+    fs.writeFileSync(path.join(dir, 'nabla.toml'), 'exclude = ["!build/"]\n');
+    assert.deepEqual(flaggedFiles((await checkJson(['.'], dir)).out), ['tools/build/bad.py', 'train.py']);
+    // --force-exclude does not drop what the defaults leave out when it is named: only `exclude` can.
+    assert.deepEqual(flaggedFiles((await checkJson(['--force-exclude', 'dist/bad.py'], dir)).out), ['dist/bad.py']);
   });
 
   it('honours .gitignore files, nested ones relative to their folder', async function () {

@@ -4,6 +4,7 @@
 // `npm run proof:fastpath` compares whole CLI runs on the fixtures, the bench corpus and any folders given.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { initEngine, mayHoldTrainingMath } from '../../server/engine';
 import { isLintablePath, lintFile, type FileResult } from '../../server/cli/lintFile';
@@ -46,13 +47,16 @@ async function lintAll(files: string[], full: boolean, merge = true): Promise<Ma
   }
 }
 
-/** What differs between the two runs, file by file; a syntax-error notice of a file the fast path skips is expected to go. */
+/**
+ * What differs between the two runs, file by file. A file the fast path skips is parsed for its
+ * syntax errors but not lowered: only lowering's notice about expressions nested too deeply may go.
+ */
 export function differences(full: Map<string, { findings: unknown[]; notices: unknown[] }>, fast: Map<string, { findings: unknown[]; notices: unknown[] }>, skipped: (absPath: string) => boolean): string[] {
   const out: string[] = [];
   for (const file of new Set([...full.keys(), ...fast.keys()])) {
     const a = full.get(file) ?? { findings: [], notices: [] };
     const b = fast.get(file) ?? { findings: [], notices: [] };
-    const notices = skipped(file) ? a.notices.filter((n) => (n as { kind: string }).kind !== 'parse-error') : a.notices;
+    const notices = skipped(file) ? a.notices.filter((n) => !(n as { message: string }).message.startsWith('some expressions nest too deeply')) : a.notices;
     if (JSON.stringify(a.findings) !== JSON.stringify(b.findings)) out.push(`${file}: findings differ\n  full: ${JSON.stringify(a.findings)}\n  fast: ${JSON.stringify(b.findings)}`);
     if (JSON.stringify(notices) !== JSON.stringify(b.notices)) out.push(`${file}: notices differ\n  full: ${JSON.stringify(a.notices)}\n  fast: ${JSON.stringify(b.notices)}`);
   }
@@ -132,7 +136,32 @@ describe('fast path: the same findings as the full analysis', function () {
     const fast = new Map([['/p/a.py', { findings: [], notices: [] }]]);
     assert.equal(differences(full, fast, () => true).length, 1);
     const syntax = new Map([['/p/a.py', { findings: [], notices: [{ kind: 'parse-error', message: 'syntax error at 1:1' }] }]]);
-    assert.equal(differences(syntax, fast, () => true).length, 0, 'a skipped file loses its syntax-error notice by design');
-    assert.equal(differences(syntax, fast, () => false).length, 1);
+    assert.equal(differences(syntax, fast, () => true).length, 1, 'a skipped file keeps its syntax-error notice');
+    const nested = new Map([['/p/a.py', { findings: [], notices: [{ kind: 'parse-error', message: 'some expressions nest too deeply to analyse; they were skipped' }] }]]);
+    assert.equal(differences(nested, fast, () => true).length, 0, 'a skipped file is not lowered, so it cannot say that');
+    assert.equal(differences(nested, fast, () => false).length, 1);
+  });
+
+  it('a skipped file with syntax errors gets the notice a parsed file gets', async function () {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nabla-fastpath-'));
+    try {
+      const files = {
+        'loader.py': 'import os\n\ndef load(path:\n    return os.listdir(path)\n\nx = [1, 2\n',
+        'plot.ts': 'export function bound(v: number): number {\n  return Math.min(1, v;\n}\n',
+        'layout.py': 'def f():\nreturn 1\n', // a layout error (pythonLayout.ts), no ERROR node
+        'clean.py': 'import os\nnames = sorted(os.listdir("."))\n',
+      };
+      for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+      const paths = Object.keys(files).map((name) => path.join(dir, name));
+      for (const p of paths) assert.equal(mayHoldTrainingMath(fs.readFileSync(p, 'utf8')), false, p);
+      const full = await lintAll(paths, true);
+      const fast = await lintAll(paths, false);
+      const found = differences(full, fast, () => true);
+      assert.deepEqual(found, [], found.join('\n'));
+      const kinds = paths.map((p) => (fast.get(toSlashes(p))?.notices ?? []).map((n) => (n as { kind: string }).kind).join(','));
+      assert.deepEqual(kinds, ['parse-error', 'parse-error', 'parse-error', '']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

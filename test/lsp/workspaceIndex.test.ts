@@ -105,7 +105,7 @@ describe('lsp/workspaceIndex', function () {
     relinted = [];
     index = new WorkspaceIndex({
       documents,
-      excludes: () => false,
+      excludes: () => undefined,
       relint: (uris) => void relinted.push([...uris].sort()),
       log: (type, message) => {
         if (type === MessageType.Error) throw new Error(message);
@@ -247,6 +247,9 @@ describe('language server: imports across the workspace', function () {
       'train_extra.py': TRAIN('models.extra'),
       'web/reg.ts': TS_REG,
       'web/train.ts': TS_TRAIN,
+      // Build output and a minified bundle: left out of the workspace walk (config/defaultExclude.ts).
+      'build/lib/train.py': TRAIN('models.reg'),
+      'web/static/bundle.js': `!function(){${'var a=f(a);'.repeat(60)}w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));}();\n`,
     });
     client = (await LspTestClient.start({ workspaceFolders: [pathToFileURL(dir).href], capabilities: { workspace: { didChangeWatchedFiles: { dynamicRegistration: true } } } })).client;
   });
@@ -376,6 +379,9 @@ describe('language server: imports across the workspace', function () {
       train?.diagnostics.map((d) => [d.code, d.relatedInformation?.[0]?.location.uri]),
       [['NB101', uriOf(dir, 'models/reg.py')]],
     );
+    for (const rel of ['build/lib/train.py', 'web/static/bundle.js']) {
+      assert.ok(!client.publishes.some((p) => p.uri === uriOf(dir, rel)), `${rel} is left out of the workspace lint`);
+    }
 
     // The helper fixed on disk: the next run reads it again.
     write(dir, 'models/reg.py', REG_GRADIENT);
