@@ -415,7 +415,7 @@ class Reader {
       const s = stmts[i];
       switch (s.kind) {
         case 'assign': {
-          const value = s.op ? this.binary(s.op, this.read(s.targets[0], env), this.eval(s.value, env)) : this.eval(s.value, env);
+          const value = s.op ? this.binary(s.op, this.eval(s.targets[0], env), this.eval(s.value, env)) : this.eval(s.value, env);
           for (const t of s.targets) {
             const key = baseKey(t);
             if (key !== undefined) env.set(key, { v: value, at: s.op ? undefined : s.value });
@@ -427,7 +427,7 @@ class Reader {
           break;
         }
         case 'expr':
-          this.statementCall(s.expr, env);
+          if (!this.statementCall(s.expr, env)) return { env, lost: true };
           break;
         case 'return': {
           if (!s.value) return { env, returned: { v: undefined } };
@@ -452,7 +452,7 @@ class Reader {
             if (r.lost) return r;
             break;
           }
-          for (const h of s.heads) this.statementCall(h, env);
+          for (const h of s.heads) if (!this.statementCall(h, env)) return { env, lost: true };
           const r = this.walk(s.body, env);
           if (r.returned || r.lost) return r.returned ? r : { env, lost: true };
           break;
@@ -495,24 +495,24 @@ class Reader {
     return { env };
   }
 
-  /** A call as a statement: an element store (`t.set(i, 0)`), callbacks run in place (`t.iterate((i) => …)`). */
-  private statementCall(e: Expr, env: Env): void {
-    if (e.kind !== 'call') return;
+  /**
+   * A call as a statement: an element store (`t.set(i, 0)`), callbacks run in place (`t.iterate((i) => …)`).
+   * False when a callback holds what this reader does not follow.
+   */
+  private statementCall(e: Expr, env: Env): boolean {
+    if (e.kind !== 'call') return true;
     if (e.callee.kind === 'attr' && isElementStoreMethod(e.callee.name) && e.args.length >= 2) {
       const key = baseKey(e.callee.object);
       if (key !== undefined) env.set(key, { v: this.eval(e.args[e.args.length - 1], env), at: e });
-      return;
+      return true;
     }
     for (const a of e.args) {
       if (a.kind !== 'lambda') continue;
       for (const p of a.params) env.set(p.name, { v: lin(ONE, false) });
-      const r = this.walk(a.stmts, env);
-      if (r.lost || r.returned) for (const k of r.env.keys()) void k;
+      // A callback's `return` ends only the callback.
+      if (this.walk(a.stmts, env).lost) return false;
     }
-  }
-
-  private read(e: Expr, env: Env): Val {
-    return this.eval(e, env);
+    return true;
   }
 
   private variableValue(): Val {
