@@ -35,9 +35,12 @@ export const nb209DropoutScaleMismatch = defineRule({
       let fixText: string | undefined;
       let edit: { span: typeof f.span; newText: string } | undefined;
       if (!identity && f.inferFactor && f.inferAt) {
-        edit = { span: f.inferFactor.span, newText: /^[\w.$]+$/.test(train) ? train : `(${train})` };
+        // `h * (1 - p)`: the parentheses go with the factor they hold.
+        let span = f.inferFactor.span;
+        if (facts.source({ start: span.start - 1, end: span.start }) === '(' && facts.source({ start: span.end, end: span.end + 1 }) === ')') span = { start: span.start - 1, end: span.end + 1 };
+        edit = { span, newText: /^[\w.$]+$/.test(train) ? train : `(${train})` };
         const at = f.inferAt.span;
-        fixText = facts.source({ start: at.start, end: f.inferFactor.span.start }) + edit.newText + facts.source({ start: f.inferFactor.span.end, end: at.end });
+        fixText = facts.source({ start: at.start, end: span.start }) + edit.newText + facts.source({ start: span.end, end: at.end });
       }
       const zeroStore = f.trainAt.kind === 'call' || f.trainAt.kind === 'num';
       // `expr / keep` only where it divides the values themselves (not a JavaScript array a call builds).
