@@ -938,7 +938,7 @@ export function bernoulliProbability(call: Expr & { kind: 'call' }): Expr | unde
  * dropout outputs: copies and casts (`x.slice()`, `x.copy()`, `x.clone()`, `mask.astype(float)`,
  * `np.array(x)`, `tf.cast(mask, tf.float32)`, `Number(b)`).
  */
-const VALUE_METHODS: ReadonlySet<string> = new Set(['slice', 'copy', 'clone', 'astype', 'float', 'double', 'detach', 'type', 'to', 'type_as', 'cpu']);
+const VALUE_METHODS: ReadonlySet<string> = new Set(['slice', 'copy', 'clone', 'astype', 'float', 'double', 'detach', 'type', 'to', 'type_as', 'cpu', 'toFloat', 'asType', 'cast']);
 const VALUE_FUNCTIONS: ReadonlySet<string> = new Set(['array', 'asarray', 'copy', 'cast', 'Number', 'float', 'Float32Array', 'Float64Array', 'from']);
 export function valueKeptBy(call: Expr & { kind: 'call' }): Expr | undefined {
   const callee = call.callee;
@@ -962,6 +962,38 @@ export function isMultiplyCall(call: Expr & { kind: 'call' }): boolean {
 /** `t.set(i, v)`, `a.itemset(i, v)`: a store of its last argument into an element of the receiver. */
 export function isElementStoreMethod(name: string): boolean {
   return name === 'set' || name === 'itemset';
+}
+
+/**
+ * Comparisons written as calls: `u.less(keep)` (tfjs), `u.lt(p)` (torch), `tf.less(u, keep)`,
+ * `np.less(u, keep)`: the operator, and the two sides (receiver and argument, or the two arguments).
+ */
+const COMPARISON_CALLS: Readonly<Record<string, '<' | '<=' | '>' | '>='>> = table({
+  less: '<', lt: '<', less_equal: '<=', lessEqual: '<=', le: '<=', greater: '>', gt: '>', greater_equal: '>=', greaterEqual: '>=', ge: '>=',
+});
+export function comparisonCall(call: Expr & { kind: 'call' }): { op: '<' | '<=' | '>' | '>='; left: Expr; right: Expr } | undefined {
+  const callee = call.callee;
+  if (callee.kind !== 'attr' || call.kwargs.length > 0) return undefined;
+  const op = COMPARISON_CALLS[callee.name];
+  if (!op) return undefined;
+  if (call.args.length === 1) return { op, left: callee.object, right: call.args[0] };
+  if (call.args.length === 2 && callee.object.kind === 'name') return { op, left: call.args[0], right: call.args[1] };
+  return undefined;
+}
+
+/**
+ * Arithmetic written as calls: `x.mul(m)`, `x.div(keep)`, `tf.mul(x, m)`, torch's in-place `x.mul_(m)`
+ * (ARITHMETIC_CALLS): the operator and the two operands; `inPlace` when the receiver takes the result.
+ */
+export function arithmeticCall(call: Expr & { kind: 'call' }): { op: '+' | '-' | '*' | '/'; left: Expr; right: Expr; inPlace: boolean } | undefined {
+  const callee = call.callee;
+  if (callee.kind !== 'attr' || call.kwargs.length > 0) return undefined;
+  const inPlace = callee.name.endsWith('_') && TORCH_IN_PLACE_ARITHMETIC.has(callee.name);
+  const op = ARITHMETIC_CALLS[inPlace ? callee.name.slice(0, -1) : callee.name];
+  if (!op || op === 'neg') return undefined;
+  if (call.args.length === 1) return { op, left: callee.object, right: call.args[0], inPlace };
+  if (call.args.length === 2 && callee.object.kind === 'name' && !inPlace) return { op, left: call.args[0], right: call.args[1], inPlace };
+  return undefined;
 }
 
 /** `xs.map(f)`: a new array of f's value on each element (its first parameter). */

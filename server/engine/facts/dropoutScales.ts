@@ -25,7 +25,7 @@ import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex, walkAll } from './program';
 import { exprKey } from './keys';
-import { bernoulliProbability, frameworkPath, isElementMapMethod, mayNameDropoutApi, isElementStoreMethod, isMultiplyCall, isUnitUniformDraw, isWhereCall, valueKeptBy } from './catalogue';
+import { arithmeticCall, bernoulliProbability, comparisonCall, frameworkPath, isElementMapMethod, mayNameDropoutApi, isElementStoreMethod, isMultiplyCall, isUnitUniformDraw, isWhereCall, valueKeptBy } from './catalogue';
 import { ifChainAt, forEachChild, type Scope } from './scope';
 
 /** c · p^a · (1 − p)^b. */
@@ -180,9 +180,17 @@ function containsDraw(stmts: Stmt[]): boolean {
  * caller knows was given one: `D = np.random.rand(*A.shape)`, then `D = D < keep_prob`).
  */
 function drawComparison(e: Expr, isDrawn: (x: Expr) => boolean = (x) => x.kind === 'call' && isUnitUniformDraw(x)): { p: Expr; below: boolean } | undefined {
-  if (e.kind !== 'other' || e.children.length !== 2 || e.ops?.length !== 1) return undefined;
-  const op = e.ops[0];
-  const [l, r] = e.children;
+  let op: string;
+  let l: Expr;
+  let r: Expr;
+  if (e.kind === 'other' && e.children.length === 2 && e.ops?.length === 1) {
+    op = e.ops[0];
+    [l, r] = e.children;
+  } else if (e.kind === 'call') {
+    const c = comparisonCall(e);
+    if (!c) return undefined;
+    ({ op, left: l, right: r } = c);
+  } else return undefined;
   const lt = op === '<' || op === '<=';
   const gt = op === '>' || op === '>=';
   if (!lt && !gt) return undefined;
@@ -501,6 +509,10 @@ class Reader {
    */
   private statementCall(e: Expr, env: Env): boolean {
     if (e.kind !== 'call') return true;
+    if (arithmeticCall(e)?.inPlace) {
+      this.eval(e, env);
+      return true;
+    }
     if (e.callee.kind === 'attr' && isElementStoreMethod(e.callee.name) && e.args.length >= 2) {
       const key = baseKey(e.callee.object);
       if (key !== undefined) env.set(key, { v: this.eval(e.args[e.args.length - 1], env), at: e });
@@ -569,18 +581,22 @@ class Reader {
         return mix(t.m, this.eval(e.then, env), this.eval(e.else, env));
       }
       case 'other': {
-        const c = drawComparison(e, (x) => (x.kind === 'call' && isUnitUniformDraw(x)) || ((x.kind === 'name' || x.kind === 'attr') && this.eval(x, env)?.k === 'draw'));
-        if (c) {
-          const p = this.eval(c.p, env);
-          if (p?.k !== 'const' || p.masked) return undefined;
-          const m = c.below ? p.m : complement(p.m);
-          return m ? { k: 'const', m, masked: true, ind: true } : undefined;
-        }
+        const mask = this.maskOf(e, env);
+        if (mask) return mask;
         if (e.children.length === 1 && !e.ops?.length) return this.eval(e.children[0], env);
         return undefined;
       }
       case 'call': {
         if (isUnitUniformDraw(e)) return { k: 'draw', m: ONE, masked: false };
+        if (comparisonCall(e)) return this.maskOf(e, env);
+        const arith = arithmeticCall(e);
+        if (arith) {
+          const v = this.binary(arith.op, this.eval(arith.left, env), this.eval(arith.right, env));
+          // torch's `x.mul_(mask)`: the receiver holds the product from here on.
+          const key = arith.inPlace ? baseKey(arith.left) : undefined;
+          if (key !== undefined) env.set(key, { v, at: e });
+          return v;
+        }
         const p = bernoulliProbability(e);
         if (p) {
           const v = this.eval(p, env);
@@ -608,6 +624,16 @@ class Reader {
       default:
         return undefined;
     }
+  }
+
+  /** A comparison of a uniform draw with a probability: an indicator whose expectation is that probability (or its complement). */
+  private maskOf(e: Expr, env: Env): Val {
+    const c = drawComparison(e, (x) => (x.kind === 'call' && isUnitUniformDraw(x)) || ((x.kind === 'name' || x.kind === 'attr') && this.eval(x, env)?.k === 'draw'));
+    if (!c) return undefined;
+    const p = this.eval(c.p, env);
+    if (p?.k !== 'const' || p.masked) return undefined;
+    const m = c.below ? p.m : complement(p.m);
+    return m ? { k: 'const', m, masked: true, ind: true } : undefined;
   }
 
   /**
