@@ -40,7 +40,15 @@ export const nb209DropoutScaleMismatch = defineRule({
         if (facts.source({ start: span.start - 1, end: span.start }) === '(' && facts.source({ start: span.end, end: span.end + 1 }) === ')') span = { start: span.start - 1, end: span.end + 1 };
         edit = { span, newText: /^[\w.$]+$/.test(train) ? train : `(${train})` };
         const at = f.inferAt.span;
-        fixText = facts.source({ start: at.start, end: span.start }) + edit.newText + facts.source({ start: span.end, end: at.end });
+        // The corrected line, as written with the factor replaced (a statement on one line; else the expression).
+        const base = facts.file.base;
+        const lineStart = facts.text.lastIndexOf('\n', span.start - base - 1) + 1 + base;
+        const nl = facts.text.indexOf('\n', span.end - base);
+        const lineEnd = (nl < 0 ? facts.text.length : nl) + base;
+        const whole = lineStart <= at.start && at.end <= lineEnd;
+        const from = whole ? lineStart : at.start;
+        const to = whole ? lineEnd : at.end;
+        fixText = (facts.source({ start: from, end: span.start }) + edit.newText + facts.source({ start: span.end, end: to })).trim().replace(/\s*(#|\/\/).*$/, '');
       }
       const zeroStore = f.trainAt.kind === 'call' || f.trainAt.kind === 'num';
       // `expr / keep` only where it divides the values themselves (not a JavaScript array a call builds).

@@ -390,6 +390,8 @@ function scaledElsewhere(facts: Facts, body: Body, v: Variable): boolean {
 
 /** The operand of a product that holds the probability (`this.dropProb` in `input[j] * this.dropProb`). */
 function factorOf(e: Expr, v: Variable): Expr | undefined {
+  // `V2.w[i] *= this.drop_prob`: the value is the factor.
+  if (v.key !== undefined && (exprKey(e) === v.key || (e.kind === 'binary' && e.op === '-' && e.left.kind === 'num' && exprKey(e.right) === v.key))) return e;
   let found: Expr | undefined;
   const visit = (x: Expr): void => {
     if (found) return;
@@ -426,7 +428,7 @@ class Reader {
           const value = s.op ? this.binary(s.op, this.eval(s.targets[0], env), this.eval(s.value, env)) : this.eval(s.value, env);
           for (const t of s.targets) {
             const key = baseKey(t);
-            if (key !== undefined) env.set(key, { v: value, at: s.op ? undefined : s.value });
+            if (key !== undefined) env.set(key, { v: value, at: s.value });
             else if (t.kind === 'seq') for (const item of t.items) {
               const k = baseKey(item);
               if (k !== undefined) env.set(k, { v: undefined });
@@ -490,8 +492,8 @@ class Reader {
     if (a.returned || a.lost || b.returned || (b as PathResult).lost) return { env, lost: true };
     const keys = new Set([...a.env.keys(), ...b.env.keys()]);
     for (const k of keys) {
-      const x = a.env.get(k);
-      const y = b.env.get(k);
+      const x = a.env.get(k) ?? known(env, k);
+      const y = b.env.get(k) ?? known(env, k);
       if (x === y) continue;
       if (test?.k === 'const' && test.ind) {
         const v = mix(test.m, x?.v, y?.v);
@@ -546,7 +548,7 @@ class Reader {
         }
         const own = exprKey(e);
         if (this.v.key !== undefined && (own === this.v.key || key === this.v.key)) return this.variableValue();
-        const hit = env.get(key);
+        const hit = known(env, key);
         if (hit) return hit.v;
         if (e.kind === 'name') {
           if (e.name === 'true' || e.name === 'True') return { k: 'const', m: ONE, masked: false };
@@ -696,6 +698,20 @@ function pickAt(x: Entry | undefined, y: Entry | undefined, chain: Span): Expr |
   if (x?.v?.k === 'lin' && inside(x)) return x.at;
   if (y?.v?.k === 'lin' && inside(y)) return y.at;
   return inside(x) ?? inside(y);
+}
+
+/**
+ * What `env` knows of a place: its own entry, or the data it is a field of (`V2.w` of `V2 = V.clone()`:
+ * a field of data is data at the same scale).
+ */
+function known(env: Env, key: string): Entry | undefined {
+  const own = env.get(key);
+  if (own) return own;
+  for (let k = key, dot = k.lastIndexOf('.'); dot > 0; k = k.slice(0, dot), dot = k.lastIndexOf('.')) {
+    const up = env.get(k.slice(0, dot));
+    if (up) return up.v?.k === 'lin' ? up : undefined;
+  }
+  return undefined;
 }
 
 /** The place a store writes or a read reads, without its element index: `out` for `out[i]`, `this.mask` for `this.mask[i]`. */
