@@ -11,13 +11,16 @@
 //   - an identifier that names a framework's optimizer, regularizer, in-place update, parameter list
 //     or `add_loss` (catalogue.ts), a differentiation call (autodiff.ts), or a training role:
 //     gradients, learning rates, regularization strengths and knobs (roles.ts);
+//   - a dropout mask drawn by hand: a uniform draw compared with a probability (`Math.random() < p`,
+//     `np.random.rand(*A.shape) < keep`, or `D = np.random.rand(n, m)` and then `D < keep`), or a
+//     one-trial Bernoulli draw (`bernoulli_(p)`, `binomial(1, p, …)`) (dropoutScales.ts, NB209);
 //   - a call of a builtin that names a definition at run time (`eval(args.model_name)`): an entry
 //     that builds a model from a class it chooses so, whose method a runner module calls (chosenClassMethods.ts).
 // Identifiers in strings and comments count too (keeping a file costs time, never a finding).
 // `npm run proof:fastpath` (scripts/fastpath-proof.mjs) runs the full and the fast path over the
 // fixtures, the examples, the bench corpus and any folders given, and fails on any difference.
 import { AUTODIFF_NAMES } from './facts/autodiff';
-import { FRAMEWORK_NAMES, RUN_TIME_NAME_LOOKUPS } from './facts/catalogue';
+import { FRAMEWORK_NAMES, RUN_TIME_NAME_LOOKUPS, UNIFORM_DRAW_NAMES } from './facts/catalogue';
 import { mayNameTrainingRole } from './facts/roles';
 
 /** An augmented assignment, unless its right side is a lone number or string (`i += 1`, `s += ", "`). */
@@ -30,6 +33,23 @@ const IDENTIFIER = /[A-Za-z_$][\w$]*/g;
 /** `eval(…)` called by name (not a method such as `model.eval()`). */
 const RUN_TIME_LOOKUP = new RegExp(`(?<![\\w$.])(?:${RUN_TIME_NAME_LOOKUPS.join('|')})[ \\t]*\\(`);
 
+const DRAW = `(?:${UNIFORM_DRAW_NAMES.join('|')})[ \\t]*\\(`;
+/** A uniform draw compared right away (`Math.random() < p`, `p > np.random.rand(n)`), or a Bernoulli draw. */
+const DRAW_COMPARED = new RegExp(`\\b${DRAW}[^\\n]*?\\)[ \\t)]*[<>]|[<>]=?[ \\t(]*[\\w$.]*\\b${DRAW}|\\bbernoulli_?[ \\t]*\\(|\\bbinomial[ \\t]*\\([ \\t]*1\\b`);
+/** `D = np.random.rand(n, m)`: the names given a draw, compared later (`D = D < keep_prob`). */
+const DRAW_ASSIGNED = new RegExp(`([A-Za-z_$][\\w$]*)[ \\t]*=[ \\t]*[\\w$.]*\\b${DRAW}`, 'g');
+
+/** A dropout mask drawn by hand (see the comment above). */
+function mayDrawMask(text: string): boolean {
+  if (DRAW_COMPARED.test(text)) return true;
+  DRAW_ASSIGNED.lastIndex = 0;
+  let tries = 0;
+  for (let m = DRAW_ASSIGNED.exec(text); m !== null && tries++ < 20; m = DRAW_ASSIGNED.exec(text)) {
+    if (new RegExp(`\\b${m[1].replace(/\$/g, '\\$')}[ \\t]*[<>]`).test(text)) return true;
+  }
+  return false;
+}
+
 /** False only when no rule could start from anything in this text (see the comment above). */
 export function mayHoldTrainingMath(text: string): boolean {
   if (/nabla/i.test(text) || UPDATE_OPERATOR.test(text) || ELEMENT_UPDATE.test(text) || RUN_TIME_LOOKUP.test(text)) return true;
@@ -41,5 +61,5 @@ export function mayHoldTrainingMath(text: string): boolean {
     seen.add(id);
     if (FRAMEWORK_NAMES.has(id) || AUTODIFF_NAMES.has(id) || mayNameTrainingRole(id)) return true;
   }
-  return SELF_UPDATE.test(text);
+  return SELF_UPDATE.test(text) || mayDrawMask(text);
 }

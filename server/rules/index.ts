@@ -17,6 +17,7 @@ import { nb205RegularizerWithoutEffect } from './nb205-regularizer-without-effec
 import { nb206DecayNeverApplied } from './nb206-decay-never-applied';
 import { nb207KeepProbabilityAsDropRate } from './nb207-keep-probability-as-drop-rate';
 import { nb208OptimizerRebuiltInLoop } from './nb208-optimizer-rebuilt-in-loop';
+import { nb209DropoutScaleMismatch } from './nb209-dropout-scale-mismatch';
 import { nb301RegularizationLossesDropped } from './nb301-regularization-losses-dropped';
 import { nb302PenaltyAfterBackward } from './nb302-penalty-after-backward';
 import { nb303PenaltyWithoutGradient } from './nb303-penalty-without-gradient';
@@ -51,6 +52,7 @@ export const allRules: Rule[] = [
   nb206DecayNeverApplied,
   nb207KeepProbabilityAsDropRate,
   nb208OptimizerRebuiltInLoop,
+  nb209DropoutScaleMismatch,
   nb301RegularizationLossesDropped,
   nb302PenaltyAfterBackward,
   nb303PenaltyWithoutGradient,

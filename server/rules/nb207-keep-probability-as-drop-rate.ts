@@ -26,7 +26,7 @@ export const nb207KeepProbabilityAsDropRate = defineRule({
         f.evidence.kind === 'mask'
           ? `\`${written}\` is a keep probability here (a keep mask is drawn with it, units kept where a uniform draw is below it)`
           : f.evidence.kind === 'complement'
-          ? `\`${written}\` is a keep probability here (its complement is given as a drop rate elsewhere in this file)`
+          ? `\`${written}\` is a keep probability here (its complement is given as a drop rate elsewhere in this function)`
           : `\`${written}\` is named as a keep probability, the share of units kept`;
       const effect =
         f.value === 0.5

@@ -881,9 +881,124 @@ const TORCH_DROPOUT_FUNCTIONS: ReadonlySet<string> = new Set(['dropout', 'dropou
 export const DROPOUT_NAMES: readonly string[] = [...KERAS_DROPOUT_LAYERS, ...TORCH_DROPOUT_MODULES, ...TORCH_DROPOUT_FUNCTIONS, 'spatialDropout1d'];
 
 /** Uniform random draws a hand-written dropout compares with its probability (`np.random.rand(*A.shape) < keep_prob`). */
-const UNIFORM_DRAWS: ReadonlySet<string> = new Set(['rand', 'random', 'random_sample', 'uniform', 'rand_like', 'randomUniform', 'random_uniform']);
+/** Their names, for the CLI's fast path (a hand-written dropout's mask: prefilter.ts). */
+export const UNIFORM_DRAW_NAMES: readonly string[] = ['rand', 'random', 'random_sample', 'uniform', 'rand_like', 'randomUniform', 'random_uniform'];
+const UNIFORM_DRAWS: ReadonlySet<string> = new Set(UNIFORM_DRAW_NAMES);
 export function isUniformDrawName(name: string): boolean {
   return UNIFORM_DRAWS.has(name);
+}
+
+/** A callee whose last name may be a framework dropout (the gate before `dropoutRateParameter` resolves the path). */
+export function mayNameDropoutApi(name: string): boolean {
+  return /dropout/i.test(name);
+}
+
+/**
+ * A draw of a uniform number in [0, 1) that a hand-written dropout compares with its probability:
+ * `np.random.rand(*A.shape)`, `Math.random()`, `torch.rand_like(x)`, `rng.random(shape)`, and
+ * `np.random.uniform(0, 1, shape)` / `rng.uniform(size=…)` only over [0, 1) (other bounds draw something else).
+ */
+export function isUnitUniformDraw(call: Expr & { kind: 'call' }): boolean {
+  const callee = call.callee;
+  const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
+  if (name === undefined || !UNIFORM_DRAWS.has(name)) return false;
+  if (name !== 'uniform' && name !== 'random_uniform' && name !== 'randomUniform') return true;
+  // `uniform(low, high, size)`: only [0, 1). tf's `random_uniform(shape)`/tfjs `randomUniform(shape)` default to it.
+  const low = name === 'uniform' ? call.args[0] ?? call.kwargs.find((k) => k.name === 'low')?.value : call.args[1] ?? call.kwargs.find((k) => k.name === 'minval')?.value;
+  const high = name === 'uniform' ? call.args[1] ?? call.kwargs.find((k) => k.name === 'high')?.value : call.args[2] ?? call.kwargs.find((k) => k.name === 'maxval')?.value;
+  const is = (e: Expr | undefined, v: number): boolean => e === undefined || (e.kind === 'num' && e.value === v);
+  return is(low, 0) && is(high, 1);
+}
+
+/**
+ * The probability of a one-trial Bernoulli draw (its value is 1 with that probability):
+ * `np.random.binomial(1, p, size)`, `x.bernoulli_(p)`, `torch.bernoulli(torch.full_like(x, p))`.
+ */
+export function bernoulliProbability(call: Expr & { kind: 'call' }): Expr | undefined {
+  const callee = call.callee;
+  const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
+  const kw = (k: string): Expr | undefined => call.kwargs.find((a) => a.name === k)?.value;
+  if (name === 'binomial') {
+    const n = call.args[0] ?? kw('n');
+    return n?.kind === 'num' && n.value === 1 ? call.args[1] ?? kw('p') : undefined;
+  }
+  if (name === 'bernoulli_') return call.args[0] ?? kw('p');
+  if (name === 'bernoulli') {
+    const p = kw('p') ?? call.args[1];
+    if (p) return p;
+    const filled = call.args[0];
+    const fill = filled?.kind === 'call' && filled.callee.kind === 'attr' ? filled.callee.name : undefined;
+    return filled?.kind === 'call' && (fill === 'full_like' || fill === 'full') ? filled.args[1] ?? filled.kwargs.find((a) => a.name === 'fill_value')?.value : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Calls whose value is their receiver's (or first argument's) values unchanged, for reading what a
+ * dropout outputs: copies and casts (`x.slice()`, `x.copy()`, `x.clone()`, `mask.astype(float)`,
+ * `np.array(x)`, `tf.cast(mask, tf.float32)`, `Number(b)`).
+ */
+const VALUE_METHODS: ReadonlySet<string> = new Set(['slice', 'copy', 'clone', 'astype', 'float', 'double', 'detach', 'type', 'to', 'type_as', 'cpu', 'toFloat', 'asType', 'cast']);
+const VALUE_FUNCTIONS: ReadonlySet<string> = new Set(['array', 'asarray', 'copy', 'cast', 'Number', 'float', 'Float32Array', 'Float64Array', 'from']);
+export function valueKeptBy(call: Expr & { kind: 'call' }): Expr | undefined {
+  const callee = call.callee;
+  if (callee.kind === 'attr' && VALUE_METHODS.has(callee.name) && !(callee.object.kind === 'name' && (callee.object.name === 'np' || callee.object.name === 'numpy' || callee.object.name === 'torch' || callee.object.name === 'tf'))) return callee.object;
+  const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
+  return name !== undefined && VALUE_FUNCTIONS.has(name) && call.args.length >= 1 ? call.args[0] : undefined;
+}
+
+/** `np.where(c, a, b)`, `torch.where(c, a, b)`, `tf.where(c, a, b)`: a selection by a boolean mask. */
+export function isWhereCall(call: Expr & { kind: 'call' }): boolean {
+  const callee = call.callee;
+  return callee.kind === 'attr' && callee.name === 'where' && call.args.length === 3;
+}
+
+/** `np.multiply(a, b)`, `torch.mul(a, b)`, `tf.multiply(a, b)`: an elementwise product. */
+export function isMultiplyCall(call: Expr & { kind: 'call' }): boolean {
+  const callee = call.callee;
+  return callee.kind === 'attr' && (callee.name === 'multiply' || callee.name === 'mul') && call.args.length === 2 && callee.object.kind === 'name';
+}
+
+/** `t.set(i, v)`, `a.itemset(i, v)`: a store of its last argument into an element of the receiver. */
+export function isElementStoreMethod(name: string): boolean {
+  return name === 'set' || name === 'itemset';
+}
+
+/**
+ * Comparisons written as calls: `u.less(keep)` (tfjs), `u.lt(p)` (torch), `tf.less(u, keep)`,
+ * `np.less(u, keep)`: the operator, and the two sides (receiver and argument, or the two arguments).
+ */
+const COMPARISON_CALLS: Readonly<Record<string, '<' | '<=' | '>' | '>='>> = table({
+  less: '<', lt: '<', less_equal: '<=', lessEqual: '<=', le: '<=', greater: '>', gt: '>', greater_equal: '>=', greaterEqual: '>=', ge: '>=',
+});
+export function comparisonCall(call: Expr & { kind: 'call' }): { op: '<' | '<=' | '>' | '>='; left: Expr; right: Expr } | undefined {
+  const callee = call.callee;
+  if (callee.kind !== 'attr' || call.kwargs.length > 0) return undefined;
+  const op = COMPARISON_CALLS[callee.name];
+  if (!op) return undefined;
+  if (call.args.length === 1) return { op, left: callee.object, right: call.args[0] };
+  if (call.args.length === 2 && callee.object.kind === 'name') return { op, left: call.args[0], right: call.args[1] };
+  return undefined;
+}
+
+/**
+ * Arithmetic written as calls: `x.mul(m)`, `x.div(keep)`, `tf.mul(x, m)`, torch's in-place `x.mul_(m)`
+ * (ARITHMETIC_CALLS): the operator and the two operands; `inPlace` when the receiver takes the result.
+ */
+export function arithmeticCall(call: Expr & { kind: 'call' }): { op: '+' | '-' | '*' | '/'; left: Expr; right: Expr; inPlace: boolean } | undefined {
+  const callee = call.callee;
+  if (callee.kind !== 'attr' || call.kwargs.length > 0) return undefined;
+  const inPlace = callee.name.endsWith('_') && TORCH_IN_PLACE_ARITHMETIC.has(callee.name);
+  const op = ARITHMETIC_CALLS[inPlace ? callee.name.slice(0, -1) : callee.name];
+  if (!op || op === 'neg') return undefined;
+  if (call.args.length === 1) return { op, left: callee.object, right: call.args[0], inPlace };
+  if (call.args.length === 2 && callee.object.kind === 'name' && !inPlace) return { op, left: call.args[0], right: call.args[1], inPlace };
+  return undefined;
+}
+
+/** `xs.map(f)`: a new array of f's value on each element (its first parameter). */
+export function isElementMapMethod(name: string): boolean {
+  return name === 'map';
 }
 
 /** The drop-rate parameter of the dropout API at a canonical path, or undefined for any other call. */

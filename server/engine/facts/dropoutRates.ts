@@ -3,17 +3,18 @@
 // Which argument of which API is the drop rate is catalogue knowledge (dropoutRateParameter); TF1's
 // `tf.nn.dropout(x, keep_prob)` takes the keep probability and is never read as a rate.
 // The value is a keep probability by data flow first: the same variable in the same function (or
-// module) draws a keep mask (`rand(...) < v`), or is turned into a drop rate elsewhere (`1 - v` given
-// to a rate); by its name last (roles.ts, `keep_prob`). Silent when data flow says it is a drop
+// module code) draws a keep mask (`rand(...) < v`), or is turned into a drop rate elsewhere in that
+// function (`1 - v` given to a rate); by its name last (roles.ts, `keep_prob`). Which callees may be a
+// framework dropout is catalogue.ts's (`mayNameDropoutApi`), which names read as drop rates roles.ts's. Silent when data flow says it is a drop
 // rate (`rand(...) > v` keeps 1 − v), when it resolves to a number below one half (no one keeps
 // fewer than half the units on purpose: the author means the drop rate, whatever the name says), or
 // when it is bound from a value named as a drop rate (`keep_prob = args.dropout`).
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { dropoutRateParameter, frameworkPath, isUniformDrawName } from './catalogue';
+import { dropoutRateParameter, frameworkPath, isUniformDrawName, mayNameDropoutApi } from './catalogue';
 import { programIndex, walkAll } from './program';
 import { exprKey, lastComponent } from './keys';
-import { isKeepProbabilityName } from './roles';
+import { isDropRateName, isKeepProbabilityName } from './roles';
 import { frameworkFacts } from './frameworks';
 import type { Scope } from './scope';
 
@@ -61,7 +62,7 @@ function collect(facts: Facts): KeepProbabilityAsRate[] {
     const { call } = site;
     if (call.callee.kind !== 'attr' && call.callee.kind !== 'name') continue;
     const last = call.callee.kind === 'attr' ? call.callee.name : call.callee.name;
-    if (!/dropout/i.test(last)) continue;
+    if (!mayNameDropoutApi(last)) continue;
     const spec = dropoutRateParameter(frameworkPath(call.callee, site.scope, site.at, facts.scopes.imports, language));
     if (!spec) continue;
     let arg: Expr | undefined;
@@ -75,13 +76,19 @@ function collect(facts: Facts): KeepProbabilityAsRate[] {
     if (arg) sites.push({ call, arg, parameter: spec.keyword, scope: site.scope, at: site.at });
   }
   if (sites.length === 0) return [];
-  // Values turned into drop rates by their complement (`Dropout(1 - keep_prob)`): keep probabilities.
-  const complemented = new Map<string, Span>();
+  const bodyOf = (s: RateSite): Stmt[] => index.enclosingFunction(s.scope)?.body ?? facts.module.body;
+  // Values turned into drop rates by their complement (`Dropout(1 - keep_prob)`) in the same function
+  // (or module code): keep probabilities there. Another function's `1 - kp` says nothing of this one's `kp`.
+  const complemented = new Map<Stmt[], Map<string, Span>>();
   for (const s of sites) {
     const a = s.arg;
     if (a.kind === 'binary' && a.op === '-' && a.left.kind === 'num' && a.left.value === 1) {
       const key = exprKey(a.right);
-      if (key !== undefined && !complemented.has(key)) complemented.set(key, a.span);
+      if (key === undefined) continue;
+      const body = bodyOf(s);
+      let keys = complemented.get(body);
+      if (!keys) complemented.set(body, (keys = new Map()));
+      if (!keys.has(key)) keys.set(key, a.span);
     }
   }
   const usesOf = new Map<Stmt[], Uses>();
@@ -92,15 +99,15 @@ function collect(facts: Facts): KeepProbabilityAsRate[] {
     const key = exprKey(held);
     const name = lastComponent(held);
     if (key === undefined || name === undefined) continue;
-    const fn = index.enclosingFunction(s.scope);
-    const body = fn ? fn.body : facts.module.body;
+    const body = bodyOf(s);
+    const complement = complemented.get(body)?.get(key);
     let uses = usesOf.get(body);
     if (!uses) usesOf.set(body, (uses = maskUses(body)));
     if (uses.dropMask.has(key)) continue;
     const evidence: KeepProbabilityAsRate['evidence'] | undefined = uses.keepMask.has(key)
       ? { kind: 'mask', span: uses.keepMask.get(key) }
-      : complemented.has(key)
-      ? { kind: 'complement', span: complemented.get(key) }
+      : complement
+      ? { kind: 'complement', span: complement }
       : isKeepProbabilityName(name)
       ? { kind: 'name' }
       : undefined;
@@ -120,7 +127,7 @@ function boundFromDropRate(e: Expr, scope: Scope, at: number): boolean {
   if (b?.kind !== 'assign' || !b.value || b.op) return false;
   const v = b.value;
   const name = v.kind === 'name' || v.kind === 'attr' ? lastComponent(v) : v.kind === 'index' && v.index[0]?.kind === 'str' ? v.index[0].value : undefined;
-  return name !== undefined && /drop/i.test(name) && !isKeepProbabilityName(name);
+  return name !== undefined && isDropRateName(name);
 }
 
 /** Keys compared with a uniform draw in `body`: `rand(...) < k` keeps with probability k, `rand(...) > k` with 1 − k. */

@@ -613,3 +613,8 @@ export function isKeepProbabilityName(name: string): boolean {
   return /^(\w+_)?keep_?prob(ability|abilities|s)?(_\w+)?$|^(\w+_)?keep_?rate(_\w+)?$|^([a-z]\w*)?KeepProb(ability)?\w*$|^keepProb(ability|s)?\w*$|^kprob$/i.test(name)
     && !/drop/i.test(name.replace(/^dropout_?keep/i, ''));
 }
+
+/** A drop rate by its name (`dropout`, `drop_rate`, `args.drop_prob`), not a keep probability's (`dropout_keep_prob`). */
+export function isDropRateName(name: string): boolean {
+  return /drop/i.test(name) && !isKeepProbabilityName(name);
+}

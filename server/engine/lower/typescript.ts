@@ -462,7 +462,9 @@ export class TypeScriptLowerer {
     const f = this.f;
     const d = depth + 1;
     if (transparent.has(type)) {
-      const inner = named(node)[0];
+      // `<T>x`: the type comes first and the value last; the other forms start with their value.
+      const parts = named(node);
+      const inner = type === 'type_assertion' ? parts[parts.length - 1] : parts[0];
       return inner ? this.expr(inner.node, d, inner.type) : other(span);
     }
     switch (type) {

@@ -1,0 +1,78 @@
+// NB209 dropout-scale-mismatch: a hand-written dropout whose output at inference differs from its
+// expected output in training: kept units left unscaled in training and everything passed through
+// unscaled at inference, or the inference scaled by the drop probability instead of the keep probability.
+//
+// ## What it does
+// Reports what engine/facts/dropoutScales.ts finds: the mask, the flag that splits training from
+// inference, and the two expected factors; the corrected line when one expression carries the scale.
+import { defineRule } from './rule';
+import { dropoutScaleMismatches, monoText, sameMono } from '../engine/facts/dropoutScales';
+
+export const nb209DropoutScaleMismatch = defineRule({
+  meta: {
+    code: 'NB209',
+    name: 'dropout-scale-mismatch',
+    severity: 'warning',
+    summary: 'A hand-written dropout whose inference output differs from its expected training output (kept units unscaled in training and at inference, or inference scaled by the drop probability instead of the keep probability)',
+    fix: 'sometimes',
+  },
+  check(context) {
+    const { facts } = context;
+    for (const f of dropoutScaleMismatches(facts)) {
+      const p = /^[\w.$]+$/.test(f.variable) ? f.variable : `(${f.variable})`;
+      const train = monoText(f.train, p);
+      const infer = monoText(f.infer, p);
+      const identity = sameMono(f.infer, { c: 1, a: 0, b: 0 });
+      const trainText = facts.source(f.trainAt.span);
+      const flag = facts.source(f.flag);
+      const times = (m: string): string => (m === '1' ? 'x' : `${/^[\w.$]+$/.test(m) ? m : `(${m})`}·x`);
+      const head =
+        `This dropout's training and inference outputs disagree: in training (the branch of \`${flag}\` that draws the mask \`${facts.source(f.mask)}\`) ` +
+        `the next layer sees ${times(train)} on average; at inference it sees ${identity ? 'x unscaled' : times(infer)}.`;
+      const effect = identity
+        ? ` Nothing rescales: the kept units are not divided by ${train} in training and nothing multiplies by ${train} at inference, so the layers after it get activations 1 / (${train}) times larger when predicting than they were trained on.`
+        : ` The scale at inference should be the expected scale in training, ${train}, not ${infer}${f.infer.a === 1 && f.train.b === 1 && f.infer.b === 0 && f.train.a === 0 ? ` (the drop probability is used where the keep probability belongs; the two agree only at 0.5)` : ''}.`;
+      let fixText: string | undefined;
+      let edit: { span: typeof f.span; newText: string } | undefined;
+      if (!identity && f.inferFactor && f.inferAt) {
+        // `h * (1 - p)`: the parentheses go with the factor they hold.
+        let span = f.inferFactor.span;
+        if (facts.source({ start: span.start - 1, end: span.start }) === '(' && facts.source({ start: span.end, end: span.end + 1 }) === ')') span = { start: span.start - 1, end: span.end + 1 };
+        edit = { span, newText: /^[\w.$]+$/.test(train) ? train : `(${train})` };
+        const at = f.inferAt.span;
+        // The corrected line, as written with the factor replaced (a statement on one line; else the expression).
+        const base = facts.file.base;
+        const lineStart = facts.text.lastIndexOf('\n', span.start - base - 1) + 1 + base;
+        const nl = facts.text.indexOf('\n', span.end - base);
+        const lineEnd = (nl < 0 ? facts.text.length : nl) + base;
+        const whole = lineStart <= at.start && at.end <= lineEnd;
+        const from = whole ? lineStart : at.start;
+        const to = whole ? lineEnd : at.end;
+        fixText = (facts.source({ start: from, end: span.start }) + edit.newText + facts.source({ start: span.end, end: to })).trim().replace(/\s*(#|\/\/).*$/, '');
+      }
+      const zeroStore = f.trainAt.kind === 'call' || f.trainAt.kind === 'num';
+      // `expr / keep` only where it divides the values themselves (not a JavaScript array a call builds).
+      const divisible = facts.language === 'python' || (f.trainAt.kind !== 'call' && !trainText.includes('=>'));
+      const inverted = identity && !zeroStore && divisible ? `${/^[\w.$[\]]+$/.test(trainText) ? trainText : `(${trainText})`} / ${/^[\w.$]+$/.test(train) ? train : `(${train})`}` : undefined;
+      const advice = identity
+        ? ` Divide the kept units by ${train} in training (inverted dropout${inverted ? `: \`${inverted}\`` : ''}), or multiply by ${train} at inference.`
+        : fixText
+        ? ` Write \`${fixText}\`.`
+        : ` Multiply by ${train} at inference.`;
+      context.report({
+        span: f.span,
+        message: head + effect + advice,
+        related: [
+          { span: f.mask, message: 'the dropout mask' },
+          ...(f.inferAt && f.inferAt.span.start !== f.span.start ? [{ span: f.inferAt.span, message: 'the inference output' }] : []),
+          ...(f.trainAt.span.start !== f.span.start ? [{ span: f.trainAt.span, message: 'the training output' }] : []),
+        ],
+        math: {
+          computed: `E[training output] = ${times(train)}, inference output = ${identity ? 'x' : times(infer)}`,
+          expected: fixText ?? (inverted ? `${inverted} in training` : identity ? `inference output = ${times(train)}, or the kept units divided by ${train} in training` : `inference output = ${times(train)}`),
+        },
+        ...(edit ? { fix: { title: `Scale the inference output by ${train}`, safety: 'unsafe' as const, edits: [edit] } } : {}),
+      });
+    }
+  },
+});
