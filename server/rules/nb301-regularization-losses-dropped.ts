@@ -103,10 +103,11 @@ function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undef
     const owner = trainedOwner(d);
     const list = t.closureModels(d.returns ?? [], d.record).map((m) => ({ ...m, named: owner ? ownedAs(t, owner, m.expr) : undefined }));
     list.sort((a, b) => Number(b.named !== undefined) - Number(a.named !== undefined));
-    for (const m of list) candidates.push({ expr: m.expr, status: t.modelStatus(m.expr, m.scope, m.at), named: m.named });
+    // A model a helper of another file runs (a page script's class, an imported module's) is read in that file.
+    for (const m of list) candidates.push({ expr: m.expr, status: trainingFactsOf(t.facts.program, m.expr.span, t).modelStatus(m.expr, m.scope, m.at), named: m.named });
   }
   for (const c of candidates) {
-    const status = c.status.kind === 'unknown' ? t.fallbackStatus(c.expr) : c.status;
+    const status = c.status.kind === 'unknown' ? trainingFactsOf(t.facts.program, c.expr.span, t).fallbackStatus(c.expr) : c.status;
     if (status.kind === 'found' && status.layer.style !== 'tf1') return { model: c.expr, layer: status.layer, named: c.named };
   }
   // Penalties the program attaches with `add_loss` to the model or its layers land in model.losses too.

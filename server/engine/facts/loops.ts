@@ -21,7 +21,7 @@ import { exprKey } from './keys';
 import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
-import { baseClasses, enclosingClass, instanceClass, resolveExpr, returnsOf } from './resolve';
+import { baseClasses, chosenEntry, enclosingClass, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, frameworkPath, isFrameworkFunctionalModel, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
@@ -1139,6 +1139,13 @@ export class TrainingFacts {
       if (found) return { kind: 'found', layer: found };
       return trainingFactsOf(program, target.span, this).buildsLayers(target.span) ? { kind: 'plain' } : { kind: 'unknown' };
     }
+    // A builder chosen at run time from a table (`{tiny: tinyNet, wide: wideNet}[kind](shape)`): the
+    // model any of them builds with the layers asked for, as for a model either branch of an `if` builds.
+    const chosen = c.callee.kind === 'name' || c.callee.kind === 'attr' || c.callee.kind === 'index' ? chosenEntry(program, c.callee, scope, at, 0) : undefined;
+    for (const fn of chosen ?? []) {
+      const found = functionBuilds(program, fn, probe);
+      if (found) return { kind: 'found', layer: found };
+    }
     return { kind: 'unknown' };
   }
 
@@ -1253,14 +1260,15 @@ export class TrainingFacts {
         const name = callName(x);
         if (x.callee.kind === 'attr' && name && isModelRunMethod(name)) {
           const obj = x.callee.object;
-          if ((obj.kind === 'name' || obj.kind === 'attr') && this.looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at });
+          // A helper's model is read in the helper's file (a class of another module or page script).
+          if ((obj.kind === 'name' || obj.kind === 'attr') && trainingFactsOf(this.facts.program, obj.span, this).looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at });
         } else if (x.callee.kind === 'name' || x.callee.kind === 'attr') {
           const helper = this.helperOf(x, scope);
           if (helper && !seen.has(helper) && depth < 3) {
             seen.add(helper);
             // The helper's statements, in its own file.
             for (const s of trainingFactsOf(this.facts.program, helper.span, this).infosIn(helper.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1);
-          } else if (!helper && this.looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at });
+          } else if (!helper && trainingFactsOf(this.facts.program, x.callee.span, this).looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at });
         }
       }
     };
