@@ -21,6 +21,7 @@ import { exprKey } from './keys';
 import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
+import { parameterReceiverMethod } from './parameterReceivers';
 import { baseClasses, chosenEntry, enclosingClass, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
@@ -1263,7 +1264,8 @@ export class TrainingFacts {
           // A helper's model is read in the helper's file (a class of another module or page script).
           if ((obj.kind === 'name' || obj.kind === 'attr') && trainingFactsOf(this.facts.program, obj.span, this).looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at });
         } else if (x.callee.kind === 'name' || x.callee.kind === 'attr') {
-          const helper = this.helperOf(x, scope);
+          // A method of an object handed in as a parameter (`this.net.features(x)`): parameterReceivers.ts.
+          const helper = this.helperOf(x, scope) ?? parameterReceiverMethod(this.facts.program, trainingFactsOf(this.facts.program, x.span, this).facts, x, scope, at);
           if (helper && !seen.has(helper) && depth < 3) {
             seen.add(helper);
             // The helper's statements, in its own file.
@@ -1296,7 +1298,8 @@ export class TrainingFacts {
     const seenClasses = new Map<ClassDef, boolean>();
     const check = (t: TrainingFacts, e: Expr, scope: Scope, depth: number): boolean => {
       for (const x of subExprs(e, true)) {
-        if (x.kind === 'attr' && x.name === COLLECTED_LOSSES_ATTRIBUTE && !t.facts.analyzer.isModule(x.object)) return true;
+        // Not a list the code fills itself (`this.losses = []`, then `this.losses.push(loss.dataSync()[0])`): a log of loss values.
+        if (x.kind === 'attr' && x.name === COLLECTED_LOSSES_ATTRIBUTE && !t.facts.analyzer.isModule(x.object) && !ownListField(x, scope)) return true;
         // `tf.GraphKeys.REGULARIZATION_LOSSES` is read off the framework's module itself.
         if (x.kind === 'attr' && isRegularizationCollectionKey(x.name)) return true;
         if (x.kind === 'str' && namesRegularizationCollection(x.value)) return true;
@@ -1342,6 +1345,15 @@ export class TrainingFacts {
 }
 
 /** The training facts of the file a span is in (a helper in another module), or `fallback`'s. */
+/** Whether `obj.losses` is a list the code binds itself (`this.losses = []` in the class): never a model's collected penalties. */
+function ownListField(x: Expr & { kind: 'attr' }, scope: Scope): boolean {
+  const key = exprKey(x);
+  if (key === undefined) return false;
+  const cls = x.object.kind === 'name' && (x.object.name === 'this' || x.object.name === 'self') ? enclosingClass(scope) : undefined;
+  const bindings = cls ? cls.scope.members.get(key) ?? [] : [scope.lookup(key, Infinity)];
+  return bindings.some((b) => b?.kind === 'assign' && !b.op && b.value?.kind === 'seq' && b.value.items.length === 0);
+}
+
 export function trainingFactsOf(program: Program, span: Span, fallback: TrainingFacts): TrainingFacts {
   const facts = program.factsAt(span);
   return facts ? trainingFacts(facts) : fallback;
