@@ -1251,31 +1251,44 @@ export class TrainingFacts {
     return out;
   }
 
-  /** Models a closure runs: `model.predict(x)`, `model.apply(x)`, `layer.apply(x)`, `net(x)` (with helpers it calls). */
-  closureModels(returns: Returned[], record: Span): { expr: Expr; scope: Scope; at: number }[] {
-    const out: { expr: Expr; scope: Scope; at: number }[] = [];
+  /**
+   * Models a closure runs: `model.predict(x)`, `model.apply(x)`, `layer.apply(x)`, `net(x)` (with
+   * helpers it calls). `path` names a model a method reached through a receiver runs as the closure
+   * reaches it: `this.backbone` of the method `this.net.embed(x)` calls is `this.net.backbone`.
+   */
+  closureModels(returns: Returned[], record: Span): { expr: Expr; scope: Scope; at: number; path?: string }[] {
+    const out: { expr: Expr; scope: Scope; at: number; path?: string }[] = [];
     const seen = new Set<FunctionDef>();
-    const scan = (root: Expr, scope: Scope, at: number, depth: number): void => {
+    const program = this.facts.program;
+    // `self`: what `this` stands for in the closure's terms, inside a method reached through a receiver.
+    const pathOf = (e: Expr, self: string | undefined): string | undefined => {
+      const key = exprKey(e);
+      if (self === undefined || key === undefined || !/^this(\.|$)/.test(key)) return undefined;
+      return self + key.slice(4);
+    };
+    const scan = (root: Expr, scope: Scope, at: number, depth: number, self: string | undefined): void => {
       for (const x of subExprs(root, true)) {
         if (x.kind !== 'call') continue;
         const name = callName(x);
         if (x.callee.kind === 'attr' && name && isModelRunMethod(name)) {
           const obj = x.callee.object;
           // A helper's model is read in the helper's file (a class of another module or page script).
-          if ((obj.kind === 'name' || obj.kind === 'attr') && trainingFactsOf(this.facts.program, obj.span, this).looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at });
+          if ((obj.kind === 'name' || obj.kind === 'attr') && trainingFactsOf(program, obj.span, this).looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at, ...(pathOf(obj, self) ? { path: pathOf(obj, self) } : {}) });
         } else if (x.callee.kind === 'name' || x.callee.kind === 'attr') {
           // A method of an object handed in as a parameter (`this.net.features(x)`): parameterReceivers.ts.
-          const helper = this.helperOf(x, scope) ?? parameterReceiverMethod(this.facts.program, trainingFactsOf(this.facts.program, x.span, this).facts, x, scope, at);
+          const helper = this.helperOf(x, scope) ?? parameterReceiverMethod(program, trainingFactsOf(program, x.span, this).facts, x, scope, at);
           if (helper && !seen.has(helper) && depth < 3) {
             seen.add(helper);
+            const receiver = x.callee.kind === 'attr' && helper.cls ? x.callee.object : undefined;
+            const inner = receiver ? (pathOf(receiver, self) ?? (depth === 0 ? exprKey(receiver) : undefined)) : undefined;
             // The helper's statements, in its own file.
-            for (const s of trainingFactsOf(this.facts.program, helper.span, this).infosIn(helper.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1);
-          } else if (!helper && trainingFactsOf(this.facts.program, x.callee.span, this).looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at });
+            for (const s of trainingFactsOf(program, helper.span, this).infosIn(helper.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1, inner);
+          } else if (!helper && trainingFactsOf(program, x.callee.span, this).looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at, ...(pathOf(x.callee, self) ? { path: pathOf(x.callee, self) } : {}) });
         }
       }
     };
-    for (const r of returns) scan(r.expr, r.scope, r.at, 0);
-    for (const info of this.infosIn(record)) for (const e of stmtExprs(info.stmt)) scan(e, info.scope, info.stmt.span.start, 0);
+    for (const r of returns) scan(r.expr, r.scope, r.at, 0, undefined);
+    for (const info of this.infosIn(record)) for (const e of stmtExprs(info.stmt)) scan(e, info.scope, info.stmt.span.start, 0, undefined);
     return out;
   }
 
