@@ -346,7 +346,7 @@ export class Project implements ProjectFiles {
     return this.askingFrom(fromPath, () => {
       const dir = dirname(fromPath);
       const folders: PageFolder[] = [];
-      for (let d = dir, up = 0; up <= PAGE_LEVELS_UP && d.startsWith(this.root); d = dirname(d), up++) {
+      for (let d = dir, up = 0; up <= PAGE_LEVELS_UP && (d === this.root || d.startsWith(`${this.root}/`)); d = dirname(d), up++) {
         folders.push(this.pageFolder(d));
         if (d === this.root || dirname(d) === d) break;
       }
@@ -359,9 +359,9 @@ export class Project implements ProjectFiles {
           for (const s of page) if (!s.module && s.path !== fromPath) mates.add(s.path);
         }
       }
-      if (!loaded) {
-        const own = folders[0];
-        const onPages = new Set(own.pages.flatMap((page) => page.map((s) => s.path)));
+      const own = folders[0];
+      if (!loaded && own) {
+        const onPages = new Set(folders.flatMap((f) => f.pages.flatMap((page) => page.map((s) => s.path))));
         if (own.scripts.length <= MAX_FOLDER_SCRIPTS && this.isClassicScript(fromPath)) {
           for (const path of own.scripts) if (path !== fromPath && !onPages.has(path) && this.isClassicScript(path)) mates.add(path);
         }
