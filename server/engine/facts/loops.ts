@@ -22,7 +22,7 @@ import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, 
 import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
 import { parameterReceiverMethod } from './parameterReceivers';
-import { baseClasses, chosenEntry, enclosingClass, instanceClass, resolveExpr, returnsOf } from './resolve';
+import { baseClasses, chosenEntry, construction, enclosingClass, methodOf, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, frameworkPath, isFrameworkFunctionalModel, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
@@ -1281,8 +1281,12 @@ export class TrainingFacts {
             seen.add(helper);
             const receiver = x.callee.kind === 'attr' && helper.cls ? x.callee.object : undefined;
             const inner = receiver ? (pathOf(receiver, self) ?? (depth === 0 ? exprKey(receiver) : undefined)) : undefined;
-            // The helper's statements, in its own file.
-            for (const s of trainingFactsOf(program, helper.span, this).infosIn(helper.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1, inner);
+            // The helper's statements, in its own file; and the same method of a class another branch
+            // of an `if` builds the receiver from (`connector = Hub` / `connector = Custom`, then `new connector(…)`).
+            for (const fn of [helper, ...branchMethods(program, x, scope, at).filter((f) => !seen.has(f))]) {
+              seen.add(fn);
+              for (const s of trainingFactsOf(program, fn.span, this).infosIn(fn.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1, inner);
+            }
           } else if (!helper && trainingFactsOf(program, x.callee.span, this).looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at, ...(pathOf(x.callee, self) ? { path: pathOf(x.callee, self) } : {}) });
         }
       }
@@ -1523,6 +1527,27 @@ function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
  * the read at `at` comes after that chain (or from a function, which runs later): each is what the
  * read may see.
  */
+/**
+ * The method `m` of `recv.m(…)` on the classes other branches of an `if` choose for the receiver's
+ * construction (`if (hub) { C = HubNet; } else { C = LocalNet; }`, then `this.model = new C(…)`),
+ * besides the one resolution reads (the last branch's).
+ */
+function branchMethods(program: Program, call: Call, scope: Scope, at: number): FunctionDef[] {
+  if (call.callee.kind !== 'attr') return [];
+  const built = construction(program, call.callee.object, scope, at);
+  const callee = built?.call.callee;
+  if (!built || callee?.kind !== 'name') return [];
+  const b = built.scope.lookup(callee.name, built.at);
+  if (b?.kind !== 'assign' || !b.value || b.op) return [];
+  const out: FunctionDef[] = [];
+  for (const other of branchAlternatives(b, built.scope, built.at)) {
+    const def = resolveExpr(program, other.value!, other.scope, other.at);
+    const fn = def?.kind === 'class' ? methodOf(program, def.cls, call.callee.name) : undefined;
+    if (fn) out.push(fn);
+  }
+  return out;
+}
+
 function branchAlternatives(b: Binding, scope: Scope, at: number): Binding[] {
   const place = b.branches?.[b.branches.length - 1];
   if (!place || (scope === b.scope && at < place.chain.end)) return [];
