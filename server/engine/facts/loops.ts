@@ -1361,7 +1361,6 @@ export class TrainingFacts {
   }
 }
 
-/** The training facts of the file a span is in (a helper in another module), or `fallback`'s. */
 /** Whether `obj.losses` is a list the code binds itself (`this.losses = []` in the class): never a model's collected penalties. */
 function ownListField(x: Expr & { kind: 'attr' }, scope: Scope): boolean {
   const key = exprKey(x);
@@ -1371,6 +1370,7 @@ function ownListField(x: Expr & { kind: 'attr' }, scope: Scope): boolean {
   return bindings.some((b) => b?.kind === 'assign' && !b.op && b.value?.kind === 'seq' && b.value.items.length === 0);
 }
 
+/** The training facts of the file a span is in (a helper in another module), or `fallback`'s. */
 export function trainingFactsOf(program: Program, span: Span, fallback: TrainingFacts): TrainingFacts {
   const facts = program.factsAt(span);
   return facts ? trainingFacts(facts) : fallback;
@@ -1523,11 +1523,6 @@ function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
 }
 
 /**
- * The bindings of `b`'s name in the other branches of the innermost `if` chain `b` is made in, when
- * the read at `at` comes after that chain (or from a function, which runs later): each is what the
- * read may see.
- */
-/**
  * The method `m` of `recv.m(…)` on the classes other branches of an `if` choose for the receiver's
  * construction (`if (hub) { C = HubNet; } else { C = LocalNet; }`, then `this.model = new C(…)`),
  * besides the one resolution reads (the last branch's).
@@ -1548,6 +1543,11 @@ function branchMethods(program: Program, call: Call, scope: Scope, at: number): 
   return out;
 }
 
+/**
+ * The bindings of `b`'s name in the other branches of the innermost `if` chain `b` is made in, when
+ * the read at `at` comes after that chain (or from a function, which runs later): each is what the
+ * read may see.
+ */
 function branchAlternatives(b: Binding, scope: Scope, at: number): Binding[] {
   const place = b.branches?.[b.branches.length - 1];
   if (!place || (scope === b.scope && at < place.chain.end)) return [];
