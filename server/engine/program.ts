@@ -20,6 +20,8 @@ export interface ProjectFiles {
   submodule(pkg: ParsedFile, name: string): ParsedFile | undefined;
   /** The project files of `from`'s language family whose text matches `pattern` (none when the project cannot list its folders). */
   filesMentioning?(from: SourceFile, pattern: RegExp): ParsedFile[];
+  /** The JavaScript files a browser page loads together with `from`, which share its global scope (none when the project cannot list its folders). */
+  pageMates?(from: SourceFile): ParsedFile[];
 }
 
 export class Program {
@@ -199,6 +201,21 @@ export class Program {
     if (!found) {
       found = (this.project?.filesMentioning?.(from, pattern) ?? []).map((f) => this.add(f));
       this.mentioning.set(key, found);
+    }
+    return found;
+  }
+
+  private readonly mates = new Map<number, ParsedFile[]>();
+
+  /**
+   * The scripts that share a browser page's global scope with a JavaScript file (project.ts
+   * `pageMates`), once per program and file: a global one defines is what the other reads by that name.
+   */
+  pageMates(parsed: ParsedFile): ParsedFile[] {
+    let found = this.mates.get(parsed.file.id);
+    if (!found) {
+      found = (this.project?.pageMates?.(parsed.file) ?? []).map((f) => this.add(f));
+      this.mates.set(parsed.file.id, found);
     }
     return found;
   }

@@ -12,6 +12,7 @@ import { languageForPath } from './languages';
 import { ParseGaveUp } from './parse';
 import { Program, type ProjectFiles } from './program';
 import { makeSourceFile, type SourceFile } from './source';
+import { isPagePath, pageScripts } from './pages';
 import type { LanguageId } from './types';
 
 export interface ProjectHost {
@@ -205,6 +206,7 @@ export class Project implements ProjectFiles {
     this.pythonModulesByFile.clear();
     this.asked.clear();
     this.sourceTrees.clear();
+    this.pageFolders.clear();
     this.shared = undefined;
   }
 
@@ -324,6 +326,96 @@ export class Project implements ProjectFiles {
     return tree;
   }
 
+  // ---------------------------------------------------------------- scripts that share a page
+
+  /** Per folder: its pages' local scripts (absolute paths, module scripts marked) and its JavaScript files, until a file appears or disappears. */
+  private readonly pageFolders = new Map<string, PageFolder>();
+
+  /**
+   * The JavaScript files that share one global scope with `from` in a browser, parsed, `from` left
+   * out: the classic scripts of every page (an `.html` file in `from`'s folder or up to two folders
+   * above it, inside the root) that loads `from` with `<script src>`. When no such page loads it,
+   * the other scripts of its folder that no page there loads either, if `from` and they are
+   * classic scripts (no `import`, `export` or `require` in their text): a page elsewhere, or none
+   * the project holds, loads them together. Every page read and folder listed is a dependency of
+   * `from`. Empty when the host cannot list folders.
+   */
+  pageMates(from: SourceFile): ParsedFile[] {
+    if (!this.host.listFolder || from.language !== 'javascript') return [];
+    const fromPath = this.pathOf(from);
+    return this.askingFrom(fromPath, () => {
+      const dir = dirname(fromPath);
+      const folders: PageFolder[] = [];
+      for (let d = dir, up = 0; up <= PAGE_LEVELS_UP && (d === this.root || d.startsWith(`${this.root}/`)); d = dirname(d), up++) {
+        folders.push(this.pageFolder(d));
+        if (d === this.root || dirname(d) === d) break;
+      }
+      const mates = new Set<string>();
+      let loaded = false;
+      for (const folder of folders) {
+        for (const page of folder.pages) {
+          if (!page.some((s) => s.path === fromPath)) continue;
+          loaded = true;
+          for (const s of page) if (!s.module && s.path !== fromPath) mates.add(s.path);
+        }
+      }
+      const own = folders[0];
+      if (!loaded && own) {
+        const onPages = new Set(folders.flatMap((f) => f.pages.flatMap((page) => page.map((s) => s.path))));
+        if (own.scripts.length <= MAX_FOLDER_SCRIPTS && this.isClassicScript(fromPath)) {
+          for (const path of own.scripts) if (path !== fromPath && !onPages.has(path) && this.isClassicScript(path)) mates.add(path);
+        }
+      }
+      const out: ParsedFile[] = [];
+      for (const path of mates) {
+        if (out.length >= MAX_PAGE_MATES) break;
+        if (languageForPath(path) !== 'javascript') continue;
+        const parsed = this.load(path);
+        if (parsed) out.push(parsed);
+      }
+      return out;
+    });
+  }
+
+  /** A folder's pages (each the scripts it loads) and JavaScript files, read once until a file appears or disappears. */
+  private pageFolder(dir: string): PageFolder {
+    this.asking?.add(`${dir}/`);
+    const known = this.pageFolders.get(dir);
+    if (known) {
+      for (const page of known.pagePaths) this.asking?.add(page);
+      return known;
+    }
+    const listed = this.host.listFolder!(dir);
+    const folder: PageFolder = { pages: [], pagePaths: [], scripts: [] };
+    if (listed) {
+      const names = [...listed.files].sort();
+      for (const name of names) {
+        if (languageForPath(name) === 'javascript') folder.scripts.push(`${dir}/${name}`);
+        if (!isPagePath(name) || folder.pagePaths.length >= MAX_FOLDER_PAGES) continue;
+        const path = `${dir}/${name}`;
+        folder.pagePaths.push(path);
+        const html = this.readPage(path);
+        if (html === undefined) continue;
+        folder.pages.push(pageScripts(html).map((s) => ({ path: normalize(s.src.startsWith('/') ? `${this.root}${s.src}` : `${dir}/${s.src}`), module: s.module })));
+      }
+    }
+    this.pageFolders.set(dir, folder);
+    return folder;
+  }
+
+  /** A page's text, read through the host (not kept with the sources: a page is read once per folder index). */
+  private readPage(path: string): string | undefined {
+    this.asking?.add(path);
+    const text = this.host.readFile(path);
+    return text === undefined || text.length > MAX_PAGE_SIZE ? undefined : text;
+  }
+
+  /** Whether a JavaScript file reads as a classic script by its text: no `import`/`export` statement, no `require(`. */
+  private isClassicScript(path: string): boolean {
+    const text = this.read(path);
+    return text !== undefined && !/^\s*(import|export)\b|\brequire\s*\(|\bmodule\.exports\b/m.test(text);
+  }
+
   // ---------------------------------------------------------------- imports
 
   /** The project files a file imports (for a workspace index of who imports whom). */
@@ -440,6 +532,23 @@ export class Project implements ProjectFiles {
     return undefined;
   }
 }
+
+/** A folder's pages and scripts for `pageMates`: each page is the list of local scripts it loads. */
+interface PageFolder {
+  pages: { path: string; module: boolean }[][];
+  pagePaths: string[];
+  scripts: string[];
+}
+
+/** Pages are looked for in a script's folder and this many folders above it. */
+const PAGE_LEVELS_UP = 2;
+/** Most pages read per folder, and the largest page read (characters). */
+const MAX_FOLDER_PAGES = 32;
+const MAX_PAGE_SIZE = 512 * 1024;
+/** A folder of more scripts than this is not read as one page's scripts when no page says so. */
+const MAX_FOLDER_SCRIPTS = 24;
+/** Most scripts that share a page with one script. */
+const MAX_PAGE_MATES = 64;
 
 /** At most this many source files and folders are listed for `filesMentioning`. */
 const MAX_SCANNED_FILES = 2000;

@@ -96,18 +96,20 @@ function offLoss(t: TrainingFacts, d: DiffEvent): (f: TrainingFacts, info: StmtI
 function regularizedModel(t: TrainingFacts, d: DiffEvent): { model: Expr | undefined; layer: RegularizedLayer | AddLossPenalty; named?: string } | undefined {
   const scope = d.info.scope;
   const at = d.info.stmt.span.start;
-  const candidates: { expr: Expr; status: ModelStatus; named?: string }[] = [];
+  const candidates: { expr: Expr; status: ModelStatus; named?: string; path?: string }[] = [];
   if (d.sources) for (const m of t.sourceModels(d.sources, scope, at)) candidates.push({ expr: m, status: t.modelStatus(m, scope, at) });
   if (candidates.length === 0 && d.kind === 'closure' && d.record && t.facts.language !== 'python') {
     // The loss may run other models first (a target network): the trained one is the one whose weights or optimizer minimize uses.
     const owner = trainedOwner(d);
     const list = t.closureModels(d.returns ?? [], d.record).map((m) => ({ ...m, named: owner ? ownedAs(t, owner, m.expr) : undefined }));
     list.sort((a, b) => Number(b.named !== undefined) - Number(a.named !== undefined));
-    for (const m of list) candidates.push({ expr: m.expr, status: t.modelStatus(m.expr, m.scope, m.at), named: m.named });
+    // A model a helper of another file runs (a page script's class, an imported module's) is read in that file.
+    for (const m of list) candidates.push({ expr: m.expr, status: trainingFactsOf(t.facts.program, m.expr.span, t).modelStatus(m.expr, m.scope, m.at), named: m.named, path: m.path });
   }
   for (const c of candidates) {
-    const status = c.status.kind === 'unknown' ? t.fallbackStatus(c.expr) : c.status;
-    if (status.kind === 'found' && status.layer.style !== 'tf1') return { model: c.expr, layer: status.layer, named: c.named };
+    const status = c.status.kind === 'unknown' ? trainingFactsOf(t.facts.program, c.expr.span, t).fallbackStatus(c.expr) : c.status;
+    // A model of a method the loss reaches through a receiver is named as the closure reaches it (`this.net.backbone`).
+    if (status.kind === 'found' && status.layer.style !== 'tf1') return { model: c.expr, layer: status.layer, named: c.named ?? c.path };
   }
   // Penalties the program attaches with `add_loss` to the model or its layers land in model.losses too.
   for (const c of candidates) {

@@ -205,6 +205,22 @@ describe('nabla check: the cache', function () {
     assert.equal(after.stdout, (await runCli(['check', 'opt/base.py', '--format', 'json', '--no-cache'], dir)).stdout);
   });
 
+  it('analyses a browser script again when the page that links it to another script changes', async function () {
+    // NB301 in app.js needs nets.js, which only index.html's <script src> tags link to it.
+    const nets = ['function makeNet() {', '  const m = tf.sequential();', "  m.add(tf.layers.dense({units: 2, inputShape: [4], kernelRegularizer: 'l2'}));", '  return m;', '}', ''].join('\n');
+    const app = ['const net = makeNet();', 'const opt = tf.train.adam(0.01);', '', 'function step(xs, ys) {', '  opt.minimize(() => tf.losses.meanSquaredError(ys, net.predict(xs)));', '}', ''].join('\n');
+    const page = (scripts: string[]): string => scripts.map((s) => `<script src="${s}"></script>`).join('\n') + '\n';
+    const dir = makeTree({ 'web/index.html': page(['nets.js', 'app.js']), 'web/other.html': page([]), 'web/nets.js': nets, 'web/app.js': app });
+    assert.match((await runCli(['check', '.', '--format', 'json'], dir)).stdout, /"file": "web\/app\.js"[^]*NB301/);
+    assert.deepEqual(counts((await runCli(['check', 'web/app.js'], dir, DEBUG)).stderr), { hits: 1, misses: 0, rejected: 0, written: 0 });
+    // The page now loads app.js with a remote script only: nets.js is another page's.
+    fs.writeFileSync(path.join(dir, 'web', 'index.html'), page(['https://example.org/nets.js', 'app.js']));
+    fs.writeFileSync(path.join(dir, 'web', 'other.html'), page(['nets.js']));
+    const after = await runCli(['check', 'web/app.js', '--format', 'json'], dir, DEBUG);
+    assert.equal(counts(after.stderr).misses, 1);
+    assert.doesNotMatch(after.stdout, /NB301/);
+  });
+
   it('keeps entries apart by settings', async function () {
     const dir = projectTree();
     await runCli(['check', '.'], dir);

@@ -5,6 +5,10 @@
 // definition otherwise. Only when exactly one reachable file binds the name at its top level, and
 // only for JavaScript (Python and TypeScript modules have no implicit globals).
 //
+// A browser page links classic scripts the same way: the scripts an HTML page loads with `<script
+// src>` (or, when no page loads a script, the other classic scripts of its folder) share one global
+// scope (project.ts `pageMates`), consulted only for a name the required files do not bind.
+//
 // Cheap: one breadth-first walk of the files it requires (bounded; top-level statements only), one
 // answer per name and file, both kept per program.
 import type { ParsedFile } from '../document';
@@ -36,20 +40,36 @@ export function implicitGlobalOwner(program: Program, parsed: ParsedFile, name: 
   if (!byName) byFile.set(parsed.file.id, (byName = new Map()));
   const known = byName.get(name);
   if (known !== undefined) return known ?? undefined;
-  let found: GlobalOwner | null = null;
-  for (const other of requiredFiles(program, parsed)) {
+  const required = requiredFiles(program, parsed);
+  let found = soleOwner(required, parsed, name);
+  // Not bound by what it requires: a browser page may load it with the script that binds it (classic
+  // scripts only: a module's top-level names stay its own).
+  if (found === undefined) {
+    const mates = program.pageMates(parsed).filter((p) => !required.includes(p) && isClassicScript(p));
+    if (mates.length > 0) found = soleOwner(mates, parsed, name);
+  }
+  byName.set(name, found ?? null);
+  return found ?? undefined;
+}
+
+/** The one file of `files` (other than `parsed`) that binds `name` at its top level; null when several do, undefined when none. */
+function soleOwner(files: readonly ParsedFile[], parsed: ParsedFile, name: string): GlobalOwner | null | undefined {
+  let found: GlobalOwner | undefined;
+  for (const other of files) {
     if (other === parsed || other.language !== 'javascript') continue;
     const owner = topLevelOwner(other, name);
     if (!owner) continue;
-    if (found) {
-      found = null;
-      break;
-    }
-    found = owner;
     // Keep looking: a second file binding the same name makes it ambiguous.
+    if (found) return null;
+    found = owner;
   }
-  byName.set(name, found);
-  return found ?? undefined;
+  return found;
+}
+
+/** A file whose top-level names are globals when a page loads it: no imports or exports. */
+function isClassicScript(parsed: ParsedFile): boolean {
+  const s = parsed.scopes;
+  return s.imports.size === 0 && s.exports.size === 0 && s.starImports.length === 0 && s.starExports.length === 0;
 }
 
 const reached = new WeakMap<Program, Map<number, ParsedFile[]>>();

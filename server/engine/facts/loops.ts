@@ -21,7 +21,8 @@ import { exprKey } from './keys';
 import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
-import { baseClasses, enclosingClass, instanceClass, resolveExpr, returnsOf } from './resolve';
+import { parameterReceiverMethod } from './parameterReceivers';
+import { baseClasses, chosenEntry, construction, enclosingClass, methodOf, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, frameworkPath, isFrameworkFunctionalModel, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
@@ -1139,6 +1140,13 @@ export class TrainingFacts {
       if (found) return { kind: 'found', layer: found };
       return trainingFactsOf(program, target.span, this).buildsLayers(target.span) ? { kind: 'plain' } : { kind: 'unknown' };
     }
+    // A builder chosen at run time from a table (`{tiny: tinyNet, wide: wideNet}[kind](shape)`): the
+    // model any of them builds with the layers asked for, as for a model either branch of an `if` builds.
+    const chosen = c.callee.kind === 'name' || c.callee.kind === 'attr' || c.callee.kind === 'index' ? chosenEntry(program, c.callee, scope, at, 0) : undefined;
+    for (const fn of chosen ?? []) {
+      const found = functionBuilds(program, fn, probe);
+      if (found) return { kind: 'found', layer: found };
+    }
     return { kind: 'unknown' };
   }
 
@@ -1243,29 +1251,48 @@ export class TrainingFacts {
     return out;
   }
 
-  /** Models a closure runs: `model.predict(x)`, `model.apply(x)`, `layer.apply(x)`, `net(x)` (with helpers it calls). */
-  closureModels(returns: Returned[], record: Span): { expr: Expr; scope: Scope; at: number }[] {
-    const out: { expr: Expr; scope: Scope; at: number }[] = [];
+  /**
+   * Models a closure runs: `model.predict(x)`, `model.apply(x)`, `layer.apply(x)`, `net(x)` (with
+   * helpers it calls). `path` names a model a method reached through a receiver runs as the closure
+   * reaches it: `this.backbone` of the method `this.net.embed(x)` calls is `this.net.backbone`.
+   */
+  closureModels(returns: Returned[], record: Span): { expr: Expr; scope: Scope; at: number; path?: string }[] {
+    const out: { expr: Expr; scope: Scope; at: number; path?: string }[] = [];
     const seen = new Set<FunctionDef>();
-    const scan = (root: Expr, scope: Scope, at: number, depth: number): void => {
+    const program = this.facts.program;
+    // `self`: what `this` stands for in the closure's terms, inside a method reached through a receiver.
+    const pathOf = (e: Expr, self: string | undefined): string | undefined => {
+      const key = exprKey(e);
+      if (self === undefined || key === undefined || !/^this(\.|$)/.test(key)) return undefined;
+      return self + key.slice(4);
+    };
+    const scan = (root: Expr, scope: Scope, at: number, depth: number, self: string | undefined): void => {
       for (const x of subExprs(root, true)) {
         if (x.kind !== 'call') continue;
         const name = callName(x);
         if (x.callee.kind === 'attr' && name && isModelRunMethod(name)) {
           const obj = x.callee.object;
-          if ((obj.kind === 'name' || obj.kind === 'attr') && this.looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at });
+          // A helper's model is read in the helper's file (a class of another module or page script).
+          if ((obj.kind === 'name' || obj.kind === 'attr') && trainingFactsOf(program, obj.span, this).looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at, ...(pathOf(obj, self) ? { path: pathOf(obj, self) } : {}) });
         } else if (x.callee.kind === 'name' || x.callee.kind === 'attr') {
-          const helper = this.helperOf(x, scope);
+          // A method of an object handed in as a parameter (`this.net.features(x)`): parameterReceivers.ts.
+          const helper = this.helperOf(x, scope) ?? parameterReceiverMethod(program, trainingFactsOf(program, x.span, this).facts, x, scope, at);
           if (helper && !seen.has(helper) && depth < 3) {
             seen.add(helper);
-            // The helper's statements, in its own file.
-            for (const s of trainingFactsOf(this.facts.program, helper.span, this).infosIn(helper.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1);
-          } else if (!helper && this.looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at });
+            const receiver = x.callee.kind === 'attr' && helper.cls ? x.callee.object : undefined;
+            const inner = receiver ? (pathOf(receiver, self) ?? (depth === 0 ? exprKey(receiver) : undefined)) : undefined;
+            // The helper's statements, in its own file; and the same method of a class another branch
+            // of an `if` builds the receiver from (`connector = Hub` / `connector = Custom`, then `new connector(…)`).
+            for (const fn of [helper, ...branchMethods(program, x, scope, at).filter((f) => !seen.has(f))]) {
+              seen.add(fn);
+              for (const s of trainingFactsOf(program, fn.span, this).infosIn(fn.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1, inner);
+            }
+          } else if (!helper && trainingFactsOf(program, x.callee.span, this).looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at, ...(pathOf(x.callee, self) ? { path: pathOf(x.callee, self) } : {}) });
         }
       }
     };
-    for (const r of returns) scan(r.expr, r.scope, r.at, 0);
-    for (const info of this.infosIn(record)) for (const e of stmtExprs(info.stmt)) scan(e, info.scope, info.stmt.span.start, 0);
+    for (const r of returns) scan(r.expr, r.scope, r.at, 0, undefined);
+    for (const info of this.infosIn(record)) for (const e of stmtExprs(info.stmt)) scan(e, info.scope, info.stmt.span.start, 0, undefined);
     return out;
   }
 
@@ -1288,7 +1315,8 @@ export class TrainingFacts {
     const seenClasses = new Map<ClassDef, boolean>();
     const check = (t: TrainingFacts, e: Expr, scope: Scope, depth: number): boolean => {
       for (const x of subExprs(e, true)) {
-        if (x.kind === 'attr' && x.name === COLLECTED_LOSSES_ATTRIBUTE && !t.facts.analyzer.isModule(x.object)) return true;
+        // Not a list the code fills itself (`this.losses = []`, then `this.losses.push(loss.dataSync()[0])`): a log of loss values.
+        if (x.kind === 'attr' && x.name === COLLECTED_LOSSES_ATTRIBUTE && !t.facts.analyzer.isModule(x.object) && !ownListField(x, scope)) return true;
         // `tf.GraphKeys.REGULARIZATION_LOSSES` is read off the framework's module itself.
         if (x.kind === 'attr' && isRegularizationCollectionKey(x.name)) return true;
         if (x.kind === 'str' && namesRegularizationCollection(x.value)) return true;
@@ -1331,6 +1359,15 @@ export class TrainingFacts {
     if (extra.some((e) => check(this, e, root.scope, 0))) return true;
     return scan(this, root.span, 0);
   }
+}
+
+/** Whether `obj.losses` is a list the code binds itself (`this.losses = []` in the class): never a model's collected penalties. */
+function ownListField(x: Expr & { kind: 'attr' }, scope: Scope): boolean {
+  const key = exprKey(x);
+  if (key === undefined) return false;
+  const cls = x.object.kind === 'name' && (x.object.name === 'this' || x.object.name === 'self') ? enclosingClass(scope) : undefined;
+  const bindings = cls ? cls.scope.members.get(key) ?? [] : [scope.lookup(key, Infinity)];
+  return bindings.some((b) => b?.kind === 'assign' && !b.op && b.value?.kind === 'seq' && b.value.items.length === 0);
 }
 
 /** The training facts of the file a span is in (a helper in another module), or `fallback`'s. */
@@ -1483,6 +1520,27 @@ function mapChildren(e: Expr, f: (c: Expr) => Expr): Expr {
     default:
       return e;
   }
+}
+
+/**
+ * The method `m` of `recv.m(…)` on the classes other branches of an `if` choose for the receiver's
+ * construction (`if (hub) { C = HubNet; } else { C = LocalNet; }`, then `this.model = new C(…)`),
+ * besides the one resolution reads (the last branch's).
+ */
+function branchMethods(program: Program, call: Call, scope: Scope, at: number): FunctionDef[] {
+  if (call.callee.kind !== 'attr') return [];
+  const built = construction(program, call.callee.object, scope, at);
+  const callee = built?.call.callee;
+  if (!built || callee?.kind !== 'name') return [];
+  const b = built.scope.lookup(callee.name, built.at);
+  if (b?.kind !== 'assign' || !b.value || b.op) return [];
+  const out: FunctionDef[] = [];
+  for (const other of branchAlternatives(b, built.scope, built.at)) {
+    const def = resolveExpr(program, other.value!, other.scope, other.at);
+    const fn = def?.kind === 'class' ? methodOf(program, def.cls, call.callee.name) : undefined;
+    if (fn) out.push(fn);
+  }
+  return out;
 }
 
 /**

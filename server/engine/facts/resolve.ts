@@ -594,7 +594,8 @@ function literalKeys(key: Expr, scope: Scope, at: number, depth: number): string
  * that the project defines; undefined when the table may hold others the code does not show.
  */
 function functionEntries(program: Program, table: Expr, scope: Scope, at: number): Map<string, FunctionDef> | undefined {
-  let def = resolveExpr(program, table, scope, at);
+  // The table written in place (`{tiny: tinyNet, wide: wideNet}[kind]`) is its own value.
+  let def = table.kind === 'object' ? ({ kind: 'value', expr: table, scope, at } as const) : resolveExpr(program, table, scope, at);
   if (def?.kind === 'value' && def.expr.kind === 'call') def = wholeModuleExport(program, def, 0);
   if (!def) return undefined;
   const entries = new Map<string, FunctionDef>();
