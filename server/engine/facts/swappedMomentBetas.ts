@@ -22,7 +22,11 @@ export function swappedMomentBetas(step: OptimizerStep): SwappedMomentBetas[] {
   const out: SwappedMomentBetas[] = [];
   const seen = new Set<string>();
   for (const p of step.params) {
-    for (const term of stepTerms(step, p)) {
+    const terms = stepTerms(step, p);
+    // One average of the gradient in the update: a second, slower one beside it is a design (AdEMAMix's slow EMA).
+    const numerators = new Set(terms.flatMap((t) => t.numerator.map((n) => n.key)).filter((k) => step.states.get(k)?.average));
+    if (numerators.size !== 1) continue;
+    for (const term of terms) {
       // One average multiplied in once, one under a root in the denominator.
       if (term.numerator.length !== 1 || term.numerator[0].n !== 1 || term.denominator.length !== 1 || !term.denominator[0].sqrt) continue;
       const m = step.states.get(term.numerator[0].key);
