@@ -8,6 +8,8 @@
 import type { Span } from '../ir';
 import type { OptimizerStep, Correction } from './optimizerSteps';
 import { powerOfExponent } from './optimizerSteps';
+import type { Stmt } from '../ir';
+import { exprKey } from './keys';
 
 export interface CountStartsAhead {
   /** The first correction `1 - b1 ** t` that reads the count (the others are in `others`). */
@@ -33,6 +35,9 @@ export function countsStartingAhead(step: OptimizerStep): CountStartsAhead[] {
     // Every number the file starts it at is 1.
     const inits = step.initial(t);
     if (inits.length === 0 || !inits.every((v) => v === 1)) continue;
+    // Started by the step itself (`if 'step' not in state: state['step'] = 1`, on its first call, in a branch
+    // that may skip the increment): that 1 is the first step's own count.
+    if (startsInStep(step.fn.body, t, 0)) continue;
     const found = out.find((x) => x.count === t);
     if (found) {
       if (!seen.has(c.key)) found.others.push(c);
@@ -44,4 +49,12 @@ export function countsStartingAhead(step: OptimizerStep): CountStartsAhead[] {
     out.push({ correction: c, others: [], count: t, ...(at ? { increment: at } : {}) });
   }
   return out;
+}
+
+/** The step's own statements write the count with a number (a start on its first call). */
+function startsInStep(stmts: readonly Stmt[], key: string, depth: number): boolean {
+  if (depth > 20) return false;
+  return stmts.some((s) =>
+    s.kind === 'assign' ? !s.op && s.value.kind === 'num' && s.targets.some((x) => exprKey(x) === key) : (s.kind === 'for' || s.kind === 'block') && startsInStep(s.body, key, depth + 1),
+  );
 }
