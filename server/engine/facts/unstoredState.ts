@@ -938,7 +938,7 @@ class StepWalk {
       const source = loopSource(iter, target.kind === 'name' ? 0 : i, (x) => this.facts.analyzer.isModule(x));
       if (source?.kind === 'element' && source.collection.kind === 'name') this.carry(source.collection.name);
       const collection = source?.kind === 'element' && (source.collection.kind === 'name' || source.collection.kind === 'attr' || source.collection.kind === 'index') ? this.keyOf(source.collection) : undefined;
-      if (source?.kind === 'element' && collection === undefined && source.collection.kind === 'name' && this.bound.has(source.collection.name) && plainSymbol(this.env.get(source.collection.name) ?? []) === undefined) {
+      if (source?.kind === 'element' && collection === undefined && source.collection.kind === 'name' && (this.bound.has(source.collection.name) || this.env.has(source.collection.name)) && plainSymbol(this.env.get(source.collection.name) ?? []) === undefined) {
         // An element of a list the function builds (`grads = grad_fn(w)`): a tensor of its own, kept nowhere.
         this.env.set(t.name, sym(`${source.collection.name}${ELEMENT}`));
         return;
