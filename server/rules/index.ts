@@ -31,6 +31,7 @@ import { nb405DecayOnMoment } from './nb405-decay-on-moment';
 import { nb406DecoupledDecayMeantAsL2 } from './nb406-decoupled-decay-meant-as-l2';
 import { nb407StateNeverStored } from './nb407-state-never-stored';
 import { nb408DecayGrows } from './nb408-decay-grows';
+import { nb409ClipBySquaredNorm } from './nb409-clip-by-squared-norm';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -66,6 +67,7 @@ export const allRules: Rule[] = [
   nb406DecoupledDecayMeantAsL2,
   nb407StateNeverStored,
   nb408DecayGrows,
+  nb409ClipBySquaredNorm,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

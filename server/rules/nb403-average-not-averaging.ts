@@ -7,13 +7,16 @@
 import { defineRule } from './rule';
 import { optimizerFindings } from '../engine/facts/optimizerFindings';
 import { overwrittenBetas } from '../engine/facts/overwrittenBetas';
+import { optimizerSteps } from '../engine/facts/optimizerSteps';
+import { swappedMomentBetas } from '../engine/facts/swappedMomentBetas';
+import { formatNumber } from '../math/print/format';
 
 export const nb403AverageNotAveraging = defineRule({
   meta: {
     code: 'NB403',
     name: 'average-not-averaging',
     severity: 'warning',
-    summary: "A moving average whose weights do not sum to one: β where 1 − β belongs, another moment's β (also one β argument stored in two moments' fields while another is never read), += around an average, 1/β, one tensor added twice under two names, one average kept for several weights (in the step or a helper it calls per weight), a blend of one value with itself, a momentum whose state stores the raw step, an average whose decay is the step's learning rate, a velocity the gradient never enters, AdaDelta's accumulator of squared updates averaging the weights' square, or a β set to a value of its own (a dynamic β₂) and set back to its first value before the average reads it",
+    summary: "A moving average whose weights do not sum to one: β where 1 − β belongs, another moment's β (also one β argument stored in two moments' fields while another is never read), += around an average, 1/β, one tensor added twice under two names, one average kept for several weights (in the step or a helper it calls per weight), a blend of one value with itself, a momentum whose state stores the raw step, an average whose decay is the step's learning rate, a velocity the gradient never enters, AdaDelta's accumulator of squared updates averaging the weights' square, Adam's βs swapped between its moments (the gradient's average the slower one), or a β set to a value of its own (a dynamic β₂) and set back to its first value before the average reads it",
     fix: 'none',
   },
   check(context) {
@@ -21,8 +24,29 @@ export const nb403AverageNotAveraging = defineRule({
       if (f.code !== 'NB403') continue;
       context.report({ span: f.span, message: f.message, ...(f.severity ? { severity: f.severity } : {}), ...(f.related ? { related: f.related } : {}), ...(f.forms ? { math: { forms: f.forms } } : {}) });
     }
-    // A β overwritten before the average reads it (facts/overwrittenBetas.ts).
     const { facts } = context;
+    // Adam's βs swapped between its moments (facts/swappedMomentBetas.ts).
+    for (const step of optimizerSteps(facts)) {
+      if (step.params.some((p) => p.eq.branched)) continue;
+      for (const w of swappedMomentBetas(step)) {
+        const b1 = w.first.value;
+        const b2 = w.second.value;
+        const named = (b: { beta: string; value: number }): string => (b.beta === String(b.value) ? formatNumber(b.value) : `${b.beta} = ${formatNumber(b.value)}`);
+        const window = (b: number): string => formatNumber(Math.round(1 / (1 - b)));
+        const sq = Number((b1 * b1).toPrecision(3));
+        const diverges = b1 * b1 > b2
+          ? ` With β₁ = ${formatNumber(b1)} and β₂ = ${formatNumber(b2)}, β₁² = ${formatNumber(sq)} > β₂: Adam's convergence results need β₁² < β₂ (β₁ < √β₂), and with β₁² > β₂ it can diverge.`
+          : '';
+        context.report({
+          span: w.first.span,
+          message:
+            `The step's numerator, an average of the gradient, decays with ${named(w.first)}, and the average of its square under the root with ${named(w.second)}: the βs are swapped between the moments. ` +
+            `The first moment averages over about ${window(b1)} steps and the second over about ${window(b2)}, so the step divides a slow average of g by a fast estimate of its scale (Adam's first moment is the fast one, β₁ < β₂).${diverges} Give the gradient's average the smaller β and its square's average the larger one.`,
+          related: [{ span: w.second.span, message: `the average of the squared gradient decays with ${named(w.second)} here` }],
+        });
+      }
+    }
+    // A β overwritten before the average reads it (facts/overwrittenBetas.ts).
     for (const o of overwrittenBetas(facts)) {
       const lost = facts.source(o.lost.span).replace(/\s+/g, ' ');
       const again = facts.source(o.overwrite.span).replace(/\s+/g, ' ');

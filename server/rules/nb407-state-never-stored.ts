@@ -99,7 +99,9 @@ export const nb407StateNeverStored = defineRule({
         span: f.span,
         message:
           `\`${f.local}\` gets the optimizer state's new value, ${f.weight}·(old value) + new term, from ${from}, but nothing writes it back: ` +
-          `the next step reads ${f.element ? `\`${f.place}\`` : from} unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`,
+          (f.carried
+            ? `\`${f.place}\` is a list of this function that the enclosing loop keeps across its iterations, and the next iteration reads it unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`
+            : `the next step reads ${f.element ? `\`${f.place}\`` : from} unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`),
         math: { forms: unstoredStateForms(f.place, f.element, f.local, f.weight) },
         ...(f.copied || f.started
           ? {

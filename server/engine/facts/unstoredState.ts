@@ -61,6 +61,8 @@ export interface UnstoredState {
   };
   /** The function the new value is computed in (its own writes were read by the walk). */
   fn?: Span;
+  /** The place is a list local to the function that an enclosing loop keeps across its iterations (a training loop's buffers). */
+  carried?: true;
   /**
    * The new average is written into a place nothing reads, while the parameter's update in the same
    * loop body reads a sibling place that nothing writes but its zero start (`self.cache_w[i] = rho *
@@ -170,6 +172,14 @@ class StepWalk {
   /** Names the function binds: a local read before it is given a value here is not a place that persists. */
   private readonly bound = new Set<string>();
   private readonly roots = new Set<string>();
+  /**
+   * Locals a loop nested in another loop walks, that nothing in the enclosing loop's body rebinds
+   * (`velocity = [zeros…]` before `for epoch …: for p, v in zip(params, velocity)`): the list keeps
+   * its elements across the enclosing loop's iterations, as an attribute keeps them across calls.
+   */
+  private readonly carried = new Set<string>();
+  /** The bodies of the loops the walk is in, innermost last. */
+  private readonly loopBodies: Stmt[][] = [];
   /** Where each persistent key was read, as written. */
   private readonly placeText = new Map<string, string>();
   /**
@@ -237,6 +247,7 @@ class StepWalk {
         span: c.span, local: c.local, place: c.place, element: c.element, weight: c.weight, within,
         ...(copied ? { copied } : {}), ...(started && (!other || first !== other) ? { started } : {}), ...(otherBranch ? { startedElsewhere: true } : {}), ...(whileAbsent ? { startedWhileAbsent: true } : {}),
         ...(c.max ? { max: { ...(other?.span ? { other: other.span } : {}), ...(c.consecutive ? { consecutive: true as const } : {}) } } : {}),
+        ...(this.carried.has(/^[^.[]*/.exec(c.state)![0]) ? { carried: true as const } : {}),
         fn: this.fn.span,
       });
     }
@@ -347,6 +358,8 @@ class StepWalk {
     const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
     for (const r of all) {
       if (r.terms.length === 0) continue;
+      // A list local to the function (`carried`) is read nowhere else: only its never-stored new value is reported.
+      if (this.carried.has(/^[^.[]*/.exec(r.state)![0])) continue;
       // An average kept in a place the caller hands in may be the caller's statistic; a momentum sum is only an optimizer's.
       if (r.averaged && !/^(self|this)\./.test(r.state)) continue;
       // New values computed from this one (`m_hat = m / (1 - b1 ** t)` is a multiple, kept in the same atom).
@@ -463,15 +476,15 @@ class StepWalk {
   private persistent(key: string): boolean {
     if (key.startsWith(NEW)) return false;
     const root = /^[^.[]*/.exec(key)![0];
-    if (root === key && !key.endsWith(ELEMENT)) return this.roots.has(root) && !isSelfName(root);
-    return !this.bound.has(root) || this.roots.has(root);
+    if (root === key && !key.endsWith(ELEMENT)) return (this.roots.has(root) || this.carried.has(root)) && !isSelfName(root);
+    return !this.bound.has(root) || this.roots.has(root) || this.carried.has(root);
   }
 
   /** The key of a place, through local aliases (`v = self.v` makes `v[0]` read `self.v[0]`). */
   private keyOf(e: Expr): string | undefined {
     if (e.kind === 'name') {
       const v = this.env.get(e.name);
-      if (v === undefined) return this.bound.has(e.name) ? undefined : e.name;
+      if (v === undefined) return this.bound.has(e.name) && !this.carried.has(e.name) ? undefined : e.name;
       return plainSymbol(v);
     }
     if (e.kind === 'attr') {
@@ -844,7 +857,9 @@ class StepWalk {
         this.loop(s.target, s.iter);
         const outer = this.loopId;
         this.loopId = ++this.loops;
+        this.loopBodies.push(s.body);
         this.block(s.body);
+        this.loopBodies.pop();
         this.loopId = outer;
         return;
       }
@@ -854,7 +869,9 @@ class StepWalk {
         if (s.label !== 'while') return this.block(s.body);
         const outer = this.loopId;
         this.loopId = ++this.loops;
+        this.loopBodies.push(s.body);
         this.block(s.body);
+        this.loopBodies.pop();
         this.loopId = outer;
         return;
       }
@@ -919,12 +936,36 @@ class StepWalk {
       if (t.kind === 'seq' && inner) return this.loop(t, inner);
       if (t.kind !== 'name') return this.forget(t);
       const source = loopSource(iter, target.kind === 'name' ? 0 : i, (x) => this.facts.analyzer.isModule(x));
+      if (source?.kind === 'element' && source.collection.kind === 'name') this.carry(source.collection.name);
       const collection = source?.kind === 'element' && (source.collection.kind === 'name' || source.collection.kind === 'attr' || source.collection.kind === 'index') ? this.keyOf(source.collection) : undefined;
+      if (source?.kind === 'element' && collection === undefined && source.collection.kind === 'name' && (this.bound.has(source.collection.name) || this.env.has(source.collection.name)) && plainSymbol(this.env.get(source.collection.name) ?? []) === undefined) {
+        // An element of a list the function builds (`grads = grad_fn(w)`): a tensor of its own, kept nowhere.
+        this.env.set(t.name, sym(`${source.collection.name}${ELEMENT}`));
+        return;
+      }
       if (source?.kind !== 'element' || collection === undefined || !this.persistent(collection)) return this.forget(t);
       const key = collection + ELEMENT;
       if (!this.placeText.has(key)) this.placeText.set(key, this.facts.source((source as { collection: Expr }).collection.span));
       this.env.set(t.name, sym(key));
     });
+  }
+
+  /**
+   * A local list walked inside another loop persists across that loop's iterations when the
+   * enclosing loop's body (this loop included) never rebinds it: the next iteration reads its
+   * elements again. Checked once per name.
+   */
+  private carry(name: string): void {
+    const body = this.loopBodies[this.loopBodies.length - 1];
+    if (body === undefined || this.carried.has(name) || !this.bound.has(name) || this.roots.has(name)) return;
+    // A local that aliases a place (`v = self.v`) is that place already.
+    const held = this.env.get(name);
+    if (held !== undefined && plainSymbol(held) !== undefined) return;
+    const inner = new Set<string>();
+    collectBound(body, inner);
+    if (inner.has(name)) return;
+    this.carried.add(name);
+    this.env.delete(name);
   }
 
   private assign(s: Stmt & { kind: 'assign' }): void {
