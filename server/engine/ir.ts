@@ -48,12 +48,20 @@ export type Expr =
   /** `a if test else b`, `test ? a : b`. */
   | { kind: 'cond'; test: Expr; then: Expr; else: Expr; span: Span }
   /**
-   * Anything else (comparisons, slices, ...). Children kept so walkers still see names. `ops`: a
+   * Anything else (comparisons, slices, ...). Children kept so walkers still see names. `slice`: a
+   * Python slice's written parts (`SlicePart`); `ellipsis`: Python's `...`. `ops`: a
    * Python comparison's or boolean operator's operators in order (`['not in']` for `'bn' not in n`,
    * `['<', '<=']` for `a < b <= c`, `['and']`), and a JS comparison or logical operator written as
    * Python writes it (`===` as `['==']`, `&&` as `['and']`, `||` as `['or']`; `??`, `in`, `instanceof`).
    */
-  | { kind: 'other'; children: Expr[]; ops?: string[]; span: Span };
+  | { kind: 'other'; children: Expr[]; ops?: string[]; slice?: SlicePart[]; ellipsis?: true; span: Span };
+
+/**
+ * A Python slice's parts as written, in the order of its `other` node's children: `a[1:]` → ['lower'],
+ * `a[::2]` → ['step'], `a[:]` and `a[::]` → [] (the whole axis). Python's `...` is an `other` with
+ * `ellipsis`. JavaScript writes neither.
+ */
+export type SlicePart = 'lower' | 'upper' | 'step';
 
 export interface Generator {
   target: Expr;

@@ -4,7 +4,7 @@
 // marshals the node each time), so each node's `type` is read once and handed on, text is sliced
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
-import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
+import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, SlicePart, Span, Stmt } from '../ir';
 import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue, type LoweredUnit } from './common';
 
 const binaryOps = new Set<string>(['+', '-', '*', '/', '//', '%', '**', '@']);
@@ -521,6 +521,24 @@ export class PythonLowerer {
         }
         return { kind: 'object', entries, span };
       }
+      case 'slice': {
+        // `lo:hi:step`: which parts are written, told apart by the colons before them.
+        const slice: SlicePart[] = [];
+        const children: Expr[] = [];
+        let colons = 0;
+        for (const c of node.children) {
+          if (!c) continue;
+          const t = c.type;
+          if (t === ':') colons++;
+          else if (c.isNamed && t !== 'comment') {
+            slice.push(colons === 0 ? 'lower' : colons === 1 ? 'upper' : 'step');
+            children.push(this.expr(c, d, t));
+          }
+        }
+        return { kind: 'other', children, slice, span };
+      }
+      case 'ellipsis':
+        return { kind: 'other', children: [], ellipsis: true, span };
       default:
         return other(span, this.children(node, d));
     }
