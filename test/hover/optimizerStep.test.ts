@@ -539,6 +539,22 @@ class Perceptron:
     assert.ok(method?.computed?.legend.some((e) => e.unicode === 'η' && e.code === 'learning_rate'));
   });
 
+  it('names the rate a training function sets from its settings and never reads (NB404) by its assignment\'s target', function () {
+    const text = `import numpy as np
+
+
+def fit(X, y, w, settings):
+    steps, lr = settings["steps"], settings["lr"]
+    for _ in range(steps):
+        grad = X.T @ (X @ w - y) / len(y)
+        w = w - grad
+    return w
+`;
+    const fn = at(text, 'w = w - grad');
+    assert.equal(fn?.findings.find((x) => x.code === 'NB404')?.correctUnicode, 'w ← w − η·∂L/∂w');
+    assert.ok(fn?.computed?.legend.some((e) => e.unicode === 'η' && e.code === 'lr'), JSON.stringify(fn?.computed?.legend));
+  });
+
   it('prints a small constant of the step as itself, not rounded to 0 (ε = 1e-8)', function () {
     const text = `import numpy as np
 
