@@ -67,6 +67,13 @@ export class PythonLowerer {
     return this.text.slice(node.startIndex, node.endIndex);
   }
 
+  /** A loop's header: from its start to the end of the token before its body (the `:`). */
+  private head(span: Span, body: SyntaxNode | null): { headSpan?: Span } {
+    let before = body?.previousSibling;
+    while (before && before.type === 'comment') before = before.previousSibling;
+    return before ? { headSpan: { start: span.start, end: this.spanOf(before).end } } : {};
+  }
+
   private slice(span: Span): string {
     return this.text.slice(span.start - this.base, span.end - this.base);
   }
@@ -167,11 +174,13 @@ export class PythonLowerer {
         const span = this.spanOf(node);
         const left = field(node, f.left);
         const right = field(node, f.right);
+        const bodyNode = field(node, f.body);
         out.push({
           kind: 'for',
           target: left ? this.expr(left, depth) : other(this.spanOf(node)),
           iter: right ? this.expr(right, depth) : other(this.spanOf(node)),
-          body: this.block(field(node, f.body), depth),
+          body: this.block(bodyNode, depth),
+          ...this.head(span, bodyNode),
           span,
         });
         const alt = field(node, f.alternative);
@@ -182,8 +191,9 @@ export class PythonLowerer {
       case 'if_statement': {
         const span = this.spanOf(node);
         const cond = field(node, f.condition);
-        const body: Stmt[] = this.block(field(node, f.body) ?? field(node, f.consequence), depth);
-        out.push({ kind: 'block', label: type === 'if_statement' ? 'if' : 'while', heads: cond ? [this.expr(cond, depth)] : [], body, span });
+        const bodyNode = field(node, f.body) ?? field(node, f.consequence);
+        const body: Stmt[] = this.block(bodyNode, depth);
+        out.push({ kind: 'block', label: type === 'if_statement' ? 'if' : 'while', heads: cond ? [this.expr(cond, depth)] : [], body, ...(type === 'while_statement' ? this.head(span, bodyNode) : {}), span });
         for (const clause of node.namedChildren) {
           if (!clause) continue;
           const clauseType = clause.type;
