@@ -509,6 +509,11 @@ def adam_update(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     assert.match(second, /v_hat = v \/ \(1 - beta2 \*\* t\)/);
     const first = at(text.replace('v = v / (1 - beta2 ** t)', 'm = m / (1 - beta1 ** t)').replace('m / (1 - beta1 ** t) / (np.sqrt(v)', 'm / (np.sqrt(v / (1 - beta2 ** t))'), 'm = m / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
     assert.match(first, /with beta1 = 0\.9 and a constant gradient the stored value is 5 times the gradient at t = 2 and 47 times at t = 4/);
+    // The file's own number, or the usual one said to be taken when the file gives none.
+    const own = at(text.replace('beta2=0.999', 'beta2=0.99'), 'v = v / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
+    assert.match(own, /with beta2 = 0\.99 and a constant gradient/);
+    const none = at(text.replace('beta1=0.9, beta2=0.999', 'beta1, beta2'), 'v = v / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
+    assert.match(none, /with beta2 taken as the usual 0\.999 and a constant gradient the stored value is 500 times/);
   });
 
   it('gives a learning rate taken and never read its corrected line: the update with its step times the rate (NB404)', function () {
