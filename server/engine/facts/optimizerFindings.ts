@@ -2179,13 +2179,22 @@ function readsLearningRate(body: import('../ir').Stmt[]): boolean {
   return found;
 }
 
-/** A state that is a local name the step's function binds to zeros before writing it (`acc = np.zeros_like(x)`). */
+/**
+ * A state that is a local name the step's function binds to zeros before writing it (`acc = np.zeros_like(x)`),
+ * and that no loop of the function carries from one step to the next: a loop after the zero start that
+ * holds both the state's update and a parameter's step (`velocity = np.zeros_like(W)`, then every epoch
+ * in `for epoch in range(epochs)`) runs many steps in one call, with the state remembered between them.
+ */
 function restartedPerCall(facts: Facts, step: OptimizerStep, s: StateUpdate): boolean {
   const name = s.eq.key;
   if (s.eq.target.kind !== 'name' || s.eq.target.name !== name) return false;
   const at = s.eq.spans[0].start;
   const b = programIndex(facts).scopeAt(at).lookup(name, at);
-  return b !== undefined && b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) !== undefined && b.span.start >= step.fn.span.start && b.span.end <= step.fn.span.end;
+  if (!(b !== undefined && b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) !== undefined && b.span.start >= step.fn.span.start && b.span.end <= step.fn.span.end)) return false;
+  const stepped = step.params.flatMap((p) => p.eq.spans);
+  const carries = (st: Stmt): boolean =>
+    (st.kind === 'for' || (st.kind === 'block' && st.label === 'while')) && !within(b.span, st.span) && within(s.eq.spans[0], st.span) && stepped.some((x) => within(x, st.span));
+  return !ownStatements(step.fn.body).some(carries);
 }
 
 /** The learning-rate parameter of the step's class constructor (or of the step function itself). */
