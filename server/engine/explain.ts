@@ -605,10 +605,7 @@ function rateApplied(a: Analysis, site: UpdateSite, form: UpdateForm, mine: Find
   if (!u) return undefined;
   const finding = mine.find((f) => f.code === 'NB404' && f.related.some((r) => sameSpan(spanOfRange(a.lines, r.range), u.taken)));
   if (!finding) return undefined;
-  const written = a.facts.source(u.taken);
-  const at = written.search(new RegExp(`(?<![\\w$.])${u.name.replace(/\$/g, '\\$')}(?![\\w$])`));
-  if (at < 0) return undefined;
-  const rate: Expr = { kind: 'name', name: u.name, span: { start: u.taken.start + at, end: u.taken.start + at + u.name.length } };
+  const rate: Expr = { kind: 'name', name: u.name, span: u.nameSpan };
   if (form.op === '+' || form.op === '-') return { form: { ...form, rhs: [rate, ...form.rhs] }, finding };
   const value = form.rhs.length === 1 && !form.op ? form.rhs[0] : undefined;
   const target = exprKey(form.target);

@@ -40,18 +40,18 @@ function formsOf(m: MissingTerm): Forms {
         legend: [{ tex: 'W_n', unicode: 'Wₙ', code: `${m.term} after the last iteration` }],
       };
     case 'never-applied': {
-      // The knob itself (`weight_decay`) is λ; a decay of the weight as a whole (`λ·p`) names the weight θ.
-      const ofWeight = m.term.startsWith('λ·');
+      // The knob itself (`weight_decay`) is λ; a decay of the weight as a whole (λ·p) names the weight θ.
+      const ofWeight = m.timesStrength === true;
       return {
         title: m.params ? `Step of \`${m.params}\`` : 'The optimizer step',
         computed: { tex: '\\theta \\leftarrow \\theta - \\eta\\, u_t', unicode: 'θ ← θ − η·uₜ' },
         correct: { tex: '\\theta \\leftarrow (1 - \\eta\\lambda)\\,\\theta - \\eta\\, u_t', unicode: 'θ ← (1 − ηλ)θ − η·uₜ' },
-        legend: ofWeight ? [{ tex: '\\theta', unicode: 'θ', code: m.term.slice(2) }] : [{ tex: '\\lambda', unicode: 'λ', code: m.term }],
+        legend: ofWeight ? [{ tex: '\\theta', unicode: 'θ', code: m.term }] : [{ tex: '\\lambda', unicode: 'λ', code: m.term }],
       };
     }
     case 'never-added': {
       // A coupled decay (L2 on the gradient): the step's direction u is computed from g + λθ, not from g.
-      const written = m.term.startsWith('λ·') ? [] : [{ tex: '\\lambda\\theta', unicode: 'λθ', code: m.term }];
+      const written = m.timesStrength ? [] : [{ tex: '\\lambda\\theta', unicode: 'λθ', code: m.term }];
       return {
         title: m.params ? `Step of \`${m.params}\`` : 'The optimizer step',
         computed: { tex: '\\theta \\leftarrow \\theta - \\eta\\, u(g)', unicode: 'θ ← θ − η·u(g)' },

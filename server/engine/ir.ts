@@ -48,12 +48,20 @@ export type Expr =
   /** `a if test else b`, `test ? a : b`. */
   | { kind: 'cond'; test: Expr; then: Expr; else: Expr; span: Span }
   /**
-   * Anything else (comparisons, slices, ...). Children kept so walkers still see names. `ops`: a
+   * Anything else (comparisons, slices, ...). Children kept so walkers still see names. `slice`: a
+   * Python slice's written parts (`SlicePart`); `ellipsis`: Python's `...`. `ops`: a
    * Python comparison's or boolean operator's operators in order (`['not in']` for `'bn' not in n`,
    * `['<', '<=']` for `a < b <= c`, `['and']`), and a JS comparison or logical operator written as
    * Python writes it (`===` as `['==']`, `&&` as `['and']`, `||` as `['or']`; `??`, `in`, `instanceof`).
    */
-  | { kind: 'other'; children: Expr[]; ops?: string[]; span: Span };
+  | { kind: 'other'; children: Expr[]; ops?: string[]; slice?: SlicePart[]; ellipsis?: true; span: Span };
+
+/**
+ * A Python slice's parts as written, in the order of its `other` node's children: `a[1:]` → ['lower'],
+ * `a[::2]` → ['step'], `a[:]` and `a[::]` → [] (the whole axis). Python's `...` is an `other` with
+ * `ellipsis`. JavaScript writes neither.
+ */
+export type SlicePart = 'lower' | 'upper' | 'step';
 
 export interface Generator {
   target: Expr;
@@ -93,14 +101,16 @@ export type Stmt =
   | { kind: 'function'; name: string; nameSpan: Span; params: Param[]; body: Stmt[]; decorators: Expr[]; exported?: Exported; doc?: DocComment; span: Span }
   /** `bases`: `class A(B, C)`, `class A extends B`. */
   | { kind: 'class'; name: string; bases: Expr[]; body: Stmt[]; decorators: Expr[]; exported?: Exported; doc?: DocComment; span: Span }
-  | { kind: 'for'; target: Expr; iter: Expr; body: Stmt[]; span: Span }
+  /** `headSpan`: the loop's header, from its keyword to where its body starts (`for x in xs:`, `for (let i = 0; i < n; i++)`). */
+  | { kind: 'for'; target: Expr; iter: Expr; body: Stmt[]; headSpan?: Span; span: Span }
   /**
    * `if`, `while`, `with`, `try`, ...: `heads` are the conditions or context managers; for `with`,
    * `aliases[i]` is the target after `as` of `heads[i]`, when there is one. A `try` statement is its
    * body's block, then one block per clause; `handler` marks an `except`/`catch` clause's (it runs only
-   * when the body raised, unlike `else` and `finally`).
+   * when the body raised, unlike `else` and `finally`). `headSpan`: a `while` loop's header, as `for`'s
+   * (`while (c)`; `do` of a `do … while`).
    */
-  | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; aliases?: (Expr | undefined)[]; handler?: true; body: Stmt[]; span: Span }
+  | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; aliases?: (Expr | undefined)[]; handler?: true; body: Stmt[]; headSpan?: Span; span: Span }
   | { kind: 'return'; value?: Expr; span: Span }
   /**
    * Python's `del a, d[k]`: the places it unbinds, which no walker reads as values. JavaScript's

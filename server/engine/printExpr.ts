@@ -12,6 +12,7 @@ import { table } from './table';
 import type { Expr, Span } from './ir';
 import type { Analyzer, PenaltyTerm } from './facts/analysis';
 import { MODULE_ROOTS, penaltyOfProduct } from './facts/analysis';
+import { ARITHMETIC_CALLS, arithmeticPlacement, inPlaceMathName } from './facts/catalogue';
 import type { Scope } from './facts/scope';
 import { isSelfName } from './facts/resolve';
 import { baseExpr, calleePath, exprKey, isKeyedByString, lastComponent } from './facts/keys';
@@ -920,7 +921,8 @@ export class ExprPrinter {
 
   private call(e: Expr & { kind: 'call' }, scope: Scope | undefined, at: number): MathNode {
     const analyzer = this.options.analyzer;
-    const arith = analyzer?.arithmeticCall(e);
+    // Arithmetic as calls, torch's in-place forms too (`buf.mul_(mu)` → μ·buf, `g.add_(w, alpha=c)` → g + c·w).
+    const arith = analyzer?.valueArithmetic(e);
     if (arith) {
       const [a, b, alpha] = arith.operands;
       if (arith.op === 'neg') return { k: 'neg', m: this.build(a!, scope, at) };
@@ -934,26 +936,21 @@ export class ExprPrinter {
     }
     const path = calleePath(e.callee);
     const methodForm = e.callee.kind === 'attr' && !this.isModule(e.callee.object);
-    const fn = e.callee.kind === 'attr' ? e.callee.name : path?.[path.length - 1];
+    // torch's in-place elementwise math (`g.square_()`, `v.sqrt_()`, `g.pow_(2)`) prints as the math it computes.
+    const fn = (methodForm ? inPlaceMathName(e) : undefined) ?? (e.callee.kind === 'attr' ? e.callee.name : path?.[path.length - 1]);
     const operand = methodForm ? (e.callee as { object: Expr }).object : e.args[0];
     const rest = methodForm ? e.args : e.args.slice(1);
     const b = (x: Expr): MathNode => this.build(x, scope, at);
     if (!fn) return this.fallback(e);
-    // In-place arithmetic prints as the arithmetic: `buf.mul_(mu)` → μ·buf, `g.add_(w, alpha=c)` → g + c·w.
-    const inPlace = /^(add|sub|mul|div)_$/.exec(fn);
-    if (methodForm && ((!analyzer && ['add', 'sub', 'mul', 'div'].includes(fn)) || inPlace) && e.args.length === 1) {
-      const op = inPlace ? inPlace[1] : fn;
+    // Without an analyzer, arithmetic methods and their in-place forms as the catalogue names them (`a.add(b)`, `buf.mul_(mu)`).
+    const placement = !analyzer && methodForm && !e.kwargs.some((k) => k.name === 'out') ? arithmeticPlacement(e) : undefined;
+    const op = placement && ARITHMETIC_CALLS[placement === 'in-place' ? fn.slice(0, -1) : fn];
+    if (op && op !== 'neg' && e.args.length === 1) {
       const alpha = e.kwargs.find((k) => k.name === 'alpha')?.value;
       const left = b(operand!);
       const right = alpha ? mulNode(b(alpha), b(e.args[0])) : b(e.args[0]);
-      if (op === 'add' || op === 'sub') return addNode({ neg: false, m: left }, { neg: op === 'sub', m: right });
-      return op === 'mul' ? mulNode(left, right) : { k: 'div', n: left, d: right };
-    }
-    if (!analyzer && methodForm && ['add', 'sub', 'mul', 'div'].includes(fn) && e.args.length === 1) {
-      const left = b(operand!);
-      const right = b(e.args[0]);
-      if (fn === 'add' || fn === 'sub') return addNode({ neg: false, m: left }, { neg: fn === 'sub', m: right });
-      return fn === 'mul' ? mulNode(left, right) : { k: 'div', n: left, d: right };
+      if (op === '+' || op === '-') return addNode({ neg: false, m: left }, { neg: op === '-', m: right });
+      return op === '*' ? mulNode(left, right) : { k: 'div', n: left, d: right };
     }
     if (fn === 'gradient' && e.args.length >= 2) return this.gradientNode(e) ?? this.fallback(e);
     if (operand) {
@@ -966,11 +963,8 @@ export class ExprPrinter {
         }
         return { k: 'sum', m: b(operand) };
       }
-      // `g.square_()`, `x.sqrt_()`, `g.abs_()`: the in-place forms compute the same value.
-      if (fn === 'square' || (methodForm && fn === 'square_')) return powNode(b(operand), 2);
-      if (methodForm && fn === 'sqrt_') return sqrtNode(b(operand));
-      if (methodForm && fn === 'abs_') return absNode(b(operand));
-      if ((fn === 'pow' || fn === 'power' || (methodForm && fn === 'pow_')) && rest[0]) {
+      if (fn === 'square') return powNode(b(operand), 2);
+      if ((fn === 'pow' || fn === 'power') && rest[0]) {
         const k = rest[0].kind === 'num' ? rest[0].value : undefined;
         return k !== undefined ? powNode(b(operand), k) : { k: 'pow', b: b(operand), tex: renderMath(b(rest[0])).tex, uni: `^(${renderMath(b(rest[0])).unicode})` };
       }

@@ -91,6 +91,11 @@ export interface MissingTerm {
   params?: string;
   /** `never-added`: the gradient the decay was meant for (`dp`, `g`). */
   gradient?: string;
+  /**
+   * The term is the weights `term` times a decay strength the code does not write there (the decay
+   * λ·θ of a weight as a whole): the hover names the weights θ and leaves λ the strength.
+   */
+  timesStrength?: true;
 }
 
 export interface Finding {

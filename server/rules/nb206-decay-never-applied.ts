@@ -76,7 +76,7 @@ export const nb206DecayNeverApplied = defineRule({
         span: d.span,
         message: `${how}: the base class's ${d.method.name}() applies ${d.baseReads === 'grad' ? "each parameter's .grad" : 'the gradients it was handed'}, without the decay, so the decay is never applied`,
         related: [{ span: d.baseStep, message: `the base class's ${d.method.name}() runs here on the original gradients` }],
-        math: { missingTerm: { how: 'never-added', term: `λ·${d.weight}`, params: d.weight, gradient: d.local } },
+        math: { missingTerm: { how: 'never-added', term: d.weight, timesStrength: true, params: d.weight, gradient: d.local } },
       });
     }
     // `dp.add(p.data, alpha=wd)` as a statement in a step: the out-of-place sum is thrown away.
@@ -92,7 +92,7 @@ export const nb206DecayNeverApplied = defineRule({
         span: d.span,
         message,
         related: [d.of === 'gradient' ? { span: d.readAt, message: `${d.receiver} is read here, without the decay` } : { span: d.update, message: `${d.weight} is updated here, without the decay` }],
-        math: { missingTerm: d.of === 'gradient' ? { how: 'never-added', term: d.term, params: d.weight, gradient: d.receiver } : { how: 'never-applied', term: `λ·${d.weight}`, params: d.weight } },
+        math: { missingTerm: d.of === 'gradient' ? { how: 'never-added', term: d.term, params: d.weight, gradient: d.receiver } : { how: 'never-applied', term: d.weight, timesStrength: true, params: d.weight } },
       });
     }
     // torch keeps a group's unknown keys without a word: a misspelled decay key sets nothing.

@@ -9,6 +9,7 @@
 import { defineRule } from './rule';
 import { rebuiltOptimizers } from '../engine/facts/rebuiltOptimizers';
 import { torchOptimizerBiasCorrected } from '../engine/facts/catalogue';
+import type { Span, Stmt } from '../engine/ir';
 
 export const nb208OptimizerRebuiltInLoop = defineRule({
   meta: {
@@ -41,7 +42,7 @@ export const nb208OptimizerRebuiltInLoop = defineRule({
           `${adam ? ' and each one begins with the bias-corrected first steps of a fresh optimizer' : ''}. ` +
           `Build the optimizer once, before the loop, next to the model (change its learning rate through \`param_groups\` or a scheduler).`,
         related: [
-          { span: f.loop.span.start === f.loop.span.end ? f.loop.span : { start: f.loop.span.start, end: f.loop.span.start + Math.min(facts.source(f.loop.span).indexOf('\n') >>> 0, facts.source(f.loop.span).length) }, message: 'the loop that builds it again on each iteration' },
+          { span: loopHead(f.loop), message: 'the loop that builds it again on each iteration' },
           ...(f.epochCall ? [{ span: f.epochCall.span, message: `${f.epochFn}() runs here, once per iteration` }] : []),
           ...(f.helperCall && !f.epochCall ? [{ span: f.helperCall.span, message: 'the helper that builds it runs here' }] : []),
           ...(f.helperCall && f.epochCall ? [{ span: f.helperCall.span, message: `${f.epochFn}() builds it here` }] : []),
@@ -51,3 +52,8 @@ export const nb208OptimizerRebuiltInLoop = defineRule({
     }
   },
 });
+
+/** The loop's header (`for fold in range(k):`), the whole loop when the lowerer gave none. */
+function loopHead(loop: Stmt): Span {
+  return (loop.kind === 'for' || loop.kind === 'block' ? loop.headSpan : undefined) ?? loop.span;
+}

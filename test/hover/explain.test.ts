@@ -363,6 +363,30 @@ class ElasticPenalty:
     assert.doesNotMatch(blend?.computed?.unicode ?? '', /λ/);
   });
 
+  it('shows a decay of the weight thrown away as the shrink the step leaves out, naming the weight θ (NB206)', function () {
+    const text = `import torch
+
+
+class ShrinkSGD(torch.optim.Optimizer):
+    def __init__(self, params, lr=0.01, weight_decay=0.0):
+        super().__init__(params, dict(lr=lr, weight_decay=weight_decay))
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                p.data.mul(1 - group["lr"] * group["weight_decay"])
+                p.data.add_(p.grad, alpha=-group["lr"])
+`;
+    const ex = at(text, 'p.data.mul(1');
+    const f = ex?.findings.find((x) => x.code === 'NB206');
+    assert.ok(f, JSON.stringify(ex?.findings.map((x) => x.code)));
+    assert.equal(f.correctUnicode, 'θ ← (1 − ηλ)θ − η·uₜ');
+    assert.deepEqual(ex?.computed?.legend.map((l) => `${l.unicode} = ${l.code}`), ['θ = p']);
+  });
+
   it("shows a decay meant for the gradient and thrown away as the step's direction without it, not as a decoupled shrink (NB206)", function () {
     const text = `import torch
 

@@ -30,6 +30,23 @@ describe('hover: expression printer', function () {
     );
   });
 
+  it('prints torch\'s in-place calls as the math the catalogue says they compute, with or without an analyzer', function () {
+    const code = (value: string): string => `import torch\ndef f(buf, a, b, mu, c):\n    x = ${value}\n`;
+    const cases: [string, string][] = [
+      ['buf.mul_(mu).add_(a)', 'μ·buf + a'],
+      ['a.multiply_(c)', 'ac'],
+      ['a.subtract_(b, alpha=c)', 'a − cb'],
+      ['a.rsqrt_()', 'rsqrt(a)'],
+      ['a.sign_()', 'sign(a)'],
+      ['a.square_()', 'a²'],
+    ];
+    for (const [value, want] of cases) {
+      assert.equal(both(code(value)).unicode, want, value);
+      assert.equal(printValue(code(value), { analyzer: undefined }).unicode, want, `${value} without an analyzer`);
+    }
+    assert.equal(both(code('a.neg_()')).unicode, '−a');
+  });
+
   it('recognizes the gradient containers of each framework', function () {
     const cases: [string, string][] = [
       [`${NP}def f(params, grads, learning_rate):\n    x = params['W1'] - learning_rate * grads['W1']\n`, 'W₁ − η·∂L/∂W₁'],

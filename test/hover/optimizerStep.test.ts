@@ -509,6 +509,11 @@ def adam_update(w, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     assert.match(second, /v_hat = v \/ \(1 - beta2 \*\* t\)/);
     const first = at(text.replace('v = v / (1 - beta2 ** t)', 'm = m / (1 - beta1 ** t)').replace('m / (1 - beta1 ** t) / (np.sqrt(v)', 'm / (np.sqrt(v / (1 - beta2 ** t))'), 'm = m / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
     assert.match(first, /with beta1 = 0\.9 and a constant gradient the stored value is 5 times the gradient at t = 2 and 47 times at t = 4/);
+    // The file's own number, or the usual one said to be taken when the file gives none.
+    const own = at(text.replace('beta2=0.999', 'beta2=0.99'), 'v = v / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
+    assert.match(own, /with beta2 = 0\.99 and a constant gradient/);
+    const none = at(text.replace('beta1=0.9, beta2=0.999', 'beta1, beta2'), 'v = v / (1')?.findings.find((f) => f.code === 'NB401')?.message ?? '';
+    assert.match(none, /with beta2 taken as the usual 0\.999 and a constant gradient the stored value is 500 times/);
   });
 
   it('gives a learning rate taken and never read its corrected line: the update with its step times the rate (NB404)', function () {
@@ -537,6 +542,22 @@ class Perceptron:
     const method = at(text, 'self.W -= dW');
     assert.equal(method?.findings.find((x) => x.code === 'NB404')?.correctUnicode, 'W ← W − η·∂L/∂W');
     assert.ok(method?.computed?.legend.some((e) => e.unicode === 'η' && e.code === 'learning_rate'));
+  });
+
+  it('names the rate a training function sets from its settings and never reads (NB404) by its assignment\'s target', function () {
+    const text = `import numpy as np
+
+
+def fit(X, y, w, settings):
+    steps, lr = settings["steps"], settings["lr"]
+    for _ in range(steps):
+        grad = X.T @ (X @ w - y) / len(y)
+        w = w - grad
+    return w
+`;
+    const fn = at(text, 'w = w - grad');
+    assert.equal(fn?.findings.find((x) => x.code === 'NB404')?.correctUnicode, 'w ← w − η·∂L/∂w');
+    assert.ok(fn?.computed?.legend.some((e) => e.unicode === 'η' && e.code === 'lr'), JSON.stringify(fn?.computed?.legend));
   });
 
   it('prints a small constant of the step as itself, not rounded to 0 (ε = 1e-8)', function () {

@@ -79,4 +79,28 @@ describe('NB204 messages', () => {
     assert.equal(found[0].line, 18);
     assert.match(found[0].message, /decays all of c, c\[0\] included, but the cost's penalty exempts c\[0\] \(it sums over self\.coef\[1:, 0\] only\)/);
   });
+
+  it('reads the exempt slice from its parts, however it is written (`1:`, `1:None`, `1::`; `:` or `::` before it)', () => {
+    const fit = (slice: string): string[] =>
+      nb204([
+        'import numpy as np',
+        '',
+        'def cost(X, y, W, lam):',
+        '    r = X @ W.T - y',
+        `    return float(np.sum(r ** 2) + lam * np.sum(W[${slice}] ** 2)) / 2`,
+        '',
+        'def fit(X, y, W, lr, lam, steps=50):',
+        '    for _ in range(steps):',
+        '        r = X @ W.T - y',
+        '        W = W * (1 - lr * lam) - lr * (r.T @ X)',
+        '        print(cost(X, y, W, lam))',
+        '    return W',
+      ].join('\n')).map((f) => f.message.match(/exempts (\S+)/)?.[1] ?? f.message);
+    assert.deepEqual(fit('1:'), ['W[0]']);
+    assert.deepEqual(fit('1:None'), ['W[0]']);
+    assert.deepEqual(fit('1::'), ['W[0]']);
+    assert.deepEqual(fit(':, 1:'), ['W[:,']);
+    assert.deepEqual(fit('::, 1:'), ['W[:,']);
+    assert.deepEqual(fit('2:'), []);
+  });
 });

@@ -199,12 +199,18 @@ export const MAGNITUDE_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt', 'abs', 
 export const COUNT_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'size', 'float', 'int', 'numel']);
 /** Attributes that read a tensor's or variable's value in place: torch's `p.data`, Keras and tfjs `v.value`. */
 export const VALUE_ATTRIBUTES: ReadonlySet<string> = new Set(['data', 'value']);
+/** Transposes written as an attribute: NumPy's and torch's `W.T`, JAX's and torch's `W.mT`. */
+export const TRANSPOSE_ATTRIBUTES: ReadonlySet<string> = new Set(['T', 'mT']);
+/** Attributes that are a tensor's own entries seen another way: its value or storage (`p.data`, `v.value`) or its transpose (`W.T`). */
+export function isEntriesView(name: string): boolean {
+  return VALUE_ATTRIBUTES.has(name) || TRANSPOSE_ATTRIBUTES.has(name);
+}
 /**
  * Fields a framework gives a tensor or variable (torch's `p.grad`, `.data`, `.T`, JAX's `.mT`, sizes):
  * read through the object itself, never a field a hand-written net keeps on its units (fieldWrites.ts).
  */
 export function isFrameworkField(name: string): boolean {
-  return name === 'grad' || name === 'val' || name === 'T' || name === 'mT' || VALUE_ATTRIBUTES.has(name) || isSizeAttribute(name);
+  return name === 'grad' || name === 'val' || isEntriesView(name) || isSizeAttribute(name);
 }
 /** Counts written as a method without arguments: `X.size()`, `x.numel()`. */
 export const COUNT_METHODS: ReadonlySet<string> = new Set(['size', 'numel']);

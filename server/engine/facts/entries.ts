@@ -6,6 +6,7 @@
 // is the target's own value. Decided by the index expressions alone, as written.
 import type { Expr } from '../ir';
 import { isKeyedByString } from './keys';
+import { isEntriesView } from './catalogue';
 
 /**
  * The index parts of an element read or written, outermost array first (`W[i][j]` → [i, j],
@@ -13,7 +14,7 @@ import { isKeyedByString } from './keys';
  * between the subscripts, `W.T[i]`, or a node the analysis built). Trailing full slices are
  * dropped. A string key (`params["W1"]`) names an array of its own: it ends the walk.
  */
-function entryParts(e: Expr, source: (e: Expr) => string): { parts: Expr[]; scalar: boolean } | undefined {
+function entryParts(e: Expr): { parts: Expr[]; scalar: boolean } | undefined {
   const chain: Expr[][] = [];
   let x = e;
   while (x.kind === 'index' && !isKeyedByString(x)) {
@@ -26,12 +27,16 @@ function entryParts(e: Expr, source: (e: Expr) => string): { parts: Expr[]; scal
     chain.unshift(x.index);
     x = x.object;
   }
-  if (x.kind === 'attr' && chain.length > 0 && (x.name === 'T' || x.name === 'mT' || x.name === 'data' || x.name === 'value')) return undefined;
+  if (x.kind === 'attr' && chain.length > 0 && isEntriesView(x.name)) return undefined;
   const parts = chain.flat();
-  const fullSlice = (part: Expr): boolean => part.kind === 'other' && /^(:|\.\.\.)$/.test(source(part).replace(/\s+/g, ''));
-  while (parts.length > 0 && fullSlice(parts[parts.length - 1])) parts.pop();
+  while (parts.length > 0 && isFullSlice(parts[parts.length - 1])) parts.pop();
   // A slice (`1:`, `:`) keeps a range of the array; a name, number or expression picks entries.
   return { parts, scalar: parts.some((part) => part.kind !== 'other') };
+}
+
+/** A whole axis: a slice with no part written (`:`, `::`) or Python's `...`. */
+function isFullSlice(part: Expr): boolean {
+  return part.kind === 'other' && (part.ellipsis === true || part.slice?.length === 0);
 }
 
 /** Two expressions written alike (structure, names, values), as indexes and places are compared; a slice or other text by its text. */
@@ -66,9 +71,9 @@ export function writtenAlike(a: Expr, b: Expr, source: (e: Expr) => string): boo
  * `params[key]` and `params['W' + str(l)]` are one entry.
  */
 export function readsOtherEntry(target: Expr, read: Expr, source: (e: Expr) => string, valueOf: (name: string) => Expr | undefined): boolean {
-  const r = entryParts(read, source);
+  const r = entryParts(read);
   if (!r || r.parts.length === 0 || !r.scalar) return false;
-  const t = entryParts(target, source);
+  const t = entryParts(target);
   if (!t) return false;
   if (t.parts.length !== r.parts.length) return true;
   const resolved = (e: Expr): Expr => (e.kind === 'name' ? valueOf(e.name) ?? e : e);

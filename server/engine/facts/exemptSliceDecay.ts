@@ -234,7 +234,7 @@ function squareSums(facts: Facts, body: Stmt[]): SquareSum[] {
       const names = namesIn(root);
       if (stmt.kind === 'assign') for (const t of stmt.targets) names.delete(exprKey(t) ?? '');
       if (read.kind === 'index') {
-        if (exemptsLeading(facts, read)) out.push({ span: e.span, base: read.object, slice: read, names });
+        if (exemptsLeading(read)) out.push({ span: e.span, base: read.object, slice: read, names });
         return;
       }
       if (read.kind === 'name' || read.kind === 'attr') out.push({ span: e.span, base: read, names });
@@ -287,12 +287,23 @@ function stripView(e: Expr): Expr {
   return e;
 }
 
-/** `theta[1:]`, `theta[1:, :]`, `theta[1:, 0]`: every row but the first; `W[:, 1:]`: every column but the first. */
-function exemptsLeading(facts: Facts, e: Expr & { kind: 'index' }): boolean {
-  const parts = e.index.map((i) => facts.source(i.span).replace(/\s+/g, ''));
-  const tail = (p: string): boolean => p === '1:' || p === '1:None';
-  if (tail(parts[0] ?? '')) return true;
-  return parts[0] === ':' && tail(parts[1] ?? '');
+/** `theta[1:]`, `theta[1:, :]`, `theta[1:, 0]`: every row but the first; `W[:, 1:]`: every column but the first. Read from the slices' parts in the IR. */
+function exemptsLeading(e: Expr & { kind: 'index' }): boolean {
+  if (fromSecond(e.index[0])) return true;
+  return wholeAxis(e.index[0]) && fromSecond(e.index[1]);
+}
+
+/** A slice with no part written: `:` (or `::`), a whole axis. */
+export function wholeAxis(e: Expr | undefined): boolean {
+  return e?.kind === 'other' && e.slice?.length === 0;
+}
+
+/** `1:` (or `1:None`): every entry of the axis but the first. */
+function fromSecond(e: Expr | undefined): boolean {
+  if (e?.kind !== 'other' || !e.slice || e.slice[0] !== 'lower') return false;
+  const [lower, upper] = e.children;
+  if (lower?.kind !== 'num' || lower.value !== 1) return false;
+  return e.slice.length === 1 || (e.slice.length === 2 && e.slice[1] === 'upper' && upper?.kind === 'name' && upper.name === 'None');
 }
 
 /** `v[0] = 0`, `v[0, :] = 0`, `v[:, 0] = 0`: an element zeroed, a mask written by hand. */

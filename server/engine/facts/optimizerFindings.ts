@@ -464,9 +464,10 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
     // The β's value: the one number the file gives it, or the usual one for the moment it weights
     // (β₁ = 0.9 for an average of g, β₂ = 0.999 for an average of g²); the number alone when neither is known.
     const moment = momentOf(s, beta);
-    const given = step.initial(beta).filter((x) => x > 0 && x < 1);
+    const given = betaValues(step, beta);
     const bv = given.length === 1 ? given[0] : moment === 'second' ? 0.999 : 0.9;
-    const withBeta = given.length === 1 || moment !== undefined ? `with ${b} = ${formatNumber(bv)}` : `with a β of ${formatNumber(bv)}`;
+    // Only a number the file gives is stated as the code's value; the usual one is said to be taken.
+    const withBeta = given.length === 1 ? `with ${b} = ${formatNumber(bv)}` : moment !== undefined ? `with ${b} taken as the usual ${formatNumber(bv)}` : `with a β of ${formatNumber(bv)}`;
     const of = moment === 'second' ? 'the squared gradient' : 'the gradient';
     push({
       code: 'NB401',
@@ -495,6 +496,11 @@ function compounded(beta: number, t: number): number {
 }
 
 /** `5 times`, `500 times`, `170 thousand times`, `42 million times`. */
+/** The numbers the file gives a β (assigned, or a parameter's default: `beta2=0.999`), strictly between 0 and 1. */
+function betaValues(step: OptimizerStep, beta: string): number[] {
+  return epsilonValues(step.fn, step.initial, beta).filter((x) => x > 0 && x < 1);
+}
+
 function timesText(x: number): string {
   if (x < 1000) return `${Math.round(x)} times`;
   if (x < 1e6) return `${Number((x / 1e3).toPrecision(2))} thousand times`;
@@ -605,9 +611,14 @@ function firstSampleStart(facts: Facts, step: OptimizerStep, push: (f: Optimizer
     // The state as its start names it (`state['m']`, not the local `m` its new value passes through).
     const st = facts.source(start.target.span);
     const b = show(facts, step, beta);
+    // The file's own β when it gives one number; otherwise the usual one, said to be taken.
+    const given = betaValues(step, beta);
+    const bv = given.length === 1 ? given[0] : rooted ? 0.999 : 0.9;
+    const withB = given.length === 1 ? `${b} = ${formatNumber(bv)}` : `${b} taken as the usual ${formatNumber(bv)}`;
+    const later = 1 / Math.sqrt(1 - bv ** 100);
     const effect = rooted
-      ? `the step is divided by √(${facts.source(site.span)}) too much: with ${b} = 0.999 about 30 times too short at first, and still 3 times after a hundred steps`
-      : `on the first step it is 1/(1 - ${b}) times the gradient, 10 times for ${b} = 0.9`;
+      ? `the step is divided by √(${facts.source(site.span)}) too much: with ${withB} about ${timesText(1 / Math.sqrt(1 - bv))} too short at first${later >= 1.5 ? `, and still ${timesText(later)} after a hundred steps` : ''}`
+      : `on the first step it is 1/(1 - ${b}) times the gradient, ${timesText(1 / (1 - bv))} for ${withB}`;
     push({
       code: 'NB401',
       span: start.span,
@@ -2168,13 +2179,22 @@ function readsLearningRate(body: import('../ir').Stmt[]): boolean {
   return found;
 }
 
-/** A state that is a local name the step's function binds to zeros before writing it (`acc = np.zeros_like(x)`). */
+/**
+ * A state that is a local name the step's function binds to zeros before writing it (`acc = np.zeros_like(x)`),
+ * and that no loop of the function carries from one step to the next: a loop after the zero start that
+ * holds both the state's update and a parameter's step (`velocity = np.zeros_like(W)`, then every epoch
+ * in `for epoch in range(epochs)`) runs many steps in one call, with the state remembered between them.
+ */
 function restartedPerCall(facts: Facts, step: OptimizerStep, s: StateUpdate): boolean {
   const name = s.eq.key;
   if (s.eq.target.kind !== 'name' || s.eq.target.name !== name) return false;
   const at = s.eq.spans[0].start;
   const b = programIndex(facts).scopeAt(at).lookup(name, at);
-  return b !== undefined && b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) !== undefined && b.span.start >= step.fn.span.start && b.span.end <= step.fn.span.end;
+  if (!(b !== undefined && b.kind === 'assign' && !b.op && b.value !== undefined && zeroValue(b.value) !== undefined && b.span.start >= step.fn.span.start && b.span.end <= step.fn.span.end)) return false;
+  const stepped = step.params.flatMap((p) => p.eq.spans);
+  const carries = (st: Stmt): boolean =>
+    (st.kind === 'for' || (st.kind === 'block' && st.label === 'while')) && !within(b.span, st.span) && within(s.eq.spans[0], st.span) && stepped.some((x) => within(x, st.span));
+  return !ownStatements(step.fn.body).some(carries);
 }
 
 /** The learning-rate parameter of the step's class constructor (or of the step function itself). */

@@ -32,6 +32,8 @@ export interface UnusedLearningRate {
   name: string;
   /** Where it is taken: the parameter, or the local's assignment from the settings. */
   taken: Span;
+  /** Where its name is written there: the parameter's name, or the local's as the assignment's target. */
+  nameSpan: Span;
   /** A parameter of the function, rather than a local set from one. */
   parameter: boolean;
   /** The updates that add the raw gradient. */
@@ -70,17 +72,17 @@ function collect(facts: Facts): UnusedLearningRate[] {
     // Updates by a value computed inline (`Z = Z - Z.max()`, a shift) say nothing; one scaled on the way says a rate is applied.
     const judged = sites.map((s) => ({ s, raw: addsRawGradient(facts, fn, s) })).filter((x) => x.raw !== undefined);
     if (judged.length === 0 || judged.some((x) => !x.raw)) continue;
-    out.push({ fn, name: knob.name, taken: knob.taken, parameter: knob.parameter, sites: judged.map((x) => x.s) });
+    out.push({ fn, name: knob.name, taken: knob.taken, nameSpan: knob.nameSpan, parameter: knob.parameter, sites: judged.map((x) => x.s) });
   }
   return out;
 }
 
 /** The function's own learning rate: a parameter so named, or a local it sets from one of its parameters. */
-function takenRate(fn: FunctionDef): { name: string; taken: Span; parameter: boolean; bindings: Binding[] } | undefined {
+function takenRate(fn: FunctionDef): { name: string; taken: Span; nameSpan: Span; parameter: boolean; bindings: Binding[] } | undefined {
   const params = explicitParams(fn).filter((p) => !p.rest);
   const bindingsOf = (name: string): Binding[] => (fn.scope.bindings.get(name) ?? []).filter((b) => b.scope === fn.scope);
   for (const p of params) {
-    if (isPlainLearningRateName(p.name)) return { name: p.name, taken: p.span, parameter: true, bindings: bindingsOf(p.name).filter((b) => b.kind !== 'param') };
+    if (isPlainLearningRateName(p.name)) return { name: p.name, taken: p.span, nameSpan: p.span, parameter: true, bindings: bindingsOf(p.name).filter((b) => b.kind !== 'param') };
   }
   const names = new Set(params.map((p) => p.name));
   for (const [name, list] of fn.scope.bindings) {
@@ -89,7 +91,17 @@ function takenRate(fn: FunctionDef): { name: string; taken: Span; parameter: boo
     if (own.length === 0 || own.some((b) => b.kind !== 'assign' || b.op || !b.value)) continue;
     // Set from what the caller hands in (`lr = settings.lr`, `lr = opts.lr ?? 0.5`).
     const fromCaller = own.find((b) => readsName(b.value!, names));
-    if (fromCaller) return { name, taken: fromCaller.span, parameter: false, bindings: own };
+    if (fromCaller) return { name, taken: fromCaller.span, nameSpan: targetNamed(fn, fromCaller.span, name)?.span ?? fromCaller.span, parameter: false, bindings: own };
+  }
+  return undefined;
+}
+
+/** The target `name` of the function's own assignment at `span` (`lr = settings.lr`). */
+function targetNamed(fn: FunctionDef, span: Span, name: string): Expr | undefined {
+  for (const st of ownStatements(fn.body)) {
+    if (st.kind !== 'assign' || st.span.start !== span.start || st.span.end !== span.end) continue;
+    const named = (t: Expr): Expr | undefined => (t.kind === 'name' && t.name === name ? t : t.kind === 'seq' ? t.items.map(named).find((x) => x) : undefined);
+    return st.targets.map(named).find((x) => x);
   }
   return undefined;
 }

@@ -4,7 +4,7 @@
 // marshals the node each time), so each node's `type` is read once and handed on, text is sliced
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
-import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
+import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, SlicePart, Span, Stmt } from '../ir';
 import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue, type LoweredUnit } from './common';
 
 const binaryOps = new Set<string>(['+', '-', '*', '/', '//', '%', '**', '@']);
@@ -65,6 +65,13 @@ export class PythonLowerer {
   /** The source text of a node (as `node.text`, without another trip into WASM). */
   private textOf(node: SyntaxNode): string {
     return this.text.slice(node.startIndex, node.endIndex);
+  }
+
+  /** A loop's header: from its start to the end of the token before its body (the `:`). */
+  private head(span: Span, body: SyntaxNode | null): { headSpan?: Span } {
+    let before = body?.previousSibling;
+    while (before && before.type === 'comment') before = before.previousSibling;
+    return before ? { headSpan: { start: span.start, end: this.spanOf(before).end } } : {};
   }
 
   private slice(span: Span): string {
@@ -167,11 +174,13 @@ export class PythonLowerer {
         const span = this.spanOf(node);
         const left = field(node, f.left);
         const right = field(node, f.right);
+        const bodyNode = field(node, f.body);
         out.push({
           kind: 'for',
           target: left ? this.expr(left, depth) : other(this.spanOf(node)),
           iter: right ? this.expr(right, depth) : other(this.spanOf(node)),
-          body: this.block(field(node, f.body), depth),
+          body: this.block(bodyNode, depth),
+          ...this.head(span, bodyNode),
           span,
         });
         const alt = field(node, f.alternative);
@@ -182,8 +191,9 @@ export class PythonLowerer {
       case 'if_statement': {
         const span = this.spanOf(node);
         const cond = field(node, f.condition);
-        const body: Stmt[] = this.block(field(node, f.body) ?? field(node, f.consequence), depth);
-        out.push({ kind: 'block', label: type === 'if_statement' ? 'if' : 'while', heads: cond ? [this.expr(cond, depth)] : [], body, span });
+        const bodyNode = field(node, f.body) ?? field(node, f.consequence);
+        const body: Stmt[] = this.block(bodyNode, depth);
+        out.push({ kind: 'block', label: type === 'if_statement' ? 'if' : 'while', heads: cond ? [this.expr(cond, depth)] : [], body, ...(type === 'while_statement' ? this.head(span, bodyNode) : {}), span });
         for (const clause of node.namedChildren) {
           if (!clause) continue;
           const clauseType = clause.type;
@@ -521,6 +531,24 @@ export class PythonLowerer {
         }
         return { kind: 'object', entries, span };
       }
+      case 'slice': {
+        // `lo:hi:step`: which parts are written, told apart by the colons before them.
+        const slice: SlicePart[] = [];
+        const children: Expr[] = [];
+        let colons = 0;
+        for (const c of node.children) {
+          if (!c) continue;
+          const t = c.type;
+          if (t === ':') colons++;
+          else if (c.isNamed && t !== 'comment') {
+            slice.push(colons === 0 ? 'lower' : colons === 1 ? 'upper' : 'step');
+            children.push(this.expr(c, d, t));
+          }
+        }
+        return { kind: 'other', children, slice, span };
+      }
+      case 'ellipsis':
+        return { kind: 'other', children: [], ellipsis: true, span };
       default:
         return other(span, this.children(node, d));
     }

@@ -96,6 +96,13 @@ export class TypeScriptLowerer {
     return this.text.slice(node.startIndex, node.endIndex);
   }
 
+  /** A loop's header: from its start to the end of the token before its body (`)`, or `do`). */
+  private head(span: Span, body: SyntaxNode | null): { headSpan?: Span } {
+    let before = body?.previousSibling;
+    while (before && before.type === 'comment') before = before.previousSibling;
+    return before ? { headSpan: { start: span.start, end: this.spanOf(before).end } } : {};
+  }
+
   private slice(span: Span): string {
     return this.text.slice(span.start - this.base, span.end - this.base);
   }
@@ -255,11 +262,13 @@ export class TypeScriptLowerer {
         const span = this.spanOf(node);
         const left = field(node, f.left);
         const right = field(node, f.right);
+        const bodyNode = field(node, f.body);
         out.push({
           kind: 'for',
           target: left ? this.expr(left, depth) : other(this.spanOf(node)),
           iter: right ? this.expr(right, depth) : other(this.spanOf(node)),
-          body: this.block(field(node, f.body), depth),
+          body: this.block(bodyNode, depth),
+          ...this.head(span, bodyNode),
           span,
         });
         return;
@@ -272,11 +281,13 @@ export class TypeScriptLowerer {
         const declarator = init ? named(init).find((c) => c.type === 'variable_declarator') : undefined;
         const name = declarator ? field(declarator.node, f.name) : init ? this.assignedLoopName(init) : null;
         const cond = field(node, f.condition);
+        const bodyNode = field(node, f.body);
         out.push({
           kind: 'for',
           target: name ? this.expr(name, depth) : other(this.spanOf(node)),
           iter: cond ? this.expr(cond, depth) : other(this.spanOf(node)),
-          body: this.block(field(node, f.body), depth),
+          body: this.block(bodyNode, depth),
+          ...this.head(span, bodyNode),
           span,
         });
         return;
@@ -285,7 +296,8 @@ export class TypeScriptLowerer {
       case 'do_statement': {
         const span = this.spanOf(node);
         const cond = field(node, f.condition);
-        out.push({ kind: 'block', label: 'while', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(field(node, f.body), depth), span });
+        const bodyNode = field(node, f.body);
+        out.push({ kind: 'block', label: 'while', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(bodyNode, depth), ...this.head(span, bodyNode), span });
         return;
       }
       case 'if_statement': {
