@@ -913,6 +913,9 @@ export class Analyzer {
     // `m` is a count of examples when it is a parameter nothing reassigns (course code's `lam / (2 * m)`);
     // Adam's first moment is assigned where it is read.
     if (binding?.kind === 'param' && e.kind === 'name' && isCountName(e.name)) return scalar(sym(key));
+    // A parameter its function never rebinds, whose default is a nonzero number (`momentum=0.9`), is a
+    // setting, though its name also names a buffer; a state handed in defaults to zero (`v=0`).
+    if (binding?.kind === 'param' && e.kind === 'name' && binding.value && (numberOf(binding.value) ?? 0) !== 0 && binding.scope.allBindings(key).length === 1) return scalar(sym(key));
     // What an unpacked call returns at the name's place outranks what the name says.
     const unpacked = binding?.kind === 'assign' && binding.unpacked && !binding.value ? this.unpackedFactor(binding, binding.unpacked, env && binding.scope === scope ? env : undefined, d) : undefined;
     if (unpacked) return unpacked;
