@@ -1522,6 +1522,26 @@ export function entryReadWithDefault(e: Expr & { kind: 'call' }): { entry: Expr 
   return { entry: { kind: 'index', object: e.callee.object, index: [e.args[0]], span: e.span }, fallback: e.args[1] };
 }
 /**
+ * JS's `map.get(k)` (and Python's `d.get(k)`, None when missing): the entry `map[k]` with no default,
+ * `undefined` before the first `map.set(k, v)`. Per-key state kept in a `Map` keyed by the parameter
+ * (`let m = this.m.get(p)!; …; this.m.set(p, m)`) is read this way. Whether the receiver is a
+ * container (and not a module) is the caller's to judge.
+ */
+export function entryReadWithoutDefault(e: Expr & { kind: 'call' }): (Expr & { kind: 'index' }) | undefined {
+  if (e.callee.kind !== 'attr' || e.callee.name !== DICT_GET_METHOD || e.args.length !== 1 || e.kwargs.length > 0) return undefined;
+  return { kind: 'index', object: e.callee.object, index: [e.args[0]], span: e.span };
+}
+/** JS's `Map#set`: `map.set(k, v)` writes the entry `map[k]`. */
+export const MAP_SET_METHOD = 'set';
+/**
+ * JS's `map.set(k, v)`: the entry `map[k]` it writes (a node sharing the call's span) and the value.
+ * Only for JS/TS code; whether the receiver is a container (and not a module) is the caller's to judge.
+ */
+export function entryWriteBySet(e: Expr & { kind: 'call' }): { entry: Expr & { kind: 'index' }; value: Expr } | undefined {
+  if (e.callee.kind !== 'attr' || e.callee.name !== MAP_SET_METHOD || e.args.length !== 2 || e.kwargs.length > 0) return undefined;
+  return { entry: { kind: 'index', object: e.callee.object, index: [e.args[0]], span: e.span }, value: e.args[1] };
+}
+/**
  * `d.get(k)` or `d.get(k, default)` (Python's dict, JS's Map): the entry `d[k]` it reads, as a node
  * sharing the call's span. Whether `d` is a container (and not `requests`) is the caller's to judge.
  */
