@@ -98,7 +98,10 @@ function parseWithin(text: string, language: LanguageId, previous?: Tree): Tree 
   const deadline = Date.now() + budget;
   // The callback's return value cancels the parse (web-tree-sitter 0.25); its type says void.
   const progressCallback = ((): boolean => Date.now() > deadline) as () => void;
-  const tree = parser.parse(text, previous, { progressCallback });
+  // tree-sitter's lexers take a NUL for the end of the input: a stray one in a comment of a text file
+  // (looksBinary lets it through) is read as the space it stands in for, at the same offset.
+  const input = text.includes('\u0000') ? text.replace(/\u0000/g, ' ') : text;
+  const tree = parser.parse(input, previous, { progressCallback });
   if (!tree) {
     parser.reset(); // a cancelled parse would otherwise resume on the next call
     throw new ParseGaveUp(language, budget);

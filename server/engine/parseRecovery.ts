@@ -14,6 +14,12 @@
 //   (tree-sitter/tree-sitter-javascript#350), but a declaration needs a binding identifier after
 //   `using` on the same line; anything else makes `using` an identifier (ECMA-262, UsingDeclaration).
 //
+// - An identifier starting with `in` (or `instanceof`) and then a digit, `_` or `$` (`in_cache`,
+//   `in2`) at the start of a line, after a statement with no semicolon: the grammar's scanner decides
+//   whether a line break ends a statement by peeking at the next line, takes `in` not followed by a
+//   letter for the operator `a in b` continuing the statement, and inserts no semicolon, so both
+//   statements fall apart into an error. Its stand-in changes the first character (`_n_cache`).
+//
 // And one place where tree-sitter-python rejects valid code its layout decides: a line continuing a
 // bracketed expression indented left of its statement (`recoverBracketIndents`), which CPython reads
 // whatever its indentation; its leading whitespace is made tabs in the copy, again at the same offsets.
@@ -37,6 +43,8 @@ interface Replacement {
   end: number;
   /** The node types the word may be after the replacement, with its parent's type when that matters. */
   accept: (node: SyntaxNode) => boolean;
+  /** Which character the stand-in makes `_`: the last (default) or the first (a word whose start misleads the scanner). */
+  changes?: 'first';
 }
 
 /** Parses a text with one grammar from scratch (parse.ts's parsers). */
@@ -49,7 +57,7 @@ export type ParseWith = (text: string, language: LanguageId) => Tree;
  */
 export function recoverMisreadWords(text: string, language: LanguageId, tree: Tree, parseWith: ParseWith): Tree | undefined {
   if (language === 'python' || !tree.rootNode.hasError) return undefined;
-  const replacements = [...usingIdentifiers(text, tree)];
+  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree)];
   // The tsx parse is the costly part (seconds on some garbage): only where a tag names a reserved word before `=`.
   if (language === 'javascript' && RESERVED_ATTRIBUTE.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
   if (replacements.length === 0) return undefined;
@@ -75,7 +83,8 @@ function standIns(text: string, replacements: readonly Replacement[]): string {
   let at = 0;
   for (const r of replacements) {
     if (r.start < at) continue;
-    out += text.slice(at, r.end - 1) + '_';
+    if (r.changes === 'first') out += text.slice(at, r.start) + '_' + text.slice(r.start + 1, r.end);
+    else out += text.slice(at, r.end - 1) + '_';
     at = r.end;
   }
   return out + text.slice(at);
@@ -102,6 +111,36 @@ function usingIdentifiers(text: string, tree: Tree): Replacement[] {
     out.push({ start, end, accept: (n) => n.type === 'identifier' });
   }
   return out;
+}
+
+/**
+ * Each identifier at the start of a line that begins with `in` or `instanceof` followed by a digit,
+ * `_` or `$` (`in_cache = 2` after `var g = 1` with no semicolon), where the tree reads no identifier
+ * there: the scanner took the line break for the middle of an `in` expression.
+ */
+function inPrefixedIdentifiers(text: string, tree: Tree): Replacement[] {
+  const out: Replacement[] = [];
+  for (const match of text.matchAll(/(?<=(?:^|[\r\n\u2028\u2029])[ \t\f\v]*)(?:instanceof|in)[\d_$][\w$]*/g)) {
+    const start = match.index;
+    const end = start + match[0].length;
+    const node = tree.rootNode.descendantForIndex(start, end);
+    // Read right already: it starts its statement, and the statement before it ends without an error.
+    const statement = node && node.startIndex === start && node.endIndex === end ? statementStartedBy(node) : undefined;
+    if (statement && !statement.previousSibling?.hasError) continue;
+    out.push({ start, end, accept: (n) => statementStartedBy(n) !== undefined, changes: 'first' });
+  }
+  return out;
+}
+
+/** The statement an identifier starts (`in_cache` of `in_cache.n = 2`), with no error around it. */
+function statementStartedBy(node: SyntaxNode): SyntaxNode | undefined {
+  if (node.type !== 'identifier') return undefined;
+  let n: SyntaxNode | null = node;
+  for (let depth = 0; n && depth < 8; depth++, n = n.parent) {
+    if (n.type === 'ERROR' || n.startIndex !== node.startIndex) return undefined;
+    if (n.type === 'expression_statement' || n.type.endsWith('_statement') || n.type.endsWith('_declaration')) return n;
+  }
+  return undefined;
 }
 
 /** Each JSX attribute named with a reserved word, where the tsx grammar reads one. */

@@ -158,6 +158,26 @@ describe('bad input', () => {
     assert.deepEqual(notices, [{ kind: 'skipped', message: 'skipped: the file looks binary (it contains NUL bytes)' }]);
   });
 
+  it('skips real binaries (an executable header, UTF-16, random bytes) but checks a text file with a stray NUL', () => {
+    const skipped = [{ kind: 'skipped', message: 'skipped: the file looks binary (it contains NUL bytes)' }];
+    // An ELF header before a long text: its NULs are many.
+    const elf = '\u007fELF\u0002\u0001\u0001' + '\u0000'.repeat(9) + '\u0002\u0000>\u0000\u0001\u0000\u0000\u0000' + faulty.repeat(20);
+    assert.deepEqual(lint(elf).notices, skipped);
+    // UTF-16 read as UTF-8: a NUL after every character.
+    assert.deepEqual(lint(faulty.repeat(40).replace(/./g, '$&\u0000')).notices, skipped);
+    // Random bytes with NULs.
+    let seed = 36001;
+    const bytes = Array.from({ length: 4000 }, () => String.fromCharCode((seed = (seed * 1103515245 + 12345) % 2147483648) % 256)).join('');
+    assert.deepEqual(lint(bytes).notices, skipped);
+    // A doc comment with a stray NUL (a mangled ²) in a long TS file: checked, the NUL read as a space.
+    const ts = ['/**', ' * Square function.', ' * @returns a\u0000B2', ' */', 'export function fit(w: number[], g: number[], lr: number, lam: number): void {', '  for (let i = 0; i < w.length; i++) w[i] -= lr * (g[i] + lam * w[i] * w[i]);', '}', ''].join('\n');
+    const stray = lintText(ts + '// padding\n'.repeat(30), { language: 'typescript' });
+    assert.deepEqual(stray.notices, []);
+    assert.deepEqual(stray.findings.map((f) => f.code), ['NB101']);
+    // The same in Python, in a comment and a string.
+    assert.deepEqual(lint('# weight\u0000decay\nnote = "a\u0000b"\n' + faulty).findings.map((f) => f.code), lint(faulty).findings.map((f) => f.code));
+  });
+
   it('skips a 5 MB file with a clear notice', () => {
     const text = faulty.repeat(Math.ceil((5 * 1024 * 1024) / faulty.length));
     const { findings, notices } = lint(text);

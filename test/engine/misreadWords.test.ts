@@ -92,6 +92,22 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     assert.deepEqual(summary('{ using handle = open(); }\nasync function f() { await using lock = acquire(); }\n').notices, []);
   });
 
+  it('reads a line starting with an identifier like `in_cache` after a statement with no semicolon without a notice', () => {
+    const inWords = ['var g = 1', 'in_cache = 2', 'let h = g', 'in2 = h', 'const table = { n: 0 }', '  instanceof_seen = table', 'in_cache.hits = 3', 'const within = {', '  in_rate: 1,', '}', 'inside = 4'].join('\n');
+    const text = `${inWords}\n${uphill}\n`;
+    const lines = inWords.split('\n').length;
+    assert.deepEqual(summary(text), { findings: [`NB102@${lines + uphillLine}:4`], notices: [] });
+    // The IR names the variables as written, and the statements stay apart.
+    const names = assignedNames(analyzeDocument(text, 'javascript').module.body);
+    for (const name of ['g', 'in_cache', 'h', 'in2', 'instanceof_seen']) assert.ok(names.includes(name), names.join(', '));
+    assert.ok(!names.some((n) => n.startsWith('_n')), names.join(', '));
+    for (const language of ['typescript', 'tsx'] as const) assert.deepEqual(lintText('let g: number = 1\nin_cache = 2\n', { language }).notices, []);
+    // `k\nin obj` is the operator: one expression statement, no notice, nothing replaced.
+    assert.deepEqual(summary('const obj = {}\nconst k = "x"\nconst has = k\nin obj\n').notices, []);
+    // A real error after such a line is still reported.
+    assert.equal(summary('var g = 1\nin_cache = (2 +\n').notices.length, 1);
+  });
+
   it('still reports a real syntax error at its own position in such a file', () => {
     const lines = card.split('\n').length;
     // A JSX file with a broken expression at its end.
@@ -116,7 +132,7 @@ describe('valid JavaScript the grammar misreads by one word', () => {
   });
 
   it('gives an edited document the same reading as a fresh parse', () => {
-    for (const head of [card, 'let using = 0;\nusing = using + 1;\nusing[0] = 2;']) {
+    for (const head of [card, 'let using = 0;\nusing = using + 1;\nusing[0] = 2;', 'var g = 1\nin_cache = 2\nin_cache += g']) {
       const cache = new ParseCache();
       const first = `${head}\n${uphill}\n`;
       analyzeDocument(first, 'javascript', cache);

@@ -1640,6 +1640,17 @@ export function attributeReadByName(e: Expr & { kind: 'call' }): { object: Expr;
   return name.kind === 'str' && /^[A-Za-z_]\w*$/.test(name.value) ? { object, name: name.value } : undefined;
 }
 /**
+/** JS's `Map#set`: `map.set(k, v)` writes the entry `map[k]`. */
+export const MAP_SET_METHOD = 'set';
+/**
+ * JS's `map.set(k, v)`: the entry `map[k]` it writes (a node sharing the call's span) and the value.
+ * Only for JS/TS code; whether the receiver is a container (and not a module) is the caller's to judge.
+ */
+export function entryWriteBySet(e: Expr & { kind: 'call' }): { entry: Expr & { kind: 'index' }; value: Expr } | undefined {
+  if (e.callee.kind !== 'attr' || e.callee.name !== MAP_SET_METHOD || e.args.length !== 2 || e.kwargs.length > 0) return undefined;
+  return { entry: { kind: 'index', object: e.callee.object, index: [e.args[0]], span: e.span }, value: e.args[1] };
+}
+/**
  * `d.get(k)` or `d.get(k, default)` (Python's dict, JS's Map): the entry `d[k]` it reads, as a node
  * sharing the call's span (the default, when given, is the call's second argument). Whether `d` is
  * a container (and not `requests`) is the caller's to judge.

@@ -431,8 +431,7 @@ function names(t: Expr): string[] {
  */
 export function repeatedPerExample(facts: Facts, t: RegGradientTerm): boolean {
   if (t.site.kind === 'update' || !t.param) return false;
-  const bindings = [...t.site.scope.bindings.values(), ...(t.site.scope.classScope?.members.values() ?? [])].flat();
-  const own = bindings.find((b) => b.span.start === t.site.span.start && b.span.end === t.site.span.end);
+  const own = bindingsBySpan(t.site.scope).get(`${t.site.span.start}:${t.site.span.end}`);
   if (!own || own.loops.length === 0) return false;
   const init = t.site.scope.allBindings(own.key).filter((b) => !b.op && b.at < own.at).pop();
   if (!init || own.op !== '+' && own.op !== '-') return false;
@@ -447,11 +446,39 @@ export function repeatedPerExample(facts: Facts, t: RegGradientTerm): boolean {
   return false;
 }
 
-/** The names a scope binds as variables of one loop. */
+type Binding = ReturnType<Scope['allBindings']>[number];
+const spanIndexes = new WeakMap<Scope, Map<string, Binding>>();
+/**
+ * A scope's bindings (and its class's members) by span, the first of each span: looked up once per
+ * gradient term, so a long function's thousands of terms do not each walk all its bindings.
+ */
+function bindingsBySpan(scope: Scope): Map<string, Binding> {
+  let index = spanIndexes.get(scope);
+  if (!index) {
+    index = new Map();
+    for (const b of [...scope.bindings.values(), ...(scope.classScope?.members.values() ?? [])].flat()) {
+      const key = `${b.span.start}:${b.span.end}`;
+      if (!index.has(key)) index.set(key, b);
+    }
+    spanIndexes.set(scope, index);
+  }
+  return index;
+}
+
+const loopVariableIndexes = new WeakMap<Scope, Map<Expr, string[]>>();
+/** The names a scope binds as variables of one loop (all loops of the scope indexed at once). */
 function loopVariables(scope: Scope, iter: Expr): string[] {
-  const out: string[] = [];
-  for (const [key, list] of scope.bindings) if (list.some((b) => b.kind === 'loop' && b.loop?.iter === iter)) out.push(key);
-  return out;
+  let index = loopVariableIndexes.get(scope);
+  if (!index) {
+    index = new Map();
+    for (const [key, list] of scope.bindings) {
+      const iters = new Set<Expr>();
+      for (const b of list) if (b.kind === 'loop' && b.loop?.iter) iters.add(b.loop.iter);
+      for (const it of iters) index.set(it, [...(index.get(it) ?? []), key]);
+    }
+    loopVariableIndexes.set(scope, index);
+  }
+  return index.get(iter) ?? [];
 }
 
 /**

@@ -48,14 +48,21 @@ function find(facts: Facts): ReturnedLossWithoutPenalty[] {
   const penalized = new Set<FunctionDef>();
   for (const p of lossFacts(facts).penalties) if (p.site.fn) penalized.add(p.site.fn);
   const seen = new Set<Stmt>();
+  // A function's own statements and its returns of two values, once per function (not per term in it).
+  const own = new Map<FunctionDef, { stmts: Stmt[]; returns: Stmt[] }>();
   for (const term of terms) {
     const fn = index.enclosingFunction(term.site.scope);
     if (!fn || penalized.has(fn) || differentiates(fn)) continue;
     const gradientName = (term.site.target as Expr & { kind: 'name' }).name;
-    const stmts = ownStatements(fn.body);
+    let body = own.get(fn);
+    if (!body) {
+      const all = ownStatements(fn.body);
+      own.set(fn, (body = { stmts: all, returns: all.filter((r) => r.kind === 'return' && r.value?.kind === 'seq' && r.value.items.length === 2) }));
+    }
+    const stmts = body.stmts;
     const strengths = new Set(term.coef!.syms.filter((s) => s.pow > 0).map((s) => s.name.replace(/^.*\./, '')));
     if (strengths.size === 0) continue;
-    for (const ret of stmts) {
+    for (const ret of body.returns) {
       if (ret.kind !== 'return' || ret.value?.kind !== 'seq' || ret.value.items.length !== 2 || seen.has(ret)) continue;
       if (ret.span.start < term.span.end) continue;
       const [a, b] = ret.value.items;

@@ -7,7 +7,7 @@ import type { Facts } from './index';
 import { ownStatements, programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
 import { assignedFrom, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
-import { CONSTRUCTOR_METHODS, isDictConstructor, isNoneLiteral, parameterGradientKeys, zeroValue } from './catalogue';
+import { CONSTRUCTOR_METHODS, entryReadByGet, entryWriteBySet, isDictConstructor, isNoneLiteral, parameterGradientKeys, zeroValue } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
@@ -100,7 +100,18 @@ function show(facts: Facts, step: OptimizerStep, key: string): string {
   return facts.language === 'python' ? key.replace(/"/g, "'") : key;
 }
 
-const stateText = (facts: Facts, s: StateUpdate): string => facts.source(s.eq.target.span);
+const stateText = (facts: Facts, s: StateUpdate): string => {
+  const t = s.eq.target;
+  // A JS Map's entry written by `map.set(k, …)` (a node of the call's span): named as its read, `map.get(k)`.
+  if (t.kind === 'index' && t.index.length === 1 && t.span.start === t.object.span.start && !facts.source(t.span).trimEnd().endsWith(']')) return `${facts.source(t.object.span)}.get(${facts.source(t.index[0].span)})`;
+  return facts.source(t.span);
+};
+/** `T = value` in the code's own form: `map.set(k, value)` for a JS Map's entry. */
+const assignText = (facts: Facts, s: StateUpdate, value: string): string => {
+  const t = s.eq.target;
+  if (t.kind === 'index' && t.index.length === 1 && t.span.start === t.object.span.start && !facts.source(t.span).trimEnd().endsWith(']')) return `${facts.source(t.object.span)}.set(${facts.source(t.index[0].span)}, ${value})`;
+  return `${facts.source(t.span)} = ${value}`;
+};
 
 function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undefined {
   return [...step.states.values()].find((s) => s.average && betaKeyOf(s) === beta);
@@ -1570,8 +1581,12 @@ function sharedAcrossParameters(facts: Facts, step: OptimizerStep, s: StateUpdat
   const key = exprKey(target);
   if (/^[\p{L}_$][\p{L}\p{N}_$]*$/u.test(s.eq.key)) return sharedLocalAcrossParameters(facts, step, s, push);
   if ((target.kind !== 'attr' && target.kind !== 'index') || key === undefined) return false;
-  const write = innermostStatement(step, s.eq.spans[0]);
-  if (write?.kind !== 'assign' || write.op || !someExpr(write.value, (x) => x !== target && exprKey(x) === key)) return false;
+  const statement = innermostStatement(step, s.eq.spans[0]);
+  // `this.v = mu * this.v + …`, or a JS Map's entry `this.state.set('v', mu * this.state.get('v') + …)`.
+  const stored = statement?.kind === 'expr' && statement.expr.kind === 'call' ? entryWriteBySet(statement.expr) : undefined;
+  const write = statement?.kind === 'assign' && !statement.op ? statement : stored;
+  const readsOld = (x: Expr): boolean => x !== target && (exprKey(x) === key || (stored !== undefined && x.kind === 'call' && exprKey(entryReadByGet(x) ?? x) === key));
+  if (!write || !someExpr(write.value, readsOld)) return false;
   const body = step.fn.body;
   const source = (x: Span): string => facts.source(x);
   const writes = s.eq.spans;
@@ -1819,8 +1834,8 @@ function overweighted(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (
     code: 'NB403',
     span: s.eq.spans[0],
     message: plus !== undefined
-      ? `${t} adds a whole moving average to its old value: it keeps 1 + ${b} of it and adds 1 - ${b} of the new term, so the weights sum to 2, not 1, and ${t} grows every step. Assign the average instead of adding it (= rather than +=): ${t} = ${b} * ${t} + (1 - ${b}) * …`
-      : `${t} keeps 1/${b} of its old value where a moving average keeps ${b}: 1/${b} is more than 1, so ${t} grows by that factor every step and the weights sum to more than 1. Multiply by ${b}: ${t} = ${b} * ${t} + (1 - ${b}) * …`,
+      ? `${t} adds a whole moving average to its old value: it keeps 1 + ${b} of it and adds 1 - ${b} of the new term, so the weights sum to 2, not 1, and ${t} grows every step. Assign the average instead of adding it (= rather than +=): ${assignText(facts, s, `${b} * ${t} + (1 - ${b}) * …`)}`
+      : `${t} keeps 1/${b} of its old value where a moving average keeps ${b}: 1/${b} is more than 1, so ${t} grows by that factor every step and the weights sum to more than 1. Multiply by ${b}: ${assignText(facts, s, `${b} * ${t} + (1 - ${b}) * …`)}`,
     corrected: unweighted({ ...s, adds }, beta),
   });
   return true;

@@ -18,7 +18,7 @@ import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, LIST_APPEND_METHODS, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadByGet, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, LIST_APPEND_METHODS, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadByGet, entryWriteBySet, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -329,6 +329,9 @@ function updateCandidates(body: Stmt[], enough: number, test: CandidateTest): nu
     if (e.callee.kind !== 'attr') return false;
     const name = e.callee.name;
     if (name.endsWith('_') || name.startsWith('assign') || name.startsWith('_foreach_')) return true;
+    // `this.v.set(p, beta * v + …)`: a JS Map's entry given a value computed by arithmetic.
+    const stored = entryWriteBySet(e);
+    if (stored && someExpr(stored.value, (x) => test.arithmetic(x))) return true;
     // `self._update(...)`: a helper that may do the writing.
     return e.callee.object.kind === 'name' && (e.callee.object.name === 'self' || e.callee.object.name === 'this') && test.helper(name);
   };
@@ -632,6 +635,15 @@ class Evaluator {
     // `self.m.get(k, 0)`: the entry, started at zero on the first step (a lazy zero start).
     const entry = e.args.length === 2 ? entryReadByGet(e) : undefined;
     if (entry && isZeroLiteral(e.args[1])) return this.eval(entry, env);
+    // `this.m.get(p)!` (a JS Map keyed by the parameter, written back with `set(p, m)`): the entry.
+    const read = e.args.length === 1 && e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object) ? entryReadByGet(e) : undefined;
+    if (read) return this.eval(read, env);
+    // `this.m.set(p, m)` in JS/TS: a write of the Map's entry for p.
+    const stored = e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object) && this.facts.analyzer.program.parsedOf(e.span)?.language !== 'python' ? entryWriteBySet(e) : undefined;
+    if (stored) {
+      this.write(stored.entry, this.eval(stored.value, env), env, e.span);
+      return this.fresh();
+    }
     const math = stepCall(e, (x) => this.facts.analyzer.isModule(x), (x) => this.importedPath(x));
     if (math) {
       // `m.mul_(b1).add_(g, alpha=1 - b1)`: one write of the whole chain's value to m, not one per call.

@@ -102,8 +102,12 @@ function weightName(facts: Facts, p: LossPenalty): string {
 
 /** Whether the function runs autodiff or reads a framework's gradient (`loss.backward()`, `W.grad`). */
 export function differentiates(fn: FunctionDef): boolean {
-  return ownStatements(fn.body).some((s) => stmtExprs(s).some((e) => someExpr(e, readsAutodiff)));
+  // Asked once per gradient term of the function by some callers: walk each function once.
+  let found = differentiated.get(fn);
+  if (found === undefined) differentiated.set(fn, (found = ownStatements(fn.body).some((s) => stmtExprs(s).some((e) => someExpr(e, readsAutodiff)))));
+  return found;
 }
+const differentiated = new WeakMap<FunctionDef, boolean>();
 
 /**
  * The key of the weight's gradient among the returned items: one named for the weight (`dW`), an

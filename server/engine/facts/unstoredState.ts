@@ -900,9 +900,9 @@ class StepWalk {
 
   /** Whether `v` is a persistent place plus a step (`w - lr * m`, `w + v`, `(1 - lr * wd) * w - …`). */
   private stepsPlace(v: Poly): boolean {
-    for (const a of atomsOf(v)) {
-      if (a.k !== 'sym' || !this.persistent(a.key)) continue;
-      const split = splitSelf(v, a.key);
+    for (const key of bareSymbols(v)) {
+      if (!this.persistent(key)) continue;
+      const split = splitSelf(v, key);
       if (split && (numeric(split.self) === 1 || decoupledShrink(split.self))) return true;
     }
     return false;
@@ -910,9 +910,9 @@ class StepWalk {
 
   /** `w - lr * m` for an argument or a place w: a parameter's new value stepped by the average (returned, or kept in a local that is). */
   private stepped(v: Poly): void {
-    for (const a of atomsOf(v)) {
-      if (a.k !== 'sym' || !this.persistent(a.key)) continue;
-      const split = splitSelf(v, a.key);
+    for (const key of bareSymbols(v)) {
+      if (!this.persistent(key)) continue;
+      const split = splitSelf(v, key);
       if (!split || (numeric(split.self) !== 1 && !decoupledShrink(split.self))) continue;
       // Stepped by a rate times the average (`w - lr * m`), not centred by it (`x - mean`).
       for (const m of split.rest) {
@@ -1206,6 +1206,17 @@ function returnAppliedByClass(facts: Facts, fn: FunctionDef): boolean {
 }
 
 /** 1 − ηλ, the old value's weight under decoupled decay (`p - lr * (m_hat / … + wd * p)`): one, less scalars of the step. */
+/**
+ * The symbols that stand alone in a term of `v` (`w` in `w - lr * m`), each once: the only places `v`
+ * can be a step of, since a step keeps 1 (or 1 − lr·wd) of its place, a term of the place alone.
+ * Splitting `v` by every atom of it instead costs the square of a long expression's size.
+ */
+function bareSymbols(v: Poly): Set<string> {
+  const out = new Set<string>();
+  for (const m of v) if (m.fs.length === 1 && m.fs[0].n === 1 && m.fs[0].atom.k === 'sym') out.add(m.fs[0].atom.key);
+  return out;
+}
+
 function decoupledShrink(self: Poly): boolean {
   const one = self.filter((m) => m.fs.length === 0);
   return one.length === 1 && one[0].c === 1 && self.length > 1 && self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every((f) => f.n > 0 && f.atom.k === 'sym' && !f.atom.key.startsWith(NEW) && !f.atom.key.endsWith(ELEMENT))));
