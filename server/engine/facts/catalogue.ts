@@ -1639,7 +1639,6 @@ export function attributeReadByName(e: Expr & { kind: 'call' }): { object: Expr;
   const [object, name] = e.args;
   return name.kind === 'str' && /^[A-Za-z_]\w*$/.test(name.value) ? { object, name: name.value } : undefined;
 }
-/**
 /** JS's `Map#set`: `map.set(k, v)` writes the entry `map[k]`. */
 export const MAP_SET_METHOD = 'set';
 /**
