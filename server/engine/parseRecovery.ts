@@ -20,6 +20,11 @@
 //   letter for the operator `a in b` continuing the statement, and inserts no semicolon, so both
 //   statements fall apart into an error. Its stand-in changes the first character (`_n_cache`).
 //
+// - A bare `&` in JSX text (`<b>Train & Predict</b>`): valid JSX (a `&` that starts no character
+//   reference is text, as Babel and TypeScript read it) that the grammars read as an error, since their
+//   JSX text stops at every `&` for an entity. Its stand-in is `_`, and the reparsed tree must read it
+//   inside JSX text.
+//
 // And one place where tree-sitter-python rejects valid code its layout decides: a line continuing a
 // bracketed expression indented left of its statement (`recoverBracketIndents`), which CPython reads
 // whatever its indentation; its leading whitespace is made tabs in the copy, again at the same offsets.
@@ -45,6 +50,8 @@ interface Replacement {
   accept: (node: SyntaxNode) => boolean;
   /** Which character the stand-in makes `_`: the last (default) or the first (a word whose start misleads the scanner). */
   changes?: 'first';
+  /** The reparsed node may be larger than the word (a character inside JSX text). */
+  inside?: boolean;
 }
 
 /** Parses a text with one grammar from scratch (parse.ts's parsers). */
@@ -57,7 +64,7 @@ export type ParseWith = (text: string, language: LanguageId) => Tree;
  */
 export function recoverMisreadWords(text: string, language: LanguageId, tree: Tree, parseWith: ParseWith): Tree | undefined {
   if (language === 'python' || !tree.rootNode.hasError) return undefined;
-  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree)];
+  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree)];
   // The tsx parse is the costly part (seconds on some garbage): only where a tag names a reserved word before `=`.
   if (language === 'javascript' && RESERVED_ATTRIBUTE.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
   if (replacements.length === 0) return undefined;
@@ -68,7 +75,8 @@ export function recoverMisreadWords(text: string, language: LanguageId, tree: Tr
     const candidate = parseWith(standIns(text, kept), language);
     const confirmed = kept.filter((r) => {
       const node = candidate.rootNode.descendantForIndex(r.start, r.end);
-      return node !== null && node.startIndex === r.start && node.endIndex === r.end && r.accept(node);
+      if (node === null || !r.accept(node)) return false;
+      return r.inside ? node.startIndex <= r.start && r.end <= node.endIndex : node.startIndex === r.start && node.endIndex === r.end;
     });
     if (confirmed.length === kept.length) return candidate;
     candidate.delete();
@@ -128,6 +136,24 @@ function inPrefixedIdentifiers(text: string, tree: Tree): Replacement[] {
     const statement = node && node.startIndex === start && node.endIndex === end ? statementStartedBy(node) : undefined;
     if (statement && !statement.previousSibling?.hasError) continue;
     out.push({ start, end, accept: (n) => statementStartedBy(n) !== undefined, changes: 'first' });
+  }
+  return out;
+}
+
+/**
+ * Each `&` that starts no character reference (`&amp;`, `&#38;`, `&#x26;`) where the tree has an
+ * error: inside JSX text it is text. Operators (`a & b`, `a && b`) parse, so they never qualify;
+ * the reparsed tree decides the rest (the `_` must land in JSX text).
+ */
+function jsxTextAmpersands(text: string, tree: Tree): Replacement[] {
+  if (!text.includes('&') || !text.includes('<')) return [];
+  const out: Replacement[] = [];
+  for (const match of text.matchAll(/&(?!#?\w+;)/g)) {
+    const start = match.index;
+    const node = tree.rootNode.descendantForIndex(start, start + 1);
+    if (!node || !(node.type === 'ERROR' || node.parent?.type === 'ERROR' || node.isMissing)) continue;
+    out.push({ start, end: start + 1, accept: (n) => n.type === 'jsx_text', inside: true });
+    if (out.length >= 64) break;
   }
   return out;
 }

@@ -108,6 +108,17 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     assert.equal(summary('var g = 1\nin_cache = (2 +\n').notices.length, 1);
   });
 
+  it('reads a bare `&` in JSX text without a notice, and leaves operators and character references alone', () => {
+    const panel = ['export function Panel(props) {', '  return (', '    <div>', '      <h3>Drag & Drop</h3>', '      <b>Train & Predict &amp; more</b>', '      {props.open && props.ready ? <i>yes</i> : null}', '    </div>', '  );', '}'].join('\n');
+    const text = `${panel}\n${uphill}\n`;
+    const lines = panel.split('\n').length;
+    assert.deepEqual(summary(text), { findings: [`NB102@${lines + uphillLine}:4`], notices: [] });
+    for (const language of ['typescript', 'tsx'] as const) assert.deepEqual(lintText(`${panel}\n`, { language: language === 'typescript' ? 'tsx' : language }).notices, []);
+    // Outside JSX an `&` with nothing after it is still an error, reported where it is.
+    assert.deepEqual(summary('const mask = 3 &\nconst k = (1 + ;\n').notices.length, 1);
+    assert.match(summary('function f(a) {\n  return a & ;\n}\n').notices.join(), /^syntax error at 2:/);
+  });
+
   it('still reports a real syntax error at its own position in such a file', () => {
     const lines = card.split('\n').length;
     // A JSX file with a broken expression at its end.
