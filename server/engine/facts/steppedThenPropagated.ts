@@ -18,7 +18,10 @@
 //     (the error carried to the next layer), or is handed to such a value later (`dA_prev = W.T @ dZ;
 //     dZ = dA_prev * g`). A sum of the new weights (a penalty logged after the step) is not a product
 //     with the error.
-// Python only: a JavaScript `-=` on an array element is a number's.
+// Python, and in JS/TS only the layer above's entry (`previousLayerRead`) after a step that rebinds
+// the entry to a new matrix (`this.weights[k] = math.subtract(this.weights[k], …)`) in a `for (…; i <= n; i++)`
+// loop whose index runs down the layers (`this.weights[last - i]`, then `this.weights[last - i + 1]`):
+// a JavaScript `-=` on an array element is a number's.
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
@@ -55,7 +58,6 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
   if (found) return found;
   found = [];
   memo.set(facts, found);
-  if (facts.language !== 'python') return found;
   const steps = facts.updates.filter((s) => s.kind === 'update');
   const alike: Alike = (a, b) => writtenAlike(a, b, (e) => facts.source(e.span));
   if (steps.length === 0) return found;
@@ -66,7 +68,10 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
       else if (s.kind === 'class' || s.kind === 'block') visit(s.body, fnBody, depth + 1);
       else if (s.kind === 'for') {
         const inLoop = steps.filter((st) => within(st.span, s.span));
-        if (inLoop.length > 0) loopFindings(s, fnBody, inLoop, alike, found!);
+        if (inLoop.length === 0) {
+          // nothing stepped in this loop
+        } else if (facts.language === 'python') loopFindings(s, fnBody, inLoop, alike, found!);
+        else jsLayerLoop(s, inLoop, facts, found!);
         visit(s.body, fnBody, depth + 1);
       }
     }
@@ -157,6 +162,96 @@ function previousLayerRead(loop: Stmt & { kind: 'for' }, seq: readonly Stmt[], s
       return;
     }
   }
+}
+
+/**
+ * JS/TS: `for (let i = 1; i <= last; i++)` stepping `W[last - i] = f(W[last - i], …)` (a new matrix
+ * bound to the entry) and carrying the error back through `W[last - i + 1]`, the entry the iteration
+ * before stepped (`err = multiply(transpose(W[last - i + 1]), delta); delta = dotMultiply(err, …)`).
+ * The loop's direction is read off its condition (`i < n`, `i <= n` count up; `i > 0`, `i >= 0` down).
+ */
+function jsLayerLoop(loop: Stmt & { kind: 'for' }, steps: UpdateSite[], facts: Facts, out: SteppedThenPropagated[]): void {
+  if (loop.target.kind !== 'name') return;
+  const v = loop.target.name;
+  const dir = conditionDirection(loop.iter, v);
+  if (dir === 0) return;
+  const seq = flatten(loop.body);
+  const text = (e: Expr): string => facts.source(e.span);
+  for (const step of steps) {
+    const target = step.target;
+    const at = seq.findIndex((s) => within(step.span, s.span));
+    if (at < 0 || target.kind !== 'index' || target.index.length !== 1) continue;
+    const stepStmt = seq[at];
+    // A rebinding of the entry itself to its new value (not `-=` on a number, not a store elsewhere).
+    if (stepStmt.kind !== 'assign' || stepStmt.op || stepStmt.targets.length !== 1 || stepStmt.targets[0] !== target) continue;
+    const stepped = linear(target.index[0], v, text);
+    if (!stepped || stepped.coef === 0) continue;
+    const container = text(target.object);
+    // The entry the iteration before stepped: the index at v − dir, i.e. the stepped index minus coef·dir.
+    const above = (e: Expr): boolean => {
+      if (e.kind !== 'index' || e.index.length !== 1 || text(e.object) !== container) return false;
+      const l = linear(e.index[0], v, text);
+      return !!l && l.coef === stepped.coef && sameTerms(l.terms, stepped.terms) && l.constant - stepped.constant === -stepped.coef * dir;
+    };
+    const carried = (name: string): boolean => readBefore(seq, at, name);
+    // Names bound in the iteration to that entry or its transpose (`let wT = math.transpose(W[last - i + 1])`).
+    const aliases = new Set<string>();
+    const viaAlias = (e: Expr): boolean => above(e) || (e.kind === 'name' && aliases.has(e.name));
+    for (let k = 0; k < seq.length; k++) {
+      const s = seq[k];
+      if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
+      const name = s.targets[0].name;
+      if (above(s.value) || (s.value.kind === 'call' && s.value.args.length === 1 && above(s.value.args[0]))) {
+        aliases.add(name);
+        continue;
+      }
+      aliases.delete(name);
+      const error = readsName(s.value, name) || readBefore(seq, k - 1, name) ? name : laterCarrier(seq, k, name, carried);
+      if (!error) continue;
+      const product = productOf(s.value, (e) => (viaAlias(e) ? 'previous' : undefined), errorsBefore(seq, k, error));
+      if (product) {
+        out.push({ step, read: product.read, carried: s, error, through: 'previous' });
+        break;
+      }
+    }
+  }
+}
+
+/** +1 when a C-style loop's condition bounds `v` from above (`v < n`, `v <= n`, `n > v`), −1 from below, 0 otherwise. */
+function conditionDirection(cond: Expr, v: string): number {
+  if (cond.kind !== 'other' || cond.children.length !== 2 || cond.ops?.length !== 1) return 0;
+  const [a, b] = cond.children;
+  const op = cond.ops[0];
+  const isV = (e: Expr): boolean => e.kind === 'name' && e.name === v;
+  const up = op === '<' || op === '<=';
+  const down = op === '>' || op === '>=';
+  if (isV(a) && !readsName(b, v)) return up ? 1 : down ? -1 : 0;
+  if (isV(b) && !readsName(a, v)) return up ? -1 : down ? 1 : 0;
+  return 0;
+}
+
+/** An index as c·v + Σ terms + constant, with terms the source text of what is not `v` or a number: `last - i + 1`. */
+function linear(e: Expr, v: string, text: (e: Expr) => string, depth = 0): { coef: number; constant: number; terms: Map<string, number> } | undefined {
+  if (depth > 8) return undefined;
+  if (e.kind === 'num') return { coef: 0, constant: e.value, terms: new Map() };
+  if (e.kind === 'name' && e.name === v) return { coef: 1, constant: 0, terms: new Map() };
+  if (e.kind === 'binary' && (e.op === '+' || e.op === '-')) {
+    const l = linear(e.left, v, text, depth + 1);
+    const r = linear(e.right, v, text, depth + 1);
+    if (!l || !r) return undefined;
+    const sign = e.op === '+' ? 1 : -1;
+    const terms = new Map(l.terms);
+    for (const [t, c] of r.terms) terms.set(t, (terms.get(t) ?? 0) + sign * c);
+    return { coef: l.coef + sign * r.coef, constant: l.constant + sign * r.constant, terms };
+  }
+  if ((e.kind === 'name' || e.kind === 'attr') && !readsName(e, v)) return { coef: 0, constant: 0, terms: new Map([[text(e), 1]]) };
+  return undefined;
+}
+
+function sameTerms(a: Map<string, number>, b: Map<string, number>): boolean {
+  const keys = new Set([...a.keys(), ...b.keys()]);
+  for (const k of keys) if ((a.get(k) ?? 0) !== (b.get(k) ?? 0)) return false;
+  return true;
 }
 
 /** The carried error a statement after `k` assigns from `name` (`dZ = dA_prev * g` for `dA_prev`), or undefined. */

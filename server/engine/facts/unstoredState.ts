@@ -555,6 +555,8 @@ class StepWalk {
             return sym(key);
           }
         }
+        const handed = this.handedOut(e);
+        if (handed) return handed;
         const math = stepCall(e, (x) => this.facts.analyzer.isModule(x));
         if (!math) return (e.callee.kind === 'name' ? this.pureHelper(e) : undefined) ?? this.fresh(this.touched(e));
         const value = this.evalMath(math.value);
@@ -564,6 +566,39 @@ class StepWalk {
       default:
         return this.fresh(this.touched(e));
     }
+  }
+
+  /**
+   * `this.net.paramsAndGrads()` in JS/TS: a method without arguments of an object the instance keeps
+   * hands out that object's own arrays (the parameter groups a trainer walks), so what it returns is
+   * read as a place rooted at the instance, not an unknown value: `groups[i].w[j] -= step` steps it.
+   */
+  private handedOut(e: Expr & { kind: 'call' }): Poly | undefined {
+    if (this.facts.language === 'python' || e.callee.kind !== 'attr' || e.args.length !== 0) return undefined;
+    const o = this.keyOf(e.callee.object);
+    if (o === undefined || !o.includes('.') || o.includes('[') || !isSelfName(/^[^.[]*/.exec(o)![0])) return undefined;
+    const key = `${o}.${e.callee.name}()`;
+    if (!this.placeText.has(key)) this.placeText.set(key, this.facts.source(e.span));
+    return sym(key);
+  }
+
+  /**
+   * `pgs = clone(this.net.getParamsAndGrads())` whose copy the function gives back to the same object
+   * (`this.net.setParamsAndGrads(pgs)`): the copy is the groups the object keeps from then on, so its
+   * arrays are read as the handed-out place itself.
+   */
+  private copiedBack(local: string, e: Expr): Poly | undefined {
+    if (e.kind !== 'call' || e.args.length !== 1 || e.args[0].kind !== 'call' || e.args[0].callee.kind !== 'attr') return undefined;
+    const handed = this.handedOut(e.args[0]);
+    if (!handed) return undefined;
+    const receiver = this.facts.source(e.args[0].callee.object.span);
+    const givenBack = (stmts: Stmt[]): boolean =>
+      stmts.some((st) =>
+        st.kind === 'expr'
+          ? st.expr.kind === 'call' && st.expr.callee.kind === 'attr' && st.expr.args.length === 1 && st.expr.args[0].kind === 'name' && st.expr.args[0].name === local && this.facts.source(st.expr.callee.object.span) === receiver
+          : (st.kind === 'for' || st.kind === 'block') && givenBack(st.body),
+      );
+    return givenBack(this.fn.body) ? handed : undefined;
   }
 
   private helperDepth = 0;
@@ -983,7 +1018,7 @@ class StepWalk {
       } else target.items.forEach((t) => (t.kind === 'name' ? this.forget(t) : this.storeInto(t, s.value)));
       return;
     }
-    let value = this.eval(s.value);
+    let value = (!s.op && target.kind === 'name' && this.copiedBack(target.name, s.value)) || this.eval(s.value);
     if (s.op) {
       const old = this.read(target);
       value = s.op === '+' ? add(old, value) : s.op === '-' ? sub(old, value) : s.op === '*' ? mul(old, value) : (div(old, value) ?? this.fresh());
