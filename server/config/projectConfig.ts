@@ -308,7 +308,7 @@ export function isExcluded(config: ProjectConfig, absPath: string, isDir = false
 
 /**
  * What `exclude` says about a file or folder for a walk: true (covered), false (a negated pattern such as
- * `!dist/` brings it back, over the default exclusions of config/defaultExclude.ts) or undefined (no opinion).
+ * `!dist/` brings it back, over the default exclusions of engine/defaultExclude.ts) or undefined (no opinion).
  */
 export function excludeVerdict(config: ProjectConfig, absPath: string, isDir = false): boolean | undefined {
   if (config.exclude.length === 0) return undefined;
