@@ -56,7 +56,19 @@ describe('browser pages link classic scripts', () => {
   });
 
   it('bad pages read as no scripts', () => {
-    for (const html of ['', '<script', '<script src=', '<script src="">', '<!--', '<script src="a.js"'.repeat(100)]) assert.ok(Array.isArray(pageScripts(html)));
+    for (const html of ['', '<script', '<script src=', '<script src="">', '<!--', '<script src="a.js"'.repeat(100)]) assert.deepEqual(pageScripts(html), [], html.slice(0, 40));
+  });
+
+  it('reads the src and type attributes only, not data-src or data-type', () => {
+    const html = `<script data-src="lazy.js"></script>
+      <script data-type="module" src="a.js"></script>
+      <script data-src="lazy.js" src="b.js"></script>
+      <script\ntype="module"\nsrc="c.js"></script>`;
+    assert.deepEqual(pageScripts(html), [
+      { src: 'a.js', module: false },
+      { src: 'b.js', module: false },
+      { src: 'c.js', module: true },
+    ]);
   });
 
   const demo = {
