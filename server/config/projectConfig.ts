@@ -301,9 +301,7 @@ function test(ig: Ignore, rel: string, isDir: boolean): boolean {
 
 /** Whether `exclude` covers a file or folder. */
 export function isExcluded(config: ProjectConfig, absPath: string, isDir = false): boolean {
-  if (config.exclude.length === 0) return false;
-  const rel = relativeTo(config, absPath);
-  return rel !== undefined && test(matchersOf(config).exclude, rel, isDir);
+  return excludeVerdict(config, absPath, isDir) === true;
 }
 
 /**
