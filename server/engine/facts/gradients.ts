@@ -191,7 +191,7 @@ function isForeign(facts: Facts, site: UpdateSite, param: ParamOccurrence): bool
     if (facts.analyzer.isParam(target)) {
       if (exprKey(target) !== paramKey && lastComponent(target) !== paramName) return true;
       // `V[s] = ... + gamma * V[nxt]`: another entry of the same array is not the target's own value (entries.ts).
-      return exprKey(target) === paramKey && readsOtherEntry(site.target, param.expr, (e) => facts.source(e.span), (name) => {
+      return exprKey(target) === paramKey && readsOtherEntry(site.target, param.expr, (name) => {
         const b = site.scope.lookup(name, site.at);
         return b?.kind === 'assign' && !b.op && !b.unpacked ? b.value : undefined;
       });
