@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import { isLintablePath } from './lintFile';
 import { isDeclarationFile } from '../engine/languages';
-import { isDefaultExcludedFolder, isMinifiedName, looksMinified, mayBeMinified, MINIFIED_PREFIX_BYTES } from '../config/defaultExclude';
+import { isDefaultExcludedFolder, isMinifiedName, looksMinified, mayBeMinified, MINIFIED_PREFIX_BYTES } from '../engine/defaultExclude';
 
 export type WalkItem =
   /** `display` is the path to print: as given, or joined to the folder as given, with `/`. */
@@ -101,7 +101,7 @@ function ancestorMatchers(dir: string): Matcher[] {
     .filter((m): m is Matcher => m !== undefined);
 }
 
-/** A JavaScript file found by a walk that is minified: by its name, or by the start of its text (config/defaultExclude.ts). */
+/** A JavaScript file found by a walk that is minified: by its name, or by the start of its text (engine/defaultExclude.ts). */
 function isMinified(absPath: string, name: string): boolean {
   if (isMinifiedName(name)) return true;
   let fd: number | undefined;
@@ -142,7 +142,7 @@ function describeError(error: unknown): string {
 export interface WalkOptions {
   /**
    * The project file's `exclude`: true, a folder or file it covers is not visited (files named explicitly still
-   * are); false, a negated pattern (`!dist/`) brings back what the defaults leave out (config/defaultExclude.ts);
+   * are); false, a negated pattern (`!dist/`) brings back what the defaults leave out (engine/defaultExclude.ts);
    * undefined, no opinion.
    */
   isExcluded?: (absPath: string, isDir: boolean) => boolean | undefined;

@@ -301,14 +301,12 @@ function test(ig: Ignore, rel: string, isDir: boolean): boolean {
 
 /** Whether `exclude` covers a file or folder. */
 export function isExcluded(config: ProjectConfig, absPath: string, isDir = false): boolean {
-  if (config.exclude.length === 0) return false;
-  const rel = relativeTo(config, absPath);
-  return rel !== undefined && test(matchersOf(config).exclude, rel, isDir);
+  return excludeVerdict(config, absPath, isDir) === true;
 }
 
 /**
  * What `exclude` says about a file or folder for a walk: true (covered), false (a negated pattern such as
- * `!dist/` brings it back, over the default exclusions of config/defaultExclude.ts) or undefined (no opinion).
+ * `!dist/` brings it back, over the default exclusions of engine/defaultExclude.ts) or undefined (no opinion).
  */
 export function excludeVerdict(config: ProjectConfig, absPath: string, isDir = false): boolean | undefined {
   if (config.exclude.length === 0) return undefined;

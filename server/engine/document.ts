@@ -207,6 +207,22 @@ export function* parseSteps(file: SourceFile, cache: ParseCache = shared): Steps
  * Parses a file without keeping its tree for incremental re-parsing: for the files of a project
  * that are read from disk (the documents being edited go through `parseSteps`).
  */
+/**
+ * A JavaScript file whose top-level names are globals when a page loads it: it imports and exports
+ * nothing (no `import`, even for its side effects, no `export`, no `require` at its top level, no
+ * `module.exports`). Read from its scopes and top-level statements, not its text, so a comment
+ * or a string that mentions `require(` changes nothing.
+ */
+export function isClassicScript(parsed: ParsedFile): boolean {
+  const s = parsed.scopes;
+  if (s.imports.size || s.exports.size || s.exportsAliases.size || s.starImports.length || s.starExports.length) return false;
+  for (const st of parsed.module.body) {
+    if (st.kind === 'import' || st.kind === 'export') return false;
+    if (st.kind === 'expr' && st.expr.kind === 'call' && st.expr.callee.kind === 'name' && st.expr.callee.name === 'require') return false;
+  }
+  return true;
+}
+
 export function parseFile(file: SourceFile): ParsedFile {
   const tree = parse(file.text, file.language);
   try {

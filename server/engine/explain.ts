@@ -604,7 +604,7 @@ function rateApplied(a: Analysis, site: UpdateSite, form: UpdateForm, mine: Find
   const u = unusedLearningRates(a.facts).find((x) => x.sites.some((s) => sameSpan(s.span, site.span)));
   if (!u) return undefined;
   const finding = mine.find((f) => f.code === 'NB404' && f.related.some((r) => sameSpan(spanOfRange(a.lines, r.range), u.taken)));
-  if (!finding) return undefined;
+  if (!finding || !u.nameSpan) return undefined;
   const rate: Expr = { kind: 'name', name: u.name, span: u.nameSpan };
   if (form.op === '+' || form.op === '-') return { form: { ...form, rhs: [rate, ...form.rhs] }, finding };
   const value = form.rhs.length === 1 && !form.op ? form.rhs[0] : undefined;

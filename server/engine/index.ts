@@ -9,7 +9,7 @@ import { initParsers, parse, ParseGaveUp, type WasmLoader } from './parse';
 import { Program } from './program';
 import type { Project } from './project';
 import { movedRun, runKey } from './earlyCutoff';
-import { fileIdOf, makeSourceFile, type SourceFile } from './source';
+import { fileIdOf, looksBinary, makeSourceFile, type SourceFile } from './source';
 import { runSteps, type Steps } from './stepwise';
 import { applySuppressions, parseDirectives, suppressionEditor, UNUSED_SUPPRESSION, type SuppressionEditor } from './suppressions';
 import { allRules } from '../rules';
@@ -65,24 +65,7 @@ function findingMath(math: ReportedMath, lines: LineIndex, inFile: (span: Span) 
   return out;
 }
 
-/**
- * Detects text that is not source code, which is skipped rather than parsed: a NUL byte among control
- * characters that make at least one character in 64 of its first 8 KB, and at least four (an
- * executable's or an image's headers, UTF-16 read as UTF-8, random bytes). A stray NUL or two in an
- * otherwise text file (a mangled `²` in a doc comment) does not lose the file, as tsc and ESLint read it.
- */
-export function looksBinary(text: string): boolean {
-  const sample = text.slice(0, BINARY_SAMPLE);
-  if (!sample.includes('\u0000')) return false;
-  let control = 0;
-  for (let i = 0; i < sample.length; i++) {
-    const c = sample.charCodeAt(i);
-    // Control characters other than the whitespace and escape text uses (\t \n \v \f \r, ESC).
-    if (c < 32 && !(c >= 9 && c <= 13) && c !== 27) control++;
-  }
-  return control >= Math.max(4, sample.length / 64);
-}
-const BINARY_SAMPLE = 8192;
+export { looksBinary } from './source';
 
 /** A rule's crash for a notice: the error and where in Nabla's code it was thrown (file:line:column). */
 function crashDetail(error: unknown): string {
@@ -189,7 +172,7 @@ function syntaxNotices(errors: Module['errors'], lines: LineIndex, cells: Parame
  * file's outcome names them (Ruff reports a syntax error in every file it checks), from a parse
  * without lowering (about 1 % of a run's CPU on the 28 labelled repositories).
  */
-function prefilteredNotices(text: string, language: LanguageId): Notice[] {
+function prefilteredNotices(text: string, language: LanguageId, cells: LintOptions['cells']): Notice[] {
   let tree: ReturnType<typeof parse>;
   try {
     tree = parse(text, language);
@@ -198,7 +181,7 @@ function prefilteredNotices(text: string, language: LanguageId): Notice[] {
     throw error;
   }
   try {
-    return syntaxNotices(collectErrors(tree, 0, text, language), new LineIndex(text), undefined);
+    return syntaxNotices(collectErrors(tree, 0, text, language), new LineIndex(text), cells);
   } finally {
     tree.delete();
   }
@@ -208,7 +191,7 @@ function* lintUncached(text: string, options: LintOptions & { maxFileSize?: numb
   text = lintableText(text);
   const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
   if (skipped) return { outcome: { findings: [], notices: [skipped] } };
-  if (options.prefilter && !mayHoldTrainingMath(text)) return { outcome: { findings: [], notices: prefilteredNotices(text, options.language) } };
+  if (options.prefilter && !mayHoldTrainingMath(text)) return { outcome: { findings: [], notices: prefilteredNotices(text, options.language, options.cells) } };
   const parsed = yield* parseOrSkip(makeSourceFile(0, '', text, options.language), parses);
   if ('kind' in parsed) return { outcome: { findings: [], notices: [parsed] } };
   const program = new Program();
@@ -392,7 +375,12 @@ export function* lintProjectSteps(
   const skipped = skipReason(text, options.maxFileSize ?? DEFAULT_MAX_FILE_SIZE);
   // The fast path: a file with no training math reports nothing of its own (the runs of files that
   // import it still read it, and what they find there is merged into its result by the caller).
-  if (!skipped && options.prefilter && importers.length === 0 && !mayHoldTrainingMath(text)) return { outcome: { findings: [], notices: prefilteredNotices(text, options.language) }, foreign: [] };
+  if (!skipped && options.prefilter && importers.length === 0 && !mayHoldTrainingMath(text)) {
+    // A file already parsed as another's import: its errors, without a second parse.
+    const kept = project.keptParse(path, text);
+    const notices = kept ? syntaxNotices(kept.module.errors, kept.lines, options.cells) : prefilteredNotices(text, options.language, options.cells);
+    return { outcome: { findings: [], notices }, foreign: [] };
+  }
   // A notebook (`options.cells`): its cells' Python, at the notebook's path, importing from its folder as Jupyter does.
   const file = project.sourceFile(path, text, options.cells ? options.language : undefined);
   if (skipped || !file) return { outcome: { findings: [], notices: skipped ? [skipped] : [] }, foreign: [] };

@@ -28,13 +28,14 @@ export function pageScripts(html: string): PageScript[] {
   const tag = /<script\b([^>]*)>/gi;
   for (let m = tag.exec(text); m && out.length < MAX_SCRIPTS_PER_PAGE; m = tag.exec(text)) {
     const attrs = m[1];
-    const src = /\bsrc\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i.exec(attrs);
+    // An attribute's name starts after a space: `data-src=` (a lazy loader's) and `data-type="module"` are not these.
+    const src = /(?:^|\s)src\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/i.exec(attrs);
     if (!src) continue;
     let ref = (src[1] ?? src[2] ?? src[3] ?? '').trim();
     if (ref === '' || /^[a-z][a-z0-9+.-]*:/i.test(ref) || ref.startsWith('//') || /[{}<>$%]/.test(ref)) continue;
     ref = ref.replace(/[?#].*$/s, '');
     if (ref === '') continue;
-    out.push({ src: ref, module: /\btype\s*=\s*["']?\s*module\b/i.test(attrs) });
+    out.push({ src: ref, module: /(?:^|\s)type\s*=\s*["']?\s*module\b/i.test(attrs) });
   }
   return out;
 }

@@ -7,12 +7,13 @@
 //
 // Paths are absolute, with `/` separators, as the host gives them. Each path keeps one file id for
 // the project's life, so its spans are stable across programs.
-import { parseFile, type ParsedFile } from './document';
+import { isClassicScript, parseFile, type ParsedFile } from './document';
 import { languageForPath } from './languages';
 import { ParseGaveUp } from './parse';
 import { Program, type ProjectFiles } from './program';
-import { makeSourceFile, type SourceFile } from './source';
+import { looksBinary, makeSourceFile, type SourceFile } from './source';
 import { isPagePath, pageScripts } from './pages';
+import { isDefaultExcludedFolder, isMinifiedName, looksMinified, MINIFIED_PREFIX_BYTES } from './defaultExclude';
 import type { LanguageId } from './types';
 
 export interface ProjectHost {
@@ -207,6 +208,7 @@ export class Project implements ProjectFiles {
     this.asked.clear();
     this.sourceTrees.clear();
     this.pageFolders.clear();
+    this.classicScripts.clear();
     this.shared = undefined;
   }
 
@@ -250,7 +252,7 @@ export class Project implements ProjectFiles {
     let text = this.texts.get(path);
     if (text === undefined) {
       const read = this.host.readFile(path);
-      text = read === undefined || read.length > this.maxFileSize || read.slice(0, 8192).includes('\u0000') ? null : read.charCodeAt(0) === 0xfeff ? ' ' + read.slice(1) : read;
+      text = read === undefined || read.length > this.maxFileSize || looksBinary(read) ? null : read.charCodeAt(0) === 0xfeff ? ' ' + read.slice(1) : read;
       this.texts.set(path, text);
     }
     return text ?? undefined;
@@ -318,7 +320,7 @@ export class Project implements ProjectFiles {
           const language = languageForPath(name);
           if (language && (language === 'python') === python && paths.length < MAX_SCANNED_FILES) paths.push(`${dir}/${name}`);
         }
-        for (const name of [...listed.folders].sort()) if (!SKIPPED_FOLDERS.has(name) && !name.startsWith('.')) queue.push(`${dir}/${name}`);
+        for (const name of [...listed.folders].sort()) if (!isDefaultExcludedFolder(name) && !name.startsWith('.')) queue.push(`${dir}/${name}`);
       }
     }
     const tree = { paths, listed: listedFolders };
@@ -330,13 +332,15 @@ export class Project implements ProjectFiles {
 
   /** Per folder: its pages' local scripts (absolute paths, module scripts marked) and its JavaScript files, until a file appears or disappears. */
   private readonly pageFolders = new Map<string, PageFolder>();
+  /** Per JavaScript path: whether it is a classic script, for `pageMates`'s folder fallback. */
+  private readonly classicScripts = new Map<string, boolean>();
 
   /**
    * The JavaScript files that share one global scope with `from` in a browser, parsed, `from` left
    * out: the classic scripts of every page (an `.html` file in `from`'s folder or up to two folders
    * above it, inside the root) that loads `from` with `<script src>`. When no such page loads it,
    * the other scripts of its folder that no page there loads either, if `from` and they are
-   * classic scripts (no `import`, `export` or `require` in their text): a page elsewhere, or none
+   * classic scripts (`isClassicScript`: no `import`, `export` or `require`): a page elsewhere, or none
    * the project holds, loads them together. Every page read and folder listed is a dependency of
    * `from`. Empty when the host cannot list folders.
    */
@@ -362,14 +366,14 @@ export class Project implements ProjectFiles {
       const own = folders[0];
       if (!loaded && own) {
         const onPages = new Set(folders.flatMap((f) => f.pages.flatMap((page) => page.map((s) => s.path))));
-        if (own.scripts.length <= MAX_FOLDER_SCRIPTS && this.isClassicScript(fromPath)) {
-          for (const path of own.scripts) if (path !== fromPath && !onPages.has(path) && this.isClassicScript(path)) mates.add(path);
+        if (own.scripts.length <= MAX_FOLDER_SCRIPTS && this.classicScript(fromPath)) {
+          for (const path of own.scripts) if (path !== fromPath && !onPages.has(path) && this.classicScript(path)) mates.add(path);
         }
       }
       const out: ParsedFile[] = [];
       for (const path of mates) {
         if (out.length >= MAX_PAGE_MATES) break;
-        if (languageForPath(path) !== 'javascript') continue;
+        if (languageForPath(path) !== 'javascript' || this.isMinified(path)) continue;
         const parsed = this.load(path);
         if (parsed) out.push(parsed);
       }
@@ -410,10 +414,22 @@ export class Project implements ProjectFiles {
     return text === undefined || text.length > MAX_PAGE_SIZE ? undefined : text;
   }
 
-  /** Whether a JavaScript file reads as a classic script by its text: no `import`/`export` statement, no `require(`. */
-  private isClassicScript(path: string): boolean {
+  /** A minified bundle a page loads (`js/p5.min.js`): never the user's code, and the slowest kind of file to read, so never a page mate. */
+  private isMinified(path: string): boolean {
+    if (isMinifiedName(path)) return true;
     const text = this.read(path);
-    return text !== undefined && !/^\s*(import|export)\b|\brequire\s*\(|\bmodule\.exports\b/m.test(text);
+    return text !== undefined && looksMinified(text.slice(0, MINIFIED_PREFIX_BYTES));
+  }
+
+  /** Whether a JavaScript file is a classic script (`isClassicScript`), once per path until a file appears or disappears. */
+  private classicScript(path: string): boolean {
+    let known = this.classicScripts.get(path);
+    if (known === undefined) {
+      const parsed = this.load(path);
+      known = parsed !== undefined && isClassicScript(parsed);
+      this.classicScripts.set(path, known);
+    }
+    return known;
   }
 
   // ---------------------------------------------------------------- imports
@@ -553,8 +569,6 @@ const MAX_PAGE_MATES = 64;
 /** At most this many source files and folders are listed for `filesMentioning`. */
 const MAX_SCANNED_FILES = 2000;
 const MAX_SCANNED_FOLDERS = 400;
-/** Folders of tools and installed packages, never the project's own sources. */
-const SKIPPED_FOLDERS = new Set(['node_modules', '__pycache__', 'site-packages', 'venv', 'dist', 'build']);
 
 /** The outermost package folder a Python file is in (folders with `__init__.py`, inside the root), or its own folder. */
 function outermostPackage(path: string, root: string, exists: (p: string) => boolean): string {

@@ -70,3 +70,22 @@ export class SourceMap {
     return { text: file.text.slice(from, Math.min(file.text.length, span.end - file.base + after)), start: file.base + from };
   }
 }
+
+/**
+ * Detects text that is not source code, which is skipped rather than parsed: a NUL byte among control
+ * characters that make at least one character in 64 of its first 8 KB, and at least four (an
+ * executable's or an image's headers, UTF-16 read as UTF-8, random bytes). A stray NUL or two in an
+ * otherwise text file (a mangled `²` in a doc comment) does not lose the file, as tsc and ESLint read it.
+ */
+export function looksBinary(text: string): boolean {
+  const sample = text.slice(0, BINARY_SAMPLE);
+  if (!sample.includes('\u0000')) return false;
+  let control = 0;
+  for (let i = 0; i < sample.length; i++) {
+    const c = sample.charCodeAt(i);
+    // Control characters other than the whitespace and escape text uses (\t \n \v \f \r, ESC).
+    if (c < 32 && !(c >= 9 && c <= 13) && c !== 27) control++;
+  }
+  return control >= Math.max(4, sample.length / 64);
+}
+const BINARY_SAMPLE = 8192;

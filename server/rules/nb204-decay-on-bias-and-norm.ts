@@ -23,7 +23,8 @@ import { formatNumber, writtenWithValue } from '../math/print/format';
 import { frameworkFacts } from '../engine/facts/frameworks';
 import { decayExemptLayerOf, decayReachOf, jaxDecayTargets, modelExemptLayerOf, modelReachOf, penaltyExemptLayerOf, penaltyReachOf, type DecayExemptLayer, type DecayReach } from '../engine/facts/decayTargets';
 import type { Facts } from '../engine/facts';
-import { exemptSliceDecays, wholeAxis } from '../engine/facts/exemptSliceDecay';
+import { exemptSliceDecays } from '../engine/facts/exemptSliceDecay';
+import { isWholeAxis } from '../engine/facts/keys';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
@@ -129,7 +130,7 @@ export const nb204DecayOnBiasAndNorm = defineRule({
     for (const d of exemptSliceDecays(facts)) {
       const target = facts.source(d.target.span);
       const slice = facts.source(d.slice.span);
-      const columns = wholeAxis(d.slice.index[0]);
+      const columns = isWholeAxis(d.slice.index[0]);
       const kept = `${target}${columns ? '[:, 1:]' : '[1:]'}`;
       const first = `${target}${columns ? '[:, 0]' : '[0]'}`;
       context.report({

@@ -103,6 +103,16 @@ describe('notebooks', function () {
       {},
     );
     assert.deepEqual(header.notices, [{ kind: 'parse-error', message: 'syntax error in cell 2 at 1:1 (expected an indented block after function definition on line 1); the rest of the notebook was still checked' }]);
+    // The fast path (no training math in the notebook) names the cell too, alone and in a project.
+    const plain = [
+      { index: 0, text: 'import numpy as np' },
+      { index: 1, text: 'def show(x):' },
+      { index: 2, text: 'print(1)' },
+    ];
+    const plainNotice = [{ kind: 'parse-error', message: 'syntax error in cell 2 at 1:1 (expected an indented block after function definition on line 1); the rest of the notebook was still checked' }];
+    assert.deepEqual(lintCells(plain, { prefilter: true }).notices, plainNotice);
+    const project = new Project({ root: '/nb', host: { readFile: () => undefined } });
+    assert.deepEqual(lintCells(plain, { prefilter: true }, undefined, { project, path: '/nb/plain.ipynb' }).notices, plainNotice);
     // Python 2's backtick repr in a cell: at the cell's line; backticks in a cell's comment are text.
     const backticks = lintCells(
       [

@@ -56,7 +56,19 @@ describe('browser pages link classic scripts', () => {
   });
 
   it('bad pages read as no scripts', () => {
-    for (const html of ['', '<script', '<script src=', '<script src="">', '<!--', '<script src="a.js"'.repeat(100)]) assert.ok(Array.isArray(pageScripts(html)));
+    for (const html of ['', '<script', '<script src=', '<script src="">', '<!--', '<script src="a.js"'.repeat(100)]) assert.deepEqual(pageScripts(html), [], html.slice(0, 40));
+  });
+
+  it('reads the src and type attributes only, not data-src or data-type', () => {
+    const html = `<script data-src="lazy.js"></script>
+      <script data-type="module" src="a.js"></script>
+      <script data-src="lazy.js" src="b.js"></script>
+      <script\ntype="module"\nsrc="c.js"></script>`;
+    assert.deepEqual(pageScripts(html), [
+      { src: 'a.js', module: false },
+      { src: 'b.js', module: false },
+      { src: 'c.js', module: true },
+    ]);
   });
 
   const demo = {
@@ -89,6 +101,37 @@ describe('browser pages link classic scripts', () => {
     assert.deepEqual(mates(files, 'sketch/b.js'), ['sketch/a.js']);
     assert.equal(owner(files, 'sketch/b.js', 'helper'), 'sketch/a.js');
     assert.deepEqual(mates(files, 'sketch/e.js'), []);
+  });
+
+  it('a comment or a string that mentions require( or an import line leaves a classic script classic', () => {
+    const files = {
+      'sketch/a.js': '// no require(...) here: a page loads this\nfunction helper(x) { return x; }\n',
+      'sketch/b.js': 'const msg = `\nimport this`;\nconst y = helper(2);\n',
+      'sketch/c.js': "require('./a');\n",
+    };
+    assert.deepEqual(mates(files, 'sketch/b.js'), ['sketch/a.js']);
+  });
+
+  it('a minified bundle a page loads is no page mate, by name or by content', () => {
+    const minified = `!function(t){${'var a=t(1);function b(c){return c(2)};'.repeat(40)}}(this);\n`;
+    const files = {
+      'index.html': '<script src="js/p5.min.js"></script><script src="js/lib.js"></script><script src="js/nets.js"></script><script src="js/app.js"></script>',
+      'js/p5.min.js': 'function build(s) { return s; }\n',
+      'js/lib.js': minified,
+      'js/nets.js': 'function helper(x) { return x; }\n',
+      'js/app.js': 'const m = helper(build([2]));\n',
+    };
+    assert.deepEqual(mates(files, 'js/app.js'), ['js/nets.js']);
+    assert.equal(owner(files, 'js/app.js', 'build'), undefined);
+  });
+
+  it('a page mate with a stray NUL in a comment is read, as the file itself would be', () => {
+    const files = {
+      'index.html': '<script src="a.js"></script><script src="b.js"></script>',
+      'a.js': '// x\u0000 squared\nfunction helper(x) { return x; }\n',
+      'b.js': 'const y = helper(2);\n',
+    };
+    assert.deepEqual(mates(files, 'b.js'), ['a.js']);
   });
 
   it('a name two page-mates bind is nobody\'s', () => {

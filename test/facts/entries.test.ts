@@ -4,7 +4,7 @@
 import * as assert from 'node:assert/strict';
 import { initEngine } from '../../server/engine';
 import { analyzeDocument } from '../../server/engine/document';
-import { readsOtherEntry } from '../../server/engine/facts/entries';
+import { readsOtherEntry, writtenAlike } from '../../server/engine/facts/entries';
 import type { Expr } from '../../server/engine/ir';
 
 describe('facts: entries of one array', () => {
@@ -18,9 +18,8 @@ describe('facts: entries of one array', () => {
   };
 
   it('drops trailing whole axes (`:`, `::`, `...`) and keeps partial slices and indices', () => {
-    const { v, text } = values(['t = W[i]', 'a = W[i, :]', 'b = W[i, ::]', 'c = W[i, ...]', 'd = W[j]', 'e = W[i, ::2]', 'f = W[1:]', 'g = W[i][:]']);
-    const source = (e: Expr): string => text.slice(e.span.start, e.span.end);
-    const other = (n: string): boolean => readsOtherEntry(v('t'), v(n), source, () => undefined);
+    const { v } = values(['t = W[i]', 'a = W[i, :]', 'b = W[i, ::]', 'c = W[i, ...]', 'd = W[j]', 'e = W[i, ::2]', 'f = W[1:]', 'g = W[i][:]']);
+    const other = (n: string): boolean => readsOtherEntry(v('t'), v(n), () => undefined);
     assert.equal(other('a'), false);
     assert.equal(other('b'), false);
     assert.equal(other('c'), false);
@@ -47,10 +46,31 @@ describe('facts: entries of one array', () => {
     assert.deepEqual(shape('f'), { slice: undefined, ellipsis: true, children: 0 });
   });
 
+  it('compares slices, comparisons and sequences by their parts in the IR, not their text', () => {
+    const { v } = values(['a = W[i, 1:n]', 'b = W[i, 1 : n]', 'c = W[i, 1:m]', 'd = W[i, :1]', 'e = W[i, 1:]', 'f = W[x < y]', 'g = W[x <= y]', 'h = W[x<y]', 'k = W[(i, j)]', 'l = W[(i, k)]', 'm = W[i, ...]']);
+    const alike = (x: string, y: string): boolean => writtenAlike(v(x), v(y));
+    assert.equal(alike('a', 'b'), true);
+    assert.equal(alike('a', 'c'), false);
+    assert.equal(alike('d', 'e'), false);
+    assert.equal(alike('f', 'h'), true);
+    assert.equal(alike('f', 'g'), false);
+    assert.equal(alike('k', 'k'), true);
+    assert.equal(alike('k', 'l'), false);
+    assert.equal(alike('m', 'm'), true);
+    assert.equal(alike('m', 'a'), false);
+  });
+
+  it('an index bound elsewhere (another file, other offsets) compares by what it is', () => {
+    // `k` and `j` are bound to the same comparison in two texts: the same entry.
+    const here = values(['t = W[k]', 'r = W[j]', 'k = x < y']);
+    const there = values(['', '', '', '', 'j = x < y']);
+    const valueOf = (n: string): Expr | undefined => (n === 'k' ? here.v('k') : n === 'j' ? there.v('j') : undefined);
+    assert.equal(readsOtherEntry(here.v('t'), here.v('r'), valueOf), false);
+  });
+
   it('reads no entry through a view of the array (`W.T[j]`, `p.data[j]`, `v.value[j]`)', () => {
-    const { v, text } = values(['t = W[i]', 'a = W.T[j]', 'b = W.data[j]', 'c = W.value[j]', 'd = W.mT[j]', 'e = W.rows[j]']);
-    const source = (e: Expr): string => text.slice(e.span.start, e.span.end);
-    const other = (n: string): boolean => readsOtherEntry(v('t'), v(n), source, () => undefined);
+    const { v } = values(['t = W[i]', 'a = W.T[j]', 'b = W.data[j]', 'c = W.value[j]', 'd = W.mT[j]', 'e = W.rows[j]']);
+    const other = (n: string): boolean => readsOtherEntry(v('t'), v(n), () => undefined);
     assert.deepEqual(['a', 'b', 'c', 'd'].map(other), [false, false, false, false]);
     assert.equal(other('e'), true);
   });

@@ -247,7 +247,7 @@ describe('language server: imports across the workspace', function () {
       'train_extra.py': TRAIN('models.extra'),
       'web/reg.ts': TS_REG,
       'web/train.ts': TS_TRAIN,
-      // Build output and a minified bundle: left out of the workspace walk (config/defaultExclude.ts).
+      // Build output and a minified bundle: left out of the workspace walk (engine/defaultExclude.ts).
       'build/lib/train.py': TRAIN('models.reg'),
       'web/static/bundle.js': `!function(){${'var a=f(a);'.repeat(60)}w = w.sub(g.add(w.square().sum().mul(reg)).mul(lr));}();\n`,
     });

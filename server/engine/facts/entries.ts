@@ -5,7 +5,7 @@
 // (a TD or value-iteration target). The same index (`W[i] += lr * lam * W[i]`, a row-wise decay)
 // is the target's own value. Decided by the index expressions alone, as written.
 import type { Expr } from '../ir';
-import { isKeyedByString } from './keys';
+import { isKeyedByString, isWholeAxis } from './keys';
 import { isEntriesView } from './catalogue';
 
 /**
@@ -29,18 +29,20 @@ function entryParts(e: Expr): { parts: Expr[]; scalar: boolean } | undefined {
   }
   if (x.kind === 'attr' && chain.length > 0 && isEntriesView(x.name)) return undefined;
   const parts = chain.flat();
-  while (parts.length > 0 && isFullSlice(parts[parts.length - 1])) parts.pop();
+  while (parts.length > 0 && isWholeAxis(parts[parts.length - 1], { ellipsis: true })) parts.pop();
   // A slice (`1:`, `:`) keeps a range of the array; a name, number or expression picks entries.
   return { parts, scalar: parts.some((part) => part.kind !== 'other') };
 }
 
-/** A whole axis: a slice with no part written (`:`, `::`) or Python's `...`. */
-function isFullSlice(part: Expr): boolean {
-  return part.kind === 'other' && (part.ellipsis === true || part.slice?.length === 0);
-}
-
-/** Two expressions written alike (structure, names, values), as indexes and places are compared; a slice or other text by its text. */
-export function writtenAlike(a: Expr, b: Expr, source: (e: Expr) => string): boolean {
+/**
+ * Two expressions written alike (structure, names, values), as indexes and places are compared. Read
+ * from the IR alone: a slice by its written parts and their values (`1:` and `1 :` alike, `1:` and `:1`
+ * not), a comparison by its operators, a sequence by its items. A lambda or a comprehension is never
+ * alike another.
+ */
+export function writtenAlike(a: Expr, b: Expr): boolean {
+  const all = (xs: readonly Expr[], ys: readonly Expr[]): boolean => xs.length === ys.length && xs.every((x, i) => writtenAlike(x, ys[i]));
+  const same = (xs: readonly string[] | undefined, ys: readonly string[] | undefined): boolean => (xs ?? []).length === (ys ?? []).length && (xs ?? []).every((x, i) => x === ys![i]);
   switch (a.kind) {
     case 'name':
       return b.kind === 'name' && a.name === b.name;
@@ -48,17 +50,25 @@ export function writtenAlike(a: Expr, b: Expr, source: (e: Expr) => string): boo
     case 'str':
       return b.kind === a.kind && a.value === b.value;
     case 'attr':
-      return b.kind === 'attr' && a.name === b.name && writtenAlike(a.object, b.object, source);
+      return b.kind === 'attr' && a.name === b.name && writtenAlike(a.object, b.object);
     case 'index':
-      return b.kind === 'index' && a.index.length === b.index.length && writtenAlike(a.object, b.object, source) && a.index.every((x, i) => writtenAlike(x, b.index[i], source));
+      return b.kind === 'index' && writtenAlike(a.object, b.object) && all(a.index, b.index);
     case 'binary':
-      return b.kind === 'binary' && a.op === b.op && writtenAlike(a.left, b.left, source) && writtenAlike(a.right, b.right, source);
+      return b.kind === 'binary' && a.op === b.op && writtenAlike(a.left, b.left) && writtenAlike(a.right, b.right);
     case 'unary':
-      return b.kind === 'unary' && a.op === b.op && writtenAlike(a.arg, b.arg, source);
+      return b.kind === 'unary' && a.op === b.op && writtenAlike(a.arg, b.arg);
     case 'call':
-      return b.kind === 'call' && a.kwargs.length === 0 && b.kwargs.length === 0 && a.args.length === b.args.length && writtenAlike(a.callee, b.callee, source) && a.args.every((x, i) => writtenAlike(x, b.args[i], source));
+      return b.kind === 'call' && a.kwargs.length === 0 && b.kwargs.length === 0 && writtenAlike(a.callee, b.callee) && all(a.args, b.args);
+    case 'seq':
+      return b.kind === 'seq' && all(a.items, b.items);
+    case 'cond':
+      return b.kind === 'cond' && writtenAlike(a.test, b.test) && writtenAlike(a.then, b.then) && writtenAlike(a.else, b.else);
+    case 'object':
+      return b.kind === 'object' && a.entries.length === b.entries.length && a.entries.every((x, i) => x.name === b.entries[i].name && writtenAlike(x.value, b.entries[i].value));
+    case 'other':
+      return b.kind === 'other' && (a.slice === undefined) === (b.slice === undefined) && same(a.slice, b.slice) && a.ellipsis === b.ellipsis && same(a.ops, b.ops) && all(a.children, b.children);
     default:
-      return b.kind === a.kind && source(a).replace(/\s+/g, '') === source(b).replace(/\s+/g, '');
+      return false;
   }
 }
 
@@ -70,12 +80,12 @@ export function writtenAlike(a: Expr, b: Expr, source: (e: Expr) => string): boo
  * is bound to where the update is (`key = 'W' + str(l)`; undefined for a loop variable), so
  * `params[key]` and `params['W' + str(l)]` are one entry.
  */
-export function readsOtherEntry(target: Expr, read: Expr, source: (e: Expr) => string, valueOf: (name: string) => Expr | undefined): boolean {
+export function readsOtherEntry(target: Expr, read: Expr, valueOf: (name: string) => Expr | undefined): boolean {
   const r = entryParts(read);
   if (!r || r.parts.length === 0 || !r.scalar) return false;
   const t = entryParts(target);
   if (!t) return false;
   if (t.parts.length !== r.parts.length) return true;
   const resolved = (e: Expr): Expr => (e.kind === 'name' ? valueOf(e.name) ?? e : e);
-  return t.parts.some((p, i) => !writtenAlike(p, r.parts[i], source) && !writtenAlike(resolved(p), resolved(r.parts[i]), source));
+  return t.parts.some((p, i) => !writtenAlike(p, r.parts[i]) && !writtenAlike(resolved(p), resolved(r.parts[i])));
 }

@@ -8,7 +8,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
-import { exprKey, lastComponent } from './keys';
+import { exprKey, isWholeAxis, lastComponent } from './keys';
 import { explicitParams, forEachChild, type FunctionDef, type Scope } from './scope';
 import { programIndex } from './program';
 import { resolveCall } from './resolve';
@@ -290,12 +290,7 @@ function stripView(e: Expr): Expr {
 /** `theta[1:]`, `theta[1:, :]`, `theta[1:, 0]`: every row but the first; `W[:, 1:]`: every column but the first. Read from the slices' parts in the IR. */
 function exemptsLeading(e: Expr & { kind: 'index' }): boolean {
   if (fromSecond(e.index[0])) return true;
-  return wholeAxis(e.index[0]) && fromSecond(e.index[1]);
-}
-
-/** A slice with no part written: `:` (or `::`), a whole axis. */
-export function wholeAxis(e: Expr | undefined): boolean {
-  return e?.kind === 'other' && e.slice?.length === 0;
+  return isWholeAxis(e.index[0]) && fromSecond(e.index[1]);
 }
 
 /** `1:` (or `1:None`): every entry of the axis but the first. */

@@ -10,7 +10,7 @@ import type { Facts } from './index';
 import type { ParamOccurrence, Product, Summand } from './analysis';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
-import { ExprWalk, forEachChild, loopIterable, type Scope } from './scope';
+import { ExprWalk, forEachChild, loopIterable, type Binding, type Scope } from './scope';
 import { isBiasName, isGradientLike, isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isWeightName, parameterOfGradient } from './roles';
 import { penaltyCoefficientNames } from './losses';
 import { regularizerGradientSites, regularizerObjects } from './regularizerObjects';
@@ -191,7 +191,7 @@ function isForeign(facts: Facts, site: UpdateSite, param: ParamOccurrence): bool
     if (facts.analyzer.isParam(target)) {
       if (exprKey(target) !== paramKey && lastComponent(target) !== paramName) return true;
       // `V[s] = ... + gamma * V[nxt]`: another entry of the same array is not the target's own value (entries.ts).
-      return exprKey(target) === paramKey && readsOtherEntry(site.target, param.expr, (e) => facts.source(e.span), (name) => {
+      return exprKey(target) === paramKey && readsOtherEntry(site.target, param.expr, (name) => {
         const b = site.scope.lookup(name, site.at);
         return b?.kind === 'assign' && !b.op && !b.unpacked ? b.value : undefined;
       });
@@ -431,7 +431,7 @@ function names(t: Expr): string[] {
  */
 export function repeatedPerExample(facts: Facts, t: RegGradientTerm): boolean {
   if (t.site.kind === 'update' || !t.param) return false;
-  const own = bindingsBySpan(t.site.scope).get(`${t.site.span.start}:${t.site.span.end}`);
+  const own = bindingsBySpan(t.site.scope).get(spanKey(t.site.span));
   if (!own || own.loops.length === 0) return false;
   const init = t.site.scope.allBindings(own.key).filter((b) => !b.op && b.at < own.at).pop();
   if (!init || own.op !== '+' && own.op !== '-') return false;
@@ -446,7 +446,6 @@ export function repeatedPerExample(facts: Facts, t: RegGradientTerm): boolean {
   return false;
 }
 
-type Binding = ReturnType<Scope['allBindings']>[number];
 const spanIndexes = new WeakMap<Scope, Map<string, Binding>>();
 /**
  * A scope's bindings (and its class's members) by span, the first of each span: looked up once per
@@ -457,7 +456,7 @@ function bindingsBySpan(scope: Scope): Map<string, Binding> {
   if (!index) {
     index = new Map();
     for (const b of [...scope.bindings.values(), ...(scope.classScope?.members.values() ?? [])].flat()) {
-      const key = `${b.span.start}:${b.span.end}`;
+      const key = spanKey(b.span);
       if (!index.has(key)) index.set(key, b);
     }
     spanIndexes.set(scope, index);

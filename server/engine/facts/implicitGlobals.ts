@@ -11,7 +11,7 @@
 //
 // Cheap: one breadth-first walk of the files it requires (bounded; top-level statements only), one
 // answer per name and file, both kept per program.
-import type { ParsedFile } from '../document';
+import { isClassicScript, type ParsedFile } from '../document';
 import type { Program } from '../program';
 import type { Expr } from '../ir';
 import type { Binding } from './scope';
@@ -64,12 +64,6 @@ function soleOwner(files: readonly ParsedFile[], parsed: ParsedFile, name: strin
     found = owner;
   }
   return found;
-}
-
-/** A file whose top-level names are globals when a page loads it: no imports or exports. */
-function isClassicScript(parsed: ParsedFile): boolean {
-  const s = parsed.scopes;
-  return s.imports.size === 0 && s.exports.size === 0 && s.starImports.length === 0 && s.starExports.length === 0;
 }
 
 const reached = new WeakMap<Program, Map<number, ParsedFile[]>>();

@@ -13,6 +13,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { explicitParams, forEachChild, namesIn, someExpr, type ClassDef, type FunctionDef } from './scope';
 import { ownStatements } from './program';
+import { stmtExprs } from './loops';
 import { baseClasses, isSelfName, methodOf, resolveExpr } from './resolve';
 import { EMPTY_ARGUMENT_NAMES, KERAS_BASE_DECAY, KERAS_VARIABLE_WRITES, VALUE_ATTRIBUTES, dtypeCastOperand, frameworkPath, kerasBaseDecays, scalarCastOperand } from './catalogue';
 import { numberOf } from './analysis';
@@ -423,8 +424,5 @@ function isSuperCall(e: Expr, method: string): boolean {
 
 /** Does any expression of a statement (or of the statements nested in it) pass `test`? */
 function stmtSome(s: Stmt, test: (e: Expr) => boolean): boolean {
-  return ownStatements([s]).some((x) => {
-    const exprs: Expr[] = x.kind === 'assign' ? [x.value, ...x.targets] : x.kind === 'expr' ? [x.expr] : x.kind === 'return' && x.value ? [x.value] : x.kind === 'block' ? x.heads : x.kind === 'for' ? [x.iter] : [];
-    return exprs.some((e) => someExpr(e, test));
-  });
+  return ownStatements([s]).some((x) => stmtExprs(x).some((e) => someExpr(e, test)));
 }

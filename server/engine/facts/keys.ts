@@ -49,6 +49,15 @@ export function baseExpr(e: Expr): Expr {
   }
 }
 
+/**
+ * A whole axis of a subscript: a slice with no part written (`:`, `::`), and with `ellipsis` Python's
+ * `...` too (every remaining axis). Read from the IR's slice parts, not the text.
+ */
+export function isWholeAxis(e: Expr | undefined, options: { ellipsis?: boolean } = {}): boolean {
+  if (e?.kind !== 'other') return false;
+  return e.slice?.length === 0 || (options.ellipsis === true && e.ellipsis === true);
+}
+
 /** `params["W1"]` names a parameter by string; `w[i]` is an element of w. */
 export function isKeyedByString(e: Expr & { kind: 'index' }): boolean {
   return e.index.length === 1 && e.index[0].kind === 'str';

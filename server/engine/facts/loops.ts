@@ -22,7 +22,7 @@ import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, 
 import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
 import { parameterReceiverMethod } from './parameterReceivers';
-import { baseClasses, chosenEntry, construction, enclosingClass, methodOf, instanceClass, resolveExpr, returnsOf } from './resolve';
+import { baseClasses, chosenEntry, construction, enclosingClass, isSelfName, methodOf, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, frameworkPath, isFrameworkFunctionalModel, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
@@ -1262,9 +1262,16 @@ export class TrainingFacts {
     const program = this.facts.program;
     // `self`: what `this` stands for in the closure's terms, inside a method reached through a receiver.
     const pathOf = (e: Expr, self: string | undefined): string | undefined => {
+      if (self === undefined) return undefined;
+      let root = e;
+      while (root.kind === 'attr' || root.kind === 'index') root = root.object;
+      if (root.kind !== 'name' || !isSelfName(root.name)) return undefined;
       const key = exprKey(e);
-      if (self === undefined || key === undefined || !/^this(\.|$)/.test(key)) return undefined;
-      return self + key.slice(4);
+      return key === undefined ? undefined : self + key.slice(root.name.length);
+    };
+    const model = (expr: Expr, scope: Scope, at: number, self: string | undefined) => {
+      const path = pathOf(expr, self);
+      return path ? { expr, scope, at, path } : { expr, scope, at };
     };
     const scan = (root: Expr, scope: Scope, at: number, depth: number, self: string | undefined): void => {
       for (const x of subExprs(root, true)) {
@@ -1273,7 +1280,7 @@ export class TrainingFacts {
         if (x.callee.kind === 'attr' && name && isModelRunMethod(name)) {
           const obj = x.callee.object;
           // A helper's model is read in the helper's file (a class of another module or page script).
-          if ((obj.kind === 'name' || obj.kind === 'attr') && trainingFactsOf(program, obj.span, this).looksLikeModel(obj, scope, at)) out.push({ expr: obj, scope, at, ...(pathOf(obj, self) ? { path: pathOf(obj, self) } : {}) });
+          if ((obj.kind === 'name' || obj.kind === 'attr') && trainingFactsOf(program, obj.span, this).looksLikeModel(obj, scope, at)) out.push(model(obj, scope, at, self));
         } else if (x.callee.kind === 'name' || x.callee.kind === 'attr') {
           // A method of an object handed in as a parameter (`this.net.features(x)`): parameterReceivers.ts.
           const helper = this.helperOf(x, scope) ?? parameterReceiverMethod(program, trainingFactsOf(program, x.span, this).facts, x, scope, at);
@@ -1287,7 +1294,7 @@ export class TrainingFacts {
               seen.add(fn);
               for (const s of trainingFactsOf(program, fn.span, this).infosIn(fn.span)) for (const e of stmtExprs(s.stmt)) scan(e, s.scope, s.stmt.span.start, depth + 1, inner);
             }
-          } else if (!helper && trainingFactsOf(program, x.callee.span, this).looksLikeModel(x.callee, scope, at)) out.push({ expr: x.callee, scope, at, ...(pathOf(x.callee, self) ? { path: pathOf(x.callee, self) } : {}) });
+          } else if (!helper && trainingFactsOf(program, x.callee.span, this).looksLikeModel(x.callee, scope, at)) out.push(model(x.callee, scope, at, self));
         }
       }
     };
@@ -1365,7 +1372,7 @@ export class TrainingFacts {
 function ownListField(x: Expr & { kind: 'attr' }, scope: Scope): boolean {
   const key = exprKey(x);
   if (key === undefined) return false;
-  const cls = x.object.kind === 'name' && (x.object.name === 'this' || x.object.name === 'self') ? enclosingClass(scope) : undefined;
+  const cls = x.object.kind === 'name' && isSelfName(x.object.name) ? enclosingClass(scope) : undefined;
   const bindings = cls ? cls.scope.members.get(key) ?? [] : [scope.lookup(key, Infinity)];
   return bindings.some((b) => b?.kind === 'assign' && !b.op && b.value?.kind === 'seq' && b.value.items.length === 0);
 }

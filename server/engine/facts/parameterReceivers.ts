@@ -43,7 +43,7 @@ export function parameterReceiverMethod(program: Program, facts: Facts, call: Ex
   const recv = call.callee.object;
   const key = exprKey(recv);
   if (key === undefined) return undefined;
-  const owner = parameterOwner(recv, key, scope, at);
+  const owner = parameterOwner(facts, recv, key, scope, at);
   if (!owner) return undefined;
   const r = receivers(facts);
   const memo = `${owner.span.start}:${key}`;
@@ -60,7 +60,7 @@ export function parameterReceiverMethod(program: Program, facts: Facts, call: Ex
  * read in, when the receiver only ever holds a parameter with no default: every store of `this.f` in
  * the class copies one, or `p` is one.
  */
-function parameterOwner(recv: Expr, key: string, scope: Scope, at: number): ClassDef | FunctionDef | undefined {
+function parameterOwner(facts: Facts, recv: Expr, key: string, scope: Scope, at: number): ClassDef | FunctionDef | undefined {
   if (recv.kind === 'attr' && recv.object.kind === 'name' && recv.object.name === 'this') {
     const cls = enclosingClass(scope);
     const stores = cls?.scope.members.get(key);
@@ -75,16 +75,7 @@ function parameterOwner(recv: Expr, key: string, scope: Scope, at: number): Clas
   if (recv.kind !== 'name') return undefined;
   const b = scope.lookup(recv.name, at);
   if (b?.kind !== 'param' || b.value) return undefined;
-  const fn = functionOfScope(b.scope);
-  return fn;
-}
-
-function functionOfScope(scope: Scope): FunctionDef | undefined {
-  for (const s of [scope.parent, scope.parent?.parent]) {
-    if (!s) continue;
-    for (const f of s.functions.values()) if (f.scope === scope) return f;
-  }
-  return undefined;
+  return programIndex(facts).functionOfScope(b.scope);
 }
 
 function receivers(facts: Facts): Receivers {
@@ -100,7 +91,7 @@ function receivers(facts: Facts): Receivers {
     if (recv.kind === 'attr' && recv.object.kind === 'name' && recv.object.name === 'this') owner = enclosingClass(site.scope);
     else if (recv.kind === 'name') {
       const b = site.scope.lookup(recv.name, site.at);
-      owner = b?.kind === 'param' && !b.value ? functionOfScope(b.scope) : undefined;
+      owner = b?.kind === 'param' && !b.value ? index.functionOfScope(b.scope) : undefined;
     }
     const key = owner && exprKey(recv);
     if (!owner || key === undefined) continue;

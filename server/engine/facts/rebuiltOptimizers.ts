@@ -11,10 +11,10 @@
 // for plain SGD without momentum (it keeps no state).
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { frameworkPath, isModuleResetMethod, isParametersMethod, OPTIMIZER_STEP_METHOD, TORCH_OPTIMIZER_MENTION, TORCH_OPTIMIZERS, torchOptimizerKeepsState } from './catalogue';
+import { CONSTRUCTOR_METHODS, frameworkPath, isModuleResetMethod, isParametersMethod, OPTIMIZER_STEP_METHOD, TORCH_OPTIMIZER_MENTION, TORCH_OPTIMIZERS, torchOptimizerKeepsState } from './catalogue';
 import { ownStatements, programIndex, walkAll } from './program';
 import { exprKey } from './keys';
-import { callArguments, resolveCall } from './resolve';
+import { callArguments, isSelfName, resolveCall } from './resolve';
 import { explicitParams, namesIn, type FunctionDef, type Scope } from './scope';
 import { frameworkFacts } from './frameworks';
 
@@ -258,13 +258,14 @@ const assignedKeys = new WeakMap<Facts, Set<string>>();
 
 /** `self.model` assigned in a method other than the constructor (a builder the loop may call). */
 function assignedOutsideInit(facts: Facts, key: string): boolean {
-  if (!/^(self|this)\./.test(key)) return false;
+  const dot = key.indexOf('.');
+  if (dot < 0 || !isSelfName(key.slice(0, dot))) return false;
   // The keys the program's functions other than constructors assign, gathered once per file.
   let keys = assignedKeys.get(facts);
   if (!keys) {
     keys = new Set();
     for (const fn of programIndex(facts).functions) {
-      if (fn.name === '__init__' || fn.name === 'constructor') continue;
+      if (CONSTRUCTOR_METHODS.includes(fn.name)) continue;
       for (const s of ownAssignments(fn.body)) for (const t of s.targets) {
         const k = exprKey(t);
         if (k !== undefined) keys.add(k);

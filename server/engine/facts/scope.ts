@@ -502,7 +502,10 @@ export class ScopeBuilder {
   }
 
   /** Top-level names bound to a CommonJS module's exports object (`m = module.exports`, `var utils = exports`). */
-  readonly exportsAliases = new Set<string>();
+  private readonly exportsAliasNames = new Set<string>();
+  get exportsAliases(): ReadonlySet<string> {
+    return this.exportsAliasNames;
+  }
 
   /**
    * Module-level assignments that export or import: `export default (...) => ...`, `export const f`,
@@ -519,13 +522,13 @@ export class ScopeBuilder {
       else this.exports.set('default', { expr: stmt.value, scope: this.root });
     } else if (target.kind === 'attr' && (key === `exports.${target.name}` || key === `module.exports.${target.name}`)) {
       this.exports.set(target.name, { expr: stmt.value, scope: this.root });
-    } else if (target.kind === 'attr' && target.object.kind === 'name' && this.exportsAliases.has(target.object.name)) {
+    } else if (target.kind === 'attr' && target.object.kind === 'name' && this.exportsAliasNames.has(target.object.name)) {
       // `m = module.exports; m.addMat = function (…) {…}`: a member of the exports object under another name.
       this.exports.set(target.name, { expr: stmt.value, scope: this.root });
     }
     // `m = module.exports`, `var utils = exports`: the exports object under another name.
     const valueKey = stmt.value.kind === 'attr' || stmt.value.kind === 'name' ? exprKey(stmt.value) : undefined;
-    if (target.kind === 'name' && (valueKey === 'module.exports' || valueKey === 'exports')) this.exportsAliases.add(target.name);
+    if (target.kind === 'name' && (valueKey === 'module.exports' || valueKey === 'exports')) this.exportsAliasNames.add(target.name);
     const required = stmt.value.kind === 'call' && stmt.value.callee.kind === 'name' && stmt.value.callee.name === 'require' && stmt.value.args[0]?.kind === 'str' ? stmt.value.args[0].value : undefined;
     if (required === undefined) return;
     if (target.kind === 'name') this.imports.set(target.name, { module: required, span: stmt.span });

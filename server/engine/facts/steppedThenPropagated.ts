@@ -48,7 +48,7 @@ export interface SteppedThenPropagated {
 }
 
 type Through = SteppedThenPropagated['through'];
-/** Two places written alike (entries.ts `writtenAlike` over this file's text). */
+/** Two places written alike (entries.ts `writtenAlike`). */
 type Alike = (a: Expr, b: Expr) => boolean;
 
 const memo = new WeakMap<Facts, SteppedThenPropagated[]>();
@@ -59,7 +59,7 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
   found = [];
   memo.set(facts, found);
   const steps = facts.updates.filter((s) => s.kind === 'update');
-  const alike: Alike = (a, b) => writtenAlike(a, b, (e) => facts.source(e.span));
+  const alike: Alike = writtenAlike;
   if (steps.length === 0) return found;
   const visit = (stmts: readonly Stmt[], fnBody: readonly Stmt[], depth: number): void => {
     if (depth > 60) return;

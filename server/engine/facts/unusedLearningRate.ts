@@ -20,7 +20,7 @@ import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import type { Binding, FunctionDef, Scope } from './scope';
 import { explicitParams, forEachChild, someExpr } from './scope';
-import { ownStatements, programIndex, walkAll } from './program';
+import { ownStatements, programIndex, spanKey, walkAll } from './program';
 import { baseExpr, exprKey } from './keys';
 import { resolveCall } from './resolve';
 import { isLearningRateName, isPlainLearningRateName, isSizeSymbol } from './roles';
@@ -32,8 +32,8 @@ export interface UnusedLearningRate {
   name: string;
   /** Where it is taken: the parameter, or the local's assignment from the settings. */
   taken: Span;
-  /** Where its name is written there: the parameter's name, or the local's as the assignment's target. */
-  nameSpan: Span;
+  /** Where its name is written there: the parameter's name, or the local's as the assignment's target (undefined when not found). */
+  nameSpan: Span | undefined;
   /** A parameter of the function, rather than a local set from one. */
   parameter: boolean;
   /** The updates that add the raw gradient. */
@@ -66,7 +66,7 @@ function collect(facts: Facts): UnusedLearningRate[] {
   }
   const out: UnusedLearningRate[] = [];
   for (const [fn, sites] of byFn) {
-    const knob = takenRate(fn);
+    const knob = takenRate(facts, fn);
     if (!knob) continue;
     if (readsAnyRate(fn, knob.name, knob.bindings)) continue;
     // Updates by a value computed inline (`Z = Z - Z.max()`, a shift) say nothing; one scaled on the way says a rate is applied.
@@ -78,7 +78,7 @@ function collect(facts: Facts): UnusedLearningRate[] {
 }
 
 /** The function's own learning rate: a parameter so named, or a local it sets from one of its parameters. */
-function takenRate(fn: FunctionDef): { name: string; taken: Span; nameSpan: Span; parameter: boolean; bindings: Binding[] } | undefined {
+function takenRate(facts: Facts, fn: FunctionDef): { name: string; taken: Span; nameSpan: Span | undefined; parameter: boolean; bindings: Binding[] } | undefined {
   const params = explicitParams(fn).filter((p) => !p.rest);
   const bindingsOf = (name: string): Binding[] => (fn.scope.bindings.get(name) ?? []).filter((b) => b.scope === fn.scope);
   for (const p of params) {
@@ -91,19 +91,17 @@ function takenRate(fn: FunctionDef): { name: string; taken: Span; nameSpan: Span
     if (own.length === 0 || own.some((b) => b.kind !== 'assign' || b.op || !b.value)) continue;
     // Set from what the caller hands in (`lr = settings.lr`, `lr = opts.lr ?? 0.5`).
     const fromCaller = own.find((b) => readsName(b.value!, names));
-    if (fromCaller) return { name, taken: fromCaller.span, nameSpan: targetNamed(fn, fromCaller.span, name)?.span ?? fromCaller.span, parameter: false, bindings: own };
+    if (fromCaller) return { name, taken: fromCaller.span, nameSpan: targetNamed(facts, fromCaller.span, name)?.span, parameter: false, bindings: own };
   }
   return undefined;
 }
 
-/** The target `name` of the function's own assignment at `span` (`lr = settings.lr`). */
-function targetNamed(fn: FunctionDef, span: Span, name: string): Expr | undefined {
-  for (const st of ownStatements(fn.body)) {
-    if (st.kind !== 'assign' || st.span.start !== span.start || st.span.end !== span.end) continue;
-    const named = (t: Expr): Expr | undefined => (t.kind === 'name' && t.name === name ? t : t.kind === 'seq' ? t.items.map(named).find((x) => x) : undefined);
-    return st.targets.map(named).find((x) => x);
-  }
-  return undefined;
+/** The target `name` of the assignment at `span` (`lr = settings.lr`). */
+function targetNamed(facts: Facts, span: Span, name: string): Expr | undefined {
+  const st = programIndex(facts).stmtBySpan.get(spanKey(span));
+  if (st?.kind !== 'assign') return undefined;
+  const named = (t: Expr): Expr | undefined => (t.kind === 'name' && t.name === name ? t : t.kind === 'seq' ? t.items.map(named).find((x) => x) : undefined);
+  return st.targets.map(named).find((x) => x);
 }
 
 function readsName(e: Expr, names: Set<string>): boolean {

@@ -1,8 +1,8 @@
-// The default exclusions of a folder walk (server/config/defaultExclude.ts): which JavaScript reads as minified.
+// The default exclusions of a folder walk (server/engine/defaultExclude.ts): which JavaScript reads as minified.
 import * as assert from 'node:assert/strict';
-import { isDefaultExcludedFolder, isMinifiedName, looksMinified, mayBeMinified } from '../../server/config/defaultExclude';
+import { isDefaultExcludedFolder, isMinifiedName, looksMinified, mayBeMinified } from '../../server/engine/defaultExclude';
 
-describe('config/defaultExclude', function () {
+describe('engine/defaultExclude', function () {
   it('names build output, environments and caches, and only whole names', function () {
     for (const name of ['build', 'dist', '_build', 'buck-out', 'venv', '.venv', 'node_modules', '.git', '__pycache__']) assert.ok(isDefaultExcludedFolder(name), name);
     for (const name of ['builder', 'distributed', 'Build', 'src', 'models']) assert.ok(!isDefaultExcludedFolder(name), name);

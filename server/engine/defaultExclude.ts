@@ -1,6 +1,7 @@
 // What a folder walk leaves out without being told: `nabla check <folder>`, the editor's Lint Workspace
-// and its project index (all three list files with server/cli/walk.ts). This is the one place that names
-// them; README "Command line" lists the same.
+// and its project index (all three list files with server/cli/walk.ts), and the engine's own reads of a
+// project (Project's search for subclasses, and the scripts a page loads beside a file). This is the one
+// place that names them; README "Command line" lists the same.
 //   - Folders that never hold the user's own code: version control, caches, virtual environments,
 //     installed packages, and build output. The names are Ruff's default `exclude` (docs.astral.sh/ruff/settings,
 //     "exclude"), plus Python's own caches and the copies an archive or Jupyter leaves beside the code.
