@@ -71,6 +71,21 @@ const TORCH_IN_PLACE_ARITHMETIC: ReadonlySet<string> = new Set(['add_', 'sub_', 
 export const SQUARE_FUNCTIONS: ReadonlySet<string> = new Set(['square']);
 /** Powers with the exponent as an argument: `x.pow(2)`, `np.power(x, 2)`. */
 export const POWER_FUNCTIONS: ReadonlySet<string> = new Set(['pow', 'power']);
+/**
+ * The x of an elementwise square written as one: `x ** 2`, `np.square(x)`, `x.square()`, `x.pow(2)`,
+ * `torch.pow(x, 2)`, `np.power(x, 2)` (a product `x * x` is left to the caller, which knows its keys).
+ */
+export function squareBase(e: Expr): Expr | undefined {
+  if (e.kind === 'binary' && e.op === '**') return e.right.kind === 'num' && e.right.value === 2 ? e.left : undefined;
+  if (e.kind !== 'call') return undefined;
+  const name = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
+  const receiver = e.callee.kind === 'attr' ? e.callee.object : undefined;
+  if (name !== undefined && SQUARE_FUNCTIONS.has(name)) return e.args.length === 1 ? e.args[0] : e.args.length === 0 ? receiver : undefined;
+  if (name === undefined || !POWER_FUNCTIONS.has(name)) return undefined;
+  const exp = e.args.length === 2 ? e.args[1] : e.args[0];
+  if (exp?.kind !== 'num' || exp.value !== 2) return undefined;
+  return e.args.length === 2 ? e.args[0] : receiver;
+}
 /** The square root: `np.sqrt(v)`, `v.sqrt()`, `Math.sqrt(v)`. */
 export const ROOT_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt']);
 /** Methods that bound a tensor's values and keep its sign: `x.clamp(min=eps)`, `x.clip(eps, None)`. */

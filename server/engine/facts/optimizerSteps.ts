@@ -3033,7 +3033,7 @@ function runningMaxShape(step: OptimizerStep, s: StateUpdate): 'second' | 'infin
 }
 
 /** How the parameter's step divides by the value of `key`: under a square root, or directly. */
-function howStepDivides(step: OptimizerStep, key: string): 'root' | 'direct' | undefined {
+export function howStepDivides(step: OptimizerStep, key: string): 'root' | 'direct' | undefined {
   let root = false;
   let direct = false;
   const divisor = (f: { atom: Atom; n: number }): void => {
