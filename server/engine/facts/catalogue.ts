@@ -67,6 +67,10 @@ export function arithmeticPlacement(call: Expr & { kind: 'call' }): 'out-of-plac
 }
 /** torch's in-place arithmetic methods: each returns its receiver, changed (`buf.mul_(m).add_(g)` is the new buf). */
 const TORCH_IN_PLACE_ARITHMETIC: ReadonlySet<string> = new Set(['add_', 'sub_', 'subtract_', 'mul_', 'multiply_', 'div_', 'divide_', 'true_divide_', 'neg_', 'negative_']);
+/** torch's in-place adds of a term: the receiver moves by a term of the arguments (`p.add_(u, alpha=-lr)`, `p.addcdiv_(m, d)`). */
+export const IN_PLACE_TERM_ADDS: ReadonlySet<string> = new Set(['add_', 'sub_', 'addcdiv_', 'addcmul_']);
+/** Wrappers that keep a norm's value for a ratio of norms: a clamp of the weight norm, `.item()`, `float(…)`, `.detach()`, `.abs()`. */
+export const NORM_KEEPING_WRAPPERS: ReadonlySet<string> = new Set(['clamp', 'clip', 'clamp_', 'item', 'float', 'detach', 'abs']);
 /** Elementwise squares (`np.square(W)`); `pow`/`power` with exponent 2 are read separately. */
 export const SQUARE_FUNCTIONS: ReadonlySet<string> = new Set(['square']);
 /** Powers with the exponent as an argument: `x.pow(2)`, `np.power(x, 2)`. */
