@@ -19,6 +19,8 @@ const numberOf = (e: Expr): number | undefined => (e.kind === 'num' ? e.value : 
 export const SUM_FUNCTIONS: ReadonlySet<string> = new Set(['sum', 'reduce_sum', 'nansum', 'fsum']);
 /** Reductions to the mean. */
 export const MEAN_FUNCTIONS: ReadonlySet<string> = new Set(['mean', 'reduce_mean', 'nanmean']);
+/** The smaller of two values: builtin `min(1, c)`, `np.minimum(1, c)`, `torch.minimum`. */
+export const MIN_FUNCTIONS: ReadonlySet<string> = new Set(['min', 'minimum']);
 /** Sums of a list of tensors: `tf.add_n([...])`, `tf.addN([...])`. */
 export const LIST_SUMS: ReadonlySet<string> = new Set(['add_n', 'addN']);
 
@@ -67,6 +69,8 @@ export function arithmeticPlacement(call: Expr & { kind: 'call' }): 'out-of-plac
 }
 /** torch's in-place arithmetic methods: each returns its receiver, changed (`buf.mul_(m).add_(g)` is the new buf). */
 const TORCH_IN_PLACE_ARITHMETIC: ReadonlySet<string> = new Set(['add_', 'sub_', 'subtract_', 'mul_', 'multiply_', 'div_', 'divide_', 'true_divide_', 'neg_', 'negative_']);
+/** torch's in-place scalings of a tensor by a factor: `g.mul_(c)`, `g.multiply_(c)`. */
+export const IN_PLACE_SCALES: ReadonlySet<string> = new Set(['mul_', 'multiply_']);
 /** torch's in-place adds of a term: the receiver moves by a term of the arguments (`p.add_(u, alpha=-lr)`, `p.addcdiv_(m, d)`). */
 export const IN_PLACE_TERM_ADDS: ReadonlySet<string> = new Set(['add_', 'sub_', 'addcdiv_', 'addcmul_']);
 /** Wrappers that keep a norm's value for a ratio of norms: a clamp of the weight norm, `.item()`, `float(…)`, `.detach()`, `.abs()`. */
