@@ -14,6 +14,7 @@ import type { Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { optimizerSteps, type OptimizerStep, type ParamUpdate, type StateUpdate } from './optimizerSteps';
 import { innermostStatement } from './adaptiveDecay';
+import { spanKey } from './program';
 import { add, atomKey, mentions, mul, numeric, polyEquals, type Mono, type Poly } from '../../math/poly';
 
 export interface DoubledLookahead {
@@ -41,7 +42,7 @@ export function doubledLookaheads(facts: Facts): DoubledLookahead[] {
       for (const s of step.states.values()) {
         const hit = doubled(step, p, s);
         if (!hit) continue;
-        const key = `${hit.span.start}:${hit.span.end}`;
+        const key = spanKey(hit.span);
         if (seen.has(key)) continue;
         seen.add(key);
         found.push({ ...hit, state: facts.source(s.eq.target.span), param: facts.source(p.eq.target.span) });

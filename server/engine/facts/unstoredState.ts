@@ -1205,7 +1205,6 @@ function returnAppliedByClass(facts: Facts, fn: FunctionDef): boolean {
   return names.has(fn.name);
 }
 
-/** 1 − ηλ, the old value's weight under decoupled decay (`p - lr * (m_hat / … + wd * p)`): one, less scalars of the step. */
 /**
  * The symbols that stand alone in a term of `v` (`w` in `w - lr * m`), each once: the only places `v`
  * can be a step of, since a step keeps 1 (or 1 − lr·wd) of its place, a term of the place alone.
@@ -1217,6 +1216,7 @@ function bareSymbols(v: Poly): Set<string> {
   return out;
 }
 
+/** 1 − ηλ, the old value's weight under decoupled decay (`p - lr * (m_hat / … + wd * p)`): one, less scalars of the step. */
 function decoupledShrink(self: Poly): boolean {
   const one = self.filter((m) => m.fs.length === 0);
   return one.length === 1 && one[0].c === 1 && self.length > 1 && self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every((f) => f.n > 0 && f.atom.k === 'sym' && !f.atom.key.startsWith(NEW) && !f.atom.key.endsWith(ELEMENT))));
