@@ -639,8 +639,9 @@ class Evaluator {
     const read = e.args.length === 1 && e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object) ? entryReadByGet(e) : undefined;
     if (read) return this.eval(read, env);
     // `this.m.set(p, m)` in JS/TS: a write of the Map's entry for p.
-    const stored = e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object) && this.facts.analyzer.program.parsedOf(e.span)?.language !== 'python' ? entryWriteBySet(e) : undefined;
+    const stored = mapEntryWrite(this.facts, e);
     if (stored) {
+      ENTRIES_WRITTEN_BY_SET.add(stored.entry);
       this.write(stored.entry, this.eval(stored.value, env), env, e.span);
       return this.fresh();
     }
@@ -2724,6 +2725,22 @@ function exclusivePaths(body: Stmt[], split: Set<Stmt>, pairs: Map<Stmt, Stmt>):
   };
   const paths = variants(body);
   return overflow ? undefined : paths;
+}
+
+/**
+ * `this.m.set(p, v)` in JS/TS code, on a container and not a module: the Map's entry it writes and the
+ * value (catalogue.ts `entryWriteBySet`); undefined for anything else (Python's `d.set`, `api.set`).
+ */
+export function mapEntryWrite(facts: Facts, e: Expr & { kind: 'call' }): ReturnType<typeof entryWriteBySet> {
+  return e.callee.kind === 'attr' && !facts.analyzer.isModule(e.callee.object) && facts.analyzer.program.parsedOf(e.span)?.language !== 'python' ? entryWriteBySet(e) : undefined;
+}
+
+/** The entry nodes of `map.set(k, v)` calls the steps read as writes: a state whose target is one is a JS Map's entry. */
+const ENTRIES_WRITTEN_BY_SET = new WeakSet<Expr>();
+
+/** A state's target that is a JS Map's entry written by `map.set(k, …)`: the map and the key; undefined for any other target. */
+export function entryOfMapSet(target: Expr): { map: Expr; key: Expr } | undefined {
+  return target.kind === 'index' && target.index.length === 1 && ENTRIES_WRITTEN_BY_SET.has(target) ? { map: target.object, key: target.index[0] } : undefined;
 }
 
 /** Splits v into a·T + rest, when T's old value enters only as a plain factor. */
