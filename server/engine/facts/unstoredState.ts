@@ -961,9 +961,7 @@ class StepWalk {
     // A local that aliases a place (`v = self.v`) is that place already.
     const held = this.env.get(name);
     if (held !== undefined && plainSymbol(held) !== undefined) return;
-    const inner = new Set<string>();
-    collectBound(body, inner);
-    if (inner.has(name)) return;
+    if (boundInLoop(body).has(name)) return;
     this.carried.add(name);
     this.env.delete(name);
   }
@@ -1301,6 +1299,18 @@ function overlaps(written: string, state: string): boolean {
 /** `self.net.weights[key] = w - lr * v` with w an element of `self.net.weights`: the place read back. */
 function siblingRead(value: Poly, key: string): boolean {
   return atomsOf(value).some((a) => a.k === 'sym' && a.key.endsWith(ELEMENT) && key.startsWith(`${a.key.slice(0, -ELEMENT.length)}[`));
+}
+
+/** The names a loop's body binds, collected once per body (every inner loop and every name asks again). */
+const boundInLoops = new WeakMap<readonly Stmt[], Set<string>>();
+function boundInLoop(body: Stmt[]): Set<string> {
+  let names = boundInLoops.get(body);
+  if (!names) {
+    names = new Set<string>();
+    collectBound(body, names);
+    boundInLoops.set(body, names);
+  }
+  return names;
 }
 
 function collectBound(stmts: Stmt[], out: Set<string>): void {
