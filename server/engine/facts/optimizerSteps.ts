@@ -2008,7 +2008,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     if (!ev.returnedNames.has(a.list) || params.some((p) => p.eq.key === a.key)) continue;
     const split = splitSelf(a.value, a.key);
     // The weight kept as it is, or shrunk by a decoupled decay 1 − η·λ of scalars that are no state (`p * (1 - lr * wd) - update`).
-    if (!split || split.rest.length === 0 || !(polyEquals(split.self, constant(1)) || decoupledShrink(split.self, ev.equations))) continue;
+    if (!split || split.rest.length === 0 || !(polyEquals(split.self, constant(1)) || decoupledShrink(split.self, readsNoEquation(ev.equations)))) continue;
     // A state taken away bare (`advantages.append(r - baseline)`, a residual from a running mean) is no step: a step scales what it applies.
     const bare = (m: Mono): boolean => Math.abs(Math.abs(m.c) - 1) < 1e-12 && m.fs.every((f) => f.atom.k === 'sym' && ev.equations.has(f.atom.key));
     if (split.rest.some((m) => m.fs.length > 0 && bare(m))) continue;
@@ -3070,11 +3070,18 @@ export function howStepDivides(step: OptimizerStep, key: string): 'root' | 'dire
 
 export { numeric, atomKey };
 
-/** 1 − Σ (products of scalars that read no equation of the step): a decoupled decay's factor 1 − η·λ. */
-function decoupledShrink(self: Poly, equations: ReadonlyMap<string, unknown>): boolean {
+/**
+ * 1 − Σ (products of scalars), the old value's weight under a decoupled decay (1 − η·λ in
+ * `p - lr * (m_hat / … + wd * p)`): one, less terms whose every factor the caller calls a scalar.
+ */
+export function decoupledShrink(self: Poly, scalar: (f: PolyFactor) => boolean): boolean {
   const one = self.find((m) => m.fs.length === 0);
   if (!one || !near(one.c, 1) || self.length < 2) return false;
+  return self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every(scalar)));
+}
+
+/** Scalars of any form (a schedule's `lr * decay ** t`, an opaque call) that read no equation of the step. */
+function readsNoEquation(equations: ReadonlyMap<string, unknown>): (f: PolyFactor) => boolean {
   const keys = [...equations.keys()];
-  // Scalars of any form (a schedule's `lr * decay ** t`, an opaque call) that read no equation of the step.
-  return self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every((f) => f.n === 1 && (f.atom.k === 'sym' ? !equations.has(f.atom.key) : !keys.some((k) => mentions([{ c: 1, fs: [f] }], k))))));
+  return (f) => f.n === 1 && (f.atom.k === 'sym' ? !equations.has(f.atom.key) : !keys.some((k) => mentions([{ c: 1, fs: [f] }], k)));
 }

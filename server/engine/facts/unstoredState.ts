@@ -15,9 +15,9 @@ import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
 import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, SCALAR_FUNCTIONS, zeroTypedArray, isDictConstructor, isNoneLiteral, isSequenceCopy, LIST_APPEND_METHODS, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
-import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
+import { decoupledShrink, groupByTensor, proportional, splitSelf } from './optimizerSteps';
 import { absenceTested, complementaryIfs } from './complementaryIfs';
-import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
+import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly, type PolyFactor } from '../../math/poly';
 
 export interface UnstoredState {
   /** The statement that computes the new value. */
@@ -903,7 +903,7 @@ class StepWalk {
     for (const key of bareSymbols(v)) {
       if (!this.persistent(key)) continue;
       const split = splitSelf(v, key);
-      if (split && (numeric(split.self) === 1 || decoupledShrink(split.self))) return true;
+      if (split && (numeric(split.self) === 1 || decoupledShrink(split.self, stepScalar))) return true;
     }
     return false;
   }
@@ -913,7 +913,7 @@ class StepWalk {
     for (const key of bareSymbols(v)) {
       if (!this.persistent(key)) continue;
       const split = splitSelf(v, key);
-      if (!split || (numeric(split.self) !== 1 && !decoupledShrink(split.self))) continue;
+      if (!split || (numeric(split.self) !== 1 && !decoupledShrink(split.self, stepScalar))) continue;
       // Stepped by a rate times the average (`w - lr * m`), not centred by it (`x - mean`).
       for (const m of split.rest) {
         if (m.fs.length < 2) continue;
@@ -1214,11 +1214,8 @@ function bareSymbols(v: Poly): Set<string> {
   return out;
 }
 
-/** 1 − ηλ, the old value's weight under decoupled decay (`p - lr * (m_hat / … + wd * p)`): one, less scalars of the step. */
-function decoupledShrink(self: Poly): boolean {
-  const one = self.filter((m) => m.fs.length === 0);
-  return one.length === 1 && one[0].c === 1 && self.length > 1 && self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every((f) => f.n > 0 && f.atom.k === 'sym' && !f.atom.key.startsWith(NEW) && !f.atom.key.endsWith(ELEMENT))));
-}
+/** A scalar of the step in a decoupled decay's 1 − ηλ: a symbol raised to a positive power, not a new value nor an element of a list. */
+const stepScalar = (f: PolyFactor): boolean => f.n > 0 && f.atom.k === 'sym' && !f.atom.key.startsWith(NEW) && !f.atom.key.endsWith(ELEMENT);
 
 /** Two places in different branches of one `if` chain (`chain:branch` path entries): never both run in one call. */
 function exclusivePaths(a: string[], b: string[]): boolean {
