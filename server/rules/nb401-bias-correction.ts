@@ -5,7 +5,6 @@
 // reports what optimizerFindings.ts finds for this code.
 import { defineRule } from './rule';
 import { optimizerFindings } from '../engine/facts/optimizerFindings';
-import { optimizerSteps } from '../engine/facts/optimizerSteps';
 import { countsStartingAhead } from '../engine/facts/countStartsAhead';
 import { discardedCorrections } from '../engine/facts/discardedCorrections';
 
@@ -35,25 +34,19 @@ export const nb401BiasCorrection = defineRule({
       });
     }
     // A step count started at 1 and incremented before the correction reads it (facts/countStartsAhead.ts).
-    const reported = new Set<string>();
-    for (const step of optimizerSteps(facts)) {
-      for (const a of countsStartingAhead(step)) {
-        const key = `${a.correction.span.start}:${a.correction.span.end}`;
-        if (reported.has(key)) continue;
-        reported.add(key);
-        const written = facts.source(a.correction.span).replace(/\s+/g, ' ');
-        const related = [
-          ...(a.increment ? [{ span: a.increment, message: `${a.count} is incremented here, before the correction` }] : []),
-          ...a.others.filter((o) => o.span.start !== a.correction.span.start).map((o) => ({ span: o.span, message: `this correction reads the same count` })),
-        ];
-        context.report({
-          span: a.correction.span,
-          message:
-            `the step count ${a.count} starts at 1 and is incremented before ${written} reads it, so the first step is corrected with ${a.count} = 2: 1 − β² where 1 − β belongs (0.19 instead of 0.1 for β = 0.9), ` +
-            `so the first bias-corrected average is 1/(1 + β) of the optimizer's (about half for β = 0.9), and every later correction uses the next step's count. Start the count at 0, or increment it after the corrections`,
-          ...(related.length > 0 ? { related } : {}),
-        });
-      }
+    for (const a of countsStartingAhead(facts)) {
+      const written = facts.source(a.correction.span).replace(/\s+/g, ' ');
+      const related = [
+        ...(a.increment ? [{ span: a.increment, message: `${a.count} is incremented here, before the correction` }] : []),
+        ...a.others.filter((o) => o.span.start !== a.correction.span.start).map((o) => ({ span: o.span, message: `this correction reads the same count` })),
+      ];
+      context.report({
+        span: a.correction.span,
+        message:
+          `the step count ${a.count} starts at 1 and is incremented before ${written} reads it, so the first step is corrected with ${a.count} = 2: 1 − β² where 1 − β belongs (0.19 instead of 0.1 for β = 0.9), ` +
+          `so the first bias-corrected average is 1/(1 + β) of the optimizer's (about half for β = 0.9), and every later correction uses the next step's count. Start the count at 0, or increment it after the corrections`,
+        ...(related.length > 0 ? { related } : {}),
+      });
     }
   },
 });

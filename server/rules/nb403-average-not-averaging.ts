@@ -7,7 +7,6 @@
 import { defineRule } from './rule';
 import { optimizerFindings } from '../engine/facts/optimizerFindings';
 import { overwrittenBetas } from '../engine/facts/overwrittenBetas';
-import { optimizerSteps } from '../engine/facts/optimizerSteps';
 import { swappedMomentBetas } from '../engine/facts/swappedMomentBetas';
 import { formatNumber } from '../math/print/format';
 
@@ -26,25 +25,22 @@ export const nb403AverageNotAveraging = defineRule({
     }
     const { facts } = context;
     // Adam's βs swapped between its moments (facts/swappedMomentBetas.ts).
-    for (const step of optimizerSteps(facts)) {
-      if (step.params.some((p) => p.eq.branched)) continue;
-      for (const w of swappedMomentBetas(step)) {
-        const b1 = w.first.value;
-        const b2 = w.second.value;
-        const named = (b: { beta: string; value: number }): string => (b.beta === String(b.value) ? formatNumber(b.value) : `${b.beta} = ${formatNumber(b.value)}`);
-        const window = (b: number): string => formatNumber(Math.round(1 / (1 - b)));
-        const sq = Number((b1 * b1).toPrecision(3));
-        const diverges = b1 * b1 > b2
-          ? ` With β₁ = ${formatNumber(b1)} and β₂ = ${formatNumber(b2)}, β₁² = ${formatNumber(sq)} > β₂: Adam's convergence results need β₁² < β₂ (β₁ < √β₂), and with β₁² > β₂ it can diverge.`
-          : '';
-        context.report({
-          span: w.first.span,
-          message:
-            `The step's numerator, an average of the gradient, decays with ${named(w.first)}, and the average of its square under the root with ${named(w.second)}: the βs are swapped between the moments. ` +
-            `The first moment averages over about ${window(b1)} steps and the second over about ${window(b2)}, so the step divides a slow average of g by a fast estimate of its scale (Adam's first moment is the fast one, β₁ < β₂).${diverges} Give the gradient's average the smaller β and its square's average the larger one.`,
-          related: [{ span: w.second.span, message: `the average of the squared gradient decays with ${named(w.second)} here` }],
-        });
-      }
+    for (const w of swappedMomentBetas(facts)) {
+      const b1 = w.first.value;
+      const b2 = w.second.value;
+      const named = (b: { beta: string; value: number }): string => (b.beta === String(b.value) ? formatNumber(b.value) : `${b.beta} = ${formatNumber(b.value)}`);
+      const window = (b: number): string => formatNumber(Math.round(1 / (1 - b)));
+      const sq = Number((b1 * b1).toPrecision(3));
+      const diverges = b1 * b1 > b2
+        ? ` With β₁ = ${formatNumber(b1)} and β₂ = ${formatNumber(b2)}, β₁² = ${formatNumber(sq)} > β₂: Adam's convergence results need β₁² < β₂ (β₁ < √β₂), and with β₁² > β₂ it can diverge.`
+        : '';
+      context.report({
+        span: w.first.span,
+        message:
+          `The step's numerator, an average of the gradient, decays with ${named(w.first)}, and the average of its square under the root with ${named(w.second)}: the βs are swapped between the moments. ` +
+          `The first moment averages over about ${window(b1)} steps and the second over about ${window(b2)}, so the step divides a slow average of g by a fast estimate of its scale (Adam's first moment is the fast one, β₁ < β₂).${diverges} Give the gradient's average the smaller β and its square's average the larger one.`,
+        related: [{ span: w.second.span, message: `the average of the squared gradient decays with ${named(w.second)} here` }],
+      });
     }
     // A β overwritten before the average reads it (facts/overwrittenBetas.ts).
     for (const o of overwrittenBetas(facts)) {

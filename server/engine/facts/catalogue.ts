@@ -19,6 +19,8 @@ const numberOf = (e: Expr): number | undefined => (e.kind === 'num' ? e.value : 
 export const SUM_FUNCTIONS: ReadonlySet<string> = new Set(['sum', 'reduce_sum', 'nansum', 'fsum']);
 /** Reductions to the mean. */
 export const MEAN_FUNCTIONS: ReadonlySet<string> = new Set(['mean', 'reduce_mean', 'nanmean']);
+/** The smaller of two values: builtin `min(1, c)`, `np.minimum(1, c)`, `torch.minimum`. */
+export const MIN_FUNCTIONS: ReadonlySet<string> = new Set(['min', 'minimum']);
 /** Sums of a list of tensors: `tf.add_n([...])`, `tf.addN([...])`. */
 export const LIST_SUMS: ReadonlySet<string> = new Set(['add_n', 'addN']);
 
@@ -67,10 +69,31 @@ export function arithmeticPlacement(call: Expr & { kind: 'call' }): 'out-of-plac
 }
 /** torch's in-place arithmetic methods: each returns its receiver, changed (`buf.mul_(m).add_(g)` is the new buf). */
 const TORCH_IN_PLACE_ARITHMETIC: ReadonlySet<string> = new Set(['add_', 'sub_', 'subtract_', 'mul_', 'multiply_', 'div_', 'divide_', 'true_divide_', 'neg_', 'negative_']);
+/** torch's in-place scalings of a tensor by a factor: `g.mul_(c)`, `g.multiply_(c)`. */
+export const IN_PLACE_SCALES: ReadonlySet<string> = new Set(['mul_', 'multiply_']);
+/** torch's in-place adds of a term: the receiver moves by a term of the arguments (`p.add_(u, alpha=-lr)`, `p.addcdiv_(m, d)`). */
+export const IN_PLACE_TERM_ADDS: ReadonlySet<string> = new Set(['add_', 'sub_', 'addcdiv_', 'addcmul_']);
+/** Wrappers that keep a norm's value for a ratio of norms: a clamp of the weight norm, `.item()`, `float(…)`, `.detach()`, `.abs()`. */
+export const NORM_KEEPING_WRAPPERS: ReadonlySet<string> = new Set(['clamp', 'clip', 'clamp_', 'item', 'float', 'detach', 'abs']);
 /** Elementwise squares (`np.square(W)`); `pow`/`power` with exponent 2 are read separately. */
 export const SQUARE_FUNCTIONS: ReadonlySet<string> = new Set(['square']);
 /** Powers with the exponent as an argument: `x.pow(2)`, `np.power(x, 2)`. */
 export const POWER_FUNCTIONS: ReadonlySet<string> = new Set(['pow', 'power']);
+/**
+ * The x of an elementwise square written as one: `x ** 2`, `np.square(x)`, `x.square()`, `x.pow(2)`,
+ * `torch.pow(x, 2)`, `np.power(x, 2)` (a product `x * x` is left to the caller, which knows its keys).
+ */
+export function squareBase(e: Expr): Expr | undefined {
+  if (e.kind === 'binary' && e.op === '**') return e.right.kind === 'num' && e.right.value === 2 ? e.left : undefined;
+  if (e.kind !== 'call') return undefined;
+  const name = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
+  const receiver = e.callee.kind === 'attr' ? e.callee.object : undefined;
+  if (name !== undefined && SQUARE_FUNCTIONS.has(name)) return e.args.length === 1 ? e.args[0] : e.args.length === 0 ? receiver : undefined;
+  if (name === undefined || !POWER_FUNCTIONS.has(name)) return undefined;
+  const exp = e.args.length === 2 ? e.args[1] : e.args[0];
+  if (exp?.kind !== 'num' || exp.value !== 2) return undefined;
+  return e.args.length === 2 ? e.args[0] : receiver;
+}
 /** The square root: `np.sqrt(v)`, `v.sqrt()`, `Math.sqrt(v)`. */
 export const ROOT_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt']);
 /** Methods that bound a tensor's values and keep its sign: `x.clamp(min=eps)`, `x.clip(eps, None)`. */

@@ -6,8 +6,10 @@
 // exponent is, where the step increments it (in the step's order of evaluation), and every number the
 // file starts it at. No name decides anything.
 import type { Span } from '../ir';
+import type { Facts } from './index';
 import type { OptimizerStep, Correction } from './optimizerSteps';
-import { powerOfExponent } from './optimizerSteps';
+import { optimizerSteps, powerOfExponent } from './optimizerSteps';
+import { spanKey } from './program';
 import type { Stmt } from '../ir';
 import { exprKey } from './keys';
 
@@ -20,9 +22,31 @@ export interface CountStartsAhead {
   increment?: Span;
 }
 
-export function countsStartingAhead(step: OptimizerStep): CountStartsAhead[] {
+const cache = new WeakMap<Facts, CountStartsAhead[]>();
+
+/** Every count starting ahead in the file's optimizer steps, each correction once (steps can share a function). */
+export function countsStartingAhead(facts: Facts): CountStartsAhead[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  const reported = new Set<string>();
+  for (const step of optimizerSteps(facts)) {
+    for (const a of inStep(step)) {
+      const key = spanKey(a.correction.span);
+      if (reported.has(key)) continue;
+      reported.add(key);
+      found.push(a);
+    }
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+function inStep(step: OptimizerStep): CountStartsAhead[] {
   const out: CountStartsAhead[] = [];
   const seen = new Set<string>();
+  // Whether the step's own statements start each count: one walk of the body per count, not per correction.
+  const startsHere = new Map<string, boolean>();
   for (const c of step.corrections) {
     // The exponent is the count itself (not `t - 1`, not `t + 1`), and no ε beside the correction.
     const exp = c.exp;
@@ -37,7 +61,9 @@ export function countsStartingAhead(step: OptimizerStep): CountStartsAhead[] {
     if (inits.length === 0 || !inits.every((v) => v === 1)) continue;
     // Started by the step itself (`if 'step' not in state: state['step'] = 1`, on its first call, in a branch
     // that may skip the increment): that 1 is the first step's own count.
-    if (startsInStep(step.fn.body, t, 0)) continue;
+    let starts = startsHere.get(t);
+    if (starts === undefined) startsHere.set(t, (starts = startsInStep(step.fn.body, t, 0)));
+    if (starts) continue;
     const found = out.find((x) => x.count === t);
     if (found) {
       if (!seen.has(c.key)) found.others.push(c);

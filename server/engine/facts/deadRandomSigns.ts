@@ -15,12 +15,13 @@
 // whose value reaches a state of the step that the step divides by.
 import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
-import { RANDOM_SIGN_MENTION, isRademacherDraw } from './catalogue';
-import { optimizerSteps, type OptimizerStep } from './optimizerSteps';
-import { statementsOf } from './adaptiveDecay';
+import { ABS_FUNCTIONS, RANDOM_SIGN_MENTION, isRademacherDraw, squareBase } from './catalogue';
+import { howStepDivides, optimizerSteps, type OptimizerStep } from './optimizerSteps';
+import { innermostStatement, statementsOf } from './adaptiveDecay';
 import { someExpr, type FunctionDef } from './scope';
-import { subExprs } from './loops';
-import { mentions, type Poly } from '../../math/poly';
+import { subExprs, within } from './loops';
+import { calleeName } from './direction';
+import { productFactors } from './frameworks';
 
 export interface DeadRandomSign {
   /** The absolute value (or square) of the product. */
@@ -29,6 +30,8 @@ export interface DeadRandomSign {
   draw: string;
   drawn: Span;
   factor: string;
+  /** Whether the product sits in an absolute value or a square. */
+  kind: 'abs' | 'square';
   state: string;
   stateSpan: Span;
 }
@@ -50,29 +53,15 @@ export function deadRandomSigns(facts: Facts): DeadRandomSign[] {
   return found;
 }
 
-/** The factors of a product `a * b * c`. */
-function factors(e: Expr, out: Expr[] = [], depth = 0): Expr[] {
-  if (depth < 20 && e.kind === 'binary' && e.op === '*') {
-    factors(e.left, out, depth + 1);
-    factors(e.right, out, depth + 1);
-  } else out.push(e);
-  return out;
-}
-
-const calleeName = (e: Expr & { kind: 'call' }): string | undefined => (e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined);
-
-/** The operand of |·| or (·)²: `np.abs(x)`, `abs(x)`, `x.abs()`, `torch.abs(x)`, `x ** 2`, `np.square(x)`, `x.pow(2)`. */
-function magnitudeOperand(e: Expr): Expr | undefined {
-  if (e.kind === 'binary' && e.op === '**' && e.right.kind === 'num' && e.right.value === 2) return e.left;
+/** The operand of |·| or (·)², and which: `np.abs(x)`, `abs(x)`, `x.abs()`, `x.abs_()`, `torch.abs(x)`, `x ** 2`, `np.square(x)`, `x.pow(2)`. */
+function magnitudeOperand(e: Expr): { operand: Expr; kind: 'abs' | 'square' } | undefined {
+  const base = squareBase(e);
+  if (base) return { operand: base, kind: 'square' };
   if (e.kind !== 'call') return undefined;
   const name = calleeName(e);
-  if (name !== 'abs' && name !== 'absolute' && name !== 'fabs' && name !== 'square' && name !== 'pow' && name !== 'abs_') return undefined;
-  if (name === 'pow') {
-    const exp = e.args.length === 2 ? e.args[1] : e.args[0];
-    if (exp?.kind !== 'num' || exp.value !== 2) return undefined;
-    return e.args.length === 2 ? e.args[0] : e.callee.kind === 'attr' ? e.callee.object : undefined;
-  }
-  return e.args[0] ?? (e.callee.kind === 'attr' ? e.callee.object : undefined);
+  if (name === undefined || !(ABS_FUNCTIONS.has(name) || (name.endsWith('_') && ABS_FUNCTIONS.has(name.slice(0, -1))))) return undefined;
+  const operand = e.args[0] ?? (e.callee.kind === 'attr' ? e.callee.object : undefined);
+  return operand && { operand, kind: 'abs' };
 }
 
 function inStep(facts: Facts, step: OptimizerStep): DeadRandomSign[] {
@@ -91,15 +80,15 @@ function inStep(facts: Facts, step: OptimizerStep): DeadRandomSign[] {
     let here: Omit<DeadRandomSign, 'state' | 'stateSpan'> | undefined;
     for (const root of roots) {
       for (const x of subExprs(root)) {
-        const operand = magnitudeOperand(x);
-        if (!operand) continue;
-        const fs = factors(operand);
+        const magnitude = magnitudeOperand(x);
+        if (!magnitude) continue;
+        const fs = productFactors(magnitude.operand);
         const drawn = fs.filter((f) => f.kind === 'name' && draws.has(f.name));
         if (drawn.length !== 1 || fs.length < 2) continue;
         const others = fs.filter((f) => f !== drawn[0]);
         if (others.some(readsTaint)) continue;
         const name = (drawn[0] as Expr & { kind: 'name' }).name;
-        here ??= { span: x.span, draw: name, drawn: draws.get(name)!, factor: others.map((o) => facts.source(o.span)).join(' * ') };
+        here ??= { span: x.span, draw: name, drawn: draws.get(name)!, factor: others.map((o) => facts.source(o.span)).join(' * '), kind: magnitude.kind };
       }
     }
     if (here) hits.push(here);
@@ -123,29 +112,17 @@ function inStep(facts: Facts, step: OptimizerStep): DeadRandomSign[] {
   if (hits.length === 0) return out;
   // The estimate reaches a state the step divides by: a write of the state holds it or reads a local holding it.
   for (const st of step.states.values()) {
-    if (!step.params.some((p) => dividesBy(p.step, st.eq.key))) continue;
+    if (howStepDivides(step, st.eq.key) === undefined) continue;
     for (const span of st.eq.spans) {
-      const stmt = stmts.find((x) => x.kind !== 'block' && x.kind !== 'for' && x.span.start <= span.start && span.end <= x.span.end && (x.kind === 'assign' || x.kind === 'expr'));
-      if (!stmt) continue;
+      const stmt = innermostStatement(step, span);
+      if (!stmt || (stmt.kind !== 'assign' && stmt.kind !== 'expr')) continue;
       const root = stmt.kind === 'assign' ? stmt.value : stmt.kind === 'expr' ? stmt.expr : undefined;
       if (!root) continue;
-      const hit = hits.find((h) => h.span.start >= stmt.span.start && h.span.end <= stmt.span.end) ?? [...holders].find(([n]) => someExpr(root, (x) => x.kind === 'name' && x.name === n))?.[1];
+      const hit = hits.find((h) => within(h.span, stmt.span)) ?? [...holders].find(([n]) => someExpr(root, (x) => x.kind === 'name' && x.name === n))?.[1];
       if (!hit) continue;
       out.push({ ...hit, state: facts.source(st.eq.target.span), stateSpan: stmt.span });
       return out;
     }
   }
   return out;
-}
-
-/** Whether a step divides by the state (it sits in a reciprocal or with a negative power). */
-function dividesBy(step: Poly, key: string): boolean {
-  for (const m of step) {
-    for (const f of m.fs) {
-      if (f.atom.k === 'sym' && f.atom.key === key && f.n < 0) return true;
-      if (f.atom.k === 'inv' && mentions(f.atom.arg, key)) return true;
-      if (f.atom.k === 'fn' && f.n < 0 && f.atom.args.some((a) => mentions(a, key))) return true;
-    }
-  }
-  return false;
 }

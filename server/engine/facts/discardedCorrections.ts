@@ -8,6 +8,9 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex, definedInFile } from './program';
 import { exprKey } from './keys';
+import { ROOT_FUNCTIONS } from './catalogue';
+import { calleeName } from './direction';
+import { unwrap } from './selfBlend';
 
 export interface DiscardedCorrection {
   /** The expression statement. */
@@ -52,7 +55,6 @@ function walk(stmts: readonly Stmt[], drops: { span: Span; state: string; beta: 
   }
 }
 
-const unwrap = (e: Expr): Expr => (e.kind === 'seq' && e.items.length === 1 ? unwrap(e.items[0]) : e);
 
 /** `S / (1 - b ** t)` (or `S / (1 - b ** t)` under a root): the state's key and β's key. */
 function dropped(e: Expr): { state: string; beta: string } | undefined {
@@ -67,7 +69,7 @@ function dropped(e: Expr): { state: string; beta: string } | undefined {
 
 /** `1 - b ** t`, or its root (`np.sqrt(1 - b ** t)`): β's key. */
 function correctionBeta(e: Expr): string | undefined {
-  if (e.kind === 'call' && e.args.length === 1 && (e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : '') === 'sqrt') return correctionBeta(unwrap(e.args[0]));
+  if (e.kind === 'call' && e.args.length === 1 && ROOT_FUNCTIONS.has(calleeName(e) ?? '')) return correctionBeta(unwrap(e.args[0]));
   if (e.kind !== 'binary' || e.op !== '-') return undefined;
   const one = unwrap(e.left);
   const power = unwrap(e.right);

@@ -1396,7 +1396,7 @@ function mentionsKey(root: Expr, key: string): boolean {
 }
 
 /** Factors of a product chain: `a * g * g` → [a, g, g]. */
-function productFactors(e: Expr, out: Expr[] = [], depth = 0): Expr[] {
+export function productFactors(e: Expr, out: Expr[] = [], depth = 0): Expr[] {
   if (e.kind === 'binary' && e.op === '*' && depth < 20) {
     productFactors(e.left, out, depth + 1);
     productFactors(e.right, out, depth + 1);

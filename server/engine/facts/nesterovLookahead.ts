@@ -12,8 +12,9 @@
 // ((1 − ν)·g beside ν·m) and NAdam (β₁·m̂ + (1 − β₁)·ĝ) have a different extra term and stay silent.
 import type { Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { optimizerSteps, type OptimizerStep, type ParamUpdate, type StateUpdate } from './optimizerSteps';
+import { optimizerSteps, splitSelf, type OptimizerStep, type ParamUpdate, type StateUpdate } from './optimizerSteps';
 import { innermostStatement } from './adaptiveDecay';
+import { spanKey } from './program';
 import { add, atomKey, mentions, mul, numeric, polyEquals, type Mono, type Poly } from '../../math/poly';
 
 export interface DoubledLookahead {
@@ -41,7 +42,7 @@ export function doubledLookaheads(facts: Facts): DoubledLookahead[] {
       for (const s of step.states.values()) {
         const hit = doubled(step, p, s);
         if (!hit) continue;
-        const key = `${hit.span.start}:${hit.span.end}`;
+        const key = spanKey(hit.span);
         if (seen.has(key)) continue;
         seen.add(key);
         found.push({ ...hit, state: facts.source(s.eq.target.span), param: facts.source(p.eq.target.span) });
@@ -52,13 +53,6 @@ export function doubledLookaheads(facts: Facts): DoubledLookahead[] {
   return found;
 }
 
-/** V's factor in a monomial, V once and plainly: the monomial without it; else undefined. */
-function without(m: Mono, key: string): Mono | undefined {
-  const i = m.fs.findIndex((f) => f.atom.k === 'sym' && f.atom.key === key);
-  if (i < 0 || m.fs[i].n !== 1) return undefined;
-  return { c: m.c, fs: m.fs.filter((_, k) => k !== i) };
-}
-
 function doubled(step: OptimizerStep, p: ParamUpdate, s: StateUpdate): Omit<DoubledLookahead, 'state' | 'param'> | undefined {
   const v = s.eq.key;
   if (!s.self || s.max || s.adds.length === 0 || s.eq.branched || p.eq.branched) return undefined;
@@ -67,16 +61,10 @@ function doubled(step: OptimizerStep, p: ParamUpdate, s: StateUpdate): Omit<Doub
   if (s.self.length === 0 || (mu !== undefined && (Math.abs(mu - 1) < 1e-9 || Math.abs(mu) < 1e-9))) return undefined;
   // The new value, not the previous step's.
   if (p.previous?.some((x) => x.key === v)) return undefined;
-  const a: Mono[] = [];
-  const rest: Mono[] = [];
-  for (const m of p.step) {
-    const w = without(m, v);
-    if (w) {
-      if (w.fs.some((f) => mentions([{ c: 1, fs: [f] }], v))) return undefined;
-      a.push(w);
-    } else if (mentions([m], v)) return undefined;
-    else rest.push(m);
-  }
+  // The step as a·V + rest, V once and plainly in each term of a·V, and nowhere else.
+  const split = splitSelf(p.step, v);
+  if (!split || split.self.some((m) => mentions([m], v))) return undefined;
+  const { self: a, rest } = split;
   if (a.length === 0 || rest.length === 0) return undefined;
   let fresh: Poly = [];
   for (const x of s.adds) {

@@ -6,8 +6,8 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { ownStatements, programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
-import { assignedFrom, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
-import { CONSTRUCTOR_METHODS, entryReadByGet, entryWriteBySet, isDictConstructor, isNoneLiteral, parameterGradientKeys, zeroValue } from './catalogue';
+import { assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { CONSTRUCTOR_METHODS, entryReadByGet, isDictConstructor, isNoneLiteral, parameterGradientKeys, zeroValue } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
@@ -100,17 +100,15 @@ function show(facts: Facts, step: OptimizerStep, key: string): string {
   return facts.language === 'python' ? key.replace(/"/g, "'") : key;
 }
 
+/** A state as the code reads it: a JS Map's entry written by `map.set(k, …)` is named by its read, `map.get(k)`. */
 const stateText = (facts: Facts, s: StateUpdate): string => {
-  const t = s.eq.target;
-  // A JS Map's entry written by `map.set(k, …)` (a node of the call's span): named as its read, `map.get(k)`.
-  if (t.kind === 'index' && t.index.length === 1 && t.span.start === t.object.span.start && !facts.source(t.span).trimEnd().endsWith(']')) return `${facts.source(t.object.span)}.get(${facts.source(t.index[0].span)})`;
-  return facts.source(t.span);
+  const entry = entryOfMapSet(s.eq.target);
+  return entry ? `${facts.source(entry.map.span)}.get(${facts.source(entry.key.span)})` : facts.source(s.eq.target.span);
 };
 /** `T = value` in the code's own form: `map.set(k, value)` for a JS Map's entry. */
 const assignText = (facts: Facts, s: StateUpdate, value: string): string => {
-  const t = s.eq.target;
-  if (t.kind === 'index' && t.index.length === 1 && t.span.start === t.object.span.start && !facts.source(t.span).trimEnd().endsWith(']')) return `${facts.source(t.object.span)}.set(${facts.source(t.index[0].span)}, ${value})`;
-  return `${facts.source(t.span)} = ${value}`;
+  const entry = entryOfMapSet(s.eq.target);
+  return entry ? `${facts.source(entry.map.span)}.set(${facts.source(entry.key.span)}, ${value})` : `${facts.source(s.eq.target.span)} = ${value}`;
 };
 
 function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undefined {
@@ -475,10 +473,9 @@ function correctedStateStored(facts: Facts, step: OptimizerStep, push: (f: Optim
     // The β's value: the one number the file gives it, or the usual one for the moment it weights
     // (β₁ = 0.9 for an average of g, β₂ = 0.999 for an average of g²); the number alone when neither is known.
     const moment = momentOf(s, beta);
-    const given = betaValues(step, beta);
-    const bv = given.length === 1 ? given[0] : moment === 'second' ? 0.999 : 0.9;
+    const { value: bv, given } = betaOrUsual(step, beta, moment === 'second');
     // Only a number the file gives is stated as the code's value; the usual one is said to be taken.
-    const withBeta = given.length === 1 ? `with ${b} = ${formatNumber(bv)}` : moment !== undefined ? `with ${b} taken as the usual ${formatNumber(bv)}` : `with a β of ${formatNumber(bv)}`;
+    const withBeta = given ? `with ${b} = ${formatNumber(bv)}` : moment !== undefined ? `with ${b} taken as the usual ${formatNumber(bv)}` : `with a β of ${formatNumber(bv)}`;
     const of = moment === 'second' ? 'the squared gradient' : 'the gradient';
     push({
       code: 'NB401',
@@ -506,11 +503,18 @@ function compounded(beta: number, t: number): number {
   return v;
 }
 
-/** `5 times`, `500 times`, `170 thousand times`, `42 million times`. */
 /** The numbers the file gives a β (assigned, or a parameter's default: `beta2=0.999`), strictly between 0 and 1. */
 function betaValues(step: OptimizerStep, beta: string): number[] {
   return epsilonValues(step.fn, step.initial, beta).filter((x) => x > 0 && x < 1);
 }
+
+/** The β's value: the one number the file gives it (`given`), or else the usual one for its moment (β₂ = 0.999 for the second, β₁ = 0.9 otherwise). */
+function betaOrUsual(step: OptimizerStep, beta: string, second: boolean): { value: number; given: boolean } {
+  const values = betaValues(step, beta);
+  return values.length === 1 ? { value: values[0], given: true } : { value: second ? 0.999 : 0.9, given: false };
+}
+
+/** `5 times`, `500 times`, `170 thousand times`, `42 million times`. */
 
 function timesText(x: number): string {
   if (x < 1000) return `${Math.round(x)} times`;
@@ -623,9 +627,8 @@ function firstSampleStart(facts: Facts, step: OptimizerStep, push: (f: Optimizer
     const st = facts.source(start.target.span);
     const b = show(facts, step, beta);
     // The file's own β when it gives one number; otherwise the usual one, said to be taken.
-    const given = betaValues(step, beta);
-    const bv = given.length === 1 ? given[0] : rooted ? 0.999 : 0.9;
-    const withB = given.length === 1 ? `${b} = ${formatNumber(bv)}` : `${b} taken as the usual ${formatNumber(bv)}`;
+    const { value: bv, given } = betaOrUsual(step, beta, rooted);
+    const withB = given ? `${b} = ${formatNumber(bv)}` : `${b} taken as the usual ${formatNumber(bv)}`;
     const later = 1 / Math.sqrt(1 - bv ** 100);
     const effect = rooted
       ? `the step is divided by √(${facts.source(site.span)}) too much: with ${withB} about ${timesText(1 / Math.sqrt(1 - bv))} too short at first${later >= 1.5 ? `, and still ${timesText(later)} after a hundred steps` : ''}`
@@ -1583,7 +1586,7 @@ function sharedAcrossParameters(facts: Facts, step: OptimizerStep, s: StateUpdat
   if ((target.kind !== 'attr' && target.kind !== 'index') || key === undefined) return false;
   const statement = innermostStatement(step, s.eq.spans[0]);
   // `this.v = mu * this.v + …`, or a JS Map's entry `this.state.set('v', mu * this.state.get('v') + …)`.
-  const stored = statement?.kind === 'expr' && statement.expr.kind === 'call' ? entryWriteBySet(statement.expr) : undefined;
+  const stored = statement?.kind === 'expr' && statement.expr.kind === 'call' ? mapEntryWrite(facts, statement.expr) : undefined;
   const write = statement?.kind === 'assign' && !statement.op ? statement : stored;
   const readsOld = (x: Expr): boolean => x !== target && (exprKey(x) === key || (stored !== undefined && x.kind === 'call' && exprKey(entryReadByGet(x) ?? x) === key));
   if (!write || !someExpr(write.value, readsOld)) return false;

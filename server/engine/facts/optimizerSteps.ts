@@ -639,8 +639,9 @@ class Evaluator {
     const read = e.args.length === 1 && e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object) ? entryReadByGet(e) : undefined;
     if (read) return this.eval(read, env);
     // `this.m.set(p, m)` in JS/TS: a write of the Map's entry for p.
-    const stored = e.callee.kind === 'attr' && !this.facts.analyzer.isModule(e.callee.object) && this.facts.analyzer.program.parsedOf(e.span)?.language !== 'python' ? entryWriteBySet(e) : undefined;
+    const stored = mapEntryWrite(this.facts, e);
     if (stored) {
+      ENTRIES_WRITTEN_BY_SET.add(stored.entry);
       this.write(stored.entry, this.eval(stored.value, env), env, e.span);
       return this.fresh();
     }
@@ -2007,7 +2008,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     if (!ev.returnedNames.has(a.list) || params.some((p) => p.eq.key === a.key)) continue;
     const split = splitSelf(a.value, a.key);
     // The weight kept as it is, or shrunk by a decoupled decay 1 − η·λ of scalars that are no state (`p * (1 - lr * wd) - update`).
-    if (!split || split.rest.length === 0 || !(polyEquals(split.self, constant(1)) || decoupledShrink(split.self, ev.equations))) continue;
+    if (!split || split.rest.length === 0 || !(polyEquals(split.self, constant(1)) || decoupledShrink(split.self, readsNoEquation(ev.equations)))) continue;
     // A state taken away bare (`advantages.append(r - baseline)`, a residual from a running mean) is no step: a step scales what it applies.
     const bare = (m: Mono): boolean => Math.abs(Math.abs(m.c) - 1) < 1e-12 && m.fs.every((f) => f.atom.k === 'sym' && ev.equations.has(f.atom.key));
     if (split.rest.some((m) => m.fs.length > 0 && bare(m))) continue;
@@ -2726,6 +2727,22 @@ function exclusivePaths(body: Stmt[], split: Set<Stmt>, pairs: Map<Stmt, Stmt>):
   return overflow ? undefined : paths;
 }
 
+/**
+ * `this.m.set(p, v)` in JS/TS code, on a container and not a module: the Map's entry it writes and the
+ * value (catalogue.ts `entryWriteBySet`); undefined for anything else (Python's `d.set`, `api.set`).
+ */
+export function mapEntryWrite(facts: Facts, e: Expr & { kind: 'call' }): ReturnType<typeof entryWriteBySet> {
+  return e.callee.kind === 'attr' && !facts.analyzer.isModule(e.callee.object) && facts.analyzer.program.parsedOf(e.span)?.language !== 'python' ? entryWriteBySet(e) : undefined;
+}
+
+/** The entry nodes of `map.set(k, v)` calls the steps read as writes: a state whose target is one is a JS Map's entry. */
+const ENTRIES_WRITTEN_BY_SET = new WeakSet<Expr>();
+
+/** A state's target that is a JS Map's entry written by `map.set(k, …)`: the map and the key; undefined for any other target. */
+export function entryOfMapSet(target: Expr): { map: Expr; key: Expr } | undefined {
+  return target.kind === 'index' && target.index.length === 1 && ENTRIES_WRITTEN_BY_SET.has(target) ? { map: target.object, key: target.index[0] } : undefined;
+}
+
 /** Splits v into a·T + rest, when T's old value enters only as a plain factor. */
 export function splitSelf(v: Poly, key: string): { self: Poly; rest: Poly } | undefined {
   const self: Mono[] = [];
@@ -3033,7 +3050,7 @@ function runningMaxShape(step: OptimizerStep, s: StateUpdate): 'second' | 'infin
 }
 
 /** How the parameter's step divides by the value of `key`: under a square root, or directly. */
-function howStepDivides(step: OptimizerStep, key: string): 'root' | 'direct' | undefined {
+export function howStepDivides(step: OptimizerStep, key: string): 'root' | 'direct' | undefined {
   let root = false;
   let direct = false;
   const divisor = (f: { atom: Atom; n: number }): void => {
@@ -3053,11 +3070,18 @@ function howStepDivides(step: OptimizerStep, key: string): 'root' | 'direct' | u
 
 export { numeric, atomKey };
 
-/** 1 − Σ (products of scalars that read no equation of the step): a decoupled decay's factor 1 − η·λ. */
-function decoupledShrink(self: Poly, equations: ReadonlyMap<string, unknown>): boolean {
+/**
+ * 1 − Σ (products of scalars), the old value's weight under a decoupled decay (1 − η·λ in
+ * `p - lr * (m_hat / … + wd * p)`): one, less terms whose every factor the caller calls a scalar.
+ */
+export function decoupledShrink(self: Poly, scalar: (f: PolyFactor) => boolean): boolean {
   const one = self.find((m) => m.fs.length === 0);
   if (!one || !near(one.c, 1) || self.length < 2) return false;
+  return self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every(scalar)));
+}
+
+/** Scalars of any form (a schedule's `lr * decay ** t`, an opaque call) that read no equation of the step. */
+function readsNoEquation(equations: ReadonlyMap<string, unknown>): (f: PolyFactor) => boolean {
   const keys = [...equations.keys()];
-  // Scalars of any form (a schedule's `lr * decay ** t`, an opaque call) that read no equation of the step.
-  return self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every((f) => f.n === 1 && (f.atom.k === 'sym' ? !equations.has(f.atom.key) : !keys.some((k) => mentions([{ c: 1, fs: [f] }], k))))));
+  return (f) => f.n === 1 && (f.atom.k === 'sym' ? !equations.has(f.atom.key) : !keys.some((k) => mentions([{ c: 1, fs: [f] }], k)));
 }

@@ -73,7 +73,8 @@ function complements(c: Expr, other: Expr): boolean {
   return o.kind === 'binary' && o.op === '-' && o.left.kind === 'num' && o.left.value === 1 && sameExpr(unwrap(o.right), unwrap(c));
 }
 
-function unwrap(e: Expr): Expr {
+/** The expression inside parentheses (a one-item `seq`), however many. */
+export function unwrap(e: Expr): Expr {
   while (e.kind === 'seq' && e.items.length === 1) e = e.items[0];
   return e;
 }

@@ -10,6 +10,9 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex, definedInFile } from './program';
 import { exprKey } from './keys';
+import { IN_PLACE_SCALES, MIN_FUNCTIONS, SUM_FUNCTIONS, squareBase, zeroValue } from './catalogue';
+import { calleeName } from './direction';
+import { unwrap } from './selfBlend';
 
 export interface SquaredNormClip {
   /** The statement that scales a tensor by θ/S. */
@@ -71,8 +74,6 @@ function walk(stmts: readonly Stmt[], tests: Expr[], w: Walked, depth: number): 
   }
 }
 
-const unwrap = (e: Expr): Expr => (e.kind === 'seq' && e.items.length === 1 ? unwrap(e.items[0]) : e);
-const calleeName = (e: Expr & { kind: 'call' }): string => (e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : '');
 
 /** Every write of S is a zero start, an added sum of squares, or one sum of them: the tensors squared, and where. */
 function sumOfSquares(writes: { span: Span; value: Expr; op?: string }[]): { tensors: string[]; span: Span } | undefined {
@@ -80,7 +81,8 @@ function sumOfSquares(writes: { span: Span; value: Expr; op?: string }[]): { ten
   let span: Span | undefined;
   for (const w of writes) {
     const v = unwrap(w.value);
-    if (!w.op && zeroStart(v)) continue;
+    // A scalar zero start: `0`, `0.0`, `torch.zeros(1)`, `np.zeros(())`, `torch.tensor(0.)`.
+    if (!w.op && zeroValue(v) === 'scalar') continue;
     const sq = w.op === '+' ? squaresSummed(v) : !w.op ? summedOverLoop(v) : undefined;
     if (!sq) return undefined;
     tensors.push(...sq);
@@ -89,18 +91,9 @@ function sumOfSquares(writes: { span: Span; value: Expr; op?: string }[]): { ten
   return span && tensors.length > 0 ? { tensors, span } : undefined;
 }
 
-/** `0`, `0.0`, `torch.zeros(1)`, `np.zeros(())`, `torch.tensor(0.)`. */
-function zeroStart(e: Expr): boolean {
-  if (e.kind === 'num') return e.value === 0;
-  if (e.kind !== 'call') return false;
-  const n = calleeName(e);
-  if (n === 'zeros' || n === 'zeros_like') return true;
-  return (n === 'tensor' || n === 'array' || n === 'float32' || n === 'float') && e.args.length === 1 && unwrap(e.args[0]).kind === 'num' && (unwrap(e.args[0]) as { value: number }).value === 0;
-}
-
 /** `sum(<sum of squares> for g in grads)`, `sum([...])`: the tensors squared. */
 function summedOverLoop(e: Expr): string[] | undefined {
-  if (e.kind === 'call' && e.callee.kind === 'name' && e.callee.name === 'sum' && e.args.length === 1) {
+  if (e.kind === 'call' && e.callee.kind === 'name' && SUM_FUNCTIONS.has(e.callee.name) && e.args.length === 1) {
     const a = unwrap(e.args[0]);
     if (a.kind === 'comprehension') return squaresSummed(unwrap(a.element));
   }
@@ -115,36 +108,27 @@ function squaresSummed(e: Expr, depth = 0): string[] | undefined {
   const n = calleeName(e);
   // `.item()`, `float(...)`: the same number.
   if ((n === 'item' && e.callee.kind === 'attr' && e.args.length === 0) || (n === 'float' && e.callee.kind === 'name' && e.args.length === 1)) return squaresSummed(e.callee.kind === 'attr' && n === 'item' ? e.callee.object : e.args[0], depth + 1);
-  if (n !== 'sum') return undefined;
+  if (n === undefined || !SUM_FUNCTIONS.has(n)) return undefined;
   const inner = e.callee.kind === 'attr' && e.args.length === 0 ? e.callee.object : e.args.length === 1 && e.callee.kind === 'attr' ? e.args[0] : undefined;
   if (!inner) return undefined;
   const x = squareOf(unwrap(inner));
   return x !== undefined ? [x] : undefined;
 }
 
-/** `x ** 2`, `x * x`, `x.pow(2)`, `np.square(x)`, `x.square()`: x's key. */
+/** `x * x`, or a square written as one (catalogue.ts `squareBase`: `x ** 2`, `x.pow(2)`, `np.square(x)`, `x.square()`): x's key. */
 function squareOf(e: Expr): string | undefined {
-  if (e.kind === 'binary' && e.op === '**') {
-    const p = unwrap(e.right);
-    return p.kind === 'num' && p.value === 2 ? exprKey(unwrap(e.left)) : undefined;
-  }
   if (e.kind === 'binary' && e.op === '*') {
     const a = exprKey(unwrap(e.left));
     return a !== undefined && a === exprKey(unwrap(e.right)) ? a : undefined;
   }
-  if (e.kind === 'call') {
-    const n = calleeName(e);
-    if (n === 'pow' && e.callee.kind === 'attr' && e.args.length === 1 && unwrap(e.args[0]).kind === 'num' && (unwrap(e.args[0]) as { value: number }).value === 2) return exprKey(e.callee.object);
-    if (n === 'square' && e.callee.kind === 'attr' && e.args.length === 0) return exprKey(e.callee.object);
-    if (n === 'square' && e.args.length === 1) return exprKey(unwrap(e.args[0]));
-  }
-  return undefined;
+  const x = squareBase(e);
+  return x && exprKey(unwrap(x));
 }
 
 /** `θ / S` with θ a plain value (a name, an attribute, a number): θ as written. */
 function ratio(e: Expr, norm: string): Expr | undefined {
   e = unwrap(e);
-  if (e.kind === 'call' && (calleeName(e) === 'min' || calleeName(e) === 'minimum') && e.args.length === 2) {
+  if (e.kind === 'call' && MIN_FUNCTIONS.has(calleeName(e) ?? '') && e.args.length === 2) {
     const [a, b] = e.args.map(unwrap);
     if (a.kind === 'num' && a.value === 1) return ratio(b, norm);
     if (b.kind === 'num' && b.value === 1) return ratio(a, norm);
@@ -203,7 +187,7 @@ function scaled(w: Walked, norm: string, tensors: string[]): Omit<SquaredNormCli
     } else if (s.kind === 'expr') {
       // `g.mul_(θ / S)`
       const e = unwrap(s.expr);
-      if (e.kind === 'call' && e.callee.kind === 'attr' && (e.callee.name === 'mul_' || e.callee.name === 'multiply_') && e.args.length === 1) {
+      if (e.kind === 'call' && e.callee.kind === 'attr' && IN_PLACE_SCALES.has(e.callee.name) && e.args.length === 1) {
         const key = exprKey(e.callee.object);
         const t = factor(e.args[0]);
         if (key !== undefined && tensors.includes(key) && t) hit = { tensor: key, theta: t, guarded: minGuarded(e.args[0]) };

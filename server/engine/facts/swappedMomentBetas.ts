@@ -7,8 +7,9 @@
 // reported when the numerator's β is larger than the root's: the gradient's average is the slow one.
 // No name decides anything: which β is "β₁" is read from where it is used.
 import type { Span } from '../ir';
+import type { Facts } from './index';
 import type { OptimizerStep, StateUpdate } from './optimizerSteps';
-import { epsilonValues, numericBeta, squaredBase, stepTerms } from './optimizerSteps';
+import { epsilonValues, numericBeta, optimizerSteps, squaredBase, stepTerms } from './optimizerSteps';
 import { near } from '../../math/poly';
 
 export interface SwappedMomentBetas {
@@ -18,7 +19,22 @@ export interface SwappedMomentBetas {
   second: { span: Span; key: string; beta: string; value: number };
 }
 
-export function swappedMomentBetas(step: OptimizerStep): SwappedMomentBetas[] {
+const cache = new WeakMap<Facts, SwappedMomentBetas[]>();
+
+/** The swapped βs of the file's optimizer steps; a step whose parameter update is branched is left out (which branch runs is not known). */
+export function swappedMomentBetas(facts: Facts): SwappedMomentBetas[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  for (const step of optimizerSteps(facts)) {
+    if (step.params.some((p) => p.eq.branched)) continue;
+    found.push(...inStep(step));
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+function inStep(step: OptimizerStep): SwappedMomentBetas[] {
   const out: SwappedMomentBetas[] = [];
   const seen = new Set<string>();
   for (const p of step.params) {

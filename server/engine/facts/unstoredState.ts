@@ -15,9 +15,9 @@ import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
 import { CONSTRUCTOR_METHODS, DICT_GET_METHOD, SCALAR_FUNCTIONS, zeroTypedArray, isDictConstructor, isNoneLiteral, isSequenceCopy, LIST_APPEND_METHODS, loopSource, nestedIterable, stepCall, zeroValue, type StepMath } from './catalogue';
-import { groupByTensor, proportional, splitSelf } from './optimizerSteps';
+import { decoupledShrink, groupByTensor, proportional, splitSelf } from './optimizerSteps';
 import { absenceTested, complementaryIfs } from './complementaryIfs';
-import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly } from '../../math/poly';
+import { PolyOverflow, add, applyBinary, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, numeric, polyKey, scale, sqrt, sub, sym, type Poly, type PolyFactor } from '../../math/poly';
 
 export interface UnstoredState {
   /** The statement that computes the new value. */
@@ -938,7 +938,7 @@ class StepWalk {
     for (const key of bareSymbols(v)) {
       if (!this.persistent(key)) continue;
       const split = splitSelf(v, key);
-      if (split && (numeric(split.self) === 1 || decoupledShrink(split.self))) return true;
+      if (split && (numeric(split.self) === 1 || decoupledShrink(split.self, stepScalar))) return true;
     }
     return false;
   }
@@ -948,7 +948,7 @@ class StepWalk {
     for (const key of bareSymbols(v)) {
       if (!this.persistent(key)) continue;
       const split = splitSelf(v, key);
-      if (!split || (numeric(split.self) !== 1 && !decoupledShrink(split.self))) continue;
+      if (!split || (numeric(split.self) !== 1 && !decoupledShrink(split.self, stepScalar))) continue;
       // Stepped by a rate times the average (`w - lr * m`), not centred by it (`x - mean`).
       for (const m of split.rest) {
         if (m.fs.length < 2) continue;
@@ -996,9 +996,7 @@ class StepWalk {
     // A local that aliases a place (`v = self.v`) is that place already.
     const held = this.env.get(name);
     if (held !== undefined && plainSymbol(held) !== undefined) return;
-    const inner = new Set<string>();
-    collectBound(body, inner);
-    if (inner.has(name)) return;
+    if (boundInLoop(body).has(name)) return;
     this.carried.add(name);
     this.env.delete(name);
   }
@@ -1240,7 +1238,6 @@ function returnAppliedByClass(facts: Facts, fn: FunctionDef): boolean {
   return names.has(fn.name);
 }
 
-/** 1 − ηλ, the old value's weight under decoupled decay (`p - lr * (m_hat / … + wd * p)`): one, less scalars of the step. */
 /**
  * The symbols that stand alone in a term of `v` (`w` in `w - lr * m`), each once: the only places `v`
  * can be a step of, since a step keeps 1 (or 1 − lr·wd) of its place, a term of the place alone.
@@ -1252,10 +1249,8 @@ function bareSymbols(v: Poly): Set<string> {
   return out;
 }
 
-function decoupledShrink(self: Poly): boolean {
-  const one = self.filter((m) => m.fs.length === 0);
-  return one.length === 1 && one[0].c === 1 && self.length > 1 && self.every((m) => m.fs.length === 0 || (m.c < 0 && m.fs.every((f) => f.n > 0 && f.atom.k === 'sym' && !f.atom.key.startsWith(NEW) && !f.atom.key.endsWith(ELEMENT))));
-}
+/** A scalar of the step in a decoupled decay's 1 − ηλ: a symbol raised to a positive power, not a new value nor an element of a list. */
+const stepScalar = (f: PolyFactor): boolean => f.n > 0 && f.atom.k === 'sym' && !f.atom.key.startsWith(NEW) && !f.atom.key.endsWith(ELEMENT);
 
 /** Two places in different branches of one `if` chain (`chain:branch` path entries): never both run in one call. */
 function exclusivePaths(a: string[], b: string[]): boolean {
@@ -1336,6 +1331,18 @@ function overlaps(written: string, state: string): boolean {
 /** `self.net.weights[key] = w - lr * v` with w an element of `self.net.weights`: the place read back. */
 function siblingRead(value: Poly, key: string): boolean {
   return atomsOf(value).some((a) => a.k === 'sym' && a.key.endsWith(ELEMENT) && key.startsWith(`${a.key.slice(0, -ELEMENT.length)}[`));
+}
+
+/** The names a loop's body binds, collected once per body (every inner loop and every name asks again). */
+const boundInLoops = new WeakMap<readonly Stmt[], Set<string>>();
+function boundInLoop(body: Stmt[]): Set<string> {
+  let names = boundInLoops.get(body);
+  if (!names) {
+    names = new Set<string>();
+    collectBound(body, names);
+    boundInLoops.set(body, names);
+  }
+  return names;
 }
 
 function collectBound(stmts: Stmt[], out: Set<string>): void {

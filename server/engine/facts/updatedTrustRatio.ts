@@ -19,9 +19,11 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
-import { CAST_METHODS, NORM_FUNCTIONS, NORM_MENTION, VALUE_ATTRIBUTES, copiedArray } from './catalogue';
+import { CAST_METHODS, IN_PLACE_TERM_ADDS, NORM_FUNCTIONS, NORM_KEEPING_WRAPPERS, NORM_MENTION, ROOT_FUNCTIONS, SUM_FUNCTIONS, VALUE_ATTRIBUTES, copiedArray, squareBase } from './catalogue';
+import { calleeName } from './direction';
+import { overlapsAny } from './spans';
 import { optimizerSteps } from './optimizerSteps';
-import { programIndex } from './program';
+import { programIndex, spanKey } from './program';
 import type { FunctionDef } from './scope';
 import { statementsOf } from './adaptiveDecay';
 import { someExpr } from './scope';
@@ -41,11 +43,6 @@ export interface UpdatedTrustRatio {
 }
 
 const cache = new WeakMap<Facts, UpdatedTrustRatio[]>();
-
-/** In-place adds of a tensor method: the receiver moves by a term of the arguments. */
-const IN_PLACE_ADDS: ReadonlySet<string> = new Set(['add_', 'sub_', 'addcdiv_', 'addcmul_']);
-/** Wrappers that keep a norm's value for this question: a clamp of the weight norm, `.item()`, `float(…)`. */
-const NORM_WRAPPERS: ReadonlySet<string> = new Set(['clamp', 'clip', 'clamp_', 'item', 'float', 'detach', 'abs']);
 
 export function updatedTrustRatios(facts: Facts): UpdatedTrustRatio[] {
   let found = cache.get(facts);
@@ -75,7 +72,7 @@ export function updatedTrustRatios(facts: Facts): UpdatedTrustRatio[] {
     const text = facts.source(fn.span);
     if (!NORM_MENTION.test(text)) continue;
     for (const r of inFunction(facts, statementsOf(fn.body), updateSpans)) {
-      const key = `${r.span.start}:${r.span.end}`;
+      const key = spanKey(r.span);
       if (seen.has(key)) continue;
       seen.add(key);
       found.push(r);
@@ -101,6 +98,8 @@ function inFunction(facts: Facts, stmts: readonly Stmt[], updateSpans: Span[]): 
   const norms = new Map<string, NormOf>();
   const out: UpdatedTrustRatio[] = [];
   const baseOf = (e: Expr): string | undefined => tensorKey(e, alias);
+  const isModule = (x: Expr): boolean => facts.analyzer.isModule(x);
+  const isUpdate = overlapsAny(updateSpans);
   const readsAny = (e: Expr, names: Set<string>): boolean => someExpr(e, (x) => x.kind === 'name' && names.has(x.name));
   // The names whose tensor is `of` (itself, its aliases, its copies).
   const namesOf = (of: string): Set<string> => {
@@ -121,7 +120,7 @@ function inFunction(facts: Facts, stmts: readonly Stmt[], updateSpans: Span[]): 
         ratios.push({ expr: x, stmt: s, copy: den.copy, moved: den.moved, param: num.of });
       }
     }
-    if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && IN_PLACE_ADDS.has(s.expr.callee.name)) {
+    if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && IN_PLACE_TERM_ADDS.has(s.expr.callee.name)) {
       // `proposal.addcdiv_(m, denom, value=-lr)`: the copy moves by a term that reads neither it nor its tensor.
       const recv = s.expr.callee.object;
       const copy = recv.kind === 'name' ? copies.get(recv.name) : undefined;
@@ -151,7 +150,7 @@ function inFunction(facts: Facts, stmts: readonly Stmt[], updateSpans: Span[]): 
     copies.delete(name);
     norms.delete(name);
     const v = s.value;
-    const copied = copySource(v);
+    const copied = copySource(v, isModule);
     if (copied) {
       const of = baseOf(copied);
       if (of !== undefined) copies.set(name, { of, name, source: copied, copied: s.span });
@@ -183,7 +182,7 @@ function inFunction(facts: Facts, stmts: readonly Stmt[], updateSpans: Span[]): 
     for (const s of updates) {
       const holdsRatio = (e: Expr): boolean => someExpr(e, (x) => x === r.expr || (x.kind === 'name' && carriers.has(x.name)));
       const step = addedStep(s, alias);
-      if (step && step.of === r.param && step.terms.some(holdsRatio) && updateSpans.some((u) => u.start < s.span.end && s.span.start < u.end)) {
+      if (step && step.of === r.param && step.terms.some(holdsRatio) && isUpdate(s.span)) {
         update = s;
         break;
       }
@@ -227,7 +226,7 @@ function normOf(e: Expr, norms: Map<string, NormOf>, alias: Map<string, string>,
     const c = e.callee;
     const name = c.kind === 'attr' ? c.name : c.kind === 'name' ? c.name : undefined;
     if (name === undefined) return undefined;
-    if (NORM_WRAPPERS.has(name)) {
+    if (NORM_KEEPING_WRAPPERS.has(name)) {
       // `w.norm().clamp(0, 10)` (method) or `float(w.norm())` (function).
       e = c.kind === 'attr' && c.object.kind === 'call' ? c.object : e.args[0] ?? e;
       if (e.kind !== 'call' && e.kind !== 'name') return undefined;
@@ -235,10 +234,10 @@ function normOf(e: Expr, norms: Map<string, NormOf>, alias: Map<string, string>,
     }
     let measured: Expr | undefined;
     if (NORM_FUNCTIONS.has(name)) measured = tensorOperand(e);
-    else if (name === 'sqrt') {
+    else if (ROOT_FUNCTIONS.has(name)) {
       // √Σx²: `x.pow(2).sum().sqrt()`, `torch.sqrt(torch.sum(x ** 2))`.
       const inner = tensorOperand(e);
-      const summed = inner && inner.kind === 'call' && (calleeName(inner) === 'sum' || calleeName(inner) === 'reduce_sum') ? tensorOperand(inner) : undefined;
+      const summed = inner && inner.kind === 'call' && SUM_FUNCTIONS.has(calleeName(inner) ?? '') ? tensorOperand(inner) : undefined;
       measured = summed && squared(summed);
     }
     if (!measured) return undefined;
@@ -250,8 +249,6 @@ function normOf(e: Expr, norms: Map<string, NormOf>, alias: Map<string, string>,
   return undefined;
 }
 
-const calleeName = (e: Expr & { kind: 'call' }): string | undefined => (e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined);
-
 /** The tensor a reduction or norm call reads: its first argument (`torch.norm(x)`), else its receiver (`x.norm(2)`). */
 function tensorOperand(e: Expr & { kind: 'call' }): Expr | undefined {
   const first = e.args[0];
@@ -259,28 +256,18 @@ function tensorOperand(e: Expr & { kind: 'call' }): Expr | undefined {
   return e.callee.kind === 'attr' ? e.callee.object : undefined;
 }
 
-/** x of `x ** 2`, `x.pow(2)`, `torch.pow(x, 2)`, `x * x`, `x.square()`, `torch.square(x)`. */
+/** x of `x * x`, or of a square written as one (catalogue.ts `squareBase`: `x ** 2`, `x.pow(2)`, `torch.square(x)`, `x.square()`). */
 function squared(e: Expr): Expr | undefined {
-  if (e.kind === 'binary' && e.op === '**' && e.right.kind === 'num' && e.right.value === 2) return e.left;
   if (e.kind === 'binary' && e.op === '*' && exprKey(e.left) !== undefined && exprKey(e.left) === exprKey(e.right)) return e.left;
-  if (e.kind !== 'call') return undefined;
-  const name = calleeName(e);
-  if (name === 'square') return tensorOperand(e);
-  if (name === 'pow') {
-    const exp = e.args.length === 2 ? e.args[1] : e.args[0];
-    if (exp?.kind !== 'num' || exp.value !== 2) return undefined;
-    return e.args.length === 2 ? e.args[0] : e.callee.kind === 'attr' ? e.callee.object : undefined;
-  }
-  return undefined;
+  return squareBase(e);
 }
 
 /** X of a copy: `X.clone()`, `X.copy()`, `np.copy(X)`, `torch.clone(X)`, `X.detach().clone()`, `X.clone().detach()`, `copy.deepcopy(X)`. */
-function copySource(e: Expr): Expr | undefined {
+function copySource(e: Expr, isModule: (x: Expr) => boolean): Expr | undefined {
   if (e.kind !== 'call') return undefined;
   const name = calleeName(e);
-  if (e.callee.kind === 'attr' && (name === 'detach' || CAST_METHODS.has(name ?? '')) && e.callee.object.kind === 'call') return copySource(e.callee.object);
-  if (e.callee.kind === 'attr' && (name === 'clone' || name === 'copy') && e.args.length === 0) return e.callee.object;
-  const viaModule = copiedArray(e, (m) => m.kind === 'name' && (m.name === 'np' || m.name === 'numpy' || m.name === 'torch' || m.name === 'jnp'));
+  if (e.callee.kind === 'attr' && (name === 'detach' || CAST_METHODS.has(name ?? '')) && e.callee.object.kind === 'call') return copySource(e.callee.object, isModule);
+  const viaModule = copiedArray(e, isModule);
   if (viaModule) return viaModule;
   if ((name === 'clone' || name === 'deepcopy') && e.args.length === 1) return e.args[0];
   return undefined;
@@ -311,7 +298,7 @@ function baseOfRead(e: Expr, alias: Map<string, string>): string | undefined {
 
 /** A write that adds a step to a tensor: `p.add_(u, alpha=-lr * r)`, `p -= lr * r * u`, `p = p - lr * r * u`; the tensor and the added terms. */
 function addedStep(s: Stmt, alias: Map<string, string>): { of: string; terms: Expr[] } | undefined {
-  if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && IN_PLACE_ADDS.has(s.expr.callee.name)) {
+  if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && IN_PLACE_TERM_ADDS.has(s.expr.callee.name)) {
     const of = tensorKey(s.expr.callee.object, alias);
     return of === undefined ? undefined : { of, terms: [...s.expr.args, ...s.expr.kwargs.map((k) => k.value)] };
   }
