@@ -946,9 +946,9 @@ export function bernoulliProbability(call: Expr & { kind: 'call' }): Expr | unde
  */
 const VALUE_METHODS: ReadonlySet<string> = new Set(['slice', 'copy', 'clone', 'astype', 'float', 'double', 'detach', 'type', 'to', 'type_as', 'cpu', 'toFloat', 'asType', 'cast']);
 const VALUE_FUNCTIONS: ReadonlySet<string> = new Set(['array', 'asarray', 'copy', 'cast', 'Number', 'float', 'Float32Array', 'Float64Array', 'from']);
-export function valueKeptBy(call: Expr & { kind: 'call' }): Expr | undefined {
+export function valueKeptBy(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): Expr | undefined {
   const callee = call.callee;
-  if (callee.kind === 'attr' && VALUE_METHODS.has(callee.name) && !(callee.object.kind === 'name' && (callee.object.name === 'np' || callee.object.name === 'numpy' || callee.object.name === 'torch' || callee.object.name === 'tf'))) return callee.object;
+  if (callee.kind === 'attr' && VALUE_METHODS.has(callee.name) && !isModule(callee.object)) return callee.object;
   const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
   return name !== undefined && VALUE_FUNCTIONS.has(name) && call.args.length >= 1 ? call.args[0] : undefined;
 }

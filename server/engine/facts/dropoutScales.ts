@@ -604,7 +604,7 @@ class Reader {
           const v = this.eval(p, env);
           return v?.k === 'const' && !v.masked ? { k: 'const', m: v.m, masked: true, ind: true } : undefined;
         }
-        const kept = valueKeptBy(e);
+        const kept = valueKeptBy(e, (x) => this.facts.analyzer.isModule(x));
         if (kept) return this.eval(kept, env);
         if (isWhereCall(e)) {
           const t = this.eval(e.args[0], env);
