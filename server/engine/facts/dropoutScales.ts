@@ -24,7 +24,7 @@
 import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { programIndex, walkAll } from './program';
-import { exprKey } from './keys';
+import { baseExpr, exprKey } from './keys';
 import { arithmeticCall, bernoulliProbability, comparisonCall, frameworkPath, isElementMapMethod, mayNameDropoutApi, isElementStoreMethod, isMultiplyCall, isUnitUniformDraw, isWhereCall, valueKeptBy } from './catalogue';
 import { ifChainAt, forEachChild, type Scope } from './scope';
 
@@ -714,9 +714,10 @@ function known(env: Env, key: string): Entry | undefined {
   return undefined;
 }
 
-/** The place a store writes or a read reads, without its element index: `out` for `out[i]`, `this.mask` for `this.mask[i]`. */
+/**
+ * The place a store writes or a read reads, without its element index: `out` for `out[i]`, `this.mask`
+ * for `this.mask[i]`; a string-keyed entry is its own place (`cache['out']` is not `cache['mask']`).
+ */
 function baseKey(e: Expr): string | undefined {
-  let x = e;
-  while (x.kind === 'index') x = x.object;
-  return x.kind === 'name' || x.kind === 'attr' ? exprKey(x) : undefined;
+  return exprKey(baseExpr(e));
 }
