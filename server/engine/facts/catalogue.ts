@@ -920,11 +920,14 @@ export function isUnitUniformDraw(call: Expr & { kind: 'call' }): boolean {
  * The probability of a one-trial Bernoulli draw (its value is 1 with that probability):
  * `np.random.binomial(1, p, size)`, `x.bernoulli_(p)`, `torch.bernoulli(torch.full_like(x, p))`.
  */
+/** The Bernoulli draws' names, for the CLI's fast path (prefilter.ts): `binomial` counts only with n = 1. */
+export const BERNOULLI_DRAW_NAMES: readonly string[] = ['bernoulli', 'bernoulli_'];
+export const BINOMIAL_DRAW_NAME = 'binomial';
 export function bernoulliProbability(call: Expr & { kind: 'call' }): Expr | undefined {
   const callee = call.callee;
   const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
   const kw = (k: string): Expr | undefined => call.kwargs.find((a) => a.name === k)?.value;
-  if (name === 'binomial') {
+  if (name === BINOMIAL_DRAW_NAME) {
     const n = call.args[0] ?? kw('n');
     return n?.kind === 'num' && n.value === 1 ? call.args[1] ?? kw('p') : undefined;
   }
@@ -977,6 +980,8 @@ export function isElementStoreMethod(name: string): boolean {
 const COMPARISON_CALLS: Readonly<Record<string, '<' | '<=' | '>' | '>='>> = table({
   less: '<', lt: '<', less_equal: '<=', lessEqual: '<=', le: '<=', greater: '>', gt: '>', greater_equal: '>=', greaterEqual: '>=', ge: '>=',
 });
+/** Their names, for the CLI's fast path (prefilter.ts). */
+export const COMPARISON_CALL_NAMES: readonly string[] = Object.keys(COMPARISON_CALLS);
 export function comparisonCall(call: Expr & { kind: 'call' }): { op: '<' | '<=' | '>' | '>='; left: Expr; right: Expr } | undefined {
   const callee = call.callee;
   if (callee.kind !== 'attr' || call.kwargs.length > 0) return undefined;
