@@ -56,6 +56,8 @@ export interface DropoutScaleMismatch {
   inferAt?: Expr;
   /** The factor of the inference expression to replace (`this.dropProb` in `input[j] * this.dropProb`). */
   inferFactor?: Expr;
+  /** The statement that writes the inference expression (`out = h * (1 - p)`), for the corrected line. */
+  inferStatement?: Span;
   /** Where to report. */
   span: Span;
 }
@@ -342,8 +344,21 @@ function readBody(facts: Facts, body: Body): DropoutScaleMismatch | undefined {
       trainAt,
       inferAt,
       inferFactor,
+      inferStatement: inferFactor && inferAt ? statementAround(body.stmts, inferAt.span) : undefined,
       span: inferAt && !sameMono(nv.v.m, ONE) ? inferAt.span : trainAt.span,
     };
+  }
+  return undefined;
+}
+
+/** The innermost simple statement (an assignment, a call, a return) of `stmts` that holds `at`. */
+function statementAround(stmts: Stmt[], at: Span): Span | undefined {
+  for (const s of stmts) {
+    if (s.span.start > at.start || s.span.end < at.end) continue;
+    if (s.kind === 'assign' || s.kind === 'expr' || s.kind === 'return') return s.span;
+    // An `if`'s span may hold its `else` (a block of its own that follows it).
+    const inner = s.kind === 'block' || s.kind === 'for' ? statementAround(s.body, at) : undefined;
+    if (inner) return inner;
   }
   return undefined;
 }
