@@ -181,7 +181,7 @@ function containsDraw(stmts: Stmt[]): boolean {
  * (else 1 − p). `isDrawn` says whether an operand holds a uniform draw (a draw call, or a name the
  * caller knows was given one: `D = np.random.rand(*A.shape)`, then `D = D < keep_prob`).
  */
-function drawComparison(e: Expr, isDrawn: (x: Expr) => boolean = (x) => x.kind === 'call' && isUnitUniformDraw(x)): { p: Expr; below: boolean } | undefined {
+export function drawComparison(e: Expr, isDrawn: (x: Expr) => boolean = (x) => x.kind === 'call' && isUnitUniformDraw(x)): { p: Expr; below: boolean } | undefined {
   let op: string;
   let l: Expr;
   let r: Expr;
@@ -214,11 +214,16 @@ function drawnKeys(stmts: Stmt[], out = new Set<string>()): Set<string> {
   return out;
 }
 
+/** Whether an operand in `stmts` holds a uniform draw: a draw call, or a name given one there (`D = np.random.rand(n, m)`). */
+export function drawnIn(stmts: Stmt[]): (x: Expr) => boolean {
+  const keys = drawnKeys(stmts);
+  return (x) => (x.kind === 'call' && isUnitUniformDraw(x)) || (keys.size > 0 && (x.kind === 'name' || x.kind === 'attr') && keys.has(exprKey(x) ?? ''));
+}
+
 /** The first mask drawn in `stmts` (a comparison with a uniform draw or a Bernoulli draw), in source order. */
 function firstMask(stmts: Stmt[]): { p: Expr; at: Span } | undefined {
   let found: { p: Expr; at: Span } | undefined;
-  const keys = drawnKeys(stmts);
-  const isDrawn = (x: Expr): boolean => (x.kind === 'call' && isUnitUniformDraw(x)) || (keys.size > 0 && (x.kind === 'name' || x.kind === 'attr') && keys.has(exprKey(x) ?? ''));
+  const isDrawn = drawnIn(stmts);
   walkAll(stmts, (e) => {
     if (found) return;
     const c = drawComparison(e, isDrawn);
