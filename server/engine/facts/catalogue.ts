@@ -963,9 +963,9 @@ export function isWhereCall(call: Expr & { kind: 'call' }): boolean {
 }
 
 /** `np.multiply(a, b)`, `torch.mul(a, b)`, `tf.multiply(a, b)`: an elementwise product. */
-export function isMultiplyCall(call: Expr & { kind: 'call' }): boolean {
+export function isMultiplyCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): boolean {
   const callee = call.callee;
-  return callee.kind === 'attr' && (callee.name === 'multiply' || callee.name === 'mul') && call.args.length === 2 && callee.object.kind === 'name';
+  return callee.kind === 'attr' && (callee.name === 'multiply' || callee.name === 'mul') && call.args.length === 2 && isModule(callee.object);
 }
 
 /** `t.set(i, v)`, `a.itemset(i, v)`: a store of its last argument into an element of the receiver. */
@@ -982,13 +982,13 @@ const COMPARISON_CALLS: Readonly<Record<string, '<' | '<=' | '>' | '>='>> = tabl
 });
 /** Their names, for the CLI's fast path (prefilter.ts). */
 export const COMPARISON_CALL_NAMES: readonly string[] = Object.keys(COMPARISON_CALLS);
-export function comparisonCall(call: Expr & { kind: 'call' }): { op: '<' | '<=' | '>' | '>='; left: Expr; right: Expr } | undefined {
+export function comparisonCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): { op: '<' | '<=' | '>' | '>='; left: Expr; right: Expr } | undefined {
   const callee = call.callee;
   if (callee.kind !== 'attr' || call.kwargs.length > 0) return undefined;
   const op = COMPARISON_CALLS[callee.name];
   if (!op) return undefined;
   if (call.args.length === 1) return { op, left: callee.object, right: call.args[0] };
-  if (call.args.length === 2 && callee.object.kind === 'name') return { op, left: call.args[0], right: call.args[1] };
+  if (call.args.length === 2 && isModule(callee.object)) return { op, left: call.args[0], right: call.args[1] };
   return undefined;
 }
 
@@ -996,14 +996,14 @@ export function comparisonCall(call: Expr & { kind: 'call' }): { op: '<' | '<=' 
  * Arithmetic written as calls: `x.mul(m)`, `x.div(keep)`, `tf.mul(x, m)`, torch's in-place `x.mul_(m)`
  * (ARITHMETIC_CALLS): the operator and the two operands; `inPlace` when the receiver takes the result.
  */
-export function arithmeticCall(call: Expr & { kind: 'call' }): { op: '+' | '-' | '*' | '/'; left: Expr; right: Expr; inPlace: boolean } | undefined {
+export function arithmeticCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): { op: '+' | '-' | '*' | '/'; left: Expr; right: Expr; inPlace: boolean } | undefined {
   const callee = call.callee;
   if (callee.kind !== 'attr' || call.kwargs.length > 0) return undefined;
   const inPlace = callee.name.endsWith('_') && TORCH_IN_PLACE_ARITHMETIC.has(callee.name);
   const op = ARITHMETIC_CALLS[inPlace ? callee.name.slice(0, -1) : callee.name];
   if (!op || op === 'neg') return undefined;
   if (call.args.length === 1) return { op, left: callee.object, right: call.args[0], inPlace };
-  if (call.args.length === 2 && callee.object.kind === 'name' && !inPlace) return { op, left: call.args[0], right: call.args[1], inPlace };
+  if (call.args.length === 2 && isModule(callee.object) && !inPlace) return { op, left: call.args[0], right: call.args[1], inPlace };
   return undefined;
 }
 

@@ -103,7 +103,7 @@ function collect(facts: Facts): KeepProbabilityAsRate[] {
     const body = bodyOf(s);
     const complement = complemented.get(body)?.get(key);
     let uses = usesOf.get(body);
-    if (!uses) usesOf.set(body, (uses = maskUses(body)));
+    if (!uses) usesOf.set(body, (uses = maskUses(body, (x) => facts.analyzer.isModule(x))));
     if (uses.dropMask.has(key)) continue;
     const evidence: KeepProbabilityAsRate['evidence'] | undefined = uses.keepMask.has(key)
       ? { kind: 'mask', span: uses.keepMask.get(key) }
@@ -135,11 +135,11 @@ function boundFromDropRate(e: Expr, scope: Scope, at: number): boolean {
  * Keys compared with a uniform draw in `body` (dropoutScales.ts reads the comparison): `rand(...) < k`
  * keeps with probability k, `rand(...) > k` with 1 − k; `u.less(k)`, `D = rand(n)` then `D < k` alike.
  */
-function maskUses(body: Stmt[]): Uses {
+function maskUses(body: Stmt[], isModule: (x: Expr) => boolean): Uses {
   const uses: Uses = { keepMask: new Map(), dropMask: new Set() };
   const isDrawn = drawnIn(body);
   walkAll(body, (e) => {
-    const c = drawComparison(e, isDrawn);
+    const c = drawComparison(e, isModule, isDrawn);
     const key = c ? exprKey(c.p) : undefined;
     if (!c || key === undefined) return;
     if (c.below) {

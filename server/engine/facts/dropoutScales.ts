@@ -181,7 +181,7 @@ function containsDraw(stmts: Stmt[]): boolean {
  * (else 1 − p). `isDrawn` says whether an operand holds a uniform draw (a draw call, or a name the
  * caller knows was given one: `D = np.random.rand(*A.shape)`, then `D = D < keep_prob`).
  */
-export function drawComparison(e: Expr, isDrawn: (x: Expr) => boolean = (x) => x.kind === 'call' && isUnitUniformDraw(x)): { p: Expr; below: boolean } | undefined {
+export function drawComparison(e: Expr, isModule: (x: Expr) => boolean, isDrawn: (x: Expr) => boolean = (x) => x.kind === 'call' && isUnitUniformDraw(x)): { p: Expr; below: boolean } | undefined {
   let op: string;
   let l: Expr;
   let r: Expr;
@@ -189,7 +189,7 @@ export function drawComparison(e: Expr, isDrawn: (x: Expr) => boolean = (x) => x
     op = e.ops[0];
     [l, r] = e.children;
   } else if (e.kind === 'call') {
-    const c = comparisonCall(e);
+    const c = comparisonCall(e, isModule);
     if (!c) return undefined;
     ({ op, left: l, right: r } = c);
   } else return undefined;
@@ -221,12 +221,12 @@ export function drawnIn(stmts: Stmt[]): (x: Expr) => boolean {
 }
 
 /** The first mask drawn in `stmts` (a comparison with a uniform draw or a Bernoulli draw), in source order. */
-function firstMask(stmts: Stmt[]): { p: Expr; at: Span } | undefined {
+function firstMask(stmts: Stmt[], isModule: (x: Expr) => boolean): { p: Expr; at: Span } | undefined {
   let found: { p: Expr; at: Span } | undefined;
   const isDrawn = drawnIn(stmts);
   walkAll(stmts, (e) => {
     if (found) return;
-    const c = drawComparison(e, isDrawn);
+    const c = drawComparison(e, isModule, isDrawn);
     if (c) found = { p: c.p, at: e.span };
     else if (e.kind === 'call') {
       const p = bernoulliProbability(e);
@@ -298,7 +298,7 @@ function readBody(facts: Facts, body: Body): DropoutScaleMismatch | undefined {
     }
     const train = drawA ? pathA : pathB;
     const infer = drawA ? pathB : pathA;
-    const mask = firstMask(train);
+    const mask = firstMask(train, (x) => facts.analyzer.isModule(x));
     if (!mask) return undefined;
     const variable = probabilityVariable(facts, body, mask.p, 0);
     if (!variable) return undefined;
@@ -403,7 +403,7 @@ function scaledElsewhere(facts: Facts, body: Body, v: Variable): boolean {
   walkAll(facts.module.body, (e) => {
     if (found || e.span.start >= body.span.start && e.span.end <= body.span.end) return;
     if (e.kind === 'binary' && (e.op === '*' || e.op === '/') && (isP(e.left) || isP(e.right))) found = true;
-    if (e.kind === 'call' && isMultiplyCall(e) && e.args.some(isP)) found = true;
+    if (e.kind === 'call' && isMultiplyCall(e, (x) => facts.analyzer.isModule(x)) && e.args.some(isP)) found = true;
   });
   return found;
 }
@@ -435,7 +435,12 @@ function factorOf(e: Expr, v: Variable): Expr | undefined {
 }
 
 class Reader {
-  constructor(private readonly facts: Facts, private readonly body: Body, private readonly v: Variable) {}
+  /** A module (`np`, `tf`) rather than a value with methods: the analyzer's test. */
+  private readonly isModule: (x: Expr) => boolean;
+
+  constructor(private readonly facts: Facts, private readonly body: Body, private readonly v: Variable) {
+    this.isModule = (x) => facts.analyzer.isModule(x);
+  }
 
   private steps = 0;
 
@@ -531,7 +536,7 @@ class Reader {
    */
   private statementCall(e: Expr, env: Env): boolean {
     if (e.kind !== 'call') return true;
-    if (arithmeticCall(e)?.inPlace) {
+    if (arithmeticCall(e, this.isModule)?.inPlace) {
       this.eval(e, env);
       return true;
     }
@@ -610,8 +615,8 @@ class Reader {
       }
       case 'call': {
         if (isUnitUniformDraw(e)) return { k: 'draw', m: ONE, masked: false };
-        if (comparisonCall(e)) return this.maskOf(e, env);
-        const arith = arithmeticCall(e);
+        if (comparisonCall(e, this.isModule)) return this.maskOf(e, env);
+        const arith = arithmeticCall(e, this.isModule);
         if (arith) {
           const v = this.binary(arith.op, this.eval(arith.left, env), this.eval(arith.right, env));
           // torch's `x.mul_(mask)`: the receiver holds the product from here on.
@@ -624,13 +629,13 @@ class Reader {
           const v = this.eval(p, env);
           return v?.k === 'const' && !v.masked ? { k: 'const', m: v.m, masked: true, ind: true } : undefined;
         }
-        const kept = valueKeptBy(e, (x) => this.facts.analyzer.isModule(x));
+        const kept = valueKeptBy(e, this.isModule);
         if (kept) return this.eval(kept, env);
         if (isWhereCall(e)) {
           const t = this.eval(e.args[0], env);
           return t?.k === 'const' && t.ind ? mix(t.m, this.eval(e.args[1], env), this.eval(e.args[2], env)) : undefined;
         }
-        if (isMultiplyCall(e)) return this.binary('*', this.eval(e.args[0], env), this.eval(e.args[1], env));
+        if (isMultiplyCall(e, this.isModule)) return this.binary('*', this.eval(e.args[0], env), this.eval(e.args[1], env));
         if (e.callee.kind === 'attr' && isElementMapMethod(e.callee.name) && e.args.length >= 1 && e.args[0].kind === 'lambda') {
           const fn = e.args[0];
           const inner: Env = new Map(env);
@@ -650,7 +655,7 @@ class Reader {
 
   /** A comparison of a uniform draw with a probability: an indicator whose expectation is that probability (or its complement). */
   private maskOf(e: Expr, env: Env): Val {
-    const c = drawComparison(e, (x) => (x.kind === 'call' && isUnitUniformDraw(x)) || ((x.kind === 'name' || x.kind === 'attr') && this.eval(x, env)?.k === 'draw'));
+    const c = drawComparison(e, this.isModule, (x) => (x.kind === 'call' && isUnitUniformDraw(x)) || ((x.kind === 'name' || x.kind === 'attr') && this.eval(x, env)?.k === 'draw'));
     if (!c) return undefined;
     const p = this.eval(c.p, env);
     if (p?.k !== 'const' || p.masked) return undefined;
