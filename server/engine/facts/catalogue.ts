@@ -1810,6 +1810,11 @@ export function inPlaceReceiver(call: Expr & { kind: 'call' }, isModule: (e: Exp
   return callee.object;
 }
 
+/** JavaScript's `Math` and Python's `math`: the builtin math functions' object, imported or not. */
+export function isMathObject(e: Expr): boolean {
+  return e.kind === 'name' && (e.name === 'Math' || e.name === 'math');
+}
+
 /**
  * The arithmetic of a call in an optimizer step, torch's in-place forms and `_foreach_` lists, NumPy,
  * TF, tfjs, JAX and `Math` alike. Undefined for anything else (the step reads it as opaque).
@@ -1831,7 +1836,7 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
     receiver = args[0];
     args = args.slice(1);
   } else if (callee.kind === 'attr') {
-    const module = isModule(callee.object) || (callee.object.kind === 'name' && (callee.object.name === 'Math' || callee.object.name === 'math'));
+    const module = isModule(callee.object) || isMathObject(callee.object);
     name = callee.name;
     if (module && name.startsWith('_foreach_')) {
       name = name.slice('_foreach_'.length);

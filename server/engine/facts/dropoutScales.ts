@@ -23,9 +23,10 @@
 // (classic dropout applied to the next layer's weights, say).
 import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { programIndex, walkAll } from './program';
+import { programIndex, startsInFile, walkAll } from './program';
+import { isSelfName } from './resolve';
 import { baseExpr, exprKey } from './keys';
-import { arithmeticCall, bernoulliProbability, comparisonCall, frameworkPath, isElementMapMethod, mayNameDropoutApi, isElementStoreMethod, isMultiplyCall, isUnitUniformDraw, isWhereCall, valueKeptBy } from './catalogue';
+import { arithmeticCall, bernoulliProbability, comparisonCall, frameworkPath, isElementMapMethod, isMathObject, literalFlag, mayNameDropoutApi, isElementStoreMethod, isMultiplyCall, isUnitUniformDraw, isWhereCall, valueKeptBy } from './catalogue';
 import { ifChainAt, forEachChild, type Scope } from './scope';
 
 /** c · p^a · (1 − p)^b. */
@@ -80,13 +81,11 @@ interface Body {
 
 function collect(facts: Facts): DropoutScaleMismatch[] {
   const index = programIndex(facts);
-  const start = facts.file.base;
-  const end = start + facts.text.length + 1;
   const bodies = new Map<Scope, Body>();
   // The function bodies (and function expressions) around a draw, innermost first, at most three.
   for (const site of index.calls) {
     const call = site.call;
-    if (call.span.start < start || call.span.start >= end) continue;
+    if (!startsInFile(facts, call.span)) continue;
     if (!isUnitUniformDraw(call) && !bernoulliProbability(call)) continue;
     let depth = 0;
     for (let s: Scope | undefined = site.scope; s && depth < 3; s = s.parent) {
@@ -246,7 +245,7 @@ function isFlagTest(test: Expr, body: Body): boolean {
   const root = (e: Expr): Expr => (e.kind === 'attr' || e.kind === 'index' ? root(e.object) : e);
   const fromParam = (e: Expr): boolean => {
     const r = root(e);
-    return r !== e && r.kind === 'name' && (isParam(r.name) || r.name === 'self' || r.name === 'this');
+    return r !== e && r.kind === 'name' && (isParam(r.name) || isSelfName(r.name));
   };
   const isFlag = (e: Expr): boolean => {
     if (e.kind === 'name') {
@@ -264,7 +263,7 @@ function isFlagTest(test: Expr, body: Body): boolean {
   if (test.kind === 'unary' && test.op === 'not') return isFlag(test.arg);
   if (test.kind === 'other' && test.children.length === 2 && test.ops?.length === 1 && ['==', '!=', 'is', 'is not'].includes(test.ops[0])) {
     const [l, r] = test.children;
-    const literal = (e: Expr): boolean => e.kind === 'str' || (e.kind === 'name' && ['True', 'False', 'true', 'false'].includes(e.name));
+    const literal = (e: Expr): boolean => e.kind === 'str' || literalFlag(e) !== undefined;
     return (isFlag(l) && literal(r)) || (isFlag(r) && literal(l));
   }
   return false;
@@ -576,8 +575,8 @@ class Reader {
         const hit = known(env, key);
         if (hit) return hit.v;
         if (e.kind === 'name') {
-          if (e.name === 'true' || e.name === 'True') return { k: 'const', m: ONE, masked: false };
-          if (e.name === 'false' || e.name === 'False') return { k: 'const', m: { c: 0, a: 0, b: 0 }, masked: false };
+          const flag = literalFlag(e);
+          if (flag !== undefined) return { k: 'const', m: flag ? ONE : { c: 0, a: 0, b: 0 }, masked: false };
           const b = this.body.scope.lookup(e.name, e.span.start);
           if (b?.kind === 'assign' && !b.op && b.value?.kind === 'num' && (b.scope.bindings.get(e.name) ?? []).length === 1) return { k: 'const', m: { c: b.value.value, a: 0, b: 0 }, masked: false };
         }
@@ -671,7 +670,7 @@ class Reader {
     const callee = e.callee;
     const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
     if (name === undefined || mayNameDropoutApi(name)) return undefined;
-    const builtin = callee.kind === 'attr' && callee.object.kind === 'name' && callee.object.name === 'Math';
+    const builtin = callee.kind === 'attr' && isMathObject(callee.object);
     if (!builtin && !frameworkPath(callee, this.body.scope, e.span.start, this.facts.scopes.imports, this.facts.language === 'python' ? 'python' : 'script')) return undefined;
     for (const a of [...e.args, ...e.kwargs.map((k) => k.value)]) {
       const v = this.eval(a, env);
