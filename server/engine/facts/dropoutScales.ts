@@ -395,16 +395,36 @@ function probabilityVariable(facts: Facts, body: Body, p: Expr, depth: number): 
 /** `x * p` (or `x * (1 - p)`) anywhere in the file outside the function: the probability scales something else. */
 function scaledElsewhere(facts: Facts, body: Body, v: Variable): boolean {
   if (v.key === undefined) return false;
-  const key = v.key;
-  const isP = (e: Expr): boolean =>
-    exprKey(e) === key || (e.kind === 'binary' && e.op === '-' && e.left.kind === 'num' && e.left.value === 1 && exprKey(e.right) === key);
-  let found = false;
+  const spans = scaledKeys(facts).get(v.key);
+  return spans !== undefined && spans.some((s) => s.start < body.span.start || s.end > body.span.end);
+}
+
+const scaledCache = new WeakMap<Facts, Map<string, Span[]>>();
+
+/**
+ * The keys that scale something in the file (an operand of `*` or `/`, or of `np.multiply`, as itself or
+ * as `1 - key`), each with the spans of those products: one walk per file, read for every candidate body.
+ */
+function scaledKeys(facts: Facts): Map<string, Span[]> {
+  const cached = scaledCache.get(facts);
+  if (cached) return cached;
+  const out = new Map<string, Span[]>();
+  scaledCache.set(facts, out);
+  const add = (x: Expr, at: Span): void => {
+    const key = exprKey(x) ?? (x.kind === 'binary' && x.op === '-' && x.left.kind === 'num' && x.left.value === 1 ? exprKey(x.right) : undefined);
+    if (key === undefined) return;
+    const spans = out.get(key);
+    if (spans) spans.push(at);
+    else out.set(key, [at]);
+  };
+  const isModule = (x: Expr): boolean => facts.analyzer.isModule(x);
   walkAll(facts.module.body, (e) => {
-    if (found || e.span.start >= body.span.start && e.span.end <= body.span.end) return;
-    if (e.kind === 'binary' && (e.op === '*' || e.op === '/') && (isP(e.left) || isP(e.right))) found = true;
-    if (e.kind === 'call' && isMultiplyCall(e, (x) => facts.analyzer.isModule(x)) && e.args.some(isP)) found = true;
+    if (e.kind === 'binary' && (e.op === '*' || e.op === '/')) {
+      add(e.left, e.span);
+      add(e.right, e.span);
+    } else if (e.kind === 'call' && isMultiplyCall(e, isModule)) for (const a of e.args) add(a, e.span);
   });
-  return found;
+  return out;
 }
 
 /** The operand of a product that holds the probability (`this.dropProb` in `input[j] * this.dropProb`). */
