@@ -12,15 +12,16 @@
 //     or `add_loss` (catalogue.ts), a differentiation call (autodiff.ts), or a training role:
 //     gradients, learning rates, regularization strengths and knobs (roles.ts);
 //   - a dropout mask drawn by hand: a uniform draw compared with a probability (`Math.random() < p`,
-//     `np.random.rand(*A.shape) < keep`, or `D = np.random.rand(n, m)` and then `D < keep`), or a
-//     one-trial Bernoulli draw (`bernoulli_(p)`, `binomial(1, p, …)`) (dropoutScales.ts, NB209);
+//     `np.random.rand(*A.shape) < keep`, or `D = np.random.rand(n, m)` and then `D < keep`; a comparison
+//     written as a call too: `tf.randomUniform(s).less(keep)`, `np.less(u, keep)`), or a one-trial
+//     Bernoulli draw (`bernoulli_(p)`, `binomial(1, p, …)`, `binomial(n=1, …)`) (dropoutScales.ts, NB209);
 //   - a call of a builtin that names a definition at run time (`eval(args.model_name)`): an entry
 //     that builds a model from a class it chooses so, whose method a runner module calls (chosenClassMethods.ts).
 // Identifiers in strings and comments count too (keeping a file costs time, never a finding).
 // `npm run proof:fastpath` (scripts/fastpath-proof.mjs) runs the full and the fast path over the
 // fixtures, the examples, the bench corpus and any folders given, and fails on any difference.
 import { AUTODIFF_NAMES } from './facts/autodiff';
-import { FRAMEWORK_NAMES, RUN_TIME_NAME_LOOKUPS, UNIFORM_DRAW_NAMES } from './facts/catalogue';
+import { BERNOULLI_DRAW_NAMES, BINOMIAL_DRAW_NAME, COMPARISON_CALL_NAMES, FRAMEWORK_NAMES, RUN_TIME_NAME_LOOKUPS, UNIFORM_DRAW_NAMES } from './facts/catalogue';
 import { mayNameTrainingRole } from './facts/roles';
 
 /** An augmented assignment, unless its right side is a lone number or string (`i += 1`, `s += ", "`). */
@@ -34,8 +35,19 @@ const IDENTIFIER = /[A-Za-z_$][\w$]*/g;
 const RUN_TIME_LOOKUP = new RegExp(`(?<![\\w$.])(?:${RUN_TIME_NAME_LOOKUPS.join('|')})[ \\t]*\\(`);
 
 const DRAW = `(?:${UNIFORM_DRAW_NAMES.join('|')})[ \\t]*\\(`;
-/** A uniform draw compared right away (`Math.random() < p`, `p > np.random.rand(n)`), or a Bernoulli draw. */
-const DRAW_COMPARED = new RegExp(`\\b${DRAW}[^\\n]*?\\)[ \\t)]*[<>]|[<>]=?[ \\t(]*[\\w$.]*\\b${DRAW}|\\bbernoulli_?[ \\t]*\\(|\\bbinomial[ \\t]*\\([ \\t]*1\\b`);
+/** A comparison written as a call (`u.less(keep)`, `np.less(u, keep)`: comparisonCall in catalogue.ts), up to its `(`. */
+const COMPARISON_CALL = `(?:${COMPARISON_CALL_NAMES.join('|')})[ \\t]*\\(`;
+/** A comparison operator, or a method comparing its receiver (`.less(`, `.lt(`). */
+const COMPARES = `(?:[<>]|\\.[ \\t]*${COMPARISON_CALL})`;
+/**
+ * A uniform draw compared right away (`Math.random() < p`, `p > np.random.rand(n)`,
+ * `tf.randomUniform(s).less(keep)`, `np.less(np.random.rand(n), keep)`), or a Bernoulli draw
+ * (`bernoulli_(p)`, `binomial(1, p)`, `binomial(n=1, p=p)`).
+ */
+const DRAW_COMPARED = new RegExp(
+  `\\b${DRAW}[^\\n]*?\\)[ \\t)]*${COMPARES}|(?:[<>]=?|\\b${COMPARISON_CALL})[ \\t(]*[\\w$.]*\\b${DRAW}` +
+    `|\\b(?:${BERNOULLI_DRAW_NAMES.join('|')})[ \\t]*\\(|\\b${BINOMIAL_DRAW_NAME}[ \\t]*\\([ \\t]*(?:n[ \\t]*=[ \\t]*)?1\\b`,
+);
 /** `D = np.random.rand(n, m)`: the names given a draw, compared later (`D = D < keep_prob`). */
 const DRAW_ASSIGNED = new RegExp(`([A-Za-z_$][\\w$]*)[ \\t]*=[ \\t]*[\\w$.]*\\b${DRAW}`, 'g');
 
@@ -45,7 +57,8 @@ function mayDrawMask(text: string): boolean {
   DRAW_ASSIGNED.lastIndex = 0;
   let tries = 0;
   for (let m = DRAW_ASSIGNED.exec(text); m !== null && tries++ < 20; m = DRAW_ASSIGNED.exec(text)) {
-    if (new RegExp(`\\b${m[1].replace(/\$/g, '\\$')}[ \\t]*[<>]`).test(text)) return true;
+    const name = m[1].replace(/\$/g, '\\$');
+    if (new RegExp(`\\b${name}[ \\t]*${COMPARES}|\\b${COMPARISON_CALL}[ \\t]*${name}\\b`).test(text)) return true;
   }
   return false;
 }

@@ -7,6 +7,7 @@
 // inference, and the two expected factors; the corrected line when one expression carries the scale.
 import { defineRule } from './rule';
 import { dropoutScaleMismatches, monoText, sameMono } from '../engine/facts/dropoutScales';
+import { someExpr } from '../engine/facts/scope';
 
 export const nb209DropoutScaleMismatch = defineRule({
   meta: {
@@ -39,20 +40,13 @@ export const nb209DropoutScaleMismatch = defineRule({
         let span = f.inferFactor.span;
         if (facts.source({ start: span.start - 1, end: span.start }) === '(' && facts.source({ start: span.end, end: span.end + 1 }) === ')') span = { start: span.start - 1, end: span.end + 1 };
         edit = { span, newText: /^[\w.$]+$/.test(train) ? train : `(${train})` };
-        const at = f.inferAt.span;
-        // The corrected line, as written with the factor replaced (a statement on one line; else the expression).
-        const base = facts.file.base;
-        const lineStart = facts.text.lastIndexOf('\n', span.start - base - 1) + 1 + base;
-        const nl = facts.text.indexOf('\n', span.end - base);
-        const lineEnd = (nl < 0 ? facts.text.length : nl) + base;
-        const whole = lineStart <= at.start && at.end <= lineEnd;
-        const from = whole ? lineStart : at.start;
-        const to = whole ? lineEnd : at.end;
-        fixText = (facts.source({ start: from, end: span.start }) + edit.newText + facts.source({ start: span.end, end: to })).trim().replace(/\s*(#|\/\/).*$/, '');
+        // The corrected statement, as written with the factor replaced (a statement on one line; else the expression).
+        const statement = f.inferStatement && !facts.source(f.inferStatement).includes('\n') ? f.inferStatement : f.inferAt.span;
+        fixText = facts.source({ start: statement.start, end: span.start }) + edit.newText + facts.source({ start: span.end, end: statement.end });
       }
       const zeroStore = f.trainAt.kind === 'call' || f.trainAt.kind === 'num';
       // `expr / keep` only where it divides the values themselves (not a JavaScript array a call builds).
-      const divisible = facts.language === 'python' || (f.trainAt.kind !== 'call' && !trainText.includes('=>'));
+      const divisible = facts.language === 'python' || (f.trainAt.kind !== 'call' && !someExpr(f.trainAt, (e) => e.kind === 'lambda'));
       const inverted = identity && !zeroStore && divisible ? `${/^[\w.$[\]]+$/.test(trainText) ? trainText : `(${trainText})`} / ${/^[\w.$]+$/.test(train) ? train : `(${train})`}` : undefined;
       const advice = identity
         ? ` Divide the kept units by ${train} in training (inverted dropout${inverted ? `: \`${inverted}\`` : ''}), or multiply by ${train} at inference.`

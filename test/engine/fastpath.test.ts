@@ -79,6 +79,11 @@ describe('fast path: the lexical pre-check', () => {
       'weight_decay = 5e-4\n', // role names
       'x = 1  # nabla: ignore[NB101]\n', // a suppression for NB001 to judge
       'cls = eval(args.model)\nmodel = cls(10)\nrunner.fit(model)\n', // a class chosen at run time (NB201 through the runner)
+      'const m = tf.randomUniform(x.shape).less(this.keep);\n', // a dropout mask compared by a method (NB209)
+      'u = np.random.rand(n)\nm = np.less(u, keep)\n', // a drawn name compared by a function
+      'm = np.less(np.random.rand(n), keep)\n',
+      'u = torch.rand(n)\nm = u.lt(keep)\n',
+      'm = rng.binomial(n=1, p=keep, size=s)\n', // a one-trial binomial by keyword
     ];
     for (const text of kept) assert.equal(mayHoldTrainingMath(text), true, text);
   });
@@ -91,6 +96,7 @@ describe('fast path: the lexical pre-check', () => {
       'model.eval()\npreds = model(batch)\n', // a method named eval is not the builtin
       'export function bound(v: number, lo: number, hi: number): number {\n  return Math.min(hi, Math.max(lo, v));\n}\n',
       'import matplotlib.pyplot as plt\nplt.plot(history)\nplt.savefig("out.png")\n',
+      'k = rng.binomial(n=10, p=q, size=s)\n', // a binomial of ten trials is no mask
     ];
     for (const text of skipped) assert.equal(mayHoldTrainingMath(text), false, text);
   });

@@ -943,11 +943,14 @@ export function isUnitUniformDraw(call: Expr & { kind: 'call' }): boolean {
  * The probability of a one-trial Bernoulli draw (its value is 1 with that probability):
  * `np.random.binomial(1, p, size)`, `x.bernoulli_(p)`, `torch.bernoulli(torch.full_like(x, p))`.
  */
+/** The Bernoulli draws' names, for the CLI's fast path (prefilter.ts): `binomial` counts only with n = 1. */
+export const BERNOULLI_DRAW_NAMES: readonly string[] = ['bernoulli', 'bernoulli_'];
+export const BINOMIAL_DRAW_NAME = 'binomial';
 export function bernoulliProbability(call: Expr & { kind: 'call' }): Expr | undefined {
   const callee = call.callee;
   const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
   const kw = (k: string): Expr | undefined => call.kwargs.find((a) => a.name === k)?.value;
-  if (name === 'binomial') {
+  if (name === BINOMIAL_DRAW_NAME) {
     const n = call.args[0] ?? kw('n');
     return n?.kind === 'num' && n.value === 1 ? call.args[1] ?? kw('p') : undefined;
   }
@@ -969,9 +972,9 @@ export function bernoulliProbability(call: Expr & { kind: 'call' }): Expr | unde
  */
 const VALUE_METHODS: ReadonlySet<string> = new Set(['slice', 'copy', 'clone', 'astype', 'float', 'double', 'detach', 'type', 'to', 'type_as', 'cpu', 'toFloat', 'asType', 'cast']);
 const VALUE_FUNCTIONS: ReadonlySet<string> = new Set(['array', 'asarray', 'copy', 'cast', 'Number', 'float', 'Float32Array', 'Float64Array', 'from']);
-export function valueKeptBy(call: Expr & { kind: 'call' }): Expr | undefined {
+export function valueKeptBy(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): Expr | undefined {
   const callee = call.callee;
-  if (callee.kind === 'attr' && VALUE_METHODS.has(callee.name) && !(callee.object.kind === 'name' && (callee.object.name === 'np' || callee.object.name === 'numpy' || callee.object.name === 'torch' || callee.object.name === 'tf'))) return callee.object;
+  if (callee.kind === 'attr' && VALUE_METHODS.has(callee.name) && !isModule(callee.object)) return callee.object;
   const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
   return name !== undefined && VALUE_FUNCTIONS.has(name) && call.args.length >= 1 ? call.args[0] : undefined;
 }
@@ -983,9 +986,9 @@ export function isWhereCall(call: Expr & { kind: 'call' }): boolean {
 }
 
 /** `np.multiply(a, b)`, `torch.mul(a, b)`, `tf.multiply(a, b)`: an elementwise product. */
-export function isMultiplyCall(call: Expr & { kind: 'call' }): boolean {
+export function isMultiplyCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): boolean {
   const callee = call.callee;
-  return callee.kind === 'attr' && (callee.name === 'multiply' || callee.name === 'mul') && call.args.length === 2 && callee.object.kind === 'name';
+  return callee.kind === 'attr' && (callee.name === 'multiply' || callee.name === 'mul') && call.args.length === 2 && isModule(callee.object);
 }
 
 /** `t.set(i, v)`, `a.itemset(i, v)`: a store of its last argument into an element of the receiver. */
@@ -1000,13 +1003,15 @@ export function isElementStoreMethod(name: string): boolean {
 const COMPARISON_CALLS: Readonly<Record<string, '<' | '<=' | '>' | '>='>> = table({
   less: '<', lt: '<', less_equal: '<=', lessEqual: '<=', le: '<=', greater: '>', gt: '>', greater_equal: '>=', greaterEqual: '>=', ge: '>=',
 });
-export function comparisonCall(call: Expr & { kind: 'call' }): { op: '<' | '<=' | '>' | '>='; left: Expr; right: Expr } | undefined {
+/** Their names, for the CLI's fast path (prefilter.ts). */
+export const COMPARISON_CALL_NAMES: readonly string[] = Object.keys(COMPARISON_CALLS);
+export function comparisonCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): { op: '<' | '<=' | '>' | '>='; left: Expr; right: Expr } | undefined {
   const callee = call.callee;
   if (callee.kind !== 'attr' || call.kwargs.length > 0) return undefined;
   const op = COMPARISON_CALLS[callee.name];
   if (!op) return undefined;
   if (call.args.length === 1) return { op, left: callee.object, right: call.args[0] };
-  if (call.args.length === 2 && callee.object.kind === 'name') return { op, left: call.args[0], right: call.args[1] };
+  if (call.args.length === 2 && isModule(callee.object)) return { op, left: call.args[0], right: call.args[1] };
   return undefined;
 }
 
@@ -1014,14 +1019,14 @@ export function comparisonCall(call: Expr & { kind: 'call' }): { op: '<' | '<=' 
  * Arithmetic written as calls: `x.mul(m)`, `x.div(keep)`, `tf.mul(x, m)`, torch's in-place `x.mul_(m)`
  * (ARITHMETIC_CALLS): the operator and the two operands; `inPlace` when the receiver takes the result.
  */
-export function arithmeticCall(call: Expr & { kind: 'call' }): { op: '+' | '-' | '*' | '/'; left: Expr; right: Expr; inPlace: boolean } | undefined {
+export function arithmeticCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): { op: '+' | '-' | '*' | '/'; left: Expr; right: Expr; inPlace: boolean } | undefined {
   const callee = call.callee;
   if (callee.kind !== 'attr' || call.kwargs.length > 0) return undefined;
   const inPlace = callee.name.endsWith('_') && TORCH_IN_PLACE_ARITHMETIC.has(callee.name);
   const op = ARITHMETIC_CALLS[inPlace ? callee.name.slice(0, -1) : callee.name];
   if (!op || op === 'neg') return undefined;
   if (call.args.length === 1) return { op, left: callee.object, right: call.args[0], inPlace };
-  if (call.args.length === 2 && callee.object.kind === 'name' && !inPlace) return { op, left: call.args[0], right: call.args[1], inPlace };
+  if (call.args.length === 2 && isModule(callee.object) && !inPlace) return { op, left: call.args[0], right: call.args[1], inPlace };
   return undefined;
 }
 
@@ -1828,6 +1833,11 @@ export function inPlaceReceiver(call: Expr & { kind: 'call' }, isModule: (e: Exp
   return callee.object;
 }
 
+/** JavaScript's `Math` and Python's `math`: the builtin math functions' object, imported or not. */
+export function isMathObject(e: Expr): boolean {
+  return e.kind === 'name' && (e.name === 'Math' || e.name === 'math');
+}
+
 /**
  * The arithmetic of a call in an optimizer step, torch's in-place forms and `_foreach_` lists, NumPy,
  * TF, tfjs, JAX and `Math` alike. Undefined for anything else (the step reads it as opaque).
@@ -1849,7 +1859,7 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
     receiver = args[0];
     args = args.slice(1);
   } else if (callee.kind === 'attr') {
-    const module = isModule(callee.object) || (callee.object.kind === 'name' && (callee.object.name === 'Math' || callee.object.name === 'math'));
+    const module = isModule(callee.object) || isMathObject(callee.object);
     name = callee.name;
     if (module && name.startsWith('_foreach_')) {
       name = name.slice('_foreach_'.length);

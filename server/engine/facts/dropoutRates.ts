@@ -11,7 +11,8 @@
 // when it is bound from a value named as a drop rate (`keep_prob = args.dropout`).
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { dropoutRateParameter, frameworkPath, isUniformDrawName, mayNameDropoutApi } from './catalogue';
+import { dropoutRateParameter, frameworkPath, mayNameDropoutApi } from './catalogue';
+import { drawComparison, drawnIn } from './dropoutScales';
 import { programIndex, walkAll } from './program';
 import { exprKey, lastComponent } from './keys';
 import { isDropRateName, isKeepProbabilityName } from './roles';
@@ -102,7 +103,7 @@ function collect(facts: Facts): KeepProbabilityAsRate[] {
     const body = bodyOf(s);
     const complement = complemented.get(body)?.get(key);
     let uses = usesOf.get(body);
-    if (!uses) usesOf.set(body, (uses = maskUses(body)));
+    if (!uses) usesOf.set(body, (uses = maskUses(body, (x) => facts.analyzer.isModule(x))));
     if (uses.dropMask.has(key)) continue;
     const evidence: KeepProbabilityAsRate['evidence'] | undefined = uses.keepMask.has(key)
       ? { kind: 'mask', span: uses.keepMask.get(key) }
@@ -130,31 +131,18 @@ function boundFromDropRate(e: Expr, scope: Scope, at: number): boolean {
   return name !== undefined && isDropRateName(name);
 }
 
-/** Keys compared with a uniform draw in `body`: `rand(...) < k` keeps with probability k, `rand(...) > k` with 1 − k. */
-function maskUses(body: Stmt[]): Uses {
+/**
+ * Keys compared with a uniform draw in `body` (dropoutScales.ts reads the comparison): `rand(...) < k`
+ * keeps with probability k, `rand(...) > k` with 1 − k; `u.less(k)`, `D = rand(n)` then `D < k` alike.
+ */
+function maskUses(body: Stmt[], isModule: (x: Expr) => boolean): Uses {
   const uses: Uses = { keepMask: new Map(), dropMask: new Set() };
-  const isDraw = (e: Expr): boolean => {
-    const c = e.kind === 'call' ? e : undefined;
-    const n = c ? lastComponent(c.callee) : undefined;
-    return n !== undefined && isUniformDrawName(n);
-  };
+  const isDrawn = drawnIn(body);
   walkAll(body, (e) => {
-    if (e.kind !== 'other' || e.children.length !== 2 || e.ops?.length !== 1) return;
-    const op = e.ops[0];
-    const [l, r] = e.children;
-    let keep: boolean | undefined;
-    let other: Expr | undefined;
-    if (isDraw(l)) {
-      other = r;
-      keep = op === '<' || op === '<=' ? true : op === '>' || op === '>=' ? false : undefined;
-    } else if (isDraw(r)) {
-      other = l;
-      keep = op === '>' || op === '>=' ? true : op === '<' || op === '<=' ? false : undefined;
-    }
-    if (keep === undefined || !other) return;
-    const key = exprKey(other);
-    if (key === undefined) return;
-    if (keep) {
+    const c = drawComparison(e, isModule, isDrawn);
+    const key = c ? exprKey(c.p) : undefined;
+    if (!c || key === undefined) return;
+    if (c.below) {
       if (!uses.keepMask.has(key)) uses.keepMask.set(key, e.span);
     } else uses.dropMask.add(key);
   });

@@ -23,9 +23,10 @@
 // (classic dropout applied to the next layer's weights, say).
 import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { programIndex, walkAll } from './program';
-import { exprKey } from './keys';
-import { arithmeticCall, bernoulliProbability, comparisonCall, frameworkPath, isElementMapMethod, mayNameDropoutApi, isElementStoreMethod, isMultiplyCall, isUnitUniformDraw, isWhereCall, valueKeptBy } from './catalogue';
+import { programIndex, startsInFile, walkAll } from './program';
+import { isSelfName } from './resolve';
+import { baseExpr, exprKey } from './keys';
+import { arithmeticCall, bernoulliProbability, comparisonCall, frameworkPath, isElementMapMethod, isMathObject, literalFlag, mayNameDropoutApi, isElementStoreMethod, isMultiplyCall, isUnitUniformDraw, isWhereCall, valueKeptBy } from './catalogue';
 import { ifChainAt, forEachChild, type Scope } from './scope';
 
 /** c · p^a · (1 − p)^b. */
@@ -56,6 +57,8 @@ export interface DropoutScaleMismatch {
   inferAt?: Expr;
   /** The factor of the inference expression to replace (`this.dropProb` in `input[j] * this.dropProb`). */
   inferFactor?: Expr;
+  /** The statement that writes the inference expression (`out = h * (1 - p)`), for the corrected line. */
+  inferStatement?: Span;
   /** Where to report. */
   span: Span;
 }
@@ -78,13 +81,11 @@ interface Body {
 
 function collect(facts: Facts): DropoutScaleMismatch[] {
   const index = programIndex(facts);
-  const start = facts.file.base;
-  const end = start + facts.text.length + 1;
   const bodies = new Map<Scope, Body>();
   // The function bodies (and function expressions) around a draw, innermost first, at most three.
   for (const site of index.calls) {
     const call = site.call;
-    if (call.span.start < start || call.span.start >= end) continue;
+    if (!startsInFile(facts, call.span)) continue;
     if (!isUnitUniformDraw(call) && !bernoulliProbability(call)) continue;
     let depth = 0;
     for (let s: Scope | undefined = site.scope; s && depth < 3; s = s.parent) {
@@ -179,7 +180,7 @@ function containsDraw(stmts: Stmt[]): boolean {
  * (else 1 − p). `isDrawn` says whether an operand holds a uniform draw (a draw call, or a name the
  * caller knows was given one: `D = np.random.rand(*A.shape)`, then `D = D < keep_prob`).
  */
-function drawComparison(e: Expr, isDrawn: (x: Expr) => boolean = (x) => x.kind === 'call' && isUnitUniformDraw(x)): { p: Expr; below: boolean } | undefined {
+export function drawComparison(e: Expr, isModule: (x: Expr) => boolean, isDrawn: (x: Expr) => boolean = (x) => x.kind === 'call' && isUnitUniformDraw(x)): { p: Expr; below: boolean } | undefined {
   let op: string;
   let l: Expr;
   let r: Expr;
@@ -187,7 +188,7 @@ function drawComparison(e: Expr, isDrawn: (x: Expr) => boolean = (x) => x.kind =
     op = e.ops[0];
     [l, r] = e.children;
   } else if (e.kind === 'call') {
-    const c = comparisonCall(e);
+    const c = comparisonCall(e, isModule);
     if (!c) return undefined;
     ({ op, left: l, right: r } = c);
   } else return undefined;
@@ -212,14 +213,19 @@ function drawnKeys(stmts: Stmt[], out = new Set<string>()): Set<string> {
   return out;
 }
 
-/** The first mask drawn in `stmts` (a comparison with a uniform draw or a Bernoulli draw), in source order. */
-function firstMask(stmts: Stmt[]): { p: Expr; at: Span } | undefined {
-  let found: { p: Expr; at: Span } | undefined;
+/** Whether an operand in `stmts` holds a uniform draw: a draw call, or a name given one there (`D = np.random.rand(n, m)`). */
+export function drawnIn(stmts: Stmt[]): (x: Expr) => boolean {
   const keys = drawnKeys(stmts);
-  const isDrawn = (x: Expr): boolean => (x.kind === 'call' && isUnitUniformDraw(x)) || (keys.size > 0 && (x.kind === 'name' || x.kind === 'attr') && keys.has(exprKey(x) ?? ''));
+  return (x) => (x.kind === 'call' && isUnitUniformDraw(x)) || (keys.size > 0 && (x.kind === 'name' || x.kind === 'attr') && keys.has(exprKey(x) ?? ''));
+}
+
+/** The first mask drawn in `stmts` (a comparison with a uniform draw or a Bernoulli draw), in source order. */
+function firstMask(stmts: Stmt[], isModule: (x: Expr) => boolean): { p: Expr; at: Span } | undefined {
+  let found: { p: Expr; at: Span } | undefined;
+  const isDrawn = drawnIn(stmts);
   walkAll(stmts, (e) => {
     if (found) return;
-    const c = drawComparison(e, isDrawn);
+    const c = drawComparison(e, isModule, isDrawn);
     if (c) found = { p: c.p, at: e.span };
     else if (e.kind === 'call') {
       const p = bernoulliProbability(e);
@@ -239,7 +245,7 @@ function isFlagTest(test: Expr, body: Body): boolean {
   const root = (e: Expr): Expr => (e.kind === 'attr' || e.kind === 'index' ? root(e.object) : e);
   const fromParam = (e: Expr): boolean => {
     const r = root(e);
-    return r !== e && r.kind === 'name' && (isParam(r.name) || r.name === 'self' || r.name === 'this');
+    return r !== e && r.kind === 'name' && (isParam(r.name) || isSelfName(r.name));
   };
   const isFlag = (e: Expr): boolean => {
     if (e.kind === 'name') {
@@ -257,7 +263,7 @@ function isFlagTest(test: Expr, body: Body): boolean {
   if (test.kind === 'unary' && test.op === 'not') return isFlag(test.arg);
   if (test.kind === 'other' && test.children.length === 2 && test.ops?.length === 1 && ['==', '!=', 'is', 'is not'].includes(test.ops[0])) {
     const [l, r] = test.children;
-    const literal = (e: Expr): boolean => e.kind === 'str' || (e.kind === 'name' && ['True', 'False', 'true', 'false'].includes(e.name));
+    const literal = (e: Expr): boolean => e.kind === 'str' || literalFlag(e) !== undefined;
     return (isFlag(l) && literal(r)) || (isFlag(r) && literal(l));
   }
   return false;
@@ -291,7 +297,7 @@ function readBody(facts: Facts, body: Body): DropoutScaleMismatch | undefined {
     }
     const train = drawA ? pathA : pathB;
     const infer = drawA ? pathB : pathA;
-    const mask = firstMask(train);
+    const mask = firstMask(train, (x) => facts.analyzer.isModule(x));
     if (!mask) return undefined;
     const variable = probabilityVariable(facts, body, mask.p, 0);
     if (!variable) return undefined;
@@ -342,8 +348,21 @@ function readBody(facts: Facts, body: Body): DropoutScaleMismatch | undefined {
       trainAt,
       inferAt,
       inferFactor,
+      inferStatement: inferFactor && inferAt ? statementAround(body.stmts, inferAt.span) : undefined,
       span: inferAt && !sameMono(nv.v.m, ONE) ? inferAt.span : trainAt.span,
     };
+  }
+  return undefined;
+}
+
+/** The innermost simple statement (an assignment, a call, a return) of `stmts` that holds `at`. */
+function statementAround(stmts: Stmt[], at: Span): Span | undefined {
+  for (const s of stmts) {
+    if (s.span.start > at.start || s.span.end < at.end) continue;
+    if (s.kind === 'assign' || s.kind === 'expr' || s.kind === 'return') return s.span;
+    // An `if`'s span may hold its `else` (a block of its own that follows it).
+    const inner = s.kind === 'block' || s.kind === 'for' ? statementAround(s.body, at) : undefined;
+    if (inner) return inner;
   }
   return undefined;
 }
@@ -376,16 +395,36 @@ function probabilityVariable(facts: Facts, body: Body, p: Expr, depth: number): 
 /** `x * p` (or `x * (1 - p)`) anywhere in the file outside the function: the probability scales something else. */
 function scaledElsewhere(facts: Facts, body: Body, v: Variable): boolean {
   if (v.key === undefined) return false;
-  const key = v.key;
-  const isP = (e: Expr): boolean =>
-    exprKey(e) === key || (e.kind === 'binary' && e.op === '-' && e.left.kind === 'num' && e.left.value === 1 && exprKey(e.right) === key);
-  let found = false;
+  const spans = scaledKeys(facts).get(v.key);
+  return spans !== undefined && spans.some((s) => s.start < body.span.start || s.end > body.span.end);
+}
+
+const scaledCache = new WeakMap<Facts, Map<string, Span[]>>();
+
+/**
+ * The keys that scale something in the file (an operand of `*` or `/`, or of `np.multiply`, as itself or
+ * as `1 - key`), each with the spans of those products: one walk per file, read for every candidate body.
+ */
+function scaledKeys(facts: Facts): Map<string, Span[]> {
+  const cached = scaledCache.get(facts);
+  if (cached) return cached;
+  const out = new Map<string, Span[]>();
+  scaledCache.set(facts, out);
+  const add = (x: Expr, at: Span): void => {
+    const key = exprKey(x) ?? (x.kind === 'binary' && x.op === '-' && x.left.kind === 'num' && x.left.value === 1 ? exprKey(x.right) : undefined);
+    if (key === undefined) return;
+    const spans = out.get(key);
+    if (spans) spans.push(at);
+    else out.set(key, [at]);
+  };
+  const isModule = (x: Expr): boolean => facts.analyzer.isModule(x);
   walkAll(facts.module.body, (e) => {
-    if (found || e.span.start >= body.span.start && e.span.end <= body.span.end) return;
-    if (e.kind === 'binary' && (e.op === '*' || e.op === '/') && (isP(e.left) || isP(e.right))) found = true;
-    if (e.kind === 'call' && isMultiplyCall(e) && e.args.some(isP)) found = true;
+    if (e.kind === 'binary' && (e.op === '*' || e.op === '/')) {
+      add(e.left, e.span);
+      add(e.right, e.span);
+    } else if (e.kind === 'call' && isMultiplyCall(e, isModule)) for (const a of e.args) add(a, e.span);
   });
-  return found;
+  return out;
 }
 
 /** The operand of a product that holds the probability (`this.dropProb` in `input[j] * this.dropProb`). */
@@ -415,7 +454,12 @@ function factorOf(e: Expr, v: Variable): Expr | undefined {
 }
 
 class Reader {
-  constructor(private readonly facts: Facts, private readonly body: Body, private readonly v: Variable) {}
+  /** A module (`np`, `tf`) rather than a value with methods: the analyzer's test. */
+  private readonly isModule: (x: Expr) => boolean;
+
+  constructor(private readonly facts: Facts, private readonly body: Body, private readonly v: Variable) {
+    this.isModule = (x) => facts.analyzer.isModule(x);
+  }
 
   private steps = 0;
 
@@ -511,7 +555,7 @@ class Reader {
    */
   private statementCall(e: Expr, env: Env): boolean {
     if (e.kind !== 'call') return true;
-    if (arithmeticCall(e)?.inPlace) {
+    if (arithmeticCall(e, this.isModule)?.inPlace) {
       this.eval(e, env);
       return true;
     }
@@ -551,8 +595,8 @@ class Reader {
         const hit = known(env, key);
         if (hit) return hit.v;
         if (e.kind === 'name') {
-          if (e.name === 'true' || e.name === 'True') return { k: 'const', m: ONE, masked: false };
-          if (e.name === 'false' || e.name === 'False') return { k: 'const', m: { c: 0, a: 0, b: 0 }, masked: false };
+          const flag = literalFlag(e);
+          if (flag !== undefined) return { k: 'const', m: flag ? ONE : { c: 0, a: 0, b: 0 }, masked: false };
           const b = this.body.scope.lookup(e.name, e.span.start);
           if (b?.kind === 'assign' && !b.op && b.value?.kind === 'num' && (b.scope.bindings.get(e.name) ?? []).length === 1) return { k: 'const', m: { c: b.value.value, a: 0, b: 0 }, masked: false };
         }
@@ -590,8 +634,8 @@ class Reader {
       }
       case 'call': {
         if (isUnitUniformDraw(e)) return { k: 'draw', m: ONE, masked: false };
-        if (comparisonCall(e)) return this.maskOf(e, env);
-        const arith = arithmeticCall(e);
+        if (comparisonCall(e, this.isModule)) return this.maskOf(e, env);
+        const arith = arithmeticCall(e, this.isModule);
         if (arith) {
           const v = this.binary(arith.op, this.eval(arith.left, env), this.eval(arith.right, env));
           // torch's `x.mul_(mask)`: the receiver holds the product from here on.
@@ -604,13 +648,13 @@ class Reader {
           const v = this.eval(p, env);
           return v?.k === 'const' && !v.masked ? { k: 'const', m: v.m, masked: true, ind: true } : undefined;
         }
-        const kept = valueKeptBy(e);
+        const kept = valueKeptBy(e, this.isModule);
         if (kept) return this.eval(kept, env);
         if (isWhereCall(e)) {
           const t = this.eval(e.args[0], env);
           return t?.k === 'const' && t.ind ? mix(t.m, this.eval(e.args[1], env), this.eval(e.args[2], env)) : undefined;
         }
-        if (isMultiplyCall(e)) return this.binary('*', this.eval(e.args[0], env), this.eval(e.args[1], env));
+        if (isMultiplyCall(e, this.isModule)) return this.binary('*', this.eval(e.args[0], env), this.eval(e.args[1], env));
         if (e.callee.kind === 'attr' && isElementMapMethod(e.callee.name) && e.args.length >= 1 && e.args[0].kind === 'lambda') {
           const fn = e.args[0];
           const inner: Env = new Map(env);
@@ -630,7 +674,7 @@ class Reader {
 
   /** A comparison of a uniform draw with a probability: an indicator whose expectation is that probability (or its complement). */
   private maskOf(e: Expr, env: Env): Val {
-    const c = drawComparison(e, (x) => (x.kind === 'call' && isUnitUniformDraw(x)) || ((x.kind === 'name' || x.kind === 'attr') && this.eval(x, env)?.k === 'draw'));
+    const c = drawComparison(e, this.isModule, (x) => (x.kind === 'call' && isUnitUniformDraw(x)) || ((x.kind === 'name' || x.kind === 'attr') && this.eval(x, env)?.k === 'draw'));
     if (!c) return undefined;
     const p = this.eval(c.p, env);
     if (p?.k !== 'const' || p.masked) return undefined;
@@ -646,7 +690,7 @@ class Reader {
     const callee = e.callee;
     const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
     if (name === undefined || mayNameDropoutApi(name)) return undefined;
-    const builtin = callee.kind === 'attr' && callee.object.kind === 'name' && callee.object.name === 'Math';
+    const builtin = callee.kind === 'attr' && isMathObject(callee.object);
     if (!builtin && !frameworkPath(callee, this.body.scope, e.span.start, this.facts.scopes.imports, this.facts.language === 'python' ? 'python' : 'script')) return undefined;
     for (const a of [...e.args, ...e.kwargs.map((k) => k.value)]) {
       const v = this.eval(a, env);
@@ -714,9 +758,10 @@ function known(env: Env, key: string): Entry | undefined {
   return undefined;
 }
 
-/** The place a store writes or a read reads, without its element index: `out` for `out[i]`, `this.mask` for `this.mask[i]`. */
+/**
+ * The place a store writes or a read reads, without its element index: `out` for `out[i]`, `this.mask`
+ * for `this.mask[i]`; a string-keyed entry is its own place (`cache['out']` is not `cache['mask']`).
+ */
 function baseKey(e: Expr): string | undefined {
-  let x = e;
-  while (x.kind === 'index') x = x.object;
-  return x.kind === 'name' || x.kind === 'attr' ? exprKey(x) : undefined;
+  return exprKey(baseExpr(e));
 }

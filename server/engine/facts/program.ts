@@ -62,8 +62,13 @@ export interface ProgramIndex {
 
 /** Whether `fn` is written in this facts' file (the index of a program's file may hold functions read from elsewhere). */
 export function definedInFile(facts: Facts, fn: FunctionDef): boolean {
+  return startsInFile(facts, fn.span);
+}
+
+/** Does `span` start in this file (not in a module the program index also holds)? */
+export function startsInFile(facts: Facts, span: Span): boolean {
   const start = facts.file.base;
-  return fn.span.start >= start && fn.span.start < start + facts.text.length + 1;
+  return span.start >= start && span.start < start + facts.text.length + 1;
 }
 
 const cache = new WeakMap<Facts, ProgramIndex>();

@@ -21,6 +21,16 @@ export interface LoweredUnit {
 export const MAX_DEPTH = 200;
 
 
+/**
+ * A loop's header: from its start to the end of the token before its body (Python's `:`, a JavaScript
+ * `for`'s or `while`'s `)`), comments between them left out. `spanOf` is the lowerer's span of a node.
+ */
+export function loopHead(span: Span, body: SyntaxNode | null, spanOf: (node: SyntaxNode) => Span): { headSpan?: Span } {
+  let before = body?.previousSibling;
+  while (before && before.type === 'comment') before = before.previousSibling;
+  return before ? { headSpan: { start: span.start, end: spanOf(before).end } } : {};
+}
+
 export function other(span: Span, children: Expr[] = []): Expr {
   return { kind: 'other', children, span };
 }

@@ -5,7 +5,7 @@
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
 import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, SlicePart, Span, Stmt } from '../ir';
-import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue, type LoweredUnit } from './common';
+import { MAX_DEPTH, field, fieldIds, loopHead, other, parseNumber, stringValue, type LoweredUnit } from './common';
 
 const binaryOps = new Set<string>(['+', '-', '*', '/', '//', '%', '**', '@']);
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
@@ -67,11 +67,9 @@ export class PythonLowerer {
     return this.text.slice(node.startIndex, node.endIndex);
   }
 
-  /** A loop's header: from its start to the end of the token before its body (the `:`). */
+  /** A loop's header (lower/common.ts `loopHead`). */
   private head(span: Span, body: SyntaxNode | null): { headSpan?: Span } {
-    let before = body?.previousSibling;
-    while (before && before.type === 'comment') before = before.previousSibling;
-    return before ? { headSpan: { start: span.start, end: this.spanOf(before).end } } : {};
+    return loopHead(span, body, (n) => this.spanOf(n));
   }
 
   private slice(span: Span): string {

@@ -6,7 +6,7 @@
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
 import type { AssignOp, BinaryOp, DocComment, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
-import { MAX_DEPTH, field, fieldIds, other, parseNumber, stringValue } from './common';
+import { MAX_DEPTH, field, fieldIds, loopHead, other, parseNumber, stringValue } from './common';
 
 const binaryOps: Record<string, BinaryOp> = { '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '**': '**' };
 /**
@@ -96,11 +96,9 @@ export class TypeScriptLowerer {
     return this.text.slice(node.startIndex, node.endIndex);
   }
 
-  /** A loop's header: from its start to the end of the token before its body (`)`, or `do`). */
+  /** A loop's header (lower/common.ts `loopHead`). */
   private head(span: Span, body: SyntaxNode | null): { headSpan?: Span } {
-    let before = body?.previousSibling;
-    while (before && before.type === 'comment') before = before.previousSibling;
-    return before ? { headSpan: { start: span.start, end: this.spanOf(before).end } } : {};
+    return loopHead(span, body, (n) => this.spanOf(n));
   }
 
   private slice(span: Span): string {
@@ -297,7 +295,9 @@ export class TypeScriptLowerer {
         const span = this.spanOf(node);
         const cond = field(node, f.condition);
         const bodyNode = field(node, f.body);
-        out.push({ kind: 'block', label: 'while', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(bodyNode, depth), ...this.head(span, bodyNode), span });
+        // A do-while's condition comes after its body: no header to quote (only `do` would be).
+        const head = type === 'while_statement' ? this.head(span, bodyNode) : {};
+        out.push({ kind: 'block', label: 'while', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(bodyNode, depth), ...head, span });
         return;
       }
       case 'if_statement': {
