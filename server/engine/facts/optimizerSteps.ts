@@ -13,7 +13,7 @@ import { COMPARISON_OPERATORS } from '../ir';
 import type { Facts } from './index';
 import { explicitParams, ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
-import { callArguments, lambdaFunction, resolveCall, resolveExpr } from './resolve';
+import { callArguments, derivesFrom, lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
@@ -250,9 +250,9 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
     try {
       if (transform) {
         // An optax update function is read whole: its one update is what it returns.
-        const step = analyzeFunction(facts, fn, inits, fn.body, undefined, transform);
+        const step = analyzeFunction(facts, fn, initialValuesFor(facts, fn, inits), fn.body, undefined, transform);
         if (step) found.push(step);
-      } else found.push(...analyzePaths(facts, fn, inits));
+      } else found.push(...analyzePaths(facts, fn, initialValuesFor(facts, fn, inits)));
     } catch (e) {
       if (!(e instanceof PolyOverflow)) throw e;
     }
@@ -1826,8 +1826,8 @@ function carriedNames(body: Stmt[]): string[] {
 function initialValues(facts: Facts): (key: string) => number[] {
   let found = initials.get(facts);
   if (!found) {
-    let map: Map<string, number[]> | undefined;
-    found = (key) => (map ??= assignedNumbers(facts)).get(key) ?? [];
+    const assigned = assignedNumbers(facts);
+    found = (key) => assigned().get(key)?.map((x) => x.value) ?? [];
     initials.set(facts, found);
   }
   return found;
@@ -1835,15 +1835,61 @@ function initialValues(facts: Facts): (key: string) => number[] {
 
 const initials = new WeakMap<Facts, (key: string) => number[]>();
 
-function assignedNumbers(facts: Facts): Map<string, number[]> {
-  const map = new Map<string, number[]>();
+/**
+ * The numbers a method's instance members start at, from its own class and the classes it derives from: another
+ * class's `self.t = 0` in the same file says nothing about where this one's count starts. A number assigned outside
+ * every method and class body (a plain function, a JS constructor function) counts for every class.
+ */
+function initialValuesFor(facts: Facts, fn: FunctionDef, inits: (key: string) => number[]): (key: string) => number[] {
+  const cls = fn.cls;
+  if (!cls) return inits;
+  const assigned = assignedNumbers(facts);
+  const mine = new Map<ClassDef, boolean>();
+  const counts = (owner: ClassDef): boolean => {
+    let yes = mine.get(owner);
+    if (yes === undefined) mine.set(owner, (yes = derivesFrom(facts.program, cls, owner)));
+    return yes;
+  };
+  return (key) => {
+    const list = assigned().get(key);
+    if (!list) return [];
+    return list.flatMap((x) => (x.owner === undefined || counts(x.owner) ? [x.value] : []));
+  };
+}
+
+interface AssignedNumber {
+  value: number;
+  /** The class whose method or body assigns it (`self.t = 0` in `__init__`, a class field). */
+  owner?: ClassDef;
+}
+
+const assignedByFacts = new WeakMap<Facts, () => Map<string, AssignedNumber[]>>();
+
+function assignedNumbers(facts: Facts): () => Map<string, AssignedNumber[]> {
+  let found = assignedByFacts.get(facts);
+  if (!found) {
+    let map: Map<string, AssignedNumber[]> | undefined;
+    found = () => (map ??= collectAssignedNumbers(facts));
+    assignedByFacts.set(facts, found);
+  }
+  return found;
+}
+
+function collectAssignedNumbers(facts: Facts): Map<string, AssignedNumber[]> {
+  const map = new Map<string, AssignedNumber[]>();
+  const index = programIndex(facts);
+  const classOfScope = new Map<Scope, ClassDef>();
+  for (const scope of index.scopes) for (const c of scope.classes.values()) classOfScope.set(c.scope, c);
+  let owner: ClassDef | undefined;
   const put = (key: string, v: number): void => {
     const list = map.get(key);
-    if (list) list.push(v);
-    else map.set(key, [v]);
+    const entry: AssignedNumber = owner ? { value: v, owner } : { value: v };
+    if (list) list.push(entry);
+    else map.set(key, [entry]);
   };
-  const index = programIndex(facts);
   for (const stmt of index.stmtBySpan.values()) {
+    const scope = index.scopeAt(stmt.span.start);
+    owner = classOfScope.get(scope) ?? index.enclosingFunction(scope)?.cls;
     // `config.setdefault('t', 0)`
     const call = stmt.kind === 'expr' ? stmt.expr : stmt.kind === 'assign' ? stmt.value : undefined;
     if (call?.kind === 'call' && call.callee.kind === 'attr' && call.callee.name === DICT_DEFAULT_METHOD && call.args[0]?.kind === 'str' && call.args[1]?.kind === 'num') {
@@ -1866,7 +1912,7 @@ function assignedNumbers(facts: Facts): Map<string, number[]> {
       if (v.kind === 'num') put(key, v.value);
       if (v.kind === 'object') for (const entry of v.entries) if (entry.value.kind === 'num') put(`${key}[${JSON.stringify(entry.name)}]`, entry.value.value);
       // A class field `t = 0` is `this.t` / `self.t`.
-      if (v.kind === 'num' && t.kind === 'name' && index.scopeAt(stmt.span.start).kind === 'class') {
+      if (v.kind === 'num' && t.kind === 'name' && scope.kind === 'class') {
         put(`this.${key}`, v.value);
         put(`self.${key}`, v.value);
       }
