@@ -2,9 +2,9 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initEngine, languageForPath, lintText, type LanguageId } from '../../server/engine';
+import { initEngine, languageForPath, lintDocumentSteps, lintText, type LanguageId } from '../../server/engine';
+import { runSteps } from '../../server/engine/stepwise';
 import { explainAt as explainOrUndefined, explainIn, type Explanation } from '../../server/engine/explain';
-import { analyzeDocument } from '../../server/engine/document';
 import type { LintOptions } from '../../server/engine';
 
 /** explainAt that fails the test on an internal error instead of hiding it. */
@@ -298,10 +298,12 @@ describe('hover: explainAt', function () {
         const language = languageForPath(name);
         if (!language) continue;
         const text = fs.readFileSync(path.join(dir, name), 'utf8');
-        // One analysis and one lint per file, read at every line, as the server's session does
-        // (explainAt would lint the file again for each line).
-        const analysis = analyzeDocument(text, language);
-        const findings = lintText(text, { language, select: ['NB101'] }).findings;
+        // One lint per file and the analysis its rules saw, read at every line, as the server's
+        // session does (explainAt would lint the file again for each line; the cold session's
+        // path, explainAt's own analysis, is the other tests' here).
+        const lint = runSteps(lintDocumentSteps(text, { language, select: ['NB101'] }));
+        const analysis = lint.analysis!;
+        const findings = lint.outcome.findings;
         let offset = 0;
         for (const line of text.split('\n')) {
           const ex = explainIn(analysis, offset + line.length - line.trimStart().length, () => findings, (error) => {
