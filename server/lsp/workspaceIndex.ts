@@ -28,6 +28,8 @@ import { DEFAULT_MAX_FILE_SIZE, languageForPath, lintDocumentSteps, lintProjectS
 import type { Steps } from '../engine/stepwise';
 import { folderContents, projectRoot } from '../cli/lintFile';
 import { walk, type WalkItem } from '../cli/walk';
+import { isMinifiedName } from '../engine/defaultExclude';
+import { isPagePath } from '../engine/pages';
 import { withAnalysis } from './documentsOnly';
 import { fsPathOf } from './projectSettings';
 
@@ -49,6 +51,8 @@ const SCRATCH_FILES = 64;
 const MAX_LINT_PROJECT_FILES = 48;
 /** Files the walk lists (names only) past the limit, as a multiple of it. */
 const MAX_LISTED_FACTOR = 10;
+/** Folders above a script where a page that loads it may be (engine/project.ts `PAGE_LEVELS_UP`). */
+const PAGE_LEVELS_UP = 2;
 
 export interface WorkspaceIndexHost {
   /** The open text documents. */
@@ -285,9 +289,10 @@ export class WorkspaceIndex {
     // A file whose name the engine does not read as the document's language is linted alone.
     if (file === undefined || (!notebook && languageForPath(file) !== options.language)) return withAnalysis(lintDocumentSteps(text, options, parses));
     const importers = notebook ? [] : this.importersFor(file);
-    // So is one that imports no project file and that no file imports: the same findings, and the
-    // project keeps no parse of it (nor of the hundreds of such files an editor may have open).
-    if (importers.length === 0 && !this.mayImport(file, text, options.language)) {
+    // So is one that imports no project file, that no file imports and that shares no page with other
+    // scripts: the same findings, and the project keeps no parse of it (nor of the hundreds of such
+    // files an editor may have open).
+    if (importers.length === 0 && !this.mayImport(file, text, options.language) && !this.mayShareAPage(file, options.language)) {
       this.alone.add(file);
       return withAnalysis(lintDocumentSteps(text, options, parses));
     }
@@ -304,6 +309,25 @@ export class WorkspaceIndex {
     const changed = projectPathOf(changedUri);
     if (file === undefined || changed === undefined || file === changed || this.alone.has(file)) return false;
     return this.projectFor(file).dependencies(file).includes(changed);
+  }
+
+  /**
+   * Whether a JavaScript file may share one global scope with other scripts (the engine's
+   * `Project.pageMates`): an `.html` page in its folder or the two above it (inside its root), or
+   * another script beside it. Over-approximated from folder listings, read each time (pages are not
+   * watched files): a file that shares nothing is linted in its project with the same findings.
+   */
+  private mayShareAPage(file: string, language: LanguageId): boolean {
+    if (language !== 'javascript' || languageForPath(file) !== 'javascript') return false;
+    const root = this.rootOf(file);
+    let dir = dirname(file);
+    for (let up = 0; up <= PAGE_LEVELS_UP && isInside(dir, root); up++) {
+      const listed = folderContents(dir);
+      if (listed?.files.some((name) => isPagePath(name) || (up === 0 && languageForPath(name) === 'javascript' && `${dir}/${name}` !== file && !isMinifiedName(name)))) return true;
+      if (dir === root || dirname(dir) === dir) break;
+      dir = dirname(dir);
+    }
+    return false;
   }
 
   /** Whether an open document's text may import a project file (see `mayImportProjectFile`). */
@@ -440,9 +464,20 @@ export class WorkspaceIndex {
     }
   }
 
-  /** The project files a file imports, read with a scratch project (or `project`); undefined when the file is gone. */
+  /**
+   * The project files a file's lint reads: what it imports, and the scripts that share a page with it
+   * (`Project.pageMatePaths`: a link both ways, each side's lint records its own). Page mates are known
+   * once the file was linted in a project (`project`), as an open document is; the walk reads imports only.
+   */
+  private linksOf(project: Project, file: string): string[] {
+    const mates = project.pageMatePaths(file);
+    const imports = project.importsOf(file);
+    return mates.length === 0 ? imports : [...new Set([...imports, ...mates])];
+  }
+
+  /** The project files a file imports, read with a scratch project (or `project`, with its page mates); undefined when the file is gone. */
   private readImports(file: string, project?: Project): string[] | undefined {
-    if (project) return project.importsOf(file);
+    if (project) return this.linksOf(project, file);
     const text = this.read(file);
     const language = languageForPath(file);
     if (text === undefined || !language) return this.open.has(file) || fs.existsSync(file) ? [] : undefined;
@@ -659,7 +694,7 @@ export class WorkspaceIndex {
     const initial = this.initial!;
     const file = initial.files[initial.next++];
     if (file !== undefined) {
-      const next = this.open.has(file) ? this.projectFor(file).importsOf(file) : this.readImports(file);
+      const next = this.open.has(file) ? this.linksOf(this.projectFor(file), file) : this.readImports(file);
       this.setImports(file, next ?? []);
       this.walkedFiles++;
     }
