@@ -148,6 +148,13 @@ export class WorkspaceIndex {
   private readonly open = new Map<string, string>();
   /** Open documents whose last lint was a lint alone (they import no project file and nothing imports them). */
   private readonly alone = new Set<string>();
+  /**
+   * Open scripts → the scripts that share a page with them, as their last lint in a project read them
+   * (`Project.pageMatePaths`): an edit of one of those lints the script again (`affectedBy`). Unlike an
+   * import, a page-mate's run is not added to the script's lint: a folder's classic scripts may all be
+   * page-mates of each other, and the script's own run already reads their globals.
+   */
+  private readonly pageMates = new Map<string, string[]>();
   private readonly host: WorkspaceIndexHost;
   private readonly maxFileSize: number;
   private readonly maxFiles: number;
@@ -431,6 +438,7 @@ export class WorkspaceIndex {
           break;
         }
         for (const imported of this.imports.get(f) ?? []) if (!seen.has(imported)) stack.push(imported);
+        for (const mate of this.pageMates.get(f) ?? []) if (!seen.has(mate)) stack.push(mate);
       }
     }
     return out;
@@ -464,20 +472,9 @@ export class WorkspaceIndex {
     }
   }
 
-  /**
-   * The project files a file's lint reads: what it imports, and the scripts that share a page with it
-   * (`Project.pageMatePaths`: a link both ways, each side's lint records its own). Page mates are known
-   * once the file was linted in a project (`project`), as an open document is; the walk reads imports only.
-   */
-  private linksOf(project: Project, file: string): string[] {
-    const mates = project.pageMatePaths(file);
-    const imports = project.importsOf(file);
-    return mates.length === 0 ? imports : [...new Set([...imports, ...mates])];
-  }
-
-  /** The project files a file imports, read with a scratch project (or `project`, with its page mates); undefined when the file is gone. */
+  /** The project files a file imports, read with a scratch project (or `project`); undefined when the file is gone. */
   private readImports(file: string, project?: Project): string[] | undefined {
-    if (project) return this.linksOf(project, file);
+    if (project) return project.importsOf(file);
     const text = this.read(file);
     const language = languageForPath(file);
     if (text === undefined || !language) return this.open.has(file) || fs.existsSync(file) ? [] : undefined;
@@ -541,6 +538,7 @@ export class WorkspaceIndex {
     if (file === undefined || this.open.get(file) !== uri) return;
     this.open.delete(file);
     this.alone.delete(file);
+    this.pageMates.delete(file);
     this.invalidate(file);
     if (this.readDisk(file) !== lastText) {
       this.relint(this.affectedBy(new Set([file])));
@@ -552,7 +550,16 @@ export class WorkspaceIndex {
   linted(uri: string): void {
     const file = projectPathOf(uri);
     if (file === undefined || this.open.get(file) !== uri || languageForPath(file) === undefined) return;
-    this.relint(this.alone.has(file) ? this.update(file, []) : this.refresh(file, this.projectFor(file)));
+    if (this.alone.has(file)) {
+      this.pageMates.delete(file);
+      this.relint(this.update(file, []));
+      return;
+    }
+    const project = this.projectFor(file);
+    const mates = project.pageMatePaths(file);
+    if (mates.length > 0) this.pageMates.set(file, mates);
+    else this.pageMates.delete(file);
+    this.relint(this.refresh(file, project));
   }
 
   /** `workspace/didChangeWatchedFiles`: source files changed, were created or deleted on disk. */
@@ -694,7 +701,7 @@ export class WorkspaceIndex {
     const initial = this.initial!;
     const file = initial.files[initial.next++];
     if (file !== undefined) {
-      const next = this.open.has(file) ? this.linksOf(this.projectFor(file), file) : this.readImports(file);
+      const next = this.open.has(file) ? this.projectFor(file).importsOf(file) : this.readImports(file);
       this.setImports(file, next ?? []);
       this.walkedFiles++;
     }
