@@ -117,6 +117,30 @@ describe('language server: files a walk leaves out', function () {
     await client.close(uri);
   });
 
+  it("leaves alone a notebook in Jupyter's checkpoints folder, and lints the same notebook beside it", async function () {
+    const cells = ['import numpy as np\npen = reg * np.sum(W * W)', 'dW += pen'];
+    const openNotebook = async (rel: string): Promise<string[]> => {
+      const uri = uriOf(dir, rel);
+      const cellUris = cells.map((_, i) => `vscode-notebook-cell:${new URL(uri).pathname}#cell${i}`);
+      await client.connection.sendNotification('notebookDocument/didOpen', {
+        notebookDocument: { uri, notebookType: 'jupyter-notebook', version: 1, cells: cellUris.map((document) => ({ kind: 2, document })) },
+        cellTextDocuments: cells.map((text, i) => ({ uri: cellUris[i], languageId: 'python', version: 1, text })),
+      });
+      return cellUris;
+    };
+    const since = client.publishes.length;
+    const checkpoint = await openNotebook('.ipynb_checkpoints/train-checkpoint.ipynb');
+    const notebook = await openNotebook('train.ipynb');
+    const published = await client.waitForPublish(notebook[1], (p) => p.diagnostics.length > 0, since);
+    assert.deepEqual(
+      published.diagnostics.map((d) => d.code),
+      ['NB101'],
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const leaked = client.publishes.slice(since).filter((p) => checkpoint.includes(p.uri) && p.diagnostics.length > 0);
+    assert.deepEqual(leaked, []);
+  });
+
   it('Lint Workspace and nabla check report the same files', async function () {
     const since = client.publishes.length;
     await client.connection.sendRequest('nabla/lintWorkspace', {});
