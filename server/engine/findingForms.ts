@@ -269,8 +269,16 @@ export function antiRidgeForms(design: string, strength: string, outer: boolean)
 
 /** A coefficient as written: a number stays itself, anything else is the symbol given, with the code in the legend. */
 function symbolFor(code: string, tex: string, unicode: string): { tex: string; unicode: string; legend: Legend } {
-  if (/^\d+(\.\d*)?(e-?\d+)?$|^\.\d+$/.test(code)) return { tex: code, unicode: code, legend: [] };
+  if (/^\d+(\.\d*)?(e-?\d+)?$|^\.\d+$/.test(code)) return { tex: numberTex(code), unicode: code, legend: [] };
   return { tex, unicode, legend: [{ tex, unicode, code }] };
+}
+
+/** A number as TeX: `1e-9` as 10⁻⁹ and `5e-4` as 5·10⁻⁴ (TeX reads `1e-9` as a product minus 9). */
+function numberTex(code: string): string {
+  const m = /^(\d+(?:\.\d*)?)e(-?\d+)$/.exec(code);
+  if (!m) return code;
+  const exp = `10^{${String(Number(m[2]))}}`;
+  return Number(m[1]) === 1 ? exp : `${m[1]} \\cdot ${exp}`;
 }
 
 /** A weight as written: a number stays itself, anything else is β. */
