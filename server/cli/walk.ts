@@ -167,7 +167,14 @@ function isEnvironmentOrCache(names: (name: string) => boolean): boolean {
  * or by `text` (the editor's, when given). `.gitignore` is not consulted: an ignored file a user opens
  * is checked, as with Ruff. `absPath` and `root` are absolute.
  */
-export function walkExclusion(absPath: string, root: string, options: { isExcluded?: WalkOptions['isExcluded']; text?: string; exists?: (p: string) => boolean } = {}): string | undefined {
+export interface WalkExclusion {
+  /** Why, in words: "it is in build/, a folder Nabla leaves out by default". */
+  why: string;
+  /** The negated `exclude` pattern that brings it back, when one does (a default's name); none for a virtual environment or cache folder, or the user's own pattern. */
+  bringBack?: string;
+}
+
+export function walkExclusion(absPath: string, root: string, options: { isExcluded?: WalkOptions['isExcluded']; text?: string; exists?: (p: string) => boolean } = {}): WalkExclusion | undefined {
   const rel = path.relative(root, absPath);
   if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
   const parts = rel.split(path.sep);
@@ -178,16 +185,16 @@ export function walkExclusion(absPath: string, root: string, options: { isExclud
     dir = path.join(dir, part);
     const shown = toSlashes(path.relative(root, dir));
     const verdict = options.isExcluded?.(dir, true);
-    if (isDefaultExcludedFolder(part) && verdict !== false) return `it is in ${shown}/, a folder Nabla leaves out by default`;
-    if (verdict === true) return `the project file's exclude covers ${shown}/`;
-    if (isEnvironmentOrCache((n) => exists(path.join(dir, n)))) return `it is in ${shown}/, a virtual environment or cache folder`;
+    if (isDefaultExcludedFolder(part) && verdict !== false) return { why: `it is in ${shown}/, a folder Nabla leaves out by default`, bringBack: `!${part}/` };
+    if (verdict === true) return { why: `the project file's exclude covers ${shown}/` };
+    if (isEnvironmentOrCache((n) => exists(path.join(dir, n)))) return { why: `it is in ${shown}/, a virtual environment or cache folder (it holds pyvenv.cfg or CACHEDIR.TAG)` };
   }
   const verdict = options.isExcluded?.(absPath, false);
-  if (verdict === true) return "the project file's exclude covers it";
-  if (isAppleDouble(name)) return 'it is a macOS resource fork (._ file)';
+  if (verdict === true) return { why: "the project file's exclude covers it" };
+  if (isAppleDouble(name)) return { why: 'it is a macOS resource fork (._ file)' };
   if (verdict !== false && mayBeMinified(name)) {
-    if (isMinifiedName(name)) return 'it is minified JavaScript (by its name)';
-    if (options.text !== undefined && looksMinified(options.text.slice(0, MINIFIED_PREFIX_BYTES))) return 'it is minified JavaScript (by its content)';
+    if (isMinifiedName(name)) return { why: 'it is minified JavaScript (by its name)', bringBack: `!${name}` };
+    if (options.text !== undefined && looksMinified(options.text.slice(0, MINIFIED_PREFIX_BYTES))) return { why: 'it is minified JavaScript (by its content)', bringBack: `!${name}` };
   }
   return undefined;
 }

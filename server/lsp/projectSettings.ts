@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigResolver, CONFIG_FILE, formatProblem, excludeVerdict, PYPROJECT_FILE, resolveFileOptions, type LoadedConfig } from '../config/projectConfig';
 import { projectRoot } from '../cli/lintFile';
-import { walkExclusion } from '../cli/walk';
+import { walkExclusion, type WalkExclusion } from '../cli/walk';
 import type { NablaSettings } from './settings';
 
 /** Glob patterns of the files whose changes reload the project configuration. */
@@ -88,7 +88,7 @@ export class ProjectSettings {
    * undefined: what `nabla check <folder>` and Lint Workspace skip, the editor does not lint either.
    * `text`: the document's, for minified JavaScript told by its content.
    */
-  leftOut(fsPath: string, text?: string): string | undefined {
+  leftOut(fsPath: string, text?: string): WalkExclusion | undefined {
     const root = this.walkRoot(fsPath);
     const exists = (p: string): boolean => {
       let known = this.existing.get(p);
@@ -118,11 +118,12 @@ export class ProjectSettings {
     const fsPath = fsPathOf(uri);
     if (!fsPath) return editor;
     if (editor.enable) {
-      const why = this.leftOut(fsPath, text);
-      if (why !== undefined) {
-        if (this.noted.get(fsPath) !== why) {
-          this.noted.set(fsPath, why);
-          this.host.note?.(`${this.display(fsPath)} is not checked: ${why}. To check it, bring it back with a negated pattern in the project file's exclude (exclude = ["!dist/"]), as for nabla check`);
+      const left = this.leftOut(fsPath, text);
+      if (left !== undefined) {
+        if (this.noted.get(fsPath) !== left.why) {
+          this.noted.set(fsPath, left.why);
+          const how = left.bringBack !== undefined ? `; to check it, bring it back with a negated pattern in the project file's exclude (exclude = ["${left.bringBack}"]), as for nabla check` : '';
+          this.host.note?.(`${this.display(fsPath)} is not checked: ${left.why}, as nabla check and Lint Workspace leave it out${how}`);
         }
         return { ...editor, enable: false };
       }
