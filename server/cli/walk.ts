@@ -152,6 +152,53 @@ export interface WalkOptions {
   cwd?: string;
 }
 
+/** Whether a folder is a virtual environment or tagged as a cache: a walk does not enter it (below the folder it starts from). */
+function isEnvironmentOrCache(names: (name: string) => boolean): boolean {
+  return names('pyvenv.cfg') || names('CACHEDIR.TAG');
+}
+
+/**
+ * Why a walk of `root` would leave out the file at `absPath`, or undefined when it would list it: the
+ * language server asks this for a document opened in the editor, which it then leaves alone, as Ruff's
+ * server does with what its `exclude` covers (a walk's `--force-exclude`). The same tests as `walk`, in
+ * its order, for each folder between `root` (not itself: a folder named is always entered) and the file:
+ * a default-excluded name unless `isExcluded` brings it back, the project file's `exclude`, a virtual
+ * environment or cache folder; then the file: `exclude`, an AppleDouble file, minified JavaScript by name
+ * or by `text` (the editor's, when given). `.gitignore` is not consulted: an ignored file a user opens
+ * is checked, as with Ruff. `absPath` and `root` are absolute.
+ */
+export interface WalkExclusion {
+  /** Why, in words: "it is in build/, a folder Nabla leaves out by default". */
+  why: string;
+  /** The negated `exclude` pattern that brings it back, when one does (a default's name); none for a virtual environment or cache folder, or the user's own pattern. */
+  bringBack?: string;
+}
+
+export function walkExclusion(absPath: string, root: string, options: { isExcluded?: WalkOptions['isExcluded']; text?: string; exists?: (p: string) => boolean } = {}): WalkExclusion | undefined {
+  const rel = path.relative(root, absPath);
+  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  const parts = rel.split(path.sep);
+  const name = parts.pop()!;
+  const exists = options.exists ?? ((p: string) => fs.existsSync(p));
+  let dir = root;
+  for (const part of parts) {
+    dir = path.join(dir, part);
+    const shown = toSlashes(path.relative(root, dir));
+    const verdict = options.isExcluded?.(dir, true);
+    if (isDefaultExcludedFolder(part) && verdict !== false) return { why: `it is in ${shown}/, a folder Nabla leaves out by default`, bringBack: `!${part}/` };
+    if (verdict === true) return { why: `the project file's exclude covers ${shown}/` };
+    if (isEnvironmentOrCache((n) => exists(path.join(dir, n)))) return { why: `it is in ${shown}/, a virtual environment or cache folder (it holds pyvenv.cfg or CACHEDIR.TAG)` };
+  }
+  const verdict = options.isExcluded?.(absPath, false);
+  if (verdict === true) return { why: "the project file's exclude covers it" };
+  if (isAppleDouble(name)) return { why: 'it is a macOS resource fork (._ file)' };
+  if (verdict !== false && mayBeMinified(name)) {
+    if (isMinifiedName(name)) return { why: 'it is minified JavaScript (by its name)', bringBack: `!${name}` };
+    if (options.text !== undefined && looksMinified(options.text.slice(0, MINIFIED_PREFIX_BYTES))) return { why: 'it is minified JavaScript (by its content)', bringBack: `!${name}` };
+  }
+  return undefined;
+}
+
 export function* walk(paths: readonly string[], options: WalkOptions = {}): Generator<WalkItem> {
   const seenFiles = new Set<string>();
   // Real paths of folders already listed: stops symlink loops and double visits.
@@ -182,7 +229,7 @@ export function* walk(paths: readonly string[], options: WalkOptions = {}): Gene
     }
     // A virtual environment holds installed packages, not the user's code; a folder tagged as a
     // cache (CACHEDIR.TAG: Nabla's own under any name, --cache-dir, and other tools') holds none either.
-    if (!explicit && entries.some((e) => e.name === 'pyvenv.cfg' || e.name === 'CACHEDIR.TAG')) return;
+    if (!explicit && isEnvironmentOrCache((name) => entries.some((e) => e.name === name))) return;
 
     if (entries.some((e) => e.name === '.gitignore')) {
       const own = loadGitignore(absDir);

@@ -269,8 +269,16 @@ export function antiRidgeForms(design: string, strength: string, outer: boolean)
 
 /** A coefficient as written: a number stays itself, anything else is the symbol given, with the code in the legend. */
 function symbolFor(code: string, tex: string, unicode: string): { tex: string; unicode: string; legend: Legend } {
-  if (/^\d+(\.\d*)?(e-?\d+)?$|^\.\d+$/.test(code)) return { tex: code, unicode: code, legend: [] };
+  if (/^\d+(\.\d*)?(e-?\d+)?$|^\.\d+$/.test(code)) return { tex: numberTex(code), unicode: code, legend: [] };
   return { tex, unicode, legend: [{ tex, unicode, code }] };
+}
+
+/** A number as TeX: `1e-9` as 10⁻⁹ and `5e-4` as 5·10⁻⁴ (TeX reads `1e-9` as a product minus 9). */
+function numberTex(code: string): string {
+  const m = /^(\d+(?:\.\d*)?)e(-?\d+)$/.exec(code);
+  if (!m) return code;
+  const exp = `10^{${String(Number(m[2]))}}`;
+  return Number(m[1]) === 1 ? exp : `${m[1]} \\cdot ${exp}`;
 }
 
 /** A weight as written: a number stays itself, anything else is β. */
@@ -297,6 +305,74 @@ export function backpropAfterStepForms(weight: string, error: string): FindingFo
     legend: [
       { tex: 'W', unicode: 'W', code: weight },
       { tex: '\\delta', unicode: 'δ', code: error },
+    ],
+  };
+}
+
+/**
+ * A LAMB/LARS trust ratio over a copy of the weights with the step already added (NB404): w the
+ * weights, w̃ the copy, u the update direction the step adds (w̃ = w − η·u, at `movedAt`), c the
+ * numerator's coefficient and ε the denominator's, when the code writes them, r the local that holds the ratio.
+ */
+export function updatedTrustRatioForms(weightCode: string, copy: string, movedAt: string, parts: { coef?: string; eps?: string; ratio?: string }): FindingForms {
+  const c = parts.coef !== undefined ? symbolFor(parts.coef, 'c', 'c') : undefined;
+  const e = parts.eps !== undefined ? symbolFor(parts.eps, '\\varepsilon', 'ε') : undefined;
+  const r = parts.ratio !== undefined ? symbolFor(parts.ratio, 'r', 'r') : undefined;
+  const rTex = r?.tex ?? 'r';
+  const rUni = r?.unicode ?? 'r';
+  const num = { tex: `${c ? `${c.tex}\\,` : ''}\\lVert w \\rVert`, unicode: `${c ? `${c.unicode}·` : ''}‖w‖` };
+  const over = (normTex: string, normUni: string) => ({
+    tex: `\\frac{${num.tex}}{${normTex}${e ? ` + ${e.tex}` : ''}}`,
+    unicode: e ? `${num.unicode}/(${normUni} + ${e.unicode})` : `${num.unicode}/${normUni}`,
+  });
+  const wrong = over('\\lVert \\tilde w \\rVert', '‖w̃‖');
+  const right = over('\\lVert u \\rVert', '‖u‖');
+  const about = c ? { tex: c.tex, unicode: c.unicode } : { tex: '1', unicode: '1' };
+  return {
+    title: `Trust ratio of \`${weightCode}\``,
+    computed: {
+      tex: `${rTex} = ${wrong.tex}, \\quad \\tilde w = w - \\eta\\,u \\;\\text{(${movedAt})} \\;\\Rightarrow\\; \\lVert \\tilde w \\rVert \\approx \\lVert w \\rVert, \\; ${rTex} \\approx ${about.tex}`,
+      unicode: `${rUni} = ${wrong.unicode}; w̃ = w − η·u (${movedAt}) ⇒ ‖w̃‖ ≈ ‖w‖, ${rUni} ≈ ${about.unicode}`,
+    },
+    correct: {
+      tex: `${rTex} = ${right.tex}, \\quad w \\leftarrow w - \\eta\\,${rTex}\\,u`,
+      unicode: `${rUni} = ${right.unicode}; w ← w − η·${rUni}·u`,
+    },
+    correctLabel: 'Correct trust ratio (LAMB, LARS): over the update, not the updated weights',
+    legend: [
+      { tex: 'w', unicode: 'w', code: weightCode },
+      { tex: '\\tilde w', unicode: 'w̃', code: copy },
+      ...(r?.legend ?? []),
+      ...(c?.legend ?? []),
+      ...(e?.legend ?? []),
+    ],
+  };
+}
+
+/**
+ * A "Hutchinson" curvature |g ⊙ z| (or its square) with z a draw of random signs and g independent of
+ * it (NB402): the signs cancel. Hutchinson's estimate of the Hessian's diagonal multiplies z by a
+ * Hessian-vector product H·z, taken by differentiating gᵀz once more; the same |·| or square of it.
+ */
+export function deadRandomSignForms(factor: string, draw: string, kind: 'abs' | 'square', state: string): FindingForms {
+  const wrap = kind === 'abs' ? (t: string) => `\\lvert ${t} \\rvert` : (t: string) => `\\big(${t}\\big)^2`;
+  const wrapU = kind === 'abs' ? (t: string) => `|${t}|` : (t: string) => `(${t})²`;
+  const plainU = kind === 'abs' ? '|g|' : 'g²';
+  return {
+    title: `Curvature estimate \`${state}\``,
+    computed: {
+      tex: `${wrap('g \\odot z')} = ${kind === 'abs' ? '\\lvert g \\rvert' : 'g^2'} \\;\\; (z_i = \\pm 1) \\;\\Rightarrow\\; D \\text{ tracks } ${kind === 'abs' ? '\\lvert g \\rvert' : 'g^2'}`,
+      unicode: `${wrapU('g⊙z')} = ${plainU} (zᵢ = ±1) ⇒ D tracks ${plainU}`,
+    },
+    correct: {
+      tex: `D \\text{ tracks } ${wrap('z \\odot H z')}, \\quad H z = \\nabla\\big(g^{\\top} z\\big), \\quad \\mathbb{E}\\big[z \\odot H z\\big] = \\operatorname{diag}(H)`,
+      unicode: `D tracks ${wrapU('z⊙Hz')}, Hz = ∇(gᵀz), E[z⊙Hz] = diag(H)`,
+    },
+    correctLabel: "Hutchinson's estimate of the Hessian's diagonal",
+    legend: [
+      { tex: 'D', unicode: 'D', code: state },
+      { tex: 'g', unicode: 'g', code: factor },
+      { tex: 'z', unicode: 'z', code: draw },
     ],
   };
 }

@@ -1,5 +1,5 @@
 // The corrected lines of the optimizer-step hover (explainOptimizerStep.ts) and of the Show Update
-// Rule panel: for each NB401–NB405 finding on a hand-written step, and NB102's momentum that climbs,
+// Rule panel: for each NB401–NB405 finding on a hand-written step (NB404's Nesterov look-ahead without μ too), and NB102's momentum that climbs,
 // what the flagged code should compute (facts/optimizerCorrected.ts), typeset in the symbols of the
 // step's own lines, one formula per line of code.
 import type { Span } from './ir';
@@ -8,6 +8,7 @@ import type { DocumentAnalysis } from './document';
 import type { OptimizerStep, StateUpdate } from './facts/optimizerSteps';
 import type { CorrectedLine } from './facts/optimizerCorrected';
 import { climbingMomentum, descendingMomentum, optimizerFindings } from './facts/optimizerFindings';
+import { doubledLookaheads } from './facts/nesterovLookahead';
 import { constant, polyEquals, type Poly } from '../math/poly';
 import { printFactor, printPoly, type PolyText } from '../math/print/poly';
 import { docsUrl } from './index';
@@ -42,7 +43,9 @@ export function stepCorrections(a: DocumentAnalysis, step: OptimizerStep, findin
       const corrected = descendingMomentum(step, span);
       return corrected ? [{ code: 'NB102', span, message: f.message, corrected }] : [];
     });
-  const all = [...optimizerFindings(a.facts), ...climbing, ...ascents];
+  // NB404's Nesterov look-ahead without μ (facts/nesterovLookahead.ts).
+  const lookaheads = doubledLookaheads(a.facts).map((d) => ({ code: 'NB404', span: d.span, message: findings.find((f) => f.code === 'NB404' && a.lines.offset(f.range.start) === d.span.start)?.message ?? '', corrected: d.corrected }));
+  const all = [...optimizerFindings(a.facts), ...climbing, ...ascents, ...lookaheads];
   const out: OptimizerStepCorrection[] = [];
   // In the order of the findings in the file, each finding's lines in the order the code runs them.
   const mine = all.filter((f) => f.corrected && inStep(step, f.span) && reported.has(`${f.code}|${f.span.start}`)).sort((x, y) => x.span.start - y.span.start);

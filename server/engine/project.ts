@@ -345,40 +345,66 @@ export class Project implements ProjectFiles {
    * `from`. Empty when the host cannot list folders.
    */
   pageMates(from: SourceFile): ParsedFile[] {
-    if (!this.host.listFolder || from.language !== 'javascript') return [];
+    if (from.language !== 'javascript') return [];
     const fromPath = this.pathOf(from);
     return this.askingFrom(fromPath, () => {
-      const dir = dirname(fromPath);
-      const folders: PageFolder[] = [];
-      for (let d = dir, up = 0; up <= PAGE_LEVELS_UP && (d === this.root || d.startsWith(`${this.root}/`)); d = dirname(d), up++) {
-        folders.push(this.pageFolder(d));
-        if (d === this.root || dirname(d) === d) break;
-      }
-      const mates = new Set<string>();
-      let loaded = false;
-      for (const folder of folders) {
-        for (const page of folder.pages) {
-          if (!page.some((s) => s.path === fromPath)) continue;
-          loaded = true;
-          for (const s of page) if (!s.module && s.path !== fromPath) mates.add(s.path);
-        }
-      }
-      const own = folders[0];
-      if (!loaded && own) {
-        const onPages = new Set(folders.flatMap((f) => f.pages.flatMap((page) => page.map((s) => s.path))));
-        if (own.scripts.length <= MAX_FOLDER_SCRIPTS && this.classicScript(fromPath)) {
-          for (const path of own.scripts) if (path !== fromPath && !onPages.has(path) && this.classicScript(path)) mates.add(path);
-        }
-      }
       const out: ParsedFile[] = [];
-      for (const path of mates) {
+      for (const path of this.pageMateCandidates(fromPath)) {
         if (out.length >= MAX_PAGE_MATES) break;
-        if (languageForPath(path) !== 'javascript' || this.isMinified(path)) continue;
+        if (!this.isPageMate(path)) continue;
         const parsed = this.load(path);
         if (parsed) out.push(parsed);
       }
       return out;
     });
+  }
+
+  /**
+   * The paths of the scripts `pageMates` gives for the JavaScript file at `path` (the language server's
+   * workspace index links them, as it links imports: an edit of one lints the other again).
+   */
+  pageMatePaths(path: string): string[] {
+    if (languageForPath(path) !== 'javascript') return [];
+    return this.askingFrom(path, () => {
+      const out: string[] = [];
+      for (const mate of this.pageMateCandidates(path)) {
+        if (out.length >= MAX_PAGE_MATES) break;
+        if (this.isPageMate(mate) && this.exists(mate)) out.push(mate);
+      }
+      return out;
+    });
+  }
+
+  private isPageMate(path: string): boolean {
+    return languageForPath(path) === 'javascript' && !this.isMinified(path);
+  }
+
+  /** The scripts that share a page with `fromPath`, not yet read or checked to be JavaScript that is not minified (see `pageMates`). */
+  private pageMateCandidates(fromPath: string): string[] {
+    if (!this.host.listFolder) return [];
+    const dir = dirname(fromPath);
+    const folders: PageFolder[] = [];
+    for (let d = dir, up = 0; up <= PAGE_LEVELS_UP && (d === this.root || d.startsWith(`${this.root}/`)); d = dirname(d), up++) {
+      folders.push(this.pageFolder(d));
+      if (d === this.root || dirname(d) === d) break;
+    }
+    const mates = new Set<string>();
+    let loaded = false;
+    for (const folder of folders) {
+      for (const page of folder.pages) {
+        if (!page.some((s) => s.path === fromPath)) continue;
+        loaded = true;
+        for (const s of page) if (!s.module && s.path !== fromPath) mates.add(s.path);
+      }
+    }
+    const own = folders[0];
+    if (!loaded && own) {
+      const onPages = new Set(folders.flatMap((f) => f.pages.flatMap((page) => page.map((s) => s.path))));
+      if (own.scripts.length <= MAX_FOLDER_SCRIPTS && this.classicScript(fromPath)) {
+        for (const path of own.scripts) if (path !== fromPath && !onPages.has(path) && this.classicScript(path)) mates.add(path);
+      }
+    }
+    return [...mates];
   }
 
   /** A folder's pages (each the scripts it loads) and JavaScript files, read once until a file appears or disappears. */

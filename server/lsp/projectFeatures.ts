@@ -72,11 +72,13 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
         // A notification (window/showMessage), not a request: nothing waits for the user to dismiss it.
         warn: (message) => void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message }).catch(() => undefined),
         log: (message) => log(MessageType.Warning, message),
+        note: (message) => log(MessageType.Info, message),
       })
     : noProjectFile;
   const fsPathOf = (uri: string): string | undefined => disk?.pathOf(uri);
   const isConfigUri = (uri: string): boolean => disk?.isConfigUri(uri) ?? false;
-  const settings = async (uri: string): Promise<NablaSettings> => project.apply(uri, await deps.editorSettings(uri));
+  // An open document's text tells minified JavaScript the walks leave out (projectSettings.ts `leftOut`).
+  const settings = async (uri: string): Promise<NablaSettings> => project.apply(uri, await deps.editorSettings(uri), documents.get(uri)?.getText());
 
   let folders: string[] = [];
   let watchDynamically = false;
@@ -202,7 +204,10 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
       .map(fsPathOf)
       .filter((p): p is string => p !== undefined)
       .map((p) => disk.resolve(p));
-    if (roots.length > 0) folders = [...new Set([...folders, ...roots])];
+    if (roots.length > 0) {
+      folders = [...new Set([...folders, ...roots])];
+      project.setRoots(folders); // what the run walks from, the open documents are judged from too
+    }
     const progress = connection.window.attachWorkDoneProgress(params?.workDoneToken);
     return workspace.run(roots.length > 0 ? roots : folders, token, progress);
   });

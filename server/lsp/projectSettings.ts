@@ -4,10 +4,16 @@
 // Precedence (documented in README "Project configuration"): the project file first, then the
 // editor settings on top: a non-empty `nabla.select` is added to the file's `select`,
 // `nabla.ignore` is added to its `ignore`, `nabla.severity` overrides per code. A file that the
-// project's `exclude` covers gets no diagnostics.
+// project's `exclude` covers gets no diagnostics, and neither does one a walk of its workspace folder
+// leaves out by default (server/cli/walk.ts `walkExclusion`: build output, installed packages, minified
+// JavaScript), as Ruff's server leaves alone what its `exclude` (defaults included) covers; the
+// Output channel says why, once per file. A negated pattern (`exclude = ["!dist/"]`) brings it back.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigResolver, CONFIG_FILE, formatProblem, excludeVerdict, PYPROJECT_FILE, resolveFileOptions, type LoadedConfig } from '../config/projectConfig';
+import { projectRoot } from '../cli/lintFile';
+import { walkExclusion, type WalkExclusion } from '../cli/walk';
 import type { NablaSettings } from './settings';
 
 /** Glob patterns of the files whose changes reload the project configuration. */
@@ -34,12 +40,20 @@ export interface ProjectSettingsHost {
   warn(message: string): void;
   /** Written to the output channel every time a file with problems is loaded. */
   log(message: string): void;
+  /** Written to the output channel once per file left out (an information, not a warning). */
+  note?(message: string): void;
 }
 
 export class ProjectSettings {
   private resolver: ConfigResolver;
   private readonly shown = new Set<string>();
   private roots: string[] = [];
+  /** Paths found present or absent (folder markers of `walkExclusion`), until the configuration reloads. */
+  private readonly existing = new Map<string, boolean>();
+  /** The project root of a file outside the workspace folders, by its folder. */
+  private readonly outsideRoots = new Map<string, string>();
+  /** Files whose exclusion the output channel was told about, with the reason. */
+  private readonly noted = new Map<string, string>();
 
   constructor(private readonly host: ProjectSettingsHost) {
     this.resolver = this.createResolver();
@@ -53,6 +67,9 @@ export class ProjectSettings {
   /** A config file changed: forget everything loaded; the next lint reads the files again. */
   reload(): void {
     this.resolver = this.createResolver();
+    this.existing.clear();
+    this.outsideRoots.clear();
+    this.noted.clear();
   }
 
   /** The project config for a local path, if any. */
@@ -66,10 +83,52 @@ export class ProjectSettings {
     return loaded === undefined ? undefined : excludeVerdict(loaded.config, fsPath, isDir);
   }
 
-  /** The editor settings for a document with its project file layered underneath. */
-  apply(uri: string, editor: NablaSettings): NablaSettings {
+  /**
+   * Why a walk of the file's workspace folder (outside them: of its project root) leaves it out, or
+   * undefined: what `nabla check <folder>` and Lint Workspace skip, the editor does not lint either.
+   * `text`: the document's, for minified JavaScript told by its content.
+   */
+  leftOut(fsPath: string, text?: string): WalkExclusion | undefined {
+    const root = this.walkRoot(fsPath);
+    const exists = (p: string): boolean => {
+      let known = this.existing.get(p);
+      if (known === undefined) this.existing.set(p, (known = fs.existsSync(p)));
+      return known;
+    };
+    return walkExclusion(fsPath, root, { isExcluded: (p, isDir) => this.excludes(p, isDir), text, exists });
+  }
+
+  /** The deepest workspace folder holding a file, else the project root the CLI gives it (lintFile.ts). */
+  private walkRoot(fsPath: string): string {
+    let best: string | undefined;
+    for (const root of this.roots) {
+      const rel = path.relative(root, fsPath);
+      if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      if (best === undefined || root.length > best.length) best = root;
+    }
+    if (best !== undefined) return best;
+    const dir = path.dirname(fsPath);
+    let root = this.outsideRoots.get(dir);
+    if (root === undefined) this.outsideRoots.set(dir, (root = path.resolve(projectRoot(fsPath))));
+    return root;
+  }
+
+  /** The editor settings for a document with its project file layered underneath (`text`: the open document's). */
+  apply(uri: string, editor: NablaSettings, text?: string): NablaSettings {
     const fsPath = fsPathOf(uri);
     if (!fsPath) return editor;
+    if (editor.enable) {
+      const left = this.leftOut(fsPath, text);
+      if (left !== undefined) {
+        if (this.noted.get(fsPath) !== left.why) {
+          this.noted.set(fsPath, left.why);
+          const how = left.bringBack !== undefined ? `; to check it, bring it back with a negated pattern in the project file's exclude (exclude = ["${left.bringBack}"]), as for nabla check` : '';
+          this.host.note?.(`${this.display(fsPath)} is not checked: ${left.why}, as nabla check and Lint Workspace leave it out${how}`);
+        }
+        return { ...editor, enable: false };
+      }
+      this.noted.delete(fsPath);
+    }
     const loaded = this.configFor(fsPath);
     if (!loaded) return editor;
     const options = resolveFileOptions(loaded.config, fsPath, editor, 'editor');

@@ -28,6 +28,8 @@ import { DEFAULT_MAX_FILE_SIZE, languageForPath, lintDocumentSteps, lintProjectS
 import type { Steps } from '../engine/stepwise';
 import { folderContents, projectRoot } from '../cli/lintFile';
 import { walk, type WalkItem } from '../cli/walk';
+import { isMinifiedName } from '../engine/defaultExclude';
+import { isPagePath } from '../engine/pages';
 import { withAnalysis } from './documentsOnly';
 import { fsPathOf } from './projectSettings';
 
@@ -49,6 +51,8 @@ const SCRATCH_FILES = 64;
 const MAX_LINT_PROJECT_FILES = 48;
 /** Files the walk lists (names only) past the limit, as a multiple of it. */
 const MAX_LISTED_FACTOR = 10;
+/** Folders above a script where a page that loads it may be (engine/project.ts `PAGE_LEVELS_UP`). */
+const PAGE_LEVELS_UP = 2;
 
 export interface WorkspaceIndexHost {
   /** The open text documents. */
@@ -144,6 +148,13 @@ export class WorkspaceIndex {
   private readonly open = new Map<string, string>();
   /** Open documents whose last lint was a lint alone (they import no project file and nothing imports them). */
   private readonly alone = new Set<string>();
+  /**
+   * Open scripts → the scripts that share a page with them, as their last lint in a project read them
+   * (`Project.pageMatePaths`): an edit of one of those lints the script again (`affectedBy`). Unlike an
+   * import, a page-mate's run is not added to the script's lint: a folder's classic scripts may all be
+   * page-mates of each other, and the script's own run already reads their globals.
+   */
+  private readonly pageMates = new Map<string, string[]>();
   private readonly host: WorkspaceIndexHost;
   private readonly maxFileSize: number;
   private readonly maxFiles: number;
@@ -285,9 +296,10 @@ export class WorkspaceIndex {
     // A file whose name the engine does not read as the document's language is linted alone.
     if (file === undefined || (!notebook && languageForPath(file) !== options.language)) return withAnalysis(lintDocumentSteps(text, options, parses));
     const importers = notebook ? [] : this.importersFor(file);
-    // So is one that imports no project file and that no file imports: the same findings, and the
-    // project keeps no parse of it (nor of the hundreds of such files an editor may have open).
-    if (importers.length === 0 && !this.mayImport(file, text, options.language)) {
+    // So is one that imports no project file, that no file imports and that shares no page with other
+    // scripts: the same findings, and the project keeps no parse of it (nor of the hundreds of such
+    // files an editor may have open).
+    if (importers.length === 0 && !this.mayImport(file, text, options.language) && !this.mayShareAPage(file, options.language)) {
       this.alone.add(file);
       return withAnalysis(lintDocumentSteps(text, options, parses));
     }
@@ -304,6 +316,25 @@ export class WorkspaceIndex {
     const changed = projectPathOf(changedUri);
     if (file === undefined || changed === undefined || file === changed || this.alone.has(file)) return false;
     return this.projectFor(file).dependencies(file).includes(changed);
+  }
+
+  /**
+   * Whether a JavaScript file may share one global scope with other scripts (the engine's
+   * `Project.pageMates`): an `.html` page in its folder or the two above it (inside its root), or
+   * another script beside it. Over-approximated from folder listings, read each time (pages are not
+   * watched files): a file that shares nothing is linted in its project with the same findings.
+   */
+  private mayShareAPage(file: string, language: LanguageId): boolean {
+    if (language !== 'javascript' || languageForPath(file) !== 'javascript') return false;
+    const root = this.rootOf(file);
+    let dir = dirname(file);
+    for (let up = 0; up <= PAGE_LEVELS_UP && isInside(dir, root); up++) {
+      const listed = folderContents(dir);
+      if (listed?.files.some((name) => isPagePath(name) || (up === 0 && languageForPath(name) === 'javascript' && `${dir}/${name}` !== file && !isMinifiedName(name)))) return true;
+      if (dir === root || dirname(dir) === dir) break;
+      dir = dirname(dir);
+    }
+    return false;
   }
 
   /** Whether an open document's text may import a project file (see `mayImportProjectFile`). */
@@ -407,6 +438,7 @@ export class WorkspaceIndex {
           break;
         }
         for (const imported of this.imports.get(f) ?? []) if (!seen.has(imported)) stack.push(imported);
+        for (const mate of this.pageMates.get(f) ?? []) if (!seen.has(mate)) stack.push(mate);
       }
     }
     return out;
@@ -506,6 +538,7 @@ export class WorkspaceIndex {
     if (file === undefined || this.open.get(file) !== uri) return;
     this.open.delete(file);
     this.alone.delete(file);
+    this.pageMates.delete(file);
     this.invalidate(file);
     if (this.readDisk(file) !== lastText) {
       this.relint(this.affectedBy(new Set([file])));
@@ -517,7 +550,16 @@ export class WorkspaceIndex {
   linted(uri: string): void {
     const file = projectPathOf(uri);
     if (file === undefined || this.open.get(file) !== uri || languageForPath(file) === undefined) return;
-    this.relint(this.alone.has(file) ? this.update(file, []) : this.refresh(file, this.projectFor(file)));
+    if (this.alone.has(file)) {
+      this.pageMates.delete(file);
+      this.relint(this.update(file, []));
+      return;
+    }
+    const project = this.projectFor(file);
+    const mates = project.pageMatePaths(file);
+    if (mates.length > 0) this.pageMates.set(file, mates);
+    else this.pageMates.delete(file);
+    this.relint(this.refresh(file, project));
   }
 
   /** `workspace/didChangeWatchedFiles`: source files changed, were created or deleted on disk. */

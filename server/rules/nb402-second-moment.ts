@@ -6,6 +6,7 @@
 import { defineRule } from './rule';
 import { optimizerFindings } from '../engine/facts/optimizerFindings';
 import { deadRandomSigns } from '../engine/facts/deadRandomSigns';
+import { deadRandomSignForms } from '../engine/findingForms';
 
 export const nb402SecondMoment = defineRule({
   meta: {
@@ -27,6 +28,7 @@ export const nb402SecondMoment = defineRule({
         span: d.span,
         message: `${written} multiplies ${d.factor} by ${d.draw}, a draw of random signs ±1, inside ${d.kind === 'square' ? 'a square' : 'an absolute value'}: since |${d.draw}| = 1 everywhere the signs cancel and the value is just ${d.kind === 'square' ? `(${d.factor})²` : `|${d.factor}|`}, so ${d.state}, which the step divides by, is an average of the gradient's magnitude, not a curvature: no Hessian-vector product is ever taken. Hutchinson's estimate of the Hessian's diagonal is ${d.draw} * (H @ ${d.draw}), with H·${d.draw} from a second differentiation (torch.autograd.grad(g, p, ${d.draw}))`,
         related: [{ span: d.drawn, message: `${d.draw} is drawn here` }, { span: d.stateSpan, message: `${d.state} averages it and the step divides by it` }],
+        math: { forms: deadRandomSignForms(d.factor, d.draw, d.kind, d.state) },
       });
     }
   },

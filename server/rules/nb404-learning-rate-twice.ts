@@ -8,6 +8,7 @@
 // a learning rate decayed in the training loop after the framework optimizer that took it was built,
 // into a value nothing reads (facts/unappliedSchedules.ts); and a LAMB/LARS trust ratio, the layer-wise
 // learning rate, taken over the updated weights instead of the update (facts/updatedTrustRatio.ts).
+import { updatedTrustRatioForms } from '../engine/findingForms';
 import { defineRule } from './rule';
 import { optimizerFindings } from '../engine/facts/optimizerFindings';
 import { unusedLearningRates } from '../engine/facts/unusedLearningRate';
@@ -57,6 +58,7 @@ export const nb404LearningRateTwice = defineRule({
           { span: r.moved, message: `the step is added to ${r.copy} here` },
           { span: r.update, message: `the ratio scales this step of ${r.param}` },
         ],
+        math: { forms: updatedTrustRatioForms(r.param, r.copy, facts.lineLabel(r.moved), r) },
       });
     }
     // A Nesterov look-ahead without μ: the fresh term added twice (facts/nesterovLookahead.ts).

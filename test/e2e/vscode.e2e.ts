@@ -208,6 +208,41 @@ for (const theme of Object.keys(themes) as ThemeKind[]) {
       await sleep(300);
       await page().screenshot({ path: path.join(imagesDir, `problems-${theme}.png`) });
     });
+
+    it('a copy of a faulty file in build output (dist/) gets no squiggles and adds no problem; one elsewhere does', async function () {
+      if (theme !== 'light') this.skip(); // the server's behaviour, not the theme's: once is enough
+      const file = findings[0].file;
+      // Written after the workbench started, so the README pictures show the examples only; opened by Quick Open.
+      const quickOpen = async (folder: string): Promise<void> => {
+        const copy = path.join(session!.workspace, folder, file);
+        fs.mkdirSync(path.dirname(copy), { recursive: true });
+        fs.copyFileSync(path.join(session!.workspace, file), copy);
+        await page().keyboard.press('Control+P');
+        await page().locator('.quick-input-widget input').waitFor();
+        await page().keyboard.type(`${folder}/${file}`);
+        await page().locator('.quick-input-widget .monaco-list-row', { hasText: file }).filter({ hasText: folder }).first().waitFor({ timeout: 30_000 });
+        await page().keyboard.press('Enter');
+        await page().locator('.part.editor .tab.active', { hasText: file }).waitFor();
+        await activeEditor(page()).locator('.view-line').first().waitFor();
+        await goToLine(page(), findings[0].line);
+      };
+      const before = await problemCounts(page());
+      // The control: a copy in a folder the walks list squiggles like the original.
+      await quickOpen('copies');
+      const deadline = Date.now() + 30_000;
+      while ((await squiggles(page())).length === 0 && Date.now() < deadline) await sleep(250);
+      assert.deepEqual(
+        (await squiggles(page())).map((s) => s.covered),
+        [findings[0].covered],
+      );
+      while ((await problemCounts(page())).errors !== before.errors + 1 && Date.now() < deadline) await sleep(250);
+      assert.deepEqual(await problemCounts(page()), { errors: before.errors + 1, warnings: before.warnings });
+      // The copy in dist/: nothing, however long one waits (the control squiggled within seconds).
+      await quickOpen('dist');
+      await sleep(5000);
+      assert.deepEqual(await squiggles(page()), []);
+      assert.deepEqual(await problemCounts(page()), { errors: before.errors + 1, warnings: before.warnings });
+    });
   });
 }
 

@@ -15,7 +15,8 @@ import type { Facts } from './index';
 import { optimizerSteps, splitSelf, type OptimizerStep, type ParamUpdate, type StateUpdate } from './optimizerSteps';
 import { innermostStatement } from './adaptiveDecay';
 import { spanKey } from './program';
-import { add, atomKey, mentions, mul, numeric, polyEquals, type Mono, type Poly } from '../../math/poly';
+import { add, atomKey, mentions, mul, numeric, polyEquals, sym, type Mono, type Poly } from '../../math/poly';
+import type { CorrectedLine } from './optimizerCorrected';
 
 export interface DoubledLookahead {
   /** The write that adds the new velocity as it is. */
@@ -27,6 +28,8 @@ export interface DoubledLookahead {
   /** The velocity, its μ and the parameter, as written at their first write. */
   state: string;
   param: string;
+  /** The parameter's update with the look-ahead's μ on the new velocity (μ·a·V + rest), for the hover's corrected line. */
+  corrected: CorrectedLine[];
 }
 
 const cache = new WeakMap<Facts, DoubledLookahead[]>();
@@ -93,7 +96,9 @@ function doubled(step: OptimizerStep, p: ParamUpdate, s: StateUpdate): Omit<Doub
   if (!extraAt && writes.length > 1) return undefined;
   const stmt = (sp: Span): Span => innermostStatement(step, sp)?.span ?? sp;
   const velocity = s.eq.spans[s.eq.spans.length - 1];
-  return { span: stmt(at), ...(extraAt && stmt(extraAt).start !== stmt(at).start ? { extra: stmt(extraAt) } : {}), velocity: stmt(velocity) };
+  // Nesterov's look-ahead: the new velocity weighted by the momentum's own μ (the old value's weight in its update).
+  const corrected: CorrectedLine[] = [{ kind: 'param', key: p.eq.key, self: p.self, step: add(mul(mul(a, s.self), sym(v)), rest) }];
+  return { span: stmt(at), ...(extraAt && stmt(extraAt).start !== stmt(at).start ? { extra: stmt(extraAt) } : {}), velocity: stmt(velocity), corrected };
 }
 
 /** The blocks and loops of a body around a span, outermost first; undefined when the span is not in the body. */

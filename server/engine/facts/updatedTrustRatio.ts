@@ -40,6 +40,10 @@ export interface UpdatedTrustRatio {
   moved: Span;
   /** The write of the parameter that the ratio scales. */
   update: Span;
+  /** As written, for the hover: the numerator's other factor (`self.coeff`), the denominator's constant (`1e-9`), the local the ratio is given to. */
+  coef?: string;
+  eps?: string;
+  ratio?: string;
 }
 
 const cache = new WeakMap<Facts, UpdatedTrustRatio[]>();
@@ -108,7 +112,7 @@ function inFunction(facts: Facts, stmts: readonly Stmt[], updateSpans: Span[]): 
     for (const [n, c] of copies) if (c.of === of) s.add(n);
     return s;
   };
-  const ratios: { expr: Expr; stmt: Stmt; copy: Copy; moved: Span; param: string }[] = [];
+  const ratios: { expr: Expr; stmt: Stmt; copy: Copy; moved: Span; param: string; coef?: string; eps?: string; ratio?: string }[] = [];
   for (const s of stmts) {
     // Ratios first: the statement's own division reads the values before its write.
     for (const root of s.kind === 'assign' ? [s.value] : s.kind === 'expr' ? [s.expr] : s.kind === 'return' && s.value ? [s.value] : []) {
@@ -117,7 +121,7 @@ function inFunction(facts: Facts, stmts: readonly Stmt[], updateSpans: Span[]): 
         const num = normOf(scaledNorm(x.left, norms, alias, copies), norms, alias, copies);
         const den = denominatorNorm(x.right, norms, alias, copies);
         if (!num || !den || num.copy || !den.copy || !den.moved || num.of !== den.copy.of) continue;
-        ratios.push({ expr: x, stmt: s, copy: den.copy, moved: den.moved, param: num.of });
+        ratios.push({ expr: x, stmt: s, copy: den.copy, moved: den.moved, param: num.of, ...ratioParts(facts, x, s, norms, alias, copies) });
       }
     }
     if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && IN_PLACE_TERM_ADDS.has(s.expr.callee.name)) {
@@ -189,9 +193,26 @@ function inFunction(facts: Facts, stmts: readonly Stmt[], updateSpans: Span[]): 
       if (s !== r.stmt && s.kind === 'assign' && s.targets.length === 1 && s.targets[0].kind === 'name' && holdsRatio(s.value)) carriers.add(s.targets[0].name);
     }
     if (!update) continue;
-    out.push({ span: r.expr.span, param: facts.source(r.copy.source.span), copy: r.copy.name, copied: r.copy.copied, moved: r.moved, update: update.span });
+    const parts = { ...(r.coef !== undefined ? { coef: r.coef } : {}), ...(r.eps !== undefined ? { eps: r.eps } : {}), ...(r.ratio !== undefined ? { ratio: r.ratio } : {}) };
+    out.push({ span: r.expr.span, param: facts.source(r.copy.source.span), copy: r.copy.name, copied: r.copy.copied, moved: r.moved, update: update.span, ...parts });
   }
   return out;
+}
+
+/** The pieces of a ratio c·‖p‖ / (‖copy‖ + ε) besides the norms, as written (`updatedTrustRatioForms`). */
+function ratioParts(facts: Facts, x: Expr & { kind: 'binary' }, s: Stmt, norms: Map<string, NormOf>, alias: Map<string, string>, copies: Map<string, Copy>): { coef?: string; eps?: string; ratio?: string } {
+  const text = (e: Expr): string => facts.source(e.span).replace(/\s+/g, ' ');
+  const other = (e: Expr, isNorm: (y: Expr) => boolean): string | undefined => {
+    if (e.kind !== 'binary') return undefined;
+    if (isNorm(e.left) && !isNorm(e.right)) return text(e.right);
+    if (isNorm(e.right) && !isNorm(e.left)) return text(e.left);
+    return undefined;
+  };
+  const isNorm = (y: Expr): boolean => normOf(y, norms, alias, copies) !== undefined;
+  const coef = x.left.kind === 'binary' && x.left.op === '*' ? other(x.left, isNorm) : undefined;
+  const eps = x.right.kind === 'binary' && x.right.op === '+' ? other(x.right, isNorm) : undefined;
+  const ratio = s.kind === 'assign' && s.targets.length === 1 && s.targets[0].kind === 'name' && s.value === x ? s.targets[0].name : undefined;
+  return { ...(coef !== undefined ? { coef } : {}), ...(eps !== undefined ? { eps } : {}), ...(ratio !== undefined ? { ratio } : {}) };
 }
 
 interface NormOf {
