@@ -172,7 +172,7 @@ function lineBreaks(text: string, from: number, to: number): number {
 }
 
 /** The IR's span-valued keys (the same as `copyShifted` in lower/reuse.ts moves). */
-const SPAN_KEYS = new Set(['span', 'opSpan', 'nameSpan', 'headSpan']);
+const SPAN_KEYS = new Set(['span', 'opSpan', 'nameSpan', 'headSpan', 'parenSpan']);
 
 /** Whether two lowered IR values are equal, an old span equal to a new one when the edit moves it there. */
 function sameShape(old: unknown, now: unknown, move: EditMove): boolean {

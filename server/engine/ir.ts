@@ -22,7 +22,15 @@ export interface KeywordArg {
   span?: Span;
 }
 
-export type Expr =
+/**
+ * Every expression may carry `parenSpan`: it is written in parentheses, and this is the span of the
+ * outermost pair (`(1 - p)` in `h * (1 - p)`, `((x))`). The lowering otherwise drops parentheses (a
+ * parenthesized node lowers to what it holds); only parentheses that wrap the expression itself
+ * count, not a statement's own (`if (c)`, `while (c)`) nor those around a cast (`(x as T)`).
+ */
+export type Expr = ExprNode & { parenSpan?: Span };
+
+type ExprNode =
   | { kind: 'num'; value: number; span: Span }
   /** `fields`: a Python f-string's replacement fields (`f"lr {lr:.4f}"` holds `lr`), which no walk of children visits: a read there is only a message's. */
   | { kind: 'str'; value: string; fields?: Expr[]; span: Span }
@@ -43,8 +51,11 @@ export type Expr =
   | { kind: 'comprehension'; element: Expr; generators: Generator[]; filtered?: boolean; conditions?: Expr[]; span: Span }
   /** Lists, tuples, arrays, and parenthesized comma sequences. */
   | { kind: 'seq'; items: Expr[]; span: Span }
-  /** Dict and object literals with statically known keys. */
-  | { kind: 'object'; entries: KeywordArg[]; span: Span }
+  /**
+   * Dict and object literals with statically known keys. `spreads`: what `{...o}` / `{**d}` spreads
+   * into it, in order (not among the walked children: `forEachChild` skips them).
+   */
+  | { kind: 'object'; entries: KeywordArg[]; spreads?: Expr[]; span: Span }
   /** `a if test else b`, `test ? a : b`. */
   | { kind: 'cond'; test: Expr; then: Expr; else: Expr; span: Span }
   /**
@@ -53,8 +64,10 @@ export type Expr =
    * Python comparison's or boolean operator's operators in order (`['not in']` for `'bn' not in n`,
    * `['<', '<=']` for `a < b <= c`, `['and']`), and a JS comparison or logical operator written as
    * Python writes it (`===` as `['==']`, `&&` as `['and']`, `||` as `['or']`; `??`, `in`, `instanceof`).
+   * `spread`: an unpacked argument or element, its one child what is unpacked: `'positional'` for
+   * Python's `*xs` and JavaScript's `...xs`, `'keyword'` for Python's `**kw`.
    */
-  | { kind: 'other'; children: Expr[]; ops?: string[]; slice?: SlicePart[]; ellipsis?: true; span: Span };
+  | { kind: 'other'; children: Expr[]; ops?: string[]; slice?: SlicePart[]; ellipsis?: true; spread?: 'positional' | 'keyword'; span: Span };
 
 /**
  * A Python slice's parts as written, in the order of its `other` node's children: `a[1:]` → ['lower'],
@@ -72,7 +85,10 @@ export interface Param {
   name: string;
   span: Span;
   default?: Expr;
-  /** Python's `*args` (the call's remaining positional arguments) and `**kwargs` (its remaining keywords). */
+  /**
+   * Python's `*args` (the call's remaining positional arguments) and `**kwargs` (its remaining
+   * keywords); JavaScript's `...args` is `'positional'`.
+   */
   rest?: 'positional' | 'keyword';
 }
 

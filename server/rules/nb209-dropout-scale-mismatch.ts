@@ -37,8 +37,7 @@ export const nb209DropoutScaleMismatch = defineRule({
       let edit: { span: typeof f.span; newText: string } | undefined;
       if (!identity && f.inferFactor && f.inferAt) {
         // `h * (1 - p)`: the parentheses go with the factor they hold.
-        let span = f.inferFactor.span;
-        if (facts.source({ start: span.start - 1, end: span.start }) === '(' && facts.source({ start: span.end, end: span.end + 1 }) === ')') span = { start: span.start - 1, end: span.end + 1 };
+        const span = f.inferFactor.parenSpan ?? f.inferFactor.span;
         edit = { span, newText: /^[\w.$]+$/.test(train) ? train : `(${train})` };
         // The corrected statement, as written with the factor replaced (a statement on one line; else the expression).
         const statement = f.inferStatement && !facts.source(f.inferStatement).includes('\n') ? f.inferStatement : f.inferAt.span;

@@ -5,10 +5,11 @@
 // reaches the optimizer: `new DecayedAdam(lr, weightDecay, names)` against `constructor(opts)`. A callee with a rest
 // parameter or that reads `arguments` takes any number, and is left alone.
 import type { Facts } from './index';
-import type { Expr } from '../ir';
+import type { Expr, Stmt } from '../ir';
 import { programIndex } from './program';
 import { callArguments, resolveCall } from './resolve';
-import { explicitParams, type ClassDef, type FunctionDef } from './scope';
+import { explicitParams, someExpr, type ClassDef, type FunctionDef } from './scope';
+import { stmtExprs } from './loops';
 import { isRegularizationStrengthName } from './roles';
 import { exprKey } from './keys';
 
@@ -46,7 +47,7 @@ function collect(facts: Facts): DroppedDecay[] {
     if (!target || target.candidates) continue;
     const args = callArguments(call, target);
     const params = explicitParams(target.fn);
-    if (args.length <= params.length || takesAnyNumber(facts, target.fn)) continue;
+    if (args.length <= params.length || takesAnyNumber(target.fn)) continue;
     for (let i = params.length; i < args.length; i++) {
       const arg = args[i];
       const written = arg.kind === 'name' ? arg.name : arg.kind === 'attr' ? arg.name : undefined;
@@ -58,9 +59,35 @@ function collect(facts: Facts): DroppedDecay[] {
   return out;
 }
 
-/** A rest parameter (`...args`) or a read of `arguments`: the function takes any number of arguments. */
-function takesAnyNumber(facts: Facts, fn: FunctionDef): boolean {
-  const text = facts.source(fn.span);
-  const bodyStart = fn.body.length > 0 ? fn.body[0].span.start - fn.span.start : text.length;
-  return text.slice(0, Math.max(0, bodyStart)).includes('...') || /\barguments\b/.test(text);
+/**
+ * A rest parameter (`...args`) or a read of `arguments` anywhere in its body (a nested function's
+ * own `arguments` too: reading it there is rare, and staying silent is the safe side): the function
+ * takes any number of arguments. Asked only of a callee handed more arguments than it declares.
+ */
+function takesAnyNumber(fn: FunctionDef): boolean {
+  if (fn.params.some((p) => p.rest)) return true;
+  let found = takesAny.get(fn);
+  if (found === undefined) {
+    found = fn.params.some((p) => p.default !== undefined && someExpr(p.default, readsArguments)) || someStatementExpr(fn.body, readsArguments);
+    takesAny.set(fn, found);
+  }
+  return found;
+}
+
+const takesAny = new WeakMap<FunctionDef, boolean>();
+
+/** Whether a statement reads the name `arguments`, inside the functions and closures it holds too. */
+function someStatementExpr(stmts: Stmt[], test: (e: Expr) => boolean, depth = 0): boolean {
+  if (depth > MAX_DEPTH) return true;
+  for (const s of stmts) {
+    if (stmtExprs(s).some((e) => someExpr(e, (x) => test(x) || (x.kind === 'lambda' && someStatementExpr(x.stmts, test, depth + 1))))) return true;
+    if ((s.kind === 'for' || s.kind === 'block' || s.kind === 'function' || s.kind === 'class') && someStatementExpr(s.body, test, depth + 1)) return true;
+  }
+  return false;
+}
+
+const MAX_DEPTH = 64;
+
+function readsArguments(e: Expr): boolean {
+  return e.kind === 'name' && e.name === 'arguments';
 }

@@ -13,7 +13,7 @@ import { explicitParams, forEachChild, type FunctionDef, type Scope } from './sc
 import { programIndex } from './program';
 import { resolveCall } from './resolve';
 import { isSizeSymbol } from './roles';
-import { DOT_FUNCTIONS, FLATTENING_METHODS, MATRIX_PRODUCT_METHODS, SQUARE_FUNCTIONS, SUM_FUNCTIONS } from './catalogue';
+import { DOT_FUNCTIONS, FLATTENING_METHODS, MATRIX_PRODUCT_METHODS, squareBase, SUM_FUNCTIONS } from './catalogue';
 
 export interface ExemptSliceDecay {
   /** The shrink as written in the step: the scaled self term, or the c·θ summand. */
@@ -260,15 +260,10 @@ function squaredOperand(e: Expr): Expr | undefined {
   return undefined;
 }
 
+/** The x of `x ** 2`, `np.square(x)`, `x.pow(2)` (the catalogue's `squareBase`) or `x * x`. */
 function squared(e: Expr): Expr | undefined {
-  if (e.kind === 'binary' && e.op === '**' && e.right.kind === 'num' && e.right.value === 2) return e.left;
   if (e.kind === 'binary' && e.op === '*') return same(e.left, e.right);
-  if (e.kind === 'call' && e.args.length === 1) {
-    const callee = e.callee;
-    const name = callee.kind === 'attr' ? callee.name : callee.kind === 'name' ? callee.name : undefined;
-    if (name && SQUARE_FUNCTIONS.has(name)) return e.args[0];
-  }
-  return undefined;
+  return squareBase(e);
 }
 
 function same(a: Expr, b: Expr): Expr | undefined {

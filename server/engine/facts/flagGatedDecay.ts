@@ -36,8 +36,6 @@ export interface FlagGatedDecay {
 
 const MAX_DEPTH = 64;
 const MAX_BASES = 8;
-// Writes by a computed name, and prototypes set up by hand: any of them may set the flag.
-const DYNAMIC_WRITES = /Object\s*\.\s*(assign|defineProperty|defineProperties|create|setPrototypeOf|entries\s*\(\s*this)|Reflect\s*\.\s*set|\binherits\s*\(|__proto__|\bsetattr\s*\(|__dict__|\bvars\s*\(|\.\.\.\s*this\b|\bextend\s*\(|\b(this|self)\s*\[/;
 
 const cache = new WeakMap<Facts, FlagGatedDecay[]>();
 
@@ -72,7 +70,7 @@ function find(facts: Facts): FlagGatedDecay[] {
     seen.add(fn);
     if (!basesShown(program, cls, 0)) continue;
     files ??= program.reachable(entry);
-    if (files.some((f) => DYNAMIC_WRITES.test(f.text))) return [];
+    if (files.some(writesDynamically)) return [];
     if (!onlyMethodCalls(entry, callee.object.name)) continue;
     const classes = new Set<ClassDef>([cls, ...baseClasses(program, cls)]);
     const gate = gatedDecay(facts, entry, files, classes, store.field);
@@ -80,6 +78,62 @@ function find(facts: Facts): FlagGatedDecay[] {
     out.push({ call: call.span, setter: fn.name, cls: cls.name, strength: store.field, stored: store.span, flag: gate.flag, gate: gate.span });
   }
   return out;
+}
+
+const dynamic = new WeakMap<ParsedFile, boolean>();
+
+/**
+ * Writes by a computed name, and prototypes set up by hand, anywhere in a file: any of them may set
+ * the flag. `Object.assign(this, …)` and the other `Object` and `Reflect` setters, `Object.entries(this)`,
+ * `util.inherits(…)`, `__proto__`, `setattr(…)`, `__dict__`, `vars(…)`, `...this`, `$.extend(…)`
+ * (and any `.extend(…)`), `this[k]`, `self[k]`. One walk of the file's IR, kept per file.
+ */
+function writesDynamically(parsed: ParsedFile): boolean {
+  let found = dynamic.get(parsed);
+  if (found === undefined) {
+    found = false;
+    walkAll(parsed.module.body, (e) => {
+      if (!found && dynamicWrite(e)) found = true;
+    });
+    dynamic.set(parsed, found);
+  }
+  return found;
+}
+
+const OBJECT_SETTERS = new Set(['assign', 'defineProperty', 'defineProperties', 'create', 'setPrototypeOf']);
+const DYNAMIC_CALLS = new Set(['inherits', 'setattr', 'vars', 'extend']);
+
+function dynamicWrite(e: Expr): boolean {
+  switch (e.kind) {
+    case 'attr':
+      if (e.name === '__proto__' || e.name === '__dict__') return true;
+      if (e.object.kind !== 'name') return false;
+      return (e.object.name === 'Object' && OBJECT_SETTERS.has(e.name)) || (e.object.name === 'Reflect' && e.name.startsWith('set'));
+    case 'call': {
+      const callee = e.callee;
+      const name = callee.kind === 'name' ? callee.name : callee.kind === 'attr' ? callee.name : undefined;
+      if (name !== undefined && DYNAMIC_CALLS.has(name)) return true;
+      return callee.kind === 'attr' && callee.name === 'entries' && callee.object.kind === 'name' && callee.object.name === 'Object' && e.args.length > 0 && rootIsThis(e.args[0]);
+    }
+    case 'index':
+      return e.object.kind === 'name' && isSelfName(e.object.name);
+    case 'name':
+      return e.name === '__proto__' || e.name === '__dict__';
+    case 'str':
+      return e.value === '__proto__' || e.value === '__dict__';
+    case 'object':
+      return e.entries.some((k) => k.name === '__proto__') || (e.spreads?.some(rootIsThis) ?? false);
+    case 'other':
+      return e.spread !== undefined && e.children.length === 1 && rootIsThis(e.children[0]);
+    default:
+      return false;
+  }
+}
+
+/** `this`, `this.opts`, `this[k]`: an expression rooted at `this`. */
+function rootIsThis(e: Expr): boolean {
+  for (let depth = 0; (e.kind === 'attr' || e.kind === 'index') && depth < 20; depth++) e = e.object;
+  return e.kind === 'name' && e.name === 'this';
 }
 
 function walkStatements(stmts: Stmt[], depth: number, visit: (s: Stmt) => void): void {

@@ -1,5 +1,5 @@
 // Canonical keys for expressions that can be assigned to: `W`, `self.W`, `params["W1"]`, `w[i]`.
-import type { Expr } from '../ir';
+import type { Expr, SlicePart } from '../ir';
 
 /** A stable text for a name, attribute chain or subscript; undefined for anything else. */
 export function exprKey(e: Expr): string | undefined {
@@ -34,10 +34,39 @@ function indexKey(e: Expr): string | undefined {
     case 'num':
       return String(e.value);
     case 'other':
-      return ':'; // slices: `W[:]` is W itself for our purposes
+      return otherIndexKey(e);
     default:
       return exprKey(e);
   }
+}
+
+/**
+ * An index that is neither a key nor a reference, read from the IR: a slice by the parts written
+ * (`:` the whole axis, as `::`; `1:`, `:-1`, `::2`, `i:j`), Python's `...`, a comparison or boolean
+ * mask by its operands and operators (`g > 0`). Undefined (the subscript's key is `[?]`, as for
+ * `w[i + 1]`) for any other index, or a part that has no key: two different indices never share one.
+ */
+function otherIndexKey(e: Expr & { kind: 'other' }): string | undefined {
+  if (e.slice) {
+    if (e.slice.length === 0) return ':';
+    const parts: Record<SlicePart, string> = { lower: '', upper: '', step: '' };
+    for (let i = 0; i < e.slice.length; i++) {
+      const part = e.children[i];
+      const key = part?.kind === 'unary' && part.op === '-' && part.arg.kind === 'num' ? `-${part.arg.value}` : part && indexKey(part);
+      if (key === undefined) return undefined;
+      parts[e.slice[i]] = key;
+    }
+    return e.slice.includes('step') ? `${parts.lower}:${parts.upper}:${parts.step}` : `${parts.lower}:${parts.upper}`;
+  }
+  if (e.ellipsis) return '...';
+  const ops = e.ops;
+  if (!ops || ops.length === 0 || e.children.length !== ops.length + 1 || ops.some((op) => op === '++' || op === '--' || op === 'del')) return undefined;
+  let key = indexKey(e.children[0]);
+  for (let i = 0; i < ops.length && key !== undefined; i++) {
+    const right = indexKey(e.children[i + 1]);
+    key = right === undefined ? undefined : `${key} ${ops[i]} ${right}`;
+  }
+  return key;
 }
 
 /** The array or tensor an element or view belongs to: `w[i]` → `w`, `p.data` → `p`, `W[:]` → `W`, `W.T` → `W`. */

@@ -174,6 +174,25 @@ export function within(inner: Span, outer: Span): boolean {
   return inner.start >= outer.start && inner.end <= outer.end;
 }
 
+/**
+ * The blocks and loops around the statement of `body` that holds `span`, outermost first ([] for one
+ * of `body`'s own statements), nested functions and classes not entered. Undefined when no statement
+ * of `body` holds the span, or one of its own functions or classes does; deeper down, the path stops
+ * where the span leaves the blocks (a function nested in a loop, a loop's head: the blocks down to it).
+ */
+export function blocksAround(body: readonly Stmt[], span: Span, depth = 0): Stmt[] | undefined {
+  if (depth > 60) return undefined;
+  for (const st of body) {
+    if (st.span.start > span.start || st.span.end < span.end) continue;
+    if (st.kind === 'block' || st.kind === 'for') {
+      const inner = blocksAround(st.body, span, depth + 1);
+      return inner ? [st, ...inner] : [st];
+    }
+    return st.kind === 'function' || st.kind === 'class' ? undefined : [];
+  }
+  return undefined;
+}
+
 /** Sub-expressions, not entering lambdas (their bodies belong to their own unit). */
 export function subExprs(root: Expr, intoLambdas = false): Expr[] {
   const out: Expr[] = [];

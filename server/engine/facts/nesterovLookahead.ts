@@ -15,6 +15,7 @@ import type { Facts } from './index';
 import { optimizerSteps, splitSelf, type OptimizerStep, type ParamUpdate, type StateUpdate } from './optimizerSteps';
 import { innermostStatement } from './adaptiveDecay';
 import { spanKey } from './program';
+import { blocksAround } from './loops';
 import { add, atomKey, mentions, mul, numeric, polyEquals, sym, type Mono, type Poly } from '../../math/poly';
 import type { CorrectedLine } from './optimizerCorrected';
 
@@ -101,24 +102,10 @@ function doubled(step: OptimizerStep, p: ParamUpdate, s: StateUpdate): Omit<Doub
   return { span: stmt(at), ...(extraAt && stmt(extraAt).start !== stmt(at).start ? { extra: stmt(extraAt) } : {}), velocity: stmt(velocity), corrected };
 }
 
-/** The blocks and loops of a body around a span, outermost first; undefined when the span is not in the body. */
-function around(body: readonly Stmt[], span: Span, depth = 0): Stmt[] | undefined {
-  if (depth > 60) return undefined;
-  for (const st of body) {
-    if (st.span.start > span.start || st.span.end < span.end) continue;
-    if (st.kind === 'block' || st.kind === 'for') {
-      const inner = around(st.body, span, depth + 1);
-      return inner ? [st, ...inner] : [st];
-    }
-    return st.kind === 'function' || st.kind === 'class' ? undefined : [];
-  }
-  return undefined;
-}
-
 /** Whether the two writes run together: one's blocks are the other's plus `if` blocks only. */
 function runTogether(body: readonly Stmt[], a: Span, b: Span): boolean {
-  const ca = around(body, a);
-  const cb = around(body, b);
+  const ca = blocksAround(body, a);
+  const cb = blocksAround(body, b);
   if (!ca || !cb) return false;
   const [short, long] = ca.length <= cb.length ? [ca, cb] : [cb, ca];
   if (!short.every((x, i) => long[i] === x)) return false;

@@ -61,7 +61,7 @@ export function parameterReceiverMethod(program: Program, facts: Facts, call: Ex
  * the class copies one, or `p` is one.
  */
 function parameterOwner(facts: Facts, recv: Expr, key: string, scope: Scope, at: number): ClassDef | FunctionDef | undefined {
-  if (recv.kind === 'attr' && recv.object.kind === 'name' && recv.object.name === 'this') {
+  if (isThisField(recv)) {
     const cls = enclosingClass(scope);
     const stores = cls?.scope.members.get(key);
     if (!cls || !stores || stores.length === 0) return undefined;
@@ -78,6 +78,16 @@ function parameterOwner(facts: Facts, recv: Expr, key: string, scope: Scope, at:
   return programIndex(facts).functionOfScope(b.scope);
 }
 
+/**
+ * `this.f`: a field of the instance a JavaScript method runs on. The IR has no kind of its own for
+ * `this`: the TS/JS lowering writes the keyword as the name `this`, and no JavaScript identifier can
+ * be called so, so the name is the keyword (only TS/JS files get here). `self` is deliberately not
+ * `isSelfName`'s: in JavaScript it is an ordinary variable (`const self = this`, `window.self`).
+ */
+function isThisField(recv: Expr): recv is Expr & { kind: 'attr' } {
+  return recv.kind === 'attr' && recv.object.kind === 'name' && recv.object.name === 'this';
+}
+
 function receivers(facts: Facts): Receivers {
   let r = perFacts.get(facts);
   if (r) return r;
@@ -88,7 +98,7 @@ function receivers(facts: Facts): Receivers {
     if (callee.kind !== 'attr') continue;
     const recv = callee.object;
     let owner: ClassDef | FunctionDef | undefined;
-    if (recv.kind === 'attr' && recv.object.kind === 'name' && recv.object.name === 'this') owner = enclosingClass(site.scope);
+    if (isThisField(recv)) owner = enclosingClass(site.scope);
     else if (recv.kind === 'name') {
       const b = site.scope.lookup(recv.name, site.at);
       owner = b?.kind === 'param' && !b.value ? index.functionOfScope(b.scope) : undefined;

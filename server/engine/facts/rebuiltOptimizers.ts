@@ -14,6 +14,7 @@ import type { Facts } from './index';
 import { CONSTRUCTOR_METHODS, frameworkPath, isModuleResetMethod, isParametersMethod, OPTIMIZER_STEP_METHOD, TORCH_OPTIMIZER_MENTION, TORCH_OPTIMIZERS, torchOptimizerKeepsState } from './catalogue';
 import { ownStatements, programIndex, walkAll } from './program';
 import { exprKey } from './keys';
+import { blocksAround } from './loops';
 import { callArguments, isSelfName, resolveCall } from './resolve';
 import { explicitParams, namesIn, type FunctionDef, type Scope } from './scope';
 import { frameworkFacts } from './frameworks';
@@ -55,16 +56,7 @@ interface Built {
 
 /** The statements enclosing `span` inside `body`, outermost first (nested functions and classes not entered). */
 function pathTo(body: Stmt[], span: Span): Stmt[] {
-  const path: Stmt[] = [];
-  let list: Stmt[] | undefined = body;
-  for (let depth = 0; list && depth < 60; depth++) {
-    const s: Stmt | undefined = list.find((x) => x.span.start <= span.start && span.end <= x.span.end);
-    if (!s || s.kind === 'function' || s.kind === 'class') break;
-    if (s.kind !== 'for' && s.kind !== 'block') break;
-    path.push(s);
-    list = s.body;
-  }
-  return path;
+  return blocksAround(body, span) ?? [];
 }
 
 const isLoop = (s: Stmt): boolean => s.kind === 'for' || (s.kind === 'block' && s.label === 'while');

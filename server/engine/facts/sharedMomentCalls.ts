@@ -76,7 +76,7 @@ function collect(facts: Facts): SharedMomentCall[] {
     const params = explicitParams(fn);
     const args = callArguments(site.call, target);
     // `f(*xs)`, `f(...xs)`: which parameter takes which argument is unknown.
-    if (params.some((p) => p.rest) || args.some((a) => /^\s*(\*|\.\.\.)/.test(source(a.span)))) continue;
+    if (params.some((p) => p.rest) || args.some((a) => a.kind === 'other' && a.spread !== undefined)) continue;
     // The caller's expression a helper parameter takes, or undefined (left to its default, unknown).
     const argumentOf = (name: string): Expr | undefined => {
       if (isSelfName(name)) return target.receiver;

@@ -763,7 +763,7 @@ class StepWalk {
   /** A closure, comprehension or expression not read as arithmetic that reads a new value's local may keep it. */
   private closure(node: Expr | Stmt): void {
     let text: string | undefined;
-    const json = (x: unknown): string => JSON.stringify(x, (k, y) => (k === 'span' || k === 'opSpan' || k === 'nameSpan' || k === 'headSpan' ? undefined : y));
+    const json = (x: unknown): string => JSON.stringify(x, (k, y) => (k === 'span' || k === 'opSpan' || k === 'nameSpan' || k === 'headSpan' || k === 'parenSpan' ? undefined : y));
     // A comprehension's own variables (`[m for m in self.ms]`) shadow the step's locals: only its first iterable reads those.
     const bound = node.kind === 'comprehension' ? comprehensionNames(node) : undefined;
     let outer: string | undefined;

@@ -36,6 +36,18 @@ export function other(span: Span, children: Expr[] = []): Expr {
 }
 
 /**
+ * What a parenthesized node `(…)` at `span` lowers to: `inner`, the expression its one child at
+ * `innerSpan` lowered to, marked with `parenSpan` when it is that child itself or the child is
+ * parentheses around it (`((x))`: the outermost pair); an expression seen through a cast or an
+ * `await` (`(x as T)`) is left unmarked, as a fix that rewrote the parentheses would drop the cast.
+ */
+export function parenthesized(inner: Expr, innerSpan: Span, span: Span): Expr {
+  const at = inner.parenSpan ?? inner.span;
+  if (at.start === innerSpan.start && at.end === innerSpan.end) inner.parenSpan = span;
+  return inner;
+}
+
+/**
  * Field ids of one grammar, looked up once per file: `childForFieldName` searches the grammar's
  * field list on every call. A field the grammar lacks gets -1 (see `field`).
  */

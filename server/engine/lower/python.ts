@@ -5,7 +5,7 @@
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
 import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, SlicePart, Span, Stmt } from '../ir';
-import { MAX_DEPTH, field, fieldIds, loopHead, other, parseNumber, stringValue, type LoweredUnit } from './common';
+import { MAX_DEPTH, field, fieldIds, loopHead, other, parenthesized, parseNumber, stringValue, type LoweredUnit } from './common';
 
 const binaryOps = new Set<string>(['+', '-', '*', '/', '//', '%', '**', '@']);
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
@@ -407,10 +407,14 @@ export class PythonLowerer {
         for (const child of node.namedChildren) {
           if (!child) continue;
           const childType = child.type;
-          if (childType !== 'comment') return this.expr(child, d, childType);
+          if (childType !== 'comment') return parenthesized(this.expr(child, d, childType), this.spanOf(child), span);
         }
         return other(span);
       }
+      case 'list_splat':
+      case 'dictionary_splat':
+        // `f(*xs)`, `[*xs]`, `f(**kw)`: what is unpacked, marked as unpacked.
+        return { kind: 'other', children: this.children(node, d), spread: type === 'list_splat' ? 'positional' : 'keyword', span };
       case 'attribute': {
         const object = field(node, f.object);
         const attr = field(node, f.attribute);
@@ -521,13 +525,19 @@ export class PythonLowerer {
       }
       case 'dictionary': {
         const entries: KeywordArg[] = [];
+        let spreads: Expr[] | undefined;
         for (const pair of node.namedChildren) {
+          if (pair?.type === 'dictionary_splat') {
+            const inner = pair.namedChildren.find((c) => c !== null && c.type !== 'comment');
+            if (inner) (spreads ??= []).push(this.expr(inner, d));
+            continue;
+          }
           if (pair?.type !== 'pair') continue;
           const key = field(pair, f.key);
           const value = field(pair, f.value);
           if (key && value) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: this.expr(value, d), span: this.spanOf(pair) });
         }
-        return { kind: 'object', entries, span };
+        return spreads ? { kind: 'object', entries, spreads, span } : { kind: 'object', entries, span };
       }
       case 'slice': {
         // `lo:hi:step`: which parts are written, told apart by the colons before them.

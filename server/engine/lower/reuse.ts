@@ -80,7 +80,7 @@ export function copyShifted<T>(value: T, shift: number): T {
   for (const key in value as Record<string, unknown>) {
     const item = (value as Record<string, unknown>)[key];
     if (typeof item !== 'object' || item === null) out[key] = item;
-    else if (key === 'span' || key === 'opSpan' || key === 'nameSpan' || key === 'headSpan') out[key] = { start: (item as Span).start + shift, end: (item as Span).end + shift };
+    else if (key === 'span' || key === 'opSpan' || key === 'nameSpan' || key === 'headSpan' || key === 'parenSpan') out[key] = { start: (item as Span).start + shift, end: (item as Span).end + shift };
     else out[key] = copyShifted(item, shift);
   }
   return out as T;

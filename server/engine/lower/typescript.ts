@@ -6,7 +6,7 @@
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
 import type { AssignOp, BinaryOp, DocComment, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
-import { MAX_DEPTH, field, fieldIds, loopHead, other, parseNumber, stringValue } from './common';
+import { MAX_DEPTH, field, fieldIds, loopHead, other, parenthesized, parseNumber, stringValue } from './common';
 
 const binaryOps: Record<string, BinaryOp> = { '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '**': '**' };
 /**
@@ -152,7 +152,7 @@ export class TypeScriptLowerer {
       if (c.type !== 'switch_case' && c.type !== 'switch_default') continue;
       const value = c.type === 'switch_case' ? field(c.node, f.value) : null;
       if (c.type === 'switch_default') isDefault = true;
-      else if (value && subject) heads.push({ kind: 'other', children: [this.expr(subject, depth), this.expr(value, depth)], ops: ['=='], span: this.spanOf(value) });
+      else if (value && subject) heads.push({ kind: 'other', children: [this.condition(subject, depth), this.expr(value, depth)], ops: ['=='], span: this.spanOf(value) });
       const parts = named(c.node).filter((x) => !(value && x.node.startIndex === value.startIndex && x.node.endIndex === value.endIndex));
       if (parts.length === 0) continue; // an empty case shares the next one's statements
       const body: Stmt[] = [];
@@ -167,7 +167,7 @@ export class TypeScriptLowerer {
     if (branches.length === 0) return;
     // The last case has nothing to fall into.
     if (falls.slice(0, -1).some((x) => x)) {
-      out.push({ kind: 'block', label: 'other', heads: subject ? [this.expr(subject, depth)] : [], body: branches.flatMap((b) => b.body), span });
+      out.push({ kind: 'block', label: 'other', heads: subject ? [this.condition(subject, depth)] : [], body: branches.flatMap((b) => b.body), span });
       return;
     }
     // The chain's first block spans the whole statement, as an `if` with its `else` clauses does (scope.ts ifChainAt).
@@ -297,13 +297,13 @@ export class TypeScriptLowerer {
         const bodyNode = field(node, f.body);
         // A do-while's condition comes after its body: no header to quote (only `do` would be).
         const head = type === 'while_statement' ? this.head(span, bodyNode) : {};
-        out.push({ kind: 'block', label: 'while', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(bodyNode, depth), ...head, span });
+        out.push({ kind: 'block', label: 'while', heads: cond ? [this.condition(cond, depth)] : [], body: this.block(bodyNode, depth), ...head, span });
         return;
       }
       case 'if_statement': {
         const span = this.spanOf(node);
         const cond = field(node, f.condition);
-        out.push({ kind: 'block', label: 'if', heads: cond ? [this.expr(cond, depth)] : [], body: this.block(field(node, f.consequence), depth), span });
+        out.push({ kind: 'block', label: 'if', heads: cond ? [this.condition(cond, depth)] : [], body: this.block(field(node, f.consequence), depth), span });
         const alt = field(node, f.alternative);
         if (alt) {
           const first = named(alt)[0];
@@ -429,6 +429,7 @@ export class TypeScriptLowerer {
       let nameNode: SyntaxNode | null = child.node;
       let nameType: string | undefined = child.type; // undefined: not read yet
       let def: SyntaxNode | null = null;
+      let rest = false;
       if (child.type === 'required_parameter' || child.type === 'optional_parameter') {
         nameNode = field(child.node, f.pattern);
         def = field(child.node, f.value);
@@ -441,6 +442,12 @@ export class TypeScriptLowerer {
         const first = named(child.node)[0];
         nameNode = first?.node ?? null;
         nameType = first?.type;
+        rest = true;
+      }
+      // TypeScript's `...xs: T[]`: a required parameter around the rest pattern.
+      if (nameNode && nameType === undefined && nameNode.type === 'rest_pattern') {
+        nameNode = named(nameNode)[0]?.node ?? null;
+        rest = true;
       }
       if (nameNode && (nameType ??= nameNode.type) === 'assignment_pattern') {
         def = field(nameNode, f.right);
@@ -451,10 +458,19 @@ export class TypeScriptLowerer {
       if (nameNode && (nameType ?? nameNode.type) === 'this') continue;
       if (nameNode) {
         const span = this.spanOf(nameNode);
-        params.push({ name: (nameType ?? nameNode.type) === 'identifier' ? this.slice(span) : '', span, default: def ? this.expr(def, depth) : undefined });
+        params.push({ name: (nameType ?? nameNode.type) === 'identifier' ? this.slice(span) : '', span, default: def ? this.expr(def, depth) : undefined, ...(rest ? { rest: 'positional' as const } : {}) });
       }
     }
     return params;
+  }
+
+  /**
+   * The condition of an `if`, `while`, `do … while` or `switch`: its parentheses are the statement's
+   * own, so the expression inside is lowered without a `parenSpan` for them.
+   */
+  private condition(node: SyntaxNode, depth: number): Expr {
+    const inner = node.type === 'parenthesized_expression' ? named(node) : [];
+    return inner.length === 1 ? this.expr(inner[0].node, depth, inner[0].type) : this.expr(node, depth);
   }
 
   /** Lowers the named children other than comments, in order. */
@@ -477,7 +493,9 @@ export class TypeScriptLowerer {
       // `<T>x`: the type comes first and the value last; the other forms start with their value.
       const parts = named(node);
       const inner = type === 'type_assertion' ? parts[parts.length - 1] : parts[0];
-      return inner ? this.expr(inner.node, d, inner.type) : other(span);
+      if (!inner) return other(span);
+      const e = this.expr(inner.node, d, inner.type);
+      return type === 'parenthesized_expression' ? parenthesized(e, this.spanOf(inner.node), span) : e;
     }
     switch (type) {
       case 'identifier':
@@ -584,11 +602,18 @@ export class TypeScriptLowerer {
         }
         return { kind: 'seq', items, span };
       }
+      case 'spread_element':
+        // `f(...xs)`, `[...xs]`: what is unpacked, marked as unpacked.
+        return { kind: 'other', children: this.children(node, d), spread: 'positional', span };
       case 'object':
       case 'object_pattern': {
         const entries: KeywordArg[] = [];
+        let spreads: Expr[] | undefined;
         for (const pair of named(node)) {
-          if (pair.type === 'pair') {
+          if (pair.type === 'spread_element') {
+            const inner = named(pair.node)[0];
+            if (inner) (spreads ??= []).push(this.expr(inner.node, d, inner.type));
+          } else if (pair.type === 'pair') {
             const key = field(pair.node, f.key);
             const value = field(pair.node, f.value);
             if (key && value) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: this.expr(value, d), span: this.spanOf(pair.node) });
@@ -606,7 +631,7 @@ export class TypeScriptLowerer {
             entries.push({ name, value: { kind: 'name', name, span } });
           }
         }
-        return { kind: 'object', entries, span };
+        return spreads ? { kind: 'object', entries, spreads, span } : { kind: 'object', entries, span };
       }
       default:
         return other(span, this.children(node, d));

@@ -1,0 +1,45 @@
+// `exprKey` (facts/keys.ts) keys a subscript by its index as the IR holds it: a slice by the parts
+// written, `...`, a comparison mask by its operands and operators. Two different indices never share
+// a key; an index with no key is `[?]`.
+import * as assert from 'node:assert/strict';
+import { initEngine } from '../../server/engine';
+import { analyzeDocument } from '../../server/engine/document';
+import { exprKey } from '../../server/engine/facts/keys';
+import type { LanguageId } from '../../server/engine/types';
+
+function keys(lines: string[], language: LanguageId = 'python'): (string | undefined)[] {
+  const text = [...lines, ''].join('\n');
+  return analyzeDocument(text, language).module.body.map((s) => (s.kind === 'assign' ? exprKey(s.value) : undefined));
+}
+
+describe('facts: keys of subscripts', () => {
+  before(() => initEngine());
+
+  it('keys a slice by its parts, and the whole axis as `:`', () => {
+    assert.deepEqual(keys(['a = W[:]', 'b = W[::]', 'c = W[1:]', 'd = W[:n]', 'e = W[::2]', 'f = W[1:n:2]', 'g = W[:-1]', 'h = W[i, :]', 'k = W[...]', 'l = W[i, ...]']), [
+      'W[:]',
+      'W[:]',
+      'W[1:]',
+      'W[:n]',
+      'W[::2]',
+      'W[1:n:2]',
+      'W[:-1]',
+      'W[i, :]',
+      'W[...]',
+      'W[i, ...]',
+    ]);
+  });
+
+  it('tells different computed indices apart, and gives an index it cannot key `[?]`', () => {
+    assert.deepEqual(keys(['a = W[g > 0]', 'b = W[g < 0]', 'c = W[0 < g <= 1]', 'd = W[m and k]', 'e = W[a + 1:]', 'f = W[i + 1]', 'g = W["dW"]']), [
+      'W[g > 0]',
+      'W[g < 0]',
+      'W[0 < g <= 1]',
+      'W[m and k]',
+      'W[?]',
+      'W[?]',
+      'W["dW"]',
+    ]);
+    assert.deepEqual(keys(['a = w[i++];', 'b = w[x === y];', 'c = w[i];'], 'javascript'), ['w[?]', 'w[x == y]', 'w[i]']);
+  });
+});
