@@ -1433,8 +1433,10 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     const beta = s.beta;
     const others = partners(step, s).filter((o) => o.average && o.beta && o.beta !== beta);
     const corrected = step.corrections.some((c) => c.beta === beta && c.exp !== undefined);
-    // β where 1 − β belongs: T = β·T + β·X.
-    if (s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected)) {
+    // β where 1 − β belongs: T = β·T + β·X. Part of an optimizer's averages (another moving average
+    // beside it, or its own bias correction), or RMSprop's one cache: squares a parameter's update divides
+    // by under a root (a lone first moment β·(m + g) is heavy-ball momentum with its step scaled by β).
+    if (s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected || rootedSquares(step, s))) {
       push({
         code: 'NB403',
         span: s.eq.spans[0],
@@ -1461,6 +1463,12 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     }
     if (!mixed) borrowedDecay(facts, step, s, push);
   }
+}
+
+/** A state of squares (g², X²) that a parameter's update divides by under a root: RMSprop's cache. */
+function rootedSquares(step: OptimizerStep, s: StateUpdate): boolean {
+  if (s.max || !s.adds.every((a) => squaredBase(a.x) !== undefined)) return false;
+  return step.params.some((p) => stepTerms(step, p).some((t) => t.denominator.some((d) => d.key === s.eq.key && d.sqrt)));
 }
 
 /**
