@@ -32,6 +32,8 @@ export const nb209DropoutScaleMismatch = defineRule({
         `the next layer sees ${times(train)} on average; at inference it sees ${identity ? 'x unscaled' : times(infer)}.`;
       const effect = identity
         ? ` Nothing rescales: the kept units are not divided by ${train} in training and nothing multiplies by ${train} at inference, so the layers after it get activations 1 / (${train}) times larger when predicting than they were trained on.`
+        : train === '1'
+        ? ` The training branch already divides the kept units by the keep probability (inverted dropout), so the inference should pass x unscaled; multiplying by ${infer} there scales it twice.`
         : ` The scale at inference should be the expected scale in training, ${train}, not ${infer}${f.infer.a === 1 && f.train.b === 1 && f.infer.b === 0 && f.train.a === 0 ? ` (the drop probability is used where the keep probability belongs; the two agree only at 0.5)` : ''}.`;
       let fixText: string | undefined;
       let edit: { span: typeof f.span; newText: string } | undefined;
@@ -39,6 +41,14 @@ export const nb209DropoutScaleMismatch = defineRule({
         // `h * (1 - p)`: the parentheses go with the factor they hold.
         const span = f.inferFactor.parenSpan ?? f.inferFactor.span;
         edit = { span, newText: /^[\w.$]+$/.test(train) ? train : `(${train})` };
+        // The training side is already inverted (its expected scale is 1): the inference drops the factor,
+        // `x * (1 - p)` becomes `x`.
+        const product = f.inferProduct;
+        if (train === '1' && product) {
+          const other = product.left.span.start <= f.inferFactor.span.start && product.left.span.end >= f.inferFactor.span.end ? product.right : product.left;
+          span = product.span;
+          edit = { span, newText: facts.source(other.span) };
+        }
         // The corrected statement, as written with the factor replaced (a statement on one line; else the expression).
         const statement = f.inferStatement && !facts.source(f.inferStatement).includes('\n') ? f.inferStatement : f.inferAt.span;
         fixText = facts.source({ start: statement.start, end: span.start }) + edit.newText + facts.source({ start: span.end, end: statement.end });
@@ -51,6 +61,8 @@ export const nb209DropoutScaleMismatch = defineRule({
         ? ` Divide the kept units by ${train} in training (inverted dropout${inverted ? `: \`${inverted}\`` : ''}), or multiply by ${train} at inference.`
         : fixText
         ? ` Write \`${fixText}\`.`
+        : train === '1'
+        ? ' Return the input unscaled at inference.'
         : ` Multiply by ${train} at inference.`;
       context.report({
         span: f.span,

@@ -14,7 +14,7 @@ import { elementwiseArithmetic } from './elementwiseHelpers';
 import { comprehensionStep, loopStep } from './collectionSteps';
 import { carriedFromLastIteration } from './carriedState';
 import {
-  ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
+  ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, isStorageAttribute, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS, inPlaceMathName,
   attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, listArrayOperand, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, entryReadByGet, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
@@ -585,6 +585,9 @@ export class Analyzer {
       case 'name':
       case 'attr':
       case 'index': {
+        // `p.add(step).data`: the value of a new tensor an arithmetic call computed (the catalogue's
+        // value attribute of an out-of-place call), as `p + step` is.
+        if (e.kind === 'attr' && isStorageAttribute(e) && e.object.kind === 'call' && arithmeticPlacement(e.object) === 'out-of-place') return this.summands(e.object, scope, at, env, d);
         const sub = env && e.kind !== 'index' ? env.get(e.kind === 'name' ? e.name : (exprKey(e) ?? '')) : undefined;
         if (sub) return this.summands(sub.expr, sub.scope, sub.at, sub.env, d);
         if (this.isParam(e, scope, at, env)) return singleSummand(e, scope, at, env);

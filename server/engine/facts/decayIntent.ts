@@ -23,7 +23,7 @@ import {
 import { optimizerSteps, squaredBase, stepTerms, type StateUpdate } from './optimizerSteps';
 import type { Poly } from '../../math/poly';
 import { numberOf } from './analysis';
-import { isArgumentParse, isDecoupledAdaptive } from './catalogue';
+import { ARITHMETIC_CALLS, arithmeticCall, arithmeticPlacement, isArgumentParse, isDecoupledAdaptive } from './catalogue';
 import { programIndex, spanKey } from './program';
 import { stmtExprs, subExprs, within } from './loops';
 import { frameworkFacts, type Arg, type HandDecayFact, type OptimizerFact } from './frameworks';
@@ -120,8 +120,9 @@ export function handDecayDecoupledAsL2(facts: Facts, hand: HandDecayFact): Decou
     const key = exprKey(e);
     return (key !== undefined && termSyms.has(key)) || ((e.kind === 'name' || e.kind === 'attr' || e.kind === 'index') && isLearningRateName(lastComponent(e) ?? ''));
   };
-  const lr = hand.coefFactors.find((f) => isLr(f.expr));
-  const strength = hand.coefFactors.filter((f) => f !== lr);
+  const factors = hand.coefFactors.flatMap((f) => localDecayFactors(facts, f, hand.target) ?? [f]);
+  const lr = factors.find((f) => isLr(f.expr));
+  const strength = factors.filter((f) => f !== lr);
   if (strength.length === 0) return undefined;
   const trace: Trace = { names: [], docs: [] };
   for (const f of strength) follow(facts, f.expr, f.scope, f.at, 0, trace);
@@ -139,6 +140,41 @@ export function handDecayDecoupledAsL2(facts: Facts, hand: HandDecayFact): Decou
   const intent = strictJudged(trace);
   if (!intent) return undefined;
   return { intent, update: adaptive.update, secondMoment: adaptive.second, firstMoment: adaptive.first, gradient: adaptive.gradient, gradientWritten: adaptive.written, strength: strength.map((f) => f.expr), lr: lr?.expr, family: adaptive.family };
+}
+
+type CoefFactor = HandDecayFact['coefFactors'][number];
+
+/**
+ * The factors of a local that holds the whole decay term (`shrink = -(lr * l2) * p`,
+ * `const shrink = p.mul(this.l2 * this.lr).neg()`): its value is bound once, a negated product whose
+ * one operand is the decayed parameter; the other operands are the coefficient's factors.
+ */
+function localDecayFactors(facts: Facts, f: CoefFactor, target: Expr): CoefFactor[] | undefined {
+  if (f.expr.kind !== 'name') return undefined;
+  const b = f.scope.lookup(f.expr.name, f.at);
+  if (b?.kind !== 'assign' || b.op || !b.value || b.unpacked || (b.scope.bindings.get(f.expr.name) ?? []).length !== 1) return undefined;
+  const param = exprKey(baseExpr(target));
+  if (param === undefined) return undefined;
+  const isModule = (x: Expr): boolean => facts.analyzer.isModule(x);
+  const operands: Expr[] = [];
+  const collect = (x: Expr, depth: number): boolean => {
+    if (depth > 12) return false;
+    if (x.kind === 'unary' && (x.op === '-' || x.op === '+')) return collect(x.arg, depth + 1);
+    if (x.kind === 'binary' && x.op === '*') return collect(x.left, depth + 1) && collect(x.right, depth + 1);
+    if (x.kind === 'call') {
+      const arith = arithmeticCall(x, isModule);
+      if (arith?.op === '*' && !arith.inPlace) return collect(arith.left, depth + 1) && collect(arith.right, depth + 1);
+      // `x.neg()`: the catalogue's negation as a method.
+      if (x.callee.kind === 'attr' && x.args.length === 0 && x.kwargs.length === 0 && arithmeticPlacement(x) === 'out-of-place' && ARITHMETIC_CALLS[x.callee.name] === 'neg') return collect(x.callee.object, depth + 1);
+    }
+    operands.push(x);
+    return true;
+  };
+  if (!collect(b.value, 0)) return undefined;
+  const own = operands.filter((x) => exprKey(baseExpr(x)) === param);
+  if (own.length !== 1) return undefined;
+  const rest = operands.filter((x) => x !== own[0]);
+  return rest.length > 0 ? rest.map((expr) => ({ expr, scope: b.scope, at: b.at })) : undefined;
 }
 
 /**
@@ -379,6 +415,11 @@ function follow(facts: Facts, e: Expr, scope: Scope, at: number, depth: number, 
     case 'call':
       // `float(args.l2)`, `float(cfg['l2'])`: a conversion keeps the source.
       if (e.callee.kind === 'name' && e.args.length === 1 && ['float', 'int', 'Number', 'parseFloat'].includes(e.callee.name)) follow(facts, e.args[0], scope, at, d, out);
+      // `p.mul(l2 * lr).neg()`, `tf.mul(l2, w)`: arithmetic written as calls (the catalogue's), read as its operator form is.
+      else if (e.callee.kind === 'attr' && arithmeticPlacement(e) === 'out-of-place') {
+        if (!facts.analyzer.isModule(e.callee.object)) follow(facts, e.callee.object, scope, at, d, out);
+        for (const a of e.args) follow(facts, a, scope, at, d, out);
+      }
       return;
     case 'name':
     case 'attr':

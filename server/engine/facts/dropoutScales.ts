@@ -57,6 +57,8 @@ export interface DropoutScaleMismatch {
   inferAt?: Expr;
   /** The factor of the inference expression to replace (`this.dropProb` in `input[j] * this.dropProb`). */
   inferFactor?: Expr;
+  /** The product `x * factor` that holds it, when the factor is one of its operands. */
+  inferProduct?: Expr & { kind: 'binary' };
   /** The statement that writes the inference expression (`out = h * (1 - p)`), for the corrected line. */
   inferStatement?: Span;
   /** Where to report. */
@@ -275,14 +277,71 @@ function endsInReturn(stmts: Stmt[]): boolean {
 }
 
 function readBody(facts: Facts, body: Body): DropoutScaleMismatch | undefined {
-  const stmts = body.stmts;
+  const r = readList(facts, body, body.stmts, [], 0);
+  return r === NO_SPLIT ? undefined : r;
+}
+
+/** No `if` on a mode flag splits this statement list (the caller goes on looking). */
+const NO_SPLIT = Symbol('no split');
+
+/** The keys a test reads (`train`, `self.p`), to tell a guard on the rate from one on the mode. */
+function readKeys(e: Expr): Set<string> {
+  const out = new Set<string>();
+  const visit = (x: Expr): void => {
+    if (x.kind === 'name' || x.kind === 'attr') {
+      const k = exprKey(x);
+      if (k !== undefined) {
+        out.add(k);
+        return;
+      }
+    }
+    forEachChild(x, visit);
+  };
+  visit(e);
+  return out;
+}
+
+/**
+ * The statements before the split that both modes run, without the guards that return early on a
+ * test of something other than the mode (`if not 0 < self.p < 1: return x`): the split is read on the
+ * path where the guard lets it through.
+ */
+function prefixWithoutGuards(prefix: Stmt[], flagKeys: Set<string>): Stmt[] {
+  const out: Stmt[] = [];
+  for (let i = 0; i < prefix.length; i++) {
+    const s = prefix[i];
+    if (s.kind === 'block' && s.label === 'if' && s.heads.length === 1) {
+      const chain = ifChainAt(prefix, i);
+      if (chain.length === 1 && endsInReturn(s.body) && !containsDraw(s.body) && ![...readKeys(s.heads[0])].some((k) => flagKeys.has(k))) continue;
+    }
+    out.push(s);
+  }
+  return out;
+}
+
+/**
+ * The first split on a mode flag in `stmts` (the function's body, or at most two levels down the body of
+ * an `if` on something else that holds a draw: `if 0 < self.p < 1: if train: … else: …`), with the
+ * statements both modes run before it (`outer`, then this list's own).
+ */
+function readList(facts: Facts, body: Body, stmts: Stmt[], outer: Stmt[], depth: number): DropoutScaleMismatch | undefined | typeof NO_SPLIT {
   for (let i = 0; i < stmts.length; i++) {
     const s = stmts[i];
     if (s.kind !== 'block' || s.label !== 'if' || s.heads.length !== 1) continue;
     const chain = ifChainAt(stmts, i);
     if (chain.length > 2) continue;
     const test = s.heads[0];
-    if (!isFlagTest(test, body)) continue;
+    if (!isFlagTest(test, body)) {
+      // A split nested in a guard on something else (the rate's range, a shape).
+      if (depth >= 2 || !chain.some((b) => containsDraw(b.body))) continue;
+      if (chain[1] && chain[1].heads.length > 0) continue;
+      for (const b of chain) {
+        if (!containsDraw(b.body)) continue;
+        const r = readList(facts, body, b.body, [...outer, ...stmts.slice(0, i)], depth + 1);
+        if (r !== NO_SPLIT) return r;
+      }
+      continue;
+    }
     const second = chain[1];
     if (second && second.heads.length === 1 && !isFlagTest(second.heads[0], body)) continue;
     const rest = stmts.slice(i + chain.length);
@@ -295,6 +354,8 @@ function readBody(facts: Facts, body: Body): DropoutScaleMismatch | undefined {
       if (drawA) return undefined;
       continue;
     }
+    // Nested in a guard, both paths must end here: what follows the guard is not read.
+    if (depth > 0 && !(endsInReturn(pathA) && endsInReturn(pathB))) return undefined;
     const train = drawA ? pathA : pathB;
     const infer = drawA ? pathB : pathA;
     const mask = firstMask(train, (x) => facts.analyzer.isModule(x));
@@ -302,7 +363,7 @@ function readBody(facts: Facts, body: Body): DropoutScaleMismatch | undefined {
     const variable = probabilityVariable(facts, body, mask.p, 0);
     if (!variable) return undefined;
     const reader = new Reader(facts, body, variable);
-    const before = reader.walk(stmts.slice(0, i), new Map());
+    const before = reader.walk(prefixWithoutGuards([...outer, ...stmts.slice(0, i)], readKeys(test)), new Map());
     if (before.returned || before.lost) return undefined;
     const t = reader.walk(train, new Map(before.env));
     const n = reader.walk(infer, new Map(before.env));
@@ -335,7 +396,7 @@ function readBody(facts: Facts, body: Body): DropoutScaleMismatch | undefined {
     // time): the identity here may be classic dropout applied elsewhere.
     if (sameMono(nv.v.m, ONE) && scaledElsewhere(facts, body, variable)) return undefined;
     const inferAt = nv.at && nv.at.span.start >= body.span.start && nv.at.span.end <= body.span.end ? nv.at : undefined;
-    const inferFactor = inferAt ? factorOf(inferAt, variable) : undefined;
+    const factor = inferAt ? factorOf(inferAt, variable) : undefined;
     const trainAt = tv.at;
     if (!trainAt) return undefined;
     return {
@@ -347,12 +408,13 @@ function readBody(facts: Facts, body: Body): DropoutScaleMismatch | undefined {
       infer: nv.v.m,
       trainAt,
       inferAt,
-      inferFactor,
-      inferStatement: inferFactor && inferAt ? statementAround(body.stmts, inferAt.span) : undefined,
+      inferFactor: factor?.factor,
+      inferProduct: factor?.product,
+      inferStatement: factor && inferAt ? statementAround(body.stmts, inferAt.span) : undefined,
       span: inferAt && !sameMono(nv.v.m, ONE) ? inferAt.span : trainAt.span,
     };
   }
-  return undefined;
+  return NO_SPLIT;
 }
 
 /** The innermost simple statement (an assignment, a call, a return) of `stmts` that holds `at`. */
@@ -427,22 +489,26 @@ function scaledKeys(facts: Facts): Map<string, Span[]> {
   return out;
 }
 
-/** The operand of a product that holds the probability (`this.dropProb` in `input[j] * this.dropProb`). */
-function factorOf(e: Expr, v: Variable): Expr | undefined {
+/**
+ * The operand of a product that holds the probability (`this.dropProb` in `input[j] * this.dropProb`),
+ * with that product when the factor is one of its two operands (to drop the factor when the right scale is 1).
+ */
+function factorOf(e: Expr, v: Variable): { factor: Expr; product?: Expr & { kind: 'binary' } } | undefined {
   // `V2.w[i] *= this.drop_prob`: the value is the factor.
-  if (v.key !== undefined && (exprKey(e) === v.key || (e.kind === 'binary' && e.op === '-' && e.left.kind === 'num' && exprKey(e.right) === v.key))) return e;
-  let found: Expr | undefined;
+  if (v.key !== undefined && (exprKey(e) === v.key || (e.kind === 'binary' && e.op === '-' && e.left.kind === 'num' && exprKey(e.right) === v.key))) return { factor: e };
+  let found: { factor: Expr; product?: Expr & { kind: 'binary' } } | undefined;
+  const unwrap = (x: Expr): Expr => (x.kind === 'other' && x.children.length === 1 && !x.ops?.length ? unwrap(x.children[0]) : x);
   const visit = (x: Expr): void => {
     if (found) return;
     if (x.kind === 'binary' && x.op === '*') {
       for (const side of [x.left, x.right]) {
-        const inner = side;
+        const inner = unwrap(side);
         if (v.key !== undefined && (exprKey(inner) === v.key || (inner.kind === 'binary' && inner.op === '-' && exprKey(inner.right) === v.key))) {
-          found = inner;
+          found = { factor: inner, product: x };
           return;
         }
         if (v.value !== undefined && inner.kind === 'num') {
-          found = inner;
+          found = { factor: inner, product: x };
           return;
         }
       }

@@ -1,5 +1,6 @@
 // Canonical keys for expressions that can be assigned to: `W`, `self.W`, `params["W1"]`, `w[i]`.
 import type { Expr, SlicePart } from '../ir';
+import { isStorageAttribute } from './catalogue';
 
 /** A stable text for a name, attribute chain or subscript; undefined for anything else. */
 export function exprKey(e: Expr): string | undefined {
@@ -73,7 +74,7 @@ function otherIndexKey(e: Expr & { kind: 'other' }): string | undefined {
 export function baseExpr(e: Expr): Expr {
   for (;;) {
     if (e.kind === 'index' && !isKeyedByString(e)) e = e.object;
-    else if (e.kind === 'attr' && (e.name === 'data' || e.name === 'value' || e.name === 'val' || e.name === 'T' || e.name === 'mT')) e = e.object;
+    else if (e.kind === 'attr' && (e.name === 'val' || e.name === 'T' || e.name === 'mT' || isStorageAttribute(e))) e = e.object;
     else return e;
   }
 }

@@ -621,6 +621,25 @@ function firstSampleStart(facts: Facts, step: OptimizerStep, push: (f: Optimizer
       }
       if (site) break;
     }
+    // A second moment that reaches the update only inside another state's sample (NovoGrad's layer norm
+    // ‖g‖², by which the moment's input is divided), corrected the way Adam folds it into the step size,
+    // lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ): a √(1 − βᵗ) multiplied into a parameter's step, of a β no other state has.
+    if (!site && !step.states.has(beta) && ![...step.states.values()].some((o) => o !== s && betaKeyOf(o) === beta)) {
+      const direct = step.params.some((p) => stepTerms(step, p).some((term) => term.numerator.some((n) => n.key === s.eq.key) || term.denominator.some((d) => d.key === s.eq.key)));
+      for (const p of direct ? [] : step.params) {
+        for (const term of stepTerms(step, p)) {
+          const c = term.corrections.find((x) => x.beta === beta && x.exp !== undefined && !x.inDenominator && x.power === 0.5);
+          const found = c && correctionSite(step, c.key, p.eq.order);
+          if (!found) continue;
+          const t = c!.exp!.length === 1 && c!.exp![0].fs.length === 1 && c!.exp![0].fs[0].atom.k === 'sym' ? c!.exp![0].fs[0].atom.key : undefined;
+          if (t !== undefined && step.initial(t).includes(0) && (step.counters.get(t) ?? -1) > found.order) continue;
+          site = found;
+          rooted = true;
+          break;
+        }
+        if (site) break;
+      }
+    }
     if (!site) continue;
     const start = writes[0];
     // The state as its start names it (`state['m']`, not the local `m` its new value passes through).
@@ -1414,8 +1433,10 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     const beta = s.beta;
     const others = partners(step, s).filter((o) => o.average && o.beta && o.beta !== beta);
     const corrected = step.corrections.some((c) => c.beta === beta && c.exp !== undefined);
-    // β where 1 − β belongs: T = β·T + β·X.
-    if (s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected)) {
+    // β where 1 − β belongs: T = β·T + β·X. Part of an optimizer's averages (another moving average
+    // beside it, or its own bias correction), or RMSprop's one cache: squares a parameter's update divides
+    // by under a root (a lone first moment β·(m + g) is heavy-ball momentum with its step scaled by β).
+    if (s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected || rootedSquares(step, s))) {
       push({
         code: 'NB403',
         span: s.eq.spans[0],
@@ -1442,6 +1463,12 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     }
     if (!mixed) borrowedDecay(facts, step, s, push);
   }
+}
+
+/** A state of squares (g², X²) that a parameter's update divides by under a root: RMSprop's cache. */
+function rootedSquares(step: OptimizerStep, s: StateUpdate): boolean {
+  if (s.max || !s.adds.every((a) => squaredBase(a.x) !== undefined)) return false;
+  return step.params.some((p) => stepTerms(step, p).some((t) => t.denominator.some((d) => d.key === s.eq.key && d.sqrt)));
 }
 
 /**

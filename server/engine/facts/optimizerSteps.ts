@@ -18,7 +18,7 @@ import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, LIST_APPEND_METHODS, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadByGet, entryWriteBySet, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES } from './catalogue';
+import { APPLY_UPDATES, appliedUpdates, LIST_APPEND_METHODS, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadByGet, entryWriteBySet, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES, isStorageAttribute } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -432,7 +432,7 @@ class Evaluator {
    * layer.inputSize; m[biasIdx][j]`) is a fixed row: m[biasIdx] is a value of its own beside them.
    */
   keyOf(e: Expr): string | undefined {
-    if (e.kind === 'attr' && VALUE_ATTRIBUTES.has(e.name)) return this.keyOf(e.object);
+    if (e.kind === 'attr' && isStorageAttribute(e)) return this.keyOf(e.object);
     if (e.kind === 'index' && e.index.length === 1 && (e.index[0].kind === 'name' || e.index[0].kind === 'other')) {
       const index = e.index[0];
       const object = this.keyOf(e.object);
@@ -587,6 +587,8 @@ class Evaluator {
       case 'name':
       case 'attr':
       case 'index':
+        // `p.add(step).data`: the value of the new tensor an arithmetic call computed.
+        if (e.kind === 'attr' && isStorageAttribute(e) && e.object.kind === 'call' && arithmeticPlacement(e.object) === 'out-of-place') return this.eval(e.object, env);
         return this.read(e, env);
       case 'unary':
         if (e.op === '-') return scale(this.eval(e.arg, env), -1);
