@@ -39,7 +39,7 @@ export const nb209DropoutScaleMismatch = defineRule({
       let edit: { span: typeof f.span; newText: string } | undefined;
       if (!identity && f.inferFactor && f.inferAt) {
         // `h * (1 - p)`: the parentheses go with the factor they hold.
-        const span = f.inferFactor.parenSpan ?? f.inferFactor.span;
+        let span = f.inferFactor.parenSpan ?? f.inferFactor.span;
         edit = { span, newText: /^[\w.$]+$/.test(train) ? train : `(${train})` };
         // The training side is already inverted (its expected scale is 1): the inference drops the factor,
         // `x * (1 - p)` becomes `x`.
