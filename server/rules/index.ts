@@ -32,6 +32,7 @@ import { nb406DecoupledDecayMeantAsL2 } from './nb406-decoupled-decay-meant-as-l
 import { nb407StateNeverStored } from './nb407-state-never-stored';
 import { nb408DecayGrows } from './nb408-decay-grows';
 import { nb409ClipBySquaredNorm } from './nb409-clip-by-squared-norm';
+import { nb410StepIntoGradient } from './nb410-step-into-gradient';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -68,6 +69,7 @@ export const allRules: Rule[] = [
   nb407StateNeverStored,
   nb408DecayGrows,
   nb409ClipBySquaredNorm,
+  nb410StepIntoGradient,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

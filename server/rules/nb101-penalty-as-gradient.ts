@@ -90,11 +90,12 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
   // The gradient that belongs is the one of the penalty the loss defines (`reg / (2 * N) * Σw²` gives
   // `reg / N * w`), when the loss defines it one way; otherwise the written term's own gradient.
   const defined = lossPenalty(facts, site, occurrence, found);
-  const gradient: Gradient = gradientOf(defined ? { ...penalty, coef: defined.coef } : penalty);
+  const definedPenalty: Penalty | undefined = defined ? { ...penalty, kind: defined.kind, coef: defined.coef, via: defined.kind === found.kind ? penalty.via : undefined } : undefined;
+  const gradient: Gradient = gradientOf(definedPenalty ?? penalty);
   const shape = found.kind === 'elemsq' || found.kind === 'elemabs' ? "the penalty's value, not its slope" : 'a scalar';
   const targetText = text(site.target.span);
   const subject = site.kind === 'update' ? `update of ${targetText}` : `gradient ${targetText}`;
-  const lossForm = defined && !equalCoef(defined.coef, found.coef) ? { ...penalty, coef: defined.coef } : undefined;
+  const lossForm = definedPenalty && (defined!.kind !== found.kind || !equalCoef(defined!.coef, found.coef)) ? definedPenalty : undefined;
   const belongs = lossForm ? `the gradient of the loss's penalty ${unicodePenalty(lossForm)}, ${unicodeGradient(gradient)},` : `its gradient ${unicodeGradient(gradient)}`;
   // The gradient a backward pass carries back (dLoss/dOutput) is no weight's own gradient: the penalty's gradient belongs in each weight's.
   const message = site.upstream
@@ -111,6 +112,9 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
   // scales the replacement: the site gets the gradient of what is written at it.
   const atSite = facts.analyzer.penaltyOfSummand(summand);
   const outside = !atSite || !equalCoef(atSite.coef, found.coef);
+  // A coefficient written outside the site scales the replacement only when the loss's penalty is the written one's kind.
+  const lossKind = defined !== undefined && defined.kind !== found.kind;
+  if (outside && lossKind) return { span: summand.site, message, related, math: { computed: unicodePenalty(penalty), expected: unicodeGradient(gradient), site: summand.site, update: site.span, penalty, gradient, lossPenalty: definedPenalty } };
   const replaced = outside && atSite ? gradientOf({ ...penalty, coef: atSite.coef }) : gradient;
   const replacement = summand.via.length === 0 && found.defs.length === 0 && !site.upstream && atSite ? codeGradient(replaced, facts.dialect, penalty.param) : undefined;
   const fix = replacement
@@ -121,7 +125,7 @@ function buildReport(facts: Facts, site: UpdateSite, summand: UpdateSite['increm
     message,
     related,
     fix,
-    math: { computed: unicodePenalty(penalty), expected: unicodeGradient(gradient), site: summand.site, update: site.span, penalty, gradient },
+    math: { computed: unicodePenalty(penalty), expected: unicodeGradient(gradient), site: summand.site, update: site.span, penalty, gradient, ...(lossKind ? { lossPenalty: definedPenalty } : {}) },
   };
 }
 
@@ -137,16 +141,24 @@ function otherParameterReport(facts: Facts, site: UpdateSite, summand: UpdateSit
   return { span: summand.site, message, related, math: { computed: unicodePenalty(penalty), expected: '0', site: summand.site, update: site.span, penalty, gradient } };
 }
 
-/** The loss's own penalty on the parameter, of the written term's kind and sign, when the loss defines exactly one. */
-function lossPenalty(facts: Facts, site: UpdateSite, occurrence: PenaltyTerm['params'][number], found: PenaltyTerm): { coef: PenaltyTerm['coef'] } | undefined {
+/**
+ * The loss's own penalty on the parameter, with the written term's sign, when the loss defines exactly one:
+ * of the written term's kind, or, when the loss has none of that kind, of the one kind it has
+ * (`dW += 2 * reg * norm(W)` beside a loss adding `reg * norm(W)**2`: the gradient that belongs is
+ * that of reg·‖W‖₂², 2·reg·W, not that of the norm written at the site).
+ */
+function lossPenalty(facts: Facts, site: UpdateSite, occurrence: PenaltyTerm['params'][number], found: PenaltyTerm): { kind: PenaltyTerm['kind']; coef: PenaltyTerm['coef'] } | undefined {
   // In an update the written term carries the learning rate, which the loss's penalty does not.
   if (site.kind === 'update') return undefined;
   const all = penaltiesFor(facts, paramIds(facts, occurrence, site.scope), site.scope);
-  const same = all.filter((p) => p.kind === found.kind);
-  if (same.length === 0 || all.some((p) => p.site.autodiff)) return undefined;
+  if (all.length === 0 || all.some((p) => p.site.autodiff)) return undefined;
+  const ofKind = all.filter((p) => p.kind === found.kind);
+  // Another kind only when it is the loss's one (an elementwise term is no loss's penalty on the whole weight).
+  const same = ofKind.length > 0 ? ofKind : all.every((p) => p.kind === all[0].kind) && all[0].kind !== 'elemsq' && all[0].kind !== 'elemabs' ? all : [];
+  if (same.length === 0) return undefined;
   const first = same[0];
   if (!same.every((p) => equalCoef(p.coef, first.coef))) return undefined;
   // The written term carries the sign of the step it sits in; keep it.
   const sign = Math.sign(found.coef.num) === Math.sign(first.coef.num) ? 1 : -1;
-  return { coef: { ...first.coef, num: sign * first.coef.num } };
+  return { kind: first.kind, coef: { ...first.coef, num: sign * first.coef.num } };
 }

@@ -7,7 +7,8 @@
 // the entry read again (`dZ = np.matmul(weights['W' + str(l)].T, dZ)`), a name bound to it before an
 // in-place step (`W = weights[...]`; NumPy's `-=` changes that array), or an entry of a shallow copy
 // of the dict (`old = weights.copy()` keeps the same arrays); or, in a loop down the layers, the entry
-// of the layer above (`weights['W' + str(i + 1)]`), which the iteration before stepped.
+// of the layer above (`weights['W' + str(i + 1)]`), which the iteration before stepped; or an entry an
+// earlier iteration stored in a list before its in-place step (`kept.append(W[k])`, then `kept[-2].T`).
 //
 // ## Why is this bad?
 // Backpropagation computes every layer's gradient from the weights the forward pass used. Through the
@@ -34,7 +35,9 @@ export const nb109BackpropAfterStep = defineRule({
       const read = facts.source(f.read.span);
       const step = facts.lineLabel(f.step.span);
       const message =
-        f.through === 'previous'
+        f.through === 'list'
+          ? `the error ${f.error} is carried to the layer below through ${read}, an array an earlier iteration stored in ${f.list} and then stepped in place (${step} steps ${w}, the array ${f.list} holds, not a copy): the layers below get their gradients through the new weights, not those the forward pass used. Compute the error for the layer below before each step, store a copy (${w}.copy()), or step after the whole backward pass`
+          : f.through === 'previous'
           ? `the error ${f.error} is carried to the layer below through ${read}, which the iteration before stepped (${step} steps ${w} in every iteration, and the loop goes down the layers): the layers below get their gradients through the new weights, not those the forward pass used. Compute the error for the layer below before each step, or step after the whole backward pass`
           : `the error ${f.error} is carried to the layer below through ${w} after this iteration stepped it (${step}): ${
               f.through === 'entry'
@@ -47,7 +50,7 @@ export const nb109BackpropAfterStep = defineRule({
         span: f.read.span,
         message,
         related: [{ span: trimSpan(facts, f.step.span), message: `${w} is stepped here` }],
-        math: { forms: backpropAfterStepForms(f.through === 'previous' ? read : w, f.error) },
+        math: { forms: backpropAfterStepForms(f.through === 'previous' || f.through === 'list' ? read : w, f.error) },
       });
     }
   },

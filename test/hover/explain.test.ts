@@ -73,6 +73,22 @@ describe('hover: explainAt', function () {
     );
   });
 
+  it("a norm's value added beside a loss's squared norm: the expected gradient and the correct line are the loss's penalty's", function () {
+    const text = fs.readFileSync(path.join(repoRoot, 'test/fixtures/NB101/norm_value_beside_squared_norm_loss.py'), 'utf8');
+    const ex = at(text, 'grad += 2 * reg');
+    assert.ok(ex);
+    assert.deepEqual(
+      ex.findings.map((f) => [f.expected, f.correctUnicode]),
+      [['2·reg·w', '∂L/∂w ← ∂L/∂w + 2λw']],
+    );
+    const lone = at(text, 'grad += reg * np');
+    assert.ok(lone);
+    assert.deepEqual(
+      lone.findings.map((f) => f.expected),
+      ['reg·w/‖w‖₂'],
+    );
+  });
+
   it('explains a faulty NB101 line: computed, correct update, rule link, equivalent forms', function () {
     const ex = at(FAULTY, 'W = W - lr');
     assert.ok(ex);

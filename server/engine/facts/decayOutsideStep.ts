@@ -13,7 +13,7 @@ import type { UpdateSite } from './updates';
 import { baseExpr, exprKey } from './keys';
 import { explicitParams, someExpr, type FunctionDef, type Scope } from './scope';
 import { loopCollectionKey, regGradientTerms, splitProduct, type RegGradientTerm } from './gradients';
-import { penaltyCoefficientNames } from './losses';
+import { penaltiesFor, penaltyCoefficientNames, type LossPenalty } from './losses';
 import { regularizerObjects } from './regularizerObjects';
 import { movesModelParameter, stepOf } from './steps';
 import { DirectionAnalyzer } from './direction';
@@ -31,6 +31,11 @@ export interface DecayOutsideStep {
   /** The gradient step the decay bypasses: an optimizer call, or the parameter's own gradient update. */
   step: Span;
   stepKind: 'optimizer' | 'update';
+  /**
+   * The decay shares the gradient step's statement, outside its learning rate (`W -= lr * dW + reg * W`),
+   * and the loss's penalty on W whose strength it carries (`reg / 2 * np.sum(W ** 2)`).
+   */
+  shared?: { penalty: LossPenalty };
 }
 
 const cache = new WeakMap<Facts, DecayOutsideStep[]>();
@@ -41,7 +46,15 @@ export function decaysOutsideStep(facts: Facts): DecayOutsideStep[] {
   found = [];
   const seen = new Set<string>();
   for (const t of regGradientTerms(facts)) {
-    if (seen.has(spanKey(t.site.span)) || !candidateTerm(facts, t)) continue;
+    if (seen.has(spanKey(t.site.span))) continue;
+    if (!candidateTerm(facts, t)) {
+      const shared = sharedStatementDecay(facts, t);
+      if (shared) {
+        seen.add(spanKey(t.site.span));
+        found.push(shared);
+      }
+      continue;
+    }
     const hit = confirm(facts, t.site, t.stepCoef.syms);
     if (!hit) continue;
     seen.add(spanKey(t.site.span));
@@ -113,6 +126,61 @@ function candidateTerm(facts: Facts, t: RegGradientTerm): boolean {
   // The statement only decays: every summand is a c·W (or c·sign(W)) of the parameter itself.
   if (!decayOnly(facts, site, key)) return false;
   return strengthOnly(facts, t, programIndex(facts).enclosingFunction(site.scope));
+}
+
+/**
+ * `W -= lr * dW + reg * W`: the decay shares the gradient step's statement but not its learning rate,
+ * beside a loss that adds a penalty on W with the decay's strength (`reg / 2 * np.sum(W ** 2)`), whose
+ * gradient the decay is. Without such a penalty the same statement is decoupled weight decay
+ * (`W -= lr * dW + wd * W`, a per-step shrink rate by definition), and it stays silent.
+ */
+function sharedStatementDecay(facts: Facts, t: RegGradientTerm): DecayOutsideStep | undefined {
+  const site = t.site;
+  if (site.kind !== 'update' || (t.kind !== 'linear' && t.kind !== 'sign') || !t.param || t.foreign || t.preconditioned) return undefined;
+  if (t.coef !== undefined || t.stepCoef.num >= 0 || site.increment.length < 2) return undefined;
+  const key = exprKey(baseExpr(site.target));
+  if (key === undefined || exprKey(t.param.base) !== key) return undefined;
+  const decaySyms = t.stepCoef.syms.filter((x) => x.pow > 0).map((x) => x.name);
+  if (decaySyms.length === 0) return undefined;
+  // Every other summand is a gradient term with a step size of its own that the decay does not carry.
+  const a = facts.analyzer;
+  const others = site.increment.filter((s) => s !== t.summand);
+  for (const s of others) {
+    const p = a.classifySummand(s);
+    if (!p.tensor || p.params.length > 0 || p.penalty || p.abs.length > 0 || p.signs?.length || s.via.length > 0) return undefined;
+    // The step size: the scalar factors of the gradient's product (a tensor product keeps no coefficient of its own).
+    const stepSyms = s.num.flatMap((f) => {
+      const q = a.classify(f.expr, f.scope, f.at, f.env);
+      return q.tensor || q.params.length > 0 ? [] : q.coef.syms.filter((x) => x.pow > 0).map((x) => x.name);
+    });
+    if (stepSyms.length === 0 || stepSyms.some((x) => decaySyms.includes(x))) return undefined;
+  }
+  if (!addsGradient(facts, site)) return undefined;
+  if (!strengthOnly(facts, t, programIndex(facts).enclosingFunction(site.scope))) return undefined;
+  const penalty = penaltyWithStrength(facts, site, t, decaySyms, false);
+  if (!penalty) return undefined;
+  if (!movesModelParameter(facts, site)) return undefined;
+  if (decaySyms.some((x) => carriesLearningRate(facts, x, site.scope, site.at, 0))) return undefined;
+  const cls = enclosingClass(site.scope);
+  if (cls && isTorchOptimizer(facts, cls)) return undefined;
+  return { site, step: site.span, stepKind: 'update', shared: { penalty }, decay: { kind: t.kind, coef: neg(t.stepCoef), written: t.span, throughCall: false } };
+}
+
+/**
+ * A loss's penalty on the weight of the decay's kind (ΣW² for c·W, Σ|W| for c·sign(W)) whose strength
+ * is the decay's: every symbol of the decay's coefficient multiplies the penalty. In the nearest loss
+ * (penaltiesFor), or, with `sameFunction`, only in the decay's own function.
+ */
+function penaltyWithStrength(facts: Facts, site: UpdateSite, t: RegGradientTerm, decaySyms: string[], sameFunction: boolean): LossPenalty | undefined {
+  const kind = t.kind === 'linear' ? 'sumsq' : 'l1';
+  const fn = programIndex(facts).enclosingFunction(site.scope);
+  const last = (x: string): string => x.replace(/^.*\./, '');
+  return penaltiesFor(facts, t.ids, site.scope).find((p) => {
+    // A penalty the minimized objective adds (a positive coefficient): one it subtracts is no decay's.
+    if (p.kind !== kind || p.coef.num <= 0 || p.site.autodiff || (sameFunction && p.site.fn !== fn)) return false;
+    const names = new Set(p.coef.syms.filter((x) => x.pow > 0).map((x) => last(x.name)));
+    return decaySyms.every((x) => names.has(last(x)));
+  });
 }
 
 /**
@@ -311,7 +379,8 @@ function gradientStepOf(facts: Facts, site: UpdateSite, key: string, fn: Functio
   // A hand-written gradient step in the same function.
   const own = handWrittenSteps(facts, key).filter((u) => u !== site && sameFn(u.scope));
   if (own.length > 0) {
-    if (handedIn(facts, site, fn)) return undefined;
+    // A function handed the weight is an optimizer's step, unless its own loss adds the penalty whose gradient the decay is.
+    if (handedIn(facts, site, fn) && !ownLossPenalizes(facts, site)) return undefined;
     return { span: own[0].span, kind: 'update', stepSymbols: stepSymbols(facts, own) };
   }
   if (fn) {
@@ -334,6 +403,13 @@ function gradientStepOf(facts: Facts, site: UpdateSite, key: string, fn: Functio
     }
   }
   return undefined;
+}
+
+/** The decay's own function computes a loss with a penalty on the weight whose strength is the decay's. */
+function ownLossPenalizes(facts: Facts, site: UpdateSite): boolean {
+  const t = regGradientTerms(facts).find((x) => x.site === site && (x.kind === 'linear' || x.kind === 'sign'));
+  const syms = t?.stepCoef.syms.filter((x) => x.pow > 0).map((x) => x.name) ?? [];
+  return t !== undefined && syms.length > 0 && penaltyWithStrength(facts, site, t, syms, true) !== undefined;
 }
 
 /**

@@ -44,7 +44,9 @@ export interface SteppedThenPropagated {
    * in-place step, an entry of a shallow copy of its container, or the layer above's entry, which the
    * iteration before stepped.
    */
-  through: 'entry' | 'alias' | 'copy' | 'previous';
+  through: 'entry' | 'alias' | 'copy' | 'previous' | 'list';
+  /** For `list`: the list the loop stores the stepped array in before its in-place step (`kept` of `kept.append(W[k])`). */
+  list?: string;
 }
 
 type Through = SteppedThenPropagated['through'];
@@ -130,7 +132,148 @@ function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], ste
       }
     }
     if (!reported) previousLayerRead(loop, seq, step, inPlace ? copies : new Set(), alike, out);
+    if (!reported) {
+      // The step's own statement (`seq[at]` is the outermost block holding it when it sits in an `if`).
+      let own = at;
+      for (let k = at + 1; k < seq.length && seq[k].span.start <= step.span.start; k++) if (within(step.span, seq[k].span)) own = k;
+      const ownStmt = seq[own];
+      if ((ownStmt.kind === 'assign' && ownStmt.op !== undefined) || ownStmt.kind === 'expr') keptListRead(loop, fnBody, seq, own, step, alike, out);
+    }
   }
+}
+
+/**
+ * A list the loop stores the stepped array in before stepping it in place (`kept = []` before the
+ * loop, `kept.append(W[k])` in it, `W[k] -= …` after), read at an entry an earlier iteration stored:
+ * `delta @ kept[-2].T` after this iteration's append, or `kept[j - 1]` with `j` counting the
+ * iterations from 0. The list holds the arrays themselves, so that entry is the array the earlier
+ * iteration stepped. Reported once per read.
+ */
+function keptListRead(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], seq: readonly Stmt[], at: number, step: UpdateSite, alike: Alike, out: SteppedThenPropagated[]): void {
+  const target = step.target;
+  // `kept.append(<the stepped entry>)` before the step, in this iteration.
+  let list: string | undefined;
+  let appendAt = -1;
+  for (let k = 0; k < at; k++) {
+    const s = seq[k];
+    const call = s.kind === 'expr' && s.expr.kind === 'call' ? s.expr : undefined;
+    if (!call || call.callee.kind !== 'attr' || call.callee.name !== 'append' || call.callee.object.kind !== 'name' || call.args.length !== 1 || !alike(call.args[0], target)) continue;
+    list = call.callee.object.name;
+    appendAt = k;
+  }
+  if (list === undefined) return;
+  const name = list;
+  // A fresh list made in the function before the loop, which the loop changes by that append only.
+  if (!madeEmptyBefore(fnBody, loop, name)) return;
+  if (listChanges(loop.body, name) !== 1) return;
+  const v = loop.target.kind === 'name' ? loop.target.name : undefined;
+  const order = v !== undefined ? iterationOrder(loop.iter) : undefined;
+  const earlier = (e: Expr, readAt: number): boolean => {
+    if (e.kind !== 'index' || e.object.kind !== 'name' || e.object.name !== name || e.index.length !== 1) return false;
+    const appended = appendAt < readAt;
+    const idx = e.index[0];
+    // `kept[-2]` after this iteration's append, `kept[-1]` before it.
+    const literal = idx.kind === 'unary' && idx.op === '-' && idx.arg.kind === 'num' ? -idx.arg.value : idx.kind === 'num' ? idx.value : undefined;
+    if (literal !== undefined) return literal < 0 && literal <= (appended ? -2 : -1);
+    // A count of the iterations from 0, minus at least one: the entry of an earlier iteration.
+    if (v === undefined || !order) return false;
+    const l = linearIn(idx, v, seq, readAt, 0);
+    if (!l || l.coef * order.step !== 1) return false;
+    const first = linearIn(order.first, v, seq, -1, 0);
+    if (!first || first.coef !== 0) return false;
+    const terms = new Map(l.terms);
+    for (const [t, c] of first.terms) terms.set(t, (terms.get(t) ?? 0) + l.coef * c);
+    const offset = l.constant + l.coef * first.constant;
+    return [...terms.values()].every((c) => c === 0) && offset <= -1;
+  };
+  for (let k = 0; k < seq.length; k++) {
+    const s = seq[k];
+    if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
+    const error = s.targets[0].name;
+    if (!readsName(s.value, error) && !readBefore(seq, k - 1, error)) continue;
+    const product = productOf(s.value, (e) => (earlier(e, k) ? 'list' : undefined), errorsBefore(seq, k, error));
+    if (product && !out.some((f) => f.read.span.start === product.read.span.start && f.read.span.end === product.read.span.end)) {
+      out.push({ step, read: product.read, carried: s, error, through: 'list', list: name });
+      return;
+    }
+  }
+}
+
+/** `kept = []` in the function's statements before the loop. */
+function madeEmptyBefore(fnBody: readonly Stmt[], loop: Stmt, name: string): boolean {
+  return fnBody.some((s) => s.span.end <= loop.span.start && s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name === name && s.value.kind === 'seq' && s.value.items.length === 0);
+}
+
+const LIST_CHANGES = new Set(['append', 'extend', 'insert', 'pop', 'remove', 'clear', 'reverse', 'sort']);
+
+/** How many statements of the loop (nested ones included) change the list: calls of its mutating methods, assignments to it or its entries. */
+function listChanges(stmts: readonly Stmt[], name: string, depth = 0): number {
+  if (depth > 30) return Infinity;
+  let n = 0;
+  const isList = (e: Expr): boolean => (e.kind === 'name' && e.name === name) || (e.kind === 'index' && e.object.kind === 'name' && e.object.name === name);
+  for (const s of stmts) {
+    if (s.kind === 'assign') {
+      if (s.targets.some((t) => someExpr(t, isList))) n++;
+      if (someExpr(s.value, (x) => x.kind === 'call' && x.callee.kind === 'attr' && LIST_CHANGES.has(x.callee.name) && isList(x.callee.object))) n++;
+    } else if (s.kind === 'expr') {
+      if (someExpr(s.expr, (x) => x.kind === 'call' && x.callee.kind === 'attr' && LIST_CHANGES.has(x.callee.name) && isList(x.callee.object))) n++;
+    } else if (s.kind === 'for' || s.kind === 'block') n += listChanges(s.body, name, depth + 1);
+    else if (s.kind === 'delete' && s.targets.some((t) => someExpr(t, isList))) n++;
+  }
+  return n;
+}
+
+/** The loop variable's first value and its change per iteration: `range(n)` 0, +1; `range(a, b, -1)` a, −1; `reversed(range(n))` n − 1, −1. */
+function iterationOrder(iter: Expr): { first: Expr; step: 1 | -1 } | undefined {
+  if (iter.kind !== 'call' || iter.callee.kind !== 'name' || iter.kwargs.length > 0) return undefined;
+  const zero: Expr = { kind: 'num', value: 0, span: iter.span } as Expr;
+  const one: Expr = { kind: 'num', value: 1, span: iter.span } as Expr;
+  if (iter.callee.name === 'reversed' && iter.args.length === 1) {
+    const inner = iter.args[0];
+    if (inner.kind !== 'call' || inner.callee.kind !== 'name' || inner.callee.name !== 'range' || inner.kwargs.length > 0 || inner.args.length < 1 || inner.args.length > 2) return undefined;
+    const end = inner.args[inner.args.length - 1];
+    return { first: { kind: 'binary', op: '-', left: end, right: one, span: end.span } as Expr, step: -1 };
+  }
+  if (iter.callee.name !== 'range') return undefined;
+  if (iter.args.length === 1) return { first: zero, step: 1 };
+  if (iter.args.length === 2) return { first: iter.args[0], step: 1 };
+  if (iter.args.length === 3) {
+    const st = iter.args[2];
+    const value = st.kind === 'num' ? st.value : st.kind === 'unary' && st.op === '-' && st.arg.kind === 'num' ? -st.arg.value : undefined;
+    return value === 1 || value === -1 ? { first: iter.args[0], step: value } : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * An integer expression as c·v + Σ terms + constant, names assigned once in the loop body before
+ * `readAt` (`j = n - 1 - i`) read through their value; other names are terms. Undefined when not linear.
+ */
+function linearIn(e: Expr, v: string, seq: readonly Stmt[], readAt: number, depth: number): { coef: number; constant: number; terms: Map<string, number> } | undefined {
+  if (depth > 6) return undefined;
+  if (e.kind === 'num') return { coef: 0, constant: e.value, terms: new Map() };
+  if (e.kind === 'unary' && e.op === '-') {
+    const a = linearIn(e.arg, v, seq, readAt, depth + 1);
+    return a && { coef: -a.coef, constant: -a.constant, terms: new Map([...a.terms].map(([t, c]) => [t, -c])) };
+  }
+  if (e.kind === 'binary' && (e.op === '+' || e.op === '-')) {
+    const l = linearIn(e.left, v, seq, readAt, depth + 1);
+    const r = linearIn(e.right, v, seq, readAt, depth + 1);
+    if (!l || !r) return undefined;
+    const sign = e.op === '+' ? 1 : -1;
+    const terms = new Map(l.terms);
+    for (const [t, c] of r.terms) terms.set(t, (terms.get(t) ?? 0) + sign * c);
+    return { coef: l.coef + sign * r.coef, constant: l.constant + sign * r.constant, terms };
+  }
+  if (e.kind === 'name') {
+    if (e.name === v) return { coef: 1, constant: 0, terms: new Map() };
+    const assigned = seq.filter((s) => s.kind === 'assign' && s.targets.some((t) => someExpr(t, (x) => x.kind === 'name' && x.name === e.name)));
+    if (assigned.length === 0) return { coef: 0, constant: 0, terms: new Map([[e.name, 1]]) };
+    const def = assigned[0];
+    if (assigned.length !== 1 || def.kind !== 'assign' || def.op || def.targets.length !== 1 || def.targets[0].kind !== 'name' || readAt < 0 || seq.indexOf(def) >= readAt) return undefined;
+    return linearIn(def.value, v, seq, readAt, depth + 1);
+  }
+  return undefined;
 }
 
 /**
