@@ -200,9 +200,15 @@ function valueNames(e: Expr, skip: ReadonlySet<string>): Set<string> {
 
 type Assign = Stmt & { kind: 'assign' };
 
-/** Every assignment to a name in a body, nested loops, blocks and arrow functions included (not nested functions), in order. */
-function assignmentsIn(body: readonly Stmt[]): { target: string; stmt: Stmt; reads: Set<string> }[] {
-  const out: { target: string; stmt: Stmt; reads: Set<string> }[] = [];
+type Assignment = { target: string; stmt: Stmt; reads: Set<string> };
+const assignmentMemo = new WeakMap<readonly Stmt[], Assignment[]>();
+
+/** Every assignment to a name in a body, nested loops, blocks and arrow functions included (not nested functions), in order; once per body. */
+function assignmentsIn(body: readonly Stmt[]): Assignment[] {
+  const kept = assignmentMemo.get(body);
+  if (kept) return kept;
+  const out: Assignment[] = [];
+  assignmentMemo.set(body, out);
   walkStmts(body, (s) => {
     if (s.kind === 'assign' && s.targets.length === 1 && s.targets[0].kind === 'name') {
       const reads = valueNames(s.value, new Set());
