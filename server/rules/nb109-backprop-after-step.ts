@@ -37,6 +37,10 @@ export const nb109BackpropAfterStep = defineRule({
       const message =
         f.through === 'list'
           ? `the error ${f.error} is carried to the layer below through ${read}, an array an earlier iteration stored in ${f.list} and then stepped in place (${step} steps ${w}, the array ${f.list} holds, not a copy): the layers below get their gradients through the new weights, not those the forward pass used. Compute the error for the layer below before each step, store a copy (${w}.copy()), or step after the whole backward pass`
+          : f.through === 'elements'
+          ? `the error ${f.error} is carried to the layer below through ${read} after the loops at ${step} stepped every entry of it: the sum reads the new weights, not those the forward pass used, so the layers below get their gradients through the stepped weights. Compute the error for the layer below before the loops that step the weights, or step after the whole backward pass`
+          : f.through === 'carried'
+          ? `the error ${f.error} is carried to the layer below through ${read}, the weights of the layer the iteration before kept in ${f.holder} after stepping them (${step} replaces ${w} in every iteration): the layers below get their gradients through the new weights, not those the forward pass used. Keep the weights the forward pass used (read ${facts.source(f.step.target.span)} into a local before the step and carry that), or step after the whole backward pass`
           : f.through === 'previous'
           ? `the error ${f.error} is carried to the layer below through ${read}, which the iteration before stepped (${step} steps ${w} in every iteration, and the loop goes down the layers): the layers below get their gradients through the new weights, not those the forward pass used. Compute the error for the layer below before each step, or step after the whole backward pass`
           : `the error ${f.error} is carried to the layer below through ${w} after this iteration stepped it (${step}): ${
@@ -50,7 +54,7 @@ export const nb109BackpropAfterStep = defineRule({
         span: f.read.span,
         message,
         related: [{ span: trimSpan(facts, f.step.span), message: `${w} is stepped here` }],
-        math: { forms: backpropAfterStepForms(f.through === 'previous' || f.through === 'list' ? read : w, f.error) },
+        math: { forms: backpropAfterStepForms(f.through === 'previous' || f.through === 'list' || f.through === 'carried' ? read : w, f.error) },
       });
     }
   },

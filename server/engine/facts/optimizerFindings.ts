@@ -792,6 +792,7 @@ function correctedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, term:
     if (!s?.average || !s.beta || n.n !== 1) continue;
     const t = total(s.beta);
     if (t && t.power <= -2) report(s, t.c, 'about 10 times too large (for a β of 0.9)');
+    else if (t && near(t.power, -0.5)) firstMomentRooted(facts, step, p, term, s, t.c, push);
   }
   for (const d of term.denominator) {
     const s = d.sqrt ? step.states.get(d.key) : undefined;
@@ -823,6 +824,35 @@ function rootedTwice(facts: Facts, step: OptimizerStep, p: ParamUpdate, s: State
     span: site.span,
     message: `${stateText(facts, s)}'s bias correction ${written} is ${near(power, 0.25) ? 'taken under a square root twice' : `raised to the power ${powerText(power)} below the bar`}: the step divides √${stateText(facts, s)} by (${written}) ** ${powerText(power)} instead of its square root, so the first step is ${size} (for a β of 0.999). Take the square root once: sqrt(${stateText(facts, s)} / (1 - ${b} ** t))`,
     corrected: biasCorrected(s.eq.key, c.beta, c.exp),
+  });
+}
+
+/**
+ * The first moment's correction under a square root: m·/√(1 − β₁ᵗ) where Adam divides by 1 − β₁ᵗ
+ * (`lr * sqrt(1 - b2 ** t) / sqrt(1 - b1 ** t)`, both corrections folded under roots). m̂ is then
+ * √(1 − β₁ᵗ) times Adam's: the first step about 0.32 of its length for β₁ = 0.9. Only beside a root
+ * of a second moment averaged with another β (with one β for both, √(1 − βᵗ)/(1 − βᵗ) is Adam's own
+ * folded step size, whose total power is −½ too).
+ */
+function firstMomentRooted(facts: Facts, step: OptimizerStep, p: ParamUpdate, term: StepTerm, s: StateUpdate, c: StepTerm['corrections'][number], push: (f: OptimizerFinding) => void): void {
+  const beta = s.beta!;
+  const roots = term.denominator.filter((d) => d.sqrt).map((d) => step.states.get(d.key));
+  if (roots.length === 0 || !roots.every((v) => v?.average && v.beta && v.beta !== beta)) return;
+  // The first moment's own correction written as a root: a factor of power −½ (not a reciprocal taken twice).
+  const own = term.corrections.filter((x) => x.beta === beta && x.exp !== undefined);
+  if (own.length !== 1 || !near(own[0].power, -0.5)) return;
+  const site = correctionSite(step, c.key, p.eq.order);
+  if (!site || !c.exp) return;
+  const b = show(facts, step, beta);
+  const { value: bv, given } = betaOrUsual(step, beta, false);
+  const at = (t: number): string => String(Number(Math.sqrt(1 - bv ** t).toFixed(2)));
+  const withBeta = given ? `${b} = ${formatNumber(bv)}` : `${b} taken as the usual ${formatNumber(bv)}`;
+  const m = stateText(facts, s);
+  push({
+    code: 'NB401',
+    span: site.span,
+    message: `${m}'s bias correction is taken under a square root: the step divides ${m} by √(${facts.source(site.span)}), not by ${facts.source(site.span)}, so the corrected first moment is √(1 - ${b} ** t) times Adam's: the first step is ${at(1)} of Adam's length, ${at(5)} at t = 5 and ${at(10)} at t = 10 (${withBeta}). Only the second moment's correction goes under the root: sqrt(1 - ${show(facts, step, roots[0]!.beta!)} ** t) / (1 - ${b} ** t)`,
+    corrected: biasCorrected(s.eq.key, beta, c.exp),
   });
 }
 

@@ -29,6 +29,7 @@ import { PRODUCT_FUNCTIONS, isMetadataAttribute, isShapeAttribute, shallowContai
 import { writtenAlike } from './entries';
 import { forEachChild, someExpr } from './scope';
 import { within } from './loops';
+import { steppedElementwise } from './steppedElementwise';
 
 export interface SteppedThenPropagated {
   /** The step of the weight. */
@@ -44,9 +45,11 @@ export interface SteppedThenPropagated {
    * in-place step, an entry of a shallow copy of its container, or the layer above's entry, which the
    * iteration before stepped.
    */
-  through: 'entry' | 'alias' | 'copy' | 'previous' | 'list';
+  through: 'entry' | 'alias' | 'copy' | 'previous' | 'list' | 'elements' | 'carried';
   /** For `list`: the list the loop stores the stepped array in before its in-place step (`kept` of `kept.append(W[k])`). */
   list?: string;
+  /** For `carried`: the variable that holds the layer from one iteration to the next (`above = layer`). */
+  holder?: string;
 }
 
 type Through = SteppedThenPropagated['through'];
@@ -74,12 +77,66 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
           // nothing stepped in this loop
         } else if (facts.language === 'python') loopFindings(s, fnBody, inLoop, alike, found!);
         else jsLayerLoop(s, inLoop, facts, found!);
+        if (inLoop.length > 0) carriedLayerRead(s, inLoop, facts, found!);
         visit(s.body, fnBody, depth + 1);
       }
     }
   };
   visit(facts.module.body, facts.module.body, 0);
+  // JS/TS: entries stepped one number at a time, then the error summed through them (steppedElementwise.ts).
+  if (facts.language !== 'python') {
+    const reported = new Set(found.map((f) => f.step));
+    for (const e of steppedElementwise(facts, steps)) if (!reported.has(e.step)) found.push({ ...e, through: 'elements' });
+  }
   return found;
+}
+
+/**
+ * The layer object of the iteration before, carried in a variable: the loop steps this iteration's
+ * layer (`layer.weight = add(layer.weight, …)`, `layer.W -= …`, with `layer` the loop's item or
+ * `layer = this.layers[i]`), keeps it after the step (`above = layer`), and the next iteration carries
+ * the error through its weights (`err = dot(delta, T(above.weight))`), which that step replaced.
+ */
+function carriedLayerRead(loop: Stmt & { kind: 'for' }, steps: UpdateSite[], facts: Facts, out: SteppedThenPropagated[]): void {
+  const seq = flatten(loop.body);
+  const loopNames = namesIn(loop.target);
+  for (const step of steps) {
+    const target = step.target;
+    if (target.kind !== 'attr' || target.object.kind !== 'name' || out.some((f) => f.step === step)) continue;
+    const at = seq.findIndex((s) => within(step.span, s.span));
+    if (at < 0) continue;
+    const layer = target.object.name;
+    // This iteration's layer: the loop's item, or a name bound in the iteration before the step to the entry the loop's variable picks.
+    let source: Expr | undefined;
+    if (!loopNames.has(layer)) {
+      for (const s of seq.slice(0, at)) {
+        if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name === layer) source = s.value;
+      }
+      if (!source || source.kind !== 'index' || source.index.length !== 1 || source.index[0].kind !== 'name' || !loopNames.has(source.index[0].name)) continue;
+    }
+    const text = (e: Expr): string => facts.source(e.span);
+    const isLayer = (e: Expr): boolean => (e.kind === 'name' && e.name === layer) || (!!source && e.kind === 'index' && text(e) === text(source));
+    // The variable that keeps it after the step, for the next iteration.
+    const c = seq.findIndex((s, k) => k > at && s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name !== layer && !loopNames.has(s.targets[0].name) && isLayer(s.value));
+    if (c < 0) continue;
+    const holder = ((seq[c] as Stmt & { kind: 'assign' }).targets[0] as Expr & { kind: 'name' }).name;
+    const carried = (name: string): boolean => readBefore(seq, at, name);
+    const held = (e: Expr): Through | undefined => (e.kind === 'attr' && e.name === target.name && e.object.kind === 'name' && e.object.name === holder ? 'carried' : undefined);
+    for (let k = 0; k < c; k++) {
+      const s = seq[k];
+      if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
+      // The holder rebound in the iteration before this read: not the layer the last iteration kept.
+      if (s.targets[0].name === holder) break;
+      const name = s.targets[0].name;
+      const error = readsName(s.value, name) || readBefore(seq, k - 1, name) ? name : laterCarrier(seq, k, name, carried);
+      if (!error) continue;
+      const product = productOf(s.value, held, errorsBefore(seq, k, error));
+      if (product) {
+        out.push({ step, read: product.read, carried: s, error, through: 'carried', holder });
+        break;
+      }
+    }
+  }
 }
 
 function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], steps: UpdateSite[], alike: Alike, out: SteppedThenPropagated[]): void {
