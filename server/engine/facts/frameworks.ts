@@ -1094,7 +1094,7 @@ class Collector {
     const fresh = writes.filter((d) => d.fresh && d.span.start >= after && exprKey(d.target) === gKey && !mentionsKey(d.value, gKey));
     const redefined = (w: Write): boolean => fresh.some((d) => d.block === w.block && d.span.end <= w.span.start);
     for (const w of writes) {
-      if (w.span.start < after || !this.isOptimizerState(w.target, w.span.start)) continue;
+      if (w.span.start < after || !this.isOptimizerState(w)) continue;
       if (!mentionsKey(w.value, gKey) || redefined(w)) continue;
       if (!second && squares(w.value, gKey)) second = w.span;
       else if (!first && !squares(w.value, gKey)) first = w.span;
@@ -1106,10 +1106,20 @@ class Collector {
 
   /**
    * Optimizer state by data flow (a state of a hand-written optimizer step around the write, read off
-   * its normal form: `self.first = b1 * self.first + (1 - b1) * g`), or by its name (`m`, `v`, `cache`).
+   * its normal form: `self.first = b1 * self.first + (1 - b1) * g`), or by its name (`m`, `v`, `cache`)
+   * when the write carries the value it replaces (`v = b2 * v + …`, `v[i] += g * g`, `v.mul_(b2)…`).
+   * A local named like a moment that is computed from another array and only copied out
+   * (`vVal = b2 * vPrev[i] + …; v[i] = vVal`) is not state by data flow: the name alone does not make it one.
    */
-  private isOptimizerState(target: Expr, at: number): boolean {
-    if (isStateLike(target)) return true;
+  private isOptimizerState(w: Write): boolean {
+    const { target, value } = w;
+    const at = w.span.start;
+    if (isStateLike(target)) {
+      // An augmented assignment or an in-place call (`v.mul_(b2)`) keeps what it changes.
+      if (!w.fresh) return true;
+      const own = [exprKey(target), exprKey(baseExpr(target))].filter((k): k is string => k !== undefined);
+      if (own.some((k) => mentionsKey(value, k))) return true;
+    }
     // The normal form keys `self.first[i]`, indexed by a loop, as `self.first` (optimizerSteps.ts `keyOf`).
     const keys = [exprKey(target), target.kind === 'index' ? exprKey(target.object) : undefined].filter((k): k is string => k !== undefined);
     this.stepStates ??= optimizerSteps(this.facts).flatMap((step) => [...step.states.keys()].map((k) => ({ fn: step.fn.span, key: k })));
