@@ -25,6 +25,11 @@
 //   JSX text stops at every `&` for an entity. Its stand-in is `_`, and the reparsed tree must read it
 //   inside JSX text.
 //
+// - A TypeScript import type followed by `[]` or type arguments (`inputs: import("./t").Tensor[]`):
+//   the grammar reads `import("./t").Tensor` in a type as a member expression, which nothing may
+//   follow there. Its stand-in turns the whole reference into one identifier of the same length
+//   (`import_____t__Tensor[]`), and the reparsed tree must read it as a type name.
+//
 // And one place where tree-sitter-python rejects valid code its layout decides: a line continuing a
 // bracketed expression indented left of its statement (`recoverBracketIndents`), which CPython reads
 // whatever its indentation; its leading whitespace is made tabs in the copy, again at the same offsets.
@@ -48,8 +53,11 @@ interface Replacement {
   end: number;
   /** The node types the word may be after the replacement, with its parent's type when that matters. */
   accept: (node: SyntaxNode) => boolean;
-  /** Which character the stand-in makes `_`: the last (default) or the first (a word whose start misleads the scanner). */
-  changes?: 'first';
+  /**
+   * Which characters the stand-in makes `_`: the last (default), the first (a word whose start
+   * misleads the scanner), or every one that cannot be in an identifier (an import type's path).
+   */
+  changes?: 'first' | 'all';
   /** The reparsed node may be larger than the word (a character inside JSX text). */
   inside?: boolean;
 }
@@ -64,7 +72,7 @@ export type ParseWith = (text: string, language: LanguageId) => Tree;
  */
 export function recoverMisreadWords(text: string, language: LanguageId, tree: Tree, parseWith: ParseWith): Tree | undefined {
   if (language === 'python' || !tree.rootNode.hasError) return undefined;
-  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree)];
+  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree), ...importTypes(text, tree, language)];
   // The tsx parse is the costly part (seconds on some garbage): only where a tag names a reserved word before `=`.
   if (language === 'javascript' && RESERVED_ATTRIBUTE.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
   if (replacements.length === 0) return undefined;
@@ -92,6 +100,7 @@ function standIns(text: string, replacements: readonly Replacement[]): string {
   for (const r of replacements) {
     if (r.start < at) continue;
     if (r.changes === 'first') out += text.slice(at, r.start) + '_' + text.slice(r.start + 1, r.end);
+    else if (r.changes === 'all') out += text.slice(at, r.start) + text.slice(r.start, r.end).replace(/[^\w$]/g, '_');
     else out += text.slice(at, r.end - 1) + '_';
     at = r.end;
   }
@@ -153,6 +162,29 @@ function jsxTextAmpersands(text: string, tree: Tree): Replacement[] {
     const node = tree.rootNode.descendantForIndex(start, start + 1);
     if (!node || !(node.type === 'ERROR' || node.parent?.type === 'ERROR' || node.isMissing)) continue;
     out.push({ start, end: start + 1, accept: (n) => n.type === 'jsx_text', inside: true });
+    if (out.length >= 64) break;
+  }
+  return out;
+}
+
+/**
+ * Each TypeScript import type (`import("./tensor").Tensor`) where the tree has an error around it:
+ * the grammar reads `import("./t").Tensor` in a type as a member expression and fails on what may
+ * follow a type there (`[]`, `<T>`). Its stand-in is one identifier of the same length
+ * (`import_____t__Tensor`), which the reparsed tree must read as a type name: a dynamic `import()`
+ * in an expression reads as an identifier there, not a type, and is left alone.
+ */
+function importTypes(text: string, tree: Tree, language: LanguageId): Replacement[] {
+  if (language === 'javascript' || !text.includes('import(')) return [];
+  const out: Replacement[] = [];
+  for (const match of text.matchAll(/(?<![\w$.])import\((['"])[^'"\r\n]*\1\)(?:\.[A-Za-z_$][\w$]*)+/g)) {
+    const start = match.index;
+    const end = start + match[0].length;
+    let n: SyntaxNode | null = tree.rootNode.descendantForIndex(start, start + 6);
+    let broken = false;
+    for (let depth = 0; n && depth < 12 && !broken; depth++, n = n.parent) broken = n.type === 'ERROR' || n.hasError;
+    if (!broken) continue;
+    out.push({ start, end, accept: (node) => node.type === 'type_identifier', changes: 'all' });
     if (out.length >= 64) break;
   }
   return out;

@@ -119,6 +119,30 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     assert.match(summary('function f(a) {\n  return a & ;\n}\n').notices.join(), /^syntax error at 2:/);
   });
 
+  it('reads a TypeScript import type followed by `[]` or type arguments without a notice, and leaves a dynamic import alone', () => {
+    const types = [
+      'export type Plan = {',
+      '  inputs: import("./tensor").Tensor[];',
+      "  batches: Array<{ commands: import('./plan').Gpu.Command[] }>;",
+      '  table: import("@scope/pkg/types").Table<number>;',
+      '};',
+      'export function run(grads: import("./tensor").Tensor[], n: number): number { return n }',
+      'export async function load() { const m = await import("./tensor"); return m.Tensor }',
+    ].join('\n');
+    const tsUphill = uphill.replace('function fitGain(inputs, targets, rounds)', 'function fitGain(inputs: number[], targets: number[], rounds: number)');
+    const text = `${types}\n${tsUphill}\n`;
+    const lines = types.split('\n').length;
+    for (const language of ['typescript', 'tsx'] as const) {
+      const { findings, notices } = lintText(text, { language });
+      assert.deepEqual(notices.map((n) => n.message), []);
+      assert.deepEqual(findings.map((f) => `${f.code}@${f.range.start.line}`), [`NB102@${lines + uphillLine}`]);
+    }
+    // A real error beside an import type is still reported where it is.
+    const broken = lintText('type P = { inputs: import("./t").Tensor[] };\nconst k = (1 + ;\n', { language: 'typescript' });
+    assert.equal(broken.notices.length, 1);
+    assert.match(broken.notices[0].message, /^syntax error at 2:/);
+  });
+
   it('still reports a real syntax error at its own position in such a file', () => {
     const lines = card.split('\n').length;
     // A JSX file with a broken expression at its end.

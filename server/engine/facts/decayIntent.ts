@@ -27,6 +27,7 @@ import { ARITHMETIC_CALLS, arithmeticCall, arithmeticPlacement, isArgumentParse,
 import { programIndex, spanKey } from './program';
 import { stmtExprs, subExprs, within } from './loops';
 import { frameworkFacts, type Arg, type HandDecayFact, type OptimizerFact } from './frameworks';
+import { statementsOf } from './adaptiveDecay';
 import { methodOf } from './resolve';
 import { sameExpr } from './doubleDecay';
 
@@ -304,8 +305,52 @@ function decoupleSwitch(facts: Facts, hand: HandDecayFact, cls: ClassDef | undef
       return there !== undefined && there.start === here.start && there.end === here.end && guardsOf(own, h.span).some((x) => x.on && exprKey(x.expr) === key);
     });
     if (pairs || switchNames(g.expr, g.scope, g.at).some(saysDecoupledDecayFlag)) return { kind: 'flag', span: g.expr.span };
+    if (sameTermOnSwitch(own, hand, key!)) return { kind: 'flag', span: g.expr.span };
   }
   return undefined;
+}
+
+/**
+ * The same decay term (the coefficient's factors times the parameter) written again in the same
+ * function, outside the gradient, under the switch turned on: `if (!o.adamW && wd !== 0) g += wd * p[i]`
+ * beside `if (o.adamW && wd !== 0) update += lr * wd * p[i]` (a reference that offers both forms and
+ * folds the decoupled decay into the update it subtracts). Read only for a coupled decay already
+ * behind the switch turned off.
+ */
+function sameTermOnSwitch(facts: Facts, hand: HandDecayFact, key: string): boolean {
+  const fn = programIndex(facts).functionOfScope(hand.ctx.scope);
+  if (!fn) return false;
+  const term = termAt(fn.body, hand.span);
+  if (!term) return false;
+  const factorKeys = productKeys(term);
+  const targetKey = exprKey(hand.target);
+  if (factorKeys.length < 2 || factorKeys.some((k) => k === undefined) || targetKey === undefined) return false;
+  for (const s of statementsOf(fn.body)) {
+    if (s.kind === 'block' || s.kind === 'for' || within(hand.span, s.span)) continue;
+    const writes = s.kind === 'assign' ? s.targets.map((t) => exprKey(t)) : [];
+    if (writes.includes(targetKey)) continue;
+    const found = stmtExprs(s).some((root) => subExprs(root).some((x) => x.kind === 'binary' && x.op === '*' && (() => {
+      const keys = productKeys(x);
+      return factorKeys.every((k) => keys.includes(k));
+    })()));
+    if (found && guardsOf(facts, s.span).some((g) => g.on && exprKey(g.expr) === key)) return true;
+  }
+  return false;
+}
+
+/** The expression written exactly at `span` among a function's statements. */
+function termAt(body: Stmt[], span: Span): Expr | undefined {
+  for (const s of statementsOf(body)) {
+    if (!within(span, s.span)) continue;
+    for (const root of stmtExprs(s)) for (const x of subExprs(root)) if (x.span.start === span.start && x.span.end === span.end) return x;
+  }
+  return undefined;
+}
+
+/** The keys of a product's factors (`lr * wd * p[i]`: lr, wd, p[i]). */
+function productKeys(e: Expr, depth = 0): (string | undefined)[] {
+  if (depth < 20 && e.kind === 'binary' && e.op === '*') return [...productKeys(e.left, depth + 1), ...productKeys(e.right, depth + 1)];
+  return [exprKey(e)];
 }
 
 /** The names a switch's value is read through: `self.weight_decouple`, the local it is copied to, the parameter it comes from. */

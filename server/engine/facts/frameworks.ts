@@ -1094,8 +1094,8 @@ class Collector {
     const fresh = writes.filter((d) => d.fresh && d.span.start >= after && exprKey(d.target) === gKey && !mentionsKey(d.value, gKey));
     const redefined = (w: Write): boolean => fresh.some((d) => d.block === w.block && d.span.end <= w.span.start);
     for (const w of writes) {
-      if (w.span.start < after || !this.isOptimizerState(w.target, w.span.start)) continue;
-      if (!mentionsKey(w.value, gKey) || redefined(w)) continue;
+      if (w.span.start < after || !mentionsKey(w.value, gKey) || redefined(w)) continue;
+      if (!this.isOptimizerState(w)) continue;
       if (!second && squares(w.value, gKey)) second = w.span;
       else if (!first && !squares(w.value, gKey)) first = w.span;
     }
@@ -1106,14 +1106,54 @@ class Collector {
 
   /**
    * Optimizer state by data flow (a state of a hand-written optimizer step around the write, read off
-   * its normal form: `self.first = b1 * self.first + (1 - b1) * g`), or by its name (`m`, `v`, `cache`).
+   * its normal form: `self.first = b1 * self.first + (1 - b1) * g`), or by its name (`m`, `v`, `cache`)
+   * when the write carries a value from one step to the next: it reads what it replaces (`v = b2 * v + …`,
+   * `v[i] += g * g`, `v.mul_(b2)…`), or it is stored back where its value was read from later in the
+   * same function (`v_t = b2 * v + …` then `K.update(v, v_t)`, `vNew = b2 * v[i] + …` then `v[i] = vNew`).
+   * A local named like a moment that is computed from one array and copied into another
+   * (`vVal = b2 * vPrev[i] + …; v[i] = vVal`, a one-step oracle) carries nothing by data flow, and
+   * the name alone does not make it state.
    */
-  private isOptimizerState(target: Expr, at: number): boolean {
-    if (isStateLike(target)) return true;
+  private isOptimizerState(w: Write): boolean {
+    const { target } = w;
+    const at = w.span.start;
+    if (isStateLike(target) && this.carriesValue(w)) return true;
     // The normal form keys `self.first[i]`, indexed by a loop, as `self.first` (optimizerSteps.ts `keyOf`).
     const keys = [exprKey(target), target.kind === 'index' ? exprKey(target.object) : undefined].filter((k): k is string => k !== undefined);
     this.stepStates ??= optimizerSteps(this.facts).flatMap((step) => [...step.states.keys()].map((k) => ({ fn: step.fn.span, key: k })));
     return this.stepStates.some((s) => keys.includes(s.key) && inside({ start: at, end: at }, s.fn));
+  }
+
+  /** Whether a write reads what it replaces, or is stored back later where its value was read from (see isOptimizerState). */
+  private carriesValue(w: Write): boolean {
+    // An augmented assignment or an in-place call (`v.mul_(b2)`) keeps what it changes.
+    if (!w.fresh) return true;
+    const own = [exprKey(w.target), exprKey(baseExpr(w.target))].filter((k): k is string => k !== undefined);
+    if (own.some((k) => mentionsKey(w.value, k))) return true;
+    const reads = new Set<string>();
+    walkExpr(w.value, (e) => {
+      if (e.kind !== 'name' && e.kind !== 'attr' && e.kind !== 'index') return;
+      for (const k of [exprKey(e), exprKey(baseExpr(e))]) if (k !== undefined) reads.add(k);
+    });
+    const readKey = (e: Expr | undefined): boolean => {
+      if (!e) return false;
+      const k = exprKey(e);
+      const b = exprKey(baseExpr(e));
+      return (k !== undefined && reads.has(k)) || (b !== undefined && reads.has(b));
+    };
+    const holdsOwn = (e: Expr): boolean => own.some((k) => mentionsKey(e, k));
+    for (const later of this.writesOf('owner', w.owner.id)) {
+      if (later.span.start <= w.span.start) continue;
+      // `v[i] = vNew`, `v.assign(v_t)`: the place read, given this value.
+      if (readKey(later.target) && holdsOwn(later.value)) return true;
+      // `K.update(v, v_t)`, `tf.assign(v, v_t)`, inside `self.updates.append(…)`: a call given the place read, then this value.
+      let stored = false;
+      walkExpr(later.value, (e) => {
+        if (!stored && e.kind === 'call' && e.args.length >= 2 && readKey(e.args[0]) && holdsOwn(e.args[1])) stored = true;
+      });
+      if (stored) return true;
+    }
+    return false;
   }
 
   private writesIndex?: Map<string, Write[]>;
