@@ -709,12 +709,13 @@ class StepWalk {
     switch (e.kind) {
       case 'call': {
         // A helper that only computes and returns (`pureHelper`) keeps nothing it is given; its value, when one of them as it is, goes on.
-        const pure = !stepCall(e, (x) => this.facts.analyzer.isModule(x)) && this.pureHelperOf(e) !== undefined;
+        const math = stepCall(e, (x) => this.facts.analyzer.isModule(x)) !== undefined;
+        const pure = !math && this.pureHelperOf(e) !== undefined;
         if (pure) {
           const v = this.eval(e);
           const held = plainSymbol(v);
           if (held !== undefined && held.startsWith(NEW)) this.mark(held, 'stored');
-        } else if (!stepCall(e, (x) => this.facts.analyzer.isModule(x))) {
+        } else if (!math) {
           e.args.forEach(keep);
           e.kwargs.forEach((k) => keep(k.value));
           // `new_params.append(p - lr * m_hat)`: a parameter's new value, stepped by the average, collected in a list.

@@ -90,23 +90,48 @@ function collect(t: TrainingFacts): LostPenalty[] {
     if (!name || s.kind !== 'assign') continue;
     const region = info.scope.span;
     const regionKey = `${region.start}:${name}`;
-    if (!unread.has(regionKey) && !isRead(t, name, region, info) && trainingContext(t, region)) {
+    // What is reported of a penalty is decided first, the penalty last: most assignments are read
+    // and not overwritten unread, and whether a value is a penalty is the costly question.
+    const unreadHere = !unread.has(regionKey) && !isRead(t, name, region, info) && trainingContext(t, region);
+    let next: Stmt | undefined;
+    if (!unreadHere) {
+      if (s.op || reported.has(s.targets[0].span.start) || !assignedAfter(info, name)) continue;
+      next = overwrite(t, info, name);
+      if (!next) continue;
+    }
+    if (!t.penalty(s.value, info.scope, s.span.start)) continue;
+    reported.add(s.targets[0].span.start);
+    if (unreadHere) {
       unread.add(regionKey);
-      reported.add(s.targets[0].span.start);
       out.push({ kind: 'unread', name, target: s.targets[0].span });
-      continue;
-    }
-    if (s.op || reported.has(s.targets[0].span.start)) continue;
-    const next = overwrite(t, info, name);
-    if (next) {
-      reported.add(s.targets[0].span.start);
-      out.push({ kind: 'overwritten', name, target: s.targets[0].span, next });
-    }
+    } else out.push({ kind: 'overwritten', name, target: s.targets[0].span, next: next! });
   }
   return out;
 }
 
-/** A single-name assignment of a penalty (`reg = lam * l2`, `reg += p.pow(2).sum()`), outside class bodies. */
+/** Per statement list: the positions of its plain assignments to each name (`overwrite` can only stop at one). */
+const plainAssignments = new WeakMap<Stmt[], Map<string, number[]>>();
+
+/** A later statement of the same list assigns `name` plainly (`reg = …`): a necessary condition of `overwrite`. */
+function assignedAfter(info: StmtInfo, name: string): boolean {
+  let byName = plainAssignments.get(info.list);
+  if (!byName) {
+    byName = new Map();
+    info.list.forEach((s, j) => {
+      if (s.kind !== 'assign' || s.op) return;
+      for (const x of s.targets) {
+        if (x.kind !== 'name') continue;
+        const list = byName!.get(x.name);
+        if (list) list.push(j);
+        else byName!.set(x.name, [j]);
+      }
+    });
+    plainAssignments.set(info.list, byName);
+  }
+  return byName.get(name)?.some((j) => j > info.index) ?? false;
+}
+
+/** A single-name assignment that may be of a penalty (`reg = lam * l2`, `reg += p.pow(2).sum()`), outside class bodies; whether its value is a penalty is asked last. */
 function candidate(t: TrainingFacts, info: StmtInfo): string | undefined {
   const s = info.stmt;
   if (s.kind !== 'assign' || s.targets.length !== 1 || s.targets[0].kind !== 'name' || info.unit.kind === 'class') return undefined;
@@ -118,7 +143,7 @@ function candidate(t: TrainingFacts, info: StmtInfo): string | undefined {
     if (!binding || binding.kind === 'param' || binding.scope !== info.scope) return undefined;
   }
   if (s.exported) return undefined;
-  return t.penalty(s.value, info.scope, s.span.start) ? name : undefined;
+  return name;
 }
 
 /** Lines of statements the IR drops, whose reads only the text shows (see the header). */
@@ -145,12 +170,40 @@ function wordPattern(name: string): RegExp {
 
 /** Any use of `name` in the region other than assignments to it and the statements that rebind it from itself. */
 function isRead(t: TrainingFacts, name: string, region: Span, self: StmtInfo): boolean {
+  if (namesReadIn(t, region).has(name)) return true;
   const text = t.facts.source(region);
   if (dynamic.test(text)) return true;
   const word = wordPattern(name);
   for (const line of text.split('\n')) if (hiddenStatement.test(line) && word.test(line)) return true;
   for (const info of t.infosIn(region)) if (readsIn(info.stmt, name, word)) return true;
   return self.unit.kind === 'module' && t.facts.scopes.root.bindings.has('__all__');
+}
+
+const namesRead = new WeakMap<TrainingFacts, Map<string, Set<string>>>();
+
+/**
+ * The names the region's statements read as `readsIn` finds them (its f-strings aside), once per
+ * region: the name of a statement that rebinds it from its old value (`reg = reg * lam`) is not
+ * read by that statement's value. `readsIn(s, n, …)` holds for any `n` in this set.
+ */
+function namesReadIn(t: TrainingFacts, region: Span): Set<string> {
+  let byRegion = namesRead.get(t);
+  if (!byRegion) namesRead.set(t, (byRegion = new Map()));
+  const key = `${region.start}:${region.end}`;
+  let names = byRegion.get(key);
+  if (names) return names;
+  names = new Set();
+  for (const info of t.infosIn(region)) {
+    const s = info.stmt;
+    const rebound = s.kind === 'assign' && s.targets.length === 1 && s.targets[0].kind === 'name' ? s.targets[0].name : undefined;
+    const exprs = s.kind === 'assign' ? [...s.targets.flatMap(targetReads), s.value] : stmtExprs(s);
+    for (const root of exprs) {
+      const value = s.kind === 'assign' && root === s.value;
+      for (const x of subExprs(root, true)) if (x.kind === 'name' && !(value && x.name === rebound)) names.add(x.name);
+    }
+  }
+  byRegion.set(key, names);
+  return names;
 }
 
 /**
