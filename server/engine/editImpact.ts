@@ -55,6 +55,11 @@ interface StatementIndex {
   moduleBound: Set<string>;
   /** Attribute names some statement writes or defines. */
   defined: Set<string>;
+  /**
+   * String keys some statement uses (`config["m"]`): the Analyzer's parameters are the file's, keyed by
+   * their last component, so a key `"m"` stepped in one function can make a local `m` elsewhere a parameter.
+   */
+  keyed: Set<string>;
 }
 
 const indexes = new WeakMap<DocumentAnalysis, StatementIndex>();
@@ -66,8 +71,12 @@ function indexOf(a: DocumentAnalysis): StatementIndex {
     const root = a.scopes.root;
     const moduleBound = new Set<string>([...root.bindings.keys(), ...root.functions.keys(), ...root.classes.keys()]);
     const defined = new Set<string>();
-    for (const m of mentions) for (const d of m.defines) defined.add(d);
-    index = { mentions, moduleBound, defined };
+    const keyed = new Set<string>();
+    for (const m of mentions) {
+      for (const d of m.defines) defined.add(d);
+      for (const k of m.strings) keyed.add(k);
+    }
+    index = { mentions, moduleBound, defined, keyed };
     indexes.set(a, index);
   }
   return index;
@@ -404,11 +413,13 @@ function dependsOnEdit(a: DocumentAnalysis, edited: number, hovered: number, wor
   const mentionedByE = new Set<string>(words);
   const me = index.mentions[edited];
   for (const set of [me.all, me.names, me.attrs, me.strings, me.defines]) for (const x of set) mentionedByE.add(x);
-  // What links two statements: names bound at module level (or named on the edited line), attributes
-  // someone defines (or named there), string keys.
+  // What links two statements: names bound at module level (or named on the edited line), names any
+  // statement also uses as a string key, attributes someone defines (or named there), string keys.
   const links = (m: Mentions): string[] => {
     const out: string[] = [];
     for (const n of m.names) if (index.moduleBound.has(n) || words.has(n)) out.push(n);
+    // Locals too: a local `m` and a key `"m"` are one parameter to the Analyzer.
+    for (const n of m.all) if (index.keyed.has(n) || me.strings.has(n)) out.push(n);
     for (const n of m.attrs) if (index.defined.has(n) || words.has(n)) out.push(n);
     for (const n of m.defines) out.push(n);
     for (const n of m.strings) out.push(n);
