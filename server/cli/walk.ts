@@ -176,7 +176,8 @@ export interface WalkExclusion {
 
 export function walkExclusion(absPath: string, root: string, options: { isExcluded?: WalkOptions['isExcluded']; text?: string; exists?: (p: string) => boolean } = {}): WalkExclusion | undefined {
   const rel = path.relative(root, absPath);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  // Outside `root`: `..` or `../…` (not a folder whose name starts with `..`, such as `..data/`).
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return undefined;
   const parts = rel.split(path.sep);
   const name = parts.pop()!;
   const exists = options.exists ?? ((p: string) => fs.existsSync(p));
