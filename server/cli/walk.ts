@@ -157,6 +157,14 @@ function isEnvironmentOrCache(names: (name: string) => boolean): boolean {
   return names('pyvenv.cfg') || names('CACHEDIR.TAG');
 }
 
+/** Why a walk leaves a file out (`walkExclusion`). */
+export interface WalkExclusion {
+  /** Why, in words: "it is in build/, a folder Nabla leaves out by default". */
+  why: string;
+  /** The negated `exclude` pattern that brings it back, when one does (a default's name); none for a virtual environment or cache folder, or the user's own pattern. */
+  bringBack?: string;
+}
+
 /**
  * Why a walk of `root` would leave out the file at `absPath`, or undefined when it would list it: the
  * language server asks this for a document opened in the editor, which it then leaves alone, as Ruff's
@@ -167,16 +175,10 @@ function isEnvironmentOrCache(names: (name: string) => boolean): boolean {
  * or by `text` (the editor's, when given). `.gitignore` is not consulted: an ignored file a user opens
  * is checked, as with Ruff. `absPath` and `root` are absolute.
  */
-export interface WalkExclusion {
-  /** Why, in words: "it is in build/, a folder Nabla leaves out by default". */
-  why: string;
-  /** The negated `exclude` pattern that brings it back, when one does (a default's name); none for a virtual environment or cache folder, or the user's own pattern. */
-  bringBack?: string;
-}
-
 export function walkExclusion(absPath: string, root: string, options: { isExcluded?: WalkOptions['isExcluded']; text?: string; exists?: (p: string) => boolean } = {}): WalkExclusion | undefined {
   const rel = path.relative(root, absPath);
-  if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) return undefined;
+  // Outside `root`: `..` or `../…` (not a folder whose name starts with `..`, such as `..data/`).
+  if (rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) return undefined;
   const parts = rel.split(path.sep);
   const name = parts.pop()!;
   const exists = options.exists ?? ((p: string) => fs.existsSync(p));

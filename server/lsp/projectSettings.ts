@@ -103,7 +103,7 @@ export class ProjectSettings {
     let best: string | undefined;
     for (const root of this.roots) {
       const rel = path.relative(root, fsPath);
-      if (rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) continue;
       if (best === undefined || root.length > best.length) best = root;
     }
     if (best !== undefined) return best;

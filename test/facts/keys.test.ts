@@ -42,4 +42,15 @@ describe('facts: keys of subscripts', () => {
     ]);
     assert.deepEqual(keys(['a = w[i++];', 'b = w[x === y];', 'c = w[i];'], 'javascript'), ['w[?]', 'w[x == y]', 'w[i]']);
   });
+
+  it('keeps the grouping of a mask made of masks: nested comparisons and boolean operators are not one chain', () => {
+    assert.deepEqual(keys(['a = W[(x < y) == z]', 'b = W[x < y == z]', 'c = W[x < (y == z)]', 'd = W[m and k or j]', 'e = W[m and (k or j)]']), [
+      'W[(x < y) == z]',
+      'W[x < y == z]',
+      'W[x < (y == z)]',
+      'W[(m and k) or j]',
+      'W[m and (k or j)]',
+    ]);
+    assert.deepEqual(keys(['a = w[(x < y) === z];', 'b = w[x < (y === z)];'], 'javascript'), ['w[(x < y) == z]', 'w[x < (y == z)]']);
+  });
 });

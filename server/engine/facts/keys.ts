@@ -62,12 +62,21 @@ function otherIndexKey(e: Expr & { kind: 'other' }): string | undefined {
   if (e.ellipsis) return '...';
   const ops = e.ops;
   if (!ops || ops.length === 0 || e.children.length !== ops.length + 1 || ops.some((op) => op === '++' || op === '--' || op === 'del')) return undefined;
-  let key = indexKey(e.children[0]);
+  let key = operandKey(e.children[0]);
   for (let i = 0; i < ops.length && key !== undefined; i++) {
-    const right = indexKey(e.children[i + 1]);
+    const right = operandKey(e.children[i + 1]);
     key = right === undefined ? undefined : `${key} ${ops[i]} ${right}`;
   }
   return key;
+}
+
+/**
+ * An operand of a comparison or boolean mask: another such mask in parentheses, as the IR keeps
+ * the grouping (`(a < b) == c`, `a < (b == c)` and the chain `a < b == c` are three indices).
+ */
+function operandKey(e: Expr): string | undefined {
+  const key = indexKey(e);
+  return key !== undefined && e.kind === 'other' && e.ops !== undefined && e.ops.length > 0 && !e.slice ? `(${key})` : key;
 }
 
 /** The array or tensor an element or view belongs to: `w[i]` → `w`, `p.data` → `p`, `W[:]` → `W`, `W.T` → `W`. */
