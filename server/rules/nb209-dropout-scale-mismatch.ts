@@ -37,7 +37,9 @@ export const nb209DropoutScaleMismatch = defineRule({
         : ` The scale at inference should be the expected scale in training, ${train}, not ${infer}${f.infer.a === 1 && f.train.b === 1 && f.infer.b === 0 && f.train.a === 0 ? ` (the drop probability is used where the keep probability belongs; the two agree only at 0.5)` : ''}.`;
       let fixText: string | undefined;
       let edit: { span: typeof f.span; newText: string } | undefined;
-      if (!identity && f.inferFactor && f.inferAt) {
+      // Inverted dropout's fix drops the factor from its product; a factor that is the whole value
+      // (`h *= (1 - p)`) has no product to drop it from, and `h *= 1` is no fix: the advice says what to do.
+      if (!identity && f.inferFactor && f.inferAt && !(train === '1' && !f.inferProduct)) {
         // `h * (1 - p)`: the parentheses go with the factor they hold.
         let span = f.inferFactor.parenSpan ?? f.inferFactor.span;
         edit = { span, newText: /^[\w.$]+$/.test(train) ? train : `(${train})` };
@@ -76,7 +78,7 @@ export const nb209DropoutScaleMismatch = defineRule({
           computed: `E[training output] = ${times(train)}, inference output = ${identity ? 'x' : times(infer)}`,
           expected: fixText ?? (inverted ? `${inverted} in training` : identity ? `inference output = ${times(train)}, or the kept units divided by ${train} in training` : `inference output = ${times(train)}`),
         },
-        ...(edit ? { fix: { title: `Scale the inference output by ${train}`, safety: 'unsafe' as const, edits: [edit] } } : {}),
+        ...(edit ? { fix: { title: train === '1' ? 'Leave the inference output unscaled' : `Scale the inference output by ${train}`, safety: 'unsafe' as const, edits: [edit] } } : {}),
       });
     }
   },

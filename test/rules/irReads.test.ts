@@ -116,4 +116,29 @@ describe('checks read the IR, not the text', () => {
       assert.equal(fixed(lines, found[0]), `        out = ${expected}`, infer);
     }
   });
+
+  it('NB209: inverted dropout rescaled at test: the fix drops the factor, and writes no `*= 1`', () => {
+    const layer = (infer: string): string[] => [
+      'import numpy as np',
+      '',
+      '',
+      'def dropout_layer(h, p, train=True):',
+      '    if train:',
+      '        keep = (np.random.rand(*h.shape) > p) / (1 - p)',
+      '        return h * keep',
+      '    out = h',
+      `    ${infer}`,
+      '    return out',
+    ];
+    const product = layer('out = h * (1 - p)');
+    const [a] = lint(product, 'python', 'NB209');
+    assert.equal(fixed(product, a), '    out = h');
+    assert.equal(a.fix?.title, 'Leave the inference output unscaled');
+    const inPlace = layer('out *= (1 - p)');
+    const found = lint(inPlace, 'python', 'NB209');
+    assert.equal(found.length, 1);
+    assert.equal(found[0].fix, undefined);
+    assert.doesNotMatch(found[0].message, /\*= 1/);
+    assert.match(found[0].message, /Return the input unscaled at inference\.$/);
+  });
 });

@@ -1466,7 +1466,10 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     // β where 1 − β belongs: T = β·T + β·X. Part of an optimizer's averages (another moving average
     // beside it, or its own bias correction), or RMSprop's one cache: squares a parameter's update divides
     // by under a root (a lone first moment β·(m + g) is heavy-ball momentum with its step scaled by β).
-    if (s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected || rootedSquares(step, s))) {
+    // A β the file gives only as ½ (`decay = 0.5`) is its own 1 − β: the weights sum to 1.
+    const given = betaValues(step, beta);
+    const half = given.length > 0 && given.every((x) => near(x, 0.5));
+    if (!half && s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected || rootedSquares(step, s))) {
       push({
         code: 'NB403',
         span: s.eq.spans[0],

@@ -1838,7 +1838,8 @@ function initialValues(facts: Facts): (key: string) => number[] {
 const initials = new WeakMap<Facts, (key: string) => number[]>();
 
 /**
- * The numbers a method's instance members start at, from its own class and the classes it derives from: another
+ * The numbers a method's instance members start at, from its own class, the classes it derives from and the classes
+ * derived from it (a base class's `step` reading the `self.t` its subclass's constructor sets): another
  * class's `self.t = 0` in the same file says nothing about where this one's count starts. A number assigned outside
  * every method and class body (a plain function, a JS constructor function) counts for every class.
  */
@@ -1849,7 +1850,8 @@ function initialValuesFor(facts: Facts, fn: FunctionDef, inits: (key: string) =>
   const mine = new Map<ClassDef, boolean>();
   const counts = (owner: ClassDef): boolean => {
     let yes = mine.get(owner);
-    if (yes === undefined) mine.set(owner, (yes = derivesFrom(facts.program, cls, owner)));
+    // Its own class and its bases, and a subclass whose constructor sets a count a base's method reads.
+    if (yes === undefined) mine.set(owner, (yes = derivesFrom(facts.program, cls, owner) || derivesFrom(facts.program, owner, cls)));
     return yes;
   };
   return (key) => {
