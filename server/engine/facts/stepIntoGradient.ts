@@ -43,7 +43,8 @@ export function stepsIntoGradient(facts: Facts): StepIntoGradient[] {
   if (found) return found;
   found = [];
   memo.set(facts, found);
-  // Only files with an in-place `+=`/`-=` on an indexed entry can hold one: most have none.
+  // A walk of the statements only (functions, classes, blocks, loops); expressions are read only in loop
+  // bodies of functions with two parameters or more, at in-place `+=`/`-=` of an entry of one of them.
   const visit = (stmts: readonly Stmt[], inClass: boolean, depth: number): void => {
     if (depth > 40) return;
     for (const s of stmts) {
