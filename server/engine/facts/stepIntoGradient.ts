@@ -6,7 +6,8 @@
 // Decided by data flow in one function, no name deciding anything:
 //   - an in-place update `G[k] += S` (or `-=`) of an entry of a parameter G of the function, whose
 //     increment reads a state S that the same loop body assigned before it from the same entry G[k]
-//     (the state's driving term);
+//     (the state's driving term) and from its own previous value (a carried step, `v = mu*v - lr*g`;
+//     a value of G[k] alone, `excess = g * (1 - c); g -= excess`, is a rescale such as clipping);
 //   - the update moves G[k] against itself: the sign of G[k] in S's value times the update's sign is
 //     negative (`v = mu*v - lr*g; g += v`, `v = mu*v + lr*g; g -= v`), so S is a step (a displacement),
 //     not a transformed gradient (Nesterov's `g += mu * v` with `v = mu*v + g` stays silent);
@@ -42,7 +43,8 @@ export function stepsIntoGradient(facts: Facts): StepIntoGradient[] {
   if (found) return found;
   found = [];
   memo.set(facts, found);
-  // Only files with an in-place `+=`/`-=` on an indexed entry can hold one: most have none.
+  // A walk of the statements only (functions, classes, blocks, loops); expressions are read only in loop
+  // bodies of functions with two parameters or more, at in-place `+=`/`-=` of an entry of one of them.
   const visit = (stmts: readonly Stmt[], inClass: boolean, depth: number): void => {
     if (depth > 40) return;
     for (const s of stmts) {
@@ -86,6 +88,9 @@ function inFunction(fn: Stmt & { kind: 'function' }, isMethod: boolean, out: Ste
         if (d.kind !== 'assign' || d.op || d.targets.length !== 1) continue;
         const state = d.targets[0];
         if (writtenAlike(state, g) || !someExpr(u.value, (x) => writtenAlike(x, state))) continue;
+        // A step carries its state over iterations (`v = mu * v - lr * g`): a value of the entry alone
+        // (`excess = g * (1 - c)`, `shrink = lr * g`) makes the update a rescale of the gradient (clipping, damping).
+        if (!someExpr(d.value, (x) => writtenAlike(x, state))) continue;
         const sign = signOf(d.value, (x) => writtenAlike(x, g));
         if (sign === undefined) continue;
         // The update moves the entry against itself: a descent step on the gradient.

@@ -126,14 +126,18 @@ function fromPath(facts: Facts, step: UpdateSite, path: Frame[]): SteppedElement
     // The sequence the stepping loop sits in: the nearest enclosing loop's body, or the function's, with `if` blocks opened.
     const at = frames.findIndex((f) => f.stmt === stepping);
     const parent = [...frames.slice(0, at)].reverse().find((f) => f.stmt.kind === 'for');
-    const seq = flatten(parent ? (parent.stmt as Stmt & { kind: 'for' }).body : body);
-    const from = seq.indexOf(stepping);
+    const index = sequenceIndex(parent ? (parent.stmt as Stmt & { kind: 'for' }).body : body);
+    const seq = index.seq;
+    const from = index.at.get(stepping) ?? -1;
     if (from < 0) continue;
     // What the step is computed from: the names its value reads, through the function's assignments.
     const deps = dependencies(valueNames(leaf.value, elementVars), assigns);
     for (const v of elementVars) deps.delete(v);
     if (container) deps.delete(container);
-    for (const later of seq.slice(from + 1)) {
+    // Only statements that read the stepped container can hold the product: the sequence's name index, built once per body.
+    const laterAt = container !== undefined && container !== 'this' && container !== 'self' ? (index.byName.get(container) ?? []).filter((k) => k > from) : seq.map((_, k) => k).slice(from + 1);
+    for (const k of laterAt) {
+      const later = seq[k];
       if (later.kind === 'block') continue;
       const product = findProduct(later, step.target, elementVars, deps);
       if (!product) continue;
@@ -199,6 +203,62 @@ function valueNames(e: Expr, skip: ReadonlySet<string>): Set<string> {
 }
 
 type Assign = Stmt & { kind: 'assign' };
+
+interface SequenceIndex {
+  /** The sequence with its `if`/`with`/`try` blocks opened (flatten). */
+  seq: Stmt[];
+  /** Each statement's position in seq. */
+  at: Map<Stmt, number>;
+  /** For each name, the positions of the statements that mention it anywhere inside, in order. */
+  byName: Map<string, number[]>;
+}
+
+const sequenceMemo = new WeakMap<readonly Stmt[], SequenceIndex>();
+
+/**
+ * A body's flattened sequence and, for each name, the statements that mention it; once per body, so that
+ * each step's scan of the statements after it visits only those that can read its weights (a file of
+ * many stepping loops is not walked once per step).
+ */
+function sequenceIndex(stmts: readonly Stmt[]): SequenceIndex {
+  const kept = sequenceMemo.get(stmts);
+  if (kept) return kept;
+  const seq = flatten(stmts);
+  const at = new Map<Stmt, number>();
+  const byName = new Map<string, number[]>();
+  seq.forEach((s, k) => {
+    if (!at.has(s)) at.set(s, k);
+    const names = new Set<string>();
+    // Arrow functions' statements included (`h.map((hk, k) => { … back += W[k][j] * d[k] … })`).
+    const expr = (e: Expr, depth: number): void => {
+      someExpr(e, (x) => {
+        if (x.kind === 'name') names.add(x.name);
+        else if (x.kind === 'lambda') for (const c of x.stmts) stmt(c, depth + 1);
+        return false;
+      });
+    };
+    const stmt = (t: Stmt, depth: number): void => {
+      if (depth > MAX_DEPTH) return;
+      for (const e of exprsOf(t)) expr(e, depth);
+      if (t.kind === 'for') {
+        expr(t.iter, depth);
+        expr(t.target, depth);
+      }
+      if (t.kind === 'block') t.heads.forEach((h) => expr(h, depth));
+      // A block that flatten opened has its statements in seq after it (depth 0); any other's are read here.
+      if (t.kind === 'for' || (t.kind === 'block' && (depth > 0 || t.label === 'while'))) for (const c of t.body) stmt(c, depth + 1);
+    };
+    stmt(s, 0);
+    for (const n of names) {
+      let list = byName.get(n);
+      if (!list) byName.set(n, (list = []));
+      list.push(k);
+    }
+  });
+  const index = { seq, at, byName };
+  sequenceMemo.set(stmts, index);
+  return index;
+}
 
 type Assignment = { target: string; stmt: Stmt; reads: Set<string> };
 const assignmentMemo = new WeakMap<readonly Stmt[], Assignment[]>();
