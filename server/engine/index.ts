@@ -23,7 +23,7 @@ export { suppressionEdit, UNUSED_SUPPRESSION, type SuppressionEditor } from './s
 export { mayHoldTrainingMath } from './prefilter';
 export { ParseCache, type DocumentAnalysis } from './document';
 export { applicableFixes, applyEdits, selectFixes, type CellTextEdit } from './fixes';
-export { Project, type ProjectHost, type ProjectOptions } from './project';
+export { PAGE_LEVELS_UP, Project, type ProjectHost, type ProjectOptions } from './project';
 export type { WasmLoader } from './parse';
 export { cellLines, codeCells, lintCells, locateRange, concatenateCells, parseIpynb, replaceIpynbSources, toNotebookFinding } from './notebook';
 export type { CellLabel, CellLayout, CellSource, ConcatenatedNotebook, NotebookFinding, NotebookOutcome } from './notebook';

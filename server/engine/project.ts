@@ -583,7 +583,7 @@ interface PageFolder {
 }
 
 /** Pages are looked for in a script's folder and this many folders above it. */
-const PAGE_LEVELS_UP = 2;
+export const PAGE_LEVELS_UP = 2;
 /** Most pages read per folder, and the largest page read (characters). */
 const MAX_FOLDER_PAGES = 32;
 const MAX_PAGE_SIZE = 512 * 1024;

@@ -24,7 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FileChangeType, MessageType, type FileEvent } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { DEFAULT_MAX_FILE_SIZE, languageForPath, lintDocumentSteps, lintProjectSteps, Project, type ParseCache, type DocumentAnalysis, type LanguageId, type LintOptions, type LintOutcome, type ProjectHost } from '../engine';
+import { DEFAULT_MAX_FILE_SIZE, languageForPath, PAGE_LEVELS_UP, lintDocumentSteps, lintProjectSteps, Project, type ParseCache, type DocumentAnalysis, type LanguageId, type LintOptions, type LintOutcome, type ProjectHost } from '../engine';
 import type { Steps } from '../engine/stepwise';
 import { folderContents, projectRoot } from '../cli/lintFile';
 import { walk, type WalkItem } from '../cli/walk';
@@ -51,8 +51,6 @@ const SCRATCH_FILES = 64;
 const MAX_LINT_PROJECT_FILES = 48;
 /** Files the walk lists (names only) past the limit, as a multiple of it. */
 const MAX_LISTED_FACTOR = 10;
-/** Folders above a script where a page that loads it may be (engine/project.ts `PAGE_LEVELS_UP`). */
-const PAGE_LEVELS_UP = 2;
 
 export interface WorkspaceIndexHost {
   /** The open text documents. */
