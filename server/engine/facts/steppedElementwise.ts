@@ -448,7 +448,7 @@ function walkStmts(stmts: readonly Stmt[], f: (s: Stmt) => void, depth = 0): voi
 }
 
 /** A loop body's statements in order, with those of its `if`/`with`/`try` blocks (not of nested loops or functions). */
-function flatten(stmts: readonly Stmt[]): Stmt[] {
+export function flatten(stmts: readonly Stmt[]): Stmt[] {
   const out: Stmt[] = [];
   for (const s of stmts) {
     if (s.kind === 'block' && s.label !== 'while') {

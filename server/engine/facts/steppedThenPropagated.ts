@@ -29,7 +29,7 @@ import { PRODUCT_FUNCTIONS, isMetadataAttribute, isShapeAttribute, shallowContai
 import { writtenAlike } from './entries';
 import { forEachChild, someExpr } from './scope';
 import { within } from './loops';
-import { steppedElementwise } from './steppedElementwise';
+import { flatten, steppedElementwise } from './steppedElementwise';
 
 export interface SteppedThenPropagated {
   /** The step of the weight. */
@@ -487,18 +487,6 @@ function alikeOneAbove(a: Expr, b: Expr, v: string, alike: Alike): boolean {
   if (a.kind === 'binary' && b.kind === 'binary') return a.op === b.op && alikeOneAbove(a.left, b.left, v, alike) && alikeOneAbove(a.right, b.right, v, alike);
   if (a.kind === 'call' && b.kind === 'call') return a.args.length === b.args.length && a.kwargs.length === 0 && b.kwargs.length === 0 && alike(a.callee, b.callee) && a.args.every((x, i) => alikeOneAbove(x, b.args[i], v, alike));
   return alike(a, b) && !readsName(a, v);
-}
-
-/** The loop body's statements in order, with those of its `if`/`with`/`try` blocks (not of nested loops or functions). */
-function flatten(stmts: readonly Stmt[]): Stmt[] {
-  const out: Stmt[] = [];
-  for (const s of stmts) {
-    if (s.kind === 'block' && s.label !== 'while') {
-      out.push(s);
-      out.push(...flatten(s.body));
-    } else out.push(s);
-  }
-  return out;
 }
 
 /**
