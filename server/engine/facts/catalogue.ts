@@ -285,6 +285,10 @@ export function isMetadataAttribute(name: string): boolean {
 }
 /** List methods that add their arguments to the list: `ret.append(g)`, `out.extend(gs)`, `updates.push(u)`. */
 export const LIST_APPEND_METHODS: ReadonlySet<string> = new Set(['append', 'extend', 'push']);
+/** Calls that build an array shaped like their first argument, reading nothing of it but its shape: `np.zeros_like(p)`, `torch.ones_like(p)`. */
+export function isShapedLikeCall(name: string): boolean {
+  return /_like$/.test(name);
+}
 /** Attributes that unpack into dimensions: `N, D = X.shape`, `n, m = x.size`. */
 export function isShapeAttribute(name: string): boolean {
   return /^(shape|size)$/.test(name);

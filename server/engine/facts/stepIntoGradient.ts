@@ -18,6 +18,7 @@
 // (`grads[i] *= c`) and coupled L2 (`grads[i] += wd * params[i]`: P read as a value) stay silent.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
+import { isMetadataAttribute, isShapedLikeCall } from './catalogue';
 import { writtenAlike } from './entries';
 import { forEachChild, someExpr } from './scope';
 
@@ -177,8 +178,6 @@ function constantSign(e: Expr, depth = 0): number | undefined {
   return undefined;
 }
 
-const SHAPE_ATTRS = new Set(['shape', 'dtype', 'size', 'ndim']);
-
 /**
  * Every read of `name` in the function is `len(name)`, or the collection of a loop or comprehension
  * whose variable is only read for its shape (`np.zeros_like(p)`, `p.shape`): the function sizes its
@@ -202,12 +201,12 @@ function onlySized(body: readonly Stmt[], name: string): boolean {
     let bad = false;
     const walk = (x: Expr, depth: number): void => {
       if (bad || depth > 60) return;
-      if (x.kind === 'call' && (x.callee.kind === 'attr' || x.callee.kind === 'name') && /_like$/.test(x.callee.name) && x.args.length >= 1 && isName(x.args[0], v)) {
+      if (x.kind === 'call' && (x.callee.kind === 'attr' || x.callee.kind === 'name') && isShapedLikeCall(x.callee.name) && x.args.length >= 1 && isName(x.args[0], v)) {
         x.args.slice(1).forEach((a) => walk(a, depth + 1));
         x.kwargs.forEach((k) => walk(k.value, depth + 1));
         return;
       }
-      if (x.kind === 'attr' && SHAPE_ATTRS.has(x.name) && isName(x.object, v)) return;
+      if (x.kind === 'attr' && isMetadataAttribute(x.name) && isName(x.object, v)) return;
       if (isName(x, v)) {
         bad = true;
         return;
