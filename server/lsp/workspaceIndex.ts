@@ -338,15 +338,21 @@ export class WorkspaceIndex {
    */
   private mayShareAPage(file: string, language: LanguageId): boolean {
     if (language !== 'javascript' || languageForPath(file) !== 'javascript') return false;
-    const root = this.rootOf(file);
-    let dir = dirname(file);
-    for (let up = 0; up <= PAGE_LEVELS_UP && isInside(dir, root); up++) {
+    return this.pageFolders(file).some((dir, up) => {
       const listed = this.listing(dir);
-      if (listed.page || (up === 0 && listed.scripts.some((name) => `${dir}/${name}` !== file))) return true;
+      return listed.page || (up === 0 && listed.scripts.some((name) => `${dir}/${name}` !== file));
+    });
+  }
+
+  /** The folders a page that loads a script may be in: its own and the PAGE_LEVELS_UP above it, inside its root (as `Project.pageMates` looks). */
+  private pageFolders(file: string): string[] {
+    const root = this.rootOf(file);
+    const out: string[] = [];
+    for (let dir = dirname(file), up = 0; up <= PAGE_LEVELS_UP && isInside(dir, root); up++, dir = dirname(dir)) {
+      out.push(dir);
       if (dir === root || dirname(dir) === dir) break;
-      dir = dirname(dir);
     }
-    return false;
+    return out;
   }
 
   /** A folder's listing as `mayShareAPage` reads it: whether it holds a page, and its scripts not minified by name. */
@@ -693,14 +699,7 @@ export class WorkspaceIndex {
 
   /** A page in a file's folder or the PAGE_LEVELS_UP folders above it (inside its root), from the kept listings. */
   private pageNear(file: string): boolean {
-    const root = this.rootOf(file);
-    let dir = dirname(file);
-    for (let up = 0; up <= PAGE_LEVELS_UP && isInside(dir, root); up++) {
-      if (this.listing(dir).page) return true;
-      if (dir === root || dirname(dir) === dir) break;
-      dir = dirname(dir);
-    }
-    return false;
+    return this.pageFolders(file).some((dir) => this.listing(dir).page);
   }
 
   /** Drops a deleted file from the graph; the files that imported it are read again. */
