@@ -34,7 +34,12 @@ type ExprNode =
   | { kind: 'num'; value: number; span: Span }
   /** `fields`: a Python f-string's replacement fields (`f"lr {lr:.4f}"` holds `lr`), which no walk of children visits: a read there is only a message's. */
   | { kind: 'str'; value: string; fields?: Expr[]; span: Span }
-  | { kind: 'name'; name: string; span: Span }
+  /**
+   * `receiver`: the instance (or class) a method runs on, as the lowerer reads it from where the name
+   * stands: JavaScript's `this`, and a Python method's first parameter (`self`, `cls`, any name; not a
+   * `@staticmethod`'s) read in its body or a function nested there that does not rebind it.
+   */
+  | { kind: 'name'; name: string; span: Span; receiver?: true }
   | { kind: 'attr'; object: Expr; name: string; span: Span }
   | { kind: 'index'; object: Expr; index: Expr[]; span: Span }
   /** Calls, including method calls (`callee` is an `attr`). Python keyword arguments go to `kwargs`. */

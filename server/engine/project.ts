@@ -361,13 +361,14 @@ export class Project implements ProjectFiles {
 
   /**
    * The paths of the scripts `pageMates` gives for the JavaScript file at `path` (the language server's
-   * workspace index links them, as it links imports: an edit of one lints the other again).
+   * workspace index links them, as it links imports: an edit of one lints the other again). `pagesOnly`:
+   * only the scripts of pages that load it, not a folder's classic scripts (which parses them).
    */
-  pageMatePaths(path: string): string[] {
+  pageMatePaths(path: string, pagesOnly = false): string[] {
     if (languageForPath(path) !== 'javascript') return [];
     return this.askingFrom(path, () => {
       const out: string[] = [];
-      for (const mate of this.pageMateCandidates(path)) {
+      for (const mate of this.pageMateCandidates(path, pagesOnly)) {
         if (out.length >= MAX_PAGE_MATES) break;
         if (this.isPageMate(mate) && this.exists(mate)) out.push(mate);
       }
@@ -380,7 +381,7 @@ export class Project implements ProjectFiles {
   }
 
   /** The scripts that share a page with `fromPath`, not yet read or checked to be JavaScript that is not minified (see `pageMates`). */
-  private pageMateCandidates(fromPath: string): string[] {
+  private pageMateCandidates(fromPath: string, pagesOnly = false): string[] {
     if (!this.host.listFolder) return [];
     const dir = dirname(fromPath);
     const folders: PageFolder[] = [];
@@ -398,7 +399,7 @@ export class Project implements ProjectFiles {
       }
     }
     const own = folders[0];
-    if (!loaded && own) {
+    if (!loaded && own && !pagesOnly) {
       const onPages = new Set(folders.flatMap((f) => f.pages.flatMap((page) => page.map((s) => s.path))));
       if (own.scripts.length <= MAX_FOLDER_SCRIPTS && this.classicScript(fromPath)) {
         for (const path of own.scripts) if (path !== fromPath && !onPages.has(path) && this.classicScript(path)) mates.add(path);

@@ -30,6 +30,8 @@ import { LINT_WORKSPACE_REQUEST, LINT_WORKSPACE_NEEDS_DISK, type LintWorkspacePa
 
 /** Glob pattern of the source files whose changes on disk update the workspace index. */
 export const SOURCE_WATCH_PATTERN = `**/*.{${lintedExtensions.map((e) => e.slice(1)).join(',')}}`;
+/** Glob pattern of the pages (engine/pages.ts `isPagePath`) whose script lists link classic scripts: a change re-lints the scripts they load. */
+export const PAGE_WATCH_PATTERN = '**/*.{html,htm}';
 
 export interface ProjectFeaturesDeps {
   documents: TextDocuments<TextDocument>;
@@ -191,10 +193,10 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
       () => undefined, // the scheduler reports a failed engine
     );
     if (!watchDynamically || !disk) return;
-    const watchers = [...disk.configWatchPatterns, SOURCE_WATCH_PATTERN].map((globPattern) => ({ globPattern }));
+    const watchers = [...disk.configWatchPatterns, SOURCE_WATCH_PATTERN, PAGE_WATCH_PATTERN].map((globPattern) => ({ globPattern }));
     void connection.client
       .register(DidChangeWatchedFilesNotification.type, { watchers })
-      .catch((error: unknown) => log(MessageType.Warning, `could not watch the project configuration and source files: ${String(error)}`));
+      .catch((error: unknown) => log(MessageType.Warning, `could not watch the project configuration, source files and pages: ${String(error)}`));
   });
 
   connection.onRequest(LINT_WORKSPACE_REQUEST, async (params: LintWorkspaceParams | undefined, token) => {

@@ -14,7 +14,10 @@
 // The graph is kept up to date from the editor (the imports of an open document are read again
 // after each of its lints) and from `workspace/didChangeWatchedFiles` (a changed or created file's
 // imports are read again, a deleted file is dropped, and the files that may import a created one
-// are read again).
+// are read again). Pages (`.html`) are watched too: the classic scripts one page loads share their
+// globals (engine/pages.ts), so the index learns every script's page-mates as it indexes the
+// folders (`Project.pageMatePaths`), again when a page or a script beside it appears, changes or
+// disappears, and an edit of a script lints its open page-mates again.
 //
 // What the graph is for: an open document is linted together with the runs of the files that
 // import it (`importersFor`), and when a file changes, the open documents whose lint reads it are
@@ -153,6 +156,16 @@ export class WorkspaceIndex {
    * page-mates of each other, and the script's own run already reads their globals.
    */
   private readonly pageMates = new Map<string, string[]>();
+  /**
+   * Every indexed JavaScript file, open or not → the scripts of the pages that load it, learned by the
+   * index (`Project.pageMatePaths`, pages only) when it reads the file's imports, and again on a file
+   * event of such a page or a script beside it: an open file whose lint reads a closed script (one it
+   * requires) also reads that script's page-mates. (A folder's classic scripts that no page loads are
+   * page-mates too, but telling them needs a parse: those are learned when a script is linted, `pageMates`.)
+   */
+  private readonly indexedMates = new Map<string, string[]>();
+  /** Per folder, what `mayShareAPage` reads of its listing (a page in it; its scripts), until a file event in it. */
+  private readonly listings = new Map<string, { page: boolean; scripts: string[] }>();
   private readonly host: WorkspaceIndexHost;
   private readonly maxFileSize: number;
   private readonly maxFiles: number;
@@ -319,20 +332,38 @@ export class WorkspaceIndex {
   /**
    * Whether a JavaScript file may share one global scope with other scripts (the engine's
    * `Project.pageMates`): an `.html` page in its folder or the two above it (inside its root), or
-   * another script beside it. Over-approximated from folder listings, read each time (pages are not
-   * watched files): a file that shares nothing is linted in its project with the same findings.
+   * another script beside it. Over-approximated from folder listings, kept per folder until a file
+   * event there (pages and scripts are watched files): a file that shares nothing is linted in its
+   * project with the same findings.
    */
   private mayShareAPage(file: string, language: LanguageId): boolean {
     if (language !== 'javascript' || languageForPath(file) !== 'javascript') return false;
+    return this.pageFolders(file).some((dir, up) => {
+      const listed = this.listing(dir);
+      return listed.page || (up === 0 && listed.scripts.some((name) => `${dir}/${name}` !== file));
+    });
+  }
+
+  /** The folders a page that loads a script may be in: its own and the PAGE_LEVELS_UP above it, inside its root (as `Project.pageMates` looks). */
+  private pageFolders(file: string): string[] {
     const root = this.rootOf(file);
-    let dir = dirname(file);
-    for (let up = 0; up <= PAGE_LEVELS_UP && isInside(dir, root); up++) {
-      const listed = folderContents(dir);
-      if (listed?.files.some((name) => isPagePath(name) || (up === 0 && languageForPath(name) === 'javascript' && `${dir}/${name}` !== file && !isMinifiedName(name)))) return true;
+    const out: string[] = [];
+    for (let dir = dirname(file), up = 0; up <= PAGE_LEVELS_UP && isInside(dir, root); up++, dir = dirname(dir)) {
+      out.push(dir);
       if (dir === root || dirname(dir) === dir) break;
-      dir = dirname(dir);
     }
-    return false;
+    return out;
+  }
+
+  /** A folder's listing as `mayShareAPage` reads it: whether it holds a page, and its scripts not minified by name. */
+  private listing(dir: string): { page: boolean; scripts: string[] } {
+    let known = this.listings.get(dir);
+    if (!known) {
+      const files = folderContents(dir)?.files ?? [];
+      known = { page: files.some((name) => isPagePath(name)), scripts: files.filter((name) => languageForPath(name) === 'javascript' && !isMinifiedName(name)) };
+      this.listings.set(dir, known);
+    }
+    return known;
   }
 
   /** Whether an open document's text may import a project file (see `mayImportProjectFile`). */
@@ -437,6 +468,7 @@ export class WorkspaceIndex {
         }
         for (const imported of this.imports.get(f) ?? []) if (!seen.has(imported)) stack.push(imported);
         for (const mate of this.pageMates.get(f) ?? []) if (!seen.has(mate)) stack.push(mate);
+        for (const mate of this.indexedMates.get(f) ?? []) if (!seen.has(mate)) stack.push(mate);
       }
     }
     return out;
@@ -478,11 +510,16 @@ export class WorkspaceIndex {
     if (text === undefined || !language) return this.open.has(file) || fs.existsSync(file) ? [] : undefined;
     this.addNames(file);
     if (this.namesComplete && !mayImportProjectFile(text, language, this.names)) return [];
+    return this.scratchFor(file).importsOf(file);
+  }
+
+  /** The scratch project of a file's root; the scratch projects start again every SCRATCH_FILES uses, so their parses are freed. */
+  private scratchFor(file: string): Project {
     if (++this.scratchUses > SCRATCH_FILES) {
       this.scratch = new Map();
       this.scratchUses = 1;
     }
-    return this.projectIn(this.scratch, this.rootOf(file)).importsOf(file);
+    return this.projectIn(this.scratch, this.rootOf(file));
   }
 
   /** Records the file stem and folder names of a path under a workspace folder. */
@@ -525,6 +562,8 @@ export class WorkspaceIndex {
     const opening = this.open.get(file) !== uri;
     this.open.set(file, uri);
     this.invalidate(file);
+    // A file opened may be new in its folder (created by the editor before any file event).
+    if (opening) this.listings.delete(dirname(file));
     // Opening a file whose text is the one on disk changes nothing another lint reads.
     if (opening && this.host.documents.get(uri)?.getText() === this.readDisk(file)) return;
     this.relint(this.affectedBy(new Set([file])));
@@ -564,18 +603,28 @@ export class WorkspaceIndex {
   filesChanged(changes: readonly FileEvent[]): void {
     if (this.disposed) return;
     const touched = new Set<string>();
+    const pages = new Set<string>();
     let structural = false;
     for (const change of changes) {
       const file = projectPathOf(change.uri);
       if (file === undefined) continue;
+      // A file that appears or disappears changes its folder's listing.
+      if (change.type !== FileChangeType.Changed) this.listings.delete(dirname(file));
+      if (isPagePath(file)) {
+        pages.add(file);
+        continue;
+      }
       if (languageForPath(file) === undefined) {
         // A deleted folder: what was under it is gone.
         if (change.type === FileChangeType.Deleted) {
           for (const known of [...this.imports.keys()]) if (isInside(known, file) && !this.open.has(known)) this.forgetFile(known, touched);
+          for (const dir of [...this.listings.keys()]) if (isInside(dir, file)) this.listings.delete(dir);
           structural = true;
         }
         continue;
       }
+      // A script that appears or disappears changes the page-mates of the scripts beside it (a folder's classic scripts share a page when none says otherwise).
+      if (change.type !== FileChangeType.Changed && languageForPath(file) === 'javascript') for (const mate of this.scriptsBelow(dirname(file), 0)) if (mate !== file) this.enqueue(mate);
       // While a file is open, the editor's text is what counts, not the disk's.
       if (this.open.has(file)) continue;
       this.invalidate(file);
@@ -592,14 +641,65 @@ export class WorkspaceIndex {
         if (this.imports.has(file) || this.folders.some((f) => isInside(file, f))) this.enqueue(file);
       }
     }
+    const pageAffected = pages.size > 0 ? this.pagesChanged(pages) : undefined;
     if (structural) {
       // Which file an import names may have changed anywhere: forget all texts (missing files too), lint the open documents again.
       this.invalidate();
       this.host.relint([...this.open.values()]);
     } else {
-      this.relint(this.affectedBy(touched));
+      const affected = this.affectedBy(touched);
+      for (const uri of pageAffected ?? []) affected.add(uri);
+      this.relint(affected);
     }
     this.kick();
+  }
+
+  /**
+   * Pages that appeared, changed or disappeared: the scripts in their folders and the PAGE_LEVELS_UP
+   * folders below (the scripts a page can link, `Project.pageMates`) learn their page-mates again; the
+   * open documents whose lint reads one of those scripts, with the page-mates before or after, and the
+   * open scripts there themselves, are linted again.
+   */
+  private pagesChanged(pages: ReadonlySet<string>): Set<string> {
+    const scripts = new Set<string>();
+    for (const page of pages) {
+      this.invalidate(page);
+      for (const script of this.scriptsBelow(dirname(page), PAGE_LEVELS_UP)) scripts.add(script);
+    }
+    const affected = this.affectedBy(scripts);
+    for (const script of scripts) this.learnMates(script);
+    for (const uri of this.affectedBy(scripts)) affected.add(uri);
+    for (const script of scripts) {
+      const uri = this.open.get(script);
+      if (uri !== undefined) affected.add(uri);
+    }
+    return affected;
+  }
+
+  /** The known JavaScript files (indexed or open) in a folder or at most `levels` folders below it. */
+  private scriptsBelow(dir: string, levels: number): string[] {
+    const out: string[] = [];
+    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
+    for (const file of new Set([...this.imports.keys(), ...this.open.keys()])) {
+      if (!file.startsWith(prefix) || languageForPath(file) !== 'javascript') continue;
+      let depth = 0;
+      for (let i = prefix.length; i < file.length; i++) if (file.charCodeAt(i) === 47) depth++;
+      if (depth <= levels) out.push(file);
+    }
+    return out;
+  }
+
+  /** Learns the scripts the pages that load a JavaScript file load with it (`indexedMates`), with a scratch project; only where a page is near. */
+  private learnMates(file: string): void {
+    if (languageForPath(file) !== 'javascript') return;
+    const mates = (this.imports.has(file) || this.open.has(file)) && this.pageNear(file) ? this.scratchFor(file).pageMatePaths(file, true) : [];
+    if (mates.length > 0) this.indexedMates.set(file, mates);
+    else this.indexedMates.delete(file);
+  }
+
+  /** A page in a file's folder or the PAGE_LEVELS_UP folders above it (inside its root), from the kept listings. */
+  private pageNear(file: string): boolean {
+    return this.pageFolders(file).some((dir) => this.listing(dir).page);
   }
 
   /** Drops a deleted file from the graph; the files that imported it are read again. */
@@ -607,6 +707,7 @@ export class WorkspaceIndex {
     touched.add(file);
     for (const importer of this.importers.get(file) ?? []) this.enqueue(importer);
     this.setImports(file, undefined);
+    this.indexedMates.delete(file);
   }
 
   private relint(uris: Iterable<string> | undefined): void {
@@ -665,6 +766,7 @@ export class WorkspaceIndex {
       if (next.done) break;
       this.queue.delete(next.value);
       for (const uri of this.refresh(next.value) ?? []) affected.add(uri);
+      this.learnMates(next.value);
     } while (performance.now() < deadline);
     this.relint(affected);
   }
@@ -701,6 +803,7 @@ export class WorkspaceIndex {
     if (file !== undefined) {
       const next = this.open.has(file) ? this.projectFor(file).importsOf(file) : this.readImports(file);
       this.setImports(file, next ?? []);
+      this.learnMates(file);
       this.walkedFiles++;
     }
     if (initial.next < initial.files.length) return;

@@ -1,11 +1,12 @@
 // What the lowering keeps that the engine reads instead of the text: the parentheses written around
 // an expression (`parenSpan`, the outermost pair; not a statement's own, not around a cast), unpacked
 // arguments and elements (`spread` on `other`), an object's spread entries (`spreads`) and JavaScript's
-// rest parameters (`rest`).
+// rest parameters (`rest`), and the names that are a method's receiver (`receiver`).
 import * as assert from 'node:assert/strict';
 import { initEngine } from '../../server/engine';
 import { analyzeDocument } from '../../server/engine/document';
 import type { Expr, Stmt } from '../../server/engine/ir';
+import { forEachChild } from '../../server/engine/facts/scope';
 import type { LanguageId } from '../../server/engine/types';
 
 function lowered(lines: string[], language: LanguageId): { body: Stmt[]; text: string } {
@@ -83,5 +84,50 @@ describe('IR: parentheses, spreads and rest parameters', () => {
     ]);
     assert.deepEqual(params(['function f(this: Net, a: number, ...more: number[]) { return a; }'], 'typescript'), [[{ name: 'a' }, { name: 'more', rest: 'positional' }]]);
     assert.deepEqual(params(['def f(a, *xs, **kw):', '    return a'], 'python'), [[{ name: 'a' }, { name: 'xs', rest: 'positional' }, { name: 'kw', rest: 'keyword' }]]);
+  });
+
+  it('marks a method\'s receiver, whatever its name, and nothing else of that name', () => {
+    /** Each `name` read in the text, as `name@line` with a `*` when it is marked a receiver. */
+    const marks = (lines: string[], language: LanguageId): string[] => {
+      const { body, text } = lowered(lines, language);
+      const out: string[] = [];
+      const line = (at: number): number => text.slice(0, at).split('\n').length;
+      const visit = (e: Expr): void => {
+        if (e.kind === 'name' && /^(self|s|me|cls|this)$/.test(e.name)) out.push(`${e.name}@${line(e.span.start)}${e.receiver ? '*' : ''}`);
+        forEachChild(e, visit);
+      };
+      const stmts = (ss: readonly Stmt[]): void => {
+        for (const s of ss) {
+          if (s.kind === 'assign') [...s.targets, s.value].forEach(visit);
+          else if (s.kind === 'expr') visit(s.expr);
+          else if (s.kind === 'return' && s.value) visit(s.value);
+          else if (s.kind === 'function' || s.kind === 'class') stmts(s.body);
+        }
+      };
+      stmts(body);
+      return out.sort();
+    };
+    assert.deepEqual(
+      marks([
+        'class Rows:',
+        '    def scale(me, k):',
+        '        me._data = me._data * k',
+        '        def inner(x):',
+        '            return me._data + x',
+        '        def shadow(me):',
+        '            return me',
+        '        f = lambda s: s + me._data',
+        '    @staticmethod',
+        '    def make(s):',
+        '        return s',
+        '    @classmethod',
+        '    def build(cls):',
+        '        return cls',
+        'def free(self):',
+        '    return self._data',
+      ], 'python'),
+      ['cls@14*', 'me@3*', 'me@3*', 'me@5*', 'me@7', 'me@8*', 's@11', 's@8', 'self@16'],
+    );
+    assert.deepEqual(marks(['class A { f() { return this._data; } }', 'function g() { this.x = 1; }'], 'javascript'), ['this@1*', 'this@2*']);
   });
 });

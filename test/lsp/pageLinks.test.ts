@@ -1,6 +1,7 @@
 // Classic scripts one HTML page loads share their globals (engine/pages.ts, `Project.pageMates`): the
 // editor lints such a script with the scripts beside it on the page, as `nabla check` does, and an edit
-// of one (in the editor, or on disk) lints the other again. Spawns `node dist/server.js --stdio`.
+// of one (in the editor, or on disk) lints the other again, and so does a change of the page (a watched
+// file). Spawns `node dist/server.js --stdio`.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -97,6 +98,24 @@ describe('language server: scripts that share a page', function () {
     await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: layers(), type: 2 }] });
     assert.deepEqual(codes(await client.waitForPublish(learner(), () => true, since)), []);
     fs.writeFileSync(path.join(dir, 'demo', 'layers.js'), LAYERS);
+    await client.close(learner());
+  });
+
+  it("a change of the page lints the scripts it loads again: a page that stops loading the builder takes the script's finding away", async function () {
+    const page = pathToFileURL(path.join(dir, 'demo', 'index.html')).href;
+    // The test before put layers.js back on disk without saying so.
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: layers(), type: 2 }] });
+    let since = client.publishes.length;
+    await client.open(learner(), 'javascript', LEARNER);
+    assert.deepEqual(codes(await client.waitForPublish(learner(), (p) => p.diagnostics.length > 0, since)), ['NB301']);
+    since = client.publishes.length;
+    fs.writeFileSync(path.join(dir, 'demo', 'index.html'), PAGE.replace('    <script src="layers.js"></script>\n', ''));
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: page, type: 2 }] });
+    assert.deepEqual(codes(await client.waitForPublish(learner(), (p) => p.diagnostics.length === 0, since)), []);
+    since = client.publishes.length;
+    fs.writeFileSync(path.join(dir, 'demo', 'index.html'), PAGE);
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: page, type: 2 }] });
+    assert.deepEqual(codes(await client.waitForPublish(learner(), (p) => p.diagnostics.length > 0, since)), ['NB301']);
     await client.close(learner());
   });
 });

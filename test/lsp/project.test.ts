@@ -48,13 +48,13 @@ describe('language server: project configuration', function () {
     await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: pathToFileURL(file).href, type: 2 }] });
   }
 
-  it('registers watchers for nabla.toml, pyproject.toml and the source files', async function () {
+  it('registers watchers for nabla.toml, pyproject.toml, the source files and the pages', async function () {
     const deadline = Date.now() + 5000;
     while (!client.registrations.some((r) => r.method === 'workspace/didChangeWatchedFiles') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const registration = client.registrations.find((r) => r.method === 'workspace/didChangeWatchedFiles');
     assert.ok(registration, JSON.stringify(client.registrations));
     const patterns = (registration.registerOptions as { watchers: { globPattern: string }[] }).watchers.map((w) => w.globPattern);
-    assert.deepEqual(patterns.sort(), ['**/*.{py,pyi,ts,mts,cts,tsx,js,jsx,mjs,cjs}', '**/nabla.toml', '**/pyproject.toml']);
+    assert.deepEqual(patterns.sort(), ['**/*.{html,htm}', '**/*.{py,pyi,ts,mts,cts,tsx,js,jsx,mjs,cjs}', '**/nabla.toml', '**/pyproject.toml']);
   });
 
   it('applies nabla.toml to open documents and reloads it when it changes', async function () {

@@ -230,6 +230,79 @@ describe('lsp/workspaceIndex', function () {
     index.filesChanged([{ uri: reg, type: FileChangeType.Changed }]);
     assert.deepEqual(relinted, []);
   });
+
+  // Classic scripts one page loads share their globals: the index links them like imports.
+  const PAGE = (...scripts: string[]): string => ['<html><body>', ...scripts.map((s) => `<script src="${s}"></script>`), '</body></html>', ''].join('\n');
+  const SCRIPT = (name: string): string => `function ${name}(w, lam) { return lam * w; }\n`;
+  const openAt = (dir: string, rel: string): string => {
+    const uri = uriOf(dir, rel);
+    documents.set(uri, TextDocument.create(uri, 'javascript', 1, fs.readFileSync(path.join(dir, rel), 'utf8')));
+    index.documentChanged(uri);
+    return uri;
+  };
+
+  it('learns the scripts a page loads together when it indexes the folder, before any of them is linted', async function () {
+    const dir = workspace({ 'demo/index.html': PAGE('lib/a.js', 'lib/b.js'), 'demo/lib/a.js': SCRIPT('a'), 'demo/lib/b.js': SCRIPT('b'), 'other/c.js': SCRIPT('c') });
+    create(dir).start();
+    await index.idle();
+    const a = openAt(dir, 'demo/lib/a.js');
+    const c = openAt(dir, 'other/c.js');
+    assert.deepEqual(relinted, []);
+    // b.js changes on disk: a.js (open, never linted) shares its page; c.js shares nothing.
+    index.filesChanged([{ uri: uriOf(dir, 'demo/lib/b.js'), type: FileChangeType.Changed }]);
+    assert.deepEqual(relinted.pop(), [a]);
+    assert.ok(!(relinted as string[][]).some((uris) => uris.includes(c)));
+  });
+
+  it('follows pages created, changed and deleted: the open scripts they load are linted again, and their page-mates change', async function () {
+    const dir = workspace({ 'demo/a.js': SCRIPT('a'), 'demo/b.js': 'import { x } from "./x.js";\nexport const b = x;\n', 'demo/x.js': 'export const x = 1;\n' });
+    create(dir).start();
+    await index.idle();
+    const a = openAt(dir, 'demo/a.js');
+    // No page yet: b.js (a module) shares nothing with a.js.
+    index.filesChanged([{ uri: uriOf(dir, 'demo/b.js'), type: FileChangeType.Changed }]);
+    assert.deepEqual(relinted, []);
+
+    write(dir, 'demo/index.html', PAGE('a.js'));
+    index.filesChanged([{ uri: uriOf(dir, 'demo/index.html'), type: FileChangeType.Created }]);
+    await index.idle();
+    assert.deepEqual(relinted.pop(), [a], 'a page that loads a.js appeared');
+
+    write(dir, 'demo/index.html', PAGE('a.js', 'b.js'));
+    index.filesChanged([{ uri: uriOf(dir, 'demo/index.html'), type: FileChangeType.Changed }]);
+    await index.idle();
+    assert.deepEqual(relinted.pop(), [a]);
+    index.filesChanged([{ uri: uriOf(dir, 'demo/b.js'), type: FileChangeType.Changed }]);
+    assert.deepEqual(relinted.pop(), [a], 'the page now loads b.js with a.js');
+
+    fs.rmSync(path.join(dir, 'demo/index.html'));
+    index.filesChanged([{ uri: uriOf(dir, 'demo/index.html'), type: FileChangeType.Deleted }]);
+    await index.idle();
+    assert.deepEqual(relinted.pop(), [a]);
+    index.filesChanged([{ uri: uriOf(dir, 'demo/b.js'), type: FileChangeType.Changed }]);
+    assert.deepEqual(relinted, [], 'no page links them any more');
+  });
+
+  it('keeps the folder listings that tell a lone script from one that may share a page, until a file appears there', async function () {
+    const dir = workspace({ 'solo/x.js': SCRIPT('x') });
+    create(dir).start();
+    await index.idle();
+    const x = openAt(dir, 'solo/x.js');
+    const lint = (): void => {
+      const steps = index.lintSteps(x, documents.get(x)!.getText(), { language: 'javascript' });
+      while (!steps.next().done);
+      index.linted(x);
+    };
+    lint();
+    assert.equal(index.reads(x, uriOf(dir, 'solo/y.js')), false, 'alone: nothing beside it');
+    write(dir, 'solo/y.js', SCRIPT('y'));
+    lint();
+    assert.equal(index.reads(x, uriOf(dir, 'solo/y.js')), false, 'the kept listing: no file event yet');
+    index.filesChanged([{ uri: uriOf(dir, 'solo/y.js'), type: FileChangeType.Created }]);
+    await index.idle();
+    lint();
+    assert.equal(index.reads(x, uriOf(dir, 'solo/y.js')), true, 'a classic script beside it now: linted with it');
+  });
 });
 
 describe('language server: imports across the workspace', function () {
@@ -266,6 +339,7 @@ describe('language server: imports across the workspace', function () {
     const registration = client.registrations.find((r) => r.method === 'workspace/didChangeWatchedFiles');
     const patterns = (registration?.registerOptions as { watchers: { globPattern: string }[] } | undefined)?.watchers.map((w) => w.globPattern) ?? [];
     assert.ok(patterns.includes('**/*.{py,pyi,ts,mts,cts,tsx,js,jsx,mjs,cjs}'), JSON.stringify(patterns));
+    assert.ok(patterns.includes('**/*.{html,htm}'), `pages are watched: ${JSON.stringify(patterns)}`);
   });
 
   it('reports NB101 in a file whose helper lives in another file, pointing at the helper', async function () {

@@ -225,11 +225,12 @@ export const VALUE_ATTRIBUTES: ReadonlySet<string> = new Set(['data', 'value']);
 /**
  * A tensor's values read or written through a field: `VALUE_ATTRIBUTES`, and `_data`, where the
  * from-scratch autograd libraries written after torch keep a tensor's storage (`p._data = p.add(u)._data`).
- * `self._data` / `this._data` is an object's own field (a dataset's rows), not a tensor's storage.
+ * `_data` on a method's receiver (`self._data`, `this._data`: the IR's `receiver`) is an object's own
+ * field (a dataset's rows), not a tensor's storage.
  */
 export function isStorageAttribute(e: Expr & { kind: 'attr' }): boolean {
   if (VALUE_ATTRIBUTES.has(e.name)) return true;
-  return e.name === '_data' && !(e.object.kind === 'name' && (e.object.name === 'self' || e.object.name === 'this'));
+  return e.name === '_data' && !(e.object.kind === 'name' && e.object.receiver);
 }
 /** Transposes written as an attribute: NumPy's and torch's `W.T`, JAX's and torch's `W.mT`. */
 export const TRANSPOSE_ATTRIBUTES: ReadonlySet<string> = new Set(['T', 'mT']);

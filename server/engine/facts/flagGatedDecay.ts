@@ -86,7 +86,8 @@ const dynamic = new WeakMap<ParsedFile, boolean>();
  * Writes by a computed name, and prototypes set up by hand, anywhere in a file: any of them may set
  * the flag. `Object.assign(this, …)` and the other `Object` and `Reflect` setters, `Object.entries(this)`,
  * `util.inherits(…)`, `__proto__`, `setattr(…)`, `__dict__`, `vars(…)`, `...this`, `$.extend(…)`
- * (and any `.extend(…)`), `this[k]`, `self[k]`. One walk of the file's IR, kept per file.
+ * (any `extend` given a target and a source; not a list's `xs.extend(ys)`, one argument), `this[k]`,
+ * `self[k]`. One walk of the file's IR, kept per file.
  */
 function writesDynamically(parsed: ParsedFile): boolean {
   let found = dynamic.get(parsed);
@@ -101,7 +102,9 @@ function writesDynamically(parsed: ParsedFile): boolean {
 }
 
 const OBJECT_SETTERS = new Set(['assign', 'defineProperty', 'defineProperties', 'create', 'setPrototypeOf']);
-const DYNAMIC_CALLS = new Set(['inherits', 'setattr', 'vars', 'extend']);
+const DYNAMIC_CALLS = new Set(['inherits', 'setattr', 'vars']);
+/** Merges of sources into a target object (`$.extend(this, opts)`, `_.extend(net, opts)`, `extend(true, this, defaults)`), by their arguments: Python's `xs.extend(ys)` takes one. */
+const MERGE_CALLS = new Set(['extend']);
 
 function dynamicWrite(e: Expr): boolean {
   switch (e.kind) {
@@ -113,6 +116,7 @@ function dynamicWrite(e: Expr): boolean {
       const callee = e.callee;
       const name = callee.kind === 'name' ? callee.name : callee.kind === 'attr' ? callee.name : undefined;
       if (name !== undefined && DYNAMIC_CALLS.has(name)) return true;
+      if (name !== undefined && MERGE_CALLS.has(name) && e.args.length >= 2) return true;
       return callee.kind === 'attr' && callee.name === 'entries' && callee.object.kind === 'name' && callee.object.name === 'Object' && e.args.length > 0 && rootIsThis(e.args[0]);
     }
     case 'index':

@@ -1124,36 +1124,52 @@ class Collector {
     return this.stepStates.some((s) => keys.includes(s.key) && inside({ start: at, end: at }, s.fn));
   }
 
+  /** Per plain write, whether its value is carried (see carriesValue), found for all of its owner's writes in one pass. */
+  private carried?: Map<Write, boolean>;
+
   /** Whether a write reads what it replaces, or is stored back later where its value was read from (see isOptimizerState). */
   private carriesValue(w: Write): boolean {
     // An augmented assignment or an in-place call (`v.mul_(b2)`) keeps what it changes.
     if (!w.fresh) return true;
-    const own = [exprKey(w.target), exprKey(baseExpr(w.target))].filter((k): k is string => k !== undefined);
-    if (own.some((k) => mentionsKey(w.value, k))) return true;
-    const reads = new Set<string>();
-    walkExpr(w.value, (e) => {
-      if (e.kind !== 'name' && e.kind !== 'attr' && e.kind !== 'index') return;
-      for (const k of [exprKey(e), exprKey(baseExpr(e))]) if (k !== undefined) reads.add(k);
-    });
-    const readKey = (e: Expr | undefined): boolean => {
-      if (!e) return false;
-      const k = exprKey(e);
-      const b = exprKey(baseExpr(e));
-      return (k !== undefined && reads.has(k)) || (b !== undefined && reads.has(b));
+    this.carried ??= new Map();
+    if (!this.carried.has(w)) this.carryOwner(this.writesOf('owner', w.owner.id));
+    return this.carried.get(w) === true;
+  }
+
+  /**
+   * `carriesValue` for every plain write of one owner, walking its writes once, from the last. What each
+   * write stores (`v[i] = vNew`, `v.assign(v_t)`: the place, given a value; `K.update(v, v_t)`,
+   * `tf.assign(v, v_t)`, also inside `self.updates.append(…)`: a call given the place, then the value)
+   * is kept as the keys the stored value mentions → the places it went to, so an earlier write asks only
+   * about its own keys.
+   */
+  private carryOwner(ownerWrites: readonly Write[]): void {
+    const carried = this.carried!;
+    const writes = [...ownerWrites].sort((a, b) => a.span.start - b.span.start);
+    const storedInto = new Map<string, Set<string>>();
+    const store = (place: Expr, value: Expr): void => {
+      const places = [exprKey(place), exprKey(baseExpr(place))].filter((k): k is string => k !== undefined);
+      if (places.length === 0) return;
+      for (const held of mentionedKeys(value)) {
+        let set = storedInto.get(held);
+        if (!set) storedInto.set(held, (set = new Set()));
+        for (const k of places) set.add(k);
+      }
     };
-    const holdsOwn = (e: Expr): boolean => own.some((k) => mentionsKey(e, k));
-    for (const later of this.writesOf('owner', w.owner.id)) {
-      if (later.span.start <= w.span.start) continue;
-      // `v[i] = vNew`, `v.assign(v_t)`: the place read, given this value.
-      if (readKey(later.target) && holdsOwn(later.value)) return true;
-      // `K.update(v, v_t)`, `tf.assign(v, v_t)`, inside `self.updates.append(…)`: a call given the place read, then this value.
-      let stored = false;
-      walkExpr(later.value, (e) => {
-        if (!stored && e.kind === 'call' && e.args.length >= 2 && readKey(e.args[0]) && holdsOwn(e.args[1])) stored = true;
-      });
-      if (stored) return true;
+    // The writes of one statement share a start; a write sees only those that start after it.
+    for (let end = writes.length; end > 0; ) {
+      let begin = end - 1;
+      while (begin > 0 && writes[begin - 1].span.start === writes[end - 1].span.start) begin--;
+      for (let i = begin; i < end; i++) if (writes[i].fresh && !carried.has(writes[i])) carried.set(writes[i], carriesOwn(writes[i], storedInto));
+      for (let i = begin; i < end; i++) {
+        const later = writes[i];
+        store(later.target, later.value);
+        walkExpr(later.value, (e) => {
+          if (e.kind === 'call' && e.args.length >= 2) store(e.args[0], e.args[1]);
+        });
+      }
+      end = begin;
     }
-    return false;
   }
 
   private writesIndex?: Map<string, Write[]>;
@@ -1425,6 +1441,30 @@ function walkExpr(root: Expr, visit: (e: Expr) => void): void {
     visit(e);
     forEachChild(e, push);
   }
+}
+
+/** A plain write reads what it replaces, or a later write stores a value that mentions it (`storedInto`: mentioned key → places) where its value was read from. */
+function carriesOwn(w: Write, storedInto: ReadonlyMap<string, ReadonlySet<string>>): boolean {
+  const own = [exprKey(w.target), exprKey(baseExpr(w.target))].filter((k): k is string => k !== undefined);
+  if (own.some((k) => mentionsKey(w.value, k))) return true;
+  const reads = new Set<string>();
+  walkExpr(w.value, (e) => {
+    if (e.kind !== 'name' && e.kind !== 'attr' && e.kind !== 'index') return;
+    for (const k of [exprKey(e), exprKey(baseExpr(e))]) if (k !== undefined) reads.add(k);
+  });
+  for (const k of own) for (const place of storedInto.get(k) ?? []) if (reads.has(place)) return true;
+  return false;
+}
+
+/** The keys of the names, attributes and subscripts an expression holds (those `mentionsKey` finds). */
+function mentionedKeys(root: Expr): Set<string> {
+  const keys = new Set<string>();
+  walkExpr(root, (e) => {
+    if (e.kind !== 'name' && e.kind !== 'attr' && e.kind !== 'index') return;
+    const k = exprKey(e);
+    if (k !== undefined) keys.add(k);
+  });
+  return keys;
 }
 
 function mentionsKey(root: Expr, key: string): boolean {

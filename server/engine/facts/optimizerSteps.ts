@@ -1283,13 +1283,14 @@ class Evaluator {
     return (this.epsilonOf ??= epsilonTest(this.fn, initialValues(this.facts)));
   }
 
+  /** `span`: the correction's expression as the IR spans it, without the parentheses written around it (those are its `parenSpan`). */
   private noteCorrection(value: Poly, span: Span, withCount: boolean): void {
     const c = correctionShape(value, this.epsilon);
     if (!c || (c.exp !== undefined) !== withCount) return;
     const betaArgument = this.outerCall?.args.find((a) => this.keyOf(a) === c.beta)?.span;
     // The key a reciprocal of it holds (poly.ts `inverse` divides a sum by its first number: 1 + 1e-8 − βᵗ).
     const key = polyKey(c.eps !== undefined && value[0].c !== 1 ? scale(value, 1 / value[0].c) : value);
-    this.corrections.push({ ...c, span: unparenthesized(this.facts, span), order: this.order++, key, zeroLoops: this.zeroLoopsBound(), ...(this.statement ? { statement: this.statement } : {}), ...(betaArgument ? { betaArgument } : {}) });
+    this.corrections.push({ ...c, span, order: this.order++, key, zeroLoops: this.zeroLoopsBound(), ...(this.statement ? { statement: this.statement } : {}), ...(betaArgument ? { betaArgument } : {}) });
   }
 
   /** The names whose innermost running loop starts at 0 (an inner loop over the same name hides an outer one). */
@@ -1580,18 +1581,6 @@ export function stringKey(facts: Facts, value: Expr): string | undefined {
   if (value.kind === 'str') return JSON.stringify(value.value);
   if ((value.kind === 'binary' || value.kind === 'call') && someExpr(value, (x) => x.kind === 'str')) return facts.source(value.span).replace(/\s+/g, '').replace(/'/g, '"');
   return undefined;
-}
-
-/** `(1 - b1)` → `1 - b1`: a span without the parentheses around it. */
-function unparenthesized(facts: Facts, span: Span): Span {
-  const text = facts.source(span);
-  let start = span.start;
-  let end = span.end;
-  for (let i = 0; i < 4 && text.length >= 2 + (start - span.start) * 2 && facts.source({ start, end: start + 1 }) === '(' && facts.source({ start: end - 1, end }) === ')'; i++) {
-    start++;
-    end--;
-  }
-  return { start, end };
 }
 
 function targetNames(t: Expr): string[] {

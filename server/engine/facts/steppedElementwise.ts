@@ -10,8 +10,9 @@
 //   - after that loop nest, in the same sequence (an enclosing loop's body or the function's), a product
 //     `*` has, on one side, a place written as the step's target with each of those indices replaced by
 //     a variable of a loop (or an arrow function's parameter) around the product, and on the other side
-//     a value the step was computed from (the error: `grad` ← `errs`, or `d2` itself; read as a value,
-//     not as an index);
+//     an entry of an array the step was computed from (the error: `grad` ← `errs`, or `d2` itself), read
+//     at one of those variables (`errs[j]` beside `rows[r][j].w[k]`): not a scalar the step also reads
+//     (its rate), nor an array read whole;
 //   - the product's result (the variable its statement assigns, followed forward through assignments,
 //     pushes and an arrow function's return) is the error carried on: it feeds the step of another
 //     weight written after it (two layers written out; not a value the first step is computed from,
@@ -363,7 +364,7 @@ function findProduct(stmt: Stmt, target: Expr, elementVars: ReadonlySet<string>,
         ] as const) {
           const read = placeIn(w, target, elementVars, bound);
           if (!read) continue;
-          const error = [...valueNames(other, bound)].find((n) => deps.has(n));
+          const error = alignedError(other, read, bound, deps);
           if (error) {
             hit = { read, carried: s, error };
             return;
@@ -376,6 +377,24 @@ function findProduct(stmt: Stmt, target: Expr, elementVars: ReadonlySet<string>,
   };
   visit(stmt, new Set(), 0);
   return hit;
+}
+
+/**
+ * The error in the product's other factor: an entry of an array the step was computed from, read at a
+ * variable bound around the product that also indexes the stepped place read (`dOut[r]` beside
+ * `Wo[r][c]`), the sum that carries an error through a layer's weights. A scalar the step also reads
+ * (a rate: `lr * (fast[r][c] - slow[r][c])`) or an array read whole is no error carried.
+ */
+function alignedError(other: Expr, read: Expr, bound: ReadonlySet<string>, deps: ReadonlySet<string>): string | undefined {
+  const shared = new Set([...targetIndexNames(read)].filter((n) => bound.has(n)));
+  if (shared.size === 0) return undefined;
+  let found: string | undefined;
+  someExpr(other, (x) => {
+    if (x.kind !== 'index' || !x.index.some((i) => i.kind === 'name' && shared.has(i.name))) return false;
+    found = [...valueNames(x.object, bound)].find((n) => deps.has(n));
+    return found !== undefined;
+  });
+  return found;
 }
 
 /** The place in `e` written as the stepped target with its entry indices replaced by variables bound around the product. */

@@ -25,7 +25,7 @@
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
-import { PRODUCT_FUNCTIONS, isMetadataAttribute, isShapeAttribute, shallowContainerCopy } from './catalogue';
+import { PRODUCT_FUNCTIONS, arithmeticPlacement, inPlaceReceiver, isMetadataAttribute, isShapeAttribute, shallowContainerCopy } from './catalogue';
 import { writtenAlike } from './entries';
 import { forEachChild, someExpr } from './scope';
 import { within } from './loops';
@@ -194,7 +194,7 @@ function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], ste
       let own = at;
       for (let k = at + 1; k < seq.length && seq[k].span.start <= step.span.start; k++) if (within(step.span, seq[k].span)) own = k;
       const ownStmt = seq[own];
-      if ((ownStmt.kind === 'assign' && ownStmt.op !== undefined) || ownStmt.kind === 'expr') keptListRead(loop, fnBody, seq, own, step, alike, out);
+      if (changesInPlace(ownStmt, target, alike)) keptListRead(loop, fnBody, seq, own, step, alike, out);
     }
   }
 }
@@ -247,7 +247,8 @@ function keptListRead(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], seq
     const s = seq[k];
     if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
     const error = s.targets[0].name;
-    if (!readsName(s.value, error) && !readBefore(seq, k - 1, error)) continue;
+    // The error carried: the product's own target read in it (`delta = (delta @ kept[-2].T) * g`), or read by the loop body before the step.
+    if (!readsName(s.value, error) && !readBefore(seq, at, error)) continue;
     const product = productOf(s.value, (e) => (earlier(e, k) ? 'list' : undefined), errorsBefore(seq, k, error));
     if (product && !out.some((f) => f.read.span.start === product.read.span.start && f.read.span.end === product.read.span.end)) {
       out.push({ step, read: product.read, carried: s, error, through: 'list', list: name });
@@ -256,9 +257,33 @@ function keptListRead(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], seq
   }
 }
 
-/** `kept = []` in the function's statements before the loop. */
+/**
+ * The list's last binding in the function's statements before the loop is `kept = []`, and nothing
+ * between it and the loop changes the list: when the loop starts, it holds only what the loop appends.
+ */
 function madeEmptyBefore(fnBody: readonly Stmt[], loop: Stmt, name: string): boolean {
-  return fnBody.some((s) => s.span.end <= loop.span.start && s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name === name && s.value.kind === 'seq' && s.value.items.length === 0);
+  let made = -1;
+  for (let k = 0; k < fnBody.length && fnBody[k].span.end <= loop.span.start; k++) {
+    const s = fnBody[k];
+    if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name === name) made = s.value.kind === 'seq' && s.value.items.length === 0 ? k : -1;
+  }
+  if (made < 0) return false;
+  const between = fnBody.slice(made + 1).filter((s) => s.span.end <= loop.span.start);
+  return listChanges(between, name) === 0;
+}
+
+/**
+ * The step's own statement changes the stepped array in place: an augmented assignment of it
+ * (`W[k] -= …`), or a call the catalogue says changes its receiver (`W[k].sub_(…)`, `np.subtract(…, out=W[k])`).
+ */
+function changesInPlace(stmt: Stmt, target: Expr, alike: Alike): boolean {
+  if (stmt.kind === 'assign') return stmt.op !== undefined && stmt.targets.length === 1 && alike(stmt.targets[0], target);
+  if (stmt.kind !== 'expr' || stmt.expr.kind !== 'call') return false;
+  const call = stmt.expr;
+  if (arithmeticPlacement(call) !== 'in-place' && !inPlaceReceiver(call, () => false)) return false;
+  const out = call.kwargs.find((k) => k.name === 'out');
+  const changed = out ? out.value : call.callee.kind === 'attr' ? call.callee.object : undefined;
+  return changed !== undefined && alike(changed, target);
 }
 
 const LIST_CHANGES = new Set(['append', 'extend', 'insert', 'pop', 'remove', 'clear', 'reverse', 'sort']);

@@ -17,6 +17,12 @@ const fieldNames = [
 export class PythonLowerer {
   truncated = false;
   private readonly f: Record<(typeof fieldNames)[number], number>;
+  /** The name of the receiver of the method being lowered (its first parameter), while it stands for it (`receiver` in the IR). */
+  private receiver: string | undefined;
+  /** Lowering the statements of a class body, where a function is a method. */
+  private inClassBody = false;
+  /** The decorators of the definition `decorated_definition` is about to lower. */
+  private pendingDecorators: Expr[] | undefined;
 
   constructor(
     private readonly text: string,
@@ -139,7 +145,9 @@ export class PythonLowerer {
           if (e) decorators.push(this.expr(e, depth));
         }
         const before = out.length;
+        this.pendingDecorators = decorators;
         this.stmt(def, depth, out);
+        this.pendingDecorators = undefined;
         const defined = out[before];
         if (defined && (defined.kind === 'function' || defined.kind === 'class')) defined.decorators = decorators;
         return;
@@ -148,15 +156,16 @@ export class PythonLowerer {
         const span = this.spanOf(node);
         const name = field(node, f.name);
         const nameSpan = name ? this.spanOf(name) : span;
-        out.push({
-          kind: 'function',
-          name: name ? this.slice(nameSpan) : '',
-          nameSpan,
-          params: this.params(field(node, f.parameters), depth),
-          body: this.block(field(node, f.body), depth),
-          decorators: [],
-          span,
-        });
+        const decorators = this.pendingDecorators;
+        this.pendingDecorators = undefined;
+        const params = this.params(field(node, f.parameters), depth);
+        const outer = { receiver: this.receiver, inClassBody: this.inClassBody };
+        this.receiver = this.inClassBody && !decorators?.some(isStaticMethod) ? (params[0] && !params[0].rest ? params[0].name : undefined) : this.receiver !== undefined && !params.some((p) => p.name === this.receiver) ? this.receiver : undefined;
+        this.inClassBody = false;
+        const body = this.block(field(node, f.body), depth);
+        this.receiver = outer.receiver;
+        this.inClassBody = outer.inClassBody;
+        out.push({ kind: 'function', name: name ? this.slice(nameSpan) : '', nameSpan, params, body, decorators: [], span });
         return;
       }
       case 'class_definition': {
@@ -165,7 +174,11 @@ export class PythonLowerer {
         const supers = field(node, f.superclasses);
         const bases: Expr[] = [];
         for (const b of supers?.namedChildren ?? []) if (b && b.type !== 'keyword_argument' && b.type !== 'comment') bases.push(this.expr(b, depth));
-        out.push({ kind: 'class', name: name ? this.textOf(name) : '', bases, body: this.block(field(node, f.body), depth), decorators: [], span });
+        const outer = this.inClassBody;
+        this.inClassBody = true;
+        const body = this.block(field(node, f.body), depth);
+        this.inClassBody = outer;
+        out.push({ kind: 'class', name: name ? this.textOf(name) : '', bases, body, decorators: [], span });
         return;
       }
       case 'for_statement': {
@@ -382,8 +395,10 @@ export class PythonLowerer {
     const f = this.f;
     const d = depth + 1;
     switch (type) {
-      case 'identifier':
-        return { kind: 'name', name: this.slice(span), span };
+      case 'identifier': {
+        const name = this.slice(span);
+        return name === this.receiver ? { kind: 'name', name, span, receiver: true } : { kind: 'name', name, span };
+      }
       case 'integer':
       case 'float':
         return { kind: 'num', value: parseNumber(this.slice(span)), span };
@@ -477,8 +492,13 @@ export class PythonLowerer {
         return arg ? { kind: 'unary', op: 'not', arg: this.expr(arg, d), span } : other(span);
       }
       case 'lambda': {
-        const body = field(node, f.body);
-        return { kind: 'lambda', params: this.params(field(node, f.parameters), d), body: body ? this.expr(body, d) : undefined, stmts: [], span };
+        const bodyNode = field(node, f.body);
+        const params = this.params(field(node, f.parameters), d);
+        const outer = this.receiver;
+        if (params.some((p) => p.name === outer)) this.receiver = undefined;
+        const body = bodyNode ? this.expr(bodyNode, d) : undefined;
+        this.receiver = outer;
+        return { kind: 'lambda', params, body, stmts: [], span };
       }
       case 'list_comprehension':
       case 'generator_expression':
@@ -561,4 +581,9 @@ export class PythonLowerer {
         return other(span, this.children(node, d));
     }
   }
+}
+
+/** `@staticmethod` (or `@builtins.staticmethod`): a method with no receiver. */
+function isStaticMethod(d: Expr): boolean {
+  return (d.kind === 'name' && d.name === 'staticmethod') || (d.kind === 'attr' && d.name === 'staticmethod');
 }

@@ -245,7 +245,7 @@ export class TypeScriptLowerer {
         const value = field(node, f.value);
         if (name && value) {
           const nameSpan = this.spanOf(name);
-          const target: Expr = { kind: 'attr', object: { kind: 'name', name: 'this', span: nameSpan }, name: this.slice(nameSpan), span: { ...nameSpan } };
+          const target: Expr = { kind: 'attr', object: { kind: 'name', name: 'this', span: nameSpan, receiver: true }, name: this.slice(nameSpan), span: { ...nameSpan } };
           out.push({ kind: 'assign', targets: [target], value: this.expr(value, depth), span: this.spanOf(node) });
         }
         return;
@@ -504,7 +504,7 @@ export class TypeScriptLowerer {
       case 'shorthand_property_identifier_pattern':
         return { kind: 'name', name: this.slice(span), span };
       case 'this':
-        return { kind: 'name', name: 'this', span };
+        return { kind: 'name', name: 'this', span, receiver: true };
       case 'number':
         return { kind: 'num', value: parseNumber(this.slice(span)), span };
       case 'string':
