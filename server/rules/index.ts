@@ -33,6 +33,7 @@ import { nb407StateNeverStored } from './nb407-state-never-stored';
 import { nb408DecayGrows } from './nb408-decay-grows';
 import { nb409ClipBySquaredNorm } from './nb409-clip-by-squared-norm';
 import { nb410StepIntoGradient } from './nb410-step-into-gradient';
+import { nb411GradientNeverReset } from './nb411-gradient-never-reset';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -70,6 +71,7 @@ export const allRules: Rule[] = [
   nb408DecayGrows,
   nb409ClipBySquaredNorm,
   nb410StepIntoGradient,
+  nb411GradientNeverReset,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

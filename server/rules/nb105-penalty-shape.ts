@@ -27,6 +27,7 @@ import { programIndex, spanKey } from '../engine/facts/program';
 import { plainNormsMeantSquared, type PlainNormMeantSquared } from '../engine/facts/penaltyIntent';
 import { penaltyShapeForms, unreducedPenaltyForms } from '../engine/findingForms';
 import { unreducedPenalties, type UnreducedPenalty } from '../engine/facts/unreducedPenalties';
+import { gramPenalties, type GramPenalty } from '../engine/facts/gramPenalties';
 
 export const nb105PenaltyShape = defineRule({
   meta: {
@@ -54,6 +55,7 @@ export const nb105PenaltyShape = defineRule({
       report(coefficientTwice(facts, s));
     }
     for (const u of unreducedPenalties(facts)) report(unreduced(facts, u));
+    for (const g of gramPenalties(facts)) report(gramSum(facts, g));
   },
 });
 
@@ -166,6 +168,24 @@ function unreduced(facts: Facts, u: UnreducedPenalty): Report {
     message: `this penalty is an array, not a number: ${how} and nothing reduces them, so the loss gets an array shaped like ${w} instead of ${meant} over every weight; reduce each term first: np.sum(${term}) (${method} for a tensor)`,
     related: [{ span: u.array, message: 'an item of the list is built as an array here' }],
     math: { forms: unreducedPenaltyForms(u.kind, w) },
+  };
+}
+
+// ------------------------------------------------------------------ the sum of a Gram matrix
+
+function gramSum(facts: Facts, g: GramPenalty): Report {
+  const text = (span: Span): string => facts.source(span).replace(/\s+/g, ' ');
+  const w = text(g.weight.span);
+  const gram = g.form === 'gram' ? `${w}.T @ ${w}` : `${w} @ ${w}.T`;
+  const pairs = g.form === 'gram' ? 'columns' : 'rows';
+  const sums = g.form === 'gram' ? 'row' : 'column';
+  return {
+    span: g.span,
+    message: `${text(g.span)} adds up every entry of the Gram matrix ${gram}, the dot products of every pair of ${pairs} of ${w}: that is the sum of the squared ${sums} sums of ${w}, not its sum of squares Σ${w}² (the trace). The gradient ${text(g.gradient.span)} is the gradient of an L2 penalty on the sum of squares; use np.sum(${w} ** 2) or np.trace(${gram})`,
+    related: [
+      { span: g.gradient.span, message: 'the L2 gradient of this weight is written here' },
+      { span: g.shape.span, message: g.shape.built ? `the weight is built here with several ${pairs}` : 'the weight is one entry of a collection of weights this loop walks (a layer of several)' },
+    ],
   };
 }
 

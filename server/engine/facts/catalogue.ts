@@ -369,6 +369,22 @@ export function builtArray(path: readonly string[] | undefined, e: Expr & { kind
   return ARRAY_WRAPPERS.has(fn) && e.args.length >= 1 ? 'wraps' : undefined;
 }
 
+/**
+ * The shape an array library's call builds, when its dimensions are written out: `np.random.randn(n, m)`
+ * and `np.zeros((n, m))` → [n, m], `np.random.uniform(lo, hi, (n, m))` and `size=(n, m)` → [n, m],
+ * `tf.random.normal([n, m])` → [n, m]; a wrapper's (`nn.Parameter(x)`) is its argument's, read by the caller.
+ */
+export function builtArrayShape(path: readonly string[] | undefined, e: Expr & { kind: 'call' }): Expr[] | undefined {
+  const built = builtArray(path, e);
+  if (built !== 'array' || !path) return undefined;
+  const fn = path[path.length - 1];
+  const dims = (x: Expr | undefined): Expr[] | undefined => (!x ? undefined : x.kind === 'seq' ? x.items : [x]);
+  if (path[0] === 'tensorflow') return dims(e.args[0]);
+  if (SHAPED_BY_ARGUMENTS.has(fn)) return e.args.length === 1 ? dims(e.args[0]) : e.args.some((a) => a.kind === 'seq') ? undefined : [...e.args];
+  if (SIZED_SAMPLES.has(fn)) return dims(e.kwargs.find((k) => k.name === 'size')?.value ?? (path[0] === 'numpy' ? e.args[2] : undefined));
+  return undefined;
+}
+
 /** A scalar one: `1`, `1.0`, `jnp.ones(())`, `np.ones([])`, `jnp.array(1.0)`, `torch.tensor(1.)` (a running product's start). */
 export function oneValue(e: Expr): boolean {
   if (numberOf(e) === 1) return true;

@@ -18,7 +18,7 @@ import { programIndex, walkAll, definedInFile } from './program';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
 import { formatNumber } from '../../math/print/format';
-import { APPLY_UPDATES, appliedUpdates, LIST_APPEND_METHODS, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadByGet, entryWriteBySet, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES, isStorageAttribute } from './catalogue';
+import { APPLY_UPDATES, ARITHMETIC_CALLS, appliedUpdates, LIST_APPEND_METHODS, arithmeticPlacement, copiedArray, frameworkEpsilon, inPlaceReceiver, boundCall, DICT_DEFAULT_METHOD, entryReadByGet, entryWriteBySet, gradientTransformationParts, GRADIENT_TRANSFORMATION_NAMES, isDictConstructor, isNoneLiteral, KERAS_STEP_COUNTER, frameworkPath, isKerasOptimizerBasePath, nestedIterable, optaxTreeCall, stepCall, treeMapCall, zeroValue, type StepCall, type StepMath, VALUE_ATTRIBUTES, isStorageAttribute } from './catalogue';
 import {
   PolyOverflow, add, applyBinary, atomKey, atomPoly, atomsOf, constant, div, fn as fnPoly, mentions, mul, near, numeric, polyEquals, polyKey, pow, scale, sqrt, sub, substitute, sym,
   type Atom, type Mono, type Poly, type PolyFactor,
@@ -733,6 +733,14 @@ class Evaluator {
     });
   }
 
+  /** `return { params: p2, m: m2, v: v2 }`: each entry a value handed back, as a tuple's items are (by name, not position). */
+  private returnedEntries(value: Expr & { kind: 'object' }, env: Env, span: Span): void {
+    for (const entry of value.entries) {
+      const where = entry.value.kind === 'name' ? (this.defSpans.get(entry.value.name) ?? span) : span;
+      this.returned.push({ value: this.eval(entry.value, env), span: where, field: entry.name });
+    }
+  }
+
   /** `key` ← the value of `e`, when that value reads key's old value. */
   private storeField(key: string, e: Expr, env: Env, span: Span): void {
     const value = this.eval(e, env);
@@ -1141,7 +1149,7 @@ class Evaluator {
   /** Where each local was last given its value. */
   readonly defSpans = new Map<string, Span>();
   /** Values the function returns (each item of a returned tuple), with where they were computed. */
-  readonly returned: { value: Poly; span: Span; previous?: NonNullable<ParamUpdate['previous']>; item?: number }[] = [];
+  readonly returned: { value: Poly; span: Span; previous?: NonNullable<ParamUpdate['previous']>; item?: number; field?: string }[] = [];
   /** Names the function's own `return`s read (a list of new weights it hands back). */
   readonly returnedNames = new Set<string>();
   /**
@@ -1410,7 +1418,13 @@ class Evaluator {
           for (const [i, item] of s.value.items.entries()) {
             const span = item.kind === 'name' ? (this.defSpans.get(item.name) ?? s.span) : s.span;
             this.returned.push({ value: this.eval(item, env), span, item: i });
+            // `return new_p, {"m": new_m, "v": new_v}`: the new moments in the entries of an item.
+            if (item.kind === 'object') this.returnedEntries(item, env, s.span);
           }
+          return this.fresh();
+        }
+        if (this.depth === 0 && s.value.kind === 'object' && s.value.entries.length > 0) {
+          this.returnedEntries(s.value, env, s.span);
           return this.fresh();
         }
         const value = this.eval(s.value, env);
@@ -2039,7 +2053,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
       const split = splitSelf(r.value, name);
       if (!split || split.rest.length === 0 || !polyEquals(split.self, constant(1))) continue;
       if (!atomsOf(split.rest).map((a) => a.k === 'sym' && readByOthersOrState(a.key)).some((x) => x)) continue;
-      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self, handedBack: r.item ?? -1, ...(r.previous ? { previous: r.previous } : {}) });
+      params.push({ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: split.rest, self: split.self, ...(r.field === undefined ? { handedBack: r.item ?? -1 } : {}), ...(r.previous ? { previous: r.previous } : {}) });
     }
   }
   // A list of new weights the function returns: `new.append(w - lr * v)` in the loop over `w`.
@@ -2334,7 +2348,11 @@ function returnsArgumentVersions(fn: FunctionDef): boolean {
   const defined = new Map<string, Expr>();
   const visit = (stmts: Stmt[]): void => {
     for (const st of stmts) {
-      if (st.kind === 'return' && st.value) for (const item of st.value.kind === 'seq' ? st.value.items : [st.value]) if (item.kind === 'name') returned.add(item.name);
+      // A tuple's items, or an object's entries (`return { params: p2, m: m2, v: v2 }`).
+      if (st.kind === 'return' && st.value) {
+        const items = st.value.kind === 'seq' ? st.value.items : [st.value];
+        for (const item of items.flatMap((x) => (x.kind === 'object' ? x.entries.map((e) => e.value) : [x]))) if (item.kind === 'name') returned.add(item.name);
+      }
       if (st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name') defined.set(st.targets[0].name, st.value);
       if (st.kind === 'for' || st.kind === 'block') visit(st.body);
     }
@@ -2343,7 +2361,9 @@ function returnsArgumentVersions(fn: FunctionDef): boolean {
   let n = 0;
   for (const name of returned) {
     const value = defined.get(name);
-    if (value && !args.has(name) && value.kind === 'binary' && someExpr(value, (x) => x.kind === 'name' && args.has(x.name))) n++;
+    // Arithmetic, written with operators or as a tensor-method chain (`m.mul(b1).add(g.mul(1 - b1))`).
+    const chain = value?.kind === 'call' && value.callee.kind === 'attr' && Object.hasOwn(ARITHMETIC_CALLS, value.callee.name);
+    if (value && !args.has(name) && (value.kind === 'binary' || chain) && someExpr(value, (x) => x.kind === 'name' && args.has(x.name))) n++;
   }
   return n >= 2;
 }
