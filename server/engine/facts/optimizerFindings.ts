@@ -1469,7 +1469,10 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     // A β the file gives only as ½ (`decay = 0.5`) is its own 1 − β: the weights sum to 1.
     const given = betaValues(step, beta);
     const half = given.length > 0 && given.every((x) => near(x, 0.5));
-    if (!half && s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected || rootedSquares(step, s))) {
+    // A β the file gives only as 1 (`self.s = 1.0`): 1·T + 1·g² is a plain sum, Adagrad's accumulator.
+    const all = epsilonValues(step.fn, step.initial, beta);
+    const unit = all.length > 0 && all.every((x) => near(x, 1));
+    if (!half && !unit && s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected || rootedSquares(step, s))) {
       push({
         code: 'NB403',
         span: s.eq.spans[0],
