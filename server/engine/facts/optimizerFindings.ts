@@ -1719,6 +1719,9 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       if (!writes.every((w) => within(w, loop.span) && !within(w, loop.iter.span)) || !p.eq.spans.every((w) => within(w, loop.span))) continue;
       // Carried: the loop body rebinds the name (`v = Vt`, `v = beta * v + …`).
       if (!ownStatements(loop.body).some((x) => x.kind === 'assign' && x.targets.some((t) => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name))))) continue;
+      // Picked afresh each iteration before the average: `m = self.m.get(k, zeros)`, `v = self.get_slot(p, 'v')`
+      // (a value read through the loop's variables, not from the name itself) is that parameter's own.
+      if (ownStatements(loop.body).some((x) => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name) && someExpr(x.value, (e) => e.kind === 'name' && vars.includes(e.name)))) continue;
       push({
         code: 'NB403',
         span: writes[0],
