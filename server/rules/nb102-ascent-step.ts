@@ -17,7 +17,8 @@ import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
 import { isRegularizationTerm, maskedRegGradientTerms, regGradientTerms, scaledSelfSites, type RegGradientTerm } from '../engine/facts/gradients';
 import { DirectionAnalyzer } from '../engine/facts/direction';
 import { accumulatorPolarity, ascentContext, expectedSign, mentionsAscent, movesModelParameter, stepOf, termSign, trimSpan } from '../engine/facts/steps';
-import { programIndex, spanKey } from '../engine/facts/program';
+import { ownStatements, programIndex, spanKey } from '../engine/facts/program';
+import { someExpr, type Scope } from '../engine/facts/scope';
 import { unicodeCoef } from '../math/print/unicode';
 import { climbingMomentum, decayIntoBufferWrongSign } from '../engine/facts/optimizerFindings';
 import { fieldLinks, placeOf } from '../engine/facts/fieldLinks';
@@ -74,6 +75,9 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
     if (!t.param || t.foreign || !isRegularizationTerm(facts, t)) continue;
     const sign = termSign(facts, t);
     if (sign === undefined) continue;
+    // A piece of a complement `(1 - b1) * g` (with `g = 2 * w`): the analyzer reads −b1·g apart from +g,
+    // but the factor is 1 − b1 whole, whose sign no piece gives.
+    if (complementPiece(facts, t)) continue;
     const paramText = facts.source(t.param.expr.span);
     const termText = facts.source(t.span);
     if (t.site.kind === 'update') {
@@ -128,6 +132,23 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
     out.push(signReport(facts, t, `the regularization term ${termText} is added with the wrong sign: ${gradText} holds ${expected.sign > 0 ? '+' : '−'}∇loss, so the term must be ${expected.sign > 0 ? 'added' : 'subtracted'}; as written ${paramText} grows by ${describe(t)} each step instead of decaying`));
   }
   return out;
+}
+
+/** Whether the term is written as the `x` of a `1 - x` (`(1 - b1) * g`): a piece of a complement factor. */
+function complementPiece(facts: Facts, t: RegGradientTerm): boolean {
+  const index = programIndex(facts);
+  let body = facts.module.body;
+  for (let s: Scope | undefined = index.scopeAt(t.span.start); s; s = s.parent) {
+    const own = s.kind === 'function' ? index.functionOfScope(s)?.body : s.kind === 'lambda' ? index.lambdas.get(s)?.lambda.stmts : undefined;
+    if (own) {
+      body = own;
+      break;
+    }
+  }
+  // The assignment that writes the term (the step's own, or one a variable carries it in from).
+  const stmt = ownStatements(body).find((s) => s.kind === 'assign' && s.value.span.start <= t.span.start && t.span.end <= s.value.span.end);
+  const value = stmt?.kind === 'assign' ? stmt.value : undefined;
+  return value !== undefined && someExpr(value, (e) => e.kind === 'binary' && e.op === '-' && e.left.kind === 'num' && e.left.value === 1 && spanKey(e.right.span) === spanKey(t.span));
 }
 
 /**

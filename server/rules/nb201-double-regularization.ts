@@ -10,6 +10,7 @@
 // ## Why is this bad?
 // Both pull the weights to zero; together the decay is stronger than either knob says:
 // c·Σw² in the loss is coupled decay 2c (torch convention), so SGD(weight_decay=λ) makes it 2c + λ.
+import { isWholeObjective } from '../engine/facts/wholeObjectivePenalties';
 import { defineRule, type Report } from './rule';
 import { mul, num, sym } from '../math/coef';
 import { codeCoef } from '../math/print/code';
@@ -56,7 +57,8 @@ export const nb201DoubleRegularization = defineRule({
 function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPenaltyFact) => boolean): void {
   {
     const fw = frameworkFacts(facts);
-    const lossPenalties = keep ? fw.lossPenalties.filter(keep) : fw.lossPenalties;
+    // A quadratic of the weights that is the whole loss is the objective, not a penalty (an optimizer's unit test).
+    const lossPenalties = (keep ? fw.lossPenalties.filter(keep) : fw.lossPenalties).filter((p) => !isWholeObjective(facts, p));
     if (keep && lossPenalties.length === 0) return;
     const viaHelper = helperBuiltConstructions(facts);
     for (const opt of fw.optimizers) {

@@ -10,6 +10,7 @@
 // ## Why is this bad?
 // λ·w in the gradient is divided by √v̂ + ε like the rest of it: weights with large gradients are
 // barely decayed. It is L2 regularization, not weight decay (Loshchilov & Hutter, Prop. 2).
+import { isOptimizerUnderTest } from '../engine/facts/optimizerTests';
 import { defineRule, type Report } from './rule';
 import { formatNumber } from '../math/print/format';
 import type { Facts } from '../engine/facts';
@@ -41,6 +42,8 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
       if (!setting?.arg) continue;
       // Coupled L2 the code asks for (a source named or documented as L2, an Adam-vs-AdamW comparison) is not a mistake.
       if (optimizerL2Intent(facts, opt, setting.arg)) continue;
+      // An optimizer a test checks against another implementation: its decay mirrors the one under test.
+      if (isOptimizerUnderTest(facts, opt)) continue;
       context.report(torchReport(facts, opt, setting.arg.span, setting.value!));
     }
     // An Adam a helper builds, with the decay this file's call gives it; once per construction

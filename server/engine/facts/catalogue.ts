@@ -1046,6 +1046,18 @@ export function comparisonCall(call: Expr & { kind: 'call' }, isModule: (e: Expr
 }
 
 /**
+ * Calls that compare arrays numerically, the way tests check a result against a reference:
+ * `np.allclose(a, b)`, `torch.allclose`, `np.testing.assert_allclose`, `torch.testing.assert_close`,
+ * `np.testing.assert_array_almost_equal`, `self.assertAlmostEqual`. By the callee's last name.
+ */
+const NUMERIC_COMPARISONS: ReadonlySet<string> = new Set(['allclose', 'isclose', 'assert_allclose', 'assert_close', 'assert_almost_equal', 'assert_array_almost_equal', 'assert_array_equal', 'assertAlmostEqual', 'assert_equal']);
+export function isNumericComparison(call: Expr & { kind: 'call' }): boolean {
+  const callee = call.callee;
+  const name = callee.kind === 'name' ? callee.name : callee.kind === 'attr' ? callee.name : undefined;
+  return name !== undefined && NUMERIC_COMPARISONS.has(name);
+}
+
+/**
  * Arithmetic written as calls: `x.mul(m)`, `x.div(keep)`, `tf.mul(x, m)`, torch's in-place `x.mul_(m)`
  * (ARITHMETIC_CALLS): the operator and the two operands; `inPlace` when the receiver takes the result.
  */

@@ -28,6 +28,7 @@ import { isSelfName } from './resolve';
 import { baseExpr, exprKey } from './keys';
 import { arithmeticCall, bernoulliProbability, comparisonCall, frameworkPath, isElementMapMethod, isMathObject, literalFlag, mayNameDropoutApi, isElementStoreMethod, isMultiplyCall, isUnitUniformDraw, isWhereCall, valueKeptBy } from './catalogue';
 import { ifChainAt, forEachChild, type Scope } from './scope';
+import { masksIndices } from './dropoutIndices';
 
 /** c · p^a · (1 − p)^b. */
 interface Mono {
@@ -399,6 +400,8 @@ function readList(facts: Facts, body: Body, stmts: Stmt[], outer: Stmt[], depth:
     const factor = inferAt ? factorOf(inferAt, variable) : undefined;
     const trainAt = tv.at;
     if (!trainAt) return undefined;
+    // Word dropout: ids, not activations, are masked; nothing is owed at inference.
+    if (masksIndices(facts, body, trainAt, variable.key)) return undefined;
     return {
       mask: mask.at,
       probability: facts.source(mask.p.span),

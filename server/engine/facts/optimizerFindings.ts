@@ -1469,7 +1469,10 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     // A β the file gives only as ½ (`decay = 0.5`) is its own 1 − β: the weights sum to 1.
     const given = betaValues(step, beta);
     const half = given.length > 0 && given.every((x) => near(x, 0.5));
-    if (!half && s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected || rootedSquares(step, s))) {
+    // A β the file gives only as 1 (`self.s = 1.0`): 1·T + 1·g² is a plain sum, Adagrad's accumulator.
+    const all = epsilonValues(step.fn, step.initial, beta);
+    const unit = all.length > 0 && all.every((x) => near(x, 1));
+    if (!half && !unit && s.adds.every((a) => proportional(a.b, s.self!) !== undefined) && (others.length > 0 || corrected || rootedSquares(step, s))) {
       push({
         code: 'NB403',
         span: s.eq.spans[0],
@@ -1716,6 +1719,9 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       if (!writes.every((w) => within(w, loop.span) && !within(w, loop.iter.span)) || !p.eq.spans.every((w) => within(w, loop.span))) continue;
       // Carried: the loop body rebinds the name (`v = Vt`, `v = beta * v + …`).
       if (!ownStatements(loop.body).some((x) => x.kind === 'assign' && x.targets.some((t) => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name))))) continue;
+      // Picked afresh each iteration before the average: `m = self.m.get(k, zeros)`, `v = self.get_slot(p, 'v')`
+      // (a value read through the loop's variables, not from the name itself) is that parameter's own.
+      if (ownStatements(loop.body).some((x) => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name) && someExpr(x.value, (e) => e.kind === 'name' && vars.includes(e.name)))) continue;
       push({
         code: 'NB403',
         span: writes[0],

@@ -618,3 +618,12 @@ export function isKeepProbabilityName(name: string): boolean {
 export function isDropRateName(name: string): boolean {
   return /drop/i.test(name) && !isKeepProbabilityName(name);
 }
+
+/**
+ * Integer ids by their name: `ids`, `token_ids`, `input_ids`, `word_idx`, `tokenIds`, `indices`. Indices
+ * into a vocabulary or a table, not activations (a mask multiplied into them replaces entries by id 0,
+ * word dropout, dropoutIndices.ts), when data flow has not said what the value is.
+ */
+export function isIndexName(name: string): boolean {
+  return /^(ids|idx|indices|(\w+_)?(ids|idx|indices)|[a-z]\w*(Ids|Idx|Indices))$/.test(name);
+}
