@@ -417,12 +417,14 @@ const SCALES = new Set(['mul_']);
 export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): InPlaceUpdate | undefined {
   if (call.callee.kind !== 'attr') return undefined;
   const method = call.callee.name;
+  // The method first: most calls are none of these, and `isModule` (a path and a lookup) is then not asked.
+  const adds = ADDS.has(method) || SUBTRACTS.has(method);
+  if (!adds && !SETS.has(method) && !SCALES.has(method)) return undefined;
   const target = call.callee.object;
-  if (isModule(target)) return undefined;
   const [first, second] = call.args;
-  if (!first) return undefined;
+  if (!first || isModule(target)) return undefined;
   const product = (a: Expr, b: Expr): Expr => ({ kind: 'binary', op: '*', left: a, right: b, span: b.span });
-  if (ADDS.has(method) || SUBTRACTS.has(method)) {
+  if (adds) {
     const alpha = call.kwargs.find((k) => k.name === 'alpha')?.value;
     // The old torch signature `p.data.add_(-lr, grad)` (and `add_(scalar, tensor)`) puts the scalar first.
     const operand = second && (numberOf(first) !== undefined || method === 'add_') ? product(first, second) : alpha ? product(alpha, first) : first;
@@ -1880,6 +1882,26 @@ export function isMathObject(e: Expr): boolean {
   return e.kind === 'name' && (e.name === 'Math' || e.name === 'math');
 }
 
+/** Every name `stepCall`'s switch reads (its `case` labels): a call whose name becomes none of these is no step math. */
+const STEP_CALL_NAMES = new Set([
+  'add', 'sub', 'subtract', 'assign_add', 'assign_sub', 'mul', 'multiply', 'div', 'divide', 'true_divide', 'addcmul',
+  'addcdiv', 'lerp', 'sqrt', 'rsqrt', 'reciprocal', 'pow', 'power', 'square', 'abs', 'absolute', 'fabs', 'sign',
+  'neg', 'negative', 'exp', 'log', 'maximum', 'minimum', 'max', 'min', 'copy', 'zero', 'fill', 'cast', 'constraint',
+  'clone', 'detach', 'item', 'float', 'double', 'contiguous', 'scalar', 'asarray', 'astype', 'assign', 'set',
+]);
+
+/**
+ * Whether a method name can become one of `STEP_CALL_NAMES` the ways `stepCall` rewrites it: one
+ * trailing `_` dropped, after `_foreach_` is dropped or a module's write is renamed (`update_add`).
+ */
+function mayNameStepMath(raw: string): boolean {
+  const named = (n: string): boolean => STEP_CALL_NAMES.has(n.endsWith('_') ? n.slice(0, -1) : n);
+  if (named(raw)) return true;
+  if (raw.startsWith('_foreach_') && named(raw.slice('_foreach_'.length))) return true;
+  const write = STEP_MODULE_WRITES[raw];
+  return write !== undefined && named(write);
+}
+
 /**
  * The arithmetic of a call in an optimizer step, torch's in-place forms and `_foreach_` lists, NumPy,
  * TF, tfjs, JAX and `Math` alike. Undefined for anything else (the step reads it as opaque).
@@ -1901,6 +1923,9 @@ export function stepCall(call: Expr & { kind: 'call' }, isModule: (e: Expr) => b
     receiver = args[0];
     args = args.slice(1);
   } else if (callee.kind === 'attr') {
+    // A method whose name the switch below does not read, however the receiver is read, is no step math:
+    // answered before `isModule` and the argument readings are made for it (most calls of a file).
+    if (!mayNameStepMath(callee.name)) return undefined;
     const module = isModule(callee.object) || isMathObject(callee.object);
     name = callee.name;
     if (module && name.startsWith('_foreach_')) {

@@ -118,15 +118,27 @@ export function lastComponent(e: Expr): string | undefined {
 
 /** Every identifier along a key: `self.grads["W1"]` → [self, grads, W1]. */
 export function components(e: Expr): string[] {
+  const out: string[] = [];
+  pushComponents(e, out);
+  return out;
+}
+
+/** `components` into one array (no array per level of the path: this runs for every role question). */
+function pushComponents(e: Expr, out: string[]): void {
   switch (e.kind) {
     case 'name':
-      return [e.name];
+      out.push(e.name);
+      return;
     case 'attr':
-      return [...components(e.object), e.name];
+      pushComponents(e.object, out);
+      out.push(e.name);
+      return;
     case 'index':
-      return isKeyedByString(e) ? [...components(e.object), (e.index[0] as { value: string }).value] : components(e.object);
+      pushComponents(e.object, out);
+      if (isKeyedByString(e)) out.push((e.index[0] as { value: string }).value);
+      return;
     default:
-      return [];
+      return;
   }
 }
 
@@ -137,10 +149,20 @@ export function textOf(text: string, e: { span: { start: number; end: number } }
 
 /** Path of a callee made of names: `np.linalg.norm` → ['np', 'linalg', 'norm']. */
 export function calleePath(e: Expr): string[] | undefined {
-  if (e.kind === 'name') return [e.name];
-  if (e.kind === 'attr') {
-    const p = calleePath(e.object);
-    return p && [...p, e.name];
+  const out: string[] = [];
+  return pushCalleePath(e, out) ? out : undefined;
+}
+
+/** `calleePath` into one array; false when a part is not a name. */
+function pushCalleePath(e: Expr, out: string[]): boolean {
+  if (e.kind === 'name') {
+    out.push(e.name);
+    return true;
   }
-  return undefined;
+  if (e.kind === 'attr') {
+    if (!pushCalleePath(e.object, out)) return false;
+    out.push(e.name);
+    return true;
+  }
+  return false;
 }

@@ -79,27 +79,34 @@ function isOne(e: Expr): boolean {
 function powerCorrections(facts: Facts, fn: FunctionDef): { state: string; key: string; span: Span; power: Span }[] {
   const args = new Set(fn.params.filter((p, i) => !(fn.isMethod && i === 0)).map((p) => p.name));
   const out: { state: string; key: string; span: Span; power: Span }[] = [];
+  // Every correction found is of an argument's entry: a function without arguments holds none.
+  if (args.size === 0) return out;
   let epsilon: EpsilonTest | undefined;
   const isEpsilon = (e: Expr): boolean => {
     if (e.kind === 'num') return e.value > 0 && e.value <= EPSILON_BOUND;
     const key = e.kind === 'name' || e.kind === 'attr' ? exprKey(e) : undefined;
     return key !== undefined && (epsilon ??= fileEpsilonTest(facts, fn))(key);
   };
+  // Asked only beside a `1 - S["k"]`: most sums hold none.
+  const entryCorrection = (e: Expr): boolean => e.kind === 'binary' && e.op === '-' && isOne(e.left) && stateEntry(e.right) !== undefined;
   for (const s of statementsOf(fn.body))
     for (const root of stmtExprs(s)) {
+      const nodes = subExprs(root);
+      // The corrections of an argument's entry first: most statements hold none, and then no sum is read for ε.
+      const found: { x: Expr; entry: { state: string; key: string } }[] = [];
+      for (const x of nodes) {
+        if (x.kind !== 'binary' || x.op !== '-' || !isOne(x.left)) continue;
+        const entry = stateEntry(x.right);
+        if (entry && args.has(entry.state)) found.push({ x, entry });
+      }
+      if (found.length === 0) continue;
       const withEpsilon = new Set<Expr>();
-      for (const x of subExprs(root)) {
+      for (const x of nodes) {
         if (x.kind !== 'binary' || x.op !== '+') continue;
-        // Asked only beside a `1 - S["k"]`: most sums hold none.
-        const entryCorrection = (e: Expr): boolean => e.kind === 'binary' && e.op === '-' && isOne(e.left) && stateEntry(e.right) !== undefined;
         if (entryCorrection(x.left) && isEpsilon(x.right)) withEpsilon.add(x.left);
         if (entryCorrection(x.right) && isEpsilon(x.left)) withEpsilon.add(x.right);
       }
-      for (const x of subExprs(root)) {
-        if (x.kind !== 'binary' || x.op !== '-' || !isOne(x.left) || withEpsilon.has(x)) continue;
-        const entry = stateEntry(x.right);
-        if (entry && args.has(entry.state)) out.push({ ...entry, span: x.span, power: x.right.span });
-      }
+      for (const { x, entry } of found) if (!withEpsilon.has(x)) out.push({ ...entry, span: x.span, power: (x as Expr & { kind: 'binary' }).right.span });
     }
   return out;
 }

@@ -697,15 +697,8 @@ class StepWalk {
    */
   private escape(e: Expr, depth = 0): void {
     if (depth > 40) return;
-    const next = (x: Expr): void => this.escape(x, depth + 1);
-    // A call the walk does not see into may keep anything it is given.
-    const keep = (x: Expr): void => {
-      for (const k of this.handedOn(x, false)) this.mark(k, 'stored');
-    };
-    // A literal holds its items: `[m, v]`, `{"m": m}`.
-    const hold = (x: Expr): void => {
-      for (const k of this.handedOn(x)) this.mark(k, 'stored');
-    };
+    // (Loops and direct calls rather than closures: this runs for every node of every statement walked.)
+    const d = depth + 1;
     switch (e.kind) {
       case 'call': {
         // A helper that only computes and returns (`pureHelper`) keeps nothing it is given; its value, when one of them as it is, goes on.
@@ -716,40 +709,40 @@ class StepWalk {
           const held = plainSymbol(v);
           if (held !== undefined && held.startsWith(NEW)) this.mark(held, 'stored');
         } else if (!math) {
-          e.args.forEach(keep);
-          e.kwargs.forEach((k) => keep(k.value));
+          for (const a of e.args) this.keep(a);
+          for (const k of e.kwargs) this.keep(k.value);
           // `new_params.append(p - lr * m_hat)`: a parameter's new value, stepped by the average, collected in a list.
           if (e.callee.kind === 'attr' && LIST_APPEND_METHODS.has(e.callee.name)) for (const a of e.args) if (a.kind === 'binary') this.stepped(this.eval(a));
         }
-        next(e.callee);
-        e.args.forEach(next);
-        e.kwargs.forEach((k) => next(k.value));
+        this.escape(e.callee, d);
+        for (const a of e.args) this.escape(a, d);
+        for (const k of e.kwargs) this.escape(k.value, d);
         return;
       }
       case 'seq':
-        e.items.forEach(hold);
-        e.items.forEach(next);
+        for (const x of e.items) this.hold(x);
+        for (const x of e.items) this.escape(x, d);
         return;
       case 'object':
-        e.entries.forEach((k) => hold(k.value));
-        e.entries.forEach((k) => next(k.value));
+        for (const k of e.entries) this.hold(k.value);
+        for (const k of e.entries) this.escape(k.value, d);
         return;
       case 'attr':
-        return next(e.object);
+        return this.escape(e.object, d);
       case 'index':
-        next(e.object);
-        e.index.forEach(next);
+        this.escape(e.object, d);
+        for (const x of e.index) this.escape(x, d);
         return;
       case 'binary':
-        next(e.left);
-        next(e.right);
+        this.escape(e.left, d);
+        this.escape(e.right, d);
         return;
       case 'unary':
-        return next(e.arg);
+        return this.escape(e.arg, d);
       case 'cond':
-        next(e.test);
-        next(e.then);
-        next(e.else);
+        this.escape(e.test, d);
+        this.escape(e.then, d);
+        this.escape(e.else, d);
         return;
       case 'lambda':
       case 'comprehension':
@@ -759,6 +752,16 @@ class StepWalk {
       default:
         return;
     }
+  }
+
+  /** A call the walk does not see into may keep anything it is given (`escape`). */
+  private keep(x: Expr): void {
+    for (const k of this.handedOn(x, false)) this.mark(k, 'stored');
+  }
+
+  /** A literal holds its items: `[m, v]`, `{"m": m}` (`escape`). */
+  private hold(x: Expr): void {
+    for (const k of this.handedOn(x)) this.mark(k, 'stored');
   }
 
   /** A closure, comprehension or expression not read as arithmetic that reads a new value's local may keep it. */
