@@ -37,7 +37,11 @@ const opt = (name, dflt) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : dflt;
 };
-const modes = opt('--mode', 'both') === 'both' ? ['neutral', 'plausible'] : [opt('--mode')];
+// `--mode categories`: one neutral renaming per row of PLAUSIBLE (weights, gradients, strengths, learning
+// rates, state, losses) and one of every other name: which kind of name the lost findings hang on.
+const modeArg = opt('--mode', 'both');
+const modes = modeArg === 'both' ? ['neutral', 'plausible'] : modeArg === 'categories' ? ['cat-weights', 'cat-gradients', 'cat-strengths', 'cat-rates', 'cat-state', 'cat-losses', 'cat-other'] : modeArg.split(',');
+const CATEGORY_ROWS = { 'cat-weights': 0, 'cat-gradients': 1, 'cat-strengths': 2, 'cat-rates': 3, 'cat-state': 4, 'cat-losses': 5 };
 const outDir = path.resolve(opt('--out', '/tmp/nabla-renamed'));
 const only = opt('--only', '')?.split(',').filter(Boolean) ?? [];
 const prefilter = args.includes('--prefilter');
@@ -387,6 +391,12 @@ class Namer {
     if (got !== undefined) return got;
     if (typeof this.mode === 'object') {
       got = this.mode[orig] ?? orig; // attribution: one fixed renaming, the rest unchanged
+    } else if (this.mode.startsWith('cat-')) {
+      const row = CATEGORY_ROWS[this.mode];
+      const hit = row === undefined ? !PLAUSIBLE.some(([re]) => re.test(orig)) : PLAUSIBLE[row][0].test(orig);
+      if (!hit) got = orig;
+      else do got = `q${++this.n}`;
+      while (got !== orig && this.used.has(got));
     } else if (this.mode === 'neutral') {
       do got = `q${++this.n}`;
       while (this.used.has(got));
