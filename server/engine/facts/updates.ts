@@ -11,6 +11,7 @@ import { VIEW_FUNCTIONS, inPlaceUpdate, isTensorStorage, loopSource, optimizerGr
 import { spanKey, type ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } from './roles';
 import { handsOnAsGradient } from './upstreamGradients';
+import { gradientsBesideLoss } from './lossCompanions';
 import { growsQueuedEntry } from './gradientQueues';
 
 export type UpdateKind =
@@ -50,9 +51,16 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
    * Is the target a gradient: by data flow, the one the function hands on to a backward pass to carry
    * back (`G_x = G_y; … G_x = layer.backward(G_x, self)`), whatever its name; or, failing that, by its name.
    */
+  const besideLoss = new Map<Stmt[], Set<string>>();
   const gradientRole = (target: Expr, scope: Scope): { upstream?: true } | undefined => {
     if (target.kind === 'name' && handsOnAsGradient(analyzer.program, fnBody, scope, target.name, (e) => analyzer.isModule(e))) return { upstream: true };
-    return isGradientLike(target) ? {} : undefined;
+    if (isGradientLike(target)) return {};
+    // Returned beside a loss that penalizes the weight it is zeros shaped like (lossCompanions.ts).
+    const base = baseExpr(target);
+    if (base.kind !== 'name' || fnBody === body) return undefined;
+    let names = besideLoss.get(fnBody);
+    if (!names) besideLoss.set(fnBody, (names = gradientsBesideLoss(fnBody, scopes, analyzer)));
+    return names.has(base.name) ? {} : undefined;
   };
   const visitStmts = (stmts: Stmt[]): void => {
     for (const stmt of stmts) visitStmt(stmt);
