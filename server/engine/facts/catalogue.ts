@@ -1417,6 +1417,21 @@ export function optimizerRateArgument(path: readonly string[]): { keywords: read
 }
 
 /**
+ * The keyword arguments of a framework optimizer whose 0 is a setting of its own (NB210): torch's
+ * `momentum` (SGD, RMSprop: 0 is no momentum buffer) and `weight_decay` (0: no decay), Keras'
+ * `momentum` (SGD, RMSprop) and `weight_decay`. By keyword only: a positional one is not a default.
+ */
+export function zeroMeaningfulOptimizerKeywords(path: readonly string[]): readonly string[] {
+  const name = path[path.length - 1];
+  const root = path[0];
+  if (root === 'torch' && path[1] === 'optim' && path.length <= 4 && TORCH_OPTIMIZERS[name])
+    return TORCH_GROUP_KEYS[name]?.includes('momentum') ? ['momentum', 'weight_decay'] : ['weight_decay'];
+  if (root === 'keras' && path.includes('optimizers') && !path.includes('schedules') && KERAS_OPTIMIZERS.has(name))
+    return name === 'SGD' || name === 'RMSprop' ? ['momentum', 'weight_decay'] : ['weight_decay'];
+  return [];
+}
+
+/**
  * Where a dropout layer takes the shape of its random mask, by the layer's canonical path: Keras'
  * `Dropout(rate, noise_shape=None, seed=None)` and `AlphaDropout(rate, noise_shape=None, seed=None)`,
  * tfjs' `tf.layers.dropout({rate, noiseShape})`. A layer's input always has a batch axis first, and
