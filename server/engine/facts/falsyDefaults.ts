@@ -214,6 +214,8 @@ function stepSinks(facts: Facts): Sink[] {
       // step divides by (Adam's second moment, RMSprop's mean square) with β = 0 normalizes by the
       // last gradient alone, a sign step nobody asks for: only the numerator's β counts.
       if (howStepDivides(step, key) !== undefined) continue;
+      // A state that only shrinks by its factor (`lr = lr * decay`, an ε-greedy schedule) carries nothing: 0 there zeroes it.
+      if (st.adds.length === 0) continue;
       if (!st.self || st.self.length !== 1 || st.max || st.self[0].c <= 0 || !st.self[0].fs.every((f) => f.atom.k === 'sym' && f.n === 1)) continue;
       for (const beta of factorSymbols(st.self, 1)) add(step.fn.body, beta, 'momentum', st.eq.spans[0], facts.source(st.eq.target.span));
     }
@@ -310,7 +312,10 @@ function carriedSinks(facts: Facts): Sink[] {
         const b = index.scopeAt(e.span.start).lookup(e.name, e.span.start);
         return b !== undefined && b.kind === 'assign' && !b.op && b.value !== undefined && index.enclosingFunction(b.scope) === fn && exprKey(stripLazyZero(b.value)) === key;
       };
-      for (const term of summands(value)) {
+      const terms = summands(value);
+      // β·T alone is a rescale, not a carried fraction beside a new term.
+      if (terms.length < 2) continue;
+      for (const term of terms) {
         if (term.kind !== 'binary' || term.op !== '*') continue;
         const [own, factor] = readsOld(term.left) ? [term.left, term.right] : readsOld(term.right) ? [term.right, term.left] : [undefined, undefined];
         if (!own || !factor || (factor.kind !== 'name' && factor.kind !== 'attr' && factor.kind !== 'index')) continue;
