@@ -205,7 +205,8 @@ function stepSinks(facts: Facts): Sink[] {
   const memo = new Map<Stmt[], Map<string, Expr>>();
   const add = (body: Stmt[], key: string, meaning: ZeroMeaning, use: Span, target: string): void => {
     const read = readOf(body, key, memo);
-    if (read) out.push({ expr: read, scope: index.scopeAt(read.span.start), at: read.span.start, meaning, use, target });
+    // A weight the model learns is no setting of the user's.
+    if (read && !facts.analyzer.isParam(read)) out.push({ expr: read, scope: index.scopeAt(read.span.start), at: read.span.start, meaning, use, target });
   };
   for (const step of optimizerSteps(facts)) {
     for (const [key, st] of step.states) {
@@ -216,7 +217,9 @@ function stepSinks(facts: Facts): Sink[] {
       if (howStepDivides(step, key) !== undefined) continue;
       // A state that only shrinks by its factor (`lr = lr * decay`, an ε-greedy schedule) carries nothing: 0 there zeroes it.
       if (st.adds.length === 0) continue;
-      if (!st.self || st.self.length !== 1 || st.max || st.self[0].c <= 0 || !st.self[0].fs.every((f) => f.atom.k === 'sym' && f.n === 1)) continue;
+      // One factor β alone: a product of two values on the old one (`gain * weight` on an eligibility trace) is no
+      // coefficient a user sets.
+      if (!st.self || st.self.length !== 1 || st.max || st.self[0].c <= 0 || st.self[0].fs.length !== 1 || st.self[0].fs[0].atom.k !== 'sym' || st.self[0].fs[0].n !== 1) continue;
       for (const beta of factorSymbols(st.self, 1)) add(step.fn.body, beta, 'momentum', st.eq.spans[0], facts.source(st.eq.target.span));
     }
     for (const p of step.params) {
@@ -318,7 +321,7 @@ function carriedSinks(facts: Facts): Sink[] {
       for (const term of terms) {
         if (term.kind !== 'binary' || term.op !== '*') continue;
         const [own, factor] = readsOld(term.left) ? [term.left, term.right] : readsOld(term.right) ? [term.right, term.left] : [undefined, undefined];
-        if (!own || !factor || (factor.kind !== 'name' && factor.kind !== 'attr' && factor.kind !== 'index')) continue;
+        if (!own || !factor || (factor.kind !== 'name' && factor.kind !== 'attr' && factor.kind !== 'index') || facts.analyzer.isParam(factor)) continue;
         out.push({ expr: factor, scope: index.scopeAt(factor.span.start), at: factor.span.start, meaning: 'momentum', use: st.span, target: facts.source(t.span) });
       }
     }
