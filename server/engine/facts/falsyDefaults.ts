@@ -295,38 +295,54 @@ function carriedSinks(facts: Facts): Sink[] {
   for (const fn of index.functions) {
     if (!definedInFile(facts, fn)) continue;
     for (const st of ownStatements(fn.body)) {
-      if (st.kind !== 'assign' || st.op || st.targets.length !== 1) continue;
-      const t = st.targets[0];
-      if (t.kind !== 'attr' && t.kind !== 'index') continue;
-      const key = exprKey(t);
+      // `prev[i] = change`, or through an accessor pair: `deltas.set(i, o, change)` read back as `deltas.get(i, o)`.
+      let t: Expr | undefined;
+      let stored: Expr | undefined;
+      if (st.kind === 'assign' && !st.op && st.targets.length === 1 && (st.targets[0].kind === 'attr' || st.targets[0].kind === 'index')) [t, stored] = [st.targets[0], st.value];
+      else if (st.kind === 'expr' && st.expr.kind === 'call' && st.expr.callee.kind === 'attr' && st.expr.callee.name === ENTRY_SETTER && st.expr.args.length >= 2 && st.expr.kwargs.length === 0)
+        [t, stored] = [st.expr, st.expr.args[st.expr.args.length - 1]];
+      if (!t || !stored || stored.kind !== 'name') continue;
+      const key = placeKey(t);
       if (key === undefined || key.includes('[?]')) continue;
-      let value = st.value;
-      const scope = index.scopeAt(st.span.start);
-      if (value.kind === 'name') {
-        const b = scope.lookup(value.name, st.span.start);
-        if (!b || b.kind !== 'assign' || b.op || !b.value || index.enclosingFunction(b.scope) !== fn) continue;
-        value = b.value;
-      } else continue;
+      const b = index.scopeAt(st.span.start).lookup(stored.name, st.span.start);
+      if (!b || b.kind !== 'assign' || b.op || !b.value || index.enclosingFunction(b.scope) !== fn) continue;
+      const value = b.value;
       // The old value read directly, or through a local of this function that copies it (`var change = this.changes[i]`).
       const readsOld = (x: Expr): boolean => {
         const e = stripLazyZero(x);
-        if (exprKey(e) === key) return true;
+        if (placeKey(e) === key) return true;
         if (e.kind !== 'name') return false;
-        const b = index.scopeAt(e.span.start).lookup(e.name, e.span.start);
-        return b !== undefined && b.kind === 'assign' && !b.op && b.value !== undefined && index.enclosingFunction(b.scope) === fn && exprKey(stripLazyZero(b.value)) === key;
+        const c = index.scopeAt(e.span.start).lookup(e.name, e.span.start);
+        return c !== undefined && c.kind === 'assign' && !c.op && c.value !== undefined && index.enclosingFunction(c.scope) === fn && placeKey(stripLazyZero(c.value)) === key;
       };
       const terms = summands(value);
       // β·T alone is a rescale, not a carried fraction beside a new term.
       if (terms.length < 2) continue;
+      const target = t.kind === 'call' && t.callee.kind === 'attr' ? facts.source(t.callee.object.span) : facts.source(t.span);
       for (const term of terms) {
         if (term.kind !== 'binary' || term.op !== '*') continue;
         const [own, factor] = readsOld(term.left) ? [term.left, term.right] : readsOld(term.right) ? [term.right, term.left] : [undefined, undefined];
         if (!own || !factor || (factor.kind !== 'name' && factor.kind !== 'attr' && factor.kind !== 'index') || facts.analyzer.isParam(factor)) continue;
-        out.push({ expr: factor, scope: index.scopeAt(factor.span.start), at: factor.span.start, meaning: 'momentum', use: st.span, target: facts.source(t.span) });
+        out.push({ expr: factor, scope: index.scopeAt(factor.span.start), at: factor.span.start, meaning: 'momentum', use: st.span, target });
       }
     }
   }
   return out;
+}
+
+/** The accessor pair of a matrix-like class: `m.set(i, j, v)` stores what `m.get(i, j)` reads. */
+const ENTRY_SETTER = 'set';
+const ENTRY_GETTER = 'get';
+
+/** A stored place's key: a field or entry (`prev[i]`), or an accessor's entry (`deltas.set(i, o, v)` and `deltas.get(i, o)` alike). */
+function placeKey(e: Expr): string | undefined {
+  if (e.kind !== 'call') return exprKey(e);
+  if (e.callee.kind !== 'attr' || e.kwargs.length > 0) return undefined;
+  const indices = e.callee.name === ENTRY_SETTER ? e.args.slice(0, -1) : e.callee.name === ENTRY_GETTER ? e.args : undefined;
+  if (!indices || indices.length === 0) return undefined;
+  const object = exprKey(e.callee.object);
+  const keys = indices.map((x) => (x.kind === 'num' ? String(x.value) : x.kind === 'str' ? JSON.stringify(x.value) : exprKey(x)));
+  return object === undefined || keys.some((k) => k === undefined) ? undefined : `${object}.entry(${keys.join(', ')})`;
 }
 
 /** A framework dropout's drop rate; a framework optimizer's `momentum` and `weight_decay` keywords. */
