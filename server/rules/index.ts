@@ -18,6 +18,8 @@ import { nb206DecayNeverApplied } from './nb206-decay-never-applied';
 import { nb207KeepProbabilityAsDropRate } from './nb207-keep-probability-as-drop-rate';
 import { nb208OptimizerRebuiltInLoop } from './nb208-optimizer-rebuilt-in-loop';
 import { nb209DropoutScaleMismatch } from './nb209-dropout-scale-mismatch';
+import { nb210FalsyDefaultOverridesZero } from './nb210-falsy-default-overrides-zero';
+import { nb211RandomDrawFrozenInGraph } from './nb211-random-draw-frozen-in-graph';
 import { nb301RegularizationLossesDropped } from './nb301-regularization-losses-dropped';
 import { nb302PenaltyAfterBackward } from './nb302-penalty-after-backward';
 import { nb303PenaltyWithoutGradient } from './nb303-penalty-without-gradient';
@@ -56,6 +58,8 @@ export const allRules: Rule[] = [
   nb207KeepProbabilityAsDropRate,
   nb208OptimizerRebuiltInLoop,
   nb209DropoutScaleMismatch,
+  nb210FalsyDefaultOverridesZero,
+  nb211RandomDrawFrozenInGraph,
   nb301RegularizationLossesDropped,
   nb302PenaltyAfterBackward,
   nb303PenaltyWithoutGradient,

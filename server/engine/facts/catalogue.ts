@@ -1448,6 +1448,21 @@ export function optimizerRateArgument(path: readonly string[]): { keywords: read
 }
 
 /**
+ * The keyword arguments of a framework optimizer whose 0 is a setting of its own (NB210): torch's
+ * `momentum` (SGD, RMSprop: 0 is no momentum buffer) and `weight_decay` (0: no decay), Keras'
+ * `momentum` (SGD, RMSprop) and `weight_decay`. By keyword only: a positional one is not a default.
+ */
+export function zeroMeaningfulOptimizerKeywords(path: readonly string[]): readonly string[] {
+  const name = path[path.length - 1];
+  const root = path[0];
+  if (root === 'torch' && path[1] === 'optim' && path.length <= 4 && TORCH_OPTIMIZERS[name])
+    return TORCH_GROUP_KEYS[name]?.includes('momentum') ? ['momentum', 'weight_decay'] : ['weight_decay'];
+  if (root === 'keras' && path.includes('optimizers') && !path.includes('schedules') && KERAS_OPTIMIZERS.has(name))
+    return name === 'SGD' || name === 'RMSprop' ? ['momentum', 'weight_decay'] : ['weight_decay'];
+  return [];
+}
+
+/**
  * Where a dropout layer takes the shape of its random mask, by the layer's canonical path: Keras'
  * `Dropout(rate, noise_shape=None, seed=None)` and `AlphaDropout(rate, noise_shape=None, seed=None)`,
  * tfjs' `tf.layers.dropout({rate, noiseShape})`. A layer's input always has a batch axis first, and
@@ -1648,6 +1663,33 @@ const CALL_RUNS_METHOD = table({
 /** The method an instance's call runs when its class derives from the framework base at `path`. */
 export function methodCallRuns(path: string[] | undefined): string | undefined {
   return path ? CALL_RUNS_METHOD[path.join('.')] : undefined;
+}
+
+/** Whether a framework base at `path` is Keras's (a `Layer`, `Model` or `Loss` whose `call` Keras traces into a graph). */
+export function isKerasCallBase(path: string[] | undefined): boolean {
+  return path !== undefined && path[0] === 'keras' && methodCallRuns(path) === 'call';
+}
+
+/** A decorator that traces its function into a TensorFlow graph: `@tf.function`, `@tf.function(jit_compile=True)`. */
+export function isGraphTracingDecorator(path: string[] | undefined): boolean {
+  return path !== undefined && path.length === 2 && path[0] === 'tensorflow' && path[1] === 'function';
+}
+
+/** NumPy's `np.random` functions that draw nothing (state, seeding, generator constructors). */
+const NUMPY_RANDOM_NON_DRAWS = new Set(['seed', 'get_state', 'set_state', 'default_rng', 'RandomState', 'Generator', 'SeedSequence', 'PCG64', 'MT19937', 'BitGenerator', 'bit_generator']);
+/** Python's `random` module functions that draw nothing. */
+const PY_RANDOM_NON_DRAWS = new Set(['seed', 'getstate', 'setstate', 'Random', 'SystemRandom']);
+
+/**
+ * A random draw made on the host, in Python, not by a TensorFlow op (NB211): NumPy's module-level
+ * `np.random.*` draws (`binomial`, `rand`, `normal`, `choice`, …) and Python's `random.*`. Traced into
+ * a graph, such a draw runs once and its value is a constant of the graph; `tf.random.*` draws anew.
+ */
+export function isHostRandomDraw(path: readonly string[] | undefined): boolean {
+  if (!path) return false;
+  if (path.length === 3 && path[0] === 'numpy' && path[1] === 'random') return !NUMPY_RANDOM_NON_DRAWS.has(path[2]);
+  if (path.length === 2 && path[0] === 'random') return !PY_RANDOM_NON_DRAWS.has(path[1]);
+  return false;
 }
 
 export function isOptimizerBasePath(path: string[] | undefined): boolean {
