@@ -303,6 +303,29 @@ describe('lsp/workspaceIndex', function () {
     lint();
     assert.equal(index.reads(x, uriOf(dir, 'solo/y.js')), true, 'a classic script beside it now: linted with it');
   });
+
+  it('answers a batch of page and script events with one pass over the known scripts, not one per event', async function () {
+    // A docs build or a checkout reports thousands of files at once: a scan of the known files per event
+    // was quadratic (2,000 pages over 3,000 indexed scripts: 0.75 s CPU in one notification).
+    const dir = workspace({ 'src/a.js': SCRIPT('a'), 'src/b.js': SCRIPT('b'), 'lib/c.js': SCRIPT('c') });
+    create(dir).start();
+    await index.idle();
+    const scans: number[] = [];
+    const spied = index as unknown as { scriptsBelow(dirs: ReadonlySet<string>, levels: number): string[] };
+    const scriptsBelow = spied.scriptsBelow.bind(index);
+    spied.scriptsBelow = (dirs, levels) => {
+      scans.push(dirs.size);
+      return scriptsBelow(dirs, levels);
+    };
+    const events: { uri: string; type: FileChangeType }[] = [];
+    for (let i = 0; i < 100; i++) events.push({ uri: uriOf(dir, `docs/p${i}.html`), type: FileChangeType.Created });
+    events.push({ uri: uriOf(dir, 'src/index.html'), type: FileChangeType.Created });
+    for (let i = 0; i < 100; i++) events.push({ uri: uriOf(dir, `src/new${i}.js`), type: FileChangeType.Deleted });
+    events.push({ uri: uriOf(dir, 'lib/gone.js'), type: FileChangeType.Deleted });
+    index.filesChanged(events);
+    assert.deepEqual(scans, [2, 2], 'one scan for the scripts beside those that appeared or disappeared, one for the pages');
+    await index.idle();
+  });
 });
 
 describe('language server: imports across the workspace', function () {
