@@ -67,6 +67,11 @@ export interface WorkspaceIndexHost {
   maxFileSize?: number;
   /** Default MAX_INDEXED_FILES. */
   maxFiles?: number;
+  /**
+   * Whether the workspace folders' files are watched (`workspace/didChangeWatchedFiles` registered): only
+   * then are folder listings kept until a file event there. Default: not watched.
+   */
+  filesWatched?(): boolean;
 }
 
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false });
@@ -333,12 +338,15 @@ export class WorkspaceIndex {
    * Whether a JavaScript file may share one global scope with other scripts (the engine's
    * `Project.pageMates`): an `.html` page in its folder or the two above it (inside its root), or
    * another script beside it. Over-approximated from folder listings, kept per folder until a file
-   * event there (pages and scripts are watched files): a file that shares nothing is linted in its
-   * project with the same findings.
+   * event there (pages and scripts are watched files) in a workspace folder whose files are watched,
+   * read again on every lint elsewhere (no event tells of a page created there): a file that shares
+   * nothing is linted in its project with the same findings.
    */
   private mayShareAPage(file: string, language: LanguageId): boolean {
     if (language !== 'javascript' || languageForPath(file) !== 'javascript') return false;
+    const watched = this.host.filesWatched?.() === true;
     return this.pageFolders(file).some((dir, up) => {
+      if (!watched || !this.folders.some((f) => isInside(dir, f))) this.listings.delete(dir);
       const listed = this.listing(dir);
       return listed.page || (up === 0 && listed.scripts.some((name) => `${dir}/${name}` !== file));
     });
@@ -848,6 +856,8 @@ export class WorkspaceIndex {
   private finished(): void {
     // The parses made for reading imports are not needed any more.
     this.scratch = new Map();
+    // No file event will tell that a folder's listing changed: what the work read is not kept.
+    if (this.host.filesWatched?.() !== true) this.listings.clear();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }
