@@ -169,7 +169,11 @@ export class WorkspaceIndex {
    * page-mates too, but telling them needs a parse: those are learned when a script is linted, `pageMates`.)
    */
   private readonly indexedMates = new Map<string, string[]>();
-  /** Per folder, what `mayShareAPage` reads of its listing (a page in it; its scripts), until a file event in it. */
+  /**
+   * Per folder, what `mayShareAPage` reads of its listing (a page in it; its scripts), until a file event in it;
+   * only kept in a workspace folder whose files are watched (`filesWatched`), else read again on each lint
+   * and dropped when the background work ends.
+   */
   private readonly listings = new Map<string, { page: boolean; scripts: string[] }>();
   private readonly host: WorkspaceIndexHost;
   private readonly maxFileSize: number;
