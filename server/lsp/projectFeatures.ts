@@ -84,6 +84,8 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
 
   let folders: string[] = [];
   let watchDynamically = false;
+  /** The watchers are registered: file events will tell of files created, changed and deleted in the workspace folders. */
+  let watching = false;
 
   // Editor settings are asked for once per workspace folder, not per file: a workspace can hold thousands.
   const folderScope = (uri: string): string => {
@@ -98,6 +100,7 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
         relint: (uris) => deps.relint(uris),
         log,
         maxFileSize: DEFAULT_MAX_FILE_SIZE,
+        filesWatched: () => watching,
       })
     : new DocumentsOnly();
   // Before the scheduler hears of the change (server.ts registers later): what the projects read of the file is forgotten first.
@@ -196,6 +199,9 @@ export function attachProjectFeatures(connection: Connection, deps: ProjectFeatu
     const watchers = [...disk.configWatchPatterns, SOURCE_WATCH_PATTERN, PAGE_WATCH_PATTERN].map((globPattern) => ({ globPattern }));
     void connection.client
       .register(DidChangeWatchedFilesNotification.type, { watchers })
+      .then(() => {
+        watching = true;
+      })
       .catch((error: unknown) => log(MessageType.Warning, `could not watch the project configuration, source files and pages: ${String(error)}`));
   });
 

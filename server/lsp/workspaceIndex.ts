@@ -67,6 +67,11 @@ export interface WorkspaceIndexHost {
   maxFileSize?: number;
   /** Default MAX_INDEXED_FILES. */
   maxFiles?: number;
+  /**
+   * Whether the workspace folders' files are watched (`workspace/didChangeWatchedFiles` registered): only
+   * then are folder listings kept until a file event there. Default: not watched.
+   */
+  filesWatched?(): boolean;
 }
 
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false });
@@ -164,7 +169,11 @@ export class WorkspaceIndex {
    * page-mates too, but telling them needs a parse: those are learned when a script is linted, `pageMates`.)
    */
   private readonly indexedMates = new Map<string, string[]>();
-  /** Per folder, what `mayShareAPage` reads of its listing (a page in it; its scripts), until a file event in it. */
+  /**
+   * Per folder, what `mayShareAPage` reads of its listing (a page in it; its scripts), until a file event in it;
+   * only kept in a workspace folder whose files are watched (`filesWatched`), else read again on each lint
+   * and dropped when the background work ends.
+   */
   private readonly listings = new Map<string, { page: boolean; scripts: string[] }>();
   private readonly host: WorkspaceIndexHost;
   private readonly maxFileSize: number;
@@ -333,12 +342,15 @@ export class WorkspaceIndex {
    * Whether a JavaScript file may share one global scope with other scripts (the engine's
    * `Project.pageMates`): an `.html` page in its folder or the two above it (inside its root), or
    * another script beside it. Over-approximated from folder listings, kept per folder until a file
-   * event there (pages and scripts are watched files): a file that shares nothing is linted in its
-   * project with the same findings.
+   * event there (pages and scripts are watched files) in a workspace folder whose files are watched,
+   * read again on every lint elsewhere (no event tells of a page created there): a file that shares
+   * nothing is linted in its project with the same findings.
    */
   private mayShareAPage(file: string, language: LanguageId): boolean {
     if (language !== 'javascript' || languageForPath(file) !== 'javascript') return false;
+    const watched = this.host.filesWatched?.() === true;
     return this.pageFolders(file).some((dir, up) => {
+      if (!watched || !this.folders.some((f) => isInside(dir, f))) this.listings.delete(dir);
       const listed = this.listing(dir);
       return listed.page || (up === 0 && listed.scripts.some((name) => `${dir}/${name}` !== file));
     });
@@ -604,6 +616,8 @@ export class WorkspaceIndex {
     if (this.disposed) return;
     const touched = new Set<string>();
     const pages = new Set<string>();
+    /** Folders where a script appeared or disappeared → those scripts. */
+    const scriptFolders = new Map<string, Set<string>>();
     let structural = false;
     for (const change of changes) {
       const file = projectPathOf(change.uri);
@@ -624,7 +638,11 @@ export class WorkspaceIndex {
         continue;
       }
       // A script that appears or disappears changes the page-mates of the scripts beside it (a folder's classic scripts share a page when none says otherwise).
-      if (change.type !== FileChangeType.Changed && languageForPath(file) === 'javascript') for (const mate of this.scriptsBelow(dirname(file), 0)) if (mate !== file) this.enqueue(mate);
+      if (change.type !== FileChangeType.Changed && languageForPath(file) === 'javascript') {
+        const dir = dirname(file);
+        const inDir = scriptFolders.get(dir) ?? new Set<string>();
+        scriptFolders.set(dir, inDir.add(file));
+      }
       // While a file is open, the editor's text is what counts, not the disk's.
       if (this.open.has(file)) continue;
       this.invalidate(file);
@@ -639,6 +657,13 @@ export class WorkspaceIndex {
           this.addNames(file);
         }
         if (this.imports.has(file) || this.folders.some((f) => isInside(file, f))) this.enqueue(file);
+      }
+    }
+    // One pass over the known scripts for the whole batch (a checkout or a build reports thousands of files at once).
+    if (scriptFolders.size > 0) {
+      for (const mate of this.scriptsBelow(new Set(scriptFolders.keys()), 0)) {
+        const events = scriptFolders.get(dirname(mate))!;
+        if (events.size > 1 || !events.has(mate)) this.enqueue(mate);
       }
     }
     const pageAffected = pages.size > 0 ? this.pagesChanged(pages) : undefined;
@@ -661,11 +686,8 @@ export class WorkspaceIndex {
    * open scripts there themselves, are linted again.
    */
   private pagesChanged(pages: ReadonlySet<string>): Set<string> {
-    const scripts = new Set<string>();
-    for (const page of pages) {
-      this.invalidate(page);
-      for (const script of this.scriptsBelow(dirname(page), PAGE_LEVELS_UP)) scripts.add(script);
-    }
+    for (const page of pages) this.invalidate(page);
+    const scripts = new Set(this.scriptsBelow(new Set([...pages].map(dirname)), PAGE_LEVELS_UP));
     const affected = this.affectedBy(scripts);
     for (const script of scripts) this.learnMates(script);
     for (const uri of this.affectedBy(scripts)) affected.add(uri);
@@ -676,15 +698,19 @@ export class WorkspaceIndex {
     return affected;
   }
 
-  /** The known JavaScript files (indexed or open) in a folder or at most `levels` folders below it. */
-  private scriptsBelow(dir: string, levels: number): string[] {
+  /** The known JavaScript files (indexed or open) in one of `dirs` or at most `levels` folders below one: one pass over the known files, whatever the number of folders. */
+  private scriptsBelow(dirs: ReadonlySet<string>, levels: number): string[] {
     const out: string[] = [];
-    const prefix = dir.endsWith('/') ? dir : `${dir}/`;
     for (const file of new Set([...this.imports.keys(), ...this.open.keys()])) {
-      if (!file.startsWith(prefix) || languageForPath(file) !== 'javascript') continue;
-      let depth = 0;
-      for (let i = prefix.length; i < file.length; i++) if (file.charCodeAt(i) === 47) depth++;
-      if (depth <= levels) out.push(file);
+      if (languageForPath(file) !== 'javascript') continue;
+      let dir = dirname(file);
+      for (let up = 0; up <= levels; up++, dir = dirname(dir)) {
+        if (dirs.has(dir)) {
+          out.push(file);
+          break;
+        }
+        if (dirname(dir) === dir) break;
+      }
     }
     return out;
   }
@@ -834,6 +860,8 @@ export class WorkspaceIndex {
   private finished(): void {
     // The parses made for reading imports are not needed any more.
     this.scratch = new Map();
+    // No file event will tell that a folder's listing changed: what the work read is not kept.
+    if (this.host.filesWatched?.() !== true) this.listings.clear();
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }

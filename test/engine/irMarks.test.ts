@@ -128,6 +128,8 @@ describe('IR: parentheses, spreads and rest parameters', () => {
       ], 'python'),
       ['cls@14*', 'me@3*', 'me@3*', 'me@5*', 'me@7', 'me@8*', 's@11', 's@8', 'self@16'],
     );
+    // A class's decorators are not handed to its first method (a decorator named like `staticmethod` took its receiver away).
+    assert.deepEqual(marks(['@registry.staticmethod', 'class Odd:', '    def f(self):', '        return self._data'], 'python'), ['self@4*']);
     assert.deepEqual(marks(['class A { f() { return this._data; } }', 'function g() { this.x = 1; }'], 'javascript'), ['this@1*', 'this@2*']);
   });
 });

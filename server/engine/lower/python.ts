@@ -169,6 +169,8 @@ export class PythonLowerer {
         return;
       }
       case 'class_definition': {
+        // A decorated class's decorators are its own, not its first method's.
+        this.pendingDecorators = undefined;
         const span = this.spanOf(node);
         const name = field(node, f.name);
         const supers = field(node, f.superclasses);
