@@ -25,6 +25,7 @@ import {
 } from './catalogue';
 import { trainingFacts } from './loops';
 import { refilledGradient } from './scratchGradients';
+import { derivativeFactors, productChain } from './derivativeFactors';
 import { fieldWrites, isObjectField, isSteppedField, rootName, type FieldWrite } from './fieldWrites';
 
 export type TermKind =
@@ -111,7 +112,7 @@ export class DirectionAnalyzer {
           }
           case '*':
           case '@':
-            return multiply(this.terms(e.left, scope, at, d, guard), this.terms(e.right, scope, at, d, guard));
+            return (e.op === '*' ? this.throughDerivative(e, scope, at, d, guard) : undefined) ?? multiply(this.terms(e.left, scope, at, d, guard), this.terms(e.right, scope, at, d, guard));
           case '/':
             return divide(this.terms(e.left, scope, at, d, guard), this.terms(e.right, scope, at, d, guard));
           case '**': {
@@ -141,6 +142,33 @@ export class DirectionAnalyzer {
       default:
         return [unknown(e, this)];
     }
+  }
+
+  /**
+   * A product with an activation's derivative among its factors (`err * out * (1 - out)`, `delta * (1 - h ** 2)`,
+   * `d * (z > 0)`; derivativeFactors.ts): the derivative is ≥ 0 and keeps the sign of the rest. A
+   * comparison mask keeps it only beside a gradient (`W * (W > 0)` stays unread). Undefined: none there.
+   */
+  private throughDerivative(e: Expr, scope: Scope, at: number, d: number, guard: Guard): DirTerm[] | undefined {
+    const chain = productChain(e);
+    const found = derivativeFactors(chain, (x) => this.facts.source(x.span).replace(/\s+/g, ''));
+    if (!found) return undefined;
+    const product = (skip: (i: number) => boolean): DirTerm[] | undefined => {
+      let acc: DirTerm[] | undefined;
+      chain.forEach((f, i) => {
+        if (skip(i)) return;
+        const t = this.terms(f, scope, at, d, guard);
+        acc = acc === undefined ? t : multiply(acc, t);
+      });
+      return acc;
+    };
+    const rest = product((i) => found.positive.has(i) || found.masks.has(i));
+    const masked = found.masks.size > 0 && rest !== undefined && rest.some((t) => t.kind === 'grad') && rest.every((t) => t.kind === 'grad' || t.kind === 'data' || t.kind === 'scalar');
+    if (found.masks.size > 0 && !masked) {
+      if (found.positive.size === 0) return undefined;
+      return product((i) => found.positive.has(i)) ?? [{ kind: 'scalar', sign: 1 }];
+    }
+    return rest ?? [{ kind: 'scalar', sign: 1 }];
   }
 
   // ---------------------------------------------------------------- references
