@@ -435,7 +435,8 @@ function walks(loop: Loop, target: Expr): loop is Loop & { kind: 'for' } {
   const holds = (e: Expr): boolean => pathNames(e).some((n) => vars.has(n));
   if (paths.some(holds)) return true;
   const roots = new Set(paths.flatMap((e) => pathNames(e).slice(0, 1)));
-  return ownStatements(loop.body).some((st) => st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name' && roots.has(st.targets[0].name) && holds(st.value));
+  // (A map built from one, `const wm = new Map([[key, w[r][c]]])`, holds it too.)
+  return ownStatements(loop.body).some((st) => st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name' && roots.has(st.targets[0].name) && entriesOf(st.value).some(holds));
 }
 
 /** The names of a place's path, its root first: `layer`, `i` of `layer.W[i]`; none for a computed value. */
