@@ -10,7 +10,7 @@ import { TEST_OPERATORS } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, ifChainAt, someExpr, type FunctionDef } from './scope';
 import { isSelfName, resolveCall } from './resolve';
-import { programIndex, definedInFile } from './program';
+import { programIndex, definedInFile, walkAll } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
@@ -284,11 +284,34 @@ class StepWalk {
       // A parameter's update in the same loop body reads it.
       const applied = this.steps.some((p) => p.loop === d.loop && compatible(p.path, d.path) && [...this.placesRead(p.rest)].some((k) => overlaps(k, d.state)));
       if (!applied) continue;
+      // The local goes nowhere but into parameter updates (no return, store, call or closure keeps it).
+      if (!this.onlyStepsRead(d.local, d.span)) continue;
       const sibling = this.directSums.find((e) => e !== d && e.weight === d.weight && compatible(e.path, d.path) && !overlaps(e.state, d.state) && !overlaps(d.state, e.state) && storeOf(e) !== undefined);
       if (!sibling) continue;
       out.push({ span: d.span, local: d.local, place: d.place, element: d.element, weight: d.weight, within, sibling: { place: sibling.place, store: storeOf(sibling)! }, fn: this.fn.span });
     }
     return out;
+  }
+
+  /** Whether every statement of the function that reads `local` is its definition at `def` or a parameter's update. */
+  private onlyStepsRead(local: string, def: Span): boolean {
+    const reads = (st: Stmt): boolean => {
+      let found = false;
+      walkAll([st], (e) => {
+        if (e.kind === 'name' && e.name === local) found = true;
+      });
+      return found;
+    };
+    const inside = (a: Span, b: Span): boolean => a.start >= b.start && a.end <= b.end;
+    const visit = (body: Stmt[], depth: number): boolean =>
+      depth < 60 &&
+      body.every((st) => {
+        if (st.kind === 'block' || st.kind === 'for') return visit(st.body, depth + 1);
+        if (inside(def, st.span) || inside(st.span, def)) return true;
+        if (!reads(st)) return true;
+        return st.kind === 'assign' && this.steps.some((p) => inside(p.span, st.span) || inside(st.span, p.span));
+      });
+    return visit(this.fn.body, 0);
   }
 
   /** value = μ·S + rest with S a place read straight (an attribute's element or entry), μ one knob, rest a new term: a momentum sum average() leaves out. */
