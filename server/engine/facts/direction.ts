@@ -63,6 +63,8 @@ export interface StepDirection {
 }
 
 const MAX_DEPTH = 14;
+/** What a gradient's source gains when a product carries it through an activation's derivative (throughDerivative). */
+const DERIVATIVE = " times the activation's derivative (≥ 0, which keeps its sign)";
 const BUDGET = 4000;
 
 /** What a walk must not enter again: the step's own target (by key) and the bindings it is inside. */
@@ -162,13 +164,16 @@ export class DirectionAnalyzer {
       });
       return acc;
     };
+    // A gradient carried through the derivative says so in messages (`… times the activation's derivative`).
+    const through = (terms: DirTerm[] | undefined): DirTerm[] =>
+      terms === undefined ? [{ kind: 'scalar', sign: 1 }] : terms.map((t) => (t.kind === 'grad' && t.source && !t.source.endsWith(DERIVATIVE) ? { ...t, source: `${t.source}${DERIVATIVE}` } : t));
     const rest = product((i) => found.positive.has(i) || found.masks.has(i));
     const masked = found.masks.size > 0 && rest !== undefined && rest.some((t) => t.kind === 'grad') && rest.every((t) => t.kind === 'grad' || t.kind === 'data' || t.kind === 'scalar');
     if (found.masks.size > 0 && !masked) {
       if (found.positive.size === 0) return undefined;
-      return product((i) => found.positive.has(i)) ?? [{ kind: 'scalar', sign: 1 }];
+      return through(product((i) => found.positive.has(i)));
     }
-    return rest ?? [{ kind: 'scalar', sign: 1 }];
+    return through(rest);
   }
 
   // ---------------------------------------------------------------- references
