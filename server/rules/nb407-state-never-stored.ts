@@ -103,9 +103,10 @@ export const nb407StateNeverStored = defineRule({
             ? `\`${f.place}\` is a list of this function that the enclosing loop keeps across its iterations, and the next iteration reads it unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`
             : `the next step reads ${f.element ? `\`${f.place}\`` : from} unchanged, so the state restarts from its first value every step and keeps only the current term. To keep it, ${where}.`),
         math: { forms: unstoredStateForms(f.place, f.element, f.local, f.weight) },
-        ...(f.copied || f.started
+        ...(f.copied || f.started || f.sibling
           ? {
               related: [
+                ...(f.sibling ? [{ span: f.sibling.store, message: `the sibling state \`${f.sibling.place}\`, updated the same way, is stored here` }] : []),
                 ...(f.copied ? [{ span: f.copied, message: `this stores a copy of \`${f.place}\`'s old value, not \`${f.local}\`` }] : []),
                 ...(f.started
                   ? [{

@@ -2520,3 +2520,8 @@ export function isRademacherDraw(e: Expr): boolean {
   if (name === 'randint_like') return draw.args.slice(1).some((a) => isNum(a, 2));
   return true;
 }
+
+/** JavaScript's `Map` constructor: `new Map([[key, value], …])` holds the pairs written in it. */
+export function isMapConstructor(name: string): boolean {
+  return name === 'Map';
+}

@@ -25,6 +25,7 @@ import {
 } from './catalogue';
 import { trainingFacts } from './loops';
 import { refilledGradient } from './scratchGradients';
+import { derivativeFactors, productChain } from './derivativeFactors';
 import { fieldWrites, isObjectField, isSteppedField, rootName, type FieldWrite } from './fieldWrites';
 
 export type TermKind =
@@ -62,6 +63,8 @@ export interface StepDirection {
 }
 
 const MAX_DEPTH = 14;
+/** What a gradient's source gains when a product carries it through an activation's derivative (throughDerivative). */
+const DERIVATIVE = " times the activation's derivative (≥ 0, which keeps its sign)";
 const BUDGET = 4000;
 
 /** What a walk must not enter again: the step's own target (by key) and the bindings it is inside. */
@@ -111,7 +114,7 @@ export class DirectionAnalyzer {
           }
           case '*':
           case '@':
-            return multiply(this.terms(e.left, scope, at, d, guard), this.terms(e.right, scope, at, d, guard));
+            return (e.op === '*' ? this.throughDerivative(e, scope, at, d, guard) : undefined) ?? multiply(this.terms(e.left, scope, at, d, guard), this.terms(e.right, scope, at, d, guard));
           case '/':
             return divide(this.terms(e.left, scope, at, d, guard), this.terms(e.right, scope, at, d, guard));
           case '**': {
@@ -141,6 +144,36 @@ export class DirectionAnalyzer {
       default:
         return [unknown(e, this)];
     }
+  }
+
+  /**
+   * A product with an activation's derivative among its factors (`err * out * (1 - out)`, `delta * (1 - h ** 2)`,
+   * `d * (z > 0)`; derivativeFactors.ts): the derivative is ≥ 0 and keeps the sign of the rest. A
+   * comparison mask keeps it only beside a gradient (`W * (W > 0)` stays unread). Undefined: none there.
+   */
+  private throughDerivative(e: Expr, scope: Scope, at: number, d: number, guard: Guard): DirTerm[] | undefined {
+    const chain = productChain(e);
+    const found = derivativeFactors(chain, (x) => this.facts.source(x.span).replace(/\s+/g, ''));
+    if (!found) return undefined;
+    const product = (skip: (i: number) => boolean): DirTerm[] | undefined => {
+      let acc: DirTerm[] | undefined;
+      chain.forEach((f, i) => {
+        if (skip(i)) return;
+        const t = this.terms(f, scope, at, d, guard);
+        acc = acc === undefined ? t : multiply(acc, t);
+      });
+      return acc;
+    };
+    // A gradient carried through the derivative says so in messages (`… times the activation's derivative`).
+    const through = (terms: DirTerm[] | undefined): DirTerm[] =>
+      terms === undefined ? [{ kind: 'scalar', sign: 1 }] : terms.map((t) => (t.kind === 'grad' && t.source && !t.source.endsWith(DERIVATIVE) ? { ...t, source: `${t.source}${DERIVATIVE}` } : t));
+    const rest = product((i) => found.positive.has(i) || found.masks.has(i));
+    const masked = found.masks.size > 0 && rest !== undefined && rest.some((t) => t.kind === 'grad') && rest.every((t) => t.kind === 'grad' || t.kind === 'data' || t.kind === 'scalar');
+    if (found.masks.size > 0 && !masked) {
+      if (found.positive.size === 0) return undefined;
+      return through(product((i) => found.positive.has(i)));
+    }
+    return through(rest);
   }
 
   // ---------------------------------------------------------------- references

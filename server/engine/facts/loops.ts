@@ -22,6 +22,7 @@ import { children, forEachChild, type Binding, type ClassDef, type FunctionDef, 
 import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
 import { parameterReceiverMethod } from './parameterReceivers';
+import { dispatchedFunctions } from './dispatchTables';
 import { baseClasses, chosenEntry, construction, enclosingClass, isSelfName, methodOf, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import {
@@ -1466,6 +1467,8 @@ function spanBuilds<L>(program: Program, span: Span, self: FunctionDef | undefin
     else {
       const def = resolveExpr(program, c.call.callee, c.scope, c.at);
       if (def?.kind === 'class') found = classBuilds(program, def.cls, probe, depth + 1);
+      // `self.handlers[kind](block)`: any entry of the table may run (dispatchTables.ts).
+      else for (const fn of dispatchedFunctions(program, c.call, c.scope, c.at) ?? []) if (fn !== self) found ??= functionBuilds(program, fn, probe, depth + 1);
     }
     if (found) return found;
   }

@@ -16,6 +16,7 @@ import { subExprs, within } from './loops';
 import { ownStatements } from './program';
 import { exprKey } from './keys';
 import { powerExponent, type OptimizerStep } from './optimizerSteps';
+import { isMapConstructor } from './catalogue';
 
 type Loop = Stmt & ({ kind: 'for' } | { kind: 'block'; label: 'while' });
 
@@ -208,10 +209,21 @@ function handedTensors(step: OptimizerStep, call: Expr & { kind: 'call' }): Expr
     const name = root.kind === 'name' ? root.name : undefined;
     const at = name === undefined ? -1 : params.findIndex((q) => q.name === name);
     if (name === 'this' || name === 'self') picked.push(...receiver);
-    else if (at >= 0 && at < call.args.length) picked.push(call.args[at]);
-    else return [...receiver, ...call.args];
+    else if (at >= 0 && at < call.args.length) picked.push(...entriesOf(call.args[at]));
+    else return [...receiver, ...call.args.flatMap(entriesOf)];
   }
   return picked;
+}
+
+/**
+ * What an argument built in place hands over: the keys and values of a map written out in the call
+ * (`new Map([[id, layer.W[r][c]]])`, a one-entry map per weight), or the argument itself.
+ */
+function entriesOf(arg: Expr): Expr[] {
+  if (arg.kind !== 'call' || arg.callee.kind !== 'name' || !isMapConstructor(arg.callee.name) || arg.args.length !== 1 || arg.kwargs.length > 0) return [arg];
+  const list = arg.args[0];
+  if (list.kind !== 'seq' || list.items.length === 0 || !list.items.every((x) => x.kind === 'seq' && x.items.length === 2)) return [arg];
+  return list.items.flatMap((x) => (x.kind === 'seq' ? x.items : []));
 }
 
 /**
@@ -423,7 +435,8 @@ function walks(loop: Loop, target: Expr): loop is Loop & { kind: 'for' } {
   const holds = (e: Expr): boolean => pathNames(e).some((n) => vars.has(n));
   if (paths.some(holds)) return true;
   const roots = new Set(paths.flatMap((e) => pathNames(e).slice(0, 1)));
-  return ownStatements(loop.body).some((st) => st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name' && roots.has(st.targets[0].name) && holds(st.value));
+  // (A map built from one, `const wm = new Map([[key, w[r][c]]])`, holds it too.)
+  return ownStatements(loop.body).some((st) => st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name' && roots.has(st.targets[0].name) && entriesOf(st.value).some(holds));
 }
 
 /** The names of a place's path, its root first: `layer`, `i` of `layer.W[i]`; none for a computed value. */

@@ -10,7 +10,7 @@ import { TEST_OPERATORS } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, ifChainAt, someExpr, type FunctionDef } from './scope';
 import { isSelfName, resolveCall } from './resolve';
-import { programIndex, definedInFile } from './program';
+import { programIndex, definedInFile, walkAll } from './program';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
@@ -40,6 +40,12 @@ export interface UnstoredState {
   unused?: { step: Span; term: string; fn: Span };
   /** A write of the place with its own old value, copied (`self.ms = [m for m in self.ms]`), which stores nothing new. */
   copied?: Span;
+  /**
+   * A momentum sum read straight from its place (`vb = mu * self.vb[i] - lr * gb[i]`), reported only
+   * beside a sibling sum of the same weight in the same loop that the step does store (`self.vw[i] = vw`):
+   * that store, and the sibling's place.
+   */
+  sibling?: { place: string; store: Span };
   /** A write that gives the place its zero start before the new value is computed (a lazy init), which stores nothing of it. */
   started?: Span;
   /** That write is the first step's value, in another branch of an `if` chain than the new value (`else: st['avg'] = g`). */
@@ -222,6 +228,8 @@ class StepWalk {
 
   /** Writes of a place with its own old value, copied: by key, where. */
   private readonly copies: { key: string; span: Span }[] = [];
+  /** Momentum sums read straight from a place (`v = mu * self.v[i] - lr * g`), which average() leaves out: see siblingSums(). */
+  private readonly directSums: { span: Span; local: string; state: string; place: string; element: boolean; weight: string; path: string[]; loop: number; at: number }[] = [];
 
   run(): UnstoredState[] {
     this.block(this.fn.body);
@@ -253,7 +261,75 @@ class StepWalk {
     }
     out.push(...this.unusedRewrites());
     out.push(...this.misdirected());
+    out.push(...this.siblingSums());
     return out;
+  }
+
+  /**
+   * Momentum sums read straight from their places, S ← μ·S + X (`vw = mu * self.vw[i] - lr * gw[i]`,
+   * `vb = mu * self.vb[i] - lr * gb[i]`), in one function with the same weight: the step stores one
+   * (`self.vw[i] = vw`) and never writes the other's place, while a parameter's update reads it
+   * (`b[i] += vb`). The stored sibling says these are the step's velocities; the other one restarts
+   * every step. Without such a sibling a sum read straight from a place is not read (average()).
+   */
+  private siblingSums(): UnstoredState[] {
+    const out: UnstoredState[] = [];
+    if (this.directSums.length < 2) return out;
+    const storeOf = (d: { state: string; at: number }): Span | undefined => this.stores.find((w) => !w.start && overlaps(w.key, d.state) && w.span.start > d.at)?.span;
+    const writtenAtAll = (d: { state: string }): boolean => this.written.some((w) => overlaps(w.key, d.state) && !w.start);
+    const cls = this.fn.cls;
+    const within = cls && cls.bases.length === 0 ? cls.span : { start: this.facts.file.base, end: this.facts.file.base + this.facts.text.length };
+    for (const d of this.directSums) {
+      if (writtenAtAll(d)) continue;
+      // A parameter's update in the same loop body reads it.
+      const applied = this.steps.some((p) => p.loop === d.loop && compatible(p.path, d.path) && [...this.placesRead(p.rest)].some((k) => overlaps(k, d.state)));
+      if (!applied) continue;
+      // The local goes nowhere but into parameter updates (no return, store, call or closure keeps it).
+      if (!this.onlyStepsRead(d.local, d.span)) continue;
+      const sibling = this.directSums.find((e) => e !== d && e.weight === d.weight && compatible(e.path, d.path) && !overlaps(e.state, d.state) && !overlaps(d.state, e.state) && storeOf(e) !== undefined);
+      if (!sibling) continue;
+      out.push({ span: d.span, local: d.local, place: d.place, element: d.element, weight: d.weight, within, sibling: { place: sibling.place, store: storeOf(sibling)! }, fn: this.fn.span });
+    }
+    return out;
+  }
+
+  /** Whether every statement of the function that reads `local` is its definition at `def` or a parameter's update. */
+  private onlyStepsRead(local: string, def: Span): boolean {
+    const reads = (st: Stmt): boolean => {
+      let found = false;
+      walkAll([st], (e) => {
+        if (e.kind === 'name' && e.name === local) found = true;
+      });
+      return found;
+    };
+    const inside = (a: Span, b: Span): boolean => a.start >= b.start && a.end <= b.end;
+    const visit = (body: Stmt[], depth: number): boolean =>
+      depth < 60 &&
+      body.every((st) => {
+        if (st.kind === 'block' || st.kind === 'for') return visit(st.body, depth + 1);
+        if (inside(def, st.span) || inside(st.span, def)) return true;
+        if (!reads(st)) return true;
+        return st.kind === 'assign' && this.steps.some((p) => inside(p.span, st.span) || inside(st.span, p.span));
+      });
+    return visit(this.fn.body, 0);
+  }
+
+  /** value = μ·S + rest with S a place read straight (an attribute's element or entry), μ one knob, rest a new term: a momentum sum average() leaves out. */
+  private directSum(value: Poly, before: Poly | undefined): { state: string; place: string; element: boolean; weight: string } | undefined {
+    if (before && plainSymbol(before) !== undefined) return undefined;
+    const keys = [...new Set(atomsOf(value).filter((a) => a.k === 'sym').map((a) => (a as { key: string }).key))];
+    for (const key of keys) {
+      if (key.startsWith(NEW) || !/[.[]/.test(key) || this.knob(key) || !this.persistent(key) || !mentions(value, key)) continue;
+      const split = splitSelf(value, key);
+      if (!split || split.rest.length === 0 || !split.rest.some((m) => m.fs.some((f) => f.atom.k === 'sym' && !f.atom.key.startsWith(NEW)))) continue;
+      const beta = plainSymbol(split.self);
+      // The weight is one scalar (`self.mu`, `mu`), not an element of a table: S is the element.
+      if (beta === undefined || beta === key || beta.includes('[') || !this.scalarLike(beta) || averages(split.self, split.rest, beta)) continue;
+      if (this.placesRead(split.rest).has(key)) continue;
+      const element = key.endsWith(ELEMENT);
+      return { state: element ? key.slice(0, -ELEMENT.length) : key, place: this.placeText.get(key) ?? key, element, weight: this.placeText.get(beta) ?? beta };
+    }
+    return undefined;
   }
 
   /**
@@ -1045,6 +1121,8 @@ class StepWalk {
       this.env.set(target.name, sym(id));
       return;
     }
+    const direct = this.directSum(value, this.env.get(target.name));
+    if (direct) this.directSums.push({ span: trimSpan(this.facts, s.span), local: target.name, ...direct, path: this.path, loop: this.loopId, at: s.span.end });
     const max = this.runningMax(value);
     if (max) {
       const id = `${NEW}${this.candidates.length}`;
