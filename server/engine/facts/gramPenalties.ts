@@ -9,7 +9,9 @@
 //    of c/2·ΣW², not of the Gram sum, whose gradient is 2c·W·11ᵀ);
 //  - the weight has several columns (rows for WWᵀ): built in sight with such a shape (`np.random.randn(D, C)`,
 //    through names, `self.x` and lists), or, built nowhere in sight, an entry a loop picks from a collection
-//    of weights (one layer of several). A weight built as a vector or a column (`np.zeros((n, 1))`) is left alone.
+//    of weights (one layer of several) with an L2 gradient written for that collection's entries, none for the
+//    whole collection (`lam * W` makes W an array, whose `W[i]` is a row). A weight built as a vector or a
+//    column (`np.zeros((n, 1))`) is left alone.
 // The trace `np.trace(W.T @ W)`, `np.sum(np.diag(...))`, `np.sum(W * W)` and a Gram regularizer on purpose
 // (‖WᵀW − I‖², whose sum is not of the bare product) are other expressions and never read here.
 import type { Expr, Span, Stmt } from '../ir';
@@ -70,11 +72,11 @@ function collect(facts: Facts): GramPenalty[] {
   for (const g of sums) {
     const use = penaltyUse(facts, g);
     if (!use) continue;
-    const gradient = l2Gradient(facts, g, use.coef, use.ids);
-    if (!gradient) continue;
-    const shape = severalColumns(facts, g);
+    const gradients = l2Gradients(facts, use.coef, use.ids);
+    if (gradients.length === 0) continue;
+    const shape = severalColumns(facts, g, gradients);
     if (!shape) continue;
-    out.push({ span: g.call.span, weight: g.weight, form: g.form, penalty: { span: use.span, coef: use.coef }, gradient, shape });
+    out.push({ span: g.call.span, weight: g.weight, form: g.form, penalty: { span: use.span, coef: use.coef }, gradient: gradients[0], shape });
   }
   return out;
 }
@@ -152,8 +154,9 @@ function penaltyUse(facts: Facts, g: GramSum): { span: Span; coef: Coef; ids: st
   return undefined;
 }
 
-/** A hand-written gradient term c·W of the same weight (or an entry of the same collection) whose coefficient shares a symbol with the penalty's. */
-function l2Gradient(facts: Facts, g: GramSum, coef: Coef, ids: string[]): RegGradientTerm | undefined {
+/** The hand-written gradient terms c·W of the same weight (or an entry of the same collection) whose coefficient shares a symbol with the penalty's. */
+function l2Gradients(facts: Facts, coef: Coef, ids: string[]): RegGradientTerm[] {
+  const found: RegGradientTerm[] = [];
   const names = new Set(coef.syms.filter((x) => x.pow > 0).map((x) => lastName(x.name)));
   const withItems = new Set([...ids, ...ids.filter((id) => !id.startsWith('each:')).map((id) => `each:${id}`)]);
   for (const t of regGradientTerms(facts)) {
@@ -162,9 +165,9 @@ function l2Gradient(facts: Facts, g: GramSum, coef: Coef, ids: string[]): RegGra
     if (!tIds.some((id) => withItems.has(id))) continue;
     // A decay written outside the learning rate (`W -= lr * g + reg * W`) has no gradient coefficient; its step's serves.
     if (!(t.coef ?? t.stepCoef).syms.some((x) => x.pow > 0 && names.has(lastName(x.name)))) continue;
-    return t;
+    found.push(t);
   }
-  return undefined;
+  return found;
 }
 
 function lastName(name: string): string {
@@ -174,7 +177,7 @@ function lastName(name: string): string {
 // ------------------------------------------------------------------ the weight's shape
 
 /** Evidence that the weight has several columns (WᵀW) or rows (WWᵀ); undefined when it is a vector, a column, or nothing says. */
-function severalColumns(facts: Facts, g: GramSum): { span: Span; built: boolean } | undefined {
+function severalColumns(facts: Facts, g: GramSum, gradients: RegGradientTerm[]): { span: Span; built: boolean } | undefined {
   const built = shapeOf(facts, g.weight, g.scope, g.at, 0);
   if (built) return built.matrix(g.form) ? { span: built.span, built: true } : undefined;
   // Built nowhere in sight: one entry of a collection of weights a loop walks (one layer of several).
@@ -182,6 +185,14 @@ function severalColumns(facts: Facts, g: GramSum): { span: Span; built: boolean 
   if (!item) return undefined;
   const collection = shapeOfItems(facts, item.collection, item.scope, item.at, 0);
   if (collection) return collection.matrix(g.form) ? { span: collection.span, built: true } : undefined;
+  // The gradient scales the whole collection (`lam * W`): an array, not a list of layers, whose entries
+  // the loop picks are its rows (`W[i]`, `for w in W`), vectors whose WᵀW is their ΣW².
+  if (gradients.some((t) => t.param && sameKey(t.param.expr, item.collection))) return undefined;
+  // Nothing shows the entries' shape: the L2 gradient must be written for this collection's entries, not
+  // for a weight of another function that only shares the loop variable's name (`self.theta` for `theta`).
+  const collectionIds = paramIds(facts, { key: exprKey(item.collection) ?? '', base: item.collection, expr: item.collection }, item.scope);
+  const ofCollection = new Set([...collectionIds, ...collectionIds.map((id) => `each:${id}`)]);
+  if (!gradients.some((t) => t.ids.some((id) => ofCollection.has(id)))) return undefined;
   return { span: item.span, built: false };
 }
 

@@ -7,10 +7,12 @@
 //    some of which a method of that class adds into with `+=` (directly or through a local alias) and
 //    no method of it but the constructor sets back (an entry set to 0, `fill(0)`, a new array);
 //  - the step the call runs takes entries of that list into locals, steps some of them in place with
-//    the others (the gradients) and sets none of them to zero, nor hands them to a call that might;
+//    the others (the gradients) and sets none of them to zero (through its locals or the list: `pg[j].fill(0)`),
+//    nor hands them or the list to a call that might;
 //  - another class beside the optimizer's, with a method of the same name, sets the entries it reads to zero
 //    (the project's own convention: the optimizer empties the buffers);
-//  - the function that makes the call resets none of those fields itself between steps.
+//  - the function that makes the call resets none of those fields, itself (or the entries of the list it
+//    hands the step) or in a function it calls (`clearGrads(layer)`, one call deep).
 // Fresh gradient arrays each step, a `zero_grad()`-style reset in the loop, and accumulation over k
 // micro-batches reset every k steps are other code and stay silent.
 import type { Expr, Span, Stmt } from '../ir';
@@ -69,7 +71,7 @@ function collect(facts: Facts): UnresetGradient[] {
       const sibling = resettingSibling(facts, step, step.cls!, position);
       if (!sibling) continue;
       const caller = index.enclosingFunction(scope);
-      if (resetsFields(caller ? caller.body : facts.module.body, accumulated.map((x) => x.field))) continue;
+      if (callerResets(facts, caller, accumulated.map((x) => x.field), a.kind === 'name' ? a.name : undefined)) continue;
       if (seen.has(own.gradient.start)) continue;
       seen.add(own.gradient.start);
       out.push({ span: own.gradient, step, sibling, accumulated: accumulated[0], call: call.span });
@@ -191,6 +193,11 @@ function readStep(facts: Facts, fn: FunctionDef, param: string): { gradient: Spa
   });
   if (entries.size < 2) return undefined;
   const stepped = new Set<string>();
+  const ofEntry = (x: Expr): boolean => x.kind === 'name' && entries.has(x.name);
+  const ofList = (x: Expr): boolean => {
+    const b = baseOf(x);
+    return b.kind === 'name' && b.name === param;
+  };
   let resets = false;
   let unknown = false;
   const read = new Set<string>();
@@ -198,7 +205,9 @@ function readStep(facts: Facts, fn: FunctionDef, param: string): { gradient: Spa
     if (st.kind === 'assign' && st.targets.length === 1) {
       const t = st.targets[0];
       const b = baseOf(t);
-      const name = b.kind === 'name' && entries.has(b.name) ? b.name : b.kind === 'index' && b.object.kind === 'name' && b.object.name === param ? param : undefined;
+      // An entry's element (`g[k]`), or an element of an entry written through the list (`pg[j + 1][k]`);
+      // `pg[j] = …` itself only replaces the list's entry, not the layer's buffer.
+      const name = b.kind === 'name' && entries.has(b.name) ? b.name : t.kind === 'index' && t.object.kind === 'index' && b.kind === 'name' && b.name === param ? param : undefined;
       if (t.kind === 'index' && name !== undefined) {
         if ((!st.op && numberOf(st.value) === 0) || (st.op === '*' && numberOf(st.value) === 0)) resets = true;
         else if (name !== param) stepped.add(name);
@@ -208,8 +217,9 @@ function readStep(facts: Facts, fn: FunctionDef, param: string): { gradient: Spa
     for (const r of roots) visit(r, (e) => {
       if (e.kind === 'index' && e.object.kind === 'name' && entries.has(e.object.name)) read.add(e.object.name);
       if (e.kind === 'call') {
-        if (zeroFill(e) && e.callee.kind === 'attr' && e.callee.object.kind === 'name' && entries.has(e.callee.object.name)) resets = true;
-        else if (e.args.some((x) => x.kind === 'name' && entries.has(x.name))) unknown = true;
+        if (zeroFill(e) && e.callee.kind === 'attr' && (ofEntry(e.callee.object) || (e.callee.object.kind === 'index' && ofList(e.callee.object)))) resets = true;
+        // An entry, or the list itself (`this.clip(pg)`), handed to a call that might empty it.
+        else if (e.args.some((x) => ofEntry(x) || ofList(x))) unknown = true;
       }
     });
   });
@@ -243,15 +253,37 @@ function resetSpan(fn: FunctionDef, param: string): Span | undefined {
       const b = baseOf(st.targets[0]);
       if (b.kind === 'name' && entries.has(b.name)) found = st.span;
     }
-    if (st.kind === 'expr' && zeroFill(st.expr) && st.expr.kind === 'call' && st.expr.callee.kind === 'attr' && st.expr.callee.object.kind === 'name' && entries.has(st.expr.callee.object.name)) found = st.span;
+    if (st.kind === 'expr' && zeroFill(st.expr) && st.expr.kind === 'call' && st.expr.callee.kind === 'attr') {
+      const b = baseOf(st.expr.callee.object);
+      if (b.kind === 'name' && entries.has(b.name)) found = st.span;
+    }
   });
   return found;
 }
 
-/** Does a body reset any of the fields (`layer.gw.fill(0)`, `layer.gw[k] = 0`, `layer.gw = new …`)? */
-function resetsFields(body: readonly Stmt[], fields: string[]): boolean {
+/**
+ * Does the function that calls the step reset any of the fields, itself or in a function it calls
+ * (`clearGrads(layer)`, `net.zeroGrad()`; one call deep, constructors aside)?
+ */
+function callerResets(facts: Facts, caller: FunctionDef | undefined, fields: string[], list: string | undefined): boolean {
+  if (resetsFields(caller ? caller.body : facts.module.body, fields, list)) return true;
+  for (const { call, scope, at } of programIndex(facts).calls) {
+    if (caller && (call.span.start < caller.span.start || call.span.end > caller.span.end)) continue;
+    const target = facts.analyzer.callTarget(call, scope, at);
+    if (!target || target.constructs || target.fn === caller) continue;
+    for (const fn of target.candidates ?? [target.fn]) if (!isConstructor(fn) && resetsFields(fn.body, fields, undefined)) return true;
+  }
+  return false;
+}
+
+/**
+ * Does a body reset any of the fields (`layer.gw.fill(0)`, `layer.gw[k] = 0`, `layer.gw = new …`), or an
+ * entry of the list handed to the step (`pg[j].fill(0)`, `pg[j][k] = 0`)?
+ */
+function resetsFields(body: readonly Stmt[], fields: string[], list: string | undefined): boolean {
   let found = false;
   const last = (e: Expr): string | undefined => (e.kind === 'attr' ? e.name : undefined);
+  const ofList = (e: Expr): boolean => list !== undefined && e.kind === 'index' && baseOf(e).kind === 'name' && (baseOf(e) as Expr & { kind: 'name' }).name === list;
   walk(body, (st) => {
     if (found) return;
     if (st.kind === 'assign') {
@@ -259,12 +291,13 @@ function resetsFields(body: readonly Stmt[], fields: string[]): boolean {
         const b = baseOf(t);
         const f = last(b);
         if (f && fields.includes(f) && (t.kind === 'attr' || (!st.op && numberOf(st.value) === 0))) found = true;
+        if (t.kind === 'index' && ofList(t.object) && !st.op && numberOf(st.value) === 0) found = true;
       }
     }
     if (st.kind === 'expr') visit(st.expr, (e) => {
       if (zeroFill(e) && e.kind === 'call' && e.callee.kind === 'attr') {
         const f = last(baseOf(e.callee.object));
-        if (f && fields.includes(f)) found = true;
+        if ((f && fields.includes(f)) || ofList(e.callee.object)) found = true;
       }
     });
   });
