@@ -4,8 +4,8 @@
 //   a call as it is). A local that only feeds more local arithmetic (`dLambda = lambda - lambda0`, a
 //   longitude difference in map-projection code, compared and multiplied into a sine) is no gradient;
 // - a function that a call drops arguments of takes steps (an update site in its body, or in its
-//   class's methods when the call constructs it), hands one of its parameters on to a call, or is a
-//   class that extends another (a framework optimizer): a function that does nothing with its
+//   class's methods when the call constructs it), hands one of its parameters on to a call or keeps
+//   it in a field, or is a class that extends another (a framework optimizer): a function that does nothing with its
 //   parameters (`function noop() {}`, a stream's default handler) applies no decay to begin with.
 // Each answer is asked only of a finding about to be reported, and walks one function.
 import type { Expr, Stmt } from '../ir';
@@ -65,8 +65,9 @@ function stmtsRead(stmts: Stmt[], reads: (e: Expr) => boolean, depth: number): b
 
 /**
  * Whether a callee whose call drops arguments does anything a decay could go to: takes a step (an
- * update site in its body, or in its class when the call constructs it), extends a class, or hands
- * one of its parameters on to a call. Unknown (its file's facts are not at hand): yes.
+ * update site in its body, or in its class when the call constructs it), extends a class, hands
+ * one of its parameters on to a call, or keeps one in a field or an entry. Unknown (its file's facts
+ * are not at hand): yes.
  */
 export function calleeUsesSettings(facts: Facts, fn: FunctionDef, constructs: ClassDef | undefined): boolean {
   if (constructs && constructs.bases.length > 0) return true;
@@ -79,8 +80,11 @@ export function calleeUsesSettings(facts: Facts, fn: FunctionDef, constructs: Cl
   const handsOn = (stmts: Stmt[], depth: number): boolean => {
     if (depth > MAX_DEPTH) return true;
     for (const s of stmts) {
-      const found = stmtExprs(s).some((e) => someExpr(e, (x) => x.kind === 'call' && [...x.args, ...x.kwargs.map((k) => k.value)].some((a) => someExpr(a, (y) => y.kind === 'name' && params.has(y.name)))));
+      const readsParam = (a: Expr): boolean => someExpr(a, (y) => y.kind === 'name' && params.has(y.name));
+      const found = stmtExprs(s).some((e) => someExpr(e, (x) => x.kind === 'call' && [...x.args, ...x.kwargs.map((k) => k.value)].some(readsParam)));
       if (found) return true;
+      // Kept in a field or an entry (`this.opts = opts`), for the methods that run later.
+      if (s.kind === 'assign' && s.targets.some((t) => t.kind === 'attr' || t.kind === 'index') && readsParam(s.value)) return true;
       if ((s.kind === 'for' || s.kind === 'block' || s.kind === 'function' || s.kind === 'class') && handsOn(s.body, depth + 1)) return true;
     }
     return false;
