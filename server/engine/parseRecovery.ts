@@ -1,4 +1,4 @@
-// Two places where tree-sitter's JavaScript grammar rejects valid code a word decides, and their
+// Places where tree-sitter's JavaScript and TypeScript grammars reject valid code a word decides, and their
 // recovery. The word is replaced, in a copy of the text, by an identifier of the same length, so
 // every offset stays where it was, and the copy is parsed again; the lowerer slices names out of
 // the original text, so nothing downstream sees the stand-in. A replacement is kept only when the
@@ -28,7 +28,13 @@
 // - A TypeScript import type followed by `[]` or type arguments (`inputs: import("./t").Tensor[]`):
 //   the grammar reads `import("./t").Tensor` in a type as a member expression, which nothing may
 //   follow there. Its stand-in turns the whole reference into one identifier of the same length
-//   (`import_____t__Tensor[]`), and the reparsed tree must read it as a type name.
+//   (`import_____t__Tensor[]`), and the reparsed tree must read it as a type name. The same for
+//   `typeof import('fs')` in type arguments (`importOriginal<typeof import('fs')>()`), read as a type query.
+//
+// - A generator member (`*[Symbol.iterator]()`) on the line after a class member written without a
+//   semicolon (`abstract get length(): number`): the scanner inserts no semicolon before a `*`. The
+//   blank before the `*` becomes `;` (`standIn`), and the reparsed tree must read a class body's
+//   separator there followed by a method that starts at the `*`.
 //
 // And one place where tree-sitter-python rejects valid code its layout decides: a line continuing a
 // bracketed expression indented left of its statement (`recoverBracketIndents`), which CPython reads
@@ -58,6 +64,8 @@ interface Replacement {
    * misleads the scanner), or every one that cannot be in an identifier (an import type's path).
    */
   changes?: 'first' | 'all';
+  /** The character the replaced one becomes instead of `_` (one character: offsets stay). */
+  standIn?: string;
   /** The reparsed node may be larger than the word (a character inside JSX text). */
   inside?: boolean;
 }
@@ -72,7 +80,7 @@ export type ParseWith = (text: string, language: LanguageId) => Tree;
  */
 export function recoverMisreadWords(text: string, language: LanguageId, tree: Tree, parseWith: ParseWith): Tree | undefined {
   if (language === 'python' || !tree.rootNode.hasError) return undefined;
-  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree), ...importTypes(text, tree, language)];
+  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree), ...importTypes(text, tree, language), ...generatorMembersAfterSignatures(text, tree, language)];
   // The tsx parse is the costly part (seconds on some garbage): only where a tag names a reserved word before `=`.
   if (language === 'javascript' && RESERVED_ATTRIBUTE.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
   if (replacements.length === 0) return undefined;
@@ -99,7 +107,8 @@ function standIns(text: string, replacements: readonly Replacement[]): string {
   let at = 0;
   for (const r of replacements) {
     if (r.start < at) continue;
-    if (r.changes === 'first') out += text.slice(at, r.start) + '_' + text.slice(r.start + 1, r.end);
+    if (r.standIn !== undefined) out += text.slice(at, r.start) + r.standIn + text.slice(r.start + 1, r.end);
+    else if (r.changes === 'first') out += text.slice(at, r.start) + '_' + text.slice(r.start + 1, r.end);
     else if (r.changes === 'all') out += text.slice(at, r.start) + text.slice(r.start, r.end).replace(/[^\w$]/g, '_');
     else out += text.slice(at, r.end - 1) + '_';
     at = r.end;
@@ -177,14 +186,43 @@ function jsxTextAmpersands(text: string, tree: Tree): Replacement[] {
 function importTypes(text: string, tree: Tree, language: LanguageId): Replacement[] {
   if (language === 'javascript' || !text.includes('import(')) return [];
   const out: Replacement[] = [];
-  for (const match of text.matchAll(/(?<![\w$.])import\((['"])[^'"\r\n]*\1\)(?:\.[A-Za-z_$][\w$]*)+/g)) {
+  // With members (`import("./t").Tensor[]`), or none after `typeof` (`importOriginal<typeof import('fs')>()`).
+  for (const match of text.matchAll(/(?<![\w$.])import\((['"])[^'"\r\n]*\1\)(?:\.[A-Za-z_$][\w$]*)+|(?<=(?<![\w$.])typeof[ \t]+)import\((['"])[^'"\r\n]*\2\)(?![ \t]*\.)/g)) {
     const start = match.index;
     const end = start + match[0].length;
     let n: SyntaxNode | null = tree.rootNode.descendantForIndex(start, start + 6);
     let broken = false;
     for (let depth = 0; n && depth < 12 && !broken; depth++, n = n.parent) broken = n.type === 'ERROR' || n.hasError;
     if (!broken) continue;
-    out.push({ start, end, accept: (node) => node.type === 'type_identifier', changes: 'all' });
+    // A member type is a type name; `typeof import('fs')` a type query of a name (in an expression, `typeof` of a dynamic import, it is a unary operand and left alone).
+    out.push({ start, end, accept: (node) => node.type === 'type_identifier' || (node.type === 'identifier' && node.parent?.type === 'type_query'), changes: 'all' });
+    if (out.length >= 64) break;
+  }
+  return out;
+}
+
+/**
+ * A generator member (`*[Symbol.iterator]()`, `*items()`) on the line after a class member written
+ * without a semicolon (`abstract get length(): number`): valid TypeScript (a line break ends a
+ * member), but the grammar's scanner inserts no semicolon before a line starting with `*`, reads a
+ * multiplication and fails. The blank before the `*` becomes `;` in the copy, and the reparsed tree
+ * must read it as a class body's separator followed by a method starting at the `*`.
+ */
+function generatorMembersAfterSignatures(text: string, tree: Tree, language: LanguageId): Replacement[] {
+  if (language === 'javascript' || !text.includes('*')) return [];
+  const out: Replacement[] = [];
+  for (const match of text.matchAll(/(?<=[\r\n][ \t]*)[ \t]\*[ \t]*(?:\[|[A-Za-z_$#])/g)) {
+    const start = match.index;
+    const star = tree.rootNode.descendantForIndex(start + 1, start + 2);
+    let broken = false;
+    // An error around the `*`, or a missing separator the grammar put right before the member it starts.
+    for (let n: SyntaxNode | null = star, depth = 0; n && depth < 4 && !broken; depth++, n = n.parent) {
+      const before = n.previousSibling;
+      broken = n.type === 'ERROR' || n.isMissing || (n.startIndex === start + 1 && before !== null && (before.isMissing || before.type === 'ERROR'));
+    }
+    if (!broken) continue;
+    const accept = (node: SyntaxNode): boolean => node.type === ';' && node.parent?.type === 'class_body' && node.nextSibling?.type === 'method_definition' && node.nextSibling.startIndex === start + 1;
+    out.push({ start, end: start + 1, accept, standIn: ';' });
     if (out.length >= 64) break;
   }
   return out;

@@ -143,6 +143,60 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     assert.match(broken.notices[0].message, /^syntax error at 2:/);
   });
 
+  it('reads `typeof import(...)` as a type argument without a notice, and leaves `typeof` of a dynamic import in an expression alone', () => {
+    const text = [
+      "vi.mock('fs', async (importOriginal) => {",
+      "  const actual = await importOriginal<typeof import('fs')>();",
+      '  return { ...actual };',
+      '});',
+      'export function pick(load: <T>() => T) {',
+      '  return load<typeof import("./tensor")>()',
+      '}',
+    ].join('\n');
+    const tsUphill = uphill.replace('function fitGain(inputs, targets, rounds)', 'function fitGain(inputs: number[], targets: number[], rounds: number)');
+    const lines = text.split('\n').length;
+    for (const language of ['typescript', 'tsx'] as const) {
+      const { findings, notices } = lintText(`${text}\n${tsUphill}\n`, { language });
+      assert.deepEqual(notices.map((n) => n.message), []);
+      assert.deepEqual(findings.map((f) => `${f.code}@${f.range.start.line}`), [`NB102@${lines + uphillLine}`]);
+    }
+    // `typeof import('x')` in an expression is valid already; a real error after it keeps its place.
+    const broken = lintText("const kind = typeof import('./m');\nconst k = (1 + ;\n", { language: 'typescript' });
+    assert.equal(broken.notices.length, 1);
+    assert.match(broken.notices[0].message, /^syntax error at 2:/);
+  });
+
+  it('reads a generator member after a class member with no semicolon without a notice, and keeps a multiplication on the next line', () => {
+    const text = [
+      'export abstract class Rows<T> {',
+      '  abstract row(i: number): T',
+      '  abstract get size(): number',
+      '',
+      '  *[Symbol.iterator](): Iterator<T> {',
+      '    for (let i = 0; i < this.size; i++) yield this.row(i)',
+      '  }',
+      '  declare label: string',
+      '  *pairs(): Generator<[number, T]> {',
+      '    for (let i = 0; i < this.size; i++) yield [i, this.row(i)]',
+      '  }',
+      '}',
+    ].join('\n');
+    const tsUphill = uphill.replace('function fitGain(inputs, targets, rounds)', 'function fitGain(inputs: number[], targets: number[], rounds: number)');
+    const lines = text.split('\n').length;
+    for (const language of ['typescript', 'tsx'] as const) {
+      const { findings, notices } = lintText(`${text}\n${tsUphill}\n`, { language });
+      assert.deepEqual(notices.map((n) => n.message), []);
+      assert.deepEqual(findings.map((f) => `${f.code}@${f.range.start.line}`), [`NB102@${lines + uphillLine}`]);
+    }
+    // A line starting with `*` in an expression continues it; a real error elsewhere keeps its place.
+    const broken = lintText('let a = 2\nlet b = a\n  * 3\nconst k = (1 + ;\n', { language: 'typescript' });
+    assert.equal(broken.notices.length, 1);
+    assert.match(broken.notices[0].message, /^syntax error at 4:/);
+    // A class whose `*` line is really broken is still reported.
+    const bad = lintText('class C {\n  abstract n(): number\n  * = 3\n}\n', { language: 'typescript' });
+    assert.equal(bad.notices.length, 1);
+  });
+
   it('still reports a real syntax error at its own position in such a file', () => {
     const lines = card.split('\n').length;
     // A JSX file with a broken expression at its end.

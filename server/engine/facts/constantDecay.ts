@@ -11,6 +11,7 @@ import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { penaltiesFor, penaltyCoefficientNames } from './losses';
 import { isDecayStrengthSymbol, isStepScalarSymbol } from './roles';
 import { programIndex, spanKey } from './program';
+import { gradientReachesStep } from './steppedUses';
 
 export interface ConstantDecay {
   term: RegGradientTerm;
@@ -47,6 +48,9 @@ export function constantDecayTerms(facts: Facts): ConstantDecay[] {
     if (target.kind === 'index' && target.index.some((i) => mentionsParam(i, param))) continue;
     if (guardedByParam(facts, t.site.span, param)) continue;
     if (strengthDistributedOverTensor(facts, t)) continue;
+    // A gradient in a local that no step reads and that never leaves its function (a longitude
+    // difference `dLambda = lambda - lambda0` in map-projection code) is no gradient of a weight.
+    if (!gradientReachesStep(facts, t.site)) continue;
     seen.add(spanKey(t.span));
     found.push({ term: t, target });
   }

@@ -12,6 +12,7 @@ import { explicitParams, someExpr, type ClassDef, type FunctionDef } from './sco
 import { stmtExprs } from './loops';
 import { isRegularizationStrengthName } from './roles';
 import { exprKey } from './keys';
+import { calleeUsesSettings } from './steppedUses';
 
 export interface DroppedDecay {
   call: Expr & { kind: 'call' };
@@ -52,6 +53,8 @@ function collect(facts: Facts): DroppedDecay[] {
       const arg = args[i];
       const written = arg.kind === 'name' ? arg.name : arg.kind === 'attr' ? arg.name : undefined;
       if (!written || !isRegularizationStrengthName(written)) continue;
+      // A callee that takes no step and hands none of its parameters on (`function noop() {}`) uses no setting.
+      if (!calleeUsesSettings(facts, target.fn, target.constructs)) break;
       out.push({ call, arg, written: exprKey(arg) ?? written, position: call.args.indexOf(arg), fn: target.fn, constructs: target.constructs, declared: params.map((p) => p.name || facts.source(p.span)) });
       break;
     }

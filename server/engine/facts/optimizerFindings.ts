@@ -1722,6 +1722,7 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       // Picked afresh each iteration before the average: `m = self.m.get(k, zeros)`, `v = self.get_slot(p, 'v')`
       // (a value read through the loop's variables, not from the name itself) is that parameter's own.
       if (ownStatements(loop.body).some((x) => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name) && someExpr(x.value, (e) => e.kind === 'name' && vars.includes(e.name)))) continue;
+      if (takenPerItem(loop, name, writes[0], vars, body, updateSpans, source)) continue;
       push({
         code: 'NB403',
         span: writes[0],
@@ -1730,6 +1731,24 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       });
       return true;
     }
+  }
+  return false;
+}
+
+/**
+ * The iteration takes the name afresh from what the loop picks before it averages: a statement of the
+ * loop's own body, ahead of the one that averages, binds it to a value that does not read it and reads
+ * the loop's item (`mi = m.get(name, zeros)`, `m = store.pop(p)`, `v = vs[i]`), so each parameter's
+ * average starts from its own entry, carried across steps by the store it is put back into.
+ */
+function takenPerItem(loop: Stmt & { kind: 'for' }, name: string, write: Span, vars: string[], body: Stmt[], updateSpans: Span[], source: (x: Span) => string): boolean {
+  for (const x of loop.body) {
+    if (within(write, x.span)) return false;
+    if (x.kind !== 'assign' || x.op) continue;
+    const binds = x.targets.some((t) => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name)));
+    if (!binds || someExpr(x.value, (e) => e.kind === 'name' && e.name === name)) continue;
+    const reads = pickedBy(body, x.value, updateSpans, source);
+    if (vars.some((v) => reads.has(v))) return true;
   }
   return false;
 }

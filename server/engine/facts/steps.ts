@@ -16,6 +16,7 @@ import { loopCollectionKey, regGradientTerms, scaledSelfSites, type RegGradientT
 import { DirectionAnalyzer, type DirTerm } from './direction';
 import { programIndex, spanKey } from './program';
 import { isReturnedGradientSum } from './gradientSums';
+import { isCotangentSum } from './cotangentSums';
 import { feedsOnlyOptimizerState } from './stateInputs';
 import { feedsGradientBack } from './gradientFeedback';
 
@@ -264,7 +265,7 @@ export function movesModelParameter(facts: Facts, site: UpdateSite): boolean {
   const last = lastComponent(base) ?? '';
   if (isInputName(last) || isDataLike(base) || isOptimizedInputName(last)) return false;
   const walksParams = base.kind === 'name' && isParameterListKey(loopCollectionKey(facts, base.name, site.scope, site.span.start) ?? '');
-  return facts.analyzer.isParam(base) && !(isStateLike(base) && !walksParams && !stepsLoopItemField(site, facts.analyzer, programIndex(facts))) && !isGradientLike(base) && !isReturnedGradientSum(facts, site) && !feedsOnlyOptimizerState(facts, site) && !feedsGradientBack(facts, site);
+  return facts.analyzer.isParam(base) && !(isStateLike(base) && !walksParams && !stepsLoopItemField(site, facts.analyzer, programIndex(facts))) && !isGradientLike(base) && !isReturnedGradientSum(facts, site) && !isCotangentSum(facts, site) && !feedsOnlyOptimizerState(facts, site) && !feedsGradientBack(facts, site);
 }
 
 export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {
