@@ -1720,8 +1720,9 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       // Carried: the loop body rebinds the name (`v = Vt`, `v = beta * v + …`).
       if (!ownStatements(loop.body).some((x) => x.kind === 'assign' && x.targets.some((t) => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name))))) continue;
       // Picked afresh each iteration before the average: `m = self.m.get(k, zeros)`, `v = self.get_slot(p, 'v')`
-      // (a value read through the loop's variables, not from the name itself) is that parameter's own.
-      if (ownStatements(loop.body).some((x) => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name) && someExpr(x.value, (e) => e.kind === 'name' && vars.includes(e.name)))) continue;
+      // (a value selected by the loop's variables, not from the name itself) is that parameter's own.
+      // `self.state.get('m', np.zeros_like(p))` selects one entry for all: p only shapes the default.
+      if (ownStatements(loop.body).some((x) => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name) && selectedBy(facts, x.value, vars))) continue;
       push({
         code: 'NB403',
         span: writes[0],
@@ -1732,6 +1733,16 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
     }
   }
   return false;
+}
+
+/**
+ * Whether a value is selected by one of the loop's variables: an entry at it (`self.m[k]`), or a
+ * method of a value, not a module, handed it first (`self.m.get(k, zeros)`, `self.get_slot(p, 'v')`);
+ * not a value it only shapes (`np.zeros_like(p)`, the default of `.get('m', …)`).
+ */
+function selectedBy(facts: Facts, value: Expr, vars: string[]): boolean {
+  const reads = (e: Expr): boolean => someExpr(e, (x) => x.kind === 'name' && vars.includes(x.name));
+  return someExpr(value, (e) => (e.kind === 'index' && e.index.some(reads)) || (e.kind === 'call' && e.callee.kind === 'attr' && e.args.length > 0 && reads(e.args[0]) && !facts.analyzer.isModule(e.callee.object)));
 }
 
 /**
