@@ -20,9 +20,16 @@ import { isIndexName } from './roles';
 /** Whether the value the training path masks (`trainAt`) is the function's integer ids, not activations. */
 export function masksIndices(facts: Facts, body: { stmts: Stmt[]; params: Param[]; scope: Scope }, trainAt: Expr, probability: string | undefined): boolean {
   const names = new Set(body.params.map((p) => p.name).filter((n) => !isSelfName(n) && n !== probability));
+  // The masked values: parameters read in the training output, not where it picks an entry or a mask
+  // (`xs[t] * mask`, `h * self.masks[layer]`: t and layer select, the activations are xs and h).
+  const picks = new Set<Expr>();
+  someExpr(trainAt, (e) => {
+    if (e.kind === 'index') for (const i of e.index) someExpr(i, (x) => (picks.add(x), false));
+    return false;
+  });
   const data = new Set<string>();
   someExpr(trainAt, (e) => {
-    if (e.kind === 'name' && names.has(e.name)) data.add(e.name);
+    if (e.kind === 'name' && names.has(e.name) && !picks.has(e)) data.add(e.name);
     return false;
   });
   if (data.size === 0) return false;

@@ -1720,9 +1720,9 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       // Carried: the loop body rebinds the name (`v = Vt`, `v = beta * v + …`).
       if (!ownStatements(loop.body).some((x) => x.kind === 'assign' && x.targets.some((t) => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name))))) continue;
       // Picked afresh each iteration before the average: `m = self.m.get(k, zeros)`, `v = self.get_slot(p, 'v')`
-      // (a value read through the loop's variables, not from the name itself) is that parameter's own.
-      if (ownStatements(loop.body).some((x) => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name) && someExpr(x.value, (e) => e.kind === 'name' && vars.includes(e.name)))) continue;
-      if (takenPerItem(loop, name, writes[0], vars, body, updateSpans, source)) continue;
+      // (a value selected by the loop's variables, not from the name itself) is that parameter's own.
+      // `self.state.get('m', np.zeros_like(p))` selects one entry for all: p only shapes the default.
+      if (ownStatements(loop.body).some((x) => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name) && selectedBy(facts, x.value, vars))) continue;
       push({
         code: 'NB403',
         span: writes[0],
@@ -1736,21 +1736,13 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
 }
 
 /**
- * The iteration takes the name afresh from what the loop picks before it averages: a statement of the
- * loop's own body, ahead of the one that averages, binds it to a value that does not read it and reads
- * the loop's item (`mi = m.get(name, zeros)`, `m = store.pop(p)`, `v = vs[i]`), so each parameter's
- * average starts from its own entry, carried across steps by the store it is put back into.
+ * Whether a value is selected by one of the loop's variables: an entry at it (`self.m[k]`), or a
+ * method of a value, not a module, handed it first (`self.m.get(k, zeros)`, `self.get_slot(p, 'v')`);
+ * not a value it only shapes (`np.zeros_like(p)`, the default of `.get('m', …)`).
  */
-function takenPerItem(loop: Stmt & { kind: 'for' }, name: string, write: Span, vars: string[], body: Stmt[], updateSpans: Span[], source: (x: Span) => string): boolean {
-  for (const x of loop.body) {
-    if (within(write, x.span)) return false;
-    if (x.kind !== 'assign' || x.op) continue;
-    const binds = x.targets.some((t) => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name)));
-    if (!binds || someExpr(x.value, (e) => e.kind === 'name' && e.name === name)) continue;
-    const reads = pickedBy(body, x.value, updateSpans, source);
-    if (vars.some((v) => reads.has(v))) return true;
-  }
-  return false;
+function selectedBy(facts: Facts, value: Expr, vars: string[]): boolean {
+  const reads = (e: Expr): boolean => someExpr(e, (x) => x.kind === 'name' && vars.includes(x.name));
+  return someExpr(value, (e) => (e.kind === 'index' && e.index.some(reads)) || (e.kind === 'call' && e.callee.kind === 'attr' && e.args.length > 0 && reads(e.args[0]) && !facts.analyzer.isModule(e.callee.object)));
 }
 
 /**
