@@ -10,7 +10,9 @@
 // Each half of the shape alone says too little: a training function returns its loss beside the
 // weights it stepped (`return loss, W`), and a zero array shaped like W is also a velocity or a
 // running sum. The weight is the one the returned loss penalizes, so the zeros are that weight's shape
-// and the tuple is that loss's: both must hold. Cheap: one pass over a function's own statements,
+// and the tuple is that loss's: both must hold, and the zeros must be given a term of data or of a
+// gradient (zeros that only collect the penalty's values per weight are a report's map, no gradient).
+// Cheap: one pass over a function's own statements, and one more per candidate that passes the rest,
 // once per function body and pass of `findUpdates` (the caller keeps the answer).
 import type { Expr, Stmt } from '../ir';
 import type { Analyzer } from './analysis';
