@@ -10,12 +10,14 @@
 // Each half of the shape alone says too little: a training function returns its loss beside the
 // weights it stepped (`return loss, W`), and a zero array shaped like W is also a velocity or a
 // running sum. The weight is the one the returned loss penalizes, so the zeros are that weight's shape
-// and the tuple is that loss's: both must hold. Cheap: one pass over a function's own statements,
+// and the tuple is that loss's: both must hold, and the zeros must be given a term of data or of a
+// gradient (zeros that only collect the penalty's values per weight are a report's map, no gradient).
+// Cheap: one pass over a function's own statements, and one more per candidate that passes the rest,
 // once per function body and pass of `findUpdates` (the caller keeps the answer).
 import type { Expr, Stmt } from '../ir';
 import type { Analyzer } from './analysis';
 import type { Scope, ScopeBuilder } from './scope';
-import { exprKey } from './keys';
+import { baseExpr, exprKey } from './keys';
 import { isShapeAttribute, isShapedLikeCall, zeroValue } from './catalogue';
 import { ownStatements } from './program';
 
@@ -66,13 +68,39 @@ export function gradientsBesideLoss(body: Stmt[], scopes: ScopeBuilder, analyzer
         return p !== undefined && p.params.some((o) => o.key === weight);
       });
     });
+  /**
+   * Whether a name, after its zeros, is given some term that holds data or a gradient, not only
+   * weights, knobs and penalties (`dW += X.T.dot(r)`, `acc[:, c] += x`): a gradient of a loss with a data term carries that term's gradient, while
+   * zeros that only collect the penalty's values (`pen += reg * W ** 2`, a per-weight map kept for a
+   * report) say nothing of being a gradient.
+   */
+  const carriesData = (name: string): boolean =>
+    stmts.some((s) => {
+      if (s.kind !== 'assign' || s === first.get(name) || s.op === '*' || s.op === '/' || s.targets.length !== 1) return false;
+      const base = baseExpr(s.targets[0]);
+      if (base.kind !== 'name' || base.name !== name) return false;
+      const scope: Scope = scopes.stmtScopes.get(s) ?? scopes.root;
+      return addends(s.value).some((a) => !(a.kind === 'name' && a.name === name) && analyzer.summands(a, scope, s.span.start).some((x) => analyzer.classifySummand(x).tensor));
+    });
   for (const names of tuples)
     for (const g of names) {
       const weight = zerosOf.get(g);
       if (weight === undefined || names.includes(weight)) continue;
-      if (names.some((l) => l !== g && !zerosOf.has(l) && penalizes(l, weight))) found.add(g);
+      if (names.some((l) => l !== g && !zerosOf.has(l) && penalizes(l, weight)) && carriesData(g)) found.add(g);
     }
   return found;
+}
+
+/** The terms of a sum as written: `a + b - c` → a, b, c (signs dropped). */
+function addends(e: Expr): Expr[] {
+  const out: Expr[] = [];
+  const stack = [e];
+  while (stack.length > 0 && out.length < 64) {
+    const x = stack.pop()!;
+    if (x.kind === 'binary' && (x.op === '+' || x.op === '-')) stack.push(x.right, x.left);
+    else out.push(x);
+  }
+  return out;
 }
 
 /** `np.zeros_like(W)`, `torch.zeros_like(W)`, `np.zeros(W.shape)`: zeros shaped like W, which it returns. */
