@@ -294,6 +294,7 @@ function carriedSinks(facts: Facts): Sink[] {
   const index = programIndex(facts);
   for (const fn of index.functions) {
     if (!definedInFile(facts, fn)) continue;
+    let applied: Map<string, Set<string>> | undefined;
     for (const st of ownStatements(fn.body)) {
       // `prev[i] = change`, or through an accessor pair: `deltas.set(i, o, change)` read back as `deltas.get(i, o)`.
       let t: Expr | undefined;
@@ -306,6 +307,10 @@ function carriedSinks(facts: Facts): Sink[] {
       if (key === undefined || key.includes('[?]')) continue;
       const b = index.scopeAt(st.span.start).lookup(stored.name, st.span.start);
       if (!b || b.kind !== 'assign' || b.op || !b.value || index.enclosingFunction(b.scope) !== fn) continue;
+      // The carried change is applied to something else in the same function (`w[i] += change`): a moving
+      // average kept only to be read (a smoothed loss for a log) is no step, and 0 there is no setting of training.
+      applied ??= appliedLocals(fn.body);
+      if (![...(applied.get(stored.name) ?? [])].some((k) => k !== key)) continue;
       const value = b.value;
       // The old value read directly, or through a local of this function that copies it (`var change = this.changes[i]`).
       const readsOld = (x: Expr): boolean => {
@@ -325,6 +330,33 @@ function carriedSinks(facts: Facts): Sink[] {
         if (!own || !factor || (factor.kind !== 'name' && factor.kind !== 'attr' && factor.kind !== 'index') || facts.analyzer.isParam(factor)) continue;
         out.push({ expr: factor, scope: index.scopeAt(factor.span.start), at: factor.span.start, meaning: 'momentum', use: st.span, target });
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * The locals a function's own statements add to a stored place's old value, with those places' keys:
+ * `w[i] += change`, `w[i] = w[i] - change`, `weights.set(i, j, weights.get(i, j) + change)`.
+ */
+function appliedLocals(body: Stmt[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const note = (place: string | undefined, terms: Expr[]): void => {
+    if (place === undefined) return;
+    for (const t of terms) if (t.kind === 'name') (out.get(t.name) ?? out.set(t.name, new Set()).get(t.name)!).add(place);
+  };
+  for (const st of ownStatements(body)) {
+    if (st.kind === 'assign' && st.targets.length === 1 && (st.targets[0].kind === 'attr' || st.targets[0].kind === 'index')) {
+      const place = placeKey(st.targets[0]);
+      if (st.op === '+' || st.op === '-') note(place, summands(st.value));
+      else if (!st.op) {
+        const terms = summands(st.value);
+        if (terms.some((t) => placeKey(t) === place)) note(place, terms);
+      }
+    } else if (st.kind === 'expr' && st.expr.kind === 'call' && st.expr.callee.kind === 'attr' && st.expr.callee.name === ENTRY_SETTER && st.expr.args.length >= 2 && st.expr.kwargs.length === 0) {
+      const place = placeKey(st.expr);
+      const terms = summands(st.expr.args[st.expr.args.length - 1]);
+      if (terms.some((t) => t.kind === 'call' && placeKey(t) === place)) note(place, terms);
     }
   }
   return out;
