@@ -14,7 +14,8 @@ function meaning(f: FalsyDefault, api: boolean): string {
     case 'momentum':
       return api ? `it is ${where}, and 0 means no momentum (a plain gradient step)` : `it is the factor on \`${f.target}\`'s old value in its update (a momentum or moving-average coefficient), and 0 means no momentum: each step uses only the new term`;
     case 'decay':
-      return api ? `it is ${where}, and 0 means no weight decay` : `it is the decay factor in \`${f.target}\`'s shrink of its own value, and 0 means no weight decay`;
+      // The line may shrink a weight (`W = W * (1 - lr * wd) - …`) or add a decay term to its gradient (`dW = … + reg * W`): say neither.
+      return api ? `it is ${where}, and 0 means no weight decay` : `it is the weight-decay factor on the line that sets \`${f.target}\`, and 0 means no weight decay`;
     case 'penalty':
       return `it is the strength of the penalty on \`${f.target}\` that the loss adds, and 0 means no penalty`;
     case 'dropout':
@@ -46,7 +47,7 @@ export const nb210FalsyDefaultOverridesZero = defineRule({
           `\`${written}\` replaces an explicit 0 with ${fallback}: ${op} falls back on every falsy value, and 0 is falsy. ` +
           `Here 0 is a setting of its own: ${meaning(f, api)} (${facts.lineLabel(f.use)}). ` +
           `Write \`${replacement}\`, which falls back only when the option is missing.`,
-        related: [{ span: f.use, message: api ? `the value given to \`${f.target}\`'s \`${f.keyword}\`` : f.meaning === 'penalty' ? `the value read here as the strength of the penalty on \`${f.target}\`` : `the value read here as ${f.meaning === 'decay' ? 'the decay factor' : 'the factor on the old value'} of \`${f.target}\`` }],
+        related: [{ span: f.use, message: api ? `the value given to \`${f.target}\`'s \`${f.keyword}\`` : f.meaning === 'penalty' ? `the value read here as the strength of the penalty on \`${f.target}\`` : f.meaning === 'decay' ? 'the value read here as the weight-decay factor' : `the value read here as the factor on the old value of \`${f.target}\`` }],
         fix: { title: python ? `Fall back only on None: \`${replacement}\`` : `Fall back only on null or undefined: \`${replacement}\``, safety: 'unsafe', edits: [{ span: f.expr.span, newText: replacement }] },
       });
     }

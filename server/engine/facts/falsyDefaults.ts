@@ -19,7 +19,7 @@
 // `??`, `typeof x !== 'undefined' ? x : d`, `x if x is not None else d` and a default of 0.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import type { Scope } from './scope';
+import type { FunctionDef, Scope } from './scope';
 import { regGradientTerms } from './gradients';
 import { lossFacts } from './losses';
 import { dropoutRateParameter, frameworkPath, isNoneLiteral, mayNameDropoutApi, zeroMeaningfulOptimizerKeywords } from './catalogue';
@@ -294,6 +294,7 @@ function carriedSinks(facts: Facts): Sink[] {
   const index = programIndex(facts);
   for (const fn of index.functions) {
     if (!definedInFile(facts, fn)) continue;
+    let applied: Map<string, Set<string>> | undefined;
     for (const st of ownStatements(fn.body)) {
       // `prev[i] = change`, or through an accessor pair: `deltas.set(i, o, change)` read back as `deltas.get(i, o)`.
       let t: Expr | undefined;
@@ -306,6 +307,10 @@ function carriedSinks(facts: Facts): Sink[] {
       if (key === undefined || key.includes('[?]')) continue;
       const b = index.scopeAt(st.span.start).lookup(stored.name, st.span.start);
       if (!b || b.kind !== 'assign' || b.op || !b.value || index.enclosingFunction(b.scope) !== fn) continue;
+      // The carried change is applied to something else in the same function (`w[i] += change`): a moving
+      // average kept only to be read (a smoothed loss for a log) is no step, and 0 there is no setting of training.
+      applied ??= appliedLocals(fn, index);
+      if (![...(applied.get(stored.name) ?? [])].some((k) => k !== key)) continue;
       const value = b.value;
       // The old value read directly, or through a local of this function that copies it (`var change = this.changes[i]`).
       const readsOld = (x: Expr): boolean => {
@@ -326,6 +331,38 @@ function carriedSinks(facts: Facts): Sink[] {
         out.push({ expr: factor, scope: index.scopeAt(factor.span.start), at: factor.span.start, meaning: 'momentum', use: st.span, target });
       }
     }
+  }
+  return out;
+}
+
+/**
+ * The locals a function's own statements add to a stored place's old value, with those places' keys:
+ * `w[i] += change`, `w[i] = w[i] - change`, `weights.set(i, j, weights.get(i, j) + change)`, also through
+ * a local of the function holding the new value (`next = weights.get(i, j) + change; weights.set(i, j, next)`).
+ */
+function appliedLocals(fn: FunctionDef, index: ReturnType<typeof programIndex>): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  const note = (place: string | undefined, terms: Expr[]): void => {
+    if (place === undefined) return;
+    for (const t of terms) if (t.kind === 'name') (out.get(t.name) ?? out.set(t.name, new Set()).get(t.name)!).add(place);
+  };
+  // The value stored, or the value of the local of this function it stores.
+  const newValue = (v: Expr, at: number): Expr => {
+    if (v.kind !== 'name') return v;
+    const b = index.scopeAt(at).lookup(v.name, at);
+    return b && b.kind === 'assign' && !b.op && b.value && index.enclosingFunction(b.scope) === fn ? b.value : v;
+  };
+  const addsToOld = (place: string | undefined, v: Expr): void => {
+    const terms = summands(v);
+    if (place !== undefined && terms.some((t) => placeKey(t) === place)) note(place, terms);
+  };
+  for (const st of ownStatements(fn.body)) {
+    if (st.kind === 'assign' && st.targets.length === 1 && (st.targets[0].kind === 'attr' || st.targets[0].kind === 'index')) {
+      const place = placeKey(st.targets[0]);
+      if (st.op === '+' || st.op === '-') note(place, summands(st.value));
+      else if (!st.op) addsToOld(place, newValue(st.value, st.span.start));
+    } else if (st.kind === 'expr' && st.expr.kind === 'call' && st.expr.callee.kind === 'attr' && st.expr.callee.name === ENTRY_SETTER && st.expr.args.length >= 2 && st.expr.kwargs.length === 0)
+      addsToOld(placeKey(st.expr), newValue(st.expr.args[st.expr.args.length - 1], st.span.start));
   }
   return out;
 }
