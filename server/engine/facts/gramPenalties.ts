@@ -23,6 +23,7 @@ import { baseExpr, exprKey } from './keys';
 import { numberOf, penaltyOfProduct } from './analysis';
 import { REDUCTION_KEYWORDS, SUM_FUNCTIONS, builtArray, builtArrayShape, frameworkPath, iteratingSum, loopSource } from './catalogue';
 import { paramIds, regGradientTerms, type RegGradientTerm } from './gradients';
+import { statementAround } from './unreducedPenalties';
 
 export interface GramPenalty {
   /** The full sum as written: `np.sum(W.T @ W)`. */
@@ -302,16 +303,6 @@ function pickedByLoop(facts: Facts, e: Expr, scope: Scope, at: number): { collec
 }
 
 // ------------------------------------------------------------------ statements
-
-function statementAround(facts: Facts, span: Span): Stmt | undefined {
-  let best: Stmt | undefined;
-  for (const st of programIndex(facts).stmtBySpan.values()) {
-    if (st.kind !== 'assign' && st.kind !== 'expr' && st.kind !== 'return') continue;
-    if (st.span.start > span.start || st.span.end < span.end) continue;
-    if (!best || st.span.end - st.span.start < best.span.end - best.span.start) best = st;
-  }
-  return best;
-}
 
 function reads(st: Stmt, key: string): boolean {
   const roots = st.kind === 'assign' ? [st.value] : st.kind === 'return' && st.value ? [st.value] : st.kind === 'expr' ? [st.expr] : [];

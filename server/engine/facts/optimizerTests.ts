@@ -7,8 +7,9 @@ import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { frameworkFacts, type OptimizerFact } from './frameworks';
 import { someExpr, type Scope } from './scope';
-import { programIndex, walkAll } from './program';
+import { walkAll } from './program';
 import { isNumericComparison } from './catalogue';
+import { bodyAround } from './wholeObjectivePenalties';
 
 /** Whether the optimizer's parameters (names written in its first argument) are compared numerically in its function. */
 export function isOptimizerUnderTest(facts: Facts, opt: OptimizerFact): boolean {
@@ -51,14 +52,3 @@ function twinConstruction(facts: Facts, opt: OptimizerFact, body: Stmt[]): boole
   return found;
 }
 
-function bodyAround(facts: Facts, scope: Scope): Stmt[] {
-  const index = programIndex(facts);
-  for (let s: Scope | undefined = scope; s; s = s.parent) {
-    if (s.kind === 'function') {
-      const fn = index.functionOfScope(s);
-      if (fn) return fn.body;
-    }
-    if (s.kind === 'class') break;
-  }
-  return facts.module.body;
-}

@@ -344,7 +344,7 @@ function arithmeticPath(root: Expr, target: Expr): boolean {
 }
 
 /** The innermost simple statement (assignment, expression, return) whose span holds `span`. */
-function statementAround(facts: Facts, span: Span): Stmt | undefined {
+export function statementAround(facts: Facts, span: Span): Stmt | undefined {
   let best: Stmt | undefined;
   for (const st of programIndex(facts).stmtBySpan.values()) {
     if (st.kind !== 'assign' && st.kind !== 'expr' && st.kind !== 'return') continue;

@@ -30,7 +30,8 @@ export function isWholeObjective(facts: Facts, p: LossPenaltyFact): boolean {
   return !other;
 }
 
-function bodyAround(facts: Facts, scope: Scope): Stmt[] {
+/** The body of the function a scope is in (a class or the module: the module's). */
+export function bodyAround(facts: Facts, scope: Scope): Stmt[] {
   const index = programIndex(facts);
   for (let s: Scope | undefined = scope; s; s = s.parent) {
     if (s.kind === 'function') {
