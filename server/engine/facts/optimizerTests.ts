@@ -6,7 +6,7 @@
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { frameworkFacts, type OptimizerFact } from './frameworks';
-import { someExpr, type Scope } from './scope';
+import { someExpr } from './scope';
 import { walkAll } from './program';
 import { isNumericComparison } from './catalogue';
 import { bodyAround } from './wholeObjectivePenalties';
