@@ -1675,6 +1675,12 @@ export function isGraphTracingDecorator(path: string[] | undefined): boolean {
   return path !== undefined && path.length === 2 && path[0] === 'tensorflow' && path[1] === 'function';
 }
 
+/** Keras model methods that run the model inside a graph they trace (unless `run_eagerly`): `model.fit(…)`, `model.predict(…)`. */
+const KERAS_GRAPH_RUNS = new Set(['fit', 'evaluate', 'predict', 'train_on_batch', 'test_on_batch', 'predict_on_batch', 'fit_generator', 'evaluate_generator', 'predict_generator']);
+export function isKerasGraphRun(method: string): boolean {
+  return KERAS_GRAPH_RUNS.has(method);
+}
+
 /** NumPy's `np.random` functions that draw nothing (state, seeding, generator constructors). */
 const NUMPY_RANDOM_NON_DRAWS = new Set(['seed', 'get_state', 'set_state', 'default_rng', 'RandomState', 'Generator', 'SeedSequence', 'PCG64', 'MT19937', 'BitGenerator', 'bit_generator']);
 /** Python's `random` module functions that draw nothing. */

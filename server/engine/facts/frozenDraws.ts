@@ -6,12 +6,15 @@
 // Methods of the file the traced method calls on `self` are read too (two calls deep). Silent for
 // `tf.random.*`, for a draw inside a function handed to `tf.numpy_function` / `tf.py_function` (a
 // nested function, not read), for `build` (run once on purpose), for a layer built with
-// `dynamic=True` (Keras runs it eagerly), for PyTorch modules and for plain eager code.
+// `dynamic=True` (Keras runs it eagerly), for PyTorch modules and for plain eager code: a layer's `call`
+// in a file that trains with a `GradientTape` and never traces (no `tf.function`, no `fit`/`predict`)
+// runs eagerly, a new draw each call.
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, type ClassDef, type FunctionDef } from './scope';
-import { frameworkPath, isGraphTracingDecorator, isHostRandomDraw, isKerasCallBase } from './catalogue';
-import { definedInFile, ownStatements, programIndex } from './program';
+import { frameworkPath, isGraphTracingDecorator, isHostRandomDraw, isKerasCallBase, isKerasGraphRun } from './catalogue';
+import { definedInFile, ownStatements, programIndex, walkAll } from './program';
+import { trainingFacts } from './loops';
 import { baseClasses, methodOf, resolveCall } from './resolve';
 
 export interface FrozenDraw {
@@ -43,16 +46,36 @@ function collect(facts: Facts): FrozenDraw[] {
   if (facts.language !== 'python' || !/\brandom\b/.test(facts.text)) return [];
   const index = programIndex(facts);
   const out: FrozenDraw[] = [];
+  let eager: boolean | undefined;
   for (const fn of index.functions) {
     if (!definedInFile(facts, fn)) continue;
     let why: FrozenDraw['why'] | undefined;
     if (fn.decorators.some((d) => isGraphTracingDecorator(frameworkPath(d.kind === 'call' ? d.callee : d, fn.scope.parent ?? fn.scope, fn.span.start, facts.scopes.imports, 'python')))) why = 'tf.function';
     else if (fn.cls && KERAS_TRACED_METHODS.has(fn.name) && derivesFromKeras(facts, fn.cls, 0) && !builtDynamic(facts, fn.cls)) why = 'keras';
     if (!why) continue;
+    if (why === 'keras' && fn.name === 'call' && (eager ??= trainsEagerly(facts))) continue;
     const found = drawIn(facts, fn, 0, new Set());
     if (found) out.push({ draw: found.draw, traced: fn, fn: found.fn, why });
   }
   return out;
+}
+
+/**
+ * The file trains with a `GradientTape` and nothing in it traces: no `@tf.function` or `tf.function(…)`,
+ * no Keras run that traces the model (`fit`, `predict`…). A layer's `call` then runs eagerly, a new draw
+ * each step.
+ */
+function trainsEagerly(facts: Facts): boolean {
+  if (trainingFacts(facts).tapeBlocks.length === 0) return false;
+  const index = programIndex(facts);
+  let traces = false;
+  // Decorators included: `@tf.function` and `tf.function(step)` both read `tf.function`.
+  walkAll(facts.module.body, (e) => {
+    if (traces) return;
+    if (e.kind === 'call' && e.callee.kind === 'attr' && isKerasGraphRun(e.callee.name)) traces = true;
+    else if ((e.kind === 'attr' || e.kind === 'name') && isGraphTracingDecorator(frameworkPath(e, index.scopeAt(e.span.start), e.span.start, facts.scopes.imports, 'python'))) traces = true;
+  });
+  return !traces;
 }
 
 function derivesFromKeras(facts: Facts, cls: ClassDef, hops: number): boolean {
