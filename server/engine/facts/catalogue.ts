@@ -1675,6 +1675,26 @@ export function isGraphTracingDecorator(path: string[] | undefined): boolean {
   return path !== undefined && path.length === 2 && path[0] === 'tensorflow' && path[1] === 'function';
 }
 
+/** The Keras methods `fit` / `evaluate` / `predict` run inside the graph they trace: a layer's or model's `call`, `train_step`… */
+const KERAS_TRACED_METHODS = new Set(['call', 'train_step', 'test_step', 'predict_step']);
+export function isKerasTracedMethod(name: string): boolean {
+  return KERAS_TRACED_METHODS.has(name);
+}
+/** The Keras layer keyword that makes Keras run `call` eagerly, never traced: `dynamic=True`. */
+export const KERAS_EAGER_KEYWORD = 'dynamic';
+
+/** Conversions that keep 0 as 0 (`float(x or 0.9)`, `Number(opts.m || 0.5)`): still the value converted. */
+const NUMERIC_CONVERSIONS = new Set(['float', 'Number', 'parseFloat']);
+export function isNumericConversion(name: string): boolean {
+  return NUMERIC_CONVERSIONS.has(name);
+}
+/** Reads of an option that may be absent: a mapping's `d.get("k")`, Python's `getattr(o, "k")`. */
+export const OPTION_GET_METHOD = 'get';
+export const OPTION_GET_FUNCTION = 'getattr';
+/** The accessor pair of a matrix-like class (`m.set(i, j, v)` stores what `m.get(i, j)` reads). */
+export const ENTRY_SETTER = 'set';
+export const ENTRY_GETTER = 'get';
+
 /** Keras model methods that run the model inside a graph they trace (unless `run_eagerly`): `model.fit(…)`, `model.predict(…)`. */
 const KERAS_GRAPH_RUNS = new Set(['fit', 'evaluate', 'predict', 'train_on_batch', 'test_on_batch', 'predict_on_batch', 'fit_generator', 'evaluate_generator', 'predict_generator']);
 export function isKerasGraphRun(method: string): boolean {

@@ -22,7 +22,7 @@ import type { Facts } from './index';
 import type { FunctionDef, Scope } from './scope';
 import { regGradientTerms } from './gradients';
 import { lossFacts } from './losses';
-import { dropoutRateParameter, frameworkPath, isNoneLiteral, mayNameDropoutApi, zeroMeaningfulOptimizerKeywords } from './catalogue';
+import { ENTRY_GETTER, ENTRY_SETTER, OPTION_GET_FUNCTION, OPTION_GET_METHOD, dropoutRateParameter, frameworkPath, isNoneLiteral, isNumericConversion, mayNameDropoutApi, zeroMeaningfulOptimizerKeywords } from './catalogue';
 import { exprKey } from './keys';
 import { howStepDivides, optimizerSteps } from './optimizerSteps';
 import { definedInFile, ownStatements, programIndex, walkAll } from './program';
@@ -94,17 +94,15 @@ export function falsyDefault(e: Expr): (Expr & { kind: 'other' }) | undefined {
 
 /** A name, a field, an entry, `d.get(k)` / `d.get(k, None)`, `getattr(o, "k", None)`: a value that may be absent. */
 function isOptionRead(e: Expr): boolean {
-  if (e.kind === 'name') return e.name !== 'self' && e.name !== 'this';
+  if (e.kind === 'name') return !e.receiver;
   if (e.kind === 'attr' || e.kind === 'index') return exprKey(e) !== undefined;
   if (e.kind !== 'call' || e.kwargs.length > 0) return false;
   const noneOrAbsent = (x: Expr | undefined): boolean => x === undefined || isNoneLiteral(x);
-  if (e.callee.kind === 'attr' && e.callee.name === 'get' && e.args.length >= 1 && e.args.length <= 2 && e.args[0].kind === 'str') return noneOrAbsent(e.args[1]);
-  if (e.callee.kind === 'name' && e.callee.name === 'getattr' && (e.args.length === 2 || e.args.length === 3) && e.args[1].kind === 'str') return noneOrAbsent(e.args[2]);
+  if (e.callee.kind === 'attr' && e.callee.name === OPTION_GET_METHOD && e.args.length >= 1 && e.args.length <= 2 && e.args[0].kind === 'str') return noneOrAbsent(e.args[1]);
+  if (e.callee.kind === 'name' && e.callee.name === OPTION_GET_FUNCTION && (e.args.length === 2 || e.args.length === 3) && e.args[1].kind === 'str') return noneOrAbsent(e.args[2]);
   return false;
 }
 
-/** Conversions that keep 0 as 0: `float(x or 0.9)` is still the defaulted value. */
-const NUMERIC_CONVERSIONS = new Set(['float', 'Number', 'parseFloat']);
 
 /** The `X || d` definitions the value of `e` (read at `at` in `scope`) may come from. */
 function sources(facts: Facts, e: Expr, scope: Scope, at: number, hops: number, out: (Expr & { kind: 'other' })[], seen: Set<Expr>): void {
@@ -115,7 +113,7 @@ function sources(facts: Facts, e: Expr, scope: Scope, at: number, hops: number, 
     out.push(falsy);
     return;
   }
-  if (e.kind === 'call' && e.callee.kind === 'name' && NUMERIC_CONVERSIONS.has(e.callee.name) && e.args.length === 1 && e.kwargs.length === 0) {
+  if (e.kind === 'call' && e.callee.kind === 'name' && isNumericConversion(e.callee.name) && e.args.length === 1 && e.kwargs.length === 0) {
     sources(facts, e.args[0], scope, at, hops + 1, out, seen);
     return;
   }
@@ -367,9 +365,6 @@ function appliedLocals(fn: FunctionDef, index: ReturnType<typeof programIndex>):
   return out;
 }
 
-/** The accessor pair of a matrix-like class: `m.set(i, j, v)` stores what `m.get(i, j)` reads. */
-const ENTRY_SETTER = 'set';
-const ENTRY_GETTER = 'get';
 
 /** A stored place's key: a field or entry (`prev[i]`), or an accessor's entry (`deltas.set(i, o, v)` and `deltas.get(i, o)` alike). */
 function placeKey(e: Expr): string | undefined {

@@ -12,7 +12,7 @@
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, type ClassDef, type FunctionDef } from './scope';
-import { frameworkPath, isGraphTracingDecorator, isHostRandomDraw, isKerasCallBase, isKerasGraphRun } from './catalogue';
+import { KERAS_EAGER_KEYWORD, frameworkPath, isGraphTracingDecorator, isHostRandomDraw, isKerasCallBase, isKerasGraphRun, isKerasTracedMethod } from './catalogue';
 import { definedInFile, ownStatements, programIndex, walkAll } from './program';
 import { trainingFacts } from './loops';
 import { baseClasses, methodOf, resolveCall } from './resolve';
@@ -36,8 +36,6 @@ export function frozenDraws(facts: Facts): FrozenDraw[] {
   return found;
 }
 
-/** The Keras methods run inside the graph that `fit` / `evaluate` / `predict` trace. */
-const KERAS_TRACED_METHODS = new Set(['call', 'train_step', 'test_step', 'predict_step']);
 const MAX_HOPS = 6;
 /** How many method calls deep from the traced function a draw is looked for. */
 const MAX_CALL_DEPTH = 2;
@@ -51,7 +49,7 @@ function collect(facts: Facts): FrozenDraw[] {
     if (!definedInFile(facts, fn)) continue;
     let why: FrozenDraw['why'] | undefined;
     if (fn.decorators.some((d) => isGraphTracingDecorator(frameworkPath(d.kind === 'call' ? d.callee : d, fn.scope.parent ?? fn.scope, fn.span.start, facts.scopes.imports, 'python')))) why = 'tf.function';
-    else if (fn.cls && KERAS_TRACED_METHODS.has(fn.name) && derivesFromKeras(facts, fn.cls, 0) && !builtDynamic(facts, fn.cls)) why = 'keras';
+    else if (fn.cls && isKerasTracedMethod(fn.name) && derivesFromKeras(facts, fn.cls, 0) && !builtDynamic(facts, fn.cls)) why = 'keras';
     if (!why) continue;
     if (why === 'keras' && fn.name === 'call' && (eager ??= trainsEagerly(facts))) continue;
     const found = drawIn(facts, fn, 0, new Set());
@@ -92,7 +90,7 @@ function builtDynamic(facts: Facts, cls: ClassDef): boolean {
   if (!init) return false;
   let dynamic = false;
   visitOwn(init.body, (e) => {
-    if (e.kind === 'call' && e.kwargs.some((k) => k.name === 'dynamic' && k.value.kind === 'name' && k.value.name === 'True')) dynamic = true;
+    if (e.kind === 'call' && e.kwargs.some((k) => k.name === KERAS_EAGER_KEYWORD && k.value.kind === 'name' && k.value.name === 'True')) dynamic = true;
   });
   return dynamic;
 }
@@ -144,7 +142,7 @@ function drawIn(facts: Facts, fn: FunctionDef, depth: number, seen: Set<Function
       found = { draw: e, fn };
       return;
     }
-    if (depth < MAX_CALL_DEPTH && e.callee.kind === 'attr' && e.callee.object.kind === 'name' && e.callee.object.name === 'self') {
+    if (depth < MAX_CALL_DEPTH && e.callee.kind === 'attr' && e.callee.object.kind === 'name' && e.callee.object.receiver) {
       const target = resolveCall(facts.program, e, scope, e.span.start);
       if (target && !target.constructs && target.fn.cls && definedInFile(facts, target.fn)) helpers.push(target.fn);
     }
