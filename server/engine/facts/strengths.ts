@@ -19,7 +19,7 @@ import type { Scope } from './scope';
 import type { Expr } from '../ir';
 import { enclosingClass } from './resolve';
 import { classifyTerm, sharedSymbols } from './gradients';
-import { penaltyCoefficientNames } from './losses';
+import { lossFacts, penaltyCoefficientNames } from './losses';
 import { baseExpr, exprKey } from './keys';
 import { isDecayStrengthSymbol } from './roles';
 
@@ -44,6 +44,24 @@ export function strengthNames(facts: Facts): Set<string> {
   return names;
 }
 
+const onceCache = new WeakMap<Facts, Set<string>>();
+
+/**
+ * The strengths the file applies once: to the first power in a loss's penalty (`0.5 * gamma * ΣW²`),
+ * or in a weight's gradient or step term (`2 * gamma * W`). Where the same symbol appears squared on a
+ * penalty (`gamma * gamma * ΣW²`), the file's own math says one of the two is a slip (NB105).
+ */
+export function strengthNamesAppliedOnce(facts: Facts): Set<string> {
+  let names = onceCache.get(facts);
+  if (names) return names;
+  names = new Set();
+  for (const p of lossFacts(facts).penalties) for (const x of p.coef.syms) if (x.pow === 1) names.add(lastName(x.name));
+  strengthNames(facts);
+  for (const name of termStrengths(facts)) names.add(name);
+  onceCache.set(facts, names);
+  return names;
+}
+
 /** A strength by name (roles.ts, the last resort) or by math (this file). */
 export function isStrengthSymbol(facts: Facts, symbol: string): boolean {
   return isDecayStrengthSymbol(symbol) || strengthNames(facts).has(lastName(symbol));
@@ -54,7 +72,17 @@ export function lastName(symbol: string): string {
 }
 
 /** Local, unshared scalars of a weight's own term in its gradient or step, beside a term that is not the weight's. */
+const termCache = new WeakMap<Facts, string[]>();
+
 function termStrengths(facts: Facts): string[] {
+  const known = termCache.get(facts);
+  if (known) return known;
+  const out = readTermStrengths(facts);
+  termCache.set(facts, out);
+  return out;
+}
+
+function readTermStrengths(facts: Facts): string[] {
   const a = facts.analyzer;
   const out: string[] = [];
   const terms = facts.updates.flatMap((site) => site.increment.flatMap((s) => classifyTerm(facts, site, s) ?? []));
