@@ -20,6 +20,7 @@ import type { Expr, Span } from '../engine/ir';
 import { penaltyOfProduct, type ParamOccurrence } from '../engine/facts/analysis';
 import { lastComponent } from '../engine/facts/keys';
 import { isRegularizationStrengthName } from '../engine/facts/roles';
+import { lastName, strengthNamesAppliedOnce } from '../engine/facts/strengths';
 import { regGradientTerms, type RegGradientTerm } from '../engine/facts/gradients';
 import { lossFacts, notNormPenalties, penaltiesFor, writtenAsPower, type LossSummand, type Shape } from '../engine/facts/losses';
 import { canonicalCoef } from '../engine/facts/symbols';
@@ -195,7 +196,11 @@ function coefficientTwice(facts: Facts, s: LossSummand): Report | undefined {
   const pen = penaltyOfProduct(s.product);
   if (!pen) return undefined;
   const coef = { ...pen.coef, syms: [...pen.coef.syms, ...s.outerCoef.syms] };
-  const twice = merge(coef).find((x) => x.pow >= 2 && isRegularizationStrengthName(x.name));
+  // A strength by name, or by the file's math: applied once elsewhere (`0.5 * gamma * ΣW²`, `2 * gamma * W`
+  // in the gradient), or applied here at two places one of which is already a penalty (`gamma * pen` with
+  // `pen = gamma * ΣW²`, a penalty object built with `gamma` and scaled by it again).
+  const appliedOnce = strengthNamesAppliedOnce(facts);
+  const twice = merge(coef).find((x) => x.pow >= 2 && (isRegularizationStrengthName(x.name) || appliedOnce.has(lastName(x.name)) || appliedInsideAndOutside(facts, s, x.name)));
   if (!twice) return undefined;
   // `lam ** 2` written on purpose is a choice, not a slip.
   if (writtenAsPower(facts, twice.name, [s.summand.site, ...pen.defs.map((d) => d.span), ...s.through.flatMap((t) => (t.defined ? [t.span, t.defined] : [t.span]))])) return undefined;
@@ -222,3 +227,12 @@ function merged(c: Coef, n: number): Coef {
   return { num: n, syms: merge(c).filter((x) => x.pow !== 0).sort((a, b) => (a.name < b.name ? -1 : 1)) };
 }
 
+
+/** The symbol scales the summand from a factor outside a factor that is itself a penalty scaled by it. */
+function appliedInsideAndOutside(facts: Facts, s: LossSummand, name: string): boolean {
+  // Distributed from outside a variable holding a sum of penalties that carry it (`gamma * size`, `size = gamma * (Σu² + Σv²) / 2`).
+  if (s.through.length > 0 && s.outerCoef.syms.some((x) => x.name === name && x.pow > 0) && s.product.coef.syms.some((x) => x.name === name && x.pow > 0)) return true;
+  const a = facts.analyzer;
+  const carries = s.summand.num.map((f) => a.classify(f.expr, f.scope, f.at, f.env)).map((p) => ({ penalty: !!p.penalty, has: p.coef.syms.some((x) => x.name === name && x.pow > 0) || (p.penalty?.coef.syms.some((x) => x.name === name && x.pow > 0) ?? false) }));
+  return carries.filter((c) => c.has).length >= 2 && carries.some((c) => c.has && c.penalty);
+}

@@ -7,9 +7,10 @@ import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { baseExpr, exprKey } from './keys';
 import { children, type Scope } from './scope';
-import { regGradientTerms, type RegGradientTerm } from './gradients';
+import { regGradientTerms, sharedSymbols, type RegGradientTerm } from './gradients';
 import { penaltiesFor, penaltyCoefficientNames } from './losses';
-import { isDecayStrengthSymbol, isStepScalarSymbol } from './roles';
+import { isStepScalarSymbol } from './roles';
+import { isStrengthSymbol } from './strengths';
 import { programIndex, spanKey } from './program';
 import { gradientReachesStep } from './steppedUses';
 
@@ -34,8 +35,10 @@ export function constantDecayTerms(facts: Facts): ConstantDecay[] {
     // where the biases are not seen as a parameter is not a constant.
     const coefNames = penaltyCoefficientNames(facts);
     const known = (name: string): boolean => coefNames.has(name.replace(/^.*\./, ''));
-    if (!t.stepCoef.syms.every((x) => isStepScalarSymbol(x.name) || known(x.name))) continue;
-    if (!t.stepCoef.syms.some((x) => x.pow > 0 && (isDecayStrengthSymbol(x.name) || known(x.name)))) continue;
+    // A factor every term of the step shares is its learning rate, whatever its name.
+    const shared = t.site.increment.length > 1 ? sharedSymbols(facts, t.site) : new Set<string>();
+    if (!t.stepCoef.syms.every((x) => isStepScalarSymbol(x.name) || known(x.name) || isStrengthSymbol(facts, x.name) || shared.has(x.name))) continue;
+    if (!t.stepCoef.syms.some((x) => x.pow > 0 && (isStrengthSymbol(facts, x.name) || known(x.name)))) continue;
     // A factor only ever bound to 0 (`reg_w, reg_b = 2 * w, 0`: the bias exempt on purpose) makes the term 0.
     if (t.stepCoef.syms.some((x) => x.pow > 0 && onlyZero(t.site.scope, x.name))) continue;
     // The loss puts an L1 penalty on W: the constant is the L1 gradient without sign(W), NB104's finding.
@@ -72,7 +75,7 @@ function onlyZero(scope: Scope, name: string): boolean {
 function strengthDistributedOverTensor(facts: Facts, t: RegGradientTerm): boolean {
   const a = facts.analyzer;
   const coefNames = penaltyCoefficientNames(facts);
-  const strength = (name: string): boolean => isDecayStrengthSymbol(name) || coefNames.has(name.replace(/^.*\./, ''));
+  const strength = (name: string): boolean => isStrengthSymbol(facts, name) || coefNames.has(name.replace(/^.*\./, ''));
   for (const f of t.summand.num) {
     if (!f.outer || !a.classify(f.expr, f.scope, f.at, f.env).coef.syms.some((x) => x.pow > 0 && strength(x.name))) continue;
     for (const other of t.site.increment) {

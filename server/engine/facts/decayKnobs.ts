@@ -8,7 +8,7 @@ import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { baseClasses, callArguments, derivesFrom, methodOf, resolveCall, resolveExpr } from './resolve';
-import { arithmeticPlacement, stepCall, DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, TORCH_GRAD_ATTRIBUTE, frameworkPath, isFrameworkOptimizerClassPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
+import { arithmeticPlacement, stepCall, DICT_WALKS, NO_INSTANCE_DECORATORS, OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHODS, CONSTRUCTOR_METHODS, PARAM_GROUPS_ATTRIBUTE, TORCH_DECAY_GROUP_KEY, TORCH_GRAD_ATTRIBUTE, frameworkPath, isFrameworkOptimizerClassPath, isNeutralBasePath, isOptimizerBasePath } from './catalogue';
 import { decayKnobKey, isDecayKnobName, isLearningRateName } from './roles';
 import { programIndex, spanKey, walkAll } from './program';
 import type { UpdateSite } from './updates';
@@ -56,9 +56,14 @@ function checkClass(facts: Facts, cls: ClassDef, fileClasses: Set<ClassDef>): Un
   // (`class PlainSGD(BaseOptimizer)` with only a `step`); then the class's own step must be its step.
   const init = own ?? CONSTRUCTOR_METHODS.map((m) => methodOf(program, cls, m)).find((f) => f !== undefined);
   if (!init) return undefined;
-  const knobs = init.params.filter((p) => isDecayKnobName(p.name));
-  if (knobs.length === 0) return undefined;
+  const named = init.params.filter((p) => isDecayKnobName(p.name));
+  // Whatever its name, a parameter the constructor stores under torch's decay key of a parameter
+  // group (`dict(lr=eta, weight_decay=gamma)`: catalogue.ts) is the optimizer's decay knob.
+  const mayStoreUnderGroupKey = named.length === 0 && mentionsGroupDecayKey(init);
+  if (named.length === 0 && !mayStoreUnderGroupKey) return undefined;
   if (!isTorchOptimizer(facts, cls, 0)) return undefined;
+  const knobs = mayStoreUnderGroupKey ? init.params.filter((p) => constructorUses(facts, init, p.name)?.keys.has(TORCH_DECAY_GROUP_KEY)) : named;
+  if (knobs.length === 0) return undefined;
   const step = OPTIMIZER_STEP_METHODS.map((m) => (own ? methodOf(program, cls, m) : cls.scope.functions.get(m))).find((f) => f !== undefined);
   if (!step || !step.nameSpan) return undefined;
   const inheritedFrom = own ? undefined : init.cls;
@@ -868,4 +873,15 @@ function statementReads(stmt: Stmt | undefined, key: string): boolean {
   if (!stmt) return false;
   const exprs = stmt.kind === 'assign' ? [stmt.value, ...stmt.targets] : stmt.kind === 'expr' ? [stmt.expr] : stmt.kind === 'return' && stmt.value ? [stmt.value] : [];
   return exprs.some((e) => someExpr(e, (x) => (x.kind === 'name' || x.kind === 'attr') && exprKey(x) === key));
+}
+
+/** Does the constructor write torch's group decay key (`weight_decay=` in `dict(...)`, a `"weight_decay"` entry)? A cheap gate before reading its parameters' uses. */
+function mentionsGroupDecayKey(init: FunctionDef): boolean {
+  let found = false;
+  walkAll(init.body, (e) => {
+    if (found) return;
+    if (e.kind === 'object' && e.entries.some((x) => x.name === TORCH_DECAY_GROUP_KEY)) found = true;
+    else if (e.kind === 'call' && e.kwargs.some((k) => k.name === TORCH_DECAY_GROUP_KEY)) found = true;
+  });
+  return found;
 }

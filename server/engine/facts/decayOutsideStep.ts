@@ -21,7 +21,8 @@ import { trainingFacts } from './loops';
 import { resolveCall, enclosingClass, returnsOf } from './resolve';
 import { isTorchOptimizer } from './decayKnobs';
 import { CONSTRUCTOR_METHODS, HANDWRITTEN_OPTIMIZER_METHODS, NO_INSTANCE_DECORATORS, optimizerApplyCall } from './catalogue';
-import { isDecayStrengthSymbol, isGradientLike, isLearningRateName, isSizeSymbol } from './roles';
+import { holdsNumber, isStrengthSymbol } from './strengths';
+import { isGradientLike, isLearningRateName, isSizeSymbol } from './roles';
 import { programIndex, spanKey } from './program';
 
 export interface DecayOutsideStep {
@@ -305,11 +306,15 @@ function strengthOnly(facts: Facts, t: RegGradientTerm, fn: FunctionDef | undefi
   if (syms.length === 0) return false;
   const coefNames = penaltyCoefficientNames(facts);
   const objectCoefs = regularizerCoefficientNames(facts, t);
-  const strength = (name: string): boolean => coefNames.has(name.replace(/^.*\./, '')) || objectCoefs.has(name) || isDecayStrengthSymbol(name);
+  const strength = (name: string): boolean => coefNames.has(name.replace(/^.*\./, '')) || objectCoefs.has(name) || isStrengthSymbol(facts, name);
   // A count divides (`lam * w / n`, a regularizer's gradient per example): it carries no step size.
   const count = (x: { name: string; pow: number }): boolean => x.pow < 0 && isSizeSymbol(x.name);
   if (!syms.some((x) => x.pow > 0)) return false;
-  if (!syms.every((x) => count(x) || (x.pow > 0 && strength(x.name) && !isLearningRateName(x.name.replace(/^.*\./, ''))))) return false;
+  // Or by data flow: a number (a parameter's numeric default, a constructor's stored one) that shrinks
+  // the weight by itself beside the gradient step `confirm` finds: a decay of strength c/lr, whatever its name.
+  const site = t.site;
+  const scalar = (name: string): boolean => strength(name) || holdsNumber(name, site.scope, site.at);
+  if (!syms.every((x) => count(x) || (x.pow > 0 && scalar(x.name) && !isLearningRateName(x.name.replace(/^.*\./, ''))))) return false;
   if (fn) {
     for (const x of syms) {
       const param = fn.params.find((p) => p.name === x.name);

@@ -11,6 +11,7 @@ import type { ParamOccurrence, Product, Summand } from './analysis';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
 import { ExprWalk, forEachChild, loopIterable, type Binding, type Scope } from './scope';
+import { strengthNames } from './strengths';
 import { isBiasName, isGradientLike, isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isWeightName, parameterOfGradient } from './roles';
 import { penaltyCoefficientNames } from './losses';
 import { regularizerGradientSites, regularizerObjects } from './regularizerObjects';
@@ -154,7 +155,7 @@ export function classifyTerm(facts: Facts, site: UpdateSite, s: Summand): RegGra
     else if (whole.abs.length === 1 && whole.params.length === 0 && signs.length === 0) [kind, param] = ['abs', whole.abs[0]];
     else if (whole.params.length === 0 && whole.abs.length === 0 && signs.length === 0) {
       // A bare coefficient only counts when it names a regularization strength: `dW += l1`.
-      if (!whole.coef.syms.some((x) => x.pow > 0 && (isRegularizationStrengthName(x.name) || penaltyCoefficientNames(facts).has(lastName(x.name))))) return undefined;
+      if (!whole.coef.syms.some((x) => x.pow > 0 && (isRegularizationStrengthName(x.name) || strengthNames(facts).has(lastName(x.name))))) return undefined;
       kind = 'const';
     }
   } else {
@@ -287,7 +288,7 @@ export function isRegularizationTerm(facts: Facts, t: RegGradientTerm): boolean 
 const sharedMemo = new WeakMap<UpdateSite, Set<string>>();
 
 /** Symbols that scale every summand of a step (its learning rate, a common 1/N): read from the scalar factors of each. */
-function sharedSymbols(facts: Facts, site: UpdateSite): Set<string> {
+export function sharedSymbols(facts: Facts, site: UpdateSite): Set<string> {
   const known = sharedMemo.get(site);
   if (known) return known;
   let shared: Set<string> | undefined;

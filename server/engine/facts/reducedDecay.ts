@@ -15,7 +15,9 @@ import type { UpdateSite } from './updates';
 import { baseExpr, exprKey, lastComponent } from './keys';
 import { MEAN_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS, zeroValue } from './catalogue';
 import { penaltyCoefficientNames } from './losses';
-import { isDecayStrengthSymbol, isStepScalarSymbol, parameterOfGradient } from './roles';
+import { isStepScalarSymbol, parameterOfGradient } from './roles';
+import { isStrengthSymbol } from './strengths';
+import { sharedSymbols } from './gradients';
 import { regularizerObjects, regularizerGradientSites } from './regularizerObjects';
 import { spanKey } from './program';
 import { returnsOf } from './resolve';
@@ -101,8 +103,9 @@ function reducedTerm(facts: Facts, site: UpdateSite, written: Summand): ReducedD
   if (rest.tensor || rest.penalty || rest.params.length + rest.abs.length + (rest.signs?.length ?? 0) > 0) return undefined;
   const known = penaltyCoefficientNames(facts);
   const isKnown = (name: string): boolean => known.has(name.replace(/^.*\./, ''));
-  const isStrength = (name: string): boolean => isDecayStrengthSymbol(name) || isKnown(name);
-  if (!rest.coef.syms.every((x) => isStepScalarSymbol(x.name) || isKnown(x.name))) return undefined;
+  const isStrength = (name: string): boolean => isStrengthSymbol(facts, name) || isKnown(name);
+  // A factor every term of the step shares is its learning rate, whatever its name.
+  const shared = site.increment.length > 1 ? sharedSymbols(facts, site) : new Set<string>();
   // The strength is written at the term, beside the reduction: distributed from outside it
   // (`lam * (np.sum(W) - 1)`), it scales a sum the reduction is only one piece of.
   // A factor distributed over a running sum from zero (`total = 0`, `total += w.mean()`, then
@@ -110,7 +113,10 @@ function reducedTerm(facts: Facts, site: UpdateSite, written: Summand): ReducedD
   const alone = (f: Factor): boolean => !f.outer || site.increment.every((o) => o === written || isZeroSummand(o) || !o.num.some((g) => g.expr === f.expr));
   const local = s.num.filter((f) => f !== reduced!.factor && alone(f));
   const localSyms = local.flatMap((f) => a.classify(f.expr, f.scope, f.at, f.env).coef.syms);
-  if (!localSyms.some((x) => x.pow > 0 && isStrength(x.name))) return undefined;
+  // Or by the step's own math: a scalar written at this term that the step's other terms (its gradient) do not share.
+  const ownScalar = (name: string): boolean => site.increment.length > 1 && !shared.has(name) && localSyms.some((x) => x.name === name);
+  if (!rest.coef.syms.every((x) => isStepScalarSymbol(x.name) || isStrength(x.name) || shared.has(x.name) || ownScalar(x.name))) return undefined;
+  if (!localSyms.some((x) => x.pow > 0 && (isStrength(x.name) || ownScalar(x.name)))) return undefined;
   if (sharesDistributedFactor(site, written)) return undefined;
   return { site, summand: written, span: written.site, reduction: reduced.r.call, how: reduced.r.how, stepCoef: rest.coef, weight: reduced.r.shown, sign: reduced.r.sign };
 }
