@@ -107,7 +107,7 @@ function collect(facts: Facts): MissedNorm[] {
     const parsed = facts.program.parsedOf(fn.span);
     if (!parsed) continue;
     const helperFacts = facts.program.facts(parsed);
-    if (!helperFacts.source(fn.span).includes(TORCH_NAMED_PARAMETERS)) continue;
+    if (!readsNames(helperFacts, fn)) continue;
     for (const f of filtersOf(helperFacts, fn.body, fn)) {
       if (seen.has(f.cond) || !isParamOf(fn, f.model)) continue;
       const miss = judge(f, { fn, call: site.call, scope: site.scope, at: site.at, facts });
@@ -118,6 +118,15 @@ function collect(facts: Facts): MissedNorm[] {
     }
   }
   return out;
+}
+
+const namesRead = new WeakMap<FunctionDef, boolean>();
+
+/** Whether a function's text reads `named_parameters` at all (a cheap gate before its statements are read). */
+function readsNames(facts: Facts, fn: FunctionDef): boolean {
+  let known = namesRead.get(fn);
+  if (known === undefined) namesRead.set(fn, (known = facts.source(fn.span).includes(TORCH_NAMED_PARAMETERS)));
+  return known;
 }
 
 function isParamOf(fn: FunctionDef | undefined, e: Expr): boolean {
@@ -478,13 +487,20 @@ function endsWith(own: string, s: string): boolean | undefined {
 }
 
 /** Whether a list name is grown in the file (`no_decay.append("norm")`, `.extend`, `+=`). */
+const grownCache = new WeakMap<Facts, Set<string>>();
+
 function grown(facts: Facts, name: string, scope: Scope): boolean {
   if (scope.allBindings(name).some((b) => b.op)) return true;
-  for (const site of programIndex(facts).calls) {
-    const c = site.call;
-    if (c.callee.kind === 'attr' && c.callee.object.kind === 'name' && c.callee.object.name === name && /^(append|extend|insert|add|update)$/.test(c.callee.name)) return true;
+  let names = grownCache.get(facts);
+  if (!names) {
+    names = new Set();
+    for (const site of programIndex(facts).calls) {
+      const c = site.call;
+      if (c.callee.kind === 'attr' && c.callee.object.kind === 'name' && /^(append|extend|insert|add|update)$/.test(c.callee.name)) names.add(c.callee.object.name);
+    }
+    grownCache.set(facts, names);
   }
-  return false;
+  return names.has(name);
 }
 
 // ---------------------------------------------------------------- probes over the model
