@@ -15,7 +15,7 @@ import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ClassDef, FunctionDef } from './scope';
 import { baseClasses } from './resolve';
-import { ownStatements, programIndex } from './program';
+import { ownStatements, programIndex, walkAll } from './program';
 import { stmtExprs, subExprs } from './loops';
 import { isTorchOptimizer } from './decayKnobs';
 import { OPTIMIZER_DEFAULTS_ATTRIBUTE, OPTIMIZER_STEP_METHOD, PARAM_GROUPS_ATTRIBUTE, TORCH_PARAMS_GROUP_KEY } from './catalogue';
@@ -69,12 +69,12 @@ function checkStep(facts: Facts, cls: ClassDef, step: FunctionDef): DefaultsRead
   if (loops.length === 0) return [];
   // Reads of a defaults-like field's entries anywhere in the step (a Python dict's attributes are its methods).
   const python = facts.language === 'python';
-  const reads: { field: string; key: string; expr: Expr; object: Expr }[] = [];
+  const reads: { field: string; key: string; expr: Expr; object: Expr; stmt: Stmt }[] = [];
   for (const s of own) {
     for (const e of stmtExprs(s)) {
       for (const x of subExprs(e)) {
         const entry = entryRead(x, python);
-        if (entry) reads.push({ ...entry, expr: x });
+        if (entry) reads.push({ ...entry, expr: x, stmt: s });
       }
     }
   }
@@ -95,6 +95,9 @@ function checkStep(facts: Facts, cls: ClassDef, step: FunctionDef): DefaultsRead
     for (const r of reads) {
       if (r.field !== source.field || receiverField(r.object) !== source.field) continue;
       if (r.key === TORCH_PARAMS_GROUP_KEY || fromGroup.has(r.key) || keys.includes(r.key)) continue;
+      // The value must reach the groups' loop: read inside it, or into a local the loop reads (a global
+      // decay applied after the loop to every tensor at once is another design).
+      if (!reachesLoop(r.expr, r.stmt, loop)) continue;
       keys.push(r.key);
       first.push(r.expr);
       defaults ||= facts.source(r.object.span);
@@ -162,4 +165,22 @@ function storesInto(s: Stmt, groups: string): boolean {
   if (s.kind === 'assign') return s.targets.some((t) => receiverField(t) === groups);
   if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr') return receiverField(s.expr.callee.object) === groups;
   return false;
+}
+
+/** A read inside the loop, or in the value of a local (`lr = self.defaults["lr"]`, `lr, wd = ...`) that the loop reads. */
+function reachesLoop(read: Expr, stmt: Stmt, loop: Stmt & { kind: 'for' }): boolean {
+  if (read.span.start >= loop.span.start && read.span.end <= loop.span.end) return true;
+  if (stmt.kind !== 'assign' || stmt.op) return false;
+  const names = new Set<string>();
+  const collect = (t: Expr): void => {
+    if (t.kind === 'name') names.add(t.name);
+    else if (t.kind === 'seq') t.items.forEach(collect);
+  };
+  stmt.targets.forEach(collect);
+  if (names.size === 0) return false;
+  let found = false;
+  walkAll(loop.body, (x) => {
+    if (!found && x.kind === 'name' && names.has(x.name)) found = true;
+  });
+  return found;
 }
