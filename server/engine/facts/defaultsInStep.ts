@@ -125,7 +125,6 @@ function entryRead(x: Expr, python: boolean): { field: string; key: string; obje
  * (`this.G = [{ params, ...X }]`, `this.G.push({ ...this.D, ...g })`, `this.G = gs.map(g => ({ ...this.D, ...g }))`).
  */
 function defaultsOf(facts: Facts, cls: ClassDef, groups: string): { field: string; spread?: Expr } | undefined {
-  if (facts.language === 'python' && groups === PARAM_GROUPS_ATTRIBUTE && isTorchOptimizer(facts, cls)) return { field: OPTIMIZER_DEFAULTS_ATTRIBUTE };
   const chain: ClassDef[] = [];
   const visit = (c: ClassDef, depth: number): void => {
     if (depth > 6 || chain.includes(c)) return;
@@ -133,6 +132,21 @@ function defaultsOf(facts: Facts, cls: ClassDef, groups: string): { field: strin
     for (const b of baseClasses(facts.program, c)) visit(b, depth + 1);
   };
   visit(cls, 0);
+  if (facts.language === 'python' && groups === PARAM_GROUPS_ATTRIBUTE && isTorchOptimizer(facts, cls)) {
+    // torch fills the groups from the defaults the base constructor is given (`super().__init__(params,
+    // defaults)`); a wrapper that takes another optimizer's groups or sets its own (`self.param_groups =
+    // base.param_groups`, Lookahead) or rebinds the defaults does not.
+    let built = false;
+    for (const c of chain) {
+      for (const fn of c.scope.functions.values()) {
+        for (const st of ownStatements(fn.body)) {
+          if (st.kind === 'assign' && st.targets.some((t) => { const f = receiverField(t); return f === groups || f === OPTIMIZER_DEFAULTS_ATTRIBUTE; })) return undefined;
+          for (const e of stmtExprs(st)) for (const x of subExprs(e)) if (x.kind === 'call' && x.callee.kind === 'attr' && x.callee.name === '__init__' && x.args.length + x.kwargs.length >= 2) built = true;
+        }
+      }
+    }
+    return built ? { field: OPTIMIZER_DEFAULTS_ATTRIBUTE } : undefined;
+  }
   for (const c of chain) {
     for (const fn of c.scope.functions.values()) {
       const stmts = ownStatements(fn.body);

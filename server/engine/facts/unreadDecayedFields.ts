@@ -106,6 +106,9 @@ function collect(facts: Facts): UnreadDecayedField[] {
         for (const s of ownStatements(fn.body)) if (s.kind === 'assign' && s.targets.length === 1 && receiverField(s.targets[0]) === field && (s.op || readsField(s.value, field))) decays.push(s);
       }
       if (decays.length === 0) continue;
+      // A running power of a setting (`self.prod2 = self.prod2 * self.beta2`, started at beta2) is no copy of a
+      // rate but a product the decay builds from the other copy: not this shape (NB401 reads bias corrections).
+      if (decays.some((d) => d.kind === 'assign' && subExprs(d.value, true).some((x) => { const g = receiverField(x); return g !== undefined && g !== field && !!stored.get(g) && sameOrigin(stored.get(g)!.origin, origin); }))) continue;
       // Read nowhere but in its own assignments' values.
       let read = false;
       let other: Expr | undefined;
