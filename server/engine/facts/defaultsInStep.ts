@@ -11,7 +11,7 @@
 // the framework's (a torch Optimizer subclass) or the one whose value a method of the class or its
 // bases spreads into an element of that groups field. Silent when the step also reads the same key
 // from the group (`group.lr ?? this.defaults.lr`), and for the `params` key.
-import type { Expr, Stmt } from '../ir';
+import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ClassDef, FunctionDef } from './scope';
 import { baseClasses } from './resolve';
@@ -181,9 +181,34 @@ function storesInto(s: Stmt, groups: string): boolean {
   return false;
 }
 
-/** A read inside the loop, or in the value of a local (`lr = self.defaults["lr"]`, `lr, wd = ...`) that the loop reads. */
+/** The spans of tests in statements (`if`/`while` heads, a conditional's test), lambdas' bodies included. */
+function testSpans(stmts: Stmt[], out: Span[] = [], depth = 0): Span[] {
+  if (depth > 40) return out;
+  for (const s of stmts) {
+    if (s.kind === 'block' && (s.label === 'if' || s.label === 'while')) for (const h of s.heads) out.push(h.span);
+    for (const e of stmtExprs(s)) {
+      for (const x of subExprs(e, true)) {
+        if (x.kind === 'lambda') testSpans(x.stmts, out, depth + 1);
+        if (x.kind === 'cond') out.push(x.test.span);
+      }
+    }
+    if (s.kind === 'block' || s.kind === 'for') testSpans(s.body, out, depth + 1);
+  }
+  return out;
+}
+
+function inTest(e: Expr, tests: Span[]): boolean {
+  return tests.some((t) => e.span.start >= t.start && e.span.end <= t.end);
+}
+
+/**
+ * A read inside the loop, or in the value of a local (`lr = self.defaults["lr"]`, `lr, wd = ...`) that the
+ * loop reads, used there as a value: a flag only tested (`if verbose:`, `if self.defaults["capturable"]:`)
+ * is a setting of the whole step (logging, graph capture), not of a group.
+ */
 function reachesLoop(read: Expr, stmt: Stmt, loop: Stmt & { kind: 'for' }): boolean {
-  if (read.span.start >= loop.span.start && read.span.end <= loop.span.end) return true;
+  const tests = testSpans([loop]);
+  if (read.span.start >= loop.span.start && read.span.end <= loop.span.end) return !inTest(read, tests);
   if (stmt.kind !== 'assign' || stmt.op) return false;
   const names = new Set<string>();
   const collect = (t: Expr): void => {
@@ -194,7 +219,7 @@ function reachesLoop(read: Expr, stmt: Stmt, loop: Stmt & { kind: 'for' }): bool
   if (names.size === 0) return false;
   let found = false;
   walkAll(loop.body, (x) => {
-    if (!found && x.kind === 'name' && names.has(x.name)) found = true;
+    if (!found && x.kind === 'name' && names.has(x.name) && !inTest(x, tests)) found = true;
   });
   return found;
 }
