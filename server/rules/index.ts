@@ -36,6 +36,7 @@ import { nb408DecayGrows } from './nb408-decay-grows';
 import { nb409ClipBySquaredNorm } from './nb409-clip-by-squared-norm';
 import { nb410StepIntoGradient } from './nb410-step-into-gradient';
 import { nb411GradientNeverReset } from './nb411-gradient-never-reset';
+import { nb412GroupSettingsIgnored } from './nb412-group-settings-ignored';
 import type { Rule } from './rule';
 
 export const allRules: Rule[] = [
@@ -76,6 +77,7 @@ export const allRules: Rule[] = [
   nb409ClipBySquaredNorm,
   nb410StepIntoGradient,
   nb411GradientNeverReset,
+  nb412GroupSettingsIgnored,
 ];
 
 export function ruleByCode(code: string): Rule | undefined {

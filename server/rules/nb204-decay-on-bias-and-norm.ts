@@ -12,7 +12,8 @@
 // (`wd * sum((p ** 2).sum() for p in model.parameters())`, `tf.add_n([tf.nn.l2_loss(v) for v in
 // tf.trainable_variables()])`), when those parameters are seen to include a bias or norm weights,
 // or a filter leaves out only normalization weights by name (`'bn' not in n`) and a bias is seen.
-// And a hand-written step that shrinks a whole parameter while the cost's penalty exempts its first
+// A no-decay group chosen by parameter name whose tests miss the model's norm layers
+// (facts/nameFilteredDecay.ts). And a hand-written step that shrinks a whole parameter while the cost's penalty exempts its first
 // row or column (`theta[1:]`, the intercept): the decay reaches the entry the cost leaves out.
 //
 // ## Why is this bad?
@@ -26,6 +27,7 @@ import type { Facts } from '../engine/facts';
 import { exemptSliceDecays } from '../engine/facts/exemptSliceDecay';
 import { isWholeAxis } from '../engine/facts/keys';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
+import { missedNormFilters } from '../engine/facts/nameFilteredDecay';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
   meta: {
@@ -139,6 +141,24 @@ export const nb204DecayOnBiasAndNorm = defineRule({
         message:
           `This step decays all of ${target}, ${first} included, but the cost's penalty exempts ${first} (it sums over ${slice} only): ` +
           `the intercept is shrunk toward 0 by a decay the cost does not ask for. Decay only the penalized entries (${kept}), or penalize ${first} in the cost too.`,
+      });
+    }
+    // A no-decay group chosen by name whose tests miss the model's own norm layers (`"_bn" in name`
+    // beside a model whose norms are `bn1`, `norm`): their scales stay in the decayed group.
+    for (const m of missedNormFilters(facts)) {
+      const filter = facts.source(m.filter.span);
+      const layer = facts.source(m.layer.call.span);
+      const short = (text: string): string => (text.length > 60 ? `${text.slice(0, 57)}...` : text);
+      context.report({
+        related: [
+          ...(m.call ? [{ span: m.call.span, message: 'the parameter groups are built for this model here' }] : []),
+          { span: m.layer.call.span, message: `${short(layer)}: its scale is named ...${m.name}, which the filter does not match` },
+        ],
+        span: m.filter.span,
+        message:
+          `This name filter (${short(filter)}) is meant to keep biases and normalization weights out of weight decay, but the model's ` +
+          `${facts.source(m.layer.call.callee.span)} scale is named ...${m.name}, which it does not match: that scale is decayed with weight_decay=${formatNumber(m.decay)}. ` +
+          `Filter by shape instead (p.ndim <= 1 for biases and norm weights), or by module type.`,
       });
     }
     for (const pen of fw.lossPenalties) {

@@ -13,6 +13,7 @@ import { defineRule } from './rule';
 import { optimizerFindings } from '../engine/facts/optimizerFindings';
 import { unusedLearningRates } from '../engine/facts/unusedLearningRate';
 import { unappliedSchedules } from '../engine/facts/unappliedSchedules';
+import { unreadDecayedFields } from '../engine/facts/unreadDecayedFields';
 import { updatedTrustRatios } from '../engine/facts/updatedTrustRatio';
 import { doubledLookaheads } from '../engine/facts/nesterovLookahead';
 import { spanKey } from '../engine/facts/program';
@@ -81,6 +82,21 @@ export const nb404LearningRateTwice = defineRule({
         span: first.span,
         message: `${written} decays the learning rate after ${u.holder} was built with ${u.name} (${built}(…) at ${facts.lineLabel(u.build.span)}), but nothing reads the new value: the optimizer keeps the rate it was built with, so the schedule never reaches training. Write the rate into the optimizer (its param_groups' 'lr', a variable it holds) or use a scheduler`,
         related: [{ span: u.build.span, message: `the optimizer takes ${u.name} here, once` }, ...u.decays.slice(1, 3).map((s) => ({ span: s.span, message: 'this decay is never read either' }))],
+      });
+    }
+    // A field the class decays after each step while the step reads the constructor's value by another path
+    // (facts/unreadDecayedFields.ts).
+    for (const u of unreadDecayedFields(facts)) {
+      const written = facts.source(u.decay.span).replace(/\s+/g, ' ');
+      const other = facts.source(u.other.span);
+      const field = facts.source((u.decay as { targets: { span: { start: number; end: number } }[] }).targets[0].span);
+      context.report({
+        span: u.decay.span,
+        message: `${written.length > 80 ? `${written.slice(0, 77)}...` : written} decays ${field}, but no method of ${u.cls.name} or its bases reads ${field}: the step uses ${other}, the value given to the constructor, so the schedule never reaches the update. Use ${field} where the step scales the gradient, or decay the value the step reads`,
+        related: [
+          { span: u.other.span, message: `the step reads the constructor's value here` },
+          { span: u.stored.span, message: `${field} is a copy of it, taken here` },
+        ],
       });
     }
   },

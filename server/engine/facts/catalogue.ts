@@ -1387,6 +1387,18 @@ export const OPTIMIZER_STEP_METHOD = 'step';
 
 /** The group key that sets a torch optimizer's weight decay. */
 export const TORCH_DECAY_GROUP_KEY = 'weight_decay';
+/** The group key that lists a torch param group's tensors. */
+export const TORCH_PARAMS_GROUP_KEY = 'params';
+/** `model.named_parameters()`: (dotted name, tensor) pairs, a submodule's attribute path then the tensor's own name. */
+export const TORCH_NAMED_PARAMETERS = 'named_parameters';
+/** The name a torch normalization layer gives its scale γ (`bn1.weight`); its shift β is `bias`. */
+export const TORCH_NORM_SCALE_NAME = 'weight';
+/** `name.endswith(s)` / `name.startswith(s)`: Python's suffix and prefix tests on a string. */
+export const STRING_SUFFIX_TEST = 'endswith';
+export const STRING_PREFIX_TEST = 'startswith';
+/** Python's `any(...)` / `all(...)` over an iterable of truth values. */
+export const ANY_BUILTIN = 'any';
+export const ALL_BUILTIN = 'all';
 /** torch optimizers whose `weight_decay` is added to the gradient before the adaptive scaling (coupled L2). */
 export const TORCH_COUPLED_ADAPTIVE: ReadonlySet<string> = new Set(['Adam', 'Adamax', 'NAdam', 'RAdam', 'RMSprop', 'Adagrad']);
 /** torch optimizers that take `decoupled_weight_decay=True` (Adam takes it too, but AdamW is the usual fix). */

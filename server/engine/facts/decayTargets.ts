@@ -39,7 +39,8 @@ function argOf(call: Call): (name: string, position?: number) => Expr | undefine
   };
 }
 
-function layerAt(t: TrainingFacts, site: CallSite): DecayExemptLayer | undefined {
+/** The layer a call builds when it owns a bias or normalization weights (nameFilteredDecay.ts reads the norms). */
+export function layerAt(t: TrainingFacts, site: CallSite): DecayExemptLayer | undefined {
   const path = pathAt(t, site);
   const kind = path && layerDecayExempt(path, argOf(site.call));
   return kind ? { call: site.call, kind } : undefined;
