@@ -21,6 +21,7 @@ import {
 import { loopCollectionKey, paramIds } from './gradients';
 import { programIndex, spanKey } from './program';
 import { trainingFacts } from './loops';
+import { lossesBesideGradients, penalizedObjective, unpackedLosses } from './tupleLosses';
 import { ABS_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS, listArrayComprehension } from './catalogue';
 
 export interface LossSite {
@@ -232,6 +233,25 @@ function classOf(scope: Scope): Scope | undefined {
 
 // ------------------------------------------------------------------ collection
 
+/**
+ * `obj`, `objective`: a name both a loss and a maximized objective go by. The penalty decides which:
+ * a squared or absolute norm of weights added with a positive sign (`obj += 0.5 * reg * np.sum(W ** 2)`,
+ * `obj = data + lam * l2`) is a loss's penalty, as one subtracted is a maximized objective's. Without a
+ * penalty in the statement the name decides, as before.
+ */
+function minimizedByPenalty(facts: Facts, st: Stmt & { kind: 'assign' }, scope: Scope, name: string): boolean {
+  if (!isObjectiveName(name)) return false;
+  const opSign = st.op === '-' ? -1 : 1;
+  let added = false;
+  for (const x of facts.analyzer.summands(st.value, scope, st.span.start)) {
+    const pen = facts.analyzer.classifySummand(x).penalty;
+    if (!pen) continue;
+    if (x.sign * opSign < 0) return false;
+    added = true;
+  }
+  return added;
+}
+
 function collect(facts: Facts): LossFacts {
   const index = programIndex(facts);
   const sites: LossSite[] = [];
@@ -289,10 +309,12 @@ function collect(facts: Facts): LossFacts {
       const target = st.targets[0];
       if (target.kind !== 'name' && target.kind !== 'attr' && target.kind !== 'index') continue;
       const last = lastComponent(target) ?? '';
-      if (!isObjectiveName(last) && !isMaximizedObjectiveName(last)) continue;
+      // Named for an objective, or, whatever its name, returned as the loss beside its gradients (tupleLosses.ts).
+      const named = isObjectiveName(last) || isMaximizedObjectiveName(last);
+      if (!named && !(target.kind === 'name' && fn && (lossesBesideGradients(facts, fn).has(last) || unpackedLosses(facts, fn).has(last))) && !(target.kind === 'name' && penalizedObjective(facts, st, scope))) continue;
       if (isObjectiveRecordName(last) || isGradientLike(target)) continue;
       const key = exprKey(target);
-      const maximized = isMaximizedObjectiveName(last);
+      const maximized = named && isMaximizedObjectiveName(last) && !minimizedByPenalty(facts, st, scope, last);
       const sign = ((st.op === '-' ? -1 : 1) * (maximized ? -1 : 1)) as 1 | -1;
       sites.push({
         expr: st.value, scope, at: st.span.start, span: st.span, key, sign, fn,
