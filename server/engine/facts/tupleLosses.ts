@@ -136,8 +136,9 @@ function addends(e: Expr): Expr[] {
  * (`q = q + lam * ΣW²`) is left to its name; a subtracted penalty is a maximized objective's, not a loss's.
  */
 export function penalizedObjective(facts: Facts, st: Stmt & { kind: 'assign' }, scope: Scope): boolean {
-  if (st.op || st.value.kind !== 'binary' || (st.value.op !== '+' && st.value.op !== '-')) return false;
   const target = st.targets[0];
+  if (st.op === '+') return target.kind === 'name' && accumulatesPenalty(facts, st, scope, target.name);
+  if (st.op || st.value.kind !== 'binary' || (st.value.op !== '+' && st.value.op !== '-')) return false;
   if (target.kind !== 'name' || isAscentWord(target.name) || isObjectiveRecordName(target.name) || isStateLike(target) || isPenaltyVariableName(target.name)) return false;
   // A reduced penalty is a call (`np.sum`, `sum`, `norm`); cheap tests before the Analyzer's.
   if (!someExpr(st.value, (e) => e.kind === 'call') || someExpr(st.value, (e) => e.kind === 'name' && e.name === target.name)) return false;
@@ -153,6 +154,29 @@ export function penalizedObjective(facts: Facts, st: Stmt & { kind: 'assign' }, 
   return penalty && data;
 }
 const REDUCED = new Set(['sumsq', 'l1', 'norm2']);
+
+/**
+ * `E = -np.mean(np.log(p[rows, labels]))` … `E += lam / n * np.sum(W ** 2)`: a reduced penalty added to
+ * a variable that starts as another term (not a number, not a penalty) is the penalized objective, as
+ * the one-statement form is. Started at a number (`q = 0.0; q += c * ΣW²`), it is a penalty's sum.
+ */
+function accumulatesPenalty(facts: Facts, st: Stmt & { kind: 'assign' }, scope: Scope, name: string): boolean {
+  if (isAscentWord(name) || isObjectiveRecordName(name) || isStateLike(st.targets[0]) || isPenaltyVariableName(name)) return false;
+  if (!someExpr(st.value, (e) => e.kind === 'call')) return false;
+  const binding = scope.lookup(name, st.span.start);
+  if (binding?.kind !== 'assign' || !binding.value || binding.op !== undefined || binding.unpacked || binding.loops.length > 0) return false;
+  const start = binding.value;
+  if (start.kind === 'num' || (start.kind === 'unary' && start.arg.kind === 'num') || someExpr(start, (e) => e.kind === 'name' && e.name === name)) return false;
+  let penalty = false;
+  for (const x of facts.analyzer.summands(st.value, scope, st.span.start)) {
+    const p = facts.analyzer.classifySummand(x).penalty;
+    if (!p || !REDUCED.has(p.kind) || x.sign < 0 || p.coef.num <= 0) return false;
+    penalty = true;
+  }
+  if (!penalty) return false;
+  // The start is no penalty itself.
+  return !facts.analyzer.summands(start, binding.scope, binding.at).some((x) => facts.analyzer.classifySummand(x).penalty);
+}
 
 // ------------------------------------------------------------------ weights by data flow
 
