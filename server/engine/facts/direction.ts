@@ -8,12 +8,13 @@
 import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { numberOf } from './analysis';
+import { lossPosition } from './tupleLosses';
 import { exprKey, isKeyedByString, lastComponent } from './keys';
 import { explicitParams, loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
 import {
   isAscentGradientName, isAscentWord, isBackpropName, isBackwardHelperName, isDataLike, isDerivativeName, isExampleCountName, isGradientLike, isHyperparameterKey,
   isHyperparameterName, isInputName, isLearningRateName, isLossFunctionName, isLossGradientName, isLossWord, isModelCallName, isNablaName, isPredictionName,
-  isStateLike, isStrongGradientName, isTargetName, isUnpackedLossName, mentionsOptimizerSetting, startsLikeRegularization,
+  isAmbiguousObjectiveName, isStateLike, isStrongGradientName, isTargetName, isUnpackedLossName, mentionsOptimizerSetting, startsLikeRegularization,
 } from './roles';
 import { programIndex, type Unpacked } from './program';
 import { derivesFrom, enclosingClass, isSelfName, methodOf, resolveName, returnsOf, type CallTarget } from './resolve';
@@ -558,6 +559,12 @@ export class DirectionAnalyzer {
       this.ascent = true;
       return [unknown(value, this)];
     }
+    // A loss-and-gradient function of the program by data flow (tupleLosses.ts): what it returns beside its loss is a gradient, whatever either is called.
+    const def = typeof u.position === 'number' ? this.functionNamed(fnName.replace(/^(self|this)\./, ''), scope) : undefined;
+    const flowLoss = def ? lossPosition(this.facts, def) : undefined;
+    if (def && flowLoss !== undefined && flowLoss !== u.position && !isBackwardHelperName(fnName) && !isBackpropName(fnName)) {
+      return [{ kind: 'grad', sign: 1, source: `${targetName} (returned with the loss by ${fnName})`, origin: value.span }];
+    }
     const gradientTarget = isGradientLike({ kind: 'name', name: targetName, span: value.span }) || isNablaName(targetName);
     if (!gradientTarget) return [unknown(value, this)];
     // cs231n layers: `dx, dw, db = affine_backward(dout, cache)` carry the sign of dout.
@@ -755,9 +762,13 @@ export class DirectionAnalyzer {
         const last = lastComponent(e) ?? '';
         if (e.kind === 'index' && e.object.kind === 'call') return this.objective(e.object, scope, at, d1, hops);
         const fn = e.kind === 'name' ? this.functionNamed(e.name, scope) : undefined;
-        if (isAscentWord(last)) return 'ascent';
         const key = exprKey(e);
         const binding = key !== undefined ? scope.lookup(key, at) : undefined;
+        if (isAscentWord(last)) {
+          // `obj`, `objective`: a loss or a maximized objective; a value that is a loss decides (`obj = F.cross_entropy(...)`).
+          if (isAmbiguousObjectiveName(last) && !fn && binding?.kind === 'assign' && binding.value && this.objective(binding.value, binding.scope, binding.at, d1, hops + 1) === 1) return 1;
+          return 'ascent';
+        }
         if (fn) {
           const body = fn.returns ?? singleReturn(fn);
           const inner = body ? this.objective(body, fn.scope, Infinity, d1, hops + 1) : undefined;

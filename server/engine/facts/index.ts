@@ -1,5 +1,6 @@
 // Facts about a file that rules read: its scopes, its update sites, which names are parameters,
 // and the code dialect. Built once per lint; rules never walk syntax themselves.
+import { weightsBesideLoss } from './tupleLosses';
 import type { Expr, Module, Span, Stmt } from '../ir';
 import type { LanguageId } from '../types';
 import type { Dialect } from '../../math/terms';
@@ -106,6 +107,8 @@ export function buildFacts(program: Program, parsed: ParsedFile): Facts {
       if (param) addParam(param);
     }
   }
+  // The weight of a loss-and-gradient function nothing here steps: zeros shaped like it returned beside its penalized loss (tupleLosses.ts).
+  for (const { key, fn } of weightsBesideLoss(module.body)) if (!params.has(key) || localParams.has(key)) addParam(key, fn.span);
   // The second pass can only differ from the first where isParam said "no" to a key that is now
   // a parameter (names like W already count as parameters); otherwise it would repeat the first
   // pass exactly, cache included.

@@ -104,7 +104,7 @@ function addends(e: Expr): Expr[] {
 }
 
 /** `np.zeros_like(W)`, `torch.zeros_like(W)`, `np.zeros(W.shape)`: zeros shaped like W, which it returns. */
-function shapeSource(value: Expr): Expr | undefined {
+export function shapeSource(value: Expr): Expr | undefined {
   if (value.kind !== 'call' || zeroValue(value) !== 'array') return undefined;
   const fn = value.callee.kind === 'attr' ? value.callee.name : value.callee.kind === 'name' ? value.callee.name : undefined;
   const first = value.args[0];

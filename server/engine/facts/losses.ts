@@ -15,12 +15,13 @@ import { numberOf, penaltyOfProduct } from './analysis';
 import { exprKey, lastComponent } from './keys';
 import type { FunctionDef, Scope } from './scope';
 import {
-  isGradientLike, isMaximizedObjectiveName, isObjectiveName, isObjectiveRecordName, isPenaltyVariableName, isRegularizationStrengthName, isWeightCollectionKey, isWeightName,
+  isAmbiguousObjectiveName, isGradientLike, isMaximizedObjectiveName, isObjectiveName, isObjectiveRecordName, isPenaltyVariableName, isRegularizationStrengthName, isWeightCollectionKey, isWeightName,
   mentionsNonnegativity, namesL2Regularization,
 } from './roles';
 import { loopCollectionKey, paramIds } from './gradients';
 import { programIndex, spanKey } from './program';
 import { trainingFacts } from './loops';
+import { lossesBesideGradients, penalizedObjective, unpackedLosses } from './tupleLosses';
 import { ABS_FUNCTIONS, REDUCTION_KEYWORDS, SUM_FUNCTIONS, listArrayComprehension } from './catalogue';
 
 export interface LossSite {
@@ -232,6 +233,25 @@ function classOf(scope: Scope): Scope | undefined {
 
 // ------------------------------------------------------------------ collection
 
+/**
+ * `obj`, `objective`: a name both a loss and a maximized objective go by. The penalty decides which:
+ * a squared or absolute norm of weights added with a positive sign (`obj += 0.5 * reg * np.sum(W ** 2)`,
+ * `obj = data + lam * l2`) is a loss's penalty, as one subtracted is a maximized objective's. Without a
+ * penalty in the statement the name decides, as before.
+ */
+function minimizedByPenalty(facts: Facts, st: Stmt & { kind: 'assign' | 'return' }, scope: Scope, name: string, value: Expr): boolean {
+  if (!isAmbiguousObjectiveName(name)) return false;
+  const opSign = st.kind === 'assign' && st.op === '-' ? -1 : 1;
+  let added = false;
+  for (const x of facts.analyzer.summands(value, scope, st.span.start)) {
+    const pen = facts.analyzer.classifySummand(x).penalty;
+    if (!pen) continue;
+    if (x.sign * opSign < 0) return false;
+    added = true;
+  }
+  return added;
+}
+
 function collect(facts: Facts): LossFacts {
   const index = programIndex(facts);
   const sites: LossSite[] = [];
@@ -289,10 +309,12 @@ function collect(facts: Facts): LossFacts {
       const target = st.targets[0];
       if (target.kind !== 'name' && target.kind !== 'attr' && target.kind !== 'index') continue;
       const last = lastComponent(target) ?? '';
-      if (!isObjectiveName(last) && !isMaximizedObjectiveName(last)) continue;
+      // Named for an objective, or, whatever its name, returned as the loss beside its gradients (tupleLosses.ts).
+      const named = isObjectiveName(last) || isMaximizedObjectiveName(last);
+      if (!named && !(target.kind === 'name' && fn && (lossesBesideGradients(facts, fn).has(last) || unpackedLosses(facts, fn).has(last))) && !(target.kind === 'name' && penalizedObjective(facts, st, scope))) continue;
       if (isObjectiveRecordName(last) || isGradientLike(target)) continue;
       const key = exprKey(target);
-      const maximized = isMaximizedObjectiveName(last);
+      const maximized = named && isMaximizedObjectiveName(last) && !minimizedByPenalty(facts, st, scope, last, st.value);
       const sign = ((st.op === '-' ? -1 : 1) * (maximized ? -1 : 1)) as 1 | -1;
       sites.push({
         expr: st.value, scope, at: st.span.start, span: st.span, key, sign, fn,
@@ -302,7 +324,8 @@ function collect(facts: Facts): LossFacts {
     } else if (st.kind === 'return' && st.value && fn && (isObjectiveName(fn.name) || isMaximizedObjectiveName(fn.name)) && !isGradientLike({ kind: 'name', name: fn.name, span: fn.span })) {
       const value = st.value.kind === 'seq' && st.value.items.length > 0 ? st.value.items[0] : st.value;
       if (exprKey(value) !== undefined) continue; // `return loss`: the assignments are sites already
-      sites.push({ expr: value, scope, at: st.span.start, span: st.span, sign: isMaximizedObjectiveName(fn.name) ? -1 : 1, fn, autodiff: autodiffFns.has(fn), scaledLater: false });
+      const maximized = isMaximizedObjectiveName(fn.name) && !minimizedByPenalty(facts, st, scope, fn.name, value);
+      sites.push({ expr: value, scope, at: st.span.start, span: st.span, sign: maximized ? -1 : 1, fn, autodiff: autodiffFns.has(fn), scaledLater: false });
     }
   }
   for (const { expr, scope, at } of inlineAutodiff) {

@@ -21,6 +21,7 @@ import { isGradientLike, parameterOfGradient } from './roles';
 import { readsAutodiff } from './autodiff';
 import { frameworkFacts } from './frameworks';
 import { zeroValue } from './catalogue';
+import { gradientsBesideLoss } from './lossCompanions';
 import { stmtExprs } from './loops';
 
 export interface ReturnedGradientWithoutTerm {
@@ -57,6 +58,7 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
     const weights = new Set(penalties.map((p) => weightName(facts, p)));
     const stmts = ownStatements(fn.body);
     const seen = new Set<string>();
+    let companions: Set<string> | undefined;
     for (const ret of stmts) {
       if (ret.kind !== 'return' || ret.value?.kind !== 'seq') continue;
       const items = ret.value.items;
@@ -70,7 +72,9 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
         // Nor is a loop's weight (`for W in self.weights: loss += reg * np.sum(W * W)`).
         if (p.param.base.kind === 'name' && p.site.scope.lookup(p.param.base.name, p.site.at)?.kind === 'loop') continue;
         const weight = weightName(facts, p);
-        const gradient = gradientOf(stmts, others, weight, weights.size === 1);
+        // Named like a gradient, or by data flow: zeros shaped like the weight returned beside the loss that penalizes it (lossCompanions.ts).
+        const isGradient = (e: Expr): boolean => isGradientLike(e) || (e.kind === 'name' && (companions ??= gradientsBesideLoss(fn.body, facts.scopes, facts.analyzer)).has(e.name));
+        const gradient = gradientOf(stmts, others, weight, weights.size === 1, isGradient);
         if (!gradient || seen.has(`${weight}|${gradient}`)) continue;
         const definitions = definitionsOf(stmts, gradient, ret);
         if (definitions.length === 0) continue;
@@ -114,7 +118,7 @@ const differentiated = new WeakMap<FunctionDef, boolean>();
  * entry of a returned gradient dict the function fills under the weight's name (`grads['W2']`), or,
  * when the loss penalizes one weight, the one gradient returned beside the loss (`grad`).
  */
-function gradientOf(stmts: Stmt[], others: Expr[], weight: string, oneWeight: boolean): string | undefined {
+function gradientOf(stmts: Stmt[], others: Expr[], weight: string, oneWeight: boolean, isGradient: (e: Expr) => boolean): string | undefined {
   for (const item of others) {
     if (item.kind === 'name' && parameterOfGradient(item) === weight) return item.name;
   }
@@ -125,7 +129,7 @@ function gradientOf(stmts: Stmt[], others: Expr[], weight: string, oneWeight: bo
   }
   // A container filled by key (`grads["W2"] = …`) holds several gradients, not the one weight's.
   const one = others[0];
-  if (oneWeight && others.length === 1 && one.kind === 'name' && isGradientLike(one) && parameterOfGradient(one) === undefined && !stmts.some((s) => s.kind === 'assign' && s.targets.some((t) => t.kind === 'index' && exprKey(t.object) === one.name && t.index[0]?.kind === 'str'))) return one.name;
+  if (oneWeight && others.length === 1 && one.kind === 'name' && isGradient(one) && parameterOfGradient(one) === undefined && !stmts.some((s) => s.kind === 'assign' && s.targets.some((t) => t.kind === 'index' && exprKey(t.object) === one.name && t.index[0]?.kind === 'str'))) return one.name;
   return undefined;
 }
 

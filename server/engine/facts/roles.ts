@@ -186,6 +186,11 @@ export function isMaximizedObjectiveName(name: string): boolean {
   return /^(ll|log_?lik\w*|log_likelihood\w*|elbo|objective|obj|reward|total_reward)$/i.test(name);
 }
 
+/** `obj`, `objective`: names a loss and a maximized objective both go by, where the value must decide. */
+export function isAmbiguousObjectiveName(name: string): boolean {
+  return isObjectiveName(name) && isMaximizedObjectiveName(name);
+}
+
 /** `losses`, `loss_history`, `best_loss`, `prev_cost`: records of objectives, not objectives. */
 export function isObjectiveRecordName(name: string): boolean {
   return /^(losses|loss_history|loss_hist|costs|cost_history|best_\w+|prev_\w+|last_\w+|min_\w+)$/.test(name);
