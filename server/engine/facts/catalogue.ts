@@ -1695,6 +1695,23 @@ export const OPTION_GET_FUNCTION = 'getattr';
 export const ENTRY_SETTER = 'set';
 export const ENTRY_GETTER = 'get';
 
+/**
+ * Keras 3's backend as the code chooses it (NB211): the environment variable read when `keras` is
+ * imported (`os.environ["KERAS_BACKEND"] = "torch"`) and `keras.config.set_backend("torch")`. On the
+ * torch backend `fit`/`predict` run `call` eagerly unless the model is compiled with
+ * `jit_compile=True`; JAX jit-compiles them by default and TensorFlow traces them with `tf.function`.
+ */
+export const KERAS_BACKEND_VARIABLE = 'KERAS_BACKEND';
+export function isKerasBackendSetter(path: string[] | undefined): boolean {
+  return path !== undefined && path.length === 3 && path[0] === 'keras' && path[1] === 'config' && path[2] === 'set_backend';
+}
+const KERAS_EAGER_BACKENDS = new Set(['torch']);
+export function isKerasEagerBackend(name: string): boolean {
+  return KERAS_EAGER_BACKENDS.has(name);
+}
+/** The keyword of `model.compile(…)` (and `tf.function`) that compiles the run with XLA / `torch.compile`. */
+export const KERAS_JIT_KEYWORD = 'jit_compile';
+
 /** Keras model methods that run the model inside a graph they trace (unless `run_eagerly`): `model.fit(…)`, `model.predict(…)`. */
 const KERAS_GRAPH_RUNS = new Set(['fit', 'evaluate', 'predict', 'train_on_batch', 'test_on_batch', 'predict_on_batch', 'fit_generator', 'evaluate_generator', 'predict_generator']);
 export function isKerasGraphRun(method: string): boolean {
