@@ -1456,10 +1456,19 @@ export function zeroMeaningfulOptimizerKeywords(path: readonly string[]): readon
   const name = path[path.length - 1];
   const root = path[0];
   if (root === 'torch' && path[1] === 'optim' && path.length <= 4 && TORCH_OPTIMIZERS[name])
-    return TORCH_GROUP_KEYS[name]?.includes('momentum') ? ['momentum', 'weight_decay'] : ['weight_decay'];
+    return TORCH_GROUP_KEYS[name]?.includes(MOMENTUM_KEYWORD) ? [MOMENTUM_KEYWORD, DECAY_KEYWORD] : [DECAY_KEYWORD];
   if (root === 'keras' && path.includes('optimizers') && !path.includes('schedules') && KERAS_OPTIMIZERS.has(name))
-    return name === 'SGD' || name === 'RMSprop' ? ['momentum', 'weight_decay'] : ['weight_decay'];
+    return name === 'SGD' || name === 'RMSprop' ? [MOMENTUM_KEYWORD, DECAY_KEYWORD] : [DECAY_KEYWORD];
   return [];
+}
+const MOMENTUM_KEYWORD = 'momentum';
+const DECAY_KEYWORD = 'weight_decay';
+/**
+ * What 0 means for a keyword `zeroMeaningfulOptimizerKeywords` may answer (no momentum, no decay), by the
+ * keyword alone: undefined for any other keyword (a cheap test before the call's path is resolved).
+ */
+export function zeroMeaningfulKeyword(keyword: string | undefined): 'momentum' | 'decay' | undefined {
+  return keyword === MOMENTUM_KEYWORD ? 'momentum' : keyword === DECAY_KEYWORD ? 'decay' : undefined;
 }
 
 /**
