@@ -10,7 +10,7 @@
 //
 // Keras 3 on the torch backend (`os.environ["KERAS_BACKEND"] = "torch"` or
 // `keras.config.set_backend("torch")` written in one of those files) runs `fit`/`predict` eagerly
-// unless the model is compiled with `jit_compile=True`; those runs then do not trace. The JAX
+// unless the model is compiled with `jit_compile=True`, and so does a plain torch loop: nothing traces. The JAX
 // backend jit-compiles `fit` by default, and a backend chosen outside the code (the shell, `keras.json`)
 // is not seen: both stay "traced".
 import type { ParsedFile } from '../document';
@@ -80,9 +80,10 @@ function decide(facts: Facts, cls: ClassDef): boolean {
   const all = files.map((f) => (f === home ? runsOf(facts) : runsOf(program.facts(f))));
   if (all.some((r) => r.tfFunction)) return false;
   const backend = all.find((r) => r.backend !== undefined)?.backend;
-  const eagerRuns = backend !== undefined && isKerasEagerBackend(backend) && !all.some((r) => r.jit);
-  if (all.some((r) => r.kerasRuns) && !eagerRuns) return false;
-  return all.some((r) => r.tape) || (eagerRuns && all.some((r) => r.kerasRuns));
+  // On the torch backend nothing traces `call` but a jit-compiled run: `fit`, `predict` and a plain torch loop run it eagerly.
+  if (backend !== undefined && isKerasEagerBackend(backend)) return !all.some((r) => r.jit);
+  if (all.some((r) => r.kerasRuns)) return false;
+  return all.some((r) => r.tape);
 }
 
 /** Whether `parsed` imports the module `def` (`from nets.noise import FeatureDrop`, `from nets import noise`, `import nets.noise`). */
