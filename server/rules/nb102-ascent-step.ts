@@ -23,6 +23,7 @@ import { unicodeCoef } from '../math/print/unicode';
 import { climbingMomentum, decayIntoBufferWrongSign } from '../engine/facts/optimizerFindings';
 import { fieldLinks, placeOf } from '../engine/facts/fieldLinks';
 import { antiRidgeSolves } from '../engine/facts/ridgeSolve';
+import { countsAround } from '../engine/facts/counters';
 import { antiRidgeForms } from '../engine/findingForms';
 
 export const nb102AscentStep = defineRule({
@@ -244,6 +245,8 @@ function ascentSteps(facts: Facts): Report[] {
     // A sign known by convention only: a word of maximizing in the code around the step (the class or
     // top-level statement that holds it, with the comments right above) keeps it silent.
     if (grads.every((t) => t.weak) && mentionsAscentAround(facts, site.span)) continue;
+    // ... nor when the target is a count (a bound of `range(…)` around the step), an index, not a weight.
+    if (grads.every((t) => t.weak) && countsAround(facts, site.span).has(exprKey(site.target) ?? '')) continue;
     const g = grads[0];
     const targetText = facts.source(site.target.span);
     const message = `this step moves ${targetText} up the loss gradient: it adds ${g.source ?? 'the gradient'} where gradient descent subtracts it, so training climbs the loss`;

@@ -490,6 +490,11 @@ export function foreachInPlace(call: Expr & { kind: 'call' }): ForeachInPlace | 
  * `d.entries()`, `named_parameters()`) → key / element of d; `for p in m.parameters()` → element of
  * m.parameters(); `for i in range(n)` → counter; `xs.forEach((x) => ...)` → element of xs.
  */
+/** Python's `range(…)`: its arguments are integer counts (bounds of an index), never arrays (NB102's counters.ts). */
+export function isCountingCall(name: string): boolean {
+  return name === 'range';
+}
+
 export type LoopSource = { kind: 'element'; collection: Expr } | { kind: 'counter' } | { kind: 'key' };
 
 export function loopSource(iter: Expr, position: number, isModule: (e: Expr) => boolean): LoopSource | undefined {
