@@ -16,13 +16,14 @@ import type { Span } from '../engine/ir';
 import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
 import { isRegularizationTerm, maskedRegGradientTerms, regGradientTerms, scaledSelfSites, type RegGradientTerm } from '../engine/facts/gradients';
 import { DirectionAnalyzer } from '../engine/facts/direction';
-import { accumulatorPolarity, ascentContext, expectedSign, mentionsAscent, movesModelParameter, stepOf, termSign, trimSpan } from '../engine/facts/steps';
+import { accumulatorPolarity, ascentContext, expectedSign, mentionsAscentAround, movesModelParameter, stepOf, termSign, trimSpan } from '../engine/facts/steps';
 import { ownStatements, programIndex, spanKey } from '../engine/facts/program';
 import { someExpr, type Scope } from '../engine/facts/scope';
 import { unicodeCoef } from '../math/print/unicode';
 import { climbingMomentum, decayIntoBufferWrongSign } from '../engine/facts/optimizerFindings';
 import { fieldLinks, placeOf } from '../engine/facts/fieldLinks';
 import { antiRidgeSolves } from '../engine/facts/ridgeSolve';
+import { countsAround } from '../engine/facts/counters';
 import { antiRidgeForms } from '../engine/findingForms';
 
 export const nb102AscentStep = defineRule({
@@ -241,8 +242,11 @@ function ascentSteps(facts: Facts): Report[] {
     if (terms.some((t) => t.kind === 'unknown' && t.gradientish)) continue;
     // Asked last: it reads the text around the step, and only a step that climbs needs it.
     if (ascentContext(facts, site)) continue;
-    // A sign known by convention only: any word of maximizing anywhere in the file keeps it silent.
-    if (grads.every((t) => t.weak) && mentionsAscent(facts)) continue;
+    // A sign known by convention only: a word of maximizing in the code around the step (the class or
+    // top-level statement that holds it, with the comments right above) keeps it silent.
+    if (grads.every((t) => t.weak) && mentionsAscentAround(facts, site.span)) continue;
+    // ... nor when the target is a count (a bound of `range(…)` around the step), an index, not a weight.
+    if (grads.every((t) => t.weak) && countsAround(facts, site.span).has(exprKey(site.target) ?? '')) continue;
     const g = grads[0];
     const targetText = facts.source(site.target.span);
     const message = `this step moves ${targetText} up the loss gradient: it adds ${g.source ?? 'the gradient'} where gradient descent subtracts it, so training climbs the loss`;

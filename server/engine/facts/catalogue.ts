@@ -490,6 +490,11 @@ export function foreachInPlace(call: Expr & { kind: 'call' }): ForeachInPlace | 
  * `d.entries()`, `named_parameters()`) → key / element of d; `for p in m.parameters()` → element of
  * m.parameters(); `for i in range(n)` → counter; `xs.forEach((x) => ...)` → element of xs.
  */
+/** Python's `range(…)`: its arguments are integer counts (bounds of an index), never arrays (NB102's counters.ts). */
+export function isCountingCall(name: string): boolean {
+  return name === 'range';
+}
+
 export type LoopSource = { kind: 'element'; collection: Expr } | { kind: 'counter' } | { kind: 'key' };
 
 export function loopSource(iter: Expr, position: number, isModule: (e: Expr) => boolean): LoopSource | undefined {
@@ -1468,10 +1473,19 @@ export function zeroMeaningfulOptimizerKeywords(path: readonly string[]): readon
   const name = path[path.length - 1];
   const root = path[0];
   if (root === 'torch' && path[1] === 'optim' && path.length <= 4 && TORCH_OPTIMIZERS[name])
-    return TORCH_GROUP_KEYS[name]?.includes('momentum') ? ['momentum', 'weight_decay'] : ['weight_decay'];
+    return TORCH_GROUP_KEYS[name]?.includes(MOMENTUM_KEYWORD) ? [MOMENTUM_KEYWORD, DECAY_KEYWORD] : [DECAY_KEYWORD];
   if (root === 'keras' && path.includes('optimizers') && !path.includes('schedules') && KERAS_OPTIMIZERS.has(name))
-    return name === 'SGD' || name === 'RMSprop' ? ['momentum', 'weight_decay'] : ['weight_decay'];
+    return name === 'SGD' || name === 'RMSprop' ? [MOMENTUM_KEYWORD, DECAY_KEYWORD] : [DECAY_KEYWORD];
   return [];
+}
+const MOMENTUM_KEYWORD = 'momentum';
+const DECAY_KEYWORD = 'weight_decay';
+/**
+ * What 0 means for a keyword `zeroMeaningfulOptimizerKeywords` may answer (no momentum, no decay), by the
+ * keyword alone: undefined for any other keyword (a cheap test before the call's path is resolved).
+ */
+export function zeroMeaningfulKeyword(keyword: string | undefined): 'momentum' | 'decay' | undefined {
+  return keyword === MOMENTUM_KEYWORD ? 'momentum' : keyword === DECAY_KEYWORD ? 'decay' : undefined;
 }
 
 /**
@@ -1706,6 +1720,23 @@ export const OPTION_GET_FUNCTION = 'getattr';
 /** The accessor pair of a matrix-like class (`m.set(i, j, v)` stores what `m.get(i, j)` reads). */
 export const ENTRY_SETTER = 'set';
 export const ENTRY_GETTER = 'get';
+
+/**
+ * Keras 3's backend as the code chooses it (NB211): the environment variable read when `keras` is
+ * imported (`os.environ["KERAS_BACKEND"] = "torch"`) and `keras.config.set_backend("torch")`. On the
+ * torch backend `fit`/`predict` run `call` eagerly unless the model is compiled with
+ * `jit_compile=True`; JAX jit-compiles them by default and TensorFlow traces them with `tf.function`.
+ */
+export const KERAS_BACKEND_VARIABLE = 'KERAS_BACKEND';
+export function isKerasBackendSetter(path: string[] | undefined): boolean {
+  return path !== undefined && path.length === 3 && path[0] === 'keras' && path[1] === 'config' && path[2] === 'set_backend';
+}
+const KERAS_EAGER_BACKENDS = new Set(['torch']);
+export function isKerasEagerBackend(name: string): boolean {
+  return KERAS_EAGER_BACKENDS.has(name);
+}
+/** The keyword of `model.compile(…)` (and `tf.function`) that compiles the run with XLA / `torch.compile`. */
+export const KERAS_JIT_KEYWORD = 'jit_compile';
 
 /** Keras model methods that run the model inside a graph they trace (unless `run_eagerly`): `model.fit(…)`, `model.predict(…)`. */
 const KERAS_GRAPH_RUNS = new Set(['fit', 'evaluate', 'predict', 'train_on_batch', 'test_on_batch', 'predict_on_batch', 'fit_generator', 'evaluate_generator', 'predict_generator']);

@@ -22,7 +22,7 @@ import type { Facts } from './index';
 import type { FunctionDef, Scope } from './scope';
 import { regGradientTerms } from './gradients';
 import { lossFacts } from './losses';
-import { ENTRY_GETTER, ENTRY_SETTER, OPTION_GET_FUNCTION, OPTION_GET_METHOD, dropoutRateParameter, frameworkPath, isNoneLiteral, isNumericConversion, mayNameDropoutApi, zeroMeaningfulOptimizerKeywords } from './catalogue';
+import { ENTRY_GETTER, ENTRY_SETTER, OPTION_GET_FUNCTION, OPTION_GET_METHOD, dropoutRateParameter, frameworkPath, isNoneLiteral, isNumericConversion, mayNameDropoutApi, zeroMeaningfulKeyword, zeroMeaningfulOptimizerKeywords } from './catalogue';
 import { exprKey } from './keys';
 import { howStepDivides, optimizerSteps } from './optimizerSteps';
 import { definedInFile, ownStatements, programIndex, walkAll } from './program';
@@ -177,19 +177,30 @@ function factorSymbols(p: Poly, sign: 1 | -1): string[] {
   return out;
 }
 
-/** The first read in a body (a function's, or the module's) of an expression whose key is `key`. */
-function readOf(body: Stmt[], key: string, memo: Map<Stmt[], Map<string, Expr>>): Expr | undefined {
+/**
+ * The read in a body (a function's, or the module's) of an expression whose key is `key` that the use at
+ * `use` sees: the last one that starts before the use ends (the first read when none does). Not the
+ * first read of the body: in `reg = reg or 1e-3` that is the option read itself, before the rebinding.
+ */
+function readOf(body: Stmt[], key: string, memo: Map<Stmt[], Map<string, Expr[]>>, use: Span): Expr | undefined {
   let reads = memo.get(body);
   if (!reads) {
-    const found = new Map<string, Expr>();
+    const found = new Map<string, Expr[]>();
     walkAll(body, (x) => {
       if (x.kind !== 'name' && x.kind !== 'attr' && x.kind !== 'index') return;
       const k = exprKey(x);
-      if (k !== undefined && !found.has(k)) found.set(k, x);
+      if (k === undefined) return;
+      const list = found.get(k);
+      if (list) list.push(x);
+      else found.set(k, [x]);
     });
     memo.set(body, (reads = found));
   }
-  return reads.get(key);
+  const list = reads.get(key);
+  if (!list) return undefined;
+  let best: Expr | undefined;
+  for (const x of list) if (x.span.start <= use.end && (!best || x.span.start > best.span.start)) best = x;
+  return best ?? list[0];
 }
 
 /**
@@ -200,9 +211,9 @@ function readOf(body: Stmt[], key: string, memo: Map<Stmt[], Map<string, Expr>>)
 function stepSinks(facts: Facts): Sink[] {
   const out: Sink[] = [];
   const index = programIndex(facts);
-  const memo = new Map<Stmt[], Map<string, Expr>>();
+  const memo = new Map<Stmt[], Map<string, Expr[]>>();
   const add = (body: Stmt[], key: string, meaning: ZeroMeaning, use: Span, target: string): void => {
-    const read = readOf(body, key, memo);
+    const read = readOf(body, key, memo, use);
     // A weight the model learns is no setting of the user's.
     if (read && !facts.analyzer.isParam(read)) out.push({ expr: read, scope: index.scopeAt(read.span.start), at: read.span.start, meaning, use, target });
   };
@@ -386,7 +397,7 @@ function frameworkSinks(facts: Facts): Sink[] {
     if (call.callee.kind !== 'attr' && call.callee.kind !== 'name') continue;
     const last = call.callee.name;
     const dropout = mayNameDropoutApi(last);
-    const keywords = call.kwargs.filter((k) => k.name === 'momentum' || k.name === 'weight_decay');
+    const keywords = call.kwargs.filter((k) => zeroMeaningfulKeyword(k.name) !== undefined);
     if (!dropout && keywords.length === 0) continue;
     const path = frameworkPath(call.callee, site.scope, site.at, facts.scopes.imports, language);
     if (!path) continue;
@@ -405,7 +416,7 @@ function frameworkSinks(facts: Facts): Sink[] {
     if (keywords.length > 0) {
       const meaningful = zeroMeaningfulOptimizerKeywords(path);
       for (const k of keywords)
-        if (k.name && meaningful.includes(k.name)) out.push({ expr: k.value, scope: site.scope, at: site.at, meaning: k.name === 'momentum' ? 'momentum' : 'decay', use: k.value.span, target: api, keyword: k.name });
+        if (k.name && meaningful.includes(k.name)) out.push({ expr: k.value, scope: site.scope, at: site.at, meaning: zeroMeaningfulKeyword(k.name)!, use: k.value.span, target: api, keyword: k.name });
     }
   }
   return out;

@@ -8,13 +8,15 @@
 // nested function, not read), for `build` (run once on purpose), for a layer built with
 // `dynamic=True` (Keras runs it eagerly), for PyTorch modules and for plain eager code: a layer's `call`
 // in a file that trains with a `GradientTape` and never traces (no `tf.function`, no `fit`/`predict`)
-// runs eagerly, a new draw each call.
+// runs eagerly, a new draw each call, and so does a layer of one module that the project trains from
+// another in such a loop, with nothing that traces it (eagerLayers.ts).
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, type ClassDef, type FunctionDef } from './scope';
 import { KERAS_EAGER_KEYWORD, frameworkPath, isGraphTracingDecorator, isHostRandomDraw, isKerasCallBase, isKerasGraphRun, isKerasTracedMethod } from './catalogue';
 import { definedInFile, ownStatements, programIndex, walkAll } from './program';
 import { trainingFacts } from './loops';
+import { layerRunsEagerly } from './eagerLayers';
 import { baseClasses, methodOf, resolveCall } from './resolve';
 
 export interface FrozenDraw {
@@ -51,9 +53,10 @@ function collect(facts: Facts): FrozenDraw[] {
     if (fn.decorators.some((d) => isGraphTracingDecorator(frameworkPath(d.kind === 'call' ? d.callee : d, fn.scope.parent ?? fn.scope, fn.span.start, facts.scopes.imports, 'python')))) why = 'tf.function';
     else if (fn.cls && isKerasTracedMethod(fn.name) && derivesFromKeras(facts, fn.cls, 0) && !builtDynamic(facts, fn.cls)) why = 'keras';
     if (!why) continue;
-    if (why === 'keras' && fn.name === 'call' && (eager ??= trainsEagerly(facts))) continue;
     const found = drawIn(facts, fn, 0, new Set());
-    if (found) out.push({ draw: found.draw, traced: fn, fn: found.fn, why });
+    if (!found) continue;
+    if (why === 'keras' && fn.name === 'call' && ((eager ??= trainsEagerly(facts)) || layerRunsEagerly(facts, fn.cls!))) continue;
+    out.push({ draw: found.draw, traced: fn, fn: found.fn, why });
   }
   return out;
 }

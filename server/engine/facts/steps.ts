@@ -186,6 +186,28 @@ export function mentionsAscent(facts: Facts, span: Span = facts.scopes.root.span
 }
 
 /**
+ * Whether the top-level statement that holds `span` (a loop of a script, a function, a class), with
+ * the comment lines right above it, has a word of ascent: the code around a step, not the whole file
+ * (a word in an unrelated comment elsewhere does not turn NB102 off).
+ */
+export function mentionsAscentAround(facts: Facts, span: Span): boolean {
+  const top = facts.module.body.find((st) => st.span.start <= span.start && span.end <= st.span.end);
+  if (!top) return mentionsAscent(facts, span);
+  const base = facts.file.base;
+  let start = top.span.start - base;
+  // The comment lines right above the statement (`# gradient ascent on the input`).
+  for (;;) {
+    const lineStart = facts.text.lastIndexOf('\n', start - 1) + 1;
+    if (lineStart <= 0) break;
+    const prevStart = facts.text.lastIndexOf('\n', lineStart - 2) + 1;
+    const prev = facts.text.slice(prevStart, lineStart - 1).trim();
+    if (!(prev.startsWith('#') || prev.startsWith('//'))) break;
+    start = prevStart;
+  }
+  return mentionsAscent(facts, { start: base + start, end: top.span.end });
+}
+
+/**
  * Is the step in code that means to climb (a maximizer, a policy gradient, an attack on inputs), or
  * a probe that the same code takes back (`W = W + s * dJdW` and then `W = W - s * dJdW`)?
  */
@@ -193,7 +215,7 @@ export function ascentContext(facts: Facts, site: UpdateSite): boolean {
   if (undoneByInverse(facts, site)) return true;
   const index = programIndex(facts);
   const first = index.enclosingFunction(site.scope);
-  if (!first) return mentionsAscent(facts);
+  if (!first) return mentionsAscentAround(facts, site.span);
   let fn: FunctionDef = first;
   for (;;) {
     if (mentionsAscent(facts, fn.span)) return true;

@@ -15,12 +15,12 @@
 //    hands the step) or in a function it calls (`clearGrads(layer)`, one call deep).
 // Fresh gradient arrays each step, a `zero_grad()`-style reset in the loop, and accumulation over k
 // micro-batches reset every k steps are other code and stay silent.
-import type { Expr, Span, Stmt } from '../ir';
+import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { forEachChild, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { programIndex } from './program';
-import { exprKey } from './keys';
 import { numberOf } from './analysis';
+import { READING_CALLS } from './catalogue';
 import { callArguments, returnsOf } from './resolve';
 
 export interface UnresetGradient {
@@ -63,8 +63,7 @@ function collect(facts: Facts): UnresetGradient[] {
     for (const { a, accumulated } of accumulatedLists) {
       const position = args.indexOf(a);
       if (position < 0) continue;
-      const params = step.params.filter((p) => !/^(self|this)$/.test(p.name));
-      const param = params[position];
+      const param = callParams(step)[position];
       if (!param) continue;
       const own = readStep(facts, step, param.name);
       if (!own || own.resets || own.unknown) continue;
@@ -96,9 +95,9 @@ function fieldList(facts: Facts, e: Expr, scope: Scope, at: number): { cls: Clas
   if (returns.length !== 1 || returns[0].expr.kind !== 'seq') return undefined;
   const fields: string[] = [];
   for (const item of returns[0].expr.items) {
-    const key = exprKey(item);
-    if (item.kind !== 'attr' || !key || !/^(self|this)\./.test(key)) return undefined;
-    fields.push(key.replace(/^(self|this)\./, ''));
+    const field = ownField(item);
+    if (field === undefined) return undefined;
+    fields.push(field);
   }
   return fields.length >= 2 ? { cls, fields } : undefined;
 }
@@ -139,7 +138,12 @@ function accumulatedFields(cls: ClassDef, fields: string[]): { field: string; sp
           const f = fieldOf(st.value, alias);
           if (f !== undefined && (st.value.kind === 'attr')) alias.set(t.name, f);
         }
-        if (t.kind === 'attr' && field !== undefined && fields.includes(field)) reset.add(field);
+        // `self.dW += np.outer(x, delta)` (Python adds into the array in place); `self.dW = …` or `*= 0` sets it back.
+        if (t.kind === 'attr' && field !== undefined && fields.includes(field)) {
+          if (st.op === '+' || st.op === '-') {
+            if (!added.has(field)) added.set(field, st.span);
+          } else if (!st.op || (st.op === '*' && numberOf(st.value) === 0)) reset.add(field);
+        }
         if (t.kind === 'index') {
           const f = fieldOf(baseOf(t), alias);
           if (f === undefined || !fields.includes(f)) return;
@@ -162,9 +166,30 @@ function accumulatedFields(cls: ClassDef, fields: string[]): { field: string; sp
 /** `this.gw` (or an alias of it) → `gw`. */
 function fieldOf(e: Expr, alias: Map<string, string>): string | undefined {
   if (e.kind === 'name') return alias.get(e.name);
-  if (e.kind !== 'attr') return undefined;
-  const key = exprKey(e);
-  return key && /^(self|this)\.[^.]+$/.test(key) ? key.replace(/^(self|this)\./, '') : undefined;
+  return ownField(e);
+}
+
+/** A field of the method's own instance (`this.gw`, `self.dW`, whatever the receiver is named: the IR's mark). */
+function ownField(e: Expr): string | undefined {
+  return e.kind === 'attr' && e.object.kind === 'name' && e.object.receiver ? e.name : undefined;
+}
+
+/**
+ * The parameters a call's arguments fill: a Python method's receiver (its first parameter, whatever
+ * its name, known by the IR's mark on its uses; undecorated methods' first parameter when unused) left out.
+ */
+function callParams(fn: FunctionDef): readonly Param[] {
+  const first = fn.params[0];
+  if (!fn.isMethod || !first || first.rest || fn.scope.file.language !== 'python') return fn.params;
+  let marked = false;
+  walk(fn.body, (st) => {
+    if (marked) return;
+    const roots = st.kind === 'assign' ? [...st.targets, st.value] : st.kind === 'expr' ? [st.expr] : st.kind === 'return' && st.value ? [st.value] : st.kind === 'for' ? [st.iter] : st.kind === 'block' ? st.heads : [];
+    for (const r of roots) visit(r, (e) => {
+      if (e.kind === 'name' && e.receiver && e.name === first.name) marked = true;
+    });
+  });
+  return marked || fn.decorators.length === 0 ? fn.params.slice(1) : fn.params;
 }
 
 function baseOf(e: Expr): Expr {
@@ -212,14 +237,20 @@ function readStep(facts: Facts, fn: FunctionDef, param: string): { gradient: Spa
         if ((!st.op && numberOf(st.value) === 0) || (st.op === '*' && numberOf(st.value) === 0)) resets = true;
         else if (name !== param) stepped.add(name);
       }
+      // Python's in-place operators on a whole array: `w -= lr * g` steps it, `g *= 0` empties it.
+      if (t.kind === 'name' && entries.has(t.name) && st.op) {
+        if (st.op === '*' && numberOf(st.value) === 0) resets = true;
+        else if (st.op === '+' || st.op === '-') stepped.add(t.name);
+      }
     }
     const roots = st.kind === 'assign' ? [st.value, ...st.targets.filter((t) => t.kind === 'index')] : st.kind === 'expr' ? [st.expr] : st.kind === 'return' && st.value ? [st.value] : st.kind === 'block' || st.kind === 'for' ? (st.kind === 'for' ? [st.iter] : st.heads) : [];
     for (const r of roots) visit(r, (e) => {
       if (e.kind === 'index' && e.object.kind === 'name' && entries.has(e.object.name)) read.add(e.object.name);
+      else if (e.kind === 'name' && entries.has(e.name)) read.add(e.name);
       if (e.kind === 'call') {
         if (zeroFill(e) && e.callee.kind === 'attr' && (ofEntry(e.callee.object) || (e.callee.object.kind === 'index' && ofList(e.callee.object)))) resets = true;
-        // An entry, or the list itself (`this.clip(pg)`), handed to a call that might empty it.
-        else if (e.args.some((x) => ofEntry(x) || ofList(x))) unknown = true;
+        // An entry, or the list itself (`this.clip(pg)`), handed to a call that might empty it (not a builtin that only reads: `len(pg)`).
+        else if (!(e.callee.kind === 'name' && READING_CALLS.has(e.callee.name)) && e.args.some((x) => ofEntry(x) || ofList(x))) unknown = true;
       }
     });
   });
@@ -235,7 +266,7 @@ function resettingSibling(facts: Facts, step: FunctionDef, cls: ClassDef, positi
     if (other === cls) continue;
     const fn = other.scope.functions.get(step.name);
     if (!fn) continue;
-    const param = fn.params.filter((p) => !/^(self|this)$/.test(p.name))[position];
+    const param = callParams(fn)[position];
     if (!param) continue;
     const read = readStep(facts, fn, param.name);
     if (read?.resets) return { cls: other.name, span: resetSpan(fn, param.name) ?? fn.span };
@@ -249,6 +280,8 @@ function resetSpan(fn: FunctionDef, param: string): Span | undefined {
   walk(fn.body, (st) => {
     if (found) return;
     if (st.kind === 'assign' && st.targets.length === 1 && st.targets[0].kind === 'name' && st.value.kind === 'index' && st.value.object.kind === 'name' && st.value.object.name === param) entries.add(st.targets[0].name);
+    // `g[k] = 0`, `g[:] = 0`, and Python's `g *= 0` on the whole array.
+    if (st.kind === 'assign' && st.targets.length === 1 && st.targets[0].kind === 'name' && st.op === '*' && numberOf(st.value) === 0 && entries.has(st.targets[0].name)) found = st.span;
     if (st.kind === 'assign' && st.targets.length === 1 && st.targets[0].kind === 'index' && !st.op && numberOf(st.value) === 0) {
       const b = baseOf(st.targets[0]);
       if (b.kind === 'name' && entries.has(b.name)) found = st.span;
@@ -290,7 +323,9 @@ function resetsFields(body: readonly Stmt[], fields: string[], list: string | un
       for (const t of st.targets) {
         const b = baseOf(t);
         const f = last(b);
-        if (f && fields.includes(f) && (t.kind === 'attr' || (!st.op && numberOf(st.value) === 0))) found = true;
+        // `layer.gw = new …` or `layer.dW *= 0` sets it back; `layer.dW += …` (a layer's backward) adds into it.
+        const zeroed = (!st.op && numberOf(st.value) === 0) || (st.op === '*' && numberOf(st.value) === 0);
+        if (f && fields.includes(f) && ((t.kind === 'attr' && !st.op) || zeroed)) found = true;
         if (t.kind === 'index' && ofList(t.object) && !st.op && numberOf(st.value) === 0) found = true;
       }
     }

@@ -272,6 +272,15 @@ export class PythonLowerer {
         }
         return;
       }
+      case 'assert_statement': {
+        // `assert np.allclose(mine, ref), "message"`: kept as one expression the facts can read (an
+        // optimizer test's comparison, optimizerTests.ts), its test and message as children.
+        const span = this.spanOf(node);
+        const children: Expr[] = [];
+        for (const child of node.namedChildren) if (child && child.type !== 'comment') children.push(this.expr(child, depth));
+        out.push({ kind: 'expr', expr: { kind: 'other', children, ops: ['assert'], span }, span });
+        return;
+      }
       case 'return_statement': {
         const value = node.namedChildren[0];
         out.push({ kind: 'return', value: value ? this.expr(value, depth) : undefined, span: this.spanOf(node) });
