@@ -27,6 +27,7 @@ import { exprKey } from './keys';
 import { ownStatements } from './program';
 import { forEachChild } from './scope';
 import { returnsValueAndGradients } from './autodiff';
+import { TORCH_GRAD_ATTRIBUTE } from './catalogue';
 
 /** Tuples longer than this are not a loss and its gradients. */
 const MAX_ITEMS = 8;
@@ -210,5 +211,68 @@ export function catalogueGradientNames(moduleBody: Stmt[]): ReadonlySet<string> 
   for (const s of moduleBody) stmt(s, 0);
   found = names;
   catalogueNames.set(moduleBody, found);
+  return found;
+}
+
+/** In-place calls that scale a tensor or subtract from it: a copy they change is not only added to. */
+const SCALES_OR_SUBTRACTS = new Set(['mul_', 'div_', 'sub_']);
+
+/** Calls on a tensor that keep it the same gradient, reshaped, copied or clipped: `p.grad.clone()`, `g.clamp(-c, c)`. */
+const KEEPS_GRADIENT = new Set(['clone', 'detach', 'clamp', 'clip', 'copy', 'float', 'double', 'contiguous', 'to', 'cpu', 'numpy']);
+
+/** The tensor a value copies: `p.grad.data.clone()` → `p.grad`, `np.clip(g, -c, c)` → `g`. */
+function copied(e: Expr, isModule: (e: Expr) => boolean): Expr {
+  for (let i = 0; i < 8; i++) {
+    if (e.kind === 'attr' && (e.name === 'data' || e.name === 'T')) e = e.object;
+    else if (e.kind === 'call' && e.callee.kind === 'attr' && KEEPS_GRADIENT.has(e.callee.name)) e = isModule(e.callee.object) && e.args[0] ? e.args[0] : e.callee.object;
+    else return e;
+  }
+  return e;
+}
+
+/**
+ * The names of a function's own statements that are local copies of a gradient, whatever they are called:
+ * every plain assignment of the name gives it a framework's gradient attribute (`g = p.grad`,
+ * `g = p.grad.clamp(-c, c)`), an entry of a gradient container (`isGradient`: `g = grads[name]`, an entry
+ * of a dict of gradients by data flow), or its own value plus terms (`g = g + wd * w`). A name subtracted
+ * from (left to what its name says), or scaled by a factor anywhere in the function (`buf.mul_(mu)`, `v = mu * v + g`) is a state that started as a copy
+ * (torch's momentum buffer, `buf = torch.clone(d_p)`), never a gradient here.
+ */
+export function gradientCopies(body: Stmt[], isGradient: (e: Expr) => boolean, isModule: (e: Expr) => boolean): Set<string> {
+  const found = new Set<string>();
+  const candidates = new Map<string, boolean>();
+  const stmts = ownStatements(body);
+  const mentionsName = (e: Expr, name: string): boolean => {
+    let hit = false;
+    const visit = (x: Expr): void => {
+      if (hit) return;
+      if (x.kind === 'name' && x.name === name) hit = true;
+      else forEachChild(x, visit);
+    };
+    visit(e);
+    return hit;
+  };
+  for (const s of stmts) {
+    if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
+    const name = s.targets[0].name;
+    if (candidates.get(name) === false) continue;
+    const source = copied(s.value, isModule);
+    if ((source.kind === 'attr' && source.name === TORCH_GRAD_ATTRIBUTE) || ((source.kind === 'index' || source.kind === 'name') && isGradient(source))) {
+      candidates.set(name, candidates.get(name) ?? true);
+      continue;
+    }
+    // `g = g + wd * w`: its own value plus terms keeps it what it was; anything else makes it something else.
+    const v = s.value;
+    const own = v.kind === 'binary' && v.op === '+' && v.left.kind === 'name' && v.left.name === name && !mentionsName(v.right, name);
+    if (!own) candidates.set(name, false);
+  }
+  if (candidates.size === 0) return found;
+  for (const s of stmts) {
+    // Scaled anywhere: a state, not a gradient. Subtracted from: not only added to (left to its name).
+    if (s.kind === 'assign' && s.targets.length === 1 && s.targets[0].kind === 'name' && (s.op === '*' || s.op === '/' || s.op === '-')) candidates.set(s.targets[0].name, false);
+    if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr' && SCALES_OR_SUBTRACTS.has(s.expr.callee.name) && s.expr.callee.object.kind === 'name')
+      candidates.set(s.expr.callee.object.name, false);
+  }
+  for (const [name, ok] of candidates) if (ok) found.add(name);
   return found;
 }

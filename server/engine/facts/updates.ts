@@ -12,7 +12,7 @@ import { spanKey, type ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } from './roles';
 import { handsOnAsGradient } from './upstreamGradients';
 import { gradientsBesideLoss } from './lossCompanions';
-import { catalogueGradientNames, dictRoot, gradientDictsBesideLoss } from './gradientDicts';
+import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLoss } from './gradientDicts';
 import { growsQueuedEntry } from './gradientQueues';
 
 export type UpdateKind =
@@ -55,7 +55,7 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   const besideLoss = new Map<Stmt[], Set<string>>();
   const gradientRole = (target: Expr, scope: Scope): { upstream?: true } | undefined => {
     if (target.kind === 'name' && handsOnAsGradient(analyzer.program, fnBody, scope, target.name, (e) => analyzer.isModule(e))) return { upstream: true };
-    if (isGradientLike(target) || inFlowContainer(target)) return {};
+    if (isGradientLike(target) || inFlowContainer(target) || isGradientCopy(target)) return {};
     // Returned beside a loss that penalizes the weight it is zeros shaped like (lossCompanions.ts).
     const base = baseExpr(target);
     if (base.kind !== 'name' || fnBody === body) return undefined;
@@ -76,6 +76,14 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     let names = flowContainers.get(fnBody);
     if (!names) flowContainers.set(fnBody, (names = gradientDictsBesideLoss(fnBody, scopes, analyzer)));
     return names.has(root);
+  };
+  /** A local copy of a gradient (`g = p.grad.clamp(-c, c)`, `g = grads[k]`), whatever it is called (gradientDicts.ts). */
+  const copies = new Map<Stmt[], Set<string>>();
+  const isGradientCopy = (e: Expr): boolean => {
+    if (e.kind !== 'name' || fnBody === body) return false;
+    let names = copies.get(fnBody);
+    if (!names) copies.set(fnBody, (names = gradientCopies(fnBody, (x) => isGradientLike(x) || inFlowContainer(x), (x) => analyzer.isModule(x))));
+    return names.has(e.name);
   };
   const visitStmts = (stmts: Stmt[]): void => {
     for (const stmt of stmts) visitStmt(stmt);
