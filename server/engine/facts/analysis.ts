@@ -20,6 +20,7 @@ import {
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
+import { catalogueGradientNames, dictRoot } from './gradientDicts';
 import { isCountName, isDataLike, isExampleCountName, isGradientLike, isHyperparameterKey, isLearningRateName, isStateLike, isWeightLike, saysPenalty } from './roles';
 
 const NO_PARAMS: ReadonlySet<string> = new Set();
@@ -299,6 +300,14 @@ export class Analyzer {
     return def?.kind === 'value' && numberOf(def.expr) !== undefined;
   }
 
+  /** `delta['w']` of `const { grads: delta } = tf.variableGrads(f)`: a gradient by the catalogue, whatever its key says (gradientDicts.ts). */
+  private frameworkGradientEntry(e: Expr): boolean {
+    if (e.kind !== 'index' && e.kind !== 'attr') return false;
+    const root = dictRoot(e.kind === 'attr' ? e.object : e);
+    const body = root === undefined ? undefined : this.program.parsedOf(e.span)?.module.body;
+    return body !== undefined && catalogueGradientNames(body).has(root!);
+  }
+
   /** Is this a module (`np`, `torch.linalg`) rather than a value with methods? */
   isModule(e: Expr): boolean {
     const path = calleePath(e);
@@ -334,7 +343,7 @@ export class Analyzer {
       const field = loopItemField(base, scope ?? this.scopeOf(base), at ?? base.span.start, (x) => this.isModule(x));
       if (field !== undefined && stepped.has(field)) return true;
     }
-    const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base) && !this.holdsPenalty(base, key, scope, at);
+    const answer = !(isGradientLike(base) || isStateLike(base) || isDataLike(base)) && isWeightLike(base) && !this.frameworkGradientEntry(base) && !this.holdsPenalty(base, key, scope, at);
     if (!answer && key !== undefined) {
       let denied = this.deniedKeys.get(file);
       if (!denied) this.deniedKeys.set(file, (denied = new Set()));

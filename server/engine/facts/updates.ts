@@ -12,6 +12,7 @@ import { spanKey, type ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } from './roles';
 import { handsOnAsGradient } from './upstreamGradients';
 import { gradientsBesideLoss } from './lossCompanions';
+import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLoss } from './gradientDicts';
 import { growsQueuedEntry } from './gradientQueues';
 
 export type UpdateKind =
@@ -54,13 +55,35 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   const besideLoss = new Map<Stmt[], Set<string>>();
   const gradientRole = (target: Expr, scope: Scope): { upstream?: true } | undefined => {
     if (target.kind === 'name' && handsOnAsGradient(analyzer.program, fnBody, scope, target.name, (e) => analyzer.isModule(e))) return { upstream: true };
-    if (isGradientLike(target)) return {};
+    if (isGradientLike(target) || inFlowContainer(target) || isGradientCopy(target)) return {};
     // Returned beside a loss that penalizes the weight it is zeros shaped like (lossCompanions.ts).
     const base = baseExpr(target);
     if (base.kind !== 'name' || fnBody === body) return undefined;
     let names = besideLoss.get(fnBody);
     if (!names) besideLoss.set(fnBody, (names = gradientsBesideLoss(fnBody, scopes, analyzer)));
     return names.has(base.name) ? {} : undefined;
+  };
+  /**
+   * A gradient container by data flow (gradientDicts.ts): an entry of a dict of gradients returned beside
+   * a loss penalizing weights keyed alike, or of the gradients a framework's call hands back.
+   */
+  const flowContainers = new Map<Stmt[], Set<string>>();
+  const inFlowContainer = (e: Expr): boolean => {
+    const root = e.kind === 'attr' ? dictRoot(e.object) : e.kind === 'index' ? dictRoot(e) : undefined;
+    if (root === undefined) return false;
+    if (catalogueGradientNames(body).has(root)) return true;
+    if (fnBody === body) return false;
+    let names = flowContainers.get(fnBody);
+    if (!names) flowContainers.set(fnBody, (names = gradientDictsBesideLoss(fnBody, scopes, analyzer)));
+    return names.has(root);
+  };
+  /** A local copy of a gradient (`g = p.grad.clamp(-c, c)`, `g = grads[k]`), whatever it is called (gradientDicts.ts). */
+  const copies = new Map<Stmt[], Set<string>>();
+  const isGradientCopy = (e: Expr): boolean => {
+    if (e.kind !== 'name' || fnBody === body) return false;
+    let names = copies.get(fnBody);
+    if (!names) copies.set(fnBody, (names = gradientCopies(fnBody, (x) => isGradientLike(x) || inFlowContainer(x), (x) => analyzer.isModule(x))));
+    return names.has(e.name);
   };
   const visitStmts = (stmts: Stmt[]): void => {
     for (const stmt of stmts) visitStmt(stmt);
@@ -213,7 +236,7 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     if (e.kind === 'binary' && e.op === '-' && isGradientLike(e.left) && isGradientLike(e.right)) return;
     const all = analyzer.summands(e, scope, at);
     if (all.length < 2) return;
-    const self = all.findIndex((s) => s.sign === 1 && s.den.length === 0 && s.num.length === 1 && isGradientLike(s.num[0].expr) && exprKey(s.num[0].expr) !== undefined);
+    const self = all.findIndex((s) => s.sign === 1 && s.den.length === 0 && s.num.length === 1 && (isGradientLike(s.num[0].expr) || inFlowContainer(s.num[0].expr)) && exprKey(s.num[0].expr) !== undefined);
     if (self < 0) return;
     sites.push({ kind: 'accumulate', target: all[self].num[0].expr, increment: all.filter((_, i) => i !== self), span: e.span, scope, at });
   };

@@ -613,7 +613,8 @@ export class TypeScriptLowerer {
           if (pair.type === 'spread_element') {
             const inner = named(pair.node)[0];
             if (inner) (spreads ??= []).push(this.expr(inner.node, d, inner.type));
-          } else if (pair.type === 'pair') {
+          } else if (pair.type === 'pair' || pair.type === 'pair_pattern') {
+            // `{ grads: delta } = …`: a destructuring entry is written like a pair, the key then the target.
             const key = field(pair.node, f.key);
             const value = field(pair.node, f.value);
             if (key && value) entries.push({ name: key.type === 'string' ? stringValue(this.textOf(key)) : this.textOf(key), value: this.expr(value, d), span: this.spanOf(pair.node) });
