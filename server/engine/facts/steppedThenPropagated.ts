@@ -123,16 +123,14 @@ function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropa
     if (s.op === '+' || s.op === '-' || (!s.op && addsTo(s.value, t, alike))) stepAt.set(k, { target: t, span: s.span });
   }
   if (stepAt.size < 2) return;
-  // The last statement that takes a transpose: a step after it has nothing to report.
-  let lastTranspose = -1;
-  for (let k = seq.length - 1; k >= 0 && lastTranspose < 0; k--) {
-    const s = seq[k];
-    if (s.kind === 'assign' && someExpr(s.value, (x) => transposeOperand(x) !== undefined)) lastTranspose = k;
-  }
+  // No transpose in the run: nothing to report (the backward direction reads one).
+  if (!seq.some((s) => s.kind === 'assign' && someExpr(s.value, (x) => transposeOperand(x) !== undefined))) return;
+  let budget = 64;
   const simpleAssign = (s: Stmt): s is Stmt & { kind: 'assign' } => s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name';
   const assignedName = (s: Stmt): string | undefined => (simpleAssign(s) ? (s.targets[0] as Expr & { kind: 'name' }).name : undefined);
   for (const [at, step] of stepAt) {
-    if (at >= lastTranspose || out.some((f) => f.step.span.start === step.span.start)) continue;
+    if (budget-- <= 0) break;
+    if (out.some((f) => f.step.span.start === step.span.start)) continue;
     const stepStmt = seq[at] as Stmt & { kind: 'assign' };
     const target = step.target;
     const inPlace = stepStmt.op !== undefined;
