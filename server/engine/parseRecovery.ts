@@ -36,6 +36,11 @@
 //   blank before the `*` becomes `;` (`standIn`), and the reparsed tree must read a class body's
 //   separator there followed by a method that starts at the `*`.
 //
+// - A type-only star export (`export type * from './x'`, `export type * as ns from './x'`, TypeScript 5.0):
+//   the grammar knows `export type { A } from` but not `type` before `*`, and reads an error. The word
+//   `type` becomes blanks in the copy (it exports types only, which carry nothing the analysis reads),
+//   and the reparsed tree must read an export statement around it.
+//
 // And one place where tree-sitter-python rejects valid code its layout decides: a line continuing a
 // bracketed expression indented left of its statement (`recoverBracketIndents`), which CPython reads
 // whatever its indentation; its leading whitespace is made tabs in the copy, again at the same offsets.
@@ -63,7 +68,7 @@ interface Replacement {
    * Which characters the stand-in makes `_`: the last (default), the first (a word whose start
    * misleads the scanner), or every one that cannot be in an identifier (an import type's path).
    */
-  changes?: 'first' | 'all';
+  changes?: 'first' | 'all' | 'blank';
   /** The character the replaced one becomes instead of `_` (one character: offsets stay). */
   standIn?: string;
   /** The reparsed node may be larger than the word (a character inside JSX text). */
@@ -80,7 +85,7 @@ export type ParseWith = (text: string, language: LanguageId) => Tree;
  */
 export function recoverMisreadWords(text: string, language: LanguageId, tree: Tree, parseWith: ParseWith): Tree | undefined {
   if (language === 'python' || !tree.rootNode.hasError) return undefined;
-  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree), ...importTypes(text, tree, language), ...generatorMembersAfterSignatures(text, tree, language)];
+  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree), ...importTypes(text, tree, language), ...typeStarExports(text, tree, language), ...generatorMembersAfterSignatures(text, tree, language)];
   // The tsx parse is the costly part (seconds on some garbage): only where a tag names a reserved word before `=`.
   if (language === 'javascript' && RESERVED_ATTRIBUTE.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
   if (replacements.length === 0) return undefined;
@@ -110,6 +115,7 @@ function standIns(text: string, replacements: readonly Replacement[]): string {
     if (r.standIn !== undefined) out += text.slice(at, r.start) + r.standIn + text.slice(r.start + 1, r.end);
     else if (r.changes === 'first') out += text.slice(at, r.start) + '_' + text.slice(r.start + 1, r.end);
     else if (r.changes === 'all') out += text.slice(at, r.start) + text.slice(r.start, r.end).replace(/[^\w$]/g, '_');
+    else if (r.changes === 'blank') out += text.slice(at, r.start) + ' '.repeat(r.end - r.start);
     else out += text.slice(at, r.end - 1) + '_';
     at = r.end;
   }
@@ -196,6 +202,26 @@ function importTypes(text: string, tree: Tree, language: LanguageId): Replacemen
     if (!broken) continue;
     // A member type is a type name; `typeof import('fs')` a type query of a name (in an expression, `typeof` of a dynamic import, it is a unary operand and left alone).
     out.push({ start, end, accept: (node) => node.type === 'type_identifier' || (node.type === 'identifier' && node.parent?.type === 'type_query'), changes: 'all' });
+    if (out.length >= 64) break;
+  }
+  return out;
+}
+
+/**
+ * Each `type` of `export type * from '…'` or `export type * as ns from '…'` (TypeScript 5.0) inside an
+ * error of the tree: its stand-in is blanks, and the reparsed tree must read an export statement there.
+ */
+function typeStarExports(text: string, tree: Tree, language: LanguageId): Replacement[] {
+  if (language === 'javascript' || !text.includes('export')) return [];
+  const out: Replacement[] = [];
+  for (const match of text.matchAll(/(?<![\w$.])export[ \t]+(type)[ \t]*\*/g)) {
+    const start = match.index + match[0].indexOf('type', 6);
+    const end = start + 4;
+    let n: SyntaxNode | null = tree.rootNode.descendantForIndex(start, end);
+    let broken = false;
+    for (let depth = 0; n && depth < 6 && !broken; depth++, n = n.parent) broken = n.type === 'ERROR' || n.hasError;
+    if (!broken) continue;
+    out.push({ start, end, accept: (node) => node.type === 'export_statement', changes: 'blank', inside: true });
     if (out.length >= 64) break;
   }
   return out;

@@ -8,6 +8,7 @@
 import { defineRule } from './rule';
 import { dropoutScaleMismatches, monoText, sameMono } from '../engine/facts/dropoutScales';
 import { someExpr } from '../engine/facts/scope';
+import { dropoutBackwardScales } from '../engine/facts/dropoutBackward';
 
 export const nb209DropoutScaleMismatch = defineRule({
   meta: {
@@ -79,6 +80,22 @@ export const nb209DropoutScaleMismatch = defineRule({
           expected: fixText ?? (inverted ? `${inverted} in training` : identity ? `inference output = ${times(train)}, or the kept units divided by ${train} in training` : `inference output = ${times(train)}`),
         },
         ...(edit ? { fix: { title: train === '1' ? 'Leave the inference output unscaled' : `Scale the inference output by ${train}`, safety: 'unsafe' as const, edits: [edit] } } : {}),
+      });
+    }
+    // A backward that leaves out the scale its forward divides the kept units by (facts/dropoutBackward.ts).
+    for (const b of dropoutBackwardScales(facts)) {
+      const scale = facts.source(b.scale.span);
+      const s = /^[\w.$]+$/.test(scale) ? scale : `(${scale})`;
+      const back = facts.source(b.backward.span);
+      context.report({
+        span: b.backward.span,
+        message:
+          `This dropout's backward returns ${back}, but its forward returns ${facts.source(b.forward.span)}: the forward's derivative is the mask divided by ${s}, so every gradient through the layer is ${s} times the right one ` +
+          `(half at p = 0.5), and it is not the gradient of the loss the forward computed. Divide by ${s} in the backward too (\`${back} / ${s}\`), or store the mask already divided by it`,
+        related: [
+          { span: b.forward.span, message: `the forward divides the kept units by ${s}` },
+          { span: b.stored, message: 'the mask is drawn and stored here' },
+        ],
       });
     }
   },

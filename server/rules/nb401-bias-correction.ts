@@ -37,9 +37,19 @@ export const nb401BiasCorrection = defineRule({
     for (const a of countsStartingAhead(facts)) {
       const written = facts.source(a.correction.span).replace(/\s+/g, ' ');
       const related = [
-        ...(a.increment ? [{ span: a.increment, message: `${a.count} is incremented here, before the correction` }] : []),
+        ...(a.increment ? [{ span: a.increment, message: a.power !== undefined ? `${a.count} is multiplied by β here, before the correction` : `${a.count} is incremented here, before the correction` }] : []),
         ...a.others.filter((o) => o.span.start !== a.correction.span.start).map((o) => ({ span: o.span, message: `this correction reads the same count` })),
       ];
+      if (a.power !== undefined) {
+        context.report({
+          span: a.correction.span,
+          message:
+            `the running power ${a.count} starts at β (not 1) and is multiplied by β before ${written} reads it, so step t is corrected with β^(t+1): the first step uses 1 − β² where 1 − β belongs (0.19 instead of 0.1 for β = 0.9), ` +
+            `so the first bias-corrected average is 1/(1 + β) of the optimizer's (about half for β = 0.9). Start ${a.count} at 1, or multiply it after the corrections`,
+          ...(related.length > 0 ? { related } : {}),
+        });
+        continue;
+      }
       context.report({
         span: a.correction.span,
         message:

@@ -143,6 +143,26 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     assert.match(broken.notices[0].message, /^syntax error at 2:/);
   });
 
+  it('reads a type-only star export (`export type * from`, `export type * as ns from`) without a notice', () => {
+    const text = [
+      "export type * from './types';",
+      "export type * as shapes from \"./shapes\";",
+      "export * from './ops';",
+      "export type { Tensor } from './tensor';",
+    ].join('\n');
+    const tsUphill = uphill.replace('function fitGain(inputs, targets, rounds)', 'function fitGain(inputs: number[], targets: number[], rounds: number)');
+    const lines = text.split('\n').length;
+    for (const language of ['typescript', 'tsx'] as const) {
+      const { findings, notices } = lintText(`${text}\n${tsUphill}\n`, { language });
+      assert.deepEqual(notices.map((n) => n.message), []);
+      assert.deepEqual(findings.map((f) => `${f.code}@${f.range.start.line}`), [`NB102@${lines + uphillLine}`]);
+    }
+    // A real error after it keeps its place.
+    const broken = lintText("export type * from './types';\nconst k = (1 + ;\n", { language: 'typescript' });
+    assert.equal(broken.notices.length, 1);
+    assert.match(broken.notices[0].message, /^syntax error at 2:/);
+  });
+
   it('reads `typeof import(...)` as a type argument without a notice, and leaves `typeof` of a dynamic import in an expression alone', () => {
     const text = [
       "vi.mock('fs', async (importOriginal) => {",

@@ -2527,6 +2527,21 @@ export function isTransposePath(path: string[] | undefined): boolean {
 
 /** Transposes written as a tensor's attribute or method: `X.T`, `X.mT`, `X.transpose()`, `X.t()`. */
 export const TRANSPOSE_MEMBERS: ReadonlySet<string> = new Set(['T', 'mT', 'transpose', 't']);
+/**
+ * The matrix a transpose is taken of, read syntactically (no import resolution): `X.T`, `X.mT`,
+ * `X.transpose()`, `X.t()`, `np.transpose(X)`, and the JS helpers `Matrix.transpose(X)`,
+ * `math.transpose(X)`, `tf.transpose(X)`, `transpose(X)`.
+ */
+export function transposeOperand(e: Expr): Expr | undefined {
+  if (e.kind === 'attr' && (e.name === 'T' || e.name === 'mT')) return e.object;
+  if (e.kind !== 'call' || e.kwargs.length > 0) return undefined;
+  const callee = e.callee;
+  if (callee.kind === 'attr' && (callee.name === 'transpose' || callee.name === 't') && e.args.length === 0) return callee.object;
+  if ((callee.kind === 'attr' || callee.kind === 'name') && callee.name === 'transpose' && e.args.length === 1) return e.args[0];
+  return undefined;
+}
+/** Element-wise sums and differences written as a call of two matrices (JS matrix helpers, math.js, tfjs, NumPy): `Matrix.add(W, dW)`, `math.subtract(W, G)`. */
+export const ELEMENTWISE_SUM_FUNCTIONS: ReadonlySet<string> = new Set(['add', 'subtract', 'sub', 'plus', 'minus']);
 /** Matrix products written as a tensor's method: `X.dot(Y)`, `X.matmul(Y)`, `X.mm(Y)`. */
 export const MATRIX_PRODUCT_METHODS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm']);
 

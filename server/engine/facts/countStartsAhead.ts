@@ -18,6 +18,8 @@ export interface CountStartsAhead {
   correction: Correction;
   others: Correction[];
   count: string;
+  /** For a running power started at its β (`count` is the power, `b1t`): the β it is multiplied by. */
+  power?: string;
   /** Where the step increments the count (before the correction). */
   increment?: Span;
 }
@@ -52,7 +54,9 @@ function inStep(step: OptimizerStep): CountStartsAhead[] {
     const exp = c.exp;
     if (!exp || exp.length !== 1 || exp[0].c !== 1 || exp[0].fs.length !== 1 || exp[0].fs[0].n !== 1 || exp[0].fs[0].atom.k !== 'sym' || c.eps !== undefined) continue;
     const t = exp[0].fs[0].atom.key;
-    if (powerOfExponent(t) !== undefined || step.frameworkCounters?.has(t) || c.zeroLoops?.length) continue;
+    // A running power started at its β (`b1t = beta1`, then `b1t *= beta1` before the correction) is read as β^e, e starting at 1.
+    const power = powerOfExponent(t);
+    if (step.frameworkCounters?.has(t) || c.zeroLoops?.length) continue;
     // Incremented by this step before the correction reads it.
     const incremented = step.counters.get(t);
     if (incremented === undefined || incremented > c.order) continue;
@@ -62,7 +66,7 @@ function inStep(step: OptimizerStep): CountStartsAhead[] {
     // Started by the step itself (`if 'step' not in state: state['step'] = 1`, on its first call, in a branch
     // that may skip the increment): that 1 is the first step's own count.
     let starts = startsHere.get(t);
-    if (starts === undefined) startsHere.set(t, (starts = startsInStep(step.fn.body, t, 0)));
+    if (starts === undefined) startsHere.set(t, (starts = startsInStep(step.fn.body, power ?? t, 0)));
     if (starts) continue;
     const found = out.find((x) => x.count === t);
     if (found) {
@@ -72,7 +76,9 @@ function inStep(step: OptimizerStep): CountStartsAhead[] {
     }
     seen.add(c.key);
     const at = step.counterSpans?.get(t);
-    out.push({ correction: c, others: [], count: t, ...(at ? { increment: at } : {}) });
+    const powerAt = power !== undefined ? step.powers?.get(power) : undefined;
+    if (power !== undefined && !powerAt) continue;
+    out.push({ correction: c, others: [], count: power ?? t, ...(power !== undefined ? { power: powerAt!.beta } : {}), ...(powerAt ? { increment: powerAt.span } : at ? { increment: at } : {}) });
   }
   return out;
 }

@@ -2072,7 +2072,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
   else if (params.length === 0) params.push(...returnedUpdate(ev, counterKeys, stateUpdate, readByOthersOrState));
   if (params.length === 0 || states.size === 0) return undefined;
   // States read only by other states that no parameter reads are not part of this step.
-  const initial = powerInitials(transform ? transformInitials(transform, inits) : inits);
+  const initial = powerInitials(transform ? transformInitials(transform, inits) : inits, powers);
   const step: OptimizerStep = { fn, states, params, counters: ev.counters, counterSpans: ev.counterSpans, corrections: ev.corrections, initial, epsilon: ev.epsilon, inlined: ev.inlinedAny, doubleReads: ev.doubleReads };
   const squared = [...ev.squares.values()].filter((x) => x.read !== undefined);
   if (squared.length > 0) step.squaredInPlace = squared;
@@ -2164,12 +2164,14 @@ export function assignedFrom(facts: Facts, key: string): Set<string> {
 }
 
 /** The initial values with each running power's exponent: 0 where the power starts at 1, unknown otherwise. */
-function powerInitials(inits: (key: string) => number[]): (key: string) => number[] {
+function powerInitials(inits: (key: string) => number[], powers: ReadonlyMap<string, string>): (key: string) => number[] {
   return (key) => {
     const power = powerOfExponent(key);
     if (power === undefined) return inits(key);
     const start = inits(power);
-    return start.length > 0 && start.every((v) => v === 1) ? [0] : [];
+    if (start.length > 0 && start.every((v) => v === 1)) return [0];
+    // A running power the file starts at its β (`self.b1_t = beta1`, runningPowers): β¹ before the first multiplication.
+    return start.length === 0 && powers.has(power) ? [1] : [];
   };
 }
 

@@ -25,7 +25,7 @@
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
-import { PRODUCT_FUNCTIONS, arithmeticPlacement, inPlaceReceiver, isMetadataAttribute, isShapeAttribute, shallowContainerCopy } from './catalogue';
+import { PRODUCT_FUNCTIONS, ELEMENTWISE_SUM_FUNCTIONS, transposeOperand, arithmeticPlacement, inPlaceReceiver, isMetadataAttribute, isShapeAttribute, shallowContainerCopy } from './catalogue';
 import { writtenAlike } from './entries';
 import { forEachChild, someExpr } from './scope';
 import { within } from './loops';
@@ -33,7 +33,7 @@ import { flatten, steppedElementwise } from './steppedElementwise';
 
 export interface SteppedThenPropagated {
   /** The step of the weight. */
-  step: UpdateSite;
+  step: StepPlace;
   /** The weight read after it, in the product. */
   read: Expr;
   /** The assignment that carries the error back through it. */
@@ -45,7 +45,9 @@ export interface SteppedThenPropagated {
    * in-place step, an entry of a shallow copy of its container, or the layer above's entry, which the
    * iteration before stepped.
    */
-  through: 'entry' | 'alias' | 'copy' | 'previous' | 'list' | 'elements' | 'carried';
+  through: 'entry' | 'alias' | 'copy' | 'previous' | 'list' | 'elements' | 'carried' | 'unrolled';
+  /** For `unrolled`: the step of another weight the carried error then feeds. */
+  next?: StepPlace;
   /** For `list`: the list the loop stores the stepped array in before its in-place step (`kept` of `kept.append(W[k])`). */
   list?: string;
   /** For `carried`: the variable that holds the layer from one iteration to the next (`above = layer`). */
@@ -53,6 +55,8 @@ export interface SteppedThenPropagated {
 }
 
 type Through = SteppedThenPropagated['through'];
+/** Where a weight is stepped: an update site, or (unrolled layers) a statement that adds to the weight (`W = add(W, D)`, `W += D`). */
+export type StepPlace = Pick<UpdateSite, 'target' | 'span'>;
 /** Two places written alike (entries.ts `writtenAlike`). */
 type Alike = (a: Expr, b: Expr) => boolean;
 
@@ -65,11 +69,13 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
   memo.set(facts, found);
   const steps = facts.updates.filter((s) => s.kind === 'update');
   const alike: Alike = writtenAlike;
-  if (steps.length === 0) return found;
   const visit = (stmts: readonly Stmt[], fnBody: readonly Stmt[], depth: number): void => {
     if (depth > 60) return;
     for (const s of stmts) {
-      if (s.kind === 'function') visit(s.body, s.body, depth + 1);
+      if (s.kind === 'function') {
+        visit(s.body, s.body, depth + 1);
+        unrolledRead(s.body, alike, found!);
+      }
       else if (s.kind === 'class' || s.kind === 'block') visit(s.body, fnBody, depth + 1);
       else if (s.kind === 'for') {
         const inLoop = steps.filter((st) => within(st.span, s.span));
@@ -78,7 +84,9 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
         } else if (facts.language === 'python') loopFindings(s, fnBody, inLoop, alike, found!);
         else jsLayerLoop(s, inLoop, facts, found!);
         if (inLoop.length > 0) carriedLayerRead(s, inLoop, facts, found!);
+
         visit(s.body, fnBody, depth + 1);
+        unrolledRead(s.body, alike, found!);
       }
     }
   };
@@ -89,6 +97,142 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
     for (const e of steppedElementwise(facts, steps)) if (!reported.has(e.step)) found.push({ ...e, through: 'elements' });
   }
   return found;
+}
+
+/**
+ * Two layers written out in one straight run of statements (a function's body, or a loop's over
+ * samples), the output layer stepped first: `W2 += eta * np.outer(d2, h)`, then the hidden error
+ * sent back through the stepped weights (`e_h = W2.T @ d2`; JS `Matrix.multiply(Matrix.transpose(this.w2), err)`,
+ * or a transposed copy taken after the step), and that error feeds the step of another weight
+ * after it (`W1 += eta * np.outer(e_h * g'(h), x)`). Decided by data flow: the error in the product
+ * is a value computed in the run before the step and read, through the run's assignments, by the
+ * step itself (the gradient the output layer was stepped with, or the error it came from), not
+ * rebound since; the weights are read transposed (the backward direction: the forward pass reads
+ * `W2 @ h`), as the stepped place itself, a name bound to it or to its transpose after the step, or
+ * (NumPy, an in-place step) a view `W2.T` bound before it. Loops over layers are read above.
+ */
+function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropagated[]): void {
+  const seq = flatten(body);
+  // The statements that add to a place: `W += D`, `W -= D`, `W = W + D`, `W = add(W, D)`.
+  const stepAt = new Map<number, StepPlace>();
+  for (let k = 0; k < seq.length; k++) {
+    const s = seq[k];
+    if (s.kind !== 'assign' || s.targets.length !== 1) continue;
+    const t = s.targets[0];
+    if (t.kind !== 'name' && t.kind !== 'attr' && t.kind !== 'index') continue;
+    if (s.op === '+' || s.op === '-' || (!s.op && addsTo(s.value, t, alike))) stepAt.set(k, { target: t, span: s.span });
+  }
+  if (stepAt.size < 2) return;
+  // No transpose in the run: nothing to report (the backward direction reads one).
+  if (!seq.some((s) => s.kind === 'assign' && someExpr(s.value, (x) => transposeOperand(x) !== undefined))) return;
+  let budget = 64;
+  const simpleAssign = (s: Stmt): s is Stmt & { kind: 'assign' } => s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name';
+  const assignedName = (s: Stmt): string | undefined => (simpleAssign(s) ? (s.targets[0] as Expr & { kind: 'name' }).name : undefined);
+  for (const [at, step] of stepAt) {
+    if (budget-- <= 0) break;
+    if (out.some((f) => f.step.span.start === step.span.start)) continue;
+    const stepStmt = seq[at] as Stmt & { kind: 'assign' };
+    const target = step.target;
+    const inPlace = stepStmt.op !== undefined;
+    // The locals the step is computed from, closed backwards through the run's assignments before it.
+    const sources = new Set<string>();
+    const assignedBefore = new Set<string>();
+    for (let k = 0; k < at; k++) {
+      const n = assignedName(seq[k]);
+      if (n) assignedBefore.add(n);
+    }
+    const addReads = (e: Expr): void => {
+      someExpr(e, (x) => {
+        if (x.kind === 'name' && assignedBefore.has(x.name)) sources.add(x.name);
+        return false;
+      });
+    };
+    addReads(stepStmt.value);
+    for (let k = at - 1; k >= 0; k--) {
+      const n = assignedName(seq[k]);
+      if (n && sources.has(n)) addReads((seq[k] as Stmt & { kind: 'assign' }).value);
+    }
+    for (const n of namesIn(target)) sources.delete(n);
+    if (sources.size === 0) continue;
+    // Names bound to the stepped weights' transpose: a view before an in-place NumPy step, or any after the step.
+    const transposedNames = new Set<string>();
+    const isTransposeOfNew = (e: Expr): boolean => {
+      const inner = transposeOperand(e);
+      return inner !== undefined && alike(inner, target);
+    };
+    if (inPlace) for (let k = 0; k < at; k++) {
+      const s = seq[k];
+      const n = assignedName(s);
+      if (n && s.kind === 'assign' && s.value.kind === 'attr' && isTransposeOfNew(s.value)) transposedNames.add(n);
+      else if (n) transposedNames.delete(n);
+    }
+    const plainNames = new Set<string>();
+    const rebound = new Set<string>();
+    for (let k = at + 1; k < seq.length; k++) {
+      const s = seq[k];
+      if (s.kind === 'assign' && s.targets.some((t) => alike(t, target))) break;
+      const name = assignedName(s);
+      if (!name || s.kind !== 'assign') {
+        if (s.kind === 'assign') for (const t of s.targets) for (const n of namesIn(t)) rebound.add(n);
+        continue;
+      }
+      const value = s.value;
+      if (alike(value, target)) {
+        plainNames.add(name);
+        rebound.add(name);
+        continue;
+      }
+      const inner = transposeOperand(value);
+      if (inner !== undefined && (alike(inner, target) || (inner.kind === 'name' && plainNames.has(inner.name)))) {
+        transposedNames.add(name);
+        rebound.add(name);
+        continue;
+      }
+      const errors = new Set([...sources].filter((n) => !rebound.has(n)));
+      const newWeights = (e: Expr): Through | undefined => {
+        if (e.kind === 'name' && transposedNames.has(e.name)) return 'unrolled';
+        const t = transposeOperand(e);
+        if (t !== undefined && (alike(t, target) || (t.kind === 'name' && plainNames.has(t.name)))) return 'unrolled';
+        return undefined;
+      };
+      const product = errors.size > 0 ? productOf(value, newWeights, errors) : undefined;
+      transposedNames.delete(name);
+      plainNames.delete(name);
+      rebound.add(name);
+      if (!product) continue;
+      const next = feedsStep(seq, k, name, stepAt, step, alike);
+      if (next) {
+        out.push({ step, read: product.read, carried: s, error: name, through: 'unrolled', next });
+        break;
+      }
+    }
+  }
+}
+
+/** The step of another weight, after statement `k` of the run, computed from `name` (through the run's assignments after `k`). */
+function feedsStep(seq: readonly Stmt[], k: number, name: string, stepAt: ReadonlyMap<number, StepPlace>, first: StepPlace, alike: Alike): StepPlace | undefined {
+  const derived = new Set([name]);
+  const reads = (e: Expr): boolean => someExpr(e, (x) => x.kind === 'name' && derived.has(x.name));
+  for (let j = k + 1; j < seq.length; j++) {
+    const s = seq[j];
+    if (s.kind !== 'assign') continue;
+    const other = stepAt.get(j);
+    if (other && !alike(other.target, first.target) && reads(s.value)) return other;
+    if (!s.op && s.targets.length === 1 && s.targets[0].kind === 'name') {
+      if (reads(s.value)) derived.add(s.targets[0].name);
+      else derived.delete(s.targets[0].name);
+    }
+  }
+  return undefined;
+}
+
+/** `T + D`, `D + T`, `T - D`, or a two-matrix sum call (`Matrix.add(T, D)`, `math.subtract(T, D)`) with `T` the target itself. */
+function addsTo(value: Expr, target: Expr, alike: Alike): boolean {
+  if (value.kind === 'binary' && (value.op === '+' || value.op === '-')) return alike(value.left, target) || (value.op === '+' && alike(value.right, target));
+  if (value.kind !== 'call' || value.args.length !== 2 || value.kwargs.length > 0) return false;
+  const callee = value.callee;
+  const name = callee.kind === 'attr' || callee.kind === 'name' ? callee.name : undefined;
+  return name !== undefined && ELEMENTWISE_SUM_FUNCTIONS.has(name) && (alike(value.args[0], target) || (name === 'add' && alike(value.args[1], target)));
 }
 
 /**
