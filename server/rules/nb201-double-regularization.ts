@@ -14,7 +14,7 @@ import { isWholeObjective } from '../engine/facts/wholeObjectivePenalties';
 import { defineRule, type Report } from './rule';
 import { equalCoef, mul, num, sym } from '../math/coef';
 import { AUTODIFF_NAMES } from '../engine/facts/autodiff';
-import { baseExpr, exprKey } from '../engine/facts/keys';
+import { exprKey } from '../engine/facts/keys';
 import type { Expr } from '../engine/ir';
 import { codeCoef } from '../math/print/code';
 import { formatNumber } from '../math/print/format';
@@ -140,12 +140,23 @@ function penaltysOwnGradient(hand: HandDecayFact, penalties: readonly LossPenalt
     else if (e.kind === 'call' && e.callee.kind === 'attr') e = e.callee.object;
     else break;
   }
-  const key = exprKey(hand.target);
-  const base = exprKey(baseExpr(hand.target));
-  const filled = (k: string | undefined): boolean =>
-    k !== undefined &&
-    hand.ctx.scope.allBindings(k).some((b) => b.value !== undefined && b.value.kind === 'call' && (b.value.callee.kind === 'attr' || b.value.callee.kind === 'name') && AUTODIFF_NAMES.has(b.value.callee.name) && !/backward$/i.test(b.value.callee.name));
-  return !filled(key) && !filled(base);
+  // The target and every container it is read from (`grads['W1']`, `grads`).
+  const keys: string[] = [];
+  for (let e: Expr = hand.target; e.kind === 'index' || e.kind === 'attr' || e.kind === 'name'; e = (e as { object: Expr }).object) {
+    const k = exprKey(e);
+    if (k !== undefined) keys.push(k);
+    if (e.kind === 'name') break;
+  }
+  // `torch.autograd.grad(loss, ws)`, `tape.gradient(...)`, `jax.grad(f)(params)`, `value_and_grad(f)(p)`.
+  const autodiffValue = (v: Expr | undefined): boolean => {
+    for (let depth = 0; v && v.kind === 'call' && depth < 4; depth++, v = v.callee) {
+      const c = v.callee;
+      if ((c.kind === 'attr' || c.kind === 'name') && AUTODIFF_NAMES.has(c.name) && !/backward$/i.test(c.name)) return true;
+    }
+    return false;
+  };
+  const filled = (k: string | undefined): boolean => k !== undefined && hand.ctx.scope.allBindings(k).some((b) => autodiffValue(b.value ?? b.unpacked?.value));
+  return !keys.some(filled);
 }
 
 interface Strength {
