@@ -17,6 +17,7 @@ import type { Gradient, Penalty } from '../math/terms';
 import type { Facts, PenaltyTerm, UpdateSite } from '../engine/facts';
 import { baseExpr, exprKey, lastComponent } from '../engine/facts/keys';
 import { paramIds } from '../engine/facts/gradients';
+import { withinDerivativeFactor } from '../engine/facts/derivativeFactors';
 import { penaltiesFor } from '../engine/facts/losses';
 import { parameterOfGradient } from '../engine/facts/roles';
 import { regularizerObjects, type RegularizerMethod } from '../engine/facts/regularizerObjects';
@@ -44,6 +45,9 @@ export const nb101PenaltyAsGradient = defineRule({
         if (!found || !found.params.every((p) => facts.analyzer.isParam(p.base))) continue;
         // An elementwise c·|W| is an L1 gradient written with abs instead of sign: NB104's finding.
         if (found.kind === 'elemabs') continue;
+        // `d_pre = (1 - u * u) * d_out`: tanh's slope through its output times the upstream gradient,
+        // a chain-rule product; its u² is no penalty of u (derivativeFactors.ts).
+        if (inDerivativeFactor(facts, site, found)) continue;
         const spanKey = `${summand.site.start}:${summand.site.end}`;
         if (reported.has(spanKey)) continue;
         reported.add(spanKey);
@@ -57,6 +61,15 @@ export const nb101PenaltyAsGradient = defineRule({
     }
   },
 });
+
+/** Do the penalty's occurrences sit inside an activation's derivative factor of the site's written value? */
+function inDerivativeFactor(facts: Facts, site: UpdateSite, found: PenaltyTerm): boolean {
+  const key = exprKey(site.target);
+  if (key === undefined) return false;
+  const text = (e: { span: { start: number; end: number } }): string => facts.source(e.span).replace(/\s+/g, '');
+  const spans = found.params.map((p) => p.expr.span);
+  return site.scope.allBindings(key).some((b) => b.value !== undefined && b.value.span.start >= site.span.start && b.value.span.end <= site.span.end && withinDerivativeFactor(b.value, spans, text));
+}
 
 function penaltyMethodReport(facts: Facts, value: RegularizerMethod & { penalty: PenaltyTerm }, wrong: RegularizerMethod & { penalty: PenaltyTerm }): Report {
   const weight = explicitParams(wrong.fn)[0]?.name ?? 'w';

@@ -12,7 +12,10 @@
 // c·Σw² in the loss is coupled decay 2c (torch convention), so SGD(weight_decay=λ) makes it 2c + λ.
 import { isWholeObjective } from '../engine/facts/wholeObjectivePenalties';
 import { defineRule, type Report } from './rule';
-import { mul, num, sym } from '../math/coef';
+import { equalCoef, mul, num, sym } from '../math/coef';
+import { AUTODIFF_NAMES } from '../engine/facts/autodiff';
+import { exprKey } from '../engine/facts/keys';
+import type { Expr } from '../engine/ir';
 import { codeCoef } from '../math/print/code';
 import { formatNumber } from '../math/print/format';
 import { unicodeCoef, unicodePenalty } from '../math/print/unicode';
@@ -22,7 +25,7 @@ import type { Span } from '../engine/ir';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 import { kerasModelL2 } from '../engine/facts/decayTargets';
 import { chosenClassRuns } from '../engine/facts/chosenClassMethods';
-import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
+import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type HandDecayFact, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
 
 export const nb201DoubleRegularization = defineRule({
   meta: {
@@ -113,10 +116,47 @@ function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPe
     for (const hand of fw.handDecays) {
       const penalties = nearestFirst(handLinkedPenalties(fw, lossPenalties, penaltiesOf, hand.ctx.owner), hand.ctx.owner, hand.span.start);
       if (penalties.length === 0 || !fw.autodiff(hand.ctx.owner)) continue;
+      if (penaltysOwnGradient(hand, penalties)) continue;
       const what = hand.kind === 'coupled' && hand.coef ? `the update also adds ${codeCoef(hand.coef)}·w to the gradient by hand` : 'the update also shrinks the weights by hand';
       report(build(facts, fw, hand.span, what, hand.kind === 'coupled' && hand.coef ? { text: codeCoef(hand.coef), value: fw.evaluateCoef(hand.coef, hand.ctx) } : undefined, penalties, []));
     }
   }
+}
+
+/**
+ * `grads['W1'] = dW1 + 2 * reg * W1` beside `loss += reg * ΣW1²`, into a gradient that no autodiff
+ * produced (a hand-written layer's `backward(dout, cache)` returns it): exactly the penalty's own
+ * gradient, written by hand because nothing differentiates the loss. A gradient autodiff filled
+ * (`W.grad`, `torch.autograd.grad(...)`, `tape.gradient(...)`) already holds it: adding it again doubles it.
+ */
+function penaltysOwnGradient(hand: HandDecayFact, penalties: readonly LossPenaltyFact[]): boolean {
+  if (hand.kind !== 'coupled' || !hand.coef) return false;
+  const coef = hand.coef;
+  if (!penalties.some((p) => equalCoef(coef, mul(num(2), p.coef)))) return false;
+  for (let e: Expr = hand.target; ; ) {
+    if (e.kind === 'attr' && e.name === 'grad') return false;
+    if (e.kind === 'attr') e = e.object;
+    else if (e.kind === 'index') e = e.object;
+    else if (e.kind === 'call' && e.callee.kind === 'attr') e = e.callee.object;
+    else break;
+  }
+  // The target and every container it is read from (`grads['W1']`, `grads`).
+  const keys: string[] = [];
+  for (let e: Expr = hand.target; e.kind === 'index' || e.kind === 'attr' || e.kind === 'name'; e = (e as { object: Expr }).object) {
+    const k = exprKey(e);
+    if (k !== undefined) keys.push(k);
+    if (e.kind === 'name') break;
+  }
+  // `torch.autograd.grad(loss, ws)`, `tape.gradient(...)`, `jax.grad(f)(params)`, `value_and_grad(f)(p)`.
+  const autodiffValue = (v: Expr | undefined): boolean => {
+    for (let depth = 0; v && v.kind === 'call' && depth < 4; depth++, v = v.callee) {
+      const c = v.callee;
+      if ((c.kind === 'attr' || c.kind === 'name') && AUTODIFF_NAMES.has(c.name) && !/backward$/i.test(c.name)) return true;
+    }
+    return false;
+  };
+  const filled = (k: string | undefined): boolean => k !== undefined && hand.ctx.scope.allBindings(k).some((b) => autodiffValue(b.value ?? b.unpacked?.value));
+  return !keys.some(filled);
 }
 
 interface Strength {

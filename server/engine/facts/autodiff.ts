@@ -67,7 +67,14 @@ export function autodiffCall(c: Call, ctx: AutodiffContext): AutodiffCall | unde
   const module = c.callee.kind === 'attr' && ctx.isModule(c.callee.object);
   const kw = (k: string): Expr | undefined => c.kwargs.find((x) => x.name === k)?.value;
   if (name === 'backward' && c.callee.kind === 'attr') {
-    if (module || path.includes('autograd')) return c.args[0] ? { kind: 'backward', loss: c.args[0] } : undefined;
+    if (path.includes('autograd')) return c.args[0] ? { kind: 'backward', loss: c.args[0] } : undefined;
+    if (module) {
+      // `Linear.backward(dout, cache)` with `from layers import Linear`: a hand-written layer of the
+      // project (found or not), not a framework's differentiation.
+      const from = path[0] !== undefined ? ctx.importOf(path[0]) : undefined;
+      if (from !== undefined && !isAutodiffModule(from)) return undefined;
+      return c.args[0] ? { kind: 'backward', loss: c.args[0] } : undefined;
+    }
     const owner = path.slice(0, -1).join('.');
     if (c.args[0] && isBackwardOwnerName(owner)) return { kind: 'backward', loss: c.args[0] };
     let loss = c.callee.object;

@@ -74,3 +74,30 @@ function isMask(e: Expr): boolean {
   if (e.kind === 'call' && e.callee.kind === 'name' && CAST_METHODS.has(e.callee.name) && e.args.length === 1) return isMask(e.args[0]);
   return false;
 }
+
+/**
+ * Does every span lie inside a factor of a product in `value` that is an activation's derivative
+ * (`u` of `(1 - u * u) * d_out`)? Such a term is a piece of a chain-rule product, the local slope
+ * times an upstream gradient, not a penalty of u. Walks `value` once (one statement's expression).
+ */
+export function withinDerivativeFactor(value: Expr, spans: readonly { start: number; end: number }[], text: (e: Expr) => string): boolean {
+  if (spans.length === 0) return false;
+  const inside = (outer: { start: number; end: number }, s: { start: number; end: number }): boolean => s.start >= outer.start && s.end <= outer.end;
+  const stack: Expr[] = [value];
+  let seen = 0;
+  while (stack.length > 0 && seen++ < 400) {
+    const e = stack.pop()!;
+    if (!spans.every((s) => inside(e.span, s))) continue;
+    if (e.kind === 'binary' && e.op === '*') {
+      const chain = productChain(e);
+      const found = derivativeFactors(chain, text);
+      if (found && [...found.positive].some((j) => spans.every((s) => inside(chain[j].span, s)))) return true;
+      stack.push(...chain);
+      continue;
+    }
+    if (e.kind === 'binary') stack.push(e.left, e.right);
+    else if (e.kind === 'unary') stack.push(e.arg);
+    else if (e.kind === 'call') stack.push(...e.args);
+  }
+  return false;
+}

@@ -893,7 +893,7 @@ class Collector {
       }
       for (const s of summands) {
         if (s.sign !== 1) continue;
-        const p = analyzer.penaltyOfSummand(s);
+        const p = analyzer.penaltyOfSummand(s, summands);
         if (!p || p.kind !== 'sumsq' || p.params.length === 0 || !p.params.every((o) => analyzer.isParam(o.base))) continue;
         if (p.coef.num <= 0) continue;
         const k = `${s.site.start}:${s.site.end}`;

@@ -36,9 +36,38 @@ function indexKey(e: Expr): string | undefined {
       return String(e.value);
     case 'other':
       return otherIndexKey(e);
+    case 'call':
+    case 'binary':
+      return builtStringKey(e);
     default:
       return exprKey(e);
   }
+}
+
+/**
+ * A key built from a literal and a variable, as the f-string with the same text would be keyed:
+ * `'W{}'.format(i)` and `'W' + str(i)` as `"W{i}"`, so `W{i}` and `gamma{i}` stay two entries
+ * (and match `f'W{i}'`). Undefined when a placeholder or an argument has no key of its own.
+ */
+function builtStringKey(e: Expr): string | undefined {
+  if (e.kind === 'call' && e.callee.kind === 'attr' && e.callee.name === 'format' && e.callee.object.kind === 'str' && !e.callee.object.fields && e.kwargs.length === 0) {
+    const args = e.args.map((a) => exprKey(a));
+    let next = 0;
+    let failed = false;
+    const text = e.callee.object.value.replace(/\{\{|\}\}|\{([0-9]*)\}|[{}]/g, (m: string, index: string | undefined) => {
+      if (m === '{{' || m === '}}') return m[0];
+      if (m === '{' || m === '}') return ((failed = true), m);
+      const arg = args[index ? Number(index) : next++];
+      if (arg === undefined) failed = true;
+      return `{${arg}}`;
+    });
+    return failed || args.length === 0 ? undefined : JSON.stringify(text);
+  }
+  if (e.kind === 'binary' && e.op === '+' && e.left.kind === 'str' && !e.left.fields && e.right.kind === 'call' && e.right.callee.kind === 'name' && e.right.callee.name === 'str' && e.right.args.length === 1 && e.right.kwargs.length === 0) {
+    const arg = exprKey(e.right.args[0]);
+    return arg === undefined ? undefined : JSON.stringify(`${e.left.value}{${arg}}`);
+  }
+  return undefined;
 }
 
 /**

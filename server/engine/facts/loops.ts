@@ -352,6 +352,9 @@ export class TrainingFacts {
   private diffEvent(c: Call, info: StmtInfo): void {
     const found = autodiffCall(c, this.autodiffContext());
     if (!found) return;
+    // `Linear.backward(dout, cache)`: a hand-written layer's static backward called on its class is a
+    // function of the project, not a differentiation (autodiff runs on a value, never on a class).
+    if (found.kind === 'backward' && c.callee.kind === 'attr' && found.loss === c.callee.object && resolveExpr(this.facts.program, c.callee.object, info.scope, c.span.start)?.kind === 'class') return;
     const add = (d: Omit<DiffEvent, 'call' | 'info'>): void => void this.diffs.push({ call: c, info, ...d });
     switch (found.kind) {
       case 'tape': {
