@@ -38,7 +38,7 @@ export const nb401BiasCorrection = defineRule({
       const written = facts.source(a.correction.span).replace(/\s+/g, ' ');
       const related = [
         ...(a.increment ? [{ span: a.increment, message: a.power !== undefined ? `${a.count} is multiplied by β here, before the correction` : `${a.count} is incremented here, before the correction` }] : []),
-        ...a.others.filter((o) => o.span.start !== a.correction.span.start).map((o) => ({ span: o.span, message: `this correction reads the same count` })),
+        ...a.others.filter((o) => o.span.start !== a.correction.span.start).map((o) => ({ span: o.span, message: a.power !== undefined ? `this correction reads the same running power` : `this correction reads the same count` })),
       ];
       if (a.power !== undefined) {
         context.report({

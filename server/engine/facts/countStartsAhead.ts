@@ -68,7 +68,8 @@ function inStep(step: OptimizerStep): CountStartsAhead[] {
     let starts = startsHere.get(t);
     if (starts === undefined) startsHere.set(t, (starts = startsInStep(step.fn.body, power ?? t, 0)));
     if (starts) continue;
-    const found = out.find((x) => x.count === t);
+    // A running power is reported by its own key (`count` below), a count by the count's.
+    const found = out.find((x) => x.count === (power ?? t));
     if (found) {
       if (!seen.has(c.key)) found.others.push(c);
       seen.add(c.key);

@@ -11,7 +11,8 @@
 // self.mask / (1 - self.p)`) — while another method of the class returns its own parameter times the
 // field and nothing else (`delta * self.mask`). Silent when both scale, when neither does (classic
 // dropout, scaled at inference), when the mask is stored already scaled (`self.mask = (r < q) / q`,
-// then `x * self.mask` and `delta * self.mask`), and when the backward multiplies by anything more.
+// then `x * self.mask` and `delta * self.mask`), when the backward multiplies by anything more, and
+// when it rebinds its parameter before the return (`delta = delta / (1 - self.p)`: scaled first).
 // The receiver is the IR's mark (`self`, `this`), not a name.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
@@ -123,6 +124,16 @@ function inClass(cls: Stmt & { kind: 'class' }, out: DropoutBackwardScale[]): vo
       // The backward does not store the mask itself.
       if (body.some((s) => s.kind === 'assign' && s.targets.some((t) => fieldOf(t) === fw.field))) continue;
       const params = paramNames(fn);
+      // A parameter the backward rebinds (`delta = delta / (1 - self.p)`, `grad /= keep`) is no longer the gradient it was handed.
+      for (const s of body) {
+        if (s.kind !== 'assign') continue;
+        for (const t of s.targets) {
+          someExpr(t, (x) => {
+            if (x.kind === 'name') params.delete(x.name);
+            return false;
+          });
+        }
+      }
       for (const s of body) {
         if (s.kind !== 'return' || !s.value) continue;
         const fs = factors(s.value);

@@ -165,7 +165,13 @@ function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropa
       const n = assignedName(s);
       if (n && s.kind === 'assign' && s.value.kind === 'attr' && isTransposeOfNew(s.value)) transposedNames.add(n);
       else if (n) transposedNames.delete(n);
+      // `W = W.copy()` (or any new array bound to the weight): a view taken before shows the old array.
+      if (s.kind === 'assign' && !s.op && s.targets.some((t) => alike(t, target))) transposedNames.clear();
     }
+    // The run reads the transpose in a product before the step (`h = X @ W.T`, a forward pass of weights
+    // stored the other way round, or the error sent back before the step): a transposed read after the
+    // step is then no longer the backward direction.
+    if (readsTransposedBefore(seq, at, target, alike)) continue;
     const plainNames = new Set<string>();
     const rebound = new Set<string>();
     for (let k = at + 1; k < seq.length; k++) {
@@ -207,6 +213,37 @@ function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropa
       }
     }
   }
+}
+
+/**
+ * Whether a statement before `at` multiplies the transpose of `target` (`X @ W.T`, `np.dot(x, W.T)`,
+ * `Matrix.multiply(Matrix.transpose(w), x)`, or a name bound to that transpose before) with something.
+ */
+function readsTransposedBefore(seq: readonly Stmt[], at: number, target: Expr, alike: Alike): boolean {
+  const names = new Set<string>();
+  const isT = (e: Expr): boolean => {
+    if (e.kind === 'name' && names.has(e.name)) return true;
+    const inner = transposeOperand(e);
+    return inner !== undefined && alike(inner, target);
+  };
+  const operand = (e: Expr): boolean => someExpr(e, isT);
+  const product = (x: Expr): boolean => {
+    if (x.kind === 'binary' && (x.op === '*' || x.op === '@')) return operand(x.left) || operand(x.right);
+    if (x.kind !== 'call') return false;
+    const callee = x.callee;
+    const name = callee.kind === 'attr' || callee.kind === 'name' ? callee.name : undefined;
+    return name !== undefined && PRODUCT_FUNCTIONS.has(name) && (callee.kind === 'attr' ? [callee.object, ...x.args] : x.args).some(operand);
+  };
+  for (let k = 0; k < at; k++) {
+    const s = seq[k];
+    if (s.kind !== 'assign') continue;
+    if (someExpr(s.value, product)) return true;
+    if (!s.op && s.targets.length === 1 && s.targets[0].kind === 'name') {
+      if (isT(s.value)) names.add(s.targets[0].name);
+      else names.delete(s.targets[0].name);
+    }
+  }
+  return false;
 }
 
 /** The step of another weight, after statement `k` of the run, computed from `name` (through the run's assignments after `k`). */
