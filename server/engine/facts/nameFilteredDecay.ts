@@ -27,7 +27,7 @@ import { resolveCall } from './resolve';
 import { callName, subExprs, stmtExprs, trainingFacts, type LayerProbe, type TrainingFacts } from './loops';
 import { layerAt, type DecayExemptLayer } from './decayTargets';
 import { frameworkFacts } from './frameworks';
-import { ALL_BUILTIN, ANY_BUILTIN, STRING_PREFIX_TEST, STRING_SUFFIX_TEST, TORCH_DECAY_GROUP_KEY, TORCH_NAMED_PARAMETERS, TORCH_NORM_SCALE_NAME, TORCH_PARAMS_GROUP_KEY, isSequentialModel } from './catalogue';
+import { ALL_BUILTIN, ANY_BUILTIN, STRING_PREFIX_TEST, STRING_SUFFIX_TEST, TORCH_DECAY_GROUP_KEY, TORCH_NAMED_PARAMETERS, TORCH_NORM_SCALE_NAME, TORCH_PARAMS_GROUP_KEY, TORCH_SUBMODULE_NAMING, isSequentialModel } from './catalogue';
 
 type Call = Expr & { kind: 'call' };
 
@@ -527,15 +527,29 @@ function missedNormProbe(id: string, misses: (local: string) => boolean): LayerP
   return { id, inSpan, inUnit: (t, unit) => inSpan(t, unit.span) };
 }
 
-/** An attribute of the model's classes whose name holds one of the filter's patterns. */
+/**
+ * An attribute of the model's classes whose name holds one of the filter's patterns, or a submodule
+ * named by a string that holds one (a `ModuleDict`'s or an `OrderedDict`'s key, `add_module("stem_bn", m)`):
+ * either is part of the names of every parameter below it.
+ */
 function attributeProbe(id: string, patterns: string[]): LayerProbe<Expr> {
+  const holds = (name: string): boolean => patterns.some((p) => p.length > 0 && name.includes(p.replace(/^\.+|\.+$/g, '')));
+  const keyed = (x: Expr): boolean => {
+    if (x.kind === 'object') return x.entries.some((k) => holds(k.name));
+    if (x.kind === 'seq') return x.items.length === 2 && x.items[0].kind === 'str' && !x.items[0].fields?.length && holds(x.items[0].value);
+    if (x.kind !== 'call') return false;
+    const at = TORCH_SUBMODULE_NAMING.get(x.callee.kind === 'attr' || x.callee.kind === 'name' ? x.callee.name : '');
+    const named = at === undefined ? undefined : x.args[at];
+    return !!named && named.kind === 'str' && !named.fields?.length && holds(named.value);
+  };
   const inSpan = (t: TrainingFacts, span: Span): Expr | undefined => {
     for (const info of t.infosIn(span)) {
       const s = info.stmt;
+      for (const e of stmtExprs(s)) for (const x of subExprs(e)) if (keyed(x)) return x;
       if (s.kind !== 'assign') continue;
       // A leaf layer (`self.norm1 = nn.GroupNorm(...)`) holds no submodule the pattern could select.
       if (s.value.kind === 'call' && layerAt(t, { call: s.value, scope: info.scope, at: s.span.start })) continue;
-      for (const target of s.targets) if (target.kind === 'attr' && target.object.kind === 'name' && target.object.receiver && patterns.some((p) => p.length > 0 && target.name.includes(p.replace(/^\.+|\.+$/g, '')))) return target;
+      for (const target of s.targets) if (target.kind === 'attr' && target.object.kind === 'name' && target.object.receiver && holds(target.name)) return target;
     }
     return undefined;
   };
