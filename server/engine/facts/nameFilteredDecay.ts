@@ -306,10 +306,16 @@ function decayValue(f: Filter, bind: Binding | undefined): number | undefined {
   const e = f.decayExpr;
   if (e.kind === 'num') return e.value;
   if (bind && isParamOf(bind.fn, e)) {
-    const arg = argumentFor(bind.fn, bind.call, (e as Expr & { kind: 'name' }).name);
+    const name = (e as Expr & { kind: 'name' }).name;
+    const arg = argumentFor(bind.fn, bind.call, name);
     if (arg) return frameworkFacts(bind.facts).evaluate(arg, { scope: bind.scope, at: bind.at, owner: frameworkFacts(bind.facts).owners[0] });
-    const param = explicitParams(bind.fn).find((p) => p.name === (e as Expr & { kind: 'name' }).name);
-    return param?.default?.kind === 'num' ? param.default.value : undefined;
+    // The default only when the call leaves the parameter to it and the helper never rebinds it
+    // (`split(model, wd=0.0)` with `if frozen: wd = 0.0` in the helper is not the default).
+    const params = explicitParams(bind.fn);
+    const param = params.find((p) => p.name === name);
+    if (!param || hiddenArgument(bind.call) || bind.call.kwargs.some((k) => k.name === name) || bind.call.args.length > params.indexOf(param)) return undefined;
+    if (bind.fn.scope.allBindings(name).some((b) => b.kind !== 'param')) return undefined;
+    return param.default?.kind === 'num' ? param.default.value : undefined;
   }
   const fw = frameworkFacts(f.facts);
   return fw.evaluate(e, { scope: programIndex(f.facts).scopeAt(e.span.start), at: e.span.start, owner: fw.owners[0] });
