@@ -151,9 +151,17 @@ function findFilters(facts: Facts, stmts: Stmt[], fn: FunctionDef | undefined): 
   const own = ownStatements(stmts);
   const groups: Group[] = [];
   const assigned = new Map<string, Expr[]>();
+  // How often a name is written: assigned (`xs = []`, `a, b = [], []`, `xs += more`) or changed by a method (`xs.append(p)`).
+  const writes = new Map<string, number>();
+  const bump = (t: Expr): void => {
+    if (t.kind === 'name') writes.set(t.name, (writes.get(t.name) ?? 0) + 1);
+    else if (t.kind === 'seq') t.items.forEach(bump);
+  };
   const loops: (Stmt & { kind: 'for' })[] = [];
   for (const s of own) {
     if (s.kind === 'for') loops.push(s);
+    if (s.kind === 'assign') s.targets.forEach(bump);
+    if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr') bump(s.expr.callee.object);
     if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name') {
       const list = assigned.get(s.targets[0].name) ?? [];
       list.push(s.value);
@@ -219,6 +227,9 @@ function findFilters(facts: Facts, stmts: Stmt[], fn: FunctionDef | undefined): 
       break;
     }
     if (!clean || !split) continue;
+    // Each list is built by its start and the loop's append alone: a list moved or grown afterwards
+    // (`no_decay += [p for p in decay if p.ndim == 1]`) holds more than the filter chose.
+    if ((writes.get(split.then) ?? 0) > 2 || (writes.get(split.else) ?? 0) > 2) continue;
     const groupOf = (list: string): Group | undefined => groups.find((g) => g.params.kind === 'name' && g.params.name === list);
     const thenGroup = groupOf(split.then);
     const elseGroup = groupOf(split.else);
