@@ -1398,6 +1398,8 @@ export const TORCH_PARAMS_GROUP_KEY = 'params';
 export const TORCH_NAMED_PARAMETERS = 'named_parameters';
 /** The name a torch normalization layer gives its scale γ (`bn1.weight`); its shift β is `bias`. */
 export const TORCH_NORM_SCALE_NAME = 'weight';
+/** Calls that name a submodule by a string, the part of its parameters' names it gives: `self.add_module("stem_bn", m)`, `setattr(self, "stem_bn", m)` (position of the name). */
+export const TORCH_SUBMODULE_NAMING: ReadonlyMap<string, number> = new Map([['add_module', 0], ['register_module', 0], ['setattr', 1]]);
 /** `name.endswith(s)` / `name.startswith(s)`: Python's suffix and prefix tests on a string. */
 export const STRING_SUFFIX_TEST = 'endswith';
 export const STRING_PREFIX_TEST = 'startswith';

@@ -10,7 +10,8 @@
 // Decided by data flow: the step's loop runs over the receiver's groups field; the defaults field is
 // the framework's (a torch Optimizer subclass) or the one whose value a method of the class or its
 // bases spreads into an element of that groups field. Silent when the step also reads the same key
-// from the group (`group.lr ?? this.defaults.lr`), and for the `params` key.
+// from the group (`group.lr ?? this.defaults.lr`), for the `params` key, and for a key a torch subclass
+// adds to its defaults after the groups were filled (`self.defaults["ema"] = ema`).
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ClassDef, FunctionDef } from './scope';
@@ -94,7 +95,7 @@ function checkStep(facts: Facts, cls: ClassDef, step: FunctionDef): DefaultsRead
     let defaults = '';
     for (const r of reads) {
       if (r.field !== source.field || receiverField(r.object) !== source.field) continue;
-      if (r.key === TORCH_PARAMS_GROUP_KEY || fromGroup.has(r.key) || keys.includes(r.key)) continue;
+      if (r.key === TORCH_PARAMS_GROUP_KEY || fromGroup.has(r.key) || keys.includes(r.key) || source.late?.has(r.key)) continue;
       // The value must reach the groups' loop: read inside it, or into a local the loop reads (a global
       // decay applied after the loop to every tensor at once is another design).
       if (!reachesLoop(r.expr, r.stmt, loop)) continue;
@@ -124,7 +125,7 @@ function entryRead(x: Expr, python: boolean): { field: string; key: string; obje
  * or `this.D`) a method of the class or its bases spreads into an object stored in the groups field
  * (`this.G = [{ params, ...X }]`, `this.G.push({ ...this.D, ...g })`, `this.G = gs.map(g => ({ ...this.D, ...g }))`).
  */
-function defaultsOf(facts: Facts, cls: ClassDef, groups: string): { field: string; spread?: Expr } | undefined {
+function defaultsOf(facts: Facts, cls: ClassDef, groups: string): { field: string; spread?: Expr; late?: Set<string> } | undefined {
   const chain: ClassDef[] = [];
   const visit = (c: ClassDef, depth: number): void => {
     if (depth > 6 || chain.includes(c)) return;
@@ -136,16 +137,40 @@ function defaultsOf(facts: Facts, cls: ClassDef, groups: string): { field: strin
     // torch fills the groups from the defaults the base constructor is given (`super().__init__(params,
     // defaults)`); a wrapper that takes another optimizer's groups or sets its own (`self.param_groups =
     // base.param_groups`, Lookahead) or rebinds the defaults does not.
+    // A key the class adds to the defaults afterwards (`self.defaults["ema"] = ema`, `self.defaults.update(ema=ema)`)
+    // is in no group: the step can only read it from the defaults.
     let built = false;
+    const late = new Set<string>();
     for (const c of chain) {
       for (const fn of c.scope.functions.values()) {
         for (const st of ownStatements(fn.body)) {
           if (st.kind === 'assign' && st.targets.some((t) => { const f = receiverField(t); return f === groups || f === OPTIMIZER_DEFAULTS_ATTRIBUTE; })) return undefined;
-          for (const e of stmtExprs(st)) for (const x of subExprs(e)) if (x.kind === 'call' && x.callee.kind === 'attr' && x.callee.name === '__init__' && x.args.length + x.kwargs.length >= 2) built = true;
+          if (st.kind === 'assign') {
+            for (const t of st.targets) {
+              if (t.kind !== 'index' || receiverField(t.object) !== OPTIMIZER_DEFAULTS_ATTRIBUTE) continue;
+              if (t.index.length !== 1 || t.index[0].kind !== 'str') return undefined;
+              late.add(t.index[0].value);
+            }
+          }
+          for (const e of stmtExprs(st)) {
+            for (const x of subExprs(e)) {
+              if (x.kind !== 'call' || x.callee.kind !== 'attr') continue;
+              if (x.callee.name === '__init__' && x.args.length + x.kwargs.length >= 2) built = true;
+              if (receiverField(x.callee.object) !== OPTIMIZER_DEFAULTS_ATTRIBUTE) continue;
+              if (x.callee.name === 'update') {
+                if (x.args.length > 0) return undefined;
+                for (const k of x.kwargs) late.add(k.name);
+              } else if (x.callee.name === 'setdefault') {
+                const key = x.args[0];
+                if (!key || key.kind !== 'str') return undefined;
+                late.add(key.value);
+              }
+            }
+          }
         }
       }
     }
-    return built ? { field: OPTIMIZER_DEFAULTS_ATTRIBUTE } : undefined;
+    return built ? { field: OPTIMIZER_DEFAULTS_ATTRIBUTE, late } : undefined;
   }
   for (const c of chain) {
     for (const fn of c.scope.functions.values()) {

@@ -27,7 +27,7 @@ import { resolveCall } from './resolve';
 import { callName, subExprs, stmtExprs, trainingFacts, type LayerProbe, type TrainingFacts } from './loops';
 import { layerAt, type DecayExemptLayer } from './decayTargets';
 import { frameworkFacts } from './frameworks';
-import { ALL_BUILTIN, ANY_BUILTIN, STRING_PREFIX_TEST, STRING_SUFFIX_TEST, TORCH_DECAY_GROUP_KEY, TORCH_NAMED_PARAMETERS, TORCH_NORM_SCALE_NAME, TORCH_PARAMS_GROUP_KEY, isSequentialModel } from './catalogue';
+import { ALL_BUILTIN, ANY_BUILTIN, STRING_PREFIX_TEST, STRING_SUFFIX_TEST, TORCH_DECAY_GROUP_KEY, TORCH_NAMED_PARAMETERS, TORCH_NORM_SCALE_NAME, TORCH_PARAMS_GROUP_KEY, TORCH_SUBMODULE_NAMING, isSequentialModel } from './catalogue';
 
 type Call = Expr & { kind: 'call' };
 
@@ -151,9 +151,17 @@ function findFilters(facts: Facts, stmts: Stmt[], fn: FunctionDef | undefined): 
   const own = ownStatements(stmts);
   const groups: Group[] = [];
   const assigned = new Map<string, Expr[]>();
+  // How often a name is written: assigned (`xs = []`, `a, b = [], []`, `xs += more`) or changed by a method (`xs.append(p)`).
+  const writes = new Map<string, number>();
+  const bump = (t: Expr): void => {
+    if (t.kind === 'name') writes.set(t.name, (writes.get(t.name) ?? 0) + 1);
+    else if (t.kind === 'seq') t.items.forEach(bump);
+  };
   const loops: (Stmt & { kind: 'for' })[] = [];
   for (const s of own) {
     if (s.kind === 'for') loops.push(s);
+    if (s.kind === 'assign') s.targets.forEach(bump);
+    if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr') bump(s.expr.callee.object);
     if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name') {
       const list = assigned.get(s.targets[0].name) ?? [];
       list.push(s.value);
@@ -219,6 +227,9 @@ function findFilters(facts: Facts, stmts: Stmt[], fn: FunctionDef | undefined): 
       break;
     }
     if (!clean || !split) continue;
+    // Each list is built by its start and the loop's append alone: a list moved or grown afterwards
+    // (`no_decay += [p for p in decay if p.ndim == 1]`) holds more than the filter chose.
+    if ((writes.get(split.then) ?? 0) > 2 || (writes.get(split.else) ?? 0) > 2) continue;
     const groupOf = (list: string): Group | undefined => groups.find((g) => g.params.kind === 'name' && g.params.name === list);
     const thenGroup = groupOf(split.then);
     const elseGroup = groupOf(split.else);
@@ -306,10 +317,16 @@ function decayValue(f: Filter, bind: Binding | undefined): number | undefined {
   const e = f.decayExpr;
   if (e.kind === 'num') return e.value;
   if (bind && isParamOf(bind.fn, e)) {
-    const arg = argumentFor(bind.fn, bind.call, (e as Expr & { kind: 'name' }).name);
+    const name = (e as Expr & { kind: 'name' }).name;
+    const arg = argumentFor(bind.fn, bind.call, name);
     if (arg) return frameworkFacts(bind.facts).evaluate(arg, { scope: bind.scope, at: bind.at, owner: frameworkFacts(bind.facts).owners[0] });
-    const param = explicitParams(bind.fn).find((p) => p.name === (e as Expr & { kind: 'name' }).name);
-    return param?.default?.kind === 'num' ? param.default.value : undefined;
+    // The default only when the call leaves the parameter to it and the helper never rebinds it
+    // (`split(model, wd=0.0)` with `if frozen: wd = 0.0` in the helper is not the default).
+    const params = explicitParams(bind.fn);
+    const param = params.find((p) => p.name === name);
+    if (!param || hiddenArgument(bind.call) || bind.call.kwargs.some((k) => k.name === name) || bind.call.args.length > params.indexOf(param)) return undefined;
+    if (bind.fn.scope.allBindings(name).some((b) => b.kind !== 'param')) return undefined;
+    return param.default?.kind === 'num' ? param.default.value : undefined;
   }
   const fw = frameworkFacts(f.facts);
   return fw.evaluate(e, { scope: programIndex(f.facts).scopeAt(e.span.start), at: e.span.start, owner: fw.owners[0] });
@@ -527,15 +544,29 @@ function missedNormProbe(id: string, misses: (local: string) => boolean): LayerP
   return { id, inSpan, inUnit: (t, unit) => inSpan(t, unit.span) };
 }
 
-/** An attribute of the model's classes whose name holds one of the filter's patterns. */
+/**
+ * An attribute of the model's classes whose name holds one of the filter's patterns, or a submodule
+ * named by a string that holds one (a `ModuleDict`'s or an `OrderedDict`'s key, `add_module("stem_bn", m)`):
+ * either is part of the names of every parameter below it.
+ */
 function attributeProbe(id: string, patterns: string[]): LayerProbe<Expr> {
+  const holds = (name: string): boolean => patterns.some((p) => p.length > 0 && name.includes(p.replace(/^\.+|\.+$/g, '')));
+  const keyed = (x: Expr): boolean => {
+    if (x.kind === 'object') return x.entries.some((k) => holds(k.name));
+    if (x.kind === 'seq') return x.items.length === 2 && x.items[0].kind === 'str' && !x.items[0].fields?.length && holds(x.items[0].value);
+    if (x.kind !== 'call') return false;
+    const at = TORCH_SUBMODULE_NAMING.get(x.callee.kind === 'attr' || x.callee.kind === 'name' ? x.callee.name : '');
+    const named = at === undefined ? undefined : x.args[at];
+    return !!named && named.kind === 'str' && !named.fields?.length && holds(named.value);
+  };
   const inSpan = (t: TrainingFacts, span: Span): Expr | undefined => {
     for (const info of t.infosIn(span)) {
       const s = info.stmt;
+      for (const e of stmtExprs(s)) for (const x of subExprs(e)) if (keyed(x)) return x;
       if (s.kind !== 'assign') continue;
       // A leaf layer (`self.norm1 = nn.GroupNorm(...)`) holds no submodule the pattern could select.
       if (s.value.kind === 'call' && layerAt(t, { call: s.value, scope: info.scope, at: s.span.start })) continue;
-      for (const target of s.targets) if (target.kind === 'attr' && target.object.kind === 'name' && target.object.receiver && patterns.some((p) => p.length > 0 && target.name.includes(p.replace(/^\.+|\.+$/g, '')))) return target;
+      for (const target of s.targets) if (target.kind === 'attr' && target.object.kind === 'name' && target.object.receiver && holds(target.name)) return target;
     }
     return undefined;
   };

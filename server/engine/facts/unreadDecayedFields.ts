@@ -10,7 +10,8 @@
 // - a method other than the constructor rebinds the field from its own value (`this.lr *= gamma`,
 //   `this.lr = this.lr * 0.9`, `this.lr = Math.max(min, this.lr - this.lr * d)`);
 // - no method of the class or its bases reads the field anywhere else (a getter, the update, a log
-//   line, a reset to another field all count), and this file reads no attribute of that name on
+//   line, a reset to another field all count), no method of them is an accessor of that name (`get lr()`,
+//   a property: the writes go elsewhere), and this file reads no attribute of that name on
 //   another object (`opt.lr` in a trainer);
 // - a method other than the constructor reads the same value by another path outside the field's
 //   own decay: another field stored from the same argument (`this.baseLr`), or the same entry of an
@@ -99,6 +100,8 @@ function collect(facts: Facts): UnreadDecayedField[] {
     const methods: FunctionDef[] = [];
     for (const c of chain) for (const fn of c.scope.functions.values()) methods.push(fn);
     for (const [field, { origin, stmt }] of stored) {
+      // An accessor of that name (`get lr()` / `set lr(v)`, a Python property) routes the writes elsewhere.
+      if (methods.some((fn) => fn.name === field)) continue;
       // Its decays: a non-constructor method of this class rebinds it from its own value.
       const decays: Stmt[] = [];
       for (const fn of cls.scope.functions.values()) {
