@@ -122,6 +122,36 @@ export function lossPosition(facts: Facts, def: FunctionDef): number | undefined
   return at;
 }
 
+const climbedCache = new WeakMap<Stmt[], boolean>();
+
+/**
+ * Whether the loss `fn` returns beside its gradients subtracts a reduced penalty on a weight
+ * (`lp = ll - 0.5 * lam * np.sum(w ** 2)`, `f -= c * np.sum(w ** 2)`): by the penalty's sign it is a
+ * quantity to maximize (a log posterior, a bound, a reward minus a cost), whose gradient an ascent adds
+ * on purpose. The penalty and the gradient agree either way; only the direction of the step differs.
+ * One pass over the function's own statements, cached per function body.
+ */
+export function climbedByPenalty(facts: Facts, fn: FunctionDef): boolean {
+  const known = climbedCache.get(fn.body);
+  if (known !== undefined) return known;
+  climbedCache.set(fn.body, false);
+  const losses = lossesBesideGradients(facts, fn);
+  let climbed = false;
+  for (const s of losses.size === 1 ? ownStatements(fn.body) : []) {
+    if (s.kind !== 'assign' || s.targets.length !== 1 || s.targets[0].kind !== 'name' || !losses.has(s.targets[0].name)) continue;
+    if ((s.op && s.op !== '+' && s.op !== '-') || !someExpr(s.value, (e) => e.kind === 'call')) continue;
+    const opSign = s.op === '-' ? -1 : 1;
+    const scope = facts.scopes.stmtScopes.get(s) ?? facts.scopes.root;
+    climbed = facts.analyzer.summands(s.value, scope, s.span.start).some((x) => {
+      const p = facts.analyzer.classifySummand(x).penalty;
+      return p !== undefined && REDUCED.has(p.kind) && x.sign * opSign * Math.sign(p.coef.num) < 0;
+    });
+    if (climbed) break;
+  }
+  climbedCache.set(fn.body, climbed);
+  return climbed;
+}
+
 /** The terms of a sum as written, `a + b` → a, b (a difference is no loss plus a penalty). */
 function addends(e: Expr): Expr[] {
   if (e.kind === 'binary' && e.op === '+') return [...addends(e.left), ...addends(e.right)].slice(0, 64);
