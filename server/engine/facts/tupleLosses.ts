@@ -179,7 +179,7 @@ export function penalizedObjective(facts: Facts, st: Stmt & { kind: 'assign' }, 
     if (p.penalty) {
       if (!REDUCED.has(p.penalty.kind) || x.sign < 0 || p.penalty.coef.num <= 0) return false;
       penalty = true;
-    } else data = true;
+    } else if (p.tensor) data = true; // a number (`eps + np.sum(W ** 2)`, a log-density's constant) is no data term
   }
   return penalty && data;
 }
@@ -204,8 +204,9 @@ function accumulatesPenalty(facts: Facts, st: Stmt & { kind: 'assign' }, scope: 
     penalty = true;
   }
   if (!penalty) return false;
-  // The start is no penalty itself.
-  return !facts.analyzer.summands(start, binding.scope, binding.at).some((x) => facts.analyzer.classifySummand(x).penalty);
+  // The start is a data term (a tensor, not a number) and no penalty itself.
+  const startTerms = facts.analyzer.summands(start, binding.scope, binding.at).map((x) => facts.analyzer.classifySummand(x));
+  return startTerms.some((p) => p.tensor) && !startTerms.some((p) => p.penalty);
 }
 
 // ------------------------------------------------------------------ weights by data flow
