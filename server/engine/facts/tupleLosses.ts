@@ -20,6 +20,7 @@ import { gradientsBesideLoss, shapeSource } from './lossCompanions';
 import { isAscentWord, isGradientLike, isObjectiveRecordName, isPenaltyVariableName, isStateLike } from './roles';
 import { someExpr } from './scope';
 import { readsAutodiff } from './autodiff';
+import { DOT_FUNCTIONS, NORM_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS } from './catalogue';
 
 /** Tuples longer than this are not a loss and its gradients. */
 const MAX_ITEMS = 8;
@@ -107,8 +108,18 @@ export function unpackedLosses(facts: Facts, fn: FunctionDef): Set<string> {
   return found;
 }
 
-/** Where a loss-and-gradient function's returned tuple holds the loss (the same place in every such return). */
+const positionCache = new WeakMap<Stmt[], number | null>();
+
+/** Where a loss-and-gradient function's returned tuple holds the loss (the same place in every such return); cached per function body. */
 export function lossPosition(facts: Facts, def: FunctionDef): number | undefined {
+  const known = positionCache.get(def.body);
+  if (known !== undefined) return known ?? undefined;
+  const at = lossPositionUncached(facts, def);
+  positionCache.set(def.body, at ?? null);
+  return at;
+}
+
+function lossPositionUncached(facts: Facts, def: FunctionDef): number | undefined {
   const losses = lossesBesideGradients(facts, def);
   if (losses.size !== 1) return undefined;
   const [loss] = losses;
@@ -274,12 +285,13 @@ const callName = (e: Expr & { kind: 'call' }): string | undefined => (e.callee.k
 function isSquareOf(e: Expr, w: string): boolean {
   const squared = (x: Expr | undefined): boolean =>
     !!x && ((x.kind === 'binary' && ((x.op === '*' && isName(x.left, w) && isName(x.right, w)) || (x.op === '**' && isName(x.left, w) && x.right.kind === 'num' && x.right.value === 2))) ||
-      (x.kind === 'call' && callName(x) === 'square' && isName(x.args[0], w)));
+      (x.kind === 'call' && SQUARE_FUNCTIONS.has(callName(x) ?? '') && isName(x.args[0], w)));
   if (e.kind === 'binary' && e.op === '@' && isName(e.left, w) && isName(e.right, w)) return true;
-  if (e.kind === 'binary' && e.op === '**' && e.right.kind === 'num' && e.right.value === 2 && e.left.kind === 'call' && callName(e.left) === 'norm' && isName(e.left.args[0], w)) return true;
+  if (e.kind === 'binary' && e.op === '**' && e.right.kind === 'num' && e.right.value === 2 && e.left.kind === 'call' && NORM_FUNCTIONS.has(callName(e.left) ?? '') && isName(e.left.args[0], w)) return true;
   if (e.kind !== 'call') return false;
   const name = callName(e);
-  if (name === 'dot' || name === 'vdot') return e.args.length === 2 ? isName(e.args[0], w) && isName(e.args[1], w) : e.callee.kind === 'attr' && isName(e.callee.object, w) && isName(e.args[0], w);
-  if (name !== 'sum') return false;
+  if (name === undefined) return false;
+  if (DOT_FUNCTIONS.has(name)) return e.args.length === 2 ? isName(e.args[0], w) && isName(e.args[1], w) : e.callee.kind === 'attr' && isName(e.callee.object, w) && isName(e.args[0], w);
+  if (!SUM_FUNCTIONS.has(name)) return false;
   return squared(e.args[0]) || (e.callee.kind === 'attr' && squared(e.callee.object));
 }
