@@ -8,7 +8,7 @@
 import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { numberOf } from './analysis';
-import { lossPosition } from './tupleLosses';
+import { climbedByPenalty, lossPosition } from './tupleLosses';
 import { exprKey, isKeyedByString, lastComponent } from './keys';
 import { explicitParams, loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
 import {
@@ -563,6 +563,11 @@ export class DirectionAnalyzer {
     const def = typeof u.position === 'number' ? this.functionNamed(fnName.replace(/^(self|this)\./, ''), scope) : undefined;
     const flowLoss = def ? lossPosition(this.facts, def) : undefined;
     if (def && flowLoss !== undefined && flowLoss !== u.position && !isBackwardHelperName(fnName) && !isBackpropName(fnName)) {
+      // A "loss" that subtracts its penalty is a quantity to maximize (a log posterior): adding its gradient climbs it on purpose.
+      if (climbedByPenalty(this.facts, def)) {
+        this.ascent = true;
+        return [unknown(value, this)];
+      }
       return [{ kind: 'grad', sign: 1, source: `${targetName} (returned with the loss by ${fnName})`, origin: value.span }];
     }
     const gradientTarget = isGradientLike({ kind: 'name', name: targetName, span: value.span }) || isNablaName(targetName);

@@ -311,8 +311,9 @@ function collect(facts: Facts): LossFacts {
       const last = lastComponent(target) ?? '';
       // Named for an objective, or, whatever its name, returned as the loss beside its gradients (tupleLosses.ts).
       const named = isObjectiveName(last) || isMaximizedObjectiveName(last);
-      if (!named && !(target.kind === 'name' && fn && (lossesBesideGradients(facts, fn).has(last) || unpackedLosses(facts, fn).has(last))) && !(target.kind === 'name' && penalizedObjective(facts, st, scope))) continue;
+      // The cheap tests by name first: a gradient or a record is never a loss, and penalizedObjective asks the Analyzer.
       if (isObjectiveRecordName(last) || isGradientLike(target)) continue;
+      if (!named && !(target.kind === 'name' && fn && (lossesBesideGradients(facts, fn).has(last) || unpackedLosses(facts, fn).has(last))) && !(target.kind === 'name' && penalizedObjective(facts, st, scope))) continue;
       const key = exprKey(target);
       const maximized = named && isMaximizedObjectiveName(last) && !minimizedByPenalty(facts, st, scope, last, st.value);
       const sign = ((st.op === '-' ? -1 : 1) * (maximized ? -1 : 1)) as 1 | -1;

@@ -20,6 +20,7 @@ import { gradientsBesideLoss, shapeSource } from './lossCompanions';
 import { isAscentWord, isGradientLike, isObjectiveRecordName, isPenaltyVariableName, isStateLike } from './roles';
 import { someExpr } from './scope';
 import { readsAutodiff } from './autodiff';
+import { DOT_FUNCTIONS, NORM_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS } from './catalogue';
 
 /** Tuples longer than this are not a loss and its gradients. */
 const MAX_ITEMS = 8;
@@ -107,8 +108,18 @@ export function unpackedLosses(facts: Facts, fn: FunctionDef): Set<string> {
   return found;
 }
 
-/** Where a loss-and-gradient function's returned tuple holds the loss (the same place in every such return). */
+const positionCache = new WeakMap<Stmt[], number | null>();
+
+/** Where a loss-and-gradient function's returned tuple holds the loss (the same place in every such return); cached per function body. */
 export function lossPosition(facts: Facts, def: FunctionDef): number | undefined {
+  const known = positionCache.get(def.body);
+  if (known !== undefined) return known ?? undefined;
+  const at = lossPositionUncached(facts, def);
+  positionCache.set(def.body, at ?? null);
+  return at;
+}
+
+function lossPositionUncached(facts: Facts, def: FunctionDef): number | undefined {
   const losses = lossesBesideGradients(facts, def);
   if (losses.size !== 1) return undefined;
   const [loss] = losses;
@@ -120,6 +131,36 @@ export function lossPosition(facts: Facts, def: FunctionDef): number | undefined
     at = k;
   }
   return at;
+}
+
+const climbedCache = new WeakMap<Stmt[], boolean>();
+
+/**
+ * Whether the loss `fn` returns beside its gradients subtracts a reduced penalty on a weight
+ * (`lp = ll - 0.5 * lam * np.sum(w ** 2)`, `f -= c * np.sum(w ** 2)`): by the penalty's sign it is a
+ * quantity to maximize (a log posterior, a bound, a reward minus a cost), whose gradient an ascent adds
+ * on purpose. The penalty and the gradient agree either way; only the direction of the step differs.
+ * One pass over the function's own statements, cached per function body.
+ */
+export function climbedByPenalty(facts: Facts, fn: FunctionDef): boolean {
+  const known = climbedCache.get(fn.body);
+  if (known !== undefined) return known;
+  climbedCache.set(fn.body, false);
+  const losses = lossesBesideGradients(facts, fn);
+  let climbed = false;
+  for (const s of losses.size === 1 ? ownStatements(fn.body) : []) {
+    if (s.kind !== 'assign' || s.targets.length !== 1 || s.targets[0].kind !== 'name' || !losses.has(s.targets[0].name)) continue;
+    if ((s.op && s.op !== '+' && s.op !== '-') || !someExpr(s.value, (e) => e.kind === 'call')) continue;
+    const opSign = s.op === '-' ? -1 : 1;
+    const scope = facts.scopes.stmtScopes.get(s) ?? facts.scopes.root;
+    climbed = facts.analyzer.summands(s.value, scope, s.span.start).some((x) => {
+      const p = facts.analyzer.classifySummand(x).penalty;
+      return p !== undefined && REDUCED.has(p.kind) && x.sign * opSign * Math.sign(p.coef.num) < 0;
+    });
+    if (climbed) break;
+  }
+  climbedCache.set(fn.body, climbed);
+  return climbed;
 }
 
 /** The terms of a sum as written, `a + b` → a, b (a difference is no loss plus a penalty). */
@@ -149,7 +190,7 @@ export function penalizedObjective(facts: Facts, st: Stmt & { kind: 'assign' }, 
     if (p.penalty) {
       if (!REDUCED.has(p.penalty.kind) || x.sign < 0 || p.penalty.coef.num <= 0) return false;
       penalty = true;
-    } else data = true;
+    } else if (p.tensor) data = true; // a number (`eps + np.sum(W ** 2)`, a log-density's constant) is no data term
   }
   return penalty && data;
 }
@@ -174,8 +215,9 @@ function accumulatesPenalty(facts: Facts, st: Stmt & { kind: 'assign' }, scope: 
     penalty = true;
   }
   if (!penalty) return false;
-  // The start is no penalty itself.
-  return !facts.analyzer.summands(start, binding.scope, binding.at).some((x) => facts.analyzer.classifySummand(x).penalty);
+  // The start is a data term (a tensor, not a number) and no penalty itself.
+  const startTerms = facts.analyzer.summands(start, binding.scope, binding.at).map((x) => facts.analyzer.classifySummand(x));
+  return startTerms.some((p) => p.tensor) && !startTerms.some((p) => p.penalty);
 }
 
 // ------------------------------------------------------------------ weights by data flow
@@ -243,12 +285,13 @@ const callName = (e: Expr & { kind: 'call' }): string | undefined => (e.callee.k
 function isSquareOf(e: Expr, w: string): boolean {
   const squared = (x: Expr | undefined): boolean =>
     !!x && ((x.kind === 'binary' && ((x.op === '*' && isName(x.left, w) && isName(x.right, w)) || (x.op === '**' && isName(x.left, w) && x.right.kind === 'num' && x.right.value === 2))) ||
-      (x.kind === 'call' && callName(x) === 'square' && isName(x.args[0], w)));
+      (x.kind === 'call' && SQUARE_FUNCTIONS.has(callName(x) ?? '') && isName(x.args[0], w)));
   if (e.kind === 'binary' && e.op === '@' && isName(e.left, w) && isName(e.right, w)) return true;
-  if (e.kind === 'binary' && e.op === '**' && e.right.kind === 'num' && e.right.value === 2 && e.left.kind === 'call' && callName(e.left) === 'norm' && isName(e.left.args[0], w)) return true;
+  if (e.kind === 'binary' && e.op === '**' && e.right.kind === 'num' && e.right.value === 2 && e.left.kind === 'call' && NORM_FUNCTIONS.has(callName(e.left) ?? '') && isName(e.left.args[0], w)) return true;
   if (e.kind !== 'call') return false;
   const name = callName(e);
-  if (name === 'dot' || name === 'vdot') return e.args.length === 2 ? isName(e.args[0], w) && isName(e.args[1], w) : e.callee.kind === 'attr' && isName(e.callee.object, w) && isName(e.args[0], w);
-  if (name !== 'sum') return false;
+  if (name === undefined) return false;
+  if (DOT_FUNCTIONS.has(name)) return e.args.length === 2 ? isName(e.args[0], w) && isName(e.args[1], w) : e.callee.kind === 'attr' && isName(e.callee.object, w) && isName(e.args[0], w);
+  if (!SUM_FUNCTIONS.has(name)) return false;
   return squared(e.args[0]) || (e.callee.kind === 'attr' && squared(e.callee.object));
 }
