@@ -118,6 +118,7 @@ function reducedTerm(facts: Facts, site: UpdateSite, written: Summand): ReducedD
   if (!rest.coef.syms.every((x) => isStepScalarSymbol(x.name) || isStrength(x.name) || shared.has(x.name) || ownScalar(x.name))) return undefined;
   if (!localSyms.some((x) => x.pow > 0 && (isStrength(x.name) || ownScalar(x.name)))) return undefined;
   if (sharesDistributedFactor(site, written)) return undefined;
+  if (sumPenaltyPieces(facts, site, written)) return undefined;
   return { site, summand: written, span: written.site, reduction: reduced.r.call, how: reduced.r.how, stepCoef: rest.coef, weight: reduced.r.shown, sign: reduced.r.sign };
 }
 
@@ -187,6 +188,52 @@ export function sharesDistributedFactor(site: UpdateSite, s: Summand): boolean {
     if (holders.length > 1 && holders.length < site.increment.length) return true;
   }
   return false;
+}
+
+/**
+ * Is the term one of the two pieces of c·(ΣW − k) written out (`h * mu * theta.sum() - h * mu`): a full
+ * reduction of the step's own weight and a bare constant beside it, with the same scalars apart from
+ * those every term shares? That is the gradient of a penalty on the sum (a sum-to-one constraint),
+ * as `mu * (theta.sum() - 1)` is (`sharesDistributedFactor`), not a decay.
+ */
+export function sumPenaltyPieces(facts: Facts, site: UpdateSite, s: Summand): boolean {
+  if (site.increment.length < 2) return false;
+  const mine = sumPiece(facts, site, s);
+  if (!mine) return false;
+  const shared = sharedSymbols(facts, site);
+  const key = (syms: string[]): string => syms.filter((n) => !shared.has(n)).sort().join(',');
+  const own = key(mine.syms);
+  if (own === '') return false;
+  return site.increment.some((o) => {
+    if (o === s) return false;
+    const p = sumPiece(facts, site, o);
+    return p !== undefined && p.reduced !== mine.reduced && key(p.syms) === own;
+  });
+}
+
+/** A summand that is scalars times at most one full reduction of the step's own weight: its scalars' symbols, and whether it reduces. */
+function sumPiece(facts: Facts, site: UpdateSite, written: Summand): { reduced: boolean; syms: string[] } | undefined {
+  const a = facts.analyzer;
+  const s = throughHelpers(facts, written);
+  if (!s) return undefined;
+  let reduced = false;
+  const syms: string[] = [];
+  for (const f of s.num) {
+    const r = fullReduction(facts, f.expr, f.scope, f.at, f.env);
+    if (r) {
+      if (reduced || !r.params.some((p) => ownParameter(facts, site, p))) return undefined;
+      reduced = true;
+      continue;
+    }
+    const p = a.classify(f.expr, f.scope, f.at, f.env);
+    if (p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length) return undefined;
+    for (const x of p.coef.syms) if (x.pow > 0) syms.push(x.name);
+  }
+  for (const f of s.den) {
+    const p = a.classify(f.expr, f.scope, f.at, f.env);
+    if (p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length) return undefined;
+  }
+  return { reduced, syms };
 }
 
 /** The reduced parameter is the one the step updates, the gradient belongs to, or the regularizer's weight. */
