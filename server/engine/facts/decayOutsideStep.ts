@@ -58,6 +58,9 @@ export function decaysOutsideStep(facts: Facts): DecayOutsideStep[] {
     }
     const hit = confirm(facts, t.site, t.stepCoef.syms);
     if (!hit) continue;
+    // A shrink by a plain number that runs once, outside the loop that steps the weight (a rescale
+    // before training, `p.mul_(1 - p_drop)` for inference after it), is no decay of the steps.
+    if (byNumberOnly(facts, t) && !inStepLoop(facts, t.site, hit.step)) continue;
     seen.add(spanKey(t.site.span));
     const throughCall = t.summand.via.length > 0 || t.summand.num.some((f) => f.expr.kind === 'call' && !f.env);
     found.push({ ...hit, decay: { kind: t.kind as 'linear' | 'sign', coef: neg(t.stepCoef), written: t.span, throughCall } });
@@ -322,6 +325,22 @@ function strengthOnly(facts: Facts, t: RegGradientTerm, fn: FunctionDef | undefi
     }
   }
   return true;
+}
+
+/** Some symbol of the decay's coefficient is a strength only as a plain number (`holdsNumber`), not by math or name. */
+function byNumberOnly(facts: Facts, t: RegGradientTerm): boolean {
+  const coefNames = penaltyCoefficientNames(facts);
+  const objectCoefs = regularizerCoefficientNames(facts, t);
+  return t.stepCoef.syms.some((x) => x.pow > 0 && !coefNames.has(x.name.replace(/^.*\./, '')) && !objectCoefs.has(x.name) && !isStrengthSymbol(facts, x.name));
+}
+
+/** The decay runs in every loop of its function that holds the step (each step, each epoch); true when the step is in none. */
+function inStepLoop(facts: Facts, site: UpdateSite, step: Span): boolean {
+  const index = programIndex(facts);
+  const fn = index.enclosingFunction(site.scope);
+  if (!fn || step.start < fn.span.start || step.end > fn.span.end) return true;
+  const loops = index.loopsAround(step).filter((l) => fn.span.start <= l.span.start && l.span.end <= fn.span.end);
+  return loops.length === 0 || loops.some((l) => l.span.start <= site.span.start && site.span.end <= l.span.end);
 }
 
 /** Coefficients of the regularizer objects whose gradient method the term's summand calls (`self.lam` of `L2.grad`). */
