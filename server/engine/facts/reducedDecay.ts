@@ -191,10 +191,13 @@ export function sharesDistributedFactor(site: UpdateSite, s: Summand): boolean {
 }
 
 /**
- * Is the term one of the two pieces of c·(ΣW − k) written out (`h * mu * theta.sum() - h * mu`): a full
- * reduction of the step's own weight and a bare constant beside it, with the same scalars apart from
- * those every term shares? That is the gradient of a penalty on the sum (a sum-to-one constraint),
- * as `mu * (theta.sum() - 1)` is (`sharesDistributedFactor`), not a decay.
+ * Is the term one of the pieces of a penalty on the sum or the mean written out? c·(ΣW − k) gives a full
+ * reduction of the step's own weight and a bare constant (`h * mu * theta.sum() - h * mu`, the gradient
+ * of mu/2·(ΣW − k)²: a sum-to-one constraint); c·(W − mean W) gives the weight itself and its reduction
+ * with opposite signs (`kappa * theta - kappa * theta.mean()`, the gradient of kappa/2·Σ(W − W̄)²: a
+ * shrink toward the mean, whose decay term is already there). Both have the same scalars apart from
+ * those every term shares, as `mu * (theta.sum() - 1)` has (`sharesDistributedFactor`); neither is a decay
+ * written as a reduction.
  */
 export function sumPenaltyPieces(facts: Facts, site: UpdateSite, s: Summand): boolean {
   if (site.increment.length < 2) return false;
@@ -207,33 +210,45 @@ export function sumPenaltyPieces(facts: Facts, site: UpdateSite, s: Summand): bo
   return site.increment.some((o) => {
     if (o === s) return false;
     const p = sumPiece(facts, site, o);
-    return p !== undefined && p.reduced !== mine.reduced && key(p.syms) === own;
+    if (!p || key(p.syms) !== own) return false;
+    const kinds = new Set([mine.kind, p.kind]);
+    if (!kinds.has('reduced')) return false;
+    return kinds.has('const') || (kinds.has('weight') && p.sign !== mine.sign);
   });
 }
 
-/** A summand that is scalars times at most one full reduction of the step's own weight: its scalars' symbols, and whether it reduces. */
-function sumPiece(facts: Facts, site: UpdateSite, written: Summand): { reduced: boolean; syms: string[] } | undefined {
+/**
+ * A summand that is scalars times at most one full reduction of the step's own weight, or times that
+ * weight itself: which of the three, its scalars' symbols, and its sign.
+ */
+function sumPiece(facts: Facts, site: UpdateSite, written: Summand): { kind: 'reduced' | 'weight' | 'const'; syms: string[]; sign: number } | undefined {
   const a = facts.analyzer;
   const s = throughHelpers(facts, written);
   if (!s) return undefined;
-  let reduced = false;
+  let kind: 'reduced' | 'weight' | 'const' = 'const';
+  let sign: number = s.sign;
   const syms: string[] = [];
   for (const f of s.num) {
     const r = fullReduction(facts, f.expr, f.scope, f.at, f.env);
     if (r) {
-      if (reduced || !r.params.some((p) => ownParameter(facts, site, p))) return undefined;
-      reduced = true;
+      if (kind !== 'const' || !r.params.some((p) => ownParameter(facts, site, p))) return undefined;
+      kind = 'reduced';
       continue;
     }
     const p = a.classify(f.expr, f.scope, f.at, f.env);
-    if (p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length) return undefined;
+    if (p.tensor || p.penalty || p.abs.length > 0 || p.signs?.length || p.params.length > 1) return undefined;
+    if (p.params.length === 1) {
+      if (kind !== 'const' || !ownParameter(facts, site, p.params[0])) return undefined;
+      kind = 'weight';
+    }
+    if (p.coef.num < 0) sign = -sign;
     for (const x of p.coef.syms) if (x.pow > 0) syms.push(x.name);
   }
   for (const f of s.den) {
     const p = a.classify(f.expr, f.scope, f.at, f.env);
     if (p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length) return undefined;
   }
-  return { reduced, syms };
+  return { kind, syms, sign };
 }
 
 /** The reduced parameter is the one the step updates, the gradient belongs to, or the regularizer's weight. */
