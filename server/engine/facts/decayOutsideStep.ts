@@ -322,9 +322,22 @@ function strengthOnly(facts: Facts, t: RegGradientTerm, fn: FunctionDef | undefi
     for (const x of syms) {
       const param = fn.params.find((p) => p.name === x.name);
       if (param && callersPassStepSize(facts, fn, fn.params.indexOf(param), param.name)) return false;
+      // A plain number by its default only: a caller that passes a product instead (`h * sw`) computes
+      // the factor, a step size among its terms perhaps.
+      if (param && !strength(x.name) && callersPassProduct(facts, fn, fn.params.indexOf(param), param.name)) return false;
     }
   }
   return true;
+}
+
+function callersPassProduct(facts: Facts, fn: FunctionDef, position: number, name: string): boolean {
+  const offset = fn.isMethod ? 1 : 0;
+  return programIndex(facts).callsTo(fn).some(({ call, scope, at }) => {
+    const arg = call.args[position - offset] ?? call.kwargs.find((k) => k.name === name)?.value;
+    if (!arg) return false;
+    const p = facts.analyzer.classify(arg, scope, at);
+    return p.tensor || p.coef.syms.filter((x) => x.pow !== 0).length > 1;
+  });
 }
 
 /** Some symbol of the decay's coefficient is a strength only as a plain number (`holdsNumber`), not by math or name. */
