@@ -11,6 +11,7 @@ import { regGradientTerms, sharedSymbols, type RegGradientTerm } from './gradien
 import { penaltiesFor, penaltyCoefficientNames } from './losses';
 import { isStepScalarSymbol } from './roles';
 import { isStrengthSymbol } from './strengths';
+import { sumPenaltyPieces } from './reducedDecay';
 import { programIndex, spanKey } from './program';
 import { gradientReachesStep } from './steppedUses';
 
@@ -51,6 +52,8 @@ export function constantDecayTerms(facts: Facts): ConstantDecay[] {
     if (target.kind === 'index' && target.index.some((i) => mentionsParam(i, param))) continue;
     if (guardedByParam(facts, t.site.span, param)) continue;
     if (strengthDistributedOverTensor(facts, t)) continue;
+    // The constant of c·(ΣW − k) written out (`h * mu * theta.sum() - h * mu`): a penalty on the sum, not a decay.
+    if (sumPenaltyPieces(facts, t.site, t.summand)) continue;
     // A gradient in a local that no step reads and that never leaves its function (a longitude
     // difference `dLambda = lambda - lambda0` in map-projection code) is no gradient of a weight.
     if (!gradientReachesStep(facts, t.site)) continue;

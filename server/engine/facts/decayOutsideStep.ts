@@ -58,6 +58,9 @@ export function decaysOutsideStep(facts: Facts): DecayOutsideStep[] {
     }
     const hit = confirm(facts, t.site, t.stepCoef.syms);
     if (!hit) continue;
+    // A shrink by a plain number that runs once, outside the loop that steps the weight (a rescale
+    // before training, `p.mul_(1 - p_drop)` for inference after it), is no decay of the steps.
+    if (byNumberOnly(facts, t) && !inStepLoop(facts, t.site, hit.step)) continue;
     seen.add(spanKey(t.site.span));
     const throughCall = t.summand.via.length > 0 || t.summand.num.some((f) => f.expr.kind === 'call' && !f.env);
     found.push({ ...hit, decay: { kind: t.kind as 'linear' | 'sign', coef: neg(t.stepCoef), written: t.span, throughCall } });
@@ -319,9 +322,38 @@ function strengthOnly(facts: Facts, t: RegGradientTerm, fn: FunctionDef | undefi
     for (const x of syms) {
       const param = fn.params.find((p) => p.name === x.name);
       if (param && callersPassStepSize(facts, fn, fn.params.indexOf(param), param.name)) return false;
+      // A plain number by its default only: a caller that passes a product instead (`h * sw`) computes
+      // the factor, a step size among its terms perhaps.
+      if (param && !strength(x.name) && callersPassProduct(facts, fn, fn.params.indexOf(param), param.name)) return false;
     }
   }
   return true;
+}
+
+function callersPassProduct(facts: Facts, fn: FunctionDef, position: number, name: string): boolean {
+  const offset = fn.isMethod ? 1 : 0;
+  return programIndex(facts).callsTo(fn).some(({ call, scope, at }) => {
+    const arg = call.args[position - offset] ?? call.kwargs.find((k) => k.name === name)?.value;
+    if (!arg) return false;
+    const p = facts.analyzer.classify(arg, scope, at);
+    return p.tensor || p.coef.syms.filter((x) => x.pow !== 0).length > 1;
+  });
+}
+
+/** Some symbol of the decay's coefficient is a strength only as a plain number (`holdsNumber`), not by math or name. */
+function byNumberOnly(facts: Facts, t: RegGradientTerm): boolean {
+  const coefNames = penaltyCoefficientNames(facts);
+  const objectCoefs = regularizerCoefficientNames(facts, t);
+  return t.stepCoef.syms.some((x) => x.pow > 0 && !coefNames.has(x.name.replace(/^.*\./, '')) && !objectCoefs.has(x.name) && !isStrengthSymbol(facts, x.name));
+}
+
+/** The decay runs in every loop of its function that holds the step (each step, each epoch); true when the step is in none. */
+function inStepLoop(facts: Facts, site: UpdateSite, step: Span): boolean {
+  const index = programIndex(facts);
+  const fn = index.enclosingFunction(site.scope);
+  if (!fn || step.start < fn.span.start || step.end > fn.span.end) return true;
+  const loops = index.loopsAround(step).filter((l) => fn.span.start <= l.span.start && l.span.end <= fn.span.end);
+  return loops.length === 0 || loops.some((l) => l.span.start <= site.span.start && site.span.end <= l.span.end);
 }
 
 /** Coefficients of the regularizer objects whose gradient method the term's summand calls (`self.lam` of `L2.grad`). */

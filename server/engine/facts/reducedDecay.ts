@@ -118,6 +118,7 @@ function reducedTerm(facts: Facts, site: UpdateSite, written: Summand): ReducedD
   if (!rest.coef.syms.every((x) => isStepScalarSymbol(x.name) || isStrength(x.name) || shared.has(x.name) || ownScalar(x.name))) return undefined;
   if (!localSyms.some((x) => x.pow > 0 && (isStrength(x.name) || ownScalar(x.name)))) return undefined;
   if (sharesDistributedFactor(site, written)) return undefined;
+  if (sumPenaltyPieces(facts, site, written)) return undefined;
   return { site, summand: written, span: written.site, reduction: reduced.r.call, how: reduced.r.how, stepCoef: rest.coef, weight: reduced.r.shown, sign: reduced.r.sign };
 }
 
@@ -187,6 +188,67 @@ export function sharesDistributedFactor(site: UpdateSite, s: Summand): boolean {
     if (holders.length > 1 && holders.length < site.increment.length) return true;
   }
   return false;
+}
+
+/**
+ * Is the term one of the pieces of a penalty on the sum or the mean written out? c·(ΣW − k) gives a full
+ * reduction of the step's own weight and a bare constant (`h * mu * theta.sum() - h * mu`, the gradient
+ * of mu/2·(ΣW − k)²: a sum-to-one constraint); c·(W − mean W) gives the weight itself and its reduction
+ * with opposite signs (`kappa * theta - kappa * theta.mean()`, the gradient of kappa/2·Σ(W − W̄)²: a
+ * shrink toward the mean, whose decay term is already there). Both have the same scalars apart from
+ * those every term shares, as `mu * (theta.sum() - 1)` has (`sharesDistributedFactor`); neither is a decay
+ * written as a reduction.
+ */
+export function sumPenaltyPieces(facts: Facts, site: UpdateSite, s: Summand): boolean {
+  if (site.increment.length < 2) return false;
+  const mine = sumPiece(facts, site, s);
+  if (!mine) return false;
+  const shared = sharedSymbols(facts, site);
+  const key = (syms: string[]): string => syms.filter((n) => !shared.has(n)).sort().join(',');
+  const own = key(mine.syms);
+  if (own === '') return false;
+  return site.increment.some((o) => {
+    if (o === s) return false;
+    const p = sumPiece(facts, site, o);
+    if (!p || key(p.syms) !== own) return false;
+    const kinds = new Set([mine.kind, p.kind]);
+    if (!kinds.has('reduced')) return false;
+    return kinds.has('const') || (kinds.has('weight') && p.sign !== mine.sign);
+  });
+}
+
+/**
+ * A summand that is scalars times at most one full reduction of the step's own weight, or times that
+ * weight itself: which of the three, its scalars' symbols, and its sign.
+ */
+function sumPiece(facts: Facts, site: UpdateSite, written: Summand): { kind: 'reduced' | 'weight' | 'const'; syms: string[]; sign: number } | undefined {
+  const a = facts.analyzer;
+  const s = throughHelpers(facts, written);
+  if (!s) return undefined;
+  let kind: 'reduced' | 'weight' | 'const' = 'const';
+  let sign: number = s.sign;
+  const syms: string[] = [];
+  for (const f of s.num) {
+    const r = fullReduction(facts, f.expr, f.scope, f.at, f.env);
+    if (r) {
+      if (kind !== 'const' || !r.params.some((p) => ownParameter(facts, site, p))) return undefined;
+      kind = 'reduced';
+      continue;
+    }
+    const p = a.classify(f.expr, f.scope, f.at, f.env);
+    if (p.tensor || p.penalty || p.abs.length > 0 || p.signs?.length || p.params.length > 1) return undefined;
+    if (p.params.length === 1) {
+      if (kind !== 'const' || !ownParameter(facts, site, p.params[0])) return undefined;
+      kind = 'weight';
+    }
+    if (p.coef.num < 0) sign = -sign;
+    for (const x of p.coef.syms) if (x.pow > 0) syms.push(x.name);
+  }
+  for (const f of s.den) {
+    const p = a.classify(f.expr, f.scope, f.at, f.env);
+    if (p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length) return undefined;
+  }
+  return { kind, syms, sign };
 }
 
 /** The reduced parameter is the one the step updates, the gradient belongs to, or the regularizer's weight. */

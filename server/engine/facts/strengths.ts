@@ -35,7 +35,7 @@ export function strengthNames(facts: Facts): Set<string> {
   inProgress.add(facts);
   try {
     names = new Set(penaltyCoefficientNames(facts));
-    for (const name of termStrengths(facts)) names.add(name);
+    for (const x of termStrengths(facts)) names.add(x.name);
     for (const name of shrinkStrengths(facts)) names.add(name);
   } finally {
     inProgress.delete(facts);
@@ -56,8 +56,9 @@ export function strengthNamesAppliedOnce(facts: Facts): Set<string> {
   if (names) return names;
   names = new Set();
   for (const p of lossFacts(facts).penalties) for (const x of p.coef.syms) if (x.pow === 1) names.add(lastName(x.name));
-  strengthNames(facts);
-  for (const name of termStrengths(facts)) names.add(name);
+  strengthNames(facts); // reads the terms under its guard first (classifyTerm asks strengthNames back)
+  // A term's strength to the first power only: `tau * tau * theta` beside `0.5 * tau * tau * ΣW²` is consistent.
+  for (const x of termStrengths(facts)) if (x.pow === 1) names.add(x.name);
   onceCache.set(facts, names);
   return names;
 }
@@ -72,9 +73,9 @@ export function lastName(symbol: string): string {
 }
 
 /** Local, unshared scalars of a weight's own term in its gradient or step, beside a term that is not the weight's. */
-const termCache = new WeakMap<Facts, string[]>();
+const termCache = new WeakMap<Facts, { name: string; pow: number }[]>();
 
-function termStrengths(facts: Facts): string[] {
+function termStrengths(facts: Facts): { name: string; pow: number }[] {
   const known = termCache.get(facts);
   if (known) return known;
   const out = readTermStrengths(facts);
@@ -82,9 +83,9 @@ function termStrengths(facts: Facts): string[] {
   return out;
 }
 
-function readTermStrengths(facts: Facts): string[] {
+function readTermStrengths(facts: Facts): { name: string; pow: number }[] {
   const a = facts.analyzer;
-  const out: string[] = [];
+  const out: { name: string; pow: number }[] = [];
   const terms = facts.updates.flatMap((site) => site.increment.flatMap((s) => classifyTerm(facts, site, s) ?? []));
   for (const t of terms) {
     if (t.kind !== 'linear' || !t.param || t.foreign || t.preconditioned) continue;
@@ -100,7 +101,10 @@ function readTermStrengths(facts: Facts): string[] {
     if (!besideGradient) continue;
     const shared = sharedSymbols(facts, site);
     const own = a.classifySummand(t.summand);
-    for (const x of own.coef.syms) if (x.pow > 0 && !shared.has(x.name)) out.push(lastName(x.name));
+    // With its power in the term (`tau * tau * theta`: tau²), summed over repeated factors.
+    const pows = new Map<string, number>();
+    for (const x of own.coef.syms) pows.set(x.name, (pows.get(x.name) ?? 0) + x.pow);
+    for (const [name, pow] of pows) if (pow > 0 && !shared.has(name)) out.push({ name: lastName(name), pow });
   }
   return out;
 }
