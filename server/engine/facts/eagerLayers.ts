@@ -65,6 +65,8 @@ function decide(facts: Facts, cls: ClassDef): boolean {
   for (let depth = 0; depth < MAX_DEPTH && names.length > 0 && files.length < MAX_FILES; depth++) {
     const next: { name: string; def: ParsedFile }[] = [];
     for (const { name, def } of names) {
+      // Each search scans the project's files and parses those that match: none once the files are counted out.
+      if (files.length >= MAX_FILES) break;
       if (!/^\w+$/.test(name)) continue;
       for (const parsed of program.filesMentioning(home.file, new RegExp(`\\b${name}\\b`))) {
         if (seen.has(parsed.file.id) || files.length >= MAX_FILES || !importsFrom(program, parsed, def)) continue;

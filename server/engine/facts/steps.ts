@@ -187,10 +187,15 @@ export function mentionsAscent(facts: Facts, span: Span = facts.scopes.root.span
 
 /**
  * Whether the top-level statement that holds `span` (a loop of a script, a function, a class), with
- * the comment lines right above it, has a word of ascent: the code around a step, not the whole file
- * (a word in an unrelated comment elsewhere does not turn NB102 off).
+ * the comment lines right above it, or the module's docstring, has a word of ascent: the code around a
+ * step and what the file says it is for, not the whole file (a word in an unrelated comment elsewhere
+ * does not turn NB102 off).
  */
 export function mentionsAscentAround(facts: Facts, span: Span): boolean {
+  // A module's docstring says what the whole file is for (`"""Discriminator training: maximize …"""`,
+  // an attack module): its words count for every step in it, unlike a comment in the header.
+  const doc = facts.module.body[0];
+  if (doc?.kind === 'expr' && doc.expr.kind === 'str' && mentionsAscent(facts, doc.span)) return true;
   const top = facts.module.body.find((st) => st.span.start <= span.start && span.end <= st.span.end);
   if (!top) return mentionsAscent(facts, span);
   const base = facts.file.base;
