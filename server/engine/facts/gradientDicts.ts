@@ -101,6 +101,9 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
     }
   }
   if (dicts.size === 0) return found;
+  // The dicts some entry of which is given a term of data or of a gradient: a dict whose entries only
+  // collect penalty values per weight (`stats['W1'] = l2 * np.sum(W1 ** 2)`, kept for a report) is no gradient.
+  const carriesData = new Set<string>();
   for (const { root, target, stmt } of entryWrites) {
     const keys = dicts.get(root);
     if (!keys || rejected.has(root)) continue;
@@ -109,10 +112,14 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
       rejected.add(root);
       continue;
     }
+    const reads = (f: { expr: Expr }): boolean => dictRoot(f.expr) === root;
+    if (stmt.targets[0].kind === 'index' && (!stmt.op || stmt.op === '+') && !carriesData.has(root)) {
+      const scope: Scope = scopes.stmtScopes.get(stmt) ?? scopes.root;
+      if (analyzer.summands(stmt.value, scope, stmt.span.start).some((p) => !p.num.some(reads) && analyzer.classifySummand(p).tensor)) carriesData.add(root);
+    }
     if (stmt.targets[0].kind === 'index' && !stmt.op) {
       const scope: Scope = scopes.stmtScopes.get(stmt) ?? scopes.root;
       const parts = analyzer.summands(stmt.value, scope, stmt.span.start);
-      const reads = (f: { expr: Expr }): boolean => dictRoot(f.expr) === root;
       // `v[k] = mu * v[k] - lr * g`: state. `new[k] = params[k] - lr * g`: the weight's new value.
       if (parts.some((p) => [...p.num, ...p.den].some(reads) && (p.num.length > 1 || p.den.length > 0))) {
         rejected.add(root);
@@ -151,7 +158,7 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
   for (const names of tuples)
     for (const g of names) {
       const keys = dicts.get(g);
-      if (!keys || keys.size === 0 || rejected.has(g)) continue;
+      if (!keys || keys.size === 0 || rejected.has(g) || !carriesData.has(g)) continue;
       const penalizesAlike = names.some(
         (l) => l !== g && !dicts.has(l) && (writes.get(l) ?? []).some((s) => s.op !== '*' && s.op !== '/' && weightKeys(s).some((w) => keys.has(w.key) && w.container !== g)),
       );
