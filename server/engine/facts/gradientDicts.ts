@@ -17,7 +17,9 @@
 // or a copy of a dict it is handed), its entries keyed like the weights the returned loss penalizes
 // (the same index as written: `grads['W2']` and `self.params['W2']`, `grads[last]` and
 // `self.params[last]`), never subtracted from, never the penalized weights' own dict, never scaled by
-// their own old value, and never holding a weight as a plain summand (a step's new value).
+// their own old value, and never holding a weight as a plain summand (a step's new value); and some
+// entry must be given a term of data or of a gradient (`h.T @ d`, an array a backward call hands
+// back): a dict whose entries only collect each weight's penalty value is a report's map.
 // Cheap: one pass over a function's own statements (and its lambdas' for the catalogue's names), once
 // per function body and pass of `findUpdates` (the caller keeps the answer).
 import type { Expr, Stmt } from '../ir';
@@ -113,7 +115,9 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
       continue;
     }
     const reads = (f: { expr: Expr }): boolean => dictRoot(f.expr) === root;
-    if (stmt.targets[0].kind === 'index' && (!stmt.op || stmt.op === '+') && !carriesData.has(root)) {
+    // `dh, grads['W2'], grads['b2'] = affine_backward(d, cache)`: one of the arrays a call hands back.
+    if (stmt.targets[0].kind === 'seq') carriesData.add(root);
+    else if (stmt.targets[0].kind === 'index' && (!stmt.op || stmt.op === '+') && !carriesData.has(root)) {
       const scope: Scope = scopes.stmtScopes.get(stmt) ?? scopes.root;
       if (analyzer.summands(stmt.value, scope, stmt.span.start).some((p) => !p.num.some(reads) && analyzer.classifySummand(p).tensor)) carriesData.add(root);
     }
