@@ -59,6 +59,14 @@ function builtDict(value: Expr): boolean {
   return value.callee.kind === 'attr' && value.callee.name === 'copy' && value.args.length === 0 && value.kwargs.length === 0;
 }
 
+/** `dict(x)`, `x.copy()`, `{**x}`: a copy of a dict the function is handed, holding what that dict holds. */
+function copiedDict(value: Expr): boolean {
+  if (value.kind === 'object') return (value.spreads?.length ?? 0) > 0;
+  if (value.kind !== 'call') return false;
+  if (value.callee.kind === 'name') return value.callee.name === 'dict' && value.args.length === 1;
+  return value.callee.kind === 'attr' && value.callee.name === 'copy' && value.args.length === 0;
+}
+
 /** Every subscript written by an assignment's targets (tuple targets unpacked). */
 function writtenEntries(t: Expr, out: Expr[]): void {
   if (t.kind === 'seq') for (const i of t.items) writtenEntries(i, out);
@@ -105,7 +113,9 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
   if (dicts.size === 0) return found;
   // The dicts some entry of which is given a term of data or of a gradient: a dict whose entries only
   // collect penalty values per weight (`stats['W1'] = l2 * np.sum(W1 ** 2)`, kept for a report) is no gradient.
+  // A copy of a dict handed in holds what that dict held (`out = dict(grads)`, then `out[k] += reg * W`).
   const carriesData = new Set<string>();
+  for (const [name, ws] of writes) if (dicts.has(name) && ws.some((s) => !s.op && builtDict(s.value) && copiedDict(s.value))) carriesData.add(name);
   for (const { root, target, stmt } of entryWrites) {
     const keys = dicts.get(root);
     if (!keys || rejected.has(root)) continue;
