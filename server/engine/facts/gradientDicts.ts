@@ -17,7 +17,9 @@
 // or a copy of a dict it is handed), its entries keyed like the weights the returned loss penalizes
 // (the same index as written: `grads['W2']` and `self.params['W2']`, `grads[last]` and
 // `self.params[last]`), never subtracted from, never the penalized weights' own dict, never scaled by
-// their own old value, and never holding a weight as a plain summand (a step's new value).
+// their own old value, and never holding a weight as a plain summand (a step's new value); and some
+// entry must be given a term of data or of a gradient (`h.T @ d`, an array a backward call hands
+// back): a dict whose entries only collect each weight's penalty value is a report's map.
 // Cheap: one pass over a function's own statements (and its lambdas' for the catalogue's names), once
 // per function body and pass of `findUpdates` (the caller keeps the answer).
 import type { Expr, Stmt } from '../ir';
@@ -55,6 +57,14 @@ function builtDict(value: Expr): boolean {
   if (value.kind !== 'call') return false;
   if (value.callee.kind === 'name' && value.callee.name === 'dict') return value.args.length <= 1 && value.kwargs.length === 0;
   return value.callee.kind === 'attr' && value.callee.name === 'copy' && value.args.length === 0 && value.kwargs.length === 0;
+}
+
+/** `dict(x)`, `x.copy()`, `{**x}`: a copy of a dict the function is handed, holding what that dict holds. */
+function copiedDict(value: Expr): boolean {
+  if (value.kind === 'object') return (value.spreads?.length ?? 0) > 0;
+  if (value.kind !== 'call') return false;
+  if (value.callee.kind === 'name') return value.callee.name === 'dict' && value.args.length === 1;
+  return value.callee.kind === 'attr' && value.callee.name === 'copy' && value.args.length === 0;
 }
 
 /** Every subscript written by an assignment's targets (tuple targets unpacked). */
@@ -101,6 +111,11 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
     }
   }
   if (dicts.size === 0) return found;
+  // The dicts some entry of which is given a term of data or of a gradient: a dict whose entries only
+  // collect penalty values per weight (`stats['W1'] = l2 * np.sum(W1 ** 2)`, kept for a report) is no gradient.
+  // A copy of a dict handed in holds what that dict held (`out = dict(grads)`, then `out[k] += reg * W`).
+  const carriesData = new Set<string>();
+  for (const [name, ws] of writes) if (dicts.has(name) && ws.some((s) => !s.op && builtDict(s.value) && copiedDict(s.value))) carriesData.add(name);
   for (const { root, target, stmt } of entryWrites) {
     const keys = dicts.get(root);
     if (!keys || rejected.has(root)) continue;
@@ -109,10 +124,16 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
       rejected.add(root);
       continue;
     }
+    const reads = (f: { expr: Expr }): boolean => dictRoot(f.expr) === root;
+    // `dh, grads['W2'], grads['b2'] = affine_backward(d, cache)`: one of the arrays a call hands back.
+    if (stmt.targets[0].kind === 'seq') carriesData.add(root);
+    else if (stmt.targets[0].kind === 'index' && (!stmt.op || stmt.op === '+') && !carriesData.has(root)) {
+      const scope: Scope = scopes.stmtScopes.get(stmt) ?? scopes.root;
+      if (analyzer.summands(stmt.value, scope, stmt.span.start).some((p) => !p.num.some(reads) && analyzer.classifySummand(p).tensor)) carriesData.add(root);
+    }
     if (stmt.targets[0].kind === 'index' && !stmt.op) {
       const scope: Scope = scopes.stmtScopes.get(stmt) ?? scopes.root;
       const parts = analyzer.summands(stmt.value, scope, stmt.span.start);
-      const reads = (f: { expr: Expr }): boolean => dictRoot(f.expr) === root;
       // `v[k] = mu * v[k] - lr * g`: state. `new[k] = params[k] - lr * g`: the weight's new value.
       if (parts.some((p) => [...p.num, ...p.den].some(reads) && (p.num.length > 1 || p.den.length > 0))) {
         rejected.add(root);
@@ -151,7 +172,7 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
   for (const names of tuples)
     for (const g of names) {
       const keys = dicts.get(g);
-      if (!keys || keys.size === 0 || rejected.has(g)) continue;
+      if (!keys || keys.size === 0 || rejected.has(g) || !carriesData.has(g)) continue;
       const penalizesAlike = names.some(
         (l) => l !== g && !dicts.has(l) && (writes.get(l) ?? []).some((s) => s.op !== '*' && s.op !== '/' && weightKeys(s).some((w) => keys.has(w.key) && w.container !== g)),
       );
