@@ -100,6 +100,8 @@ export const ROOT_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt']);
 export const CLAMP_METHODS: ReadonlySet<string> = new Set(['clamp', 'clip', 'clamp_min']);
 /** Elementwise absolute values: `np.abs`, `np.absolute`, `math.fabs`, `W.abs()`. */
 export const ABS_FUNCTIONS: ReadonlySet<string> = new Set(['abs', 'absolute', 'fabs']);
+/** Logarithms: negated, the mark of a negative log-likelihood (a loss); not negated, of a likelihood to climb. */
+export const LOG_FUNCTIONS: ReadonlySet<string> = new Set(['log', 'log1p', 'log2', 'log10', 'log_softmax', 'logsumexp', 'log_sigmoid', 'logsigmoid']);
 /** Elementwise signs, the subgradient of |W|: `np.sign`, `torch.sgn`. */
 export const SIGN_FUNCTIONS: ReadonlySet<string> = new Set(['sign', 'sgn']);
 /**

@@ -8,7 +8,7 @@
 import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { numberOf } from './analysis';
-import { climbedByPenalty, lossPosition } from './tupleLosses';
+import { climbedByPenalty, lossPosition, minimizedByValue } from './tupleLosses';
 import { exprKey, isKeyedByString, lastComponent } from './keys';
 import { explicitParams, loopIterable, type Binding, type FunctionDef, type Scope } from './scope';
 import {
@@ -568,7 +568,8 @@ export class DirectionAnalyzer {
         this.ascent = true;
         return [unknown(value, this)];
       }
-      return [{ kind: 'grad', sign: 1, source: `${targetName} (returned with the loss by ${fnName})`, origin: value.span }];
+      // Only a value that says "minimized" (a square, a loss call, a negated log…) is a loss to descend: a log-likelihood returned with its gradient is climbed.
+      if (minimizedByValue(this.facts, def)) return [{ kind: 'grad', sign: 1, source: `${targetName} (returned with the loss by ${fnName})`, origin: value.span }];
     }
     const gradientTarget = isGradientLike({ kind: 'name', name: targetName, span: value.span }) || isNablaName(targetName);
     if (!gradientTarget) return [unknown(value, this)];

@@ -17,10 +17,10 @@ import type { Facts } from './index';
 import type { FunctionDef, Scope } from './scope';
 import { ownStatements, programIndex } from './program';
 import { gradientsBesideLoss, shapeSource } from './lossCompanions';
-import { isAscentWord, isGradientLike, isObjectiveRecordName, isPenaltyVariableName, isStateLike } from './roles';
+import { isAscentWord, isGradientLike, isLossFunctionName, isLossWord, isObjectiveRecordName, isPenaltyVariableName, isStateLike } from './roles';
 import { someExpr } from './scope';
 import { readsAutodiff } from './autodiff';
-import { DOT_FUNCTIONS, NORM_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS } from './catalogue';
+import { ABS_FUNCTIONS, DOT_FUNCTIONS, LOG_FUNCTIONS, MEAN_FUNCTIONS, NORM_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS } from './catalogue';
 
 /** Tuples longer than this are not a loss and its gradients. */
 const MAX_ITEMS = 8;
@@ -161,6 +161,89 @@ export function climbedByPenalty(facts: Facts, fn: FunctionDef): boolean {
   }
   climbedCache.set(fn.body, climbed);
   return climbed;
+}
+
+const minimizedCache = new WeakMap<Stmt[], boolean>();
+
+/**
+ * Whether the value of the loss `fn` returns beside its gradients says it is minimized: a square, an
+ * absolute value or a norm (a squared error), a loss function's call or a negated logarithm (a negative
+ * log-likelihood), with a positive sign, or a penalty added with a positive sign; directly or through
+ * the locals it is built from. A log-likelihood returned with its gradient and climbed on purpose
+ * (`f = np.sum(t * np.log(p) + …)`, `theta += lr * g`) or a negated squared error (a Gaussian
+ * log-likelihood) says none of these, so NB102 asks this before taking "returned beside the gradient"
+ * for "a loss to descend". Cached per function body.
+ */
+export function minimizedByValue(facts: Facts, fn: FunctionDef): boolean {
+  const known = minimizedCache.get(fn.body);
+  if (known !== undefined) return known;
+  minimizedCache.set(fn.body, false);
+  const losses = lossesBesideGradients(facts, fn);
+  const values = new Map<string, (Stmt & { kind: 'assign' })[]>();
+  for (const s of ownStatements(fn.body)) {
+    if (s.kind !== 'assign' || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
+    const name = s.targets[0].name;
+    values.set(name, [...(values.get(name) ?? []), s]);
+  }
+  const nameSign = (name: string, hops: number): number => {
+    if (hops > 2) return 0;
+    const first = (values.get(name) ?? []).find((s) => !s.op);
+    return first ? signOf(first.value, (n) => nameSign(n, hops + 1)) : 0;
+  };
+  const penaltyAdded = (s: Stmt & { kind: 'assign' }): boolean => {
+    if (s.op === '-' || !someExpr(s.value, (e) => e.kind === 'call')) return false;
+    const scope = facts.scopes.stmtScopes.get(s) ?? facts.scopes.root;
+    return facts.analyzer.summands(s.value, scope, s.span.start).some((x) => {
+      const p = facts.analyzer.classifySummand(x).penalty;
+      return p !== undefined && REDUCED.has(p.kind) && x.sign * Math.sign(p.coef.num) > 0;
+    });
+  };
+  const minimized = losses.size === 1 && [...losses].every((l) => nameSign(l, 0) > 0 || (values.get(l) ?? []).some(penaltyAdded));
+  minimizedCache.set(fn.body, minimized);
+  return minimized;
+}
+
+/**
+ * +1 when `e` is, by its shape, a quantity to minimize (a square, |x|, a norm, a loss call, a negated
+ * logarithm, scaled or summed with a positive sign), −1 when it is one negated or a logarithm (a
+ * likelihood), 0 when its shape says nothing. `local` gives the sign of a name the function assigned.
+ */
+function signOf(e: Expr, local: (name: string) => number, depth = 0): number {
+  if (depth > 24) return 0;
+  const d = depth + 1;
+  switch (e.kind) {
+    case 'name':
+      return local(e.name);
+    case 'unary':
+      return e.op === '-' ? -signOf(e.arg, local, d) : 0;
+    case 'binary': {
+      if (e.op === '**') return e.right.kind === 'num' && e.right.value === 2 ? 1 : 0;
+      const l = signOf(e.left, local, d);
+      const r = signOf(e.right, local, d);
+      if (e.op === '*' || e.op === '/') {
+        const ln = e.left.kind === 'num' ? Math.sign(e.left.value) : undefined;
+        const rn = e.right.kind === 'num' ? Math.sign(e.right.value) : undefined;
+        if (ln !== undefined) return ln * r;
+        if (rn !== undefined) return rn * l;
+        return l !== 0 && r !== 0 ? l * r : l + r;
+      }
+      const rr = e.op === '-' ? -r : e.op === '+' ? r : 0;
+      if (e.op !== '+' && e.op !== '-') return 0;
+      return l === 0 ? rr : rr === 0 || rr === l ? l : 0;
+    }
+    case 'call': {
+      const name = callName(e) ?? '';
+      if (SQUARE_FUNCTIONS.has(name) || ABS_FUNCTIONS.has(name) || NORM_FUNCTIONS.has(name) || isLossWord(name) || isLossFunctionName(name)) return 1;
+      if (LOG_FUNCTIONS.has(name)) return -1;
+      if (SUM_FUNCTIONS.has(name) || MEAN_FUNCTIONS.has(name)) {
+        const operand = e.args[0] ?? (e.callee.kind === 'attr' ? e.callee.object : undefined);
+        return operand ? signOf(operand, local, d) : 0;
+      }
+      return 0;
+    }
+    default:
+      return 0;
+  }
 }
 
 /** The terms of a sum as written, `a + b` → a, b (a difference is no loss plus a penalty). */
