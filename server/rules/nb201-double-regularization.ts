@@ -13,8 +13,7 @@
 import { isWholeObjective } from '../engine/facts/wholeObjectivePenalties';
 import { defineRule, type Report } from './rule';
 import { equalCoef, mul, num, sym } from '../math/coef';
-import { AUTODIFF_NAMES } from '../engine/facts/autodiff';
-import { exprKey } from '../engine/facts/keys';
+import { trainingFacts } from '../engine/facts/loops';
 import type { Expr } from '../engine/ir';
 import { codeCoef } from '../math/print/code';
 import { formatNumber } from '../math/print/format';
@@ -116,7 +115,7 @@ function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPe
     for (const hand of fw.handDecays) {
       const penalties = nearestFirst(handLinkedPenalties(fw, lossPenalties, penaltiesOf, hand.ctx.owner), hand.ctx.owner, hand.span.start);
       if (penalties.length === 0 || !fw.autodiff(hand.ctx.owner)) continue;
-      if (penaltysOwnGradient(hand, penalties)) continue;
+      if (penaltysOwnGradient(facts, hand, penalties)) continue;
       const what = hand.kind === 'coupled' && hand.coef ? `the update also adds ${codeCoef(hand.coef)}·w to the gradient by hand` : 'the update also shrinks the weights by hand';
       report(build(facts, fw, hand.span, what, hand.kind === 'coupled' && hand.coef ? { text: codeCoef(hand.coef), value: fw.evaluateCoef(hand.coef, hand.ctx) } : undefined, penalties, []));
     }
@@ -124,12 +123,15 @@ function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPe
 }
 
 /**
- * `grads['W1'] = dW1 + 2 * reg * W1` beside `loss += reg * ΣW1²`, into a gradient that no autodiff
- * produced (a hand-written layer's `backward(dout, cache)` returns it): exactly the penalty's own
- * gradient, written by hand because nothing differentiates the loss. A gradient autodiff filled
- * (`W.grad`, `torch.autograd.grad(...)`, `tape.gradient(...)`) already holds it: adding it again doubles it.
+ * `grads['W1'] = dW1 + 2 * reg * W1` beside `loss += reg * ΣW1²`, where the only "differentiation" in
+ * the function is a hand-written layer's `backward(dout, cache)` whose value is used (`dx, dw, db =
+ * layer.backward(dout, cache)`): exactly the penalty's own gradient, written by hand because nothing
+ * differentiates the loss. A framework's backward returns nothing (`loss.backward()`,
+ * `accelerator.backward(loss)` are statements), and any other differentiation (`torch.autograd.grad`,
+ * `tape.gradient`, `jax.grad(f)(p)`) fills gradients that already hold it: adding it again doubles it,
+ * whatever the gradient is then called (`g = p.grad`, `[g + 2 * lam * w for g, w in zip(grads, ws)]`).
  */
-function penaltysOwnGradient(hand: HandDecayFact, penalties: readonly LossPenaltyFact[]): boolean {
+function penaltysOwnGradient(facts: Facts, hand: HandDecayFact, penalties: readonly LossPenaltyFact[]): boolean {
   if (hand.kind !== 'coupled' || !hand.coef) return false;
   const coef = hand.coef;
   if (!penalties.some((p) => equalCoef(coef, mul(num(2), p.coef)))) return false;
@@ -140,23 +142,16 @@ function penaltysOwnGradient(hand: HandDecayFact, penalties: readonly LossPenalt
     else if (e.kind === 'call' && e.callee.kind === 'attr') e = e.callee.object;
     else break;
   }
-  // The target and every container it is read from (`grads['W1']`, `grads`).
-  const keys: string[] = [];
-  for (let e: Expr = hand.target; e.kind === 'index' || e.kind === 'attr' || e.kind === 'name'; e = (e as { object: Expr }).object) {
-    const k = exprKey(e);
-    if (k !== undefined) keys.push(k);
-    if (e.kind === 'name') break;
+  const { span } = hand.ctx.owner;
+  let handLayers = 0;
+  for (const d of trainingFacts(facts).diffs) {
+    if (d.call.span.start < span.start || d.call.span.end > span.end) continue;
+    const stmt = d.info.stmt;
+    const used = (stmt.kind === 'assign' && !stmt.op && stmt.value === d.call) || (stmt.kind === 'return' && stmt.value === d.call);
+    if (d.kind !== 'backward' || !used) return false;
+    handLayers++;
   }
-  // `torch.autograd.grad(loss, ws)`, `tape.gradient(...)`, `jax.grad(f)(params)`, `value_and_grad(f)(p)`.
-  const autodiffValue = (v: Expr | undefined): boolean => {
-    for (let depth = 0; v && v.kind === 'call' && depth < 4; depth++, v = v.callee) {
-      const c = v.callee;
-      if ((c.kind === 'attr' || c.kind === 'name') && AUTODIFF_NAMES.has(c.name) && !/backward$/i.test(c.name)) return true;
-    }
-    return false;
-  };
-  const filled = (k: string | undefined): boolean => k !== undefined && hand.ctx.scope.allBindings(k).some((b) => autodiffValue(b.value ?? b.unpacked?.value));
-  return !keys.some(filled);
+  return handLayers > 0;
 }
 
 interface Strength {

@@ -53,4 +53,18 @@ describe('facts: keys of subscripts', () => {
     ]);
     assert.deepEqual(keys(['a = w[(x < y) === z];', 'b = w[x < (y === z)];'], 'javascript'), ['w[(x < y) == z]', 'w[x < (y == z)]']);
   });
+
+  it("keys an entry built from a literal by its text, in every spelling: 'W%d' % i, 'W{}'.format(i), 'W' + str(i), f'W{i}'", () => {
+    assert.deepEqual(keys(["a = p['W%d' % i]", "b = p['gamma%d' % i]", "c = p['W{}'.format(i)]", "d = p['W' + str(i)]", "e = p[f'W{i}']", "f = p['W%d_%s' % (i, j)]", "g = p['W%%%d' % i]"]), [
+      'p["W{i}"]',
+      'p["gamma{i}"]',
+      'p["W{i}"]',
+      'p["W{i}"]',
+      'p["W{i}"]',
+      'p["W{i}_{j}"]',
+      'p["W%{i}"]',
+    ]);
+    // No key when the text cannot be told: a mapping key, another conversion, an argument with no key, a count that differs.
+    assert.deepEqual(keys(["a = p['W%(i)d' % v]", "b = p['W%x' % i]", "c = p['W%d' % (i + 1)]", "d = p['W%d%d' % i]", "e = p['W%d' % (i, j)]"]), ['p[?]', 'p[?]', 'p[?]', 'p[?]', 'p[?]']);
+  });
 });

@@ -39,6 +39,8 @@ export interface AutodiffContext {
   language: 'python' | 'script';
   /** The module an imported root name comes from (`scipy` for `from scipy import optimize`). */
   importOf(root: string): string | undefined;
+  /** Is the root name a member imported from a module (`from layers import Linear`), not a module itself (`import utils`)? */
+  importsMember?(root: string): boolean;
 }
 
 /** Function transformations that differentiate their function argument. */
@@ -70,9 +72,11 @@ export function autodiffCall(c: Call, ctx: AutodiffContext): AutodiffCall | unde
     if (path.includes('autograd')) return c.args[0] ? { kind: 'backward', loss: c.args[0] } : undefined;
     if (module) {
       // `Linear.backward(dout, cache)` with `from layers import Linear`: a hand-written layer of the
-      // project (found or not), not a framework's differentiation.
-      const from = path[0] !== undefined ? ctx.importOf(path[0]) : undefined;
-      if (from !== undefined && !isAutodiffModule(from)) return undefined;
+      // project (found or not), not a framework's differentiation. A project module imported whole
+      // (`import train_utils`, `train_utils.backward(loss)`) may wrap `loss.backward()`: still one.
+      const root = path[0];
+      const from = root !== undefined ? ctx.importOf(root) : undefined;
+      if (from !== undefined && !isAutodiffModule(from) && ctx.importsMember?.(root!) !== false) return undefined;
       return c.args[0] ? { kind: 'backward', loss: c.args[0] } : undefined;
     }
     const owner = path.slice(0, -1).join('.');

@@ -67,6 +67,21 @@ function builtStringKey(e: Expr): string | undefined {
     const arg = exprKey(e.right.args[0]);
     return arg === undefined ? undefined : JSON.stringify(`${e.left.value}{${arg}}`);
   }
+  // `'W%d' % i`, `'W%d_%s' % (i, j)`: printf-style, as `'W{}'.format(i)`. `%(name)s` and the
+  // conversions whose text differs from the f-string's (`%x`, `%f`) have no key.
+  if (e.kind === 'binary' && e.op === '%' && e.left.kind === 'str' && !e.left.fields) {
+    const args = (e.right.kind === 'seq' ? e.right.items : [e.right]).map((a) => exprKey(a));
+    let next = 0;
+    let failed = false;
+    const text = e.left.value.replace(/%%|%[-+ #0-9.]*[sdiu]|%/g, (m: string) => {
+      if (m === '%%') return '%';
+      if (m === '%') return ((failed = true), m);
+      const arg = args[next++];
+      if (arg === undefined) failed = true;
+      return `{${arg}}`;
+    });
+    return failed || next === 0 || next !== args.length ? undefined : JSON.stringify(text);
+  }
   return undefined;
 }
 

@@ -384,6 +384,7 @@ export class TrainingFacts {
       isTape: (name) => this.tapeVars.has(name),
       language: this.facts.language === 'python' ? 'python' : 'script',
       importOf: (root) => this.facts.imports.get(root),
+      importsMember: (root) => this.facts.scopes.imports.get(root)?.name !== undefined,
     });
   }
 
