@@ -15,7 +15,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ClassDef, FunctionDef } from './scope';
-import { baseClasses } from './resolve';
+import { baseClasses, classWithBases } from './resolve';
 import { ownStatements, programIndex, walkAll } from './program';
 import { stmtExprs, subExprs } from './loops';
 import { isTorchOptimizer } from './decayKnobs';
@@ -126,13 +126,7 @@ function entryRead(x: Expr, python: boolean): { field: string; key: string; obje
  * (`this.G = [{ params, ...X }]`, `this.G.push({ ...this.D, ...g })`, `this.G = gs.map(g => ({ ...this.D, ...g }))`).
  */
 function defaultsOf(facts: Facts, cls: ClassDef, groups: string): { field: string; spread?: Expr; late?: Set<string> } | undefined {
-  const chain: ClassDef[] = [];
-  const visit = (c: ClassDef, depth: number): void => {
-    if (depth > 6 || chain.includes(c)) return;
-    chain.push(c);
-    for (const b of baseClasses(facts.program, c)) visit(b, depth + 1);
-  };
-  visit(cls, 0);
+  const chain = classWithBases(facts.program, cls);
   if (facts.language === 'python' && groups === PARAM_GROUPS_ATTRIBUTE && isTorchOptimizer(facts, cls)) {
     // torch fills the groups from the defaults the base constructor is given (`super().__init__(params,
     // defaults)`); a wrapper that takes another optimizer's groups or sets its own (`self.param_groups =

@@ -27,12 +27,10 @@ import type { Analyzer } from './analysis';
 import type { Scope, ScopeBuilder } from './scope';
 import { exprKey } from './keys';
 import { ownStatements } from './program';
+import { returnedNameTuples } from './lossCompanions';
 import { forEachChild } from './scope';
 import { returnsValueAndGradients } from './autodiff';
 import { TORCH_GRAD_ATTRIBUTE } from './catalogue';
-
-/** Tuples longer than this are not a loss and its gradients. */
-const MAX_ITEMS = 8;
 
 /** The name a subscript chain starts from: `grads['W'][0]` → `grads`. */
 export function dictRoot(e: Expr): string | undefined {
@@ -80,13 +78,7 @@ function writtenEntries(t: Expr, out: Expr[]): void {
 export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyzer): Set<string> {
   const found = new Set<string>();
   const stmts = ownStatements(body);
-  const tuples: string[][] = [];
-  for (const s of stmts) {
-    if (s.kind !== 'return' || s.value?.kind !== 'seq') continue;
-    const items = s.value.items;
-    if (items.length < 2 || items.length > MAX_ITEMS || !items.every((i) => i.kind === 'name')) continue;
-    tuples.push(items.map((i) => (i as Expr & { kind: 'name' }).name));
-  }
+  const tuples = returnedNameTuples(stmts);
   if (tuples.length === 0) return found;
   const returned = new Set(tuples.flat());
   // The returned names built as dicts, the keys of their entries written, and every assignment of a returned name.

@@ -24,13 +24,8 @@ import { ownStatements } from './program';
 /** Tuples longer than this are not a loss and its gradients. */
 const MAX_ITEMS = 8;
 
-/**
- * The names of `body` (a function's statements) that it returns beside a loss penalizing the weight
- * whose shape of zeros they start from. Empty for most functions: those that return no tuple of names.
- */
-export function gradientsBesideLoss(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyzer): Set<string> {
-  const found = new Set<string>();
-  const stmts = ownStatements(body);
+/** The tuples of two to eight plain names the statements return (`return loss, dW, db`). */
+export function returnedNameTuples(stmts: readonly Stmt[]): string[][] {
   const tuples: string[][] = [];
   for (const s of stmts) {
     if (s.kind !== 'return' || s.value?.kind !== 'seq') continue;
@@ -38,6 +33,17 @@ export function gradientsBesideLoss(body: Stmt[], scopes: ScopeBuilder, analyzer
     if (items.length < 2 || items.length > MAX_ITEMS || !items.every((i) => i.kind === 'name')) continue;
     tuples.push(items.map((i) => (i as Expr & { kind: 'name' }).name));
   }
+  return tuples;
+}
+
+/**
+ * The names of `body` (a function's statements) that it returns beside a loss penalizing the weight
+ * whose shape of zeros they start from. Empty for most functions: those that return no tuple of names.
+ */
+export function gradientsBesideLoss(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyzer): Set<string> {
+  const found = new Set<string>();
+  const stmts = ownStatements(body);
+  const tuples = returnedNameTuples(stmts);
   if (tuples.length === 0) return found;
   // The first plain assignment of each returned name, and every assignment of it.
   const first = new Map<string, Stmt & { kind: 'assign' }>();

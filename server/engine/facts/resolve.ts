@@ -654,6 +654,18 @@ export function baseClasses(program: Program, cls: ClassDef, hops = 0): ClassDef
   return out;
 }
 
+/** `cls` and every class it derives from that the project defines, nearest first (six levels at most). */
+export function classWithBases(program: Program, cls: ClassDef): ClassDef[] {
+  const chain: ClassDef[] = [];
+  const visit = (c: ClassDef, depth: number): void => {
+    if (depth > 6 || chain.includes(c)) return;
+    chain.push(c);
+    for (const b of baseClasses(program, c)) visit(b, depth + 1);
+  };
+  visit(cls, 0);
+  return chain;
+}
+
 /** Is `cls` the class `ancestor` or derived from it? */
 export function derivesFrom(program: Program, cls: ClassDef, ancestor: ClassDef, hops = 0): boolean {
   if (cls === ancestor) return true;

@@ -16,7 +16,7 @@ import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { FunctionDef, Scope } from './scope';
 import { ownStatements, programIndex } from './program';
-import { gradientsBesideLoss, shapeSource } from './lossCompanions';
+import { gradientsBesideLoss, returnedNameTuples, shapeSource } from './lossCompanions';
 import { isAscentWord, isGradientLike, isLossFunctionName, isLossWord, isObjectiveRecordName, isPenaltyVariableName, isStateLike } from './roles';
 import { someExpr } from './scope';
 import { readsAutodiff } from './autodiff';
@@ -273,11 +273,14 @@ export function penalizedObjective(facts: Facts, st: Stmt & { kind: 'assign' }, 
     if (p.penalty) {
       if (!REDUCED.has(p.penalty.kind) || x.sign < 0 || p.penalty.coef.num <= 0) return false;
       penalty = true;
-    } else if (p.tensor) data = true; // a number (`eps + np.sum(W ** 2)`, a log-density's constant) is no data term
+    } else if (notANumber(p)) data = true; // a number (`1e-12 + np.sum(W ** 2)`, a log-density's constant) is no data term
   }
   return penalty && data;
 }
 const REDUCED = new Set(['sumsq', 'l1', 'norm2']);
+
+/** A summand that is more than a written number: a tensor, or a name whose value is not known here (a data loss handed in). */
+const notANumber = (p: { tensor: boolean; coef: { syms: readonly unknown[] } }): boolean => p.tensor || p.coef.syms.length > 0;
 
 /**
  * `E = -np.mean(np.log(p[rows, labels]))` … `E += lam / n * np.sum(W ** 2)`: a reduced penalty added to
@@ -300,7 +303,7 @@ function accumulatesPenalty(facts: Facts, st: Stmt & { kind: 'assign' }, scope: 
   if (!penalty) return false;
   // The start is a data term (a tensor, not a number) and no penalty itself.
   const startTerms = facts.analyzer.summands(start, binding.scope, binding.at).map((x) => facts.analyzer.classifySummand(x));
-  return startTerms.some((p) => p.tensor) && !startTerms.some((p) => p.penalty);
+  return startTerms.some(notANumber) && !startTerms.some((p) => p.penalty);
 }
 
 // ------------------------------------------------------------------ weights by data flow
@@ -331,13 +334,7 @@ export function weightsBesideLoss(body: Stmt[], out: { key: string; fn: Stmt & {
 
 function zeroShapedWeights(fn: Stmt & { kind: 'function' }): string[] {
   const stmts = ownStatements(fn.body);
-  const tuples: string[][] = [];
-  for (const s of stmts) {
-    if (s.kind !== 'return' || s.value?.kind !== 'seq') continue;
-    const items = s.value.items;
-    if (items.length < 2 || items.length > MAX_ITEMS || !items.every((i) => i.kind === 'name')) continue;
-    tuples.push(items.map((i) => (i as Expr & { kind: 'name' }).name));
-  }
+  const tuples = returnedNameTuples(stmts);
   if (tuples.length === 0) return [];
   const args = new Set(fn.params.map((p) => p.name));
   const returned = new Set(tuples.flat());

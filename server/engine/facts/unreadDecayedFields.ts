@@ -19,7 +19,7 @@
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { explicitParams, type ClassDef, type FunctionDef } from './scope';
-import { baseClasses } from './resolve';
+import { baseClasses, classWithBases } from './resolve';
 import { ownStatements, programIndex } from './program';
 import { stmtExprs, subExprs } from './loops';
 import { CONSTRUCTOR_METHODS } from './catalogue';
@@ -88,13 +88,7 @@ function collect(facts: Facts): UnreadDecayedField[] {
       if (field && origin && !stored.has(field)) stored.set(field, { origin, stmt: s });
     }
     if (stored.size === 0) continue;
-    const chain: ClassDef[] = [];
-    const visit = (c: ClassDef, depth: number): void => {
-      if (depth > 6 || chain.includes(c)) return;
-      chain.push(c);
-      for (const b of baseClasses(facts.program, c)) visit(b, depth + 1);
-    };
-    visit(cls, 0);
+    const chain = classWithBases(facts.program, cls);
     // A base the program cannot read might read the field: every base must be seen.
     if (chain.some((c) => c.bases.length > baseClasses(facts.program, c).length)) continue;
     const methods: FunctionDef[] = [];
