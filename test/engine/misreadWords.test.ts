@@ -32,6 +32,24 @@ function summary(text: string) {
   return { findings: findings.map((f) => `${f.code}@${f.range.start.line}:${f.range.start.character}`), notices: notices.map((n) => n.message) };
 }
 
+/** `text` above the uphill training code, as TypeScript and TSX: no notice, and NB102 found where the uphill code is. */
+function assertReadsAsTypeScript(text: string): void {
+  const tsUphill = uphill.replace('function fitGain(inputs, targets, rounds)', 'function fitGain(inputs: number[], targets: number[], rounds: number)');
+  const lines = text.split('\n').length;
+  for (const language of ['typescript', 'tsx'] as const) {
+    const { findings, notices } = lintText(`${text}\n${tsUphill}\n`, { language });
+    assert.deepEqual(notices.map((n) => n.message), []);
+    assert.deepEqual(findings.map((f) => `${f.code}@${f.range.start.line}`), [`NB102@${lines + uphillLine}`]);
+  }
+}
+
+/** A real syntax error in TypeScript `text` is reported once, on `line`. */
+function assertErrorOnLine(text: string, line: number): void {
+  const broken = lintText(text, { language: 'typescript' });
+  assert.equal(broken.notices.length, 1);
+  assert.match(broken.notices[0].message, new RegExp(`^syntax error at ${line}:`));
+}
+
 /** The names assigned at the top level of a file, and in its blocks. */
 function assignedNames(body: readonly Stmt[]): string[] {
   const out: string[] = [];
@@ -129,18 +147,9 @@ describe('valid JavaScript the grammar misreads by one word', () => {
       'export function run(grads: import("./tensor").Tensor[], n: number): number { return n }',
       'export async function load() { const m = await import("./tensor"); return m.Tensor }',
     ].join('\n');
-    const tsUphill = uphill.replace('function fitGain(inputs, targets, rounds)', 'function fitGain(inputs: number[], targets: number[], rounds: number)');
-    const text = `${types}\n${tsUphill}\n`;
-    const lines = types.split('\n').length;
-    for (const language of ['typescript', 'tsx'] as const) {
-      const { findings, notices } = lintText(text, { language });
-      assert.deepEqual(notices.map((n) => n.message), []);
-      assert.deepEqual(findings.map((f) => `${f.code}@${f.range.start.line}`), [`NB102@${lines + uphillLine}`]);
-    }
+    assertReadsAsTypeScript(types);
     // A real error beside an import type is still reported where it is.
-    const broken = lintText('type P = { inputs: import("./t").Tensor[] };\nconst k = (1 + ;\n', { language: 'typescript' });
-    assert.equal(broken.notices.length, 1);
-    assert.match(broken.notices[0].message, /^syntax error at 2:/);
+    assertErrorOnLine('type P = { inputs: import("./t").Tensor[] };\nconst k = (1 + ;\n', 2);
   });
 
   it('reads a type-only star export (`export type * from`, `export type * as ns from`) without a notice', () => {
@@ -150,17 +159,9 @@ describe('valid JavaScript the grammar misreads by one word', () => {
       "export * from './ops';",
       "export type { Tensor } from './tensor';",
     ].join('\n');
-    const tsUphill = uphill.replace('function fitGain(inputs, targets, rounds)', 'function fitGain(inputs: number[], targets: number[], rounds: number)');
-    const lines = text.split('\n').length;
-    for (const language of ['typescript', 'tsx'] as const) {
-      const { findings, notices } = lintText(`${text}\n${tsUphill}\n`, { language });
-      assert.deepEqual(notices.map((n) => n.message), []);
-      assert.deepEqual(findings.map((f) => `${f.code}@${f.range.start.line}`), [`NB102@${lines + uphillLine}`]);
-    }
+    assertReadsAsTypeScript(text);
     // A real error after it keeps its place.
-    const broken = lintText("export type * from './types';\nconst k = (1 + ;\n", { language: 'typescript' });
-    assert.equal(broken.notices.length, 1);
-    assert.match(broken.notices[0].message, /^syntax error at 2:/);
+    assertErrorOnLine("export type * from './types';\nconst k = (1 + ;\n", 2);
   });
 
   it('reads `typeof import(...)` as a type argument without a notice, and leaves `typeof` of a dynamic import in an expression alone', () => {
@@ -173,17 +174,9 @@ describe('valid JavaScript the grammar misreads by one word', () => {
       '  return load<typeof import("./tensor")>()',
       '}',
     ].join('\n');
-    const tsUphill = uphill.replace('function fitGain(inputs, targets, rounds)', 'function fitGain(inputs: number[], targets: number[], rounds: number)');
-    const lines = text.split('\n').length;
-    for (const language of ['typescript', 'tsx'] as const) {
-      const { findings, notices } = lintText(`${text}\n${tsUphill}\n`, { language });
-      assert.deepEqual(notices.map((n) => n.message), []);
-      assert.deepEqual(findings.map((f) => `${f.code}@${f.range.start.line}`), [`NB102@${lines + uphillLine}`]);
-    }
+    assertReadsAsTypeScript(text);
     // `typeof import('x')` in an expression is valid already; a real error after it keeps its place.
-    const broken = lintText("const kind = typeof import('./m');\nconst k = (1 + ;\n", { language: 'typescript' });
-    assert.equal(broken.notices.length, 1);
-    assert.match(broken.notices[0].message, /^syntax error at 2:/);
+    assertErrorOnLine("const kind = typeof import('./m');\nconst k = (1 + ;\n", 2);
   });
 
   it('reads a generator member after a class member with no semicolon without a notice, and keeps a multiplication on the next line', () => {
@@ -201,17 +194,9 @@ describe('valid JavaScript the grammar misreads by one word', () => {
       '  }',
       '}',
     ].join('\n');
-    const tsUphill = uphill.replace('function fitGain(inputs, targets, rounds)', 'function fitGain(inputs: number[], targets: number[], rounds: number)');
-    const lines = text.split('\n').length;
-    for (const language of ['typescript', 'tsx'] as const) {
-      const { findings, notices } = lintText(`${text}\n${tsUphill}\n`, { language });
-      assert.deepEqual(notices.map((n) => n.message), []);
-      assert.deepEqual(findings.map((f) => `${f.code}@${f.range.start.line}`), [`NB102@${lines + uphillLine}`]);
-    }
+    assertReadsAsTypeScript(text);
     // A line starting with `*` in an expression continues it; a real error elsewhere keeps its place.
-    const broken = lintText('let a = 2\nlet b = a\n  * 3\nconst k = (1 + ;\n', { language: 'typescript' });
-    assert.equal(broken.notices.length, 1);
-    assert.match(broken.notices[0].message, /^syntax error at 4:/);
+    assertErrorOnLine('let a = 2\nlet b = a\n  * 3\nconst k = (1 + ;\n', 4);
     // A class whose `*` line is really broken is still reported.
     const bad = lintText('class C {\n  abstract n(): number\n  * = 3\n}\n', { language: 'typescript' });
     assert.equal(bad.notices.length, 1);
