@@ -28,6 +28,7 @@ import { exemptSliceDecays } from '../engine/facts/exemptSliceDecay';
 import { isWholeAxis } from '../engine/facts/keys';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 import { missedNormFilters } from '../engine/facts/nameFilteredDecay';
+import { shapeRoutedDecays } from '../engine/facts/shapeRoutedDecay';
 
 export const nb204DecayOnBiasAndNorm = defineRule({
   meta: {
@@ -159,6 +160,29 @@ export const nb204DecayOnBiasAndNorm = defineRule({
           `This name filter (${short(filter)}) is meant to keep biases and normalization weights out of weight decay, but the model's ` +
           `${facts.source(m.layer.call.callee.span)} scale is named ...${m.name}, which it does not match: that scale is decayed with weight_decay=${formatNumber(m.decay)}. ` +
           `Filter by shape instead (p.ndim <= 1 for biases and norm weights), or by module type.`,
+      });
+    }
+    // A split whose shape test sends the one-dimensional tensors to the decayed optimizer or group
+    // (the Muon/AdamW hybrid's fallback): only the biases and norm scales are decayed there.
+    for (const r of shapeRoutedDecays(facts)) {
+      const cond = facts.source(r.cond.span).replace(/\s+/g, ' ');
+      const short = cond.length > 60 ? `${cond.slice(0, 57)}...` : cond;
+      const written = facts.source(r.decay.expr.span);
+      const wd = r.value !== undefined ? writtenWithValue(written, r.value, r.decay.expr.kind === 'num') : written;
+      const matrices = r.other
+        ? r.undecayed
+          ? ` The matrices go to ${r.other}, whose ${facts.source(r.undecayed.call.callee.span)} decays nothing: the decay reaches only the tensors it should spare.`
+          : ` The matrices go to ${r.other}.`
+        : '';
+      context.report({
+        related: [
+          { span: r.cond.span, message: `its shape test alone decides it for a one-dimensional tensor, which goes to ${r.list}` },
+          ...(r.undecayed ? [{ span: r.undecayed.call.span, message: `${r.other} is optimized here with no weight decay` }] : []),
+        ],
+        span: r.decay.span,
+        message:
+          `weight_decay=${wd} decays ${r.list}${r.value === undefined ? ` (whenever ${written} is positive)` : ''}, and the test (${short}) sends every one-dimensional tensor there: any bias and any normalization scale or shift is decayed.${matrices} ` +
+          `Give ${r.list} weight_decay=0.0 (or split it again by p.ndim <= 1), and decay the weight matrices instead.`,
       });
     }
     for (const pen of fw.lossPenalties) {

@@ -282,6 +282,22 @@ export function isTensorStorage(e: Expr): e is Expr & { kind: 'attr' } {
 export function isSizeAttribute(name: string): boolean {
   return /^(shape|size|length|ndim)$/.test(name);
 }
+/**
+ * The tensor whose number of dimensions `e` is: torch's `p.ndim`, `p.dim()`, `p.ndimension()`, and
+ * `len(p.shape)`, `len(p.size())` (NumPy's `p.ndim` too). Undefined for anything else.
+ */
+export function tensorRankOf(e: Expr): Expr | undefined {
+  if (e.kind === 'attr' && e.name === 'ndim') return e.object;
+  if (e.kind === 'call' && e.args.length === 0 && e.kwargs.length === 0 && e.callee.kind === 'attr' && (e.callee.name === 'dim' || e.callee.name === 'ndimension')) return e.callee.object;
+  if (e.kind === 'call' && e.callee.kind === 'name' && e.callee.name === 'len' && e.args.length === 1 && e.kwargs.length === 0) {
+    const a = e.args[0];
+    if (a.kind === 'attr' && a.name === 'shape') return a.object;
+    if (a.kind === 'call' && a.args.length === 0 && a.kwargs.length === 0 && a.callee.kind === 'attr' && a.callee.name === 'size') return a.callee.object;
+  }
+  return undefined;
+}
+/** torch's `Module.parameters()`: every parameter of a module, with no names. */
+export const TORCH_PARAMETERS = 'parameters';
 /** Tensor attributes that describe it without its values: sizes, `t.dtype`, `t.device`. */
 export function isMetadataAttribute(name: string): boolean {
   return isSizeAttribute(name) || /^(dtype|device)$/.test(name);

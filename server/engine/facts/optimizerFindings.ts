@@ -1385,17 +1385,22 @@ function rootMultiplied(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
 function rootStored(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
   for (const s of step.states.values()) {
     const value = s.eq.value;
-    if (value.length !== 1 || value[0].c !== 1 || value[0].fs.length !== 1) continue;
-    const root = value[0].fs[0];
-    if (root.n !== 1 || root.atom.k !== 'fn' || root.atom.fn !== 'sqrt' || root.atom.args.length !== 1) continue;
+    // `avg.sqrt_().add_(eps)`: the root with ε added after it in place is what is stored.
+    const roots = value.filter((m) => m.c === 1 && m.fs.length === 1 && m.fs[0].n === 1 && m.fs[0].atom.k === 'fn' && m.fs[0].atom.fn === 'sqrt' && m.fs[0].atom.args.length === 1);
+    if (roots.length !== 1) continue;
+    const root = roots[0].fs[0];
+    if (root.atom.k !== 'fn') continue;
     const split = splitSelf(root.atom.args[0], s.eq.key);
     if (!split || split.self.length === 0) continue;
     const beta = linearSymbol(split.self);
-    // ε inside the root is a constant term, not a tensor the state averages.
-    const tensors = groupByTensor(split.rest, new Set(beta !== undefined ? [beta] : [])).filter((a) => a.x.some((m) => m.fs.length > 0));
+    // ε inside the root (`acc.add_(eps).sqrt_()`) is a constant term, not a tensor the state averages.
+    const groups = groupByTensor(split.rest, new Set(beta !== undefined ? [beta] : [])).filter((a) => a.x.some((m) => m.fs.length > 0));
+    const tensors = groups.filter((a) => !constantTerm(step, s, a.x));
     if (tensors.length !== 1) continue;
     const base = squaredBase(tensors[0].x);
     if (!base) continue;
+    if (!value.every((m) => m === roots[0] || constantTerm(step, s, [{ c: 1, fs: m.fs }], base))) continue;
+    if (!groups.every((a) => a === tensors[0] || constantTerm(step, s, a.x, base))) continue;
     const average = proportional(tensors[0].b, sub(constant(1), split.self)) !== undefined;
     const sum = polyEquals(split.self, constant(1)) && polyEquals(tensors[0].b, constant(1));
     if (!average && !sum) continue;
@@ -1408,14 +1413,32 @@ function rootStored(facts: Facts, step: OptimizerStep, push: (f: OptimizerFindin
     const g = show(facts, step, base);
     const b = beta !== undefined ? show(facts, step, beta) : undefined;
     const kept = average ? (b ? `${vt} = ${b} * ${vt} + (1 - ${b}) * ${g} * ${g}` : `${vt} = β·${vt} + (1 − β)·${g}·${g}`) : `${vt} = ${vt} + ${g} * ${g}`;
+    // The write that takes the root (`acc.add_(eps).sqrt_()` after `acc.add_(g * g)`), else the first.
+    const rooting = s.eq.writes?.findIndex((w) => w.some((m) => m.fs.some((f) => f.n === 1 && f.atom.k === 'fn' && f.atom.fn === 'sqrt'))) ?? -1;
     push({
       code: 'NB402',
-      span: s.eq.spans[0],
+      span: s.eq.spans[rooting >= 0 && rooting < s.eq.spans.length ? rooting : 0],
       message: `${vt} stores the square root of its running ${average ? 'average' : 'sum'} of ${g}²${vt !== written ? ` (computed as ${written})` : ''}, and the next step ${average ? "averages" : "adds"} ${g}² ${average ? "with" : "to"} that root: the state is no longer ${average ? 'an average' : 'a sum'} of squared gradients, and the step does not divide by their root mean square. Keep the ${average ? 'average' : 'sum'} as the state (${kept}) and take the square root where the step divides by it`,
       related: [{ span: reader.eq.spans[reader.eq.spans.length - 1], message: `the step divides by the stored root here` }],
       corrected: [{ kind: 'average', key: s.eq.key, terms: [{ coef: split.self, x: sym(s.eq.key) }, { coef: tensors[0].b, x: tensors[0].x }] }, ...rooted(reader, s.eq.key)],
     });
   }
+}
+
+/**
+ * A term added to the stored root, inside or after it, that is a constant: a number, or one symbol to
+ * the first power that is no state, not the squared gradient, and no factor of a parameter's step
+ * (ε: `acc.add_(eps).sqrt_()`, `avg.sqrt_().add_(eps)`, a group's `group["eps"]`).
+ */
+function constantTerm(step: OptimizerStep, s: StateUpdate, x: Poly, base?: string): boolean {
+  if (x.length !== 1) return false;
+  const fs = x[0].fs;
+  if (fs.length === 0) return true;
+  if (fs.length !== 1 || fs[0].n !== 1 || fs[0].atom.k !== 'sym') return false;
+  const key = fs[0].atom.key;
+  if (key === s.eq.key || key === base || step.states.has(key)) return false;
+  if (step.params.some((p) => p.eq.key === key || p.step.some((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === key)))) return false;
+  return true;
 }
 
 /** The sum in `1/(…)` has one term that reads state (the state `key`, alone) and others that read none. */
