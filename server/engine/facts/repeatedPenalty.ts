@@ -81,3 +81,14 @@ function loopCount(facts: Facts, iter: Expr, scope: Scope, at: number): Coef | u
   }
   return undefined;
 }
+
+/**
+ * Whether the statement at `span` runs inside the loop over `loop` too: a gradient term added (or a
+ * step taken) once per iteration of the loop that adds the penalty once per iteration. Cost and
+ * gradient then repeat alike, and the penalty is compared with its term per iteration
+ * (`for i in range(n): loss += 0.5 * reg * ΣW²; dW += dW_i + reg * W`, whatever divides both after).
+ */
+export function repeatedAlike(entry: Facts, span: Span, loop: Expr): boolean {
+  const facts = entry.program.factsAt(span) ?? entry;
+  return programIndex(facts).loopsAround(span).some((s) => s.kind === 'for' && s.iter === loop);
+}
