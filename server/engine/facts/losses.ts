@@ -320,7 +320,7 @@ function collect(facts: Facts): LossFacts {
       sites.push({
         expr: st.value, scope, at: st.span.start, span: st.span, key, sign, fn,
         autodiff: isAutodiff(fn, key) || (fn !== undefined && autodiffFns.has(fn)),
-        scaledLater: key !== undefined && (scaledAfter(scope, key, st.span.start) || returnedScaled(facts, fn, key, st.span.start)),
+        scaledLater: key !== undefined && scaledAfter(scope, key, st.span.start),
       });
     } else if (st.kind === 'return' && st.value && fn && (isObjectiveName(fn.name) || isMaximizedObjectiveName(fn.name)) && !isGradientLike({ kind: 'name', name: fn.name, span: fn.span })) {
       const value = st.value.kind === 'seq' && st.value.items.length > 0 ? st.value.items[0] : st.value;
@@ -378,18 +378,6 @@ function mentionedKeys(e: Expr): string[] {
 /** Is `key` multiplied or divided in `scope` after `at` (`loss /= num_train`)? */
 function scaledAfter(scope: Scope, key: string, at: number): boolean {
   return scope.allBindings(key).some((b) => b.at > at && (b.op === '*' || b.op === '/' || (b.kind === 'assign' && !b.op && b.value && isSelfScaled(b.value, key))));
-}
-
-/**
- * Does the function return `key` multiplied or divided (`return loss / batch_size`, `return cost * scale,
- * dW`) after `at`? The same as scaling it by a statement first (`loss /= batch_size; return loss`).
- */
-function returnedScaled(facts: Facts, fn: FunctionDef | undefined, key: string, at: number): boolean {
-  if (!fn) return false;
-  return returnsOf(facts.program, fn).some((r) => {
-    const value = r.expr.kind === 'seq' && r.expr.items.length > 0 ? r.expr.items[0] : r.expr;
-    return r.at > at && isSelfScaled(value, key);
-  });
 }
 
 function isSelfScaled(value: Expr, key: string): boolean {
