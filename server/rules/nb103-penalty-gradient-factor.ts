@@ -29,7 +29,7 @@ import { canonicalCoef } from '../engine/facts/symbols';
 import { isSizeSymbol } from '../engine/facts/roles';
 import { fieldLinks, placeOf, writtenCoef } from '../engine/facts/fieldLinks';
 import { programIndex, spanKey } from '../engine/facts/program';
-import { repeatedPenalty, type RepeatedPenalty } from '../engine/facts/repeatedPenalty';
+import { repeatedAlike, repeatedPenalty as loopPenalty, type RepeatedPenalty } from '../engine/facts/repeatedPenalty';
 import { branchesWithoutTerm } from '../engine/facts/branchGradients';
 import { missingPenaltyGradientForms, returnedGradientForms } from '../engine/findingForms';
 import { returnedGradientsWithoutTerm } from '../engine/facts/returnedGradients';
@@ -420,7 +420,7 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
   let implied: Coef | undefined;
   let again: LossPenalty[] = [];
   for (const { penalty: p, written } of occurrences(relevant)) {
-    const once = abs(canonicalCoef(facts, impliedCoef(p, repeatedPenalty(facts, p.span)), p.site.scope, p.site.at));
+    const once = abs(canonicalCoef(facts, impliedCoef(p, repeatedPenalty(facts, p.span, terms)), p.site.scope, p.site.at));
     const g = written.length > 1 ? mul(once, makeCoef(written.length, [])) : once;
     if (implied && !equalCoef(implied, g)) return undefined; // the file defines the penalty more than one way
     implied = g;
@@ -434,11 +434,11 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
     if (Math.abs(ratio - 1) < 1e-9) return undefined;
     factor = formatRatio(ratio);
   } else {
-    const missing = countFactor(actual, implied) ?? strengthRepeated(actual, implied) ?? onceAgainstRepeated(facts, relevant, actual, implied);
+    const missing = countFactor(actual, implied) ?? strengthRepeated(actual, implied) ?? onceAgainstRepeated(facts, relevant, terms, actual, implied);
     const half = missing ? undefined : halfAcrossCounts(actual, implied);
     if (!missing && half === undefined) {
       // Only a penalty added once: a repeated one has its own message, with a factor.
-      const once = again.length === 0 && !repeatedPenalty(facts, relevant[0].span);
+      const once = again.length === 0 && !repeatedPenalty(facts, relevant[0].span, terms);
       const dropped = terms.length === 1 && !linked && once ? strengthLeftOut(facts, t, relevant, actual, implied) : undefined;
       return dropped ? buildReport(facts, terms, relevant[0], '', actual, again, dropped) : undefined;
     }
@@ -546,11 +546,22 @@ function strengthRepeated(actual: Coef, implied: Coef): Coef | undefined {
 }
 
 /**
+ * A penalty a loop adds once per iteration (repeatedPenalty.ts), when the gradient terms are not
+ * inside that loop too: terms added (or steps taken) once per iteration of the same loop repeat
+ * alike, and the penalty is compared with them per iteration.
+ */
+function repeatedPenalty(facts: Facts, span: Span, terms: RegGradientTerm[]): RepeatedPenalty | undefined {
+  const repeated = loopPenalty(facts, span);
+  if (!repeated || terms.every((t) => repeatedAlike(facts, t.site.span, repeated.loop))) return undefined;
+  return repeated;
+}
+
+/**
  * A penalty a loop adds once per iteration, against a gradient of it taken once: the factor
  * `actual / implied` when it is a number over the loop's count (`1/steps` for `range(steps)`).
  */
-function onceAgainstRepeated(facts: Facts, penalties: LossPenalty[], actual: Coef, implied: Coef): Coef | undefined {
-  const repeated = repeatedPenalty(facts, penalties[0].span);
+function onceAgainstRepeated(facts: Facts, penalties: LossPenalty[], terms: RegGradientTerm[], actual: Coef, implied: Coef): Coef | undefined {
+  const repeated = repeatedPenalty(facts, penalties[0].span, terms);
   if (!repeated) return undefined;
   const factor = div(actual, implied);
   return mul(factor, repeated.count).syms.length === 0 ? factor : undefined;
@@ -580,7 +591,7 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
   const paramText = lastComponent(t.param!.base) ?? text(t.param!.expr.span);
   const penaltyParam = lastComponent(p.param.base) ?? text(p.param.expr.span);
   const penalty: Penalty = { kind: p.kind, coef: abs(writtenCoef(p)), param: penaltyParam, via: p.via };
-  const repeated = repeatedPenalty(facts, p.span);
+  const repeated = repeatedPenalty(facts, p.span, terms);
   const inAll: Penalty = repeated ? { ...penalty, coef: mul(penalty.coef, repeated.count) } : times > 1 ? { ...penalty, coef: mul(penalty.coef, makeCoef(times, [])) } : penalty;
   const expected: Gradient = { ...gradientOf(inAll), param: paramText };
   const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';

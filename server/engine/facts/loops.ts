@@ -731,7 +731,8 @@ export class TrainingFacts {
     switch (s.kind) {
       case 'binary':
         if (s.op === '*' || s.op === '/') {
-          if (this.isScalar(s.right, scope, at)) return this.isPenalty(s.left, scope, at, d, env);
+          // Both sides may read as scalars: a penalty made a number (`0.1 * pen`, `pen = sum(…).item()`).
+          if (this.isScalar(s.right, scope, at) && this.isPenalty(s.left, scope, at, d, env)) return true;
           return s.op === '*' && this.isScalar(s.left, scope, at) && this.isPenalty(s.right, scope, at, d, env);
         }
         if (s.op === '+') return this.isPenalty(s.left, scope, at, d, env) && this.isPenalty(s.right, scope, at, d, env);
@@ -742,7 +743,7 @@ export class TrainingFacts {
           const [a, b] = [arith.operands[0]!, arith.operands[1]];
           if (arith.op === '+') return this.isPenalty(a, scope, at, d, env) && this.isPenalty(b, scope, at, d, env);
           if (arith.op === '*' || arith.op === '/') {
-            if (this.isScalar(b, scope, at)) return this.isPenalty(a, scope, at, d, env);
+            if (this.isScalar(b, scope, at) && this.isPenalty(a, scope, at, d, env)) return true;
             return arith.op === '*' && this.isScalar(a, scope, at) && this.isPenalty(b, scope, at, d, env);
           }
           return false;
@@ -752,6 +753,12 @@ export class TrainingFacts {
         let list: Expr | undefined = name && isSumFunction(name) && s.args.length === 1 ? s.args[0] : undefined;
         if (!list && name === 'sum' && s.args.length === 0 && s.callee.kind === 'attr' && s.callee.object.kind === 'call' && callName(s.callee.object) === 'stack')
           list = s.callee.object.args[0];
+        // A list bound to a name once before it is summed (`norms = [p.norm(1) for p in …]`, then `sum(norms)`).
+        if (list?.kind === 'name') {
+          const b = scope.lookup(list.name, at);
+          const bound = b?.kind === 'assign' && !b.op && b.value && (b.value.kind === 'seq' || b.value.kind === 'comprehension') ? b : undefined;
+          if (bound && bound.scope === scope && scope.allBindings(bound.key).filter((x) => x.kind === 'assign').length === 1) list = bound.value;
+        }
         if (list?.kind === 'seq') return list.items.length > 0 && list.items.every((x) => this.isPenalty(x, scope, at, d, env));
         if (list?.kind === 'comprehension') {
           const inner = this.facts.program.lambdaScope(list) ?? scope;
@@ -932,6 +939,8 @@ export class TrainingFacts {
     const stripped = this.strip(operand);
     const p = this.facts.analyzer.classify(stripped, scope, at, env ?? (stripped === operand ? undefined : new Map()));
     if (p.penalty || p.params.length > 0 || p.abs.length > 0) return true;
+    // A whole penalty made a number (`sum(p.abs().sum() for p in net.parameters()).item()`, `float(sum(norms))`).
+    if (this.isPenalty(operand, scope, at, 0, env)) return true;
     return subExprs(operand).some((x) => (x.kind === 'name' || x.kind === 'attr') && this.facts.analyzer.isParam(x) && !this.isScalar(x, scope, at));
   }
 

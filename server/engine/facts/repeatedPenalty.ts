@@ -5,7 +5,8 @@
 // reads no name that loop binds (its variables, or anything assigned in its body).
 import type { Expr, Span } from '../ir';
 import type { Coef } from '../../math/terms';
-import { coef as makeCoef } from '../../math/coef';
+import { equalCoef, coef as makeCoef } from '../../math/coef';
+import { returnsOf } from './resolve';
 import type { Facts } from './index';
 import type { Binding, Scope } from './scope';
 import { someExpr } from './scope';
@@ -36,7 +37,24 @@ export function repeatedPenalty(entry: Facts, span: Span): RepeatedPenalty | und
   const iter = outside[0];
   if (readsLoopNames(scope, own, iter)) return undefined;
   const count = loopCount(facts, iter, scope, own.at);
-  return count ? { count, loop: iter } : undefined;
+  if (!count || returnedOver(facts, scope, own, count)) return undefined;
+  return { count, loop: iter };
+}
+
+/**
+ * Does the function return the accumulator divided by the loop's count (`return loss / batch_size`,
+ * `return cost / steps, dW`)? Then the cost holds the penalty once, as after `loss /= batch_size`
+ * (which losses.ts reads as a cost scaled later).
+ */
+function returnedOver(facts: Facts, scope: Scope, own: Binding, count: Coef): boolean {
+  const fn = programIndex(facts).enclosingFunction(scope);
+  if (!fn) return false;
+  return returnsOf(facts.program, fn).some((r) => {
+    const value = r.expr.kind === 'seq' && r.expr.items.length > 0 ? r.expr.items[0] : r.expr;
+    if (r.at <= own.at || value.kind !== 'binary' || value.op !== '/' || exprKey(value.left) !== own.key) return false;
+    const p = facts.analyzer.classify(value.right, r.scope, r.at);
+    return !p.tensor && !p.penalty && p.params.length === 0 && equalCoef(p.coef, count);
+  });
 }
 
 /** The `x += …` binding of the scope (or an enclosing one) whose added value holds the span. */
@@ -80,4 +98,15 @@ function loopCount(facts: Facts, iter: Expr, scope: Scope, at: number): Coef | u
     return p.coef;
   }
   return undefined;
+}
+
+/**
+ * Whether the statement at `span` runs inside the loop over `loop` too: a gradient term added (or a
+ * step taken) once per iteration of the loop that adds the penalty once per iteration. Cost and
+ * gradient then repeat alike, and the penalty is compared with its term per iteration
+ * (`for i in range(n): loss += 0.5 * reg * ΣW²; dW += dW_i + reg * W`, whatever divides both after).
+ */
+export function repeatedAlike(entry: Facts, span: Span, loop: Expr): boolean {
+  const facts = entry.program.factsAt(span) ?? entry;
+  return programIndex(facts).loopsAround(span).some((s) => s.kind === 'for' && s.iter === loop);
 }

@@ -468,9 +468,18 @@ function perParameterCaller(step: OptimizerStep, calls: StepCalls, source: (s: S
     // An object per parameter (`for opt, p in zip(opts, params): opt.update(p)`) keeps a count per parameter.
     const receiver = pickedBy(driver.body, call.callee.object, [], source);
     if (names(loop.target).some((n) => receiver.has(n))) return undefined;
+    // An object built anew in the loop (`rule = Adam(lr)` then `rule.step(...)`): each parameter's own, fresh (NB208).
+    if (call.callee.object.kind === 'name' && step.fn.cls && constructedIn(loop, call.callee.object.name, step.fn.cls.name)) return undefined;
     found ??= { loop, driver };
   }
   return found;
+}
+
+/** Does the loop bind `name` to a construction of the class `cls` (`rule = Moments(lr)`)? */
+function constructedIn(loop: Loop, name: string, cls: string): boolean {
+  return ownStatements(loop.body).some(
+    (s) => s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name' && s.targets[0].name === name && s.value.kind === 'call' && s.value.callee.kind === 'name' && s.value.callee.name === cls,
+  );
 }
 
 export interface PowerRestartedPerCall {
