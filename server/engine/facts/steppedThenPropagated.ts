@@ -27,6 +27,7 @@ import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import { PRODUCT_FUNCTIONS, ELEMENTWISE_SUM_FUNCTIONS, transposeOperand, arithmeticPlacement, inPlaceReceiver, isMetadataAttribute, isShapeAttribute, shallowContainerCopy } from './catalogue';
 import { writtenAlike } from './entries';
+import { baseExpr } from './keys';
 import { forEachChild, someExpr } from './scope';
 import { within } from './loops';
 import { flatten, steppedElementwise } from './steppedElementwise';
@@ -69,12 +70,15 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
   memo.set(facts, found);
   const steps = facts.updates.filter((s) => s.kind === 'update');
   const alike: Alike = writtenAlike;
+  // A place an unrolled run adds to is a weight when the file treats it as a parameter: a counter or a
+  // running statistic (`self.seen += 1`, `self.total += np.sum(back ** 2)`) is no step.
+  const isWeight = (e: Expr): boolean => facts.analyzer.isParam(baseExpr(e));
   const visit = (stmts: readonly Stmt[], fnBody: readonly Stmt[], depth: number): void => {
     if (depth > 60) return;
     for (const s of stmts) {
       if (s.kind === 'function') {
         visit(s.body, s.body, depth + 1);
-        unrolledRead(s.body, alike, found!);
+        unrolledRead(s.body, alike, found!, isWeight);
       }
       else if (s.kind === 'class' || s.kind === 'block') visit(s.body, fnBody, depth + 1);
       else if (s.kind === 'for') {
@@ -86,7 +90,7 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
         if (inLoop.length > 0) carriedLayerRead(s, inLoop, facts, found!);
 
         visit(s.body, fnBody, depth + 1);
-        unrolledRead(s.body, alike, found!);
+        unrolledRead(s.body, alike, found!, isWeight);
       }
     }
   };
@@ -111,7 +115,7 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
  * `W2 @ h`), as the stepped place itself, a name bound to it or to its transpose after the step, or
  * (NumPy, an in-place step) a view `W2.T` bound before it. Loops over layers are read above.
  */
-function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropagated[]): void {
+function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropagated[], isWeight: (e: Expr) => boolean): void {
   const seq = flatten(body);
   // The statements that add to a place: `W += D`, `W -= D`, `W = W + D`, `W = add(W, D)`.
   const stepAt = new Map<number, StepPlace>();
@@ -120,7 +124,7 @@ function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropa
     if (s.kind !== 'assign' || s.targets.length !== 1) continue;
     const t = s.targets[0];
     if (t.kind !== 'name' && t.kind !== 'attr' && t.kind !== 'index') continue;
-    if (s.op === '+' || s.op === '-' || (!s.op && addsTo(s.value, t, alike))) stepAt.set(k, { target: t, span: s.span });
+    if ((s.op === '+' || s.op === '-' || (!s.op && addsTo(s.value, t, alike))) && isWeight(t)) stepAt.set(k, { target: t, span: s.span });
   }
   if (stepAt.size < 2) return;
   // No transpose in the run: nothing to report (the backward direction reads one).
