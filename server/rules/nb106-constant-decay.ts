@@ -13,6 +13,10 @@
 // A full reduction of the weight in the decay's place, c·ΣW or c·mean(W) (`2 * wd * np.sum(W)`,
 // a regularizer's gradient method returning `self.lam * np.sum(w)`), is the same drift: ΣW is one
 // number, the same for every weight, a constant within the step (reducedDecay.ts).
+//
+// Another parameter's value added where the decay belongs (`c * wg['b' + k].T` in the gradient of
+// the weight `W{k}`, the bias being stepped by its own gradient) is the same drift: the bias is
+// the same for every weight of a row (siblingEntries.ts).
 import { defineRule } from './rule';
 import { unicodeCoef } from '../math/print/unicode';
 import { constantDecayTerms } from '../engine/facts/constantDecay';
@@ -31,10 +35,18 @@ export const nb106ConstantDecay = defineRule({
   },
   check(context) {
     const { facts } = context;
-    for (const { term: t, target } of constantDecayTerms(facts)) {
+    for (const { term: t, target, other } of constantDecayTerms(facts)) {
       const targetText = facts.source(target.span);
       const w = t.site.kind === 'update' ? facts.source(baseExpr(target).span) : 'W';
       const c = t.coef ?? t.stepCoef;
+      if (other) {
+        // Another parameter's value (the bias in the weight's gradient): constant to every weight it is added to.
+        const scale = unicodeCoef({ ...c, num: Math.abs(c.num), syms: c.syms.filter((x) => x.name !== other.symbol) });
+        const otherText = facts.source(other.expr.span);
+        const message = `the gradient ${targetText} adds ${otherText} scaled by ${scale}: another parameter's value, stepped by its own gradient, not the weight this gradient steps, so it moves the weights by amounts that do not depend on their own size or sign; weight decay is ${scale}·${w} (L2)`;
+        context.report({ span: t.span, message, math: { computed: `${scale}·${otherText}`, expected: `${scale}·${w}` } });
+        continue;
+      }
       const cAbs = unicodeCoef({ ...c, num: Math.abs(c.num) });
       const subject = t.site.kind === 'update' ? `the step of ${targetText}` : `the gradient ${targetText}`;
       const message = `${subject} adds the constant ${cAbs}, which moves every weight by the same amount whatever its size or sign; weight decay is ${cAbs}·${w} (L2), or ${cAbs}·sign(${w}) for L1`;

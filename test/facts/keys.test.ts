@@ -64,6 +64,8 @@ describe('facts: keys of subscripts', () => {
       'p["W{i}_{j}"]',
       'p["W%{i}"]',
     ]);
+    // `'W' + tag` with `tag = str(i)` bound elsewhere: by its text, one key per name, never `[?]`.
+    assert.deepEqual(keys(["a = p['W' + tag]", "b = p['b' + tag]", "c = p['W' + str(tag)]", "d = p['' + tag]"]), ['p["W{tag}"]', 'p["b{tag}"]', 'p["W{tag}"]', 'p[?]']);
     // No key when the text cannot be told: a mapping key, another conversion, an argument with no key, a count that differs.
     assert.deepEqual(keys(["a = p['W%(i)d' % v]", "b = p['W%x' % i]", "c = p['W%d' % (i + 1)]", "d = p['W%d%d' % i]", "e = p['W%d' % (i, j)]"]), ['p[?]', 'p[?]', 'p[?]', 'p[?]', 'p[?]']);
   });

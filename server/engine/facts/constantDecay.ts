@@ -14,11 +14,14 @@ import { isStrengthSymbol } from './strengths';
 import { sumPenaltyPieces } from './reducedDecay';
 import { programIndex, spanKey } from './program';
 import { gradientReachesStep } from './steppedUses';
+import { steppedEntryFactor, type EntryFactor } from './siblingEntries';
 
 export interface ConstantDecay {
   term: RegGradientTerm;
   /** The parameter (or gradient) the constant is added to, as written. */
   target: Expr;
+  /** The factor that is another parameter's value (`wg['b' + k].T` in the gradient of `W{k}`, siblingEntries.ts). */
+  other?: EntryFactor;
 }
 
 const cache = new WeakMap<Facts, ConstantDecay[]>();
@@ -38,7 +41,13 @@ export function constantDecayTerms(facts: Facts): ConstantDecay[] {
     const known = (name: string): boolean => coefNames.has(name.replace(/^.*\./, ''));
     // A factor every term of the step shares is its learning rate, whatever its name.
     const shared = t.site.increment.length > 1 ? sharedSymbols(facts, t.site) : new Set<string>();
-    if (!t.stepCoef.syms.every((x) => isStepScalarSymbol(x.name) || known(x.name) || isStrengthSymbol(facts, x.name) || shared.has(x.name))) continue;
+    const scalar = (name: string): boolean => isStepScalarSymbol(name) || known(name) || isStrengthSymbol(facts, name) || shared.has(name);
+    // A stepped entry of the weights' container read as a factor: the gradient's own weight is its
+    // decay (not a constant); another entry (the bias in the weight's gradient) is constant to it.
+    const entry = t.stepCoef.syms.some((x) => !scalar(x.name)) ? steppedEntryFactor(facts, t.site, t.summand) : undefined;
+    if (entry?.own) continue;
+    const other = entry && t.stepCoef.syms.filter((x) => !scalar(x.name)).every((x) => x.name === entry.symbol) ? entry : undefined;
+    if (!t.stepCoef.syms.every((x) => scalar(x.name) || x.name === other?.symbol)) continue;
     if (!t.stepCoef.syms.some((x) => x.pow > 0 && (isStrengthSymbol(facts, x.name) || known(x.name)))) continue;
     // A factor only ever bound to 0 (`reg_w, reg_b = 2 * w, 0`: the bias exempt on purpose) makes the term 0.
     if (t.stepCoef.syms.some((x) => x.pow > 0 && onlyZero(t.site.scope, x.name))) continue;
@@ -58,7 +67,7 @@ export function constantDecayTerms(facts: Facts): ConstantDecay[] {
     // difference `dLambda = lambda - lambda0` in map-projection code) is no gradient of a weight.
     if (!gradientReachesStep(facts, t.site)) continue;
     seen.add(spanKey(t.span));
-    found.push({ term: t, target });
+    found.push(other ? { term: t, target, other } : { term: t, target });
   }
   cache.set(facts, found);
   return found;

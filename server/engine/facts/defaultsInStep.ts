@@ -11,7 +11,9 @@
 // the framework's (a torch Optimizer subclass) or the one whose value a method of the class or its
 // bases spreads into an element of that groups field. Silent when the step also reads the same key
 // from the group (`group.lr ?? this.defaults.lr`), for the `params` key, and for a key a torch subclass
-// adds to its defaults after the groups were filled (`self.defaults["ema"] = ema`).
+// adds to its defaults after the groups were filled (`self.defaults["ema"] = ema`), or a port after it
+// spread them (`this.defaults.clip = clip` after `super(...)`), and for a flag of the whole optimizer
+// (a default of True, False or None: `maximize`, `foreach`) handed on to a call as it is.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ClassDef, FunctionDef } from './scope';
@@ -87,6 +89,7 @@ function checkStep(facts: Facts, cls: ClassDef, step: FunctionDef): DefaultsRead
     const group = (loop.target as Expr & { kind: 'name' }).name;
     const source = defaultsOf(facts, cls, groups);
     if (!source) continue;
+    const flags = flagKeys(facts, cls);
     // Keys the step reads from the group itself.
     const fromGroup = new Set<string>();
     for (const r of reads) if (r.object.kind === 'name' && r.object.name === group) fromGroup.add(r.key);
@@ -96,6 +99,8 @@ function checkStep(facts: Facts, cls: ClassDef, step: FunctionDef): DefaultsRead
     for (const r of reads) {
       if (r.field !== source.field || receiverField(r.object) !== source.field) continue;
       if (r.key === TORCH_PARAMS_GROUP_KEY || fromGroup.has(r.key) || keys.includes(r.key) || source.late?.has(r.key)) continue;
+      // A flag of the whole optimizer (`maximize`, `foreach`: a default of True, False or None) handed on as it is.
+      if (flags.has(r.key) && handedOn(r.expr, own)) continue;
       // The value must reach the groups' loop: read inside it, or into a local the loop reads (a global
       // decay applied after the loop to every tensor at once is another design).
       if (!reachesLoop(r.expr, r.stmt, loop)) continue;
@@ -183,7 +188,7 @@ function defaultsOf(facts: Facts, cls: ClassDef, groups: string): { field: strin
             if (x.kind !== 'object' || !x.spreads) continue;
             for (const spread of x.spreads) {
               const field = receiverField(spread) ?? (spread.kind === 'name' ? storedAs.get(spread.name) : undefined);
-              if (field && field !== groups) return { field, spread };
+              if (field && field !== groups) return { field, spread, late: portLateKeys(chain, field, s) };
             }
           }
         }
@@ -240,5 +245,66 @@ function reachesLoop(read: Expr, stmt: Stmt, loop: Stmt & { kind: 'for' }): bool
   walkAll(loop.body, (x) => {
     if (!found && x.kind === 'name' && names.has(x.name) && !inTest(x, tests)) found = true;
   });
+  return found;
+}
+
+/**
+ * Keys a port adds to its defaults field after a group was built from them (`this.defaults.clip = clip`
+ * in a subclass's constructor after `super(...)`, or in any other method): they are in no group. A
+ * write before the spreading statement, in the same method, is spread like the rest.
+ */
+function portLateKeys(chain: ClassDef[], field: string, spreadAt: Stmt): Set<string> {
+  const late = new Set<string>();
+  for (const c of chain) {
+    for (const fn of c.scope.functions.values()) {
+      const inSpreader = fn.span.start <= spreadAt.span.start && spreadAt.span.end <= fn.span.end;
+      for (const st of ownStatements(fn.body)) {
+        if (st.kind !== 'assign' || (inSpreader && st.span.start < spreadAt.span.start)) continue;
+        for (const t of st.targets) {
+          if (t.kind === 'attr' && receiverField(t.object) === field) late.add(t.name);
+          else if (t.kind === 'index' && receiverField(t.object) === field && t.index.length === 1 && t.index[0].kind === 'str') late.add(t.index[0].value);
+        }
+      }
+    }
+  }
+  return late;
+}
+
+const FLAG_VALUES: ReadonlySet<string> = new Set(['True', 'False', 'None', 'true', 'false', 'null', 'undefined']);
+
+/**
+ * Keys of the defaults that hold a flag of the optimizer (a constructor parameter whose default is
+ * True, False or None, or such a literal, put in the defaults: `dict(maximize=maximize, foreach=foreach)`,
+ * `{"foreach": None}`), in the class or its bases. Not per-group settings: the step may take them from the defaults.
+ */
+function flagKeys(facts: Facts, cls: ClassDef): Set<string> {
+  const out = new Set<string>();
+  for (const c of classWithBases(facts.program, cls)) {
+    for (const fn of c.scope.functions.values()) {
+      const flagParams = new Set(fn.params.filter((p) => p.default?.kind === 'name' && FLAG_VALUES.has(p.default.name)).map((p) => p.name));
+      const isFlag = (v: Expr): boolean => v.kind === 'name' && !v.receiver && (FLAG_VALUES.has(v.name) || flagParams.has(v.name));
+      for (const st of ownStatements(fn.body)) {
+        for (const e of stmtExprs(st)) {
+          for (const x of subExprs(e, true)) {
+            if (x.kind === 'object') for (const k of x.entries) if (isFlag(k.value)) out.add(k.name);
+            if (x.kind === 'call' && x.callee.kind === 'name' && x.callee.name === 'dict') for (const k of x.kwargs) if (isFlag(k.value)) out.add(k.name);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Is the read handed on as it is: a keyword or positional argument of a call, not part of arithmetic? */
+function handedOn(read: Expr, stmts: Stmt[]): boolean {
+  let found = false;
+  for (const st of stmts) {
+    for (const e of stmtExprs(st)) {
+      for (const x of subExprs(e, true)) {
+        if (x.kind === 'call' && (x.args.includes(read) || x.kwargs.some((k) => k.value === read))) found = true;
+      }
+    }
+  }
   return found;
 }

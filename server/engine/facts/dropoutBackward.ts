@@ -12,7 +12,10 @@
 // field and nothing else (`delta * self.mask`). Silent when both scale, when neither does (classic
 // dropout, scaled at inference), when the mask is stored already scaled (`self.mask = (r < q) / q`,
 // then `x * self.mask` and `delta * self.mask`), when the backward multiplies by anything more, and
-// when it rebinds its parameter before the return (`delta = delta / (1 - self.p)`: scaled first).
+// when it rebinds its parameter before the return (`delta = delta / (1 - self.p)`: scaled first),
+// when another method already returns its parameter times the mask over the forward's scale (the
+// class's scaled backward: an unscaled product elsewhere is kept values for a report), and for a
+// method the class's own methods call on the instance (a helper of the forward).
 // The receiver is the IR's mark (`self`, `this`), not a name.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
@@ -117,9 +120,25 @@ function inClass(cls: Stmt & { kind: 'class' }, out: DropoutBackwardScale[]): vo
       forwards.push({ fn, field, ret: s.value, scale, stored: masks.get(field)! });
     }
   }
+  // Methods another method of the class calls on the instance (`self._kept(h)` in the forward): helpers, not a backward.
+  const called = new Set<string>();
+  for (const fn of methods) {
+    for (const s of statements(fn.body)) {
+      for (const e of stmtValues(s)) {
+        someExpr(e, (x) => {
+          if (x.kind === 'call' && x.callee.kind === 'attr' && x.callee.object.kind === 'name' && x.callee.object.receiver) called.add(x.callee.name);
+          return false;
+        });
+      }
+    }
+  }
   for (const fw of forwards) {
+    // A method besides the forward already returns its parameter times the mask over the same scale: the
+    // class has its scaled backward, and an unscaled product elsewhere is something else (kept values for a report).
+    const scaledBack = methods.some((fn) => fn !== fw.fn && returnsScaled(fn, fw.field, fw.scale));
+    if (scaledBack) continue;
     for (const fn of methods) {
-      if (fn === fw.fn) continue;
+      if (fn === fw.fn || called.has(fn.name)) continue;
       const body = statements(fn.body);
       // The backward does not store the mask itself.
       if (body.some((s) => s.kind === 'assign' && s.targets.some((t) => fieldOf(t) === fw.field))) continue;
@@ -143,4 +162,45 @@ function inClass(cls: Stmt & { kind: 'class' }, out: DropoutBackwardScale[]): vo
       }
     }
   }
+}
+
+/** The expressions a statement reads (an assignment's value, a return's, an expression statement, a block's heads). */
+function stmtValues(s: Stmt): Expr[] {
+  if (s.kind === 'assign') return [s.value];
+  if (s.kind === 'return') return s.value ? [s.value] : [];
+  if (s.kind === 'expr') return [s.expr];
+  if (s.kind === 'block') return s.heads;
+  if (s.kind === 'for') return [s.iter];
+  return [];
+}
+
+/** Does the method return its own parameter times the field over a scale written as the forward's (`grad * self.gate / (1 - self.p)`)? */
+function returnsScaled(fn: Fn, field: string, scale: Expr): boolean {
+  const params = new Set(fn.params.map((p) => p.name));
+  const scaleKey = exprText(scale);
+  for (const s of statements(fn.body)) {
+    if (s.kind !== 'return' || !s.value) continue;
+    const fs = factors(s.value);
+    if (!fs || fs.den.length !== 1 || fs.num.length !== 2) continue;
+    if (!fs.num.some((x) => fieldOf(x) === field) || !fs.num.some((x) => x.kind === 'name' && !x.receiver && params.has(x.name))) continue;
+    if (scaleKey !== undefined && exprText(fs.den[0]) === scaleKey) return true;
+  }
+  return false;
+}
+
+/** A structural text of a scale (`1 - self.p`): names, fields, numbers and operators; undefined for anything else. */
+function exprText(e: Expr, depth = 0): string | undefined {
+  if (depth > 12) return undefined;
+  if (e.kind === 'num') return String(e.value);
+  if (e.kind === 'name') return e.name;
+  if (e.kind === 'attr') {
+    const o = exprText(e.object, depth + 1);
+    return o === undefined ? undefined : `${o}.${e.name}`;
+  }
+  if (e.kind === 'binary') {
+    const l = exprText(e.left, depth + 1);
+    const r = exprText(e.right, depth + 1);
+    return l === undefined || r === undefined ? undefined : `(${l} ${e.op} ${r})`;
+  }
+  return undefined;
 }

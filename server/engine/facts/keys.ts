@@ -67,6 +67,11 @@ function builtStringKey(e: Expr): string | undefined {
     const arg = exprKey(e.right.args[0]);
     return arg === undefined ? undefined : JSON.stringify(`${e.left.value}{${arg}}`);
   }
+  // `'W' + pos` with `pos = str(i)` bound elsewhere: keyed by its text as `'W' + str(i)` is, so
+  // `wg['W' + pos]` and `weights['W' + pos]` name one entry each, not `[?]`.
+  if (e.kind === 'binary' && e.op === '+' && e.left.kind === 'str' && !e.left.fields && e.left.value !== '' && e.right.kind === 'name') {
+    return JSON.stringify(`${e.left.value}{${e.right.name}}`);
+  }
   // `'W%d' % i`, `'W%d_%s' % (i, j)`: printf-style, as `'W{}'.format(i)`. `%(name)s` and the
   // conversions whose text differs from the f-string's (`%x`, `%f`) have no key.
   if (e.kind === 'binary' && e.op === '%' && e.left.kind === 'str' && !e.left.fields) {

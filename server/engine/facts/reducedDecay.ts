@@ -113,10 +113,11 @@ function reducedTerm(facts: Facts, site: UpdateSite, written: Summand): ReducedD
   const alone = (f: Factor): boolean => !f.outer || site.increment.every((o) => o === written || isZeroSummand(o) || !o.num.some((g) => g.expr === f.expr));
   const local = s.num.filter((f) => f !== reduced!.factor && alone(f));
   const localSyms = local.flatMap((f) => a.classify(f.expr, f.scope, f.at, f.env).coef.syms);
-  // Or by the step's own math: a scalar written at this term that the step's other terms (its gradient) do not share.
-  const ownScalar = (name: string): boolean => site.increment.length > 1 && !shared.has(name) && localSyms.some((x) => x.name === name);
-  if (!rest.coef.syms.every((x) => isStepScalarSymbol(x.name) || isStrength(x.name) || shared.has(x.name) || ownScalar(x.name))) return undefined;
-  if (!localSyms.some((x) => x.pow > 0 && (isStrength(x.name) || ownScalar(x.name)))) return undefined;
+  // A scalar written at this term alone, and no strength by name or by the file's math, says nothing:
+  // c·ΣW is also the gradient of c/2·(ΣW)², a sum-to-zero penalty that pins down parameters known only
+  // up to a shift (item difficulties, factor offsets), which moves every entry alike on purpose.
+  if (!rest.coef.syms.every((x) => isStepScalarSymbol(x.name) || isStrength(x.name) || shared.has(x.name))) return undefined;
+  if (!localSyms.some((x) => x.pow > 0 && isStrength(x.name))) return undefined;
   if (sharesDistributedFactor(site, written)) return undefined;
   if (sumPenaltyPieces(facts, site, written)) return undefined;
   return { site, summand: written, span: written.site, reduction: reduced.r.call, how: reduced.r.how, stepCoef: rest.coef, weight: reduced.r.shown, sign: reduced.r.sign };

@@ -27,6 +27,8 @@ import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import { PRODUCT_FUNCTIONS, ELEMENTWISE_SUM_FUNCTIONS, transposeOperand, arithmeticPlacement, inPlaceReceiver, isMetadataAttribute, isShapeAttribute, shallowContainerCopy } from './catalogue';
 import { writtenAlike } from './entries';
+import { baseExpr, exprKey } from './keys';
+import { walkAll } from './program';
 import { forEachChild, someExpr } from './scope';
 import { within } from './loops';
 import { flatten, steppedElementwise } from './steppedElementwise';
@@ -69,12 +71,21 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
   memo.set(facts, found);
   const steps = facts.updates.filter((s) => s.kind === 'update');
   const alike: Alike = writtenAlike;
+  // A place an unrolled run adds to is a weight when the file treats it as a parameter or multiplies it
+  // (a matrix product's operand, or transposed: `Matrix.multiply(this.wIH, x)`): a counter or a running
+  // statistic (`self.seen += 1`, `self.total += np.sum(back ** 2)`) is no step.
+  let multiplied: Set<string> | undefined;
+  const isWeight = (e: Expr): boolean => {
+    if (facts.analyzer.isParam(baseExpr(e))) return true;
+    const key = exprKey(e);
+    return key !== undefined && (multiplied ??= productOperandKeys(facts.module.body)).has(key);
+  };
   const visit = (stmts: readonly Stmt[], fnBody: readonly Stmt[], depth: number): void => {
     if (depth > 60) return;
     for (const s of stmts) {
       if (s.kind === 'function') {
         visit(s.body, s.body, depth + 1);
-        unrolledRead(s.body, alike, found!);
+        unrolledRead(s.body, alike, found!, isWeight);
       }
       else if (s.kind === 'class' || s.kind === 'block') visit(s.body, fnBody, depth + 1);
       else if (s.kind === 'for') {
@@ -86,7 +97,7 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
         if (inLoop.length > 0) carriedLayerRead(s, inLoop, facts, found!);
 
         visit(s.body, fnBody, depth + 1);
-        unrolledRead(s.body, alike, found!);
+        unrolledRead(s.body, alike, found!, isWeight);
       }
     }
   };
@@ -111,7 +122,7 @@ export function steppedThenPropagated(facts: Facts): SteppedThenPropagated[] {
  * `W2 @ h`), as the stepped place itself, a name bound to it or to its transpose after the step, or
  * (NumPy, an in-place step) a view `W2.T` bound before it. Loops over layers are read above.
  */
-function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropagated[]): void {
+function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropagated[], isWeight: (e: Expr) => boolean): void {
   const seq = flatten(body);
   // The statements that add to a place: `W += D`, `W -= D`, `W = W + D`, `W = add(W, D)`.
   const stepAt = new Map<number, StepPlace>();
@@ -120,7 +131,7 @@ function unrolledRead(body: readonly Stmt[], alike: Alike, out: SteppedThenPropa
     if (s.kind !== 'assign' || s.targets.length !== 1) continue;
     const t = s.targets[0];
     if (t.kind !== 'name' && t.kind !== 'attr' && t.kind !== 'index') continue;
-    if (s.op === '+' || s.op === '-' || (!s.op && addsTo(s.value, t, alike))) stepAt.set(k, { target: t, span: s.span });
+    if ((s.op === '+' || s.op === '-' || (!s.op && addsTo(s.value, t, alike))) && isWeight(t)) stepAt.set(k, { target: t, span: s.span });
   }
   if (stepAt.size < 2) return;
   // No transpose in the run: nothing to report (the backward direction reads one).
@@ -768,4 +779,29 @@ function namesIn(e: Expr): Set<string> {
 /** A key of a dict written with a string (`'W' + str(l)`, `f'W{l}'`, `"W1"`): the container is a dict of arrays, not an array. */
 function stringKeyed(index: Expr): boolean {
   return someExpr(index, (x) => x.kind === 'str');
+}
+
+/** The keys of what the file multiplies as a matrix (`W @ x`, `np.dot(W, x)`, `Matrix.multiply(this.w, x)`, `w.matmul(x)`) or transposes. */
+function productOperandKeys(body: Stmt[]): Set<string> {
+  const out = new Set<string>();
+  const add = (x: Expr): void => {
+    const k = exprKey(x);
+    if (k !== undefined) out.add(k);
+  };
+  walkAll(body, (x) => {
+    if (x.kind === 'binary' && x.op === '@') {
+      add(x.left);
+      add(x.right);
+    } else if (x.kind === 'call') {
+      const callee = x.callee;
+      const name = callee.kind === 'attr' || callee.kind === 'name' ? callee.name : undefined;
+      if (name !== undefined && PRODUCT_FUNCTIONS.has(name)) {
+        x.args.forEach(add);
+        if (callee.kind === 'attr') add(callee.object);
+      }
+    }
+    const t = transposeOperand(x);
+    if (t) add(t);
+  });
+  return out;
 }

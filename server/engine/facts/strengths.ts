@@ -11,7 +11,8 @@
 // A momentum coefficient multiplies optimizer state, not a weight (`v = gamma * v + h * g`); a
 // batch-norm `gamma` is a weight, stepped by its own gradient; an EMA's decay weighs another array
 // (`shadow = d * shadow + (1 - d) * theta`: no term of a gradient beside it); a learning-rate decay
-// (`h *= gamma`) steps no weight. None of them is read here. Kept by last name, file-wide, as the
+// (`h *= gamma`) steps no weight. None of them is read here, nor a term whose sign grows the weight
+// (`+ gamma * theta` in a descent's gradient, `theta += h * gamma * theta`). Kept by last name, file-wide, as the
 // penalty coefficients are; the rules that ask still want the rest of their shape.
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
@@ -91,6 +92,11 @@ function readTermStrengths(facts: Facts): { name: string; pow: number }[] {
     if (t.kind !== 'linear' || !t.param || t.foreign || t.preconditioned) continue;
     const site = t.site;
     if (site.kind === 'update' && site.movingAverage) continue;
+    // A decay pulls the weight toward zero: as a gradient term its coefficient is positive. A term of the
+    // other sign (`theta += h * (g + gamma * theta)`, `dW = X.T @ err - gamma * W` in a descent) grows the
+    // weight: whatever it is, it says nothing about gamma being a decay strength elsewhere.
+    const pull = t.coef ?? (site.kind === 'update' ? { ...t.stepCoef, num: -t.stepCoef.num } : t.stepCoef);
+    if (!(pull.num > 0)) continue;
     // Beside it, a term that holds no weight: the gradient (data, a gradient variable).
     const others = site.increment.filter((s) => s !== t.summand);
     if (others.length === 0) continue;
