@@ -24,6 +24,7 @@ import type { Span } from '../engine/ir';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 import { kerasModelL2 } from '../engine/facts/decayTargets';
 import { chosenClassRuns } from '../engine/facts/chosenClassMethods';
+import { classStepRegularizers } from '../engine/facts/classStepRegularizers';
 import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type HandDecayFact, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
 
 export const nb201DoubleRegularization = defineRule({
@@ -114,6 +115,15 @@ function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPe
     const penaltiesOf = penaltiesByOwner(lossPenalties);
     for (const hand of fw.handDecays) {
       const penalties = nearestFirst(handLinkedPenalties(fw, lossPenalties, penaltiesOf, hand.ctx.owner), hand.ctx.owner, hand.span.start);
+      if (penalties.length === 0 && !keep) {
+        // The step of the project's own optimizer class, compiled with a model whose layers carry `l2(c)`.
+        const beside = classStepRegularizers(facts, hand);
+        if (!beside) continue;
+        const what = hand.kind === 'coupled' && hand.coef ? `the optimizer's own step also adds ${codeCoef(hand.coef)}·w to the gradient by hand` : "the optimizer's own step also shrinks the weights by hand";
+        const r = build(facts, fw, hand.span, what, undefined, [], beside.regs);
+        report({ ...r, related: [{ span: beside.built, message: 'the optimizer with this step is built here and compiled with the model' }, ...(r.related ?? [])] });
+        continue;
+      }
       if (penalties.length === 0 || !fw.autodiff(hand.ctx.owner)) continue;
       if (penaltysOwnGradient(facts, hand, penalties)) continue;
       const what = hand.kind === 'coupled' && hand.coef ? `the update also adds ${codeCoef(hand.coef)}·w to the gradient by hand` : 'the update also shrinks the weights by hand';

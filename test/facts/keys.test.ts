@@ -66,7 +66,14 @@ describe('facts: keys of subscripts', () => {
     ]);
     // `'W' + tag` with `tag = str(i)` bound elsewhere: by its text, one key per name, never `[?]`.
     assert.deepEqual(keys(["a = p['W' + tag]", "b = p['b' + tag]", "c = p['W' + str(tag)]", "d = p['' + tag]"]), ['p["W{tag}"]', 'p["b{tag}"]', 'p["W{tag}"]', 'p[?]']);
+    // An index computed from the loop variable: one key in every spelling, whatever the spaces.
+    assert.deepEqual(
+      keys(["a = p['W{}'.format(i + 1)]", "b = p[f'W{i+1}']", "c = p['W%d' % (i + 1)]", "d = p['W' + str(i + 1)]", "e = p[f'W{i + 1}']", "f = p['b' + str(2 * (l - 1))]", "g = p[f'b{2*(l-1)}']"]),
+      ['p["W{i+1}"]', 'p["W{i+1}"]', 'p["W{i+1}"]', 'p["W{i+1}"]', 'p["W{i+1}"]', 'p["b{2*(l-1)}"]', 'p["b{2*(l-1)}"]'],
+    );
+    // An f-string field with a conversion or a format spec keeps its text; `W{i+1}` and `W{i-1}` are two keys.
+    assert.deepEqual(keys(["a = p[f'W{i:02d}']", "b = p[f'W{i!r}']", "c = p['W{}'.format(i - 1)]"]), ['p["W{i:02d}"]', 'p["W{i!r}"]', 'p["W{i-1}"]']);
     // No key when the text cannot be told: a mapping key, another conversion, an argument with no key, a count that differs.
-    assert.deepEqual(keys(["a = p['W%(i)d' % v]", "b = p['W%x' % i]", "c = p['W%d' % (i + 1)]", "d = p['W%d%d' % i]", "e = p['W%d' % (i, j)]"]), ['p[?]', 'p[?]', 'p[?]', 'p[?]', 'p[?]']);
+    assert.deepEqual(keys(["a = p['W%(i)d' % v]", "b = p['W%x' % i]", "c = p['W%d' % (i / 2)]", "d = p['W%d%d' % i]", "e = p['W%d' % (i, j)]"]), ['p[?]', 'p[?]', 'p[?]', 'p[?]', 'p[?]']);
   });
 });

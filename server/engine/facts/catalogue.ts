@@ -197,7 +197,7 @@ export const DOT_FUNCTIONS: ReadonlySet<string> = new Set(['vdot', 'dot', 'inner
 export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'float', 'int', 'sqrt', 'exp', 'log', 'min', 'max', 'round', 'pow', 'Number', 'parseFloat']);
 /**
  * A number cast to an array of one value: `np.array(wd, dtype=np.float32)`, `xp.asarray(lr)`,
- * `torch.tensor(beta)`, `tf.constant(0.1)`, `np.float32(eps)`. The operand; the caller decides whether
+ * `torch.tensor(beta)`, `tf.constant(0.1)`, `np.float32(eps)`, `K.variable(lr, name='lr')`. The operand; the caller decides whether
  * it is a number (a cast of anything else keeps its old reading).
  */
 export function scalarCastOperand(call: Expr & { kind: 'call' }): Expr | undefined {
@@ -208,8 +208,9 @@ export function scalarCastOperand(call: Expr & { kind: 'call' }): Expr | undefin
   if (call.args.length < 1 || call.args.length > positional) return undefined;
   return call.args[0];
 }
-const SCALAR_CASTS: ReadonlySet<string> = new Set(['array', 'asarray', 'tensor', 'as_tensor', 'constant', 'float16', 'float32', 'float64', 'bfloat16']);
-const CAST_KEYWORDS: ReadonlySet<string> = new Set(['dtype', 'device', 'requires_grad', 'copy']);
+// `variable`: Keras 2's backend `K.variable(lr, name='lr')`, where its optimizers keep their rate and decay.
+const SCALAR_CASTS: ReadonlySet<string> = new Set(['array', 'asarray', 'tensor', 'as_tensor', 'constant', 'variable', 'float16', 'float32', 'float64', 'bfloat16']);
+const CAST_KEYWORDS: ReadonlySet<string> = new Set(['dtype', 'device', 'requires_grad', 'copy', 'name']);
 /** A value cast to a dtype, which keeps it: `tf.cast(lr, v.dtype)`, Keras 3's `ops.cast(wd, "float32")`, `K.cast(x, K.floatx())`. The operand. */
 export function dtypeCastOperand(call: Expr & { kind: 'call' }): Expr | undefined {
   if (call.callee.kind !== 'attr' || call.callee.name !== 'cast' || call.callee.object.kind === 'call') return undefined;
@@ -430,17 +431,34 @@ const ADDS = new Set(['add_', 'assign_add']);
 const SUBTRACTS = new Set(['sub_', 'assign_sub']);
 const SETS = new Set(['assign', 'copy_', 'set_']);
 const SCALES = new Set(['mul_']);
+/**
+ * Module functions that write their first argument with their second: Keras 2's backend
+ * `K.update(x, v)` / `update_add` / `update_sub`, TF1's `tf.assign(x, v)` / `assign_add` / `assign_sub`.
+ */
+const MODULE_WRITES: Record<string, '+' | '-' | '='> = table({ update: '=', update_add: '+', update_sub: '-', assign: '=', assign_add: '+', assign_sub: '-' });
 
-/** The in-place update a call makes (receivers that are modules, `torch.add(...)`, are not updates). */
+/** `K.update(p, v)`, `tf.assign_sub(w, d)`: a module's write of its first argument with its second. */
+export function isModuleWrite(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): boolean {
+  return call.callee.kind === 'attr' && MODULE_WRITES[call.callee.name] !== undefined && call.args.length === 2 && isModule(call.callee.object);
+}
+
+/** The in-place update a call makes (receivers that are modules, `torch.add(...)`, are not updates, but their writes `K.update(p, v)` are). */
 export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): InPlaceUpdate | undefined {
   if (call.callee.kind !== 'attr') return undefined;
   const method = call.callee.name;
   // The method first: most calls are none of these, and `isModule` (a path and a lookup) is then not asked.
+  const moduleWrite = MODULE_WRITES[method];
   const adds = ADDS.has(method) || SUBTRACTS.has(method);
-  if (!adds && !SETS.has(method) && !SCALES.has(method)) return undefined;
+  if (!adds && !SETS.has(method) && !SCALES.has(method) && moduleWrite === undefined) return undefined;
   const target = call.callee.object;
   const [first, second] = call.args;
-  if (!first || isModule(target)) return undefined;
+  if (!first) return undefined;
+  if (isModule(target)) {
+    // `K.update(p, new_p)`, `K.update_sub(p, lr * g)`, `tf.assign(p, new_p)`: the module's write of its first argument.
+    if (moduleWrite === undefined || !second || call.args.length !== 2) return undefined;
+    return { target: first, op: moduleWrite, operand: second };
+  }
+  if (moduleWrite !== undefined && !adds && !SETS.has(method)) return undefined;
   const product = (a: Expr, b: Expr): Expr => ({ kind: 'binary', op: '*', left: a, right: b, span: b.span });
   if (adds) {
     const alpha = call.kwargs.find((k) => k.name === 'alpha')?.value;

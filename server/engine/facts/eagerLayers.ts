@@ -21,6 +21,7 @@ import type { ClassDef } from './scope';
 import { KERAS_BACKEND_VARIABLE, KERAS_JIT_KEYWORD, frameworkPath, isGraphTracingDecorator, isKerasBackendSetter, isKerasEagerBackend, isKerasGraphRun } from './catalogue';
 import { programIndex, walkAll } from './program';
 import { trainingFacts } from './loops';
+import { exportedName, type Definition } from './resolve';
 
 /** How many steps from the layer's class to the files that train with it, and how many files are read. */
 const MAX_DEPTH = 3;
@@ -88,15 +89,26 @@ function decide(facts: Facts, cls: ClassDef): boolean {
   return all.some((r) => r.tape);
 }
 
-/** Whether `parsed` imports the module `def` (`from nets.noise import FeatureDrop`, `from nets import noise`, `import nets.noise`). */
+/** Whether `parsed` imports the module `def` (`from nets.noise import FeatureDrop`, `from nets import noise`, `import nets.noise`, or a name a package's `__init__.py` re-exports from it: `from nets import FeatureDrop`). */
 function importsFrom(program: Program, parsed: ParsedFile, def: ParsedFile): boolean {
   for (const imported of parsed.scopes.imports.values()) {
     const target = program.resolveModule(parsed.file, imported.module);
     if (!target) continue;
     if (target === def) return true;
-    if (imported.name !== undefined && program.submodule(target, imported.name) === def) return true;
+    if (imported.name === undefined || imported.name === '*') continue;
+    if (program.submodule(target, imported.name) === def) return true;
+    // `from nets import FeatureDrop` with `nets/__init__.py` re-exporting it from `.noise`: the name's definition is in `def`.
+    if (definedIn(program, exportedName(program, target, imported.name), def)) return true;
   }
   return false;
+}
+
+/** Whether a module member's definition (a class, a function, a module) is in `def`. */
+function definedIn(program: Program, d: Definition | undefined, def: ParsedFile): boolean {
+  if (!d) return false;
+  if (d.kind === 'module') return d.parsed === def;
+  const span = d.kind === 'class' ? d.cls.span : d.kind === 'function' ? d.fn.span : undefined;
+  return span !== undefined && program.parsedOf(span) === def;
 }
 
 /** The names a file defines at its top level: functions, classes, and names assigned a call's value (`model = build()`). */

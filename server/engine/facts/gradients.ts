@@ -9,7 +9,7 @@ import { coef as makeCoef, div, equalCoef, mul, neg } from '../../math/coef';
 import type { Facts } from './index';
 import type { ParamOccurrence, Product, Summand } from './analysis';
 import type { UpdateSite } from './updates';
-import { baseExpr, exprKey, isKeyedByString, lastComponent } from './keys';
+import { baseExpr, computedKeyText, exprKey, isKeyedByString, lastComponent } from './keys';
 import { ExprWalk, forEachChild, loopIterable, type Binding, type Scope } from './scope';
 import { strengthNames } from './strengths';
 import { isBiasName, isGradientLike, isLearningRateName, isRegularizationStrengthName, isSizeSymbol, isWeightName, parameterOfGradient } from './roles';
@@ -331,6 +331,13 @@ export function paramIds(facts: Facts, occ: ParamOccurrence, scope: Scope): stri
   if (base.kind === 'attr' || (base.kind === 'index' && isKeyedByString(base))) {
     const last = lastComponent(base);
     if (last) ids.add(last);
+  }
+  // `params['W%d' % (i + 1)]` (its base is the dict): also the entry by its key, as `params[f'W{i+1}']` is met.
+  const entry = occ.expr.kind === 'index' && occ.expr.object === base ? computedKeyText(occ.expr) : undefined;
+  if (entry !== undefined) {
+    const whole = exprKey(occ.expr);
+    if (whole !== undefined) ids.add(whole.replace(/^(self|this)\./, ''));
+    ids.add(entry);
   }
   if (base.kind === 'name') {
     const collection = loopCollectionKey(facts, base.name, scope, occ.expr.span.start);

@@ -31,7 +31,7 @@ export function exprKey(e: Expr): string | undefined {
 function indexKey(e: Expr): string | undefined {
   switch (e.kind) {
     case 'str':
-      return JSON.stringify(e.value);
+      return JSON.stringify((e.fields && fStringText(e.value, e.fields)) ?? e.value);
     case 'num':
       return String(e.value);
     case 'other':
@@ -45,13 +45,59 @@ function indexKey(e: Expr): string | undefined {
 }
 
 /**
+ * A part of a computed key: a name, attribute or subscript by its key, a number, or arithmetic of
+ * them written without spaces (`i + 1` as `i+1`, `2 * (l - 1)` as `2*(l-1)`), so the four ways a course's
+ * network writes one key (`'W{}'.format(i + 1)`, `f'W{i+1}'`, `'W%d' % (i + 1)`, `'W' + str(i + 1)`) meet.
+ */
+function partKey(e: Expr, depth = 0): string | undefined {
+  const key = exprKey(e);
+  if (key !== undefined || depth > 4) return key;
+  if (e.kind === 'num') return String(e.value);
+  if (e.kind === 'unary' && e.op === '-') {
+    const arg = partKey(e.arg, depth + 1);
+    return arg === undefined ? undefined : `-${e.arg.kind === 'binary' ? `(${arg})` : arg}`;
+  }
+  if (e.kind === 'binary' && ARITHMETIC_KEY_OPS.has(e.op)) {
+    const side = (x: Expr): string | undefined => {
+      const k = partKey(x, depth + 1);
+      return k === undefined ? undefined : x.kind === 'binary' ? `(${k})` : k;
+    };
+    const left = side(e.left);
+    const right = side(e.right);
+    return left === undefined || right === undefined ? undefined : `${left}${e.op}${right}`;
+  }
+  return undefined;
+}
+const ARITHMETIC_KEY_OPS: ReadonlySet<string> = new Set(['+', '-', '*', '//']);
+
+/**
+ * An f-string's text with each replacement field as `partKey` writes it (`f'W{i + 1}'` as `W{i+1}`);
+ * undefined when a field has a conversion or a format spec (its text is another), or has no key.
+ */
+function fStringText(value: string, fields: readonly Expr[]): string | undefined {
+  let next = 0;
+  let failed = false;
+  const text = value.replace(/\{\{|\}\}|\{[^{}]*\}/g, (m: string) => {
+    if (m === '{{' || m === '}}') return m;
+    const field = fields[next++];
+    const inner = m.slice(1, -1);
+    // `{i!r}`, `{i:02d}`: the text differs from the value's; `{a[1:2]}` and `{x == y}` are left as written too.
+    if (!field || /[!:=]/.test(inner)) return ((failed = true), m);
+    const key = partKey(field);
+    if (key === undefined) failed = true;
+    return `{${key}}`;
+  });
+  return failed || next !== fields.length ? undefined : text;
+}
+
+/**
  * A key built from a literal and a variable, as the f-string with the same text would be keyed:
  * `'W{}'.format(i)` and `'W' + str(i)` as `"W{i}"`, so `W{i}` and `gamma{i}` stay two entries
  * (and match `f'W{i}'`). Undefined when a placeholder or an argument has no key of its own.
  */
 function builtStringKey(e: Expr): string | undefined {
   if (e.kind === 'call' && e.callee.kind === 'attr' && e.callee.name === 'format' && e.callee.object.kind === 'str' && !e.callee.object.fields && e.kwargs.length === 0) {
-    const args = e.args.map((a) => exprKey(a));
+    const args = e.args.map((a) => partKey(a));
     let next = 0;
     let failed = false;
     const text = e.callee.object.value.replace(/\{\{|\}\}|\{([0-9]*)\}|[{}]/g, (m: string, index: string | undefined) => {
@@ -64,7 +110,7 @@ function builtStringKey(e: Expr): string | undefined {
     return failed || args.length === 0 ? undefined : JSON.stringify(text);
   }
   if (e.kind === 'binary' && e.op === '+' && e.left.kind === 'str' && !e.left.fields && e.right.kind === 'call' && e.right.callee.kind === 'name' && e.right.callee.name === 'str' && e.right.args.length === 1 && e.right.kwargs.length === 0) {
-    const arg = exprKey(e.right.args[0]);
+    const arg = partKey(e.right.args[0]);
     return arg === undefined ? undefined : JSON.stringify(`${e.left.value}{${arg}}`);
   }
   // `'W' + pos` with `pos = str(i)` bound elsewhere: keyed by its text as `'W' + str(i)` is, so
@@ -75,7 +121,7 @@ function builtStringKey(e: Expr): string | undefined {
   // `'W%d' % i`, `'W%d_%s' % (i, j)`: printf-style, as `'W{}'.format(i)`. `%(name)s` and the
   // conversions whose text differs from the f-string's (`%x`, `%f`) have no key.
   if (e.kind === 'binary' && e.op === '%' && e.left.kind === 'str' && !e.left.fields) {
-    const args = (e.right.kind === 'seq' ? e.right.items : [e.right]).map((a) => exprKey(a));
+    const args = (e.right.kind === 'seq' ? e.right.items : [e.right]).map((a) => partKey(a));
     let next = 0;
     let failed = false;
     const text = e.left.value.replace(/%%|%[-+ #0-9.]*[sdiu]|%/g, (m: string) => {
@@ -149,6 +195,23 @@ export function isWholeAxis(e: Expr | undefined, options: { ellipsis?: boolean }
 /** `params["W1"]` names a parameter by string; `w[i]` is an element of w. */
 export function isKeyedByString(e: Expr & { kind: 'index' }): boolean {
   return e.index.length === 1 && e.index[0].kind === 'str';
+}
+
+/**
+ * A key computed as a string (`params['W%d' % (i + 1)]`, `params['W' + str(l)]`,
+ * `params['W{}'.format(i)]`), whose text `computedKeyText` gives; a literal or an f-string is `isKeyedByString`.
+ */
+export function computedKeyText(e: Expr & { kind: 'index' }): string | undefined {
+  if (e.index.length !== 1) return undefined;
+  const k = e.index[0];
+  return k.kind === 'call' || k.kind === 'binary' ? stringKeyText(k) : undefined;
+}
+
+/** The text of a string key (`isKeyedByString`), computed keys as `W{i+1}` in every spelling. */
+function stringKeyText(k: Expr): string | undefined {
+  if (k.kind === 'str') return (k.fields && fStringText(k.value, k.fields)) ?? k.value;
+  const built = (k.kind === 'call' || k.kind === 'binary') && builtStringKey(k);
+  return built ? (JSON.parse(built) as string) : undefined;
 }
 
 /** The last identifier of a key: `self.W` → `W`, `params["W1"]` → `W1`, `p.grad` → `grad`. */

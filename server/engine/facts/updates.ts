@@ -7,7 +7,7 @@ import { baseExpr, components, exprKey, lastComponent } from './keys';
 import { ExprWalk, explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { appliedReturns, returnedReads } from './appliedSteps';
 import { isSelfName, resolveCall } from './resolve';
-import { VIEW_FUNCTIONS, inPlaceUpdate, isTensorStorage, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
+import { VIEW_FUNCTIONS, inPlaceUpdate, isModuleWrite, isTensorStorage, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import { spanKey, type ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } from './roles';
 import { handsOnAsGradient } from './upstreamGradients';
@@ -97,7 +97,9 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
         return;
       case 'expr':
         if (stmt.expr.kind === 'call') callSite(stmt.expr, scope, stmt.span);
+        statementCall = stmt.expr;
         visitExpr(stmt.expr, scope, undefined);
+        statementCall = undefined;
         return;
       case 'function': {
         const outer = fnBody;
@@ -190,6 +192,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     sites.push({ kind: 'update', target, increment: parts.filter((_, i) => i !== one).map((s) => ({ ...s, num: [...s.num, self] })), span, scope, at });
   };
 
+  /** The call an expression statement is (its write is taken by `callSite` there). */
+  let statementCall: Expr | undefined;
   const walk = new ExprWalk<Scope>();
   /** Lambdas and comprehensions that return an updated element: `lambda p, g: p - lr * g`. */
   const visitExpr = (root: Expr, scope: Scope, _parent: Expr | undefined): void => {
@@ -222,6 +226,9 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
       walk.push(e.element, cs, e);
       return;
     }
+    // A module's write of a variable made as a value: the update ops Keras 2 and TF1 collect
+    // (`self.updates.append(K.update(p, new_p))`, `ops = [tf.assign(w, w - lr * g)]`) run as the step.
+    if (e.kind === 'call' && e !== statementCall && isModuleWrite(e, (x) => analyzer.isModule(x))) callSite(e, s, e.span);
     // Gradients built inside other expressions: `{W1: grads.W1.add(...)}`, `f([g + ..., ...])`.
     if (e.kind === 'object') for (const entry of e.entries) gradientExpression(entry.value, s, Infinity);
     if (e.kind === 'call') for (const arg of e.args) gradientExpression(arg, s, Infinity);
