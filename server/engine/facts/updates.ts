@@ -14,6 +14,7 @@ import { handsOnAsGradient } from './upstreamGradients';
 import { gradientsBesideLoss } from './lossCompanions';
 import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLoss } from './gradientDicts';
 import { growsQueuedEntry } from './gradientQueues';
+import { handedGradient, type HandedContext } from './handedGradients';
 
 export type UpdateKind =
   /** The parameter itself moves: `W -= lr * dW`. */
@@ -59,6 +60,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     // Returned beside a loss that penalizes the weight it is zeros shaped like (lossCompanions.ts).
     const base = baseExpr(target);
     if (base.kind !== 'name' || fnBody === body) return undefined;
+    // A parameter every call of the function hands a gradient (handedGradients.ts).
+    if (isHanded(base)) return {};
     let names = besideLoss.get(fnBody);
     if (!names) besideLoss.set(fnBody, (names = gradientsBesideLoss(fnBody, scopes, analyzer)));
     return names.has(base.name) ? {} : undefined;
@@ -77,12 +80,21 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     if (!names) flowContainers.set(fnBody, (names = gradientDictsBesideLoss(fnBody, scopes, analyzer)));
     return names.has(root);
   };
+  /** A parameter of the function being walked that every call hands a gradient by data flow (handedGradients.ts). */
+  let handedCtx: HandedContext | undefined;
+  const isHanded = (e: Expr): boolean => {
+    if (fnBody === body) return false;
+    const root = e.kind === 'index' ? baseExpr(e) : e;
+    if (root.kind !== 'name') return false;
+    handedCtx ??= { program: analyzer.program, body, scopes, analyzer, isModule: (x) => analyzer.isModule(x) };
+    return handedGradient(handedCtx, fnBody, root.name);
+  };
   /** A local copy of a gradient (`g = p.grad.clamp(-c, c)`, `g = grads[k]`), whatever it is called (gradientDicts.ts). */
   const copies = new Map<Stmt[], Set<string>>();
   const isGradientCopy = (e: Expr): boolean => {
     if (e.kind !== 'name' || fnBody === body) return false;
     let names = copies.get(fnBody);
-    if (!names) copies.set(fnBody, (names = gradientCopies(fnBody, (x) => isGradientLike(x) || inFlowContainer(x), (x) => analyzer.isModule(x))));
+    if (!names) copies.set(fnBody, (names = gradientCopies(fnBody, (x) => isGradientLike(x) || inFlowContainer(x) || isHanded(x), (x) => analyzer.isModule(x))));
     return names.has(e.name);
   };
   const visitStmts = (stmts: Stmt[]): void => {
