@@ -15,6 +15,7 @@ import { gradientsBesideLoss } from './lossCompanions';
 import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLoss } from './gradientDicts';
 import { growsQueuedEntry } from './gradientQueues';
 import { handedGradient, type HandedContext } from './handedGradients';
+import { stepAccumulators } from './stepAccumulators';
 
 export type UpdateKind =
   /** The parameter itself moves: `W -= lr * dW`. */
@@ -62,6 +63,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     if (base.kind !== 'name' || fnBody === body) return undefined;
     // A parameter every call of the function hands a gradient (handedGradients.ts).
     if (isHanded(base)) return {};
+    // A local the function starts, only adds to, and steps another array by (stepAccumulators.ts).
+    if (stepAccumulators(fnBody).has(base.name)) return {};
     let names = besideLoss.get(fnBody);
     if (!names) besideLoss.set(fnBody, (names = gradientsBesideLoss(fnBody, scopes, analyzer)));
     return names.has(base.name) ? {} : undefined;
