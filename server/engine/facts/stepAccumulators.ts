@@ -13,10 +13,17 @@ import { zeroTypedArray, zeroValue } from './catalogue';
 import { numberOf } from './analysis';
 import { baseExpr, exprKey } from './keys';
 
-const found = new WeakMap<Stmt[], Set<string>>();
+export interface StepAccumulators {
+  /** Locals the function starts, only adds to and steps another array by. */
+  started: ReadonlySet<string>;
+  /** Names the function never assigns but only adds to and steps another array by: a parameter handed in (`dW += l1 * pen; W -= lr * dW`). */
+  handed: ReadonlySet<string>;
+}
 
-/** The locals of the function whose statements are `body` that it steps another array by (see above). */
-export function stepAccumulators(body: Stmt[]): ReadonlySet<string> {
+const found = new WeakMap<Stmt[], StepAccumulators>();
+
+/** The names of the function whose statements are `body` that it steps another array by (see above). */
+export function stepAccumulators(body: Stmt[]): StepAccumulators {
   let names = found.get(body);
   if (names) return names;
   names = decide(body);
@@ -48,10 +55,13 @@ function startValue(v: Expr): boolean {
   return zeroStart(v) || v.kind === 'call';
 }
 
-function decide(body: Stmt[]): Set<string> {
+function decide(body: Stmt[]): StepAccumulators {
   const out = new Set<string>();
+  const handed = new Set<string>();
   const stmts = ownStatements(body);
-  if (stmts.length > 2000) return out;
+  if (stmts.length > 2000) return { started: out, handed };
+  /** Names added to (`g[j] += …`, `g += …`). */
+  const added = new Set<string>();
   /** Candidates: started by a plain assignment of the whole name, by what it was started with. */
   const starts = new Map<string, Expr[]>();
   const spoiled = new Set<string>();
@@ -83,7 +93,10 @@ function decide(body: Stmt[]): Set<string> {
     }
     const root = rootName(t);
     if (root === undefined) continue;
-    if (s.op === '+') continue; // only added to
+    if (s.op === '+') {
+      added.add(root); // only added to
+      continue;
+    }
     if (s.op) {
       spoiled.add(root);
       continue;
@@ -96,7 +109,7 @@ function decide(body: Stmt[]): Set<string> {
     list.push(s.value);
     starts.set(root, list);
   }
-  if (starts.size === 0) return out;
+  if (starts.size === 0 && added.size === 0) return { started: out, handed };
   for (const s of stmts) {
     if (s.kind !== 'assign' || s.targets.length !== 1) continue;
     const target = rootName(s.targets[0]) ?? exprKey(baseExpr(s.targets[0]));
@@ -112,8 +125,12 @@ function decide(body: Stmt[]): Set<string> {
       if (values.some((v) => !zeroStart(v) && mentions(v, target))) continue;
       if (scaledUse(stepped, name)) out.add(name);
     }
+    for (const name of added) {
+      if (name === target || starts.has(name) || spoiled.has(name) || handed.has(name)) continue;
+      if (scaledUse(stepped, name)) handed.add(name);
+    }
   }
-  return out;
+  return { started: out, handed };
 }
 
 /** Does the step read `name` as a term or a factor of one (`lr * g[j]`, `g[j]`, `rate * (g[i] + c)`), not inside a call's argument? */

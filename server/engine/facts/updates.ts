@@ -64,7 +64,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     // A parameter every call of the function hands a gradient (handedGradients.ts).
     if (isHanded(base)) return {};
     // A local the function starts, only adds to, and steps another array by (stepAccumulators.ts).
-    if (stepAccumulators(fnBody).has(base.name)) return {};
+    const accumulators = stepAccumulators(fnBody);
+    if (accumulators.started.has(base.name) || (accumulators.handed.has(base.name) && isParameterName(scope, base.name))) return {};
     let names = besideLoss.get(fnBody);
     if (!names) besideLoss.set(fnBody, (names = gradientsBesideLoss(fnBody, scopes, analyzer)));
     return names.has(base.name) ? {} : undefined;
@@ -1323,4 +1324,14 @@ export function steppedLoopItemField(site: UpdateSite, analyzer: Analyzer, index
   const written = stmt?.kind === 'assign' ? stmt.value : stmt?.kind === 'expr' ? stmt.expr : index.exprBySpan.get(spanKey(site.span));
   if (written && mentions(written, isGradientLike)) return field;
   return site.increment.some((s) => [...s.num, ...s.den].some((f) => mentions(f.expr, isGradientLike))) ? field : undefined;
+}
+
+/** Is `name` a parameter of the function whose scope is `scope` or encloses it (its nearest bindings of that name)? */
+function isParameterName(scope: Scope, name: string): boolean {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const bindings = s.bindings.get(name);
+    if (bindings && bindings.length > 0) return bindings.some((b) => b.kind === 'param');
+    if (s.kind === 'function' || s.kind === 'lambda') return false;
+  }
+  return false;
 }
