@@ -1,7 +1,8 @@
 // A local that is the gradient a function steps by, whatever it is called: the function starts it
 // (zeros, `[0, 0]`, `new Array(n).fill(0)`, a typed array, or what a call hands back, such as a
 // backward pass's gradient), afterwards only adds to it (`g[j] += r * x[j]`, `g[j] += lam * w[j]`),
-// never scales it, subtracts from it or overwrites its entries (a momentum buffer `v[j] = mu * v[j] + g[j]`,
+// never scales it, subtracts from it, adds its own old value to it or overwrites its entries (a momentum
+// buffer `v[j] = mu * v[j] + g[j]`, a moving average `m += c * (g - m)`,
 // Adam's moments and a value being stepped all do), and subtracts it, scaled, from another array in
 // the same function (`a[j] -= lr * g[j]`, `w[i] -= rate * g[i]`). Plain scalar-loop code (JS above
 // all) names such a local `g`, `grad` or `delta`; the data flow says what it is. Asked by `updates.ts`
@@ -94,7 +95,9 @@ function decide(body: Stmt[]): StepAccumulators {
     const root = rootName(t);
     if (root === undefined) continue;
     if (s.op === '+') {
-      added.add(root); // only added to
+      // `m += (1 - b1) * (g - m)`: a moving average written as an increment reads its own old value (state).
+      if (mentions(s.value, root)) spoiled.add(root);
+      else added.add(root); // only added to
       continue;
     }
     if (s.op) {
