@@ -19,6 +19,7 @@ import {
 import { programIndex, type Unpacked } from './program';
 import { derivesFrom, enclosingClass, isSelfName, methodOf, resolveName, returnsOf, type CallTarget } from './resolve';
 import type { Env } from './analysis';
+import { handedGradient, type HandedContext } from './handedGradients';
 import { gradientValue, returnsGradients, returnsValueAndGradients, type AutodiffContext } from './autodiff';
 import {
   MAGNITUDE_FUNCTIONS, PASS_THROUGH_FUNCTIONS, PRODUCT_FUNCTIONS, SIGN_FUNCTIONS, isActivationOrForward, isParametersMethod, isShapeAttribute, isSignPreservingReduction,
@@ -449,6 +450,12 @@ export class DirectionAnalyzer {
   private byName(e: Expr, key: string, b: Binding | undefined, allowParam = true): DirTerm[] {
     const last = lastComponent(e) ?? key;
     if (allowParam && this.facts.analyzer.isParam(e) && !isInputName(last)) return [{ kind: 'param', sign: 1 }];
+    // Every call of the function hands this parameter a gradient by data flow, whatever it is called (handedGradients.ts).
+    if (b?.kind === 'param' && e.kind === 'name' && !this.facts.params.has(key)) {
+      const fn = programIndex(this.facts).functionOfScope(b.scope);
+      if (fn && handedGradient(this.handedContext(), fn.body, e.name))
+        return [{ kind: 'grad', sign: 1, source: `${last} (the gradient every call of ${fn.name}() hands in)`, origin: b.span, weak: true }];
+    }
     if (isLearningRateName(last) || isHyperparameterName(last) || startsLikeRegularization(last))
       return [{ kind: 'scalar', sign: numericSign(b?.value) }];
     if (e.kind === 'index' && isKeyedByString(e) && mentionsOptimizerSetting(last)) return [{ kind: 'scalar', sign: 1 }];
@@ -498,6 +505,12 @@ export class DirectionAnalyzer {
     } finally {
       this.judgingCallers.delete(b);
     }
+  }
+
+  private handedCtx?: HandedContext;
+  private handedContext(): HandedContext {
+    const analyzer = this.facts.analyzer;
+    return (this.handedCtx ??= { program: analyzer.program, body: this.facts.module.body, scopes: this.facts.scopes, analyzer, isModule: (x) => analyzer.isModule(x) });
   }
 
   /** Parameters whose callers' arguments are being judged (callersHandNoGradient), against re-entry. */

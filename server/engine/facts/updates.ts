@@ -14,6 +14,8 @@ import { handsOnAsGradient } from './upstreamGradients';
 import { gradientsBesideLoss } from './lossCompanions';
 import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLoss } from './gradientDicts';
 import { growsQueuedEntry } from './gradientQueues';
+import { handedGradient, type HandedContext } from './handedGradients';
+import { stepAccumulators } from './stepAccumulators';
 
 export type UpdateKind =
   /** The parameter itself moves: `W -= lr * dW`. */
@@ -59,6 +61,11 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     // Returned beside a loss that penalizes the weight it is zeros shaped like (lossCompanions.ts).
     const base = baseExpr(target);
     if (base.kind !== 'name' || fnBody === body) return undefined;
+    // A parameter every call of the function hands a gradient (handedGradients.ts).
+    if (isHanded(base)) return {};
+    // A local the function starts, only adds to, and steps another array by (stepAccumulators.ts).
+    const accumulators = stepAccumulators(fnBody);
+    if (accumulators.started.has(base.name) || (accumulators.handed.has(base.name) && isParameterName(scope, base.name))) return {};
     let names = besideLoss.get(fnBody);
     if (!names) besideLoss.set(fnBody, (names = gradientsBesideLoss(fnBody, scopes, analyzer)));
     return names.has(base.name) ? {} : undefined;
@@ -77,12 +84,21 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     if (!names) flowContainers.set(fnBody, (names = gradientDictsBesideLoss(fnBody, scopes, analyzer)));
     return names.has(root);
   };
+  /** A parameter of the function being walked that every call hands a gradient by data flow (handedGradients.ts). */
+  let handedCtx: HandedContext | undefined;
+  const isHanded = (e: Expr): boolean => {
+    if (fnBody === body) return false;
+    const root = e.kind === 'index' ? baseExpr(e) : e;
+    if (root.kind !== 'name') return false;
+    handedCtx ??= { program: analyzer.program, body, scopes, analyzer, isModule: (x) => analyzer.isModule(x) };
+    return handedGradient(handedCtx, fnBody, root.name);
+  };
   /** A local copy of a gradient (`g = p.grad.clamp(-c, c)`, `g = grads[k]`), whatever it is called (gradientDicts.ts). */
   const copies = new Map<Stmt[], Set<string>>();
   const isGradientCopy = (e: Expr): boolean => {
     if (e.kind !== 'name' || fnBody === body) return false;
     let names = copies.get(fnBody);
-    if (!names) copies.set(fnBody, (names = gradientCopies(fnBody, (x) => isGradientLike(x) || inFlowContainer(x), (x) => analyzer.isModule(x))));
+    if (!names) copies.set(fnBody, (names = gradientCopies(fnBody, (x) => isGradientLike(x) || inFlowContainer(x) || isHanded(x), (x) => analyzer.isModule(x))));
     return names.has(e.name);
   };
   const visitStmts = (stmts: Stmt[]): void => {
@@ -1315,4 +1331,14 @@ export function steppedLoopItemField(site: UpdateSite, analyzer: Analyzer, index
   const written = stmt?.kind === 'assign' ? stmt.value : stmt?.kind === 'expr' ? stmt.expr : index.exprBySpan.get(spanKey(site.span));
   if (written && mentions(written, isGradientLike)) return field;
   return site.increment.some((s) => [...s.num, ...s.den].some((f) => mentions(f.expr, isGradientLike))) ? field : undefined;
+}
+
+/** Is `name` a parameter of the function whose scope is `scope` or encloses it (its nearest bindings of that name)? */
+function isParameterName(scope: Scope, name: string): boolean {
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    const bindings = s.bindings.get(name);
+    if (bindings && bindings.length > 0) return bindings.some((b) => b.kind === 'param');
+    if (s.kind === 'function' || s.kind === 'lambda') return false;
+  }
+  return false;
 }
