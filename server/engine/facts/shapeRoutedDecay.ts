@@ -65,6 +65,9 @@ function collect(facts: Facts): ShapeRoutedDecay[] {
       // the knob is there to decay, and the split chose the 1-D tensors for it.
       const decayed = decayOf(local, split.oneD, !!split.other);
       if (!decayed) continue;
+      // An unresolved decay written on both lists is one knob for the whole model, whatever the split was for
+      // (a learning rate per list): NB204's plain form stays silent on an unresolved decay too.
+      if (decayed.value === undefined && split.other && decayOf(local, split.other, true)) continue;
       out.push({ cond: split.cond, list: split.oneD, ...(split.other ? { other: split.other } : {}), opt: decayed.opt, decay: decayed.arg, ...(decayed.value !== undefined ? { value: decayed.value } : {}), ...(undecayed ? { undecayed } : {}) });
     }
   }
@@ -99,6 +102,9 @@ function splitsOf(own: Stmt[]): Split[] {
       if (!split) continue;
       const r = rankTest(split.cond, value, 1);
       if (r === undefined) continue;
+      // The test must set the vectors apart from the matrices: `p.ndim == 0` or `p.dim() == 4` sends both
+      // to one list, which is then no more than the model's parameters (NB204's plain form).
+      if (rankTest(split.cond, value, 2) === r) continue;
       const [oneD, other] = r ? [split.then, split.else] : [split.else, split.then];
       if (oneD === other || (writes.get(oneD) ?? 0) > 2) continue;
       out.push({ cond: split.cond, oneD, other });
@@ -108,7 +114,8 @@ function splitsOf(own: Stmt[]): Split[] {
       if (c.generators.length !== 1 || c.conditions?.length !== 1 || !parametersCall(c.generators[0].iter)) continue;
       const value = loopValue(c.generators[0].target);
       if (!value || c.element.kind !== 'name' || c.element.name !== value) continue;
-      if (rankTest(c.conditions[0], value, 1) !== true) continue;
+      // The list holds the vectors and not every matrix (`p.ndim != 0` keeps them all).
+      if (rankTest(c.conditions[0], value, 1) !== true || rankTest(c.conditions[0], value, 2) === true) continue;
       if ((writes.get(s.targets[0].name) ?? 0) > 1) continue;
       out.push({ cond: c.conditions[0], oneD: s.targets[0].name });
     }
