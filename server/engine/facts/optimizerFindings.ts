@@ -1428,7 +1428,7 @@ function rootStored(facts: Facts, step: OptimizerStep, push: (f: OptimizerFindin
 
 /**
  * A bare local that the loop around its first write (the function, when no loop holds it) gives a new
- * array before that write (`total = torch.zeros_like(g)`, then `total.add_(g * g)`): it starts from zeros
+ * array, unconditionally, before that write (`total = torch.zeros_like(g)`, then `total.add_(g * g)`): it starts from zeros
  * on every pass and carries nothing to the next step, so its root is no stored state.
  */
 function startsOverEachPass(step: OptimizerStep, s: StateUpdate): boolean {
@@ -1437,7 +1437,8 @@ function startsOverEachPass(step: OptimizerStep, s: StateUpdate): boolean {
   const loops = loopsAround(step.fn.body, first);
   if (loops === undefined) return false;
   const body = loops.length > 0 ? loops[loops.length - 1].body : step.fn.body;
-  return ownStatements(body).some((a) => {
+  // Given on every pass: a statement of the loop's own body, not one under an `if` (a start value on the first pass).
+  return body.some((a) => {
     if (a.kind !== 'assign' || a.op || a.targets.length !== 1 || a.targets[0].kind !== 'name' || a.targets[0].name !== s.eq.key || a.span.end > first.start) return false;
     const v = a.value;
     return zeroValue(v) !== undefined || (v.kind === 'call' && v.callee.kind === 'attr' && isShapedLikeCall(v.callee.name)) || (v.kind === 'call' && v.callee.kind === 'name' && isShapedLikeCall(v.callee.name));
