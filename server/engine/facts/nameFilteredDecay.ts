@@ -22,7 +22,8 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { explicitParams, type FunctionDef, type Scope } from './scope';
-import { ownStatements, programIndex, type CallSite } from './program';
+import { fileBodies, ownStatements, programIndex, type CallSite } from './program';
+import { appendSplit, listWrites } from './parameterSplit';
 import { resolveCall } from './resolve';
 import { callName, subExprs, stmtExprs, trainingFacts, type LayerProbe, type TrainingFacts } from './loops';
 import { layerAt, type DecayExemptLayer } from './decayTargets';
@@ -86,8 +87,7 @@ function collect(facts: Facts): MissedNorm[] {
   const seen = new Set<Expr>();
   const index = programIndex(facts);
   // Filters over a model of their own scope: the module's statements and every function of this file.
-  const bodies: { stmts: Stmt[]; fn?: FunctionDef }[] = [{ stmts: facts.module.body }];
-  for (const fn of index.functions) if (fn.span.start >= facts.scopes.root.span.start && fn.span.end <= facts.scopes.root.span.end) bodies.push({ stmts: fn.body, fn });
+  const bodies = fileBodies(facts);
   for (const { stmts, fn } of ownText ? bodies : []) {
     for (const f of filtersOf(facts, stmts, fn)) {
       if (seen.has(f.cond) || isParamOf(f.fn, f.model)) continue;
@@ -152,16 +152,10 @@ function findFilters(facts: Facts, stmts: Stmt[], fn: FunctionDef | undefined): 
   const groups: Group[] = [];
   const assigned = new Map<string, Expr[]>();
   // How often a name is written: assigned (`xs = []`, `a, b = [], []`, `xs += more`) or changed by a method (`xs.append(p)`).
-  const writes = new Map<string, number>();
-  const bump = (t: Expr): void => {
-    if (t.kind === 'name') writes.set(t.name, (writes.get(t.name) ?? 0) + 1);
-    else if (t.kind === 'seq') t.items.forEach(bump);
-  };
+  const writes = listWrites(own);
   const loops: (Stmt & { kind: 'for' })[] = [];
   for (const s of own) {
     if (s.kind === 'for') loops.push(s);
-    if (s.kind === 'assign') s.targets.forEach(bump);
-    if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr') bump(s.expr.callee.object);
     if (s.kind === 'assign' && !s.op && s.targets.length === 1 && s.targets[0].kind === 'name') {
       const list = assigned.get(s.targets[0].name) ?? [];
       list.push(s.value);
@@ -203,30 +197,9 @@ function findFilters(facts: Facts, stmts: Stmt[], fn: FunctionDef | undefined): 
     const pair = namePair(loop.target);
     const model = namedParametersOf(loop.iter);
     if (!pair || !model) continue;
-    const body = loop.body;
-    let split: { cond: Expr; then: string; else: string } | undefined;
-    let clean = true;
-    for (let i = 0; i < body.length; i++) {
-      const s = body[i];
-      if (s.kind !== 'block' || s.label !== 'if') {
-        clean = false;
-        break;
-      }
-      const next = body[i + 1];
-      const thenList = s.heads.length === 1 ? appendedTo(s.body, pair.value) : undefined;
-      const elseList = next && next.kind === 'block' && next.label === 'if' && next.heads.length === 0 ? appendedTo(next.body, pair.value) : undefined;
-      if (thenList && elseList && !split) {
-        split = { cond: s.heads[0], then: thenList, else: elseList };
-        i++;
-        continue;
-      }
-      // A guard (`if not p.requires_grad: continue`) that does not read the name.
-      // (`continue` is not lowered: the guard is an `if` with an empty body.)
-      if (s.heads.length === 1 && s.body.length === 0 && !mentions(s.heads[0], pair.name)) continue;
-      clean = false;
-      break;
-    }
-    if (!clean || !split) continue;
+    // A guard (`if not p.requires_grad: continue`) that does not read the name.
+    const split = appendSplit(loop.body, pair.value, (cond) => !mentions(cond, pair.name));
+    if (!split) continue;
     // Each list is built by its start and the loop's append alone: a list moved or grown afterwards
     // (`no_decay += [p for p in decay if p.ndim == 1]`) holds more than the filter chose.
     if ((writes.get(split.then) ?? 0) > 2 || (writes.get(split.else) ?? 0) > 2) continue;
@@ -267,15 +240,6 @@ function opposite(a: Expr, b: Expr, source: (e: Expr) => string): boolean {
   if (a.kind === 'unary' && a.op === 'not') return source(a.arg) === source(b);
   if (b.kind === 'unary' && b.op === 'not') return source(b.arg) === source(a);
   return false;
-}
-
-/** `xs.append(p)` as a branch's only statement: `xs`. */
-function appendedTo(body: Stmt[], value: string): string | undefined {
-  if (body.length !== 1 || body[0].kind !== 'expr') return undefined;
-  const e = body[0].expr;
-  if (e.kind !== 'call' || e.callee.kind !== 'attr' || e.callee.name !== 'append' || e.callee.object.kind !== 'name' || e.args.length !== 1) return undefined;
-  const a = e.args[0];
-  return a.kind === 'name' && a.name === value ? e.callee.object.name : undefined;
 }
 
 function mentions(e: Expr, name: string): boolean {

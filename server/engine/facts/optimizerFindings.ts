@@ -7,7 +7,7 @@ import type { Facts } from './index';
 import { ownStatements, programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
 import { assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
-import { CONSTRUCTOR_METHODS, entryReadByGet, isDictConstructor, isNoneLiteral, parameterGradientKeys, zeroValue } from './catalogue';
+import { CONSTRUCTOR_METHODS, entryReadByGet, isDictConstructor, isNoneLiteral, isShapedLikeCall, parameterGradientKeys, zeroValue } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
@@ -1392,6 +1392,7 @@ function rootStored(facts: Facts, step: OptimizerStep, push: (f: OptimizerFindin
     if (root.atom.k !== 'fn') continue;
     const split = splitSelf(root.atom.args[0], s.eq.key);
     if (!split || split.self.length === 0) continue;
+    if (startsOverEachPass(step, s)) continue;
     const beta = linearSymbol(split.self);
     // ε inside the root (`acc.add_(eps).sqrt_()`) is a constant term, not a tensor the state averages.
     const groups = groupByTensor(split.rest, new Set(beta !== undefined ? [beta] : [])).filter((a) => a.x.some((m) => m.fs.length > 0));
@@ -1423,6 +1424,25 @@ function rootStored(facts: Facts, step: OptimizerStep, push: (f: OptimizerFindin
       corrected: [{ kind: 'average', key: s.eq.key, terms: [{ coef: split.self, x: sym(s.eq.key) }, { coef: tensors[0].b, x: tensors[0].x }] }, ...rooted(reader, s.eq.key)],
     });
   }
+}
+
+/**
+ * A bare local that the loop around its first write (the function, when no loop holds it) gives a new
+ * array, unconditionally, before that write (`total = torch.zeros_like(g)`, then `total.add_(g * g)`): it starts from zeros
+ * on every pass and carries nothing to the next step, so its root is no stored state.
+ */
+function startsOverEachPass(step: OptimizerStep, s: StateUpdate): boolean {
+  if (s.eq.target.kind !== 'name' || s.eq.target.name !== s.eq.key) return false;
+  const first = s.eq.spans[0];
+  const loops = loopsAround(step.fn.body, first);
+  if (loops === undefined) return false;
+  const body = loops.length > 0 ? loops[loops.length - 1].body : step.fn.body;
+  // Given on every pass: a statement of the loop's own body, not one under an `if` (a start value on the first pass).
+  return body.some((a) => {
+    if (a.kind !== 'assign' || a.op || a.targets.length !== 1 || a.targets[0].kind !== 'name' || a.targets[0].name !== s.eq.key || a.span.end > first.start) return false;
+    const v = a.value;
+    return zeroValue(v) !== undefined || (v.kind === 'call' && v.callee.kind === 'attr' && isShapedLikeCall(v.callee.name)) || (v.kind === 'call' && v.callee.kind === 'name' && isShapedLikeCall(v.callee.name));
+  });
 }
 
 /**

@@ -71,6 +71,14 @@ export function startsInFile(facts: Facts, span: Span): boolean {
   return span.start >= start && span.start < start + facts.text.length + 1;
 }
 
+/** The module's statements and every function written in this file, each with its own body (nameFilteredDecay.ts, shapeRoutedDecay.ts). */
+export function fileBodies(facts: Facts): { stmts: Stmt[]; fn?: FunctionDef }[] {
+  const bodies: { stmts: Stmt[]; fn?: FunctionDef }[] = [{ stmts: facts.module.body }];
+  const root = facts.scopes.root.span;
+  for (const fn of programIndex(facts).functions) if (fn.span.start >= root.start && fn.span.end <= root.end) bodies.push({ stmts: fn.body, fn });
+  return bodies;
+}
+
 const cache = new WeakMap<Facts, ProgramIndex>();
 
 export function programIndex(facts: Facts): ProgramIndex {

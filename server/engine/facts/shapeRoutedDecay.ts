@@ -8,18 +8,21 @@
 // Decided by the condition's value for a tensor of one dimension: a shape test (`p.ndim == 2`,
 // `p.dim() >= 2`, `len(p.shape) > 1`; catalogue.ts `tensorRankOf`) is evaluated, every other test
 // (a name, `requires_grad`) is unknown, and `and`/`or`/`not` combine them in three values. Only a
-// condition decided by its shape tests alone routes the 1-D tensors; the list that receives them
+// condition decided by its shape tests alone routes the 1-D tensors, and only one that may send a
+// matrix elsewhere (`p.ndim == 0`, `p.dim() == 4` deal both to one list: no split of vectors); guards
+// before the split must not read the tensor's size (`if p.ndim < 2: continue`). The list that receives them
 // must be the whole `params` of a torch optimizer with an explicit positive `weight_decay`, or of a
 // param group with one. A decay written but not resolved (`config.weight_decay` of a config handed
 // in) counts for a loop that splits the parameters into two lists (the split chose the 1-D tensors
-// for the knob), not for a lone comprehension. Nothing else is followed: a list grown afterwards, a list passed
+// for the knob) unless the other list has a decay too, not for a lone comprehension. Nothing else is followed: a list grown afterwards, a list passed
 // anywhere else, or a decay known to be 0 stays silent.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
-import { ownStatements, programIndex } from './program';
-import type { FunctionDef } from './scope';
+import { fileBodies, ownStatements, programIndex } from './program';
+import { appendSplit, listWrites } from './parameterSplit';
 import { frameworkFacts, type Arg, type OptimizerFact } from './frameworks';
-import { TORCH_NAMED_PARAMETERS, TORCH_PARAMETERS, tensorRankOf } from './catalogue';
+import { TORCH_NAMED_PARAMETERS, TORCH_PARAMETERS, isSizeAttribute, tensorRankOf } from './catalogue';
+import { forEachChild } from './scope';
 
 export interface ShapeRoutedDecay {
   /** The condition that decides where a parameter goes. */
@@ -52,9 +55,7 @@ function collect(facts: Facts): ShapeRoutedDecay[] {
   const optimizers = frameworkFacts(facts).optimizers.filter((o) => o.framework === 'torch');
   if (optimizers.length === 0) return [];
   const out: ShapeRoutedDecay[] = [];
-  const bodies: { stmts: Stmt[]; fn?: FunctionDef }[] = [{ stmts: facts.module.body }];
-  for (const fn of programIndex(facts).functions) if (fn.span.start >= facts.scopes.root.span.start && fn.span.end <= facts.scopes.root.span.end) bodies.push({ stmts: fn.body, fn });
-  for (const { stmts, fn } of bodies) {
+  for (const { stmts, fn } of fileBodies(facts)) {
     const own = ownStatements(stmts);
     const span: Span = fn ? fn.span : facts.scopes.root.span;
     const local = optimizers.filter((o) => o.call.span.start >= span.start && o.call.span.end <= span.end && (fn || !programIndex(facts).functions.some((f) => o.call.span.start >= f.span.start && o.call.span.end <= f.span.end)));
@@ -65,6 +66,9 @@ function collect(facts: Facts): ShapeRoutedDecay[] {
       // the knob is there to decay, and the split chose the 1-D tensors for it.
       const decayed = decayOf(local, split.oneD, !!split.other);
       if (!decayed) continue;
+      // An unresolved decay written on both lists is one knob for the whole model, whatever the split was for
+      // (a learning rate per list): NB204's plain form stays silent on an unresolved decay too.
+      if (decayed.value === undefined && split.other && decayOf(local, split.other, true)) continue;
       out.push({ cond: split.cond, list: split.oneD, ...(split.other ? { other: split.other } : {}), opt: decayed.opt, decay: decayed.arg, ...(decayed.value !== undefined ? { value: decayed.value } : {}), ...(undecayed ? { undecayed } : {}) });
     }
   }
@@ -82,23 +86,18 @@ interface Split {
 function splitsOf(own: Stmt[]): Split[] {
   const out: Split[] = [];
   // How often each name is written: a list changed after the split holds more than the split chose.
-  const writes = new Map<string, number>();
-  const bump = (t: Expr): void => {
-    if (t.kind === 'name') writes.set(t.name, (writes.get(t.name) ?? 0) + 1);
-    else if (t.kind === 'seq') t.items.forEach(bump);
-  };
-  for (const s of own) {
-    if (s.kind === 'assign') s.targets.forEach(bump);
-    if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr') bump(s.expr.callee.object);
-  }
+  const writes = listWrites(own);
   for (const s of own) {
     if (s.kind === 'for') {
       const value = loopValue(s.target);
       if (!value || !parametersCall(s.iter)) continue;
-      const split = loopSplit(s.body, value);
+      const split = appendSplit(s.body, value, (guard) => !readsSize(guard, value));
       if (!split) continue;
       const r = rankTest(split.cond, value, 1);
       if (r === undefined) continue;
+      // The test must set the vectors apart from the matrices: `p.ndim == 0` or `p.dim() == 4` sends both
+      // to one list, which is then no more than the model's parameters (NB204's plain form).
+      if (rankTest(split.cond, value, 2) === r) continue;
       const [oneD, other] = r ? [split.then, split.else] : [split.else, split.then];
       if (oneD === other || (writes.get(oneD) ?? 0) > 2) continue;
       out.push({ cond: split.cond, oneD, other });
@@ -108,7 +107,8 @@ function splitsOf(own: Stmt[]): Split[] {
       if (c.generators.length !== 1 || c.conditions?.length !== 1 || !parametersCall(c.generators[0].iter)) continue;
       const value = loopValue(c.generators[0].target);
       if (!value || c.element.kind !== 'name' || c.element.name !== value) continue;
-      if (rankTest(c.conditions[0], value, 1) !== true) continue;
+      // The list holds the vectors and not every matrix (`p.ndim != 0` keeps them all).
+      if (rankTest(c.conditions[0], value, 1) !== true || rankTest(c.conditions[0], value, 2) === true) continue;
       if ((writes.get(s.targets[0].name) ?? 0) > 1) continue;
       out.push({ cond: c.conditions[0], oneD: s.targets[0].name });
     }
@@ -128,33 +128,20 @@ function parametersCall(iter: Expr): boolean {
   return iter.kind === 'call' && iter.callee.kind === 'attr' && (iter.callee.name === TORCH_PARAMETERS || iter.callee.name === TORCH_NAMED_PARAMETERS) && iter.args.length === 0 && iter.kwargs.length === 0;
 }
 
-/** `if COND: a.append(p) else: b.append(p)`, after guards that do not read the tensor. */
-function loopSplit(body: Stmt[], value: string): { cond: Expr; then: string; else: string } | undefined {
-  let split: { cond: Expr; then: string; else: string } | undefined;
-  for (let i = 0; i < body.length; i++) {
-    const s = body[i];
-    if (s.kind !== 'block' || s.label !== 'if') return undefined;
-    const next = body[i + 1];
-    const thenList = s.heads.length === 1 ? appendedTo(s.body, value) : undefined;
-    const elseList = next && next.kind === 'block' && next.label === 'if' && next.heads.length === 0 ? appendedTo(next.body, value) : undefined;
-    if (thenList && elseList && !split) {
-      split = { cond: s.heads[0], then: thenList, else: elseList };
-      i++;
-      continue;
-    }
-    // A guard with an empty body (`if p.grad is None: continue`; `continue` is not lowered).
-    if (s.heads.length === 1 && s.body.length === 0) continue;
-    return undefined;
-  }
-  return split;
-}
-
-function appendedTo(body: Stmt[], value: string): string | undefined {
-  if (body.length !== 1 || body[0].kind !== 'expr') return undefined;
-  const e = body[0].expr;
-  if (e.kind !== 'call' || e.callee.kind !== 'attr' || e.callee.name !== 'append' || e.callee.object.kind !== 'name' || e.args.length !== 1) return undefined;
-  const a = e.args[0];
-  return a.kind === 'name' && a.name === value ? e.callee.object.name : undefined;
+/**
+ * Whether a guard reads the tensor's size (`p.ndim`, `p.shape`, `p.numel()`, `len(p)`): such a guard
+ * (`if p.ndim < 2: continue`) may keep the one-dimensional tensors from both lists. Flags
+ * (`p.requires_grad`, `p.grad is None`) and the tensor itself (`p in seen`) are not its size.
+ */
+function readsSize(e: Expr, value: string): boolean {
+  const isValue = (x: Expr): boolean => x.kind === 'name' && x.name === value;
+  if (e.kind === 'attr' && isValue(e.object)) return isSizeAttribute(e.name);
+  if (e.kind === 'call' && ((e.callee.kind === 'attr' && isValue(e.callee.object)) || e.args.some(isValue))) return true;
+  let found = false;
+  forEachChild(e, (c) => {
+    if (!found && readsSize(c, value)) found = true;
+  });
+  return found;
 }
 
 const FLIP: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '==': '==', '!=': '!=' };
