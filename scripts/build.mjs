@@ -5,7 +5,10 @@ import * as esbuild from 'esbuild';
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { transpileFiles } from './transpileWorker.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -13,8 +16,8 @@ const dist = path.join(root, 'dist');
 const production = process.argv.includes('--production');
 
 // Tests and the unbundled engine go to out/ for mocha: each TypeScript file of client/, server/,
-// test/ and bench/ transpiled on its own by TypeScript's transpiler (about 7 s of CPU for all of
-// them from scratch, where tsc took 22 s to type-check and emit), only those changed since the last build
+// test/ and bench/ transpiled on its own by TypeScript's transpiler (about 10 s of CPU for all of
+// them from scratch on two threads, where tsc took 22 s on one to type-check and emit), only those changed since the last build
 // (out/.transpile-inputs.json); the output of a source deleted since is removed. The type-check is
 // tsc's (`tsc -p . --noEmit`, incremental through out/tsconfig.tsbuildinfo): run here beside the
 // transpile and the bundles, unless `--no-typecheck` is given; `npm test` (scripts/test.mjs) passes it and runs the
@@ -60,7 +63,7 @@ function typescriptSources() {
 async function transpile() {
   const record = path.join(outDir, '.transpile-inputs.json');
   const sources = typescriptSources();
-  const kind = JSON.stringify({ typescript: require(require.resolve('typescript/package.json', { paths: [root] })).version, script: stamp(new URL(import.meta.url).pathname), tsconfig: stamp(path.join(root, 'tsconfig.json')) });
+  const kind = JSON.stringify({ typescript: require(require.resolve('typescript/package.json', { paths: [root] })).version, script: stamp(new URL(import.meta.url).pathname), worker: stamp(new URL('./transpileWorker.mjs', import.meta.url).pathname), tsconfig: stamp(path.join(root, 'tsconfig.json')) });
   let last = { kind: '', inputs: {} };
   try {
     last = JSON.parse(readFileSync(record, 'utf8'));
@@ -77,23 +80,24 @@ async function transpile() {
     // Per file, with TypeScript's own transpiler (ts.transpileModule: tsc's emit without the
     // type-checker, so imports used only as types are dropped by syntax): the same CommonJS as tsc
     // makes, whose exports are plain properties. esbuild would be ten times faster, but its exports
-    // are getters, which cost the engine about a tenth more CPU in every test (each call into
-    // another module goes through one) and which tests cannot replace with spies.
-    const ts = require(require.resolve('typescript', { paths: [root] }));
-    const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} });
-    const compilerOptions = { ...config.options, sourceMap: true, inlineSources: false };
-    for (const [i, source] of changed.entries()) {
-      // Now and then the event loop runs, so the esbuild process gets its requests meanwhile.
-      if (i % 16 === 0) await new Promise((resolve) => setImmediate(resolve));
-      const file = path.join(root, source);
-      const output = outputOf(source);
-      const { outputText, sourceMapText } = ts.transpileModule(readFileSync(file, 'utf8'), { compilerOptions, fileName: file });
-      const map = JSON.parse(sourceMapText);
-      map.file = path.basename(output);
-      map.sources = [path.relative(path.dirname(output), file).split(path.sep).join('/')];
-      mkdirSync(path.dirname(output), { recursive: true });
-      writeFileSync(output, outputText);
-      writeFileSync(`${output}.map`, JSON.stringify(map));
+    // are getters, which cost the engine CPU in every test (each call into another module goes
+    // through one) and which tests cannot replace with spies. Many files: on a thread per core (two
+    // at most: TypeScript's loading costs each thread about 0.3 s), in scripts/transpileWorker.mjs.
+    const jobs = changed.map((source) => [source, outputOf(source)]);
+    const threads = jobs.length < 40 ? 1 : Math.min(2, availableParallelism());
+    if (threads === 1) transpileFiles(root, jobs);
+    else {
+      const worker = new URL('./transpileWorker.mjs', import.meta.url);
+      await Promise.all(
+        Array.from({ length: threads }, (_, t) =>
+          new Promise((resolve, reject) => {
+            const thread = new Worker(worker, { workerData: { root, jobs: jobs.filter((_, i) => i % threads === t) } });
+            thread.on('message', resolve);
+            thread.on('error', reject);
+            thread.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`a transpile thread exited with ${code}`))));
+          }),
+        ),
+      );
     }
   }
   mkdirSync(outDir, { recursive: true });
