@@ -2,13 +2,13 @@
 // tree-sitter WASM files beside them, transpiles the tests and the engine into out/ for mocha, and
 // type-checks everything (tsc). Bundles and out/ files whose inputs did not change are kept.
 import * as esbuild from 'esbuild';
-import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { transpileFiles } from './transpileWorker.mjs';
+import { typecheck as runTypecheck } from './typecheck.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -19,21 +19,12 @@ const production = process.argv.includes('--production');
 // test/ and bench/ transpiled on its own by TypeScript's transpiler (about 10 s of CPU for all of
 // them from scratch on two threads, where tsc took 22 s on one to type-check and emit), only those changed since the last build
 // (out/.transpile-inputs.json); the output of a source deleted since is removed. The type-check is
-// tsc's (`tsc -p . --noEmit`, incremental through out/tsconfig.tsbuildinfo): run here beside the
+// tsc's (`tsc -p . --noEmit`, skipped when nothing it reads changed since it passed: scripts/typecheck.mjs): run here beside the
 // transpile and the bundles, unless `--no-typecheck` is given; `npm test` (scripts/test.mjs) passes it and runs the
 // type-check beside mocha instead.
 const outDir = path.join(root, 'out');
 const typecheck = !process.argv.includes('--no-tests') && !process.argv.includes('--no-typecheck');
-const typechecked = !typecheck
-  ? Promise.resolve(true)
-  : new Promise((resolve) => {
-      const tsc = spawn(process.execPath, [require.resolve('typescript/bin/tsc', { paths: [root] }), '-p', root, '--noEmit'], { stdio: 'inherit' });
-      tsc.on('error', (error) => {
-        console.error(`tsc could not start: ${error.message}`);
-        resolve(false);
-      });
-      tsc.on('exit', (code) => resolve(code === 0));
-    });
+const typechecked = typecheck ? runTypecheck(root, 'inherit').then((result) => result.ok) : Promise.resolve(true);
 
 /** size:mtime of a file, or 'missing'. */
 function stamp(file) {
