@@ -1,5 +1,5 @@
 // `npm test`: the build without its type-check (`scripts/build.mjs --no-typecheck`: the bundles and
-// out/, transpiled by esbuild), then mocha (`.mocharc.cjs`, its two workers; arguments after `--`
+// out/, transpiled file by file by TypeScript's transpileModule), then mocha (`.mocharc.cjs`, its two workers; arguments after `--`
 // go to mocha) and the type-check (`tsc -p . --noEmit`) at the same time. tsc is one thread for
 // about 18 s of CPU from scratch (none when nothing it reads changed: scripts/typecheck.mjs), which
 // before sat alone in front of mocha's two workers with one core idle; beside them, the three
