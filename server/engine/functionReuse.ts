@@ -18,8 +18,8 @@
 //      (lower/reuse.ts: same IR, spans moved), so its own code is the same. A statement with a
 //      syntax error, or one tree-sitter parsed anew, is lowered again: a changed statement.
 //   3. Its cone holds no changed statement: a statement reads the statements that bind, at module
-//      level or as a function or class anywhere, a name its text mentions (a comment's or a string's
-//      word counts too), and what those read, transitively. And no statement of its cone binds a
+//      level or as a function, class or instance field (`self.x`) anywhere, a name its text mentions
+//      (a comment's or a string's word counts too), and what those read, transitively. And no statement of its cone binds a
 //      name a changed statement mentions (a changed caller or reader, which scans by name such as
 //      `callsTo` reach), import names aside (they are file-wide, condition 1). Changed statements
 //      are those of either version without a counterpart in the other.
@@ -226,6 +226,8 @@ function unitNames(parsed: ParsedFile): { bound: Set<string>[]; mentioned: Set<s
   for (const s of scopes) {
     for (const [name, fn] of s.functions) bind(name, fn.span.start);
     for (const [name, cls] of s.classes) bind(name, cls.span.start);
+    // An instance's fields (`self.cache = …` in any method): a class with bases may have its state kept by statements of the whole file.
+    for (const [key, list] of s.members) for (const b of list) for (const part of key.split('.').slice(1)) bind(part, b.span.start);
   }
   names = { bound, mentioned };
   namesCache.set(parsed, names);
