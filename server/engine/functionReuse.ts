@@ -52,14 +52,18 @@ const previousOf = new WeakMap<ParsedFile, KeptFacts>();
 
 /** Links a session's new parse to its last version's facts (lintDocumentSteps). */
 export function linkVersions(parsed: ParsedFile, previous: KeptFacts | undefined): void {
-  if (enabled && previous) previousOf.set(parsed, previous);
+  if (!enabled || !previous) return;
+  // One version back only: an older link would keep every version alive.
+  previousOf.delete(previous.parsed);
+  previousOf.set(parsed, previous);
 }
 
 /** Per query, per top-level statement of this version, the functions (by their place in the statement) that found nothing. */
 const nothingFound = new WeakMap<Facts, Map<string, Map<Stmt, Set<string>>>>();
 
 interface Plan {
-  previous: KeptFacts;
+  /** What the previous version's facts found nothing in (not the facts: a plan keeps no older version alive). */
+  previous: Map<string, Map<Stmt, Set<string>>> | undefined;
   /** This version's top-level statements whose answers may be reused, with their previous statement. */
   reusable: Map<Stmt, Stmt>;
 }
@@ -75,7 +79,7 @@ export function foundNothingBefore(facts: Facts, query: string, fn: FunctionDef)
   if (!place) return false;
   const old = plan.reusable.get(place.unit);
   if (!old) return false;
-  const reused = nothingFound.get(plan.previous.facts)?.get(query)?.get(old)?.has(place.key) ?? false;
+  const reused = plan.previous?.get(query)?.get(old)?.has(place.key) ?? false;
   if (reused) reuseCounts.reused++;
   return reused;
 }
@@ -131,6 +135,7 @@ function makePlan(facts: Facts): Plan | undefined {
   const parsed = facts.program.parsedOf({ start: facts.file.base, end: facts.file.base });
   const previous = parsed && previousOf.get(parsed);
   if (!parsed || !previous) return undefined;
+  previousOf.delete(parsed);
   const old = previous.parsed;
   if (parsed.language !== 'python' || old.language !== 'python' || parsed.file.base !== old.file.base) return undefined;
   if (parsed.module.truncated || old.module.truncated) return undefined;
@@ -195,7 +200,7 @@ function makePlan(facts: Facts): Plan | undefined {
     const o = counterpart.get(body[i]);
     if (o && !affected.has(i)) reusable.set(body[i], o);
   }
-  return { previous, reusable };
+  return { previous: nothingFound.get(previous.facts), reusable };
 }
 
 function someIn(set: ReadonlySet<string>, of: ReadonlySet<string>): boolean {
