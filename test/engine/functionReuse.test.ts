@@ -11,7 +11,7 @@
 // each chosen rule folder's Python fixtures joined into one file.
 //
 // By default a sample runs (a few seconds). A long run, by hand:
-//   NABLA_REUSE_DIRS=all NABLA_REUSE_SEEDS=3 NABLA_REUSE_EDITS=25 npx mocha --no-config --timeout 0 out/test/engine/functionReuse.test.js
+//   NABLA_REUSE_DIRS=all (or NB401,NB407,…) NABLA_REUSE_SEEDS=3 NABLA_REUSE_EDITS=25 npx mocha --no-config --timeout 0 out/test/engine/functionReuse.test.js
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -28,7 +28,8 @@ const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
 const seeds = Math.max(1, Number(process.env.NABLA_REUSE_SEEDS ?? 1));
 const edits = Math.max(1, Number(process.env.NABLA_REUSE_EDITS ?? 6));
-const dirs = process.env.NABLA_REUSE_DIRS === 'all' ? fs.readdirSync(fixturesDir).filter((d) => /^NB\d+$/.test(d)) : ['NB407'];
+const chosen = process.env.NABLA_REUSE_DIRS;
+const dirs = chosen === 'all' ? fs.readdirSync(fixturesDir).filter((d) => /^NB\d+$/.test(d)) : chosen ? chosen.split(',') : ['NB407'];
 /** Fixtures joined per folder: all of them in a long run, a few by default (npm test). */
 const perFolder = process.env.NABLA_REUSE_DIRS ? Infinity : 6;
 
