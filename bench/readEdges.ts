@@ -34,7 +34,6 @@ import type { Stmt } from '../server/engine/ir';
 import { runSteps } from '../server/engine/stepwise';
 import { keystrokeText, typeIntoName } from './keystrokes';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const programModule = require('../server/engine/facts/program') as { programIndex: (facts: Facts) => ProgramIndex };
 
 const reads: number[] = []; // pairs: asker offset, answer offset
