@@ -27,11 +27,11 @@ import { random, seedOf } from './editCorpus';
 const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
 const seeds = Math.max(1, Number(process.env.NABLA_REUSE_SEEDS ?? 1));
-const edits = Math.max(1, Number(process.env.NABLA_REUSE_EDITS ?? 6));
+const edits = Math.max(1, Number(process.env.NABLA_REUSE_EDITS ?? 5));
 const chosen = process.env.NABLA_REUSE_DIRS;
 const dirs = chosen === 'all' ? fs.readdirSync(fixturesDir).filter((d) => /^NB\d+$/.test(d)) : chosen ? chosen.split(',') : ['NB407'];
 /** Fixtures joined per folder: all of them in a long run, a few by default (npm test). */
-const perFolder = process.env.NABLA_REUSE_DIRS ? Infinity : 6;
+const perFolder = process.env.NABLA_REUSE_DIRS ? Infinity : 5;
 
 const updateLines = [
   'v = mu * v - lr * g',
@@ -134,7 +134,7 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
   });
   for (let seed = 1; seed <= seeds; seed++) {
     it(`the long training script after random edits (seed ${seed})`, () => {
-      check('train_long.py', trainingScriptOfLines(process.env.NABLA_REUSE_DIRS ? 3000 : 400), seed, edits);
+      check('train_long.py', trainingScriptOfLines(process.env.NABLA_REUSE_DIRS ? 3000 : 300), seed, edits);
     });
     it(`a generated file after random edits (seed ${seed})`, () => {
       check('generated.py', pythonFileOfLines(process.env.NABLA_REUSE_DIRS ? 1500 : 200, seed), seed, edits);
@@ -149,7 +149,7 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
   }
 
   it('reuses answers on the bench keystroke (a character typed into a name)', () => {
-    const lines = trainingScriptOfLines(400).split('\n');
+    const lines = trainingScriptOfLines(300).split('\n');
     const parses = new ParseCache(1, 1);
     runSteps(lintDocumentSteps(lines.join('\n'), { language: 'python' }, parses));
     const before = { ...reuseCounts };
