@@ -5,6 +5,7 @@
 // program (server/engine/program.ts), because they can depend on other files.
 import type { Edit, Tree } from 'web-tree-sitter';
 import { findCommentMath, type CommentMath } from './commentMath';
+import type { KeptFacts } from './functionReuse';
 import type { KeptRun, MovedFrom } from './earlyCutoff';
 import type { Facts } from './facts';
 import { ScopeBuilder } from './facts/scope';
@@ -65,6 +66,8 @@ export class ParseCache {
   private readonly kept: KeptParse[] = [];
   /** The rules' last run on this document, for the next version to reuse when its edit changed no IR (earlyCutoff.ts). */
   lastRun?: KeptRun;
+  /** The facts of the last version whose rules ran, for the next version's per-function answers (functionReuse.ts). */
+  lastFacts?: KeptFacts;
 
   constructor(
     private readonly keptTrees = 3,
@@ -151,6 +154,7 @@ export class ParseCache {
   /** Frees every kept tree (and forgets the last run). */
   clear(): void {
     this.lastRun = undefined;
+    this.lastFacts = undefined;
     for (const entry of this.kept.splice(0)) entry.tree.delete();
   }
 }

@@ -8,6 +8,7 @@ import { collectErrors } from './lower/common';
 import { initParsers, parse, ParseGaveUp, type WasmLoader } from './parse';
 import { Program } from './program';
 import type { Project } from './project';
+import { linkVersions } from './functionReuse';
 import { movedRun, runKey } from './earlyCutoff';
 import { fileIdOf, looksBinary, makeSourceFile, type SourceFile } from './source';
 import { runSteps, type Steps } from './stepwise';
@@ -200,9 +201,13 @@ function* lintUncached(text: string, options: LintOptions & { maxFileSize?: numb
   // A session's document whose edit changed no IR: the last run's findings, moved (earlyCutoff.ts).
   const key = parses && reusesKept() ? runKey(options) : undefined;
   const moved = key === undefined ? undefined : movedRun(parses!.lastRun, parsed, key, () => program.facts(parsed));
+  // A lone document's functions whose code and cone the edit left alone keep their answers (functionReuse.ts).
+  const session = key !== undefined && !options.cells;
+  if (session && !moved) linkVersions(parsed, parses!.lastFacts);
   const run = moved?.run ?? (yield* ruleSteps(program, parsed, options));
   const analysis = moved?.analysis ?? { ...parsed, facts: program.facts(parsed) };
   if (key !== undefined) parses!.lastRun = { parsed, run, key, analysis };
+  if (session && !moved) parses!.lastFacts = { parsed, facts: analysis.facts };
   const outcome = outcomeFor(program, parsed, [run], options, () => '');
   return moved ? { outcome, analysis, reused: true } : { outcome, analysis };
 }

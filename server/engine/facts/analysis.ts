@@ -279,6 +279,11 @@ export class Analyzer {
     this.stateKeys.set(file.id, state);
   }
 
+  /** What facts/index.ts registered for a file: the sets every isParam and state question of it reads (functionReuse.ts compares versions by them). */
+  registrationsOf(file: SourceFile): { params?: ReadonlySet<string>; locals?: ReadonlyMap<string, readonly Span[]>; state?: StateTargets; stepped?: ReadonlySet<string> } {
+    return { params: this.paramKeys.get(file.id), locals: this.localParamKeys.get(file.id), state: this.stateKeys.get(file.id), stepped: this.steppedItemFields.get(file.id) };
+  }
+
   /** Drops memoized classifications (they depend on the parameter sets, which grow while facts are built). */
   forgetCache(): void {
     this.memo.clear();

@@ -11,6 +11,7 @@ import type { Facts } from './index';
 import { forEachChild, ifChainAt, someExpr, type FunctionDef } from './scope';
 import { isSelfName, resolveCall } from './resolve';
 import { programIndex, definedInFile, walkAll } from './program';
+import { foundNothing, foundNothingBefore } from '../functionReuse';
 import { exprKey } from './keys';
 import { trimSpan } from './steps';
 import { isHyperparameterKey, isHyperparameterName, isLearningRateName } from './roles';
@@ -93,11 +94,19 @@ export function unstoredStates(facts: Facts): UnstoredState[] {
   for (const fn of index.functions) {
     if (!definedInFile(facts, fn) || fn.body.length === 0) continue;
     if (!assignsComputedLocal(fn.body)) continue;
+    // A function whose walk found nothing in the document's previous version, with its code and cone unchanged (functionReuse.ts).
+    if (foundNothingBefore(facts, 'unstoredStates', fn)) {
+      foundNothing(facts, 'unstoredStates', fn);
+      continue;
+    }
+    let own: UnstoredState[] = [];
     try {
-      found.push(...new StepWalk(facts, fn).run());
+      own = new StepWalk(facts, fn).run();
     } catch (e) {
       if (!(e instanceof PolyOverflow)) throw e;
     }
+    if (own.length === 0) foundNothing(facts, 'unstoredStates', fn);
+    found.push(...own);
   }
   found = found.filter((f) => f.misdirected !== undefined || (f.unused ? !readElsewhere(facts, f, f.unused.fn) : !writtenElsewhere(facts, f)));
   cache.set(facts, found);

@@ -1040,6 +1040,14 @@ export class StateTargets {
   get size(): number {
     return this.where.size;
   }
+
+  /** Every key with the function spans it is state (or a preconditioner) in: what the file registered (functionReuse.ts compares versions by it). */
+  entries(): { key: string; preconditioner: boolean; spans: readonly Span[] }[] {
+    const out: { key: string; preconditioner: boolean; spans: readonly Span[] }[] = [];
+    for (const [key, spans] of this.where) out.push({ key, preconditioner: false, spans });
+    for (const [key, spans] of this.preconditioners) out.push({ key, preconditioner: true, spans });
+    return out;
+  }
 }
 
 /**

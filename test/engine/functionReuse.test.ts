@@ -1,0 +1,164 @@
+// Randomized differential test of the per-function answers a session keeps from its document's
+// previous version (server/engine/functionReuse.ts): after each random edit, the lint made as the
+// language server makes it (`lintDocumentSteps` with the document's ParseCache) must equal a fresh
+// lint of the same text (outcome: code, range, message, related, fix, math; notices), and so must
+// the reused fact itself (`unstoredStates`), compared field by field.
+//
+// Edits are code edits, most of them reaching other functions: a character typed into a name or at
+// the end of a line's last name (the bench's keystroke), characters deleted, a line inserted from
+// update code, a line deleted or duplicated, a name replaced by another name of the file (which
+// links two functions, or unlinks them). Texts: the bench's training script, a generated file, and
+// each chosen rule folder's Python fixtures joined into one file.
+//
+// By default a sample runs (a few seconds). A long run, by hand:
+//   NABLA_REUSE_DIRS=all (or NB401,NB407,…) NABLA_REUSE_SEEDS=3 NABLA_REUSE_EDITS=25 npx mocha --no-config --timeout 0 out/test/engine/functionReuse.test.js
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { initEngine, lintDocumentSteps, ParseCache, withoutEngineCaches } from '../../server/engine';
+import { unstoredStates } from '../../server/engine/facts/unstoredState';
+import { reuseCounts } from '../../server/engine/functionReuse';
+import { runSteps } from '../../server/engine/stepwise';
+import { pythonFileOfLines } from '../../bench/corpus';
+import { typeIntoName } from '../../bench/keystrokes';
+import { trainingScriptOfLines } from '../../bench/trainingScript';
+import { random, seedOf } from './editCorpus';
+
+const root = path.resolve(__dirname, '../../..');
+const fixturesDir = path.join(root, 'test', 'fixtures');
+const seeds = Math.max(1, Number(process.env.NABLA_REUSE_SEEDS ?? 1));
+const edits = Math.max(1, Number(process.env.NABLA_REUSE_EDITS ?? 5));
+const chosen = process.env.NABLA_REUSE_DIRS;
+const dirs = chosen === 'all' ? fs.readdirSync(fixturesDir).filter((d) => /^NB\d+$/.test(d)) : chosen ? chosen.split(',') : ['NB407'];
+/** Fixtures joined per folder: all of them in a long run, a few by default (npm test). */
+const perFolder = process.env.NABLA_REUSE_DIRS ? Infinity : 5;
+
+const updateLines = [
+  'v = mu * v - lr * g',
+  'self.m = beta1 * self.m + (1 - beta1) * grad',
+  'W -= lr * (dW + reg * W)',
+  'cache = decay * cache + (1 - decay) * dw ** 2',
+  'self.v[i] = v',
+  'return w + v',
+  'lr = 0.01',
+  'm_hat = m / (1 - beta1 ** t)',
+];
+
+function edit(text: string, pick: (n: number) => number): { text: string; what: string } {
+  const lines = text.split('\n');
+  const at = pick(lines.length);
+  const line = lines[at];
+  const indent = /^[ \t]*/.exec(line)![0];
+  const words = [...line.matchAll(/[A-Za-z_]\w*/g)];
+  switch (pick(7)) {
+    case 0: {
+      if (words.length === 0) break;
+      const w = words[pick(words.length)];
+      const i = w.index! + pick(w[0].length + 1);
+      lines[at] = line.slice(0, i) + 'x_1'[pick(3)] + line.slice(i);
+      return { text: lines.join('\n'), what: `type into line ${at}` };
+    }
+    case 1: {
+      const i = pick(line.length + 1);
+      lines[at] = line.slice(0, i) + line.slice(i + 1 + pick(3));
+      return { text: lines.join('\n'), what: `delete on line ${at}` };
+    }
+    case 2:
+      lines.splice(at, 0, indent + updateLines[pick(updateLines.length)]);
+      return { text: lines.join('\n'), what: `insert a line at ${at}` };
+    case 3:
+      lines.splice(at, 1);
+      return { text: lines.join('\n'), what: `delete line ${at}` };
+    case 4:
+      lines.splice(at, 0, line);
+      return { text: lines.join('\n'), what: `duplicate line ${at}` };
+    case 5: {
+      // A name replaced by another name of the file: links a function to another statement, or unlinks it.
+      const all = [...new Set(text.match(/[A-Za-z_]\w*/g) ?? [])];
+      if (words.length === 0 || all.length === 0) break;
+      const w = words[pick(words.length)];
+      lines[at] = line.slice(0, w.index!) + all[pick(all.length)] + line.slice(w.index! + w[0].length);
+      return { text: lines.join('\n'), what: `rename on line ${at}` };
+    }
+    default:
+      break;
+  }
+  // The bench's keystroke: a character typed at the end of the line's last name.
+  const m = /[A-Za-z_]\w*(?=\W*$)/.exec(line);
+  if (!m) return { text: text + '\n', what: 'a line added at the end' };
+  lines[at] = line.slice(0, m.index + m[0].length) + 'x' + line.slice(m.index + m[0].length);
+  return { text: lines.join('\n'), what: `keystroke on line ${at}` };
+}
+
+let lints = 0;
+
+function check(name: string, original: string, seed: number, count: number): void {
+  const pick = random(seedOf(name, seed));
+  const options = { language: 'python' as const };
+  const parses = new ParseCache(1, 1);
+  let text = original;
+  runSteps(lintDocumentSteps(text, options, parses));
+  const history: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const next = edit(text, pick);
+    history.push(next.what);
+    text = next.text;
+    const lint = runSteps(lintDocumentSteps(text, options, parses));
+    const fresh = withoutEngineCaches(() => runSteps(lintDocumentSteps(text, options)));
+    lints++;
+    assert.deepEqual(lint.outcome, fresh.outcome, `${name}, seed ${seed}: edits ${history.join('; ')}`);
+    if (!lint.reused && lint.analysis && fresh.analysis) {
+      assert.deepEqual(JSON.parse(JSON.stringify(unstoredStates(lint.analysis.facts))), JSON.parse(JSON.stringify(unstoredStates(fresh.analysis.facts))), `${name}, seed ${seed}: unstoredStates after edits ${history.join('; ')}`);
+    }
+  }
+}
+
+function joinedFixtures(dir: string): string {
+  const folder = path.join(fixturesDir, dir);
+  return fs
+    .readdirSync(folder)
+    .filter((f) => f.endsWith('.py'))
+    .sort()
+    .slice(0, perFolder)
+    .map((f) => fs.readFileSync(path.join(folder, f), 'utf8'))
+    .join('\n\n');
+}
+
+describe('function reuse: a session keeps per-function answers, equal to a fresh lint', function () {
+  // A long run by hand takes as long as it takes (minutes per folder on a loaded machine).
+  this.timeout(chosen ? 0 : 120_000);
+  const start = { ...reuseCounts };
+  before(() => initEngine());
+  after(() => {
+    if (process.env.NABLA_REUSE_DIRS) console.log(`    ${lints} lints; per-function answers asked ${reuseCounts.asked - start.asked}, reused ${reuseCounts.reused - start.reused}`);
+  });
+  for (let seed = 1; seed <= seeds; seed++) {
+    it(`the long training script after random edits (seed ${seed})`, () => {
+      check('train_long.py', trainingScriptOfLines(process.env.NABLA_REUSE_DIRS ? 3000 : 300), seed, edits);
+    });
+    it(`a generated file after random edits (seed ${seed})`, () => {
+      check('generated.py', pythonFileOfLines(process.env.NABLA_REUSE_DIRS ? 1500 : 200, seed), seed, edits);
+    });
+    for (const dir of dirs) {
+      const text = joinedFixtures(dir);
+      if (text.length === 0) continue;
+      it(`${dir}'s Python fixtures in one file after random edits (seed ${seed})`, () => {
+        check(`${dir}.py`, text, seed, edits);
+      });
+    }
+  }
+
+  it('reuses answers on the bench keystroke (a character typed into a name)', () => {
+    const lines = trainingScriptOfLines(300).split('\n');
+    const parses = new ParseCache(1, 1);
+    runSteps(lintDocumentSteps(lines.join('\n'), { language: 'python' }, parses));
+    const before = { ...reuseCounts };
+    for (let i = 0; i < 3; i++) {
+      typeIntoName(lines, i);
+      const text = lines.join('\n');
+      const lint = runSteps(lintDocumentSteps(text, { language: 'python' }, parses));
+      assert.deepEqual(lint.outcome, withoutEngineCaches(() => runSteps(lintDocumentSteps(text, { language: 'python' }))).outcome);
+    }
+    assert.ok(reuseCounts.reused - before.reused > 0, 'no answer was reused');
+  });
+});
