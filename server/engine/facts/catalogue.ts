@@ -1081,6 +1081,22 @@ export function arithmeticCall(call: Expr & { kind: 'call' }, isModule: (e: Expr
   return undefined;
 }
 
+/**
+ * The divisor of a division written as a call, a/b: `a.div(b)`, `a.div_(b)`, `a.true_divide(b)`,
+ * `torch.div(a, b)`, `np.divide(a, b)`, `tf.divide(a, b)` (keywords such as `rounding_mode=` or
+ * `out=` aside); undefined for any other call. What is written there divides; it is never a term
+ * added to anything, as the right side of `/` is not.
+ */
+export function divisorArgument(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): Expr | undefined {
+  const callee = call.callee;
+  if (callee.kind !== 'attr') return undefined;
+  const inPlace = callee.name.endsWith('_') && TORCH_IN_PLACE_ARITHMETIC.has(callee.name);
+  if (ARITHMETIC_CALLS[inPlace ? callee.name.slice(0, -1) : callee.name] !== '/') return undefined;
+  const other = call.kwargs.find((k) => k.name === 'other')?.value;
+  if (isModule(callee.object) && !inPlace) return call.args.length === 2 ? call.args[1] : call.args.length === 1 ? other : undefined;
+  return call.args.length === 1 ? call.args[0] : call.args.length === 0 ? other : undefined;
+}
+
 /** `xs.map(f)`: a new array of f's value on each element (its first parameter). */
 export function isElementMapMethod(name: string): boolean {
   return name === 'map';
