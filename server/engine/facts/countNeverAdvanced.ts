@@ -4,7 +4,8 @@
 // nothing in the project calls. Every step is then corrected with the count's first value (1 − β¹
 // when it starts at 1): m̂ = m/(1 − β₁), v̂ = v/(1 − β₂) for ever.
 //
-// A library's public method may be called by its users, outside the project. So the finding needs
+// A library's public method may be called by its users, outside the project, and a framework base
+// class may call a hook it defines (a class with a base the project does not define is not read). So the finding needs
 // the project to use the optimizer itself: a method of the class (other than the advancing one)
 // called, or the class constructed, in a file of the project outside the class. And the advancing
 // method must be mentioned nowhere in the project but where it is defined (a call, a callback
@@ -18,6 +19,7 @@ import type { OptimizerStep } from './optimizerSteps';
 import { CONSTRUCTOR_METHODS } from './catalogue';
 import { ownStatements } from './program';
 import { advancedKey } from './stepCountLoops';
+import { baseClasses } from './resolve';
 
 export interface CountNeverAdvanced {
   /** The count's field, as written (`this.epoch`). */
@@ -36,6 +38,10 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
   const cls = step.fn.cls;
   if (!m || !cls) return undefined;
   const field = m[1];
+  // A framework base may call the advancing method itself (a Keras callback's `on_epoch_end`): only
+  // classes whose bases are all the project's own (or none, or `object`) are read.
+  const own = baseClasses(facts.program, cls).length;
+  if (cls.bases.filter((b) => !(b.kind === 'name' && b.name === 'object')).length > own) return undefined;
   const methods = [...cls.scope.functions.values()];
   const isConstructor = (f: FunctionDef | undefined): boolean => f === undefined || CONSTRUCTOR_METHODS.includes(f.name) || f.name === cls.name;
   // The statements of the class's other methods that advance the count by one (`this.t++`, `this.t += 1`).
