@@ -4,15 +4,20 @@
 // Flags Keras `decay=` (learning-rate decay in Keras 2; ignored by Keras 3, an error in new
 // tf.keras), torch `Adagrad(lr_decay=...)` (learning-rate decay), tfjs `tf.train.rmsprop(lr, decay)`
 // when the value looks like a weight-decay rate (it is the squared-gradient discount ρ), and tfjs
-// `tf.train.adamax(lr, b1, b2, eps, decay)` (learning-rate decay).
+// `tf.train.adamax(lr, b1, b2, eps, decay)` (learning-rate decay). Also a decay passed to a Keras
+// optimizer second by position, `Adam(lr, decay)`: that place is β₁ (SGD's momentum, RMSprop's ρ;
+// catalogue.ts `kerasSecondPositional`), so the decay becomes a moment discount. Reported when the
+// value resolves to a number in (0, 0.01], which no moment discount is, or, unresolved, when its name
+// calls it a decay (roles.ts `namesADecay`).
 //
 // ## Why is this bad?
 // None of them shrinks the weights. Code that means weight decay gets no regularization at all.
 import { defineRule } from './rule';
 import { writtenWithValue } from '../math/print/format';
 import { lastComponent } from '../engine/facts/keys';
-import { isWeightDecayName } from '../engine/facts/roles';
-import { frameworkFacts, type Arg } from '../engine/facts/frameworks';
+import { isWeightDecayName, namesADecay } from '../engine/facts/roles';
+import { kerasSecondPositional } from '../engine/facts/catalogue';
+import { frameworkFacts, type Arg, type OptimizerFact } from '../engine/facts/frameworks';
 
 export const nb203NotWeightDecay = defineRule({
   meta: {
@@ -25,7 +30,32 @@ export const nb203NotWeightDecay = defineRule({
   check(context) {
     const fw = frameworkFacts(context.facts);
     const written = (a: Arg): string => writtenWithValue(context.facts.source(a.expr.span), a.value, a.expr.kind === 'num');
+    /** `Adam(lr, decay)`: a decay given where the class takes β₁ (momentum, ρ) second by position. */
+    const positionalDecay = (opt: OptimizerFact): void => {
+      const spec = kerasSecondPositional(opt.name);
+      if (!spec || opt.call.args.length < 2 || opt.call.kwargs.some((k) => k.name === spec.keyword)) return;
+      const a = opt.arg(spec.keyword, 1);
+      if (!a || a.span !== a.expr.span) return;
+      const name = lastComponent(a.expr);
+      const meantAsDecay = a.value !== undefined ? a.value > 0 && a.value <= 0.01 : name !== undefined && namesADecay(name);
+      if (!meantAsDecay) return;
+      const cls = opt.name;
+      const what =
+        spec.keyword === 'beta_1'
+          ? `beta_1, the discount of ${cls}'s first moment (default ${spec.default}), not a decay: with β₁ ≈ 0 there is no momentum (m̂ is the current gradient, a step g/√v̂ as in RMSprop)`
+          : spec.keyword === 'rho'
+            ? `rho, the discount of ${cls}'s squared-gradient average (default ${spec.default}), not a decay: with ρ ≈ 0 the average forgets at once and each step is divided by the current |g|`
+            : `momentum (default ${spec.default}), not a decay`;
+      context.report({
+        span: a.span,
+        message:
+          `The second positional argument of ${cls}, here ${written(a)}, is ${what}; the decay itself is never applied. ` +
+          `Pass settings by keyword: for learning-rate decay a schedule such as keras.optimizers.schedules.InverseTimeDecay as learning_rate (decay= in Keras 2 only), ` +
+          `for weight decay weight_decay=λ or kernel_regularizer on the layers.`,
+      });
+    };
     for (const opt of fw.optimizers) {
+      if (opt.framework === 'keras') positionalDecay(opt);
       if (opt.framework === 'keras' && !opt.legacy) {
         const decay = opt.arg('decay');
         if (!decay || decay.value === 0) continue;

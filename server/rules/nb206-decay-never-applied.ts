@@ -22,6 +22,7 @@ import { misspelledGroupKeys } from '../engine/facts/groupKeys';
 import { flagGatedDecays } from '../engine/facts/flagGatedDecay';
 import { regularizersAfterBuild } from '../engine/facts/regularizerAfterBuild';
 import { droppedDecayArguments } from '../engine/facts/droppedArguments';
+import { branchDroppedDecays } from '../engine/facts/branchDroppedDecay';
 
 export const nb206DecayNeverApplied = defineRule({
   meta: {
@@ -145,6 +146,19 @@ export const nb206DecayNeverApplied = defineRule({
         message: `${callee} ${takes}, and this call passes ${d.call.args.length} arguments: JavaScript drops the ${ordinal(d.position + 1)}, ${d.written}, without a word, so the weight decay is never applied${d.declared.length === 1 && d.constructs ? ` (pass the settings the way the constructor reads them, e.g. one object)` : ''}`,
         related: [{ span: d.fn.nameSpan ?? d.fn.span, message: `${callee} declares its parameters here` }],
         math: { missingTerm: { how: 'never-applied', term: d.written, params: d.constructs?.name ?? d.fn.name } },
+      });
+    }
+    // One branch builds the same optimizer as another with the function's decay left out (branchDroppedDecay.ts).
+    for (const d of branchDroppedDecays(facts)) {
+      const def = d.dropped.decaySettings?.[0]?.value;
+      const cls = d.dropped.name;
+      const decay = facts.source(d.decay.span);
+      const fallback = def === undefined || def === 0 ? `so this branch trains with no weight decay at all` : `so this branch trains with ${cls}'s default weight_decay=${def}`;
+      context.report({
+        span: d.dropped.call.span,
+        message: `this ${cls} sets no weight decay, ${fallback}, whatever ${decay} is: the ${cls} built in another branch of ${d.fn.name}() with the same settings passes ${decay}. Pass weight_decay=${decay} here too (or 0 explicitly, if this branch is meant to train without decay)`,
+        related: [{ span: d.decay.span, message: `the other branch passes ${decay} here` }],
+        math: { missingTerm: { how: 'never-applied', term: decay, params: cls } },
       });
     }
     const reported = new Set(unusedDecayKnobs(facts).map((k) => k.param.span.start));

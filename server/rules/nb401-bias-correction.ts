@@ -13,7 +13,7 @@ export const nb401BiasCorrection = defineRule({
     code: 'NB401',
     name: 'bias-correction',
     severity: 'warning',
-    summary: "A bias correction without the step count, with a step count of 0 on the first step, with another moment's β, or of the previous step's moment, or taken under the square root twice (the first moment's under a root at all), or its square root written `** 1/2` (half of it); a running β power multiplied by itself; a count or β power advanced once per parameter, or restarted every call, or started at 1 and incremented before the correction; a correction computed on a line of its own and dropped; a moment stored bias-corrected, or started at its first sample and corrected; a β multiplied in place that weights the averages",
+    summary: "A bias correction without the step count, with a step count of 0 on the first step, with another moment's β, or of the previous step's moment, or taken under the square root twice (the first moment's under a root at all), or its square root written `** 1/2` (half of it); a running β power multiplied by itself; a count or β power advanced once per parameter, or restarted every call, or only by a method nothing in the project calls, or started at 1 and incremented before the correction; a correction computed on a line of its own and dropped; a moment stored bias-corrected, or started at its first sample and corrected; a β multiplied in place that weights the averages",
     fix: 'sometimes',
   },
   check(context) {

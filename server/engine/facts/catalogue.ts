@@ -1115,6 +1115,22 @@ export function arithmeticCall(call: Expr & { kind: 'call' }, isModule: (e: Expr
   return undefined;
 }
 
+/**
+ * The divisor of a division written as a call, a/b: `a.div(b)`, `a.div_(b)`, `a.true_divide(b)`,
+ * `torch.div(a, b)`, `np.divide(a, b)`, `tf.divide(a, b)` (keywords such as `rounding_mode=` or
+ * `out=` aside); undefined for any other call. What is written there divides; it is never a term
+ * added to anything, as the right side of `/` is not.
+ */
+export function divisorArgument(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): Expr | undefined {
+  const callee = call.callee;
+  if (callee.kind !== 'attr') return undefined;
+  const inPlace = callee.name.endsWith('_') && TORCH_IN_PLACE_ARITHMETIC.has(callee.name);
+  if (ARITHMETIC_CALLS[inPlace ? callee.name.slice(0, -1) : callee.name] !== '/') return undefined;
+  const other = call.kwargs.find((k) => k.name === 'other')?.value;
+  if (isModule(callee.object) && !inPlace) return call.args.length === 2 ? call.args[1] : call.args.length === 1 ? other : undefined;
+  return call.args.length === 1 ? call.args[0] : call.args.length === 0 ? other : undefined;
+}
+
 /** `xs.map(f)`: a new array of f's value on each element (its first parameter). */
 export function isElementMapMethod(name: string): boolean {
   return name === 'map';
@@ -1447,6 +1463,29 @@ export const TORCH_COUPLED_ADAPTIVE: ReadonlySet<string> = new Set(['Adam', 'Ada
 /** torch optimizers that take `decoupled_weight_decay=True` (Adam takes it too, but AdamW is the usual fix). */
 export const TORCH_DECOUPLED_FLAG: ReadonlySet<string> = new Set(['NAdam', 'RAdam']);
 export const KERAS_OPTIMIZERS: ReadonlySet<string> = new Set(['SGD', 'Adam', 'AdamW', 'RMSprop', 'Adagrad', 'Adadelta', 'Adamax', 'Nadam', 'Ftrl', 'Lion', 'Adafactor', 'Lamb', 'Muon']);
+/**
+ * Keras 2's lowercase aliases of its optimizer classes (`keras.optimizers.adam = Adam`, `sgd = SGD`,
+ * removed in tf.keras and Keras 3): the class each one names.
+ */
+const KERAS2_OPTIMIZER_ALIASES: Readonly<Record<string, string>> = table({ sgd: 'SGD', rmsprop: 'RMSprop', adagrad: 'Adagrad', adadelta: 'Adadelta', adam: 'Adam', adamax: 'Adamax', nadam: 'Nadam' });
+/** The Keras optimizer class a name under `keras.optimizers` builds (`Adam`, or Keras 2's alias `adam`); undefined for any other name. */
+export function kerasOptimizerClass(name: string): string | undefined {
+  return KERAS_OPTIMIZERS.has(name) ? name : KERAS2_OPTIMIZER_ALIASES[name];
+}
+/**
+ * The setting a Keras optimizer takes second by position, right after the learning rate, the same in
+ * Keras 2 (`Adam(lr=0.001, beta_1=0.9, …, decay=0.)`), tf.keras (legacy and new) and Keras 3: β₁ of
+ * Adam, Adamax, Nadam and Lion, SGD's momentum, ρ of RMSprop and Adadelta, with its default. AdamW
+ * (`weight_decay` second in tf.keras and Keras 3), Adagrad (its second argument differs between
+ * versions) and the others are not listed. `Adam(lr, decay)` passes the decay the code names as β₁.
+ */
+export function kerasSecondPositional(cls: string): { keyword: 'beta_1' | 'momentum' | 'rho'; default: number } | undefined {
+  return KERAS_SECOND_POSITIONAL[cls];
+}
+const KERAS_SECOND_POSITIONAL: Readonly<Record<string, { keyword: 'beta_1' | 'momentum' | 'rho'; default: number }>> = table({
+  Adam: { keyword: 'beta_1', default: 0.9 }, Adamax: { keyword: 'beta_1', default: 0.9 }, Nadam: { keyword: 'beta_1', default: 0.9 }, Lion: { keyword: 'beta_1', default: 0.9 },
+  SGD: { keyword: 'momentum', default: 0 }, RMSprop: { keyword: 'rho', default: 0.9 }, Adadelta: { keyword: 'rho', default: 0.95 },
+});
 export const TFA_OPTIMIZERS: ReadonlySet<string> = new Set(['AdamW', 'SGDW']);
 /** optax aliases with a decoupled `weight_decay` and its default. */
 export const OPTAX_DECAYED: Record<string, number> = table({ adamw: 1e-4, adamaxw: 1e-4, nadamw: 1e-4 });

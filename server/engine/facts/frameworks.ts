@@ -21,7 +21,7 @@ import { classFieldValue } from './classFields';
 import { optimizerSteps } from './optimizerSteps';
 import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
 import {
-  KERAS_OPTIMIZERS as KERAS,
+  kerasOptimizerClass,
   OPTAX_ADAPTIVE_ALIAS,
   OPTAX_ADAPTIVE_TRANSFORM,
   OPTAX_DECAYED,
@@ -615,7 +615,7 @@ class Collector {
     const root = path[0];
     const bareName = call.callee.kind === 'name';
     if (root === 'torch' && path[1] === 'optim' && TORCH[name] && path.length <= 4) this.torchOptimizer(call, ctx, binding, name, path, bareName);
-    else if (root === 'keras' && path.includes('optimizers') && !path.includes('schedules') && KERAS.has(name)) this.optimizer(call, ctx, binding, 'keras', name, path, bareName);
+    else if (root === 'keras' && path.includes('optimizers') && !path.includes('schedules') && kerasOptimizerClass(name)) this.optimizer(call, ctx, binding, 'keras', kerasOptimizerClass(name)!, path, bareName);
     else if (root === 'tfa' && path.includes('optimizers') && TFA.has(name)) this.optimizer(call, ctx, binding, 'tfa', name, path, bareName);
     else if (root === 'optax' && path.length === 2 && (OPTAX_ADAPTIVE_ALIAS.has(name) || OPTAX_OTHER_ALIAS.has(name))) this.optimizer(call, ctx, binding, 'optax', name, path, bareName);
     else if (root === 'optax' && path.length === 2 && name === 'chain') this.chain(call, ctx, binding);

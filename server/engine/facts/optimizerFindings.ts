@@ -34,6 +34,7 @@ import { rawStepMomentumForms, squaredWeightAverageForms } from '../findingForms
 import { squaredWeightAverages } from './squaredWeightAverage';
 import { halfPowerFindings, type HalfPowerFinding } from './halfPowers';
 import { countResetByStep } from './resetCount';
+import { countNeverAdvanced } from './countNeverAdvanced';
 import type { FindingForms } from '../types';
 
 export interface OptimizerFinding {
@@ -118,6 +119,8 @@ function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undef
 // ------------------------------------------------------------------ NB401
 
 function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+  // One finding per count that nothing advances (countNeverAdvanced.ts), at its first correction.
+  const reportedNever = new Map<OptimizerStep, Set<string>>();
   invertedCorrection(facts, step, push);
   previousMoment(facts, step, push);
   selfMultipliedPower(facts, step, push);
@@ -184,6 +187,29 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
         const zeroCounter = incremented !== undefined && incremented > site.order && inits.length > 0 && inits.every((v) => v === 0) && !step.corrections.some((x) => x.key === c.key && x.order > incremented);
         const zeroLoop = incremented === undefined && (site.zeroLoops ?? []).includes(t);
         const power = powerOfExponent(t);
+        if (incremented === undefined && !zeroLoop && power === undefined) {
+          // A count advanced only by a method nothing in the project calls (countNeverAdvanced.ts).
+          const never = reportedNever.has(step) && reportedNever.get(step)!.has(t) ? undefined : countNeverAdvanced(facts, step, t);
+          if (never) {
+            if (!reportedNever.has(step)) reportedNever.set(step, new Set());
+            reportedNever.get(step)!.add(t);
+            const tt = show(facts, step, t);
+            const first = inits.length === 1 ? inits[0] : undefined;
+            const by = never.advancers.map((f) => `${f.name}()`).join(' and ');
+            const effect =
+              first === 0
+                ? `every step is corrected with ${tt} = 0: 1 - β⁰ = 0, and the correction divides by zero on every step`
+                : `every step is corrected with the same ${first !== undefined ? `${tt} = ${formatNumber(first)}` : tt}, so ${facts.source(site.span)} is one constant and the correction never fades${first === 1 ? ' (with β₁ = 0.9 and β₂ = 0.999, m̂ = 10·m and v̂ = 1000·v for ever: once v has warmed up the steps are about 3 times too short)' : ''}`;
+            push({
+              code: 'NB401',
+              span: site.span,
+              ...(first === 0 ? { severity: 'error' as const } : {}),
+              message: `${tt} is advanced only by ${by}, which nothing in this project calls, and ${step.fn.name}() never changes it: ${effect}. Count the steps in the step itself (${tt} += 1 before the corrections), or call ${by} once per step`,
+              related: never.writes.slice(0, 2).map((w) => ({ span: w, message: `${tt} is advanced here, in a method no code of the project calls` })),
+            });
+            continue;
+          }
+        }
         if (zeroCounter && power !== undefined) {
           // A running power started at 1 and multiplied by β only after the correction reads it: 1 − β⁰.
           const pt = show(facts, step, power);

@@ -315,6 +315,15 @@ export function startsLikeRegularization(name: string): boolean {
   return /^(reg|lam|lmbda|lambda|l2|l1|wd|weight_decay|decay|penalty)\w*$/i.test(name);
 }
 
+/**
+ * `decay`, `lr_decay`, `lrDecay`, `weight_decay`: a name that calls its value a decay (of the learning
+ * rate or of the weights), not a discount of a moving average (`beta1`, `rho`, `decay_rate` is neither).
+ * For a value passed where a framework expects a moment discount and that does not resolve to a number.
+ */
+export function namesADecay(name: string): boolean {
+  return /^(lr_?|learning_?rate_?|weight_?)?decay$/i.test(name);
+}
+
 /** Names that say "weight decay / L2 rate" rather than "a discount factor" (an optimizer argument's variable). */
 export function isWeightDecayName(name: string): boolean {
   return /^(weight_?decay\w*|wd|l2\w*|lambda|lam|lmbda|reg|regularization\w*|decay_?w\w*)$/i.test(name);

@@ -141,7 +141,7 @@ function callStatements(body: Stmt[]): { stmt: Stmt; call: Expr & { kind: 'call'
 }
 
 /** The key a statement advances by one: `t++`, `++t`, `t += 1`, `t = t + 1`. */
-function advancedKey(s: Stmt): string | undefined {
+export function advancedKey(s: Stmt): string | undefined {
   const one = (e: Expr): boolean => e.kind === 'num' && e.value === 1;
   if (s.kind === 'expr' && s.expr.kind === 'other' && s.expr.ops?.[0] === '++' && s.expr.children.length === 1) return exprKey(s.expr.children[0]);
   if (s.kind !== 'assign' || s.targets.length !== 1) return undefined;

@@ -7,7 +7,7 @@ import { baseExpr, components, exprKey, lastComponent } from './keys';
 import { ExprWalk, explicitParams, forEachChild, loopIterable, someExpr, type Binding, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { appliedReturns, returnedReads } from './appliedSteps';
 import { isSelfName, resolveCall } from './resolve';
-import { VIEW_FUNCTIONS, inPlaceUpdate, isModuleWrite, isTensorStorage, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
+import { VIEW_FUNCTIONS, divisorArgument, inPlaceUpdate, isModuleWrite, isTensorStorage, loopSource, optimizerGradientInputs, zeroValue } from './catalogue';
 import { spanKey, type ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } from './roles';
 import { handsOnAsGradient } from './upstreamGradients';
@@ -247,7 +247,11 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     if (e.kind === 'call' && e !== statementCall && isModuleWrite(e, (x) => analyzer.isModule(x))) callSite(e, s, e.span);
     // Gradients built inside other expressions: `{W1: grads.W1.add(...)}`, `f([g + ..., ...])`.
     if (e.kind === 'object') for (const entry of e.entries) gradientExpression(entry.value, s, Infinity);
-    if (e.kind === 'call') for (const arg of e.args) gradientExpression(arg, s, Infinity);
+    if (e.kind === 'call') {
+      // The divisor of `a.div(grad + c)` / `torch.div(a, grad + c)` divides; it adds nothing to a gradient.
+      const divisor = divisorArgument(e, (x) => analyzer.isModule(x));
+      for (const arg of e.args) if (arg !== divisor) gradientExpression(arg, s, Infinity);
+    }
     if (e.kind === 'seq') for (const item of e.items) gradientExpression(item, s, Infinity);
     walk.pushChildren(e, s);
   };
