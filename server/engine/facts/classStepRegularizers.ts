@@ -14,7 +14,7 @@ import type { Facts } from './index';
 import { ownStatements, programIndex } from './program';
 import { explicitParams, type FunctionDef, type Scope } from './scope';
 import { isSelfName, methodOf, resolveCall } from './resolve';
-import { scalarCastOperand, dtypeCastOperand } from './catalogue';
+import { KERAS_COMPILE, scalarCastOperand, dtypeCastOperand } from './catalogue';
 import { InnermostSpan } from './spans';
 import { REGULARIZED_PROBE, trainingFacts } from './loops';
 import { frameworkFacts, type HandDecayFact, type Owner, type RegularizerFact } from './frameworks';
@@ -63,8 +63,8 @@ export function classStepRegularizers(facts: Facts, hand: HandDecayFact): ClassS
  */
 function compiledModels(facts: Facts, built: Expr & { kind: 'call' }): ({ model: Expr; scope: Scope; at: number } | undefined)[] {
   const out: ({ model: Expr; scope: Scope; at: number } | undefined)[] = [];
-  for (const site of programIndex(facts).callsNamed('compile')) {
-    const given = site.call.kwargs.find((k) => k.name === 'optimizer')?.value ?? site.call.args[0];
+  for (const site of programIndex(facts).callsNamed(KERAS_COMPILE.method)) {
+    const given = site.call.kwargs.find((k) => k.name === KERAS_COMPILE.optimizer)?.value ?? site.call.args[KERAS_COMPILE.position];
     if (!given) continue;
     let handed = given === built;
     if (!handed && given.kind === 'name') {
