@@ -16,7 +16,7 @@ import { carriedFromLastIteration } from './carriedState';
 import {
   ABS_FUNCTIONS, ARITHMETIC_CALLS, arithmeticPlacement, isStorageAttribute, DOT_FUNCTIONS, KEEP_DIMS_KEYWORDS, MEAN_FUNCTIONS, MODULE_ROOTS, NORM_FUNCTIONS, PARAMETER_LISTS, REDUCTION_KEYWORDS, SCALAR_FUNCTIONS, SIGN_FUNCTIONS, SQUARE_FUNCTIONS, SUM_FUNCTIONS, VIEW_FUNCTIONS,
   CLAMP_METHODS, POWER_FUNCTIONS, ROOT_FUNCTIONS, inPlaceMathName,
-  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, listArrayOperand, iteratingSum, frameworkPath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, entryReadByGet, type RegularizerFactor as CatalogueFactor } from './catalogue';
+  attributeReadByName, concatenatedPieces, isMetadataAttribute, listArrayComprehension, listArrayOperand, iteratingSum, frameworkPath, importedModulePath, isAutodiffNorm, lookupLayer, scalarCastOperand, isSequenceCopy, isShapeAttribute, normOrder, loopSource, regularizerByName, regularizerFramework, regularizerSemantics, zeroValue, foldCall, numberSettingRead, entryReadByGet, type RegularizerFactor as CatalogueFactor } from './catalogue';
 import type { Program } from '../program';
 import type { ParsedFile } from '../document';
 import { fileIdOf, type SourceFile } from '../source';
@@ -318,6 +318,13 @@ export class Analyzer {
     const path = calleePath(e);
     if (!path) return false;
     return MODULE_ROOTS.has(path[0]) || (this.program.parsedOf(e.span)?.scopes.imports.has(path[0]) ?? false);
+  }
+
+  /** The canonical path of a module expression through its file's imports (`K` → keras.backend), for `inPlaceUpdate`'s module writes. */
+  modulePath(e: Expr): string[] | undefined {
+    const path = calleePath(e);
+    const imports = path && this.program.parsedOf(e.span)?.scopes.imports;
+    return imports ? importedModulePath(path, imports) : undefined;
   }
 
   /**

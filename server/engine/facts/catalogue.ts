@@ -437,13 +437,25 @@ const SCALES = new Set(['mul_']);
  */
 const MODULE_WRITES: Record<string, '+' | '-' | '='> = table({ update: '=', update_add: '+', update_sub: '-', assign: '=', assign_add: '+', assign_sub: '-' });
 
+/**
+ * The canonical path of a module expression: `K.update`'s receiver of `from keras import backend as K`
+ * is keras.backend; a root used without an import by its usual meaning (`tf`, `K`).
+ */
+export type ModulePath = (e: Expr) => string[] | undefined;
+
+/** Whether a module writes variables by `MODULE_WRITES`: Keras's backend or TensorFlow, not a project module with its own `update(a, b)`. */
+function writesVariables(target: Expr, modulePath: ModulePath | undefined): boolean {
+  const root = modulePath?.(target)?.[0];
+  return root === 'keras' || root === 'tensorflow';
+}
+
 /** `K.update(p, v)`, `tf.assign_sub(w, d)`: a module's write of its first argument with its second. */
-export function isModuleWrite(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): boolean {
-  return call.callee.kind === 'attr' && MODULE_WRITES[call.callee.name] !== undefined && call.args.length === 2 && isModule(call.callee.object);
+export function isModuleWrite(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean, modulePath: ModulePath): boolean {
+  return call.callee.kind === 'attr' && MODULE_WRITES[call.callee.name] !== undefined && call.args.length === 2 && isModule(call.callee.object) && writesVariables(call.callee.object, modulePath);
 }
 
 /** The in-place update a call makes (receivers that are modules, `torch.add(...)`, are not updates, but their writes `K.update(p, v)` are). */
-export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean): InPlaceUpdate | undefined {
+export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr) => boolean, modulePath?: ModulePath): InPlaceUpdate | undefined {
   if (call.callee.kind !== 'attr') return undefined;
   const method = call.callee.name;
   // The method first: most calls are none of these, and `isModule` (a path and a lookup) is then not asked.
@@ -455,7 +467,7 @@ export function inPlaceUpdate(call: Expr & { kind: 'call' }, isModule: (e: Expr)
   if (!first) return undefined;
   if (isModule(target)) {
     // `K.update(p, new_p)`, `K.update_sub(p, lr * g)`, `tf.assign(p, new_p)`: the module's write of its first argument.
-    if (moduleWrite === undefined || !second || call.args.length !== 2) return undefined;
+    if (moduleWrite === undefined || !second || call.args.length !== 2 || !writesVariables(target, modulePath)) return undefined;
     return { target: first, op: moduleWrite, operand: second };
   }
   if (moduleWrite !== undefined && !adds && !SETS.has(method)) return undefined;
@@ -1606,6 +1618,14 @@ export function canonicalPath(path: string[]): string[] {
 
 function splitModule(module: string): string[] {
   return module.startsWith('@') || module.includes('/') ? [module] : module.split('.');
+}
+
+/** The canonical path of a dotted module path through a file's imports (`K` → keras.backend); a Python root used without an import by `PY_FALLBACK` (and `K`, Keras's backend). */
+export function importedModulePath(path: readonly string[], imports: ReadonlyMap<string, ImportedName>): string[] | undefined {
+  if (path.length === 0) return undefined;
+  const imported = imports.get(path[0]);
+  const root = imported ? importedPath(imported) : PY_FALLBACK[path[0]] ? [PY_FALLBACK[path[0]]] : path[0] === 'K' ? ['keras', 'backend'] : undefined;
+  return root && canonicalPath([...root, ...path.slice(1)]);
 }
 
 /** The path an imported name stands for: `from torch.optim import Adam` → torch.optim.Adam. */

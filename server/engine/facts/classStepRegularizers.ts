@@ -14,8 +14,9 @@ import type { Facts } from './index';
 import { ownStatements, programIndex } from './program';
 import { explicitParams, type FunctionDef, type Scope } from './scope';
 import { isSelfName, methodOf, resolveCall } from './resolve';
-import { scalarCastOperand, dtypeCastOperand } from './catalogue';
+import { KERAS_COMPILE, scalarCastOperand, dtypeCastOperand } from './catalogue';
 import { InnermostSpan } from './spans';
+import { REGULARIZED_PROBE, trainingFacts } from './loops';
 import { frameworkFacts, type HandDecayFact, type Owner, type RegularizerFact } from './frameworks';
 
 export interface ClassStepRegularizers {
@@ -40,7 +41,12 @@ export function classStepRegularizers(facts: Facts, hand: HandDecayFact): ClassS
   for (const site of index.callsNamed(cls.name)) {
     const target = resolveCall(facts.program, site.call, site.scope, site.at);
     if (!target?.constructs || target.constructs.span.start !== cls.span.start || target.constructs.span.end !== cls.span.end) continue;
-    if (!compiled(facts, site.call)) continue;
+    // The model compiled with it: one the code shows built without a regularized layer is not that setup's
+    // (a regularized teacher fitted beside a plain student trained with this optimizer, in one function).
+    const models = compiledModels(facts, site.call);
+    if (models.length === 0) continue;
+    const t = trainingFacts(facts);
+    if (models.every((m) => m !== undefined && t.modelProbe(REGULARIZED_PROBE, m.model, m.scope, m.at).kind === 'plain')) continue;
     const strength = (e: Expr, scope: Scope, at: number, depth: number): number | undefined => knob(facts, init, site.call, e, scope, at, depth);
     const values = hand.coefFactors.map((f) => strength(f.expr, f.scope, f.at, 0));
     if (values.length === 0 || values.some((v) => v === undefined || v === 0)) continue;
@@ -51,18 +57,25 @@ export function classStepRegularizers(facts: Facts, hand: HandDecayFact): ClassS
   return undefined;
 }
 
-/** Is the construction handed to a `compile(...)` call as its optimizer, directly or through a local of the same scope? */
-function compiled(facts: Facts, built: Expr & { kind: 'call' }): boolean {
-  for (const site of programIndex(facts).callsNamed('compile')) {
-    const given = site.call.kwargs.find((k) => k.name === 'optimizer')?.value ?? site.call.args[0];
+/**
+ * The `compile(...)` calls the construction is handed to as their optimizer, directly or through a local of
+ * the same scope: each with the model it compiles (`model.compile(...)`), undefined when not written so.
+ */
+function compiledModels(facts: Facts, built: Expr & { kind: 'call' }): ({ model: Expr; scope: Scope; at: number } | undefined)[] {
+  const out: ({ model: Expr; scope: Scope; at: number } | undefined)[] = [];
+  for (const site of programIndex(facts).callsNamed(KERAS_COMPILE.method)) {
+    const given = site.call.kwargs.find((k) => k.name === KERAS_COMPILE.optimizer)?.value ?? site.call.args[KERAS_COMPILE.position];
     if (!given) continue;
-    if (given === built) return true;
-    if (given.kind === 'name') {
+    let handed = given === built;
+    if (!handed && given.kind === 'name') {
       const b = site.scope.lookup(given.name, site.at);
-      if (b?.kind === 'assign' && !b.op && b.value === built) return true;
+      handed = b?.kind === 'assign' && !b.op && b.value === built;
     }
+    if (!handed) continue;
+    const callee = site.call.callee;
+    out.push(callee.kind === 'attr' ? { model: callee.object, scope: site.scope, at: site.at } : undefined);
   }
-  return false;
+  return out;
 }
 
 /** The number a factor of the step's decay holds for this construction, or undefined when not known. */

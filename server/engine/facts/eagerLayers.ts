@@ -70,7 +70,7 @@ function decide(facts: Facts, cls: ClassDef): boolean {
       if (files.length >= MAX_FILES) break;
       if (!/^\w+$/.test(name)) continue;
       for (const parsed of program.filesMentioning(home.file, new RegExp(`\\b${name}\\b`))) {
-        if (seen.has(parsed.file.id) || files.length >= MAX_FILES || !importsFrom(program, parsed, def)) continue;
+        if (seen.has(parsed.file.id) || files.length >= MAX_FILES || !importsFrom(program, parsed, def, name)) continue;
         seen.add(parsed.file.id);
         files.push(parsed);
         const runs = runsOf(program.facts(parsed));
@@ -90,13 +90,21 @@ function decide(facts: Facts, cls: ClassDef): boolean {
 }
 
 /** Whether `parsed` imports the module `def` (`from nets.noise import FeatureDrop`, `from nets import noise`, `import nets.noise`, or a name a package's `__init__.py` re-exports from it: `from nets import FeatureDrop`). */
-function importsFrom(program: Program, parsed: ParsedFile, def: ParsedFile): boolean {
+function importsFrom(program: Program, parsed: ParsedFile, def: ParsedFile, name: string): boolean {
   for (const imported of parsed.scopes.imports.values()) {
     const target = program.resolveModule(parsed.file, imported.module);
     if (!target) continue;
     if (target === def) return true;
-    if (imported.name === undefined || imported.name === '*') continue;
-    if (program.submodule(target, imported.name) === def) return true;
+    // `import nets` then `nets.make_regressor(...)`, with the package re-exporting the name from `def`.
+    if (imported.name === undefined) {
+      if (definedIn(program, exportedName(program, target, name), def)) return true;
+      continue;
+    }
+    if (imported.name === '*') continue;
+    const sub = program.submodule(target, imported.name);
+    if (sub === def) return true;
+    // `from nets import models` then `models.make_regressor(...)`: the subpackage re-exports it.
+    if (sub && definedIn(program, exportedName(program, sub, name), def)) return true;
     // `from nets import FeatureDrop` with `nets/__init__.py` re-exporting it from `.noise`: the name's definition is in `def`.
     if (definedIn(program, exportedName(program, target, imported.name), def)) return true;
   }

@@ -537,7 +537,7 @@ class Collector {
       else if (a.kind !== 'lambda') this.lossExprs.push({ expr: a, ctx });
     }
     if (isOptionDefinition(method)) this.argparseOption(e, ctx);
-    const update = inPlaceUpdate(e, (x) => this.facts.analyzer.isModule(x));
+    const update = inPlaceUpdate(e, (x) => this.facts.analyzer.isModule(x), (x) => this.facts.analyzer.modulePath(x));
     if (update?.op === '*') this.scalings.push({ target: update.target, factor: update.operand, span: e.span, ctx });
   }
 

@@ -135,7 +135,7 @@ function averageAfter(facts: Facts, fn: FunctionDef, name: string, after: Span, 
       for (const root of stmtExprs(s)) {
         for (const x of subExprs(root)) {
           if (x.kind !== 'call') continue;
-          const scaled = inPlaceUpdate(x, (e) => facts.analyzer.isModule(e));
+          const scaled = inPlaceUpdate(x, (e) => facts.analyzer.isModule(e), (e) => facts.analyzer.modulePath(e));
           if ((scaled?.op === '*' && reads(scaled.operand)) || reads(inPlaceBlendWeight(x))) return { span: s.span };
           const through = depth === 0 ? handsOn(facts, fn, x, name, s.span.start) : undefined;
           if (through) return { span: s.span, through };

@@ -170,7 +170,7 @@ function feedsState(facts: Facts, comp: Extract<Expr, { kind: 'comprehension' }>
   let state: string | undefined;
   let value: Expr | undefined;
   const element = comp.element;
-  const update = element.kind === 'call' ? inPlaceUpdate(element, (e) => facts.analyzer.isModule(e)) : undefined;
+  const update = element.kind === 'call' ? inPlaceUpdate(element, (e) => facts.analyzer.isModule(e), (e) => facts.analyzer.modulePath(e)) : undefined;
   if (update && update.target.kind === 'name' && update.op !== '*') {
     state = update.target.name;
     value = update.operand;

@@ -308,7 +308,7 @@ export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {
   }
   const call = stmt?.kind === 'expr' ? stmt.expr : index.exprBySpan.get(spanKey(site.span));
   if (call?.kind === 'call') {
-    const update = inPlaceUpdate(call, (e) => facts.analyzer.isModule(e));
+    const update = inPlaceUpdate(call, (e) => facts.analyzer.isModule(e), (e) => facts.analyzer.modulePath(e));
     if (update?.op === '+' || update?.op === '-') return { expr: update.operand, sign: update.op === '-' ? -1 : 1, self: [] };
     if (update?.op === '=') return { expr: update.operand, sign: 1, self };
     return undefined;

@@ -186,7 +186,7 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   };
 
   const callSite = (call: Expr & { kind: 'call' }, scope: Scope, span: Span): void => {
-    const update = inPlaceUpdate(call, (e) => analyzer.isModule(e));
+    const update = inPlaceUpdate(call, (e) => analyzer.isModule(e), (e) => analyzer.modulePath(e));
     if (!update) return;
     const { target, operand } = update;
     const at = span.start;
@@ -244,7 +244,7 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     }
     // A module's write of a variable made as a value: the update ops Keras 2 and TF1 collect
     // (`self.updates.append(K.update(p, new_p))`, `ops = [tf.assign(w, w - lr * g)]`) run as the step.
-    if (e.kind === 'call' && e !== statementCall && isModuleWrite(e, (x) => analyzer.isModule(x))) callSite(e, s, e.span);
+    if (e.kind === 'call' && e !== statementCall && isModuleWrite(e, (x) => analyzer.isModule(x), (x) => analyzer.modulePath(x))) callSite(e, s, e.span);
     // Gradients built inside other expressions: `{W1: grads.W1.add(...)}`, `f([g + ..., ...])`.
     if (e.kind === 'object') for (const entry of e.entries) gradientExpression(entry.value, s, Infinity);
     if (e.kind === 'call') {
