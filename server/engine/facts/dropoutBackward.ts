@@ -21,6 +21,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { bernoulliProbability, isUnitUniformDraw } from './catalogue';
 import { someExpr } from './scope';
+import { stmtExprs } from './loops';
 
 export interface DropoutBackwardScale {
   /** The backward's return value, `delta * self.mask`. */
@@ -125,7 +126,7 @@ function inClass(cls: Stmt & { kind: 'class' }, out: DropoutBackwardScale[]): vo
     // forward's calls: a dispatcher (`__call__` running `self.backward(grad)`) calls the backward too.
     const called = new Set<string>();
     for (const s of statements(fw.fn.body)) {
-      for (const e of stmtValues(s)) {
+      for (const e of stmtExprs(s)) {
         someExpr(e, (x) => {
           if (x.kind === 'call' && x.callee.kind === 'attr' && x.callee.object.kind === 'name' && x.callee.object.receiver) called.add(x.callee.name);
           return false;
@@ -161,16 +162,6 @@ function inClass(cls: Stmt & { kind: 'class' }, out: DropoutBackwardScale[]): vo
       }
     }
   }
-}
-
-/** The expressions a statement reads (an assignment's value, a return's, an expression statement, a block's heads). */
-function stmtValues(s: Stmt): Expr[] {
-  if (s.kind === 'assign') return [s.value];
-  if (s.kind === 'return') return s.value ? [s.value] : [];
-  if (s.kind === 'expr') return [s.expr];
-  if (s.kind === 'block') return s.heads;
-  if (s.kind === 'for') return [s.iter];
-  return [];
 }
 
 /** Does the method return its own parameter times the field over a scale written as the forward's (`grad * self.gate / (1 - self.p)`)? */

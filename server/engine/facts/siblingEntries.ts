@@ -15,6 +15,7 @@ import type { Summand } from './analysis';
 import { exprKey } from './keys';
 import { someExpr } from './scope';
 import { programIndex } from './program';
+import { shallowContainerCopy, transposeOperand } from './catalogue';
 
 const MAX_HOPS = 4;
 
@@ -39,7 +40,7 @@ export function steppedEntryFactor(facts: Facts, site: UpdateSite, summand: Summ
   if (!fn) return undefined;
   const stmts = flatten(fn.body);
   for (const f of summand.num) {
-    const e = f.expr.kind === 'attr' && f.expr.name === 'T' ? f.expr.object : f.expr;
+    const e = transposeOperand(f.expr) ?? f.expr;
     if (e.kind !== 'index' || e.object.kind !== 'name' || e.index.length !== 1) continue;
     const symbol = exprKey(f.expr);
     const entry = exprKey(e);
@@ -76,16 +77,12 @@ export function steppedEntryFactor(facts: Facts, site: UpdateSite, summand: Summ
   return undefined;
 }
 
-/** `C = P.copy()` (or `dict(P)`, `copy.copy(P)`), the one binding of C in the function: P's key. */
+/** `C = P.copy()` (or `dict(P)`, `copy.copy(P)`: catalogue.ts), the one binding of C in the function: P's key. */
 function copiedFrom(stmts: Stmt[], name: string): string | undefined {
   const bindings = stmts.filter((s): s is Stmt & { kind: 'assign' } => s.kind === 'assign' && s.targets.some((t) => t.kind === 'name' && t.name === name));
   if (bindings.length !== 1 || bindings[0].op || bindings[0].targets.length !== 1) return undefined;
-  const v = bindings[0].value;
-  if (v.kind !== 'call' || v.kwargs.length > 0) return undefined;
-  if (v.callee.kind === 'attr' && v.callee.name === 'copy' && v.args.length === 0 && v.callee.object.kind === 'name') return v.callee.object.name;
-  if (v.callee.kind === 'name' && v.callee.name === 'dict' && v.args.length === 1 && v.args[0].kind === 'name') return v.args[0].name;
-  if (v.callee.kind === 'attr' && v.callee.name === 'copy' && v.callee.object.kind === 'name' && v.callee.object.name === 'copy' && v.args.length === 1 && v.args[0].kind === 'name') return v.args[0].name;
-  return undefined;
+  const source = shallowContainerCopy(bindings[0].value);
+  return source?.kind === 'name' ? source.name : undefined;
 }
 
 /** Does `e` read one of the keys (a gradient), directly or through values assigned from it in the function (`dWT[k] = dW[k].T`)? */
