@@ -13,7 +13,8 @@
 // from the group (`group.lr ?? this.defaults.lr`), for the `params` key, and for a key a torch subclass
 // adds to its defaults after the groups were filled (`self.defaults["ema"] = ema`), or a port after it
 // spread them (`this.defaults.clip = clip` after `super(...)`), and for a flag of the whole optimizer
-// (a default of True, False or None: `maximize`, `foreach`) handed on to a call as it is.
+// (a default of True or False, `maximize`; or None handed on under its own keyword, `foreach=...`)
+// handed on to a call as it is.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ClassDef, FunctionDef } from './scope';
@@ -100,7 +101,7 @@ function checkStep(facts: Facts, cls: ClassDef, step: FunctionDef): DefaultsRead
       if (r.field !== source.field || receiverField(r.object) !== source.field) continue;
       if (r.key === TORCH_PARAMS_GROUP_KEY || fromGroup.has(r.key) || keys.includes(r.key) || source.late?.has(r.key)) continue;
       // A flag of the whole optimizer (`maximize`, `foreach`: a default of True, False or None) handed on as it is.
-      if (flags.has(r.key) && handedOn(r.expr, own)) continue;
+      if (flags.has(r.key) && handedOn(r.expr, own, flags.get(r.key) === 'none' ? r.key : undefined)) continue;
       // The value must reach the groups' loop: read inside it, or into a local the loop reads (a global
       // decay applied after the loop to every tensor at once is another design).
       if (!reachesLoop(r.expr, r.stmt, loop)) continue;
@@ -270,24 +271,37 @@ function portLateKeys(chain: ClassDef[], field: string, spreadAt: Stmt): Set<str
   return late;
 }
 
-const FLAG_VALUES: ReadonlySet<string> = new Set(['True', 'False', 'None', 'true', 'false', 'null', 'undefined']);
+const BOOLEAN_VALUES: ReadonlySet<string> = new Set(['True', 'False', 'true', 'false']);
+const UNSET_VALUES: ReadonlySet<string> = new Set(['None', 'null', 'undefined']);
 
 /**
  * Keys of the defaults that hold a flag of the optimizer (a constructor parameter whose default is
  * True, False or None, or such a literal, put in the defaults: `dict(maximize=maximize, foreach=foreach)`,
- * `{"foreach": None}`), in the class or its bases. Not per-group settings: the step may take them from the defaults.
+ * `{"foreach": None}`), in the class or its bases, with the kind of their default. Not per-group settings:
+ * the step may take them from the defaults. A default of None is also "computed when unset"
+ * (`lr=None`, a relative step): 'none' keys count only when handed on under their own keyword.
  */
-function flagKeys(facts: Facts, cls: ClassDef): Set<string> {
-  const out = new Set<string>();
+function flagKeys(facts: Facts, cls: ClassDef): Map<string, 'bool' | 'none'> {
+  const out = new Map<string, 'bool' | 'none'>();
+  const kindOf = (v: string): 'bool' | 'none' | undefined => BOOLEAN_VALUES.has(v) ? 'bool' : UNSET_VALUES.has(v) ? 'none' : undefined;
   for (const c of classWithBases(facts.program, cls)) {
     for (const fn of c.scope.functions.values()) {
-      const flagParams = new Set(fn.params.filter((p) => p.default?.kind === 'name' && FLAG_VALUES.has(p.default.name)).map((p) => p.name));
-      const isFlag = (v: Expr): boolean => v.kind === 'name' && !v.receiver && (FLAG_VALUES.has(v.name) || flagParams.has(v.name));
+      const flagParams = new Map<string, 'bool' | 'none'>();
+      for (const p of fn.params) {
+        const k = p.default?.kind === 'name' ? kindOf(p.default.name) : undefined;
+        if (k) flagParams.set(p.name, k);
+      }
+      const flagOf = (v: Expr): 'bool' | 'none' | undefined => v.kind === 'name' && !v.receiver ? kindOf(v.name) ?? flagParams.get(v.name) : undefined;
+      const add = (key: string, v: Expr): void => {
+        const k = flagOf(v);
+        // A key seen with both kinds of default is read as the stricter one.
+        if (k && out.get(key) !== 'none') out.set(key, k);
+      };
       for (const st of ownStatements(fn.body)) {
         for (const e of stmtExprs(st)) {
           for (const x of subExprs(e, true)) {
-            if (x.kind === 'object') for (const k of x.entries) if (isFlag(k.value)) out.add(k.name);
-            if (x.kind === 'call' && x.callee.kind === 'name' && x.callee.name === 'dict') for (const k of x.kwargs) if (isFlag(k.value)) out.add(k.name);
+            if (x.kind === 'object') for (const k of x.entries) add(k.name, k.value);
+            if (x.kind === 'call' && x.callee.kind === 'name' && x.callee.name === 'dict') for (const k of x.kwargs) add(k.name, k.value);
           }
         }
       }
@@ -296,13 +310,17 @@ function flagKeys(facts: Facts, cls: ClassDef): Set<string> {
   return out;
 }
 
-/** Is the read handed on as it is: a keyword or positional argument of a call, not part of arithmetic? */
-function handedOn(read: Expr, stmts: Stmt[]): boolean {
+/**
+ * Is the read handed on as it is: a keyword or positional argument of a call, not part of arithmetic?
+ * With `keyword`, only as the keyword argument of that name (`foreach=self.defaults["foreach"]`).
+ */
+function handedOn(read: Expr, stmts: Stmt[], keyword?: string): boolean {
   let found = false;
   for (const st of stmts) {
     for (const e of stmtExprs(st)) {
       for (const x of subExprs(e, true)) {
-        if (x.kind === 'call' && (x.args.includes(read) || x.kwargs.some((k) => k.value === read))) found = true;
+        if (x.kind !== 'call') continue;
+        if (keyword === undefined ? x.args.includes(read) || x.kwargs.some((k) => k.value === read) : x.kwargs.some((k) => k.value === read && k.name === keyword)) found = true;
       }
     }
   }

@@ -15,12 +15,13 @@
 // when it rebinds its parameter before the return (`delta = delta / (1 - self.p)`: scaled first),
 // when another method already returns its parameter times the mask over the forward's scale (the
 // class's scaled backward: an unscaled product elsewhere is kept values for a report), and for a
-// method the class's own methods call on the instance (a helper of the forward).
+// method the forward calls on the instance (its helper; a dispatcher calling the backward counts not).
 // The receiver is the IR's mark (`self`, `this`), not a name.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { bernoulliProbability, isUnitUniformDraw } from './catalogue';
 import { someExpr } from './scope';
+import { stmtExprs } from './loops';
 
 export interface DropoutBackwardScale {
   /** The backward's return value, `delta * self.mask`. */
@@ -120,19 +121,18 @@ function inClass(cls: Stmt & { kind: 'class' }, out: DropoutBackwardScale[]): vo
       forwards.push({ fn, field, ret: s.value, scale, stored: masks.get(field)! });
     }
   }
-  // Methods another method of the class calls on the instance (`self._kept(h)` in the forward): helpers, not a backward.
-  const called = new Set<string>();
-  for (const fn of methods) {
-    for (const s of statements(fn.body)) {
-      for (const e of stmtValues(s)) {
+  for (const fw of forwards) {
+    // Methods the forward calls on the instance (`self._kept(h)`): its helpers, not a backward. Only the
+    // forward's calls: a dispatcher (`__call__` running `self.backward(grad)`) calls the backward too.
+    const called = new Set<string>();
+    for (const s of statements(fw.fn.body)) {
+      for (const e of stmtExprs(s)) {
         someExpr(e, (x) => {
           if (x.kind === 'call' && x.callee.kind === 'attr' && x.callee.object.kind === 'name' && x.callee.object.receiver) called.add(x.callee.name);
           return false;
         });
       }
     }
-  }
-  for (const fw of forwards) {
     // A method besides the forward already returns its parameter times the mask over the same scale: the
     // class has its scaled backward, and an unscaled product elsewhere is something else (kept values for a report).
     const scaledBack = methods.some((fn) => fn !== fw.fn && returnsScaled(fn, fw.field, fw.scale));
@@ -162,16 +162,6 @@ function inClass(cls: Stmt & { kind: 'class' }, out: DropoutBackwardScale[]): vo
       }
     }
   }
-}
-
-/** The expressions a statement reads (an assignment's value, a return's, an expression statement, a block's heads). */
-function stmtValues(s: Stmt): Expr[] {
-  if (s.kind === 'assign') return [s.value];
-  if (s.kind === 'return') return s.value ? [s.value] : [];
-  if (s.kind === 'expr') return [s.expr];
-  if (s.kind === 'block') return s.heads;
-  if (s.kind === 'for') return [s.iter];
-  return [];
 }
 
 /** Does the method return its own parameter times the field over a scale written as the forward's (`grad * self.gate / (1 - self.p)`)? */

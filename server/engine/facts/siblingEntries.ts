@@ -5,7 +5,9 @@
 // `wg['W' + k]` is the weight's own value, its decay (silent); `wg['b' + k]` is the bias, another
 // parameter, whose value is the same for every weight of a row: a constant to this weight.
 // Entries are told apart by their keys (keys.ts: `'W' + k` is `"W{k}"`) and a container is followed
-// through its copy (`wg = weights.copy()`, `dict(weights)`). Undefined whenever any link is missing.
+// through its copy (`wg = weights.copy()`, `dict(weights)`). Undefined whenever any link is missing,
+// and when the other entry's own gradient reads this weight back: a joint penalty couples both ways
+// (lam/2·(a + b)² puts lam·b in a's gradient and lam·a in b's), the bias slip one way only.
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
@@ -13,6 +15,7 @@ import type { Summand } from './analysis';
 import { exprKey } from './keys';
 import { someExpr } from './scope';
 import { programIndex } from './program';
+import { shallowContainerCopy, transposeOperand } from './catalogue';
 
 const MAX_HOPS = 4;
 
@@ -37,7 +40,7 @@ export function steppedEntryFactor(facts: Facts, site: UpdateSite, summand: Summ
   if (!fn) return undefined;
   const stmts = flatten(fn.body);
   for (const f of summand.num) {
-    const e = f.expr.kind === 'attr' && f.expr.name === 'T' ? f.expr.object : f.expr;
+    const e = transposeOperand(f.expr) ?? f.expr;
     if (e.kind !== 'index' || e.object.kind !== 'name' || e.index.length !== 1) continue;
     const symbol = exprKey(f.expr);
     const entry = exprKey(e);
@@ -55,7 +58,7 @@ export function steppedEntryFactor(facts: Facts, site: UpdateSite, summand: Summ
       if (left === original + own || left === container + own) steps.push(s);
     }
     if (steps.length < 2) continue;
-    const fed = (s: Stmt & { kind: 'assign' }): boolean => s.value.kind === 'binary' && readsFrom(stmts, s.value.right, gradKey, 0);
+    const fed = (s: Stmt & { kind: 'assign' }): boolean => s.value.kind === 'binary' && readsFrom(stmts, s.value.right, new Set([gradKey]), 0);
     const mine = steps.find((s) => exprKey(s.targets[0])!.slice(original.length) === suffix);
     if (!mine) continue;
     const others = steps.filter((s) => s !== mine);
@@ -63,26 +66,28 @@ export function steppedEntryFactor(facts: Facts, site: UpdateSite, summand: Summ
     const feeding = steps.filter(fed);
     if (feeding.length !== 1) continue;
     if (feeding[0] === mine) return { symbol, expr: f.expr, own: true };
-    if (others.includes(feeding[0])) return { symbol, expr: f.expr, own: false };
+    if (!others.includes(feeding[0])) continue;
+    // The other entry's own step reads this gradient's weight back (`grads['b'] = g + lam * old['b'] + lam * old['a']`):
+    // both gradients couple the two, as the gradient of a joint penalty lam/2·(a + b)² does. No verdict.
+    const ownSuffix = exprKey(feeding[0].targets[0])!.slice(original.length);
+    const ownKeys = new Set([original + ownSuffix, container + ownSuffix]);
+    if (mine.value.kind === 'binary' && readsFrom(stmts, mine.value.right, ownKeys, 0)) continue;
+    return { symbol, expr: f.expr, own: false };
   }
   return undefined;
 }
 
-/** `C = P.copy()` (or `dict(P)`, `copy.copy(P)`), the one binding of C in the function: P's key. */
+/** `C = P.copy()` (or `dict(P)`, `copy.copy(P)`: catalogue.ts), the one binding of C in the function: P's key. */
 function copiedFrom(stmts: Stmt[], name: string): string | undefined {
   const bindings = stmts.filter((s): s is Stmt & { kind: 'assign' } => s.kind === 'assign' && s.targets.some((t) => t.kind === 'name' && t.name === name));
   if (bindings.length !== 1 || bindings[0].op || bindings[0].targets.length !== 1) return undefined;
-  const v = bindings[0].value;
-  if (v.kind !== 'call' || v.kwargs.length > 0) return undefined;
-  if (v.callee.kind === 'attr' && v.callee.name === 'copy' && v.args.length === 0 && v.callee.object.kind === 'name') return v.callee.object.name;
-  if (v.callee.kind === 'name' && v.callee.name === 'dict' && v.args.length === 1 && v.args[0].kind === 'name') return v.args[0].name;
-  if (v.callee.kind === 'attr' && v.callee.name === 'copy' && v.callee.object.kind === 'name' && v.callee.object.name === 'copy' && v.args.length === 1 && v.args[0].kind === 'name') return v.args[0].name;
-  return undefined;
+  const source = shallowContainerCopy(bindings[0].value);
+  return source?.kind === 'name' ? source.name : undefined;
 }
 
-/** Does `e` read the gradient, directly or through values assigned from it in the function (`dWT[k] = dW[k].T`)? */
-function readsFrom(stmts: Stmt[], e: Expr, gradKey: string, hops: number): boolean {
-  if (someExpr(e, (x) => exprKey(x) === gradKey)) return true;
+/** Does `e` read one of the keys (a gradient), directly or through values assigned from it in the function (`dWT[k] = dW[k].T`)? */
+function readsFrom(stmts: Stmt[], e: Expr, keys: ReadonlySet<string>, hops: number): boolean {
+  if (someExpr(e, (x) => { const k = exprKey(x); return k !== undefined && keys.has(k); })) return true;
   if (hops >= MAX_HOPS) return false;
   const read = new Set<string>();
   someExpr(e, (x) => {
@@ -93,7 +98,7 @@ function readsFrom(stmts: Stmt[], e: Expr, gradKey: string, hops: number): boole
   for (const s of stmts) {
     if (s.kind !== 'assign' || s.targets.length !== 1) continue;
     const k = exprKey(s.targets[0]);
-    if (k !== undefined && read.has(k) && readsFrom(stmts, s.value, gradKey, hops + 1)) return true;
+    if (k !== undefined && read.has(k) && readsFrom(stmts, s.value, keys, hops + 1)) return true;
   }
   return false;
 }
