@@ -144,12 +144,14 @@ function outlivesIteration(body: Stmt[], call: Expr & { kind: 'call' }, step: Op
   const stmt = ownStatements(body).find((x) => (x.kind === 'assign' && x.value === call) || (x.kind === 'expr' && x.expr === call));
   if (!stmt) return false;
   if (stmt.kind === 'assign') {
-    return stmt.targets.every((t) => {
+    const kept = (t: Expr): boolean => {
+      if (t.kind === 'seq') return t.items.length > 0 && t.items.some(kept);
       if (t.kind === 'attr' || t.kind === 'index') return true;
       if (t.kind !== 'name') return false;
       if (argumentsOf(call).some((a) => subExprs(a).some((e) => e.kind === 'name' && e.name === t.name))) return true;
       return scope.allBindings(t.name).some((b) => b.kind === 'param' || b.at < loop.span.start);
-    });
+    };
+    return stmt.targets.every(kept);
   }
   const weights = weightArguments(call, step);
   return weights.length === 0 || weights.every((a) => a.kind !== 'call');
