@@ -109,28 +109,35 @@ function ownLoops(body: Stmt[]): Stmt[] {
   return ownStatements(body).filter((x) => x.kind === 'for' || (x.kind === 'block' && x.label === 'while'));
 }
 
-/** The step updates its state inside a loop of its own: one call is many steps (`minimize(f, x0, iters)`, a line search). */
+/**
+ * The step writes a whole state of the instance inside a loop of its own (`self.m = b1 * self.m + …`,
+ * `self.t += 1`): one call is many steps (`minimize(f, x0, iters)`, a line search). A loop over the
+ * parameters writes an entry of it per parameter (`self.m[i] = …`), which is one step.
+ */
 function manyStepsPerCall(step: OptimizerStep): boolean {
-  const spans = [...[...step.states.values()].flatMap((s) => s.eq.spans), ...(step.counterSpans?.values() ?? [])];
-  return ownLoops(step.fn.body).some((l) => spans.some((x) => l.span.start <= x.start && x.end <= l.span.end));
+  const keys = [...step.states.keys(), ...step.counters.keys()].filter((k) => INSTANCE_STATE.test(k));
+  const whole = ownStatements(step.fn.body).filter((x) => x.kind === 'assign' && x.targets.some((t) => keys.includes(exprKey(t) ?? '')));
+  return ownLoops(step.fn.body).some((l) => whole.some((x) => l.span.start <= x.span.start && x.span.end <= l.span.end));
 }
 
 /**
  * The constructor stores a state from its own parameters (`self.velocity = velocity`, `self.m = m if m is not
- * None else 0`): the caller hands the state in, and it may outlive the object. A value built by a call
- * (`np.zeros_like(w)`) is the object's own.
+ * None else 0`): the caller hands the state in, and it may outlive the object. A value built from them
+ * (`np.zeros_like(w)`, `[np.zeros_like(p) for p in params]`) is the object's own.
  */
 function stateHandedIn(cls: ClassDef, state: string[]): boolean {
   const init = cls.scope.functions.get('__init__') ?? cls.scope.functions.get('constructor');
   if (!init) return false;
   const params = new Set(explicitParams(init).map((p) => p.name));
-  return ownStatements(init.body).some(
-    (x) =>
-      x.kind === 'assign' &&
-      x.targets.some((t) => state.includes(exprKey(t) ?? '')) &&
-      x.value.kind !== 'call' &&
-      subExprs(x.value).some((e) => e.kind === 'name' && params.has(e.name)),
-  );
+  // The value is a parameter itself, a part of one, or one of them chosen (`m if m is not None else 0`, `m or 0`).
+  const handed = (e: Expr): boolean => {
+    if (e.kind === 'name') return params.has(e.name);
+    if (e.kind === 'attr' || e.kind === 'index') return handed(e.object);
+    if (e.kind === 'cond') return handed(e.then) || handed(e.else);
+    if (e.kind === 'other' && e.ops?.every((o) => o === 'or' || o === '??')) return e.children.some(handed);
+    return false;
+  };
+  return ownStatements(init.body).some((x) => x.kind === 'assign' && x.targets.some((t) => state.includes(exprKey(t) ?? '')) && handed(x.value));
 }
 
 /**
