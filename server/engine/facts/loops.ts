@@ -635,8 +635,32 @@ export class TrainingFacts {
     let result: PenaltyInfo | undefined;
     if (this.isCollected(e, scope, at, 0)) result = { kind: 'collected', detached: this.collectedCuts(e, scope, at) };
     else if (this.isPenalty(e, scope, at, 0)) result = { kind: 'penalty', ...this.provenance(e, scope, at) };
+    if (result?.kind === 'penalty' && result.detached.length > 0 && this.keepsGradient(e, scope, at, 0)) result = { ...result, detached: [] };
     this.penaltyMemo.set(key, result ?? null);
     return result;
+  }
+
+  /**
+   * A product or quotient of penalties one of which keeps its gradient: the term has one, whatever
+   * number the others were made (`lam * pen / pen.item()`, `lam * pen / float(sum(...))`, a penalty
+   * normalized by its detached size). Names bound once are followed.
+   */
+  private keepsGradient(e: Expr, scope: Scope, at: number, depth: number): boolean {
+    if (depth > 6) return false;
+    if (e.kind === 'name') {
+      const b = scope.lookup(e.name, at);
+      const single = b?.kind === 'assign' && b.value && !b.op && b.scope.allBindings(b.key).filter((x) => x.kind === 'assign').length === 1;
+      return single ? this.keepsGradient(b.value!, b.scope, b.at, depth + 1) : false;
+    }
+    const arith = e.kind === 'call' ? this.facts.analyzer.arithmeticCall(e) : undefined;
+    const operands = e.kind === 'binary' && (e.op === '*' || e.op === '/') ? [e.left, e.right] : arith && (arith.op === '*' || arith.op === '/') && arith.operands[1] ? [arith.operands[0]!, arith.operands[1]] : undefined;
+    if (!operands) return false;
+    return operands.some((x) => {
+      if (this.keepsGradient(x, scope, at, depth + 1)) return true;
+      if (!this.isPenalty(x, scope, at, 0)) return false;
+      const p = this.provenance(x, scope, at);
+      return p.detached.length === 0 && !p.noGrad;
+    });
   }
 
   /** `sum(model.losses)`, `tf.add_n(model.losses)`, `tf.losses.get_regularization_loss()`, `model.calculateLosses()`. */

@@ -8,9 +8,15 @@
 // local, and no other use of the local (not stored, returned or handed on, so no later step reaches
 // the object). Silent when the construction is under an `if` inside the loop (a restart on a
 // condition), or when the step runs in a loop nested inside that one (the object then steps many times).
+// Also silent when one call is many steps (the method updates its state inside its own loop:
+// `opt.minimize(f, x0, iters)`), when the constructor takes the state from its caller (`Momentum(v[k])`,
+// whose in-place updates outlive the object), and when the stepped weights do not outlive the
+// iteration (`out = opt.update(w.copy(), g)` in a test of the first step, a table of first steps).
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
-import type { ClassDef } from './scope';
+import { explicitParams, type ClassDef, type Scope } from './scope';
+import { exprKey } from './keys';
+import { subExprs } from './loops';
 import { optimizerSteps, type OptimizerStep } from './optimizerSteps';
 import { ownStatements, programIndex, walkAll } from './program';
 import { resolveCall } from './resolve';
@@ -91,8 +97,86 @@ function collect(facts: Facts): RebuiltStepObject[] {
       const callLoops = index.loopsAround(call.span);
       if (callLoops[callLoops.length - 1] !== loop || whileInside(loop, call.span)) continue;
       const state = [...step.states.keys(), ...step.counters.keys()].filter((k) => INSTANCE_STATE.test(k));
+      if (manyStepsPerCall(step) || stateHandedIn(target!.constructs!, state) || !outlivesIteration(body, call, step, loop, scope)) continue;
       out.push({ construction: s.value, local, cls: target!.constructs!, step, call, loop, state });
     }
+  }
+  return out;
+}
+
+/** Loops and `while` blocks among a body's own statements. */
+function ownLoops(body: Stmt[]): Stmt[] {
+  return ownStatements(body).filter((x) => x.kind === 'for' || (x.kind === 'block' && x.label === 'while'));
+}
+
+/**
+ * The step writes a whole state of the instance inside a loop of its own (`self.m = b1 * self.m + …`,
+ * `self.t += 1`): one call is many steps (`minimize(f, x0, iters)`, a line search). A loop over the
+ * parameters writes an entry of it per parameter (`self.m[i] = …`), which is one step.
+ */
+function manyStepsPerCall(step: OptimizerStep): boolean {
+  const keys = [...step.states.keys(), ...step.counters.keys()].filter((k) => INSTANCE_STATE.test(k));
+  const whole = ownStatements(step.fn.body).filter((x) => x.kind === 'assign' && x.targets.some((t) => keys.includes(exprKey(t) ?? '')));
+  return ownLoops(step.fn.body).some((l) => whole.some((x) => l.span.start <= x.span.start && x.span.end <= l.span.end));
+}
+
+/**
+ * The constructor stores a state from its own parameters (`self.velocity = velocity`, `self.m = m if m is not
+ * None else 0`): the caller hands the state in, and it may outlive the object. A value built from them
+ * (`np.zeros_like(w)`, `[np.zeros_like(p) for p in params]`) is the object's own.
+ */
+function stateHandedIn(cls: ClassDef, state: string[]): boolean {
+  const init = cls.scope.functions.get('__init__') ?? cls.scope.functions.get('constructor');
+  if (!init) return false;
+  const params = new Set(explicitParams(init).map((p) => p.name));
+  // The value is a parameter itself, a part of one, or one of them chosen (`m if m is not None else 0`, `m or 0`).
+  const handed = (e: Expr): boolean => {
+    if (e.kind === 'name') return params.has(e.name);
+    if (e.kind === 'attr' || e.kind === 'index') return handed(e.object);
+    if (e.kind === 'cond') return handed(e.then) || handed(e.else);
+    if (e.kind === 'other' && e.ops?.every((o) => o === 'or' || o === '??')) return e.children.some(handed);
+    return false;
+  };
+  return ownStatements(init.body).some((x) => x.kind === 'assign' && x.targets.some((t) => state.includes(exprKey(t) ?? '')) && handed(x.value));
+}
+
+/**
+ * Do the weights the call steps outlive the iteration? Its result stored into an attribute or an
+ * element (`self.params[k] = opt.step(...)`, `layer.W = ...`), or into a name the loop carries or that
+ * was bound before it (`W = opt.step(W, dW)`); or, called for its effect, a weight handed in as it is
+ * (not a copy: `opt.step(w.copy(), g)`). A result kept only in the iteration (`out = opt.update(...)`,
+ * an argument of another call) is a first step looked at, not a training step.
+ */
+function outlivesIteration(body: Stmt[], call: Expr & { kind: 'call' }, step: OptimizerStep, loop: Stmt, scope: Scope): boolean {
+  const stmt = ownStatements(body).find((x) => (x.kind === 'assign' && x.value === call) || (x.kind === 'expr' && x.expr === call));
+  if (!stmt) return false;
+  if (stmt.kind === 'assign') {
+    const kept = (t: Expr): boolean => {
+      if (t.kind === 'seq') return t.items.length > 0 && t.items.some(kept);
+      if (t.kind === 'attr' || t.kind === 'index') return true;
+      if (t.kind !== 'name') return false;
+      if (argumentsOf(call).some((a) => subExprs(a).some((e) => e.kind === 'name' && e.name === t.name))) return true;
+      return scope.allBindings(t.name).some((b) => b.kind === 'param' || b.at < loop.span.start);
+    };
+    return stmt.targets.every(kept);
+  }
+  const weights = weightArguments(call, step);
+  return weights.length === 0 || weights.every((a) => a.kind !== 'call');
+}
+
+function argumentsOf(call: Expr & { kind: 'call' }): Expr[] {
+  return [...call.args, ...call.kwargs.map((k) => k.value)];
+}
+
+/** The call's arguments that fill the step's parameters (`w` of `step(self, w, g)` when the step updates `w`). */
+function weightArguments(call: Expr & { kind: 'call' }, step: OptimizerStep): Expr[] {
+  const params = explicitParams(step.fn);
+  const out: Expr[] = [];
+  for (const p of step.params) {
+    const i = params.findIndex((x) => x.name === p.eq.key);
+    if (i < 0) continue;
+    const arg = call.kwargs.find((k) => k.name === p.eq.key)?.value ?? call.args[i];
+    if (arg) out.push(arg);
   }
   return out;
 }

@@ -403,6 +403,9 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     const perParameter = updates.every((u) => u.walking.length > 0 && u.walking[u.walking.length - 1] === loop);
     if (!perParameter) continue;
     if (entry && bindsInside(loop, entry[1])) continue;
+    // Advanced in a method called through an object the loop builds anew (`rule = Moments(lr)`, `rule.apply(w, g)`,
+    // inlined into this step): each parameter's own, fresh (NB208).
+    if (path?.[1] && calls && freshReceiverAt(body, increment, loop, calls)) continue;
     const correction = readers.find((c) => within(c.span, loop.span)) ?? readers[0];
     found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop, correction: correction.span, ...(entry ? { holder: entry[1] } : {}), ...(schedule ? { readBy: 'update' as const } : {}) });
   }
@@ -473,6 +476,19 @@ function perParameterCaller(step: OptimizerStep, calls: StepCalls, source: (s: S
     found ??= { loop, driver };
   }
   return found;
+}
+
+/** Does the statement at `span` call a method through a local the loop binds to a construction of the method's class? */
+function freshReceiverAt(body: Stmt[], span: Span, loop: Loop, calls: StepCalls): boolean {
+  const stmt = ownStatements(body).find((x) => x.span.start === span.start && x.span.end === span.end);
+  const roots = !stmt ? [] : stmt.kind === 'assign' ? [stmt.value] : stmt.kind === 'expr' ? [stmt.expr] : stmt.kind === 'return' && stmt.value ? [stmt.value] : [];
+  return roots.some((root) =>
+    subExprs(root).some((x) => {
+      if (x.kind !== 'call' || x.callee.kind !== 'attr' || x.callee.object.kind !== 'name') return false;
+      const cls = calls.methodOf(x)?.cls;
+      return cls !== undefined && constructedIn(loop, x.callee.object.name, cls.name);
+    }),
+  );
 }
 
 /** Does the loop bind `name` to a construction of the class `cls` (`rule = Moments(lr)`)? */
