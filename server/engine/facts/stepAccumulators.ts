@@ -122,24 +122,46 @@ function decide(body: Stmt[]): StepAccumulators {
     if (s.op === '-') stepped = s.value;
     else if (!s.op && s.value.kind === 'binary' && s.value.op === '-' && rootName(s.value.left) === target && s.targets[0].kind === s.value.left.kind) stepped = s.value.right;
     if (!stepped) continue;
+    const byEntry = s.targets[0].kind === 'index';
     for (const [name, values] of starts) {
       if (name === target || spoiled.has(name) || out.has(name)) continue;
       // A start that reads the stepped array (other than for its size) is a copy of it, not a gradient.
       if (values.some((v) => !zeroStart(v) && mentions(v, target))) continue;
-      if (scaledUse(stepped, name)) out.add(name);
+      if (scaledUse(stepped, name, byEntry)) out.add(name);
     }
     for (const name of added) {
       if (name === target || starts.has(name) || spoiled.has(name) || handed.has(name)) continue;
-      if (scaledUse(stepped, name)) handed.add(name);
+      if (scaledUse(stepped, name, byEntry)) handed.add(name);
     }
   }
   return { started: out, handed };
 }
 
-/** Does the step read `name` as a term or a factor of one (`lr * g[j]`, `g[j]`, `rate * (g[i] + c)`), not inside a call's argument? */
-function scaledUse(e: Expr, name: string): boolean {
-  if (rootName(e) === name) return true;
-  if (e.kind === 'binary' && (e.op === '*' || e.op === '+' || e.op === '-' || e.op === '/')) return scaledUse(e.left, name) || (e.op !== '/' && scaledUse(e.right, name));
-  if (e.kind === 'unary') return scaledUse(e.arg, name);
-  return false;
+/**
+ * Does the step read `name` as a term or a factor of one (`lr * g[j]`, `g[j]`, `rate * (g[i] + c)`,
+ * `lr * g[j] / n`), not inside a call's argument? In a product the name is the one array scaled: besides
+ * it the numerator holds numbers and at most one plain scalar read (`lr`, `this.rate`). A scalar that
+ * multiplies another array (`lr / sigma * cost * eps`, `lr * (up - down) * dir[j] / (2 * h)`: evolution
+ * strategies, finite differences) is a loss weighting a direction, not the step's gradient. An entry
+ * stepped (`w[j] -= …`) is stepped by an entry of the gradient (`acc[j]`), never by a whole scalar.
+ */
+function scaledUse(e: Expr, name: string, byEntry: boolean): boolean {
+  if (rootName(e) === name) return !byEntry || e.kind === 'index';
+  if (e.kind === 'binary' && (e.op === '+' || e.op === '-')) return scaledUse(e.left, name, byEntry) || scaledUse(e.right, name, byEntry);
+  if (e.kind === 'unary') return scaledUse(e.arg, name, byEntry);
+  if (e.kind !== 'binary' || (e.op !== '*' && e.op !== '/')) return false;
+  const numerator: Expr[] = [];
+  const collect = (x: Expr): void => {
+    if (x.kind === 'binary' && x.op === '*') {
+      collect(x.left);
+      collect(x.right);
+    } else if (x.kind === 'binary' && x.op === '/') collect(x.left);
+    else if (x.kind === 'unary') collect(x.arg);
+    else numerator.push(x);
+  };
+  collect(e);
+  const mine = numerator.filter((f) => scaledUse(f, name, byEntry));
+  if (mine.length !== 1) return false;
+  const others = numerator.filter((f) => f !== mine[0] && numberOf(f) === undefined);
+  return others.length <= 1 && others.every((f) => f.kind === 'name' || f.kind === 'attr');
 }
