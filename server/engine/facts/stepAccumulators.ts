@@ -8,9 +8,9 @@
 // all) names such a local `g`, `grad` or `delta`; the data flow says what it is. Asked by `updates.ts`
 // (`gradientRole`) after the name-free routes before it.
 import type { Expr, Stmt } from '../ir';
-import { forEachChild } from './scope';
+import { forEachChild, someExpr } from './scope';
 import { ownStatements } from './program';
-import { zeroTypedArray, zeroValue } from './catalogue';
+import { ADDING_METHODS, zeroTypedArray, zeroValue } from './catalogue';
 import { numberOf } from './analysis';
 import { baseExpr, exprKey } from './keys';
 
@@ -39,12 +39,7 @@ function rootName(e: Expr): string | undefined {
 }
 
 function mentions(e: Expr, name: string): boolean {
-  if (e.kind === 'name') return e.name === name;
-  let hit = false;
-  forEachChild(e, (c) => {
-    if (!hit && mentions(c, name)) hit = true;
-  });
-  return hit;
+  return someExpr(e, (x) => x.kind === 'name' && x.name === name);
 }
 
 /** Zeros: `np.zeros_like(w)`, `new Array(n).fill(0)`, `new Float64Array(n)`, `[0, 0]`. */
@@ -76,7 +71,7 @@ function decide(body: Stmt[]): StepAccumulators {
     if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr') {
       // `g.fill(0)`, `g.mul_(c)`, `g.sub_(x)`: changed other than by adding.
       const root = rootName(s.expr.callee.object);
-      if (root !== undefined && s.expr.callee.name !== 'add_' && s.expr.callee.name !== 'push') spoiled.add(root);
+      if (root !== undefined && !ADDING_METHODS.has(s.expr.callee.name)) spoiled.add(root);
       continue;
     }
     if (s.kind !== 'assign') continue;
