@@ -138,25 +138,32 @@ function decide(body: Stmt[]): StepAccumulators {
  * it the numerator holds numbers and at most one plain scalar read (`lr`, `this.rate`). A scalar that
  * multiplies another array (`lr / sigma * cost * eps`, `lr * (up - down) * dir[j] / (2 * h)`: evolution
  * strategies, finite differences) is a loss weighting a direction, not the step's gradient. An entry
- * stepped (`w[j] -= …`) is stepped by an entry of the gradient (`acc[j]`), never by a whole scalar.
+ * stepped (`w[j] -= …`) is stepped by an entry of the gradient (`acc[j]`), never by a whole scalar; and
+ * the gradient is subtracted: `c[j] -= rate * (c[j] - pull[j])` moves c toward pull, a target.
  */
-function scaledUse(e: Expr, name: string, byEntry: boolean): boolean {
-  if (rootName(e) === name) return !byEntry || e.kind === 'index';
-  if (e.kind === 'binary' && (e.op === '+' || e.op === '-')) return scaledUse(e.left, name, byEntry) || scaledUse(e.right, name, byEntry);
-  if (e.kind === 'unary') return scaledUse(e.arg, name, byEntry);
+function scaledUse(e: Expr, name: string, byEntry: boolean, positive = true): boolean {
+  if (rootName(e) === name) return positive && (!byEntry || e.kind === 'index');
+  if (e.kind === 'binary' && (e.op === '+' || e.op === '-')) return scaledUse(e.left, name, byEntry, positive) || scaledUse(e.right, name, byEntry, e.op === '+' ? positive : !positive);
+  if (e.kind === 'unary') return scaledUse(e.arg, name, byEntry, e.op === '-' ? !positive : positive);
   if (e.kind !== 'binary' || (e.op !== '*' && e.op !== '/')) return false;
   const numerator: Expr[] = [];
+  let sign = positive;
   const collect = (x: Expr): void => {
     if (x.kind === 'binary' && x.op === '*') {
       collect(x.left);
       collect(x.right);
     } else if (x.kind === 'binary' && x.op === '/') collect(x.left);
-    else if (x.kind === 'unary') collect(x.arg);
-    else numerator.push(x);
+    else if (x.kind === 'unary') {
+      if (x.op === '-') sign = !sign;
+      collect(x.arg);
+    } else {
+      if ((numberOf(x) ?? 0) < 0) sign = !sign;
+      numerator.push(x);
+    }
   };
   collect(e);
-  const mine = numerator.filter((f) => scaledUse(f, name, byEntry));
-  if (mine.length !== 1) return false;
+  const mine = numerator.filter((f) => someExpr(f, (x) => rootName(x) === name));
+  if (mine.length !== 1 || !scaledUse(mine[0], name, byEntry, sign)) return false;
   const others = numerator.filter((f) => f !== mine[0] && numberOf(f) === undefined);
   return others.length <= 1 && others.every((f) => f.kind === 'name' || f.kind === 'attr');
 }
