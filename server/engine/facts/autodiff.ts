@@ -150,6 +150,29 @@ export function returnsGradients(c: Call): boolean {
   return name === 'gradient' || (name === 'grad' && c.callee.kind === 'attr' && /autograd$/.test(exprKey(c.callee.object) ?? ''));
 }
 
+/**
+ * A call whose whole value is a gradient, read strictly: `tape.gradient(target, sources)` on a tape (a
+ * value, never a module such as `np`), `torch.autograd.grad(loss, W)`, `jax.grad(f)(params)`, `grad(f)(x)`.
+ */
+export function wholeGradientCall(c: Call, isModule: (e: Expr) => boolean): boolean {
+  if (c.callee.kind === 'call') {
+    const inner = c.callee.callee;
+    const name = inner.kind === 'attr' ? inner.name : inner.kind === 'name' ? inner.name : undefined;
+    return name === 'grad' && (inner.kind === 'name' || (inner.kind === 'attr' && isModule(inner.object)));
+  }
+  if (c.callee.kind !== 'attr') return false;
+  if (c.callee.name === 'grad') return isModule(c.callee.object) && /\bautograd$/.test(exprKey(c.callee.object) ?? '');
+  return c.callee.name === 'gradient' && c.args.length >= 2 && c.callee.object.kind === 'name' && !isModule(c.callee.object);
+}
+
+/** `jax.value_and_grad(f)(w)`, `tf.valueAndGrad(f)(x)`: a curried call that hands back the value, then the gradient. */
+export function curriedValueAndGradient(c: Call, isModule: (e: Expr) => boolean): boolean {
+  if (c.callee.kind !== 'call') return false;
+  const inner = c.callee.callee;
+  const name = inner.kind === 'attr' ? inner.name : inner.kind === 'name' ? inner.name : undefined;
+  return (name === 'value_and_grad' || name === 'valueAndGrad') && (inner.kind === 'name' || (inner.kind === 'attr' && isModule(inner.object)));
+}
+
 /** tfjs `const { value, grads } = tf.variableGrads(f)`, `tf.valueAndGrads(f)`: the value with its gradients. */
 export function returnsValueAndGradients(name: string): boolean {
   return /^(variableGrads|valueAndGrads|valueAndGrad)$/.test(name);

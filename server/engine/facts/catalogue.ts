@@ -1050,6 +1050,12 @@ export function bernoulliProbability(call: Expr & { kind: 'call' }): Expr | unde
   return undefined;
 }
 
+/** Calls on a tensor that keep it the same gradient, copied or moved (handedGradients.ts): `p.grad.clone()`, `g.detach()`, `g.numpy()`. */
+export const GRADIENT_KEEPING_METHODS: ReadonlySet<string> = new Set(['clone', 'detach', 'copy', 'float', 'double', 'contiguous', 'to', 'cpu', 'numpy']);
+
+/** In-place calls that only add to their receiver (stepAccumulators.ts): torch's `g.add_(x)`, a JS array's `push`. */
+export const ADDING_METHODS: ReadonlySet<string> = new Set(['add_', 'push']);
+
 /**
  * Calls whose value is their receiver's (or first argument's) values unchanged, for reading what a
  * dropout outputs: copies and casts (`x.slice()`, `x.copy()`, `x.clone()`, `mask.astype(float)`,

@@ -17,7 +17,7 @@ import {
   isAmbiguousObjectiveName, isStateLike, isStrongGradientName, isTargetName, isUnpackedLossName, mentionsOptimizerSetting, startsLikeRegularization,
 } from './roles';
 import { programIndex, type Unpacked } from './program';
-import { derivesFrom, enclosingClass, isSelfName, methodOf, resolveName, returnsOf, type CallTarget } from './resolve';
+import { callArguments, derivesFrom, enclosingClass, isSelfName, methodOf, resolveName, returnsOf, type CallTarget } from './resolve';
 import type { Env } from './analysis';
 import { handedGradient, type HandedContext } from './handedGradients';
 import { gradientValue, returnsGradients, returnsValueAndGradients, type AutodiffContext } from './autodiff';
@@ -453,8 +453,15 @@ export class DirectionAnalyzer {
     // Every call of the function hands this parameter a gradient by data flow, whatever it is called (handedGradients.ts).
     if (b?.kind === 'param' && e.kind === 'name' && !this.facts.params.has(key)) {
       const fn = programIndex(this.facts).functionOfScope(b.scope);
-      if (fn && handedGradient(this.handedContext(), fn.body, e.name))
+      if (fn && handedGradient(this.handedContext(), fn.body, e.name)) {
+        const verdict = this.handedCalls(b, fn, e.name);
+        if (verdict === 'ascent') {
+          this.ascent = true;
+          return [{ kind: 'unknown', sign: 1, gradientish: true }];
+        }
+        if (verdict === 'unsure') return [{ kind: 'unknown', sign: 1, gradientish: false }];
         return [{ kind: 'grad', sign: 1, source: `${last} (the gradient every call of ${fn.name}() hands in)`, origin: b.span, weak: true }];
+      }
     }
     if (isLearningRateName(last) || isHyperparameterName(last) || startsLikeRegularization(last))
       return [{ kind: 'scalar', sign: numericSign(b?.value) }];
@@ -503,6 +510,40 @@ export class DirectionAnalyzer {
         return terms.every((t) => !(t.kind === 'grad' && t.sign > 0) && !(t.kind === 'unknown' && t.gradientish));
       });
     } finally {
+      this.judgingCallers.delete(b);
+    }
+  }
+
+  /**
+   * How the calls of `fn` hand its parameter `name` a gradient (handedGradients.ts says every one does):
+   * 'ascent' when one hands the gradient of something to maximize (`objective.backward()` of a
+   * log-likelihood, then `nudge(p, p.grad, lr)`): the helper climbs on purpose; 'unsure' when one hands
+   * any argument negated (`move(p, p.grad, -lr)` steps down through a helper that adds) or a gradient
+   * read with the opposite sign; 'descent' otherwise.
+   */
+  private handedCalls(b: Binding, fn: FunctionDef, name: string): 'descent' | 'ascent' | 'unsure' {
+    const index = programIndex(this.facts);
+    const position = explicitParams(fn).findIndex((p) => p.name === name);
+    if (position < 0 || this.judgingCallers.has(b) || --this.budget < 0) return 'unsure';
+    const calls = index.callsNamed(fn.name).flatMap((c) => {
+      const target = this.facts.analyzer.callTarget(c.call, c.scope, c.at);
+      return target?.fn === fn && !target.constructs ? [{ ...c, target }] : [];
+    });
+    this.judgingCallers.add(b);
+    const before = this.ascent;
+    try {
+      for (const c of calls) {
+        if ([...c.call.args, ...c.call.kwargs.map((k) => k.value)].some(negated)) return 'unsure';
+        const arg = callArguments(c.call, c.target)[position] ?? c.call.kwargs.find((k) => k.name === name)?.value;
+        if (!arg) return 'unsure';
+        this.ascent = false;
+        const terms = this.terms(arg, c.scope, c.at, 0, new Set());
+        if (this.ascent) return 'ascent';
+        if (terms.some((t) => t.kind === 'grad' && t.sign < 0)) return 'unsure';
+      }
+      return 'descent';
+    } finally {
+      this.ascent = this.ascent || before;
       this.judgingCallers.delete(b);
     }
   }
@@ -876,6 +917,11 @@ export class DirectionAnalyzer {
 }
 
 // ------------------------------------------------------------------ term algebra
+
+/** An argument handed negated: `-lr`, `-p.grad`, `-1e-3`. */
+function negated(e: Expr): boolean {
+  return (e.kind === 'unary' && e.op === '-') || (numberOf(e) ?? 0) < 0;
+}
 
 /** A zero written there or bound once to the name (`db = np.zeros(shape)`). */
 function isZero(e: Expr, scope: Scope, at: number): boolean {

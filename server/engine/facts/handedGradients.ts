@@ -12,9 +12,11 @@
 import type { Expr, Stmt } from '../ir';
 import type { Program } from '../program';
 import type { Analyzer } from './analysis';
-import { explicitParams, forEachChild, loopIterable, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
+import { explicitParams, forEachChild, loopIterable, someExpr, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { callArguments } from './resolve';
-import { loopSource, TORCH_GRAD_ATTRIBUTE } from './catalogue';
+import { GRADIENT_KEEPING_METHODS, loopSource, TORCH_GRAD_ATTRIBUTE } from './catalogue';
+import { curriedValueAndGradient, wholeGradientCall } from './autodiff';
+import { isBackwardMethodName } from './roles';
 import { ownStatements } from './program';
 import { catalogueGradientNames } from './gradientDicts';
 import { gradientsBesideLoss, returnedNameTuples } from './lossCompanions';
@@ -109,29 +111,21 @@ function keepsValue(fnBody: Stmt[], name: string): boolean {
 }
 
 function mentions(e: Expr, name: string): boolean {
-  if (e.kind === 'name') return e.name === name;
-  let hit = false;
-  forEachChild(e, (c) => {
-    if (!hit && mentions(c, name)) hit = true;
-  });
-  return hit;
+  return someExpr(e, (x) => x.kind === 'name' && x.name === name);
 }
-
-/** Calls on a tensor that keep it the same gradient, copied or moved: `p.grad.clone()`, `g.detach()`. */
-const KEEPS = new Set(['clone', 'detach', 'copy', 'float', 'double', 'contiguous', 'to', 'cpu', 'numpy']);
 
 /** Is `e`, read at `at` in `scope`, a gradient by data flow? */
 function gradientValue(ctx: HandedContext, e: Expr, scope: Scope, at: number, hops: number, depth: number): boolean {
   if (depth > 6) return false;
   for (let i = 0; i < 6; i++) {
     if (e.kind === 'attr' && e.name === 'data') e = e.object;
-    else if (e.kind === 'call' && e.callee.kind === 'attr' && KEEPS.has(e.callee.name) && !ctx.isModule(e.callee.object)) e = e.callee.object;
+    else if (e.kind === 'call' && e.callee.kind === 'attr' && GRADIENT_KEEPING_METHODS.has(e.callee.name) && !ctx.isModule(e.callee.object)) e = e.callee.object;
     else break;
   }
   if (e.kind === 'attr') return e.name === TORCH_GRAD_ATTRIBUTE;
   // An entry of a gradient container (`grads[k]`, `grads["W1"]`).
   if (e.kind === 'index') return gradientValue(ctx, e.object, scope, at, hops, depth + 1);
-  if (e.kind === 'call') return gradientCall(e, ctx);
+  if (e.kind === 'call') return wholeGradientCall(e, ctx.isModule);
   if (e.kind !== 'name') return false;
   const b = scope.lookup(e.name, at);
   if (!b) return catalogueGradientNames(ctx.body).has(e.name);
@@ -151,25 +145,6 @@ function gradientValue(ctx: HandedContext, e: Expr, scope: Scope, at: number, ho
   return gradientValue(ctx, b.value, b.scope, b.at, hops, depth + 1);
 }
 
-/** A call whose whole value is a gradient: `tape.gradient(loss, W)`, `torch.autograd.grad(loss, W)`, `jax.grad(f)(params)`. */
-function gradientCall(c: Call, ctx: HandedContext): boolean {
-  if (c.callee.kind === 'call') {
-    const inner = c.callee.callee;
-    const name = inner.kind === 'attr' ? inner.name : inner.kind === 'name' ? inner.name : undefined;
-    return name === 'grad' && (inner.kind === 'name' || (inner.kind === 'attr' && ctx.isModule(inner.object)));
-  }
-  if (c.callee.kind !== 'attr') return false;
-  if (c.callee.name === 'grad') return ctx.isModule(c.callee.object) && /\bautograd$/.test(attrPath(c.callee.object));
-  // `tape.gradient(target, sources)`: the tape is a value, not a module.
-  return c.callee.name === 'gradient' && c.args.length >= 2 && c.callee.object.kind === 'name' && !ctx.isModule(c.callee.object);
-}
-
-function attrPath(e: Expr): string {
-  if (e.kind === 'name') return e.name;
-  if (e.kind === 'attr') return `${attrPath(e.object)}.${e.name}`;
-  return '';
-}
-
 /**
  * `loss, dW = loss_and_grad(W, X, y)` (the gradient a function returns beside its loss), `dx, dW, db =
  * layer.backward(dout)` (what a program's backward method hands back), `dW, db = tape.gradient(loss, [W, b])`,
@@ -177,16 +152,12 @@ function attrPath(e: Expr): string {
  */
 function unpackedGradient(ctx: HandedContext, value: Expr, position: number, scope: Scope, at: number): boolean {
   if (value.kind !== 'call') return false;
-  if (gradientCall(value, ctx)) return true;
-  if (value.callee.kind === 'call' && position === 1) {
-    const inner = value.callee.callee;
-    const name = inner.kind === 'attr' ? inner.name : inner.kind === 'name' ? inner.name : undefined;
-    if ((name === 'value_and_grad' || name === 'valueAndGrad') && (inner.kind === 'name' || (inner.kind === 'attr' && ctx.isModule(inner.object)))) return true;
-  }
+  if (wholeGradientCall(value, ctx.isModule)) return true;
+  if (position === 1 && curriedValueAndGradient(value, ctx.isModule)) return true;
   const target = ctx.analyzer.callTarget(value, scope, at);
   if (!target || target.constructs) return false;
   // A program layer's backward pass: every value it hands back is a gradient (of its input, of its weights).
-  if (value.callee.kind === 'attr' && value.callee.name === 'backward' && target.fn.isMethod) return true;
+  if (value.callee.kind === 'attr' && isBackwardMethodName(value.callee.name) && target.fn.isMethod) return true;
   const own = fileCalls(ctx).functions.get(target.fn.body);
   if (!own) return false;
   const companions = gradientsBesideLoss(own.body, ctx.scopes, ctx.analyzer);

@@ -374,6 +374,11 @@ export function isBackwardHelperName(name: string): boolean {
   return /(_backward|^backward)$/.test(name);
 }
 
+/** `layer.backward(dout)`: a program layer's backward method, whose every returned value is a gradient (handedGradients.ts). */
+export function isBackwardMethodName(name: string): boolean {
+  return name === 'backward';
+}
+
 /** `backprop`, `backpropagate`: a function that returns the loss gradient. */
 export function isBackpropName(name: string): boolean {
   return /backprop/i.test(name);

@@ -8,9 +8,9 @@
 // all) names such a local `g`, `grad` or `delta`; the data flow says what it is. Asked by `updates.ts`
 // (`gradientRole`) after the name-free routes before it.
 import type { Expr, Stmt } from '../ir';
-import { forEachChild } from './scope';
+import { forEachChild, someExpr } from './scope';
 import { ownStatements } from './program';
-import { zeroTypedArray, zeroValue } from './catalogue';
+import { ADDING_METHODS, zeroTypedArray, zeroValue } from './catalogue';
 import { numberOf } from './analysis';
 import { baseExpr, exprKey } from './keys';
 
@@ -39,12 +39,7 @@ function rootName(e: Expr): string | undefined {
 }
 
 function mentions(e: Expr, name: string): boolean {
-  if (e.kind === 'name') return e.name === name;
-  let hit = false;
-  forEachChild(e, (c) => {
-    if (!hit && mentions(c, name)) hit = true;
-  });
-  return hit;
+  return someExpr(e, (x) => x.kind === 'name' && x.name === name);
 }
 
 /** Zeros: `np.zeros_like(w)`, `new Array(n).fill(0)`, `new Float64Array(n)`, `[0, 0]`. */
@@ -76,7 +71,7 @@ function decide(body: Stmt[]): StepAccumulators {
     if (s.kind === 'expr' && s.expr.kind === 'call' && s.expr.callee.kind === 'attr') {
       // `g.fill(0)`, `g.mul_(c)`, `g.sub_(x)`: changed other than by adding.
       const root = rootName(s.expr.callee.object);
-      if (root !== undefined && s.expr.callee.name !== 'add_' && s.expr.callee.name !== 'push') spoiled.add(root);
+      if (root !== undefined && !ADDING_METHODS.has(s.expr.callee.name)) spoiled.add(root);
       continue;
     }
     if (s.kind !== 'assign') continue;
@@ -122,24 +117,53 @@ function decide(body: Stmt[]): StepAccumulators {
     if (s.op === '-') stepped = s.value;
     else if (!s.op && s.value.kind === 'binary' && s.value.op === '-' && rootName(s.value.left) === target && s.targets[0].kind === s.value.left.kind) stepped = s.value.right;
     if (!stepped) continue;
+    const byEntry = s.targets[0].kind === 'index';
     for (const [name, values] of starts) {
       if (name === target || spoiled.has(name) || out.has(name)) continue;
       // A start that reads the stepped array (other than for its size) is a copy of it, not a gradient.
       if (values.some((v) => !zeroStart(v) && mentions(v, target))) continue;
-      if (scaledUse(stepped, name)) out.add(name);
+      if (scaledUse(stepped, name, byEntry)) out.add(name);
     }
     for (const name of added) {
       if (name === target || starts.has(name) || spoiled.has(name) || handed.has(name)) continue;
-      if (scaledUse(stepped, name)) handed.add(name);
+      if (scaledUse(stepped, name, byEntry)) handed.add(name);
     }
   }
   return { started: out, handed };
 }
 
-/** Does the step read `name` as a term or a factor of one (`lr * g[j]`, `g[j]`, `rate * (g[i] + c)`), not inside a call's argument? */
-function scaledUse(e: Expr, name: string): boolean {
-  if (rootName(e) === name) return true;
-  if (e.kind === 'binary' && (e.op === '*' || e.op === '+' || e.op === '-' || e.op === '/')) return scaledUse(e.left, name) || (e.op !== '/' && scaledUse(e.right, name));
-  if (e.kind === 'unary') return scaledUse(e.arg, name);
-  return false;
+/**
+ * Does the step read `name` as a term or a factor of one (`lr * g[j]`, `g[j]`, `rate * (g[i] + c)`,
+ * `lr * g[j] / n`), not inside a call's argument? In a product the name is the one array scaled: besides
+ * it the numerator holds numbers and at most one plain scalar read (`lr`, `this.rate`). A scalar that
+ * multiplies another array (`lr / sigma * cost * eps`, `lr * (up - down) * dir[j] / (2 * h)`: evolution
+ * strategies, finite differences) is a loss weighting a direction, not the step's gradient. An entry
+ * stepped (`w[j] -= …`) is stepped by an entry of the gradient (`acc[j]`), never by a whole scalar; and
+ * the gradient is subtracted: `c[j] -= rate * (c[j] - pull[j])` moves c toward pull, a target.
+ */
+function scaledUse(e: Expr, name: string, byEntry: boolean, positive = true): boolean {
+  if (rootName(e) === name) return positive && (!byEntry || e.kind === 'index');
+  if (e.kind === 'binary' && (e.op === '+' || e.op === '-')) return scaledUse(e.left, name, byEntry, positive) || scaledUse(e.right, name, byEntry, e.op === '+' ? positive : !positive);
+  if (e.kind === 'unary') return scaledUse(e.arg, name, byEntry, e.op === '-' ? !positive : positive);
+  if (e.kind !== 'binary' || (e.op !== '*' && e.op !== '/')) return false;
+  const numerator: Expr[] = [];
+  let sign = positive;
+  const collect = (x: Expr): void => {
+    if (x.kind === 'binary' && x.op === '*') {
+      collect(x.left);
+      collect(x.right);
+    } else if (x.kind === 'binary' && x.op === '/') collect(x.left);
+    else if (x.kind === 'unary') {
+      if (x.op === '-') sign = !sign;
+      collect(x.arg);
+    } else {
+      if ((numberOf(x) ?? 0) < 0) sign = !sign;
+      numerator.push(x);
+    }
+  };
+  collect(e);
+  const mine = numerator.filter((f) => someExpr(f, (x) => rootName(x) === name));
+  if (mine.length !== 1 || !scaledUse(mine[0], name, byEntry, sign)) return false;
+  const others = numerator.filter((f) => f !== mine[0] && numberOf(f) === undefined);
+  return others.length <= 1 && others.every((f) => f.kind === 'name' || f.kind === 'attr');
 }
