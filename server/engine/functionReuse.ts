@@ -18,7 +18,8 @@
 //      (lower/reuse.ts: same IR, spans moved), so its own code is the same. A statement with a
 //      syntax error, or one tree-sitter parsed anew, is lowered again: a changed statement.
 //   3. Its cone holds no changed statement: a statement reads the statements that bind, at module
-//      level or as a function, class or instance field (`self.x`) anywhere, a name its text mentions
+//      level or as a function, class or instance field anywhere (any use of `self.x`, a read too, counts
+//      as binding `x`: a class whose bases the file defines has its state read file-wide), a name its text mentions
 //      (a comment's or a string's word counts too), and what those read, transitively. And no statement of its cone binds a
 //      name a changed statement mentions (a changed caller or reader, which scans by name such as
 //      `callsTo` reach), import names aside (they are file-wide, condition 1). Changed statements
@@ -223,7 +224,8 @@ function unitNames(parsed: ParsedFile): { bound: Set<string>[]; mentioned: Set<s
     if (i >= 0) bound[i].add(name);
   };
   const root = parsed.scopes.root;
-  for (const [key, list] of root.bindings) for (const b of list) bind(key.split('.')[0], b.span.start);
+  // `cache[k] = …` at module level binds `cache` (its key is `cache[k]`).
+  for (const [key, list] of root.bindings) for (const b of list) bind(key.split(/[.[]/)[0], b.span.start);
   for (const [name, fn] of root.functions) bind(name, fn.span.start);
   for (const [name, cls] of root.classes) bind(name, cls.span.start);
   // Functions and classes at any depth: a method is found by its name across classes (`methodsNamed`).
@@ -232,14 +234,22 @@ function unitNames(parsed: ParsedFile): { bound: Set<string>[]; mentioned: Set<s
     for (const [name, fn] of s.functions) bind(name, fn.span.start);
     for (const [name, cls] of s.classes) bind(name, cls.span.start);
     // An instance's fields (`self.cache = …` in any method): a class with bases may have its state kept by statements of the whole file.
-    for (const [key, list] of s.members) for (const b of list) for (const part of key.split('.').slice(1)) bind(part, b.span.start);
+    for (const [key, list] of s.members) for (const b of list) for (const part of key.split('.').slice(1)) bind(part.split('[')[0], b.span.start);
   }
+  // Any use of an instance's field (`self.x`, read or written, `self.x[i] = …` too) counts as binding `x`: NB407's walk of a
+  // class whose bases the file defines scans the whole file for the statements that name its state (`onlyStarted`,
+  // `unreadBesides`), so a statement that only reads `self.sq_table` decides another class's answer.
+  body.forEach((s, i) => {
+    for (const m of parsed.text.slice(s.span.start - base, s.span.end - base).matchAll(SELF_FIELD)) bound[i].add(m[1]);
+  });
   names = { bound, mentioned };
   namesCache.set(parsed, names);
   return names;
 }
 
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
+/** `self.x` / `this.x` as written (the instance names of resolve.ts's isSelfName); spaces, continuations and `(self).x` allowed. */
+const SELF_FIELD = /\b(?:self|this)[\s\\)]*\.[\s\\]*([A-Za-z_][A-Za-z0-9_]*)/g;
 
 /**
  * The file-wide sets of a version as one string, each position written as its top-level
