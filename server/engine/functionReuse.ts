@@ -22,7 +22,8 @@
 //      as binding `x`: a class whose bases the file defines has its state read file-wide), a name its text mentions
 //      (a comment's or a string's word counts too), and what those read, transitively. And no statement of its cone binds a
 //      name a changed statement mentions (a changed caller or reader, which scans by name such as
-//      `callsTo` reach), import names aside (they are file-wide, condition 1). Changed statements
+//      `callsTo` reach); an import binds nothing here (imports are file-wide, condition 1), but a
+//      name both imported and assigned is bound by its assignment. Changed statements
 //      are those of either version without a counterpart in the other.
 // bench/readEdges.ts measured why this is enough to pay: the cones of a 3,000-line training script
 // hold 4 % of the file on average (6 % with the callers' step), against 99 % for the undirected
@@ -53,10 +54,27 @@ const previousOf = new WeakMap<ParsedFile, KeptFacts>();
 
 /** Links a session's new parse to its last version's facts (lintDocumentSteps). */
 export function linkVersions(parsed: ParsedFile, previous: KeptFacts | undefined): void {
-  if (!enabled || !previous) return;
+  if (!enabled) return;
+  // A session's version records what it found nothing in (the first one too); nothing else does (the CLI, a project's files).
+  sessionParses.add(parsed);
+  if (!previous) return;
   // One version back only: an older link would keep every version alive.
   previousOf.delete(previous.parsed);
   previousOf.set(parsed, previous);
+}
+
+/** The parses of a session's versions: only their facts record answers for the next version. */
+const sessionParses = new WeakSet<ParsedFile>();
+/** Per facts: whether it is a session version's (asked once per facts). */
+const recording = new WeakMap<Facts, boolean>();
+
+function records(facts: Facts): boolean {
+  let on = recording.get(facts);
+  if (on === undefined) {
+    const parsed = facts.program.parsedOf({ start: facts.file.base, end: facts.file.base });
+    recording.set(facts, (on = parsed !== undefined && sessionParses.has(parsed)));
+  }
+  return on;
 }
 
 /** Per query, per top-level statement of this version, the functions (by their place in the statement) that found nothing. */
@@ -90,7 +108,7 @@ export const reuseCounts = { asked: 0, reused: 0 };
 
 /** Records that `query` found nothing in `fn` (for the next version). */
 export function foundNothing(facts: Facts, query: string, fn: FunctionDef): void {
-  if (!enabled) return;
+  if (!enabled || !records(facts)) return;
   const place = placeIn(facts.module.body, fn.span);
   if (!place) return;
   let byQuery = nothingFound.get(facts);
@@ -174,7 +192,6 @@ function makePlan(facts: Facts): Plan | undefined {
     oldNames.bound[i].forEach((n) => changedBound.add(n));
     oldNames.mentioned[i].forEach((n) => changedMentioned.add(n));
   }
-  const imported = new Set([...parsed.scopes.imports.keys(), ...old.scopes.imports.keys()]);
   const body = parsed.module.body;
   const affected = new Set<number>();
   const names = new Set<string>(changedBound);
@@ -187,7 +204,9 @@ function makePlan(facts: Facts): Plan | undefined {
   for (let i = 0; i < body.length; i++) {
     if (!counterpart.has(body[i])) continue;
     if (someIn(ownNames.mentioned[i], changedBound)) affect(i);
-    else for (const n of ownNames.bound[i]) if (!imported.has(n) && changedMentioned.has(n)) affect(i);
+    // (An import binds nothing here: imports are file-wide, condition 1. A name both imported and assigned,
+    // `try: from m import t` / `except ImportError: t = {}`, is bound by its assignment like any other.)
+    else for (const n of ownNames.bound[i]) if (changedMentioned.has(n)) affect(i);
   }
   // Readers of affected statements are affected: a statement mentioning a name an affected one binds.
   while (todo.length > 0) {

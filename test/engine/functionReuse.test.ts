@@ -196,6 +196,7 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
       '        square_avg[k] = np.zeros_like(w)',
       '',
     ].join('\n');
+  const guarded = 'try:\n    from saved import square_avg_new\nexcept ImportError:\n    square_avg_new = {}\nsquare_avg = {}\n';
   const sequences: Record<string, string[]> = {
     // A class whose bases the file defines: its walk reads every statement of the file that names its state.
     // A module-level function that reads the table the average is written into (`self.sq_table`, never bound by a plain
@@ -219,6 +220,13 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
       table('square_avg = {}\nsquare_avg_new = {}\nprint(square_avg_new)'),
       table('square_avg = {}\nsquare_avg_new = {}\nprint(square_avg_nex)'),
       table('square_avg = {}\nsquare_avg_new = {}\nprint(square_avg_new)'),
+    ],
+    // A table both imported and assigned (`try: from m import t` / `except ImportError: t = {}`): its assignment binds it,
+    // so a changed reader of it reaches the function (an early cone left out every binder of an imported name).
+    'a module-level read of an imported and assigned table goes away': [
+      table(`${guarded}print(square_avg_new)`),
+      table(`${guarded}print(square_avg_nex)`),
+      table(`${guarded}print(square_avg_new)`),
     ],
   };
   for (const [name, texts] of Object.entries(sequences)) {
