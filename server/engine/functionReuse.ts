@@ -35,6 +35,7 @@ import { catalogueGradientNames } from './facts/gradientDicts';
 import type { FunctionDef } from './facts/scope';
 import type { Span, Stmt } from './ir';
 import { copiedFrom } from './lower/reuse';
+import { selfFieldPattern } from './facts/resolve';
 
 /** A version's facts, kept by its session for the next version. */
 export interface KeptFacts {
@@ -259,7 +260,7 @@ function unitNames(parsed: ParsedFile): { bound: Set<string>[]; mentioned: Set<s
   // class whose bases the file defines scans the whole file for the statements that name its state (`onlyStarted`,
   // `unreadBesides`), so a statement that only reads `self.sq_table` decides another class's answer.
   body.forEach((s, i) => {
-    for (const m of parsed.text.slice(s.span.start - base, s.span.end - base).matchAll(SELF_FIELD)) bound[i].add(m[1]);
+    for (const m of parsed.text.slice(s.span.start - base, s.span.end - base).matchAll((selfField ??= selfFieldPattern()))) bound[i].add(m[1]);
   });
   names = { bound, mentioned };
   namesCache.set(parsed, names);
@@ -267,8 +268,8 @@ function unitNames(parsed: ParsedFile): { bound: Set<string>[]; mentioned: Set<s
 }
 
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
-/** `self.x` / `this.x` as written (the instance names of resolve.ts's isSelfName); spaces, continuations and `(self).x` allowed. */
-const SELF_FIELD = /\b(?:self|this)[\s\\)]*\.[\s\\]*([A-Za-z_][A-Za-z0-9_]*)/g;
+/** `self.x` as written (resolve.ts: the instance's names live beside isSelfName); made on first use (no load-order cycle). */
+let selfField: RegExp | undefined;
 
 /**
  * The file-wide sets of a version as one string, each position written as its top-level
