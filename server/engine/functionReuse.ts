@@ -18,10 +18,12 @@
 //      (lower/reuse.ts: same IR, spans moved), so its own code is the same. A statement with a
 //      syntax error, or one tree-sitter parsed anew, is lowered again: a changed statement.
 //   3. Its cone holds no changed statement: a statement reads the statements that bind, at module
-//      level or as a function, class or instance field (`self.x`) anywhere, a name its text mentions
+//      level or as a function, class or instance field anywhere (any use of `self.x`, a read too, counts
+//      as binding `x`: a class whose bases the file defines has its state read file-wide), a name its text mentions
 //      (a comment's or a string's word counts too), and what those read, transitively. And no statement of its cone binds a
 //      name a changed statement mentions (a changed caller or reader, which scans by name such as
-//      `callsTo` reach), import names aside (they are file-wide, condition 1). Changed statements
+//      `callsTo` reach); an import binds nothing here (imports are file-wide, condition 1), but a
+//      name both imported and assigned is bound by its assignment. Changed statements
 //      are those of either version without a counterpart in the other.
 // bench/readEdges.ts measured why this is enough to pay: the cones of a 3,000-line training script
 // hold 4 % of the file on average (6 % with the callers' step), against 99 % for the undirected
@@ -33,6 +35,7 @@ import { catalogueGradientNames } from './facts/gradientDicts';
 import type { FunctionDef } from './facts/scope';
 import type { Span, Stmt } from './ir';
 import { copiedFrom } from './lower/reuse';
+import { selfFieldPattern } from './facts/resolve';
 
 /** A version's facts, kept by its session for the next version. */
 export interface KeptFacts {
@@ -52,10 +55,27 @@ const previousOf = new WeakMap<ParsedFile, KeptFacts>();
 
 /** Links a session's new parse to its last version's facts (lintDocumentSteps). */
 export function linkVersions(parsed: ParsedFile, previous: KeptFacts | undefined): void {
-  if (!enabled || !previous) return;
+  if (!enabled) return;
+  // A session's version records what it found nothing in (the first one too); nothing else does (the CLI, a project's files).
+  sessionParses.add(parsed);
+  if (!previous) return;
   // One version back only: an older link would keep every version alive.
   previousOf.delete(previous.parsed);
   previousOf.set(parsed, previous);
+}
+
+/** The parses of a session's versions: only their facts record answers for the next version. */
+const sessionParses = new WeakSet<ParsedFile>();
+/** Per facts: whether it is a session version's (asked once per facts). */
+const recording = new WeakMap<Facts, boolean>();
+
+function records(facts: Facts): boolean {
+  let on = recording.get(facts);
+  if (on === undefined) {
+    const parsed = facts.program.parsedOf({ start: facts.file.base, end: facts.file.base });
+    recording.set(facts, (on = parsed !== undefined && sessionParses.has(parsed)));
+  }
+  return on;
 }
 
 /** Per query, per top-level statement of this version, the functions (by their place in the statement) that found nothing. */
@@ -89,7 +109,7 @@ export const reuseCounts = { asked: 0, reused: 0 };
 
 /** Records that `query` found nothing in `fn` (for the next version). */
 export function foundNothing(facts: Facts, query: string, fn: FunctionDef): void {
-  if (!enabled) return;
+  if (!enabled || !records(facts)) return;
   const place = placeIn(facts.module.body, fn.span);
   if (!place) return;
   let byQuery = nothingFound.get(facts);
@@ -173,7 +193,6 @@ function makePlan(facts: Facts): Plan | undefined {
     oldNames.bound[i].forEach((n) => changedBound.add(n));
     oldNames.mentioned[i].forEach((n) => changedMentioned.add(n));
   }
-  const imported = new Set([...parsed.scopes.imports.keys(), ...old.scopes.imports.keys()]);
   const body = parsed.module.body;
   const affected = new Set<number>();
   const names = new Set<string>(changedBound);
@@ -186,7 +205,9 @@ function makePlan(facts: Facts): Plan | undefined {
   for (let i = 0; i < body.length; i++) {
     if (!counterpart.has(body[i])) continue;
     if (someIn(ownNames.mentioned[i], changedBound)) affect(i);
-    else for (const n of ownNames.bound[i]) if (!imported.has(n) && changedMentioned.has(n)) affect(i);
+    // (An import binds nothing here: imports are file-wide, condition 1. A name both imported and assigned,
+    // `try: from m import t` / `except ImportError: t = {}`, is bound by its assignment like any other.)
+    else for (const n of ownNames.bound[i]) if (changedMentioned.has(n)) affect(i);
   }
   // Readers of affected statements are affected: a statement mentioning a name an affected one binds.
   while (todo.length > 0) {
@@ -223,7 +244,8 @@ function unitNames(parsed: ParsedFile): { bound: Set<string>[]; mentioned: Set<s
     if (i >= 0) bound[i].add(name);
   };
   const root = parsed.scopes.root;
-  for (const [key, list] of root.bindings) for (const b of list) bind(key.split('.')[0], b.span.start);
+  // `cache[k] = …` at module level binds `cache` (its key is `cache[k]`).
+  for (const [key, list] of root.bindings) for (const b of list) bind(key.split(/[.[]/)[0], b.span.start);
   for (const [name, fn] of root.functions) bind(name, fn.span.start);
   for (const [name, cls] of root.classes) bind(name, cls.span.start);
   // Functions and classes at any depth: a method is found by its name across classes (`methodsNamed`).
@@ -232,14 +254,22 @@ function unitNames(parsed: ParsedFile): { bound: Set<string>[]; mentioned: Set<s
     for (const [name, fn] of s.functions) bind(name, fn.span.start);
     for (const [name, cls] of s.classes) bind(name, cls.span.start);
     // An instance's fields (`self.cache = …` in any method): a class with bases may have its state kept by statements of the whole file.
-    for (const [key, list] of s.members) for (const b of list) for (const part of key.split('.').slice(1)) bind(part, b.span.start);
+    for (const [key, list] of s.members) for (const b of list) for (const part of key.split('.').slice(1)) bind(part.split('[')[0], b.span.start);
   }
+  // Any use of an instance's field (`self.x`, read or written, `self.x[i] = …` too) counts as binding `x`: NB407's walk of a
+  // class whose bases the file defines scans the whole file for the statements that name its state (`onlyStarted`,
+  // `unreadBesides`), so a statement that only reads `self.sq_table` decides another class's answer.
+  body.forEach((s, i) => {
+    for (const m of parsed.text.slice(s.span.start - base, s.span.end - base).matchAll((selfField ??= selfFieldPattern()))) bound[i].add(m[1]);
+  });
   names = { bound, mentioned };
   namesCache.set(parsed, names);
   return names;
 }
 
 const WORD = /[A-Za-z_][A-Za-z0-9_]*/g;
+/** `self.x` as written (resolve.ts: the instance's names live beside isSelfName); made on first use (no load-order cycle). */
+let selfField: RegExp | undefined;
 
 /**
  * The file-wide sets of a version as one string, each position written as its top-level

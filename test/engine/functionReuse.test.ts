@@ -148,6 +148,102 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
     }
   }
 
+  // Edit sequences a careless cone gets wrong: an edit outside a function that changes what its walk finds, where the
+  // changed statement binds no name the function mentions. Each sequence goes from silent to one NB407 finding and back.
+  const rms = (bases: string, extra: string): string =>
+    [
+      'import numpy as np',
+      '',
+      '',
+      'class Base:',
+      '    def __init__(self, lr):',
+      '        self.lr = lr',
+      '',
+      '',
+      `class RMS${bases}:`,
+      '    def __init__(self, layers, lr=1e-3, rho=0.9, eps=1e-8):',
+      '        self.lr = lr',
+      '        self.layers = layers',
+      '        self.rho, self.eps = rho, eps',
+      '',
+      '    def step(self):',
+      '        for i, layer in enumerate(self.layers):',
+      '            g = layer.dW',
+      '            self.sq_table[i] = self.rho * self.cache[i] + (1 - self.rho) * g * g',
+      '            layer.W -= self.lr * g / (np.sqrt(self.cache[i]) + self.eps)',
+      '',
+      '',
+      'def start(self, n):',
+      '    for i in range(n):',
+      '        self.cache[i] = 0.0',
+      extra,
+    ].join('\n');
+  const table = (decl: string): string =>
+    [
+      'import numpy as np',
+      '',
+      decl,
+      '',
+      '',
+      'def rmsprop_step(params, grads, lr=1e-3, rho=0.95, eps=1e-8):',
+      '    for k in params:',
+      '        square_avg_new[k] = rho * square_avg[k] + (1 - rho) * grads[k] ** 2',
+      '        params[k] -= lr * grads[k] / (np.sqrt(square_avg[k]) + eps)',
+      '',
+      '',
+      'def init_state(params):',
+      '    for k, w in params.items():',
+      '        square_avg[k] = np.zeros_like(w)',
+      '',
+    ].join('\n');
+  const guarded = 'try:\n    from saved import square_avg_new\nexcept ImportError:\n    square_avg_new = {}\nsquare_avg = {}\n';
+  const sequences: Record<string, string[]> = {
+    // A class whose bases the file defines: its walk reads every statement of the file that names its state.
+    // A module-level function that reads the table the average is written into (`self.sq_table`, never bound by a plain
+    // assignment anywhere) is renamed away: the average is now unread (a read by another statement, not a binding).
+    'a read of the written table elsewhere in the file goes away': [
+      rms('(Base)', '\n\ndef report(self):\n    return [float(s.mean()) for s in self.sq_table]\n'),
+      rms('(Base)', '\n\ndef report(self):\n    return [float(s.mean()) for s in self.sq_tablx]\n'),
+      rms('(Base)', '\n\ndef report(self):\n    return [float(s.mean()) for s in self.sq_table]\n'),
+    ],
+    // A write of the table the step reads (`self.cache.append(g)`, no binding) elsewhere in the file goes away: it now only holds its start.
+    'a write of the read table elsewhere in the file goes away': [
+      rms('(Base)', '\n\ndef bump(self, g):\n    self.cache.append(g)\n'),
+      rms('(Base)', '\n\ndef bump(self, g):\n    self.cachx.append(g)\n'),
+      rms('(Base)', '\n\ndef bump(self, g):\n    self.cache.append(g)\n'),
+    ],
+    // The class's base becomes one the file defines: the whole file is read for its state.
+    'the base class becomes one the file defines': [rms('(Basx)', ''), rms('(Base)', ''), rms('(Basx)', '')],
+    // A module-level table is bound, or a module-level read of it goes away.
+    'a module-level table is bound': [table('square_avg = {}'), table('square_avg = {}\nsquare_avg_new = {}'), table('square_avg = {}')],
+    'a module-level read of the table goes away': [
+      table('square_avg = {}\nsquare_avg_new = {}\nprint(square_avg_new)'),
+      table('square_avg = {}\nsquare_avg_new = {}\nprint(square_avg_nex)'),
+      table('square_avg = {}\nsquare_avg_new = {}\nprint(square_avg_new)'),
+    ],
+    // A table both imported and assigned (`try: from m import t` / `except ImportError: t = {}`): its assignment binds it,
+    // so a changed reader of it reaches the function (an early cone left out every binder of an imported name).
+    'a module-level read of an imported and assigned table goes away': [
+      table(`${guarded}print(square_avg_new)`),
+      table(`${guarded}print(square_avg_nex)`),
+      table(`${guarded}print(square_avg_new)`),
+    ],
+  };
+  for (const [name, texts] of Object.entries(sequences)) {
+    it(`an edit outside the function: ${name}`, () => {
+      const parses = new ParseCache(1, 1);
+      const counts: number[] = [];
+      for (const text of texts) {
+        const lint = runSteps(lintDocumentSteps(text, { language: 'python' }, parses));
+        const fresh = withoutEngineCaches(() => runSteps(lintDocumentSteps(text, { language: 'python' })));
+        assert.deepEqual(lint.outcome, fresh.outcome, `${name}: version ${counts.length}`);
+        counts.push(fresh.outcome.findings.filter((f) => f.code === 'NB407').length);
+      }
+      // The sequence tests something: the finding comes and goes.
+      assert.deepEqual(counts, [0, 1, 0]);
+    });
+  }
+
   it('reuses answers on the bench keystroke (a character typed into a name)', () => {
     const lines = trainingScriptOfLines(300).split('\n');
     const parses = new ParseCache(1, 1);

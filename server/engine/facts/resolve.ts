@@ -66,11 +66,20 @@ export interface Construction {
 
 const MAX_HOPS = 8;
 
-const SELF = /^(self|this)$/;
+const SELF_NAMES = '(?:self|this)';
+const SELF = new RegExp(`^${SELF_NAMES}$`);
 
 /** `self` / `this`: the instance a method runs on. */
 export function isSelfName(name: string): boolean {
   return SELF.test(name);
+}
+
+/**
+ * A field of the instance as written in source text, `self.x` (group 1: `x`); spaces, line
+ * continuations and `(self).x` allowed. functionReuse.ts reads a statement's text with it.
+ */
+export function selfFieldPattern(): RegExp {
+  return new RegExp(`\\b${SELF_NAMES}[\\s\\\\)]*\\.[\\s\\\\]*([A-Za-z_][A-Za-z0-9_]*)`, 'g');
 }
 
 /** The definition a name has at a point. */
