@@ -324,6 +324,15 @@ export function namesADecay(name: string): boolean {
   return /^(lr_?|learning_?rate_?|weight_?)?decay$/i.test(name);
 }
 
+/**
+ * `lr_decay`, `weight_decay`: a decay of the learning rate or of the weights by its name, where a bare
+ * `decay` is not enough. TF1's `RMSPropOptimizer(learning_rate, decay=0.9)` and Hinton's RMSprop call
+ * the squared-gradient discount ρ "decay", so `RMSprop(lr, decay)` may pass ρ as meant.
+ */
+export function namesAnLrOrWeightDecay(name: string): boolean {
+  return /^(lr_?|learning_?rate_?|weight_?)decay$/i.test(name);
+}
+
 /** Names that say "weight decay / L2 rate" rather than "a discount factor" (an optimizer argument's variable). */
 export function isWeightDecayName(name: string): boolean {
   return /^(weight_?decay\w*|wd|l2\w*|lambda|lam|lmbda|reg|regularization\w*|decay_?w\w*)$/i.test(name);
