@@ -15,6 +15,7 @@ import { frameworkFacts, type OptimizerFact } from './frameworks';
 import { programIndex } from './program';
 import { ifChainAt, type FunctionDef } from './scope';
 import { baseExpr } from './keys';
+import { namesADecaySwitch } from './roles';
 
 export interface BranchDroppedDecay {
   /** The construction with no decay. */
@@ -94,9 +95,11 @@ function sameOtherwise(facts: Facts, a: OptimizerFact, b: OptimizerFact): boolea
   return posB.every((x, i) => x === posA[i]) && (posA.length === posB.length || a.decaySettings?.some((s) => s.source === 'argument' && s.arg && a.call.args.indexOf(s.arg.expr) === posB.length + 1) === true);
 }
 
-/** Does a condition read the decay (`wd > 0`, `cfg.weight_decay is None`, `if args.wd:`)? */
+/** Does a condition read the decay (`wd > 0`, `cfg.weight_decay is None`, `if args.wd:`) or a switch named for it (`args.no_wd`)? */
 function readsDecay(facts: Facts, head: Expr, decay: Expr): boolean {
   const text = (e: Expr): string => facts.source(e.span);
+  // A switch named for the decay (`args.no_wd`, `use_decay`): a branch without it on purpose.
+  if ((text(head).match(/\w+/g) ?? []).some(namesADecaySwitch)) return true;
   const want = text(decay).replace(/\s+/g, '');
   const escaped = want.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`(?<![\\w.])${escaped}(?!\\w)`).test(text(head));
