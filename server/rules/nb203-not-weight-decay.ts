@@ -15,7 +15,7 @@
 import { defineRule } from './rule';
 import { writtenWithValue } from '../math/print/format';
 import { lastComponent } from '../engine/facts/keys';
-import { isWeightDecayName, namesADecay } from '../engine/facts/roles';
+import { isWeightDecayName, namesADecay, namesAnLrOrWeightDecay } from '../engine/facts/roles';
 import { kerasSecondPositional } from '../engine/facts/catalogue';
 import { frameworkFacts, type Arg, type OptimizerFact } from '../engine/facts/frameworks';
 
@@ -37,7 +37,9 @@ export const nb203NotWeightDecay = defineRule({
       const a = opt.arg(spec.keyword, 1);
       if (!a || a.span !== a.expr.span) return;
       const name = lastComponent(a.expr);
-      const meantAsDecay = a.value !== undefined ? a.value > 0 && a.value <= 0.01 : name !== undefined && namesADecay(name);
+      // ρ is itself called a decay (TF1's RMSPropOptimizer(lr, decay=0.9)): a bare `decay` there may be ρ.
+      const decayName = spec.keyword === 'rho' ? namesAnLrOrWeightDecay : namesADecay;
+      const meantAsDecay = a.value !== undefined ? a.value > 0 && a.value <= 0.01 : name !== undefined && decayName(name);
       if (!meantAsDecay) return;
       const cls = opt.name;
       const what =

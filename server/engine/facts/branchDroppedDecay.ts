@@ -15,6 +15,7 @@ import { frameworkFacts, type OptimizerFact } from './frameworks';
 import { programIndex } from './program';
 import { ifChainAt, type FunctionDef } from './scope';
 import { baseExpr } from './keys';
+import { namesADecaySwitch } from './roles';
 
 export interface BranchDroppedDecay {
   /** The construction with no decay. */
@@ -57,7 +58,12 @@ function collect(facts: Facts): BranchDroppedDecay[] {
         const decay = (kept.decaySettings ?? []).find((s) => s.source !== 'default' && s.arg && passedIn(s.arg.expr, params))?.arg?.expr;
         if (!decay) continue;
         if (!sameOtherwise(facts, kept, dropped)) continue;
-        if (!exclusive(fn.body, kept.call, dropped.call)) continue;
+        const chain = exclusive(fn.body, kept.call, dropped.call);
+        if (!chain) continue;
+        // `if wd > 0: SGD(p, lr, weight_decay=wd) else: SGD(p, lr)`: the branch is chosen by the decay
+        // itself, and a class whose default is no decay trains the same as with weight_decay=wd there.
+        const defaultNone = (dropped.decaySettings ?? []).every((s) => s.value === undefined || s.value === 0);
+        if (defaultNone && chain.some((b) => b.heads.some((h) => readsDecay(facts, h, decay)))) continue;
         out.push({ dropped, kept, decay, fn });
         break;
       }
@@ -89,9 +95,22 @@ function sameOtherwise(facts: Facts, a: OptimizerFact, b: OptimizerFact): boolea
   return posB.every((x, i) => x === posA[i]) && (posA.length === posB.length || a.decaySettings?.some((s) => s.source === 'argument' && s.arg && a.call.args.indexOf(s.arg.expr) === posB.length + 1) === true);
 }
 
-/** Are the two calls in different branches of one `if … elif … else` chain of the body? */
-function exclusive(body: Stmt[], a: Expr, b: Expr, depth = 0): boolean {
-  if (depth > 40) return false;
+/** Does a condition read the decay (`wd > 0`, `cfg.weight_decay is None`, `if args.wd:`) or a switch named for it (`args.no_wd`)? */
+function readsDecay(facts: Facts, head: Expr, decay: Expr): boolean {
+  const text = (e: Expr): string => facts.source(e.span);
+  // A switch named for the decay (`args.no_wd`, `use_decay`): a branch without it on purpose.
+  if ((text(head).match(/\w+/g) ?? []).some(namesADecaySwitch)) return true;
+  const want = text(decay).replace(/\s+/g, '');
+  const escaped = want.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(?<![\\w.])${escaped}(?!\\w)`).test(text(head));
+}
+
+/**
+ * The `if … elif … else` chain of the body whose different branches hold the two calls (the blocks
+ * of the chain, each with its condition), undefined when no chain separates them.
+ */
+function exclusive(body: Stmt[], a: Expr, b: Expr, depth = 0): (Stmt & { kind: 'block' })[] | undefined {
+  if (depth > 40) return undefined;
   const inSpan = (e: Expr, s: { start: number; end: number }): boolean => s.start <= e.span.start && e.span.end <= s.end;
   for (let i = 0; i < body.length; i++) {
     const s = body[i];
@@ -105,7 +124,7 @@ function exclusive(body: Stmt[], a: Expr, b: Expr, depth = 0): boolean {
         };
         const ka = branchOf(a);
         const kb = branchOf(b);
-        if (ka !== kb) return true;
+        if (ka !== kb) return chain;
         return exclusive(chain[ka].body, a, b, depth + 1);
       }
       i += chain.length - 1;
@@ -113,5 +132,5 @@ function exclusive(body: Stmt[], a: Expr, b: Expr, depth = 0): boolean {
     }
     if ((s.kind === 'block' || s.kind === 'for') && inSpan(a, s.span) && inSpan(b, s.span)) return exclusive(s.body, a, b, depth + 1);
   }
-  return false;
+  return undefined;
 }

@@ -1901,6 +1901,14 @@ export function optimizerApplyCall(call: Expr & { kind: 'call' }): 'step' | 'app
 export const HANDWRITTEN_OPTIMIZER_METHODS: ReadonlySet<string> = new Set(['update', 'step']);
 /** A class's constructor: Python's `__init__`, JavaScript's `constructor`. */
 export const CONSTRUCTOR_METHODS = ['__init__', 'constructor'];
+/**
+ * A method the language calls without its name written at the call: Python's special methods
+ * (`__call__` by `opt()`, `__next__` by a for loop or `next(it)`, `__enter__` by `with`), and
+ * JavaScript's `[Symbol.iterator]`-style computed keys.
+ */
+export function isImplicitlyCalledMethod(name: string): boolean {
+  return /^__\w+__$/.test(name) || name.startsWith('[');
+}
 /** The attribute holding a torch optimizer's parameter groups (each group a dict of its settings). */
 export const PARAM_GROUPS_ATTRIBUTE = 'param_groups';
 /** The attribute holding a torch optimizer's default settings. */

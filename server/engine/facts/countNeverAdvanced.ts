@@ -6,17 +6,17 @@
 //
 // A library's public method may be called by its users, outside the project, and a framework base
 // class may call a hook it defines (a class with a base the project does not define is not read). So the finding needs
-// the project to use the optimizer itself: a method of the class (other than the advancing one)
-// called, or the class constructed, in a file of the project outside the class. And the advancing
-// method must be mentioned nowhere in the project but where it is defined (a call, a callback
-// passed by reference, a string key): a textual test over the project's files, which can only
-// keep the finding silent. A write of the count's field from outside the class (`opt.t += 1` in
-// a training loop) keeps it silent too.
+// the project to use the optimizer itself: the class constructed somewhere in the project. And the
+// advancing method must be mentioned nowhere in the project but where it is defined (a call, a
+// callback passed by reference, a string key): a textual test over the project's files, which can
+// only keep the finding silent. A method the language calls by syntax (`__call__`, `__next__`) or
+// one with a decorator (a property, a registered hook) is never read as uncalled. A write of the
+// count's field from outside the class (`opt.t += 1` in a training loop) keeps it silent too.
 import type { Span } from '../ir';
 import type { Facts } from './index';
 import type { FunctionDef } from './scope';
 import type { OptimizerStep } from './optimizerSteps';
-import { CONSTRUCTOR_METHODS } from './catalogue';
+import { CONSTRUCTOR_METHODS, isImplicitlyCalledMethod } from './catalogue';
 import { ownStatements } from './program';
 import { advancedKey } from './stepCountLoops';
 import { baseClasses } from './resolve';
@@ -52,6 +52,10 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
   }
   if (advancing.length === 0) return undefined;
   const advancers = [...new Set(advancing.map((a) => a.fn))];
+  // A method the language calls by syntax (`opt()` runs `__call__`, a for loop `__next__`), or one a
+  // decorator may register as a hook or turn into a property (`@property`, `@trainer.on(...)`): its
+  // calls are not written by name.
+  if (advancers.some((f) => isImplicitlyCalledMethod(f.name) || f.decorators.length > 0)) return undefined;
   // The step itself, or a method of its name, advances the count: not this finding.
   if (advancers.some((f) => f === step.fn || f.name === step.fn.name)) return undefined;
   // Any other write of the count outside a constructor (`this.t = step`, a reset) is a setting the analysis does not follow.
@@ -77,8 +81,9 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
   // The count's field written through anything but the instance (`opt.t += 1`, `opt.epoch = e` in a training loop).
   const fieldWrite = new RegExp(`(?<!\\b(?:this|self))\\.${escape(field)}\\s*(?:\\+\\+|--|[-+*/]?=(?!=))`);
   for (const text of files.values()) if (fieldWrite.test(text)) return undefined;
-  // The project uses the optimizer: another method called on something other than the instance, or the class constructed.
-  const use = new RegExp(`(?:(?<!\\b(?:this|self))\\.(?:${others.join('|') || '(?!)'})|(?<!\\b(?:function|class|def)\\s+)\\b${escape(cls.name)})\\s*\\(`);
+  // The project uses the optimizer: the class constructed (`PlainAdam()`, `new Stepper(…)`). A method of
+  // it called on some object is not enough: `.update(` and `.push(` are also a dict's and an array's.
+  const use = new RegExp(`(?<!\\b(?:function|class|def)\\s+)\\b${escape(cls.name)}\\s*\\(`);
   if (![...files.values()].some((text) => use.test(text))) return undefined;
   return { count: t, advancers, writes: advancing.map((a) => a.span) };
 }

@@ -324,6 +324,24 @@ export function namesADecay(name: string): boolean {
   return /^(lr_?|learning_?rate_?|weight_?)?decay$/i.test(name);
 }
 
+/**
+ * `lr_decay`, `weight_decay`: a decay of the learning rate or of the weights by its name, where a bare
+ * `decay` is not enough. TF1's `RMSPropOptimizer(learning_rate, decay=0.9)` and Hinton's RMSprop call
+ * the squared-gradient discount ρ "decay", so `RMSprop(lr, decay)` may pass ρ as meant.
+ */
+/**
+ * `no_wd`, `use_decay`, `applyL2`, `with_regularization`: a word of the name is a decay or regularization
+ * (a condition named so chooses a branch without decay on purpose; NB206 branchDroppedDecay.ts).
+ */
+export function namesADecaySwitch(name: string): boolean {
+  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase().split(/_+/);
+  return words.some((w) => w === 'wd' || w === 'decay' || w === 'l2' || w === 'reg' || w.startsWith('regulari'));
+}
+
+export function namesAnLrOrWeightDecay(name: string): boolean {
+  return /^(lr_?|learning_?rate_?|weight_?)decay$/i.test(name);
+}
+
 /** Names that say "weight decay / L2 rate" rather than "a discount factor" (an optimizer argument's variable). */
 export function isWeightDecayName(name: string): boolean {
   return /^(weight_?decay\w*|wd|l2\w*|lambda|lam|lmbda|reg|regularization\w*|decay_?w\w*)$/i.test(name);
