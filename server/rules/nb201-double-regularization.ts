@@ -22,7 +22,7 @@ import type { Coef } from '../math/terms';
 import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
-import { kerasModelL2 } from '../engine/facts/decayTargets';
+import { kerasL2OffForOptimizer, kerasModelL2 } from '../engine/facts/decayTargets';
 import { chosenClassRuns } from '../engine/facts/chosenClassMethods';
 import { classStepRegularizers } from '../engine/facts/classStepRegularizers';
 import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type HandDecayFact, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
@@ -73,7 +73,8 @@ function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPe
       const penalties = nearestFirst(lossPenalties.filter((p) => fw.linked(p.ctx.owner, opt.call, opt.ctx.owner) && sameModel(p, opt) && known.some((d) => decayReaches(d, p))), opt.ctx.owner, opt.call.span.start);
       const reaching = known.filter((d) => penalties.some((p) => decayReaches(d, p)));
       const setting = reaching.find((d) => d.arg) ?? reaching[0] ?? known.find((d) => d.arg) ?? known[0];
-      const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner) : [];
+      // A builder's L2 that every compiled model is built with switched off (`build(784, reg=0.0)`) is not there.
+      const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner).filter((r) => !kerasL2OffForOptimizer(facts, opt, r)) : [];
       // Layers regularized in the model's builders, one call or one module away from the optimizer's setup.
       if (penalties.length === 0 && regs.length === 0) {
         const reg = kerasModelL2(facts, opt);

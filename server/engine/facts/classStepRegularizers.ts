@@ -18,6 +18,7 @@ import { KERAS_COMPILE, scalarCastOperand, dtypeCastOperand } from './catalogue'
 import { InnermostSpan } from './spans';
 import { REGULARIZED_PROBE, trainingFacts } from './loops';
 import { frameworkFacts, type HandDecayFact, type Owner, type RegularizerFact } from './frameworks';
+import { l2AtModelBuild } from './regularizerAtBuild';
 
 export interface ClassStepRegularizers {
   regs: RegularizerFact[];
@@ -51,7 +52,9 @@ export function classStepRegularizers(facts: Facts, hand: HandDecayFact): ClassS
     const values = hand.coefFactors.map((f) => strength(f.expr, f.scope, f.at, 0));
     if (values.length === 0 || values.some((v) => v === undefined || v === 0)) continue;
     const owner = owners.at(site.call.span.start);
-    const regs = candidates.filter((r) => r.attachments.some((a) => a.weight && fw.linked(a.ctx.owner, site.call, owner)));
+    // A regularizer whose strength every model compiled here is built with is 0 (`build(784, reg=0.0)`) is switched off.
+    const off = (r: RegularizerFact) => models.every((m) => m !== undefined && l2AtModelBuild(facts, r, r.expr.span, m.model, m.scope, m.at) === 0);
+    const regs = candidates.filter((r) => r.attachments.some((a) => a.weight && fw.linked(a.ctx.owner, site.call, owner)) && !off(r));
     if (regs.length > 0) return { regs, built: site.call.span };
   }
   return undefined;

@@ -16,6 +16,7 @@ import { programIndex, walkAll, type CallSite } from './program';
 import { KERAS_COMPILE, KERAS_OPTIMIZER_VARIABLES, TRAINABLE_WEIGHT_LISTS, frameworkPath, isJaxLayerPath, isJaxVectorConstructor, isParametersMethod, isTf1LayerCall, isTf1TrainableVariables, isTf1VariableCall, knownLayerSpec, layerDecayExempt, tf1LayerDecayExempt, tf1VariableShape } from './catalogue';
 import { REGULARIZED_PROBE, trainingFacts, type Call, type LayerProbe, type TrainingFacts } from './loops';
 import { frameworkFacts, type LossPenaltyFact, type OptimizerFact, type RegularizerFact } from './frameworks';
+import { l2AtModelBuild } from './regularizerAtBuild';
 
 export interface DecayExemptLayer {
   /** The layer construction: `nn.Linear(128, 10)`, `layers.BatchNormalization()`. */
@@ -213,9 +214,19 @@ export function kerasModelL2(facts: Facts, opt: OptimizerFact): RegularizerFact 
     const reg = frameworkFacts(facts.program.facts(parsed)).regularizers.find(
       (r) => r.framework === 'keras' && r.l2.value !== 0 && !(r.versionDependent && !r.l2.given) && r.attachments.some((a) => a.weight && layer.start <= a.span.start && a.span.end <= layer.end),
     );
-    if (reg) return reg;
+    // `model = build(784, reg=0.0)`: the builder's L2 is switched off for this model.
+    if (reg && l2AtModelBuild(facts, reg, layer, m.model, m.scope, m.at) !== 0) return reg;
   }
   return undefined;
+}
+
+/**
+ * Whether a Keras regularizer is switched off for every model a Keras optimizer is compiled into: each is built
+ * by a call of the regularizer's builder that gives its strength 0 (`model = build(784, reg=0.0)`).
+ */
+export function kerasL2OffForOptimizer(facts: Facts, opt: OptimizerFact, reg: RegularizerFact): boolean {
+  const models = [...kerasOptimizerModels(facts, opt, true)];
+  return models.length > 0 && models.every((m) => l2AtModelBuild(facts, reg, reg.expr.span, m.model, m.scope, m.at) === 0);
 }
 
 /** The first layer with a bias or normalization weights of a model expression read at `scope`/`at` (a helper's optimizer, seen from the call that hands it the model). */
