@@ -23,6 +23,8 @@ import type { Facts } from '../engine/facts';
 import type { Span } from '../engine/ir';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 import { kerasL2OffForOptimizer, kerasModelL2 } from '../engine/facts/decayTargets';
+import { steppedByOwnGradient } from '../engine/facts/handSteppedTensors';
+import { exprKey } from '../engine/facts/keys';
 import { chosenClassRuns } from '../engine/facts/chosenClassMethods';
 import { classStepRegularizers } from '../engine/facts/classStepRegularizers';
 import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type HandDecayFact, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
@@ -61,7 +63,7 @@ function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPe
   {
     const fw = frameworkFacts(facts);
     // A quadratic of the weights that is the whole loss is the objective, not a penalty (an optimizer's unit test).
-    const lossPenalties = (keep ? fw.lossPenalties.filter(keep) : fw.lossPenalties).filter((p) => !isWholeObjective(facts, p));
+    const lossPenalties = (keep ? fw.lossPenalties.filter(keep) : fw.lossPenalties).filter((p) => !isWholeObjective(facts, p) && !onHandSteppedTensors(facts, p));
     if (keep && lossPenalties.length === 0) return;
     const viaHelper = helperBuiltConstructions(facts);
     for (const opt of fw.optimizers) {
@@ -197,6 +199,15 @@ function handLinkedPenalties(fw: FrameworkFacts, lossPenalties: readonly LossPen
   const positions: number[] = [];
   for (const id of owners) positions.push(...(penaltiesOf.get(id) ?? []));
   return positions.sort((x, y) => x - y).map((i) => lossPenalties[i]);
+}
+
+/** A penalty on tensors the code steps by hand with their own gradient (an optimized input): no optimizer's parameters. */
+function onHandSteppedTensors(facts: Facts, p: LossPenaltyFact): boolean {
+  if (p.root || p.over || p.params.length === 0) return false;
+  return p.params.every((o) => {
+    const key = exprKey(o.base);
+    return key !== undefined && steppedByOwnGradient(facts, key, p.ctx.scope);
+  });
 }
 
 /** Within one function, a penalty over `net.parameters()` says nothing about `model`'s optimizer. */

@@ -2,7 +2,8 @@
 //
 // ## What it does
 // Flags Keras `decay=` (learning-rate decay in Keras 2; ignored by Keras 3, an error in new
-// tf.keras), torch `Adagrad(lr_decay=...)` (learning-rate decay), tfjs `tf.train.rmsprop(lr, decay)`
+// tf.keras), torch `Adagrad(lr_decay=...)` (learning-rate decay; silent when a separate `weight_decay`
+// is passed beside it, unless the lr_decay value is itself named a weight decay), tfjs `tf.train.rmsprop(lr, decay)`
 // when the value looks like a weight-decay rate (it is the squared-gradient discount ρ), and tfjs
 // `tf.train.adamax(lr, b1, b2, eps, decay)` (learning-rate decay). Also a decay passed to a Keras
 // optimizer second by position, `Adam(lr, decay)`: that place is β₁ (SGD's momentum, RMSprop's ρ;
@@ -71,6 +72,10 @@ export const nb203NotWeightDecay = defineRule({
       } else if (opt.framework === 'torch' && opt.name === 'Adagrad') {
         const lrDecay = opt.arg('lr_decay', 2);
         if (!lrDecay || lrDecay.value === 0) continue;
+        // A separate weight_decay= beside it: the author tells the two apart, and lr_decay is meant as
+        // learning-rate decay (a config field handed through), unless its own value is named a weight decay.
+        const lrName = lastComponent(lrDecay.expr);
+        if (opt.arg('weight_decay', 3) && !(lrName !== undefined && isWeightDecayName(lrName))) continue;
         context.report({
           span: lrDecay.span,
           message:

@@ -370,6 +370,9 @@ function loopFindings(loop: Stmt & { kind: 'for' }, fnBody: readonly Stmt[], ste
     for (let k = at + 1; k < seq.length && !reported; k++) {
       const s = seq[k];
       if (s.kind !== 'assign' || s.op || s.targets.length !== 1 || s.targets[0].kind !== 'name') continue;
+      // A statement of the step's own block (an `if` and its other branch) that comes before the step
+      // in the source runs before it, or instead of it, in this iteration: never after it.
+      if (s.span.start < step.span.end) continue;
       const name = s.targets[0].name;
       // The product's own target carried (`dZ = W.T @ dZ`), or a value a later statement hands to one (`dA_prev = W.T @ dZ; dZ = dA_prev * g`).
       const error = readsName(s.value, name) || carried(name) ? name : laterCarrier(seq, k, name, carried);
