@@ -13,8 +13,8 @@ import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { frameworkFacts, type OptimizerFact } from './frameworks';
 import { programIndex } from './program';
-import { ifChainAt, type FunctionDef } from './scope';
-import { baseExpr } from './keys';
+import { ifChainAt, someExpr, type FunctionDef } from './scope';
+import { baseExpr, exprKey } from './keys';
 import { namesADecaySwitch } from './roles';
 
 export interface BranchDroppedDecay {
@@ -97,12 +97,13 @@ function sameOtherwise(facts: Facts, a: OptimizerFact, b: OptimizerFact): boolea
 
 /** Does a condition read the decay (`wd > 0`, `cfg.weight_decay is None`, `if args.wd:`) or a switch named for it (`args.no_wd`)? */
 function readsDecay(facts: Facts, head: Expr, decay: Expr): boolean {
-  const text = (e: Expr): string => facts.source(e.span);
-  // A switch named for the decay (`args.no_wd`, `use_decay`): a branch without it on purpose.
-  if ((text(head).match(/\w+/g) ?? []).some(namesADecaySwitch)) return true;
-  const want = text(decay).replace(/\s+/g, '');
-  const escaped = want.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(?<![\\w.])${escaped}(?!\\w)`).test(text(head));
+  // The same expression as the decay, by its key (or, for one with no key, its text without spaces).
+  const want = exprKey(decay);
+  const wantText = facts.source(decay.span).replace(/\s+/g, '');
+  const same = (e: Expr): boolean => (want !== undefined ? exprKey(e) === want : facts.source(e.span).replace(/\s+/g, '') === wantText);
+  // A switch named for the decay (`args.no_wd`, `use_decay`, `cfg['no_wd']`): a branch without it on purpose.
+  const switchName = (e: Expr): boolean => ((e.kind === 'name' || e.kind === 'attr') && namesADecaySwitch(e.name)) || (e.kind === 'str' && namesADecaySwitch(e.value));
+  return someExpr(head, (e) => same(e) || switchName(e));
 }
 
 /**
