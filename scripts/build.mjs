@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { transpileFiles } from './transpileWorker.mjs';
-import { typecheck as runTypecheck } from './typecheck.mjs';
+import { typecheck as runTypecheck, stamp } from './typecheck.mjs';
 
 const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -25,16 +25,6 @@ const production = process.argv.includes('--production');
 const outDir = path.join(root, 'out');
 const typecheck = !process.argv.includes('--no-tests') && !process.argv.includes('--no-typecheck');
 const typechecked = typecheck ? runTypecheck(root, 'inherit').then((result) => result.ok) : Promise.resolve(true);
-
-/** size:mtime of a file, or 'missing'. */
-function stamp(file) {
-  try {
-    const s = statSync(file);
-    return `${s.size}:${s.mtimeMs}`;
-  } catch {
-    return 'missing';
-  }
-}
 
 /** Every TypeScript source tsconfig.json includes (its `include` folders, without its `exclude`s), relative to the root. */
 function typescriptSources() {

@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
-function stamp(file) {
+/** size:mtime of a file, or 'missing'. */
+export function stamp(file) {
   try {
     const s = statSync(file);
     return `${s.size}:${s.mtimeMs}`;
