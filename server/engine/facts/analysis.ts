@@ -790,36 +790,15 @@ export class Analyzer {
       if (hit) return hit;
       slot.set(at, TENSOR); // cycle guard
     }
-    // With a helper's parameters substituted nothing is memoized, but a node classified again at the
-    // same place under the same substitution while its own answer is being found (a state fed back
-    // through a field: `m = b * self.first[i] + …; self.first[i] = m`) is, as the memo's cycle guard
-    // says, opaque: unrolled, the cycle ran to MAX_DEPTH and out of the work budget.
-    let open: Map<Expr, number[]> | undefined;
-    if (env) {
-      open = this.openClassifications.get(env);
-      if (!open) this.openClassifications.set(env, (open = new Map()));
-      const ats = open.get(e);
-      if (ats?.includes(at)) return TENSOR;
-      if (ats) ats.push(at);
-      else open.set(e, [at]);
-    }
     let result: Product;
     try {
       result = this.enter() ? TENSOR : this.classifyUncached(e, scope, at, env, depth + 1);
     } finally {
       this.active--;
-      if (open) {
-        const ats = open.get(e)!;
-        if (ats.length === 1) open.delete(e);
-        else ats.splice(ats.lastIndexOf(at), 1);
-      }
     }
     if (slot) slot.set(at, result);
     return result;
   }
-
-  /** Classifications being found, per substitution: node → the places it is being classified at (the cycle guard of `classify` with an env). */
-  private readonly openClassifications = new WeakMap<Env, Map<Expr, number[]>>();
 
   private memoSlot(e: Expr): MemoSlot {
     let slot = this.memoSlots.get(e);
