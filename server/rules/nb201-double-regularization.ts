@@ -25,6 +25,7 @@ import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/help
 import { kerasL2OffForOptimizer, kerasModelL2 } from '../engine/facts/decayTargets';
 import { steppedByOwnGradient } from '../engine/facts/handSteppedTensors';
 import { exprKey } from '../engine/facts/keys';
+import { zeroAtEveryCall } from '../engine/facts/callerValues';
 import { chosenClassRuns } from '../engine/facts/chosenClassMethods';
 import { classStepRegularizers } from '../engine/facts/classStepRegularizers';
 import { decayReaches, frameworkFacts, type DecaySetting, type FrameworkFacts, type HandDecayFact, type LossPenaltyFact, type OptimizerFact, type Owner, type RegularizerFact } from '../engine/facts/frameworks';
@@ -76,11 +77,11 @@ function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPe
       const reaching = known.filter((d) => penalties.some((p) => decayReaches(d, p)));
       const setting = reaching.find((d) => d.arg) ?? reaching[0] ?? known.find((d) => d.arg) ?? known[0];
       // A builder's L2 that every compiled model is built with switched off (`build(784, reg=0.0)`) is not there.
-      const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner).filter((r) => !kerasL2OffForOptimizer(facts, opt, r)) : [];
+      const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, opt.call, opt.ctx.owner).filter((r) => !kerasL2OffForOptimizer(facts, opt, r) && !l2OffAtEveryCall(facts, fw, r)) : [];
       // Layers regularized in the model's builders, one call or one module away from the optimizer's setup.
       if (penalties.length === 0 && regs.length === 0) {
         const reg = kerasModelL2(facts, opt);
-        if (reg) regs.push(reg);
+        if (reg && !l2OffAtEveryCall(facts, fw, reg)) regs.push(reg);
       }
       if (penalties.length === 0 && regs.length === 0) continue;
       const span = setting.arg?.span ?? opt.nameSpan ?? opt.call.callee.span;
@@ -96,7 +97,7 @@ function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPe
         helper.ctx.owner,
         helper.call.span.start,
       );
-      const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, helper.call, helper.ctx.owner) : [];
+      const regs = opt.framework === 'keras' || opt.framework === 'tfa' ? kerasL2(fw, helper.call, helper.ctx.owner).filter((r) => !l2OffAtEveryCall(facts, fw, r)) : [];
       if (penalties.length === 0 && regs.length === 0) continue;
       const setting = known.find((d) => d.arg) ?? known[0];
       const span = setting.arg?.span ?? opt.nameSpan ?? opt.call.callee.span;
@@ -213,6 +214,12 @@ function onHandSteppedTensors(facts: Facts, p: LossPenaltyFact): boolean {
 /** Within one function, a penalty over `net.parameters()` says nothing about `model`'s optimizer. */
 function sameModel(p: LossPenaltyFact, opt: OptimizerFact): boolean {
   return !(p.root && opt.wholeModel && p.ctx.owner.id === opt.ctx.owner.id && p.root !== opt.wholeModel);
+}
+
+/** `l2(reg)` in a builder whose every call in the file passes `reg=0.0` (or leaves a default of 0): no L2 penalty is built. */
+function l2OffAtEveryCall(facts: Facts, fw: FrameworkFacts, r: RegularizerFact): boolean {
+  const e = r.l2.expr;
+  return r.l2.given && e?.kind === 'name' && zeroAtEveryCall(facts, e.name, r.ctx.scope, r.ctx.at, (x, scope, at) => fw.evaluate(x, { scope, at, owner: r.ctx.owner }));
 }
 
 /** Keras regularizers with a nonzero L2 part on layer weights of the setup that uses this optimizer. */

@@ -154,6 +154,15 @@ export const nb206DecayNeverApplied = defineRule({
       const cls = d.dropped.name;
       const decay = facts.source(d.decay.span);
       const fallback = def === undefined || def === 0 ? `so this branch trains with no weight decay at all` : `so this branch trains with ${cls}'s default weight_decay=${def}`;
+      if (d.otherClass) {
+        context.report({
+          span: d.dropped.call.span,
+          message: `this ${cls} sets no weight decay, ${fallback}, whatever ${decay} is: every other branch of this choice in ${d.fn.name}() that builds an optimizer passes ${decay} (the ${d.kept.name} here), and nothing else in the file reads it. Pass weight_decay=${decay} here too (or 0 explicitly, if this optimizer is meant to train without decay)`,
+          related: [{ span: d.decay.span, message: `the ${d.kept.name} branch passes ${decay} here` }],
+          math: { missingTerm: { how: 'never-applied', term: decay, params: cls } },
+        });
+        continue;
+      }
       context.report({
         span: d.dropped.call.span,
         message: `this ${cls} sets no weight decay, ${fallback}, whatever ${decay} is: the ${cls} built in another branch of ${d.fn.name}() with the same settings passes ${decay}. Pass weight_decay=${decay} here too (or 0 explicitly, if this branch is meant to train without decay)`,

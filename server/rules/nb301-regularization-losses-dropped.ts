@@ -89,7 +89,10 @@ function calledFiles(t: TrainingFacts): Set<TrainingFacts> {
 /** Reads of the collected penalties that never reach a loss: only logged, or bound to locals nothing trains. */
 function offLoss(t: TrainingFacts, d: DiffEvent): (f: TrainingFacts, info: StmtInfo) => boolean {
   const home = t.functionOf(d.info.unit);
-  return (f, info) => readOffLoss(f, info, f === t && t.functionOf(info.unit) === home ? lossFlow(t, d) : undefined);
+  // A `return` after the differentiation in its own function (`return loss + sum(model.losses)`, a reported
+  // total) ends the function: it cannot reach the loss differentiated before it.
+  const returnedAfter = (f: TrainingFacts, info: StmtInfo): boolean => f === t && home !== undefined && t.functionOf(info.unit) === home && info.stmt.kind === 'return' && info.stmt.span.start >= d.call.span.end;
+  return (f, info) => returnedAfter(f, info) || readOffLoss(f, info, f === t && t.functionOf(info.unit) === home ? lossFlow(t, d) : undefined);
 }
 
 /** The regularized model a differentiation event trains, if any, and how to name it (`named`, when not its own text). */

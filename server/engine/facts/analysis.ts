@@ -1207,7 +1207,7 @@ export class Analyzer {
       return this.classifySum(e, scope, at, env, d);
     }
     // `xp.array(weight_decay, dtype=DTYPE)`: a number cast to an array of one value is that number.
-    const cast = scalarCastOperand(e);
+    const cast = scalarCastOperand(e, (x) => this.modulePath(x));
     if (cast) {
       const value = this.classify(cast, scope, at, env, d);
       if (isPureScalar(value)) return value;

@@ -9,10 +9,10 @@
 //   slim.learning.create_train_op(loss, opt)                                        'tf1'
 //   optimizer.minimize(() => loss), tf.variableGrads(() => loss)                    'closure'
 //   jax.grad(loss_fn), jax.value_and_grad(f), tf.grad(f), tf.valueAndGrads(f)       'function'
-import type { Expr } from '../ir';
+import type { Expr, Stmt } from '../ir';
 import { calleePath, exprKey } from './keys';
 import { isBackwardOwnerName } from './roles';
-import { isAutodiffModule } from './catalogue';
+import { isAutodiffModule, isGradientTape } from './catalogue';
 
 type Call = Extract<Expr, { kind: 'call' }>;
 
@@ -154,7 +154,7 @@ export function returnsGradients(c: Call): boolean {
  * A call whose whole value is a gradient, read strictly: `tape.gradient(target, sources)` on a tape (a
  * value, never a module such as `np`), `torch.autograd.grad(loss, W)`, `jax.grad(f)(params)`, `grad(f)(x)`.
  */
-export function wholeGradientCall(c: Call, isModule: (e: Expr) => boolean): boolean {
+export function wholeGradientCall(c: Call, isModule: (e: Expr) => boolean, tapes?: ReadonlySet<string>): boolean {
   if (c.callee.kind === 'call') {
     const inner = c.callee.callee;
     const name = inner.kind === 'attr' ? inner.name : inner.kind === 'name' ? inner.name : undefined;
@@ -162,7 +162,36 @@ export function wholeGradientCall(c: Call, isModule: (e: Expr) => boolean): bool
   }
   if (c.callee.kind !== 'attr') return false;
   if (c.callee.name === 'grad') return isModule(c.callee.object) && /\bautograd$/.test(exprKey(c.callee.object) ?? '');
-  return c.callee.name === 'gradient' && c.args.length >= 2 && c.callee.object.kind === 'name' && !isModule(c.callee.object);
+  // `tape.gradient(a, b)` on a name the file binds to a tape (`with tf.GradientTape() as tape`, `tape = tf.GradientTape()`), when the caller knows them.
+  return c.callee.name === 'gradient' && c.args.length >= 2 && c.callee.object.kind === 'name' && !isModule(c.callee.object) && (!tapes || tapes.has(c.callee.object.name));
+}
+
+const tapeMemo = new WeakMap<readonly Stmt[], Set<string>>();
+
+/**
+ * The names a file's statements bind to a gradient tape: the target of `with tf.GradientTape() as tape:`
+ * (any head of a `with` that calls `GradientTape`) and of `tape = tf.GradientTape(persistent=True)`,
+ * in any function of the file. A parameter a caller hands a tape under the same name counts with it.
+ */
+export function tapeNames(body: readonly Stmt[]): ReadonlySet<string> {
+  let names = tapeMemo.get(body);
+  if (names) return names;
+  names = new Set();
+  const out = names;
+  const isTape = (e: Expr | undefined): boolean => e?.kind === 'call' && ((e.callee.kind === 'attr' && isGradientTape(e.callee.name)) || (e.callee.kind === 'name' && isGradientTape(e.callee.name)));
+  const visit = (stmts: readonly Stmt[], depth: number): void => {
+    if (depth > 60) return;
+    for (const s of stmts) {
+      if (s.kind === 'assign' && !s.op && isTape(s.value)) for (const t of s.targets) if (t.kind === 'name') out.add(t.name);
+      if (s.kind === 'block') {
+        if (s.label === 'with') s.heads.forEach((h, i) => { const a = s.aliases?.[i]; if (isTape(h) && a?.kind === 'name') out.add(a.name); });
+        visit(s.body, depth + 1);
+      } else if (s.kind === 'for' || s.kind === 'function' || s.kind === 'class') visit(s.body, depth + 1);
+    }
+  };
+  visit(body, 0);
+  tapeMemo.set(body, names);
+  return names;
 }
 
 /** `jax.value_and_grad(f)(w)`, `tf.valueAndGrad(f)(x)`: a curried call that hands back the value, then the gradient. */

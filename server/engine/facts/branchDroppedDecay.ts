@@ -12,8 +12,8 @@
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { frameworkFacts, type OptimizerFact } from './frameworks';
-import { programIndex } from './program';
-import { ifChainAt, someExpr, type FunctionDef } from './scope';
+import { fileBodies, ownStatements, programIndex, walkAll } from './program';
+import { explicitParams, ifChainAt, someExpr, type FunctionDef } from './scope';
 import { baseExpr, exprKey } from './keys';
 import { namesADecaySwitch } from './roles';
 
@@ -25,6 +25,8 @@ export interface BranchDroppedDecay {
   /** The decay as the kept construction passes it. */
   decay: Expr;
   fn: FunctionDef;
+  /** The kept construction builds another class: every other branch of the chain that builds an optimizer passes the decay. */
+  otherClass?: true;
 }
 
 const cache = new WeakMap<Facts, BranchDroppedDecay[]>();
@@ -68,8 +70,99 @@ function collect(facts: Facts): BranchDroppedDecay[] {
         break;
       }
     }
+    for (const dropped of opts) {
+      if (dropped.framework !== 'torch' || out.some((o) => o.dropped === dropped)) continue;
+      const found = otherClassesKeepDecay(facts, fn, opts, dropped, params);
+      if (found) out.push({ dropped, kept: found.kept, decay: found.decay, fn, otherClass: true });
+    }
   }
   return out;
+}
+
+/**
+ * `if args.opt == 'sgd': SGD(p, lr, weight_decay=wd) elif args.opt == 'adam': Adam(p, lr)`: the innermost
+ * `if` chain around a torch construction with no decay whose other branches build optimizers, every one
+ * of another class and passing the same decay the function was given. The configured decay reaches every
+ * branch but this one. Silent when a branch builds this class itself (with or without the decay: the choice
+ * between two variants of one class is deliberate), when a condition reads the decay, and when the decay is
+ * read anywhere else in the file (a loss penalty, a decay written by hand, a value handed on): it may be
+ * applied to this branch another way.
+ */
+function otherClassesKeepDecay(facts: Facts, fn: FunctionDef, opts: OptimizerFact[], dropped: OptimizerFact, params: Set<string>): { kept: OptimizerFact; decay: Expr } | undefined {
+  const settings = dropped.decaySettings ?? [];
+  if (dropped.groups || settings.length === 0 || !settings.every((s) => s.source === 'default')) return undefined;
+  for (const { chain, branch } of chainsAround(fn.body, dropped.call).reverse()) {
+    const branchOf = (e: Expr): number => {
+      for (let k = chain.length - 1; k >= 0; k--) if (within(e, chain[k].span)) return k;
+      return -1;
+    };
+    const others = opts.filter((o) => o !== dropped && branchOf(o.call) >= 0 && branchOf(o.call) !== branch);
+    if (others.length === 0) continue;
+    if (others.some((o) => o.path === dropped.path || o.groups)) return undefined;
+    const decays = others.map((o) => (o.decaySettings ?? []).find((s) => s.source !== 'default' && s.arg && passedIn(s.arg.expr, params))?.arg?.expr);
+    const first = decays[0];
+    const key = first && exprKey(first);
+    if (!first || key === undefined || decays.some((d) => !d || exprKey(d) !== key)) return undefined;
+    if (chain.some((b) => b.heads.some((h) => readsDecay(facts, h, first)))) return undefined;
+    if (readElsewhere(facts, fn, first, key, others)) return undefined;
+    return { kept: others[0], decay: first };
+  }
+  return undefined;
+}
+
+const within = (e: Expr, s: { start: number; end: number }): boolean => s.start <= e.span.start && e.span.end <= s.end;
+
+/** The `if` chains of a body around an expression, outermost first, each with the branch that holds it. */
+function chainsAround(body: Stmt[], e: Expr, out: { chain: (Stmt & { kind: 'block' })[]; branch: number }[] = [], depth = 0): { chain: (Stmt & { kind: 'block' })[]; branch: number }[] {
+  if (depth > 40) return out;
+  for (let i = 0; i < body.length; i++) {
+    const s = body[i];
+    if (s.kind === 'block' && s.label === 'if') {
+      const chain = ifChainAt(body, i);
+      if (within(e, s.span)) {
+        let k = chain.length - 1;
+        while (k > 0 && !within(e, chain[k].span)) k--;
+        // The head's span holds the later blocks: its own branch is what they leave.
+        out.push({ chain, branch: k });
+        return chainsAround(chain[k].body, e, out, depth + 1);
+      }
+      i += chain.length - 1;
+      continue;
+    }
+    if ((s.kind === 'block' || s.kind === 'for') && within(e, s.span)) return chainsAround(s.body, e, out, depth + 1);
+  }
+  return out;
+}
+
+/**
+ * Is the decay (by key) read outside the constructions that pass it and the conditions of if statements: in
+ * the function, or, for a field of a parameter (`args.wd`, the caller's object too), anywhere in the file? A
+ * bare parameter (`wd`) is followed to what each call of the function in the file hands it (`args.wd`), read
+ * anywhere else in the file.
+ */
+function readElsewhere(facts: Facts, fn: FunctionDef, decay: Expr, key: string, constructions: OptimizerFact[]): boolean {
+  const heads: Expr[] = [];
+  for (const b of fileBodies(facts)) for (const st of ownStatements(b.stmts)) if (st.kind === 'block' && st.label === 'if') heads.push(...st.heads);
+  const inHead = (e: Expr): boolean => heads.some((h) => within(e, h.span));
+  const readIn = (stmts: Stmt[], k: string, besides: { span: { start: number; end: number } }[]): boolean => {
+    let found = false;
+    walkAll(stmts, (e) => {
+      if (found || exprKey(e) !== k) return;
+      if (besides.some((o) => within(e, o.span)) || inHead(e)) return;
+      found = true;
+    });
+    return found;
+  };
+  const calls = constructions.map((o) => o.call);
+  if (decay.kind !== 'name') return readIn(facts.module.body, key, calls);
+  if (readIn(fn.body, key, calls)) return true;
+  const i = explicitParams(fn).findIndex((p) => p.name === decay.name);
+  for (const site of programIndex(facts).callsTo(fn)) {
+    const arg = site.call.kwargs.find((k) => k.name === decay.name)?.value ?? (i >= 0 ? site.call.args[i] : undefined);
+    const k = arg && exprKey(arg);
+    if (k !== undefined && readIn(facts.module.body, k, [site.call])) return true;
+  }
+  return false;
 }
 
 /** A function's parameter, or an attribute or entry of one (`weight_decay`, `args.wd`, `cfg['wd']`). */

@@ -200,8 +200,10 @@ export const SCALAR_FUNCTIONS: ReadonlySet<string> = new Set(['len', 'float', 'i
  * `torch.tensor(beta)`, `tf.constant(0.1)`, `np.float32(eps)`, `K.variable(lr, name='lr')`. The operand; the caller decides whether
  * it is a number (a cast of anything else keeps its old reading).
  */
-export function scalarCastOperand(call: Expr & { kind: 'call' }): Expr | undefined {
+export function scalarCastOperand(call: Expr & { kind: 'call' }, modulePath?: ModulePath): Expr | undefined {
   if (call.callee.kind !== 'attr' || !SCALAR_CASTS.has(call.callee.name) || call.callee.object.kind === 'call') return undefined;
+  // `variable` only on Keras's backend by the file's imports (`K.variable`, `keras.backend.variable`), not any object's method.
+  if (call.callee.name === 'variable' && !isKerasBackend(call.callee.object, modulePath)) return undefined;
   if (call.kwargs.some((k) => !CAST_KEYWORDS.has(k.name))) return undefined;
   // NumPy's dtype may be the second positional argument: `np.array(wd, np.float32)`.
   const positional = call.callee.name === 'array' || call.callee.name === 'asarray' ? 2 : 1;
@@ -442,6 +444,14 @@ const MODULE_WRITES: Record<string, '+' | '-' | '='> = table({ update: '=', upda
  * is keras.backend; a root used without an import by its usual meaning (`tf`, `K`).
  */
 export type ModulePath = (e: Expr) => string[] | undefined;
+
+/** Keras's backend by the file's imports: `from keras import backend as K`, `tf.keras.backend`, the bare `K` of Keras code. */
+function isKerasBackend(e: Expr, modulePath: ModulePath | undefined): boolean {
+  const path = modulePath?.(e);
+  if (!path) return false;
+  const i = path.indexOf('keras');
+  return i >= 0 && path[i + 1] === 'backend' && path.length === i + 2;
+}
 
 /** Whether a module writes variables by `MODULE_WRITES`: Keras's backend or TensorFlow, not a project module with its own `update(a, b)`. */
 function writesVariables(target: Expr, modulePath: ModulePath | undefined): boolean {

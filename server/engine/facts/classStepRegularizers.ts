@@ -87,7 +87,7 @@ function knob(facts: Facts, init: FunctionDef | undefined, built: Expr & { kind:
   const fw = frameworkFacts(facts);
   if (e.kind === 'num') return e.value;
   if (e.kind === 'call') {
-    const inner = scalarCastOperand(e) ?? dtypeCastOperand(e);
+    const inner = scalarCastOperand(e, (x) => facts.analyzer.modulePath(x)) ?? dtypeCastOperand(e);
     return inner ? knob(facts, init, built, inner, scope, at, depth + 1) : undefined;
   }
   if (e.kind === 'name') {

@@ -18,6 +18,7 @@ import { spanKey } from './program';
 import { isGradientOf } from './gradients';
 import { isSelfName, resolveCall, resolveExpr } from './resolve';
 import { classFieldValue } from './classFields';
+import { zeroAtEveryCall } from './callerValues';
 import { optimizerSteps } from './optimizerSteps';
 import { subExprs as subExprsOf, trainingFacts, within as inside } from './loops';
 import {
@@ -1384,6 +1385,8 @@ class Collector {
       const v = e ? this.evaluate(e, ctx.scope, ctx.at, 0) : undefined;
       // A factor known to be 0 makes the product 0 whatever the others are (`l2s * Σw² / batch` with l2s = 0).
       if (v === 0 && s.pow > 0) return 0;
+      // A parameter every call of its function in the file switches off (`train(model, loader, reg=0.0)`).
+      if (s.pow > 0 && e?.kind === 'name' && zeroAtEveryCall(this.facts, e.name, ctx.scope, ctx.at, (x, scope, at) => this.evaluate(x, scope, at, 0))) return 0;
       value = v === undefined || value === undefined ? undefined : value * v ** s.pow;
     }
     return value;

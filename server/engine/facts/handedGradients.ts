@@ -15,7 +15,7 @@ import type { Analyzer } from './analysis';
 import { explicitParams, forEachChild, loopIterable, someExpr, type FunctionDef, type Scope, type ScopeBuilder } from './scope';
 import { callArguments } from './resolve';
 import { GRADIENT_KEEPING_METHODS, loopSource, TORCH_GRAD_ATTRIBUTE } from './catalogue';
-import { curriedValueAndGradient, wholeGradientCall } from './autodiff';
+import { curriedValueAndGradient, tapeNames, wholeGradientCall } from './autodiff';
 import { isBackwardMethodName } from './roles';
 import { ownStatements } from './program';
 import { catalogueGradientNames } from './gradientDicts';
@@ -125,7 +125,7 @@ function gradientValue(ctx: HandedContext, e: Expr, scope: Scope, at: number, ho
   if (e.kind === 'attr') return e.name === TORCH_GRAD_ATTRIBUTE;
   // An entry of a gradient container (`grads[k]`, `grads["W1"]`).
   if (e.kind === 'index') return gradientValue(ctx, e.object, scope, at, hops, depth + 1);
-  if (e.kind === 'call') return wholeGradientCall(e, ctx.isModule);
+  if (e.kind === 'call') return wholeGradientCall(e, ctx.isModule, tapeNames(ctx.body));
   if (e.kind !== 'name') return false;
   const b = scope.lookup(e.name, at);
   if (!b) return catalogueGradientNames(ctx.body).has(e.name);
@@ -152,7 +152,7 @@ function gradientValue(ctx: HandedContext, e: Expr, scope: Scope, at: number, ho
  */
 function unpackedGradient(ctx: HandedContext, value: Expr, position: number, scope: Scope, at: number): boolean {
   if (value.kind !== 'call') return false;
-  if (wholeGradientCall(value, ctx.isModule)) return true;
+  if (wholeGradientCall(value, ctx.isModule, tapeNames(ctx.body))) return true;
   if (position === 1 && curriedValueAndGradient(value, ctx.isModule)) return true;
   const target = ctx.analyzer.callTarget(value, scope, at);
   if (!target || target.constructs) return false;

@@ -15,7 +15,7 @@ import { explicitParams, forEachChild, namesIn, someExpr, type ClassDef, type Fu
 import { ownStatements } from './program';
 import { stmtExprs } from './loops';
 import { baseClasses, isSelfName, methodOf, resolveExpr } from './resolve';
-import { EMPTY_ARGUMENT_NAMES, KERAS_BASE_DECAY, KERAS_VARIABLE_WRITES, VALUE_ATTRIBUTES, dtypeCastOperand, frameworkPath, kerasBaseDecays, scalarCastOperand } from './catalogue';
+import { EMPTY_ARGUMENT_NAMES, KERAS_BASE_DECAY, KERAS_VARIABLE_WRITES, VALUE_ATTRIBUTES, dtypeCastOperand, frameworkPath, kerasBaseDecays, scalarCastOperand, type ModulePath } from './catalogue';
 import { numberOf } from './analysis';
 import { baseExpr, exprKey } from './keys';
 import { trimSpan } from './steps';
@@ -67,7 +67,7 @@ function stepDecay(facts: Facts, step: FunctionDef): InheritedDecay | undefined 
   const knob = constructorKnob(facts, init);
   if (!knob) return undefined;
   const reads = new Set([KERAS_BASE_DECAY.attribute, ...knob.sameAs]);
-  const local = new Locals(step);
+  const local = new Locals(step, (e) => facts.analyzer.modulePath(e));
   const isKnob = (e: Expr): boolean => e.kind === 'attr' && e.object.kind === 'name' && e.object.name === self && reads.has(e.name);
   const decay = ownDecay(step, self, variable, local, isKnob);
   if (!decay) return undefined;
@@ -187,7 +187,7 @@ function decaysNothing(e: Expr): boolean {
 /** Locals of a function bound by one plain assignment: read through, as the step computes them. */
 class Locals {
   private readonly values = new Map<string, Expr | null>();
-  constructor(fn: FunctionDef) {
+  constructor(fn: FunctionDef, readonly modulePath?: ModulePath) {
     for (const s of ownStatements(fn.body)) {
       if (s.kind === 'for') for (const n of namesIn(s.target)) this.values.set(n, null);
       if (s.kind !== 'assign') continue;
@@ -324,7 +324,7 @@ function linearIn(e: Expr, variable: string, local: Locals, depth: number): Term
     case 'attr':
       return e.object.kind === 'name' && e.object.name === variable && VALUE_ATTRIBUTES.has(e.name) ? [{ sign: 1, factors: [] }] : undefined;
     case 'call': {
-      const cast = scalarCastOperand(e) ?? dtypeCastOperand(e);
+      const cast = scalarCastOperand(e, local.modulePath) ?? dtypeCastOperand(e);
       return cast ? linearIn(cast, variable, local, depth + 1) : undefined;
     }
     default:
@@ -361,7 +361,7 @@ function scalarTerms(e: Expr, local: Locals, depth: number): Term[] | undefined 
       return [{ sign: 1, factors: [e] }];
     }
     case 'call': {
-      const cast = scalarCastOperand(e) ?? dtypeCastOperand(e);
+      const cast = scalarCastOperand(e, local.modulePath) ?? dtypeCastOperand(e);
       return cast ? scalarTerms(cast, local, depth + 1) : [{ sign: 1, factors: [e] }];
     }
     default:

@@ -1,0 +1,71 @@
+// A strength switched off by every caller (NB201): `def train(model, loader, reg): ... loss = ce + reg * Σw²`
+// beside `SGD(..., weight_decay=5e-4)`, with `train(model, loader, reg=0.0)` the only call in the file: the
+// penalty is never there. A strength that is a parameter of the function it is read in, never rebound in
+// it, is 0 when every call of that function in the file (there is at least one) hands it, or leaves it at its
+// default, a value that evaluates to 0 or is written None / False, where the call is made; a caller's own
+// parameter is followed the same way, one caller up. A call whose target is not that function, a spread
+// (`train(**cfg)`), or a value not known at the call (a config's field) leaves the strength unknown: the
+// rule then judges it as it judges any unresolved strength (NB201 keeps a penalty whose strength it cannot
+// read). Calls from other files are not seen: a function only called elsewhere keeps its usual reading.
+import type { Expr } from '../ir';
+import type { Facts } from './index';
+import type { Scope } from './scope';
+import { explicitParams } from './scope';
+import { programIndex, definedInFile, startsInFile } from './program';
+import { callArguments, resolveCall } from './resolve';
+import { EMPTY_ARGUMENT_NAMES } from './catalogue';
+
+/** Callers followed through their own parameters (`main → train(reg=reg)`). */
+const MAX_HOPS = 1;
+
+/** Evaluates a number where it is written (the framework facts' evaluator). */
+export type Evaluate = (e: Expr, scope: Scope, at: number) => number | undefined;
+
+/**
+ * Whether the name `name`, read at `scope`/`at`, is a parameter of the function it is read in that every call
+ * of that function in this file sets to 0 (or None / False), by argument or by default.
+ */
+export function zeroAtEveryCall(facts: Facts, name: string, scope: Scope, at: number, evaluate: Evaluate, hops = 0): boolean {
+  const b = scope.lookup(name, at);
+  if (!b || b.kind !== 'param') return false;
+  // Rebound anywhere in the function (`reg = reg or 1e-4`): the parameter is not what the reads see.
+  if (b.scope.allBindings(name).some((x) => x.kind !== 'param')) return false;
+  const index = programIndex(facts);
+  const fn = index.enclosingFunction(b.scope);
+  if (!fn || fn.scope !== b.scope || !definedInFile(facts, fn)) return false;
+  const params = explicitParams(fn);
+  const i = params.findIndex((p) => p.name === name);
+  if (i < 0 || params[i].rest) return false;
+  const calls = index.callsTo(fn).filter((c) => startsInFile(facts, c.call.span));
+  if (calls.length === 0) return false;
+  for (const site of calls) {
+    const target = resolveCall(facts.program, site.call, site.scope, site.at);
+    if (!target || target.fn !== fn || target.constructs) return false;
+    const args = callArguments(site.call, target);
+    if (args.some((a) => a.kind === 'other' && a.spread) || site.call.kwargs.some((k) => !k.name)) return false;
+    const kw = site.call.kwargs.find((k) => k.name === name);
+    // Positional arguments before the parameter may be keyword-only in the signature; a keyword wins.
+    const arg = kw?.value ?? (i < args.length ? args[i] : undefined);
+    if (arg) {
+      if (!isZeroAt(facts, arg, site.scope, site.at, evaluate, hops)) return false;
+      continue;
+    }
+    const def = params[i].default;
+    if (!def || !isZeroAt(facts, def, fn.scope.parent ?? fn.scope, fn.span.start, evaluate, MAX_HOPS)) return false;
+  }
+  return true;
+}
+
+function isZeroAt(facts: Facts, e: Expr, scope: Scope, at: number, evaluate: Evaluate, hops: number): boolean {
+  if (e.kind === 'name' && EMPTY_ARGUMENT_NAMES.has(e.name)) return true;
+  // The caller's own parameter: what the caller's calls hand it, when the file calls the caller (else its default).
+  if (e.kind === 'name' && hops < MAX_HOPS && scope.lookup(e.name, at)?.kind === 'param' && hasCalls(facts, e.name, scope, at)) return zeroAtEveryCall(facts, e.name, scope, at, evaluate, hops + 1);
+  return evaluate(e, scope, at) === 0;
+}
+
+function hasCalls(facts: Facts, name: string, scope: Scope, at: number): boolean {
+  const b = scope.lookup(name, at);
+  const index = programIndex(facts);
+  const fn = b && index.enclosingFunction(b.scope);
+  return !!fn && fn.scope === b!.scope && index.callsTo(fn).some((c) => startsInFile(facts, c.call.span));
+}
