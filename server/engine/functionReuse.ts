@@ -78,20 +78,28 @@ function records(facts: Facts): boolean {
   return on;
 }
 
-/** Per query, per top-level statement of this version, the functions (by their place in the statement) that found nothing. */
-const nothingFound = new WeakMap<Facts, Map<string, Map<Stmt, Set<string>>>>();
+/**
+ * Per query, per top-level statement of this version, the functions (by their place in the statement) that found
+ * nothing, each with what its answer read beyond its cone (a query's own record of file-wide lookups, plain data: no
+ * node, no span; `true` when it read nothing such).
+ */
+const nothingFound = new WeakMap<Facts, Map<string, Map<Stmt, Map<string, unknown>>>>();
 
 interface Plan {
   /** What the previous version's facts found nothing in (not the facts: a plan keeps no older version alive). */
-  previous: Map<string, Map<Stmt, Set<string>>> | undefined;
+  previous: Map<string, Map<Stmt, Map<string, unknown>>> | undefined;
   /** This version's top-level statements whose answers may be reused, with their previous statement. */
   reusable: Map<Stmt, Stmt>;
 }
 
 const plans = new WeakMap<Facts, Plan | null>();
 
-/** Whether `query` found nothing in `fn` in the previous version, and nothing its answer reads has changed since: it finds nothing now. */
-export function foundNothingBefore(facts: Facts, query: string, fn: FunctionDef): boolean {
+/**
+ * Whether `query` found nothing in `fn` in the previous version, and nothing its answer reads has changed since: it
+ * finds nothing now. `stillRead` checks, in this version, the lookups the query recorded with `foundNothing` (reads
+ * beyond the cone, such as every number the file assigns to a key: optimizerSteps.ts).
+ */
+export function foundNothingBefore<R>(facts: Facts, query: string, fn: FunctionDef, stillRead?: (reads: R) => boolean): boolean {
   reuseCounts.asked++;
   const plan = planOf(facts);
   if (!plan) return false;
@@ -99,7 +107,8 @@ export function foundNothingBefore(facts: Facts, query: string, fn: FunctionDef)
   if (!place) return false;
   const old = plan.reusable.get(place.unit);
   if (!old) return false;
-  const reused = plan.previous?.get(query)?.get(old)?.has(place.key) ?? false;
+  const reads = plan.previous?.get(query)?.get(old)?.get(place.key);
+  const reused = reads !== undefined && (reads === true || (stillRead !== undefined && stillRead(reads as R)));
   if (reused) reuseCounts.reused++;
   return reused;
 }
@@ -107,8 +116,8 @@ export function foundNothingBefore(facts: Facts, query: string, fn: FunctionDef)
 /** How many answers were asked for and reused, since the process started (bench/keystrokes.ts prints them). */
 export const reuseCounts = { asked: 0, reused: 0 };
 
-/** Records that `query` found nothing in `fn` (for the next version). */
-export function foundNothing(facts: Facts, query: string, fn: FunctionDef): void {
+/** Records that `query` found nothing in `fn` (for the next version), with what it read beyond its cone (`reads`: plain data). */
+export function foundNothing(facts: Facts, query: string, fn: FunctionDef, reads?: unknown): void {
   if (!enabled || !records(facts)) return;
   const place = placeIn(facts.module.body, fn.span);
   if (!place) return;
@@ -117,8 +126,8 @@ export function foundNothing(facts: Facts, query: string, fn: FunctionDef): void
   let byUnit = byQuery.get(query);
   if (!byUnit) byQuery.set(query, (byUnit = new Map()));
   let keys = byUnit.get(place.unit);
-  if (!keys) byUnit.set(place.unit, (keys = new Set()));
-  keys.add(place.key);
+  if (!keys) byUnit.set(place.unit, (keys = new Map()));
+  keys.set(place.key, reads ?? true);
 }
 
 /** The top-level statement holding `span`, and `span`'s place relative to it. */

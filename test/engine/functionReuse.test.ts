@@ -17,6 +17,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initEngine, lintDocumentSteps, ParseCache, withoutEngineCaches } from '../../server/engine';
 import { unstoredStates } from '../../server/engine/facts/unstoredState';
+import { optimizerSteps, type OptimizerStep } from '../../server/engine/facts/optimizerSteps';
+import { polyKey } from '../../server/math/poly';
 import { reuseCounts } from '../../server/engine/functionReuse';
 import { runSteps } from '../../server/engine/stepwise';
 import { pythonFileOfLines } from '../../bench/corpus';
@@ -29,7 +31,7 @@ const fixturesDir = path.join(root, 'test', 'fixtures');
 const seeds = Math.max(1, Number(process.env.NABLA_REUSE_SEEDS ?? 1));
 const edits = Math.max(1, Number(process.env.NABLA_REUSE_EDITS ?? 5));
 const chosen = process.env.NABLA_REUSE_DIRS;
-const dirs = chosen === 'all' ? fs.readdirSync(fixturesDir).filter((d) => /^NB\d+$/.test(d)) : chosen ? chosen.split(',') : ['NB407'];
+const dirs = chosen === 'all' ? fs.readdirSync(fixturesDir).filter((d) => /^NB\d+$/.test(d)) : chosen ? chosen.split(',') : ['NB407', 'NB401'];
 /** Fixtures joined per folder: all of them in a long run, a few by default (npm test). */
 const perFolder = process.env.NABLA_REUSE_DIRS ? Infinity : 5;
 
@@ -109,8 +111,21 @@ function check(name: string, original: string, seed: number, count: number): voi
     assert.deepEqual(lint.outcome, fresh.outcome, `${name}, seed ${seed}: edits ${history.join('; ')}`);
     if (!lint.reused && lint.analysis && fresh.analysis) {
       assert.deepEqual(JSON.parse(JSON.stringify(unstoredStates(lint.analysis.facts))), JSON.parse(JSON.stringify(unstoredStates(fresh.analysis.facts))), `${name}, seed ${seed}: unstoredStates after edits ${history.join('; ')}`);
+      assert.deepEqual(optimizerSteps(lint.analysis.facts).map(stepShape), optimizerSteps(fresh.analysis.facts).map(stepShape), `${name}, seed ${seed}: optimizerSteps after edits ${history.join('; ')}`);
     }
   }
+}
+
+/** A step as plain data (its function, states, parameter updates, counts, corrections, with their spans): what a reused "no step" could have hidden. */
+function stepShape(step: OptimizerStep): unknown {
+  return {
+    fn: [step.fn.name, step.fn.span.start, step.fn.span.end],
+    states: [...step.states].map(([key, s]) => [key, polyKey(s.eq.value), s.eq.spans.map((x) => [x.start, x.end])]),
+    params: step.params.map((p) => [p.eq.key, polyKey(p.eq.value), p.eq.spans.map((x) => [x.start, x.end])]),
+    counters: [...step.counters],
+    corrections: step.corrections.length,
+    family: step.family,
+  };
 }
 
 function joinedFixtures(dir: string): string {
