@@ -100,21 +100,42 @@ const plans = new WeakMap<Facts, Plan | null>();
  * beyond the cone, such as every number the file assigns to a key: optimizerSteps.ts).
  */
 export function foundNothingBefore<R>(facts: Facts, query: string, fn: FunctionDef, stillRead?: (reads: R) => boolean): boolean {
+  const counts = (reuseCounts.byQuery[query] ??= { asked: 0, reused: 0, coneChanged: 0, foundBefore: 0, readsChanged: 0 });
   reuseCounts.asked++;
+  counts.asked++;
   const plan = planOf(facts);
   if (!plan) return false;
   const place = placeIn(facts.module.body, fn.span);
   if (!place) return false;
   const old = plan.reusable.get(place.unit);
-  if (!old) return false;
+  if (!old) {
+    counts.coneChanged++;
+    return false;
+  }
   const reads = plan.previous?.get(query)?.get(old)?.get(place.key);
-  const reused = reads !== undefined && (reads === true || (stillRead !== undefined && stillRead(reads as R)));
-  if (reused) reuseCounts.reused++;
+  if (reads === undefined) {
+    counts.foundBefore++;
+    return false;
+  }
+  const reused = reads === true || (stillRead !== undefined && stillRead(reads as R));
+  if (!reused) counts.readsChanged++;
+  else {
+    reuseCounts.reused++;
+    counts.reused++;
+  }
   return reused;
 }
 
-/** How many answers were asked for and reused, since the process started (bench/keystrokes.ts prints them). */
-export const reuseCounts = { asked: 0, reused: 0 };
+/**
+ * How many answers were asked for and reused, since the process started (bench/keystrokes.ts prints them); per query,
+ * why the others were not: the function's statement or cone changed, it found something (or was not asked) before,
+ * or a lookup it recorded answers differently now.
+ */
+export const reuseCounts: { asked: number; reused: number; byQuery: Record<string, { asked: number; reused: number; coneChanged: number; foundBefore: number; readsChanged: number }> } = {
+  asked: 0,
+  reused: 0,
+  byQuery: {},
+};
 
 /** Records that `query` found nothing in `fn` (for the next version), with what it read beyond its cone (`reads`: plain data). */
 export function foundNothing(facts: Facts, query: string, fn: FunctionDef, reads?: unknown): void {
