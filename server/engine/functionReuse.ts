@@ -96,7 +96,7 @@ const plans = new WeakMap<Facts, Plan | null>();
 
 /**
  * Whether `query` found nothing in `fn` in the previous version, and nothing its answer reads has changed since: it
- * finds nothing now. `stillRead` checks, in this version, the lookups the query recorded with `foundNothing` (reads
+ * finds nothing now (and the answer is recorded for the next version, as `foundNothing` would). `stillRead` checks, in this version, the lookups the query recorded with `foundNothing` (reads
  * beyond the cone, such as every number the file assigns to a key: optimizerSteps.ts).
  */
 export function foundNothingBefore<R>(facts: Facts, query: string, fn: FunctionDef, stillRead?: (reads: R) => boolean): boolean {
@@ -122,6 +122,8 @@ export function foundNothingBefore<R>(facts: Facts, query: string, fn: FunctionD
   else {
     reuseCounts.reused++;
     counts.reused++;
+    // The answer holds in this version too, with the same reads: kept for the next one.
+    foundNothing(facts, query, fn, reads);
   }
   return reused;
 }
