@@ -5,10 +5,16 @@
 //
 // Only "found nothing" is kept: an answer that holds no node and no span, so nothing has to be moved
 // or mapped into the new version. A fact keeps it per function with `foundNothing` and asks for it
-// with `foundNothingBefore` (today: `unstoredStates`, facts/unstoredState.ts).
+// with `foundNothingBefore` (today: `unstoredStates`, facts/unstoredState.ts; `optimizerSteps`,
+// facts/optimizerSteps.ts). A query whose work reads the file beyond the cone below records those
+// lookups with its answer, as plain data, and checks them in the new version (`stillRead`): salsa's
+// recorded reads, for the reads the cone does not cover (optimizerSteps: the numbers and plain values
+// the whole file assigns to a key it asked for, locals of other functions too).
 //
 // The unit is a top-level statement (a function, a class with its methods, a module-level line).
 // A previous answer for a function is reused only when all of these hold:
+//   0. The answer was found nothing (or reused) in the previous version, and every lookup it recorded
+//      answers alike now.
 //   1. Both versions are Python, without code nested too deeply, in one lone
 //      document with no cells, and the file-wide sets the analysis registered (parameters, local
 //      parameters, optimizer state, stepped loop-item fields, imports, dialect, the gradient names a
