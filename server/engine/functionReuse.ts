@@ -19,7 +19,9 @@
 //      document with no cells, and the file-wide sets the analysis registered (parameters, local
 //      parameters, optimizer state, stepped loop-item fields, imports, dialect, the gradient names a
 //      framework call hands back) are the same, positions taken relative to their top-level
-//      statement; a set with a position inside a changed statement counts as changed.
+//      statement; a set with a position inside a changed statement counts as changed, except the function
+//      spans the state and local parameters are registered in (asked only whether an offset lies inside
+//      them: one inside a changed statement contains no offset of a reused function).
 //   2. The function's top-level statement is the previous one's, shared or moved by the lowering
 //      (lower/reuse.ts: same IR, spans moved), so its own code is the same. A statement with a
 //      syntax error, or one tree-sitter parsed anew, is lowered again: a changed statement.
@@ -214,7 +216,7 @@ function makePlan(facts: Facts): Plan | undefined {
   const changedOld = oldBody.filter((s) => !taken.has(s));
   // Condition 1: the file-wide sets, positions relative to their statement (in the previous version's statements).
   const here = fileWide(facts, parsed.module.body, (unit) => counterpart.get(unit));
-  const before = fileWide(previous.facts, oldBody, (unit) => unit);
+  const before = fileWide(previous.facts, oldBody, (unit) => (taken.has(unit) ? unit : undefined));
   if (here === undefined || before === undefined || here !== before) return undefined;
   // Condition 3: the statements whose cone holds a changed one.
   const ownNames = unitNames(parsed);
@@ -311,16 +313,22 @@ let selfField: RegExp | undefined;
 
 /**
  * The file-wide sets of a version as one string, each position written as its top-level
- * statement (`unitOf`: the previous version's statement) and its offsets in it; undefined when a
- * position is in a statement without one (a changed statement).
+ * statement (`unitOf`: the previous version's statement, undefined for a changed one) and its offsets
+ * in it; undefined when a position is in a changed statement or spans several statements. A function
+ * span that the state or a local parameter is registered in (`StateTargets.has`, the analyzer's
+ * `localParamKeys`: questions of whether an offset lies inside it) is written as `changed` when it lies
+ * inside a changed statement: no offset of a statement whose answer may be reused lies in it, so only
+ * whether the key is registered matters there (`inChanged`).
  */
 function fileWide(facts: Facts, body: readonly Stmt[], unitOf: (unit: Stmt) => Stmt | undefined): string | undefined {
   const units = new Map<Stmt, number>();
   let volatile = false;
-  const place = (span: Span): string => {
+  const place = (span: Span, inChanged = false): string => {
     const i = unitAt(body, span.start);
-    const unit = i >= 0 && span.end <= body[i].span.end ? unitOf(body[i]) : undefined;
+    const within = i >= 0 && span.end <= body[i].span.end;
+    const unit = within ? unitOf(body[i]) : undefined;
     if (!unit) {
+      if (within && inChanged) return 'changed';
       volatile = true;
       return '';
     }
@@ -330,13 +338,15 @@ function fileWide(facts: Facts, body: readonly Stmt[], unitOf: (unit: Stmt) => S
   };
   const registered = facts.analyzer.registrationsOf(facts.file);
   const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
+  /** Function spans asked only whether an offset lies inside: those in changed statements count once, as `changed`. */
+  const places = (spans: readonly Span[]): string => [...new Set(spans.map((x) => place(x, true)))].sort().join(',');
   const out = JSON.stringify({
     params: sorted(registered.params ?? []),
-    locals: [...(registered.locals ?? [])].map(([key, spans]) => `${key}@${sorted(spans.map(place)).join(',')}`).sort(),
-    state: (registered.state?.entries() ?? []).map((e) => `${e.key}${e.preconditioner ? '/pre' : ''}@${sorted(e.spans.map(place)).join(',')}`).sort(),
+    locals: [...(registered.locals ?? [])].map(([key, spans]) => `${key}@${places(spans)}`).sort(),
+    state: (registered.state?.entries() ?? []).map((e) => `${e.key}${e.preconditioner ? '/pre' : ''}@${places(e.spans)}`).sort(),
     stepped: sorted(registered.stepped ?? []),
     factsParams: sorted(facts.params),
-    factsState: facts.state.entries().map((e) => `${e.key}${e.preconditioner ? '/pre' : ''}@${sorted(e.spans.map(place)).join(',')}`).sort(),
+    factsState: facts.state.entries().map((e) => `${e.key}${e.preconditioner ? '/pre' : ''}@${places(e.spans)}`).sort(),
     dialect: facts.dialect,
     imports: [...facts.scopes.imports].map(([alias, imported]) => `${alias}=${imported.module}:${imported.name ?? ''}@${place(imported.span)}`).sort(),
     star: [...facts.scopes.starImports].sort(),
