@@ -42,7 +42,7 @@ export interface KeystrokeResult {
   lines: number;
   findings: number;
   /** Per-function answers asked for and reused per measured keystroke (functionReuse.ts), on average. */
-  reuse: { asked: number; reused: number };
+  reuse: { asked: number; reused: number; byQuery: Record<string, Record<string, number>> };
   cpuMs: ReturnType<typeof stats>;
   wallMs: ReturnType<typeof stats>;
 }
@@ -58,10 +58,11 @@ export async function measureKeystrokes(which: string, edits: number, warm: numb
   let findings = 0;
   let asked = 0;
   let reused = 0;
+  const byQuery: Record<string, Record<string, number>> = {};
   for (let i = 0; i < warm + edits; i++) {
     typeIntoName(lines, i);
     const text = lines.join('\n');
-    const counted = { ...reuseCounts };
+    const counted = JSON.parse(JSON.stringify(reuseCounts)) as typeof reuseCounts;
     const c0 = process.cpuUsage();
     const w0 = performance.now();
     const lint = runSteps(lintDocumentSteps(text, options, parses));
@@ -71,11 +72,15 @@ export async function measureKeystrokes(which: string, edits: number, warm: numb
     if (i >= warm) {
       asked += reuseCounts.asked - counted.asked;
       reused += reuseCounts.reused - counted.reused;
+      for (const [query, now] of Object.entries(reuseCounts.byQuery)) {
+        const mine = (byQuery[query] ??= {});
+        for (const [k, v] of Object.entries(now)) mine[k] = (mine[k] ?? 0) + (v - ((counted.byQuery[query] as Record<string, number> | undefined)?.[k] ?? 0)) / edits;
+      }
       cpu.push((c.user + c.system) / 1000);
       wall.push(w);
     }
   }
-  return { file: which, lines: lines.length, findings, reuse: { asked: asked / edits, reused: reused / edits }, cpuMs: stats(cpu), wallMs: stats(wall) };
+  return { file: which, lines: lines.length, findings, reuse: { asked: asked / edits, reused: reused / edits, byQuery }, cpuMs: stats(cpu), wallMs: stats(wall) };
 }
 
 if (require.main === module) {

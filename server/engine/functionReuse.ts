@@ -5,15 +5,23 @@
 //
 // Only "found nothing" is kept: an answer that holds no node and no span, so nothing has to be moved
 // or mapped into the new version. A fact keeps it per function with `foundNothing` and asks for it
-// with `foundNothingBefore` (today: `unstoredStates`, facts/unstoredState.ts).
+// with `foundNothingBefore` (today: `unstoredStates`, facts/unstoredState.ts; `optimizerSteps`,
+// facts/optimizerSteps.ts). A query whose work reads the file beyond the cone below records those
+// lookups with its answer, as plain data, and checks them in the new version (`stillRead`): salsa's
+// recorded reads, for the reads the cone does not cover (optimizerSteps: the numbers and plain values
+// the whole file assigns to a key it asked for, locals of other functions too).
 //
 // The unit is a top-level statement (a function, a class with its methods, a module-level line).
 // A previous answer for a function is reused only when all of these hold:
+//   0. The answer was found nothing (or reused) in the previous version, and every lookup it recorded
+//      answers alike now.
 //   1. Both versions are Python, without code nested too deeply, in one lone
 //      document with no cells, and the file-wide sets the analysis registered (parameters, local
 //      parameters, optimizer state, stepped loop-item fields, imports, dialect, the gradient names a
 //      framework call hands back) are the same, positions taken relative to their top-level
-//      statement; a set with a position inside a changed statement counts as changed.
+//      statement; a set with a position inside a changed statement counts as changed, except the function
+//      spans the state and local parameters are registered in (asked only whether an offset lies inside
+//      them: one inside a changed statement contains no offset of a reused function).
 //   2. The function's top-level statement is the previous one's, shared or moved by the lowering
 //      (lower/reuse.ts: same IR, spans moved), so its own code is the same. A statement with a
 //      syntax error, or one tree-sitter parsed anew, is lowered again: a changed statement.
@@ -78,37 +86,69 @@ function records(facts: Facts): boolean {
   return on;
 }
 
-/** Per query, per top-level statement of this version, the functions (by their place in the statement) that found nothing. */
-const nothingFound = new WeakMap<Facts, Map<string, Map<Stmt, Set<string>>>>();
+/**
+ * Per query, per top-level statement of this version, the functions (by their place in the statement) that found
+ * nothing, each with what its answer read beyond its cone (a query's own record of file-wide lookups, plain data: no
+ * node, no span; `true` when it read nothing such).
+ */
+const nothingFound = new WeakMap<Facts, Map<string, Map<Stmt, Map<string, unknown>>>>();
 
 interface Plan {
   /** What the previous version's facts found nothing in (not the facts: a plan keeps no older version alive). */
-  previous: Map<string, Map<Stmt, Set<string>>> | undefined;
+  previous: Map<string, Map<Stmt, Map<string, unknown>>> | undefined;
   /** This version's top-level statements whose answers may be reused, with their previous statement. */
   reusable: Map<Stmt, Stmt>;
 }
 
 const plans = new WeakMap<Facts, Plan | null>();
 
-/** Whether `query` found nothing in `fn` in the previous version, and nothing its answer reads has changed since: it finds nothing now. */
-export function foundNothingBefore(facts: Facts, query: string, fn: FunctionDef): boolean {
+/**
+ * Whether `query` found nothing in `fn` in the previous version, and nothing its answer reads has changed since: it
+ * finds nothing now (and the answer is recorded for the next version, as `foundNothing` would). `stillRead` checks, in this version, the lookups the query recorded with `foundNothing` (reads
+ * beyond the cone, such as every number the file assigns to a key: optimizerSteps.ts).
+ */
+export function foundNothingBefore<R>(facts: Facts, query: string, fn: FunctionDef, stillRead?: (reads: R) => boolean): boolean {
+  const counts = (reuseCounts.byQuery[query] ??= { asked: 0, reused: 0, coneChanged: 0, foundBefore: 0, readsChanged: 0 });
   reuseCounts.asked++;
+  counts.asked++;
   const plan = planOf(facts);
   if (!plan) return false;
   const place = placeIn(facts.module.body, fn.span);
   if (!place) return false;
   const old = plan.reusable.get(place.unit);
-  if (!old) return false;
-  const reused = plan.previous?.get(query)?.get(old)?.has(place.key) ?? false;
-  if (reused) reuseCounts.reused++;
+  if (!old) {
+    counts.coneChanged++;
+    return false;
+  }
+  const reads = plan.previous?.get(query)?.get(old)?.get(place.key);
+  if (reads === undefined) {
+    counts.foundBefore++;
+    return false;
+  }
+  const reused = reads === true || (stillRead !== undefined && stillRead(reads as R));
+  if (!reused) counts.readsChanged++;
+  else {
+    reuseCounts.reused++;
+    counts.reused++;
+    // The answer holds in this version too, with the same reads: kept for the next one.
+    foundNothing(facts, query, fn, reads);
+  }
   return reused;
 }
 
-/** How many answers were asked for and reused, since the process started (bench/keystrokes.ts prints them). */
-export const reuseCounts = { asked: 0, reused: 0 };
+/**
+ * How many answers were asked for and reused, since the process started (bench/keystrokes.ts prints them); per query,
+ * why the others were not: the function's statement or cone changed, it found something (or was not asked) before,
+ * or a lookup it recorded answers differently now.
+ */
+export const reuseCounts: { asked: number; reused: number; byQuery: Record<string, { asked: number; reused: number; coneChanged: number; foundBefore: number; readsChanged: number }> } = {
+  asked: 0,
+  reused: 0,
+  byQuery: {},
+};
 
-/** Records that `query` found nothing in `fn` (for the next version). */
-export function foundNothing(facts: Facts, query: string, fn: FunctionDef): void {
+/** Records that `query` found nothing in `fn` (for the next version), with what it read beyond its cone (`reads`: plain data). */
+export function foundNothing(facts: Facts, query: string, fn: FunctionDef, reads?: unknown): void {
   if (!enabled || !records(facts)) return;
   const place = placeIn(facts.module.body, fn.span);
   if (!place) return;
@@ -117,8 +157,8 @@ export function foundNothing(facts: Facts, query: string, fn: FunctionDef): void
   let byUnit = byQuery.get(query);
   if (!byUnit) byQuery.set(query, (byUnit = new Map()));
   let keys = byUnit.get(place.unit);
-  if (!keys) byUnit.set(place.unit, (keys = new Set()));
-  keys.add(place.key);
+  if (!keys) byUnit.set(place.unit, (keys = new Map()));
+  keys.set(place.key, reads ?? true);
 }
 
 /** The top-level statement holding `span`, and `span`'s place relative to it. */
@@ -176,7 +216,7 @@ function makePlan(facts: Facts): Plan | undefined {
   const changedOld = oldBody.filter((s) => !taken.has(s));
   // Condition 1: the file-wide sets, positions relative to their statement (in the previous version's statements).
   const here = fileWide(facts, parsed.module.body, (unit) => counterpart.get(unit));
-  const before = fileWide(previous.facts, oldBody, (unit) => unit);
+  const before = fileWide(previous.facts, oldBody, (unit) => (taken.has(unit) ? unit : undefined));
   if (here === undefined || before === undefined || here !== before) return undefined;
   // Condition 3: the statements whose cone holds a changed one.
   const ownNames = unitNames(parsed);
@@ -273,16 +313,22 @@ let selfField: RegExp | undefined;
 
 /**
  * The file-wide sets of a version as one string, each position written as its top-level
- * statement (`unitOf`: the previous version's statement) and its offsets in it; undefined when a
- * position is in a statement without one (a changed statement).
+ * statement (`unitOf`: the previous version's statement, undefined for a changed one) and its offsets
+ * in it; undefined when a position is in a changed statement or spans several statements. A function
+ * span that the state or a local parameter is registered in (`StateTargets.has`, the analyzer's
+ * `localParamKeys`: questions of whether an offset lies inside it) is written as `changed` when it lies
+ * inside a changed statement: no offset of a statement whose answer may be reused lies in it, so only
+ * whether the key is registered matters there (`inChanged`).
  */
 function fileWide(facts: Facts, body: readonly Stmt[], unitOf: (unit: Stmt) => Stmt | undefined): string | undefined {
   const units = new Map<Stmt, number>();
   let volatile = false;
-  const place = (span: Span): string => {
+  const place = (span: Span, inChanged = false): string => {
     const i = unitAt(body, span.start);
-    const unit = i >= 0 && span.end <= body[i].span.end ? unitOf(body[i]) : undefined;
+    const within = i >= 0 && span.end <= body[i].span.end;
+    const unit = within ? unitOf(body[i]) : undefined;
     if (!unit) {
+      if (within && inChanged) return 'changed';
       volatile = true;
       return '';
     }
@@ -292,13 +338,15 @@ function fileWide(facts: Facts, body: readonly Stmt[], unitOf: (unit: Stmt) => S
   };
   const registered = facts.analyzer.registrationsOf(facts.file);
   const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
+  /** Function spans asked only whether an offset lies inside: those in changed statements count once, as `changed`. */
+  const places = (spans: readonly Span[]): string => [...new Set(spans.map((x) => place(x, true)))].sort().join(',');
   const out = JSON.stringify({
     params: sorted(registered.params ?? []),
-    locals: [...(registered.locals ?? [])].map(([key, spans]) => `${key}@${sorted(spans.map(place)).join(',')}`).sort(),
-    state: (registered.state?.entries() ?? []).map((e) => `${e.key}${e.preconditioner ? '/pre' : ''}@${sorted(e.spans.map(place)).join(',')}`).sort(),
+    locals: [...(registered.locals ?? [])].map(([key, spans]) => `${key}@${places(spans)}`).sort(),
+    state: (registered.state?.entries() ?? []).map((e) => `${e.key}${e.preconditioner ? '/pre' : ''}@${places(e.spans)}`).sort(),
     stepped: sorted(registered.stepped ?? []),
     factsParams: sorted(facts.params),
-    factsState: facts.state.entries().map((e) => `${e.key}${e.preconditioner ? '/pre' : ''}@${sorted(e.spans.map(place)).join(',')}`).sort(),
+    factsState: facts.state.entries().map((e) => `${e.key}${e.preconditioner ? '/pre' : ''}@${places(e.spans)}`).sort(),
     dialect: facts.dialect,
     imports: [...facts.scopes.imports].map(([alias, imported]) => `${alias}=${imported.module}:${imported.name ?? ''}@${place(imported.span)}`).sort(),
     star: [...facts.scopes.starImports].sort(),

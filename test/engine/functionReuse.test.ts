@@ -2,7 +2,8 @@
 // previous version (server/engine/functionReuse.ts): after each random edit, the lint made as the
 // language server makes it (`lintDocumentSteps` with the document's ParseCache) must equal a fresh
 // lint of the same text (outcome: code, range, message, related, fix, math; notices), and so must
-// the reused fact itself (`unstoredStates`), compared field by field.
+// the reused facts themselves (`unstoredStates` field by field; `optimizerSteps` as each step's function,
+// states, parameter updates, counts and corrections with their spans).
 //
 // Edits are code edits, most of them reaching other functions: a character typed into a name or at
 // the end of a line's last name (the bench's keystroke), characters deleted, a line inserted from
@@ -17,6 +18,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initEngine, lintDocumentSteps, ParseCache, withoutEngineCaches } from '../../server/engine';
 import { unstoredStates } from '../../server/engine/facts/unstoredState';
+import { optimizerSteps, type OptimizerStep } from '../../server/engine/facts/optimizerSteps';
+import { polyKey } from '../../server/math/poly';
 import { reuseCounts } from '../../server/engine/functionReuse';
 import { runSteps } from '../../server/engine/stepwise';
 import { pythonFileOfLines } from '../../bench/corpus';
@@ -29,9 +32,9 @@ const fixturesDir = path.join(root, 'test', 'fixtures');
 const seeds = Math.max(1, Number(process.env.NABLA_REUSE_SEEDS ?? 1));
 const edits = Math.max(1, Number(process.env.NABLA_REUSE_EDITS ?? 5));
 const chosen = process.env.NABLA_REUSE_DIRS;
-const dirs = chosen === 'all' ? fs.readdirSync(fixturesDir).filter((d) => /^NB\d+$/.test(d)) : chosen ? chosen.split(',') : ['NB407'];
+const dirs = chosen === 'all' ? fs.readdirSync(fixturesDir).filter((d) => /^NB\d+$/.test(d)) : chosen ? chosen.split(',') : ['NB407', 'NB401'];
 /** Fixtures joined per folder: all of them in a long run, a few by default (npm test). */
-const perFolder = process.env.NABLA_REUSE_DIRS ? Infinity : 5;
+const perFolder = process.env.NABLA_REUSE_DIRS ? Infinity : 4;
 
 const updateLines = [
   'v = mu * v - lr * g',
@@ -109,8 +112,21 @@ function check(name: string, original: string, seed: number, count: number): voi
     assert.deepEqual(lint.outcome, fresh.outcome, `${name}, seed ${seed}: edits ${history.join('; ')}`);
     if (!lint.reused && lint.analysis && fresh.analysis) {
       assert.deepEqual(JSON.parse(JSON.stringify(unstoredStates(lint.analysis.facts))), JSON.parse(JSON.stringify(unstoredStates(fresh.analysis.facts))), `${name}, seed ${seed}: unstoredStates after edits ${history.join('; ')}`);
+      assert.deepEqual(optimizerSteps(lint.analysis.facts).map(stepShape), optimizerSteps(fresh.analysis.facts).map(stepShape), `${name}, seed ${seed}: optimizerSteps after edits ${history.join('; ')}`);
     }
   }
+}
+
+/** A step as plain data (its function, states, parameter updates, counts, corrections, with their spans): what a reused "no step" could have hidden. */
+function stepShape(step: OptimizerStep): unknown {
+  return {
+    fn: [step.fn.name, step.fn.span.start, step.fn.span.end],
+    states: [...step.states].map(([key, s]) => [key, polyKey(s.eq.value), s.eq.spans.map((x) => [x.start, x.end])]),
+    params: step.params.map((p) => [p.eq.key, polyKey(p.eq.value), p.eq.spans.map((x) => [x.start, x.end])]),
+    counters: [...step.counters],
+    corrections: step.corrections.length,
+    family: step.family,
+  };
 }
 
 function joinedFixtures(dir: string): string {
@@ -244,11 +260,58 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
     });
   }
 
+  // optimizerSteps reads the whole file's assignments of the keys it asks for (a local of another function too, which
+  // binds nothing in the cone): its "no step" carries those lookups, and is reused only when they answer alike.
+  it('a "no step" answer is not reused when another function changes what a key it read starts at', () => {
+    const powers = (start: string, ret: string): string =>
+      [
+        'import numpy as np',
+        '',
+        '',
+        'def advance(b1_t, b2_t, beta1, beta2):',
+        '    b1_t *= beta1',
+        '    b2_t *= beta2',
+        '    return b1_t, b2_t',
+        '',
+        '',
+        'def setup(beta1, beta2):',
+        `    b1_t, b2_t = ${start}`,
+        `    return ${ret}`,
+        '',
+      ].join('\n');
+    const versions = [
+      powers('beta1, beta2', 'b1_t, b2_t'),
+      powers('1.0, 1.0', 'b1_t, b2_t'),
+      powers('beta1, beta2', 'b1_t, b2_t'),
+      // An edit of the other function that leaves the lookups' answers alone: the answer is reused.
+      powers('beta1, beta2', 'b2_t, b1_t'),
+    ];
+    const parses = new ParseCache(1, 1);
+    const counts = () => ({ ...(reuseCounts.byQuery.optimizerSteps ?? { reused: 0, readsChanged: 0 }) });
+    const seen: { reused: number; readsChanged: number }[] = [];
+    for (const text of versions) {
+      const before = counts();
+      const lint = runSteps(lintDocumentSteps(text, { language: 'python' }, parses));
+      const fresh = withoutEngineCaches(() => runSteps(lintDocumentSteps(text, { language: 'python' })));
+      assert.deepEqual(lint.outcome, fresh.outcome);
+      assert.deepEqual(optimizerSteps(lint.analysis!.facts).map(stepShape), optimizerSteps(fresh.analysis!.facts).map(stepShape));
+      const after = counts();
+      seen.push({ reused: after.reused - before.reused, readsChanged: after.readsChanged - before.readsChanged });
+    }
+    assert.deepEqual(seen, [
+      { reused: 0, readsChanged: 0 },
+      { reused: 0, readsChanged: 1 },
+      { reused: 0, readsChanged: 1 },
+      { reused: 1, readsChanged: 0 },
+    ]);
+  });
+
   it('reuses answers on the bench keystroke (a character typed into a name)', () => {
     const lines = trainingScriptOfLines(300).split('\n');
     const parses = new ParseCache(1, 1);
     runSteps(lintDocumentSteps(lines.join('\n'), { language: 'python' }, parses));
     const before = { ...reuseCounts };
+    const stepsBefore = reuseCounts.byQuery.optimizerSteps?.reused ?? 0;
     for (let i = 0; i < 3; i++) {
       typeIntoName(lines, i);
       const text = lines.join('\n');
@@ -256,5 +319,6 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
       assert.deepEqual(lint.outcome, withoutEngineCaches(() => runSteps(lintDocumentSteps(text, { language: 'python' }))).outcome);
     }
     assert.ok(reuseCounts.reused - before.reused > 0, 'no answer was reused');
+    assert.ok((reuseCounts.byQuery.optimizerSteps?.reused ?? 0) - stepsBefore > 0, 'no "no step" answer of optimizerSteps was reused');
   });
 });

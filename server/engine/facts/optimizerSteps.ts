@@ -15,6 +15,7 @@ import { explicitParams, ifChainAt, someExpr, type Binding, type ClassDef, type 
 import { exprKey } from './keys';
 import { callArguments, derivesFrom, lambdaFunction, resolveCall, resolveExpr } from './resolve';
 import { programIndex, walkAll, definedInFile } from './program';
+import { foundNothing, foundNothingBefore } from '../functionReuse';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
 import { formatNumber } from '../../math/print/format';
@@ -247,12 +248,33 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
     if (!definedInFile(facts, fn)) continue;
     const transform = transforms.get(fn);
     if (fn.body.length === 0 || (!transform && !mayHoldStep(fn.body, candidate) && !returnsNamedState(fn) && !returnsArgumentVersions(fn))) continue;
+    // A function that found no step in the document's previous version, whose cone is unchanged and whose file-wide
+    // lookups (the numbers and plain values the file assigns to the keys it asked for) give the same answers now, finds
+    // none now (functionReuse.ts). An optax update function is not reused: what makes it one is its callers'.
+    if (!transform && foundNothingBefore(facts, STEPS_QUERY, fn, (reads: FileReads) => stillRead(facts, fn, inits, reads))) continue;
     try {
       if (transform) {
         // An optax update function is read whole: its one update is what it returns.
         const step = analyzeFunction(facts, fn, initialValuesFor(facts, fn, inits), fn.body, undefined, transform);
         if (step) found.push(step);
-      } else found.push(...analyzePaths(facts, fn, initialValuesFor(facts, fn, inits)));
+      } else {
+        const reads: FileReads = [];
+        const own = initialValuesFor(facts, fn, inits);
+        const outer = fileReads;
+        fileReads = reads;
+        let steps: OptimizerStep[];
+        try {
+          steps = analyzePaths(facts, fn, (key) => {
+            const values = own(key);
+            reads.push({ key, values });
+            return values;
+          });
+        } finally {
+          fileReads = outer;
+        }
+        if (steps.length === 0) foundNothing(facts, STEPS_QUERY, fn, reads);
+        found.push(...steps);
+      }
     } catch (e) {
       if (!(e instanceof PolyOverflow)) throw e;
     }
@@ -2131,12 +2153,44 @@ function runningPowers(ev: Evaluator, inits: (key: string) => number[], startsAt
  * `self.beta1 = beta1`, or `self.b1_t = self.beta1`): the same expression assigned to both, outside the step.
  */
 function startsAtValueOf(facts: Facts, key: string, beta: string): boolean {
+  const starts = startsAt(facts, key, beta);
+  fileReads?.push({ key, beta, starts });
+  return starts;
+}
+
+function startsAt(facts: Facts, key: string, beta: string): boolean {
   const sources = (k: string): Set<string> => assignedFrom(facts, k);
   const starts = sources(key);
   if (starts.size === 0) return false;
   if (starts.has(beta)) return [...starts].every((s) => s === beta);
   const given = sources(beta);
   return [...starts].every((s) => given.has(s));
+}
+
+/** functionReuse.ts's name for a function's hand-written optimizer steps. */
+const STEPS_QUERY = 'optimizerSteps';
+
+/**
+ * What one function's evaluation read of the whole file beyond its cone, in order: the numbers the file assigns to a
+ * key (`initialValuesFor`, locals of other functions too) and whether it starts a key at a β's value (`startsAtValueOf`).
+ */
+type FileReads = ({ key: string; values: number[] } | { key: string; beta: string; starts: boolean })[];
+
+/** The log of the function being evaluated (optimizerSteps' loop sets it), or undefined. */
+let fileReads: FileReads | undefined;
+
+/** Whether every lookup of `reads` gives the same answer in this version as when it was recorded. */
+function stillRead(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], reads: FileReads): boolean {
+  const own = initialValuesFor(facts, fn, inits);
+  for (const read of reads) {
+    if ('beta' in read) {
+      if (startsAt(facts, read.key, read.beta) !== read.starts) return false;
+    } else {
+      const values = own(read.key);
+      if (values.length !== read.values.length || values.some((v, i) => !Object.is(v, read.values[i]))) return false;
+    }
+  }
+  return true;
 }
 
 /** The keys of the plain values the file assigns to `key` (`self.rate = lr` gives lr), anywhere. */

@@ -95,10 +95,7 @@ export function unstoredStates(facts: Facts): UnstoredState[] {
     if (!definedInFile(facts, fn) || fn.body.length === 0) continue;
     if (!assignsComputedLocal(fn.body)) continue;
     // A function whose walk found nothing in the document's previous version, with its code and cone unchanged (functionReuse.ts).
-    if (foundNothingBefore(facts, 'unstoredStates', fn)) {
-      foundNothing(facts, 'unstoredStates', fn);
-      continue;
-    }
+    if (foundNothingBefore(facts, 'unstoredStates', fn)) continue;
     let own: UnstoredState[] = [];
     try {
       own = new StepWalk(facts, fn).run();
