@@ -104,7 +104,8 @@ export const sym = (key: string): Poly => atomPoly({ k: 'sym', key });
 /** Merges like monomials and drops zeros. */
 function normalize(monos: Mono[]): Poly {
   const byKey = new Map<string, { c: number; first: Mono; key: string }>();
-  for (const m of monos) {
+  for (let i = 0; i < monos.length; i++) {
+    const m = monos[i];
     const k = monoKey(m);
     const known = byKey.get(k);
     if (known) known.c += m.c;
@@ -249,10 +250,11 @@ export function polyEquals(a: Poly, b: Poly): boolean {
 /** Every atom of p, at any depth. */
 export function atomsOf(p: Poly, out: Atom[] = [], depth = 0): Atom[] {
   if (depth > 20) return out;
-  for (const m of p)
-    for (const f of m.fs) {
-      out.push(f.atom);
-      const a = f.atom;
+  // Indexed loops: no iterator per monomial while V8 has not optimized a caller yet (asked for every value read).
+  for (let i = 0; i < p.length; i++)
+    for (let j = 0; j < p[i].fs.length; j++) {
+      const a = p[i].fs[j].atom;
+      out.push(a);
       if (a.k === 'fn') a.args.forEach((x) => atomsOf(x, out, depth + 1));
       else if (a.k === 'inv') atomsOf(a.arg, out, depth + 1);
       else if (a.k === 'pow') {
@@ -266,9 +268,9 @@ export function atomsOf(p: Poly, out: Atom[] = [], depth = 0): Atom[] {
 /** Whether the variable `key` is an atom of p at any depth (as atomsOf sees them), without listing them. */
 export function mentions(p: Poly, key: string, depth = 0): boolean {
   if (depth > 20) return false;
-  for (const m of p)
-    for (const f of m.fs) {
-      const a = f.atom;
+  for (let i = 0; i < p.length; i++)
+    for (let j = 0; j < p[i].fs.length; j++) {
+      const a = p[i].fs[j].atom;
       if (a.k === 'sym') {
         if (a.key === key) return true;
       } else if (a.k === 'fn') {
