@@ -152,8 +152,12 @@ function defaultsOf(facts: Facts, cls: ClassDef, groups: string): { field: strin
               late.add(t.index[0].value);
             }
           }
-          for (const e of stmtExprs(st)) {
-            for (const x of subExprs(e)) {
+          const roots = stmtExprs(st);
+          // Indexed loops: every node of every method of a torch optimizer's class chain passes here.
+          for (let i = 0; i < roots.length; i++) {
+            const nodes = subExprs(roots[i]);
+            for (let j = 0; j < nodes.length; j++) {
+              const x = nodes[j];
               if (x.kind !== 'call' || x.callee.kind !== 'attr') continue;
               if (x.callee.name === '__init__' && x.args.length + x.kwargs.length >= 2) built = true;
               if (receiverField(x.callee.object) !== OPTIMIZER_DEFAULTS_ATTRIBUTE) continue;

@@ -94,7 +94,9 @@ function powerCorrections(facts: Facts, fn: FunctionDef): { state: string; key: 
       const nodes = subExprs(root);
       // The corrections of an argument's entry first: most statements hold none, and then no sum is read for ε.
       const found: { x: Expr; entry: { state: string; key: string } }[] = [];
-      for (const x of nodes) {
+      // Indexed loops: every node of every statement of every function with arguments passes here.
+      for (let i = 0; i < nodes.length; i++) {
+        const x = nodes[i];
         if (x.kind !== 'binary' || x.op !== '-' || !isOne(x.left)) continue;
         const entry = stateEntry(x.right);
         if (entry && args.has(entry.state)) found.push({ x, entry });

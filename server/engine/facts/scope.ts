@@ -715,12 +715,12 @@ export function forEachChild(e: Expr, f: (c: Expr) => void): void {
       return;
     case 'index':
       f(e.object);
-      for (const x of e.index) f(x);
+      for (let i = 0; i < e.index.length; i++) f(e.index[i]);
       return;
     case 'call':
       f(e.callee);
-      for (const x of e.args) f(x);
-      for (const k of e.kwargs) f(k.value);
+      for (let i = 0; i < e.args.length; i++) f(e.args[i]);
+      for (let i = 0; i < e.kwargs.length; i++) f(e.kwargs[i].value);
       return;
     case 'binary':
       f(e.left);
@@ -734,16 +734,16 @@ export function forEachChild(e: Expr, f: (c: Expr) => void): void {
       return;
     case 'comprehension':
       f(e.element);
-      for (const g of e.generators) {
-        f(g.target);
-        f(g.iter);
+      for (let i = 0; i < e.generators.length; i++) {
+        f(e.generators[i].target);
+        f(e.generators[i].iter);
       }
       return;
     case 'seq':
-      for (const x of e.items) f(x);
+      for (let i = 0; i < e.items.length; i++) f(e.items[i]);
       return;
     case 'object':
-      for (const k of e.entries) f(k.value);
+      for (let i = 0; i < e.entries.length; i++) f(e.entries[i].value);
       return;
     case 'cond':
       f(e.test);
@@ -751,7 +751,7 @@ export function forEachChild(e: Expr, f: (c: Expr) => void): void {
       f(e.else);
       return;
     case 'other':
-      for (const x of e.children) f(x);
+      for (let i = 0; i < e.children.length; i++) f(e.children[i]);
       return;
     default:
       return;

@@ -547,9 +547,17 @@ class StepWalk {
       const key = this.keyOf(e);
       if (key !== undefined) out.add(key);
     }
-    for (const [k, v] of Object.entries(e)) {
+    // Every own field of the node in Object.entries' order (IR nodes are plain objects), without the
+    // entries' pairs and a one-item array per field: this runs for every unknown value's expression.
+    for (const k in e) {
+      const v = (e as unknown as Record<string, unknown>)[k];
       if (k === 'span' || v === null || typeof v !== 'object') continue;
-      for (const x of Array.isArray(v) ? v : [v]) if (x && typeof x === 'object' && typeof (x as Expr).kind === 'string') this.touched(x as Expr, out, depth + 1);
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          const x: unknown = v[i];
+          if (x && typeof x === 'object' && typeof (x as Expr).kind === 'string') this.touched(x as Expr, out, depth + 1);
+        }
+      } else if (typeof (v as Expr).kind === 'string') this.touched(v as Expr, out, depth + 1);
     }
     return out;
   }
