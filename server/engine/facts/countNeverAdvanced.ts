@@ -103,9 +103,17 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
   // A write of the field through anything but the method's own receiver (`opt.t += 1`, `self.opt.t = e`).
   const outsideWrite = (e: Expr): boolean => e.kind === 'attr' && e.name === field && !(e.object.kind === 'name' && e.object.receiver);
   const isClass = (x: Expr): boolean => (x.kind === 'name' || x.kind === 'attr') && x.name === cls.name;
+  // `module.exports = { Adam }`, `exports.Adam = Adam`: offered to users, not used by the project.
+  const exported = new Set<number>();
+  const isExports = (x: Expr): boolean => {
+    let e = x;
+    while (e.kind === 'attr' && e.name !== 'exports') e = e.object;
+    return (e.kind === 'attr' && e.name === 'exports' && e.object.kind === 'name' && e.object.name === 'module') || (e.kind === 'name' && e.name === 'exports');
+  };
   const stmt = (s: Stmt): void => {
     if (s.kind === 'assign') {
-      if (isClass(s.value)) used = true;
+      if (s.targets.some(isExports)) exported.add(s.value.span.start);
+      else if (isClass(s.value)) used = true;
       for (const target of s.targets) {
         for (const x of targetsOf(target, [])) {
           if (outsideWrite(x)) writtenOutside = true;
@@ -128,7 +136,7 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
     } else if ((e.kind === 'name' || e.kind === 'attr') && names.has(e.name) && !definitions.has(e.span.start)) mentioned = true;
     // Constructed (`Adam(…)`, `new Stepper(…)`, `optim.Adam(…)`), or handed on as a value (`make(Adam)`, `[Adam]`, `{ adam: Adam }`).
     if (e.kind === 'call' && (isClass(e.callee) || e.args.some(isClass) || e.kwargs.some((k) => isClass(k.value)))) used = true;
-    else if ((e.kind === 'seq' && e.items.some(isClass)) || (e.kind === 'object' && e.entries.some((k) => isClass(k.value)))) used = true;
+    else if (!exported.has(e.span.start) && ((e.kind === 'seq' && e.items.some(isClass)) || (e.kind === 'object' && e.entries.some((k) => isClass(k.value))))) used = true;
   };
   for (const p of files.values()) {
     for (const s of p.module.body) stmt(s);
