@@ -227,7 +227,8 @@ function flowOf(body: Stmt[], isModule: (e: Expr) => boolean): Flow {
     if (s.kind !== 'assign' || s.targets.length !== 1) continue;
     const target = s.targets[0];
     const to = targetName(target);
-    if (to === undefined || s.op === '*' || s.op === '/') continue;
+    // Only locals carry the error: what flows into a weight (`W = shrink * W - lr * dW`) is an update of it.
+    if (to === undefined || !locals.has(to) || s.op === '*' || s.op === '/') continue;
     if (!s.op && target.kind === 'name') {
       const values = assigned.get(to) ?? [];
       if (values.length < 20) values.push(s.value);
