@@ -67,6 +67,40 @@ function antiRidgeReports(facts: Facts): Report[] {
   });
 }
 
+/**
+ * Does `t`, written on one entry of a gradient (`grad[0] -= reg * theta[0]`), take back the term an
+ * earlier statement of the same function added to that whole gradient with the opposite sign and the
+ * same coefficient (`grad = X.T @ e / m + reg * theta`)? The entry is then left without the penalty
+ * (the intercept), which is no sign mistake.
+ */
+function takesEntryTermBack(facts: Facts, t: RegGradientTerm, terms: RegGradientTerm[], sign: number): boolean {
+  const target = t.site.target;
+  if (target.kind !== 'index' || t.param?.expr.kind !== 'index' || t.site.kind === 'update') return false;
+  const entry = (e: typeof target): string => e.index.map((x) => exprKey(x) ?? '?').join(',');
+  if (entry(target) !== entry(t.param.expr)) return false;
+  const gradKey = exprKey(baseExpr(target));
+  const paramKey = exprKey(t.param.base);
+  if (gradKey === undefined || paramKey === undefined || !t.coef) return false;
+  const index = programIndex(facts);
+  const fn = index.enclosingFunction(t.site.scope);
+  return terms.some(
+    (u) =>
+      u !== t &&
+      u.site.kind !== 'update' &&
+      u.site.at < t.site.at &&
+      u.site.target.kind !== 'index' &&
+      exprKey(u.site.target) === gradKey &&
+      u.param !== undefined &&
+      u.param.expr.kind !== 'index' &&
+      exprKey(u.param.base) === paramKey &&
+      u.coef !== undefined &&
+      index.enclosingFunction(u.site.scope) === fn &&
+      termSign(facts, u) === -sign &&
+      Math.abs(Math.abs(u.coef.num) - Math.abs(t.coef!.num)) < 1e-12 &&
+      JSON.stringify(u.coef.syms) === JSON.stringify(t.coef!.syms),
+  );
+}
+
 function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
   const out: Report[] = [];
   // A term behind a 0/1 comparison factor (`lam * W * ((i + 1) == n)`) has its sign all the same.
@@ -115,6 +149,8 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
       );
       continue;
     }
+    // `grad[0] -= reg * theta[0]` after `grad = … + reg * theta`: the entry's term taken back out (an intercept left unpenalized).
+    if (takesEntryTermBack(facts, t, terms, sign)) continue;
     // Added into a gradient: which sign does a correct regularization term have there?
     const expected = expectedSign(facts, t);
     if (expected === undefined || expected.sign * sign >= 0) continue;

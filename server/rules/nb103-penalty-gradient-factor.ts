@@ -499,8 +499,15 @@ function halfAcrossCounts(actual: Coef, implied: Coef): number | undefined {
  * one class, and no symbol of it is a parameter whose default is 1 (a cost meant to run at 1).
  */
 function strengthLeftOut(facts: Facts, t: RegGradientTerm, penalties: LossPenalty[], actual: Coef, implied: Coef): Coef | undefined {
-  if (actual.syms.length > 0 || implied.syms.length === 0 || Math.abs(actual.num - implied.num) > 1e-9) return undefined;
-  if (implied.syms.some((s) => s.pow <= 0 || isSizeSymbol(s.name))) return undefined;
+  const strength = makeCoef(1, implied.syms.filter((s) => !isSizeSymbol(s.name)));
+  if (strength.syms.length === 0 || Math.abs(actual.num - implied.num) > 1e-9) return undefined;
+  if (strength.syms.some((s) => s.pow <= 0)) return undefined;
+  // The term holds no symbol but counts of examples, each one the penalty's gradient divides by too (a
+  // count it divides by once more or once less, `(1/m) * (1/m) * θ` for (λ/2m)·Σθ², is named beside the strength).
+  const sizes = (c: Coef): Map<string, number> => new Map(c.syms.filter((s) => isSizeSymbol(s.name)).map((s) => [s.name, s.pow]));
+  const [mine, theirs] = [sizes(actual), sizes(implied)];
+  if (mine.size !== actual.syms.length || [...mine.keys()].some((k) => !theirs.has(k))) return undefined;
+  if ([...theirs.values()].some((pow) => pow >= 0) || [...mine.values()].some((pow) => pow >= 0)) return undefined;
   const index = programIndex(facts);
   const fn = index.enclosingFunction(t.site.scope);
   if (!fn) return undefined;
@@ -510,7 +517,7 @@ function strengthLeftOut(facts: Facts, t: RegGradientTerm, penalties: LossPenalt
     if (other !== fn && !(fn.cls && other.cls === fn.cls)) return undefined;
     if (p.coef.syms.some((s) => defaultsToOne(p.site.fn!, s.name))) return undefined;
   }
-  return div(implied, actual);
+  return strength;
 }
 
 /** Is the symbol (`lam`, `self.lam`) a parameter of the function, or of its class's constructor, whose default is 1? */
@@ -630,7 +637,11 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
   }
   // A strength left out (`2 * w` for `lam * Σw²`) is named, not given as a ratio `1/lam`.
   const strength = dropped ? unicodeCoef(dropped) : '';
-  const tail = dropped ? `the term leaves out the strength ${strength}, so the step descends the penalty at strength 1 whatever ${strength} is set to` : `the term is ${factor} times that`;
+  // A count of examples the term divides by more (or fewer) times than the penalty's gradient, beside the strength left out.
+  const counts = dropped ? div(div(written.coef, expected.coef), makeCoef(1, dropped.syms.map((x) => ({ name: x.name, pow: -x.pow })))) : undefined;
+  const countText = counts && counts.syms.length > 0 ? ` and ${counts.syms.every((x) => x.pow < 0) ? `divides by ${unicodeCoef(makeCoef(1, counts.syms.map((x) => ({ name: x.name, pow: -x.pow }))))} once more` : `leaves out the division by ${unicodeCoef(counts)}`} (${unicodeCoef(div(written.coef, expected.coef))} times that in all)` : '';
+  const effective = dropped ? unicodeCoef(mul(div(written.coef, expected.coef), dropped)) : '';
+  const tail = dropped ? `the term leaves out the strength ${strength}${countText}, so the step descends the penalty at strength ${effective} whatever ${strength} is set to` : `the term is ${factor} times that`;
   const message = `${how}, but ${penaltyVerb(p)} ${unicodePenalty(penalty)}${via} on ${line}, whose gradient is ${unicodeGradient(expected)}: ${tail}`;
   const through = p.through.length > 0 ? ` through ${p.through[p.through.length - 1]}` : '';
   const summed = elsewhere ? [{ span: p.span, message: `the penalty's terms are summed here, then added to the loss${through}` }] : [];

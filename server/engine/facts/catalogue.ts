@@ -221,6 +221,8 @@ export function dtypeCastOperand(call: Expr & { kind: 'call' }): Expr | undefine
 }
 /** Products of two tensors, whose sign is the product of their signs: `np.dot`, `torch.matmul`, `tf.multiply`, `einsum`. */
 export const PRODUCT_FUNCTIONS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'multiply', 'mul', 'inner', 'bmm', 'mv', 'einsum']);
+/** Matrix products (contractions), whose operands cannot be one number broadcast: `np.dot`, `torch.matmul`, `a.mm(b)`, `np.outer`, `tf.matMul`. */
+export const MATRIX_PRODUCT_FUNCTIONS: ReadonlySet<string> = new Set(['dot', 'matmul', 'mm', 'outer', 'matMul', 'bmm', 'mv', 'tensordot', 'einsum', 'inner']);
 /** Magnitudes, nonnegative whatever their argument: `sqrt`, `abs`, `exp`, `norm`, `softplus`. */
 export const MAGNITUDE_FUNCTIONS: ReadonlySet<string> = new Set(['sqrt', 'abs', 'absolute', 'fabs', 'exp', 'norm', 'square', 'hypot', 'rsqrt', 'softplus']);
 /** Counts written as a call, positive whatever their argument: `len(y)`, `float(n)`, `numel(x)`. */

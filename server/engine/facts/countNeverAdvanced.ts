@@ -1,36 +1,46 @@
 // A step count the bias corrections read that nothing that runs advances (NB401): the count is a
-// field of the optimizer object (`this.t`, `self.epoch`), the step never changes it, and the only
-// writes that move it are in other methods of the class (`NextEpoch() { this.epoch++ }`) that
-// nothing in the project calls. Every step is then corrected with the count's first value (1 − β¹
-// when it starts at 1): m̂ = m/(1 − β₁), v̂ = v/(1 − β₂) for ever.
+// field of the optimizer object (`this.t`, `self.epoch`) and the step never changes it. Either no
+// code advances it at all (`self.t = 1` in the constructor, read by 1 − βᵗ and never incremented),
+// or the only writes that move it are in other methods of the class (`NextEpoch() { this.epoch++ }`)
+// that nothing in the project calls. Every step is then corrected with the count's first value
+// (1 − β¹ when it starts at 1): m̂ = m/(1 − β₁), v̂ = v/(1 − β₂) for ever.
 //
 // A library's public method may be called by its users, outside the project, and a framework base
 // class may call a hook it defines (a class with a base the project does not define is not read). So the finding needs
-// the project to use the optimizer itself: the class constructed somewhere in the project. And the
-// advancing method must be mentioned nowhere in the project but where it is defined (a call, a
-// callback passed by reference, a string key): a textual test over the project's files, which can
-// only keep the finding silent. A method the language calls by syntax (`__call__`, `__next__`) or
+// the project to use the optimizer itself: the class named in code somewhere in the project (constructed,
+// or passed as a value). An advancing method must be named nowhere in the project's code but where it is
+// defined (a call, a callback passed by reference, a string key `getattr(opt, 'tick')`). A method the language calls by syntax (`__call__`, `__next__`) or
 // one with a decorator (a property, a registered hook) is never read as uncalled. A write of the
-// count's field from outside the class (`opt.t += 1` in a training loop) keeps it silent too.
-import type { Span } from '../ir';
+// count's field through anything but the instance (`opt.t += 1` in a training loop, `setattr(opt, 't', …)`,
+// the field's name as a string anywhere) keeps it silent, and so does any write of it in a method of a
+// project base class or subclass. The project's files are found by text (`Program.filesMentioning`),
+// then decided on their IR: a name in a comment or a docstring is not a mention.
+import type { Expr, Span, Stmt } from '../ir';
+import type { ParsedFile } from '../document';
 import type { Facts } from './index';
-import type { FunctionDef } from './scope';
+import type { ClassDef, FunctionDef } from './scope';
 import type { OptimizerStep } from './optimizerSteps';
 import { CONSTRUCTOR_METHODS, isImplicitlyCalledMethod } from './catalogue';
-import { ownStatements } from './program';
+import { ownStatements, walkAll } from './program';
 import { advancedKey } from './stepCountLoops';
 import { baseClasses } from './resolve';
+import { projectSubclasses } from './subclasses';
 
 export interface CountNeverAdvanced {
   /** The count's field, as written (`this.epoch`). */
   count: string;
-  /** The methods that advance it, none of them called in the project. */
+  /** The methods that advance it, none of them called in the project; empty when nothing advances it at all. */
   advancers: FunctionDef[];
   /** Where each advances it. */
   writes: Span[];
+  /** Where a constructor sets it. */
+  sets: Span[];
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const isConstructorOf = (cls: ClassDef, f: FunctionDef | undefined): boolean => f === undefined || CONSTRUCTOR_METHODS.includes(f.name) || f.name === cls.name;
+const inside = (span: Span, outer: Span): boolean => outer.start <= span.start && span.end <= outer.end;
 
 /** The count `t` of the step's corrections, when it is a field no running code advances; undefined otherwise. */
 export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string): CountNeverAdvanced | undefined {
@@ -40,17 +50,16 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
   const field = m[1];
   // A framework base may call the advancing method itself (a Keras callback's `on_epoch_end`): only
   // classes whose bases are all the project's own (or none, or `object`) are read.
-  const own = baseClasses(facts.program, cls).length;
-  if (cls.bases.filter((b) => !(b.kind === 'name' && b.name === 'object')).length > own) return undefined;
+  const bases = baseClasses(facts.program, cls);
+  if (cls.bases.filter((b) => !(b.kind === 'name' && b.name === 'object')).length > bases.length) return undefined;
   const methods = [...cls.scope.functions.values()];
-  const isConstructor = (f: FunctionDef | undefined): boolean => f === undefined || CONSTRUCTOR_METHODS.includes(f.name) || f.name === cls.name;
+  const isConstructor = (f: FunctionDef | undefined): boolean => isConstructorOf(cls, f);
   // The statements of the class's other methods that advance the count by one (`this.t++`, `this.t += 1`).
   const advancing: { fn: FunctionDef; span: Span }[] = [];
   for (const f of methods) {
     if (isConstructor(f)) continue;
     for (const st of ownStatements(f.body)) if (advancedKey(st) === t) advancing.push({ fn: f, span: st.span });
   }
-  if (advancing.length === 0) return undefined;
   const advancers = [...new Set(advancing.map((a) => a.fn))];
   // A method the language calls by syntax (`opt()` runs `__call__`, a for loop `__next__`), or one a
   // decorator may register as a hook or turn into a property (`@property`, `@trainer.on(...)`): its
@@ -59,31 +68,83 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
   // The step itself, or a method of its name, advances the count: not this finding.
   if (advancers.some((f) => f === step.fn || f.name === step.fn.name)) return undefined;
   // Any other write of the count outside a constructor (`this.t = step`, a reset) is a setting the analysis does not follow.
-  const inside = (span: Span, f: FunctionDef): boolean => f.span.start <= span.start && span.end <= f.span.end;
-  for (const b of cls.scope.members.get(t) ?? []) {
-    const f = methods.find((x) => inside(b.span, x));
+  const bindings = cls.scope.members.get(t) ?? [];
+  for (const b of bindings) {
+    const f = methods.find((x) => inside(b.span, x.span));
     if (isConstructor(f)) continue;
-    if (!advancing.some((a) => a.span.start <= b.span.start && b.span.end <= a.span.end)) return undefined;
+    if (!advancing.some((a) => inside(b.span, a.span))) return undefined;
+  }
+  // Nothing advances it: the count is one constant only when a constructor gives it its value.
+  const sets = bindings.filter((b) => isConstructor(methods.find((x) => inside(b.span, x.span)))).map((b) => b.span);
+  if (advancers.length === 0 && sets.length === 0) return undefined;
+  // A project base or subclass that writes the field outside its constructors (its own step counting `self.t += 1`).
+  const related = [...bases, ...projectSubclasses(facts.program, cls)];
+  for (const c of related) {
+    const ms = [...c.scope.functions.values()];
+    for (const b of c.scope.members.get(t) ?? []) if (!isConstructorOf(c, ms.find((x) => inside(b.span, x.span)))) return undefined;
   }
   const parsed = facts.program.parsedOf(cls.span);
   if (!parsed) return undefined;
-  const others = methods.filter((f) => !advancers.includes(f) && !isConstructor(f)).map((f) => escape(f.name));
-  const files = new Map<number, string>([[parsed.file.id, parsed.file.text]]);
-  const any = new RegExp(`\\b(?:${[...advancers.map((f) => escape(f.name)), escape(field), escape(cls.name), ...others].join('|')})\\b`);
-  for (const p of facts.program.filesMentioning(parsed.file, any)) files.set(p.file.id, p.file.text);
-  // The advancing methods: mentioned only where they are defined (one mention each, in the whole project).
-  for (const f of advancers) {
-    const mention = new RegExp(`\\b${escape(f.name)}\\b`, 'g');
-    let count = 0;
-    for (const text of files.values()) count += (text.match(mention) ?? []).length;
-    if (count > 1) return undefined;
+  const files = new Map<number, ParsedFile>([[parsed.file.id, parsed]]);
+  const any = new RegExp(`\\b(?:${[...advancers.map((f) => escape(f.name)), escape(field), escape(cls.name)].join('|')})\\b`);
+  for (const p of facts.program.filesMentioning(parsed.file, any)) files.set(p.file.id, p);
+  const names = new Set(advancers.map((f) => f.name));
+  let mentioned = false;
+  let writtenOutside = false;
+  let used = false;
+  // `Opt.prototype.tick = function () {…}`, `this.tick = () => …`: the advancer's own definition, not a mention.
+  const definitions = new Set<number>();
+  const targetsOf = (e: Expr, out: Expr[]): Expr[] => {
+    if (e.kind === 'seq') for (const x of e.items) targetsOf(x, out);
+    else if (e.kind === 'other' && e.spread) for (const x of e.children) targetsOf(x, out);
+    else out.push(e);
+    return out;
+  };
+  // A write of the field through anything but the method's own receiver (`opt.t += 1`, `self.opt.t = e`).
+  const outsideWrite = (e: Expr): boolean => e.kind === 'attr' && e.name === field && !(e.object.kind === 'name' && e.object.receiver);
+  const isClass = (x: Expr): boolean => (x.kind === 'name' || x.kind === 'attr') && x.name === cls.name;
+  // `module.exports = { Adam }`, `exports.Adam = Adam`: offered to users, not used by the project.
+  const exported = new Set<number>();
+  const isExports = (x: Expr): boolean => {
+    let e = x;
+    while (e.kind === 'attr' && e.name !== 'exports') e = e.object;
+    return (e.kind === 'attr' && e.name === 'exports' && e.object.kind === 'name' && e.object.name === 'module') || (e.kind === 'name' && e.name === 'exports');
+  };
+  const stmt = (s: Stmt): void => {
+    if (s.kind === 'assign') {
+      if (s.targets.some(isExports)) exported.add(s.value.span.start);
+      else if (isClass(s.value)) used = true;
+      for (const target of s.targets) {
+        for (const x of targetsOf(target, [])) {
+          if (outsideWrite(x)) writtenOutside = true;
+          if (x.kind === 'attr' && names.has(x.name) && s.value.kind === 'lambda') definitions.add(x.span.start);
+        }
+      }
+    } else if (s.kind === 'for') {
+      if (targetsOf(s.target, []).some(outsideWrite)) writtenOutside = true;
+    } else if (s.kind === 'delete') {
+      if (s.targets.some(outsideWrite)) writtenOutside = true;
+    }
+    if (s.kind === 'block' || s.kind === 'for' || s.kind === 'function' || s.kind === 'class') for (const x of s.body) stmt(x);
+  };
+  const expr = (e: Expr): void => {
+    if (e.kind === 'lambda') for (const x of e.stmts) stmt(x);
+    else if (e.kind === 'other' && e.ops && (e.ops[0] === '++' || e.ops[0] === '--') && e.children.some(outsideWrite)) writtenOutside = true;
+    else if (e.kind === 'str' && (e.value === field || names.has(e.value))) {
+      // The field or an advancer named by a string (`setattr(opt, 't', …)`, `opt['tick']()`): read as written.
+      writtenOutside = true;
+    } else if ((e.kind === 'name' || e.kind === 'attr') && names.has(e.name) && !definitions.has(e.span.start)) mentioned = true;
+    // Constructed (`Adam(…)`, `new Stepper(…)`, `optim.Adam(…)`), or handed on as a value (`make(Adam)`, `[Adam]`, `{ adam: Adam }`).
+    if (e.kind === 'call' && (isClass(e.callee) || e.args.some(isClass) || e.kwargs.some((k) => isClass(k.value)))) used = true;
+    else if (!exported.has(e.span.start) && ((e.kind === 'seq' && e.items.some(isClass)) || (e.kind === 'object' && e.entries.some((k) => isClass(k.value))))) used = true;
+  };
+  for (const p of files.values()) {
+    for (const s of p.module.body) stmt(s);
+    walkAll(p.module.body, expr);
+    if (mentioned || writtenOutside) return undefined;
   }
-  // The count's field written through anything but the instance (`opt.t += 1`, `opt.epoch = e` in a training loop).
-  const fieldWrite = new RegExp(`(?<!\\b(?:this|self))\\.${escape(field)}\\s*(?:\\+\\+|--|[-+*/]?=(?!=))`);
-  for (const text of files.values()) if (fieldWrite.test(text)) return undefined;
-  // The project uses the optimizer: the class constructed (`PlainAdam()`, `new Stepper(…)`). A method of
-  // it called on some object is not enough: `.update(` and `.push(` are also a dict's and an array's.
-  const use = new RegExp(`(?<!\\b(?:function|class|def)\\s+)\\b${escape(cls.name)}\\s*\\(`);
-  if (![...files.values()].some((text) => use.test(text))) return undefined;
-  return { count: t, advancers, writes: advancing.map((a) => a.span) };
+  // The project uses the optimizer: the class named in code (`PlainAdam()`, `new Stepper(…)`, `{ adam: Adam }`). A
+  // method of it called on some object is not enough: `.update(` and `.push(` are also a dict's and an array's.
+  if (!used) return undefined;
+  return { count: t, advancers, writes: advancing.map((a) => a.span), sets };
 }

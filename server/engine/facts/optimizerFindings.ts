@@ -200,6 +200,16 @@ function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFi
               first === 0
                 ? `every step is corrected with ${tt} = 0: 1 - β⁰ = 0, and the correction divides by zero on every step`
                 : `every step is corrected with the same ${first !== undefined ? `${tt} = ${formatNumber(first)}` : tt}, so ${facts.source(site.span)} is one constant and the correction never fades${first === 1 ? ' (with β₁ = 0.9 and β₂ = 0.999, m̂ = 10·m and v̂ = 1000·v for ever: once v has warmed up the steps are about 3 times too short)' : ''}`;
+            if (never.advancers.length === 0) {
+              push({
+                code: 'NB401',
+                span: site.span,
+                ...(first === 0 ? { severity: 'error' as const } : {}),
+                message: `${tt} is set only when the optimizer is constructed, and nothing in this project advances it (${step.fn.name}() reads it, no code writes it again): ${effect}. Count the steps: ${tt} += 1 in ${step.fn.name}() before the corrections`,
+                related: never.sets.slice(0, 1).map((w) => ({ span: w, message: `${tt} gets its only value here` })),
+              });
+              continue;
+            }
             push({
               code: 'NB401',
               span: site.span,

@@ -11,6 +11,7 @@ import { VIEW_FUNCTIONS, divisorArgument, inPlaceUpdate, isModuleWrite, isTensor
 import { spanKey, type ProgramIndex } from './program';
 import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } from './roles';
 import { handsOnAsGradient } from './upstreamGradients';
+import { carriedIntoWeightGradients } from './backpropagatedErrors';
 import { gradientsBesideLoss } from './lossCompanions';
 import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLoss } from './gradientDicts';
 import { growsQueuedEntry } from './gradientQueues';
@@ -58,6 +59,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   const gradientRole = (target: Expr, scope: Scope): { upstream?: true } | undefined => {
     if (target.kind === 'name' && handsOnAsGradient(analyzer.program, fnBody, scope, target.name, (e) => analyzer.isModule(e))) return { upstream: true };
     if (isGradientLike(target) || inFlowContainer(target) || isGradientCopy(target)) return {};
+    // An error a hand-written backward pass carries through a matrix product into the step (backpropagatedErrors.ts).
+    if (target.kind === 'name' && fnBody !== body && carriedIntoWeightGradients(fnBody, target.name, (e) => analyzer.isModule(e))) return { upstream: true };
     // Returned beside a loss that penalizes the weight it is zeros shaped like (lossCompanions.ts).
     const base = baseExpr(target);
     if (base.kind !== 'name' || fnBody === body) return undefined;
