@@ -23,7 +23,8 @@
 //      or after the edit (every word of the edited line counts as mentioned, so a new reference or
 //      binding typed there is seen). Names bound only by imports do not link two statements, unless
 //      the edited line mentions them (framework facts of the whole file, such as an Adam-versus-AdamW
-//      comparison, follow the framework's names).
+//      comparison, follow the framework's names). An edit inside an import statement always waits: the
+//      imports decide the file's dialect, which orders the framework forms of every hover.
 //   4. No range of the answer lies on the edited line (the only line whose positions moved).
 // test/engine/editImpact.test.ts checks, after random edits, that every early answer equals the
 // answer of the new version's lint.
@@ -339,7 +340,9 @@ export function explainAfterEdit(
   if (!(h.span.end < lineStart || h.span.start > lineEnd)) return undefined;
 
   if (!spacesOnly(oldText, prefix, oldEnd, inserted, removed, tree) || splitsCode(e, prefix, oldEnd)) {
-    // The edit changes code of E: H must not depend on E.
+    // The edit changes code of E: H must not depend on E. An import decides facts of the whole file
+    // (its dialect: which frameworks' forms a hover lists first), whatever H mentions.
+    if (e.kind === 'import') return undefined;
     if (dependsOnEdit(a, edited, hovered, new Set([...wordsOf(oldLine), ...wordsOf(oldText.slice(lineStart, prefix) + inserted + oldText.slice(oldEnd, lineEnd))]))) return undefined;
   }
   return answer(a, old, findings, a.lines.position(lineStart).line);

@@ -41,6 +41,12 @@
 //   `type` becomes blanks in the copy (it exports types only, which carry nothing the analysis reads),
 //   and the reparsed tree must read an export statement around it.
 //
+// - A reserved word as a module's export name (`export { default as const } from './const.js'`,
+//   `import { if as check } from './ops.js'`): valid since ES2015 (an export name is an IdentifierName,
+//   which has reserved words too), but tree-sitter-javascript 0.25 (and the TypeScript grammars) read
+//   only identifiers and strings there. Its stand-in makes the last character `_`, and the reparsed
+//   tree must read an identifier in an export or import specifier.
+//
 // And one place where tree-sitter-python rejects valid code its layout decides: a line continuing a
 // bracketed expression indented left of its statement (`recoverBracketIndents`), which CPython reads
 // whatever its indentation; its leading whitespace is made tabs in the copy, again at the same offsets.
@@ -85,7 +91,7 @@ export type ParseWith = (text: string, language: LanguageId) => Tree;
  */
 export function recoverMisreadWords(text: string, language: LanguageId, tree: Tree, parseWith: ParseWith): Tree | undefined {
   if (language === 'python' || !tree.rootNode.hasError) return undefined;
-  const replacements = [...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree), ...importTypes(text, tree, language), ...typeStarExports(text, tree, language), ...generatorMembersAfterSignatures(text, tree, language)];
+  const replacements = [...reservedModuleNames(text, tree), ...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree), ...importTypes(text, tree, language), ...typeStarExports(text, tree, language), ...generatorMembersAfterSignatures(text, tree, language)];
   // The tsx parse is the costly part (seconds on some garbage): only where a tag names a reserved word before `=`.
   if (language === 'javascript' && RESERVED_ATTRIBUTE.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
   if (replacements.length === 0) return undefined;
@@ -123,6 +129,29 @@ function standIns(text: string, replacements: readonly Replacement[]): string {
 }
 
 const isIdentifierStart = /[\p{L}_$\\]/u;
+
+/**
+ * Each reserved word written as a module export name in an export or import clause, where the tree
+ * has an error at it: after `as` in `export { x as const }`, before `as` in `import { const as c }`
+ * (also a re-export's `export { if } from`). The reparsed tree must read an identifier of a specifier.
+ */
+function reservedModuleNames(text: string, tree: Tree): Replacement[] {
+  if (!/\b(?:export|import)\b/.test(text)) return [];
+  const out: Replacement[] = [];
+  const words = [...RESERVED].join('|');
+  const pattern = new RegExp(`(?<=[{,][ \\t\\r\\n]*(?:[\\w$]+[ \\t\\r\\n]+as[ \\t\\r\\n]+)?)(?:${words})(?=[ \\t\\r\\n]*(?:[,}]|as[ \\t\\r\\n]))`, 'g');
+  for (const match of text.matchAll(pattern)) {
+    const start = match.index;
+    const end = start + match[0].length;
+    let n: SyntaxNode | null = tree.rootNode.descendantForIndex(start, end);
+    let broken = false;
+    for (let depth = 0; n && depth < 4 && !broken; depth++, n = n.parent) broken = n.type === 'ERROR' || n.isMissing;
+    if (!broken) continue;
+    out.push({ start, end, accept: (node) => node.type === 'identifier' && (node.parent?.type === 'export_specifier' || node.parent?.type === 'import_specifier') });
+    if (out.length >= 64) break;
+  }
+  return out;
+}
 
 /**
  * Each `using` that the tree reads as a keyword or inside an error while no identifier follows it

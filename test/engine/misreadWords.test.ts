@@ -164,6 +164,22 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     assertErrorOnLine("export type * from './types';\nconst k = (1 + ;\n", 2);
   });
 
+  it('reads a reserved word as a module export name (`export { default as const } from`) without a notice', () => {
+    const text = [
+      "export { default as const } from './const.js';",
+      "export { default as add, scale as if } from './ops.js';",
+      "import { const as constant, default as base } from './layers.js';",
+      "export { if } from './branch.js';",
+      'const table = { class: 1, for: 2 };',
+      'export { table as default, table as new };',
+    ].join('\n');
+    const lines = text.split('\n').length;
+    assert.deepEqual(summary(`${text}\n${uphill}\n`), { findings: [`NB102@${lines + uphillLine}:4`], notices: [] });
+    assertReadsAsTypeScript(text);
+    // A real error after it keeps its place.
+    assertErrorOnLine("export { default as const } from './const.js';\nconst k = (1 + ;\n", 2);
+  });
+
   it('reads `typeof import(...)` as a type argument without a notice, and leaves `typeof` of a dynamic import in an expression alone', () => {
     const text = [
       "vi.mock('fs', async (importOriginal) => {",

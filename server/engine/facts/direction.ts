@@ -5,7 +5,7 @@
 // established (a gradient from an unknown function, a `delta` of unknown origin) is `unknown`, and a
 // gradient of something to be maximized (a log-likelihood, a reward, an ELBO) marks the step as
 // intended ascent.
-import type { Expr, Span } from '../ir';
+import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { numberOf } from './analysis';
 import { climbedByPenalty, lossPosition, minimizedByValue } from './tupleLosses';
@@ -482,7 +482,9 @@ export class DirectionAnalyzer {
   /**
    * Whether the file calls the function that has parameter `name`, and every call hands it, there,
    * a value with no gradient added in it by data flow (no term of a gradient but negated ones,
-   * nothing read as one).
+   * nothing read as one), or one whose gradient-like terms come with both signs (no single
+   * gradient's direction). A call's one spread argument `f(...steps)` hands each parameter what the
+   * callback of `steps = xs.map(...)` returns.
    * Undefined calls (none in the file) leave the name to decide.
    */
   private callersHandNoGradient(b: Binding, name: string): boolean {
@@ -501,16 +503,34 @@ export class DirectionAnalyzer {
     this.judgingCallers.add(b);
     try {
       return calls.every((c) => {
-        const arg = c.call.args[position] ?? c.call.kwargs.find((k) => k.name === name)?.value;
-        if (!arg || c.call.args.some((a) => a.kind === 'other')) return false;
-        const terms = this.terms(arg, c.scope, c.at, 0, new Set());
+        // `update(...steps)` with `steps = partials.map((dk) => ...)`: each element is what the callback returns.
+        const spread = spreadElements(this.facts, c.call, position, c.scope, c.at);
+        const arg = spread ? undefined : c.call.args[position] ?? c.call.kwargs.find((k) => k.name === name)?.value;
+        if (!spread && (!arg || c.call.args.some((a) => a.kind === 'other'))) return false;
+        const terms = spread ? this.spreadTerms(spread) : this.terms(arg!, c.scope, c.at, 0, new Set());
+        // Gradient-like terms with both signs (`(fit − complexity) · rate`, each built from ∂K): no one
+        // gradient's direction is handed in, so the parameter's name does not make it one.
+        if (mixedGradientSigns(terms)) return true;
+        // Otherwise a spread's elements are read too loosely to outrank the name.
+        if (spread) return false;
         // Nothing read (`self._grad_buffer`: references to self are dropped) says nothing, unless it is a zero.
-        if (terms.length === 0) return isZero(arg, c.scope, c.at);
+        if (terms.length === 0) return arg !== undefined && isZero(arg, c.scope, c.at);
         // A gradient handed in negated (`layer.update(-lr * dW)`) is a descent step the method adds.
         return terms.every((t) => !(t.kind === 'grad' && t.sign > 0) && !(t.kind === 'unknown' && t.gradientish));
       });
     } finally {
       this.judgingCallers.delete(b);
+    }
+  }
+
+  /** The terms of a spread's elements, the callback's parameter read as an element of the mapped array. */
+  private spreadTerms(spread: SpreadElements): DirTerm[] {
+    const own = !this.callEnvs.has(spread.callback);
+    if (own && spread.item) this.callEnvs.set(spread.callback, new Map([[spread.item, spread.array]]));
+    try {
+      return spread.values.flatMap((x) => this.terms(x.expr, x.scope, x.at, 0, new Set()));
+    } finally {
+      if (own && spread.item) this.callEnvs.delete(spread.callback);
     }
   }
 
@@ -929,6 +949,52 @@ function isZero(e: Expr, scope: Scope, at: number): boolean {
   if (e.kind !== 'name') return false;
   const b = scope.lookup(e.name, at);
   return b?.kind === 'assign' && !b.op && !b.unpacked && b.value !== undefined && zeroValue(b.value) !== undefined;
+}
+
+/**
+ * The values a call's one spread argument (`f(...steps)`) hands the parameter at `position`: every
+ * element of `steps = xs.map((x) => ...)` is what the callback returns, so the callback's return
+ * values stand for each of them. Undefined when the call has no spread, or a spread not read so.
+ */
+interface SpreadElements {
+  values: { expr: Expr; scope: Scope; at: number }[];
+  /** The callback's scope, its first parameter's name, and the array it walks. */
+  callback: Scope;
+  item?: string;
+  array: { expr: Expr; scope: Scope; at: number };
+}
+
+function spreadElements(facts: Facts, call: Expr & { kind: 'call' }, position: number, scope: Scope, at: number): SpreadElements | undefined {
+  const first = call.args.findIndex((a) => a.kind === 'other' && a.spread !== undefined);
+  if (first < 0 || first > position || call.args.length !== first + 1 || call.kwargs.length > 0) return undefined;
+  const spread = call.args[first];
+  const array = spread.kind === 'other' && spread.spread === 'positional' ? spread.children[0] : undefined;
+  if (array?.kind !== 'name') return undefined;
+  const b = scope.lookup(array.name, at);
+  if (!b || b.op || b.kind !== 'assign' || b.value?.kind !== 'call') return undefined;
+  const mapCall = b.value;
+  const fn = mapCall.args[0];
+  if (mapCall.callee.kind !== 'attr' || mapCall.callee.name !== 'map' || mapCall.args.length !== 1 || fn?.kind !== 'lambda') return undefined;
+  const ls = facts.scopes.lambdaScopes.get(fn);
+  if (!ls) return undefined;
+  const result = (values: { expr: Expr; scope: Scope; at: number }[]): SpreadElements | undefined =>
+    values.length > 0 ? { values, callback: ls, item: fn.params[0]?.name, array: { expr: mapCall.callee.kind === 'attr' ? mapCall.callee.object : mapCall.callee, scope: b.scope, at: b.at } } : undefined;
+  if (fn.body) return result([{ expr: fn.body, scope: ls, at: Infinity }]);
+  const found: { expr: Expr; scope: Scope; at: number }[] = [];
+  const visit = (stmts: Stmt[]): void => {
+    for (const s of stmts) {
+      if (s.kind === 'return' && s.value) found.push({ expr: s.value, scope: facts.scopes.stmtScopes.get(s) ?? ls, at: s.span.start });
+      else if (s.kind === 'block' || s.kind === 'for') visit(s.body);
+    }
+  };
+  visit(fn.stmts);
+  return result(found);
+}
+
+/** Whether gradient-like terms (read as gradients, or unknown values named like them) come with both signs. */
+function mixedGradientSigns(terms: DirTerm[]): boolean {
+  const signs = new Set(terms.filter((t) => t.kind === 'grad' || (t.kind === 'unknown' && t.gradientish)).map((t) => t.sign));
+  return signs.size > 1;
 }
 
 function unknown(e: Expr, a: DirectionAnalyzer): DirTerm {
