@@ -22,6 +22,7 @@ import { penaltiesFor } from '../engine/facts/losses';
 import { parameterOfGradient } from '../engine/facts/roles';
 import { regularizerObjects, type RegularizerMethod } from '../engine/facts/regularizerObjects';
 import { explicitParams } from '../engine/facts/scope';
+import { differencedSummands } from '../engine/facts/finiteDifferences';
 import { equalCoef, num } from '../math/coef';
 
 export const nb101PenaltyAsGradient = defineRule({
@@ -40,7 +41,10 @@ export const nb101PenaltyAsGradient = defineRule({
       // the step's scale, not its direction, so no penalty gradient belongs in it.
       const key = site.kind === 'update' ? exprKey(baseExpr(site.target)) : undefined;
       if (key !== undefined && facts.state.isPreconditioner(key, site.at)) continue;
+      // `(J(w + h) - J(w)) / h` of a regularized cost J: the penalty's two evaluations cancel to its slope (finiteDifferences.ts).
+      const differenced = differencedSummands(facts.analyzer, facts.source, site.increment);
       for (const summand of site.increment) {
+        if (differenced.has(summand)) continue;
         const found = facts.analyzer.penaltyOfSummand(summand, site.increment);
         if (!found || !found.params.every((p) => facts.analyzer.isParam(p.base))) continue;
         // An elementwise c·|W| is an L1 gradient written with abs instead of sign: NB104's finding.

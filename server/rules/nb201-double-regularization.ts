@@ -131,7 +131,7 @@ function checkFacts(facts: Facts, report: (r: Report) => void, keep?: (p: LossPe
       if (penalties.length === 0 || !fw.autodiff(hand.ctx.owner)) continue;
       if (penaltysOwnGradient(facts, hand, penalties)) continue;
       const what = hand.kind === 'coupled' && hand.coef ? `the update also adds ${codeCoef(hand.coef)}·w to the gradient by hand` : 'the update also shrinks the weights by hand';
-      report(build(facts, fw, hand.span, what, hand.kind === 'coupled' && hand.coef ? { text: codeCoef(hand.coef), value: fw.evaluateCoef(hand.coef, hand.ctx) } : undefined, penalties, []));
+      report(build(facts, fw, hand.span, what, hand.kind === 'coupled' && hand.coef ? { text: codeCoef(hand.coef), value: fw.evaluateCoef(hand.coef, hand.ctx) } : undefined, penalties, [], src(facts, hand.span)));
     }
   }
 }
@@ -166,6 +166,18 @@ function penaltysOwnGradient(facts: Facts, hand: HandDecayFact, penalties: reado
     handLayers++;
   }
   return handLayers > 0;
+}
+
+/** The penalty, and its weight as written, whose weight the hand-written decay term names (`self.W1` in `2 * lam * self.W1`). */
+function ownOccurrence(facts: Facts, penalties: readonly LossPenaltyFact[], decayed: string): { penalty: LossPenaltyFact; text: string } | undefined {
+  for (const penalty of penalties) {
+    for (const o of penalty.params) {
+      const text = src(facts, o.expr.span);
+      const at = decayed.indexOf(text);
+      if (at >= 0 && !/[\w.[]/.test(decayed[at + text.length] ?? '') && !/[\w.]/.test(decayed[at - 1] ?? '')) return { penalty, text };
+    }
+  }
+  return undefined;
 }
 
 interface Strength {
@@ -257,15 +269,17 @@ function nearestFirst(penalties: LossPenaltyFact[], owner: Owner, at: number): L
   return [...penalties].sort((a, b) => rank(a) - rank(b) || Math.abs(a.span.start - at) - Math.abs(b.span.start - at));
 }
 
-function build(facts: Facts, fw: FrameworkFacts, span: Span, what: string, coupled: Strength | undefined, penalties: LossPenaltyFact[], regs: RegularizerFact[]): Report {
+function build(facts: Facts, fw: FrameworkFacts, span: Span, what: string, coupled: Strength | undefined, penalties: LossPenaltyFact[], regs: RegularizerFact[], decayed?: string): Report {
   let penaltyText: string;
   let c: Coef;
   let cValue: number | undefined;
   if (penalties.length > 0) {
-    const p = penalties[0];
+    // A decay written by hand on one weight (`2 * lam * self.W1`) names that weight's penalty, when the loss has one.
+    const own = decayed !== undefined ? ownOccurrence(facts, penalties, decayed) : undefined;
+    const p = own?.penalty ?? penalties[0];
     c = p.coef;
     cValue = fw.evaluateCoef(p.coef, p.ctx);
-    penaltyText = `the loss already has the L2 penalty ${unicodePenalty({ kind: 'sumsq', coef: p.coef, param: src(facts, p.params[0].expr.span) })}`;
+    penaltyText = `the loss already has the L2 penalty ${unicodePenalty({ kind: 'sumsq', coef: p.coef, param: own?.text ?? src(facts, p.params[0].expr.span) })}`;
   } else {
     const r = regs[0];
     cValue = r.l2.value;

@@ -25,6 +25,7 @@ import { parameterReceiverMethod } from './parameterReceivers';
 import { dispatchedFunctions } from './dispatchTables';
 import { baseClasses, chosenEntry, construction, enclosingClass, isSelfName, methodOf, instanceClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
+import { isHandGradientCall } from './handGradientCalls';
 import {
   DETACH_METHODS, PARAMETER_LISTS, REGULARIZER_ARGUMENT, TF1_REGULARIZER_ARGUMENT, isCollectedRegularization, frameworkPath, isFrameworkFunctionalModel, isFrameworkModule, isFunctionalModel, isGradientTape, isKerasLayerCall, isModelCopy, isModuleMoveMethod, isModuleWrapper,
   isModelRunMethod, isNoGradContext, isSequentialModel, isSumFunction, combinesLossList, COLLECTED_LOSSES_ATTRIBUTE, isCollectionGetter, listsCollectedRegularization, REGULARIZATION_LOSSES_KEY, isTf1LayerCall, isWeightListAttribute, isRegularizationCollectionKey, literalFlag, namesRegularizationCollection, readsCollectedRegularization,
@@ -364,6 +365,9 @@ export class TrainingFacts {
     // `Linear.backward(dout, cache)`: a hand-written layer's static backward called on its class is a
     // function of the project, not a differentiation (autodiff runs on a value, never on a class).
     if (found.kind === 'backward' && c.callee.kind === 'attr' && found.loss === c.callee.object && resolveExpr(this.facts.program, c.callee.object, info.scope, c.span.start)?.kind === 'class') return;
+    // `g1, g2 = self.compute_gradients(X, Y, lam)`, `self.backward(X, Y)`: the project's own function, which
+    // differentiates nothing, is hand-written backprop (handGradientCalls.ts).
+    if ((found.kind === 'backward' || found.kind === 'tf1') && c.callee.kind === 'attr' && !this.facts.analyzer.isModule(c.callee.object) && isHandGradientCall(this.facts.program, c, info.scope, c.span.start)) return;
     const add = (d: Omit<DiffEvent, 'call' | 'info'>): void => void this.diffs.push({ call: c, info, ...d });
     switch (found.kind) {
       case 'tape': {

@@ -17,6 +17,7 @@ import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLo
 import { growsQueuedEntry } from './gradientQueues';
 import { handedGradient, type HandedContext } from './handedGradients';
 import { stepAccumulators } from './stepAccumulators';
+import { isAppliedGradientLocal } from './appliedGradientLocals';
 
 export type UpdateKind =
   /** The parameter itself moves: `W -= lr * dW`. */
@@ -184,8 +185,11 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
       return;
     }
     // A definition with one term adds nothing to anything; where it is used, the use is checked.
-    const role = allowDefinition && all.length > 1 && value.kind !== 'object' && value.kind !== 'seq' ? gradientRole(target, scope) : undefined;
+    const definition = allowDefinition && all.length > 1 && value.kind !== 'object' && value.kind !== 'seq';
+    const role = definition ? gradientRole(target, scope) : undefined;
     if (role) sites.push({ kind: 'gradient', target, increment: all, span, scope, at, ...role });
+    // A local returned in a tuple that a caller steps a parameter by is a gradient too: decided once all sites are found.
+    else if (definition && target.kind === 'name' && fnBody !== body) returnedDefinitions.push({ fnBody, site: { kind: 'gradient', target, increment: all, span, scope, at } });
   };
 
   const callSite = (call: Expr & { kind: 'call' }, scope: Scope, span: Span): void => {
@@ -210,6 +214,9 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     const self = { expr: target, scope, at, outer: true };
     sites.push({ kind: 'update', target, increment: parts.filter((_, i) => i !== one).map((s) => ({ ...s, num: [...s.num, self] })), span, scope, at });
   };
+
+  /** Sums defined in a function, not named or used as gradients, for `isAppliedGradientLocal`. */
+  const returnedDefinitions: { fnBody: Stmt[]; site: UpdateSite }[] = [];
 
   /** The call an expression statement is (its write is taken by `callSite` there). */
   let statementCall: Expr | undefined;
@@ -289,6 +296,9 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   };
 
   visitStmts(body);
+  // `j_wrt_w = G @ X.T / n + lam * W; return j_wrt_w, gb`, stepped by a caller (appliedGradientLocals.ts).
+  const found = sites.length;
+  for (const d of returnedDefinitions) if (d.site.target.kind === 'name' && isAppliedGradientLocal(analyzer.program, d.fnBody, d.site.target.name, sites.slice(0, found))) sites.push(d.site);
   // Gradient accumulations by class, for the updates no name or gradient vouches for.
   let byClass: Map<Scope, UpdateSite[]> | undefined;
   const accumulationsOf = (cls: Scope): UpdateSite[] => {

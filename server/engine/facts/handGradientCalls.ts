@@ -1,0 +1,55 @@
+// A call named like a differentiation (`self.backward(X, Y, lam)`, `self.compute_gradients(X, Y)`,
+// `net.backward(dout)`) that runs a function of the project which differentiates nothing: hand-written
+// backprop, whose gradients are written out (the penalty's own 2·λ·W among them), not autodiff's.
+// Decided by resolution and data flow, not by the method's name: the call resolves to one function of
+// the project, and nothing that function runs, through the project's own calls, is a framework's
+// differentiation (a call the autodiff recognizer's names cover that resolves to no project function).
+// A value of a project autodiff class differentiating itself (micrograd's `loss.backward()`: no
+// arguments, nothing returned) stays a differentiation.
+import type { Expr } from '../ir';
+import type { Program } from '../program';
+import type { FunctionDef, Scope } from './scope';
+import { programIndex } from './program';
+import { readsAutodiff } from './autodiff';
+import { resolveCall, returnsOf } from './resolve';
+
+type Call = Expr & { kind: 'call' };
+
+/** The depth of project calls followed from the called function. */
+const MAX_DEPTH = 4;
+
+/** Is `call` a call of the project's own hand-written gradient code (see the file comment)? */
+export function isHandGradientCall(program: Program, call: Call, scope: Scope, at: number): boolean {
+  const target = resolveCall(program, call, scope, at);
+  if (!target || target.constructs || target.candidates) return false;
+  if (call.args.length === 0 && call.kwargs.length === 0 && returnsOf(program, target.fn).length === 0) return false;
+  return !differentiates(program, target.fn, 0, new Set());
+}
+
+/** Per program: another version of an imported module may differentiate where this one does not. */
+const memos = new WeakMap<Program, WeakMap<FunctionDef, boolean>>();
+
+/** Does `fn`, or a project function it calls, run a differentiation (one the project does not define)? */
+function differentiates(program: Program, fn: FunctionDef, depth: number, seen: Set<FunctionDef>): boolean {
+  let memo = memos.get(program);
+  if (!memo) memos.set(program, (memo = new WeakMap()));
+  const known = memo.get(fn);
+  if (known !== undefined) return known;
+  if (seen.has(fn)) return false;
+  seen.add(fn);
+  const facts = program.factsAt(fn.span);
+  // A function whose file is not read: assume it may differentiate.
+  if (!facts) return true;
+  let found = false;
+  for (const c of programIndex(facts).calls) {
+    if (c.call.span.start < fn.span.start || c.call.span.end > fn.span.end || !readsAutodiff(c.call)) continue;
+    const t = depth < MAX_DEPTH ? resolveCall(program, c.call, c.scope, c.at) : undefined;
+    if (!t || t.constructs || t.candidates || differentiates(program, t.fn, depth + 1, seen)) {
+      found = true;
+      break;
+    }
+  }
+  // Only a complete answer is kept (a cycle cut short at `seen` is not one).
+  if (depth === 0 || found) memo.set(fn, found);
+  return found;
+}
