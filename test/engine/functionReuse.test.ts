@@ -306,6 +306,40 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
     ]);
   });
 
+  // The ε test of a step's corrections (1 − βᵗ + ε) reads the numbers the whole file assigns to the symbol, another
+  // function's local too (an exploration rate `eps = 0.5`): a "no step" answer that read them is not reused once they change.
+  it('a "no step" answer is not reused when another function changes the numbers its ε test read', () => {
+    const file = (rate: string): string =>
+      [
+        'import numpy as np',
+        '',
+        '',
+        'def adam_direction(m, v, g, t, b1=0.9, b2=0.999, lr=1e-3, eps=1e-8):',
+        '    m = b1 * m + (1 - b1) * g',
+        '    v = b2 * v + (1 - b2) * g * g',
+        '    return lr * (m / (1 - b1 ** t + eps)) / (np.sqrt(v) + eps)',
+        '',
+        '',
+        'def explore(q, rng):',
+        `    ${rate} = 0.5`,
+        `    if rng.random() < ${rate}:`,
+        '        return rng.integers(len(q))',
+        '    return int(np.argmax(q))',
+        '',
+      ].join('\n');
+    const parses = new ParseCache(1, 1);
+    const counts: number[] = [];
+    for (const text of [file('eps'), file('epsilon'), file('eps')]) {
+      const lint = runSteps(lintDocumentSteps(text, { language: 'python' }, parses));
+      const fresh = withoutEngineCaches(() => runSteps(lintDocumentSteps(text, { language: 'python' })));
+      assert.deepEqual(lint.outcome, fresh.outcome);
+      assert.deepEqual(optimizerSteps(lint.analysis!.facts).map(stepShape), optimizerSteps(fresh.analysis!.facts).map(stepShape));
+      counts.push(fresh.outcome.findings.filter((f) => f.code === 'NB401').length);
+    }
+    // The sequence tests something: the step (and its uncorrected second moment) comes and goes.
+    assert.deepEqual(counts, [0, 1, 0]);
+  });
+
   it('reuses answers on the bench keystroke (a character typed into a name)', () => {
     const lines = trainingScriptOfLines(300).split('\n');
     const parses = new ParseCache(1, 1);
