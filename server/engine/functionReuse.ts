@@ -9,7 +9,7 @@
 // facts/optimizerSteps.ts). A query whose work reads the file beyond the cone below records those
 // lookups with its answer, as plain data, and checks them in the new version (`stillRead`): salsa's
 // recorded reads, for the reads the cone does not cover (optimizerSteps: the numbers and plain values
-// the whole file assigns to a key it asked for, locals of other functions too).
+// the whole file assigns to a key it asked for, locals of other functions too, its ε test's included).
 //
 // The unit is a top-level statement (a function, a class with its methods, a module-level line).
 // A previous answer for a function is reused only when all of these hold:

@@ -8,7 +8,7 @@
 // Edits are code edits, most of them reaching other functions: a character typed into a name or at
 // the end of a line's last name (the bench's keystroke), characters deleted, a line inserted from
 // update code, a line deleted or duplicated, a name replaced by another name of the file (which
-// links two functions, or unlinks them). Texts: the bench's training script, a generated file, and
+// links two functions, or unlinks them), a number changed (what the file assigns to a key). Texts: the bench's training script, a generated file, and
 // each chosen rule folder's Python fixtures joined into one file.
 //
 // By default a sample runs (a few seconds). A long run, by hand:
@@ -30,7 +30,7 @@ import { random, seedOf } from './editCorpus';
 const root = path.resolve(__dirname, '../../..');
 const fixturesDir = path.join(root, 'test', 'fixtures');
 const seeds = Math.max(1, Number(process.env.NABLA_REUSE_SEEDS ?? 1));
-const edits = Math.max(1, Number(process.env.NABLA_REUSE_EDITS ?? 5));
+const edits = Math.max(1, Number(process.env.NABLA_REUSE_EDITS ?? 4));
 const chosen = process.env.NABLA_REUSE_DIRS;
 const dirs = chosen === 'all' ? fs.readdirSync(fixturesDir).filter((d) => /^NB\d+$/.test(d)) : chosen ? chosen.split(',') : ['NB407', 'NB401'];
 /** Fixtures joined per folder: all of them in a long run, a few by default (npm test). */
@@ -53,7 +53,7 @@ function edit(text: string, pick: (n: number) => number): { text: string; what: 
   const line = lines[at];
   const indent = /^[ \t]*/.exec(line)![0];
   const words = [...line.matchAll(/[A-Za-z_]\w*/g)];
-  switch (pick(7)) {
+  switch (pick(8)) {
     case 0: {
       if (words.length === 0) break;
       const w = words[pick(words.length)];
@@ -82,6 +82,14 @@ function edit(text: string, pick: (n: number) => number): { text: string; what: 
       const w = words[pick(words.length)];
       lines[at] = line.slice(0, w.index!) + all[pick(all.length)] + line.slice(w.index! + w[0].length);
       return { text: lines.join('\n'), what: `rename on line ${at}` };
+    }
+    case 6: {
+      // A number changed (a start value, a rate, an ε): what the file assigns to a key, which a step may read beyond its cone.
+      const numbers = [...line.matchAll(/(?<![\w.])\d+(?:\.\d*)?(?:e-?\d+)?(?![\w.])/g)];
+      if (numbers.length === 0) break;
+      const n = numbers[pick(numbers.length)];
+      lines[at] = line.slice(0, n.index!) + ['0', '1', '1.0', '0.5', '1e-8', '0.9'][pick(6)] + line.slice(n.index! + n[0].length);
+      return { text: lines.join('\n'), what: `number on line ${at}` };
     }
     default:
       break;
@@ -304,6 +312,40 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
       { reused: 0, readsChanged: 1 },
       { reused: 1, readsChanged: 0 },
     ]);
+  });
+
+  // The ε test of a step's corrections (1 − βᵗ + ε) reads the numbers the whole file assigns to the symbol, another
+  // function's local too (an exploration rate `eps = 0.5`): a "no step" answer that read them is not reused once they change.
+  it('a "no step" answer is not reused when another function changes the numbers its ε test read', () => {
+    const file = (rate: string): string =>
+      [
+        'import numpy as np',
+        '',
+        '',
+        'def adam_direction(m, v, g, t, b1=0.9, b2=0.999, lr=1e-3, eps=1e-8):',
+        '    m = b1 * m + (1 - b1) * g',
+        '    v = b2 * v + (1 - b2) * g * g',
+        '    return lr * (m / (1 - b1 ** t + eps)) / (np.sqrt(v) + eps)',
+        '',
+        '',
+        'def explore(q, rng):',
+        `    ${rate} = 0.5`,
+        `    if rng.random() < ${rate}:`,
+        '        return rng.integers(len(q))',
+        '    return int(np.argmax(q))',
+        '',
+      ].join('\n');
+    const parses = new ParseCache(1, 1);
+    const counts: number[] = [];
+    for (const text of [file('eps'), file('epsilon'), file('eps')]) {
+      const lint = runSteps(lintDocumentSteps(text, { language: 'python' }, parses));
+      const fresh = withoutEngineCaches(() => runSteps(lintDocumentSteps(text, { language: 'python' })));
+      assert.deepEqual(lint.outcome, fresh.outcome);
+      assert.deepEqual(optimizerSteps(lint.analysis!.facts).map(stepShape), optimizerSteps(fresh.analysis!.facts).map(stepShape));
+      counts.push(fresh.outcome.findings.filter((f) => f.code === 'NB401').length);
+    }
+    // The sequence tests something: the step (and its uncorrected second moment) comes and goes.
+    assert.deepEqual(counts, [0, 1, 0]);
   });
 
   it('reuses answers on the bench keystroke (a character typed into a name)', () => {

@@ -1310,7 +1310,7 @@ class Evaluator {
   /** Which symbols of the function are a stabilizing ε, asked only of a sum that is 1 − βᵗ and one more monomial. */
   private epsilonOf?: EpsilonTest;
   get epsilon(): EpsilonTest {
-    return (this.epsilonOf ??= epsilonTest(this.fn, initialValues(this.facts)));
+    return (this.epsilonOf ??= epsilonTest(this.fn, loggedFileValues(initialValues(this.facts), fileReads)));
   }
 
   /** `span`: the correction's expression as the IR spans it, without the parentheses written around it (those are its `parenSpan`). */
@@ -2172,12 +2172,26 @@ const STEPS_QUERY = 'optimizerSteps';
 
 /**
  * What one function's evaluation read of the whole file beyond its cone, in order: the numbers the file assigns to a
- * key (`initialValuesFor`, locals of other functions too) and whether it starts a key at a β's value (`startsAtValueOf`).
+ * key (`initialValuesFor`, locals of other functions too; `file`: every class's too, as the ε test reads them,
+ * `epsilonValues`) and whether it starts a key at a β's value (`startsAtValueOf`).
  */
-type FileReads = ({ key: string; values: number[] } | { key: string; beta: string; starts: boolean })[];
+type FileReads = ({ key: string; values: number[]; file?: true } | { key: string; beta: string; starts: boolean })[];
 
 /** The log of the function being evaluated (optimizerSteps' loop sets it), or undefined. */
 let fileReads: FileReads | undefined;
+
+/**
+ * The file's numbers by key, each lookup logged in `log` (the evaluated function's, taken when the evaluator first asks):
+ * the ε test reads them for the whole file, an `eps = 0.1` of another function's exploration rate too.
+ */
+function loggedFileValues(values: (key: string) => number[], log: FileReads | undefined): (key: string) => number[] {
+  if (!log) return values;
+  return (key) => {
+    const found = values(key);
+    log.push({ key, values: found, file: true });
+    return found;
+  };
+}
 
 /** Whether every lookup of `reads` gives the same answer in this version as when it was recorded. */
 function stillRead(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], reads: FileReads): boolean {
@@ -2186,7 +2200,7 @@ function stillRead(facts: Facts, fn: FunctionDef, inits: (key: string) => number
     if ('beta' in read) {
       if (startsAt(facts, read.key, read.beta) !== read.starts) return false;
     } else {
-      const values = own(read.key);
+      const values = read.file ? inits(read.key) : own(read.key);
       if (values.length !== read.values.length || values.some((v, i) => !Object.is(v, read.values[i]))) return false;
     }
   }
