@@ -11,7 +11,7 @@ import type { Expr } from '../ir';
 import type { Facts } from './index';
 import type { Scope } from './scope';
 import { explicitParams } from './scope';
-import { programIndex, definedInFile, startsInFile } from './program';
+import { programIndex, definedInFile, startsInFile, walkAll } from './program';
 import { callArguments, resolveCall } from './resolve';
 import { EMPTY_ARGUMENT_NAMES } from './catalogue';
 
@@ -37,7 +37,8 @@ export function zeroAtEveryCall(facts: Facts, name: string, scope: Scope, at: nu
   const i = params.findIndex((p) => p.name === name);
   if (i < 0 || params[i].rest) return false;
   const calls = index.callsTo(fn).filter((c) => startsInFile(facts, c.call.span));
-  if (calls.length === 0) return false;
+  // A decorated function may be called by what decorates it (`@click.command()`, `@hydra.main`) with other values.
+  if (calls.length === 0 || fn.decorators.length > 0 || escapes(facts, fn.name)) return false;
   for (const site of calls) {
     const target = resolveCall(facts.program, site.call, site.scope, site.at);
     if (!target || target.fn !== fn || target.constructs) return false;
@@ -68,4 +69,27 @@ function hasCalls(facts: Facts, name: string, scope: Scope, at: number): boolean
   const index = programIndex(facts);
   const fn = b && index.enclosingFunction(b.scope);
   return !!fn && fn.scope === b!.scope && index.callsTo(fn).some((c) => startsInFile(facts, c.call.span));
+}
+
+const escapeMemo = new WeakMap<Facts, Map<string, boolean>>();
+
+/**
+ * Whether the file reads the function's name other than to call it (`fit = train`, `partial(train, reg=1e-4)`,
+ * `Process(target=train, kwargs=…)`, `{'train': train}`, a decorator `@train`): calls the index does not
+ * see may hand the strength another value.
+ */
+function escapes(facts: Facts, name: string): boolean {
+  let memo = escapeMemo.get(facts);
+  if (!memo) escapeMemo.set(facts, (memo = new Map()));
+  const known = memo.get(name);
+  if (known !== undefined) return known;
+  const callees = new Set<number>();
+  const reads: Expr[] = [];
+  walkAll(facts.module.body, (e) => {
+    if (e.kind === 'call') callees.add(e.callee.span.start * 1e7 + e.callee.span.end);
+    else if ((e.kind === 'name' || e.kind === 'attr') && e.name === name) reads.push(e);
+  });
+  const out = reads.some((e) => !callees.has(e.span.start * 1e7 + e.span.end));
+  memo.set(name, out);
+  return out;
 }
