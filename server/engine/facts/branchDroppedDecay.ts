@@ -16,6 +16,7 @@ import { fileBodies, ownStatements, programIndex, walkAll } from './program';
 import { explicitParams, ifChainAt, someExpr, type FunctionDef } from './scope';
 import { baseExpr, exprKey } from './keys';
 import { namesADecaySwitch } from './roles';
+import { TORCH_COUPLED_ADAPTIVE } from './catalogue';
 
 export interface BranchDroppedDecay {
   /** The construction with no decay. */
@@ -91,6 +92,9 @@ function collect(facts: Facts): BranchDroppedDecay[] {
 function otherClassesKeepDecay(facts: Facts, fn: FunctionDef, opts: OptimizerFact[], dropped: OptimizerFact, params: Set<string>): { kept: OptimizerFact; decay: Expr } | undefined {
   const settings = dropped.decaySettings ?? [];
   if (dropped.groups || settings.length === 0 || !settings.every((s) => s.source === 'default')) return undefined;
+  // `Adam(p, lr)` beside `SGD(p, lr, weight_decay=wd)`: a coupled adaptive class is often left without decay on
+  // purpose, and passing it the decay is the coupled L2 NB202 reports.
+  if (TORCH_COUPLED_ADAPTIVE.has(dropped.name)) return undefined;
   // `Adam(params, lr, **opt_kwargs)`: the decay may be among what is unpacked.
   if (unpacks(dropped.call)) return undefined;
   const trained = paramsKey(facts, dropped);
