@@ -8,6 +8,7 @@
 // rule then judges it as it judges any unresolved strength (NB201 keeps a penalty whose strength it cannot
 // read). Calls from other files are not seen: a function only called elsewhere keeps its usual reading.
 import type { Expr } from '../ir';
+import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
 import type { Scope } from './scope';
 import { explicitParams } from './scope';
@@ -55,6 +56,15 @@ export function zeroAtEveryCall(facts: Facts, name: string, scope: Scope, at: nu
     if (!def || !isZeroAt(facts, def, fn.scope.parent ?? fn.scope, fn.span.start, evaluate, MAX_HOPS)) return false;
   }
   return true;
+}
+
+/**
+ * A coefficient with a factor every caller switches off (`lam * W` in `adam_train(X, y, lam)` called only with
+ * `lam=0.0`): the term is 0, as `FrameworkFacts.evaluateCoef` reads a loss penalty's. NB202 drops such a
+ * hand decay, whose penalty beside it in the loss was dropped the same way.
+ */
+export function coefSwitchedOff(facts: Facts, c: Coef, scope: Scope, at: number, evaluate: Evaluate): boolean {
+  return c.syms.some((s) => s.pow > 0 && /^[A-Za-z_$][\w$]*$/.test(s.name) && zeroAtEveryCall(facts, s.name, scope, at, evaluate));
 }
 
 function isZeroAt(facts: Facts, e: Expr, scope: Scope, at: number, evaluate: Evaluate, hops: number): boolean {
