@@ -21,6 +21,7 @@ import { handDecayL2Intent, optimizerL2Intent } from '../engine/facts/decayInten
 import { inlineAdaptiveDecays } from '../engine/facts/adaptiveDecay';
 import { helperBuiltConstructions, helperOptimizers } from '../engine/facts/helperOptimizers';
 import { trustRatioDecays } from '../engine/facts/trustRatioDecay';
+import { coefSwitchedOff } from '../engine/facts/callerValues';
 
 export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
   meta: {
@@ -71,6 +72,8 @@ export const nb202CoupledDecayInAdaptiveOptimizer = defineRule({
       if (hand.kind !== 'coupled' || !hand.adaptive) continue;
       // Next to a loss with the matching penalty, λ·w is that penalty's gradient: deliberate L2, like Keras l2() with Adam.
       if (fw.lossPenalties.some((p) => p.ctx.owner.id === hand.ctx.owner.id)) continue;
+      // `grad = dW + lam * W` where every call hands lam=0.0: no decay at all (its loss penalty is dropped alike).
+      if (hand.coef && coefSwitchedOff(facts, hand.coef, hand.ctx.scope, hand.ctx.at, (x, scope, at) => fw.evaluate(x, { scope, at, owner: hand.ctx.owner }))) continue;
       // A coefficient named or documented as an L2 penalty (outside a class named for decoupled decay) asks for coupled L2.
       if (handDecayL2Intent(facts, hand)) continue;
       const rate = facts.source(hand.span).replace(/\s+/g, ' ');

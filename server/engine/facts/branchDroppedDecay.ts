@@ -16,6 +16,7 @@ import { fileBodies, ownStatements, programIndex, walkAll } from './program';
 import { explicitParams, ifChainAt, someExpr, type FunctionDef } from './scope';
 import { baseExpr, exprKey } from './keys';
 import { namesADecaySwitch } from './roles';
+import { TORCH_COUPLED_ADAPTIVE } from './catalogue';
 
 export interface BranchDroppedDecay {
   /** The construction with no decay. */
@@ -91,6 +92,13 @@ function collect(facts: Facts): BranchDroppedDecay[] {
 function otherClassesKeepDecay(facts: Facts, fn: FunctionDef, opts: OptimizerFact[], dropped: OptimizerFact, params: Set<string>): { kept: OptimizerFact; decay: Expr } | undefined {
   const settings = dropped.decaySettings ?? [];
   if (dropped.groups || settings.length === 0 || !settings.every((s) => s.source === 'default')) return undefined;
+  // `Adam(p, lr)` beside `SGD(p, lr, weight_decay=wd)`: a coupled adaptive class is often left without decay on
+  // purpose, and passing it the decay is the coupled L2 NB202 reports.
+  if (TORCH_COUPLED_ADAPTIVE.has(dropped.name)) return undefined;
+  // `Adam(params, lr, **opt_kwargs)`: the decay may be among what is unpacked.
+  if (unpacks(dropped.call)) return undefined;
+  const trained = paramsKey(facts, dropped);
+  if (trained === undefined) return undefined;
   for (const { chain, branch } of chainsAround(fn.body, dropped.call).reverse()) {
     const branchOf = (e: Expr): number => {
       for (let k = chain.length - 1; k >= 0; k--) if (within(e, chain[k].span)) return k;
@@ -99,6 +107,10 @@ function otherClassesKeepDecay(facts: Facts, fn: FunctionDef, opts: OptimizerFac
     const others = opts.filter((o) => o !== dropped && branchOf(o.call) >= 0 && branchOf(o.call) !== branch);
     if (others.length === 0) continue;
     if (others.some((o) => o.path === dropped.path || o.groups)) return undefined;
+    // One optimizer of the same parameters in each branch: a choice of optimizer, not of set-up (a GAN's pair
+    // in one branch, the head alone in a linear probe, another model).
+    if (opts.some((o) => o !== dropped && branchOf(o.call) === branch)) return undefined;
+    if (others.some((o) => paramsKey(facts, o) !== trained)) return undefined;
     const decays = others.map((o) => (o.decaySettings ?? []).find((s) => s.source !== 'default' && s.arg && passedIn(s.arg.expr, params))?.arg?.expr);
     const first = decays[0];
     const key = first && exprKey(first);
@@ -111,6 +123,17 @@ function otherClassesKeepDecay(facts: Facts, fn: FunctionDef, opts: OptimizerFac
 }
 
 const within = (e: Expr, s: { start: number; end: number }): boolean => s.start <= e.span.start && e.span.end <= s.end;
+
+/** What an optimizer trains, by key (`model.parameters()`, `params`), or its text without spaces. */
+function paramsKey(facts: Facts, o: OptimizerFact): string | undefined {
+  const p = o.params ?? o.call.args[0];
+  return p && (exprKey(p) ?? facts.source(p.span).replace(/\s+/g, ''));
+}
+
+/** A call that unpacks arguments (`*args`, `**kwargs`). */
+function unpacks(c: Expr & { kind: 'call' }): boolean {
+  return c.kwargs.some((k) => !k.name) || c.args.some((a) => a.kind === 'other' && a.spread !== undefined);
+}
 
 /** The `if` chains of a body around an expression, outermost first, each with the branch that holds it. */
 function chainsAround(body: Stmt[], e: Expr, out: { chain: (Stmt & { kind: 'block' })[]; branch: number }[] = [], depth = 0): { chain: (Stmt & { kind: 'block' })[]; branch: number }[] {

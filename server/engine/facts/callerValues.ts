@@ -8,10 +8,11 @@
 // rule then judges it as it judges any unresolved strength (NB201 keeps a penalty whose strength it cannot
 // read). Calls from other files are not seen: a function only called elsewhere keeps its usual reading.
 import type { Expr } from '../ir';
+import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
 import type { Scope } from './scope';
 import { explicitParams } from './scope';
-import { programIndex, definedInFile, startsInFile } from './program';
+import { programIndex, definedInFile, startsInFile, walkAll } from './program';
 import { callArguments, resolveCall } from './resolve';
 import { EMPTY_ARGUMENT_NAMES } from './catalogue';
 
@@ -37,7 +38,8 @@ export function zeroAtEveryCall(facts: Facts, name: string, scope: Scope, at: nu
   const i = params.findIndex((p) => p.name === name);
   if (i < 0 || params[i].rest) return false;
   const calls = index.callsTo(fn).filter((c) => startsInFile(facts, c.call.span));
-  if (calls.length === 0) return false;
+  // A decorated function may be called by what decorates it (`@click.command()`, `@hydra.main`) with other values.
+  if (calls.length === 0 || fn.decorators.length > 0 || escapes(facts, fn.name)) return false;
   for (const site of calls) {
     const target = resolveCall(facts.program, site.call, site.scope, site.at);
     if (!target || target.fn !== fn || target.constructs) return false;
@@ -56,6 +58,15 @@ export function zeroAtEveryCall(facts: Facts, name: string, scope: Scope, at: nu
   return true;
 }
 
+/**
+ * A coefficient with a factor every caller switches off (`lam * W` in `adam_train(X, y, lam)` called only with
+ * `lam=0.0`): the term is 0, as `FrameworkFacts.evaluateCoef` reads a loss penalty's. NB202 drops such a
+ * hand decay, whose penalty beside it in the loss was dropped the same way.
+ */
+export function coefSwitchedOff(facts: Facts, c: Coef, scope: Scope, at: number, evaluate: Evaluate): boolean {
+  return c.syms.some((s) => s.pow > 0 && /^[A-Za-z_$][\w$]*$/.test(s.name) && zeroAtEveryCall(facts, s.name, scope, at, evaluate));
+}
+
 function isZeroAt(facts: Facts, e: Expr, scope: Scope, at: number, evaluate: Evaluate, hops: number): boolean {
   if (e.kind === 'name' && EMPTY_ARGUMENT_NAMES.has(e.name)) return true;
   // The caller's own parameter: what the caller's calls hand it, when the file calls the caller (else its default).
@@ -68,4 +79,27 @@ function hasCalls(facts: Facts, name: string, scope: Scope, at: number): boolean
   const index = programIndex(facts);
   const fn = b && index.enclosingFunction(b.scope);
   return !!fn && fn.scope === b!.scope && index.callsTo(fn).some((c) => startsInFile(facts, c.call.span));
+}
+
+const escapeMemo = new WeakMap<Facts, Map<string, boolean>>();
+
+/**
+ * Whether the file reads the function's name other than to call it (`fit = train`, `partial(train, reg=1e-4)`,
+ * `Process(target=train, kwargs=…)`, `{'train': train}`, a decorator `@train`): calls the index does not
+ * see may hand the strength another value.
+ */
+function escapes(facts: Facts, name: string): boolean {
+  let memo = escapeMemo.get(facts);
+  if (!memo) escapeMemo.set(facts, (memo = new Map()));
+  const known = memo.get(name);
+  if (known !== undefined) return known;
+  const callees = new Set<number>();
+  const reads: Expr[] = [];
+  walkAll(facts.module.body, (e) => {
+    if (e.kind === 'call') callees.add(e.callee.span.start * 1e7 + e.callee.span.end);
+    else if ((e.kind === 'name' || e.kind === 'attr') && e.name === name) reads.push(e);
+  });
+  const out = reads.some((e) => !callees.has(e.span.start * 1e7 + e.span.end));
+  memo.set(name, out);
+  return out;
 }
