@@ -147,10 +147,29 @@ function reservedModuleNames(text: string, tree: Tree): Replacement[] {
     let broken = false;
     for (let depth = 0; n && depth < 4 && !broken; depth++, n = n.parent) broken = n.type === 'ERROR' || n.isMissing;
     if (!broken) continue;
-    out.push({ start, end, accept: (node) => node.type === 'identifier' && (node.parent?.type === 'export_specifier' || node.parent?.type === 'import_specifier') });
+    out.push({ start, end, accept: moduleNameSpecifier });
     if (out.length >= 64) break;
   }
   return out;
+}
+
+/**
+ * Whether `node` is an identifier where a module export name may be a reserved word: an export's
+ * `as` name (`export { x as if }`), an import's name before `as` (`import { if as check }`), or a
+ * re-export's name (`export { if } from`). A binding or local reference (`import { if }`,
+ * `export { if };`) must be an identifier, and stays a syntax error.
+ */
+function moduleNameSpecifier(node: SyntaxNode): boolean {
+  const spec = node.parent;
+  if (node.type !== 'identifier' || !spec) return false;
+  const name = spec.childForFieldName('name');
+  const alias = spec.childForFieldName('alias');
+  const is = (n: SyntaxNode | null): boolean => n !== null && n.startIndex === node.startIndex && n.endIndex === node.endIndex;
+  if (spec.type === 'import_specifier') return is(name) && alias !== null;
+  if (spec.type !== 'export_specifier') return false;
+  if (is(alias)) return true;
+  const statement = spec.parent?.parent;
+  return is(name) && statement?.type === 'export_statement' && statement.childForFieldName('source') !== null;
 }
 
 /**

@@ -178,6 +178,11 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     assertReadsAsTypeScript(text);
     // A real error after it keeps its place.
     assertErrorOnLine("export { default as const } from './const.js';\nconst k = (1 + ;\n", 2);
+    // A reserved word where a binding or a local reference stands is an error, and keeps its notice.
+    // (tree-sitter-typescript reads `import { if }` without an error; the JavaScript grammar does not.)
+    for (const [text, line] of [["import { if } from './ops.js';\nexport const k = 1;\n", 1], ["import { default } from './ops.js';\n", 1], ["const table = 1;\nexport { if };\n", 2]] as const) {
+      assert.match(lintText(text, { language: 'javascript' }).notices.map((n) => n.message).join('; '), new RegExp(`^syntax error at ${line}:`));
+    }
   });
 
   it('reads `typeof import(...)` as a type argument without a notice, and leaves `typeof` of a dynamic import in an expression alone', () => {

@@ -22,7 +22,7 @@ import type { Env } from './analysis';
 import { handedGradient, type HandedContext } from './handedGradients';
 import { gradientValue, returnsGradients, returnsValueAndGradients, type AutodiffContext } from './autodiff';
 import {
-  MAGNITUDE_FUNCTIONS, PASS_THROUGH_FUNCTIONS, PRODUCT_FUNCTIONS, SIGN_FUNCTIONS, isActivationOrForward, isParametersMethod, isShapeAttribute, isSignPreservingReduction,
+  MAGNITUDE_FUNCTIONS, PASS_THROUGH_FUNCTIONS, PRODUCT_FUNCTIONS, SIGN_FUNCTIONS, isActivationOrForward, isElementMapMethod, isParametersMethod, isShapeAttribute, isSignPreservingReduction,
   isSizeAttribute, isSizeFunction, isTreeMap, loopSource, zeroValue,
 } from './catalogue';
 import { trainingFacts } from './loops';
@@ -974,7 +974,7 @@ function spreadElements(facts: Facts, call: Expr & { kind: 'call' }, position: n
   if (!b || b.op || b.kind !== 'assign' || b.value?.kind !== 'call') return undefined;
   const mapCall = b.value;
   const fn = mapCall.args[0];
-  if (mapCall.callee.kind !== 'attr' || mapCall.callee.name !== 'map' || mapCall.args.length !== 1 || fn?.kind !== 'lambda') return undefined;
+  if (mapCall.callee.kind !== 'attr' || !isElementMapMethod(mapCall.callee.name) || mapCall.args.length !== 1 || fn?.kind !== 'lambda') return undefined;
   const ls = facts.scopes.lambdaScopes.get(fn);
   if (!ls) return undefined;
   const result = (values: { expr: Expr; scope: Scope; at: number }[]): SpreadElements | undefined =>

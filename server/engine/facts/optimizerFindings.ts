@@ -1801,9 +1801,13 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       // Picked afresh each iteration before the average: `m = self.m.get(k, zeros)`, `v = self.get_slot(p, 'v')`
       // (a value selected by the loop's variables, not from the name itself) is that parameter's own.
       // `self.state.get('m', np.zeros_like(p))` selects one entry for all: p only shapes the default.
-      // So is a fresh zero made for it (`m = K.zeros(K.int_shape(p))`, `v = np.zeros_like(w)`): the name is
-      // rebound before the average reads it, and nothing reaches the next parameter.
-      if (ownStatements(loop.body).some((x) => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name) && (selectedBy(facts, x.value, vars) || zeroValue(x.value) !== undefined))) continue;
+      // So is a fresh zero made for it (`m = K.zeros(K.int_shape(p))`, `v = np.zeros_like(w)`) by a statement
+      // of the loop's own body that every iteration runs: the name is rebound before the average reads it,
+      // and nothing reaches the next parameter. A zero made only under a condition (`if v is None: v = …`,
+      // a first-parameter flag) starts the first parameter's average and leaves the rest carried.
+      const rebound = (x: Stmt): boolean => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name);
+      if (ownStatements(loop.body).some((x) => rebound(x) && x.kind === 'assign' && selectedBy(facts, x.value, vars))) continue;
+      if (loop.body.some((x) => rebound(x) && x.kind === 'assign' && zeroValue(x.value) !== undefined)) continue;
       push({
         code: 'NB403',
         span: writes[0],
