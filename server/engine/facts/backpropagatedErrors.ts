@@ -12,6 +12,7 @@
 import type { Expr, Stmt } from '../ir';
 import { MATRIX_PRODUCT_FUNCTIONS, MEAN_FUNCTIONS, PASS_THROUGH_FUNCTIONS, SUM_FUNCTIONS } from './catalogue';
 import { ownStatements } from './program';
+import { forEachChild } from './scope';
 import { baseExpr, exprKey } from './keys';
 
 /** Bounded: a body this long is generated code, not a training step. */
@@ -71,46 +72,10 @@ function readsName(e: Expr, name: string): boolean {
   const visit = (x: Expr): void => {
     if (found) return;
     if (x.kind === 'name' && x.name === name) found = true;
-    else if (x.kind !== 'lambda') forEachOperand(x, visit);
+    else if (x.kind !== 'lambda') forEachChild(x, visit);
   };
   visit(e);
   return found;
-}
-
-function forEachOperand(e: Expr, f: (x: Expr) => void): void {
-  switch (e.kind) {
-    case 'attr':
-      f(e.object);
-      return;
-    case 'index':
-      f(e.object);
-      e.index.forEach(f);
-      return;
-    case 'call':
-      f(e.callee);
-      e.args.forEach(f);
-      e.kwargs.forEach((k) => f(k.value));
-      return;
-    case 'binary':
-      f(e.left);
-      f(e.right);
-      return;
-    case 'unary':
-      f(e.arg);
-      return;
-    case 'seq':
-      e.items.forEach(f);
-      return;
-    case 'cond':
-      f(e.then);
-      f(e.else);
-      return;
-    case 'other':
-      e.children.forEach(f);
-      return;
-    default:
-      return;
-  }
 }
 
 /** The local name an assignment's target writes (`g`, `g[l]`, `g[l][k]`), if any. */
