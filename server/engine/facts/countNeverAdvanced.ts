@@ -107,8 +107,13 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
     if (!advancing.some((a) => inside(b.span, a.span))) return undefined;
   }
   // Nothing advances it: the count is one constant only when a constructor gives it its value.
-  const sets = bindings.filter((b) => setByConstructing(facts, cls, b.span)).map((b) => b.span);
+  const setBindings = bindings.filter((b) => setByConstructing(facts, cls, b.span));
+  const sets = setBindings.map((b) => b.span);
   if (advancers.length === 0 && sets.length === 0) return undefined;
+  // Nothing advances it and the constructor sets it from something other than a number (`self.t = t`, a
+  // parameter): each construction may give it its own value (`AdamStep(k).apply(…)` once per step).
+  const constant = (e: Expr | undefined): boolean => e !== undefined && (e.kind === 'num' || (e.kind === 'unary' && e.arg.kind === 'num'));
+  if (advancers.length === 0 && !setBindings.every((b) => constant(b.value))) return undefined;
   // A project base or subclass that writes the field outside its constructors (its own step counting `self.t += 1`).
   const related = [...bases, ...projectSubclasses(facts.program, cls)];
   for (const c of related) {
