@@ -10,8 +10,9 @@
 // strategies, `w -= lr * cost * eps`, `w += lr * N.T @ A` with noise N) never meets a stepped weight
 // in a product, and a loss is never multiplied by a weight on its way to the step. A one-layer model (no weight to pass back through) is left to the gradient's name.
 import type { Expr, Stmt } from '../ir';
-import { MATRIX_PRODUCT_FUNCTIONS, MEAN_FUNCTIONS, PASS_THROUGH_FUNCTIONS, SUM_FUNCTIONS } from './catalogue';
+import { ELEMENTWISE_SUM_FUNCTIONS, MATRIX_PRODUCT_FUNCTIONS, MEAN_FUNCTIONS, PASS_THROUGH_FUNCTIONS, PRODUCT_FUNCTIONS, SUM_FUNCTIONS, transposeOperand } from './catalogue';
 import { ownStatements } from './program';
+import { forEachChild } from './scope';
 import { baseExpr, exprKey } from './keys';
 
 /** Bounded: a body this long is generated code, not a training step. */
@@ -71,46 +72,10 @@ function readsName(e: Expr, name: string): boolean {
   const visit = (x: Expr): void => {
     if (found) return;
     if (x.kind === 'name' && x.name === name) found = true;
-    else if (x.kind !== 'lambda') forEachOperand(x, visit);
+    else if (x.kind !== 'lambda') forEachChild(x, visit);
   };
   visit(e);
   return found;
-}
-
-function forEachOperand(e: Expr, f: (x: Expr) => void): void {
-  switch (e.kind) {
-    case 'attr':
-      f(e.object);
-      return;
-    case 'index':
-      f(e.object);
-      e.index.forEach(f);
-      return;
-    case 'call':
-      f(e.callee);
-      e.args.forEach(f);
-      e.kwargs.forEach((k) => f(k.value));
-      return;
-    case 'binary':
-      f(e.left);
-      f(e.right);
-      return;
-    case 'unary':
-      f(e.arg);
-      return;
-    case 'seq':
-      e.items.forEach(f);
-      return;
-    case 'cond':
-      f(e.then);
-      f(e.else);
-      return;
-    case 'other':
-      e.children.forEach(f);
-      return;
-    default:
-      return;
-  }
 }
 
 /** The local name an assignment's target writes (`g`, `g[l]`, `g[l][k]`), if any. */
@@ -148,7 +113,7 @@ function carried(e: Expr, ctx: { isModule: (e: Expr) => boolean; weights: Readon
       return;
     case 'attr':
       // `x.T`: the transpose keeps x's values.
-      if (e.name === 'T') carried(e.object, ctx, matmul, out, depth + 1, weight);
+      if (transposeOperand(e)) carried(e.object, ctx, matmul, out, depth + 1, weight);
       return;
     case 'unary':
       carried(e.arg, ctx, matmul, out, depth + 1, weight);
@@ -169,7 +134,8 @@ function carried(e: Expr, ctx: { isModule: (e: Expr) => boolean; weights: Readon
         product(!onModule && callee.kind === 'attr' ? [callee.object, ...e.args] : e.args);
         return;
       }
-      if (fn === 'multiply' || fn === 'add' || fn === 'subtract') {
+      // Elementwise products, sums and differences (`np.multiply(a, b)`, `a.add(b)`) carry each operand.
+      if (ELEMENTWISE_SUM_FUNCTIONS.has(fn) || PRODUCT_FUNCTIONS.has(fn)) {
         if (!onModule && callee.kind === 'attr') carried(callee.object, ctx, matmul, out, depth + 1, weight);
         for (const a of e.args) carried(a, ctx, matmul, out, depth + 1, weight);
         return;
@@ -246,9 +212,9 @@ function flowOf(body: Stmt[], isModule: (e: Expr) => boolean): Flow {
 function isSteppedWeight(e: Expr, weights: ReadonlySet<string>): boolean {
   let x = e;
   for (let i = 0; i < 10; i++) {
-    if (x.kind === 'attr' && x.name === 'T') x = x.object;
-    else if (x.kind === 'call' && x.callee.kind === 'attr' && x.args.length === 0 && (x.callee.name === 'transpose' || x.callee.name === 't')) x = x.callee.object;
-    else break;
+    const inner = transposeOperand(x);
+    if (!inner) break;
+    x = inner;
   }
   const key = exprKey(baseExpr(x));
   return key !== undefined && weights.has(key);

@@ -42,6 +42,39 @@ const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const isConstructorOf = (cls: ClassDef, f: FunctionDef | undefined): boolean => f === undefined || CONSTRUCTOR_METHODS.includes(f.name) || f.name === cls.name;
 const inside = (span: Span, outer: Span): boolean => outer.start <= span.start && span.end <= outer.end;
 
+/**
+ * Is the write at `span`, in class `cls`, run by constructing it: written in one of its constructors' own
+ * code or at class level (`t = 0` as a field), not in a function or lambda nested anywhere in the class
+ * (`this.tick = () => { this.t++ }` in a constructor, a `tick = () => …` field, a property's setter that
+ * shares its getter's name)? Read on the class's own statements, every function and lambda of it.
+ */
+function setByConstructing(facts: Facts, cls: ClassDef, span: Span): boolean {
+  const parsed = facts.program.parsedOf(cls.span);
+  if (!parsed) return false;
+  let innermost: { span: Span; constructor: boolean } | undefined;
+  const consider = (at: Span, constructor: boolean): void => {
+    if (inside(span, at) && (!innermost || inside(at, innermost.span))) innermost = { span: at, constructor };
+  };
+  const visit = (stmts: Stmt[], inClass: ClassDef | undefined): void => {
+    for (const s of stmts) {
+      if (!inside(span, s.span)) continue;
+      if (s.kind === 'class') visit(s.body, s.span.start === cls.span.start ? cls : undefined);
+      else if (s.kind === 'function') {
+        // A method that constructs, or the constructor function itself (`function Stepper(rate) { this.clock = 1 }`).
+        const ctorFunction = s.name === cls.name && cls.outer.functions.get(cls.name)?.span.start === s.span.start;
+        consider(s.span, ctorFunction || (inClass !== undefined && (CONSTRUCTOR_METHODS.includes(s.name) || s.name === inClass.name)));
+        visit(s.body, undefined);
+      } else if (s.kind === 'block' || s.kind === 'for') visit(s.body, undefined);
+    }
+  };
+  visit(parsed.module.body, undefined);
+  // Lambdas (arrow functions, function expressions) anywhere: the innermost around the write wins.
+  walkAll(parsed.module.body, (e) => {
+    if (e.kind === 'lambda') consider(e.span, false);
+  });
+  return innermost === undefined || innermost.constructor;
+}
+
 /** The count `t` of the step's corrections, when it is a field no running code advances; undefined otherwise. */
 export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string): CountNeverAdvanced | undefined {
   const m = /^(?:self|this)\.(\w+)$/.exec(t);
@@ -70,18 +103,21 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
   // Any other write of the count outside a constructor (`this.t = step`, a reset) is a setting the analysis does not follow.
   const bindings = cls.scope.members.get(t) ?? [];
   for (const b of bindings) {
-    const f = methods.find((x) => inside(b.span, x.span));
-    if (isConstructor(f)) continue;
+    if (setByConstructing(facts, cls, b.span)) continue;
     if (!advancing.some((a) => inside(b.span, a.span))) return undefined;
   }
   // Nothing advances it: the count is one constant only when a constructor gives it its value.
-  const sets = bindings.filter((b) => isConstructor(methods.find((x) => inside(b.span, x.span)))).map((b) => b.span);
+  const setBindings = bindings.filter((b) => setByConstructing(facts, cls, b.span));
+  const sets = setBindings.map((b) => b.span);
   if (advancers.length === 0 && sets.length === 0) return undefined;
+  // Nothing advances it and the constructor sets it from something other than a number (`self.t = t`, a
+  // parameter): each construction may give it its own value (`AdamStep(k).apply(…)` once per step).
+  const constant = (e: Expr | undefined): boolean => e !== undefined && (e.kind === 'num' || (e.kind === 'unary' && e.arg.kind === 'num'));
+  if (advancers.length === 0 && !setBindings.every((b) => constant(b.value))) return undefined;
   // A project base or subclass that writes the field outside its constructors (its own step counting `self.t += 1`).
   const related = [...bases, ...projectSubclasses(facts.program, cls)];
   for (const c of related) {
-    const ms = [...c.scope.functions.values()];
-    for (const b of c.scope.members.get(t) ?? []) if (!isConstructorOf(c, ms.find((x) => inside(b.span, x.span)))) return undefined;
+    for (const b of c.scope.members.get(t) ?? []) if (!setByConstructing(facts, c, b.span)) return undefined;
   }
   const parsed = facts.program.parsedOf(cls.span);
   if (!parsed) return undefined;
@@ -92,6 +128,8 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
   let mentioned = false;
   let writtenOutside = false;
   let used = false;
+  /** The file being read (spans are offsets within it). */
+  let reading = parsed.file.id;
   // `Opt.prototype.tick = function () {…}`, `this.tick = () => …`: the advancer's own definition, not a mention.
   const definitions = new Set<number>();
   const targetsOf = (e: Expr, out: Expr[]): Expr[] => {
@@ -101,7 +139,13 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
     return out;
   };
   // A write of the field through anything but the method's own receiver (`opt.t += 1`, `self.opt.t = e`).
-  const outsideWrite = (e: Expr): boolean => e.kind === 'attr' && e.name === field && !(e.object.kind === 'name' && e.object.receiver);
+  // Through the receiver, a write in the class's code the members left out (`tick = () => { this.t++ }` as a class
+  // field) counts too, unless it is a constructor's setting or one of the advancing statements.
+  const outsideWrite = (e: Expr): boolean =>
+    e.kind === 'attr' &&
+    e.name === field &&
+    (!(e.object.kind === 'name' && e.object.receiver) ||
+      (e.object.name === m[0].split('.')[0] && reading === parsed.file.id && inside(e.span, cls.span) && !advancing.some((a) => inside(e.span, a.span)) && !setByConstructing(facts, cls, e.span)));
   const isClass = (x: Expr): boolean => (x.kind === 'name' || x.kind === 'attr') && x.name === cls.name;
   // `module.exports = { Adam }`, `exports.Adam = Adam`: offered to users, not used by the project.
   const exported = new Set<number>();
@@ -134,11 +178,15 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
       // The field or an advancer named by a string (`setattr(opt, 't', …)`, `opt['tick']()`): read as written.
       writtenOutside = true;
     } else if ((e.kind === 'name' || e.kind === 'attr') && names.has(e.name) && !definitions.has(e.span.start)) mentioned = true;
+    // The field given a value by its name as a keyword or a key (`replace(opt, t=opt.t + 1)`,
+    // `self.__dict__.update(t=…)`, `Object.assign(this, { t: … })`), except as the class's own constructor argument.
+    if (e.kind === 'call' && !isClass(e.callee) && (e.kwargs.some((k) => k.name === field) || e.args.some((a) => a.kind === 'object' && a.entries.some((k) => k.name === field)))) writtenOutside = true;
     // Constructed (`Adam(…)`, `new Stepper(…)`, `optim.Adam(…)`), or handed on as a value (`make(Adam)`, `[Adam]`, `{ adam: Adam }`).
     if (e.kind === 'call' && (isClass(e.callee) || e.args.some(isClass) || e.kwargs.some((k) => isClass(k.value)))) used = true;
     else if (!exported.has(e.span.start) && ((e.kind === 'seq' && e.items.some(isClass)) || (e.kind === 'object' && e.entries.some((k) => isClass(k.value))))) used = true;
   };
   for (const p of files.values()) {
+    reading = p.file.id;
     for (const s of p.module.body) stmt(s);
     walkAll(p.module.body, expr);
     if (mentioned || writtenOutside) return undefined;
