@@ -2,8 +2,9 @@
 // `net.backward(dout)`) that runs a function of the project which differentiates nothing: hand-written
 // backprop, whose gradients are written out (the penalty's own 2·λ·W among them), not autodiff's.
 // Decided by resolution and data flow, not by the method's name: the call resolves to one function of
-// the project, and nothing that function runs, through the project's own calls, is a framework's
-// differentiation (a call the autodiff recognizer's names cover that resolves to no project function).
+// the project, and nothing that function runs, through any of the project's own calls (up to 4 deep),
+// is a framework's differentiation (a call the autodiff recognizer's names cover that resolves to no
+// project function, or that is too deep to follow).
 // A value of a project autodiff class differentiating itself (micrograd's `loss.backward()`: no
 // arguments, nothing returned) stays a differentiation.
 import type { Expr } from '../ir';
@@ -42,9 +43,18 @@ function differentiates(program: Program, fn: FunctionDef, depth: number, seen: 
   if (!facts) return true;
   let found = false;
   for (const c of programIndex(facts).calls) {
-    if (c.call.span.start < fn.span.start || c.call.span.end > fn.span.end || !readsAutodiff(c.call)) continue;
+    if (c.call.span.start < fn.span.start || c.call.span.end > fn.span.end) continue;
+    const named = readsAutodiff(c.call);
     const t = depth < MAX_DEPTH ? resolveCall(program, c.call, c.scope, c.at) : undefined;
-    if (!t || t.constructs || t.candidates || differentiates(program, t.fn, depth + 1, seen)) {
+    // A call named like a differentiation that is no project function (or too deep to follow) is one.
+    if (named && (!t || t.constructs || t.candidates)) {
+      found = true;
+      break;
+    }
+    // Any other call of the project's own is followed (`def backward(self, loss): self._scaled(loss)`,
+    // whose helper runs `loss.backward()`); a call the project does not define (`np.sum`) runs none.
+    if (!t) continue;
+    if ((t.candidates ?? [t.fn]).some((f) => differentiates(program, f, depth + 1, seen))) {
       found = true;
       break;
     }
