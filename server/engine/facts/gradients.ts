@@ -257,7 +257,9 @@ function normalizedTerm(facts: Facts, s: Summand): { param: ParamOccurrence; coe
   if (rest.some((p) => p.tensor || p.penalty || p.params.length > 0 || p.abs.length > 0 || p.signs?.length)) return undefined;
   const norm = norms[0].penalty!;
   if (norm.params.length !== 1 || exprKey(norm.params[0].base) !== exprKey(num.params[0].base)) return undefined;
-  return { param: num.params[0], coef: div(num.coef, mul(norms[0].coef, norm.coef)) };
+  const normCoef = mul(norms[0].coef, norm.coef);
+  if (normCoef.num === 0) return undefined;
+  return { param: num.params[0], coef: div(num.coef, normCoef) };
 }
 
 function selfScaleSpan(site: UpdateSite, s: Summand): Span | undefined {
@@ -277,6 +279,7 @@ function selfScaleSpan(site: UpdateSite, s: Summand): Span | undefined {
  */
 export function isRegularizationTerm(facts: Facts, t: RegGradientTerm): boolean {
   const { whole, outer } = splitProduct(facts, t.summand);
+  if (outer.coef.num === 0) return false; // a step scaled by 0 (`W -= 0.0 * (dW + lam * W)`) applies no term at all
   const local = div(whole.coef, outer.coef).syms.filter((x) => x.pow > 0).map((x) => x.name);
   const shared = sharedSymbols(facts, t.site);
   if (local.some((name) => !shared.has(name))) return true;
