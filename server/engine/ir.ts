@@ -108,6 +108,9 @@ export interface DocComment {
   span: Span;
 }
 
+/** A jump that ends the path through a branch, besides `return` (a statement of its own). */
+export type Jump = 'continue' | 'break' | 'raise';
+
 export type Stmt =
   /**
    * `t = v`, `t1 = t2 = v`, `t += v` (op '+', `opSpan` where `+=` is written), `const t = v`.
@@ -129,9 +132,11 @@ export type Stmt =
    * `aliases[i]` is the target after `as` of `heads[i]`, when there is one. A `try` statement is its
    * body's block, then one block per clause; `handler` marks an `except`/`catch` clause's (it runs only
    * when the body raised, unlike `else` and `finally`). `headSpan`: a `while` loop's header, as `for`'s
-   * (`while (c)`; `do` of a `do … while`).
+   * (`while (c)`; `do` of a `do … while`). `exits`: an `if` branch whose own statements include a
+   * `continue`, `break` or `raise`/`throw` (jumps the body itself does not hold): the path through
+   * the branch ends there (scope.ts branchExit).
    */
-  | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; aliases?: (Expr | undefined)[]; handler?: true; body: Stmt[]; headSpan?: Span; span: Span }
+  | { kind: 'block'; label: 'if' | 'while' | 'with' | 'try' | 'other'; heads: Expr[]; aliases?: (Expr | undefined)[]; handler?: true; body: Stmt[]; headSpan?: Span; exits?: Jump; span: Span }
   | { kind: 'return'; value?: Expr; span: Span }
   /**
    * Python's `del a, d[k]`: the places it unbinds, which no walker reads as values. JavaScript's

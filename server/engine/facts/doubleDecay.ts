@@ -20,7 +20,7 @@ import { isSelfName, resolveCall } from './resolve';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey } from './keys';
-import { forEachChild, ifChainAt, someExpr, type Binding, type FunctionDef, type Scope } from './scope';
+import { branchExit, forEachChild, ifChainAt, someExpr, type Binding, type FunctionDef, type Scope } from './scope';
 import { regGradientTerms, type RegGradientTerm } from './gradients';
 import { frameworkFacts } from './frameworks';
 import { canonicalCoef } from './symbols';
@@ -110,8 +110,12 @@ interface Clause {
   clause: number;
   region: Span;
   heads: Expr[];
-  /** The branch leaves the function (`return`), so code after the chain does not run with it. */
-  returns: boolean;
+  /**
+   * How the branch ends its path: `return`/`raise` leave the function, so code after the chain does not
+   * run with it; `continue`/`break` leave the rest of the loop body, so code after the chain in the same
+   * loop does not (Muon's `if p.ndim < 2: …; continue` before the matrix path).
+   */
+  exit: ReturnType<typeof branchExit>;
   chainEnd: number;
 }
 
@@ -150,9 +154,12 @@ function fileShape(facts: Facts): FileShape {
         i += members.length - 1;
         const chainEnd = Math.max(...members.map((m) => m.span.end));
         members.forEach((m, clause) => {
-          if (m.body.length > 0) {
-            const region = { start: m.body[0].span.start, end: m.body[m.body.length - 1].span.end };
-            clauses.push({ chain, clause, region, heads: m.heads, returns: m.body.some((b) => b.kind === 'return'), chainEnd });
+          const exit = branchExit(m);
+          if (m.body.length > 0 || exit) {
+            // A branch holding only its jump (`if p.grad is None: continue`) guards nothing: an empty region.
+            const empty = m.heads[0]?.span.end ?? m.span.start;
+            const region = m.body.length > 0 ? { start: m.body[0].span.start, end: m.body[m.body.length - 1].span.end } : { start: empty, end: empty };
+            clauses.push({ chain, clause, region, heads: m.heads, exit, chainEnd });
           }
           m.heads.forEach((h) => lambdas(h, fn, depth));
           visitList(m.body, fn, depth + 1);
@@ -233,13 +240,13 @@ function guardsOf(shape: FileShape, span: Span): Clause[] {
   return shape.clauses.filter((c) => within(span, c.region));
 }
 
-/** Can the two places run in one step? Not in two branches of one `if`, nor after a branch that returns, nor under two different conditions. */
+/** Can the two places run in one step? Not in two branches of one `if`, nor after a branch that ends its path (return, raise; continue or break in the same loop), nor under two different conditions. */
 function together(shape: FileShape, a: Span, b: Span): boolean {
   const ga = guardsOf(shape, a);
   const gb = guardsOf(shape, b);
   for (const x of ga) for (const y of gb) if (x.chain === y.chain && x.clause !== y.clause) return false;
   const [late, gEarly] = a.start <= b.start ? [b, ga] : [a, gb];
-  if (gEarly.some((c) => c.returns && late.start >= c.chainEnd)) return false;
+  if (gEarly.some((c) => c.exit && late.start >= c.chainEnd && endsPathTo(shape, c, late))) return false;
   const onlyA = ga.filter((x) => !gb.some((y) => y.chain === x.chain));
   const onlyB = gb.filter((y) => !ga.some((x) => x.chain === y.chain));
   if (onlyA.length === 0 || onlyB.length === 0) return true;
@@ -248,6 +255,14 @@ function together(shape: FileShape, a: Span, b: Span): boolean {
   // Both guarded, by conditions of their own: alternatives (`if decoupled:` … `if not decoupled:`) unless the
   // conditions are the same or one implies the other (`if wd != 0:` … `if wd > 0:`: both run whenever wd > 0).
   return onlyA.every((x) => onlyB.some((y) => relatedHeads(x.heads, y.heads))) && onlyB.every((y) => onlyA.some((x) => relatedHeads(x.heads, y.heads)));
+}
+
+/** Does the branch's exit keep `late`, after its chain, from running on the same path? `continue`/`break`: only inside the same loop. */
+function endsPathTo(shape: FileShape, c: Clause, late: Span): boolean {
+  if (c.exit === 'return' || c.exit === 'raise') return true;
+  const at = shape.loopAround(c.region.start);
+  const loop = at >= 0 ? shape.loops.find((l) => l.span.start === at) : undefined;
+  return loop !== undefined && within(late, loop.span);
 }
 
 /** Comparison operators and their negations (`x == c` / `x != c`, `x < c` / `x >= c`). */
@@ -526,7 +541,7 @@ function conditionalArms(e: Expr): { keys: Set<string>; clause: Clause }[] | und
   return [e.then, e.else].map((arm, clause) => {
     const keys = keysOf(arm);
     for (const k of test) keys.delete(k);
-    return { keys, clause: { chain, clause, region: arm.span, heads: [e.test], returns: false, chainEnd: e.span.end } };
+    return { keys, clause: { chain, clause, region: arm.span, heads: [e.test], exit: undefined, chainEnd: e.span.end } };
   });
 }
 
@@ -742,7 +757,8 @@ function methodConditions(method: FunctionDef, at: Span): { runsIf: Expr[]; bail
         const members = ifChainAt(list, i);
         i += members.length - 1;
         members.forEach((m, clause) => {
-          if (m.span.end <= at.start && m.body.some((b) => b.kind === 'return')) bailsIf.push(...m.heads);
+          // A branch before the statement that ends its path (`return`, `raise`, or `continue`/`break` in the loop around both).
+          if (m.span.end <= at.start && branchExit(m)) bailsIf.push(...m.heads);
           if (m.body.length === 0 || !within(at, { start: m.body[0].span.start, end: m.body[m.body.length - 1].span.end })) return;
           runsIf.push(...m.heads);
           for (const earlier of members.slice(0, clause)) bailsIf.push(...earlier.heads);

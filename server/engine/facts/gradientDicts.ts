@@ -139,8 +139,21 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
     const key = entryKey(target);
     if (key !== undefined) keys.add(key);
   }
-  /** The entry key a penalized weight is read through: `self.params['W2']`, or `W2` bound to `net['W2']` in the function. */
-  const weightKeys = (s: Stmt & { kind: 'assign' }): { key: string; container: string | undefined }[] => {
+  const weightKeys = (s: Stmt & { kind: 'assign' }) => penalizedKeys(s, scopes, analyzer);
+  for (const names of tuples)
+    for (const g of names) {
+      const keys = dicts.get(g);
+      if (!keys || keys.size === 0 || rejected.has(g) || !carriesData.has(g)) continue;
+      const penalizesAlike = names.some(
+        (l) => l !== g && !dicts.has(l) && (writes.get(l) ?? []).some((s) => s.op !== '*' && s.op !== '/' && weightKeys(s).some((w) => keys.has(w.key) && w.container !== g)),
+      );
+      if (penalizesAlike) found.add(g);
+    }
+  return found;
+}
+
+/** The entry key a penalized weight is read through: `self.params['W2']`, or `W2` bound to `net['W2']` in the function. */
+function penalizedKeys(s: Stmt & { kind: 'assign' }, scopes: ScopeBuilder, analyzer: Analyzer): { key: string; container: string | undefined }[] {
     const scope: Scope = scopes.stmtScopes.get(s) ?? scopes.root;
     const out: { key: string; container: string | undefined }[] = [];
     for (const x of analyzer.summands(s.value, scope, s.span.start)) {
@@ -160,17 +173,75 @@ export function gradientDictsBesideLoss(body: Stmt[], scopes: ScopeBuilder, anal
       }
     }
     return out;
+}
+
+/**
+ * The locals of `body` (a function's statements) whose value is stored whole under a key of a dict the
+ * function builds and returns beside a loss penalizing the weight of that key: `diff_W1 = X.T @ dh` …
+ * `diff_W1 += reg * W1` … `grads = {"W1": diff_W1, …}` (or `grads['W1'] = diff_W1`) … `return loss, grads`,
+ * the loss adding `reg * torch.sum(W1 * W1)` with `W1 = params['W1']`. They are that weight's gradient,
+ * whatever they are called. Only entries keyed like a penalized weight count (a cache or a statistic the
+ * dict also holds is none), and only a local given a term of data (`X.T @ dh`), never subtracted from or
+ * scaled (`-=`, `*=`), never a weight as a plain summand (a new weight `W1 - lr * g`) nor its own old
+ * value scaled (a moving average). Empty for functions that return no tuple of names.
+ */
+export function gradientLocalsBesideLoss(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyzer): Set<string> {
+  const found = new Set<string>();
+  const stmts = ownStatements(body);
+  const tuples = returnedNameTuples(stmts);
+  if (tuples.length === 0) return found;
+  const returned = new Set(tuples.flat());
+  const assigns = new Map<string, (Stmt & { kind: 'assign' })[]>();
+  /** Per returned dict: the local stored under each key (as written: `"W1"`). */
+  const held = new Map<string, Map<string, string>>();
+  const hold = (dict: string, key: string, local: string): void => {
+    const m = held.get(dict) ?? new Map<string, string>();
+    held.set(dict, m);
+    m.set(key, local);
   };
+  for (const s of stmts) {
+    if (s.kind !== 'assign' || s.targets.length !== 1) continue;
+    const t = s.targets[0];
+    if (t.kind === 'name') {
+      assigns.set(t.name, [...(assigns.get(t.name) ?? []), s]);
+      if (returned.has(t.name) && !s.op && s.value.kind === 'object' && !s.value.spreads?.length)
+        for (const e of s.value.entries) if (e.value.kind === 'name') hold(t.name, JSON.stringify(e.name), e.value.name);
+    } else if (t.kind === 'index' && !s.op && s.value.kind === 'name') {
+      const root = dictRoot(t);
+      const key = entryKey(t);
+      if (root !== undefined && returned.has(root) && key !== undefined) hold(root, key, s.value.name);
+    }
+  }
+  if (held.size === 0) return found;
   for (const names of tuples)
     for (const g of names) {
-      const keys = dicts.get(g);
-      if (!keys || keys.size === 0 || rejected.has(g) || !carriesData.has(g)) continue;
-      const penalizesAlike = names.some(
-        (l) => l !== g && !dicts.has(l) && (writes.get(l) ?? []).some((s) => s.op !== '*' && s.op !== '/' && weightKeys(s).some((w) => keys.has(w.key) && w.container !== g)),
-      );
-      if (penalizesAlike) found.add(g);
+      const entries = held.get(g);
+      // The dict is the function's own: every assignment of it a literal (`{}` or `{"W1": …}`).
+      if (!entries || !(assigns.get(g) ?? []).every((s) => !s.op && s.value.kind === 'object')) continue;
+      const keys = new Set<string>();
+      for (const l of names) {
+        if (l === g || held.has(l)) continue;
+        for (const s of assigns.get(l) ?? []) if (s.op !== '*' && s.op !== '/') for (const w of penalizedKeys(s, scopes, analyzer)) if (w.container !== g) keys.add(w.key);
+      }
+      for (const [key, local] of entries) if (keys.has(key) && !returned.has(local) && gradientLocal(assigns.get(local) ?? [], local, scopes, analyzer)) found.add(local);
     }
   return found;
+}
+
+/** Is a local, by its assignments, a gradient the function computes: given a term of data, only added to, never a new weight or a moving average? */
+function gradientLocal(writes: (Stmt & { kind: 'assign' })[], name: string, scopes: ScopeBuilder, analyzer: Analyzer): boolean {
+  if (writes.length === 0 || writes[0].op) return false;
+  let data = false;
+  for (const s of writes) {
+    if (s.op === '-' || s.op === '*' || s.op === '/') return false;
+    const scope: Scope = scopes.stmtScopes.get(s) ?? scopes.root;
+    const parts = analyzer.summands(s.value, scope, s.span.start);
+    const own = (x: Expr): boolean => x.kind === 'name' && x.name === name;
+    if (!s.op && parts.some((p) => [...p.num, ...p.den].some((f) => own(f.expr)) && (p.num.length > 1 || p.den.length > 0))) return false;
+    if (!s.op && parts.some((p) => p.num.length === 1 && p.den.length === 0 && !own(p.num[0].expr) && analyzer.classifySummand(p).params.length > 0)) return false;
+    if (parts.some((p) => !p.num.some((f) => own(f.expr)) && analyzer.classifySummand(p).tensor && !analyzer.classifySummand(p).penalty)) data = true;
+  }
+  return data;
 }
 
 const catalogueNames = new WeakMap<Stmt[], ReadonlySet<string>>();

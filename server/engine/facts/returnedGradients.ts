@@ -13,7 +13,7 @@
 import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import { baseExpr, exprKey, lastComponent } from './keys';
-import { someExpr, type FunctionDef } from './scope';
+import { forEachChild, someExpr, type FunctionDef } from './scope';
 import { ownStatements, programIndex } from './program';
 import { lossFacts, type LossPenalty } from './losses';
 import { regGradientTerms } from './gradients';
@@ -79,6 +79,7 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
         const definitions = definitionsOf(stmts, gradient, ret);
         if (definitions.length === 0) continue;
         if (!definedByHand(facts, fn, stmts, definitions, gradient, strengthNames(p))) continue;
+        if (!readsBeyondWeight(facts, definitions, p)) continue;
         if (hasTerm(facts, fn, gradient)) continue;
         if (readsStrengthElsewhere(facts, fn, stmts, p)) continue;
         if (callerAddsTerm(facts, fn, 0) || termElsewhere(facts, p, byFn)) continue;
@@ -93,6 +94,30 @@ export function returnedGradientsWithoutTerm(facts: Facts): ReturnedGradientWith
     for (const x of unpackedGradientsWithoutTerm(facts, fn, penalties, stmts, byFn)) if (!wholes.some((f) => f.ret === x.ret)) found.push(x);
   }
   return found;
+}
+
+/**
+ * Does some definition of the gradient read a value besides the weight (the data, or what the function
+ * computed from it)? A gradient only ever given a value of the weight alone was never worked out: an
+ * unfinished stub's `dW = np.zero_like(W)` (a misspelt zeros the catalogue does not know) carries no term
+ * at all, so no penalty term is missing from it.
+ */
+function readsBeyondWeight(facts: Facts, definitions: (Stmt & { kind: 'assign' })[], p: LossPenalty): boolean {
+  const weight = new Set([exprKey(p.param.expr), exprKey(p.param.base)].filter((k): k is string => k !== undefined));
+  const beyond = (e: Expr, depth: number): boolean => {
+    if (depth > 100) return true;
+    const key = exprKey(e);
+    if (key !== undefined && weight.has(key)) return false;
+    if (e.kind === 'name') return !facts.analyzer.isModule(e);
+    if (e.kind === 'attr' && e.object.kind === 'name' && facts.analyzer.isModule(e.object)) return false;
+    if (e.kind === 'call') return [e.callee.kind === 'name' ? undefined : e.callee, ...e.args, ...e.kwargs.map((k) => k.value)].some((x) => x !== undefined && beyond(x, depth + 1));
+    let hit = false;
+    forEachChild(e, (c) => {
+      if (!hit && beyond(c, depth + 1)) hit = true;
+    });
+    return hit;
+  };
+  return definitions.some((d) => d.op !== undefined || beyond(d.value, 0));
 }
 
 /** The penalty's strength symbols by their last name (`reg`, `self.reg` → `reg`). */

@@ -1,7 +1,7 @@
 // Scopes and bindings: which expression a name, attribute or subscript stands for at a point; the
 // functions, classes and imports each scope defines. One walk per file, independent of every other
 // file (the program links files through the imports recorded here).
-import type { DocComment, Expr, Module, Param, Span, Stmt } from '../ir';
+import type { DocComment, Expr, Jump, Module, Param, Span, Stmt } from '../ir';
 import type { SourceFile } from '../source';
 import { exprKey } from './keys';
 import { inPlaceUpdate, loopSource, nestedIterable, zeroValue } from './catalogue';
@@ -62,6 +62,16 @@ export function ifChainAt(stmts: readonly Stmt[], i: number): (Stmt & { kind: 'b
     chain.push(s);
   }
   return chain;
+}
+
+/**
+ * How the path through an `if` branch ends: `return` or `raise` leave the function, `continue` and
+ * `break` the rest of the innermost loop's body; nothing when the branch runs on past its chain.
+ * Only the branch's own statements count (a jump in a nested `if` may not be taken).
+ */
+export function branchExit(branch: Stmt & { kind: 'block' }): 'return' | Jump | undefined {
+  if (branch.body.some((s) => s.kind === 'return')) return 'return';
+  return branch.exits;
 }
 
 /** The function (or module) scope a scope's statements run in. */

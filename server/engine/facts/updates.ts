@@ -13,7 +13,7 @@ import { isGradientLike, isLearningRateName, isRunningTotalName, isStateName } f
 import { handsOnAsGradient } from './upstreamGradients';
 import { carriedIntoWeightGradients } from './backpropagatedErrors';
 import { gradientsBesideLoss } from './lossCompanions';
-import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLoss } from './gradientDicts';
+import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLoss, gradientLocalsBesideLoss } from './gradientDicts';
 import { growsQueuedEntry } from './gradientQueues';
 import { handedGradient, type HandedContext } from './handedGradients';
 import { stepAccumulators } from './stepAccumulators';
@@ -71,7 +71,8 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
     const accumulators = stepAccumulators(fnBody);
     if (accumulators.started.has(base.name) || (accumulators.handed.has(base.name) && isParameterName(scope, base.name))) return {};
     let names = besideLoss.get(fnBody);
-    if (!names) besideLoss.set(fnBody, (names = gradientsBesideLoss(fnBody, scopes, analyzer)));
+    // Or stored whole under a penalized weight's key of a dict returned beside the loss (gradientDicts.ts).
+    if (!names) besideLoss.set(fnBody, (names = new Set([...gradientsBesideLoss(fnBody, scopes, analyzer), ...gradientLocalsBesideLoss(fnBody, scopes, analyzer)])));
     return names.has(base.name) ? {} : undefined;
   };
   /**

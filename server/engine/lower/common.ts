@@ -1,7 +1,7 @@
 // Shared helpers for the per-language lowerers: spans, depth bounds, error collection.
 import type { Language, Node as SyntaxNode, Tree } from 'web-tree-sitter';
 import { walkTree } from '../parse';
-import type { Expr, Span, Stmt, SyntaxErrorSpan } from '../ir';
+import type { Expr, Jump, Span, Stmt, SyntaxErrorSpan } from '../ir';
 import { python2Backticks, pythonLayoutErrors } from './pythonLayout';
 import type { LanguageId } from '../types';
 
@@ -15,6 +15,24 @@ export interface LoweredUnit {
   type: string;
   stmts: Stmt[];
   truncated: boolean;
+}
+
+const JUMPS: Record<string, Jump> = { continue_statement: 'continue', break_statement: 'break', raise_statement: 'raise', throw_statement: 'raise' };
+
+/**
+ * The jump among a branch body's own statements (`if p.ndim < 2: …; continue`, `if (x) continue;`),
+ * which the lowered body does not hold: `{ exits }` for the branch's block, or nothing.
+ */
+export function branchJump(body: SyntaxNode | null): { exits?: Jump } {
+  if (!body) return {};
+  const own = JUMPS[body.type];
+  if (own) return { exits: own };
+  if (body.type !== 'block' && body.type !== 'statement_block') return {};
+  for (const c of body.namedChildren) {
+    const j = c ? JUMPS[c.type] : undefined;
+    if (j) return { exits: j };
+  }
+  return {};
 }
 
 /** Deeper expressions are lowered as opaque `other` nodes: keeps recursion far from the JS stack limit. */

@@ -5,7 +5,7 @@
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
 import type { AssignOp, BinaryOp, Expr, KeywordArg, Param, SlicePart, Span, Stmt } from '../ir';
-import { MAX_DEPTH, field, fieldIds, loopHead, other, parenthesized, parseNumber, stringValue, type LoweredUnit } from './common';
+import { MAX_DEPTH, branchJump, field, fieldIds, loopHead, other, parenthesized, parseNumber, stringValue, type LoweredUnit } from './common';
 
 const binaryOps = new Set<string>(['+', '-', '*', '/', '//', '%', '**', '@']);
 const assignOps: Record<string, AssignOp> = { '+=': '+', '-=': '-', '*=': '*', '/=': '/' };
@@ -206,15 +206,17 @@ export class PythonLowerer {
         const cond = field(node, f.condition);
         const bodyNode = field(node, f.body) ?? field(node, f.consequence);
         const body: Stmt[] = this.block(bodyNode, depth);
-        out.push({ kind: 'block', label: type === 'if_statement' ? 'if' : 'while', heads: cond ? [this.expr(cond, depth)] : [], body, ...(type === 'while_statement' ? this.head(span, bodyNode) : {}), span });
+        out.push({ kind: 'block', label: type === 'if_statement' ? 'if' : 'while', heads: cond ? [this.expr(cond, depth)] : [], body, ...(type === 'while_statement' ? this.head(span, bodyNode) : branchJump(bodyNode)), span });
         for (const clause of node.namedChildren) {
           if (!clause) continue;
           const clauseType = clause.type;
           if (clauseType === 'elif_clause') {
             const c = field(clause, f.condition);
-            out.push({ kind: 'block', label: 'if', heads: c ? [this.expr(c, depth)] : [], body: this.block(field(clause, f.consequence), depth), span: this.spanOf(clause) });
+            const b = field(clause, f.consequence);
+            out.push({ kind: 'block', label: 'if', heads: c ? [this.expr(c, depth)] : [], body: this.block(b, depth), ...branchJump(b), span: this.spanOf(clause) });
           } else if (clauseType === 'else_clause') {
-            out.push({ kind: 'block', label: 'if', heads: [], body: this.block(field(clause, f.body), depth), span: this.spanOf(clause) });
+            const b = field(clause, f.body);
+            out.push({ kind: 'block', label: 'if', heads: [], body: this.block(b, depth), ...branchJump(b), span: this.spanOf(clause) });
           }
         }
         return;

@@ -6,7 +6,7 @@
 // from the source by span, and fields are read by id.
 import type { Language, Node as SyntaxNode } from 'web-tree-sitter';
 import type { AssignOp, BinaryOp, DocComment, Expr, KeywordArg, Param, Span, Stmt } from '../ir';
-import { MAX_DEPTH, field, fieldIds, loopHead, other, parenthesized, parseNumber, stringValue } from './common';
+import { MAX_DEPTH, branchJump, field, fieldIds, loopHead, other, parenthesized, parseNumber, stringValue } from './common';
 
 const binaryOps: Record<string, BinaryOp> = { '+': '+', '-': '-', '*': '*', '/': '/', '%': '%', '**': '**' };
 /**
@@ -303,11 +303,12 @@ export class TypeScriptLowerer {
       case 'if_statement': {
         const span = this.spanOf(node);
         const cond = field(node, f.condition);
-        out.push({ kind: 'block', label: 'if', heads: cond ? [this.condition(cond, depth)] : [], body: this.block(field(node, f.consequence), depth), span });
+        const then = field(node, f.consequence);
+        out.push({ kind: 'block', label: 'if', heads: cond ? [this.condition(cond, depth)] : [], body: this.block(then, depth), ...branchJump(then), span });
         const alt = field(node, f.alternative);
         if (alt) {
           const first = named(alt)[0];
-          out.push({ kind: 'block', label: 'if', heads: [], body: first ? this.block(first.node, depth, first.type) : [], span: this.spanOf(alt) });
+          out.push({ kind: 'block', label: 'if', heads: [], body: first ? this.block(first.node, depth, first.type) : [], ...branchJump(first?.node ?? null), span: this.spanOf(alt) });
         }
         return;
       }
