@@ -8,8 +8,6 @@
 // rule then judges it as it judges any unresolved strength (NB201 keeps a penalty whose strength it cannot
 // read). Calls from other files are not seen: a function only called elsewhere keeps its usual reading.
 import type { Expr, Stmt } from '../ir';
-import { copiedFrom } from '../lower/reuse';
-import { countWork } from '../workCounts';
 import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
 import type { Scope } from './scope';
@@ -17,6 +15,7 @@ import { explicitParams } from './scope';
 import { programIndex, definedInFile, startsInFile, walkAll } from './program';
 import { callArguments, resolveCall } from './resolve';
 import { EMPTY_ARGUMENT_NAMES } from './catalogue';
+import { statementQuestion, unionOver } from './statementAnswers';
 
 /** Callers followed through their own parameters (`main → train(reg=reg)`). */
 const MAX_HOPS = 1;
@@ -93,22 +92,16 @@ const escapeMemo = new WeakMap<Facts, Set<string>>();
  */
 function escapes(facts: Facts, name: string): boolean {
   let names = escapeMemo.get(facts);
-  if (!names) {
-    names = new Set();
-    for (const s of facts.module.body) for (const n of escapingNames(s)) names.add(n);
-    escapeMemo.set(facts, names);
-  }
+  if (!names) escapeMemo.set(facts, (names = unionOver(escapingNames, facts.module.body)));
   return names.has(name);
 }
 
 /**
  * The names one top-level statement reads (a name, or an attribute's name) other than as a call's callee. A callee
- * is a child of its call, so it lies in the statement of the read: the answer is the statement's own, and it does
- * not depend on where the statement is (a copy moved by an edit, lower/reuse.ts, has its original's answer).
+ * is a child of its call, so it lies in the statement of the read: the answer is the statement's own
+ * (statementAnswers.ts).
  */
-function escapingNames(stmt: Stmt): readonly string[] {
-  const known = statementMemo.get(stmt) ?? movedAnswer(stmt);
-  if (known) return known;
+const escapingNames = statementQuestion('escapes', (stmt: Stmt): readonly string[] => {
   const callees = new Set<number>();
   const reads: Expr[] = [];
   walkAll([stmt], (e) => {
@@ -117,18 +110,5 @@ function escapingNames(stmt: Stmt): readonly string[] {
   });
   const out = new Set<string>();
   for (const e of reads) if (!callees.has(e.span.start * 1e7 + e.span.end)) out.add((e as Expr & { name: string }).name);
-  const answer = [...out];
-  statementMemo.set(stmt, answer);
-  countWork('escapes: statements walked');
-  return answer;
-}
-
-const statementMemo = new WeakMap<Stmt, readonly string[]>();
-
-/** The answer of the statement `stmt` is a moved copy of (lower/reuse.ts), kept for the copy too. */
-function movedAnswer(stmt: Stmt): readonly string[] | undefined {
-  const from = copiedFrom(stmt);
-  const known = from && statementMemo.get(from);
-  if (known) statementMemo.set(stmt, known);
-  return known;
-}
+  return [...out];
+});
