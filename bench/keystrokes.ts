@@ -11,9 +11,12 @@
 // `--select NB001` runs no rule but the unused-suppression one: what is left is parse, lowering,
 // scopes and `buildFacts` (the facts every rule reads), the floor no rule change removes.
 // `--no-reuse` turns off the per-function answers kept from the previous version (functionReuse.ts).
+// Beside CPU and wall, it prints per keystroke the answers reused (per query, and why the others were not)
+// and the deterministic work counts (server/engine/workCounts.ts: statements each per-statement question walked).
 import { initEngine, lintDocumentSteps, ParseCache, type LintOptions } from '../server/engine';
 import { reuseCounts, setFunctionReuse } from '../server/engine/functionReuse';
 import { runSteps } from '../server/engine/stepwise';
+import { workCounts } from '../server/engine/workCounts';
 import { pythonFileOfLines } from './corpus';
 import { stats } from './stats';
 import { trainingScriptOfLines } from './trainingScript';
@@ -43,6 +46,8 @@ export interface KeystrokeResult {
   findings: number;
   /** Per-function answers asked for and reused per measured keystroke (functionReuse.ts), on average. */
   reuse: { asked: number; reused: number; byQuery: Record<string, Record<string, number>> };
+  /** Deterministic work counts per measured keystroke, on average (server/engine/workCounts.ts). */
+  work: Record<string, number>;
   cpuMs: ReturnType<typeof stats>;
   wallMs: ReturnType<typeof stats>;
 }
@@ -59,10 +64,12 @@ export async function measureKeystrokes(which: string, edits: number, warm: numb
   let asked = 0;
   let reused = 0;
   const byQuery: Record<string, Record<string, number>> = {};
+  const work: Record<string, number> = {};
   for (let i = 0; i < warm + edits; i++) {
     typeIntoName(lines, i);
     const text = lines.join('\n');
     const counted = JSON.parse(JSON.stringify(reuseCounts)) as typeof reuseCounts;
+    const worked = { ...workCounts };
     const c0 = process.cpuUsage();
     const w0 = performance.now();
     const lint = runSteps(lintDocumentSteps(text, options, parses));
@@ -76,11 +83,12 @@ export async function measureKeystrokes(which: string, edits: number, warm: numb
         const mine = (byQuery[query] ??= {});
         for (const [k, v] of Object.entries(now)) mine[k] = (mine[k] ?? 0) + (v - ((counted.byQuery[query] as Record<string, number> | undefined)?.[k] ?? 0)) / edits;
       }
+      for (const [k, v] of Object.entries(workCounts)) work[k] = (work[k] ?? 0) + (v - (worked[k] ?? 0)) / edits;
       cpu.push((c.user + c.system) / 1000);
       wall.push(w);
     }
   }
-  return { file: which, lines: lines.length, findings, reuse: { asked: asked / edits, reused: reused / edits, byQuery }, cpuMs: stats(cpu), wallMs: stats(wall) };
+  return { file: which, lines: lines.length, findings, reuse: { asked: asked / edits, reused: reused / edits, byQuery }, work, cpuMs: stats(cpu), wallMs: stats(wall) };
 }
 
 if (require.main === module) {

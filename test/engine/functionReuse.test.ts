@@ -348,6 +348,52 @@ describe('function reuse: a session keeps per-function answers, equal to a fresh
     assert.deepEqual(counts, [0, 1, 0]);
   });
 
+  // callerValues' `escapes` keeps each top-level statement's names read other than as a callee, for the statement and its
+  // moved copies (lower/reuse.ts): a read added to another statement (`run = fit`) lets NB201 see the penalty again, and
+  // an earlier edit that moves every later statement keeps their answers.
+  it('a strength every caller switches off: a read of the function elsewhere comes and goes, statements moved', () => {
+    const file = (first: string, later: string): string =>
+      [
+        'import torch',
+        'import torch.nn.functional as F',
+        '',
+        '',
+        'def epochs():',
+        `    return ${first}`,
+        '',
+        '',
+        'def sq(net):',
+        '    return sum((p ** 2).sum() for p in net.parameters())',
+        '',
+        '',
+        'def fit(net, batches, reg):',
+        '    opt = torch.optim.SGD(net.parameters(), lr=0.1, weight_decay=5e-4)',
+        '    for xb, yb in batches:',
+        '        opt.zero_grad()',
+        '        loss = F.cross_entropy(net(xb), yb) + reg * sq(net)',
+        '        loss.backward()',
+        '        opt.step()',
+        '',
+        '',
+        'def main(net, batches):',
+        '    fit(net, batches, reg=0.0)',
+        '',
+        '',
+        'def later(net):',
+        `    ${later}`,
+        '',
+      ].join('\n');
+    const parses = new ParseCache(1, 1);
+    const counts: number[] = [];
+    for (const text of [file('3', 'return net'), file('3', 'run = fit'), file('3', 'return net'), file('300', 'return net'), file('300', 'run = fit'), file('3', 'run = fit')]) {
+      const lint = runSteps(lintDocumentSteps(text, { language: 'python' }, parses));
+      const fresh = withoutEngineCaches(() => runSteps(lintDocumentSteps(text, { language: 'python' })));
+      assert.deepEqual(lint.outcome, fresh.outcome);
+      counts.push(fresh.outcome.findings.filter((f) => f.code === 'NB201').length);
+    }
+    assert.deepEqual(counts, [0, 1, 0, 0, 1, 1]);
+  });
+
   it('reuses answers on the bench keystroke (a character typed into a name)', () => {
     const lines = trainingScriptOfLines(300).split('\n');
     const parses = new ParseCache(1, 1);

@@ -7,7 +7,7 @@
 // (`train(**cfg)`), or a value not known at the call (a config's field) leaves the strength unknown: the
 // rule then judges it as it judges any unresolved strength (NB201 keeps a penalty whose strength it cannot
 // read). Calls from other files are not seen: a function only called elsewhere keeps its usual reading.
-import type { Expr } from '../ir';
+import type { Expr, Stmt } from '../ir';
 import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
 import type { Scope } from './scope';
@@ -15,6 +15,7 @@ import { explicitParams } from './scope';
 import { programIndex, definedInFile, startsInFile, walkAll } from './program';
 import { callArguments, resolveCall } from './resolve';
 import { EMPTY_ARGUMENT_NAMES } from './catalogue';
+import { statementQuestion, unionOver } from './statementAnswers';
 
 /** Callers followed through their own parameters (`main → train(reg=reg)`). */
 const MAX_HOPS = 1;
@@ -81,7 +82,8 @@ function hasCalls(facts: Facts, name: string, scope: Scope, at: number): boolean
   return !!fn && fn.scope === b!.scope && index.callsTo(fn).some((c) => startsInFile(facts, c.call.span));
 }
 
-const escapeMemo = new WeakMap<Facts, Map<string, boolean>>();
+/** Per facts: the names the file reads other than to call them (`escapes`), the union of its statements' sets. */
+const escapeMemo = new WeakMap<Facts, Set<string>>();
 
 /**
  * Whether the file reads the function's name other than to call it (`fit = train`, `partial(train, reg=1e-4)`,
@@ -89,17 +91,24 @@ const escapeMemo = new WeakMap<Facts, Map<string, boolean>>();
  * see may hand the strength another value.
  */
 function escapes(facts: Facts, name: string): boolean {
-  let memo = escapeMemo.get(facts);
-  if (!memo) escapeMemo.set(facts, (memo = new Map()));
-  const known = memo.get(name);
-  if (known !== undefined) return known;
+  let names = escapeMemo.get(facts);
+  if (!names) escapeMemo.set(facts, (names = unionOver(escapingNames, facts.module.body)));
+  return names.has(name);
+}
+
+/**
+ * The names one top-level statement reads (a name, or an attribute's name) other than as a call's callee. A callee
+ * is a child of its call, so it lies in the statement of the read: the answer is the statement's own
+ * (statementAnswers.ts).
+ */
+const escapingNames = statementQuestion('escapes', (stmt: Stmt): readonly string[] => {
   const callees = new Set<number>();
   const reads: Expr[] = [];
-  walkAll(facts.module.body, (e) => {
+  walkAll([stmt], (e) => {
     if (e.kind === 'call') callees.add(e.callee.span.start * 1e7 + e.callee.span.end);
-    else if ((e.kind === 'name' || e.kind === 'attr') && e.name === name) reads.push(e);
+    else if (e.kind === 'name' || e.kind === 'attr') reads.push(e);
   });
-  const out = reads.some((e) => !callees.has(e.span.start * 1e7 + e.span.end));
-  memo.set(name, out);
-  return out;
-}
+  const out = new Set<string>();
+  for (const e of reads) if (!callees.has(e.span.start * 1e7 + e.span.end)) out.add((e as Expr & { name: string }).name);
+  return [...out];
+});

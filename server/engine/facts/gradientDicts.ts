@@ -31,6 +31,7 @@ import { returnedNameTuples } from './lossCompanions';
 import { forEachChild } from './scope';
 import { returnsValueAndGradients } from './autodiff';
 import { TORCH_GRAD_ATTRIBUTE } from './catalogue';
+import { statementQuestion, unionOver } from './statementAnswers';
 
 /** The name a subscript chain starts from: `grads['W'][0]` → `grads`. */
 export function dictRoot(e: Expr): string | undefined {
@@ -249,13 +250,18 @@ const catalogueNames = new WeakMap<Stmt[], ReadonlySet<string>>();
 /**
  * Names a file binds to the gradients a framework call hands back, by the catalogue: tfjs's
  * `const { grads: delta } = tf.variableGrads(f)` (also `valueAndGrads(f)(…)`, `optimizer.computeGradients(f)`),
- * in any function or lambda of the file. One walk per file (kept by the module's statement list): only a
+ * in any function or lambda of the file. Kept by the module's statement list, and per top-level statement: only a
  * destructuring of such a call names one, and a name a file gives the gradients there is not a weight
  * elsewhere in it.
  */
 export function catalogueGradientNames(moduleBody: Stmt[]): ReadonlySet<string> {
   let found = catalogueNames.get(moduleBody);
-  if (found) return found;
+  if (!found) catalogueNames.set(moduleBody, (found = unionOver(catalogueNamesOf, moduleBody)));
+  return found;
+}
+
+/** One top-level statement's names bound to the gradients a framework call hands back (statementAnswers.ts). */
+const catalogueNamesOf = statementQuestion('catalogueGradientNames', (top: Stmt): readonly string[] => {
   const names = new Set<string>();
   const stmt = (s: Stmt, depth: number): void => {
     if (depth > 200) return;
@@ -292,11 +298,9 @@ export function catalogueGradientNames(moduleBody: Stmt[]): ReadonlySet<string> 
     if (e.kind === 'lambda') for (const x of e.stmts) stmt(x, depth + 1);
     forEachChild(e, (c) => expr(c, depth + 1));
   };
-  for (const s of moduleBody) stmt(s, 0);
-  found = names;
-  catalogueNames.set(moduleBody, found);
-  return found;
-}
+  stmt(top, 0);
+  return [...names];
+});
 
 /** In-place calls that scale a tensor or subtract from it: a copy they change is not only added to. */
 const SCALES_OR_SUBTRACTS = new Set(['mul_', 'div_', 'sub_']);

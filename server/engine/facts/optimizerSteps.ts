@@ -251,28 +251,17 @@ export function optimizerSteps(facts: Facts): OptimizerStep[] {
     // A function that found no step in the document's previous version, whose cone is unchanged and whose file-wide
     // lookups (the numbers and plain values the file assigns to the keys it asked for) give the same answers now, finds
     // none now (functionReuse.ts). An optax update function is not reused: what makes it one is its callers'.
-    if (!transform && foundNothingBefore(facts, STEPS_QUERY, fn, (reads: FileReads) => stillRead(facts, fn, inits, reads))) continue;
+    if (!transform && foundNothingBefore(facts, STEPS_QUERY, fn, (reads: FileReads) => new FileLookups(facts, fn, inits).answerAlike(reads))) continue;
     try {
+      // Every lookup of the file beyond the function's cone goes through its FileLookups, which logs it.
+      const lookups = new FileLookups(facts, fn, inits);
       if (transform) {
         // An optax update function is read whole: its one update is what it returns.
-        const step = analyzeFunction(facts, fn, initialValuesFor(facts, fn, inits), fn.body, undefined, transform);
+        const step = analyzeFunction(facts, fn, lookups, fn.body, undefined, transform);
         if (step) found.push(step);
       } else {
-        const reads: FileReads = [];
-        const own = initialValuesFor(facts, fn, inits);
-        const outer = fileReads;
-        fileReads = reads;
-        let steps: OptimizerStep[];
-        try {
-          steps = analyzePaths(facts, fn, (key) => {
-            const values = own(key);
-            reads.push({ key, values });
-            return values;
-          });
-        } finally {
-          fileReads = outer;
-        }
-        if (steps.length === 0) foundNothing(facts, STEPS_QUERY, fn, reads);
+        const steps = analyzePaths(facts, fn, lookups);
+        if (steps.length === 0) foundNothing(facts, STEPS_QUERY, fn, lookups.reads);
         found.push(...steps);
       }
     } catch (e) {
@@ -438,6 +427,8 @@ class Evaluator {
     readonly transform?: TransformUpdate,
     /** Only where values are written: a rewrite replaces the value instead of composing with it. */
     readonly probe = false,
+    /** The only way the evaluation reads the file beyond the function's cone (logged for functionReuse.ts). */
+    readonly lookups: FileLookups = new FileLookups(facts, fn),
   ) {}
 
   private scopeAt(at: number): Scope {
@@ -1310,7 +1301,7 @@ class Evaluator {
   /** Which symbols of the function are a stabilizing ε, asked only of a sum that is 1 − βᵗ and one more monomial. */
   private epsilonOf?: EpsilonTest;
   get epsilon(): EpsilonTest {
-    return (this.epsilonOf ??= epsilonTest(this.fn, loggedFileValues(initialValues(this.facts), fileReads)));
+    return (this.epsilonOf ??= epsilonTest(this.fn, this.lookups.fileValues));
   }
 
   /** `span`: the correction's expression as the IR spans it, without the parentheses written around it (those are its `parenSpan`). */
@@ -1979,11 +1970,12 @@ function argumentVersions(ev: Evaluator, args: readonly string[]): Map<string, s
   return versions;
 }
 
-function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], body: Stmt[] = fn.body, evaluated?: Evaluator, transform?: TransformUpdate, choices?: Map<Stmt, number>): OptimizerStep | undefined {
+function analyzeFunction(facts: Facts, fn: FunctionDef, lookups: FileLookups, body: Stmt[] = fn.body, evaluated?: Evaluator, transform?: TransformUpdate, choices?: Map<Stmt, number>): OptimizerStep | undefined {
+  const inits = lookups.values;
   // In an optax update function, the incoming `updates` is the gradient: a local the function rebinds, not state.
   const entry = (): Env => ({ values: new Map(transform?.updates ? [[transform.updates, sym(transform.updates)]] : []) });
   const evaluator = (versions: Map<string, string>): Evaluator => {
-    const ev = new Evaluator(facts, fn, versions, transform);
+    const ev = new Evaluator(facts, fn, versions, transform, false, lookups);
     if (choices) ev.choices = choices;
     return ev;
   };
@@ -2019,7 +2011,7 @@ function analyzeFunction(facts: Facts, fn: FunctionDef, inits: (key: string) => 
     }
   }
   // A β power kept as a running product (`self.b1_t *= self.beta1`) is βᵗ: a third pass reads it as one.
-  const powers = runningPowers(ev, inits, (key, beta) => startsAtValueOf(facts, key, beta));
+  const powers = runningPowers(ev, inits, lookups.startsAt);
   if (powers.size > 0) {
     ev = evaluator(versions);
     ev.powers = powers;
@@ -2152,12 +2144,6 @@ function runningPowers(ev: Evaluator, inits: (key: string) => number[], startsAt
  * Whether the file starts `key` at what it gives `beta` (`self.b1_t = beta1` beside
  * `self.beta1 = beta1`, or `self.b1_t = self.beta1`): the same expression assigned to both, outside the step.
  */
-function startsAtValueOf(facts: Facts, key: string, beta: string): boolean {
-  const starts = startsAt(facts, key, beta);
-  fileReads?.push({ key, beta, starts });
-  return starts;
-}
-
 function startsAt(facts: Facts, key: string, beta: string): boolean {
   const sources = (k: string): Set<string> => assignedFrom(facts, k);
   const starts = sources(key);
@@ -2172,39 +2158,65 @@ const STEPS_QUERY = 'optimizerSteps';
 
 /**
  * What one function's evaluation read of the whole file beyond its cone, in order: the numbers the file assigns to a
- * key (`initialValuesFor`, locals of other functions too; `file`: every class's too, as the ε test reads them,
- * `epsilonValues`) and whether it starts a key at a β's value (`startsAtValueOf`).
+ * key (`values`, locals of other functions too; `file`: every class's too, as the ε test reads them, `epsilonValues`)
+ * and whether it starts a key at a β's value (`startsAt`).
  */
 type FileReads = ({ key: string; values: number[]; file?: true } | { key: string; beta: string; starts: boolean })[];
 
-/** The log of the function being evaluated (optimizerSteps' loop sets it), or undefined. */
-let fileReads: FileReads | undefined;
-
 /**
- * The file's numbers by key, each lookup logged in `log` (the evaluated function's, taken when the evaluator first asks):
- * the ε test reads them for the whole file, an `eps = 0.1` of another function's exploration rate too.
+ * The one way a function's evaluation reads the file beyond its cone (functionReuse.ts): the Evaluator and the passes
+ * of `analyzeFunction` ask it, never `initialValues` or `startsAt` themselves, so every such lookup is logged in
+ * `reads`, in order, as plain data. A "no step" answer is kept with its log, and reused in a new version only when a
+ * fresh accessor answers every logged lookup alike there (`answerAlike`): salsa's recorded reads. A new file-wide
+ * lookup of the evaluation must be a method here, logged and replayed alike.
  */
-function loggedFileValues(values: (key: string) => number[], log: FileReads | undefined): (key: string) => number[] {
-  if (!log) return values;
-  return (key) => {
-    const found = values(key);
-    log.push({ key, values: found, file: true });
-    return found;
-  };
-}
+class FileLookups {
+  readonly reads: FileReads = [];
+  private readonly own: (key: string) => number[];
+  private readonly inits: (key: string) => number[];
 
-/** Whether every lookup of `reads` gives the same answer in this version as when it was recorded. */
-function stillRead(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], reads: FileReads): boolean {
-  const own = initialValuesFor(facts, fn, inits);
-  for (const read of reads) {
-    if ('beta' in read) {
-      if (startsAt(facts, read.key, read.beta) !== read.starts) return false;
-    } else {
-      const values = read.file ? inits(read.key) : own(read.key);
-      if (values.length !== read.values.length || values.some((v, i) => !Object.is(v, read.values[i]))) return false;
-    }
+  constructor(
+    private readonly facts: Facts,
+    fn: FunctionDef,
+    inits: (key: string) => number[] = initialValues(facts),
+  ) {
+    this.inits = inits;
+    this.own = initialValuesFor(facts, fn, inits);
   }
-  return true;
+
+  /** The numbers the file assigns to `key` that count for the function (`initialValuesFor`). */
+  readonly values = (key: string): number[] => {
+    const values = this.own(key);
+    this.reads.push({ key, values });
+    return values;
+  };
+
+  /** Every number the file assigns to `key`, every class's too (the ε test's, `epsilonValues`). */
+  readonly fileValues = (key: string): number[] => {
+    const values = this.inits(key);
+    this.reads.push({ key, values, file: true });
+    return values;
+  };
+
+  /** Whether the file starts `key` at what it gives `beta` (`startsAt`). */
+  readonly startsAt = (key: string, beta: string): boolean => {
+    const starts = startsAt(this.facts, key, beta);
+    this.reads.push({ key, beta, starts });
+    return starts;
+  };
+
+  /** Whether every lookup of `reads` (logged in a previous version) answers alike here. */
+  answerAlike(reads: FileReads): boolean {
+    for (const read of reads) {
+      if ('beta' in read) {
+        if (startsAt(this.facts, read.key, read.beta) !== read.starts) return false;
+      } else {
+        const values = read.file ? this.inits(read.key) : this.own(read.key);
+        if (values.length !== read.values.length || values.some((v, i) => !Object.is(v, read.values[i]))) return false;
+      }
+    }
+    return true;
+  }
 }
 
 /** The keys of the plain values the file assigns to `key` (`self.rate = lr` gives lr), anywhere. */
@@ -2549,14 +2561,14 @@ export function evaluateWithOverwrites(facts: Facts, fn: FunctionDef): { equatio
  * and after them shared) is evaluated on its own, and each path that is an optimizer step yields
  * one. Branches that write different values (`if amsgrad: max(…)`) stay as they are, evaluated together.
  */
-function analyzePaths(facts: Facts, fn: FunctionDef, inits: (key: string) => number[]): OptimizerStep[] {
+function analyzePaths(facts: Facts, fn: FunctionDef, lookups: FileLookups): OptimizerStep[] {
   const handled = handlerPaths(fn.body);
-  if (!handled) return analyzeBody(facts, fn, inits, fn.body);
+  if (!handled) return analyzeBody(facts, fn, lookups, fn.body);
   // A `try` whose body returns, and its `except`: each is a path of its own (the handler runs from before the body).
   const steps: OptimizerStep[] = [];
   const seen = new Set<string>();
   for (const body of handled)
-    for (const step of analyzeBody(facts, fn, inits, body)) {
+    for (const step of analyzeBody(facts, fn, lookups, body)) {
       const key = stepKey(step);
       if (seen.has(key)) continue;
       seen.add(key);
@@ -2609,8 +2621,8 @@ function handlerPaths(body: Stmt[]): Stmt[][] | undefined {
   return [replaced(body, bodyPath), replaced(body, handlerPath)];
 }
 
-function analyzeBody(facts: Facts, fn: FunctionDef, inits: (key: string) => number[], fnBody: Stmt[]): OptimizerStep[] {
-  let whole = new Evaluator(facts, fn);
+function analyzeBody(facts: Facts, fn: FunctionDef, lookups: FileLookups, fnBody: Stmt[]): OptimizerStep[] {
+  let whole = new Evaluator(facts, fn, new Map(), undefined, false, lookups);
   let overflow: PolyOverflow | undefined;
   try {
     whole.block(fnBody, { values: new Map() });
@@ -2620,7 +2632,7 @@ function analyzeBody(facts: Facts, fn: FunctionDef, inits: (key: string) => numb
     overflow = e;
     // Only a short function is evaluated again: a long one that overflowed is given up.
     if (whole.order > PROBE_LIMIT) throw e;
-    whole = new Evaluator(facts, fn, new Map(), undefined, true);
+    whole = new Evaluator(facts, fn, new Map(), undefined, true, lookups);
     whole.block(fnBody, { values: new Map() });
   }
   // Too few equations to be a step, unless a value stored was set in branches that exclude each other: each path may hold one.
@@ -2648,7 +2660,7 @@ function analyzeBody(facts: Facts, fn: FunctionDef, inits: (key: string) => numb
   const choiceSets = helperChoices(whole.helperChains, helperHeads, paths?.length ?? 1, whole.order, budget);
   if ((!paths || paths.length < 2) && choiceSets.length < 2) {
     if (overflow) throw overflow;
-    const step = analyzeFunction(facts, fn, inits, fnBody, whole);
+    const step = analyzeFunction(facts, fn, lookups, fnBody, whole);
     if (step) step.overwrites = whole.overwrites;
     return step ? [step] : [];
   }
@@ -2657,7 +2669,7 @@ function analyzeBody(facts: Facts, fn: FunctionDef, inits: (key: string) => numb
   for (const [body, choices] of (paths ?? [fnBody]).flatMap((b) => choiceSets.map((c) => [b, c] as const))) {
     let step: OptimizerStep | undefined;
     try {
-      step = analyzeFunction(facts, fn, inits, body, undefined, undefined, choices.size > 0 ? choices : undefined);
+      step = analyzeFunction(facts, fn, lookups, body, undefined, undefined, choices.size > 0 ? choices : undefined);
     } catch (e) {
       if (!(e instanceof PolyOverflow)) throw e;
       // A path that overflows costs the bound's work: the other paths of the function are given up.

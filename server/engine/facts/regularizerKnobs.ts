@@ -9,7 +9,7 @@
 //   directly or not, is searched for a read.
 // - a function that trains or computes a loss and takes a regularization strength it never reads
 //   (`def train(model, X, y, lr, reg=0.0)`).
-import type { Expr, Param, Span } from '../ir';
+import type { Expr, Param, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { ParsedFile } from '../document';
 import type { Program } from '../program';
@@ -18,6 +18,7 @@ import { baseClasses, derivesFrom, resolveCall, resolveExpr } from './resolve';
 import { CONSTRUCTOR_METHODS, DYNAMIC_ATTRIBUTE_READS, EMPTY_ARGUMENT_NAMES, INSTANCE_DICT_ATTRIBUTE, NO_INSTANCE_DECORATORS, frameworkPath, isNeutralBasePath } from './catalogue';
 import { isRegularizerKnobName } from './roles';
 import { programIndex, walkAll } from './program';
+import { answerOf, statementQuestion } from './statementAnswers';
 import { constructorUses } from './decayKnobs';
 import { textReads } from './unused';
 import { trainingFacts, within } from './loops';
@@ -210,11 +211,18 @@ function knobFunctionNames(functions: FunctionDef[]): Set<string> {
 /** Which of `names` the file uses other than as a callee: functions passed or stored as values. */
 function namesUsedAsValues(parsed: ParsedFile, names: Set<string>): Set<string> {
   const out = new Set<string>();
-  const callees = new Set<Expr>();
-  walkAll(parsed.module.body, (e) => {
-    if (e.kind === 'call') {
-      if (e.callee.kind === 'name' && names.has(e.callee.name)) callees.add(e.callee);
-    } else if (e.kind === 'name' && names.has(e.name) && !callees.has(e)) out.add(e.name);
-  });
+  for (const s of parsed.module.body) for (const n of answerOf(valueNames, s)) if (names.has(n)) out.add(n);
   return out;
 }
+
+/** The names one top-level statement reads other than as a callee (a callee is visited after its call), per statement (statementAnswers.ts). */
+const valueNames = statementQuestion('namesUsedAsValues', (stmt: Stmt): readonly string[] => {
+  const out = new Set<string>();
+  const callees = new Set<Expr>();
+  walkAll([stmt], (e) => {
+    if (e.kind === 'call') {
+      if (e.callee.kind === 'name') callees.add(e.callee);
+    } else if (e.kind === 'name' && !callees.has(e)) out.add(e.name);
+  });
+  return [...out];
+});

@@ -32,6 +32,7 @@ import { walkAll } from './program';
 import { forEachChild, someExpr } from './scope';
 import { within } from './loops';
 import { flatten, steppedElementwise } from './steppedElementwise';
+import { statementQuestion, unionOver } from './statementAnswers';
 
 export interface SteppedThenPropagated {
   /** The step of the weight. */
@@ -786,12 +787,17 @@ function stringKeyed(index: Expr): boolean {
 
 /** The keys of what the file multiplies as a matrix (`W @ x`, `np.dot(W, x)`, `Matrix.multiply(this.w, x)`, `w.matmul(x)`) or transposes. */
 function productOperandKeys(body: Stmt[]): Set<string> {
+  return unionOver(productOperands, body);
+}
+
+/** One top-level statement's matrix-product and transpose operands' keys (statementAnswers.ts). */
+const productOperands = statementQuestion('productOperandKeys', (stmt: Stmt): readonly string[] => {
   const out = new Set<string>();
   const add = (x: Expr): void => {
     const k = exprKey(x);
     if (k !== undefined) out.add(k);
   };
-  walkAll(body, (x) => {
+  walkAll([stmt], (x) => {
     if (x.kind === 'binary' && x.op === '@') {
       add(x.left);
       add(x.right);
@@ -806,5 +812,5 @@ function productOperandKeys(body: Stmt[]): Set<string> {
     const t = transposeOperand(x);
     if (t) add(t);
   });
-  return out;
-}
+  return [...out];
+});
