@@ -70,7 +70,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     // Equations written in branches that may exclude each other are not checked.
     const step: OptimizerStep = { ...full, states: new Map([...full.states].filter(([, s]) => !s.eq.branched)), params: full.params.filter((p) => !p.eq.branched) };
     for (const h of halfPowerFindings(facts, step)) push({ code: h.code, span: h.span, message: h.message, ...(h.related ? { related: h.related } : {}), fix: h.fix });
-    biasCorrection(facts, step, push);
+    biasCorrection(facts, step, push, full);
     halfCorrection(facts, step, push);
     secondMoment(facts, step, push);
     averages(facts, step, push);
@@ -118,14 +118,16 @@ function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undef
 
 // ------------------------------------------------------------------ NB401
 
-function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void, full: OptimizerStep = step): void {
   // One finding per count that nothing advances (countNeverAdvanced.ts), at its first correction.
   const reportedNever = new Map<OptimizerStep, Set<string>>();
   invertedCorrection(facts, step, push);
   previousMoment(facts, step, push);
   selfMultipliedPower(facts, step, push);
   countPerEpoch(facts, step, push);
-  countPerParameter(facts, step, push);
+  // Where a count advances needs only where each parameter is written, not its composed value: a parameter
+  // written in branches that exclude each other (`if kind == "gd": w = … ` / `if kind == "adam": w = …`) counts.
+  countPerParameter(facts, full, push);
   correctedStateStored(facts, step, push);
   firstSampleStart(facts, step, push);
   powerRestartedPerCall(facts, step, push);
@@ -455,6 +457,29 @@ function stepCalls(facts: Facts): StepCalls {
           if (callee.kind !== 'attr' || callee.object.kind !== 'name' || !isSelfName(callee.object.name)) continue;
           const driver = baseIndex.enclosingFunction(site.scope);
           if (driver?.cls === base && driver !== fn) out.push({ call: site.call, fn: driver });
+        }
+      }
+      return out;
+    },
+    projectCallers: (fn) => {
+      if (!fn.cls || !fn.isMethod) return [];
+      const home = facts.program.parsedOf(fn.span);
+      if (!home) return [];
+      const bases = new Set(baseClasses(facts.program, fn.cls));
+      const out: { call: Expr & { kind: 'call' }; fn: FunctionDef }[] = [];
+      for (const parsed of facts.program.filesMentioning(home.file, new RegExp(`\\b${fn.name}\\b`))) {
+        if (parsed.file.id === home.file.id) continue;
+        // The caller's module reaches the method's (it imports it, or a package that does).
+        if (!facts.program.reachable(parsed, 50).some((p) => p.file.id === home.file.id)) continue;
+        const other = facts.program.facts(parsed);
+        const otherIndex = programIndex(other);
+        for (const site of otherIndex.callsNamed(fn.name)) {
+          const callee = site.call.callee;
+          if (callee.kind !== 'attr' || (callee.object.kind === 'name' && isSelfName(callee.object.name))) continue;
+          const target = resolveCall(facts.program, site.call, otherIndex.scopeAt(site.call.span.start), site.call.span.start)?.fn;
+          if (target && target !== fn && !(target.name === fn.name && target.cls && bases.has(target.cls))) continue;
+          const driver = otherIndex.enclosingFunction(site.scope);
+          if (driver) out.push({ call: site.call, fn: driver });
         }
       }
       return out;

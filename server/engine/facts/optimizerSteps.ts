@@ -444,6 +444,9 @@ class Evaluator {
     return programIndex(this.facts).scopeAt(at);
   }
 
+  /** Locals last given a value the evaluation does not see into (`params = layer.get_params()`). */
+  private readonly opaqueLocals = new Set<string>();
+
   fresh(): Poly {
     return atomPoly({ k: 'opaque', id: `${this.opaque++}` });
   }
@@ -1030,8 +1033,10 @@ class Evaluator {
       else if (value.length === 1 && value[0].c === 1 && value[0].fs.length === 1 && value[0].fs[0].atom.k === 'opaque') {
         env.values.delete(key);
         this.defSpans.set(key, span);
+        this.opaqueLocals.add(key);
         return;
       }
+      this.opaqueLocals.delete(key);
       env.values.set(key, value);
       this.defSpans.set(key, span);
       if (value.length > 1) this.noteLocal(value);
@@ -1564,7 +1569,10 @@ class Evaluator {
     if (target.kind === 'seq') {
       // `b1, b2 = group['betas']`: each name is that element; `a, b = x, y` item by item, every value
       // read before any is written (`self.m[i], self.v[i] = m, v` writes both places).
-      const base = this.keyOf(s.value);
+      // A local holding what an unknown call handed out (`params = layer.get_params()`, then `w, b = params`)
+      // is unpacked as that call would be: each name its own value.
+      const handedOut = s.value.kind === 'name' && !env.values.has(s.value.name) && this.opaqueLocals.has(s.value.name);
+      const base = handedOut ? undefined : this.keyOf(s.value);
       const items = s.value.kind === 'seq' && s.value.items.length === target.items.length ? s.value.items.map((x) => this.eval(x, env)) : undefined;
       target.items.forEach((t, i) => {
         if (t.kind !== 'name') {

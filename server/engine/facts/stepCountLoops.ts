@@ -49,6 +49,13 @@ export interface StepCalls {
    * overrides), each with the base's method.
    */
   baseCallers?(fn: FunctionDef): { call: Expr & { kind: 'call' }; fn: FunctionDef }[];
+  /**
+   * The calls `obj.m(...)` of a method `m` in the project's other files that import the method's file
+   * (directly or not), whose call resolves to the method, to a method of its name in a base of its
+   * class, or to nothing the program shows (`self.optimizer.update_params(layer)` on an optimizer
+   * handed to a model), each with the function it is written in.
+   */
+  projectCallers?(fn: FunctionDef): { call: Expr & { kind: 'call' }; fn: FunctionDef }[];
 }
 
 const isLoop = (s: Stmt): s is Loop => s.kind === 'for' || (s.kind === 'block' && s.label === 'while');
@@ -439,7 +446,23 @@ function walks(loop: Loop, target: Expr): loop is Loop & { kind: 'for' } {
   if (paths.some(holds)) return true;
   const roots = new Set(paths.flatMap((e) => pathNames(e).slice(0, 1)));
   // (A map built from one, `const wm = new Map([[key, w[r][c]]])`, holds it too.)
-  return ownStatements(loop.body).some((st) => st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name' && roots.has(st.targets[0].name) && entriesOf(st.value).some(holds));
+  // So does what a method of the loop's element hands out (`w, b = layer.get_params()`, or `params =
+  // layer.get_params()` then `w, b = params`): the element's own tensors, read through its getter (and
+  // written back through its setter).
+  const handedOut = (v: Expr): boolean => v.kind === 'call' && v.callee.kind === 'attr' && holds(v.callee.object);
+  const bound = (t: Expr): string[] => (t.kind === 'name' ? [t.name] : t.kind === 'seq' ? t.items.flatMap((x) => (x.kind === 'name' ? [x.name] : [])) : []);
+  const statements = ownStatements(loop.body);
+  const held = new Set<string>();
+  for (let changed = true, rounds = 0; changed && rounds < 5; rounds++) {
+    changed = false;
+    for (const st of statements) {
+      if (st.kind !== 'assign' || st.op || st.targets.length !== 1) continue;
+      if (!(handedOut(st.value) || (st.value.kind === 'name' && held.has(st.value.name)))) continue;
+      for (const n of bound(st.targets[0])) if (!held.has(n)) (held.add(n), (changed = true));
+    }
+  }
+  if ([...roots].some((r) => held.has(r))) return true;
+  return statements.some((st) => st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name' && roots.has(st.targets[0].name) && entriesOf(st.value).some(holds));
 }
 
 /** The names of a place's path, its root first: `layer`, `i` of `layer.W[i]`; none for a computed value. */
@@ -461,7 +484,16 @@ function pathNames(e: Expr): string[] {
 function perParameterCaller(step: OptimizerStep, calls: StepCalls, source: (s: Span) => string): { loop: Loop; driver: FunctionDef } | undefined {
   if (!step.fn.isMethod) return undefined;
   let found: { loop: Loop; driver: FunctionDef } | undefined;
-  for (const { call, fn: driver } of [...calls.callers(step.fn), ...(calls.baseCallers?.(step.fn) ?? [])]) {
+  // Callers in other modules only for a method handed the tensors it updates (`update_params(self, layer)`
+  // stepping `layer.weights`): a step over the object's own fields cannot be called once per parameter.
+  const own = new Set(['self', 'this']);
+  const params = new Set(step.fn.params.map((p) => p.name).filter((n) => !own.has(n)));
+  const handed = step.params.every((p) => {
+    const root = pathNames(p.eq.target)[0];
+    return root !== undefined && params.has(root);
+  });
+  const elsewhere = handed && calls.projectCallers ? calls.projectCallers(step.fn) : [];
+  for (const { call, fn: driver } of [...calls.callers(step.fn), ...(calls.baseCallers?.(step.fn) ?? []), ...elsewhere]) {
     if (driver === step.fn || call.callee.kind !== 'attr') return undefined;
     const own = loopsAround(driver.body, call.span);
     if (!own || own.length === 0) return undefined;
