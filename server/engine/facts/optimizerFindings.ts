@@ -12,7 +12,7 @@ import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
 import { formatNumber } from '../../math/print/format';
-import { add, div as divPoly, mul as mulPoly, numeric, pow } from '../../math/poly';
+import { add, div as divPoly, mul as mulPoly, numeric, pow, scale } from '../../math/poly';
 import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, withoutFactor, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
@@ -1563,6 +1563,7 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     if (s.self && !s.average && s.adds.length > 0 && overweighted(facts, step, s, push)) continue;
     if (s.average && learningRateAsDecay(facts, step, s, push)) continue;
     if (s.adds.length === 0 && velocityWithoutGradient(facts, step, s, push)) continue;
+    if (s.adds.length > 0 && flippedVelocity(facts, step, s, push)) continue;
     if (!s.self || !s.beta || s.average || s.adds.length === 0) continue;
     const beta = s.beta;
     const others = partners(step, s).filter((o) => o.average && o.beta && o.beta !== beta);
@@ -2101,6 +2102,45 @@ function velocityWithoutGradient(facts: Facts, step: OptimizerStep, s: StateUpda
     span: s.eq.spans[0],
     message: `${t} only decays: it keeps ${beta !== undefined ? show(facts, step, beta) : formatNumber(n!)} of its old value and adds nothing, and the step never reads ${unread.name}, the argument it is handed: the gradient never enters the velocity, so from its zero start ${t} stays zero and ${w} never moves. A momentum adds the gradient step: ${t} = ${beta !== undefined ? show(facts, step, beta) : formatNumber(n!)} * ${t} - lr * …`,
     related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: `${w} moves by ${t} alone here` }],
+  });
+  return true;
+}
+
+/**
+ * A velocity that keeps −β of its old value: T ← X − β·T (`v = lr * g - beta * v`), read by a
+ * parameter's step. The previous velocity is subtracted instead of carried, so successive steps
+ * alternate in sign and, with a constant X, T settles at X/(1 + β) (0.53·X for β = 0.9) instead of the
+ * X/(1 − β) (10·X) a momentum builds up. Read by data flow on the state's normal form, whatever the
+ * helper it is written in (a `delta(key, grad)` the layers subtract): β is a symbol, or a number,
+ * between 0 and 1 where the file gives it values; an old value kept with −1 (`v = g - v`) or a
+ * coefficient of several terms is not read.
+ */
+function flippedVelocity(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  if (!s.self || s.max || s.eq.branched) return false;
+  const n = numeric(s.self);
+  const negated = n === undefined ? scale(s.self, -1) : undefined;
+  const beta = negated && negated.length === 1 && near(negated[0].c, 1) && negated[0].fs.length === 1 && negated[0].fs[0].n === 1 && negated[0].fs[0].atom.k === 'sym' ? negated[0].fs[0].atom.key : undefined;
+  if (n !== undefined ? !(n < 0 && n > -1) : beta === undefined) return false;
+  if (beta !== undefined) {
+    const given = epsilonValues(step.fn, step.initial, beta);
+    if (given.length > 0 && !given.every((x) => x > 0 && x < 1)) return false;
+    // A step count or a state is no β.
+    if (step.states.has(beta) || step.counters.has(beta)) return false;
+  }
+  // What it adds is the gradient's step: no term of it reads the state itself again.
+  if (s.adds.some((a) => mentions(a.x, s.eq.key))) return false;
+  const p = step.params.find((q) => mentions(q.step, s.eq.key));
+  if (!p) return false;
+  const t = stateText(facts, s);
+  const b = beta !== undefined ? show(facts, step, beta) : formatNumber(-n!);
+  const value = beta !== undefined ? betaOrUsual(step, beta, false).value : -n!;
+  const settles = formatNumber(Number((1 / (1 + value)).toPrecision(2)));
+  const builds = formatNumber(Number((1 / (1 - value)).toPrecision(2)));
+  push({
+    code: 'NB403',
+    span: s.eq.spans[0],
+    message: `${t} keeps -${b} of its old value: the previous velocity is subtracted instead of carried, so successive steps alternate in sign, and with a steady gradient ${t} settles at ${settles} times the new term (for ${b} = ${formatNumber(value)}) instead of the ${builds} times a momentum builds up. A momentum keeps +${b}: ${assignText(facts, s, `${b} * ${t} + …`)}`,
+    related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: p.returned ? `${t} is returned here, the step its callers apply` : `the parameter moves by ${t} here` }],
   });
   return true;
 }

@@ -2262,6 +2262,18 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
   const r = ev.returned[0];
   const atoms = atomsOf(r.value);
   const read = [...new Set(atoms.flatMap((a) => (a.k === 'sym' && ev.equations.has(a.key) && !counterKeys.has(a.key) ? [a.key] : [])))];
+  // A helper that returns its velocity for the caller to apply (`delta(key, g)`: `v[key] = lr * g - beta * v[key]; return v[key]`),
+  // whose old value is kept with a negative weight: the velocity is the step (NB403 reads its sign).
+  if (read.length === 1 && polyEquals(r.value, sym(read[0]))) {
+    const s = stateUpdate(ev.equations.get(read[0])!);
+    const n = s.self && numeric(s.self);
+    const negative = s.self !== undefined && !s.max && s.adds.length > 0 && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1);
+    if (negative) {
+      asState(read[0]);
+      const name = `${ev.fn.name}()`;
+      return [{ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: r.value, self: constant(1), returned: true }];
+    }
+  }
   if (!read.some((k) => stateUpdate(ev.equations.get(k)!).average)) return [];
   if (!atoms.some((a) => correctionOf(a, ev.epsilon) !== undefined)) return [];
   for (const k of read) asState(k);
