@@ -2129,6 +2129,14 @@ function flippedVelocity(facts: Facts, step: OptimizerStep, s: StateUpdate, push
   }
   // What it adds is the gradient's step: no term of it reads the state itself again.
   if (s.adds.some((a) => mentions(a.x, s.eq.key))) return false;
+  // One write both subtracts the old value and adds the new term (`v = lr * g - beta * v`): not a
+  // direction scaled in place by a negative rate after it was built (`_foreach_mul_(dirs, -lr)`).
+  const flipsAndAdds = (w: Poly): boolean => {
+    const split = splitSelf(w, s.eq.key);
+    const k = split && numeric(split.self);
+    return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
+  };
+  if (!(s.eq.writes ?? [s.eq.value]).some(flipsAndAdds)) return false;
   const p = step.params.find((q) => mentions(q.step, s.eq.key));
   if (!p) return false;
   const t = stateText(facts, s);

@@ -2267,7 +2267,13 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
   if (read.length === 1 && polyEquals(r.value, sym(read[0]))) {
     const s = stateUpdate(ev.equations.get(read[0])!);
     const n = s.self && numeric(s.self);
-    const negative = s.self !== undefined && !s.max && s.adds.length > 0 && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1);
+    const flipsAndAdds = (w: Poly): boolean => {
+      const split = splitSelf(w, read[0]);
+      const k = split && numeric(split.self);
+      return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
+    };
+    const eq = ev.equations.get(read[0])!;
+    const negative = s.self !== undefined && !s.max && s.adds.length > 0 && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1) && (eq.writes ?? [eq.value]).some(flipsAndAdds);
     if (negative) {
       asState(read[0]);
       const name = `${ev.fn.name}()`;
