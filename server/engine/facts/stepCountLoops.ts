@@ -10,6 +10,7 @@
 // `optimizer.nextEpoch()` in an epoch driver that calls the step, `optimizer.step(w)`, per batch):
 // it happens where the call is.
 import type { Expr, Span, Stmt } from '../ir';
+import { TEST_OPERATORS } from '../ir';
 import type { FunctionDef } from './scope';
 import { mentions, sym, polyEquals } from '../../math/poly';
 import { subExprs, within } from './loops';
@@ -399,6 +400,9 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     const around = loopsAround(body, increment);
     if (!around) continue;
     if (around.length === 0) {
+      // Advanced only on the calls a parameter of the step selects (`if first: self.t += 1`, the caller
+      // passing `k == 0`): once per step, whatever the caller's loop.
+      if (selectedBy(body, increment, new Set(step.fn.params.map((q) => q.name)))) continue;
       // Advanced once per call of a method that a caller runs once per parameter.
       const caller = path?.[1] && calls ? perParameterCaller(step, calls, source) : undefined;
       if (caller) found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop: caller.loop, correction: readers[0].span, driver: caller.driver });
@@ -409,6 +413,8 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     const loop = around[around.length - 1];
     const perParameter = updates.every((u) => u.walking.length > 0 && u.walking[u.walking.length - 1] === loop);
     if (!perParameter) continue;
+    // Advanced only on the iterations the loop's variable selects (`if i == 0: self.t += 1`): once per step.
+    if (loop.kind === 'for' && selectedBy(loop.body, increment, new Set(names(loop.target)))) continue;
     if (entry && bindsInside(loop, entry[1])) continue;
     // Advanced in a method called through an object the loop builds anew (`rule = Moments(lr)`, `rule.apply(w, g)`,
     // inlined into this step): each parameter's own, fresh (NB208).
@@ -417,6 +423,29 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop, correction: correction.span, ...(entry ? { holder: entry[1] } : {}), ...(schedule ? { readBy: 'update' as const } : {}) });
   }
   return found;
+}
+
+/**
+ * Is the statement at `span` inside an `if` (within `body`) whose condition picks particular iterations
+ * or calls by one of `vars` itself: the name alone (`if first:`) or compared as a whole (`i == 0`,
+ * `layer is layers[0]`)? A condition on what the variable holds (`layer.grads is not None`) is not one.
+ */
+function selectedBy(body: Stmt[], span: Span, vars: Set<string>, depth = 0): boolean {
+  if (depth > 60) return false;
+  const picks = (e: Expr): boolean => {
+    if (e.kind === 'name') return vars.has(e.name);
+    if (e.kind === 'unary' && e.op === 'not') return picks(e.arg);
+    if (e.kind !== 'other' || !e.ops) return false;
+    if (e.ops.every((o) => o === 'and' || o === 'or')) return e.children.some(picks);
+    return e.ops.some((o) => TEST_OPERATORS.has(o)) && e.children.some((c) => c.kind === 'name' && vars.has(c.name));
+  };
+  for (const s of body) {
+    if (!within(span, s.span) || (s.span.start === span.start && s.span.end === span.end)) continue;
+    if (s.kind === 'function' || s.kind === 'class') return false;
+    if (s.kind === 'block' && s.label === 'if' && s.heads.some(picks)) return true;
+    if (s.kind === 'block' || s.kind === 'for') return selectedBy(s.body, span, vars, depth + 1);
+  }
+  return false;
 }
 
 /** Whether the loop binds `name` anywhere: its own target, a nested loop's, an assignment, a `with … as`. */
