@@ -6,7 +6,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { ownStatements, programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
-import { assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { writtenAsArithmetic, assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { CONSTRUCTOR_METHODS, entryReadByGet, isDictConstructor, isNoneLiteral, isShapedLikeCall, parameterGradientKeys, zeroValue } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
@@ -2124,8 +2124,19 @@ function flippedVelocity(facts: Facts, step: OptimizerStep, s: StateUpdate, push
   if (beta !== undefined) {
     const given = epsilonValues(step.fn, step.initial, beta);
     if (given.length > 0 && !given.every((x) => x > 0 && x < 1)) return false;
-    // A step count or a state is no β.
+    // A step count or a state is no β, nor a loop's variable (`for regex, replacement in table: text = re.sub(…)`).
     if (step.states.has(beta) || step.counters.has(beta)) return false;
+    const root = /^[^.[]*/.exec(beta)![0];
+    let looped = false;
+    const visit = (body: Stmt[], depth: number): void => {
+      for (const st of body) {
+        if (depth > 40 || looped) return;
+        if (st.kind === 'for' && namesIn(st.target).includes(root)) looped = true;
+        if (st.kind === 'for' || st.kind === 'block') visit(st.body, depth + 1);
+      }
+    };
+    visit(step.fn.body, 0);
+    if (looped) return false;
   }
   // What it adds is the gradient's step: no term of it reads the state itself again.
   if (s.adds.some((a) => mentions(a.x, s.eq.key))) return false;
@@ -2136,7 +2147,7 @@ function flippedVelocity(facts: Facts, step: OptimizerStep, s: StateUpdate, push
     const k = split && numeric(split.self);
     return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
   };
-  if (!(s.eq.writes ?? [s.eq.value]).some(flipsAndAdds)) return false;
+  if (!(s.eq.writes ?? [s.eq.value]).some(flipsAndAdds) || !writtenAsArithmetic(facts, s.eq)) return false;
   const p = step.params.find((q) => mentions(q.step, s.eq.key));
   if (!p) return false;
   const t = stateText(facts, s);

@@ -14,7 +14,7 @@ import type { Facts } from './index';
 import { explicitParams, ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
 import { callArguments, derivesFrom, lambdaFunction, resolveCall, resolveExpr } from './resolve';
-import { programIndex, walkAll, definedInFile } from './program';
+import { programIndex, walkAll, definedInFile, spanKey } from './program';
 import { foundNothing, foundNothingBefore } from '../functionReuse';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
@@ -2264,7 +2264,8 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
   const read = [...new Set(atoms.flatMap((a) => (a.k === 'sym' && ev.equations.has(a.key) && !counterKeys.has(a.key) ? [a.key] : [])))];
   // A helper that returns its velocity for the caller to apply (`delta(key, g)`: `v[key] = lr * g - beta * v[key]; return v[key]`),
   // whose old value is kept with a negative weight: the velocity is the step (NB403 reads its sign).
-  if (read.length === 1 && polyEquals(r.value, sym(read[0]))) {
+  // Only the object's own state (`self.buf[name]`, `this.vel[key]`), which outlives the call: not a parameter the function rewrites.
+  if (read.length === 1 && /^(?:self|this)[.[]/.test(read[0]) && polyEquals(r.value, sym(read[0]))) {
     const s = stateUpdate(ev.equations.get(read[0])!);
     const n = s.self && numeric(s.self);
     const flipsAndAdds = (w: Poly): boolean => {
@@ -2273,7 +2274,7 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
       return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
     };
     const eq = ev.equations.get(read[0])!;
-    const negative = s.self !== undefined && !s.max && s.adds.length > 0 && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1) && (eq.writes ?? [eq.value]).some(flipsAndAdds);
+    const negative = writtenAsArithmetic(ev.facts, eq) && s.self !== undefined && !s.max && s.adds.length > 0 && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1) && (eq.writes ?? [eq.value]).some(flipsAndAdds);
     if (negative) {
       asState(read[0]);
       const name = `${ev.fn.name}()`;
@@ -2285,6 +2286,18 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
   for (const k of read) asState(k);
   const name = `${ev.fn.name}()`;
   return [{ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: r.value, self: constant(1), returned: true }];
+}
+
+/**
+ * Every write of the equation is an assignment whose value is written with arithmetic operators at its top
+ * (`v = lr * g - beta * v`), not a call the evaluation read as arithmetic (`text = re.sub(regex, repl, text)`).
+ */
+export function writtenAsArithmetic(facts: Facts, eq: Equation): boolean {
+  const index = programIndex(facts);
+  return eq.spans.every((span) => {
+    const st = index.stmtBySpan.get(spanKey(span));
+    return st !== undefined && st.kind === 'assign' && (st.value.kind === 'binary' || st.value.kind === 'unary');
+  });
 }
 
 /** T's value at the step's start, as a local computed before T's first write holds it (`keepComputedLocals`). */
