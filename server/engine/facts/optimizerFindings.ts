@@ -2138,8 +2138,9 @@ function flippedVelocity(facts: Facts, step: OptimizerStep, s: StateUpdate, push
     visit(step.fn.body, 0);
     if (looped) return false;
   }
-  // What it adds is the gradient's step: no term of it reads the state itself again.
-  if (s.adds.some((a) => mentions(a.x, s.eq.key))) return false;
+  // What it adds is the gradient's step: no term of it reads the state itself again, nor another state of the
+  // step (`object.weights_grad = -lr * object.weights_grad + self.v[i]`: a gradient turned into the step, not a velocity).
+  if (s.adds.some((a) => mentions(a.x, s.eq.key) || atomsOf(a.x).some((x) => x.k === 'sym' && step.states.has(x.key)))) return false;
   // One write both subtracts the old value and adds the new term (`v = lr * g - beta * v`): not a
   // direction scaled in place by a negative rate after it was built (`_foreach_mul_(dirs, -lr)`).
   const flipsAndAdds = (w: Poly): boolean => {

@@ -2274,7 +2274,7 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
       return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
     };
     const eq = ev.equations.get(read[0])!;
-    const negative = writtenAsArithmetic(ev.facts, eq) && s.self !== undefined && !s.max && s.adds.length > 0 && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1) && (eq.writes ?? [eq.value]).some(flipsAndAdds);
+    const negative = writtenAsArithmetic(ev.facts, eq) && s.self !== undefined && !s.max && s.adds.length > 0 && s.adds.every((a) => !atomsOf(a.x).some((x) => x.k === 'sym' && ev.equations.has(x.key))) && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1) && (eq.writes ?? [eq.value]).some(flipsAndAdds);
     if (negative) {
       asState(read[0]);
       const name = `${ev.fn.name}()`;
