@@ -15,7 +15,7 @@ export const nb403AverageNotAveraging = defineRule({
     code: 'NB403',
     name: 'average-not-averaging',
     severity: 'warning',
-    summary: "A moving average whose weights do not sum to one: β where 1 − β belongs, another moment's β (also one β argument stored in two moments' fields while another is never read), += around an average, 1/β, one tensor added twice under two names, one average kept for several weights (in the step or a helper it calls per weight), a blend of one value with itself, a momentum whose state stores the raw step, an average whose decay is the step's learning rate, a velocity the gradient never enters, AdaDelta's accumulator of squared updates averaging the weights' square, Adam's βs swapped between its moments (the gradient's average the slower one), or a β set to a value of its own (a dynamic β₂) and set back to its first value before the average reads it",
+    summary: "A moving average whose weights do not sum to one: β where 1 − β belongs, another moment's β (also one β argument stored in two moments' fields while another is never read), += around an average, 1/β, one tensor added twice under two names, one average kept for several weights (in the step or a helper it calls per weight), a blend of one value with itself, a momentum whose state stores the raw step, an average whose decay is the step's learning rate, a velocity the gradient never enters, a velocity that keeps −β of its old value (its sign flipped), AdaDelta's accumulator of squared updates averaging the weights' square, Adam's βs swapped between its moments (the gradient's average the slower one), or a β set to a value of its own (a dynamic β₂) and set back to its first value before the average reads it",
     fix: 'none',
   },
   check(context) {

@@ -18,13 +18,14 @@ import { updatedTrustRatios } from '../engine/facts/updatedTrustRatio';
 import { doubledLookaheads } from '../engine/facts/nesterovLookahead';
 import { spanKey } from '../engine/facts/program';
 import { trimSpan } from '../engine/facts/steps';
+import { ratesInBackpropErrors } from '../engine/facts/rateInBackpropError';
 
 export const nb404LearningRateTwice = defineRule({
   meta: {
     code: 'NB404',
     name: 'learning-rate-twice',
     severity: 'warning',
-    summary: "A hand-written optimizer step applies the learning rate twice (also by adding one direction to the weights twice), or not at all, or sets the weight to the scaled step instead of moving it by it, or takes a LAMB/LARS trust ratio over the updated weights (≈ 1)",
+    summary: "A hand-written optimizer step applies the learning rate twice (also by adding one direction to the weights twice, or by multiplying it into the error a backward pass hands to the layer before), or not at all, or sets the weight to the scaled step instead of moving it by it, or takes a LAMB/LARS trust ratio over the updated weights (≈ 1)",
     fix: 'none',
   },
   check(context) {
@@ -45,6 +46,19 @@ export const nb404LearningRateTwice = defineRule({
         span: trimSpan(facts, first.span),
         message: `${taken}, but nothing in ${u.fn.name}() reads it: ${written} adds the gradient as it is, so every step has the size of the raw gradient (a learning rate of 1), whatever rate is passed. Multiply the step by ${u.name}`,
         related: [{ span: u.taken, message: `the learning rate ${u.name} is taken here and never read` }, ...u.sites.slice(1, 3).map((s) => ({ span: trimSpan(facts, s.span), message: 'this update adds the raw gradient too' }))],
+      });
+    }
+    // The rate multiplied into the error a backward pass hands back (facts/rateInBackpropError.ts).
+    for (const r of ratesInBackpropErrors(facts)) {
+      if (reported.has(spanKey(r.scaled))) continue;
+      reported.add(spanKey(r.scaled));
+      context.report({
+        span: trimSpan(facts, r.scaled),
+        message: `${r.error} is scaled by the learning rate ${r.rate}, and ${r.fn.name}() both steps ${r.weight} by it and returns it through ${r.weight} as the error for the layer before: that error already carries ${r.rate}, and the layer before scales its own ${r.error} by ${r.rate} again, so the layer k places back is stepped with ${r.rate}^(k+1) times its gradient (the early layers barely move for ${r.rate} < 1). Keep ${r.rate} out of the error: scale only the step (${r.weight} by ${r.rate} * …), and return the unscaled error`,
+        related: [
+          { span: trimSpan(facts, r.update), message: `${r.weight} is stepped by ${r.error} here` },
+          { span: trimSpan(facts, r.passed), message: `the error passed back reads ${r.error}, rate included` },
+        ],
       });
     }
     // A trust ratio over the updated weights: ≈ 1, the layer-wise rate never applied (facts/updatedTrustRatio.ts).

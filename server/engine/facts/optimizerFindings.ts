@@ -6,13 +6,13 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { ownStatements, programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
-import { assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { writtenAsArithmetic, assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { CONSTRUCTOR_METHODS, entryReadByGet, isDictConstructor, isNoneLiteral, isShapedLikeCall, parameterGradientKeys, zeroValue } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
 import { explicitParams, namesIn, someExpr, type FunctionDef } from './scope';
 import { formatNumber } from '../../math/print/format';
-import { add, div as divPoly, mul as mulPoly, numeric, pow } from '../../math/poly';
+import { add, div as divPoly, mul as mulPoly, numeric, pow, scale } from '../../math/poly';
 import { biasCorrected, decayMoved, descending, learningRateApplied, learningRateOnce, poweredBy, rootDivided, withoutFactor, rooted, squared, stepCount, unweighted, type CorrectedLine } from './optimizerCorrected';
 import { localNameIn, stepLocals } from './optimizerLocals';
 import { docstring } from './decayIntent';
@@ -70,7 +70,7 @@ export function optimizerFindings(facts: Facts): OptimizerFinding[] {
     // Equations written in branches that may exclude each other are not checked.
     const step: OptimizerStep = { ...full, states: new Map([...full.states].filter(([, s]) => !s.eq.branched)), params: full.params.filter((p) => !p.eq.branched) };
     for (const h of halfPowerFindings(facts, step)) push({ code: h.code, span: h.span, message: h.message, ...(h.related ? { related: h.related } : {}), fix: h.fix });
-    biasCorrection(facts, step, push);
+    biasCorrection(facts, step, push, full);
     halfCorrection(facts, step, push);
     secondMoment(facts, step, push);
     averages(facts, step, push);
@@ -118,14 +118,16 @@ function averageWithBeta(step: OptimizerStep, beta: string): StateUpdate | undef
 
 // ------------------------------------------------------------------ NB401
 
-function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void): void {
+function biasCorrection(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding) => void, full: OptimizerStep = step): void {
   // One finding per count that nothing advances (countNeverAdvanced.ts), at its first correction.
   const reportedNever = new Map<OptimizerStep, Set<string>>();
   invertedCorrection(facts, step, push);
   previousMoment(facts, step, push);
   selfMultipliedPower(facts, step, push);
   countPerEpoch(facts, step, push);
-  countPerParameter(facts, step, push);
+  // Where a count advances needs only where each parameter is written, not its composed value: a parameter
+  // written in branches that exclude each other (`if kind == "gd": w = … ` / `if kind == "adam": w = …`) counts.
+  countPerParameter(facts, full, push);
   correctedStateStored(facts, step, push);
   firstSampleStart(facts, step, push);
   powerRestartedPerCall(facts, step, push);
@@ -455,6 +457,29 @@ function stepCalls(facts: Facts): StepCalls {
           if (callee.kind !== 'attr' || callee.object.kind !== 'name' || !isSelfName(callee.object.name)) continue;
           const driver = baseIndex.enclosingFunction(site.scope);
           if (driver?.cls === base && driver !== fn) out.push({ call: site.call, fn: driver });
+        }
+      }
+      return out;
+    },
+    projectCallers: (fn) => {
+      if (!fn.cls || !fn.isMethod) return [];
+      const home = facts.program.parsedOf(fn.span);
+      if (!home) return [];
+      const bases = new Set(baseClasses(facts.program, fn.cls));
+      const out: { call: Expr & { kind: 'call' }; fn: FunctionDef }[] = [];
+      for (const parsed of facts.program.filesMentioning(home.file, new RegExp(`\\b${fn.name}\\b`))) {
+        if (parsed.file.id === home.file.id) continue;
+        // The caller's module reaches the method's (it imports it, or a package that does).
+        if (!facts.program.reachable(parsed, 50).some((p) => p.file.id === home.file.id)) continue;
+        const other = facts.program.facts(parsed);
+        const otherIndex = programIndex(other);
+        for (const site of otherIndex.callsNamed(fn.name)) {
+          const callee = site.call.callee;
+          if (callee.kind !== 'attr' || (callee.object.kind === 'name' && isSelfName(callee.object.name))) continue;
+          const target = resolveCall(facts.program, site.call, otherIndex.scopeAt(site.call.span.start), site.call.span.start)?.fn;
+          if (target && target !== fn && !(target.name === fn.name && target.cls && bases.has(target.cls))) continue;
+          const driver = otherIndex.enclosingFunction(site.scope);
+          if (driver) out.push({ call: site.call, fn: driver });
         }
       }
       return out;
@@ -1538,6 +1563,7 @@ function averages(facts: Facts, step: OptimizerStep, push: (f: OptimizerFinding)
     if (s.self && !s.average && s.adds.length > 0 && overweighted(facts, step, s, push)) continue;
     if (s.average && learningRateAsDecay(facts, step, s, push)) continue;
     if (s.adds.length === 0 && velocityWithoutGradient(facts, step, s, push)) continue;
+    if (s.adds.length > 0 && flippedVelocity(facts, step, s, push)) continue;
     if (!s.self || !s.beta || s.average || s.adds.length === 0) continue;
     const beta = s.beta;
     const others = partners(step, s).filter((o) => o.average && o.beta && o.beta !== beta);
@@ -2076,6 +2102,65 @@ function velocityWithoutGradient(facts: Facts, step: OptimizerStep, s: StateUpda
     span: s.eq.spans[0],
     message: `${t} only decays: it keeps ${beta !== undefined ? show(facts, step, beta) : formatNumber(n!)} of its old value and adds nothing, and the step never reads ${unread.name}, the argument it is handed: the gradient never enters the velocity, so from its zero start ${t} stays zero and ${w} never moves. A momentum adds the gradient step: ${t} = ${beta !== undefined ? show(facts, step, beta) : formatNumber(n!)} * ${t} - lr * …`,
     related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: `${w} moves by ${t} alone here` }],
+  });
+  return true;
+}
+
+/**
+ * A velocity that keeps −β of its old value: T ← X − β·T (`v = lr * g - beta * v`), read by a
+ * parameter's step. The previous velocity is subtracted instead of carried, so successive steps
+ * alternate in sign and, with a constant X, T settles at X/(1 + β) (0.53·X for β = 0.9) instead of the
+ * X/(1 − β) (10·X) a momentum builds up. Read by data flow on the state's normal form, whatever the
+ * helper it is written in (a `delta(key, grad)` the layers subtract): β is a symbol, or a number,
+ * between 0 and 1 where the file gives it values; an old value kept with −1 (`v = g - v`) or a
+ * coefficient of several terms is not read.
+ */
+function flippedVelocity(facts: Facts, step: OptimizerStep, s: StateUpdate, push: (f: OptimizerFinding) => void): boolean {
+  if (!s.self || s.max || s.eq.branched) return false;
+  const n = numeric(s.self);
+  const negated = n === undefined ? scale(s.self, -1) : undefined;
+  const beta = negated && negated.length === 1 && near(negated[0].c, 1) && negated[0].fs.length === 1 && negated[0].fs[0].n === 1 && negated[0].fs[0].atom.k === 'sym' ? negated[0].fs[0].atom.key : undefined;
+  if (n !== undefined ? !(n < 0 && n > -1) : beta === undefined) return false;
+  if (beta !== undefined) {
+    const given = epsilonValues(step.fn, step.initial, beta);
+    if (given.length > 0 && !given.every((x) => x > 0 && x < 1)) return false;
+    // A step count or a state is no β, nor a loop's variable (`for regex, replacement in table: text = re.sub(…)`).
+    if (step.states.has(beta) || step.counters.has(beta)) return false;
+    const root = /^[^.[]*/.exec(beta)![0];
+    let looped = false;
+    const visit = (body: Stmt[], depth: number): void => {
+      for (const st of body) {
+        if (depth > 40 || looped) return;
+        if (st.kind === 'for' && namesIn(st.target).includes(root)) looped = true;
+        if (st.kind === 'for' || st.kind === 'block') visit(st.body, depth + 1);
+      }
+    };
+    visit(step.fn.body, 0);
+    if (looped) return false;
+  }
+  // What it adds is the gradient's step: no term of it reads the state itself again, nor another state of the
+  // step (`object.weights_grad = -lr * object.weights_grad + self.v[i]`: a gradient turned into the step, not a velocity).
+  if (s.adds.some((a) => mentions(a.x, s.eq.key) || atomsOf(a.x).some((x) => x.k === 'sym' && step.states.has(x.key)))) return false;
+  // One write both subtracts the old value and adds the new term (`v = lr * g - beta * v`): not a
+  // direction scaled in place by a negative rate after it was built (`_foreach_mul_(dirs, -lr)`).
+  const flipsAndAdds = (w: Poly): boolean => {
+    const split = splitSelf(w, s.eq.key);
+    const k = split && numeric(split.self);
+    return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
+  };
+  if (!(s.eq.writes ?? [s.eq.value]).some(flipsAndAdds) || !writtenAsArithmetic(facts, s.eq)) return false;
+  const p = step.params.find((q) => mentions(q.step, s.eq.key));
+  if (!p) return false;
+  const t = stateText(facts, s);
+  const b = beta !== undefined ? show(facts, step, beta) : formatNumber(-n!);
+  const value = beta !== undefined ? betaOrUsual(step, beta, false).value : -n!;
+  const settles = formatNumber(Number((1 / (1 + value)).toPrecision(2)));
+  const builds = formatNumber(Number((1 / (1 - value)).toPrecision(2)));
+  push({
+    code: 'NB403',
+    span: s.eq.spans[0],
+    message: `${t} keeps -${b} of its old value: the previous velocity is subtracted instead of carried, so successive steps alternate in sign, and with a steady gradient ${t} settles at ${settles} times the new term (for ${b} = ${formatNumber(value)}) instead of the ${builds} times a momentum builds up. A momentum keeps +${b}: ${assignText(facts, s, `${b} * ${t} + …`)}`,
+    related: [{ span: p.eq.spans[p.eq.spans.length - 1], message: p.returned ? `${t} is returned here, the step its callers apply` : `the parameter moves by ${t} here` }],
   });
   return true;
 }

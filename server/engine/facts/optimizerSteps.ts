@@ -14,7 +14,7 @@ import type { Facts } from './index';
 import { explicitParams, ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
 import { callArguments, derivesFrom, lambdaFunction, resolveCall, resolveExpr } from './resolve';
-import { programIndex, walkAll, definedInFile } from './program';
+import { programIndex, walkAll, definedInFile, spanKey } from './program';
 import { foundNothing, foundNothingBefore } from '../functionReuse';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
@@ -434,6 +434,9 @@ class Evaluator {
   private scopeAt(at: number): Scope {
     return programIndex(this.facts).scopeAt(at);
   }
+
+  /** Locals last given a value the evaluation does not see into (`params = layer.get_params()`). */
+  private readonly opaqueLocals = new Set<string>();
 
   fresh(): Poly {
     return atomPoly({ k: 'opaque', id: `${this.opaque++}` });
@@ -1021,8 +1024,10 @@ class Evaluator {
       else if (value.length === 1 && value[0].c === 1 && value[0].fs.length === 1 && value[0].fs[0].atom.k === 'opaque') {
         env.values.delete(key);
         this.defSpans.set(key, span);
+        this.opaqueLocals.add(key);
         return;
       }
+      this.opaqueLocals.delete(key);
       env.values.set(key, value);
       this.defSpans.set(key, span);
       if (value.length > 1) this.noteLocal(value);
@@ -1555,7 +1560,10 @@ class Evaluator {
     if (target.kind === 'seq') {
       // `b1, b2 = group['betas']`: each name is that element; `a, b = x, y` item by item, every value
       // read before any is written (`self.m[i], self.v[i] = m, v` writes both places).
-      const base = this.keyOf(s.value);
+      // A local holding what an unknown call handed out (`params = layer.get_params()`, then `w, b = params`)
+      // is unpacked as that call would be: each name its own value.
+      const handedOut = s.value.kind === 'name' && !env.values.has(s.value.name) && this.opaqueLocals.has(s.value.name);
+      const base = handedOut ? undefined : this.keyOf(s.value);
       const items = s.value.kind === 'seq' && s.value.items.length === target.items.length ? s.value.items.map((x) => this.eval(x, env)) : undefined;
       target.items.forEach((t, i) => {
         if (t.kind !== 'name') {
@@ -2266,11 +2274,42 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
   const r = ev.returned[0];
   const atoms = atomsOf(r.value);
   const read = [...new Set(atoms.flatMap((a) => (a.k === 'sym' && ev.equations.has(a.key) && !counterKeys.has(a.key) ? [a.key] : [])))];
+  // A helper that returns its velocity for the caller to apply (`delta(key, g)`: `v[key] = lr * g - beta * v[key]; return v[key]`),
+  // whose old value is kept with a negative weight: the velocity is the step (NB403 reads its sign).
+  // Only the object's own state (`self.buf[name]`, `this.vel[key]`), which outlives the call: not a parameter the function rewrites.
+  if (read.length === 1 && /^(?:self|this)[.[]/.test(read[0]) && polyEquals(r.value, sym(read[0]))) {
+    const s = stateUpdate(ev.equations.get(read[0])!);
+    const n = s.self && numeric(s.self);
+    const flipsAndAdds = (w: Poly): boolean => {
+      const split = splitSelf(w, read[0]);
+      const k = split && numeric(split.self);
+      return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
+    };
+    const eq = ev.equations.get(read[0])!;
+    const negative = writtenAsArithmetic(ev.facts, eq) && s.self !== undefined && !s.max && s.adds.length > 0 && s.adds.every((a) => !atomsOf(a.x).some((x) => x.k === 'sym' && ev.equations.has(x.key))) && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1) && (eq.writes ?? [eq.value]).some(flipsAndAdds);
+    if (negative) {
+      asState(read[0]);
+      const name = `${ev.fn.name}()`;
+      return [{ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: r.value, self: constant(1), returned: true }];
+    }
+  }
   if (!read.some((k) => stateUpdate(ev.equations.get(k)!).average)) return [];
   if (!atoms.some((a) => correctionOf(a, ev.epsilon) !== undefined)) return [];
   for (const k of read) asState(k);
   const name = `${ev.fn.name}()`;
   return [{ eq: { key: name, value: r.value, spans: [r.span], order: ev.order, last: ev.order, target: { kind: 'name', name, span: r.span } }, step: r.value, self: constant(1), returned: true }];
+}
+
+/**
+ * Every write of the equation is an assignment whose value is written with arithmetic operators at its top
+ * (`v = lr * g - beta * v`), not a call the evaluation read as arithmetic (`text = re.sub(regex, repl, text)`).
+ */
+export function writtenAsArithmetic(facts: Facts, eq: Equation): boolean {
+  const index = programIndex(facts);
+  return eq.spans.every((span) => {
+    const st = index.stmtBySpan.get(spanKey(span));
+    return st !== undefined && st.kind === 'assign' && (st.value.kind === 'binary' || st.value.kind === 'unary');
+  });
 }
 
 /** T's value at the step's start, as a local computed before T's first write holds it (`keepComputedLocals`). */

@@ -10,6 +10,7 @@
 // `optimizer.nextEpoch()` in an epoch driver that calls the step, `optimizer.step(w)`, per batch):
 // it happens where the call is.
 import type { Expr, Span, Stmt } from '../ir';
+import { TEST_OPERATORS } from '../ir';
 import type { FunctionDef } from './scope';
 import { mentions, sym, polyEquals } from '../../math/poly';
 import { subExprs, within } from './loops';
@@ -49,6 +50,13 @@ export interface StepCalls {
    * overrides), each with the base's method.
    */
   baseCallers?(fn: FunctionDef): { call: Expr & { kind: 'call' }; fn: FunctionDef }[];
+  /**
+   * The calls `obj.m(...)` of a method `m` in the project's other files that import the method's file
+   * (directly or not), whose call resolves to the method, to a method of its name in a base of its
+   * class, or to nothing the program shows (`self.optimizer.update_params(layer)` on an optimizer
+   * handed to a model), each with the function it is written in.
+   */
+  projectCallers?(fn: FunctionDef): { call: Expr & { kind: 'call' }; fn: FunctionDef }[];
 }
 
 const isLoop = (s: Stmt): s is Loop => s.kind === 'for' || (s.kind === 'block' && s.label === 'while');
@@ -392,6 +400,9 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     const around = loopsAround(body, increment);
     if (!around) continue;
     if (around.length === 0) {
+      // Advanced only on the calls a parameter of the step selects (`if first: self.t += 1`, the caller
+      // passing `k == 0`): once per step, whatever the caller's loop.
+      if (selectedBy(body, increment, new Set(step.fn.params.map((q) => q.name)))) continue;
       // Advanced once per call of a method that a caller runs once per parameter.
       const caller = path?.[1] && calls ? perParameterCaller(step, calls, source) : undefined;
       if (caller) found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop: caller.loop, correction: readers[0].span, driver: caller.driver });
@@ -402,6 +413,8 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     const loop = around[around.length - 1];
     const perParameter = updates.every((u) => u.walking.length > 0 && u.walking[u.walking.length - 1] === loop);
     if (!perParameter) continue;
+    // Advanced only on the iterations the loop's variable selects (`if i == 0: self.t += 1`): once per step.
+    if (loop.kind === 'for' && selectedBy(loop.body, increment, new Set(names(loop.target)))) continue;
     if (entry && bindsInside(loop, entry[1])) continue;
     // Advanced in a method called through an object the loop builds anew (`rule = Moments(lr)`, `rule.apply(w, g)`,
     // inlined into this step): each parameter's own, fresh (NB208).
@@ -410,6 +423,29 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop, correction: correction.span, ...(entry ? { holder: entry[1] } : {}), ...(schedule ? { readBy: 'update' as const } : {}) });
   }
   return found;
+}
+
+/**
+ * Is the statement at `span` inside an `if` (within `body`) whose condition picks particular iterations
+ * or calls by one of `vars` itself: the name alone (`if first:`) or compared as a whole (`i == 0`,
+ * `layer is layers[0]`)? A condition on what the variable holds (`layer.grads is not None`) is not one.
+ */
+function selectedBy(body: Stmt[], span: Span, vars: Set<string>, depth = 0): boolean {
+  if (depth > 60) return false;
+  const picks = (e: Expr): boolean => {
+    if (e.kind === 'name') return vars.has(e.name);
+    if (e.kind === 'unary' && e.op === 'not') return picks(e.arg);
+    if (e.kind !== 'other' || !e.ops) return false;
+    if (e.ops.every((o) => o === 'and' || o === 'or')) return e.children.some(picks);
+    return e.ops.some((o) => TEST_OPERATORS.has(o)) && e.children.some((c) => c.kind === 'name' && vars.has(c.name));
+  };
+  for (const s of body) {
+    if (!within(span, s.span) || (s.span.start === span.start && s.span.end === span.end)) continue;
+    if (s.kind === 'function' || s.kind === 'class') return false;
+    if (s.kind === 'block' && s.label === 'if' && s.heads.some(picks)) return true;
+    if (s.kind === 'block' || s.kind === 'for') return selectedBy(s.body, span, vars, depth + 1);
+  }
+  return false;
 }
 
 /** Whether the loop binds `name` anywhere: its own target, a nested loop's, an assignment, a `with … as`. */
@@ -439,7 +475,23 @@ function walks(loop: Loop, target: Expr): loop is Loop & { kind: 'for' } {
   if (paths.some(holds)) return true;
   const roots = new Set(paths.flatMap((e) => pathNames(e).slice(0, 1)));
   // (A map built from one, `const wm = new Map([[key, w[r][c]]])`, holds it too.)
-  return ownStatements(loop.body).some((st) => st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name' && roots.has(st.targets[0].name) && entriesOf(st.value).some(holds));
+  // So does what a method of the loop's element hands out (`w, b = layer.get_params()`, or `params =
+  // layer.get_params()` then `w, b = params`): the element's own tensors, read through its getter (and
+  // written back through its setter).
+  const handedOut = (v: Expr): boolean => v.kind === 'call' && v.callee.kind === 'attr' && holds(v.callee.object);
+  const bound = (t: Expr): string[] => (t.kind === 'name' ? [t.name] : t.kind === 'seq' ? t.items.flatMap((x) => (x.kind === 'name' ? [x.name] : [])) : []);
+  const statements = ownStatements(loop.body);
+  const held = new Set<string>();
+  for (let changed = true, rounds = 0; changed && rounds < 5; rounds++) {
+    changed = false;
+    for (const st of statements) {
+      if (st.kind !== 'assign' || st.op || st.targets.length !== 1) continue;
+      if (!(handedOut(st.value) || (st.value.kind === 'name' && held.has(st.value.name)))) continue;
+      for (const n of bound(st.targets[0])) if (!held.has(n)) (held.add(n), (changed = true));
+    }
+  }
+  if ([...roots].some((r) => held.has(r))) return true;
+  return statements.some((st) => st.kind === 'assign' && !st.op && st.targets.length === 1 && st.targets[0].kind === 'name' && roots.has(st.targets[0].name) && entriesOf(st.value).some(holds));
 }
 
 /** The names of a place's path, its root first: `layer`, `i` of `layer.W[i]`; none for a computed value. */
@@ -461,7 +513,16 @@ function pathNames(e: Expr): string[] {
 function perParameterCaller(step: OptimizerStep, calls: StepCalls, source: (s: Span) => string): { loop: Loop; driver: FunctionDef } | undefined {
   if (!step.fn.isMethod) return undefined;
   let found: { loop: Loop; driver: FunctionDef } | undefined;
-  for (const { call, fn: driver } of [...calls.callers(step.fn), ...(calls.baseCallers?.(step.fn) ?? [])]) {
+  // Callers in other modules only for a method handed the tensors it updates (`update_params(self, layer)`
+  // stepping `layer.weights`): a step over the object's own fields cannot be called once per parameter.
+  const own = new Set(['self', 'this']);
+  const params = new Set(step.fn.params.map((p) => p.name).filter((n) => !own.has(n)));
+  const handed = step.params.every((p) => {
+    const root = pathNames(p.eq.target)[0];
+    return root !== undefined && params.has(root);
+  });
+  const elsewhere = handed && calls.projectCallers ? calls.projectCallers(step.fn) : [];
+  for (const { call, fn: driver } of [...calls.callers(step.fn), ...(calls.baseCallers?.(step.fn) ?? []), ...elsewhere]) {
     if (driver === step.fn || call.callee.kind !== 'attr') return undefined;
     const own = loopsAround(driver.body, call.span);
     if (!own || own.length === 0) return undefined;

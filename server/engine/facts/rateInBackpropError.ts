@@ -1,0 +1,113 @@
+// A learning rate multiplied into the error a hand-written backward pass carries back (NB404): a
+// layer's backward computes its local error `delta = err * f'(out) * lr`, steps its own weights by it
+// (`W = W + delta @ x.T`), and returns the error for the layer before it through those weights
+// (`return W.T @ delta`). The returned error is already scaled by the rate, so the previous layer's
+// `delta` multiplies it by the rate again: layer L−k is stepped with lr^(k+1) times its gradient.
+//
+// Decided by data flow in one function:
+// - a local D is given its value once, and the rate is a factor of that value (an operand of a
+//   product, the argument of a scaling call on it: `scale(e, rate)`, `e.multiplyScalar(rate)`);
+// - a weight (an attribute or entry, not a local) is written from its own old value and D, directly
+//   or through a local computed from D (`weightsDelta = delta.dot(x.T)`), and that write reads no
+//   other copy of the rate: the rate in D is the step's only one;
+// - the function returns a value that reads D and that same weight: the error passed back through it.
+// The rate is a parameter of the function or a field of its object; the last resort is its name
+// (roles.ts `isLearningRateName`), which tells it from a count of examples (`/ m`) that also scales D.
+import type { Expr, Span, Stmt } from '../ir';
+import type { Facts } from './index';
+import type { FunctionDef } from './scope';
+import { explicitParams } from './scope';
+import { definedInFile, ownStatements, programIndex } from './program';
+import { subExprs } from './loops';
+import { exprKey } from './keys';
+import { isLearningRateName } from './roles';
+
+export interface RateInBackpropError {
+  fn: FunctionDef;
+  /** The rate as written (`learningRate`, `self.lr`). */
+  rate: string;
+  /** The local it scales, and the statement that gives it its value. */
+  error: string;
+  scaled: Span;
+  /** The weight stepped by it, and the write. */
+  weight: string;
+  update: Span;
+  /** The `return` that hands the scaled error back. */
+  passed: Span;
+}
+
+const cache = new WeakMap<Facts, RateInBackpropError[]>();
+
+export function ratesInBackpropErrors(facts: Facts): RateInBackpropError[] {
+  let found = cache.get(facts);
+  if (found) return found;
+  found = [];
+  for (const fn of programIndex(facts).functions) {
+    if (!definedInFile(facts, fn)) continue;
+    const f = inFunction(fn);
+    if (f) found.push(f);
+  }
+  cache.set(facts, found);
+  return found;
+}
+
+const reads = (e: Expr, key: string): boolean => subExprs(e).some((x) => (x.kind === 'name' || x.kind === 'attr' || x.kind === 'index') && exprKey(x) === key);
+
+/** The rates that scale `value` as a whole: factors of its product, arguments of the scaling call it is. */
+function factors(value: Expr, out: Expr[] = [], depth = 0): Expr[] {
+  if (depth > 12) return out;
+  if (value.kind === 'binary' && value.op === '*') {
+    factors(value.left, out, depth + 1);
+    factors(value.right, out, depth + 1);
+  } else if (value.kind === 'call') {
+    // `scale(e, rate)`, `e.multiplyScalar(rate)`, `e.multiply(g).multiplyScalar(rate)`: a scalar argument scales the result.
+    for (const a of value.args) if (a.kind === 'name' || a.kind === 'attr') out.push(a);
+    if (value.callee.kind === 'attr') factors(value.callee.object, out, depth + 1);
+  } else if (value.kind === 'name' || value.kind === 'attr') out.push(value);
+  return out;
+}
+
+function inFunction(fn: FunctionDef): RateInBackpropError | undefined {
+  const stmts = ownStatements(fn.body);
+  if (stmts.length > 400) return undefined;
+  const params = new Set(explicitParams(fn).map((p) => p.name));
+  const assigns = stmts.filter((s): s is Stmt & { kind: 'assign' } => s.kind === 'assign' && s.targets.length === 1);
+  const returns = stmts.filter((s): s is Stmt & { kind: 'return'; value: Expr } => s.kind === 'return' && s.value !== undefined);
+  if (returns.length === 0) return undefined;
+  const localValues = new Map<string, (Stmt & { kind: 'assign' })[]>();
+  for (const a of assigns) {
+    const t = a.targets[0];
+    if (t.kind !== 'name') continue;
+    const list = localValues.get(t.name) ?? [];
+    list.push(a);
+    localValues.set(t.name, list);
+  }
+  for (const [error, writes] of localValues) {
+    if (writes.length !== 1 || writes[0].op) continue;
+    const scaled = writes[0];
+    const rate = factors(scaled.value).find((x) => {
+      const key = exprKey(x);
+      if (key === undefined || key === error) return false;
+      const own = x.kind === 'name' ? params.has(x.name) : x.kind === 'attr' && x.object.kind === 'name' && (x.object.name === 'self' || x.object.name === 'this');
+      return own && isLearningRateName(key);
+    });
+    if (!rate) continue;
+    const rateKey = exprKey(rate)!;
+    // Locals computed from the error (`weightsDelta = delta.dot(x.T)`).
+    const carriers = new Set([error]);
+    for (const [name, ws] of localValues) if (ws.length === 1 && !ws[0].op && [...carriers].some((c) => reads(ws[0].value, c))) carriers.add(name);
+    const readsError = (e: Expr): boolean => [...carriers].some((c) => reads(e, c));
+    for (const u of assigns) {
+      const t = u.targets[0];
+      if (t.kind !== 'attr' && t.kind !== 'index') continue;
+      const weight = exprKey(t);
+      if (weight === undefined || !readsError(u.value) || reads(u.value, rateKey)) continue;
+      if (!u.op && !reads(u.value, weight)) continue;
+      if (u.op && u.op !== '+' && u.op !== '-') continue;
+      const passed = returns.find((r) => reads(r.value, weight) && readsError(r.value));
+      if (!passed) continue;
+      return { fn, rate: rateKey, error, scaled: scaled.span, weight, update: u.span, passed: passed.span };
+    }
+  }
+  return undefined;
+}
