@@ -1683,6 +1683,17 @@ export function frameworkPath(e: Expr, scope: Scope, at: number, imports: Readon
 }
 
 /**
+ * Calls that reach an object's attribute by a name given as a string: Python's `setattr` / `getattr` /
+ * `hasattr` / `delattr` and the dunder forms, `operator.attrgetter` / `methodcaller`, JavaScript's
+ * `Reflect.get` / `Reflect.set` / `Reflect.apply`, `Object.defineProperty`; and `get` / `set` / `update` /
+ * `pop` / `setdefault`, which may be a mapping's over an instance's `__dict__` / `vars(...)`.
+ */
+export const REFLECTIVE_ACCESSORS: ReadonlySet<string> = new Set([
+  'setattr', 'getattr', 'hasattr', 'delattr', '__setattr__', '__getattribute__', '__getattr__', '__delattr__', 'attrgetter', 'methodcaller',
+  'get', 'set', 'apply', 'defineProperty', 'deleteProperty', 'update', 'pop', 'setdefault',
+]);
+
+/**
  * Differentiations of the frameworks beyond the names the step recognizer reads (autodiff.ts
  * `AUTODIFF_NAMES`): function transformations of an autodiff module (`jax.vjp`, `jax.jacrev`, `jax.hessian`,
  * `jax.linearize`, `torch.func.vjp`, `torch.func.grad_and_value`, `torch.autograd.functional.jacobian`, tfjs
