@@ -40,6 +40,7 @@ import { selfScaledGradients } from '../engine/facts/selfScaledGradients';
 import { untrainedPenalties } from '../engine/facts/untrainedPenalties';
 import { stackedPenaltyGradients } from '../engine/facts/stackedPenaltyGradients';
 import { switchedPenaltyTerms } from '../engine/facts/switchedPenaltyTerms';
+import { laterGradientScale } from '../engine/facts/laterGradientScale';
 
 const KINDS: Record<string, PenaltyKind[]> = {
   linear: ['sumsq', 'elemsq'],
@@ -417,6 +418,12 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
   }
   if (!actual || actual.num === 0) return undefined;
   actual = abs(actual);
+  // A gradient local the function scales afterwards (`dW /= m`, `return loss, dW / m`): the term leaves
+  // the function times that factor (laterGradientScale.ts); one not read as a number leaves it unknown.
+  const last = terms.reduce((a, b) => (b.site.at > a.site.at ? b : a));
+  const later = linked ? undefined : laterGradientScale(facts, last.site);
+  if (later === 'unknown') return undefined;
+  if (later) actual = abs(canonicalCoef(facts, mul(actual, later.coef), last.site.scope, last.site.at));
   let implied: Coef | undefined;
   let again: LossPenalty[] = [];
   for (const { penalty: p, written } of occurrences(relevant)) {
@@ -440,11 +447,11 @@ function checkGroup(facts: Facts, terms: RegGradientTerm[], linked?: LossPenalty
       // Only a penalty added once: a repeated one has its own message, with a factor.
       const once = again.length === 0 && !repeatedPenalty(facts, relevant[0].span, terms);
       const dropped = terms.length === 1 && !linked && once ? strengthLeftOut(facts, t, relevant, actual, implied) : undefined;
-      return dropped ? buildReport(facts, terms, relevant[0], '', actual, again, dropped) : undefined;
+      return dropped ? buildReport(facts, terms, relevant[0], '', actual, again, dropped, later ? later.span : undefined) : undefined;
     }
     factor = missing ? unicodeCoef(missing) : formatRatio(half!);
   }
-  return buildReport(facts, terms, relevant[0], factor, actual, again);
+  return buildReport(facts, terms, relevant[0], factor, actual, again, undefined, later ? later.span : undefined);
 }
 
 /**
@@ -591,7 +598,7 @@ function formatRatio(r: number): string {
   return `${rounded}`;
 }
 
-function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, factor: string, total: Coef, again: LossPenalty[] = [], dropped?: Coef): Report {
+function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, factor: string, total: Coef, again: LossPenalty[] = [], dropped?: Coef, scaledAt?: Span): Report {
   const times = again.length + 1;
   const t = terms[0];
   const text = (s: { start: number; end: number }): string => facts.source(s);
@@ -602,7 +609,7 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
   const inAll: Penalty = repeated ? { ...penalty, coef: mul(penalty.coef, repeated.count) } : times > 1 ? { ...penalty, coef: mul(penalty.coef, makeCoef(times, [])) } : penalty;
   const expected: Gradient = { ...gradientOf(inAll), param: paramText };
   const kind: GradientKind = t.kind === 'sign' ? 'sign' : t.kind === 'normalized' ? 'normalized' : 'linear';
-  const written: Gradient = { kind, coef: terms.length > 1 ? total : abs(t.coef!), param: paramText };
+  const written: Gradient = { kind, coef: terms.length > 1 || scaledAt ? total : abs(t.coef!), param: paramText };
   // A penalty summed into a variable first (`sq += np.sum(W * W)`, then `loss += 0.5 * reg * sq`) is added to the loss where the variable is read.
   const elsewhere = summedBefore(facts, p);
   const added = elsewhere ? p.site.span : p.span;
@@ -617,7 +624,9 @@ function buildReport(facts: Facts, terms: RegGradientTerm[], p: LossPenalty, fac
         ? `the update of ${target} applies the penalty gradient ${unicodeGradient(written)}`
         : t.site.penaltyGradientOf
           ? `${t.site.target.kind === 'name' ? t.site.target.name : target}() returns the penalty gradient ${unicodeGradient(written)}`
-          : `${target} gets the penalty gradient ${unicodeGradient(written)}`;
+          : scaledAt
+            ? `${target} leaves the function with the penalty gradient ${unicodeGradient(written)} (scaled on ${placeOf(facts, scaledAt, facts.lineLabel(scaledAt))})`
+            : `${target} gets the penalty gradient ${unicodeGradient(written)}`;
   const via = p.via ? ` (${p.via})` : '';
   if (repeated) {
     // The penalty's place is what is wrong: reported there, with the step's term as the related place.

@@ -323,8 +323,20 @@ export class Analyzer {
   /** The canonical path of a module expression through its file's imports (`K` → keras.backend), for `inPlaceUpdate`'s module writes. */
   modulePath(e: Expr): string[] | undefined {
     const path = calleePath(e);
-    const imports = path && this.program.parsedOf(e.span)?.scopes.imports;
-    return imports ? importedModulePath(path, imports) : undefined;
+    const parsed = path && this.program.parsedOf(e.span);
+    const imports = parsed?.scopes.imports;
+    if (!path || !parsed || !imports) return undefined;
+    // A framework module a project module re-exports (`from utils import K`, where utils.py has
+    // `from keras import backend as K`): the path through that module's own import, one hop.
+    const imported = imports.get(path[0]);
+    if (imported?.name !== undefined) {
+      const mod = this.program.resolveModule(parsed.file, imported.module);
+      if (mod && mod.file.id !== parsed.file.id && mod.scopes.imports.has(imported.name)) {
+        const through = importedModulePath([imported.name, ...path.slice(1)], mod.scopes.imports);
+        if (through) return through;
+      }
+    }
+    return importedModulePath(path, imports);
   }
 
   /**

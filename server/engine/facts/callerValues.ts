@@ -6,11 +6,17 @@
 // parameter is followed the same way, one caller up. A call whose target is not that function, a spread
 // (`train(**cfg)`), or a value not known at the call (a config's field) leaves the strength unknown: the
 // rule then judges it as it judges any unresolved strength (NB201 keeps a penalty whose strength it cannot
-// read). Calls from other files are not seen: a function only called elsewhere keeps its usual reading.
+// read). Calls from the project's other files count too (`Program.filesMentioning`, then read on their IR:
+// `from train import train; train(model, loader, reg=0)` in a script): such a call must hand a literal 0
+// (or None / False) or leave the default, and any other read of the name there (`partial(train, …)`, a
+// call of that name that resolves elsewhere or nowhere) leaves the strength unknown. A positive call in
+// another file keeps the finding that a same-file `reg=0.0` smoke run would otherwise hide.
 import type { Expr, Stmt } from '../ir';
 import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
-import type { Scope } from './scope';
+import type { FunctionDef, Scope } from './scope';
+import { forEachChild } from './scope';
+import { stmtExprs } from './loops';
 import { explicitParams } from './scope';
 import { programIndex, definedInFile, startsInFile, walkAll } from './program';
 import { callArguments, resolveCall } from './resolve';
@@ -40,7 +46,23 @@ export function zeroAtEveryCall(facts: Facts, name: string, scope: Scope, at: nu
   if (i < 0 || params[i].rest) return false;
   const calls = index.callsTo(fn).filter((c) => startsInFile(facts, c.call.span));
   // A decorated function may be called by what decorates it (`@click.command()`, `@hydra.main`) with other values.
-  if (calls.length === 0 || fn.decorators.length > 0 || escapes(facts, fn.name)) return false;
+  if (fn.decorators.length > 0 || escapes(facts, fn.name)) return false;
+  const foreign = otherFileCalls(facts, fn);
+  if (foreign === 'unknown' || calls.length + foreign.length === 0) return false;
+  for (const call of foreign) {
+    const target = resolveCall(facts.program, call.call, call.scope, call.at);
+    const args = target ? callArguments(call.call, target) : [];
+    if (args.some((a) => a.kind === 'other' && a.spread) || call.call.kwargs.some((k) => !k.name)) return false;
+    const kw = call.call.kwargs.find((k) => k.name === name);
+    const arg = kw?.value ?? (i < args.length ? args[i] : undefined);
+    // Another file's value is read as written: a literal 0, None or False.
+    if (arg) {
+      if (!literalZero(arg)) return false;
+      continue;
+    }
+    const def = params[i].default;
+    if (!def || !isZeroAt(facts, def, fn.scope.parent ?? fn.scope, fn.span.start, evaluate, MAX_HOPS)) return false;
+  }
   for (const site of calls) {
     const target = resolveCall(facts.program, site.call, site.scope, site.at);
     if (!target || target.fn !== fn || target.constructs) return false;
@@ -112,3 +134,87 @@ const escapingNames = statementQuestion('escapes', (stmt: Stmt): readonly string
   for (const e of reads) if (!callees.has(e.span.start * 1e7 + e.span.end)) out.add((e as Expr & { name: string }).name);
   return [...out];
 });
+
+function literalZero(e: Expr): boolean {
+  if (e.kind === 'name') return EMPTY_ARGUMENT_NAMES.has(e.name);
+  if (e.kind === 'num') return e.value === 0;
+  return e.kind === 'unary' && e.arg.kind === 'num' && e.arg.value === 0;
+}
+
+interface ForeignCall {
+  call: Expr & { kind: 'call' };
+  scope: Scope;
+  at: number;
+}
+
+const foreignMemo = new WeakMap<FunctionDef, ForeignCall[] | 'unknown'>();
+
+/**
+ * The calls of `fn` in the project's other files that mention its name, or `unknown` when one of them reads
+ * the name otherwise: a call of that name that does not resolve to `fn`, or a read that is no call (a
+ * callback, `partial(train, …)`). Import statements are no reads.
+ */
+function otherFileCalls(facts: Facts, fn: FunctionDef): ForeignCall[] | 'unknown' {
+  const known = foreignMemo.get(fn);
+  if (known) return known;
+  const program = facts.program;
+  const here = program.parsedOf(fn.span);
+  if (!here) return [];
+  const word = new RegExp(`\\b${fn.name.replace(/[$]/g, '\\$')}\\b`);
+  let out: ForeignCall[] | 'unknown' = [];
+  for (const parsed of program.filesMentioning(here.file, word)) {
+    if (parsed.file.id === here.file.id) continue;
+    const callees = new Set<Expr>();
+    const reads: Expr[] = [];
+    const found: ForeignCall[] = [];
+    for (const stmt of allStatements(parsed.module.body)) {
+      const scope = parsed.scopes.stmtScopes.get(stmt) ?? parsed.scopes.root;
+      for (const root of stmtExprs(stmt))
+        walkExpr(root, (e) => {
+          if (e.kind === 'call') {
+            callees.add(e.callee);
+            const name = e.callee.kind === 'name' || e.callee.kind === 'attr' ? e.callee.name : undefined;
+            if (name === fn.name) found.push({ call: e, scope, at: stmt.span.start });
+          } else if ((e.kind === 'name' || e.kind === 'attr') && e.name === fn.name) reads.push(e);
+        });
+    }
+    if (reads.some((e) => !callees.has(e))) return remember(fn, 'unknown');
+    for (const c of found) {
+      const target = resolveCall(program, c.call, c.scope, c.at);
+      if (!target || target.constructs || target.candidates || target.fn.span.start !== fn.span.start) {
+        out = 'unknown';
+        break;
+      }
+      out.push(c);
+    }
+    if (out === 'unknown') break;
+  }
+  return remember(fn, out);
+}
+
+function remember(fn: FunctionDef, v: ForeignCall[] | 'unknown'): ForeignCall[] | 'unknown' {
+  foreignMemo.set(fn, v);
+  return v;
+}
+
+/** Every statement of a body, those of nested functions, classes and blocks included. */
+function allStatements(body: Stmt[], out: Stmt[] = [], depth = 0): Stmt[] {
+  if (depth > 60) return out;
+  for (const s of body) {
+    out.push(s);
+    if (s.kind === 'block' || s.kind === 'for' || s.kind === 'function' || s.kind === 'class') allStatements(s.body, out, depth + 1);
+  }
+  return out;
+}
+
+/** An expression and its parts, lambda bodies' expressions included. */
+function walkExpr(e: Expr, visit: (x: Expr) => void, depth = 0): void {
+  if (depth > 200) return;
+  visit(e);
+  if (e.kind === 'lambda') {
+    if (e.body) walkExpr(e.body, visit, depth + 1);
+    for (const s of allStatements(e.stmts)) for (const x of stmtExprs(s)) walkExpr(x, visit, depth + 1);
+  }
+  if (e.kind === 'comprehension') e.conditions?.forEach((c) => walkExpr(c, visit, depth + 1));
+  forEachChild(e, (c) => walkExpr(c, visit, depth + 1));
+}

@@ -1683,6 +1683,41 @@ export function frameworkPath(e: Expr, scope: Scope, at: number, imports: Readon
 }
 
 /**
+ * Calls that reach an object's attribute by a name given as a string: Python's `setattr` / `getattr` /
+ * `hasattr` / `delattr` and the dunder forms, `operator.attrgetter` / `methodcaller`, JavaScript's
+ * `Reflect.get` / `Reflect.set` / `Reflect.apply`, `Object.defineProperty`; and `get` / `set` / `update` /
+ * `pop` / `setdefault`, which may be a mapping's over an instance's `__dict__` / `vars(...)`.
+ */
+export const REFLECTIVE_ACCESSORS: ReadonlySet<string> = new Set([
+  'setattr', 'getattr', 'hasattr', 'delattr', '__setattr__', '__getattribute__', '__getattr__', '__delattr__', 'attrgetter', 'methodcaller',
+  'get', 'set', 'apply', 'defineProperty', 'deleteProperty', 'update', 'pop', 'setdefault',
+]);
+
+/**
+ * Differentiations of the frameworks beyond the names the step recognizer reads (autodiff.ts
+ * `AUTODIFF_NAMES`): function transformations of an autodiff module (`jax.vjp`, `jax.jacrev`, `jax.hessian`,
+ * `jax.linearize`, `torch.func.vjp`, `torch.func.grad_and_value`, `torch.autograd.functional.jacobian`, tfjs
+ * `tf.grads`, `tf.customGrad`), and methods of framework objects that differentiate a loss: a GradientTape's
+ * `jacobian` / `batch_jacobian`, a Keras 2 optimizer's `get_gradients(loss, params)`, `K.gradients` (named).
+ */
+const DIFFERENTIATION_FUNCTIONS = new Set(['vjp', 'jvp', 'jacfwd', 'jacrev', 'jacobian', 'hessian', 'hvp', 'vhp', 'linearize', 'grad_and_value', 'grads', 'customGrad', 'get_gradients']);
+const DIFFERENTIATION_METHODS = new Set(['get_gradients', 'jacobian', 'batch_jacobian']);
+
+/**
+ * Whether a call is one of those differentiations: a module function whose path, through the file's imports,
+ * starts at an autodiff module; or, when the callee's root is no module, a differentiating method of a
+ * framework object (the caller checks that the project defines no function the call runs instead).
+ */
+export function isFrameworkDifferentiation(call: Expr & { kind: 'call' }, scope: Scope, at: number, imports: ReadonlyMap<string, ImportedName>, language: 'python' | 'script'): boolean {
+  const callee = call.callee;
+  const name = callee.kind === 'attr' || callee.kind === 'name' ? callee.name : undefined;
+  if (!name || !(DIFFERENTIATION_FUNCTIONS.has(name) || DIFFERENTIATION_METHODS.has(name))) return false;
+  const path = frameworkPath(callee, scope, at, imports, language);
+  if (path) return DIFFERENTIATION_FUNCTIONS.has(name) && (path[0] === 'tfjs' || isAutodiffModule(path[0]));
+  return callee.kind === 'attr' && DIFFERENTIATION_METHODS.has(name);
+}
+
+/**
  * Python's fold, `functools.reduce(f, xs, start)` (or `reduce` imported from functools): f(…f(f(start, x₀), x₁)…),
  * so a two-parameter `lambda acc, x: acc + g(x)` over xs is Σₓ g(x). Its function, items and start value.
  */

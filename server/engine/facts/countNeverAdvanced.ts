@@ -12,7 +12,8 @@
 // defined (a call, a callback passed by reference, a string key `getattr(opt, 'tick')`). A method the language calls by syntax (`__call__`, `__next__`) or
 // one with a decorator (a property, a registered hook) is never read as uncalled. A write of the
 // count's field through anything but the instance (`opt.t += 1` in a training loop, `setattr(opt, 't', …)`,
-// the field's name as a string anywhere) keeps it silent, and so does any write of it in a method of a
+// the field's name as a string that may reach an attribute: a key, a value bound or collected, an argument of a
+// reflective accessor or of a project function; not a docstring nor a label handed to a library call) keeps it silent, and so does any write of it in a method of a
 // project base class or subclass. The project's files are found by text (`Program.filesMentioning`),
 // then decided on their IR: a name in a comment or a docstring is not a mention.
 import type { Expr, Span, Stmt } from '../ir';
@@ -20,7 +21,7 @@ import type { ParsedFile } from '../document';
 import type { Facts } from './index';
 import type { ClassDef, FunctionDef } from './scope';
 import type { OptimizerStep } from './optimizerSteps';
-import { CONSTRUCTOR_METHODS, isImplicitlyCalledMethod } from './catalogue';
+import { CONSTRUCTOR_METHODS, REFLECTIVE_ACCESSORS, isImplicitlyCalledMethod } from './catalogue';
 import { ownStatements, walkAll } from './program';
 import { advancedKey } from './stepCountLoops';
 import { baseClasses } from './resolve';
@@ -154,7 +155,19 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
     while (e.kind === 'attr' && e.name !== 'exports') e = e.object;
     return (e.kind === 'attr' && e.name === 'exports' && e.object.kind === 'name' && e.object.name === 'module') || (e.kind === 'name' && e.name === 'exports');
   };
+  // Strings that name nothing by data flow: docstrings, and strings handed straight to a non-reflective call.
+  const inert = new Set<Expr>();
+  const projectFunctions = new Set<string>();
+  const collect = (body: Stmt[], depth: number): void => {
+    if (depth > 60) return;
+    for (const s of body) {
+      if (s.kind === 'function') projectFunctions.add(s.name);
+      if (s.kind === 'block' || s.kind === 'for' || s.kind === 'function' || s.kind === 'class') collect(s.body, depth + 1);
+    }
+  };
+  for (const p of files.values()) collect(p.module.body, 0);
   const stmt = (s: Stmt): void => {
+    if (s.kind === 'expr' && s.expr.kind === 'str') inert.add(s.expr);
     if (s.kind === 'assign') {
       if (s.targets.some(isExports)) exported.add(s.value.span.start);
       else if (isClass(s.value)) used = true;
@@ -174,9 +187,18 @@ export function countNeverAdvanced(facts: Facts, step: OptimizerStep, t: string)
   const expr = (e: Expr): void => {
     if (e.kind === 'lambda') for (const x of e.stmts) stmt(x);
     else if (e.kind === 'other' && e.ops && (e.ops[0] === '++' || e.ops[0] === '--') && e.children.some(outsideWrite)) writtenOutside = true;
-    else if (e.kind === 'str' && (e.value === field || names.has(e.value))) {
-      // The field or an advancer named by a string (`setattr(opt, 't', …)`, `opt['tick']()`): read as written.
+    else if (e.kind === 'str' && (e.value === field || names.has(e.value)) && !inert.has(e)) {
+      // The field or an advancer named by a string (`setattr(opt, 't', …)`, `opt['tick']()`, a key or a value that
+      // may flow to one): read as written.
       writtenOutside = true;
+    }
+    // A string handed straight to a call that reaches no attribute by it (`print('t')`, `plt.xlabel('t')`,
+    // `logger.info('step')`): a label, not the field. A reflective accessor (`setattr`, `Reflect.set`,
+    // catalogue.ts) or a function of the project (which may hand it on to one) keeps it a mention.
+    if (e.kind === 'call') {
+      const callee = e.callee.kind === 'attr' || e.callee.kind === 'name' ? e.callee.name : undefined;
+      if (callee !== undefined && !REFLECTIVE_ACCESSORS.has(callee) && !projectFunctions.has(callee))
+        for (const a of [...e.args, ...e.kwargs.map((k) => k.value)]) if (a.kind === 'str') inert.add(a);
     } else if ((e.kind === 'name' || e.kind === 'attr') && names.has(e.name) && !definitions.has(e.span.start)) mentioned = true;
     // The field given a value by its name as a keyword or a key (`replace(opt, t=opt.t + 1)`,
     // `self.__dict__.update(t=…)`, `Object.assign(this, { t: … })`), except as the class's own constructor argument.

@@ -515,8 +515,10 @@ export class DirectionAnalyzer {
         if (spread) return false;
         // Nothing read (`self._grad_buffer`: references to self are dropped) says nothing, unless it is a zero.
         if (terms.length === 0) return arg !== undefined && isZero(arg, c.scope, c.at);
-        // A gradient handed in negated (`layer.update(-lr * dW)`) is a descent step the method adds.
-        return terms.every((t) => !(t.kind === 'grad' && t.sign > 0) && !(t.kind === 'unknown' && t.gradientish));
+        // A gradient handed in negated (`layer.update(-lr * dW)`) is a descent step the method adds, also when the
+        // value is only named like a gradient (`dW` from a function the project does not define): the name that
+        // makes the parameter a gradient makes the argument one, and the caller negates it.
+        return terms.every((t) => !(t.kind === 'grad' && t.sign > 0) && !(t.kind === 'unknown' && t.gradientish && t.sign > 0));
       });
     } finally {
       this.judgingCallers.delete(b);

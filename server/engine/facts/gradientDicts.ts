@@ -180,7 +180,8 @@ function penalizedKeys(s: Stmt & { kind: 'assign' }, scopes: ScopeBuilder, analy
  * The locals of `body` (a function's statements) whose value is stored whole under a key of a dict the
  * function builds and returns beside a loss penalizing the weight of that key: `diff_W1 = X.T @ dh` …
  * `diff_W1 += reg * W1` … `grads = {"W1": diff_W1, …}` (or `grads['W1'] = diff_W1`) … `return loss, grads`,
- * the loss adding `reg * torch.sum(W1 * W1)` with `W1 = params['W1']`. They are that weight's gradient,
+ * the loss adding `reg * torch.sum(W1 * W1)` with `W1 = params['W1']`; also a dict written inside the return
+ * (`return loss, {"W1": diff_W1}`). They are that weight's gradient,
  * whatever they are called. Only entries keyed like a penalized weight count (a cache or a statistic the
  * dict also holds is none), and only a local given a term of data (`X.T @ dh`), never subtracted from or
  * scaled (`-=`, `*=`), never a weight as a plain summand (a new weight `W1 - lr * g`) nor its own old
@@ -190,9 +191,6 @@ export function gradientLocalsBesideLoss(body: Stmt[], scopes: ScopeBuilder, ana
   const found = new Set<string>();
   const stmts = ownStatements(body);
   const tuples = returnedNameTuples(stmts);
-  if (tuples.length === 0) return found;
-  const returned = new Set(tuples.flat());
-  const assigns = new Map<string, (Stmt & { kind: 'assign' })[]>();
   /** Per returned dict: the local stored under each key (as written: `"W1"`). */
   const held = new Map<string, Map<string, string>>();
   const hold = (dict: string, key: string, local: string): void => {
@@ -200,6 +198,21 @@ export function gradientLocalsBesideLoss(body: Stmt[], scopes: ScopeBuilder, ana
     held.set(dict, m);
     m.set(key, local);
   };
+  // A dict written inside the return (`return loss, {"W": upd}`): a dict of its own, named by where it is written.
+  for (const s of stmts) {
+    if (s.kind !== 'return' || s.value?.kind !== 'seq') continue;
+    const items = s.value.items;
+    if (items.length < 2 || items.length > 16 || !items.some((i) => i.kind === 'object')) continue;
+    if (!items.every((i) => i.kind === 'name' || (i.kind === 'object' && !i.spreads?.length))) continue;
+    const names = items.map((i, k) => (i.kind === 'name' ? i.name : `{return ${s.span.start}:${k}}`));
+    tuples.push(names);
+    items.forEach((i, k) => {
+      if (i.kind === 'object') for (const e of i.entries) if (e.value.kind === 'name') hold(names[k], JSON.stringify(e.name), e.value.name);
+    });
+  }
+  if (tuples.length === 0) return found;
+  const returned = new Set(tuples.flat());
+  const assigns = new Map<string, (Stmt & { kind: 'assign' })[]>();
   for (const s of stmts) {
     if (s.kind !== 'assign' || s.targets.length !== 1) continue;
     const t = s.targets[0];

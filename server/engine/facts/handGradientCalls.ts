@@ -3,8 +3,9 @@
 // backprop, whose gradients are written out (the penalty's own 2·λ·W among them), not autodiff's.
 // Decided by resolution and data flow, not by the method's name: the call resolves to one function of
 // the project, and nothing that function runs, through any of the project's own calls (up to 4 deep),
-// is a framework's differentiation (a call the autodiff recognizer's names cover that resolves to no
-// project function, or that is too deep to follow).
+// is a framework's differentiation (a call the autodiff recognizer's names cover, or one of the framework
+// differentiations catalogue.ts lists beyond them (`jax.vjp`, `get_gradients`), that resolves to no project
+// function, or that is too deep to follow).
 // A value of a project autodiff class differentiating itself (micrograd's `loss.backward()`: no
 // arguments, nothing returned) stays a differentiation.
 import type { Expr } from '../ir';
@@ -12,6 +13,7 @@ import type { Program } from '../program';
 import type { FunctionDef, Scope } from './scope';
 import { programIndex } from './program';
 import { readsAutodiff } from './autodiff';
+import { isFrameworkDifferentiation } from './catalogue';
 import { resolveCall, returnsOf } from './resolve';
 
 type Call = Expr & { kind: 'call' };
@@ -44,7 +46,9 @@ function differentiates(program: Program, fn: FunctionDef, depth: number, seen: 
   let found = false;
   for (const c of programIndex(facts).calls) {
     if (c.call.span.start < fn.span.start || c.call.span.end > fn.span.end) continue;
-    const named = readsAutodiff(c.call);
+    // Named like the step recognizer's differentiations, or one of the framework's others (`jax.vjp`,
+    // `tape.jacobian`, a Keras 2 optimizer's `get_gradients`; catalogue.ts).
+    const named = readsAutodiff(c.call) || isFrameworkDifferentiation(c.call, c.scope, c.at, facts.scopes.imports, facts.language === 'python' ? 'python' : 'script');
     const t = depth < MAX_DEPTH ? resolveCall(program, c.call, c.scope, c.at) : undefined;
     // A call named like a differentiation that is no project function (or too deep to follow) is one.
     if (named && (!t || t.constructs || t.candidates)) {

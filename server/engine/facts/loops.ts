@@ -23,7 +23,7 @@ import type { Program } from '../program';
 import { programIndex, type CallSite } from './program';
 import { parameterReceiverMethod } from './parameterReceivers';
 import { dispatchedFunctions } from './dispatchTables';
-import { baseClasses, chosenEntry, construction, enclosingClass, isSelfName, methodOf, instanceClass, resolveExpr, returnsOf } from './resolve';
+import { baseClasses, chosenEntry, construction, enclosingClass, isSelfName, methodOf, instanceClass, ownFieldClass, resolveExpr, returnsOf } from './resolve';
 import { autodiffCall, type AutodiffContext, type AutodiffKind } from './autodiff';
 import { isHandGradientCall } from './handGradientCalls';
 import {
@@ -973,6 +973,9 @@ export class TrainingFacts {
       // `torch.tensor(t)` copies a tensor without its graph; `tf.scalar(x)` only wraps a number.
       if (!(wrapper.callee.kind === 'attr' && pathOf(wrapper.callee)?.[0] === 'torch')) return false;
     }
+    // `self.data` in a from-scratch autodiff class that stores `data` itself is that class's own field (whose
+    // methods carry the gradient by hand), not torch's history-less `.data`.
+    if (wrapper.kind === 'attr' && ownFieldClass(this.facts.program, operand, wrapper.name, scope, at)) return false;
     const stripped = this.strip(operand);
     const p = this.facts.analyzer.classify(stripped, scope, at, env ?? (stripped === operand ? undefined : new Map()));
     if (p.penalty || p.params.length > 0 || p.abs.length > 0) return true;

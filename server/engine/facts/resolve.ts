@@ -691,6 +691,20 @@ export function enclosingClass(scope: Scope): ClassDef | undefined {
   return undefined;
 }
 
+/**
+ * The project class whose instance `e` holds, when that class (or a project base) stores the field
+ * `name` itself (`self.data = np.asarray(x)` in a from-scratch Tensor). Then `e.data` reads the
+ * project's own field, not a framework attribute of the same name (torch's history-less `.data`).
+ */
+export function ownFieldClass(program: Program, e: Expr, name: string, scope: Scope, at: number): ClassDef | undefined {
+  const cls = instanceClass(program, e, scope, at);
+  if (!cls) return undefined;
+  const stores = (c: ClassDef, hops: number): boolean =>
+    [`self.${name}`, `this.${name}`].some((k) => (c.scope.members.get(k) ?? []).some((b) => b.kind === 'assign')) ||
+    (hops < MAX_HOPS && baseClasses(program, c, hops + 1).some((b) => stores(b, hops + 1)));
+  return stores(cls, 0) ? cls : undefined;
+}
+
 /** The class of the instance an expression holds, when the code shows where it was built. */
 export function instanceClass(program: Program, e: Expr, scope: Scope, at: number, hops = 0): ClassDef | undefined {
   if (hops > MAX_HOPS) return undefined;
