@@ -15,6 +15,9 @@ const v8 = require('node:v8');
 
 const budget = process.env.NABLA_TEST_INTERRUPT_BUDGET ?? '1081344';
 if (budget !== 'default') v8.setFlagsFromString(`--interrupt-budget=${Number(budget)}`);
+// Sparkplug, V8's baseline compiler, for every function from its first call rather than after a
+// while in the interpreter. NABLA_TEST_SPARKPLUG=default keeps V8's own.
+if (process.env.NABLA_TEST_SPARKPLUG !== 'default') v8.setFlagsFromString('--always-sparkplug');
 
 const codeCache = path.join(__dirname, 'codeCache.cjs');
 if (!(process.env.NODE_OPTIONS ?? '').includes(codeCache)) {
