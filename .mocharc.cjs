@@ -43,4 +43,8 @@ const grouped = all.includes(GROUP)
 const rest = all.filter((f) => !SLOWEST_FIRST.includes(f) && !DISTRIBUTION.includes(f) && !grouped.includes(f));
 const spec = [...SLOWEST_FIRST.filter((f) => all.includes(f) && !grouped.includes(f)), ...rest].map((f) => `out/test/${f}`);
 
-module.exports = { spec, timeout: 20000, reporter: 'spec', parallel: true, jobs: 2 };
+// scripts/testSetup.cjs runs first in each worker: V8's optimization budget, and a code cache for the
+// bundles the spawned processes load.
+const setup = path.join(__dirname, 'scripts', 'testSetup.cjs');
+
+module.exports = { spec, require: [setup], timeout: 20000, reporter: 'spec', parallel: true, jobs: 2 };
