@@ -28,6 +28,22 @@ export function coef(n: number, syms: readonly SymbolPower[] = []): Coef {
     const pow = syms[0].pow;
     return { num: n, syms: Math.abs(pow) > 1e-12 ? [{ name, pow }] : [] };
   }
+  if (syms.length === 2) {
+    // Two symbols, also without the Map and the sort: what the loop below gives for them.
+    const a = withoutSpaces(syms[0].name);
+    const b = withoutSpaces(syms[1].name);
+    if (a === b) {
+      const pow = 0 + syms[0].pow + syms[1].pow;
+      return { num: n, syms: Math.abs(pow) > 1e-12 ? [{ name: a, pow }] : [] };
+    }
+    const pa = 0 + syms[0].pow;
+    const pb = 0 + syms[1].pow;
+    const merged: SymbolPower[] = [];
+    const first = a < b;
+    if (Math.abs(first ? pa : pb) > 1e-12) merged.push(first ? { name: a, pow: pa } : { name: b, pow: pb });
+    if (Math.abs(first ? pb : pa) > 1e-12) merged.push(first ? { name: b, pow: pb } : { name: a, pow: pa });
+    return { num: n, syms: merged };
+  }
   const pows = new Map<string, number>();
   for (const s of syms) {
     const name = withoutSpaces(s.name);

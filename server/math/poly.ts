@@ -84,10 +84,14 @@ export function monoKey(m: Mono): string {
 export function polyKey(p: Poly): string {
   let k = polyKeys.get(p);
   if (k === undefined) {
-    k = p
-      .map((m) => `${fmt(m.c)}*${monoKey(m)}`)
-      .sort()
-      .join(' + ');
+    // One term's text needs no array, sort or join (the empty sum's is empty).
+    if (p.length === 0) return '';
+    if (p.length === 1) k = `${fmt(p[0].c)}*${monoKey(p[0])}`;
+    else
+      k = p
+        .map((m) => `${fmt(m.c)}*${monoKey(m)}`)
+        .sort()
+        .join(' + ');
     polyKeys.set(p, k);
   }
   return k;
@@ -101,8 +105,56 @@ export const constant = (c: number): Poly => (c === 0 ? [] : [{ c, fs: [] }]);
 export const atomPoly = (atom: Atom): Poly => [{ c: 1, fs: [{ atom, key: atomKey(atom), n: 1 }] }];
 export const sym = (key: string): Poly => atomPoly({ k: 'sym', key });
 
-/** Merges like monomials and drops zeros. */
+/** Past this many terms, like terms are found through a Map; up to it, by a scan of the keys seen (no Map per sum). */
+const SCAN_MAX = 12;
+
+/** Merges like monomials and drops zeros: terms in the order their key first occurs, coefficients summed in order. */
 function normalize(monos: Mono[]): Poly {
+  const n = monos.length;
+  if (n === 0) return [];
+  if (n === 1) {
+    const m = monos[0];
+    return near(m.c, 0) ? [] : [m];
+  }
+  if (n > SCAN_MAX) return normalizeByMap(monos);
+  // The same merge as normalizeByMap's, with the keys seen in an array: a sum of a few terms is the common case.
+  const keys: string[] = [];
+  const firsts: Mono[] = [];
+  const cs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const m = monos[i];
+    const k = monoKey(m);
+    let at = -1;
+    for (let j = 0; j < keys.length; j++)
+      if (keys[j] === k) {
+        at = j;
+        break;
+      }
+    if (at >= 0) cs[at] += m.c;
+    else {
+      keys.push(k);
+      firsts.push(m);
+      cs.push(m.c);
+    }
+  }
+  const out: Mono[] = [];
+  for (let j = 0; j < keys.length; j++) {
+    const c = cs[j];
+    if (near(c, 0)) continue;
+    const first = firsts[j];
+    if (c === first.c) {
+      out.push(first);
+      continue;
+    }
+    const mono: Mono = { c, fs: first.fs };
+    monoKeys.set(mono, keys[j]);
+    out.push(mono);
+  }
+  if (out.length > MAX_MONOS) throw new PolyOverflow();
+  return out;
+}
+
+function normalizeByMap(monos: Mono[]): Poly {
   const byKey = new Map<string, { c: number; first: Mono; key: string }>();
   for (let i = 0; i < monos.length; i++) {
     const m = monos[i];
@@ -144,6 +196,7 @@ function mulMono(a: Mono, b: Mono): Mono {
   // A number times a term: the term's factors as they are (already sorted, each once, none to the 0th).
   if (a.fs.length === 0 && wellFormed(b.fs)) return { c: a.c * b.c, fs: b.fs };
   if (b.fs.length === 0 && wellFormed(a.fs)) return { c: a.c * b.c, fs: a.fs };
+  if (wellFormed(a.fs) && wellFormed(b.fs)) return { c: a.c * b.c, fs: mergeFactors(a.fs, b.fs) };
   const fs = new Map<string, PolyFactor>();
   const put = (f: PolyFactor): void => {
     const known = fs.get(f.key);
@@ -157,6 +210,35 @@ function mulMono(a: Mono, b: Mono): Mono {
     if (f.n !== 0) kept.push(f);
   });
   return { c: a.c * b.c, fs: kept.sort((x, y) => (x.key < y.key ? -1 : x.key > y.key ? 1 : 0)) };
+}
+
+/**
+ * The product's factors of two well-formed lists, merged as two sorted lists: what the Map and the sort
+ * above make of them (a key in both is a's factor with the powers added, dropped at the 0th power).
+ */
+function mergeFactors(a: PolyFactor[], b: PolyFactor[]): PolyFactor[] {
+  const out: PolyFactor[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i];
+    const y = b[j];
+    if (x.key < y.key) {
+      out.push(x);
+      i++;
+    } else if (y.key < x.key) {
+      out.push(y);
+      j++;
+    } else {
+      const n = x.n + y.n;
+      if (n !== 0) out.push({ ...x, n });
+      i++;
+      j++;
+    }
+  }
+  for (; i < a.length; i++) out.push(a[i]);
+  for (; j < b.length; j++) out.push(b[j]);
+  return out;
 }
 
 /** Factors sorted by key, each key once, no 0th power: what mulMono would make of them alone. */

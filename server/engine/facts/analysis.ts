@@ -3,7 +3,7 @@
 import type { Expr, Span, Stmt } from '../ir';
 import type { Coef, PenaltyKind } from '../../math/terms';
 import { ONE, div, equalCoef, mul, neg, num, pow, sym } from '../../math/coef';
-import { baseExpr, calleePath, exprKey, isKeyedByString } from './keys';
+import { baseExpr, calleePath, calleeRoot, exprKey, isKeyedByString } from './keys';
 import { explicitParams, forEachChild, loopIterable, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { callArguments, enclosingClass, methodOf, resolveCall, resolveExpr, resolveImport, returnsOf, type CallTarget, type Construction } from './resolve';
 import type { StateTargets } from './updates';
@@ -315,9 +315,9 @@ export class Analyzer {
 
   /** Is this a module (`np`, `torch.linalg`) rather than a value with methods? */
   isModule(e: Expr): boolean {
-    const path = calleePath(e);
-    if (!path) return false;
-    return MODULE_ROOTS.has(path[0]) || (this.program.parsedOf(e.span)?.scopes.imports.has(path[0]) ?? false);
+    const root = calleeRoot(e);
+    if (root === undefined) return false;
+    return MODULE_ROOTS.has(root) || (this.program.parsedOf(e.span)?.scopes.imports.has(root) ?? false);
   }
 
   /** The canonical path of a module expression through its file's imports (`K` → keras.backend), for `inPlaceUpdate`'s module writes. */
@@ -2307,9 +2307,12 @@ function replaceNode(e: Expr, target: Expr, by: Expr, fresh: (x: Expr) => void):
   return out;
 }
 
+/** One empty list shared by every term made here (never mutated: frozen, so a write would throw, not spread). */
+const NONE = Object.freeze([]) as unknown as never[];
+
 /** The expression as one term. */
 function singleSummand(e: Expr, scope: Scope, at: number, env: Env | undefined): Summand[] {
-  return [{ sign: 1, num: [{ expr: e, scope, at, env }], den: [], site: e.span, via: [] }];
+  return [{ sign: 1, num: [{ expr: e, scope, at, env }], den: NONE, site: e.span, via: NONE }];
 }
 
 /** a followed by b; one of them itself when the other is empty (lists here are never mutated). */

@@ -254,6 +254,20 @@ function pushComponents(e: Expr, out: string[]): void {
   }
 }
 
+/** Whether some identifier along a key passes `test` (`components(e).some(test)` without the array; the same order). */
+export function someComponent(e: Expr, test: (name: string) => boolean): boolean {
+  switch (e.kind) {
+    case 'name':
+      return test(e.name);
+    case 'attr':
+      return someComponent(e.object, test) || test(e.name);
+    case 'index':
+      return someComponent(e.object, test) || (isKeyedByString(e) && test((e.index[0] as { value: string }).value));
+    default:
+      return false;
+  }
+}
+
 /** Source text of an expression. */
 export function textOf(text: string, e: { span: { start: number; end: number } }): string {
   return text.slice(e.span.start, e.span.end);
@@ -263,6 +277,13 @@ export function textOf(text: string, e: { span: { start: number; end: number } }
 export function calleePath(e: Expr): string[] | undefined {
   const out: string[] = [];
   return pushCalleePath(e, out) ? out : undefined;
+}
+
+/** `calleePath(e)?.[0]` without the array: the first name of a path made of names. */
+export function calleeRoot(e: Expr): string | undefined {
+  let x = e;
+  while (x.kind === 'attr') x = x.object;
+  return x.kind === 'name' ? x.name : undefined;
 }
 
 /** `calleePath` into one array; false when a part is not a name. */

@@ -212,6 +212,19 @@ export function subExprs(root: Expr, intoLambdas = false): Expr[] {
   return out;
 }
 
+/** The calls among `subExprs(root)`, in its order, pushed onto `out`. */
+function callsIn(root: Expr, out: Call[]): void {
+  const base = subSize;
+  subStack[subSize++] = root;
+  while (subSize > base) {
+    const e = subStack[--subSize]!;
+    subStack[subSize] = undefined;
+    if (e.kind === 'call') out.push(e);
+    if (e.kind === 'lambda' && e !== root) continue;
+    forEachChild(e, pushSub);
+  }
+}
+
 const subStack: (Expr | undefined)[] = [];
 let subSize = 0;
 const pushSub = (c: Expr): void => {
@@ -285,7 +298,14 @@ export class TrainingFacts {
     this.units.push(root);
     this.walk(root.body, root, []);
     this.findRegions();
-    for (const info of this.infos) for (const e of stmtExprs(info.stmt)) for (const x of subExprs(e)) if (x.kind === 'call') this.diffEvent(x, info);
+    // The calls of every statement's expressions, in `subExprs`' order (collected before `diffEvent` walks again).
+    const calls: Call[] = [];
+    for (const info of this.infos)
+      for (const e of stmtExprs(info.stmt)) {
+        callsIn(e, calls);
+        for (let i = 0; i < calls.length; i++) this.diffEvent(calls[i], info);
+        calls.length = 0;
+      }
   }
 
   // ---------------------------------------------------------------- structure
@@ -315,13 +335,15 @@ export class TrainingFacts {
 
   private lambdasIn(root: Expr, unit: Unit, scope: Scope): void {
     // The outermost lambdas only: the ones nested in them belong to their units.
+    // `subExprs`' shared stack (this walk calls nothing that walks again), in the same order as a stack of its own.
     const found: Lambda[] = [];
-    const stack = [root];
-    const push = (c: Expr): void => void stack.push(c);
-    while (stack.length > 0) {
-      const e = stack.pop()!;
+    const base = subSize;
+    subStack[subSize++] = root;
+    while (subSize > base) {
+      const e = subStack[--subSize]!;
+      subStack[subSize] = undefined;
       if (e.kind === 'lambda') found.push(e);
-      else forEachChild(e, push);
+      else forEachChild(e, pushSub);
     }
     for (const x of found) {
       if (this.lambdaUnits.has(x)) continue;

@@ -3,7 +3,7 @@
 // a last resort, after data flow. Framework API names (`backward`, `parameters`, `zeros_like`)
 // are not naming conventions: they are in catalogue.ts.
 import type { Expr } from '../ir';
-import { components, lastComponent } from './keys';
+import { components, lastComponent, someComponent } from './keys';
 
 const gradientName = /[gG]rad|^nabla_|^d[A-Z0-9_]|^d(w|b|k|u|v|theta|weights?|params?|kernel|bias|loss|L|J)\d*$|^g(\d+|_\w+|[A-Z]\w*)?$|^delta_(w|b|W|theta)/;
 const stateName =
@@ -28,11 +28,16 @@ export function mayNameTrainingRole(name: string): boolean {
 const trainingRoleWord = /reg|lam|lmbda|lambd|l2|l1|decay|wd|penalty|ridge/i;
 
 export function isGradientLike(e: Expr): boolean {
-  return components(e).some((c) => gradientName.test(c) && (/[gG]rad/.test(c) || !lossName.test(c)));
+  return someComponent(e, isGradientComponent);
+}
+
+/** One identifier named like a gradient, and not like a loss unless it says `grad`. */
+function isGradientComponent(c: string): boolean {
+  return gradientName.test(c) && (/[gG]rad/.test(c) || !lossName.test(c));
 }
 
 export function isStateLike(e: Expr): boolean {
-  return components(e).some(isStateName);
+  return someComponent(e, isStateName);
 }
 
 /** `m`, `v`, `u`, `cache`, `exp_avg`: one identifier named like optimizer state. */
