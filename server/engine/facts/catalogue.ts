@@ -1734,6 +1734,18 @@ export function foldCall(call: Expr & { kind: 'call' }, scope: Scope, at: number
 const OPTIMIZER_BASES = new Set(['torch.optim.Optimizer', 'torch.optim.optimizer.Optimizer', 'tfjs.Optimizer', 'tfjs.train.Optimizer']);
 
 /**
+ * The methods a framework calls on its optimizer subclasses to update the variables: the optimizer's
+ * own update, whose decay is its definition (NB108). torch's `Optimizer.step`; Keras 3's and tf.keras
+ * ≥ 2.11's `update_step(gradient, variable[, learning_rate])`, reached from `apply_gradients`/`apply`;
+ * Keras 2's legacy `_resource_apply_dense`/`_resource_apply_sparse`; TensorFlow.js's `applyGradients`.
+ */
+export const OPTIMIZER_UPDATE_METHODS: { readonly torch: ReadonlySet<string>; readonly keras: ReadonlySet<string>; readonly tfjs: ReadonlySet<string> } = {
+  torch: new Set(['step']),
+  keras: new Set(['update_step', 'apply_gradients', 'apply', '_resource_apply_dense', '_resource_apply_sparse', '_apply_dense', '_apply_sparse']),
+  tfjs: new Set(['applyGradients']),
+};
+
+/**
  * A Keras optimizer base class (`keras.optimizers.Optimizer`, `tf.keras.optimizers.Optimizer`,
  * `optimizer_v2.OptimizerV2`, the legacy ones): its subclasses' steps read the framework's step counter.
  */

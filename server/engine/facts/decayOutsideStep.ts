@@ -11,7 +11,7 @@ import type { Facts } from './index';
 import type { ParsedFile } from '../document';
 import type { UpdateSite } from './updates';
 import { baseExpr, exprKey } from './keys';
-import { explicitParams, someExpr, type FunctionDef, type Scope } from './scope';
+import { explicitParams, someExpr, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { loopCollectionKey, regGradientTerms, splitProduct, type RegGradientTerm } from './gradients';
 import { penaltiesFor, penaltyCoefficientNames, type LossPenalty } from './losses';
 import { regularizerObjects } from './regularizerObjects';
@@ -20,7 +20,8 @@ import { DirectionAnalyzer } from './direction';
 import { trainingFacts } from './loops';
 import { resolveCall, enclosingClass, returnsOf } from './resolve';
 import { isTorchOptimizer } from './decayKnobs';
-import { CONSTRUCTOR_METHODS, HANDWRITTEN_OPTIMIZER_METHODS, NO_INSTANCE_DECORATORS, optimizerApplyCall } from './catalogue';
+import { CONSTRUCTOR_METHODS, HANDWRITTEN_OPTIMIZER_METHODS, NO_INSTANCE_DECORATORS, OPTIMIZER_UPDATE_METHODS, optimizerApplyCall } from './catalogue';
+import { kerasOptimizerClass } from './optimizerSteps';
 import { holdsNumber, isStrengthSymbol } from './strengths';
 import { isGradientLike, isLearningRateName, isSizeSymbol } from './roles';
 import { programIndex, spanKey } from './program';
@@ -248,6 +249,7 @@ function confirm(facts: Facts, site: UpdateSite, scalars: { name: string; pow: n
   // An optimizer's own step (a framework Optimizer subclass) defines how its decay is applied.
   const cls = enclosingClass(site.scope);
   if (cls && isTorchOptimizer(facts, cls)) return undefined;
+  if (cls && inKerasOptimizerUpdate(facts, site.scope, cls)) return undefined;
   // Half of a moving average (`ema.mul_(1 - d)` then `ema.add_(d * p)`): not a decay.
   if (averagedToward(facts, site, key, fn)) return undefined;
   const step = gradientStepOf(facts, site, key, fn);
@@ -255,6 +257,25 @@ function confirm(facts: Facts, site: UpdateSite, scalars: { name: string; pow: n
   // Step sizes the decay shares with that step (`w -= step * g; w -= step * wd * w`): it is scaled.
   if (step.stepSymbols && scalars.some((x) => x.pow > 0 && carriesSymbol(facts, x.name, site.scope, site.at, step.stepSymbols!, 0))) return undefined;
   return { site, step: step.span, stepKind: step.kind };
+}
+
+/**
+ * Inside a Keras optimizer's own update: the site is in a method the framework calls to update the
+ * variables (catalogue OPTIMIZER_UPDATE_METHODS, `update_step`), or in a function nested in one
+ * (`def update_fn(): …` called by it), of a class derived from a Keras optimizer base.
+ */
+function inKerasOptimizerUpdate(facts: Facts, scope: Scope, cls: ClassDef): boolean {
+  let method: Scope | undefined;
+  for (let s: Scope | undefined = scope; s; s = s.parent) {
+    if (s.parent?.kind === 'class') {
+      method = s;
+      break;
+    }
+  }
+  if (!method || method.kind !== 'function' || method.parent?.classDef !== cls) return false;
+  const name = [...cls.scope.functions.values()].find((f) => f.scope === method)?.name;
+  if (name === undefined || !OPTIMIZER_UPDATE_METHODS.keras.has(name)) return false;
+  return kerasOptimizerClass(facts, cls);
 }
 
 /** A learning rate, or a value computed from one (`decay = lr * lam`, `self.shrink = 1e-2 * self.lr`). */

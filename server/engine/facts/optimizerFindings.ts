@@ -1832,7 +1832,13 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       // and nothing reaches the next parameter. A zero made only under a condition (`if v is None: v = …`,
       // a first-parameter flag) starts the first parameter's average and leaves the rest carried.
       const rebound = (x: Stmt): boolean => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name);
-      if (ownStatements(loop.body).some((x) => rebound(x) && x.kind === 'assign' && selectedBy(facts, x.value, vars))) continue;
+      // The parameter may be the variable of a loop inside this one (`for group in …: for p in group['params']`):
+      // a value selected by the inner loop's variable is that parameter's own too. And its state object may
+      // sit in a local (`st = self.state[p]`) read by a method of its own (`st.get('m', zeros)`) or an
+      // entry under a condition (`st['m'] if 'm' in st else zeros`): a load of that parameter's own state.
+      const inner = loops.slice(loops.indexOf(loop)).flatMap((l) => namesIn(l.target));
+      const own = perParameterObjects(facts, loop.body, writes[0], inner);
+      if (ownStatements(loop.body).some((x) => rebound(x) && x.kind === 'assign' && (selectedBy(facts, x.value, inner) || loadsOwnState(x.value, own)))) continue;
       if (loop.body.some((x) => rebound(x) && x.kind === 'assign' && zeroValue(x.value) !== undefined)) continue;
       push({
         code: 'NB403',
@@ -1851,6 +1857,39 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
  * method of a value, not a module, handed it first (`self.m.get(k, zeros)`, `self.get_slot(p, 'v')`);
  * not a value it only shapes (`np.zeros_like(p)`, the default of `.get('m', …)`).
  */
+/**
+ * Locals holding one parameter's own state object: `st = self.state[p]` (an entry selected by the
+ * parameter's variable), assigned once by a statement of the loop's body before the average's write
+ * and never rebound.
+ */
+function perParameterObjects(facts: Facts, body: Stmt[], before: Span, vars: string[]): Set<string> {
+  const out = new Set<string>();
+  const assigns = new Map<string, number>();
+  for (const x of ownStatements(body)) {
+    if (x.kind !== 'assign') continue;
+    for (const t of x.targets) if (t.kind === 'name') assigns.set(t.name, (assigns.get(t.name) ?? 0) + 1);
+  }
+  for (const x of ownStatements(body)) {
+    if (x.kind !== 'assign' || x.op || x.span.end > before.start || x.targets.length !== 1 || x.targets[0].kind !== 'name') continue;
+    const name = x.targets[0].name;
+    if (assigns.get(name) !== 1 || vars.includes(name)) continue;
+    if (x.value.kind === 'index' && x.value.index.some((i) => someExpr(i, (e) => e.kind === 'name' && vars.includes(e.name))) && !facts.analyzer.isModule(x.value.object)) out.add(name);
+  }
+  return out;
+}
+
+/**
+ * A load from one parameter's own state object (perParameterObjects): a method of it (`st.get('m', zeros)`)
+ * or an entry of it (`st['m']`, under a condition or not), so the value is that parameter's own.
+ */
+function loadsOwnState(value: Expr, own: Set<string>): boolean {
+  if (own.size === 0) return false;
+  const isOwn = (e: Expr): boolean => e.kind === 'name' && own.has(e.name);
+  const load = (e: Expr): boolean => (e.kind === 'call' && e.callee.kind === 'attr' && isOwn(e.callee.object)) || (e.kind === 'index' && isOwn(e.object));
+  if (load(value)) return true;
+  return value.kind === 'cond' && (load(value.then) || load(value.else));
+}
+
 function selectedBy(facts: Facts, value: Expr, vars: string[]): boolean {
   const reads = (e: Expr): boolean => someExpr(e, (x) => x.kind === 'name' && vars.includes(x.name));
   return someExpr(value, (e) => (e.kind === 'index' && e.index.some(reads)) || (e.kind === 'call' && e.callee.kind === 'attr' && e.args.length > 0 && reads(e.args[0]) && !facts.analyzer.isModule(e.callee.object)));

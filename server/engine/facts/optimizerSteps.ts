@@ -2551,7 +2551,7 @@ function frameworkCounterKey(facts: Facts, fn: FunctionDef): string | undefined 
 }
 
 /** A class derived from a Keras optimizer, directly or through classes of the project. */
-function kerasOptimizerClass(facts: Facts, cls: ClassDef, depth: number): boolean {
+export function kerasOptimizerClass(facts: Facts, cls: ClassDef, depth = 0): boolean {
   if (depth > 4) return false;
   const program = facts.program;
   for (const b of cls.bases) {

@@ -3,11 +3,15 @@
 // momentum that is plain gradient descent). A moving average is T ← β·T + (1 − β)·X. Read in the IR,
 // since the normal form folds the blend to X before anything can see how it was written: both
 // summands read the same place (a name, attribute or entry; a call such as `randn()` may differ
-// between its two runs), one weighted by c and the other by 1 − c.
+// between its two runs), one weighted by c and the other by 1 − c. The target must be state something
+// reads by its own name (the step reads the velocity, the test branch the running mean): a slot only
+// written here and handed on through its owner (`self.beta.grads = …`, a layer's gradient field the
+// optimizer reads as `p.grads` and the next backward overwrites) carries nothing across steps, and the
+// blend is X, harmless.
 import type { Expr, Span } from '../ir';
 import type { Facts } from './index';
 import { exprKey } from './keys';
-import { programIndex } from './program';
+import { programIndex, walkAll } from './program';
 import { sameExpr } from './doubleDecay';
 
 export interface SelfBlend {
@@ -31,10 +35,32 @@ export function selfBlends(facts: Facts): SelfBlend[] {
     if (st.kind !== 'assign' || st.op !== undefined || st.targets.length !== 1) continue;
     const blend = blendOfItself(st.value, (a, b) => sameText(facts, a, b));
     // The target blending itself is the moving average done right (`m = b * m + (1 - b) * m` aside, which is m).
-    if (blend && exprKey(blend.x) !== exprKey(st.targets[0])) found.push({ target: st.targets[0], ...blend, span: st.value.span });
+    if (!blend || exprKey(blend.x) === exprKey(st.targets[0])) continue;
+    const key = exprKey(st.targets[0]);
+    if (key === undefined || !readKeys(facts).has(key)) continue;
+    found.push({ target: st.targets[0], ...blend, span: st.value.span });
   }
   cache.set(facts, found);
   return found;
+}
+
+const readCache = new WeakMap<Facts, Set<string>>();
+
+/** The keys of the places the file reads (every expression but the target of a plain assignment). */
+function readKeys(facts: Facts): Set<string> {
+  let keys = readCache.get(facts);
+  if (keys) return keys;
+  keys = new Set();
+  const written = new Set<Expr>();
+  for (const st of programIndex(facts).stmtBySpan.values()) if (st.kind === 'assign' && st.op === undefined) st.targets.forEach((t) => written.add(t));
+  const out = keys;
+  walkAll(facts.module.body, (e) => {
+    if (written.has(e)) return;
+    const k = exprKey(e);
+    if (k !== undefined) out.add(k);
+  });
+  readCache.set(facts, keys);
+  return keys;
 }
 
 function blendOfItself(e: Expr, same: (a: Expr, b: Expr) => boolean): { x: Expr; weight: Expr } | undefined {
