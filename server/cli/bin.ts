@@ -30,14 +30,15 @@ function startServer(): Promise<number> {
  * V8 considers optimizing a function each time about 66 KB of its bytecode has run
  * (`--interrupt-budget`). A lint run is short, and much of a fresh process's extra CPU is TurboFan
  * compiling, on background threads, functions that have run only a little, then compiling them
- * again after a deoptimization (a node shape their first feedback had not seen). With four times
+ * again after a deoptimization (a node shape their first feedback had not seen). With sixteen times
  * the budget, functions are optimized later, on steadier type feedback, and fewer are optimized at
- * all: 9 % less CPU on the bench corpus, 14 % on real code (bench/results/ANALYSIS.md, stop 21). V8's flags
+ * all: four times saved 9 % of CPU on the bench corpus and 14 % on real code (stop 21); sixteen saves
+ * another 12–17 % on the 28 labelled repositories (stop 42; bench/results/ANALYSIS.md). V8's flags
  * are the process's, so the lint workers (and `nabla server`) share it; set once, here, before any lint.
  * (`--single-threaded-gc` cannot be set this way: V8 aborts at the next full collection.)
  */
 function tuneV8ForShortRuns(): void {
-  setFlagsFromString('--interrupt-budget=270336');
+  setFlagsFromString('--interrupt-budget=1081344');
 }
 
 // A lint worker thread (parallel.ts) loads this same bundle: it serves files, it runs no command.
