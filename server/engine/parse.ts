@@ -80,7 +80,7 @@ export function parse(text: string, language: LanguageId, previous?: Tree): Tree
   return better;
 }
 
-/** The longest text misread words are recovered in (each recovery parses it up to three more times). */
+/** The longest text misread words are recovered in (each recovery parses it up to three more times, five in TypeScript with a contextual keyword as a name). */
 const RECOVERY_MAX_LENGTH = 512 * 1024;
 
 /** Trees `parse` read with recovered words: parsed from another text than the incremental parse's, so their changed ranges mean nothing. */

@@ -47,6 +47,13 @@
 //   only identifiers and strings there. Its stand-in makes the last character `_`, and the reparsed
 //   tree must read an identifier in an export or import specifier.
 //
+// - A TypeScript contextual keyword as a variable (`let as = input.w;`, `let satisfies = x`, `i < keyof.length`,
+//   `abstract = 1` at the start of a statement): valid (these words are reserved in no mode; ECMA-262 and
+//   TypeScript read them as identifiers wherever their keyword reading does not fit), but the TypeScript grammars
+//   take `let as` for `let` cast with `as`, `<` before `keyof`, `infer`, `unique`, `unknown`, `never`, `readonly`
+//   or `abstract` for type arguments, and `abstract` at a statement's start for a class modifier. Its stand-in
+//   makes the last character `_`, and the reparsed tree must read an identifier whose whole statement has no error.
+//
 // And one place where tree-sitter-python rejects valid code its layout decides: a line continuing a
 // bracketed expression indented left of its statement (`recoverBracketIndents`), which CPython reads
 // whatever its indentation; its leading whitespace is made tabs in the copy, again at the same offsets.
@@ -91,9 +98,21 @@ export type ParseWith = (text: string, language: LanguageId) => Tree;
  */
 export function recoverMisreadWords(text: string, language: LanguageId, tree: Tree, parseWith: ParseWith): Tree | undefined {
   if (language === 'python' || !tree.rootNode.hasError) return undefined;
-  const replacements = [...reservedModuleNames(text, tree), ...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree), ...importTypes(text, tree, language), ...typeStarExports(text, tree, language), ...generatorMembersAfterSignatures(text, tree, language)];
+  const contextual = contextualKeywordNames(text, tree, language);
+  // Alone first: another word's stand-in (an `&&` taken for JSX text) may break the statement a contextual word is in.
+  if (contextual.length > 0) {
+    const alone = confirmedTree(text, language, contextual, parseWith);
+    if (alone && !alone.rootNode.hasError) return alone;
+    alone?.delete();
+  }
+  const replacements = [...reservedModuleNames(text, tree), ...usingIdentifiers(text, tree), ...inPrefixedIdentifiers(text, tree), ...jsxTextAmpersands(text, tree, language), ...importTypes(text, tree, language), ...typeStarExports(text, tree, language), ...generatorMembersAfterSignatures(text, tree, language), ...contextual];
   // The tsx parse is the costly part (seconds on some garbage): only where a tag names a reserved word before `=`.
   if (language === 'javascript' && RESERVED_ATTRIBUTE.test(text)) replacements.push(...reservedJsxAttributes(text, parseWith));
+  return confirmedTree(text, language, replacements, parseWith);
+}
+
+/** The parse of `text` with the replacements the reparsed tree confirms (all of those it keeps), or undefined. */
+function confirmedTree(text: string, language: LanguageId, replacements: Replacement[], parseWith: ParseWith): Tree | undefined {
   if (replacements.length === 0) return undefined;
   replacements.sort((a, b) => a.start - b.start);
   let kept = replacements;
@@ -143,6 +162,8 @@ function reservedModuleNames(text: string, tree: Tree): Replacement[] {
   for (const match of text.matchAll(pattern)) {
     const start = match.index;
     const end = start + match[0].length;
+    // `{ let as = x` is a declaration of a variable named `as` (contextualKeywordNames), not `import { let as x }`.
+    if (match[0] === 'let' && /^[ \t\r\n]+(?:as|satisfies)[ \t]*[=:;]/.test(text.slice(end, end + 40))) continue;
     let n: SyntaxNode | null = tree.rootNode.descendantForIndex(start, end);
     let broken = false;
     for (let depth = 0; n && depth < 4 && !broken; depth++, n = n.parent) broken = n.type === 'ERROR' || n.isMissing;
@@ -151,6 +172,42 @@ function reservedModuleNames(text: string, tree: Tree): Replacement[] {
     if (out.length >= 64) break;
   }
   return out;
+}
+
+/**
+ * TypeScript's contextual keywords the grammars misread as a variable (`let as`, `i < keyof`, `abstract = 1`).
+ * `as` and `satisfies` only right after `let` (elsewhere the grammars read them as names, and a cast's `as` is left alone).
+ */
+const CONTEXTUAL_NAMES = /(?<=\blet[ \t\r\n]+)(?:as|satisfies)(?![\w$])|(?<![\w$.#])(?:abstract|infer|keyof|never|unique|unknown|readonly)(?![\w$])/g;
+
+/**
+ * Each TypeScript contextual keyword written where its statement has an error near it (the word's
+ * node or one of its four nearest ancestors has an error below it), or read as a name already. The reparsed tree must read an
+ * identifier there, inside a statement with no error: a real syntax error next to a cast's `as`
+ * stays one, and its replacement is dropped.
+ */
+function contextualKeywordNames(text: string, tree: Tree, language: LanguageId): Replacement[] {
+  if (language === 'javascript') return [];
+  const out: Replacement[] = [];
+  for (const match of text.matchAll(CONTEXTUAL_NAMES)) {
+    const start = match.index;
+    const end = start + match[0].length;
+    let n: SyntaxNode | null = tree.rootNode.descendantForIndex(start, end);
+    // A word read as a name is replaced too: its neighbours' stand-ins may change how the grammar reads it.
+    let broken = n?.type === 'identifier';
+    for (let depth = 0; n && depth < 5 && !broken; depth++, n = n.parent) broken = n.type === 'ERROR' || n.isMissing || (depth > 0 && n.hasError);
+    if (!broken) continue;
+    out.push({ start, end, accept: (node) => node.type === 'identifier' && !statementOf(node).hasError });
+    if (out.length >= 64) break;
+  }
+  return out;
+}
+
+/** The statement, class member or parameter `node` is in: its ancestor whose parent is a block, a class body, a parameter list or the program. */
+function statementOf(node: SyntaxNode): SyntaxNode {
+  let n = node;
+  while (n.parent && !['program', 'statement_block', 'class_body', 'switch_case', 'switch_default', 'formal_parameters'].includes(n.parent.type)) n = n.parent;
+  return n;
 }
 
 /**
@@ -217,8 +274,9 @@ function inPrefixedIdentifiers(text: string, tree: Tree): Replacement[] {
  * error: inside JSX text it is text. Operators (`a & b`, `a && b`) parse, so they never qualify;
  * the reparsed tree decides the rest (the `_` must land in JSX text).
  */
-function jsxTextAmpersands(text: string, tree: Tree): Replacement[] {
-  if (!text.includes('&') || !text.includes('<')) return [];
+function jsxTextAmpersands(text: string, tree: Tree, language: LanguageId): Replacement[] {
+  // A .ts file has no JSX (its `&` inside an error is an operator `&&` a misread word broke).
+  if (language === 'typescript' || !text.includes('&') || !text.includes('<')) return [];
   const out: Replacement[] = [];
   for (const match of text.matchAll(/&(?!#?\w+;)/g)) {
     const start = match.index;

@@ -185,6 +185,28 @@ describe('valid JavaScript the grammar misreads by one word', () => {
     }
   });
 
+  it('reads a TypeScript contextual keyword as a variable (`let as = input.w`, `i < keyof.length`) without a notice', () => {
+    const text = [
+      'export function maxOf(input: { w: number[] }, unknown: number[]): number {',
+      '  let as = input.w;',
+      '  let satisfies: number[] = as;',
+      '  let abstract;',
+      '  abstract = satisfies;',
+      '  const keyof = unknown, never = as, infer = as, unique = as;',
+      '  let best = as[0];',
+      '  for (let i = 1; i < as.length; i++) if (as[i] > best) best = as[i];',
+      '  for (let i = 0; i < keyof.length && i < never.length; i++) best += i<infer[0] ? unique[i] : abstract[i];',
+      '  return i < unknown.length ? best : (best as number);',
+      '}',
+    ].join('\n').replace('return i <', 'return 0 <');
+    assertReadsAsTypeScript(text);
+    // A real error beside such a word, or beside a cast's `as`, keeps its notice at its own place.
+    assertErrorOnLine('let as = [1];\nlet y = as[0] +;\n', 2);
+    assertErrorOnLine('const x: unknown = 1;\nconst y = (x as number) + ;\n', 2);
+    assertErrorOnLine('const x = [1];\nlet as number = x;\n', 2);
+    assertErrorOnLine('const i = 1, x = [2];\nconst y = i < keyof x;\n', 2);
+  });
+
   it('reads `typeof import(...)` as a type argument without a notice, and leaves `typeof` of a dynamic import in an expression alone', () => {
     const text = [
       "vi.mock('fs', async (importOriginal) => {",

@@ -2378,12 +2378,26 @@ function isSingleParam(p: Product): boolean {
   return !p.tensor && !p.penalty && p.params.length === 1 && p.abs.length === 0 && !p.signs?.length;
 }
 
+/** Two plain norms of the same parameters, nothing else in either product. */
+function sameNorm(a: Product, b: Product): boolean {
+  const bare = (p: Product): boolean => p.penalty?.kind === 'norm2' && p.params.length === 0 && p.abs.length === 0 && !p.signs?.length;
+  if (!bare(a) || !bare(b)) return false;
+  const keys = (p: Product): string => p.penalty!.params.map((q) => q.key).sort().join('|');
+  // The order is not asked, as `power` does not ask it of ‖W‖₂² (`norm(w, 2) ** 2`).
+  return keys(a) !== '' && keys(a) === keys(b);
+}
+
 function negProduct(p: Product): Product {
   return { ...p, coef: neg(p.coef) };
 }
 
 function multiply(a: Product, b: Product): Product {
   if (a.tensor || b.tensor) return TENSOR;
+  // ‖W‖₂·‖W‖₂ (`np.linalg.norm(w, 2) * np.linalg.norm(w, 2)`): ΣW², as ‖W‖₂² is.
+  if (a.penalty && b.penalty && sameNorm(a, b)) {
+    const coef = mul(a.coef, b.coef);
+    return { ...a, coef, penalty: { ...a.penalty, kind: 'sumsq', coef: mul(a.penalty.coef, b.penalty.coef), defs: [...a.penalty.defs, ...b.penalty.defs], norms: undefined } };
+  }
   if (a.penalty && b.penalty) return TENSOR;
   const coef = mul(a.coef, b.coef);
   const penalty = a.penalty ?? b.penalty;

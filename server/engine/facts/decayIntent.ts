@@ -61,7 +61,9 @@ export function optimizerL2Intent(facts: Facts, opt: OptimizerFact, arg: Arg): L
  */
 export function handDecayL2Intent(facts: Facts, hand: HandDecayFact): L2Intent | undefined {
   const cls = enclosingClass(facts, hand.span);
-  if (cls && saysDecoupledDecay(cls.name)) return undefined;
+  // In a class named for decoupled decay (`GrokFastAdamW`) an L2 name or document says nothing, but a
+  // decouple switch turned off around the coupled branch is still the user's choice.
+  if (cls && saysDecoupledDecay(cls.name)) return decoupleSwitch(facts, hand, cls);
   // 2·λ·w is the gradient of the penalty λ‖w‖², derived by hand: the code adds an L2 penalty's gradient.
   if (hand.coef && Math.abs(hand.coef.num - 2) < 1e-12 && hand.coef.syms.length > 0) return { kind: 'gradient', span: hand.span };
   const trace: Trace = { names: [], docs: [] };

@@ -2263,7 +2263,13 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
   let anyLr = false;
   for (const p of step.params) {
     const span = p.eq.spans[p.eq.spans.length - 1];
-    for (const term of stepTerms(step, p)) {
+    const terms = stepTerms(step, p);
+    // A term that is another term of the step times the old value's decay coefficient (−ηλ of 1 − ηλ): the
+    // product of two writes, the step then a decoupled decay (LaProp's `w += −s·m` then `w += w·(−lr·λ)`),
+    // whose η comes from the decay, not from the step.
+    const decayed = (term: StepTerm): boolean =>
+      p.self.some((d) => d.fs.length > 0 && terms.some((o) => o !== term && proportional(mulPoly([o.mono], [d]), [term.mono]) !== undefined));
+    for (const term of terms) {
       const own = lrIn(term.mono);
       if (own.length > 0) anyLr = true;
       // η² in one write (a product of two writes, such as decay then step, holds η² legitimately).
@@ -2281,7 +2287,7 @@ function learningRate(facts: Facts, step: OptimizerStep, push: (f: OptimizerFind
       }
       // The term is scalars × one decaying buffer (`lr * v`), nothing else that changes.
       const plain = term.numerator.length === 1 && term.mono.fs.every((f) => (f.atom.k === 'sym' && (f.atom.key === term.numerator[0].key || !step.states.has(f.atom.key))) || f.atom.k === 'inv' || f.atom.k === 'pow' || (f.atom.k === 'fn' && f.atom.fn === 'sqrt'));
-      for (const n of plain ? term.numerator : []) {
+      for (const n of plain && !decayed(term) ? term.numerator : []) {
         const s = step.states.get(n.key);
         if (!s || s.adds.length === 0 || !s.self || !s.beta) continue;
         const inState = own.find((x) => s.adds.every((a) => a.x.some((m) => m.fs.some((f) => f.atom.k === 'sym' && f.atom.key === x.key && f.n > 0))));
