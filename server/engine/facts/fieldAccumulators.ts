@@ -9,6 +9,7 @@
 import type { Expr, Stmt } from '../ir';
 import { zeroValue } from './catalogue';
 import { someExpr } from './scope';
+import { numberOf } from './analysis';
 
 const found = new WeakMap<Stmt[], ReadonlySet<string>>();
 
@@ -25,9 +26,9 @@ function writtenField(e: Expr): string | undefined {
   return e.kind === 'attr' ? e.name : undefined;
 }
 
-/** A zero start: `np.zeros(s)`, `np.matrix(np.zeros(s))`, `np.zeros_like(w)`, `0`. */
+/** An array's zero start: `np.zeros(s)`, `np.matrix(np.zeros(s))`, `np.zeros_like(w)` (a scalar 0 starts a counter or a total). */
 function zeroStart(e: Expr): boolean {
-  if (zeroValue(e)) return true;
+  if (zeroValue(e) === 'array') return true;
   if (e.kind !== 'call') return false;
   const fn = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
   if (fn === 'zeros_like') return true;
@@ -74,7 +75,8 @@ function decide(body: Stmt[]): ReadonlySet<string> {
   for (const [field, list] of writes) {
     const added = list.filter((a) => a.stmt.op === '+');
     if (added.length === 0) continue;
-    if (!list.every((a) => (a.stmt.op === '+' && !readsField(a.stmt.value, field)) || (a.stmt.op === undefined && zeroStart(a.stmt.value)))) continue;
+    // Added to with values, never with a constant (`self.t += 1` counts steps).
+    if (!list.every((a) => (a.stmt.op === '+' && !readsField(a.stmt.value, field) && numberOf(a.stmt.value) === undefined) || (a.stmt.op === undefined && zeroStart(a.stmt.value)))) continue;
     if (fedIntoAnotherStep(assigns, field)) out.add(field);
   }
   return out;
