@@ -1066,6 +1066,12 @@ export function bernoulliProbability(call: Expr & { kind: 'call' }): Expr | unde
 export const GRADIENT_KEEPING_METHODS: ReadonlySet<string> = new Set(['clone', 'detach', 'copy', 'float', 'double', 'contiguous', 'to', 'cpu', 'numpy']);
 
 /** In-place calls that only add to their receiver (stepAccumulators.ts): torch's `g.add_(x)`, a JS array's `push`. */
+/**
+ * A Keras/TF optimizer's slot factories: what they return is the optimizer's own state for one variable
+ * (a momentum or moment buffer), made in `build` and read back in `update_step` (optimizerSlots.ts).
+ */
+export const OPTIMIZER_SLOT_FACTORIES: ReadonlySet<string> = new Set(['add_variable_from_reference', 'add_slot', 'get_slot']);
+
 export const ADDING_METHODS: ReadonlySet<string> = new Set(['add_', 'push']);
 
 /**

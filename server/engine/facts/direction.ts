@@ -654,6 +654,19 @@ export class DirectionAnalyzer {
       const upstream = this.terms(value.args[0], scope, at, d, guard);
       return upstream.length === 1 && upstream[0].kind === 'grad' ? [{ ...upstream[0], source: `${targetName} (from ${fnName})`, origin: value.span }] : [unknown(value, this)];
     }
+    // A helper of the program that returns the unpacked item: its sign by data flow, the error the backward pass
+    // starts from (`t − o` is −∇, `o − t` is +∇), whatever the helper is called.
+    if (typeof u.position === 'number') {
+      let flowed: DirTerm[] | undefined;
+      backwardPass++;
+      try {
+        flowed = this.helper(value, scope, at, d, guard, u.position);
+      } finally {
+        backwardPass--;
+      }
+      if (flowed && flowed.length === 1 && flowed[0].kind === 'grad') return [{ ...flowed[0], source: `${targetName} (returned by ${fnName}: ${flowed[0].source})`, origin: flowed[0].origin ?? value.span }];
+    }
+    // Only when the flow cannot say: `backprop`, `backpropagate` return the loss gradient by name.
     if (isBackpropName(fnName)) return [{ kind: 'grad', sign: 1, source: `${targetName} (from ${fnName})`, origin: value.span }];
     // `loss, dW = svm_loss(W, X, y, reg)`, `cost, grads = model.loss(X, y)`.
     const siblings = u.stmt.targets[0]?.kind === 'seq' ? u.stmt.targets[0].items : [];
@@ -724,7 +737,7 @@ export class DirectionAnalyzer {
   }
 
   /** A call of a function the program can see: the direction of what it returns, its parameters bound to the arguments. */
-  private helper(e: Expr & { kind: 'call' }, scope: Scope, at: number, d: number, guard: Guard): DirTerm[] | undefined {
+  private helper(e: Expr & { kind: 'call' }, scope: Scope, at: number, d: number, guard: Guard, position?: number): DirTerm[] | undefined {
     const analyzer = this.facts.analyzer;
     const target = analyzer.callTarget(e, scope, at);
     if (!target || target.constructs || this.callEnvs.has(target.fn.scope)) return undefined;
@@ -739,10 +752,17 @@ export class DirectionAnalyzer {
       // An abstract stub (`raise NotImplementedError`) returns nothing: its overrides decide.
       if (returns.length === 0 && candidates.length > 1) continue;
       if (returns.length !== 1) return undefined;
+      // `err, dw = self.helper(x, t)`: the item of the returned tuple the name unpacks.
+      let returnedExpr = returns[0].expr;
+      if (position !== undefined) {
+        const item = returnedExpr.kind === 'seq' ? returnedExpr.items[position] : undefined;
+        if (!item) return undefined;
+        returnedExpr = item;
+      }
       this.callEnvs.set(fn.scope, analyzer.argumentEnv(e, fn === target.fn ? target : { ...target, fn, cls: fn.cls }, scope, at, undefined));
       let terms: DirTerm[];
       try {
-        terms = this.returned(fn, returns[0].expr, returns[0].scope, returns[0].at, d, guard);
+        terms = this.returned(fn, returnedExpr, returns[0].scope, returns[0].at, d, guard);
       } finally {
         this.callEnvs.delete(fn.scope);
       }
@@ -1028,7 +1048,7 @@ function sameTerms(a: DirTerm[], b: DirTerm[]): boolean {
 
 /** `pred − target` is +∇loss (w.r.t. the prediction); `target − pred` is −∇loss. */
 function residual(terms: DirTerm[]): DirTerm[] {
-  const targets = terms.filter((t) => t.kind === 'target');
+  const targets = terms.filter((t) => t.kind === 'target' || (backwardPass > 0 && terms.length === 2 && t.kind === 'data'));
   const preds = terms.filter((t) => t.kind === 'pred');
   if (targets.length === 1 && preds.length === 1 && targets[0].sign !== preds[0].sign) {
     const rest = terms.filter((t) => t !== targets[0] && t !== preds[0]);
@@ -1036,6 +1056,14 @@ function residual(terms: DirTerm[]): DirTerm[] {
   }
   return terms;
 }
+
+/**
+ * Inside the value a helper of a hand-written backward pass returns (`err, dw = self._out_delta(x, t)`, read where
+ * a name decided before): `(t − o)·f'(z)` whose `t` the caller hands in from its data loop (so it reads as data, not
+ * a target) is the residual, one data term against one prediction of the opposite sign; and the activation it
+ * is then multiplied by (`np.outer(err, a_prev)`, a layer's input) is a sign-neutral multiplier like data.
+ */
+let backwardPass = 0;
 
 /** A sum of positive-by-convention scalars (`1 + mu`, `1 - beta1`, `sqrt(v) + eps`) as one positive scalar. */
 function collapse(terms: DirTerm[]): DirTerm[] {
@@ -1060,6 +1088,8 @@ function combine(a: DirTerm, b: DirTerm): DirTerm {
       return { kind: 'pred', sign };
     case 'data*grad':
       return { ...gradOf, sign };
+    case 'grad*pred':
+      return backwardPass > 0 ? { ...gradOf, sign } : { kind: 'unknown', sign, gradientish: true };
     case 'grad*grad':
       return a.source === b.source ? { kind: 'scalar', sign: 1 } : { kind: 'unknown', sign, gradientish: true };
     default:

@@ -2,6 +2,7 @@
 // update adds (from the statement, the in-place call or the lambda behind an update site), whether
 // the code means to climb (a maximizer, a policy gradient, an attack), and which sign a regularization
 // term needs where it is added to a gradient or a velocity.
+import { holdsOptimizerSlot } from './optimizerSlots';
 import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { stepsLoopItemField, type UpdateSite } from './updates';
@@ -292,7 +293,7 @@ export function movesModelParameter(facts: Facts, site: UpdateSite): boolean {
   const last = lastComponent(base) ?? '';
   if (isInputName(last) || isDataLike(base) || isOptimizedInputName(last)) return false;
   const walksParams = base.kind === 'name' && isParameterListKey(loopCollectionKey(facts, base.name, site.scope, site.span.start) ?? '');
-  return facts.analyzer.isParam(base) && !(isStateLike(base) && !walksParams && !stepsLoopItemField(site, facts.analyzer, programIndex(facts))) && !isGradientLike(base) && !isReturnedGradientSum(facts, site) && !isCotangentSum(facts, site) && !feedsOnlyOptimizerState(facts, site) && !feedsGradientBack(facts, site);
+  return facts.analyzer.isParam(base) && !(isStateLike(base) && !walksParams && !stepsLoopItemField(site, facts.analyzer, programIndex(facts))) && !isGradientLike(base) && !isReturnedGradientSum(facts, site) && !isCotangentSum(facts, site) && !feedsOnlyOptimizerState(facts, site) && !feedsGradientBack(facts, site) && !(base.kind === 'name' && holdsOptimizerSlot(facts, base.name, site.scope, site.span.start));
 }
 
 export function stepOf(facts: Facts, site: UpdateSite): Step | undefined {

@@ -17,6 +17,7 @@ import { catalogueGradientNames, dictRoot, gradientCopies, gradientDictsBesideLo
 import { growsQueuedEntry } from './gradientQueues';
 import { handedGradient, type HandedContext } from './handedGradients';
 import { stepAccumulators } from './stepAccumulators';
+import { fieldAccumulators } from './fieldAccumulators';
 import { isAppliedGradientLocal } from './appliedGradientLocals';
 
 export type UpdateKind =
@@ -60,6 +61,9 @@ export function findUpdates(body: Stmt[], scopes: ScopeBuilder, analyzer: Analyz
   const gradientRole = (target: Expr, scope: Scope): { upstream?: true } | undefined => {
     if (target.kind === 'name' && handsOnAsGradient(analyzer.program, fnBody, scope, target.name, (e) => analyzer.isModule(e))) return { upstream: true };
     if (isGradientLike(target) || inFlowContainer(target) || isGradientCopy(target)) return {};
+    // A field every write starts at zeros or adds to, read into another field's step (fieldAccumulators.ts).
+    const field = fieldOf(target);
+    if (field && fieldAccumulators(body).has(field)) return {};
     // An error a hand-written backward pass carries through a matrix product into the step (backpropagatedErrors.ts).
     if (target.kind === 'name' && fnBody !== body && carriedIntoWeightGradients(fnBody, target.name, (e) => analyzer.isModule(e))) return { upstream: true };
     // Returned beside a loss that penalizes the weight it is zeros shaped like (lossCompanions.ts).
@@ -1367,4 +1371,10 @@ function isParameterName(scope: Scope, name: string): boolean {
     if (s.kind === 'function' || s.kind === 'lambda') return false;
   }
   return false;
+}
+
+/** The field an attribute target writes: `u.acc` and `u.acc[i]` write `acc`. */
+function fieldOf(e: Expr): string | undefined {
+  while (e.kind === 'index') e = e.object;
+  return e.kind === 'attr' ? e.name : undefined;
 }
