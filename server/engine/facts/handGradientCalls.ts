@@ -48,8 +48,22 @@ function differentiates(program: Program, fn: FunctionDef, depth: number, seen: 
     if (c.call.span.start < fn.span.start || c.call.span.end > fn.span.end) continue;
     // Named like the step recognizer's differentiations, or one of the framework's others (`jax.vjp`,
     // `tape.jacobian`, a Keras 2 optimizer's `get_gradients`; catalogue.ts).
-    const named = readsAutodiff(c.call) || isFrameworkDifferentiation(c.call, c.scope, c.at, facts.scopes.imports, facts.language === 'python' ? 'python' : 'script');
+    const autodiffNamed = readsAutodiff(c.call);
+    const named = autodiffNamed || isFrameworkDifferentiation(c.call, c.scope, c.at, facts.scopes.imports, facts.language === 'python' ? 'python' : 'script');
     const t = depth < MAX_DEPTH ? resolveCall(program, c.call, c.scope, c.at) : undefined;
+    // A framework object's method (`.jacobian(...)`, `.get_gradients(...)`) called on a value whose class the
+    // code does not show, in a file whose own classes define a method of that name (`self.act.jacobian(P, Y)`
+    // with `self.act = ACTIVATIONS[name]()`): the call runs one of those, and differentiates only if one does.
+    if (named && !autodiffNamed && !t && depth < MAX_DEPTH && c.call.callee.kind === 'attr') {
+      const own = facts.scopes.methodsNamed(c.call.callee.name);
+      if (own.length > 0) {
+        if (own.some((f) => differentiates(program, f, depth + 1, seen))) {
+          found = true;
+          break;
+        }
+        continue;
+      }
+    }
     // A call named like a differentiation that is no project function (or too deep to follow) is one.
     if (named && (!t || t.constructs || t.candidates)) {
       found = true;
