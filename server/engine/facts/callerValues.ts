@@ -14,6 +14,7 @@
 import type { Expr, Stmt } from '../ir';
 import type { Coef } from '../../math/terms';
 import type { Facts } from './index';
+import type { Program } from '../program';
 import type { FunctionDef, Scope } from './scope';
 import { forEachChild } from './scope';
 import { stmtExprs } from './loops';
@@ -147,7 +148,11 @@ interface ForeignCall {
   at: number;
 }
 
-const foreignMemo = new WeakMap<FunctionDef, ForeignCall[] | 'unknown'>();
+/**
+ * Per program, then function. The program is part of the key: the editor reuses an unchanged file's parse (its
+ * FunctionDefs) in the program it builds after ANOTHER file changed, and that file's calls must be read again.
+ */
+const foreignMemo = new WeakMap<Program, WeakMap<FunctionDef, ForeignCall[] | 'unknown'>>();
 
 /**
  * The calls of `fn` in the project's other files that mention its name, or `unknown` when one of them reads
@@ -155,9 +160,9 @@ const foreignMemo = new WeakMap<FunctionDef, ForeignCall[] | 'unknown'>();
  * callback, `partial(train, …)`). Import statements are no reads.
  */
 function otherFileCalls(facts: Facts, fn: FunctionDef): ForeignCall[] | 'unknown' {
-  const known = foreignMemo.get(fn);
-  if (known) return known;
   const program = facts.program;
+  const known = foreignMemo.get(program)?.get(fn);
+  if (known) return known;
   const here = program.parsedOf(fn.span);
   if (!here) return [];
   const word = new RegExp(`\\b${fn.name.replace(/[$]/g, '\\$')}\\b`);
@@ -178,7 +183,7 @@ function otherFileCalls(facts: Facts, fn: FunctionDef): ForeignCall[] | 'unknown
           } else if ((e.kind === 'name' || e.kind === 'attr') && e.name === fn.name) reads.push(e);
         });
     }
-    if (reads.some((e) => !callees.has(e))) return remember(fn, 'unknown');
+    if (reads.some((e) => !callees.has(e))) return remember(program, fn, 'unknown');
     for (const c of found) {
       const target = resolveCall(program, c.call, c.scope, c.at);
       if (!target || target.constructs || target.candidates || target.fn.span.start !== fn.span.start) {
@@ -189,11 +194,13 @@ function otherFileCalls(facts: Facts, fn: FunctionDef): ForeignCall[] | 'unknown
     }
     if (out === 'unknown') break;
   }
-  return remember(fn, out);
+  return remember(program, fn, out);
 }
 
-function remember(fn: FunctionDef, v: ForeignCall[] | 'unknown'): ForeignCall[] | 'unknown' {
-  foreignMemo.set(fn, v);
+function remember(program: Program, fn: FunctionDef, v: ForeignCall[] | 'unknown'): ForeignCall[] | 'unknown' {
+  let memo = foreignMemo.get(program);
+  if (!memo) foreignMemo.set(program, (memo = new WeakMap()));
+  memo.set(fn, v);
   return v;
 }
 

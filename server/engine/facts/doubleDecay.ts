@@ -14,7 +14,7 @@
 // class's, in any file) decays it once more when that method decays the parameter it is handed.
 import type { Expr, Span, Stmt } from '../ir';
 import type { Coef } from '../../math/terms';
-import { coef as makeCoef } from '../../math/coef';
+import { coef as makeCoef, div, sameSymbols } from '../../math/coef';
 import type { Env } from './analysis';
 import { isSelfName, resolveCall } from './resolve';
 import type { Facts } from './index';
@@ -49,6 +49,8 @@ export interface DecayApplication {
   via?: Delegated;
   /** The parameter's storage a step writes through an alias (`data -= …` after `data = param.data`): param.data. */
   storage?: Expr;
+  /** For a gradient's decay expanded into the step: its coefficient there (`W - lr * (g1 + g2) / 2`: −lr·wd/2). */
+  landed?: Coef;
 }
 
 /** A decay a method applies to the parameter a step hands it: `self._shrink(p, lr)` with `param.data -= lr * wd * param.data` in `_shrink`. */
@@ -406,7 +408,7 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
     // A gradient's term expanded into the step: it is the gradient's decay, written where the gradient is.
     const g = gradientTerms.get(spanKey(t.span));
     if (g) landed.add(spanKey(t.span));
-    add(group, g ? { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g, storage } : { span: displaySpan(t), kind: 'step', into: t.site.target, at: t.site.span, term: t, storage });
+    add(group, g ? { span: displaySpan(g), kind: 'gradient', into: g.site.target, at: g.site.span, term: g, storage, landed: t.stepCoef } : { span: displaySpan(t), kind: 'step', into: t.site.target, at: t.site.span, term: t, storage });
   }
   // Gradients that reach the step through statements the analyzer does not expand (optimizer state, in-place calls).
   for (const [k, g] of gradientTerms) {
@@ -449,12 +451,38 @@ function twice(facts: Facts, shape: FileShape): DoubleDecay[] {
         if ((a.via || b.via) && !delegatedTogether(facts, shape, a, b, knobsOf)) continue;
         // Two decayed directions of which an `if`/`else` sends one into the step: each reaches the update on its own path.
         if (exclusivePaths(arrivalOf(a), arrivalOf(b))) continue;
+        if (averagedDecays(list, a, b)) continue;
         pair = [a, b];
       }
     }
     if (pair) found.push({ param: paramAsWritten(pair[1].via && !pair[0].via ? pair[0] : pair[1]), first: pair[0], second: pair[1] });
   }
   return found.sort((a, b) => a.second.span.start - b.second.span.start);
+}
+
+/**
+ * Are `a` and `b` two decayed gradients the step averages (`W - lr * (g1 + g2 + g3 + g4) / 4`, each gᵢ = ∇Lᵢ + wd·W)?
+ * Every gradient's decay landed in the step, over its strength, is the same rate (a symbol: the learning rate) times a
+ * weight, and the weights of all the group's decayed gradients sum to at most 1: W shrinks by lr·wd·W once, as the
+ * knob says. Summed without weights (`lr * (g1 + g2)`) they still decay it twice.
+ */
+function averagedDecays(list: DecayApplication[], a: DecayApplication, b: DecayApplication): boolean {
+  if (a.kind !== 'gradient' || b.kind !== 'gradient' || !a.landed || !b.landed || a.via || b.via) return false;
+  if (exprKey(a.into) === undefined || exprKey(a.into) === exprKey(b.into)) return false;
+  const rate = (x: DecayApplication): Coef | undefined => (x.kind === 'gradient' && x.landed && !x.via ? div(x.landed, x.strength) : undefined);
+  const first = rate(a)!;
+  if (first.syms.length === 0) return false;
+  let total = 0;
+  const intos = new Set<string>();
+  for (const x of list) {
+    const r = rate(x);
+    if (!r) continue;
+    const into = exprKey(x.into);
+    if (into === undefined || intos.has(into) || !sameSymbols(r, first)) return false;
+    intos.add(into);
+    total += Math.abs(r.num);
+  }
+  return total <= 1 + 1e-9;
 }
 
 /**

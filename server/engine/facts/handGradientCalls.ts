@@ -48,8 +48,22 @@ function differentiates(program: Program, fn: FunctionDef, depth: number, seen: 
     if (c.call.span.start < fn.span.start || c.call.span.end > fn.span.end) continue;
     // Named like the step recognizer's differentiations, or one of the framework's others (`jax.vjp`,
     // `tape.jacobian`, a Keras 2 optimizer's `get_gradients`; catalogue.ts).
-    const named = readsAutodiff(c.call) || isFrameworkDifferentiation(c.call, c.scope, c.at, facts.scopes.imports, facts.language === 'python' ? 'python' : 'script');
+    const autodiffNamed = readsAutodiff(c.call);
+    const named = autodiffNamed || isFrameworkDifferentiation(c.call, c.scope, c.at, facts.scopes.imports, facts.language === 'python' ? 'python' : 'script');
     const t = depth < MAX_DEPTH ? resolveCall(program, c.call, c.scope, c.at) : undefined;
+    // A framework object's method (`.jacobian(...)`, `.get_gradients(...)`) called on a value whose class the
+    // code does not show, in a project whose own classes define a method of that name (`self.act.jacobian(P, Y)`
+    // with `self.act = ACTIVATIONS[name]()`): the call runs one of those, and differentiates only if one does.
+    if (named && !autodiffNamed && !t && depth < MAX_DEPTH && c.call.callee.kind === 'attr') {
+      const own = projectMethodsNamed(program, facts.scopes.methodsNamed(c.call.callee.name), fn, c.call.callee.name);
+      if (own.length > 0) {
+        if (own.some((f) => differentiates(program, f, depth + 1, seen))) {
+          found = true;
+          break;
+        }
+        continue;
+      }
+    }
     // A call named like a differentiation that is no project function (or too deep to follow) is one.
     if (named && (!t || t.constructs || t.candidates)) {
       found = true;
@@ -66,4 +80,17 @@ function differentiates(program: Program, fn: FunctionDef, depth: number, seen: 
   // Only a complete answer is kept (a cycle cut short at `seen` is not one).
   if (depth === 0 || found) memo.set(fn, found);
   return found;
+}
+
+/**
+ * The methods of that name in the file's classes, or, when it defines none, in the classes of the project's other
+ * files that mention the name (a from-scratch library's `optimizers.py` defining `get_gradients`).
+ */
+function projectMethodsNamed(program: Program, inFile: readonly FunctionDef[], fn: FunctionDef, name: string): readonly FunctionDef[] {
+  if (inFile.length > 0) return inFile;
+  const here = program.parsedOf(fn.span);
+  if (!here) return inFile;
+  const out: FunctionDef[] = [];
+  for (const parsed of program.filesMentioning(here.file, new RegExp(`\\b${name}\\b`))) if (parsed.file.id !== here.file.id) out.push(...parsed.scopes.methodsNamed(name));
+  return out;
 }

@@ -5,12 +5,13 @@
 // (`(data + 0.5 * reg * ΣW²) / m`), has the gradient `(Xᵀ·d + reg·W) / m`, whoever divides.
 // Decided by data flow on the local (its later bindings in the function and the function's returns),
 // not by names. Every return that hands the local on must apply the same factor; a factor that is not
-// read as a number (a tensor, an unknown call) makes the answer `unknown`.
-import type { Expr } from '../ir';
+// read as a number (a tensor, an unknown call) makes the answer `unknown`. Only a division by a quantity
+// counts (`/ m`): a multiplier (`return loss, lr * dW`) hands on a step, not the cost's gradient.
+import type { Expr, Stmt } from '../ir';
 import type { Facts } from './index';
 import type { UpdateSite } from './updates';
 import { exprKey } from './keys';
-import { programIndex } from './program';
+import { ownStatements, programIndex } from './program';
 import { returnsOf } from './resolve';
 import { subExprs } from './loops';
 import { coef as makeCoef, div, mul, equalCoef } from '../../math/coef';
@@ -59,7 +60,9 @@ export function laterGradientScale(facts: Facts, site: UpdateSite): LaterScale {
       const name = written.kind === 'name' && written.name !== key ? written.name : undefined;
       const b = name !== undefined ? r.scope.lookup(name, r.at) : undefined;
       const value = name !== undefined && b?.kind === 'assign' && b.value && !b.op && b.at > site.at && b.scope.allBindings(name).length === 1 ? b.value : written;
-      for (const item of returnedItems(value)) {
+      // A dict the function fills by key (`grads = {}` … `grads['W'] = dW / m` … `return loss, grads`): its values.
+      const filled = name !== undefined && b?.kind === 'assign' && b.value?.kind === 'object' && !b.op && b.scope.allBindings(name).length === 1 ? keyedWrites(fn.body, name, site.at) : [];
+      for (const item of [...returnedItems(value), ...filled]) {
         if (!subExprs(item).some((x) => x.kind === 'name' && x.name === key)) continue;
         // Only a product of the local scales it; any other use (`dW.ravel()`, a concatenation) hands it on as it is.
         const c = scaledOf(facts, item, key, r.scope, r.at) ?? makeCoef(1, []);
@@ -72,7 +75,21 @@ export function laterGradientScale(facts: Facts, site: UpdateSite): LaterScale {
   }
   if (returned) factor = mul(factor, returned);
   if (!where || equalCoef(factor, makeCoef(1, []))) return undefined;
+  // Only a division by a quantity (`/ m`, `* (1.0 / m)`) is the cost's averaging: a multiplier
+  // (`return loss, lr * dW`, `dW *= learning_rate`) or a bare number makes what leaves a step, not the
+  // gradient of the cost, and the term is judged where it is written, as before.
+  if (!factor.syms.some((s) => s.pow < 0) || factor.syms.some((s) => s.pow > 0)) return undefined;
   return { coef: factor, span: where };
+}
+
+/** The values written under a key of the dict `name` after `after` (`grads['W'] = dW / m`). */
+function keyedWrites(body: Stmt[], name: string, after: number): Expr[] {
+  const out: Expr[] = [];
+  for (const s of ownStatements(body)) {
+    if (s.kind !== 'assign' || s.op || s.span.start < after) continue;
+    for (const t of s.targets) if (t.kind === 'index' && t.object.kind === 'name' && t.object.name === name) out.push(s.value);
+  }
+  return out;
 }
 
 /** The items a return hands on: a tuple's items, a dict's values, the value itself. */
