@@ -10,7 +10,9 @@
 // - a weight (an attribute or entry, not a local) is written from its own old value and D, directly
 //   or through a local computed from D (`weightsDelta = delta.dot(x.T)`), and that write reads no
 //   other copy of the rate: the rate in D is the step's only one;
-// - the function returns a value that reads D and that same weight: the error passed back through it.
+// - the function returns a value that multiplies D (or a local computed from it) by that same weight:
+//   the error passed back through it (`W.T @ delta`), not the two handed back side by side
+//   (`return self.w, err`, a dict of both, a sum of their norms).
 // The rate is a parameter of the function or a field of its object; the last resort is its name
 // (roles.ts `isLearningRateName`), which tells it from a count of examples (`/ m`) that also scales D.
 import type { Expr, Span, Stmt } from '../ir';
@@ -67,6 +69,20 @@ function factors(value: Expr, out: Expr[] = [], depth = 0): Expr[] {
   return out;
 }
 
+/**
+ * Does `value` carry the error through the weight: a product of the two (`W.T @ delta`, `delta * W`,
+ * `np.dot(W.T, delta)`, `W.T.dot(delta)`), not the two handed back side by side (`return self.w, err`,
+ * `{ weights: W, update: step }`, `norm(W) + norm(step)`)?
+ */
+function passedThrough(value: Expr, weight: string, readsError: (e: Expr) => boolean): boolean {
+  const pair = (operands: Expr[]): boolean => operands.some((a, i) => reads(a, weight) && operands.some((b, j) => j !== i && readsError(b)));
+  return subExprs(value).some((x) => {
+    if (x.kind === 'binary') return (x.op === '@' || x.op === '*') && pair([x.left, x.right]);
+    if (x.kind === 'call') return pair([...(x.callee.kind === 'attr' ? [x.callee.object] : []), ...x.args]);
+    return false;
+  });
+}
+
 function inFunction(fn: FunctionDef): RateInBackpropError | undefined {
   const stmts = ownStatements(fn.body);
   if (stmts.length > 400) return undefined;
@@ -104,7 +120,7 @@ function inFunction(fn: FunctionDef): RateInBackpropError | undefined {
       if (weight === undefined || !readsError(u.value) || reads(u.value, rateKey)) continue;
       if (!u.op && !reads(u.value, weight)) continue;
       if (u.op && u.op !== '+' && u.op !== '-') continue;
-      const passed = returns.find((r) => reads(r.value, weight) && readsError(r.value));
+      const passed = returns.find((r) => passedThrough(r.value, weight, readsError));
       if (!passed) continue;
       return { fn, rate: rateKey, error, scaled: scaled.span, weight, update: u.span, passed: passed.span };
     }
