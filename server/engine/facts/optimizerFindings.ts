@@ -6,7 +6,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { ownStatements, programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
-import { writtenAsArithmetic, assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { oldValueReadOnce, writtenAsArithmetic, assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { CONSTRUCTOR_METHODS, entryReadByGet, isDictConstructor, isNoneLiteral, isShapedLikeCall, parameterGradientKeys, zeroValue } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
@@ -1831,7 +1831,9 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       // of the loop's own body that every iteration runs: the name is rebound before the average reads it,
       // and nothing reaches the next parameter. A zero made only under a condition (`if v is None: v = …`,
       // a first-parameter flag) starts the first parameter's average and leaves the rest carried.
-      const rebound = (x: Stmt): boolean => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name);
+      // (Also unpacked with its partner from one entry: `m, v = self.state.get(i, (zeros, zeros))`.)
+      const bound = (t: Expr): boolean => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name));
+      const rebound = (x: Stmt): boolean => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && bound(x.targets[0]) && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name);
       if (ownStatements(loop.body).some((x) => rebound(x) && x.kind === 'assign' && selectedBy(facts, x.value, vars))) continue;
       if (loop.body.some((x) => rebound(x) && x.kind === 'assign' && zeroValue(x.value) !== undefined)) continue;
       push({
@@ -2148,7 +2150,7 @@ function flippedVelocity(facts: Facts, step: OptimizerStep, s: StateUpdate, push
     const k = split && numeric(split.self);
     return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
   };
-  if (!(s.eq.writes ?? [s.eq.value]).some(flipsAndAdds) || !writtenAsArithmetic(facts, s.eq)) return false;
+  if (!(s.eq.writes ?? [s.eq.value]).some(flipsAndAdds) || !writtenAsArithmetic(facts, s.eq) || !oldValueReadOnce(facts, s.eq)) return false;
   const p = step.params.find((q) => mentions(q.step, s.eq.key));
   if (!p) return false;
   const t = stateText(facts, s);
