@@ -20,9 +20,9 @@ import type { Facts } from './index';
 import type { FunctionDef } from './scope';
 import { explicitParams } from './scope';
 import { definedInFile, ownStatements, programIndex } from './program';
-import { subExprs } from './loops';
+import { stmtExprs, subExprs } from './loops';
 import { exprKey } from './keys';
-import { isLearningRateName } from './roles';
+import { isLearningRateName, isPlainLearningRateName } from './roles';
 
 export interface RateInBackpropError {
   fn: FunctionDef;
@@ -98,17 +98,28 @@ function inFunction(fn: FunctionDef): RateInBackpropError | undefined {
     list.push(a);
     localValues.set(t.name, list);
   }
+  // The function's own rates (its parameters and its object's fields that a rate's name names), read anywhere in it.
+  const ownRate = (x: Expr): boolean => {
+    const key = exprKey(x);
+    if (key === undefined) return false;
+    const own = x.kind === 'name' ? params.has(x.name) : x.kind === 'attr' && x.object.kind === 'name' && (x.object.name === 'self' || x.object.name === 'this');
+    return own && isLearningRateName(key);
+  };
+  const rates = new Set<string>();
+  for (const st of stmts) for (const root of stmtExprs(st)) for (const x of subExprs(root)) if ((x.kind === 'name' || x.kind === 'attr') && ownRate(x)) rates.add(exprKey(x)!);
+  // What a value reads, through the locals it is computed from (`upd = lr * (delta @ x.T)`, `W -= upd`).
+  // (Not into the scaled error itself, whose rate is the one in question.)
+  const readsThrough = (e: Expr, key: string, error: string, depth = 0): boolean =>
+    reads(e, key) || (depth < 8 && subExprs(e).some((x) => x.kind === 'name' && x.name !== error && localValues.get(x.name)?.length === 1 && readsThrough(localValues.get(x.name)![0].value, key, error, depth + 1)));
   for (const [error, writes] of localValues) {
     if (writes.length !== 1 || writes[0].op) continue;
     const scaled = writes[0];
-    const rate = factors(scaled.value).find((x) => {
-      const key = exprKey(x);
-      if (key === undefined || key === error) return false;
-      const own = x.kind === 'name' ? params.has(x.name) : x.kind === 'attr' && x.object.kind === 'name' && (x.object.name === 'self' || x.object.name === 'this');
-      return own && isLearningRateName(key);
-    });
+    const rate = factors(scaled.value).find((x) => exprKey(x) !== error && ownRate(x));
     if (!rate) continue;
     const rateKey = exprKey(rate)!;
+    // A factor named like a rate beside a plain rate the function also reads (`delta = err * self.alpha * …`,
+    // a scaled tanh's gain, with `lr` stepping the weights) is no rate: the plain one is.
+    if (!isPlainLearningRateName(rateKey) && [...rates].some((r) => r !== rateKey && isPlainLearningRateName(r))) continue;
     // Locals computed from the error (`weightsDelta = delta.dot(x.T)`).
     const carriers = new Set([error]);
     for (const [name, ws] of localValues) if (ws.length === 1 && !ws[0].op && [...carriers].some((c) => reads(ws[0].value, c))) carriers.add(name);
@@ -117,7 +128,8 @@ function inFunction(fn: FunctionDef): RateInBackpropError | undefined {
       const t = u.targets[0];
       if (t.kind !== 'attr' && t.kind !== 'index') continue;
       const weight = exprKey(t);
-      if (weight === undefined || !readsError(u.value) || reads(u.value, rateKey)) continue;
+      // The write reads no other rate, directly or through the locals it is computed from: the one in the error is its only one.
+      if (weight === undefined || !readsError(u.value) || [...rates].some((r) => readsThrough(u.value, r, error))) continue;
       if (!u.op && !reads(u.value, weight)) continue;
       if (u.op && u.op !== '+' && u.op !== '-') continue;
       const passed = returns.find((r) => passedThrough(r.value, weight, readsError));
