@@ -2281,11 +2281,7 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
   if (read.length === 1 && /^(?:self|this)[.[]/.test(read[0]) && polyEquals(r.value, sym(read[0]))) {
     const s = stateUpdate(ev.equations.get(read[0])!);
     const n = s.self && numeric(s.self);
-    const flipsAndAdds = (w: Poly): boolean => {
-      const split = splitSelf(w, read[0]);
-      const k = split && numeric(split.self);
-      return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
-    };
+    const flipsAndAdds = (w: Poly): boolean => subtractsOldAndAdds(w, read[0]);
     const eq = ev.equations.get(read[0])!;
     const negative = writtenAsArithmetic(ev.facts, eq) && oldValueReadOnce(ev.facts, eq) && s.self !== undefined && !s.max && s.adds.length > 0 && s.adds.every((a) => !atomsOf(a.x).some((x) => x.k === 'sym' && ev.equations.has(x.key))) && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1) && (eq.writes ?? [eq.value]).some(flipsAndAdds);
     if (negative) {
@@ -2311,6 +2307,13 @@ export function writtenAsArithmetic(facts: Facts, eq: Equation): boolean {
     const st = index.stmtBySpan.get(spanKey(span));
     return st !== undefined && st.kind === 'assign' && (st.value.kind === 'binary' || st.value.kind === 'unary');
   });
+}
+
+/** One write both subtracts the old value of `key` and adds a new term (`v = lr * g - beta * v`). */
+export function subtractsOldAndAdds(w: Poly, key: string): boolean {
+  const split = splitSelf(w, key);
+  const k = split && numeric(split.self);
+  return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
 }
 
 /**
