@@ -6,7 +6,7 @@ import type { Expr, Span, Stmt } from '../ir';
 import type { Facts } from './index';
 import { ownStatements, programIndex, spanKey, walkAll } from './program';
 import { atomsOf, constant, mentions, near, polyEquals, sub, substitute, sym, type Atom, type Mono, type Poly, type PolyFactor } from '../../math/poly';
-import { writtenAsArithmetic, assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
+import { oldValueReadOnce, subtractsOldAndAdds, writtenAsArithmetic, assignedFrom, entryOfMapSet, mapEntryWrite, betaKeyOf, correctionOf, EPSILON_BOUND, epsilonValues, boundedTerms, correctionSite, groupByTensor, linearSymbol, numericBetaKey, optimizerSteps, powerOfExponent, proportional, splitSelf, squaredBase, stepTerms, stringKey, type OptimizerStep, type ParamUpdate, type StateUpdate, type StepTerm } from './optimizerSteps';
 import { CONSTRUCTOR_METHODS, entryReadByGet, isDictConstructor, isNoneLiteral, isShapedLikeCall, parameterGradientKeys, zeroValue } from './catalogue';
 import { startValue } from './unstoredState';
 import { decaySymbolSaysL2, isDecayStrengthSymbol, isLearningRateSymbol, mayNameLearningRate, saysDecoupledDecay } from './roles';
@@ -467,7 +467,7 @@ function stepCalls(facts: Facts): StepCalls {
       if (!home) return [];
       const bases = new Set(baseClasses(facts.program, fn.cls));
       const out: { call: Expr & { kind: 'call' }; fn: FunctionDef }[] = [];
-      for (const parsed of facts.program.filesMentioning(home.file, new RegExp(`\\b${fn.name}\\b`))) {
+      for (const parsed of facts.program.filesMentioning(home.file, new RegExp(`(?<![\\w$])${fn.name.replace(/[$]/g, '\\$')}(?![\\w$])`))) {
         if (parsed.file.id === home.file.id) continue;
         // The caller's module reaches the method's (it imports it, or a package that does).
         if (!facts.program.reachable(parsed, 50).some((p) => p.file.id === home.file.id)) continue;
@@ -1831,7 +1831,9 @@ function sharedLocalAcrossParameters(facts: Facts, step: OptimizerStep, s: State
       // of the loop's own body that every iteration runs: the name is rebound before the average reads it,
       // and nothing reaches the next parameter. A zero made only under a condition (`if v is None: v = …`,
       // a first-parameter flag) starts the first parameter's average and leaves the rest carried.
-      const rebound = (x: Stmt): boolean => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && x.targets[0].kind === 'name' && x.targets[0].name === name && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name);
+      // (Also unpacked with its partner from one entry: `m, v = self.state.get(i, (zeros, zeros))`.)
+      const bound = (t: Expr): boolean => (t.kind === 'name' && t.name === name) || (t.kind === 'seq' && t.items.some((i) => i.kind === 'name' && i.name === name));
+      const rebound = (x: Stmt): boolean => x.kind === 'assign' && !x.op && x.span.end <= writes[0].start && x.targets.length === 1 && bound(x.targets[0]) && !someExpr(x.value, (e) => e.kind === 'name' && e.name === name);
       // The parameter may be the variable of a loop inside this one (`for group in …: for p in group['params']`):
       // a value selected by the inner loop's variable is that parameter's own too. And its state object may
       // sit in a local (`st = self.state[p]`) read by a method of its own (`st.get('m', zeros)`) or an
@@ -2182,12 +2184,8 @@ function flippedVelocity(facts: Facts, step: OptimizerStep, s: StateUpdate, push
   if (s.adds.some((a) => mentions(a.x, s.eq.key) || atomsOf(a.x).some((x) => x.k === 'sym' && step.states.has(x.key)))) return false;
   // One write both subtracts the old value and adds the new term (`v = lr * g - beta * v`): not a
   // direction scaled in place by a negative rate after it was built (`_foreach_mul_(dirs, -lr)`).
-  const flipsAndAdds = (w: Poly): boolean => {
-    const split = splitSelf(w, s.eq.key);
-    const k = split && numeric(split.self);
-    return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
-  };
-  if (!(s.eq.writes ?? [s.eq.value]).some(flipsAndAdds) || !writtenAsArithmetic(facts, s.eq)) return false;
+  const flipsAndAdds = (w: Poly): boolean => subtractsOldAndAdds(w, s.eq.key);
+  if (!(s.eq.writes ?? [s.eq.value]).some(flipsAndAdds) || !writtenAsArithmetic(facts, s.eq) || !oldValueReadOnce(facts, s.eq)) return false;
   const p = step.params.find((q) => mentions(q.step, s.eq.key));
   if (!p) return false;
   const t = stateText(facts, s);

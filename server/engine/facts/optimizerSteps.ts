@@ -14,7 +14,8 @@ import type { Facts } from './index';
 import { explicitParams, ifChainAt, someExpr, type Binding, type ClassDef, type FunctionDef, type Scope } from './scope';
 import { exprKey } from './keys';
 import { callArguments, derivesFrom, lambdaFunction, resolveCall, resolveExpr } from './resolve';
-import { programIndex, walkAll, definedInFile, spanKey } from './program';
+import { programIndex, walkAll, definedInFile, spanKey, ownStatements } from './program';
+import { subExprs } from './loops';
 import { foundNothing, foundNothingBefore } from '../functionReuse';
 import { trimSpan } from './steps';
 import { complementaryIfs } from './complementaryIfs';
@@ -2280,13 +2281,9 @@ function returnedUpdate(ev: Evaluator, counterKeys: Set<string>, stateUpdate: (e
   if (read.length === 1 && /^(?:self|this)[.[]/.test(read[0]) && polyEquals(r.value, sym(read[0]))) {
     const s = stateUpdate(ev.equations.get(read[0])!);
     const n = s.self && numeric(s.self);
-    const flipsAndAdds = (w: Poly): boolean => {
-      const split = splitSelf(w, read[0]);
-      const k = split && numeric(split.self);
-      return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
-    };
+    const flipsAndAdds = (w: Poly): boolean => subtractsOldAndAdds(w, read[0]);
     const eq = ev.equations.get(read[0])!;
-    const negative = writtenAsArithmetic(ev.facts, eq) && s.self !== undefined && !s.max && s.adds.length > 0 && s.adds.every((a) => !atomsOf(a.x).some((x) => x.k === 'sym' && ev.equations.has(x.key))) && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1) && (eq.writes ?? [eq.value]).some(flipsAndAdds);
+    const negative = writtenAsArithmetic(ev.facts, eq) && oldValueReadOnce(ev.facts, eq) && s.self !== undefined && !s.max && s.adds.length > 0 && s.adds.every((a) => !atomsOf(a.x).some((x) => x.k === 'sym' && ev.equations.has(x.key))) && (n !== undefined ? n < 0 && n > -1 : s.self.length === 1 && s.self[0].c < 0 && s.self[0].fs.length === 1) && (eq.writes ?? [eq.value]).some(flipsAndAdds);
     if (negative) {
       asState(read[0]);
       const name = `${ev.fn.name}()`;
@@ -2309,6 +2306,37 @@ export function writtenAsArithmetic(facts: Facts, eq: Equation): boolean {
   return eq.spans.every((span) => {
     const st = index.stmtBySpan.get(spanKey(span));
     return st !== undefined && st.kind === 'assign' && (st.value.kind === 'binary' || st.value.kind === 'unary');
+  });
+}
+
+/** One write both subtracts the old value of `key` and adds a new term (`v = lr * g - beta * v`). */
+export function subtractsOldAndAdds(w: Poly, key: string): boolean {
+  const split = splitSelf(w, key);
+  const k = split && numeric(split.self);
+  return split !== undefined && split.rest.length > 0 && (k !== undefined ? k < 0 : split.self.length === 1 && split.self[0].c < 0);
+}
+
+/**
+ * Every write of the equation reads its old value once, in one term (`v = lr * g - beta * v`, or through a
+ * local holding it: `const old = this.vel[key]; this.vel[key] = g - k * old`): a coefficient of the old value
+ * that the write states, not one composed of several terms (`z = z + 1.5 * (target - z)`, an over-relaxation
+ * whose −0.5 no one wrote).
+ */
+export function oldValueReadOnce(facts: Facts, eq: Equation): boolean {
+  const index = programIndex(facts);
+  return eq.spans.every((span) => {
+    const st = index.stmtBySpan.get(spanKey(span));
+    if (st === undefined || st.kind !== 'assign' || st.targets.length !== 1 || st.op) return false;
+    const key = exprKey(st.targets[0]);
+    if (key === undefined) return false;
+    const fn = index.enclosingFunction(index.scopeAt(st.span.start));
+    const holders = new Set<string>();
+    if (fn)
+      for (const other of ownStatements(fn.body))
+        if (other !== st && other.kind === 'assign' && other.targets.length === 1 && other.targets[0].kind === 'name' && subExprs(other.value).some((x) => (x.kind === 'attr' || x.kind === 'index' || x.kind === 'name') && exprKey(x) === key)) holders.add(other.targets[0].name);
+    let count = 0;
+    for (const x of subExprs(st.value)) if (((x.kind === 'attr' || x.kind === 'index') && exprKey(x) === key) || (x.kind === 'name' && (x.name === key || holders.has(x.name)))) count++;
+    return count <= 1;
   });
 }
 

@@ -390,6 +390,9 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     if (entry && (entry[1] === 'self' || entry[1] === 'this')) continue;
     if (!path && !entry) continue;
     if (path && !path[1] && updates.some((u) => u.picked.has(path[2]))) continue;
+    // A count kept per key (`self.t[key] += 1` with `key = id(layer)`, `this.t[name]++`): an entry whose
+    // index reads a local or an argument is each parameter's own count, not the object's one.
+    if (path && keptPerKey(body, a.at, a.counter)) continue;
     const readers: { span: Span }[] = step.corrections.filter((c) => c.exp !== undefined && polyEquals(c.exp, sym(a.exponent)));
     // A left-over entry read by the step some other way (a schedule computed from the count) is as wrong.
     const schedule = entry && a.kind === 'count' && readers.length === 0 ? step.params.find((u) => mentions(u.step, a.counter)) : undefined;
@@ -423,6 +426,15 @@ export function countsInsideParameterLoops(step: OptimizerStep, source: (s: Span
     found.push({ counter: a.counter, kind: a.kind, increment, advance: a.at, loop, correction: correction.span, ...(entry ? { holder: entry[1] } : {}), ...(schedule ? { readBy: 'update' as const } : {}) });
   }
   return found;
+}
+
+/** Is the advance at `at` a write of an entry of `counter` whose index reads a local or an argument (`self.t[key] += 1`)? */
+function keptPerKey(body: Stmt[], at: Span, counter: string): boolean {
+  const st = ownStatements(body).find((x) => x.kind === 'assign' && within(at, x.span));
+  if (st?.kind !== 'assign' || st.targets.length !== 1) return false;
+  const t = st.targets[0];
+  if (t.kind !== 'index' || exprKey(t.object) !== counter) return false;
+  return t.index.some((i) => subExprs(i).some((x) => x.kind === 'name' && x.name !== 'self' && x.name !== 'this'));
 }
 
 /**
