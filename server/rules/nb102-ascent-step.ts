@@ -25,6 +25,7 @@ import { fieldLinks, placeOf } from '../engine/facts/fieldLinks';
 import { antiRidgeSolves } from '../engine/facts/ridgeSolve';
 import { countsAround } from '../engine/facts/counters';
 import { antiRidgeForms } from '../engine/findingForms';
+import { restoresNormTarget } from '../engine/facts/normRestoration';
 
 export const nb102AscentStep = defineRule({
   meta: {
@@ -110,6 +111,8 @@ function wrongSignTerms(facts: Facts, ascentSpans: Set<string>): Report[] {
     if (!t.param || t.foreign || !isRegularizationTerm(facts, t)) continue;
     const sign = termSign(facts, t);
     if (sign === undefined) continue;
+    // Grows the weight only while its size is below a stored target: a norm restoration (normRestoration.ts).
+    if (restoresNormTarget(facts, t)) continue;
     // A piece of a complement `(1 - b1) * g` (with `g = 2 * w`): the analyzer reads −b1·g apart from +g,
     // but the factor is 1 − b1 whole, whose sign no piece gives.
     if (complementPiece(facts, t)) continue;

@@ -18,6 +18,7 @@ import { exprKey } from '../engine/facts/keys';
 import { callName, stmtExprs, subExprs, trainingFacts, trainingFactsOf, within, type DiffEvent, type ModelStatus, type RegularizedLayer, type StmtInfo, type TrainingFacts } from '../engine/facts/loops';
 import { lossFlow, readOffLoss } from '../engine/facts/lossFlow';
 import { addLossPenaltyOf, type AddLossPenalty } from '../engine/facts/addLossPenalties';
+import { gradientNeverSteps } from '../engine/facts/unappliedGradients';
 import { isTensorflowModule, isWeightListAttribute, isWeightListMethod, MODEL_OPTIMIZER_ATTRIBUTE } from '../engine/facts/catalogue';
 
 export const nb301RegularizationLossesDropped = defineRule({
@@ -39,6 +40,8 @@ export const nb301RegularizationLossesDropped = defineRule({
       // The loss already holds a penalty: model.losses, get_regularization_loss(), or one written by hand.
       if (terms.some((term) => t.penalty(term.expr, term.scope, term.at, term.env) || t.isOpaqueHelper(term.expr, term.scope))) continue;
       if (t.readsRegularization(t.functionOf(d.info.unit), terms.map((term) => term.expr), offLoss(t, d))) continue;
+      // A gradient only returned or differentiated again, by functions no caller of which steps: no training step.
+      if (gradientNeverSteps(t, d)) continue;
       context.report(kerasReport(facts, t, d, found.model, found.layer, found.named));
     }
     // TF1 puts layer penalties in a graph collection: any file this one imports may have added some,

@@ -163,6 +163,13 @@ export const FLATTENING_METHODS: ReadonlySet<string> = new Set(['flatten', 'rave
 
 /** Norms: `np.linalg.norm`, `torch.linalg.vector_norm`, `tf.linalg.global_norm`. */
 export const NORM_FUNCTIONS: ReadonlySet<string> = new Set(['norm', 'vector_norm', 'global_norm']);
+/**
+ * Calls that reduce a tensor to one size number (`w.pow(2).mean()`, `torch.norm(w)`, `w.abs().sum()`), and
+ * the scalar read-outs around them (`.item()`): a guard that compares such a number with a stored target
+ * reads a weight's size (normRestoration.ts).
+ */
+export const SIZE_REDUCTIONS: ReadonlySet<string> = new Set(['mean', 'sum', 'norm', 'vector_norm', 'std', 'var']);
+export const SCALAR_READOUTS: ReadonlySet<string> = new Set(['item', 'numpy', 'float']);
 
 /**
  * The order a norm call's `ord` / `p` argument asks for, and whether the norm is ‖W‖₂ = √ΣW² of the
