@@ -86,10 +86,7 @@ function decide(body: Stmt[]): ReadonlySet<string> {
 
 /** A read of the field as a matrix product's operand (`X @ self.w`, `np.dot(x, u.w)`, `h.dot(u.w)`): a forward pass reads a weight so. */
 function multipliedWithData(body: Stmt[], field: string): boolean {
-  const isField = (e: Expr): boolean => {
-    while (e.kind === 'index') e = e.object;
-    return e.kind === 'attr' && e.name === field;
-  };
+  const isField = (e: Expr): boolean => writtenField(e) === field;
   let found = false;
   walkAll(body, (e) => {
     if (found) return;
