@@ -648,14 +648,14 @@ export class DirectionAnalyzer {
       if (minimizedByValue(this.facts, def)) return [{ kind: 'grad', sign: 1, source: `${targetName} (returned with the loss by ${fnName})`, origin: value.span }];
     }
     const gradientTarget = isGradientLike({ kind: 'name', name: targetName, span: value.span }) || isNablaName(targetName);
-    if (!gradientTarget) return [unknown(value, this)];
     // cs231n layers: `dx, dw, db = affine_backward(dout, cache)` carry the sign of dout.
-    if (isBackwardHelperName(fnName) && value.args[0]) {
+    if (gradientTarget && isBackwardHelperName(fnName) && value.args[0]) {
       const upstream = this.terms(value.args[0], scope, at, d, guard);
       return upstream.length === 1 && upstream[0].kind === 'grad' ? [{ ...upstream[0], source: `${targetName} (from ${fnName})`, origin: value.span }] : [unknown(value, this)];
     }
     // A helper of the program that returns the unpacked item: its sign by data flow, the error the backward pass
-    // starts from (`t − o` is −∇, `o − t` is +∇), whatever the helper is called.
+    // starts from (`t − o` is −∇, `o − t` is +∇), whatever the helper
+    // and the unpacked name are called (`residual, direction = self._direction(x, t)`).
     if (typeof u.position === 'number') {
       let flowed: DirTerm[] | undefined;
       backwardPass++;
@@ -666,6 +666,7 @@ export class DirectionAnalyzer {
       }
       if (flowed && flowed.length === 1 && flowed[0].kind === 'grad') return [{ ...flowed[0], source: `${targetName} (returned by ${fnName}: ${flowed[0].source})`, origin: flowed[0].origin ?? value.span }];
     }
+    if (!gradientTarget) return [unknown(value, this)];
     // Only when the flow cannot say: `backprop`, `backpropagate` return the loss gradient by name.
     if (isBackpropName(fnName)) return [{ kind: 'grad', sign: 1, source: `${targetName} (from ${fnName})`, origin: value.span }];
     // `loss, dW = svm_loss(W, X, y, reg)`, `cost, grads = model.loss(X, y)`.

@@ -4,12 +4,14 @@
 // (`u.w = u.w + eta * u.acc`, or through a local: `dw = lr * layer.acc + …; layer.w = layer.w + dw`).
 // A course-style delta rule keeps its per-epoch sum of −∇ (`current_delta_weight`, `sumw`) in such a
 // field: adding the sample's delta to it is not a step of a weight (NB102 judges the step it feeds).
-// A weight started at zeros and stepped with `+=` is read by the forward pass, never into another
-// field's step. Module-wide, by field name, once per module body.
+// A weight started at zeros and stepped with `+=` is read by the forward pass: a matrix product's operand
+// (`X @ self.w`, `np.dot(x, u.w)`), even when a moving average's step reads it too
+// (`self.w_avg = 0.9 * self.w_avg + 0.1 * self.w`); an accumulator never is. Module-wide, by field name, once per module body.
 import type { Expr, Stmt } from '../ir';
-import { zeroValue } from './catalogue';
+import { MATRIX_PRODUCT_FUNCTIONS, MATRIX_PRODUCT_METHODS, zeroValue } from './catalogue';
 import { someExpr } from './scope';
 import { numberOf } from './analysis';
+import { walkAll } from './program';
 
 const found = new WeakMap<Stmt[], ReadonlySet<string>>();
 
@@ -77,9 +79,24 @@ function decide(body: Stmt[]): ReadonlySet<string> {
     if (added.length === 0) continue;
     // Added to with values, never with a constant (`self.t += 1` counts steps).
     if (!list.every((a) => (a.stmt.op === '+' && !readsField(a.stmt.value, field) && numberOf(a.stmt.value) === undefined) || (a.stmt.op === undefined && zeroStart(a.stmt.value)))) continue;
-    if (fedIntoAnotherStep(assigns, field)) out.add(field);
+    if (fedIntoAnotherStep(assigns, field) && !multipliedWithData(body, field)) out.add(field);
   }
   return out;
+}
+
+/** A read of the field as a matrix product's operand (`X @ self.w`, `np.dot(x, u.w)`, `h.dot(u.w)`): a forward pass reads a weight so. */
+function multipliedWithData(body: Stmt[], field: string): boolean {
+  const isField = (e: Expr): boolean => writtenField(e) === field;
+  let found = false;
+  walkAll(body, (e) => {
+    if (found) return;
+    if (e.kind === 'binary' && e.op === '@') found = isField(e.left) || isField(e.right);
+    else if (e.kind === 'call' && e.callee.kind === 'attr') {
+      if (MATRIX_PRODUCT_METHODS.has(e.callee.name) && (isField(e.callee.object) || e.args.some(isField))) found = true;
+      else if (MATRIX_PRODUCT_FUNCTIONS.has(e.callee.name) && e.callee.name !== 'outer' && e.args.some(isField)) found = true;
+    }
+  });
+  return found;
 }
 
 /** Is the field read into the step of another field: `X.g = X.g + … X.f …`, `X.g += … X.f …`, directly or through one local? */
