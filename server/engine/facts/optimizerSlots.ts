@@ -54,19 +54,58 @@ function slotPlace(e: Expr, fields: ReadonlySet<string>): boolean {
 
 /** Is the local `name`, in the function that owns `scope`, bound only to an optimizer slot (see above)? */
 export function holdsOptimizerSlot(facts: Facts, name: string, scope: Scope, at: number): boolean {
+  // A file that calls no slot factory holds no slot (asked for every step, so decided once per file).
+  if (!callsSlotFactory(facts)) return false;
   // Two `def true_fn()` in one function share a name: the innermost definition around the step decides.
   const body = programIndex(facts).functionOfScope(scope)?.body ?? innermostFunction(facts.module.body, at, 0);
   if (!body) return false;
+  const values = localBindings(body).get(name);
+  if (!values) return false;
   const fields = slotFields(facts);
-  const values: Expr[] = [];
+  return values.every((v) => isSlotCall(v) || slotPlace(v, fields));
+}
+
+const slotCallCache = new WeakMap<Facts, boolean>();
+
+function callsSlotFactory(facts: Facts): boolean {
+  let known = slotCallCache.get(facts);
+  if (known === undefined) {
+    known = false;
+    walkAll(facts.module.body, (e) => {
+      if (isSlotCall(e)) known = true;
+    });
+    slotCallCache.set(facts, known);
+  }
+  return known;
+}
+
+const bindingsCache = new WeakMap<Stmt[], Map<string, Expr[] | null>>();
+
+/**
+ * Per function body, each local's assigned values, in one pass (a step asks once per write, so a scan per
+ * ask is quadratic in a long function); `null` where the name is also unpacked from a sequence.
+ */
+function localBindings(body: Stmt[]): Map<string, Expr[] | null> {
+  let out = bindingsCache.get(body);
+  if (out) return out;
+  out = new Map();
   for (const s of ownStatements(body)) {
     if (s.kind !== 'assign') continue;
     for (const t of s.targets) {
-      if (t.kind === 'name' && t.name === name) values.push(s.value);
-      else if (t.kind === 'seq' && someExpr(t, (x) => x.kind === 'name' && x.name === name)) return false;
+      if (t.kind === 'name') {
+        const known = out.get(t.name);
+        if (known === undefined) out.set(t.name, [s.value]);
+        else if (known) known.push(s.value);
+      } else if (t.kind === 'seq') {
+        someExpr(t, (x) => {
+          if (x.kind === 'name') out!.set(x.name, null);
+          return false;
+        });
+      }
     }
   }
-  return values.length > 0 && values.every((v) => isSlotCall(v) || slotPlace(v, fields));
+  bindingsCache.set(body, out);
+  return out;
 }
 
 /** The body of the innermost function definition whose span holds `at`. */
