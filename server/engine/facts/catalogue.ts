@@ -351,6 +351,9 @@ export function zeroValue(e: Expr): 'scalar' | 'array' | undefined {
   return undefined;
 }
 
+/** Calls that hold the one array they are given: `np.matrix(np.zeros(s))` is still that array of zeros. */
+export const ARRAY_HOLDERS: ReadonlySet<string> = new Set(['matrix', 'array', 'asarray']);
+
 /** JavaScript's typed arrays: `new Float64Array(n)` is n zeros. */
 const TYPED_ARRAYS: ReadonlySet<string> = new Set(['Float64Array', 'Float32Array', 'Int32Array', 'Int16Array', 'Int8Array', 'Uint32Array', 'Uint16Array', 'Uint8Array']);
 

@@ -8,7 +8,7 @@
 // (`X @ self.w`, `np.dot(x, u.w)`), even when a moving average's step reads it too
 // (`self.w_avg = 0.9 * self.w_avg + 0.1 * self.w`); an accumulator never is. Module-wide, by field name, once per module body.
 import type { Expr, Stmt } from '../ir';
-import { MATRIX_PRODUCT_FUNCTIONS, MATRIX_PRODUCT_METHODS, zeroValue } from './catalogue';
+import { ARRAY_HOLDERS, MATRIX_PRODUCT_FUNCTIONS, MATRIX_PRODUCT_METHODS, zeroValue } from './catalogue';
 import { someExpr } from './scope';
 import { numberOf } from './analysis';
 import { walkAll } from './program';
@@ -33,8 +33,7 @@ function zeroStart(e: Expr): boolean {
   if (zeroValue(e) === 'array') return true;
   if (e.kind !== 'call') return false;
   const fn = e.callee.kind === 'attr' ? e.callee.name : e.callee.kind === 'name' ? e.callee.name : undefined;
-  if (fn === 'zeros_like') return true;
-  return (fn === 'matrix' || fn === 'array' || fn === 'asarray') && e.args.length === 1 && zeroStart(e.args[0]);
+  return fn !== undefined && ARRAY_HOLDERS.has(fn) && e.args.length === 1 && zeroStart(e.args[0]);
 }
 
 function readsField(e: Expr, name: string): boolean {
